@@ -1,0 +1,26 @@
+//! Types shared by every agent component: property maps and configuration errors.
+
+use std::collections::BTreeMap;
+
+/// A component's properties, keys relative to the component (e.g. `capacity`, `selector.header`).
+pub type Props = BTreeMap<String, String>;
+
+/// A component property with a bad or missing value.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct ComponentError {
+    /// The property key, relative to the component.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ComponentError {
+    /// A new error for `key`.
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        ComponentError {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! The agent: Flume-compatible configuration, the tokio runtime, sources, sinks, channel
+//! selectors, sink processors, interceptors and metrics. It reaches the file channel only
+//! through the channel's public API and never sees on-disk bytes.
+
+pub mod component;

@@ -1,0 +1,406 @@
+//! The file channel's typed configuration, parsed from Flume's key names and defaults.
+//!
+//! Keys stay Flume's at this boundary only (`checkpointDir`, `dataDirs`, `keep-alive`, ...);
+//! inside the crate every field carries its unit in its name.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What to do with damaged records found while opening the channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RecoveryPolicy {
+    /// A torn tail of the newest segment of a directory is truncated (and logged); any other
+    /// corruption refuses to open, naming file and offset.
+    #[default]
+    TolerateTail,
+    /// Any damaged record refuses to open, naming file and offset.
+    Strict,
+    /// Damaged records are skipped; the open goes on and reports how many events were lost.
+    Salvage,
+}
+
+impl RecoveryPolicy {
+    /// Parses `tolerate-tail`, `strict` or `salvage`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "tolerate-tail" | "tolerate_tail" => Some(RecoveryPolicy::TolerateTail),
+            "strict" => Some(RecoveryPolicy::Strict),
+            "salvage" => Some(RecoveryPolicy::Salvage),
+            _ => None,
+        }
+    }
+
+    /// The configuration spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecoveryPolicy::TolerateTail => "tolerate-tail",
+            RecoveryPolicy::Strict => "strict",
+            RecoveryPolicy::Salvage => "salvage",
+        }
+    }
+}
+
+/// Flume's default `maxFileSize`: `Integer.MAX_VALUE - 500 MiB`.
+pub const MAX_FILE_SIZE_DEFAULT: u64 = 2_147_483_647 - 524_288_000;
+/// The largest `maxFileSize` accepted: offsets in event pointers are 32-bit.
+pub const MAX_FILE_SIZE_LIMIT: u64 = 2_147_483_647;
+/// The smallest `maxFileSize` accepted.
+pub const MAX_FILE_SIZE_MIN: u64 = 4096;
+/// Flume's default and floor for `minimumRequiredSpace`.
+pub const MINIMUM_REQUIRED_SPACE_DEFAULT: u64 = 524_288_000;
+/// The floor of `minimumRequiredSpace`.
+pub const MINIMUM_REQUIRED_SPACE_FLOOR: u64 = 1 << 20;
+/// The floor of `checkpointInterval`, as in Flume.
+pub const CHECKPOINT_INTERVAL_MS_FLOOR: u64 = 1000;
+
+/// Typed file-channel configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileChannelConfig {
+    /// `checkpointDir`.
+    pub checkpoint_dir: PathBuf,
+    /// `dataDirs`.
+    pub data_dirs: Vec<PathBuf>,
+    /// `useDualCheckpoints`.
+    pub use_dual_checkpoints: bool,
+    /// `backupCheckpointDir`.
+    pub backup_checkpoint_dir: Option<PathBuf>,
+    /// `capacity`: queued plus reserved events.
+    pub capacity: u64,
+    /// `transactionCapacity`: puts or takes per transaction.
+    pub transaction_capacity: u64,
+    /// `checkpointInterval` in milliseconds.
+    pub checkpoint_interval_ms: u64,
+    /// `checkpointOnClose`.
+    pub checkpoint_on_close: bool,
+    /// `maxFileSize`: segment roll threshold in bytes.
+    pub max_file_size_bytes: u64,
+    /// `minimumRequiredSpace`: free bytes a data dir must keep for puts.
+    pub minimum_required_space_bytes: u64,
+    /// `keep-alive`: how long a put waits for capacity.
+    pub keep_alive: Duration,
+    /// `fsyncPerTransaction`.
+    pub fsync_per_transaction: bool,
+    /// `fsyncInterval` (seconds in the config), used when `fsyncPerTransaction` is false.
+    pub fsync_interval: Duration,
+    /// `recoveryPolicy`.
+    pub recovery_policy: RecoveryPolicy,
+}
+
+impl Default for FileChannelConfig {
+    fn default() -> Self {
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let base = home.join(".flume").join("file-channel");
+        FileChannelConfig {
+            checkpoint_dir: base.join("checkpoint"),
+            data_dirs: vec![base.join("data")],
+            use_dual_checkpoints: false,
+            backup_checkpoint_dir: None,
+            capacity: 1_000_000,
+            transaction_capacity: 10_000,
+            checkpoint_interval_ms: 30_000,
+            checkpoint_on_close: true,
+            max_file_size_bytes: MAX_FILE_SIZE_DEFAULT,
+            minimum_required_space_bytes: MINIMUM_REQUIRED_SPACE_DEFAULT,
+            keep_alive: Duration::from_secs(3),
+            fsync_per_transaction: true,
+            fsync_interval: Duration::from_secs(5),
+            recovery_policy: RecoveryPolicy::TolerateTail,
+        }
+    }
+}
+
+/// A configuration key with a bad value.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct ConfigError {
+    /// The Flume key.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn err(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        key: key.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// Every key the file channel understands (besides `type`).
+pub const KNOWN_KEYS: &[&str] = &[
+    "checkpointDir",
+    "dataDirs",
+    "useDualCheckpoints",
+    "backupCheckpointDir",
+    "capacity",
+    "transactionCapacity",
+    "checkpointInterval",
+    "checkpointOnClose",
+    "maxFileSize",
+    "minimumRequiredSpace",
+    "keep-alive",
+    "fsyncPerTransaction",
+    "fsyncInterval",
+    "recoveryPolicy",
+];
+
+/// Flume keys accepted for compatibility that change nothing in Sluice.
+pub const IGNORED_KEYS: &[&str] = &[
+    "use-log-replay-v1",
+    "use-fast-replay",
+    "compressBackupCheckpoint",
+];
+
+fn parse_bool(key: &str, v: &str) -> Result<bool, ConfigError> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(err(key, format!("expected true or false, got {v:?}"))),
+    }
+}
+
+fn parse_i64(key: &str, v: &str) -> Result<i64, ConfigError> {
+    v.trim()
+        .parse::<i64>()
+        .map_err(|_| err(key, format!("expected an integer, got {v:?}")))
+}
+
+impl FileChannelConfig {
+    /// Parses Flume file-channel properties (keys without the `<agent>.channels.<c>.` prefix).
+    /// Returns the config and warnings (values replaced by defaults, ignored or unknown keys).
+    pub fn from_properties(
+        props: &BTreeMap<String, String>,
+    ) -> Result<(FileChannelConfig, Vec<String>), ConfigError> {
+        let mut c = FileChannelConfig::default();
+        let mut warnings = Vec::new();
+        for (key, value) in props {
+            let k = key.as_str();
+            let v = value.trim();
+            match k {
+                "type" => {}
+                "checkpointDir" => c.checkpoint_dir = PathBuf::from(v),
+                "dataDirs" => {
+                    let dirs: Vec<PathBuf> = v
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(PathBuf::from)
+                        .collect();
+                    if dirs.is_empty() {
+                        return Err(err(k, "needs at least one directory"));
+                    }
+                    c.data_dirs = dirs;
+                }
+                "useDualCheckpoints" => c.use_dual_checkpoints = parse_bool(k, v)?,
+                "backupCheckpointDir" => c.backup_checkpoint_dir = Some(PathBuf::from(v)),
+                "capacity" => {
+                    let n = parse_i64(k, v)?;
+                    if n <= 0 {
+                        warnings.push(format!(
+                            "{k}={n} is not positive; using the default {}",
+                            c.capacity
+                        ));
+                    } else {
+                        c.capacity = n as u64;
+                    }
+                }
+                "transactionCapacity" => {
+                    let n = parse_i64(k, v)?;
+                    if n <= 0 {
+                        warnings.push(format!(
+                            "{k}={n} is not positive; using the default {}",
+                            c.transaction_capacity
+                        ));
+                    } else {
+                        c.transaction_capacity = n as u64;
+                    }
+                }
+                "checkpointInterval" => {
+                    let n = parse_i64(k, v)?;
+                    if n <= 0 {
+                        warnings.push(format!("{k}={n} is not positive; using the default 30000"));
+                    } else {
+                        c.checkpoint_interval_ms = (n as u64).max(CHECKPOINT_INTERVAL_MS_FLOOR);
+                    }
+                }
+                "checkpointOnClose" => c.checkpoint_on_close = parse_bool(k, v)?,
+                "maxFileSize" => {
+                    let n = parse_i64(k, v)?;
+                    if n < MAX_FILE_SIZE_MIN as i64 {
+                        return Err(err(
+                            k,
+                            format!("must be at least {MAX_FILE_SIZE_MIN} bytes, got {n}"),
+                        ));
+                    }
+                    c.max_file_size_bytes = (n as u64).min(MAX_FILE_SIZE_LIMIT);
+                }
+                "minimumRequiredSpace" => {
+                    let n = parse_i64(k, v)?;
+                    if n < 0 {
+                        return Err(err(k, format!("must not be negative, got {n}")));
+                    }
+                    c.minimum_required_space_bytes = (n as u64).max(MINIMUM_REQUIRED_SPACE_FLOOR);
+                }
+                "keep-alive" => {
+                    let n = parse_i64(k, v)?;
+                    if n < 0 {
+                        return Err(err(k, format!("must not be negative, got {n}")));
+                    }
+                    c.keep_alive = Duration::from_secs(n as u64);
+                }
+                "fsyncPerTransaction" => c.fsync_per_transaction = parse_bool(k, v)?,
+                "fsyncInterval" => {
+                    let n = parse_i64(k, v)?;
+                    if n <= 0 {
+                        return Err(err(k, format!("must be positive, got {n}")));
+                    }
+                    c.fsync_interval = Duration::from_secs(n as u64);
+                }
+                "recoveryPolicy" => {
+                    c.recovery_policy = RecoveryPolicy::parse(v).ok_or_else(|| {
+                        err(
+                            k,
+                            format!("expected tolerate-tail, strict or salvage, got {v:?}"),
+                        )
+                    })?
+                }
+                _ if IGNORED_KEYS.contains(&k) => warnings.push(format!(
+                    "{k} is accepted for Flume compatibility and ignored"
+                )),
+                _ if k.starts_with("encryption.") => {
+                    return Err(err(
+                        k,
+                        "encryption of the file channel is not supported yet",
+                    ))
+                }
+                _ => warnings.push(format!("unknown file channel key {k} ignored")),
+            }
+        }
+        c.validate()?;
+        Ok((c, warnings))
+    }
+
+    /// Checks relations between keys.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.transaction_capacity > self.capacity {
+            return Err(err(
+                "transactionCapacity",
+                format!(
+                    "{} exceeds capacity {}",
+                    self.transaction_capacity, self.capacity
+                ),
+            ));
+        }
+        if self.data_dirs.is_empty() {
+            return Err(err("dataDirs", "needs at least one directory"));
+        }
+        if self.use_dual_checkpoints {
+            match &self.backup_checkpoint_dir {
+                None => {
+                    return Err(err(
+                        "backupCheckpointDir",
+                        "required when useDualCheckpoints is true",
+                    ))
+                }
+                Some(b) if *b == self.checkpoint_dir || self.data_dirs.contains(b) => {
+                    return Err(err(
+                        "backupCheckpointDir",
+                        "must differ from checkpointDir and from every data dir",
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for d in &self.data_dirs {
+            if !seen.insert(d) {
+                return Err(err("dataDirs", format!("{} is listed twice", d.display())));
+            }
+        }
+        Ok(())
+    }
+
+    /// A config for tests and tools: one checkpoint dir and the given data dirs, defaults
+    /// otherwise.
+    pub fn with_dirs(checkpoint_dir: impl Into<PathBuf>, data_dirs: Vec<PathBuf>) -> Self {
+        FileChannelConfig {
+            checkpoint_dir: checkpoint_dir.into(),
+            data_dirs,
+            ..FileChannelConfig::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn flume_keys_parse_into_typed_fields() {
+        let (c, w) = FileChannelConfig::from_properties(&props(&[
+            ("type", "file"),
+            ("checkpointDir", " /c "),
+            ("dataDirs", "/d1, /d2,,"),
+            ("capacity", "500"),
+            ("transactionCapacity", "100"),
+            ("keep-alive", "1"),
+            ("maxFileSize", "1000000"),
+            ("minimumRequiredSpace", "5"),
+            ("fsyncPerTransaction", "false"),
+            ("recoveryPolicy", "salvage"),
+        ]))
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(c.checkpoint_dir, PathBuf::from("/c"));
+        assert_eq!(
+            c.data_dirs,
+            vec![PathBuf::from("/d1"), PathBuf::from("/d2")]
+        );
+        assert_eq!(c.capacity, 500);
+        assert_eq!(c.keep_alive, Duration::from_secs(1));
+        assert_eq!(c.minimum_required_space_bytes, MINIMUM_REQUIRED_SPACE_FLOOR);
+        assert!(!c.fsync_per_transaction);
+        assert_eq!(c.recovery_policy, RecoveryPolicy::Salvage);
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let e = FileChannelConfig::from_properties(&props(&[("capacity", "lots")])).unwrap_err();
+        assert_eq!(e.key, "capacity");
+        let e = FileChannelConfig::from_properties(&props(&[
+            ("capacity", "10"),
+            ("transactionCapacity", "20"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.key, "transactionCapacity");
+        let e = FileChannelConfig::from_properties(&props(&[("useDualCheckpoints", "true")]))
+            .unwrap_err();
+        assert_eq!(e.key, "backupCheckpointDir");
+    }
+
+    #[test]
+    fn non_positive_capacity_falls_back_to_the_default_with_a_warning() {
+        let (c, w) = FileChannelConfig::from_properties(&props(&[("capacity", "-1")])).unwrap();
+        assert_eq!(c.capacity, 1_000_000);
+        assert_eq!(w.len(), 1);
+    }
+
+    #[test]
+    fn unknown_keys_warn_and_encryption_is_refused() {
+        let (_, w) = FileChannelConfig::from_properties(&props(&[("bogus", "1")])).unwrap();
+        assert!(w[0].contains("bogus"));
+        let e = FileChannelConfig::from_properties(&props(&[("encryption.activeKey", "k")]))
+            .unwrap_err();
+        assert_eq!(e.key, "encryption.activeKey");
+    }
+}

@@ -1,0 +1,1 @@
+//! Checkpoints: a durable image of the channel's queue so that open replays only the tail.

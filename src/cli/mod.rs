@@ -1,0 +1,8 @@
+//! Subcommand implementations of the `sluice` binary. Each returns the process exit code.
+
+pub mod agent;
+pub mod bench;
+pub mod channel;
+pub mod config_check;
+pub mod crashtest;
+pub mod logging;

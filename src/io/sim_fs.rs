@@ -1,0 +1,609 @@
+//! [`SimFs`]: an in-memory file system for tests that simulates power loss and I/O faults.
+//!
+//! Every file keeps its *current* bytes (what reads see) apart from its *durable* bytes (what
+//! survives a power loss): writes and truncations are queued as pending until `sync_data`.
+//! Every directory keeps its current entries apart from its durable entries (as of the last
+//! `sync_dir`). [`SimFs::crash_image`] builds the file system a machine would find after a power
+//! cut: durable entries and bytes, plus each pending write independently kept, dropped or torn
+//! (a random prefix kept), chosen by a seed so that a failure can be replayed.
+//!
+//! Faults: [`Fault`] fails the operation with a chosen index (every call counts, see
+//! [`SimFs::op_count`]) with an error, or "crashes" there: that operation and every later one
+//! fail with EIO until the test takes a crash image. A space limit makes writes past it fail
+//! with ENOSPC after writing what fits, as a real full disk does.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::{DirLock, Fs, FsFile, OpenMode};
+
+/// A fault to inject at an operation index (0-based, counting every call into the seam).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Operation `at` fails with EIO; the file system stays usable.
+    Eio { at: u64 },
+    /// Operation `at` fails with ENOSPC (a write first writes a random part of its bytes).
+    Enospc { at: u64 },
+    /// Operation `at` and all later ones fail: the machine lost power at that moment.
+    Crash { at: u64 },
+}
+
+impl Fault {
+    fn at(&self) -> u64 {
+        match *self {
+            Fault::Eio { at } | Fault::Enospc { at } | Fault::Crash { at } => at,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Pending {
+    Write { offset: u64, bytes: Vec<u8> },
+    SetLen(u64),
+}
+
+#[derive(Debug, Default)]
+struct Inode {
+    current: Vec<u8>,
+    durable: Vec<u8>,
+    pending: Vec<Pending>,
+}
+
+fn apply(target: &mut Vec<u8>, p: &Pending) {
+    match p {
+        Pending::Write { offset, bytes } => {
+            let off = *offset as usize;
+            let end = off + bytes.len();
+            if target.len() < end {
+                target.resize(end, 0);
+            }
+            target[off..end].copy_from_slice(bytes);
+        }
+        Pending::SetLen(len) => target.resize(*len as usize, 0),
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    inodes: HashMap<u64, Inode>,
+    next_inode: u64,
+    /// dir -> (name -> inode), what `list_dir` and `open` see.
+    dirs: BTreeMap<PathBuf, BTreeMap<String, u64>>,
+    /// dir -> (name -> inode), as of the last `sync_dir` (or creation) of that dir.
+    durable_dirs: BTreeMap<PathBuf, BTreeMap<String, u64>>,
+    locks: BTreeSet<PathBuf>,
+    ops: u64,
+    faults: Vec<Fault>,
+    crashed: bool,
+    space_limit: Option<u64>,
+    rng: u64,
+}
+
+impl State {
+    fn used_bytes(&self) -> u64 {
+        self.inodes.values().map(|i| i.current.len() as u64).sum()
+    }
+
+    fn next_rand(&mut self) -> u64 {
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Counts one operation and returns the fault it must suffer, if any.
+    fn tick(&mut self) -> io::Result<Option<Fault>> {
+        if self.crashed {
+            return Err(crashed_error());
+        }
+        let op = self.ops;
+        self.ops += 1;
+        let fault = self.faults.iter().copied().find(|f| f.at() == op);
+        match fault {
+            Some(Fault::Crash { .. }) => {
+                self.crashed = true;
+                Err(crashed_error())
+            }
+            Some(Fault::Eio { .. }) => Err(io::Error::from_raw_os_error(libc::EIO)),
+            other => Ok(other),
+        }
+    }
+
+    fn split(path: &Path) -> io::Result<(PathBuf, String)> {
+        let parent = path
+            .parent()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent"))?;
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "bad file name"))?;
+        Ok((parent.to_path_buf(), name.to_owned()))
+    }
+
+    fn lookup(&self, path: &Path) -> io::Result<u64> {
+        let (dir, name) = Self::split(path)?;
+        self.dirs
+            .get(&dir)
+            .and_then(|d| d.get(&name))
+            .copied()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{}", path.display())))
+    }
+}
+
+fn crashed_error() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Other,
+        "simulated power loss: the file system is gone until a crash image is taken",
+    )
+}
+
+/// The simulated file system. Cloning shares the same state.
+#[derive(Clone, Debug, Default)]
+pub struct SimFs {
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Debug)]
+struct SimFile {
+    state: Arc<Mutex<State>>,
+    inode: u64,
+    writable: bool,
+}
+
+#[derive(Debug)]
+struct SimLock {
+    state: Arc<Mutex<State>>,
+    dir: PathBuf,
+}
+
+impl DirLock for SimLock {}
+
+impl Drop for SimLock {
+    fn drop(&mut self) {
+        self.state.lock().locks.remove(&self.dir);
+    }
+}
+
+impl SimFs {
+    /// An empty file system whose crash images are drawn from `seed`.
+    pub fn new(seed: u64) -> Self {
+        let fs = SimFs::default();
+        fs.state.lock().rng = seed;
+        fs
+    }
+
+    /// Operations counted so far (every call into the seam counts one).
+    pub fn op_count(&self) -> u64 {
+        self.state.lock().ops
+    }
+
+    /// Adds a fault.
+    pub fn inject(&self, fault: Fault) {
+        self.state.lock().faults.push(fault);
+    }
+
+    /// Removes every pending fault.
+    pub fn clear_faults(&self) {
+        self.state.lock().faults.clear();
+    }
+
+    /// Whether a `Fault::Crash` has fired.
+    pub fn has_crashed(&self) -> bool {
+        self.state.lock().crashed
+    }
+
+    /// Limits the total bytes of all files; `None` removes the limit.
+    pub fn set_space_limit(&self, limit: Option<u64>) {
+        self.state.lock().space_limit = limit;
+    }
+
+    /// The file system as found after a power cut now: durable bytes and directory entries,
+    /// each pending write kept, dropped or torn by the seed. Locks are not carried over.
+    pub fn crash_image(&self, seed: u64) -> SimFs {
+        let st = self.state.lock();
+        let mut rng_state = State {
+            rng: seed,
+            ..State::default()
+        };
+        let mut image = State::default();
+        let mut inode_map: HashMap<u64, u64> = HashMap::new();
+        for (dir, entries) in &st.durable_dirs {
+            let mut new_entries = BTreeMap::new();
+            for (name, ino) in entries {
+                let new_ino = match inode_map.get(ino) {
+                    Some(n) => *n,
+                    None => {
+                        let Some(src) = st.inodes.get(ino) else {
+                            continue;
+                        };
+                        let mut bytes = src.durable.clone();
+                        for p in &src.pending {
+                            match rng_state.next_rand() % 5 {
+                                0 | 1 | 2 => apply(&mut bytes, p),
+                                3 => {}
+                                _ => {
+                                    if let Pending::Write { offset, bytes: b } = p {
+                                        let keep = (rng_state.next_rand() as usize) % (b.len() + 1);
+                                        apply(
+                                            &mut bytes,
+                                            &Pending::Write {
+                                                offset: *offset,
+                                                bytes: b[..keep].to_vec(),
+                                            },
+                                        );
+                                    }
+                                }
+                            }
+                        }
+                        let n = image.next_inode;
+                        image.next_inode += 1;
+                        image.inodes.insert(
+                            n,
+                            Inode {
+                                current: bytes.clone(),
+                                durable: bytes,
+                                pending: Vec::new(),
+                            },
+                        );
+                        inode_map.insert(*ino, n);
+                        n
+                    }
+                };
+                new_entries.insert(name.clone(), new_ino);
+            }
+            image.dirs.insert(dir.clone(), new_entries.clone());
+            image.durable_dirs.insert(dir.clone(), new_entries);
+        }
+        image.rng = seed ^ 0x5A5A_5A5A;
+        image.space_limit = st.space_limit;
+        SimFs {
+            state: Arc::new(Mutex::new(image)),
+        }
+    }
+
+    /// Flips one byte of a file in place (current and durable), for corruption tests.
+    pub fn corrupt_byte(&self, path: &Path, offset: u64) -> io::Result<()> {
+        let mut st = self.state.lock();
+        let ino = st.lookup(path)?;
+        let inode = st
+            .inodes
+            .get_mut(&ino)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "inode"))?;
+        let off = offset as usize;
+        if off >= inode.current.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "offset past end",
+            ));
+        }
+        inode.current[off] ^= 0xFF;
+        if off < inode.durable.len() {
+            inode.durable[off] ^= 0xFF;
+        }
+        Ok(())
+    }
+}
+
+impl FsFile for SimFile {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        let mut st = self.state.lock();
+        st.tick()?;
+        let inode = st
+            .inodes
+            .get(&self.inode)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "file was removed"))?;
+        let off = offset as usize;
+        if off >= inode.current.len() {
+            return Ok(0);
+        }
+        let n = buf.len().min(inode.current.len() - off);
+        buf[..n].copy_from_slice(&inode.current[off..off + n]);
+        Ok(n)
+    }
+
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        let mut st = self.state.lock();
+        let fault = st.tick()?;
+        if !self.writable {
+            return Err(io::Error::from_raw_os_error(libc::EBADF));
+        }
+        let cur_len = st
+            .inodes
+            .get(&self.inode)
+            .map_or(0, |i| i.current.len() as u64);
+        let growth = (offset + buf.len() as u64).saturating_sub(cur_len);
+        let mut allowed = buf.len();
+        let mut enospc = matches!(fault, Some(Fault::Enospc { .. }));
+        if enospc {
+            allowed = (st.next_rand() as usize) % (buf.len() + 1);
+        }
+        if let Some(limit) = st.space_limit {
+            let free = limit.saturating_sub(st.used_bytes());
+            if growth > free {
+                enospc = true;
+                let fits = (cur_len + free).saturating_sub(offset) as usize;
+                allowed = allowed.min(fits.min(buf.len()));
+            }
+        }
+        if allowed > 0 {
+            let p = Pending::Write {
+                offset,
+                bytes: buf[..allowed].to_vec(),
+            };
+            let inode = st
+                .inodes
+                .get_mut(&self.inode)
+                .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "file was removed"))?;
+            apply(&mut inode.current, &p);
+            inode.pending.push(p);
+        }
+        if enospc {
+            return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+        }
+        Ok(())
+    }
+
+    fn sync_data(&self) -> io::Result<()> {
+        let mut st = self.state.lock();
+        st.tick()?;
+        let inode = st
+            .inodes
+            .get_mut(&self.inode)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "file was removed"))?;
+        let pending = std::mem::take(&mut inode.pending);
+        for p in &pending {
+            apply(&mut inode.durable, p);
+        }
+        Ok(())
+    }
+
+    fn len(&self) -> io::Result<u64> {
+        let mut st = self.state.lock();
+        st.tick()?;
+        Ok(st
+            .inodes
+            .get(&self.inode)
+            .map_or(0, |i| i.current.len() as u64))
+    }
+
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        let mut st = self.state.lock();
+        st.tick()?;
+        if !self.writable {
+            return Err(io::Error::from_raw_os_error(libc::EBADF));
+        }
+        let inode = st
+            .inodes
+            .get_mut(&self.inode)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "file was removed"))?;
+        let p = Pending::SetLen(len);
+        apply(&mut inode.current, &p);
+        inode.pending.push(p);
+        Ok(())
+    }
+}
+
+impl Fs for SimFs {
+    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        let mut st = self.state.lock();
+        st.tick()?;
+        // Directories themselves are treated as durable once created: the tests care about
+        // files inside them, and every channel directory is created before it is used.
+        let mut p = Some(path);
+        while let Some(dir) = p {
+            if dir.as_os_str().is_empty() {
+                break;
+            }
+            st.dirs.entry(dir.to_path_buf()).or_default();
+            st.durable_dirs.entry(dir.to_path_buf()).or_default();
+            p = dir.parent();
+        }
+        Ok(())
+    }
+
+    fn list_dir(&self, path: &Path) -> io::Result<Vec<String>> {
+        let mut st = self.state.lock();
+        st.tick()?;
+        let dir = st.dirs.get(path).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::NotFound, format!("{}", path.display()))
+        })?;
+        let mut names: Vec<String> = dir.keys().cloned().collect();
+        // Subdirectories are listed too.
+        for d in st.dirs.keys() {
+            if d.parent() == Some(path) {
+                if let Some(n) = d.file_name().and_then(|n| n.to_str()) {
+                    names.push(n.to_owned());
+                }
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Arc<dyn FsFile>> {
+        let mut st = self.state.lock();
+        st.tick()?;
+        let (dir, name) = State::split(path)?;
+        if !st.dirs.contains_key(&dir) {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("no directory {}", dir.display()),
+            ));
+        }
+        let existing = st.dirs.get(&dir).and_then(|d| d.get(&name)).copied();
+        let inode = match (mode, existing) {
+            (OpenMode::Read | OpenMode::ReadWrite, Some(ino)) => ino,
+            (OpenMode::Read | OpenMode::ReadWrite, None) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("{}", path.display()),
+                ))
+            }
+            (OpenMode::CreateNew, Some(_)) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!("{}", path.display()),
+                ))
+            }
+            (OpenMode::CreateTruncate, Some(ino)) => {
+                if let Some(i) = st.inodes.get_mut(&ino) {
+                    i.current.clear();
+                    i.pending.push(Pending::SetLen(0));
+                }
+                ino
+            }
+            (OpenMode::CreateNew | OpenMode::CreateTruncate, None) => {
+                let ino = st.next_inode;
+                st.next_inode += 1;
+                st.inodes.insert(ino, Inode::default());
+                if let Some(d) = st.dirs.get_mut(&dir) {
+                    d.insert(name, ino);
+                }
+                ino
+            }
+        };
+        Ok(Arc::new(SimFile {
+            state: self.state.clone(),
+            inode,
+            writable: mode != OpenMode::Read,
+        }))
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        let mut st = self.state.lock();
+        st.tick()?;
+        let (dir, name) = State::split(path)?;
+        let removed = st.dirs.get_mut(&dir).and_then(|d| d.remove(&name));
+        if removed.is_none() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{}", path.display()),
+            ));
+        }
+        Ok(())
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let mut st = self.state.lock();
+        st.tick()?;
+        let (fdir, fname) = State::split(from)?;
+        let (tdir, tname) = State::split(to)?;
+        let ino = st
+            .dirs
+            .get_mut(&fdir)
+            .and_then(|d| d.remove(&fname))
+            .ok_or_else(|| {
+                io::Error::new(io::ErrorKind::NotFound, format!("{}", from.display()))
+            })?;
+        st.dirs
+            .get_mut(&tdir)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{}", tdir.display())))?
+            .insert(tname, ino);
+        Ok(())
+    }
+
+    fn sync_dir(&self, path: &Path) -> io::Result<()> {
+        let mut st = self.state.lock();
+        st.tick()?;
+        let entries = st.dirs.get(path).cloned().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::NotFound, format!("{}", path.display()))
+        })?;
+        st.durable_dirs.insert(path.to_path_buf(), entries);
+        Ok(())
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        let st = self.state.lock();
+        st.dirs.contains_key(path) || st.lookup(path).is_ok()
+    }
+
+    fn lock_dir(&self, dir: &Path) -> io::Result<Box<dyn DirLock>> {
+        let mut st = self.state.lock();
+        st.tick()?;
+        if !st.locks.insert(dir.to_path_buf()) {
+            return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "directory is locked by another channel",
+            ));
+        }
+        Ok(Box::new(SimLock {
+            state: self.state.clone(),
+            dir: dir.to_path_buf(),
+        }))
+    }
+
+    fn available_space(&self, _path: &Path) -> io::Result<u64> {
+        let st = self.state.lock();
+        Ok(match st.space_limit {
+            Some(limit) => limit.saturating_sub(st.used_bytes()),
+            None => u64::MAX / 4,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synced_bytes_survive_a_crash_and_unsynced_directory_entries_vanish() {
+        let fs = SimFs::new(1);
+        let dir = Path::new("/d");
+        fs.create_dir_all(dir).unwrap();
+        let f = fs.open(&dir.join("a"), OpenMode::CreateNew).unwrap();
+        f.write_all_at(b"hello", 0).unwrap();
+        f.sync_data().unwrap();
+        fs.sync_dir(dir).unwrap();
+        f.write_all_at(b" world", 5).unwrap();
+        let g = fs.open(&dir.join("b"), OpenMode::CreateNew).unwrap();
+        g.write_all_at(b"x", 0).unwrap();
+        g.sync_data().unwrap();
+        for seed in 0..20 {
+            let img = fs.crash_image(seed);
+            let bytes = crate::io::read_file(&img, &dir.join("a")).unwrap();
+            assert!(bytes.starts_with(b"hello"), "seed {seed}: {bytes:?}");
+            assert!(!img.exists(&dir.join("b")), "unsynced entry survived");
+        }
+    }
+
+    #[test]
+    fn crash_fault_stops_every_later_operation() {
+        let fs = SimFs::new(1);
+        fs.create_dir_all(Path::new("/d")).unwrap();
+        fs.inject(Fault::Crash { at: 2 });
+        let f = fs.open(Path::new("/d/a"), OpenMode::CreateNew).unwrap();
+        assert!(f.write_all_at(b"x", 0).is_err());
+        assert!(f.sync_data().is_err());
+        assert!(fs.has_crashed());
+    }
+
+    #[test]
+    fn space_limit_gives_enospc_after_a_partial_write() {
+        let fs = SimFs::new(1);
+        fs.create_dir_all(Path::new("/d")).unwrap();
+        fs.set_space_limit(Some(10));
+        let f = fs.open(Path::new("/d/a"), OpenMode::CreateNew).unwrap();
+        let err = f.write_all_at(&[1u8; 16], 0).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOSPC));
+        assert_eq!(f.len().unwrap(), 10);
+        assert_eq!(fs.available_space(Path::new("/d")).unwrap(), 0);
+    }
+
+    #[test]
+    fn second_lock_on_a_directory_is_refused_until_the_first_is_dropped() {
+        let fs = SimFs::new(1);
+        fs.create_dir_all(Path::new("/d")).unwrap();
+        let l = fs.lock_dir(Path::new("/d")).unwrap();
+        assert_eq!(
+            fs.lock_dir(Path::new("/d")).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        drop(l);
+        assert!(fs.lock_dir(Path::new("/d")).is_ok());
+    }
+}

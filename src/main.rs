@@ -1,0 +1,57 @@
+//! The `sluice` binary: a thin command-line edge over the library. Parses arguments, sets up
+//! logging and hands off to the subcommand; `anyhow` lives only here and in `src/cli/`.
+
+mod cli;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "sluice",
+    version,
+    about = "Sluice: a log-transport agent with a durable file channel (a Flume successor)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run an agent from a Flume properties file.
+    Agent(cli::agent::AgentArgs),
+    /// Work with configuration files.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Operate on a file channel on disk.
+    #[command(subcommand)]
+    Channel(cli::channel::ChannelCommand),
+    /// Kill a channel workload at random moments and check that nothing acknowledged is lost.
+    Crashtest(cli::crashtest::CrashtestArgs),
+    /// Measure channel throughput and the disk's own limits.
+    Bench(cli::bench::BenchArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// Validate a configuration file and print every problem with its line number.
+    Check(cli::config_check::CheckArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Agent(args) => cli::agent::run(args),
+        Command::Config(ConfigCommand::Check(args)) => cli::config_check::run(args),
+        Command::Channel(cmd) => cli::channel::run(cmd),
+        Command::Crashtest(args) => cli::crashtest::run(args),
+        Command::Bench(args) => cli::bench::run(args),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("sluice: error: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}

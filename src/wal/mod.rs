@@ -1,0 +1,11 @@
+//! The write-ahead log: pure record and segment codecs, per-directory writers with group
+//! commit, and the replay that rebuilds the channel's queue from the segments.
+//!
+//! Byte layouts are in `docs/format.md`; what survives which crash is in `docs/recovery.md`.
+
+pub mod record;
+pub mod replay;
+pub mod segment;
+pub mod writer;
+
+pub use record::{EventPtr, Record, RecordBody, RecordKind};

@@ -1,0 +1,1 @@
+//! Replay: rebuilds the queue from the segments of every data directory.

@@ -1,0 +1,1 @@
+//! Per-directory segment writer with group commit.
