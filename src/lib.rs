@@ -17,5 +17,5 @@ pub mod event;
 pub mod io;
 pub mod wal;
 
-pub use channel::FileChannelConfig;
+pub use channel::{ChannelError, FileChannel, FileChannelConfig, Transaction};
 pub use event::Event;

@@ -1,5 +1,314 @@
-//! The file channel: transactions over the write-ahead log, with Flume's semantics.
+//! The file channel: Flume's FileChannel contract over Sluice's write-ahead log.
+//!
+//! A [`FileChannel`] is a cheap, cloneable handle. [`FileChannel::transaction`] starts a
+//! [`Transaction`] holding a put list and a take list; nothing of it reaches the disk until
+//! `commit`, which writes all its records and a commit record as one append to one data
+//! directory and returns once they are durable (group commit). Opening a channel recovers it:
+//! load the newest valid checkpoint, replay what was written after it, roll every directory to
+//! a fresh segment. See `DESIGN.md` for the invariants.
 
+mod checkpointer;
 pub mod config;
+mod error;
+mod recovery;
+mod state;
+mod transaction;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use parking_lot::{Condvar, Mutex, RwLock};
 
 pub use config::{ConfigError, FileChannelConfig, RecoveryPolicy};
+pub use error::ChannelError;
+pub use transaction::Transaction;
+
+use crate::io::{DirLock, Fs, StdFs};
+use crate::wal::replay::ReplayReport;
+use crate::wal::table::SegmentTable;
+use crate::wal::writer::{Appended, DirWriter, Poison, WalError};
+use state::{Capacity, QueueState};
+
+/// Where an open found the channel's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecoverySource {
+    /// The checkpoint in `checkpointDir`, plus the log after it.
+    Checkpoint,
+    /// The backup checkpoint, plus the log after it.
+    BackupCheckpoint,
+    /// The whole log (no usable checkpoint).
+    FullReplay,
+}
+
+/// What the last open did.
+#[derive(Clone, Debug)]
+pub struct RecoveryInfo {
+    /// Where the state came from.
+    pub source: RecoverySource,
+    /// Why a checkpoint was not used, for each one tried and refused.
+    pub fallbacks: Vec<String>,
+    /// What replay met.
+    pub report: ReplayReport,
+    /// Queued events after recovery.
+    pub recovered_events: u64,
+    /// Events known to be lost (salvage only).
+    pub events_lost: u64,
+    /// Wall time of the open.
+    pub elapsed: std::time::Duration,
+}
+
+/// Counters and gauges of a channel (Flume's FileChannelCounter and more).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChannelStats {
+    /// Events queued and not taken (Flume's ChannelSize).
+    pub queued: u64,
+    /// Events taken by open transactions.
+    pub in_flight_takes: u64,
+    /// `capacity`.
+    pub capacity: u64,
+    /// Puts that failed (EventPutErrorCount).
+    pub put_errors: u64,
+    /// Takes that failed (EventTakeErrorCount).
+    pub take_errors: u64,
+    /// Failed checkpoint writes (CheckpointWriteErrorCount).
+    pub checkpoint_write_errors: u64,
+    /// Failed backup checkpoint writes (CheckpointBackupWriteErrorCount).
+    pub checkpoint_backup_write_errors: u64,
+    /// Checkpoints written.
+    pub checkpoints: u64,
+    /// fdatasync calls on data segments.
+    pub fsyncs: u64,
+    /// Committed transactions.
+    pub commits: u64,
+    /// Segments on disk.
+    pub segments: u64,
+    /// Segments deleted since open.
+    pub segments_deleted: u64,
+    /// Whether the channel is open.
+    pub open: bool,
+    /// Whether the channel is poisoned (refuses writes until reopened).
+    pub unhealthy: bool,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    put_errors: AtomicU64,
+    take_errors: AtomicU64,
+    checkpoint_write_errors: AtomicU64,
+    checkpoint_backup_write_errors: AtomicU64,
+    checkpoints: AtomicU64,
+    commits: AtomicU64,
+    segments_deleted: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Shutdown {
+    stop: Mutex<bool>,
+    cv: Condvar,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: FileChannelConfig,
+    fs: Arc<dyn Fs>,
+    writers: Vec<DirWriter>,
+    table: Arc<SegmentTable>,
+    poison: Arc<Poison>,
+    seq_next: AtomicU64,
+    txid_next: AtomicU64,
+    segment_ids: Arc<AtomicU32>,
+    /// Commits hold it shared from sequence allocation to applying their effects; a
+    /// checkpoint holds it exclusively for the instant it snapshots state and positions.
+    gate: RwLock<()>,
+    state: Mutex<QueueState>,
+    capacity: Capacity,
+    rr: AtomicUsize,
+    locks: Mutex<Vec<Box<dyn DirLock>>>,
+    closed: AtomicBool,
+    counters: Counters,
+    checkpoint_lock: Mutex<()>,
+    /// Segment id of each directory's position in the last good backup checkpoint.
+    backup_positions: Mutex<Option<Vec<u32>>>,
+    shutdown: Arc<Shutdown>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    recovery: RecoveryInfo,
+}
+
+/// A durable, transactional event queue over one or more data directories.
+#[derive(Clone, Debug)]
+pub struct FileChannel {
+    inner: Arc<Inner>,
+}
+
+impl FileChannel {
+    /// Opens (and recovers) a channel on the real file system.
+    pub fn open(config: FileChannelConfig) -> Result<FileChannel, ChannelError> {
+        Self::open_with_fs(config, Arc::new(StdFs))
+    }
+
+    /// Opens (and recovers) a channel on the given file system.
+    pub fn open_with_fs(
+        config: FileChannelConfig,
+        fs: Arc<dyn Fs>,
+    ) -> Result<FileChannel, ChannelError> {
+        recovery::open(config, fs)
+    }
+
+    /// Starts a transaction.
+    pub fn transaction(&self) -> Transaction {
+        Transaction::new(self.inner.clone())
+    }
+
+    /// Writes a checkpoint now (and deletes segments no longer needed).
+    pub fn checkpoint(&self) -> Result<(), ChannelError> {
+        checkpointer::checkpoint(&self.inner)
+    }
+
+    /// What the last open found.
+    pub fn recovery_info(&self) -> &RecoveryInfo {
+        &self.inner.recovery
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &FileChannelConfig {
+        &self.inner.config
+    }
+
+    /// Counters and gauges.
+    pub fn stats(&self) -> ChannelStats {
+        let inner = &self.inner;
+        let (queued, in_flight) = {
+            let st = inner.state.lock();
+            let inflight: u64 = st.inflight.values().map(|v| v.len() as u64).sum();
+            (st.ready.len() as u64, inflight)
+        };
+        let c = &inner.counters;
+        ChannelStats {
+            queued,
+            in_flight_takes: in_flight,
+            capacity: inner.config.capacity,
+            put_errors: c.put_errors.load(Ordering::Relaxed),
+            take_errors: c.take_errors.load(Ordering::Relaxed),
+            checkpoint_write_errors: c.checkpoint_write_errors.load(Ordering::Relaxed),
+            checkpoint_backup_write_errors: c
+                .checkpoint_backup_write_errors
+                .load(Ordering::Relaxed),
+            checkpoints: c.checkpoints.load(Ordering::Relaxed),
+            fsyncs: inner.writers.iter().map(DirWriter::fsync_count).sum(),
+            commits: c.commits.load(Ordering::Relaxed),
+            segments: inner.table.all().len() as u64,
+            segments_deleted: c.segments_deleted.load(Ordering::Relaxed),
+            open: !inner.closed.load(Ordering::SeqCst),
+            unhealthy: inner.poison.cause().is_some(),
+        }
+    }
+
+    /// Segment files on disk with their live-event counts: (id, path, live events).
+    pub fn segments(&self) -> Vec<(u32, PathBuf, u64)> {
+        let live = self.inner.state.lock().live.clone();
+        self.inner
+            .table
+            .all()
+            .into_iter()
+            .map(|(id, e)| (id, e.path, live.get(&id).copied().unwrap_or(0)))
+            .collect()
+    }
+
+    /// Closes the channel: stops background work, makes everything durable, writes a
+    /// checkpoint if `checkpointOnClose`, and releases the directory locks. Idempotent.
+    pub fn close(&self) -> Result<(), ChannelError> {
+        self.inner.stop_background();
+        let handles: Vec<JoinHandle<()>> = std::mem::take(&mut *self.inner.threads.lock());
+        for h in handles {
+            let _ = h.join();
+        }
+        self.inner.close_inner()
+    }
+
+    /// Rolls every data directory to a new segment (tests and tools).
+    pub fn roll_segments(&self) -> Result<(), ChannelError> {
+        for w in &self.inner.writers {
+            w.roll_now()?;
+        }
+        Ok(())
+    }
+}
+
+impl Inner {
+    fn check_open(&self) -> Result<(), ChannelError> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(ChannelError::Closed);
+        }
+        if let Some(cause) = self.poison.cause() {
+            return Err(ChannelError::Poisoned(format!(
+                "the channel refuses writes after an earlier I/O failure ({cause}); reopen it to recover"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Appends a transaction's bytes to the directory that can take them soonest. Puts
+    /// (`min_free` set) move on to another directory when one is short of space.
+    fn append(
+        &self,
+        bytes: &[u8],
+        min_free: Option<u64>,
+    ) -> Result<(&DirWriter, Appended), WalError> {
+        let n = self.writers.len();
+        let start = self.rr.fetch_add(1, Ordering::Relaxed) % n.max(1);
+        let mut order: Vec<usize> = (0..n).map(|i| (start + i) % n).collect();
+        if let Some(pos) = order.iter().position(|&i| self.writers[i].is_idle()) {
+            order.swap(0, pos);
+        }
+        let mut first_err = None;
+        for i in order {
+            let w = &self.writers[i];
+            match w.append(bytes, min_free) {
+                Ok(a) => return Ok((w, a)),
+                Err(e @ WalError::DiskFull { .. }) => {
+                    if first_err.is_none() {
+                        first_err = Some(e);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(first_err.unwrap_or(WalError::Poisoned("no data directory".into())))
+    }
+
+    fn stop_background(&self) {
+        *self.shutdown.stop.lock() = true;
+        self.shutdown.cv.notify_all();
+    }
+
+    fn close_inner(&self) -> Result<(), ChannelError> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let mut result = Ok(());
+        if self.poison.cause().is_none() {
+            for w in &self.writers {
+                if let Err(e) = w.sync_all() {
+                    result = Err(e.into());
+                }
+            }
+            if result.is_ok() && self.config.checkpoint_on_close {
+                result = checkpointer::checkpoint(self);
+            }
+        }
+        self.closed.store(true, Ordering::SeqCst);
+        self.locks.lock().clear();
+        result
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.stop_background();
+        if let Err(e) = self.close_inner() {
+            tracing::warn!(error = %e, "closing the channel on drop failed");
+        }
+    }
+}

@@ -1,1 +1,11 @@
-//! Checkpoints: a durable image of the channel's queue so that open replays only the tail.
+//! Checkpoints: a durable image of the channel's queue, so that opening replays only the
+//! records written after it.
+//!
+//! [`format`] is the pure codec; [`store`] writes an image atomically (temporary file, fsync,
+//! rename, directory fsync), keeps the optional backup copy and loads the newest valid image
+//! with its fallbacks.
+
+pub mod format;
+pub mod store;
+
+pub use format::{CheckpointImage, DirPosition};

@@ -136,10 +136,7 @@ impl State {
 }
 
 fn crashed_error() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::Other,
-        "simulated power loss: the file system is gone until a crash image is taken",
-    )
+    io::Error::other("simulated power loss: the file system is gone until a crash image is taken")
 }
 
 /// The simulated file system. Cloning shares the same state.
@@ -224,7 +221,7 @@ impl SimFs {
                         let mut bytes = src.durable.clone();
                         for p in &src.pending {
                             match rng_state.next_rand() % 5 {
-                                0 | 1 | 2 => apply(&mut bytes, p),
+                                0..=2 => apply(&mut bytes, p),
                                 3 => {}
                                 _ => {
                                     if let Pending::Write { offset, bytes: b } = p {

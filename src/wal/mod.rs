@@ -6,6 +6,7 @@
 pub mod record;
 pub mod replay;
 pub mod segment;
+pub mod table;
 pub mod writer;
 
 pub use record::{EventPtr, Record, RecordBody, RecordKind};

@@ -263,7 +263,7 @@ pub fn frame_len(header: &[u8]) -> Result<usize, DecodeError> {
         return Err(DecodeError::Zeroed);
     }
     let total = len as usize + 8;
-    if total < RECORD_HEADER_BYTES || total > RECORD_BYTES_MAX {
+    if !(RECORD_HEADER_BYTES..=RECORD_BYTES_MAX).contains(&total) {
         return Err(DecodeError::BadLength(len));
     }
     Ok(total)

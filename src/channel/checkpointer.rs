@@ -1,0 +1,207 @@
+//! Taking checkpoints, deleting segments no longer needed, and the background threads
+//! (periodic checkpoint; periodic fsync when `fsyncPerTransaction` is false).
+//!
+//! A checkpoint holds the commit gate exclusively only while it clones the queue (O(1), a
+//! persistent map) and reads each directory's write position; in-flight commits finish first,
+//! so the pause a putter sees is at most one fsync plus that instant. Encoding and writing
+//! happen with traffic flowing.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use super::error::ChannelError;
+use super::state::QueueState;
+use super::{Inner, Shutdown};
+use crate::checkpoint::format::{encode, CheckpointImage, DirPosition};
+use crate::checkpoint::store;
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Writes a checkpoint of `inner` and deletes the segments it makes unnecessary.
+pub(super) fn checkpoint(inner: &Inner) -> Result<(), ChannelError> {
+    let _one_at_a_time = inner.checkpoint_lock.lock();
+    inner.poison.check()?;
+    let (ready, inflight, positions, seq_next, txid_next) = {
+        let _gate = inner.gate.write();
+        let st = inner.state.lock();
+        let inflight: Vec<_> = st.inflight.values().flatten().copied().collect();
+        let positions: Vec<(u32, u64)> = inner.writers.iter().map(|w| w.position()).collect();
+        (
+            st.ready.clone(),
+            inflight,
+            positions,
+            inner.seq_next.load(Ordering::SeqCst),
+            inner.txid_next.load(Ordering::SeqCst),
+        )
+    };
+    // Everything before the positions must be durable before a checkpoint points past it
+    // (it may not be yet when fsyncPerTransaction is false).
+    for w in &inner.writers {
+        w.sync_all()?;
+    }
+    let image = CheckpointImage {
+        created_ms: now_ms(),
+        seq_next,
+        txid_next,
+        segment_next: inner.segment_ids.load(Ordering::SeqCst),
+        positions: inner
+            .config
+            .data_dirs
+            .iter()
+            .zip(&positions)
+            .map(|(d, (segment, offset))| DirPosition {
+                dir: d.to_string_lossy().into_owned(),
+                segment: *segment,
+                offset: *offset,
+            })
+            .collect(),
+        entries: QueueState::snapshot_entries(&ready, &inflight),
+    };
+    let bytes = encode(&image);
+    if let Err(e) = store::write(inner.fs.as_ref(), &inner.config.checkpoint_dir, &bytes) {
+        inner
+            .counters
+            .checkpoint_write_errors
+            .fetch_add(1, Ordering::Relaxed);
+        return Err(ChannelError::Io {
+            op: "write checkpoint in",
+            path: inner.config.checkpoint_dir.clone(),
+            source: e,
+        });
+    }
+    inner.counters.checkpoints.fetch_add(1, Ordering::Relaxed);
+    let position_segments: Vec<u32> = positions.iter().map(|(s, _)| *s).collect();
+    if inner.config.use_dual_checkpoints {
+        if let Some(backup) = &inner.config.backup_checkpoint_dir {
+            match store::write(inner.fs.as_ref(), backup, &bytes) {
+                Ok(()) => *inner.backup_positions.lock() = Some(position_segments.clone()),
+                Err(e) => {
+                    inner
+                        .counters
+                        .checkpoint_backup_write_errors
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(dir = %backup.display(), error = %e, "backup checkpoint failed");
+                }
+            }
+        }
+    }
+    delete_unneeded_segments(inner, &position_segments)
+}
+
+/// Deletes every segment that holds no live event and lies wholly before the replay position
+/// of its directory in the checkpoint just written (and in the backup, with dual checkpoints).
+fn delete_unneeded_segments(inner: &Inner, positions: &[u32]) -> Result<(), ChannelError> {
+    let backup = if inner.config.use_dual_checkpoints {
+        match inner.backup_positions.lock().clone() {
+            Some(b) => b,
+            None => return Ok(()),
+        }
+    } else {
+        positions.to_vec()
+    };
+    let live = inner.state.lock().live.clone();
+    let mut dirs_touched = BTreeSet::new();
+    for (id, entry) in inner.table.all() {
+        let limit = match (positions.get(entry.dir_index), backup.get(entry.dir_index)) {
+            (Some(p), Some(b)) => (*p).min(*b),
+            _ => continue,
+        };
+        if id >= limit || live.contains_key(&id) {
+            continue;
+        }
+        inner.table.remove(id);
+        match inner.fs.remove_file(&entry.path) {
+            Ok(()) => {
+                inner
+                    .counters
+                    .segments_deleted
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(path = %entry.path.display(), "deleted a segment no longer needed");
+                dirs_touched.insert(entry.dir_index);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(ChannelError::Io {
+                    op: "delete segment",
+                    path: entry.path,
+                    source: e,
+                })
+            }
+        }
+    }
+    for i in dirs_touched {
+        if let Some(dir) = inner.config.data_dirs.get(i) {
+            inner.fs.sync_dir(dir).map_err(|e| ChannelError::Io {
+                op: "sync directory",
+                path: dir.clone(),
+                source: e,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Waits `period` or until shutdown; returns false on shutdown.
+fn wait(shutdown: &Shutdown, period: Duration) -> bool {
+    let mut stop = shutdown.stop.lock();
+    if *stop {
+        return false;
+    }
+    let _ = shutdown.cv.wait_for(&mut stop, period);
+    !*stop
+}
+
+/// Starts the background threads of a freshly opened channel.
+pub(super) fn start_background(inner: &Arc<Inner>) -> Result<(), ChannelError> {
+    let mut threads = inner.threads.lock();
+    let weak: Weak<Inner> = Arc::downgrade(inner);
+    let period = Duration::from_millis(inner.config.checkpoint_interval_ms);
+    let shutdown = inner.shutdown.clone();
+    let spawn_err = |e| ChannelError::Io {
+        op: "start thread for",
+        path: inner.config.checkpoint_dir.clone(),
+        source: e,
+    };
+    threads.push(
+        std::thread::Builder::new()
+            .name("sluice-checkpoint".into())
+            .spawn(move || loop {
+                if !wait(&shutdown, period) {
+                    return;
+                }
+                let Some(inner) = weak.upgrade() else { return };
+                if let Err(e) = checkpoint(&inner) {
+                    tracing::warn!(error = %e, "periodic checkpoint failed");
+                }
+            })
+            .map_err(spawn_err)?,
+    );
+    if !inner.config.fsync_per_transaction {
+        let weak: Weak<Inner> = Arc::downgrade(inner);
+        let period = inner.config.fsync_interval;
+        let shutdown = inner.shutdown.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name("sluice-fsync".into())
+                .spawn(move || loop {
+                    if !wait(&shutdown, period) {
+                        return;
+                    }
+                    let Some(inner) = weak.upgrade() else { return };
+                    for w in &inner.writers {
+                        if let Err(e) = w.sync_all() {
+                            tracing::error!(error = %e, "background fsync failed");
+                        }
+                    }
+                })
+                .map_err(spawn_err)?,
+        );
+    }
+    Ok(())
+}

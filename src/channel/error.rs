@@ -1,0 +1,121 @@
+//! The channel's typed errors. Backpressure errors give the caller's event back.
+
+use std::path::PathBuf;
+
+use super::config::ConfigError;
+use crate::checkpoint::store::LoadError;
+use crate::event::Event;
+use crate::wal::replay::ReplayError;
+use crate::wal::table::ReadError;
+use crate::wal::writer::WalError;
+
+/// Everything that can go wrong in the file channel.
+#[derive(Debug, thiserror::Error)]
+pub enum ChannelError {
+    /// The channel stayed full for the whole `keep-alive`. The event comes back.
+    #[error("the channel is full: capacity {capacity} reached and no room freed within keep-alive; sinks are not keeping up")]
+    Full {
+        /// The event that was not put.
+        event: Box<Event>,
+        /// The channel's capacity.
+        capacity: u64,
+    },
+    /// The transaction already holds `transactionCapacity` puts or takes.
+    #[error("transaction capacity {capacity} reached: commit or roll back before adding more")]
+    TransactionFull {
+        /// The event that was not put, for a put.
+        event: Option<Box<Event>>,
+        /// The limit.
+        capacity: u64,
+    },
+    /// The event is too large to store.
+    #[error("event cannot be stored: {reason}")]
+    EventTooLarge {
+        /// The event.
+        event: Box<Event>,
+        /// Why.
+        reason: String,
+    },
+    /// A data directory lacks free space for puts. Takes keep working.
+    #[error("{0}")]
+    DiskFull(WalError),
+    /// The write path failed earlier; the channel refuses writes until reopened.
+    #[error("{0}")]
+    Poisoned(String),
+    /// A write, fsync or read failed.
+    #[error("{0}")]
+    Wal(WalError),
+    /// An event could not be read back.
+    #[error("reading an event: {0}")]
+    Read(ReadError),
+    /// Opening found damage the recovery policy does not tolerate.
+    #[error("recovery refused: {0}")]
+    Recovery(ReplayError),
+    /// A queued event points into a segment that does not exist.
+    #[error("queued event {seq} points into segment {segment}, which is missing from every data directory")]
+    MissingSegment {
+        /// The event's queue key.
+        seq: u64,
+        /// The segment.
+        segment: u32,
+    },
+    /// A directory is locked by another process or channel.
+    #[error("{} is in use by another Sluice channel or process (lock file {}); stop it first or point this channel at other directories", dir.display(), dir.join(crate::io::LOCK_FILE_NAME).display())]
+    Locked {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// A file-system operation failed during open, close or checkpoint.
+    #[error("{op} {}: {source}", path.display())]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// On which path.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A checkpoint could not be loaded and the policy refuses to fall back.
+    #[error("checkpoint: {0}")]
+    Checkpoint(LoadError),
+    /// Bad configuration.
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// The channel was closed.
+    #[error("the channel is closed")]
+    Closed,
+}
+
+impl ChannelError {
+    /// The event handed back by a failed put, if any.
+    pub fn into_event(self) -> Option<Event> {
+        match self {
+            ChannelError::Full { event, .. } | ChannelError::EventTooLarge { event, .. } => {
+                Some(*event)
+            }
+            ChannelError::TransactionFull { event, .. } => event.map(|e| *e),
+            _ => None,
+        }
+    }
+
+    /// Whether the error is backpressure (full channel, full transaction or full disk) rather
+    /// than a failure: retrying later may succeed without a reopen.
+    pub fn is_backpressure(&self) -> bool {
+        matches!(
+            self,
+            ChannelError::Full { .. }
+                | ChannelError::TransactionFull { .. }
+                | ChannelError::DiskFull(_)
+        )
+    }
+}
+
+impl From<WalError> for ChannelError {
+    fn from(e: WalError) -> Self {
+        match e {
+            WalError::DiskFull { .. } => ChannelError::DiskFull(e),
+            WalError::Poisoned(c) => ChannelError::Poisoned(c),
+            other => ChannelError::Wal(other),
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! Opening a channel is recovering it: lock the directories, load the newest valid checkpoint
+//! (falling back to the backup, then to a full replay, each step logged with its reason),
+//! replay the log written after it, rebuild the queue, check that every queued event's segment
+//! exists, roll every directory to a fresh segment and write a checkpoint of the result.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::{Mutex, RwLock};
+
+use super::checkpointer;
+use super::error::ChannelError;
+use super::state::{Capacity, QueueState};
+use super::{
+    Counters, FileChannel, FileChannelConfig, Inner, RecoveryInfo, RecoveryPolicy, RecoverySource,
+};
+use crate::checkpoint::store;
+use crate::checkpoint::CheckpointImage;
+use crate::io::{DirLock, Fs, OpenMode};
+use crate::wal::replay::{list_segments, replay, StartPosition};
+use crate::wal::table::SegmentTable;
+use crate::wal::writer::{DirWriter, Poison};
+
+fn io_err<'a>(
+    op: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> ChannelError + 'a {
+    move |source| ChannelError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn lock(fs: &dyn Fs, dir: &Path) -> Result<Box<dyn DirLock>, ChannelError> {
+    fs.create_dir_all(dir)
+        .map_err(io_err("create directory", dir))?;
+    fs.lock_dir(dir).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::WouldBlock {
+            ChannelError::Locked {
+                dir: dir.to_path_buf(),
+            }
+        } else {
+            ChannelError::Io {
+                op: "lock",
+                path: dir.to_path_buf(),
+                source: e,
+            }
+        }
+    })
+}
+
+/// Takes the locks of every directory of a channel (tools use this to refuse to work on a
+/// channel an agent holds open).
+pub(crate) fn lock_all(
+    fs: &dyn Fs,
+    config: &FileChannelConfig,
+) -> Result<Vec<Box<dyn DirLock>>, ChannelError> {
+    let mut dirs = vec![config.checkpoint_dir.clone()];
+    if config.use_dual_checkpoints {
+        if let Some(b) = &config.backup_checkpoint_dir {
+            dirs.push(b.clone());
+        }
+    }
+    dirs.extend(config.data_dirs.iter().cloned());
+    let mut locks = Vec::with_capacity(dirs.len());
+    for d in &dirs {
+        locks.push(lock(fs, d)?);
+    }
+    Ok(locks)
+}
+
+/// Loads the checkpoint to start from, trying the primary then the backup.
+fn choose_checkpoint(
+    fs: &dyn Fs,
+    config: &FileChannelConfig,
+    fallbacks: &mut Vec<String>,
+) -> (Option<CheckpointImage>, RecoverySource) {
+    match store::load(fs, &config.checkpoint_dir) {
+        Ok(img) => return (Some(img), RecoverySource::Checkpoint),
+        Err(e) => {
+            let first_start = matches!(e, store::LoadError::Missing(_));
+            if !first_start {
+                tracing::warn!(reason = %e, "checkpoint unusable; trying the next source");
+            }
+            fallbacks.push(e.to_string());
+        }
+    }
+    if config.use_dual_checkpoints {
+        if let Some(backup) = &config.backup_checkpoint_dir {
+            match store::load(fs, backup) {
+                Ok(img) => {
+                    tracing::warn!(dir = %backup.display(), "recovering from the backup checkpoint");
+                    return (Some(img), RecoverySource::BackupCheckpoint);
+                }
+                Err(e) => {
+                    tracing::warn!(reason = %e, "backup checkpoint unusable; replaying the whole log");
+                    fallbacks.push(e.to_string());
+                }
+            }
+        }
+    }
+    (None, RecoverySource::FullReplay)
+}
+
+/// Replay start positions from an image; `None` if a position names a segment that is gone.
+fn starts_from(
+    fs: &dyn Fs,
+    config: &FileChannelConfig,
+    img: &CheckpointImage,
+) -> Result<Option<Vec<StartPosition>>, ChannelError> {
+    let mut starts = Vec::with_capacity(config.data_dirs.len());
+    for dir in &config.data_dirs {
+        let key = dir.to_string_lossy();
+        let pos = img.positions.iter().find(|p| p.dir == key);
+        match pos {
+            Some(p) => {
+                let present = list_segments(fs, dir)
+                    .map_err(ChannelError::Recovery)?
+                    .iter()
+                    .any(|(id, _)| *id == p.segment);
+                if !present {
+                    return Ok(None);
+                }
+                starts.push(Some((p.segment, p.offset)));
+            }
+            None => starts.push(None),
+        }
+    }
+    Ok(Some(starts))
+}
+
+pub(super) fn open(
+    config: FileChannelConfig,
+    fs: Arc<dyn Fs>,
+) -> Result<FileChannel, ChannelError> {
+    let t0 = Instant::now();
+    config.validate()?;
+    let locks = lock_all(fs.as_ref(), &config)?;
+    let mut fallbacks = Vec::new();
+    let (mut image, mut source) = choose_checkpoint(fs.as_ref(), &config, &mut fallbacks);
+    let mut starts: Vec<StartPosition> = vec![None; config.data_dirs.len()];
+    if let Some(img) = &image {
+        match starts_from(fs.as_ref(), &config, img)? {
+            Some(s) => starts = s,
+            None => {
+                let why = "checkpoint names a segment that no longer exists".to_owned();
+                tracing::warn!(%why, "replaying the whole log");
+                fallbacks.push(why);
+                image = None;
+                source = RecoverySource::FullReplay;
+            }
+        }
+    }
+    let outcome = replay(
+        fs.as_ref(),
+        &config.data_dirs,
+        &starts,
+        config.recovery_policy,
+        true,
+    )
+    .map_err(ChannelError::Recovery)?;
+
+    let mut st = QueueState::default();
+    let (mut seq_next, mut txid_next, mut segment_next) = (1u64, 1u64, 1u32);
+    if let Some(img) = &image {
+        for (seq, ptr) in &img.entries {
+            st.ready.insert(*seq, *ptr);
+        }
+        seq_next = img.seq_next;
+        txid_next = img.txid_next;
+        segment_next = img.segment_next;
+    }
+    for txn in &outcome.committed {
+        for (seq, ptr) in &txn.puts {
+            st.ready.insert(*seq, *ptr);
+        }
+        for (put_seq, _) in &txn.takes {
+            st.ready.remove(put_seq);
+        }
+    }
+    let present: BTreeSet<u32> = outcome.segments.iter().map(|s| s.id).collect();
+    let mut events_lost = outcome.report.events_lost;
+    let missing: Vec<(u64, u32)> = st
+        .ready
+        .iter()
+        .filter(|(_, p)| !present.contains(&p.segment))
+        .map(|(s, p)| (*s, p.segment))
+        .collect();
+    if let Some((seq, segment)) = missing.first().copied() {
+        if config.recovery_policy != RecoveryPolicy::Salvage {
+            return Err(ChannelError::MissingSegment { seq, segment });
+        }
+        tracing::error!(
+            events = missing.len(),
+            "dropping queued events whose segments are missing (salvage)"
+        );
+        events_lost += missing.len() as u64;
+        for (seq, _) in &missing {
+            st.ready.remove(seq);
+        }
+    }
+    let mut live: HashMap<u32, u64> = HashMap::new();
+    for (_, ptr) in st.ready.iter() {
+        *live.entry(ptr.segment).or_default() += 1;
+    }
+    st.live = live;
+    seq_next = seq_next.max(outcome.max_seq + 1);
+    txid_next = txid_next.max(outcome.max_txid + 1);
+    segment_next = segment_next.max(outcome.max_segment_id + 1);
+
+    let table = Arc::new(SegmentTable::default());
+    for seg in &outcome.segments {
+        let file = fs
+            .open(&seg.path, OpenMode::Read)
+            .map_err(io_err("open segment", &seg.path))?;
+        table.insert(seg.id, seg.dir_index, seg.path.clone(), file);
+    }
+    let poison = Arc::new(Poison::default());
+    let ids = Arc::new(AtomicU32::new(segment_next));
+    let mut writers = Vec::with_capacity(config.data_dirs.len());
+    for (i, dir) in config.data_dirs.iter().enumerate() {
+        writers.push(DirWriter::create(
+            fs.clone(),
+            dir.clone(),
+            i,
+            config.max_file_size_bytes,
+            poison.clone(),
+            ids.clone(),
+            table.clone(),
+        )?);
+    }
+    let depth = st.depth();
+    let recovered = st.ready.len() as u64;
+    let report = outcome.report;
+    if !report.problems.is_empty() || events_lost > 0 {
+        tracing::warn!(
+            problems = report.problems.len(),
+            events_lost,
+            "recovery met damaged data; see the report"
+        );
+    }
+    let replayed_any = report.records > 0 || image.is_none();
+    let inner = Arc::new(Inner {
+        capacity: Capacity::new(config.capacity, depth),
+        config,
+        fs,
+        writers,
+        table,
+        poison,
+        seq_next: AtomicU64::new(seq_next),
+        txid_next: AtomicU64::new(txid_next),
+        segment_ids: ids,
+        gate: RwLock::new(()),
+        state: Mutex::new(st),
+        rr: AtomicUsize::new(0),
+        locks: Mutex::new(locks),
+        closed: AtomicBool::new(false),
+        counters: Counters::default(),
+        checkpoint_lock: Mutex::new(()),
+        backup_positions: Mutex::new(None),
+        shutdown: Arc::default(),
+        threads: Mutex::new(Vec::new()),
+        recovery: RecoveryInfo {
+            source,
+            fallbacks,
+            report,
+            recovered_events: recovered,
+            events_lost,
+            elapsed: t0.elapsed(),
+        },
+    });
+    if replayed_any {
+        checkpointer::checkpoint(&inner)?;
+    }
+    checkpointer::start_background(&inner)?;
+    tracing::info!(
+        events = recovered,
+        source = ?inner.recovery.source,
+        elapsed_ms = inner.recovery.elapsed.as_millis() as u64,
+        "file channel open"
+    );
+    Ok(FileChannel { inner })
+}

@@ -1,0 +1,136 @@
+//! The in-memory queue state and the capacity gate.
+//!
+//! `ready` holds committed events not yet taken, keyed by the sequence number of their put
+//! record (the commit order), so a rollback puts taken events back exactly where they were.
+//! It is a persistent map: a checkpoint clones it in O(1) under the commit gate and encodes
+//! it afterwards without blocking traffic. `inflight` holds the events each open transaction
+//! has taken; `live` counts, per segment, the events still queued or in flight there, which
+//! decides when a segment may be deleted.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use imbl::OrdMap;
+use parking_lot::{Condvar, Mutex};
+
+use crate::wal::EventPtr;
+
+/// Queue state guarded by one mutex.
+#[derive(Debug, Default)]
+pub struct QueueState {
+    /// Committed, untaken events by put seq.
+    pub ready: OrdMap<u64, EventPtr>,
+    /// Taken-but-uncommitted events by transaction id.
+    pub inflight: HashMap<u64, Vec<(u64, EventPtr)>>,
+    /// Live (queued or in-flight) events per segment.
+    pub live: HashMap<u32, u64>,
+}
+
+impl QueueState {
+    /// Adds a committed event.
+    pub fn push(&mut self, seq: u64, ptr: EventPtr) {
+        if self.ready.insert(seq, ptr).is_none() {
+            *self.live.entry(ptr.segment).or_default() += 1;
+        }
+    }
+
+    /// Takes the oldest event for transaction `txid`.
+    pub fn take(&mut self, txid: u64) -> Option<(u64, EventPtr)> {
+        let seq = self.ready.get_min().map(|(k, _)| *k)?;
+        let ptr = self.ready.remove(&seq)?;
+        self.inflight.entry(txid).or_default().push((seq, ptr));
+        Some((seq, ptr))
+    }
+
+    /// Returns a transaction's taken events to the queue at their places.
+    pub fn untake(&mut self, txid: u64) {
+        if let Some(taken) = self.inflight.remove(&txid) {
+            for (seq, ptr) in taken {
+                self.ready.insert(seq, ptr);
+            }
+        }
+    }
+
+    /// Forgets a transaction's taken events for good (its commit is durable).
+    pub fn finish_takes(&mut self, txid: u64) -> u64 {
+        let Some(taken) = self.inflight.remove(&txid) else {
+            return 0;
+        };
+        for (_, ptr) in &taken {
+            if let Some(n) = self.live.get_mut(&ptr.segment) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.live.remove(&ptr.segment);
+                }
+            }
+        }
+        taken.len() as u64
+    }
+
+    /// Events queued plus in flight.
+    pub fn depth(&self) -> u64 {
+        self.ready.len() as u64 + self.inflight.values().map(|v| v.len() as u64).sum::<u64>()
+    }
+
+    /// Every live entry (queued and in flight), sorted by seq: what a checkpoint stores.
+    pub fn snapshot_entries(
+        ready: &OrdMap<u64, EventPtr>,
+        inflight: &[(u64, EventPtr)],
+    ) -> Vec<(u64, EventPtr)> {
+        let mut v: Vec<(u64, EventPtr)> = Vec::with_capacity(ready.len() + inflight.len());
+        v.extend(ready.iter().map(|(k, p)| (*k, *p)));
+        if !inflight.is_empty() {
+            v.extend_from_slice(inflight);
+            v.sort_unstable_by_key(|(k, _)| *k);
+        }
+        v
+    }
+}
+
+/// Counts queued plus reserved events against `capacity`; puts wait up to keep-alive.
+#[derive(Debug)]
+pub struct Capacity {
+    used: Mutex<u64>,
+    freed: Condvar,
+    limit: u64,
+}
+
+impl Capacity {
+    /// A gate with `limit` permits of which `used` are taken.
+    pub fn new(limit: u64, used: u64) -> Self {
+        Capacity {
+            used: Mutex::new(used),
+            freed: Condvar::new(),
+            limit,
+        }
+    }
+
+    /// The limit.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// Takes one permit, waiting up to `wait`.
+    pub fn acquire(&self, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        let mut used = self.used.lock();
+        while *used >= self.limit {
+            if self.freed.wait_until(&mut used, deadline).timed_out() && *used >= self.limit {
+                return false;
+            }
+        }
+        *used += 1;
+        true
+    }
+
+    /// Returns `n` permits.
+    pub fn release(&self, n: u64) {
+        if n == 0 {
+            return;
+        }
+        let mut used = self.used.lock();
+        *used = used.saturating_sub(n);
+        drop(used);
+        self.freed.notify_all();
+    }
+}

@@ -1,0 +1,215 @@
+//! Transactions: a put list and a take list, bounded by `transactionCapacity`, that take
+//! effect together at `commit` or not at all.
+//!
+//! Nothing reaches the disk before `commit`: it encodes every put, a take record per taken
+//! event and a commit record carrying the counts, appends them as one write and waits for
+//! the fsync (shared with concurrent committers). Only then do the puts become visible to
+//! takers and the takes become final. `rollback` (or dropping the transaction) returns taken
+//! events to their places at the head of the queue and discards the puts.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use super::error::ChannelError;
+use super::{Inner, RecoveryPolicy};
+use crate::event::Event;
+use crate::wal::record::{
+    check_event, encode_commit, encode_put, encode_take, put_record_len, COMMIT_RECORD_BYTES,
+    TAKE_RECORD_BYTES,
+};
+use crate::wal::EventPtr;
+
+/// An open transaction. `commit(self)` and `rollback(self)` consume it; dropping it rolls back.
+#[derive(Debug)]
+pub struct Transaction {
+    inner: Arc<Inner>,
+    txid: u64,
+    puts: Vec<Event>,
+    put_bytes: usize,
+    takes: Vec<(u64, EventPtr)>,
+    done: bool,
+}
+
+impl Transaction {
+    pub(super) fn new(inner: Arc<Inner>) -> Self {
+        let txid = inner.txid_next.fetch_add(1, Ordering::Relaxed);
+        Transaction {
+            inner,
+            txid,
+            puts: Vec::new(),
+            put_bytes: 0,
+            takes: Vec::new(),
+            done: false,
+        }
+    }
+
+    /// Adds an event to the put list. Waits up to `keep-alive` for capacity; on failure the
+    /// error carries the event back ([`ChannelError::into_event`]).
+    pub fn put(&mut self, event: Event) -> Result<(), ChannelError> {
+        let inner = &self.inner;
+        if let Err(e) = inner.check_open() {
+            inner.counters.put_errors.fetch_add(1, Ordering::Relaxed);
+            return Err(e);
+        }
+        let cap = inner.config.transaction_capacity;
+        if self.puts.len() as u64 >= cap {
+            return Err(ChannelError::TransactionFull {
+                event: Some(Box::new(event)),
+                capacity: cap,
+            });
+        }
+        if let Err(e) = check_event(&event) {
+            return Err(ChannelError::EventTooLarge {
+                event: Box::new(event),
+                reason: e.to_string(),
+            });
+        }
+        if !inner.capacity.acquire(inner.config.keep_alive) {
+            return Err(ChannelError::Full {
+                event: Box::new(event),
+                capacity: inner.capacity.limit(),
+            });
+        }
+        self.put_bytes += put_record_len(&event);
+        self.puts.push(event);
+        Ok(())
+    }
+
+    /// Takes the oldest committed event, or `None` at once if the queue is empty.
+    pub fn take(&mut self) -> Result<Option<Event>, ChannelError> {
+        let inner = self.inner.clone();
+        if let Err(e) = inner.check_open() {
+            inner.counters.take_errors.fetch_add(1, Ordering::Relaxed);
+            return Err(e);
+        }
+        loop {
+            let cap = inner.config.transaction_capacity;
+            if self.takes.len() as u64 >= cap {
+                return Err(ChannelError::TransactionFull {
+                    event: None,
+                    capacity: cap,
+                });
+            }
+            let Some((seq, ptr)) = inner.state.lock().take(self.txid) else {
+                return Ok(None);
+            };
+            self.takes.push((seq, ptr));
+            match inner.table.read_event(ptr, seq) {
+                Ok(event) => return Ok(Some(event)),
+                Err(e) => {
+                    inner.counters.take_errors.fetch_add(1, Ordering::Relaxed);
+                    if inner.config.recovery_policy == RecoveryPolicy::Salvage {
+                        // The event is unreadable: taking it for good is all that can be done.
+                        tracing::error!(error = %e, seq, "skipping an unreadable event (salvage)");
+                        continue;
+                    }
+                    return Err(ChannelError::Read(e));
+                }
+            }
+        }
+    }
+
+    /// Number of puts in the transaction.
+    pub fn put_count(&self) -> usize {
+        self.puts.len()
+    }
+
+    /// Number of takes in the transaction.
+    pub fn take_count(&self) -> usize {
+        self.takes.len()
+    }
+
+    /// Makes the transaction durable and applies it. On error nothing of it took effect
+    /// as far as this process can tell (taken events are back in the queue, puts are dropped);
+    /// after a failed fsync the channel is poisoned and a reopen tells what reached the disk.
+    pub fn commit(mut self) -> Result<(), ChannelError> {
+        self.done = true;
+        if self.puts.is_empty() && self.takes.is_empty() {
+            return Ok(());
+        }
+        let inner = self.inner.clone();
+        if let Err(e) = inner.check_open() {
+            self.abort();
+            return Err(e);
+        }
+        let np = self.puts.len();
+        let nt = self.takes.len();
+        let gate = inner.gate.read();
+        let base = inner
+            .seq_next
+            .fetch_add((np + nt + 1) as u64, Ordering::SeqCst);
+        let mut buf =
+            Vec::with_capacity(self.put_bytes + nt * TAKE_RECORD_BYTES + COMMIT_RECORD_BYTES);
+        let mut offsets = Vec::with_capacity(np);
+        for (i, ev) in self.puts.iter().enumerate() {
+            offsets.push(buf.len() as u64);
+            encode_put(&mut buf, self.txid, base + i as u64, ev);
+        }
+        for (j, (put_seq, ptr)) in self.takes.iter().enumerate() {
+            encode_take(&mut buf, self.txid, base + (np + j) as u64, *put_seq, *ptr);
+        }
+        encode_commit(
+            &mut buf,
+            self.txid,
+            base + (np + nt) as u64,
+            np as u32,
+            nt as u32,
+        );
+        let min_free = (np > 0).then_some(inner.config.minimum_required_space_bytes);
+        let written = inner.append(&buf, min_free).and_then(|(w, a)| {
+            if inner.config.fsync_per_transaction {
+                w.sync_to(a.end)?;
+            }
+            Ok(a)
+        });
+        let appended = match written {
+            Ok(a) => a,
+            Err(e) => {
+                drop(gate);
+                self.abort();
+                return Err(e.into());
+            }
+        };
+        let finished = {
+            let mut st = inner.state.lock();
+            for (i, rel) in offsets.iter().enumerate() {
+                st.push(
+                    base + i as u64,
+                    EventPtr {
+                        segment: appended.segment_id,
+                        offset: (appended.offset + rel) as u32,
+                    },
+                );
+            }
+            st.finish_takes(self.txid)
+        };
+        drop(gate);
+        inner.capacity.release(finished);
+        inner.counters.commits.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Discards the puts and returns taken events to the head of the queue.
+    pub fn rollback(mut self) {
+        self.done = true;
+        self.abort();
+    }
+
+    fn abort(&mut self) {
+        let inner = &self.inner;
+        inner.capacity.release(self.puts.len() as u64);
+        self.puts.clear();
+        if !self.takes.is_empty() {
+            inner.state.lock().untake(self.txid);
+            self.takes.clear();
+        }
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        if !self.done {
+            self.abort();
+        }
+    }
+}

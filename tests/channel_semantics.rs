@@ -1,0 +1,186 @@
+//! Flume's transaction semantics on the public API, on both the real and the simulated disk.
+
+mod common;
+
+use common::*;
+use sluice::channel::RecoverySource;
+use sluice::ChannelError;
+
+#[test]
+fn committed_puts_come_out_in_order_and_takes_are_final_once_committed() {
+    for bed in Bed::both() {
+        let cfg = bed.config(1);
+        let ch = bed.open(&cfg);
+        put_all(&ch, &["a", "b"]);
+        put_all(&ch, &["c"]);
+        assert_eq!(drain(&ch), vec!["a", "b", "c"]);
+        assert!(drain(&ch).is_empty());
+        assert_eq!(ch.stats().queued, 0);
+    }
+}
+
+#[test]
+fn uncommitted_and_rolled_back_puts_are_never_visible() {
+    for bed in Bed::both() {
+        let cfg = bed.config(1);
+        let ch = bed.open(&cfg);
+        let mut open_tx = ch.transaction();
+        open_tx.put(ev("pending")).unwrap();
+        let mut rb = ch.transaction();
+        rb.put(ev("rolled")).unwrap();
+        rb.rollback();
+        assert!(peek_all(&ch).is_empty());
+        {
+            let mut dropped = ch.transaction();
+            dropped.put(ev("dropped")).unwrap();
+        }
+        open_tx.commit().unwrap();
+        assert_eq!(drain(&ch), vec!["pending"]);
+    }
+}
+
+#[test]
+fn rolled_back_takes_return_to_the_head_in_their_original_order() {
+    for bed in Bed::both() {
+        let cfg = bed.config(1);
+        let ch = bed.open(&cfg);
+        put_all(&ch, &["1", "2", "3", "4"]);
+        let mut tx = ch.transaction();
+        assert_eq!(tx.take().unwrap().unwrap().body, b"1");
+        assert_eq!(tx.take().unwrap().unwrap().body, b"2");
+        let mut other = ch.transaction();
+        assert_eq!(other.take().unwrap().unwrap().body, b"3");
+        tx.rollback();
+        other.rollback();
+        assert_eq!(drain(&ch), vec!["1", "2", "3", "4"]);
+    }
+}
+
+#[test]
+fn a_transaction_may_hold_puts_and_takes_together() {
+    for bed in Bed::both() {
+        let cfg = bed.config(1);
+        let ch = bed.open(&cfg);
+        put_all(&ch, &["old"]);
+        let mut tx = ch.transaction();
+        assert_eq!(tx.take().unwrap().unwrap().body, b"old");
+        tx.put(ev("new")).unwrap();
+        tx.commit().unwrap();
+        drop(ch);
+        let ch = bed.open(&cfg);
+        assert_eq!(drain(&ch), vec!["new"]);
+    }
+}
+
+#[test]
+fn a_full_channel_refuses_puts_after_keep_alive_and_hands_the_event_back() {
+    for bed in Bed::both() {
+        let mut cfg = bed.config(1);
+        cfg.capacity = 2;
+        cfg.transaction_capacity = 2;
+        let ch = bed.open(&cfg);
+        put_all(&ch, &["a", "b"]);
+        let mut tx = ch.transaction();
+        let err = tx.put(ev("c")).unwrap_err();
+        assert!(
+            matches!(err, ChannelError::Full { capacity: 2, .. }),
+            "{err}"
+        );
+        assert_eq!(err.into_event().unwrap().body, b"c");
+        drop(tx);
+        assert_eq!(drain(&ch).len(), 2);
+        put_all(&ch, &["c"]);
+    }
+}
+
+#[test]
+fn transaction_capacity_is_an_error_not_a_panic() {
+    for bed in Bed::both() {
+        let mut cfg = bed.config(1);
+        cfg.transaction_capacity = 2;
+        let ch = bed.open(&cfg);
+        let mut tx = ch.transaction();
+        tx.put(ev("1")).unwrap();
+        tx.put(ev("2")).unwrap();
+        let err = tx.put(ev("3")).unwrap_err();
+        assert!(matches!(err, ChannelError::TransactionFull { .. }));
+        tx.commit().unwrap();
+        put_all(&ch, &["3"]);
+        let mut tx = ch.transaction();
+        tx.take().unwrap();
+        tx.take().unwrap();
+        assert!(matches!(
+            tx.take().unwrap_err(),
+            ChannelError::TransactionFull { event: None, .. }
+        ));
+    }
+}
+
+#[test]
+fn reopening_recovers_exactly_the_committed_state() {
+    for bed in Bed::both() {
+        let cfg = bed.config(2);
+        let ch = bed.open(&cfg);
+        put_all(&ch, &["a", "b", "c"]);
+        let mut tx = ch.transaction();
+        tx.take().unwrap();
+        tx.commit().unwrap();
+        let mut pending = ch.transaction();
+        pending.put(ev("uncommitted")).unwrap();
+        let mut taken = ch.transaction();
+        taken.take().unwrap();
+        // Closing with both transactions open: the checkpoint keeps the taken event queued.
+        ch.close().unwrap();
+        let reopened = bed.open(&cfg);
+        assert_eq!(drain(&reopened), vec!["b", "c"]);
+        drop((pending, taken, ch));
+    }
+}
+
+#[test]
+fn a_second_open_of_the_same_directories_is_refused_with_a_clear_error() {
+    for bed in Bed::both() {
+        let cfg = bed.config(1);
+        let _ch = bed.open(&cfg);
+        let err = sluice::FileChannel::open_with_fs(cfg.clone(), bed.fs.clone()).unwrap_err();
+        assert!(matches!(err, ChannelError::Locked { .. }), "{err}");
+        assert!(err.to_string().contains("in use"));
+    }
+}
+
+#[test]
+fn reopen_after_a_clean_close_starts_from_the_checkpoint_even_with_a_new_capacity() {
+    for bed in Bed::both() {
+        let mut cfg = bed.config(1);
+        let ch = bed.open(&cfg);
+        put_all(&ch, &["a", "b"]);
+        ch.close().unwrap();
+        drop(ch);
+        cfg.capacity = 5_000;
+        let ch = bed.open(&cfg);
+        let info = ch.recovery_info();
+        assert_eq!(info.source, RecoverySource::Checkpoint);
+        assert_eq!(info.report.records, 0, "nothing should be replayed");
+        assert_eq!(drain(&ch), vec!["a", "b"]);
+    }
+}
+
+#[test]
+fn segments_are_deleted_once_drained_and_checkpointed() {
+    for bed in Bed::both() {
+        let mut cfg = bed.config(1);
+        cfg.max_file_size_bytes = 4096;
+        let ch = bed.open(&cfg);
+        for i in 0..50 {
+            put_all(&ch, &[&format!("{i:0100}")]);
+        }
+        assert!(ch.segments().len() > 2);
+        assert_eq!(drain(&ch).len(), 50);
+        ch.checkpoint().unwrap();
+        assert!(ch.segments().len() <= 2, "{:?}", ch.segments());
+        assert!(ch.stats().segments_deleted > 0);
+        drop(ch);
+        let ch = bed.open(&cfg);
+        assert!(drain(&ch).is_empty());
+    }
+}
