@@ -10,6 +10,7 @@
 mod checkpointer;
 pub mod config;
 mod error;
+pub mod examine;
 mod recovery;
 mod state;
 mod transaction;

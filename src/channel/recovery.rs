@@ -20,7 +20,7 @@ use super::{
 use crate::checkpoint::store;
 use crate::checkpoint::CheckpointImage;
 use crate::io::{DirLock, Fs, OpenMode};
-use crate::wal::replay::{list_segments, replay, StartPosition};
+use crate::wal::replay::{list_segments, replay, ReplayOutcome, StartPosition};
 use crate::wal::table::SegmentTable;
 use crate::wal::writer::{DirWriter, Poison};
 
@@ -133,18 +133,34 @@ fn starts_from(
     Ok(Some(starts))
 }
 
-pub(super) fn open(
-    config: FileChannelConfig,
-    fs: Arc<dyn Fs>,
-) -> Result<FileChannel, ChannelError> {
-    let t0 = Instant::now();
-    config.validate()?;
-    let locks = lock_all(fs.as_ref(), &config)?;
+/// The channel state recovered from disk, before any writer starts.
+#[derive(Debug)]
+pub(crate) struct RecoveredState {
+    pub source: RecoverySource,
+    pub fallbacks: Vec<String>,
+    pub image: Option<CheckpointImage>,
+    pub outcome: ReplayOutcome,
+    pub queue: QueueState,
+    /// Queued events whose segment is missing: (seq, segment). Empty unless `salvage`
+    /// dropped them (other policies refuse to open).
+    pub missing: Vec<(u64, u32)>,
+    pub seq_next: u64,
+    pub txid_next: u64,
+    pub segment_next: u32,
+}
+
+/// Loads the checkpoint, replays the log after it and rebuilds the queue. With `repair`,
+/// torn tails are truncated on disk; without, nothing on disk changes.
+pub(crate) fn recover_state(
+    fs: &dyn Fs,
+    config: &FileChannelConfig,
+    repair: bool,
+) -> Result<RecoveredState, ChannelError> {
     let mut fallbacks = Vec::new();
-    let (mut image, mut source) = choose_checkpoint(fs.as_ref(), &config, &mut fallbacks);
+    let (mut image, mut source) = choose_checkpoint(fs, config, &mut fallbacks);
     let mut starts: Vec<StartPosition> = vec![None; config.data_dirs.len()];
     if let Some(img) = &image {
-        match starts_from(fs.as_ref(), &config, img)? {
+        match starts_from(fs, config, img)? {
             Some(s) => starts = s,
             None => {
                 let why = "checkpoint names a segment that no longer exists".to_owned();
@@ -156,11 +172,11 @@ pub(super) fn open(
         }
     }
     let outcome = replay(
-        fs.as_ref(),
+        fs,
         &config.data_dirs,
         &starts,
         config.recovery_policy,
-        true,
+        repair,
     )
     .map_err(ChannelError::Recovery)?;
 
@@ -183,7 +199,6 @@ pub(super) fn open(
         }
     }
     let present: BTreeSet<u32> = outcome.segments.iter().map(|s| s.id).collect();
-    let mut events_lost = outcome.report.events_lost;
     let missing: Vec<(u64, u32)> = st
         .ready
         .iter()
@@ -198,7 +213,6 @@ pub(super) fn open(
             events = missing.len(),
             "dropping queued events whose segments are missing (salvage)"
         );
-        events_lost += missing.len() as u64;
         for (seq, _) in &missing {
             st.ready.remove(seq);
         }
@@ -211,7 +225,24 @@ pub(super) fn open(
     seq_next = seq_next.max(outcome.max_seq + 1);
     txid_next = txid_next.max(outcome.max_txid + 1);
     segment_next = segment_next.max(outcome.max_segment_id + 1);
+    Ok(RecoveredState {
+        source,
+        fallbacks,
+        image,
+        outcome,
+        queue: st,
+        missing,
+        seq_next,
+        txid_next,
+        segment_next,
+    })
+}
 
+/// Opens every segment found for reading.
+pub(crate) fn segment_table(
+    fs: &dyn Fs,
+    outcome: &ReplayOutcome,
+) -> Result<Arc<SegmentTable>, ChannelError> {
     let table = Arc::new(SegmentTable::default());
     for seg in &outcome.segments {
         let file = fs
@@ -219,8 +250,21 @@ pub(super) fn open(
             .map_err(io_err("open segment", &seg.path))?;
         table.insert(seg.id, seg.dir_index, seg.path.clone(), file);
     }
+    Ok(table)
+}
+
+pub(super) fn open(
+    config: FileChannelConfig,
+    fs: Arc<dyn Fs>,
+) -> Result<FileChannel, ChannelError> {
+    let t0 = Instant::now();
+    config.validate()?;
+    let locks = lock_all(fs.as_ref(), &config)?;
+    let rec = recover_state(fs.as_ref(), &config, true)?;
+    let events_lost = rec.outcome.report.events_lost + rec.missing.len() as u64;
+    let table = segment_table(fs.as_ref(), &rec.outcome)?;
     let poison = Arc::new(Poison::default());
-    let ids = Arc::new(AtomicU32::new(segment_next));
+    let ids = Arc::new(AtomicU32::new(rec.segment_next));
     let mut writers = Vec::with_capacity(config.data_dirs.len());
     for (i, dir) in config.data_dirs.iter().enumerate() {
         writers.push(DirWriter::create(
@@ -233,9 +277,10 @@ pub(super) fn open(
             table.clone(),
         )?);
     }
+    let st = rec.queue;
     let depth = st.depth();
     let recovered = st.ready.len() as u64;
-    let report = outcome.report;
+    let report = rec.outcome.report;
     if !report.problems.is_empty() || events_lost > 0 {
         tracing::warn!(
             problems = report.problems.len(),
@@ -243,7 +288,7 @@ pub(super) fn open(
             "recovery met damaged data; see the report"
         );
     }
-    let replayed_any = report.records > 0 || image.is_none();
+    let replayed_any = report.records > 0 || rec.image.is_none();
     let inner = Arc::new(Inner {
         capacity: Capacity::new(config.capacity, depth),
         config,
@@ -251,8 +296,8 @@ pub(super) fn open(
         writers,
         table,
         poison,
-        seq_next: AtomicU64::new(seq_next),
-        txid_next: AtomicU64::new(txid_next),
+        seq_next: AtomicU64::new(rec.seq_next),
+        txid_next: AtomicU64::new(rec.txid_next),
         segment_ids: ids,
         gate: RwLock::new(()),
         state: Mutex::new(st),
@@ -265,8 +310,8 @@ pub(super) fn open(
         shutdown: Arc::default(),
         threads: Mutex::new(Vec::new()),
         recovery: RecoveryInfo {
-            source,
-            fallbacks,
+            source: rec.source,
+            fallbacks: rec.fallbacks,
             report,
             recovered_events: recovered,
             events_lost,
