@@ -166,6 +166,12 @@ impl Transaction {
             Ok(a) => a,
             Err(e) => {
                 drop(gate);
+                if np > 0 {
+                    inner.counters.put_errors.fetch_add(1, Ordering::Relaxed);
+                }
+                if nt > 0 {
+                    inner.counters.take_errors.fetch_add(1, Ordering::Relaxed);
+                }
                 self.abort();
                 return Err(e.into());
             }
