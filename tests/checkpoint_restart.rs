@@ -52,7 +52,8 @@ fn a_deleted_checkpoint_falls_back_to_a_full_replay() {
 
 #[test]
 fn a_damaged_checkpoint_is_refused_with_its_reason_and_the_log_replayed() {
-    let cases: Vec<(&str, Box<dyn Fn(Vec<u8>) -> Vec<u8>>)> = vec![
+    type Damage = Box<dyn Fn(Vec<u8>) -> Vec<u8>>;
+    let cases: Vec<(&str, Damage)> = vec![
         ("empty", Box::new(|_| Vec::new())),
         (
             "truncated",
