@@ -184,3 +184,50 @@ fn segments_are_deleted_once_drained_and_checkpointed() {
         assert!(drain(&ch).is_empty());
     }
 }
+
+#[test]
+fn without_fsync_per_transaction_commits_skip_the_fsync_and_close_makes_them_durable() {
+    for bed in Bed::both() {
+        let mut cfg = bed.config(1);
+        cfg.fsync_per_transaction = false;
+        let ch = bed.open(&cfg);
+        let before = ch.stats().fsyncs;
+        for i in 0..20 {
+            put_all(&ch, &[&i.to_string()]);
+        }
+        assert_eq!(ch.stats().fsyncs, before, "commits must not fsync");
+        ch.close().unwrap();
+        drop(ch);
+        let ch = bed.open(&cfg);
+        assert_eq!(drain(&ch).len(), 20);
+    }
+}
+
+#[test]
+fn a_damaged_event_fails_its_take_with_file_and_offset_and_salvage_skips_it() {
+    let bed = Bed::sim(2);
+    let mut cfg = bed.config(1);
+    let ch = bed.open(&cfg);
+    put_all(&ch, &["first", "second", "third"]);
+    let (_, path, _) = ch.segments().into_iter().last().unwrap();
+    // The first put record starts right after the 32-byte segment header; damage its body.
+    bed.sim
+        .as_ref()
+        .unwrap()
+        .corrupt_byte(&path, 32 + 40)
+        .unwrap();
+    let mut tx = ch.transaction();
+    let err = tx.take().unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&path.display().to_string()) && msg.contains(":32:"),
+        "{msg}"
+    );
+    tx.rollback();
+    assert_eq!(ch.stats().take_errors, 1);
+    ch.close().unwrap();
+    drop(ch);
+    cfg.recovery_policy = sluice::channel::RecoveryPolicy::Salvage;
+    let ch = bed.open(&cfg);
+    assert_eq!(drain(&ch), vec!["second", "third"]);
+}
