@@ -372,7 +372,7 @@ mod tests {
         encode_put(&mut buf, 7, 9, &ev);
         let expected: Vec<u8> = [
             &[0u8; 4][..],             // crc, checked below
-            &[30, 0, 0, 0],            // len = 38 - 8
+            &[40, 0, 0, 0],            // len = 48 - 8
             &[1, 0, 0, 0],             // kind put + reserved
             &[7, 0, 0, 0, 0, 0, 0, 0], // txid
             &[9, 0, 0, 0, 0, 0, 0, 0], // seq
