@@ -187,7 +187,7 @@ impl Transaction {
                     },
                 );
             }
-            st.finish_takes(self.txid)
+            st.finish_takes(self.txid, appended.segment_id)
         };
         drop(gate);
         inner.capacity.release(finished);

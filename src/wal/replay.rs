@@ -22,6 +22,8 @@ use crate::io::{Fs, FsFile, OpenMode};
 pub struct CommittedTxn {
     /// Sequence number of the commit record: the transaction's place in the commit order.
     pub commit_seq: u64,
+    /// Segment holding the transaction's records (a commit is one write, in one segment).
+    pub segment: u32,
     /// Puts as (seq, pointer), in write order.
     pub puts: Vec<(u64, EventPtr)>,
     /// Takes as (seq of the put taken, pointer to it).
@@ -260,6 +262,7 @@ fn replay_dir(
                     }
                     out.committed.push(CommittedTxn {
                         commit_seq: meta.seq,
+                        segment: seg_id,
                         puts: txn.puts,
                         takes: txn.takes,
                     });
