@@ -43,11 +43,11 @@ impl ReadAhead {
         ptr: EventPtr,
         seq: u64,
     ) -> Result<Event, ReadError> {
-        if let Some(event) = self.from_window(ptr, seq) {
+        if let Some(event) = self.window_event(ptr, seq) {
             return Ok(event);
         }
         if self.refill(table, ptr) {
-            if let Some(event) = self.from_window(ptr, seq) {
+            if let Some(event) = self.window_event(ptr, seq) {
                 return Ok(event);
             }
         }
@@ -79,7 +79,7 @@ impl ReadAhead {
         true
     }
 
-    fn from_window(&self, ptr: EventPtr, seq: u64) -> Option<Event> {
+    fn window_event(&self, ptr: EventPtr, seq: u64) -> Option<Event> {
         let offset = u64::from(ptr.offset);
         if ptr.segment != self.segment || offset < self.start {
             return None;
