@@ -3,4 +3,5 @@
 //! through the channel's public API and never sees on-disk bytes.
 
 pub mod component;
+pub mod interceptor;
 pub mod selector;
