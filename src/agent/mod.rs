@@ -4,4 +4,5 @@
 
 pub mod component;
 pub mod interceptor;
+pub mod processor;
 pub mod selector;
