@@ -73,6 +73,20 @@ impl ChannelSelector {
         }
     }
 
+    /// Keys of the selector's properties that its type does not read (for the config layer's
+    /// unknown-key warnings): `optional.<v>` for replicating, bare `optional` for multiplexing.
+    pub fn unknown_keys(&self, props: &Props) -> Vec<String> {
+        let known = |k: &str| match self {
+            ChannelSelector::Replicating { .. } => k == "type" || k == "optional",
+            ChannelSelector::Multiplexing(_) => {
+                ["type", "header", "default"].contains(&k)
+                    || k.starts_with("mapping.")
+                    || k.starts_with("optional.")
+            }
+        };
+        props.keys().filter(|k| !known(k)).cloned().collect()
+    }
+
     /// The channels `event` goes to.
     pub fn select(&self, event: &Event) -> Selection {
         match self {
@@ -340,6 +354,19 @@ mod tests {
         let s = ChannelSelector::from_props(&p, &chans(&["c1", "c2"])).unwrap();
         assert_eq!(s.select(&ev(Some("TX"))), sel(&[], &["c2"]));
         assert_eq!(s.select(&ev(None)), sel(&[], &[]));
+    }
+
+    #[test]
+    fn unknown_keys_depend_on_the_selector_type() {
+        let c = chans(&["c1", "c2"]);
+        let p = props(&[("optional", "c2"), ("optional.x", "c2"), ("header", "h")]);
+        let s = ChannelSelector::from_props(&p, &c).unwrap();
+        assert_eq!(s.unknown_keys(&p), ["header", "optional.x"]);
+        let mut p = p;
+        p.insert("type".into(), "multiplexing".into());
+        p.insert("mappping.a".into(), "c1".into());
+        let s = ChannelSelector::from_props(&p, &c).unwrap();
+        assert_eq!(s.unknown_keys(&p), ["mappping.a", "optional"]);
     }
 
     #[test]

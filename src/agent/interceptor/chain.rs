@@ -41,6 +41,43 @@ impl Chain {
         Ok(Chain { interceptors })
     }
 
+    /// Keys under `interceptors.` in a source's properties that no listed interceptor reads,
+    /// relative to the source (for the config layer's unknown-key warnings).
+    pub fn unknown_keys(source: &Props) -> Vec<String> {
+        let listed: Vec<&str> = source
+            .get("interceptors")
+            .map(|l| l.split_whitespace().collect())
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        for key in source.keys() {
+            let Some((name, _)) = key
+                .strip_prefix("interceptors.")
+                .and_then(|r| r.split_once('.'))
+            else {
+                continue;
+            };
+            if !listed.contains(&name) {
+                out.push(key.clone());
+            }
+        }
+        for name in listed {
+            let prefix = format!("interceptors.{name}.");
+            let props: Props = source
+                .iter()
+                .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|r| (r.to_string(), v.clone())))
+                .collect();
+            if let Some(t) = props.get("type") {
+                out.extend(
+                    super::unknown_keys(t, &props)
+                        .into_iter()
+                        .map(|k| format!("{prefix}{k}")),
+                );
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// How many interceptors the chain has.
     pub fn len(&self) -> usize {
         self.interceptors.len()
@@ -135,6 +172,19 @@ mod tests {
         p.insert("interceptors".into(), "b a".into());
         let c = Chain::from_source_props(&p).unwrap();
         assert_eq!(c.intercept(Event::new("x")).unwrap().headers["k"], "second");
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_relative_to_the_source() {
+        let mut p = source();
+        p.insert("interceptors.tag.vaule".into(), "typo".into());
+        p.insert("interceptors.gone.type".into(), "host".into());
+        p.insert("port".into(), "not an interceptor key".into());
+        assert_eq!(
+            Chain::unknown_keys(&p),
+            ["interceptors.gone.type", "interceptors.tag.vaule"]
+        );
+        assert!(Chain::unknown_keys(&source()).is_empty());
     }
 
     #[test]

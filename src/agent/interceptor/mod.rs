@@ -105,6 +105,44 @@ pub fn build(type_name: &str, props: &Props) -> Result<Box<dyn Interceptor>, Com
     })
 }
 
+/// The keys of `props` that an interceptor of `type_name` does not read (for the config layer's
+/// unknown-key warnings). `type` is always known; an unknown type yields no keys.
+pub fn unknown_keys(type_name: &str, props: &Props) -> Vec<String> {
+    let t = type_name.trim();
+    let Some((short, _)) = TYPES
+        .iter()
+        .find(|(short, class)| short.eq_ignore_ascii_case(t) || *class == t)
+    else {
+        return Vec::new();
+    };
+    let fixed: &[&str] = match *short {
+        "timestamp" => &["headerName", "preserveExisting"],
+        "host" => &["hostHeader", "useIP", "preserveExisting"],
+        "static" => &["key", "value", "preserveExisting"],
+        "remove_header" => &["withName", "fromList", "fromListSeparator", "matching"],
+        "uuid" => &["headerName", "preserveExisting", "prefix"],
+        "regex_filter" => &["regex", "excludeEvents"],
+        "regex_extractor" => &["regex", "serializers"],
+        "search_replace" => &["searchPattern", "replaceString", "charset"],
+        _ => &[],
+    };
+    let serializers: Vec<&str> = match (*short, props.get("serializers")) {
+        ("regex_extractor", Some(list)) => list.split_whitespace().collect(),
+        _ => Vec::new(),
+    };
+    let known = |key: &str| {
+        key == "type"
+            || fixed.contains(&key)
+            || key
+                .strip_prefix("serializers.")
+                .and_then(|rest| rest.split_once('.'))
+                .is_some_and(|(s, field)| {
+                    serializers.contains(&s) && ["name", "type", "pattern"].contains(&field)
+                })
+    };
+    props.keys().filter(|k| !known(k)).cloned().collect()
+}
+
 /// A string property, or `default` when absent.
 fn string_prop(props: &Props, key: &str, default: &str) -> String {
     props
@@ -190,6 +228,30 @@ mod tests {
         let err = build("timestamp", &props(&[("preserveExisting", "yes")])).unwrap_err();
         assert_eq!(err.key, "preserveExisting");
         assert!(build("timestamp", &props(&[("preserveExisting", " TRUE ")])).is_ok());
+    }
+
+    #[test]
+    fn unknown_keys_lists_only_keys_the_type_does_not_read() {
+        let p = props(&[
+            ("type", "static"),
+            ("key", "k"),
+            ("valu", "typo"),
+            ("preserveExisting", "false"),
+        ]);
+        assert_eq!(unknown_keys("static", &p), ["valu"]);
+        let p = props(&[
+            ("regex", "(a)"),
+            ("serializers", "s1"),
+            ("serializers.s1.name", "h"),
+            ("serializers.s1.pattern", "yyyy"),
+            ("serializers.s2.name", "unused"),
+            ("serializers.s1.nmae", "typo"),
+        ]);
+        assert_eq!(
+            unknown_keys("regex_extractor", &p),
+            ["serializers.s1.nmae", "serializers.s2.name"]
+        );
+        assert!(unknown_keys("nope", &p).is_empty());
     }
 
     #[test]

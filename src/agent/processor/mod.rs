@@ -62,6 +62,26 @@ impl SinkProcessorConfig {
         }
     }
 
+    /// Keys of the group's `processor.*` properties (prefix stripped) that this processor does
+    /// not read (for the config layer's unknown-key warnings).
+    pub fn unknown_keys(&self, props: &Props) -> Vec<String> {
+        let known = |k: &str| {
+            k == "type"
+                || match self {
+                    SinkProcessorConfig::Default { .. } => false,
+                    SinkProcessorConfig::Failover(c) => {
+                        k == "maxpenalty"
+                            || k.strip_prefix("priority.")
+                                .is_some_and(|s| c.sinks.iter().any(|(n, _)| n == s))
+                    }
+                    SinkProcessorConfig::LoadBalance(_) => {
+                        ["selector", "backoff", "selector.maxTimeOut"].contains(&k)
+                    }
+                }
+        };
+        props.keys().filter(|k| !known(k)).cloned().collect()
+    }
+
     /// The group's sinks, in configuration order.
     pub fn sinks(&self) -> Vec<String> {
         match self {
@@ -184,6 +204,26 @@ mod tests {
         let err = SinkProcessorConfig::from_props(&props(&[("type", "custom")]), &s).unwrap_err();
         assert_eq!(err.key, "type");
         assert!(err.message.contains("load_balance"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_depend_on_the_processor_type() {
+        let p = props(&[
+            ("type", "failover"),
+            ("priority.k1", "1"),
+            ("priority.k9", "2"),
+            ("maxpenalty", "5"),
+            ("backoff", "true"),
+        ]);
+        let c = SinkProcessorConfig::from_props(&p, &sinks(&["k1", "k2"])).unwrap();
+        assert_eq!(c.unknown_keys(&p), ["backoff", "priority.k9"]);
+        let p = props(&[
+            ("type", "load_balance"),
+            ("selector.maxTimeOut", "5"),
+            ("maxpenalty", "1"),
+        ]);
+        let c = SinkProcessorConfig::from_props(&p, &sinks(&["k1", "k2"])).unwrap();
+        assert_eq!(c.unknown_keys(&p), ["maxpenalty"]);
     }
 
     #[test]
