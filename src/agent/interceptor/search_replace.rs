@@ -124,7 +124,14 @@ fn java_replacement(java: &str, re: &Regex) -> Result<String, String> {
             },
             '$' if chars.peek() == Some(&'{') => {
                 chars.next();
-                let name: String = chars.by_ref().take_while(|&c| c != '}').collect();
+                let mut name = String::new();
+                loop {
+                    match chars.next() {
+                        Some('}') => break,
+                        Some(c) => name.push(c),
+                        None => return Err("group name is missing its closing '}'".into()),
+                    }
+                }
                 let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
                     && name.chars().all(|c| c.is_ascii_alphanumeric());
                 if !valid {
@@ -208,10 +215,13 @@ mod tests {
 
     #[test]
     fn bad_replacements_are_errors_on_replace_string() {
-        for bad in ["$2", "$x", "${nope}", "tail\\", "${1a}"] {
+        for bad in ["$2", "$x", "${nope}", "tail\\", "${1a}", "${k", "$"] {
             let err = interceptor(&[("searchPattern", "(a)"), ("replaceString", bad)]).unwrap_err();
             assert_eq!(err.key, "replaceString", "{bad}");
         }
+        let err =
+            interceptor(&[("searchPattern", "(?P<k>a)"), ("replaceString", "${k")]).unwrap_err();
+        assert!(err.message.contains("closing"), "{err}");
     }
 
     #[test]

@@ -144,8 +144,14 @@ impl LoadBalancePolicy {
     /// The sinks to try at `now`, in order, until one succeeds. With backoff, sinks still
     /// backing off are left out (the list is empty if all are).
     pub fn order(&mut self, now: Instant) -> Vec<String> {
-        let mut active: Vec<usize> = (0..self.states.len())
-            .filter(|&i| !self.config.backoff || self.states[i].restore_at.is_none_or(|r| r < now))
+        let backoff = self.config.backoff;
+        let mut active: Vec<&String> = self
+            .config
+            .sinks
+            .iter()
+            .zip(&self.states)
+            .filter(|(_, st)| !backoff || st.restore_at.is_none_or(|r| r < now))
+            .map(|(sink, _)| sink)
             .collect();
         match self.config.selection {
             Selection::RoundRobin => {
@@ -162,10 +168,7 @@ impl LoadBalancePolicy {
             }
             Selection::Random => self.rng.shuffle(&mut active),
         }
-        active
-            .into_iter()
-            .map(|i| self.config.sinks[i].clone())
-            .collect()
+        active.into_iter().cloned().collect()
     }
 
     /// `sink` failed at `now`. Without backoff this changes nothing.
@@ -173,11 +176,10 @@ impl LoadBalancePolicy {
         if !self.config.backoff {
             return;
         }
-        let Some(i) = self.config.sinks.iter().position(|s| s == sink) else {
+        let max = self.max_timeout;
+        let Some(state) = self.state_mut(sink) else {
             return;
         };
-        let max = self.max_timeout;
-        let state = &mut self.states[i];
         let consecutive = state.last_fail.is_some_and(|last| {
             let last_backoff = backoff(state.failures, max);
             now.saturating_duration_since(last) < last_backoff + CONSIDER_SEQUENTIAL
@@ -198,7 +200,12 @@ impl LoadBalancePolicy {
     /// When a backed-off sink rejoins the rotation (`None` if it never failed, or unknown).
     pub fn restore_at(&self, sink: &str) -> Option<Instant> {
         let i = self.config.sinks.iter().position(|s| s == sink)?;
-        self.states[i].restore_at
+        self.states.get(i)?.restore_at
+    }
+
+    fn state_mut(&mut self, sink: &str) -> Option<&mut FailureState> {
+        let i = self.config.sinks.iter().position(|s| s == sink)?;
+        self.states.get_mut(i)
     }
 }
 
