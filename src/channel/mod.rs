@@ -14,6 +14,7 @@ pub mod examine;
 mod recovery;
 mod state;
 mod transaction;
+pub mod verify;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
