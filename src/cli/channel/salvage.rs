@@ -45,7 +45,7 @@ pub fn run(args: SalvageArgs) -> anyhow::Result<i32> {
     refusing(salvage(args))
 }
 
-fn new_or_empty(dir: &Path, sources: &[&PathBuf]) -> anyhow::Result<()> {
+fn check_output(dir: &Path, sources: &[&PathBuf]) -> anyhow::Result<()> {
     if sources.iter().any(|s| s.as_path() == dir) {
         bail!(
             "{} is a directory of the channel being salvaged",
@@ -59,7 +59,7 @@ fn new_or_empty(dir: &Path, sources: &[&PathBuf]) -> anyhow::Result<()> {
             bail!("output directory {} is not empty", dir.display());
         }
     }
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))
+    Ok(())
 }
 
 fn sync_dir(dir: &Path) -> anyhow::Result<()> {
@@ -89,8 +89,14 @@ fn salvage(args: SalvageArgs) -> anyhow::Result<i32> {
     let fs: Arc<dyn Fs> = Arc::new(StdFs);
     let exam = examine(fs, &config).context("cannot examine the channel")?;
 
-    for dir in std::iter::once(&args.output_checkpoint_dir).chain(&out_data) {
-        new_or_empty(dir, &sources)?;
+    let outputs: Vec<&PathBuf> = std::iter::once(&args.output_checkpoint_dir)
+        .chain(&out_data)
+        .collect();
+    for dir in &outputs {
+        check_output(dir, &sources)?;
+    }
+    for dir in &outputs {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let marker = args.output_checkpoint_dir.join(INCOMPLETE_MARKER);
     File::create(&marker)
