@@ -277,3 +277,23 @@ fn every_tool_refuses_a_channel_held_open() {
     assert_eq!(snapshot(fx.path()), before);
     channel.close().unwrap();
 }
+
+#[test]
+fn verify_finds_a_zeroed_range_that_recovery_would_take_for_the_segment_end() {
+    // Zeroes the first put of the third transaction of segment 1 (event-009, seq 11).
+    let fx = copy_fixture("sound");
+    let seg = fx.path().join("data0/log-0000000001");
+    let mut b = std::fs::read(&seg).unwrap();
+    b[464..464 + 45].fill(0);
+    std::fs::write(&seg, b).unwrap();
+    let (code, out, err) = outcome(&sluice(fx.path(), "verify", &[], b""));
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        lines(&out),
+        [
+            "data0/log-0000000001:464: zeroed space where a record should start; 45 bytes are unreadable before the next good record",
+            "data0/log-0000000001:644: commit of transaction 3 counts 4 puts and 0 takes, 3 and 0 were readable",
+            "data0/log-0000000001:464: queued event seq 11 is unreadable: zeroed space where a record should start",
+        ]
+    );
+}

@@ -13,7 +13,7 @@ use sluice::channel::verify::{
 use sluice::channel::{RecoveryPolicy, RecoverySource};
 use sluice::io::{Fs, StdFs};
 
-use super::verify::{now_ms, refusing};
+use super::verify::{now_ms, refusing, require_dirs};
 use super::ChannelArgs;
 
 /// Arguments of `sluice channel inspect`.
@@ -33,6 +33,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<i32> {
 
 fn inspect(args: InspectArgs) -> anyhow::Result<i32> {
     let config = args.channel.config()?;
+    require_dirs(&config)?;
     let fs: Arc<dyn Fs> = Arc::new(StdFs);
     // Under the configured policy first, as `open` would; if that refuses, show what the
     // salvage policy recovers and say why.
