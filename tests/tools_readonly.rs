@@ -91,7 +91,7 @@ fn inspect_shows_queue_segments_checkpoints_and_oldest_event() {
     let v = inspect_json(fx.path());
     assert_eq!(v["recovered_from"], "checkpoint");
     assert_eq!(v["queue_depth"], 66);
-    assert_eq!(v["unfinished_transactions"], 0);
+    assert_eq!(v["in_flight_transactions"], 0);
     assert_eq!(v["oldest_event"]["seq"], 8);
     assert_eq!(v["oldest_event"]["segment"], 1);
     let segs: Vec<(u64, u64, u64)> = v["segments"]

@@ -1,6 +1,6 @@
 //! `sluice channel inspect`: what a channel on disk holds, as recovery sees it, without
-//! changing it: queue depth, unfinished transactions, segments with sizes and live events,
-//! the checkpoint's and the backup's age and validity, and the oldest event.
+//! changing it: queue depth, in-flight (unfinished) transactions, segments with sizes and live
+//! events, the checkpoint's and the backup's age and validity, and the oldest event.
 
 use std::sync::Arc;
 
@@ -118,8 +118,8 @@ fn to_json(exam: &Examination, checks: &[CheckpointCheck], refusal: Option<&str>
         "open_refused": refusal,
         "fallbacks": exam.fallbacks,
         "queue_depth": exam.queued.len(),
-        "unfinished_transactions": exam.report.uncommitted_txns,
-        "unfinished_puts": exam.report.uncommitted_puts,
+        "in_flight_transactions": exam.report.uncommitted_txns,
+        "in_flight_puts": exam.report.uncommitted_puts,
         "events_lost": exam.report.events_lost + exam.missing.len() as u64,
         "problems": exam.report.problems,
         "oldest_event": oldest,
@@ -144,9 +144,9 @@ fn print_text(v: &Value) {
     }
     println!("queue depth: {}", s("queue_depth"));
     println!(
-        "unfinished transactions: {} ({} puts)",
-        s("unfinished_transactions"),
-        s("unfinished_puts")
+        "in-flight transactions: {} ({} puts without a commit record)",
+        s("in_flight_transactions"),
+        s("in_flight_puts")
     );
     match v["oldest_event"].as_object() {
         Some(o) => println!(
