@@ -121,11 +121,11 @@ pub fn verify(fs: Arc<dyn Fs>, config: &FileChannelConfig) -> Result<Verificatio
         }
         v.checkpoints.push(check);
     }
-    let found = segments::scan_all(fs.as_ref(), config, &mut v)?;
+    let scan = segments::scan_all(fs.as_ref(), config, &mut v)?;
     for (path, img) in &images {
-        checkpoints::cross_check(config, path, img, &found, &mut v.problems);
+        checkpoints::cross_check(config, path, img, &scan.found, &mut v.problems);
     }
-    recovered_events(fs.as_ref(), config, &mut v)?;
+    recovered_events(fs.as_ref(), config, &scan.good_puts, &mut v)?;
     Ok(v)
 }
 
@@ -143,10 +143,12 @@ fn read_problem(file: &Path, offset: u64, e: ReadError) -> Problem {
 
 /// Runs recovery as `open` would (without repairing) and reads every event it would queue.
 /// Recovery under the configured policy tells whether `open` would succeed; the events are
-/// then read from what the `salvage` policy recovers, so damage does not hide later events.
+/// then read from what the `salvage` policy recovers, so damage does not hide later events
+/// (except those the scan already decoded at the same place with the same seq: `good_puts`).
 fn recovered_events(
     fs: &dyn Fs,
     config: &FileChannelConfig,
+    good_puts: &[(u64, u64)],
     v: &mut Verification,
 ) -> Result<(), ChannelError> {
     if config.recovery_policy != RecoveryPolicy::Salvage {
@@ -166,6 +168,9 @@ fn recovered_events(
     let table = segment_table(fs, &rec.outcome)?;
     v.queued = rec.queue.ready.len() as u64;
     for (seq, ptr) in rec.queue.ready.iter() {
+        if good_puts.binary_search(&(ptr.to_u64(), *seq)).is_ok() {
+            continue;
+        }
         if let Err(e) = table.read_event(*ptr, *seq) {
             let file = table.get(ptr.segment).map(|s| s.path).unwrap_or_default();
             let mut p = read_problem(&file, u64::from(ptr.offset), e);

@@ -28,15 +28,24 @@ struct Pending {
     takes: u64,
 }
 
-/// Scans every segment of every data directory, adding what it finds to `v`; returns the
-/// segments with a good header by id.
+/// What the scan leaves for the later checks.
+pub(super) struct Scan {
+    /// Segments with a good header, by id.
+    pub found: BTreeMap<u32, ScannedSegment>,
+    /// Every put record that decoded in full, as (`EventPtr::to_u64`, seq), sorted: the queue
+    /// check need not read these again.
+    pub good_puts: Vec<(u64, u64)>,
+}
+
+/// Scans every segment of every data directory, adding what it finds to `v`.
 pub(super) fn scan_all(
     fs: &dyn Fs,
     config: &FileChannelConfig,
     v: &mut Verification,
-) -> Result<BTreeMap<u32, ScannedSegment>, ChannelError> {
+) -> Result<Scan, ChannelError> {
     let table = SegmentTable::default();
     let mut found: BTreeMap<u32, ScannedSegment> = BTreeMap::new();
+    let mut good_puts = Vec::new();
     let mut first_path: HashMap<u32, PathBuf> = HashMap::new();
     for (dir_index, dir) in config.data_dirs.iter().enumerate() {
         let segments = list_segments(fs, dir).map_err(ChannelError::Recovery)?;
@@ -65,22 +74,23 @@ pub(super) fn scan_all(
             found.insert(id, ScannedSegment { dir_index, len });
             table.insert(id, dir_index, path.clone(), file.clone());
             let mut problems =
-                scan_segment(&table, id, &path, &file, &mut pending, v).map_err(io("read"))?;
+                scan_segment(&table, (id, &path, &file), &mut pending, &mut good_puts, v)
+                    .map_err(io("read"))?;
             problems.sort_by_key(|p| p.offset);
             v.problems.extend(problems);
         }
         v.unfinished_txns += pending.len() as u64;
     }
-    Ok(found)
+    good_puts.sort_unstable();
+    Ok(Scan { found, good_puts })
 }
 
 /// Reads every record of one segment; `pending` carries the directory's open transactions.
 fn scan_segment(
     table: &SegmentTable,
-    id: u32,
-    path: &Path,
-    file: &Arc<dyn FsFile>,
+    (id, path, file): (u32, &Path, &Arc<dyn FsFile>),
     pending: &mut HashMap<u64, Pending>,
+    good_puts: &mut Vec<(u64, u64)>,
     v: &mut Verification,
 ) -> std::io::Result<Vec<Problem>> {
     let mut problems = Vec::new();
@@ -93,8 +103,9 @@ fn scan_segment(
                     segment: id,
                     offset: offset as u32,
                 };
-                if let Err(e) = table.read_event(ptr, meta.seq) {
-                    problems.push(read_problem(path, offset, e));
+                match table.read_event(ptr, meta.seq) {
+                    Ok(_) => good_puts.push((ptr.to_u64(), meta.seq)),
+                    Err(e) => problems.push(read_problem(path, offset, e)),
                 }
             }
             RecordKind::Take => pending.entry(meta.txid).or_default().takes += 1,
