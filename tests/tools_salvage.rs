@@ -149,3 +149,56 @@ fn salvage_refuses_to_write_into_the_channel_it_salvages() {
     );
     assert_eq!(snapshot(fx.path()), before);
 }
+
+#[test]
+fn a_salvage_killed_at_any_moment_leaves_the_source_intact_and_its_output_recognisable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let events = 40_000;
+    let lines: String = (0..events).map(|i| format!("line-{i:06}\n")).collect();
+    let (code, _, err) = outcome(&sluice(root, "put", &["--batch", "1000"], lines.as_bytes()));
+    assert_eq!(code, 0, "{err}");
+    let before = snapshot(root);
+    let mut seen = [0usize; 3]; // nothing written, marked incomplete, complete
+    for (i, delay_ms) in [0u64, 5, 20, 60, 150, 400, 1500].into_iter().enumerate() {
+        let out = root.join(format!("out{i}"));
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .current_dir(root)
+            .args(["channel", "salvage"])
+            .args(CHANNEL)
+            .arg("--output-checkpoint-dir")
+            .arg(out.join("c"))
+            .arg("--output-data-dirs")
+            .arg(out.join("d"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        child.wait().unwrap();
+
+        let mut now = snapshot(root);
+        now.retain(|p, _| !p.to_string_lossy().starts_with("out"));
+        assert!(now == before, "kill after {delay_ms} ms changed the source");
+        if out.join("c").join("SALVAGE_INCOMPLETE").exists() {
+            seen[1] += 1;
+        } else if !out.join("c/checkpoint").exists() {
+            assert!(!out.join("d").exists(), "an unmarked partial output");
+            seen[0] += 1;
+        } else {
+            let args = ["--checkpoint-dir", "c", "--data-dirs", "d", "--json"];
+            let o = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+                .current_dir(&out)
+                .args(["channel", "inspect"])
+                .args(args)
+                .output()
+                .unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            assert_eq!(v["queue_depth"], events, "an unmarked output lacks events");
+            seen[2] += 1;
+        }
+    }
+    eprintln!("kill outcomes (nothing, marked, complete): {seen:?}");
+    assert_eq!(seen.iter().sum::<usize>(), 7, "{seen:?}");
+}

@@ -95,14 +95,18 @@ fn salvage(args: SalvageArgs) -> anyhow::Result<i32> {
     for dir in &outputs {
         check_output(dir, &sources)?;
     }
-    for dir in &outputs {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
+    // The marker goes in first, so that an output without it is either complete or holds
+    // nothing at all (an empty checkpoint directory).
+    std::fs::create_dir_all(&args.output_checkpoint_dir)
+        .with_context(|| format!("creating {}", args.output_checkpoint_dir.display()))?;
     let marker = args.output_checkpoint_dir.join(INCOMPLETE_MARKER);
     File::create(&marker)
         .and_then(|f| f.sync_all())
         .with_context(|| format!("creating {}", marker.display()))?;
     sync_dir(&args.output_checkpoint_dir)?;
+    for dir in &out_data {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
 
     let mut out_config = config.clone();
     out_config.checkpoint_dir = args.output_checkpoint_dir.clone();
