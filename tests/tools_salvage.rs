@@ -85,7 +85,16 @@ fn salvage_keeps_every_readable_event_in_order_and_reports_the_loss() {
             24,
             24..48,
         ),
-        ("corrupt_checkpoint", vec![], 66, 0, 0..0),
+        (
+            "corrupt_checkpoint",
+            vec![format!(
+                "checkpoint not used: checkpoint/checkpoint: {}",
+                checkpoint_crc_problem(&fixture_dir("corrupt_checkpoint").join("checkpoint/checkpoint"))
+            )],
+            66,
+            0,
+            0..0,
+        ),
         ("corrupt_backup", vec![], 66, 0, 0..0),
     ];
     for (name, report, kept, lost, lost_bodies) in cases {

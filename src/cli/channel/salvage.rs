@@ -154,6 +154,9 @@ fn salvage(args: SalvageArgs) -> anyhow::Result<i32> {
     sync_dir(&args.output_checkpoint_dir)?;
 
     let report = &exam.report;
+    for f in &exam.fallbacks {
+        println!("checkpoint not used: {f}");
+    }
     for p in &report.problems {
         println!("{p}");
     }
