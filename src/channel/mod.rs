@@ -15,6 +15,7 @@ mod gc;
 mod recovery;
 mod state;
 mod transaction;
+pub mod verify;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};

@@ -1,0 +1,182 @@
+//! Full, read-only verification of a channel on disk, for `sluice channel verify`.
+//!
+//! Unlike recovery, which reads only what a checkpoint does not cover and stops (or skips) at
+//! the first damage its policy cares about, verification reads **every record of every
+//! segment** with the same scanner replay uses (resynchronising after damage, so every bad
+//! region is found), decodes every put record in full, checks every commit's counts, checks
+//! the checkpoint and its backup (and that they point at segments that exist), runs recovery
+//! exactly as `open` would (without repairing anything) and reads every event it would queue
+//! back. Each finding is a [`Problem`] printed as `file:offset: what`. It holds the channel's
+//! directory locks throughout, so it refuses a channel an agent has open.
+
+mod checkpoints;
+mod segments;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use checkpoints::{check_checkpoint, checkpoint_dirs, CheckpointCheck, CheckpointState};
+
+use super::error::ChannelError;
+use super::recovery::{lock_all, recover_state, segment_table};
+use super::{FileChannelConfig, RecoveryPolicy};
+use crate::io::{DirLock, Fs};
+use crate::wal::table::ReadError;
+
+/// One thing wrong with a channel: where, and what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The file.
+    pub file: PathBuf,
+    /// Byte offset in it (0 for a problem with the whole file).
+    pub offset: u64,
+    /// What is wrong.
+    pub what: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file.display(), self.offset, self.what)
+    }
+}
+
+fn problem(file: &Path, offset: u64, what: impl Into<String>) -> Problem {
+    Problem {
+        file: file.to_path_buf(),
+        offset,
+        what: what.into(),
+    }
+}
+
+/// Checks that every directory of the channel exists, then takes their locks: a tool never
+/// creates a channel, and refuses one an agent holds open ([`ChannelError::Locked`]).
+pub fn lock_existing(
+    fs: &dyn Fs,
+    config: &FileChannelConfig,
+) -> Result<Vec<Box<dyn DirLock>>, ChannelError> {
+    config.validate()?;
+    let ckpts = checkpoint_dirs(config);
+    for dir in ckpts.iter().map(|(_, d)| d).chain(&config.data_dirs) {
+        if !fs.exists(dir) {
+            return Err(ChannelError::Io {
+                op: "find",
+                path: dir.clone(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory"),
+            });
+        }
+    }
+    lock_all(fs, config)
+}
+
+/// Everything a verification found.
+#[derive(Debug, Default)]
+pub struct Verification {
+    /// Every problem, in the order: checkpoints, segments (by directory, id, offset),
+    /// checkpoint cross-checks, recovered events.
+    pub problems: Vec<Problem>,
+    /// The checkpoint and, with dual checkpoints, the backup.
+    pub checkpoints: Vec<CheckpointCheck>,
+    /// Segment files found.
+    pub segments: u64,
+    /// Records read and found good.
+    pub records: u64,
+    /// Bytes of all segments.
+    pub bytes: u64,
+    /// Transactions whose records end without a commit or rollback (a torn last write).
+    pub unfinished_txns: u64,
+    /// Events the channel would hold after opening it.
+    pub queued: u64,
+    /// Why `open` would refuse the channel under its configured recovery policy, if it would.
+    pub open_refusal: Option<String>,
+}
+
+impl Verification {
+    /// Whether nothing at all is wrong.
+    pub fn is_sound(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Verifies the channel described by `config` without changing it (see the module docs).
+/// Fails only if the channel cannot be examined at all: a missing or locked directory, an
+/// invalid configuration, or an I/O error listing or reading a directory or segment.
+pub fn verify(fs: Arc<dyn Fs>, config: &FileChannelConfig) -> Result<Verification, ChannelError> {
+    let _locks = lock_existing(fs.as_ref(), config)?;
+    let mut v = Verification::default();
+    let mut images = Vec::new();
+    for (role, dir) in checkpoint_dirs(config) {
+        let (check, image) = check_checkpoint(fs.as_ref(), role, &dir);
+        match &check.state {
+            CheckpointState::Valid { .. } => {}
+            CheckpointState::Missing => v.problems.push(problem(
+                &check.path,
+                0,
+                format!("{role} missing (opening falls back to the next source)"),
+            )),
+            CheckpointState::Invalid(why) => v.problems.push(problem(&check.path, 0, why.clone())),
+        }
+        if let Some(img) = image {
+            images.push((check.path.clone(), img));
+        }
+        v.checkpoints.push(check);
+    }
+    let scan = segments::scan_all(fs.as_ref(), config, &mut v)?;
+    for (path, img) in &images {
+        checkpoints::cross_check(config, path, img, &scan.found, &mut v.problems);
+    }
+    recovered_events(fs.as_ref(), config, &scan.good_puts, &mut v)?;
+    Ok(v)
+}
+
+fn read_problem(file: &Path, offset: u64, e: ReadError) -> Problem {
+    match e {
+        ReadError::Corrupt {
+            path,
+            offset,
+            detail,
+        } => problem(&path, offset, detail),
+        ReadError::Io { path, source } => problem(&path, offset, format!("cannot read: {source}")),
+        ReadError::MissingSegment(s) => problem(file, offset, format!("segment {s} is missing")),
+    }
+}
+
+/// Runs recovery as `open` would (without repairing) and reads every event it would queue.
+/// Recovery under the configured policy tells whether `open` would succeed; the events are
+/// then read from what the `salvage` policy recovers, so damage does not hide later events
+/// (except those the scan already decoded at the same place with the same seq: `good_puts`).
+fn recovered_events(
+    fs: &dyn Fs,
+    config: &FileChannelConfig,
+    good_puts: &[(u64, u64)],
+    v: &mut Verification,
+) -> Result<(), ChannelError> {
+    if config.recovery_policy != RecoveryPolicy::Salvage {
+        if let Err(e) = recover_state(fs, config, false) {
+            v.open_refusal = Some(e.to_string());
+        }
+    }
+    let mut salvage = config.clone();
+    salvage.recovery_policy = RecoveryPolicy::Salvage;
+    let rec = match recover_state(fs, &salvage, false) {
+        Ok(rec) => rec,
+        Err(e) => {
+            v.open_refusal.get_or_insert_with(|| e.to_string());
+            return Ok(());
+        }
+    };
+    let table = segment_table(fs, &rec.outcome)?;
+    v.queued = rec.queue.ready.len() as u64;
+    for (seq, ptr) in rec.queue.ready.iter() {
+        if good_puts.binary_search(&(ptr.to_u64(), *seq)).is_ok() {
+            continue;
+        }
+        if let Err(e) = table.read_event(*ptr, *seq) {
+            let file = table.get(ptr.segment).map(|s| s.path).unwrap_or_default();
+            let mut p = read_problem(&file, u64::from(ptr.offset), e);
+            p.what = format!("queued event seq {seq} is unreadable: {}", p.what);
+            v.problems.push(p);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! Segment checks of `verify`: every header, every record (with the scanner replay uses,
+//! resynchronising after damage), every put decoded in full, every commit's counts.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{problem, read_problem, Problem, Verification};
+use crate::channel::{ChannelError, FileChannelConfig};
+use crate::io::{Fs, FsFile, OpenMode};
+use crate::wal::record::{decode_meta, frame_len, RECORD_BYTES_MAX};
+use crate::wal::replay::list_segments;
+use crate::wal::segment::{decode_header, scan_records, SEGMENT_HEADER_BYTES};
+use crate::wal::table::SegmentTable;
+use crate::wal::{EventPtr, RecordKind};
+
+/// A segment whose header is good.
+pub(super) struct ScannedSegment {
+    /// Index of its data directory.
+    pub dir_index: usize,
+    /// Its length in bytes.
+    pub len: u64,
+}
+
+#[derive(Default)]
+struct Pending {
+    puts: u64,
+    takes: u64,
+}
+
+/// What the scan leaves for the later checks.
+pub(super) struct Scan {
+    /// Segments with a good header, by id.
+    pub found: BTreeMap<u32, ScannedSegment>,
+    /// Every put record that decoded in full, as (`EventPtr::to_u64`, seq), sorted: the queue
+    /// check need not read these again.
+    pub good_puts: Vec<(u64, u64)>,
+}
+
+/// Scans every segment of every data directory, adding what it finds to `v`.
+pub(super) fn scan_all(
+    fs: &dyn Fs,
+    config: &FileChannelConfig,
+    v: &mut Verification,
+) -> Result<Scan, ChannelError> {
+    let table = SegmentTable::default();
+    let mut found: BTreeMap<u32, ScannedSegment> = BTreeMap::new();
+    let mut good_puts = Vec::new();
+    let mut first_path: HashMap<u32, PathBuf> = HashMap::new();
+    for (dir_index, dir) in config.data_dirs.iter().enumerate() {
+        let segments = list_segments(fs, dir).map_err(ChannelError::Recovery)?;
+        let mut pending: HashMap<u64, Pending> = HashMap::new();
+        for (id, path) in segments {
+            v.segments += 1;
+            if let Some(first) = first_path.insert(id, path.clone()) {
+                v.problems.push(problem(
+                    &path,
+                    0,
+                    format!("segment id {id} also exists as {}", first.display()),
+                ));
+                continue;
+            }
+            let io = |op: &'static str| {
+                let path = path.clone();
+                move |source| ChannelError::Io { op, path, source }
+            };
+            let file = fs.open(&path, OpenMode::Read).map_err(io("open"))?;
+            let len = file.len().map_err(io("stat"))?;
+            v.bytes += len;
+            if let Some(what) = header_problem(file.as_ref(), id, len) {
+                v.problems.push(problem(&path, 0, what));
+                continue;
+            }
+            found.insert(id, ScannedSegment { dir_index, len });
+            table.insert(id, dir_index, path.clone(), file.clone());
+            let mut problems =
+                scan_segment(&table, (id, &path, &file), &mut pending, &mut good_puts, v)
+                    .map_err(io("read"))?;
+            problems.sort_by_key(|p| p.offset);
+            v.problems.extend(problems);
+        }
+        v.unfinished_txns += pending.len() as u64;
+    }
+    good_puts.sort_unstable();
+    Ok(Scan { found, good_puts })
+}
+
+/// Reads every record of one segment; `pending` carries the directory's open transactions.
+fn scan_segment(
+    table: &SegmentTable,
+    (id, path, file): (u32, &Path, &Arc<dyn FsFile>),
+    pending: &mut HashMap<u64, Pending>,
+    good_puts: &mut Vec<(u64, u64)>,
+    v: &mut Verification,
+) -> std::io::Result<Vec<Problem>> {
+    let mut problems = Vec::new();
+    let scan = scan_records(file.as_ref(), SEGMENT_HEADER_BYTES, true, |offset, meta| {
+        match meta.kind {
+            RecordKind::Put => {
+                pending.entry(meta.txid).or_default().puts += 1;
+                // Decode the whole record (the scanner checks the frame and checksum only).
+                let ptr = EventPtr {
+                    segment: id,
+                    offset: offset as u32,
+                };
+                match table.read_event(ptr, meta.seq) {
+                    Ok(_) => good_puts.push((ptr.to_u64(), meta.seq)),
+                    Err(e) => problems.push(read_problem(path, offset, e)),
+                }
+            }
+            RecordKind::Take => pending.entry(meta.txid).or_default().takes += 1,
+            RecordKind::Commit => {
+                let got = pending.remove(&meta.txid).unwrap_or_default();
+                let (want_puts, want_takes) = meta.commit.unwrap_or((0, 0));
+                if u64::from(want_puts) != got.puts || u64::from(want_takes) != got.takes {
+                    problems.push(problem(
+                        path,
+                        offset,
+                        format!(
+                            "commit of transaction {} counts {want_puts} puts and {want_takes} takes, {} and {} were readable",
+                            meta.txid, got.puts, got.takes
+                        ),
+                    ));
+                }
+            }
+            RecordKind::Rollback => {
+                pending.remove(&meta.txid);
+            }
+        }
+    })?;
+    v.records += scan.records;
+    for (offset, bytes) in &scan.skipped {
+        let what = damage_at(file.as_ref(), *offset, scan.file_len);
+        let extent = if offset + bytes >= scan.file_len {
+            format!("{bytes} bytes to the end of the file are unreadable")
+        } else {
+            format!("{bytes} bytes are unreadable before the next good record")
+        };
+        problems.push(problem(path, *offset, format!("{what}; {extent}")));
+    }
+    Ok(problems)
+}
+
+/// Why a segment's header is bad, if it is.
+fn header_problem(file: &dyn FsFile, id: u32, len: u64) -> Option<String> {
+    let mut buf = [0u8; SEGMENT_HEADER_BYTES as usize];
+    let n = len.min(SEGMENT_HEADER_BYTES) as usize;
+    if let Err(e) = file.read_exact_at(&mut buf[..n], 0) {
+        return Some(format!("cannot read the segment header: {e}"));
+    }
+    match decode_header(&buf[..n]) {
+        Ok(h) if h.segment_id == id => None,
+        Ok(h) => Some(format!(
+            "segment header names segment {}, the file name says {id}",
+            h.segment_id
+        )),
+        Err(e) => Some(e.to_string()),
+    }
+}
+
+/// What is wrong with the frame at `offset` (which the scanner could not decode).
+fn damage_at(file: &dyn FsFile, offset: u64, file_len: u64) -> String {
+    let avail = file_len.saturating_sub(offset);
+    let mut head = vec![0u8; avail.min(8) as usize];
+    if let Err(e) = file.read_exact_at(&mut head, offset) {
+        return format!("cannot read: {e}");
+    }
+    let total = match frame_len(&head) {
+        Ok(t) => t,
+        Err(e) => return e.to_string(),
+    };
+    let want = (total.min(RECORD_BYTES_MAX) as u64).min(avail) as usize;
+    let mut frame = vec![0u8; want];
+    if let Err(e) = file.read_exact_at(&mut frame, offset) {
+        return format!("cannot read: {e}");
+    }
+    match decode_meta(&frame) {
+        Ok(_) => "record unreadable".to_owned(),
+        Err(e) => e.to_string(),
+    }
+}

@@ -1,0 +1,100 @@
+//! `sluice channel dump`: the queued events of a channel on disk, oldest first, as JSON lines,
+//! without changing the channel. Each line is
+//! `{"seq":..,"segment":..,"offset":..,"headers":{..},"body":"..","body_encoding":"utf8"}`;
+//! a body that is not UTF-8 is base64 (standard alphabet, padded) with
+//! `"body_encoding":"base64"`. An event that cannot be read is reported on stderr as
+//! `file:offset: what` and the exit code is 1.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::Context;
+use base64::Engine;
+use serde_json::json;
+use sluice::channel::examine::examine;
+use sluice::io::{Fs, StdFs};
+use sluice::wal::table::ReadError;
+
+use super::verify::{refusing, require_dirs};
+use super::ChannelArgs;
+
+/// Arguments of `sluice channel dump`.
+#[derive(clap::Args, Debug)]
+pub struct DumpArgs {
+    #[command(flatten)]
+    channel: ChannelArgs,
+    /// Stop after this many events.
+    #[arg(long)]
+    max: Option<u64>,
+}
+
+/// Runs `sluice channel dump`: 0 when every event printed was readable, 1 when some were not,
+/// 2 when the channel cannot be read (locked, or recovery refuses it: try
+/// `--set recoveryPolicy=salvage`).
+pub fn run(args: DumpArgs) -> anyhow::Result<i32> {
+    refusing(dump(args))
+}
+
+fn dump(args: DumpArgs) -> anyhow::Result<i32> {
+    let config = args.channel.config()?;
+    require_dirs(&config)?;
+    let fs: Arc<dyn Fs> = Arc::new(StdFs);
+    let exam = examine(fs, &config).context("cannot examine the channel")?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut unreadable = 0u64;
+    let limit = args.max.unwrap_or(u64::MAX);
+    for (seq, ptr) in exam
+        .queued
+        .iter()
+        .take(limit.try_into().unwrap_or(usize::MAX))
+    {
+        let line = match exam.read_event(*seq, *ptr) {
+            Ok(event) => {
+                let (body, encoding) = match String::from_utf8(event.body) {
+                    Ok(text) => (text, "utf8"),
+                    Err(e) => (
+                        base64::engine::general_purpose::STANDARD.encode(e.into_bytes()),
+                        "base64",
+                    ),
+                };
+                json!({
+                    "seq": seq,
+                    "segment": ptr.segment,
+                    "offset": ptr.offset,
+                    "headers": event.headers,
+                    "body": body,
+                    "body_encoding": encoding,
+                })
+            }
+            Err(e) => {
+                unreadable += 1;
+                match e {
+                    ReadError::Corrupt {
+                        path,
+                        offset,
+                        detail,
+                    } => eprintln!(
+                        "{}:{offset}: queued event seq {seq}: {detail}",
+                        path.display()
+                    ),
+                    other => eprintln!("queued event seq {seq}: {other}"),
+                }
+                continue;
+            }
+        };
+        if let Err(e) = writeln!(out, "{line}") {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                return Ok(0);
+            }
+            return Err(e).context("writing to stdout");
+        }
+    }
+    match out.flush() {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            return Err(e).context("writing to stdout")
+        }
+        _ => {}
+    }
+    Ok(if unreadable == 0 { 0 } else { 1 })
+}
