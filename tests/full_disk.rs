@@ -6,6 +6,7 @@
 mod common;
 
 use common::{drain, ev, Bed};
+use sluice::io::Fault;
 use sluice::ChannelError;
 
 fn body(i: usize) -> String {
@@ -89,27 +90,22 @@ fn a_full_disk_refuses_puts_by_name_drains_by_takes_and_resumes_when_space_retur
 #[test]
 fn enospc_in_the_middle_of_a_write_fails_only_that_commit() {
     let bed = Bed::sim(4);
-    let mut cfg = bed.config(1);
-    // The floor check passes; the write itself runs out of room.
-    cfg.minimum_required_space_bytes = 1 << 20;
+    let cfg = bed.config(1);
     let ch = bed.open(&cfg);
     let sim = bed.sim.clone().unwrap();
     let mut tx = ch.transaction();
     tx.put(ev("before")).unwrap();
     tx.commit().unwrap();
-    // The gauge believes there is room (refreshed at most every second), the disk has not.
-    let used = used_bytes(&bed);
-    sim.set_space_limit(Some(used + 100));
+    // The free-space check passes; the write itself (the next I/O operation) runs out of
+    // room after writing a random part of its bytes.
     let mut tx = ch.transaction();
     for i in 0..10 {
         tx.put(ev(&body(i))).unwrap();
     }
-    let err = tx
-        .commit()
-        .expect_err("a 10 KiB commit cannot fit in 100 bytes");
+    sim.inject(Fault::Enospc { at: sim.op_count() });
+    let err = tx.commit().expect_err("the write failed with ENOSPC");
     assert!(matches!(err, ChannelError::DiskFull(_)), "{err:?}");
-    assert!(!ch.stats().unhealthy);
-    sim.set_space_limit(None);
+    assert!(!ch.stats().unhealthy, "ENOSPC on a write must not poison");
     let mut tx = ch.transaction();
     tx.put(ev("after")).unwrap();
     tx.commit().unwrap();

@@ -149,31 +149,8 @@ pub fn run(
     let started = Instant::now();
     let ch = FileChannel::open(channel_config(ckpt, dirs)).context("final open")?;
     let recovery_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let left = drain(&ch, &mut ledger)?;
+    let left = ledger.drain(&ch)?;
     ch.close().context("closing the channel")?;
     println!("final: recovery {recovery_ms:.1} ms, {left} events left in the channel");
     Ok(ledger)
-}
-
-/// Takes everything, booking each event; returns how many.
-pub(crate) fn drain(ch: &FileChannel, ledger: &mut Ledger) -> anyhow::Result<u64> {
-    let mut n = 0;
-    loop {
-        let mut tx = ch.transaction();
-        let mut got = 0;
-        while got < 500 {
-            match tx.take().context("final take")? {
-                Some(e) => {
-                    ledger.deliver(&e.body);
-                    got += 1;
-                }
-                None => break,
-            }
-        }
-        tx.commit().context("final commit")?;
-        n += got;
-        if got == 0 {
-            return Ok(n);
-        }
-    }
 }

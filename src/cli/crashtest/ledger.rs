@@ -7,6 +7,9 @@
 
 use std::collections::HashMap;
 
+use anyhow::Context;
+use sluice::FileChannel;
+
 use super::parse_body;
 
 /// The totals a run ends with.
@@ -68,6 +71,29 @@ impl Ledger {
     /// Acknowledged events so far.
     pub fn acked_total(&self) -> u64 {
         self.acked.values().sum()
+    }
+
+    /// Takes everything left in the channel, booking each event; returns how many.
+    pub fn drain(&mut self, ch: &FileChannel) -> anyhow::Result<u64> {
+        let mut n = 0;
+        loop {
+            let mut tx = ch.transaction();
+            let mut got = 0;
+            while got < 500 {
+                match tx.take().context("final take")? {
+                    Some(e) => {
+                        self.deliver(&e.body);
+                        got += 1;
+                    }
+                    None => break,
+                }
+            }
+            tx.commit().context("final commit")?;
+            n += got;
+            if got == 0 {
+                return Ok(n);
+            }
+        }
     }
 
     /// The totals.

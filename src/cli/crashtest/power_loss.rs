@@ -12,7 +12,6 @@ use anyhow::Context;
 use sluice::io::{Fault, SimFs};
 use sluice::{Event, FileChannel};
 
-use super::kill::drain;
 use super::ledger::Ledger;
 use super::{channel_config, event_body, CrashtestArgs, Rng};
 
@@ -108,7 +107,7 @@ pub fn run(
     let ch = FileChannel::open_with_fs(config, Arc::new(sim.clone()))
         .with_context(|| format!("final open after the last power loss (seed {seed})"))?;
     let recovery_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let left = drain(&ch, &mut ledger)?;
+    let left = ledger.drain(&ch)?;
     println!("final: recovery {recovery_ms:.1} ms, {left} events left in the channel");
     Ok(ledger)
 }
