@@ -162,6 +162,7 @@ fn checkpoint_decoding_survives_random_and_mutated_images() {
                 },
             ),
         ],
+        ..CheckpointImage::default()
     };
     let seed = encode(&img);
     let mut fixed = seed.clone();
