@@ -3,3 +3,6 @@
 //! through the channel's public API and never sees on-disk bytes.
 
 pub mod component;
+pub mod interceptor;
+pub mod processor;
+pub mod selector;

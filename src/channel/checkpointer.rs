@@ -6,7 +6,6 @@
 //! so the pause a putter sees is at most one fsync plus that instant. Encoding and writing
 //! happen with traffic flowing.
 
-use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -27,14 +26,16 @@ fn now_ms() -> u64 {
 pub(super) fn checkpoint(inner: &Inner) -> Result<(), ChannelError> {
     let _one_at_a_time = inner.checkpoint_lock.lock();
     inner.poison.check()?;
-    let (ready, inflight, positions, seq_next, txid_next) = {
+    let (ready, inflight, deps, positions, seq_next, txid_next) = {
         let _gate = inner.gate.write();
         let st = inner.state.lock();
         let inflight: Vec<_> = st.inflight.values().flatten().copied().collect();
+        let deps = st.dep_pairs();
         let positions: Vec<(u32, u64)> = inner.writers.iter().map(|w| w.position()).collect();
         (
             st.ready.clone(),
             inflight,
+            deps,
             positions,
             inner.seq_next.load(Ordering::SeqCst),
             inner.txid_next.load(Ordering::SeqCst),
@@ -61,6 +62,7 @@ pub(super) fn checkpoint(inner: &Inner) -> Result<(), ChannelError> {
                 offset: *offset,
             })
             .collect(),
+        deps,
         entries: QueueState::snapshot_entries(&ready, &inflight),
     };
     let bytes = encode(&image);
@@ -91,60 +93,7 @@ pub(super) fn checkpoint(inner: &Inner) -> Result<(), ChannelError> {
             }
         }
     }
-    delete_unneeded_segments(inner, &position_segments)
-}
-
-/// Deletes every segment that holds no live event and lies wholly before the replay position
-/// of its directory in the checkpoint just written (and in the backup, with dual checkpoints).
-fn delete_unneeded_segments(inner: &Inner, positions: &[u32]) -> Result<(), ChannelError> {
-    let backup = if inner.config.use_dual_checkpoints {
-        match inner.backup_positions.lock().clone() {
-            Some(b) => b,
-            None => return Ok(()),
-        }
-    } else {
-        positions.to_vec()
-    };
-    let live = inner.state.lock().live.clone();
-    let mut dirs_touched = BTreeSet::new();
-    for (id, entry) in inner.table.all() {
-        let limit = match (positions.get(entry.dir_index), backup.get(entry.dir_index)) {
-            (Some(p), Some(b)) => (*p).min(*b),
-            _ => continue,
-        };
-        if id >= limit || live.contains_key(&id) {
-            continue;
-        }
-        inner.table.remove(id);
-        match inner.fs.remove_file(&entry.path) {
-            Ok(()) => {
-                inner
-                    .counters
-                    .segments_deleted
-                    .fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(path = %entry.path.display(), "deleted a segment no longer needed");
-                dirs_touched.insert(entry.dir_index);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(ChannelError::Io {
-                    op: "delete segment",
-                    path: entry.path,
-                    source: e,
-                })
-            }
-        }
-    }
-    for i in dirs_touched {
-        if let Some(dir) = inner.config.data_dirs.get(i) {
-            inner.fs.sync_dir(dir).map_err(|e| ChannelError::Io {
-                op: "sync directory",
-                path: dir.clone(),
-                source: e,
-            })?;
-        }
-    }
-    Ok(())
+    super::gc::delete_unneeded_segments(inner, &position_segments)
 }
 
 /// Waits `period` or until shutdown; returns false on shutdown.

@@ -11,6 +11,7 @@ mod checkpointer;
 pub mod config;
 mod error;
 pub mod examine;
+mod gc;
 mod recovery;
 mod state;
 mod transaction;

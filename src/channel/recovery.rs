@@ -17,10 +17,12 @@ use super::state::{Capacity, QueueState};
 use super::{
     Counters, FileChannel, FileChannelConfig, Inner, RecoveryInfo, RecoveryPolicy, RecoverySource,
 };
+use crate::checkpoint::journal::{self, Journal};
 use crate::checkpoint::store;
 use crate::checkpoint::CheckpointImage;
 use crate::io::{DirLock, Fs, OpenMode};
 use crate::wal::replay::{list_segments, replay, ReplayOutcome, StartPosition};
+use crate::wal::segment::segment_file_name;
 use crate::wal::table::SegmentTable;
 use crate::wal::writer::{DirWriter, Poison};
 
@@ -133,6 +135,58 @@ fn starts_from(
     Ok(Some(starts))
 }
 
+/// Finishes a deletion a crash interrupted (see `gc`). With `repair` the segments listed in the
+/// journal are removed and the journal cleared; without, their ids are returned so that the
+/// caller can ignore them.
+fn finish_deletions(
+    fs: &dyn Fs,
+    config: &FileChannelConfig,
+    repair: bool,
+) -> Result<BTreeSet<u32>, ChannelError> {
+    let ckpt = &config.checkpoint_dir;
+    let listed = match journal::read(fs, ckpt)
+        .map_err(io_err("read the deletion journal in", ckpt))?
+    {
+        Journal::Absent => return Ok(BTreeSet::new()),
+        Journal::Listed(listed) => listed,
+        Journal::Damaged(e) => {
+            // Written atomically, so damage is not a crash; deleting nothing is always safe.
+            tracing::warn!(dir = %ckpt.display(), error = %e, "ignoring a damaged deletion journal");
+            if repair {
+                journal::clear(fs, ckpt).map_err(io_err("remove the deletion journal in", ckpt))?;
+            }
+            return Ok(BTreeSet::new());
+        }
+    };
+    let ids: BTreeSet<u32> = listed.iter().map(|(_, id)| *id).collect();
+    if !repair {
+        return Ok(ids);
+    }
+    let mut dirs = BTreeSet::new();
+    for (dir_index, id) in &listed {
+        let Some(dir) = config.data_dirs.get(*dir_index as usize) else {
+            continue;
+        };
+        let path = dir.join(segment_file_name(*id));
+        match fs.remove_file(&path) {
+            Ok(()) => {
+                dirs.insert(dir.clone());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err("delete segment", &path)(e)),
+        }
+    }
+    for dir in dirs {
+        fs.sync_dir(&dir).map_err(io_err("sync directory", &dir))?;
+    }
+    tracing::info!(
+        segments = listed.len(),
+        "finished a segment deletion a crash interrupted"
+    );
+    journal::clear(fs, ckpt).map_err(io_err("remove the deletion journal in", ckpt))?;
+    Ok(BTreeSet::new())
+}
+
 /// The channel state recovered from disk, before any writer starts.
 #[derive(Debug)]
 pub(crate) struct RecoveredState {
@@ -171,7 +225,8 @@ pub(crate) fn recover_state(
             }
         }
     }
-    let outcome = replay(
+    let unfinished = finish_deletions(fs, config, repair)?;
+    let mut outcome = replay(
         fs,
         &config.data_dirs,
         &starts,
@@ -179,12 +234,22 @@ pub(crate) fn recover_state(
         repair,
     )
     .map_err(ChannelError::Recovery)?;
+    if !unfinished.is_empty() {
+        // Read-only: leave the files, but see the channel as it is once they are gone.
+        outcome.segments.retain(|s| !unfinished.contains(&s.id));
+        outcome
+            .committed
+            .retain(|t| !unfinished.contains(&t.segment));
+    }
 
     let mut st = QueueState::default();
     let (mut seq_next, mut txid_next, mut segment_next) = (1u64, 1u64, 1u32);
     if let Some(img) = &image {
         for (seq, ptr) in &img.entries {
             st.ready.insert(*seq, *ptr);
+        }
+        for (segment, target) in &img.deps {
+            st.note_dep(*segment, *target);
         }
         seq_next = img.seq_next;
         txid_next = img.txid_next;
@@ -194,8 +259,9 @@ pub(crate) fn recover_state(
         for (seq, ptr) in &txn.puts {
             st.ready.insert(*seq, *ptr);
         }
-        for (put_seq, _) in &txn.takes {
+        for (put_seq, ptr) in &txn.takes {
             st.ready.remove(put_seq);
+            st.note_dep(txn.segment, ptr.segment);
         }
     }
     let present: BTreeSet<u32> = outcome.segments.iter().map(|s| s.id).collect();
@@ -222,6 +288,10 @@ pub(crate) fn recover_state(
         *live.entry(ptr.segment).or_default() += 1;
     }
     st.live = live;
+    st.deps.retain(|segment, targets| {
+        targets.retain(|t| present.contains(t));
+        present.contains(segment) && !targets.is_empty()
+    });
     seq_next = seq_next.max(outcome.max_seq + 1);
     txid_next = txid_next.max(outcome.max_txid + 1);
     segment_next = segment_next.max(outcome.max_segment_id + 1);

@@ -7,7 +7,7 @@
 //! has taken; `live` counts, per segment, the events still queued or in flight there, which
 //! decides when a segment may be deleted.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use imbl::OrdMap;
@@ -24,6 +24,9 @@ pub struct QueueState {
     pub inflight: HashMap<u64, Vec<(u64, EventPtr)>>,
     /// Live (queued or in-flight) events per segment.
     pub live: HashMap<u32, u64>,
+    /// Per segment, the other segments whose events it holds committed takes of: it must not
+    /// be deleted before them (a full replay would bring their events back).
+    pub deps: HashMap<u32, BTreeSet<u32>>,
 }
 
 impl QueueState {
@@ -51,12 +54,14 @@ impl QueueState {
         }
     }
 
-    /// Forgets a transaction's taken events for good (its commit is durable).
-    pub fn finish_takes(&mut self, txid: u64) -> u64 {
+    /// Forgets a transaction's taken events for good: its commit, written to segment
+    /// `written_to`, is durable.
+    pub fn finish_takes(&mut self, txid: u64, written_to: u32) -> u64 {
         let Some(taken) = self.inflight.remove(&txid) else {
             return 0;
         };
         for (_, ptr) in &taken {
+            self.note_dep(written_to, ptr.segment);
             if let Some(n) = self.live.get_mut(&ptr.segment) {
                 *n = n.saturating_sub(1);
                 if *n == 0 {
@@ -65,6 +70,33 @@ impl QueueState {
             }
         }
         taken.len() as u64
+    }
+
+    /// Records that `segment` holds a committed take of an event put in `target`.
+    pub fn note_dep(&mut self, segment: u32, target: u32) {
+        if segment != target {
+            self.deps.entry(segment).or_default().insert(target);
+        }
+    }
+
+    /// Every dependency as sorted (segment, target) pairs: what a checkpoint stores.
+    pub fn dep_pairs(&self) -> Vec<(u32, u32)> {
+        let mut v: Vec<(u32, u32)> = self
+            .deps
+            .iter()
+            .flat_map(|(s, ts)| ts.iter().map(move |t| (*s, *t)))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Forgets a deleted segment: as a dependant and as a target.
+    pub fn forget_segment(&mut self, id: u32) {
+        self.deps.remove(&id);
+        self.deps.retain(|_, ts| {
+            ts.remove(&id);
+            !ts.is_empty()
+        });
     }
 
     /// Events queued plus in flight.

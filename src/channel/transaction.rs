@@ -13,6 +13,7 @@ use std::sync::Arc;
 use super::error::ChannelError;
 use super::{Inner, RecoveryPolicy};
 use crate::event::Event;
+use crate::wal::readahead::ReadAhead;
 use crate::wal::record::{
     check_event, encode_commit, encode_put, encode_take, put_record_len, COMMIT_RECORD_BYTES,
     TAKE_RECORD_BYTES,
@@ -27,6 +28,7 @@ pub struct Transaction {
     puts: Vec<Event>,
     put_bytes: usize,
     takes: Vec<(u64, EventPtr)>,
+    readahead: ReadAhead,
     done: bool,
 }
 
@@ -39,6 +41,7 @@ impl Transaction {
             puts: Vec::new(),
             put_bytes: 0,
             takes: Vec::new(),
+            readahead: ReadAhead::default(),
             done: false,
         }
     }
@@ -94,7 +97,7 @@ impl Transaction {
                 return Ok(None);
             };
             self.takes.push((seq, ptr));
-            match inner.table.read_event(ptr, seq) {
+            match self.readahead.read_event(&inner.table, ptr, seq) {
                 Ok(event) => return Ok(Some(event)),
                 Err(e) => {
                     inner.counters.take_errors.fetch_add(1, Ordering::Relaxed);
@@ -187,7 +190,7 @@ impl Transaction {
                     },
                 );
             }
-            st.finish_takes(self.txid)
+            st.finish_takes(self.txid, appended.segment_id)
         };
         drop(gate);
         inner.capacity.release(finished);

@@ -14,6 +14,8 @@ pub const ENTRY_BYTES: usize = 16;
 pub const DIR_PATH_BYTES_MAX: usize = 4096;
 /// Most data directories.
 pub const DIRS_MAX: usize = 1024;
+/// Most segment dependencies.
+pub const DEPS_MAX: usize = 1 << 24;
 
 /// Where replay of one data directory resumes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +41,9 @@ pub struct CheckpointImage {
     pub segment_next: u32,
     /// Replay positions, one per data directory.
     pub positions: Vec<DirPosition>,
+    /// Segment dependencies as (segment, target): `segment` holds a committed take of an event
+    /// put in `target`, so it must outlive `target` (see docs/recovery.md). Sorted, unique.
+    pub deps: Vec<(u32, u32)>,
     /// Every event queued or taken-but-uncommitted, as (put seq, pointer), sorted by seq.
     pub entries: Vec<(u64, EventPtr)>,
 }
@@ -71,7 +76,8 @@ pub enum CheckpointError {
 /// Encodes an image. Entries must be sorted by seq without duplicates.
 pub fn encode(img: &CheckpointImage) -> Vec<u8> {
     let dirs_len: usize = img.positions.iter().map(|p| 16 + p.dir.len()).sum();
-    let mut b = Vec::with_capacity(64 + dirs_len + img.entries.len() * ENTRY_BYTES);
+    let mut b =
+        Vec::with_capacity(68 + dirs_len + img.deps.len() * 8 + img.entries.len() * ENTRY_BYTES);
     b.extend_from_slice(&CHECKPOINT_MAGIC);
     b.extend_from_slice(&CHECKPOINT_VERSION.to_le_bytes());
     b.extend_from_slice(&0u32.to_le_bytes());
@@ -85,6 +91,11 @@ pub fn encode(img: &CheckpointImage) -> Vec<u8> {
         b.extend_from_slice(p.dir.as_bytes());
         b.extend_from_slice(&p.segment.to_le_bytes());
         b.extend_from_slice(&p.offset.to_le_bytes());
+    }
+    b.extend_from_slice(&(img.deps.len() as u32).to_le_bytes());
+    for (segment, target) in &img.deps {
+        b.extend_from_slice(&segment.to_le_bytes());
+        b.extend_from_slice(&target.to_le_bytes());
     }
     b.extend_from_slice(&(img.entries.len() as u64).to_le_bytes());
     for (seq, ptr) in &img.entries {
@@ -165,6 +176,20 @@ pub fn decode(bytes: &[u8]) -> Result<CheckpointImage, CheckpointError> {
             offset,
         });
     }
+    let ndeps = r.u32()? as usize;
+    if ndeps > DEPS_MAX {
+        return Err(CheckpointError::Malformed("too many segment dependencies"));
+    }
+    let mut deps = Vec::with_capacity(ndeps);
+    for _ in 0..ndeps {
+        let dep = (r.u32()?, r.u32()?);
+        if deps.last().is_some_and(|last| *last >= dep) {
+            return Err(CheckpointError::Malformed(
+                "segment dependencies are not sorted",
+            ));
+        }
+        deps.push(dep);
+    }
     let count = r.u64()?;
     let remaining = body.len() - r.pos;
     if count.checked_mul(ENTRY_BYTES as u64) != Some(remaining as u64) {
@@ -199,6 +224,7 @@ pub fn decode(bytes: &[u8]) -> Result<CheckpointImage, CheckpointError> {
         txid_next,
         segment_next,
         positions,
+        deps,
         entries,
     })
 }
@@ -218,6 +244,7 @@ mod tests {
                 segment: 2,
                 offset: 32,
             }],
+            deps: vec![(2, 1), (3, 1)],
             entries: vec![
                 (
                     10,
@@ -242,7 +269,7 @@ mod tests {
         let img = sample();
         let b = encode(&img);
         assert_eq!(&b[0..8], b"SLUICECP");
-        assert_eq!(b.len(), 48 + (4 + 2 + 4 + 8) + 8 + 2 * 16 + 4);
+        assert_eq!(b.len(), 48 + (4 + 2 + 4 + 8) + (4 + 2 * 8) + 8 + 2 * 16 + 4);
         assert_eq!(decode(&b).unwrap(), img);
     }
 

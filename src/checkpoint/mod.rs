@@ -3,9 +3,10 @@
 //!
 //! [`format`] is the pure codec; [`store`] writes an image atomically (temporary file, fsync,
 //! rename, directory fsync), keeps the optional backup copy and loads the newest valid image
-//! with its fallbacks.
+//! with its fallbacks; [`journal`] records a set of segments being deleted.
 
 pub mod format;
+pub mod journal;
 pub mod store;
 
 pub use format::{CheckpointImage, DirPosition};

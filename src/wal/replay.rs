@@ -22,6 +22,8 @@ use crate::io::{Fs, FsFile, OpenMode};
 pub struct CommittedTxn {
     /// Sequence number of the commit record: the transaction's place in the commit order.
     pub commit_seq: u64,
+    /// Segment holding the transaction's records (a commit is one write, in one segment).
+    pub segment: u32,
     /// Puts as (seq, pointer), in write order.
     pub puts: Vec<(u64, EventPtr)>,
     /// Takes as (seq of the put taken, pointer to it).
@@ -132,6 +134,8 @@ struct DirResult {
     max_txid: u64,
     segments: Vec<FoundSegment>,
     report: ReplayReport,
+    /// Highest id of a segment ignored for a bad header.
+    max_ignored_id: u32,
 }
 
 /// Lists the segment ids and paths of a directory, in id order.
@@ -195,6 +199,20 @@ fn replay_dir(
                     .problems
                     .push(format!("{}:0: {detail} (segment ignored)", path.display()));
                 tracing::warn!(path = %path.display(), %detail, "ignoring a segment with a bad header");
+                // Its id stays taken so that no new segment is created under its name. A
+                // newest segment whose header was never completely written holds no record:
+                // with `repair` it is removed.
+                out.max_ignored_id = out.max_ignored_id.max(*id);
+                if repair && tolerable {
+                    drop(file);
+                    fs.remove_file(path)
+                        .and_then(|()| fs.sync_dir(dir))
+                        .map_err(|e| ReplayError::Io {
+                            op: "remove the header-less segment",
+                            path: path.clone(),
+                            source: e,
+                        })?;
+                }
                 continue;
             }
             return Err(ReplayError::Corrupt {
@@ -244,6 +262,7 @@ fn replay_dir(
                     }
                     out.committed.push(CommittedTxn {
                         commit_seq: meta.seq,
+                        segment: seg_id,
                         puts: txn.puts,
                         takes: txn.takes,
                     });
@@ -263,12 +282,22 @@ fn replay_dir(
         out.report.bytes += scan.file_len.saturating_sub(from);
         if let Some(problem) = &scan.problem {
             let detail = problem.error.to_string();
-            let tail_to_eof = scan
-                .skipped
-                .last()
-                .is_none_or(|(o, n)| o + n >= scan.file_len);
+            // A torn tail is damage with nothing readable after it; good records after the
+            // damage mean it is in the middle of the segment (never truncated silently).
+            let tail_to_eof = scan.readable_after.is_none()
+                && scan
+                    .skipped
+                    .last()
+                    .is_none_or(|(o, n)| o + n >= scan.file_len);
             let torn_tail = is_last && policy != RecoveryPolicy::Strict && tail_to_eof;
             if !torn_tail && policy != RecoveryPolicy::Salvage {
+                let detail = match scan.readable_after {
+                    Some(next) => format!(
+                        "{detail}; readable records follow at offset {next} (damage inside \
+                         the segment: recoveryPolicy=salvage or `sluice channel salvage` keeps them)"
+                    ),
+                    None => detail,
+                };
                 return Err(ReplayError::Corrupt {
                     path: path.clone(),
                     offset: problem.offset,
@@ -377,6 +406,7 @@ pub fn replay(
         out.committed.extend(r.committed);
         out.max_seq = out.max_seq.max(r.max_seq);
         out.max_txid = out.max_txid.max(r.max_txid);
+        out.max_segment_id = out.max_segment_id.max(r.max_ignored_id);
         let rep = r.report;
         out.report.records += rep.records;
         out.report.bytes += rep.bytes;

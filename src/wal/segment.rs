@@ -112,6 +112,10 @@ pub struct ScanOutcome {
     pub skipped: Vec<(u64, u64)>,
     /// Records visited.
     pub records: u64,
+    /// Without `resync`: where the first readable record after the problem starts, if any.
+    /// A problem with nothing readable after it is a torn tail; one with good records after
+    /// it is damage in the middle of the segment.
+    pub readable_after: Option<u64>,
 }
 
 const SCAN_CHUNK_BYTES: usize = 4 << 20;
@@ -177,7 +181,9 @@ pub fn scan_records(
         let head = r.window(pos, 8)?;
         let total = match frame_len(head) {
             Ok(t) => Ok(t),
-            Err(DecodeError::Zeroed) if !resync => break,
+            // Zeroes to the end of the file are space never written (a clean end); zeroes
+            // followed by anything else are damage and are reported like any bad frame.
+            Err(DecodeError::Zeroed) if all_zero_from(&mut r, pos)? => break,
             Err(e) => Err(e),
         };
         let decoded = match total {
@@ -199,6 +205,7 @@ pub fn scan_records(
                     out.problem = Some(ScanProblem { offset: pos, error });
                 }
                 if !resync {
+                    out.readable_after = resync_from(&mut r, pos + 1)?;
                     break;
                 }
                 let from = pos;
@@ -216,6 +223,23 @@ pub fn scan_records(
         }
     }
     Ok(out)
+}
+
+/// True when every byte from `from` to the end of the file is zero.
+fn all_zero_from(r: &mut Buffered<'_>, from: u64) -> io::Result<bool> {
+    let mut pos = from;
+    while pos < r.file_len {
+        let want = (r.file_len - pos).min(SCAN_CHUNK_BYTES as u64) as usize;
+        let chunk = r.window(pos, want)?;
+        if chunk.is_empty() {
+            break;
+        }
+        if chunk.iter().any(|b| *b != 0) {
+            return Ok(false);
+        }
+        pos += chunk.len() as u64;
+    }
+    Ok(true)
 }
 
 /// Finds the next offset at or after `from` where a record decodes with a good checksum.
@@ -265,5 +289,52 @@ mod tests {
         assert_eq!(parse_segment_file_name("log-0000000007"), Some(7));
         assert_eq!(parse_segment_file_name("log-7.meta"), None);
         assert_eq!(parse_segment_file_name("in_use.lock"), None);
+    }
+
+    fn scan_of(bytes: &[u8], resync: bool) -> ScanOutcome {
+        use crate::io::{Fs, OpenMode, SimFs};
+        let fs = SimFs::new(1);
+        fs.create_dir_all(std::path::Path::new("/d")).unwrap();
+        let path = std::path::Path::new("/d/seg");
+        let f = fs.open(path, OpenMode::CreateNew).unwrap();
+        f.write_all_at(bytes, 0).unwrap();
+        scan_records(f.as_ref(), 0, resync, |_, _| {}).unwrap()
+    }
+
+    fn two_records_around(gap: &[u8]) -> (Vec<u8>, u64) {
+        let mut b = Vec::new();
+        crate::wal::record::encode_commit(&mut b, 1, 1, 0, 0);
+        let gap_at = b.len() as u64;
+        b.extend_from_slice(gap);
+        crate::wal::record::encode_commit(&mut b, 2, 2, 0, 0);
+        (b, gap_at)
+    }
+
+    #[test]
+    fn zeroes_to_the_end_of_the_file_are_a_clean_end() {
+        let (mut b, _) = two_records_around(&[]);
+        let end = b.len() as u64;
+        b.extend_from_slice(&[0u8; 300]);
+        for resync in [false, true] {
+            let out = scan_of(&b, resync);
+            assert_eq!(out.records, 2);
+            assert_eq!(out.valid_end, end);
+            assert!(out.problem.is_none(), "{:?}", out.problem);
+            assert!(out.skipped.is_empty());
+        }
+    }
+
+    #[test]
+    fn zeroes_followed_by_records_are_damage_not_the_end() {
+        let (b, gap_at) = two_records_around(&[0u8; 100]);
+        let out = scan_of(&b, false);
+        assert_eq!(out.records, 1);
+        assert_eq!(out.readable_after, Some(gap_at + 100));
+        let problem = out.problem.expect("the zero range must be reported");
+        assert_eq!(problem.offset, gap_at);
+        assert_eq!(problem.error, DecodeError::Zeroed);
+        let out = scan_of(&b, true);
+        assert_eq!(out.records, 2, "salvage finds the record after the zeroes");
+        assert_eq!(out.skipped, vec![(gap_at, 100)]);
     }
 }
