@@ -28,6 +28,9 @@ enum Command {
     Channel(cli::channel::ChannelCommand),
     /// Kill a channel workload at random moments and check that nothing acknowledged is lost.
     Crashtest(cli::crashtest::CrashtestArgs),
+    /// The crashtest's child process (internal).
+    #[command(name = "crashtest-worker", hide = true)]
+    CrashtestWorker(cli::crashtest::WorkerArgs),
     /// Measure channel throughput and the disk's own limits.
     Bench(cli::bench::BenchArgs),
 }
@@ -45,6 +48,7 @@ fn main() {
         Command::Config(ConfigCommand::Check(args)) => cli::config_check::run(args),
         Command::Channel(cmd) => cli::channel::run(cmd),
         Command::Crashtest(args) => cli::crashtest::run(args),
+        Command::CrashtestWorker(args) => cli::crashtest::run_worker(args),
         Command::Bench(args) => cli::bench::run(args),
     };
     match result {

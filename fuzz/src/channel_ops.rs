@@ -1,0 +1,176 @@
+//! Fuzz body: a sequence of channel operations with power losses, checked against a queue
+//! model. Each input byte is an operation (put, take, commit, rollback, checkpoint, reopen,
+//! power loss, power loss inside a commit); some take the next byte as an argument. After
+//! every reopen the channel must hold exactly the model's committed queue (for a commit cut
+//! by the power loss: the queue with or without it).
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::Arc;
+
+use sluice::io::{Fault, SimFs};
+use sluice::{Event, FileChannel, FileChannelConfig, Transaction};
+
+/// Most operations per input.
+const OPS_MAX: usize = 256;
+
+struct Run {
+    sim: SimFs,
+    cfg: FileChannelConfig,
+    ch: Option<FileChannel>,
+    tx: Option<Transaction>,
+    queue: VecDeque<Vec<u8>>,
+    puts: Vec<Vec<u8>>,
+    takes: Vec<Vec<u8>>,
+    next: u64,
+}
+
+impl Run {
+    fn new() -> Run {
+        let root = Path::new("/fuzz");
+        let mut cfg = FileChannelConfig::with_dirs(
+            root.join("checkpoint"),
+            vec![root.join("d0"), root.join("d1")],
+        );
+        cfg.max_file_size_bytes = 4096;
+        cfg.minimum_required_space_bytes = 1 << 20;
+        cfg.checkpoint_interval_ms = 3_600_000;
+        cfg.keep_alive = std::time::Duration::ZERO;
+        cfg.transaction_capacity = 10_000;
+        let mut r = Run {
+            sim: SimFs::new(1),
+            cfg,
+            ch: None,
+            tx: None,
+            queue: VecDeque::new(),
+            puts: Vec::new(),
+            takes: Vec::new(),
+            next: 0,
+        };
+        r.open();
+        r
+    }
+
+    fn open(&mut self) {
+        let ch = FileChannel::open_with_fs(self.cfg.clone(), Arc::new(self.sim.clone()));
+        self.ch = Some(ch.unwrap_or_else(|e| panic!("reopen failed: {e}")));
+    }
+
+    fn ch(&self) -> &FileChannel {
+        self.ch.as_ref().expect("open")
+    }
+
+    fn tx(&mut self) -> &mut Transaction {
+        if self.tx.is_none() {
+            self.tx = Some(self.ch().transaction());
+        }
+        self.tx.as_mut().expect("transaction")
+    }
+
+    fn model_commit(&mut self) {
+        self.queue.extend(self.puts.drain(..));
+        self.takes.clear();
+    }
+
+    fn model_rollback(&mut self) {
+        self.puts.clear();
+        for b in self.takes.drain(..).rev() {
+            self.queue.push_front(b);
+        }
+    }
+
+    fn contents(&self) -> Vec<Vec<u8>> {
+        let mut tx = self.ch().transaction();
+        let mut out = Vec::new();
+        while let Some(e) = tx.take().expect("take after reopen") {
+            out.push(e.body);
+        }
+        tx.rollback();
+        out
+    }
+
+    /// Power loss now (with an armed crash, maybe in the middle of the last commit).
+    fn power_loss(&mut self, seed: u64) {
+        self.tx = None;
+        self.sim.inject(Fault::Crash {
+            at: self.sim.op_count(),
+        });
+        self.ch = None;
+        self.sim = self.sim.crash_image(seed);
+        self.open();
+    }
+}
+
+/// Runs one input.
+pub fn run(data: &[u8]) {
+    let mut r = Run::new();
+    let mut it = data.iter().copied().take(OPS_MAX);
+    while let Some(op) = it.next() {
+        match op % 8 {
+            0 | 1 => {
+                let body = format!("e{}-{}", r.next, "x".repeat((op / 8) as usize)).into_bytes();
+                r.next += 1;
+                r.tx().put(Event::new(body.clone())).expect("put");
+                r.puts.push(body);
+            }
+            2 => {
+                let got = r.tx().take().expect("take").map(|e| e.body);
+                let want = r.queue.pop_front();
+                assert_eq!(got, want, "take");
+                if let Some(b) = want {
+                    r.takes.push(b);
+                }
+            }
+            3 => {
+                if let Some(tx) = r.tx.take() {
+                    tx.commit().expect("commit");
+                }
+                r.model_commit();
+            }
+            4 => {
+                r.tx = None;
+                r.model_rollback();
+            }
+            5 => {
+                if op & 0x80 == 0 {
+                    r.ch().checkpoint().expect("checkpoint");
+                } else {
+                    r.tx = None;
+                    r.ch = None;
+                    r.open();
+                    r.model_rollback();
+                    assert_eq!(r.contents(), Vec::from(r.queue.clone()), "after reopen");
+                }
+            }
+            6 => {
+                let seed = u64::from(it.next().unwrap_or(0));
+                r.power_loss(seed);
+                r.model_rollback();
+                assert_eq!(r.contents(), Vec::from(r.queue.clone()), "after power loss");
+            }
+            _ => {
+                let k = u64::from(it.next().unwrap_or(0) % 16);
+                let mut with: Vec<Vec<u8>> = r.queue.iter().cloned().collect();
+                with.extend(r.puts.iter().cloned());
+                let mut without = r.takes.clone();
+                without.extend(r.queue.iter().cloned());
+                r.sim.inject(Fault::Crash {
+                    at: r.sim.op_count() + k,
+                });
+                let acked = r.tx.take().is_none_or(|tx| tx.commit().is_ok());
+                r.power_loss(k);
+                let got = r.contents();
+                if acked {
+                    assert_eq!(got, with, "an acknowledged commit was lost");
+                } else {
+                    assert!(got == with || got == without, "a cut commit left {got:?}");
+                }
+                if got == with {
+                    r.model_commit();
+                } else {
+                    r.model_rollback();
+                }
+            }
+        }
+    }
+}
