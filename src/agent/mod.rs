@@ -3,3 +3,4 @@
 //! through the channel's public API and never sees on-disk bytes.
 
 pub mod component;
+pub mod config;
