@@ -4,3 +4,5 @@
 
 pub mod component;
 pub mod config;
+pub mod channel;
+pub mod metrics;
