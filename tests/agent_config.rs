@@ -78,7 +78,11 @@ fn a_good_file_loads_into_typed_components() {
         }
         other => panic!("expected netcat, got {other:?}"),
     }
-    assert_eq!(r1.selector.get("optional").map(String::as_str), Some("c2"));
+    let sel = r1.selector.select(&sluice::Event::new("x"));
+    assert_eq!(
+        (sel.required, sel.optional),
+        (vec!["c1".to_owned()], vec!["c2".to_owned()])
+    );
     assert_eq!(r1.interceptors[0].kind, "timestamp");
     match &cfg.channels["c1"].kind {
         ChannelKind::File(f) => {
@@ -99,7 +103,10 @@ fn a_good_file_loads_into_typed_components() {
         other => panic!("expected file_roll, got {other:?}"),
     }
     assert_eq!(cfg.sinkgroups["g1"].sinks, vec!["k1", "k2"]);
-    assert_eq!(cfg.sinkgroups["g1"].processor["type"], "failover");
+    assert!(matches!(
+        cfg.sinkgroups["g1"].processor,
+        sluice::agent::processor::SinkProcessorConfig::Failover(_)
+    ));
 }
 
 #[test]
@@ -239,6 +246,14 @@ fn duplicate_lists_are_errors_and_duplicate_keys_warnings() {
     ));
     assert_eq!(p.len(), 1);
     assert_eq!((p[0].0, p[0].1), (Severity::Warning, Origin::Line(35)));
+}
+
+#[test]
+fn invalid_interceptor_settings_are_errors_at_their_key() {
+    let text = with("a1.sources.r1.interceptors.i1.preserveExisting = maybe\n");
+    let e = errors(&text);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].1, "a1.sources.r1.interceptors.i1.preserveExisting");
 }
 
 #[test]

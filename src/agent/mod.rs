@@ -2,7 +2,10 @@
 //! selectors, sink processors, interceptors and metrics. It reaches the file channel only
 //! through the channel's public API and never sees on-disk bytes.
 
+pub mod channel;
 pub mod component;
 pub mod config;
-pub mod channel;
+pub mod interceptor;
 pub mod metrics;
+pub mod processor;
+pub mod selector;

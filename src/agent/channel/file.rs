@@ -61,7 +61,10 @@ impl FileChannelAdapter {
                 ("ChannelFillPercentage", fill.to_string()),
                 ("EventPutErrorCount", s.put_errors.to_string()),
                 ("EventTakeErrorCount", s.take_errors.to_string()),
-                ("CheckpointWriteErrorCount", s.checkpoint_write_errors.to_string()),
+                (
+                    "CheckpointWriteErrorCount",
+                    s.checkpoint_write_errors.to_string(),
+                ),
                 (
                     "CheckpointBackupWriteErrorCount",
                     s.checkpoint_backup_write_errors.to_string(),

@@ -146,7 +146,8 @@ impl ChannelTx for MemoryTx {
         Box::pin(async move {
             let n = events.len() as u64;
             self.shared.counters.add("EventPutAttemptCount", n);
-            if (self.puts.len() + self.takes.len()) as u64 + n > self.shared.cfg.transaction_capacity
+            if (self.puts.len() + self.takes.len()) as u64 + n
+                > self.shared.cfg.transaction_capacity
             {
                 return Err(self.tx_full());
             }
@@ -159,7 +160,8 @@ impl ChannelTx for MemoryTx {
         Box::pin(async move {
             self.shared.counters.add("EventTakeAttemptCount", 1);
             let room = self.shared.cfg.transaction_capacity as usize
-                - (self.puts.len() + self.takes.len()).min(self.shared.cfg.transaction_capacity as usize);
+                - (self.puts.len() + self.takes.len())
+                    .min(self.shared.cfg.transaction_capacity as usize);
             let max = max.min(room);
             let mut q = self.shared.queue.lock();
             if q.closed {
@@ -194,7 +196,9 @@ impl ChannelTx for MemoryTx {
                     let used = q.events.len() as u64 + q.in_flight - takes.len() as u64;
                     let bytes = q.bytes - body_bytes(&takes).min(q.bytes);
                     let fits = used + n <= sh.cfg.capacity
-                        && sh.byte_limit.is_none_or(|l| bytes + put_bytes <= l || n == 0);
+                        && sh
+                            .byte_limit
+                            .is_none_or(|l| bytes + put_bytes <= l || n == 0);
                     if fits {
                         q.in_flight -= takes.len() as u64;
                         q.bytes = bytes + put_bytes;
@@ -209,9 +213,7 @@ impl ChannelTx for MemoryTx {
                     }
                 }
                 let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-                if left == Duration::ZERO
-                    || tokio::time::timeout(left, notified).await.is_err()
-                {
+                if left == Duration::ZERO || tokio::time::timeout(left, notified).await.is_err() {
                     self.takes = takes;
                     self.do_rollback();
                     return Err(AgentChannelError::Full {

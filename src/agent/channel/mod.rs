@@ -31,7 +31,9 @@ pub enum AgentChannelError {
         capacity: u64,
     },
     /// More events than `transactionCapacity` in one transaction.
-    #[error("channel {channel}: more than transactionCapacity {capacity} events in one transaction")]
+    #[error(
+        "channel {channel}: more than transactionCapacity {capacity} events in one transaction"
+    )]
     TransactionFull {
         /// Channel name.
         channel: String,
@@ -95,10 +97,7 @@ pub async fn open(
 }
 
 /// Puts `events` into `ch` in one transaction: begin, put all, commit (roll back on failure).
-pub async fn put_batch(
-    ch: &dyn AgentChannel,
-    events: Vec<Event>,
-) -> Result<(), AgentChannelError> {
+pub async fn put_batch(ch: &dyn AgentChannel, events: Vec<Event>) -> Result<(), AgentChannelError> {
     let mut tx = ch.begin();
     if let Err(e) = tx.put_all(events).await {
         tx.rollback().await;

@@ -16,6 +16,8 @@ pub mod types;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::agent::component::Props;
+use crate::agent::processor::SinkProcessorConfig;
+use crate::agent::selector::ChannelSelector;
 pub use problem::{has_errors, Origin, Problem, Severity};
 use raw::{RawComponent, Section};
 pub use routing::InterceptorSpec;
@@ -29,8 +31,8 @@ pub struct SourceConfig {
     pub kind: SourceKind,
     /// `channels`, in order.
     pub channels: Vec<String>,
-    /// `selector.*` with the prefix removed.
-    pub selector: Props,
+    /// The channel selector.
+    pub selector: ChannelSelector,
     /// The interceptor chain.
     pub interceptors: Vec<InterceptorSpec>,
     /// Every property as written (a change restarts the source).
@@ -62,8 +64,10 @@ pub struct SinkConfig {
 pub struct SinkGroupConfig {
     /// `sinks`, in order.
     pub sinks: Vec<String>,
-    /// `processor.*` with the prefix removed; `type` is the short name.
-    pub processor: Props,
+    /// The sink processor.
+    pub processor: SinkProcessorConfig,
+    /// Every property as written (a change restarts the group).
+    pub props: Props,
 }
 
 /// One agent's configuration, every reference checked.
@@ -162,8 +166,15 @@ pub fn load(text: &str, agent: &str, overrides: &[(String, String)]) -> Loaded {
         }
         let processor = routing::processor(&mut cx, &sinks);
         if cx.finish("a sink group") {
-            cfg.sinkgroups
-                .insert(comp.name.clone(), SinkGroupConfig { sinks, processor });
+            if let Some(processor) = processor {
+                let props = comp.plain();
+                let g = SinkGroupConfig {
+                    sinks,
+                    processor,
+                    props,
+                };
+                cfg.sinkgroups.insert(comp.name.clone(), g);
+            }
         }
     }
     cross_checks(&raw, &cfg, agent, &mut problems);
@@ -219,6 +230,7 @@ fn source(
         kind
     })?;
     let (channels, selector, interceptors) = wiring?;
+    let selector = selector?;
     Some(SourceConfig {
         kind,
         channels,

@@ -1,11 +1,13 @@
 //! The routing parts of a source and a sink group: the selector, the interceptor list and the
-//! processor, checked for types and dangling references.
-
-use std::collections::BTreeMap;
+//! processor, checked for types and dangling references, then built with the modules in
+//! `agent::selector`, `agent::interceptor` and `agent::processor` so their errors carry lines.
 
 use super::ctx::Ctx;
 use super::types::{resolve, supported, INTERCEPTOR_TYPES, PROCESSOR_TYPES, SELECTOR_TYPES};
 use crate::agent::component::Props;
+use crate::agent::interceptor;
+use crate::agent::processor::SinkProcessorConfig;
+use crate::agent::selector::ChannelSelector;
 
 /// One interceptor of a source's chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,61 +32,62 @@ pub fn sub_props(cx: &Ctx<'_>, prefix: &str) -> Props {
         .collect()
 }
 
-/// Checks `selector.*` against the source's channel list and returns it (relative keys).
-pub fn selector(cx: &mut Ctx<'_>, channels: &[String]) -> Props {
+/// Checks `selector.*` against the source's channel list and builds the selector.
+pub fn selector(cx: &mut Ctx<'_>, channels: &[String]) -> Option<ChannelSelector> {
     cx.use_prefix("selector.");
     let props = sub_props(cx, "selector.");
-    let kind = match props.get("type") {
-        None => "replicating",
-        Some(t) => match resolve(SELECTOR_TYPES, t) {
-            Some(s) => s,
-            None => {
-                let msg = format!(
-                    "unknown selector type {t:?}; supported: {}",
-                    supported(SELECTOR_TYPES)
-                );
-                cx.error("selector.type", msg);
-                return props;
-            }
-        },
-    };
+    if let Some(t) = props.get("type") {
+        if resolve(SELECTOR_TYPES, t).is_none() {
+            let msg = format!(
+                "unknown selector type {t:?}; supported: {}",
+                supported(SELECTOR_TYPES)
+            );
+            cx.error("selector.type", msg);
+            return None;
+        }
+    }
+    let mut dangling = false;
     for (k, v) in &props {
-        let refs = match (kind, k.as_str()) {
-            (_, "type") => continue,
-            ("replicating", "optional") => true,
-            ("multiplexing", "header") => false,
-            ("multiplexing", "default") => true,
-            ("multiplexing", other)
-                if other.starts_with("mapping.") || other.starts_with("optional.") =>
-            {
-                true
-            }
-            _ => {
-                cx.warn(
-                    &format!("selector.{k}"),
-                    format!("unknown key for a {kind} selector; ignored"),
+        let refs = k == "optional"
+            || k == "default"
+            || k.starts_with("mapping.")
+            || k.starts_with("optional.");
+        if !refs {
+            continue;
+        }
+        for ch in v.split_whitespace() {
+            if !channels.iter().any(|c| c == ch) {
+                dangling = true;
+                let msg = format!(
+                    "channel {ch} is not in this source's channels ({})",
+                    channels.join(" ")
                 );
-                continue;
-            }
-        };
-        if refs {
-            for ch in v.split_whitespace() {
-                if !channels.iter().any(|c| c == ch) {
-                    cx.error(
-                        &format!("selector.{k}"),
-                        format!(
-                            "channel {ch} is not in this source's channels ({})",
-                            channels.join(" ")
-                        ),
-                    );
-                }
+                cx.error(&format!("selector.{k}"), msg);
             }
         }
     }
-    props
+    if dangling {
+        return None;
+    }
+    match ChannelSelector::from_props(&props, channels) {
+        Ok(sel) => {
+            for k in sel.unknown_keys(&props) {
+                cx.warn(
+                    &format!("selector.{k}"),
+                    "unknown key for this selector; ignored",
+                );
+            }
+            Some(sel)
+        }
+        Err(e) => {
+            cx.error(&format!("selector.{}", e.key), e.message);
+            None
+        }
+    }
 }
 
-/// Checks `interceptors` and `interceptors.<i>.*` and returns the chain in order.
+/// Checks `interceptors` and `interceptors.<i>.*` (by building each) and returns the chain's
+/// specs in order.
 pub fn interceptors(cx: &mut Ctx<'_>) -> Vec<InterceptorSpec> {
     cx.use_prefix("interceptors.");
     let Some(list) = cx.get("interceptors") else {
@@ -106,6 +109,14 @@ pub fn interceptors(cx: &mut Ctx<'_>) -> Vec<InterceptorSpec> {
             cx.error(&type_key, msg);
             continue;
         };
+        if let Err(e) = interceptor::build(short, &props) {
+            cx.error(&format!("interceptors.{name}.{}", e.key), e.message);
+            continue;
+        }
+        for k in interceptor::unknown_keys(short, &props) {
+            let msg = format!("unknown key for a {short} interceptor; ignored");
+            cx.warn(&format!("interceptors.{name}.{k}"), msg);
+        }
         props.insert("type".into(), short.into());
         out.push(InterceptorSpec {
             name: name.to_owned(),
@@ -116,63 +127,49 @@ pub fn interceptors(cx: &mut Ctx<'_>) -> Vec<InterceptorSpec> {
     out
 }
 
-/// Checks `processor.*` of a sink group against its sinks; returns the processor properties
-/// (relative, with `type` resolved to its short name).
-pub fn processor(cx: &mut Ctx<'_>, sinks: &[String]) -> Props {
+/// Checks `processor.*` of a sink group against its sinks and builds the processor config.
+pub fn processor(cx: &mut Ctx<'_>, sinks: &[String]) -> Option<SinkProcessorConfig> {
     cx.use_prefix("processor.");
-    let mut props: BTreeMap<String, String> = sub_props(cx, "processor.");
-    let t = props
-        .get("type")
-        .cloned()
-        .unwrap_or_else(|| "default".into());
-    let Some(kind) = resolve(PROCESSOR_TYPES, &t) else {
-        let msg = format!(
-            "unknown sink processor type {t:?}; supported: {}",
-            supported(PROCESSOR_TYPES)
-        );
-        cx.error("processor.type", msg);
-        return props;
-    };
-    props.insert("type".into(), kind.into());
-    for (k, v) in props.clone() {
-        let key = format!("processor.{k}");
-        match (kind, k.as_str()) {
-            (_, "type") => {}
-            ("failover", "maxpenalty") | ("load_balance", "selector.maxTimeOut") => {
-                if v.parse::<u64>().is_err() {
-                    cx.error(&key, format!("expected milliseconds, got {v:?}"));
-                }
-            }
-            ("failover", p) if p.starts_with("priority.") => {
-                let sink = &p["priority.".len()..];
-                if !sinks.iter().any(|s| s == sink) {
-                    cx.error(&key, format!("sink {sink} is not in this group"));
-                }
-                if v.parse::<i64>().is_err() {
-                    cx.error(&key, format!("expected an integer priority, got {v:?}"));
-                }
-            }
-            ("load_balance", "backoff") => {
-                if !v.eq_ignore_ascii_case("true") && !v.eq_ignore_ascii_case("false") {
-                    cx.error(&key, format!("expected true or false, got {v:?}"));
-                }
-            }
-            ("load_balance", "selector") => {
-                if !v.eq_ignore_ascii_case("round_robin") && !v.eq_ignore_ascii_case("random") {
-                    cx.error(&key, format!("expected round_robin or random, got {v:?}"));
-                }
-            }
-            _ => cx.warn(
-                &key,
-                format!("unknown key for a {kind} sink processor; ignored"),
-            ),
+    let props = sub_props(cx, "processor.");
+    if let Some(t) = props.get("type") {
+        if resolve(PROCESSOR_TYPES, t).is_none() {
+            let msg = format!(
+                "unknown sink processor type {t:?}; supported: {}",
+                supported(PROCESSOR_TYPES)
+            );
+            cx.error("processor.type", msg);
+            return None;
         }
     }
-    if kind == "default" && sinks.len() > 1 {
-        cx.error(
-            "sinks",
-            "the default sink processor takes exactly one sink; use failover or load_balance",
-        );
+    for k in props.keys() {
+        if let Some(sink) = k.strip_prefix("priority.") {
+            if !sinks.iter().any(|s| s == sink) {
+                cx.error(
+                    &format!("processor.{k}"),
+                    format!("sink {sink} is not in this group"),
+                );
+                return None;
+            }
+        }
     }
-    props
+    match SinkProcessorConfig::from_props(&props, sinks) {
+        Ok(p) => {
+            for k in p.unknown_keys(&props) {
+                cx.warn(
+                    &format!("processor.{k}"),
+                    "unknown key for this sink processor; ignored",
+                );
+            }
+            Some(p)
+        }
+        Err(e) => {
+            let key = if e.key == "sinks" {
+                e.key
+            } else {
+                format!("processor.{}", e.key)
+            };
+            cx.error(&key, e.message);
+            None
+        }
+    }
 }

@@ -1,0 +1,207 @@
+//! A source's interceptor chain: the interceptors named by the source's `interceptors` key,
+//! applied in the listed order; an event dropped by one is not seen by the next.
+
+use super::{build, Interceptor};
+use crate::agent::component::{ComponentError, Props};
+use crate::event::Event;
+
+/// Interceptors applied in order.
+#[derive(Debug, Default)]
+pub struct Chain {
+    interceptors: Vec<Box<dyn Interceptor>>,
+}
+
+impl Chain {
+    /// A chain of already-built interceptors.
+    pub fn new(interceptors: Vec<Box<dyn Interceptor>>) -> Self {
+        Chain { interceptors }
+    }
+
+    /// Builds the chain from a source's properties (keys relative to the source):
+    /// `interceptors = i1 i2` and `interceptors.<i>.type` plus each interceptor's keys.
+    /// Errors name the key relative to the source, e.g. `interceptors.i1.regex`.
+    pub fn from_source_props(source: &Props) -> Result<Self, ComponentError> {
+        let Some(list) = source.get("interceptors") else {
+            return Ok(Chain::default());
+        };
+        let mut interceptors = Vec::new();
+        for name in list.split_whitespace() {
+            let prefix = format!("interceptors.{name}.");
+            let props: Props = source
+                .iter()
+                .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|r| (r.to_string(), v.clone())))
+                .collect();
+            let type_name = props
+                .get("type")
+                .ok_or_else(|| ComponentError::new(format!("{prefix}type"), "is required"))?;
+            let built = build(type_name, &props)
+                .map_err(|e| ComponentError::new(format!("{prefix}{}", e.key), e.message))?;
+            interceptors.push(built);
+        }
+        Ok(Chain { interceptors })
+    }
+
+    /// Keys under `interceptors.` in a source's properties that no listed interceptor reads,
+    /// relative to the source (for the config layer's unknown-key warnings).
+    pub fn unknown_keys(source: &Props) -> Vec<String> {
+        let listed: Vec<&str> = source
+            .get("interceptors")
+            .map(|l| l.split_whitespace().collect())
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        for key in source.keys() {
+            let Some((name, _)) = key
+                .strip_prefix("interceptors.")
+                .and_then(|r| r.split_once('.'))
+            else {
+                continue;
+            };
+            if !listed.contains(&name) {
+                out.push(key.clone());
+            }
+        }
+        for name in listed {
+            let prefix = format!("interceptors.{name}.");
+            let props: Props = source
+                .iter()
+                .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|r| (r.to_string(), v.clone())))
+                .collect();
+            if let Some(t) = props.get("type") {
+                out.extend(
+                    super::unknown_keys(t, &props)
+                        .into_iter()
+                        .map(|k| format!("{prefix}{k}")),
+                );
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// How many interceptors the chain has.
+    pub fn len(&self) -> usize {
+        self.interceptors.len()
+    }
+
+    /// True if the chain has no interceptors (events pass unchanged).
+    pub fn is_empty(&self) -> bool {
+        self.interceptors.is_empty()
+    }
+}
+
+impl Interceptor for Chain {
+    fn intercept(&self, e: Event) -> Option<Event> {
+        self.interceptors.iter().try_fold(e, |e, i| i.intercept(e))
+    }
+
+    fn intercept_batch(&self, v: Vec<Event>) -> Vec<Event> {
+        self.interceptors
+            .iter()
+            .fold(v, |v, i| i.intercept_batch(v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> Props {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn source() -> Props {
+        props(&[
+            ("type", "netcat"),
+            ("interceptors", "drop tag"),
+            ("interceptors.drop.type", "regex_filter"),
+            ("interceptors.drop.regex", "^skip"),
+            ("interceptors.drop.excludeEvents", "true"),
+            (
+                "interceptors.tag.type",
+                "org.apache.flume.interceptor.StaticInterceptor$Builder",
+            ),
+            ("interceptors.tag.key", "dc"),
+            ("interceptors.tag.value", "eu"),
+        ])
+    }
+
+    #[test]
+    fn a_source_without_interceptors_gets_an_empty_chain() {
+        let c = Chain::from_source_props(&props(&[("type", "seq")])).unwrap();
+        assert!(c.is_empty());
+        assert_eq!(c.intercept(Event::new("x")), Some(Event::new("x")));
+    }
+
+    #[test]
+    fn interceptors_apply_in_order_and_dropped_events_stop() {
+        let c = Chain::from_source_props(&source()).unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!(c.intercept(Event::new("skip me")), None);
+        assert_eq!(
+            c.intercept(Event::new("ok")),
+            Some(Event::new("ok").header("dc", "eu"))
+        );
+    }
+
+    #[test]
+    fn batches_keep_order_and_lose_only_dropped_events() {
+        let c = Chain::from_source_props(&source()).unwrap();
+        let out = c.intercept_batch(vec![Event::new("a"), Event::new("skip"), Event::new("b")]);
+        let bodies: Vec<&[u8]> = out.iter().map(|e| e.body.as_slice()).collect();
+        assert_eq!(bodies, [b"a".as_slice(), b"b".as_slice()]);
+        assert!(out.iter().all(|e| e.headers["dc"] == "eu"));
+    }
+
+    #[test]
+    fn order_matters_when_a_later_interceptor_reads_an_earlier_ones_output() {
+        let mut p = props(&[
+            ("interceptors", "a b"),
+            ("interceptors.a.type", "static"),
+            ("interceptors.a.key", "k"),
+            ("interceptors.a.value", "first"),
+            ("interceptors.b.type", "static"),
+            ("interceptors.b.key", "k"),
+            ("interceptors.b.value", "second"),
+        ]);
+        let c = Chain::from_source_props(&p).unwrap();
+        // static preserves existing by default, so the first one wins.
+        assert_eq!(c.intercept(Event::new("x")).unwrap().headers["k"], "first");
+        p.insert("interceptors".into(), "b a".into());
+        let c = Chain::from_source_props(&p).unwrap();
+        assert_eq!(c.intercept(Event::new("x")).unwrap().headers["k"], "second");
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_relative_to_the_source() {
+        let mut p = source();
+        p.insert("interceptors.tag.vaule".into(), "typo".into());
+        p.insert("interceptors.gone.type".into(), "host".into());
+        p.insert("port".into(), "not an interceptor key".into());
+        assert_eq!(
+            Chain::unknown_keys(&p),
+            ["interceptors.gone.type", "interceptors.tag.vaule"]
+        );
+        assert!(Chain::unknown_keys(&source()).is_empty());
+    }
+
+    #[test]
+    fn errors_name_the_key_relative_to_the_source() {
+        let mut p = source();
+        p.insert("interceptors.drop.regex".into(), "(".into());
+        let err = Chain::from_source_props(&p).unwrap_err();
+        assert_eq!(err.key, "interceptors.drop.regex");
+        let mut p = source();
+        p.remove("interceptors.tag.type");
+        let err = Chain::from_source_props(&p).unwrap_err();
+        assert_eq!(err.key, "interceptors.tag.type");
+        let mut p = source();
+        p.insert("interceptors.tag.type".into(), "nope".into());
+        assert_eq!(
+            Chain::from_source_props(&p).unwrap_err().key,
+            "interceptors.tag.type"
+        );
+    }
+}

@@ -1,0 +1,293 @@
+//! The interceptors that set one header: `timestamp`, `host`, `static` and `uuid`. Each can keep
+//! a value already present (`preserveExisting`), with Flume's per-type default for that flag.
+
+use std::net::{IpAddr, ToSocketAddrs};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::{bool_prop, string_prop, Interceptor};
+use crate::agent::component::{ComponentError, Props};
+use crate::event::Event;
+
+/// Sets `header` to `value` unless `preserve` is on and the header is already present.
+fn set_header(mut e: Event, preserve: bool, header: &str, value: impl FnOnce() -> String) -> Event {
+    if !(preserve && e.headers.contains_key(header)) {
+        e.headers.insert(header.to_string(), value());
+    }
+    e
+}
+
+/// Milliseconds since the Unix epoch from the system clock (0 if the clock is before 1970).
+fn system_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// `timestamp`: the time of interception in epoch milliseconds, as decimal text.
+/// Keys: `headerName` (default `timestamp`), `preserveExisting` (default false).
+#[derive(Debug, Clone)]
+pub struct TimestampInterceptor {
+    header: String,
+    preserve: bool,
+    clock: fn() -> i64,
+}
+
+impl TimestampInterceptor {
+    /// Builds from properties, reading the system clock.
+    pub fn from_props(props: &Props) -> Result<Self, ComponentError> {
+        Ok(TimestampInterceptor {
+            header: string_prop(props, "headerName", "timestamp"),
+            preserve: bool_prop(props, "preserveExisting", false)?,
+            clock: system_millis,
+        })
+    }
+
+    /// The same interceptor with another clock (epoch milliseconds), for tests.
+    pub fn with_clock(mut self, clock: fn() -> i64) -> Self {
+        self.clock = clock;
+        self
+    }
+}
+
+impl Interceptor for TimestampInterceptor {
+    fn intercept(&self, e: Event) -> Option<Event> {
+        Some(set_header(e, self.preserve, &self.header, || {
+            (self.clock)().to_string()
+        }))
+    }
+}
+
+/// `host`: this machine's address or name, found once when the interceptor is built.
+/// Keys: `hostHeader` (default `host`), `useIP` (default true), `preserveExisting` (default
+/// false). If the address cannot be found, events pass unchanged, as in Flume.
+#[derive(Debug, Clone)]
+pub struct HostInterceptor {
+    header: String,
+    preserve: bool,
+    host: Option<String>,
+}
+
+impl HostInterceptor {
+    /// Builds from properties, looking up the local host name and, with `useIP`, its address.
+    pub fn from_props(props: &Props) -> Result<Self, ComponentError> {
+        let use_ip = bool_prop(props, "useIP", true)?;
+        let name = hostname::get()
+            .ok()
+            .and_then(|n| n.into_string().ok())
+            .filter(|n| !n.is_empty());
+        let host = match (use_ip, name) {
+            (_, None) => None,
+            (false, Some(n)) => Some(n),
+            (true, Some(n)) => resolve(&n).map(|ip| ip.to_string()),
+        };
+        Self::with_host(props, host)
+    }
+
+    /// Builds from properties with a given host value (`None`: leave events unchanged).
+    pub fn with_host(props: &Props, host: Option<String>) -> Result<Self, ComponentError> {
+        Ok(HostInterceptor {
+            header: string_prop(props, "hostHeader", "host"),
+            preserve: bool_prop(props, "preserveExisting", false)?,
+            host,
+        })
+    }
+}
+
+/// The first address `name` resolves to, IPv4 first (Java's default preference).
+fn resolve(name: &str) -> Option<IpAddr> {
+    let addrs: Vec<IpAddr> = (name, 0).to_socket_addrs().ok()?.map(|a| a.ip()).collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied()
+}
+
+impl Interceptor for HostInterceptor {
+    fn intercept(&self, e: Event) -> Option<Event> {
+        match &self.host {
+            Some(h) => Some(set_header(e, self.preserve, &self.header, || h.clone())),
+            None => Some(e),
+        }
+    }
+}
+
+/// `static`: a fixed header. Keys: `key` (default `key`), `value` (default `value`),
+/// `preserveExisting` (default **true**).
+#[derive(Debug, Clone)]
+pub struct StaticInterceptor {
+    key: String,
+    value: String,
+    preserve: bool,
+}
+
+impl StaticInterceptor {
+    /// Builds from properties.
+    pub fn from_props(props: &Props) -> Result<Self, ComponentError> {
+        Ok(StaticInterceptor {
+            key: string_prop(props, "key", "key"),
+            value: string_prop(props, "value", "value"),
+            preserve: bool_prop(props, "preserveExisting", true)?,
+        })
+    }
+}
+
+impl Interceptor for StaticInterceptor {
+    fn intercept(&self, e: Event) -> Option<Event> {
+        Some(set_header(e, self.preserve, &self.key, || {
+            self.value.clone()
+        }))
+    }
+}
+
+/// `uuid`: a random (v4) UUID, optionally prefixed. Keys: `headerName` (default `id`),
+/// `preserveExisting` (default **true**), `prefix` (default empty).
+#[derive(Debug, Clone)]
+pub struct UuidInterceptor {
+    header: String,
+    preserve: bool,
+    prefix: String,
+}
+
+impl UuidInterceptor {
+    /// Builds from properties.
+    pub fn from_props(props: &Props) -> Result<Self, ComponentError> {
+        Ok(UuidInterceptor {
+            header: string_prop(props, "headerName", "id"),
+            preserve: bool_prop(props, "preserveExisting", true)?,
+            prefix: props.get("prefix").cloned().unwrap_or_default(),
+        })
+    }
+}
+
+impl Interceptor for UuidInterceptor {
+    fn intercept(&self, e: Event) -> Option<Event> {
+        Some(set_header(e, self.preserve, &self.header, || {
+            format!("{}{}", self.prefix, uuid::Uuid::new_v4())
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> Props {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn run(i: &dyn Interceptor, e: Event) -> Event {
+        i.intercept(e).expect("header interceptors never drop")
+    }
+
+    #[test]
+    fn timestamp_sets_epoch_millis_and_overwrites_by_default() {
+        let t = TimestampInterceptor::from_props(&Props::new())
+            .unwrap()
+            .with_clock(|| 1_700_000_000_123);
+        let e = run(&t, Event::new("x").header("timestamp", "old"));
+        assert_eq!(e.headers["timestamp"], "1700000000123");
+    }
+
+    #[test]
+    fn timestamp_preserves_an_existing_header_when_asked() {
+        let p = props(&[("preserveExisting", "true"), ("headerName", "ts")]);
+        let t = TimestampInterceptor::from_props(&p)
+            .unwrap()
+            .with_clock(|| 5);
+        assert_eq!(
+            run(&t, Event::new("x").header("ts", "1")).headers["ts"],
+            "1"
+        );
+        assert_eq!(run(&t, Event::new("x")).headers["ts"], "5");
+    }
+
+    #[test]
+    fn timestamp_from_the_system_clock_is_after_2020() {
+        let t = TimestampInterceptor::from_props(&Props::new()).unwrap();
+        let ms: i64 = run(&t, Event::new("x")).headers["timestamp"]
+            .parse()
+            .unwrap();
+        assert!(ms > 1_577_836_800_000, "{ms}");
+    }
+
+    #[test]
+    fn host_uses_its_header_and_preserve_flag() {
+        let h = HostInterceptor::with_host(&Props::new(), Some("10.0.0.7".into())).unwrap();
+        let e = run(&h, Event::new("x").header("host", "old"));
+        assert_eq!(e.headers["host"], "10.0.0.7");
+        let p = props(&[("hostHeader", "origin"), ("preserveExisting", "true")]);
+        let h = HostInterceptor::with_host(&p, Some("a".into())).unwrap();
+        assert_eq!(
+            run(&h, Event::new("x").header("origin", "b")).headers["origin"],
+            "b"
+        );
+        assert_eq!(run(&h, Event::new("x")).headers["origin"], "a");
+    }
+
+    #[test]
+    fn host_without_an_address_leaves_events_unchanged() {
+        let h = HostInterceptor::with_host(&Props::new(), None).unwrap();
+        assert_eq!(run(&h, Event::new("x")), Event::new("x"));
+    }
+
+    #[test]
+    fn host_by_name_sets_the_system_host_name() {
+        let h = HostInterceptor::from_props(&props(&[("useIP", "false")])).unwrap();
+        let want = hostname::get().unwrap().into_string().unwrap();
+        assert_eq!(run(&h, Event::new("x")).headers["host"], want);
+    }
+
+    #[test]
+    fn host_by_ip_sets_a_parseable_address_when_the_name_resolves() {
+        let h = HostInterceptor::from_props(&Props::new()).unwrap();
+        if let Some(v) = run(&h, Event::new("x")).headers.get("host") {
+            assert!(v.parse::<IpAddr>().is_ok(), "{v}");
+        }
+    }
+
+    #[test]
+    fn static_defaults_to_key_value_and_preserves_existing() {
+        let s = StaticInterceptor::from_props(&Props::new()).unwrap();
+        assert_eq!(run(&s, Event::new("x")).headers["key"], "value");
+        assert_eq!(
+            run(&s, Event::new("x").header("key", "mine")).headers["key"],
+            "mine"
+        );
+        let p = props(&[
+            ("key", "dc"),
+            ("value", "eu-1"),
+            ("preserveExisting", "false"),
+        ]);
+        let s = StaticInterceptor::from_props(&p).unwrap();
+        assert_eq!(
+            run(&s, Event::new("x").header("dc", "us")).headers["dc"],
+            "eu-1"
+        );
+    }
+
+    #[test]
+    fn uuid_sets_a_fresh_prefixed_v4_uuid_and_preserves_existing() {
+        let p = props(&[("prefix", "evt-")]);
+        let u = UuidInterceptor::from_props(&p).unwrap();
+        let a = run(&u, Event::new("x")).headers["id"].clone();
+        let b = run(&u, Event::new("x")).headers["id"].clone();
+        assert_ne!(a, b);
+        let parsed = uuid::Uuid::parse_str(a.strip_prefix("evt-").unwrap()).unwrap();
+        assert_eq!(parsed.get_version_num(), 4);
+        assert_eq!(
+            run(&u, Event::new("x").header("id", "keep")).headers["id"],
+            "keep"
+        );
+        let p = props(&[("preserveExisting", "false"), ("headerName", "uid")]);
+        let u = UuidInterceptor::from_props(&p).unwrap();
+        assert_ne!(
+            run(&u, Event::new("x").header("uid", "old")).headers["uid"],
+            "old"
+        );
+    }
+}

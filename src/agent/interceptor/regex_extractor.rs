@@ -1,0 +1,252 @@
+//! `regex_extractor`: finds the first match of `regex` in the body (read as UTF-8) and copies
+//! its capture groups into headers. `serializers` lists one serializer per group, in group
+//! order; `serializers.<s>.name` is the header and `serializers.<s>.type` is `DEFAULT` (the text
+//! as captured) or the millis serializer, which parses `serializers.<s>.pattern` dates.
+
+use regex::Regex;
+
+use super::millis::MillisPattern;
+use super::{compile, required_prop, Interceptor};
+use crate::agent::component::{ComponentError, Props};
+use crate::event::Event;
+
+/// Flume's class name of the millis serializer (the short name `millis` is also accepted).
+pub const MILLIS_SERIALIZER: &str =
+    "org.apache.flume.interceptor.RegexExtractorInterceptorMillisSerializer";
+/// Flume's class name of the pass-through serializer (`DEFAULT`).
+pub const PASS_THROUGH_SERIALIZER: &str =
+    "org.apache.flume.interceptor.RegexExtractorInterceptorPassThroughSerializer";
+
+/// How a captured group becomes a header value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Serializer {
+    /// The captured text unchanged.
+    PassThrough,
+    /// A date parsed with a Joda-Time pattern, as epoch milliseconds.
+    Millis(MillisPattern),
+}
+
+impl Serializer {
+    fn serialize(&self, captured: &str) -> Option<String> {
+        match self {
+            Serializer::PassThrough => Some(captured.to_string()),
+            Serializer::Millis(p) => p.millis(captured).map(|ms| ms.to_string()),
+        }
+    }
+}
+
+/// Copies capture groups of the first match into headers.
+#[derive(Debug, Clone)]
+pub struct RegexExtractorInterceptor {
+    regex: Regex,
+    /// (header name, serializer) for groups 1, 2, ...
+    serializers: Vec<(String, Serializer)>,
+}
+
+impl RegexExtractorInterceptor {
+    /// Builds from properties; `regex`, `serializers` and each `serializers.<s>.name` are
+    /// required.
+    pub fn from_props(props: &Props) -> Result<Self, ComponentError> {
+        let regex = compile("regex", required_prop(props, "regex")?)?;
+        let names = required_prop(props, "serializers")?;
+        let mut serializers = Vec::new();
+        for s in names.split_whitespace() {
+            let key = |k: &str| format!("serializers.{s}.{k}");
+            let header = required_prop(props, &key("name"))?.trim().to_string();
+            let kind = props
+                .get(&key("type"))
+                .map(|t| t.trim())
+                .unwrap_or("DEFAULT");
+            let serializer = if kind.eq_ignore_ascii_case("default")
+                || kind == PASS_THROUGH_SERIALIZER
+            {
+                Serializer::PassThrough
+            } else if kind.eq_ignore_ascii_case("millis") || kind == MILLIS_SERIALIZER {
+                let pattern = required_prop(props, &key("pattern"))?;
+                let p = MillisPattern::new(pattern)
+                    .map_err(|m| ComponentError::new(key("pattern"), m))?;
+                Serializer::Millis(p)
+            } else {
+                return Err(ComponentError::new(
+                    key("type"),
+                    format!("unknown serializer {kind:?}; supported: DEFAULT, {MILLIS_SERIALIZER}"),
+                ));
+            };
+            serializers.push((header, serializer));
+        }
+        if serializers.is_empty() {
+            return Err(ComponentError::new(
+                "serializers",
+                "must name at least one serializer",
+            ));
+        }
+        Ok(RegexExtractorInterceptor { regex, serializers })
+    }
+}
+
+impl Interceptor for RegexExtractorInterceptor {
+    fn intercept(&self, mut e: Event) -> Option<Event> {
+        let body = String::from_utf8_lossy(&e.body);
+        let found: Vec<(String, String)> = match self.regex.captures(&body) {
+            Some(caps) => self
+                .serializers
+                .iter()
+                .enumerate()
+                .filter_map(|(i, (header, ser))| {
+                    let text = caps.get(i + 1)?.as_str();
+                    Some((header.clone(), ser.serialize(text)?))
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        drop(body);
+        e.headers.extend(found);
+        Some(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(pairs: &[(&str, &str)]) -> Result<RegexExtractorInterceptor, ComponentError> {
+        let p: Props = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        RegexExtractorInterceptor::from_props(&p)
+    }
+
+    fn headers(i: &RegexExtractorInterceptor, body: &str) -> Vec<(String, String)> {
+        i.intercept(Event::new(body))
+            .unwrap()
+            .headers
+            .into_iter()
+            .collect()
+    }
+
+    fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn groups_go_to_headers_in_serializer_order() {
+        let i = build(&[
+            ("regex", r"(\d):(\d):(\d)"),
+            ("serializers", "s1 s2 s3"),
+            ("serializers.s1.name", "one"),
+            ("serializers.s2.name", "two"),
+            ("serializers.s3.name", "three"),
+        ])
+        .unwrap();
+        assert_eq!(
+            headers(&i, "time 1:2:3 and 4:5:6"),
+            pairs(&[("one", "1"), ("three", "3"), ("two", "2")])
+        );
+    }
+
+    #[test]
+    fn extra_groups_without_a_serializer_are_ignored() {
+        let i = build(&[
+            ("regex", r"(\d):(\d):(\d)"),
+            ("serializers", "s1"),
+            ("serializers.s1.name", "one"),
+        ])
+        .unwrap();
+        assert_eq!(headers(&i, "1:2:3"), pairs(&[("one", "1")]));
+    }
+
+    #[test]
+    fn no_match_leaves_the_event_unchanged_and_existing_headers_are_overwritten() {
+        let i = build(&[
+            ("regex", r"id=(\w+)"),
+            ("serializers", "s"),
+            ("serializers.s.name", "id"),
+        ])
+        .unwrap();
+        assert_eq!(
+            i.intercept(Event::new("nothing")),
+            Some(Event::new("nothing"))
+        );
+        let e = i.intercept(Event::new("id=7").header("id", "old")).unwrap();
+        assert_eq!(e.headers["id"], "7");
+    }
+
+    #[test]
+    fn a_group_that_did_not_participate_sets_no_header() {
+        let i = build(&[
+            ("regex", r"(a)?(b)"),
+            ("serializers", "x y"),
+            ("serializers.x.name", "x"),
+            ("serializers.y.name", "y"),
+        ])
+        .unwrap();
+        assert_eq!(headers(&i, "b"), pairs(&[("y", "b")]));
+    }
+
+    #[test]
+    fn millis_serializer_turns_a_date_into_epoch_millis() {
+        let i = build(&[
+            ("regex", r"^(\S+) (\w+)"),
+            ("serializers", "ts level"),
+            ("serializers.ts.type", MILLIS_SERIALIZER),
+            ("serializers.ts.name", "timestamp"),
+            ("serializers.ts.pattern", "yyyy-MM-dd'T'HH:mm:ssZ"),
+            ("serializers.level.name", "level"),
+        ])
+        .unwrap();
+        assert_eq!(
+            headers(&i, "2012-10-17T14:34:44+0000 WARN disk"),
+            pairs(&[("level", "WARN"), ("timestamp", "1350484484000")])
+        );
+    }
+
+    #[test]
+    fn a_date_that_does_not_parse_sets_no_header() {
+        let i = build(&[
+            ("regex", r"^(\S+)"),
+            ("serializers", "ts"),
+            ("serializers.ts.type", "millis"),
+            ("serializers.ts.name", "timestamp"),
+            ("serializers.ts.pattern", "yyyy-MM-dd"),
+        ])
+        .unwrap();
+        assert_eq!(headers(&i, "yesterday"), pairs(&[]));
+    }
+
+    #[test]
+    fn configuration_errors_name_the_key() {
+        let base = [
+            ("regex", "(a)"),
+            ("serializers", "s"),
+            ("serializers.s.name", "h"),
+        ];
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("regex", "")], "regex"),
+            (&[("regex", "(")], "regex"),
+            (&[("serializers", " ")], "serializers"),
+            (&[("serializers.s.name", "")], "serializers.s.name"),
+            (
+                &[("serializers.s.type", "custom.Class")],
+                "serializers.s.type",
+            ),
+            (&[("serializers.s.type", "millis")], "serializers.s.pattern"),
+            (
+                &[
+                    ("serializers.s.type", "millis"),
+                    ("serializers.s.pattern", "yyyy zzz"),
+                ],
+                "serializers.s.pattern",
+            ),
+        ];
+        for (overrides, key) in cases {
+            let mut p: Vec<(&str, &str)> = base.to_vec();
+            p.retain(|(k, _)| !overrides.iter().any(|(o, _)| o == k));
+            p.extend_from_slice(overrides);
+            let err = build(&p).unwrap_err();
+            assert_eq!(&err.key, key, "{overrides:?}: {err}");
+        }
+    }
+}
