@@ -122,6 +122,13 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
         tracing::info!(%addr, "metrics at GET /metrics");
         http_task = Some(task);
     }
+    if let Some(t) =
+        define(&args, "flume.monitoring.type").filter(|t| !t.eq_ignore_ascii_case("http"))
+    {
+        tracing::warn!(
+            "-Dflume.monitoring.type={t} is not supported (only http); no metrics are served"
+        );
+    }
     let mut agent = Agent::start(cfg, registry)
         .await
         .context("starting the agent")?;
