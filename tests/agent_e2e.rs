@@ -350,7 +350,7 @@ fn failover_moves_to_the_backup_sink_and_back_when_the_primary_recovers() {
 }
 
 #[test]
-fn reload_changing_one_sink_keeps_the_source_and_loses_nothing() {
+fn reload_refuses_a_broken_edit_then_changes_one_sink_keeping_the_source() {
     let tmp = tempfile::tempdir().unwrap();
     let port = free_port();
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
@@ -369,12 +369,28 @@ fn reload_changing_one_sink_keeps_the_source_and_loses_nothing() {
     let mut sent = lines("r", 0..50);
     assert_eq!(c.send(&sent), 50);
     wait_for_all(&[&a], &sent, &agent);
+    // A broken edit is refused and the running agent carries on.
+    std::thread::sleep(Duration::from_millis(1100));
+    std::fs::write(&conf, text.replace("type = file_roll", "type = bogus")).unwrap();
+    let end = Instant::now() + WAIT;
+    while !agent.log_text().contains("keeping the running one") {
+        assert!(
+            Instant::now() < end,
+            "broken edit not noticed; log:\n{}",
+            agent.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let more = lines("r", 50..100);
+    assert_eq!(c.send(&more), 50);
+    sent.extend(more);
+    wait_for_all(&[&a], &sent, &agent);
     std::thread::sleep(Duration::from_millis(1100));
     let changed = text.replace(&a.display().to_string(), &b.display().to_string());
     std::fs::write(&conf, changed).unwrap();
     // The same connection keeps working through the reload: the source is not restarted.
     let end = Instant::now() + WAIT;
-    let mut round = 1;
+    let mut round = 2;
     while written(&[&b]).is_empty() {
         assert!(
             Instant::now() < end,
