@@ -2,7 +2,15 @@
 //! selectors, sink processors, interceptors and metrics. It reaches the file channel only
 //! through the channel's public API and never sees on-disk bytes.
 
+pub mod channel;
 pub mod component;
+pub mod config;
 pub mod interceptor;
+pub mod metrics;
 pub mod processor;
+pub mod router;
+pub mod runtime;
 pub mod selector;
+pub mod sink;
+pub mod source;
+pub mod stop;

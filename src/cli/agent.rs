@@ -1,10 +1,178 @@
-//! `sluice agent`: runs an agent from a Flume properties file.
+//! `sluice agent`: runs an agent from a Flume properties file until SIGINT/SIGTERM, polling
+//! the file for changes (unless `--no-reload-conf`) and serving metrics over HTTP when
+//! `-Dflume.monitoring.type=http`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use sluice::agent::config::{self, AgentConfig, Severity};
+use sluice::agent::metrics::Registry;
+use sluice::agent::runtime::{http, Agent};
+use sluice::agent::stop;
 
 /// Arguments of `sluice agent`.
 #[derive(clap::Args, Debug)]
-pub struct AgentArgs {}
+pub struct AgentArgs {
+    /// The agent name (the first part of every key).
+    #[arg(short = 'n', long = "name")]
+    pub name: String,
+    /// The properties file.
+    #[arg(short = 'f', long = "conf-file")]
+    pub conf_file: PathBuf,
+    /// Configuration directory (accepted for Flume compatibility; unused).
+    #[arg(short = 'c', long = "conf")]
+    pub conf_dir: Option<PathBuf>,
+    /// Do not poll the file for changes.
+    #[arg(long = "no-reload-conf")]
+    pub no_reload_conf: bool,
+    /// Seconds between checks of the file for changes.
+    #[arg(short = 'i', long = "poll-interval", default_value_t = 30)]
+    pub poll_interval: u64,
+    /// `-Dkey=value`: `flume.root.logger`, `flume.monitoring.*`, or `<agent>.<key>` overrides.
+    #[arg(short = 'D', value_name = "KEY=VALUE", value_parser = parse_define)]
+    pub defines: Vec<(String, String)>,
+}
+
+/// Parses `key=value` of a `-D` option.
+pub fn parse_define(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.trim().to_owned())),
+        _ => Err(format!("expected -Dkey=value, got -D{s}")),
+    }
+}
+
+fn define<'a>(args: &'a AgentArgs, key: &str) -> Option<&'a str> {
+    args.defines
+        .iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Flume's `-Dflume.root.logger=INFO,console` to a tracing level (`RUST_LOG` still wins).
+fn log_level(args: &AgentArgs) -> String {
+    let level = define(args, "flume.root.logger")
+        .and_then(|v| v.split(',').next())
+        .unwrap_or("INFO")
+        .trim()
+        .to_ascii_lowercase();
+    match level.as_str() {
+        "warning" => "warn".into(),
+        "fatal" => "error".into(),
+        "all" => "trace".into(),
+        _ => level,
+    }
+}
+
+/// Loads the file; logs warnings; returns the config or the rendered errors.
+fn load(args: &AgentArgs) -> anyhow::Result<Result<AgentConfig, Vec<String>>> {
+    let text = std::fs::read_to_string(&args.conf_file)
+        .with_context(|| format!("reading {}", args.conf_file.display()))?;
+    let loaded = config::load(&text, &args.name, &args.defines);
+    let file = args.conf_file.display().to_string();
+    let mut errors = Vec::new();
+    for p in &loaded.problems {
+        match p.severity {
+            Severity::Warning => tracing::warn!("{}", p.render(&file)),
+            Severity::Error => errors.push(p.render(&file)),
+        }
+    }
+    Ok(loaded.config.ok_or(errors))
+}
+
+fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}
 
 /// Runs the subcommand.
-pub fn run(_args: AgentArgs) -> anyhow::Result<i32> {
-    anyhow::bail!("sluice agent: under construction")
+pub fn run(args: AgentArgs) -> anyhow::Result<i32> {
+    crate::cli::logging::init(&log_level(&args));
+    let cfg = match load(&args)? {
+        Ok(c) => c,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("{e}");
+            }
+            eprintln!("sluice: the configuration has errors; not starting");
+            return Ok(1);
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    rt.block_on(run_agent(args, cfg))
+}
+
+async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
+    let registry = Arc::new(Registry::default());
+    let (http_stop, http_stopped) = stop::channel();
+    let mut http_task = None;
+    if define(&args, "flume.monitoring.type").is_some_and(|t| t.eq_ignore_ascii_case("http")) {
+        let port: u16 = define(&args, "flume.monitoring.port")
+            .unwrap_or("41414")
+            .parse()
+            .context("-Dflume.monitoring.port must be a port number")?;
+        let (addr, task) = http::serve(port, registry.clone(), http_stopped)
+            .await
+            .with_context(|| format!("serving metrics on port {port}"))?;
+        tracing::info!(%addr, "metrics at GET /metrics");
+        http_task = Some(task);
+    }
+    if let Some(t) =
+        define(&args, "flume.monitoring.type").filter(|t| !t.eq_ignore_ascii_case("http"))
+    {
+        tracing::warn!(
+            "-Dflume.monitoring.type={t} is not supported (only http); no metrics are served"
+        );
+    }
+    let mut agent = Agent::start(cfg, registry)
+        .await
+        .context("starting the agent")?;
+    tracing::info!(agent = %args.name, "agent started");
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    let mut last = stamp(&args.conf_file);
+    let mut poll = tokio::time::interval(Duration::from_secs(args.poll_interval.max(1)));
+    poll.tick().await;
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = sigterm.recv() => break,
+            _ = poll.tick(), if !args.no_reload_conf => {
+                let now = stamp(&args.conf_file);
+                if now == last || now.is_none() {
+                    continue;
+                }
+                last = now;
+                match load(&args) {
+                    Ok(Ok(new)) if new == *agent.config() => {}
+                    Ok(Ok(new)) => {
+                        tracing::info!("configuration changed; restarting changed components");
+                        if let Err(e) = agent.apply(new).await {
+                            tracing::error!(error = %e, "applying the new configuration failed");
+                        }
+                    }
+                    Ok(Err(errors)) => {
+                        for e in errors {
+                            tracing::error!("{e}");
+                        }
+                        tracing::error!("the changed configuration has errors; keeping the running one");
+                    }
+                    Err(e) => tracing::error!(error = %e, "reading the configuration failed"),
+                }
+            }
+        }
+    }
+    tracing::info!("shutting down");
+    agent.shutdown().await;
+    http_stop.stop();
+    if let Some(t) = http_task {
+        let _ = t.await;
+    }
+    tracing::info!("agent stopped");
+    Ok(0)
 }

@@ -1,10 +1,54 @@
-//! `sluice config check`: validates a Flume properties file.
+//! `sluice config check`: validates a Flume properties file and prints every problem as
+//! `FILE:LINE: key: message`; exits 1 when any problem is an error.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use sluice::agent::config;
 
 /// Arguments of `sluice config check`.
 #[derive(clap::Args, Debug)]
-pub struct CheckArgs {}
+pub struct CheckArgs {
+    /// The agent name (the first part of every key).
+    #[arg(short = 'n', long = "name")]
+    pub name: String,
+    /// The properties file.
+    #[arg(short = 'f', long = "conf-file")]
+    pub conf_file: PathBuf,
+    /// Overrides: `-D<agent>.<key>=value` (other -D keys are accepted and ignored).
+    #[arg(short = 'D', value_name = "KEY=VALUE", value_parser = super::agent::parse_define)]
+    pub defines: Vec<(String, String)>,
+}
 
 /// Runs the subcommand.
-pub fn run(_args: CheckArgs) -> anyhow::Result<i32> {
-    anyhow::bail!("sluice config check: under construction")
+pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
+    let text = std::fs::read_to_string(&args.conf_file)
+        .with_context(|| format!("reading {}", args.conf_file.display()))?;
+    let loaded = config::load(&text, &args.name, &args.defines);
+    let file = args.conf_file.display().to_string();
+    for p in &loaded.problems {
+        println!("{}", p.render(&file));
+    }
+    match &loaded.config {
+        Some(c) => {
+            println!(
+                "{file}: agent {}: {} sources, {} channels, {} sinks, {} sink groups: OK",
+                c.name,
+                c.sources.len(),
+                c.channels.len(),
+                c.sinks.len(),
+                c.sinkgroups.len()
+            );
+            Ok(0)
+        }
+        None => {
+            let n = loaded
+                .problems
+                .iter()
+                .filter(|p| p.severity == config::Severity::Error)
+                .count();
+            eprintln!("{file}: {n} error(s)");
+            Ok(1)
+        }
+    }
 }

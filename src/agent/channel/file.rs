@@ -1,0 +1,213 @@
+//! The Sluice file channel as an agent channel. Every call into the (synchronous, possibly
+//! fsyncing) channel runs on tokio's blocking pool; the transaction moves into the blocking
+//! task and back.
+
+use std::sync::Arc;
+
+use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx};
+use crate::agent::metrics::CounterGroup;
+use crate::channel::{ChannelError, FileChannel, FileChannelConfig, Transaction};
+use crate::event::Event;
+
+/// A file channel opened for the agent.
+#[derive(Debug, Clone)]
+pub struct FileChannelAdapter {
+    name: String,
+    channel: FileChannel,
+    counters: Arc<CounterGroup>,
+}
+
+fn map_err(name: &str, e: ChannelError) -> AgentChannelError {
+    match e {
+        ChannelError::Full { capacity, .. } => AgentChannelError::Full {
+            channel: name.to_owned(),
+            capacity,
+        },
+        ChannelError::TransactionFull { capacity, .. } => AgentChannelError::TransactionFull {
+            channel: name.to_owned(),
+            capacity,
+        },
+        ChannelError::Closed => AgentChannelError::Closed(name.to_owned()),
+        other => AgentChannelError::File {
+            channel: name.to_owned(),
+            source: other,
+        },
+    }
+}
+
+impl FileChannelAdapter {
+    /// Opens (and recovers) the channel on the blocking pool.
+    pub async fn open(name: &str, cfg: FileChannelConfig) -> Result<Self, AgentChannelError> {
+        let channel = tokio::task::spawn_blocking(move || FileChannel::open(cfg))
+            .await
+            .map_err(|_| AgentChannelError::Join(name.to_owned()))?
+            .map_err(|e| map_err(name, e))?;
+        let info = channel.recovery_info();
+        tracing::info!(
+            channel = name,
+            source = ?info.source,
+            events = info.recovered_events,
+            elapsed_ms = info.elapsed.as_millis() as u64,
+            "file channel opened"
+        );
+        let counters = CounterGroup::channel();
+        let ch = channel.clone();
+        counters.set_gauges(Box::new(move || {
+            let s = ch.stats();
+            let fill = s.queued as f64 * 100.0 / s.capacity.max(1) as f64;
+            vec![
+                ("ChannelSize", s.queued.to_string()),
+                ("ChannelCapacity", s.capacity.to_string()),
+                ("ChannelFillPercentage", fill.to_string()),
+                ("EventPutErrorCount", s.put_errors.to_string()),
+                ("EventTakeErrorCount", s.take_errors.to_string()),
+                (
+                    "CheckpointWriteErrorCount",
+                    s.checkpoint_write_errors.to_string(),
+                ),
+                (
+                    "CheckpointBackupWriteErrorCount",
+                    s.checkpoint_backup_write_errors.to_string(),
+                ),
+                ("Open", s.open.to_string()),
+                ("Closed", u8::from(!s.open).to_string()),
+                ("Unhealthy", u8::from(s.unhealthy).to_string()),
+            ]
+        }));
+        Ok(FileChannelAdapter {
+            name: name.to_owned(),
+            channel,
+            counters,
+        })
+    }
+
+    /// The underlying channel.
+    pub fn inner(&self) -> &FileChannel {
+        &self.channel
+    }
+}
+
+impl AgentChannel for FileChannelAdapter {
+    fn begin(&self) -> Box<dyn ChannelTx> {
+        Box::new(FileTx {
+            name: self.name.clone(),
+            tx: Some(self.channel.transaction()),
+            counters: self.counters.clone(),
+            puts: 0,
+            takes: 0,
+        })
+    }
+
+    fn close(&self) -> BoxFuture<'_, Result<(), AgentChannelError>> {
+        Box::pin(async move {
+            let ch = self.channel.clone();
+            self.counters.stopped();
+            tokio::task::spawn_blocking(move || ch.close())
+                .await
+                .map_err(|_| AgentChannelError::Join(self.name.clone()))?
+                .map_err(|e| map_err(&self.name, e))
+        })
+    }
+
+    fn counters(&self) -> Arc<CounterGroup> {
+        self.counters.clone()
+    }
+}
+
+struct FileTx {
+    name: String,
+    /// `None` only while the transaction is inside a blocking task (or after one panicked).
+    tx: Option<Transaction>,
+    counters: Arc<CounterGroup>,
+    puts: u64,
+    takes: u64,
+}
+
+impl FileTx {
+    async fn blocking<T: Send + 'static>(
+        &mut self,
+        f: impl FnOnce(&mut Transaction) -> T + Send + 'static,
+    ) -> Result<T, AgentChannelError> {
+        let mut tx = self
+            .tx
+            .take()
+            .ok_or_else(|| AgentChannelError::Join(self.name.clone()))?;
+        let (tx, out) = tokio::task::spawn_blocking(move || {
+            let out = f(&mut tx);
+            (tx, out)
+        })
+        .await
+        .map_err(|_| AgentChannelError::Join(self.name.clone()))?;
+        self.tx = Some(tx);
+        Ok(out)
+    }
+}
+
+impl ChannelTx for FileTx {
+    fn put_all(&mut self, events: Vec<Event>) -> BoxFuture<'_, Result<(), AgentChannelError>> {
+        Box::pin(async move {
+            let n = events.len() as u64;
+            self.counters.add("EventPutAttemptCount", n);
+            let r = self
+                .blocking(move |tx| {
+                    for e in events {
+                        tx.put(e)?;
+                    }
+                    Ok::<(), ChannelError>(())
+                })
+                .await?;
+            r.map_err(|e| map_err(&self.name, e))?;
+            self.puts += n;
+            Ok(())
+        })
+    }
+
+    fn take_up_to(&mut self, max: usize) -> BoxFuture<'_, Result<Vec<Event>, AgentChannelError>> {
+        Box::pin(async move {
+            self.counters.add("EventTakeAttemptCount", 1);
+            let (got, err) = self
+                .blocking(move |tx| {
+                    let mut got = Vec::new();
+                    while got.len() < max {
+                        match tx.take() {
+                            Ok(Some(e)) => got.push(e),
+                            Ok(None) => break,
+                            Err(ChannelError::TransactionFull { .. }) => break,
+                            Err(e) => return (got, Some(e)),
+                        }
+                    }
+                    (got, None)
+                })
+                .await?;
+            self.takes += got.len() as u64;
+            match err {
+                Some(e) if got.is_empty() => Err(map_err(&self.name, e)),
+                _ => Ok(got),
+            }
+        })
+    }
+
+    fn commit(mut self: Box<Self>) -> BoxFuture<'static, Result<(), AgentChannelError>> {
+        Box::pin(async move {
+            let tx = self
+                .tx
+                .take()
+                .ok_or_else(|| AgentChannelError::Join(self.name.clone()))?;
+            tokio::task::spawn_blocking(move || tx.commit())
+                .await
+                .map_err(|_| AgentChannelError::Join(self.name.clone()))?
+                .map_err(|e| map_err(&self.name, e))?;
+            self.counters.add("EventPutSuccessCount", self.puts);
+            self.counters.add("EventTakeSuccessCount", self.takes);
+            Ok(())
+        })
+    }
+
+    fn rollback(mut self: Box<Self>) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            if let Some(tx) = self.tx.take() {
+                let _ = tokio::task::spawn_blocking(move || tx.rollback()).await;
+            }
+        })
+    }
+}

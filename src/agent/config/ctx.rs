@@ -1,0 +1,137 @@
+//! Reading one component's properties: typed getters that report bad values as errors with
+//! the key's line, and a final pass that warns about every key nobody read.
+
+use std::collections::BTreeSet;
+
+use super::problem::{Origin, Problem};
+use super::raw::RawComponent;
+
+/// Reads the properties of one component and collects problems.
+#[derive(Debug)]
+pub struct Ctx<'a> {
+    comp: &'a RawComponent,
+    problems: &'a mut Vec<Problem>,
+    used: BTreeSet<String>,
+    used_prefixes: Vec<String>,
+    errors: usize,
+}
+
+impl<'a> Ctx<'a> {
+    /// Starts reading `comp`.
+    pub fn new(comp: &'a RawComponent, problems: &'a mut Vec<Problem>) -> Self {
+        let mut used = BTreeSet::new();
+        used.insert("type".to_owned());
+        Ctx {
+            comp,
+            problems,
+            used,
+            used_prefixes: Vec::new(),
+            errors: 0,
+        }
+    }
+
+    /// The component.
+    pub fn comp(&self) -> &RawComponent {
+        self.comp
+    }
+
+    /// Whether an error was reported through this context.
+    pub fn failed(&self) -> bool {
+        self.errors > 0
+    }
+
+    /// Where a property is (or where the component is listed).
+    pub fn origin(&self, key: &str) -> Origin {
+        self.comp.origin_of(key)
+    }
+
+    /// Reports an error about `key`.
+    pub fn error(&mut self, key: &str, message: impl Into<String>) {
+        self.errors += 1;
+        let p = Problem::error(self.origin(key), self.comp.full_key(key), message);
+        self.problems.push(p);
+    }
+
+    /// Reports a warning about `key`.
+    pub fn warn(&mut self, key: &str, message: impl Into<String>) {
+        let p = Problem::warning(self.origin(key), self.comp.full_key(key), message);
+        self.problems.push(p);
+    }
+
+    /// Marks every key starting with `prefix` as read.
+    pub fn use_prefix(&mut self, prefix: &str) {
+        self.used_prefixes.push(prefix.to_owned());
+    }
+
+    /// The value of `key`, if set.
+    pub fn get(&mut self, key: &str) -> Option<String> {
+        self.used.insert(key.to_owned());
+        self.comp.props.get(key).map(|v| v.value.clone())
+    }
+
+    /// The value of a required key; an error if it is missing.
+    pub fn required(&mut self, key: &str) -> Option<String> {
+        let v = self.get(key);
+        if v.is_none() {
+            self.error(key, "required key is missing");
+        }
+        v
+    }
+
+    /// An integer of at least `min`, or `default` when absent (and after an error).
+    pub fn u64(&mut self, key: &str, default: u64, min: u64) -> u64 {
+        let Some(v) = self.get(key) else {
+            return default;
+        };
+        match v.parse::<u64>() {
+            Ok(n) if n >= min => n,
+            Ok(n) => {
+                self.error(key, format!("must be at least {min}, got {n}"));
+                default
+            }
+            Err(_) => {
+                self.error(
+                    key,
+                    format!("expected a whole number of at least {min}, got {v:?}"),
+                );
+                default
+            }
+        }
+    }
+
+    /// `true` or `false` (any case), or `default` when absent (and after an error).
+    pub fn bool(&mut self, key: &str, default: bool) -> bool {
+        let Some(v) = self.get(key) else {
+            return default;
+        };
+        match v.to_ascii_lowercase().as_str() {
+            "true" => true,
+            "false" => false,
+            _ => {
+                self.error(key, format!("expected true or false, got {v:?}"));
+                default
+            }
+        }
+    }
+
+    /// Warns about every property that was not read. Returns whether no error was reported.
+    pub fn finish(self, what: &str) -> bool {
+        let unknown: Vec<String> = self
+            .comp
+            .props
+            .keys()
+            .filter(|k| !self.used.contains(*k))
+            .filter(|k| !self.used_prefixes.iter().any(|p| k.starts_with(p.as_str())))
+            .cloned()
+            .collect();
+        for k in unknown {
+            let p = Problem::warning(
+                self.comp.origin_of(&k),
+                self.comp.full_key(&k),
+                format!("unknown key for {what}; ignored"),
+            );
+            self.problems.push(p);
+        }
+        self.errors == 0
+    }
+}

@@ -1,0 +1,347 @@
+//! Flume-compatible agent configuration: a `.properties` file (plus `-D` overrides) to a
+//! typed [`AgentConfig`], with every problem reported by line and full key.
+//!
+//! Stages: [`properties`] (text to entries with line numbers) -> [`raw`] (the
+//! `<agent>.<section>.<component>.<property>` grammar) -> typed components ([`build`],
+//! [`routing`]) -> cross-component checks (dangling references, batch sizes).
+
+pub mod build;
+pub mod ctx;
+pub mod problem;
+pub mod properties;
+pub mod raw;
+pub mod routing;
+pub mod types;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::agent::component::Props;
+use crate::agent::processor::SinkProcessorConfig;
+use crate::agent::selector::ChannelSelector;
+pub use problem::{has_errors, Origin, Problem, Severity};
+use raw::{RawComponent, Section};
+pub use routing::InterceptorSpec;
+use types::{resolve, supported, TypeTable, CHANNEL_TYPES, SINK_TYPES, SOURCE_TYPES};
+pub use types::{ChannelKind, SinkKind, SourceKind};
+
+/// A source: its settings, channels and routing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceConfig {
+    /// Its own settings.
+    pub kind: SourceKind,
+    /// `channels`, in order.
+    pub channels: Vec<String>,
+    /// The channel selector.
+    pub selector: ChannelSelector,
+    /// The interceptor chain.
+    pub interceptors: Vec<InterceptorSpec>,
+    /// Every property as written (a change restarts the source).
+    pub props: Props,
+}
+
+/// A channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelConfig {
+    /// Its settings.
+    pub kind: ChannelKind,
+    /// Every property as written.
+    pub props: Props,
+}
+
+/// A sink.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SinkConfig {
+    /// Its settings.
+    pub kind: SinkKind,
+    /// `channel`.
+    pub channel: String,
+    /// Every property as written.
+    pub props: Props,
+}
+
+/// A sink group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SinkGroupConfig {
+    /// `sinks`, in order.
+    pub sinks: Vec<String>,
+    /// The sink processor.
+    pub processor: SinkProcessorConfig,
+    /// Every property as written (a change restarts the group).
+    pub props: Props,
+}
+
+/// One agent's configuration, every reference checked.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AgentConfig {
+    /// The agent name.
+    pub name: String,
+    /// Sources by name.
+    pub sources: BTreeMap<String, SourceConfig>,
+    /// Channels by name.
+    pub channels: BTreeMap<String, ChannelConfig>,
+    /// Sinks by name.
+    pub sinks: BTreeMap<String, SinkConfig>,
+    /// Sink groups by name.
+    pub sinkgroups: BTreeMap<String, SinkGroupConfig>,
+}
+
+/// The result of loading: the configuration (when there is no error) and every problem.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// The typed configuration, if no problem is an error.
+    pub config: Option<AgentConfig>,
+    /// Problems in file order.
+    pub problems: Vec<Problem>,
+}
+
+/// Loads agent `agent` from properties text; `overrides` are `-D` pairs whose key starts with
+/// `<agent>.` (others are ignored here) and win over the file.
+pub fn load(text: &str, agent: &str, overrides: &[(String, String)]) -> Loaded {
+    let mut entries: Vec<(String, String, Origin)> = properties::parse(text)
+        .into_iter()
+        .map(|e| (e.key, e.value, Origin::Line(e.line)))
+        .collect();
+    let prefix = format!("{agent}.");
+    for (k, v) in overrides {
+        if k.starts_with(&prefix) {
+            entries.push((
+                k.trim().to_owned(),
+                v.trim().to_owned(),
+                Origin::CommandLine,
+            ));
+        }
+    }
+    let (raw, mut problems) = raw::group(&entries, agent);
+    let mut cfg = AgentConfig {
+        name: agent.to_owned(),
+        ..AgentConfig::default()
+    };
+    for comp in raw.section(Section::Channels) {
+        if let Some(kind) = typed(
+            comp,
+            CHANNEL_TYPES,
+            "channel",
+            &mut problems,
+            build::channel,
+        ) {
+            let props = comp.plain();
+            cfg.channels
+                .insert(comp.name.clone(), ChannelConfig { kind, props });
+        }
+    }
+    let channel_names: BTreeSet<String> = raw
+        .section(Section::Channels)
+        .map(|c| c.name.clone())
+        .collect();
+    for comp in raw.section(Section::Sources) {
+        if let Some(s) = source(comp, &channel_names, &mut problems) {
+            cfg.sources.insert(comp.name.clone(), s);
+        }
+    }
+    for comp in raw.section(Section::Sinks) {
+        if let Some(s) = sink(comp, &channel_names, &mut problems) {
+            cfg.sinks.insert(comp.name.clone(), s);
+        }
+    }
+    let sink_names: BTreeSet<String> = raw
+        .section(Section::Sinks)
+        .map(|c| c.name.clone())
+        .collect();
+    let mut grouped: BTreeMap<String, String> = BTreeMap::new();
+    for comp in raw.section(Section::SinkGroups) {
+        let mut cx = ctx::Ctx::new(comp, &mut problems);
+        let sinks: Vec<String> = match cx.required("sinks") {
+            Some(v) => v.split_whitespace().map(str::to_owned).collect(),
+            None => Vec::new(),
+        };
+        for s in &sinks {
+            if !sink_names.contains(s) {
+                cx.error("sinks", format!("sink {s} is not defined in {agent}.sinks"));
+            } else if let Some(other) = grouped.insert(s.clone(), comp.name.clone()) {
+                cx.error(
+                    "sinks",
+                    format!("sink {s} is already in sink group {other}"),
+                );
+            }
+        }
+        let processor = routing::processor(&mut cx, &sinks);
+        if cx.finish("a sink group") {
+            if let Some(processor) = processor {
+                let props = comp.plain();
+                let g = SinkGroupConfig {
+                    sinks,
+                    processor,
+                    props,
+                };
+                cfg.sinkgroups.insert(comp.name.clone(), g);
+            }
+        }
+    }
+    cross_checks(&raw, &cfg, agent, &mut problems);
+    problems.sort_by_key(|p| p.origin);
+    let config = (!has_errors(&problems)).then_some(cfg);
+    Loaded { config, problems }
+}
+
+fn typed<T>(
+    comp: &RawComponent,
+    table: TypeTable,
+    what: &str,
+    problems: &mut Vec<Problem>,
+    f: impl FnOnce(&mut ctx::Ctx<'_>, &str) -> Option<T>,
+) -> Option<T> {
+    let mut cx = ctx::Ctx::new(comp, problems);
+    let t = cx.required("type")?;
+    let Some(short) = resolve(table, &t) else {
+        cx.error(
+            "type",
+            format!("unknown {what} type {t:?}; supported: {}", supported(table)),
+        );
+        return None;
+    };
+    let kind = f(&mut cx, short);
+    let ok = cx.finish(&format!("a {short} {what}"));
+    kind.filter(|_| ok)
+}
+
+fn source(
+    comp: &RawComponent,
+    channels: &BTreeSet<String>,
+    problems: &mut Vec<Problem>,
+) -> Option<SourceConfig> {
+    let mut wiring = None;
+    let kind = typed(comp, SOURCE_TYPES, "source", problems, |cx, short| {
+        let kind = build::source(cx, short);
+        let list: Vec<String> = match cx.required("channels") {
+            Some(v) => v.split_whitespace().map(str::to_owned).collect(),
+            None => Vec::new(),
+        };
+        for c in &list {
+            if !channels.contains(c) {
+                cx.error(
+                    "channels",
+                    format!("channel {c} is not defined in the channels list"),
+                );
+            }
+        }
+        let selector = routing::selector(cx, &list);
+        let interceptors = routing::interceptors(cx);
+        wiring = Some((list, selector, interceptors));
+        kind
+    })?;
+    let (channels, selector, interceptors) = wiring?;
+    let selector = selector?;
+    Some(SourceConfig {
+        kind,
+        channels,
+        selector,
+        interceptors,
+        props: comp.plain(),
+    })
+}
+
+fn sink(
+    comp: &RawComponent,
+    channels: &BTreeSet<String>,
+    problems: &mut Vec<Problem>,
+) -> Option<SinkConfig> {
+    let mut channel = None;
+    let kind = typed(comp, SINK_TYPES, "sink", problems, |cx, short| {
+        let kind = build::sink(cx, short);
+        if let Some(c) = cx.required("channel") {
+            if c.split_whitespace().count() != 1 {
+                cx.error(
+                    "channel",
+                    format!("a sink reads exactly one channel, got {c:?}"),
+                );
+            } else if !channels.contains(&c) {
+                cx.error(
+                    "channel",
+                    format!("channel {c} is not defined in the channels list"),
+                );
+            } else {
+                channel = Some(c);
+            }
+        }
+        kind
+    })?;
+    Some(SinkConfig {
+        kind,
+        channel: channel?,
+        props: comp.plain(),
+    })
+}
+
+fn cross_checks(raw: &raw::RawAgent, cfg: &AgentConfig, agent: &str, problems: &mut Vec<Problem>) {
+    let comp = |s: Section, n: &str| raw.sections.get(&s).and_then(|m| m.get(n));
+    if raw.section(Section::Channels).next().is_none() {
+        problems.push(Problem::error(
+            Origin::Line(1),
+            format!("{agent}.channels"),
+            format!("agent {agent} has no channels (is -n {agent} the right agent name?)"),
+        ));
+    }
+    if raw.section(Section::Sources).next().is_none()
+        && raw.section(Section::Sinks).next().is_none()
+    {
+        problems.push(Problem::error(
+            Origin::Line(1),
+            format!("{agent}.sources"),
+            format!("agent {agent} has no sources and no sinks"),
+        ));
+    }
+    for (name, s) in &cfg.sinks {
+        let (Some(ch), Some(rc)) = (cfg.channels.get(&s.channel), comp(Section::Sinks, name))
+        else {
+            continue;
+        };
+        let (batch, cap) = (s.kind.batch_size() as u64, ch.kind.transaction_capacity());
+        if batch > cap {
+            let key = batch_key(&s.kind);
+            problems.push(Problem::error(
+                rc.origin_of(key),
+                rc.full_key(key),
+                format!(
+                    "batch size {batch} exceeds transactionCapacity {cap} of channel {}",
+                    s.channel
+                ),
+            ));
+        }
+    }
+    for (name, s) in &cfg.sources {
+        let Some(rc) = comp(Section::Sources, name) else {
+            continue;
+        };
+        for c in &s.channels {
+            let Some(ch) = cfg.channels.get(c) else {
+                continue;
+            };
+            let (batch, cap) = (s.kind.batch_size() as u64, ch.kind.transaction_capacity());
+            if batch > cap {
+                problems.push(Problem::error(
+                    rc.origin_of("batchSize"),
+                    rc.full_key("batchSize"),
+                    format!("batch size {batch} exceeds transactionCapacity {cap} of channel {c}"),
+                ));
+            }
+        }
+    }
+    for rc in raw.section(Section::Channels) {
+        let used = cfg.sources.values().any(|s| s.channels.contains(&rc.name))
+            || cfg.sinks.values().any(|s| s.channel == rc.name);
+        if !used && cfg.channels.contains_key(&rc.name) {
+            problems.push(Problem::warning(
+                rc.listed_at,
+                rc.full_key("").trim_end_matches('.').to_owned(),
+                "no source or sink uses this channel",
+            ));
+        }
+    }
+}
+
+fn batch_key(kind: &SinkKind) -> &'static str {
+    match kind {
+        SinkKind::FileRoll(_) => "sink.batchSize",
+        _ => "batchSize",
+    }
+}

@@ -1,0 +1,242 @@
+//! Supported component types (short names and Java class names) and their typed settings.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::channel::FileChannelConfig;
+
+/// A type table: (short name, Java class name).
+pub type TypeTable = &'static [(&'static str, &'static str)];
+
+/// Source types.
+pub const SOURCE_TYPES: TypeTable = &[
+    ("netcat", "org.apache.flume.source.NetcatSource"),
+    ("seq", "org.apache.flume.source.SequenceGeneratorSource"),
+    ("exec", "org.apache.flume.source.ExecSource"),
+];
+
+/// Channel types.
+pub const CHANNEL_TYPES: TypeTable = &[
+    ("memory", "org.apache.flume.channel.MemoryChannel"),
+    ("file", "org.apache.flume.channel.file.FileChannel"),
+];
+
+/// Sink types.
+pub const SINK_TYPES: TypeTable = &[
+    ("logger", "org.apache.flume.sink.LoggerSink"),
+    ("null", "org.apache.flume.sink.NullSink"),
+    ("file_roll", "org.apache.flume.sink.RollingFileSink"),
+];
+
+/// Sink processor types.
+pub const PROCESSOR_TYPES: TypeTable = &[
+    ("default", "org.apache.flume.sink.DefaultSinkProcessor"),
+    ("failover", "org.apache.flume.sink.FailoverSinkProcessor"),
+    (
+        "load_balance",
+        "org.apache.flume.sink.LoadBalancingSinkProcessor",
+    ),
+];
+
+/// Channel selector types.
+pub const SELECTOR_TYPES: TypeTable = &[
+    (
+        "replicating",
+        "org.apache.flume.channel.ReplicatingChannelSelector",
+    ),
+    (
+        "multiplexing",
+        "org.apache.flume.channel.MultiplexingChannelSelector",
+    ),
+];
+
+/// Interceptor types.
+pub const INTERCEPTOR_TYPES: TypeTable = &[
+    (
+        "timestamp",
+        "org.apache.flume.interceptor.TimestampInterceptor$Builder",
+    ),
+    (
+        "host",
+        "org.apache.flume.interceptor.HostInterceptor$Builder",
+    ),
+    (
+        "static",
+        "org.apache.flume.interceptor.StaticInterceptor$Builder",
+    ),
+    (
+        "remove_header",
+        "org.apache.flume.interceptor.RemoveHeaderInterceptor$Builder",
+    ),
+    (
+        "uuid",
+        "org.apache.flume.sink.solr.morphline.UUIDInterceptor$Builder",
+    ),
+    (
+        "regex_filter",
+        "org.apache.flume.interceptor.RegexFilteringInterceptor$Builder",
+    ),
+    (
+        "regex_extractor",
+        "org.apache.flume.interceptor.RegexExtractorInterceptor$Builder",
+    ),
+    (
+        "search_replace",
+        "org.apache.flume.interceptor.SearchAndReplaceInterceptor$Builder",
+    ),
+];
+
+/// The short name for a configured type: a short name (any case) or an exact class name.
+pub fn resolve(table: TypeTable, value: &str) -> Option<&'static str> {
+    table
+        .iter()
+        .find(|(short, class)| short.eq_ignore_ascii_case(value) || *class == value)
+        .map(|(short, _)| *short)
+}
+
+/// "netcat, seq, exec" for messages.
+pub fn supported(table: TypeTable) -> String {
+    table
+        .iter()
+        .map(|(s, c)| format!("{s} ({c})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `netcat` source settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetcatConfig {
+    /// `bind`.
+    pub bind: String,
+    /// `port`.
+    pub port: u16,
+    /// `max-line-length` in bytes (default 512).
+    pub max_line_length: usize,
+    /// `ack-every-event` (default true): answer `OK` after each event is committed.
+    pub ack_every_event: bool,
+}
+
+/// `seq` source settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeqConfig {
+    /// `totalEvents` (default `i64::MAX`, as Flume's `Long.MAX_VALUE`).
+    pub total_events: u64,
+    /// `batchSize` (default 1).
+    pub batch_size: usize,
+}
+
+/// `exec` source settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecConfig {
+    /// `command`.
+    pub command: String,
+    /// `shell` (e.g. `/bin/sh -c`); without it the command is split on whitespace.
+    pub shell: Option<String>,
+    /// `restart` (default false).
+    pub restart: bool,
+    /// `restartThrottle` (default 10000 ms).
+    pub restart_throttle: Duration,
+    /// `logStdErr` (default false).
+    pub log_stderr: bool,
+    /// `batchSize` (default 20).
+    pub batch_size: usize,
+    /// `batchTimeout` (default 3000 ms).
+    pub batch_timeout: Duration,
+}
+
+/// A source's own settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceKind {
+    /// `netcat`
+    Netcat(NetcatConfig),
+    /// `seq`
+    Seq(SeqConfig),
+    /// `exec`
+    Exec(ExecConfig),
+}
+
+impl SourceKind {
+    /// Events per channel transaction.
+    pub fn batch_size(&self) -> usize {
+        match self {
+            SourceKind::Netcat(_) => 1,
+            SourceKind::Seq(c) => c.batch_size,
+            SourceKind::Exec(c) => c.batch_size,
+        }
+    }
+}
+
+/// `memory` channel settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemoryConfig {
+    /// `capacity` (default 100).
+    pub capacity: u64,
+    /// `transactionCapacity` (default 100).
+    pub transaction_capacity: u64,
+    /// `keep-alive` (default 3 s).
+    pub keep_alive: Duration,
+    /// `byteCapacity` in bytes of body; `None` = no byte limit (Flume: 80% of the JVM heap).
+    pub byte_capacity: Option<u64>,
+    /// `byteCapacityBufferPercentage` (default 20).
+    pub byte_capacity_buffer_percentage: u64,
+}
+
+/// A channel's own settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChannelKind {
+    /// `memory`
+    Memory(MemoryConfig),
+    /// `file`
+    File(FileChannelConfig),
+}
+
+impl ChannelKind {
+    /// `transactionCapacity`.
+    pub fn transaction_capacity(&self) -> u64 {
+        match self {
+            ChannelKind::Memory(c) => c.transaction_capacity,
+            ChannelKind::File(c) => c.transaction_capacity,
+        }
+    }
+}
+
+/// `file_roll` sink settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileRollConfig {
+    /// `sink.directory`.
+    pub directory: PathBuf,
+    /// `sink.rollInterval` (default 30 s); `None` = never roll (0).
+    pub roll_interval: Option<Duration>,
+    /// `sink.batchSize` (default 100).
+    pub batch_size: usize,
+    /// `sink.serializer.appendNewline` (default true).
+    pub append_newline: bool,
+}
+
+/// A sink's own settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SinkKind {
+    /// `logger`: `maxBytesToLog` (default 16).
+    Logger {
+        /// Body bytes shown per event.
+        max_bytes_to_log: usize,
+    },
+    /// `null`: `batchSize` (default 100).
+    Null {
+        /// Events per take transaction.
+        batch_size: usize,
+    },
+    /// `file_roll`
+    FileRoll(FileRollConfig),
+}
+
+impl SinkKind {
+    /// Events per take transaction.
+    pub fn batch_size(&self) -> usize {
+        match self {
+            SinkKind::Logger { .. } => 1,
+            SinkKind::Null { batch_size } => *batch_size,
+            SinkKind::FileRoll(c) => c.batch_size,
+        }
+    }
+}

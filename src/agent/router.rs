@@ -1,0 +1,118 @@
+//! Flume's channel processor: a source hands it a batch; the interceptor chain runs first,
+//! then the selector picks channels per event; each required channel gets the batch's events
+//! for it in one transaction (begin, put all, commit), and a failure there fails the batch.
+//! Optional channels are written by a detached task whose failures are only logged, so they
+//! never hold the source back.
+//!
+//! As in Flume there is no atomicity across channels: required channels committed before a
+//! failing one keep their events, so a client that retries creates duplicates there.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::agent::channel::{put_batch, AgentChannel, AgentChannelError};
+use crate::agent::config::SourceConfig;
+use crate::agent::interceptor::{self, Chain, Interceptor};
+use crate::agent::selector::ChannelSelector;
+use crate::event::Event;
+
+/// Routes a source's batches into its channels.
+#[derive(Debug)]
+pub struct ChannelProcessor {
+    chain: Chain,
+    selector: ChannelSelector,
+    channels: BTreeMap<String, Arc<dyn AgentChannel>>,
+}
+
+/// A batch could not be put on a required channel.
+#[derive(Debug, thiserror::Error)]
+#[error("unable to put batch on required channel {channel}: {source}")]
+pub struct RouteError {
+    /// The failing channel.
+    pub channel: String,
+    /// Why.
+    #[source]
+    pub source: AgentChannelError,
+}
+
+impl ChannelProcessor {
+    /// Builds the processor of a source whose configuration was validated; `channels` holds
+    /// at least the source's channels.
+    pub fn new(
+        cfg: &SourceConfig,
+        channels: &BTreeMap<String, Arc<dyn AgentChannel>>,
+    ) -> Result<Self, crate::agent::component::ComponentError> {
+        let mut built: Vec<Box<dyn Interceptor>> = Vec::new();
+        for spec in &cfg.interceptors {
+            built.push(interceptor::build(&spec.kind, &spec.props)?);
+        }
+        let mut mine = BTreeMap::new();
+        for name in &cfg.channels {
+            let ch = channels.get(name).ok_or_else(|| {
+                crate::agent::component::ComponentError::new(
+                    "channels",
+                    format!("channel {name} is not running"),
+                )
+            })?;
+            mine.insert(name.clone(), ch.clone());
+        }
+        Ok(ChannelProcessor {
+            chain: Chain::new(built),
+            selector: cfg.selector.clone(),
+            channels: mine,
+        })
+    }
+
+    /// Intercepts, selects and puts a batch. Returns once every required channel committed
+    /// its part (or one failed).
+    ///
+    /// Cancel safety: not cancel safe; a cancelled call may have committed to some channels.
+    pub async fn process(&self, events: Vec<Event>) -> Result<(), RouteError> {
+        let events = self.chain.intercept_batch(events);
+        let mut required: BTreeMap<&str, Vec<Event>> = BTreeMap::new();
+        let mut optional: BTreeMap<&str, Vec<Event>> = BTreeMap::new();
+        let mut order: Vec<&str> = Vec::new();
+        for e in events {
+            let sel = self.selector.select(&e);
+            for c in &sel.optional {
+                if let Some((k, _)) = self.channels.get_key_value(c.as_str()) {
+                    optional.entry(k.as_str()).or_default().push(e.clone());
+                }
+            }
+            for c in &sel.required {
+                if let Some((k, _)) = self.channels.get_key_value(c.as_str()) {
+                    if !required.contains_key(k.as_str()) {
+                        order.push(k.as_str());
+                    }
+                    required.entry(k.as_str()).or_default().push(e.clone());
+                }
+            }
+        }
+        for name in order {
+            let Some(batch) = required.remove(name) else {
+                continue;
+            };
+            let Some(ch) = self.channels.get(name) else {
+                continue;
+            };
+            put_batch(ch.as_ref(), batch)
+                .await
+                .map_err(|source| RouteError {
+                    channel: name.to_owned(),
+                    source,
+                })?;
+        }
+        for (name, batch) in optional {
+            let Some(ch) = self.channels.get(name).cloned() else {
+                continue;
+            };
+            let name = name.to_owned();
+            tokio::spawn(async move {
+                if let Err(e) = put_batch(ch.as_ref(), batch).await {
+                    tracing::warn!(channel = %name, error = %e, "put on optional channel failed");
+                }
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,94 @@
+//! The `logger` sink: logs each event at INFO in Flume's format,
+//! `Event: { headers:{k=v, ...} body: 48 69  Hi }`: the headers as a Java map prints them,
+//! then a hex dump (16 bytes a row) and the printable text of at most `maxBytesToLog` bytes.
+
+use crate::event::Event;
+
+/// The logger sink.
+#[derive(Debug)]
+pub struct LoggerSink {
+    name: String,
+    max_bytes_to_log: usize,
+}
+
+impl LoggerSink {
+    /// A logger sink showing at most `max_bytes_to_log` body bytes.
+    pub fn new(name: &str, max_bytes_to_log: usize) -> Self {
+        LoggerSink {
+            name: name.to_owned(),
+            max_bytes_to_log,
+        }
+    }
+
+    /// Logs every event.
+    pub fn deliver(&self, events: &[Event]) {
+        for e in events {
+            tracing::info!(target: "sluice::sink::logger", sink = %self.name, "Event: {}", format_event(e, self.max_bytes_to_log));
+        }
+    }
+}
+
+/// Flume's `EventHelper.dumpEvent` rendering of an event.
+pub fn format_event(e: &Event, max_bytes: usize) -> String {
+    let headers: Vec<String> = e.headers.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let body = &e.body[..e.body.len().min(max_bytes)];
+    format!(
+        "{{ headers:{{{}}} body:{} }}",
+        headers.join(", "),
+        hex_dump(body)
+    )
+}
+
+fn hex_dump(data: &[u8]) -> String {
+    let mut out = String::new();
+    for (i, row) in data.chunks(16).enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push(' ');
+        for b in row {
+            out.push_str(&format!("{b:02X} "));
+        }
+        for _ in row.len()..16 {
+            out.push_str("   ");
+        }
+        for &b in row {
+            out.push(if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '.'
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_render_like_flume_with_headers_hex_and_text() {
+        let e = Event::new(&b"Hello world!\r"[..])
+            .header("a", "1")
+            .header("b", "x");
+        let s = format_event(&e, 16);
+        assert_eq!(
+            s,
+            "{ headers:{a=1, b=x} body: 48 65 6C 6C 6F 20 77 6F 72 6C 64 21 0D          Hello world!. }"
+        );
+    }
+
+    #[test]
+    fn the_body_is_cut_at_max_bytes_to_log() {
+        let e = Event::new(vec![b'a'; 40]);
+        let s = format_event(&e, 4);
+        assert_eq!(
+            s,
+            format!(
+                "{{ headers:{{}} body: 61 61 61 61 {}aaaa }}",
+                "   ".repeat(12)
+            )
+        );
+    }
+}

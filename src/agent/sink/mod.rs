@@ -1,0 +1,73 @@
+//! Sinks: `logger`, `null` and `file_roll`. A sink only delivers a batch it is handed; the
+//! [`runner`] takes the batch from the channel and commits the take only after `deliver`
+//! returned `Ok` (for `file_roll`: after the bytes were written and flushed).
+
+pub mod file_roll;
+pub mod logger;
+pub mod runner;
+
+use crate::agent::config::SinkKind;
+use crate::event::Event;
+
+/// A sink could not deliver a batch; the take is rolled back.
+#[derive(Debug, thiserror::Error)]
+#[error("sink {sink}: {message}")]
+pub struct SinkError {
+    /// The sink.
+    pub sink: String,
+    /// What happened.
+    pub message: String,
+}
+
+/// A running sink.
+#[derive(Debug)]
+pub enum Sink {
+    /// `logger`
+    Logger(logger::LoggerSink),
+    /// `null`: drops every event.
+    Null,
+    /// `file_roll`
+    FileRoll(Box<file_roll::FileRollSink>),
+}
+
+impl Sink {
+    /// Builds the sink named `name`.
+    pub fn new(name: &str, kind: &SinkKind) -> Sink {
+        match kind {
+            SinkKind::Logger { max_bytes_to_log } => {
+                Sink::Logger(logger::LoggerSink::new(name, *max_bytes_to_log))
+            }
+            SinkKind::Null { .. } => Sink::Null,
+            SinkKind::FileRoll(c) => {
+                Sink::FileRoll(Box::new(file_roll::FileRollSink::new(name, c.clone())))
+            }
+        }
+    }
+
+    /// Delivers a batch. Cancel safety: not cancel safe (a file write may be partial).
+    pub async fn deliver(&mut self, events: &[Event]) -> Result<(), SinkError> {
+        match self {
+            Sink::Logger(s) => {
+                s.deliver(events);
+                Ok(())
+            }
+            Sink::Null => Ok(()),
+            Sink::FileRoll(s) => s.deliver(events).await,
+        }
+    }
+
+    /// Periodic work while idle (rolling files).
+    pub async fn tick(&mut self) -> Result<(), SinkError> {
+        match self {
+            Sink::FileRoll(s) => s.tick().await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Flushes and closes what the sink holds open.
+    pub async fn stop(&mut self) {
+        if let Sink::FileRoll(s) = self {
+            s.close().await;
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The agent's channels (memory and file behind one async interface) and the channel
+//! processor's routing: required channels fail the batch, optional ones never do.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sluice::agent::channel::file::FileChannelAdapter;
+use sluice::agent::channel::memory::MemoryChannel;
+use sluice::agent::channel::{put_batch, AgentChannel, AgentChannelError};
+use sluice::agent::config::load;
+use sluice::agent::config::types::MemoryConfig;
+use sluice::agent::router::ChannelProcessor;
+use sluice::{Event, FileChannelConfig};
+
+fn mem(capacity: u64, tx: u64, byte_capacity: Option<u64>) -> MemoryChannel {
+    MemoryChannel::new(
+        "m",
+        MemoryConfig {
+            capacity,
+            transaction_capacity: tx,
+            keep_alive: Duration::ZERO,
+            byte_capacity,
+            byte_capacity_buffer_percentage: 0,
+        },
+    )
+}
+
+fn events(prefix: &str, n: usize) -> Vec<Event> {
+    (0..n).map(|i| Event::new(format!("{prefix}{i}"))).collect()
+}
+
+fn bodies(v: &[Event]) -> Vec<String> {
+    v.iter()
+        .map(|e| String::from_utf8_lossy(&e.body).into_owned())
+        .collect()
+}
+
+async fn take_all(ch: &dyn AgentChannel, max: usize) -> Vec<Event> {
+    let mut tx = ch.begin();
+    let got = tx.take_up_to(max).await.unwrap();
+    tx.commit().await.unwrap();
+    got
+}
+
+#[tokio::test]
+async fn memory_channel_rollback_puts_taken_events_back_at_the_head_in_order() {
+    let ch = mem(100, 100, None);
+    put_batch(&ch, events("e", 5)).await.unwrap();
+    let mut tx = ch.begin();
+    let first = tx.take_up_to(3).await.unwrap();
+    assert_eq!(bodies(&first), ["e0", "e1", "e2"]);
+    tx.rollback().await;
+    let all = take_all(&ch, 10).await;
+    assert_eq!(bodies(&all), ["e0", "e1", "e2", "e3", "e4"]);
+    assert_eq!(ch.counters().get("EventTakeSuccessCount"), 5);
+    assert_eq!(ch.counters().get("EventPutSuccessCount"), 5);
+}
+
+#[tokio::test]
+async fn memory_channel_refuses_puts_beyond_capacity_and_keeps_its_events() {
+    let ch = mem(4, 4, None);
+    put_batch(&ch, events("a", 3)).await.unwrap();
+    let err = put_batch(&ch, events("b", 2)).await.unwrap_err();
+    assert!(
+        matches!(err, AgentChannelError::Full { capacity: 4, .. }),
+        "{err}"
+    );
+    // Taken-but-uncommitted events still count against capacity.
+    let mut tx = ch.begin();
+    assert_eq!(tx.take_up_to(3).await.unwrap().len(), 3);
+    assert!(put_batch(&ch, events("c", 2)).await.is_err());
+    tx.commit().await.unwrap();
+    put_batch(&ch, events("d", 4)).await.unwrap();
+    assert_eq!(ch.len(), 4);
+}
+
+#[tokio::test]
+async fn memory_channel_enforces_transaction_and_byte_capacity() {
+    let ch = mem(100, 3, None);
+    let err = put_batch(&ch, events("x", 4)).await.unwrap_err();
+    assert!(matches!(
+        err,
+        AgentChannelError::TransactionFull { capacity: 3, .. }
+    ));
+    assert!(ch.is_empty());
+    let ch = mem(100, 100, Some(10));
+    put_batch(&ch, vec![Event::new(vec![0u8; 8])])
+        .await
+        .unwrap();
+    let err = put_batch(&ch, vec![Event::new(vec![0u8; 3])])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AgentChannelError::Full { .. }), "{err}");
+    take_all(&ch, 1).await;
+    put_batch(&ch, vec![Event::new(vec![0u8; 3])])
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn file_channel_adapter_commits_durably_and_rolls_back_takes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = FileChannelConfig {
+        minimum_required_space_bytes: 1 << 20,
+        ..FileChannelConfig::with_dirs(tmp.path().join("ck"), vec![tmp.path().join("d")])
+    };
+    let ch = FileChannelAdapter::open("f", cfg.clone()).await.unwrap();
+    put_batch(&ch, events("p", 4)).await.unwrap();
+    let mut tx = ch.begin();
+    assert_eq!(tx.take_up_to(2).await.unwrap().len(), 2);
+    tx.rollback().await;
+    let mut tx = ch.begin();
+    assert_eq!(bodies(&tx.take_up_to(1).await.unwrap()), ["p0"]);
+    tx.commit().await.unwrap();
+    ch.close().await.unwrap();
+    let ch = FileChannelAdapter::open("f", cfg).await.unwrap();
+    assert_eq!(bodies(&take_all(&ch, 10).await), ["p1", "p2", "p3"]);
+    ch.close().await.unwrap();
+}
+
+const ROUTED: &str = "\
+a1.sources = r1
+a1.channels = req opt
+a1.sinks = k1
+a1.sources.r1.type = seq
+a1.sources.r1.channels = req opt
+a1.sources.r1.selector.optional = opt
+a1.sources.r1.interceptors = i1
+a1.sources.r1.interceptors.i1.type = static
+a1.sources.r1.interceptors.i1.key = dc
+a1.sources.r1.interceptors.i1.value = east
+a1.channels.req.type = memory
+a1.channels.opt.type = memory
+a1.sinks.k1.type = null
+a1.sinks.k1.channel = req
+";
+
+fn processor(req: &MemoryChannel, opt: &MemoryChannel) -> ChannelProcessor {
+    let cfg = load(ROUTED, "a1", &[]).config.unwrap();
+    let mut chans: BTreeMap<String, Arc<dyn AgentChannel>> = BTreeMap::new();
+    chans.insert("req".into(), Arc::new(req.clone()));
+    chans.insert("opt".into(), Arc::new(opt.clone()));
+    ChannelProcessor::new(&cfg.sources["r1"], &chans).unwrap()
+}
+
+#[tokio::test]
+async fn a_full_optional_channel_does_not_fail_the_batch() {
+    let (req, opt) = (mem(100, 100, None), mem(1, 1, None));
+    let p = processor(&req, &opt);
+    p.process(events("o", 5)).await.unwrap();
+    let got = take_all(&req, 10).await;
+    assert_eq!(got.len(), 5);
+    assert_eq!(got[0].headers.get("dc").map(String::as_str), Some("east"));
+    assert!(opt.len() <= 1);
+}
+
+#[tokio::test]
+async fn a_full_required_channel_fails_the_batch() {
+    let (req, opt) = (mem(2, 2, None), mem(100, 100, None));
+    let p = processor(&req, &opt);
+    let err = p.process(events("r", 5)).await.unwrap_err();
+    assert_eq!(err.channel, "req");
+    assert!(req.is_empty(), "the failed transaction was rolled back");
+}
