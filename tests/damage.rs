@@ -47,20 +47,38 @@ fn three_batches(bed: &mut Bed) -> (PathBuf, u64, u64) {
 }
 
 #[test]
-fn zeroes_inside_the_newest_segment_are_refused_not_taken_for_its_end() {
+fn zeroes_inside_the_newest_segment_are_a_reported_torn_tail_not_a_silent_end() {
     let mut bed = Bed::sim(5);
     let (path, start, end) = three_batches(&mut bed);
     zero_range(&bed, &path, start, end);
     let cfg = bed.config(1);
-    let err = open_err(&bed, &cfg);
-    let msg = err.to_string();
-    assert!(matches!(err, ChannelError::Recovery(_)), "{msg}");
+
+    let mut strict = cfg.clone();
+    strict.recovery_policy = RecoveryPolicy::Strict;
+    let msg = open_err(&bed, &strict).to_string();
     assert!(
         msg.contains(&format!("{}:{start}", path.display())),
         "names file and offset: {msg}"
     );
     assert!(msg.contains(&format!("offset {end}")), "{msg}");
 
+    // Under tolerate-tail the newest segment may end in a crash's unsynced region, where
+    // writes persist out of order: it is cut at the damage, and the report says what went.
+    let ch = bed.open(&cfg);
+    let report = ch.recovery_info().report.clone();
+    assert_eq!(report.truncated.len(), 1, "{report:?}");
+    assert_eq!(report.truncated[0].1, start);
+    assert!(
+        report.problems[0].contains(&format!("readable records from offset {end}")),
+        "{report:?}"
+    );
+    assert_eq!(drain(&ch), ["a1", "a2"]);
+    drop(ch);
+
+    // Salvage (on a fresh copy of the damage) keeps what follows the zeroes.
+    let mut bed = Bed::sim(5);
+    let (path, start, end) = three_batches(&mut bed);
+    zero_range(&bed, &path, start, end);
     let mut salvage = cfg;
     salvage.recovery_policy = RecoveryPolicy::Salvage;
     let ch = bed.open(&salvage);

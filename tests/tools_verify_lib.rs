@@ -100,7 +100,6 @@ fn a_corrupted_byte_in_any_segment_is_found_at_its_record() {
 }
 
 #[test]
-#[ignore = "core bug: examine() creates a missing backupCheckpointDir (lock_all -> create_dir_all) instead of refusing, so a read-only tool changes the disk"]
 fn examine_refuses_a_missing_backup_directory_without_creating_it() {
     let bed = Bed::sim(5);
     let mut config = bed.config(1);

@@ -37,9 +37,16 @@ fn io_err<'a>(
     }
 }
 
-fn lock(fs: &dyn Fs, dir: &Path) -> Result<Box<dyn DirLock>, ChannelError> {
-    fs.create_dir_all(dir)
-        .map_err(io_err("create directory", dir))?;
+fn lock(fs: &dyn Fs, dir: &Path, create: bool) -> Result<Box<dyn DirLock>, ChannelError> {
+    if create {
+        fs.create_dir_all(dir)
+            .map_err(io_err("create directory", dir))?;
+    } else if !fs.exists(dir) {
+        return Err(io_err("open directory", dir)(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no such directory",
+        )));
+    }
     fs.lock_dir(dir).map_err(|e| {
         if e.kind() == std::io::ErrorKind::WouldBlock {
             ChannelError::Locked {
@@ -56,10 +63,12 @@ fn lock(fs: &dyn Fs, dir: &Path) -> Result<Box<dyn DirLock>, ChannelError> {
 }
 
 /// Takes the locks of every directory of a channel (tools use this to refuse to work on a
-/// channel an agent holds open).
+/// channel an agent holds open). With `create`, missing directories are created (opening a
+/// channel); without, a missing one is an error (read-only tools change nothing).
 pub(crate) fn lock_all(
     fs: &dyn Fs,
     config: &FileChannelConfig,
+    create: bool,
 ) -> Result<Vec<Box<dyn DirLock>>, ChannelError> {
     let mut dirs = vec![config.checkpoint_dir.clone()];
     if config.use_dual_checkpoints {
@@ -70,7 +79,7 @@ pub(crate) fn lock_all(
     dirs.extend(config.data_dirs.iter().cloned());
     let mut locks = Vec::with_capacity(dirs.len());
     for d in &dirs {
-        locks.push(lock(fs, d)?);
+        locks.push(lock(fs, d, create)?);
     }
     Ok(locks)
 }
@@ -329,7 +338,7 @@ pub(super) fn open(
 ) -> Result<FileChannel, ChannelError> {
     let t0 = Instant::now();
     config.validate()?;
-    let locks = lock_all(fs.as_ref(), &config)?;
+    let locks = lock_all(fs.as_ref(), &config, true)?;
     let rec = recover_state(fs.as_ref(), &config, true)?;
     let events_lost = rec.outcome.report.events_lost + rec.missing.len() as u64;
     let table = segment_table(fs.as_ref(), &rec.outcome)?;

@@ -282,13 +282,13 @@ fn replay_dir(
         out.report.bytes += scan.file_len.saturating_sub(from);
         if let Some(problem) = &scan.problem {
             let detail = problem.error.to_string();
-            // A torn tail is damage with nothing readable after it; good records after the
-            // damage mean it is in the middle of the segment (never truncated silently).
-            let tail_to_eof = scan.readable_after.is_none()
-                && scan
-                    .skipped
-                    .last()
-                    .is_none_or(|(o, n)| o + n >= scan.file_len);
+            // In the newest segment everything from the first damage on may be the unsynced
+            // region of a crash, where writes persist torn, dropped or out of order: readable
+            // records after the damage are cut too (and said so). Elsewhere it is an error.
+            let tail_to_eof = scan
+                .skipped
+                .last()
+                .is_none_or(|(o, n)| o + n >= scan.file_len);
             let torn_tail = is_last && policy != RecoveryPolicy::Strict && tail_to_eof;
             if !torn_tail && policy != RecoveryPolicy::Salvage {
                 let detail = match scan.readable_after {
@@ -321,8 +321,12 @@ fn replay_dir(
                 };
                 let dropped = scan.file_len - cut;
                 out.report.truncated.push((path.clone(), cut, dropped));
+                let also = match scan.readable_after {
+                    Some(next) => format!("; readable records from offset {next} cut with it"),
+                    None => String::new(),
+                };
                 out.report.problems.push(format!(
-                    "{}:{cut}: torn tail of {dropped} bytes ({detail})",
+                    "{}:{cut}: torn tail of {dropped} bytes ({detail}{also})",
                     path.display()
                 ));
                 tracing::warn!(path = %path.display(), offset = cut, bytes = dropped, %detail, "truncating a torn tail");

@@ -66,7 +66,7 @@ pub fn lock_existing(
             });
         }
     }
-    lock_all(fs, config)
+    lock_all(fs, config, false)
 }
 
 /// Everything a verification found.
