@@ -1,20 +1,23 @@
 //! Flume's JSON metrics reporter (`-Dflume.monitoring.type=http`): `GET /metrics` returns
 //! every component's counters as `{"SOURCE.r1": {"EventReceivedCount": "3", ...}}`.
 //!
-//! A deliberately minimal HTTP/1.1 server on tokio (one request per connection, request head
-//! at most 8 KiB, `Connection: close`): the endpoint serves one read-only document, and a
-//! full HTTP stack (hyper/axum) would add a large dependency tree for it.
+//! Served with hyper's HTTP/1 server connection on the agent's tokio runtime: request parsing,
+//! keep-alive and pipelining are hyper's, not ours.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
 
 use crate::agent::metrics::Registry;
 use crate::agent::stop::Stop;
-
-/// Largest request head read.
-pub const REQUEST_HEAD_BYTES_MAX: usize = 8192;
 
 /// Binds the metrics server (port 0 picks a free port); returns the bound address and the
 /// serving task, which ends when `stop` is set.
@@ -30,7 +33,18 @@ pub async fn serve(
             tokio::select! {
                 _ = stop.wait() => return,
                 r = listener.accept() => if let Ok((s, _)) = r {
-                    tokio::spawn(answer(s, registry.clone()));
+                    let registry = registry.clone();
+                    tokio::spawn(async move {
+                        let service = service_fn(move |req| answer(req, registry.clone()));
+                        // One request per connection, as before: scrapers reconnect anyway.
+                        if let Err(e) = http1::Builder::new()
+                            .keep_alive(false)
+                            .serve_connection(TokioIo::new(s), service)
+                            .await
+                        {
+                            tracing::debug!(error = %e, "metrics connection ended with an error");
+                        }
+                    });
                 },
             }
         }
@@ -38,32 +52,29 @@ pub async fn serve(
     Ok((addr, task))
 }
 
-async fn answer(mut s: TcpStream, registry: Arc<Registry>) {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < REQUEST_HEAD_BYTES_MAX {
-        match s.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
-    let line = String::from_utf8_lossy(&head);
-    let mut parts = line.split_whitespace();
-    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let (status, ctype, body) = match (method, path) {
-        ("GET", "/metrics") => ("200 OK", "application/json", registry.to_json()),
-        ("GET", "/") => (
-            "200 OK",
+async fn answer(
+    req: Request<Incoming>,
+    registry: Arc<Registry>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (status, ctype, body) = match (req.method(), req.uri().path()) {
+        (&Method::GET, "/metrics") => (StatusCode::OK, "application/json", registry.to_json()),
+        (&Method::GET, "/") => (
+            StatusCode::OK,
             "text/html",
             "<a href=\"/metrics\">metrics</a>".to_owned(),
         ),
-        ("TRACE", _) | ("OPTIONS", _) => ("403 Forbidden", "text/plain", String::new()),
-        _ => ("404 Not Found", "text/plain", "not found\n".to_owned()),
+        (&Method::TRACE, _) | (&Method::OPTIONS, _) => {
+            (StatusCode::FORBIDDEN, "text/plain", String::new())
+        }
+        _ => (
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "not found\n".to_owned(),
+        ),
     };
-    let resp = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = s.write_all(resp.as_bytes()).await;
-    let _ = s.shutdown().await;
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(ctype));
+    Ok(resp)
 }
