@@ -122,8 +122,9 @@ def main():
                  "--putters", str(putters), "--takers", str(takers)])
         print(row(f"mixed, {putters} putter(s) + {takers} taker(s) "
                   f"({r['events_per_sec'] / FLUME['mixed']:.1f}× Flume's 31,000/s)", r, p))
-    r = med(["--channel", "memory", "--phase", "put", "--duration", SECS, "--batch", "100", "--putters", "4"])
-    print(row("memory channel, put, batch 100, 4 putters (harness ceiling)", r, p))
+    r = med(["--channel", "memory", "--phase", "mixed", "--duration", SECS, "--batch", "100",
+             "--putters", "2", "--takers", "2"])
+    print(row("memory channel, mixed 2 + 2, batch 100 (harness ceiling, no disk)", r, p))
     print()
 
     print("### Reopen and checkpoint pause\n")
