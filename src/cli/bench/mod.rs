@@ -7,6 +7,7 @@
 
 mod args;
 mod memory;
+mod monitor;
 mod payload;
 mod probe;
 mod queue;

@@ -97,23 +97,23 @@ impl PhaseResult {
     }
 }
 
-struct Shared<'a> {
-    spec: PhaseSpec,
+pub(super) struct Shared<'a> {
+    pub(super) spec: PhaseSpec,
     queue: &'a dyn BenchQueue,
     payload: &'a Payload,
     next_id: AtomicU64,
-    put: AtomicU64,
-    taken: AtomicU64,
+    pub(super) put: AtomicU64,
+    pub(super) taken: AtomicU64,
     payload_bytes: AtomicU64,
     putters_done: AtomicBool,
     stop_all: AtomicBool,
     /// Tells the checkpoint and progress threads to end.
     helpers_done: AtomicBool,
     /// Odd while a checkpoint runs; bumped at its start and end.
-    ckpt_epoch: AtomicU64,
+    pub(super) ckpt_epoch: AtomicU64,
     deadline: Option<Instant>,
     hist: Mutex<Histogram<u64>>,
-    ckpt: Mutex<CheckpointPauses>,
+    pub(super) ckpt: Mutex<CheckpointPauses>,
     taken_ids: Mutex<Vec<u64>>,
     damaged: Mutex<(u64, Vec<String>)>,
 }
@@ -163,10 +163,11 @@ pub fn run_phase(
             .map(|_| s.spawn(move || taker(sh)))
             .collect();
         let helper_done = &sh.helpers_done;
-        let ckpt_thread =
-            checkpoint.map(|(every, f)| s.spawn(move || checkpointer(sh, every, f, helper_done)));
-        let progress_thread =
-            progress.then(|| s.spawn(move || progress_line(sh, start, helper_done)));
+        let ckpt_thread = checkpoint.map(|(every, f)| {
+            s.spawn(move || super::monitor::checkpointer(sh, every, f, helper_done))
+        });
+        let progress_thread = progress
+            .then(|| s.spawn(move || super::monitor::progress_line(sh, start, helper_done)));
         let mut first_err = None;
         for h in putters {
             if let Err(e) = join(h) {
@@ -347,62 +348,4 @@ fn taker(sh: &Shared<'_>) -> anyhow::Result<()> {
         d.1.extend(damaged.1.into_iter().take(room));
     }
     finish_thread(sh, &hist, pause)
-}
-
-fn checkpointer(
-    sh: &Shared<'_>,
-    every: Duration,
-    f: CheckpointFn<'_>,
-    done: &AtomicBool,
-) -> anyhow::Result<()> {
-    let mut next = Instant::now() + every;
-    while !done.load(Ordering::SeqCst) {
-        if Instant::now() < next {
-            std::thread::sleep(Duration::from_millis(1));
-            continue;
-        }
-        sh.ckpt_epoch.fetch_add(1, Ordering::SeqCst);
-        let t0 = Instant::now();
-        let r = f();
-        let d = t0.elapsed();
-        sh.ckpt_epoch.fetch_add(1, Ordering::SeqCst);
-        r.context("checkpoint during the workload")?;
-        let mut c = sh.ckpt.lock();
-        c.count += 1;
-        c.longest = c.longest.max(d);
-        next = Instant::now() + every;
-    }
-    Ok(())
-}
-
-fn progress_line(sh: &Shared<'_>, start: Instant, done: &AtomicBool) {
-    use std::io::IsTerminal;
-    let tty = std::io::stderr().is_terminal();
-    let mut last = Instant::now();
-    let mut printed = false;
-    while !done.load(Ordering::SeqCst) {
-        std::thread::sleep(Duration::from_millis(50));
-        if last.elapsed() < Duration::from_secs(1) {
-            continue;
-        }
-        last = Instant::now();
-        let secs = start.elapsed().as_secs_f64();
-        let put = sh.put.load(Ordering::Relaxed);
-        let taken = sh.taken.load(Ordering::Relaxed);
-        let line = format!(
-            "{}: {secs:6.1}s  put {put} ({:.0}/s)  taken {taken} ({:.0}/s)",
-            sh.spec.name,
-            put as f64 / secs,
-            taken as f64 / secs
-        );
-        if tty {
-            eprint!("\r{line}   ");
-        } else {
-            eprintln!("{line}");
-        }
-        printed = true;
-    }
-    if tty && printed {
-        eprintln!();
-    }
 }
