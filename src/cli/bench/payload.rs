@@ -1,0 +1,126 @@
+//! Deterministic bench events: the body is the event id (8 bytes, little-endian) followed by
+//! a slice of a fixed pseudo-random pool chosen by the id, and the headers are derived from the
+//! id too, so any taker can check an event is intact without remembering what was put.
+
+use std::collections::BTreeMap;
+
+use anyhow::bail;
+use sluice::Event;
+
+use super::args::{splitmix, SizeDist, BODY_BYTES_MIN};
+
+/// Bytes of pool beyond the largest body, so slices can start at varied offsets.
+const POOL_SLACK_BYTES: usize = 64 * 1024;
+
+/// Makes and checks bench events.
+#[derive(Debug)]
+pub struct Payload {
+    sizes: SizeDist,
+    headers: usize,
+    pool: Vec<u8>,
+    /// Header keys, made once: generation cost belongs to the harness, not the channel.
+    keys: Vec<String>,
+}
+
+impl Payload {
+    /// A generator for bodies drawn from `sizes` with `headers` headers each.
+    pub fn new(sizes: SizeDist, headers: usize) -> Payload {
+        let len = sizes.max + POOL_SLACK_BYTES;
+        let mut pool = Vec::with_capacity(len + 8);
+        let mut i = 0u64;
+        while pool.len() < len {
+            pool.extend_from_slice(&splitmix(i ^ 0x5EED).to_le_bytes());
+            i += 1;
+        }
+        Payload {
+            sizes,
+            headers,
+            pool,
+            keys: (0..headers).map(|k| format!("header{k:02}")).collect(),
+        }
+    }
+
+    fn offset(&self, id: u64) -> usize {
+        (splitmix(id.rotate_left(17)) % POOL_SLACK_BYTES as u64) as usize
+    }
+
+    fn header_value(id: u64, k: usize) -> String {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let v = splitmix(id ^ ((k as u64) << 48)) as u32;
+        (0..8)
+            .map(|i| char::from(HEX[((v >> (28 - 4 * i)) & 0xF) as usize]))
+            .collect()
+    }
+
+    /// The event with the given id.
+    pub fn event(&self, id: u64) -> Event {
+        let size = self.sizes.size_of(id);
+        let mut body = Vec::with_capacity(size);
+        body.extend_from_slice(&id.to_le_bytes());
+        let off = self.offset(id);
+        body.extend_from_slice(&self.pool[off..off + size - BODY_BYTES_MIN]);
+        let mut headers = BTreeMap::new();
+        for (k, key) in self.keys.iter().enumerate() {
+            headers.insert(key.clone(), Self::header_value(id, k));
+        }
+        Event { headers, body }
+    }
+
+    /// Payload bytes of the event with the given id (body plus header keys and values).
+    pub fn payload_bytes(&self, id: u64) -> usize {
+        self.sizes.size_of(id) + self.headers * (8 + 8)
+    }
+
+    /// Checks an event and returns its id. With `check_size`, the body length must also be
+    /// the one the size distribution gives this id (a run that put the events itself).
+    pub fn verify(&self, e: &Event, check_size: bool) -> anyhow::Result<u64> {
+        let Some(id_bytes) = e.body.get(..BODY_BYTES_MIN) else {
+            bail!("body of {} bytes is too short to carry an id", e.body.len());
+        };
+        let mut b = [0u8; 8];
+        b.copy_from_slice(id_bytes);
+        let id = u64::from_le_bytes(b);
+        if check_size && e.body.len() != self.sizes.size_of(id) {
+            bail!(
+                "event {id}: body of {} bytes, expected {}",
+                e.body.len(),
+                self.sizes.size_of(id)
+            );
+        }
+        let off = self.offset(id);
+        let rest = &e.body[BODY_BYTES_MIN..];
+        if self.pool.get(off..off + rest.len()) != Some(rest) {
+            bail!("event {id}: body bytes differ from what was put");
+        }
+        if e.headers.len() != self.headers
+            || e.headers.iter().enumerate().any(|(k, (key, v))| {
+                self.keys.get(k) != Some(key) || *v != Self::header_value(id, k)
+            })
+        {
+            bail!("event {id}: headers differ from what was put");
+        }
+        Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_verify_and_damage_is_caught() {
+        let p = Payload::new(SizeDist::parse("16..300").unwrap(), 2);
+        for id in [0u64, 1, 77, u64::MAX / 3] {
+            let e = p.event(id);
+            assert_eq!(p.verify(&e, true).unwrap(), id);
+            assert_eq!(e.payload_bytes(), p.payload_bytes(id));
+            let mut bad = e.clone();
+            let last = bad.body.len() - 1;
+            bad.body[last] ^= 1;
+            assert!(p.verify(&bad, false).is_err());
+            let mut bad = e.clone();
+            bad.headers.insert("header01".into(), "x".into());
+            assert!(p.verify(&bad, false).is_err());
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! The bench report: per-phase rates and latencies, the verification verdict, and the optional
+//! probe, reopen and checkpoint-pause sections; printed as a table or as one JSON object.
+
+use serde::Serialize;
+
+use super::probe::ProbeResult;
+use super::reopen::ReopenResult;
+use super::workload::{CheckpointPauses, PhaseResult};
+
+/// Commit latency quantiles in microseconds.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct Latency {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+/// One phase, as reported.
+#[derive(Clone, Debug, Serialize)]
+pub struct PhaseReport {
+    /// `put`, `take` or `mixed`.
+    pub phase: String,
+    /// Events put.
+    pub events_put: u64,
+    /// Events taken.
+    pub events_taken: u64,
+    /// Wall time, seconds.
+    pub secs: f64,
+    /// Events per second (puts, or takes in a take-only phase).
+    pub events_per_sec: f64,
+    /// Payload (body plus headers) per second, MB/s.
+    pub payload_mb_per_sec: f64,
+    /// Bytes sent to storage per second (`/proc/self/io` write_bytes), MB/s.
+    pub disk_mb_per_sec: f64,
+    /// Commits per second.
+    pub commits_per_sec: f64,
+    /// fdatasync calls on data segments per second.
+    pub fsyncs_per_sec: f64,
+    /// Commit latency.
+    pub commit_latency_us: Latency,
+    /// Bytes handed to write calls per event (log records, checkpoints).
+    pub bytes_written_per_event: f64,
+    /// CPU time (all threads, user + system) per event, µs.
+    pub cpu_us_per_event: f64,
+    /// Checkpoints forced during the phase and the pauses they caused.
+    pub checkpoints: Option<CheckpointReport>,
+}
+
+/// Checkpoint pauses, µs.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckpointReport {
+    /// Checkpoints written.
+    pub count: u64,
+    /// Longest checkpoint.
+    pub longest_checkpoint_us: f64,
+    /// Longest commit that overlapped a checkpoint: the pause a checkpoint caused.
+    pub longest_commit_during_checkpoint_us: f64,
+    /// Longest commit that did not.
+    pub longest_commit_otherwise_us: f64,
+}
+
+/// Did every event put come back intact?
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Verification {
+    /// True when every event put was taken exactly once and intact.
+    pub ok: bool,
+    /// Events put.
+    pub put: u64,
+    /// Events taken.
+    pub taken: u64,
+    /// Ids put but never taken.
+    pub missing: u64,
+    /// Ids taken more than once.
+    pub duplicates: u64,
+    /// Events whose bytes or headers differ from what was put.
+    pub damaged: u64,
+    /// The first few problems.
+    pub problems: Vec<String>,
+}
+
+/// The run against the probe.
+#[derive(Clone, Debug, Serialize)]
+pub struct VsProbe {
+    /// Payload MB/s over the probe's synced write MB/s.
+    pub payload_fraction_of_synced_write: f64,
+    /// On-disk MB/s over the probe's synced write MB/s.
+    pub disk_fraction_of_synced_write: f64,
+    /// Commits per second over the probe's fdatasyncs per second.
+    pub commits_per_probe_fdatasync: f64,
+}
+
+/// The whole report. The top-level rates are those of the first phase.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// `file` or `memory`.
+    pub channel: String,
+    /// What ran.
+    pub workload: serde_json::Value,
+    /// First phase: events per second.
+    pub events_per_sec: f64,
+    /// First phase: payload MB/s.
+    pub payload_mb_per_sec: f64,
+    /// First phase: on-disk MB/s.
+    pub disk_mb_per_sec: f64,
+    /// First phase: commits per second.
+    pub commits_per_sec: f64,
+    /// First phase: fsyncs per second.
+    pub fsyncs_per_sec: f64,
+    /// First phase: commit latency.
+    pub commit_latency_us: Latency,
+    /// First phase: bytes written per event.
+    pub bytes_written_per_event: f64,
+    /// First phase: CPU µs per event.
+    pub cpu_us_per_event: f64,
+    /// Peak resident set size of the process, MB.
+    pub peak_rss_mb: f64,
+    /// Every phase.
+    pub phases: Vec<PhaseReport>,
+    /// Verification, when the run took back what it put.
+    pub verified: Option<Verification>,
+    /// The directory's limits, with --probe or --with-probe.
+    pub probe: Option<ProbeResult>,
+    /// The first phase against the probe.
+    pub vs_probe: Option<VsProbe>,
+    /// Reopen timings, with --reopen.
+    pub reopen: Option<ReopenResult>,
+    /// 1, 5 and 15 minute load averages at the start.
+    pub load_average: Vec<f64>,
+}
+
+fn us(ns: u64) -> f64 {
+    ns as f64 / 1000.0
+}
+
+impl PhaseReport {
+    /// Summarises a phase.
+    pub fn from_result(r: &PhaseResult) -> PhaseReport {
+        let secs = r.elapsed.as_secs_f64().max(1e-9);
+        let events = r.events().max(1) as f64;
+        let h = &r.latency;
+        let latency = if h.is_empty() {
+            Latency::default()
+        } else {
+            Latency {
+                p50: us(h.value_at_quantile(0.5)),
+                p99: us(h.value_at_quantile(0.99)),
+                p999: us(h.value_at_quantile(0.999)),
+                max: us(h.max()),
+            }
+        };
+        PhaseReport {
+            phase: r.name.to_owned(),
+            events_put: r.put,
+            events_taken: r.taken,
+            secs,
+            events_per_sec: r.events() as f64 / secs,
+            payload_mb_per_sec: r.payload_bytes as f64 / 1e6 / secs,
+            disk_mb_per_sec: r.usage.write_bytes as f64 / 1e6 / secs,
+            commits_per_sec: r.commits as f64 / secs,
+            fsyncs_per_sec: r.fsyncs as f64 / secs,
+            commit_latency_us: latency,
+            bytes_written_per_event: r.usage.wchar as f64 / events,
+            cpu_us_per_event: r.usage.cpu.as_secs_f64() * 1e6 / events,
+            checkpoints: r.checkpoints.as_ref().map(checkpoint_report),
+        }
+    }
+}
+
+fn checkpoint_report(c: &CheckpointPauses) -> CheckpointReport {
+    CheckpointReport {
+        count: c.count,
+        longest_checkpoint_us: c.longest.as_secs_f64() * 1e6,
+        longest_commit_during_checkpoint_us: c.longest_overlapping_commit.as_secs_f64() * 1e6,
+        longest_commit_otherwise_us: c.longest_other_commit.as_secs_f64() * 1e6,
+    }
+}
+
+/// Checks that the taken ids are exactly `0..put`, each once.
+pub fn verify(put: u64, mut ids: Vec<u64>, damaged: (u64, Vec<String>)) -> Verification {
+    ids.sort_unstable();
+    let taken = ids.len() as u64 + damaged.0;
+    let mut duplicates = 0;
+    let mut in_range = 0;
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 && ids[i - 1] == *id {
+            duplicates += 1;
+        } else if *id < put {
+            in_range += 1;
+        }
+    }
+    let missing = put - in_range;
+    let mut problems = damaged.1;
+    if missing > 0 {
+        problems.push(format!("{missing} events put were not taken back"));
+    }
+    if duplicates > 0 {
+        problems.push(format!("{duplicates} events were taken more than once"));
+    }
+    let extra = ids.len() as u64 - duplicates - in_range;
+    if extra > 0 {
+        problems.push(format!("{extra} events taken were never put by this run"));
+    }
+    Verification {
+        ok: problems.is_empty() && damaged.0 == 0,
+        put,
+        taken,
+        missing,
+        duplicates,
+        damaged: damaged.0,
+        problems,
+    }
+}
+
+/// The 1/5/15 minute load averages.
+pub fn load_average() -> Vec<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| {
+            s.split_whitespace()
+                .take(3)
+                .filter_map(|v| v.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verification_counts_missing_duplicate_and_foreign_ids() {
+        assert!(verify(3, vec![2, 0, 1], (0, vec![])).ok);
+        let v = verify(4, vec![0, 1, 1, 9], (0, vec![]));
+        assert!(!v.ok);
+        assert_eq!((v.missing, v.duplicates), (2, 1));
+        assert_eq!(v.problems.len(), 3);
+        assert!(!verify(1, vec![0], (1, vec!["bad".into()])).ok);
+    }
+}
