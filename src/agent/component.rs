@@ -24,3 +24,11 @@ impl ComponentError {
         }
     }
 }
+
+/// Builds properties from (key, value) pairs (tests and programmatic configuration).
+pub fn props_of(pairs: &[(&str, &str)]) -> Props {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}

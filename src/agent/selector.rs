@@ -208,12 +208,7 @@ fn channel_list(key: &str, list: &str, channels: &[String]) -> Result<Vec<String
 mod tests {
     use super::*;
 
-    fn props(pairs: &[(&str, &str)]) -> Props {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::agent::component::props_of as props;
 
     fn chans(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| s.to_string()).collect()

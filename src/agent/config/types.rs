@@ -51,40 +51,7 @@ pub const SELECTOR_TYPES: TypeTable = &[
 ];
 
 /// Interceptor types.
-pub const INTERCEPTOR_TYPES: TypeTable = &[
-    (
-        "timestamp",
-        "org.apache.flume.interceptor.TimestampInterceptor$Builder",
-    ),
-    (
-        "host",
-        "org.apache.flume.interceptor.HostInterceptor$Builder",
-    ),
-    (
-        "static",
-        "org.apache.flume.interceptor.StaticInterceptor$Builder",
-    ),
-    (
-        "remove_header",
-        "org.apache.flume.interceptor.RemoveHeaderInterceptor$Builder",
-    ),
-    (
-        "uuid",
-        "org.apache.flume.sink.solr.morphline.UUIDInterceptor$Builder",
-    ),
-    (
-        "regex_filter",
-        "org.apache.flume.interceptor.RegexFilteringInterceptor$Builder",
-    ),
-    (
-        "regex_extractor",
-        "org.apache.flume.interceptor.RegexExtractorInterceptor$Builder",
-    ),
-    (
-        "search_replace",
-        "org.apache.flume.interceptor.SearchAndReplaceInterceptor$Builder",
-    ),
-];
+pub const INTERCEPTOR_TYPES: TypeTable = crate::agent::interceptor::TYPES;
 
 /// The short name for a configured type: a short name (any case) or an exact class name.
 pub fn resolve(table: TypeTable, value: &str) -> Option<&'static str> {

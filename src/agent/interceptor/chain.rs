@@ -105,12 +105,7 @@ impl Interceptor for Chain {
 mod tests {
     use super::*;
 
-    fn props(pairs: &[(&str, &str)]) -> Props {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::agent::component::props_of as props;
 
     fn source() -> Props {
         props(&[

@@ -173,12 +173,7 @@ impl Interceptor for UuidInterceptor {
 mod tests {
     use super::*;
 
-    fn props(pairs: &[(&str, &str)]) -> Props {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::agent::component::props_of as props;
 
     fn run(i: &dyn Interceptor, e: Event) -> Event {
         i.intercept(e).expect("header interceptors never drop")

@@ -186,12 +186,7 @@ fn compile(key: &str, pattern: &str) -> Result<Regex, ComponentError> {
 mod tests {
     use super::*;
 
-    fn props(pairs: &[(&str, &str)]) -> Props {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::agent::component::props_of as props;
 
     #[test]
     fn every_type_builds_from_its_short_name_and_its_java_class() {

@@ -70,12 +70,7 @@ impl Interceptor for RemoveHeaderInterceptor {
 mod tests {
     use super::*;
 
-    fn props(pairs: &[(&str, &str)]) -> Props {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::agent::component::props_of as props;
 
     fn event() -> Event {
         Event::new("x")

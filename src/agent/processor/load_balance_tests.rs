@@ -2,12 +2,7 @@
 
 use super::*;
 
-fn props(pairs: &[(&str, &str)]) -> Props {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
+use crate::agent::component::props_of as props;
 
 fn sinks(names: &[&str]) -> Vec<String> {
     names.iter().map(|s| s.to_string()).collect()

@@ -150,12 +150,7 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn props(pairs: &[(&str, &str)]) -> Props {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::agent::component::props_of as props;
 
     fn sinks(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| s.to_string()).collect()
