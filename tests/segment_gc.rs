@@ -142,3 +142,95 @@ fn a_crash_at_any_operation_of_a_deleting_checkpoint_keeps_the_queue_exact() {
         }
     }
 }
+
+/// Segment A holds e0..e49; all but the last three are taken (the take goes to the next
+/// segment); a newer event follows.
+fn three_left_in_an_old_segment(bed: &Bed, cfg: &FileChannelConfig) -> FileChannel {
+    let ch = bed.open(cfg);
+    for chunk in 0..5 {
+        let bodies: Vec<String> = (0..10).map(|i| format!("e{}", chunk * 10 + i)).collect();
+        let refs: Vec<&str> = bodies.iter().map(String::as_str).collect();
+        put_all(&ch, &refs);
+    }
+    ch.roll_segments().unwrap();
+    assert_eq!(take_commit(&ch, 47).len(), 47);
+    put_all(&ch, &["later"]);
+    ch
+}
+
+const LEFT: [&str; 4] = ["e47", "e48", "e49", "later"];
+
+#[test]
+fn a_few_live_events_no_longer_pin_an_old_segment() {
+    for bed in Bed::both() {
+        let mut cfg = bed.config(1);
+        // Compaction needs a segment of at least half of maxFileSize (or 16 MiB).
+        cfg.max_file_size_bytes = 4096;
+        let ch = three_left_in_an_old_segment(&bed, &cfg);
+        let old = ch.segments().iter().map(|s| s.0).min().unwrap();
+        let old_path = ch.segments()[0].1.clone();
+        // The first checkpoint copies the three forward, the second deletes the segment.
+        ch.checkpoint().unwrap();
+        let live_in_old = ch.segments().iter().find(|s| s.0 == old).map(|s| s.2);
+        assert_eq!(live_in_old, Some(0), "{:?}", ch.segments());
+        ch.checkpoint().unwrap();
+        assert!(ch.segments().iter().all(|s| s.0 != old));
+        assert!(!bed.fs.exists(&old_path));
+        assert_eq!(peek_all(&ch), LEFT);
+        ch.close().unwrap();
+        let ch = bed.open(&cfg);
+        assert_eq!(peek_all(&ch), LEFT);
+        ch.close().unwrap();
+        forget_checkpoint(&bed, &cfg);
+        let ch = bed.open(&cfg);
+        assert_eq!(drain(&ch), LEFT, "full replay");
+    }
+}
+
+#[test]
+fn a_crash_at_any_operation_of_a_compacting_checkpoint_keeps_the_queue_exact() {
+    let probe = Bed::sim(1);
+    let mut cfg = probe.config(1);
+    cfg.max_file_size_bytes = 4096;
+    let sim = probe.sim.clone().unwrap();
+    let ch = three_left_in_an_old_segment(&probe, &cfg);
+    let before = sim.op_count();
+    ch.checkpoint().unwrap();
+    ch.checkpoint().unwrap();
+    let ops = sim.op_count() - before;
+    drop(ch);
+    for k in 0..ops {
+        let mut bed = Bed::sim(k);
+        let sim = bed.sim.clone().unwrap();
+        let ch = three_left_in_an_old_segment(&bed, &cfg);
+        sim.inject(Fault::Crash {
+            at: sim.op_count() + k,
+        });
+        let _ = ch.checkpoint();
+        let _ = ch.checkpoint();
+        bed.power_loss(k * 7 + 1);
+        drop(ch);
+        let reopened = bed.open(&cfg);
+        assert_eq!(peek_all(&reopened), LEFT, "crash at op {k}");
+        reopened.close().unwrap();
+        forget_checkpoint(&bed, &cfg);
+        let replayed = bed.open(&cfg);
+        assert_eq!(drain(&replayed), LEFT, "full replay, crash at op {k}");
+    }
+}
+
+#[test]
+fn verify_finds_a_channel_with_an_original_and_its_copy_sound() {
+    let mut bed = Bed::sim(4);
+    let mut cfg = bed.config(1);
+    cfg.max_file_size_bytes = 4096;
+    let ch = three_left_in_an_old_segment(&bed, &cfg);
+    ch.checkpoint().unwrap();
+    // Power loss before the next checkpoint: the old segment and the copies both on disk.
+    bed.power_loss(3);
+    drop(ch);
+    let v = sluice::channel::verify::verify(bed.fs.clone(), &cfg).unwrap();
+    assert!(v.is_sound(), "{:?}", v.problems);
+    let ch = bed.open(&cfg);
+    assert_eq!(drain(&ch), LEFT);
+}

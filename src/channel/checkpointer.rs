@@ -93,7 +93,10 @@ pub(super) fn checkpoint(inner: &Inner) -> Result<(), ChannelError> {
             }
         }
     }
-    super::gc::delete_unneeded_segments(inner, &position_segments)
+    super::gc::delete_unneeded_segments(inner, &position_segments)?;
+    // Free what a few live events still pin; the next checkpoint deletes it.
+    super::compact::compact(inner, &position_segments)?;
+    Ok(())
 }
 
 /// Waits `period` or until shutdown; returns false on shutdown.

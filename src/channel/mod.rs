@@ -8,6 +8,7 @@
 //! a fresh segment. See `DESIGN.md` for the invariants.
 
 mod checkpointer;
+mod compact;
 pub mod config;
 mod error;
 pub mod examine;

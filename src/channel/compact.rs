@@ -1,0 +1,153 @@
+//! Copying the last few live events of an old segment forward, so that the segment can be
+//! deleted at the next checkpoint and disk use follows the live data.
+//!
+//! The queue is FIFO, so the segments behind the head hold no live events and go by
+//! themselves; what stays is the segment straddling the head of each directory, up to
+//! `maxFileSize` of mostly taken events pinned by a few live ones (and segments pinned by events
+//! a transaction held for a long time, once it lets them go). After each checkpoint, every such
+//! old segment (wholly before its directory's replay position, not active, at least
+//! [`COMPACT_MIN_SEGMENT_BYTES`] or half of `maxFileSize` long) with at most
+//! [`COMPACT_MAX_EVENTS`] live events, none of them in flight, has them rewritten to the active
+//! segment of a directory: one transaction of put records that keep the events' **original
+//! sequence numbers** (their queue keys), so their places in the queue do not change. Replay
+//! applies transactions in commit order, so the copy's pointer replaces the original's; a take
+//! names the event by its sequence number, so it removes whichever copy is current.
+//!
+//! While being copied the events are held like a take of an internal transaction (a concurrent
+//! taker sees the next events, as with any other open transaction) and go back to the queue at
+//! their keys with their new pointers once the copy is durable, or with their old ones if it
+//! failed.
+
+use std::sync::atomic::Ordering;
+
+use super::error::ChannelError;
+use super::Inner;
+use crate::wal::readahead::ReadAhead;
+use crate::wal::record::{encode_commit, encode_put};
+use crate::wal::writer::WalError;
+use crate::wal::EventPtr;
+
+/// Most live events copied out of one segment; a segment holding more is left alone.
+pub const COMPACT_MAX_EVENTS: u64 = 1000;
+/// A segment is worth compacting only once it is at least this long (or half of
+/// `maxFileSize`, if that is less): copying up to [`COMPACT_MAX_EVENTS`] events then reclaims
+/// many times what it writes, and the small segment left by each reopen is not rewritten on
+/// every restart.
+pub const COMPACT_MIN_SEGMENT_BYTES: u64 = 16 << 20;
+/// Queue entries looked at (from the head, under the queue lock) to find a segment's events.
+const SCAN_BUDGET: usize = 100_000;
+
+/// Copies forward the live events of every old segment that holds only a few; returns how
+/// many events were copied.
+pub(super) fn compact(inner: &Inner, positions: &[u32]) -> Result<u64, ChannelError> {
+    let min_len = COMPACT_MIN_SEGMENT_BYTES.min(inner.config.max_file_size_bytes / 2);
+    let few: Vec<(u32, crate::wal::table::SegmentEntry)> = {
+        let st = inner.state.lock();
+        inner
+            .table
+            .all()
+            .into_iter()
+            .filter(|(id, e)| {
+                positions.get(e.dir_index).is_some_and(|p| id < p)
+                    && st
+                        .live
+                        .get(id)
+                        .is_some_and(|n| (1..=COMPACT_MAX_EVENTS).contains(n))
+            })
+            .collect()
+    };
+    let candidates: Vec<u32> = few
+        .into_iter()
+        .filter(|(_, e)| e.file.len().is_ok_and(|len| len >= min_len))
+        .map(|(id, _)| id)
+        .collect();
+    let mut copied = 0;
+    for segment in candidates {
+        copied += copy_forward(inner, segment)?;
+    }
+    Ok(copied)
+}
+
+fn copy_forward(inner: &Inner, segment: u32) -> Result<u64, ChannelError> {
+    inner.check_open()?;
+    let txid = inner.txid_next.fetch_add(1, Ordering::Relaxed);
+    // Hold the events like a take, or leave the segment alone if any is in flight elsewhere.
+    let held: Vec<(u64, EventPtr)> = {
+        let mut st = inner.state.lock();
+        let live = st.live.get(&segment).copied().unwrap_or(0);
+        let picks: Vec<(u64, EventPtr)> = st
+            .ready
+            .iter()
+            .take(SCAN_BUDGET)
+            .filter(|(_, p)| p.segment == segment)
+            .take(COMPACT_MAX_EVENTS as usize)
+            .map(|(k, p)| (*k, *p))
+            .collect();
+        if picks.is_empty() || picks.len() as u64 != live {
+            return Ok(0);
+        }
+        for (k, _) in &picks {
+            st.ready.remove(k);
+        }
+        st.inflight.insert(txid, picks.clone());
+        picks
+    };
+    let mut ra = ReadAhead::default();
+    let mut events = Vec::with_capacity(held.len());
+    for (seq, ptr) in &held {
+        match ra.read_event(&inner.table, *ptr, *seq) {
+            Ok(ev) => events.push(ev),
+            Err(e) => {
+                // Leave the damage where it is: the take of that event reports it.
+                tracing::warn!(segment, error = %e, "not compacting a segment with an unreadable event");
+                inner.state.lock().untake(txid);
+                return Ok(0);
+            }
+        }
+    }
+    let gate = inner.gate.read();
+    let commit_seq = inner.seq_next.fetch_add(1, Ordering::SeqCst);
+    let mut buf = Vec::new();
+    let mut offsets = Vec::with_capacity(events.len());
+    for ((seq, _), ev) in held.iter().zip(&events) {
+        offsets.push(buf.len() as u64);
+        encode_put(&mut buf, txid, *seq, ev);
+    }
+    encode_commit(&mut buf, txid, commit_seq, events.len() as u32, 0);
+    let min_free = Some(inner.config.minimum_required_space_bytes);
+    let written = inner.append(&buf, min_free).and_then(|(w, a)| {
+        w.sync_to(a.end)?;
+        Ok(a)
+    });
+    let appended = match written {
+        Ok(a) => a,
+        Err(e) => {
+            drop(gate);
+            inner.state.lock().untake(txid);
+            if matches!(e, WalError::DiskFull { .. }) {
+                return Ok(0);
+            }
+            return Err(e.into());
+        }
+    };
+    {
+        let mut st = inner.state.lock();
+        st.inflight.remove(&txid);
+        for ((seq, _), rel) in held.iter().zip(&offsets) {
+            let ptr = EventPtr {
+                segment: appended.segment_id,
+                offset: (appended.offset + rel) as u32,
+            };
+            st.ready.insert(*seq, ptr);
+            *st.live.entry(appended.segment_id).or_default() += 1;
+        }
+        st.live.remove(&segment);
+    }
+    drop(gate);
+    tracing::debug!(
+        segment,
+        events = held.len(),
+        "copied the last live events of a segment forward"
+    );
+    Ok(held.len() as u64)
+}
