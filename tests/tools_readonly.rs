@@ -297,3 +297,19 @@ fn verify_finds_a_zeroed_range_that_recovery_would_take_for_the_segment_end() {
         ]
     );
 }
+
+#[test]
+fn verify_reports_a_replay_position_in_a_missing_segment() {
+    // The newest segment holds the checkpoint's replay position (and the take records).
+    let fx = copy_fixture("sound");
+    std::fs::remove_file(fx.path().join("data0/log-0000000004")).unwrap();
+    let (code, out, _) = outcome(&sluice(fx.path(), "verify", &[], b""));
+    assert_eq!(code, 1);
+    assert_eq!(
+        lines(&out),
+        [
+            "checkpoint/checkpoint:0: replay position of data0 names segment 4, which is not a readable segment of that directory",
+            "backup/checkpoint:0: replay position of data0 names segment 4, which is not a readable segment of that directory",
+        ]
+    );
+}

@@ -113,7 +113,7 @@ pub(super) fn cross_check(
                 path,
                 0,
                 format!(
-                    "replay position of {key} names segment {}, which is not a readable segment of that directory (opening replays the whole log)",
+                    "replay position of {key} names segment {}, which is not a readable segment of that directory",
                     pos.segment
                 ),
             )),
