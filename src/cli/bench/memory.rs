@@ -1,28 +1,70 @@
-//! An in-process, non-durable queue with the same transaction shape as the file channel: the
-//! ceiling of what the bench harness itself can drive (event generation, threads, locks).
+//! `--channel memory`: the agent's memory channel ([`MemoryChannel`]), driven from the bench's
+//! threads. Each thread blocks on the channel's futures with a small runtime of its own. No
+//! disk: the ceiling of what the harness itself can drive (event generation, threads, locks).
 
-use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use anyhow::anyhow;
+use sluice::agent::channel::memory::MemoryChannel;
+use sluice::agent::channel::AgentChannel;
+use sluice::agent::config::types::MemoryConfig;
 use sluice::Event;
 
 use super::queue::{BenchQueue, QueueCounters};
 
-/// A mutex-protected FIFO; puts become visible at commit, takes are final at commit.
-#[derive(Debug, Default)]
+thread_local! {
+    static RUNTIME: Result<tokio::runtime::Runtime, String> =
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map_err(|e| e.to_string());
+}
+
+fn block_on<T>(f: impl Future<Output = T>) -> anyhow::Result<T> {
+    RUNTIME.with(|rt| match rt {
+        Ok(rt) => Ok(rt.block_on(f)),
+        Err(e) => Err(anyhow!(
+            "cannot start a runtime for the memory channel: {e}"
+        )),
+    })
+}
+
+/// The memory channel, unbounded (the bench chooses batch sizes and volumes itself).
+#[derive(Debug)]
 pub struct MemoryQueue {
-    queue: Mutex<VecDeque<Event>>,
+    channel: MemoryChannel,
     commits: AtomicU64,
+}
+
+impl Default for MemoryQueue {
+    fn default() -> Self {
+        let cfg = MemoryConfig {
+            capacity: u64::MAX / 2,
+            transaction_capacity: u64::MAX / 2,
+            keep_alive: Duration::from_secs(3),
+            byte_capacity: None,
+            byte_capacity_buffer_percentage: 20,
+        };
+        MemoryQueue {
+            channel: MemoryChannel::new("bench", cfg),
+            commits: AtomicU64::new(0),
+        }
+    }
 }
 
 impl BenchQueue for MemoryQueue {
     fn put_batch(&self, events: Vec<Event>) -> anyhow::Result<Duration> {
-        let t0 = Instant::now();
-        self.queue.lock().extend(events);
+        let t = block_on(async {
+            let mut tx = self.channel.begin();
+            tx.put_all(events).await?;
+            let t0 = Instant::now();
+            tx.commit().await?;
+            Ok::<_, anyhow::Error>(t0.elapsed())
+        })??;
         self.commits.fetch_add(1, Ordering::Relaxed);
-        Ok(t0.elapsed())
+        Ok(t)
     }
 
     fn take_batch(
@@ -30,20 +72,21 @@ impl BenchQueue for MemoryQueue {
         max: usize,
         seen: &mut dyn FnMut(Event),
     ) -> anyhow::Result<(usize, Duration)> {
-        let taken: Vec<Event> = {
-            let mut q = self.queue.lock();
-            let n = max.min(q.len());
-            q.drain(..n).collect()
-        };
-        let n = taken.len();
-        for e in taken {
-            seen(e);
-        }
-        let t0 = Instant::now();
+        let (n, t) = block_on(async {
+            let mut tx = self.channel.begin();
+            let got = tx.take_up_to(max).await?;
+            let n = got.len();
+            for e in got {
+                seen(e);
+            }
+            let t0 = Instant::now();
+            tx.commit().await?;
+            Ok::<_, anyhow::Error>((n, t0.elapsed()))
+        })??;
         if n > 0 {
             self.commits.fetch_add(1, Ordering::Relaxed);
         }
-        Ok((n, t0.elapsed()))
+        Ok((n, t))
     }
 
     fn counters(&self) -> QueueCounters {
@@ -54,6 +97,6 @@ impl BenchQueue for MemoryQueue {
     }
 
     fn queued(&self) -> u64 {
-        self.queue.lock().len() as u64
+        self.channel.len() as u64
     }
 }
