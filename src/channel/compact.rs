@@ -15,8 +15,9 @@
 //!
 //! While being copied the events are held like a take of an internal transaction (a concurrent
 //! taker sees the next events, as with any other open transaction) and go back to the queue at
-//! their keys with their new pointers once the copy is durable, or with their old ones if it
-//! failed.
+//! their keys with their new pointers once the copy is written (and synced, with
+//! `fsyncPerTransaction`; otherwise the next checkpoint syncs it before it deletes the old
+//! segment), or with their old ones if it failed.
 
 use std::sync::atomic::Ordering;
 
@@ -115,11 +116,7 @@ fn copy_forward(inner: &Inner, segment: u32) -> Result<u64, ChannelError> {
     }
     encode_commit(&mut buf, txid, commit_seq, events.len() as u32, 0);
     let min_free = Some(inner.config.minimum_required_space_bytes);
-    let written = inner.append(&buf, min_free).and_then(|(w, a)| {
-        w.sync_to(a.end)?;
-        Ok(a)
-    });
-    let appended = match written {
+    let appended = match inner.append_durably(&buf, min_free) {
         Ok(a) => a,
         Err(e) => {
             drop(gate);

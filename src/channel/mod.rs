@@ -282,6 +282,16 @@ impl Inner {
         Err(first_err.unwrap_or(WalError::Poisoned("no data directory".into())))
     }
 
+    /// Appends one transaction's records and, with `fsyncPerTransaction`, waits until they
+    /// are durable (group commit); otherwise the background fsync covers them.
+    fn append_durably(&self, bytes: &[u8], min_free: Option<u64>) -> Result<Appended, WalError> {
+        let (w, a) = self.append(bytes, min_free)?;
+        if self.config.fsync_per_transaction {
+            w.sync_to(a.end)?;
+        }
+        Ok(a)
+    }
+
     fn stop_background(&self) {
         *self.shutdown.stop.lock() = true;
         self.shutdown.cv.notify_all();

@@ -159,13 +159,7 @@ impl Transaction {
             nt as u32,
         );
         let min_free = (np > 0).then_some(inner.config.minimum_required_space_bytes);
-        let written = inner.append(&buf, min_free).and_then(|(w, a)| {
-            if inner.config.fsync_per_transaction {
-                w.sync_to(a.end)?;
-            }
-            Ok(a)
-        });
-        let appended = match written {
+        let appended = match inner.append_durably(&buf, min_free) {
             Ok(a) => a,
             Err(e) => {
                 drop(gate);
