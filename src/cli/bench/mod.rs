@@ -166,9 +166,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
     let reports: Vec<PhaseReport> = phases.iter().map(PhaseReport::from_result).collect();
     let first = reports.first().cloned().context("no phase ran")?;
     let vs_probe = probe.as_ref().map(|p| VsProbe {
-        payload_fraction_of_synced_write: first.payload_mb_per_sec / p.synced_write_mb_per_sec,
-        disk_fraction_of_synced_write: first.disk_mb_per_sec / p.synced_write_mb_per_sec,
-        commits_per_probe_fdatasync: first.commits_per_sec / p.fdatasync_per_sec,
+        payload_fraction_of_synced_write: first.rates.payload_mb_per_sec
+            / p.synced_write_mb_per_sec,
+        disk_fraction_of_synced_write: first.rates.disk_mb_per_sec / p.synced_write_mb_per_sec,
+        commits_per_probe_fdatasync: first.rates.commits_per_sec / p.fdatasync_per_sec,
     });
     let report = Report {
         channel: format!("{:?}", args.channel).to_lowercase(),
@@ -182,14 +183,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
             "headers": args.headers,
             "settings": args.set_map()?,
         }),
-        events_per_sec: first.events_per_sec,
-        payload_mb_per_sec: first.payload_mb_per_sec,
-        disk_mb_per_sec: first.disk_mb_per_sec,
-        commits_per_sec: first.commits_per_sec,
-        fsyncs_per_sec: first.fsyncs_per_sec,
-        commit_latency_us: first.commit_latency_us,
-        bytes_written_per_event: first.bytes_written_per_event,
-        cpu_us_per_event: first.cpu_us_per_event,
+        rates: first.rates,
         peak_rss_mb: resources::now().peak_rss_bytes as f64 / 1e6,
         phases: reports,
         verified,

@@ -20,17 +20,9 @@ pub struct Latency {
     pub max: f64,
 }
 
-/// One phase, as reported.
-#[derive(Clone, Debug, Serialize)]
-pub struct PhaseReport {
-    /// `put`, `take` or `mixed`.
-    pub phase: String,
-    /// Events put.
-    pub events_put: u64,
-    /// Events taken.
-    pub events_taken: u64,
-    /// Wall time, seconds.
-    pub secs: f64,
+/// What a phase achieved, per second and per event.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Rates {
     /// Events per second (puts, or takes in a take-only phase).
     pub events_per_sec: f64,
     /// Payload (body plus headers) per second, MB/s.
@@ -47,6 +39,22 @@ pub struct PhaseReport {
     pub bytes_written_per_event: f64,
     /// CPU time (all threads, user + system) per event, µs.
     pub cpu_us_per_event: f64,
+}
+
+/// One phase, as reported.
+#[derive(Clone, Debug, Serialize)]
+pub struct PhaseReport {
+    /// `put`, `take` or `mixed`.
+    pub phase: String,
+    /// Events put.
+    pub events_put: u64,
+    /// Events taken.
+    pub events_taken: u64,
+    /// Wall time, seconds.
+    pub secs: f64,
+    /// Its rates (flattened into the phase's JSON object).
+    #[serde(flatten)]
+    pub rates: Rates,
     /// Checkpoints forced during the phase and the pauses they caused.
     pub checkpoints: Option<CheckpointReport>,
 }
@@ -101,22 +109,9 @@ pub struct Report {
     pub channel: String,
     /// What ran.
     pub workload: serde_json::Value,
-    /// First phase: events per second.
-    pub events_per_sec: f64,
-    /// First phase: payload MB/s.
-    pub payload_mb_per_sec: f64,
-    /// First phase: on-disk MB/s.
-    pub disk_mb_per_sec: f64,
-    /// First phase: commits per second.
-    pub commits_per_sec: f64,
-    /// First phase: fsyncs per second.
-    pub fsyncs_per_sec: f64,
-    /// First phase: commit latency.
-    pub commit_latency_us: Latency,
-    /// First phase: bytes written per event.
-    pub bytes_written_per_event: f64,
-    /// First phase: CPU µs per event.
-    pub cpu_us_per_event: f64,
+    /// The first phase's rates (flattened: `events_per_sec`, ... at the top level).
+    #[serde(flatten)]
+    pub rates: Rates,
     /// Peak resident set size of the process, MB.
     pub peak_rss_mb: f64,
     /// Every phase.
@@ -158,14 +153,16 @@ impl PhaseReport {
             events_put: r.put,
             events_taken: r.taken,
             secs,
-            events_per_sec: r.events() as f64 / secs,
-            payload_mb_per_sec: r.payload_bytes as f64 / 1e6 / secs,
-            disk_mb_per_sec: r.usage.write_bytes as f64 / 1e6 / secs,
-            commits_per_sec: r.commits as f64 / secs,
-            fsyncs_per_sec: r.fsyncs as f64 / secs,
-            commit_latency_us: latency,
-            bytes_written_per_event: r.usage.wchar as f64 / events,
-            cpu_us_per_event: r.usage.cpu.as_secs_f64() * 1e6 / events,
+            rates: Rates {
+                events_per_sec: r.events() as f64 / secs,
+                payload_mb_per_sec: r.payload_bytes as f64 / 1e6 / secs,
+                disk_mb_per_sec: r.usage.write_bytes as f64 / 1e6 / secs,
+                commits_per_sec: r.commits as f64 / secs,
+                fsyncs_per_sec: r.fsyncs as f64 / secs,
+                commit_latency_us: latency,
+                bytes_written_per_event: r.usage.wchar as f64 / events,
+                cpu_us_per_event: r.usage.cpu.as_secs_f64() * 1e6 / events,
+            },
             checkpoints: r.checkpoints.as_ref().map(checkpoint_report),
         }
     }

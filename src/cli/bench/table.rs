@@ -60,24 +60,25 @@ pub fn text(r: &Report) -> String {
         "CPU µs/ev"
     );
     for p in &r.phases {
-        let l = &p.commit_latency_us;
+        let q = &p.rates;
+        let l = &q.commit_latency_us;
         let _ = writeln!(
             s,
             "{:<6} {:>9} {:>7.2} {:>10.0} {:>8.1} {:>9.1} {:>9.0} {:>8.0} {:>8.0} {:>8.0} {:>9.0} {:>8.0} {:>8.0} {:>9.2}",
             p.phase,
             p.events_put.max(p.events_taken),
             p.secs,
-            p.events_per_sec,
-            p.payload_mb_per_sec,
-            p.disk_mb_per_sec,
-            p.commits_per_sec,
-            p.fsyncs_per_sec,
+            q.events_per_sec,
+            q.payload_mb_per_sec,
+            q.disk_mb_per_sec,
+            q.commits_per_sec,
+            q.fsyncs_per_sec,
             l.p50,
             l.p99,
             l.p999,
             l.max,
-            p.bytes_written_per_event,
-            p.cpu_us_per_event
+            q.bytes_written_per_event,
+            q.cpu_us_per_event
         );
         if let Some(c) = &p.checkpoints {
             let _ = writeln!(
