@@ -249,6 +249,26 @@ pub fn encode_rollback(buf: &mut Vec<u8>, txid: u64, seq: u64) {
     finish(buf, start);
 }
 
+/// The kind of a frame whose checksum held, checking the reserved bytes after it.
+fn frame_kind(frame: &[u8]) -> Result<RecordKind, DecodeError> {
+    let kind = RecordKind::from_u8(frame[8]).ok_or(DecodeError::UnknownKind(frame[8]))?;
+    if frame[9..12] != [0, 0, 0] {
+        return Err(DecodeError::Malformed("reserved header bytes are not zero"));
+    }
+    Ok(kind)
+}
+
+/// Whether the first 12 bytes at some offset could start a record (plausible length, known
+/// kind, zero reserved bytes): a cheap test before reading a whole frame and its checksum
+/// when searching damaged bytes for the next record. Returns the frame's total length.
+pub fn plausible_frame(head: &[u8]) -> Option<usize> {
+    if head.len() < 12 || head[9..12] != [0, 0, 0] {
+        return None;
+    }
+    RecordKind::from_u8(head[8])?;
+    frame_len(head).ok()
+}
+
 /// Reads a record's total length from its first 8 bytes, checking that it is plausible.
 pub fn frame_len(header: &[u8]) -> Result<usize, DecodeError> {
     if header.len() < 8 {
@@ -313,7 +333,7 @@ pub fn decode(bytes: &[u8]) -> Result<(Record, usize), DecodeError> {
     if stored != computed {
         return Err(DecodeError::Checksum { stored, computed });
     }
-    let kind = RecordKind::from_u8(frame[8]).ok_or(DecodeError::UnknownKind(frame[8]))?;
+    let kind = frame_kind(frame)?;
     if frame[9..12] != [0, 0, 0] {
         return Err(DecodeError::Malformed("reserved bytes are not zero"));
     }
@@ -364,6 +384,22 @@ pub fn decode(bytes: &[u8]) -> Result<(Record, usize), DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nonzero_reserved_bytes_are_refused_even_with_a_good_checksum() {
+        let mut buf = Vec::new();
+        encode_commit(&mut buf, 1, 2, 0, 0);
+        assert!(plausible_frame(&buf).is_some());
+        buf[10] = 7;
+        let crc = crc32fast::hash(&buf[4..]);
+        buf[0..4].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(
+            decode_meta(&buf).unwrap_err(),
+            DecodeError::Malformed("reserved header bytes are not zero")
+        );
+        assert!(decode(&buf).is_err());
+        assert_eq!(plausible_frame(&buf), None);
+    }
 
     #[test]
     fn put_record_has_the_documented_golden_bytes() {
@@ -516,7 +552,7 @@ pub fn decode_meta(bytes: &[u8]) -> Result<(RecordMeta, usize), DecodeError> {
     if stored != computed {
         return Err(DecodeError::Checksum { stored, computed });
     }
-    let kind = RecordKind::from_u8(frame[8]).ok_or(DecodeError::UnknownKind(frame[8]))?;
+    let kind = frame_kind(frame)?;
     let txid = LE::read_u64(&frame[12..20]);
     let seq = LE::read_u64(&frame[20..28]);
     let body = &frame[RECORD_HEADER_BYTES..];

@@ -7,7 +7,7 @@ use std::io;
 
 use byteorder::{ByteOrder, LittleEndian as LE};
 
-use super::record::{decode_meta, frame_len, DecodeError, RecordMeta};
+use super::record::{decode_meta, frame_len, plausible_frame, DecodeError, RecordMeta};
 use crate::io::FsFile;
 
 /// Bytes of a segment header.
@@ -246,8 +246,8 @@ fn all_zero_from(r: &mut Buffered<'_>, from: u64) -> io::Result<bool> {
 fn resync_from(r: &mut Buffered<'_>, from: u64) -> io::Result<Option<u64>> {
     let mut pos = from;
     while pos + 8 <= r.file_len {
-        let head = r.window(pos, 8)?;
-        if let Ok(total) = frame_len(head) {
+        let head = r.window(pos, 12)?;
+        if let Some(total) = plausible_frame(head) {
             let frame = r.window(pos, total)?;
             if decode_meta(frame).is_ok() {
                 return Ok(Some(pos));
