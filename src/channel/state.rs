@@ -60,8 +60,13 @@ impl QueueState {
         let Some(taken) = self.inflight.remove(&txid) else {
             return 0;
         };
+        let mut last_target = None;
         for (_, ptr) in &taken {
-            self.note_dep(written_to, ptr.segment);
+            // Taken events mostly come from one segment: note each target once per run.
+            if last_target != Some(ptr.segment) {
+                self.note_dep(written_to, ptr.segment);
+                last_target = Some(ptr.segment);
+            }
             if let Some(n) = self.live.get_mut(&ptr.segment) {
                 *n = n.saturating_sub(1);
                 if *n == 0 {
