@@ -157,13 +157,17 @@ pub fn sink(cx: &mut Ctx<'_>, short: &str) -> Option<SinkKind> {
                 }
             }
             let append_newline = cx.bool("sink.serializer.appendNewline", true);
+            let path_manager = crate::agent::sink::file_roll::path_manager(cx);
             Some(SinkKind::FileRoll(FileRollConfig {
                 directory: directory?,
                 roll_interval: (secs > 0).then(|| Duration::from_secs(secs)),
                 batch_size,
                 append_newline,
+                path_manager,
+                fsync_per_batch: cx.bool("sink.fsyncPerBatch", true),
             }))
         }
+        "hdfs" => crate::agent::sink::hdfs::config::build(cx).map(|c| SinkKind::Hdfs(Box::new(c))),
         _ => None,
     }
 }

@@ -26,6 +26,7 @@ pub const SINK_TYPES: TypeTable = &[
     ("logger", "org.apache.flume.sink.LoggerSink"),
     ("null", "org.apache.flume.sink.NullSink"),
     ("file_roll", "org.apache.flume.sink.RollingFileSink"),
+    ("hdfs", "org.apache.flume.sink.hdfs.HDFSEventSink"),
 ];
 
 /// Sink processor types.
@@ -178,6 +179,25 @@ pub struct FileRollConfig {
     pub batch_size: usize,
     /// `sink.serializer.appendNewline` (default true).
     pub append_newline: bool,
+    /// `sink.pathManager` (default DEFAULT) with its `prefix`, `extension`, `pattern`.
+    pub path_manager: PathManager,
+    /// `sink.fsyncPerBatch` (Sluice; default true): fsync each batch (and a new file's
+    /// directory entry) before the take commits.
+    pub fsync_per_batch: bool,
+}
+
+/// `file_roll`'s `sink.pathManager`: how files are named.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathManager {
+    /// `ROLLTIME` (the time the file was opened) instead of `DEFAULT` (the sink's start).
+    pub roll_time: bool,
+    /// `sink.pathManager.prefix` (default empty).
+    pub prefix: String,
+    /// `sink.pathManager.extension` (default empty; a `.` is added before it).
+    pub extension: String,
+    /// `sink.pathManager.pattern` for ROLLTIME as a chrono format (from Java's
+    /// `yyyyMMddHHmmss`, the default).
+    pub pattern: String,
 }
 
 /// A sink's own settings.
@@ -195,6 +215,8 @@ pub enum SinkKind {
     },
     /// `file_roll`
     FileRoll(FileRollConfig),
+    /// `hdfs` (on a local or mounted file system)
+    Hdfs(Box<crate::agent::sink::hdfs::HdfsConfig>),
 }
 
 impl SinkKind {
@@ -204,6 +226,7 @@ impl SinkKind {
             SinkKind::Logger { .. } => 1,
             SinkKind::Null { batch_size } => *batch_size,
             SinkKind::FileRoll(c) => c.batch_size,
+            SinkKind::Hdfs(c) => c.batch_size,
         }
     }
 }

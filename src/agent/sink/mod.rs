@@ -1,8 +1,9 @@
-//! Sinks: `logger`, `null` and `file_roll`. A sink only delivers a batch it is handed; the
+//! Sinks: `logger`, `null`, `file_roll` and `hdfs`. A sink only delivers a batch it is handed; the
 //! [`runner`] takes the batch from the channel and commits the take only after `deliver`
 //! returned `Ok` (for `file_roll`: after the bytes were written and flushed).
 
 pub mod file_roll;
+pub mod hdfs;
 pub mod logger;
 pub mod runner;
 
@@ -28,6 +29,8 @@ pub enum Sink {
     Null,
     /// `file_roll`
     FileRoll(Box<file_roll::FileRollSink>),
+    /// `hdfs`
+    Hdfs(Box<hdfs::HdfsSink>),
 }
 
 impl Sink {
@@ -41,6 +44,7 @@ impl Sink {
             SinkKind::FileRoll(c) => {
                 Sink::FileRoll(Box::new(file_roll::FileRollSink::new(name, c.clone())))
             }
+            SinkKind::Hdfs(c) => Sink::Hdfs(Box::new(hdfs::HdfsSink::new(name, (**c).clone()))),
         }
     }
 
@@ -53,6 +57,7 @@ impl Sink {
             }
             Sink::Null => Ok(()),
             Sink::FileRoll(s) => s.deliver(events).await,
+            Sink::Hdfs(s) => s.deliver(events).await,
         }
     }
 
@@ -60,14 +65,17 @@ impl Sink {
     pub async fn tick(&mut self) -> Result<(), SinkError> {
         match self {
             Sink::FileRoll(s) => s.tick().await,
+            Sink::Hdfs(s) => s.tick().await,
             _ => Ok(()),
         }
     }
 
     /// Flushes and closes what the sink holds open.
     pub async fn stop(&mut self) {
-        if let Sink::FileRoll(s) = self {
-            s.close().await;
+        match self {
+            Sink::FileRoll(s) => s.close().await,
+            Sink::Hdfs(s) => s.close().await,
+            _ => {}
         }
     }
 }

@@ -1,0 +1,335 @@
+//! The `hdfs` sink's settings: Flume's `hdfs.*` and `serializer*` keys with Flume's defaults,
+//! read from a component's properties with line-numbered errors. The sink writes to a local
+//! (or mounted) file system: `hdfs.path` is a plain path or a `file://` URI; `hdfs://` is
+//! refused with a clear message.
+
+use std::time::Duration;
+
+use super::codec::Codec;
+use super::path::{Rounding, RoundUnit, Zone};
+use crate::agent::config::ctx::Ctx;
+
+/// Largest `hdfs.maxOpenFiles` accepted (a limit on open file handles).
+pub const MAX_OPEN_FILES_LIMIT: u64 = 100_000;
+/// Largest `hdfs.batchSize` accepted.
+pub const BATCH_SIZE_LIMIT: u64 = 1_000_000;
+
+/// `hdfs.fileType`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileType {
+    /// Hadoop's SequenceFile (Flume's default): key `LongWritable` timestamp, value
+    /// `BytesWritable` (writeFormat `Writable`) or `Text` (writeFormat `Text`).
+    SequenceFile,
+    /// The serializer's bytes as they are.
+    DataStream,
+    /// The serializer's bytes through `hdfs.codeC`.
+    CompressedStream,
+}
+
+/// `hdfs.writeFormat` (SequenceFile only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteFormat {
+    /// `Writable` (default): the body as `BytesWritable`.
+    Writable,
+    /// `Text`: the body as `Text`.
+    Text,
+}
+
+/// `serializer` (DataStream and CompressedStream).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Serializer {
+    /// `TEXT`: the body, then a newline with `serializer.appendNewline`.
+    Text,
+    /// `HEADER_AND_TEXT`: `{k=v, ...} ` then the body and a newline.
+    HeaderAndText,
+    /// `avro_event`: an Avro object container of Flume's event schema.
+    AvroEvent,
+}
+
+/// The `hdfs` sink's typed settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HdfsConfig {
+    /// `hdfs.path` without a `file://` scheme; may hold escapes.
+    pub path: String,
+    /// `hdfs.filePrefix` (default `FlumeData`); may hold escapes.
+    pub file_prefix: String,
+    /// `hdfs.fileSuffix` (default none; then the codec's extension).
+    pub file_suffix: String,
+    /// `hdfs.inUsePrefix` (default empty).
+    pub in_use_prefix: String,
+    /// `hdfs.inUseSuffix` (default `.tmp`), empty with `hdfs.emptyInUseSuffix=true`.
+    pub in_use_suffix: String,
+    /// `hdfs.rollInterval` (default 30 s; 0 = never).
+    pub roll_interval: Option<Duration>,
+    /// `hdfs.rollSize` in body bytes (default 1024; 0 = never).
+    pub roll_size: Option<u64>,
+    /// `hdfs.rollCount` in events (default 10; 0 = never).
+    pub roll_count: Option<u64>,
+    /// `hdfs.idleTimeout` (default 0 = never).
+    pub idle_timeout: Option<Duration>,
+    /// `hdfs.batchSize` (default 100).
+    pub batch_size: usize,
+    /// `hdfs.fileType` (default SequenceFile).
+    pub file_type: FileType,
+    /// `hdfs.codeC` (required by CompressedStream).
+    pub codec: Option<Codec>,
+    /// `hdfs.writeFormat` (default Writable).
+    pub write_format: WriteFormat,
+    /// `hdfs.maxOpenFiles` (default 5000).
+    pub max_open_files: usize,
+    /// `hdfs.round`, `hdfs.roundValue`, `hdfs.roundUnit`.
+    pub round: Option<Rounding>,
+    /// `hdfs.timeZone` (default local).
+    pub zone: Zone,
+    /// `hdfs.useLocalTimeStamp` (default false).
+    pub use_local_timestamp: bool,
+    /// `hdfs.closeTries` (default 0 = until it works).
+    pub close_tries: u32,
+    /// `hdfs.retryInterval` (default 180 s).
+    pub retry_interval: Duration,
+    /// `hdfs.callTimeout` (default 30000 ms): the longest one batch's file work may take.
+    pub call_timeout: Duration,
+    /// `serializer` (default TEXT).
+    pub serializer: Serializer,
+    /// `serializer.appendNewline` (default true).
+    pub append_newline: bool,
+    /// `serializer.syncIntervalBytes` for avro_event (default 2048000).
+    pub sync_interval_bytes: u64,
+    /// `hdfs.fsyncPerBatch` (Sluice; default true): fsync each batch before the take commits.
+    pub fsync_per_batch: bool,
+}
+
+/// Reads an `hdfs` sink's properties.
+pub fn build(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
+    let path = cx.required("hdfs.path").and_then(|p| local_path(cx, &p));
+    let file_type = match cx.get("hdfs.fileType").as_deref() {
+        None => FileType::SequenceFile,
+        Some(v) if v.eq_ignore_ascii_case("SequenceFile") => FileType::SequenceFile,
+        Some(v) if v.eq_ignore_ascii_case("DataStream") => FileType::DataStream,
+        Some(v) if v.eq_ignore_ascii_case("CompressedStream") => FileType::CompressedStream,
+        Some(v) => {
+            cx.error(
+                "hdfs.fileType",
+                format!("unknown file type {v:?}; supported: SequenceFile, DataStream, CompressedStream"),
+            );
+            FileType::DataStream
+        }
+    };
+    let codec = cx.get("hdfs.codeC").and_then(|v| match Codec::parse(&v) {
+        Some(c) => Some(c),
+        None => {
+            cx.error(
+                "hdfs.codeC",
+                format!("unknown codec {v:?}; supported: {}", Codec::SUPPORTED),
+            );
+            None
+        }
+    });
+    match (file_type, codec) {
+        (FileType::CompressedStream, None) if !cx.failed() => {
+            cx.error("hdfs.codeC", "fileType CompressedStream needs hdfs.codeC")
+        }
+        (FileType::SequenceFile, Some(_)) => cx.error(
+            "hdfs.codeC",
+            "compressed SequenceFiles are not supported; use fileType CompressedStream",
+        ),
+        _ => {}
+    }
+    // Flume ignores codeC for DataStream; so do we, but say so.
+    let codec = match file_type {
+        FileType::CompressedStream => codec,
+        FileType::DataStream if codec.is_some() => {
+            cx.warn("hdfs.codeC", "ignored: fileType is DataStream");
+            None
+        }
+        _ => None,
+    };
+    let write_format = match cx.get("hdfs.writeFormat").as_deref() {
+        None => WriteFormat::Writable,
+        Some(v) if v.eq_ignore_ascii_case("Writable") => WriteFormat::Writable,
+        Some(v) if v.eq_ignore_ascii_case("Text") => WriteFormat::Text,
+        Some(v) => {
+            cx.error(
+                "hdfs.writeFormat",
+                format!("unknown write format {v:?}; supported: Writable, Text"),
+            );
+            WriteFormat::Writable
+        }
+    };
+    let serializer = match cx.get("serializer").as_deref() {
+        None => Serializer::Text,
+        Some(v) if v.eq_ignore_ascii_case("text") => Serializer::Text,
+        Some(v) if v.eq_ignore_ascii_case("header_and_text") => Serializer::HeaderAndText,
+        Some(v)
+            if v.eq_ignore_ascii_case("avro_event")
+                || v == "org.apache.flume.serialization.FlumeEventAvroEventSerializer$Builder" =>
+        {
+            Serializer::AvroEvent
+        }
+        Some(v) => {
+            cx.error(
+                "serializer",
+                format!("unsupported serializer {v:?}; supported: TEXT, HEADER_AND_TEXT, avro_event"),
+            );
+            Serializer::Text
+        }
+    };
+    if serializer == Serializer::AvroEvent && file_type == FileType::CompressedStream {
+        cx.error(
+            "serializer",
+            "avro_event with CompressedStream is not supported; use DataStream (Avro containers are not compressed by an outer codec)",
+        );
+    }
+    if let Some(c) = cx.get("serializer.compressionCodec") {
+        if !c.eq_ignore_ascii_case("null") {
+            cx.error(
+                "serializer.compressionCodec",
+                format!("Avro block compression {c:?} is not supported; only null"),
+            );
+        }
+    }
+    let round = rounding(cx);
+    let zone = match cx.get("hdfs.timeZone") {
+        None => Zone::Local,
+        Some(v) => match Zone::parse(&v) {
+            Some(z) => z,
+            None => {
+                cx.error(
+                    "hdfs.timeZone",
+                    format!("unknown time zone {v:?}; use an IANA name like America/Los_Angeles, UTC or GMT+05:30"),
+                );
+                Zone::Local
+            }
+        },
+    };
+    let secs = |cx: &mut Ctx<'_>, key: &str, default: u64| {
+        let n = cx.u64(key, default, 0);
+        (n > 0).then(|| Duration::from_secs(n))
+    };
+    let roll_interval = secs(cx, "hdfs.rollInterval", 30);
+    let idle_timeout = secs(cx, "hdfs.idleTimeout", 0);
+    let roll_size = Some(cx.u64("hdfs.rollSize", 1024, 0)).filter(|n| *n > 0);
+    let roll_count = Some(cx.u64("hdfs.rollCount", 10, 0)).filter(|n| *n > 0);
+    let batch_size = cx.u64("hdfs.batchSize", 100, 1);
+    if batch_size > BATCH_SIZE_LIMIT {
+        cx.error("hdfs.batchSize", format!("{batch_size} exceeds the limit {BATCH_SIZE_LIMIT}"));
+    }
+    let max_open_files = cx.u64("hdfs.maxOpenFiles", 5000, 1);
+    if max_open_files > MAX_OPEN_FILES_LIMIT {
+        cx.error(
+            "hdfs.maxOpenFiles",
+            format!("{max_open_files} exceeds the limit {MAX_OPEN_FILES_LIMIT}"),
+        );
+    }
+    let empty_in_use_suffix = cx.bool("hdfs.emptyInUseSuffix", false);
+    let in_use_suffix = cx.get("hdfs.inUseSuffix").unwrap_or_else(|| ".tmp".into());
+    let close_tries = cx.u64("hdfs.closeTries", 0, 0).min(u32::MAX as u64) as u32;
+    let retry_interval = Duration::from_secs(cx.u64("hdfs.retryInterval", 180, 0));
+    let call_timeout = Duration::from_millis(cx.u64("hdfs.callTimeout", 30_000, 1));
+    // Keys of Hadoop's HDFS client that have no meaning on a local file system.
+    for k in [
+        "hdfs.minBlockReplicas",
+        "hdfs.threadsPoolSize",
+        "hdfs.rollTimerPoolSize",
+        "hdfs.kerberosPrincipal",
+        "hdfs.kerberosKeytab",
+        "hdfs.proxyUser",
+    ] {
+        if cx.get(k).is_some() {
+            cx.warn(k, "has no effect on a local file system; ignored");
+        }
+    }
+    Some(HdfsConfig {
+        path: path?,
+        file_prefix: cx.get("hdfs.filePrefix").unwrap_or_else(|| "FlumeData".into()),
+        file_suffix: cx.get("hdfs.fileSuffix").unwrap_or_default(),
+        in_use_prefix: cx.get("hdfs.inUsePrefix").unwrap_or_default(),
+        in_use_suffix: if empty_in_use_suffix {
+            String::new()
+        } else {
+            in_use_suffix
+        },
+        roll_interval,
+        roll_size,
+        roll_count,
+        idle_timeout,
+        batch_size: batch_size.min(BATCH_SIZE_LIMIT) as usize,
+        file_type,
+        codec,
+        write_format,
+        max_open_files: max_open_files.min(MAX_OPEN_FILES_LIMIT) as usize,
+        round,
+        zone,
+        use_local_timestamp: cx.bool("hdfs.useLocalTimeStamp", false),
+        close_tries,
+        retry_interval,
+        call_timeout,
+        serializer,
+        append_newline: cx.bool("serializer.appendNewline", true),
+        sync_interval_bytes: cx.u64("serializer.syncIntervalBytes", 2_048_000, 32),
+        fsync_per_batch: cx.bool("hdfs.fsyncPerBatch", true),
+    })
+}
+
+/// `hdfs.path` as a local path: plain or `file://`; other schemes are refused.
+fn local_path(cx: &mut Ctx<'_>, p: &str) -> Option<String> {
+    let lower = p.to_ascii_lowercase();
+    if let Some(rest) = lower.strip_prefix("file://") {
+        let rest = &p[p.len() - rest.len()..];
+        if !rest.starts_with('/') {
+            cx.error(
+                "hdfs.path",
+                format!("{p:?}: a file:// URI needs an absolute path (file:///data/logs)"),
+            );
+            return None;
+        }
+        return Some(rest.to_owned());
+    }
+    if let Some((scheme, _)) = p.split_once("://") {
+        cx.error(
+            "hdfs.path",
+            format!(
+                "{p:?}: the {scheme}:// scheme is not supported; Sluice writes to a local or mounted file system (a plain path or file:///...). To land in HDFS, mount it (NFS gateway / FUSE) or forward to a Flume agent"
+            ),
+        );
+        return None;
+    }
+    if p.is_empty() {
+        cx.error("hdfs.path", "must not be empty");
+        return None;
+    }
+    Some(p.to_owned())
+}
+
+fn rounding(cx: &mut Ctx<'_>) -> Option<Rounding> {
+    let round = cx.bool("hdfs.round", false);
+    let value = cx.u64("hdfs.roundValue", 1, 1);
+    let unit = match cx.get("hdfs.roundUnit").as_deref() {
+        None => RoundUnit::Second,
+        Some(v) if v.eq_ignore_ascii_case("second") => RoundUnit::Second,
+        Some(v) if v.eq_ignore_ascii_case("minute") => RoundUnit::Minute,
+        Some(v) if v.eq_ignore_ascii_case("hour") => RoundUnit::Hour,
+        Some(v) => {
+            cx.error(
+                "hdfs.roundUnit",
+                format!("unknown unit {v:?}; supported: second, minute, hour"),
+            );
+            RoundUnit::Second
+        }
+    };
+    let max = match unit {
+        RoundUnit::Hour => 24,
+        _ => 60,
+    };
+    if value > max {
+        cx.error(
+            "hdfs.roundValue",
+            format!("must be at most {max} for unit {unit:?}, got {value}"),
+        );
+        return None;
+    }
+    round.then_some(Rounding {
+        value: value as u32,
+        unit,
+    })
+}

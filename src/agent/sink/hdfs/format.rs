@@ -1,0 +1,390 @@
+//! What goes into an `hdfs` sink file, as pure functions of events and bytes: the stream
+//! serializers (`TEXT`, `HEADER_AND_TEXT`) with an optional codec, Hadoop's SequenceFile
+//! (version 6, uncompressed; key `LongWritable` timestamp, value `BytesWritable` or `Text`) and
+//! an Avro object container of Flume's event schema (`avro_event`, codec null).
+//!
+//! An [`Encoder`] turns events into the bytes of one batch; a batch always ends on a unit a
+//! reader can stop at (a line, a compressed unit, a SequenceFile record, an Avro block), so
+//! what an fsync covered is readable. [`valid_prefix`] finds, in a file left by a crash, the
+//! end of the last such unit: recovery cuts the file there.
+
+use std::io;
+
+use super::codec::Codec;
+use super::config::{FileType, HdfsConfig, Serializer, WriteFormat};
+use crate::event::Event;
+
+/// Flume's Avro event schema (`FlumeEventAvroEventSerializer`).
+pub const AVRO_EVENT_SCHEMA: &str = r#"{"type":"record","name":"Event","fields":[{"name":"headers","type":{"type":"map","values":"string"}},{"name":"body","type":"bytes"}]}"#;
+/// SequenceFile key class.
+pub const SEQ_KEY_CLASS: &str = "org.apache.hadoop.io.LongWritable";
+/// SequenceFile value class for writeFormat `Writable`.
+pub const SEQ_BYTES_CLASS: &str = "org.apache.hadoop.io.BytesWritable";
+/// SequenceFile value class for writeFormat `Text`.
+pub const SEQ_TEXT_CLASS: &str = "org.apache.hadoop.io.Text";
+/// Bytes between SequenceFile sync markers (Hadoop's `SYNC_INTERVAL`).
+pub const SEQ_SYNC_INTERVAL: usize = 100 * (4 + 16);
+const AVRO_MAGIC: &[u8; 4] = b"Obj\x01";
+const SEQ_MAGIC: &[u8; 4] = b"SEQ\x06";
+
+/// The layout of a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// Lines (or headers and lines) through an optional codec.
+    Stream {
+        /// `HEADER_AND_TEXT` instead of `TEXT`.
+        with_headers: bool,
+        /// `serializer.appendNewline`.
+        newline: bool,
+        /// `hdfs.codeC`.
+        codec: Option<Codec>,
+    },
+    /// Hadoop SequenceFile; `text` = writeFormat Text.
+    Sequence {
+        /// Values as `Text` instead of `BytesWritable`.
+        text: bool,
+    },
+    /// Avro object container; a block at least every `sync_interval` bytes.
+    Avro {
+        /// `serializer.syncIntervalBytes`.
+        sync_interval: usize,
+    },
+}
+
+impl Layout {
+    /// The layout a configuration asks for.
+    pub fn of(cfg: &HdfsConfig) -> Layout {
+        match (cfg.file_type, cfg.serializer) {
+            (FileType::SequenceFile, _) => Layout::Sequence {
+                text: cfg.write_format == WriteFormat::Text,
+            },
+            (_, Serializer::AvroEvent) => Layout::Avro {
+                sync_interval: cfg.sync_interval_bytes as usize,
+            },
+            (ft, s) => Layout::Stream {
+                with_headers: s == Serializer::HeaderAndText,
+                newline: cfg.append_newline,
+                codec: if ft == FileType::CompressedStream { cfg.codec } else { None },
+            },
+        }
+    }
+}
+
+/// Turns events into a file's bytes, batch by batch.
+#[derive(Debug)]
+pub struct Encoder {
+    layout: Layout,
+    sync: [u8; 16],
+    pending: Vec<u8>,
+    pending_count: u64,
+    out: Vec<u8>,
+    since_sync: usize,
+}
+
+impl Encoder {
+    /// An encoder for a new file (`seed` draws the sync marker).
+    pub fn new(layout: Layout, seed: u64) -> Encoder {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let mut sync = [0u8; 16];
+        rng.fill(&mut sync);
+        Encoder {
+            layout,
+            sync,
+            pending: Vec::new(),
+            pending_count: 0,
+            out: Vec::new(),
+            since_sync: 0,
+        }
+    }
+
+    /// The bytes a new file starts with.
+    pub fn header(&self) -> Vec<u8> {
+        let mut h = Vec::new();
+        match self.layout {
+            Layout::Stream { .. } => {}
+            Layout::Sequence { text } => {
+                h.extend_from_slice(SEQ_MAGIC);
+                write_text(&mut h, SEQ_KEY_CLASS.as_bytes());
+                write_text(&mut h, if text { SEQ_TEXT_CLASS } else { SEQ_BYTES_CLASS }.as_bytes());
+                h.extend_from_slice(&[0, 0]); // not compressed, not block-compressed
+                h.extend_from_slice(&0u32.to_be_bytes()); // no metadata
+                h.extend_from_slice(&self.sync);
+            }
+            Layout::Avro { .. } => {
+                h.extend_from_slice(AVRO_MAGIC);
+                avro_long(&mut h, 2);
+                avro_bytes(&mut h, b"avro.codec");
+                avro_bytes(&mut h, b"null");
+                avro_bytes(&mut h, b"avro.schema");
+                avro_bytes(&mut h, AVRO_EVENT_SCHEMA.as_bytes());
+                avro_long(&mut h, 0);
+                h.extend_from_slice(&self.sync);
+            }
+        }
+        h
+    }
+
+    /// Adds one event; `ts_ms` is its timestamp (the SequenceFile key).
+    pub fn add(&mut self, e: &Event, ts_ms: i64) -> io::Result<()> {
+        match self.layout {
+            Layout::Stream { with_headers, newline, codec } => {
+                if with_headers {
+                    self.pending.extend_from_slice(headers_text(e).as_bytes());
+                }
+                self.pending.extend_from_slice(&e.body);
+                if newline {
+                    self.pending.push(b'\n');
+                }
+                if codec.is_none() {
+                    self.out.append(&mut self.pending);
+                }
+            }
+            Layout::Sequence { text } => {
+                if self.since_sync >= SEQ_SYNC_INTERVAL {
+                    self.out.extend_from_slice(&(-1i32).to_be_bytes());
+                    self.out.extend_from_slice(&self.sync);
+                    self.since_sync = 0;
+                }
+                let mut value = Vec::with_capacity(e.body.len() + 5);
+                if text {
+                    write_text(&mut value, &e.body);
+                } else {
+                    value.extend_from_slice(&(e.body.len() as u32).to_be_bytes());
+                    value.extend_from_slice(&e.body);
+                }
+                let record_len = u32::try_from(8 + value.len())
+                    .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "event too large for a SequenceFile record"))?;
+                let start = self.out.len();
+                self.out.extend_from_slice(&record_len.to_be_bytes());
+                self.out.extend_from_slice(&8u32.to_be_bytes());
+                self.out.extend_from_slice(&ts_ms.to_be_bytes());
+                self.out.extend_from_slice(&value);
+                self.since_sync += self.out.len() - start;
+            }
+            Layout::Avro { sync_interval } => {
+                if !e.headers.is_empty() {
+                    avro_long(&mut self.pending, e.headers.len() as i64);
+                    for (k, v) in &e.headers {
+                        avro_bytes(&mut self.pending, k.as_bytes());
+                        avro_bytes(&mut self.pending, v.as_bytes());
+                    }
+                }
+                avro_long(&mut self.pending, 0);
+                avro_bytes(&mut self.pending, &e.body);
+                self.pending_count += 1;
+                if self.pending.len() >= sync_interval {
+                    self.seal_avro_block();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn seal_avro_block(&mut self) {
+        if self.pending_count == 0 {
+            return;
+        }
+        avro_long(&mut self.out, self.pending_count as i64);
+        avro_long(&mut self.out, self.pending.len() as i64);
+        self.out.append(&mut self.pending);
+        self.out.extend_from_slice(&self.sync);
+        self.pending_count = 0;
+    }
+
+    /// The bytes of the batch so far, ending on a unit boundary; the encoder is then empty.
+    pub fn take_batch(&mut self) -> io::Result<Vec<u8>> {
+        match self.layout {
+            Layout::Stream { codec: Some(c), .. } if !self.pending.is_empty() => {
+                let unit = c.compress(&self.pending)?;
+                self.pending.clear();
+                self.out.extend_from_slice(&unit);
+            }
+            Layout::Avro { .. } => self.seal_avro_block(),
+            _ => {}
+        }
+        Ok(std::mem::take(&mut self.out))
+    }
+}
+
+/// How much of a file left by a crash is whole: `None` when its start is not this layout
+/// (then nothing should be cut), else the length of the prefix made of whole units.
+pub fn valid_prefix(layout: Layout, data: &[u8]) -> Option<usize> {
+    match layout {
+        Layout::Stream { codec: Some(c), .. } => Some(c.valid_prefix(data)),
+        Layout::Stream { newline: true, .. } => {
+            Some(data.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1))
+        }
+        Layout::Stream { newline: false, .. } => Some(data.len()),
+        Layout::Sequence { .. } => sequence_prefix(data),
+        Layout::Avro { .. } => avro_prefix(data),
+    }
+}
+
+/// Java's `Map.toString()` of the headers and a space, as `HEADER_AND_TEXT` writes them.
+pub fn headers_text(e: &Event) -> String {
+    let inner: Vec<String> = e.headers.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{{{}}} ", inner.join(", "))
+}
+
+/// Hadoop's `WritableUtils.writeVLong`.
+pub fn write_vlong(out: &mut Vec<u8>, v: i64) {
+    if (-112..=127).contains(&v) {
+        out.push(v as u8);
+        return;
+    }
+    let (mut len, i) = if v < 0 { (-120i32, !v) } else { (-112i32, v) };
+    let mut tmp = i;
+    while tmp != 0 {
+        tmp >>= 8;
+        len -= 1;
+    }
+    out.push(len as u8);
+    let n = if len < -120 { -(len + 120) } else { -(len + 112) };
+    for idx in (0..n).rev() {
+        out.push((i >> (idx * 8)) as u8);
+    }
+}
+
+/// Hadoop's `WritableUtils.readVLong`: the value and its length.
+pub fn read_vlong(data: &[u8]) -> Option<(i64, usize)> {
+    let first = *data.first()? as i8;
+    if first >= -112 {
+        return Some((first as i64, 1));
+    }
+    let (neg, n) = if first < -120 { (true, (-119 - first as i32) as usize) } else { (false, (-111 - first as i32) as usize) };
+    let bytes = data.get(1..n)?;
+    let mut v: i64 = 0;
+    for b in bytes {
+        v = (v << 8) | *b as i64;
+    }
+    Some((if neg { !v } else { v }, n))
+}
+
+fn write_text(out: &mut Vec<u8>, s: &[u8]) {
+    write_vlong(out, s.len() as i64);
+    out.extend_from_slice(s);
+}
+
+fn be_u32(data: &[u8], at: usize) -> Option<u32> {
+    let b = data.get(at..at + 4)?;
+    Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+fn sequence_prefix(data: &[u8]) -> Option<usize> {
+    if data.len() < SEQ_MAGIC.len() {
+        return Some(0);
+    }
+    if &data[..4] != SEQ_MAGIC {
+        return None;
+    }
+    let mut at = 4;
+    for _ in 0..2 {
+        let Some((len, n)) = read_vlong(&data[at..]) else { return Some(0) };
+        at += n + usize::try_from(len).ok()?;
+    }
+    let Some(flags) = data.get(at..at + 2) else { return Some(0) };
+    if flags != [0, 0] {
+        return None;
+    }
+    at += 2;
+    let Some(meta) = be_u32(data, at) else { return Some(0) };
+    at += 4;
+    for _ in 0..meta.saturating_mul(2) {
+        let Some((len, n)) = read_vlong(data.get(at..)?) else { return Some(0) };
+        at += n + usize::try_from(len).ok()?;
+    }
+    let Some(sync) = data.get(at..at + 16) else { return Some(0) };
+    at += 16;
+    let mut good = at;
+    loop {
+        let Some(len) = be_u32(data, at) else { return Some(good) };
+        if len == u32::MAX {
+            if data.get(at + 4..at + 20) != Some(sync) {
+                return Some(good);
+            }
+            at += 20;
+        } else {
+            let Some(key_len) = be_u32(data, at + 4) else { return Some(good) };
+            if key_len > len || data.len() < at + 8 + len as usize {
+                return Some(good);
+            }
+            at += 8 + len as usize;
+        }
+        good = at;
+    }
+}
+
+fn avro_long(out: &mut Vec<u8>, v: i64) {
+    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    loop {
+        if z < 0x80 {
+            out.push(z as u8);
+            return;
+        }
+        out.push((z as u8 & 0x7f) | 0x80);
+        z >>= 7;
+    }
+}
+
+fn avro_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    avro_long(out, b.len() as i64);
+    out.extend_from_slice(b);
+}
+
+fn read_avro_long(data: &[u8], at: &mut usize) -> Option<i64> {
+    let mut z: u64 = 0;
+    for shift in (0..64).step_by(7) {
+        let b = *data.get(*at)?;
+        *at += 1;
+        z |= ((b & 0x7f) as u64) << shift;
+        if b & 0x80 == 0 {
+            return Some((z >> 1) as i64 ^ -((z & 1) as i64));
+        }
+    }
+    None
+}
+
+fn avro_prefix(data: &[u8]) -> Option<usize> {
+    if data.len() < 4 {
+        return Some(0);
+    }
+    if &data[..4] != AVRO_MAGIC {
+        return None;
+    }
+    let mut at = 4;
+    let torn = Some(0);
+    loop {
+        let Some(mut count) = read_avro_long(data, &mut at) else { return torn };
+        if count == 0 {
+            break;
+        }
+        if count < 0 {
+            count = -count;
+            if read_avro_long(data, &mut at).is_none() {
+                return torn;
+            }
+        }
+        for _ in 0..count.min(1024) * 2 {
+            let Some(len) = read_avro_long(data, &mut at) else { return torn };
+            at = at.checked_add(usize::try_from(len).ok()?)?;
+        }
+    }
+    let Some(sync) = data.get(at..at + 16) else { return torn };
+    at += 16;
+    let mut good = at;
+    loop {
+        let Some(_count) = read_avro_long(data, &mut at) else { return Some(good) };
+        let Some(size) = read_avro_long(data, &mut at) else { return Some(good) };
+        let Ok(size) = usize::try_from(size) else { return Some(good) };
+        let end = at.saturating_add(size);
+        if data.get(end..end + 16) != Some(sync) {
+            return Some(good);
+        }
+        at = end + 16;
+        good = at;
+    }
+}
+
+#[cfg(test)]
+#[path = "format_tests.rs"]
+mod tests;

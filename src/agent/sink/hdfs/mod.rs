@@ -1,0 +1,150 @@
+//! The `hdfs` sink on a local or mounted file system: Flume's bucketing (`hdfs.path` escapes),
+//! rolling, in-use naming and file types, with a stronger contract than Flume's: a batch is
+//! written, flushed and fsynced (the file, and its directory for a new file or a rename)
+//! before `deliver` returns `Ok`, so the runner commits the take only for durable bytes.
+//! In-use files left by a crash are recovered when the sink starts.
+//!
+//! The file work runs on a blocking thread ([`writer::HdfsWriter`], synchronous, through the
+//! `io::Fs` seam); each call is bounded by `hdfs.callTimeout`. A call that times out keeps
+//! running; the next call waits for it first (never two at once on the same files).
+
+pub mod bucket;
+pub mod codec;
+pub mod config;
+pub mod format;
+pub mod path;
+pub mod recover;
+pub mod writer;
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::task::JoinHandle;
+
+use super::SinkError;
+use crate::event::Event;
+use crate::io::{Fs, StdFs};
+pub use config::HdfsConfig;
+use writer::{HdfsError, HdfsWriter};
+
+type Job = JoinHandle<(Box<HdfsWriter>, Result<(), HdfsError>)>;
+
+/// The `hdfs` sink.
+#[derive(Debug)]
+pub struct HdfsSink {
+    name: String,
+    cfg: HdfsConfig,
+    fs: Arc<dyn Fs>,
+    writer: Option<Box<HdfsWriter>>,
+    running: Option<Job>,
+    started: bool,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl HdfsSink {
+    /// A sink on the real file system.
+    pub fn new(name: &str, cfg: HdfsConfig) -> HdfsSink {
+        HdfsSink::with_fs(name, cfg, Arc::new(StdFs))
+    }
+
+    /// A sink on the given file system (tests use `SimFs`).
+    pub fn with_fs(name: &str, cfg: HdfsConfig, fs: Arc<dyn Fs>) -> HdfsSink {
+        HdfsSink {
+            name: name.to_owned(),
+            cfg,
+            fs,
+            writer: None,
+            running: None,
+            started: false,
+        }
+    }
+
+    fn err(&self, message: String) -> SinkError {
+        SinkError { sink: self.name.clone(), message }
+    }
+
+    async fn writer(&mut self) -> Result<Box<HdfsWriter>, SinkError> {
+        if let Some(job) = self.running.take() {
+            let mut job = job;
+            match tokio::time::timeout(self.cfg.call_timeout, &mut job).await {
+                Ok(Ok((w, _))) => self.writer = Some(w),
+                Ok(Err(e)) => return Err(self.err(format!("file worker failed: {e}"))),
+                Err(_) => {
+                    self.running = Some(job);
+                    return Err(self.err(format!("the previous file call is still running after hdfs.callTimeout ({} ms)", self.cfg.call_timeout.as_millis())));
+                }
+            }
+        }
+        if let Some(w) = self.writer.take() {
+            return Ok(w);
+        }
+        let host = path::HostNames::detect();
+        let w = HdfsWriter::new(self.cfg.clone(), self.fs.clone(), host, now_ms().max(0) as u64).map_err(|e| self.err(e))?;
+        Ok(Box::new(w))
+    }
+
+    async fn run<F>(&mut self, f: F) -> Result<(), SinkError>
+    where
+        F: FnOnce(&mut HdfsWriter) -> Result<(), HdfsError> + Send + 'static,
+    {
+        let mut w = self.writer().await?;
+        let first = !self.started;
+        let job: Job = tokio::task::spawn_blocking(move || {
+            if first {
+                if let Err(e) = w.recover() {
+                    return (w, Err(e));
+                }
+            }
+            let r = f(&mut w);
+            (w, r)
+        });
+        let mut job = job;
+        match tokio::time::timeout(self.cfg.call_timeout, &mut job).await {
+            Ok(Ok((w, r))) => {
+                self.writer = Some(w);
+                if first && r.is_ok() {
+                    self.started = true;
+                }
+                r.map_err(|e| self.err(e.to_string()))
+            }
+            Ok(Err(e)) => Err(self.err(format!("file worker failed: {e}"))),
+            Err(_) => {
+                self.running = Some(job);
+                Err(self.err(format!("file work took longer than hdfs.callTimeout ({} ms)", self.cfg.call_timeout.as_millis())))
+            }
+        }
+    }
+
+    /// Writes a batch and makes it durable. Cancel safety: not cancel safe; a cancelled call
+    /// leaves its blocking work running, and the next call waits for it.
+    pub async fn deliver(&mut self, events: &[Event]) -> Result<(), SinkError> {
+        let events = events.to_vec();
+        self.run(move |w| w.write_batch(&events, Instant::now(), now_ms())).await
+    }
+
+    /// Rolls files whose interval or idle time passed (the first call recovers in-use files).
+    pub async fn tick(&mut self) -> Result<(), SinkError> {
+        self.run(|w| w.tick(Instant::now())).await
+    }
+
+    /// Closes every open file.
+    pub async fn close(&mut self) {
+        if self.writer.is_none() && self.running.is_none() {
+            return;
+        }
+        if let Err(e) = self.run(|w| w.close_all(Instant::now())).await {
+            tracing::warn!(sink = %self.name, error = %e, "closing files failed; they are recovered at the next start");
+        }
+    }
+
+    /// Recovers in-use files now (normally done by the first call).
+    pub async fn start(&mut self) -> Result<(), SinkError> {
+        self.run(|_| Ok(())).await
+    }
+}

@@ -1,0 +1,350 @@
+//! Flume's `BucketPath` escapes for `hdfs.path` and `hdfs.filePrefix`, as a pure function of
+//! a template, an event's headers, a timestamp, a time zone and the host's names.
+//!
+//! `%{name}` is a header (empty when absent); `%[localhost]`, `%[IP]`, `%[FQDN]` the host;
+//! `%%` a percent sign; `%t` the timestamp in ms, `%s` in seconds; `%a %A %b %B %c %d %D %e
+//! %H %I %j %k %l %m %M %n %p %S %y %Y %z` the fields of Java's `SimpleDateFormat` that
+//! Flume maps them to (English names). With `hdfs.round` the timestamp is first rounded down
+//! to a multiple of `roundValue` seconds, minutes or hours of the wall clock in the zone.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, FixedOffset, LocalResult, NaiveDateTime, TimeZone, Timelike};
+
+/// `hdfs.roundUnit`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoundUnit {
+    /// `second`
+    Second,
+    /// `minute`
+    Minute,
+    /// `hour`
+    Hour,
+}
+
+/// `hdfs.round=true` with its value and unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rounding {
+    /// `hdfs.roundValue` (1-60, or 1-24 for hours).
+    pub value: u32,
+    /// `hdfs.roundUnit`.
+    pub unit: RoundUnit,
+}
+
+/// `hdfs.timeZone`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Zone {
+    /// The machine's zone (Flume's default).
+    Local,
+    /// An IANA zone.
+    Named(chrono_tz::Tz),
+    /// A fixed offset (`GMT+05:30`, `UTC+8`).
+    Fixed(FixedOffset),
+}
+
+impl Zone {
+    /// Parses a Java time-zone id: an IANA name, `UTC`/`GMT`, or `GMT±hh[:mm]`.
+    pub fn parse(s: &str) -> Option<Zone> {
+        if let Ok(tz) = s.parse::<chrono_tz::Tz>() {
+            return Some(Zone::Named(tz));
+        }
+        let rest = s.strip_prefix("GMT").or_else(|| s.strip_prefix("UTC"))?;
+        let (sign, rest) = match rest.as_bytes().first()? {
+            b'+' => (1, &rest[1..]),
+            b'-' => (-1, &rest[1..]),
+            _ => return None,
+        };
+        let (h, m) = match rest.split_once(':') {
+            Some((h, m)) => (h.parse::<i32>().ok()?, m.parse::<i32>().ok()?),
+            None if rest.len() > 2 => (rest[..rest.len() - 2].parse().ok()?, rest[rest.len() - 2..].parse().ok()?),
+            None => (rest.parse::<i32>().ok()?, 0),
+        };
+        if h > 23 || m > 59 {
+            return None;
+        }
+        FixedOffset::east_opt(sign * (h * 3600 + m * 60)).map(Zone::Fixed)
+    }
+
+    fn at(&self, ts_ms: i64) -> Option<DateTime<FixedOffset>> {
+        let utc = DateTime::from_timestamp_millis(ts_ms)?;
+        Some(match self {
+            Zone::Local => utc.with_timezone(&chrono::Local).fixed_offset(),
+            Zone::Named(tz) => utc.with_timezone(tz).fixed_offset(),
+            Zone::Fixed(off) => utc.with_timezone(off),
+        })
+    }
+
+    fn local_to_ms(&self, naive: NaiveDateTime) -> Option<i64> {
+        fn first<T: TimeZone>(r: LocalResult<DateTime<T>>) -> Option<i64> {
+            r.earliest().map(|d| d.timestamp_millis())
+        }
+        match self {
+            Zone::Local => first(chrono::Local.from_local_datetime(&naive)),
+            Zone::Named(tz) => first(tz.from_local_datetime(&naive)),
+            Zone::Fixed(off) => first(off.from_local_datetime(&naive)),
+        }
+    }
+}
+
+/// Rounds `ts_ms` down as Flume's `TimestampRoundDownUtil` does: the unit's field of the
+/// wall clock in `zone` down to a multiple of the value, smaller fields zeroed.
+pub fn round_down(ts_ms: i64, r: Rounding, zone: Zone) -> i64 {
+    let Some(t) = zone.at(ts_ms) else {
+        return ts_ms;
+    };
+    let v = r.value.max(1);
+    let n = t.naive_local();
+    let rounded = match r.unit {
+        RoundUnit::Second => n.with_nanosecond(0).and_then(|n| n.with_second(n.second() - n.second() % v)),
+        RoundUnit::Minute => n
+            .with_nanosecond(0)
+            .and_then(|n| n.with_second(0))
+            .and_then(|n| n.with_minute(n.minute() - n.minute() % v)),
+        RoundUnit::Hour => n
+            .with_nanosecond(0)
+            .and_then(|n| n.with_second(0))
+            .and_then(|n| n.with_minute(0))
+            .and_then(|n| n.with_hour(n.hour() - n.hour() % v)),
+    };
+    rounded.and_then(|n| zone.local_to_ms(n)).unwrap_or(ts_ms)
+}
+
+/// The host's names for `%[localhost]`, `%[IP]`, `%[FQDN]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HostNames {
+    /// `%[localhost]`: the host name.
+    pub localhost: String,
+    /// `%[IP]`: the host's address.
+    pub ip: String,
+    /// `%[FQDN]`: the fully qualified name (the host name when it cannot be resolved).
+    pub fqdn: String,
+}
+
+impl HostNames {
+    /// The names of this machine (looked up once, when the sink starts).
+    pub fn detect() -> HostNames {
+        use std::net::ToSocketAddrs;
+        let localhost = hostname::get()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_else(|| "localhost".into());
+        let addrs: Vec<std::net::IpAddr> = (localhost.as_str(), 0)
+            .to_socket_addrs()
+            .map(|it| it.map(|a| a.ip()).collect())
+            .unwrap_or_default();
+        let ip = addrs
+            .iter()
+            .find(|a| a.is_ipv4() && !a.is_loopback())
+            .or_else(|| addrs.iter().find(|a| !a.is_loopback()))
+            .or_else(|| addrs.first())
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "127.0.0.1".into());
+        HostNames {
+            fqdn: localhost.clone(),
+            localhost,
+            ip,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Token {
+    Lit(String),
+    Header(String),
+    Time(char),
+    Host(HostKey),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HostKey {
+    Localhost,
+    Ip,
+    Fqdn,
+}
+
+/// The time escapes Flume knows.
+const TIME_ESCAPES: &str = "aAbBcdDeHIjklmMnpsStyYz";
+
+/// A parsed path template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathTemplate {
+    tokens: Vec<Token>,
+}
+
+/// Why a template cannot be rendered for an event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EscapeError {
+    /// A time escape without a usable `timestamp` header.
+    #[error("the path uses time escapes but the event's timestamp header is {0}; add a timestamp interceptor or set hdfs.useLocalTimeStamp=true")]
+    NoTimestamp(&'static str),
+}
+
+impl PathTemplate {
+    /// Parses a template; an unknown escape is an error naming it.
+    pub fn parse(s: &str) -> Result<PathTemplate, String> {
+        let mut tokens = Vec::new();
+        let mut lit = String::new();
+        let mut it = s.char_indices().peekable();
+        while let Some((i, c)) = it.next() {
+            if c != '%' {
+                lit.push(c);
+                continue;
+            }
+            let tok = match it.next() {
+                Some((_, '%')) => {
+                    lit.push('%');
+                    continue;
+                }
+                Some((_, '{')) => {
+                    let rest = &s[i + 2..];
+                    let end = rest
+                        .find('}')
+                        .ok_or_else(|| format!("unclosed %{{ at byte {i}"))?;
+                    let name = &rest[..end];
+                    if name.is_empty()
+                        || !name.chars().all(|c| c.is_alphanumeric() || "_.-".contains(c))
+                    {
+                        return Err(format!("bad header name {name:?} in %{{...}} at byte {i}"));
+                    }
+                    for _ in 0..=end {
+                        it.next();
+                    }
+                    Token::Header(name.to_owned())
+                }
+                Some((_, '[')) => {
+                    let rest = &s[i + 2..];
+                    let end = rest
+                        .find(']')
+                        .ok_or_else(|| format!("unclosed %[ at byte {i}"))?;
+                    let key = match &rest[..end] {
+                        k if k.eq_ignore_ascii_case("localhost") => HostKey::Localhost,
+                        k if k.eq_ignore_ascii_case("IP") => HostKey::Ip,
+                        k if k.eq_ignore_ascii_case("FQDN") => HostKey::Fqdn,
+                        k => {
+                            return Err(format!(
+                                "unknown %[{k}] at byte {i}; supported: %[localhost], %[IP], %[FQDN]"
+                            ))
+                        }
+                    };
+                    for _ in 0..=end {
+                        it.next();
+                    }
+                    Token::Host(key)
+                }
+                Some((_, t)) if TIME_ESCAPES.contains(t) => Token::Time(t),
+                Some((_, t)) => {
+                    return Err(format!(
+                        "unknown escape %{t} at byte {i}; supported: %{{header}}, %[localhost], %[IP], %[FQDN], %% and %{}",
+                        TIME_ESCAPES.chars().map(String::from).collect::<Vec<_>>().join(" %")
+                    ))
+                }
+                None => return Err(format!("a lone % at the end (byte {i}); write %% for a percent sign")),
+            };
+            if !lit.is_empty() {
+                tokens.push(Token::Lit(std::mem::take(&mut lit)));
+            }
+            tokens.push(tok);
+        }
+        if !lit.is_empty() {
+            tokens.push(Token::Lit(lit));
+        }
+        Ok(PathTemplate { tokens })
+    }
+
+    /// Whether rendering needs a timestamp.
+    pub fn needs_time(&self) -> bool {
+        self.tokens.iter().any(|t| matches!(t, Token::Time(_)))
+    }
+
+    /// The literal text before the first escape.
+    pub fn literal_prefix(&self) -> &str {
+        match self.tokens.first() {
+            Some(Token::Lit(s)) => s,
+            _ => "",
+        }
+    }
+
+    /// Renders the template for one event. `ts_ms` is the event's time (already chosen from
+    /// the header or the clock); it is rounded here when `round` is set.
+    pub fn render(
+        &self,
+        headers: &BTreeMap<String, String>,
+        ts_ms: Option<i64>,
+        zone: Zone,
+        round: Option<Rounding>,
+        host: &HostNames,
+    ) -> Result<String, EscapeError> {
+        let mut out = String::new();
+        let mut time: Option<DateTime<FixedOffset>> = None;
+        let ts = ts_ms.map(|t| round.map_or(t, |r| round_down(t, r, zone)));
+        for tok in &self.tokens {
+            match tok {
+                Token::Lit(s) => out.push_str(s),
+                Token::Header(h) => out.push_str(headers.get(h).map_or("", |v| v.as_str())),
+                Token::Host(HostKey::Localhost) => out.push_str(&host.localhost),
+                Token::Host(HostKey::Ip) => out.push_str(&host.ip),
+                Token::Host(HostKey::Fqdn) => out.push_str(&host.fqdn),
+                Token::Time(c) => {
+                    let ts = ts.ok_or(EscapeError::NoTimestamp("missing"))?;
+                    if time.is_none() {
+                        time = Some(zone.at(ts).ok_or(EscapeError::NoTimestamp("out of range"))?);
+                    }
+                    let Some(t) = time.as_ref() else {
+                        continue;
+                    };
+                    out.push_str(&time_field(*c, ts, t));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn time_field(c: char, ts: i64, t: &DateTime<FixedOffset>) -> String {
+    let f = match c {
+        't' => return ts.to_string(),
+        's' => return ts.div_euclid(1000).to_string(),
+        'a' => "%a",
+        'A' => "%A",
+        'b' => "%b",
+        'B' => "%B",
+        'c' => "%a %b %-d %H:%M:%S %Y",
+        'd' => "%d",
+        'D' => "%m/%d/%y",
+        'e' => "%-d",
+        'H' => "%H",
+        'I' => "%I",
+        'j' => "%j",
+        'k' => "%-H",
+        'l' => "%-I",
+        'm' => "%m",
+        'M' => "%M",
+        'n' => "%-m",
+        'p' => "%p",
+        'S' => "%S",
+        'y' => "%y",
+        'Y' => "%Y",
+        'z' => "%z",
+        _ => return String::new(),
+    };
+    t.format(f).to_string()
+}
+
+/// The event's timestamp in ms: its `timestamp` header, or now with `use_local`.
+pub fn event_time(headers: &BTreeMap<String, String>, use_local: bool, now_ms: i64) -> Result<Option<i64>, EscapeError> {
+    if use_local {
+        return Ok(Some(now_ms));
+    }
+    match headers.get("timestamp") {
+        None => Ok(None),
+        Some(v) => v
+            .trim()
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| EscapeError::NoTimestamp("not a number of milliseconds")),
+    }
+}
+
+#[cfg(test)]
+#[path = "path_tests.rs"]
+mod tests;

@@ -1,0 +1,131 @@
+//! Start-up recovery of in-use files left by a crash (or by a write that failed): each is cut
+//! after its last whole unit (line, compressed unit, SequenceFile record, Avro block), synced,
+//! and renamed to its final name as a normal close would, so no reader ever sees a
+//! half-written file under a final name. A file with no whole unit is removed. Every cut is
+//! logged with the bytes it cost.
+//!
+//! Files are found by walking the literal part of `hdfs.path` (the directories before the
+//! first escape), at most [`WALK_DEPTH_MAX`] levels and [`WALK_ENTRIES_MAX`] entries deep.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::bucket::Naming;
+use super::format::{valid_prefix, Layout};
+use crate::io::{Fs, OpenMode};
+
+/// Deepest directory level searched below the path's literal root.
+pub const WALK_DEPTH_MAX: usize = 16;
+/// Most directory entries looked at.
+pub const WALK_ENTRIES_MAX: usize = 200_000;
+
+/// What recovery did to one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recovered {
+    /// The in-use file.
+    pub from: PathBuf,
+    /// Its final name, or `None` when it held no whole unit and was removed.
+    pub to: Option<PathBuf>,
+    /// Bytes kept.
+    pub kept: u64,
+    /// Bytes cut from the end.
+    pub cut: u64,
+}
+
+/// The directory to search: the template's literal part up to its last `/`.
+pub fn search_root(literal_prefix: &str, whole_is_literal: bool) -> PathBuf {
+    if whole_is_literal {
+        return PathBuf::from(literal_prefix);
+    }
+    match literal_prefix.rfind('/') {
+        Some(0) => PathBuf::from("/"),
+        Some(i) => PathBuf::from(&literal_prefix[..i]),
+        None => PathBuf::from("."),
+    }
+}
+
+/// Whether `final_name` looks like one of ours: `<prefix>.<digits><suffix>`.
+fn looks_like_ours(final_name: &str, naming: &Naming) -> bool {
+    let Some(stem) = final_name.strip_suffix(naming.suffix.as_str()) else {
+        return false;
+    };
+    match stem.rsplit_once('.') {
+        Some((_, digits)) => !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()),
+        None => false,
+    }
+}
+
+/// Finds and recovers every in-use file under `root`.
+pub fn recover_all(fs: &dyn Fs, root: &Path, naming: &Naming, layout: Layout) -> io::Result<Vec<Recovered>> {
+    let mut out = Vec::new();
+    if naming.in_use_prefix.is_empty() && naming.in_use_suffix.is_empty() {
+        tracing::warn!(root = %root.display(), "in-use files have no prefix or suffix: files left by a crash cannot be told apart and are not recovered");
+        return Ok(out);
+    }
+    let mut stack = vec![(root.to_owned(), 0usize)];
+    let mut seen = 0usize;
+    while let Some((dir, depth)) = stack.pop() {
+        let names = match fs.list_dir(&dir) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::NotFound && dir == root => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        for name in names {
+            seen += 1;
+            if seen > WALK_ENTRIES_MAX {
+                tracing::warn!(root = %root.display(), "stopped looking for in-use files after {WALK_ENTRIES_MAX} entries");
+                return Ok(out);
+            }
+            let path = dir.join(&name);
+            if let Some(final_name) = naming.final_of_in_use(&name).filter(|f| looks_like_ours(f, naming)) {
+                if fs.list_dir(&path).is_err() {
+                    out.push(recover_file(fs, &path, &dir.join(final_name), layout)?);
+                    continue;
+                }
+            }
+            if depth < WALK_DEPTH_MAX && fs.list_dir(&path).is_ok() {
+                stack.push((path, depth + 1));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Cuts one in-use file after its last whole unit, syncs it and renames it to `target`.
+pub fn recover_file(fs: &dyn Fs, in_use: &Path, target: &Path, layout: Layout) -> io::Result<Recovered> {
+    let dir = in_use.parent().unwrap_or(Path::new("."));
+    let data = crate::io::read_file(fs, in_use)?;
+    let len = data.len() as u64;
+    let keep = match valid_prefix(layout, &data) {
+        Some(n) => n as u64,
+        None => {
+            tracing::warn!(path = %in_use.display(), "in-use file does not start like the configured file type; renamed without cutting");
+            len
+        }
+    };
+    if keep == 0 {
+        fs.remove_file(in_use)?;
+        fs.sync_dir(dir)?;
+        tracing::warn!(path = %in_use.display(), cut_bytes = len, "removed an in-use file that held no whole record");
+        return Ok(Recovered { from: in_use.to_owned(), to: None, kept: 0, cut: len });
+    }
+    let file = fs.open(in_use, OpenMode::ReadWrite)?;
+    if keep < len {
+        file.set_len(keep)?;
+        tracing::warn!(path = %in_use.display(), kept_bytes = keep, cut_bytes = len - keep, "cut a torn last record");
+    }
+    file.sync_data()?;
+    drop(file);
+    let mut to = target.to_owned();
+    if in_use != target {
+        if fs.exists(&to) {
+            let mut n = to.into_os_string();
+            n.push(".recovered");
+            to = PathBuf::from(n);
+        }
+        fs.rename(in_use, &to)?;
+    }
+    fs.sync_dir(dir)?;
+    tracing::info!(from = %in_use.display(), to = %to.display(), kept_bytes = keep, "recovered an in-use file");
+    Ok(Recovered { from: in_use.to_owned(), to: Some(to), kept: keep, cut: len - keep })
+}
