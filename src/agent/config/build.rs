@@ -168,6 +168,7 @@ pub fn sink(cx: &mut Ctx<'_>, short: &str) -> Option<SinkKind> {
             }))
         }
         "hdfs" => crate::agent::sink::hdfs::config::build(cx).map(|c| SinkKind::Hdfs(Box::new(c))),
+        "http" => crate::agent::sink::http::build(cx).map(|c| SinkKind::Http(Box::new(c))),
         _ => None,
     }
 }

@@ -27,6 +27,7 @@ pub const SINK_TYPES: TypeTable = &[
     ("null", "org.apache.flume.sink.NullSink"),
     ("file_roll", "org.apache.flume.sink.RollingFileSink"),
     ("hdfs", "org.apache.flume.sink.hdfs.HDFSEventSink"),
+    ("http", "org.apache.flume.sink.http.HttpSink"),
 ];
 
 /// Sink processor types.
@@ -217,6 +218,8 @@ pub enum SinkKind {
     FileRoll(FileRollConfig),
     /// `hdfs` (on a local or mounted file system)
     Hdfs(Box<crate::agent::sink::hdfs::HdfsConfig>),
+    /// `http` (one event per take transaction, as in Flume)
+    Http(Box<crate::agent::sink::http::HttpConfig>),
 }
 
 impl SinkKind {
@@ -227,6 +230,7 @@ impl SinkKind {
             SinkKind::Null { batch_size } => *batch_size,
             SinkKind::FileRoll(c) => c.batch_size,
             SinkKind::Hdfs(c) => c.batch_size,
+            SinkKind::Http(_) => 1,
         }
     }
 }

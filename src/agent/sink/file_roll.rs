@@ -79,12 +79,10 @@ pub fn java_pattern(p: &str) -> Result<String, String> {
             (b'm', 2) => "%M",
             (b's', 2) => "%S",
             (b'S', 3) => "%3f",
-            (c, _) if c.is_ascii_alphabetic() => {
-                return Err(format!(
-                    "unsupported pattern letters {:?} in {p:?}; supported: yyyy yy MM dd HH mm ss SSS",
-                    &p[i..i + run]
-                ))
-            }
+            (c, _) if c.is_ascii_alphabetic() => return Err(format!(
+                "unsupported pattern letters {:?} in {p:?}; supported: yyyy yy MM dd HH mm ss SSS",
+                &p[i..i + run]
+            )),
             (b'%', _) => "%%",
             _ => {
                 out.push(c as char);
@@ -233,7 +231,10 @@ mod tests {
     #[test]
     fn java_date_patterns_become_chrono_formats() {
         assert_eq!(java_pattern("yyyyMMddHHmmss").unwrap(), "%Y%m%d%H%M%S");
-        assert_eq!(java_pattern("yy-MM-dd_HH.mm.ss.SSS").unwrap(), "%y-%m-%d_%H.%M.%S.%3f");
+        assert_eq!(
+            java_pattern("yy-MM-dd_HH.mm.ss.SSS").unwrap(),
+            "%y-%m-%d_%H.%M.%S.%3f"
+        );
         assert!(java_pattern("EEE").unwrap_err().contains("EEE"));
     }
 }

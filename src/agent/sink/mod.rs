@@ -1,9 +1,10 @@
-//! Sinks: `logger`, `null`, `file_roll` and `hdfs`. A sink only delivers a batch it is handed; the
+//! Sinks: `logger`, `null`, `file_roll`, `hdfs` and `http`. A sink only delivers a batch it is handed; the
 //! [`runner`] takes the batch from the channel and commits the take only after `deliver`
 //! returned `Ok` (for `file_roll`: after the bytes were written and flushed).
 
 pub mod file_roll;
 pub mod hdfs;
+pub mod http;
 pub mod logger;
 pub mod runner;
 
@@ -31,6 +32,8 @@ pub enum Sink {
     FileRoll(Box<file_roll::FileRollSink>),
     /// `hdfs`
     Hdfs(Box<hdfs::HdfsSink>),
+    /// `http`
+    Http(Box<http::HttpSink>),
 }
 
 impl Sink {
@@ -45,6 +48,7 @@ impl Sink {
                 Sink::FileRoll(Box::new(file_roll::FileRollSink::new(name, c.clone())))
             }
             SinkKind::Hdfs(c) => Sink::Hdfs(Box::new(hdfs::HdfsSink::new(name, (**c).clone()))),
+            SinkKind::Http(c) => Sink::Http(Box::new(http::HttpSink::new(name, (**c).clone()))),
         }
     }
 
@@ -58,6 +62,7 @@ impl Sink {
             Sink::Null => Ok(()),
             Sink::FileRoll(s) => s.deliver(events).await,
             Sink::Hdfs(s) => s.deliver(events).await,
+            Sink::Http(s) => s.deliver(events).await,
         }
     }
 

@@ -55,7 +55,10 @@ pub fn create_dirs_durably(fs: &dyn Fs, dir: &Path) -> io::Result<()> {
     if fs.exists(dir) {
         return Ok(());
     }
-    let mut missing: Vec<&Path> = dir.ancestors().take_while(|p| !p.as_os_str().is_empty() && !fs.exists(p)).collect();
+    let mut missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|p| !p.as_os_str().is_empty() && !fs.exists(p))
+        .collect();
     fs.create_dir_all(dir)?;
     missing.reverse();
     for d in missing {
@@ -130,7 +133,10 @@ impl BucketWriter {
         }
         Err(io::Error::new(
             io::ErrorKind::AlreadyExists,
-            format!("no free file name for prefix {prefix:?} in {} after {NAME_TRIES_MAX} tries", dir.display()),
+            format!(
+                "no free file name for prefix {prefix:?} in {} after {NAME_TRIES_MAX} tries",
+                dir.display()
+            ),
         ))
     }
 
@@ -146,7 +152,8 @@ impl BucketWriter {
 
     /// Whether `rollCount` or `rollSize` says the next event goes to a new file.
     pub fn should_rotate(&self, roll_count: Option<u64>, roll_size: Option<u64>) -> bool {
-        roll_count.is_some_and(|n| self.events >= n) || roll_size.is_some_and(|n| self.body_bytes >= n)
+        roll_count.is_some_and(|n| self.events >= n)
+            || roll_size.is_some_and(|n| self.body_bytes >= n)
     }
 
     /// Adds an event to the batch being built.

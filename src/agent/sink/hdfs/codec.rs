@@ -68,7 +68,8 @@ impl Codec {
                 e.finish()
             }
             Codec::Deflate => {
-                let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
+                let mut e =
+                    flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
                 e.write_all(data)?;
                 e.finish()
             }
@@ -215,7 +216,10 @@ mod tests {
     #[test]
     fn codec_names_parse_as_flume_and_hadoop_spell_them() {
         assert_eq!(Codec::parse("gzip"), Some(Codec::Gzip));
-        assert_eq!(Codec::parse("org.apache.hadoop.io.compress.GzipCodec"), Some(Codec::Gzip));
+        assert_eq!(
+            Codec::parse("org.apache.hadoop.io.compress.GzipCodec"),
+            Some(Codec::Gzip)
+        );
         assert_eq!(Codec::parse("BZip2Codec"), Some(Codec::Bzip2));
         assert_eq!(Codec::parse("DefaultCodec"), Some(Codec::Deflate));
         assert_eq!(Codec::parse("lzo"), None);

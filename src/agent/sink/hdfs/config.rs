@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::codec::Codec;
-use super::path::{Rounding, RoundUnit, Zone};
+use super::path::{RoundUnit, Rounding, Zone};
 use crate::agent::config::ctx::Ctx;
 
 /// Largest `hdfs.maxOpenFiles` accepted (a limit on open file handles).
@@ -169,7 +169,9 @@ pub fn build(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
         Some(v) => {
             cx.error(
                 "serializer",
-                format!("unsupported serializer {v:?}; supported: TEXT, HEADER_AND_TEXT, avro_event"),
+                format!(
+                    "unsupported serializer {v:?}; supported: TEXT, HEADER_AND_TEXT, avro_event"
+                ),
             );
             Serializer::Text
         }
@@ -212,7 +214,10 @@ pub fn build(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
     let roll_count = Some(cx.u64("hdfs.rollCount", 10, 0)).filter(|n| *n > 0);
     let batch_size = cx.u64("hdfs.batchSize", 100, 1);
     if batch_size > BATCH_SIZE_LIMIT {
-        cx.error("hdfs.batchSize", format!("{batch_size} exceeds the limit {BATCH_SIZE_LIMIT}"));
+        cx.error(
+            "hdfs.batchSize",
+            format!("{batch_size} exceeds the limit {BATCH_SIZE_LIMIT}"),
+        );
     }
     let max_open_files = cx.u64("hdfs.maxOpenFiles", 5000, 1);
     if max_open_files > MAX_OPEN_FILES_LIMIT {
@@ -241,7 +246,9 @@ pub fn build(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
     }
     Some(HdfsConfig {
         path: path?,
-        file_prefix: cx.get("hdfs.filePrefix").unwrap_or_else(|| "FlumeData".into()),
+        file_prefix: cx
+            .get("hdfs.filePrefix")
+            .unwrap_or_else(|| "FlumeData".into()),
         file_suffix: cx.get("hdfs.fileSuffix").unwrap_or_default(),
         in_use_prefix: cx.get("hdfs.inUsePrefix").unwrap_or_default(),
         in_use_suffix: if empty_in_use_suffix {

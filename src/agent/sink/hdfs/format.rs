@@ -64,7 +64,11 @@ impl Layout {
             (ft, s) => Layout::Stream {
                 with_headers: s == Serializer::HeaderAndText,
                 newline: cfg.append_newline,
-                codec: if ft == FileType::CompressedStream { cfg.codec } else { None },
+                codec: if ft == FileType::CompressedStream {
+                    cfg.codec
+                } else {
+                    None
+                },
             },
         }
     }
@@ -105,7 +109,15 @@ impl Encoder {
             Layout::Sequence { text } => {
                 h.extend_from_slice(SEQ_MAGIC);
                 write_text(&mut h, SEQ_KEY_CLASS.as_bytes());
-                write_text(&mut h, if text { SEQ_TEXT_CLASS } else { SEQ_BYTES_CLASS }.as_bytes());
+                write_text(
+                    &mut h,
+                    if text {
+                        SEQ_TEXT_CLASS
+                    } else {
+                        SEQ_BYTES_CLASS
+                    }
+                    .as_bytes(),
+                );
                 h.extend_from_slice(&[0, 0]); // not compressed, not block-compressed
                 h.extend_from_slice(&0u32.to_be_bytes()); // no metadata
                 h.extend_from_slice(&self.sync);
@@ -127,7 +139,11 @@ impl Encoder {
     /// Adds one event; `ts_ms` is its timestamp (the SequenceFile key).
     pub fn add(&mut self, e: &Event, ts_ms: i64) -> io::Result<()> {
         match self.layout {
-            Layout::Stream { with_headers, newline, codec } => {
+            Layout::Stream {
+                with_headers,
+                newline,
+                codec,
+            } => {
                 if with_headers {
                     self.pending.extend_from_slice(headers_text(e).as_bytes());
                 }
@@ -152,8 +168,12 @@ impl Encoder {
                     value.extend_from_slice(&(e.body.len() as u32).to_be_bytes());
                     value.extend_from_slice(&e.body);
                 }
-                let record_len = u32::try_from(8 + value.len())
-                    .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "event too large for a SequenceFile record"))?;
+                let record_len = u32::try_from(8 + value.len()).map_err(|_| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "event too large for a SequenceFile record",
+                    )
+                })?;
                 let start = self.out.len();
                 self.out.extend_from_slice(&record_len.to_be_bytes());
                 self.out.extend_from_slice(&8u32.to_be_bytes());
@@ -239,7 +259,11 @@ pub fn write_vlong(out: &mut Vec<u8>, v: i64) {
         len -= 1;
     }
     out.push(len as u8);
-    let n = if len < -120 { -(len + 120) } else { -(len + 112) };
+    let n = if len < -120 {
+        -(len + 120)
+    } else {
+        -(len + 112)
+    };
     for idx in (0..n).rev() {
         out.push((i >> (idx * 8)) as u8);
     }
@@ -251,7 +275,11 @@ pub fn read_vlong(data: &[u8]) -> Option<(i64, usize)> {
     if first >= -112 {
         return Some((first as i64, 1));
     }
-    let (neg, n) = if first < -120 { (true, (-119 - first as i32) as usize) } else { (false, (-111 - first as i32) as usize) };
+    let (neg, n) = if first < -120 {
+        (true, (-119 - first as i32) as usize)
+    } else {
+        (false, (-111 - first as i32) as usize)
+    };
     let bytes = data.get(1..n)?;
     let mut v: i64 = 0;
     for b in bytes {
@@ -279,32 +307,46 @@ fn sequence_prefix(data: &[u8]) -> Option<usize> {
     }
     let mut at = 4;
     for _ in 0..2 {
-        let Some((len, n)) = read_vlong(&data[at..]) else { return Some(0) };
+        let Some((len, n)) = read_vlong(&data[at..]) else {
+            return Some(0);
+        };
         at += n + usize::try_from(len).ok()?;
     }
-    let Some(flags) = data.get(at..at + 2) else { return Some(0) };
+    let Some(flags) = data.get(at..at + 2) else {
+        return Some(0);
+    };
     if flags != [0, 0] {
         return None;
     }
     at += 2;
-    let Some(meta) = be_u32(data, at) else { return Some(0) };
+    let Some(meta) = be_u32(data, at) else {
+        return Some(0);
+    };
     at += 4;
     for _ in 0..meta.saturating_mul(2) {
-        let Some((len, n)) = read_vlong(data.get(at..)?) else { return Some(0) };
+        let Some((len, n)) = read_vlong(data.get(at..)?) else {
+            return Some(0);
+        };
         at += n + usize::try_from(len).ok()?;
     }
-    let Some(sync) = data.get(at..at + 16) else { return Some(0) };
+    let Some(sync) = data.get(at..at + 16) else {
+        return Some(0);
+    };
     at += 16;
     let mut good = at;
     loop {
-        let Some(len) = be_u32(data, at) else { return Some(good) };
+        let Some(len) = be_u32(data, at) else {
+            return Some(good);
+        };
         if len == u32::MAX {
             if data.get(at + 4..at + 20) != Some(sync) {
                 return Some(good);
             }
             at += 20;
         } else {
-            let Some(key_len) = be_u32(data, at + 4) else { return Some(good) };
+            let Some(key_len) = be_u32(data, at + 4) else {
+                return Some(good);
+            };
             if key_len > len || data.len() < at + 8 + len as usize {
                 return Some(good);
             }
@@ -354,7 +396,9 @@ fn avro_prefix(data: &[u8]) -> Option<usize> {
     let mut at = 4;
     let torn = Some(0);
     loop {
-        let Some(mut count) = read_avro_long(data, &mut at) else { return torn };
+        let Some(mut count) = read_avro_long(data, &mut at) else {
+            return torn;
+        };
         if count == 0 {
             break;
         }
@@ -365,17 +409,27 @@ fn avro_prefix(data: &[u8]) -> Option<usize> {
             }
         }
         for _ in 0..count.min(1024) * 2 {
-            let Some(len) = read_avro_long(data, &mut at) else { return torn };
+            let Some(len) = read_avro_long(data, &mut at) else {
+                return torn;
+            };
             at = at.checked_add(usize::try_from(len).ok()?)?;
         }
     }
-    let Some(sync) = data.get(at..at + 16) else { return torn };
+    let Some(sync) = data.get(at..at + 16) else {
+        return torn;
+    };
     at += 16;
     let mut good = at;
     loop {
-        let Some(_count) = read_avro_long(data, &mut at) else { return Some(good) };
-        let Some(size) = read_avro_long(data, &mut at) else { return Some(good) };
-        let Ok(size) = usize::try_from(size) else { return Some(good) };
+        let Some(_count) = read_avro_long(data, &mut at) else {
+            return Some(good);
+        };
+        let Some(size) = read_avro_long(data, &mut at) else {
+            return Some(good);
+        };
+        let Ok(size) = usize::try_from(size) else {
+            return Some(good);
+        };
         let end = at.saturating_add(size);
         if data.get(end..end + 16) != Some(sync) {
             return Some(good);

@@ -20,20 +20,45 @@ fn encode(layout: Layout, batches: &[&[&str]]) -> Vec<u8> {
 
 #[test]
 fn header_and_text_writes_javas_map_string_before_the_body() {
-    let f = encode(Layout::Stream { with_headers: true, newline: true, codec: None }, &[&["a"]]);
+    let f = encode(
+        Layout::Stream {
+            with_headers: true,
+            newline: true,
+            codec: None,
+        },
+        &[&["a"]],
+    );
     assert_eq!(f, b"{k=v} a\n");
 }
 
 #[test]
 fn text_recovery_cuts_after_the_last_newline() {
-    let l = Layout::Stream { with_headers: false, newline: true, codec: None };
+    let l = Layout::Stream {
+        with_headers: false,
+        newline: true,
+        codec: None,
+    };
     assert_eq!(valid_prefix(l, b"one\ntwo\nthr"), Some(8));
     assert_eq!(valid_prefix(l, b"thr"), Some(0));
 }
 
 #[test]
 fn vlongs_round_trip_like_hadoops_writable_utils() {
-    for v in [0i64, 1, -1, 127, -112, 128, -113, 255, 256, 65_536, 1 << 40, i64::MAX, i64::MIN] {
+    for v in [
+        0i64,
+        1,
+        -1,
+        127,
+        -112,
+        128,
+        -113,
+        255,
+        256,
+        65_536,
+        1 << 40,
+        i64::MAX,
+        i64::MIN,
+    ] {
         let mut b = Vec::new();
         write_vlong(&mut b, v);
         assert_eq!(read_vlong(&b), Some((v, b.len())), "{v}");
@@ -61,7 +86,9 @@ fn a_sequence_file_has_hadoops_header_and_records_with_sync_escapes() {
 
 #[test]
 fn an_avro_container_cut_mid_block_keeps_the_whole_blocks() {
-    let l = Layout::Avro { sync_interval: 2_048_000 };
+    let l = Layout::Avro {
+        sync_interval: 2_048_000,
+    };
     let one = encode(l, &[&["a", "b"]]);
     let two = encode(l, &[&["a", "b"], &["c"]]);
     assert_eq!(valid_prefix(l, &two), Some(two.len()));

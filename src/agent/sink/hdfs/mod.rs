@@ -66,7 +66,10 @@ impl HdfsSink {
     }
 
     fn err(&self, message: String) -> SinkError {
-        SinkError { sink: self.name.clone(), message }
+        SinkError {
+            sink: self.name.clone(),
+            message,
+        }
     }
 
     async fn writer(&mut self) -> Result<Box<HdfsWriter>, SinkError> {
@@ -77,7 +80,10 @@ impl HdfsSink {
                 Ok(Err(e)) => return Err(self.err(format!("file worker failed: {e}"))),
                 Err(_) => {
                     self.running = Some(job);
-                    return Err(self.err(format!("the previous file call is still running after hdfs.callTimeout ({} ms)", self.cfg.call_timeout.as_millis())));
+                    return Err(self.err(format!(
+                        "the previous file call is still running after hdfs.callTimeout ({} ms)",
+                        self.cfg.call_timeout.as_millis()
+                    )));
                 }
             }
         }
@@ -85,7 +91,13 @@ impl HdfsSink {
             return Ok(w);
         }
         let host = path::HostNames::detect();
-        let w = HdfsWriter::new(self.cfg.clone(), self.fs.clone(), host, now_ms().max(0) as u64).map_err(|e| self.err(e))?;
+        let w = HdfsWriter::new(
+            self.cfg.clone(),
+            self.fs.clone(),
+            host,
+            now_ms().max(0) as u64,
+        )
+        .map_err(|e| self.err(e))?;
         Ok(Box::new(w))
     }
 
@@ -116,7 +128,10 @@ impl HdfsSink {
             Ok(Err(e)) => Err(self.err(format!("file worker failed: {e}"))),
             Err(_) => {
                 self.running = Some(job);
-                Err(self.err(format!("file work took longer than hdfs.callTimeout ({} ms)", self.cfg.call_timeout.as_millis())))
+                Err(self.err(format!(
+                    "file work took longer than hdfs.callTimeout ({} ms)",
+                    self.cfg.call_timeout.as_millis()
+                )))
             }
         }
     }
@@ -125,7 +140,8 @@ impl HdfsSink {
     /// leaves its blocking work running, and the next call waits for it.
     pub async fn deliver(&mut self, events: &[Event]) -> Result<(), SinkError> {
         let events = events.to_vec();
-        self.run(move |w| w.write_batch(&events, Instant::now(), now_ms())).await
+        self.run(move |w| w.write_batch(&events, Instant::now(), now_ms()))
+            .await
     }
 
     /// Rolls files whose interval or idle time passed (the first call recovers in-use files).

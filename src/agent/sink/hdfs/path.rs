@@ -56,7 +56,10 @@ impl Zone {
         };
         let (h, m) = match rest.split_once(':') {
             Some((h, m)) => (h.parse::<i32>().ok()?, m.parse::<i32>().ok()?),
-            None if rest.len() > 2 => (rest[..rest.len() - 2].parse().ok()?, rest[rest.len() - 2..].parse().ok()?),
+            None if rest.len() > 2 => (
+                rest[..rest.len() - 2].parse().ok()?,
+                rest[rest.len() - 2..].parse().ok()?,
+            ),
             None => (rest.parse::<i32>().ok()?, 0),
         };
         if h > 23 || m > 59 {
@@ -95,7 +98,9 @@ pub fn round_down(ts_ms: i64, r: Rounding, zone: Zone) -> i64 {
     let v = r.value.max(1);
     let n = t.naive_local();
     let rounded = match r.unit {
-        RoundUnit::Second => n.with_nanosecond(0).and_then(|n| n.with_second(n.second() - n.second() % v)),
+        RoundUnit::Second => n
+            .with_nanosecond(0)
+            .and_then(|n| n.with_second(n.second() - n.second() % v)),
         RoundUnit::Minute => n
             .with_nanosecond(0)
             .and_then(|n| n.with_second(0))
@@ -287,7 +292,10 @@ impl PathTemplate {
                 Token::Time(c) => {
                     let ts = ts.ok_or(EscapeError::NoTimestamp("missing"))?;
                     if time.is_none() {
-                        time = Some(zone.at(ts).ok_or(EscapeError::NoTimestamp("out of range"))?);
+                        time = Some(
+                            zone.at(ts)
+                                .ok_or(EscapeError::NoTimestamp("out of range"))?,
+                        );
                     }
                     let Some(t) = time.as_ref() else {
                         continue;
@@ -331,7 +339,11 @@ fn time_field(c: char, ts: i64, t: &DateTime<FixedOffset>) -> String {
 }
 
 /// The event's timestamp in ms: its `timestamp` header, or now with `use_local`.
-pub fn event_time(headers: &BTreeMap<String, String>, use_local: bool, now_ms: i64) -> Result<Option<i64>, EscapeError> {
+pub fn event_time(
+    headers: &BTreeMap<String, String>,
+    use_local: bool,
+    now_ms: i64,
+) -> Result<Option<i64>, EscapeError> {
     if use_local {
         return Ok(Some(now_ms));
     }

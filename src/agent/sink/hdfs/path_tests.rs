@@ -35,7 +35,10 @@ fn the_user_guide_rounding_example_gives_its_documented_path() {
     // "an event with timestamp 11:54:34 AM, June 12, 2012 will cause the hdfs path to become
     // /flume/events/2012-06-12/1150/00" (roundValue 10, roundUnit minute).
     let ts = utc_ms("2012-06-12 11:54:34.000");
-    let r = Rounding { value: 10, unit: RoundUnit::Minute };
+    let r = Rounding {
+        value: 10,
+        unit: RoundUnit::Minute,
+    };
     assert_eq!(
         render("/flume/events/%Y-%m-%d/%H%M/%S", ts, utc(), Some(r)),
         "/flume/events/2012-06-12/1150/00"
@@ -45,7 +48,12 @@ fn the_user_guide_rounding_example_gives_its_documented_path() {
 #[test]
 fn every_time_escape_matches_java_simple_date_format_in_english() {
     let ts = utc_ms("2012-06-02 15:04:05.678");
-    let got = render("%a|%A|%b|%B|%c|%d|%D|%e|%H|%I|%j|%k|%l|%m|%M|%n|%p|%s|%S|%t|%y|%Y|%z", ts, utc(), None);
+    let got = render(
+        "%a|%A|%b|%B|%c|%d|%D|%e|%H|%I|%j|%k|%l|%m|%M|%n|%p|%s|%S|%t|%y|%Y|%z",
+        ts,
+        utc(),
+        None,
+    );
     let want = format!(
         "Sat|Saturday|Jun|June|Sat Jun 2 15:04:05 2012|02|06/02/12|2|15|03|154|15|3|06|04|6|PM|{}|05|{}|12|2012|+0000",
         ts / 1000,
@@ -58,7 +66,12 @@ fn every_time_escape_matches_java_simple_date_format_in_english() {
 fn headers_hosts_and_percent_are_substituted_and_missing_headers_are_empty() {
     let ts = utc_ms("2020-01-01 00:00:00.000");
     assert_eq!(
-        render("/l/%{app}/%{nope}/%[localhost]-%[IP]-%[FQDN]/100%%", ts, utc(), None),
+        render(
+            "/l/%{app}/%{nope}/%[localhost]-%[IP]-%[FQDN]/100%%",
+            ts,
+            utc(),
+            None
+        ),
         "/l/shop//web1-10.0.0.7-web1.example.com/100%"
     );
 }
@@ -77,24 +90,44 @@ fn hour_rounding_happens_on_the_zones_wall_clock() {
     // 07:59 in Kolkata (+05:30) rounds down to 06:00 local with roundValue 3.
     let ts = utc_ms("2021-07-01 02:29:59.000");
     let z = Zone::parse("Asia/Kolkata").unwrap();
-    let r = Rounding { value: 3, unit: RoundUnit::Hour };
-    assert_eq!(render("%H%M%S %t", ts, z, Some(r)), format!("060000 {}", utc_ms("2021-07-01 00:30:00.000")));
-    let s = Rounding { value: 15, unit: RoundUnit::Second };
-    assert_eq!(render("%M%S", utc_ms("2021-07-01 02:29:59.999"), utc(), Some(s)), "2945");
+    let r = Rounding {
+        value: 3,
+        unit: RoundUnit::Hour,
+    };
+    assert_eq!(
+        render("%H%M%S %t", ts, z, Some(r)),
+        format!("060000 {}", utc_ms("2021-07-01 00:30:00.000"))
+    );
+    let s = Rounding {
+        value: 15,
+        unit: RoundUnit::Second,
+    };
+    assert_eq!(
+        render("%M%S", utc_ms("2021-07-01 02:29:59.999"), utc(), Some(s)),
+        "2945"
+    );
 }
 
 #[test]
 fn unknown_escapes_and_unclosed_braces_are_refused_with_their_position() {
-    assert!(PathTemplate::parse("/a/%Q").unwrap_err().contains("%Q at byte 3"));
-    assert!(PathTemplate::parse("/a/%{app").unwrap_err().contains("unclosed"));
-    assert!(PathTemplate::parse("/a/%[host]").unwrap_err().contains("%[host]"));
+    assert!(PathTemplate::parse("/a/%Q")
+        .unwrap_err()
+        .contains("%Q at byte 3"));
+    assert!(PathTemplate::parse("/a/%{app")
+        .unwrap_err()
+        .contains("unclosed"));
+    assert!(PathTemplate::parse("/a/%[host]")
+        .unwrap_err()
+        .contains("%[host]"));
     assert!(PathTemplate::parse("/a/%").unwrap_err().contains("lone %"));
 }
 
 #[test]
 fn a_time_escape_without_a_timestamp_names_the_fix() {
     let t = PathTemplate::parse("/l/%Y").unwrap();
-    let e = t.render(&BTreeMap::new(), None, utc(), None, &host()).unwrap_err();
+    let e = t
+        .render(&BTreeMap::new(), None, utc(), None, &host())
+        .unwrap_err();
     assert!(e.to_string().contains("hdfs.useLocalTimeStamp"), "{e}");
     assert!(!PathTemplate::parse("/l/%{a}").unwrap().needs_time());
 }

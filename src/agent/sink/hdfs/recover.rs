@@ -56,7 +56,12 @@ fn looks_like_ours(final_name: &str, naming: &Naming) -> bool {
 }
 
 /// Finds and recovers every in-use file under `root`.
-pub fn recover_all(fs: &dyn Fs, root: &Path, naming: &Naming, layout: Layout) -> io::Result<Vec<Recovered>> {
+pub fn recover_all(
+    fs: &dyn Fs,
+    root: &Path,
+    naming: &Naming,
+    layout: Layout,
+) -> io::Result<Vec<Recovered>> {
     let mut out = Vec::new();
     if naming.in_use_prefix.is_empty() && naming.in_use_suffix.is_empty() {
         tracing::warn!(root = %root.display(), "in-use files have no prefix or suffix: files left by a crash cannot be told apart and are not recovered");
@@ -77,7 +82,10 @@ pub fn recover_all(fs: &dyn Fs, root: &Path, naming: &Naming, layout: Layout) ->
                 return Ok(out);
             }
             let path = dir.join(&name);
-            if let Some(final_name) = naming.final_of_in_use(&name).filter(|f| looks_like_ours(f, naming)) {
+            if let Some(final_name) = naming
+                .final_of_in_use(&name)
+                .filter(|f| looks_like_ours(f, naming))
+            {
                 if fs.list_dir(&path).is_err() {
                     out.push(recover_file(fs, &path, &dir.join(final_name), layout)?);
                     continue;
@@ -92,7 +100,12 @@ pub fn recover_all(fs: &dyn Fs, root: &Path, naming: &Naming, layout: Layout) ->
 }
 
 /// Cuts one in-use file after its last whole unit, syncs it and renames it to `target`.
-pub fn recover_file(fs: &dyn Fs, in_use: &Path, target: &Path, layout: Layout) -> io::Result<Recovered> {
+pub fn recover_file(
+    fs: &dyn Fs,
+    in_use: &Path,
+    target: &Path,
+    layout: Layout,
+) -> io::Result<Recovered> {
     let dir = in_use.parent().unwrap_or(Path::new("."));
     let data = crate::io::read_file(fs, in_use)?;
     let len = data.len() as u64;
@@ -107,7 +120,12 @@ pub fn recover_file(fs: &dyn Fs, in_use: &Path, target: &Path, layout: Layout) -
         fs.remove_file(in_use)?;
         fs.sync_dir(dir)?;
         tracing::warn!(path = %in_use.display(), cut_bytes = len, "removed an in-use file that held no whole record");
-        return Ok(Recovered { from: in_use.to_owned(), to: None, kept: 0, cut: len });
+        return Ok(Recovered {
+            from: in_use.to_owned(),
+            to: None,
+            kept: 0,
+            cut: len,
+        });
     }
     let file = fs.open(in_use, OpenMode::ReadWrite)?;
     if keep < len {
@@ -127,5 +145,10 @@ pub fn recover_file(fs: &dyn Fs, in_use: &Path, target: &Path, layout: Layout) -
     }
     fs.sync_dir(dir)?;
     tracing::info!(from = %in_use.display(), to = %to.display(), kept_bytes = keep, "recovered an in-use file");
-    Ok(Recovered { from: in_use.to_owned(), to: Some(to), kept: keep, cut: len - keep })
+    Ok(Recovered {
+        from: in_use.to_owned(),
+        to: Some(to),
+        kept: keep,
+        cut: len - keep,
+    })
 }

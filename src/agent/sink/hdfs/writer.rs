@@ -37,7 +37,11 @@ pub enum HdfsError {
 }
 
 fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> HdfsError + 'a {
-    move |source| HdfsError::Io { what, path: path.to_owned(), source }
+    move |source| HdfsError::Io {
+        what,
+        path: path.to_owned(),
+        source,
+    }
 }
 
 #[derive(Debug)]
@@ -72,9 +76,15 @@ pub struct HdfsWriter {
 
 impl HdfsWriter {
     /// A writer; `start_ms` seeds the file counter (Flume starts it at the clock).
-    pub fn new(cfg: HdfsConfig, fs: Arc<dyn Fs>, host: HostNames, start_ms: u64) -> Result<HdfsWriter, String> {
+    pub fn new(
+        cfg: HdfsConfig,
+        fs: Arc<dyn Fs>,
+        host: HostNames,
+        start_ms: u64,
+    ) -> Result<HdfsWriter, String> {
         let path = PathTemplate::parse(&cfg.path).map_err(|e| format!("hdfs.path: {e}"))?;
-        let prefix = PathTemplate::parse(&cfg.file_prefix).map_err(|e| format!("hdfs.filePrefix: {e}"))?;
+        let prefix =
+            PathTemplate::parse(&cfg.file_prefix).map_err(|e| format!("hdfs.filePrefix: {e}"))?;
         let suffix = match (&cfg.file_suffix, cfg.codec, cfg.file_type) {
             (s, _, _) if !s.is_empty() => s.clone(),
             (_, Some(c), super::config::FileType::CompressedStream) => c.extension().to_owned(),
@@ -104,7 +114,8 @@ impl HdfsWriter {
     pub fn recover(&mut self) -> Result<Vec<Recovered>, HdfsError> {
         let whole = !self.path.needs_time() && self.path.literal_prefix() == self.cfg.path;
         let root = search_root(self.path.literal_prefix(), whole);
-        recover_all(self.fs.as_ref(), &root, &self.naming, self.layout).map_err(io_err("recovering in-use files under", &root))
+        recover_all(self.fs.as_ref(), &root, &self.naming, self.layout)
+            .map_err(io_err("recovering in-use files under", &root))
     }
 
     /// Files open now.
@@ -115,14 +126,21 @@ impl HdfsWriter {
     /// Writes a batch; returns only after it is durable (with `fsyncPerBatch`). On failure
     /// the files touched by the batch are closed through recovery and the error returned:
     /// the caller rolls the take back and the batch is written again (at least once).
-    pub fn write_batch(&mut self, events: &[Event], now: Instant, now_ms: i64) -> Result<(), HdfsError> {
+    pub fn write_batch(
+        &mut self,
+        events: &[Event],
+        now: Instant,
+        now_ms: i64,
+    ) -> Result<(), HdfsError> {
         let mut touched: Vec<String> = Vec::new();
         let result = self.write_events(events, now, now_ms, &mut touched);
         let result = result.and_then(|()| {
             for key in &touched {
                 if let Some(o) = self.open.get_mut(key) {
                     let p = o.writer.in_use_path().to_owned();
-                    o.writer.flush(self.fs.as_ref(), self.cfg.fsync_per_batch).map_err(io_err("writing", &p))?;
+                    o.writer
+                        .flush(self.fs.as_ref(), self.cfg.fsync_per_batch)
+                        .map_err(io_err("writing", &p))?;
                 }
             }
             Ok(())
@@ -137,30 +155,54 @@ impl HdfsWriter {
         result
     }
 
-    fn write_events(&mut self, events: &[Event], now: Instant, now_ms: i64, touched: &mut Vec<String>) -> Result<(), HdfsError> {
+    fn write_events(
+        &mut self,
+        events: &[Event],
+        now: Instant,
+        now_ms: i64,
+        touched: &mut Vec<String>,
+    ) -> Result<(), HdfsError> {
         for e in events {
             let ts = event_time(&e.headers, self.cfg.use_local_timestamp, now_ms)?;
-            let dir = self.path.render(&e.headers, ts, self.cfg.zone, self.cfg.round, &self.host)?;
-            let prefix = self.prefix.render(&e.headers, ts, self.cfg.zone, self.cfg.round, &self.host)?;
+            let dir =
+                self.path
+                    .render(&e.headers, ts, self.cfg.zone, self.cfg.round, &self.host)?;
+            let prefix =
+                self.prefix
+                    .render(&e.headers, ts, self.cfg.zone, self.cfg.round, &self.host)?;
             let key = format!("{dir}/{prefix}");
             if !self.open.contains_key(&key) {
                 self.make_room(now)?;
                 let dir = PathBuf::from(&dir);
-                let w = BucketWriter::open(self.fs.as_ref(), &dir, &prefix, &self.naming, &mut self.counter, self.layout, now)
-                    .map_err(io_err("opening a file in", &dir))?;
+                let w = BucketWriter::open(
+                    self.fs.as_ref(),
+                    &dir,
+                    &prefix,
+                    &self.naming,
+                    &mut self.counter,
+                    self.layout,
+                    now,
+                )
+                .map_err(io_err("opening a file in", &dir))?;
                 tracing::debug!(path = %w.in_use_path().display(), "opened");
                 self.open.insert(key.clone(), Open { writer: w, used: 0 });
             }
             self.use_stamp += 1;
             let stamp = self.use_stamp;
-            let Some(o) = self.open.get_mut(&key) else { continue };
+            let Some(o) = self.open.get_mut(&key) else {
+                continue;
+            };
             o.used = stamp;
             let p = o.writer.in_use_path().to_owned();
-            o.writer.append(e, ts.unwrap_or(now_ms), now).map_err(io_err("encoding an event for", &p))?;
+            o.writer
+                .append(e, ts.unwrap_or(now_ms), now)
+                .map_err(io_err("encoding an event for", &p))?;
             if !touched.contains(&key) {
                 touched.push(key.clone());
             }
-            if o.writer.should_rotate(self.cfg.roll_count, self.cfg.roll_size) {
+            if o.writer
+                .should_rotate(self.cfg.roll_count, self.cfg.roll_size)
+            {
                 self.close_key(&key, now)?;
             }
         }
@@ -169,7 +211,12 @@ impl HdfsWriter {
 
     fn make_room(&mut self, now: Instant) -> Result<(), HdfsError> {
         while self.open.len() >= self.cfg.max_open_files {
-            let Some(oldest) = self.open.iter().min_by_key(|(_, o)| o.used).map(|(k, _)| k.clone()) else {
+            let Some(oldest) = self
+                .open
+                .iter()
+                .min_by_key(|(_, o)| o.used)
+                .map(|(k, _)| k.clone())
+            else {
                 break;
             };
             tracing::debug!(bucket = %oldest, "maxOpenFiles reached; closing the least recently used file");
@@ -190,7 +237,11 @@ impl HdfsWriter {
             Err(e) => {
                 let p = o.writer.in_use_path().to_owned();
                 self.abandon(o.writer, now);
-                Err(HdfsError::Io { what: "closing", path: p, source: e })
+                Err(HdfsError::Io {
+                    what: "closing",
+                    path: p,
+                    source: e,
+                })
             }
         }
     }
@@ -200,7 +251,12 @@ impl HdfsWriter {
     fn abandon(&mut self, w: BucketWriter, now: Instant) {
         let (in_use, target) = (w.in_use_path().to_owned(), w.target_path().to_owned());
         drop(w);
-        self.closing.push(PendingClose { in_use, target, tries: 0, next: now });
+        self.closing.push(PendingClose {
+            in_use,
+            target,
+            tries: 0,
+            next: now,
+        });
         self.retry_closes(now);
     }
 
@@ -234,8 +290,13 @@ impl HdfsWriter {
             .iter()
             .filter(|(_, o)| {
                 let w = &o.writer;
-                self.cfg.roll_interval.is_some_and(|d| now.duration_since(w.opened_at) >= d)
-                    || self.cfg.idle_timeout.is_some_and(|d| now.duration_since(w.last_write) >= d)
+                self.cfg
+                    .roll_interval
+                    .is_some_and(|d| now.duration_since(w.opened_at) >= d)
+                    || self
+                        .cfg
+                        .idle_timeout
+                        .is_some_and(|d| now.duration_since(w.last_write) >= d)
             })
             .map(|(k, _)| k.clone())
             .collect();
@@ -261,3 +322,7 @@ impl HdfsWriter {
         first_err.map_or(Ok(()), Err)
     }
 }
+
+#[cfg(test)]
+#[path = "writer_tests.rs"]
+mod tests;

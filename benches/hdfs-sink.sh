@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The hdfs sink's bar (issue 15): exec (`yes` of a 1 KiB line) -> file channel -> hdfs sink
+# (DataStream, batch 1,000, fsync on) against `sluice bench`'s put rate for the same events
+# (1 KiB body, no headers, batch 1,000) in the same run, on the same disk.
+#   cargo build --release && benches/hdfs-sink.sh            # DataStream
+#   CODEC=gzip benches/hdfs-sink.sh                           # CompressedStream gzip
+# DUR (seconds measured, default 10), WARM (seconds before measuring, default 3), BASE
+# (directory, default /var/tmp). Prints one line: sink ev/s, bench put ev/s and the ratio.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-target/release/sluice}
+DUR=${DUR:-10}
+WARM=${WARM:-3}
+BASE=${BASE:-/var/tmp}
+CODEC=${CODEC:-}
+dir=$(mktemp -d "$BASE/sluice-hdfs-bench.XXXXXX")
+trap 'kill $agent 2>/dev/null || true; rm -rf "$dir"' EXIT
+
+put=$("$BIN" bench --phase put --batch 1000 --event-size 1024 --headers 0 --duration "${DUR}s" \
+  --json --checkpoint-dir "$dir/bench-ck" --data-dirs "$dir/bench-data" |
+  python3 -c 'import json,sys; print(round(json.load(sys.stdin)["events_per_sec"]))')
+rm -rf "$dir/bench-ck" "$dir/bench-data"
+
+line=$(head -c 1024 /dev/zero | tr '\0' x)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+if [ -n "$CODEC" ]; then
+  ftype="a1.sinks.k1.hdfs.fileType = CompressedStream
+a1.sinks.k1.hdfs.codeC = $CODEC"
+else
+  ftype="a1.sinks.k1.hdfs.fileType = DataStream"
+fi
+cat > "$dir/agent.properties" <<CONF
+a1.sources = r1
+a1.channels = c1
+a1.sinks = k1
+a1.sources.r1.type = exec
+a1.sources.r1.command = yes $line
+a1.sources.r1.batchSize = 1000
+a1.sources.r1.channels = c1
+a1.channels.c1.type = file
+a1.channels.c1.checkpointDir = $dir/ck
+a1.channels.c1.dataDirs = $dir/data
+a1.channels.c1.capacity = 2000000
+a1.channels.c1.transactionCapacity = 1000
+a1.sinks.k1.type = hdfs
+a1.sinks.k1.channel = c1
+a1.sinks.k1.hdfs.path = $dir/out/%Y%m%d/%H
+a1.sinks.k1.hdfs.useLocalTimeStamp = true
+a1.sinks.k1.hdfs.batchSize = 1000
+a1.sinks.k1.hdfs.rollSize = 134217728
+a1.sinks.k1.hdfs.rollCount = 0
+a1.sinks.k1.hdfs.rollInterval = 0
+$ftype
+CONF
+"$BIN" agent -n a1 -f "$dir/agent.properties" --no-reload-conf \
+  -Dflume.monitoring.type=http -Dflume.monitoring.port="$port" 2>"$dir/agent.log" &
+agent=$!
+drained() {
+  curl -s "http://127.0.0.1:$port/metrics" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["SINK.k1"]["EventDrainSuccessCount"])'
+}
+sleep "$WARM"
+a=$(drained); t0=$(date +%s.%N)
+sleep "$DUR"
+b=$(drained); t1=$(date +%s.%N)
+sink=$(python3 -c "print(round(($b-$a)/($t1-$t0)))")
+ratio=$(python3 -c "print(f'{$sink/$put:.2f}')")
+echo "hdfs sink ${CODEC:-DataStream}: ${sink} ev/s drained; sluice bench put (batch 1000, 1 KiB): ${put} ev/s; ratio ${ratio} (bar 0.60)"

@@ -1,0 +1,280 @@
+//! The `http` sink (Flume 1.8's `HttpSink`): each event body is POSTed to `endpoint` with
+//! `contentTypeHeader` / `acceptHeader`, one event per take transaction as in Flume. The
+//! status code decides through `rollback.CODE` / `backoff.CODE` / `incrementMetrics.CODE`
+//! (CODE an exact code like `503` or a class like `5XX`; the exact code wins), falling back
+//! to `defaultRollback` / `defaultBackoff` / `defaultIncrementMetrics`. Where no rule names
+//! it, a 2XX answer is a success (Sluice: Flume's defaults would roll a 200 back).
+//!
+//! Built on hyper's client with rustls (ring; Mozilla's roots) for `https://`: hyper is the
+//! project's HTTP stack already, and rustls needs no system OpenSSL. Connecting is bounded
+//! by `connectTimeout`, the whole exchange (request and reading the answer) by
+//! `requestTimeout`; an answer body is read up to [`RESPONSE_BYTES_MAX`].
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+use super::SinkError;
+use crate::agent::config::ctx::Ctx;
+use crate::event::Event;
+
+/// Most bytes of an answer body read (the rest is dropped with the connection).
+pub const RESPONSE_BYTES_MAX: usize = 1024 * 1024;
+
+/// What to do for a status code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decision {
+    /// Roll the take back (the event is sent again).
+    pub rollback: bool,
+    /// Back off before the next attempt.
+    pub backoff: bool,
+    /// Count the event as drained in the metrics.
+    pub increment_metrics: bool,
+}
+
+/// `http` sink settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// `endpoint`: an `http://` or `https://` URL.
+    pub endpoint: String,
+    /// `connectTimeout` (default 5000 ms).
+    pub connect_timeout: Duration,
+    /// `requestTimeout` (default 5000 ms).
+    pub request_timeout: Duration,
+    /// `contentTypeHeader` (default `text/plain`).
+    pub content_type: String,
+    /// `acceptHeader` (default `text/plain`).
+    pub accept: String,
+    /// `defaultBackoff` (default true).
+    pub default_backoff: bool,
+    /// `defaultRollback` (default true).
+    pub default_rollback: bool,
+    /// `defaultIncrementMetrics` (default false).
+    pub default_increment_metrics: bool,
+    /// `backoff.CODE`, `rollback.CODE`, `incrementMetrics.CODE`: (kind, code) -> value.
+    pub rules: BTreeMap<(String, String), bool>,
+}
+
+impl HttpConfig {
+    fn rule(&self, kind: &str, code: u16) -> Option<bool> {
+        let exact = code.to_string();
+        let class = format!("{}XX", code / 100);
+        self.rules
+            .get(&(kind.to_owned(), exact))
+            .or_else(|| self.rules.get(&(kind.to_owned(), class)))
+            .copied()
+    }
+
+    /// The decision for a status code.
+    pub fn decide(&self, code: u16) -> Decision {
+        let ok = (200..300).contains(&code);
+        Decision {
+            rollback: self
+                .rule("rollback", code)
+                .unwrap_or(!ok && self.default_rollback),
+            backoff: self
+                .rule("backoff", code)
+                .unwrap_or(!ok && self.default_backoff),
+            increment_metrics: self
+                .rule("incrementMetrics", code)
+                .unwrap_or(ok || self.default_increment_metrics),
+        }
+    }
+}
+
+/// Reads an `http` sink's properties.
+pub fn build(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
+    let endpoint = cx
+        .required("endpoint")
+        .and_then(|e| match e.parse::<hyper::Uri>() {
+            Ok(u)
+                if matches!(u.scheme_str(), Some("http") | Some("https")) && u.host().is_some() =>
+            {
+                Some(e)
+            }
+            _ => {
+                cx.error(
+                    "endpoint",
+                    format!("expected an http:// or https:// URL, got {e:?}"),
+                );
+                None
+            }
+        });
+    let mut rules = BTreeMap::new();
+    let keys: Vec<String> = cx.comp().props.keys().cloned().collect();
+    for k in keys {
+        let Some((kind, code)) = k.split_once('.') else {
+            continue;
+        };
+        if !matches!(kind, "backoff" | "rollback" | "incrementMetrics") {
+            continue;
+        }
+        let valid = code.len() == 3
+            && code.as_bytes()[0].is_ascii_digit()
+            && (code[1..].eq_ignore_ascii_case("XX")
+                || code[1..].bytes().all(|b| b.is_ascii_digit()));
+        if !valid {
+            cx.get(&k);
+            cx.error(&k, format!("expected a status code like 503 or a class like 5XX after {kind}., got {code:?}"));
+            continue;
+        }
+        let v = cx.bool(&k, false);
+        rules.insert((kind.to_owned(), code.to_ascii_uppercase()), v);
+    }
+    Some(HttpConfig {
+        endpoint: endpoint?,
+        connect_timeout: Duration::from_millis(cx.u64("connectTimeout", 5000, 1)),
+        request_timeout: Duration::from_millis(cx.u64("requestTimeout", 5000, 1)),
+        content_type: cx
+            .get("contentTypeHeader")
+            .unwrap_or_else(|| "text/plain".into()),
+        accept: cx
+            .get("acceptHeader")
+            .unwrap_or_else(|| "text/plain".into()),
+        default_backoff: cx.bool("defaultBackoff", true),
+        default_rollback: cx.bool("defaultRollback", true),
+        default_increment_metrics: cx.bool("defaultIncrementMetrics", false),
+        rules,
+    })
+}
+
+type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// The `http` sink.
+pub struct HttpSink {
+    name: String,
+    cfg: HttpConfig,
+    client: HttpsClient,
+}
+
+impl std::fmt::Debug for HttpSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpSink")
+            .field("name", &self.name)
+            .field("cfg", &self.cfg)
+            .finish()
+    }
+}
+
+impl HttpSink {
+    /// A sink posting to `cfg.endpoint`.
+    pub fn new(name: &str, cfg: HttpConfig) -> HttpSink {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(cfg.connect_timeout));
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new()).build(https);
+        HttpSink {
+            name: name.to_owned(),
+            cfg,
+            client,
+        }
+    }
+
+    fn err(&self, message: String) -> SinkError {
+        SinkError {
+            sink: self.name.clone(),
+            message,
+        }
+    }
+
+    async fn post(&self, e: &Event) -> Result<u16, String> {
+        let req = hyper::Request::post(&self.cfg.endpoint)
+            .header(hyper::header::CONTENT_TYPE, &self.cfg.content_type)
+            .header(hyper::header::ACCEPT, &self.cfg.accept)
+            .body(Full::new(Bytes::from(e.body.clone())))
+            .map_err(|err| format!("bad request for {}: {err}", self.cfg.endpoint))?;
+        let exchange = async {
+            let resp = self
+                .client
+                .request(req)
+                .await
+                .map_err(|err| format!("POST {}: {err}", self.cfg.endpoint))?;
+            let code = resp.status().as_u16();
+            // Read (a bounded part of) the answer so the connection can be reused.
+            let _ = Limited::new(resp.into_body(), RESPONSE_BYTES_MAX)
+                .collect()
+                .await;
+            Ok::<u16, String>(code)
+        };
+        match tokio::time::timeout(self.cfg.request_timeout, exchange).await {
+            Ok(r) => r,
+            Err(_) => Err(format!(
+                "POST {}: no answer within requestTimeout ({} ms)",
+                self.cfg.endpoint,
+                self.cfg.request_timeout.as_millis()
+            )),
+        }
+    }
+
+    /// Posts each event. Returns `Ok` (the take commits) unless a status code's rule says
+    /// roll back, or the request failed or timed out. Cancel safety: cancelling may leave an
+    /// event delivered whose take then rolls back (sent again: at least once).
+    pub async fn deliver(&mut self, events: &[Event]) -> Result<(), SinkError> {
+        for e in events {
+            let code = self.post(e).await.map_err(|m| self.err(m))?;
+            let d = self.cfg.decide(code);
+            if d.rollback {
+                return Err(self.err(format!(
+                    "{} answered {code}; rolling back (rollback.{code} or defaultRollback)",
+                    self.cfg.endpoint
+                )));
+            }
+            if !(200..300).contains(&code) {
+                tracing::warn!(sink = %self.name, code, "answer is not 2XX; committed as the rules say");
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(rules: &[(&str, &str, bool)]) -> HttpConfig {
+        HttpConfig {
+            endpoint: "http://127.0.0.1:1/".into(),
+            connect_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(1),
+            content_type: "text/plain".into(),
+            accept: "text/plain".into(),
+            default_backoff: true,
+            default_rollback: true,
+            default_increment_metrics: false,
+            rules: rules
+                .iter()
+                .map(|(k, c, v)| ((k.to_string(), c.to_string()), *v))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn an_exact_code_rule_wins_over_its_class_and_the_defaults() {
+        let c = cfg(&[
+            ("rollback", "4XX", false),
+            ("rollback", "429", true),
+            ("backoff", "4XX", false),
+        ]);
+        assert!(!c.decide(400).rollback);
+        assert!(c.decide(429).rollback);
+        assert!(!c.decide(404).backoff);
+        assert!(
+            c.decide(503).rollback && c.decide(503).backoff,
+            "defaults for 5XX"
+        );
+        let ok = c.decide(200);
+        assert!(!ok.rollback && !ok.backoff && ok.increment_metrics);
+        let c = cfg(&[("rollback", "2XX", true)]);
+        assert!(c.decide(204).rollback, "a rule can make even 2XX roll back");
+    }
+}
