@@ -79,10 +79,12 @@ pub fn java_pattern(p: &str) -> Result<String, String> {
             (b'm', 2) => "%M",
             (b's', 2) => "%S",
             (b'S', 3) => "%3f",
-            (c, _) if c.is_ascii_alphabetic() => return Err(format!(
+            (c, _) if c.is_ascii_alphabetic() => {
+                return Err(format!(
                 "unsupported pattern letters {:?} in {p:?}; supported: yyyy yy MM dd HH mm ss SSS",
                 &p[i..i + run]
-            )),
+            ))
+            }
             (b'%', _) => "%%",
             _ => {
                 out.push(c as char);
