@@ -1,6 +1,6 @@
 //! Sinks: `logger`, `null`, `file_roll`, `hdfs` and `http`. A sink only delivers a batch it is handed; the
 //! [`runner`] takes the batch from the channel and commits the take only after `deliver`
-//! returned `Ok` (for `file_roll`: after the bytes were written and flushed).
+//! returned `Ok` (for `file_roll` and `hdfs`: after the bytes were written, flushed and fsynced).
 
 pub mod file_roll;
 pub mod hdfs;

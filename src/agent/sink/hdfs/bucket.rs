@@ -25,6 +25,9 @@ pub struct Naming {
     pub in_use_prefix: String,
     /// `hdfs.inUseSuffix` (empty with `emptyInUseSuffix`).
     pub in_use_suffix: String,
+    /// `hdfs.filePrefix` when it has no escapes: recovery then touches only files with it,
+    /// so sinks sharing a directory with distinct prefixes leave each other's files alone.
+    pub fixed_prefix: Option<String>,
 }
 
 impl Naming {

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::codec::Codec;
-use super::path::{RoundUnit, Rounding, Zone};
+use super::path::{PathTemplate, RoundUnit, Rounding, Zone};
 use crate::agent::config::ctx::Ctx;
 
 /// Largest `hdfs.maxOpenFiles` accepted (a limit on open file handles).
@@ -102,6 +102,23 @@ pub struct HdfsConfig {
 /// Reads an `hdfs` sink's properties.
 pub fn build(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
     let path = cx.required("hdfs.path").and_then(|p| local_path(cx, &p));
+    if let Some(p) = &path {
+        if let Err(e) = PathTemplate::parse(p) {
+            cx.error("hdfs.path", e);
+        }
+    }
+    let file_prefix = cx
+        .get("hdfs.filePrefix")
+        .unwrap_or_else(|| "FlumeData".into());
+    if let Err(e) = PathTemplate::parse(&file_prefix) {
+        cx.error("hdfs.filePrefix", e);
+    }
+    if file_prefix.contains('/') {
+        cx.error(
+            "hdfs.filePrefix",
+            "must not contain '/'; put directories in hdfs.path",
+        );
+    }
     let file_type = match cx.get("hdfs.fileType").as_deref() {
         None => FileType::SequenceFile,
         Some(v) if v.eq_ignore_ascii_case("SequenceFile") => FileType::SequenceFile,
@@ -246,9 +263,7 @@ pub fn build(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
     }
     Some(HdfsConfig {
         path: path?,
-        file_prefix: cx
-            .get("hdfs.filePrefix")
-            .unwrap_or_else(|| "FlumeData".into()),
+        file_prefix,
         file_suffix: cx.get("hdfs.fileSuffix").unwrap_or_default(),
         in_use_prefix: cx.get("hdfs.inUsePrefix").unwrap_or_default(),
         in_use_suffix: if empty_in_use_suffix {

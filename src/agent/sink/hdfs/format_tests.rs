@@ -95,3 +95,29 @@ fn an_avro_container_cut_mid_block_keeps_the_whole_blocks() {
     assert_eq!(valid_prefix(l, &two[..two.len() - 1]), Some(one.len()));
     assert_eq!(valid_prefix(l, &one[..10]), Some(0));
 }
+
+#[test]
+fn the_apache_avro_reader_reads_our_container_with_flumes_schema() {
+    use apache_avro::types::Value;
+    let l = Layout::Avro { sync_interval: 64 };
+    let bodies: Vec<String> = (0..20).map(|i| format!("body {i}")).collect();
+    let refs: Vec<&str> = bodies.iter().map(|s| s.as_str()).collect();
+    let f = encode(l, &[&refs[..7], &refs[7..]]);
+    let reader = apache_avro::Reader::new(&f[..]).unwrap();
+    let mut got = Vec::new();
+    for v in reader {
+        let Value::Record(fields) = v.unwrap() else {
+            panic!("not a record")
+        };
+        assert_eq!(fields[0].0, "headers");
+        let Value::Map(h) = &fields[0].1 else {
+            panic!("headers not a map")
+        };
+        assert_eq!(h.get("k"), Some(&Value::String("v".into())));
+        let Value::Bytes(b) = &fields[1].1 else {
+            panic!("body not bytes")
+        };
+        got.push(String::from_utf8(b.clone()).unwrap());
+    }
+    assert_eq!(got, bodies);
+}

@@ -77,7 +77,11 @@ impl HdfsSink {
             let mut job = job;
             match tokio::time::timeout(self.cfg.call_timeout, &mut job).await {
                 Ok(Ok((w, _))) => self.writer = Some(w),
-                Ok(Err(e)) => return Err(self.err(format!("file worker failed: {e}"))),
+                Ok(Err(e)) => {
+                    // The writer is gone with the thread; a new one recovers its files.
+                    self.started = false;
+                    return Err(self.err(format!("file worker failed: {e}")));
+                }
                 Err(_) => {
                     self.running = Some(job);
                     return Err(self.err(format!(
@@ -125,7 +129,10 @@ impl HdfsSink {
                 }
                 r.map_err(|e| self.err(e.to_string()))
             }
-            Ok(Err(e)) => Err(self.err(format!("file worker failed: {e}"))),
+            Ok(Err(e)) => {
+                self.started = false;
+                Err(self.err(format!("file worker failed: {e}")))
+            }
             Err(_) => {
                 self.running = Some(job);
                 Err(self.err(format!(

@@ -50,7 +50,11 @@ fn looks_like_ours(final_name: &str, naming: &Naming) -> bool {
         return false;
     };
     match stem.rsplit_once('.') {
-        Some((_, digits)) => !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()),
+        Some((prefix, digits)) => {
+            !digits.is_empty()
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && naming.fixed_prefix.as_deref().is_none_or(|p| p == prefix)
+        }
         None => false,
     }
 }

@@ -94,6 +94,8 @@ impl HdfsWriter {
             suffix,
             in_use_prefix: cfg.in_use_prefix.clone(),
             in_use_suffix: cfg.in_use_suffix.clone(),
+            fixed_prefix: (prefix.literal_prefix() == cfg.file_prefix)
+                .then(|| cfg.file_prefix.clone()),
         };
         Ok(HdfsWriter {
             layout: Layout::of(&cfg),
@@ -132,6 +134,10 @@ impl HdfsWriter {
         now: Instant,
         now_ms: i64,
     ) -> Result<(), HdfsError> {
+        // A busy sink is never idle, so the interval rolls are checked here too.
+        if let Err(e) = self.tick(now) {
+            tracing::warn!(error = %e, "closing a file due to roll failed; it is recovered and the batch goes to a new file");
+        }
         let mut touched: Vec<String> = Vec::new();
         let result = self.write_events(events, now, now_ms, &mut touched);
         let result = result.and_then(|()| {

@@ -1,0 +1,156 @@
+//! The `http` sink against real local HTTP servers that the test starts on 127.0.0.1: one
+//! that answers 200 and records what it got, one that answers 503 (rolled back by default,
+//! committed with `rollback.5XX = false`), and one that never answers (requestTimeout).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sluice::agent::sink::http::{HttpConfig, HttpSink};
+use sluice::Event;
+
+/// What the server received: (content-type, accept, body) per request.
+type Seen = Arc<Mutex<Vec<(String, String, Vec<u8>)>>>;
+
+/// Starts a server whose answer to request `n` is `answer(n)`: a status, or `None` to hold
+/// the connection without answering for 3 s.
+fn server(answer: fn(usize) -> Option<u16>) -> (String, Seen) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/events", l.local_addr().unwrap());
+    let seen: Seen = Arc::default();
+    let seen2 = seen.clone();
+    std::thread::spawn(move || {
+        for (conn, stream) in l.incoming().enumerate() {
+            let Ok(stream) = stream else { return };
+            let seen = seen2.clone();
+            std::thread::spawn(move || {
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(10)))
+                    .unwrap();
+                let mut w = stream.try_clone().unwrap();
+                let mut r = BufReader::new(stream);
+                for _ in 0..100 {
+                    let mut headers = BTreeMap::new();
+                    let mut first = String::new();
+                    if r.read_line(&mut first).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    loop {
+                        let mut h = String::new();
+                        r.read_line(&mut h).unwrap();
+                        let h = h.trim_end();
+                        if h.is_empty() {
+                            break;
+                        }
+                        if let Some((k, v)) = h.split_once(':') {
+                            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+                        }
+                    }
+                    let len: usize = headers
+                        .get("content-length")
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
+                    let mut body = vec![0; len];
+                    r.read_exact(&mut body).unwrap();
+                    let n = {
+                        let mut s = seen.lock().unwrap();
+                        s.push((
+                            headers.get("content-type").cloned().unwrap_or_default(),
+                            headers.get("accept").cloned().unwrap_or_default(),
+                            body,
+                        ));
+                        s.len() - 1
+                    };
+                    let _ = conn;
+                    match answer(n) {
+                        Some(code) => {
+                            let text = format!("HTTP/1.1 {code} X\r\ncontent-length: 2\r\n\r\nok");
+                            if w.write_all(text.as_bytes()).is_err() {
+                                return;
+                            }
+                        }
+                        None => {
+                            std::thread::sleep(Duration::from_secs(3));
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (url, seen)
+}
+
+fn cfg(endpoint: &str, rules: &[(&str, &str, bool)]) -> HttpConfig {
+    HttpConfig {
+        endpoint: endpoint.to_owned(),
+        connect_timeout: Duration::from_secs(2),
+        request_timeout: Duration::from_millis(500),
+        content_type: "application/json".into(),
+        accept: "text/plain".into(),
+        default_backoff: true,
+        default_rollback: true,
+        default_increment_metrics: false,
+        rules: rules
+            .iter()
+            .map(|(k, c, v)| ((k.to_string(), c.to_string()), *v))
+            .collect(),
+    }
+}
+
+fn events(n: usize) -> Vec<Event> {
+    (0..n)
+        .map(|i| Event::new(format!("{{\"n\":{i}}}")))
+        .collect()
+}
+
+#[tokio::test]
+async fn each_event_is_posted_with_the_configured_headers() {
+    let (url, seen) = server(|_| Some(200));
+    let mut sink = HttpSink::new("k1", cfg(&url, &[]));
+    sink.deliver(&events(5)).await.unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 5);
+    for (i, (ct, accept, body)) in seen.iter().enumerate() {
+        assert_eq!(
+            (ct.as_str(), accept.as_str()),
+            ("application/json", "text/plain")
+        );
+        assert_eq!(body, format!("{{\"n\":{i}}}").as_bytes());
+    }
+}
+
+#[tokio::test]
+async fn a_503_rolls_back_by_default_and_commits_when_a_rule_says_so() {
+    let (url, seen) = server(|_| Some(503));
+    let mut sink = HttpSink::new("k1", cfg(&url, &[]));
+    let e = sink.deliver(&events(1)).await.unwrap_err();
+    assert!(e.to_string().contains("503"), "{e}");
+    let mut sink = HttpSink::new("k1", cfg(&url, &[("rollback", "5XX", false)]));
+    sink.deliver(&events(1)).await.unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_fails_the_batch_within_request_timeout() {
+    let (url, seen) = server(|n| if n == 0 { None } else { Some(200) });
+    let mut sink = HttpSink::new("k1", cfg(&url, &[]));
+    let e = sink.deliver(&events(1)).await.unwrap_err();
+    assert!(e.to_string().contains("requestTimeout"), "{e}");
+    // The retried event goes through on a new connection.
+    sink.deliver(&events(1)).await.unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_refused_connection_fails_the_batch() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut sink = HttpSink::new("k1", cfg(&format!("http://127.0.0.1:{port}/"), &[]));
+    assert!(sink.deliver(&events(1)).await.is_err());
+}
