@@ -123,7 +123,7 @@ fn an_unknown_key_is_a_warning_naming_the_key() {
 
 #[test]
 fn an_unknown_type_is_an_error_listing_the_supported_ones() {
-    let e = errors(&GOOD.replace("type = logger", "type = hdfs"));
+    let e = errors(&GOOD.replace("type = logger", "type = hive"));
     assert_eq!(e.len(), 1, "{e:?}");
     assert_eq!((e[0].0, e[0].1.as_str()), (28, "a1.sinks.k2.type"));
     assert!(e[0].2.contains("logger (org.apache.flume.sink.LoggerSink)"));
