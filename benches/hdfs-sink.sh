@@ -4,6 +4,7 @@
 # (1 KiB body, no headers, batch 1,000) in the same run, on the same disk.
 #   cargo build --release && benches/hdfs-sink.sh            # DataStream
 #   CODEC=gzip benches/hdfs-sink.sh                           # CompressedStream gzip
+#   SINK=null benches/hdfs-sink.sh                            # the same flow into a null sink
 # DUR (seconds measured, default 10), WARM (seconds before measuring, default 3), BASE
 # (directory, default /var/tmp). Prints one line: sink ev/s, bench put ev/s and the ratio.
 set -euo pipefail
@@ -14,7 +15,8 @@ WARM=${WARM:-3}
 BASE=${BASE:-/var/tmp}
 CODEC=${CODEC:-}
 dir=$(mktemp -d "$BASE/sluice-hdfs-bench.XXXXXX")
-trap 'kill $agent 2>/dev/null || true; rm -rf "$dir"' EXIT
+agent=
+trap 'if [ -n "$agent" ]; then kill "$agent"; wait "$agent"; fi 2>/dev/null; rm -rf "$dir"' EXIT
 
 put=$("$BIN" bench --phase put --batch 1000 --event-size 1024 --headers 0 --duration "${DUR}s" \
   --json --checkpoint-dir "$dir/bench-ck" --data-dirs "$dir/bench-data" |
@@ -28,6 +30,11 @@ if [ -n "$CODEC" ]; then
 a1.sinks.k1.hdfs.codeC = $CODEC"
 else
   ftype="a1.sinks.k1.hdfs.fileType = DataStream"
+fi
+if [ "${SINK:-hdfs}" = null ]; then
+  # The pipeline's ceiling without the hdfs sink: the same flow into a null sink.
+  ftype="a1.sinks.k1.type = null
+a1.sinks.k1.batchSize = 1000"
 fi
 cat > "$dir/agent.properties" <<CONF
 a1.sources = r1
@@ -65,4 +72,4 @@ sleep "$DUR"
 b=$(drained); t1=$(date +%s.%N)
 sink=$(python3 -c "print(round(($b-$a)/($t1-$t0)))")
 ratio=$(python3 -c "print(f'{$sink/$put:.2f}')")
-echo "hdfs sink ${CODEC:-DataStream}: ${sink} ev/s drained; sluice bench put (batch 1000, 1 KiB): ${put} ev/s; ratio ${ratio} (bar 0.60)"
+echo "${SINK:-hdfs} sink ${CODEC:-DataStream}: ${sink} ev/s drained; sluice bench put (batch 1000, 1 KiB): ${put} ev/s; ratio ${ratio} (bar 0.60)"
