@@ -168,6 +168,17 @@ impl FrameReader {
         self.buf.extend_from_slice(bytes);
     }
 
+    /// The buffer to read more bytes into (`read_buf` appends to it), with room for at least
+    /// `n` more; bytes already returned in frames are dropped first.
+    pub fn read_buffer(&mut self, n: usize) -> &mut Vec<u8> {
+        if self.start > 0 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        self.buf.reserve(n);
+        &mut self.buf
+    }
+
     /// The next whole frame, if there is one.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, AvroError> {
         match decode_frame(&self.buf[self.start..], &self.limits, self.consumed_total)? {
