@@ -164,6 +164,7 @@ pub fn sink(cx: &mut Ctx<'_>, short: &str) -> Option<SinkKind> {
                 append_newline,
             }))
         }
+        "avro" => crate::agent::sink::avro::config::build(cx).map(SinkKind::Avro),
         _ => None,
     }
 }

@@ -342,6 +342,7 @@ fn cross_checks(raw: &raw::RawAgent, cfg: &AgentConfig, agent: &str, problems: &
 fn batch_key(kind: &SinkKind) -> &'static str {
     match kind {
         SinkKind::FileRoll(_) => "sink.batchSize",
+        SinkKind::Avro(_) => "batch-size",
         _ => "batchSize",
     }
 }

@@ -26,6 +26,7 @@ pub const SINK_TYPES: TypeTable = &[
     ("logger", "org.apache.flume.sink.LoggerSink"),
     ("null", "org.apache.flume.sink.NullSink"),
     ("file_roll", "org.apache.flume.sink.RollingFileSink"),
+    ("avro", "org.apache.flume.sink.AvroSink"),
 ];
 
 /// Sink processor types.
@@ -195,6 +196,8 @@ pub enum SinkKind {
     },
     /// `file_roll`
     FileRoll(FileRollConfig),
+    /// `avro`
+    Avro(crate::agent::sink::avro::AvroSinkConfig),
 }
 
 impl SinkKind {
@@ -204,6 +207,7 @@ impl SinkKind {
             SinkKind::Logger { .. } => 1,
             SinkKind::Null { batch_size } => *batch_size,
             SinkKind::FileRoll(c) => c.batch_size,
+            SinkKind::Avro(c) => c.batch_size,
         }
     }
 }

@@ -173,6 +173,22 @@ impl AvroClient {
         &self.addr
     }
 
+    /// Sets the metadata sent with every later call (Flume's server ignores it).
+    pub fn set_call_meta(&mut self, meta: crate::wire::avro::handshake::Meta) {
+        self.conn.set_call_meta(meta);
+    }
+
+    /// Whether the idle connection is known to be broken: the server closed it, or sent
+    /// bytes nobody asked for. Never blocks (reads what the socket already has, at most one
+    /// byte); `false` means "not known to be broken", not "alive".
+    pub fn idle_broken(&mut self) -> bool {
+        let mut b = [0u8; 1];
+        match self.stream.try_read(&mut b) {
+            Ok(_) => true,
+            Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+        }
+    }
+
     /// Sends `events` in one `appendBatch`; `Ok` only when the server answered `OK`.
     pub async fn append_batch(&mut self, events: &[Event]) -> Result<(), RpcError> {
         self.call(Message::AppendBatch, events).await

@@ -1,12 +1,18 @@
-//! Sinks: `logger`, `null` and `file_roll`. A sink only delivers a batch it is handed; the
-//! [`runner`] takes the batch from the channel and commits the take only after `deliver`
-//! returned `Ok` (for `file_roll`: after the bytes were written and flushed).
+//! Sinks: `logger`, `null`, `file_roll` and `avro`. A sink only delivers a batch it is handed;
+//! the [`runner`] takes the batch from the channel and commits the take only after `deliver`
+//! returned `Ok` (for `file_roll`: after the bytes were written and flushed; for `avro`: after
+//! the downstream answered `OK`).
 
+pub mod avro;
 pub mod file_roll;
 pub mod logger;
 pub mod runner;
 
+use std::sync::Arc;
+
 use crate::agent::config::SinkKind;
+use crate::agent::metrics::CounterGroup;
+use crate::agent::stop::Stop;
 use crate::event::Event;
 
 /// A sink could not deliver a batch; the take is rolled back.
@@ -28,6 +34,8 @@ pub enum Sink {
     Null,
     /// `file_roll`
     FileRoll(Box<file_roll::FileRollSink>),
+    /// `avro`
+    Avro(Box<avro::AvroSink>),
 }
 
 impl Sink {
@@ -41,6 +49,24 @@ impl Sink {
             SinkKind::FileRoll(c) => {
                 Sink::FileRoll(Box::new(file_roll::FileRollSink::new(name, c.clone())))
             }
+            SinkKind::Avro(c) => Sink::Avro(Box::new(avro::AvroSink::new(name, c.clone()))),
+        }
+    }
+
+    /// Gives the sink its counters and the runner's stop signal (sinks with connections
+    /// count them and abandon network waits on stop).
+    pub fn attach(&mut self, counters: Arc<CounterGroup>, stop: Stop) {
+        if let Sink::Avro(s) = self {
+            s.attach(counters, stop);
+        }
+    }
+
+    /// Readies the sink before a batch is taken (the avro sink connects here). An error
+    /// counts as a failed round: nothing is taken.
+    pub async fn prepare(&mut self) -> Result<(), SinkError> {
+        match self {
+            Sink::Avro(s) => s.prepare().await,
+            _ => Ok(()),
         }
     }
 
@@ -53,6 +79,7 @@ impl Sink {
             }
             Sink::Null => Ok(()),
             Sink::FileRoll(s) => s.deliver(events).await,
+            Sink::Avro(s) => s.deliver(events).await,
         }
     }
 
@@ -66,8 +93,10 @@ impl Sink {
 
     /// Flushes and closes what the sink holds open.
     pub async fn stop(&mut self) {
-        if let Sink::FileRoll(s) = self {
-            s.close().await;
+        match self {
+            Sink::FileRoll(s) => s.close().await,
+            Sink::Avro(s) => s.stop(),
+            _ => {}
         }
     }
 }

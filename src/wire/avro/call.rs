@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use super::binary::{put_bytes, put_long, Reader};
 use super::error::AvroError;
-use super::handshake::{read_meta, HandshakeRequest, HandshakeResponse, Meta};
+use super::handshake::{put_meta, read_meta, HandshakeRequest, HandshakeResponse, Meta};
 use crate::event::Event;
 
 /// Default most events in one `appendBatch`.
@@ -193,11 +193,22 @@ pub fn encode_request(
     message: Message,
     events: &[Event],
 ) -> [Vec<u8>; 2] {
+    encode_request_meta(handshake, &Meta::new(), message, events)
+}
+
+/// [`encode_request`] with call metadata (`map<bytes>`; Flume's server reads and ignores it,
+/// Sluice's avro sink names its agent and sink there). Client side.
+pub fn encode_request_meta(
+    handshake: Option<&HandshakeRequest>,
+    meta: &Meta,
+    message: Message,
+    events: &[Event],
+) -> [Vec<u8>; 2] {
     let mut head = Vec::with_capacity(64);
     if let Some(h) = handshake {
         h.encode(&mut head);
     }
-    put_long(&mut head, 0);
+    put_meta(&mut head, meta);
     put_bytes(&mut head, message.name().as_bytes());
     let body_bytes: usize = events.iter().map(|e| e.payload_bytes() + 16).sum();
     let mut params = Vec::with_capacity(body_bytes + 4);

@@ -2,9 +2,9 @@
 //! (with Flume's handshake until one succeeded, with our protocol text after a `NONE`) and
 //! reads responses. The async client (`agent::rpc::avro_client`) only moves its bytes.
 
-use super::call::{decode_response, encode_ping, encode_request, Message, Outcome};
+use super::call::{decode_response, encode_ping, encode_request_meta, Message, Outcome};
 use super::error::AvroError;
-use super::handshake::{HandshakeMatch, HandshakeRequest, Md5};
+use super::handshake::{HandshakeMatch, HandshakeRequest, Md5, Meta};
 use super::protocol::PROTOCOL_MD5;
 use crate::event::Event;
 
@@ -15,6 +15,7 @@ pub struct ClientConn {
     send_text: bool,
     server_hash: Md5,
     handshake_in_flight: bool,
+    call_meta: Meta,
 }
 
 impl Default for ClientConn {
@@ -42,7 +43,13 @@ impl ClientConn {
             send_text: false,
             server_hash: PROTOCOL_MD5,
             handshake_in_flight: false,
+            call_meta: Meta::new(),
         }
+    }
+
+    /// Sets the metadata sent with every later call (empty by default, as Flume's client).
+    pub fn set_call_meta(&mut self, meta: Meta) {
+        self.call_meta = meta;
     }
 
     /// Whether a handshake succeeded.
@@ -66,7 +73,7 @@ impl ClientConn {
     /// The buffers of a call. Send one call at a time until [`ClientConn::handshaken`].
     pub fn request(&mut self, message: Message, events: &[Event]) -> [Vec<u8>; 2] {
         let hs = self.handshake();
-        encode_request(hs.as_ref(), message, events)
+        encode_request_meta(hs.as_ref(), &self.call_meta, message, events)
     }
 
     /// The buffer of a handshake-only ping.
