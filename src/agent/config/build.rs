@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use super::ctx::Ctx;
 use super::types::{
-    ChannelKind, ExecConfig, FileRollConfig, MemoryConfig, NetcatConfig, SeqConfig, SinkKind,
-    SourceKind,
+    AvroSourceConfig, ChannelKind, ExecConfig, FileRollConfig, MemoryConfig, NetcatConfig,
+    SeqConfig, SinkKind, SourceKind,
 };
 use crate::channel::config::{IGNORED_KEYS, KNOWN_KEYS};
 use crate::channel::FileChannelConfig;
@@ -35,6 +35,7 @@ pub fn source(cx: &mut Ctx<'_>, short: &str) -> Option<SourceKind> {
                 ack_every_event,
             }))
         }
+        "avro" => avro_source(cx),
         "seq" => Some(SourceKind::Seq(SeqConfig {
             total_events: cx.u64("totalEvents", i64::MAX as u64, 0),
             batch_size: batch(cx, "batchSize", 1),
@@ -55,6 +56,73 @@ pub fn source(cx: &mut Ctx<'_>, short: &str) -> Option<SourceKind> {
         }
         _ => None,
     }
+}
+
+/// Most connections an `avro` source may be configured to hold.
+pub const AVRO_CONNECTIONS_MAX: u64 = 65_536;
+
+fn port(cx: &mut Ctx<'_>) -> Option<u16> {
+    cx.required("port").and_then(|p| match p.parse::<u16>() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            cx.error("port", format!("expected a port number 0-65535, got {p:?}"));
+            None
+        }
+    })
+}
+
+fn avro_source(cx: &mut Ctx<'_>) -> Option<SourceKind> {
+    use crate::wire::avro::call::EVENTS_PER_CALL_MAX_DEFAULT;
+    use crate::wire::avro::frame::FRAME_BYTES_MAX_DEFAULT;
+    let bind = cx.required("bind");
+    let port = port(cx);
+    let threads = cx.get("threads").map(|_| cx.u64("threads", 1, 1) as usize);
+    let max_frame_bytes = cx.u64("max-frame-size", FRAME_BYTES_MAX_DEFAULT as u64, 1024);
+    if max_frame_bytes > i32::MAX as u64 {
+        cx.error(
+            "max-frame-size",
+            format!("{max_frame_bytes} exceeds the limit {}", i32::MAX),
+        );
+    }
+    let max_events_per_call = cx.u64("max-events-per-call", EVENTS_PER_CALL_MAX_DEFAULT as u64, 1);
+    if max_events_per_call > BATCH_SIZE_MAX {
+        cx.error(
+            "max-events-per-call",
+            format!("{max_events_per_call} exceeds the limit {BATCH_SIZE_MAX}"),
+        );
+    }
+    let max_connections = cx.u64("max-connections", 4096, 1);
+    if max_connections > AVRO_CONNECTIONS_MAX {
+        cx.error(
+            "max-connections",
+            format!("{max_connections} exceeds the limit {AVRO_CONNECTIONS_MAX}"),
+        );
+    }
+    let idle = cx.u64("idle-timeout", 600, 0);
+    let request_timeout = Duration::from_millis(cx.u64("request-timeout", 20_000, 1));
+    if let Some(c) = cx.get("compression-type") {
+        if !c.eq_ignore_ascii_case("none") {
+            cx.error(
+                "compression-type",
+                format!("{c:?} is not supported yet (only none)"),
+            );
+        }
+    }
+    for key in ["ssl", "ipFilter"] {
+        if cx.bool(key, false) {
+            cx.error(key, "not supported yet");
+        }
+    }
+    Some(SourceKind::Avro(AvroSourceConfig {
+        bind: bind?,
+        port: port?,
+        threads,
+        max_frame_bytes: max_frame_bytes.min(i32::MAX as u64) as usize,
+        max_events_per_call: max_events_per_call.min(BATCH_SIZE_MAX) as usize,
+        max_connections: max_connections.min(AVRO_CONNECTIONS_MAX) as usize,
+        idle_timeout: (idle > 0).then(|| Duration::from_secs(idle)),
+        request_timeout,
+    }))
 }
 
 /// A channel's settings.

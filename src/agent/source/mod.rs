@@ -1,7 +1,8 @@
-//! Sources: `netcat` (event driven: one task per connection), `seq` (polling) and `exec`
-//! (a child process's output lines). Each runs until its [`Stop`] is set, finishing the batch
+//! Sources: `netcat` and `avro` (event driven: one task per connection), `seq` (polling) and
+//! `exec` (a child process's output lines). Each runs until its [`Stop`] is set, finishing the batch
 //! it is putting; an `Err` makes the supervisor restart it.
 
+pub mod avro;
 pub mod exec;
 pub mod netcat;
 pub mod seq;
@@ -104,5 +105,6 @@ pub async fn run(kind: SourceKind, ctx: SourceCtx) -> Result<(), SourceError> {
         SourceKind::Netcat(c) => netcat::run(c, ctx).await,
         SourceKind::Seq(c) => seq::run(c, ctx).await,
         SourceKind::Exec(c) => exec::run(c, ctx).await,
+        SourceKind::Avro(c) => avro::run(c, ctx).await,
     }
 }
