@@ -180,3 +180,23 @@ fn load_balance_with_one_collector_down_delivers_everything_to_the_other() {
     let got = wait_for_all(&[root.join("cb/out")], &sent, &[&edge, &b]);
     assert_eq!(duplicates(&got), 0);
 }
+
+#[test]
+fn the_multi_hop_examples_check_clean() {
+    for (example, agent) in [
+        ("two-tier-edge", "edge"),
+        ("two-tier-collector", "collector"),
+        ("failover-edge", "edge"),
+    ] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("examples/{example}.properties"));
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["config", "check", "-n", agent, "-f"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{example}: {text}");
+        assert!(!text.contains("warning"), "{example}: {text}");
+    }
+}
