@@ -112,7 +112,7 @@ fn failover_moves_to_the_second_collector_and_back_after_the_penalty() {
     let mut c = Client::connect(nc).unwrap();
     let first = lines("f", 0..200);
     assert_eq!(c.send(&first), first.len());
-    wait_for_all(&[out_a.clone()], &first, &[&edge, &a]);
+    wait_for_all(std::slice::from_ref(&out_a), &first, &[&edge, &a]);
     assert!(
         written(&out_b).is_empty(),
         "the backup is idle while the primary works"
@@ -121,7 +121,7 @@ fn failover_moves_to_the_second_collector_and_back_after_the_penalty() {
     a.kill9();
     let second = lines("f", 200..400);
     assert_eq!(c.send(&second), second.len());
-    wait_for_all(&[out_b.clone()], &second, &[&edge, &b]);
+    wait_for_all(std::slice::from_ref(&out_b), &second, &[&edge, &b]);
     // It comes back: after its penalty it gets the traffic again (failback).
     a.restart();
     let failback_from = Instant::now();
