@@ -153,6 +153,51 @@ fn failover_moves_to_the_second_collector_and_back_after_the_penalty() {
 }
 
 #[test]
+fn failover_leaves_a_silent_collector_after_the_request_timeout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let (nc, pa, pb) = (free_port(), free_port(), free_port());
+    let a = Proc::start(root, "ca", &collector_conf(root, "ca", pa), pa, &[]);
+    let b = Proc::start(root, "cb", &collector_conf(root, "cb", pb), pb, &[]);
+    let processor = "edge.sinkgroups.g1.processor.type = failover\n\
+                     edge.sinkgroups.g1.processor.priority.k1 = 10\n\
+                     edge.sinkgroups.g1.processor.priority.k2 = 5\n\
+                     edge.sinkgroups.g1.processor.maxpenalty = 2000\n";
+    let edge = Proc::start(
+        root,
+        "edge",
+        &group_conf(root, nc, (pa, pb), processor),
+        nc,
+        &[],
+    );
+    let (out_a, out_b) = (root.join("ca/out"), root.join("cb/out"));
+    let mut c = Client::connect(nc).unwrap();
+    let first = lines("s", 0..100);
+    assert_eq!(c.send(&first), first.len());
+    wait_for_all(std::slice::from_ref(&out_a), &first, &[&edge, &a]);
+    // The primary stops answering but keeps its sockets (a hung process, a partition).
+    a.signal(libc::SIGSTOP);
+    let silent_from = Instant::now();
+    let second = lines("s", 100..300);
+    assert_eq!(c.send(&second), second.len());
+    // Everything sent after the hang reaches the backup: the batch the primary swallowed
+    // timed out, was rolled back on the edge and went to the backup too.
+    wait_for_all(std::slice::from_ref(&out_b), &second, &[&edge, &b]);
+    eprintln!(
+        "the backup had the lines {} ms after the primary went silent (request-timeout 2000 ms)",
+        silent_from.elapsed().as_millis()
+    );
+    a.signal(libc::SIGCONT);
+    let sent: Vec<String> = first.iter().chain(&second).cloned().collect();
+    let got = wait_for_all(&[out_a, out_b], &sent, &[&edge, &a, &b]);
+    eprintln!(
+        "silent primary: {} lines, {} duplicates",
+        sent.len(),
+        duplicates(&got)
+    );
+}
+
+#[test]
 fn load_balance_with_one_collector_down_delivers_everything_to_the_other() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();

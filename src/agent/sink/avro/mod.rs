@@ -208,6 +208,9 @@ impl AvroSink {
                 self.last_warn = None;
                 Ok(())
             }
+            Err(_) if self.stop.as_ref().is_some_and(|s| s.is_set()) => {
+                Err(self.err(format!("stopping; connect to {} abandoned", self.addr)))
+            }
             Err(e) => {
                 self.counters.add("ConnectionFailedCount", 1);
                 self.failed_attempts += 1;
