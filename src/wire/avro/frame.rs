@@ -13,6 +13,8 @@ use super::error::AvroError;
 pub const FRAME_HEADER_BYTES: usize = 8;
 /// Default largest frame payload (64 MiB, the file channel's record limit).
 pub const FRAME_BYTES_MAX_DEFAULT: usize = 64 << 20;
+/// Capacity an empty receive buffer may keep (a larger one is freed).
+const RETAINED_BYTES_MAX: usize = 1 << 20;
 /// Default most buffers in one frame (Flume's client sends 2, its server 3).
 pub const FRAME_BUFFERS_MAX_DEFAULT: usize = 4096;
 
@@ -171,22 +173,33 @@ impl FrameReader {
     /// The buffer to read more bytes into (`read_buf` appends to it), with room for at least
     /// `n` more; bytes already returned in frames are dropped first.
     pub fn read_buffer(&mut self, n: usize) -> &mut Vec<u8> {
+        self.compact();
+        self.buf.reserve(n);
+        &mut self.buf
+    }
+
+    /// Drops the bytes already returned; a large buffer left empty is freed, so a
+    /// connection that once carried a big frame does not keep its memory.
+    fn compact(&mut self) {
         if self.start > 0 {
             self.buf.drain(..self.start);
             self.start = 0;
         }
-        self.buf.reserve(n);
-        &mut self.buf
+        if self.buf.is_empty() && self.buf.capacity() > RETAINED_BYTES_MAX {
+            self.buf = Vec::new();
+        }
+    }
+
+    /// Bytes the receive buffer holds allocated.
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
     }
 
     /// The next whole frame, if there is one.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, AvroError> {
         match decode_frame(&self.buf[self.start..], &self.limits, self.consumed_total)? {
             Decoded::NeedMore => {
-                if self.start > 0 {
-                    self.buf.drain(..self.start);
-                    self.start = 0;
-                }
+                self.compact();
                 Ok(None)
             }
             Decoded::Frame { frame, consumed } => {
@@ -245,6 +258,17 @@ mod tests {
             );
             assert_eq!(r.pending(), 0);
         }
+    }
+
+    #[test]
+    fn a_big_frame_does_not_leave_its_buffer_allocated() {
+        let mut r = FrameReader::new(FrameLimits::default());
+        let mut bytes = Vec::new();
+        encode_frame(1, &[vec![7u8; 3 << 20]], &mut bytes);
+        r.read_buffer(bytes.len()).extend_from_slice(&bytes);
+        assert_eq!(r.next_frame().unwrap().unwrap().payload.len(), 3 << 20);
+        assert_eq!(r.next_frame().unwrap(), None);
+        assert_eq!(r.capacity(), 0);
     }
 
     #[test]

@@ -18,6 +18,8 @@ use crate::wire::avro::{encode_frame, Frame, FrameLimits, FrameReader, KnownClie
 
 /// Bytes asked of the socket per read.
 const READ_CHUNK_BYTES: usize = 64 << 10;
+/// Bytes of the first read after a frame boundary (kept on the task, not the heap buffer).
+const IDLE_READ_BYTES: usize = 1024;
 /// Most buffers in one frame (Flume's client sends 2).
 const FRAME_BUFFERS_MAX: usize = 4096;
 /// A timeout long enough to mean "never".
@@ -157,9 +159,22 @@ where
         } else {
             cfg.idle_timeout.unwrap_or(NEVER)
         };
-        let read = tokio::select! {
-            _ = stop.wait() => return None,
-            r = tokio::time::timeout(wait, stream.read_buf(reader.read_buffer(READ_CHUNK_BYTES))) => r,
+        let read = if pending == 0 {
+            // Between calls: a small read, so an idle connection holds no large buffer.
+            let mut small = [0u8; IDLE_READ_BYTES];
+            let r = tokio::select! {
+                _ = stop.wait() => return None,
+                r = tokio::time::timeout(wait, stream.read(&mut small)) => r,
+            };
+            if let Ok(Ok(n)) = r {
+                reader.push(&small[..n]);
+            }
+            r
+        } else {
+            tokio::select! {
+                _ = stop.wait() => return None,
+                r = tokio::time::timeout(wait, stream.read_buf(reader.read_buffer(READ_CHUNK_BYTES))) => r,
+            }
         };
         match read {
             Ok(Ok(0)) => {
