@@ -57,8 +57,11 @@ pub struct RecoveryInfo {
     pub report: ReplayReport,
     /// Queued events after recovery.
     pub recovered_events: u64,
-    /// Events known to be lost (salvage only).
+    /// Events known to be lost: in missing segments or damaged records (salvage), and in
+    /// tails cut under `tolerate-tail` (`report.events_cut`).
     pub events_lost: u64,
+    /// Missing segment files `salvage` opened without, one line each.
+    pub missing_segments: Vec<String>,
     /// Wall time of the open.
     pub elapsed: std::time::Duration,
 }
@@ -94,6 +97,9 @@ pub struct ChannelStats {
     pub open: bool,
     /// Whether the channel is poisoned (refuses writes until reopened).
     pub unhealthy: bool,
+    /// Committed events the last open could not recover (cut tails, missing segments,
+    /// damaged records), as `RecoveryInfo::events_lost` (EventsLostOnOpen).
+    pub events_lost_on_open: u64,
 }
 
 #[derive(Debug, Default)]
@@ -206,6 +212,7 @@ impl FileChannel {
             segments_deleted: c.segments_deleted.load(Ordering::Relaxed),
             open: !inner.closed.load(Ordering::SeqCst),
             unhealthy: inner.poison.cause().is_some(),
+            events_lost_on_open: inner.recovery.events_lost,
         }
     }
 
