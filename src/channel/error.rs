@@ -54,7 +54,7 @@ pub enum ChannelError {
     /// Segments are missing: queued events point into them, or a data directory lost its
     /// replay position or a segment after it. Nothing is opened (`salvage` opens without them
     /// and counts the loss).
-    #[error("segments are missing, so acknowledged events would be lost: {detail}; recoveryPolicy=salvage (or `sluice channel salvage`) opens without them and reports the loss")]
+    #[error("{detail}; acknowledged events would be lost, so the channel is not opened (recoveryPolicy=salvage or `sluice channel salvage` opens without them and reports the loss)")]
     SegmentsMissing {
         /// Every missing segment file and the events it held.
         detail: String,

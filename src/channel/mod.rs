@@ -102,6 +102,9 @@ pub struct ChannelStats {
     pub events_lost_on_open: u64,
 }
 
+/// Room kept for a checkpoint's fixed fields and segment dependencies (8 bytes each).
+const CHECKPOINT_MARGIN_BYTES: u64 = 2048;
+
 #[derive(Debug, Default)]
 struct Counters {
     put_errors: AtomicU64,
@@ -260,13 +263,47 @@ impl Inner {
         Ok(())
     }
 
+    /// Bytes the next checkpoint (and its backup) will need: 16 per event the channel holds
+    /// or has reserved, and a margin for the positions and segment dependencies. Puts keep
+    /// this much free on top of `minimumRequiredSpace`, so that a checkpoint still fits.
+    fn checkpoint_reserve_bytes(&self) -> u64 {
+        let events = self.capacity.used().saturating_add(1);
+        let copies = if self.config.use_dual_checkpoints {
+            2
+        } else {
+            1
+        };
+        let positions: u64 = self
+            .config
+            .data_dirs
+            .iter()
+            .map(|d| 16 + d.as_os_str().len() as u64)
+            .sum();
+        events
+            .saturating_mul(crate::checkpoint::format::ENTRY_BYTES as u64)
+            .saturating_add(positions + CHECKPOINT_MARGIN_BYTES)
+            .saturating_mul(copies)
+    }
+
+    /// Lowers every directory's free-space estimate by `bytes` written (they may share one
+    /// file system); the next refresh, at most a second later, reads the truth again.
+    fn note_written(&self, bytes: u64, except: Option<usize>) {
+        for w in &self.writers {
+            if Some(w.index()) != except {
+                w.note_written_elsewhere(bytes);
+            }
+        }
+    }
+
     /// Appends a transaction's bytes to the directory that can take them soonest. Puts
-    /// (`min_free` set) move on to another directory when one is short of space.
+    /// (`min_free` set) move on to another directory when one is short of space; they also
+    /// keep room for the next checkpoint.
     fn append(
         &self,
         bytes: &[u8],
         min_free: Option<u64>,
     ) -> Result<(&DirWriter, Appended), WalError> {
+        let min_free = min_free.map(|m| m.saturating_add(self.checkpoint_reserve_bytes()));
         let n = self.writers.len();
         let start = self.rr.fetch_add(1, Ordering::Relaxed) % n.max(1);
         let mut order: Vec<usize> = (0..n).map(|i| (start + i) % n).collect();
@@ -277,7 +314,10 @@ impl Inner {
         for i in order {
             let w = &self.writers[i];
             match w.append(bytes, min_free) {
-                Ok(a) => return Ok((w, a)),
+                Ok(a) => {
+                    self.note_written(bytes.len() as u64, Some(w.index()));
+                    return Ok((w, a));
+                }
                 Err(e @ WalError::DiskFull { .. }) => {
                     if first_err.is_none() {
                         first_err = Some(e);

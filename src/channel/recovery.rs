@@ -1,8 +1,8 @@
 //! Opening a channel is recovering it: lock the directories, load the newest valid checkpoint
 //! (falling back to the backup, then to a full replay, each step logged with its reason),
 //! replay the log written after it, rebuild the queue, check that every queued event's segment
-//! exists (and that no segment vanished from a directory), hand each directory's newest segment
-//! to its writer, and write a checkpoint of the result.
+//! exists (and that no segment vanished from a directory), and write a checkpoint of the
+//! result. A directory's next segment is started by its first append, not here.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -371,7 +371,7 @@ fn missing_error(missing: &[(u64, u32)], segments: &[String]) -> ChannelError {
     for (_, s) in missing {
         *by_segment.entry(*s).or_default() += 1;
     }
-    let mut parts: Vec<String> = segments.to_vec();
+    let mut parts = Vec::new();
     let first = missing.first().copied();
     if let Some((seq, segment)) = first {
         let list: Vec<String> = by_segment
@@ -379,11 +379,13 @@ fn missing_error(missing: &[(u64, u32)], segments: &[String]) -> ChannelError {
             .map(|(s, n)| format!("{n} in segment {s}"))
             .collect();
         parts.push(format!(
-            "{} queued events point into missing segments ({}); queued event {seq} points into segment {segment}, which is missing from every data directory",
+            "queued event {seq} points into segment {segment}, which is missing from every data \
+             directory ({} queued events point into missing segments: {})",
             missing.len(),
             list.join(", ")
         ));
     }
+    parts.extend(segments.iter().cloned());
     ChannelError::SegmentsMissing {
         detail: parts.join("; "),
         events: missing.len() as u64,
@@ -429,9 +431,9 @@ pub(super) fn open(
             .map(|s| LastSegment {
                 id: s.id,
                 len: s.len,
-                appendable: rec.outcome.newest_files.get(i).copied().flatten() == Some(s.id),
             });
-        writers.push(DirWriter::open(
+        let fresh = last.is_none();
+        let writer = DirWriter::open(
             fs.clone(),
             dir.clone(),
             i,
@@ -440,7 +442,14 @@ pub(super) fn open(
             ids.clone(),
             table.clone(),
             last,
-        )?);
+        )?;
+        if fresh {
+            // A directory without any segment gets its first one now, so that the checkpoint
+            // names it as the directory's replay position: should every segment of the
+            // directory vanish later, that position is what notices.
+            writer.roll_now()?;
+        }
+        writers.push(writer);
     }
     let st = rec.queue;
     let depth = st.depth();

@@ -87,8 +87,6 @@ pub struct ReplayOutcome {
     /// Segments known to be missing from the middle of a directory after its replay position:
     /// a later segment's header names it as its predecessor. (dir index, id, named by).
     pub chain_gaps: Vec<(usize, u32, PathBuf)>,
-    /// Per directory: the highest segment id of any file found (good header or not).
-    pub newest_files: Vec<Option<u32>>,
     /// What was met.
     pub report: ReplayReport,
 }
@@ -147,7 +145,6 @@ struct DirResult {
     /// Highest id of a segment ignored for a bad header.
     max_ignored_id: u32,
     chain_gaps: Vec<(usize, u32, PathBuf)>,
-    newest_file: Option<u32>,
 }
 
 /// Lists the segment ids and paths of a directory, in id order.
@@ -177,7 +174,6 @@ fn replay_dir(
     let segments = list_segments(fs, dir)?;
     let mut pending: HashMap<u64, PendingTxn> = HashMap::new();
     let last_index = segments.len().saturating_sub(1);
-    out.newest_file = segments.last().map(|(id, _)| *id);
     let mut prev_file: Option<u32> = None;
     for (i, (id, path)) in segments.iter().enumerate() {
         let before = prev_file.replace(*id);
@@ -459,7 +455,6 @@ pub fn replay(
     for r in results {
         let r = r?;
         out.chain_gaps.extend(r.chain_gaps);
-        out.newest_files.push(r.newest_file);
         out.committed.extend(r.committed);
         out.max_seq = out.max_seq.max(r.max_seq);
         out.max_txid = out.max_txid.max(r.max_txid);

@@ -12,9 +12,9 @@
 //! A segment unlinked under the writer (its directory removed) poisons at the next fsync or
 //! roll, so no commit is acknowledged into a file that no longer has a name.
 //!
-//! A writer opened on a recovered directory appends to that directory's newest segment (cut
-//! to its clean end by replay) when it can, and otherwise starts a segment only when the first
-//! append needs one: opening and draining a channel never needs a new segment header.
+//! A writer opened on a recovered directory starts its segment only when the first append
+//! needs one: opening a channel writes no segment header, so a restart on a full disk opens
+//! (and does not use up a segment id per try).
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -124,15 +124,12 @@ struct Active {
 }
 
 /// The newest segment of a directory, as recovery left it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct LastSegment {
     /// Segment id.
     pub id: u32,
     /// Its clean length (after any cut).
     pub len: u64,
-    /// Whether appending to it is safe: it is the highest-numbered segment file of its
-    /// directory and its header is good.
-    pub appendable: bool,
 }
 
 #[derive(Debug, Default)]
@@ -232,8 +229,8 @@ fn is_enospc(e: &io::Error) -> bool {
 }
 
 impl DirWriter {
-    /// A writer on `dir`, whose newest segment recovery left as `last`. It appends to that
-    /// segment when it is appendable and not full; otherwise the first append starts one.
+    /// A writer on `dir`, whose newest segment recovery left as `last` (its position until
+    /// the first append, which starts a new segment: old segments are never appended to).
     /// Nothing is written here.
     #[allow(clippy::too_many_arguments)]
     pub fn open(
@@ -257,17 +254,6 @@ impl DirWriter {
         if let Some(last) = last {
             active.segment_id = last.id;
             active.offset = last.len;
-            if last.appendable && last.len < max_file_bytes {
-                let path = dir.join(segment_file_name(last.id));
-                let file = fs
-                    .open(&path, OpenMode::ReadWrite)
-                    .map_err(|source| WalError::Io {
-                        op: "open for append",
-                        path,
-                        source,
-                    })?;
-                active.file = Some(file);
-            }
         }
         Ok(DirWriter {
             dir,

@@ -96,6 +96,10 @@ pub(super) fn cross_check(
             ));
             continue;
         };
+        if pos.segment == 0 {
+            // The directory had no segment yet when the checkpoint was written.
+            continue;
+        }
         match found.get(&pos.segment) {
             Some(seg) if seg.dir_index == i => {
                 if pos.offset > seg.len {
