@@ -17,6 +17,7 @@ use super::state::{Capacity, QueueState};
 use super::{
     Counters, FileChannel, FileChannelConfig, Inner, RecoveryInfo, RecoveryPolicy, RecoverySource,
 };
+use crate::checkpoint::format::DirPosition;
 use crate::checkpoint::journal::{self, Journal};
 use crate::checkpoint::store;
 use crate::checkpoint::CheckpointImage;
@@ -117,6 +118,25 @@ fn choose_checkpoint(
     (None, RecoverySource::FullReplay)
 }
 
+/// The replay position a checkpoint holds for data directory `dir`: the one stored under the
+/// same spelling, else the one stored under any other spelling of the same directory
+/// (canonical paths compared, so `data`, `./data` and `/srv/x/data` are one directory; new
+/// checkpoints store canonical paths, older ones the configured spelling).
+pub(crate) fn position_of<'a>(
+    fs: &dyn Fs,
+    dir: &Path,
+    positions: &'a [DirPosition],
+) -> Option<&'a DirPosition> {
+    let key = dir.to_string_lossy();
+    if let Some(p) = positions.iter().find(|p| p.dir == key) {
+        return Some(p);
+    }
+    let canon = fs.canonicalize(dir).ok()?;
+    positions
+        .iter()
+        .find(|p| fs.canonicalize(Path::new(&p.dir)).is_ok_and(|c| c == canon))
+}
+
 /// Replay start positions from an image; `None` if a position names a segment that is gone.
 fn starts_from(
     fs: &dyn Fs,
@@ -125,9 +145,7 @@ fn starts_from(
 ) -> Result<Option<Vec<StartPosition>>, ChannelError> {
     let mut starts = Vec::with_capacity(config.data_dirs.len());
     for dir in &config.data_dirs {
-        let key = dir.to_string_lossy();
-        let pos = img.positions.iter().find(|p| p.dir == key);
-        match pos {
+        match position_of(fs, dir, &img.positions) {
             Some(p) => {
                 let present = list_segments(fs, dir)
                     .map_err(ChannelError::Recovery)?
