@@ -221,7 +221,7 @@ fn dump_reports_an_unreadable_event_and_goes_on() {
 fn dump_follows_the_recovery_policy_on_a_missing_segment() {
     let fx = copy_fixture("missing_segment");
     let (code, events, err) = dump_lines(fx.path(), &[]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 3);
     assert!(events.is_empty());
     assert!(err.contains("points into segment 2"), "{err}");
     let (code, events, _) = dump_lines(fx.path(), &["--set", "recoveryPolicy=salvage"]);
@@ -266,7 +266,7 @@ fn every_tool_refuses_a_channel_held_open() {
         ),
     ] {
         let (code, out, err) = outcome(&sluice(fx.path(), tool, extra, b""));
-        assert_eq!(code, 2, "{tool}: {out}");
+        assert_eq!(code, 3, "{tool}: {out}");
         assert_eq!(out, "", "{tool}");
         assert!(
             err.contains("checkpoint is in use by another Sluice channel or process"),

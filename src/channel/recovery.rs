@@ -18,6 +18,7 @@ use super::state::{Capacity, QueueState};
 use super::{
     Counters, FileChannel, FileChannelConfig, Inner, RecoveryInfo, RecoveryPolicy, RecoverySource,
 };
+use crate::checkpoint::format::DirPosition;
 use crate::checkpoint::journal::{self, Journal};
 use crate::checkpoint::store;
 use crate::checkpoint::CheckpointImage;
@@ -118,6 +119,40 @@ fn choose_checkpoint(
     (None, RecoverySource::FullReplay)
 }
 
+/// The replay position a checkpoint holds for data directory `dir`: the one stored under the
+/// same spelling, else the one stored under any other spelling of the same directory
+/// (canonical paths compared, so `data`, `./data` and `/srv/x/data` are one directory; new
+/// checkpoints store canonical paths, older ones the configured spelling).
+pub(crate) fn position_of<'a>(
+    fs: &dyn Fs,
+    dir: &Path,
+    positions: &'a [DirPosition],
+) -> Option<&'a DirPosition> {
+    let key = dir.to_string_lossy();
+    if let Some(p) = positions.iter().find(|p| p.dir == key) {
+        return Some(p);
+    }
+    let canon = canonical_or_parent(fs, dir)?;
+    positions
+        .iter()
+        .find(|p| canonical_or_parent(fs, Path::new(&p.dir)).is_some_and(|c| c == canon))
+}
+
+/// `dir` canonicalised; for a directory that no longer exists (removed under the channel, or
+/// not yet created), its parent canonicalised with the name appended, so that a vanished data
+/// directory is still matched to its replay position and reported as missing.
+fn canonical_or_parent(fs: &dyn Fs, dir: &Path) -> Option<std::path::PathBuf> {
+    if let Ok(c) = fs.canonicalize(dir) {
+        return Some(c);
+    }
+    let name = dir.file_name()?;
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    fs.canonicalize(parent).ok().map(|p| p.join(name))
+}
+
 /// Replay start positions from an image, and the directories whose position segment is gone
 /// (`(dir index, segment)`): a directory's newest segment at the checkpoint is never deleted,
 /// so its absence means the directory lost segments (a replaced disk, an empty mount point,
@@ -130,9 +165,7 @@ fn starts_from(
     let mut starts = Vec::with_capacity(config.data_dirs.len());
     let mut absent = Vec::new();
     for (i, dir) in config.data_dirs.iter().enumerate() {
-        let key = dir.to_string_lossy();
-        let pos = img.positions.iter().find(|p| p.dir == key);
-        match pos {
+        match position_of(fs, dir, &img.positions) {
             Some(p) if p.segment != 0 => {
                 let present = list_segments(fs, dir)
                     .map_err(ChannelError::Recovery)?

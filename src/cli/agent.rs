@@ -12,6 +12,9 @@ use sluice::agent::metrics::Registry;
 use sluice::agent::runtime::{http, Agent};
 use sluice::agent::stop;
 
+use crate::cli::exit;
+use crate::cli::logging::LogSpec;
+
 /// Arguments of `sluice agent`.
 #[derive(clap::Args, Debug)]
 pub struct AgentArgs {
@@ -30,7 +33,9 @@ pub struct AgentArgs {
     /// Seconds between checks of the file for changes.
     #[arg(short = 'i', long = "poll-interval", default_value_t = 30)]
     pub poll_interval: u64,
-    /// `-Dkey=value`: `flume.root.logger`, `flume.monitoring.*`, or `<agent>.<key>` overrides.
+    /// `-Dkey=value`: `flume.root.logger=LEVEL[,console|LOGFILE|DRFA]`, `flume.log.dir`,
+    /// `flume.log.file`, `flume.log.format=text|flume|json`, `flume.monitoring.*`, or
+    /// `<agent>.<key>` overrides.
     #[arg(short = 'D', value_name = "KEY=VALUE", value_parser = parse_define)]
     pub defines: Vec<(String, String)>,
 }
@@ -49,21 +54,6 @@ fn define<'a>(args: &'a AgentArgs, key: &str) -> Option<&'a str> {
         .rev()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.as_str())
-}
-
-/// Flume's `-Dflume.root.logger=INFO,console` to a tracing level (`RUST_LOG` still wins).
-fn log_level(args: &AgentArgs) -> String {
-    let level = define(args, "flume.root.logger")
-        .and_then(|v| v.split(',').next())
-        .unwrap_or("INFO")
-        .trim()
-        .to_ascii_lowercase();
-    match level.as_str() {
-        "warning" => "warn".into(),
-        "fatal" => "error".into(),
-        "all" => "trace".into(),
-        _ => level,
-    }
 }
 
 /// Loads the file; logs warnings; returns the config or the rendered errors.
@@ -89,7 +79,8 @@ fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
 
 /// Runs the subcommand.
 pub fn run(args: AgentArgs) -> anyhow::Result<i32> {
-    crate::cli::logging::init(&log_level(&args));
+    let spec = LogSpec::from_defines(&args.defines).map_err(exit::Usage)?;
+    crate::cli::logging::init_spec(&spec)?;
     let cfg = match load(&args)? {
         Ok(c) => c,
         Err(errors) => {
@@ -97,7 +88,7 @@ pub fn run(args: AgentArgs) -> anyhow::Result<i32> {
                 eprintln!("{e}");
             }
             eprintln!("sluice: the configuration has errors; not starting");
-            return Ok(1);
+            return Ok(exit::FAILED_CHECK);
         }
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -174,5 +165,5 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
         let _ = t.await;
     }
     tracing::info!("agent stopped");
-    Ok(0)
+    Ok(exit::OK)
 }

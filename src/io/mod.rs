@@ -10,7 +10,7 @@ mod std_fs;
 
 use std::fmt::Debug;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use sim_fs::{Fault, SimFs};
@@ -90,6 +90,12 @@ pub trait Fs: Send + Sync + Debug {
     fn lock_dir(&self, dir: &Path) -> io::Result<Box<dyn DirLock>>;
     /// Bytes available to this process on the file system holding `path`.
     fn available_space(&self, path: &Path) -> io::Result<u64>;
+    /// The canonical form of an existing `path` (absolute; symlinks, `.` and `..` resolved):
+    /// what identifies a directory whatever spelling a configuration uses. The default, for
+    /// simulated file systems whose paths are already canonical, returns `path` unchanged.
+    fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
+        Ok(path.to_path_buf())
+    }
 }
 
 /// Name of the lock file placed in every locked directory.

@@ -30,7 +30,7 @@ fn map_err(name: &str, e: ChannelError) -> AgentChannelError {
         ChannelError::Closed => AgentChannelError::Closed(name.to_owned()),
         other => AgentChannelError::File {
             channel: name.to_owned(),
-            source: other,
+            cause: other,
         },
     }
 }

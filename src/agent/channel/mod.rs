@@ -43,14 +43,14 @@ pub enum AgentChannelError {
     /// The channel is closed.
     #[error("channel {0} is closed")]
     Closed(String),
-    /// The file channel failed.
-    #[error("channel {channel}: {source}")]
+    /// The file channel failed. The cause is part of the message and deliberately not a
+    /// `source()`, so a printed chain (`{:#}`) does not say it twice.
+    #[error("channel {channel}: {cause}")]
     File {
         /// Channel name.
         channel: String,
         /// The file channel's error.
-        #[source]
-        source: ChannelError,
+        cause: ChannelError,
     },
     /// A blocking task panicked or was cancelled.
     #[error("channel {0}: blocking task failed")]

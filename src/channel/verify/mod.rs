@@ -123,7 +123,7 @@ pub fn verify(fs: Arc<dyn Fs>, config: &FileChannelConfig) -> Result<Verificatio
     }
     let scan = segments::scan_all(fs.as_ref(), config, &mut v)?;
     for (path, img) in &images {
-        checkpoints::cross_check(config, path, img, &scan.found, &mut v.problems);
+        checkpoints::cross_check(fs.as_ref(), config, path, img, &scan.found, &mut v.problems);
     }
     recovered_events(fs.as_ref(), config, &scan.good_puts, &mut v)?;
     Ok(v)

@@ -26,7 +26,7 @@ pub struct InspectArgs {
     json: bool,
 }
 
-/// Runs `sluice channel inspect`: exit 0 after printing, 2 if the channel cannot be read.
+/// Runs `sluice channel inspect`: exit 0 after printing, 3 if the channel cannot be read.
 pub fn run(args: InspectArgs) -> anyhow::Result<i32> {
     refusing(inspect(args))
 }
