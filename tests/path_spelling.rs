@@ -112,3 +112,34 @@ fn a_checkpoint_that_stored_a_relative_spelling_opens_under_other_spellings() {
         assert!(err.ends_with("sound\n"), "{spelling}: {err}");
     }
 }
+
+#[test]
+fn a_channel_moved_under_another_path_finds_its_positions_by_segment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let old = tmp.path().join("old");
+    std::fs::create_dir_all(&old).unwrap();
+    let (code, out) = channel(&old, "put", "data/data", &[], b"a\nb\n");
+    assert_eq!(code, 0, "{out}");
+    // The checkpoint stored `data/data`; from another working directory that spelling names
+    // nothing, and the absolute path of the new place differs from every stored one.
+    let new = tmp.path().join("elsewhere/new");
+    std::fs::create_dir_all(new.parent().unwrap()).unwrap();
+    std::fs::rename(&old, &new).unwrap();
+    let data = new.join("data/data").to_string_lossy().into_owned();
+    let ckpt = new.join("data/checkpoint").to_string_lossy().into_owned();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .current_dir(tmp.path())
+        .args([
+            "channel",
+            "verify",
+            "--checkpoint-dir",
+            &ckpt,
+            "--data-dirs",
+            &data,
+        ])
+        .output()
+        .unwrap();
+    let (code, out, err) = outcome(&out);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.ends_with("sound\n"), "{out}{err}");
+}

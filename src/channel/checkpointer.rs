@@ -57,13 +57,10 @@ pub(super) fn checkpoint(inner: &Inner) -> Result<(), ChannelError> {
             .iter()
             .zip(&positions)
             .map(|(d, (segment, offset))| DirPosition {
-                // Canonical, so any spelling of the directory finds it (recovery::position_of).
-                dir: inner
-                    .fs
-                    .canonicalize(d)
-                    .unwrap_or_else(|_| d.clone())
-                    .to_string_lossy()
-                    .into_owned(),
+                // The configured spelling: images stay independent of where the channel lives
+                // (a moved or restored channel still opens); recovery::position_of matches any
+                // other spelling of the same directory.
+                dir: d.to_string_lossy().into_owned(),
                 segment: *segment,
                 offset: *offset,
             })

@@ -119,10 +119,12 @@ fn choose_checkpoint(
     (None, RecoverySource::FullReplay)
 }
 
-/// The replay position a checkpoint holds for data directory `dir`: the one stored under the
-/// same spelling, else the one stored under any other spelling of the same directory
-/// (canonical paths compared, so `data`, `./data` and `/srv/x/data` are one directory; new
-/// checkpoints store canonical paths, older ones the configured spelling).
+/// The replay position a checkpoint holds for data directory `dir`, found by (1) the same
+/// spelling, (2) any other spelling of the same directory (canonical paths compared, so
+/// `data`, `./data` and `/srv/x/data` are one directory), or (3) the segment it names: segment
+/// ids are unique across a channel's directories, so the directory holding that segment file is
+/// the one the position belongs to (a channel moved or restored under another path, or a
+/// relative spelling read from another working directory).
 pub(crate) fn position_of<'a>(
     fs: &dyn Fs,
     dir: &Path,
@@ -132,10 +134,18 @@ pub(crate) fn position_of<'a>(
     if let Some(p) = positions.iter().find(|p| p.dir == key) {
         return Some(p);
     }
-    let canon = canonical_or_parent(fs, dir)?;
+    if let Some(canon) = canonical_or_parent(fs, dir) {
+        let same = positions
+            .iter()
+            .find(|p| canonical_or_parent(fs, Path::new(&p.dir)).is_some_and(|c| c == canon));
+        if same.is_some() {
+            return same;
+        }
+    }
+    let held = list_segments(fs, dir).ok()?;
     positions
         .iter()
-        .find(|p| canonical_or_parent(fs, Path::new(&p.dir)).is_some_and(|c| c == canon))
+        .find(|p| p.segment != 0 && held.iter().any(|(id, _)| *id == p.segment))
 }
 
 /// `dir` canonicalised; for a directory that no longer exists (removed under the channel, or
