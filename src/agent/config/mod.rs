@@ -7,6 +7,7 @@
 
 pub mod build;
 pub mod ctx;
+pub mod dirs;
 pub mod limits;
 pub mod problem;
 pub mod properties;
@@ -327,6 +328,7 @@ fn cross_checks(raw: &raw::RawAgent, cfg: &AgentConfig, agent: &str, problems: &
             }
         }
     }
+    dirs::check(raw, cfg, problems);
     for rc in raw.section(Section::Channels) {
         let used = cfg.sources.values().any(|s| s.channels.contains(&rc.name))
             || cfg.sinks.values().any(|s| s.channel == rc.name);
