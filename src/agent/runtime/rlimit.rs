@@ -17,6 +17,8 @@ pub struct NofileLimits {
 pub const NOFILE_TARGET_MAX: u64 = 1 << 20;
 
 /// Raises the soft open-file limit to the hard limit (at most [`NOFILE_TARGET_MAX`]).
+// `rlim_t` is u64 on 64-bit Linux but not everywhere.
+#[allow(clippy::unnecessary_cast)]
 pub fn raise_nofile_limit() -> std::io::Result<NofileLimits> {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
