@@ -233,6 +233,7 @@ impl FileChannel {
     /// Closes the channel: stops background work, makes everything durable, writes a
     /// checkpoint if `checkpointOnClose`, and releases the directory locks. Idempotent.
     pub fn close(&self) -> Result<(), ChannelError> {
+        self.inner.capacity.shut();
         self.inner.stop_background();
         let handles: Vec<JoinHandle<()>> = std::mem::take(&mut *self.inner.threads.lock());
         for h in handles {

@@ -52,6 +52,17 @@ pub enum AgentChannelError {
         /// The file channel's error.
         cause: ChannelError,
     },
+    /// A directory of a new channel could not be created.
+    #[error("channel {channel}: cannot create {}: {source}", path.display())]
+    Prepare {
+        /// Channel name.
+        channel: String,
+        /// The directory.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// A blocking task panicked or was cancelled.
     #[error("channel {0}: blocking task failed")]
     Join(String),

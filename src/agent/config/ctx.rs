@@ -99,21 +99,22 @@ impl<'a> Ctx<'a> {
         v
     }
 
-    /// An integer of at least `min`, or `default` when absent (and after an error).
-    pub fn u64(&mut self, key: &str, default: u64, min: u64) -> u64 {
+    /// An integer in `min..=max`, or `default` when absent (and after an error, which names
+    /// the range).
+    pub fn u64(&mut self, key: &str, default: u64, min: u64, max: u64) -> u64 {
         let Some(v) = self.get(key) else {
             return default;
         };
-        match v.parse::<u64>() {
-            Ok(n) if n >= min => n,
+        match v.trim().parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => n,
             Ok(n) => {
-                self.error(key, format!("must be at least {min}, got {n}"));
+                self.error(key, format!("must be between {min} and {max}, got {n}"));
                 default
             }
             Err(_) => {
                 self.error(
                     key,
-                    format!("expected a whole number of at least {min}, got {v:?}"),
+                    format!("expected a whole number between {min} and {max}, got {v:?}"),
                 );
                 default
             }

@@ -7,6 +7,8 @@
 
 pub mod build;
 pub mod ctx;
+pub mod dirs;
+pub mod limits;
 pub mod problem;
 pub mod properties;
 pub mod raw;
@@ -343,6 +345,7 @@ fn cross_checks(raw: &raw::RawAgent, cfg: &AgentConfig, agent: &str, problems: &
             }
         }
     }
+    dirs::check(raw, cfg, problems);
     // Wiring as written (`channel` or `channels`, even misspelt), so a source or sink refused
     // for another reason (an unsupported type, a misspelt key) still counts as a user.
     let names = |c: &RawComponent| -> Vec<String> {

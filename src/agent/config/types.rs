@@ -81,6 +81,8 @@ pub struct NetcatConfig {
     pub max_line_length: usize,
     /// `ack-every-event` (default true): answer `OK` after each event is committed.
     pub ack_every_event: bool,
+    /// `maxConnections` (default 256): connections served at once; more are closed at once.
+    pub max_connections: usize,
 }
 
 /// `seq` source settings.

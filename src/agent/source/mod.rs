@@ -3,6 +3,7 @@
 //! it is putting; an `Err` makes the supervisor restart it.
 
 pub mod exec;
+pub mod lines;
 pub mod netcat;
 pub mod seq;
 
