@@ -118,6 +118,9 @@ fn choose_checkpoint(
     (None, RecoverySource::FullReplay)
 }
 
+/// A segment of a data directory: (directory index, segment id).
+type DirSegment = (usize, u32);
+
 /// Replay start positions from an image, and the directories whose position segment is gone
 /// (`(dir index, segment)`): a directory's newest segment at the checkpoint is never deleted,
 /// so its absence means the directory lost segments (a replaced disk, an empty mount point,
@@ -126,7 +129,7 @@ fn starts_from(
     fs: &dyn Fs,
     config: &FileChannelConfig,
     img: &CheckpointImage,
-) -> Result<(Vec<StartPosition>, Vec<(usize, u32)>), ChannelError> {
+) -> Result<(Vec<StartPosition>, Vec<DirSegment>), ChannelError> {
     let mut starts = Vec::with_capacity(config.data_dirs.len());
     let mut absent = Vec::new();
     for (i, dir) in config.data_dirs.iter().enumerate() {
