@@ -57,13 +57,7 @@ pub(super) fn checkpoint(inner: &Inner) -> Result<(), ChannelError> {
             .iter()
             .zip(&positions)
             .map(|(d, (segment, offset))| DirPosition {
-                // Canonical, so any spelling of the directory finds it (recovery::position_of).
-                dir: inner
-                    .fs
-                    .canonicalize(d)
-                    .unwrap_or_else(|_| d.clone())
-                    .to_string_lossy()
-                    .into_owned(),
+                dir: d.to_string_lossy().into_owned(),
                 segment: *segment,
                 offset: *offset,
             })

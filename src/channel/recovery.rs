@@ -118,10 +118,11 @@ fn choose_checkpoint(
     (None, RecoverySource::FullReplay)
 }
 
-/// The replay position a checkpoint holds for data directory `dir`: the one stored under the
-/// same spelling, else the one stored under any other spelling of the same directory
-/// (canonical paths compared, so `data`, `./data` and `/srv/x/data` are one directory; new
-/// checkpoints store canonical paths, older ones the configured spelling).
+/// The replay position a checkpoint holds for data directory `dir`, whatever spelling of the
+/// directory (and whatever working directory) wrote it: the position stored under the same
+/// spelling; else the one whose stored path has the same canonical path; else the one naming a
+/// segment this directory holds (segment ids are unique across a channel's directories, and a
+/// position's segment is never deleted while the position is current).
 pub(crate) fn position_of<'a>(
     fs: &dyn Fs,
     dir: &Path,
@@ -131,10 +132,16 @@ pub(crate) fn position_of<'a>(
     if let Some(p) = positions.iter().find(|p| p.dir == key) {
         return Some(p);
     }
-    let canon = fs.canonicalize(dir).ok()?;
+    if let Ok(canon) = fs.canonicalize(dir) {
+        let same = |p: &&DirPosition| fs.canonicalize(Path::new(&p.dir)).is_ok_and(|c| c == canon);
+        if let Some(p) = positions.iter().find(same) {
+            return Some(p);
+        }
+    }
+    let held = list_segments(fs, dir).ok()?;
     positions
         .iter()
-        .find(|p| fs.canonicalize(Path::new(&p.dir)).is_ok_and(|c| c == canon))
+        .find(|p| held.iter().any(|(id, _)| *id == p.segment))
 }
 
 /// Replay start positions from an image; `None` if a position names a segment that is gone.
