@@ -138,3 +138,25 @@ fn a_checkpoint_that_stored_a_relative_spelling_opens_under_other_spellings_and_
         assert!(err.ends_with("sound\n"), "{cwd:?} {data}: {err}");
     }
 }
+
+#[test]
+fn a_channel_put_under_a_relative_spelling_verifies_from_another_working_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, out) = channel(tmp.path(), "put", "./data/data", &[], b"");
+    assert_eq!(code, 0, "{out}");
+    let abs = |p: &str| tmp.path().join(p).to_string_lossy().into_owned();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .current_dir(std::env::temp_dir())
+        .args([
+            "channel",
+            "verify",
+            "--checkpoint-dir",
+            &abs("data/checkpoint"),
+        ])
+        .args(["--data-dirs", &abs("data/data")])
+        .output()
+        .unwrap();
+    let (code, out, err) = outcome(&out);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.ends_with("sound\n"), "{err}");
+}

@@ -310,6 +310,7 @@ fn verify_reports_a_replay_position_in_a_missing_segment() {
         [
             "checkpoint/checkpoint:0: replay position of data0 names segment 4, which is not a readable segment of that directory",
             "backup/checkpoint:0: replay position of data0 names segment 4, which is not a readable segment of that directory",
+            "checkpoint/checkpoint:0: segment data0/log-0000000004 is missing: the checkpoint's replay position for its directory (the newest segment then); 0 queued events of the checkpoint were in it, and any events committed to it after the checkpoint",
         ]
     );
 }

@@ -1,7 +1,8 @@
 //! Opening a channel is recovering it: lock the directories, load the newest valid checkpoint
 //! (falling back to the backup, then to a full replay, each step logged with its reason),
 //! replay the log written after it, rebuild the queue, check that every queued event's segment
-//! exists, roll every directory to a fresh segment and write a checkpoint of the result.
+//! exists (and that no segment vanished from a directory), and write a checkpoint of the
+//! result. A directory's next segment is started by its first append, not here.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -25,7 +26,7 @@ use crate::io::{DirLock, Fs, OpenMode};
 use crate::wal::replay::{list_segments, replay, ReplayOutcome, StartPosition};
 use crate::wal::segment::segment_file_name;
 use crate::wal::table::SegmentTable;
-use crate::wal::writer::{DirWriter, Poison};
+use crate::wal::writer::{DirWriter, LastSegment, Poison};
 
 fn io_err<'a>(
     op: &'static str,
@@ -122,10 +123,13 @@ fn choose_checkpoint(
 /// directory (and whatever working directory) wrote it: the position stored under the same
 /// spelling; else the one whose stored path has the same canonical path; else the one naming a
 /// segment this directory holds (segment ids are unique across a channel's directories, and a
-/// position's segment is never deleted while the position is current).
+/// position's segment is never deleted while the position is current); else, for a directory
+/// that had no segment yet, the position at its `index` among the `dirs` configured.
 pub(crate) fn position_of<'a>(
     fs: &dyn Fs,
     dir: &Path,
+    index: usize,
+    dirs: usize,
     positions: &'a [DirPosition],
 ) -> Option<&'a DirPosition> {
     let key = dir.to_string_lossy();
@@ -139,34 +143,51 @@ pub(crate) fn position_of<'a>(
         }
     }
     let held = list_segments(fs, dir).ok()?;
-    positions
+    if let Some(p) = positions
         .iter()
         .find(|p| held.iter().any(|(id, _)| *id == p.segment))
+    {
+        return Some(p);
+    }
+    // A directory that had no segment yet (segment 0) has nothing to identify it by: take the
+    // position at its index when the checkpoint has one per configured directory.
+    positions
+        .get(index)
+        .filter(|p| p.segment == 0 && positions.len() == dirs && held.is_empty())
 }
 
-/// Replay start positions from an image; `None` if a position names a segment that is gone.
+/// Replay starts per data directory, and the directories whose position segment is gone.
+type StartsAndAbsent = (Vec<StartPosition>, Vec<(usize, u32)>);
+
+/// Replay start positions from an image, and the directories whose position segment is gone
+/// (`(dir index, segment)`): a directory's newest segment at the checkpoint is never deleted,
+/// so its absence means the directory lost segments (a replaced disk, an empty mount point,
+/// a deleted file). Segment 0 means the directory had no segment yet.
 fn starts_from(
     fs: &dyn Fs,
     config: &FileChannelConfig,
     img: &CheckpointImage,
-) -> Result<Option<Vec<StartPosition>>, ChannelError> {
+) -> Result<StartsAndAbsent, ChannelError> {
     let mut starts = Vec::with_capacity(config.data_dirs.len());
-    for dir in &config.data_dirs {
-        match position_of(fs, dir, &img.positions) {
-            Some(p) => {
+    let mut absent = Vec::new();
+    let dirs = config.data_dirs.len();
+    for (i, dir) in config.data_dirs.iter().enumerate() {
+        let pos = position_of(fs, dir, i, dirs, &img.positions);
+        match pos {
+            Some(p) if p.segment != 0 => {
                 let present = list_segments(fs, dir)
                     .map_err(ChannelError::Recovery)?
                     .iter()
                     .any(|(id, _)| *id == p.segment);
                 if !present {
-                    return Ok(None);
+                    absent.push((i, p.segment));
                 }
                 starts.push(Some((p.segment, p.offset)));
             }
-            None => starts.push(None),
+            _ => starts.push(None),
         }
     }
-    Ok(Some(starts))
+    Ok((starts, absent))
 }
 
 /// Finishes a deletion a crash interrupted (see `gc`). With `repair` the segments listed in the
@@ -232,6 +253,9 @@ pub(crate) struct RecoveredState {
     /// Queued events whose segment is missing: (seq, segment). Empty unless `salvage`
     /// dropped them (other policies refuse to open).
     pub missing: Vec<(u64, u32)>,
+    /// Segment files known to be missing (a directory's replay position, or a gap after it),
+    /// each with why. Empty unless `salvage` opened without them.
+    pub missing_segments: Vec<String>,
     pub seq_next: u64,
     pub txid_next: u64,
     pub segment_next: u32,
@@ -245,19 +269,13 @@ pub(crate) fn recover_state(
     repair: bool,
 ) -> Result<RecoveredState, ChannelError> {
     let mut fallbacks = Vec::new();
-    let (mut image, mut source) = choose_checkpoint(fs, config, &mut fallbacks);
+    let (image, source) = choose_checkpoint(fs, config, &mut fallbacks);
     let mut starts: Vec<StartPosition> = vec![None; config.data_dirs.len()];
+    let mut absent_positions = Vec::new();
     if let Some(img) = &image {
-        match starts_from(fs, config, img)? {
-            Some(s) => starts = s,
-            None => {
-                let why = "checkpoint names a segment that no longer exists".to_owned();
-                tracing::warn!(%why, "replaying the whole log");
-                fallbacks.push(why);
-                image = None;
-                source = RecoverySource::FullReplay;
-            }
-        }
+        // The image is kept even when a position segment is gone: its entries tell which
+        // queued events the missing segments held.
+        (starts, absent_positions) = starts_from(fs, config, img)?;
     }
     let unfinished = finish_deletions(fs, config, repair)?;
     let mut outcome = replay(
@@ -305,16 +323,24 @@ pub(crate) fn recover_state(
         .filter(|(_, p)| !present.contains(&p.segment))
         .map(|(s, p)| (*s, p.segment))
         .collect();
-    if let Some((seq, segment)) = missing.first().copied() {
+    let missing_segments = missing_segment_files(config, &absent_positions, &outcome, &missing);
+    if !missing.is_empty() || !missing_segments.is_empty() {
         if config.recovery_policy != RecoveryPolicy::Salvage {
-            return Err(ChannelError::MissingSegment { seq, segment });
+            return Err(missing_error(&missing, &missing_segments));
         }
         tracing::error!(
             events = missing.len(),
+            segments = ?missing_segments,
             "dropping queued events whose segments are missing (salvage)"
         );
         for (seq, _) in &missing {
             st.ready.remove(seq);
+        }
+        for m in &missing_segments {
+            outcome
+                .report
+                .problems
+                .push(format!("{m} (salvage opened without it)"));
         }
     }
     let mut live: HashMap<u32, u64> = HashMap::new();
@@ -336,10 +362,76 @@ pub(crate) fn recover_state(
         outcome,
         queue: st,
         missing,
+        missing_segments,
         seq_next,
         txid_next,
         segment_next,
     })
+}
+
+/// The segment files known to be missing, one line each naming the file, why it must exist
+/// and how many queued events it held.
+fn missing_segment_files(
+    config: &FileChannelConfig,
+    absent_positions: &[(usize, u32)],
+    outcome: &ReplayOutcome,
+    missing_events: &[(u64, u32)],
+) -> Vec<String> {
+    let mut why: std::collections::BTreeMap<(usize, u32), &'static str> = Default::default();
+    for (dir, id) in absent_positions {
+        why.insert(
+            (*dir, *id),
+            "the checkpoint's replay position for its directory (the newest segment then)",
+        );
+    }
+    for (dir, id, _) in &outcome.chain_gaps {
+        why.entry((*dir, *id))
+            .or_insert("written after the checkpoint: a later segment of its directory follows it");
+    }
+    // Segments queued events point into but that are missing everywhere, in the directory
+    // that held them if known.
+    let mut lines = Vec::new();
+    for ((dir, id), reason) in &why {
+        let path = config
+            .data_dirs
+            .get(*dir)
+            .map(|d| d.join(segment_file_name(*id)))
+            .unwrap_or_default();
+        let held = missing_events.iter().filter(|(_, s)| s == id).count();
+        lines.push(format!(
+            "segment {} is missing: {reason}; {held} queued events of the checkpoint were in it, \
+             and any events committed to it after the checkpoint",
+            path.display()
+        ));
+    }
+    lines
+}
+
+fn missing_error(missing: &[(u64, u32)], segments: &[String]) -> ChannelError {
+    let mut by_segment: std::collections::BTreeMap<u32, u64> = Default::default();
+    for (_, s) in missing {
+        *by_segment.entry(*s).or_default() += 1;
+    }
+    let mut parts = Vec::new();
+    let first = missing.first().copied();
+    if let Some((seq, segment)) = first {
+        let list: Vec<String> = by_segment
+            .iter()
+            .map(|(s, n)| format!("{n} in segment {s}"))
+            .collect();
+        parts.push(format!(
+            "queued event {seq} points into segment {segment}, which is missing from every data \
+             directory ({} queued events point into missing segments: {})",
+            missing.len(),
+            list.join(", ")
+        ));
+    }
+    parts.extend(segments.iter().cloned());
+    ChannelError::SegmentsMissing {
+        detail: parts.join("; "),
+        events: missing.len() as u64,
+        first,
+    }
 }
 
 /// Opens every segment found for reading.
@@ -365,13 +457,24 @@ pub(super) fn open(
     config.validate()?;
     let locks = lock_all(fs.as_ref(), &config, true)?;
     let rec = recover_state(fs.as_ref(), &config, true)?;
-    let events_lost = rec.outcome.report.events_lost + rec.missing.len() as u64;
+    let events_lost =
+        rec.outcome.report.events_lost + rec.missing.len() as u64 + rec.outcome.report.events_cut;
     let table = segment_table(fs.as_ref(), &rec.outcome)?;
     let poison = Arc::new(Poison::default());
     let ids = Arc::new(AtomicU32::new(rec.segment_next));
     let mut writers = Vec::with_capacity(config.data_dirs.len());
     for (i, dir) in config.data_dirs.iter().enumerate() {
-        writers.push(DirWriter::create(
+        let last = rec
+            .outcome
+            .segments
+            .iter()
+            .rfind(|s| s.dir_index == i)
+            .map(|s| LastSegment {
+                id: s.id,
+                len: s.len,
+            });
+        let fresh = last.is_none();
+        let writer = DirWriter::open(
             fs.clone(),
             dir.clone(),
             i,
@@ -379,7 +482,15 @@ pub(super) fn open(
             poison.clone(),
             ids.clone(),
             table.clone(),
-        )?);
+            last,
+        )?;
+        if fresh {
+            // A directory without any segment gets its first one now, so that the checkpoint
+            // names it as the directory's replay position: should every segment of the
+            // directory vanish later, that position is what notices.
+            writer.roll_now()?;
+        }
+        writers.push(writer);
     }
     let st = rec.queue;
     let depth = st.depth();
@@ -389,8 +500,12 @@ pub(super) fn open(
         tracing::warn!(
             problems = report.problems.len(),
             events_lost,
+            events_cut = report.events_cut,
             "recovery met damaged data; see the report"
         );
+        for p in &report.problems {
+            tracing::warn!(problem = %p, "recovery");
+        }
     }
     let replayed_any = report.records > 0 || rec.image.is_none();
     let inner = Arc::new(Inner {
@@ -419,6 +534,7 @@ pub(super) fn open(
             report,
             recovered_events: recovered,
             events_lost,
+            missing_segments: rec.missing_segments,
             elapsed: t0.elapsed(),
         },
     });
@@ -428,9 +544,55 @@ pub(super) fn open(
     checkpointer::start_background(&inner)?;
     tracing::info!(
         events = recovered,
+        events_lost = inner.recovery.events_lost,
         source = ?inner.recovery.source,
         elapsed_ms = inner.recovery.elapsed.as_millis() as u64,
         "file channel open"
     );
     Ok(FileChannel { inner })
+}
+
+#[cfg(test)]
+mod position_tests {
+    use super::*;
+    use crate::io::SimFs;
+
+    fn pos(dir: &str, segment: u32) -> DirPosition {
+        DirPosition {
+            dir: dir.into(),
+            segment,
+            offset: 32,
+        }
+    }
+
+    #[test]
+    fn a_position_is_found_by_spelling_then_by_the_segment_its_directory_holds() {
+        let fs = SimFs::new(1);
+        for d in ["/x/d0", "/x/d1"] {
+            fs.create_dir_all(Path::new(d)).unwrap();
+        }
+        fs.open(Path::new("/x/d1/log-0000000007"), OpenMode::CreateNew)
+            .unwrap();
+        let positions = [pos("d0", 3), pos("d1", 7)];
+        let found = |dir: &str, i| position_of(&fs, Path::new(dir), i, 2, &positions);
+        assert_eq!(found("d0", 0), Some(&positions[0]));
+        // Another spelling: d1 holds segment 7, so the position naming 7 is d1's, at any index.
+        assert_eq!(found("/x/d1", 0), Some(&positions[1]));
+        // d0 under another spelling holds no segment a position names, and its position is
+        // not segment 0: no match (open then replays it whole; verify reports it).
+        assert_eq!(found("/x/d0", 0), None);
+    }
+
+    #[test]
+    fn a_directory_without_segments_takes_the_position_at_its_index_only_if_it_named_none() {
+        let fs = SimFs::new(1);
+        fs.create_dir_all(Path::new("/x/d1")).unwrap();
+        let positions = [pos("d0", 3), pos("d1", 0)];
+        assert_eq!(
+            position_of(&fs, Path::new("/x/d1"), 1, 2, &positions),
+            Some(&positions[1])
+        );
+        // Not when the checkpoint's directories do not line up with the configuration.
+        assert_eq!(position_of(&fs, Path::new("/x/d1"), 1, 3, &positions), None);
+    }
 }

@@ -147,6 +147,11 @@ impl Capacity {
         self.limit
     }
 
+    /// Permits taken now: queued, in-flight and reserved events.
+    pub fn used(&self) -> u64 {
+        *self.used.lock()
+    }
+
     /// Takes one permit, waiting up to `wait`.
     pub fn acquire(&self, wait: Duration) -> bool {
         let deadline = Instant::now() + wait;

@@ -45,6 +45,9 @@ pub trait FsFile: Send + Sync + Debug {
     }
     /// Truncates or extends the file.
     fn set_len(&self, len: u64) -> io::Result<()>;
+    /// Whether the file has lost its last directory entry (fstat's link count is 0): it was
+    /// unlinked, or its directory removed, while open. One `fstat`, about a microsecond.
+    fn is_unlinked(&self) -> io::Result<bool>;
 
     /// Reads exactly `buf.len()` bytes at `offset`, or fails with `UnexpectedEof`.
     fn read_exact_at(&self, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {

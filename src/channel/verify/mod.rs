@@ -165,6 +165,10 @@ fn recovered_events(
             return Ok(());
         }
     };
+    let ckpt = crate::checkpoint::store::checkpoint_path(&config.checkpoint_dir);
+    for m in &rec.missing_segments {
+        v.problems.push(problem(&ckpt, 0, m.clone()));
+    }
     let table = segment_table(fs, &rec.outcome)?;
     v.queued = rec.queue.ready.len() as u64;
     for (seq, ptr) in rec.queue.ready.iter() {
