@@ -148,6 +148,34 @@ fn send_delivers_lines_through_the_readme_agent_and_a_second_agent_says_why_once
     ));
     assert_eq!((code, out.as_str()), (0, "OK\nOK\n"), "{err}");
     assert_eq!(err, "sluice send: 2 lines sent, 2 OK, 0 FAILED\n");
+    // From stdin (the last line without its newline), and a line the source refuses.
+    let long = "y".repeat(600);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .current_dir(d)
+        .args(["send", "-p", &port.to_string()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    let input = format!("more\n{long}\nlast");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let (code, out, err) = outcome(&child.wait_with_output().unwrap());
+    assert_eq!((code, out.as_str()), (1, "OK\nOK\n"), "{err}");
+    assert!(
+        err.starts_with("sluice send: line 2: FAILED: Event exceeds the maximum length"),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("sluice send: 3 lines sent, 2 OK, 1 FAILED\n"),
+        "{err}"
+    );
 
     // A second agent on the same channel (another port) refuses to start, saying why once.
     std::fs::write(
@@ -172,11 +200,11 @@ fn send_delivers_lines_through_the_readme_agent_and_a_second_agent_says_why_once
         for e in std::fs::read_dir(&out_dir).into_iter().flatten() {
             text.push_str(&std::fs::read_to_string(e.unwrap().path()).unwrap_or_default());
         }
-        if text == "hello\nworld\n" || std::time::Instant::now() > end {
+        if text == "hello\nworld\nmore\nlast\n" || std::time::Instant::now() > end {
             break text;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
-    assert_eq!(delivered, "hello\nworld\n");
+    assert_eq!(delivered, "hello\nworld\nmore\nlast\n");
     assert_eq!(a.stop(), Some(0));
 }

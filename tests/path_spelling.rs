@@ -91,26 +91,74 @@ fn the_readme_channel_opens_under_every_spelling_in_the_agent_and_every_tool() {
 }
 
 #[test]
-fn a_checkpoint_that_stored_a_relative_spelling_opens_under_other_spellings() {
+fn a_checkpoint_that_stored_a_relative_spelling_opens_under_other_spellings_and_working_dirs() {
     let fx = tools_support::copy_fixture("sound");
-    let abs = fx.path().join("data0").to_string_lossy().into_owned();
-    for spelling in ["data0", "./data0", abs.as_str()] {
+    let root = fx.path();
+    let abs = |p: &str| root.join(p).to_string_lossy().into_owned();
+    // (working directory, checkpoint dir, backup dir, data dir); the checkpoint stores `data0`.
+    let elsewhere = std::env::temp_dir();
+    let cases = [
+        (
+            root,
+            "checkpoint".to_owned(),
+            "backup".to_owned(),
+            "data0".to_owned(),
+        ),
+        (
+            root,
+            "./checkpoint".into(),
+            "backup".into(),
+            "./data0".into(),
+        ),
+        (root, "checkpoint".into(), "backup".into(), abs("data0")),
+        (
+            elsewhere.as_path(),
+            abs("checkpoint"),
+            abs("backup"),
+            abs("data0"),
+        ),
+    ];
+    for (cwd, ckpt, backup, data) in &cases {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .current_dir(fx.path())
-            .args(["channel", "verify", "--checkpoint-dir", "checkpoint"])
-            .args(["--data-dirs", spelling])
+            .current_dir(cwd)
             .args([
-                "--set",
-                "useDualCheckpoints=true",
-                "--set",
-                "backupCheckpointDir=backup",
+                "channel",
+                "verify",
+                "--checkpoint-dir",
+                ckpt,
+                "--data-dirs",
+                data,
             ])
+            .args(["--set", "useDualCheckpoints=true", "--set"])
+            .arg(format!("backupCheckpointDir={backup}"))
             .output()
             .unwrap();
         let (code, out, err) = outcome(&out);
-        assert_eq!(code, 0, "{spelling}: {out}{err}");
-        assert!(err.ends_with("sound\n"), "{spelling}: {err}");
+        assert_eq!(code, 0, "{cwd:?} {data}: {out}{err}");
+        assert!(err.ends_with("sound\n"), "{cwd:?} {data}: {err}");
     }
+}
+
+#[test]
+fn a_channel_put_under_a_relative_spelling_verifies_from_another_working_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, out) = channel(tmp.path(), "put", "./data/data", &[], b"");
+    assert_eq!(code, 0, "{out}");
+    let abs = |p: &str| tmp.path().join(p).to_string_lossy().into_owned();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .current_dir(std::env::temp_dir())
+        .args([
+            "channel",
+            "verify",
+            "--checkpoint-dir",
+            &abs("data/checkpoint"),
+        ])
+        .args(["--data-dirs", &abs("data/data")])
+        .output()
+        .unwrap();
+    let (code, out, err) = outcome(&out);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.ends_with("sound\n"), "{err}");
 }
 
 #[test]

@@ -57,9 +57,6 @@ pub(super) fn checkpoint(inner: &Inner) -> Result<(), ChannelError> {
             .iter()
             .zip(&positions)
             .map(|(d, (segment, offset))| DirPosition {
-                // The configured spelling: images stay independent of where the channel lives
-                // (a moved or restored channel still opens); recovery::position_of matches any
-                // other spelling of the same directory.
                 dir: d.to_string_lossy().into_owned(),
                 segment: *segment,
                 offset: *offset,

@@ -11,12 +11,14 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 
-use crate::cli::exit;
+use crate::cli::exit::{self, Usage};
 
 /// Lines sent before waiting for their replies.
 pub const WINDOW: usize = 100;
 /// The longest reply read (the source's replies are short).
 const REPLY_BYTES_MAX: u64 = 4096;
+/// The longest line sent (the netcat source's own limit, `max-line-length`, is 512 by default).
+pub const LINE_BYTES_MAX: u64 = 1 << 20;
 
 /// Arguments of `sluice send`.
 #[derive(clap::Args, Debug)]
@@ -69,49 +71,72 @@ fn reply(reader: &mut impl BufRead) -> anyhow::Result<Option<String>> {
     Ok(Some(String::from_utf8_lossy(&buf).trim_end().to_owned()))
 }
 
+/// Reads up to [`WINDOW`] lines from `input` into `chunk` (each ending in `\n`); how many.
+fn next_chunk(input: &mut dyn BufRead, chunk: &mut Vec<u8>, first: usize) -> anyhow::Result<usize> {
+    chunk.clear();
+    let mut n = 0;
+    while n < WINDOW {
+        let start = chunk.len();
+        let got = input
+            .take(LINE_BYTES_MAX + 1)
+            .read_until(b'\n', chunk)
+            .context("reading the lines to send")?;
+        if got == 0 {
+            break;
+        }
+        if chunk.last() != Some(&b'\n') {
+            if (chunk.len() - start) as u64 > LINE_BYTES_MAX {
+                return Err(Usage(format!(
+                    "line {} is longer than {LINE_BYTES_MAX} bytes",
+                    first + n + 1
+                ))
+                .into());
+            }
+            chunk.push(b'\n');
+        }
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// Runs `sluice send`.
 pub fn run(args: SendArgs) -> anyhow::Result<i32> {
     let timeout = Duration::from_secs(args.timeout_secs.max(1));
-    let lines: Vec<Vec<u8>> = if args.lines.is_empty() {
-        let mut input = Vec::new();
-        std::io::stdin()
-            .lock()
-            .read_to_end(&mut input)
-            .context("reading stdin")?;
-        let mut lines: Vec<Vec<u8>> = input.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
-        if input.is_empty() || input.ends_with(b"\n") {
-            lines.pop();
-        }
-        lines
+    let joined: Vec<u8> = args
+        .lines
+        .iter()
+        .flat_map(|l| format!("{l}\n").into_bytes())
+        .collect();
+    let stdin = std::io::stdin();
+    let mut input: Box<dyn BufRead> = if args.lines.is_empty() {
+        Box::new(stdin.lock())
     } else {
-        args.lines
-            .iter()
-            .flat_map(|a| a.lines())
-            .map(|l| l.as_bytes().to_vec())
-            .collect()
+        Box::new(std::io::Cursor::new(joined))
     };
     let stream = connect(&args, timeout)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
     let mut writer = stream.try_clone().context("cloning the connection")?;
     let mut reader = BufReader::new(stream);
-    let (mut ok, mut failed) = (0usize, 0usize);
+    let (mut sent, mut ok, mut failed) = (0usize, 0usize, 0usize);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    for (chunk_at, chunk) in lines.chunks(WINDOW).enumerate() {
-        let mut bytes = Vec::new();
-        for l in chunk {
-            bytes.extend_from_slice(l);
-            bytes.push(b'\n');
+    let mut chunk = Vec::new();
+    loop {
+        let lines = next_chunk(&mut input, &mut chunk, sent)?;
+        if lines == 0 {
+            break;
         }
         writer
-            .write_all(&bytes)
+            .write_all(&chunk)
             .context("sending lines to the source")?;
+        let first = sent;
+        sent += lines;
         if args.no_ack {
             continue;
         }
-        for i in 0..chunk.len() {
-            let n = chunk_at * WINDOW + i + 1;
+        for i in 0..lines {
+            let n = first + i + 1;
             match reply(&mut reader)? {
                 None => bail!("the source closed the connection before answering line {n}"),
                 Some(r) if r == "OK" => {
@@ -129,16 +154,10 @@ pub fn run(args: SendArgs) -> anyhow::Result<i32> {
     writer.flush().ok();
     let _ = writer.shutdown(std::net::Shutdown::Write);
     if args.no_ack {
-        eprintln!(
-            "sluice send: {} lines sent (replies not awaited)",
-            lines.len()
-        );
+        eprintln!("sluice send: {sent} lines sent (replies not awaited)");
         return Ok(exit::OK);
     }
-    eprintln!(
-        "sluice send: {} lines sent, {ok} OK, {failed} FAILED",
-        lines.len()
-    );
+    eprintln!("sluice send: {sent} lines sent, {ok} OK, {failed} FAILED");
     Ok(if failed == 0 {
         exit::OK
     } else {

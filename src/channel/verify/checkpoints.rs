@@ -90,7 +90,7 @@ pub(super) fn cross_check(
 ) {
     for (i, dir) in config.data_dirs.iter().enumerate() {
         let key = dir.to_string_lossy();
-        let Some(pos) = position_of(fs, dir, &img.positions) else {
+        let Some(pos) = position_of(fs, dir, i, config.data_dirs.len(), &img.positions) else {
             problems.push(problem(
                 path,
                 0,
