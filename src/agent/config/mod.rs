@@ -7,6 +7,7 @@
 
 pub mod build;
 pub mod ctx;
+pub mod net;
 pub mod problem;
 pub mod properties;
 pub mod raw;
