@@ -258,7 +258,14 @@ fn syslog_tcp(cx: &mut Ctx<'_>, multi: bool) -> Option<SyslogTcpConfig> {
         vec![port(cx, "port")?]
     };
     let syslog = syslog_options(cx, "none");
-    tls(cx, if multi { "multiport_syslogtcp" } else { "syslogtcp" });
+    tls(
+        cx,
+        if multi {
+            "multiport_syslogtcp"
+        } else {
+            "syslogtcp"
+        },
+    );
     let port_header = if multi { cx.get("portHeader") } else { None };
     if multi {
         charsets(cx, &ports);
@@ -313,7 +320,10 @@ fn charsets(cx: &mut Ctx<'_>, ports: &[u16]) {
                 cx.warn(&k, format!("port {p} is not in ports; ignored"));
             }
         } else if k != "charset.default" {
-            cx.warn(&k, "unknown key; expected charset.default or charset.port.<port>");
+            cx.warn(
+                &k,
+                "unknown key; expected charset.default or charset.port.<port>",
+            );
             continue;
         }
         if !ASCII_CHARSETS.contains(&v.trim().to_ascii_lowercase().as_str()) {

@@ -120,7 +120,10 @@ pub fn encode(text: &str, cs: Charset) -> Vec<u8> {
             }
             out
         }
-        Charset::Utf32 => text.chars().flat_map(|c| (c as u32).to_be_bytes()).collect(),
+        Charset::Utf32 => text
+            .chars()
+            .flat_map(|c| (c as u32).to_be_bytes())
+            .collect(),
     }
 }
 
@@ -206,7 +209,11 @@ pub fn json_events(body: &[u8], content_type: Option<&str>) -> Result<Vec<Event>
 /// headers.
 pub fn blob_event(body: &[u8], query: Option<&str>, max_blob_length: usize) -> Event {
     let mut headers = BTreeMap::new();
-    for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+    for pair in query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         headers.insert(percent_decode(k), percent_decode(v));
     }
@@ -245,4 +252,71 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_json_array_becomes_events_with_headers_and_utf8_bodies() {
+        let body = br#"[{"headers":{"a":"b","n":5,"t":true,"z":null},"body":"caf\u00e9"},{"body":"x"},{}]"#;
+        let ev = json_events(body, Some("application/json")).unwrap();
+        assert_eq!(ev.len(), 3);
+        assert_eq!(ev[0].headers.get("a").unwrap(), "b");
+        assert_eq!(ev[0].headers.get("n").unwrap(), "5");
+        assert_eq!(ev[0].headers.get("t").unwrap(), "true");
+        assert_eq!(ev[0].headers.get("z").unwrap(), "");
+        assert_eq!(ev[0].body, "café".as_bytes());
+        assert!(ev[1].headers.is_empty());
+        assert_eq!(ev[1].body, b"x");
+        assert!(ev[2].body.is_empty());
+    }
+
+    #[test]
+    fn a_json_body_that_is_not_an_array_is_refused_with_the_reason() {
+        let err = json_events(br#"{"headers":{},"body":"x"}"#, None).unwrap_err();
+        assert!(err.contains("not a JSON array"), "{err}");
+        let err = json_events(b"", None).unwrap_err();
+        assert!(err.contains("empty"), "{err}");
+        let err = json_events(br#"[{"body":"x"}"#, None).unwrap_err();
+        assert!(err.contains("invalid JSON"), "{err}");
+        let err = json_events(br#"[{"body":{"x":1}}]"#, None).unwrap_err();
+        assert!(err.contains("invalid JSON"), "{err}");
+        let err = json_events(b"[\"\xff\"]", None).unwrap_err();
+        assert!(err.contains("not valid UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn a_utf16_request_gives_bodies_encoded_as_java_does() {
+        let text = r#"[{"headers":{"k":"v"},"body":"hé"}]"#;
+        let mut body = vec![0xFF, 0xFE];
+        for u in text.encode_utf16() {
+            body.extend_from_slice(&u.to_le_bytes());
+        }
+        let ev = json_events(&body, Some("application/json; charset=\"UTF-16\"")).unwrap();
+        assert_eq!(ev[0].headers.get("k").unwrap(), "v");
+        assert_eq!(ev[0].body, vec![0xFE, 0xFF, 0, b'h', 0, 0xE9]);
+        let utf32: Vec<u8> = text
+            .chars()
+            .flat_map(|c| (c as u32).to_be_bytes())
+            .collect();
+        let ev = json_events(&utf32, Some("application/json;charset=utf-32")).unwrap();
+        assert_eq!(ev[0].body, vec![0, 0, 0, b'h', 0, 0, 0, 0xE9]);
+    }
+
+    #[test]
+    fn an_unsupported_charset_is_refused() {
+        let err = json_events(b"[]", Some("application/json; charset=ISO-8859-1")).unwrap_err();
+        assert!(err.contains("ISO-8859-1"), "{err}");
+    }
+
+    #[test]
+    fn a_blob_is_one_event_cut_at_max_length_with_query_headers() {
+        let e = blob_event(b"0123456789", Some("a=1&b=x%20y+z&a=2&flag"), 4);
+        assert_eq!(e.body, b"0123");
+        assert_eq!(e.headers.get("a").unwrap(), "2");
+        assert_eq!(e.headers.get("b").unwrap(), "x y z");
+        assert_eq!(e.headers.get("flag").unwrap(), "");
+    }
 }

@@ -114,13 +114,18 @@ fn reply(status: StatusCode, text: impl Into<String>) -> Response<Full<Bytes>> {
 }
 
 /// One request: read the body (bounded in size and time), decode it, commit it, answer.
-async fn answer(req: Request<Incoming>, cfg: &HttpConfig, ctx: &SourceCtx) -> Response<Full<Bytes>> {
+async fn answer(
+    req: Request<Incoming>,
+    cfg: &HttpConfig,
+    ctx: &SourceCtx,
+) -> Response<Full<Bytes>> {
     if req.method() != Method::POST && req.method() != Method::GET {
         let mut r = reply(
             StatusCode::METHOD_NOT_ALLOWED,
             format!("method {} not allowed; POST events\n", req.method()),
         );
-        r.headers_mut().insert(ALLOW, HeaderValue::from_static("POST"));
+        r.headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("POST"));
         return r;
     }
     let declared = req
@@ -146,7 +151,9 @@ async fn answer(req: Request<Incoming>, cfg: &HttpConfig, ctx: &SourceCtx) -> Re
             )
         }
         Ok(Err(e)) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
                 return too_large(cfg, ctx);
             }
             return reply(
@@ -169,7 +176,11 @@ async fn answer(req: Request<Incoming>, cfg: &HttpConfig, ctx: &SourceCtx) -> Re
             }
         },
         HttpHandler::Blob { max_blob_length } => {
-            vec![handler::blob_event(&bytes, query.as_deref(), *max_blob_length)]
+            vec![handler::blob_event(
+                &bytes,
+                query.as_deref(),
+                *max_blob_length,
+            )]
         }
     };
     let n = events.len() as u64;

@@ -176,6 +176,121 @@ fn octet_prefix(rest: &[u8]) -> Prefix {
         .get(..digits)
         .unwrap_or_default()
         .iter()
-        .fold(0usize, |n, &d| n.saturating_mul(10).saturating_add(usize::from(d - b'0')));
+        .fold(0usize, |n, &d| {
+            n.saturating_mul(10).saturating_add(usize::from(d - b'0'))
+        });
     Prefix::Count(len, digits + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(f: &mut Framer) -> Vec<(String, bool)> {
+        std::iter::from_fn(|| f.next_frame())
+            .map(|fr| (String::from_utf8_lossy(&fr.bytes).into_owned(), fr.cut))
+            .collect()
+    }
+
+    fn whole(s: &str) -> (String, bool) {
+        (s.to_owned(), false)
+    }
+
+    #[test]
+    fn lines_are_split_on_newline_dropping_cr_and_skipping_empty_lines() {
+        let mut f = Framer::new(100, true);
+        f.push(b"<1>a\r\n\n\n<2>b\n<3>c");
+        assert_eq!(all(&mut f), vec![whole("<1>a"), whole("<2>b")]);
+        f.push(b"d\n");
+        assert_eq!(all(&mut f), vec![whole("<3>cd")]);
+        assert_eq!(f.finish(), None);
+    }
+
+    #[test]
+    fn octet_counted_messages_are_read_by_length_even_across_reads() {
+        let mut f = Framer::new(100, true);
+        f.push(b"8 <1>a\nb c8 <2>x");
+        assert_eq!(all(&mut f), vec![whole("<1>a\nb c")]);
+        f.push(b"yz\nw8 <3>");
+        assert_eq!(all(&mut f), vec![whole("<2>xyz\nw")]);
+        f.push(b"abcd\n");
+        assert_eq!(all(&mut f), vec![whole("<3>abcd")]);
+        assert_eq!(f.pending(), 0);
+    }
+
+    #[test]
+    fn digits_not_followed_by_space_and_priority_are_a_plain_line() {
+        let mut f = Framer::new(100, true);
+        f.push(b"5 apples\n123\n12345678901 <1>x\n");
+        assert_eq!(
+            all(&mut f),
+            vec![whole("5 apples"), whole("123"), whole("12345678901 <1>x")]
+        );
+    }
+
+    #[test]
+    fn octet_counting_can_be_disabled() {
+        let mut f = Framer::new(100, false);
+        f.push(b"4 <1>a\n");
+        assert_eq!(all(&mut f), vec![whole("4 <1>a")]);
+    }
+
+    #[test]
+    fn a_line_of_event_size_or_more_is_cut_and_its_rest_framed_again() {
+        let mut f = Framer::new(10, true);
+        f.push(b"<1>4567890\n<1>45678901234\n<2>ok\n");
+        assert_eq!(
+            all(&mut f),
+            vec![
+                ("<1>4567890".to_owned(), true),
+                ("<1>4567890".to_owned(), true),
+                whole("1234"),
+                whole("<2>ok"),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_octet_counted_message_longer_than_event_size_is_cut_into_chunks() {
+        let mut f = Framer::new(10, true);
+        f.push(b"25 <1>3456789012345678901234567<2>");
+        assert_eq!(
+            all(&mut f),
+            vec![
+                ("<1>3456789".to_owned(), true),
+                whole("0123456789"),
+                whole("01234"),
+            ]
+        );
+        assert_eq!(
+            f.finish(),
+            Some(Frame {
+                bytes: b"567<2>".to_vec(),
+                cut: false
+            })
+        );
+    }
+
+    #[test]
+    fn finish_returns_a_last_line_without_newline() {
+        let mut f = Framer::new(100, true);
+        f.push(b"<1>a\n<2>b\r");
+        assert_eq!(f.finish().map(|x| x.bytes), Some(b"<1>a".to_vec()));
+        assert_eq!(f.finish().map(|x| x.bytes), Some(b"<2>b".to_vec()));
+        assert_eq!(f.finish(), None);
+        let mut f = Framer::new(100, true);
+        f.push(b"12");
+        assert_eq!(f.next_frame(), None, "might be an octet count");
+        assert_eq!(f.finish().map(|x| x.bytes), Some(b"12".to_vec()));
+    }
+
+    #[test]
+    fn a_buffer_of_garbage_without_newlines_stays_bounded() {
+        let mut f = Framer::new(50, true);
+        for i in 0..1000u32 {
+            f.push(&[(i % 200) as u8 | 1; 37]);
+            while f.next_frame().is_some() {}
+            assert!(f.pending() < 50 + 12);
+        }
+    }
 }

@@ -182,7 +182,12 @@ fn text(b: Option<regex::bytes::Match<'_>>) -> Option<String> {
 }
 
 /// Matches the known formats; sets the headers and returns the body (with kept fields).
-fn match_fields(frame: &[u8], opts: &ParseOptions, clock: &Clock, e: &mut Event) -> Option<Vec<u8>> {
+fn match_fields(
+    frame: &[u8],
+    opts: &ParseOptions,
+    clock: &Clock,
+    e: &mut Event,
+) -> Option<Vec<u8>> {
     let [p5424, p3164] = patterns();
     let (caps, rfc3164) = match p5424.captures(frame) {
         Some(c) => (c, false),
@@ -315,3 +320,7 @@ fn rfc3164_millis(s: &str, clock: &Clock) -> Option<i64> {
         Some(parsed)
     }
 }
+
+#[cfg(test)]
+#[path = "parse_tests.rs"]
+mod tests;
