@@ -18,7 +18,9 @@ fn free_port() -> u16 {
 }
 
 fn request_bytes(port: u16) -> Vec<u8> {
-    let body_text: String = (0..EVENT_BYTES).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+    let body_text: String = (0..EVENT_BYTES)
+        .map(|i| (b'a' + (i % 26) as u8) as char)
+        .collect();
     let one = format!(r#"{{"headers":{{"host":"loadgen"}},"body":"{body_text}"}}"#);
     let body = format!("[{}]", vec![one; BATCH].join(","));
     let mut req = format!(
@@ -89,7 +91,7 @@ fn http_source_takes_batches_of_1kib_events_over_keep_alive_connections() {
         .args(["agent", "--name", "a1", "--conf-file"])
         .arg(&conf)
         .arg("--no-reload-conf")
-        .arg(format!("-Dflume.monitoring.type=http"))
+        .arg("-Dflume.monitoring.type=http")
         .arg(format!("-Dflume.monitoring.port={mport}"))
         .env_remove("RUST_LOG")
         .stdout(Stdio::null())
@@ -98,7 +100,11 @@ fn http_source_takes_batches_of_1kib_events_over_keep_alive_connections() {
         .unwrap();
     let end = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < end, "agent did not listen: {}", std::fs::read_to_string(&log).unwrap_or_default());
+        assert!(
+            Instant::now() < end,
+            "agent did not listen: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let req = request_bytes(port);

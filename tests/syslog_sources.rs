@@ -269,3 +269,17 @@ fn tls_and_unknown_charsets_are_config_errors_naming_the_line() {
         .iter()
         .any(|p| p.key == "a1.sources.r1.charset.default" && p.message.contains("UTF-16")));
 }
+
+#[test]
+fn the_syslog_and_http_example_passes_config_check_without_warnings() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/syslog-http-file-roll.properties");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["config", "check", "-n", "a1", "-f"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(!text.contains("warning"), "{text}");
+}
