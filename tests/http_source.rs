@@ -206,3 +206,47 @@ fn an_unknown_handler_is_a_config_error_naming_the_supported_ones() {
     assert!(p.message.contains("JSONHandler"), "{}", p.message);
     assert_eq!(p.render("f").split(':').nth(1), Some("5"));
 }
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let port = free_port();
+    let src = start(
+        &format!("type = http\nport = {port}\nbind = 127.0.0.1\nheaderReadTimeout = 200"),
+        1000,
+        100,
+    );
+    let mut s = connect(port).await;
+    s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let r = tokio::time::timeout(WAIT, s.read_to_end(&mut buf)).await;
+    assert!(r.is_ok(), "slow client kept open");
+    src.stop().await;
+}
+
+#[tokio::test]
+async fn connections_over_max_connections_are_closed_and_the_others_served() {
+    use tokio::io::AsyncReadExt;
+    let port = free_port();
+    let src = start(
+        &format!("type = http\nport = {port}\nbind = 127.0.0.1\nmaxConnections = 1"),
+        1000,
+        100,
+    );
+    let mut first = BufReader::new(connect(port).await);
+    let (status, _) = request(&mut first, "POST", "/", None, b"[]").await;
+    assert_eq!(status, 200);
+    let mut second = connect(port).await;
+    let mut buf = [0u8; 1];
+    let r = tokio::time::timeout(WAIT, second.read(&mut buf)).await;
+    assert!(
+        matches!(r, Ok(Ok(0)) | Ok(Err(_))),
+        "second connection not closed: {r:?}"
+    );
+    let (status, _) = request(&mut first, "POST", "/", None, br#"[{"body":"a"}]"#).await;
+    assert_eq!(status, 200);
+    assert_eq!(src.drain().await.len(), 1);
+    src.stop().await;
+}

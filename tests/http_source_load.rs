@@ -1,7 +1,8 @@
 //! Load on the real binary: `http` source -> memory channel -> null sink over loopback with
 //! keep-alive, 1 KiB events in batches of 100 per POST. By default a short smoke run (it
 //! checks every request gets 200 and the counters add up); with `SLUICE_LONG=1` it runs for
-//! `SLUICE_HTTP_LOAD_SECS` (default 10) seconds and prints events/s (docs/performance.md).
+//! `SLUICE_HTTP_LOAD_SECS` (default 10) seconds over `SLUICE_HTTP_LOAD_CONNS` (default 4)
+//! connections and prints events/s (docs/performance.md).
 //! No timing assertions.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -108,7 +109,14 @@ fn http_source_takes_batches_of_1kib_events_over_keep_alive_connections() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let req = request_bytes(port);
-    let conns = 4;
+    let conns: usize = if long {
+        std::env::var("SLUICE_HTTP_LOAD_CONNS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(4)
+    } else {
+        4
+    };
     let (until, max) = if long {
         (Instant::now() + Duration::from_secs(secs), u64::MAX)
     } else {

@@ -13,6 +13,8 @@ use crate::event::Event;
 
 /// Largest datagram read.
 pub const DATAGRAM_BYTES_MAX: usize = 65_536;
+/// Pause after a failed receive.
+pub const RECV_ERROR_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Receives datagrams until stopped.
 pub async fn run(cfg: NetcatUdpConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
@@ -29,6 +31,10 @@ pub async fn run(cfg: NetcatUdpConfig, mut ctx: SourceCtx) -> Result<(), SourceE
                 Ok(x) => x,
                 Err(e) => {
                     tracing::warn!(source = %ctx.name, error = %e, "receive failed");
+                    // A persistent error must not turn into a busy loop.
+                    if stop.sleep(RECV_ERROR_PAUSE).await {
+                        return Ok(());
+                    }
                     continue;
                 }
             },
