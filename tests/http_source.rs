@@ -250,3 +250,34 @@ async fn connections_over_max_connections_are_closed_and_the_others_served() {
     assert_eq!(src.drain().await.len(), 1);
     src.stop().await;
 }
+
+#[tokio::test]
+async fn the_http_source_serves_https_with_a_pem_keystore() {
+    let port = free_port();
+    let src = start(
+        &format!(
+            "type = http\nport = {port}\nbind = 127.0.0.1\nssl = true\nkeystore = {}",
+            keystore().display()
+        ),
+        1000,
+        100,
+    );
+    let tls = connect_tls(port).await;
+    let mut c = BufReader::new(tls);
+    let body = br#"[{"body":"secret"}]"#;
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    {
+        use tokio::io::AsyncWriteExt;
+        let s = c.get_mut();
+        s.write_all(head.as_bytes()).await.unwrap();
+        s.write_all(body).await.unwrap();
+        s.flush().await.unwrap();
+    }
+    let (status, _) = read_response(&mut c).await;
+    assert_eq!(status, 200);
+    assert_eq!(src.drain().await[0].body, b"secret");
+    src.stop().await;
+}

@@ -239,26 +239,7 @@ async fn netcatudp_turns_each_line_of_a_datagram_into_an_event() {
 }
 
 #[test]
-fn tls_and_unknown_charsets_are_config_errors_naming_the_line() {
-    let text = "a1.sources = r1\na1.channels = c1\na1.sources.r1.type = syslogtcp\n\
-                a1.sources.r1.port = 5140\na1.sources.r1.ssl = true\na1.sources.r1.channels = c1\n\
-                a1.channels.c1.type = memory\n";
-    let loaded = sluice::agent::config::load(text, "a1", &[]);
-    assert!(loaded.config.is_none());
-    let p = loaded
-        .problems
-        .iter()
-        .find(|p| p.key == "a1.sources.r1.ssl")
-        .expect("an ssl problem");
-    assert_eq!(
-        p.render("f"),
-        format!("f:5: a1.sources.r1.ssl: {}", p.message)
-    );
-    assert!(
-        p.message.contains("TLS is not supported yet"),
-        "{}",
-        p.message
-    );
+fn unknown_charsets_are_config_errors_naming_the_key() {
     let text = "a1.sources = r1\na1.channels = c1\na1.sources.r1.type = multiport_syslogtcp\n\
                 a1.sources.r1.ports = 5140\na1.sources.r1.charset.default = UTF-16\n\
                 a1.sources.r1.channels = c1\na1.channels.c1.type = memory\n";
@@ -282,4 +263,61 @@ fn the_syslog_and_http_example_passes_config_check_without_warnings() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(!text.contains("warning"), "{text}");
+}
+
+#[tokio::test]
+async fn syslogtcp_with_ssl_reads_messages_over_tls_with_a_pem_keystore() {
+    let port = free_port();
+    let src = start(
+        &format!(
+            "type = syslogtcp\nport = {port}\nhost = 127.0.0.1\nssl = true\nkeystore = {}\n\
+             keystore-type = PEM",
+            keystore().display()
+        ),
+        1000,
+        100,
+    );
+    let mut s = connect_tls(port).await;
+    s.write_all(b"<13>Oct 11 22:14:15 tlshost over tls\n")
+        .await
+        .unwrap();
+    s.flush().await.unwrap();
+    let ev = src.take_n(1).await;
+    assert_eq!(h(&ev[0], "host"), Some("tlshost"));
+    assert_eq!(ev[0].body, b"over tls");
+    // A plain-text client does not get through.
+    let mut plain = connect(port).await;
+    plain
+        .write_all(b"<13>Oct 11 22:14:15 h plain\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(WAIT, plain.read_to_end(&mut buf)).await;
+    assert!(
+        src.drain().await.is_empty(),
+        "plain text was accepted on a TLS port"
+    );
+    src.stop().await;
+}
+
+#[test]
+fn a_java_keystore_type_is_a_config_error_with_the_conversion() {
+    let text = "a1.sources = r1\na1.channels = c1\na1.sources.r1.type = syslogtcp\n\
+                a1.sources.r1.port = 5140\na1.sources.r1.ssl = true\n\
+                a1.sources.r1.keystore = /etc/ks.jks\na1.sources.r1.keystore-type = JKS\n\
+                a1.sources.r1.keystore-password = secret\n\
+                a1.sources.r1.channels = c1\na1.channels.c1.type = memory\n";
+    let loaded = sluice::agent::config::load(text, "a1", &[]);
+    assert!(loaded.config.is_none());
+    let p = loaded
+        .problems
+        .iter()
+        .find(|p| p.key == "a1.sources.r1.keystore-type")
+        .expect("a keystore-type problem");
+    assert!(
+        p.message.contains("keytool -importkeystore"),
+        "{}",
+        p.message
+    );
+    assert!(p.render("f").starts_with("f:7: "), "{}", p.render("f"));
 }

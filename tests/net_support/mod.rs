@@ -160,7 +160,9 @@ pub async fn request(
 }
 
 /// Reads one response (status, body by Content-Length).
-pub async fn read_response(conn: &mut BufReader<TcpStream>) -> (u16, String) {
+pub async fn read_response<S: tokio::io::AsyncRead + Unpin>(
+    conn: &mut BufReader<S>,
+) -> (u16, String) {
     let fut = async {
         let mut line = String::new();
         conn.read_line(&mut line).await.unwrap();
@@ -194,4 +196,36 @@ pub async fn read_response(conn: &mut BufReader<TcpStream>) -> (u16, String) {
 
 pub fn h<'a>(e: &'a Event, k: &str) -> Option<&'a str> {
     e.headers.get(k).map(String::as_str)
+}
+
+/// The test keystore (PEM: certificate for localhost/127.0.0.1 and its key).
+pub fn keystore() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/net_support/tls/keystore.pem")
+}
+
+/// A TLS connection to a loopback port, trusting only the test CA.
+pub async fn connect_tls(port: u16) -> tokio_rustls::client::TlsStream<TcpStream> {
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+    use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+    let ca = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/net_support/tls/ca.pem");
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(ca).unwrap())
+        .unwrap();
+    let cfg =
+        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    let tcp = connect(port).await;
+    let name = ServerName::try_from("localhost").unwrap();
+    tokio::time::timeout(
+        WAIT,
+        tokio_rustls::TlsConnector::from(Arc::new(cfg)).connect(name, tcp),
+    )
+    .await
+    .expect("handshake in time")
+    .expect("handshake")
 }

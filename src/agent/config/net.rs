@@ -1,11 +1,13 @@
 //! Settings of the network sources of issue 14: `syslogtcp`, `multiport_syslogtcp`,
 //! `syslogudp`, `http` and `netcatudp` (Flume's keys and defaults, plus Sluice's named limits).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::ctx::Ctx;
 use super::types::SourceKind;
 use crate::agent::source::syslog::parse::{KeepFields, EVENT_SIZE_DEFAULT, EVENT_SIZE_MIN};
+use crate::agent::source::tls::TlsConfig;
 
 /// Default cap on open connections of a TCP syslog or HTTP source (`maxConnections`).
 pub const MAX_CONNECTIONS_DEFAULT: u64 = 1024;
@@ -65,6 +67,8 @@ pub struct SyslogTcpConfig {
     pub max_connections: usize,
     /// `idleTimeout` (ms, default 120000): a connection silent this long is closed.
     pub idle_timeout: Duration,
+    /// `ssl = true`: TLS with the PEM `keystore`.
+    pub tls: Option<TlsConfig>,
 }
 
 /// `syslogudp` settings.
@@ -108,6 +112,8 @@ pub struct HttpConfig {
     pub header_read_timeout: Duration,
     /// `requestTimeout` (ms, default 30000) to receive a body.
     pub request_timeout: Duration,
+    /// `ssl = true`: TLS with the PEM `keystore`.
+    pub tls: Option<TlsConfig>,
 }
 
 /// `netcatudp` settings.
@@ -213,32 +219,79 @@ fn syslog_options(cx: &mut Ctx<'_>, keep_default: &str) -> SyslogOptions {
     }
 }
 
-/// `ssl` and the keystore keys: TLS is not built yet, so `ssl = true` is an error.
-fn tls(cx: &mut Ctx<'_>, what: &str) {
-    for p in [
-        "keystore",
-        "exclude-protocols",
-        "include-protocols",
-        "exclude-cipher-suites",
-        "include-cipher-suites",
-    ] {
-        cx.use_prefix(p);
-    }
+/// `ssl` (or Flume's older `enableSSL`) and the keystore and protocol keys; `None` = no TLS.
+fn tls(cx: &mut Ctx<'_>) -> Option<TlsConfig> {
     let ssl = cx.bool("ssl", false) | cx.bool("enableSSL", false);
-    if ssl {
-        let key = if cx.comp().props.contains_key("ssl") {
-            "ssl"
+    if !ssl {
+        for p in ["keystore", "exclude-", "include-"] {
+            cx.use_prefix(p);
+        }
+        return None;
+    }
+    let keystore = cx.required("keystore");
+    if let Some(t) = cx.get("keystore-type") {
+        if !t.trim().eq_ignore_ascii_case("PEM") {
+            cx.error(
+                "keystore-type",
+                format!(
+                    "keystore type {t:?} is not supported: Sluice reads a PEM file with the \
+                     certificate chain and the unencrypted private key (keystore-type = PEM). \
+                     Convert: keytool -importkeystore -srckeystore KS -destkeystore ks.p12 \
+                     -deststoretype PKCS12 && openssl pkcs12 -in ks.p12 -nodes -out ks.pem"
+                ),
+            );
+        }
+    }
+    for k in ["keystore-password", "keystorePassword"] {
+        if cx.get(k).is_some() {
+            cx.warn(
+                k,
+                "ignored: the private key in the PEM keystore is not encrypted",
+            );
+        }
+    }
+    for k in ["exclude-cipher-suites", "include-cipher-suites"] {
+        if cx.get(k).is_some() {
+            cx.warn(k, "ignored: rustls offers only its own safe cipher suites");
+        }
+    }
+    let list = |v: Option<String>| -> Vec<String> {
+        v.unwrap_or_default()
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let include = list(cx.get("include-protocols"));
+    let exclude = list(cx.get("exclude-protocols"));
+    let offered = |name: &str| {
+        (include.is_empty() || include.iter().any(|p| p == name))
+            && !exclude.iter().any(|p| p == name)
+    };
+    let (tls12, tls13) = (offered("TLSv1.2"), offered("TLSv1.3"));
+    if !tls12 && !tls13 {
+        let key = if include.is_empty() {
+            "exclude-protocols"
         } else {
-            "enableSSL"
+            "include-protocols"
         };
         cx.error(
             key,
-            format!(
-                "TLS is not supported yet by Sluice's {what} source; terminate TLS in front of \
-                 it (stunnel, haproxy) or set ssl = false"
-            ),
+            "no protocol left to offer; Sluice offers TLSv1.2 and TLSv1.3",
         );
     }
+    let cfg = TlsConfig {
+        keystore: PathBuf::from(keystore?),
+        tls12,
+        tls13,
+    };
+    // Read the keystore now, so a bad one is reported with its line (and by `config check`).
+    if tls12 || tls13 {
+        if let Err(e) = crate::agent::source::tls::acceptor(&cfg) {
+            cx.error("keystore", e.to_string());
+        }
+    }
+    Some(cfg)
 }
 
 fn syslog_tcp(cx: &mut Ctx<'_>, multi: bool) -> Option<SyslogTcpConfig> {
@@ -258,14 +311,7 @@ fn syslog_tcp(cx: &mut Ctx<'_>, multi: bool) -> Option<SyslogTcpConfig> {
         vec![port(cx, "port")?]
     };
     let syslog = syslog_options(cx, "none");
-    tls(
-        cx,
-        if multi {
-            "multiport_syslogtcp"
-        } else {
-            "syslogtcp"
-        },
-    );
+    let tls = tls(cx);
     let port_header = if multi { cx.get("portHeader") } else { None };
     if multi {
         charsets(cx, &ports);
@@ -274,6 +320,7 @@ fn syslog_tcp(cx: &mut Ctx<'_>, multi: bool) -> Option<SyslogTcpConfig> {
     }
     let read_default = if multi { READ_BUFFER_DEFAULT } else { 8192 };
     Some(SyslogTcpConfig {
+        tls,
         host,
         ports,
         syslog,
@@ -369,7 +416,7 @@ fn http(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
         }
     };
     cx.use_prefix("handler.");
-    tls(cx, "http");
+    let tls = tls(cx);
     for p in [
         "QueuedThreadPool.",
         "HttpConfiguration.",
@@ -379,6 +426,7 @@ fn http(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
         cx.use_prefix(p);
     }
     Some(HttpConfig {
+        tls,
         bind,
         port: port?,
         handler,

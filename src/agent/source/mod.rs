@@ -10,6 +10,7 @@ pub mod netcat_udp;
 pub mod peer;
 pub mod seq;
 pub mod syslog;
+pub mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -7,6 +7,9 @@
 //! (more are closed at once), and `headerReadTimeout` bounds both reading a request's
 //! headers and an idle keep-alive connection.
 //!
+//! With `ssl = true` each connection first completes a TLS handshake (../tls.rs), bounded by
+//! [`HANDSHAKE_TIMEOUT`].
+//!
 //! Delivery: at-least-once for clients that resend on anything but 200 (a 200 is sent only
 //! after the commit; a crash before it loses nothing the client was told was accepted).
 
@@ -23,10 +26,12 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use super::tls::{self, HANDSHAKE_TIMEOUT};
 use super::{SourceCtx, SourceError};
 use crate::agent::config::net::{HttpConfig, HttpHandler};
 use crate::event::Event;
@@ -37,6 +42,10 @@ pub async fn run(cfg: HttpConfig, ctx: SourceCtx) -> Result<(), SourceError> {
         .await
         .map_err(|e| ctx.error(format!("cannot listen on {}:{}: {e}", cfg.bind, cfg.port)))?;
     tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, "http source listening");
+    let acceptor = match &cfg.tls {
+        Some(t) => Some(tls::acceptor(t).map_err(|e| ctx.error(e))?),
+        None => None,
+    };
     let cfg = Arc::new(cfg);
     let permits = Arc::new(Semaphore::new(cfg.max_connections));
     let mut conns = JoinSet::new();
@@ -48,8 +57,25 @@ pub async fn run(cfg: HttpConfig, ctx: SourceCtx) -> Result<(), SourceError> {
                 Ok((stream, peer)) => match permits.clone().try_acquire_owned() {
                     Ok(permit) => {
                         let (cfg, ctx) = (cfg.clone(), ctx.clone());
+                        let acceptor = acceptor.clone();
+                        let _ = stream.set_nodelay(true);
                         conns.spawn(async move {
-                            connection(stream, peer, cfg, ctx).await;
+                            match acceptor {
+                                None => connection(stream, peer, cfg, ctx).await,
+                                Some(a) => {
+                                    let mut stop = ctx.stop.clone();
+                                    let shake = tokio::select! {
+                                        _ = stop.wait() => None,
+                                        r = tokio::time::timeout(HANDSHAKE_TIMEOUT, a.accept(stream)) => Some(r),
+                                    };
+                                    match shake {
+                                        Some(Ok(Ok(s))) => connection(s, peer, cfg, ctx).await,
+                                        Some(Ok(Err(e))) => tracing::warn!(source = %ctx.name, %peer, error = %e, "TLS handshake failed"),
+                                        Some(Err(_)) => tracing::warn!(source = %ctx.name, %peer, "TLS handshake timed out"),
+                                        None => {}
+                                    }
+                                }
+                            }
                             drop(permit);
                         });
                     }
@@ -72,8 +98,10 @@ pub async fn run(cfg: HttpConfig, ctx: SourceCtx) -> Result<(), SourceError> {
     Ok(())
 }
 
-async fn connection(stream: TcpStream, peer: SocketAddr, cfg: Arc<HttpConfig>, ctx: SourceCtx) {
-    let _ = stream.set_nodelay(true);
+async fn connection<S>(stream: S, peer: SocketAddr, cfg: Arc<HttpConfig>, ctx: SourceCtx)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let mut stop = ctx.stop.clone();
     let name = ctx.name.clone();
     let svc_cfg = cfg.clone();

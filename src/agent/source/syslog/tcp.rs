@@ -2,18 +2,21 @@
 //! most `maxConnections` connections over all ports (more are closed at once), each closed
 //! after `idleTimeout` without data. Messages are framed by newline or octet count
 //! (frame.rs); the messages already received, up to `batchSize`, go in one transaction.
+//! With `ssl = true` each connection first completes a TLS handshake (tls.rs), bounded by
+//! [`HANDSHAKE_TIMEOUT`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::io::AsyncReadExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::frame::Framer;
 use crate::agent::config::net::SyslogTcpConfig;
 use crate::agent::source::peer::PeerHeaders;
+use crate::agent::source::tls::{self, HANDSHAKE_TIMEOUT};
 use crate::agent::source::{SourceCtx, SourceError};
 
 /// Listens on every configured port until stopped.
@@ -26,6 +29,10 @@ pub async fn run(cfg: SyslogTcpConfig, ctx: SourceCtx) -> Result<(), SourceError
         tracing::info!(source = %ctx.name, host = %cfg.host, port, "syslog TCP source listening");
         listeners.push((port, l));
     }
+    let acceptor = match &cfg.tls {
+        Some(t) => Some(tls::acceptor(t).map_err(|e| ctx.error(e))?),
+        None => None,
+    };
     let cfg = Arc::new(cfg);
     let permits = Arc::new(Semaphore::new(cfg.max_connections));
     let peers = PeerHeaders::new(
@@ -41,6 +48,7 @@ pub async fn run(cfg: SyslogTcpConfig, ctx: SourceCtx) -> Result<(), SourceError
             ctx.clone(),
             permits.clone(),
             peers.clone(),
+            acceptor.clone(),
         ));
     }
     while loops.join_next().await.is_some() {}
@@ -54,6 +62,7 @@ async fn accept_loop(
     ctx: SourceCtx,
     permits: Arc<Semaphore>,
     peers: PeerHeaders,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
 ) {
     let mut conns = JoinSet::new();
     let mut stop = ctx.stop.clone();
@@ -64,8 +73,24 @@ async fn accept_loop(
                 Ok((stream, peer)) => match permits.clone().try_acquire_owned() {
                     Ok(permit) => {
                         let (cfg, ctx, peers) = (cfg.clone(), ctx.clone(), peers.clone());
+                        let acceptor = acceptor.clone();
                         conns.spawn(async move {
-                            connection(stream, peer, port, cfg, ctx, peers).await;
+                            match acceptor {
+                                None => connection(stream, peer, port, cfg, ctx, peers).await,
+                                Some(a) => {
+                                    let mut stop = ctx.stop.clone();
+                                    let shake = tokio::select! {
+                                        _ = stop.wait() => None,
+                                        r = tokio::time::timeout(HANDSHAKE_TIMEOUT, a.accept(stream)) => Some(r),
+                                    };
+                                    match shake {
+                                        Some(Ok(Ok(s))) => connection(s, peer, port, cfg, ctx, peers).await,
+                                        Some(Ok(Err(e))) => tracing::warn!(source = %ctx.name, %peer, error = %e, "TLS handshake failed"),
+                                        Some(Err(_)) => tracing::warn!(source = %ctx.name, %peer, "TLS handshake timed out"),
+                                        None => {}
+                                    }
+                                }
+                            }
                             drop(permit);
                         });
                     }
@@ -89,8 +114,8 @@ async fn accept_loop(
     while conns.join_next().await.is_some() {}
 }
 
-async fn connection(
-    mut stream: TcpStream,
+async fn connection<S: AsyncRead + Unpin>(
+    mut stream: S,
     peer: SocketAddr,
     port: u16,
     cfg: Arc<SyslogTcpConfig>,
