@@ -77,7 +77,7 @@ pub fn source(cx: &mut Ctx<'_>, short: &str) -> Option<SourceKind> {
             };
             Some(SourceKind::Exec(cfg))
         }
-        _ => None,
+        other => super::net::source(cx, other).flatten(),
     }
 }
 

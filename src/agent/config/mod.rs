@@ -9,6 +9,7 @@ pub mod build;
 pub mod ctx;
 pub mod dirs;
 pub mod limits;
+pub mod net;
 pub mod problem;
 pub mod properties;
 pub mod raw;

@@ -13,6 +13,14 @@ pub const SOURCE_TYPES: TypeTable = &[
     ("netcat", "org.apache.flume.source.NetcatSource"),
     ("seq", "org.apache.flume.source.SequenceGeneratorSource"),
     ("exec", "org.apache.flume.source.ExecSource"),
+    ("syslogtcp", "org.apache.flume.source.SyslogTcpSource"),
+    (
+        "multiport_syslogtcp",
+        "org.apache.flume.source.MultiportSyslogTCPSource",
+    ),
+    ("syslogudp", "org.apache.flume.source.SyslogUDPSource"),
+    ("http", "org.apache.flume.source.http.HTTPSource"),
+    ("netcatudp", "org.apache.flume.source.NetcatUdpSource"),
 ];
 
 /// Channel types.
@@ -122,6 +130,16 @@ pub enum SourceKind {
     Seq(SeqConfig),
     /// `exec`
     Exec(ExecConfig),
+    /// `syslogtcp`
+    SyslogTcp(super::net::SyslogTcpConfig),
+    /// `multiport_syslogtcp`
+    MultiportSyslogTcp(super::net::SyslogTcpConfig),
+    /// `syslogudp`
+    SyslogUdp(super::net::SyslogUdpConfig),
+    /// `http`
+    Http(super::net::HttpConfig),
+    /// `netcatudp`
+    NetcatUdp(super::net::NetcatUdpConfig),
 }
 
 impl SourceKind {
@@ -131,6 +149,10 @@ impl SourceKind {
             SourceKind::Netcat(_) => 1,
             SourceKind::Seq(c) => c.batch_size,
             SourceKind::Exec(c) => c.batch_size,
+            SourceKind::SyslogTcp(c) | SourceKind::MultiportSyslogTcp(c) => c.batch_size,
+            SourceKind::SyslogUdp(_) | SourceKind::NetcatUdp(_) => 1,
+            // One request is one transaction of whatever size the client sent.
+            SourceKind::Http(_) => 1,
         }
     }
 }
