@@ -281,3 +281,31 @@ async fn the_http_source_serves_https_with_a_pem_keystore() {
     assert_eq!(src.drain().await[0].body, b"secret");
     src.stop().await;
 }
+
+#[tokio::test]
+async fn a_chunked_body_is_cut_off_with_413_once_it_passes_max_body_bytes() {
+    use tokio::io::AsyncWriteExt;
+    let port = free_port();
+    let src = start(
+        &format!("type = http\nport = {port}\nbind = 127.0.0.1\nmaxBodyBytes = 100"),
+        1000,
+        100,
+    );
+    let mut c = BufReader::new(connect(port).await);
+    let body = json_batch("x", 20);
+    let mut req = String::from("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for part in body.as_bytes().chunks(40) {
+        req.push_str(&format!(
+            "{:x}\r\n{}\r\n",
+            part.len(),
+            String::from_utf8_lossy(part)
+        ));
+    }
+    req.push_str("0\r\n\r\n");
+    c.get_mut().write_all(req.as_bytes()).await.unwrap();
+    let (status, text) = read_response(&mut c).await;
+    assert_eq!(status, 413);
+    assert!(text.contains("maxBodyBytes"), "{text}");
+    assert!(src.drain().await.is_empty());
+    src.stop().await;
+}

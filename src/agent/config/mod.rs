@@ -14,6 +14,7 @@ pub mod problem;
 pub mod properties;
 pub mod raw;
 pub mod routing;
+pub mod tls;
 pub mod types;
 
 use std::collections::{BTreeMap, BTreeSet};
