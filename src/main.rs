@@ -51,10 +51,13 @@ Exit codes: 0 nothing acknowledged was lost, 1 loss or duplicates found, 2 bad a
     /// The crashtest's child process (internal).
     #[command(name = "crashtest-worker", hide = true)]
     CrashtestWorker(cli::crashtest::WorkerArgs),
-    /// Measure channel throughput and the disk's own limits.
+    /// Measure channel (or, with --rpc, RPC) throughput and the disk's own limits.
     #[command(after_help = "Example:
   sluice bench --data-dirs /var/tmp/b0 --checkpoint-dir /var/tmp/bc --duration 4s --putters 2")]
     Bench(cli::bench::BenchArgs),
+    /// Send lines of a file or stdin to an avro source (as `flume-ng avro-client`).
+    #[command(name = "avro-client")]
+    AvroClient(cli::avro_client::AvroClientArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -79,6 +82,7 @@ fn main() {
         Command::Crashtest(args) => cli::crashtest::run(args),
         Command::CrashtestWorker(args) => cli::crashtest::run_worker(args),
         Command::Bench(args) => cli::bench::run(args),
+        Command::AvroClient(args) => cli::avro_client::run(args),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -3,6 +3,7 @@
 //! `tests/fuzz_smoke.rs` includes the same files to run a bounded deterministic smoke in the
 //! normal test suite. The bodies use only `sluice`, `crc32fast`, `chrono` and `std`.
 
+pub mod avro_decode;
 pub mod channel_ops;
 pub mod checkpoint_decode;
 pub mod record_decode;

@@ -9,8 +9,8 @@ use super::limits::{
     LINE_BYTES_MAX,
 };
 use super::types::{
-    ChannelKind, ExecConfig, FileRollConfig, MemoryConfig, NetcatConfig, SeqConfig, SinkKind,
-    SourceKind,
+    AvroSourceConfig, ChannelKind, ExecConfig, FileRollConfig, MemoryConfig, NetcatConfig,
+    SeqConfig, SinkKind, SourceKind,
 };
 use crate::channel::config::{IGNORED_KEYS, KNOWN_KEYS};
 use crate::channel::FileChannelConfig;
@@ -49,6 +49,7 @@ pub fn source(cx: &mut Ctx<'_>, short: &str) -> Option<SourceKind> {
                 max_connections,
             }))
         }
+        "avro" => avro_source(cx),
         "seq" => Some(SourceKind::Seq(SeqConfig {
             total_events: cx.u64("totalEvents", i64::MAX as u64, 0, i64::MAX as u64),
             batch_size: batch(cx, "batchSize", 1),
@@ -79,6 +80,70 @@ pub fn source(cx: &mut Ctx<'_>, short: &str) -> Option<SourceKind> {
         }
         other => super::net::source(cx, other).flatten(),
     }
+}
+
+/// Most connections an `avro` source may be configured to hold.
+pub const AVRO_CONNECTIONS_MAX: u64 = CONNECTIONS_MAX;
+/// Most worker threads a source may be configured to use.
+pub const THREADS_MAX: u64 = 1024;
+
+fn port(cx: &mut Ctx<'_>) -> Option<u16> {
+    cx.required("port").and_then(|p| match p.parse::<u16>() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            cx.error("port", format!("expected a port number 0-65535, got {p:?}"));
+            None
+        }
+    })
+}
+
+fn avro_source(cx: &mut Ctx<'_>) -> Option<SourceKind> {
+    use crate::wire::avro::call::EVENTS_PER_CALL_MAX_DEFAULT;
+    use crate::wire::avro::frame::FRAME_BYTES_MAX_DEFAULT;
+    let bind = cx.required("bind");
+    let port = port(cx);
+    let threads = cx
+        .get("threads")
+        .map(|_| cx.u64("threads", 1, 1, THREADS_MAX) as usize);
+    let max_frame_bytes = cx.u64(
+        "max-frame-size",
+        FRAME_BYTES_MAX_DEFAULT as u64,
+        1024,
+        i32::MAX as u64,
+    );
+    let max_events_per_call = cx.u64(
+        "max-events-per-call",
+        EVENTS_PER_CALL_MAX_DEFAULT as u64,
+        1,
+        BATCH_SIZE_MAX,
+    );
+    let max_connections = cx.u64("max-connections", 4096, 1, AVRO_CONNECTIONS_MAX);
+    let idle = cx.u64("idle-timeout", 600, 0, DURATION_S_MAX);
+    let request_timeout =
+        Duration::from_millis(cx.u64("request-timeout", 20_000, 1, DURATION_MS_MAX));
+    if let Some(c) = cx.get("compression-type") {
+        if !c.eq_ignore_ascii_case("none") {
+            cx.error(
+                "compression-type",
+                format!("{c:?} is not supported yet (only none)"),
+            );
+        }
+    }
+    for key in ["ssl", "ipFilter"] {
+        if cx.bool(key, false) {
+            cx.error(key, "not supported yet");
+        }
+    }
+    Some(SourceKind::Avro(AvroSourceConfig {
+        bind: bind?,
+        port: port?,
+        threads,
+        max_frame_bytes: max_frame_bytes.min(i32::MAX as u64) as usize,
+        max_events_per_call: max_events_per_call.min(BATCH_SIZE_MAX) as usize,
+        max_connections: max_connections.min(AVRO_CONNECTIONS_MAX) as usize,
+        idle_timeout: (idle > 0).then(|| Duration::from_secs(idle)),
+        request_timeout,
+    }))
 }
 
 /// A channel's settings.

@@ -21,6 +21,7 @@ pub const SOURCE_TYPES: TypeTable = &[
     ("syslogudp", "org.apache.flume.source.SyslogUDPSource"),
     ("http", "org.apache.flume.source.http.HTTPSource"),
     ("netcatudp", "org.apache.flume.source.NetcatUdpSource"),
+    ("avro", "org.apache.flume.source.AvroSource"),
 ];
 
 /// Channel types.
@@ -121,6 +122,28 @@ pub struct ExecConfig {
     pub batch_timeout: Duration,
 }
 
+/// `avro` source settings (Flume's keys plus Sluice's limits).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AvroSourceConfig {
+    /// `bind`.
+    pub bind: String,
+    /// `port`.
+    pub port: u16,
+    /// `threads`: most calls being put into the channels at once (default: no limit).
+    pub threads: Option<usize>,
+    /// `max-frame-size` in bytes (default 64 MiB): a larger frame closes its connection.
+    pub max_frame_bytes: usize,
+    /// `max-events-per-call` (default 100,000): a larger batch closes its connection.
+    pub max_events_per_call: usize,
+    /// `max-connections` (default 4096): connections beyond it are closed at once.
+    pub max_connections: usize,
+    /// `idle-timeout` in seconds (default 600; 0 = never): an idle connection is closed.
+    pub idle_timeout: Option<Duration>,
+    /// `request-timeout` in ms (default 20000): bounds reading the rest of a started frame
+    /// and writing an answer.
+    pub request_timeout: Duration,
+}
+
 /// A source's own settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SourceKind {
@@ -140,13 +163,15 @@ pub enum SourceKind {
     Http(super::net::HttpConfig),
     /// `netcatudp`
     NetcatUdp(super::net::NetcatUdpConfig),
+    /// `avro`
+    Avro(AvroSourceConfig),
 }
 
 impl SourceKind {
     /// Events per channel transaction.
     pub fn batch_size(&self) -> usize {
         match self {
-            SourceKind::Netcat(_) => 1,
+            SourceKind::Netcat(_) | SourceKind::Avro(_) => 1,
             SourceKind::Seq(c) => c.batch_size,
             SourceKind::Exec(c) => c.batch_size,
             SourceKind::SyslogTcp(c) | SourceKind::MultiportSyslogTcp(c) => c.batch_size,

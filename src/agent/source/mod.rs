@@ -1,8 +1,9 @@
-//! Sources: `netcat` (event driven: one task per connection), `seq` (polling), `exec`
-//! (a child process's output lines), `syslogtcp`/`multiport_syslogtcp`/`syslogudp`
+//! Sources: `netcat` and `avro` (event driven: one task per connection), `seq` (polling),
+//! `exec` (a child process's output lines), `syslogtcp`/`multiport_syslogtcp`/`syslogudp`
 //! (syslog/), `http` (http/) and `netcatudp`. Each runs until its [`Stop`] is set, finishing the batch
 //! it is putting; an `Err` makes the supervisor restart it.
 
+pub mod avro;
 pub mod exec;
 pub mod http;
 pub mod lines;
@@ -117,5 +118,6 @@ pub async fn run(kind: SourceKind, ctx: SourceCtx) -> Result<(), SourceError> {
         SourceKind::SyslogUdp(c) => syslog::udp::run(c, ctx).await,
         SourceKind::Http(c) => http::run(c, ctx).await,
         SourceKind::NetcatUdp(c) => netcat_udp::run(c, ctx).await,
+        SourceKind::Avro(c) => avro::run(c, ctx).await,
     }
 }
