@@ -53,6 +53,8 @@ pub fn source(cx: &mut Ctx<'_>, short: &str) -> Option<SourceKind> {
             };
             Some(SourceKind::Exec(cfg))
         }
+        "spooldir" => crate::agent::source::spooldir::config::build(cx).map(SourceKind::SpoolDir),
+        "TAILDIR" => crate::agent::source::taildir::config::build(cx).map(SourceKind::Taildir),
         _ => None,
     }
 }
@@ -168,7 +170,8 @@ pub fn sink(cx: &mut Ctx<'_>, short: &str) -> Option<SinkKind> {
     }
 }
 
-fn batch(cx: &mut Ctx<'_>, key: &str, default: u64) -> usize {
+/// A batch size of at least 1 and at most [`BATCH_SIZE_MAX`].
+pub fn batch(cx: &mut Ctx<'_>, key: &str, default: u64) -> usize {
     let n = cx.u64(key, default, 1);
     if n > BATCH_SIZE_MAX {
         cx.error(key, format!("{n} exceeds the limit {BATCH_SIZE_MAX}"));

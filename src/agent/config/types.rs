@@ -13,6 +13,8 @@ pub const SOURCE_TYPES: TypeTable = &[
     ("netcat", "org.apache.flume.source.NetcatSource"),
     ("seq", "org.apache.flume.source.SequenceGeneratorSource"),
     ("exec", "org.apache.flume.source.ExecSource"),
+    ("spooldir", "org.apache.flume.source.SpoolDirectorySource"),
+    ("TAILDIR", "org.apache.flume.source.taildir.TaildirSource"),
 ];
 
 /// Channel types.
@@ -120,6 +122,10 @@ pub enum SourceKind {
     Seq(SeqConfig),
     /// `exec`
     Exec(ExecConfig),
+    /// `spooldir`
+    SpoolDir(crate::agent::source::spooldir::SpoolDirConfig),
+    /// `TAILDIR`
+    Taildir(crate::agent::source::taildir::TaildirConfig),
 }
 
 impl SourceKind {
@@ -129,6 +135,8 @@ impl SourceKind {
             SourceKind::Netcat(_) => 1,
             SourceKind::Seq(c) => c.batch_size,
             SourceKind::Exec(c) => c.batch_size,
+            SourceKind::SpoolDir(c) => c.batch_size,
+            SourceKind::Taildir(c) => c.batch_size,
         }
     }
 }

@@ -1,10 +1,15 @@
-//! Sources: `netcat` (event driven: one task per connection), `seq` (polling) and `exec`
-//! (a child process's output lines). Each runs until its [`Stop`] is set, finishing the batch
+//! Sources: `netcat` (event driven: one task per connection), `seq` (polling), `exec`
+//! (a child process's output lines), `spooldir` (files dropped into a directory) and
+//! `TAILDIR` (files followed as they grow). Each runs until its [`Stop`] is set, finishing the batch
 //! it is putting; an `Err` makes the supervisor restart it.
 
+pub mod atomic_file;
 pub mod exec;
+pub mod lines;
 pub mod netcat;
 pub mod seq;
+pub mod spooldir;
+pub mod taildir;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,5 +109,7 @@ pub async fn run(kind: SourceKind, ctx: SourceCtx) -> Result<(), SourceError> {
         SourceKind::Netcat(c) => netcat::run(c, ctx).await,
         SourceKind::Seq(c) => seq::run(c, ctx).await,
         SourceKind::Exec(c) => exec::run(c, ctx).await,
+        SourceKind::SpoolDir(c) => spooldir::run(c, ctx).await,
+        SourceKind::Taildir(c) => taildir::run(c, ctx).await,
     }
 }
