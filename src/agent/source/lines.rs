@@ -247,7 +247,13 @@ mod tests {
 
     fn all(buf: &mut LineBuf) -> Vec<(String, u64, bool)> {
         std::iter::from_fn(|| buf.next_line())
-            .map(|l| (String::from_utf8_lossy(&l.bytes).into_owned(), l.consumed, l.complete))
+            .map(|l| {
+                (
+                    String::from_utf8_lossy(&l.bytes).into_owned(),
+                    l.consumed,
+                    l.complete,
+                )
+            })
             .collect()
     }
 

@@ -233,7 +233,9 @@ mod tests {
     #[test]
     fn utf16_input_is_refused_and_unknown_names_are_reported() {
         assert!(InputCharset::parse("UTF-16").unwrap_err().contains("ASCII"));
-        assert!(InputCharset::parse("no-such").unwrap_err().contains("unknown"));
+        assert!(InputCharset::parse("no-such")
+            .unwrap_err()
+            .contains("unknown"));
         assert_eq!(InputCharset::parse("utf-8").unwrap(), InputCharset::Utf8);
     }
 
@@ -244,7 +246,10 @@ mod tests {
         assert_eq!(OutputCharset::Latin1.encode(s()), b"a\xE9?");
         assert_eq!(OutputCharset::Ascii.encode(s()), b"a??");
         assert_eq!(OutputCharset::Utf16Be.encode("a".into()), [0, b'a']);
-        assert_eq!(OutputCharset::Utf16.encode("a".into()), [0xFE, 0xFF, 0, b'a']);
+        assert_eq!(
+            OutputCharset::Utf16.encode("a".into()),
+            [0xFE, 0xFF, 0, b'a']
+        );
         assert!(OutputCharset::parse("KOI8-R").is_err());
     }
 }

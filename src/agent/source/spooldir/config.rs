@@ -184,24 +184,25 @@ pub fn build(cx: &mut Ctx<'_>) -> Option<SpoolDirConfig> {
     let tracker = cx
         .get("trackerDir")
         .unwrap_or_else(|| ".flumespool".to_owned());
-    let input_charset = cx.get("inputCharset").map_or(Some(InputCharset::Utf8), |v| {
-        InputCharset::parse(&v)
-            .map_err(|e| cx.error("inputCharset", e))
-            .ok()
-    });
-    let decode_error_policy = cx.get("decodeErrorPolicy").map_or(
-        Some(DecodeErrorPolicy::Fail),
-        |v| {
-            let p = DecodeErrorPolicy::parse(&v);
-            if p.is_none() {
-                cx.error(
-                    "decodeErrorPolicy",
-                    format!("unknown value {v:?}; expected FAIL, REPLACE or IGNORE"),
-                );
-            }
-            p
-        },
-    );
+    let input_charset = cx
+        .get("inputCharset")
+        .map_or(Some(InputCharset::Utf8), |v| {
+            InputCharset::parse(&v)
+                .map_err(|e| cx.error("inputCharset", e))
+                .ok()
+        });
+    let decode_error_policy =
+        cx.get("decodeErrorPolicy")
+            .map_or(Some(DecodeErrorPolicy::Fail), |v| {
+                let p = DecodeErrorPolicy::parse(&v);
+                if p.is_none() {
+                    cx.error(
+                        "decodeErrorPolicy",
+                        format!("unknown value {v:?}; expected FAIL, REPLACE or IGNORE"),
+                    );
+                }
+                p
+            });
     let deserializer = deserializer(cx);
     let cfg = SpoolDirConfig {
         file_suffix,

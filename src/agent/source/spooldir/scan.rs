@@ -80,7 +80,10 @@ impl Filter {
             for entry in rd {
                 seen += 1;
                 if seen > SCAN_ENTRIES_MAX {
-                    tracing::warn!(limit = SCAN_ENTRIES_MAX, "spool directory scan stopped at the entry limit");
+                    tracing::warn!(
+                        limit = SCAN_ENTRIES_MAX,
+                        "spool directory scan stopped at the entry limit"
+                    );
                     return Ok(out);
                 }
                 let Ok(entry) = entry else { continue };

@@ -138,33 +138,38 @@ impl Spooler {
 
     fn aside(&mut self, c: &Candidate, why: &str) {
         tracing::error!(file = %c.path.display(), "{why}; the file keeps its name and is skipped until it changes or the agent restarts");
-        self.set_aside
-            .insert(c.path.clone(), (c.inode, c.size, c.mtime));
+        // Remembered as it is now: it is tried again only once it changes.
+        let now = std::fs::metadata(&c.path).map_or((c.inode, c.size, c.mtime), |m| {
+            (
+                m.ino(),
+                m.len(),
+                m.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+            )
+        });
+        self.set_aside.insert(c.path.clone(), now);
     }
 
     fn open_next(&mut self) -> Result<bool, SpoolError> {
-        let mut files = self
-            .filter
-            .scan(&self.cfg.spool_dir)
-            .map_err(|source| SpoolError::Dir {
-                path: self.cfg.spool_dir.clone(),
-                source,
-            })?;
+        let mut files =
+            self.filter
+                .scan(&self.cfg.spool_dir)
+                .map_err(|source| SpoolError::Dir {
+                    path: self.cfg.spool_dir.clone(),
+                    source,
+                })?;
         files.retain(|c| self.set_aside.get(&c.path) != Some(&(c.inode, c.size, c.mtime)));
         if self.cfg.delete_policy == DeletePolicy::Never
             && self.cfg.tracking_policy == TrackingPolicy::TrackerDir
         {
-            files.retain(|c| {
-                !self
-                    .tracker
-                    .marker(&c.rel, &self.cfg.file_suffix)
-                    .exists()
-            });
+            files.retain(|c| !self.tracker.marker(&c.rel, &self.cfg.file_suffix).exists());
         }
         order(&mut files, self.cfg.consume_order);
         let resume = self.resume.take();
         if let Some(r) = &resume {
-            if let Some(i) = files.iter().position(|c| c.rel == r.file && c.inode == r.inode) {
+            if let Some(i) = files
+                .iter()
+                .position(|c| c.rel == r.file && c.inode == r.inode)
+            {
                 let c = files.remove(i);
                 files.insert(0, c);
             }
@@ -188,7 +193,10 @@ impl Spooler {
                 }
             };
             let mut start = 0;
-            if let Some(r) = resume.as_ref().filter(|r| r.file == c.rel && r.inode == c.inode) {
+            if let Some(r) = resume
+                .as_ref()
+                .filter(|r| r.file == c.rel && r.inode == c.inode)
+            {
                 if r.pos <= c.size {
                     start = r.pos;
                     tracing::info!(file = %c.path.display(), pos = start, "resuming spool file");
@@ -379,13 +387,21 @@ fn read_lines(cur: &mut Current, cfg: &SpoolDirConfig) -> Result<(Vec<Event>, u6
                         None => break,
                     }
                 }
-                Err(e) => return Err(format!("read failed at offset {}: {e}", cur.lines.read_offset())),
+                Err(e) => {
+                    return Err(format!(
+                        "read failed at offset {}: {e}",
+                        cur.lines.read_offset()
+                    ))
+                }
             },
         };
         if !line.complete && line.bytes.len() >= cur.lines_max(cfg) {
             tracing::warn!(file = %cur.cand.path.display(), offset = line.offset, "line length exceeds maxLineLength; cut into several events");
         }
-        match cfg.input_charset.decode(&line.bytes, cfg.decode_error_policy) {
+        match cfg
+            .input_charset
+            .decode(&line.bytes, cfg.decode_error_policy)
+        {
             Ok(text) => {
                 let mut e = Event::new(output_charset.encode(text));
                 headers(cur, cfg, &mut e);

@@ -179,7 +179,12 @@ impl Tailer {
         if !self.scanned_once {
             self.scanned_once = true;
             if !self.saved.is_empty() {
-                let sample: Vec<&str> = self.saved.values().take(3).map(|e| e.file.as_str()).collect();
+                let sample: Vec<&str> = self
+                    .saved
+                    .values()
+                    .take(3)
+                    .map(|e| e.file.as_str())
+                    .collect();
                 tracing::warn!(
                     position_file = %self.cfg.position_file.display(),
                     entries = self.saved.len(),
@@ -270,8 +275,7 @@ impl Tailer {
 
     fn pick(&self) -> Option<u64> {
         if let Some((inode, count)) = self.current {
-            if count < self.cfg.max_batch_count
-                && self.files.get(&inode).is_some_and(|t| t.pending)
+            if count < self.cfg.max_batch_count && self.files.get(&inode).is_some_and(|t| t.pending)
             {
                 return Some(inode);
             }
@@ -333,10 +337,7 @@ impl Tailer {
             return Vec::new();
         };
         let group_headers = self.groups.get(t.group).map(|g| &g.headers);
-        let path = self
-            .cfg
-            .file_header
-            .then(|| t.path.display().to_string());
+        let path = self.cfg.file_header.then(|| t.path.display().to_string());
         lines
             .into_iter()
             .map(|l| {
@@ -350,7 +351,8 @@ impl Tailer {
                         .insert(BYTE_OFFSET_HEADER.to_owned(), l.offset.to_string());
                 }
                 if let Some(p) = &path {
-                    e.headers.insert(self.cfg.file_header_key.clone(), p.clone());
+                    e.headers
+                        .insert(self.cfg.file_header_key.clone(), p.clone());
                 }
                 e
             })

@@ -50,7 +50,12 @@ pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceErr
         if ctx.stop.is_set() {
             break;
         }
-        watch.watch(&cfg.filegroups.iter().map(|g| g.dir.clone()).collect::<Vec<_>>());
+        watch.watch(
+            &cfg.filegroups
+                .iter()
+                .map(|g| g.dir.clone())
+                .collect::<Vec<_>>(),
+        );
         let changes = watch.take();
         let interval = if backoff.is_zero() {
             BUSY_SCAN_INTERVAL
