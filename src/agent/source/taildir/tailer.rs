@@ -165,13 +165,12 @@ impl Tailer {
             .collect();
         for inode in gone {
             if let Some(t) = self.files.get_mut(&inode) {
-                if t.matched {
+                let was_matched = std::mem::replace(&mut t.matched, false);
+                if was_matched && t.is_open() {
                     tracing::info!(file = %t.path.display(), inode, "file no longer matched (rotated or deleted); reading it to its end");
-                }
-                t.matched = false;
-                if t.is_open() {
                     t.pending = true;
-                } else {
+                } else if !t.pending {
+                    // Read to its end since it went (or never open): nothing more to come.
                     self.forget(inode);
                 }
             }
