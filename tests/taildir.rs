@@ -292,3 +292,18 @@ fn bad_settings_are_reported_with_their_key() {
         "{p:?}"
     );
 }
+
+#[test]
+fn the_file_source_examples_load_without_problems() {
+    for example in ["taildir-file-roll", "spooldir-file-roll"] {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("examples/{example}.properties"));
+        let loaded = load(&std::fs::read_to_string(&path).unwrap(), "a1", &[]);
+        assert!(
+            loaded.problems.is_empty(),
+            "{example}: {:?}",
+            loaded.problems
+        );
+        assert!(loaded.config.is_some());
+    }
+}

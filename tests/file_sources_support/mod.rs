@@ -57,6 +57,10 @@ impl Agent {
         self.signal(libc::SIGTERM);
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn alive(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
     }

@@ -76,6 +76,7 @@ struct Current {
     /// Set when the file must be set aside after the batch in flight.
     failed: Option<String>,
     grew_logged: bool,
+    cut_logged: bool,
 }
 
 impl Current {
@@ -96,6 +97,8 @@ pub struct Spooler {
     tracker: Tracker,
     resume: Option<Position>,
     current: Option<Current>,
+    /// The rest of the last scan, in consume order.
+    queue: Vec<Candidate>,
     set_aside: HashMap<PathBuf, (u64, u64, SystemTime)>,
 }
 
@@ -117,6 +120,7 @@ impl Spooler {
             tracker,
             resume,
             current: None,
+            queue: Vec::new(),
             set_aside: HashMap::new(),
         })
     }
@@ -149,14 +153,34 @@ impl Spooler {
         self.set_aside.insert(c.path.clone(), now);
     }
 
-    fn open_next(&mut self) -> Result<bool, SpoolError> {
-        let mut files =
-            self.filter
+    /// The next candidates: the rest of the last scan, or a new scan when it is used up
+    /// (as Flume, so a directory of many files is not listed once per file).
+    fn candidates(&mut self) -> Result<Vec<Candidate>, SpoolError> {
+        if self.queue.is_empty() || self.resume.is_some() {
+            return self
+                .filter
                 .scan(&self.cfg.spool_dir)
                 .map_err(|source| SpoolError::Dir {
                     path: self.cfg.spool_dir.clone(),
                     source,
-                })?;
+                });
+        }
+        // Re-check the rest of the last scan: files may have gone or changed since.
+        let rest = std::mem::take(&mut self.queue);
+        Ok(rest
+            .into_iter()
+            .filter_map(|mut c| {
+                let m = std::fs::metadata(&c.path).ok()?;
+                c.inode = m.ino();
+                c.size = m.len();
+                c.mtime = m.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+                m.is_file().then_some(c)
+            })
+            .collect())
+    }
+
+    fn open_next(&mut self) -> Result<bool, SpoolError> {
+        let mut files = self.candidates()?;
         files.retain(|c| self.set_aside.get(&c.path) != Some(&(c.inode, c.size, c.mtime)));
         if self.cfg.delete_policy == DeletePolicy::Never
             && self.cfg.tracking_policy == TrackingPolicy::TrackerDir
@@ -174,7 +198,8 @@ impl Spooler {
                 files.insert(0, c);
             }
         }
-        for c in files {
+        let mut files = files.into_iter();
+        while let Some(c) = files.next() {
             let renames = self.cfg.delete_policy == DeletePolicy::Never
                 && self.cfg.tracking_policy == TrackingPolicy::Rename;
             if renames && self.completed_name(&c).exists() {
@@ -216,9 +241,11 @@ impl Spooler {
                 eof: c.size == 0,
                 failed: None,
                 grew_logged: false,
+                cut_logged: false,
                 cand: c,
                 file,
             });
+            self.queue = files.collect();
             return Ok(true);
         }
         Ok(false)
@@ -395,8 +422,9 @@ fn read_lines(cur: &mut Current, cfg: &SpoolDirConfig) -> Result<(Vec<Event>, u6
                 }
             },
         };
-        if !line.complete && line.bytes.len() >= cur.lines_max(cfg) {
-            tracing::warn!(file = %cur.cand.path.display(), offset = line.offset, "line length exceeds maxLineLength; cut into several events");
+        if !line.complete && !cur.eof && !cur.cut_logged {
+            cur.cut_logged = true;
+            tracing::warn!(file = %cur.cand.path.display(), offset = line.offset, max = cur.lines_max(cfg), "line length exceeds maxLineLength; cut into several events (logged once per file)");
         }
         match cfg
             .input_charset
