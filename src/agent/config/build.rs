@@ -78,6 +78,8 @@ pub fn source(cx: &mut Ctx<'_>, short: &str) -> Option<SourceKind> {
             };
             Some(SourceKind::Exec(cfg))
         }
+        "spooldir" => crate::agent::source::spooldir::config::build(cx).map(SourceKind::SpoolDir),
+        "TAILDIR" => crate::agent::source::taildir::config::build(cx).map(SourceKind::Taildir),
         other => super::net::source(cx, other).flatten(),
     }
 }
@@ -252,6 +254,7 @@ pub fn sink(cx: &mut Ctx<'_>, short: &str) -> Option<SinkKind> {
     }
 }
 
-fn batch(cx: &mut Ctx<'_>, key: &str, default: u64) -> usize {
+/// A batch size of at least 1 and at most [`BATCH_SIZE_MAX`].
+pub fn batch(cx: &mut Ctx<'_>, key: &str, default: u64) -> usize {
     cx.u64(key, default, 1, BATCH_SIZE_MAX) as usize
 }

@@ -22,6 +22,8 @@ pub const SOURCE_TYPES: TypeTable = &[
     ("http", "org.apache.flume.source.http.HTTPSource"),
     ("netcatudp", "org.apache.flume.source.NetcatUdpSource"),
     ("avro", "org.apache.flume.source.AvroSource"),
+    ("spooldir", "org.apache.flume.source.SpoolDirectorySource"),
+    ("TAILDIR", "org.apache.flume.source.taildir.TaildirSource"),
 ];
 
 /// Channel types.
@@ -165,6 +167,10 @@ pub enum SourceKind {
     NetcatUdp(super::net::NetcatUdpConfig),
     /// `avro`
     Avro(AvroSourceConfig),
+    /// `spooldir`
+    SpoolDir(crate::agent::source::spooldir::SpoolDirConfig),
+    /// `TAILDIR`
+    Taildir(crate::agent::source::taildir::TaildirConfig),
 }
 
 impl SourceKind {
@@ -178,6 +184,8 @@ impl SourceKind {
             SourceKind::SyslogUdp(_) | SourceKind::NetcatUdp(_) => 1,
             // One request is one transaction of whatever size the client sent.
             SourceKind::Http(_) => 1,
+            SourceKind::SpoolDir(c) => c.batch_size,
+            SourceKind::Taildir(c) => c.batch_size,
         }
     }
 }

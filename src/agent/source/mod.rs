@@ -1,17 +1,22 @@
 //! Sources: `netcat` and `avro` (event driven: one task per connection), `seq` (polling),
 //! `exec` (a child process's output lines), `syslogtcp`/`multiport_syslogtcp`/`syslogudp`
-//! (syslog/), `http` (http/) and `netcatudp`. Each runs until its [`Stop`] is set, finishing the batch
-//! it is putting; an `Err` makes the supervisor restart it.
+//! (syslog/), `http` (http/), `netcatudp`, `spooldir` (files dropped into a directory) and
+//! `TAILDIR` (files followed as they grow). Each runs until its [`Stop`] is set, finishing the
+//! batch it is putting; an `Err` makes the supervisor restart it.
 
+pub mod atomic_file;
 pub mod avro;
 pub mod exec;
+pub mod file_lines;
 pub mod http;
 pub mod lines;
 pub mod netcat;
 pub mod netcat_udp;
 pub mod peer;
 pub mod seq;
+pub mod spooldir;
 pub mod syslog;
+pub mod taildir;
 pub mod tls;
 
 use std::sync::Arc;
@@ -119,5 +124,7 @@ pub async fn run(kind: SourceKind, ctx: SourceCtx) -> Result<(), SourceError> {
         SourceKind::Http(c) => http::run(c, ctx).await,
         SourceKind::NetcatUdp(c) => netcat_udp::run(c, ctx).await,
         SourceKind::Avro(c) => avro::run(c, ctx).await,
+        SourceKind::SpoolDir(c) => spooldir::run(c, ctx).await,
+        SourceKind::Taildir(c) => taildir::run(c, ctx).await,
     }
 }
