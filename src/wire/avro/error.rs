@@ -106,7 +106,9 @@ impl AvroError {
     /// A short stable name of the kind of error, for logs and metrics.
     pub fn kind(&self) -> &'static str {
         match self {
-            AvroError::TooManyBuffers { .. } | AvroError::FrameTooLarge { .. } => "oversized",
+            AvroError::TooManyBuffers { .. }
+            | AvroError::FrameTooLarge { .. }
+            | AvroError::TooLong { .. } => "oversized",
             AvroError::IncompatibleProtocol { .. } => "protocol",
             AvroError::UnexpectedResponse { .. } => "response",
             _ => "garbage",
