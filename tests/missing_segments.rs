@@ -294,3 +294,28 @@ fn sim_corrupt(bed: &Bed, path: &Path, offset: u64) {
         .corrupt_byte(path, offset)
         .unwrap();
 }
+
+#[test]
+fn a_data_dir_removed_on_the_real_disk_poisons_the_running_channel() {
+    let bed = Bed::real();
+    let cfg = config(&bed);
+    let ch = bed.open(&cfg);
+    fill(&ch, 0);
+    ch.checkpoint().unwrap();
+    std::fs::remove_dir_all(&cfg.data_dirs[1]).unwrap();
+    std::fs::create_dir_all(&cfg.data_dirs[1]).unwrap();
+    let mut failed = None;
+    for i in 0..10 {
+        let mut tx = ch.transaction();
+        tx.put(ev(&body(EVENTS + i))).unwrap();
+        if let Err(e) = tx.commit() {
+            failed = Some(e);
+            break;
+        }
+    }
+    let err = failed.expect("commits into a removed directory were acknowledged");
+    assert!(err.to_string().contains("removed"), "{err}");
+    drop(ch);
+    let err = open_err(&bed, &cfg);
+    assert!(err.to_string().contains("data1/log-"), "{err}");
+}
