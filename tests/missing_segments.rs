@@ -319,3 +319,28 @@ fn a_data_dir_removed_on_the_real_disk_poisons_the_running_channel() {
     let err = open_err(&bed, &cfg);
     assert!(err.to_string().contains("data1/log-"), "{err}");
 }
+
+#[test]
+fn emfile_at_checkpoint_fails_the_checkpoint_but_not_the_channel() {
+    let bed = Bed::sim(8);
+    let cfg = config(&bed);
+    let ch = bed.open(&cfg);
+    let sim = bed.sim.clone().unwrap();
+    let mut acked = fill(&ch, 0);
+    sim.fail_creates(Some(libc::EMFILE));
+    let err = ch
+        .checkpoint()
+        .expect_err("a checkpoint needs to create its file");
+    assert!(err.to_string().contains("checkpoint"), "{err}");
+    assert!(
+        !ch.stats().unhealthy,
+        "EMFILE at a checkpoint poisoned the channel"
+    );
+    assert_eq!(ch.stats().checkpoint_write_errors, 1);
+    sim.fail_creates(None);
+    acked.extend(fill(&ch, EVENTS));
+    ch.checkpoint().unwrap();
+    drop(ch);
+    let ch = bed.open(&cfg);
+    assert_eq!(drain(&ch), acked);
+}
