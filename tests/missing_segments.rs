@@ -144,6 +144,14 @@ fn a_segment_written_after_the_checkpoint_gone_from_the_middle_refuses_to_open()
     let msg = err.to_string();
     assert!(msg.contains(&name), "does not name {name}: {msg}");
     assert!(msg.contains("after the checkpoint"), "{msg}");
+    // `channel verify` fails and names it too.
+    let v = sluice::channel::verify::verify(bed.fs.clone(), &cfg).unwrap();
+    assert!(!v.is_sound(), "verify called the channel sound");
+    assert!(
+        v.problems.iter().any(|p| p.to_string().contains(&name)),
+        "{:?}",
+        v.problems
+    );
     // Events committed after the checkpoint cannot be counted, only the segment named.
     salvage_names_the_loss(&bed, &cfg, &acked, false);
 }
