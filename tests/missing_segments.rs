@@ -352,3 +352,24 @@ fn emfile_at_checkpoint_fails_the_checkpoint_but_not_the_channel() {
     let ch = bed.open(&cfg);
     assert_eq!(drain(&ch), acked);
 }
+
+#[test]
+fn the_newest_segment_written_after_the_checkpoint_gone_refuses_to_open_by_the_head_record() {
+    let bed = Bed::sim(9);
+    let mut cfg = config(&bed);
+    cfg.checkpoint_on_close = false;
+    let ch = bed.open(&cfg);
+    let mut acked = fill(&ch, 0);
+    ch.checkpoint().unwrap();
+    acked.extend(fill(&ch, EVENTS));
+    drop(ch);
+    // No checkpoint names it and no later segment follows it: only the head record does.
+    let newest = segments_of(&bed, &cfg.data_dirs[1]).pop().unwrap();
+    bed.fs.remove_file(&newest).unwrap();
+    let err = open_err(&bed, &cfg);
+    let name = newest.file_name().unwrap().to_str().unwrap().to_owned();
+    let msg = err.to_string();
+    assert!(msg.contains(&name), "does not name {name}: {msg}");
+    assert!(msg.contains("head record"), "{msg}");
+    salvage_names_the_loss(&bed, &cfg, &acked, false);
+}

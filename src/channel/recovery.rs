@@ -285,7 +285,9 @@ pub(crate) fn recover_state(
         .filter(|(_, p)| !present.contains(&p.segment))
         .map(|(s, p)| (*s, p.segment))
         .collect();
-    let missing_segments = missing_segment_files(config, &absent_positions, &outcome, &missing);
+    let heads = missing_heads(fs, config, &starts, &outcome);
+    let missing_segments =
+        missing_segment_files(config, &absent_positions, &heads, &outcome, &missing);
     if !missing.is_empty() || !missing_segments.is_empty() {
         if config.recovery_policy != RecoveryPolicy::Salvage {
             return Err(missing_error(&missing, &missing_segments));
@@ -331,15 +333,52 @@ pub(crate) fn recover_state(
     })
 }
 
+/// Directories whose head record names a segment that is gone although it would be the
+/// directory's newest (no later segment of it exists) and lies past its replay position.
+fn missing_heads(
+    fs: &dyn Fs,
+    config: &FileChannelConfig,
+    starts: &[StartPosition],
+    outcome: &ReplayOutcome,
+) -> Vec<DirSegment> {
+    let mut out = Vec::new();
+    for (i, dir) in config.data_dirs.iter().enumerate() {
+        let Some(head) = crate::wal::head::read(fs, dir) else {
+            continue;
+        };
+        let past_position = starts
+            .get(i)
+            .copied()
+            .flatten()
+            .is_none_or(|(sid, _)| head > sid);
+        let newer_or_same = outcome
+            .segments
+            .iter()
+            .any(|s| s.dir_index == i && s.id >= head);
+        if past_position && !newer_or_same {
+            out.push((i, head));
+        }
+    }
+    out
+}
+
 /// The segment files known to be missing, one line each naming the file, why it must exist
 /// and how many queued events it held.
 fn missing_segment_files(
     config: &FileChannelConfig,
-    absent_positions: &[(usize, u32)],
+    absent_positions: &[DirSegment],
+    heads: &[DirSegment],
     outcome: &ReplayOutcome,
     missing_events: &[(u64, u32)],
 ) -> Vec<String> {
     let mut why: std::collections::BTreeMap<(usize, u32), &'static str> = Default::default();
+    for (dir, id) in heads {
+        why.insert(
+            (*dir, *id),
+            "its directory's newest segment (named by the directory's head record, written at \
+             every roll)",
+        );
+    }
     for (dir, id) in absent_positions {
         why.insert(
             (*dir, *id),
