@@ -144,6 +144,14 @@ fn a_segment_written_after_the_checkpoint_gone_from_the_middle_refuses_to_open()
     let msg = err.to_string();
     assert!(msg.contains(&name), "does not name {name}: {msg}");
     assert!(msg.contains("after the checkpoint"), "{msg}");
+    // `channel verify` fails and names it too.
+    let v = sluice::channel::verify::verify(bed.fs.clone(), &cfg).unwrap();
+    assert!(!v.is_sound(), "verify called the channel sound");
+    assert!(
+        v.problems.iter().any(|p| p.to_string().contains(&name)),
+        "{:?}",
+        v.problems
+    );
     // Events committed after the checkpoint cannot be counted, only the segment named.
     salvage_names_the_loss(&bed, &cfg, &acked, false);
 }
@@ -293,4 +301,75 @@ fn sim_corrupt(bed: &Bed, path: &Path, offset: u64) {
         .unwrap()
         .corrupt_byte(path, offset)
         .unwrap();
+}
+
+#[test]
+fn a_data_dir_removed_on_the_real_disk_poisons_the_running_channel() {
+    let bed = Bed::real();
+    let cfg = config(&bed);
+    let ch = bed.open(&cfg);
+    fill(&ch, 0);
+    ch.checkpoint().unwrap();
+    std::fs::remove_dir_all(&cfg.data_dirs[1]).unwrap();
+    std::fs::create_dir_all(&cfg.data_dirs[1]).unwrap();
+    let mut failed = None;
+    for i in 0..10 {
+        let mut tx = ch.transaction();
+        tx.put(ev(&body(EVENTS + i))).unwrap();
+        if let Err(e) = tx.commit() {
+            failed = Some(e);
+            break;
+        }
+    }
+    let err = failed.expect("commits into a removed directory were acknowledged");
+    assert!(err.to_string().contains("removed"), "{err}");
+    drop(ch);
+    let err = open_err(&bed, &cfg);
+    assert!(err.to_string().contains("data1/log-"), "{err}");
+}
+
+#[test]
+fn emfile_at_checkpoint_fails_the_checkpoint_but_not_the_channel() {
+    let bed = Bed::sim(8);
+    let cfg = config(&bed);
+    let ch = bed.open(&cfg);
+    let sim = bed.sim.clone().unwrap();
+    let mut acked = fill(&ch, 0);
+    sim.fail_creates(Some(libc::EMFILE));
+    let err = ch
+        .checkpoint()
+        .expect_err("a checkpoint needs to create its file");
+    assert!(err.to_string().contains("checkpoint"), "{err}");
+    assert!(
+        !ch.stats().unhealthy,
+        "EMFILE at a checkpoint poisoned the channel"
+    );
+    assert_eq!(ch.stats().checkpoint_write_errors, 1);
+    sim.fail_creates(None);
+    acked.extend(fill(&ch, EVENTS));
+    ch.checkpoint().unwrap();
+    drop(ch);
+    let ch = bed.open(&cfg);
+    assert_eq!(drain(&ch), acked);
+}
+
+#[test]
+fn the_newest_segment_written_after_the_checkpoint_gone_refuses_to_open_by_the_head_record() {
+    let bed = Bed::sim(9);
+    let mut cfg = config(&bed);
+    cfg.checkpoint_on_close = false;
+    let ch = bed.open(&cfg);
+    let mut acked = fill(&ch, 0);
+    ch.checkpoint().unwrap();
+    acked.extend(fill(&ch, EVENTS));
+    drop(ch);
+    // No checkpoint names it and no later segment follows it: only the head record does.
+    let newest = segments_of(&bed, &cfg.data_dirs[1]).pop().unwrap();
+    bed.fs.remove_file(&newest).unwrap();
+    let err = open_err(&bed, &cfg);
+    let name = newest.file_name().unwrap().to_str().unwrap().to_owned();
+    let msg = err.to_string();
+    assert!(msg.contains(&name), "does not name {name}: {msg}");
+    assert!(msg.contains("head record"), "{msg}");
+    salvage_names_the_loss(&bed, &cfg, &acked, false);
 }

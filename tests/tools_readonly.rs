@@ -314,3 +314,20 @@ fn verify_reports_a_replay_position_in_a_missing_segment() {
         ]
     );
 }
+
+#[test]
+fn inspect_names_a_missing_replay_position_segment_and_counts_the_events_of_an_older_one() {
+    let fx = copy_fixture("sound");
+    // The newest segment (the replay position) and an older one holding 24 queued events.
+    std::fs::remove_file(fx.path().join("data0/log-0000000004")).unwrap();
+    std::fs::remove_file(fx.path().join("data0/log-0000000003")).unwrap();
+    let v = inspect_json(fx.path());
+    let refused = v["open_refused"].as_str().expect("open would refuse");
+    assert!(refused.contains("log-0000000004"), "{refused}");
+    assert!(refused.contains("24 in segment 3"), "{refused}");
+    assert_eq!(v["events_lost"], 24);
+    assert_eq!(v["queue_depth"], 42);
+    let missing = v["missing_segments"].as_array().unwrap();
+    assert_eq!(missing.len(), 1, "{missing:?}");
+    assert!(missing[0].as_str().unwrap().contains("replay position"));
+}

@@ -13,6 +13,7 @@ pub mod config;
 mod error;
 pub mod examine;
 mod gc;
+mod missing;
 mod recovery;
 mod state;
 mod transaction;

@@ -14,6 +14,7 @@ use parking_lot::{Mutex, RwLock};
 
 use super::checkpointer;
 use super::error::ChannelError;
+use super::missing::{missing_error, missing_heads, missing_segment_files, starts_from};
 use super::state::{Capacity, QueueState};
 use super::{
     Counters, FileChannel, FileChannelConfig, Inner, RecoveryInfo, RecoveryPolicy, RecoverySource,
@@ -23,7 +24,7 @@ use crate::checkpoint::journal::{self, Journal};
 use crate::checkpoint::store;
 use crate::checkpoint::CheckpointImage;
 use crate::io::{DirLock, Fs, OpenMode};
-use crate::wal::replay::{list_segments, replay, ReplayOutcome, StartPosition};
+use crate::wal::replay::{replay, ReplayOutcome, StartPosition};
 use crate::wal::segment::segment_file_name;
 use crate::wal::table::SegmentTable;
 use crate::wal::writer::{DirWriter, LastSegment, Poison};
@@ -144,7 +145,7 @@ pub(crate) fn position_of<'a>(
             return Some(p);
         }
     }
-    let held = list_segments(fs, dir).unwrap_or_default();
+    let held = crate::wal::replay::list_segments(fs, dir).unwrap_or_default();
     if let Some(p) = positions
         .iter()
         .find(|p| held.iter().any(|(id, _)| *id == p.segment))
@@ -171,40 +172,6 @@ fn canonical_or_parent(fs: &dyn Fs, dir: &Path) -> Option<std::path::PathBuf> {
         _ => Path::new("."),
     };
     fs.canonicalize(parent).ok().map(|p| p.join(name))
-}
-
-/// Replay starts per data directory, and the directories whose position segment is gone.
-type StartsAndAbsent = (Vec<StartPosition>, Vec<(usize, u32)>);
-
-/// Replay start positions from an image, and the directories whose position segment is gone
-/// (`(dir index, segment)`): a directory's newest segment at the checkpoint is never deleted,
-/// so its absence means the directory lost segments (a replaced disk, an empty mount point,
-/// a deleted file). Segment 0 means the directory had no segment yet.
-fn starts_from(
-    fs: &dyn Fs,
-    config: &FileChannelConfig,
-    img: &CheckpointImage,
-) -> Result<StartsAndAbsent, ChannelError> {
-    let mut starts = Vec::with_capacity(config.data_dirs.len());
-    let mut absent = Vec::new();
-    let dirs = config.data_dirs.len();
-    for (i, dir) in config.data_dirs.iter().enumerate() {
-        let pos = position_of(fs, dir, i, dirs, &img.positions);
-        match pos {
-            Some(p) if p.segment != 0 => {
-                let present = list_segments(fs, dir)
-                    .map_err(ChannelError::Recovery)?
-                    .iter()
-                    .any(|(id, _)| *id == p.segment);
-                if !present {
-                    absent.push((i, p.segment));
-                }
-                starts.push(Some((p.segment, p.offset)));
-            }
-            _ => starts.push(None),
-        }
-    }
-    Ok((starts, absent))
 }
 
 /// Finishes a deletion a crash interrupted (see `gc`). With `repair` the segments listed in the
@@ -340,7 +307,9 @@ pub(crate) fn recover_state(
         .filter(|(_, p)| !present.contains(&p.segment))
         .map(|(s, p)| (*s, p.segment))
         .collect();
-    let missing_segments = missing_segment_files(config, &absent_positions, &outcome, &missing);
+    let heads = missing_heads(fs, config, &starts, &outcome);
+    let missing_segments =
+        missing_segment_files(config, &absent_positions, &heads, &outcome, &missing);
     if !missing.is_empty() || !missing_segments.is_empty() {
         if config.recovery_policy != RecoveryPolicy::Salvage {
             return Err(missing_error(&missing, &missing_segments));
@@ -384,71 +353,6 @@ pub(crate) fn recover_state(
         txid_next,
         segment_next,
     })
-}
-
-/// The segment files known to be missing, one line each naming the file, why it must exist
-/// and how many queued events it held.
-fn missing_segment_files(
-    config: &FileChannelConfig,
-    absent_positions: &[(usize, u32)],
-    outcome: &ReplayOutcome,
-    missing_events: &[(u64, u32)],
-) -> Vec<String> {
-    let mut why: std::collections::BTreeMap<(usize, u32), &'static str> = Default::default();
-    for (dir, id) in absent_positions {
-        why.insert(
-            (*dir, *id),
-            "the checkpoint's replay position for its directory (the newest segment then)",
-        );
-    }
-    for (dir, id, _) in &outcome.chain_gaps {
-        why.entry((*dir, *id))
-            .or_insert("written after the checkpoint: a later segment of its directory follows it");
-    }
-    // Segments queued events point into but that are missing everywhere, in the directory
-    // that held them if known.
-    let mut lines = Vec::new();
-    for ((dir, id), reason) in &why {
-        let path = config
-            .data_dirs
-            .get(*dir)
-            .map(|d| d.join(segment_file_name(*id)))
-            .unwrap_or_default();
-        let held = missing_events.iter().filter(|(_, s)| s == id).count();
-        lines.push(format!(
-            "segment {} is missing: {reason}; {held} queued events of the checkpoint were in it, \
-             and any events committed to it after the checkpoint",
-            path.display()
-        ));
-    }
-    lines
-}
-
-fn missing_error(missing: &[(u64, u32)], segments: &[String]) -> ChannelError {
-    let mut by_segment: std::collections::BTreeMap<u32, u64> = Default::default();
-    for (_, s) in missing {
-        *by_segment.entry(*s).or_default() += 1;
-    }
-    let mut parts = Vec::new();
-    let first = missing.first().copied();
-    if let Some((seq, segment)) = first {
-        let list: Vec<String> = by_segment
-            .iter()
-            .map(|(s, n)| format!("{n} in segment {s}"))
-            .collect();
-        parts.push(format!(
-            "queued event {seq} points into segment {segment}, which is missing from every data \
-             directory ({} queued events point into missing segments: {})",
-            missing.len(),
-            list.join(", ")
-        ));
-    }
-    parts.extend(segments.iter().cloned());
-    ChannelError::SegmentsMissing {
-        detail: parts.join("; "),
-        events: missing.len() as u64,
-        first,
-    }
 }
 
 /// Opens every segment found for reading.

@@ -453,6 +453,10 @@ impl DirWriter {
             file.clone(),
         );
         tracing::debug!(dir = %self.dir.display(), segment = id, "rolled to a new segment");
+        // Best effort: a head record that lags only narrows what recovery can see missing.
+        if let Err(e) = super::head::write(self.fs.as_ref(), &self.dir, id) {
+            tracing::warn!(dir = %self.dir.display(), segment = id, error = %e, "could not update the head record");
+        }
         a.file = Some(file);
         a.segment_id = id;
         a.offset = SEGMENT_HEADER_BYTES;

@@ -14,9 +14,8 @@
 //!
 //! One removal is beyond what recovery can see, and is counted apart (`undetectable`, not a
 //! failure): segments a directory started after the last checkpoint, when no later segment of
-//! that directory survives. Nothing on disk names them (the checkpoint predates them, and a
-//! segment names only its predecessor), so recovery cannot tell them from never having
-//! existed. docs/recovery.md states this limit.
+//! that directory survives and its head record does not name them (a head write failed).
+//! docs/recovery.md states this limit.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -134,7 +133,8 @@ fn segment_id(path: &Path) -> u32 {
 }
 
 /// Whether every removed segment lies past its directory's replay position in the checkpoint
-/// with no later segment of its directory left: the removal recovery cannot see.
+/// and its head record, with no later segment of its directory left: the removal recovery
+/// cannot see.
 fn beyond_reach(fs: &dyn Fs, config: &FileChannelConfig, victims: &[PathBuf]) -> bool {
     let Ok(img) = sluice::checkpoint::store::load(fs, &config.checkpoint_dir) else {
         return false;
@@ -149,7 +149,8 @@ fn beyond_reach(fs: &dyn Fs, config: &FileChannelConfig, victims: &[PathBuf]) ->
                 .find(|p| p.dir == key)
                 .map_or(0, |p| p.segment);
             let id = segment_id(v);
-            id > pos && segments(fs, dir).iter().all(|s| segment_id(s) < id)
+            let head = sluice::wal::head::read(fs, dir).unwrap_or(0);
+            id > pos && id > head && segments(fs, dir).iter().all(|s| segment_id(s) < id)
         })
 }
 
