@@ -407,17 +407,24 @@ fn connections_beyond_max_connections_are_closed_logged_and_counted() {
     );
     agent.wait_port(mport);
     wait_ok(&agent, port);
-    // Two connections, each answered once so the agent surely holds both.
+    // Two connections, each answered once so the agent surely holds both (a connection may
+    // be refused while the agent has not yet seen the probes above close: try again).
     let mut held = Vec::new();
-    for _ in 0..2 {
+    let end = Instant::now() + WAIT;
+    while held.len() < 2 {
+        assert!(Instant::now() < end, "no slot; log:\n{}", agent.log_text());
         let mut s = connect(port).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        s.write_all(b"hello\n").unwrap();
-        let mut r = BufReader::new(s.try_clone().unwrap());
         let mut answer = String::new();
-        r.read_line(&mut answer).unwrap();
-        assert_eq!(answer, "OK\n");
-        held.push(s);
+        if s.write_all(b"hello\n").is_ok() {
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let _ = r.read_line(&mut answer);
+        }
+        if answer == "OK\n" {
+            held.push(s);
+        } else {
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
     // The third is closed without an answer.
     let mut third = connect(port).unwrap();
@@ -437,7 +444,13 @@ fn connections_beyond_max_connections_are_closed_logged_and_counted() {
         .unwrap();
     let mut body = String::new();
     s.read_to_string(&mut body).unwrap();
-    assert!(body.contains("\"ConnectionRefusedCount\":\"1\""), "{body}");
+    let refused: u64 = body
+        .split("\"ConnectionRefusedCount\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(refused >= 1, "{body}");
     // A freed slot takes a new connection.
     drop(held);
     wait_ok(&agent, port);

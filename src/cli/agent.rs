@@ -185,7 +185,7 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
     agent.shutdown().await;
     http_stop.stop();
     if let Some(t) = http_task {
-        if tokio::time::timeout(Duration::from_secs(1), t)
+        if tokio::time::timeout(Duration::from_millis(500), t)
             .await
             .is_err()
         {

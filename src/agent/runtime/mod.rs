@@ -34,7 +34,7 @@ pub const RUNNER_STOP_GRACE: Duration = Duration::from_secs(3);
 /// How long channels get to checkpoint and close (an unfinished close is left to recovery at
 /// the next start: everything committed is already durable).
 pub const CHANNEL_CLOSE_GRACE: Duration = Duration::from_secs(3);
-/// The longest a shutdown takes (the three graces plus one second for the metrics server
+/// The longest a shutdown takes (the three graces, then half a second each for the metrics server
 /// and the runtime).
 pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(10);
 
@@ -329,7 +329,7 @@ async fn stop_all(what: &str, components: Vec<(String, Supervised)>, grace: Dura
     for (n, c) in components {
         let label = format!("{what} {n}");
         if c.stop_by(&label, deadline).await {
-            tracing::info!(component = %label, "stopped");
+            tracing::info!(component = %label, "{what} stopped");
         }
     }
 }

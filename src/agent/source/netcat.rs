@@ -44,7 +44,7 @@ pub async fn run(cfg: NetcatConfig, ctx: SourceCtx) -> Result<(), SourceError> {
         tokio::select! {
             _ = stop.wait() => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) if conns.len() >= cfg.max_connections => {
+                Ok((stream, peer)) if reaped(&mut conns) >= cfg.max_connections => {
                     drop(stream);
                     ctx.counters.add("ConnectionRefusedCount", 1);
                     refused_since_log += 1;
@@ -72,6 +72,12 @@ pub async fn run(cfg: NetcatConfig, ctx: SourceCtx) -> Result<(), SourceError> {
     drop(listener);
     while conns.join_next().await.is_some() {}
     Ok(())
+}
+
+/// Forgets finished connections; returns how many are still running.
+fn reaped(conns: &mut JoinSet<()>) -> usize {
+    while conns.try_join_next().is_some() {}
+    conns.len()
 }
 
 /// Writes `bytes` unless the peer does not take them within [`REPLY_WRITE_TIMEOUT`] or the
