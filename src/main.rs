@@ -56,7 +56,15 @@ Exit codes: 0 nothing acknowledged was lost, 1 loss or duplicates found, 2 bad a
   sluice bench --data-dirs /var/tmp/b0 --checkpoint-dir /var/tmp/bc --duration 4s --putters 2")]
     Bench(cli::bench::BenchArgs),
     /// Send lines of a file or stdin to an avro source (as `flume-ng avro-client`).
-    #[command(name = "avro-client")]
+    #[command(
+        name = "avro-client",
+        after_help = "Examples:
+  sluice avro-client -H localhost -p 41414 -F /var/log/app.log
+  printf 'a\nb\n' | sluice avro-client -H localhost -p 41414 --header host=web1
+
+Exit codes: 0 every line acknowledged, 1 a batch not acknowledged, 2 bad arguments,
+3 the source cannot be reached or the input cannot be read."
+    )]
     AvroClient(cli::avro_client::AvroClientArgs),
 }
 

@@ -97,6 +97,7 @@ fn every_subcommand_help_shows_an_example() {
         &["agent"][..],
         &["config", "check"],
         &["send"],
+        &["avro-client"],
         &["crashtest"],
         &["bench"],
         &["channel", "put"],
