@@ -106,7 +106,7 @@ fn avro_client_sends_every_line_of_a_file_and_exits_zero() {
 }
 
 #[test]
-fn avro_client_exits_two_when_nothing_listens() {
+fn avro_client_exits_three_when_nothing_listens() {
     let port = free_port();
     let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(["avro-client", "-H", "127.0.0.1", "-p", &port.to_string()])
@@ -114,7 +114,7 @@ fn avro_client_exits_two_when_nothing_listens() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect"));
 }
 

@@ -1,22 +1,23 @@
 //! `sluice avro-client`: sends the lines of a file (or stdin) to an avro source, as Flume's
-//! `flume-ng avro-client`, in `appendBatch` calls of `--batch` lines. Exit codes: 0 when
-//! every line was acknowledged (`OK`), 1 for bad arguments or an unreadable input, 2 when the
-//! source cannot be reached (connect or handshake), 3 when a batch was not acknowledged
-//! (`FAILED`, an error, a timeout or a broken connection); the lines before it were.
+//! `flume-ng avro-client`, in `appendBatch` calls of `--batch` lines. Exit codes (those of every
+//! subcommand, `crate::cli::exit`): 0 when every line was acknowledged (`OK`), 1 when a batch
+//! was not acknowledged (`FAILED`, an error, a timeout or a broken connection; the lines before
+//! it were), 2 for bad arguments, 3 when the source cannot be reached (connect or handshake)
+//! or the input cannot be read.
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use sluice::agent::rpc::avro_client::{AvroClient, AvroClientConfig};
 use sluice::Event;
 
 /// Exit code: the source could not be reached.
-pub const EXIT_UNREACHABLE: i32 = 2;
+pub const EXIT_UNREACHABLE: i32 = crate::cli::exit::CANNOT_RUN;
 /// Exit code: a batch was not acknowledged.
-pub const EXIT_NOT_ACKNOWLEDGED: i32 = 3;
+pub const EXIT_NOT_ACKNOWLEDGED: i32 = crate::cli::exit::FAILED_CHECK;
 
 /// Arguments of `sluice avro-client`.
 #[derive(clap::Args, Debug, Clone)]
@@ -50,7 +51,9 @@ pub fn run(args: AvroClientArgs) -> anyhow::Result<i32> {
     let mut headers = BTreeMap::new();
     for kv in &args.header {
         let Some((k, v)) = kv.split_once('=') else {
-            bail!("--header {kv:?}: expected KEY=VALUE");
+            return Err(
+                crate::cli::exit::Usage(format!("--header {kv:?}: expected KEY=VALUE")).into(),
+            );
         };
         headers.insert(k.to_owned(), v.to_owned());
     }

@@ -6,4 +6,6 @@ pub mod bench;
 pub mod channel;
 pub mod config_check;
 pub mod crashtest;
+pub mod exit;
 pub mod logging;
+pub mod send;

@@ -13,7 +13,17 @@ pub const SOURCE_TYPES: TypeTable = &[
     ("netcat", "org.apache.flume.source.NetcatSource"),
     ("seq", "org.apache.flume.source.SequenceGeneratorSource"),
     ("exec", "org.apache.flume.source.ExecSource"),
+    ("syslogtcp", "org.apache.flume.source.SyslogTcpSource"),
+    (
+        "multiport_syslogtcp",
+        "org.apache.flume.source.MultiportSyslogTCPSource",
+    ),
+    ("syslogudp", "org.apache.flume.source.SyslogUDPSource"),
+    ("http", "org.apache.flume.source.http.HTTPSource"),
+    ("netcatudp", "org.apache.flume.source.NetcatUdpSource"),
     ("avro", "org.apache.flume.source.AvroSource"),
+    ("spooldir", "org.apache.flume.source.SpoolDirectorySource"),
+    ("TAILDIR", "org.apache.flume.source.taildir.TaildirSource"),
 ];
 
 /// Channel types.
@@ -83,6 +93,8 @@ pub struct NetcatConfig {
     pub max_line_length: usize,
     /// `ack-every-event` (default true): answer `OK` after each event is committed.
     pub ack_every_event: bool,
+    /// `maxConnections` (default 256): connections served at once; more are closed at once.
+    pub max_connections: usize,
 }
 
 /// `seq` source settings.
@@ -144,8 +156,22 @@ pub enum SourceKind {
     Seq(SeqConfig),
     /// `exec`
     Exec(ExecConfig),
+    /// `syslogtcp`
+    SyslogTcp(super::net::SyslogTcpConfig),
+    /// `multiport_syslogtcp`
+    MultiportSyslogTcp(super::net::SyslogTcpConfig),
+    /// `syslogudp`
+    SyslogUdp(super::net::SyslogUdpConfig),
+    /// `http`
+    Http(super::net::HttpConfig),
+    /// `netcatudp`
+    NetcatUdp(super::net::NetcatUdpConfig),
     /// `avro`
     Avro(AvroSourceConfig),
+    /// `spooldir`
+    SpoolDir(crate::agent::source::spooldir::SpoolDirConfig),
+    /// `TAILDIR`
+    Taildir(crate::agent::source::taildir::TaildirConfig),
 }
 
 impl SourceKind {
@@ -155,6 +181,12 @@ impl SourceKind {
             SourceKind::Netcat(_) | SourceKind::Avro(_) => 1,
             SourceKind::Seq(c) => c.batch_size,
             SourceKind::Exec(c) => c.batch_size,
+            SourceKind::SyslogTcp(c) | SourceKind::MultiportSyslogTcp(c) => c.batch_size,
+            SourceKind::SyslogUdp(_) | SourceKind::NetcatUdp(_) => 1,
+            // One request is one transaction of whatever size the client sent.
+            SourceKind::Http(_) => 1,
+            SourceKind::SpoolDir(c) => c.batch_size,
+            SourceKind::Taildir(c) => c.batch_size,
         }
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::agent::config::build::BATCH_SIZE_MAX;
 use crate::agent::config::ctx::Ctx;
+use crate::agent::config::limits::DURATION_S_MAX;
 
 /// Flume's `batch-size` default.
 pub const BATCH_SIZE_DEFAULT: u64 = 100;
@@ -88,20 +89,13 @@ pub fn build(cx: &mut Ctx<'_>) -> Option<AvroSinkConfig> {
                 None
             }
         });
-    let mut batch_size = cx.u64("batch-size", BATCH_SIZE_DEFAULT, 1);
-    if batch_size > BATCH_SIZE_MAX {
-        cx.error(
-            "batch-size",
-            format!("{batch_size} exceeds the limit {BATCH_SIZE_MAX}"),
-        );
-        batch_size = BATCH_SIZE_DEFAULT;
-    }
+    let batch_size = cx.u64("batch-size", BATCH_SIZE_DEFAULT, 1, BATCH_SIZE_MAX);
     let connect_timeout = millis(cx, "connect-timeout", CONNECT_TIMEOUT_MS_DEFAULT);
     let request_timeout = millis(cx, "request-timeout", REQUEST_TIMEOUT_MS_DEFAULT);
     let reset_secs = match cx.get("reset-connection-interval") {
         None => 0,
         Some(v) if v.trim().eq_ignore_ascii_case("none") => 0,
-        Some(_) => cx.u64("reset-connection-interval", 0, 0),
+        Some(_) => cx.u64("reset-connection-interval", 0, 0, DURATION_S_MAX),
     };
     let reconnect_backoff_max = millis(
         cx,
@@ -122,7 +116,7 @@ pub fn build(cx: &mut Ctx<'_>) -> Option<AvroSinkConfig> {
             ),
         }
     }
-    cx.u64("compression-level", 6, 0);
+    cx.u64("compression-level", 6, 0, 9);
     if cx.bool("ssl", false) {
         cx.error(
             "ssl",
@@ -139,7 +133,7 @@ pub fn build(cx: &mut Ctx<'_>) -> Option<AvroSinkConfig> {
         cx.get(k);
     }
     // Flume's Netty worker threads; Sluice's I/O runs on the agent's tokio runtime.
-    cx.u64("maxIoWorkers", 1, 1);
+    cx.u64("maxIoWorkers", 1, 1, 1024);
     Some(AvroSinkConfig {
         agent,
         hostname: hostname?.trim().to_owned(),
@@ -153,13 +147,5 @@ pub fn build(cx: &mut Ctx<'_>) -> Option<AvroSinkConfig> {
 }
 
 fn millis(cx: &mut Ctx<'_>, key: &str, default: u64) -> Duration {
-    let mut ms = cx.u64(key, default, 1);
-    if ms > TIMEOUT_MS_MAX {
-        cx.error(
-            key,
-            format!("{ms} ms exceeds the limit {TIMEOUT_MS_MAX} ms"),
-        );
-        ms = default;
-    }
-    Duration::from_millis(ms)
+    Duration::from_millis(cx.u64(key, default, 1, TIMEOUT_MS_MAX))
 }
