@@ -16,6 +16,7 @@ pub mod checkpoint;
 pub mod event;
 pub mod io;
 pub mod wal;
+pub mod wire;
 
 pub use channel::{ChannelError, FileChannel, FileChannelConfig, Transaction};
 pub use event::Event;

@@ -19,7 +19,22 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run an agent from a Flume properties file.
+    #[command(after_help = "Examples:
+  sluice agent -n a1 -f examples/netcat-file-roll.properties
+  sluice agent -n a1 -c conf -f conf/flume.conf -Dflume.root.logger=DEBUG,console
+  sluice agent -n a1 -f a1.properties -Dflume.root.logger=INFO,LOGFILE -Dflume.log.dir=/var/log/sluice
+  sluice agent -n a1 -f a1.properties -Dflume.log.format=json
+
+Exit codes: 0 stopped cleanly, 1 the configuration has errors, 2 bad arguments, 3 could not run.")]
     Agent(cli::agent::AgentArgs),
+    /// Send lines to a netcat source and check that each is answered OK.
+    #[command(after_help = "Examples:
+  sluice send hello world                 (two lines to localhost:44444)
+  printf 'a\nb\n' | sluice send -H 127.0.0.1 -p 44444
+
+Exit codes: 0 every line answered OK, 1 a line was answered FAILED, 2 bad arguments,
+3 the source could not be reached or stopped answering.")]
+    Send(cli::send::SendArgs),
     /// Work with configuration files.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -27,17 +42,41 @@ enum Command {
     #[command(subcommand)]
     Channel(cli::channel::ChannelCommand),
     /// Kill a channel workload at random moments and check that nothing acknowledged is lost.
+    #[command(after_help = "Example:
+  sluice crashtest --dir /tmp/ct --rounds 20
+
+Exit codes: 0 nothing acknowledged was lost, 1 loss or duplicates found, 2 bad arguments,
+3 could not run.")]
     Crashtest(cli::crashtest::CrashtestArgs),
     /// The crashtest's child process (internal).
     #[command(name = "crashtest-worker", hide = true)]
     CrashtestWorker(cli::crashtest::WorkerArgs),
-    /// Measure channel throughput and the disk's own limits.
+    /// Measure channel (or, with --rpc, RPC) throughput and the disk's own limits.
+    #[command(after_help = "Example:
+  sluice bench --data-dirs /var/tmp/b0 --checkpoint-dir /var/tmp/bc --duration 4s --putters 2")]
     Bench(cli::bench::BenchArgs),
+    /// Send lines of a file or stdin to an avro source (as `flume-ng avro-client`).
+    #[command(
+        name = "avro-client",
+        after_help = "Examples:
+  sluice avro-client -H localhost -p 41414 -F /var/log/app.log
+  printf 'a\nb\n' | sluice avro-client -H localhost -p 41414 --header host=web1
+
+Exit codes: 0 every line acknowledged, 1 a batch not acknowledged, 2 bad arguments,
+3 the source cannot be reached or the input cannot be read."
+    )]
+    AvroClient(cli::avro_client::AvroClientArgs),
 }
 
 #[derive(Subcommand, Debug)]
 enum ConfigCommand {
     /// Validate a configuration file and print every problem with its line number.
+    #[command(after_help = "Examples:
+  sluice config check -n a1 -f examples/netcat-file-roll.properties
+  sluice config check -n a1 -c conf -f conf/flume.conf
+
+Exit codes: 0 no errors (warnings may be printed), 1 the configuration has errors,
+2 bad arguments, 3 the file cannot be read.")]
     Check(cli::config_check::CheckArgs),
 }
 
@@ -46,16 +85,18 @@ fn main() {
     let result = match cli.command {
         Command::Agent(args) => cli::agent::run(args),
         Command::Config(ConfigCommand::Check(args)) => cli::config_check::run(args),
+        Command::Send(args) => cli::send::run(args),
         Command::Channel(cmd) => cli::channel::run(cmd),
         Command::Crashtest(args) => cli::crashtest::run(args),
         Command::CrashtestWorker(args) => cli::crashtest::run_worker(args),
         Command::Bench(args) => cli::bench::run(args),
+        Command::AvroClient(args) => cli::avro_client::run(args),
     };
     match result {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("sluice: error: {e:#}");
-            std::process::exit(1);
+            eprintln!("sluice: error: {}", cli::exit::render(&e));
+            std::process::exit(cli::exit::code_of(&e));
         }
     }
 }

@@ -82,3 +82,26 @@ fn power_loss_rounds_lose_nothing_and_replay_exactly_from_the_seed() {
     assert_nothing_lost(&first, 200);
     assert_eq!(crashtest(&args), first, "the same seed gave another run");
 }
+
+#[test]
+fn removing_segments_or_directory_entries_is_never_a_silent_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_str().unwrap();
+    for mode in ["dir-segments", "dir-entry"] {
+        let s = crashtest(&[
+            "--dir", root, "--rounds", "12", "--seed", "1", "--remove", mode,
+        ]);
+        assert_eq!(field(&s, "rounds"), 12, "{mode}");
+        assert!(
+            field(&s, "lossy") > 0,
+            "{mode}: no removal cost anything: {s:?}"
+        );
+        assert_eq!(field(&s, "silent"), 0, "{mode}: {s:?}");
+        assert_eq!(field(&s, "phantom"), 0, "{mode}: {s:?}");
+        assert_eq!(
+            field(&s, "refused"),
+            field(&s, "salvage_reported"),
+            "{mode}: a refusal salvage did not explain: {s:?}"
+        );
+    }
+}

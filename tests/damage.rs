@@ -103,9 +103,12 @@ fn zeroes_at_the_end_of_the_newest_segment_are_trimmed_silently() {
 fn zeroes_inside_an_older_segment_are_refused_by_tolerate_tail() {
     let mut bed = Bed::sim(8);
     let (path, start, end) = three_batches(&mut bed);
-    // A clean reopen and close make the damaged segment an older one.
+    // A reopen, a roll and a close make the damaged segment an older one.
     let cfg = bed.config(1);
-    bed.open(&cfg).close().unwrap();
+    let ch = bed.open(&cfg);
+    ch.roll_segments().unwrap();
+    ch.close().unwrap();
+    drop(ch);
     zero_range(&bed, &path, start, end);
     bed.fs
         .remove_file(&cfg.checkpoint_dir.join("checkpoint"))

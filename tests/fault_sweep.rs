@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use common::{config_under, drain, ev};
 use sluice::io::{Fault, SimFs};
+use sluice::wal::writer::WalError;
 use sluice::{ChannelError, FileChannel, FileChannelConfig};
 
 /// What a workload tried and what the channel acknowledged.
@@ -236,10 +237,22 @@ fn point(name: &str, dirs: usize, w: Workload, k: u64, mode: Mode) -> Result<(),
     if let Some(ch) = &ch {
         match mode {
             Mode::Eio => {
-                let hard = log
-                    .errors
-                    .iter()
-                    .any(|e| matches!(e, ChannelError::Wal(_) | ChannelError::Poisoned(_)));
+                // Failing to start a segment (create, header) is not a failure of acknowledged
+                // data: that commit fails, the channel stays usable and retries.
+                let roll = |e: &ChannelError| matches!(e, ChannelError::Wal(WalError::Roll { .. }));
+                let hard = log.errors.iter().any(|e| {
+                    matches!(e, ChannelError::Wal(_) | ChannelError::Poisoned(_)) && !roll(e)
+                });
+                if !hard && log.errors.iter().any(roll) {
+                    if ch.stats().unhealthy {
+                        return Err(fail("a failed segment start poisoned the channel".into()));
+                    }
+                    let mut tx = ch.transaction();
+                    let ok = tx.put(ev("after-enospc")).and_then(|()| tx.commit());
+                    if let Err(e) = ok {
+                        return Err(fail(format!("commit after a failed segment start: {e}")));
+                    }
+                }
                 if hard {
                     if !ch.stats().unhealthy {
                         return Err(fail("a failed write left the channel healthy".into()));

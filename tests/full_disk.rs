@@ -113,3 +113,32 @@ fn enospc_in_the_middle_of_a_write_fails_only_that_commit() {
     let reopened = bed.open(&cfg);
     assert_eq!(drain(&reopened), vec!["before", "after"]);
 }
+
+#[test]
+fn puts_stop_early_enough_that_the_checkpoint_still_leaves_minimum_required_space() {
+    let bed = Bed::sim(5);
+    let cfg = bed.config(2);
+    let floor = cfg.minimum_required_space_bytes;
+    let ch = bed.open(&cfg);
+    let sim = bed.sim.clone().unwrap();
+    // Small events: the checkpoint (16 bytes each) is a large share of what they take.
+    sim.set_space_limit(Some(used_bytes(&bed) + floor + 96 * 1024));
+    let mut acked = 0;
+    for _ in 0..5_000 {
+        let mut tx = ch.transaction();
+        tx.put(ev("s")).unwrap();
+        match tx.commit() {
+            Ok(()) => acked += 1,
+            Err(ChannelError::DiskFull(_)) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(acked > 500, "only {acked} small puts fit");
+    ch.checkpoint()
+        .expect("the checkpoint fits in the space puts left");
+    let free = bed.fs.available_space(&bed.root).unwrap();
+    assert!(
+        free >= floor,
+        "free space {free} fell below minimumRequiredSpace {floor} after {acked} puts and a checkpoint"
+    );
+}

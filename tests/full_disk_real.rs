@@ -120,3 +120,68 @@ fn a_full_tmpfs_refuses_puts_drains_by_takes_and_resumes_after_space_returns() {
         assert_eq!(b, &body(i), "event {i}");
     }
 }
+
+/// Fills the file system holding `dir` to the last byte with a filler file; returns it.
+fn fill_to_the_brim(dir: &Path) -> PathBuf {
+    use std::io::Write;
+    let path = dir.join("filler");
+    let mut f = std::fs::File::create(&path).unwrap();
+    let chunk = vec![0u8; 4096];
+    for _ in 0..100_000 {
+        if f.write_all(&chunk).and_then(|()| f.flush()).is_err() {
+            break;
+        }
+    }
+    // Whatever is left below one block.
+    for _ in 0..4096 {
+        if f.write_all(&[0u8]).is_err() {
+            break;
+        }
+    }
+    path
+}
+
+#[test]
+fn a_channel_reopens_on_a_tmpfs_with_no_byte_free_and_drains_once_space_returns() {
+    let Some(disk) = Mount::tmpfs("4m") else {
+        eprintln!("SKIPPED: cannot mount a tmpfs here (needs root)");
+        return;
+    };
+    let ckpt = tempfile::tempdir().unwrap();
+    let data = disk.path().join("data");
+    let mut cfg = FileChannelConfig::with_dirs(ckpt.path(), vec![data.clone()]);
+    cfg.max_file_size_bytes = 256 * 1024;
+    cfg.minimum_required_space_bytes = 1 << 20;
+    cfg.capacity = 100_000;
+    let ch = FileChannel::open(cfg.clone()).unwrap();
+    let mut next = 0;
+    while put_one(&ch, next).is_ok() {
+        next += 1;
+        assert!(next < 10_000, "a 4 MiB file system never filled");
+    }
+    drop(ch);
+    let filler = fill_to_the_brim(disk.path());
+    let segments = || std::fs::read_dir(&data).unwrap().count();
+    let before = segments();
+    for attempt in 0..3 {
+        let ch = FileChannel::open(cfg.clone())
+            .unwrap_or_else(|e| panic!("reopen {attempt} on a full disk failed: {e}"));
+        assert_eq!(ch.stats().queued, next as u64);
+        drop(ch);
+    }
+    assert_eq!(segments(), before, "reopening a full disk started segments");
+    std::fs::remove_file(filler).unwrap();
+    let ch = FileChannel::open(cfg).unwrap();
+    let mut taken = Vec::new();
+    loop {
+        let got = take_n(&ch, 500);
+        if got.is_empty() {
+            break;
+        }
+        taken.extend(got);
+    }
+    assert_eq!(taken.len(), next);
+    for (i, b) in taken.iter().enumerate() {
+        assert_eq!(b, &body(i), "event {i}");
+    }
+}

@@ -3,6 +3,8 @@
 //! valid encodings, none of which may panic or hang. The real fuzzing is `cargo fuzz run
 //! <target>` in `fuzz/` (see docs/testing.md).
 
+#[path = "../fuzz/src/avro_decode.rs"]
+mod avro_decode;
 #[path = "../fuzz/src/channel_ops.rs"]
 mod channel_ops;
 #[path = "../fuzz/src/checkpoint_decode.rs"]
@@ -219,5 +221,41 @@ fn channel_operation_sequences_with_power_losses_match_the_model() {
     for _ in 0..300 {
         let input = rng.bytes(80);
         channel_ops::run(&input);
+    }
+}
+
+fn avro_seeds() -> Vec<Vec<u8>> {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/wire");
+    [
+        "avro-conn-c2s.bin",
+        "avro-nomatch-frame1-request.bin",
+        "avro-nomatch-frame2-request.bin",
+        "avro-conn-s2c.bin",
+    ]
+    .iter()
+    .map(|n| std::fs::read(dir.join(n)).unwrap())
+    .collect()
+}
+
+#[test]
+fn avro_frame_and_handshake_decoding_survives_random_and_mutated_streams() {
+    let mut rng = Rng(5);
+    let seeds = avro_seeds();
+    for s in &seeds {
+        for mode in [0u8, 1, 14, 255] {
+            let mut input = vec![mode];
+            input.extend(s);
+            avro_decode::run(&input);
+        }
+    }
+    for _ in 0..4_000 {
+        let input = if rng.below(4) == 0 {
+            rng.bytes(160)
+        } else {
+            let s = &seeds[rng.below(seeds.len())];
+            let m = rng.mutate(s);
+            with_mode(&mut rng, m)
+        };
+        avro_decode::run(&input);
     }
 }

@@ -221,7 +221,7 @@ fn dump_reports_an_unreadable_event_and_goes_on() {
 fn dump_follows_the_recovery_policy_on_a_missing_segment() {
     let fx = copy_fixture("missing_segment");
     let (code, events, err) = dump_lines(fx.path(), &[]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 3);
     assert!(events.is_empty());
     assert!(err.contains("points into segment 2"), "{err}");
     let (code, events, _) = dump_lines(fx.path(), &["--set", "recoveryPolicy=salvage"]);
@@ -266,7 +266,7 @@ fn every_tool_refuses_a_channel_held_open() {
         ),
     ] {
         let (code, out, err) = outcome(&sluice(fx.path(), tool, extra, b""));
-        assert_eq!(code, 2, "{tool}: {out}");
+        assert_eq!(code, 3, "{tool}: {out}");
         assert_eq!(out, "", "{tool}");
         assert!(
             err.contains("checkpoint is in use by another Sluice channel or process"),
@@ -310,6 +310,24 @@ fn verify_reports_a_replay_position_in_a_missing_segment() {
         [
             "checkpoint/checkpoint:0: replay position of data0 names segment 4, which is not a readable segment of that directory",
             "backup/checkpoint:0: replay position of data0 names segment 4, which is not a readable segment of that directory",
+            "checkpoint/checkpoint:0: segment data0/log-0000000004 is missing: the checkpoint's replay position for its directory (the newest segment then); 0 queued events of the checkpoint were in it, and any events committed to it after the checkpoint",
         ]
     );
+}
+
+#[test]
+fn inspect_names_a_missing_replay_position_segment_and_counts_the_events_of_an_older_one() {
+    let fx = copy_fixture("sound");
+    // The newest segment (the replay position) and an older one holding 24 queued events.
+    std::fs::remove_file(fx.path().join("data0/log-0000000004")).unwrap();
+    std::fs::remove_file(fx.path().join("data0/log-0000000003")).unwrap();
+    let v = inspect_json(fx.path());
+    let refused = v["open_refused"].as_str().expect("open would refuse");
+    assert!(refused.contains("log-0000000004"), "{refused}");
+    assert!(refused.contains("24 in segment 3"), "{refused}");
+    assert_eq!(v["events_lost"], 24);
+    assert_eq!(v["queue_depth"], 42);
+    let missing = v["missing_segments"].as_array().unwrap();
+    assert_eq!(missing.len(), 1, "{missing:?}");
+    assert!(missing[0].as_str().unwrap().contains("replay position"));
 }

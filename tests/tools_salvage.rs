@@ -131,7 +131,7 @@ fn salvage_refuses_an_output_that_is_not_empty_and_changes_nothing() {
     std::fs::write(fx.path().join("out/data0/keep"), b"x").unwrap();
     let before = snapshot(fx.path());
     let (code, out, err) = outcome(&sluice(fx.path(), "salvage", &OUT, b""));
-    assert_eq!(code, 2);
+    assert_eq!(code, 3);
     assert_eq!(out, "");
     assert!(
         err.contains("output directory out/data0 is not empty"),
@@ -151,7 +151,7 @@ fn salvage_refuses_to_write_into_the_channel_it_salvages() {
         "data0",
     ];
     let (code, _, err) = outcome(&sluice(fx.path(), "salvage", &args, b""));
-    assert_eq!(code, 2);
+    assert_eq!(code, 3);
     assert!(
         err.contains("data0 is a directory of the channel being salvaged"),
         "{err}"

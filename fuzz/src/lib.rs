@@ -1,9 +1,11 @@
 //! Bodies of Sluice's fuzz targets. Each module has `pub fn run(data: &[u8])`, which must not
 //! panic or hang on any input; `fuzz_targets/*.rs` hand libFuzzer's inputs to them, and
 //! `tests/fuzz_smoke.rs` includes the same files to run a bounded deterministic smoke in the
-//! normal test suite. The bodies use only `sluice`, `crc32fast` and `std`.
+//! normal test suite. The bodies use only `sluice`, `crc32fast`, `chrono` and `std`.
 
+pub mod avro_decode;
 pub mod channel_ops;
 pub mod checkpoint_decode;
 pub mod record_decode;
 pub mod segment_replay;
+pub mod syslog_frames;

@@ -21,6 +21,7 @@ pub fn valid_prefix() -> Vec<u8> {
     let mut b = encode_header(&SegmentHeader {
         segment_id: 1,
         created_ms: 0,
+        prev_in_dir: 0,
     })
     .to_vec();
     let first = b.len() as u32;

@@ -21,6 +21,7 @@ pub const SOURCE_COUNTERS: &[&str] = &[
     "EventReadFail",
     "ChannelWriteFail",
     "GenericProcessingFail",
+    "ConnectionRefusedCount",
 ];
 
 /// Channel counter names (Flume's ChannelCounter); gauges come from the channel.

@@ -9,6 +9,7 @@ pub mod interceptor;
 pub mod metrics;
 pub mod processor;
 pub mod router;
+pub mod rpc;
 pub mod runtime;
 pub mod selector;
 pub mod sink;

@@ -79,14 +79,26 @@ impl ChannelProcessor {
                     optional.entry(k.as_str()).or_default().push(e.clone());
                 }
             }
-            for c in &sel.required {
-                if let Some((k, _)) = self.channels.get_key_value(c.as_str()) {
-                    if !required.contains_key(k.as_str()) {
-                        order.push(k.as_str());
-                    }
-                    required.entry(k.as_str()).or_default().push(e.clone());
+            let targets: Vec<&str> = sel
+                .required
+                .iter()
+                .filter_map(|c| self.channels.get_key_value(c.as_str()))
+                .map(|(k, _)| k.as_str())
+                .collect();
+            // The last required channel gets the event itself: no copy in the common case.
+            let Some((last, rest)) = targets.split_last() else {
+                continue;
+            };
+            for &k in rest {
+                if !required.contains_key(k) {
+                    order.push(k);
                 }
+                required.entry(k).or_default().push(e.clone());
             }
+            if !required.contains_key(last) {
+                order.push(last);
+            }
+            required.entry(last).or_default().push(e);
         }
         for name in order {
             let Some(batch) = required.remove(name) else {

@@ -78,6 +78,7 @@ pub(super) fn checkpoint(inner: &Inner) -> Result<(), ChannelError> {
         });
     }
     inner.counters.checkpoints.fetch_add(1, Ordering::Relaxed);
+    inner.note_written(bytes.len() as u64, None);
     let position_segments: Vec<u32> = positions.iter().map(|(s, _)| *s).collect();
     if inner.config.use_dual_checkpoints {
         if let Some(backup) = &inner.config.backup_checkpoint_dir {

@@ -53,6 +53,13 @@ pub const MINIMUM_REQUIRED_SPACE_DEFAULT: u64 = 524_288_000;
 pub const MINIMUM_REQUIRED_SPACE_FLOOR: u64 = 1 << 20;
 /// The floor of `checkpointInterval`, as in Flume.
 pub const CHECKPOINT_INTERVAL_MS_FLOOR: u64 = 1000;
+/// The longest `keep-alive`, `fsyncInterval` (seconds) and `checkpointInterval` (as ms): one
+/// day, so adding them to an `Instant` can never overflow.
+pub const DURATION_S_MAX: u64 = 86_400;
+/// The largest `capacity` and `transactionCapacity`.
+pub const CAPACITY_MAX: u64 = 1_000_000_000;
+/// The largest `minimumRequiredSpace` (1 PiB).
+pub const MINIMUM_REQUIRED_SPACE_MAX: u64 = 1 << 50;
 
 /// Typed file-channel configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -168,6 +175,17 @@ fn parse_i64(key: &str, v: &str) -> Result<i64, ConfigError> {
         .map_err(|_| err(key, format!("expected an integer, got {v:?}")))
 }
 
+/// Refuses a value above `max`, naming the range (`min` is what the caller accepts below).
+fn at_most(key: &str, n: i64, min: i64, max: u64) -> Result<(), ConfigError> {
+    if n > 0 && n as u64 > max {
+        return Err(err(
+            key,
+            format!("must be between {min} and {max}, got {n}"),
+        ));
+    }
+    Ok(())
+}
+
 impl FileChannelConfig {
     /// Parses Flume file-channel properties (keys without the `<agent>.channels.<c>.` prefix).
     /// Returns the config and warnings (values replaced by defaults, ignored or unknown keys).
@@ -198,6 +216,7 @@ impl FileChannelConfig {
                 "backupCheckpointDir" => c.backup_checkpoint_dir = Some(PathBuf::from(v)),
                 "capacity" => {
                     let n = parse_i64(k, v)?;
+                    at_most(k, n, 1, CAPACITY_MAX)?;
                     if n <= 0 {
                         warnings.push(format!(
                             "{k}={n} is not positive; using the default {}",
@@ -209,6 +228,7 @@ impl FileChannelConfig {
                 }
                 "transactionCapacity" => {
                     let n = parse_i64(k, v)?;
+                    at_most(k, n, 1, CAPACITY_MAX)?;
                     if n <= 0 {
                         warnings.push(format!(
                             "{k}={n} is not positive; using the default {}",
@@ -220,6 +240,7 @@ impl FileChannelConfig {
                 }
                 "checkpointInterval" => {
                     let n = parse_i64(k, v)?;
+                    at_most(k, n, 1, DURATION_S_MAX * 1000)?;
                     if n <= 0 {
                         warnings.push(format!("{k}={n} is not positive; using the default 30000"));
                     } else {
@@ -242,6 +263,7 @@ impl FileChannelConfig {
                     if n < 0 {
                         return Err(err(k, format!("must not be negative, got {n}")));
                     }
+                    at_most(k, n, 0, MINIMUM_REQUIRED_SPACE_MAX)?;
                     c.minimum_required_space_bytes = (n as u64).max(MINIMUM_REQUIRED_SPACE_FLOOR);
                 }
                 "keep-alive" => {
@@ -249,6 +271,7 @@ impl FileChannelConfig {
                     if n < 0 {
                         return Err(err(k, format!("must not be negative, got {n}")));
                     }
+                    at_most(k, n, 0, DURATION_S_MAX)?;
                     c.keep_alive = Duration::from_secs(n as u64);
                 }
                 "fsyncPerTransaction" => c.fsync_per_transaction = parse_bool(k, v)?,
@@ -257,6 +280,7 @@ impl FileChannelConfig {
                     if n <= 0 {
                         return Err(err(k, format!("must be positive, got {n}")));
                     }
+                    at_most(k, n, 1, DURATION_S_MAX)?;
                     c.fsync_interval = Duration::from_secs(n as u64);
                 }
                 "recoveryPolicy" => {
@@ -386,6 +410,26 @@ mod tests {
         let e = FileChannelConfig::from_properties(&props(&[("useDualCheckpoints", "true")]))
             .unwrap_err();
         assert_eq!(e.key, "backupCheckpointDir");
+    }
+
+    #[test]
+    fn values_beyond_their_range_are_refused_naming_the_range() {
+        for (k, v) in [
+            ("keep-alive", "9223372036854775807"),
+            ("keep-alive", "99999999999"),
+            ("fsyncInterval", "86401"),
+            ("checkpointInterval", "86400001"),
+            ("capacity", "1000000001"),
+            ("transactionCapacity", "1000000001"),
+            ("minimumRequiredSpace", "1125899906842625"),
+        ] {
+            let e = FileChannelConfig::from_properties(&props(&[(k, v)])).unwrap_err();
+            assert_eq!(e.key, k);
+            assert!(e.message.contains("must be between"), "{e}");
+        }
+        let (c, _) =
+            FileChannelConfig::from_properties(&props(&[("keep-alive", "86400")])).unwrap();
+        assert_eq!(c.keep_alive, Duration::from_secs(DURATION_S_MAX));
     }
 
     #[test]

@@ -51,13 +51,17 @@ pub enum ChannelError {
     /// Opening found damage the recovery policy does not tolerate.
     #[error("recovery refused: {0}")]
     Recovery(ReplayError),
-    /// A queued event points into a segment that does not exist.
-    #[error("queued event {seq} points into segment {segment}, which is missing from every data directory")]
-    MissingSegment {
-        /// The event's queue key.
-        seq: u64,
-        /// The segment.
-        segment: u32,
+    /// Segments are missing: queued events point into them, or a data directory lost its
+    /// replay position or a segment after it. Nothing is opened (`salvage` opens without them
+    /// and counts the loss).
+    #[error("{detail}; acknowledged events would be lost, so the channel is not opened (recoveryPolicy=salvage or `sluice channel salvage` opens without them and reports the loss)")]
+    SegmentsMissing {
+        /// Every missing segment file and the events it held.
+        detail: String,
+        /// Queued events (from the checkpoint and the log) that point into missing segments.
+        events: u64,
+        /// The first such event, as (queue key, segment).
+        first: Option<(u64, u32)>,
     },
     /// A directory is locked by another process or channel.
     #[error("{} is in use by another Sluice channel or process (lock file {}); stop it first or point this channel at other directories", dir.display(), dir.join(crate::io::LOCK_FILE_NAME).display())]

@@ -60,6 +60,8 @@ pub struct Examination {
     pub report: ReplayReport,
     /// Queued events whose segment is missing (salvage policy only).
     pub missing: Vec<(u64, u32)>,
+    /// Segment files known to be missing, one line each (salvage policy only).
+    pub missing_segments: Vec<String>,
     table: Arc<SegmentTable>,
     _locks: Vec<Box<dyn DirLock>>,
 }
@@ -124,6 +126,7 @@ pub fn examine(fs: Arc<dyn Fs>, config: &FileChannelConfig) -> Result<Examinatio
         segments,
         report: rec.outcome.report,
         missing: rec.missing,
+        missing_segments: rec.missing_segments,
         table,
         _locks: locks,
     })

@@ -13,6 +13,7 @@ pub mod config;
 mod error;
 pub mod examine;
 mod gc;
+mod missing;
 mod recovery;
 mod state;
 mod transaction;
@@ -57,8 +58,11 @@ pub struct RecoveryInfo {
     pub report: ReplayReport,
     /// Queued events after recovery.
     pub recovered_events: u64,
-    /// Events known to be lost (salvage only).
+    /// Events known to be lost: in missing segments or damaged records (salvage), and in
+    /// tails cut under `tolerate-tail` (`report.events_cut`).
     pub events_lost: u64,
+    /// Missing segment files `salvage` opened without, one line each.
+    pub missing_segments: Vec<String>,
     /// Wall time of the open.
     pub elapsed: std::time::Duration,
 }
@@ -94,7 +98,13 @@ pub struct ChannelStats {
     pub open: bool,
     /// Whether the channel is poisoned (refuses writes until reopened).
     pub unhealthy: bool,
+    /// Committed events the last open could not recover (cut tails, missing segments,
+    /// damaged records), as `RecoveryInfo::events_lost` (EventsLostOnOpen).
+    pub events_lost_on_open: u64,
 }
+
+/// Room kept for a checkpoint's fixed fields and segment dependencies (8 bytes each).
+const CHECKPOINT_MARGIN_BYTES: u64 = 2048;
 
 #[derive(Debug, Default)]
 struct Counters {
@@ -206,6 +216,7 @@ impl FileChannel {
             segments_deleted: c.segments_deleted.load(Ordering::Relaxed),
             open: !inner.closed.load(Ordering::SeqCst),
             unhealthy: inner.poison.cause().is_some(),
+            events_lost_on_open: inner.recovery.events_lost,
         }
     }
 
@@ -223,6 +234,7 @@ impl FileChannel {
     /// Closes the channel: stops background work, makes everything durable, writes a
     /// checkpoint if `checkpointOnClose`, and releases the directory locks. Idempotent.
     pub fn close(&self) -> Result<(), ChannelError> {
+        self.inner.capacity.shut();
         self.inner.stop_background();
         let handles: Vec<JoinHandle<()>> = std::mem::take(&mut *self.inner.threads.lock());
         for h in handles {
@@ -253,13 +265,47 @@ impl Inner {
         Ok(())
     }
 
+    /// Bytes the next checkpoint (and its backup) will need: 16 per event the channel holds
+    /// or has reserved, and a margin for the positions and segment dependencies. Puts keep
+    /// this much free on top of `minimumRequiredSpace`, so that a checkpoint still fits.
+    fn checkpoint_reserve_bytes(&self) -> u64 {
+        let events = self.capacity.used().saturating_add(1);
+        let copies = if self.config.use_dual_checkpoints {
+            2
+        } else {
+            1
+        };
+        let positions: u64 = self
+            .config
+            .data_dirs
+            .iter()
+            .map(|d| 16 + d.as_os_str().len() as u64)
+            .sum();
+        events
+            .saturating_mul(crate::checkpoint::format::ENTRY_BYTES as u64)
+            .saturating_add(positions + CHECKPOINT_MARGIN_BYTES)
+            .saturating_mul(copies)
+    }
+
+    /// Lowers every directory's free-space estimate by `bytes` written (they may share one
+    /// file system); the next refresh, at most a second later, reads the truth again.
+    fn note_written(&self, bytes: u64, except: Option<usize>) {
+        for w in &self.writers {
+            if Some(w.index()) != except {
+                w.note_written_elsewhere(bytes);
+            }
+        }
+    }
+
     /// Appends a transaction's bytes to the directory that can take them soonest. Puts
-    /// (`min_free` set) move on to another directory when one is short of space.
+    /// (`min_free` set) move on to another directory when one is short of space; they also
+    /// keep room for the next checkpoint.
     fn append(
         &self,
         bytes: &[u8],
         min_free: Option<u64>,
     ) -> Result<(&DirWriter, Appended), WalError> {
+        let min_free = min_free.map(|m| m.saturating_add(self.checkpoint_reserve_bytes()));
         let n = self.writers.len();
         let start = self.rr.fetch_add(1, Ordering::Relaxed) % n.max(1);
         let mut order: Vec<usize> = (0..n).map(|i| (start + i) % n).collect();
@@ -270,7 +316,10 @@ impl Inner {
         for i in order {
             let w = &self.writers[i];
             match w.append(bytes, min_free) {
-                Ok(a) => return Ok((w, a)),
+                Ok(a) => {
+                    self.note_written(bytes.len() as u64, Some(w.index()));
+                    return Ok((w, a));
+                }
                 Err(e @ WalError::DiskFull { .. }) => {
                     if first_err.is_none() {
                         first_err = Some(e);

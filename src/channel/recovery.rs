@@ -1,7 +1,8 @@
 //! Opening a channel is recovering it: lock the directories, load the newest valid checkpoint
 //! (falling back to the backup, then to a full replay, each step logged with its reason),
 //! replay the log written after it, rebuild the queue, check that every queued event's segment
-//! exists, roll every directory to a fresh segment and write a checkpoint of the result.
+//! exists (and that no segment vanished from a directory), and write a checkpoint of the
+//! result. A directory's next segment is started by its first append, not here.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -13,18 +14,20 @@ use parking_lot::{Mutex, RwLock};
 
 use super::checkpointer;
 use super::error::ChannelError;
+use super::missing::{missing_error, missing_heads, missing_segment_files, starts_from};
 use super::state::{Capacity, QueueState};
 use super::{
     Counters, FileChannel, FileChannelConfig, Inner, RecoveryInfo, RecoveryPolicy, RecoverySource,
 };
+use crate::checkpoint::format::DirPosition;
 use crate::checkpoint::journal::{self, Journal};
 use crate::checkpoint::store;
 use crate::checkpoint::CheckpointImage;
 use crate::io::{DirLock, Fs, OpenMode};
-use crate::wal::replay::{list_segments, replay, ReplayOutcome, StartPosition};
+use crate::wal::replay::{replay, ReplayOutcome, StartPosition};
 use crate::wal::segment::segment_file_name;
 use crate::wal::table::SegmentTable;
-use crate::wal::writer::{DirWriter, Poison};
+use crate::wal::writer::{DirWriter, LastSegment, Poison};
 
 fn io_err<'a>(
     op: &'static str,
@@ -117,31 +120,58 @@ fn choose_checkpoint(
     (None, RecoverySource::FullReplay)
 }
 
-/// Replay start positions from an image; `None` if a position names a segment that is gone.
-fn starts_from(
+/// The replay position a checkpoint holds for data directory `dir`, whatever spelling of the
+/// directory (and whatever working directory) wrote it: the position stored under the same
+/// spelling; else the one whose stored path has the same canonical path; else the one naming a
+/// segment this directory holds (segment ids are unique across a channel's directories, and a
+/// position's segment is never deleted while the position is current); else, for a directory
+/// that had no segment yet, the position at its `index` among the `dirs` configured.
+pub(crate) fn position_of<'a>(
     fs: &dyn Fs,
-    config: &FileChannelConfig,
-    img: &CheckpointImage,
-) -> Result<Option<Vec<StartPosition>>, ChannelError> {
-    let mut starts = Vec::with_capacity(config.data_dirs.len());
-    for dir in &config.data_dirs {
-        let key = dir.to_string_lossy();
-        let pos = img.positions.iter().find(|p| p.dir == key);
-        match pos {
-            Some(p) => {
-                let present = list_segments(fs, dir)
-                    .map_err(ChannelError::Recovery)?
-                    .iter()
-                    .any(|(id, _)| *id == p.segment);
-                if !present {
-                    return Ok(None);
-                }
-                starts.push(Some((p.segment, p.offset)));
-            }
-            None => starts.push(None),
+    dir: &Path,
+    index: usize,
+    dirs: usize,
+    positions: &'a [DirPosition],
+) -> Option<&'a DirPosition> {
+    let key = dir.to_string_lossy();
+    if let Some(p) = positions.iter().find(|p| p.dir == key) {
+        return Some(p);
+    }
+    if let Some(canon) = canonical_or_parent(fs, dir) {
+        let same = |p: &&DirPosition| {
+            canonical_or_parent(fs, Path::new(&p.dir)).is_some_and(|c| c == canon)
+        };
+        if let Some(p) = positions.iter().find(same) {
+            return Some(p);
         }
     }
-    Ok(Some(starts))
+    let held = crate::wal::replay::list_segments(fs, dir).unwrap_or_default();
+    if let Some(p) = positions
+        .iter()
+        .find(|p| held.iter().any(|(id, _)| *id == p.segment))
+    {
+        return Some(p);
+    }
+    // A directory that had no segment yet (segment 0) has nothing to identify it by: take the
+    // position at its index when the checkpoint has one per configured directory.
+    positions
+        .get(index)
+        .filter(|p| p.segment == 0 && positions.len() == dirs && held.is_empty())
+}
+
+/// `dir` canonicalised; for a directory that no longer exists (removed under the channel, or
+/// not yet created), its parent canonicalised with the name appended, so that a vanished data
+/// directory is still matched to its replay position and reported as missing.
+fn canonical_or_parent(fs: &dyn Fs, dir: &Path) -> Option<std::path::PathBuf> {
+    if let Ok(c) = fs.canonicalize(dir) {
+        return Some(c);
+    }
+    let name = dir.file_name()?;
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    fs.canonicalize(parent).ok().map(|p| p.join(name))
 }
 
 /// Finishes a deletion a crash interrupted (see `gc`). With `repair` the segments listed in the
@@ -207,6 +237,9 @@ pub(crate) struct RecoveredState {
     /// Queued events whose segment is missing: (seq, segment). Empty unless `salvage`
     /// dropped them (other policies refuse to open).
     pub missing: Vec<(u64, u32)>,
+    /// Segment files known to be missing (a directory's replay position, or a gap after it),
+    /// each with why. Empty unless `salvage` opened without them.
+    pub missing_segments: Vec<String>,
     pub seq_next: u64,
     pub txid_next: u64,
     pub segment_next: u32,
@@ -220,19 +253,13 @@ pub(crate) fn recover_state(
     repair: bool,
 ) -> Result<RecoveredState, ChannelError> {
     let mut fallbacks = Vec::new();
-    let (mut image, mut source) = choose_checkpoint(fs, config, &mut fallbacks);
+    let (image, source) = choose_checkpoint(fs, config, &mut fallbacks);
     let mut starts: Vec<StartPosition> = vec![None; config.data_dirs.len()];
+    let mut absent_positions = Vec::new();
     if let Some(img) = &image {
-        match starts_from(fs, config, img)? {
-            Some(s) => starts = s,
-            None => {
-                let why = "checkpoint names a segment that no longer exists".to_owned();
-                tracing::warn!(%why, "replaying the whole log");
-                fallbacks.push(why);
-                image = None;
-                source = RecoverySource::FullReplay;
-            }
-        }
+        // The image is kept even when a position segment is gone: its entries tell which
+        // queued events the missing segments held.
+        (starts, absent_positions) = starts_from(fs, config, img)?;
     }
     let unfinished = finish_deletions(fs, config, repair)?;
     let mut outcome = replay(
@@ -280,16 +307,26 @@ pub(crate) fn recover_state(
         .filter(|(_, p)| !present.contains(&p.segment))
         .map(|(s, p)| (*s, p.segment))
         .collect();
-    if let Some((seq, segment)) = missing.first().copied() {
+    let heads = missing_heads(fs, config, &starts, &outcome);
+    let missing_segments =
+        missing_segment_files(config, &absent_positions, &heads, &outcome, &missing);
+    if !missing.is_empty() || !missing_segments.is_empty() {
         if config.recovery_policy != RecoveryPolicy::Salvage {
-            return Err(ChannelError::MissingSegment { seq, segment });
+            return Err(missing_error(&missing, &missing_segments));
         }
         tracing::error!(
             events = missing.len(),
+            segments = ?missing_segments,
             "dropping queued events whose segments are missing (salvage)"
         );
         for (seq, _) in &missing {
             st.ready.remove(seq);
+        }
+        for m in &missing_segments {
+            outcome
+                .report
+                .problems
+                .push(format!("{m} (salvage opened without it)"));
         }
     }
     let mut live: HashMap<u32, u64> = HashMap::new();
@@ -311,6 +348,7 @@ pub(crate) fn recover_state(
         outcome,
         queue: st,
         missing,
+        missing_segments,
         seq_next,
         txid_next,
         segment_next,
@@ -340,13 +378,24 @@ pub(super) fn open(
     config.validate()?;
     let locks = lock_all(fs.as_ref(), &config, true)?;
     let rec = recover_state(fs.as_ref(), &config, true)?;
-    let events_lost = rec.outcome.report.events_lost + rec.missing.len() as u64;
+    let events_lost =
+        rec.outcome.report.events_lost + rec.missing.len() as u64 + rec.outcome.report.events_cut;
     let table = segment_table(fs.as_ref(), &rec.outcome)?;
     let poison = Arc::new(Poison::default());
     let ids = Arc::new(AtomicU32::new(rec.segment_next));
     let mut writers = Vec::with_capacity(config.data_dirs.len());
     for (i, dir) in config.data_dirs.iter().enumerate() {
-        writers.push(DirWriter::create(
+        let last = rec
+            .outcome
+            .segments
+            .iter()
+            .rfind(|s| s.dir_index == i)
+            .map(|s| LastSegment {
+                id: s.id,
+                len: s.len,
+            });
+        let fresh = last.is_none();
+        let writer = DirWriter::open(
             fs.clone(),
             dir.clone(),
             i,
@@ -354,7 +403,15 @@ pub(super) fn open(
             poison.clone(),
             ids.clone(),
             table.clone(),
-        )?);
+            last,
+        )?;
+        if fresh {
+            // A directory without any segment gets its first one now, so that the checkpoint
+            // names it as the directory's replay position: should every segment of the
+            // directory vanish later, that position is what notices.
+            writer.roll_now()?;
+        }
+        writers.push(writer);
     }
     let st = rec.queue;
     let depth = st.depth();
@@ -364,8 +421,12 @@ pub(super) fn open(
         tracing::warn!(
             problems = report.problems.len(),
             events_lost,
+            events_cut = report.events_cut,
             "recovery met damaged data; see the report"
         );
+        for p in &report.problems {
+            tracing::warn!(problem = %p, "recovery");
+        }
     }
     let replayed_any = report.records > 0 || rec.image.is_none();
     let inner = Arc::new(Inner {
@@ -394,6 +455,7 @@ pub(super) fn open(
             report,
             recovered_events: recovered,
             events_lost,
+            missing_segments: rec.missing_segments,
             elapsed: t0.elapsed(),
         },
     });
@@ -403,9 +465,55 @@ pub(super) fn open(
     checkpointer::start_background(&inner)?;
     tracing::info!(
         events = recovered,
+        events_lost = inner.recovery.events_lost,
         source = ?inner.recovery.source,
         elapsed_ms = inner.recovery.elapsed.as_millis() as u64,
         "file channel open"
     );
     Ok(FileChannel { inner })
+}
+
+#[cfg(test)]
+mod position_tests {
+    use super::*;
+    use crate::io::SimFs;
+
+    fn pos(dir: &str, segment: u32) -> DirPosition {
+        DirPosition {
+            dir: dir.into(),
+            segment,
+            offset: 32,
+        }
+    }
+
+    #[test]
+    fn a_position_is_found_by_spelling_then_by_the_segment_its_directory_holds() {
+        let fs = SimFs::new(1);
+        for d in ["/x/d0", "/x/d1"] {
+            fs.create_dir_all(Path::new(d)).unwrap();
+        }
+        fs.open(Path::new("/x/d1/log-0000000007"), OpenMode::CreateNew)
+            .unwrap();
+        let positions = [pos("d0", 3), pos("d1", 7)];
+        let found = |dir: &str, i| position_of(&fs, Path::new(dir), i, 2, &positions);
+        assert_eq!(found("d0", 0), Some(&positions[0]));
+        // Another spelling: d1 holds segment 7, so the position naming 7 is d1's, at any index.
+        assert_eq!(found("/x/d1", 0), Some(&positions[1]));
+        // d0 under another spelling holds no segment a position names, and its position is
+        // not segment 0: no match (open then replays it whole; verify reports it).
+        assert_eq!(found("/x/d0", 0), None);
+    }
+
+    #[test]
+    fn a_directory_without_segments_takes_the_position_at_its_index_only_if_it_named_none() {
+        let fs = SimFs::new(1);
+        fs.create_dir_all(Path::new("/x/d1")).unwrap();
+        let positions = [pos("d0", 3), pos("d1", 0)];
+        assert_eq!(
+            position_of(&fs, Path::new("/x/d1"), 1, 2, &positions),
+            Some(&positions[1])
+        );
+        // Not when the checkpoint's directories do not line up with the configuration.
+        assert_eq!(position_of(&fs, Path::new("/x/d1"), 1, 3, &positions), None);
+    }
 }

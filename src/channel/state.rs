@@ -8,6 +8,7 @@
 //! decides when a segment may be deleted.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use imbl::OrdMap;
@@ -124,12 +125,16 @@ impl QueueState {
     }
 }
 
+/// The longest a put waits for capacity, whatever `keep-alive` says (one day).
+pub const CAPACITY_WAIT_MAX: Duration = Duration::from_secs(86_400);
+
 /// Counts queued plus reserved events against `capacity`; puts wait up to keep-alive.
 #[derive(Debug)]
 pub struct Capacity {
     used: Mutex<u64>,
     freed: Condvar,
     limit: u64,
+    shut: AtomicBool,
 }
 
 impl Capacity {
@@ -139,6 +144,7 @@ impl Capacity {
             used: Mutex::new(used),
             freed: Condvar::new(),
             limit,
+            shut: AtomicBool::new(false),
         }
     }
 
@@ -147,17 +153,34 @@ impl Capacity {
         self.limit
     }
 
-    /// Takes one permit, waiting up to `wait`.
+    /// Permits taken now: queued, in-flight and reserved events.
+    pub fn used(&self) -> u64 {
+        *self.used.lock()
+    }
+
+    /// Takes one permit, waiting up to `wait` (capped at [`CAPACITY_WAIT_MAX`]); gives up at
+    /// once when the gate is shut.
     pub fn acquire(&self, wait: Duration) -> bool {
-        let deadline = Instant::now() + wait;
+        let now = Instant::now();
+        let deadline = now.checked_add(wait.min(CAPACITY_WAIT_MAX)).unwrap_or(now);
         let mut used = self.used.lock();
         while *used >= self.limit {
+            if self.shut.load(Ordering::Acquire) {
+                return false;
+            }
             if self.freed.wait_until(&mut used, deadline).timed_out() && *used >= self.limit {
                 return false;
             }
         }
         *used += 1;
         true
+    }
+
+    /// Shuts the gate: waiting and later puts give up (the channel is closing).
+    pub fn shut(&self) {
+        self.shut.store(true, Ordering::Release);
+        let _guard = self.used.lock();
+        self.freed.notify_all();
     }
 
     /// Returns `n` permits.

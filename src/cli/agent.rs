@@ -1,6 +1,8 @@
 //! `sluice agent`: runs an agent from a Flume properties file until SIGINT/SIGTERM, polling
 //! the file for changes (unless `--no-reload-conf`) and serving metrics over HTTP when
-//! `-Dflume.monitoring.type=http`.
+//! `-Dflume.monitoring.type=http` (on `-Dflume.monitoring.bind`, default loopback, and
+//! `-Dflume.monitoring.port`, default 41414). At start the soft open-file limit is raised to
+//! the hard limit. A stop ends within `SHUTDOWN_BOUND` (10 s) whatever peers do.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,8 +11,11 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context;
 use sluice::agent::config::{self, AgentConfig, Severity};
 use sluice::agent::metrics::Registry;
-use sluice::agent::runtime::{http, Agent};
+use sluice::agent::runtime::{http, rlimit, Agent, SHUTDOWN_BOUND};
 use sluice::agent::stop;
+
+use crate::cli::exit;
+use crate::cli::logging::LogSpec;
 
 /// Arguments of `sluice agent`.
 #[derive(clap::Args, Debug)]
@@ -27,10 +32,13 @@ pub struct AgentArgs {
     /// Do not poll the file for changes.
     #[arg(long = "no-reload-conf")]
     pub no_reload_conf: bool,
-    /// Seconds between checks of the file for changes.
-    #[arg(short = 'i', long = "poll-interval", default_value_t = 30)]
+    /// Seconds between checks of the file for changes (1 to 86400).
+    #[arg(short = 'i', long = "poll-interval", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub poll_interval: u64,
-    /// `-Dkey=value`: `flume.root.logger`, `flume.monitoring.*`, or `<agent>.<key>` overrides.
+    /// `-Dkey=value`: `flume.root.logger=LEVEL[,console|LOGFILE|DRFA]`, `flume.log.dir`,
+    /// `flume.log.file`, `flume.log.format=text|flume|json`, `flume.monitoring.*`, or
+    /// `<agent>.<key>` overrides.
     #[arg(short = 'D', value_name = "KEY=VALUE", value_parser = parse_define)]
     pub defines: Vec<(String, String)>,
 }
@@ -49,21 +57,6 @@ fn define<'a>(args: &'a AgentArgs, key: &str) -> Option<&'a str> {
         .rev()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.as_str())
-}
-
-/// Flume's `-Dflume.root.logger=INFO,console` to a tracing level (`RUST_LOG` still wins).
-fn log_level(args: &AgentArgs) -> String {
-    let level = define(args, "flume.root.logger")
-        .and_then(|v| v.split(',').next())
-        .unwrap_or("INFO")
-        .trim()
-        .to_ascii_lowercase();
-    match level.as_str() {
-        "warning" => "warn".into(),
-        "fatal" => "error".into(),
-        "all" => "trace".into(),
-        _ => level,
-    }
 }
 
 /// Loads the file; logs warnings; returns the config or the rendered errors.
@@ -89,7 +82,8 @@ fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
 
 /// Runs the subcommand.
 pub fn run(args: AgentArgs) -> anyhow::Result<i32> {
-    crate::cli::logging::init(&log_level(&args));
+    let spec = LogSpec::from_defines(&args.defines).map_err(exit::Usage)?;
+    crate::cli::logging::init_spec(&spec)?;
     let cfg = match load(&args)? {
         Ok(c) => c,
         Err(errors) => {
@@ -97,14 +91,27 @@ pub fn run(args: AgentArgs) -> anyhow::Result<i32> {
                 eprintln!("{e}");
             }
             eprintln!("sluice: the configuration has errors; not starting");
-            return Ok(1);
+            return Ok(exit::FAILED_CHECK);
         }
     };
+    match rlimit::raise_nofile_limit() {
+        Ok(l) if l.soft_after != l.soft_before => tracing::info!(
+            soft_before = l.soft_before,
+            soft = l.soft_after,
+            hard = l.hard,
+            "raised the open-file limit"
+        ),
+        Ok(l) => tracing::info!(soft = l.soft_after, hard = l.hard, "open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
-    rt.block_on(run_agent(args, cfg))
+    let result = rt.block_on(run_agent(args, cfg));
+    // Blocking work still running (a channel close past its grace) does not hold the exit.
+    rt.shutdown_timeout(Duration::from_millis(500));
+    result
 }
 
 async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
@@ -112,13 +119,16 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
     let (http_stop, http_stopped) = stop::channel();
     let mut http_task = None;
     if define(&args, "flume.monitoring.type").is_some_and(|t| t.eq_ignore_ascii_case("http")) {
-        let port: u16 = define(&args, "flume.monitoring.port")
-            .unwrap_or("41414")
-            .parse()
-            .context("-Dflume.monitoring.port must be a port number")?;
-        let (addr, task) = http::serve(port, registry.clone(), http_stopped)
+        let port: u16 = match define(&args, "flume.monitoring.port") {
+            None => http::PORT_DEFAULT,
+            Some(p) => p.parse().with_context(|| {
+                format!("-Dflume.monitoring.port must be a port number 0-65535, got {p:?}")
+            })?,
+        };
+        let bind = define(&args, "flume.monitoring.bind").unwrap_or(http::BIND_DEFAULT);
+        let (addr, task) = http::serve(bind, port, registry.clone(), http_stopped)
             .await
-            .with_context(|| format!("serving metrics on port {port}"))?;
+            .with_context(|| format!("serving metrics on {bind}:{port}"))?;
         tracing::info!(%addr, "metrics at GET /metrics");
         http_task = Some(task);
     }
@@ -136,7 +146,7 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing the SIGTERM handler")?;
     let mut last = stamp(&args.conf_file);
-    let mut poll = tokio::time::interval(Duration::from_secs(args.poll_interval.max(1)));
+    let mut poll = tokio::time::interval(Duration::from_secs(args.poll_interval.clamp(1, 86_400)));
     poll.tick().await;
     loop {
         tokio::select! {
@@ -152,8 +162,9 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
                     Ok(Ok(new)) if new == *agent.config() => {}
                     Ok(Ok(new)) => {
                         tracing::info!("configuration changed; restarting changed components");
-                        if let Err(e) = agent.apply(new).await {
-                            tracing::error!(error = %e, "applying the new configuration failed");
+                        match agent.apply(new).await {
+                            Ok(()) => tracing::info!("the new configuration is running"),
+                            Err(e) => tracing::error!(error = %e, "applying the new configuration failed; the previous configuration keeps running"),
                         }
                     }
                     Ok(Err(errors)) => {
@@ -167,12 +178,20 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
             }
         }
     }
-    tracing::info!("shutting down");
+    tracing::info!(
+        bound_ms = SHUTDOWN_BOUND.as_millis() as u64,
+        "shutting down"
+    );
     agent.shutdown().await;
     http_stop.stop();
     if let Some(t) = http_task {
-        let _ = t.await;
+        if tokio::time::timeout(Duration::from_millis(500), t)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the metrics server did not stop in time");
+        }
     }
     tracing::info!("agent stopped");
-    Ok(0)
+    Ok(exit::OK)
 }

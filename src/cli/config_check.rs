@@ -1,5 +1,6 @@
 //! `sluice config check`: validates a Flume properties file and prints every problem as
-//! `FILE:LINE: key: message`; exits 1 when any problem is an error.
+//! `FILE:LINE: key: message`; exits 1 when any problem is an error, 3 when the file cannot be
+//! read (see `crate::cli::exit`).
 
 use std::path::PathBuf;
 
@@ -15,6 +16,9 @@ pub struct CheckArgs {
     /// The properties file.
     #[arg(short = 'f', long = "conf-file")]
     pub conf_file: PathBuf,
+    /// Configuration directory (accepted like `sluice agent -c`, for Flume compatibility; unused).
+    #[arg(short = 'c', long = "conf")]
+    pub conf_dir: Option<PathBuf>,
     /// Overrides: `-D<agent>.<key>=value` (other -D keys are accepted and ignored).
     #[arg(short = 'D', value_name = "KEY=VALUE", value_parser = super::agent::parse_define)]
     pub defines: Vec<(String, String)>,
@@ -39,7 +43,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
                 c.sinks.len(),
                 c.sinkgroups.len()
             );
-            Ok(0)
+            Ok(crate::cli::exit::OK)
         }
         None => {
             let n = loaded
@@ -48,7 +52,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
                 .filter(|p| p.severity == config::Severity::Error)
                 .count();
             eprintln!("{file}: {n} error(s)");
-            Ok(1)
+            Ok(crate::cli::exit::FAILED_CHECK)
         }
     }
 }

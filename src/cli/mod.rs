@@ -1,8 +1,11 @@
 //! Subcommand implementations of the `sluice` binary. Each returns the process exit code.
 
 pub mod agent;
+pub mod avro_client;
 pub mod bench;
 pub mod channel;
 pub mod config_check;
 pub mod crashtest;
+pub mod exit;
 pub mod logging;
+pub mod send;

@@ -10,7 +10,7 @@ mod std_fs;
 
 use std::fmt::Debug;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use sim_fs::{Fault, SimFs};
@@ -45,6 +45,9 @@ pub trait FsFile: Send + Sync + Debug {
     }
     /// Truncates or extends the file.
     fn set_len(&self, len: u64) -> io::Result<()>;
+    /// Whether the file has lost its last directory entry (fstat's link count is 0): it was
+    /// unlinked, or its directory removed, while open. One `fstat`, about a microsecond.
+    fn is_unlinked(&self) -> io::Result<bool>;
 
     /// Reads exactly `buf.len()` bytes at `offset`, or fails with `UnexpectedEof`.
     fn read_exact_at(&self, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
@@ -87,6 +90,12 @@ pub trait Fs: Send + Sync + Debug {
     fn lock_dir(&self, dir: &Path) -> io::Result<Box<dyn DirLock>>;
     /// Bytes available to this process on the file system holding `path`.
     fn available_space(&self, path: &Path) -> io::Result<u64>;
+    /// The canonical form of an existing `path` (absolute; symlinks, `.` and `..` resolved):
+    /// what identifies a directory whatever spelling a configuration uses. The default, for
+    /// simulated file systems whose paths are already canonical, returns `path` unchanged.
+    fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
+        Ok(path.to_path_buf())
+    }
 }
 
 /// Name of the lock file placed in every locked directory.

@@ -10,7 +10,9 @@
 //! Faults: [`Fault`] fails the operation with a chosen index (every call counts, see
 //! [`SimFs::op_count`]) with an error, or "crashes" there: that operation and every later one
 //! fail with EIO until the test takes a crash image. A space limit makes writes past it fail
-//! with ENOSPC after writing what fits, as a real full disk does.
+//! with ENOSPC after writing what fits, as a real full disk does. [`SimFs::fail_creates`] makes
+//! every file creation fail with a chosen errno (EMFILE: descriptors used up), and
+//! [`SimFs::remove_tree`] removes a directory with everything in it, as `rm -rf` would.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
@@ -80,6 +82,8 @@ struct State {
     faults: Vec<Fault>,
     crashed: bool,
     space_limit: Option<u64>,
+    /// While set, every open that would create a file fails with this errno.
+    fail_creates: Option<i32>,
     rng: u64,
 }
 
@@ -197,6 +201,33 @@ impl SimFs {
     /// Limits the total bytes of all files; `None` removes the limit.
     pub fn set_space_limit(&self, limit: Option<u64>) {
         self.state.lock().space_limit = limit;
+    }
+
+    /// While `Some(errno)`, every open in a creating mode fails with that errno (opening an
+    /// existing file to read or write works as usual); `None` ends it.
+    pub fn fail_creates(&self, errno: Option<i32>) {
+        self.state.lock().fail_creates = errno;
+    }
+
+    /// Removes `dir`, its files and its subdirectories at once, durably (`rm -rf` and a
+    /// sync). Open handles keep working on the unlinked files, as on Linux.
+    pub fn remove_tree(&self, dir: &Path) {
+        let mut st = self.state.lock();
+        st.dirs.retain(|d, _| !d.starts_with(dir));
+        st.durable_dirs.retain(|d, _| !d.starts_with(dir));
+    }
+
+    /// Removes one directory entry without syncing the directory: a crash image taken before
+    /// the next `sync_dir` of `path`'s directory still has it. Test helper (not a seam call).
+    pub fn unlink_durably(&self, path: &Path) -> io::Result<()> {
+        let mut st = self.state.lock();
+        let (dir, name) = State::split(path)?;
+        let gone = st.dirs.get_mut(&dir).and_then(|d| d.remove(&name));
+        if let Some(d) = st.durable_dirs.get_mut(&dir) {
+            d.remove(&name);
+        }
+        gone.map(|_| ())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{}", path.display())))
     }
 
     /// The file system as found after a power cut now: durable bytes and directory entries,
@@ -368,6 +399,14 @@ impl FsFile for SimFile {
             .map_or(0, |i| i.current.len() as u64))
     }
 
+    fn is_unlinked(&self) -> io::Result<bool> {
+        let st = self.state.lock();
+        Ok(!st
+            .dirs
+            .values()
+            .any(|d| d.values().any(|i| *i == self.inode)))
+    }
+
     fn set_len(&self, len: u64) -> io::Result<()> {
         let mut st = self.state.lock();
         st.tick()?;
@@ -433,6 +472,10 @@ impl Fs for SimFs {
             ));
         }
         let existing = st.dirs.get(&dir).and_then(|d| d.get(&name)).copied();
+        let creates = matches!(mode, OpenMode::CreateNew | OpenMode::CreateTruncate);
+        if let (true, Some(errno)) = (creates, st.fail_creates) {
+            return Err(io::Error::from_raw_os_error(errno));
+        }
         let inode = match (mode, existing) {
             (OpenMode::Read | OpenMode::ReadWrite, Some(ino)) => ino,
             (OpenMode::Read | OpenMode::ReadWrite, None) => {

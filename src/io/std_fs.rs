@@ -2,8 +2,8 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use fs2::FileExt as _;
@@ -41,6 +41,10 @@ impl FsFile for StdFile {
 
     fn set_len(&self, len: u64) -> io::Result<()> {
         self.0.set_len(len)
+    }
+
+    fn is_unlinked(&self) -> io::Result<bool> {
+        Ok(self.0.metadata()?.nlink() == 0)
     }
 }
 
@@ -123,5 +127,9 @@ impl Fs for StdFs {
 
     fn available_space(&self, path: &Path) -> io::Result<u64> {
         fs2::available_space(path)
+    }
+
+    fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
+        std::fs::canonicalize(path)
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! Byte layouts are in `docs/format.md`; what survives which crash is in `docs/recovery.md`.
 
+pub mod head;
 pub mod readahead;
 pub mod record;
 pub mod replay;

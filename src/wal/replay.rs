@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use super::record::{EventPtr, RecordKind};
 use super::segment::{
-    decode_header, parse_segment_file_name, scan_records, HeaderError, SEGMENT_HEADER_BYTES,
+    decode_header, parse_segment_file_name, scan_records, HeaderError, SegmentHeader,
+    SEGMENT_HEADER_BYTES,
 };
 use crate::channel::config::RecoveryPolicy;
 use crate::io::{Fs, FsFile, OpenMode};
@@ -64,6 +65,10 @@ pub struct ReplayReport {
     pub uncommitted_puts: u64,
     /// Transactions without an end record.
     pub uncommitted_txns: u64,
+    /// Events of committed transactions whose commit record lay in a cut tail (readable
+    /// records after damage in a directory's newest segment, cut under `tolerate-tail`):
+    /// acknowledged, unless a crash left them unsynced and out of order.
+    pub events_cut: u64,
 }
 
 /// The result of a replay.
@@ -79,6 +84,9 @@ pub struct ReplayOutcome {
     pub max_segment_id: u32,
     /// Every segment found, in id order.
     pub segments: Vec<FoundSegment>,
+    /// Segments known to be missing from the middle of a directory after its replay position:
+    /// a later segment's header names it as its predecessor. (dir index, id, named by).
+    pub chain_gaps: Vec<(usize, u32, PathBuf)>,
     /// What was met.
     pub report: ReplayReport,
 }
@@ -136,6 +144,7 @@ struct DirResult {
     report: ReplayReport,
     /// Highest id of a segment ignored for a bad header.
     max_ignored_id: u32,
+    chain_gaps: Vec<(usize, u32, PathBuf)>,
 }
 
 /// Lists the segment ids and paths of a directory, in id order.
@@ -165,7 +174,9 @@ fn replay_dir(
     let segments = list_segments(fs, dir)?;
     let mut pending: HashMap<u64, PendingTxn> = HashMap::new();
     let last_index = segments.len().saturating_sub(1);
+    let mut prev_file: Option<u32> = None;
     for (i, (id, path)) in segments.iter().enumerate() {
+        let before = prev_file.replace(*id);
         let is_last = i == last_index;
         let mode = if repair {
             OpenMode::ReadWrite
@@ -189,7 +200,16 @@ fn replay_dir(
             len,
             records: 0,
         };
-        if let Some(problem) = check_header(file.as_ref(), *id, len) {
+        let header = check_header(file.as_ref(), *id, len);
+        if let (Ok(h), Some((sid, _))) = (&header, start) {
+            // After the replay position every segment of the directory must be there: each
+            // names its predecessor, so one that vanished from the middle is noticed.
+            if *id > sid && h.prev_in_dir >= sid && before != Some(h.prev_in_dir) {
+                out.chain_gaps
+                    .push((dir_index, h.prev_in_dir, path.clone()));
+            }
+        }
+        if let Err(problem) = header {
             let detail = problem.to_string();
             let tolerable = is_last
                 && policy != RecoveryPolicy::Strict
@@ -322,7 +342,17 @@ fn replay_dir(
                 let dropped = scan.file_len - cut;
                 out.report.truncated.push((path.clone(), cut, dropped));
                 let also = match scan.readable_after {
-                    Some(next) => format!("; readable records from offset {next} cut with it"),
+                    Some(next) => {
+                        let cost = committed_events_from(file.as_ref(), path, next)?;
+                        out.report.events_cut += cost;
+                        if cost > 0 {
+                            tracing::error!(path = %path.display(), offset = next, events = cost, "the cut tail holds committed events");
+                        }
+                        format!(
+                            "; readable records from offset {next} cut with it, holding {cost} \
+                             committed events"
+                        )
+                    }
                     None => String::new(),
                 };
                 out.report.problems.push(format!(
@@ -359,16 +389,33 @@ fn truncate(file: &dyn FsFile, path: &Path, len: u64) -> Result<(), ReplayError>
         })
 }
 
-fn check_header(file: &dyn FsFile, id: u32, len: u64) -> Option<HeaderError> {
+/// The events counted by the commit records readable from `from` on (resynchronising past
+/// damage): what cutting the segment at or before `from` costs.
+fn committed_events_from(file: &dyn FsFile, path: &Path, from: u64) -> Result<u64, ReplayError> {
+    let mut events = 0u64;
+    scan_records(file, from, true, |_, meta| {
+        if let (RecordKind::Commit, Some((puts, _))) = (meta.kind, meta.commit) {
+            events += u64::from(puts);
+        }
+    })
+    .map_err(|e| ReplayError::Io {
+        op: "read",
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    Ok(events)
+}
+
+fn check_header(file: &dyn FsFile, id: u32, len: u64) -> Result<SegmentHeader, HeaderError> {
     let mut buf = [0u8; SEGMENT_HEADER_BYTES as usize];
     let n = (len.min(SEGMENT_HEADER_BYTES)) as usize;
     if file.read_exact_at(&mut buf[..n], 0).is_err() {
-        return Some(HeaderError::Truncated(0));
+        return Err(HeaderError::Truncated(0));
     }
     match decode_header(&buf[..n]) {
-        Ok(h) if h.segment_id == id => None,
-        Ok(_) => Some(HeaderError::BadMagic),
-        Err(e) => Some(e),
+        Ok(h) if h.segment_id == id => Ok(h),
+        Ok(_) => Err(HeaderError::BadMagic),
+        Err(e) => Err(e),
     }
 }
 
@@ -407,6 +454,7 @@ pub fn replay(
     let mut seen: HashMap<u32, PathBuf> = HashMap::new();
     for r in results {
         let r = r?;
+        out.chain_gaps.extend(r.chain_gaps);
         out.committed.extend(r.committed);
         out.max_seq = out.max_seq.max(r.max_seq);
         out.max_txid = out.max_txid.max(r.max_txid);
@@ -420,6 +468,7 @@ pub fn replay(
         out.report.events_lost += rep.events_lost;
         out.report.uncommitted_puts += rep.uncommitted_puts;
         out.report.uncommitted_txns += rep.uncommitted_txns;
+        out.report.events_cut += rep.events_cut;
         for seg in r.segments {
             if let Some(first) = seen.insert(seg.id, seg.path.clone()) {
                 return Err(ReplayError::DuplicateSegment {

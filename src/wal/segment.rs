@@ -1,7 +1,8 @@
 //! Segment files: the header codec, file naming, and a sequential scanner over records.
 //!
 //! A segment is `log-<id>` (id zero-padded to 10 digits) in a data directory; it starts with a
-//! 32-byte header (magic, format version, segment id, creation time, CRC) followed by records.
+//! 32-byte header (magic, format version, segment id, creation time, the id of the segment
+//! before it in the same directory, CRC) followed by records.
 
 use std::io;
 
@@ -24,6 +25,10 @@ pub struct SegmentHeader {
     pub segment_id: u32,
     /// Creation time, milliseconds since the Unix epoch.
     pub created_ms: u64,
+    /// Id of the segment written before this one in the same data directory (0: none, or a
+    /// segment written before this field existed). Replay follows this chain to notice a
+    /// segment that vanished from the middle of a directory.
+    pub prev_in_dir: u32,
 }
 
 /// Why a segment header is bad.
@@ -50,6 +55,7 @@ pub fn encode_header(h: &SegmentHeader) -> [u8; SEGMENT_HEADER_BYTES as usize] {
     LE::write_u32(&mut b[8..12], SEGMENT_VERSION);
     LE::write_u32(&mut b[12..16], h.segment_id);
     LE::write_u64(&mut b[16..24], h.created_ms);
+    LE::write_u32(&mut b[24..28], h.prev_in_dir);
     let crc = crc32fast::hash(&b[0..28]);
     LE::write_u32(&mut b[28..32], crc);
     b
@@ -73,6 +79,7 @@ pub fn decode_header(b: &[u8]) -> Result<SegmentHeader, HeaderError> {
     Ok(SegmentHeader {
         segment_id: LE::read_u32(&b[12..16]),
         created_ms: LE::read_u64(&b[16..24]),
+        prev_in_dir: LE::read_u32(&b[24..28]),
     })
 }
 
@@ -267,6 +274,7 @@ mod tests {
         let h = SegmentHeader {
             segment_id: 42,
             created_ms: 1_700_000_000_000,
+            prev_in_dir: 41,
         };
         let b = encode_header(&h);
         assert_eq!(&b[0..8], b"SLUICEWL");

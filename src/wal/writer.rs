@@ -6,7 +6,15 @@
 //! segment once, covering every byte written before it, and wakes everyone whose bytes that
 //! covered (group commit, as in raft-engine's writer queue). A failed write or fsync poisons
 //! the channel ([`Poison`]): nothing is written again until it is reopened, and a failed fsync
-//! is never retried.
+//! is never retried. Failing to *start* a segment (open/create: EMFILE, ENFILE, EACCES, or
+//! ENOSPC on its header) is not a failure of acknowledged data: the commit fails with
+//! [`WalError::Roll`], the channel stays usable and the next append retries the same id.
+//! A segment unlinked under the writer (its directory removed) poisons at the next fsync or
+//! roll, so no commit is acknowledged into a file that no longer has a name.
+//!
+//! A writer opened on a recovered directory starts its segment only when the first append
+//! needs one: opening a channel writes no segment header, so a restart on a full disk opens
+//! (and does not use up a segment id per try).
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -39,6 +47,17 @@ pub enum WalError {
     /// The transaction does not fit in one segment.
     #[error("transaction of {0} bytes does not fit in one segment")]
     TooLarge(usize),
+    /// A new segment could not be started (open, create or header write failed). Nothing
+    /// acknowledged is at stake: the channel stays usable and the next append retries.
+    #[error("start segment {}: {op}: {source} (the commit failed; the channel retries the segment at the next commit)", path.display())]
+    Roll {
+        /// What was being done.
+        op: &'static str,
+        /// The new segment's file.
+        path: PathBuf,
+        /// The error.
+        source: io::Error,
+    },
     /// An I/O error (the channel is poisoned when this comes from a write or fsync).
     #[error("{op} {}: {source}", path.display())]
     Io {
@@ -91,10 +110,26 @@ pub struct Appended {
 
 #[derive(Debug)]
 struct Active {
-    file: Arc<dyn FsFile>,
+    /// The segment appended to; `None` until the first append needs one.
+    file: Option<Arc<dyn FsFile>>,
+    /// Its id; without a file, the directory's newest segment (0: none).
     segment_id: u32,
+    /// Next append offset; without a file, the end of segment `segment_id`.
     offset: u64,
     written: u64,
+    /// An id reserved by a roll that failed, retried by the next one.
+    reserved_id: Option<u32>,
+    /// A roll failed: nothing more goes to the old segment (the half-made new one is newer).
+    must_roll: bool,
+}
+
+/// The newest segment of a directory, as recovery left it.
+#[derive(Clone, Copy, Debug)]
+pub struct LastSegment {
+    /// Segment id.
+    pub id: u32,
+    /// Its clean length (after any cut).
+    pub len: u64,
 }
 
 #[derive(Debug, Default)]
@@ -136,24 +171,37 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-fn create_segment(fs: &dyn Fs, dir: &Path, id: u32) -> Result<Arc<dyn FsFile>, WalError> {
+/// Creates segment `id` with its header, durably. `retry`: the id was reserved by an earlier
+/// attempt that may have left a partial file, which is overwritten. Failures before the
+/// directory fsync are [`WalError::Roll`] (nothing acknowledged is at stake); a failed
+/// directory fsync is [`WalError::Io`] (the caller poisons: it is never retried).
+fn create_segment(
+    fs: &dyn Fs,
+    dir: &Path,
+    id: u32,
+    prev_in_dir: u32,
+    retry: bool,
+) -> Result<Arc<dyn FsFile>, WalError> {
     let path = dir.join(segment_file_name(id));
-    let io_err = |op, source| WalError::Io {
+    let roll_err = |op, source| WalError::Roll {
         op,
         path: path.clone(),
         source,
     };
-    let file = fs
-        .open(&path, OpenMode::CreateNew)
-        .map_err(|e| io_err("create segment", e))?;
+    let mode = if retry {
+        OpenMode::CreateTruncate
+    } else {
+        OpenMode::CreateNew
+    };
+    let file = fs.open(&path, mode).map_err(|e| roll_err("create", e))?;
     let header = encode_header(&SegmentHeader {
         segment_id: id,
         created_ms: now_ms(),
+        prev_in_dir,
     });
     file.write_all_at(&header, 0)
-        .map_err(|e| io_err("write segment header", e))?;
-    file.sync_data()
-        .map_err(|e| io_err("sync segment header", e))?;
+        .map_err(|e| roll_err("write header", e))?;
+    file.sync_data().map_err(|e| roll_err("sync header", e))?;
     fs.sync_dir(dir).map_err(|e| WalError::Io {
         op: "sync directory",
         path: dir.to_path_buf(),
@@ -162,14 +210,30 @@ fn create_segment(fs: &dyn Fs, dir: &Path, id: u32) -> Result<Arc<dyn FsFile>, W
     Ok(file)
 }
 
+/// Fails if `file` (the segment `path`) no longer has a directory entry: its directory was
+/// removed or the file unlinked under the channel.
+fn check_linked(file: &dyn FsFile, path: &Path) -> Result<(), String> {
+    match file.is_unlinked() {
+        Ok(false) => Ok(()),
+        Ok(true) => Err(format!(
+            "segment {} was removed while the channel had it open (its data directory deleted or \
+             replaced?); events committed to it are lost and reopening will refuse and name it",
+            path.display()
+        )),
+        Err(e) => Err(format!("stat {}: {e}", path.display())),
+    }
+}
+
 fn is_enospc(e: &io::Error) -> bool {
     e.raw_os_error() == Some(libc::ENOSPC) || e.kind() == io::ErrorKind::StorageFull
 }
 
 impl DirWriter {
-    /// Creates a new segment in `dir` and a writer on it.
+    /// A writer on `dir`, whose newest segment recovery left as `last` (its position until
+    /// the first append, which starts a new segment: old segments are never appended to).
+    /// Nothing is written here.
     #[allow(clippy::too_many_arguments)]
-    pub fn create(
+    pub fn open(
         fs: Arc<dyn Fs>,
         dir: PathBuf,
         index: usize,
@@ -177,21 +241,26 @@ impl DirWriter {
         poison: Arc<Poison>,
         ids: Arc<AtomicU32>,
         table: Arc<SegmentTable>,
+        last: Option<LastSegment>,
     ) -> Result<DirWriter, WalError> {
-        let id = ids.fetch_add(1, Ordering::SeqCst);
-        let file = create_segment(fs.as_ref(), &dir, id)?;
-        table.insert(id, index, dir.join(segment_file_name(id)), file.clone());
+        let mut active = Active {
+            file: None,
+            segment_id: 0,
+            offset: 0,
+            written: 0,
+            reserved_id: None,
+            must_roll: false,
+        };
+        if let Some(last) = last {
+            active.segment_id = last.id;
+            active.offset = last.len;
+        }
         Ok(DirWriter {
             dir,
             index,
             fs,
             max_file_bytes,
-            active: Mutex::new(Active {
-                file,
-                segment_id: id,
-                offset: SEGMENT_HEADER_BYTES,
-                written: 0,
-            }),
+            active: Mutex::new(active),
             sync: Mutex::new(SyncState::default()),
             synced_cv: Condvar::new(),
             poison,
@@ -237,8 +306,17 @@ impl DirWriter {
         written.saturating_sub(self.sync.lock().synced)
     }
 
-    fn check_space(&self, min_free: u64, len: usize) -> Result<(), WalError> {
-        let required = min_free + len as u64;
+    /// Lowers the free-space estimate by `bytes` written elsewhere on what may be the same
+    /// file system (another data directory, a checkpoint); the next refresh corrects it.
+    pub fn note_written_elsewhere(&self, bytes: u64) {
+        let avail = self.space.available.load(Ordering::Relaxed);
+        self.space
+            .available
+            .store(avail.saturating_sub(bytes), Ordering::Relaxed);
+    }
+
+    fn check_space(&self, min_free: u64, len: u64) -> Result<(), WalError> {
+        let required = min_free.saturating_add(len);
         let mut refreshed = self.space.refreshed.lock();
         let stale = refreshed.is_none_or(|t| t.elapsed() >= SPACE_REFRESH);
         let mut available = self.space.available.load(Ordering::Relaxed);
@@ -271,23 +349,30 @@ impl DirWriter {
     pub fn append(&self, bytes: &[u8], min_free: Option<u64>) -> Result<Appended, WalError> {
         self.poison.check()?;
         let mut a = self.active.lock();
-        if let Some(min) = min_free {
-            self.check_space(min, bytes.len())?;
-        }
         let len = bytes.len() as u64;
-        if a.offset + len > self.max_file_bytes && a.offset > SEGMENT_HEADER_BYTES {
+        let needs_roll = a.file.is_none()
+            || a.must_roll
+            || (a.offset + len > self.max_file_bytes && a.offset > SEGMENT_HEADER_BYTES);
+        if let Some(min) = min_free {
+            let header = if needs_roll { SEGMENT_HEADER_BYTES } else { 0 };
+            self.check_space(min, len + header)?;
+        }
+        if needs_roll {
             self.roll(&mut a)?;
         }
         if a.offset + len > u64::from(u32::MAX) {
             return Err(WalError::TooLarge(bytes.len()));
         }
         let offset = a.offset;
-        if let Err(e) = a.file.write_all_at(bytes, offset) {
+        let Some(file) = a.file.clone() else {
+            return Err(WalError::Poisoned("no active segment after a roll".into()));
+        };
+        if let Err(e) = file.write_all_at(bytes, offset) {
             let path = self.dir.join(segment_file_name(a.segment_id));
             if is_enospc(&e) {
                 // Drop the partial record so it can never be replayed; if even that fails,
                 // the tail is unknown and the channel must stop writing.
-                if let Err(t) = a.file.set_len(offset) {
+                if let Err(t) = file.set_len(offset) {
                     self.poison
                         .set(format!("truncate {} after ENOSPC: {t}", path.display()));
                 }
@@ -318,26 +403,44 @@ impl DirWriter {
         })
     }
 
-    /// Seals the active segment (fdatasync) and starts a new one.
+    /// Seals the active segment (fdatasync) and starts a new one. A failure to start the new
+    /// one leaves the channel usable (the id is kept for the next try); a failed fsync of the
+    /// old one, or finding it unlinked, poisons.
     fn roll(&self, a: &mut Active) -> Result<(), WalError> {
         let old = self.dir.join(segment_file_name(a.segment_id));
-        if let Err(e) = a.file.sync_data() {
-            self.poison.set(format!("fsync {}: {e}", old.display()));
-            return Err(WalError::Io {
-                op: "fsync",
-                path: old,
-                source: e,
-            });
+        if let Some(file) = &a.file {
+            if let Err(e) = file.sync_data() {
+                self.poison.set(format!("fsync {}: {e}", old.display()));
+                return Err(WalError::Io {
+                    op: "fsync",
+                    path: old,
+                    source: e,
+                });
+            }
+            self.fsyncs.fetch_add(1, Ordering::Relaxed);
+            if let Err(cause) = check_linked(file.as_ref(), &old) {
+                self.poison.set(cause.clone());
+                return Err(WalError::Poisoned(cause));
+            }
+            {
+                let mut s = self.sync.lock();
+                s.synced = s.synced.max(a.written);
+            }
+            self.synced_cv.notify_all();
         }
-        self.fsyncs.fetch_add(1, Ordering::Relaxed);
-        {
-            let mut s = self.sync.lock();
-            s.synced = s.synced.max(a.written);
-        }
-        self.synced_cv.notify_all();
-        let id = self.ids.fetch_add(1, Ordering::SeqCst);
-        let file = match create_segment(self.fs.as_ref(), &self.dir, id) {
+        let retry = a.reserved_id.is_some();
+        let id = match a.reserved_id {
+            Some(id) => id,
+            None => self.ids.fetch_add(1, Ordering::SeqCst),
+        };
+        let file = match create_segment(self.fs.as_ref(), &self.dir, id, a.segment_id, retry) {
             Ok(f) => f,
+            Err(e @ WalError::Roll { .. }) => {
+                tracing::warn!(dir = %self.dir.display(), segment = id, error = %e, "could not start a segment; the next commit retries");
+                a.reserved_id = Some(id);
+                a.must_roll = true;
+                return Err(e);
+            }
             Err(e) => {
                 self.poison.set(format!("start segment {id}: {e}"));
                 return Err(e);
@@ -350,9 +453,15 @@ impl DirWriter {
             file.clone(),
         );
         tracing::debug!(dir = %self.dir.display(), segment = id, "rolled to a new segment");
-        a.file = file;
+        // Best effort: a head record that lags only narrows what recovery can see missing.
+        if let Err(e) = super::head::write(self.fs.as_ref(), &self.dir, id) {
+            tracing::warn!(dir = %self.dir.display(), segment = id, error = %e, "could not update the head record");
+        }
+        a.file = Some(file);
         a.segment_id = id;
         a.offset = SEGMENT_HEADER_BYTES;
+        a.reserved_id = None;
+        a.must_roll = false;
         Ok(())
     }
 
@@ -382,21 +491,35 @@ impl DirWriter {
                 let a = self.active.lock();
                 (a.file.clone(), a.written, a.segment_id)
             };
-            let result = file.sync_data();
-            self.fsyncs.fetch_add(1, Ordering::Relaxed);
+            let path = self.dir.join(segment_file_name(id));
+            // The leader also checks (one fstat per fsync) that the segment still has a name:
+            // bytes synced into an unlinked file are lost all the same.
+            let result = match &file {
+                Some(f) => {
+                    self.fsyncs.fetch_add(1, Ordering::Relaxed);
+                    match f.sync_data() {
+                        Ok(()) => check_linked(f.as_ref(), &path)
+                            .map_err(|cause| (cause.clone(), WalError::Poisoned(cause))),
+                        Err(e) => Err((
+                            format!("fsync {}: {e}", path.display()),
+                            WalError::Io {
+                                op: "fsync",
+                                path: path.clone(),
+                                source: e,
+                            },
+                        )),
+                    }
+                }
+                None => Ok(()),
+            };
             s = self.sync.lock();
             s.syncing = false;
             match result {
                 Ok(()) => s.synced = s.synced.max(target),
-                Err(e) => {
-                    let path = self.dir.join(segment_file_name(id));
-                    self.poison.set(format!("fsync {}: {e}", path.display()));
+                Err((cause, err)) => {
+                    self.poison.set(cause);
                     self.synced_cv.notify_all();
-                    return Err(WalError::Io {
-                        op: "fsync",
-                        path,
-                        source: e,
-                    });
+                    return Err(err);
                 }
             }
             self.synced_cv.notify_all();

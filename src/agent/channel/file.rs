@@ -30,7 +30,7 @@ fn map_err(name: &str, e: ChannelError) -> AgentChannelError {
         ChannelError::Closed => AgentChannelError::Closed(name.to_owned()),
         other => AgentChannelError::File {
             channel: name.to_owned(),
-            source: other,
+            cause: other,
         },
     }
 }
@@ -47,6 +47,7 @@ impl FileChannelAdapter {
             channel = name,
             source = ?info.source,
             events = info.recovered_events,
+            events_lost = info.events_lost,
             elapsed_ms = info.elapsed.as_millis() as u64,
             "file channel opened"
         );
@@ -72,6 +73,7 @@ impl FileChannelAdapter {
                 ("Open", s.open.to_string()),
                 ("Closed", u8::from(!s.open).to_string()),
                 ("Unhealthy", u8::from(s.unhealthy).to_string()),
+                ("EventsLostOnOpen", s.events_lost_on_open.to_string()),
             ]
         }));
         Ok(FileChannelAdapter {

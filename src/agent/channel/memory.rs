@@ -3,7 +3,10 @@
 //! Capacity counts queued events plus events taken by open transactions (a rollback always
 //! has room to put them back). A commit of puts waits up to `keep-alive` for room, counting
 //! events against `capacity` and body bytes against `byteCapacity` less its
-//! `byteCapacityBufferPercentage`.
+//! `byteCapacityBufferPercentage` (the share Flume sets aside for headers and overhead).
+//! Without `byteCapacity` the limit is [`DEFAULT_RAM_DIVISOR`]th of physical memory, as Flume
+//! defaults to 80% of the JVM heap. A commit that does not fit in time fails with
+//! [`AgentChannelError::Full`]; the caller still holds its events and decides to retry.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -27,11 +30,41 @@ struct Queue {
     closed: bool,
 }
 
+/// Without `byteCapacity`, the byte limit is physical memory divided by this.
+pub const DEFAULT_RAM_DIVISOR: u64 = 8;
+/// The byte limit when physical memory cannot be read (1 GiB).
+pub const DEFAULT_BYTE_CAPACITY_FALLBACK: u64 = 1 << 30;
+
+/// Physical memory in bytes, if the system says.
+fn physical_memory() -> Option<u64> {
+    // SAFETY: sysconf only reads system constants.
+    let (pages, page) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    (pages > 0 && page > 0).then(|| (pages as u64).saturating_mul(page as u64))
+}
+
+/// The body bytes a channel may hold: `byteCapacity` (or the default share of RAM) less
+/// `byteCapacityBufferPercentage`.
+pub fn byte_limit(cfg: &MemoryConfig) -> u64 {
+    let total = cfg.byte_capacity.unwrap_or_else(|| {
+        physical_memory()
+            .map(|m| m / DEFAULT_RAM_DIVISOR)
+            .unwrap_or(DEFAULT_BYTE_CAPACITY_FALLBACK)
+    });
+    let keep = 100 - cfg.byte_capacity_buffer_percentage.min(99);
+    // 128-bit so that no byteCapacity can overflow.
+    (total as u128 * keep as u128 / 100) as u64
+}
+
 #[derive(Debug)]
 struct Shared {
     name: String,
     cfg: MemoryConfig,
-    byte_limit: Option<u64>,
+    byte_limit: u64,
     queue: Mutex<Queue>,
     room: Notify,
     counters: Arc<CounterGroup>,
@@ -46,9 +79,7 @@ pub struct MemoryChannel {
 impl MemoryChannel {
     /// A new, empty channel.
     pub fn new(name: &str, cfg: MemoryConfig) -> Self {
-        let byte_limit = cfg
-            .byte_capacity
-            .map(|b| b.saturating_mul(100 - cfg.byte_capacity_buffer_percentage.min(99)) / 100);
+        let byte_limit = byte_limit(&cfg);
         let counters = CounterGroup::channel();
         let shared = Arc::new(Shared {
             name: name.to_owned(),
@@ -99,6 +130,8 @@ impl AgentChannel for MemoryChannel {
 
     fn close(&self) -> BoxFuture<'_, Result<(), AgentChannelError>> {
         self.shared.queue.lock().closed = true;
+        // Commits waiting for room give up now.
+        self.shared.room.notify_waiters();
         self.shared.counters.stopped();
         Box::pin(async { Ok(()) })
     }
@@ -134,6 +167,7 @@ impl MemoryTx {
         let taken = std::mem::take(&mut self.takes);
         let mut q = self.shared.queue.lock();
         q.in_flight = q.in_flight.saturating_sub(taken.len() as u64);
+        // Their bytes stayed counted while they were in flight.
         for e in taken.into_iter().rev() {
             q.events.push_front(e);
         }
@@ -176,37 +210,37 @@ impl ChannelTx for MemoryTx {
         })
     }
 
+    /// Cancel safety: the puts and takes stay in the transaction until the commit succeeds,
+    /// so a cancelled commit rolls back when the transaction is dropped.
     fn commit(mut self: Box<Self>) -> BoxFuture<'static, Result<(), AgentChannelError>> {
         Box::pin(async move {
             let sh = self.shared.clone();
-            let puts = std::mem::take(&mut self.puts);
-            let takes = std::mem::take(&mut self.takes);
-            let (n, put_bytes) = (puts.len() as u64, body_bytes(&puts));
-            let deadline = tokio::time::Instant::now() + sh.cfg.keep_alive;
-            let mut puts = Some(puts);
+            let (n, put_bytes) = (self.puts.len() as u64, body_bytes(&self.puts));
+            let (nt, take_bytes) = (self.takes.len() as u64, body_bytes(&self.takes));
+            let start = tokio::time::Instant::now();
+            let deadline = start.checked_add(sh.cfg.keep_alive).unwrap_or(start);
             loop {
                 let notified = sh.room.notified();
                 {
                     let mut q = sh.queue.lock();
                     if q.closed {
-                        self.takes = takes;
+                        drop(q);
                         self.do_rollback();
                         return Err(AgentChannelError::Closed(sh.name.clone()));
                     }
-                    let used = q.events.len() as u64 + q.in_flight - takes.len() as u64;
-                    let bytes = q.bytes - body_bytes(&takes).min(q.bytes);
-                    let fits = used + n <= sh.cfg.capacity
-                        && sh
-                            .byte_limit
-                            .is_none_or(|l| bytes + put_bytes <= l || n == 0);
+                    let used = (q.events.len() as u64 + q.in_flight).saturating_sub(nt);
+                    let bytes = q.bytes.saturating_sub(take_bytes);
+                    let fits = used.saturating_add(n) <= sh.cfg.capacity
+                        && (n == 0 || bytes.saturating_add(put_bytes) <= sh.byte_limit);
                     if fits {
-                        q.in_flight -= takes.len() as u64;
+                        q.in_flight -= nt.min(q.in_flight);
                         q.bytes = bytes + put_bytes;
-                        q.events.extend(puts.take().into_iter().flatten());
+                        q.events.extend(self.puts.drain(..));
                         drop(q);
+                        self.takes.clear();
                         sh.counters.add("EventPutSuccessCount", n);
-                        sh.counters.add("EventTakeSuccessCount", takes.len() as u64);
-                        if !takes.is_empty() {
+                        sh.counters.add("EventTakeSuccessCount", nt);
+                        if nt > 0 {
                             sh.room.notify_waiters();
                         }
                         return Ok(());
@@ -214,7 +248,6 @@ impl ChannelTx for MemoryTx {
                 }
                 let left = deadline.saturating_duration_since(tokio::time::Instant::now());
                 if left == Duration::ZERO || tokio::time::timeout(left, notified).await.is_err() {
-                    self.takes = takes;
                     self.do_rollback();
                     return Err(AgentChannelError::Full {
                         channel: sh.name.clone(),

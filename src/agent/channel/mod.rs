@@ -43,14 +43,25 @@ pub enum AgentChannelError {
     /// The channel is closed.
     #[error("channel {0} is closed")]
     Closed(String),
-    /// The file channel failed.
-    #[error("channel {channel}: {source}")]
+    /// The file channel failed. The cause is part of the message and deliberately not a
+    /// `source()`, so a printed chain (`{:#}`) does not say it twice.
+    #[error("channel {channel}: {cause}")]
     File {
         /// Channel name.
         channel: String,
         /// The file channel's error.
+        cause: ChannelError,
+    },
+    /// A directory of a new channel could not be created.
+    #[error("channel {channel}: cannot create {}: {source}", path.display())]
+    Prepare {
+        /// Channel name.
+        channel: String,
+        /// The directory.
+        path: std::path::PathBuf,
+        /// Why.
         #[source]
-        source: ChannelError,
+        source: std::io::Error,
     },
     /// A blocking task panicked or was cancelled.
     #[error("channel {0}: blocking task failed")]

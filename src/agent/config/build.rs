@@ -4,15 +4,22 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::ctx::Ctx;
+use super::limits::{
+    BYTE_CAPACITY_MAX, CAPACITY_MAX, CONNECTIONS_MAX, DURATION_MS_MAX, DURATION_S_MAX,
+    LINE_BYTES_MAX,
+};
 use super::types::{
-    ChannelKind, ExecConfig, FileRollConfig, MemoryConfig, NetcatConfig, SeqConfig, SinkKind,
-    SourceKind,
+    AvroSourceConfig, ChannelKind, ExecConfig, FileRollConfig, MemoryConfig, NetcatConfig,
+    SeqConfig, SinkKind, SourceKind,
 };
 use crate::channel::config::{IGNORED_KEYS, KNOWN_KEYS};
 use crate::channel::FileChannelConfig;
 
 /// Largest batch size accepted anywhere (a limit on memory held by one transaction).
 pub const BATCH_SIZE_MAX: u64 = 1_000_000;
+/// Default `maxConnections` of a netcat source: each connection costs a descriptor and a
+/// task, and 256 leaves room under the common 1,024 open-file limit for the channels.
+pub const NETCAT_CONNECTIONS_DEFAULT: u64 = 256;
 
 /// A source's settings (`type` already resolved to `short`).
 pub fn source(cx: &mut Ctx<'_>, short: &str) -> Option<SourceKind> {
@@ -26,17 +33,25 @@ pub fn source(cx: &mut Ctx<'_>, short: &str) -> Option<SourceKind> {
                     None
                 }
             });
-            let max_line_length = cx.u64("max-line-length", 512, 1) as usize;
+            let max_line_length = cx.u64("max-line-length", 512, 1, LINE_BYTES_MAX) as usize;
             let ack_every_event = cx.bool("ack-every-event", true);
+            let max_connections = cx.u64(
+                "maxConnections",
+                NETCAT_CONNECTIONS_DEFAULT,
+                1,
+                CONNECTIONS_MAX,
+            ) as usize;
             Some(SourceKind::Netcat(NetcatConfig {
                 bind: bind?,
                 port: port?,
                 max_line_length,
                 ack_every_event,
+                max_connections,
             }))
         }
+        "avro" => avro_source(cx),
         "seq" => Some(SourceKind::Seq(SeqConfig {
-            total_events: cx.u64("totalEvents", i64::MAX as u64, 0),
+            total_events: cx.u64("totalEvents", i64::MAX as u64, 0, i64::MAX as u64),
             batch_size: batch(cx, "batchSize", 1),
         })),
         "exec" => {
@@ -46,42 +61,113 @@ pub fn source(cx: &mut Ctx<'_>, short: &str) -> Option<SourceKind> {
                 command: command?,
                 shell,
                 restart: cx.bool("restart", false),
-                restart_throttle: Duration::from_millis(cx.u64("restartThrottle", 10_000, 0)),
+                restart_throttle: Duration::from_millis(cx.u64(
+                    "restartThrottle",
+                    10_000,
+                    0,
+                    DURATION_MS_MAX,
+                )),
                 log_stderr: cx.bool("logStdErr", false),
                 batch_size: batch(cx, "batchSize", 20),
-                batch_timeout: Duration::from_millis(cx.u64("batchTimeout", 3000, 1)),
+                batch_timeout: Duration::from_millis(cx.u64(
+                    "batchTimeout",
+                    3000,
+                    1,
+                    DURATION_MS_MAX,
+                )),
             };
             Some(SourceKind::Exec(cfg))
         }
-        _ => None,
+        "spooldir" => crate::agent::source::spooldir::config::build(cx).map(SourceKind::SpoolDir),
+        "TAILDIR" => crate::agent::source::taildir::config::build(cx).map(SourceKind::Taildir),
+        other => super::net::source(cx, other).flatten(),
     }
+}
+
+/// Most connections an `avro` source may be configured to hold.
+pub const AVRO_CONNECTIONS_MAX: u64 = CONNECTIONS_MAX;
+/// Most worker threads a source may be configured to use.
+pub const THREADS_MAX: u64 = 1024;
+
+fn port(cx: &mut Ctx<'_>) -> Option<u16> {
+    cx.required("port").and_then(|p| match p.parse::<u16>() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            cx.error("port", format!("expected a port number 0-65535, got {p:?}"));
+            None
+        }
+    })
+}
+
+fn avro_source(cx: &mut Ctx<'_>) -> Option<SourceKind> {
+    use crate::wire::avro::call::EVENTS_PER_CALL_MAX_DEFAULT;
+    use crate::wire::avro::frame::FRAME_BYTES_MAX_DEFAULT;
+    let bind = cx.required("bind");
+    let port = port(cx);
+    let threads = cx
+        .get("threads")
+        .map(|_| cx.u64("threads", 1, 1, THREADS_MAX) as usize);
+    let max_frame_bytes = cx.u64(
+        "max-frame-size",
+        FRAME_BYTES_MAX_DEFAULT as u64,
+        1024,
+        i32::MAX as u64,
+    );
+    let max_events_per_call = cx.u64(
+        "max-events-per-call",
+        EVENTS_PER_CALL_MAX_DEFAULT as u64,
+        1,
+        BATCH_SIZE_MAX,
+    );
+    let max_connections = cx.u64("max-connections", 4096, 1, AVRO_CONNECTIONS_MAX);
+    let idle = cx.u64("idle-timeout", 600, 0, DURATION_S_MAX);
+    let request_timeout =
+        Duration::from_millis(cx.u64("request-timeout", 20_000, 1, DURATION_MS_MAX));
+    if let Some(c) = cx.get("compression-type") {
+        if !c.eq_ignore_ascii_case("none") {
+            cx.error(
+                "compression-type",
+                format!("{c:?} is not supported yet (only none)"),
+            );
+        }
+    }
+    for key in ["ssl", "ipFilter"] {
+        if cx.bool(key, false) {
+            cx.error(key, "not supported yet");
+        }
+    }
+    Some(SourceKind::Avro(AvroSourceConfig {
+        bind: bind?,
+        port: port?,
+        threads,
+        max_frame_bytes: max_frame_bytes.min(i32::MAX as u64) as usize,
+        max_events_per_call: max_events_per_call.min(BATCH_SIZE_MAX) as usize,
+        max_connections: max_connections.min(AVRO_CONNECTIONS_MAX) as usize,
+        idle_timeout: (idle > 0).then(|| Duration::from_secs(idle)),
+        request_timeout,
+    }))
 }
 
 /// A channel's settings.
 pub fn channel(cx: &mut Ctx<'_>, short: &str) -> Option<ChannelKind> {
     match short {
         "memory" => {
-            let capacity = cx.u64("capacity", 100, 1);
-            let transaction_capacity = cx.u64("transactionCapacity", 100, 1);
+            let capacity = cx.u64("capacity", 100, 1, CAPACITY_MAX);
+            let transaction_capacity = cx.u64("transactionCapacity", 100, 1, CAPACITY_MAX);
             if transaction_capacity > capacity {
                 cx.error(
                     "transactionCapacity",
                     format!("{transaction_capacity} exceeds capacity {capacity}"),
                 );
             }
-            let keep_alive = Duration::from_secs(cx.u64("keep-alive", 3, 0));
-            let byte_capacity = cx.get("byteCapacity").and_then(|v| match v.parse::<u64>() {
-                Ok(0) => None,
-                Ok(n) => Some(n),
-                Err(_) => {
-                    cx.error("byteCapacity", format!("expected bytes, got {v:?}"));
-                    None
-                }
-            });
-            let pct = cx.u64("byteCapacityBufferPercentage", 20, 0);
-            if pct >= 100 {
-                cx.error("byteCapacityBufferPercentage", "must be below 100");
-            }
+            let keep_alive = Duration::from_secs(cx.u64("keep-alive", 3, 0, DURATION_S_MAX));
+            // 0 (or absent) means the default share of physical memory, as Flume's 0 means
+            // "the JVM's limit".
+            let byte_capacity = match cx.u64("byteCapacity", 0, 0, BYTE_CAPACITY_MAX) {
+                0 => None,
+                n => Some(n),
+            };
+            let pct = cx.u64("byteCapacityBufferPercentage", 20, 0, 99);
             Some(ChannelKind::Memory(MemoryConfig {
                 capacity,
                 transaction_capacity,
@@ -139,14 +225,14 @@ fn file_channel(cx: &mut Ctx<'_>) -> Option<FileChannelConfig> {
 pub fn sink(cx: &mut Ctx<'_>, short: &str) -> Option<SinkKind> {
     match short {
         "logger" => Some(SinkKind::Logger {
-            max_bytes_to_log: cx.u64("maxBytesToLog", 16, 0) as usize,
+            max_bytes_to_log: cx.u64("maxBytesToLog", 16, 0, LINE_BYTES_MAX) as usize,
         }),
         "null" => Some(SinkKind::Null {
             batch_size: batch(cx, "batchSize", 100),
         }),
         "file_roll" => {
             let directory = cx.required("sink.directory").map(PathBuf::from);
-            let secs = cx.u64("sink.rollInterval", 30, 0);
+            let secs = cx.u64("sink.rollInterval", 30, 0, DURATION_S_MAX);
             let batch_size = batch(cx, "sink.batchSize", 100);
             if let Some(s) = cx.get("sink.serializer") {
                 if !s.eq_ignore_ascii_case("text") {
@@ -169,15 +255,12 @@ pub fn sink(cx: &mut Ctx<'_>, short: &str) -> Option<SinkKind> {
         }
         "hdfs" => crate::agent::sink::hdfs::config::build(cx).map(|c| SinkKind::Hdfs(Box::new(c))),
         "http" => crate::agent::sink::http::build(cx).map(|c| SinkKind::Http(Box::new(c))),
+        "avro" => crate::agent::sink::avro::config::build(cx).map(SinkKind::Avro),
         _ => None,
     }
 }
 
-fn batch(cx: &mut Ctx<'_>, key: &str, default: u64) -> usize {
-    let n = cx.u64(key, default, 1);
-    if n > BATCH_SIZE_MAX {
-        cx.error(key, format!("{n} exceeds the limit {BATCH_SIZE_MAX}"));
-        return default as usize;
-    }
-    n as usize
+/// A batch size of at least 1 and at most [`BATCH_SIZE_MAX`].
+pub fn batch(cx: &mut Ctx<'_>, key: &str, default: u64) -> usize {
+    cx.u64(key, default, 1, BATCH_SIZE_MAX) as usize
 }

@@ -69,30 +69,52 @@ impl<'a> Ctx<'a> {
         self.comp.props.get(key).map(|v| v.value.clone())
     }
 
-    /// The value of a required key; an error if it is missing.
+    /// The value of a required key; an error if it is missing, at the line of a key that looks
+    /// like a misspelling of it (`channel` for `channels`) when there is one.
     pub fn required(&mut self, key: &str) -> Option<String> {
         let v = self.get(key);
         if v.is_none() {
-            self.error(key, "required key is missing");
+            let near = self
+                .comp
+                .props
+                .keys()
+                .find(|k| !self.used.contains(*k) && near_miss(k, key))
+                .cloned();
+            match near {
+                Some(k) => {
+                    self.used.insert(k.clone());
+                    self.errors += 1;
+                    let p = Problem::error(
+                        self.comp.origin_of(&k),
+                        self.comp.full_key(&k),
+                        format!(
+                            "unknown key; did you mean `{key}`? (`{key}` is required and missing)"
+                        ),
+                    );
+                    self.problems.push(p);
+                }
+                None => self.error(key, "required key is missing"),
+            }
         }
         v
     }
 
-    /// An integer of at least `min`, or `default` when absent (and after an error).
-    pub fn u64(&mut self, key: &str, default: u64, min: u64) -> u64 {
+    /// An integer in `min..=max`, or `default` when absent (and after an error, which names
+    /// the range).
+    pub fn u64(&mut self, key: &str, default: u64, min: u64, max: u64) -> u64 {
         let Some(v) = self.get(key) else {
             return default;
         };
-        match v.parse::<u64>() {
-            Ok(n) if n >= min => n,
+        match v.trim().parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => n,
             Ok(n) => {
-                self.error(key, format!("must be at least {min}, got {n}"));
+                self.error(key, format!("must be between {min} and {max}, got {n}"));
                 default
             }
             Err(_) => {
                 self.error(
                     key,
-                    format!("expected a whole number of at least {min}, got {v:?}"),
+                    format!("expected a whole number between {min} and {max}, got {v:?}"),
                 );
                 default
             }
@@ -125,13 +147,67 @@ impl<'a> Ctx<'a> {
             .cloned()
             .collect();
         for k in unknown {
+            let hint = self
+                .used
+                .iter()
+                .find(|u| near_miss(&k, u))
+                .map(|u| format!(" (did you mean `{u}`?)"))
+                .unwrap_or_default();
             let p = Problem::warning(
                 self.comp.origin_of(&k),
                 self.comp.full_key(&k),
-                format!("unknown key for {what}; ignored"),
+                format!("unknown key for {what}; ignored{hint}"),
             );
             self.problems.push(p);
         }
         self.errors == 0
+    }
+}
+
+/// Whether `written` looks like a misspelling of `known`: another case, a plural `s` added or
+/// dropped, or at most two edits apart (for keys longer than four characters).
+pub fn near_miss(written: &str, known: &str) -> bool {
+    if written == known {
+        return false;
+    }
+    if written.eq_ignore_ascii_case(known)
+        || written.strip_suffix('s') == Some(known)
+        || known.strip_suffix('s') == Some(written)
+    {
+        return true;
+    }
+    known.len() > 4
+        && edit_distance(&written.to_ascii_lowercase(), &known.to_ascii_lowercase()) <= 2
+}
+
+/// Levenshtein distance over chars (keys are short: this is O(len²) on tens of chars).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::near_miss;
+
+    #[test]
+    fn near_misses_are_plurals_case_and_small_typos_only() {
+        assert!(near_miss("channel", "channels"));
+        assert!(near_miss("channels", "channel"));
+        assert!(near_miss("sink.directry", "sink.directory"));
+        assert!(near_miss("batchsize", "batchSize"));
+        assert!(!near_miss("port", "bind"));
+        assert!(!near_miss("type", "type"));
+        assert!(!near_miss("sink.rollInterval", "sink.directory"));
     }
 }

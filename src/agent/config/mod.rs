@@ -7,10 +7,14 @@
 
 pub mod build;
 pub mod ctx;
+pub mod dirs;
+pub mod limits;
+pub mod net;
 pub mod problem;
 pub mod properties;
 pub mod raw;
 pub mod routing;
+pub mod tls;
 pub mod types;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -97,11 +101,17 @@ pub struct Loaded {
 /// Loads agent `agent` from properties text; `overrides` are `-D` pairs whose key starts with
 /// `<agent>.` (others are ignored here) and win over the file.
 pub fn load(text: &str, agent: &str, overrides: &[(String, String)]) -> Loaded {
-    let mut entries: Vec<(String, String, Origin)> = properties::parse(text)
+    let parsed = properties::parse(text);
+    let prefix = format!("{agent}.");
+    let mut problems: Vec<Problem> = parsed
+        .iter()
+        .filter(|e| e.key.starts_with(&prefix))
+        .filter_map(comment_hint)
+        .collect();
+    let mut entries: Vec<(String, String, Origin)> = parsed
         .into_iter()
         .map(|e| (e.key, e.value, Origin::Line(e.line)))
         .collect();
-    let prefix = format!("{agent}.");
     for (k, v) in overrides {
         if k.starts_with(&prefix) {
             entries.push((
@@ -111,7 +121,8 @@ pub fn load(text: &str, agent: &str, overrides: &[(String, String)]) -> Loaded {
             ));
         }
     }
-    let (raw, mut problems) = raw::group(&entries, agent);
+    let (raw, grouping) = raw::group(&entries, agent);
+    problems.extend(grouping);
     let mut cfg = AgentConfig {
         name: agent.to_owned(),
         ..AgentConfig::default()
@@ -193,9 +204,19 @@ fn typed<T>(
     let mut cx = ctx::Ctx::new(comp, problems);
     let t = cx.required("type")?;
     let Some(short) = resolve(table, &t) else {
+        // A Java class name (`org.example.MySource`, `MySink`): custom Flume components.
+        let custom = if t.contains('.') || t.starts_with(|c: char| c.is_ascii_uppercase()) {
+            "; custom Java components do not run in Sluice: see docs/coming-from-flume.md \
+             (\"Custom sources and sinks\")"
+        } else {
+            ""
+        };
         cx.error(
             "type",
-            format!("unknown {what} type {t:?}; supported: {}", supported(table)),
+            format!(
+                "unknown {what} type {t:?}{custom}; supported: {}",
+                supported(table)
+            ),
         );
         return None;
     };
@@ -326,9 +347,26 @@ fn cross_checks(raw: &raw::RawAgent, cfg: &AgentConfig, agent: &str, problems: &
             }
         }
     }
+    dirs::check(raw, cfg, problems);
+    // Wiring as written (`channel` or `channels`, even misspelt), so a source or sink refused
+    // for another reason (an unsupported type, a misspelt key) still counts as a user.
+    let names = |c: &RawComponent| -> Vec<String> {
+        ["channels", "channel"]
+            .iter()
+            .filter_map(|k| c.props.get(*k))
+            .flat_map(|v| {
+                v.value
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
     for rc in raw.section(Section::Channels) {
-        let used = cfg.sources.values().any(|s| s.channels.contains(&rc.name))
-            || cfg.sinks.values().any(|s| s.channel == rc.name);
+        let used = raw
+            .section(Section::Sources)
+            .chain(raw.section(Section::Sinks))
+            .any(|c| names(c).contains(&rc.name));
         if !used && cfg.channels.contains_key(&rc.name) {
             problems.push(Problem::warning(
                 rc.listed_at,
@@ -339,10 +377,29 @@ fn cross_checks(raw: &raw::RawAgent, cfg: &AgentConfig, agent: &str, problems: &
     }
 }
 
+/// The end-of-line comment hint: Java properties (so Flume) keep ` # ...` in the value.
+fn comment_hint(e: &properties::Entry) -> Option<Problem> {
+    let at = [" #", "\t#", " !", "\t!"]
+        .iter()
+        .filter_map(|m| e.value.find(m))
+        .min()?;
+    Some(Problem::warning(
+        Origin::Line(e.line),
+        e.key.as_str(),
+        format!(
+            "this looks like an end-of-line comment ({:?}); properties files only allow \
+             comments on their own line, so it is read as part of the value: move it to a line \
+             of its own",
+            e.value[at..].trim_start()
+        ),
+    ))
+}
+
 fn batch_key(kind: &SinkKind) -> &'static str {
     match kind {
         SinkKind::FileRoll(_) => "sink.batchSize",
         SinkKind::Hdfs(_) => "hdfs.batchSize",
+        SinkKind::Avro(_) => "batch-size",
         _ => "batchSize",
     }
 }

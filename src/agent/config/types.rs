@@ -13,6 +13,17 @@ pub const SOURCE_TYPES: TypeTable = &[
     ("netcat", "org.apache.flume.source.NetcatSource"),
     ("seq", "org.apache.flume.source.SequenceGeneratorSource"),
     ("exec", "org.apache.flume.source.ExecSource"),
+    ("syslogtcp", "org.apache.flume.source.SyslogTcpSource"),
+    (
+        "multiport_syslogtcp",
+        "org.apache.flume.source.MultiportSyslogTCPSource",
+    ),
+    ("syslogudp", "org.apache.flume.source.SyslogUDPSource"),
+    ("http", "org.apache.flume.source.http.HTTPSource"),
+    ("netcatudp", "org.apache.flume.source.NetcatUdpSource"),
+    ("avro", "org.apache.flume.source.AvroSource"),
+    ("spooldir", "org.apache.flume.source.SpoolDirectorySource"),
+    ("TAILDIR", "org.apache.flume.source.taildir.TaildirSource"),
 ];
 
 /// Channel types.
@@ -28,6 +39,7 @@ pub const SINK_TYPES: TypeTable = &[
     ("file_roll", "org.apache.flume.sink.RollingFileSink"),
     ("hdfs", "org.apache.flume.sink.hdfs.HDFSEventSink"),
     ("http", "org.apache.flume.sink.http.HttpSink"),
+    ("avro", "org.apache.flume.sink.AvroSink"),
 ];
 
 /// Sink processor types.
@@ -83,6 +95,8 @@ pub struct NetcatConfig {
     pub max_line_length: usize,
     /// `ack-every-event` (default true): answer `OK` after each event is committed.
     pub ack_every_event: bool,
+    /// `maxConnections` (default 256): connections served at once; more are closed at once.
+    pub max_connections: usize,
 }
 
 /// `seq` source settings.
@@ -113,6 +127,28 @@ pub struct ExecConfig {
     pub batch_timeout: Duration,
 }
 
+/// `avro` source settings (Flume's keys plus Sluice's limits).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AvroSourceConfig {
+    /// `bind`.
+    pub bind: String,
+    /// `port`.
+    pub port: u16,
+    /// `threads`: most calls being put into the channels at once (default: no limit).
+    pub threads: Option<usize>,
+    /// `max-frame-size` in bytes (default 64 MiB): a larger frame closes its connection.
+    pub max_frame_bytes: usize,
+    /// `max-events-per-call` (default 100,000): a larger batch closes its connection.
+    pub max_events_per_call: usize,
+    /// `max-connections` (default 4096): connections beyond it are closed at once.
+    pub max_connections: usize,
+    /// `idle-timeout` in seconds (default 600; 0 = never): an idle connection is closed.
+    pub idle_timeout: Option<Duration>,
+    /// `request-timeout` in ms (default 20000): bounds reading the rest of a started frame
+    /// and writing an answer.
+    pub request_timeout: Duration,
+}
+
 /// A source's own settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SourceKind {
@@ -122,15 +158,37 @@ pub enum SourceKind {
     Seq(SeqConfig),
     /// `exec`
     Exec(ExecConfig),
+    /// `syslogtcp`
+    SyslogTcp(super::net::SyslogTcpConfig),
+    /// `multiport_syslogtcp`
+    MultiportSyslogTcp(super::net::SyslogTcpConfig),
+    /// `syslogudp`
+    SyslogUdp(super::net::SyslogUdpConfig),
+    /// `http`
+    Http(super::net::HttpConfig),
+    /// `netcatudp`
+    NetcatUdp(super::net::NetcatUdpConfig),
+    /// `avro`
+    Avro(AvroSourceConfig),
+    /// `spooldir`
+    SpoolDir(crate::agent::source::spooldir::SpoolDirConfig),
+    /// `TAILDIR`
+    Taildir(crate::agent::source::taildir::TaildirConfig),
 }
 
 impl SourceKind {
     /// Events per channel transaction.
     pub fn batch_size(&self) -> usize {
         match self {
-            SourceKind::Netcat(_) => 1,
+            SourceKind::Netcat(_) | SourceKind::Avro(_) => 1,
             SourceKind::Seq(c) => c.batch_size,
             SourceKind::Exec(c) => c.batch_size,
+            SourceKind::SyslogTcp(c) | SourceKind::MultiportSyslogTcp(c) => c.batch_size,
+            SourceKind::SyslogUdp(_) | SourceKind::NetcatUdp(_) => 1,
+            // One request is one transaction of whatever size the client sent.
+            SourceKind::Http(_) => 1,
+            SourceKind::SpoolDir(c) => c.batch_size,
+            SourceKind::Taildir(c) => c.batch_size,
         }
     }
 }
@@ -220,6 +278,8 @@ pub enum SinkKind {
     Hdfs(Box<crate::agent::sink::hdfs::HdfsConfig>),
     /// `http` (one event per take transaction, as in Flume)
     Http(Box<crate::agent::sink::http::HttpConfig>),
+    /// `avro`
+    Avro(crate::agent::sink::avro::AvroSinkConfig),
 }
 
 impl SinkKind {
@@ -231,6 +291,7 @@ impl SinkKind {
             SinkKind::FileRoll(c) => c.batch_size,
             SinkKind::Hdfs(c) => c.batch_size,
             SinkKind::Http(_) => 1,
+            SinkKind::Avro(c) => c.batch_size,
         }
     }
 }

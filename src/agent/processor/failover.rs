@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use crate::agent::component::{ComponentError, Props};
+use crate::agent::config::limits::DURATION_MS_MAX;
 
 /// Flume's default `maxpenalty`, in milliseconds.
 pub const DEFAULT_MAX_PENALTY_MS: u64 = 30_000;
@@ -33,12 +34,15 @@ impl FailoverConfig {
             ));
         }
         let max_penalty_ms = match props.get("maxpenalty") {
-            Some(v) => v.trim().parse::<u64>().map_err(|_| {
-                ComponentError::new(
-                    "maxpenalty",
-                    format!("expected milliseconds >= 0, got {v:?}"),
-                )
-            })?,
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if n <= DURATION_MS_MAX => n,
+                _ => {
+                    return Err(ComponentError::new(
+                        "maxpenalty",
+                        format!("expected milliseconds between 0 and {DURATION_MS_MAX}, got {v:?}"),
+                    ))
+                }
+            },
             None => DEFAULT_MAX_PENALTY_MS,
         };
         let mut next_default = 0i32;

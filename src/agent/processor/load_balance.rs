@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use crate::agent::component::{ComponentError, Props};
+use crate::agent::config::limits::DURATION_MS_MAX;
 
 /// Flume's default `selector.maxTimeOut`, in milliseconds.
 pub const DEFAULT_MAX_TIMEOUT_MS: u64 = 30_000;
@@ -82,11 +83,11 @@ impl LoadBalanceConfig {
             None => DEFAULT_MAX_TIMEOUT_MS,
             Some(v) => match v.trim().parse::<u64>() {
                 Ok(0) => DEFAULT_MAX_TIMEOUT_MS,
-                Ok(n) => n,
-                Err(_) => {
+                Ok(n) if n <= DURATION_MS_MAX => n,
+                _ => {
                     return Err(ComponentError::new(
                         "selector.maxTimeOut",
-                        format!("expected milliseconds >= 0, got {v:?}"),
+                        format!("expected milliseconds between 0 and {DURATION_MS_MAX}, got {v:?}"),
                     ))
                 }
             },

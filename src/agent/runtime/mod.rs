@@ -1,13 +1,22 @@
 //! The agent runtime: opens channels, starts sink runners and sources under supervision,
 //! applies a changed configuration by restarting only what changed, and shuts down in
 //! order (sources, then sinks, then channels, which checkpoint and close).
+//!
+//! Every step of a stop has a deadline ([`SOURCE_STOP_GRACE`], [`RUNNER_STOP_GRACE`],
+//! [`CHANNEL_CLOSE_GRACE`]): a component that has not finished by then is aborted, so a
+//! shutdown ends within [`SHUTDOWN_BOUND`] whatever peers do. A reload that fails (a new
+//! channel cannot open) rolls back to the configuration that was running.
 
 pub mod http;
+pub mod rlimit;
 pub mod supervise;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use crate::agent::channel::{self, AgentChannel, AgentChannelError};
 use crate::agent::config::{AgentConfig, ChannelConfig};
@@ -17,6 +26,17 @@ use crate::agent::router::ChannelProcessor;
 use crate::agent::sink::{runner, Sink};
 use crate::agent::source::{self, SourceCtx};
 use supervise::Supervised;
+
+/// How long sources get to finish the batch they are putting when asked to stop.
+pub const SOURCE_STOP_GRACE: Duration = Duration::from_secs(3);
+/// How long sink runners get to finish their batch when asked to stop.
+pub const RUNNER_STOP_GRACE: Duration = Duration::from_secs(3);
+/// How long channels get to checkpoint and close (an unfinished close is left to recovery at
+/// the next start: everything committed is already durable).
+pub const CHANNEL_CLOSE_GRACE: Duration = Duration::from_secs(3);
+/// The longest a shutdown takes (the three graces, then half a second each for the metrics server
+/// and the runtime).
+pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(10);
 
 /// A running channel and the configuration it was opened with.
 #[derive(Debug)]
@@ -69,7 +89,7 @@ impl Agent {
             runners: BTreeMap::new(),
             sources: BTreeMap::new(),
         };
-        agent.apply(cfg).await?;
+        agent.converge(cfg).await?;
         Ok(agent)
     }
 
@@ -80,7 +100,54 @@ impl Agent {
 
     /// Moves to `new`, restarting only the components whose configuration (or whose
     /// channel) changed. Channels are reopened only when their own keys changed.
+    ///
+    /// A new channel's directories are created before anything is stopped, so a directory
+    /// that cannot be created changes nothing. If a new channel still fails to open, the
+    /// configuration that was running is restored (its channels reopened, its sources and
+    /// sinks restarted) and the error returned.
     pub async fn apply(&mut self, new: AgentConfig) -> Result<(), AgentChannelError> {
+        self.prepare(&new)?;
+        let old = self.cfg.clone();
+        let Err(e) = self.converge(new).await else {
+            return Ok(());
+        };
+        tracing::error!(error = %e, "applying the new configuration failed; restoring the running one");
+        match self.converge(old).await {
+            Ok(()) => tracing::warn!("the previous configuration is running again"),
+            Err(e2) => {
+                tracing::error!(error = %e2, "restoring the previous configuration failed; some components are not running")
+            }
+        }
+        Err(e)
+    }
+
+    /// Creates the directories of every file channel that `new` opens, so that a path that
+    /// cannot be created fails the reload before any component is stopped.
+    fn prepare(&self, new: &AgentConfig) -> Result<(), AgentChannelError> {
+        for (n, cc) in &new.channels {
+            if self.channels.get(n).is_some_and(|rc| rc.cfg == *cc) {
+                continue;
+            }
+            let crate::agent::config::ChannelKind::File(fc) = &cc.kind else {
+                continue;
+            };
+            let dirs = std::iter::once(&fc.checkpoint_dir)
+                .chain(fc.backup_checkpoint_dir.iter())
+                .chain(fc.data_dirs.iter());
+            for d in dirs {
+                std::fs::create_dir_all(d).map_err(|source| AgentChannelError::Prepare {
+                    channel: n.clone(),
+                    path: d.clone(),
+                    source,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops what differs between the running components and `new`, then opens and starts
+    /// what is missing.
+    async fn converge(&mut self, new: AgentConfig) -> Result<(), AgentChannelError> {
         let old = std::mem::replace(&mut self.cfg, new.clone());
         let new = &new;
         let changed_channels: Vec<String> = self
@@ -118,38 +185,30 @@ impl Agent {
             })
             .cloned()
             .collect();
-        for n in &stop_sources {
-            if let Some(s) = self.sources.get(n) {
-                s.signal();
-            }
-        }
-        for n in stop_sources {
-            if let Some(s) = self.sources.remove(&n) {
-                s.stop().await;
-                tracing::info!(source = %n, "source stopped");
-            }
-        }
+        let sources: Vec<(String, Supervised)> = stop_sources
+            .iter()
+            .filter_map(|n| self.sources.remove(n).map(|s| (n.clone(), s)))
+            .collect();
+        stop_all("source", sources, SOURCE_STOP_GRACE).await;
         let stop_runners: Vec<String> = self
             .runners
             .keys()
             .filter(|k| unit_changed(k))
             .cloned()
             .collect();
-        for k in stop_runners {
-            if let Some(r) = self.runners.remove(&k) {
-                r.stop().await;
-                tracing::info!(runner = %k, "sink runner stopped");
-            }
+        let runners: Vec<(String, Supervised)> = stop_runners
+            .iter()
+            .filter_map(|k| self.runners.remove(k).map(|r| (k.clone(), r)))
+            .collect();
+        stop_all("sink runner", runners, RUNNER_STOP_GRACE).await;
+        let closing: Vec<(String, RunningChannel)> = changed_channels
+            .iter()
+            .filter_map(|n| self.channels.remove(n).map(|rc| (n.clone(), rc)))
+            .collect();
+        for (n, _) in &closing {
+            self.registry.remove("CHANNEL", n);
         }
-        for n in changed_channels {
-            if let Some(rc) = self.channels.remove(&n) {
-                if let Err(e) = rc.channel.close().await {
-                    tracing::error!(channel = %n, error = %e, "closing channel failed");
-                }
-                self.registry.remove("CHANNEL", &n);
-                tracing::info!(channel = %n, "channel closed");
-            }
-        }
+        close_all(closing).await;
         for (n, cc) in &new.channels {
             if self.channels.contains_key(n) {
                 continue;
@@ -249,26 +308,55 @@ impl Agent {
     }
 
     /// Graceful shutdown: sources stop (finishing the batch they are putting), sink runners
-    /// finish their batch, then every channel checkpoints and closes.
+    /// finish their batch, then every channel checkpoints and closes. Each step has its
+    /// grace; the whole takes at most [`SHUTDOWN_BOUND`] less the metrics server's second.
     pub async fn shutdown(mut self) {
-        for s in self.sources.values() {
-            s.signal();
+        let sources = std::mem::take(&mut self.sources).into_iter().collect();
+        stop_all("source", sources, SOURCE_STOP_GRACE).await;
+        let runners = std::mem::take(&mut self.runners).into_iter().collect();
+        stop_all("sink runner", runners, RUNNER_STOP_GRACE).await;
+        close_all(std::mem::take(&mut self.channels).into_iter().collect()).await;
+    }
+}
+
+/// Signals every component at once, then waits for them until `grace` from now; those not
+/// finished by then are aborted.
+async fn stop_all(what: &str, components: Vec<(String, Supervised)>, grace: Duration) {
+    for (_, c) in &components {
+        c.signal();
+    }
+    let deadline = Instant::now() + grace;
+    for (n, c) in components {
+        let label = format!("{what} {n}");
+        if c.stop_by(&label, deadline).await {
+            tracing::info!(component = %label, "{what} stopped");
         }
-        for (n, s) in std::mem::take(&mut self.sources) {
-            s.stop().await;
-            tracing::info!(source = %n, "source stopped");
-        }
-        for r in self.runners.values() {
-            r.signal();
-        }
-        for (n, r) in std::mem::take(&mut self.runners) {
-            r.stop().await;
-            tracing::info!(runner = %n, "sink runner stopped");
-        }
-        for (n, rc) in std::mem::take(&mut self.channels) {
+    }
+}
+
+/// Closes channels concurrently, waiting at most [`CHANNEL_CLOSE_GRACE`].
+async fn close_all(channels: Vec<(String, RunningChannel)>) {
+    let mut set = tokio::task::JoinSet::new();
+    for (n, rc) in channels {
+        set.spawn(async move {
             match rc.channel.close().await {
                 Ok(()) => tracing::info!(channel = %n, "channel closed"),
                 Err(e) => tracing::error!(channel = %n, error = %e, "closing channel failed"),
+            }
+        });
+    }
+    let deadline = Instant::now() + CHANNEL_CLOSE_GRACE;
+    while !set.is_empty() {
+        match tokio::time::timeout_at(deadline, set.join_next()).await {
+            Ok(_) => {}
+            Err(_) => {
+                tracing::warn!(
+                    channels = set.len(),
+                    grace_ms = CHANNEL_CLOSE_GRACE.as_millis() as u64,
+                    "channels did not close in time; leaving them to recovery at the next start"
+                );
+                set.detach_all();
+                return;
             }
         }
     }

@@ -67,11 +67,24 @@ impl Supervised {
         self.stop.stop();
     }
 
-    /// Stops the component and waits for it to finish its work in progress.
-    pub async fn stop(self) {
+    /// Stops the component and waits for it to finish its work in progress, but not past
+    /// `deadline`: then the task is aborted (dropped at its current await point; an
+    /// uncommitted transaction rolls back when dropped). Returns whether it stopped in time.
+    pub async fn stop_by(self, what: &str, deadline: tokio::time::Instant) -> bool {
         self.stop.stop();
-        if let Err(e) = self.task.await {
-            tracing::error!(error = %e, "component task ended abnormally");
+        let mut task = self.task;
+        match tokio::time::timeout_at(deadline, &mut task).await {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => {
+                tracing::error!(component = %what, error = %e, "component task ended abnormally");
+                true
+            }
+            Err(_) => {
+                tracing::warn!(component = %what, "component did not stop in time; aborting it");
+                task.abort();
+                let _ = task.await;
+                false
+            }
         }
     }
 }

@@ -21,6 +21,7 @@ use hyper_util::rt::TokioExecutor;
 
 use super::SinkError;
 use crate::agent::config::ctx::Ctx;
+use crate::agent::config::limits::DURATION_MS_MAX;
 use crate::event::Event;
 
 /// Most bytes of an answer body read (the rest is dropped with the connection).
@@ -128,8 +129,8 @@ pub fn build(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
     }
     Some(HttpConfig {
         endpoint: endpoint?,
-        connect_timeout: Duration::from_millis(cx.u64("connectTimeout", 5000, 1)),
-        request_timeout: Duration::from_millis(cx.u64("requestTimeout", 5000, 1)),
+        connect_timeout: Duration::from_millis(cx.u64("connectTimeout", 5000, 1, DURATION_MS_MAX)),
+        request_timeout: Duration::from_millis(cx.u64("requestTimeout", 5000, 1, DURATION_MS_MAX)),
         content_type: cx
             .get("contentTypeHeader")
             .unwrap_or_else(|| "text/plain".into()),

@@ -1,14 +1,20 @@
-//! Sinks: `logger`, `null`, `file_roll`, `hdfs` and `http`. A sink only delivers a batch it is handed; the
-//! [`runner`] takes the batch from the channel and commits the take only after `deliver`
-//! returned `Ok` (for `file_roll` and `hdfs`: after the bytes were written, flushed and fsynced).
+//! Sinks: `logger`, `null`, `file_roll`, `hdfs`, `http` and `avro`. A sink only delivers a
+//! batch it is handed; the [`runner`] takes the batch from the channel and commits the take
+//! only after `deliver` returned `Ok` (for `file_roll` and `hdfs`: after the bytes were
+//! written, flushed and fsynced; for `avro`: after the downstream answered `OK`).
 
+pub mod avro;
 pub mod file_roll;
 pub mod hdfs;
 pub mod http;
 pub mod logger;
 pub mod runner;
 
+use std::sync::Arc;
+
 use crate::agent::config::SinkKind;
+use crate::agent::metrics::CounterGroup;
+use crate::agent::stop::Stop;
 use crate::event::Event;
 
 /// A sink could not deliver a batch; the take is rolled back.
@@ -34,6 +40,8 @@ pub enum Sink {
     Hdfs(Box<hdfs::HdfsSink>),
     /// `http`
     Http(Box<http::HttpSink>),
+    /// `avro`
+    Avro(Box<avro::AvroSink>),
 }
 
 impl Sink {
@@ -49,6 +57,24 @@ impl Sink {
             }
             SinkKind::Hdfs(c) => Sink::Hdfs(Box::new(hdfs::HdfsSink::new(name, (**c).clone()))),
             SinkKind::Http(c) => Sink::Http(Box::new(http::HttpSink::new(name, (**c).clone()))),
+            SinkKind::Avro(c) => Sink::Avro(Box::new(avro::AvroSink::new(name, c.clone()))),
+        }
+    }
+
+    /// Gives the sink its counters and the runner's stop signal (sinks with connections
+    /// count them and abandon network waits on stop).
+    pub fn attach(&mut self, counters: Arc<CounterGroup>, stop: Stop) {
+        if let Sink::Avro(s) = self {
+            s.attach(counters, stop);
+        }
+    }
+
+    /// Readies the sink before a batch is taken (the avro sink connects here). An error
+    /// counts as a failed round: nothing is taken.
+    pub async fn prepare(&mut self) -> Result<(), SinkError> {
+        match self {
+            Sink::Avro(s) => s.prepare().await,
+            _ => Ok(()),
         }
     }
 
@@ -63,6 +89,7 @@ impl Sink {
             Sink::FileRoll(s) => s.deliver(events).await,
             Sink::Hdfs(s) => s.deliver(events).await,
             Sink::Http(s) => s.deliver(events).await,
+            Sink::Avro(s) => s.deliver(events).await,
         }
     }
 
@@ -80,6 +107,7 @@ impl Sink {
         match self {
             Sink::FileRoll(s) => s.close().await,
             Sink::Hdfs(s) => s.close().await,
+            Sink::Avro(s) => s.stop(),
             _ => {}
         }
     }

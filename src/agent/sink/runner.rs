@@ -45,6 +45,10 @@ enum Outcome {
 
 async fn process(name: &str, u: &mut SinkUnit) -> Outcome {
     let c = &u.counters;
+    if let Err(e) = u.sink.prepare().await {
+        tracing::debug!(sink = name, error = %e, "sink not ready");
+        return Outcome::Failed;
+    }
     let mut tx = u.channel.begin();
     let events = match tx.take_up_to(u.batch_size).await {
         Ok(e) => e,
@@ -93,6 +97,9 @@ pub async fn run(
     mut policy: SinkPolicy,
     mut stop: Stop,
 ) {
+    for u in units.values_mut() {
+        u.sink.attach(u.counters.clone(), stop.clone());
+    }
     let mut fail_backoff = Duration::ZERO;
     let mut idle_backoff = Duration::ZERO;
     while !stop.is_set() {

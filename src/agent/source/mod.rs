@@ -1,10 +1,23 @@
-//! Sources: `netcat` (event driven: one task per connection), `seq` (polling) and `exec`
-//! (a child process's output lines). Each runs until its [`Stop`] is set, finishing the batch
-//! it is putting; an `Err` makes the supervisor restart it.
+//! Sources: `netcat` and `avro` (event driven: one task per connection), `seq` (polling),
+//! `exec` (a child process's output lines), `syslogtcp`/`multiport_syslogtcp`/`syslogudp`
+//! (syslog/), `http` (http/), `netcatudp`, `spooldir` (files dropped into a directory) and
+//! `TAILDIR` (files followed as they grow). Each runs until its [`Stop`] is set, finishing the
+//! batch it is putting; an `Err` makes the supervisor restart it.
 
+pub mod atomic_file;
+pub mod avro;
 pub mod exec;
+pub mod file_lines;
+pub mod http;
+pub mod lines;
 pub mod netcat;
+pub mod netcat_udp;
+pub mod peer;
 pub mod seq;
+pub mod spooldir;
+pub mod syslog;
+pub mod taildir;
+pub mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,5 +117,14 @@ pub async fn run(kind: SourceKind, ctx: SourceCtx) -> Result<(), SourceError> {
         SourceKind::Netcat(c) => netcat::run(c, ctx).await,
         SourceKind::Seq(c) => seq::run(c, ctx).await,
         SourceKind::Exec(c) => exec::run(c, ctx).await,
+        SourceKind::SyslogTcp(c) | SourceKind::MultiportSyslogTcp(c) => {
+            syslog::tcp::run(c, ctx).await
+        }
+        SourceKind::SyslogUdp(c) => syslog::udp::run(c, ctx).await,
+        SourceKind::Http(c) => http::run(c, ctx).await,
+        SourceKind::NetcatUdp(c) => netcat_udp::run(c, ctx).await,
+        SourceKind::Avro(c) => avro::run(c, ctx).await,
+        SourceKind::SpoolDir(c) => spooldir::run(c, ctx).await,
+        SourceKind::Taildir(c) => taildir::run(c, ctx).await,
     }
 }

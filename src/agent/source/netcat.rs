@@ -4,35 +4,67 @@
 //! `ack-every-event` each of them is answered `OK` only after the batch was committed to every
 //! required channel, or `FAILED: ...` if it was not. A line longer than `max-line-length`
 //! bytes (newline included) is answered `FAILED` and dropped. A trailing `\r` is removed.
+//!
+//! Limits: at most `maxConnections` connections at once (more are closed at once, logged and
+//! counted as `ConnectionRefusedCount`); a reply that the peer does not read within
+//! [`REPLY_WRITE_TIMEOUT`] ends the connection, and so does the source's stop signal, so a
+//! client that never reads can hold neither a task nor a shutdown.
+
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
+use super::lines::{LineSplitter, Piece};
 use super::{SourceCtx, SourceError};
 use crate::agent::config::types::NetcatConfig;
 use crate::event::Event;
 
 /// Most lines put in one batch.
 pub const BATCH_LINES_MAX: usize = 100;
+/// Longest wait for the peer to take our replies.
+pub const REPLY_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Pause after a failed accept (e.g. EMFILE) so the loop does not spin.
+pub const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+/// Least time between two "connection refused" log lines.
+const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Listens until stopped; connections finish the batch they are putting.
 pub async fn run(cfg: NetcatConfig, ctx: SourceCtx) -> Result<(), SourceError> {
     let listener = TcpListener::bind((cfg.bind.as_str(), cfg.port))
         .await
         .map_err(|e| ctx.error(format!("cannot listen on {}:{}: {e}", cfg.bind, cfg.port)))?;
-    tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, "netcat source listening");
+    tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, max_connections = cfg.max_connections, "netcat source listening");
     let mut conns = JoinSet::new();
     let mut stop = ctx.stop.clone();
+    let mut last_refusal_log: Option<tokio::time::Instant> = None;
+    let mut refused_since_log = 0u64;
     loop {
         tokio::select! {
             _ = stop.wait() => break,
             accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) if reaped(&mut conns) >= cfg.max_connections => {
+                    drop(stream);
+                    ctx.counters.add("ConnectionRefusedCount", 1);
+                    refused_since_log += 1;
+                    let now = tokio::time::Instant::now();
+                    if last_refusal_log.is_none_or(|t| now.duration_since(t) >= REFUSAL_LOG_INTERVAL) {
+                        tracing::warn!(source = %ctx.name, %peer, refused = refused_since_log, max_connections = cfg.max_connections, "too many connections; closing new ones (maxConnections)");
+                        last_refusal_log = Some(now);
+                        refused_since_log = 0;
+                    }
+                }
                 Ok((stream, peer)) => {
                     tracing::debug!(source = %ctx.name, %peer, "connection");
                     conns.spawn(connection(stream, cfg.clone(), ctx.clone()));
                 }
-                Err(e) => tracing::warn!(source = %ctx.name, error = %e, "accept failed"),
+                Err(e) => {
+                    tracing::warn!(source = %ctx.name, error = %e, "accept failed");
+                    if stop.sleep(ACCEPT_ERROR_PAUSE).await {
+                        break;
+                    }
+                }
             },
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
         }
@@ -42,63 +74,71 @@ pub async fn run(cfg: NetcatConfig, ctx: SourceCtx) -> Result<(), SourceError> {
     Ok(())
 }
 
-async fn connection(mut stream: TcpStream, cfg: NetcatConfig, mut ctx: SourceCtx) {
-    let mut buf: Vec<u8> = Vec::with_capacity(4096);
-    let mut chunk = vec![0u8; 8192];
-    let mut discarding = false;
+/// Forgets finished connections; returns how many are still running.
+fn reaped(conns: &mut JoinSet<()>) -> usize {
+    while conns.try_join_next().is_some() {}
+    conns.len()
+}
+
+/// Writes `bytes` unless the peer does not take them within [`REPLY_WRITE_TIMEOUT`] or the
+/// source is stopped first. Returns whether it was written.
+async fn reply(stream: &mut TcpStream, bytes: &[u8], ctx: &SourceCtx) -> bool {
     let mut stop = ctx.stop.clone();
+    tokio::select! {
+        _ = stop.wait() => false,
+        r = tokio::time::timeout(REPLY_WRITE_TIMEOUT, stream.write_all(bytes)) => match r {
+            Ok(Ok(())) => true,
+            Ok(Err(_)) => false,
+            Err(_) => {
+                tracing::warn!(source = %ctx.name, timeout_ms = REPLY_WRITE_TIMEOUT.as_millis() as u64, "peer does not read its replies; closing the connection");
+                false
+            }
+        },
+    }
+}
+
+async fn connection(mut stream: TcpStream, cfg: NetcatConfig, mut ctx: SourceCtx) {
+    let mut lines = LineSplitter::new(cfg.max_line_length);
+    let mut chunk = vec![0u8; 8192];
+    let mut stop = ctx.stop.clone();
+    // A too-long verdict met while a batch was being gathered, answered after that batch.
+    let mut held_back = false;
     loop {
         let mut batch = Vec::new();
-        let mut replies = Vec::new();
+        let mut replies = String::new();
+        if held_back {
+            held_back = false;
+            replies.push_str(&too_long(&cfg, &ctx));
+        }
         while batch.len() < BATCH_LINES_MAX {
-            let Some(pos) = buf.iter().position(|&b| b == b'\n') else {
-                break;
-            };
-            if discarding {
-                buf.drain(..=pos);
-                discarding = false;
-                continue;
-            }
-            if pos + 1 > cfg.max_line_length {
-                if !batch.is_empty() {
+            match lines.next_piece() {
+                None => break,
+                Some(Piece::Line(line)) => batch.push(Event::new(line)),
+                Some(Piece::TooLong) if batch.is_empty() => replies.push_str(&too_long(&cfg, &ctx)),
+                Some(Piece::TooLong) => {
+                    held_back = true;
                     break;
                 }
-                buf.drain(..=pos);
-                replies.push(too_long(&cfg, &ctx));
-                continue;
             }
-            let mut line: Vec<u8> = buf.drain(..=pos).collect();
-            line.pop();
-            if line.last() == Some(&b'\r') {
-                line.pop();
-            }
-            batch.push(Event::new(line));
         }
         if !batch.is_empty() {
             let n = batch.len();
             let ok = ctx.put_once(batch).await;
             if cfg.ack_every_event {
-                let reply = if ok {
+                let answer = if ok {
                     "OK\n"
                 } else {
                     "FAILED: event not accepted by a required channel\n"
                 };
-                replies.extend(std::iter::repeat_n(reply.to_owned(), n));
+                for _ in 0..n {
+                    replies.push_str(answer);
+                }
             }
         }
-        if !buf.contains(&b'\n') {
-            if discarding {
-                buf.clear();
-            } else if buf.len() >= cfg.max_line_length {
-                buf.clear();
-                discarding = true;
-                replies.push(too_long(&cfg, &ctx));
-            }
-        }
-        if !replies.is_empty() && stream.write_all(replies.concat().as_bytes()).await.is_err() {
+        if !replies.is_empty() && !reply(&mut stream, replies.as_bytes(), &ctx).await {
             return;
         }
-        if buf.contains(&b'\n') {
+        if held_back || lines.has_unscanned() {
             continue;
         }
         let n = tokio::select! {
@@ -108,7 +148,7 @@ async fn connection(mut stream: TcpStream, cfg: NetcatConfig, mut ctx: SourceCtx
                 Ok(n) => n,
             },
         };
-        buf.extend_from_slice(&chunk[..n]);
+        lines.push(&chunk[..n]);
     }
 }
 

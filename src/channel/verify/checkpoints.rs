@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::segments::ScannedSegment;
 use super::{problem, Problem};
+use crate::channel::recovery::position_of;
 use crate::channel::FileChannelConfig;
 use crate::checkpoint::store::{self, checkpoint_path, LoadError};
 use crate::checkpoint::CheckpointImage;
@@ -80,6 +81,7 @@ pub fn checkpoint_dirs(config: &FileChannelConfig) -> Vec<(&'static str, PathBuf
 /// directory, naming a segment of that directory that exists and lying inside it, and every
 /// entry pointing into a segment that exists.
 pub(super) fn cross_check(
+    fs: &dyn Fs,
     config: &FileChannelConfig,
     path: &Path,
     img: &CheckpointImage,
@@ -88,7 +90,7 @@ pub(super) fn cross_check(
 ) {
     for (i, dir) in config.data_dirs.iter().enumerate() {
         let key = dir.to_string_lossy();
-        let Some(pos) = img.positions.iter().find(|p| p.dir == key) else {
+        let Some(pos) = position_of(fs, dir, i, config.data_dirs.len(), &img.positions) else {
             problems.push(problem(
                 path,
                 0,
@@ -96,6 +98,10 @@ pub(super) fn cross_check(
             ));
             continue;
         };
+        if pos.segment == 0 {
+            // The directory had no segment yet when the checkpoint was written.
+            continue;
+        }
         match found.get(&pos.segment) {
             Some(seg) if seg.dir_index == i => {
                 if pos.offset > seg.len {

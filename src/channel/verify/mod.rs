@@ -123,7 +123,7 @@ pub fn verify(fs: Arc<dyn Fs>, config: &FileChannelConfig) -> Result<Verificatio
     }
     let scan = segments::scan_all(fs.as_ref(), config, &mut v)?;
     for (path, img) in &images {
-        checkpoints::cross_check(config, path, img, &scan.found, &mut v.problems);
+        checkpoints::cross_check(fs.as_ref(), config, path, img, &scan.found, &mut v.problems);
     }
     recovered_events(fs.as_ref(), config, &scan.good_puts, &mut v)?;
     Ok(v)
@@ -165,6 +165,10 @@ fn recovered_events(
             return Ok(());
         }
     };
+    let ckpt = crate::checkpoint::store::checkpoint_path(&config.checkpoint_dir);
+    for m in &rec.missing_segments {
+        v.problems.push(problem(&ckpt, 0, m.clone()));
+    }
     let table = segment_table(fs, &rec.outcome)?;
     v.queued = rec.queue.ready.len() as u64;
     for (seq, ptr) in rec.queue.ready.iter() {

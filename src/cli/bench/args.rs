@@ -72,6 +72,21 @@ pub struct BenchArgs {
     /// No progress line on stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// Measure RPC ingest instead of a channel: `avro` (see `--target`; `--putters` is the
+    /// number of connections, `--channel` the in-process agent's channel).
+    #[arg(long)]
+    pub rpc: Option<RpcKind>,
+    /// `HOST:PORT` of a running avro source; without it an agent is started in process
+    /// (avro source -> `--channel` -> null sink).
+    #[arg(long, requires = "rpc")]
+    pub target: Option<String>,
+}
+
+/// RPC protocols `--rpc` can measure.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RpcKind {
+    /// Flume's Avro RPC.
+    Avro,
 }
 
 /// Which side(s) of the channel run.

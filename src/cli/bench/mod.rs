@@ -14,6 +14,7 @@ mod queue;
 mod reopen;
 mod report;
 mod resources;
+mod rpc;
 mod table;
 mod workload;
 
@@ -53,6 +54,9 @@ fn scratch() -> anyhow::Result<Scratch> {
 /// Runs the subcommand.
 pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
     crate::cli::logging::init("warn");
+    if args.rpc.is_some() {
+        return rpc::run(&args);
+    }
     let load_average = report::load_average();
     let mut keep_scratch = None;
     let (ckpt_dir, data_dirs) = match (&args.checkpoint_dir, args.data_dirs.is_empty()) {

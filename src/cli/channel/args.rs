@@ -2,8 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{bail, Context};
 use sluice::FileChannelConfig;
+
+use crate::cli::exit::Usage;
 
 /// Where the channel is, and any other channel key as `--set key=value`.
 #[derive(clap::Args, Debug, Clone)]
@@ -27,12 +28,12 @@ impl ChannelArgs {
         props.insert("dataDirs".to_owned(), self.data_dirs.clone());
         for kv in &self.set {
             let Some((k, v)) = kv.split_once('=') else {
-                bail!("--set {kv:?}: expected KEY=VALUE");
+                return Err(Usage(format!("--set {kv:?}: expected KEY=VALUE")).into());
             };
             props.insert(k.trim().to_owned(), v.trim().to_owned());
         }
-        let (config, warnings) =
-            FileChannelConfig::from_properties(&props).context("invalid channel configuration")?;
+        let (config, warnings) = FileChannelConfig::from_properties(&props)
+            .map_err(|e| Usage(format!("invalid channel configuration: {e}")))?;
         for w in warnings {
             tracing::warn!("{w}");
         }

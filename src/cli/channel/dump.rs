@@ -29,7 +29,7 @@ pub struct DumpArgs {
 }
 
 /// Runs `sluice channel dump`: 0 when every event printed was readable, 1 when some were not,
-/// 2 when the channel cannot be read (locked, or recovery refuses it: try
+/// 3 when the channel cannot be read (locked, or recovery refuses it: try
 /// `--set recoveryPolicy=salvage`).
 pub fn run(args: DumpArgs) -> anyhow::Result<i32> {
     refusing(dump(args))

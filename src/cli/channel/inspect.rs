@@ -26,7 +26,7 @@ pub struct InspectArgs {
     json: bool,
 }
 
-/// Runs `sluice channel inspect`: exit 0 after printing, 2 if the channel cannot be read.
+/// Runs `sluice channel inspect`: exit 0 after printing, 3 if the channel cannot be read.
 pub fn run(args: InspectArgs) -> anyhow::Result<i32> {
     refusing(inspect(args))
 }
@@ -120,7 +120,9 @@ fn to_json(exam: &Examination, checks: &[CheckpointCheck], refusal: Option<&str>
         "queue_depth": exam.queued.len(),
         "in_flight_transactions": exam.report.uncommitted_txns,
         "in_flight_puts": exam.report.uncommitted_puts,
-        "events_lost": exam.report.events_lost + exam.missing.len() as u64,
+        "events_lost": exam.report.events_lost + exam.missing.len() as u64 + exam.report.events_cut,
+        "events_cut": exam.report.events_cut,
+        "missing_segments": exam.missing_segments,
         "problems": exam.report.problems,
         "oldest_event": oldest,
         "checkpoints": checks.iter().map(|c| checkpoint_json(c, now)).collect::<Vec<_>>(),
@@ -185,6 +187,13 @@ fn print_text(v: &Value) {
         );
     }
     println!("events lost: {}", s("events_lost"));
+    if v["events_cut"].as_u64().unwrap_or(0) > 0 {
+        println!(
+            "  {} of them committed in a cut tail (damage in a newest segment, cut under tolerate-tail)",
+            s("events_cut")
+        );
+    }
+
     for p in v["problems"].as_array().into_iter().flatten() {
         println!("  {}", p.as_str().unwrap_or("?"));
     }

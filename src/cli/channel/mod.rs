@@ -13,18 +13,36 @@ pub use args::ChannelArgs;
 #[derive(clap::Subcommand, Debug)]
 pub enum ChannelCommand {
     /// Read lines from stdin, one event per line, and commit them in batches.
+    #[command(
+        after_help = "Example:\n  printf 'a\\nb\\n' | sluice channel put --checkpoint-dir data/checkpoint --data-dirs data/data"
+    )]
     Put(put_take::PutArgs),
     /// Take events and write their bodies to stdout, one per line, committing each batch
     /// after it is written and flushed.
+    #[command(
+        after_help = "Example:\n  sluice channel take --checkpoint-dir data/checkpoint --data-dirs data/data --max 10"
+    )]
     Take(put_take::TakeArgs),
     /// Show queue depth, segments, checkpoints and the oldest event, without changing anything.
+    #[command(
+        after_help = "Example:\n  sluice channel inspect --checkpoint-dir data/checkpoint --data-dirs data/data\n\nExit codes: 0 printed, 2 bad arguments, 3 the channel cannot be read (in use, missing)."
+    )]
     Inspect(inspect::InspectArgs),
     /// Read every record and checkpoint; print each problem as `file:offset: what`; exit 0
     /// only when the channel is sound.
+    #[command(
+        after_help = "Example:\n  sluice channel verify --checkpoint-dir data/checkpoint --data-dirs data/data\n\nExit codes: 0 sound, 1 problems found, 2 bad arguments, 3 cannot check (in use, missing)."
+    )]
     Verify(verify::VerifyArgs),
     /// Print the queued events as JSON lines, without changing anything.
+    #[command(
+        after_help = "Example:\n  sluice channel dump --checkpoint-dir data/checkpoint --data-dirs data/data --max 5\n\nExit codes: 0 every event printed, 1 some unreadable, 2 bad arguments, 3 cannot read."
+    )]
     Dump(dump::DumpArgs),
     /// Copy every readable committed event into a new, sound channel and report what was lost.
+    #[command(
+        after_help = "Example:\n  sluice channel salvage --checkpoint-dir data/checkpoint --data-dirs data/data \\\n      --output-checkpoint-dir saved/checkpoint --output-data-dirs saved/data\n\nExit codes: 0 done (read the report), 2 bad arguments, 3 nothing done."
+    )]
     Salvage(salvage::SalvageArgs),
 }
 

@@ -40,7 +40,7 @@ pub struct SalvageArgs {
 }
 
 /// Runs `sluice channel salvage`: 0 once the new channel is complete (the report says what
-/// was lost), 2 if nothing was done.
+/// was lost), 3 if nothing was done.
 pub fn run(args: SalvageArgs) -> anyhow::Result<i32> {
     refusing(salvage(args))
 }

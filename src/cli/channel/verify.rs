@@ -1,6 +1,6 @@
 //! `sluice channel verify`: reads every record of every segment and both checkpoints, prints
 //! each problem as `file:offset: what`, and exits 0 only when the channel is sound (1 when it
-//! is not, 2 when it cannot be checked at all, e.g. an agent holds it open). Also the small
+//! is not, 3 when it cannot be checked at all, e.g. an agent holds it open). Also the small
 //! helpers the integrity tools share.
 
 use std::sync::Arc;
@@ -22,17 +22,15 @@ pub struct VerifyArgs {
     quiet: bool,
 }
 
-/// Exit code of a tool that could not do its work at all.
-pub const EXIT_REFUSED: i32 = 2;
-
-/// Maps a tool's failure to a message and [`EXIT_REFUSED`], so that scripts can tell "the
-/// channel is damaged" (1) from "the channel could not be read" (2).
+/// Maps a tool's failure to a message and its exit code (`crate::cli::exit`), so that scripts
+/// can tell "the channel is damaged" (1) from "bad arguments" (2) and "the channel could not be
+/// read" (3).
 pub fn refusing(result: anyhow::Result<i32>) -> anyhow::Result<i32> {
     match result {
         Ok(code) => Ok(code),
         Err(e) => {
-            eprintln!("sluice: error: {e:#}");
-            Ok(EXIT_REFUSED)
+            eprintln!("sluice: error: {}", crate::cli::exit::render(&e));
+            Ok(crate::cli::exit::code_of(&e))
         }
     }
 }

@@ -9,9 +9,14 @@
 //! scheduling of the real-process mode is not). The last line is
 //! `rounds=N acked=N recovered=N lost=N duplicated=N`; the exit code is 1 when anything
 //! acknowledged was lost or came out of order.
+//!
+//! With `--remove dir-segments|dir-entry` files vanish instead ([`missing`]): the check is
+//! that loss is never silent (open refuses, salvage names it). Its last line is
+//! `rounds=N lossy=N refused=N salvage_reported=N undetectable=N silent=N phantom=N`.
 
 mod kill;
 mod ledger;
+mod missing;
 mod power_loss;
 mod worker;
 
@@ -47,6 +52,10 @@ pub struct CrashtestArgs {
     /// Longest run before a kill, in milliseconds (SIGKILL mode).
     #[arg(long, default_value_t = 300)]
     pub max_run_ms: u64,
+    /// Remove files instead of crashing (simulated file system): the segments of a data
+    /// directory, or one directory entry. Checks that no loss is silent.
+    #[arg(long, value_enum)]
+    pub remove: Option<missing::Removal>,
 }
 
 /// SplitMix64: a tiny seeded generator, enough for choosing moments and actions.
@@ -114,6 +123,22 @@ pub fn run(args: CrashtestArgs) -> anyhow::Result<i32> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(1, |d| d.as_nanos() as u64)
     });
+    if let Some(how) = args.remove {
+        println!(
+            "crashtest: {} rounds, seed {seed}, remove {how:?} mode",
+            args.rounds
+        );
+        let t = missing::run(args.rounds, seed, how)?;
+        println!(
+            "rounds={} lossy={} refused={} salvage_reported={} undetectable={} silent={} phantom={}",
+            t.rounds, t.lossy, t.refused, t.salvage_reported, t.undetectable, t.silent, t.phantom
+        );
+        return Ok(if t.silent == 0 && t.phantom == 0 {
+            0
+        } else {
+            1
+        });
+    }
     let checkpoint_dir = args.dir.join("checkpoint");
     let data_dirs = if args.data_dirs.is_empty() {
         vec![args.dir.join("data")]

@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::codec::Codec;
 use super::path::{PathTemplate, RoundUnit, Rounding, Zone};
 use crate::agent::config::ctx::Ctx;
+use crate::agent::config::limits::{DURATION_MS_MAX, DURATION_S_MAX};
 
 /// Largest `hdfs.maxOpenFiles` accepted (a limit on open file handles).
 pub const MAX_OPEN_FILES_LIMIT: u64 = 100_000;
@@ -222,32 +223,21 @@ pub fn build(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
         },
     };
     let secs = |cx: &mut Ctx<'_>, key: &str, default: u64| {
-        let n = cx.u64(key, default, 0);
+        let n = cx.u64(key, default, 0, DURATION_S_MAX);
         (n > 0).then(|| Duration::from_secs(n))
     };
     let roll_interval = secs(cx, "hdfs.rollInterval", 30);
     let idle_timeout = secs(cx, "hdfs.idleTimeout", 0);
-    let roll_size = Some(cx.u64("hdfs.rollSize", 1024, 0)).filter(|n| *n > 0);
-    let roll_count = Some(cx.u64("hdfs.rollCount", 10, 0)).filter(|n| *n > 0);
-    let batch_size = cx.u64("hdfs.batchSize", 100, 1);
-    if batch_size > BATCH_SIZE_LIMIT {
-        cx.error(
-            "hdfs.batchSize",
-            format!("{batch_size} exceeds the limit {BATCH_SIZE_LIMIT}"),
-        );
-    }
-    let max_open_files = cx.u64("hdfs.maxOpenFiles", 5000, 1);
-    if max_open_files > MAX_OPEN_FILES_LIMIT {
-        cx.error(
-            "hdfs.maxOpenFiles",
-            format!("{max_open_files} exceeds the limit {MAX_OPEN_FILES_LIMIT}"),
-        );
-    }
+    let roll_size = Some(cx.u64("hdfs.rollSize", 1024, 0, u64::MAX)).filter(|n| *n > 0);
+    let roll_count = Some(cx.u64("hdfs.rollCount", 10, 0, u64::MAX)).filter(|n| *n > 0);
+    let batch_size = cx.u64("hdfs.batchSize", 100, 1, BATCH_SIZE_LIMIT);
+    let max_open_files = cx.u64("hdfs.maxOpenFiles", 5000, 1, MAX_OPEN_FILES_LIMIT);
     let empty_in_use_suffix = cx.bool("hdfs.emptyInUseSuffix", false);
     let in_use_suffix = cx.get("hdfs.inUseSuffix").unwrap_or_else(|| ".tmp".into());
-    let close_tries = cx.u64("hdfs.closeTries", 0, 0).min(u32::MAX as u64) as u32;
-    let retry_interval = Duration::from_secs(cx.u64("hdfs.retryInterval", 180, 0));
-    let call_timeout = Duration::from_millis(cx.u64("hdfs.callTimeout", 30_000, 1));
+    let close_tries = cx.u64("hdfs.closeTries", 0, 0, u32::MAX as u64) as u32;
+    let retry_interval = Duration::from_secs(cx.u64("hdfs.retryInterval", 180, 0, DURATION_S_MAX));
+    let call_timeout =
+        Duration::from_millis(cx.u64("hdfs.callTimeout", 30_000, 1, DURATION_MS_MAX));
     // Keys of Hadoop's HDFS client that have no meaning on a local file system.
     for k in [
         "hdfs.minBlockReplicas",
@@ -288,7 +278,7 @@ pub fn build(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
         call_timeout,
         serializer,
         append_newline: cx.bool("serializer.appendNewline", true),
-        sync_interval_bytes: cx.u64("serializer.syncIntervalBytes", 2_048_000, 32),
+        sync_interval_bytes: cx.u64("serializer.syncIntervalBytes", 2_048_000, 32, 1 << 30),
         fsync_per_batch: cx.bool("hdfs.fsyncPerBatch", true),
     })
 }
@@ -325,7 +315,7 @@ fn local_path(cx: &mut Ctx<'_>, p: &str) -> Option<String> {
 
 fn rounding(cx: &mut Ctx<'_>) -> Option<Rounding> {
     let round = cx.bool("hdfs.round", false);
-    let value = cx.u64("hdfs.roundValue", 1, 1);
+    let value = cx.u64("hdfs.roundValue", 1, 1, 1_000_000);
     let unit = match cx.get("hdfs.roundUnit").as_deref() {
         None => RoundUnit::Second,
         Some(v) if v.eq_ignore_ascii_case("second") => RoundUnit::Second,

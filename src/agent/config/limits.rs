@@ -1,0 +1,18 @@
+//! The range of every numeric configuration key, in one place. `config check` and the agent
+//! refuse a value outside its range, naming the line, the key and the range, so no setting can
+//! overflow a duration, an `Instant` or a buffer later.
+
+/// Longest duration any key may give, in seconds (one day): keeps `Instant + duration` far
+/// from overflow and every wait short enough to be worth waiting out.
+pub const DURATION_S_MAX: u64 = 86_400;
+/// [`DURATION_S_MAX`] in milliseconds, for keys given in milliseconds.
+pub const DURATION_MS_MAX: u64 = DURATION_S_MAX * 1000;
+/// Largest `capacity` or `transactionCapacity` (Flume calls capacities above 500 million
+/// unsupported; we allow a little more).
+pub const CAPACITY_MAX: u64 = 1_000_000_000;
+/// Largest memory channel `byteCapacity` (1 PiB).
+pub const BYTE_CAPACITY_MAX: u64 = 1 << 50;
+/// Largest line or body size a source accepts or a sink logs: one event must fit one record.
+pub const LINE_BYTES_MAX: u64 = crate::wal::record::RECORD_BYTES_MAX as u64;
+/// Largest per-source connection limit.
+pub const CONNECTIONS_MAX: u64 = 65_536;

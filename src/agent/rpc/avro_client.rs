@@ -1,0 +1,425 @@
+//! A small async Avro RPC client for Flume's `AvroSourceProtocol`: connect (TCP and a
+//! handshake ping, both within `connect_timeout`), then `append`/`appendBatch` calls, each
+//! within `request_timeout`. A `NONE` handshake is answered by resending the call with our
+//! protocol text, as Avro's `Requestor` does. One call at a time per connection.
+//!
+//! Any error leaves the connection in an unknown state: drop the client and connect again.
+//! Cancel safety: none. A call cancelled midway (e.g. by `select!` on a stop signal) may have
+//! been delivered or not; drop the client, and treat the batch as not acknowledged.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::{timeout, Instant};
+
+use crate::event::Event;
+use crate::wire::avro::client::{ClientConn, Reply};
+use crate::wire::avro::{
+    encode_frame, AvroError, FrameLimits, FrameReader, Message, Outcome, Status,
+};
+
+/// Flume's `connect-timeout` default (20 s).
+pub const CONNECT_TIMEOUT_DEFAULT: Duration = Duration::from_secs(20);
+/// Flume's `request-timeout` default (20 s).
+pub const REQUEST_TIMEOUT_DEFAULT: Duration = Duration::from_secs(20);
+/// Bytes asked of the socket per read.
+const READ_CHUNK_BYTES: usize = 64 << 10;
+
+/// Client settings.
+#[derive(Debug, Clone, Copy)]
+pub struct AvroClientConfig {
+    /// Bounds the TCP connect and the handshake.
+    pub connect_timeout: Duration,
+    /// Bounds each call, from the first byte written to the last byte of the answer.
+    pub request_timeout: Duration,
+    /// Limits on the server's answers.
+    pub frame_limits: FrameLimits,
+}
+
+impl Default for AvroClientConfig {
+    fn default() -> Self {
+        AvroClientConfig {
+            connect_timeout: CONNECT_TIMEOUT_DEFAULT,
+            request_timeout: REQUEST_TIMEOUT_DEFAULT,
+            frame_limits: FrameLimits {
+                frame_bytes_max: 1 << 20,
+                buffers_max: 64,
+            },
+        }
+    }
+}
+
+/// Why a connection or a call failed. After any of these, drop the client.
+#[derive(Debug, thiserror::Error)]
+pub enum RpcError {
+    /// The TCP connection could not be made.
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        /// The target.
+        addr: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Connect, handshake or call took too long.
+    #[error("{what} with {addr} timed out after {ms} ms")]
+    Timeout {
+        /// The target.
+        addr: String,
+        /// `connect`, `handshake`, `appendBatch`, ...
+        what: &'static str,
+        /// The timeout.
+        ms: u64,
+    },
+    /// Reading or writing the socket failed.
+    #[error("i/o with {addr}: {source}")]
+    Io {
+        /// The target.
+        addr: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server closed the connection.
+    #[error("{addr} closed the connection")]
+    Closed {
+        /// The target.
+        addr: String,
+    },
+    /// The server's bytes are not a valid answer.
+    #[error("bad answer from {addr}: {source}")]
+    Protocol {
+        /// The target.
+        addr: String,
+        /// What is wrong.
+        #[source]
+        source: AvroError,
+    },
+    /// The server answered `FAILED` or `UNKNOWN` (the events were not accepted).
+    #[error("{addr} answered {status:?}")]
+    Status {
+        /// The target.
+        addr: String,
+        /// The answer.
+        status: Status,
+    },
+    /// The server answered with an Avro system error.
+    #[error("{addr} answered with an error: {message}")]
+    Remote {
+        /// The target.
+        addr: String,
+        /// Its message.
+        message: String,
+    },
+}
+
+/// One connection to an Avro source.
+#[derive(Debug)]
+pub struct AvroClient {
+    addr: String,
+    stream: TcpStream,
+    conn: ClientConn,
+    reader: FrameReader,
+    out: Vec<u8>,
+    serial: i32,
+    cfg: AvroClientConfig,
+}
+
+impl AvroClient {
+    /// Connects to `host:port` and completes the handshake, within `connect_timeout`.
+    pub async fn connect(addr: &str, cfg: AvroClientConfig) -> Result<Self, RpcError> {
+        let deadline = Instant::now() + cfg.connect_timeout;
+        let ms = cfg.connect_timeout.as_millis() as u64;
+        let stream = match timeout(cfg.connect_timeout, TcpStream::connect(addr)).await {
+            Err(_) => {
+                return Err(RpcError::Timeout {
+                    addr: addr.to_owned(),
+                    what: "connect",
+                    ms,
+                })
+            }
+            Ok(Err(source)) => {
+                return Err(RpcError::Connect {
+                    addr: addr.to_owned(),
+                    source,
+                })
+            }
+            Ok(Ok(s)) => s,
+        };
+        let _ = stream.set_nodelay(true);
+        let mut client = AvroClient {
+            addr: addr.to_owned(),
+            stream,
+            conn: ClientConn::new(),
+            reader: FrameReader::new(cfg.frame_limits),
+            out: Vec::new(),
+            serial: 0,
+            cfg,
+        };
+        // Two rounds at most: NONE, then the resend with our protocol text.
+        for _ in 0..2 {
+            let ping = client.conn.ping();
+            match client.round(&[ping], deadline, "handshake", ms).await? {
+                Reply::Resend => continue,
+                Reply::Pong | Reply::Done(_) => return Ok(client),
+            }
+        }
+        Err(client.protocol("server keeps answering NONE"))
+    }
+
+    /// The `host:port` this client talks to.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// Sets the metadata sent with every later call (Flume's server ignores it).
+    pub fn set_call_meta(&mut self, meta: crate::wire::avro::handshake::Meta) {
+        self.conn.set_call_meta(meta);
+    }
+
+    /// Whether the idle connection is known to be broken: the server closed it, or sent
+    /// bytes nobody asked for. Never blocks (reads what the socket already has, at most one
+    /// byte); `false` means "not known to be broken", not "alive".
+    pub fn idle_broken(&mut self) -> bool {
+        let mut b = [0u8; 1];
+        match self.stream.try_read(&mut b) {
+            Ok(_) => true,
+            Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+        }
+    }
+
+    /// Sends `events` in one `appendBatch`; `Ok` only when the server answered `OK`.
+    pub async fn append_batch(&mut self, events: &[Event]) -> Result<(), RpcError> {
+        self.call(Message::AppendBatch, events).await
+    }
+
+    /// Sends one event with `append`; `Ok` only when the server answered `OK`.
+    pub async fn append(&mut self, event: &Event) -> Result<(), RpcError> {
+        self.call(Message::Append, std::slice::from_ref(event))
+            .await
+    }
+
+    async fn call(&mut self, message: Message, events: &[Event]) -> Result<(), RpcError> {
+        let deadline = Instant::now() + self.cfg.request_timeout;
+        let ms = self.cfg.request_timeout.as_millis() as u64;
+        let what = match message {
+            Message::Append => "append",
+            Message::AppendBatch => "appendBatch",
+        };
+        for _ in 0..2 {
+            let bufs = self.conn.request(message, events);
+            match self.round(&bufs, deadline, what, ms).await? {
+                Reply::Resend => continue,
+                Reply::Pong => return Err(self.protocol("a call was answered like a ping")),
+                Reply::Done(Outcome::Status(Status::Ok)) => return Ok(()),
+                Reply::Done(Outcome::Status(status)) => {
+                    return Err(RpcError::Status {
+                        addr: self.addr.clone(),
+                        status,
+                    })
+                }
+                Reply::Done(Outcome::Error(message)) => {
+                    return Err(RpcError::Remote {
+                        addr: self.addr.clone(),
+                        message,
+                    })
+                }
+            }
+        }
+        Err(self.protocol("server keeps answering NONE"))
+    }
+
+    fn protocol(&self, reason: &str) -> RpcError {
+        RpcError::Protocol {
+            addr: self.addr.clone(),
+            source: AvroError::UnexpectedResponse {
+                reason: reason.to_owned(),
+            },
+        }
+    }
+
+    /// Writes one frame and reads its answer, all before `deadline`.
+    async fn round<B: AsRef<[u8]>>(
+        &mut self,
+        bufs: &[B],
+        deadline: Instant,
+        what: &'static str,
+        ms: u64,
+    ) -> Result<Reply, RpcError> {
+        self.serial = self.serial.wrapping_add(1);
+        let serial = self.serial;
+        self.out.clear();
+        encode_frame(serial, bufs, &mut self.out);
+        let fut = async {
+            self.stream
+                .write_all(&self.out)
+                .await
+                .map_err(|source| RpcError::Io {
+                    addr: self.addr.clone(),
+                    source,
+                })?;
+            loop {
+                let frame = self
+                    .reader
+                    .next_frame()
+                    .map_err(|source| RpcError::Protocol {
+                        addr: self.addr.clone(),
+                        source,
+                    })?;
+                if let Some(f) = frame {
+                    if f.serial != serial {
+                        return Err(RpcError::Protocol {
+                            addr: self.addr.clone(),
+                            source: AvroError::UnexpectedResponse {
+                                reason: format!(
+                                    "answer to serial {} while waiting for {serial}",
+                                    f.serial
+                                ),
+                            },
+                        });
+                    }
+                    return self.conn.on_response(&f.payload).map_err(|source| {
+                        RpcError::Protocol {
+                            addr: self.addr.clone(),
+                            source,
+                        }
+                    });
+                }
+                let buf = self.reader.read_buffer(READ_CHUNK_BYTES);
+                let n = self
+                    .stream
+                    .read_buf(buf)
+                    .await
+                    .map_err(|source| RpcError::Io {
+                        addr: self.addr.clone(),
+                        source,
+                    })?;
+                if n == 0 {
+                    return Err(RpcError::Closed {
+                        addr: self.addr.clone(),
+                    });
+                }
+            }
+        };
+        match tokio::time::timeout_at(deadline, fut).await {
+            Ok(r) => r,
+            Err(_) => Err(RpcError::Timeout {
+                addr: self.addr.clone(),
+                what,
+                ms,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::avro::call::{encode_status_response, CallLimits};
+    use crate::wire::avro::server::{Action, ServerConn};
+    use crate::wire::avro::{HandshakeMatch, HandshakeResponse, KnownClients};
+    use tokio::net::TcpListener;
+
+    /// A server on the pure state machine that answers `NONE` to the first request of each
+    /// connection (as if it did not know our hash) and `FAILED` to batches of 2 events.
+    async fn fake_server(listener: TcpListener, received: tokio::sync::mpsc::Sender<Vec<Event>>) {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let received = received.clone();
+            tokio::spawn(async move {
+                let mut conn = ServerConn::new(CallLimits::default());
+                let mut known = KnownClients::default();
+                let mut reader = FrameReader::new(FrameLimits::default());
+                let mut first = true;
+                loop {
+                    while let Ok(Some(f)) = reader.next_frame() {
+                        let mut out = Vec::new();
+                        if first {
+                            first = false;
+                            let mut hs = Vec::new();
+                            HandshakeResponse::with_protocol(HandshakeMatch::None).encode(&mut hs);
+                            encode_frame(f.serial, &[hs], &mut out);
+                        } else {
+                            match conn.on_request(&f.payload, &mut known).unwrap() {
+                                Action::Reply(b) => encode_frame(f.serial, &b, &mut out),
+                                Action::Put {
+                                    events, handshake, ..
+                                } => {
+                                    let st = if events.len() == 2 {
+                                        Status::Failed
+                                    } else {
+                                        Status::Ok
+                                    };
+                                    received.send(events).await.unwrap();
+                                    encode_frame(
+                                        f.serial,
+                                        &encode_status_response(handshake, st),
+                                        &mut out,
+                                    );
+                                }
+                                Action::Refuse { .. } => return,
+                            }
+                        }
+                        if s.write_all(&out).await.is_err() {
+                            return;
+                        }
+                    }
+                    match s.read_buf(reader.read_buffer(4096)).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {}
+                    }
+                }
+            });
+        }
+    }
+
+    #[tokio::test]
+    async fn the_client_resends_after_none_and_reports_failed_batches() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+        tokio::spawn(fake_server(listener, tx));
+        let mut c = AvroClient::connect(&addr, AvroClientConfig::default())
+            .await
+            .unwrap();
+        let one = vec![Event::new("a").header("h", "1")];
+        c.append_batch(&one).await.unwrap();
+        assert_eq!(rx.recv().await.unwrap(), one);
+        c.append(&Event::new("b")).await.unwrap();
+        assert_eq!(rx.recv().await.unwrap(), vec![Event::new("b")]);
+        let two = vec![Event::new("x"), Event::new("y")];
+        let e = c.append_batch(&two).await.unwrap_err();
+        assert!(
+            matches!(
+                e,
+                RpcError::Status {
+                    status: Status::Failed,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_silent_server_makes_connect_time_out() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let cfg = AvroClientConfig {
+            connect_timeout: Duration::from_millis(200),
+            ..AvroClientConfig::default()
+        };
+        let e = AvroClient::connect(&addr, cfg).await.unwrap_err();
+        assert!(
+            matches!(
+                e,
+                RpcError::Timeout {
+                    what: "handshake",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        drop(listener);
+    }
+}

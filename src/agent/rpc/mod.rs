@@ -1,0 +1,5 @@
+//! RPC connections to other agents: the async edges around the pure codecs of
+//! [`crate::wire`]. [`avro_client`] is the client used by the avro sink and the
+//! `avro-client` / `bench --rpc avro` tools.
+
+pub mod avro_client;

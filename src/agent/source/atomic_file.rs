@@ -1,0 +1,104 @@
+//! Replacing a small state file atomically (the spooldir tracker, the TAILDIR position file):
+//! write `<name>.tmp`, optionally fsync it, rename it over the file, optionally fsync the
+//! directory. A reader sees the old or the new contents, never a mix. Without `durable`
+//! the new contents survive a killed process (the page cache keeps them) but not a power
+//! loss; with it they survive both.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Largest state file read back (a limit against a foreign or runaway file).
+pub const STATE_FILE_BYTES_MAX: u64 = 64 * 1024 * 1024;
+
+/// The temporary name used while replacing `path`.
+pub fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+/// Replaces `path` by `bytes` (see the module docs).
+pub fn replace(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()> {
+    let tmp = tmp_path(path);
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        if durable {
+            f.sync_all()?;
+        }
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        if durable {
+            sync_parent(path)?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Fsyncs the directory holding `path` (so a rename, create or delete in it is durable).
+pub fn sync_parent(path: &Path) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    File::open(dir)?.sync_all()
+}
+
+/// Reads a state file of at most [`STATE_FILE_BYTES_MAX`]; `Ok(None)` if it does not exist.
+pub fn read(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() > STATE_FILE_BYTES_MAX => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{} bytes, more than the limit {STATE_FILE_BYTES_MAX}",
+                m.len()
+            ),
+        )),
+        Ok(_) => std::fs::read(path).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Moves a damaged state file aside to `<name>.corrupt` (kept for the operator) and returns
+/// the new name.
+pub fn set_aside(path: &Path) -> std::io::Result<PathBuf> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".corrupt");
+    let to = path.with_file_name(name);
+    std::fs::rename(path, &to)?;
+    Ok(to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replace_writes_new_contents_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.json");
+        replace(&p, b"one", true).unwrap();
+        replace(&p, b"two", false).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        assert!(!tmp_path(&p).exists());
+        assert_eq!(read(&p).unwrap().unwrap(), b"two");
+        assert!(read(&dir.path().join("none")).unwrap().is_none());
+    }
+
+    #[test]
+    fn replace_into_a_missing_directory_fails_and_keeps_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("no/such/state.json");
+        assert!(replace(&p, b"x", true).is_err());
+    }
+}

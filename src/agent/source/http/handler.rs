@@ -1,0 +1,322 @@
+//! The HTTP source's handlers, pure functions from a request's bytes to events.
+//!
+//! - `JSONHandler` (Flume's default): the body is a JSON array of
+//!   `{"headers": {"k": "v", ...}, "body": "text"}`; numbers and booleans are taken as their
+//!   text (as Gson does), a missing body is empty. The request charset comes from
+//!   `Content-Type` (`charset=UTF-8` when absent); as in Flume only UTF-8, UTF-16 and UTF-32
+//!   are accepted, and each event body is its text encoded in the request charset the way
+//!   Java's `String.getBytes` does it (UTF-16: big-endian with a `FE FF` mark; UTF-32:
+//!   big-endian).
+//! - `BlobHandler`: the whole body is one event, cut at `maxBlobLength` bytes; the query
+//!   parameters are its headers (the last value of a repeated name wins).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+
+use crate::event::Event;
+
+/// A request charset the JSON handler accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Charset {
+    /// UTF-8 (the default).
+    Utf8,
+    /// UTF-16 (a byte-order mark picks the order; big-endian without one).
+    Utf16,
+    /// UTF-32 (likewise).
+    Utf32,
+}
+
+/// The charset named by a `Content-Type` value.
+pub fn charset_of(content_type: Option<&str>) -> Result<Charset, String> {
+    let Some(ct) = content_type else {
+        return Ok(Charset::Utf8);
+    };
+    let param = ct.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| v.trim().trim_matches('"').to_owned())
+    });
+    match param {
+        None => Ok(Charset::Utf8),
+        Some(c) if c.eq_ignore_ascii_case("utf-8") => Ok(Charset::Utf8),
+        Some(c) if c.eq_ignore_ascii_case("utf-16") => Ok(Charset::Utf16),
+        Some(c) if c.eq_ignore_ascii_case("utf-32") => Ok(Charset::Utf32),
+        Some(c) => Err(format!(
+            "unsupported charset {c:?}: the JSON handler supports UTF-8, UTF-16 and UTF-32 only"
+        )),
+    }
+}
+
+fn decode(body: &[u8], cs: Charset) -> Result<String, String> {
+    match cs {
+        Charset::Utf8 => {
+            let b = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+            String::from_utf8(b.to_vec()).map_err(|e| {
+                format!(
+                    "request body is not valid UTF-8 (at byte {})",
+                    e.utf8_error().valid_up_to()
+                )
+            })
+        }
+        Charset::Utf16 => {
+            let (le, b) = match body {
+                [0xFE, 0xFF, rest @ ..] => (false, rest),
+                [0xFF, 0xFE, rest @ ..] => (true, rest),
+                _ => (false, body),
+            };
+            if b.len() % 2 != 0 {
+                return Err("request body is not valid UTF-16 (odd length)".into());
+            }
+            let units = b.chunks_exact(2).map(|c| {
+                let pair = [c[0], c[1]];
+                if le {
+                    u16::from_le_bytes(pair)
+                } else {
+                    u16::from_be_bytes(pair)
+                }
+            });
+            char::decode_utf16(units)
+                .collect::<Result<String, _>>()
+                .map_err(|e| format!("request body is not valid UTF-16: {e}"))
+        }
+        Charset::Utf32 => {
+            let (le, b) = match body {
+                [0, 0, 0xFE, 0xFF, rest @ ..] => (false, rest),
+                [0xFF, 0xFE, 0, 0, rest @ ..] => (true, rest),
+                _ => (false, body),
+            };
+            if b.len() % 4 != 0 {
+                return Err("request body is not valid UTF-32 (length not a multiple of 4)".into());
+            }
+            b.chunks_exact(4)
+                .map(|c| {
+                    let q = [c[0], c[1], c[2], c[3]];
+                    let n = if le {
+                        u32::from_le_bytes(q)
+                    } else {
+                        u32::from_be_bytes(q)
+                    };
+                    char::from_u32(n).ok_or_else(|| {
+                        format!("request body is not valid UTF-32 (code point {n:#x})")
+                    })
+                })
+                .collect()
+        }
+    }
+}
+
+/// `text` as Java's `String.getBytes(charset)` encodes it.
+pub fn encode(text: &str, cs: Charset) -> Vec<u8> {
+    match cs {
+        Charset::Utf8 => text.as_bytes().to_vec(),
+        Charset::Utf16 => {
+            let mut out = vec![0xFE, 0xFF];
+            for u in text.encode_utf16() {
+                out.extend_from_slice(&u.to_be_bytes());
+            }
+            out
+        }
+        Charset::Utf32 => text
+            .chars()
+            .flat_map(|c| (c as u32).to_be_bytes())
+            .collect(),
+    }
+}
+
+/// A JSON string, number or boolean, as text; `null` is absent.
+struct Scalar(Option<String>);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, number or boolean")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar(Some(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
+                Ok(Scalar(Some(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar(Some(v.to_string())))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar(Some(v.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar(Some(v.to_string())))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar(Some(v.to_string())))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+                Ok(Scalar(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Deserialize)]
+struct JsonEvent {
+    #[serde(default)]
+    headers: Option<BTreeMap<String, Scalar>>,
+    #[serde(default)]
+    body: Option<Scalar>,
+}
+
+/// Flume's `JSONHandler`: a JSON array of events in the charset named by `content_type`.
+/// The error is the reason to answer 400 with.
+pub fn json_events(body: &[u8], content_type: Option<&str>) -> Result<Vec<Event>, String> {
+    let cs = charset_of(content_type)?;
+    let text = decode(body, cs)?;
+    let trimmed = text.trim_start();
+    if trimmed.is_empty() {
+        return Err("request body is empty; expected a JSON array of events".into());
+    }
+    if !trimmed.starts_with('[') {
+        return Err(format!(
+            "request body is not a JSON array of events (it starts with {:?}); expected \
+             [{{\"headers\":{{...}},\"body\":\"...\"}}, ...]",
+            trimmed.chars().next().unwrap_or(' ')
+        ));
+    }
+    let parsed: Vec<JsonEvent> =
+        serde_json::from_str(&text).map_err(|e| format!("request has invalid JSON: {e}"))?;
+    Ok(parsed
+        .into_iter()
+        .map(|je| {
+            let headers = je
+                .headers
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k, v.0.unwrap_or_default()))
+                .collect();
+            let body = je.body.and_then(|b| b.0).unwrap_or_default();
+            Event::with_headers(headers, encode(&body, cs))
+        })
+        .collect())
+}
+
+/// `BlobHandler`: the body (cut at `max_blob_length` bytes) with the query parameters as
+/// headers.
+pub fn blob_event(body: &[u8], query: Option<&str>, max_blob_length: usize) -> Event {
+    let mut headers = BTreeMap::new();
+    for pair in query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        headers.insert(percent_decode(k), percent_decode(v));
+    }
+    let n = body.len().min(max_blob_length);
+    if n < body.len() {
+        tracing::warn!(
+            max_blob_length,
+            "request length exceeds maxBlobLength; truncating BLOB event"
+        );
+    }
+    Event::with_headers(headers, body.get(..n).unwrap_or_default().to_vec())
+}
+
+/// `application/x-www-form-urlencoded` decoding (`+` is a space; bad escapes stay as they are).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = b
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                if let Some(v) = hex {
+                    out.push(v);
+                    i += 3;
+                    continue;
+                }
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_json_array_becomes_events_with_headers_and_utf8_bodies() {
+        let body = br#"[{"headers":{"a":"b","n":5,"t":true,"z":null},"body":"caf\u00e9"},{"body":"x"},{}]"#;
+        let ev = json_events(body, Some("application/json")).unwrap();
+        assert_eq!(ev.len(), 3);
+        assert_eq!(ev[0].headers.get("a").unwrap(), "b");
+        assert_eq!(ev[0].headers.get("n").unwrap(), "5");
+        assert_eq!(ev[0].headers.get("t").unwrap(), "true");
+        assert_eq!(ev[0].headers.get("z").unwrap(), "");
+        assert_eq!(ev[0].body, "café".as_bytes());
+        assert!(ev[1].headers.is_empty());
+        assert_eq!(ev[1].body, b"x");
+        assert!(ev[2].body.is_empty());
+    }
+
+    #[test]
+    fn a_json_body_that_is_not_an_array_is_refused_with_the_reason() {
+        let err = json_events(br#"{"headers":{},"body":"x"}"#, None).unwrap_err();
+        assert!(err.contains("not a JSON array"), "{err}");
+        let err = json_events(b"", None).unwrap_err();
+        assert!(err.contains("empty"), "{err}");
+        let err = json_events(br#"[{"body":"x"}"#, None).unwrap_err();
+        assert!(err.contains("invalid JSON"), "{err}");
+        let err = json_events(br#"[{"body":{"x":1}}]"#, None).unwrap_err();
+        assert!(err.contains("invalid JSON"), "{err}");
+        let err = json_events(b"[\"\xff\"]", None).unwrap_err();
+        assert!(err.contains("not valid UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn a_utf16_request_gives_bodies_encoded_as_java_does() {
+        let text = r#"[{"headers":{"k":"v"},"body":"hé"}]"#;
+        let mut body = vec![0xFF, 0xFE];
+        for u in text.encode_utf16() {
+            body.extend_from_slice(&u.to_le_bytes());
+        }
+        let ev = json_events(&body, Some("application/json; charset=\"UTF-16\"")).unwrap();
+        assert_eq!(ev[0].headers.get("k").unwrap(), "v");
+        assert_eq!(ev[0].body, vec![0xFE, 0xFF, 0, b'h', 0, 0xE9]);
+        let utf32: Vec<u8> = text
+            .chars()
+            .flat_map(|c| (c as u32).to_be_bytes())
+            .collect();
+        let ev = json_events(&utf32, Some("application/json;charset=utf-32")).unwrap();
+        assert_eq!(ev[0].body, vec![0, 0, 0, b'h', 0, 0, 0, 0xE9]);
+    }
+
+    #[test]
+    fn an_unsupported_charset_is_refused() {
+        let err = json_events(b"[]", Some("application/json; charset=ISO-8859-1")).unwrap_err();
+        assert!(err.contains("ISO-8859-1"), "{err}");
+    }
+
+    #[test]
+    fn a_blob_is_one_event_cut_at_max_length_with_query_headers() {
+        let e = blob_event(b"0123456789", Some("a=1&b=x%20y+z&a=2&flag"), 4);
+        assert_eq!(e.body, b"0123");
+        assert_eq!(e.headers.get("a").unwrap(), "2");
+        assert_eq!(e.headers.get("b").unwrap(), "x y z");
+        assert_eq!(e.headers.get("flag").unwrap(), "");
+    }
+}

@@ -1,0 +1,67 @@
+//! The `netcatudp` source: each line of a datagram is one event (a trailing `\r` is removed,
+//! empty lines are skipped), with the sender as `/ip:port` in the `remoteAddressHeader`
+//! header when one is named. Flume keeps only a datagram's first line; Sluice keeps them all.
+//! A datagram's events go in one transaction (retried with Flume's backoff while the channel
+//! refuses them). At-most-once: UDP has no acknowledgement, and what the kernel drops or this
+//! process had not committed at a crash is lost.
+
+use tokio::net::UdpSocket;
+
+use super::{SourceCtx, SourceError};
+use crate::agent::config::net::NetcatUdpConfig;
+use crate::event::Event;
+
+/// Largest datagram read.
+pub const DATAGRAM_BYTES_MAX: usize = 65_536;
+/// Pause after a failed receive.
+pub const RECV_ERROR_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Receives datagrams until stopped.
+pub async fn run(cfg: NetcatUdpConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
+    let sock = UdpSocket::bind((cfg.bind.as_str(), cfg.port))
+        .await
+        .map_err(|e| ctx.error(format!("cannot bind UDP {}:{}: {e}", cfg.bind, cfg.port)))?;
+    tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, "netcatudp source listening");
+    let mut buf = vec![0u8; DATAGRAM_BYTES_MAX];
+    let mut stop = ctx.stop.clone();
+    loop {
+        let (n, peer) = tokio::select! {
+            _ = stop.wait() => return Ok(()),
+            r = sock.recv_from(&mut buf) => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(source = %ctx.name, error = %e, "receive failed");
+                    // A persistent error must not turn into a busy loop.
+                    if stop.sleep(RECV_ERROR_PAUSE).await {
+                        return Ok(());
+                    }
+                    continue;
+                }
+            },
+        };
+        let addr = format!("/{peer}");
+        let batch = lines(buf.get(..n).unwrap_or_default())
+            .map(|l| {
+                let e = Event::new(l.to_vec());
+                match &cfg.remote_address_header {
+                    Some(h) => e.header(h.clone(), addr.clone()),
+                    None => e,
+                }
+            })
+            .collect::<Vec<_>>();
+        if batch.is_empty() {
+            continue;
+        }
+        if !ctx.put_with_retry(batch).await {
+            return Ok(());
+        }
+    }
+}
+
+/// The non-empty lines of a datagram, without `\n` or a trailing `\r`.
+pub fn lines(datagram: &[u8]) -> impl Iterator<Item = &[u8]> {
+    datagram
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.is_empty())
+}

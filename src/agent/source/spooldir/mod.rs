@@ -1,0 +1,19 @@
+//! The `spooldir` source (Flume's SpoolDirectorySource): reads the files dropped into
+//! `spoolDir`, one at a time, as LINE or BLOB events, and completes each file (renamed with
+//! `fileSuffix`, deleted, or marked in `trackerDir`) only after its last event was
+//! committed. The position inside the current file is saved durably after every commit, so
+//! a restart resumes there. See docs/components.md for keys and crash behaviour.
+//!
+//! Pieces: [`config`] (keys), [`charset`] (input/output charsets and decode policies),
+//! [`scan`] (which files, in which order), [`tracker`] (the saved position and markers),
+//! [`spooler`] (reading and completing, synchronous), [`task`] (the async driver).
+
+pub mod charset;
+pub mod config;
+pub mod scan;
+pub mod spooler;
+pub mod task;
+pub mod tracker;
+
+pub use config::SpoolDirConfig;
+pub use task::run;

@@ -1,0 +1,498 @@
+//! The synchronous heart of `spooldir`: picks the next file, reads it batch by batch (LINE or
+//! BLOB), and completes it (rename, delete or marker) once its last batch was committed.
+//! Runs on tokio's blocking pool; [`super::task`] drives it and talks to the channel.
+//!
+//! One file is read at a time. The task calls [`Spooler::next_step`] for a step, puts the events,
+//! and only after the commit calls [`Spooler::committed`] (which persists the position) or,
+//! for [`Step::Done`], [`Spooler::complete`]. A file that cannot be read on (malformed input
+//! under FAIL, a name already completed, a file that shrank) is set aside: it keeps its name,
+//! an error names it and the offset, and the other files go on; it is tried again when it
+//! changes or after a restart.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::config::{DeletePolicy, Deserializer, SpoolDirConfig, TrackingPolicy};
+use super::scan::{order, Candidate, Filter};
+use super::tracker::{Position, Tracker, TrackerError};
+use crate::agent::source::atomic_file;
+use crate::agent::source::file_lines::{Fill, LineBuf};
+use crate::event::Event;
+
+/// What to do next.
+#[derive(Debug)]
+pub enum Step {
+    /// Put these events; after the commit call [`Spooler::committed`] with `pos`.
+    Events {
+        /// The batch.
+        events: Vec<Event>,
+        /// Input offset after the batch.
+        pos: u64,
+    },
+    /// Every event of the current file was committed: call [`Spooler::complete`].
+    Done,
+    /// Nothing to read now.
+    Idle,
+}
+
+/// A spooldir problem.
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolError {
+    /// The spool directory cannot be listed.
+    #[error("spool directory {path} cannot be read: {source}")]
+    Dir {
+        /// `spoolDir`.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The tracker failed.
+    #[error(transparent)]
+    Tracker(#[from] TrackerError),
+    /// Completing a file failed.
+    #[error("completing {path}: {source}")]
+    Complete {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug)]
+struct Current {
+    cand: Candidate,
+    file: File,
+    lines: LineBuf,
+    /// BLOB: offset of the next read.
+    blob_pos: u64,
+    eof: bool,
+    /// Set when the file must be set aside after the batch in flight.
+    failed: Option<String>,
+    grew_logged: bool,
+    cut_logged: bool,
+}
+
+impl Current {
+    fn read_end(&self, blob: bool) -> u64 {
+        if blob {
+            self.blob_pos
+        } else {
+            self.lines.read_offset()
+        }
+    }
+}
+
+/// Reads a spool directory.
+#[derive(Debug)]
+pub struct Spooler {
+    cfg: Arc<SpoolDirConfig>,
+    filter: Filter,
+    tracker: Tracker,
+    resume: Option<Position>,
+    current: Option<Current>,
+    /// The rest of the last scan, in consume order.
+    queue: Vec<Candidate>,
+    set_aside: HashMap<PathBuf, (u64, u64, SystemTime)>,
+}
+
+impl Spooler {
+    /// A spooler; loads the tracker (a damaged one is reported and ignored).
+    pub fn new(cfg: Arc<SpoolDirConfig>) -> Result<Self, regex::Error> {
+        let filter = Filter::new(&cfg)?;
+        let tracker = Tracker::new(cfg.tracker_dir.clone());
+        let resume = match tracker.load() {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "spooldir tracker unreadable; the file in progress starts again from its beginning");
+                None
+            }
+        };
+        Ok(Spooler {
+            cfg,
+            filter,
+            tracker,
+            resume,
+            current: None,
+            queue: Vec::new(),
+            set_aside: HashMap::new(),
+        })
+    }
+
+    /// The file being read, if any.
+    pub fn current_path(&self) -> Option<&PathBuf> {
+        self.current.as_ref().map(|c| &c.cand.path)
+    }
+
+    fn blob(&self) -> bool {
+        matches!(self.cfg.deserializer, Deserializer::Blob { .. })
+    }
+
+    fn completed_name(&self, c: &Candidate) -> PathBuf {
+        let mut n = c.path.as_os_str().to_owned();
+        n.push(&self.cfg.file_suffix);
+        PathBuf::from(n)
+    }
+
+    fn aside(&mut self, c: &Candidate, why: &str) {
+        tracing::error!(file = %c.path.display(), "{why}; the file keeps its name and is skipped until it changes or the agent restarts");
+        // Remembered as it is now: it is tried again only once it changes.
+        let now = std::fs::metadata(&c.path).map_or((c.inode, c.size, c.mtime), |m| {
+            (
+                m.ino(),
+                m.len(),
+                m.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+            )
+        });
+        self.set_aside.insert(c.path.clone(), now);
+    }
+
+    /// The next candidates: the rest of the last scan, or a new scan when it is used up
+    /// (as Flume, so a directory of many files is not listed once per file).
+    fn candidates(&mut self) -> Result<Vec<Candidate>, SpoolError> {
+        if self.queue.is_empty() || self.resume.is_some() {
+            return self
+                .filter
+                .scan(&self.cfg.spool_dir)
+                .map_err(|source| SpoolError::Dir {
+                    path: self.cfg.spool_dir.clone(),
+                    source,
+                });
+        }
+        // Re-check the rest of the last scan: files may have gone or changed since.
+        let rest = std::mem::take(&mut self.queue);
+        Ok(rest
+            .into_iter()
+            .filter_map(|mut c| {
+                let m = std::fs::metadata(&c.path).ok()?;
+                c.inode = m.ino();
+                c.size = m.len();
+                c.mtime = m.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+                m.is_file().then_some(c)
+            })
+            .collect())
+    }
+
+    fn open_next(&mut self) -> Result<bool, SpoolError> {
+        let mut files = self.candidates()?;
+        files.retain(|c| self.set_aside.get(&c.path) != Some(&(c.inode, c.size, c.mtime)));
+        if self.cfg.delete_policy == DeletePolicy::Never
+            && self.cfg.tracking_policy == TrackingPolicy::TrackerDir
+        {
+            files.retain(|c| !self.tracker.marker(&c.rel, &self.cfg.file_suffix).exists());
+        }
+        order(&mut files, self.cfg.consume_order);
+        let resume = self.resume.take();
+        if let Some(r) = &resume {
+            if let Some(i) = files
+                .iter()
+                .position(|c| c.rel == r.file && c.inode == r.inode)
+            {
+                let c = files.remove(i);
+                files.insert(0, c);
+            }
+        }
+        let mut files = files.into_iter();
+        while let Some(c) = files.next() {
+            let renames = self.cfg.delete_policy == DeletePolicy::Never
+                && self.cfg.tracking_policy == TrackingPolicy::Rename;
+            if renames && self.completed_name(&c).exists() {
+                let why = format!(
+                    "file name reused: {} already exists, so this file cannot be completed",
+                    self.completed_name(&c).display()
+                );
+                self.aside(&c, &why);
+                continue;
+            }
+            let file = match File::open(&c.path) {
+                Ok(f) => f,
+                Err(e) => {
+                    self.aside(&c, &format!("cannot open: {e}"));
+                    continue;
+                }
+            };
+            let mut start = 0;
+            if let Some(r) = resume
+                .as_ref()
+                .filter(|r| r.file == c.rel && r.inode == c.inode)
+            {
+                if r.pos <= c.size {
+                    start = r.pos;
+                    tracing::info!(file = %c.path.display(), pos = start, "resuming spool file");
+                } else {
+                    tracing::warn!(file = %c.path.display(), pos = r.pos, size = c.size, "tracker position beyond the end of the file; reading it from the beginning");
+                }
+            }
+            let max = match self.cfg.deserializer {
+                Deserializer::Line {
+                    max_line_length, ..
+                } => max_line_length,
+                Deserializer::Blob { .. } => 1,
+            };
+            self.current = Some(Current {
+                lines: LineBuf::new(start, max, false),
+                blob_pos: start,
+                eof: c.size == 0,
+                failed: None,
+                grew_logged: false,
+                cut_logged: false,
+                cand: c,
+                file,
+            });
+            self.queue = files.collect();
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// The next step (see [`Step`]).
+    pub fn next_step(&mut self) -> Result<Step, SpoolError> {
+        let blob = self.blob();
+        let cfg = self.cfg.clone();
+        loop {
+            if self.current.is_none() && !self.open_next()? {
+                return Ok(Step::Idle);
+            }
+            let Some(cur) = self.current.as_mut() else {
+                return Ok(Step::Idle);
+            };
+            let outcome = if let Some(why) = cur.failed.take() {
+                Err(why)
+            } else if cur.eof {
+                // Everything read was committed: make sure nothing was added meanwhile.
+                match check_size(cur, blob) {
+                    Ok(false) => return Ok(Step::Done),
+                    Ok(true) => {
+                        cur.eof = false;
+                        continue;
+                    }
+                    Err(why) => Err(why),
+                }
+            } else if blob {
+                read_blobs(cur, &cfg)
+            } else {
+                read_lines(cur, &cfg)
+            };
+            match outcome {
+                Ok((events, _)) if events.is_empty() => continue,
+                Ok((events, pos)) => return Ok(Step::Events { events, pos }),
+                Err(why) => {
+                    let c = cur.cand.clone();
+                    self.current = None;
+                    self.aside(&c, &why);
+                }
+            }
+        }
+    }
+
+    /// Records that everything before `pos` in the current file was committed (durably).
+    pub fn committed(&mut self, pos: u64) -> Result<(), SpoolError> {
+        let Some(cur) = &self.current else {
+            return Ok(());
+        };
+        self.tracker.save(&Position {
+            file: cur.cand.rel.clone(),
+            inode: cur.cand.inode,
+            pos,
+        })?;
+        Ok(())
+    }
+
+    /// Completes the current file: renamed to `<name><fileSuffix>`, deleted, or marked in
+    /// `trackerDir`, durably; then the tracker is cleared. Safe to call again after an error.
+    pub fn complete(&mut self) -> Result<(), SpoolError> {
+        let Some(cur) = &self.current else {
+            return Ok(());
+        };
+        let c = cur.cand.clone();
+        let err = |source| SpoolError::Complete {
+            path: c.path.clone(),
+            source,
+        };
+        match (self.cfg.delete_policy, self.cfg.tracking_policy) {
+            (DeletePolicy::Immediate, _) => {
+                match std::fs::remove_file(&c.path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(err(e)),
+                }
+                atomic_file::sync_parent(&c.path).map_err(err)?;
+                tracing::info!(file = %c.path.display(), "spool file deleted");
+            }
+            (DeletePolicy::Never, TrackingPolicy::Rename) => {
+                let to = self.completed_name(&c);
+                if to.exists() {
+                    self.current = None;
+                    let why = format!("file name reused: {} appeared while the file was read; its events were sent but the file stays", to.display());
+                    self.aside(&c, &why);
+                    self.tracker.clear()?;
+                    return Ok(());
+                }
+                std::fs::rename(&c.path, &to).map_err(err)?;
+                atomic_file::sync_parent(&to).map_err(err)?;
+                tracing::info!(file = %c.path.display(), to = %to.display(), "spool file completed");
+            }
+            (DeletePolicy::Never, TrackingPolicy::TrackerDir) => {
+                self.tracker.mark_done(&c.rel, &self.cfg.file_suffix)?;
+                tracing::info!(file = %c.path.display(), "spool file completed (marked in trackerDir)");
+            }
+        }
+        self.current = None;
+        self.tracker.clear()?;
+        Ok(())
+    }
+}
+
+/// Whether the file grew past what was read (`Ok(true)`), or an error if it shrank or was
+/// replaced.
+fn check_size(cur: &mut Current, blob: bool) -> Result<bool, String> {
+    let read = cur.read_end(blob);
+    let by_fd = cur
+        .file
+        .metadata()
+        .map_err(|e| format!("cannot stat: {e}"))?;
+    match std::fs::metadata(&cur.cand.path) {
+        Ok(m) if m.ino() != cur.cand.inode => {
+            return Err("file changed after it was dropped in: replaced by another file".into())
+        }
+        Err(e) => return Err(format!("file changed after it was dropped in: {e}")),
+        Ok(_) => {}
+    }
+    let size = by_fd.len();
+    if size < read {
+        return Err(format!(
+            "file changed after it was dropped in: it shrank to {size} bytes below the {read} already read"
+        ));
+    }
+    if size > read && !cur.grew_logged {
+        cur.grew_logged = true;
+        tracing::warn!(file = %cur.cand.path.display(), size, read, "file changed after it was dropped in: it grew; reading on (spool files should be complete before they are moved in)");
+    }
+    Ok(size > read)
+}
+
+fn headers(cur: &Current, cfg: &SpoolDirConfig, e: &mut Event) {
+    if cfg.file_header {
+        let abs = std::path::absolute(&cur.cand.path).unwrap_or_else(|_| cur.cand.path.clone());
+        e.headers
+            .insert(cfg.file_header_key.clone(), abs.display().to_string());
+    }
+    if cfg.basename_header {
+        let base = cur
+            .cand
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        e.headers.insert(cfg.basename_header_key.clone(), base);
+    }
+}
+
+fn read_lines(cur: &mut Current, cfg: &SpoolDirConfig) -> Result<(Vec<Event>, u64), String> {
+    let Deserializer::Line { output_charset, .. } = cfg.deserializer else {
+        return Ok((Vec::new(), cur.lines.offset()));
+    };
+    let mut events = Vec::new();
+    while events.len() < cfg.batch_size && !cur.eof {
+        let line = match cur.lines.next_line() {
+            Some(l) => l,
+            None => match cur.lines.fill(&cur.file, false) {
+                Ok(Fill::Read(_)) => continue,
+                Ok(_) => {
+                    if check_size(cur, false)? {
+                        continue;
+                    }
+                    cur.eof = true;
+                    match cur.lines.take_rest() {
+                        Some(l) => l,
+                        None => break,
+                    }
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "read failed at offset {}: {e}",
+                        cur.lines.read_offset()
+                    ))
+                }
+            },
+        };
+        if !line.complete && !cur.eof && !cur.cut_logged {
+            cur.cut_logged = true;
+            tracing::warn!(file = %cur.cand.path.display(), offset = line.offset, max = cur.lines_max(cfg), "line length exceeds maxLineLength; cut into several events (logged once per file)");
+        }
+        match cfg
+            .input_charset
+            .decode(&line.bytes, cfg.decode_error_policy)
+        {
+            Ok(text) => {
+                let mut e = Event::new(output_charset.encode(text));
+                headers(cur, cfg, &mut e);
+                events.push(e);
+            }
+            Err(i) => {
+                let why = format!(
+                    "malformed {:?} input at byte offset {} (decodeErrorPolicy = FAIL)",
+                    cfg.input_charset,
+                    line.offset + i as u64
+                );
+                cur.failed = Some(why);
+                return Ok((events, line.offset));
+            }
+        }
+    }
+    Ok((events, cur.lines.offset()))
+}
+
+impl Current {
+    fn lines_max(&self, cfg: &SpoolDirConfig) -> usize {
+        match cfg.deserializer {
+            Deserializer::Line {
+                max_line_length, ..
+            } => max_line_length,
+            Deserializer::Blob { max_blob_length } => max_blob_length,
+        }
+    }
+}
+
+fn read_blobs(cur: &mut Current, cfg: &SpoolDirConfig) -> Result<(Vec<Event>, u64), String> {
+    let Deserializer::Blob { max_blob_length } = cfg.deserializer else {
+        return Ok((Vec::new(), cur.blob_pos));
+    };
+    let mut events = Vec::new();
+    let mut bytes_in_batch = 0usize;
+    while events.len() < cfg.batch_size && bytes_in_batch < max_blob_length && !cur.eof {
+        let mut body = Vec::new();
+        while body.len() < max_blob_length {
+            let want = (max_blob_length - body.len()).min(1 << 20);
+            let old = body.len();
+            body.resize(old + want, 0);
+            let n = cur
+                .file
+                .read_at(&mut body[old..], cur.blob_pos)
+                .map_err(|e| format!("read failed at offset {}: {e}", cur.blob_pos))?;
+            body.truncate(old + n);
+            cur.blob_pos += n as u64;
+            if n == 0 {
+                if check_size(cur, true)? {
+                    continue;
+                }
+                cur.eof = true;
+                break;
+            }
+        }
+        if body.is_empty() {
+            break;
+        }
+        bytes_in_batch += body.len();
+        let mut e = Event::new(body);
+        headers(cur, cfg, &mut e);
+        events.push(e);
+    }
+    Ok((events, cur.blob_pos))
+}

@@ -1,0 +1,132 @@
+//! The `spooldir` task: drives the [`Spooler`] on the blocking pool and puts its batches.
+//!
+//! Order of effects for every batch: read (position not moved) → put and commit into every
+//! required channel (retried with a backoff doubling from 250 ms up to `maxBackoff`) → save
+//! the position durably (retried with a capped backoff on failure, e.g. a full disk; the next
+//! batch is not read before it succeeded). A file is completed only after its last commit.
+//! A kill at any moment therefore re-sends at most the batch whose position was not saved.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::config::SpoolDirConfig;
+use super::spooler::{SpoolError, Spooler, Step};
+use crate::agent::source::{SourceCtx, SourceError};
+use crate::event::Event;
+
+/// First wait after the channel refused a batch (Flume's 250 ms).
+pub const BACKOFF_START: Duration = Duration::from_millis(250);
+/// Longest wait between retries of a failed tracker write or rename.
+pub const STATE_RETRY_MAX: Duration = Duration::from_secs(10);
+
+/// Runs the spool directory source until stopped.
+pub async fn run(cfg: SpoolDirConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
+    let cfg = Arc::new(cfg);
+    let spooler = Spooler::new(cfg.clone()).map_err(|e| ctx.error(e))?;
+    let mut spooler = Some(spooler);
+    let mut idle_wait = cfg.poll_delay;
+    loop {
+        if ctx.stop.is_set() {
+            return Ok(());
+        }
+        let step = blocking(&mut spooler, &ctx, |s| s.next_step()).await?;
+        match step {
+            Ok(Step::Idle) => {
+                idle_wait = cfg.poll_delay;
+                if ctx.stop.sleep(cfg.poll_delay).await {
+                    return Ok(());
+                }
+            }
+            Ok(Step::Events { events, pos }) => {
+                if !put(&cfg, &mut ctx, events).await {
+                    return Ok(());
+                }
+                if !retry_state(&mut spooler, &mut ctx, move |s| s.committed(pos)).await? {
+                    return Ok(());
+                }
+            }
+            Ok(Step::Done) => {
+                if !retry_state(&mut spooler, &mut ctx, |s| s.complete()).await? {
+                    return Ok(());
+                }
+            }
+            Err(e) => {
+                // An unreadable spool directory: say so, keep trying with a capped backoff.
+                ctx.counters.add("GenericProcessingFail", 1);
+                tracing::error!(source = %ctx.name, error = %e, retry_ms = idle_wait.as_millis() as u64, "spooldir cannot proceed");
+                if ctx.stop.sleep(idle_wait).await {
+                    return Ok(());
+                }
+                idle_wait = (idle_wait * 2).min(STATE_RETRY_MAX.max(cfg.poll_delay));
+            }
+        }
+    }
+}
+
+/// Runs `f` on the spooler on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    slot: &mut Option<Spooler>,
+    ctx: &SourceCtx,
+    f: impl FnOnce(&mut Spooler) -> T + Send + 'static,
+) -> Result<T, SourceError> {
+    let mut s = slot
+        .take()
+        .ok_or_else(|| ctx.error("spooler lost after a panic"))?;
+    let (s, out) = tokio::task::spawn_blocking(move || {
+        let out = f(&mut s);
+        (s, out)
+    })
+    .await
+    .map_err(|e| ctx.error(format!("spooler task failed: {e}")))?;
+    *slot = Some(s);
+    Ok(out)
+}
+
+/// Retries a state change (position save, completion) until it succeeds or the source stops.
+/// Returns whether it succeeded.
+async fn retry_state(
+    slot: &mut Option<Spooler>,
+    ctx: &mut SourceCtx,
+    f: impl Fn(&mut Spooler) -> Result<(), SpoolError> + Send + Sync + Clone + 'static,
+) -> Result<bool, SourceError> {
+    let mut wait = Duration::from_millis(100);
+    loop {
+        let g = f.clone();
+        match blocking(slot, ctx, move |s| g(s)).await? {
+            Ok(()) => return Ok(true),
+            Err(e) => {
+                ctx.counters.add("GenericProcessingFail", 1);
+                tracing::error!(source = %ctx.name, error = %e, retry_ms = wait.as_millis() as u64, "spooldir state not saved; retrying (nothing is read before it is)");
+                if ctx.stop.sleep(wait).await {
+                    return Ok(false);
+                }
+                wait = (wait * 2).min(STATE_RETRY_MAX);
+            }
+        }
+    }
+}
+
+/// Puts a batch, retrying with Flume's spooldir backoff until committed or stopped.
+async fn put(cfg: &SpoolDirConfig, ctx: &mut SourceCtx, events: Vec<Event>) -> bool {
+    let n = events.len() as u64;
+    ctx.counters.add("EventReceivedCount", n);
+    ctx.counters.add("AppendBatchReceivedCount", 1);
+    let mut wait = BACKOFF_START;
+    loop {
+        match ctx.router.process(events.clone()).await {
+            Ok(()) => {
+                ctx.counters.add("EventAcceptedCount", n);
+                ctx.counters.add("AppendBatchAcceptedCount", 1);
+                return true;
+            }
+            Err(e) => {
+                ctx.counters.add("ChannelWriteFail", 1);
+                tracing::warn!(source = %ctx.name, error = %e, backoff_ms = wait.as_millis() as u64, "batch not accepted; retrying");
+                if ctx.stop.sleep(wait).await {
+                    return false;
+                }
+                wait = (wait * 2).min(cfg.max_backoff);
+            }
+        }
+    }
+}

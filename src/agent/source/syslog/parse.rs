@@ -1,0 +1,326 @@
+//! Pure syslog message parsing with the semantics of Flume's `SyslogUtils`: one frame (the
+//! bytes of one message, without its terminator) becomes one event.
+//!
+//! - A frame that does not start with `<`, or whose priority is empty, not digits or longer
+//!   than 3 digits, is **Invalid**: headers `Facility=0`, `Severity=0`,
+//!   `flume.syslog.status=Invalid`, and the raw frame as body.
+//! - Otherwise `Facility = pri / 8`, `Severity = pri % 8`, and the frame is matched against
+//!   Flume's RFC 5424 pattern, then its RFC 3164 pattern (the same regular expressions, ASCII
+//!   classes). A match adds `priority`, `version` (5424), `timestamp` (epoch millis) and `host`,
+//!   and the body is the message after the host. No match keeps the raw frame as body.
+//! - A frame cut at `eventSize` is marked `flume.syslog.status=Incomplete`.
+//! - `keepFields`: `all` keeps the raw frame as body; a list puts the named fields back in
+//!   front of the body (`<pri>version timestamp hostname body`).
+//!
+//! Deliberate differences from Flume (documented in docs/components.md): timestamps with a
+//! fraction honour their zone (Flume's first date format matches a prefix and reads them in
+//! local time), a fraction is read as a decimal fraction (Flume reads `.5` as 5 ms), a missing
+//! field kept in the body is written `-` (Flume writes `null`), and the body bytes are kept as
+//! received instead of being decoded and re-encoded.
+
+use std::sync::OnceLock;
+
+use chrono::{DateTime, Duration, FixedOffset, Local, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use regex::bytes::Regex;
+
+use crate::event::Event;
+
+/// Header with the facility (`pri / 8`).
+pub const FACILITY: &str = "Facility";
+/// Header with the severity (`pri % 8`).
+pub const SEVERITY: &str = "Severity";
+/// Header marking invalid or cut messages.
+pub const STATUS: &str = "flume.syslog.status";
+/// `flume.syslog.status` of a message that is not syslog.
+pub const STATUS_INVALID: &str = "Invalid";
+/// `flume.syslog.status` of a message cut at `eventSize`.
+pub const STATUS_INCOMPLETE: &str = "Incomplete";
+/// Flume's default `eventSize`.
+pub const EVENT_SIZE_DEFAULT: usize = 2500;
+/// Flume's smallest `eventSize` (smaller values are raised to it).
+pub const EVENT_SIZE_MIN: usize = 10;
+
+const RFC5424: &str = r"(?-u)\A<([0-9]{1,3})>(?:([0-9]?)[ \t\n\x0B\x0C\r]?)(?:([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:[+-][0-9]{2}:[0-9]{2}|Z)?)|-)[ \t\n\x0B\x0C\r](?:([A-Za-z0-9_][A-Za-z0-9_.@-]*)|-)[ \t\n\x0B\x0C\r]([^\r\n]*)\z";
+const RFC3164: &str = r"(?-u)\A<([0-9]{1,3})>(?:([0-9])?[ \t\n\x0B\x0C\r]?)([A-Z][a-z][a-z][ \t\n\x0B\x0C\r]{1,2}[0-9]{1,2}[ \t\n\x0B\x0C\r][0-9]{2}:[0-9]{2}:[0-9]{2})[ \t\n\x0B\x0C\r]([A-Za-z0-9_][A-Za-z0-9_.@-]*)[ \t\n\x0B\x0C\r]([^\r\n]*)\z";
+
+fn patterns() -> &'static [Regex; 2] {
+    static P: OnceLock<[Regex; 2]> = OnceLock::new();
+    P.get_or_init(|| {
+        // Constant patterns, checked by the unit tests.
+        #[allow(clippy::expect_used)]
+        [
+            Regex::new(RFC5424).expect("RFC 5424 pattern"),
+            Regex::new(RFC3164).expect("RFC 3164 pattern"),
+        ]
+    })
+}
+
+/// Which fields `keepFields` puts back into the body.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeepFields {
+    /// `all`/`true`: the raw message is the body.
+    pub all: bool,
+    /// `priority` in the list.
+    pub priority: bool,
+    /// `version` in the list.
+    pub version: bool,
+    /// `timestamp` in the list.
+    pub timestamp: bool,
+    /// `hostname` in the list.
+    pub hostname: bool,
+}
+
+impl KeepFields {
+    /// Flume's `keepFields` value: `none`/`false` (nothing), `all`/`true`, or a list naming
+    /// any of `priority version timestamp hostname` (matched as substrings, as Flume does).
+    pub fn parse(value: &str) -> KeepFields {
+        let v = value.trim().to_ascii_lowercase();
+        match v.as_str() {
+            "" | "none" | "false" => KeepFields::default(),
+            "all" | "true" => KeepFields {
+                all: true,
+                ..KeepFields::default()
+            },
+            _ => KeepFields {
+                all: false,
+                priority: v.contains("priority"),
+                version: v.contains("version"),
+                timestamp: v.contains("timestamp"),
+                hostname: v.contains("hostname"),
+            },
+        }
+    }
+
+    fn any(&self) -> bool {
+        self.priority || self.version || self.timestamp || self.hostname
+    }
+}
+
+/// The clock and zone timestamps are read against.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    /// Now (RFC 3164 timestamps get the year that puts them within 11 months before and one
+    /// month after now, as in Flume).
+    pub now: DateTime<Utc>,
+    /// Zone of timestamps without one; `None` = the host's local zone (as Flume).
+    pub zone: Option<FixedOffset>,
+}
+
+impl Clock {
+    /// The real clock in the local zone.
+    pub fn system() -> Clock {
+        Clock {
+            now: Utc::now(),
+            zone: None,
+        }
+    }
+
+    fn local_millis(&self, t: NaiveDateTime) -> i64 {
+        let resolve = |t: NaiveDateTime| -> Option<i64> {
+            match self.zone {
+                Some(z) => z
+                    .from_local_datetime(&t)
+                    .earliest()
+                    .map(|d| d.timestamp_millis()),
+                None => Local
+                    .from_local_datetime(&t)
+                    .earliest()
+                    .map(|d| d.timestamp_millis()),
+            }
+        };
+        // A local time skipped by a DST change is read an hour later, as Java's lenient calendar does.
+        resolve(t)
+            .or_else(|| resolve(t + Duration::hours(1)))
+            .unwrap_or_else(|| t.and_utc().timestamp_millis())
+    }
+}
+
+/// How frames become events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// `keepFields`.
+    pub keep: KeepFields,
+}
+
+/// Turns one frame into an event. `incomplete`: the frame was cut at `eventSize`.
+pub fn parse(frame: &[u8], incomplete: bool, opts: &ParseOptions, clock: &Clock) -> Event {
+    let Some(pri) = priority(frame) else {
+        return Event::new(frame.to_vec())
+            .header(FACILITY, "0")
+            .header(SEVERITY, "0")
+            .header(STATUS, STATUS_INVALID);
+    };
+    let mut e = Event::new(Vec::new())
+        .header(FACILITY, (pri / 8).to_string())
+        .header(SEVERITY, (pri % 8).to_string());
+    let body = match_fields(frame, opts, clock, &mut e);
+    e.body = match body {
+        Some(b) if !opts.keep.all && !b.is_empty() => b,
+        _ => frame.to_vec(),
+    };
+    if incomplete {
+        e.headers.insert(STATUS.into(), STATUS_INCOMPLETE.into());
+    }
+    e
+}
+
+/// Flume's PRIO state machine: `<` then 1 to 3 digits then `>`.
+fn priority(frame: &[u8]) -> Option<u32> {
+    let rest = frame.strip_prefix(b"<")?;
+    let end = rest.iter().position(|&b| b == b'>')?;
+    let digits = rest.get(..end)?;
+    if digits.is_empty() || digits.len() > 3 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    digits
+        .iter()
+        .try_fold(0u32, |n, &d| Some(n * 10 + u32::from(d - b'0')))
+}
+
+fn text(b: Option<regex::bytes::Match<'_>>) -> Option<String> {
+    b.map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())
+}
+
+/// Matches the known formats; sets the headers and returns the body (with kept fields).
+fn match_fields(
+    frame: &[u8],
+    opts: &ParseOptions,
+    clock: &Clock,
+    e: &mut Event,
+) -> Option<Vec<u8>> {
+    let [p5424, p3164] = patterns();
+    let (caps, rfc3164) = match p5424.captures(frame) {
+        Some(c) => (c, false),
+        None => (p3164.captures(frame)?, true),
+    };
+    let priority = text(caps.get(1));
+    let version = text(caps.get(2)).filter(|v| !v.is_empty());
+    let stamp = text(caps.get(3));
+    let host = text(caps.get(4)).filter(|h| !h.is_empty());
+    let body = caps.get(5).map(|m| m.as_bytes()).unwrap_or_default();
+    if let Some(p) = &priority {
+        e.headers.insert("priority".into(), p.clone());
+    }
+    if let Some(v) = &version {
+        e.headers.insert("version".into(), v.clone());
+    }
+    let millis = stamp.as_deref().and_then(|s| {
+        if rfc3164 {
+            rfc3164_millis(s, clock)
+        } else {
+            rfc5424_millis(s, clock)
+        }
+    });
+    if let Some(ms) = millis {
+        e.headers.insert("timestamp".into(), ms.to_string());
+    }
+    if let Some(h) = &host {
+        e.headers.insert("host".into(), h.clone());
+    }
+    let k = &opts.keep;
+    if k.all || !k.any() {
+        return Some(body.to_vec());
+    }
+    let mut prefix = String::new();
+    if k.priority {
+        prefix.push_str(&format!("<{}>", priority.as_deref().unwrap_or("-")));
+    }
+    if k.version {
+        if let Some(v) = &version {
+            prefix.push_str(v);
+            prefix.push(' ');
+        }
+    }
+    if k.timestamp {
+        prefix.push_str(stamp.as_deref().unwrap_or("-"));
+        prefix.push(' ');
+    }
+    if k.hostname {
+        prefix.push_str(host.as_deref().unwrap_or("-"));
+        prefix.push(' ');
+    }
+    let mut out = prefix.into_bytes();
+    out.extend_from_slice(body);
+    Some(out)
+}
+
+fn num(s: &str, range: std::ops::Range<usize>) -> Option<i64> {
+    s.get(range)?.parse().ok()
+}
+
+/// A calendar time read leniently, as Java's `SimpleDateFormat` does (day 32 is the 1st of the
+/// next month).
+fn lenient(year: i64, month: i64, day: i64, h: i64, m: i64, s: i64) -> Option<NaiveDateTime> {
+    let months = year * 12 + (month - 1);
+    let (y, mo) = (months.div_euclid(12), months.rem_euclid(12) + 1);
+    let base = NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, u32::try_from(mo).ok()?, 1)?;
+    let t = base.and_hms_opt(0, 0, 0)?
+        + Duration::days(day - 1)
+        + Duration::hours(h)
+        + Duration::minutes(m)
+        + Duration::seconds(s);
+    Some(t)
+}
+
+/// `yyyy-MM-ddTHH:mm:ss[.f{1,6}][Z|+hh:mm]` to epoch millis; no zone = the clock's zone.
+fn rfc5424_millis(s: &str, clock: &Clock) -> Option<i64> {
+    let t = lenient(
+        num(s, 0..4)?,
+        num(s, 5..7)?,
+        num(s, 8..10)?,
+        num(s, 11..13)?,
+        num(s, 14..16)?,
+        num(s, 17..19)?,
+    )?;
+    let mut rest = s.get(19..)?;
+    let mut millis = 0i64;
+    if let Some(f) = rest.strip_prefix('.') {
+        let n = f.bytes().take_while(u8::is_ascii_digit).count();
+        let digits = f.get(..n)?;
+        let ms3: String = digits.chars().chain("000".chars()).take(3).collect();
+        millis = ms3.parse().ok()?;
+        rest = f.get(n..)?;
+    }
+    let t = t + Duration::milliseconds(millis);
+    let offset_secs = match rest {
+        "" => return Some(clock.local_millis(t)),
+        "Z" => 0,
+        z => {
+            let sign = if z.starts_with('-') { -1 } else { 1 };
+            sign * (num(z, 1..3)? * 3600 + num(z, 4..6)? * 60)
+        }
+    };
+    Some(t.and_utc().timestamp_millis() - offset_secs * 1000)
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// `MMM d HH:mm:ss` in the clock's zone, with the year that puts it no more than a month
+/// ahead of now and no more than eleven months behind (Flume's rolling window).
+fn rfc3164_millis(s: &str, clock: &Clock) -> Option<i64> {
+    let mut parts = s.split_ascii_whitespace();
+    let month = parts.next()?;
+    let day: i64 = parts.next()?.parse().ok()?;
+    let hms = parts.next()?;
+    let mo = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(month))? as i64 + 1;
+    let (h, m, sec) = (num(hms, 0..2)?, num(hms, 3..5)?, num(hms, 6..8)?);
+    let year = i64::from(chrono::Datelike::year(&clock.now));
+    let at = |y: i64| lenient(y, mo, day, h, m, sec).map(|t| clock.local_millis(t));
+    let now = clock.now.timestamp_millis();
+    let parsed = at(year)?;
+    let minus_one_month = lenient(year, mo - 1, day, h, m, sec).map(|t| clock.local_millis(t))?;
+    let plus_eleven = lenient(year, mo + 11, day, h, m, sec).map(|t| clock.local_millis(t))?;
+    if parsed > now && minus_one_month > now {
+        at(year - 1)
+    } else if parsed < now && plus_eleven < now {
+        at(year + 1)
+    } else {
+        Some(parsed)
+    }
+}
+
+#[cfg(test)]
+#[path = "parse_tests.rs"]
+mod tests;

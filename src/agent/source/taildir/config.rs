@@ -1,0 +1,182 @@
+//! `TAILDIR` settings: Flume's keys and defaults (TaildirSourceConfigurationConstants), read
+//! with line-numbered errors.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::agent::config::ctx::Ctx;
+use crate::agent::config::limits::DURATION_MS_MAX;
+
+/// Most file groups per source.
+pub const FILEGROUPS_MAX: usize = 1_000;
+
+/// One `filegroups.<fg>`: a directory and a regular expression for file names in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileGroup {
+    /// The group's name.
+    pub name: String,
+    /// The directory (the path up to the last `/`).
+    pub dir: PathBuf,
+    /// The file-name pattern (the last path component), matched against the whole name.
+    pub pattern: String,
+    /// `headers.<fg>.<key>` = value.
+    pub headers: BTreeMap<String, String>,
+}
+
+impl FileGroup {
+    /// The pattern compiled to match a whole name, as Java's `matches()`.
+    pub fn regex(&self) -> Result<regex::Regex, regex::Error> {
+        regex::Regex::new(&format!("^(?:{})$", self.pattern))
+    }
+}
+
+/// `TAILDIR` source settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaildirConfig {
+    /// `filegroups` with `filegroups.<fg>` and `headers.<fg>.*`, in the listed order.
+    pub filegroups: Vec<FileGroup>,
+    /// `positionFile` (default `~/.flume/taildir_position.json`).
+    pub position_file: PathBuf,
+    /// `byteOffsetHeader` (default false): the line's byte offset in header `byteoffset`.
+    pub byte_offset_header: bool,
+    /// `skipToEnd` (default false): files not in the position file start at their end.
+    pub skip_to_end: bool,
+    /// `idleTimeout` (default 120000 ms): a file not modified for this long is closed.
+    pub idle_timeout: Duration,
+    /// `writePosInterval` (default 3000 ms): the position file is fsynced at least this often.
+    pub write_pos_interval: Duration,
+    /// `batchSize` (default 100).
+    pub batch_size: usize,
+    /// `maxBatchCount` (default Long.MAX_VALUE): batches from one file before the next file.
+    pub max_batch_count: u64,
+    /// `backoffSleepIncrement` (default 1000 ms).
+    pub backoff_sleep_increment: Duration,
+    /// `maxBackoffSleep` (default 5000 ms).
+    pub max_backoff_sleep: Duration,
+    /// `cachePatternMatching` (default true): list a directory again only when it changed.
+    pub cache_pattern_matching: bool,
+    /// `fileHeader` (default false): the file's absolute path in `fileHeaderKey`.
+    pub file_header: bool,
+    /// `fileHeaderKey` (default `file`).
+    pub file_header_key: String,
+}
+
+/// `~/.flume/taildir_position.json` with `~` from `$HOME`.
+pub fn default_position_file() -> PathBuf {
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    home.join(".flume").join("taildir_position.json")
+}
+
+fn expand_home(p: &str) -> PathBuf {
+    match p.strip_prefix("~/") {
+        Some(rest) => std::env::var_os("HOME")
+            .map_or_else(|| PathBuf::from(p), |h| PathBuf::from(h).join(rest)),
+        None => PathBuf::from(p),
+    }
+}
+
+/// Reads a `TAILDIR` source's properties.
+pub fn build(cx: &mut Ctx<'_>) -> Option<TaildirConfig> {
+    let names: Vec<String> = cx
+        .required("filegroups")
+        .map(|v| v.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default();
+    if names.is_empty() && cx.get("filegroups").is_some() {
+        cx.error("filegroups", "lists no file group");
+    }
+    if names.len() > FILEGROUPS_MAX {
+        cx.error(
+            "filegroups",
+            format!("{} groups exceed the limit {FILEGROUPS_MAX}", names.len()),
+        );
+    }
+    let header_keys: Vec<String> = cx
+        .comp()
+        .props
+        .keys()
+        .filter(|k| k.starts_with("headers."))
+        .cloned()
+        .collect();
+    let mut groups = Vec::new();
+    for name in &names {
+        let key = format!("filegroups.{name}");
+        let Some(path) = cx.required(&key) else {
+            continue;
+        };
+        let (dir, pattern) = match path.rsplit_once('/') {
+            Some((d, p)) if !p.is_empty() => (if d.is_empty() { "/" } else { d }, p),
+            _ => {
+                cx.error(
+                    &key,
+                    format!("expected <directory>/<file-name regex>, got {path:?}"),
+                );
+                continue;
+            }
+        };
+        let g = FileGroup {
+            name: name.clone(),
+            dir: PathBuf::from(dir),
+            pattern: pattern.to_owned(),
+            headers: BTreeMap::new(),
+        };
+        if let Err(e) = g.regex() {
+            cx.error(&key, format!("invalid file-name regex {pattern:?}: {e}"));
+            continue;
+        }
+        groups.push(g);
+    }
+    for k in header_keys {
+        let rest = &k["headers.".len()..];
+        let Some((fg, hk)) = rest.split_once('.').filter(|(_, hk)| !hk.is_empty()) else {
+            cx.get(&k);
+            cx.error(&k, "expected headers.<filegroup>.<header>");
+            continue;
+        };
+        let v = cx.get(&k).unwrap_or_default();
+        match groups.iter_mut().find(|g| g.name == fg) {
+            Some(g) => {
+                g.headers.insert(hk.to_owned(), v);
+            }
+            None if names.iter().any(|n| n == fg) => {}
+            None => cx.warn(&k, format!("file group {fg} is not in filegroups; ignored")),
+        }
+    }
+    let position_file = cx
+        .get("positionFile")
+        .map_or_else(default_position_file, |p| expand_home(&p));
+    let cfg = TaildirConfig {
+        position_file,
+        byte_offset_header: cx.bool("byteOffsetHeader", false),
+        skip_to_end: cx.bool("skipToEnd", false),
+        idle_timeout: Duration::from_millis(cx.u64("idleTimeout", 120_000, 1, DURATION_MS_MAX)),
+        write_pos_interval: Duration::from_millis(cx.u64(
+            "writePosInterval",
+            3000,
+            1,
+            DURATION_MS_MAX,
+        )),
+        batch_size: crate::agent::config::build::batch(cx, "batchSize", 100),
+        max_batch_count: cx.u64("maxBatchCount", i64::MAX as u64, 1, i64::MAX as u64),
+        backoff_sleep_increment: Duration::from_millis(cx.u64(
+            "backoffSleepIncrement",
+            1000,
+            1,
+            DURATION_MS_MAX,
+        )),
+        max_backoff_sleep: Duration::from_millis(cx.u64(
+            "maxBackoffSleep",
+            5000,
+            1,
+            DURATION_MS_MAX,
+        )),
+        cache_pattern_matching: cx.bool("cachePatternMatching", true),
+        file_header: cx.bool("fileHeader", false),
+        file_header_key: cx.get("fileHeaderKey").unwrap_or_else(|| "file".into()),
+        filegroups: groups,
+    };
+    if cx.failed() || cfg.filegroups.is_empty() {
+        return None;
+    }
+    Some(cfg)
+}

@@ -1,0 +1,19 @@
+//! The `TAILDIR` source (Flume's TaildirSource): follows the files of each file group
+//! (`filegroups.<fg>` = a directory and a regex for file names), by inode across renames,
+//! truncations and deletions, and sends each complete line as an event. Positions are
+//! kept in Flume's JSON position file and move only after the events before them were
+//! committed. See docs/components.md for keys and crash behaviour.
+//!
+//! Pieces: [`config`] (keys), [`position`] (the position file codec and load),
+//! [`tail_file`] (one followed file), [`tailer`] (scans and batches, synchronous),
+//! [`watch`] (change events from `notify`), [`task`] (the async driver).
+
+pub mod config;
+pub mod position;
+pub mod tail_file;
+pub mod tailer;
+pub mod task;
+pub mod watch;
+
+pub use config::TaildirConfig;
+pub use task::run;

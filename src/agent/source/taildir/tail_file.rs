@@ -1,0 +1,222 @@
+//! One followed file: its inode, its committed position, an open descriptor (closed after
+//! `idleTimeout` without changes) and a line buffer holding a partial last line until its
+//! newline arrives. Reads go through the descriptor, so a file renamed or deleted while
+//! followed is still read to its end.
+
+use std::fs::File;
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime};
+
+use crate::agent::source::file_lines::{Fill, Line, LineBuf};
+
+/// Longest line TAILDIR hands out in one event; a longer one is cut into pieces of this size
+/// (Flume has no limit and would hold the whole line in memory).
+pub const TAILDIR_LINE_BYTES_MAX: usize = 8 * 1024 * 1024;
+
+/// A followed file.
+#[derive(Debug)]
+pub struct TailFile {
+    /// Its path when last seen.
+    pub path: PathBuf,
+    /// Its inode (the identity that survives renames).
+    pub inode: u64,
+    /// Input bytes whose events were committed.
+    pub pos: u64,
+    /// Index of the file group it belongs to.
+    pub group: usize,
+    /// Modification time when last seen.
+    pub mtime: SystemTime,
+    /// When data last arrived (or the file last changed).
+    pub last_change: Instant,
+    /// Whether there may be data to read.
+    pub pending: bool,
+    /// Whether the last scan found it under a matching name.
+    pub matched: bool,
+    file: Option<File>,
+    lines: LineBuf,
+}
+
+/// What one read gave.
+#[derive(Debug, Default)]
+pub struct Read {
+    /// Complete lines (or pieces of over-long ones), in order.
+    pub lines: Vec<Line>,
+    /// Offset after the last of them (the position to commit).
+    pub end: u64,
+    /// The file has no more data for now.
+    pub at_eof: bool,
+}
+
+impl TailFile {
+    /// A file to follow from `pos`.
+    pub fn new(path: PathBuf, inode: u64, pos: u64, group: usize, mtime: SystemTime) -> Self {
+        TailFile {
+            path,
+            inode,
+            pos,
+            group,
+            mtime,
+            last_change: Instant::now(),
+            pending: true,
+            matched: true,
+            file: None,
+            lines: LineBuf::new(pos, TAILDIR_LINE_BYTES_MAX, true),
+        }
+    }
+
+    /// Whether the descriptor is open.
+    pub fn is_open(&self) -> bool {
+        self.file.is_some()
+    }
+
+    /// Offset up to which bytes were read into the buffer.
+    pub fn read_offset(&self) -> u64 {
+        self.lines.read_offset()
+    }
+
+    /// Closes the descriptor (an idle file); it is opened again when it changes.
+    pub fn close(&mut self) {
+        self.file = None;
+        self.lines.release_if_empty();
+    }
+
+    /// The file was truncated (copytruncate): follow it again from its start. Only called
+    /// while none of its events are in flight.
+    pub fn restart_from_zero(&mut self, why: &str) {
+        tracing::info!(file = %self.path.display(), inode = self.inode, pos = self.pos, "{why}; reading it again from the beginning");
+        self.pos = 0;
+        self.lines.reset(0);
+        self.pending = true;
+    }
+
+    fn open(&mut self) -> std::io::Result<Option<&File>> {
+        if self.file.is_none() {
+            let f = File::open(&self.path)?;
+            if f.metadata()?.ino() != self.inode {
+                // The name now belongs to another file; this one is gone.
+                return Ok(None);
+            }
+            self.file = Some(f);
+        }
+        Ok(self.file.as_ref())
+    }
+
+    /// Reads up to `max` lines past what was handed out. A partial last line stays buffered.
+    pub fn read(&mut self, max: usize) -> std::io::Result<Read> {
+        let mut out = Read::default();
+        if self.open()?.is_none() {
+            out.at_eof = true;
+            out.end = self.lines.offset();
+            return Ok(out);
+        }
+        while out.lines.len() < max {
+            if let Some(l) = self.lines.next_line() {
+                out.lines.push(l);
+                continue;
+            }
+            let Some(f) = self.file.as_ref() else { break };
+            match self.lines.fill(f, true)? {
+                Fill::Read(_) => self.last_change = Instant::now(),
+                Fill::Eof => {
+                    out.at_eof = true;
+                    break;
+                }
+                Fill::Replaced if out.lines.is_empty() => {
+                    self.restart_from_zero("file truncated or rewritten under us");
+                }
+                // Hand out what was read first; the next read notices again and restarts.
+                Fill::Replaced => break,
+            }
+        }
+        out.end = self.lines.offset();
+        if out.at_eof {
+            self.lines.release_if_empty();
+        }
+        Ok(out)
+    }
+
+    /// Everything up to `end` was committed.
+    pub fn commit(&mut self, end: u64) {
+        self.pos = end;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn follow(p: &std::path::Path) -> TailFile {
+        let m = std::fs::metadata(p).unwrap();
+        TailFile::new(p.to_path_buf(), m.ino(), 0, 0, SystemTime::now())
+    }
+
+    fn bodies(r: &Read) -> Vec<String> {
+        r.lines
+            .iter()
+            .map(|l| String::from_utf8_lossy(&l.bytes).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_partial_last_line_waits_for_its_newline() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a.log");
+        std::fs::write(&p, b"one\ntw").unwrap();
+        let mut t = follow(&p);
+        let r = t.read(10).unwrap();
+        assert_eq!(bodies(&r), ["one"]);
+        assert_eq!(r.end, 4);
+        assert!(r.at_eof);
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&p)
+            .unwrap()
+            .write_all(b"o\r\n")
+            .unwrap();
+        let r = t.read(10).unwrap();
+        assert_eq!(bodies(&r), ["two"]);
+        assert_eq!(r.end, 9);
+    }
+
+    #[test]
+    fn a_renamed_file_is_read_to_its_end_through_the_open_descriptor() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a.log");
+        std::fs::write(&p, b"1\n").unwrap();
+        let mut t = follow(&p);
+        assert_eq!(bodies(&t.read(10).unwrap()), ["1"]);
+        let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+        std::fs::rename(&p, d.path().join("a.log.1")).unwrap();
+        f.write_all(b"2\n").unwrap();
+        std::fs::write(&p, b"new\n").unwrap();
+        assert_eq!(bodies(&t.read(10).unwrap()), ["2"]);
+    }
+
+    #[test]
+    fn a_truncated_file_is_read_again_from_the_start() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a.log");
+        std::fs::write(&p, b"first line\nsecond line\n").unwrap();
+        let mut t = follow(&p);
+        let r = t.read(10).unwrap();
+        t.commit(r.end);
+        // copytruncate: truncate, then the writer goes on.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&p)
+            .unwrap()
+            .write_all(b"third line after truncation\n")
+            .unwrap();
+        let r = t.read(10).unwrap();
+        assert_eq!(bodies(&r), ["third line after truncation"]);
+        assert_eq!(r.lines[0].offset, 0);
+    }
+}

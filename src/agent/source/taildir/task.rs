@@ -1,0 +1,194 @@
+//! The TAILDIR task: drives the [`Tailer`] on the blocking pool, puts its batches and keeps
+//! the position file in step with the channel.
+//!
+//! For every batch: read (positions not moved) → put and commit into every required channel
+//! (retried with Flume's backoff) → move the file's position → replace the position file
+//! (tmp + rename). The replacement is fsynced (tmp fsync, rename, directory fsync) at least
+//! every `writePosInterval`, when the source goes idle and when it stops. So a killed agent
+//! re-sends at most the one batch that was being put; a power loss at most what was
+//! committed since the last fsynced position file. Idle, the source waits for a change
+//! event or a backoff growing by `backoffSleepIncrement` up to `maxBackoffSleep`, and scans
+//! the directories at least that often.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::config::TaildirConfig;
+use super::position::{self, PosEntry};
+use super::tailer::{Batch, Tailer};
+use super::watch::DirWatch;
+use crate::agent::source::{atomic_file, SourceCtx, SourceError};
+
+/// Longest time between two scans while data flows (new files, rotations).
+pub const BUSY_SCAN_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Runs the TAILDIR source until stopped.
+pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
+    let cfg = Arc::new(cfg);
+    let pos_file = cfg.position_file.clone();
+    let saved = {
+        let p = pos_file.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Some(dir) = p.parent() {
+                if let Err(e) = std::fs::create_dir_all(dir) {
+                    tracing::error!(dir = %dir.display(), error = %e, "cannot create the position file's directory");
+                }
+            }
+            position::load(&p)
+        })
+        .await
+        .map_err(|e| ctx.error(e))?
+    };
+    let tailer = Tailer::new(cfg.clone(), saved).map_err(|e| ctx.error(e))?;
+    let mut watch = DirWatch::new(&ctx.name);
+    let mut slot = Some(tailer);
+    let mut writer = PosWriter::new(pos_file);
+    let mut backoff = Duration::ZERO;
+    let mut last_scan: Option<Instant> = None;
+    let idle_scan = cfg.max_backoff_sleep;
+    loop {
+        if ctx.stop.is_set() {
+            break;
+        }
+        watch.watch(
+            &cfg.filegroups
+                .iter()
+                .map(|g| g.dir.clone())
+                .collect::<Vec<_>>(),
+        );
+        let changes = watch.take();
+        let interval = if backoff.is_zero() {
+            BUSY_SCAN_INTERVAL
+        } else if watch.active() {
+            idle_scan
+        } else {
+            Duration::ZERO
+        };
+        let scan = changes.scan || last_scan.is_none_or(|t| t.elapsed() >= interval);
+        if scan {
+            last_scan = Some(Instant::now());
+        }
+        let paths = changes.paths;
+        let batch = blocking(&mut slot, &ctx, move |t| {
+            t.touched(&paths);
+            if scan {
+                t.scan();
+                t.close_idle();
+            }
+            t.next_batch()
+        })
+        .await?;
+        match batch {
+            Some(Batch { inode, events, end }) => {
+                backoff = Duration::ZERO;
+                if !ctx.put_with_retry(events).await {
+                    break;
+                }
+                let positions = blocking(&mut slot, &ctx, move |t| {
+                    t.commit(inode, end);
+                    t.positions()
+                })
+                .await?;
+                writer.write(positions, false, &cfg).await;
+            }
+            None => {
+                let positions = blocking(&mut slot, &ctx, |t| t.positions()).await?;
+                writer.write(positions, true, &cfg).await;
+                backoff = (backoff + cfg.backoff_sleep_increment).min(cfg.max_backoff_sleep);
+                let mut stop = ctx.stop.clone();
+                tokio::select! {
+                    _ = stop.wait() => break,
+                    _ = watch.changed() => {}
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+            }
+        }
+    }
+    if let Some(t) = &slot {
+        let positions = t.positions();
+        writer.write(positions, true, &cfg).await;
+    }
+    Ok(())
+}
+
+/// Runs `f` on the tailer on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    slot: &mut Option<Tailer>,
+    ctx: &SourceCtx,
+    f: impl FnOnce(&mut Tailer) -> T + Send + 'static,
+) -> Result<T, SourceError> {
+    let mut t = slot
+        .take()
+        .ok_or_else(|| ctx.error("tailer lost after a panic"))?;
+    let (t, out) = tokio::task::spawn_blocking(move || {
+        let out = f(&mut t);
+        (t, out)
+    })
+    .await
+    .map_err(|e| ctx.error(format!("tailer task failed: {e}")))?;
+    *slot = Some(t);
+    Ok(out)
+}
+
+/// Writes the position file when it changed; fsynced at least every `writePosInterval`.
+#[derive(Debug)]
+struct PosWriter {
+    path: std::path::PathBuf,
+    last: Vec<u8>,
+    last_durable: Option<Instant>,
+    durable_pending: bool,
+    failing: bool,
+}
+
+impl PosWriter {
+    fn new(path: std::path::PathBuf) -> Self {
+        PosWriter {
+            path,
+            last: Vec::new(),
+            last_durable: None,
+            durable_pending: true,
+            failing: false,
+        }
+    }
+
+    async fn write(&mut self, positions: Vec<PosEntry>, idle: bool, cfg: &TaildirConfig) {
+        let bytes = position::render(&positions);
+        let changed = bytes != self.last;
+        if changed {
+            self.durable_pending = true;
+        }
+        let due = self
+            .last_durable
+            .is_none_or(|t| t.elapsed() >= cfg.write_pos_interval);
+        let durable = self.durable_pending && (idle || due);
+        if !changed && !durable {
+            return;
+        }
+        let path = self.path.clone();
+        let b = bytes.clone();
+        let res = tokio::task::spawn_blocking(move || atomic_file::replace(&path, &b, durable))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        match res {
+            Ok(()) => {
+                if self.failing {
+                    tracing::info!(position_file = %self.path.display(), "position file written again");
+                }
+                self.failing = false;
+                self.last = bytes;
+                if durable {
+                    self.durable_pending = false;
+                    self.last_durable = Some(Instant::now());
+                }
+            }
+            Err(e) => {
+                // The channel already has the events: a position not saved costs duplicates
+                // after a crash, never loss. Keep going and try again next time.
+                if !self.failing {
+                    tracing::error!(position_file = %self.path.display(), error = %e, "cannot write the position file; a crash now would re-send events");
+                }
+                self.failing = true;
+            }
+        }
+    }
+}

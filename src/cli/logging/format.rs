@@ -1,0 +1,133 @@
+//! Two line layouts beside tracing's default text: Flume's log4j file pattern
+//! (`%d{dd MMM yyyy HH:mm:ss,SSS} %-5p [%t] (%C:%L) - %m`, for tools that parse Flume logs)
+//! and JSON lines (for log shippers). Both put an event's fields after the message.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+
+/// An event's message and its other fields, in order.
+#[derive(Default)]
+struct Fields {
+    message: String,
+    rest: Vec<(&'static str, Value)>,
+}
+
+impl Visit for Fields {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.put(field, Value::String(format!("{value:?}")));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.put(field, Value::String(value.to_owned()));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.put(field, Value::from(value));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.put(field, Value::from(value));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.put(field, Value::from(value));
+    }
+}
+
+impl Fields {
+    fn of(event: &Event<'_>) -> Fields {
+        let mut f = Fields::default();
+        event.record(&mut f);
+        f
+    }
+
+    fn put(&mut self, field: &Field, value: Value) {
+        if field.name() == "message" {
+            self.message = match value {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+        } else {
+            self.rest.push((field.name(), value));
+        }
+    }
+}
+
+fn thread_name() -> String {
+    let t = std::thread::current();
+    t.name()
+        .map_or_else(|| format!("{:?}", t.id()), str::to_owned)
+}
+
+/// Flume's log4j `LOGFILE` layout.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FlumeFormat;
+
+impl<S, N> FormatEvent<S, N> for FlumeFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut w: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let meta = event.metadata();
+        let f = Fields::of(event);
+        let now = chrono::Local::now().format("%d %b %Y %H:%M:%S,%3f");
+        let level = meta.level().as_str();
+        write!(
+            w,
+            "{now} {level:<5} [{}] ({}:{}) - {}",
+            thread_name(),
+            meta.module_path().unwrap_or(meta.target()),
+            meta.line().unwrap_or(0),
+            f.message
+        )?;
+        for (k, v) in &f.rest {
+            match v {
+                Value::String(s) => write!(w, " {k}={s}")?,
+                other => write!(w, " {k}={other}")?,
+            }
+        }
+        writeln!(w)
+    }
+}
+
+/// One JSON object per line: `timestamp` (UTC, RFC 3339 with milliseconds), `level`,
+/// `target`, `thread`, `message`, `fields`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct JsonFormat;
+
+impl<S, N> FormatEvent<S, N> for JsonFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut w: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let meta = event.metadata();
+        let f = Fields::of(event);
+        let ts = chrono::Utc::now()
+            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            .to_string();
+        let mut obj = Map::new();
+        obj.insert("timestamp".into(), Value::String(ts));
+        obj.insert("level".into(), Value::String(meta.level().as_str().into()));
+        obj.insert("target".into(), Value::String(meta.target().into()));
+        obj.insert("thread".into(), Value::String(thread_name()));
+        obj.insert("message".into(), Value::String(f.message));
+        let fields: Map<String, Value> =
+            f.rest.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        obj.insert("fields".into(), Value::Object(fields));
+        writeln!(w, "{}", Value::Object(obj))
+    }
+}

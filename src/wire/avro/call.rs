@@ -1,0 +1,331 @@
+//! Calls of `AvroSourceProtocol`: request = [handshake] + metadata `map<bytes>` + message
+//! name + parameters (`append(AvroFlumeEvent)`, `appendBatch(array<AvroFlumeEvent>)`, or
+//! nothing for a handshake-only ping with an empty name); response = [handshake] + metadata +
+//! error flag + `Status` (OK/FAILED/UNKNOWN), or the system-error union `["string"]`.
+//!
+//! `AvroFlumeEvent {headers: map<string>, body: bytes}` maps to [`Event`]. Event and header
+//! counts are checked against [`CallLimits`] (and against the bytes left) before anything is
+//! allocated for them. Buffers are split as Flume's peers split them, so the bytes match.
+
+use std::collections::BTreeMap;
+
+use super::binary::{put_bytes, put_long, Reader};
+use super::error::AvroError;
+use super::handshake::{put_meta, read_meta, HandshakeRequest, HandshakeResponse, Meta};
+use crate::event::Event;
+
+/// Default most events in one `appendBatch`.
+pub const EVENTS_PER_CALL_MAX_DEFAULT: usize = 100_000;
+/// Default most headers in one event.
+pub const HEADERS_PER_EVENT_MAX_DEFAULT: usize = 1024;
+
+/// Limits on what one call may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallLimits {
+    /// Most events in one call.
+    pub events_max: usize,
+    /// Most headers in one event.
+    pub headers_max: usize,
+}
+
+impl Default for CallLimits {
+    fn default() -> Self {
+        CallLimits {
+            events_max: EVENTS_PER_CALL_MAX_DEFAULT,
+            headers_max: HEADERS_PER_EVENT_MAX_DEFAULT,
+        }
+    }
+}
+
+/// The messages of `AvroSourceProtocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Message {
+    /// `append(AvroFlumeEvent)`.
+    Append,
+    /// `appendBatch(array<AvroFlumeEvent>)`.
+    AppendBatch,
+}
+
+impl Message {
+    /// The name on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            Message::Append => "append",
+            Message::AppendBatch => "appendBatch",
+        }
+    }
+}
+
+/// The `Status` enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Every required channel committed the events.
+    Ok = 0,
+    /// A channel refused or failed.
+    Failed = 1,
+    /// Not used by Flume's source.
+    Unknown = 2,
+}
+
+/// What a call asks for (server side, after the handshake).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallBody {
+    /// An empty message name: a handshake-only ping.
+    Ping,
+    /// `append`: one event.
+    Append(Event),
+    /// `appendBatch`: the events.
+    AppendBatch(Vec<Event>),
+    /// A message this protocol does not have (answered with an error; the connection stays).
+    Unknown(String),
+}
+
+/// A decoded call (server side).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallRequest {
+    /// The call metadata.
+    pub meta: Meta,
+    /// The message and its parameters.
+    pub body: CallBody,
+}
+
+/// The outcome of a call (client side).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The `Status` answered.
+    Status(Status),
+    /// A system error (Avro's `["string"]` error union).
+    Error(String),
+}
+
+/// A decoded response (client side).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallResponse {
+    /// The handshake response, when the request carried a handshake.
+    pub handshake: Option<HandshakeResponse>,
+    /// The call's outcome; `None` after a `NONE` handshake (the call did not run) or a ping.
+    pub outcome: Option<Outcome>,
+}
+
+/// Appends one `AvroFlumeEvent`.
+pub fn put_event(out: &mut Vec<u8>, e: &Event) {
+    if !e.headers.is_empty() {
+        put_long(out, e.headers.len() as i64);
+        for (k, v) in &e.headers {
+            put_bytes(out, k.as_bytes());
+            put_bytes(out, v.as_bytes());
+        }
+    }
+    put_long(out, 0);
+    put_bytes(out, &e.body);
+}
+
+/// Reads one `AvroFlumeEvent`.
+pub fn read_event(r: &mut Reader<'_>, limits: &CallLimits) -> Result<Event, AvroError> {
+    let mut headers = BTreeMap::new();
+    let mut seen = 0usize;
+    loop {
+        let n = r.block("event headers", limits.headers_max - seen, 2)?;
+        if n == 0 {
+            break;
+        }
+        seen += n;
+        for _ in 0..n {
+            let k = r.string("header key")?;
+            let v = r.string("header value")?;
+            headers.insert(k, v);
+        }
+    }
+    let body = r.bytes("event body")?.to_vec();
+    Ok(Event { headers, body })
+}
+
+/// Reads an `array<AvroFlumeEvent>`.
+pub fn read_events(r: &mut Reader<'_>, limits: &CallLimits) -> Result<Vec<Event>, AvroError> {
+    let mut events: Vec<Event> = Vec::new();
+    loop {
+        // An event takes at least 2 bytes (empty map, empty body).
+        let n = r.block("appendBatch events", limits.events_max - events.len(), 2)?;
+        if n == 0 {
+            return Ok(events);
+        }
+        events.reserve(n);
+        for _ in 0..n {
+            events.push(read_event(r, limits)?);
+        }
+    }
+}
+
+/// Appends an `array<AvroFlumeEvent>` in one block.
+pub fn put_events(out: &mut Vec<u8>, events: &[Event]) {
+    if !events.is_empty() {
+        put_long(out, events.len() as i64);
+        for e in events {
+            put_event(out, e);
+        }
+    }
+    put_long(out, 0);
+}
+
+/// The call after the optional handshake (server side). The payload must end with it.
+pub fn read_call(r: &mut Reader<'_>, limits: &CallLimits) -> Result<CallRequest, AvroError> {
+    let meta = read_meta(r, "call metadata")?;
+    let name = r.string("message name")?;
+    let body = match name.as_str() {
+        "" => CallBody::Ping,
+        "append" => CallBody::Append(read_event(r, limits)?),
+        "appendBatch" => CallBody::AppendBatch(read_events(r, limits)?),
+        _ => {
+            return Ok(CallRequest {
+                meta,
+                body: CallBody::Unknown(name),
+            })
+        }
+    };
+    r.finish("call parameters")?;
+    Ok(CallRequest { meta, body })
+}
+
+/// The two buffers of a request, split as Flume's client splits them:
+/// `[handshake + metadata + name, parameters]`. Client side.
+pub fn encode_request(
+    handshake: Option<&HandshakeRequest>,
+    message: Message,
+    events: &[Event],
+) -> [Vec<u8>; 2] {
+    encode_request_meta(handshake, &Meta::new(), message, events)
+}
+
+/// [`encode_request`] with call metadata (`map<bytes>`; Flume's server reads and ignores it,
+/// Sluice's avro sink names its agent and sink there). Client side.
+pub fn encode_request_meta(
+    handshake: Option<&HandshakeRequest>,
+    meta: &Meta,
+    message: Message,
+    events: &[Event],
+) -> [Vec<u8>; 2] {
+    let mut head = Vec::with_capacity(64);
+    if let Some(h) = handshake {
+        h.encode(&mut head);
+    }
+    put_meta(&mut head, meta);
+    put_bytes(&mut head, message.name().as_bytes());
+    let body_bytes: usize = events.iter().map(|e| e.payload_bytes() + 16).sum();
+    let mut params = Vec::with_capacity(body_bytes + 4);
+    match message {
+        Message::Append => match events.first() {
+            Some(e) => put_event(&mut params, e),
+            None => put_event(&mut params, &Event::default()),
+        },
+        Message::AppendBatch => put_events(&mut params, events),
+    }
+    [head, params]
+}
+
+/// A handshake-only ping (empty message name). Client side.
+pub fn encode_ping(handshake: Option<&HandshakeRequest>) -> Vec<u8> {
+    let mut b = Vec::new();
+    if let Some(h) = handshake {
+        h.encode(&mut b);
+    }
+    put_long(&mut b, 0);
+    put_long(&mut b, 0);
+    b
+}
+
+/// The three buffers of a response with a `Status`, split as Flume's server splits them:
+/// `[handshake (maybe empty), metadata, error flag + status]`. Server side.
+pub fn encode_status_response(handshake: Vec<u8>, status: Status) -> [Vec<u8>; 3] {
+    [handshake, vec![0], vec![0, (status as u8) << 1]]
+}
+
+/// A system-error response (`isError` true, union branch 0 = string). Server side.
+pub fn encode_error_response(handshake: Vec<u8>, message: &str) -> [Vec<u8>; 3] {
+    let mut err = vec![1, 0];
+    put_bytes(&mut err, message.as_bytes());
+    [handshake, vec![0], err]
+}
+
+/// Decodes a response. `sent_handshake` says whether the request carried one. Client side.
+pub fn decode_response(payload: &[u8], sent_handshake: bool) -> Result<CallResponse, AvroError> {
+    let mut r = Reader::new(payload);
+    let handshake = if sent_handshake {
+        Some(HandshakeResponse::decode(&mut r)?)
+    } else {
+        None
+    };
+    if r.remaining() == 0 {
+        // NONE (the call did not run) or a ping's answer.
+        return Ok(CallResponse {
+            handshake,
+            outcome: None,
+        });
+    }
+    let _meta = read_meta(&mut r, "response metadata")?;
+    let outcome = if r.boolean("response error flag")? {
+        r.index("error union", 1)?;
+        Outcome::Error(r.string("error message")?)
+    } else {
+        Outcome::Status(match r.index("status", 3)? {
+            0 => Status::Ok,
+            1 => Status::Failed,
+            _ => Status::Unknown,
+        })
+    };
+    r.finish("response")?;
+    Ok(CallResponse {
+        handshake,
+        outcome: Some(outcome),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_announcing_more_events_than_allowed_is_refused_before_reading_them() {
+        let events = vec![Event::new("a"), Event::new("b"), Event::new("c")];
+        let [_, params] = encode_request(None, Message::AppendBatch, &events);
+        let limits = CallLimits {
+            events_max: 2,
+            headers_max: 4,
+        };
+        let e = read_events(&mut Reader::new(&params), &limits).unwrap_err();
+        assert!(matches!(e, AvroError::TooLong { len: 3, max: 2, .. }));
+    }
+
+    #[test]
+    fn an_event_with_too_many_headers_is_refused() {
+        let mut e = Event::new("x");
+        for i in 0..5 {
+            e = e.header(format!("k{i}"), "v");
+        }
+        let mut b = Vec::new();
+        put_event(&mut b, &e);
+        let limits = CallLimits {
+            events_max: 2,
+            headers_max: 4,
+        };
+        assert!(matches!(
+            read_event(&mut Reader::new(&b), &limits),
+            Err(AvroError::TooLong {
+                what: "event headers",
+                ..
+            })
+        ));
+        let limits = CallLimits {
+            events_max: 2,
+            headers_max: 5,
+        };
+        assert_eq!(read_event(&mut Reader::new(&b), &limits).unwrap(), e);
+    }
+
+    #[test]
+    fn error_responses_decode_to_their_message() {
+        let [a, b, c] = encode_error_response(Vec::new(), "boom");
+        let payload = [a, b, c].concat();
+        let r = decode_response(&payload, false).unwrap();
+        assert_eq!(r.outcome, Some(Outcome::Error("boom".into())));
+    }
+}

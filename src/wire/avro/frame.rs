@@ -1,0 +1,313 @@
+//! Netty framing of Avro IPC (Avro's `NettyTransportCodec`), both directions:
+//! `serial:i32 BE | count:i32 BE | count × (len:i32 BE | len bytes)`.
+//!
+//! The payload is the concatenation of the buffers; where it is split carries no meaning, and
+//! zero-length buffers are legal. The decoder works over a growing receive buffer: it returns
+//! [`Decoded::NeedMore`] until a whole frame is there, and checks the buffer count and every
+//! announced length against [`FrameLimits`] as soon as their headers arrive, before the bytes
+//! they announce are waited for, so a peer announcing 2 GiB costs nothing.
+
+use super::error::AvroError;
+
+/// Bytes of the frame header (serial and buffer count).
+pub const FRAME_HEADER_BYTES: usize = 8;
+/// Default largest frame payload (64 MiB, the file channel's record limit).
+pub const FRAME_BYTES_MAX_DEFAULT: usize = 64 << 20;
+/// Capacity an empty receive buffer may keep (a larger one is freed).
+const RETAINED_BYTES_MAX: usize = 1 << 20;
+/// Default most buffers in one frame (Flume's client sends 2, its server 3).
+pub const FRAME_BUFFERS_MAX_DEFAULT: usize = 4096;
+
+/// The limits a decoder enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameLimits {
+    /// Largest payload (sum of the buffer lengths) in bytes.
+    pub frame_bytes_max: usize,
+    /// Most buffers in one frame.
+    pub buffers_max: usize,
+}
+
+impl Default for FrameLimits {
+    fn default() -> Self {
+        FrameLimits {
+            frame_bytes_max: FRAME_BYTES_MAX_DEFAULT,
+            buffers_max: FRAME_BUFFERS_MAX_DEFAULT,
+        }
+    }
+}
+
+/// One decoded frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// The call's serial, echoed in its response.
+    pub serial: i32,
+    /// The buffers, concatenated.
+    pub payload: Vec<u8>,
+}
+
+/// The outcome of looking for a frame at the start of a receive buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decoded {
+    /// Not a whole frame yet; nothing was consumed.
+    NeedMore,
+    /// A frame and how many bytes of the buffer it used.
+    Frame {
+        /// The frame.
+        frame: Frame,
+        /// Bytes consumed from the start of the buffer.
+        consumed: usize,
+    },
+}
+
+fn be_i32(b: &[u8], at: usize) -> Option<i32> {
+    let s = b.get(at..at + 4)?;
+    Some(i32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+/// Looks for one frame at the start of `buf` (`stream_offset` is where `buf` starts in the
+/// connection, for error messages). Errors are final: the stream cannot be resynchronised.
+pub fn decode_frame(
+    buf: &[u8],
+    limits: &FrameLimits,
+    stream_offset: usize,
+) -> Result<Decoded, AvroError> {
+    let (Some(serial), Some(count)) = (be_i32(buf, 0), be_i32(buf, 4)) else {
+        return Ok(Decoded::NeedMore);
+    };
+    if count < 0 {
+        return Err(AvroError::NegativeFrameField {
+            what: "buffer count",
+            value: i64::from(count),
+            offset: stream_offset + 4,
+        });
+    }
+    if count as usize > limits.buffers_max {
+        return Err(AvroError::TooManyBuffers {
+            count: i64::from(count),
+            max: limits.buffers_max,
+        });
+    }
+    let mut at = FRAME_HEADER_BYTES;
+    let mut total: u64 = 0;
+    for _ in 0..count {
+        let Some(len) = be_i32(buf, at) else {
+            return Ok(Decoded::NeedMore);
+        };
+        if len < 0 {
+            return Err(AvroError::NegativeFrameField {
+                what: "buffer length",
+                value: i64::from(len),
+                offset: stream_offset + at,
+            });
+        }
+        total += len as u64;
+        if total > limits.frame_bytes_max as u64 {
+            return Err(AvroError::FrameTooLarge {
+                len: total,
+                max: limits.frame_bytes_max,
+            });
+        }
+        at += 4 + len as usize;
+        if at > buf.len() {
+            return Ok(Decoded::NeedMore);
+        }
+    }
+    // The whole frame is in `buf`: copy the buffers out once.
+    let mut payload = Vec::with_capacity(total as usize);
+    let mut at = FRAME_HEADER_BYTES;
+    for _ in 0..count {
+        let len = be_i32(buf, at).unwrap_or(0) as usize;
+        payload.extend_from_slice(&buf[at + 4..at + 4 + len]);
+        at += 4 + len;
+    }
+    Ok(Decoded::Frame {
+        frame: Frame { serial, payload },
+        consumed: at,
+    })
+}
+
+/// Appends one frame made of `buffers` to `out`.
+pub fn encode_frame<B: AsRef<[u8]>>(serial: i32, buffers: &[B], out: &mut Vec<u8>) {
+    let total: usize = buffers.iter().map(|b| 4 + b.as_ref().len()).sum();
+    out.reserve(FRAME_HEADER_BYTES + total);
+    out.extend_from_slice(&serial.to_be_bytes());
+    out.extend_from_slice(&(buffers.len() as i32).to_be_bytes());
+    for b in buffers {
+        let b = b.as_ref();
+        out.extend_from_slice(&(b.len() as i32).to_be_bytes());
+        out.extend_from_slice(b);
+    }
+}
+
+/// A receive buffer that yields frames: bytes are pushed as they arrive, frames taken out.
+/// Holds at most one frame's bytes plus one read beyond it, because the limits are checked
+/// as headers arrive.
+#[derive(Debug, Default)]
+pub struct FrameReader {
+    limits: FrameLimits,
+    buf: Vec<u8>,
+    start: usize,
+    consumed_total: usize,
+}
+
+impl FrameReader {
+    /// An empty reader with these limits.
+    pub fn new(limits: FrameLimits) -> Self {
+        FrameReader {
+            limits,
+            buf: Vec::new(),
+            start: 0,
+            consumed_total: 0,
+        }
+    }
+
+    /// Appends received bytes.
+    pub fn push(&mut self, bytes: &[u8]) {
+        if self.start > 0 && self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The buffer to read more bytes into (`read_buf` appends to it), with room for at least
+    /// `n` more; bytes already returned in frames are dropped first.
+    pub fn read_buffer(&mut self, n: usize) -> &mut Vec<u8> {
+        self.compact();
+        self.buf.reserve(n);
+        &mut self.buf
+    }
+
+    /// Drops the bytes already returned; a large buffer left empty is freed, so a
+    /// connection that once carried a big frame does not keep its memory.
+    fn compact(&mut self) {
+        if self.start > 0 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        if self.buf.is_empty() && self.buf.capacity() > RETAINED_BYTES_MAX {
+            self.buf = Vec::new();
+        }
+    }
+
+    /// Bytes the receive buffer holds allocated.
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// The next whole frame, if there is one.
+    pub fn next_frame(&mut self) -> Result<Option<Frame>, AvroError> {
+        match decode_frame(&self.buf[self.start..], &self.limits, self.consumed_total)? {
+            Decoded::NeedMore => {
+                self.compact();
+                Ok(None)
+            }
+            Decoded::Frame { frame, consumed } => {
+                self.start += consumed;
+                self.consumed_total += consumed;
+                Ok(Some(frame))
+            }
+        }
+    }
+
+    /// Bytes received and not yet returned in a frame (a peer that closes with some left
+    /// stopped mid-frame).
+    pub fn pending(&self) -> usize {
+        self.buf.len() - self.start
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> FrameLimits {
+        FrameLimits {
+            frame_bytes_max: 1000,
+            buffers_max: 8,
+        }
+    }
+
+    #[test]
+    fn a_frame_round_trips_through_every_split_of_its_bytes() {
+        let mut bytes = Vec::new();
+        encode_frame(7, &[&b"ab"[..], b"", b"cde"], &mut bytes);
+        encode_frame(8, &[&b""[..]], &mut bytes);
+        for cut in 0..=bytes.len() {
+            let mut r = FrameReader::new(limits());
+            let mut frames = Vec::new();
+            for part in [&bytes[..cut], &[][..], &bytes[cut..]] {
+                r.push(part);
+                while let Some(f) = r.next_frame().unwrap() {
+                    frames.push(f);
+                }
+            }
+            assert_eq!(
+                frames,
+                vec![
+                    Frame {
+                        serial: 7,
+                        payload: b"abcde".to_vec()
+                    },
+                    Frame {
+                        serial: 8,
+                        payload: vec![]
+                    }
+                ],
+                "cut at {cut}"
+            );
+            assert_eq!(r.pending(), 0);
+        }
+    }
+
+    #[test]
+    fn a_big_frame_does_not_leave_its_buffer_allocated() {
+        let mut r = FrameReader::new(FrameLimits::default());
+        let mut bytes = Vec::new();
+        encode_frame(1, &[vec![7u8; 3 << 20]], &mut bytes);
+        r.read_buffer(bytes.len()).extend_from_slice(&bytes);
+        assert_eq!(r.next_frame().unwrap().unwrap().payload.len(), 3 << 20);
+        assert_eq!(r.next_frame().unwrap(), None);
+        assert_eq!(r.capacity(), 0);
+    }
+
+    #[test]
+    fn a_frame_announcing_two_gibibytes_is_refused_from_its_header_alone() {
+        let mut b = Vec::new();
+        b.extend_from_slice(&1i32.to_be_bytes());
+        b.extend_from_slice(&1i32.to_be_bytes());
+        b.extend_from_slice(&i32::MAX.to_be_bytes());
+        let e = decode_frame(&b, &FrameLimits::default(), 0).unwrap_err();
+        assert!(matches!(e, AvroError::FrameTooLarge { len, .. } if len == i32::MAX as u64));
+    }
+
+    #[test]
+    fn too_many_or_negative_buffers_are_refused() {
+        let mut b = Vec::new();
+        b.extend_from_slice(&1i32.to_be_bytes());
+        b.extend_from_slice(&9i32.to_be_bytes());
+        assert!(matches!(
+            decode_frame(&b, &limits(), 0),
+            Err(AvroError::TooManyBuffers { count: 9, max: 8 })
+        ));
+        b[4..8].copy_from_slice(&(-1i32).to_be_bytes());
+        assert!(matches!(
+            decode_frame(&b, &limits(), 0),
+            Err(AvroError::NegativeFrameField { .. })
+        ));
+    }
+
+    #[test]
+    fn many_small_buffers_adding_up_past_the_limit_are_refused() {
+        let mut b = Vec::new();
+        b.extend_from_slice(&1i32.to_be_bytes());
+        b.extend_from_slice(&2i32.to_be_bytes());
+        b.extend_from_slice(&600i32.to_be_bytes());
+        b.extend_from_slice(&[0u8; 600]);
+        b.extend_from_slice(&600i32.to_be_bytes());
+        assert!(matches!(
+            decode_frame(&b, &limits(), 0),
+            Err(AvroError::FrameTooLarge { len: 1200, .. })
+        ));
+    }
+}

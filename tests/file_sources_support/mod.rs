@@ -1,0 +1,141 @@
+//! Helpers for the file-source tests that run the real `sluice agent`: start, SIGKILL,
+//! SIGTERM, and reading what file_roll wrote.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const WAIT: Duration = Duration::from_secs(60);
+
+pub struct Agent {
+    child: Child,
+    pub log: PathBuf,
+}
+
+impl Agent {
+    pub fn start(dir: &Path, conf: &Path, run: usize) -> Agent {
+        let log = dir.join(format!("agent-{run}.log"));
+        let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["agent", "-n", "a1", "-f"])
+            .arg(conf)
+            .arg("--no-reload-conf")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        Agent { child, log }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn signal(&mut self, sig: i32) {
+        unsafe { libc::kill(self.child.id() as i32, sig) };
+        let end = Instant::now() + WAIT;
+        loop {
+            if self.child.try_wait().unwrap().is_some() {
+                return;
+            }
+            assert!(
+                Instant::now() < end,
+                "agent did not exit; log:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn kill9(&mut self) {
+        self.signal(libc::SIGKILL);
+    }
+
+    pub fn terminate(&mut self) {
+        self.signal(libc::SIGTERM);
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Every complete line file_roll wrote under `dir` (a torn last line is left out).
+pub fn written(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    let mut paths: Vec<PathBuf> = rd.map(|e| e.unwrap().path()).collect();
+    paths.sort();
+    for p in paths {
+        let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
+        let complete = text.rsplit_once('\n').map(|(c, _)| c).unwrap_or("");
+        out.extend(complete.lines().map(str::to_owned));
+    }
+    out
+}
+
+/// Waits until every wanted line was written; returns the count of each line written.
+pub fn wait_for_all(out: &Path, want: &[String], agent: &Agent) -> BTreeMap<String, usize> {
+    let end = Instant::now() + WAIT;
+    loop {
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for l in written(out) {
+            *counts.entry(l).or_default() += 1;
+        }
+        let missing: Vec<&String> = want.iter().filter(|l| !counts.contains_key(*l)).collect();
+        if missing.is_empty() {
+            return counts;
+        }
+        assert!(
+            Instant::now() < end,
+            "{} of {} lines missing, first {:?}; log:\n{}",
+            missing.len(),
+            want.len(),
+            missing[0],
+            agent.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Lines written more than once, in total.
+pub fn duplicates(counts: &BTreeMap<String, usize>) -> usize {
+    counts.values().map(|&n| n - 1).sum()
+}
+
+/// Rounds of kills: a few by default, more with `SLUICE_LONG=1`.
+pub fn rounds(short: usize, long: usize) -> usize {
+    if std::env::var("SLUICE_LONG").is_ok_and(|v| v == "1") {
+        long
+    } else {
+        short
+    }
+}
+
+/// The file channel -> file_roll half of a test agent's configuration.
+pub fn channel_and_sink(root: &Path, sink_batch: usize) -> String {
+    format!(
+        "a1.channels.c1.type = file\na1.channels.c1.checkpointDir = {r}/ck\n\
+         a1.channels.c1.dataDirs = {r}/data\na1.channels.c1.minimumRequiredSpace = 1048576\n\
+         a1.channels.c1.capacity = 1000000\na1.channels.c1.transactionCapacity = 1000\n\
+         a1.sinks.k1.type = file_roll\na1.sinks.k1.channel = c1\n\
+         a1.sinks.k1.sink.directory = {r}/out\na1.sinks.k1.sink.rollInterval = 0\n\
+         a1.sinks.k1.sink.batchSize = {sink_batch}\n",
+        r = root.display()
+    )
+}
