@@ -18,6 +18,7 @@ pub mod spooldir;
 pub mod syslog;
 pub mod taildir;
 pub mod tls;
+pub mod udp;
 
 use std::sync::Arc;
 use std::time::Duration;

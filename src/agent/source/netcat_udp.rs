@@ -5,40 +5,18 @@
 //! refuses them). At-most-once: UDP has no acknowledgement, and what the kernel drops or this
 //! process had not committed at a crash is lost.
 
-use tokio::net::UdpSocket;
-
+use super::udp::{self, DATAGRAM_BYTES_MAX};
 use super::{SourceCtx, SourceError};
 use crate::agent::config::net::NetcatUdpConfig;
 use crate::event::Event;
 
-/// Largest datagram read.
-pub const DATAGRAM_BYTES_MAX: usize = 65_536;
-/// Pause after a failed receive.
-pub const RECV_ERROR_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
-
 /// Receives datagrams until stopped.
 pub async fn run(cfg: NetcatUdpConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
-    let sock = UdpSocket::bind((cfg.bind.as_str(), cfg.port))
-        .await
-        .map_err(|e| ctx.error(format!("cannot bind UDP {}:{}: {e}", cfg.bind, cfg.port)))?;
+    let sock = udp::bind(&ctx, &cfg.bind, cfg.port).await?;
     tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, "netcatudp source listening");
     let mut buf = vec![0u8; DATAGRAM_BYTES_MAX];
     let mut stop = ctx.stop.clone();
-    loop {
-        let (n, peer) = tokio::select! {
-            _ = stop.wait() => return Ok(()),
-            r = sock.recv_from(&mut buf) => match r {
-                Ok(x) => x,
-                Err(e) => {
-                    tracing::warn!(source = %ctx.name, error = %e, "receive failed");
-                    // A persistent error must not turn into a busy loop.
-                    if stop.sleep(RECV_ERROR_PAUSE).await {
-                        return Ok(());
-                    }
-                    continue;
-                }
-            },
-        };
+    while let Some((n, peer)) = udp::recv(&sock, &mut buf, &ctx.name, &mut stop).await {
         let addr = format!("/{peer}");
         let batch = lines(buf.get(..n).unwrap_or_default())
             .map(|l| {
@@ -56,6 +34,7 @@ pub async fn run(cfg: NetcatUdpConfig, mut ctx: SourceCtx) -> Result<(), SourceE
             return Ok(());
         }
     }
+    Ok(())
 }
 
 /// The non-empty lines of a datagram, without `\n` or a trailing `\r`.

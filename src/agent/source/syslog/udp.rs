@@ -3,23 +3,15 @@
 //! datagrams that arrive while a batch is retried wait in the socket buffer, and the kernel
 //! drops what does not fit.
 
-use tokio::net::UdpSocket;
-
 use super::frame::Framer;
 use crate::agent::config::net::SyslogUdpConfig;
 use crate::agent::source::peer::PeerHeaders;
+use crate::agent::source::udp::{self, DATAGRAM_BYTES_MAX};
 use crate::agent::source::{SourceCtx, SourceError};
-
-/// Largest datagram read.
-pub const DATAGRAM_BYTES_MAX: usize = 65_536;
-/// Pause after a failed receive.
-pub const RECV_ERROR_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Receives datagrams until stopped.
 pub async fn run(cfg: SyslogUdpConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
-    let sock = UdpSocket::bind((cfg.host.as_str(), cfg.port))
-        .await
-        .map_err(|e| ctx.error(format!("cannot bind UDP {}:{}: {e}", cfg.host, cfg.port)))?;
+    let sock = udp::bind(&ctx, &cfg.host, cfg.port).await?;
     tracing::info!(source = %ctx.name, host = %cfg.host, port = cfg.port, "syslog UDP source listening");
     let peers = PeerHeaders::new(
         cfg.syslog.client_ip_header.clone(),
@@ -27,21 +19,7 @@ pub async fn run(cfg: SyslogUdpConfig, mut ctx: SourceCtx) -> Result<(), SourceE
     );
     let mut buf = vec![0u8; DATAGRAM_BYTES_MAX];
     let mut stop = ctx.stop.clone();
-    loop {
-        let (n, peer) = tokio::select! {
-            _ = stop.wait() => return Ok(()),
-            r = sock.recv_from(&mut buf) => match r {
-                Ok(x) => x,
-                Err(e) => {
-                    tracing::warn!(source = %ctx.name, error = %e, "receive failed");
-                    // A persistent error must not turn into a busy loop.
-                    if stop.sleep(RECV_ERROR_PAUSE).await {
-                        return Ok(());
-                    }
-                    continue;
-                }
-            },
-        };
+    while let Some((n, peer)) = udp::recv(&sock, &mut buf, &ctx.name, &mut stop).await {
         let mut framer = Framer::new(cfg.syslog.event_size, false);
         framer.push(buf.get(..n).unwrap_or_default());
         let frames: Vec<_> = std::iter::from_fn(|| framer.finish()).collect();
@@ -54,4 +32,5 @@ pub async fn run(cfg: SyslogUdpConfig, mut ctx: SourceCtx) -> Result<(), SourceE
             return Ok(());
         }
     }
+    Ok(())
 }
