@@ -19,6 +19,7 @@ agent=
 trap 'if [ -n "$agent" ]; then kill "$agent"; wait "$agent"; fi 2>/dev/null; rm -rf "$dir"' EXIT
 
 put=$("$BIN" bench --phase put --batch 1000 --event-size 1024 --headers 0 --duration "${DUR}s" \
+  --set capacity=1000000000 \
   --json --checkpoint-dir "$dir/bench-ck" --data-dirs "$dir/bench-data" |
   python3 -c 'import json,sys; print(round(json.load(sys.stdin)["events_per_sec"]))')
 rm -rf "$dir/bench-ck" "$dir/bench-data"

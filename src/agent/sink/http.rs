@@ -19,7 +19,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use super::SinkError;
+use super::{Delivery, SinkError};
 use crate::agent::config::ctx::Ctx;
 use crate::agent::config::limits::DURATION_MS_MAX;
 use crate::event::Event;
@@ -218,9 +218,12 @@ impl HttpSink {
     }
 
     /// Posts each event. Returns `Ok` (the take commits) unless a status code's rule says
-    /// roll back, or the request failed or timed out. Cancel safety: cancelling may leave an
-    /// event delivered whose take then rolls back (sent again: at least once).
-    pub async fn deliver(&mut self, events: &[Event]) -> Result<(), SinkError> {
+    /// roll back, or the request failed or timed out; `Ok(CommitAndBackOff)` when a status's
+    /// rule says back off without rolling back (Flume's `BACKOFF` after a commit; the http
+    /// sink's batch is one event, as in Flume). Cancel safety: cancelling may leave an event
+    /// delivered whose take then rolls back (sent again: at least once).
+    pub async fn deliver(&mut self, events: &[Event]) -> Result<Delivery, SinkError> {
+        let mut delivery = Delivery::Done;
         for e in events {
             let code = self.post(e).await.map_err(|m| self.err(m))?;
             let d = self.cfg.decide(code);
@@ -230,11 +233,15 @@ impl HttpSink {
                     self.cfg.endpoint
                 )));
             }
+            if d.backoff {
+                tracing::debug!(sink = %self.name, code, "committing, then backing off (backoff.{code} or defaultBackoff)");
+                delivery = Delivery::CommitAndBackOff;
+            }
             if !(200..300).contains(&code) {
                 tracing::warn!(sink = %self.name, code, "answer is not 2XX; committed as the rules say");
             }
         }
-        Ok(())
+        Ok(delivery)
     }
 }
 

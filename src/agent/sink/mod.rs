@@ -9,6 +9,8 @@ pub mod hdfs;
 pub mod http;
 pub mod logger;
 pub mod runner;
+#[cfg(test)]
+pub mod scripted;
 
 use std::sync::Arc;
 
@@ -27,6 +29,16 @@ pub struct SinkError {
     pub message: String,
 }
 
+/// How a delivered batch's take ends (the error case of `deliver` rolls it back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Commit the take; the runner goes on at once.
+    Done,
+    /// Commit the take, then back off as after a failure (Flume's HttpSink answering
+    /// `BACKOFF` for a status whose `rollback` is false and `backoff` true).
+    CommitAndBackOff,
+}
+
 /// A running sink.
 #[derive(Debug)]
 pub enum Sink {
@@ -42,6 +54,9 @@ pub enum Sink {
     Http(Box<http::HttpSink>),
     /// `avro`
     Avro(Box<avro::AvroSink>),
+    /// Test only: a sink that follows a script (fails or backs off on chosen batches).
+    #[cfg(test)]
+    Scripted(scripted::ScriptedSink),
 }
 
 impl Sink {
@@ -78,18 +93,21 @@ impl Sink {
         }
     }
 
-    /// Delivers a batch. Cancel safety: not cancel safe (a file write may be partial).
-    pub async fn deliver(&mut self, events: &[Event]) -> Result<(), SinkError> {
+    /// Delivers a batch; `Ok` lets the runner commit the take. Cancel safety: not cancel
+    /// safe (a file write may be partial).
+    pub async fn deliver(&mut self, events: Vec<Event>) -> Result<Delivery, SinkError> {
         match self {
             Sink::Logger(s) => {
-                s.deliver(events);
-                Ok(())
+                s.deliver(&events);
+                Ok(Delivery::Done)
             }
-            Sink::Null => Ok(()),
-            Sink::FileRoll(s) => s.deliver(events).await,
-            Sink::Hdfs(s) => s.deliver(events).await,
-            Sink::Http(s) => s.deliver(events).await,
-            Sink::Avro(s) => s.deliver(events).await,
+            Sink::Null => Ok(Delivery::Done),
+            Sink::FileRoll(s) => s.deliver(&events).await.map(|()| Delivery::Done),
+            Sink::Hdfs(s) => s.deliver(events).await.map(|()| Delivery::Done),
+            Sink::Http(s) => s.deliver(&events).await,
+            Sink::Avro(s) => s.deliver(&events).await.map(|()| Delivery::Done),
+            #[cfg(test)]
+            Sink::Scripted(s) => s.deliver(events).await,
         }
     }
 

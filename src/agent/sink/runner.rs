@@ -2,19 +2,35 @@
 //! policy (`agent::processor`) for an order, and the first sink that does not fail handles
 //! the batch: take up to its batch size in one transaction, deliver, commit; on failure roll
 //! back and report it to the policy. Backoff is Flume's after failures (1 s more each time,
-//! at most 5 s) and shorter when the channel is just empty (100 ms more, at most 1 s).
+//! at most 5 s) and shorter when the channel is just empty (100 ms more, at most 1 s). A sink
+//! that answers "commit but back off" ([`Delivery::CommitAndBackOff`], the http sink's
+//! `rollback = false, backoff = true`) has its take committed, then the runner backs off as
+//! after a failure (Flume's `BACKOFF`), without reporting a failure to the policy.
+//!
+//! Rounds are pipelined: while batch N's take commits (the channel's fsync), batch N+1 is
+//! taken and delivered (the sink's write and fsync), so the two fsyncs overlap:
+//! `deliver(N) → [commit(N) ∥ take+deliver(N+1)] → [commit(N+1) ∥ take+deliver(N+2)] …`.
+//! At most [`PIPELINE_DEPTH`] take transactions of a runner are open at once.
+//! - Takes commit strictly in order, each only after its own batch was delivered (for the
+//!   file sinks: durable).
+//! - A failed delivery rolls back only its own batch; batches already delivered still commit.
+//! - A failed commit returns that batch's events to the channel (the channel rolls back the
+//!   transaction), so they are delivered again: at least once, duplicates possible.
+//! - The pipeline stays within one sink: before the policy's order switches to another sink,
+//!   and before any pause (channel empty, failure, back off) or stop, every delivered batch
+//!   is committed. On stop the batch in progress finishes, then the delivered ones commit.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use super::Sink;
-use crate::agent::channel::AgentChannel;
+use super::{Delivery, Sink};
+use crate::agent::channel::{AgentChannel, ChannelTx};
 use crate::agent::metrics::CounterGroup;
 use crate::agent::processor::SinkPolicy;
 use crate::agent::stop::Stop;
 
-/// Backoff step after a failed round.
+/// Backoff step after a failed round (or a "commit but back off" answer).
 pub const FAIL_BACKOFF_STEP: Duration = Duration::from_secs(1);
 /// Longest backoff after failures.
 pub const FAIL_BACKOFF_MAX: Duration = Duration::from_secs(5);
@@ -22,6 +38,13 @@ pub const FAIL_BACKOFF_MAX: Duration = Duration::from_secs(5);
 pub const IDLE_BACKOFF_STEP: Duration = Duration::from_millis(100);
 /// Longest backoff while the channel is empty.
 pub const IDLE_BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// Most take transactions of one runner open at once: one whose take commits while the next
+/// is taken and delivered. 1 makes rounds serial (take, deliver, commit).
+pub const PIPELINE_DEPTH: usize = 2;
+const _: () = assert!(PIPELINE_DEPTH >= 1);
+
+/// Delivered batches kept waiting for their commit while the next batch is taken.
+const DELIVERED_MAX: usize = PIPELINE_DEPTH - 1;
 
 /// One sink with its channel.
 #[derive(Debug)]
@@ -39,15 +62,33 @@ pub struct SinkUnit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
     Ready,
+    BackOff,
     Empty,
     Failed,
 }
 
-async fn process(name: &str, u: &mut SinkUnit) -> Outcome {
+/// A batch the sink delivered whose take is not committed yet.
+struct Delivered {
+    sink: String,
+    tx: Box<dyn ChannelTx>,
+    events: u64,
+    counters: Arc<CounterGroup>,
+}
+
+/// What taking and delivering one batch gave.
+enum Batch {
+    Delivered(Delivered, Delivery),
+    Empty,
+    Failed,
+}
+
+/// Takes a batch and delivers it; a failure rolls this batch back. Not cancel safe (see
+/// [`Sink::deliver`]); dropping it rolls the batch back.
+async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
     let c = &u.counters;
     if let Err(e) = u.sink.prepare().await {
         tracing::debug!(sink = name, error = %e, "sink not ready");
-        return Outcome::Failed;
+        return Batch::Failed;
     }
     let mut tx = u.channel.begin();
     let events = match tx.take_up_to(u.batch_size).await {
@@ -56,14 +97,14 @@ async fn process(name: &str, u: &mut SinkUnit) -> Outcome {
             c.add("ChannelReadFail", 1);
             tracing::warn!(sink = name, error = %e, "take failed");
             tx.rollback().await;
-            return Outcome::Failed;
+            return Batch::Failed;
         }
     };
     let n = events.len() as u64;
     if n == 0 {
         c.add("BatchEmptyCount", 1);
         let _ = tx.commit().await;
-        return Outcome::Empty;
+        return Batch::Empty;
     }
     c.add("EventDrainAttemptCount", n);
     if events.len() < u.batch_size {
@@ -71,26 +112,99 @@ async fn process(name: &str, u: &mut SinkUnit) -> Outcome {
     } else {
         c.add("BatchCompleteCount", 1);
     }
-    if let Err(e) = u.sink.deliver(&events).await {
-        c.add("EventWriteFail", 1);
-        tracing::warn!(sink = name, error = %e, "delivery failed; rolling back");
-        tx.rollback().await;
-        return Outcome::Failed;
-    }
-    match tx.commit().await {
-        Ok(()) => {
-            c.add("EventDrainSuccessCount", n);
-            Outcome::Ready
-        }
+    match u.sink.deliver(events).await {
+        Ok(d) => Batch::Delivered(
+            Delivered {
+                sink: name.to_owned(),
+                tx,
+                events: n,
+                counters: c.clone(),
+            },
+            d,
+        ),
         Err(e) => {
-            c.add("ChannelReadFail", 1);
-            tracing::warn!(sink = name, error = %e, "commit of take failed");
-            Outcome::Failed
+            c.add("EventWriteFail", 1);
+            tracing::warn!(sink = name, error = %e, "delivery failed; rolling back");
+            tx.rollback().await;
+            Batch::Failed
         }
     }
 }
 
-/// Runs sinks under a policy until stopped; the batch in progress is finished first.
+/// Commits a delivered batch's take; false if the commit failed (the channel then returns
+/// the events, which are delivered again).
+async fn commit(d: Delivered) -> bool {
+    match d.tx.commit().await {
+        Ok(()) => {
+            d.counters.add("EventDrainSuccessCount", d.events);
+            true
+        }
+        Err(e) => {
+            d.counters.add("ChannelReadFail", 1);
+            tracing::warn!(sink = %d.sink, error = %e, events = d.events,
+                "commit of take failed; the delivered batch will be delivered again");
+            false
+        }
+    }
+}
+
+async fn commit_some(d: Option<Delivered>) -> Option<(String, bool)> {
+    let d = d?;
+    let sink = d.sink.clone();
+    Some((sink, commit(d).await))
+}
+
+/// Commits every delivered batch, oldest first; a failed commit is reported to the policy
+/// as a failure of its sink. Returns false if any commit failed.
+async fn drain(pending: &mut VecDeque<Delivered>, policy: &mut SinkPolicy) -> bool {
+    let mut all = true;
+    while let Some(d) = pending.pop_front() {
+        let sink = d.sink.clone();
+        if !commit(d).await {
+            policy.report_failure(&sink, Instant::now());
+            all = false;
+        }
+    }
+    all
+}
+
+/// One round on sink `name`: take and deliver a batch while the oldest delivered batch (if
+/// the pipeline is full) commits. The new batch joins `pending`.
+async fn round(name: &str, u: &mut SinkUnit, pending: &mut VecDeque<Delivered>) -> Outcome {
+    let oldest = if pending.len() >= DELIVERED_MAX {
+        pending.pop_front()
+    } else {
+        None
+    };
+    let (committed, batch) = tokio::join!(commit_some(oldest), take_and_deliver(name, u));
+    let mut outcome = match batch {
+        Batch::Delivered(d, delivery) => {
+            pending.push_back(d);
+            match delivery {
+                Delivery::Done => Outcome::Ready,
+                Delivery::CommitAndBackOff => Outcome::BackOff,
+            }
+        }
+        Batch::Empty => Outcome::Empty,
+        Batch::Failed => Outcome::Failed,
+    };
+    if matches!(committed, Some((_, false))) {
+        // The channel could not commit: count it as this sink's failed round.
+        outcome = Outcome::Failed;
+    }
+    // With a depth of 1 the batch just delivered commits now.
+    while pending.len() > DELIVERED_MAX {
+        if let Some(d) = pending.pop_front() {
+            if !commit(d).await {
+                outcome = Outcome::Failed;
+            }
+        }
+    }
+    outcome
+}
+
+/// Runs sinks under a policy until stopped; the batch in progress is finished first and
+/// every delivered batch is committed.
 pub async fn run(
     runner: String,
     mut units: BTreeMap<String, SinkUnit>,
@@ -100,37 +214,46 @@ pub async fn run(
     for u in units.values_mut() {
         u.sink.attach(u.counters.clone(), stop.clone());
     }
+    let mut pending: VecDeque<Delivered> = VecDeque::with_capacity(PIPELINE_DEPTH);
     let mut fail_backoff = Duration::ZERO;
     let mut idle_backoff = Duration::ZERO;
     while !stop.is_set() {
-        let order = policy.order(std::time::Instant::now());
+        let order = policy.order(Instant::now());
         let mut outcome = Outcome::Failed;
         for name in order {
             let Some(u) = units.get_mut(&name) else {
                 continue;
             };
-            outcome = process(&name, u).await;
+            if pending.front().is_some_and(|d| d.sink != name) {
+                drain(&mut pending, &mut policy).await;
+            }
+            outcome = round(&name, u, &mut pending).await;
             match outcome {
-                Outcome::Ready => {
+                Outcome::Ready | Outcome::BackOff => {
                     policy.report_success(&name);
                     break;
                 }
                 Outcome::Empty => break,
-                Outcome::Failed => policy.report_failure(&name, std::time::Instant::now()),
+                Outcome::Failed => policy.report_failure(&name, Instant::now()),
             }
         }
+        if outcome == Outcome::Ready {
+            fail_backoff = Duration::ZERO;
+            idle_backoff = Duration::ZERO;
+            continue;
+        }
+        if !drain(&mut pending, &mut policy).await {
+            outcome = Outcome::Failed;
+        }
         let pause = match outcome {
-            Outcome::Ready => {
-                fail_backoff = Duration::ZERO;
-                idle_backoff = Duration::ZERO;
-                continue;
-            }
+            Outcome::Ready => Duration::ZERO,
             Outcome::Empty => {
                 fail_backoff = Duration::ZERO;
                 idle_backoff = (idle_backoff + IDLE_BACKOFF_STEP).min(IDLE_BACKOFF_MAX);
                 idle_backoff
             }
-            Outcome::Failed => {
+            Outcome::BackOff | Outcome::Failed => {
+                idle_backoff = Duration::ZERO;
                 fail_backoff = (fail_backoff + FAIL_BACKOFF_STEP).min(FAIL_BACKOFF_MAX);
                 tracing::debug!(runner = %runner, backoff_ms = fail_backoff.as_millis() as u64, "backing off");
                 fail_backoff
@@ -145,8 +268,13 @@ pub async fn run(
             break;
         }
     }
+    drain(&mut pending, &mut policy).await;
     for u in units.values_mut() {
         u.sink.stop().await;
         u.counters.stopped();
     }
 }
+
+#[cfg(test)]
+#[path = "runner_tests.rs"]
+mod tests;

@@ -145,8 +145,7 @@ impl HdfsSink {
 
     /// Writes a batch and makes it durable. Cancel safety: not cancel safe; a cancelled call
     /// leaves its blocking work running, and the next call waits for it.
-    pub async fn deliver(&mut self, events: &[Event]) -> Result<(), SinkError> {
-        let events = events.to_vec();
+    pub async fn deliver(&mut self, events: Vec<Event>) -> Result<(), SinkError> {
         self.run(move |w| w.write_batch(&events, Instant::now(), now_ms()))
             .await
     }

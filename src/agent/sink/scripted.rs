@@ -1,0 +1,78 @@
+//! Test only: a sink that follows a script, for the runner's tests. It records every batch
+//! it is handed (with when), fails the calls whose numbers are listed, answers "commit but
+//! back off" for others, and can set a stop signal during a chosen call.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::Mutex;
+
+use super::{Delivery, SinkError};
+use crate::agent::stop::StopHandle;
+use crate::event::Event;
+
+/// One call of `deliver`: the batch, when it came, and whether it was answered `Ok`.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// The batch handed to the sink.
+    pub events: Vec<Event>,
+    /// When.
+    pub at: Instant,
+    /// Whether the call returned `Ok`.
+    pub ok: bool,
+}
+
+/// The scripted sink; clones share their record of calls.
+#[derive(Debug, Clone, Default)]
+pub struct ScriptedSink {
+    /// Every call so far.
+    pub calls: Arc<Mutex<Vec<Call>>>,
+    /// Calls (numbered from 0) that fail.
+    pub fail: BTreeSet<usize>,
+    /// Calls that answer [`Delivery::CommitAndBackOff`].
+    pub back_off: BTreeSet<usize>,
+    /// A call during which the stop signal is set.
+    pub stop_at: Option<(usize, Arc<StopHandle>)>,
+}
+
+impl ScriptedSink {
+    /// Records the batch and answers as scripted.
+    pub async fn deliver(&mut self, events: Vec<Event>) -> Result<Delivery, SinkError> {
+        let n = self.calls.lock().len();
+        if let Some((at, h)) = &self.stop_at {
+            if *at == n {
+                h.stop();
+            }
+        }
+        // Let the runner's other work (a commit in flight) interleave with this call.
+        tokio::task::yield_now().await;
+        let ok = !self.fail.contains(&n);
+        self.calls.lock().push(Call {
+            events,
+            at: Instant::now(),
+            ok,
+        });
+        if !ok {
+            return Err(SinkError {
+                sink: "scripted".into(),
+                message: format!("call {n} fails as scripted"),
+            });
+        }
+        Ok(if self.back_off.contains(&n) {
+            Delivery::CommitAndBackOff
+        } else {
+            Delivery::Done
+        })
+    }
+
+    /// The events of the calls answered `Ok`, in order.
+    pub fn delivered(&self) -> Vec<Event> {
+        self.calls
+            .lock()
+            .iter()
+            .filter(|c| c.ok)
+            .flat_map(|c| c.events.clone())
+            .collect()
+    }
+}
