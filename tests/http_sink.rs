@@ -1,6 +1,7 @@
 //! The `http` sink against real local HTTP servers that the test starts on 127.0.0.1: one
 //! that answers 200 and records what it got, one that answers 503 (rolled back by default,
-//! committed with `rollback.5XX = false`), and one that never answers (requestTimeout).
+//! committed with `rollback.5XX = false`, then backed off), and one that never answers
+//! (requestTimeout).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -8,7 +9,16 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use std::time::Instant;
+
+use sluice::agent::channel::memory::MemoryChannel;
+use sluice::agent::channel::put_batch;
+use sluice::agent::config::types::MemoryConfig;
+use sluice::agent::metrics::CounterGroup;
+use sluice::agent::processor::SinkPolicy;
 use sluice::agent::sink::http::{HttpConfig, HttpSink};
+use sluice::agent::sink::runner::{self, SinkUnit};
+use sluice::agent::sink::{Delivery, Sink};
 use sluice::Event;
 
 /// What the server received: (content-type, accept, body) per request.
@@ -129,8 +139,84 @@ async fn a_503_rolls_back_by_default_and_commits_when_a_rule_says_so() {
     let e = sink.deliver(&events(1)).await.unwrap_err();
     assert!(e.to_string().contains("503"), "{e}");
     let mut sink = HttpSink::new("k1", cfg(&url, &[("rollback", "5XX", false)]));
-    sink.deliver(&events(1)).await.unwrap();
-    assert_eq!(seen.lock().unwrap().len(), 2);
+    assert_eq!(
+        sink.deliver(&events(1)).await.unwrap(),
+        Delivery::CommitAndBackOff,
+        "defaultBackoff still applies"
+    );
+    let mut sink = HttpSink::new(
+        "k1",
+        cfg(
+            &url,
+            &[("rollback", "5XX", false), ("backoff", "503", false)],
+        ),
+    );
+    assert_eq!(sink.deliver(&events(1)).await.unwrap(), Delivery::Done);
+    assert_eq!(seen.lock().unwrap().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runner_commits_a_503_without_rollback_then_backs_off_before_the_next_event() {
+    let (url, seen) = server(|_| Some(503));
+    let ch = Arc::new(MemoryChannel::new(
+        "c1",
+        MemoryConfig {
+            capacity: 100,
+            transaction_capacity: 10,
+            keep_alive: Duration::from_secs(1),
+            byte_capacity: None,
+            byte_capacity_buffer_percentage: 20,
+        },
+    ));
+    let sent = events(2);
+    put_batch(ch.as_ref(), sent.clone()).await.unwrap();
+    let counters = CounterGroup::sink();
+    let sink = HttpSink::new("k1", cfg(&url, &[("rollback", "503", false)]));
+    let units = BTreeMap::from([(
+        "k1".to_owned(),
+        SinkUnit {
+            sink: Sink::Http(Box::new(sink)),
+            channel: ch.clone(),
+            batch_size: 1,
+            counters: counters.clone(),
+        },
+    )]);
+    let (h, stop) = sluice::agent::stop::channel();
+    let start = Instant::now();
+    let task = tokio::spawn(runner::run(
+        "k1".into(),
+        units,
+        SinkPolicy::Default("k1".into()),
+        stop,
+    ));
+    let mut second_at = None;
+    for _ in 0..1000 {
+        if seen.lock().unwrap().len() >= 2 && second_at.is_none() {
+            second_at = Some(start.elapsed());
+        }
+        if second_at.is_some() && counters.get("EventDrainSuccessCount") == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    h.stop();
+    tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("the runner stops")
+        .unwrap();
+    let bodies: Vec<Vec<u8>> = seen.lock().unwrap().iter().map(|s| s.2.clone()).collect();
+    let sent_bodies: Vec<Vec<u8>> = sent.iter().map(|e| e.body.clone()).collect();
+    assert_eq!(
+        bodies, sent_bodies,
+        "each event posted once: committed, not rolled back"
+    );
+    assert!(ch.is_empty());
+    assert_eq!(counters.get("EventDrainSuccessCount"), 2);
+    assert_eq!(counters.get("EventWriteFail"), 0);
+    assert!(
+        second_at.is_some_and(|t| t >= runner::FAIL_BACKOFF_STEP),
+        "the runner backed off after the first answer: {second_at:?}"
+    );
 }
 
 #[tokio::test]

@@ -339,8 +339,11 @@ async fn load_balancing_commits_each_sinks_batch_before_the_other_sink_takes() {
     let sent = events(32);
     let mem = memory_channel(sent.clone()).await;
     let a = ScriptedSink::default();
-    let b = ScriptedSink::default();
     let (ua, ca) = unit(&a, mem.clone());
+    let b = ScriptedSink {
+        watch: Some(ca.clone()),
+        ..Default::default()
+    };
     let (ub, cb) = unit(&b, mem.clone());
     let units = BTreeMap::from([("a".to_owned(), ua), ("b".to_owned(), ub)]);
     let policy = SinkPolicy::LoadBalance(LoadBalancePolicy::new(&LoadBalanceConfig {
@@ -363,6 +366,13 @@ async fn load_balancing_commits_each_sinks_batch_before_the_other_sink_takes() {
         all.extend(y.events.clone());
     }
     assert_eq!(all, sent);
+    for (i, call) in bc.iter().enumerate() {
+        assert_eq!(
+            call.watched,
+            (BATCH * (i + 1)) as u64,
+            "a's batch {i} committed before b's round"
+        );
+    }
     assert_eq!(ca.get("EventDrainSuccessCount"), 16);
     assert_eq!(cb.get("EventDrainSuccessCount"), 16);
 }

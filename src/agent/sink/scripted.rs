@@ -1,6 +1,7 @@
 //! Test only: a sink that follows a script, for the runner's tests. It records every batch
 //! it is handed (with when), fails the calls whose numbers are listed, answers "commit but
-//! back off" for others, and can set a stop signal during a chosen call.
+//! back off" for others, can set a stop signal during a chosen call, and notes another
+//! sink's committed count at each call.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use std::time::Instant;
 use parking_lot::Mutex;
 
 use super::{Delivery, SinkError};
+use crate::agent::metrics::CounterGroup;
 use crate::agent::stop::StopHandle;
 use crate::event::Event;
 
@@ -21,6 +23,8 @@ pub struct Call {
     pub at: Instant,
     /// Whether the call returned `Ok`.
     pub ok: bool,
+    /// The watched counter group's `EventDrainSuccessCount` when the call came.
+    pub watched: u64,
 }
 
 /// The scripted sink; clones share their record of calls.
@@ -32,6 +36,8 @@ pub struct ScriptedSink {
     pub fail: BTreeSet<usize>,
     /// Calls that answer [`Delivery::CommitAndBackOff`].
     pub back_off: BTreeSet<usize>,
+    /// Another sink's counters, read at each call (did its batches commit before?).
+    pub watch: Option<Arc<CounterGroup>>,
     /// A call during which the stop signal is set.
     pub stop_at: Option<(usize, Arc<StopHandle>)>,
 }
@@ -40,6 +46,10 @@ impl ScriptedSink {
     /// Records the batch and answers as scripted.
     pub async fn deliver(&mut self, events: Vec<Event>) -> Result<Delivery, SinkError> {
         let n = self.calls.lock().len();
+        let watched = self
+            .watch
+            .as_ref()
+            .map_or(0, |c| c.get("EventDrainSuccessCount"));
         if let Some((at, h)) = &self.stop_at {
             if *at == n {
                 h.stop();
@@ -52,6 +62,7 @@ impl ScriptedSink {
             events,
             at: Instant::now(),
             ok,
+            watched,
         });
         if !ok {
             return Err(SinkError {

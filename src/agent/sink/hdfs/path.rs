@@ -261,6 +261,12 @@ impl PathTemplate {
         self.tokens.iter().any(|t| matches!(t, Token::Time(_)))
     }
 
+    /// Whether rendering reads the event's headers (`%{header}`); without them the output
+    /// depends only on the timestamp.
+    pub fn uses_headers(&self) -> bool {
+        self.tokens.iter().any(|t| matches!(t, Token::Header(_)))
+    }
+
     /// The literal text before the first escape.
     pub fn literal_prefix(&self) -> &str {
         match self.tokens.first() {

@@ -168,16 +168,32 @@ impl HdfsWriter {
         now_ms: i64,
         touched: &mut Vec<String>,
     ) -> Result<(), HdfsError> {
+        // Without header escapes the bucket depends only on the timestamp: events with the
+        // same one as the previous event (every event with useLocalTimeStamp) reuse its render.
+        let by_time_only = !self.path.uses_headers() && !self.prefix.uses_headers();
+        let mut last: Option<(Option<i64>, String, String, String)> = None;
         for e in events {
             let ts = event_time(&e.headers, self.cfg.use_local_timestamp, now_ms)?;
-            let dir =
-                self.path
-                    .render(&e.headers, ts, self.cfg.zone, self.cfg.round, &self.host)?;
-            let prefix =
-                self.prefix
-                    .render(&e.headers, ts, self.cfg.zone, self.cfg.round, &self.host)?;
-            let key = format!("{dir}/{prefix}");
-            if !self.open.contains_key(&key) {
+            let reuse = by_time_only && last.as_ref().is_some_and(|(t, ..)| *t == ts);
+            if !reuse {
+                let dir =
+                    self.path
+                        .render(&e.headers, ts, self.cfg.zone, self.cfg.round, &self.host)?;
+                let prefix = self.prefix.render(
+                    &e.headers,
+                    ts,
+                    self.cfg.zone,
+                    self.cfg.round,
+                    &self.host,
+                )?;
+                let key = format!("{dir}/{prefix}");
+                last = Some((ts, dir, prefix, key));
+            }
+            let Some((_, dir, prefix, key)) = last.as_ref() else {
+                continue;
+            };
+            let key = key.as_str();
+            if !self.open.contains_key(key) {
                 self.make_room(now)?;
                 let dir = PathBuf::from(&dir);
                 let w = BucketWriter::open(
@@ -191,25 +207,26 @@ impl HdfsWriter {
                 )
                 .map_err(io_err("opening a file in", &dir))?;
                 tracing::debug!(path = %w.in_use_path().display(), "opened");
-                self.open.insert(key.clone(), Open { writer: w, used: 0 });
+                self.open
+                    .insert(key.to_owned(), Open { writer: w, used: 0 });
             }
             self.use_stamp += 1;
             let stamp = self.use_stamp;
-            let Some(o) = self.open.get_mut(&key) else {
+            let Some(o) = self.open.get_mut(key) else {
                 continue;
             };
             o.used = stamp;
-            let p = o.writer.in_use_path().to_owned();
-            o.writer
-                .append(e, ts.unwrap_or(now_ms), now)
-                .map_err(io_err("encoding an event for", &p))?;
-            if !touched.contains(&key) {
-                touched.push(key.clone());
+            if let Err(err) = o.writer.append(e, ts.unwrap_or(now_ms), now) {
+                let p = o.writer.in_use_path().to_owned();
+                return Err(io_err("encoding an event for", &p)(err));
+            }
+            if !touched.iter().any(|k| k == key) {
+                touched.push(key.to_owned());
             }
             if o.writer
                 .should_rotate(self.cfg.roll_count, self.cfg.roll_size)
             {
-                self.close_key(&key, now)?;
+                self.close_key(key, now)?;
             }
         }
         Ok(())
