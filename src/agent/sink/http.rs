@@ -3,7 +3,9 @@
 //! status code decides through `rollback.CODE` / `backoff.CODE` / `incrementMetrics.CODE`
 //! (CODE an exact code like `503` or a class like `5XX`; the exact code wins), falling back
 //! to `defaultRollback` / `defaultBackoff` / `defaultIncrementMetrics`. Where no rule names
-//! it, a 2XX answer is a success (Sluice: Flume's defaults would roll a 200 back).
+//! it, a 2XX answer is a success (Sluice: Flume's defaults would roll a 200 back). Rollback
+//! fails the batch (the runner rolls back and backs off); backoff without rollback commits
+//! and then backs off ([`Delivery::CommitAndBackOff`], Flume's `BACKOFF`).
 //!
 //! Built on hyper's client with rustls (ring; Mozilla's roots) for `https://`: hyper is the
 //! project's HTTP stack already, and rustls needs no system OpenSSL. Connecting is bounded
