@@ -199,7 +199,7 @@ impl HdfsWriter {
                 let w = BucketWriter::open(
                     self.fs.as_ref(),
                     &dir,
-                    &prefix,
+                    prefix,
                     &self.naming,
                     &mut self.counter,
                     self.layout,
