@@ -5,6 +5,7 @@
 pub mod channel;
 pub mod component;
 pub mod config;
+pub mod histogram;
 pub mod interceptor;
 pub mod metrics;
 pub mod processor;
