@@ -9,6 +9,7 @@ pub mod histogram;
 pub mod interceptor;
 pub mod metrics;
 pub mod processor;
+pub mod prometheus;
 pub mod router;
 pub mod rpc;
 pub mod runtime;
