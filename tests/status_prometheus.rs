@@ -25,7 +25,7 @@ fn prometheus_text_parsed_by_a_real_parser_matches_the_json_after_the_flow_ends(
     let tmp = tempfile::tempdir().unwrap();
     let agent = Agent::start(tmp.path(), &seq_memory_null(TOTAL));
     agent.wait_for("every event drained", || {
-        agent.json()["SINK.k1"]["EventDrainSuccessCount"] == TOTAL.to_string()
+        agent.json()["SINK.k1"]["EventDrainSuccessCount"].as_str() == Some(&*TOTAL.to_string())
     });
     let before = agent.json();
     let answer = get(agent.mport, "/metrics", Some("text/plain;version=0.0.4")).unwrap();
