@@ -224,6 +224,27 @@ mod tests {
         assert_eq!((le, n), (0.005, 1));
     }
 
+    /// The cost of one observation, for docs/performance.md:
+    /// `cargo test --release --lib -- --ignored --nocapture histogram_cost`.
+    #[test]
+    #[ignore = "measurement; run in release with --nocapture"]
+    fn histogram_cost_per_observation() {
+        let h = Histogram::new(&PUT_COMMIT);
+        let n = 10_000_000u64;
+        let t = std::time::Instant::now();
+        for i in 0..n {
+            h.observe(std::hint::black_box(i % 3_000_000));
+        }
+        let observe = t.elapsed().as_nanos() as f64 / n as f64;
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            h.observe_duration(std::hint::black_box(t.elapsed()));
+        }
+        let timed = t.elapsed().as_nanos() as f64 / n as f64;
+        println!("observe: {observe:.1} ns; Instant::elapsed + observe_duration: {timed:.1} ns");
+        assert_eq!(h.snapshot().count, 2 * n);
+    }
+
     #[test]
     fn concurrent_observers_lose_no_count() {
         let h = std::sync::Arc::new(Histogram::new(&TAKE_BATCH));
