@@ -66,6 +66,14 @@ Exit codes: 0 every line acknowledged, 1 a batch not acknowledged, 2 bad argumen
 3 the source cannot be reached or the input cannot be read."
     )]
     AvroClient(cli::avro_client::AvroClientArgs),
+    /// Watch an agent's metrics in the terminal: rates per second and channel fill.
+    #[command(after_help = "Examples:
+  sluice top                                       (the agent at 127.0.0.1:41414)
+  sluice top --url http://127.0.0.1:34545/metrics --interval 5
+  sluice top --once | grep c1
+
+Exit codes: 0 done (--once), 2 bad arguments, 3 the agent cannot be reached.")]
+    Top(cli::top::TopArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -91,6 +99,7 @@ fn main() {
         Command::CrashtestWorker(args) => cli::crashtest::run_worker(args),
         Command::Bench(args) => cli::bench::run(args),
         Command::AvroClient(args) => cli::avro_client::run(args),
+        Command::Top(args) => cli::top::run(args),
     };
     match result {
         Ok(code) => std::process::exit(code),

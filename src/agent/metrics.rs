@@ -9,6 +9,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 
+use crate::agent::histogram::{Histogram, HistogramSpec};
+
 /// Source counter names (Flume's SourceCounter).
 pub const SOURCE_COUNTERS: &[&str] = &[
     "EventReceivedCount",
@@ -57,6 +59,8 @@ pub struct CounterGroup {
     start_ms: AtomicU64,
     stop_ms: AtomicU64,
     gauges: Mutex<Option<Gauges>>,
+    /// Histograms Flume lacks (commit latency, batch sizes, RPC latency), by spec.
+    histograms: Mutex<Vec<Arc<Histogram>>>,
 }
 
 impl std::fmt::Debug for CounterGroup {
@@ -84,6 +88,7 @@ impl CounterGroup {
             start_ms: AtomicU64::new(now_ms()),
             stop_ms: AtomicU64::new(0),
             gauges: Mutex::new(None),
+            histograms: Mutex::new(Vec::new()),
         })
     }
 
@@ -119,6 +124,33 @@ impl CounterGroup {
             .position(|x| *x == name)
             .map(|i| self.values[i].load(Ordering::Relaxed))
             .unwrap_or(0)
+    }
+
+    /// `SOURCE`, `CHANNEL` or `SINK`.
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// Whether `name` is one of this group's own counters (not a gauge).
+    pub fn is_counter(&self, name: &str) -> bool {
+        self.names.contains(&name)
+    }
+
+    /// The histogram of `spec` in this group, created on first use. Callers keep the `Arc`
+    /// and observe into it without touching the group again.
+    pub fn histogram(&self, spec: &'static HistogramSpec) -> Arc<Histogram> {
+        let mut hs = self.histograms.lock();
+        if let Some(h) = hs.iter().find(|h| std::ptr::eq(h.spec(), spec)) {
+            return h.clone();
+        }
+        let h = Arc::new(Histogram::new(spec));
+        hs.push(h.clone());
+        h
+    }
+
+    /// The group's histograms.
+    pub fn histograms(&self) -> Vec<Arc<Histogram>> {
+        self.histograms.lock().clone()
     }
 
     /// Sets the gauges shown next to the counters.
@@ -159,9 +191,33 @@ impl CounterGroup {
 #[derive(Debug, Default)]
 pub struct Registry {
     groups: Mutex<BTreeMap<String, Arc<CounterGroup>>>,
+    /// The agent's name (`-n`), the `agent` label of the Prometheus exposition.
+    agent: String,
 }
 
 impl Registry {
+    /// An empty registry of agent `name`.
+    pub fn for_agent(name: &str) -> Self {
+        Registry {
+            groups: Mutex::default(),
+            agent: name.to_owned(),
+        }
+    }
+
+    /// The agent's name ("" when not given).
+    pub fn agent(&self) -> &str {
+        &self.agent
+    }
+
+    /// Every group with its key `TYPE.name`, in key order.
+    pub fn groups(&self) -> Vec<(String, Arc<CounterGroup>)> {
+        self.groups
+            .lock()
+            .iter()
+            .map(|(k, g)| (k.clone(), g.clone()))
+            .collect()
+    }
+
     /// Registers (or replaces, after a restart) the group of component `name`.
     pub fn register(&self, name: &str, group: Arc<CounterGroup>) {
         let key = format!("{}.{name}", group.kind);

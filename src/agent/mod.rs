@@ -5,9 +5,11 @@
 pub mod channel;
 pub mod component;
 pub mod config;
+pub mod histogram;
 pub mod interceptor;
 pub mod metrics;
 pub mod processor;
+pub mod prometheus;
 pub mod router;
 pub mod rpc;
 pub mod runtime;

@@ -115,7 +115,7 @@ pub fn run(args: AgentArgs) -> anyhow::Result<i32> {
 }
 
 async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
-    let registry = Arc::new(Registry::default());
+    let registry = Arc::new(Registry::for_agent(&args.name));
     let (http_stop, http_stopped) = stop::channel();
     let mut http_task = None;
     if define(&args, "flume.monitoring.type").is_some_and(|t| t.eq_ignore_ascii_case("http")) {

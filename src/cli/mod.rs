@@ -9,3 +9,4 @@ pub mod crashtest;
 pub mod exit;
 pub mod logging;
 pub mod send;
+pub mod top;

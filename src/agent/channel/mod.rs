@@ -5,6 +5,7 @@
 //! file channel, called through `spawn_blocking`). Both count Flume's channel metrics.
 
 pub mod file;
+pub mod instrumented;
 pub mod memory;
 
 use std::future::Future;
@@ -94,17 +95,17 @@ pub trait AgentChannel: Send + Sync + std::fmt::Debug {
     fn counters(&self) -> Arc<CounterGroup>;
 }
 
-/// Opens a channel of the configured kind.
+/// Opens a channel of the configured kind, wrapped in [`instrumented::Instrumented`] so its
+/// commit latencies and batch sizes are measured.
 pub async fn open(
     name: &str,
     kind: &ChannelKind,
 ) -> Result<Arc<dyn AgentChannel>, AgentChannelError> {
-    match kind {
-        ChannelKind::Memory(c) => Ok(Arc::new(memory::MemoryChannel::new(name, c.clone()))),
-        ChannelKind::File(c) => Ok(Arc::new(
-            file::FileChannelAdapter::open(name, c.clone()).await?,
-        )),
-    }
+    let inner: Arc<dyn AgentChannel> = match kind {
+        ChannelKind::Memory(c) => Arc::new(memory::MemoryChannel::new(name, c.clone())),
+        ChannelKind::File(c) => Arc::new(file::FileChannelAdapter::open(name, c.clone()).await?),
+    };
+    Ok(Arc::new(instrumented::Instrumented::new(inner)))
 }
 
 /// Puts `events` into `ch` in one transaction: begin, put all, commit (roll back on failure).

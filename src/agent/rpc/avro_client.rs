@@ -124,6 +124,8 @@ pub struct AvroClient {
     out: Vec<u8>,
     serial: i32,
     cfg: AvroClientConfig,
+    /// Where each call's latency is recorded, if anywhere.
+    latency: Option<std::sync::Arc<crate::agent::histogram::Histogram>>,
 }
 
 impl AvroClient {
@@ -156,6 +158,7 @@ impl AvroClient {
             out: Vec::new(),
             serial: 0,
             cfg,
+            latency: None,
         };
         // Two rounds at most: NONE, then the resend with our protocol text.
         for _ in 0..2 {
@@ -171,6 +174,11 @@ impl AvroClient {
     /// The `host:port` this client talks to.
     pub fn addr(&self) -> &str {
         &self.addr
+    }
+
+    /// Records the latency of every later call (answered or failed) in `h`.
+    pub fn record_latency(&mut self, h: std::sync::Arc<crate::agent::histogram::Histogram>) {
+        self.latency = Some(h);
     }
 
     /// Sets the metadata sent with every later call (Flume's server ignores it).
@@ -201,6 +209,15 @@ impl AvroClient {
     }
 
     async fn call(&mut self, message: Message, events: &[Event]) -> Result<(), RpcError> {
+        let start = Instant::now();
+        let r = self.call_once(message, events).await;
+        if let Some(h) = &self.latency {
+            h.observe_duration(start.elapsed());
+        }
+        r
+    }
+
+    async fn call_once(&mut self, message: Message, events: &[Event]) -> Result<(), RpcError> {
         let deadline = Instant::now() + self.cfg.request_timeout;
         let ms = self.cfg.request_timeout.as_millis() as u64;
         let what = match message {

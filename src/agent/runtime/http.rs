@@ -1,5 +1,12 @@
-//! Flume's JSON metrics reporter (`-Dflume.monitoring.type=http`): `GET /metrics` returns
-//! every component's counters as `{"SOURCE.r1": {"EventReceivedCount": "3", ...}}`.
+//! The metrics HTTP server (`-Dflume.monitoring.type=http`).
+//!
+//! Routes ([`route`]):
+//! - `GET /metrics`: Flume's JSON (`{"SOURCE.r1": {"EventReceivedCount": "3", ...}}`),
+//!   byte for byte as Flume's tools expect, unless the `Accept` header asks for the
+//!   Prometheus text format 0.0.4 or OpenMetrics: then the [Prometheus exposition](crate::agent::prometheus).
+//! - `GET /prometheus`: the Prometheus exposition always (OpenMetrics when asked for, else 0.0.4).
+//! - `GET /`: the status page (one HTML file, no external assets).
+//! - `GET /history`: the recent samples the status page charts ([`History`]).
 //!
 //! Served with hyper's HTTP/1 server connection on the agent's tokio runtime: request parsing,
 //! keep-alive and pipelining are hyper's, not ours.
@@ -8,16 +15,19 @@
 //! because the endpoint has no authentication and a port open to the network is a way to
 //! use up the agent's descriptors); at most [`CONNECTIONS_MAX`] connections are served at
 //! once (more are closed at once); a request's headers must arrive within
-//! [`HEADER_READ_TIMEOUT`] and a whole connection ends after [`CONNECTION_TIME_MAX`].
+//! [`HEADER_READ_TIMEOUT`]; a connection is kept alive for at most
+//! [`REQUESTS_PER_CONNECTION_MAX`] requests and [`CONNECTION_TIME_MAX`], then closed
+//! gracefully (the request in progress is answered, within [`CLOSE_GRACE`]).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::header::{HeaderValue, ACCEPT, CACHE_CONTROL, CONNECTION, CONTENT_TYPE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -25,24 +35,41 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use super::history::{History, SAMPLE_INTERVAL};
 use crate::agent::metrics::Registry;
+use crate::agent::prometheus::{self, Format};
 use crate::agent::stop::Stop;
 
 /// Where the metrics server listens unless `flume.monitoring.bind` says otherwise.
 pub const BIND_DEFAULT: &str = "127.0.0.1";
 /// Flume's default `flume.monitoring.port`.
 pub const PORT_DEFAULT: u16 = 41414;
-/// Connections served at once; scrapers need one or two.
+/// Connections served at once; scrapers and status pages need one or two each.
 pub const CONNECTIONS_MAX: usize = 16;
 /// Time a client has to send a request's headers.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
-/// Longest life of one connection (request and response).
-pub const CONNECTION_TIME_MAX: Duration = Duration::from_secs(15);
+/// Longest life of one keep-alive connection; then it is closed gracefully.
+pub const CONNECTION_TIME_MAX: Duration = Duration::from_secs(60);
+/// Requests answered on one connection; the last answer says `Connection: close`.
+pub const REQUESTS_PER_CONNECTION_MAX: u32 = 1_000;
+/// Time a connection closed gracefully has to finish the request in progress.
+pub const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// Pause after a failed accept (e.g. EMFILE) so the loop does not spin.
 pub const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
+/// The status page (inline CSS and JavaScript; it polls `/metrics`, `/history`, `/alarms`).
+pub const STATUS_PAGE: &str = include_str!("status.html");
+
+/// What the request handlers read.
+#[derive(Debug)]
+struct State {
+    registry: Arc<Registry>,
+    history: History,
+}
+
 /// Binds the metrics server on `bind:port` (port 0 picks a free port); returns the bound
 /// address and the serving task, which ends when `stop` is set (open connections end too).
+/// A sampler task fills the status page's history every [`SAMPLE_INTERVAL`] meanwhile.
 pub async fn serve(
     bind: &str,
     port: u16,
@@ -52,11 +79,28 @@ pub async fn serve(
     let listener = TcpListener::bind((bind, port)).await?;
     let addr = listener.local_addr()?;
     let slots = Arc::new(Semaphore::new(CONNECTIONS_MAX));
+    let state = Arc::new(State {
+        registry,
+        history: History::default(),
+    });
+    let sampler = {
+        let state = state.clone();
+        let mut stop = stop.clone();
+        async move {
+            loop {
+                state.history.sample(&state.registry);
+                if stop.sleep(SAMPLE_INTERVAL).await {
+                    return;
+                }
+            }
+        }
+    };
     let task = tokio::spawn(async move {
+        let sampler = tokio::spawn(sampler);
         let mut refused = 0u64;
         loop {
             tokio::select! {
-                _ = stop.wait() => return,
+                _ = stop.wait() => break,
                 r = listener.accept() => match r {
                     Ok((s, peer)) => {
                         let Ok(permit) = slots.clone().try_acquire_owned() else {
@@ -67,50 +111,92 @@ pub async fn serve(
                             }
                             continue;
                         };
-                        let registry = registry.clone();
-                        let mut stop = stop.clone();
+                        let state = state.clone();
+                        let stop = stop.clone();
                         tokio::spawn(async move {
                             let _permit = permit;
-                            let service = service_fn(move |req| answer(req, registry.clone()));
-                            // One request per connection, as before: scrapers reconnect anyway.
-                            let conn = http1::Builder::new()
-                                .timer(TokioTimer::new())
-                                .header_read_timeout(HEADER_READ_TIMEOUT)
-                                .keep_alive(false)
-                                .serve_connection(TokioIo::new(s), service);
-                            tokio::select! {
-                                _ = stop.wait() => {}
-                                r = tokio::time::timeout(CONNECTION_TIME_MAX, conn) => match r {
-                                    Ok(Ok(())) => {}
-                                    Ok(Err(e)) => tracing::debug!(error = %e, "metrics connection ended with an error"),
-                                    Err(_) => tracing::debug!("metrics connection took too long; closed"),
-                                },
-                            }
+                            connection(s, state, stop).await;
                         });
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "metrics server: accept failed");
                         if stop.sleep(ACCEPT_ERROR_PAUSE).await {
-                            return;
+                            break;
                         }
                     }
                 },
             }
         }
+        sampler.abort();
     });
     Ok((addr, task))
 }
 
-async fn answer(
-    req: Request<Incoming>,
-    registry: Arc<Registry>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    let (status, ctype, body) = match (req.method(), req.uri().path()) {
-        (&Method::GET, "/metrics") => (StatusCode::OK, "application/json", registry.to_json()),
+/// Serves one connection: keep-alive within [`REQUESTS_PER_CONNECTION_MAX`] and
+/// [`CONNECTION_TIME_MAX`], ended at once by `stop`.
+async fn connection(s: tokio::net::TcpStream, state: Arc<State>, mut stop: Stop) {
+    let served = Arc::new(AtomicU32::new(0));
+    let service = service_fn(move |req| {
+        let n = served.fetch_add(1, Ordering::Relaxed) + 1;
+        answer(req, state.clone(), n >= REQUESTS_PER_CONNECTION_MAX)
+    });
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(s), service);
+    let mut conn = std::pin::pin!(conn);
+    let ended = tokio::select! {
+        _ = stop.wait() => return,
+        r = tokio::time::timeout(CONNECTION_TIME_MAX, conn.as_mut()) => r.ok(),
+    };
+    let r = match ended {
+        Some(r) => r,
+        None => {
+            conn.as_mut().graceful_shutdown();
+            match tokio::time::timeout(CLOSE_GRACE, conn).await {
+                Ok(r) => r,
+                Err(_) => {
+                    tracing::debug!("metrics connection did not close in time; dropped");
+                    return;
+                }
+            }
+        }
+    };
+    if let Err(e) = r {
+        tracing::debug!(error = %e, "metrics connection ended with an error");
+    }
+}
+
+/// What a request gets: status, content type, body.
+fn route(req: &Request<Incoming>, state: &State) -> (StatusCode, &'static str, String) {
+    let accept = req
+        .headers()
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    match (req.method(), req.uri().path()) {
+        (&Method::GET, "/metrics") => match Format::from_accept(accept) {
+            Some(f) => (
+                StatusCode::OK,
+                f.content_type(),
+                prometheus::render(&state.registry, f),
+            ),
+            None => (StatusCode::OK, "application/json", state.registry.to_json()),
+        },
+        (&Method::GET, "/prometheus") => {
+            let f = Format::from_accept(accept).unwrap_or(Format::Text004);
+            (
+                StatusCode::OK,
+                f.content_type(),
+                prometheus::render(&state.registry, f),
+            )
+        }
+        (&Method::GET, "/history") => (StatusCode::OK, "application/json", state.history.to_json()),
         (&Method::GET, "/") => (
             StatusCode::OK,
-            "text/html",
-            "<a href=\"/metrics\">metrics</a>".to_owned(),
+            "text/html; charset=utf-8",
+            STATUS_PAGE.to_owned(),
         ),
         (&Method::TRACE, _) | (&Method::OPTIONS, _) => {
             (StatusCode::FORBIDDEN, "text/plain", String::new())
@@ -120,10 +206,22 @@ async fn answer(
             "text/plain",
             "not found\n".to_owned(),
         ),
-    };
+    }
+}
+
+async fn answer(
+    req: Request<Incoming>,
+    state: Arc<State>,
+    last: bool,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (status, ctype, body) = route(&req, &state);
     let mut resp = Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(ctype));
+    let h = resp.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(ctype));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if last {
+        h.insert(CONNECTION, HeaderValue::from_static("close"));
+    }
     Ok(resp)
 }

@@ -7,6 +7,7 @@
 //! shutdown ends within [`SHUTDOWN_BOUND`] whatever peers do. A reload that fails (a new
 //! channel cannot open) rolls back to the configuration that was running.
 
+pub mod history;
 pub mod http;
 pub mod rlimit;
 pub mod supervise;

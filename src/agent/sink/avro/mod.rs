@@ -192,6 +192,7 @@ impl AvroSink {
                     (META_AGENT.to_owned(), self.cfg.agent.clone().into_bytes()),
                     (META_SINK.to_owned(), self.name.clone().into_bytes()),
                 ]);
+                client.record_latency(self.counters.histogram(&crate::agent::histogram::RPC_CALL));
                 self.counters.add("ConnectionCreatedCount", 1);
                 let down = self.down_for();
                 if self.failed_attempts > 0 || !down.is_zero() {

@@ -1,0 +1,154 @@
+//! Helpers of the status tests (`status_*.rs`): a real `sluice agent` with the metrics
+//! server on, and a minimal HTTP/1.1 GET over loopback with timeouts.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Longest wait for anything in these tests.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running agent; killed when dropped.
+pub struct Agent {
+    child: Child,
+    log: PathBuf,
+    /// The metrics server's port.
+    pub mport: u16,
+}
+
+impl Agent {
+    /// Starts `sluice agent -n a1` on `conf` with `-Dflume.monitoring.type=http` and waits
+    /// until the metrics server answers.
+    pub fn start(dir: &Path, conf: &str) -> Agent {
+        let path = dir.join("agent.conf");
+        std::fs::write(&path, conf).unwrap();
+        let log = dir.join("agent.log");
+        let mport = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["agent", "-n", "a1", "-f"])
+            .arg(&path)
+            .args([
+                "--no-reload-conf",
+                "-Dflume.monitoring.type=http",
+                &format!("-Dflume.monitoring.port={mport}"),
+            ])
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::from(
+                std::fs::OpenOptions::new().append(true).open(&log).unwrap(),
+            ))
+            .spawn()
+            .unwrap();
+        let agent = Agent { child, log, mport };
+        agent.wait_for("the metrics server", || {
+            get(mport, "/metrics", None).is_some_and(|r| r.status == 200)
+        });
+        agent
+    }
+
+    /// The agent's log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Polls `ok` every 100 ms until it holds; panics with the log after [`WAIT`].
+    pub fn wait_for(&self, what: &str, mut ok: impl FnMut() -> bool) {
+        let end = Instant::now() + WAIT;
+        while !ok() {
+            assert!(
+                Instant::now() < end,
+                "timed out waiting for {what}; log:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The agent's Flume JSON.
+    pub fn json(&self) -> serde_json::Value {
+        let r = get(self.mport, "/metrics", None).expect("GET /metrics");
+        serde_json::from_str(&r.body).unwrap()
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+pub struct Answer {
+    /// Status code.
+    pub status: u16,
+    /// Header lines, lower-cased names.
+    pub headers: Vec<(String, String)>,
+    /// Body (the server answers with Content-Length).
+    pub body: String,
+}
+
+impl Answer {
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// `GET path` with an optional Accept header, on a connection of its own; `None` when the
+/// server cannot be reached or answers garbage.
+pub fn get(port: u16, path: &str, accept: Option<&str>) -> Option<Answer> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    s.set_write_timeout(Some(Duration::from_secs(10))).ok()?;
+    let accept = accept
+        .map(|a| format!("Accept: {a}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{accept}Connection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let mut lines = head.lines();
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Some(Answer {
+        status,
+        headers,
+        body: body.to_owned(),
+    })
+}
+
+/// seq -> memory channel -> null sink, `total` events.
+pub fn seq_memory_null(total: u64) -> String {
+    format!(
+        "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n\
+         a1.sources.r1.type = seq\na1.sources.r1.totalEvents = {total}\na1.sources.r1.batchSize = 50\n\
+         a1.sources.r1.channels = c1\n\
+         a1.channels.c1.type = memory\na1.channels.c1.capacity = 10000\na1.channels.c1.transactionCapacity = 100\n\
+         a1.sinks.k1.type = null\na1.sinks.k1.channel = c1\na1.sinks.k1.batchSize = 100\n"
+    )
+}
