@@ -105,6 +105,18 @@ async fn answer(
     req: Request<Incoming>,
     registry: Arc<Registry>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    if let Some((status, ctype, body)) = crate::agent::alarm::http::answer(
+        req.method(),
+        req.uri().path(),
+        req.uri().query(),
+        &registry,
+    ) {
+        let mut resp = Response::new(Full::new(Bytes::from(body)));
+        *resp.status_mut() = status;
+        resp.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(ctype));
+        return Ok(resp);
+    }
     let (status, ctype, body) = match (req.method(), req.uri().path()) {
         (&Method::GET, "/metrics") => (StatusCode::OK, "application/json", registry.to_json()),
         (&Method::GET, "/") => (
