@@ -14,12 +14,15 @@ use parking_lot::Mutex;
 /// call `statvfs` once per directory).
 pub const REFRESH: Duration = Duration::from_secs(1);
 
+/// Gauges as the metrics registry takes them.
+type GaugeList = Vec<(&'static str, String)>;
+
 /// The directories of one file channel and their last reading.
 #[derive(Debug)]
 pub struct DiskSpace {
     data_dirs: Vec<PathBuf>,
     checkpoint_dir: PathBuf,
-    last: Mutex<Option<(Instant, Vec<(&'static str, String)>)>>,
+    last: Mutex<Option<(Instant, GaugeList)>>,
 }
 
 impl DiskSpace {
@@ -33,7 +36,7 @@ impl DiskSpace {
     }
 
     /// The gauges now (cached for [`REFRESH`]).
-    pub fn gauges(&self) -> Vec<(&'static str, String)> {
+    pub fn gauges(&self) -> GaugeList {
         let mut last = self.last.lock();
         if let Some((at, g)) = last.as_ref() {
             if at.elapsed() < REFRESH {
