@@ -338,7 +338,6 @@ struct AlarmTask {
 
 impl AlarmTask {
     fn start(registry: &Arc<Registry>, agent: &str) -> Self {
-        registry.register("notifiers", registry.alarms().counters());
         let (cfg, rx) = tokio::sync::watch::channel(Default::default());
         let (stop, stopped) = crate::agent::stop::channel();
         let task = tokio::spawn(crate::agent::alarm::evaluator::run(
@@ -367,6 +366,13 @@ impl AlarmTask {
             .map(|(n, _)| n.clone())
             .collect();
         registry.alarms().retain_upstream_sources(&rpc_sources);
+        // `ALARMS.notifiers` shows only where alarms are configured, so Flume's tools reading
+        // `/metrics` of an agent without alarms see exactly Flume's component types.
+        if new.alarms.rules.is_empty() && new.alarms.notifiers.is_empty() {
+            registry.remove("ALARMS", "notifiers");
+        } else {
+            registry.register("notifiers", registry.alarms().counters());
+        }
     }
 
     async fn stop(self) {
