@@ -1,6 +1,7 @@
 //! Flume's monitoring counters: one [`CounterGroup`] per component, named as Flume names
 //! them (`SOURCE.r1` with `EventReceivedCount`, ...), kept in a [`Registry`] that renders
-//! Flume's JSON (every value a string).
+//! Flume's JSON (every value a string). The registry also holds the agent's alarm board
+//! ([`crate::agent::alarm`]), so every part that sees the metrics sees the alarms.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -185,6 +186,21 @@ impl CounterGroup {
         }
         m
     }
+
+    /// The value of counter or gauge `key` as a number (`true`/`false` as 1/0), if shown.
+    pub fn value(&self, key: &str) -> Option<f64> {
+        if let Some(i) = self.names.iter().position(|x| *x == key) {
+            return Some(self.values[i].load(Ordering::Relaxed) as f64);
+        }
+        let gauges = self.gauges.lock();
+        let g = gauges.as_ref()?;
+        let (_, v) = g().into_iter().find(|(k, _)| *k == key)?;
+        match v.as_str() {
+            "true" => Some(1.0),
+            "false" => Some(0.0),
+            v => v.parse().ok(),
+        }
+    }
 }
 
 /// Every component's counters, keyed `TYPE.name`.
@@ -193,6 +209,7 @@ pub struct Registry {
     groups: Mutex<BTreeMap<String, Arc<CounterGroup>>>,
     /// The agent's name (`-n`), the `agent` label of the Prometheus exposition.
     agent: String,
+    alarms: Arc<crate::agent::alarm::AlarmBoard>,
 }
 
 impl Registry {
@@ -201,6 +218,7 @@ impl Registry {
         Registry {
             groups: Mutex::default(),
             agent: name.to_owned(),
+            alarms: Arc::default(),
         }
     }
 
@@ -243,6 +261,17 @@ impl Registry {
             .map(|(k, g)| (k.clone(), g.snapshot()))
             .collect();
         serde_json::to_string(&snap).unwrap_or_else(|_| "{}".to_owned())
+    }
+
+    /// The number `key` of component `component` (`CHANNEL.c1`, `ChannelFillPercentage`):
+    /// a counter, or a gauge parsed as a number; `None` when not shown.
+    pub fn value(&self, component: &str, key: &str) -> Option<f64> {
+        self.get(component)?.value(key)
+    }
+
+    /// The agent's alarm board (active alarms, notifiers, upstreams).
+    pub fn alarms(&self) -> Arc<crate::agent::alarm::AlarmBoard> {
+        self.alarms.clone()
     }
 }
 

@@ -2,6 +2,7 @@
 //! selectors, sink processors, interceptors and metrics. It reaches the file channel only
 //! through the channel's public API and never sees on-disk bytes.
 
+pub mod alarm;
 pub mod channel;
 pub mod component;
 pub mod config;

@@ -77,6 +77,7 @@ pub fn start(source_props: &str, capacity: u64, tx: u64) -> Running {
         router,
         counters: counters.clone(),
         stop: rx,
+        alarms: Default::default(),
     };
     let task = tokio::spawn(source::run(src.kind.clone(), ctx));
     Running {

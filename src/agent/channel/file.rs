@@ -38,6 +38,7 @@ fn map_err(name: &str, e: ChannelError) -> AgentChannelError {
 impl FileChannelAdapter {
     /// Opens (and recovers) the channel on the blocking pool.
     pub async fn open(name: &str, cfg: FileChannelConfig) -> Result<Self, AgentChannelError> {
+        let dirs = (cfg.data_dirs.clone(), cfg.checkpoint_dir.clone());
         let channel = tokio::task::spawn_blocking(move || FileChannel::open(cfg))
             .await
             .map_err(|_| AgentChannelError::Join(name.to_owned()))?
@@ -53,6 +54,7 @@ impl FileChannelAdapter {
         );
         let counters = CounterGroup::channel();
         let ch = channel.clone();
+        let disk = super::disk_space::DiskSpace::new(dirs.0, dirs.1);
         counters.set_gauges(Box::new(move || {
             let s = ch.stats();
             let fill = s.queued as f64 * 100.0 / s.capacity.max(1) as f64;
@@ -75,6 +77,9 @@ impl FileChannelAdapter {
                 ("Unhealthy", u8::from(s.unhealthy).to_string()),
                 ("EventsLostOnOpen", s.events_lost_on_open.to_string()),
             ]
+            .into_iter()
+            .chain(disk.gauges())
+            .collect()
         }));
         Ok(FileChannelAdapter {
             name: name.to_owned(),

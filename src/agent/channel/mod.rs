@@ -4,6 +4,7 @@
 //! Implementations: [`memory::MemoryChannel`] and [`file::FileChannelAdapter`] (the Sluice
 //! file channel, called through `spawn_blocking`). Both count Flume's channel metrics.
 
+pub mod disk_space;
 pub mod file;
 pub mod instrumented;
 pub mod memory;

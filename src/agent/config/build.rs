@@ -136,6 +136,7 @@ fn avro_source(cx: &mut Ctx<'_>) -> Option<SourceKind> {
             cx.error(key, "not supported yet");
         }
     }
+    let (client_gone_after, client_forget_after) = upstream_keys(cx);
     Some(SourceKind::Avro(AvroSourceConfig {
         bind: bind?,
         port: port?,
@@ -145,7 +146,30 @@ fn avro_source(cx: &mut Ctx<'_>) -> Option<SourceKind> {
         max_connections: max_connections.min(AVRO_CONNECTIONS_MAX) as usize,
         idle_timeout: (idle > 0).then(|| Duration::from_secs(idle)),
         request_timeout,
+        client_gone_after,
+        client_forget_after,
     }))
+}
+
+/// `clientGoneAfter` and `clientForgetAfter` of an RPC source (the upstream-gone alarm).
+fn upstream_keys(cx: &mut Ctx<'_>) -> (Duration, Duration) {
+    use crate::agent::alarm::upstreams::{FORGET_AFTER_DEFAULT, GONE_AFTER_DEFAULT};
+    let mut read = |key: &str, default: Duration| match cx.get(key) {
+        None => default,
+        Some(v) => super::duration::parse(&v).unwrap_or_else(|e| {
+            cx.error(key, e);
+            default
+        }),
+    };
+    let gone = read("clientGoneAfter", GONE_AFTER_DEFAULT);
+    let forget = read("clientForgetAfter", FORGET_AFTER_DEFAULT);
+    if !gone.is_zero() && forget <= gone {
+        cx.error(
+            "clientForgetAfter",
+            "must be longer than clientGoneAfter (an upstream is forgotten after it is reported gone)",
+        );
+    }
+    (gone, forget)
 }
 
 /// A channel's settings.

@@ -5,9 +5,11 @@
 //! `<agent>.<section>.<component>.<property>` grammar) -> typed components ([`build`],
 //! [`routing`]) -> cross-component checks (dangling references, batch sizes).
 
+pub mod alarms;
 pub mod build;
 pub mod ctx;
 pub mod dirs;
+pub mod duration;
 pub mod limits;
 pub mod net;
 pub mod problem;
@@ -87,6 +89,8 @@ pub struct AgentConfig {
     pub sinks: BTreeMap<String, SinkConfig>,
     /// Sink groups by name.
     pub sinkgroups: BTreeMap<String, SinkGroupConfig>,
+    /// Alarm rules and notifiers (`<agent>.alarms`, `<agent>.notifiers`).
+    pub alarms: alarms::AlarmsConfig,
 }
 
 /// The result of loading: the configuration (when there is no error) and every problem.
@@ -188,6 +192,7 @@ pub fn load(text: &str, agent: &str, overrides: &[(String, String)]) -> Loaded {
             }
         }
     }
+    cfg.alarms = alarms::build(&raw, &mut problems);
     cross_checks(&raw, &cfg, agent, &mut problems);
     problems.sort_by_key(|p| p.origin);
     let config = (!has_errors(&problems)).then_some(cfg);

@@ -16,6 +16,10 @@ pub enum Section {
     Sinks,
     /// `sinkgroups`
     SinkGroups,
+    /// `alarms` (Sluice: alarm rules, [`super::alarms`])
+    Alarms,
+    /// `notifiers` (Sluice: where alarms are sent, [`super::alarms`])
+    Notifiers,
 }
 
 impl Section {
@@ -34,11 +38,16 @@ impl Section {
             Section::Channels => "channels",
             Section::Sinks => "sinks",
             Section::SinkGroups => "sinkgroups",
+            Section::Alarms => "alarms",
+            Section::Notifiers => "notifiers",
         }
     }
 
     fn parse(word: &str) -> Option<Section> {
-        Section::ALL.into_iter().find(|s| s.word() == word)
+        Section::ALL
+            .into_iter()
+            .chain([Section::Alarms, Section::Notifiers])
+            .find(|s| s.word() == word)
     }
 }
 
@@ -132,7 +141,7 @@ pub fn group(entries: &[(String, String, Origin)], agent: &str) -> (RawAgent, Ve
             let msg = if word == "configfilters" {
                 "config filters are not supported; key ignored".to_owned()
             } else {
-                "unknown key ignored (sections are sources, channels, sinks, sinkgroups)".to_owned()
+                "unknown key ignored (sections are sources, channels, sinks, sinkgroups, alarms, notifiers)".to_owned()
             };
             problems.push(Problem::warning(*origin, key.as_str(), msg));
             continue;

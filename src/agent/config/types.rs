@@ -147,6 +147,11 @@ pub struct AvroSourceConfig {
     /// `request-timeout` in ms (default 20000): bounds reading the rest of a started frame
     /// and writing an answer.
     pub request_timeout: Duration,
+    /// `clientGoneAfter` (Sluice; default 3m, 0 = off): a remembered upstream with no open
+    /// connection for this long raises `<source>.upstreamGone`.
+    pub client_gone_after: Duration,
+    /// `clientForgetAfter` (Sluice; default 7d): an upstream gone this long is forgotten.
+    pub client_forget_after: Duration,
 }
 
 /// A source's own settings.

@@ -175,6 +175,14 @@ fn route(req: &Request<Incoming>, state: &State) -> (StatusCode, &'static str, S
         .get(ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    if let Some(r) = crate::agent::alarm::http::answer(
+        req.method(),
+        req.uri().path(),
+        req.uri().query(),
+        &state.registry,
+    ) {
+        return r;
+    }
     match (req.method(), req.uri().path()) {
         (&Method::GET, "/metrics") => match Format::from_accept(accept) {
             Some(f) => (

@@ -55,6 +55,8 @@ pub struct Agent {
     /// Sink runners by unit: an ungrouped sink's name or `group:<name>`.
     runners: BTreeMap<String, Supervised>,
     sources: BTreeMap<String, Supervised>,
+    /// The alarm task and the configuration it follows.
+    alarms: AlarmTask,
 }
 
 /// The sink runner units of a configuration: unit key -> processor.
@@ -80,6 +82,7 @@ impl Agent {
         cfg: AgentConfig,
         registry: Arc<Registry>,
     ) -> Result<Agent, AgentChannelError> {
+        let registry_for_alarms = registry.clone();
         let mut agent = Agent {
             cfg: AgentConfig {
                 name: cfg.name.clone(),
@@ -89,6 +92,7 @@ impl Agent {
             channels: BTreeMap::new(),
             runners: BTreeMap::new(),
             sources: BTreeMap::new(),
+            alarms: AlarmTask::start(&registry_for_alarms, &cfg.name),
         };
         agent.converge(cfg).await?;
         Ok(agent)
@@ -235,6 +239,7 @@ impl Agent {
                 self.start_source(n);
             }
         }
+        self.alarms.apply(&self.registry, new);
         Ok(())
     }
 
@@ -288,7 +293,9 @@ impl Agent {
         let counters = CounterGroup::source();
         self.registry.register(name, counters.clone());
         let source_name = name.to_owned();
+        let alarms = self.registry.alarms();
         let sup = Supervised::spawn(format!("source {name}"), move |stop| {
+            let alarms = alarms.clone();
             let sc = sc.clone();
             let chans = chans.clone();
             let counters = counters.clone();
@@ -300,6 +307,7 @@ impl Agent {
                     router: Arc::new(router),
                     counters,
                     stop,
+                    alarms,
                 };
                 source::run(sc.kind, ctx).await.map_err(|e| e.to_string())
             }
@@ -317,6 +325,65 @@ impl Agent {
         let runners = std::mem::take(&mut self.runners).into_iter().collect();
         stop_all("sink runner", runners, RUNNER_STOP_GRACE).await;
         close_all(std::mem::take(&mut self.channels).into_iter().collect()).await;
+        self.alarms.stop().await;
+    }
+}
+
+/// The agent's alarm evaluator ([`crate::agent::alarm::evaluator`]) and its configuration.
+#[derive(Debug)]
+struct AlarmTask {
+    cfg: tokio::sync::watch::Sender<crate::agent::config::alarms::AlarmsConfig>,
+    stop: crate::agent::stop::StopHandle,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl AlarmTask {
+    fn start(registry: &Arc<Registry>, agent: &str) -> Self {
+        let (cfg, rx) = tokio::sync::watch::channel(Default::default());
+        let (stop, stopped) = crate::agent::stop::channel();
+        let task = tokio::spawn(crate::agent::alarm::evaluator::run(
+            registry.clone(),
+            agent.to_owned(),
+            rx,
+            stopped,
+        ));
+        AlarmTask { cfg, stop, task }
+    }
+
+    /// Hands the alarm configuration of `new` to the task; forgets the upstreams of RPC
+    /// sources no longer configured.
+    fn apply(&self, registry: &Registry, new: &AgentConfig) {
+        self.cfg.send_if_modified(|c| {
+            let changed = *c != new.alarms;
+            if changed {
+                *c = new.alarms.clone();
+            }
+            changed
+        });
+        let rpc_sources = new
+            .sources
+            .iter()
+            .filter(|(_, s)| matches!(s.kind, crate::agent::config::SourceKind::Avro(_)))
+            .map(|(n, _)| n.clone())
+            .collect();
+        registry.alarms().retain_upstream_sources(&rpc_sources);
+        // `ALARMS.notifiers` shows only where alarms are configured, so Flume's tools reading
+        // `/metrics` of an agent without alarms see exactly Flume's component types.
+        if new.alarms.rules.is_empty() && new.alarms.notifiers.is_empty() {
+            registry.remove("ALARMS", "notifiers");
+        } else {
+            registry.register("notifiers", registry.alarms().counters());
+        }
+    }
+
+    async fn stop(self) {
+        self.stop.stop();
+        if tokio::time::timeout(Duration::from_millis(500), self.task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the alarm task did not stop in time");
+        }
     }
 }
 

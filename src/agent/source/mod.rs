@@ -45,6 +45,8 @@ pub struct SourceCtx {
     pub counters: Arc<CounterGroup>,
     /// Set when the source must finish.
     pub stop: Stop,
+    /// The agent's alarm board (RPC sources remember their upstreams there).
+    pub alarms: Arc<crate::agent::alarm::AlarmBoard>,
 }
 
 /// A source failed and should be restarted.

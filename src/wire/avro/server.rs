@@ -16,6 +16,8 @@ use crate::event::Event;
 pub struct ServerConn {
     handshaken: bool,
     limits: CallLimits,
+    /// The metadata of the last call read (Sluice's sinks name themselves there).
+    meta: super::handshake::Meta,
 }
 
 /// What to do with one request.
@@ -47,12 +49,18 @@ impl ServerConn {
         ServerConn {
             handshaken: false,
             limits,
+            meta: Vec::new(),
         }
     }
 
     /// Whether a handshake succeeded on this connection.
     pub fn handshaken(&self) -> bool {
         self.handshaken
+    }
+
+    /// The metadata of the last call decoded (empty before the first call).
+    pub fn call_meta(&self) -> &super::handshake::Meta {
+        &self.meta
     }
 
     /// Decodes one request payload. `Err` means the bytes are garbage: close the connection.
@@ -82,6 +90,7 @@ impl ServerConn {
             self.handshaken = true;
         }
         let call = read_call(&mut r, &self.limits)?;
+        self.meta = call.meta;
         Ok(match call.body {
             CallBody::Ping => Action::Reply(vec![handshake]),
             CallBody::Append(e) => Action::Put {

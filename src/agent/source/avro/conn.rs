@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::Shared;
+use crate::agent::alarm::upstreams::UpstreamKey;
 use crate::agent::source::SourceCtx;
 use crate::wire::avro::call::CallLimits;
 use crate::wire::avro::server::{Action, ServerConn};
@@ -41,6 +42,11 @@ where
     });
     let mut out = Vec::new();
     let mut stop = ctx.stop.clone();
+    let mut upstream = UpstreamGuard {
+        ctx,
+        shared,
+        key: None,
+    };
     loop {
         let frame = match next_frame(&mut stream, &mut reader, &mut stop, peer, ctx, shared).await {
             Some(f) => f,
@@ -68,6 +74,9 @@ where
                 events,
                 handshake,
             }) => {
+                if upstream.key.is_none() {
+                    upstream.identify(peer, conn.call_meta());
+                }
                 let status = put(ctx, shared, batch, events).await;
                 shared.peers.seen(peer.ip(), Instant::now());
                 (ServerConn::status_reply(handshake, status).to_vec(), false)
@@ -89,6 +98,32 @@ where
         if close {
             let _ = stream.shutdown().await;
             return;
+        }
+    }
+}
+
+/// Counts this connection as one of its upstream's from its first call (when the call
+/// metadata says who it is) until the connection ends, however it ends.
+struct UpstreamGuard<'a> {
+    ctx: &'a SourceCtx,
+    shared: &'a Shared,
+    key: Option<UpstreamKey>,
+}
+
+impl UpstreamGuard<'_> {
+    fn identify(&mut self, peer: SocketAddr, meta: &[(String, Vec<u8>)]) {
+        let key = UpstreamKey::from_meta(peer.ip(), meta);
+        self.ctx
+            .alarms
+            .upstream_opened(&self.ctx.name, &self.shared.upstreams, &key);
+        self.key = Some(key);
+    }
+}
+
+impl Drop for UpstreamGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = &self.key {
+            self.ctx.alarms.upstream_closed(&self.shared.upstreams, key);
         }
     }
 }

@@ -8,7 +8,9 @@
 //! after every required channel committed, `FAILED` otherwise. Pipelined calls are answered
 //! in order, each with its serial. Limits: `max-frame-size`, `max-events-per-call`,
 //! `max-connections`, `idle-timeout`, `request-timeout`; `threads` bounds the calls being put
-//! at once. The connection layer takes any byte stream, so deflate and TLS can wrap the
+//! at once. Every upstream that makes a call is remembered for the upstream-gone alarm
+//! (`clientGoneAfter`, `clientForgetAfter`; [`crate::agent::alarm::upstreams`]): its IP and
+//! the `sluice.agent`/`sluice.sink` call metadata of a Sluice sink. The connection layer takes any byte stream, so deflate and TLS can wrap the
 //! socket later without touching the protocol code.
 
 mod conn;
@@ -25,6 +27,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::{SourceCtx, SourceError};
+use crate::agent::alarm::upstreams::Upstreams;
 use crate::agent::config::types::AvroSourceConfig;
 use crate::wire::avro::KnownClients;
 pub use peers::{Peers, PEER_WINDOW};
@@ -42,6 +45,8 @@ pub(crate) struct Shared {
     pub(crate) open: AtomicUsize,
     pub(crate) peers: Peers,
     pub(crate) threads: Option<Semaphore>,
+    /// This source's remembered upstreams (the upstream-gone alarm).
+    pub(crate) upstreams: Arc<Mutex<Upstreams>>,
 }
 
 /// Listens until stopped; each connection finishes the call it is putting.
@@ -51,12 +56,14 @@ pub async fn run(cfg: AvroSourceConfig, ctx: SourceCtx) -> Result<(), SourceErro
         .map_err(|e| ctx.error(format!("cannot listen on {}:{}: {e}", cfg.bind, cfg.port)))?;
     let local = listener.local_addr().ok();
     tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, ?local, "avro source listening");
+    let cfg_gone = (cfg.client_gone_after, cfg.client_forget_after);
     let shared = Arc::new(Shared {
         threads: cfg.threads.map(Semaphore::new),
         cfg,
         known: Mutex::new(KnownClients::default()),
         open: AtomicUsize::new(0),
         peers: Peers::default(),
+        upstreams: ctx.alarms.upstream_table(&ctx.name, cfg_gone.0, cfg_gone.1),
     });
     let g = shared.clone();
     ctx.counters.set_gauges(Box::new(move || {

@@ -1,0 +1,392 @@
+//! Alarms: rules on metrics ([`rule`], sampled by [`evaluator`]), the upstream-gone alarm of
+//! the RPC sources ([`upstreams`]), and the [`AlarmBoard`] that holds the active alarms,
+//! writes a log line per raise (WARN, ERROR for `error`/`critical`) and per clear (INFO), and
+//! hands a [`Notice`] to the notifiers ([`notify`]: bounded queues, never blocking the caller).
+//! `GET /alarms` lists the board ([`http`]).
+//!
+//! The board lives in the metrics [`Registry`](crate::agent::metrics::Registry), so the
+//! metrics server, the runtime and the sources reach the same one. It is in memory only: an
+//! agent restart forgets the active alarms and the remembered upstreams.
+
+pub mod body;
+pub mod evaluator;
+pub mod http;
+pub mod notify;
+pub mod rule;
+pub mod upstreams;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+
+use crate::agent::config::alarms::{AlarmSeverity, NotifierConfig};
+use crate::agent::metrics::CounterGroup;
+use upstreams::{UpstreamChange, UpstreamKey, Upstreams};
+
+/// Counters of the alarm machinery, shown as `ALARMS.notifiers` at `/metrics`.
+pub const ALARM_COUNTERS: &[&str] = &[
+    "AlarmsRaised",
+    "AlarmsCleared",
+    "NotificationsSent",
+    "NotificationsFailed",
+    "NotificationsDropped",
+];
+
+/// The upstream an upstream-gone alarm is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpstreamAlarm {
+    /// The source it used to connect to.
+    pub source: String,
+    /// Who it is.
+    pub key: UpstreamKey,
+}
+
+/// An active alarm.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Alarm {
+    /// Unique among active alarms: the rule's name, or `<source>.upstreamGone[ip/agent/sink]`.
+    pub id: String,
+    /// The rule's name, or `<source>.upstreamGone`.
+    pub name: String,
+    /// How bad.
+    pub severity: AlarmSeverity,
+    /// What it means.
+    pub message: String,
+    /// The agent that raised it.
+    pub agent: String,
+    /// Wall-clock ms since the epoch when it was raised.
+    pub raised_at_ms: u64,
+    /// `COMPONENT.name.Key` of a rule's metric.
+    pub metric: Option<String>,
+    /// The value that raised it.
+    pub value: Option<f64>,
+    /// A rule's threshold.
+    pub threshold: Option<f64>,
+    /// The notifiers it goes to (`None`: all).
+    pub notifiers: Option<Vec<String>>,
+    /// For upstream-gone: who.
+    pub upstream: Option<UpstreamAlarm>,
+}
+
+/// Raised or cleared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoticeState {
+    /// `raised`
+    Raised,
+    /// `cleared`
+    Cleared,
+}
+
+impl NoticeState {
+    /// The word in notification bodies.
+    pub fn word(self) -> &'static str {
+        match self {
+            NoticeState::Raised => "raised",
+            NoticeState::Cleared => "cleared",
+        }
+    }
+}
+
+/// One thing to tell the notifiers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notice {
+    /// The alarm.
+    pub alarm: Alarm,
+    /// Raised or cleared.
+    pub state: NoticeState,
+    /// When it was cleared.
+    pub cleared_at_ms: Option<u64>,
+    /// The value now (the clearing value when cleared).
+    pub value: Option<f64>,
+}
+
+/// Wall-clock ms since the epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The active alarms of an agent and where their notices go.
+pub struct AlarmBoard {
+    agent: Mutex<String>,
+    active: Mutex<BTreeMap<String, Alarm>>,
+    dispatcher: Mutex<Option<notify::Dispatcher>>,
+    upstreams: Mutex<BTreeMap<String, Arc<Mutex<Upstreams>>>>,
+    counters: Arc<CounterGroup>,
+}
+
+impl Default for AlarmBoard {
+    fn default() -> Self {
+        AlarmBoard {
+            agent: Mutex::new(String::new()),
+            active: Mutex::new(BTreeMap::new()),
+            dispatcher: Mutex::new(None),
+            upstreams: Mutex::new(BTreeMap::new()),
+            counters: CounterGroup::new("ALARMS", ALARM_COUNTERS),
+        }
+    }
+}
+
+impl std::fmt::Debug for AlarmBoard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlarmBoard")
+            .field("active", &self.active.lock().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AlarmBoard {
+    /// The counters (`ALARMS.notifiers`).
+    pub fn counters(&self) -> Arc<CounterGroup> {
+        self.counters.clone()
+    }
+
+    /// The agent's name, put in every alarm.
+    pub fn agent(&self) -> String {
+        self.agent.lock().clone()
+    }
+
+    /// Sets the agent name and (re)starts the notifiers when their configuration changed.
+    /// Must run inside the tokio runtime.
+    pub fn configure(&self, agent: &str, notifiers: &BTreeMap<String, NotifierConfig>) {
+        *self.agent.lock() = agent.to_owned();
+        let mut d = self.dispatcher.lock();
+        if d.as_ref().is_some_and(|d| d.configs() == notifiers) {
+            return;
+        }
+        if let Some(old) = d.take() {
+            old.stop();
+        }
+        *d = Some(notify::Dispatcher::start(notifiers, self.counters.clone()));
+    }
+
+    /// Stops the notifiers (notices still queued are not sent).
+    pub fn shutdown(&self) {
+        if let Some(d) = self.dispatcher.lock().take() {
+            d.stop();
+        }
+    }
+
+    /// Raises `alarm` unless an alarm with its id is active.
+    pub fn raise(&self, alarm: Alarm) {
+        {
+            let mut active = self.active.lock();
+            if active.contains_key(&alarm.id) {
+                return;
+            }
+            active.insert(alarm.id.clone(), alarm.clone());
+        }
+        self.counters.add("AlarmsRaised", 1);
+        let u = alarm.upstream.as_ref();
+        let (ip, ca, cs) = (
+            u.map(|u| u.key.ip.to_string()),
+            u.and_then(|u| u.key.agent.clone()),
+            u.and_then(|u| u.key.sink.clone()),
+        );
+        if alarm.severity >= AlarmSeverity::Error {
+            tracing::error!(alarm = %alarm.id, severity = alarm.severity.word(), value = ?alarm.value, client_ip = ?ip, client_agent = ?ca, client_sink = ?cs, "alarm raised: {}", alarm.message);
+        } else {
+            tracing::warn!(alarm = %alarm.id, severity = alarm.severity.word(), value = ?alarm.value, client_ip = ?ip, client_agent = ?ca, client_sink = ?cs, "alarm raised: {}", alarm.message);
+        }
+        self.send(Notice {
+            value: alarm.value,
+            alarm,
+            state: NoticeState::Raised,
+            cleared_at_ms: None,
+        });
+    }
+
+    /// Clears the active alarm `id` (nothing if it is not active).
+    pub fn clear(&self, id: &str, value: Option<f64>, why: &str) {
+        let Some(alarm) = self.active.lock().remove(id) else {
+            return;
+        };
+        self.counters.add("AlarmsCleared", 1);
+        tracing::info!(alarm = %id, value = ?value, "alarm cleared ({why}): {}", alarm.message);
+        self.send(Notice {
+            alarm,
+            state: NoticeState::Cleared,
+            cleared_at_ms: Some(now_ms()),
+            value,
+        });
+    }
+
+    /// Whether alarm `id` is active.
+    pub fn is_active(&self, id: &str) -> bool {
+        self.active.lock().contains_key(id)
+    }
+
+    /// The active alarms, oldest first.
+    pub fn active(&self) -> Vec<Alarm> {
+        let mut v: Vec<Alarm> = self.active.lock().values().cloned().collect();
+        v.sort_by(|a, b| (a.raised_at_ms, &a.id).cmp(&(b.raised_at_ms, &b.id)));
+        v
+    }
+
+    fn send(&self, n: Notice) {
+        if let Some(d) = self.dispatcher.lock().as_ref() {
+            d.send(&n);
+        }
+    }
+
+    /// The upstream table of RPC source `source`, created on first use and kept across
+    /// restarts of the source; `gone_after` zero turns its alarm off (active ones clear).
+    pub fn upstream_table(
+        &self,
+        source: &str,
+        gone_after: std::time::Duration,
+        forget_after: std::time::Duration,
+    ) -> Arc<Mutex<Upstreams>> {
+        let t = self
+            .upstreams
+            .lock()
+            .entry(source.to_owned())
+            .or_default()
+            .clone();
+        t.lock().configure(gone_after, forget_after);
+        if gone_after.is_zero() {
+            let prefix = format!("{source}.upstreamGone[");
+            let ids: Vec<String> = self
+                .active
+                .lock()
+                .keys()
+                .filter(|k| k.starts_with(&prefix))
+                .cloned()
+                .collect();
+            for id in ids {
+                self.clear(&id, None, "clientGoneAfter = 0");
+            }
+        }
+        t
+    }
+
+    /// A connection of `key` to `source` opened.
+    pub fn upstream_opened(&self, source: &str, table: &Mutex<Upstreams>, key: &UpstreamKey) {
+        let changes = table.lock().opened(key, Instant::now());
+        self.apply(source, changes);
+    }
+
+    /// A connection of `key` to `source` closed.
+    pub fn upstream_closed(&self, table: &Mutex<Upstreams>, key: &UpstreamKey) {
+        table.lock().closed(key, Instant::now());
+    }
+
+    /// Raises and clears upstream-gone alarms as time passes (called every second or so).
+    pub fn tick_upstreams(&self, now: Instant) {
+        let tables: Vec<(String, Arc<Mutex<Upstreams>>)> = self
+            .upstreams
+            .lock()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (source, t) in tables {
+            let changes = t.lock().tick(now);
+            self.apply(&source, changes);
+        }
+    }
+
+    /// Forgets the upstreams matching the filter (`None` matches any) in every source (or in
+    /// `source`); how many were forgotten.
+    pub fn forget_upstreams(
+        &self,
+        source: Option<&str>,
+        ip: Option<IpAddr>,
+        agent: Option<&str>,
+        sink: Option<&str>,
+    ) -> usize {
+        let tables: Vec<(String, Arc<Mutex<Upstreams>>)> = self
+            .upstreams
+            .lock()
+            .iter()
+            .filter(|(k, _)| source.is_none_or(|s| s == k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let mut n = 0;
+        for (s, t) in tables {
+            let changes = t.lock().forget(ip, agent, sink);
+            n += changes.len();
+            self.apply(&s, changes);
+        }
+        n
+    }
+
+    /// Drops the tables of sources no longer configured (their alarms clear).
+    pub fn retain_upstream_sources(&self, sources: &BTreeSet<String>) {
+        let gone: Vec<String> = self
+            .upstreams
+            .lock()
+            .keys()
+            .filter(|k| !sources.contains(*k))
+            .cloned()
+            .collect();
+        for s in gone {
+            self.forget_upstreams(Some(&s), None, None, None);
+            self.upstreams.lock().remove(&s);
+        }
+    }
+
+    fn apply(&self, source: &str, changes: Vec<UpstreamChange>) {
+        for c in changes {
+            match c {
+                UpstreamChange::Gone(key) => self.raise(self.upstream_alarm(source, key)),
+                UpstreamChange::Back(key) => self.clear(
+                    &upstream_id(source, &key),
+                    None,
+                    "the upstream connected again",
+                ),
+                UpstreamChange::Forgotten(key, was_gone) => {
+                    tracing::info!(source, upstream = %key.label(), "upstream forgotten");
+                    if was_gone {
+                        self.clear(
+                            &upstream_id(source, &key),
+                            None,
+                            "the upstream was forgotten",
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn upstream_alarm(&self, source: &str, key: UpstreamKey) -> Alarm {
+        let gone_for = self
+            .upstreams
+            .lock()
+            .get(source)
+            .map(|t| t.lock().gone_after())
+            .unwrap_or_default();
+        let who = match (&key.agent, &key.sink) {
+            (Some(a), Some(s)) => format!("{} (agent {a}, sink {s})", key.ip),
+            _ => key.ip.to_string(),
+        };
+        Alarm {
+            id: upstream_id(source, &key),
+            name: format!("{source}.upstreamGone"),
+            severity: AlarmSeverity::Warn,
+            message: format!(
+                "upstream {who} has had no connection to source {source} for {} s",
+                gone_for.as_secs_f64()
+            ),
+            agent: self.agent(),
+            raised_at_ms: now_ms(),
+            metric: None,
+            value: None,
+            threshold: None,
+            notifiers: None,
+            upstream: Some(UpstreamAlarm {
+                source: source.to_owned(),
+                key,
+            }),
+        }
+    }
+}
+
+/// The id of the upstream-gone alarm of `key` at `source`.
+pub fn upstream_id(source: &str, key: &UpstreamKey) -> String {
+    format!("{source}.upstreamGone[{}]", key.label())
+}
