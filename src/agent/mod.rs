@@ -6,6 +6,7 @@ pub mod channel;
 pub mod component;
 pub mod config;
 pub mod interceptor;
+pub mod kafka;
 pub mod metrics;
 pub mod processor;
 pub mod router;

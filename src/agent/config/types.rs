@@ -24,6 +24,7 @@ pub const SOURCE_TYPES: TypeTable = &[
     ("avro", "org.apache.flume.source.AvroSource"),
     ("spooldir", "org.apache.flume.source.SpoolDirectorySource"),
     ("TAILDIR", "org.apache.flume.source.taildir.TaildirSource"),
+    ("kafka", "org.apache.flume.source.kafka.KafkaSource"),
 ];
 
 /// Channel types.
@@ -40,6 +41,7 @@ pub const SINK_TYPES: TypeTable = &[
     ("hdfs", "org.apache.flume.sink.hdfs.HDFSEventSink"),
     ("http", "org.apache.flume.sink.http.HttpSink"),
     ("avro", "org.apache.flume.sink.AvroSink"),
+    ("kafka", "org.apache.flume.sink.kafka.KafkaSink"),
 ];
 
 /// Sink processor types.
@@ -174,6 +176,8 @@ pub enum SourceKind {
     SpoolDir(crate::agent::source::spooldir::SpoolDirConfig),
     /// `TAILDIR`
     Taildir(crate::agent::source::taildir::TaildirConfig),
+    /// `kafka`
+    Kafka(Box<crate::agent::source::kafka::KafkaSourceConfig>),
 }
 
 impl SourceKind {
@@ -189,6 +193,7 @@ impl SourceKind {
             SourceKind::Http(_) => 1,
             SourceKind::SpoolDir(c) => c.batch_size,
             SourceKind::Taildir(c) => c.batch_size,
+            SourceKind::Kafka(c) => c.batch_size,
         }
     }
 }
@@ -280,6 +285,8 @@ pub enum SinkKind {
     Http(Box<crate::agent::sink::http::HttpConfig>),
     /// `avro`
     Avro(crate::agent::sink::avro::AvroSinkConfig),
+    /// `kafka`
+    Kafka(Box<crate::agent::sink::kafka::KafkaSinkConfig>),
 }
 
 impl SinkKind {
@@ -292,6 +299,7 @@ impl SinkKind {
             SinkKind::Hdfs(c) => c.batch_size,
             SinkKind::Http(_) => 1,
             SinkKind::Avro(c) => c.batch_size,
+            SinkKind::Kafka(c) => c.batch_size,
         }
     }
 }
