@@ -31,6 +31,7 @@ pub const SOURCE_TYPES: TypeTable = &[
 pub const CHANNEL_TYPES: TypeTable = &[
     ("memory", "org.apache.flume.channel.MemoryChannel"),
     ("file", "org.apache.flume.channel.file.FileChannel"),
+    ("kafka", "org.apache.flume.channel.kafka.KafkaChannel"),
 ];
 
 /// Sink types.
@@ -220,6 +221,8 @@ pub enum ChannelKind {
     Memory(MemoryConfig),
     /// `file`
     File(FileChannelConfig),
+    /// `kafka`
+    Kafka(Box<crate::agent::channel::kafka::KafkaChannelConfig>),
 }
 
 impl ChannelKind {
@@ -228,6 +231,8 @@ impl ChannelKind {
         match self {
             ChannelKind::Memory(c) => c.transaction_capacity,
             ChannelKind::File(c) => c.transaction_capacity,
+            // No capacity: a take or put of any allowed batch size fits.
+            ChannelKind::Kafka(_) => crate::agent::config::build::BATCH_SIZE_MAX,
         }
     }
 }

@@ -28,7 +28,9 @@ impl ClientContext for LogContext {
             RDKafkaLogLevel::Emerg
             | RDKafkaLogLevel::Alert
             | RDKafkaLogLevel::Critical
-            | RDKafkaLogLevel::Error => tracing::error!(component = %c, fac, "kafka: {log_message}"),
+            | RDKafkaLogLevel::Error => {
+                tracing::error!(component = %c, fac, "kafka: {log_message}")
+            }
             RDKafkaLogLevel::Warning => tracing::warn!(component = %c, fac, "kafka: {log_message}"),
             RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
                 tracing::info!(component = %c, fac, "kafka: {log_message}")
@@ -41,3 +43,5 @@ impl ClientContext for LogContext {
         tracing::warn!(component = %self.component, %error, "kafka client: {reason}");
     }
 }
+
+impl rdkafka::consumer::ConsumerContext for LogContext {}

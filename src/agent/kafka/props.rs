@@ -27,16 +27,43 @@ pub const RENAMED: &[(&str, &str)] = &[
 
 /// Java-only keys ignored with a warning, and why.
 pub const DROPPED: &[(&str, &str)] = &[
-    ("key.serializer", "records are bytes; serializers do not apply"),
-    ("value.serializer", "records are bytes; serializers do not apply"),
-    ("key.deserializer", "records are bytes; deserializers do not apply"),
-    ("value.deserializer", "records are bytes; deserializers do not apply"),
-    ("buffer.memory", "librdkafka bounds its queue with queue.buffering.max.kbytes"),
-    ("max.block.ms", "a full producer queue is waited on within the batch's time limit"),
+    (
+        "key.serializer",
+        "records are bytes; serializers do not apply",
+    ),
+    (
+        "value.serializer",
+        "records are bytes; serializers do not apply",
+    ),
+    (
+        "key.deserializer",
+        "records are bytes; deserializers do not apply",
+    ),
+    (
+        "value.deserializer",
+        "records are bytes; deserializers do not apply",
+    ),
+    (
+        "buffer.memory",
+        "librdkafka bounds its queue with queue.buffering.max.kbytes",
+    ),
+    (
+        "max.block.ms",
+        "a full producer queue is waited on within the batch's time limit",
+    ),
     ("max.poll.records", "batchSize bounds what one batch takes"),
-    ("ssl.protocol", "librdkafka negotiates the TLS version with OpenSSL"),
-    ("ssl.enabled.protocols", "librdkafka negotiates the TLS version with OpenSSL"),
-    ("ssl.keystore.type", "librdkafka reads a PKCS#12 keystore (or PEM through ssl.key.location)"),
+    (
+        "ssl.protocol",
+        "librdkafka negotiates the TLS version with OpenSSL",
+    ),
+    (
+        "ssl.enabled.protocols",
+        "librdkafka negotiates the TLS version with OpenSSL",
+    ),
+    (
+        "ssl.keystore.type",
+        "librdkafka reads a PKCS#12 keystore (or PEM through ssl.key.location)",
+    ),
 ];
 
 /// Keys whose Java form cannot be honoured, with what to use instead.
@@ -68,7 +95,8 @@ impl ClientProps {
         let mut out = ClientProps::default();
         out.read_prefix(cx, prefix);
         let servers = servers?;
-        out.props.insert("bootstrap.servers".into(), servers.trim().to_owned());
+        out.props
+            .insert("bootstrap.servers".into(), servers.trim().to_owned());
         out.check(cx, prefix).then_some(out)
     }
 
@@ -199,9 +227,7 @@ fn translate_value(key: &str, value: &str) -> Result<String, String> {
                 match s.rsplit('.').next().unwrap_or(s) {
                     "RangeAssignor" | "range" => Ok("range"),
                     "RoundRobinAssignor" | "roundrobin" => Ok("roundrobin"),
-                    "CooperativeStickyAssignor" | "cooperative-sticky" => {
-                        Ok("cooperative-sticky")
-                    }
+                    "CooperativeStickyAssignor" | "cooperative-sticky" => Ok("cooperative-sticky"),
                     other => Err(format!(
                         "unknown assignor {other:?}; librdkafka has range, roundrobin and \
                          cooperative-sticky"
@@ -236,9 +262,11 @@ fn jaas(value: &str) -> Result<Vec<(&'static str, String)>, String> {
         }
         Ok(out)
     } else {
-        Err("only PlainLoginModule, ScramLoginModule and Krb5LoginModule entries are \
+        Err(
+            "only PlainLoginModule, ScramLoginModule and Krb5LoginModule entries are \
              understood; set sasl.username/sasl.password (librdkafka's keys) instead"
-            .into())
+                .into(),
+        )
     }
 }
 
@@ -274,6 +302,9 @@ mod tests {
             "range"
         );
         assert!(translate_value("partition.assignment.strategy", "StickyAssignor").is_err());
-        assert_eq!(translate_value("auto.offset.reset", "none").unwrap(), "error");
+        assert_eq!(
+            translate_value("auto.offset.reset", "none").unwrap(),
+            "error"
+        );
     }
 }

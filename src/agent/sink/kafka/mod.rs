@@ -141,8 +141,7 @@ impl KafkaSink {
         } else {
             &e.body
         };
-        let mut record: FutureRecord<'_, str, [u8]> =
-            FutureRecord::to(&place.topic).payload(value);
+        let mut record: FutureRecord<'_, str, [u8]> = FutureRecord::to(&place.topic).payload(value);
         if let Some(k) = e.headers.get("key") {
             record = record.key(k.as_str());
         }
@@ -176,10 +175,9 @@ impl KafkaSink {
                     tokio::time::sleep(QUEUE_FULL_PAUSE).await;
                 }
                 Err((e, _)) => {
-                    return Err(self.error(format!(
-                        "cannot produce to topic {:?}: {e}",
-                        place.topic
-                    )))
+                    return Err(
+                        self.error(format!("cannot produce to topic {:?}: {e}", place.topic))
+                    )
                 }
             }
         }
@@ -208,7 +206,9 @@ impl KafkaSink {
             }
             match first {
                 None => Ok(()),
-                Some(f) => Err(format!("{failed} record(s) of the batch failed; first: {f}")),
+                Some(f) => Err(format!(
+                    "{failed} record(s) of the batch failed; first: {f}"
+                )),
             }
         };
         let mut stop = self.stop.clone();

@@ -83,8 +83,10 @@ fn the_topic_header_overrides_the_topic_unless_forbidden() {
 
 #[test]
 fn the_partition_comes_from_its_header_then_the_default() {
-    let c = cfg("a.sinks.k.defaultPartitionId = 2\na.sinks.k.partitionIdHeader = p\n\
-                 a.sinks.k.timestampHeader = ts\n");
+    let c = cfg(
+        "a.sinks.k.defaultPartitionId = 2\na.sinks.k.partitionIdHeader = p\n\
+                 a.sinks.k.timestampHeader = ts\n",
+    );
     let e = Event::new(b"x".to_vec());
     assert_eq!(placement(&c, &e).partition, Some(2));
     let e = e.header("p", "5").header("ts", "1700000000000");
@@ -92,7 +94,11 @@ fn the_partition_comes_from_its_header_then_the_default() {
     assert_eq!(p.partition, Some(5));
     assert_eq!(p.timestamp_ms, Some(1_700_000_000_000));
     let bad = Event::new(b"x".to_vec()).header("p", "five");
-    assert_eq!(placement(&c, &bad).partition, Some(2), "a bad header falls back");
+    assert_eq!(
+        placement(&c, &bad).partition,
+        Some(2),
+        "a bad header falls back"
+    );
 }
 
 #[test]

@@ -97,17 +97,24 @@ pub fn build(cx: &mut Ctx<'_>) -> Option<KafkaSourceConfig> {
         (None, Some(r)) => match regex::Regex::new(r.trim()) {
             Ok(_) => Some(Subscription::Regex(r.trim().to_owned())),
             Err(e) => {
-                cx.error("kafka.topics.regex", format!("not a regular expression: {e}"));
+                cx.error(
+                    "kafka.topics.regex",
+                    format!("not a regular expression: {e}"),
+                );
                 None
             }
         },
         (None, None) => {
-            cx.error("kafka.topics", "required key is missing (or kafka.topics.regex)");
+            cx.error(
+                "kafka.topics",
+                "required key is missing (or kafka.topics.regex)",
+            );
             None
         }
     };
     let batch_size = cx.u64("batchSize", BATCH_SIZE_DEFAULT, 1, BATCH_SIZE_MAX) as usize;
-    let ms = |cx: &mut Ctx<'_>, k: &str, d: u64| Duration::from_millis(cx.u64(k, d, 1, DURATION_MS_MAX));
+    let ms =
+        |cx: &mut Ctx<'_>, k: &str, d: u64| Duration::from_millis(cx.u64(k, d, 1, DURATION_MS_MAX));
     let batch_duration = ms(cx, "batchDurationMillis", BATCH_DURATION_MS_DEFAULT);
     let backoff_step = ms(cx, "backoffSleepIncrement", 1000);
     let backoff_max = ms(cx, "maxBackoffSleep", 5000);

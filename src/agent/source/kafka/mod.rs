@@ -227,9 +227,8 @@ fn now_ms() -> u64 {
 fn to_event(cfg: &KafkaSourceConfig, m: &BorrowedMessage<'_>) -> Result<Event, String> {
     let value = m.payload().unwrap_or(&[]);
     let mut e = if cfg.use_flume_event_format {
-        format::decode(value).map_err(|err| {
-            format!("not a Flume event (useFlumeEventFormat = true): {err}")
-        })?
+        format::decode(value)
+            .map_err(|err| format!("not a Flume event (useFlumeEventFormat = true): {err}"))?
     } else {
         let mut e = Event::new(value.to_vec());
         if let Some(h) = m.headers() {
@@ -274,6 +273,9 @@ mod tests {
         b.forget(&[("t".into(), 0)]);
         assert_eq!(b.events.len(), 1);
         assert_eq!(b.events[0].1, 1);
-        assert_eq!(b.next.keys().collect::<Vec<_>>(), vec![&("t".to_owned(), 1)]);
+        assert_eq!(
+            b.next.keys().collect::<Vec<_>>(),
+            vec![&("t".to_owned(), 1)]
+        );
     }
 }
