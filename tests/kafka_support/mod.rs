@@ -103,6 +103,22 @@ impl Broker {
         b
     }
 
+    /// Starts tansu on `port` (a test that needs the broker down first); `None` against an
+    /// external cluster.
+    pub fn start_on(dir: &Path, port: u16) -> Option<Broker> {
+        if std::env::var(BOOTSTRAP_ENV).is_ok() {
+            return None;
+        }
+        let mut b = Broker {
+            child: None,
+            port,
+            bootstrap: format!("127.0.0.1:{port}"),
+            log: dir.join("broker.log"),
+        };
+        b.spawn();
+        Some(b)
+    }
+
     /// Whether the broker is one the test started (so it can be stopped and restarted).
     pub fn is_local(&self) -> bool {
         self.port != 0
@@ -282,6 +298,8 @@ pub struct Agent {
     pub name: String,
     pub conf: PathBuf,
     pub log: PathBuf,
+    /// The HTTP metrics port.
+    pub http: u16,
 }
 
 impl Agent {
@@ -295,6 +313,7 @@ impl Agent {
             name: name.to_owned(),
             conf: path,
             log: dir.join(format!("{name}.log")),
+            http: free_port(),
         };
         a.restart(port);
         a
@@ -311,6 +330,8 @@ impl Agent {
         self.child = Command::new(env!("CARGO_BIN_EXE_sluice"))
             .args(["agent", "--no-reload-conf", "-n", &self.name, "-f"])
             .arg(&self.conf)
+            .arg("-Dflume.monitoring.type=http")
+            .arg(format!("-Dflume.monitoring.port={}", self.http))
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(log)
@@ -332,6 +353,28 @@ impl Agent {
 
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Counter `counter` of component `comp` (`SINK.k1`) from the agent's metrics, 0 if absent.
+    pub fn counter(&self, comp: &str, counter: &str) -> u64 {
+        metrics(self.http)[comp][counter]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Waits until `f` holds (bounded by [`WAIT`]); panics with the log otherwise.
+    pub fn wait_until(&self, what: &str, mut f: impl FnMut() -> bool) {
+        let end = Instant::now() + WAIT;
+        while !f() {
+            assert!(
+                Instant::now() < end,
+                "{}: never {what}; log:\n{}",
+                self.name,
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// SIGKILL and wait for the exit.

@@ -163,7 +163,7 @@ impl ClientProps {
     }
 
     /// Asks librdkafka to accept every property; an unknown key or a bad value is an error.
-    fn check(&self, cx: &mut Ctx<'_>, prefix: &str) -> bool {
+    pub fn check(&self, cx: &mut Ctx<'_>, prefix: &str) -> bool {
         let mut ok = true;
         for (k, v) in &self.props {
             let mut one = ClientConfig::new();

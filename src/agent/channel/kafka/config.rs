@@ -74,6 +74,11 @@ pub fn build(cx: &mut Ctx<'_>) -> Option<KafkaChannelConfig> {
     // Flume's channel has no capacity keys; accepted and ignored so that shared templates load.
     cx.u64("transactionCapacity", 1000, 1, BATCH_SIZE_MAX);
     cx.get("migrateZookeeperOffsets");
+    let producer_ok = producer.check(cx, "kafka.producer.");
+    let consumer_ok = consumer.check(cx, "kafka.consumer.");
+    if !(producer_ok && consumer_ok) {
+        return None;
+    }
     let timeout_ms = producer
         .get("message.timeout.ms")
         .and_then(|v| v.parse::<u64>().ok())
