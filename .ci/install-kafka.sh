@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # What the kafka components and their tests need on a fresh Debian machine (idempotent):
-# - librdkafka-dev + pkg-config: the `rdkafka` crate links Debian's librdkafka dynamically
-#   (DESIGN.md: rdkafka-sys 4.5 needs librdkafka >= 1.9.2; bookworm has 2.0.2);
+# - cmake, a C compiler, pkg-config, libssl-dev: the `rdkafka` crate builds its bundled
+#   librdkafka 2.3.0 (`cmake-build`, `ssl`); DESIGN.md says why not Debian's librdkafka;
 # - tansu: the Kafka-protocol broker the tests start on loopback (cargo install, ~15 min once).
 set -euo pipefail
 need=()
-pkg-config --exists rdkafka 2>/dev/null || need+=(librdkafka-dev)
+command -v cmake >/dev/null || need+=(cmake)
+command -v cc >/dev/null || need+=(build-essential)
 command -v pkg-config >/dev/null || need+=(pkg-config)
+pkg-config --exists openssl 2>/dev/null || need+=(libssl-dev)
 if [ ${#need[@]} -gt 0 ]; then
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -3,8 +3,8 @@
 //! ([`format`]), and a client context that logs librdkafka's messages through `tracing`
 //! with the component's name ([`context`]).
 //!
-//! The client is librdkafka through the `rdkafka` crate, linked dynamically against the
-//! system library (DESIGN.md says why).
+//! The client is librdkafka 2.3 through the `rdkafka` crate, built from its bundled source
+//! (DESIGN.md says why).
 
 pub mod context;
 pub mod format;

@@ -184,6 +184,8 @@ impl ClientProps {
     /// A librdkafka configuration with these properties plus `extra` (which win).
     pub fn client_config(&self, extra: &[(&str, &str)]) -> ClientConfig {
         let mut c = ClientConfig::new();
+        // Refused connections and unknown topics are warnings: the agent's log shows them.
+        c.set_log_level(rdkafka::config::RDKafkaLogLevel::Warning);
         for (k, v) in &self.props {
             c.set(k, v);
         }
