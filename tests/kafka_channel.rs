@@ -14,7 +14,8 @@ use sluice::Event;
 
 fn channel_kind(b: &Broker, topic: &str, group: &str) -> ChannelKind {
     let text = format!(
-        "a.channels = c\na.channels.c.type = kafka\n\
+        "a.sinks = k\na.sinks.k.type = null\na.sinks.k.channel = c\n\
+         a.channels = c\na.channels.c.type = kafka\n\
          a.channels.c.kafka.bootstrap.servers = {}\na.channels.c.kafka.topic = {topic}\n\
          a.channels.c.kafka.consumer.group.id = {group}\n\
          a.channels.c.kafka.consumer.auto.offset.reset = earliest\n\
