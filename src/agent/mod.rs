@@ -8,6 +8,7 @@ pub mod component;
 pub mod config;
 pub mod histogram;
 pub mod interceptor;
+pub mod kafka;
 pub mod metrics;
 pub mod processor;
 pub mod prometheus;

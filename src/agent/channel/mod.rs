@@ -1,12 +1,14 @@
 //! The agent's channels behind one async interface: [`AgentChannel`] begins transactions
 //! ([`ChannelTx`]) that put and take batches and then commit or roll back.
 //!
-//! Implementations: [`memory::MemoryChannel`] and [`file::FileChannelAdapter`] (the Sluice
-//! file channel, called through `spawn_blocking`). Both count Flume's channel metrics.
+//! Implementations: [`memory::MemoryChannel`], [`file::FileChannelAdapter`] (the Sluice
+//! file channel, called through `spawn_blocking`) and [`kafka::KafkaChannel`] (a Kafka topic).
+//! All count Flume's channel metrics.
 
 pub mod disk_space;
 pub mod file;
 pub mod instrumented;
+pub mod kafka;
 pub mod memory;
 
 use std::future::Future;
@@ -65,6 +67,14 @@ pub enum AgentChannelError {
         #[source]
         source: std::io::Error,
     },
+    /// The kafka channel's client failed (produce, consume, commit).
+    #[error("channel {channel}: {message}")]
+    Kafka {
+        /// Channel name.
+        channel: String,
+        /// What failed.
+        message: String,
+    },
     /// A blocking task panicked or was cancelled.
     #[error("channel {0}: blocking task failed")]
     Join(String),
@@ -104,6 +114,7 @@ pub async fn open(
 ) -> Result<Arc<dyn AgentChannel>, AgentChannelError> {
     let inner: Arc<dyn AgentChannel> = match kind {
         ChannelKind::Memory(c) => Arc::new(memory::MemoryChannel::new(name, c.clone())),
+        ChannelKind::Kafka(c) => Arc::new(kafka::KafkaChannel::new(name, (**c).clone())),
         ChannelKind::File(c) => Arc::new(file::FileChannelAdapter::open(name, c.clone()).await?),
     };
     Ok(Arc::new(instrumented::Instrumented::new(inner)))

@@ -80,6 +80,9 @@ pub fn source(cx: &mut Ctx<'_>, short: &str) -> Option<SourceKind> {
         }
         "spooldir" => crate::agent::source::spooldir::config::build(cx).map(SourceKind::SpoolDir),
         "TAILDIR" => crate::agent::source::taildir::config::build(cx).map(SourceKind::Taildir),
+        "kafka" => {
+            crate::agent::source::kafka::config::build(cx).map(|c| SourceKind::Kafka(Box::new(c)))
+        }
         other => super::net::source(cx, other).flatten(),
     }
 }
@@ -201,6 +204,9 @@ pub fn channel(cx: &mut Ctx<'_>, short: &str) -> Option<ChannelKind> {
             }))
         }
         "file" => file_channel(cx).map(ChannelKind::File),
+        "kafka" => {
+            crate::agent::channel::kafka::config::build(cx).map(|c| ChannelKind::Kafka(Box::new(c)))
+        }
         _ => None,
     }
 }
@@ -280,6 +286,9 @@ pub fn sink(cx: &mut Ctx<'_>, short: &str) -> Option<SinkKind> {
         "hdfs" => crate::agent::sink::hdfs::config::build(cx).map(|c| SinkKind::Hdfs(Box::new(c))),
         "http" => crate::agent::sink::http::build(cx).map(|c| SinkKind::Http(Box::new(c))),
         "avro" => crate::agent::sink::avro::config::build(cx).map(SinkKind::Avro),
+        "kafka" => {
+            crate::agent::sink::kafka::config::build(cx).map(|c| SinkKind::Kafka(Box::new(c)))
+        }
         _ => None,
     }
 }

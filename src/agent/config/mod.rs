@@ -405,6 +405,7 @@ fn batch_key(kind: &SinkKind) -> &'static str {
         SinkKind::FileRoll(_) => "sink.batchSize",
         SinkKind::Hdfs(_) => "hdfs.batchSize",
         SinkKind::Avro(_) => "batch-size",
+        SinkKind::Kafka(_) => "flumeBatchSize",
         _ => "batchSize",
     }
 }

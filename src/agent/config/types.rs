@@ -24,12 +24,14 @@ pub const SOURCE_TYPES: TypeTable = &[
     ("avro", "org.apache.flume.source.AvroSource"),
     ("spooldir", "org.apache.flume.source.SpoolDirectorySource"),
     ("TAILDIR", "org.apache.flume.source.taildir.TaildirSource"),
+    ("kafka", "org.apache.flume.source.kafka.KafkaSource"),
 ];
 
 /// Channel types.
 pub const CHANNEL_TYPES: TypeTable = &[
     ("memory", "org.apache.flume.channel.MemoryChannel"),
     ("file", "org.apache.flume.channel.file.FileChannel"),
+    ("kafka", "org.apache.flume.channel.kafka.KafkaChannel"),
 ];
 
 /// Sink types.
@@ -40,6 +42,7 @@ pub const SINK_TYPES: TypeTable = &[
     ("hdfs", "org.apache.flume.sink.hdfs.HDFSEventSink"),
     ("http", "org.apache.flume.sink.http.HttpSink"),
     ("avro", "org.apache.flume.sink.AvroSink"),
+    ("kafka", "org.apache.flume.sink.kafka.KafkaSink"),
 ];
 
 /// Sink processor types.
@@ -179,6 +182,8 @@ pub enum SourceKind {
     SpoolDir(crate::agent::source::spooldir::SpoolDirConfig),
     /// `TAILDIR`
     Taildir(crate::agent::source::taildir::TaildirConfig),
+    /// `kafka`
+    Kafka(Box<crate::agent::source::kafka::KafkaSourceConfig>),
 }
 
 impl SourceKind {
@@ -194,6 +199,7 @@ impl SourceKind {
             SourceKind::Http(_) => 1,
             SourceKind::SpoolDir(c) => c.batch_size,
             SourceKind::Taildir(c) => c.batch_size,
+            SourceKind::Kafka(c) => c.batch_size,
         }
     }
 }
@@ -220,6 +226,8 @@ pub enum ChannelKind {
     Memory(MemoryConfig),
     /// `file`
     File(FileChannelConfig),
+    /// `kafka`
+    Kafka(Box<crate::agent::channel::kafka::KafkaChannelConfig>),
 }
 
 impl ChannelKind {
@@ -228,6 +236,8 @@ impl ChannelKind {
         match self {
             ChannelKind::Memory(c) => c.transaction_capacity,
             ChannelKind::File(c) => c.transaction_capacity,
+            // No capacity: a take or put of any allowed batch size fits.
+            ChannelKind::Kafka(_) => crate::agent::config::build::BATCH_SIZE_MAX,
         }
     }
 }
@@ -285,6 +295,8 @@ pub enum SinkKind {
     Http(Box<crate::agent::sink::http::HttpConfig>),
     /// `avro`
     Avro(crate::agent::sink::avro::AvroSinkConfig),
+    /// `kafka`
+    Kafka(Box<crate::agent::sink::kafka::KafkaSinkConfig>),
 }
 
 impl SinkKind {
@@ -297,6 +309,7 @@ impl SinkKind {
             SinkKind::Hdfs(c) => c.batch_size,
             SinkKind::Http(_) => 1,
             SinkKind::Avro(c) => c.batch_size,
+            SinkKind::Kafka(c) => c.batch_size,
         }
     }
 }

@@ -1,12 +1,14 @@
-//! Sinks: `logger`, `null`, `file_roll`, `hdfs`, `http` and `avro`. A sink only delivers a
+//! Sinks: `logger`, `null`, `file_roll`, `hdfs`, `http`, `avro` and `kafka`. A sink only delivers a
 //! batch it is handed; the [`runner`] takes the batch from the channel and commits the take
 //! only after `deliver` returned `Ok` (for `file_roll` and `hdfs`: after the bytes were
-//! written, flushed and fsynced; for `avro`: after the downstream answered `OK`).
+//! written, flushed and fsynced; for `avro`: after the downstream answered `OK`; for `kafka`:
+//! after the broker acknowledged every record).
 
 pub mod avro;
 pub mod file_roll;
 pub mod hdfs;
 pub mod http;
+pub mod kafka;
 pub mod logger;
 pub mod runner;
 #[cfg(test)]
@@ -57,6 +59,8 @@ pub enum Sink {
     /// Test only: a sink that follows a script (fails or backs off on chosen batches).
     #[cfg(test)]
     Scripted(scripted::ScriptedSink),
+    /// `kafka`
+    Kafka(Box<kafka::KafkaSink>),
 }
 
 impl Sink {
@@ -73,14 +77,17 @@ impl Sink {
             SinkKind::Hdfs(c) => Sink::Hdfs(Box::new(hdfs::HdfsSink::new(name, (**c).clone()))),
             SinkKind::Http(c) => Sink::Http(Box::new(http::HttpSink::new(name, (**c).clone()))),
             SinkKind::Avro(c) => Sink::Avro(Box::new(avro::AvroSink::new(name, c.clone()))),
+            SinkKind::Kafka(c) => Sink::Kafka(Box::new(kafka::KafkaSink::new(name, (**c).clone()))),
         }
     }
 
     /// Gives the sink its counters and the runner's stop signal (sinks with connections
     /// count them and abandon network waits on stop).
     pub fn attach(&mut self, counters: Arc<CounterGroup>, stop: Stop) {
-        if let Sink::Avro(s) = self {
-            s.attach(counters, stop);
+        match self {
+            Sink::Avro(s) => s.attach(counters, stop),
+            Sink::Kafka(s) => s.attach(counters, stop),
+            _ => {}
         }
     }
 
@@ -89,6 +96,7 @@ impl Sink {
     pub async fn prepare(&mut self) -> Result<(), SinkError> {
         match self {
             Sink::Avro(s) => s.prepare().await,
+            Sink::Kafka(s) => s.prepare().await,
             _ => Ok(()),
         }
     }
@@ -106,6 +114,7 @@ impl Sink {
             Sink::Hdfs(s) => s.deliver(events).await.map(|()| Delivery::Done),
             Sink::Http(s) => s.deliver(&events).await,
             Sink::Avro(s) => s.deliver(&events).await.map(|()| Delivery::Done),
+            Sink::Kafka(s) => s.deliver(&events).await.map(|()| Delivery::Done),
             #[cfg(test)]
             Sink::Scripted(s) => s.deliver(events).await,
         }
@@ -126,6 +135,7 @@ impl Sink {
             Sink::FileRoll(s) => s.close().await,
             Sink::Hdfs(s) => s.close().await,
             Sink::Avro(s) => s.stop(),
+            Sink::Kafka(s) => s.stop(),
             _ => {}
         }
     }

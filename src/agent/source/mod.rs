@@ -1,14 +1,16 @@
 //! Sources: `netcat` and `avro` (event driven: one task per connection), `seq` (polling),
 //! `exec` (a child process's output lines), `syslogtcp`/`multiport_syslogtcp`/`syslogudp`
-//! (syslog/), `http` (http/), `netcatudp`, `spooldir` (files dropped into a directory) and
-//! `TAILDIR` (files followed as they grow). Each runs until its [`Stop`] is set, finishing the
-//! batch it is putting; an `Err` makes the supervisor restart it.
+//! (syslog/), `http` (http/), `netcatudp`, `spooldir` (files dropped into a directory),
+//! `TAILDIR` (files followed as they grow) and `kafka` (a consumer in a consumer group). Each
+//! runs until its [`Stop`] is set, finishing the batch it is putting; an `Err` makes the
+//! supervisor restart it.
 
 pub mod atomic_file;
 pub mod avro;
 pub mod exec;
 pub mod file_lines;
 pub mod http;
+pub mod kafka;
 pub mod lines;
 pub mod netcat;
 pub mod netcat_udp;
@@ -129,5 +131,6 @@ pub async fn run(kind: SourceKind, ctx: SourceCtx) -> Result<(), SourceError> {
         SourceKind::Avro(c) => avro::run(c, ctx).await,
         SourceKind::SpoolDir(c) => spooldir::run(c, ctx).await,
         SourceKind::Taildir(c) => taildir::run(c, ctx).await,
+        SourceKind::Kafka(c) => kafka::run(*c, ctx).await,
     }
 }

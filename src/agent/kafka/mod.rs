@@ -1,0 +1,14 @@
+//! What the `kafka` sink, source and channel share: client properties (Flume's Java client
+//! keys translated to librdkafka's, [`props`]), the Flume event format on Kafka records
+//! ([`format`]), and a client context that logs librdkafka's messages through `tracing`
+//! with the component's name ([`context`]).
+//!
+//! The client is librdkafka 2.3 through the `rdkafka` crate, built from its bundled source
+//! (DESIGN.md says why).
+
+pub mod context;
+pub mod format;
+pub mod props;
+
+pub use context::LogContext;
+pub use props::ClientProps;

@@ -1,0 +1,281 @@
+//! The `kafka` source (Flume's `KafkaSource`): one consumer in consumer group
+//! `kafka.consumer.group.id`, batches of up to `batchSize` records or `batchDurationMillis`,
+//! each put into the channels in one transaction per channel.
+//!
+//! Delivery: librdkafka's automatic commit and offset store are off. A batch's offsets are
+//! committed (synchronously) only after the channel processor committed the batch, and before
+//! the next poll. Rebalance callbacks run only inside a poll, so when partitions are revoked
+//! everything already put is already committed; the records of the batch being gathered that
+//! came from a revoked partition are dropped (not put, not committed) and the partition's next
+//! owner reads them from the committed offset. A crash (kill -9) between the channel commit
+//! and the offset commit re-delivers that one batch: at-least-once, never a loss.
+//!
+//! Headers, as Flume's: `timestamp` (now, if absent), `topic` (`setTopicHeader`/`topicHeader`),
+//! `partition`, `offset`, and `key` when the record has a key; with `useFlumeEventFormat` the
+//! event's own headers come first. Without it, the record's Kafka headers whose values are
+//! UTF-8 are copied too. A record that is not a Flume event while `useFlumeEventFormat` is
+//! true is skipped with an error naming topic, partition and offset, and counted as
+//! `EventReadFail`; its offset is committed with the batch so it is not read again.
+
+pub mod config;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::{Offset, TopicPartitionList};
+
+pub use config::KafkaSourceConfig;
+
+use super::{SourceCtx, SourceError};
+use crate::agent::kafka::{format, LogContext};
+use crate::event::Event;
+
+/// Keys Sluice sets on the consumer for its delivery guarantees.
+pub const CONSUMER_OVERRIDES: &[(&str, &str)] = &[
+    ("enable.auto.commit", "false"),
+    ("enable.auto.offset.store", "false"),
+];
+
+/// The consumer's context: logs under the source's name and notes revoked partitions.
+#[derive(Debug)]
+pub struct SourceContext {
+    log: LogContext,
+    revoked: Mutex<Vec<(String, i32)>>,
+}
+
+impl ClientContext for SourceContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        self.log.log(level, fac, log_message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.log.error(error, reason);
+    }
+}
+
+impl ConsumerContext for SourceContext {
+    fn pre_rebalance(&self, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Revoke(tpl) => {
+                let mut r = self.revoked.lock();
+                for e in tpl.elements() {
+                    r.push((e.topic().to_owned(), e.partition()));
+                }
+                tracing::info!(component = %self.log.component, partitions = tpl.count(), "partitions revoked");
+            }
+            Rebalance::Assign(tpl) => {
+                tracing::info!(component = %self.log.component, partitions = tpl.count(), "partitions assigned");
+            }
+            Rebalance::Error(e) => {
+                tracing::warn!(component = %self.log.component, error = %e, "rebalance failed");
+            }
+        }
+    }
+}
+
+type KafkaConsumer = StreamConsumer<SourceContext>;
+
+/// One batch being gathered: events and the next offset of each partition it read.
+#[derive(Debug, Default)]
+struct Batch {
+    events: Vec<(String, i32, Event)>,
+    next: BTreeMap<(String, i32), i64>,
+}
+
+impl Batch {
+    /// Drops what came from revoked partitions.
+    fn forget(&mut self, revoked: &[(String, i32)]) {
+        if revoked.is_empty() {
+            return;
+        }
+        self.events
+            .retain(|(t, p, _)| !revoked.iter().any(|(rt, rp)| rt == t && rp == p));
+        self.next.retain(|k, _| !revoked.contains(k));
+    }
+}
+
+/// Runs the source until it is stopped.
+pub async fn run(cfg: KafkaSourceConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
+    let context = SourceContext {
+        log: LogContext::new("source", &ctx.name),
+        revoked: Mutex::new(Vec::new()),
+    };
+    let consumer: KafkaConsumer = cfg
+        .client
+        .client_config(CONSUMER_OVERRIDES)
+        .create_with_context(context)
+        .map_err(|e| ctx.error(format!("cannot create the Kafka consumer: {e}")))?;
+    let consumer = Arc::new(consumer);
+    let patterns = cfg.subscribe_patterns();
+    let refs: Vec<&str> = patterns.iter().map(String::as_str).collect();
+    consumer
+        .subscribe(&refs)
+        .map_err(|e| ctx.error(format!("cannot subscribe to {patterns:?}: {e}")))?;
+    tracing::info!(source = %ctx.name, topics = ?patterns, "kafka source subscribed");
+    let stop = ctx.stop.clone();
+    while !stop.is_set() {
+        let batch = gather(&cfg, &consumer, &mut ctx).await;
+        if batch.next.is_empty() {
+            continue;
+        }
+        let events: Vec<Event> = batch.events.into_iter().map(|(_, _, e)| e).collect();
+        if !events.is_empty() && !put(&cfg, &mut ctx, events).await {
+            // Stopped before the channel took the batch: nothing committed, read again later.
+            break;
+        }
+        commit(&consumer, &batch.next, &ctx.name).await;
+    }
+    Ok(())
+}
+
+/// Puts with the configured backoff; false if stopped before a commit.
+async fn put(cfg: &KafkaSourceConfig, ctx: &mut SourceCtx, events: Vec<Event>) -> bool {
+    let n = events.len() as u64;
+    ctx.counters.add("EventReceivedCount", n);
+    ctx.counters.add("AppendBatchReceivedCount", 1);
+    let mut backoff = Duration::ZERO;
+    loop {
+        match ctx.router.process(events.clone()).await {
+            Ok(()) => {
+                ctx.counters.add("EventAcceptedCount", n);
+                ctx.counters.add("AppendBatchAcceptedCount", 1);
+                return true;
+            }
+            Err(e) => {
+                ctx.counters.add("ChannelWriteFail", 1);
+                backoff = (backoff + cfg.backoff_step).min(cfg.backoff_max);
+                tracing::warn!(source = %ctx.name, error = %e, backoff_ms = backoff.as_millis() as u64, "batch not accepted; retrying");
+                if ctx.stop.sleep(backoff).await {
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+/// Gathers up to `batchSize` records within `batchDurationMillis` (or until stopped).
+async fn gather(cfg: &KafkaSourceConfig, consumer: &KafkaConsumer, ctx: &mut SourceCtx) -> Batch {
+    let mut batch = Batch::default();
+    let deadline = tokio::time::Instant::now() + cfg.batch_duration;
+    let mut stop = ctx.stop.clone();
+    while batch.events.len() < cfg.batch_size {
+        let received = tokio::select! {
+            _ = stop.wait() => break,
+            r = tokio::time::timeout_at(deadline, consumer.recv()) => r,
+        };
+        let revoked = std::mem::take(&mut *consumer.context().revoked.lock());
+        batch.forget(&revoked);
+        match received {
+            Err(_elapsed) => break,
+            Ok(Err(e)) => {
+                ctx.counters.add("GenericProcessingFail", 1);
+                tracing::warn!(source = %ctx.name, error = %e, "kafka consume error");
+                // Errors come back at once; do not spin on them.
+                let _ = ctx.stop.sleep(Duration::from_millis(200)).await;
+            }
+            Ok(Ok(m)) => {
+                let key = (m.topic().to_owned(), m.partition());
+                batch.next.insert(key.clone(), m.offset() + 1);
+                match to_event(cfg, &m) {
+                    Ok(e) => batch.events.push((key.0, key.1, e)),
+                    Err(why) => {
+                        ctx.counters.add("EventReadFail", 1);
+                        tracing::error!(source = %ctx.name, topic = %key.0, partition = key.1,
+                            offset = m.offset(), "record skipped: {why}");
+                    }
+                }
+            }
+        }
+    }
+    batch
+}
+
+/// Commits the batch's offsets; a failure only means the batch may be read again.
+async fn commit(consumer: &Arc<KafkaConsumer>, next: &BTreeMap<(String, i32), i64>, name: &str) {
+    let mut tpl = TopicPartitionList::new();
+    for ((t, p), o) in next {
+        if let Err(e) = tpl.add_partition_offset(t, *p, Offset::Offset(*o)) {
+            tracing::warn!(source = %name, error = %e, "bad offset");
+        }
+    }
+    let c = Arc::clone(consumer);
+    let r = tokio::task::spawn_blocking(move || c.commit(&tpl, CommitMode::Sync)).await;
+    match r {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(source = %name, error = %e, "offset commit failed; the batch may be delivered again")
+        }
+        Err(e) => tracing::warn!(source = %name, error = %e, "offset commit task failed"),
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The event a record stands for, with Flume's headers.
+fn to_event(cfg: &KafkaSourceConfig, m: &BorrowedMessage<'_>) -> Result<Event, String> {
+    let value = m.payload().unwrap_or(&[]);
+    let mut e = if cfg.use_flume_event_format {
+        format::decode(value)
+            .map_err(|err| format!("not a Flume event (useFlumeEventFormat = true): {err}"))?
+    } else {
+        let mut e = Event::new(value.to_vec());
+        if let Some(h) = m.headers() {
+            for i in 0..h.count() {
+                if let Some(hd) = h.try_get(i) {
+                    if let Some(Ok(v)) = hd.value.map(std::str::from_utf8) {
+                        e.headers.insert(hd.key.to_owned(), v.to_owned());
+                    }
+                }
+            }
+        }
+        e
+    };
+    let h = &mut e.headers;
+    h.entry("timestamp".into())
+        .or_insert_with(|| now_ms().to_string());
+    if cfg.set_topic_header {
+        h.entry(cfg.topic_header.clone())
+            .or_insert_with(|| m.topic().to_owned());
+    }
+    h.entry("partition".into())
+        .or_insert_with(|| m.partition().to_string());
+    h.entry("offset".into())
+        .or_insert_with(|| m.offset().to_string());
+    if let Some(k) = m.key() {
+        h.insert("key".into(), String::from_utf8_lossy(k).into_owned());
+    }
+    Ok(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_revoked_partition_leaves_the_batch_being_gathered() {
+        let mut b = Batch::default();
+        b.events.push(("t".into(), 0, Event::new(b"a".to_vec())));
+        b.events.push(("t".into(), 1, Event::new(b"b".to_vec())));
+        b.next.insert(("t".into(), 0), 5);
+        b.next.insert(("t".into(), 1), 9);
+        b.forget(&[("t".into(), 0)]);
+        assert_eq!(b.events.len(), 1);
+        assert_eq!(b.events[0].1, 1);
+        assert_eq!(
+            b.next.keys().collect::<Vec<_>>(),
+            vec![&("t".to_owned(), 1)]
+        );
+    }
+}

@@ -1,0 +1,480 @@
+//! A real Kafka-protocol broker for the kafka tests: `tansu` on a free loopback port with
+//! the memory storage engine, started per test and killed on drop; or, when
+//! `SLUICE_KAFKA_BOOTSTRAP=host:port` is set, an external Apache Kafka cluster (topics get
+//! unique names, so runs do not see each other's records). Also: topic creation through
+//! librdkafka's admin client, a plain producer and consumer, and `sluice agent` processes.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+
+/// Longest wait for anything in these tests.
+pub const WAIT: Duration = Duration::from_secs(60);
+/// The environment variable naming an external cluster.
+pub const BOOTSTRAP_ENV: &str = "SLUICE_KAFKA_BOOTSTRAP";
+/// How to get the broker the tests start.
+pub const INSTALL: &str = "cargo install tansu --features dynostore --locked";
+
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// A unique suffix for topic and group names.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    format!(
+        "{prefix}-{}-{ms}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The `tansu` binary: on PATH or in cargo's bin directory.
+fn tansu() -> PathBuf {
+    if let Ok(p) = std::env::var("TANSU") {
+        return PathBuf::from(p);
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        let p = dir.join("tansu");
+        if p.is_file() {
+            return p;
+        }
+    }
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_default();
+    let p = home.join("bin/tansu");
+    assert!(
+        p.is_file(),
+        "the kafka tests need a Kafka-protocol broker: `tansu` is not installed \
+         (not on PATH, not in {}). Install it with `{INSTALL}` (.ci/install-kafka.sh does), or \
+         point the tests at an Apache Kafka cluster with {BOOTSTRAP_ENV}=host:port",
+        p.display()
+    );
+    p
+}
+
+/// A broker for one test.
+pub struct Broker {
+    child: Option<Child>,
+    pub port: u16,
+    pub bootstrap: String,
+    log: PathBuf,
+}
+
+impl Broker {
+    /// Starts tansu (or uses the external cluster) and waits until it serves metadata.
+    pub fn start(dir: &Path) -> Broker {
+        if let Ok(b) = std::env::var(BOOTSTRAP_ENV) {
+            return Broker {
+                child: None,
+                port: 0,
+                bootstrap: b,
+                log: dir.join("broker.log"),
+            };
+        }
+        let port = free_port();
+        let mut b = Broker {
+            child: None,
+            port,
+            bootstrap: format!("127.0.0.1:{port}"),
+            log: dir.join("broker.log"),
+        };
+        b.spawn();
+        b
+    }
+
+    /// Starts tansu on `port` (a test that needs the broker down first); `None` against an
+    /// external cluster.
+    pub fn start_on(dir: &Path, port: u16) -> Option<Broker> {
+        if std::env::var(BOOTSTRAP_ENV).is_ok() {
+            return None;
+        }
+        let mut b = Broker {
+            child: None,
+            port,
+            bootstrap: format!("127.0.0.1:{port}"),
+            log: dir.join("broker.log"),
+        };
+        b.spawn();
+        Some(b)
+    }
+
+    /// Whether the broker is one the test started (so it can be stopped and restarted).
+    pub fn is_local(&self) -> bool {
+        self.port != 0
+    }
+
+    fn spawn(&mut self) {
+        let url = format!("tcp://127.0.0.1:{}", self.port);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let child = Command::new(tansu())
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
+            .args(["--storage-engine", "memory://tansu/"])
+            .env("RUST_LOG", "warn")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start tansu");
+        self.child = Some(child);
+        let end = Instant::now() + WAIT;
+        loop {
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() && self.metadata_ok() {
+                return;
+            }
+            assert!(
+                Instant::now() < end,
+                "tansu did not serve metadata on {}; log:\n{}",
+                self.bootstrap,
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn metadata_ok(&self) -> bool {
+        let c: Result<BaseConsumer, _> = self.config().create();
+        c.map(|c| c.fetch_metadata(None, Duration::from_secs(2)).is_ok())
+            .unwrap_or(false)
+    }
+
+    /// SIGKILLs the broker (memory storage: its topics and records are gone).
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again on the same port.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// A client configuration for this broker.
+    pub fn config(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.bootstrap);
+        c
+    }
+
+    /// Creates `topic` with `partitions` partitions and waits until its metadata shows them.
+    pub fn create_topic(&self, topic: &str, partitions: i32) {
+        let admin: AdminClient<DefaultClientContext> = self.config().create().unwrap();
+        let rt = runtime();
+        let t = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+        let r = rt
+            .block_on(admin.create_topics(&[t], &AdminOptions::new()))
+            .expect("create_topics");
+        for x in r {
+            x.unwrap_or_else(|(t, e)| panic!("create topic {t}: {e}"));
+        }
+        let probe: BaseConsumer = self.config().create().unwrap();
+        let end = Instant::now() + WAIT;
+        loop {
+            if let Ok(md) = probe.fetch_metadata(Some(topic), Duration::from_secs(2)) {
+                if md.topics().iter().any(|t| {
+                    t.name() == topic
+                        && t.error().is_none()
+                        && t.partitions().len() as i32 == partitions
+                }) {
+                    return;
+                }
+            }
+            assert!(Instant::now() < end, "topic {topic} never appeared");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Produces `values` to `topic` with acks=all and waits for every acknowledgement.
+    pub fn produce(&self, topic: &str, values: &[Vec<u8>]) {
+        let p: FutureProducer = self.config().set("acks", "all").create().unwrap();
+        let rt = runtime();
+        rt.block_on(async {
+            let mut fs = Vec::new();
+            for v in values {
+                let r: FutureRecord<'_, (), [u8]> = FutureRecord::to(topic).payload(v);
+                fs.push(p.send_result(r).map_err(|(e, _)| e).unwrap());
+            }
+            for f in fs {
+                f.await.unwrap().map_err(|(e, _)| e).unwrap();
+            }
+        });
+    }
+
+    /// Reads every record of `topic` from the beginning until `want` records were seen or
+    /// nothing new came for `quiet`; returns (value, headers) pairs.
+    pub fn consume_all(
+        &self,
+        topic: &str,
+        want: usize,
+        quiet: Duration,
+    ) -> Vec<(Vec<u8>, BTreeMap<String, String>)> {
+        let c: BaseConsumer = self
+            .config()
+            .set("group.id", unique("reader"))
+            .set("auto.offset.reset", "earliest")
+            .set("enable.auto.commit", "false")
+            .create()
+            .unwrap();
+        c.subscribe(&[topic]).unwrap();
+        let mut out = Vec::new();
+        let end = Instant::now() + WAIT;
+        let mut last = Instant::now();
+        while out.len() < want && Instant::now() < end && last.elapsed() < quiet {
+            match c.poll(Duration::from_millis(200)) {
+                Some(Ok(m)) => {
+                    let mut h = BTreeMap::new();
+                    if let Some(hs) = m.headers() {
+                        for i in 0..hs.count() {
+                            let x = hs.get(i);
+                            h.insert(
+                                x.key.to_owned(),
+                                String::from_utf8_lossy(x.value.unwrap_or(&[])).into_owned(),
+                            );
+                        }
+                    }
+                    out.push((m.payload().unwrap_or(&[]).to_vec(), h));
+                    last = Instant::now();
+                }
+                Some(Err(e)) => eprintln!("consume: {e}"),
+                None => {}
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// One `sluice agent` process; killed when dropped.
+pub struct Agent {
+    pub child: Child,
+    pub name: String,
+    pub conf: PathBuf,
+    pub log: PathBuf,
+    /// The HTTP metrics port.
+    pub http: u16,
+}
+
+impl Agent {
+    /// Starts agent `name` with `conf` (written under `dir`); if `port` is given, waits until
+    /// it listens there.
+    pub fn start(dir: &Path, name: &str, conf: &str, port: Option<u16>) -> Agent {
+        let path = dir.join(format!("{name}.properties"));
+        std::fs::write(&path, conf).unwrap();
+        let mut a = Agent {
+            child: Command::new("true").spawn().unwrap(),
+            name: name.to_owned(),
+            conf: path,
+            log: dir.join(format!("{name}.log")),
+            http: free_port(),
+        };
+        a.restart(port);
+        a
+    }
+
+    /// Starts the process again (after it was killed).
+    pub fn restart(&mut self, port: Option<u16>) {
+        let _ = self.child.wait();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        self.child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["agent", "--no-reload-conf", "-n", &self.name, "-f"])
+            .arg(&self.conf)
+            .arg("-Dflume.monitoring.type=http")
+            .arg(format!("-Dflume.monitoring.port={}", self.http))
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        if let Some(port) = port {
+            let end = Instant::now() + WAIT;
+            while TcpStream::connect(("127.0.0.1", port)).is_err() {
+                assert!(
+                    Instant::now() < end,
+                    "{} did not listen; log:\n{}",
+                    self.name,
+                    self.log_text()
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Counter `counter` of component `comp` (`SINK.k1`) from the agent's metrics, 0 if absent.
+    pub fn counter(&self, comp: &str, counter: &str) -> u64 {
+        metrics(self.http)[comp][counter]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Waits until `f` holds (bounded by [`WAIT`]); panics with the log otherwise.
+    pub fn wait_until(&self, what: &str, mut f: impl FnMut() -> bool) {
+        let end = Instant::now() + WAIT;
+        while !f() {
+            assert!(
+                Instant::now() < end,
+                "{}: never {what}; log:\n{}",
+                self.name,
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// SIGKILL and wait for the exit.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends lines to a netcat source and returns how many were answered `OK`.
+pub fn send_lines(port: u16, lines: &[String]) -> usize {
+    use std::io::BufRead;
+    let Ok(w) = TcpStream::connect(("127.0.0.1", port)) else {
+        return 0;
+    };
+    w.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut r = std::io::BufReader::new(w.try_clone().unwrap());
+    let mut w = w;
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    if w.write_all(text.as_bytes()).is_err() {
+        return 0;
+    }
+    let mut ok = 0;
+    for _ in lines {
+        let mut answer = String::new();
+        match r.read_line(&mut answer) {
+            Ok(n) if n > 0 && answer == "OK\n" => ok += 1,
+            _ => break,
+        }
+    }
+    ok
+}
+
+pub fn lines(prefix: &str, range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(|i| format!("{prefix}-{i:06}")).collect()
+}
+
+/// Every complete line of every file under `dir`.
+pub fn written(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in rd {
+        let text = std::fs::read_to_string(e.unwrap().path()).unwrap_or_default();
+        let complete = text.rsplit_once('\n').map(|(c, _)| c).unwrap_or("");
+        out.extend(complete.lines().map(str::to_owned));
+    }
+    out
+}
+
+/// Waits until every line of `want` is in one of `dirs`; returns everything written there.
+pub fn wait_for_all(dirs: &[PathBuf], want: &[String], logs: &[&Agent]) -> Vec<String> {
+    let end = Instant::now() + WAIT;
+    loop {
+        let got: Vec<String> = dirs.iter().flat_map(|d| written(d)).collect();
+        let have: std::collections::BTreeSet<&String> = got.iter().collect();
+        let missing: Vec<&String> = want.iter().filter(|l| !have.contains(l)).collect();
+        if missing.is_empty() {
+            return got;
+        }
+        if Instant::now() >= end {
+            let logs: String = logs
+                .iter()
+                .map(|p| format!("--- {}:\n{}\n", p.name, p.log_text()))
+                .collect();
+            panic!(
+                "{} of {} lines missing, first {:?}\n{logs}",
+                missing.len(),
+                want.len(),
+                missing[0]
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Lines written more than once.
+pub fn duplicates(got: &[String]) -> usize {
+    let unique: std::collections::BTreeSet<&String> = got.iter().collect();
+    got.len() - unique.len()
+}
+
+/// `GET /metrics` from an agent's HTTP reporter.
+pub fn metrics(port: u16) -> serde_json::Value {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return serde_json::Value::Null;
+    };
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    let _ = s.read_to_string(&mut text);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
+}
