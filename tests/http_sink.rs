@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sluice::agent::sink::http::{HttpConfig, HttpSink};
-use sluice::Event;
+use sluice_core::Event;
 
 /// What the server received: (content-type, accept, body) per request.
 type Seen = Arc<Mutex<Vec<(String, String, Vec<u8>)>>>;

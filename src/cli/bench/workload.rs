@@ -299,7 +299,7 @@ fn taker(sh: &Shared<'_>) -> anyhow::Result<()> {
             None => sh.spec.batch,
         };
         let mut bytes = 0u64;
-        let mut seen = |e: sluice::Event| {
+        let mut seen = |e: sluice_core::Event| {
             bytes += e.payload_bytes() as u64;
             match sh.payload.verify(&e, sh.spec.check_size) {
                 Ok(id) => ids.push(id),

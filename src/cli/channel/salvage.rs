@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use sluice::channel::examine::examine;
-use sluice::channel::RecoveryPolicy;
-use sluice::io::{Fs, StdFs};
-use sluice::wal::table::ReadError;
-use sluice::FileChannel;
+use sluice_core::channel::examine::examine;
+use sluice_core::channel::RecoveryPolicy;
+use sluice_core::io::{Fs, StdFs};
+use sluice_core::wal::table::ReadError;
+use sluice_core::FileChannel;
 
 use super::verify::{refusing, require_dirs};
 use super::ChannelArgs;
