@@ -25,7 +25,7 @@ use crate::checkpoint::store;
 use crate::checkpoint::CheckpointImage;
 use crate::io::{DirLock, Fs, OpenMode};
 use crate::wal::policy::Repair;
-use crate::wal::replay::{replay, ReplayOutcome, StartPosition};
+use crate::wal::replay::{replay, FoundSegment, ReplayOutcome, ReplayReport, StartPosition};
 use crate::wal::segment::segment_file_name;
 use crate::wal::table::SegmentTable;
 use crate::wal::writer::{DirWriter, LastSegment, Poison};
@@ -339,24 +339,16 @@ pub(crate) fn segment_table(
     Ok(table)
 }
 
-pub(super) fn open(
-    config: FileChannelConfig,
-    fs: Arc<dyn Fs>,
-) -> Result<FileChannel, ChannelError> {
-    let t0 = Instant::now();
-    config.validate()?;
-    let locks = lock_all(fs.as_ref(), &config, true)?;
-    let rec = recover_state(fs.as_ref(), &config, Repair::OnDisk)?;
-    let events_lost =
-        rec.outcome.report.events_lost + rec.missing.len() as u64 + rec.outcome.report.events_cut;
-    let table = segment_table(fs.as_ref(), &rec.outcome)?;
-    let poison = Arc::new(Poison::default());
-    let ids = Arc::new(AtomicU32::new(rec.segment_next));
+/// Starts one writer per data directory after the last segment replay found there.
+fn start_writers(
+    fs: &Arc<dyn Fs>,
+    config: &FileChannelConfig,
+    segments: &[FoundSegment],
+    (poison, ids, table): (&Arc<Poison>, &Arc<AtomicU32>, &Arc<SegmentTable>),
+) -> Result<Vec<DirWriter>, ChannelError> {
     let mut writers = Vec::with_capacity(config.data_dirs.len());
     for (i, dir) in config.data_dirs.iter().enumerate() {
-        let last = rec
-            .outcome
-            .segments
+        let last = segments
             .iter()
             .rfind(|s| s.dir_index == i)
             .map(|s| LastSegment {
@@ -382,10 +374,12 @@ pub(super) fn open(
         }
         writers.push(writer);
     }
-    let st = rec.queue;
-    let depth = st.depth();
-    let recovered = st.ready().len() as u64;
-    let report = rec.outcome.report;
+    assert_eq!(writers.len(), config.data_dirs.len());
+    Ok(writers)
+}
+
+/// Logs what recovery met, once in sum and once per problem.
+fn log_damage(report: &ReplayReport, events_lost: u64) {
     if !report.problems.is_empty() || events_lost > 0 {
         tracing::warn!(
             problems = report.problems.len(),
@@ -397,6 +391,27 @@ pub(super) fn open(
             tracing::warn!(problem = %p, "recovery");
         }
     }
+}
+
+pub(super) fn open(
+    config: FileChannelConfig,
+    fs: Arc<dyn Fs>,
+) -> Result<FileChannel, ChannelError> {
+    let t0 = Instant::now();
+    config.validate()?;
+    let locks = lock_all(fs.as_ref(), &config, true)?;
+    let rec = recover_state(fs.as_ref(), &config, Repair::OnDisk)?;
+    let table = segment_table(fs.as_ref(), &rec.outcome)?;
+    let poison = Arc::new(Poison::default());
+    let ids = Arc::new(AtomicU32::new(rec.segment_next));
+    let shared = (&poison, &ids, &table);
+    let writers = start_writers(&fs, &config, &rec.outcome.segments, shared)?;
+    let report = rec.outcome.report;
+    let events_lost = report.events_lost + rec.missing.len() as u64 + report.events_cut;
+    let st = rec.queue;
+    let depth = st.depth();
+    let recovered = st.ready().len() as u64;
+    log_damage(&report, events_lost);
     let replayed_any = report.records > 0 || rec.image.is_none();
     let inner = Arc::new(Inner {
         capacity: Capacity::new(config.capacity, depth),
