@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{problem, read_problem, Problem, Verification};
+use super::report::{problem, read_problem, Problem, Verification};
 use crate::channel::{ChannelError, FileChannelConfig};
 use crate::io::{Fs, FsFile, OpenMode};
 use crate::wal::assemble::{Assembler, Fed};

@@ -4,10 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{
-    io_err, list_segments, read_header, FoundSegment, HeaderProblem, ReplayError, ReplayReport,
-    StartPosition,
-};
+use super::files::{list_segments, read_header, HeaderProblem};
+use super::report::{io_err, FoundSegment, ReplayError, ReplayReport, StartPosition};
 use crate::io::{Fs, FsFile, OpenMode};
 use crate::wal::assemble::{AssembleError, Assembler, CommittedTxn, Fed};
 use crate::wal::policy::{Action, Damage, Position, RecoveryPolicy, Repair};
