@@ -207,6 +207,11 @@ pub(crate) fn recover_state(
         // queued events the missing segments held.
         (starts, absent_positions) = starts_from(fs, config, img)?;
     }
+    assert_eq!(
+        starts.len(),
+        config.data_dirs.len(),
+        "one start per data directory"
+    );
     let unfinished = finish_deletions(fs, config, repair)?;
     let policy = config.recovery_policy;
     let mut outcome =

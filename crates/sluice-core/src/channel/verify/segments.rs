@@ -77,6 +77,10 @@ pub(super) fn scan_all(
         v.unfinished_txns += asm.unfinished().txns;
     }
     good_puts.sort_unstable();
+    debug_assert!(
+        found.len() as u64 <= v.segments,
+        "more good segments than files"
+    );
     Ok(Scan { found, good_puts })
 }
 

@@ -54,6 +54,7 @@ pub fn replay(
             })
             .collect()
     });
+    assert_eq!(results.len(), dirs.len(), "one replay result per directory");
     let mut out = ReplayOutcome::default();
     let mut seen: HashMap<u32, PathBuf> = HashMap::new();
     for r in results {
