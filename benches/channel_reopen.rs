@@ -9,7 +9,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use sluice::FileChannel;
+use sluice_core::FileChannel;
 
 const BACKLOGS: [u64; 3] = [10_000, 100_000, 1_000_000];
 const BODY_BYTES: usize = 256;

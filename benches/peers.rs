@@ -29,7 +29,7 @@ fn value(i: u64) -> Vec<u8> {
 }
 
 struct Sluice {
-    ch: sluice::FileChannel,
+    ch: sluice_core::FileChannel,
     next: u64,
 }
 
@@ -37,7 +37,8 @@ impl Peer for Sluice {
     fn put(&mut self, batch: usize) {
         let mut tx = self.ch.transaction();
         for _ in 0..batch {
-            tx.put(sluice::Event::new(value(self.next))).expect("put");
+            tx.put(sluice_core::Event::new(value(self.next)))
+                .expect("put");
             self.next += 1;
         }
         tx.commit().expect("commit");
@@ -189,7 +190,7 @@ impl Peer for RaftEngine {
 fn open(name: &str, dir: &Path) -> Box<dyn Peer> {
     match name {
         "sluice" => {
-            let ch = sluice::FileChannel::open(support::config(dir, 1000)).expect("open");
+            let ch = sluice_core::FileChannel::open(support::config(dir, 1000)).expect("open");
             Box::new(Sluice { ch, next: 0 })
         }
         "redb" => {

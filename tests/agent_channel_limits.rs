@@ -9,7 +9,7 @@ use std::time::Duration;
 use sluice::agent::channel::memory::{byte_limit, MemoryChannel, DEFAULT_RAM_DIVISOR};
 use sluice::agent::channel::{put_batch, AgentChannel, AgentChannelError};
 use sluice::agent::config::types::MemoryConfig;
-use sluice::Event;
+use sluice_core::Event;
 
 fn cfg(capacity: u64, keep_alive: Duration, bytes: Option<u64>, pct: u64) -> MemoryConfig {
     MemoryConfig {
@@ -108,14 +108,16 @@ async fn a_cancelled_commit_gives_its_taken_events_back() {
 #[test]
 fn a_file_channel_put_with_an_enormous_keep_alive_waits_and_gives_up_on_close() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut c =
-        sluice::FileChannelConfig::with_dirs(tmp.path().join("ck"), vec![tmp.path().join("d")]);
+    let mut c = sluice_core::FileChannelConfig::with_dirs(
+        tmp.path().join("ck"),
+        vec![tmp.path().join("d")],
+    );
     c.capacity = 1;
     c.transaction_capacity = 1;
     c.minimum_required_space_bytes = 1 << 20;
     // Past any range `config check` allows: the gate must neither overflow nor wait forever.
     c.keep_alive = Duration::MAX;
-    let ch = sluice::FileChannel::open(c).unwrap();
+    let ch = sluice_core::FileChannel::open(c).unwrap();
     let mut tx = ch.transaction();
     tx.put(body(1)).unwrap();
     tx.commit().unwrap();

@@ -11,7 +11,7 @@ use sluice::agent::channel::{put_batch, AgentChannel, AgentChannelError};
 use sluice::agent::config::load;
 use sluice::agent::config::types::MemoryConfig;
 use sluice::agent::router::ChannelProcessor;
-use sluice::{Event, FileChannelConfig};
+use sluice_core::{Event, FileChannelConfig};
 
 fn mem(capacity: u64, tx: u64, byte_capacity: Option<u64>) -> MemoryChannel {
     MemoryChannel::new(

@@ -78,7 +78,7 @@ fn a_good_file_loads_into_typed_components() {
         }
         other => panic!("expected netcat, got {other:?}"),
     }
-    let sel = r1.selector.select(&sluice::Event::new("x"));
+    let sel = r1.selector.select(&sluice_core::Event::new("x"));
     assert_eq!(
         (sel.required, sel.optional),
         (vec!["c1".to_owned()], vec!["c2".to_owned()])

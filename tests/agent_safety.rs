@@ -328,7 +328,7 @@ fn a_reload_whose_new_channel_refuses_to_open_restores_the_old_one() {
     // checkpoint dir that another process holds locked: it cannot open.
     let locked = tmp.path().join("ck-locked");
     std::fs::create_dir(&locked).unwrap();
-    let lock = std::fs::File::create(locked.join(sluice::io::LOCK_FILE_NAME)).unwrap();
+    let lock = std::fs::File::create(locked.join(sluice_core::io::LOCK_FILE_NAME)).unwrap();
     fs2::FileExt::try_lock_exclusive(&lock).unwrap();
     netcat_file_conf(tmp.path(), port, &locked, "");
     agent.wait_log("applying the new configuration failed");

@@ -15,7 +15,7 @@ use sluice::agent::metrics::Registry;
 use sluice::agent::rpc::avro_client::{AvroClient, AvroClientConfig, RpcError};
 use sluice::agent::runtime::Agent;
 use sluice::wire::avro::Status;
-use sluice::Event;
+use sluice_core::Event;
 
 const WAIT: Duration = Duration::from_secs(20);
 

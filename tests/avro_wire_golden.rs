@@ -12,7 +12,7 @@ use sluice::wire::avro::{
     binary::Reader, encode_frame, FrameLimits, FrameReader, HandshakeMatch, HandshakeRequest,
     HandshakeResponse, KnownClients, Message, Status, PROTOCOL_JSON, PROTOCOL_MD5,
 };
-use sluice::Event;
+use sluice_core::Event;
 
 fn fixture(name: &str) -> Vec<u8> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

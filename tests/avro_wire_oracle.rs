@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use sluice::wire::avro::binary::Reader;
 use sluice::wire::avro::call::{put_events, read_events, CallLimits};
 use sluice::wire::avro::{HandshakeMatch, HandshakeRequest, HandshakeResponse};
-use sluice::Event;
+use sluice_core::Event;
 
 const EVENTS: &str = r#"{"type":"array","items":{"type":"record","name":"AvroFlumeEvent","namespace":"org.apache.flume.source.avro","fields":[{"name":"headers","type":{"type":"map","values":"string"}},{"name":"body","type":"bytes"}]}}"#;
 

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use common::*;
-use sluice::Event;
+use sluice_core::Event;
 
 #[test]
 fn concurrent_putters_and_takers_lose_and_duplicate_nothing() {

@@ -3,8 +3,8 @@
 mod common;
 
 use common::*;
-use sluice::channel::RecoverySource;
-use sluice::ChannelError;
+use sluice_core::ChannelError;
+use sluice_core::RecoverySource;
 
 #[test]
 fn committed_puts_come_out_in_order_and_takes_are_final_once_committed() {
@@ -142,7 +142,7 @@ fn a_second_open_of_the_same_directories_is_refused_with_a_clear_error() {
     for bed in Bed::both() {
         let cfg = bed.config(1);
         let _ch = bed.open(&cfg);
-        let err = sluice::FileChannel::open_with_fs(cfg.clone(), bed.fs.clone()).unwrap_err();
+        let err = sluice_core::FileChannel::open_with_fs(cfg.clone(), bed.fs.clone()).unwrap_err();
         assert!(matches!(err, ChannelError::Locked { .. }), "{err}");
         assert!(err.to_string().contains("in use"));
     }
@@ -227,7 +227,7 @@ fn a_damaged_event_fails_its_take_with_file_and_offset_and_salvage_skips_it() {
     assert_eq!(ch.stats().take_errors, 1);
     ch.close().unwrap();
     drop(ch);
-    cfg.recovery_policy = sluice::channel::RecoveryPolicy::Salvage;
+    cfg.recovery_policy = sluice_core::RecoveryPolicy::Salvage;
     let ch = bed.open(&cfg);
     assert_eq!(drain(&ch), vec!["second", "third"]);
 }

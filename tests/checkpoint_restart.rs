@@ -7,9 +7,9 @@ mod common;
 use std::path::PathBuf;
 
 use common::*;
-use sluice::channel::RecoverySource;
-use sluice::io::{Fault, OpenMode};
-use sluice::FileChannelConfig;
+use sluice_core::io::{Fault, OpenMode};
+use sluice_core::FileChannelConfig;
+use sluice_core::RecoverySource;
 
 fn checkpoint_file(cfg: &FileChannelConfig) -> PathBuf {
     cfg.checkpoint_dir.join("checkpoint")
@@ -84,7 +84,7 @@ fn a_damaged_checkpoint_is_refused_with_its_reason_and_the_log_replayed() {
         let bed = Bed::sim(3);
         let cfg = bed.config(1);
         let expected = prepare(&bed, &cfg, 12, 2);
-        let good = sluice::io::read_file(bed.fs.as_ref(), &checkpoint_file(&cfg)).unwrap();
+        let good = sluice_core::io::read_file(bed.fs.as_ref(), &checkpoint_file(&cfg)).unwrap();
         overwrite(&bed, &checkpoint_file(&cfg), &damage(good));
         let ch = bed.open(&cfg);
         let info = ch.recovery_info();

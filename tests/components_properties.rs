@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use sluice::agent::component::Props;
 use sluice::agent::processor::{FailoverPolicy, LoadBalancePolicy};
 use sluice::agent::selector::ChannelSelector;
-use sluice::Event;
+use sluice_core::Event;
 
 const CHANNELS: [&str; 4] = ["c0", "c1", "c2", "c3"];
 const VALUES: [&str; 4] = ["a", "b", "c", " "];

@@ -9,7 +9,7 @@ use sluice::agent::component::Props;
 use sluice::agent::interceptor::{Chain, Interceptor};
 use sluice::agent::processor::SinkProcessorConfig;
 use sluice::agent::selector::ChannelSelector;
-use sluice::Event;
+use sluice_core::Event;
 
 fn props(pairs: &[(&str, &str)]) -> Props {
     pairs

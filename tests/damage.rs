@@ -7,9 +7,9 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use sluice::channel::{ChannelError, RecoveryPolicy, RecoverySource};
-use sluice::io::OpenMode;
-use sluice::FileChannel;
+use sluice_core::io::OpenMode;
+use sluice_core::FileChannel;
+use sluice_core::{ChannelError, RecoveryPolicy, RecoverySource};
 
 fn file_len(bed: &Bed, path: &Path) -> u64 {
     bed.fs.open(path, OpenMode::Read).unwrap().len().unwrap()
@@ -22,7 +22,7 @@ fn zero_range(bed: &Bed, path: &Path, from: u64, to: u64) {
     f.sync_data().unwrap();
 }
 
-fn open_err(bed: &Bed, cfg: &sluice::FileChannelConfig) -> ChannelError {
+fn open_err(bed: &Bed, cfg: &sluice_core::FileChannelConfig) -> ChannelError {
     match FileChannel::open_with_fs(cfg.clone(), bed.fs.clone()) {
         Ok(_) => panic!("the damaged channel opened"),
         Err(e) => e,

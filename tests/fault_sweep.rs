@@ -15,9 +15,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use common::{config_under, drain, ev};
-use sluice::io::{Fault, SimFs};
-use sluice::wal::writer::WalError;
-use sluice::{ChannelError, FileChannel, FileChannelConfig};
+use sluice_core::io::{Fault, SimFs};
+use sluice_core::WalError;
+use sluice_core::{ChannelError, FileChannel, FileChannelConfig};
 
 /// What a workload tried and what the channel acknowledged.
 #[derive(Debug, Default)]

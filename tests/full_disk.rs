@@ -6,8 +6,8 @@
 mod common;
 
 use common::{drain, ev, Bed};
-use sluice::io::Fault;
-use sluice::ChannelError;
+use sluice_core::io::Fault;
+use sluice_core::ChannelError;
 
 fn body(i: usize) -> String {
     format!("{i:06}-{}", "z".repeat(1000))

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use sluice::{ChannelError, Event, FileChannel, FileChannelConfig};
+use sluice_core::{ChannelError, Event, FileChannel, FileChannelConfig};
 
 struct Mount(PathBuf, tempfile::TempDir);
 

@@ -14,11 +14,13 @@ mod record_decode;
 #[path = "../fuzz/src/segment_replay.rs"]
 mod segment_replay;
 
-use sluice::checkpoint::format::encode;
-use sluice::checkpoint::{CheckpointImage, DirPosition};
-use sluice::wal::record::{encode_commit, encode_put, encode_rollback, encode_take};
-use sluice::wal::EventPtr;
-use sluice::Event;
+use sluice_core::internals::checkpoint::format::encode;
+use sluice_core::internals::checkpoint::{CheckpointImage, DirPosition};
+use sluice_core::internals::wal::record::{
+    encode_commit, encode_put, encode_rollback, encode_take,
+};
+use sluice_core::internals::wal::EventPtr;
+use sluice_core::Event;
 
 /// SplitMix64.
 struct Rng(u64);

@@ -19,7 +19,7 @@ use sluice::agent::processor::SinkPolicy;
 use sluice::agent::sink::http::{HttpConfig, HttpSink};
 use sluice::agent::sink::runner::{self, SinkUnit};
 use sluice::agent::sink::{Delivery, Sink};
-use sluice::Event;
+use sluice_core::Event;
 
 /// What the server received: (content-type, accept, body) per request.
 type Seen = Arc<Mutex<Vec<(String, String, Vec<u8>)>>>;

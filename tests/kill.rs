@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use sluice::{FileChannel, FileChannelConfig};
+use sluice_core::{FileChannel, FileChannelConfig};
 
 fn config(root: &Path) -> FileChannelConfig {
     FileChannelConfig::with_dirs(

@@ -8,8 +8,8 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{drain, ev, Bed};
-use sluice::channel::RecoveryPolicy;
-use sluice::{ChannelError, FileChannel, FileChannelConfig};
+use sluice_core::RecoveryPolicy;
+use sluice_core::{ChannelError, FileChannel, FileChannelConfig};
 
 const EVENTS: usize = 400;
 
@@ -145,7 +145,7 @@ fn a_segment_written_after_the_checkpoint_gone_from_the_middle_refuses_to_open()
     assert!(msg.contains(&name), "does not name {name}: {msg}");
     assert!(msg.contains("after the checkpoint"), "{msg}");
     // `channel verify` fails and names it too.
-    let v = sluice::channel::verify::verify(bed.fs.clone(), &cfg).unwrap();
+    let v = sluice_core::inspect::verify(bed.fs.clone(), &cfg).unwrap();
     assert!(!v.is_sound(), "verify called the channel sound");
     assert!(
         v.problems.iter().any(|p| p.to_string().contains(&name)),
@@ -272,7 +272,7 @@ fn a_tail_cut_under_tolerate_reports_the_committed_events_it_cost() {
     let rec = 32
         + 2 * (bed
             .fs
-            .open(&first, sluice::io::OpenMode::Read)
+            .open(&first, sluice_core::io::OpenMode::Read)
             .unwrap()
             .len()
             .unwrap()

@@ -17,8 +17,8 @@ use std::sync::Arc;
 
 use common::{config_under, ev, peek_all};
 use proptest::prelude::*;
-use sluice::io::{Fault, SimFs};
-use sluice::{FileChannel, FileChannelConfig, Transaction};
+use sluice_core::io::{Fault, SimFs};
+use sluice_core::{FileChannel, FileChannelConfig, Transaction};
 
 #[derive(Clone, Debug)]
 enum Op {

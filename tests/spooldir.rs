@@ -9,7 +9,7 @@ use std::sync::Arc;
 use sluice::agent::config::{load, SourceKind};
 use sluice::agent::source::spooldir::spooler::{Spooler, Step};
 use sluice::agent::source::spooldir::SpoolDirConfig;
-use sluice::Event;
+use sluice_core::Event;
 
 fn config(spool: &Path, extra: &str) -> SpoolDirConfig {
     let text = format!(

@@ -12,7 +12,7 @@ use sluice::agent::config::{load, SourceKind};
 use sluice::agent::source::taildir::position::PosEntry;
 use sluice::agent::source::taildir::tailer::Tailer;
 use sluice::agent::source::taildir::TaildirConfig;
-use sluice::Event;
+use sluice_core::Event;
 
 fn text(dir: &Path, extra: &str) -> String {
     format!(

@@ -7,7 +7,7 @@ mod tools_support;
 use std::path::Path;
 
 use serde_json::Value;
-use sluice::{FileChannel, FileChannelConfig};
+use sluice_core::{FileChannel, FileChannelConfig};
 use tools_support::*;
 
 fn lines(s: &str) -> Vec<&str> {

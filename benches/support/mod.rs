@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::Criterion;
-use sluice::{Event, FileChannel, FileChannelConfig};
+use sluice_core::{Event, FileChannel, FileChannelConfig};
 
 /// Criterion settings that keep a full run within minutes: 10 samples, short windows.
 pub fn quick() -> Criterion {

@@ -8,8 +8,8 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::Arc;
 
-use sluice::io::{Fault, SimFs};
-use sluice::{Event, FileChannel, FileChannelConfig, Transaction};
+use sluice_core::io::{Fault, SimFs};
+use sluice_core::{Event, FileChannel, FileChannelConfig, Transaction};
 
 /// Most operations per input.
 const OPS_MAX: usize = 256;

@@ -6,12 +6,14 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use sluice::channel::RecoveryPolicy;
-use sluice::io::{Fs, OpenMode, SimFs};
-use sluice::wal::record::{encode_commit, encode_put, encode_take};
-use sluice::wal::segment::{encode_header, segment_file_name, SegmentHeader, SEGMENT_HEADER_BYTES};
-use sluice::wal::EventPtr;
-use sluice::{Event, FileChannel, FileChannelConfig};
+use sluice_core::internals::wal::record::{encode_commit, encode_put, encode_take};
+use sluice_core::internals::wal::segment::{
+    encode_header, segment_file_name, SegmentHeader, SEGMENT_HEADER_BYTES,
+};
+use sluice_core::internals::wal::EventPtr;
+use sluice_core::io::{Fs, OpenMode, SimFs};
+use sluice_core::RecoveryPolicy;
+use sluice_core::{Event, FileChannel, FileChannelConfig};
 
 /// Most takes while draining one opened channel.
 const TAKES_MAX: usize = 10_000;

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sluice::agent::rpc::avro_client::{AvroClient, AvroClientConfig};
-use sluice::Event;
+use sluice_core::Event;
 
 /// Exit code: the source could not be reached.
 pub const EXIT_UNREACHABLE: i32 = crate::cli::exit::CANNOT_RUN;

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sluice::io::{Fs, SimFs, StdFs};
-use sluice::{Event, FileChannel, FileChannelConfig};
+use sluice_core::io::{Fs, SimFs, StdFs};
+use sluice_core::{Event, FileChannel, FileChannelConfig};
 
 /// A place to run a channel: a temp dir on the real disk or a simulated file system.
 pub struct Bed {
@@ -104,7 +104,7 @@ pub fn drain(ch: &FileChannel) -> Vec<String> {
                     more = false;
                     break;
                 }
-                Err(sluice::ChannelError::TransactionFull { .. }) => break,
+                Err(sluice_core::ChannelError::TransactionFull { .. }) => break,
                 Err(e) => panic!("take failed: {e}"),
             }
         }

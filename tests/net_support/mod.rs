@@ -15,7 +15,7 @@ use sluice::agent::metrics::CounterGroup;
 use sluice::agent::router::ChannelProcessor;
 use sluice::agent::source::{self, SourceCtx};
 use sluice::agent::stop::{self, StopHandle};
-use sluice::Event;
+use sluice_core::Event;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 

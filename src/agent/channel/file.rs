@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx};
 use crate::agent::metrics::CounterGroup;
-use crate::channel::{ChannelError, FileChannel, FileChannelConfig, Transaction};
-use crate::event::Event;
+use sluice_core::Event;
+use sluice_core::{ChannelError, FileChannel, FileChannelConfig, Transaction};
 
 /// A file channel opened for the agent.
 #[derive(Debug, Clone)]

@@ -18,7 +18,7 @@ use tokio::sync::Notify;
 use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx};
 use crate::agent::config::types::MemoryConfig;
 use crate::agent::metrics::CounterGroup;
-use crate::event::Event;
+use sluice_core::Event;
 
 #[derive(Debug, Default)]
 struct Queue {

@@ -13,11 +13,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{timeout, Instant};
 
-use crate::event::Event;
 use crate::wire::avro::client::{ClientConn, Reply};
 use crate::wire::avro::{
     encode_frame, AvroError, FrameLimits, FrameReader, Message, Outcome, Status,
 };
+use sluice_core::Event;
 
 /// Flume's `connect-timeout` default (20 s).
 pub const CONNECT_TIMEOUT_DEFAULT: Duration = Duration::from_secs(20);

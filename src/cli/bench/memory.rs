@@ -10,7 +10,7 @@ use anyhow::anyhow;
 use sluice::agent::channel::memory::MemoryChannel;
 use sluice::agent::channel::AgentChannel;
 use sluice::agent::config::types::MemoryConfig;
-use sluice::Event;
+use sluice_core::Event;
 
 use super::queue::{BenchQueue, QueueCounters};
 

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use sluice::{FileChannel, FileChannelConfig};
+use sluice_core::{FileChannel, FileChannelConfig};
 
 pub use args::BenchArgs;
 use args::{ChannelKind, PhaseArg, Stop};

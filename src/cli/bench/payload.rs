@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::bail;
-use sluice::Event;
+use sluice_core::Event;
 
 use super::args::{splitmix, SizeDist, BODY_BYTES_MIN};
 

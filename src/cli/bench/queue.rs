@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use sluice::{Event, FileChannel};
+use sluice_core::{Event, FileChannel};
 
 /// Commit and fsync counters of the channel, read before and after a phase.
 #[derive(Clone, Copy, Debug, Default)]

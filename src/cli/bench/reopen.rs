@@ -9,9 +9,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 use serde::Serialize;
-use sluice::channel::examine::examine;
-use sluice::io::StdFs;
-use sluice::{FileChannel, FileChannelConfig};
+use sluice_core::inspect::examine;
+use sluice_core::io::StdFs;
+use sluice_core::{FileChannel, FileChannelConfig};
 
 /// Reopen timings.
 #[derive(Clone, Debug, Serialize)]

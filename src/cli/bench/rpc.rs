@@ -136,7 +136,7 @@ async fn run_async(args: &BenchArgs) -> anyhow::Result<i32> {
     };
     let mut tasks = tokio::task::JoinSet::new();
     for (i, mut client) in clients.into_iter().enumerate() {
-        let events: Vec<sluice::Event> = (0..batch as u64)
+        let events: Vec<sluice_core::Event> = (0..batch as u64)
             .map(|k| payload.event(i as u64 * batch as u64 + k))
             .collect();
         let (sent, failed, hist, claimed) =

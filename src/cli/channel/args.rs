@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use sluice::FileChannelConfig;
+use sluice_core::FileChannelConfig;
 
 use crate::cli::exit::Usage;
 

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use base64::Engine;
 use serde_json::json;
-use sluice::channel::examine::examine;
-use sluice::io::{Fs, StdFs};
-use sluice::wal::table::ReadError;
+use sluice_core::inspect::examine;
+use sluice_core::inspect::ReadError;
+use sluice_core::io::{Fs, StdFs};
 
 use super::verify::{refusing, require_dirs};
 use super::ChannelArgs;

@@ -6,12 +6,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use serde_json::{json, Value};
-use sluice::channel::examine::{examine, Examination};
-use sluice::channel::verify::{
-    check_checkpoint, checkpoint_dirs, CheckpointCheck, CheckpointState,
-};
-use sluice::channel::{RecoveryPolicy, RecoverySource};
-use sluice::io::{Fs, StdFs};
+use sluice_core::inspect::{check_checkpoint, checkpoint_dirs, CheckpointCheck, CheckpointState};
+use sluice_core::inspect::{examine, Examination};
+use sluice_core::io::{Fs, StdFs};
+use sluice_core::{RecoveryPolicy, RecoverySource};
 
 use super::verify::{now_ms, refusing, require_dirs};
 use super::ChannelArgs;
@@ -39,7 +37,7 @@ fn inspect(args: InspectArgs) -> anyhow::Result<i32> {
     // salvage policy recovers and say why.
     let (exam, refusal) = match examine(fs.clone(), &config) {
         Ok(exam) => (exam, None),
-        Err(e @ sluice::ChannelError::Locked { .. }) => return Err(e.into()),
+        Err(e @ sluice_core::ChannelError::Locked { .. }) => return Err(e.into()),
         Err(e) if config.recovery_policy != RecoveryPolicy::Salvage => {
             let mut salvage = config.clone();
             salvage.recovery_policy = RecoveryPolicy::Salvage;

@@ -7,7 +7,7 @@ use std::io::{BufRead, Write};
 use std::time::Duration;
 
 use anyhow::Context;
-use sluice::{Event, FileChannel};
+use sluice_core::{Event, FileChannel};
 
 use super::ChannelArgs;
 

@@ -6,9 +6,9 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use sluice::channel::verify::{checkpoint_dirs, verify, CheckpointState};
-use sluice::io::{Fs, StdFs};
-use sluice::FileChannelConfig;
+use sluice_core::inspect::{checkpoint_dirs, verify, CheckpointState};
+use sluice_core::io::{Fs, StdFs};
+use sluice_core::FileChannelConfig;
 
 use super::ChannelArgs;
 

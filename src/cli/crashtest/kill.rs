@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use sluice::FileChannel;
+use sluice_core::FileChannel;
 
 use super::ledger::Ledger;
 use super::{channel_config, CrashtestArgs, Rng};

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use anyhow::Context;
-use sluice::FileChannel;
+use sluice_core::FileChannel;
 
 use super::parse_body;
 

@@ -23,7 +23,7 @@ mod worker;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sluice::FileChannelConfig;
+use sluice_core::FileChannelConfig;
 
 pub use worker::{run_worker, WorkerArgs};
 

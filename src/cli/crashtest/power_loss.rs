@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use sluice::io::{Fault, SimFs};
-use sluice::{Event, FileChannel};
+use sluice_core::io::{Fault, SimFs};
+use sluice_core::{Event, FileChannel};
 
 use super::ledger::Ledger;
 use super::{channel_config, event_body, CrashtestArgs, Rng};

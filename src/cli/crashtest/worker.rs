@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use sluice::{ChannelError, Event, FileChannel};
+use sluice_core::{ChannelError, Event, FileChannel};
 
 use super::{channel_config, event_body, Rng};
 

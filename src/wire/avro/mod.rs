@@ -4,7 +4,7 @@
 //! the per-connection state machines [`server::ServerConn`] and [`client::ClientConn`].
 //!
 //! Hand-written rather than built on `apache-avro`'s `Value` decoding: the hot path decodes
-//! events straight into [`crate::Event`] with one copy of each body (see DESIGN.md);
+//! events straight into [`sluice_core::Event`] with one copy of each body (see DESIGN.md);
 //! `apache-avro` is the differential oracle in the tests. Deflate (`compression-type`) wraps
 //! the whole byte stream and so sits below the framing, in the connection layer.
 

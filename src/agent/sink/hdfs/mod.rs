@@ -22,9 +22,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::task::JoinHandle;
 
 use super::SinkError;
-use crate::event::Event;
-use crate::io::{Fs, StdFs};
 pub use config::HdfsConfig;
+use sluice_core::io::{Fs, StdFs};
+use sluice_core::Event;
 use writer::{HdfsError, HdfsWriter};
 
 type Job = JoinHandle<(Box<HdfsWriter>, Result<(), HdfsError>)>;

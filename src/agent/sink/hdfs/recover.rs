@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use super::bucket::Naming;
 use super::format::{valid_prefix, Layout};
-use crate::io::{Fs, OpenMode};
+use sluice_core::io::{Fs, OpenMode};
 
 /// Deepest directory level searched below the path's literal root.
 pub const WALK_DEPTH_MAX: usize = 16;
@@ -111,7 +111,7 @@ pub fn recover_file(
     layout: Layout,
 ) -> io::Result<Recovered> {
     let dir = in_use.parent().unwrap_or(Path::new("."));
-    let data = crate::io::read_file(fs, in_use)?;
+    let data = sluice_core::io::read_file(fs, in_use)?;
     let len = data.len() as u64;
     let keep = match valid_prefix(layout, &data) {
         Some(n) => n as u64,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::*;
 use crate::agent::sink::hdfs::config::{FileType, Serializer, WriteFormat};
 use crate::agent::sink::hdfs::path::Zone;
-use crate::io::{SimFs, StdFs};
+use sluice_core::io::{SimFs, StdFs};
 
 fn cfg(path: &str) -> HdfsConfig {
     HdfsConfig {
@@ -53,7 +53,7 @@ fn files(fs: &dyn Fs, dir: &Path) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for n in fs.list_dir(dir).unwrap_or_default() {
         let p = dir.join(&n);
-        if let Ok(b) = crate::io::read_file(fs, &p) {
+        if let Ok(b) = sluice_core::io::read_file(fs, &p) {
             out.push((n, String::from_utf8_lossy(&b).into_owned()));
         }
     }
@@ -238,7 +238,7 @@ fn an_event_without_a_timestamp_fails_the_batch_with_the_fix_named() {
 
 #[test]
 fn a_failed_write_or_sync_anywhere_loses_nothing_and_leaves_no_in_use_file() {
-    use crate::io::Fault;
+    use sluice_core::io::Fault;
     for k in 0..14u64 {
         let fs = SimFs::new(k);
         let mut c = cfg("/logs/%{app}");

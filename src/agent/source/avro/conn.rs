@@ -129,7 +129,12 @@ impl Drop for UpstreamGuard<'_> {
 }
 
 /// Puts one call's events; the status to answer.
-async fn put(ctx: &SourceCtx, shared: &Shared, batch: bool, events: Vec<crate::Event>) -> Status {
+async fn put(
+    ctx: &SourceCtx,
+    shared: &Shared,
+    batch: bool,
+    events: Vec<sluice_core::Event>,
+) -> Status {
     let n = events.len() as u64;
     let c = &ctx.counters;
     c.add(

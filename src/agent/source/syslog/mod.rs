@@ -13,9 +13,9 @@ pub mod tcp;
 pub mod udp;
 
 use crate::agent::config::net::SyslogOptions;
-use crate::event::Event;
 use frame::Frame;
 use parse::{Clock, ParseOptions};
+use sluice_core::Event;
 
 /// Parses frames into events and adds the `extra` headers (client address, port).
 pub fn events(

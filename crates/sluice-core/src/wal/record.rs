@@ -103,6 +103,7 @@ pub struct Record {
 
 impl Record {
     /// The record's kind.
+    #[cfg(any(test, feature = "internals"))]
     pub fn kind(&self) -> RecordKind {
         match self.body {
             RecordBody::Put(_) => RecordKind::Put,
@@ -175,6 +176,7 @@ pub const TAKE_RECORD_BYTES: usize = RECORD_HEADER_BYTES + 16;
 /// Bytes of a commit record.
 pub const COMMIT_RECORD_BYTES: usize = RECORD_HEADER_BYTES + 8;
 /// Bytes of a rollback record.
+#[cfg(any(test, feature = "internals"))]
 pub const ROLLBACK_RECORD_BYTES: usize = RECORD_HEADER_BYTES;
 
 fn begin(buf: &mut Vec<u8>, kind: RecordKind, txid: u64, seq: u64) -> usize {
@@ -243,7 +245,9 @@ pub fn encode_commit(buf: &mut Vec<u8>, txid: u64, seq: u64, puts: u32, takes: u
     finish(buf, start);
 }
 
-/// Appends a rollback record to `buf`.
+/// Appends a rollback record to `buf` (Sluice writes none: nothing reaches the disk before
+/// commit; replay still reads them).
+#[cfg(any(test, feature = "internals"))]
 pub fn encode_rollback(buf: &mut Vec<u8>, txid: u64, seq: u64) {
     let start = begin(buf, RecordKind::Rollback, txid, seq);
     finish(buf, start);

@@ -275,6 +275,7 @@ impl DirWriter {
     }
 
     /// The directory written.
+    #[cfg(feature = "internals")]
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -301,6 +302,7 @@ impl DirWriter {
     }
 
     /// Bytes written but not yet covered by an fsync.
+    #[cfg(feature = "internals")]
     pub fn unsynced_bytes(&self) -> u64 {
         let written = self.active.lock().written;
         written.saturating_sub(self.sync.lock().synced)

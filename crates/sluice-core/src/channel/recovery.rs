@@ -4,7 +4,7 @@
 //! exists (and that no segment vanished from a directory), and write a checkpoint of the
 //! result. A directory's next segment is started by its first append, not here.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
 use std::sync::Arc;
@@ -19,12 +19,12 @@ use super::state::{Capacity, QueueState};
 use super::{
     Counters, FileChannel, FileChannelConfig, Inner, RecoveryInfo, RecoveryPolicy, RecoverySource,
 };
-use crate::checkpoint::format::DirPosition;
 use crate::checkpoint::journal::{self, Journal};
 use crate::checkpoint::store;
 use crate::checkpoint::CheckpointImage;
 use crate::io::{DirLock, Fs, OpenMode};
-use crate::wal::replay::{replay, ReplayOutcome, StartPosition};
+use crate::wal::policy::Repair;
+use crate::wal::replay::{replay, FoundSegment, ReplayOutcome, ReplayReport, StartPosition};
 use crate::wal::segment::segment_file_name;
 use crate::wal::table::SegmentTable;
 use crate::wal::writer::{DirWriter, LastSegment, Poison};
@@ -120,67 +120,13 @@ fn choose_checkpoint(
     (None, RecoverySource::FullReplay)
 }
 
-/// The replay position a checkpoint holds for data directory `dir`, whatever spelling of the
-/// directory (and whatever working directory) wrote it: the position stored under the same
-/// spelling; else the one whose stored path has the same canonical path; else the one naming a
-/// segment this directory holds (segment ids are unique across a channel's directories, and a
-/// position's segment is never deleted while the position is current); else, for a directory
-/// that had no segment yet, the position at its `index` among the `dirs` configured.
-pub(crate) fn position_of<'a>(
-    fs: &dyn Fs,
-    dir: &Path,
-    index: usize,
-    dirs: usize,
-    positions: &'a [DirPosition],
-) -> Option<&'a DirPosition> {
-    let key = dir.to_string_lossy();
-    if let Some(p) = positions.iter().find(|p| p.dir == key) {
-        return Some(p);
-    }
-    if let Some(canon) = canonical_or_parent(fs, dir) {
-        let same = |p: &&DirPosition| {
-            canonical_or_parent(fs, Path::new(&p.dir)).is_some_and(|c| c == canon)
-        };
-        if let Some(p) = positions.iter().find(same) {
-            return Some(p);
-        }
-    }
-    let held = crate::wal::replay::list_segments(fs, dir).unwrap_or_default();
-    if let Some(p) = positions
-        .iter()
-        .find(|p| held.iter().any(|(id, _)| *id == p.segment))
-    {
-        return Some(p);
-    }
-    // A directory that had no segment yet (segment 0) has nothing to identify it by: take the
-    // position at its index when the checkpoint has one per configured directory.
-    positions
-        .get(index)
-        .filter(|p| p.segment == 0 && positions.len() == dirs && held.is_empty())
-}
-
-/// `dir` canonicalised; for a directory that no longer exists (removed under the channel, or
-/// not yet created), its parent canonicalised with the name appended, so that a vanished data
-/// directory is still matched to its replay position and reported as missing.
-fn canonical_or_parent(fs: &dyn Fs, dir: &Path) -> Option<std::path::PathBuf> {
-    if let Ok(c) = fs.canonicalize(dir) {
-        return Some(c);
-    }
-    let name = dir.file_name()?;
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    fs.canonicalize(parent).ok().map(|p| p.join(name))
-}
-
-/// Finishes a deletion a crash interrupted (see `gc`). With `repair` the segments listed in the
-/// journal are removed and the journal cleared; without, their ids are returned so that the
-/// caller can ignore them.
+/// Finishes a deletion a crash interrupted (see `gc`). With [`Repair::OnDisk`] the segments
+/// listed in the journal are removed and the journal cleared; read-only, their ids are returned
+/// so that the caller can ignore them.
 fn finish_deletions(
     fs: &dyn Fs,
     config: &FileChannelConfig,
-    repair: bool,
+    repair: Repair,
 ) -> Result<BTreeSet<u32>, ChannelError> {
     let ckpt = &config.checkpoint_dir;
     let listed = match journal::read(fs, ckpt)
@@ -191,14 +137,14 @@ fn finish_deletions(
         Journal::Damaged(e) => {
             // Written atomically, so damage is not a crash; deleting nothing is always safe.
             tracing::warn!(dir = %ckpt.display(), error = %e, "ignoring a damaged deletion journal");
-            if repair {
+            if repair.on_disk() {
                 journal::clear(fs, ckpt).map_err(io_err("remove the deletion journal in", ckpt))?;
             }
             return Ok(BTreeSet::new());
         }
     };
     let ids: BTreeSet<u32> = listed.iter().map(|(_, id)| *id).collect();
-    if !repair {
+    if !repair.on_disk() {
         return Ok(ids);
     }
     let mut dirs = BTreeSet::new();
@@ -245,12 +191,12 @@ pub(crate) struct RecoveredState {
     pub segment_next: u32,
 }
 
-/// Loads the checkpoint, replays the log after it and rebuilds the queue. With `repair`,
-/// torn tails are truncated on disk; without, nothing on disk changes.
+/// Loads the checkpoint, replays the log after it and rebuilds the queue. With
+/// [`Repair::OnDisk`], torn tails are truncated on disk; read-only, nothing on disk changes.
 pub(crate) fn recover_state(
     fs: &dyn Fs,
     config: &FileChannelConfig,
-    repair: bool,
+    repair: Repair,
 ) -> Result<RecoveredState, ChannelError> {
     let mut fallbacks = Vec::new();
     let (image, source) = choose_checkpoint(fs, config, &mut fallbacks);
@@ -261,15 +207,15 @@ pub(crate) fn recover_state(
         // queued events the missing segments held.
         (starts, absent_positions) = starts_from(fs, config, img)?;
     }
+    assert_eq!(
+        starts.len(),
+        config.data_dirs.len(),
+        "one start per data directory"
+    );
     let unfinished = finish_deletions(fs, config, repair)?;
-    let mut outcome = replay(
-        fs,
-        &config.data_dirs,
-        &starts,
-        config.recovery_policy,
-        repair,
-    )
-    .map_err(ChannelError::Recovery)?;
+    let policy = config.recovery_policy;
+    let mut outcome =
+        replay(fs, &config.data_dirs, &starts, policy, repair).map_err(ChannelError::Recovery)?;
     if !unfinished.is_empty() {
         // Read-only: leave the files, but see the channel as it is once they are gone.
         outcome.segments.retain(|s| !unfinished.contains(&s.id));
@@ -277,41 +223,17 @@ pub(crate) fn recover_state(
             .committed
             .retain(|t| !unfinished.contains(&t.segment));
     }
-
-    let mut st = QueueState::default();
-    let (mut seq_next, mut txid_next, mut segment_next) = (1u64, 1u64, 1u32);
-    if let Some(img) = &image {
-        for (seq, ptr) in &img.entries {
-            st.ready.insert(*seq, *ptr);
-        }
-        for (segment, target) in &img.deps {
-            st.note_dep(*segment, *target);
-        }
-        seq_next = img.seq_next;
-        txid_next = img.txid_next;
-        segment_next = img.segment_next;
-    }
-    for txn in &outcome.committed {
-        for (seq, ptr) in &txn.puts {
-            st.ready.insert(*seq, *ptr);
-        }
-        for (put_seq, ptr) in &txn.takes {
-            st.ready.remove(put_seq);
-            st.note_dep(txn.segment, ptr.segment);
-        }
-    }
     let present: BTreeSet<u32> = outcome.segments.iter().map(|s| s.id).collect();
-    let missing: Vec<(u64, u32)> = st
-        .ready
-        .iter()
-        .filter(|(_, p)| !present.contains(&p.segment))
-        .map(|(s, p)| (*s, p.segment))
-        .collect();
+    let (entries, deps) = match &image {
+        Some(img) => (img.entries.as_slice(), img.deps.as_slice()),
+        None => (&[][..], &[][..]),
+    };
+    let (queue, missing) = QueueState::rebuild(entries, deps, &outcome.committed, &present);
     let heads = missing_heads(fs, config, &starts, &outcome);
     let missing_segments =
         missing_segment_files(config, &absent_positions, &heads, &outcome, &missing);
     if !missing.is_empty() || !missing_segments.is_empty() {
-        if config.recovery_policy != RecoveryPolicy::Salvage {
+        if policy != RecoveryPolicy::Salvage {
             return Err(missing_error(&missing, &missing_segments));
         }
         tracing::error!(
@@ -319,40 +241,37 @@ pub(crate) fn recover_state(
             segments = ?missing_segments,
             "dropping queued events whose segments are missing (salvage)"
         );
-        for (seq, _) in &missing {
-            st.ready.remove(seq);
-        }
         for m in &missing_segments {
-            outcome
-                .report
-                .problems
-                .push(format!("{m} (salvage opened without it)"));
+            let what = format!("{m} (salvage opened without it)");
+            outcome.report.problems.push(what);
         }
     }
-    let mut live: HashMap<u32, u64> = HashMap::new();
-    for (_, ptr) in st.ready.iter() {
-        *live.entry(ptr.segment).or_default() += 1;
-    }
-    st.live = live;
-    st.deps.retain(|segment, targets| {
-        targets.retain(|t| present.contains(t));
-        present.contains(segment) && !targets.is_empty()
-    });
-    seq_next = seq_next.max(outcome.max_seq + 1);
-    txid_next = txid_next.max(outcome.max_txid + 1);
-    segment_next = segment_next.max(outcome.max_segment_id + 1);
+    let (seq_next, txid_next, segment_next) = next_ids(image.as_ref(), &outcome);
     Ok(RecoveredState {
         source,
         fallbacks,
         image,
         outcome,
-        queue: st,
+        queue,
         missing,
         missing_segments,
         seq_next,
         txid_next,
         segment_next,
     })
+}
+
+/// The next record seq, transaction id and segment id: past both the checkpoint's and every
+/// one replay met.
+fn next_ids(image: Option<&CheckpointImage>, outcome: &ReplayOutcome) -> (u64, u64, u32) {
+    let (seq, txid, segment) = image.map_or((1, 1, 1), |img| {
+        (img.seq_next, img.txid_next, img.segment_next)
+    });
+    let seq_next = seq.max(outcome.max_seq + 1);
+    let txid_next = txid.max(outcome.max_txid + 1);
+    let segment_next = segment.max(outcome.max_segment_id + 1);
+    assert!(seq_next > outcome.max_seq && segment_next > outcome.max_segment_id);
+    (seq_next, txid_next, segment_next)
 }
 
 /// Opens every segment found for reading.
@@ -370,24 +289,16 @@ pub(crate) fn segment_table(
     Ok(table)
 }
 
-pub(super) fn open(
-    config: FileChannelConfig,
-    fs: Arc<dyn Fs>,
-) -> Result<FileChannel, ChannelError> {
-    let t0 = Instant::now();
-    config.validate()?;
-    let locks = lock_all(fs.as_ref(), &config, true)?;
-    let rec = recover_state(fs.as_ref(), &config, true)?;
-    let events_lost =
-        rec.outcome.report.events_lost + rec.missing.len() as u64 + rec.outcome.report.events_cut;
-    let table = segment_table(fs.as_ref(), &rec.outcome)?;
-    let poison = Arc::new(Poison::default());
-    let ids = Arc::new(AtomicU32::new(rec.segment_next));
+/// Starts one writer per data directory after the last segment replay found there.
+fn start_writers(
+    fs: &Arc<dyn Fs>,
+    config: &FileChannelConfig,
+    segments: &[FoundSegment],
+    (poison, ids, table): (&Arc<Poison>, &Arc<AtomicU32>, &Arc<SegmentTable>),
+) -> Result<Vec<DirWriter>, ChannelError> {
     let mut writers = Vec::with_capacity(config.data_dirs.len());
     for (i, dir) in config.data_dirs.iter().enumerate() {
-        let last = rec
-            .outcome
-            .segments
+        let last = segments
             .iter()
             .rfind(|s| s.dir_index == i)
             .map(|s| LastSegment {
@@ -413,10 +324,12 @@ pub(super) fn open(
         }
         writers.push(writer);
     }
-    let st = rec.queue;
-    let depth = st.depth();
-    let recovered = st.ready.len() as u64;
-    let report = rec.outcome.report;
+    assert_eq!(writers.len(), config.data_dirs.len());
+    Ok(writers)
+}
+
+/// Logs what recovery met, once in sum and once per problem.
+fn log_damage(report: &ReplayReport, events_lost: u64) {
     if !report.problems.is_empty() || events_lost > 0 {
         tracing::warn!(
             problems = report.problems.len(),
@@ -428,6 +341,27 @@ pub(super) fn open(
             tracing::warn!(problem = %p, "recovery");
         }
     }
+}
+
+pub(super) fn open(
+    config: FileChannelConfig,
+    fs: Arc<dyn Fs>,
+) -> Result<FileChannel, ChannelError> {
+    let t0 = Instant::now();
+    config.validate()?;
+    let locks = lock_all(fs.as_ref(), &config, true)?;
+    let rec = recover_state(fs.as_ref(), &config, Repair::OnDisk)?;
+    let table = segment_table(fs.as_ref(), &rec.outcome)?;
+    let poison = Arc::new(Poison::default());
+    let ids = Arc::new(AtomicU32::new(rec.segment_next));
+    let shared = (&poison, &ids, &table);
+    let writers = start_writers(&fs, &config, &rec.outcome.segments, shared)?;
+    let report = rec.outcome.report;
+    let events_lost = report.events_lost + rec.missing.len() as u64 + report.events_cut;
+    let st = rec.queue;
+    let depth = st.depth();
+    let recovered = st.ready().len() as u64;
+    log_damage(&report, events_lost);
     let replayed_any = report.records > 0 || rec.image.is_none();
     let inner = Arc::new(Inner {
         capacity: Capacity::new(config.capacity, depth),
@@ -471,49 +405,4 @@ pub(super) fn open(
         "file channel open"
     );
     Ok(FileChannel { inner })
-}
-
-#[cfg(test)]
-mod position_tests {
-    use super::*;
-    use crate::io::SimFs;
-
-    fn pos(dir: &str, segment: u32) -> DirPosition {
-        DirPosition {
-            dir: dir.into(),
-            segment,
-            offset: 32,
-        }
-    }
-
-    #[test]
-    fn a_position_is_found_by_spelling_then_by_the_segment_its_directory_holds() {
-        let fs = SimFs::new(1);
-        for d in ["/x/d0", "/x/d1"] {
-            fs.create_dir_all(Path::new(d)).unwrap();
-        }
-        fs.open(Path::new("/x/d1/log-0000000007"), OpenMode::CreateNew)
-            .unwrap();
-        let positions = [pos("d0", 3), pos("d1", 7)];
-        let found = |dir: &str, i| position_of(&fs, Path::new(dir), i, 2, &positions);
-        assert_eq!(found("d0", 0), Some(&positions[0]));
-        // Another spelling: d1 holds segment 7, so the position naming 7 is d1's, at any index.
-        assert_eq!(found("/x/d1", 0), Some(&positions[1]));
-        // d0 under another spelling holds no segment a position names, and its position is
-        // not segment 0: no match (open then replays it whole; verify reports it).
-        assert_eq!(found("/x/d0", 0), None);
-    }
-
-    #[test]
-    fn a_directory_without_segments_takes_the_position_at_its_index_only_if_it_named_none() {
-        let fs = SimFs::new(1);
-        fs.create_dir_all(Path::new("/x/d1")).unwrap();
-        let positions = [pos("d0", 3), pos("d1", 0)];
-        assert_eq!(
-            position_of(&fs, Path::new("/x/d1"), 1, 2, &positions),
-            Some(&positions[1])
-        );
-        // Not when the checkpoint's directories do not line up with the configuration.
-        assert_eq!(position_of(&fs, Path::new("/x/d1"), 1, 3, &positions), None);
-    }
 }

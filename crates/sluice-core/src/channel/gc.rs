@@ -39,7 +39,7 @@ pub(super) fn delete_unneeded_segments(
                     (Some(p), Some(b)) => (*p).min(*b),
                     _ => return false,
                 };
-                *id < limit && !st.live.contains_key(id)
+                *id < limit && st.live_in(*id) == 0
             })
             .map(|(id, _)| *id)
             .collect();
@@ -48,7 +48,7 @@ pub(super) fn delete_unneeded_segments(
             let keep: Vec<u32> = set
                 .iter()
                 .filter(|id| {
-                    st.deps.get(id).is_some_and(|targets| {
+                    st.deps_of(**id).is_some_and(|targets| {
                         targets
                             .iter()
                             .any(|t| existing.contains(t) && !set.contains(t))

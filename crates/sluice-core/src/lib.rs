@@ -1,0 +1,55 @@
+//! sluice-core: the durable, striped file channel at the heart of Sluice, as a library.
+//!
+//! The core is synchronous and deterministic: every file operation goes through the [`io::Fs`]
+//! seam, so tests can run it on a simulated file system ([`io::SimFs`]) that loses unsynced
+//! bytes. It depends on no async runtime; the agent (the `sluice` crate) uses only this API.
+//!
+//! The public surface, and nothing else:
+//! - the channel: [`FileChannel`], [`Transaction`], [`FileChannelConfig`], [`RecoveryPolicy`],
+//!   the errors and reports ([`ChannelError`], [`ChannelStats`], [`RecoveryInfo`]), [`Event`];
+//! - the file-system seam: [`io`] ([`io::Fs`], [`io::StdFs`], [`io::SimFs`]);
+//! - the integrity tools' API: [`inspect`] (examine, verify, typed reports).
+//!
+//! The layers inside (`io` < `wal`, `checkpoint` < `channel`) are private; fuzz targets,
+//! benches and white-box tests reach them through [`internals`] with the `internals` feature
+//! (as raft-engine does). See `DESIGN.md` at the workspace root for the map and invariants.
+//!
+//! `examples/embed.rs` is a whole program using the channel directly.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_debug_implementations)]
+
+mod channel;
+mod checkpoint;
+mod event;
+pub mod inspect;
+pub mod io;
+mod wal;
+
+pub use channel::config::{IGNORED_KEYS, KNOWN_KEYS};
+pub use channel::{
+    ChannelError, ChannelStats, ConfigError, FileChannel, FileChannelConfig, RecoveryInfo,
+    RecoverySource, Transaction,
+};
+pub use event::Event;
+pub use wal::record::RECORD_BYTES_MAX;
+pub use wal::replay::ReplayError;
+pub use wal::writer::WalError;
+pub use wal::RecoveryPolicy;
+
+/// White-box access to the layers for fuzz targets, benches and tests: not a stable API.
+#[cfg(feature = "internals")]
+pub mod internals {
+    /// The channel's modules (config, examine, verify) and types.
+    pub mod channel {
+        pub use crate::channel::*;
+    }
+    /// The checkpoint codec, store and deletion journal.
+    pub mod checkpoint {
+        pub use crate::checkpoint::*;
+    }
+    /// The write-ahead log: record and segment codecs, writer, table, replay, assembler.
+    pub mod wal {
+        pub use crate::wal::*;
+    }
+}
