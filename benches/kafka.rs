@@ -29,7 +29,7 @@ use sluice::agent::router::ChannelProcessor;
 use sluice::agent::sink::runner::{self, SinkUnit};
 use sluice::agent::sink::Sink;
 use sluice::agent::source::{self, SourceCtx};
-use sluice::Event;
+use sluice_core::Event;
 
 const BODY_BYTES: usize = 1024;
 

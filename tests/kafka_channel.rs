@@ -10,7 +10,7 @@ use std::time::Instant;
 use kafka_support::*;
 use sluice::agent::channel::{open, AgentChannel};
 use sluice::agent::config::{load, ChannelKind};
-use sluice::Event;
+use sluice_core::Event;
 
 fn channel_kind(b: &Broker, topic: &str, group: &str) -> ChannelKind {
     let text = format!(

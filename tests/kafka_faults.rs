@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use kafka_support::*;
-use sluice::Event;
+use sluice_core::Event;
 
 /// An edge: netcat on `port` -> memory -> kafka sink into `topic` (short timeouts so a dead
 /// broker fails batches quickly).

@@ -12,7 +12,7 @@ use std::time::Instant;
 use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx};
 use crate::agent::histogram::{self, Histogram};
 use crate::agent::metrics::CounterGroup;
-use crate::event::Event;
+use sluice_core::Event;
 
 /// The four histograms of one channel.
 #[derive(Debug)]

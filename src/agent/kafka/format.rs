@@ -3,10 +3,10 @@
 //! very bytes Flume's `SpecificDatumWriter` writes, through the codec of the Avro RPC
 //! (`wire::avro::call`). Pure functions of bytes.
 
-use crate::event::Event;
 use crate::wire::avro::binary::Reader;
 use crate::wire::avro::call::{put_event, read_event, CallLimits};
 use crate::wire::avro::AvroError;
+use sluice_core::Event;
 
 /// Encodes `e` as one `AvroFlumeEvent`.
 pub fn encode(e: &Event) -> Vec<u8> {

@@ -15,7 +15,7 @@ use crate::agent::processor::{
     FailoverConfig, FailoverPolicy, LoadBalanceConfig, LoadBalancePolicy, Selection,
 };
 use crate::agent::sink::scripted::ScriptedSink;
-use crate::event::Event;
+use sluice_core::Event;
 
 const BATCH: usize = 4;
 

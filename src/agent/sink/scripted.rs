@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use super::{Delivery, SinkError};
 use crate::agent::metrics::CounterGroup;
 use crate::agent::stop::StopHandle;
-use crate::event::Event;
+use sluice_core::Event;
 
 /// One call of `deliver`: the batch, when it came, and whether it was answered `Ok`.
 #[derive(Debug, Clone)]

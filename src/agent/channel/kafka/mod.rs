@@ -33,7 +33,7 @@ pub use config::KafkaChannelConfig;
 use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx};
 use crate::agent::kafka::{format, LogContext};
 use crate::agent::metrics::{CounterGroup, CHANNEL_COUNTERS};
-use crate::event::Event;
+use sluice_core::Event;
 
 /// The channel's counters: Flume's channel counters and `RollbackCount`, `EventReadFail`.
 pub const KAFKA_CHANNEL_COUNTERS: &[&str] = &[

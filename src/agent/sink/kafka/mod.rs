@@ -29,7 +29,7 @@ use super::SinkError;
 use crate::agent::kafka::{format, LogContext};
 use crate::agent::metrics::CounterGroup;
 use crate::agent::stop::Stop;
-use crate::event::Event;
+use sluice_core::Event;
 
 /// How long a batch in flight may still wait for acknowledgements after the stop signal.
 pub const STOP_GRACE: Duration = Duration::from_secs(2);

@@ -35,7 +35,7 @@ pub use config::KafkaSourceConfig;
 
 use super::{SourceCtx, SourceError};
 use crate::agent::kafka::{format, LogContext};
-use crate::event::Event;
+use sluice_core::Event;
 
 /// Keys Sluice sets on the consumer for its delivery guarantees.
 pub const CONSUMER_OVERRIDES: &[(&str, &str)] = &[
