@@ -13,8 +13,10 @@
 pub mod channel;
 pub mod checkpoint;
 pub mod event;
+mod invariant;
 pub mod io;
 pub mod wal;
 
 pub use channel::{ChannelError, FileChannel, FileChannelConfig, Transaction};
 pub use event::Event;
+pub use invariant::HOT_ASSERTS_ON;
