@@ -6,6 +6,7 @@
 
 pub mod file;
 pub mod memory;
+pub mod metric;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -189,7 +189,9 @@ fn on_damage(
 fn all_zero_from(r: &mut Buffered<'_>, from: u64) -> io::Result<bool> {
     let mut pos = from;
     while pos < r.file_len {
-        let want = (r.file_len - pos).min(SCAN_CHUNK_BYTES as u64) as usize;
+        // At most one chunk, so the conversion cannot fail.
+        let want = usize::try_from((r.file_len - pos).min(SCAN_CHUNK_BYTES as u64))
+            .unwrap_or(SCAN_CHUNK_BYTES);
         let chunk = r.window(pos, want)?;
         if chunk.is_empty() {
             break;
