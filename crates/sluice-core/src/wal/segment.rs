@@ -81,6 +81,17 @@ pub enum HeaderError {
     /// Checksum mismatch.
     #[error("segment header checksum mismatch")]
     Checksum,
+    /// The header names a predecessor that is not older than the segment itself (bytes
+    /// 24..28, `prev_in_dir`): never written by Sluice, whose ids only grow.
+    #[error(
+        "segment header names segment {prev_in_dir} as the predecessor of segment {segment_id}"
+    )]
+    BadPredecessor {
+        /// The header's segment id.
+        segment_id: u32,
+        /// The predecessor it names.
+        prev_in_dir: u32,
+    },
 }
 
 /// Encodes a segment header. Segment ids start at 1 and a segment's predecessor in its
@@ -106,8 +117,9 @@ pub fn encode_header(h: &SegmentHeader) -> [u8; HEADER_LEN] {
     b
 }
 
-/// Decodes a segment header. The fields are as written; callers check the id against the
-/// file name and the predecessor against the directory.
+/// Decodes a segment header, checking magic, CRC, version and that a named predecessor is
+/// older than the segment. Callers check the id against the file name and the predecessor
+/// against the directory.
 pub fn decode_header(b: &[u8]) -> Result<SegmentHeader, HeaderError> {
     if b.len() < HEADER_LEN {
         return Err(HeaderError::Truncated(b.len()));
@@ -122,11 +134,19 @@ pub fn decode_header(b: &[u8]) -> Result<SegmentHeader, HeaderError> {
     if version != SEGMENT_VERSION {
         return Err(HeaderError::BadVersion(version));
     }
-    Ok(SegmentHeader {
+    let h = SegmentHeader {
         segment_id: LE::read_u32(&b[SEGMENT_ID_AT]),
         created_ms: LE::read_u64(&b[SEGMENT_CREATED_MS_AT]),
         prev_in_dir: LE::read_u32(&b[SEGMENT_PREV_IN_DIR_AT]),
-    })
+    };
+    // 0 is "none" (and every pre-`prev_in_dir` segment); any other predecessor is older.
+    if h.prev_in_dir != 0 && h.prev_in_dir >= h.segment_id {
+        return Err(HeaderError::BadPredecessor {
+            segment_id: h.segment_id,
+            prev_in_dir: h.prev_in_dir,
+        });
+    }
+    Ok(h)
 }
 
 /// The file name of segment `id`.
@@ -182,6 +202,25 @@ mod tests {
         assert_eq!(b[16..24], [8, 7, 6, 5, 4, 3, 2, 1]);
         assert_eq!(b[24..28], [5, 0, 0, 0]);
         assert_eq!(LE::read_u32(&b[28..32]), crc32fast::hash(&b[0..28]));
+    }
+
+    #[test]
+    fn a_header_naming_a_newer_predecessor_is_refused_even_with_a_good_checksum() {
+        let mut b = encode_header(&SegmentHeader {
+            segment_id: 7,
+            created_ms: 1,
+            prev_in_dir: 5,
+        });
+        LE::write_u32(&mut b[SEGMENT_PREV_IN_DIR_AT], 9);
+        let crc = crc32fast::hash(&b[..SEGMENT_CRC_AT.start]);
+        LE::write_u32(&mut b[SEGMENT_CRC_AT], crc);
+        assert_eq!(
+            decode_header(&b).unwrap_err(),
+            HeaderError::BadPredecessor {
+                segment_id: 7,
+                prev_in_dir: 9
+            }
+        );
     }
 
     #[test]
