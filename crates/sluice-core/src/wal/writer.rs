@@ -337,7 +337,7 @@ impl DirWriter {
             }
             Err(e) => {
                 if let WalError::Io { op, path, source } = &e {
-                    self.poison.set(*op, path.clone(), source);
+                    self.poison.set(op, path.clone(), source);
                 }
                 return Err(e);
             }
