@@ -7,7 +7,7 @@ use sluice_core::wal::record::{check_event, encode_put, EVENT_HEADERS_MAX};
 
 #[test]
 fn the_cores_hot_assertions_are_on_in_test_builds_release_included() {
-    assert!(sluice_core::HOT_ASSERTS_ON);
+    assert!(sluice_core::hot_asserts_on());
 }
 
 #[test]

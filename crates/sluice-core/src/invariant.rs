@@ -19,5 +19,7 @@ macro_rules! hot_assert {
 
 pub(crate) use hot_assert;
 
-/// Whether `hot_assert!` checks anything in this build.
-pub const HOT_ASSERTS_ON: bool = cfg!(any(debug_assertions, test, feature = "strict-asserts"));
+/// Whether `hot_assert!` checks anything in this build of the core.
+pub fn hot_asserts_on() -> bool {
+    cfg!(any(debug_assertions, test, feature = "strict-asserts"))
+}

@@ -19,4 +19,4 @@ pub mod wal;
 
 pub use channel::{ChannelError, FileChannel, FileChannelConfig, Transaction};
 pub use event::Event;
-pub use invariant::HOT_ASSERTS_ON;
+pub use invariant::hot_asserts_on;
