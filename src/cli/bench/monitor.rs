@@ -1,16 +1,33 @@
 //! The helper threads of a phase: the checkpointer that forces checkpoints and times the
 //! pauses (`--checkpoint-every-ms`), and the once-a-second progress line on stderr.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use parking_lot::Mutex;
 
-use super::workload::{CheckpointFn, Shared};
+/// Something that writes a checkpoint on demand (the file channel), for pause measurement.
+pub type CheckpointFn<'a> = &'a (dyn Fn() -> anyhow::Result<()> + Sync);
 
-/// Writes a checkpoint every `every` until `done`, bumping the epoch around each one.
+/// Checkpoints written during a phase and the pauses they caused.
+#[derive(Clone, Debug, Default)]
+pub struct CheckpointPauses {
+    /// Checkpoints written.
+    pub count: u64,
+    /// Longest checkpoint, wall time.
+    pub longest: Duration,
+    /// Longest commit that overlapped a checkpoint.
+    pub longest_overlapping_commit: Duration,
+    /// Longest commit that did not.
+    pub longest_other_commit: Duration,
+}
+
+/// Writes a checkpoint every `every` until `done`, bumping `epoch` around each one (odd while a
+/// checkpoint runs) and recording the pauses in `pauses`.
 pub(super) fn checkpointer(
-    sh: &Shared<'_>,
+    epoch: &AtomicU64,
+    pauses: &Mutex<CheckpointPauses>,
     every: Duration,
     f: CheckpointFn<'_>,
     done: &AtomicBool,
@@ -21,13 +38,13 @@ pub(super) fn checkpointer(
             std::thread::sleep(Duration::from_millis(1));
             continue;
         }
-        sh.ckpt_epoch.fetch_add(1, Ordering::SeqCst);
+        epoch.fetch_add(1, Ordering::SeqCst);
         let t0 = Instant::now();
         let r = f();
         let d = t0.elapsed();
-        sh.ckpt_epoch.fetch_add(1, Ordering::SeqCst);
+        epoch.fetch_add(1, Ordering::SeqCst);
         r.context("checkpoint during the workload")?;
-        let mut c = sh.ckpt.lock();
+        let mut c = pauses.lock();
         c.count += 1;
         c.longest = c.longest.max(d);
         next = Instant::now() + every;
@@ -35,8 +52,14 @@ pub(super) fn checkpointer(
     Ok(())
 }
 
-/// Prints the progress line every second until `done`.
-pub(super) fn progress_line(sh: &Shared<'_>, start: Instant, done: &AtomicBool) {
+/// Prints the progress line of phase `name` every second until `done`, from the phase's
+/// (put, taken) counters.
+pub(super) fn progress_line(
+    name: &str,
+    (put, taken): (&AtomicU64, &AtomicU64),
+    start: Instant,
+    done: &AtomicBool,
+) {
     use std::io::IsTerminal;
     let tty = std::io::stderr().is_terminal();
     let mut last = Instant::now();
@@ -48,11 +71,11 @@ pub(super) fn progress_line(sh: &Shared<'_>, start: Instant, done: &AtomicBool) 
         }
         last = Instant::now();
         let secs = start.elapsed().as_secs_f64();
-        let put = sh.put.load(Ordering::Relaxed);
-        let taken = sh.taken.load(Ordering::Relaxed);
+        let put = put.load(Ordering::Relaxed);
+        let taken = taken.load(Ordering::Relaxed);
         let line = format!(
             "{}: {secs:6.1}s  put {put} ({:.0}/s)  taken {taken} ({:.0}/s)",
-            sh.spec.name,
+            name,
             put as f64 / secs,
             taken as f64 / secs
         );

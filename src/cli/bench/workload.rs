@@ -9,6 +9,7 @@ use hdrhistogram::Histogram;
 use parking_lot::Mutex;
 
 use super::args::Stop;
+pub use super::monitor::{CheckpointFn, CheckpointPauses};
 use super::payload::Payload;
 use super::queue::BenchQueue;
 use super::resources::{self, Usage};
@@ -39,22 +40,6 @@ pub struct PhaseSpec {
     pub first_id: u64,
     /// Whether taken bodies must have the size the distribution gives their id.
     pub check_size: bool,
-}
-
-/// Something that writes a checkpoint on demand (the file channel), for pause measurement.
-pub type CheckpointFn<'a> = &'a (dyn Fn() -> anyhow::Result<()> + Sync);
-
-/// Checkpoints written during a phase and the pauses they caused.
-#[derive(Clone, Debug, Default)]
-pub struct CheckpointPauses {
-    /// Checkpoints written.
-    pub count: u64,
-    /// Longest checkpoint, wall time.
-    pub longest: Duration,
-    /// Longest commit that overlapped a checkpoint.
-    pub longest_overlapping_commit: Duration,
-    /// Longest commit that did not.
-    pub longest_other_commit: Duration,
 }
 
 /// Measurements of one phase.
@@ -164,10 +149,20 @@ pub fn run_phase(
             .collect();
         let helper_done = &sh.helpers_done;
         let ckpt_thread = checkpoint.map(|(every, f)| {
-            s.spawn(move || super::monitor::checkpointer(sh, every, f, helper_done))
+            s.spawn(move || {
+                super::monitor::checkpointer(&sh.ckpt_epoch, &sh.ckpt, every, f, helper_done)
+            })
         });
-        let progress_thread = progress
-            .then(|| s.spawn(move || super::monitor::progress_line(sh, start, helper_done)));
+        let progress_thread = progress.then(|| {
+            s.spawn(move || {
+                super::monitor::progress_line(
+                    sh.spec.name,
+                    (&sh.put, &sh.taken),
+                    start,
+                    helper_done,
+                )
+            })
+        });
         let mut first_err = None;
         for h in putters {
             if let Err(e) = join(h) {

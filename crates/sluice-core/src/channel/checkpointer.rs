@@ -68,11 +68,11 @@ fn snapshot(inner: &Inner) -> Result<(CheckpointImage, Vec<u32>), ChannelError> 
     let (ready, inflight, deps, positions, seq_next, txid_next) = {
         let _gate = inner.gate.write();
         let st = inner.state.lock();
-        let inflight: Vec<_> = st.inflight.values().flatten().copied().collect();
+        let inflight = st.inflight_entries();
         let deps = st.dep_pairs();
         let positions: Vec<(u32, u64)> = inner.writers.iter().map(|w| w.position()).collect();
         (
-            st.ready.clone(),
+            st.ready().clone(),
             inflight,
             deps,
             positions,

@@ -22,9 +22,9 @@
 use std::sync::atomic::Ordering;
 
 use super::error::ChannelError;
+use super::transaction::encode_transaction;
 use super::Inner;
 use crate::wal::readahead::ReadAhead;
-use crate::wal::record::{encode_commit, encode_put};
 use crate::wal::writer::WalError;
 use crate::wal::EventPtr;
 
@@ -50,10 +50,7 @@ pub(super) fn compact(inner: &Inner, positions: &[u32]) -> Result<u64, ChannelEr
             .into_iter()
             .filter(|(id, e)| {
                 positions.get(e.dir_index).is_some_and(|p| id < p)
-                    && st
-                        .live
-                        .get(id)
-                        .is_some_and(|n| (1..=COMPACT_MAX_EVENTS).contains(n))
+                    && (1..=COMPACT_MAX_EVENTS).contains(&st.live_in(*id))
             })
             .collect()
     };
@@ -73,25 +70,12 @@ fn copy_forward(inner: &Inner, segment: u32) -> Result<u64, ChannelError> {
     inner.check_open()?;
     let txid = inner.txid_next.fetch_add(1, Ordering::Relaxed);
     // Hold the events like a take, or leave the segment alone if any is in flight elsewhere.
-    let held: Vec<(u64, EventPtr)> = {
-        let mut st = inner.state.lock();
-        let live = st.live.get(&segment).copied().unwrap_or(0);
-        let picks: Vec<(u64, EventPtr)> = st
-            .ready
-            .iter()
-            .take(SCAN_BUDGET)
-            .filter(|(_, p)| p.segment == segment)
-            .take(COMPACT_MAX_EVENTS as usize)
-            .map(|(k, p)| (*k, *p))
-            .collect();
-        if picks.is_empty() || picks.len() as u64 != live {
-            return Ok(0);
-        }
-        for (k, _) in &picks {
-            st.ready.remove(k);
-        }
-        st.inflight.insert(txid, picks.clone());
-        picks
+    let held = inner
+        .state
+        .lock()
+        .hold(txid, segment, SCAN_BUDGET, COMPACT_MAX_EVENTS as usize);
+    let Some(held) = held else {
+        return Ok(0);
     };
     let mut ra = ReadAhead::default();
     let mut events = Vec::with_capacity(held.len());
@@ -108,15 +92,10 @@ fn copy_forward(inner: &Inner, segment: u32) -> Result<u64, ChannelError> {
     }
     let gate = inner.gate.read();
     let commit_seq = inner.seq_next.fetch_add(1, Ordering::SeqCst);
-    let mut buf = Vec::new();
-    let mut offsets = Vec::with_capacity(events.len());
-    for ((seq, _), ev) in held.iter().zip(&events) {
-        offsets.push(buf.len() as u64);
-        encode_put(&mut buf, txid, *seq, ev);
-    }
-    encode_commit(&mut buf, txid, commit_seq, events.len() as u32, 0);
+    let puts = held.iter().zip(&events).map(|((seq, _), ev)| (*seq, ev));
+    let txn = encode_transaction(txid, puts, std::iter::empty(), commit_seq, 0);
     let min_free = Some(inner.config.minimum_required_space_bytes);
-    let appended = match inner.append_durably(&buf, min_free) {
+    let appended = match inner.append_durably(&txn.bytes, min_free) {
         Ok(a) => a,
         Err(e) => {
             drop(gate);
@@ -127,19 +106,8 @@ fn copy_forward(inner: &Inner, segment: u32) -> Result<u64, ChannelError> {
             return Err(e.into());
         }
     };
-    {
-        let mut st = inner.state.lock();
-        st.inflight.remove(&txid);
-        for ((seq, _), rel) in held.iter().zip(&offsets) {
-            let ptr = EventPtr {
-                segment: appended.segment_id,
-                offset: (appended.offset + rel) as u32,
-            };
-            st.ready.insert(*seq, ptr);
-            *st.live.entry(appended.segment_id).or_default() += 1;
-        }
-        st.live.remove(&segment);
-    }
+    let moved: Vec<EventPtr> = txn.put_pointers(&appended).collect();
+    inner.state.lock().apply_copy(txid, segment, &moved);
     drop(gate);
     tracing::debug!(
         segment,

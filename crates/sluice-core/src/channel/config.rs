@@ -8,40 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::checkpoint::format::{DIRS_MAX, DIR_PATH_BYTES_MAX};
-
-/// What to do with damaged records found while opening the channel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum RecoveryPolicy {
-    /// A torn tail of the newest segment of a directory is truncated (and logged); any other
-    /// corruption refuses to open, naming file and offset.
-    #[default]
-    TolerateTail,
-    /// Any damaged record refuses to open, naming file and offset.
-    Strict,
-    /// Damaged records are skipped; the open goes on and reports how many events were lost.
-    Salvage,
-}
-
-impl RecoveryPolicy {
-    /// Parses `tolerate-tail`, `strict` or `salvage`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "tolerate-tail" | "tolerate_tail" => Some(RecoveryPolicy::TolerateTail),
-            "strict" => Some(RecoveryPolicy::Strict),
-            "salvage" => Some(RecoveryPolicy::Salvage),
-            _ => None,
-        }
-    }
-
-    /// The configuration spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecoveryPolicy::TolerateTail => "tolerate-tail",
-            RecoveryPolicy::Strict => "strict",
-            RecoveryPolicy::Salvage => "salvage",
-        }
-    }
-}
+pub use crate::wal::policy::RecoveryPolicy;
 
 /// Flume's default `maxFileSize`: `Integer.MAX_VALUE - 500 MiB`.
 pub const MAX_FILE_SIZE_DEFAULT: u64 = 2_147_483_647 - 524_288_000;

@@ -11,6 +11,7 @@ use super::{FileChannelConfig, RecoverySource};
 use crate::checkpoint::store::checkpoint_path;
 use crate::event::Event;
 use crate::io::{DirLock, Fs};
+use crate::wal::policy::Repair;
 use crate::wal::replay::ReplayReport;
 use crate::wal::table::{ReadError, SegmentTable};
 use crate::wal::EventPtr;
@@ -87,7 +88,7 @@ pub fn examine(fs: Arc<dyn Fs>, config: &FileChannelConfig) -> Result<Examinatio
         }
     }
     let locks = lock_all(fs.as_ref(), config, false)?;
-    let rec = recover_state(fs.as_ref(), config, false)?;
+    let rec = recover_state(fs.as_ref(), config, Repair::ReadOnly)?;
     let table = segment_table(fs.as_ref(), &rec.outcome)?;
     let checkpoint = rec.image.as_ref().map(|img| CheckpointSummary {
         path: match rec.source {
@@ -114,7 +115,7 @@ pub fn examine(fs: Arc<dyn Fs>, config: &FileChannelConfig) -> Result<Examinatio
                 .unwrap_or_default(),
             path: s.path.clone(),
             bytes: s.len,
-            live_events: rec.queue.live.get(&s.id).copied().unwrap_or(0),
+            live_events: rec.queue.live_in(s.id),
             records_replayed: s.records,
         })
         .collect();
@@ -122,7 +123,7 @@ pub fn examine(fs: Arc<dyn Fs>, config: &FileChannelConfig) -> Result<Examinatio
         source: rec.source,
         fallbacks: rec.fallbacks,
         checkpoint,
-        queued: rec.queue.ready.iter().map(|(k, v)| (*k, *v)).collect(),
+        queued: rec.queue.ready().iter().map(|(k, v)| (*k, *v)).collect(),
         segments,
         report: rec.outcome.report,
         missing: rec.missing,

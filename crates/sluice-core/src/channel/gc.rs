@@ -53,7 +53,7 @@ fn doomed_segments(inner: &Inner, positions: &[u32], backup: &[u32]) -> Vec<(u32
                 (Some(p), Some(b)) => (*p).min(*b),
                 _ => return false,
             };
-            *id < limit && !st.live.contains_key(id)
+            *id < limit && st.live_in(*id) == 0
         })
         .map(|(id, _)| *id)
         .collect();
@@ -65,7 +65,7 @@ fn doomed_segments(inner: &Inner, positions: &[u32], backup: &[u32]) -> Vec<(u32
         let keep: Vec<u32> = set
             .iter()
             .filter(|id| {
-                st.deps.get(id).is_some_and(|targets| {
+                st.deps_of(**id).is_some_and(|targets| {
                     targets
                         .iter()
                         .any(|t| existing.contains(t) && !set.contains(t))
@@ -90,10 +90,7 @@ fn doomed_segments(inner: &Inner, positions: &[u32], backup: &[u32]) -> Vec<(u32
             positions.get(*dir_index).is_some_and(|p| id < p),
             "segment {id} at or after its directory's replay position"
         );
-        assert!(
-            !st.live.contains_key(id),
-            "segment {id} still holds live events"
-        );
+        assert!(st.live_in(*id) == 0, "segment {id} still holds live events");
     }
     doomed
 }

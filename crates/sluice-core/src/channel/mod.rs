@@ -195,8 +195,7 @@ impl FileChannel {
         let inner = &self.inner;
         let (queued, in_flight) = {
             let st = inner.state.lock();
-            let inflight: u64 = st.inflight.values().map(|v| v.len() as u64).sum();
-            (st.ready.len() as u64, inflight)
+            (st.ready().len() as u64, st.inflight_len())
         };
         let c = &inner.counters;
         ChannelStats {
@@ -222,7 +221,7 @@ impl FileChannel {
 
     /// Segment files on disk with their live-event counts: (id, path, live events).
     pub fn segments(&self) -> Vec<(u32, PathBuf, u64)> {
-        let live = self.inner.state.lock().live.clone();
+        let live = self.inner.state.lock().live_counts().clone();
         self.inner
             .table
             .all()

@@ -4,7 +4,7 @@
 //! exists (and that no segment vanished from a directory), and write a checkpoint of the
 //! result. A directory's next segment is started by its first append, not here.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
 use std::sync::Arc;
@@ -24,6 +24,7 @@ use crate::checkpoint::journal::{self, Journal};
 use crate::checkpoint::store;
 use crate::checkpoint::CheckpointImage;
 use crate::io::{DirLock, Fs, OpenMode};
+use crate::wal::policy::Repair;
 use crate::wal::replay::{replay, ReplayOutcome, StartPosition};
 use crate::wal::segment::segment_file_name;
 use crate::wal::table::SegmentTable;
@@ -174,13 +175,13 @@ fn canonical_or_parent(fs: &dyn Fs, dir: &Path) -> Option<std::path::PathBuf> {
     fs.canonicalize(parent).ok().map(|p| p.join(name))
 }
 
-/// Finishes a deletion a crash interrupted (see `gc`). With `repair` the segments listed in the
-/// journal are removed and the journal cleared; without, their ids are returned so that the
-/// caller can ignore them.
+/// Finishes a deletion a crash interrupted (see `gc`). With [`Repair::OnDisk`] the segments
+/// listed in the journal are removed and the journal cleared; read-only, their ids are returned
+/// so that the caller can ignore them.
 fn finish_deletions(
     fs: &dyn Fs,
     config: &FileChannelConfig,
-    repair: bool,
+    repair: Repair,
 ) -> Result<BTreeSet<u32>, ChannelError> {
     let ckpt = &config.checkpoint_dir;
     let listed = match journal::read(fs, ckpt)
@@ -191,14 +192,14 @@ fn finish_deletions(
         Journal::Damaged(e) => {
             // Written atomically, so damage is not a crash; deleting nothing is always safe.
             tracing::warn!(dir = %ckpt.display(), error = %e, "ignoring a damaged deletion journal");
-            if repair {
+            if repair.on_disk() {
                 journal::clear(fs, ckpt).map_err(io_err("remove the deletion journal in", ckpt))?;
             }
             return Ok(BTreeSet::new());
         }
     };
     let ids: BTreeSet<u32> = listed.iter().map(|(_, id)| *id).collect();
-    if !repair {
+    if !repair.on_disk() {
         return Ok(ids);
     }
     let mut dirs = BTreeSet::new();
@@ -245,12 +246,12 @@ pub(crate) struct RecoveredState {
     pub segment_next: u32,
 }
 
-/// Loads the checkpoint, replays the log after it and rebuilds the queue. With `repair`,
-/// torn tails are truncated on disk; without, nothing on disk changes.
+/// Loads the checkpoint, replays the log after it and rebuilds the queue. With
+/// [`Repair::OnDisk`], torn tails are truncated on disk; read-only, nothing on disk changes.
 pub(crate) fn recover_state(
     fs: &dyn Fs,
     config: &FileChannelConfig,
-    repair: bool,
+    repair: Repair,
 ) -> Result<RecoveredState, ChannelError> {
     let mut fallbacks = Vec::new();
     let (image, source) = choose_checkpoint(fs, config, &mut fallbacks);
@@ -262,14 +263,9 @@ pub(crate) fn recover_state(
         (starts, absent_positions) = starts_from(fs, config, img)?;
     }
     let unfinished = finish_deletions(fs, config, repair)?;
-    let mut outcome = replay(
-        fs,
-        &config.data_dirs,
-        &starts,
-        config.recovery_policy,
-        repair,
-    )
-    .map_err(ChannelError::Recovery)?;
+    let policy = config.recovery_policy;
+    let mut outcome =
+        replay(fs, &config.data_dirs, &starts, policy, repair).map_err(ChannelError::Recovery)?;
     if !unfinished.is_empty() {
         // Read-only: leave the files, but see the channel as it is once they are gone.
         outcome.segments.retain(|s| !unfinished.contains(&s.id));
@@ -277,41 +273,17 @@ pub(crate) fn recover_state(
             .committed
             .retain(|t| !unfinished.contains(&t.segment));
     }
-
-    let mut st = QueueState::default();
-    let (mut seq_next, mut txid_next, mut segment_next) = (1u64, 1u64, 1u32);
-    if let Some(img) = &image {
-        for (seq, ptr) in &img.entries {
-            st.ready.insert(*seq, *ptr);
-        }
-        for (segment, target) in &img.deps {
-            st.note_dep(*segment, *target);
-        }
-        seq_next = img.seq_next;
-        txid_next = img.txid_next;
-        segment_next = img.segment_next;
-    }
-    for txn in &outcome.committed {
-        for (seq, ptr) in &txn.puts {
-            st.ready.insert(*seq, *ptr);
-        }
-        for (put_seq, ptr) in &txn.takes {
-            st.ready.remove(put_seq);
-            st.note_dep(txn.segment, ptr.segment);
-        }
-    }
     let present: BTreeSet<u32> = outcome.segments.iter().map(|s| s.id).collect();
-    let missing: Vec<(u64, u32)> = st
-        .ready
-        .iter()
-        .filter(|(_, p)| !present.contains(&p.segment))
-        .map(|(s, p)| (*s, p.segment))
-        .collect();
+    let (entries, deps) = match &image {
+        Some(img) => (img.entries.as_slice(), img.deps.as_slice()),
+        None => (&[][..], &[][..]),
+    };
+    let (queue, missing) = QueueState::rebuild(entries, deps, &outcome.committed, &present);
     let heads = missing_heads(fs, config, &starts, &outcome);
     let missing_segments =
         missing_segment_files(config, &absent_positions, &heads, &outcome, &missing);
     if !missing.is_empty() || !missing_segments.is_empty() {
-        if config.recovery_policy != RecoveryPolicy::Salvage {
+        if policy != RecoveryPolicy::Salvage {
             return Err(missing_error(&missing, &missing_segments));
         }
         tracing::error!(
@@ -319,40 +291,37 @@ pub(crate) fn recover_state(
             segments = ?missing_segments,
             "dropping queued events whose segments are missing (salvage)"
         );
-        for (seq, _) in &missing {
-            st.ready.remove(seq);
-        }
         for m in &missing_segments {
-            outcome
-                .report
-                .problems
-                .push(format!("{m} (salvage opened without it)"));
+            let what = format!("{m} (salvage opened without it)");
+            outcome.report.problems.push(what);
         }
     }
-    let mut live: HashMap<u32, u64> = HashMap::new();
-    for (_, ptr) in st.ready.iter() {
-        *live.entry(ptr.segment).or_default() += 1;
-    }
-    st.live = live;
-    st.deps.retain(|segment, targets| {
-        targets.retain(|t| present.contains(t));
-        present.contains(segment) && !targets.is_empty()
-    });
-    seq_next = seq_next.max(outcome.max_seq + 1);
-    txid_next = txid_next.max(outcome.max_txid + 1);
-    segment_next = segment_next.max(outcome.max_segment_id + 1);
+    let (seq_next, txid_next, segment_next) = next_ids(image.as_ref(), &outcome);
     Ok(RecoveredState {
         source,
         fallbacks,
         image,
         outcome,
-        queue: st,
+        queue,
         missing,
         missing_segments,
         seq_next,
         txid_next,
         segment_next,
     })
+}
+
+/// The next record seq, transaction id and segment id: past both the checkpoint's and every
+/// one replay met.
+fn next_ids(image: Option<&CheckpointImage>, outcome: &ReplayOutcome) -> (u64, u64, u32) {
+    let (seq, txid, segment) = image.map_or((1, 1, 1), |img| {
+        (img.seq_next, img.txid_next, img.segment_next)
+    });
+    let seq_next = seq.max(outcome.max_seq + 1);
+    let txid_next = txid.max(outcome.max_txid + 1);
+    let segment_next = segment.max(outcome.max_segment_id + 1);
+    assert!(seq_next > outcome.max_seq && segment_next > outcome.max_segment_id);
+    (seq_next, txid_next, segment_next)
 }
 
 /// Opens every segment found for reading.
@@ -377,7 +346,7 @@ pub(super) fn open(
     let t0 = Instant::now();
     config.validate()?;
     let locks = lock_all(fs.as_ref(), &config, true)?;
-    let rec = recover_state(fs.as_ref(), &config, true)?;
+    let rec = recover_state(fs.as_ref(), &config, Repair::OnDisk)?;
     let events_lost =
         rec.outcome.report.events_lost + rec.missing.len() as u64 + rec.outcome.report.events_cut;
     let table = segment_table(fs.as_ref(), &rec.outcome)?;
@@ -415,7 +384,7 @@ pub(super) fn open(
     }
     let st = rec.queue;
     let depth = st.depth();
-    let recovered = st.ready.len() as u64;
+    let recovered = st.ready().len() as u64;
     let report = rec.outcome.report;
     if !report.problems.is_empty() || events_lost > 0 {
         tracing::warn!(

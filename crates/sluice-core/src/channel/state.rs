@@ -14,28 +14,96 @@ use std::time::{Duration, Instant};
 use imbl::OrdMap;
 use parking_lot::{Condvar, Mutex};
 
+use crate::wal::replay::CommittedTxn;
 use crate::wal::EventPtr;
 
-/// Queue state guarded by one mutex.
+/// Queue state guarded by one mutex. Its fields change only through the methods below, which
+/// keep `live` equal to the events of `ready` and `inflight` per segment.
 #[derive(Debug, Default)]
 pub struct QueueState {
     /// Committed, untaken events by put seq.
-    pub ready: OrdMap<u64, EventPtr>,
+    ready: OrdMap<u64, EventPtr>,
     /// Taken-but-uncommitted events by transaction id.
-    pub inflight: HashMap<u64, Vec<(u64, EventPtr)>>,
-    /// Live (queued or in-flight) events per segment.
-    pub live: HashMap<u32, u64>,
+    inflight: HashMap<u64, Vec<(u64, EventPtr)>>,
+    /// Live (queued or in-flight) events per segment; never a zero count.
+    live: HashMap<u32, u64>,
     /// Per segment, the other segments whose events it holds committed takes of: it must not
     /// be deleted before them (a full replay would bring their events back).
-    pub deps: HashMap<u32, BTreeSet<u32>>,
+    deps: HashMap<u32, BTreeSet<u32>>,
 }
 
+/// Events queued in the image and after it whose segment is gone: (seq, segment).
+pub type MissingEvents = Vec<(u64, u32)>;
+
 impl QueueState {
-    /// Adds a committed event.
-    pub fn push(&mut self, seq: u64, ptr: EventPtr) {
-        if self.ready.insert(seq, ptr).is_none() {
+    /// Rebuilds the queue at open: the checkpoint's `entries` and `deps`, then the transactions
+    /// replayed after it in commit order. Events whose segment is not in `present` are dropped
+    /// from the queue and returned (open refuses them unless the policy is `salvage`).
+    pub fn rebuild(
+        entries: &[(u64, EventPtr)],
+        deps: &[(u32, u32)],
+        committed: &[CommittedTxn],
+        present: &BTreeSet<u32>,
+    ) -> (QueueState, MissingEvents) {
+        let mut st = QueueState::default();
+        for (seq, ptr) in entries {
+            st.ready.insert(*seq, *ptr);
+        }
+        for (segment, target) in deps {
+            st.note_dep(*segment, *target);
+        }
+        for txn in committed {
+            // A put may replace an entry of the image: a copy forward keeps the put's seq.
+            for (seq, ptr) in &txn.puts {
+                st.ready.insert(*seq, *ptr);
+            }
+            for (put_seq, ptr) in &txn.takes {
+                st.ready.remove(put_seq);
+                st.note_dep(txn.segment, ptr.segment);
+            }
+        }
+        let missing: MissingEvents = st
+            .ready
+            .iter()
+            .filter(|(_, p)| !present.contains(&p.segment))
+            .map(|(s, p)| (*s, p.segment))
+            .collect();
+        for (seq, _) in &missing {
+            st.ready.remove(seq);
+        }
+        for ptr in st.ready.values() {
+            *st.live.entry(ptr.segment).or_default() += 1;
+        }
+        st.deps.retain(|segment, targets| {
+            targets.retain(|t| present.contains(t));
+            present.contains(segment) && !targets.is_empty()
+        });
+        assert_eq!(st.live.values().sum::<u64>(), st.ready.len() as u64);
+        (st, missing)
+    }
+
+    /// Applies a durable commit of transaction `txid` written to segment `written_to`: its
+    /// puts (at their reserved seqs, strictly increasing and new to the queue) join the queue,
+    /// its taken events are forgotten. Returns how many events it took.
+    pub fn apply_commit(
+        &mut self,
+        txid: u64,
+        written_to: u32,
+        puts: impl IntoIterator<Item = (u64, EventPtr)>,
+    ) -> u64 {
+        let mut last_seq = None;
+        for (seq, ptr) in puts {
+            debug_assert!(last_seq < Some(seq), "put seqs not increasing in a commit");
+            debug_assert_eq!(
+                ptr.segment, written_to,
+                "a put outside its commit's segment"
+            );
+            last_seq = Some(seq);
+            let old = self.ready.insert(seq, ptr);
+            assert!(old.is_none(), "seq {seq} committed twice");
             *self.live.entry(ptr.segment).or_default() += 1;
         }
+        self.finish_takes(txid, written_to)
     }
 
     /// Takes the oldest event for transaction `txid`.
@@ -46,18 +114,71 @@ impl QueueState {
         Some((seq, ptr))
     }
 
-    /// Returns a transaction's taken events to the queue at their places.
+    /// Returns a transaction's taken (or held) events to the queue at their places.
     pub fn untake(&mut self, txid: u64) {
         if let Some(taken) = self.inflight.remove(&txid) {
             for (seq, ptr) in taken {
-                self.ready.insert(seq, ptr);
+                let old = self.ready.insert(seq, ptr);
+                debug_assert!(old.is_none(), "seq {seq} both queued and in flight");
             }
         }
     }
 
+    /// Holds every live event of `segment` for transaction `txid` like a take, if they are all
+    /// queued (none in flight elsewhere), at most `max` of them and found among the first
+    /// `budget` entries of the queue. Returns them, or `None` leaving the queue as it was.
+    pub fn hold(
+        &mut self,
+        txid: u64,
+        segment: u32,
+        budget: usize,
+        max: usize,
+    ) -> Option<Vec<(u64, EventPtr)>> {
+        let live = self.live.get(&segment).copied().unwrap_or(0);
+        let picks: Vec<(u64, EventPtr)> = self
+            .ready
+            .iter()
+            .take(budget)
+            .filter(|(_, p)| p.segment == segment)
+            .take(max)
+            .map(|(k, p)| (*k, *p))
+            .collect();
+        if picks.is_empty() || picks.len() as u64 != live {
+            return None;
+        }
+        for (k, _) in &picks {
+            self.ready.remove(k);
+        }
+        let old = self.inflight.insert(txid, picks.clone());
+        assert!(old.is_none(), "transaction {txid} already holds events");
+        Some(picks)
+    }
+
+    /// Applies a durable copy forward of the events `txid` holds from segment `from`: each goes
+    /// back to the queue at its seq with the pointer `moved` gives it (in hold order).
+    pub fn apply_copy(&mut self, txid: u64, from: u32, moved: &[EventPtr]) {
+        let held = self.inflight.remove(&txid).unwrap_or_default();
+        assert_eq!(
+            held.len(),
+            moved.len(),
+            "copied events differ from those held"
+        );
+        for ((seq, old), ptr) in held.iter().zip(moved) {
+            debug_assert_eq!(old.segment, from, "a held event outside its segment");
+            self.ready.insert(*seq, *ptr);
+            *self.live.entry(ptr.segment).or_default() += 1;
+        }
+        let was = self.live.remove(&from);
+        assert_eq!(
+            was,
+            Some(held.len() as u64),
+            "segment {from} had other live events"
+        );
+    }
+
     /// Forgets a transaction's taken events for good: its commit, written to segment
     /// `written_to`, is durable.
-    pub fn finish_takes(&mut self, txid: u64, written_to: u32) -> u64 {
+    fn finish_takes(&mut self, txid: u64, written_to: u32) -> u64 {
         let Some(taken) = self.inflight.remove(&txid) else {
             return 0;
         };
@@ -68,11 +189,11 @@ impl QueueState {
                 self.note_dep(written_to, ptr.segment);
                 last_target = Some(ptr.segment);
             }
-            if let Some(n) = self.live.get_mut(&ptr.segment) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    self.live.remove(&ptr.segment);
-                }
+            let n = self.live.entry(ptr.segment).or_default();
+            assert!(*n > 0, "live count of segment {} underflows", ptr.segment);
+            *n -= 1;
+            if *n == 0 {
+                self.live.remove(&ptr.segment);
             }
         }
         taken.len() as u64
@@ -96,8 +217,14 @@ impl QueueState {
         v
     }
 
+    /// The segments whose events `segment` holds committed takes of.
+    pub fn deps_of(&self, segment: u32) -> Option<&BTreeSet<u32>> {
+        self.deps.get(&segment)
+    }
+
     /// Forgets a deleted segment: as a dependant and as a target.
     pub fn forget_segment(&mut self, id: u32) {
+        debug_assert!(!self.live.contains_key(&id), "forgetting a live segment");
         self.deps.remove(&id);
         self.deps.retain(|_, ts| {
             ts.remove(&id);
@@ -105,11 +232,35 @@ impl QueueState {
         });
     }
 
-    /// Events queued plus in flight.
-    pub fn depth(&self) -> u64 {
-        self.ready.len() as u64 + self.inflight.values().map(|v| v.len() as u64).sum::<u64>()
+    /// Committed events not taken, by put seq (a persistent map: cloning it is O(1)).
+    pub fn ready(&self) -> &OrdMap<u64, EventPtr> {
+        &self.ready
     }
 
+    /// Every event taken by an open transaction (or held by a copy forward).
+    pub fn inflight_entries(&self) -> Vec<(u64, EventPtr)> {
+        self.inflight.values().flatten().copied().collect()
+    }
+
+    /// Events taken by open transactions.
+    pub fn inflight_len(&self) -> u64 {
+        self.inflight.values().map(|v| v.len() as u64).sum()
+    }
+
+    /// Live (queued or in-flight) events in `segment`.
+    pub fn live_in(&self, segment: u32) -> u64 {
+        self.live.get(&segment).copied().unwrap_or(0)
+    }
+
+    /// Live events per segment (segments without any are absent).
+    pub fn live_counts(&self) -> &HashMap<u32, u64> {
+        &self.live
+    }
+
+    /// Events queued plus in flight.
+    pub fn depth(&self) -> u64 {
+        self.ready.len() as u64 + self.inflight_len()
+    }
     /// Every live entry (queued and in flight), sorted by seq: what a checkpoint stores.
     pub fn snapshot_entries(
         ready: &OrdMap<u64, EventPtr>,
@@ -189,7 +340,9 @@ impl Capacity {
             return;
         }
         let mut used = self.used.lock();
-        *used = used.saturating_sub(n);
+        // More permits back than were taken is an accounting bug, not something to round off.
+        assert!(n <= *used, "{n} permits released, {} taken", *used);
+        *used -= n;
         drop(used);
         self.freed.notify_all();
     }

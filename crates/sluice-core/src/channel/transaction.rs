@@ -10,6 +10,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use super::config::CAPACITY_MAX;
 use super::error::ChannelError;
 use super::{Inner, RecoveryPolicy};
 use crate::event::Event;
@@ -18,7 +19,70 @@ use crate::wal::record::{
     check_event, encode_commit, encode_put, encode_take, put_record_len, COMMIT_RECORD_BYTES,
     TAKE_RECORD_BYTES,
 };
+use crate::wal::writer::Appended;
 use crate::wal::EventPtr;
+
+// A commit record counts its puts and takes in 32 bits; a transaction holds at most
+// `transactionCapacity` (at most CAPACITY_MAX) of each.
+const _: () = assert!(CAPACITY_MAX <= u32::MAX as u64);
+
+/// One transaction's records as one contiguous write: puts, takes, then the commit record
+/// that counts them. The commit path and the copy forward both write through it.
+#[derive(Debug)]
+pub(super) struct EncodedTxn {
+    /// The bytes to append.
+    pub bytes: Vec<u8>,
+    /// Offset of each put record within `bytes`, in put order.
+    put_offsets: Vec<u64>,
+}
+
+/// Encodes transaction `txid`: `puts` as (seq, event), `takes` as (record seq, seq of the
+/// put taken, pointer to it), and the commit record at `commit_seq`.
+pub(super) fn encode_transaction<'e>(
+    txid: u64,
+    puts: impl ExactSizeIterator<Item = (u64, &'e Event)>,
+    takes: impl ExactSizeIterator<Item = (u64, u64, EventPtr)>,
+    commit_seq: u64,
+    bytes_hint: usize,
+) -> EncodedTxn {
+    let (np, nt) = (puts.len(), takes.len());
+    let counts = (u32::try_from(np), u32::try_from(nt));
+    let (Ok(np32), Ok(nt32)) = counts else {
+        panic!("a transaction of {np} puts and {nt} takes exceeds transactionCapacity");
+    };
+    let mut bytes = Vec::with_capacity(bytes_hint + nt * TAKE_RECORD_BYTES + COMMIT_RECORD_BYTES);
+    let mut put_offsets = Vec::with_capacity(np);
+    for (seq, ev) in puts {
+        debug_assert!(seq < commit_seq, "a put after its commit");
+        put_offsets.push(bytes.len() as u64);
+        encode_put(&mut bytes, txid, seq, ev);
+    }
+    for (seq, put_seq, ptr) in takes {
+        debug_assert!(seq < commit_seq && put_seq < seq, "a take out of order");
+        encode_take(&mut bytes, txid, seq, put_seq, ptr);
+    }
+    encode_commit(&mut bytes, txid, commit_seq, np32, nt32);
+    EncodedTxn { bytes, put_offsets }
+}
+
+impl EncodedTxn {
+    /// Where each put landed once the bytes were appended at `appended`.
+    pub fn put_pointers<'a>(
+        &'a self,
+        appended: &'a Appended,
+    ) -> impl Iterator<Item = EventPtr> + 'a {
+        self.put_offsets.iter().map(move |rel| {
+            // The writer refuses an append ending beyond u32::MAX (WalError::TooLarge).
+            let Ok(offset) = u32::try_from(appended.offset + rel) else {
+                panic!("put at {} + {rel} beyond a 32-bit pointer", appended.offset);
+            };
+            EventPtr {
+                segment: appended.segment_id,
+                offset,
+            }
+        })
+    }
+}
 
 /// An open transaction. `commit(self)` and `rollback(self)` consume it; dropping it rolls back.
 #[derive(Debug)]
@@ -141,25 +205,17 @@ impl Transaction {
         let base = inner
             .seq_next
             .fetch_add((np + nt + 1) as u64, Ordering::SeqCst);
-        let mut buf =
-            Vec::with_capacity(self.put_bytes + nt * TAKE_RECORD_BYTES + COMMIT_RECORD_BYTES);
-        let mut offsets = Vec::with_capacity(np);
-        for (i, ev) in self.puts.iter().enumerate() {
-            offsets.push(buf.len() as u64);
-            encode_put(&mut buf, self.txid, base + i as u64, ev);
-        }
-        for (j, (put_seq, ptr)) in self.takes.iter().enumerate() {
-            encode_take(&mut buf, self.txid, base + (np + j) as u64, *put_seq, *ptr);
-        }
-        encode_commit(
-            &mut buf,
+        let puts = self.puts.iter().enumerate();
+        let takes = self.takes.iter().enumerate();
+        let txn = encode_transaction(
             self.txid,
+            puts.map(|(i, ev)| (base + i as u64, ev)),
+            takes.map(|(j, (put_seq, ptr))| (base + (np + j) as u64, *put_seq, *ptr)),
             base + (np + nt) as u64,
-            np as u32,
-            nt as u32,
+            self.put_bytes,
         );
         let min_free = (np > 0).then_some(inner.config.minimum_required_space_bytes);
-        let appended = match inner.append_durably(&buf, min_free) {
+        let appended = match inner.append_durably(&txn.bytes, min_free) {
             Ok(a) => a,
             Err(e) => {
                 drop(gate);
@@ -173,19 +229,15 @@ impl Transaction {
                 return Err(e.into());
             }
         };
-        let finished = {
-            let mut st = inner.state.lock();
-            for (i, rel) in offsets.iter().enumerate() {
-                st.push(
-                    base + i as u64,
-                    EventPtr {
-                        segment: appended.segment_id,
-                        offset: (appended.offset + rel) as u32,
-                    },
-                );
-            }
-            st.finish_takes(self.txid, appended.segment_id)
-        };
+        let seqs = (base..).zip(txn.put_pointers(&appended));
+        let finished = inner
+            .state
+            .lock()
+            .apply_commit(self.txid, appended.segment_id, seqs);
+        debug_assert_eq!(
+            finished, nt as u64,
+            "a commit finished other takes than its own"
+        );
         drop(gate);
         inner.capacity.release(finished);
         inner.counters.commits.fetch_add(1, Ordering::Relaxed);

@@ -3,7 +3,9 @@
 //!
 //! Byte layouts are in `docs/format.md`; what survives which crash is in `docs/recovery.md`.
 
+pub mod assemble;
 pub mod head;
+pub mod policy;
 pub mod readahead;
 pub mod record;
 pub mod replay;
@@ -11,4 +13,5 @@ pub mod segment;
 pub mod table;
 pub mod writer;
 
+pub use policy::{Action, Damage, Position, RecoveryPolicy, Repair};
 pub use record::{EventPtr, Record, RecordBody, RecordKind};

@@ -22,6 +22,7 @@ use super::error::ChannelError;
 use super::recovery::{lock_all, recover_state, segment_table};
 use super::{FileChannelConfig, RecoveryPolicy};
 use crate::io::{DirLock, Fs};
+use crate::wal::policy::Repair;
 use crate::wal::table::ReadError;
 
 /// One thing wrong with a channel: where, and what.
@@ -152,13 +153,13 @@ fn recovered_events(
     v: &mut Verification,
 ) -> Result<(), ChannelError> {
     if config.recovery_policy != RecoveryPolicy::Salvage {
-        if let Err(e) = recover_state(fs, config, false) {
+        if let Err(e) = recover_state(fs, config, Repair::ReadOnly) {
             v.open_refusal = Some(e.to_string());
         }
     }
     let mut salvage = config.clone();
     salvage.recovery_policy = RecoveryPolicy::Salvage;
-    let rec = match recover_state(fs, &salvage, false) {
+    let rec = match recover_state(fs, &salvage, Repair::ReadOnly) {
         Ok(rec) => rec,
         Err(e) => {
             v.open_refusal.get_or_insert_with(|| e.to_string());
@@ -170,8 +171,8 @@ fn recovered_events(
         v.problems.push(problem(&ckpt, 0, m.clone()));
     }
     let table = segment_table(fs, &rec.outcome)?;
-    v.queued = rec.queue.ready.len() as u64;
-    for (seq, ptr) in rec.queue.ready.iter() {
+    v.queued = rec.queue.ready().len() as u64;
+    for (seq, ptr) in rec.queue.ready().iter() {
         if good_puts.binary_search(&(ptr.to_u64(), *seq)).is_ok() {
             continue;
         }

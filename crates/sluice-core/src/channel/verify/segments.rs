@@ -8,9 +8,10 @@ use std::sync::Arc;
 use super::{problem, read_problem, Problem, Verification};
 use crate::channel::{ChannelError, FileChannelConfig};
 use crate::io::{Fs, FsFile, OpenMode};
+use crate::wal::assemble::{Assembler, Fed};
 use crate::wal::record::{decode_meta, frame_len, RECORD_BYTES_MAX};
-use crate::wal::replay::list_segments;
-use crate::wal::segment::{decode_header, scan_records, SEGMENT_HEADER_BYTES};
+use crate::wal::replay::{list_segments, read_header};
+use crate::wal::segment::{scan_records, SEGMENT_HEADER_BYTES};
 use crate::wal::table::SegmentTable;
 use crate::wal::{EventPtr, RecordKind};
 
@@ -20,12 +21,6 @@ pub(super) struct ScannedSegment {
     pub dir_index: usize,
     /// Its length in bytes.
     pub len: u64,
-}
-
-#[derive(Default)]
-struct Pending {
-    puts: u64,
-    takes: u64,
 }
 
 /// What the scan leaves for the later checks.
@@ -49,7 +44,7 @@ pub(super) fn scan_all(
     let mut first_path: HashMap<u32, PathBuf> = HashMap::new();
     for (dir_index, dir) in config.data_dirs.iter().enumerate() {
         let segments = list_segments(fs, dir).map_err(ChannelError::Recovery)?;
-        let mut pending: HashMap<u64, Pending> = HashMap::new();
+        let mut asm = Assembler::default();
         for (id, path) in segments {
             v.segments += 1;
             if let Some(first) = first_path.insert(id, path.clone()) {
@@ -67,64 +62,55 @@ pub(super) fn scan_all(
             let file = fs.open(&path, OpenMode::Read).map_err(io("open"))?;
             let len = file.len().map_err(io("stat"))?;
             v.bytes += len;
-            if let Some(what) = header_problem(file.as_ref(), id, len) {
-                v.problems.push(problem(&path, 0, what));
+            if let Err(what) = read_header(file.as_ref(), id, len) {
+                v.problems.push(problem(&path, 0, what.to_string()));
                 continue;
             }
             found.insert(id, ScannedSegment { dir_index, len });
             table.insert(id, dir_index, path.clone(), file.clone());
             let mut problems =
-                scan_segment(&table, (id, &path, &file), &mut pending, &mut good_puts, v)
+                scan_segment(&table, (id, &path, &file), &mut asm, &mut good_puts, v)
                     .map_err(io("read"))?;
             problems.sort_by_key(|p| p.offset);
             v.problems.extend(problems);
         }
-        v.unfinished_txns += pending.len() as u64;
+        v.unfinished_txns += asm.unfinished().txns;
     }
     good_puts.sort_unstable();
     Ok(Scan { found, good_puts })
 }
 
-/// Reads every record of one segment; `pending` carries the directory's open transactions.
+/// Reads every record of one segment; `asm` carries the directory's open transactions.
 fn scan_segment(
     table: &SegmentTable,
     (id, path, file): (u32, &Path, &Arc<dyn FsFile>),
-    pending: &mut HashMap<u64, Pending>,
+    asm: &mut Assembler,
     good_puts: &mut Vec<(u64, u64)>,
     v: &mut Verification,
 ) -> std::io::Result<Vec<Problem>> {
     let mut problems = Vec::new();
     let scan = scan_records(file.as_ref(), SEGMENT_HEADER_BYTES, true, |offset, meta| {
-        match meta.kind {
-            RecordKind::Put => {
-                pending.entry(meta.txid).or_default().puts += 1;
-                // Decode the whole record (the scanner checks the frame and checksum only).
-                let ptr = EventPtr {
-                    segment: id,
-                    offset: offset as u32,
-                };
-                match table.read_event(ptr, meta.seq) {
-                    Ok(_) => good_puts.push((ptr.to_u64(), meta.seq)),
-                    Err(e) => problems.push(read_problem(path, offset, e)),
-                }
+        let ptr = match asm.feed(id, offset, meta) {
+            Ok(Fed::Committed {
+                mismatch: Some(m), ..
+            }) => {
+                problems.push(problem(path, offset, m.to_string()));
+                return;
             }
-            RecordKind::Take => pending.entry(meta.txid).or_default().takes += 1,
-            RecordKind::Commit => {
-                let got = pending.remove(&meta.txid).unwrap_or_default();
-                let (want_puts, want_takes) = meta.commit.unwrap_or((0, 0));
-                if u64::from(want_puts) != got.puts || u64::from(want_takes) != got.takes {
-                    problems.push(problem(
-                        path,
-                        offset,
-                        format!(
-                            "commit of transaction {} counts {want_puts} puts and {want_takes} takes, {} and {} were readable",
-                            meta.txid, got.puts, got.takes
-                        ),
-                    ));
-                }
+            Ok(_) => u32::try_from(offset).map(|offset| EventPtr {
+                segment: id,
+                offset,
+            }),
+            Err(e) => {
+                problems.push(problem(path, offset, e.to_string()));
+                return;
             }
-            RecordKind::Rollback => {
-                pending.remove(&meta.txid);
+        };
+        // Decode the whole put (the scanner checks the frame and checksum only).
+        if let (RecordKind::Put, Ok(ptr)) = (meta.kind, ptr) {
+            match table.read_event(ptr, meta.seq) {
+                Ok(_) => good_puts.push((ptr.to_u64(), meta.seq)),
+                Err(e) => problems.push(read_problem(path, offset, e)),
             }
         }
     })?;
@@ -139,23 +125,6 @@ fn scan_segment(
         problems.push(problem(path, *offset, format!("{what}; {extent}")));
     }
     Ok(problems)
-}
-
-/// Why a segment's header is bad, if it is.
-fn header_problem(file: &dyn FsFile, id: u32, len: u64) -> Option<String> {
-    let mut buf = [0u8; SEGMENT_HEADER_BYTES as usize];
-    let n = len.min(SEGMENT_HEADER_BYTES) as usize;
-    if let Err(e) = file.read_exact_at(&mut buf[..n], 0) {
-        return Some(format!("cannot read the segment header: {e}"));
-    }
-    match decode_header(&buf[..n]) {
-        Ok(h) if h.segment_id == id => None,
-        Ok(h) => Some(format!(
-            "segment header names segment {}, the file name says {id}",
-            h.segment_id
-        )),
-        Err(e) => Some(e.to_string()),
-    }
 }
 
 /// What is wrong with the frame at `offset` (which the scanner could not decode).

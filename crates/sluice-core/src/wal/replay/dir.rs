@@ -1,0 +1,350 @@
+//! The replay of one data directory: its segments in id order through one [`Assembler`], each
+//! piece of damage classified and decided by the [`RecoveryPolicy`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{
+    io_err, list_segments, read_header, FoundSegment, HeaderProblem, ReplayError, ReplayReport,
+    StartPosition,
+};
+use crate::io::{Fs, FsFile, OpenMode};
+use crate::wal::assemble::{AssembleError, Assembler, CommittedTxn, Fed};
+use crate::wal::policy::{Action, Damage, Position, RecoveryPolicy, Repair};
+use crate::wal::record::RecordKind;
+use crate::wal::segment::{
+    scan_records, ScanOutcome, ScanProblem, SegmentHeader, SEGMENT_HEADER_BYTES,
+};
+
+/// What the replay of one directory found.
+#[derive(Default)]
+pub(super) struct DirResult {
+    pub committed: Vec<CommittedTxn>,
+    pub max_seq: u64,
+    pub max_txid: u64,
+    pub segments: Vec<FoundSegment>,
+    pub report: ReplayReport,
+    /// Highest id of a segment ignored for a bad header.
+    pub max_ignored_id: u32,
+    pub chain_gaps: Vec<(usize, u32, PathBuf)>,
+}
+
+/// The replay of one data directory: its segments in id order, one assembler.
+struct DirReplay<'a> {
+    fs: &'a dyn Fs,
+    dir: &'a Path,
+    dir_index: usize,
+    start: StartPosition,
+    policy: RecoveryPolicy,
+    repair: Repair,
+    asm: Assembler,
+    out: DirResult,
+}
+
+/// Replays data directory `dir` (index `dir_index`) from `start`.
+pub(super) fn replay_dir(
+    fs: &dyn Fs,
+    dir: &Path,
+    dir_index: usize,
+    start: StartPosition,
+    policy: RecoveryPolicy,
+    repair: Repair,
+) -> Result<DirResult, ReplayError> {
+    let segments = list_segments(fs, dir)?;
+    // Two spellings of one id (`log-7`, `log-07`) would feed the assembler out of order.
+    for pair in segments.windows(2) {
+        if let [(a, first), (b, second)] = pair {
+            if a == b {
+                return Err(ReplayError::DuplicateSegment {
+                    id: *a,
+                    first: first.clone(),
+                    second: second.clone(),
+                });
+            }
+        }
+    }
+    let mut r = DirReplay {
+        fs,
+        dir,
+        dir_index,
+        start,
+        policy,
+        repair,
+        asm: Assembler::default(),
+        out: DirResult::default(),
+    };
+    let mut before = None;
+    for (i, (id, path)) in segments.iter().enumerate() {
+        let newest = i + 1 == segments.len();
+        r.segment(*id, path, newest, before.replace(*id))?;
+    }
+    let unfinished = r.asm.unfinished();
+    r.out.report.uncommitted_txns = unfinished.txns;
+    r.out.report.uncommitted_puts = unfinished.puts;
+    r.out.max_seq = r.asm.max_seq();
+    r.out.max_txid = r.asm.max_txid();
+    Ok(r.out)
+}
+
+impl DirReplay<'_> {
+    /// Replays segment `id`; `before` is the id of the directory's previous segment.
+    fn segment(
+        &mut self,
+        id: u32,
+        path: &Path,
+        newest: bool,
+        before: Option<u32>,
+    ) -> Result<(), ReplayError> {
+        let mode = if self.repair.on_disk() {
+            OpenMode::ReadWrite
+        } else {
+            OpenMode::Read
+        };
+        let file = self.fs.open(path, mode).map_err(io_err("open", path))?;
+        let len = file.len().map_err(io_err("stat", path))?;
+        let header = match read_header(file.as_ref(), id, len) {
+            Ok(h) => h,
+            Err(problem) => return self.header_damage(file, path, id, newest, problem),
+        };
+        self.note_chain_gap(id, path, &header, before);
+        let mut found = FoundSegment {
+            id,
+            dir_index: self.dir_index,
+            path: path.to_path_buf(),
+            len,
+            records: 0,
+        };
+        let from = match self.start {
+            Some((sid, _)) if id < sid => None,
+            Some((sid, off)) if id == sid => Some(off.max(SEGMENT_HEADER_BYTES)),
+            _ => Some(SEGMENT_HEADER_BYTES),
+        };
+        if let Some(from) = from {
+            self.scan(file.as_ref(), &mut found, from, newest)?;
+        }
+        self.out.segments.push(found);
+        Ok(())
+    }
+
+    /// After the replay position every segment of the directory must be there: each names
+    /// its predecessor, so one that vanished from the middle is noticed.
+    fn note_chain_gap(&mut self, id: u32, path: &Path, h: &SegmentHeader, before: Option<u32>) {
+        if let Some((sid, _)) = self.start {
+            if id > sid && h.prev_in_dir >= sid && before != Some(h.prev_in_dir) {
+                self.out
+                    .chain_gaps
+                    .push((self.dir_index, h.prev_in_dir, path.to_path_buf()));
+            }
+        }
+    }
+
+    fn header_damage(
+        &mut self,
+        file: Arc<dyn FsFile>,
+        path: &Path,
+        id: u32,
+        newest: bool,
+        problem: HeaderProblem,
+    ) -> Result<(), ReplayError> {
+        let position = if newest {
+            Position::Tail
+        } else {
+            Position::Inside
+        };
+        let action = self.policy.decide(problem.damage(), position);
+        let detail = problem.to_string();
+        if action == Action::Fail {
+            return Err(ReplayError::Corrupt {
+                path: path.to_path_buf(),
+                offset: 0,
+                detail,
+            });
+        }
+        self.out
+            .report
+            .problems
+            .push(format!("{}:0: {detail} (segment ignored)", path.display()));
+        tracing::warn!(path = %path.display(), %detail, "ignoring a segment with a bad header");
+        // Its id stays taken so that no new segment is created under its name. A newest
+        // segment whose header was never completely written holds no record: it is removed.
+        self.out.max_ignored_id = self.out.max_ignored_id.max(id);
+        if action == Action::Cut && self.repair.on_disk() {
+            drop(file);
+            self.fs
+                .remove_file(path)
+                .and_then(|()| self.fs.sync_dir(self.dir))
+                .map_err(io_err("remove the header-less segment", path))?;
+        }
+        Ok(())
+    }
+
+    /// Feeds the records of `found` from `from` on to the assembler, then deals with damage.
+    fn scan(
+        &mut self,
+        file: &dyn FsFile,
+        found: &mut FoundSegment,
+        from: u64,
+        newest: bool,
+    ) -> Result<(), ReplayError> {
+        let (seg_id, path) = (found.id, found.path.clone());
+        let (asm, out) = (&mut self.asm, &mut self.out);
+        let mut bad: Option<AssembleError> = None;
+        let scan = scan_records(file, from, self.policy.resyncs(), |offset, meta| match asm
+            .feed(seg_id, offset, meta)
+        {
+            Ok(Fed::Pending) => {}
+            Ok(Fed::Committed { txn, mismatch }) => {
+                if let Some(m) = mismatch {
+                    out.report.events_lost += m.events_lost();
+                    let at = format!("{}:{}", path.display(), m.offset);
+                    out.report.problems.push(format!("{at}: {m}"));
+                }
+                out.committed.push(txn);
+            }
+            Err(e) => {
+                bad.get_or_insert(e);
+            }
+        })
+        .map_err(io_err("read", &path))?;
+        if let Some(AssembleError::OffsetTooLarge { offset, .. }) = bad {
+            let detail = AssembleError::OffsetTooLarge {
+                segment: seg_id,
+                offset,
+            }
+            .to_string();
+            return Err(ReplayError::Corrupt {
+                path,
+                offset,
+                detail,
+            });
+        }
+        found.records = scan.records;
+        self.out.report.records += scan.records;
+        self.out.report.bytes += scan.file_len.saturating_sub(from);
+        match &scan.problem {
+            Some(problem) => self.record_damage(file, found, &scan, problem, newest),
+            None if scan.valid_end < scan.file_len && newest && self.repair.on_disk() => {
+                // Zeroed space after the last record: trim it so the segment ends cleanly.
+                truncate(file, &found.path, scan.valid_end)?;
+                found.len = scan.valid_end;
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn record_damage(
+        &mut self,
+        file: &dyn FsFile,
+        found: &mut FoundSegment,
+        scan: &ScanOutcome,
+        problem: &ScanProblem,
+        newest: bool,
+    ) -> Result<(), ReplayError> {
+        let detail = problem.error.to_string();
+        // In the newest segment everything from the first damage on may be the unsynced
+        // region of a crash, where writes persist torn, dropped or out of order: readable
+        // records after the damage are cut too (and said so). Elsewhere it is damage.
+        let to_eof = scan
+            .skipped
+            .last()
+            .is_none_or(|(o, n)| o + n >= scan.file_len);
+        let position = if newest && to_eof {
+            Position::Tail
+        } else {
+            Position::Inside
+        };
+        let action = self.policy.decide(Damage::BadRecords, position);
+        if action == Action::Fail {
+            let detail = match scan.readable_after {
+                Some(next) => format!(
+                    "{detail}; readable records follow at offset {next} (damage inside \
+                     the segment: recoveryPolicy=salvage or `sluice channel salvage` keeps them)"
+                ),
+                None => detail,
+            };
+            return Err(ReplayError::Corrupt {
+                path: found.path.clone(),
+                offset: problem.offset,
+                detail,
+            });
+        }
+        let path = &found.path;
+        for (o, n) in &scan.skipped {
+            if action == Action::Cut && o + n >= scan.file_len {
+                continue;
+            }
+            self.out.report.skipped.push((path.clone(), *o, *n));
+            let what = format!("{}:{o}: {n} damaged bytes skipped", path.display());
+            self.out.report.problems.push(what);
+            tracing::warn!(path = %path.display(), offset = o, bytes = n, "skipped damaged records");
+        }
+        if action == Action::Cut {
+            self.cut_tail(file, found, scan, &detail)?;
+        }
+        Ok(())
+    }
+
+    /// Cuts the newest segment after its last good record (or before its last skipped
+    /// region), counting the committed events readable in what is cut.
+    fn cut_tail(
+        &mut self,
+        file: &dyn FsFile,
+        found: &mut FoundSegment,
+        scan: &ScanOutcome,
+        detail: &str,
+    ) -> Result<(), ReplayError> {
+        let path = &found.path;
+        let cut = scan.skipped.last().map_or(scan.valid_end, |(o, _)| *o);
+        assert!(
+            cut <= scan.file_len,
+            "cut {cut} beyond the end {}",
+            scan.file_len
+        );
+        let dropped = scan.file_len - cut;
+        self.out.report.truncated.push((path.clone(), cut, dropped));
+        let also = match scan.readable_after {
+            Some(next) => {
+                let cost = committed_events_from(file, path, next)?;
+                self.out.report.events_cut += cost;
+                if cost > 0 {
+                    tracing::error!(path = %path.display(), offset = next, events = cost, "the cut tail holds committed events");
+                }
+                format!(
+                    "; readable records from offset {next} cut with it, holding {cost} \
+                     committed events"
+                )
+            }
+            None => String::new(),
+        };
+        self.out.report.problems.push(format!(
+            "{}:{cut}: torn tail of {dropped} bytes ({detail}{also})",
+            path.display()
+        ));
+        tracing::warn!(path = %path.display(), offset = cut, bytes = dropped, %detail, "truncating a torn tail");
+        if self.repair.on_disk() {
+            truncate(file, path, cut)?;
+        }
+        found.len = cut;
+        Ok(())
+    }
+}
+
+fn truncate(file: &dyn FsFile, path: &Path, len: u64) -> Result<(), ReplayError> {
+    file.set_len(len)
+        .and_then(|()| file.sync_data())
+        .map_err(io_err("truncate", path))
+}
+
+/// The events counted by the commit records readable from `from` on (resynchronising past
+/// damage): what cutting the segment at or before `from` costs.
+fn committed_events_from(file: &dyn FsFile, path: &Path, from: u64) -> Result<u64, ReplayError> {
+    let mut events = 0u64;
+    scan_records(file, from, true, |_, meta| {
+        if let (RecordKind::Commit, Some((puts, _))) = (meta.kind, meta.commit) {
+            events += u64::from(puts);
+        }
+    })
+    .map_err(io_err("read", path))?;
+    Ok(events)
+}
