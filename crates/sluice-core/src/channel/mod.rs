@@ -340,6 +340,10 @@ impl Inner {
     /// are durable (group commit); otherwise the background fsync covers them.
     fn append_durably(&self, bytes: &[u8], min_free: Option<u64>) -> Result<Appended, WalError> {
         let (w, a) = self.append(bytes, min_free)?;
+        assert!(
+            a.end >= bytes.len() as u64,
+            "append ended before its own bytes"
+        );
         if self.config.fsync_per_transaction {
             w.sync_to(a.end)?;
         }
