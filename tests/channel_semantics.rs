@@ -3,8 +3,8 @@
 mod common;
 
 use common::*;
-use sluice_core::channel::RecoverySource;
 use sluice_core::ChannelError;
+use sluice_core::RecoverySource;
 
 #[test]
 fn committed_puts_come_out_in_order_and_takes_are_final_once_committed() {
@@ -227,7 +227,7 @@ fn a_damaged_event_fails_its_take_with_file_and_offset_and_salvage_skips_it() {
     assert_eq!(ch.stats().take_errors, 1);
     ch.close().unwrap();
     drop(ch);
-    cfg.recovery_policy = sluice_core::channel::RecoveryPolicy::Salvage;
+    cfg.recovery_policy = sluice_core::RecoveryPolicy::Salvage;
     let ch = bed.open(&cfg);
     assert_eq!(drain(&ch), vec!["second", "third"]);
 }

@@ -7,9 +7,9 @@ mod common;
 use std::path::PathBuf;
 
 use common::*;
-use sluice_core::channel::RecoverySource;
 use sluice_core::io::{Fault, OpenMode};
 use sluice_core::FileChannelConfig;
+use sluice_core::RecoverySource;
 
 fn checkpoint_file(cfg: &FileChannelConfig) -> PathBuf {
     cfg.checkpoint_dir.join("checkpoint")

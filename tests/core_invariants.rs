@@ -2,8 +2,8 @@
 //! has no debug assertions, so the `sluice` package enables `sluice-core`'s `strict-asserts`
 //! feature through its dev-dependency (DESIGN.md, "Assertions").
 
-use sluice_core::event::Event;
-use sluice_core::wal::record::{check_event, encode_put, EVENT_HEADERS_MAX};
+use sluice_core::internals::wal::record::{check_event, encode_put, EVENT_HEADERS_MAX};
+use sluice_core::Event;
 
 #[test]
 fn the_cores_hot_assertions_are_on_in_test_builds_release_included() {

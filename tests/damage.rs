@@ -7,9 +7,9 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use sluice_core::channel::{ChannelError, RecoveryPolicy, RecoverySource};
 use sluice_core::io::OpenMode;
 use sluice_core::FileChannel;
+use sluice_core::{ChannelError, RecoveryPolicy, RecoverySource};
 
 fn file_len(bed: &Bed, path: &Path) -> u64 {
     bed.fs.open(path, OpenMode::Read).unwrap().len().unwrap()

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use common::{config_under, drain, ev};
 use sluice_core::io::{Fault, SimFs};
-use sluice_core::wal::writer::WalError;
+use sluice_core::WalError;
 use sluice_core::{ChannelError, FileChannel, FileChannelConfig};
 
 /// What a workload tried and what the channel acknowledged.

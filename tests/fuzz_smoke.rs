@@ -14,10 +14,12 @@ mod record_decode;
 #[path = "../fuzz/src/segment_replay.rs"]
 mod segment_replay;
 
-use sluice_core::checkpoint::format::encode;
-use sluice_core::checkpoint::{CheckpointImage, DirPosition};
-use sluice_core::wal::record::{encode_commit, encode_put, encode_rollback, encode_take};
-use sluice_core::wal::EventPtr;
+use sluice_core::internals::checkpoint::format::encode;
+use sluice_core::internals::checkpoint::{CheckpointImage, DirPosition};
+use sluice_core::internals::wal::record::{
+    encode_commit, encode_put, encode_rollback, encode_take,
+};
+use sluice_core::internals::wal::EventPtr;
 use sluice_core::Event;
 
 /// SplitMix64.

@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{drain, ev, Bed};
-use sluice_core::channel::RecoveryPolicy;
+use sluice_core::RecoveryPolicy;
 use sluice_core::{ChannelError, FileChannel, FileChannelConfig};
 
 const EVENTS: usize = 400;
@@ -145,7 +145,7 @@ fn a_segment_written_after_the_checkpoint_gone_from_the_middle_refuses_to_open()
     assert!(msg.contains(&name), "does not name {name}: {msg}");
     assert!(msg.contains("after the checkpoint"), "{msg}");
     // `channel verify` fails and names it too.
-    let v = sluice_core::channel::verify::verify(bed.fs.clone(), &cfg).unwrap();
+    let v = sluice_core::inspect::verify(bed.fs.clone(), &cfg).unwrap();
     assert!(!v.is_sound(), "verify called the channel sound");
     assert!(
         v.problems.iter().any(|p| p.to_string().contains(&name)),

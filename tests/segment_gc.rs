@@ -6,8 +6,8 @@
 mod common;
 
 use common::*;
-use sluice_core::channel::RecoverySource;
 use sluice_core::io::Fault;
+use sluice_core::RecoverySource;
 use sluice_core::{FileChannel, FileChannelConfig};
 
 fn take_commit(ch: &FileChannel, n: usize) -> Vec<String> {
@@ -229,7 +229,7 @@ fn verify_finds_a_channel_with_an_original_and_its_copy_sound() {
     // Power loss before the next checkpoint: the old segment and the copies both on disk.
     bed.power_loss(3);
     drop(ch);
-    let v = sluice_core::channel::verify::verify(bed.fs.clone(), &cfg).unwrap();
+    let v = sluice_core::inspect::verify(bed.fs.clone(), &cfg).unwrap();
     assert!(v.is_sound(), "{:?}", v.problems);
     let ch = bed.open(&cfg);
     assert_eq!(drain(&ch), LEFT);

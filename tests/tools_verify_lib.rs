@@ -1,4 +1,4 @@
-//! `sluice_core::channel::verify` through the library on the simulated file system, with two
+//! `sluice_core::inspect::verify` through the library on the simulated file system, with two
 //! striped data directories: after a power loss it reports damage only in the newest segment
 //! of a directory, after the reopen that repairs them the channel is sound, and a byte
 //! corrupted anywhere is found with its file and offset.
@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use sluice_core::channel::verify::verify;
+use sluice_core::inspect::verify;
 
 fn put_batches(ch: &sluice_core::FileChannel, batches: usize, tag: &str) {
     for b in 0..batches {
@@ -108,7 +108,7 @@ fn examine_refuses_a_missing_backup_directory_without_creating_it() {
     ch.close().unwrap();
     config.use_dual_checkpoints = true;
     config.backup_checkpoint_dir = Some(bed.root.join("backup"));
-    let result = sluice_core::channel::examine::examine(bed.fs.clone(), &config);
+    let result = sluice_core::inspect::examine(bed.fs.clone(), &config);
     assert!(
         result.is_err(),
         "examine accepted a missing backup directory"

@@ -2,7 +2,7 @@
 //! same image. When the first byte is odd, the trailing CRC is fixed up first so the body
 //! parser is reached.
 
-use sluice_core::checkpoint::format::{decode, encode};
+use sluice_core::internals::checkpoint::format::{decode, encode};
 
 /// Rewrites the trailing CRC of a checkpoint image to match its bytes.
 pub fn fix_checkpoint_crc(b: &mut [u8]) {

@@ -2,10 +2,10 @@
 //! decoded record must re-encode to bytes that decode to the same record. When the first
 //! byte is odd, the record's CRC is fixed up first so the body parser is reached.
 
-use sluice_core::wal::record::{
+use sluice_core::internals::wal::record::RecordBody;
+use sluice_core::internals::wal::record::{
     decode, decode_meta, encode_commit, encode_put, encode_rollback, encode_take,
 };
-use sluice_core::wal::RecordBody;
 
 /// Rewrites the CRC field of the frame at the start of `b` to match its bytes.
 pub fn fix_record_crc(b: &mut [u8]) {

@@ -6,13 +6,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use sluice_core::channel::RecoveryPolicy;
-use sluice_core::io::{Fs, OpenMode, SimFs};
-use sluice_core::wal::record::{encode_commit, encode_put, encode_take};
-use sluice_core::wal::segment::{
+use sluice_core::internals::wal::record::{encode_commit, encode_put, encode_take};
+use sluice_core::internals::wal::segment::{
     encode_header, segment_file_name, SegmentHeader, SEGMENT_HEADER_BYTES,
 };
-use sluice_core::wal::EventPtr;
+use sluice_core::internals::wal::EventPtr;
+use sluice_core::io::{Fs, OpenMode, SimFs};
+use sluice_core::RecoveryPolicy;
 use sluice_core::{Event, FileChannel, FileChannelConfig};
 
 /// Most takes while draining one opened channel.

@@ -14,7 +14,7 @@ use crate::agent::channel::{put_batch, AgentChannel, AgentChannelError};
 use crate::agent::config::SourceConfig;
 use crate::agent::interceptor::{self, Chain, Interceptor};
 use crate::agent::selector::ChannelSelector;
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// Routes a source's batches into its channels.
 #[derive(Debug)]

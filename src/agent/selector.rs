@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use crate::agent::component::{ComponentError, Props};
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// Flume's default header for the multiplexing selector.
 pub const DEFAULT_MULTIPLEX_HEADER: &str = "flume.selector.header";

@@ -1,22 +1,57 @@
-//! sluice-core: the durable, striped file channel at the heart of Sluice.
+//! sluice-core: the durable, striped file channel at the heart of Sluice, as a library.
 //!
-//! The core (`io`, `wal`, `checkpoint`, `channel`) is synchronous and deterministic: every file
-//! operation goes through the [`io::Fs`] seam, so tests can run it on a simulated file system
-//! that loses unsynced bytes. It depends on no async runtime; the agent (the `sluice` crate)
-//! reaches the channel only through this crate's API.
+//! The core is synchronous and deterministic: every file operation goes through the [`io::Fs`]
+//! seam, so tests can run it on a simulated file system ([`io::SimFs`]) that loses unsynced
+//! bytes. It depends on no async runtime; the agent (the `sluice` crate) uses only this API.
 //!
-//! See `DESIGN.md` at the workspace root for the module map and the invariants.
+//! The public surface, and nothing else:
+//! - the channel: [`FileChannel`], [`Transaction`], [`FileChannelConfig`], [`RecoveryPolicy`],
+//!   the errors and reports ([`ChannelError`], [`ChannelStats`], [`RecoveryInfo`]), [`Event`];
+//! - the file-system seam: [`io`] ([`io::Fs`], [`io::StdFs`], [`io::SimFs`]);
+//! - the integrity tools' API: [`inspect`] (examine, verify, typed reports).
+//!
+//! The layers inside (`io` < `wal`, `checkpoint` < `channel`) are private; fuzz targets,
+//! benches and white-box tests reach them through [`internals`] with the `internals` feature
+//! (as raft-engine does). See `DESIGN.md` at the workspace root for the map and invariants.
+//!
+//! `examples/embed.rs` is a whole program using the channel directly.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_debug_implementations)]
 
-pub mod channel;
-pub mod checkpoint;
-pub mod event;
+mod channel;
+mod checkpoint;
+mod event;
+pub mod inspect;
 mod invariant;
 pub mod io;
-pub mod wal;
+mod wal;
 
-pub use channel::{ChannelError, FileChannel, FileChannelConfig, Transaction};
+pub use channel::config::{IGNORED_KEYS, KNOWN_KEYS};
+pub use channel::{
+    ChannelError, ChannelStats, ConfigError, FileChannel, FileChannelConfig, RecoveryInfo,
+    RecoverySource, Transaction,
+};
 pub use event::Event;
 pub use invariant::hot_asserts_on;
+pub use wal::record::RECORD_BYTES_MAX;
+pub use wal::replay::ReplayError;
+pub use wal::writer::WalError;
+pub use wal::RecoveryPolicy;
+
+/// White-box access to the layers for fuzz targets, benches and tests: not a stable API.
+#[cfg(feature = "internals")]
+pub mod internals {
+    /// The channel's modules (config, examine, verify) and types.
+    pub mod channel {
+        pub use crate::channel::*;
+    }
+    /// The checkpoint codec, store and deletion journal.
+    pub mod checkpoint {
+        pub use crate::checkpoint::*;
+    }
+    /// The write-ahead log: record and segment codecs, writer, table, replay, assembler.
+    pub mod wal {
+        pub use crate::wal::*;
+    }
+}

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use super::metric::{ChannelCounter, ChannelGauge};
 use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx};
 use crate::agent::metrics::CounterGroup;
-use sluice_core::channel::{ChannelError, FileChannel, FileChannelConfig, Transaction};
-use sluice_core::event::Event;
+use sluice_core::Event;
+use sluice_core::{ChannelError, FileChannel, FileChannelConfig, Transaction};
 
 /// A file channel opened for the agent.
 #[derive(Debug, Clone)]

@@ -19,7 +19,7 @@ use super::metric::{ChannelCounter, ChannelGauge};
 use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx};
 use crate::agent::config::types::MemoryConfig;
 use crate::agent::metrics::CounterGroup;
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 #[derive(Debug, Default)]
 struct Queue {

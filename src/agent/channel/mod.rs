@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use crate::agent::config::ChannelKind;
 use crate::agent::metrics::CounterGroup;
-use sluice_core::channel::ChannelError;
-use sluice_core::event::Event;
+use sluice_core::ChannelError;
+use sluice_core::Event;
 
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -12,8 +12,8 @@ use super::types::{
     AvroSourceConfig, ChannelKind, ExecConfig, FileRollConfig, MemoryConfig, NetcatConfig,
     SeqConfig, SinkKind, SourceKind,
 };
-use sluice_core::channel::config::{IGNORED_KEYS, KNOWN_KEYS};
-use sluice_core::channel::FileChannelConfig;
+use sluice_core::FileChannelConfig;
+use sluice_core::{IGNORED_KEYS, KNOWN_KEYS};
 
 /// Largest batch size accepted anywhere (a limit on memory held by one transaction).
 pub const BATCH_SIZE_MAX: u64 = 1_000_000;

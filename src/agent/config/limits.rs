@@ -13,6 +13,6 @@ pub const CAPACITY_MAX: u64 = 1_000_000_000;
 /// Largest memory channel `byteCapacity` (1 PiB).
 pub const BYTE_CAPACITY_MAX: u64 = 1 << 50;
 /// Largest line or body size a source accepts or a sink logs: one event must fit one record.
-pub const LINE_BYTES_MAX: u64 = sluice_core::wal::record::RECORD_BYTES_MAX as u64;
+pub const LINE_BYTES_MAX: u64 = sluice_core::RECORD_BYTES_MAX as u64;
 /// Largest per-source connection limit.
 pub const CONNECTIONS_MAX: u64 = 65_536;

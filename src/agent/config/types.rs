@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use sluice_core::channel::FileChannelConfig;
+use sluice_core::FileChannelConfig;
 
 /// A type table: (short name, Java class name).
 pub type TypeTable = &'static [(&'static str, &'static str)];

@@ -3,7 +3,7 @@
 
 use super::{build, Interceptor};
 use crate::agent::component::{ComponentError, Props};
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// Interceptors applied in order.
 #[derive(Debug, Default)]

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{bool_prop, string_prop, Interceptor};
 use crate::agent::component::{ComponentError, Props};
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// Sets `header` to `value` unless `preserve` is on and the header is already present.
 fn set_header(mut e: Event, preserve: bool, header: &str, value: impl FnOnce() -> String) -> Event {

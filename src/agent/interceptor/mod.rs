@@ -19,7 +19,7 @@ use std::fmt::Debug;
 use regex::Regex;
 
 use crate::agent::component::{ComponentError, Props};
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 pub use chain::Chain;
 pub use headers::{HostInterceptor, StaticInterceptor, TimestampInterceptor, UuidInterceptor};

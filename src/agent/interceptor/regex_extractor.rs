@@ -8,7 +8,7 @@ use regex::Regex;
 use super::millis::MillisPattern;
 use super::{compile, required_prop, Interceptor};
 use crate::agent::component::{ComponentError, Props};
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// Flume's class name of the millis serializer (the short name `millis` is also accepted).
 pub const MILLIS_SERIALIZER: &str =

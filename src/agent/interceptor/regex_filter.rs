@@ -6,7 +6,7 @@ use regex::Regex;
 
 use super::{bool_prop, compile, Interceptor};
 use crate::agent::component::{ComponentError, Props};
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// Filters events by a regular expression on the body.
 #[derive(Debug, Clone)]

@@ -8,7 +8,7 @@ use regex::Regex;
 
 use super::{compile, Interceptor};
 use crate::agent::component::{ComponentError, Props};
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// Flume's default separator for `fromList`.
 pub const DEFAULT_LIST_SEPARATOR: &str = r"\s*,\s*";

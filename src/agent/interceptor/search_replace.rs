@@ -8,7 +8,7 @@ use regex::Regex;
 
 use super::{compile, required_prop, Interceptor};
 use crate::agent::component::{ComponentError, Props};
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// The body encodings the interceptor can decode and re-encode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

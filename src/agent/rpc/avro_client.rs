@@ -17,7 +17,7 @@ use crate::wire::avro::client::{ClientConn, Reply};
 use crate::wire::avro::{
     encode_frame, AvroError, FrameLimits, FrameReader, Message, Outcome, Status,
 };
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// Flume's `connect-timeout` default (20 s).
 pub const CONNECT_TIMEOUT_DEFAULT: Duration = Duration::from_secs(20);

@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use super::SinkError;
 use crate::agent::config::ctx::Ctx;
 use crate::agent::config::types::{FileRollConfig, PathManager};
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// The file_roll sink.
 #[derive(Debug)]

@@ -22,7 +22,7 @@ use hyper_util::rt::TokioExecutor;
 use super::SinkError;
 use crate::agent::config::ctx::Ctx;
 use crate::agent::config::limits::DURATION_MS_MAX;
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// Most bytes of an answer body read (the rest is dropped with the connection).
 pub const RESPONSE_BYTES_MAX: usize = 1024 * 1024;

@@ -2,7 +2,7 @@
 //! `Event: { headers:{k=v, ...} body: 48 69  Hi }`: the headers as a Java map prints them,
 //! then a hex dump (16 bytes a row) and the printable text of at most `maxBytesToLog` bytes.
 
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// The logger sink.
 #[derive(Debug)]

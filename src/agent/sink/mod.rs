@@ -15,7 +15,7 @@ use std::sync::Arc;
 use crate::agent::config::SinkKind;
 use crate::agent::metrics::CounterGroup;
 use crate::agent::stop::Stop;
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// A sink could not deliver a batch; the take is rolled back.
 #[derive(Debug, thiserror::Error)]

@@ -12,7 +12,7 @@ use tokio::process::Command;
 
 use super::{SourceCtx, SourceError};
 use crate::agent::config::types::ExecConfig;
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// Runs the command (again and again with `restart`) until stopped.
 pub async fn run(cfg: ExecConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {

@@ -27,7 +27,7 @@ use crate::agent::config::SourceKind;
 use crate::agent::metrics::CounterGroup;
 use crate::agent::router::ChannelProcessor;
 use crate::agent::stop::Stop;
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// Flume's pollable-source backoff step after a failed put.
 pub const BACKOFF_STEP: Duration = Duration::from_secs(1);

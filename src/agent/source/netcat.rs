@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 use super::lines::{LineSplitter, Piece};
 use super::{SourceCtx, SourceError};
 use crate::agent::config::types::NetcatConfig;
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// Most lines put in one batch.
 pub const BATCH_LINES_MAX: usize = 100;

@@ -8,7 +8,7 @@
 use super::udp::{self, DATAGRAM_BYTES_MAX};
 use super::{SourceCtx, SourceError};
 use crate::agent::config::net::NetcatUdpConfig;
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// Receives datagrams until stopped.
 pub async fn run(cfg: NetcatUdpConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {

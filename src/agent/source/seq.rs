@@ -3,7 +3,7 @@
 
 use super::{SourceCtx, SourceError};
 use crate::agent::config::types::SeqConfig;
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// Runs until `totalEvents` were sent and then idles until stopped.
 pub async fn run(cfg: SeqConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {

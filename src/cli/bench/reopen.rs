@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use serde::Serialize;
-use sluice_core::channel::examine::examine;
+use sluice_core::inspect::examine;
 use sluice_core::io::StdFs;
 use sluice_core::{FileChannel, FileChannelConfig};
 

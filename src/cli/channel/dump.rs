@@ -11,9 +11,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use base64::Engine;
 use serde_json::json;
-use sluice_core::channel::examine::examine;
+use sluice_core::inspect::examine;
+use sluice_core::inspect::ReadError;
 use sluice_core::io::{Fs, StdFs};
-use sluice_core::wal::table::ReadError;
 
 use super::verify::{refusing, require_dirs};
 use super::ChannelArgs;

@@ -6,12 +6,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use serde_json::{json, Value};
-use sluice_core::channel::examine::{examine, Examination};
-use sluice_core::channel::verify::{
-    check_checkpoint, checkpoint_dirs, CheckpointCheck, CheckpointState,
-};
-use sluice_core::channel::{RecoveryPolicy, RecoverySource};
+use sluice_core::inspect::{check_checkpoint, checkpoint_dirs, CheckpointCheck, CheckpointState};
+use sluice_core::inspect::{examine, Examination};
 use sluice_core::io::{Fs, StdFs};
+use sluice_core::{RecoveryPolicy, RecoverySource};
 
 use super::verify::{now_ms, refusing, require_dirs};
 use super::ChannelArgs;

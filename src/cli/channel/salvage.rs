@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use sluice_core::channel::examine::examine;
-use sluice_core::channel::RecoveryPolicy;
+use sluice_core::inspect::ReadError;
+use sluice_core::inspect::{examine, Examination};
 use sluice_core::io::{Fs, StdFs};
-use sluice_core::wal::table::ReadError;
 use sluice_core::FileChannel;
+use sluice_core::RecoveryPolicy;
 
 use super::verify::{refusing, require_dirs};
 use super::ChannelArgs;
@@ -89,25 +89,7 @@ fn salvage(args: SalvageArgs) -> anyhow::Result<i32> {
     let fs: Arc<dyn Fs> = Arc::new(StdFs);
     let exam = examine(fs, &config).context("cannot examine the channel")?;
 
-    let outputs: Vec<&PathBuf> = std::iter::once(&args.output_checkpoint_dir)
-        .chain(&out_data)
-        .collect();
-    for dir in &outputs {
-        check_output(dir, &sources)?;
-    }
-    // The marker goes in first, so that an output without it is either complete or holds
-    // nothing at all (an empty checkpoint directory).
-    std::fs::create_dir_all(&args.output_checkpoint_dir)
-        .with_context(|| format!("creating {}", args.output_checkpoint_dir.display()))?;
-    let marker = args.output_checkpoint_dir.join(INCOMPLETE_MARKER);
-    File::create(&marker)
-        .and_then(|f| f.sync_all())
-        .with_context(|| format!("creating {}", marker.display()))?;
-    sync_dir(&args.output_checkpoint_dir)?;
-    for dir in &out_data {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-
+    let marker = prepare_outputs(&args, &out_data, &sources)?;
     let mut out_config = config.clone();
     out_config.checkpoint_dir = args.output_checkpoint_dir.clone();
     out_config.data_dirs = out_data.clone();
@@ -117,7 +99,47 @@ fn salvage(args: SalvageArgs) -> anyhow::Result<i32> {
     out_config.capacity = out_config.capacity.max(exam.queued.len() as u64);
     let batch = out_config.transaction_capacity.clamp(1, 1000);
     let out = FileChannel::open(out_config).context("cannot create the output channel")?;
+    let (kept, unreadable) = copy_events(&exam, &out, batch)?;
+    out.close().context("closing the output channel")?;
+    std::fs::remove_file(&marker).with_context(|| format!("removing {}", marker.display()))?;
+    sync_dir(&args.output_checkpoint_dir)?;
+    print_report(&exam, &args, kept, &unreadable);
+    Ok(0)
+}
 
+/// Checks and creates the output directories, the marker of an unfinished output first (so
+/// that an output without it is either complete or holds nothing at all). Returns the marker.
+fn prepare_outputs(
+    args: &SalvageArgs,
+    out_data: &[PathBuf],
+    sources: &[&PathBuf],
+) -> anyhow::Result<PathBuf> {
+    let outputs: Vec<&PathBuf> = std::iter::once(&args.output_checkpoint_dir)
+        .chain(out_data)
+        .collect();
+    for dir in &outputs {
+        check_output(dir, sources)?;
+    }
+    std::fs::create_dir_all(&args.output_checkpoint_dir)
+        .with_context(|| format!("creating {}", args.output_checkpoint_dir.display()))?;
+    let marker = args.output_checkpoint_dir.join(INCOMPLETE_MARKER);
+    File::create(&marker)
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("creating {}", marker.display()))?;
+    sync_dir(&args.output_checkpoint_dir)?;
+    for dir in out_data {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    Ok(marker)
+}
+
+/// Copies every readable queued event, in order, into `out` in transactions of `batch`.
+/// Returns how many were kept and a line for each unreadable one.
+fn copy_events(
+    exam: &Examination,
+    out: &FileChannel,
+    batch: u64,
+) -> anyhow::Result<(u64, Vec<String>)> {
     let mut unreadable = Vec::new();
     let mut kept = 0u64;
     let mut tx = out.transaction();
@@ -149,10 +171,12 @@ fn salvage(args: SalvageArgs) -> anyhow::Result<i32> {
     }
     tx.commit().context("commit to the output channel")?;
     kept += in_tx;
-    out.close().context("closing the output channel")?;
-    std::fs::remove_file(&marker).with_context(|| format!("removing {}", marker.display()))?;
-    sync_dir(&args.output_checkpoint_dir)?;
+    assert_eq!(kept + unreadable.len() as u64, exam.queued.len() as u64);
+    Ok((kept, unreadable))
+}
 
+/// Prints what was salvaged and what was lost, and why.
+fn print_report(exam: &Examination, args: &SalvageArgs, kept: u64, unreadable: &[String]) {
     let report = &exam.report;
     for f in &exam.fallbacks {
         println!("checkpoint not used: {f}");
@@ -160,7 +184,7 @@ fn salvage(args: SalvageArgs) -> anyhow::Result<i32> {
     for p in &report.problems {
         println!("{p}");
     }
-    for line in &unreadable {
+    for line in unreadable {
         println!("{line}");
     }
     let mut missing: BTreeMap<u32, u64> = BTreeMap::new();
@@ -188,5 +212,4 @@ fn salvage(args: SalvageArgs) -> anyhow::Result<i32> {
             report.uncommitted_puts, report.uncommitted_txns
         );
     }
-    Ok(0)
 }

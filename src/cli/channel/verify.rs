@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use sluice_core::channel::verify::{checkpoint_dirs, verify, CheckpointState};
+use sluice_core::inspect::{checkpoint_dirs, verify, CheckpointState};
 use sluice_core::io::{Fs, StdFs};
 use sluice_core::FileChannelConfig;
 

@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use sluice_core::channel::RecoveryPolicy;
 use sluice_core::io::{Fs, SimFs};
+use sluice_core::RecoveryPolicy;
 use sluice_core::{Event, FileChannel, FileChannelConfig};
 
 use super::{channel_config, event_body, Rng};
@@ -136,20 +136,19 @@ fn segment_id(path: &Path) -> u32 {
 /// and its head record, with no later segment of its directory left: the removal recovery
 /// cannot see.
 fn beyond_reach(fs: &dyn Fs, config: &FileChannelConfig, victims: &[PathBuf]) -> bool {
-    let Ok(img) = sluice_core::checkpoint::store::load(fs, &config.checkpoint_dir) else {
+    let Ok(positions) = sluice_core::inspect::replay_positions(fs, &config.checkpoint_dir) else {
         return false;
     };
     !victims.is_empty()
         && victims.iter().all(|v| {
             let Some(dir) = v.parent() else { return false };
             let key = dir.to_string_lossy();
-            let pos = img
-                .positions
+            let pos = positions
                 .iter()
                 .find(|p| p.dir == key)
                 .map_or(0, |p| p.segment);
             let id = segment_id(v);
-            let head = sluice_core::wal::head::read(fs, dir).unwrap_or(0);
+            let head = sluice_core::inspect::head_segment(fs, dir).unwrap_or(0);
             id > pos && id > head && segments(fs, dir).iter().all(|s| segment_id(s) < id)
         })
 }

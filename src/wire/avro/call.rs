@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use super::binary::{put_bytes, put_long, Reader};
 use super::error::AvroError;
 use super::handshake::{put_meta, read_meta, HandshakeRequest, HandshakeResponse, Meta};
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// Default most events in one `appendBatch`.
 pub const EVENTS_PER_CALL_MAX_DEFAULT: usize = 100_000;

@@ -6,7 +6,7 @@ use super::call::{decode_response, encode_ping, encode_request_meta, Message, Ou
 use super::error::AvroError;
 use super::handshake::{HandshakeMatch, HandshakeRequest, Md5, Meta};
 use super::protocol::PROTOCOL_MD5;
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// The state of one client connection.
 #[derive(Debug, Clone)]

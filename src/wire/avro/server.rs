@@ -9,7 +9,7 @@ use super::call::{
 };
 use super::error::AvroError;
 use super::handshake::{answer, HandshakeMatch, HandshakeRequest, KnownClients};
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// The state of one connection.
 #[derive(Debug, Clone)]

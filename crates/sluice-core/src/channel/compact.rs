@@ -90,6 +90,7 @@ fn copy_forward(inner: &Inner, segment: u32) -> Result<u64, ChannelError> {
             }
         }
     }
+    debug_assert_eq!(events.len(), held.len(), "an event read for each one held");
     let gate = inner.gate.read();
     let commit_seq = inner.seq_next.fetch_add(1, Ordering::SeqCst);
     let puts = held.iter().zip(&events).map(|((seq, _), ev)| (*seq, ev));

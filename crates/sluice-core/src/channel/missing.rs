@@ -27,7 +27,7 @@ pub(super) fn starts_from(
     let mut absent = Vec::new();
     let dirs = config.data_dirs.len();
     for (i, dir) in config.data_dirs.iter().enumerate() {
-        match super::recovery::position_of(fs, dir, i, dirs, &img.positions) {
+        match super::position::position_of(fs, dir, i, dirs, &img.positions) {
             Some(p) if p.segment != 0 => {
                 let present = list_segments(fs, dir)
                     .map_err(ChannelError::Recovery)?

@@ -14,6 +14,7 @@ mod error;
 pub mod examine;
 mod gc;
 mod missing;
+mod position;
 mod recovery;
 mod state;
 mod transaction;

@@ -19,13 +19,12 @@ use super::state::{Capacity, QueueState};
 use super::{
     Counters, FileChannel, FileChannelConfig, Inner, RecoveryInfo, RecoveryPolicy, RecoverySource,
 };
-use crate::checkpoint::format::DirPosition;
 use crate::checkpoint::journal::{self, Journal};
 use crate::checkpoint::store;
 use crate::checkpoint::CheckpointImage;
 use crate::io::{DirLock, Fs, OpenMode};
 use crate::wal::policy::Repair;
-use crate::wal::replay::{replay, ReplayOutcome, StartPosition};
+use crate::wal::replay::{replay, FoundSegment, ReplayOutcome, ReplayReport, StartPosition};
 use crate::wal::segment::segment_file_name;
 use crate::wal::table::SegmentTable;
 use crate::wal::writer::{DirWriter, LastSegment, Poison};
@@ -121,60 +120,6 @@ fn choose_checkpoint(
     (None, RecoverySource::FullReplay)
 }
 
-/// The replay position a checkpoint holds for data directory `dir`, whatever spelling of the
-/// directory (and whatever working directory) wrote it: the position stored under the same
-/// spelling; else the one whose stored path has the same canonical path; else the one naming a
-/// segment this directory holds (segment ids are unique across a channel's directories, and a
-/// position's segment is never deleted while the position is current); else, for a directory
-/// that had no segment yet, the position at its `index` among the `dirs` configured.
-pub(crate) fn position_of<'a>(
-    fs: &dyn Fs,
-    dir: &Path,
-    index: usize,
-    dirs: usize,
-    positions: &'a [DirPosition],
-) -> Option<&'a DirPosition> {
-    let key = dir.to_string_lossy();
-    if let Some(p) = positions.iter().find(|p| p.dir == key) {
-        return Some(p);
-    }
-    if let Some(canon) = canonical_or_parent(fs, dir) {
-        let same = |p: &&DirPosition| {
-            canonical_or_parent(fs, Path::new(&p.dir)).is_some_and(|c| c == canon)
-        };
-        if let Some(p) = positions.iter().find(same) {
-            return Some(p);
-        }
-    }
-    let held = crate::wal::replay::list_segments(fs, dir).unwrap_or_default();
-    if let Some(p) = positions
-        .iter()
-        .find(|p| held.iter().any(|(id, _)| *id == p.segment))
-    {
-        return Some(p);
-    }
-    // A directory that had no segment yet (segment 0) has nothing to identify it by: take the
-    // position at its index when the checkpoint has one per configured directory.
-    positions
-        .get(index)
-        .filter(|p| p.segment == 0 && positions.len() == dirs && held.is_empty())
-}
-
-/// `dir` canonicalised; for a directory that no longer exists (removed under the channel, or
-/// not yet created), its parent canonicalised with the name appended, so that a vanished data
-/// directory is still matched to its replay position and reported as missing.
-fn canonical_or_parent(fs: &dyn Fs, dir: &Path) -> Option<std::path::PathBuf> {
-    if let Ok(c) = fs.canonicalize(dir) {
-        return Some(c);
-    }
-    let name = dir.file_name()?;
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    fs.canonicalize(parent).ok().map(|p| p.join(name))
-}
-
 /// Finishes a deletion a crash interrupted (see `gc`). With [`Repair::OnDisk`] the segments
 /// listed in the journal are removed and the journal cleared; read-only, their ids are returned
 /// so that the caller can ignore them.
@@ -262,6 +207,11 @@ pub(crate) fn recover_state(
         // queued events the missing segments held.
         (starts, absent_positions) = starts_from(fs, config, img)?;
     }
+    assert_eq!(
+        starts.len(),
+        config.data_dirs.len(),
+        "one start per data directory"
+    );
     let unfinished = finish_deletions(fs, config, repair)?;
     let policy = config.recovery_policy;
     let mut outcome =
@@ -339,24 +289,16 @@ pub(crate) fn segment_table(
     Ok(table)
 }
 
-pub(super) fn open(
-    config: FileChannelConfig,
-    fs: Arc<dyn Fs>,
-) -> Result<FileChannel, ChannelError> {
-    let t0 = Instant::now();
-    config.validate()?;
-    let locks = lock_all(fs.as_ref(), &config, true)?;
-    let rec = recover_state(fs.as_ref(), &config, Repair::OnDisk)?;
-    let events_lost =
-        rec.outcome.report.events_lost + rec.missing.len() as u64 + rec.outcome.report.events_cut;
-    let table = segment_table(fs.as_ref(), &rec.outcome)?;
-    let poison = Arc::new(Poison::default());
-    let ids = Arc::new(AtomicU32::new(rec.segment_next));
+/// Starts one writer per data directory after the last segment replay found there.
+fn start_writers(
+    fs: &Arc<dyn Fs>,
+    config: &FileChannelConfig,
+    segments: &[FoundSegment],
+    (poison, ids, table): (&Arc<Poison>, &Arc<AtomicU32>, &Arc<SegmentTable>),
+) -> Result<Vec<DirWriter>, ChannelError> {
     let mut writers = Vec::with_capacity(config.data_dirs.len());
     for (i, dir) in config.data_dirs.iter().enumerate() {
-        let last = rec
-            .outcome
-            .segments
+        let last = segments
             .iter()
             .rfind(|s| s.dir_index == i)
             .map(|s| LastSegment {
@@ -382,10 +324,12 @@ pub(super) fn open(
         }
         writers.push(writer);
     }
-    let st = rec.queue;
-    let depth = st.depth();
-    let recovered = st.ready().len() as u64;
-    let report = rec.outcome.report;
+    assert_eq!(writers.len(), config.data_dirs.len());
+    Ok(writers)
+}
+
+/// Logs what recovery met, once in sum and once per problem.
+fn log_damage(report: &ReplayReport, events_lost: u64) {
     if !report.problems.is_empty() || events_lost > 0 {
         tracing::warn!(
             problems = report.problems.len(),
@@ -397,6 +341,27 @@ pub(super) fn open(
             tracing::warn!(problem = %p, "recovery");
         }
     }
+}
+
+pub(super) fn open(
+    config: FileChannelConfig,
+    fs: Arc<dyn Fs>,
+) -> Result<FileChannel, ChannelError> {
+    let t0 = Instant::now();
+    config.validate()?;
+    let locks = lock_all(fs.as_ref(), &config, true)?;
+    let rec = recover_state(fs.as_ref(), &config, Repair::OnDisk)?;
+    let table = segment_table(fs.as_ref(), &rec.outcome)?;
+    let poison = Arc::new(Poison::default());
+    let ids = Arc::new(AtomicU32::new(rec.segment_next));
+    let shared = (&poison, &ids, &table);
+    let writers = start_writers(&fs, &config, &rec.outcome.segments, shared)?;
+    let report = rec.outcome.report;
+    let events_lost = report.events_lost + rec.missing.len() as u64 + report.events_cut;
+    let st = rec.queue;
+    let depth = st.depth();
+    let recovered = st.ready().len() as u64;
+    log_damage(&report, events_lost);
     let replayed_any = report.records > 0 || rec.image.is_none();
     let inner = Arc::new(Inner {
         capacity: Capacity::new(config.capacity, depth),
@@ -440,49 +405,4 @@ pub(super) fn open(
         "file channel open"
     );
     Ok(FileChannel { inner })
-}
-
-#[cfg(test)]
-mod position_tests {
-    use super::*;
-    use crate::io::SimFs;
-
-    fn pos(dir: &str, segment: u32) -> DirPosition {
-        DirPosition {
-            dir: dir.into(),
-            segment,
-            offset: 32,
-        }
-    }
-
-    #[test]
-    fn a_position_is_found_by_spelling_then_by_the_segment_its_directory_holds() {
-        let fs = SimFs::new(1);
-        for d in ["/x/d0", "/x/d1"] {
-            fs.create_dir_all(Path::new(d)).unwrap();
-        }
-        fs.open(Path::new("/x/d1/log-0000000007"), OpenMode::CreateNew)
-            .unwrap();
-        let positions = [pos("d0", 3), pos("d1", 7)];
-        let found = |dir: &str, i| position_of(&fs, Path::new(dir), i, 2, &positions);
-        assert_eq!(found("d0", 0), Some(&positions[0]));
-        // Another spelling: d1 holds segment 7, so the position naming 7 is d1's, at any index.
-        assert_eq!(found("/x/d1", 0), Some(&positions[1]));
-        // d0 under another spelling holds no segment a position names, and its position is
-        // not segment 0: no match (open then replays it whole; verify reports it).
-        assert_eq!(found("/x/d0", 0), None);
-    }
-
-    #[test]
-    fn a_directory_without_segments_takes_the_position_at_its_index_only_if_it_named_none() {
-        let fs = SimFs::new(1);
-        fs.create_dir_all(Path::new("/x/d1")).unwrap();
-        let positions = [pos("d0", 3), pos("d1", 0)];
-        assert_eq!(
-            position_of(&fs, Path::new("/x/d1"), 1, 2, &positions),
-            Some(&positions[1])
-        );
-        // Not when the checkpoint's directories do not line up with the configuration.
-        assert_eq!(position_of(&fs, Path::new("/x/d1"), 1, 3, &positions), None);
-    }
 }

@@ -324,6 +324,7 @@ impl Capacity {
             }
         }
         *used += 1;
+        debug_assert!(*used <= self.limit, "more permits out than the limit");
         true
     }
 

@@ -139,6 +139,10 @@ impl Transaction {
         }
         self.put_bytes += put_record_len(&event);
         self.puts.push(event);
+        debug_assert!(
+            self.puts.len() as u64 <= cap,
+            "a transaction past its capacity"
+        );
         Ok(())
     }
 

@@ -13,5 +13,5 @@ pub mod segment;
 pub mod table;
 pub mod writer;
 
-pub use policy::{Action, Damage, Position, RecoveryPolicy, Repair};
-pub use record::{EventPtr, Record, RecordBody, RecordKind};
+pub use policy::RecoveryPolicy;
+pub use record::{EventPtr, RecordKind};

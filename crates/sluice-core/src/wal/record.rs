@@ -58,6 +58,7 @@ pub const TAKE_RECORD_BYTES: usize = RECORD_HEADER_BYTES + TAKE_BODY_BYTES;
 /// Bytes of a commit record.
 pub const COMMIT_RECORD_BYTES: usize = RECORD_HEADER_BYTES + COMMIT_BODY_BYTES;
 /// Bytes of a rollback record.
+#[cfg(any(test, feature = "internals"))]
 pub const ROLLBACK_RECORD_BYTES: usize = RECORD_HEADER_BYTES;
 
 // The frame header fields tile bytes 0..RECORD_HEADER_BYTES, the bodies tile their lengths,
@@ -171,6 +172,7 @@ pub struct Record {
 
 impl Record {
     /// The record's kind.
+    #[cfg(any(test, feature = "internals"))]
     pub fn kind(&self) -> RecordKind {
         match self.body {
             RecordBody::Put(_) => RecordKind::Put,
@@ -301,7 +303,9 @@ pub fn encode_commit(buf: &mut Vec<u8>, txid: u64, seq: u64, puts: u32, takes: u
     finish(buf, start);
 }
 
-/// Appends a rollback record to `buf`.
+/// Appends a rollback record to `buf` (Sluice writes none: nothing reaches the disk before
+/// commit; replay still reads them).
+#[cfg(any(test, feature = "internals"))]
 pub fn encode_rollback(buf: &mut Vec<u8>, txid: u64, seq: u64) {
     let start = begin(buf, RecordKind::Rollback, txid, seq);
     hot_assert!(buf.len() - start == ROLLBACK_RECORD_BYTES);

@@ -22,13 +22,15 @@ mod space;
 mod start;
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex};
 
-pub use self::poison::{Poison, PoisonCause};
+pub use self::poison::Poison;
+#[cfg(feature = "internals")]
+pub use self::poison::PoisonCause;
 use self::space::SpaceGauge;
 use self::start::{check_linked, create_segment, is_enospc};
 use super::segment::{segment_file_name, SEGMENT_HEADER_BYTES};
@@ -192,7 +194,8 @@ impl DirWriter {
     }
 
     /// The directory written.
-    pub fn dir(&self) -> &Path {
+    #[cfg(feature = "internals")]
+    pub fn dir(&self) -> &std::path::Path {
         &self.dir
     }
 
@@ -218,6 +221,7 @@ impl DirWriter {
     }
 
     /// Bytes written but not yet covered by an fsync.
+    #[cfg(feature = "internals")]
     pub fn unsynced_bytes(&self) -> u64 {
         let written = self.active.lock().written;
         // Read under two locks one after the other: a sync finishing in between may cover

@@ -28,7 +28,7 @@ use super::SinkError;
 use crate::agent::metrics::CounterGroup;
 use crate::agent::rpc::avro_client::{AvroClient, AvroClientConfig};
 use crate::agent::stop::Stop;
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// How long a call in flight may still run after the stop signal.
 pub const STOP_GRACE: Duration = Duration::from_secs(2);

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::format::{Encoder, Layout};
-use sluice_core::event::Event;
 use sluice_core::io::{Fs, FsFile, OpenMode};
+use sluice_core::Event;
 
 /// Tries at finding an unused file name before giving up.
 const NAME_TRIES_MAX: u32 = 10_000;

@@ -12,7 +12,7 @@ use std::io;
 
 use super::codec::Codec;
 use super::config::{FileType, HdfsConfig, Serializer, WriteFormat};
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// Flume's Avro event schema (`FlumeEventAvroEventSerializer`).
 pub const AVRO_EVENT_SCHEMA: &str = r#"{"type":"record","name":"Event","fields":[{"name":"headers","type":{"type":"map","values":"string"}},{"name":"body","type":"bytes"}]}"#;

@@ -23,8 +23,8 @@ use tokio::task::JoinHandle;
 
 use super::SinkError;
 pub use config::HdfsConfig;
-use sluice_core::event::Event;
 use sluice_core::io::{Fs, StdFs};
+use sluice_core::Event;
 use writer::{HdfsError, HdfsWriter};
 
 type Job = JoinHandle<(Box<HdfsWriter>, Result<(), HdfsError>)>;

@@ -15,8 +15,8 @@ use super::config::HdfsConfig;
 use super::format::Layout;
 use super::path::{event_time, HostNames, PathTemplate};
 use super::recover::{recover_all, recover_file, search_root, Recovered};
-use sluice_core::event::Event;
 use sluice_core::io::Fs;
+use sluice_core::Event;
 
 /// Why a batch could not be written.
 #[derive(Debug, thiserror::Error)]

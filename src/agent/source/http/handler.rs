@@ -16,7 +16,7 @@ use std::fmt;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// A request charset the JSON handler accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -34,7 +34,7 @@ use tokio::task::JoinSet;
 use super::tls::{self, HANDSHAKE_TIMEOUT};
 use super::{SourceCtx, SourceError};
 use crate::agent::config::net::{HttpConfig, HttpHandler};
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// Listens until stopped; open connections finish the request they are serving.
 pub async fn run(cfg: HttpConfig, ctx: SourceCtx) -> Result<(), SourceError> {

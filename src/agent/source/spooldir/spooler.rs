@@ -21,7 +21,7 @@ use super::scan::{order, Candidate, Filter};
 use super::tracker::{Position, Tracker, TrackerError};
 use crate::agent::source::atomic_file;
 use crate::agent::source::file_lines::{Fill, LineBuf};
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// What to do next.
 #[derive(Debug)]

@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::config::SpoolDirConfig;
 use super::spooler::{SpoolError, Spooler, Step};
 use crate::agent::source::{SourceCtx, SourceError};
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// First wait after the channel refused a batch (Flume's 250 ms).
 pub const BACKOFF_START: Duration = Duration::from_millis(250);

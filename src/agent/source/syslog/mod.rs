@@ -15,7 +15,7 @@ pub mod udp;
 use crate::agent::config::net::SyslogOptions;
 use frame::Frame;
 use parse::{Clock, ParseOptions};
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// Parses frames into events and adds the `extra` headers (client address, port).
 pub fn events(

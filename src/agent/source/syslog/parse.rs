@@ -23,7 +23,7 @@ use std::sync::OnceLock;
 use chrono::{DateTime, Duration, FixedOffset, Local, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use regex::bytes::Regex;
 
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// Header with the facility (`pri / 8`).
 pub const FACILITY: &str = "Facility";

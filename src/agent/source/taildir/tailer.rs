@@ -19,7 +19,7 @@ use regex::Regex;
 use super::config::TaildirConfig;
 use super::position::PosEntry;
 use super::tail_file::TailFile;
-use sluice_core::event::Event;
+use sluice_core::Event;
 
 /// Most files followed at once (a limit on descriptors and memory).
 pub const FOLLOWED_FILES_MAX: usize = 100_000;

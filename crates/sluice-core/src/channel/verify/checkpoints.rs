@@ -4,40 +4,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::report::{problem, CheckpointCheck, CheckpointState, Problem};
 use super::segments::ScannedSegment;
-use super::{problem, Problem};
-use crate::channel::recovery::position_of;
+use crate::channel::position::position_of;
 use crate::channel::FileChannelConfig;
 use crate::checkpoint::store::{self, checkpoint_path, LoadError};
 use crate::checkpoint::CheckpointImage;
 use crate::io::Fs;
-
-/// The state of one checkpoint file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CheckpointState {
-    /// It decodes and its checksum holds.
-    Valid {
-        /// When it was written (ms since the epoch).
-        created_ms: u64,
-        /// Queue entries it holds.
-        entries: u64,
-    },
-    /// There is no such file.
-    Missing,
-    /// It cannot be used: why.
-    Invalid(String),
-}
-
-/// A checkpoint file and its state.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CheckpointCheck {
-    /// `"checkpoint"` or `"backup"`.
-    pub role: &'static str,
-    /// The file.
-    pub path: PathBuf,
-    /// What was found.
-    pub state: CheckpointState,
-}
 
 /// Loads and checks the checkpoint file in `dir` (read-only).
 pub fn check_checkpoint(

@@ -10,45 +10,21 @@
 //! directory locks throughout, so it refuses a channel an agent has open.
 
 mod checkpoints;
+mod report;
 mod segments;
 
-use std::fmt;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use checkpoints::{check_checkpoint, checkpoint_dirs, CheckpointCheck, CheckpointState};
+pub use checkpoints::{check_checkpoint, checkpoint_dirs};
+pub use report::{CheckpointCheck, CheckpointState, Problem, Verification};
+
+use report::{problem, read_problem};
 
 use super::error::ChannelError;
 use super::recovery::{lock_all, recover_state, segment_table};
 use super::{FileChannelConfig, RecoveryPolicy};
 use crate::io::{DirLock, Fs};
 use crate::wal::policy::Repair;
-use crate::wal::table::ReadError;
-
-/// One thing wrong with a channel: where, and what.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Problem {
-    /// The file.
-    pub file: PathBuf,
-    /// Byte offset in it (0 for a problem with the whole file).
-    pub offset: u64,
-    /// What is wrong.
-    pub what: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.file.display(), self.offset, self.what)
-    }
-}
-
-fn problem(file: &Path, offset: u64, what: impl Into<String>) -> Problem {
-    Problem {
-        file: file.to_path_buf(),
-        offset,
-        what: what.into(),
-    }
-}
 
 /// Checks that every directory of the channel exists, then takes their locks: a tool never
 /// creates a channel, and refuses one an agent holds open ([`ChannelError::Locked`]).
@@ -68,35 +44,6 @@ pub fn lock_existing(
         }
     }
     lock_all(fs, config, false)
-}
-
-/// Everything a verification found.
-#[derive(Debug, Default)]
-pub struct Verification {
-    /// Every problem, in the order: checkpoints, segments (by directory, id, offset),
-    /// checkpoint cross-checks, recovered events.
-    pub problems: Vec<Problem>,
-    /// The checkpoint and, with dual checkpoints, the backup.
-    pub checkpoints: Vec<CheckpointCheck>,
-    /// Segment files found.
-    pub segments: u64,
-    /// Records read and found good.
-    pub records: u64,
-    /// Bytes of all segments.
-    pub bytes: u64,
-    /// Transactions whose records end without a commit or rollback (a torn last write).
-    pub unfinished_txns: u64,
-    /// Events the channel would hold after opening it.
-    pub queued: u64,
-    /// Why `open` would refuse the channel under its configured recovery policy, if it would.
-    pub open_refusal: Option<String>,
-}
-
-impl Verification {
-    /// Whether nothing at all is wrong.
-    pub fn is_sound(&self) -> bool {
-        self.problems.is_empty()
-    }
 }
 
 /// Verifies the channel described by `config` without changing it (see the module docs).
@@ -128,18 +75,6 @@ pub fn verify(fs: Arc<dyn Fs>, config: &FileChannelConfig) -> Result<Verificatio
     }
     recovered_events(fs.as_ref(), config, &scan.good_puts, &mut v)?;
     Ok(v)
-}
-
-fn read_problem(file: &Path, offset: u64, e: ReadError) -> Problem {
-    match e {
-        ReadError::Corrupt {
-            path,
-            offset,
-            detail,
-        } => problem(&path, offset, detail),
-        ReadError::Io { path, source } => problem(&path, offset, format!("cannot read: {source}")),
-        ReadError::MissingSegment(s) => problem(file, offset, format!("segment {s} is missing")),
-    }
 }
 
 /// Runs recovery as `open` would (without repairing) and reads every event it would queue.

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{problem, read_problem, Problem, Verification};
+use super::report::{problem, read_problem, Problem, Verification};
 use crate::channel::{ChannelError, FileChannelConfig};
 use crate::io::{Fs, FsFile, OpenMode};
 use crate::wal::assemble::{Assembler, Fed};
@@ -77,6 +77,10 @@ pub(super) fn scan_all(
         v.unfinished_txns += asm.unfinished().txns;
     }
     good_puts.sort_unstable();
+    debug_assert!(
+        found.len() as u64 <= v.segments,
+        "more good segments than files"
+    );
     Ok(Scan { found, good_puts })
 }
 

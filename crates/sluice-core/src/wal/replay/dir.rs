@@ -4,10 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{
-    io_err, list_segments, read_header, FoundSegment, HeaderProblem, ReplayError, ReplayReport,
-    StartPosition,
-};
+use super::files::{list_segments, read_header, HeaderProblem};
+use super::report::{io_err, FoundSegment, ReplayError, ReplayReport, StartPosition};
 use crate::io::{Fs, FsFile, OpenMode};
 use crate::wal::assemble::{AssembleError, Assembler, CommittedTxn, Fed};
 use crate::wal::policy::{Action, Damage, Position, RecoveryPolicy, Repair};
@@ -78,6 +76,7 @@ pub(super) fn replay_dir(
         let newest = i + 1 == segments.len();
         r.segment(*id, path, newest, before.replace(*id))?;
     }
+    debug_assert!(r.out.segments.windows(2).all(|w| w[0].id < w[1].id));
     let unfinished = r.asm.unfinished();
     r.out.report.uncommitted_txns = unfinished.txns;
     r.out.report.uncommitted_puts = unfinished.puts;
@@ -95,6 +94,7 @@ impl DirReplay<'_> {
         newest: bool,
         before: Option<u32>,
     ) -> Result<(), ReplayError> {
+        debug_assert!(before.is_none_or(|b| b < id), "segments out of id order");
         let mode = if self.repair.on_disk() {
             OpenMode::ReadWrite
         } else {
@@ -168,6 +168,10 @@ impl DirReplay<'_> {
         // Its id stays taken so that no new segment is created under its name. A newest
         // segment whose header was never completely written holds no record: it is removed.
         self.out.max_ignored_id = self.out.max_ignored_id.max(id);
+        debug_assert!(
+            newest || action != Action::Cut,
+            "only a newest segment is cut"
+        );
         if action == Action::Cut && self.repair.on_disk() {
             drop(file);
             self.fs
@@ -218,6 +222,10 @@ impl DirReplay<'_> {
                 detail,
             });
         }
+        assert!(
+            scan.valid_end <= scan.file_len,
+            "scan ended past the end of the file"
+        );
         found.records = scan.records;
         self.out.report.records += scan.records;
         self.out.report.bytes += scan.file_len.saturating_sub(from);
@@ -269,6 +277,10 @@ impl DirReplay<'_> {
                 detail,
             });
         }
+        debug_assert!(
+            newest || action != Action::Cut,
+            "only a newest segment is cut"
+        );
         let path = &found.path;
         for (o, n) in &scan.skipped {
             if action == Action::Cut && o + n >= scan.file_len {

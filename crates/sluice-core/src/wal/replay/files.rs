@@ -1,0 +1,71 @@
+//! A directory's segment files and the check of a segment's header, shared by replay and
+//! `channel verify`.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::report::{io_err, ReplayError};
+use crate::io::{Fs, FsFile};
+use crate::wal::policy::Damage;
+use crate::wal::segment::{
+    decode_header, parse_segment_file_name, HeaderError, SegmentHeader, SEGMENT_HEADER_BYTES,
+};
+
+/// Lists the segment ids and paths of a directory, in id order.
+pub fn list_segments(fs: &dyn Fs, dir: &Path) -> Result<Vec<(u32, PathBuf)>, ReplayError> {
+    let names = fs.list_dir(dir).map_err(io_err("list", dir))?;
+    let mut ids: Vec<(u32, PathBuf)> = names
+        .iter()
+        .filter_map(|n| parse_segment_file_name(n).map(|id| (id, dir.join(n))))
+        .collect();
+    ids.sort_by_key(|(id, _)| *id);
+    Ok(ids)
+}
+
+/// What is wrong with a segment header: the one report replay and `channel verify` share.
+#[derive(Debug, thiserror::Error)]
+pub enum HeaderProblem {
+    /// The header bytes could not be read.
+    #[error("cannot read the segment header: {0}")]
+    Unreadable(io::Error),
+    /// The header does not decode.
+    #[error(transparent)]
+    Decode(#[from] HeaderError),
+    /// A good header naming another segment than the file name does.
+    #[error("segment header names segment {named}, the file name says {file}")]
+    WrongId {
+        /// The id in the header.
+        named: u32,
+        /// The id in the file name.
+        file: u32,
+    },
+}
+
+impl HeaderProblem {
+    /// The kind of damage, for the recovery policy: a header cut short (or unreadable) is
+    /// a segment whose start was torn by a crash; anything else is a bad header.
+    pub fn damage(&self) -> Damage {
+        match self {
+            HeaderProblem::Unreadable(_) | HeaderProblem::Decode(HeaderError::Truncated(_)) => {
+                Damage::TornHeader
+            }
+            HeaderProblem::Decode(_) | HeaderProblem::WrongId { .. } => Damage::BadHeader,
+        }
+    }
+}
+
+/// Reads and checks the header of segment `id` (its file `len` bytes long).
+pub fn read_header(file: &dyn FsFile, id: u32, len: u64) -> Result<SegmentHeader, HeaderProblem> {
+    let mut buf = [0u8; SEGMENT_HEADER_BYTES as usize];
+    let n = len.min(SEGMENT_HEADER_BYTES) as usize;
+    file.read_exact_at(&mut buf[..n], 0)
+        .map_err(HeaderProblem::Unreadable)?;
+    let h = decode_header(&buf[..n])?;
+    if h.segment_id != id {
+        return Err(HeaderProblem::WrongId {
+            named: h.segment_id,
+            file: id,
+        });
+    }
+    Ok(h)
+}

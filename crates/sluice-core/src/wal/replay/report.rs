@@ -1,0 +1,117 @@
+//! What replay finds and reports: the segments, the committed transactions, the damage met,
+//! and why it refused to go on.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::CommittedTxn;
+
+/// A segment found on disk.
+#[derive(Clone, Debug)]
+pub struct FoundSegment {
+    /// Segment id.
+    pub id: u32,
+    /// Index of its data directory.
+    pub dir_index: usize,
+    /// Path.
+    pub path: PathBuf,
+    /// Length in bytes after any truncation.
+    pub len: u64,
+    /// Records read from it in this replay.
+    pub records: u64,
+}
+
+/// What replay met on the way, for logs, tools and tests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplayReport {
+    /// Records read.
+    pub records: u64,
+    /// Bytes scanned.
+    pub bytes: u64,
+    /// Torn tails truncated: (file, offset, bytes dropped).
+    pub truncated: Vec<(PathBuf, u64, u64)>,
+    /// Damaged regions skipped under `salvage`: (file, offset, bytes).
+    pub skipped: Vec<(PathBuf, u64, u64)>,
+    /// Every problem as `file:offset: what`.
+    pub problems: Vec<String>,
+    /// Committed events known lost (a commit counted more puts than were readable).
+    pub events_lost: u64,
+    /// Puts whose transaction end was not found (never committed, or its end was damaged).
+    pub uncommitted_puts: u64,
+    /// Transactions without an end record.
+    pub uncommitted_txns: u64,
+    /// Events of committed transactions whose commit record lay in a cut tail (readable
+    /// records after damage in a directory's newest segment, cut under `tolerate-tail`):
+    /// acknowledged, unless a crash left them unsynced and out of order.
+    pub events_cut: u64,
+}
+
+/// The result of a replay.
+#[derive(Clone, Debug, Default)]
+pub struct ReplayOutcome {
+    /// Committed transactions in commit order.
+    pub committed: Vec<CommittedTxn>,
+    /// Highest record sequence number seen (0 if none).
+    pub max_seq: u64,
+    /// Highest transaction id seen.
+    pub max_txid: u64,
+    /// Highest segment id found.
+    pub max_segment_id: u32,
+    /// Every segment found, in id order.
+    pub segments: Vec<FoundSegment>,
+    /// Segments known to be missing from the middle of a directory after its replay position:
+    /// a later segment's header names it as its predecessor. (dir index, id, named by).
+    pub chain_gaps: Vec<(usize, u32, PathBuf)>,
+    /// What was met.
+    pub report: ReplayReport,
+}
+
+/// Why replay refused to go on.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// A damaged record or header the policy does not tolerate.
+    #[error("{}:{offset}: {detail}", path.display())]
+    Corrupt {
+        /// File.
+        path: PathBuf,
+        /// Offset of the damage.
+        offset: u64,
+        /// What is wrong.
+        detail: String,
+    },
+    /// I/O failed.
+    #[error("{op} {}: {source}", path.display())]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// Which path.
+        path: PathBuf,
+        /// The error.
+        source: io::Error,
+    },
+    /// The same segment id in two places.
+    #[error("segment id {id} exists twice: {} and {}", first.display(), second.display())]
+    DuplicateSegment {
+        /// The id.
+        id: u32,
+        /// One copy.
+        first: PathBuf,
+        /// The other.
+        second: PathBuf,
+    },
+}
+
+/// Where to start reading one directory: a segment id and offset (from a checkpoint).
+pub type StartPosition = Option<(u32, u64)>;
+
+/// The error of an I/O operation `op` on `path`.
+pub(super) fn io_err<'a>(
+    op: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(io::Error) -> ReplayError + 'a {
+    move |source| ReplayError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
+}
