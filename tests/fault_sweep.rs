@@ -241,7 +241,7 @@ fn point(name: &str, dirs: usize, w: Workload, k: u64, mode: Mode) -> Result<(),
                 // data: that commit fails, the channel stays usable and retries.
                 let roll = |e: &ChannelError| matches!(e, ChannelError::Wal(WalError::Roll { .. }));
                 let hard = log.errors.iter().any(|e| {
-                    matches!(e, ChannelError::Wal(_) | ChannelError::Poisoned(_)) && !roll(e)
+                    matches!(e, ChannelError::Wal(_) | ChannelError::Poisoned { .. }) && !roll(e)
                 });
                 if !hard && log.errors.iter().any(roll) {
                     if ch.stats().unhealthy {
@@ -259,7 +259,8 @@ fn point(name: &str, dirs: usize, w: Workload, k: u64, mode: Mode) -> Result<(),
                     }
                     let mut tx = ch.transaction();
                     match tx.put(ev("refused")) {
-                        Err(ChannelError::Poisoned(msg)) if msg.contains("reopen") => {}
+                        Err(e @ ChannelError::Poisoned { .. })
+                            if e.to_string().contains("reopen") => {}
                         other => return Err(fail(format!("put after EIO gave {other:?}"))),
                     }
                 }

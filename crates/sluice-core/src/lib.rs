@@ -23,6 +23,7 @@ mod channel;
 mod checkpoint;
 mod event;
 pub mod inspect;
+mod invariant;
 pub mod io;
 mod wal;
 
@@ -32,6 +33,7 @@ pub use channel::{
     RecoverySource, Transaction,
 };
 pub use event::Event;
+pub use invariant::hot_asserts_on;
 pub use wal::record::RECORD_BYTES_MAX;
 pub use wal::replay::ReplayError;
 pub use wal::writer::WalError;

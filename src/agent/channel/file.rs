@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use super::metric::{ChannelCounter, ChannelGauge};
 use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx};
 use crate::agent::metrics::CounterGroup;
 use sluice_core::Event;
@@ -59,23 +60,17 @@ impl FileChannelAdapter {
             let s = ch.stats();
             let fill = s.queued as f64 * 100.0 / s.capacity.max(1) as f64;
             vec![
-                ("ChannelSize", s.queued.to_string()),
-                ("ChannelCapacity", s.capacity.to_string()),
-                ("ChannelFillPercentage", fill.to_string()),
-                ("EventPutErrorCount", s.put_errors.to_string()),
-                ("EventTakeErrorCount", s.take_errors.to_string()),
-                (
-                    "CheckpointWriteErrorCount",
-                    s.checkpoint_write_errors.to_string(),
-                ),
-                (
-                    "CheckpointBackupWriteErrorCount",
-                    s.checkpoint_backup_write_errors.to_string(),
-                ),
-                ("Open", s.open.to_string()),
-                ("Closed", u8::from(!s.open).to_string()),
-                ("Unhealthy", u8::from(s.unhealthy).to_string()),
-                ("EventsLostOnOpen", s.events_lost_on_open.to_string()),
+                ChannelGauge::Size.with(s.queued),
+                ChannelGauge::Capacity.with(s.capacity),
+                ChannelGauge::FillPercentage.with(fill),
+                ChannelGauge::PutErrors.with(s.put_errors),
+                ChannelGauge::TakeErrors.with(s.take_errors),
+                ChannelGauge::CheckpointWriteErrors.with(s.checkpoint_write_errors),
+                ChannelGauge::CheckpointBackupWriteErrors.with(s.checkpoint_backup_write_errors),
+                ChannelGauge::Open.with(s.open),
+                ChannelGauge::Closed.with(u8::from(!s.open)),
+                ChannelGauge::Unhealthy.with(u8::from(s.unhealthy)),
+                ChannelGauge::EventsLostOnOpen.with(s.events_lost_on_open),
             ]
             .into_iter()
             .chain(disk.gauges())
@@ -154,7 +149,8 @@ impl ChannelTx for FileTx {
     fn put_all(&mut self, events: Vec<Event>) -> BoxFuture<'_, Result<(), AgentChannelError>> {
         Box::pin(async move {
             let n = events.len() as u64;
-            self.counters.add("EventPutAttemptCount", n);
+            self.counters
+                .add(ChannelCounter::PutAttempt.flume_name(), n);
             let r = self
                 .blocking(move |tx| {
                     for e in events {
@@ -171,7 +167,8 @@ impl ChannelTx for FileTx {
 
     fn take_up_to(&mut self, max: usize) -> BoxFuture<'_, Result<Vec<Event>, AgentChannelError>> {
         Box::pin(async move {
-            self.counters.add("EventTakeAttemptCount", 1);
+            self.counters
+                .add(ChannelCounter::TakeAttempt.flume_name(), 1);
             let (got, err) = self
                 .blocking(move |tx| {
                     let mut got = Vec::new();
@@ -189,7 +186,13 @@ impl ChannelTx for FileTx {
             self.takes += got.len() as u64;
             match err {
                 Some(e) if got.is_empty() => Err(map_err(&self.name, e)),
-                _ => Ok(got),
+                Some(e) => {
+                    // The events already taken go to the sink; the error is reported once
+                    // here and again by the next take if it persists.
+                    tracing::warn!(channel = %self.name, taken = got.len(), error = %e, "take stopped early");
+                    Ok(got)
+                }
+                None => Ok(got),
             }
         })
     }
@@ -204,8 +207,10 @@ impl ChannelTx for FileTx {
                 .await
                 .map_err(|_| AgentChannelError::Join(self.name.clone()))?
                 .map_err(|e| map_err(&self.name, e))?;
-            self.counters.add("EventPutSuccessCount", self.puts);
-            self.counters.add("EventTakeSuccessCount", self.takes);
+            self.counters
+                .add(ChannelCounter::PutSuccess.flume_name(), self.puts);
+            self.counters
+                .add(ChannelCounter::TakeSuccess.flume_name(), self.takes);
             Ok(())
         })
     }
@@ -213,7 +218,10 @@ impl ChannelTx for FileTx {
     fn rollback(mut self: Box<Self>) -> BoxFuture<'static, ()> {
         Box::pin(async move {
             if let Some(tx) = self.tx.take() {
-                let _ = tokio::task::spawn_blocking(move || tx.rollback()).await;
+                if let Err(e) = tokio::task::spawn_blocking(move || tx.rollback()).await {
+                    // The transaction's drop rolls back all the same; only the wait is lost.
+                    tracing::warn!(channel = %self.name, error = %e, "rollback task failed");
+                }
             }
         })
     }

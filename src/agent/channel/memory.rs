@@ -15,6 +15,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
+use super::metric::{ChannelCounter, ChannelGauge};
 use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx};
 use crate::agent::config::types::MemoryConfig;
 use crate::agent::metrics::CounterGroup;
@@ -97,12 +98,9 @@ impl MemoryChannel {
             let size = s.queue.lock().events.len() as u64;
             let cap = s.cfg.capacity;
             vec![
-                ("ChannelSize", size.to_string()),
-                ("ChannelCapacity", cap.to_string()),
-                (
-                    "ChannelFillPercentage",
-                    (size as f64 * 100.0 / cap.max(1) as f64).to_string(),
-                ),
+                ChannelGauge::Size.with(size),
+                ChannelGauge::Capacity.with(cap),
+                ChannelGauge::FillPercentage.with(size as f64 * 100.0 / cap.max(1) as f64),
             ]
         }));
         MemoryChannel { shared }
@@ -179,7 +177,9 @@ impl ChannelTx for MemoryTx {
     fn put_all(&mut self, events: Vec<Event>) -> BoxFuture<'_, Result<(), AgentChannelError>> {
         Box::pin(async move {
             let n = events.len() as u64;
-            self.shared.counters.add("EventPutAttemptCount", n);
+            self.shared
+                .counters
+                .add(ChannelCounter::PutAttempt.flume_name(), n);
             if (self.puts.len() + self.takes.len()) as u64 + n
                 > self.shared.cfg.transaction_capacity
             {
@@ -192,7 +192,9 @@ impl ChannelTx for MemoryTx {
 
     fn take_up_to(&mut self, max: usize) -> BoxFuture<'_, Result<Vec<Event>, AgentChannelError>> {
         Box::pin(async move {
-            self.shared.counters.add("EventTakeAttemptCount", 1);
+            self.shared
+                .counters
+                .add(ChannelCounter::TakeAttempt.flume_name(), 1);
             let room = self.shared.cfg.transaction_capacity as usize
                 - (self.puts.len() + self.takes.len())
                     .min(self.shared.cfg.transaction_capacity as usize);
@@ -238,8 +240,9 @@ impl ChannelTx for MemoryTx {
                         q.events.extend(self.puts.drain(..));
                         drop(q);
                         self.takes.clear();
-                        sh.counters.add("EventPutSuccessCount", n);
-                        sh.counters.add("EventTakeSuccessCount", nt);
+                        sh.counters.add(ChannelCounter::PutSuccess.flume_name(), n);
+                        sh.counters
+                            .add(ChannelCounter::TakeSuccess.flume_name(), nt);
                         if nt > 0 {
                             sh.room.notify_waiters();
                         }

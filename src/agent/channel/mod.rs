@@ -10,6 +10,7 @@ pub mod file;
 pub mod instrumented;
 pub mod kafka;
 pub mod memory;
+pub mod metric;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -19,13 +19,52 @@ use crate::checkpoint::store;
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Writes a checkpoint of `inner` and deletes the segments it makes unnecessary.
 pub(super) fn checkpoint(inner: &Inner) -> Result<(), ChannelError> {
     let _one_at_a_time = inner.checkpoint_lock.lock();
     inner.poison.check()?;
+    let (image, position_segments) = snapshot(inner)?;
+    let bytes = encode(&image);
+    if let Err(e) = store::write(inner.fs.as_ref(), &inner.config.checkpoint_dir, &bytes) {
+        inner
+            .counters
+            .checkpoint_write_errors
+            .fetch_add(1, Ordering::Relaxed);
+        return Err(ChannelError::Io {
+            op: "write checkpoint in",
+            path: inner.config.checkpoint_dir.clone(),
+            source: e,
+        });
+    }
+    inner.counters.checkpoints.fetch_add(1, Ordering::Relaxed);
+    inner.note_written(bytes.len() as u64, None);
+    if inner.config.use_dual_checkpoints {
+        if let Some(backup) = &inner.config.backup_checkpoint_dir {
+            match store::write(inner.fs.as_ref(), backup, &bytes) {
+                Ok(()) => *inner.backup_positions.lock() = Some(position_segments.clone()),
+                Err(e) => {
+                    inner
+                        .counters
+                        .checkpoint_backup_write_errors
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(dir = %backup.display(), error = %e, "backup checkpoint failed");
+                }
+            }
+        }
+    }
+    super::gc::delete_unneeded_segments(inner, &position_segments)?;
+    // Free what a few live events still pin; the next checkpoint deletes it.
+    super::compact::compact(inner, &position_segments)?;
+    Ok(())
+}
+
+/// The image to write: the queue and the write positions, read together under the exclusive
+/// gate, then (with traffic flowing again) made durable up to those positions. Also returns
+/// each directory's position segment.
+fn snapshot(inner: &Inner) -> Result<(CheckpointImage, Vec<u32>), ChannelError> {
     let (ready, inflight, deps, positions, seq_next, txid_next) = {
         let _gate = inner.gate.write();
         let st = inner.state.lock();
@@ -41,6 +80,7 @@ pub(super) fn checkpoint(inner: &Inner) -> Result<(), ChannelError> {
             inner.txid_next.load(Ordering::SeqCst),
         )
     };
+    assert_eq!(positions.len(), inner.config.data_dirs.len());
     // Everything before the positions must be durable before a checkpoint points past it
     // (it may not be yet when fsyncPerTransaction is false).
     for w in &inner.writers {
@@ -65,39 +105,15 @@ pub(super) fn checkpoint(inner: &Inner) -> Result<(), ChannelError> {
         deps,
         entries: QueueState::snapshot_entries(&ready, &inflight),
     };
-    let bytes = encode(&image);
-    if let Err(e) = store::write(inner.fs.as_ref(), &inner.config.checkpoint_dir, &bytes) {
-        inner
-            .counters
-            .checkpoint_write_errors
-            .fetch_add(1, Ordering::Relaxed);
-        return Err(ChannelError::Io {
-            op: "write checkpoint in",
-            path: inner.config.checkpoint_dir.clone(),
-            source: e,
-        });
+    // Every position names a segment older than the next id (0: none yet).
+    for (segment, _) in &positions {
+        assert!(
+            *segment < image.segment_next,
+            "position segment {segment} not below segment_next {}",
+            image.segment_next
+        );
     }
-    inner.counters.checkpoints.fetch_add(1, Ordering::Relaxed);
-    inner.note_written(bytes.len() as u64, None);
-    let position_segments: Vec<u32> = positions.iter().map(|(s, _)| *s).collect();
-    if inner.config.use_dual_checkpoints {
-        if let Some(backup) = &inner.config.backup_checkpoint_dir {
-            match store::write(inner.fs.as_ref(), backup, &bytes) {
-                Ok(()) => *inner.backup_positions.lock() = Some(position_segments.clone()),
-                Err(e) => {
-                    inner
-                        .counters
-                        .checkpoint_backup_write_errors
-                        .fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(dir = %backup.display(), error = %e, "backup checkpoint failed");
-                }
-            }
-        }
-    }
-    super::gc::delete_unneeded_segments(inner, &position_segments)?;
-    // Free what a few live events still pin; the next checkpoint deletes it.
-    super::compact::compact(inner, &position_segments)?;
-    Ok(())
+    Ok((image, positions.iter().map(|(s, _)| *s).collect()))
 }
 
 /// Waits `period` or until shutdown; returns false on shutdown.

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::checkpoint::format::{DIRS_MAX, DIR_PATH_BYTES_MAX};
 pub use crate::wal::policy::RecoveryPolicy;
 
 /// Flume's default `maxFileSize`: `Integer.MAX_VALUE - 500 MiB`.
@@ -163,116 +164,140 @@ impl FileChannelConfig {
         let mut c = FileChannelConfig::default();
         let mut warnings = Vec::new();
         for (key, value) in props {
-            let k = key.as_str();
-            let v = value.trim();
-            match k {
-                "type" => {}
-                "checkpointDir" => c.checkpoint_dir = PathBuf::from(v),
-                "dataDirs" => {
-                    let dirs: Vec<PathBuf> = v
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(PathBuf::from)
-                        .collect();
-                    if dirs.is_empty() {
-                        return Err(err(k, "needs at least one directory"));
-                    }
-                    c.data_dirs = dirs;
-                }
-                "useDualCheckpoints" => c.use_dual_checkpoints = parse_bool(k, v)?,
-                "backupCheckpointDir" => c.backup_checkpoint_dir = Some(PathBuf::from(v)),
-                "capacity" => {
-                    let n = parse_i64(k, v)?;
-                    at_most(k, n, 1, CAPACITY_MAX)?;
-                    if n <= 0 {
-                        warnings.push(format!(
-                            "{k}={n} is not positive; using the default {}",
-                            c.capacity
-                        ));
-                    } else {
-                        c.capacity = n as u64;
-                    }
-                }
-                "transactionCapacity" => {
-                    let n = parse_i64(k, v)?;
-                    at_most(k, n, 1, CAPACITY_MAX)?;
-                    if n <= 0 {
-                        warnings.push(format!(
-                            "{k}={n} is not positive; using the default {}",
-                            c.transaction_capacity
-                        ));
-                    } else {
-                        c.transaction_capacity = n as u64;
-                    }
-                }
-                "checkpointInterval" => {
-                    let n = parse_i64(k, v)?;
-                    at_most(k, n, 1, DURATION_S_MAX * 1000)?;
-                    if n <= 0 {
-                        warnings.push(format!("{k}={n} is not positive; using the default 30000"));
-                    } else {
-                        c.checkpoint_interval_ms = (n as u64).max(CHECKPOINT_INTERVAL_MS_FLOOR);
-                    }
-                }
-                "checkpointOnClose" => c.checkpoint_on_close = parse_bool(k, v)?,
-                "maxFileSize" => {
-                    let n = parse_i64(k, v)?;
-                    if n < MAX_FILE_SIZE_MIN as i64 {
-                        return Err(err(
-                            k,
-                            format!("must be at least {MAX_FILE_SIZE_MIN} bytes, got {n}"),
-                        ));
-                    }
-                    c.max_file_size_bytes = (n as u64).min(MAX_FILE_SIZE_LIMIT);
-                }
-                "minimumRequiredSpace" => {
-                    let n = parse_i64(k, v)?;
-                    if n < 0 {
-                        return Err(err(k, format!("must not be negative, got {n}")));
-                    }
-                    at_most(k, n, 0, MINIMUM_REQUIRED_SPACE_MAX)?;
-                    c.minimum_required_space_bytes = (n as u64).max(MINIMUM_REQUIRED_SPACE_FLOOR);
-                }
-                "keep-alive" => {
-                    let n = parse_i64(k, v)?;
-                    if n < 0 {
-                        return Err(err(k, format!("must not be negative, got {n}")));
-                    }
-                    at_most(k, n, 0, DURATION_S_MAX)?;
-                    c.keep_alive = Duration::from_secs(n as u64);
-                }
-                "fsyncPerTransaction" => c.fsync_per_transaction = parse_bool(k, v)?,
-                "fsyncInterval" => {
-                    let n = parse_i64(k, v)?;
-                    if n <= 0 {
-                        return Err(err(k, format!("must be positive, got {n}")));
-                    }
-                    at_most(k, n, 1, DURATION_S_MAX)?;
-                    c.fsync_interval = Duration::from_secs(n as u64);
-                }
-                "recoveryPolicy" => {
-                    c.recovery_policy = RecoveryPolicy::parse(v).ok_or_else(|| {
-                        err(
-                            k,
-                            format!("expected tolerate-tail, strict or salvage, got {v:?}"),
-                        )
-                    })?
-                }
-                _ if IGNORED_KEYS.contains(&k) => warnings.push(format!(
-                    "{k} is accepted for Flume compatibility and ignored"
-                )),
-                _ if k.starts_with("encryption.") => {
-                    return Err(err(
-                        k,
-                        "encryption of the file channel is not supported yet",
-                    ))
-                }
-                _ => warnings.push(format!("unknown file channel key {k} ignored")),
-            }
+            c.apply_key(key.as_str(), value.trim(), &mut warnings)?;
         }
         c.validate()?;
         Ok((c, warnings))
+    }
+
+    /// Applies one key: the directories and flags here, numbers in [`Self::apply_number`].
+    fn apply_key(
+        &mut self,
+        k: &str,
+        v: &str,
+        warnings: &mut Vec<String>,
+    ) -> Result<(), ConfigError> {
+        match k {
+            "type" => {}
+            "checkpointDir" => self.checkpoint_dir = PathBuf::from(v),
+            "dataDirs" => {
+                let dirs: Vec<PathBuf> = v
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(PathBuf::from)
+                    .collect();
+                if dirs.is_empty() {
+                    return Err(err(k, "needs at least one directory"));
+                }
+                self.data_dirs = dirs;
+            }
+            "useDualCheckpoints" => self.use_dual_checkpoints = parse_bool(k, v)?,
+            "backupCheckpointDir" => self.backup_checkpoint_dir = Some(PathBuf::from(v)),
+            "checkpointOnClose" => self.checkpoint_on_close = parse_bool(k, v)?,
+            "fsyncPerTransaction" => self.fsync_per_transaction = parse_bool(k, v)?,
+            "recoveryPolicy" => {
+                self.recovery_policy = RecoveryPolicy::parse(v).ok_or_else(|| {
+                    err(
+                        k,
+                        format!("expected tolerate-tail, strict or salvage, got {v:?}"),
+                    )
+                })?
+            }
+            "capacity"
+            | "transactionCapacity"
+            | "checkpointInterval"
+            | "maxFileSize"
+            | "minimumRequiredSpace"
+            | "keep-alive"
+            | "fsyncInterval" => self.apply_number(k, parse_i64(k, v)?, warnings)?,
+            _ if IGNORED_KEYS.contains(&k) => warnings.push(format!(
+                "{k} is accepted for Flume compatibility and ignored"
+            )),
+            _ if k.starts_with("encryption.") => {
+                return Err(err(
+                    k,
+                    "encryption of the file channel is not supported yet",
+                ))
+            }
+            _ => warnings.push(format!("unknown file channel key {k} ignored")),
+        }
+        Ok(())
+    }
+
+    /// Applies a numeric key `k` = `n`, checking its range (the casts below follow the checks
+    /// that make them lossless: `n` is positive, or at least 0, where it is converted).
+    fn apply_number(
+        &mut self,
+        k: &str,
+        n: i64,
+        warnings: &mut Vec<String>,
+    ) -> Result<(), ConfigError> {
+        match k {
+            "capacity" | "transactionCapacity" => {
+                at_most(k, n, 1, CAPACITY_MAX)?;
+                let field = if k == "capacity" {
+                    &mut self.capacity
+                } else {
+                    &mut self.transaction_capacity
+                };
+                if n <= 0 {
+                    warnings.push(format!(
+                        "{k}={n} is not positive; using the default {field}"
+                    ));
+                } else {
+                    *field = n as u64;
+                }
+            }
+            "checkpointInterval" => {
+                at_most(k, n, 1, DURATION_S_MAX * 1000)?;
+                if n <= 0 {
+                    warnings.push(format!("{k}={n} is not positive; using the default 30000"));
+                } else {
+                    self.checkpoint_interval_ms = (n as u64).max(CHECKPOINT_INTERVAL_MS_FLOOR);
+                }
+            }
+            "maxFileSize" => {
+                if n < MAX_FILE_SIZE_MIN as i64 {
+                    return Err(err(
+                        k,
+                        format!("must be at least {MAX_FILE_SIZE_MIN} bytes, got {n}"),
+                    ));
+                }
+                self.max_file_size_bytes = (n as u64).min(MAX_FILE_SIZE_LIMIT);
+            }
+            _ => self.apply_bounded(k, n)?,
+        }
+        Ok(())
+    }
+
+    /// The numeric keys that refuse a negative value outright.
+    fn apply_bounded(&mut self, k: &str, n: i64) -> Result<(), ConfigError> {
+        match k {
+            "minimumRequiredSpace" => {
+                if n < 0 {
+                    return Err(err(k, format!("must not be negative, got {n}")));
+                }
+                at_most(k, n, 0, MINIMUM_REQUIRED_SPACE_MAX)?;
+                self.minimum_required_space_bytes = (n as u64).max(MINIMUM_REQUIRED_SPACE_FLOOR);
+            }
+            "keep-alive" => {
+                if n < 0 {
+                    return Err(err(k, format!("must not be negative, got {n}")));
+                }
+                at_most(k, n, 0, DURATION_S_MAX)?;
+                self.keep_alive = Duration::from_secs(n as u64);
+            }
+            "fsyncInterval" => {
+                if n <= 0 {
+                    return Err(err(k, format!("must be positive, got {n}")));
+                }
+                at_most(k, n, 1, DURATION_S_MAX)?;
+                self.fsync_interval = Duration::from_secs(n as u64);
+            }
+            _ => unreachable!("apply_key routes only numeric keys here, not {k}"),
+        }
+        Ok(())
     }
 
     /// Checks relations between keys.
@@ -306,8 +331,25 @@ impl FileChannelConfig {
                 Some(_) => {}
             }
         }
+        // What a checkpoint can record (its encoder asserts these, its decoder checks them).
+        if self.data_dirs.len() > DIRS_MAX {
+            return Err(err(
+                "dataDirs",
+                format!(
+                    "{} directories, more than the {DIRS_MAX} a checkpoint records",
+                    self.data_dirs.len()
+                ),
+            ));
+        }
         let mut seen = std::collections::BTreeSet::new();
         for d in &self.data_dirs {
+            let stored = d.to_string_lossy().len();
+            if stored > DIR_PATH_BYTES_MAX {
+                return Err(err(
+                    "dataDirs",
+                    format!("a path of {stored} bytes, longer than the {DIR_PATH_BYTES_MAX} a checkpoint records"),
+                ));
+            }
             if !seen.insert(d) {
                 return Err(err("dataDirs", format!("{} is listed twice", d.display())));
             }
@@ -327,92 +369,4 @@ impl FileChannelConfig {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn flume_keys_parse_into_typed_fields() {
-        let (c, w) = FileChannelConfig::from_properties(&props(&[
-            ("type", "file"),
-            ("checkpointDir", " /c "),
-            ("dataDirs", "/d1, /d2,,"),
-            ("capacity", "500"),
-            ("transactionCapacity", "100"),
-            ("keep-alive", "1"),
-            ("maxFileSize", "1000000"),
-            ("minimumRequiredSpace", "5"),
-            ("fsyncPerTransaction", "false"),
-            ("recoveryPolicy", "salvage"),
-        ]))
-        .unwrap();
-        assert!(w.is_empty(), "{w:?}");
-        assert_eq!(c.checkpoint_dir, PathBuf::from("/c"));
-        assert_eq!(
-            c.data_dirs,
-            vec![PathBuf::from("/d1"), PathBuf::from("/d2")]
-        );
-        assert_eq!(c.capacity, 500);
-        assert_eq!(c.keep_alive, Duration::from_secs(1));
-        assert_eq!(c.minimum_required_space_bytes, MINIMUM_REQUIRED_SPACE_FLOOR);
-        assert!(!c.fsync_per_transaction);
-        assert_eq!(c.recovery_policy, RecoveryPolicy::Salvage);
-    }
-
-    #[test]
-    fn bad_values_name_the_key() {
-        let e = FileChannelConfig::from_properties(&props(&[("capacity", "lots")])).unwrap_err();
-        assert_eq!(e.key, "capacity");
-        let e = FileChannelConfig::from_properties(&props(&[
-            ("capacity", "10"),
-            ("transactionCapacity", "20"),
-        ]))
-        .unwrap_err();
-        assert_eq!(e.key, "transactionCapacity");
-        let e = FileChannelConfig::from_properties(&props(&[("useDualCheckpoints", "true")]))
-            .unwrap_err();
-        assert_eq!(e.key, "backupCheckpointDir");
-    }
-
-    #[test]
-    fn values_beyond_their_range_are_refused_naming_the_range() {
-        for (k, v) in [
-            ("keep-alive", "9223372036854775807"),
-            ("keep-alive", "99999999999"),
-            ("fsyncInterval", "86401"),
-            ("checkpointInterval", "86400001"),
-            ("capacity", "1000000001"),
-            ("transactionCapacity", "1000000001"),
-            ("minimumRequiredSpace", "1125899906842625"),
-        ] {
-            let e = FileChannelConfig::from_properties(&props(&[(k, v)])).unwrap_err();
-            assert_eq!(e.key, k);
-            assert!(e.message.contains("must be between"), "{e}");
-        }
-        let (c, _) =
-            FileChannelConfig::from_properties(&props(&[("keep-alive", "86400")])).unwrap();
-        assert_eq!(c.keep_alive, Duration::from_secs(DURATION_S_MAX));
-    }
-
-    #[test]
-    fn non_positive_capacity_falls_back_to_the_default_with_a_warning() {
-        let (c, w) = FileChannelConfig::from_properties(&props(&[("capacity", "-1")])).unwrap();
-        assert_eq!(c.capacity, 1_000_000);
-        assert_eq!(w.len(), 1);
-    }
-
-    #[test]
-    fn unknown_keys_warn_and_encryption_is_refused() {
-        let (_, w) = FileChannelConfig::from_properties(&props(&[("bogus", "1")])).unwrap();
-        assert!(w[0].contains("bogus"));
-        let e = FileChannelConfig::from_properties(&props(&[("encryption.activeKey", "k")]))
-            .unwrap_err();
-        assert_eq!(e.key, "encryption.activeKey");
-    }
-}
+mod tests;

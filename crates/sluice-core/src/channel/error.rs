@@ -1,10 +1,12 @@
 //! The channel's typed errors. Backpressure errors give the caller's event back.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::config::ConfigError;
 use crate::checkpoint::store::LoadError;
 use crate::event::Event;
+use crate::wal::record::EncodeError;
 use crate::wal::replay::ReplayError;
 use crate::wal::table::ReadError;
 use crate::wal::writer::WalError;
@@ -33,15 +35,23 @@ pub enum ChannelError {
     EventTooLarge {
         /// The event.
         event: Box<Event>,
-        /// Why.
-        reason: String,
+        /// Which limit it breaks.
+        reason: EncodeError,
     },
     /// A data directory lacks free space for puts. Takes keep working.
     #[error("{0}")]
     DiskFull(WalError),
-    /// The write path failed earlier; the channel refuses writes until reopened.
-    #[error("{0}")]
-    Poisoned(String),
+    /// The write path failed earlier (`op` on `path` failed with `source`); the channel
+    /// refuses writes until reopened.
+    #[error("the channel refuses writes after an earlier I/O failure ({op} {}: {source}); reopen it to recover", path.display())]
+    Poisoned {
+        /// What was being done (`write`, `fsync`, ...).
+        op: &'static str,
+        /// On which file or directory.
+        path: PathBuf,
+        /// The error, shared with the channel's poison latch.
+        source: Arc<std::io::Error>,
+    },
     /// A write, fsync or read failed.
     #[error("{0}")]
     Wal(WalError),
@@ -118,7 +128,7 @@ impl From<WalError> for ChannelError {
     fn from(e: WalError) -> Self {
         match e {
             WalError::DiskFull { .. } => ChannelError::DiskFull(e),
-            WalError::Poisoned(c) => ChannelError::Poisoned(c),
+            WalError::Poisoned { op, path, source } => ChannelError::Poisoned { op, path, source },
             other => ChannelError::Wal(other),
         }
     }

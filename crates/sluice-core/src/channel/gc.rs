@@ -20,6 +20,11 @@ pub(super) fn delete_unneeded_segments(
     inner: &Inner,
     positions: &[u32],
 ) -> Result<(), ChannelError> {
+    assert_eq!(
+        positions.len(),
+        inner.writers.len(),
+        "one position per data directory"
+    );
     let backup = if inner.config.use_dual_checkpoints {
         match inner.backup_positions.lock().clone() {
             Some(b) => b,
@@ -28,79 +33,93 @@ pub(super) fn delete_unneeded_segments(
     } else {
         positions.to_vec()
     };
-    let all = inner.table.all();
-    let existing: BTreeSet<u32> = all.iter().map(|(id, _)| *id).collect();
-    let doomed: Vec<(u32, usize)> = {
-        let st = inner.state.lock();
-        let mut set: BTreeSet<u32> = all
-            .iter()
-            .filter(|(id, e)| {
-                let limit = match (positions.get(e.dir_index), backup.get(e.dir_index)) {
-                    (Some(p), Some(b)) => (*p).min(*b),
-                    _ => return false,
-                };
-                *id < limit && st.live_in(*id) == 0
-            })
-            .map(|(id, _)| *id)
-            .collect();
-        // Keep dropping segments that depend on a segment that stays, until none does.
-        loop {
-            let keep: Vec<u32> = set
-                .iter()
-                .filter(|id| {
-                    st.deps_of(**id).is_some_and(|targets| {
-                        targets
-                            .iter()
-                            .any(|t| existing.contains(t) && !set.contains(t))
-                    })
-                })
-                .copied()
-                .collect();
-            if keep.is_empty() {
-                break;
-            }
-            for id in keep {
-                set.remove(&id);
-            }
-        }
-        all.iter()
-            .filter(|(id, _)| set.contains(id))
-            .map(|(id, e)| (*id, e.dir_index))
-            .collect()
-    };
+    let doomed = doomed_segments(inner, positions, &backup);
     if doomed.is_empty() {
         return Ok(());
     }
+    delete_journaled(inner, &doomed)
+}
+
+/// The segments that may go, as (id, data-dir index): before both replay positions of their
+/// directory, holding no live event, and not holding takes of a segment that stays.
+fn doomed_segments(inner: &Inner, positions: &[u32], backup: &[u32]) -> Vec<(u32, usize)> {
+    let all = inner.table.all();
+    let existing: BTreeSet<u32> = all.iter().map(|(id, _)| *id).collect();
+    let st = inner.state.lock();
+    let mut set: BTreeSet<u32> = all
+        .iter()
+        .filter(|(id, e)| {
+            let limit = match (positions.get(e.dir_index), backup.get(e.dir_index)) {
+                (Some(p), Some(b)) => (*p).min(*b),
+                _ => return false,
+            };
+            *id < limit && st.live_in(*id) == 0
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    // Keep dropping segments that depend on a segment that stays, until none does. Each
+    // pass removes at least one member or ends, so at most `set.len() + 1` passes run.
+    let passes_max = set.len() + 1;
+    for pass in 0.. {
+        assert!(pass < passes_max, "dependency pruning did not converge");
+        let keep: Vec<u32> = set
+            .iter()
+            .filter(|id| {
+                st.deps_of(**id).is_some_and(|targets| {
+                    targets
+                        .iter()
+                        .any(|t| existing.contains(t) && !set.contains(t))
+                })
+            })
+            .copied()
+            .collect();
+        if keep.is_empty() {
+            break;
+        }
+        for id in keep {
+            set.remove(&id);
+        }
+    }
+    let doomed: Vec<(u32, usize)> = all
+        .iter()
+        .filter(|(id, _)| set.contains(id))
+        .map(|(id, e)| (*id, e.dir_index))
+        .collect();
+    for (id, dir_index) in &doomed {
+        assert!(
+            positions.get(*dir_index).is_some_and(|p| id < p),
+            "segment {id} at or after its directory's replay position"
+        );
+        assert!(st.live_in(*id) == 0, "segment {id} still holds live events");
+    }
+    doomed
+}
+
+/// Journals `doomed`, deletes each segment, fsyncs the directories touched, clears the
+/// journal.
+fn delete_journaled(inner: &Inner, doomed: &[(u32, usize)]) -> Result<(), ChannelError> {
     let ckpt_dir = &inner.config.checkpoint_dir;
-    let listed: Vec<(u32, u32)> = doomed.iter().map(|(id, d)| (*d as u32, *id)).collect();
+    let listed = doomed
+        .iter()
+        .map(|(id, d)| {
+            // A data-dir index is below DIRS_MAX (checked with the configuration).
+            let d = u32::try_from(*d).map_err(|_| ChannelError::Io {
+                op: "journal a segment of data directory",
+                path: ckpt_dir.clone(),
+                source: std::io::Error::other(format!("index {d} out of range")),
+            })?;
+            Ok((d, *id))
+        })
+        .collect::<Result<Vec<(u32, u32)>, ChannelError>>()?;
     journal::write(inner.fs.as_ref(), ckpt_dir, &listed).map_err(|e| ChannelError::Io {
         op: "write the deletion journal in",
         path: ckpt_dir.clone(),
         source: e,
     })?;
     let mut dirs_touched = BTreeSet::new();
-    for (id, dir_index) in &doomed {
-        let Some(entry) = inner.table.remove(*id) else {
-            continue;
-        };
-        inner.state.lock().forget_segment(*id);
-        match inner.fs.remove_file(&entry.path) {
-            Ok(()) => {
-                inner
-                    .counters
-                    .segments_deleted
-                    .fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(path = %entry.path.display(), "deleted a segment no longer needed");
-                dirs_touched.insert(*dir_index);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(ChannelError::Io {
-                    op: "delete segment",
-                    path: entry.path,
-                    source: e,
-                })
-            }
+    for (id, dir_index) in doomed {
+        if delete_segment(inner, *id)? {
+            dirs_touched.insert(*dir_index);
         }
     }
     for i in dirs_touched {
@@ -117,4 +136,28 @@ pub(super) fn delete_unneeded_segments(
         path: ckpt_dir.clone(),
         source: e,
     })
+}
+
+/// Forgets segment `id` and removes its file; whether a file was removed.
+fn delete_segment(inner: &Inner, id: u32) -> Result<bool, ChannelError> {
+    let Some(entry) = inner.table.remove(id) else {
+        return Ok(false);
+    };
+    inner.state.lock().forget_segment(id);
+    match inner.fs.remove_file(&entry.path) {
+        Ok(()) => {
+            inner
+                .counters
+                .segments_deleted
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(path = %entry.path.display(), "deleted a segment no longer needed");
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(ChannelError::Io {
+            op: "delete segment",
+            path: entry.path,
+            source: e,
+        }),
+    }
 }

@@ -238,7 +238,10 @@ impl FileChannel {
         self.inner.stop_background();
         let handles: Vec<JoinHandle<()>> = std::mem::take(&mut *self.inner.threads.lock());
         for h in handles {
-            let _ = h.join();
+            let name = h.thread().name().unwrap_or("background").to_owned();
+            if h.join().is_err() {
+                tracing::error!(thread = %name, "a channel background thread panicked");
+            }
         }
         self.inner.close_inner()
     }
@@ -257,11 +260,7 @@ impl Inner {
         if self.closed.load(Ordering::SeqCst) {
             return Err(ChannelError::Closed);
         }
-        if let Some(cause) = self.poison.cause() {
-            return Err(ChannelError::Poisoned(format!(
-                "the channel refuses writes after an earlier I/O failure ({cause}); reopen it to recover"
-            )));
-        }
+        self.poison.check()?;
         Ok(())
     }
 
@@ -307,6 +306,7 @@ impl Inner {
     ) -> Result<(&DirWriter, Appended), WalError> {
         let min_free = min_free.map(|m| m.saturating_add(self.checkpoint_reserve_bytes()));
         let n = self.writers.len();
+        assert!(n > 0, "a channel without data directories");
         let start = self.rr.fetch_add(1, Ordering::Relaxed) % n.max(1);
         let mut order: Vec<usize> = (0..n).map(|i| (start + i) % n).collect();
         if let Some(pos) = order.iter().position(|&i| self.writers[i].is_idle()) {
@@ -328,13 +328,23 @@ impl Inner {
                 Err(e) => return Err(e),
             }
         }
-        Err(first_err.unwrap_or(WalError::Poisoned("no data directory".into())))
+        // A configuration has at least one data directory, so every way out of the loop that
+        // gets here has set `first_err`.
+        Err(first_err.unwrap_or_else(|| WalError::Io {
+            op: "append to",
+            path: self.config.checkpoint_dir.clone(),
+            source: std::io::Error::other("the channel has no data directory"),
+        }))
     }
 
     /// Appends one transaction's records and, with `fsyncPerTransaction`, waits until they
     /// are durable (group commit); otherwise the background fsync covers them.
     fn append_durably(&self, bytes: &[u8], min_free: Option<u64>) -> Result<Appended, WalError> {
         let (w, a) = self.append(bytes, min_free)?;
+        assert!(
+            a.end >= bytes.len() as u64,
+            "append ended before its own bytes"
+        );
         if self.config.fsync_per_transaction {
             w.sync_to(a.end)?;
         }

@@ -128,7 +128,7 @@ impl Transaction {
         if let Err(e) = check_event(&event) {
             return Err(ChannelError::EventTooLarge {
                 event: Box::new(event),
-                reason: e.to_string(),
+                reason: e,
             });
         }
         if !inner.capacity.acquire(inner.config.keep_alive) {

@@ -1,4 +1,10 @@
-//! Pure encoding and decoding of a checkpoint image (layout in `docs/format.md`).
+//! Pure encoding and decoding of a checkpoint image (layout in `docs/format.md`,
+//! "Checkpoint"). The fixed header's byte ranges are the `CHECKPOINT_*_AT` constants, the
+//! repeated items' the `POSITION_*`, `DEP_*_AT` and `ENTRY_*_AT` ones. The encoder asserts
+//! everything the decoder checks (order, limits, `seq_next`), so a checkpoint this code wrote
+//! is one it can read.
+
+use std::ops::Range;
 
 use byteorder::{ByteOrder, LittleEndian as LE};
 
@@ -16,6 +22,75 @@ pub const DIR_PATH_BYTES_MAX: usize = 4096;
 pub const DIRS_MAX: usize = 1024;
 /// Most segment dependencies.
 pub const DEPS_MAX: usize = 1 << 24;
+
+/// Bytes 0..8: [`CHECKPOINT_MAGIC`].
+pub const CHECKPOINT_MAGIC_AT: Range<usize> = 0..8;
+/// Bytes 8..12: [`CHECKPOINT_VERSION`].
+pub const CHECKPOINT_VERSION_AT: Range<usize> = 8..12;
+/// Bytes 12..16: flags, always 0.
+pub const CHECKPOINT_FLAGS_AT: Range<usize> = 12..16;
+/// Bytes 16..24: when the checkpoint was taken, ms since the Unix epoch.
+pub const CHECKPOINT_CREATED_MS_AT: Range<usize> = 16..24;
+/// Bytes 24..32: the next sequence number to hand out.
+pub const CHECKPOINT_SEQ_NEXT_AT: Range<usize> = 24..32;
+/// Bytes 32..40: the next transaction id.
+pub const CHECKPOINT_TXID_NEXT_AT: Range<usize> = 32..40;
+/// Bytes 40..44: the next segment id.
+pub const CHECKPOINT_SEGMENT_NEXT_AT: Range<usize> = 40..44;
+/// Bytes 44..48: the number of replay positions that follow.
+pub const CHECKPOINT_N_DIRS_AT: Range<usize> = 44..48;
+/// Bytes of the fixed header; the positions start here.
+pub const CHECKPOINT_FIXED_BYTES: usize = 48;
+/// A replay position: `path_len u32`, the path, then `segment u32` and `offset u64`.
+pub const POSITION_PATH_LEN_BYTES: usize = 4;
+/// A replay position's `segment u32` and `offset u64` after its path.
+pub const POSITION_TAIL_BYTES: usize = 12;
+/// The dependency count (`n_deps u32`) after the positions.
+pub const N_DEPS_BYTES: usize = 4;
+/// Dependency bytes 0..4: the segment holding the takes.
+pub const DEP_SEGMENT_AT: Range<usize> = 0..4;
+/// Dependency bytes 4..8: the segment its takes took from.
+pub const DEP_TARGET_AT: Range<usize> = 4..8;
+/// Bytes of one dependency.
+pub const DEP_BYTES: usize = 8;
+/// The entry count (`n_entries u64`) after the dependencies.
+pub const N_ENTRIES_BYTES: usize = 8;
+/// Entry bytes 0..8: the put seq (queue key).
+pub const ENTRY_SEQ_AT: Range<usize> = 0..8;
+/// Entry bytes 8..12: the put record's segment.
+pub const ENTRY_SEGMENT_AT: Range<usize> = 8..12;
+/// Entry bytes 12..16: the put record's offset.
+pub const ENTRY_OFFSET_AT: Range<usize> = 12..16;
+/// The trailing CRC32 of every byte before it.
+pub const CHECKPOINT_CRC_BYTES: usize = 4;
+/// The smallest checkpoint: header, no positions, no dependencies, no entries, CRC.
+pub const CHECKPOINT_BYTES_MIN: usize =
+    CHECKPOINT_FIXED_BYTES + N_DEPS_BYTES + N_ENTRIES_BYTES + CHECKPOINT_CRC_BYTES;
+
+const _: () = {
+    assert!(CHECKPOINT_MAGIC_AT.start == 0);
+    assert!(CHECKPOINT_MAGIC_AT.end - CHECKPOINT_MAGIC_AT.start == CHECKPOINT_MAGIC.len());
+    assert!(CHECKPOINT_MAGIC_AT.end == CHECKPOINT_VERSION_AT.start);
+    assert!(CHECKPOINT_VERSION_AT.end == CHECKPOINT_FLAGS_AT.start);
+    assert!(CHECKPOINT_FLAGS_AT.end == CHECKPOINT_CREATED_MS_AT.start);
+    assert!(CHECKPOINT_CREATED_MS_AT.end == CHECKPOINT_SEQ_NEXT_AT.start);
+    assert!(CHECKPOINT_SEQ_NEXT_AT.end == CHECKPOINT_TXID_NEXT_AT.start);
+    assert!(CHECKPOINT_TXID_NEXT_AT.end == CHECKPOINT_SEGMENT_NEXT_AT.start);
+    assert!(CHECKPOINT_SEGMENT_NEXT_AT.end == CHECKPOINT_N_DIRS_AT.start);
+    assert!(CHECKPOINT_N_DIRS_AT.end == CHECKPOINT_FIXED_BYTES);
+    assert!(DEP_SEGMENT_AT.start == 0);
+    assert!(DEP_SEGMENT_AT.end == DEP_TARGET_AT.start);
+    assert!(DEP_TARGET_AT.end == DEP_BYTES);
+    assert!(ENTRY_SEQ_AT.start == 0);
+    assert!(ENTRY_SEQ_AT.end == ENTRY_SEGMENT_AT.start);
+    assert!(ENTRY_SEGMENT_AT.end == ENTRY_OFFSET_AT.start);
+    assert!(ENTRY_OFFSET_AT.end == ENTRY_BYTES);
+    assert!(CHECKPOINT_BYTES_MIN == 64);
+    // The counts written as u32 hold their limits.
+    assert!(DIRS_MAX <= u32::MAX as usize);
+    assert!(DIR_PATH_BYTES_MAX <= u32::MAX as usize);
+    assert!(DEPS_MAX <= u32::MAX as usize);
+};
 
 /// Where replay of one data directory resumes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,11 +148,63 @@ pub enum CheckpointError {
     Malformed(&'static str),
 }
 
-/// Encodes an image. Entries must be sorted by seq without duplicates.
+/// Asserts what [`decode`] will check of an image: the limits, dependencies sorted and
+/// unique, entries strictly increasing and below `seq_next`. Only a bug (or a configuration
+/// that `channel::config` refuses) breaks these, so a failure panics.
+fn assert_encodable(img: &CheckpointImage) {
+    assert!(
+        img.positions.len() <= DIRS_MAX,
+        "{} data directories",
+        img.positions.len()
+    );
+    for p in &img.positions {
+        assert!(
+            p.dir.len() <= DIR_PATH_BYTES_MAX,
+            "data directory path of {} bytes",
+            p.dir.len()
+        );
+    }
+    assert!(
+        img.deps.len() <= DEPS_MAX,
+        "{} segment dependencies",
+        img.deps.len()
+    );
+    assert!(
+        img.deps.windows(2).all(|w| w[0] < w[1]),
+        "segment dependencies not sorted and unique"
+    );
+    assert!(
+        img.entries.windows(2).all(|w| w[0].0 < w[1].0),
+        "checkpoint entries not strictly increasing by seq"
+    );
+    if let Some((last, _)) = img.entries.last() {
+        assert!(
+            *last < img.seq_next,
+            "entry seq {last} not below seq_next {}",
+            img.seq_next
+        );
+    }
+}
+
+/// A count or length the encoder writes as `u32`, held below `u32::MAX` by the limits that
+/// [`assert_encodable`] checked.
+fn count_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or_else(|_| panic!("count {n} beyond the checkpoint limits"))
+}
+
+/// Encodes an image (asserting first what decoding will check).
 pub fn encode(img: &CheckpointImage) -> Vec<u8> {
-    let dirs_len: usize = img.positions.iter().map(|p| 16 + p.dir.len()).sum();
-    let mut b =
-        Vec::with_capacity(68 + dirs_len + img.deps.len() * 8 + img.entries.len() * ENTRY_BYTES);
+    assert_encodable(img);
+    let dirs_len: usize = img
+        .positions
+        .iter()
+        .map(|p| POSITION_PATH_LEN_BYTES + p.dir.len() + POSITION_TAIL_BYTES)
+        .sum();
+    let size = CHECKPOINT_BYTES_MIN
+        + dirs_len
+        + img.deps.len() * DEP_BYTES
+        + img.entries.len() * ENTRY_BYTES;
+    let mut b = Vec::with_capacity(size);
     b.extend_from_slice(&CHECKPOINT_MAGIC);
     b.extend_from_slice(&CHECKPOINT_VERSION.to_le_bytes());
     b.extend_from_slice(&0u32.to_le_bytes());
@@ -85,14 +212,15 @@ pub fn encode(img: &CheckpointImage) -> Vec<u8> {
     b.extend_from_slice(&img.seq_next.to_le_bytes());
     b.extend_from_slice(&img.txid_next.to_le_bytes());
     b.extend_from_slice(&img.segment_next.to_le_bytes());
-    b.extend_from_slice(&(img.positions.len() as u32).to_le_bytes());
+    b.extend_from_slice(&count_u32(img.positions.len()).to_le_bytes());
+    assert_eq!(b.len(), CHECKPOINT_FIXED_BYTES);
     for p in &img.positions {
-        b.extend_from_slice(&(p.dir.len() as u32).to_le_bytes());
+        b.extend_from_slice(&count_u32(p.dir.len()).to_le_bytes());
         b.extend_from_slice(p.dir.as_bytes());
         b.extend_from_slice(&p.segment.to_le_bytes());
         b.extend_from_slice(&p.offset.to_le_bytes());
     }
-    b.extend_from_slice(&(img.deps.len() as u32).to_le_bytes());
+    b.extend_from_slice(&count_u32(img.deps.len()).to_le_bytes());
     for (segment, target) in &img.deps {
         b.extend_from_slice(&segment.to_le_bytes());
         b.extend_from_slice(&target.to_le_bytes());
@@ -105,6 +233,7 @@ pub fn encode(img: &CheckpointImage) -> Vec<u8> {
     }
     let crc = crc32fast::hash(&b);
     b.extend_from_slice(&crc.to_le_bytes());
+    assert_eq!(b.len(), size, "checkpoint size differs from its layout");
     b
 }
 
@@ -130,41 +259,73 @@ impl<'a> Reader<'a> {
     fn u64(&mut self) -> Result<u64, CheckpointError> {
         Ok(LE::read_u64(self.take(8)?))
     }
+    /// A count no larger than `max`.
+    fn count(&mut self, max: usize, what: &'static str) -> Result<usize, CheckpointError> {
+        let n = self.u32()?;
+        usize::try_from(n)
+            .ok()
+            .filter(|n| *n <= max)
+            .ok_or(CheckpointError::Malformed(what))
+    }
 }
 
-/// Decodes an image, checking magic, version, checksum and entry order.
+/// Decodes an image, checking magic, checksum, version, flags, limits and the order of the
+/// dependencies and entries.
 pub fn decode(bytes: &[u8]) -> Result<CheckpointImage, CheckpointError> {
-    if bytes.len() < 8 + 4 + 4 {
-        return Err(CheckpointError::Truncated(bytes.len()));
-    }
-    if bytes[0..8] != CHECKPOINT_MAGIC {
-        return Err(CheckpointError::BadMagic);
-    }
-    let body = &bytes[..bytes.len() - 4];
-    let stored = LE::read_u32(&bytes[bytes.len() - 4..]);
-    let computed = crc32fast::hash(body);
-    let version = LE::read_u32(&bytes[8..12]);
-    if stored != computed {
-        return Err(CheckpointError::Checksum { stored, computed });
-    }
-    if version != CHECKPOINT_VERSION {
-        return Err(CheckpointError::BadVersion(version));
-    }
-    let mut r = Reader { b: body, pos: 16 };
+    let body = checked_body(bytes)?;
+    let mut r = Reader {
+        b: body,
+        pos: CHECKPOINT_CREATED_MS_AT.start,
+    };
     let created_ms = r.u64()?;
     let seq_next = r.u64()?;
     let txid_next = r.u64()?;
     let segment_next = r.u32()?;
-    let ndirs = r.u32()? as usize;
-    if ndirs > DIRS_MAX {
-        return Err(CheckpointError::Malformed("too many data directories"));
+    assert_eq!(r.pos, CHECKPOINT_N_DIRS_AT.start);
+    let positions = decode_positions(&mut r)?;
+    let deps = decode_deps(&mut r)?;
+    let entries = decode_entries(&mut r, seq_next)?;
+    Ok(CheckpointImage {
+        created_ms,
+        seq_next,
+        txid_next,
+        segment_next,
+        positions,
+        deps,
+        entries,
+    })
+}
+
+/// The bytes before the CRC, once magic, checksum, version and flags hold.
+fn checked_body(bytes: &[u8]) -> Result<&[u8], CheckpointError> {
+    if bytes.len() < CHECKPOINT_FLAGS_AT.end {
+        return Err(CheckpointError::Truncated(bytes.len()));
     }
+    if bytes[CHECKPOINT_MAGIC_AT] != CHECKPOINT_MAGIC {
+        return Err(CheckpointError::BadMagic);
+    }
+    let (body, crc) = bytes.split_at(bytes.len() - CHECKPOINT_CRC_BYTES);
+    let stored = LE::read_u32(crc);
+    let computed = crc32fast::hash(body);
+    if stored != computed {
+        return Err(CheckpointError::Checksum { stored, computed });
+    }
+    let version = LE::read_u32(&bytes[CHECKPOINT_VERSION_AT]);
+    if version != CHECKPOINT_VERSION {
+        return Err(CheckpointError::BadVersion(version));
+    }
+    if body.len() >= CHECKPOINT_FLAGS_AT.end && LE::read_u32(&body[CHECKPOINT_FLAGS_AT]) != 0 {
+        return Err(CheckpointError::Malformed("flags are not zero"));
+    }
+    Ok(body)
+}
+
+/// At most [`DIRS_MAX`] replay positions (the loop's bound).
+fn decode_positions(r: &mut Reader<'_>) -> Result<Vec<DirPosition>, CheckpointError> {
+    let ndirs = r.count(DIRS_MAX, "too many data directories")?;
     let mut positions = Vec::with_capacity(ndirs);
     for _ in 0..ndirs {
-        let n = r.u32()? as usize;
-        if n > DIR_PATH_BYTES_MAX {
-            return Err(CheckpointError::Malformed("data directory path too long"));
-        }
+        let n = r.count(DIR_PATH_BYTES_MAX, "data directory path too long")?;
         let dir = std::str::from_utf8(r.take(n)?)
             .map_err(|_| CheckpointError::Malformed("data directory path is not UTF-8"))?
             .to_owned();
@@ -176,11 +337,13 @@ pub fn decode(bytes: &[u8]) -> Result<CheckpointImage, CheckpointError> {
             offset,
         });
     }
-    let ndeps = r.u32()? as usize;
-    if ndeps > DEPS_MAX {
-        return Err(CheckpointError::Malformed("too many segment dependencies"));
-    }
-    let mut deps = Vec::with_capacity(ndeps);
+    Ok(positions)
+}
+
+/// At most [`DEPS_MAX`] dependencies (the loop's bound), strictly increasing.
+fn decode_deps(r: &mut Reader<'_>) -> Result<Vec<(u32, u32)>, CheckpointError> {
+    let ndeps = r.count(DEPS_MAX, "too many segment dependencies")?;
+    let mut deps: Vec<(u32, u32)> = Vec::with_capacity(ndeps);
     for _ in 0..ndeps {
         let dep = (r.u32()?, r.u32()?);
         if deps.last().is_some_and(|last| *last >= dep) {
@@ -190,17 +353,26 @@ pub fn decode(bytes: &[u8]) -> Result<CheckpointImage, CheckpointError> {
         }
         deps.push(dep);
     }
+    Ok(deps)
+}
+
+/// The entries, whose count must match the bytes left exactly; strictly increasing seqs
+/// below `seq_next`.
+fn decode_entries(
+    r: &mut Reader<'_>,
+    seq_next: u64,
+) -> Result<Vec<(u64, EventPtr)>, CheckpointError> {
     let count = r.u64()?;
-    let remaining = body.len() - r.pos;
-    if count.checked_mul(ENTRY_BYTES as u64) != Some(remaining as u64) {
+    let rest = &r.b[r.pos..];
+    if count.checked_mul(ENTRY_BYTES as u64) != Some(rest.len() as u64) {
         return Err(CheckpointError::Malformed(
             "entry count does not match the file length",
         ));
     }
-    let mut entries = Vec::with_capacity(count as usize);
+    let mut entries = Vec::with_capacity(rest.len() / ENTRY_BYTES);
     let mut last: Option<u64> = None;
-    for chunk in body[r.pos..].chunks_exact(ENTRY_BYTES) {
-        let seq = LE::read_u64(&chunk[0..8]);
+    for chunk in rest.chunks_exact(ENTRY_BYTES) {
+        let seq = LE::read_u64(&chunk[ENTRY_SEQ_AT]);
         if last.is_some_and(|l| l >= seq) {
             return Err(CheckpointError::Malformed(
                 "entries are not in sequence order",
@@ -213,76 +385,13 @@ pub fn decode(bytes: &[u8]) -> Result<CheckpointImage, CheckpointError> {
         entries.push((
             seq,
             EventPtr {
-                segment: LE::read_u32(&chunk[8..12]),
-                offset: LE::read_u32(&chunk[12..16]),
+                segment: LE::read_u32(&chunk[ENTRY_SEGMENT_AT]),
+                offset: LE::read_u32(&chunk[ENTRY_OFFSET_AT]),
             },
         ));
     }
-    Ok(CheckpointImage {
-        created_ms,
-        seq_next,
-        txid_next,
-        segment_next,
-        positions,
-        deps,
-        entries,
-    })
+    r.pos = r.b.len();
+    Ok(entries)
 }
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sample() -> CheckpointImage {
-        CheckpointImage {
-            created_ms: 5,
-            seq_next: 100,
-            txid_next: 7,
-            segment_next: 3,
-            positions: vec![DirPosition {
-                dir: "/d".into(),
-                segment: 2,
-                offset: 32,
-            }],
-            deps: vec![(2, 1), (3, 1)],
-            entries: vec![
-                (
-                    10,
-                    EventPtr {
-                        segment: 1,
-                        offset: 32,
-                    },
-                ),
-                (
-                    11,
-                    EventPtr {
-                        segment: 1,
-                        offset: 80,
-                    },
-                ),
-            ],
-        }
-    }
-
-    #[test]
-    fn image_round_trips_with_the_documented_layout() {
-        let img = sample();
-        let b = encode(&img);
-        assert_eq!(&b[0..8], b"SLUICECP");
-        assert_eq!(b.len(), 48 + (4 + 2 + 4 + 8) + (4 + 2 * 8) + 8 + 2 * 16 + 4);
-        assert_eq!(decode(&b).unwrap(), img);
-    }
-
-    #[test]
-    fn every_truncation_and_bit_flip_is_rejected() {
-        let b = encode(&sample());
-        for n in 0..b.len() {
-            assert!(decode(&b[..n]).is_err(), "truncation to {n} accepted");
-        }
-        for i in 0..b.len() {
-            let mut c = b.clone();
-            c[i] ^= 0x10;
-            assert!(decode(&c).is_err(), "flip at {i} accepted");
-        }
-    }
-}
+mod tests;

@@ -1,8 +1,10 @@
 //! The deletion journal: the set of segments a checkpoint is about to delete, written durably
 //! before the first of them is removed, so that a crash half-way through is finished on the
 //! next open instead of leaving some of a set whose members depend on each other (layout in
-//! `docs/format.md`, reasoning in `docs/recovery.md`).
+//! `docs/format.md` "Deletion journal", as the `JOURNAL_*` constants; reasoning in
+//! `docs/recovery.md`).
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use byteorder::{ByteOrder, LittleEndian as LE};
@@ -21,11 +23,49 @@ pub fn journal_path(checkpoint_dir: &Path) -> PathBuf {
     checkpoint_dir.join(JOURNAL_FILE_NAME)
 }
 
-/// Encodes a set of (data-dir index, segment id).
+/// Journal bytes 0..8: [`JOURNAL_MAGIC`].
+pub const JOURNAL_MAGIC_AT: Range<usize> = 0..8;
+/// Journal bytes 8..12: [`JOURNAL_VERSION`].
+pub const JOURNAL_VERSION_AT: Range<usize> = 8..12;
+/// Journal bytes 12..16: the number of items that follow.
+pub const JOURNAL_COUNT_AT: Range<usize> = 12..16;
+/// Bytes before the first item.
+pub const JOURNAL_FIXED_BYTES: usize = 16;
+/// Item bytes 0..4: the data directory's index in `dataDirs`.
+pub const JOURNAL_ITEM_DIR_AT: Range<usize> = 0..4;
+/// Item bytes 4..8: the segment id.
+pub const JOURNAL_ITEM_SEGMENT_AT: Range<usize> = 4..8;
+/// Bytes of one item.
+pub const JOURNAL_ITEM_BYTES: usize = 8;
+/// The trailing CRC32 of every byte before it.
+pub const JOURNAL_CRC_BYTES: usize = 4;
+/// Most items a journal holds: one per segment of a channel, far below `u32::MAX`.
+pub const JOURNAL_ITEMS_MAX: usize = 1 << 24;
+
+const _: () = {
+    assert!(JOURNAL_MAGIC_AT.start == 0);
+    assert!(JOURNAL_MAGIC_AT.end - JOURNAL_MAGIC_AT.start == JOURNAL_MAGIC.len());
+    assert!(JOURNAL_MAGIC_AT.end == JOURNAL_VERSION_AT.start);
+    assert!(JOURNAL_VERSION_AT.end == JOURNAL_COUNT_AT.start);
+    assert!(JOURNAL_COUNT_AT.end == JOURNAL_FIXED_BYTES);
+    assert!(JOURNAL_ITEM_DIR_AT.start == 0);
+    assert!(JOURNAL_ITEM_DIR_AT.end == JOURNAL_ITEM_SEGMENT_AT.start);
+    assert!(JOURNAL_ITEM_SEGMENT_AT.end == JOURNAL_ITEM_BYTES);
+    assert!(JOURNAL_ITEMS_MAX <= u32::MAX as usize);
+};
+
+/// Encodes a set of (data-dir index, segment id); asserts that it decodes back to `segments`.
 pub fn encode(segments: &[(u32, u32)]) -> Vec<u8> {
-    let mut b = Vec::with_capacity(20 + segments.len() * 8);
+    assert!(
+        segments.len() <= JOURNAL_ITEMS_MAX,
+        "a journal of {} segments",
+        segments.len()
+    );
+    let size = JOURNAL_FIXED_BYTES + segments.len() * JOURNAL_ITEM_BYTES + JOURNAL_CRC_BYTES;
+    let mut b = Vec::with_capacity(size);
     b.extend_from_slice(&JOURNAL_MAGIC);
     b.extend_from_slice(&JOURNAL_VERSION.to_le_bytes());
+    // In range: at most JOURNAL_ITEMS_MAX, asserted above.
     b.extend_from_slice(&(segments.len() as u32).to_le_bytes());
     for (dir, id) in segments {
         b.extend_from_slice(&dir.to_le_bytes());
@@ -33,6 +73,8 @@ pub fn encode(segments: &[(u32, u32)]) -> Vec<u8> {
     }
     let crc = crc32fast::hash(&b);
     b.extend_from_slice(&crc.to_le_bytes());
+    assert_eq!(b.len(), size);
+    assert_eq!(decode(&b).as_deref(), Ok(segments));
     b
 }
 
@@ -46,27 +88,33 @@ pub enum JournalError {
 
 /// Decodes a journal.
 pub fn decode(b: &[u8]) -> Result<Vec<(u32, u32)>, JournalError> {
-    if b.len() < 20 {
+    if b.len() < JOURNAL_FIXED_BYTES + JOURNAL_CRC_BYTES {
         return Err(JournalError::Damaged("truncated"));
     }
-    if b[0..8] != JOURNAL_MAGIC {
+    if b[JOURNAL_MAGIC_AT] != JOURNAL_MAGIC {
         return Err(JournalError::Damaged("bad magic"));
     }
-    let (body, crc) = b.split_at(b.len() - 4);
+    let (body, crc) = b.split_at(b.len() - JOURNAL_CRC_BYTES);
     if LE::read_u32(crc) != crc32fast::hash(body) {
         return Err(JournalError::Damaged("checksum mismatch"));
     }
-    if LE::read_u32(&body[8..12]) != JOURNAL_VERSION {
+    if LE::read_u32(&body[JOURNAL_VERSION_AT]) != JOURNAL_VERSION {
         return Err(JournalError::Damaged("unsupported version"));
     }
-    let n = LE::read_u32(&body[12..16]) as usize;
-    let rest = &body[16..];
-    if n.checked_mul(8) != Some(rest.len()) {
+    let n = usize::try_from(LE::read_u32(&body[JOURNAL_COUNT_AT]))
+        .map_err(|_| JournalError::Damaged("count out of range"))?;
+    let rest = &body[JOURNAL_FIXED_BYTES..];
+    if n.checked_mul(JOURNAL_ITEM_BYTES) != Some(rest.len()) {
         return Err(JournalError::Damaged("count does not match the length"));
     }
     Ok(rest
-        .chunks_exact(8)
-        .map(|c| (LE::read_u32(&c[0..4]), LE::read_u32(&c[4..8])))
+        .chunks_exact(JOURNAL_ITEM_BYTES)
+        .map(|c| {
+            (
+                LE::read_u32(&c[JOURNAL_ITEM_DIR_AT]),
+                LE::read_u32(&c[JOURNAL_ITEM_SEGMENT_AT]),
+            )
+        })
         .collect())
 }
 

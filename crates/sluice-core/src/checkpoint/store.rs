@@ -6,7 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::format::{decode, CheckpointError, CheckpointImage};
+use super::format::{
+    decode, CheckpointError, CheckpointImage, CHECKPOINT_BYTES_MIN, CHECKPOINT_MAGIC,
+};
 use crate::io::{read_file, write_file_atomic, Fs};
 
 /// File name of a checkpoint inside its directory.
@@ -54,7 +56,13 @@ pub fn load(fs: &dyn Fs, dir: &Path) -> Result<CheckpointImage, LoadError> {
     decode(&bytes).map_err(|source| LoadError::Invalid { path, source })
 }
 
-/// Writes encoded checkpoint bytes into `dir` atomically.
+/// Writes encoded checkpoint bytes into `dir` atomically. `bytes` come from
+/// [`encode`](super::format::encode) (asserted: at least the smallest image, with the magic).
 pub fn write(fs: &dyn Fs, dir: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    assert!(
+        bytes.len() >= CHECKPOINT_BYTES_MIN && bytes.starts_with(&CHECKPOINT_MAGIC),
+        "not an encoded checkpoint ({} bytes)",
+        bytes.len()
+    );
     write_file_atomic(fs, &checkpoint_path(dir), bytes)
 }

@@ -14,13 +14,20 @@
 //! every file creation fail with a chosen errno (EMFILE: descriptors used up), and
 //! [`SimFs::remove_tree`] removes a directory with everything in it, as `rm -rf` would.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+mod file;
+mod state;
+#[cfg(test)]
+mod tests;
+
+use self::file::SimFile;
+use self::state::{apply, Inode, Pending, State};
 use super::{DirLock, Fs, FsFile, OpenMode};
 
 /// A fault to inject at an operation index (0-based, counting every call into the seam).
@@ -42,118 +49,10 @@ impl Fault {
     }
 }
 
-#[derive(Clone, Debug)]
-enum Pending {
-    Write { offset: u64, bytes: Vec<u8> },
-    SetLen(u64),
-}
-
-#[derive(Debug, Default)]
-struct Inode {
-    current: Vec<u8>,
-    durable: Vec<u8>,
-    pending: Vec<Pending>,
-}
-
-fn apply(target: &mut Vec<u8>, p: &Pending) {
-    match p {
-        Pending::Write { offset, bytes } => {
-            let off = *offset as usize;
-            let end = off + bytes.len();
-            if target.len() < end {
-                target.resize(end, 0);
-            }
-            target[off..end].copy_from_slice(bytes);
-        }
-        Pending::SetLen(len) => target.resize(*len as usize, 0),
-    }
-}
-
-#[derive(Debug, Default)]
-struct State {
-    inodes: HashMap<u64, Inode>,
-    next_inode: u64,
-    /// dir -> (name -> inode), what `list_dir` and `open` see.
-    dirs: BTreeMap<PathBuf, BTreeMap<String, u64>>,
-    /// dir -> (name -> inode), as of the last `sync_dir` (or creation) of that dir.
-    durable_dirs: BTreeMap<PathBuf, BTreeMap<String, u64>>,
-    locks: BTreeSet<PathBuf>,
-    ops: u64,
-    faults: Vec<Fault>,
-    crashed: bool,
-    space_limit: Option<u64>,
-    /// While set, every open that would create a file fails with this errno.
-    fail_creates: Option<i32>,
-    rng: u64,
-}
-
-impl State {
-    fn used_bytes(&self) -> u64 {
-        self.inodes.values().map(|i| i.current.len() as u64).sum()
-    }
-
-    fn next_rand(&mut self) -> u64 {
-        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Counts one operation and returns the fault it must suffer, if any.
-    fn tick(&mut self) -> io::Result<Option<Fault>> {
-        if self.crashed {
-            return Err(crashed_error());
-        }
-        let op = self.ops;
-        self.ops += 1;
-        let fault = self.faults.iter().copied().find(|f| f.at() == op);
-        match fault {
-            Some(Fault::Crash { .. }) => {
-                self.crashed = true;
-                Err(crashed_error())
-            }
-            Some(Fault::Eio { .. }) => Err(io::Error::from_raw_os_error(libc::EIO)),
-            other => Ok(other),
-        }
-    }
-
-    fn split(path: &Path) -> io::Result<(PathBuf, String)> {
-        let parent = path
-            .parent()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent"))?;
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "bad file name"))?;
-        Ok((parent.to_path_buf(), name.to_owned()))
-    }
-
-    fn lookup(&self, path: &Path) -> io::Result<u64> {
-        let (dir, name) = Self::split(path)?;
-        self.dirs
-            .get(&dir)
-            .and_then(|d| d.get(&name))
-            .copied()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{}", path.display())))
-    }
-}
-
-fn crashed_error() -> io::Error {
-    io::Error::other("simulated power loss: the file system is gone until a crash image is taken")
-}
-
 /// The simulated file system. Cloning shares the same state.
 #[derive(Clone, Debug, Default)]
 pub struct SimFs {
     state: Arc<Mutex<State>>,
-}
-
-#[derive(Debug)]
-struct SimFile {
-    state: Arc<Mutex<State>>,
-    inode: u64,
-    writable: bool,
 }
 
 #[derive(Debug)]
@@ -317,113 +216,6 @@ impl SimFs {
     }
 }
 
-impl FsFile for SimFile {
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-        let mut st = self.state.lock();
-        st.tick()?;
-        let inode = st
-            .inodes
-            .get(&self.inode)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "file was removed"))?;
-        let off = offset as usize;
-        if off >= inode.current.len() {
-            return Ok(0);
-        }
-        let n = buf.len().min(inode.current.len() - off);
-        buf[..n].copy_from_slice(&inode.current[off..off + n]);
-        Ok(n)
-    }
-
-    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
-        let mut st = self.state.lock();
-        let fault = st.tick()?;
-        if !self.writable {
-            return Err(io::Error::from_raw_os_error(libc::EBADF));
-        }
-        let cur_len = st
-            .inodes
-            .get(&self.inode)
-            .map_or(0, |i| i.current.len() as u64);
-        let growth = (offset + buf.len() as u64).saturating_sub(cur_len);
-        let mut allowed = buf.len();
-        let mut enospc = matches!(fault, Some(Fault::Enospc { .. }));
-        if enospc {
-            allowed = (st.next_rand() as usize) % (buf.len() + 1);
-        }
-        if let Some(limit) = st.space_limit {
-            let free = limit.saturating_sub(st.used_bytes());
-            if growth > free {
-                enospc = true;
-                let fits = (cur_len + free).saturating_sub(offset) as usize;
-                allowed = allowed.min(fits.min(buf.len()));
-            }
-        }
-        if allowed > 0 {
-            let p = Pending::Write {
-                offset,
-                bytes: buf[..allowed].to_vec(),
-            };
-            let inode = st
-                .inodes
-                .get_mut(&self.inode)
-                .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "file was removed"))?;
-            apply(&mut inode.current, &p);
-            inode.pending.push(p);
-        }
-        if enospc {
-            return Err(io::Error::from_raw_os_error(libc::ENOSPC));
-        }
-        Ok(())
-    }
-
-    fn sync_data(&self) -> io::Result<()> {
-        let mut st = self.state.lock();
-        st.tick()?;
-        let inode = st
-            .inodes
-            .get_mut(&self.inode)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "file was removed"))?;
-        let pending = std::mem::take(&mut inode.pending);
-        for p in &pending {
-            apply(&mut inode.durable, p);
-        }
-        Ok(())
-    }
-
-    fn len(&self) -> io::Result<u64> {
-        let mut st = self.state.lock();
-        st.tick()?;
-        Ok(st
-            .inodes
-            .get(&self.inode)
-            .map_or(0, |i| i.current.len() as u64))
-    }
-
-    fn is_unlinked(&self) -> io::Result<bool> {
-        let st = self.state.lock();
-        Ok(!st
-            .dirs
-            .values()
-            .any(|d| d.values().any(|i| *i == self.inode)))
-    }
-
-    fn set_len(&self, len: u64) -> io::Result<()> {
-        let mut st = self.state.lock();
-        st.tick()?;
-        if !self.writable {
-            return Err(io::Error::from_raw_os_error(libc::EBADF));
-        }
-        let inode = st
-            .inodes
-            .get_mut(&self.inode)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "file was removed"))?;
-        let p = Pending::SetLen(len);
-        apply(&mut inode.current, &p);
-        inode.pending.push(p);
-        Ok(())
-    }
-}
-
 impl Fs for SimFs {
     fn create_dir_all(&self, path: &Path) -> io::Result<()> {
         let mut st = self.state.lock();
@@ -583,67 +375,5 @@ impl Fs for SimFs {
             Some(limit) => limit.saturating_sub(st.used_bytes()),
             None => u64::MAX / 4,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn synced_bytes_survive_a_crash_and_unsynced_directory_entries_vanish() {
-        let fs = SimFs::new(1);
-        let dir = Path::new("/d");
-        fs.create_dir_all(dir).unwrap();
-        let f = fs.open(&dir.join("a"), OpenMode::CreateNew).unwrap();
-        f.write_all_at(b"hello", 0).unwrap();
-        f.sync_data().unwrap();
-        fs.sync_dir(dir).unwrap();
-        f.write_all_at(b" world", 5).unwrap();
-        let g = fs.open(&dir.join("b"), OpenMode::CreateNew).unwrap();
-        g.write_all_at(b"x", 0).unwrap();
-        g.sync_data().unwrap();
-        for seed in 0..20 {
-            let img = fs.crash_image(seed);
-            let bytes = crate::io::read_file(&img, &dir.join("a")).unwrap();
-            assert!(bytes.starts_with(b"hello"), "seed {seed}: {bytes:?}");
-            assert!(!img.exists(&dir.join("b")), "unsynced entry survived");
-        }
-    }
-
-    #[test]
-    fn crash_fault_stops_every_later_operation() {
-        let fs = SimFs::new(1);
-        fs.create_dir_all(Path::new("/d")).unwrap();
-        fs.inject(Fault::Crash { at: 2 });
-        let f = fs.open(Path::new("/d/a"), OpenMode::CreateNew).unwrap();
-        assert!(f.write_all_at(b"x", 0).is_err());
-        assert!(f.sync_data().is_err());
-        assert!(fs.has_crashed());
-    }
-
-    #[test]
-    fn space_limit_gives_enospc_after_a_partial_write() {
-        let fs = SimFs::new(1);
-        fs.create_dir_all(Path::new("/d")).unwrap();
-        fs.set_space_limit(Some(10));
-        let f = fs.open(Path::new("/d/a"), OpenMode::CreateNew).unwrap();
-        let err = f.write_all_at(&[1u8; 16], 0).unwrap_err();
-        assert_eq!(err.raw_os_error(), Some(libc::ENOSPC));
-        assert_eq!(f.len().unwrap(), 10);
-        assert_eq!(fs.available_space(Path::new("/d")).unwrap(), 0);
-    }
-
-    #[test]
-    fn second_lock_on_a_directory_is_refused_until_the_first_is_dropped() {
-        let fs = SimFs::new(1);
-        fs.create_dir_all(Path::new("/d")).unwrap();
-        let l = fs.lock_dir(Path::new("/d")).unwrap();
-        assert_eq!(
-            fs.lock_dir(Path::new("/d")).unwrap_err().kind(),
-            io::ErrorKind::WouldBlock
-        );
-        drop(l);
-        assert!(fs.lock_dir(Path::new("/d")).is_ok());
     }
 }

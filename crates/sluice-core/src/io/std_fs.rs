@@ -56,7 +56,9 @@ impl DirLock for StdLock {}
 impl Drop for StdLock {
     fn drop(&mut self) {
         // Closing the descriptor releases the lock as well; unlocking first is a courtesy.
-        let _ = fs2::FileExt::unlock(&self.0);
+        if let Err(e) = fs2::FileExt::unlock(&self.0) {
+            tracing::debug!(error = %e, "unlocking a directory lock failed; closing releases it");
+        }
     }
 }
 

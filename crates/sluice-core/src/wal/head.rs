@@ -4,9 +4,11 @@
 //! newest segments themselves vanished (a stray `rm`, a lost directory entry) when no
 //! checkpoint names them yet.
 //!
-//! Layout: magic `SLUICEHD` (8 bytes), segment id (u32 LE), CRC32 of the first 12 bytes.
+//! Layout (`HEAD_*_AT`, docs/format.md "Head record"): magic `SLUICEHD` (8 bytes), segment id
+//! (u32 LE), CRC32 of the first 12 bytes.
 
 use std::io;
+use std::ops::Range;
 use std::path::Path;
 
 use byteorder::{ByteOrder, LittleEndian as LE};
@@ -19,26 +21,43 @@ pub const HEAD_FILE_NAME: &str = "newest-segment";
 pub const HEAD_MAGIC: [u8; 8] = *b"SLUICEHD";
 /// Bytes of a head record.
 pub const HEAD_BYTES: usize = 16;
+/// Bytes 0..8: [`HEAD_MAGIC`].
+pub const HEAD_MAGIC_AT: Range<usize> = 0..8;
+/// Bytes 8..12: the directory's newest segment id.
+pub const HEAD_SEGMENT_ID_AT: Range<usize> = 8..12;
+/// Bytes 12..16: CRC32 of bytes `0..HEAD_CRC_AT.start`.
+pub const HEAD_CRC_AT: Range<usize> = 12..16;
 
-/// Encodes a head record naming segment `id`.
+const _: () = {
+    assert!(HEAD_MAGIC_AT.start == 0);
+    assert!(HEAD_MAGIC_AT.end - HEAD_MAGIC_AT.start == HEAD_MAGIC.len());
+    assert!(HEAD_MAGIC_AT.end == HEAD_SEGMENT_ID_AT.start);
+    assert!(HEAD_SEGMENT_ID_AT.end == HEAD_CRC_AT.start);
+    assert!(HEAD_CRC_AT.end == HEAD_BYTES);
+};
+
+/// Encodes a head record naming segment `id` (never 0: a directory without segments has no
+/// head record), asserting that it decodes back to `id`.
 pub fn encode(id: u32) -> [u8; HEAD_BYTES] {
+    assert!(id > 0, "a head record names a segment");
     let mut b = [0u8; HEAD_BYTES];
-    b[0..8].copy_from_slice(&HEAD_MAGIC);
-    LE::write_u32(&mut b[8..12], id);
-    let crc = crc32fast::hash(&b[0..12]);
-    LE::write_u32(&mut b[12..16], crc);
+    b[HEAD_MAGIC_AT].copy_from_slice(&HEAD_MAGIC);
+    LE::write_u32(&mut b[HEAD_SEGMENT_ID_AT], id);
+    let crc = crc32fast::hash(&b[..HEAD_CRC_AT.start]);
+    LE::write_u32(&mut b[HEAD_CRC_AT], crc);
+    assert_eq!(decode(&b), Some(id));
     b
 }
 
 /// Decodes a head record; `None` unless magic, length and checksum hold.
 pub fn decode(b: &[u8]) -> Option<u32> {
-    if b.len() != HEAD_BYTES || b[0..8] != HEAD_MAGIC {
+    if b.len() != HEAD_BYTES || b[HEAD_MAGIC_AT] != HEAD_MAGIC {
         return None;
     }
-    if crc32fast::hash(&b[0..12]) != LE::read_u32(&b[12..16]) {
+    if crc32fast::hash(&b[..HEAD_CRC_AT.start]) != LE::read_u32(&b[HEAD_CRC_AT]) {
         return None;
     }
-    Some(LE::read_u32(&b[8..12]))
+    Some(LE::read_u32(&b[HEAD_SEGMENT_ID_AT]))
 }
 
 /// Records durably that `id` is the newest segment of `dir` (temporary file, fsync, rename,
@@ -81,5 +100,13 @@ mod tests {
         bad[9] ^= 1;
         assert_eq!(decode(&bad), None);
         assert_eq!(decode(&b[..15]), None);
+    }
+
+    #[test]
+    fn head_record_has_the_documented_golden_bytes() {
+        let b = encode(0x0102_0304);
+        assert_eq!(&b[0..8], b"SLUICEHD");
+        assert_eq!(b[8..12], [4, 3, 2, 1]);
+        assert_eq!(LE::read_u32(&b[12..16]), crc32fast::hash(&b[0..12]));
     }
 }

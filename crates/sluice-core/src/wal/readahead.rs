@@ -11,6 +11,7 @@
 use super::record::{decode, frame_len, EventPtr, RecordBody};
 use super::table::{ReadError, SegmentTable};
 use crate::event::Event;
+use crate::invariant::hot_assert;
 
 const WINDOW_MIN: usize = 16 << 10;
 const WINDOW_MAX: usize = 256 << 10;
@@ -69,10 +70,19 @@ impl ReadAhead {
             {
                 Ok(0) => break,
                 Ok(n) => got += n,
-                Err(_) => break,
+                // Not lost: the window ends here and the fallback read through
+                // `SegmentTable::read_event` meets the error again and reports it.
+                Err(e) => {
+                    tracing::debug!(segment = ptr.segment, error = %e, "read-ahead cut short");
+                    break;
+                }
             }
         }
         self.buf.truncate(got);
+        hot_assert!(
+            self.buf.len() <= WINDOW_MAX,
+            "read-ahead window past its maximum"
+        );
         self.segment = ptr.segment;
         self.start = offset;
         self.next_len = (self.next_len * 2).min(WINDOW_MAX);

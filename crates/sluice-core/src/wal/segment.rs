@@ -1,15 +1,21 @@
-//! Segment files: the header codec, file naming, and a sequential scanner over records.
+//! Segment files: the header codec and file naming (pure functions of bytes), and, in
+//! [`scan`], the sequential scanner that reads a segment's records through the [`FsFile`]
+//! seam.
 //!
 //! A segment is `log-<id>` (id zero-padded to 10 digits) in a data directory; it starts with a
 //! 32-byte header (magic, format version, segment id, creation time, the id of the segment
-//! before it in the same directory, CRC) followed by records.
+//! before it in the same directory, CRC) followed by records. The header's byte ranges are
+//! the `SEGMENT_*_AT` constants (docs/format.md, "Segment").
+//!
+//! [`FsFile`]: crate::io::FsFile
 
-use std::io;
+mod scan;
+
+use std::ops::Range;
 
 use byteorder::{ByteOrder, LittleEndian as LE};
 
-use super::record::{decode_meta, frame_len, plausible_frame, DecodeError, RecordMeta};
-use crate::io::FsFile;
+pub use self::scan::{scan_records, ScanOutcome, ScanProblem};
 
 /// Bytes of a segment header.
 pub const SEGMENT_HEADER_BYTES: u64 = 32;
@@ -17,6 +23,35 @@ pub const SEGMENT_HEADER_BYTES: u64 = 32;
 pub const SEGMENT_MAGIC: [u8; 8] = *b"SLUICEWL";
 /// The segment format this code writes and reads.
 pub const SEGMENT_VERSION: u32 = 1;
+
+/// Header bytes 0..8: [`SEGMENT_MAGIC`].
+pub const SEGMENT_MAGIC_AT: Range<usize> = 0..8;
+/// Header bytes 8..12: the format version, [`SEGMENT_VERSION`].
+pub const SEGMENT_VERSION_AT: Range<usize> = 8..12;
+/// Header bytes 12..16: the segment id (equal to the id in the file name).
+pub const SEGMENT_ID_AT: Range<usize> = 12..16;
+/// Header bytes 16..24: creation time, milliseconds since the Unix epoch.
+pub const SEGMENT_CREATED_MS_AT: Range<usize> = 16..24;
+/// Header bytes 24..28: the id of the segment before this one in its directory (0: none).
+pub const SEGMENT_PREV_IN_DIR_AT: Range<usize> = 24..28;
+/// Header bytes 28..32: CRC32 of bytes `0..SEGMENT_CRC_AT.start`.
+pub const SEGMENT_CRC_AT: Range<usize> = 28..32;
+
+/// The header as a `usize` (it is 32 bytes; the conversion is checked at compile time).
+const HEADER_LEN: usize = SEGMENT_HEADER_BYTES as usize;
+
+const _: () = {
+    assert!(SEGMENT_MAGIC_AT.start == 0);
+    assert!(SEGMENT_MAGIC_AT.end - SEGMENT_MAGIC_AT.start == SEGMENT_MAGIC.len());
+    assert!(SEGMENT_MAGIC_AT.end == SEGMENT_VERSION_AT.start);
+    assert!(SEGMENT_VERSION_AT.end == SEGMENT_ID_AT.start);
+    assert!(SEGMENT_ID_AT.end == SEGMENT_CREATED_MS_AT.start);
+    assert!(SEGMENT_CREATED_MS_AT.end - SEGMENT_CREATED_MS_AT.start == 8);
+    assert!(SEGMENT_CREATED_MS_AT.end == SEGMENT_PREV_IN_DIR_AT.start);
+    assert!(SEGMENT_PREV_IN_DIR_AT.end == SEGMENT_CRC_AT.start);
+    assert!(SEGMENT_CRC_AT.end == HEADER_LEN);
+    assert!(HEADER_LEN as u64 == SEGMENT_HEADER_BYTES);
+};
 
 /// A decoded segment header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,41 +81,72 @@ pub enum HeaderError {
     /// Checksum mismatch.
     #[error("segment header checksum mismatch")]
     Checksum,
+    /// The header names a predecessor that is not older than the segment itself (bytes
+    /// 24..28, `prev_in_dir`): never written by Sluice, whose ids only grow.
+    #[error(
+        "segment header names segment {prev_in_dir} as the predecessor of segment {segment_id}"
+    )]
+    BadPredecessor {
+        /// The header's segment id.
+        segment_id: u32,
+        /// The predecessor it names.
+        prev_in_dir: u32,
+    },
 }
 
-/// Encodes a segment header.
-pub fn encode_header(h: &SegmentHeader) -> [u8; SEGMENT_HEADER_BYTES as usize] {
-    let mut b = [0u8; SEGMENT_HEADER_BYTES as usize];
-    b[0..8].copy_from_slice(&SEGMENT_MAGIC);
-    LE::write_u32(&mut b[8..12], SEGMENT_VERSION);
-    LE::write_u32(&mut b[12..16], h.segment_id);
-    LE::write_u64(&mut b[16..24], h.created_ms);
-    LE::write_u32(&mut b[24..28], h.prev_in_dir);
-    let crc = crc32fast::hash(&b[0..28]);
-    LE::write_u32(&mut b[28..32], crc);
+/// Encodes a segment header. Segment ids start at 1 and a segment's predecessor in its
+/// directory is older (asserted: only a bug breaks either), and the bytes are asserted to
+/// decode to `h`.
+pub fn encode_header(h: &SegmentHeader) -> [u8; HEADER_LEN] {
+    assert!(h.segment_id > 0, "segment id 0 is never written");
+    assert!(
+        h.prev_in_dir < h.segment_id,
+        "segment {} names a newer predecessor {}",
+        h.segment_id,
+        h.prev_in_dir
+    );
+    let mut b = [0u8; HEADER_LEN];
+    b[SEGMENT_MAGIC_AT].copy_from_slice(&SEGMENT_MAGIC);
+    LE::write_u32(&mut b[SEGMENT_VERSION_AT], SEGMENT_VERSION);
+    LE::write_u32(&mut b[SEGMENT_ID_AT], h.segment_id);
+    LE::write_u64(&mut b[SEGMENT_CREATED_MS_AT], h.created_ms);
+    LE::write_u32(&mut b[SEGMENT_PREV_IN_DIR_AT], h.prev_in_dir);
+    let crc = crc32fast::hash(&b[..SEGMENT_CRC_AT.start]);
+    LE::write_u32(&mut b[SEGMENT_CRC_AT], crc);
+    assert_eq!(decode_header(&b).as_ref(), Ok(h));
     b
 }
 
-/// Decodes a segment header.
+/// Decodes a segment header, checking magic, CRC, version and that a named predecessor is
+/// older than the segment. Callers check the id against the file name and the predecessor
+/// against the directory.
 pub fn decode_header(b: &[u8]) -> Result<SegmentHeader, HeaderError> {
-    if b.len() < SEGMENT_HEADER_BYTES as usize {
+    if b.len() < HEADER_LEN {
         return Err(HeaderError::Truncated(b.len()));
     }
-    if b[0..8] != SEGMENT_MAGIC {
+    if b[SEGMENT_MAGIC_AT] != SEGMENT_MAGIC {
         return Err(HeaderError::BadMagic);
     }
-    if crc32fast::hash(&b[0..28]) != LE::read_u32(&b[28..32]) {
+    if crc32fast::hash(&b[..SEGMENT_CRC_AT.start]) != LE::read_u32(&b[SEGMENT_CRC_AT]) {
         return Err(HeaderError::Checksum);
     }
-    let version = LE::read_u32(&b[8..12]);
+    let version = LE::read_u32(&b[SEGMENT_VERSION_AT]);
     if version != SEGMENT_VERSION {
         return Err(HeaderError::BadVersion(version));
     }
-    Ok(SegmentHeader {
-        segment_id: LE::read_u32(&b[12..16]),
-        created_ms: LE::read_u64(&b[16..24]),
-        prev_in_dir: LE::read_u32(&b[24..28]),
-    })
+    let h = SegmentHeader {
+        segment_id: LE::read_u32(&b[SEGMENT_ID_AT]),
+        created_ms: LE::read_u64(&b[SEGMENT_CREATED_MS_AT]),
+        prev_in_dir: LE::read_u32(&b[SEGMENT_PREV_IN_DIR_AT]),
+    };
+    // 0 is "none" (and every pre-`prev_in_dir` segment); any other predecessor is older.
+    if h.prev_in_dir != 0 && h.prev_in_dir >= h.segment_id {
+        return Err(HeaderError::BadPredecessor {
+            segment_id: h.segment_id,
+            prev_in_dir: h.prev_in_dir,
+        });
+    }
+    Ok(h)
 }
 
 /// The file name of segment `id`.
@@ -95,174 +161,6 @@ pub fn parse_segment_file_name(name: &str) -> Option<u32> {
         return None;
     }
     digits.parse().ok()
-}
-
-/// A problem met while scanning: where, and what.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ScanProblem {
-    /// Byte offset of the bad frame.
-    pub offset: u64,
-    /// What was wrong.
-    pub error: DecodeError,
-}
-
-/// The result of scanning a segment.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ScanOutcome {
-    /// Offset just past the last good record before the first problem (or the end).
-    pub valid_end: u64,
-    /// The file's length when scanned.
-    pub file_len: u64,
-    /// The first problem, if the scan did not end cleanly at end of file or at zeroed space.
-    pub problem: Option<ScanProblem>,
-    /// With `resync`: every region skipped after a problem, as (offset, bytes).
-    pub skipped: Vec<(u64, u64)>,
-    /// Records visited.
-    pub records: u64,
-    /// Without `resync`: where the first readable record after the problem starts, if any.
-    /// A problem with nothing readable after it is a torn tail; one with good records after
-    /// it is damage in the middle of the segment.
-    pub readable_after: Option<u64>,
-}
-
-const SCAN_CHUNK_BYTES: usize = 4 << 20;
-
-struct Buffered<'a> {
-    file: &'a dyn FsFile,
-    file_len: u64,
-    buf: Vec<u8>,
-    buf_start: u64,
-}
-
-impl Buffered<'_> {
-    /// Makes `[offset, offset + n)` available (or as much as the file has); returns the slice.
-    fn window(&mut self, offset: u64, n: usize) -> io::Result<&[u8]> {
-        let have_end = self.buf_start + self.buf.len() as u64;
-        let want_end = (offset + n as u64).min(self.file_len);
-        if offset < self.buf_start || want_end > have_end {
-            let read_len = (want_end - offset).max(SCAN_CHUNK_BYTES as u64);
-            let read_len = read_len.min(self.file_len.saturating_sub(offset)) as usize;
-            self.buf.resize(read_len, 0);
-            self.buf_start = offset;
-            let mut filled = 0;
-            while filled < read_len {
-                let got = self
-                    .file
-                    .read_at(&mut self.buf[filled..], offset + filled as u64)?;
-                if got == 0 {
-                    break;
-                }
-                filled += got;
-            }
-            self.buf.truncate(filled);
-        }
-        let rel = (offset - self.buf_start) as usize;
-        let end = (rel + n).min(self.buf.len());
-        Ok(&self.buf[rel.min(end)..end])
-    }
-}
-
-/// Scans records from `start` to the end of the file, calling `visit(offset, meta)` for each
-/// good one. Without `resync` it stops at the first bad frame; with it, it searches forward
-/// byte by byte for the next frame whose checksum holds and goes on from there.
-pub fn scan_records(
-    file: &dyn FsFile,
-    start: u64,
-    resync: bool,
-    mut visit: impl FnMut(u64, &RecordMeta),
-) -> io::Result<ScanOutcome> {
-    let file_len = file.len()?;
-    let mut r = Buffered {
-        file,
-        file_len,
-        buf: Vec::new(),
-        buf_start: start,
-    };
-    let mut out = ScanOutcome {
-        valid_end: start,
-        file_len,
-        ..ScanOutcome::default()
-    };
-    let mut pos = start;
-    while pos < file_len {
-        let head = r.window(pos, 8)?;
-        let total = match frame_len(head) {
-            Ok(t) => Ok(t),
-            // Zeroes to the end of the file are space never written (a clean end); zeroes
-            // followed by anything else are damage and are reported like any bad frame.
-            Err(DecodeError::Zeroed) if all_zero_from(&mut r, pos)? => break,
-            Err(e) => Err(e),
-        };
-        let decoded = match total {
-            Ok(total) => {
-                let frame = r.window(pos, total)?;
-                decode_meta(frame)
-            }
-            Err(e) => Err(e),
-        };
-        match decoded {
-            Ok((meta, len)) => {
-                visit(pos, &meta);
-                out.records += 1;
-                pos += len as u64;
-                out.valid_end = pos;
-            }
-            Err(error) => {
-                if out.problem.is_none() {
-                    out.problem = Some(ScanProblem { offset: pos, error });
-                }
-                if !resync {
-                    out.readable_after = resync_from(&mut r, pos + 1)?;
-                    break;
-                }
-                let from = pos;
-                match resync_from(&mut r, pos + 1)? {
-                    Some(next) => {
-                        out.skipped.push((from, next - from));
-                        pos = next;
-                    }
-                    None => {
-                        out.skipped.push((from, file_len - from));
-                        break;
-                    }
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// True when every byte from `from` to the end of the file is zero.
-fn all_zero_from(r: &mut Buffered<'_>, from: u64) -> io::Result<bool> {
-    let mut pos = from;
-    while pos < r.file_len {
-        let want = (r.file_len - pos).min(SCAN_CHUNK_BYTES as u64) as usize;
-        let chunk = r.window(pos, want)?;
-        if chunk.is_empty() {
-            break;
-        }
-        if chunk.iter().any(|b| *b != 0) {
-            return Ok(false);
-        }
-        pos += chunk.len() as u64;
-    }
-    Ok(true)
-}
-
-/// Finds the next offset at or after `from` where a record decodes with a good checksum.
-fn resync_from(r: &mut Buffered<'_>, from: u64) -> io::Result<Option<u64>> {
-    let mut pos = from;
-    while pos + 8 <= r.file_len {
-        let head = r.window(pos, 12)?;
-        if let Some(total) = plausible_frame(head) {
-            let frame = r.window(pos, total)?;
-            if decode_meta(frame).is_ok() {
-                return Ok(Some(pos));
-            }
-        }
-        pos += 1;
-    }
-    Ok(None)
 }
 
 #[cfg(test)]
@@ -292,57 +190,44 @@ mod tests {
     }
 
     #[test]
+    fn header_has_the_documented_golden_bytes_including_prev_in_dir() {
+        let b = encode_header(&SegmentHeader {
+            segment_id: 7,
+            created_ms: 0x0102_0304_0506_0708,
+            prev_in_dir: 5,
+        });
+        assert_eq!(&b[0..8], b"SLUICEWL");
+        assert_eq!(b[8..12], [1, 0, 0, 0]);
+        assert_eq!(b[12..16], [7, 0, 0, 0]);
+        assert_eq!(b[16..24], [8, 7, 6, 5, 4, 3, 2, 1]);
+        assert_eq!(b[24..28], [5, 0, 0, 0]);
+        assert_eq!(LE::read_u32(&b[28..32]), crc32fast::hash(&b[0..28]));
+    }
+
+    #[test]
+    fn a_header_naming_a_newer_predecessor_is_refused_even_with_a_good_checksum() {
+        let mut b = encode_header(&SegmentHeader {
+            segment_id: 7,
+            created_ms: 1,
+            prev_in_dir: 5,
+        });
+        LE::write_u32(&mut b[SEGMENT_PREV_IN_DIR_AT], 9);
+        let crc = crc32fast::hash(&b[..SEGMENT_CRC_AT.start]);
+        LE::write_u32(&mut b[SEGMENT_CRC_AT], crc);
+        assert_eq!(
+            decode_header(&b).unwrap_err(),
+            HeaderError::BadPredecessor {
+                segment_id: 7,
+                prev_in_dir: 9
+            }
+        );
+    }
+
+    #[test]
     fn segment_names_round_trip_and_others_are_ignored() {
         assert_eq!(segment_file_name(7), "log-0000000007");
         assert_eq!(parse_segment_file_name("log-0000000007"), Some(7));
         assert_eq!(parse_segment_file_name("log-7.meta"), None);
         assert_eq!(parse_segment_file_name("in_use.lock"), None);
-    }
-
-    fn scan_of(bytes: &[u8], resync: bool) -> ScanOutcome {
-        use crate::io::{Fs, OpenMode, SimFs};
-        let fs = SimFs::new(1);
-        fs.create_dir_all(std::path::Path::new("/d")).unwrap();
-        let path = std::path::Path::new("/d/seg");
-        let f = fs.open(path, OpenMode::CreateNew).unwrap();
-        f.write_all_at(bytes, 0).unwrap();
-        scan_records(f.as_ref(), 0, resync, |_, _| {}).unwrap()
-    }
-
-    fn two_records_around(gap: &[u8]) -> (Vec<u8>, u64) {
-        let mut b = Vec::new();
-        crate::wal::record::encode_commit(&mut b, 1, 1, 0, 0);
-        let gap_at = b.len() as u64;
-        b.extend_from_slice(gap);
-        crate::wal::record::encode_commit(&mut b, 2, 2, 0, 0);
-        (b, gap_at)
-    }
-
-    #[test]
-    fn zeroes_to_the_end_of_the_file_are_a_clean_end() {
-        let (mut b, _) = two_records_around(&[]);
-        let end = b.len() as u64;
-        b.extend_from_slice(&[0u8; 300]);
-        for resync in [false, true] {
-            let out = scan_of(&b, resync);
-            assert_eq!(out.records, 2);
-            assert_eq!(out.valid_end, end);
-            assert!(out.problem.is_none(), "{:?}", out.problem);
-            assert!(out.skipped.is_empty());
-        }
-    }
-
-    #[test]
-    fn zeroes_followed_by_records_are_damage_not_the_end() {
-        let (b, gap_at) = two_records_around(&[0u8; 100]);
-        let out = scan_of(&b, false);
-        assert_eq!(out.records, 1);
-        assert_eq!(out.readable_after, Some(gap_at + 100));
-        let problem = out.problem.expect("the zero range must be reported");
-        assert_eq!(problem.offset, gap_at);
-        assert_eq!(problem.error, DecodeError::Zeroed);
-        let out = scan_of(&b, true);
-        assert_eq!(out.records, 2, "salvage finds the record after the zeroes");
-        assert_eq!(out.skipped, vec![(gap_at, 100)]);
     }
 }

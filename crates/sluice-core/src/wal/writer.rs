@@ -16,24 +16,41 @@
 //! needs one: opening a channel writes no segment header, so a restart on a full disk opens
 //! (and does not use up a segment id per try).
 
+mod group_commit;
+mod poison;
+mod space;
+mod start;
+
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex};
 
-use super::segment::{encode_header, segment_file_name, SegmentHeader, SEGMENT_HEADER_BYTES};
+pub use self::poison::Poison;
+#[cfg(feature = "internals")]
+pub use self::poison::PoisonCause;
+use self::space::SpaceGauge;
+use self::start::{check_linked, create_segment, is_enospc};
+use super::segment::{segment_file_name, SEGMENT_HEADER_BYTES};
 use super::table::SegmentTable;
-use crate::io::{Fs, FsFile, OpenMode};
+use crate::io::{Fs, FsFile};
 
 /// Errors of the write path.
 #[derive(Debug, thiserror::Error)]
 pub enum WalError {
-    /// The channel is poisoned by an earlier write or fsync failure.
-    #[error("channel refuses writes after an earlier I/O failure ({0}); reopen it to recover")]
-    Poisoned(String),
+    /// The channel is poisoned by an earlier write or fsync failure: `op` on `path` failed
+    /// with `source`.
+    #[error("the channel refuses writes after an earlier I/O failure ({op} {}: {source}); reopen it to recover", path.display())]
+    Poisoned {
+        /// What was being done (`write`, `fsync`, ...).
+        op: &'static str,
+        /// On which file or directory.
+        path: PathBuf,
+        /// The error, shared with the poison latch.
+        source: Arc<io::Error>,
+    },
     /// Not enough free space in a data directory.
     #[error("data directory {} has {available} bytes free; a put needs {required} (minimumRequiredSpace plus the transaction)", dir.display())]
     DiskFull {
@@ -68,33 +85,6 @@ pub enum WalError {
         /// The error.
         source: io::Error,
     },
-}
-
-/// The latch that refuses writes after the first failed write or fsync.
-#[derive(Debug, Default)]
-pub struct Poison {
-    cause: OnceLock<String>,
-}
-
-impl Poison {
-    /// Fails if poisoned.
-    pub fn check(&self) -> Result<(), WalError> {
-        match self.cause.get() {
-            Some(c) => Err(WalError::Poisoned(c.clone())),
-            None => Ok(()),
-        }
-    }
-
-    /// Latches the first cause.
-    pub fn set(&self, cause: String) {
-        tracing::error!(%cause, "channel poisoned: no further writes until it is reopened");
-        let _ = self.cause.set(cause);
-    }
-
-    /// The cause, if poisoned.
-    pub fn cause(&self) -> Option<&str> {
-        self.cause.get().map(String::as_str)
-    }
 }
 
 /// Where an append landed.
@@ -138,16 +128,6 @@ struct SyncState {
     syncing: bool,
 }
 
-/// Cached free space of a directory, refreshed at most every second (immediately after a
-/// refusal, so puts resume as soon as space returns) and decremented by every write.
-#[derive(Debug)]
-struct SpaceGauge {
-    available: AtomicU64,
-    refreshed: Mutex<Option<Instant>>,
-}
-
-const SPACE_REFRESH: Duration = Duration::from_secs(1);
-
 /// The writer of one data directory.
 #[derive(Debug)]
 pub struct DirWriter {
@@ -165,69 +145,6 @@ pub struct DirWriter {
     fsyncs: AtomicU64,
 }
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// Creates segment `id` with its header, durably. `retry`: the id was reserved by an earlier
-/// attempt that may have left a partial file, which is overwritten. Failures before the
-/// directory fsync are [`WalError::Roll`] (nothing acknowledged is at stake); a failed
-/// directory fsync is [`WalError::Io`] (the caller poisons: it is never retried).
-fn create_segment(
-    fs: &dyn Fs,
-    dir: &Path,
-    id: u32,
-    prev_in_dir: u32,
-    retry: bool,
-) -> Result<Arc<dyn FsFile>, WalError> {
-    let path = dir.join(segment_file_name(id));
-    let roll_err = |op, source| WalError::Roll {
-        op,
-        path: path.clone(),
-        source,
-    };
-    let mode = if retry {
-        OpenMode::CreateTruncate
-    } else {
-        OpenMode::CreateNew
-    };
-    let file = fs.open(&path, mode).map_err(|e| roll_err("create", e))?;
-    let header = encode_header(&SegmentHeader {
-        segment_id: id,
-        created_ms: now_ms(),
-        prev_in_dir,
-    });
-    file.write_all_at(&header, 0)
-        .map_err(|e| roll_err("write header", e))?;
-    file.sync_data().map_err(|e| roll_err("sync header", e))?;
-    fs.sync_dir(dir).map_err(|e| WalError::Io {
-        op: "sync directory",
-        path: dir.to_path_buf(),
-        source: e,
-    })?;
-    Ok(file)
-}
-
-/// Fails if `file` (the segment `path`) no longer has a directory entry: its directory was
-/// removed or the file unlinked under the channel.
-fn check_linked(file: &dyn FsFile, path: &Path) -> Result<(), String> {
-    match file.is_unlinked() {
-        Ok(false) => Ok(()),
-        Ok(true) => Err(format!(
-            "segment {} was removed while the channel had it open (its data directory deleted or \
-             replaced?); events committed to it are lost and reopening will refuse and name it",
-            path.display()
-        )),
-        Err(e) => Err(format!("stat {}: {e}", path.display())),
-    }
-}
-
-fn is_enospc(e: &io::Error) -> bool {
-    e.raw_os_error() == Some(libc::ENOSPC) || e.kind() == io::ErrorKind::StorageFull
-}
-
 impl DirWriter {
     /// A writer on `dir`, whose newest segment recovery left as `last` (its position until
     /// the first append, which starts a new segment: old segments are never appended to).
@@ -243,6 +160,10 @@ impl DirWriter {
         table: Arc<SegmentTable>,
         last: Option<LastSegment>,
     ) -> Result<DirWriter, WalError> {
+        assert!(
+            max_file_bytes > SEGMENT_HEADER_BYTES,
+            "maxFileSize {max_file_bytes} leaves no room after a segment header"
+        );
         let mut active = Active {
             file: None,
             segment_id: 0,
@@ -252,6 +173,7 @@ impl DirWriter {
             must_roll: false,
         };
         if let Some(last) = last {
+            assert!(last.id > 0, "segment id 0 is never written");
             active.segment_id = last.id;
             active.offset = last.len;
         }
@@ -266,17 +188,14 @@ impl DirWriter {
             poison,
             ids,
             table,
-            space: SpaceGauge {
-                available: AtomicU64::new(0),
-                refreshed: Mutex::new(None),
-            },
+            space: SpaceGauge::new(),
             fsyncs: AtomicU64::new(0),
         })
     }
 
     /// The directory written.
     #[cfg(feature = "internals")]
-    pub fn dir(&self) -> &Path {
+    pub fn dir(&self) -> &std::path::Path {
         &self.dir
     }
 
@@ -305,50 +224,27 @@ impl DirWriter {
     #[cfg(feature = "internals")]
     pub fn unsynced_bytes(&self) -> u64 {
         let written = self.active.lock().written;
+        // Read under two locks one after the other: a sync finishing in between may cover
+        // bytes written after `written` was read, so this saturates (a gauge, not a bound).
         written.saturating_sub(self.sync.lock().synced)
     }
 
     /// Lowers the free-space estimate by `bytes` written elsewhere on what may be the same
     /// file system (another data directory, a checkpoint); the next refresh corrects it.
     pub fn note_written_elsewhere(&self, bytes: u64) {
-        let avail = self.space.available.load(Ordering::Relaxed);
-        self.space
-            .available
-            .store(avail.saturating_sub(bytes), Ordering::Relaxed);
+        self.space.note_written(bytes);
     }
 
-    fn check_space(&self, min_free: u64, len: u64) -> Result<(), WalError> {
-        let required = min_free.saturating_add(len);
-        let mut refreshed = self.space.refreshed.lock();
-        let stale = refreshed.is_none_or(|t| t.elapsed() >= SPACE_REFRESH);
-        let mut available = self.space.available.load(Ordering::Relaxed);
-        if stale || available < required {
-            let fresh = self
-                .fs
-                .available_space(&self.dir)
-                .map_err(|e| WalError::Io {
-                    op: "read free space of",
-                    path: self.dir.clone(),
-                    source: e,
-                })?;
-            self.space.available.store(fresh, Ordering::Relaxed);
-            *refreshed = Some(Instant::now());
-            available = fresh;
-        }
-        if available < required {
-            return Err(WalError::DiskFull {
-                dir: self.dir.clone(),
-                available,
-                required,
-            });
-        }
-        Ok(())
+    /// The file of segment `id` in this directory.
+    fn segment_path(&self, id: u32) -> PathBuf {
+        self.dir.join(segment_file_name(id))
     }
 
     /// Appends `bytes` as one write. With `min_free`, refuses (without writing) when the
     /// directory would keep fewer free bytes than that. ENOSPC in the middle of the write
     /// truncates the partial bytes away and fails only this append; any other failure poisons.
     pub fn append(&self, bytes: &[u8], min_free: Option<u64>) -> Result<Appended, WalError> {
+        assert!(!bytes.is_empty(), "an empty append");
         self.poison.check()?;
         let mut a = self.active.lock();
         let len = bytes.len() as u64;
@@ -357,47 +253,32 @@ impl DirWriter {
             || (a.offset + len > self.max_file_bytes && a.offset > SEGMENT_HEADER_BYTES);
         if let Some(min) = min_free {
             let header = if needs_roll { SEGMENT_HEADER_BYTES } else { 0 };
-            self.check_space(min, len + header)?;
+            self.space
+                .check(self.fs.as_ref(), &self.dir, min, len + header)?;
         }
         if needs_roll {
             self.roll(&mut a)?;
         }
+        // Offsets are 32-bit in event pointers: a segment never grows past `u32::MAX`.
         if a.offset + len > u64::from(u32::MAX) {
             return Err(WalError::TooLarge(bytes.len()));
         }
         let offset = a.offset;
+        assert!(
+            offset >= SEGMENT_HEADER_BYTES,
+            "append at {offset}, inside the header"
+        );
         let Some(file) = a.file.clone() else {
-            return Err(WalError::Poisoned("no active segment after a roll".into()));
+            let path = self.segment_path(a.segment_id);
+            let lost = io::Error::other("no active segment after a roll");
+            return Err(self.poison.refuse("append to", path, lost));
         };
         if let Err(e) = file.write_all_at(bytes, offset) {
-            let path = self.dir.join(segment_file_name(a.segment_id));
-            if is_enospc(&e) {
-                // Drop the partial record so it can never be replayed; if even that fails,
-                // the tail is unknown and the channel must stop writing.
-                if let Err(t) = file.set_len(offset) {
-                    self.poison
-                        .set(format!("truncate {} after ENOSPC: {t}", path.display()));
-                }
-                self.space.available.store(0, Ordering::Relaxed);
-                return Err(WalError::DiskFull {
-                    dir: self.dir.clone(),
-                    available: 0,
-                    required: len,
-                });
-            }
-            self.poison.set(format!("write {}: {e}", path.display()));
-            return Err(WalError::Io {
-                op: "write",
-                path,
-                source: e,
-            });
+            return Err(self.write_failed(file.as_ref(), a.segment_id, offset, len, e));
         }
         a.offset += len;
         a.written += len;
-        let avail = self.space.available.load(Ordering::Relaxed);
-        self.space
-            .available
-            .store(avail.saturating_sub(len), Ordering::Relaxed);
+        self.space.note_written(len);
         Ok(Appended {
             segment_id: a.segment_id,
             offset,
@@ -405,36 +286,51 @@ impl DirWriter {
         })
     }
 
+    /// Handles a failed append of `len` bytes at `offset`: ENOSPC cuts the partial bytes away
+    /// and fails only this append (poisoning if even the cut fails); anything else poisons.
+    fn write_failed(
+        &self,
+        file: &dyn FsFile,
+        segment_id: u32,
+        offset: u64,
+        len: u64,
+        e: io::Error,
+    ) -> WalError {
+        let path = self.segment_path(segment_id);
+        if !is_enospc(&e) {
+            self.poison.set("write", path.clone(), &e);
+            return WalError::Io {
+                op: "write",
+                path,
+                source: e,
+            };
+        }
+        // Drop the partial record so it can never be replayed; if even that fails, the tail
+        // is unknown and the channel must stop writing.
+        if let Err(t) = file.set_len(offset) {
+            self.poison.set("truncate after ENOSPC", path, &t);
+        }
+        self.space.note_full();
+        WalError::DiskFull {
+            dir: self.dir.clone(),
+            available: 0,
+            required: len,
+        }
+    }
+
     /// Seals the active segment (fdatasync) and starts a new one. A failure to start the new
     /// one leaves the channel usable (the id is kept for the next try); a failed fsync of the
     /// old one, or finding it unlinked, poisons.
     fn roll(&self, a: &mut Active) -> Result<(), WalError> {
-        let old = self.dir.join(segment_file_name(a.segment_id));
-        if let Some(file) = &a.file {
-            if let Err(e) = file.sync_data() {
-                self.poison.set(format!("fsync {}: {e}", old.display()));
-                return Err(WalError::Io {
-                    op: "fsync",
-                    path: old,
-                    source: e,
-                });
-            }
-            self.fsyncs.fetch_add(1, Ordering::Relaxed);
-            if let Err(cause) = check_linked(file.as_ref(), &old) {
-                self.poison.set(cause.clone());
-                return Err(WalError::Poisoned(cause));
-            }
-            {
-                let mut s = self.sync.lock();
-                s.synced = s.synced.max(a.written);
-            }
-            self.synced_cv.notify_all();
+        if let Some(file) = a.file.clone() {
+            self.seal(a, file.as_ref())?;
         }
         let retry = a.reserved_id.is_some();
         let id = match a.reserved_id {
             Some(id) => id,
             None => self.ids.fetch_add(1, Ordering::SeqCst),
         };
+        assert!(id > a.segment_id, "new segment {id} after {}", a.segment_id);
         let file = match create_segment(self.fs.as_ref(), &self.dir, id, a.segment_id, retry) {
             Ok(f) => f,
             Err(e @ WalError::Roll { .. }) => {
@@ -444,16 +340,14 @@ impl DirWriter {
                 return Err(e);
             }
             Err(e) => {
-                self.poison.set(format!("start segment {id}: {e}"));
+                if let WalError::Io { op, path, source } = &e {
+                    self.poison.set(op, path.clone(), source);
+                }
                 return Err(e);
             }
         };
-        self.table.insert(
-            id,
-            self.index,
-            self.dir.join(segment_file_name(id)),
-            file.clone(),
-        );
+        self.table
+            .insert(id, self.index, self.segment_path(id), file.clone());
         tracing::debug!(dir = %self.dir.display(), segment = id, "rolled to a new segment");
         // Best effort: a head record that lags only narrows what recovery can see missing.
         if let Err(e) = super::head::write(self.fs.as_ref(), &self.dir, id) {
@@ -467,70 +361,34 @@ impl DirWriter {
         Ok(())
     }
 
+    /// Makes the active segment `file` durable before the roll leaves it, and checks that it
+    /// still has a name; either failure poisons.
+    fn seal(&self, a: &Active, file: &dyn FsFile) -> Result<(), WalError> {
+        let old = self.segment_path(a.segment_id);
+        if let Err(e) = file.sync_data() {
+            self.poison.set("fsync", old.clone(), &e);
+            return Err(WalError::Io {
+                op: "fsync",
+                path: old,
+                source: e,
+            });
+        }
+        self.fsyncs.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = check_linked(file) {
+            return Err(self.poison.refuse("stat", old, e));
+        }
+        {
+            let mut s = self.sync.lock();
+            s.synced = s.synced.max(a.written);
+        }
+        self.synced_cv.notify_all();
+        Ok(())
+    }
+
     /// Rolls to a new segment now (used after recovery and by tests).
     pub fn roll_now(&self) -> Result<(), WalError> {
         self.poison.check()?;
         let mut a = self.active.lock();
         self.roll(&mut a)
-    }
-
-    /// Returns once every byte up to logical position `end` is durable. Concurrent callers
-    /// share fsyncs: one leader syncs for all.
-    pub fn sync_to(&self, end: u64) -> Result<(), WalError> {
-        let mut s = self.sync.lock();
-        loop {
-            self.poison.check()?;
-            if s.synced >= end {
-                return Ok(());
-            }
-            if s.syncing {
-                self.synced_cv.wait(&mut s);
-                continue;
-            }
-            s.syncing = true;
-            drop(s);
-            let (file, target, id) = {
-                let a = self.active.lock();
-                (a.file.clone(), a.written, a.segment_id)
-            };
-            let path = self.dir.join(segment_file_name(id));
-            // The leader also checks (one fstat per fsync) that the segment still has a name:
-            // bytes synced into an unlinked file are lost all the same.
-            let result = match &file {
-                Some(f) => {
-                    self.fsyncs.fetch_add(1, Ordering::Relaxed);
-                    match f.sync_data() {
-                        Ok(()) => check_linked(f.as_ref(), &path)
-                            .map_err(|cause| (cause.clone(), WalError::Poisoned(cause))),
-                        Err(e) => Err((
-                            format!("fsync {}: {e}", path.display()),
-                            WalError::Io {
-                                op: "fsync",
-                                path: path.clone(),
-                                source: e,
-                            },
-                        )),
-                    }
-                }
-                None => Ok(()),
-            };
-            s = self.sync.lock();
-            s.syncing = false;
-            match result {
-                Ok(()) => s.synced = s.synced.max(target),
-                Err((cause, err)) => {
-                    self.poison.set(cause);
-                    self.synced_cv.notify_all();
-                    return Err(err);
-                }
-            }
-            self.synced_cv.notify_all();
-        }
-    }
-
-    /// Makes everything written so far durable.
-    pub fn sync_all(&self) -> Result<(), WalError> {
-        let end = self.active.lock().written;
-        self.sync_to(end)
     }
 }

@@ -20,7 +20,9 @@ pub use super::assemble::CommittedTxn;
 use super::policy::{RecoveryPolicy, Repair};
 use crate::io::Fs;
 use dir::{replay_dir, DirResult};
-pub use files::{list_segments, read_header, HeaderProblem};
+#[cfg(feature = "internals")]
+pub use files::HeaderProblem;
+pub use files::{list_segments, read_header};
 pub use report::{FoundSegment, ReplayError, ReplayOutcome, ReplayReport, StartPosition};
 
 /// Replays every directory (in parallel), from `starts[i]` for directory `i`.

@@ -1,0 +1,105 @@
+//! Tests of the file channel configuration: Flume keys, ranges, relations.
+
+use super::*;
+
+fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn flume_keys_parse_into_typed_fields() {
+    let (c, w) = FileChannelConfig::from_properties(&props(&[
+        ("type", "file"),
+        ("checkpointDir", " /c "),
+        ("dataDirs", "/d1, /d2,,"),
+        ("capacity", "500"),
+        ("transactionCapacity", "100"),
+        ("keep-alive", "1"),
+        ("maxFileSize", "1000000"),
+        ("minimumRequiredSpace", "5"),
+        ("fsyncPerTransaction", "false"),
+        ("recoveryPolicy", "salvage"),
+    ]))
+    .unwrap();
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!(c.checkpoint_dir, PathBuf::from("/c"));
+    assert_eq!(
+        c.data_dirs,
+        vec![PathBuf::from("/d1"), PathBuf::from("/d2")]
+    );
+    assert_eq!(c.capacity, 500);
+    assert_eq!(c.keep_alive, Duration::from_secs(1));
+    assert_eq!(c.minimum_required_space_bytes, MINIMUM_REQUIRED_SPACE_FLOOR);
+    assert!(!c.fsync_per_transaction);
+    assert_eq!(c.recovery_policy, RecoveryPolicy::Salvage);
+}
+
+#[test]
+fn bad_values_name_the_key() {
+    let e = FileChannelConfig::from_properties(&props(&[("capacity", "lots")])).unwrap_err();
+    assert_eq!(e.key, "capacity");
+    let e = FileChannelConfig::from_properties(&props(&[
+        ("capacity", "10"),
+        ("transactionCapacity", "20"),
+    ]))
+    .unwrap_err();
+    assert_eq!(e.key, "transactionCapacity");
+    let e =
+        FileChannelConfig::from_properties(&props(&[("useDualCheckpoints", "true")])).unwrap_err();
+    assert_eq!(e.key, "backupCheckpointDir");
+}
+
+#[test]
+fn values_beyond_their_range_are_refused_naming_the_range() {
+    for (k, v) in [
+        ("keep-alive", "9223372036854775807"),
+        ("keep-alive", "99999999999"),
+        ("fsyncInterval", "86401"),
+        ("checkpointInterval", "86400001"),
+        ("capacity", "1000000001"),
+        ("transactionCapacity", "1000000001"),
+        ("minimumRequiredSpace", "1125899906842625"),
+    ] {
+        let e = FileChannelConfig::from_properties(&props(&[(k, v)])).unwrap_err();
+        assert_eq!(e.key, k);
+        assert!(e.message.contains("must be between"), "{e}");
+    }
+    let (c, _) = FileChannelConfig::from_properties(&props(&[("keep-alive", "86400")])).unwrap();
+    assert_eq!(c.keep_alive, Duration::from_secs(DURATION_S_MAX));
+}
+
+#[test]
+fn non_positive_capacity_falls_back_to_the_default_with_a_warning() {
+    let (c, w) = FileChannelConfig::from_properties(&props(&[("capacity", "-1")])).unwrap();
+    assert_eq!(c.capacity, 1_000_000);
+    assert_eq!(w.len(), 1);
+}
+
+#[test]
+fn unknown_keys_warn_and_encryption_is_refused() {
+    let (_, w) = FileChannelConfig::from_properties(&props(&[("bogus", "1")])).unwrap();
+    assert!(w[0].contains("bogus"));
+    let e =
+        FileChannelConfig::from_properties(&props(&[("encryption.activeKey", "k")])).unwrap_err();
+    assert_eq!(e.key, "encryption.activeKey");
+}
+
+#[test]
+fn more_data_directories_than_a_checkpoint_records_are_refused() {
+    let dirs: Vec<String> = (0..=crate::checkpoint::format::DIRS_MAX)
+        .map(|i| format!("/d{i}"))
+        .collect();
+    let e =
+        FileChannelConfig::from_properties(&props(&[("dataDirs", &dirs.join(","))])).unwrap_err();
+    assert_eq!(e.key, "dataDirs");
+    assert!(e.message.contains("a checkpoint records"), "{}", e.message);
+    let long = format!(
+        "/{}",
+        "x".repeat(crate::checkpoint::format::DIR_PATH_BYTES_MAX)
+    );
+    let e = FileChannelConfig::from_properties(&props(&[("dataDirs", &long)])).unwrap_err();
+    assert!(e.message.contains("longer than"), "{}", e.message);
+}

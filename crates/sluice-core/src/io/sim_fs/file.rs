@@ -1,0 +1,125 @@
+//! [`SimFile`]: an open file of [`SimFs`](super::SimFs). Reads see the current bytes;
+//! writes and truncations are queued as pending until `sync_data` makes them durable.
+
+use std::io;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::state::{apply, Pending, State};
+use super::Fault;
+use crate::io::FsFile;
+
+#[derive(Debug)]
+pub(super) struct SimFile {
+    pub(super) state: Arc<Mutex<State>>,
+    pub(super) inode: u64,
+    pub(super) writable: bool,
+}
+
+impl FsFile for SimFile {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        let mut st = self.state.lock();
+        st.tick()?;
+        let inode = st
+            .inodes
+            .get(&self.inode)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "file was removed"))?;
+        let off = offset as usize;
+        if off >= inode.current.len() {
+            return Ok(0);
+        }
+        let n = buf.len().min(inode.current.len() - off);
+        buf[..n].copy_from_slice(&inode.current[off..off + n]);
+        Ok(n)
+    }
+
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        let mut st = self.state.lock();
+        let fault = st.tick()?;
+        if !self.writable {
+            return Err(io::Error::from_raw_os_error(libc::EBADF));
+        }
+        let cur_len = st
+            .inodes
+            .get(&self.inode)
+            .map_or(0, |i| i.current.len() as u64);
+        let growth = (offset + buf.len() as u64).saturating_sub(cur_len);
+        let mut allowed = buf.len();
+        let mut enospc = matches!(fault, Some(Fault::Enospc { .. }));
+        if enospc {
+            allowed = (st.next_rand() as usize) % (buf.len() + 1);
+        }
+        if let Some(limit) = st.space_limit {
+            let free = limit.saturating_sub(st.used_bytes());
+            if growth > free {
+                enospc = true;
+                let fits = (cur_len + free).saturating_sub(offset) as usize;
+                allowed = allowed.min(fits.min(buf.len()));
+            }
+        }
+        if allowed > 0 {
+            let p = Pending::Write {
+                offset,
+                bytes: buf[..allowed].to_vec(),
+            };
+            let inode = st
+                .inodes
+                .get_mut(&self.inode)
+                .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "file was removed"))?;
+            apply(&mut inode.current, &p);
+            inode.pending.push(p);
+        }
+        if enospc {
+            return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+        }
+        Ok(())
+    }
+
+    fn sync_data(&self) -> io::Result<()> {
+        let mut st = self.state.lock();
+        st.tick()?;
+        let inode = st
+            .inodes
+            .get_mut(&self.inode)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "file was removed"))?;
+        let pending = std::mem::take(&mut inode.pending);
+        for p in &pending {
+            apply(&mut inode.durable, p);
+        }
+        Ok(())
+    }
+
+    fn len(&self) -> io::Result<u64> {
+        let mut st = self.state.lock();
+        st.tick()?;
+        Ok(st
+            .inodes
+            .get(&self.inode)
+            .map_or(0, |i| i.current.len() as u64))
+    }
+
+    fn is_unlinked(&self) -> io::Result<bool> {
+        let st = self.state.lock();
+        Ok(!st
+            .dirs
+            .values()
+            .any(|d| d.values().any(|i| *i == self.inode)))
+    }
+
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        let mut st = self.state.lock();
+        st.tick()?;
+        if !self.writable {
+            return Err(io::Error::from_raw_os_error(libc::EBADF));
+        }
+        let inode = st
+            .inodes
+            .get_mut(&self.inode)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "file was removed"))?;
+        let p = Pending::SetLen(len);
+        apply(&mut inode.current, &p);
+        inode.pending.push(p);
+        Ok(())
+    }
+}

@@ -1,0 +1,60 @@
+//! Tests of the simulated file system itself.
+
+use super::*;
+
+#[test]
+fn synced_bytes_survive_a_crash_and_unsynced_directory_entries_vanish() {
+    let fs = SimFs::new(1);
+    let dir = Path::new("/d");
+    fs.create_dir_all(dir).unwrap();
+    let f = fs.open(&dir.join("a"), OpenMode::CreateNew).unwrap();
+    f.write_all_at(b"hello", 0).unwrap();
+    f.sync_data().unwrap();
+    fs.sync_dir(dir).unwrap();
+    f.write_all_at(b" world", 5).unwrap();
+    let g = fs.open(&dir.join("b"), OpenMode::CreateNew).unwrap();
+    g.write_all_at(b"x", 0).unwrap();
+    g.sync_data().unwrap();
+    for seed in 0..20 {
+        let img = fs.crash_image(seed);
+        let bytes = crate::io::read_file(&img, &dir.join("a")).unwrap();
+        assert!(bytes.starts_with(b"hello"), "seed {seed}: {bytes:?}");
+        assert!(!img.exists(&dir.join("b")), "unsynced entry survived");
+    }
+}
+
+#[test]
+fn crash_fault_stops_every_later_operation() {
+    let fs = SimFs::new(1);
+    fs.create_dir_all(Path::new("/d")).unwrap();
+    fs.inject(Fault::Crash { at: 2 });
+    let f = fs.open(Path::new("/d/a"), OpenMode::CreateNew).unwrap();
+    assert!(f.write_all_at(b"x", 0).is_err());
+    assert!(f.sync_data().is_err());
+    assert!(fs.has_crashed());
+}
+
+#[test]
+fn space_limit_gives_enospc_after_a_partial_write() {
+    let fs = SimFs::new(1);
+    fs.create_dir_all(Path::new("/d")).unwrap();
+    fs.set_space_limit(Some(10));
+    let f = fs.open(Path::new("/d/a"), OpenMode::CreateNew).unwrap();
+    let err = f.write_all_at(&[1u8; 16], 0).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::ENOSPC));
+    assert_eq!(f.len().unwrap(), 10);
+    assert_eq!(fs.available_space(Path::new("/d")).unwrap(), 0);
+}
+
+#[test]
+fn second_lock_on_a_directory_is_refused_until_the_first_is_dropped() {
+    let fs = SimFs::new(1);
+    fs.create_dir_all(Path::new("/d")).unwrap();
+    let l = fs.lock_dir(Path::new("/d")).unwrap();
+    assert_eq!(
+        fs.lock_dir(Path::new("/d")).unwrap_err().kind(),
+        io::ErrorKind::WouldBlock
+    );
+    drop(l);
+    assert!(fs.lock_dir(Path::new("/d")).is_ok());
+}

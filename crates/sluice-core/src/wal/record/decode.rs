@@ -1,0 +1,249 @@
+//! Decoding records: the frame check shared by every reader ([`frame_len`],
+//! [`plausible_frame`]), the full decode into a [`Record`] and the metadata-only decode that
+//! replay uses. Every field is read through the layout constants of the parent module, and
+//! every check here is a typed [`DecodeError`]: the bytes come from disk.
+
+use std::collections::BTreeMap;
+
+use byteorder::{ByteOrder, LittleEndian as LE};
+
+use super::{
+    EventPtr, Record, RecordBody, RecordKind, COMMIT_BODY_BYTES, COMMIT_PUTS_AT, COMMIT_TAKES_AT,
+    EVENT_HEADERS_MAX, FRAME_CRC_AT, FRAME_KIND_AT, FRAME_LEN_AT, FRAME_RESERVED_AT, FRAME_SEQ_AT,
+    FRAME_TXID_AT, RECORD_BYTES_MAX, RECORD_HEADER_BYTES, TAKE_BODY_BYTES, TAKE_OFFSET_AT,
+    TAKE_PUT_SEQ_AT, TAKE_SEGMENT_AT,
+};
+use crate::event::Event;
+use crate::invariant::hot_assert;
+
+/// Why bytes are not a valid record.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// Fewer bytes than the frame needs.
+    #[error("record truncated: {needed} bytes needed, {available} available")]
+    Truncated {
+        /// Bytes the frame needs.
+        needed: usize,
+        /// Bytes present.
+        available: usize,
+    },
+    /// The length field is impossible.
+    #[error("record length {0} is out of range")]
+    BadLength(u32),
+    /// The checksum does not match.
+    #[error("record checksum mismatch: stored {stored:#010x}, computed {computed:#010x}")]
+    Checksum {
+        /// CRC stored in the record.
+        stored: u32,
+        /// CRC computed over the bytes.
+        computed: u32,
+    },
+    /// Unknown kind byte.
+    #[error("unknown record kind {0}")]
+    UnknownKind(u8),
+    /// The body does not parse.
+    #[error("malformed record body: {0}")]
+    Malformed(&'static str),
+    /// An all-zero frame header: unwritten space, not a record.
+    #[error("zeroed space where a record should start")]
+    Zeroed,
+}
+
+/// The kind of a frame whose checksum held, checking the reserved bytes after it.
+fn frame_kind(frame: &[u8]) -> Result<RecordKind, DecodeError> {
+    let byte = frame[FRAME_KIND_AT];
+    let kind = RecordKind::from_u8(byte).ok_or(DecodeError::UnknownKind(byte))?;
+    if frame[FRAME_RESERVED_AT] != [0, 0, 0] {
+        return Err(DecodeError::Malformed("reserved header bytes are not zero"));
+    }
+    Ok(kind)
+}
+
+/// Whether the first 12 bytes at some offset could start a record (plausible length, known
+/// kind, zero reserved bytes): a cheap test before reading a whole frame and its checksum
+/// when searching damaged bytes for the next record. Returns the frame's total length.
+pub fn plausible_frame(head: &[u8]) -> Option<usize> {
+    if head.len() < FRAME_RESERVED_AT.end || head[FRAME_RESERVED_AT] != [0, 0, 0] {
+        return None;
+    }
+    RecordKind::from_u8(head[FRAME_KIND_AT])?;
+    frame_len(head).ok()
+}
+
+/// Reads a record's total length from its first 8 bytes, checking that it is plausible.
+pub fn frame_len(header: &[u8]) -> Result<usize, DecodeError> {
+    if header.len() < FRAME_LEN_AT.end {
+        return Err(DecodeError::Truncated {
+            needed: FRAME_LEN_AT.end,
+            available: header.len(),
+        });
+    }
+    let crc = LE::read_u32(&header[FRAME_CRC_AT]);
+    let len = LE::read_u32(&header[FRAME_LEN_AT]);
+    if crc == 0 && len == 0 {
+        return Err(DecodeError::Zeroed);
+    }
+    // Widening: `usize` has at least 32 bits (asserted with the layout).
+    let total = len as usize + FRAME_LEN_AT.end;
+    if !(RECORD_HEADER_BYTES..=RECORD_BYTES_MAX).contains(&total) {
+        return Err(DecodeError::BadLength(len));
+    }
+    Ok(total)
+}
+
+/// The whole frame at the start of `bytes`, its length and checksum checked.
+fn checked_frame(bytes: &[u8]) -> Result<&[u8], DecodeError> {
+    let total = frame_len(bytes)?;
+    if bytes.len() < total {
+        return Err(DecodeError::Truncated {
+            needed: total,
+            available: bytes.len(),
+        });
+    }
+    let frame = &bytes[..total];
+    let stored = LE::read_u32(&frame[FRAME_CRC_AT]);
+    let computed = crc32fast::hash(&frame[FRAME_LEN_AT.start..]);
+    if stored != computed {
+        return Err(DecodeError::Checksum { stored, computed });
+    }
+    hot_assert!(frame.len() >= RECORD_HEADER_BYTES);
+    Ok(frame)
+}
+
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|e| *e <= self.bytes.len())
+            .ok_or(DecodeError::Malformed(what))?;
+        let s = &self.bytes[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+    fn u32(&mut self, what: &'static str) -> Result<u32, DecodeError> {
+        Ok(LE::read_u32(self.take(4, what)?))
+    }
+    fn u64(&mut self, what: &'static str) -> Result<u64, DecodeError> {
+        Ok(LE::read_u64(self.take(8, what)?))
+    }
+    fn string(&mut self, what: &'static str) -> Result<String, DecodeError> {
+        let n = self.u32(what)? as usize;
+        let b = self.take(n, what)?;
+        String::from_utf8(b.to_vec()).map_err(|_| DecodeError::Malformed("header is not UTF-8"))
+    }
+}
+
+/// Decodes a put body: at most [`EVENT_HEADERS_MAX`] headers (the loop's bound), then the body.
+fn decode_put(c: &mut Cursor<'_>) -> Result<Event, DecodeError> {
+    let n = c.u32("header count")? as usize;
+    if n > EVENT_HEADERS_MAX {
+        return Err(DecodeError::Malformed("too many headers"));
+    }
+    let mut headers = BTreeMap::new();
+    for _ in 0..n {
+        let k = c.string("header key")?;
+        let v = c.string("header value")?;
+        headers.insert(k, v);
+    }
+    let blen = c.u32("body length")? as usize;
+    let body = c.take(blen, "body")?.to_vec();
+    Ok(Event { headers, body })
+}
+
+/// Decodes one record from the start of `bytes`; returns it and its total length.
+pub fn decode(bytes: &[u8]) -> Result<(Record, usize), DecodeError> {
+    let frame = checked_frame(bytes)?;
+    let kind = frame_kind(frame)?;
+    let txid = LE::read_u64(&frame[FRAME_TXID_AT]);
+    let seq = LE::read_u64(&frame[FRAME_SEQ_AT]);
+    let mut c = Cursor {
+        bytes: &frame[RECORD_HEADER_BYTES..],
+        pos: 0,
+    };
+    let body = match kind {
+        RecordKind::Put => RecordBody::Put(decode_put(&mut c)?),
+        RecordKind::Take => {
+            let put_seq = c.u64("take put_seq")?;
+            let segment = c.u32("take segment")?;
+            let offset = c.u32("take offset")?;
+            RecordBody::Take {
+                put_seq,
+                ptr: EventPtr { segment, offset },
+            }
+        }
+        RecordKind::Commit => {
+            let puts = c.u32("commit puts")?;
+            let takes = c.u32("commit takes")?;
+            RecordBody::Commit { puts, takes }
+        }
+        RecordKind::Rollback => RecordBody::Rollback,
+    };
+    if c.pos != c.bytes.len() {
+        return Err(DecodeError::Malformed("trailing bytes after the body"));
+    }
+    Ok((Record { txid, seq, body }, frame.len()))
+}
+
+/// What replay needs of a record, decoded without copying the event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordMeta {
+    /// Record kind.
+    pub kind: RecordKind,
+    /// Transaction id.
+    pub txid: u64,
+    /// Write sequence number.
+    pub seq: u64,
+    /// For a take: the put's seq and pointer.
+    pub take: Option<(u64, EventPtr)>,
+    /// For a commit: the put and take counts.
+    pub commit: Option<(u32, u32)>,
+}
+
+/// Decodes the frame and checksum of the record at the start of `bytes` and the fields replay
+/// needs, without building the event. Returns the metadata and the record's total length.
+pub fn decode_meta(bytes: &[u8]) -> Result<(RecordMeta, usize), DecodeError> {
+    let frame = checked_frame(bytes)?;
+    let kind = frame_kind(frame)?;
+    let body = &frame[RECORD_HEADER_BYTES..];
+    let mut meta = RecordMeta {
+        kind,
+        txid: LE::read_u64(&frame[FRAME_TXID_AT]),
+        seq: LE::read_u64(&frame[FRAME_SEQ_AT]),
+        take: None,
+        commit: None,
+    };
+    match kind {
+        RecordKind::Take => {
+            if body.len() != TAKE_BODY_BYTES {
+                return Err(DecodeError::Malformed("take body length"));
+            }
+            meta.take = Some((
+                LE::read_u64(&body[TAKE_PUT_SEQ_AT]),
+                EventPtr {
+                    segment: LE::read_u32(&body[TAKE_SEGMENT_AT]),
+                    offset: LE::read_u32(&body[TAKE_OFFSET_AT]),
+                },
+            ));
+        }
+        RecordKind::Commit => {
+            if body.len() != COMMIT_BODY_BYTES {
+                return Err(DecodeError::Malformed("commit body length"));
+            }
+            meta.commit = Some((
+                LE::read_u32(&body[COMMIT_PUTS_AT]),
+                LE::read_u32(&body[COMMIT_TAKES_AT]),
+            ));
+        }
+        RecordKind::Rollback if !body.is_empty() => {
+            return Err(DecodeError::Malformed("rollback body length"));
+        }
+        _ => {}
+    }
+    Ok((meta, frame.len()))
+}
