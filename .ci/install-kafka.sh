@@ -16,5 +16,8 @@ if [ ${#need[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
 fi
 if ! command -v tansu >/dev/null && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/tansu" ]; then
-    cargo install tansu --version 0.6.0 --features dynostore --locked
+    # --locked first (the versions tansu was released with); without it if that lock no
+    # longer resolves (a yanked crate), so CI does not fail on the registry's history.
+    cargo install tansu --version 0.6.0 --features dynostore --locked \
+        || cargo install tansu --version 0.6.0 --features dynostore
 fi
