@@ -33,8 +33,10 @@ use queue::{BenchQueue, FileQueue};
 use report::{PhaseReport, Report, Verification, VsProbe};
 use workload::{PhaseResult, PhaseSpec};
 
-/// Capacity given to the channel for a timed run when `--set capacity` is absent.
-const DURATION_RUN_CAPACITY: u64 = 1 << 40;
+/// Capacity given to the channel for a timed run when `--set capacity` is absent: the
+/// channel's own maximum (`capacity` is at most 1,000,000,000; a larger default made every
+/// `--duration` run without `--set capacity` fail at open).
+const DURATION_RUN_CAPACITY: u64 = 1_000_000_000;
 
 /// A temporary directory removed on drop.
 struct Scratch(PathBuf);

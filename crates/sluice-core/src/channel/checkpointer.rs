@@ -11,8 +11,8 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use super::error::ChannelError;
+use super::inner::{Inner, Shutdown};
 use super::state::QueueState;
-use super::{Inner, Shutdown};
 use crate::checkpoint::format::{encode, CheckpointImage, DirPosition};
 use crate::checkpoint::store;
 

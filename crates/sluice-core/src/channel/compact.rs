@@ -22,8 +22,8 @@
 use std::sync::atomic::Ordering;
 
 use super::error::ChannelError;
+use super::inner::Inner;
 use super::transaction::encode_transaction;
-use super::Inner;
 use crate::wal::readahead::ReadAhead;
 use crate::wal::writer::WalError;
 use crate::wal::EventPtr;

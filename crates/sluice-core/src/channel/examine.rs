@@ -5,9 +5,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::config::FileChannelConfig;
 use super::error::ChannelError;
+use super::inner::RecoverySource;
 use super::recovery::{lock_all, recover_state, segment_table};
-use super::{FileChannelConfig, RecoverySource};
 use crate::checkpoint::store::checkpoint_path;
 use crate::event::Event;
 use crate::io::{DirLock, Fs};

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 
 use super::error::ChannelError;
-use super::Inner;
+use super::inner::Inner;
 use crate::checkpoint::journal;
 
 /// Deletes every segment the checkpoint with replay positions `positions` (segment id per

@@ -4,8 +4,8 @@
 //! position, and the segment a directory's head record names as its newest. Each missing one
 //! is a line naming the file, why it must exist and how many queued events it held.
 
+use super::config::FileChannelConfig;
 use super::error::ChannelError;
-use super::FileChannelConfig;
 use crate::checkpoint::CheckpointImage;
 use crate::io::Fs;
 use crate::wal::replay::{list_segments, ReplayOutcome, StartPosition};

@@ -13,6 +13,7 @@ pub mod config;
 mod error;
 pub mod examine;
 mod gc;
+mod inner;
 mod missing;
 mod position;
 mod recovery;
@@ -21,141 +22,22 @@ mod transaction;
 pub mod verify;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use parking_lot::{Condvar, Mutex, RwLock};
-
 pub use config::{ConfigError, FileChannelConfig, RecoveryPolicy};
 pub use error::ChannelError;
+pub use inner::{ChannelStats, FileChannel, RecoveryInfo, RecoverySource};
 pub use transaction::Transaction;
 
-use crate::io::{DirLock, Fs, StdFs};
-use crate::wal::replay::ReplayReport;
-use crate::wal::table::SegmentTable;
-use crate::wal::writer::{Appended, DirWriter, Poison, WalError};
-use state::{Capacity, QueueState};
+use inner::Inner;
 
-/// Where an open found the channel's state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RecoverySource {
-    /// The checkpoint in `checkpointDir`, plus the log after it.
-    Checkpoint,
-    /// The backup checkpoint, plus the log after it.
-    BackupCheckpoint,
-    /// The whole log (no usable checkpoint).
-    FullReplay,
-}
-
-/// What the last open did.
-#[derive(Clone, Debug)]
-pub struct RecoveryInfo {
-    /// Where the state came from.
-    pub source: RecoverySource,
-    /// Why a checkpoint was not used, for each one tried and refused.
-    pub fallbacks: Vec<String>,
-    /// What replay met.
-    pub report: ReplayReport,
-    /// Queued events after recovery.
-    pub recovered_events: u64,
-    /// Events known to be lost: in missing segments or damaged records (salvage), and in
-    /// tails cut under `tolerate-tail` (`report.events_cut`).
-    pub events_lost: u64,
-    /// Missing segment files `salvage` opened without, one line each.
-    pub missing_segments: Vec<String>,
-    /// Wall time of the open.
-    pub elapsed: std::time::Duration,
-}
-
-/// Counters and gauges of a channel (Flume's FileChannelCounter and more).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ChannelStats {
-    /// Events queued and not taken (Flume's ChannelSize).
-    pub queued: u64,
-    /// Events taken by open transactions.
-    pub in_flight_takes: u64,
-    /// `capacity`.
-    pub capacity: u64,
-    /// Puts that failed (EventPutErrorCount).
-    pub put_errors: u64,
-    /// Takes that failed (EventTakeErrorCount).
-    pub take_errors: u64,
-    /// Failed checkpoint writes (CheckpointWriteErrorCount).
-    pub checkpoint_write_errors: u64,
-    /// Failed backup checkpoint writes (CheckpointBackupWriteErrorCount).
-    pub checkpoint_backup_write_errors: u64,
-    /// Checkpoints written.
-    pub checkpoints: u64,
-    /// fdatasync calls on data segments.
-    pub fsyncs: u64,
-    /// Committed transactions.
-    pub commits: u64,
-    /// Segments on disk.
-    pub segments: u64,
-    /// Segments deleted since open.
-    pub segments_deleted: u64,
-    /// Whether the channel is open.
-    pub open: bool,
-    /// Whether the channel is poisoned (refuses writes until reopened).
-    pub unhealthy: bool,
-    /// Committed events the last open could not recover (cut tails, missing segments,
-    /// damaged records), as `RecoveryInfo::events_lost` (EventsLostOnOpen).
-    pub events_lost_on_open: u64,
-}
+use crate::io::{Fs, StdFs};
+use crate::wal::writer::{Appended, DirWriter, WalError};
 
 /// Room kept for a checkpoint's fixed fields and segment dependencies (8 bytes each).
 const CHECKPOINT_MARGIN_BYTES: u64 = 2048;
-
-#[derive(Debug, Default)]
-struct Counters {
-    put_errors: AtomicU64,
-    take_errors: AtomicU64,
-    checkpoint_write_errors: AtomicU64,
-    checkpoint_backup_write_errors: AtomicU64,
-    checkpoints: AtomicU64,
-    commits: AtomicU64,
-    segments_deleted: AtomicU64,
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct Shutdown {
-    stop: Mutex<bool>,
-    cv: Condvar,
-}
-
-#[derive(Debug)]
-struct Inner {
-    config: FileChannelConfig,
-    fs: Arc<dyn Fs>,
-    writers: Vec<DirWriter>,
-    table: Arc<SegmentTable>,
-    poison: Arc<Poison>,
-    seq_next: AtomicU64,
-    txid_next: AtomicU64,
-    segment_ids: Arc<AtomicU32>,
-    /// Commits hold it shared from sequence allocation to applying their effects; a
-    /// checkpoint holds it exclusively for the instant it snapshots state and positions.
-    gate: RwLock<()>,
-    state: Mutex<QueueState>,
-    capacity: Capacity,
-    rr: AtomicUsize,
-    locks: Mutex<Vec<Box<dyn DirLock>>>,
-    closed: AtomicBool,
-    counters: Counters,
-    checkpoint_lock: Mutex<()>,
-    /// Segment id of each directory's position in the last good backup checkpoint.
-    backup_positions: Mutex<Option<Vec<u32>>>,
-    shutdown: Arc<Shutdown>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
-    recovery: RecoveryInfo,
-}
-
-/// A durable, transactional event queue over one or more data directories.
-#[derive(Clone, Debug)]
-pub struct FileChannel {
-    inner: Arc<Inner>,
-}
 
 impl FileChannel {
     /// Opens (and recovers) a channel on the real file system.

@@ -13,12 +13,11 @@ use std::time::Instant;
 use parking_lot::{Mutex, RwLock};
 
 use super::checkpointer;
+use super::config::{FileChannelConfig, RecoveryPolicy};
 use super::error::ChannelError;
+use super::inner::{Counters, FileChannel, Inner, RecoveryInfo, RecoverySource};
 use super::missing::{missing_error, missing_heads, missing_segment_files, starts_from};
 use super::state::{Capacity, QueueState};
-use super::{
-    Counters, FileChannel, FileChannelConfig, Inner, RecoveryInfo, RecoveryPolicy, RecoverySource,
-};
 use crate::checkpoint::journal::{self, Journal};
 use crate::checkpoint::store;
 use crate::checkpoint::CheckpointImage;

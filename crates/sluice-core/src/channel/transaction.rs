@@ -10,9 +10,10 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use super::config::RecoveryPolicy;
 use super::config::CAPACITY_MAX;
 use super::error::ChannelError;
-use super::{Inner, RecoveryPolicy};
+use super::inner::Inner;
 use crate::event::Event;
 use crate::wal::readahead::ReadAhead;
 use crate::wal::record::{

@@ -21,33 +21,16 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+mod fault;
 mod file;
 mod state;
 #[cfg(test)]
 mod tests;
 
+pub use self::fault::Fault;
 use self::file::SimFile;
 use self::state::{apply, Inode, Pending, State};
-use super::{DirLock, Fs, FsFile, OpenMode};
-
-/// A fault to inject at an operation index (0-based, counting every call into the seam).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Fault {
-    /// Operation `at` fails with EIO; the file system stays usable.
-    Eio { at: u64 },
-    /// Operation `at` fails with ENOSPC (a write first writes a random part of its bytes).
-    Enospc { at: u64 },
-    /// Operation `at` and all later ones fail: the machine lost power at that moment.
-    Crash { at: u64 },
-}
-
-impl Fault {
-    fn at(&self) -> u64 {
-        match *self {
-            Fault::Eio { at } | Fault::Enospc { at } | Fault::Crash { at } => at,
-        }
-    }
-}
+use super::seam::{DirLock, Fs, FsFile, OpenMode};
 
 /// The simulated file system. Cloning shares the same state.
 #[derive(Clone, Debug, Default)]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use fs2::FileExt as _;
 
-use super::{DirLock, Fs, FsFile, OpenMode, LOCK_FILE_NAME};
+use super::seam::{DirLock, Fs, FsFile, OpenMode, LOCK_FILE_NAME};
 
 /// The operating system's file system.
 #[derive(Clone, Copy, Debug, Default)]

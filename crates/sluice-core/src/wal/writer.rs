@@ -16,6 +16,7 @@
 //! needs one: opening a channel writes no segment header, so a restart on a full disk opens
 //! (and does not use up a segment id per try).
 
+mod error;
 mod group_commit;
 mod poison;
 mod space;
@@ -28,6 +29,7 @@ use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex};
 
+pub use self::error::WalError;
 pub use self::poison::Poison;
 #[cfg(feature = "internals")]
 pub use self::poison::PoisonCause;
@@ -36,56 +38,6 @@ use self::start::{check_linked, create_segment, is_enospc};
 use super::segment::{segment_file_name, SEGMENT_HEADER_BYTES};
 use super::table::SegmentTable;
 use crate::io::{Fs, FsFile};
-
-/// Errors of the write path.
-#[derive(Debug, thiserror::Error)]
-pub enum WalError {
-    /// The channel is poisoned by an earlier write or fsync failure: `op` on `path` failed
-    /// with `source`.
-    #[error("the channel refuses writes after an earlier I/O failure ({op} {}: {source}); reopen it to recover", path.display())]
-    Poisoned {
-        /// What was being done (`write`, `fsync`, ...).
-        op: &'static str,
-        /// On which file or directory.
-        path: PathBuf,
-        /// The error, shared with the poison latch.
-        source: Arc<io::Error>,
-    },
-    /// Not enough free space in a data directory.
-    #[error("data directory {} has {available} bytes free; a put needs {required} (minimumRequiredSpace plus the transaction)", dir.display())]
-    DiskFull {
-        /// The directory.
-        dir: PathBuf,
-        /// Bytes free.
-        available: u64,
-        /// Bytes needed.
-        required: u64,
-    },
-    /// The transaction does not fit in one segment.
-    #[error("transaction of {0} bytes does not fit in one segment")]
-    TooLarge(usize),
-    /// A new segment could not be started (open, create or header write failed). Nothing
-    /// acknowledged is at stake: the channel stays usable and the next append retries.
-    #[error("start segment {}: {op}: {source} (the commit failed; the channel retries the segment at the next commit)", path.display())]
-    Roll {
-        /// What was being done.
-        op: &'static str,
-        /// The new segment's file.
-        path: PathBuf,
-        /// The error.
-        source: io::Error,
-    },
-    /// An I/O error (the channel is poisoned when this comes from a write or fsync).
-    #[error("{op} {}: {source}", path.display())]
-    Io {
-        /// What was being done.
-        op: &'static str,
-        /// On which file.
-        path: PathBuf,
-        /// The error.
-        source: io::Error,
-    },
-}
 
 /// Where an append landed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

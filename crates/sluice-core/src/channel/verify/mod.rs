@@ -20,9 +20,9 @@ pub use report::{CheckpointCheck, CheckpointState, Problem, Verification};
 
 use report::{problem, read_problem};
 
+use super::config::{FileChannelConfig, RecoveryPolicy};
 use super::error::ChannelError;
 use super::recovery::{lock_all, recover_state, segment_table};
-use super::{FileChannelConfig, RecoveryPolicy};
 use crate::io::{DirLock, Fs};
 use crate::wal::policy::Repair;
 

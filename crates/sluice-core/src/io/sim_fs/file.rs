@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use super::fault::Fault;
 use super::state::{apply, Pending, State};
-use super::Fault;
 use crate::io::FsFile;
 
 #[derive(Debug)]

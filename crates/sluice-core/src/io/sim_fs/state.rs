@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::Fault;
+use super::fault::Fault;
 
 #[derive(Clone, Debug)]
 pub(super) enum Pending {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use byteorder::{ByteOrder, LittleEndian as LE};
 
-use super::{
+use super::layout::{
     EventPtr, Record, RecordBody, RecordKind, COMMIT_BODY_BYTES, COMMIT_PUTS_AT, COMMIT_TAKES_AT,
     EVENT_HEADERS_MAX, FRAME_CRC_AT, FRAME_KIND_AT, FRAME_LEN_AT, FRAME_RESERVED_AT, FRAME_SEQ_AT,
     FRAME_TXID_AT, RECORD_BYTES_MAX, RECORD_HEADER_BYTES, TAKE_BODY_BYTES, TAKE_OFFSET_AT,

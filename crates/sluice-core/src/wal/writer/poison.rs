@@ -6,7 +6,7 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use super::WalError;
+use super::error::WalError;
 
 /// The failure that poisoned a channel: what was being done, on which file, and the error.
 #[derive(Clone, Debug)]

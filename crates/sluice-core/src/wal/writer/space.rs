@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use super::WalError;
+use super::error::WalError;
 use crate::io::Fs;
 
 /// How old the cached figure may be before a put reads the file system again.

@@ -5,7 +5,7 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::WalError;
+use super::error::WalError;
 use crate::io::{Fs, FsFile, OpenMode};
 use crate::wal::segment::{encode_header, segment_file_name, SegmentHeader};
 
