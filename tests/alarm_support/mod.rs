@@ -10,6 +10,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[path = "../lines_support/mod.rs"]
+mod lines_support;
+#[allow(unused_imports)] // each test crate uses a different subset
+pub use lines_support::{lines, netcat_send, written};
+
 /// Longest wait for anything in these tests.
 pub const WAIT: Duration = Duration::from_secs(60);
 
@@ -256,47 +261,6 @@ fn serve(s: TcpStream, answer: Answer, bodies: &Mutex<Vec<serde_json::Value>>) {
             return;
         }
     }
-}
-
-/// A netcat client that sends lines and counts `OK` answers.
-pub fn netcat_send(port: u16, lines: &[String]) -> usize {
-    let Ok(w) = TcpStream::connect(("127.0.0.1", port)) else {
-        return 0;
-    };
-    w.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let mut r = BufReader::new(w.try_clone().unwrap());
-    let mut w = w;
-    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    if w.write_all(text.as_bytes()).is_err() {
-        return 0;
-    }
-    let mut ok = 0;
-    for _ in lines {
-        let mut answer = String::new();
-        match r.read_line(&mut answer) {
-            Ok(n) if n > 0 && answer == "OK\n" => ok += 1,
-            _ => break,
-        }
-    }
-    ok
-}
-
-pub fn lines(prefix: &str, range: std::ops::Range<usize>) -> Vec<String> {
-    range.map(|i| format!("{prefix}-{i:06}")).collect()
-}
-
-/// Every complete line of every file under `dir`.
-pub fn written(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in rd {
-        let text = std::fs::read_to_string(e.unwrap().path()).unwrap_or_default();
-        let complete = text.rsplit_once('\n').map(|(c, _)| c).unwrap_or("");
-        out.extend(complete.lines().map(str::to_owned));
-    }
-    out
 }
 
 /// Waits until every line of `want` is under `dir`.

@@ -19,6 +19,11 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
+#[path = "../lines_support/mod.rs"]
+mod lines_support;
+#[allow(unused_imports)] // each test crate uses a different subset
+pub use lines_support::{lines, netcat_send as send_lines, written};
+
 /// Longest wait for anything in these tests.
 pub const WAIT: Duration = Duration::from_secs(60);
 /// The environment variable naming an external cluster.
@@ -392,47 +397,6 @@ impl Drop for Agent {
 }
 
 /// Sends lines to a netcat source and returns how many were answered `OK`.
-pub fn send_lines(port: u16, lines: &[String]) -> usize {
-    use std::io::BufRead;
-    let Ok(w) = TcpStream::connect(("127.0.0.1", port)) else {
-        return 0;
-    };
-    w.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let mut r = std::io::BufReader::new(w.try_clone().unwrap());
-    let mut w = w;
-    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    if w.write_all(text.as_bytes()).is_err() {
-        return 0;
-    }
-    let mut ok = 0;
-    for _ in lines {
-        let mut answer = String::new();
-        match r.read_line(&mut answer) {
-            Ok(n) if n > 0 && answer == "OK\n" => ok += 1,
-            _ => break,
-        }
-    }
-    ok
-}
-
-pub fn lines(prefix: &str, range: std::ops::Range<usize>) -> Vec<String> {
-    range.map(|i| format!("{prefix}-{i:06}")).collect()
-}
-
-/// Every complete line of every file under `dir`.
-pub fn written(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in rd {
-        let text = std::fs::read_to_string(e.unwrap().path()).unwrap_or_default();
-        let complete = text.rsplit_once('\n').map(|(c, _)| c).unwrap_or("");
-        out.extend(complete.lines().map(str::to_owned));
-    }
-    out
-}
-
 /// Waits until every line of `want` is in one of `dirs`; returns everything written there.
 pub fn wait_for_all(dirs: &[PathBuf], want: &[String], logs: &[&Agent]) -> Vec<String> {
     let end = Instant::now() + WAIT;

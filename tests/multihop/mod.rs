@@ -10,6 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "../lines_support/mod.rs"]
+mod lines_support;
+#[allow(unused_imports)] // each test crate uses a different subset
+pub use lines_support::{lines, written};
+
 /// Longest wait for anything in these tests.
 pub const WAIT: Duration = Duration::from_secs(60);
 
@@ -176,25 +181,6 @@ impl Client {
         }
         ok
     }
-}
-
-pub fn lines(prefix: &str, range: std::ops::Range<usize>) -> Vec<String> {
-    range.map(|i| format!("{prefix}-{i:06}")).collect()
-}
-
-/// Every complete line of every file under `dir` (a process killed mid-write may leave a
-/// torn last line).
-pub fn written(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in rd {
-        let text = std::fs::read_to_string(e.unwrap().path()).unwrap_or_default();
-        let complete = text.rsplit_once('\n').map(|(c, _)| c).unwrap_or("");
-        out.extend(complete.lines().map(str::to_owned));
-    }
-    out
 }
 
 /// Waits until every line of `want` is in one of `dirs`; returns everything written there.
