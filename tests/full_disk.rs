@@ -13,6 +13,14 @@ fn body(i: usize) -> String {
     format!("{i:06}-{}", "z".repeat(1000))
 }
 
+/// A channel writing through the page cache, whose files grow with every write (direct I/O
+/// allocates ahead; tests/direct_io.rs covers its full disk).
+fn buffered(bed: &Bed) -> sluice_core::FileChannelConfig {
+    let mut c = bed.config(1);
+    c.direct_io = sluice_core::DirectIo::Off;
+    c
+}
+
 /// Bytes the bed's files use now, read through the space limit.
 fn used_bytes(bed: &Bed) -> u64 {
     let sim = bed.sim.as_ref().unwrap();
@@ -25,7 +33,7 @@ fn used_bytes(bed: &Bed) -> u64 {
 #[test]
 fn a_full_disk_refuses_puts_by_name_drains_by_takes_and_resumes_when_space_returns() {
     let bed = Bed::sim(3);
-    let cfg = bed.config(1);
+    let cfg = buffered(&bed);
     let floor = cfg.minimum_required_space_bytes;
     let ch = bed.open(&cfg);
     let sim = bed.sim.clone().unwrap();
@@ -90,7 +98,7 @@ fn a_full_disk_refuses_puts_by_name_drains_by_takes_and_resumes_when_space_retur
 #[test]
 fn enospc_in_the_middle_of_a_write_fails_only_that_commit() {
     let bed = Bed::sim(4);
-    let cfg = bed.config(1);
+    let cfg = buffered(&bed);
     let ch = bed.open(&cfg);
     let sim = bed.sim.clone().unwrap();
     let mut tx = ch.transaction();

@@ -19,7 +19,7 @@ pub const FIXTURES: [&str; 6] = [
 ];
 
 /// Channel arguments every fixture is used with (relative to the fixture's root).
-pub const CHANNEL: [&str; 10] = [
+pub const CHANNEL: [&str; 12] = [
     "--checkpoint-dir",
     "checkpoint",
     "--data-dirs",
@@ -30,6 +30,9 @@ pub const CHANNEL: [&str; 10] = [
     "backupCheckpointDir=backup",
     "--set",
     "minimumRequiredSpace=1048576",
+    // Fixture segments end at their last record (direct I/O would allocate ahead).
+    "--set",
+    "directIo=false",
 ];
 
 /// Runs `sluice channel <tool> <CHANNEL> <extra>` in `root`, feeding `stdin`.

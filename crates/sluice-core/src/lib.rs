@@ -27,7 +27,7 @@ mod invariant;
 pub mod io;
 mod wal;
 
-pub use channel::config::{IGNORED_KEYS, KNOWN_KEYS};
+pub use channel::config::{DirectIo, IGNORED_KEYS, KNOWN_KEYS};
 pub use channel::{
     ChannelError, ChannelStats, ConfigError, FileChannel, FileChannelConfig, RecoveryInfo,
     RecoverySource, Transaction,

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::checkpoint::format::{DIRS_MAX, DIR_PATH_BYTES_MAX};
 pub use crate::wal::policy::RecoveryPolicy;
+pub use crate::wal::writer::DirectIo;
 
 /// Flume's default `maxFileSize`: `Integer.MAX_VALUE - 500 MiB`.
 pub const MAX_FILE_SIZE_DEFAULT: u64 = 2_147_483_647 - 524_288_000;
@@ -29,6 +30,11 @@ pub const DURATION_S_MAX: u64 = 86_400;
 pub const CAPACITY_MAX: u64 = 1_000_000_000;
 /// The largest `minimumRequiredSpace` (1 PiB).
 pub const MINIMUM_REQUIRED_SPACE_MAX: u64 = 1 << 50;
+
+/// Default `tailCacheSize`: 64 MiB.
+pub const TAIL_CACHE_BYTES_DEFAULT: u64 = 64 << 20;
+/// The largest `tailCacheSize` (16 GiB).
+pub const TAIL_CACHE_BYTES_MAX: u64 = 16 << 30;
 
 /// Typed file-channel configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,6 +67,12 @@ pub struct FileChannelConfig {
     pub fsync_interval: Duration,
     /// `recoveryPolicy`.
     pub recovery_policy: RecoveryPolicy,
+    /// `directIo` (Sluice): write segments with `O_DIRECT` (`auto`: where the file system
+    /// takes it).
+    pub direct_io: DirectIo,
+    /// `tailCacheSize` (Sluice): bytes of the newest directly written segment bytes kept in
+    /// memory for takers (0: none).
+    pub tail_cache_bytes: u64,
 }
 
 impl Default for FileChannelConfig {
@@ -84,6 +96,8 @@ impl Default for FileChannelConfig {
             fsync_per_transaction: true,
             fsync_interval: Duration::from_secs(5),
             recovery_policy: RecoveryPolicy::TolerateTail,
+            direct_io: DirectIo::Auto,
+            tail_cache_bytes: TAIL_CACHE_BYTES_DEFAULT,
         }
     }
 }
@@ -121,6 +135,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "fsyncPerTransaction",
     "fsyncInterval",
     "recoveryPolicy",
+    "directIo",
+    "tailCacheSize",
 ];
 
 /// Flume keys accepted for compatibility that change nothing in Sluice.
@@ -203,6 +219,18 @@ impl FileChannelConfig {
                         format!("expected tolerate-tail, strict or salvage, got {v:?}"),
                     )
                 })?
+            }
+            "directIo" => {
+                self.direct_io = DirectIo::parse(v)
+                    .ok_or_else(|| err(k, format!("expected auto, true or false, got {v:?}")))?
+            }
+            "tailCacheSize" => {
+                let n = parse_i64(k, v)?;
+                if n < 0 {
+                    return Err(err(k, format!("must not be negative, got {n}")));
+                }
+                at_most(k, n, 0, TAIL_CACHE_BYTES_MAX)?;
+                self.tail_cache_bytes = n as u64;
             }
             "capacity"
             | "transactionCapacity"

@@ -80,6 +80,10 @@ pub struct ChannelStats {
     /// Committed events the last open could not recover (cut tails, missing segments,
     /// damaged records), as `RecoveryInfo::events_lost` (EventsLostOnOpen).
     pub events_lost_on_open: u64,
+    /// Events taken from the memory-resident tail (direct I/O) instead of the disk.
+    pub tail_cache_hits: u64,
+    /// Events the tail cache did not hold, read from the segment files.
+    pub tail_cache_misses: u64,
 }
 
 #[derive(Debug, Default)]

@@ -81,6 +81,7 @@ impl FileChannel {
             (st.ready().len() as u64, st.inflight_len())
         };
         let c = &inner.counters;
+        let (tail_cache_hits, tail_cache_misses) = inner.table.tail().hits_misses();
         ChannelStats {
             queued,
             in_flight_takes: in_flight,
@@ -99,6 +100,8 @@ impl FileChannel {
             open: !inner.closed.load(Ordering::SeqCst),
             unhealthy: inner.poison.cause().is_some(),
             events_lost_on_open: inner.recovery.events_lost,
+            tail_cache_hits,
+            tail_cache_misses,
         }
     }
 
@@ -229,6 +232,9 @@ impl Inner {
         );
         if self.config.fsync_per_transaction {
             w.sync_to(a.end)?;
+        } else if a.pending_write {
+            // Visible to takers once committed: the bytes must at least be in the file.
+            w.flush_to(a.end)?;
         }
         Ok(a)
     }

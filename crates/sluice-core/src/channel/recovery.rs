@@ -274,11 +274,14 @@ fn next_ids(image: Option<&CheckpointImage>, outcome: &ReplayOutcome) -> (u64, u
 }
 
 /// Opens every segment found for reading.
+/// `tail_cache_bytes`: the size of its memory-resident tail (0 for tools that only read).
 pub(crate) fn segment_table(
     fs: &dyn Fs,
     outcome: &ReplayOutcome,
+    tail_cache_bytes: u64,
 ) -> Result<Arc<SegmentTable>, ChannelError> {
-    let table = Arc::new(SegmentTable::default());
+    let cache_bytes = usize::try_from(tail_cache_bytes).unwrap_or(usize::MAX);
+    let table = Arc::new(SegmentTable::with_tail_cache(cache_bytes));
     for seg in &outcome.segments {
         let file = fs
             .open(&seg.path, OpenMode::Read)
@@ -314,6 +317,7 @@ fn start_writers(
             ids.clone(),
             table.clone(),
             last,
+            config.direct_io,
         )?;
         if fresh {
             // A directory without any segment gets its first one now, so that the checkpoint
@@ -350,7 +354,7 @@ pub(super) fn open(
     config.validate()?;
     let locks = lock_all(fs.as_ref(), &config, true)?;
     let rec = recover_state(fs.as_ref(), &config, Repair::OnDisk)?;
-    let table = segment_table(fs.as_ref(), &rec.outcome)?;
+    let table = segment_table(fs.as_ref(), &rec.outcome, config.tail_cache_bytes)?;
     let poison = Arc::new(Poison::default());
     let ids = Arc::new(AtomicU32::new(rec.segment_next));
     let shared = (&poison, &ids, &table);

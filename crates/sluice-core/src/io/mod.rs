@@ -9,6 +9,8 @@ mod seam;
 mod sim_fs;
 mod std_fs;
 
-pub use seam::{read_file, write_file_atomic, DirLock, Fs, FsFile, OpenMode, LOCK_FILE_NAME};
+pub use seam::{
+    read_file, write_file_atomic, DirLock, Fs, FsFile, OpenMode, DIRECT_ALIGN, LOCK_FILE_NAME,
+};
 pub use sim_fs::{Fault, SimFs};
 pub use std_fs::StdFs;

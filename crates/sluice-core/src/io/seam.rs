@@ -19,6 +19,10 @@ pub enum OpenMode {
     CreateTruncate,
 }
 
+/// Alignment in bytes of the offsets, lengths and memory of I/O on a file opened with
+/// [`Fs::open_direct`] (the largest logical block size in common use).
+pub const DIRECT_ALIGN: usize = 4096;
+
 /// An open file. All I/O is positional, so one handle can be shared by threads.
 pub trait FsFile: Send + Sync + Debug {
     /// Reads up to `buf.len()` bytes at `offset`; returns how many were read (0 at end of file).
@@ -38,6 +42,17 @@ pub trait FsFile: Send + Sync + Debug {
     /// Whether the file has lost its last directory entry (fstat's link count is 0): it was
     /// unlinked, or its directory removed, while open. One `fstat`, about a microsecond.
     fn is_unlinked(&self) -> io::Result<bool>;
+
+    /// Allocates the file's blocks up to `len` bytes, extending it with zeros when it is
+    /// shorter (never shrinking it), so that writes below `len` cannot fail for space. Fails
+    /// with `Unsupported` where the file system cannot allocate ahead.
+    fn allocate(&self, len: u64) -> io::Result<()> {
+        let _ = len;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this file system cannot allocate ahead",
+        ))
+    }
 
     /// Reads exactly `buf.len()` bytes at `offset`, or fails with `UnexpectedEof`.
     fn read_exact_at(&self, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
@@ -67,6 +82,16 @@ pub trait Fs: Send + Sync + Debug {
     fn list_dir(&self, path: &Path) -> io::Result<Vec<String>>;
     /// Opens a file.
     fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Arc<dyn FsFile>>;
+    /// Opens an existing file to write with direct I/O (`O_DIRECT`): writes bypass the page
+    /// cache, and their offsets, lengths and buffers must be [`DIRECT_ALIGN`]-aligned. Fails
+    /// with `Unsupported` where the file system refuses direct I/O (tmpfs, for one).
+    fn open_direct(&self, path: &Path) -> io::Result<Arc<dyn FsFile>> {
+        let _ = path;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this file system does not do direct I/O",
+        ))
+    }
     /// Removes a file.
     fn remove_file(&self, path: &Path) -> io::Result<()>;
     /// Atomically renames a file, replacing the target.

@@ -91,6 +91,12 @@ impl SimFs {
         self.state.lock().fail_creates = errno;
     }
 
+    /// While `true`, `open_direct` fails with `Unsupported` (a file system without O_DIRECT,
+    /// such as tmpfs), so the channel's buffered fallback is exercised.
+    pub fn refuse_direct(&self, refuse: bool) {
+        self.state.lock().refuse_direct = refuse;
+    }
+
     /// Removes `dir`, its files and its subdirectories at once, durably (`rm -rf` and a
     /// sync). Open handles keep working on the unlinked files, as on Linux.
     pub fn remove_tree(&self, dir: &Path) {
@@ -171,6 +177,7 @@ impl SimFs {
         }
         image.rng = seed ^ 0x5A5A_5A5A;
         image.space_limit = st.space_limit;
+        image.refuse_direct = st.refuse_direct;
         SimFs {
             state: Arc::new(Mutex::new(image)),
         }
@@ -286,6 +293,27 @@ impl Fs for SimFs {
             state: self.state.clone(),
             inode,
             writable: mode != OpenMode::Read,
+            direct: false,
+        }))
+    }
+
+    fn open_direct(&self, path: &Path) -> io::Result<Arc<dyn FsFile>> {
+        if self.state.lock().refuse_direct {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "the simulated file system refuses O_DIRECT",
+            ));
+        }
+        let inode = {
+            let mut st = self.state.lock();
+            st.tick()?;
+            st.lookup(path)?
+        };
+        Ok(Arc::new(SimFile {
+            state: self.state.clone(),
+            inode,
+            writable: true,
+            direct: true,
         }))
     }
 

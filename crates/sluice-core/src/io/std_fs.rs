@@ -2,7 +2,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -46,6 +46,31 @@ impl FsFile for StdFile {
     fn is_unlinked(&self) -> io::Result<bool> {
         Ok(self.0.metadata()?.nlink() == 0)
     }
+
+    fn allocate(&self, len: u64) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        if len <= self.len()? {
+            return Ok(());
+        }
+        let len = libc::off_t::try_from(len)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "allocation too large"))?;
+        loop {
+            // SAFETY: fallocate(2) on a descriptor this value owns; no memory is passed.
+            // Mode 0: blocks reserved and the size raised to `len` (never lowered).
+            let r = unsafe { libc::fallocate(self.0.as_raw_fd(), 0, 0, len) };
+            if r == 0 {
+                return Ok(());
+            }
+            let e = io::Error::last_os_error();
+            match e.raw_os_error() {
+                Some(libc::EINTR) => continue,
+                Some(libc::EOPNOTSUPP) => {
+                    return Err(io::Error::new(io::ErrorKind::Unsupported, e));
+                }
+                _ => return Err(e),
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -88,6 +113,23 @@ impl Fs for StdFs {
             OpenMode::CreateTruncate => opts.read(true).write(true).create(true).truncate(true),
         };
         Ok(Arc::new(StdFile(opts.open(path)?)))
+    }
+
+    fn open_direct(&self, path: &Path) -> io::Result<Arc<dyn FsFile>> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_DIRECT)
+            .open(path)
+            .map_err(|e| match e.raw_os_error() {
+                // open(2): EINVAL "the filesystem does not support the O_DIRECT flag".
+                Some(libc::EINVAL) => io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    format!("{}: the file system refuses O_DIRECT", path.display()),
+                ),
+                _ => e,
+            })?;
+        Ok(Arc::new(StdFile(file)))
     }
 
     fn remove_file(&self, path: &Path) -> io::Result<()> {

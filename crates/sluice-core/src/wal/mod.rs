@@ -3,6 +3,7 @@
 //!
 //! Byte layouts are in `docs/format.md`; what survives which crash is in `docs/recovery.md`.
 
+pub mod aligned;
 pub mod assemble;
 pub mod head;
 pub mod policy;
@@ -11,6 +12,7 @@ pub mod record;
 pub mod replay;
 pub mod segment;
 pub mod table;
+pub mod tail_cache;
 pub mod writer;
 
 pub use policy::RecoveryPolicy;

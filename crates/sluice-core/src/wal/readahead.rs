@@ -44,6 +44,9 @@ impl ReadAhead {
         ptr: EventPtr,
         seq: u64,
     ) -> Result<Event, ReadError> {
+        if let Some(event) = table.tail().event(ptr, seq) {
+            return Ok(event);
+        }
         if let Some(event) = self.window_event(ptr, seq) {
             return Ok(event);
         }
@@ -53,7 +56,7 @@ impl ReadAhead {
             }
         }
         self.next_len = WINDOW_MIN;
-        table.read_event(ptr, seq)
+        table.read_from_file(ptr, seq)
     }
 
     fn refill(&mut self, table: &SegmentTable, ptr: EventPtr) -> bool {

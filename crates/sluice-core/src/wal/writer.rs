@@ -12,32 +12,48 @@
 //! A segment unlinked under the writer (its directory removed) poisons at the next fsync or
 //! roll, so no commit is acknowledged into a file that no longer has a name.
 //!
+//! With direct I/O (`directIo`, on by default where the file system takes it) an append only
+//! copies its bytes into the segment's aligned tail buffer ([`direct`]); the leader writes
+//! everything pending as whole blocks with `O_DIRECT` and one fdatasync, then hands the bytes
+//! to the tail cache for takers. Device writes and rolls are serialized by the `io` lock (taken
+//! before `active`), so the partial block rewritten by each write is never raced by another.
+//!
 //! A writer opened on a recovered directory starts its segment only when the first append
 //! needs one: opening a channel writes no segment header, so a restart on a full disk opens
 //! (and does not use up a segment id per try).
 
+mod direct;
 mod error;
 mod group_commit;
 mod poison;
+mod roll;
 mod space;
 mod start;
 
 use std::io;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex};
 
+pub use self::direct::DirectIo;
+use self::direct::{Cut, DirectTail};
 pub use self::error::WalError;
 pub use self::poison::Poison;
 #[cfg(feature = "internals")]
 pub use self::poison::PoisonCause;
 use self::space::SpaceGauge;
-use self::start::{check_linked, create_segment, is_enospc};
+use self::start::is_enospc;
+use super::aligned::{align_up, AlignedBuf};
 use super::segment::{segment_file_name, SEGMENT_HEADER_BYTES};
 use super::table::SegmentTable;
+use super::tail_cache::Chunk;
+use crate::invariant::hot_assert;
 use crate::io::{Fs, FsFile};
+
+/// Capacity of a fresh direct-I/O buffer (it grows when a group needs more).
+const DIRECT_BUF_BYTES: usize = 1 << 20;
 
 /// Where an append landed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,12 +64,17 @@ pub struct Appended {
     pub offset: u64,
     /// Logical end of the bytes (for [`DirWriter::sync_to`]).
     pub end: u64,
+    /// The bytes wait in the direct-I/O buffer: [`DirWriter::flush_to`] (or `sync_to`) must
+    /// write them before anyone reads them from the file.
+    pub pending_write: bool,
 }
 
 #[derive(Debug)]
 struct Active {
-    /// The segment appended to; `None` until the first append needs one.
+    /// The segment appended to (buffered handle); `None` until the first append needs one.
     file: Option<Arc<dyn FsFile>>,
+    /// Its direct-I/O tail, when it is written with `O_DIRECT`.
+    direct: Option<DirectTail>,
     /// Its id; without a file, the directory's newest segment (0: none).
     segment_id: u32,
     /// Next append offset; without a file, the end of segment `segment_id`.
@@ -76,7 +97,10 @@ pub struct LastSegment {
 
 #[derive(Debug, Default)]
 struct SyncState {
+    /// Logical bytes made durable.
     synced: u64,
+    /// Logical bytes in the file (written, maybe not yet durable).
+    flushed: u64,
     syncing: bool,
 }
 
@@ -87,6 +111,11 @@ pub struct DirWriter {
     index: usize,
     fs: Arc<dyn Fs>,
     max_file_bytes: u64,
+    direct_mode: DirectIo,
+    /// The directory refused direct I/O once (with `Auto`): buffered from then on.
+    direct_refused: AtomicBool,
+    /// Serializes device writes and rolls; always taken before `active`.
+    io: Mutex<()>,
     active: Mutex<Active>,
     sync: Mutex<SyncState>,
     synced_cv: Condvar,
@@ -111,6 +140,7 @@ impl DirWriter {
         ids: Arc<AtomicU32>,
         table: Arc<SegmentTable>,
         last: Option<LastSegment>,
+        direct_mode: DirectIo,
     ) -> Result<DirWriter, WalError> {
         assert!(
             max_file_bytes > SEGMENT_HEADER_BYTES,
@@ -118,6 +148,7 @@ impl DirWriter {
         );
         let mut active = Active {
             file: None,
+            direct: None,
             segment_id: 0,
             offset: 0,
             written: 0,
@@ -134,6 +165,9 @@ impl DirWriter {
             index,
             fs,
             max_file_bytes,
+            direct_mode,
+            direct_refused: AtomicBool::new(false),
+            io: Mutex::new(()),
             active: Mutex::new(active),
             sync: Mutex::new(SyncState::default()),
             synced_cv: Condvar::new(),
@@ -192,25 +226,53 @@ impl DirWriter {
         self.dir.join(segment_file_name(id))
     }
 
-    /// Appends `bytes` as one write. With `min_free`, refuses (without writing) when the
-    /// directory would keep fewer free bytes than that. ENOSPC in the middle of the write
-    /// truncates the partial bytes away and fails only this append; any other failure poisons.
+    /// Appends `bytes` (one transaction) to the active segment: written at once (buffered), or
+    /// copied into the direct-I/O tail for the next group write. With `min_free`, refuses
+    /// (without writing) when the directory would keep fewer free bytes than that. Running out
+    /// of space (ENOSPC mid-write, or allocating ahead for direct I/O) fails only this append;
+    /// any other write failure poisons.
     pub fn append(&self, bytes: &[u8], min_free: Option<u64>) -> Result<Appended, WalError> {
         assert!(!bytes.is_empty(), "an empty append");
         self.poison.check()?;
-        let mut a = self.active.lock();
         let len = bytes.len() as u64;
-        let needs_roll = a.file.is_none()
+        let mut a = self.active.lock();
+        if self.needs_roll(&a, len) {
+            // Lock order: `io` before `active`; re-check once both are held.
+            drop(a);
+            let _io = self.io.lock();
+            a = self.active.lock();
+            if self.needs_roll(&a, len) {
+                self.check_space(min_free, len + SEGMENT_HEADER_BYTES)?;
+                self.roll(&mut a)?;
+                return self.place(&mut a, bytes, min_free);
+            }
+        }
+        self.check_space(min_free, len)?;
+        self.place(&mut a, bytes, min_free)
+    }
+
+    /// Whether an append of `len` bytes must start a new segment first.
+    fn needs_roll(&self, a: &Active, len: u64) -> bool {
+        a.file.is_none()
             || a.must_roll
-            || (a.offset + len > self.max_file_bytes && a.offset > SEGMENT_HEADER_BYTES);
-        if let Some(min) = min_free {
-            let header = if needs_roll { SEGMENT_HEADER_BYTES } else { 0 };
-            self.space
-                .check(self.fs.as_ref(), &self.dir, min, len + header)?;
+            || (a.offset + len > self.max_file_bytes && a.offset > SEGMENT_HEADER_BYTES)
+    }
+
+    fn check_space(&self, min_free: Option<u64>, len: u64) -> Result<(), WalError> {
+        match min_free {
+            Some(min) => self.space.check(self.fs.as_ref(), &self.dir, min, len),
+            None => Ok(()),
         }
-        if needs_roll {
-            self.roll(&mut a)?;
-        }
+    }
+
+    /// Places `bytes` at the active segment's end (the segment exists).
+    fn place(
+        &self,
+        a: &mut Active,
+        bytes: &[u8],
+        min_free: Option<u64>,
+    ) -> Result<Appended, WalError> {
+        let len = bytes.len() as u64;
         // Offsets are 32-bit in event pointers: a segment never grows past `u32::MAX`.
         if a.offset + len > u64::from(u32::MAX) {
             return Err(WalError::TooLarge(bytes.len()));
@@ -220,22 +282,122 @@ impl DirWriter {
             offset >= SEGMENT_HEADER_BYTES,
             "append at {offset}, inside the header"
         );
-        let Some(file) = a.file.clone() else {
-            let path = self.segment_path(a.segment_id);
-            let lost = io::Error::other("no active segment after a roll");
-            return Err(self.poison.refuse("append to", path, lost));
+        let segment_id = a.segment_id;
+        let pending_write = match a.direct.as_mut() {
+            Some(tail) => {
+                self.buffer_direct(tail, (segment_id, offset), bytes, min_free)?;
+                true
+            }
+            None => {
+                let Some(file) = a.file.clone() else {
+                    let path = self.segment_path(segment_id);
+                    let lost = io::Error::other("no active segment after a roll");
+                    return Err(self.poison.refuse("append to", path, lost));
+                };
+                if let Err(e) = file.write_all_at(bytes, offset) {
+                    return Err(self.write_failed(file.as_ref(), segment_id, offset, len, e));
+                }
+                false
+            }
         };
-        if let Err(e) = file.write_all_at(bytes, offset) {
-            return Err(self.write_failed(file.as_ref(), a.segment_id, offset, len, e));
-        }
         a.offset += len;
         a.written += len;
         self.space.note_written(len);
         Ok(Appended {
-            segment_id: a.segment_id,
+            segment_id,
             offset,
             end: a.written,
+            pending_write,
         })
+    }
+
+    /// Copies `bytes` (to land at `offset` of `segment_id`) into the direct tail, allocating
+    /// the file ahead first when they would pass its allocation: the allocation must leave
+    /// `min_free` too, and ENOSPC there fails only this append.
+    fn buffer_direct(
+        &self,
+        tail: &mut DirectTail,
+        (segment_id, offset): (u32, u64),
+        bytes: &[u8],
+        min_free: Option<u64>,
+    ) -> Result<(), WalError> {
+        hot_assert!(
+            tail.start + tail.buf.len() as u64 == offset,
+            "the direct tail does not end where the append starts"
+        );
+        let end = offset + bytes.len() as u64;
+        if end > tail.allocated {
+            let mut want = DirectTail::allocation_for(end, self.max_file_bytes);
+            if self.check_space(min_free, want - tail.allocated).is_err() {
+                // Near the floor: allocate only what this append needs.
+                want = align_up(end);
+                self.check_space(min_free, want - tail.allocated)?;
+            }
+            if let Err(e) = tail.file.allocate(want) {
+                if is_enospc(&e) {
+                    self.space.note_full();
+                    return Err(WalError::DiskFull {
+                        dir: self.dir.clone(),
+                        available: 0,
+                        required: want - tail.allocated,
+                    });
+                }
+                return Err(WalError::Io {
+                    op: "allocate",
+                    path: self.segment_path(segment_id),
+                    source: e,
+                });
+            }
+            tail.allocated = want;
+        }
+        tail.buf.extend(bytes);
+        Ok(())
+    }
+
+    /// Takes the active segment's pending direct bytes out to be written (under `io`).
+    fn cut_pending(&self, a: &mut Active) -> Option<(Cut, Arc<dyn FsFile>)> {
+        let tail = a.direct.as_mut().filter(|t| t.pending())?;
+        let fresh = self.fresh_buffer(tail.buf.capacity());
+        let file = tail.file.clone();
+        Some((tail.cut(fresh), file))
+    }
+
+    /// A direct-I/O buffer of at least `capacity` bytes (and at least the default size).
+    fn fresh_buffer(&self, capacity: usize) -> AlignedBuf {
+        self.table.tail().buffer(capacity.max(DIRECT_BUF_BYTES))
+    }
+
+    /// Writes a cut of segment `id` with direct I/O (under `io`); a failure poisons.
+    fn write_cut(&self, id: u32, file: &dyn FsFile, cut: &mut Cut) -> Result<(), WalError> {
+        if let Err(e) = file.write_all_at(cut.buf.padded(), cut.start) {
+            let path = self.segment_path(id);
+            self.poison.set("write", path.clone(), &e);
+            return Err(WalError::Io {
+                op: "write",
+                path,
+                source: e,
+            });
+        }
+        Ok(())
+    }
+
+    /// Hands a written cut of segment `id` to the tail cache (small ones copied to a buffer of
+    /// their size, so the cache's bytes are not mostly spare capacity).
+    fn cache_cut(&self, id: u32, cut: Cut) {
+        let tail = self.table.tail();
+        let buf = if cut.buf.len() < cut.buf.capacity() / 4 {
+            let mut small = AlignedBuf::with_capacity(cut.buf.len());
+            small.extend(cut.buf.as_slice());
+            tail.recycle(cut.buf);
+            small
+        } else {
+            cut.buf
+        };
+        tail.insert(Chunk {
+            segment: id,
+            start: cut.start,
+            buf,
+        });
     }
 
     /// Handles a failed append of `len` bytes at `offset`: ENOSPC cuts the partial bytes away
@@ -270,76 +432,10 @@ impl DirWriter {
         }
     }
 
-    /// Seals the active segment (fdatasync) and starts a new one. A failure to start the new
-    /// one leaves the channel usable (the id is kept for the next try); a failed fsync of the
-    /// old one, or finding it unlinked, poisons.
-    fn roll(&self, a: &mut Active) -> Result<(), WalError> {
-        if let Some(file) = a.file.clone() {
-            self.seal(a, file.as_ref())?;
-        }
-        let retry = a.reserved_id.is_some();
-        let id = match a.reserved_id {
-            Some(id) => id,
-            None => self.ids.fetch_add(1, Ordering::SeqCst),
-        };
-        assert!(id > a.segment_id, "new segment {id} after {}", a.segment_id);
-        let file = match create_segment(self.fs.as_ref(), &self.dir, id, a.segment_id, retry) {
-            Ok(f) => f,
-            Err(e @ WalError::Roll { .. }) => {
-                tracing::warn!(dir = %self.dir.display(), segment = id, error = %e, "could not start a segment; the next commit retries");
-                a.reserved_id = Some(id);
-                a.must_roll = true;
-                return Err(e);
-            }
-            Err(e) => {
-                if let WalError::Io { op, path, source } = &e {
-                    self.poison.set(op, path.clone(), source);
-                }
-                return Err(e);
-            }
-        };
-        self.table
-            .insert(id, self.index, self.segment_path(id), file.clone());
-        tracing::debug!(dir = %self.dir.display(), segment = id, "rolled to a new segment");
-        // Best effort: a head record that lags only narrows what recovery can see missing.
-        if let Err(e) = super::head::write(self.fs.as_ref(), &self.dir, id) {
-            tracing::warn!(dir = %self.dir.display(), segment = id, error = %e, "could not update the head record");
-        }
-        a.file = Some(file);
-        a.segment_id = id;
-        a.offset = SEGMENT_HEADER_BYTES;
-        a.reserved_id = None;
-        a.must_roll = false;
-        Ok(())
-    }
-
-    /// Makes the active segment `file` durable before the roll leaves it, and checks that it
-    /// still has a name; either failure poisons.
-    fn seal(&self, a: &Active, file: &dyn FsFile) -> Result<(), WalError> {
-        let old = self.segment_path(a.segment_id);
-        if let Err(e) = file.sync_data() {
-            self.poison.set("fsync", old.clone(), &e);
-            return Err(WalError::Io {
-                op: "fsync",
-                path: old,
-                source: e,
-            });
-        }
-        self.fsyncs.fetch_add(1, Ordering::Relaxed);
-        if let Err(e) = check_linked(file) {
-            return Err(self.poison.refuse("stat", old, e));
-        }
-        {
-            let mut s = self.sync.lock();
-            s.synced = s.synced.max(a.written);
-        }
-        self.synced_cv.notify_all();
-        Ok(())
-    }
-
     /// Rolls to a new segment now (used after recovery and by tests).
     pub fn roll_now(&self) -> Result<(), WalError> {
         self.poison.check()?;
+        let _io = self.io.lock();
         let mut a = self.active.lock();
         self.roll(&mut a)
     }

@@ -15,10 +15,27 @@ pub(super) struct SimFile {
     pub(super) state: Arc<Mutex<State>>,
     pub(super) inode: u64,
     pub(super) writable: bool,
+    /// Opened with `open_direct`: I/O must be aligned as O_DIRECT requires (EINVAL if not).
+    pub(super) direct: bool,
+}
+
+impl SimFile {
+    /// EINVAL, as Linux gives, for direct I/O whose offset, length or memory is unaligned.
+    fn check_aligned(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        let align = crate::io::DIRECT_ALIGN;
+        let aligned = offset % align as u64 == 0
+            && buf.len() % align == 0
+            && buf.as_ptr().align_offset(align) == 0;
+        if self.direct && !aligned {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        Ok(())
+    }
 }
 
 impl FsFile for SimFile {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        self.check_aligned(buf, offset)?;
         let mut st = self.state.lock();
         st.tick()?;
         let inode = st
@@ -35,6 +52,7 @@ impl FsFile for SimFile {
     }
 
     fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        self.check_aligned(buf, offset)?;
         let mut st = self.state.lock();
         let fault = st.tick()?;
         if !self.writable {
@@ -105,6 +123,37 @@ impl FsFile for SimFile {
             .dirs
             .values()
             .any(|d| d.values().any(|i| *i == self.inode)))
+    }
+
+    fn allocate(&self, len: u64) -> io::Result<()> {
+        let mut st = self.state.lock();
+        if let Some(Fault::Enospc { .. }) = st.tick()? {
+            return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+        }
+        if !self.writable {
+            return Err(io::Error::from_raw_os_error(libc::EBADF));
+        }
+        let cur = st
+            .inodes
+            .get(&self.inode)
+            .map_or(0, |i| i.current.len() as u64);
+        if len <= cur {
+            return Ok(());
+        }
+        if let Some(limit) = st.space_limit {
+            // fallocate reserves all or nothing.
+            if len - cur > limit.saturating_sub(st.used_bytes()) {
+                return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+            }
+        }
+        let inode = st
+            .inodes
+            .get_mut(&self.inode)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "file was removed"))?;
+        let p = Pending::SetLen(len);
+        apply(&mut inode.current, &p);
+        inode.pending.push(p);
+        Ok(())
     }
 
     fn set_len(&self, len: u64) -> io::Result<()> {

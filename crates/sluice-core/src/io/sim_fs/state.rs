@@ -50,6 +50,8 @@ pub(super) struct State {
     pub(super) space_limit: Option<u64>,
     /// While set, every open that would create a file fails with this errno.
     pub(super) fail_creates: Option<i32>,
+    /// Whether `open_direct` fails with `Unsupported`, as on tmpfs.
+    pub(super) refuse_direct: bool,
     pub(super) rng: u64,
 }
 

@@ -1,7 +1,10 @@
-//! Group commit: [`DirWriter::sync_to`] returns once a logical position is durable; the
-//! first waiter leads one fdatasync (plus one fstat: the segment still has a name) that
-//! covers every byte written before it, and wakes everyone it covered (raft-engine's writer
-//! queue, in one condvar).
+//! Group commit: [`DirWriter::sync_to`] returns once a logical position is durable, and
+//! [`DirWriter::flush_to`] once it is in the file (for `fsyncPerTransaction = false`). The
+//! first waiter leads: under the `io` lock it cuts every pending direct-I/O byte out of the
+//! tail buffer (appends go on into a fresh one meanwhile), writes them with one `O_DIRECT`
+//! write, fdatasyncs once (plus one fstat: the segment still has a name), hands the bytes to
+//! the tail cache and wakes everyone it covered (raft-engine's writer queue, in one condvar).
+//! Buffered appends are already in the file; their leader only fsyncs.
 
 use super::start::check_linked;
 use super::{DirWriter, WalError};
@@ -11,12 +14,27 @@ use std::sync::atomic::Ordering;
 impl DirWriter {
     /// Returns once every byte up to logical position `end` is durable. Concurrent callers
     /// share fsyncs: one leader syncs for all. Each pass either returns, waits for the
-    /// leader, or leads one fsync that covers `end` (`end` was written before the call).
+    /// leader, or leads one write + fsync that covers `end` (`end` was appended before).
     pub fn sync_to(&self, end: u64) -> Result<(), WalError> {
+        self.settle(end, true)
+    }
+
+    /// Returns once every byte up to logical position `end` is in the file (readable), not
+    /// necessarily durable. Only appends with [`super::Appended::pending_write`] need it.
+    pub fn flush_to(&self, end: u64) -> Result<(), WalError> {
+        self.settle(end, false)
+    }
+
+    fn settle(&self, end: u64, durable: bool) -> Result<(), WalError> {
         let mut s = self.sync.lock();
         loop {
             self.poison.check()?;
-            if s.synced >= end {
+            let reached = if durable {
+                s.synced
+            } else {
+                s.flushed.max(s.synced)
+            };
+            if reached >= end {
                 return Ok(());
             }
             if s.syncing {
@@ -25,24 +43,48 @@ impl DirWriter {
             }
             s.syncing = true;
             drop(s);
-            let (file, target, id) = {
-                let a = self.active.lock();
-                (a.file.clone(), a.written, a.segment_id)
-            };
-            assert!(
-                target >= end,
-                "sync_to({end}) beyond the {target} bytes written"
-            );
-            let result = self.lead_sync(file.as_deref(), id);
+            let result = self.lead(end, durable);
             s = self.sync.lock();
             s.syncing = false;
-            if let Err(e) = result {
-                self.synced_cv.notify_all();
-                return Err(e);
+            match result {
+                Ok(target) => {
+                    s.flushed = s.flushed.max(target);
+                    if durable {
+                        s.synced = s.synced.max(target);
+                    }
+                    self.synced_cv.notify_all();
+                }
+                Err(e) => {
+                    self.synced_cv.notify_all();
+                    return Err(e);
+                }
             }
-            s.synced = s.synced.max(target);
-            self.synced_cv.notify_all();
         }
+    }
+
+    /// One leader pass: write what is pending, fsync when `durable`, cache what was written.
+    /// Returns the logical position covered.
+    fn lead(&self, end: u64, durable: bool) -> Result<u64, WalError> {
+        let _io = self.io.lock();
+        let (file, id, target, mut cut) = {
+            let mut a = self.active.lock();
+            let cut = self.cut_pending(&mut a);
+            (a.file.clone(), a.segment_id, a.written, cut)
+        };
+        assert!(
+            target >= end,
+            "sync_to({end}) beyond the {target} bytes written"
+        );
+        if let Some((c, direct)) = cut.as_mut() {
+            self.write_cut(id, direct.as_ref(), c)?;
+        }
+        if durable {
+            self.lead_sync(file.as_deref(), id)?;
+        }
+        if let Some((c, _)) = cut {
+            self.cache_cut(id, c);
+        }
+        Ok(target)
     }
 
     /// The group-commit leader's fsync of segment `id`, and (one fstat) the check that the

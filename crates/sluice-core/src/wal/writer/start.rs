@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use super::error::WalError;
 use crate::io::{Fs, FsFile, OpenMode};
-use crate::wal::segment::{encode_header, segment_file_name, SegmentHeader};
+use crate::wal::segment::{encode_header, segment_file_name, SegmentHeader, SEGMENT_HEADER_BYTES};
+
+/// Bytes of a segment header, as an array length.
+pub(super) const SEGMENT_HEADER_LEN: usize = SEGMENT_HEADER_BYTES as usize;
 
 /// Milliseconds since the Unix epoch (0 if the clock is before it; saturating far after).
 pub(super) fn now_ms() -> u64 {
@@ -16,7 +19,7 @@ pub(super) fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// Creates segment `id` with its header, durably. `retry`: the id was reserved by an earlier
+/// Creates segment `id` with its header, durably; returns the file and the header's bytes. `retry`: the id was reserved by an earlier
 /// attempt that may have left a partial file, which is overwritten. Failures before the
 /// directory fsync are [`WalError::Roll`] (nothing acknowledged is at stake); a failed
 /// directory fsync is [`WalError::Io`] (the caller poisons: it is never retried).
@@ -26,7 +29,7 @@ pub(super) fn create_segment(
     id: u32,
     prev_in_dir: u32,
     retry: bool,
-) -> Result<Arc<dyn FsFile>, WalError> {
+) -> Result<(Arc<dyn FsFile>, [u8; SEGMENT_HEADER_LEN]), WalError> {
     assert!(id > prev_in_dir, "segment {id} after segment {prev_in_dir}");
     let path = dir.join(segment_file_name(id));
     let roll_err = |op, source| WalError::Roll {
@@ -53,7 +56,7 @@ pub(super) fn create_segment(
         path: dir.to_path_buf(),
         source: e,
     })?;
-    Ok(file)
+    Ok((file, header))
 }
 
 /// Fails if `file` no longer has a directory entry: its directory was removed or the file

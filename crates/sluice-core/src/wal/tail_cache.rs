@@ -1,0 +1,258 @@
+//! The memory-resident tail: the newest bytes written with direct I/O, kept so that takers
+//! whose sinks keep up are served from memory and the disk is never read.
+//!
+//! Direct writes bypass the page cache, so without this every take would read the disk. Each
+//! group-commit write hands its buffer here once it is on disk ([`TailCache::insert`]); takes
+//! look an event up by pointer ([`TailCache::event`]) and decode it from the chunk, checking
+//! frame, checksum, kind and sequence number exactly as a read from the file does. A miss (the
+//! taker lags by more than the cache holds, or the bytes were written buffered) falls back to
+//! reading the segment. The cache is bounded in bytes (`tailCacheSize`); evicted buffers go to
+//! a small pool the writers draw from, so steady traffic reuses warm memory instead of
+//! faulting in fresh pages.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::{Mutex, RwLock};
+
+use super::aligned::AlignedBuf;
+use super::record::{decode, frame_len, EventPtr, RecordBody};
+use crate::event::Event;
+
+/// Buffers kept for reuse at most.
+const POOL_MAX: usize = 16;
+
+/// Bytes of one segment, from `start`, as written.
+#[derive(Debug)]
+pub struct Chunk {
+    /// The segment.
+    pub segment: u32,
+    /// File offset of the first byte.
+    pub start: u64,
+    /// The bytes (their logical length: no padding).
+    pub buf: AlignedBuf,
+}
+
+#[derive(Debug, Default)]
+struct Chunks {
+    by_pos: BTreeMap<(u32, u64), Chunk>,
+    order: VecDeque<(u32, u64)>,
+    bytes: usize,
+}
+
+/// The tail cache of one channel (shared by its directories' writers and its takers).
+#[derive(Debug)]
+pub struct TailCache {
+    limit: usize,
+    chunks: RwLock<Chunks>,
+    pool: Mutex<Vec<AlignedBuf>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl Default for TailCache {
+    fn default() -> Self {
+        TailCache::new(0)
+    }
+}
+
+impl TailCache {
+    /// A cache holding at most `limit` bytes (0: nothing is cached).
+    pub fn new(limit: usize) -> Self {
+        TailCache {
+            limit,
+            chunks: RwLock::new(Chunks::default()),
+            pool: Mutex::new(Vec::new()),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    /// An empty buffer of at least `capacity` bytes, from the pool when one is there.
+    pub fn buffer(&self, capacity: usize) -> AlignedBuf {
+        let mut pool = self.pool.lock();
+        match pool.iter().position(|b| b.capacity() >= capacity) {
+            Some(i) => {
+                let mut b = pool.swap_remove(i);
+                b.clear();
+                b
+            }
+            None => AlignedBuf::with_capacity(capacity),
+        }
+    }
+
+    /// Returns a buffer to the pool (dropped when the pool is full).
+    pub fn recycle(&self, buf: AlignedBuf) {
+        let mut pool = self.pool.lock();
+        if pool.len() < POOL_MAX {
+            pool.push(buf);
+        }
+    }
+
+    /// Keeps `chunk` (bytes now in the file), evicting the oldest chunks beyond the limit (which
+    /// counts the buffers' memory, not just their bytes).
+    pub fn insert(&self, chunk: Chunk) {
+        if self.limit == 0 || chunk.buf.is_empty() || chunk.buf.capacity() > self.limit {
+            self.recycle(chunk.buf);
+            return;
+        }
+        let mut evicted = Vec::new();
+        {
+            let mut c = self.chunks.write();
+            let key = (chunk.segment, chunk.start);
+            c.bytes += chunk.buf.capacity();
+            if let Some(old) = c.by_pos.insert(key, chunk) {
+                // The same start written again (a rewrite of the partial last block).
+                c.bytes -= old.buf.capacity();
+                c.order.retain(|k| *k != key);
+                evicted.push(old.buf);
+            }
+            c.order.push_back(key);
+            while c.bytes > self.limit {
+                let Some(k) = c.order.pop_front() else {
+                    break;
+                };
+                if let Some(old) = c.by_pos.remove(&k) {
+                    c.bytes -= old.buf.capacity();
+                    evicted.push(old.buf);
+                }
+            }
+        }
+        for b in evicted {
+            self.recycle(b);
+        }
+    }
+
+    /// Drops every chunk of `segment` (it is being deleted).
+    pub fn forget_segment(&self, segment: u32) {
+        let mut c = self.chunks.write();
+        let keys: Vec<_> = c
+            .by_pos
+            .range((segment, 0)..=(segment, u64::MAX))
+            .map(|(k, _)| *k)
+            .collect();
+        for k in keys {
+            if let Some(old) = c.by_pos.remove(&k) {
+                c.bytes -= old.buf.capacity();
+            }
+        }
+        c.order.retain(|(s, _)| *s != segment);
+    }
+
+    /// The event of the put record with sequence number `seq` at `ptr`, when the cache holds
+    /// it whole and it checks out; `None` sends the caller to the file.
+    pub fn event(&self, ptr: EventPtr, seq: u64) -> Option<Event> {
+        if self.limit == 0 {
+            return None;
+        }
+        let found = self.lookup(ptr, seq);
+        let counter = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    fn lookup(&self, ptr: EventPtr, seq: u64) -> Option<Event> {
+        let offset = u64::from(ptr.offset);
+        let c = self.chunks.read();
+        let (_, chunk) = c
+            .by_pos
+            .range((ptr.segment, 0)..=(ptr.segment, offset))
+            .next_back()?;
+        let rel = usize::try_from(offset - chunk.start).ok()?;
+        let head = chunk.buf.as_slice().get(rel..)?;
+        let total = frame_len(head).ok()?;
+        let (record, _) = decode(head.get(..total)?).ok()?;
+        match record.body {
+            RecordBody::Put(event) if record.seq == seq => Some(event),
+            _ => None,
+        }
+    }
+
+    /// Events served from memory, and lookups that went to the file.
+    pub fn hits_misses(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wal::record::encode_put;
+
+    fn chunk_of(segment: u32, start: u64, events: &[(&str, u64)]) -> (Chunk, Vec<EventPtr>) {
+        let mut bytes = Vec::new();
+        let mut ptrs = Vec::new();
+        for (body, seq) in events {
+            ptrs.push(EventPtr {
+                segment,
+                offset: u32::try_from(start).unwrap() + bytes.len() as u32,
+            });
+            encode_put(&mut bytes, 1, *seq, &Event::new(*body));
+        }
+        let mut buf = AlignedBuf::with_capacity(bytes.len());
+        buf.extend(&bytes);
+        (
+            Chunk {
+                segment,
+                start,
+                buf,
+            },
+            ptrs,
+        )
+    }
+
+    #[test]
+    fn serves_what_it_holds_checks_the_sequence_number_and_evicts_the_oldest() {
+        let cache = TailCache::new(3 * 4096);
+        let (c1, p1) = chunk_of(3, 4096, &[("a", 10), ("b", 11)]);
+        let first_len = c1.buf.capacity();
+        cache.insert(c1);
+        assert_eq!(cache.event(p1[1], 11).unwrap().body, b"b");
+        assert!(cache.event(p1[1], 12).is_none(), "a wrong seq is a miss");
+        assert!(cache
+            .event(
+                EventPtr {
+                    segment: 4,
+                    offset: 4096
+                },
+                10
+            )
+            .is_none());
+        assert_eq!(cache.hits_misses(), (1, 2));
+        // Chunks up to the limit (in buffer memory) stay; one more evicts the oldest.
+        let (c2, p2) = chunk_of(3, 8192, &[("c", 12), ("d", 13), ("e", 14)]);
+        let (c3, _) = chunk_of(3, 12288, &[("f", 15)]);
+        assert!(first_len + c2.buf.capacity() + c3.buf.capacity() <= 3 * 4096);
+        cache.insert(c3);
+        assert_eq!(
+            cache.event(p1[0], 10).unwrap().body,
+            b"a",
+            "three blocks fit"
+        );
+        let (c2b, _) = chunk_of(3, 16384, &[("g", 16)]);
+        cache.insert(c2b);
+        cache.insert(c2);
+        assert!(cache.event(p1[0], 10).is_none(), "evicted");
+        assert_eq!(cache.event(p2[2], 14).unwrap().body, b"e");
+        cache.forget_segment(3);
+        assert!(cache.event(p2[2], 14).is_none(), "forgotten");
+    }
+
+    #[test]
+    fn a_disabled_cache_keeps_nothing_and_counts_nothing() {
+        let cache = TailCache::new(0);
+        let (c, p) = chunk_of(1, 0, &[("x", 1)]);
+        cache.insert(c);
+        assert!(cache.event(p[0], 1).is_none());
+        assert_eq!(cache.hits_misses(), (0, 0));
+        // The buffer went to the pool for the writer to reuse.
+        assert!(cache.buffer(1).capacity() >= 1);
+    }
+}

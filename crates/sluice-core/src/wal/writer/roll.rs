@@ -1,0 +1,136 @@
+//! Rolling: sealing the active segment (its pending direct bytes written, fdatasync, still
+//! linked) and starting the next one, with direct I/O where the directory takes it.
+
+use std::io;
+use std::sync::atomic::Ordering;
+
+use super::direct::{DirectIo, DirectTail};
+use super::start::{check_linked, create_segment, SEGMENT_HEADER_LEN};
+use super::{Active, DirWriter, WalError};
+use crate::io::FsFile;
+use crate::wal::segment::SEGMENT_HEADER_BYTES;
+
+impl DirWriter {
+    /// Seals the active segment and starts a new one (under `io` and `active`). A failure to
+    /// start the new one leaves the channel usable (the id is kept for the next try); a failed
+    /// write or fsync of the old one, or finding it unlinked, poisons.
+    pub(super) fn roll(&self, a: &mut Active) -> Result<(), WalError> {
+        if let Some(file) = a.file.clone() {
+            self.seal(a, file.as_ref())?;
+        }
+        let retry = a.reserved_id.is_some();
+        let id = match a.reserved_id {
+            Some(id) => id,
+            None => self.ids.fetch_add(1, Ordering::SeqCst),
+        };
+        assert!(id > a.segment_id, "new segment {id} after {}", a.segment_id);
+        let started = create_segment(self.fs.as_ref(), &self.dir, id, a.segment_id, retry)
+            .and_then(|(file, header)| Ok((self.start_direct(id, &header)?, file)));
+        let (direct, file) = match started {
+            Ok(s) => s,
+            Err(e @ WalError::Roll { .. }) => {
+                tracing::warn!(dir = %self.dir.display(), segment = id, error = %e, "could not start a segment; the next commit retries");
+                a.reserved_id = Some(id);
+                a.must_roll = true;
+                return Err(e);
+            }
+            Err(e) => {
+                if let WalError::Io { op, path, source } = &e {
+                    self.poison.set(op, path.clone(), source);
+                }
+                return Err(e);
+            }
+        };
+        self.table
+            .insert(id, self.index, self.segment_path(id), file.clone());
+        tracing::debug!(dir = %self.dir.display(), segment = id, direct = direct.is_some(), "rolled to a new segment");
+        // Best effort: a head record that lags only narrows what recovery can see missing.
+        if let Err(e) = crate::wal::head::write(self.fs.as_ref(), &self.dir, id) {
+            tracing::warn!(dir = %self.dir.display(), segment = id, error = %e, "could not update the head record");
+        }
+        a.file = Some(file);
+        a.direct = direct;
+        a.segment_id = id;
+        a.offset = SEGMENT_HEADER_BYTES;
+        a.reserved_id = None;
+        a.must_roll = false;
+        Ok(())
+    }
+
+    /// Opens new segment `id` (whose `header` is durable) for direct I/O and allocates its
+    /// first step, or `None` to write it buffered: `directIo = false`, or `auto` on a file
+    /// system that refuses either (remembered, and said once).
+    fn start_direct(
+        &self,
+        id: u32,
+        header: &[u8; SEGMENT_HEADER_LEN],
+    ) -> Result<Option<DirectTail>, WalError> {
+        if self.direct_mode == DirectIo::Off || self.direct_refused.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let path = self.segment_path(id);
+        let first = DirectTail::allocation_for(SEGMENT_HEADER_BYTES + 1, self.max_file_bytes);
+        let opened = self
+            .fs
+            .open_direct(&path)
+            .and_then(|f| f.allocate(first).map(|()| f));
+        match opened {
+            Ok(file) => {
+                let buf = self.fresh_buffer(0);
+                Ok(Some(DirectTail::new(file, buf, header, first)))
+            }
+            Err(e)
+                if e.kind() == io::ErrorKind::Unsupported && self.direct_mode == DirectIo::Auto =>
+            {
+                self.direct_refused.store(true, Ordering::Relaxed);
+                tracing::info!(dir = %self.dir.display(), error = %e, "direct I/O is not available here; writing segments through the page cache");
+                Ok(None)
+            }
+            // No room to allocate ahead (a full disk): this segment is written buffered, so
+            // that takes can still record themselves in the last free bytes.
+            Err(e) if self.direct_mode == DirectIo::Auto => {
+                tracing::debug!(dir = %self.dir.display(), segment = id, error = %e, "could not allocate ahead; writing this segment through the page cache");
+                Ok(None)
+            }
+            Err(e) => Err(WalError::Roll {
+                op: "open with O_DIRECT and allocate",
+                path,
+                source: e,
+            }),
+        }
+    }
+
+    /// Makes the active segment `file` durable before the roll leaves it (its pending direct
+    /// bytes written first), and checks that it still has a name; any failure poisons.
+    fn seal(&self, a: &mut Active, file: &dyn FsFile) -> Result<(), WalError> {
+        let id = a.segment_id;
+        let mut cut = self.cut_pending(a);
+        if let Some((c, direct)) = cut.as_mut() {
+            self.write_cut(id, direct.as_ref(), c)?;
+        }
+        let old = self.segment_path(id);
+        if let Err(e) = file.sync_data() {
+            self.poison.set("fsync", old.clone(), &e);
+            return Err(WalError::Io {
+                op: "fsync",
+                path: old,
+                source: e,
+            });
+        }
+        self.fsyncs.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = check_linked(file) {
+            return Err(self.poison.refuse("stat", old, e));
+        }
+        if let Some((c, _)) = cut {
+            self.cache_cut(id, c);
+        }
+        a.direct = None;
+        {
+            let mut s = self.sync.lock();
+            s.synced = s.synced.max(a.written);
+            s.flushed = s.flushed.max(a.written);
+        }
+        self.synced_cv.notify_all();
+        Ok(())
+    }
+}

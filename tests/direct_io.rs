@@ -1,0 +1,205 @@
+//! The direct-I/O write path: committed bytes survive a lost or torn rewrite of the partial
+//! tail block; takers that keep up are served from the memory-resident tail; a file system
+//! without O_DIRECT gets buffered writes (or, with `directIo = true`, a clear error).
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{config_under, drain, ev, put_all, Bed};
+use sluice_core::io::{Fault, SimFs};
+use sluice_core::{DirectIo, FileChannel};
+
+/// Commits `n` one-event transactions of a few bytes each: every commit rewrites the block
+/// the previous ones share.
+fn small_commits(ch: &FileChannel, from: usize, n: usize) -> Vec<String> {
+    let bodies: Vec<String> = (from..from + n).map(|i| format!("e{i:04}")).collect();
+    for b in &bodies {
+        put_all(ch, &[b.as_str()]);
+    }
+    bodies
+}
+
+#[test]
+fn a_lost_or_torn_rewrite_of_the_tail_block_never_loses_what_was_committed_before_it() {
+    // Count the operations of a run of small commits, then cut the power at each operation of
+    // the last commits, with several crash images each: every earlier commit must be back.
+    let counting = SimFs::new(1);
+    let config = config_under(std::path::Path::new("/sim"), 1);
+    let ch = FileChannel::open_with_fs(config.clone(), Arc::new(counting.clone())).unwrap();
+    small_commits(&ch, 0, 20);
+    let before_last = counting.op_count();
+    small_commits(&ch, 20, 5);
+    let end = counting.op_count();
+    drop(ch);
+    let mut checked = 0;
+    for k in before_last..end {
+        let sim = SimFs::new(1);
+        sim.inject(Fault::Crash { at: k });
+        let ch = FileChannel::open_with_fs(config.clone(), Arc::new(sim.clone())).unwrap();
+        // The crash lands in one of these; what they acknowledge before it must survive.
+        let mut acked = Vec::new();
+        for i in 0..25 {
+            let b = format!("e{i:04}");
+            let mut tx = ch.transaction();
+            if tx.put(ev(&b)).is_err() {
+                break; // poisoned by the crash
+            }
+            if tx.commit().is_ok() {
+                acked.push(b);
+            }
+        }
+        assert!(acked.len() < 25, "op {k} never crashed the run");
+        drop(ch);
+        for seed in 0..8 {
+            let img = sim.crash_image(seed);
+            let back = FileChannel::open_with_fs(config.clone(), Arc::new(img)).unwrap();
+            let got = drain(&back);
+            for b in &acked {
+                assert!(
+                    got.contains(b),
+                    "crash at op {k}, seed {seed}: committed {b} lost; recovered {got:?}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8, "the sweep visited {checked} crash images");
+}
+
+#[test]
+fn takers_that_keep_up_are_served_from_memory_and_lagging_ones_from_the_file() {
+    for bed in Bed::both() {
+        let config = bed.config(1);
+        let ch = bed.open(&config);
+        put_all(&ch, &["a", "b", "c"]);
+        assert_eq!(drain(&ch), ["a", "b", "c"]);
+        let s = ch.stats();
+        if bed.sim.is_some() {
+            assert_eq!((s.tail_cache_hits, s.tail_cache_misses), (3, 0), "{s:?}");
+        }
+        drop(ch);
+        // Reopened, the cache is empty: the same kind of events come from the file.
+        let ch = bed.open(&config);
+        put_all(&ch, &["d"]);
+        drop(ch);
+        let ch = bed.open(&config);
+        assert_eq!(drain(&ch), ["d"]);
+        let s = ch.stats();
+        assert_eq!(s.tail_cache_hits, 0, "{s:?}");
+    }
+}
+
+#[test]
+fn a_tail_cache_smaller_than_one_write_still_serves_every_event_from_the_file() {
+    let bed = Bed::sim(3);
+    let mut config = bed.config(1);
+    config.tail_cache_bytes = 1;
+    let ch = bed.open(&config);
+    let bodies: Vec<String> = (0..300).map(|i| format!("event-{i}")).collect();
+    let refs: Vec<&str> = bodies.iter().map(String::as_str).collect();
+    put_all(&ch, &refs);
+    assert_eq!(drain(&ch), bodies);
+    let s = ch.stats();
+    assert_eq!(s.tail_cache_hits, 0, "{s:?}");
+    assert!(s.tail_cache_misses >= 300, "{s:?}");
+}
+
+#[test]
+fn a_file_system_without_direct_io_gets_buffered_writes_with_the_same_results() {
+    let mut bed = Bed::sim(5);
+    bed.sim.as_ref().unwrap().refuse_direct(true);
+    let config = bed.config(2);
+    let ch = bed.open(&config);
+    let bodies = small_commits(&ch, 0, 30);
+    drop(ch);
+    bed.power_loss(9);
+    let ch = bed.open(&config);
+    let mut got = drain(&ch);
+    got.sort();
+    assert_eq!(got, bodies);
+    let s = ch.stats();
+    assert_eq!(
+        s.tail_cache_hits, 0,
+        "buffered writes are not cached: {s:?}"
+    );
+}
+
+#[test]
+fn direct_io_true_on_a_file_system_that_refuses_it_fails_the_commit_and_names_o_direct() {
+    let bed = Bed::sim(6);
+    bed.sim.as_ref().unwrap().refuse_direct(true);
+    let mut config = bed.config(1);
+    config.direct_io = DirectIo::On;
+    let err = match FileChannel::open_with_fs(config.clone(), bed.fs.clone()) {
+        Err(e) => e.to_string(),
+        Ok(ch) => {
+            let mut tx = ch.transaction();
+            tx.put(ev("x")).unwrap();
+            tx.commit().unwrap_err().to_string()
+        }
+    };
+    assert!(err.contains("O_DIRECT"), "{err}");
+}
+
+#[test]
+fn direct_io_is_a_config_key_with_auto_true_and_false() {
+    let props = |v: &str| -> std::collections::BTreeMap<String, String> {
+        [
+            ("checkpointDir", "/c"),
+            ("dataDirs", "/d"),
+            ("directIo", v),
+            ("tailCacheSize", "1048576"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    };
+    let parse = |v: &str| sluice_core::FileChannelConfig::from_properties(&props(v));
+    assert_eq!(parse("auto").unwrap().0.direct_io, DirectIo::Auto);
+    assert_eq!(parse("true").unwrap().0.direct_io, DirectIo::On);
+    let (c, _) = parse("false").unwrap();
+    assert_eq!((c.direct_io, c.tail_cache_bytes), (DirectIo::Off, 1 << 20));
+    let e = parse("sometimes").unwrap_err();
+    assert!(e.to_string().contains("directIo"), "{e}");
+}
+
+#[test]
+fn a_full_disk_under_direct_io_refuses_puts_at_allocation_without_poisoning_and_resumes() {
+    let bed = Bed::sim(8);
+    let mut cfg = bed.config(1);
+    cfg.max_file_size_bytes = 64 * 1024;
+    let floor = cfg.minimum_required_space_bytes;
+    let ch = bed.open(&cfg);
+    let sim = bed.sim.clone().unwrap();
+    sim.set_space_limit(Some(1 << 40));
+    let used = (1u64 << 40) - bed.fs.available_space(&bed.root).unwrap();
+    // Room above the floor for a few segments' allocations.
+    let limit = used + floor + 200 * 1024;
+    sim.set_space_limit(Some(limit));
+    let body = |i: usize| format!("{i:06}-{}", "z".repeat(1000));
+    let mut acked = Vec::new();
+    let err = loop {
+        let mut tx = ch.transaction();
+        tx.put(ev(&body(acked.len()))).unwrap();
+        match tx.commit() {
+            Ok(()) => acked.push(body(acked.len())),
+            Err(e) => break e,
+        }
+        assert!(acked.len() < 10_000, "never refused");
+    };
+    assert!(
+        matches!(err, sluice_core::ChannelError::DiskFull(_)),
+        "{err:?}"
+    );
+    assert!(acked.len() > 100, "refused after {} puts", acked.len());
+    assert!(!ch.stats().unhealthy, "a full disk must not poison");
+    assert_eq!(drain(&ch), acked);
+    sim.set_space_limit(Some(limit + (4 << 20)));
+    let later: Vec<String> = (20_000..20_010).map(body).collect();
+    for b in &later {
+        put_all(&ch, &[b.as_str()]);
+    }
+    drop(ch);
+    assert_eq!(drain(&bed.open(&cfg)), later);
+}
