@@ -21,6 +21,8 @@ use crate::event::Event;
 
 /// Buffers kept for reuse at most.
 const POOL_MAX: usize = 16;
+/// Buffers smaller than this are not worth keeping for reuse.
+const POOL_MIN_BYTES: usize = 64 << 10;
 
 /// Bytes of one segment, from `start`, as written.
 #[derive(Debug)]
@@ -81,8 +83,11 @@ impl TailCache {
         }
     }
 
-    /// Returns a buffer to the pool (dropped when the pool is full).
+    /// Returns a buffer to the pool (dropped when the pool is full, or the buffer small).
     pub fn recycle(&self, buf: AlignedBuf) {
+        if buf.capacity() < POOL_MIN_BYTES {
+            return;
+        }
         let mut pool = self.pool.lock();
         if pool.len() < POOL_MAX {
             pool.push(buf);
@@ -252,7 +257,15 @@ mod tests {
         cache.insert(c);
         assert!(cache.event(p[0], 1).is_none());
         assert_eq!(cache.hits_misses(), (0, 0));
-        // The buffer went to the pool for the writer to reuse.
-        assert!(cache.buffer(1).capacity() >= 1);
+        // A big buffer goes to the pool for the writers to reuse.
+        let mut big = AlignedBuf::with_capacity(POOL_MIN_BYTES);
+        big.extend(b"y");
+        let big_cap = big.capacity();
+        cache.insert(Chunk {
+            segment: 2,
+            start: 0,
+            buf: big,
+        });
+        assert_eq!(cache.buffer(big_cap).capacity(), big_cap);
     }
 }

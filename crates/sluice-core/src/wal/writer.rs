@@ -52,8 +52,9 @@ use super::tail_cache::Chunk;
 use crate::invariant::hot_assert;
 use crate::io::{Fs, FsFile};
 
-/// Capacity of a fresh direct-I/O buffer (it grows when a group needs more).
-const DIRECT_BUF_BYTES: usize = 1 << 20;
+/// Smallest capacity of a fresh direct-I/O buffer (sized at twice the last group's bytes,
+/// and grown when a group needs more).
+const DIRECT_BUF_MIN: usize = 64 << 10;
 
 /// Where an append landed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -357,14 +358,14 @@ impl DirWriter {
     /// Takes the active segment's pending direct bytes out to be written (under `io`).
     fn cut_pending(&self, a: &mut Active) -> Option<(Cut, Arc<dyn FsFile>)> {
         let tail = a.direct.as_mut().filter(|t| t.pending())?;
-        let fresh = self.fresh_buffer(tail.buf.capacity());
+        let fresh = self.fresh_buffer(tail.buf.len() * 2);
         let file = tail.file.clone();
         Some((tail.cut(fresh), file))
     }
 
-    /// A direct-I/O buffer of at least `capacity` bytes (and at least the default size).
+    /// A direct-I/O buffer of at least `capacity` bytes (and at least [`DIRECT_BUF_MIN`]).
     fn fresh_buffer(&self, capacity: usize) -> AlignedBuf {
-        self.table.tail().buffer(capacity.max(DIRECT_BUF_BYTES))
+        self.table.tail().buffer(capacity.max(DIRECT_BUF_MIN))
     }
 
     /// Writes a cut of segment `id` with direct I/O (under `io`); a failure poisons.
