@@ -25,7 +25,7 @@ pub mod acks;
 pub mod config;
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -41,7 +41,8 @@ use crate::agent::metrics::CounterGroup;
 use crate::agent::stop::Stop;
 use sluice_core::Event;
 
-/// How long a batch in flight may still wait for acknowledgements after the stop signal.
+/// How long the batches in flight may still wait for acknowledgements after the stop signal
+/// (one grace for all of them, counted from when the first saw the signal).
 pub const STOP_GRACE: Duration = Duration::from_secs(2);
 /// Pause while librdkafka's local queue is full.
 const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(5);
@@ -57,6 +58,8 @@ pub struct KafkaSink {
     scratch: Vec<u8>,
     /// The acknowledgements of the batch the last `deliver` handed over.
     acks: Option<Arc<BatchAcks>>,
+    /// When a batch's wait first saw the stop signal: the grace ends `STOP_GRACE` later.
+    stop_seen: Arc<OnceLock<tokio::time::Instant>>,
 }
 
 impl std::fmt::Debug for KafkaSink {
@@ -90,6 +93,7 @@ impl KafkaSink {
             stop: None,
             scratch: Vec::new(),
             acks: None,
+            stop_seen: Arc::default(),
         }
     }
 
@@ -97,6 +101,7 @@ impl KafkaSink {
     pub fn attach(&mut self, counters: Arc<CounterGroup>, stop: Stop) {
         self.counters = Some(counters);
         self.stop = Some(stop);
+        self.stop_seen = Arc::default();
     }
 
     fn error(&self, message: impl std::fmt::Display) -> SinkError {
@@ -167,8 +172,9 @@ impl KafkaSink {
             self.stop.clone(),
             self.cfg.delivery_timeout,
         );
+        let stop_seen = self.stop_seen.clone();
         Some(Acks(Box::pin(async move {
-            wait_acks(&acks, stop, limit)
+            wait_acks(&acks, stop, &stop_seen, limit)
                 .await
                 .map_err(|message| SinkError {
                     sink: name,
@@ -251,10 +257,12 @@ impl KafkaSink {
     }
 }
 
-/// Waits for every acknowledgement of a batch, within `limit` and the stop grace.
+/// Waits for every acknowledgement of a batch, within `limit` and the stop grace (shared by
+/// the sink's batches through `stop_seen`, so two batches in flight do not wait twice).
 async fn wait_acks(
     acks: &BatchAcks,
     mut stop: Option<Stop>,
+    stop_seen: &OnceLock<tokio::time::Instant>,
     limit: Duration,
 ) -> Result<(), String> {
     tokio::select! {
@@ -265,7 +273,11 @@ async fn wait_acks(
         ))),
         _ = async {
             match stop.as_mut() {
-                Some(s) => { s.wait().await; tokio::time::sleep(STOP_GRACE).await }
+                Some(s) => {
+                    s.wait().await;
+                    let seen = *stop_seen.get_or_init(tokio::time::Instant::now);
+                    tokio::time::sleep_until(seen + STOP_GRACE).await
+                }
                 None => std::future::pending().await,
             }
         } => Err("stopping: the batch was not acknowledged within the stop grace".into()),
