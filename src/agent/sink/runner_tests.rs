@@ -383,7 +383,7 @@ async fn a_batch_whose_acknowledgements_are_to_come_lets_the_next_go_out_and_com
     let mem = memory_channel(sent.clone()).await;
     let counters = CounterGroup::sink();
     let sink = ScriptedSink {
-        acks_after: Some(Duration::from_millis(100)),
+        acks_after: Some(Duration::from_millis(300)),
         watch: Some(counters.clone()),
         ..Default::default()
     };
@@ -397,8 +397,8 @@ async fn a_batch_whose_acknowledgements_are_to_come_lets_the_next_go_out_and_com
     .await;
     assert_eq!(sink.delivered(), sent, "every event once, in order");
     let watched: Vec<u64> = sink.calls.lock().iter().map(|c| c.watched).collect();
-    // Batch 1 went out while batch 0 waited for its acknowledgements; batch 2 once batch 0
-    // was acknowledged and committed, while batch 1 waited for its own.
+    // Batch 1 went out while batch 0 waited for its acknowledgements (300 ms); batch 2 once
+    // batch 0 was acknowledged and committed, while batch 1 waited for its own.
     assert_eq!(watched, vec![0, 0, 4, 8, 12]);
     assert_eq!(counters.get("EventDrainSuccessCount"), 20);
     assert_eq!(counters.get("EventWriteFail"), 0);
