@@ -1,12 +1,23 @@
 //! Kafka throughput, Sluice against the client library on the same broker in the same run
 //! (docs/performance.md, "Kafka"):
 //!
-//! 1. librdkafka's own producer: N records of 1 KiB, `acks=all`, all sent then all awaited;
+//! 1. librdkafka's own producer: N records of 1 KiB, all sent then all awaited;
 //! 2. the `kafka` sink: the same records taken from a memory channel by the sink runner
-//!    (`flumeBatchSize = 1000`, `acks = all`), from the first take to the last commit;
-//! 3. librdkafka's own consumer: the N records of (1) read back, first record to last;
-//! 4. `kafka` source -> memory channel -> `null` sink: the same records, first event received
+//!    (`flumeBatchSize = 1000`), from the first take to the last commit;
+//! 3. for reference, librdkafka's own producer the way an at-least-once sink must use it:
+//!    batches of 1000, each awaited before the batch two after it is sent (two in flight),
+//!    and each awaited before the next is sent (one in flight: what the sink did before it
+//!    kept two batches in flight);
+//! 4. librdkafka's own consumer: the N records of (1) read back, first record to last;
+//! 5. `kafka` source -> memory channel -> `null` sink: the same records, first event received
 //!    to the last one drained by the null sink.
+//!
+//! Every producer gets the same librdkafka settings: `acks=all` plus
+//! `SLUICE_KAFKA_BENCH_PRODUCER` (`key=value,key=value`, e.g. `linger.ms=10`), the rest
+//! librdkafka's defaults (printed). (1)-(3) run `SLUICE_KAFKA_BENCH_ROUNDS` times (default
+//! 3), the order alternating between rounds, each into a fresh topic; the ratio printed is
+//! the median of the rounds' ratios. (4)-(5) run once; `SLUICE_KAFKA_BENCH_CONSUME=0` skips
+//! them. `SLUICE_KAFKA_BENCH_SINK_ONLY=1` runs only (2), for a profile (`perf record -g`).
 //!
 //! `cargo bench --bench kafka` (N = `SLUICE_KAFKA_BENCH_N`, default 100000); the broker is
 //! tansu on loopback, or `SLUICE_KAFKA_BOOTSTRAP`.
@@ -19,8 +30,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kafka_support::{unique, Broker};
+use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use sluice::agent::channel::{put_batch, AgentChannel};
 use sluice::agent::config::{load, AgentConfig};
 use sluice::agent::metrics::CounterGroup;
@@ -32,8 +44,36 @@ use sluice::agent::source::{self, SourceCtx};
 use sluice_core::Event;
 
 const BODY_BYTES: usize = 1024;
+const BATCH: usize = 1000;
+
+/// The producer settings both sides get: `acks=all` and `SLUICE_KAFKA_BENCH_PRODUCER`.
+fn producer_settings() -> Vec<(String, String)> {
+    let mut out = vec![("acks".to_owned(), "all".to_owned())];
+    let extra = std::env::var("SLUICE_KAFKA_BENCH_PRODUCER").unwrap_or_default();
+    for kv in extra.split(',').filter(|s| !s.trim().is_empty()) {
+        let (k, v) = kv
+            .split_once('=')
+            .expect("SLUICE_KAFKA_BENCH_PRODUCER: key=value,...");
+        out.retain(|(x, _)| x != k.trim());
+        out.push((k.trim().to_owned(), v.trim().to_owned()));
+    }
+    out
+}
+
+/// The client's producer configuration: the broker and [`producer_settings`].
+fn client_config(b: &Broker) -> ClientConfig {
+    let mut c = b.config();
+    for (k, v) in producer_settings() {
+        c.set(k, v);
+    }
+    c
+}
 
 fn conf(b: &Broker, topic_in: &str, topic_out: &str, n: usize) -> AgentConfig {
+    let producer: String = producer_settings()
+        .iter()
+        .map(|(k, v)| format!("a.sinks.k.kafka.producer.{k} = {v}\n"))
+        .collect();
     let text = format!(
         "a.sources = r\na.channels = c\na.sinks = k n\n\
          a.sources.r.type = kafka\na.sources.r.channels = c\n\
@@ -43,7 +83,7 @@ fn conf(b: &Broker, topic_in: &str, topic_out: &str, n: usize) -> AgentConfig {
          a.channels.c.transactionCapacity = 1000\na.channels.c.byteCapacity = 0\n\
          a.sinks.k.type = kafka\na.sinks.k.channel = c\n\
          a.sinks.k.kafka.bootstrap.servers = {bs}\na.sinks.k.kafka.topic = {topic_out}\n\
-         a.sinks.k.flumeBatchSize = 1000\na.sinks.k.kafka.producer.acks = all\n\
+         a.sinks.k.flumeBatchSize = {BATCH}\n{producer}\
          a.sinks.n.type = null\na.sinks.n.channel = c\na.sinks.n.batchSize = 1000\n",
         bs = b.bootstrap,
         g = unique("bench")
@@ -52,12 +92,20 @@ fn conf(b: &Broker, topic_in: &str, topic_out: &str, n: usize) -> AgentConfig {
     l.config.unwrap_or_else(|| panic!("{:?}", l.problems))
 }
 
-async fn client_produce(b: &Broker, topic: &str, n: usize) -> Duration {
-    let p: FutureProducer = b.config().set("acks", "all").create().unwrap();
+/// librdkafka's own producer: N records, with at most `batches_in_flight` batches of
+/// [`BATCH`] records unacknowledged (`None`: all N at once, awaited at the end).
+async fn client_produce(
+    b: &Broker,
+    topic: &str,
+    n: usize,
+    batches_in_flight: Option<usize>,
+) -> Duration {
+    let p: FutureProducer = client_config(b).create().unwrap();
     let body = vec![b'x'; BODY_BYTES];
     let t = Instant::now();
+    let mut batches: std::collections::VecDeque<Vec<DeliveryFuture>> = Default::default();
     let mut fs = Vec::with_capacity(n);
-    for _ in 0..n {
+    for i in 0..n {
         let mut r: FutureRecord<'_, (), [u8]> = FutureRecord::to(topic).payload(&body);
         loop {
             match p.send_result(r) {
@@ -71,11 +119,26 @@ async fn client_produce(b: &Broker, topic: &str, n: usize) -> Duration {
                 }
             }
         }
+        if let Some(w) = batches_in_flight {
+            if (i + 1) % BATCH == 0 {
+                batches.push_back(std::mem::take(&mut fs));
+                while batches.len() >= w {
+                    await_all(batches.pop_front().unwrap()).await;
+                }
+            }
+        }
     }
+    batches.push_back(fs);
+    for batch in batches {
+        await_all(batch).await;
+    }
+    t.elapsed()
+}
+
+async fn await_all(fs: Vec<DeliveryFuture>) {
     for f in fs {
         f.await.unwrap().map_err(|(e, _)| e).unwrap();
     }
-    t.elapsed()
 }
 
 async fn client_consume(b: &Broker, topic: &str, n: usize) -> Duration {
@@ -112,8 +175,8 @@ async fn sluice_sink(cfg: &AgentConfig, n: usize) -> Duration {
         .await
         .unwrap();
     let body = vec![b'x'; BODY_BYTES];
-    for _ in 0..n / 1000 {
-        put_batch(&*ch, (0..1000).map(|_| Event::new(body.clone())).collect())
+    for _ in 0..n / BATCH {
+        put_batch(&*ch, (0..BATCH).map(|_| Event::new(body.clone())).collect())
             .await
             .unwrap();
     }
@@ -136,7 +199,7 @@ async fn sluice_sink(cfg: &AgentConfig, n: usize) -> Duration {
     let done = wait_count(
         &counters,
         "EventDrainSuccessCount",
-        (n / 1000 * 1000) as u64,
+        (n / BATCH * BATCH) as u64,
     )
     .await;
     stop_tx.stop();
@@ -186,40 +249,102 @@ fn rate(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64().max(1e-9)
 }
 
-fn main() {
-    let n: usize = std::env::var("SLUICE_KAFKA_BENCH_N")
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000)
-        .max(1000)
-        / 1000
-        * 1000;
+        .unwrap_or(default)
+}
+
+fn main() {
+    let n = env_usize("SLUICE_KAFKA_BENCH_N", 100_000).max(BATCH) / BATCH * BATCH;
+    let rounds = env_usize("SLUICE_KAFKA_BENCH_ROUNDS", 3).max(1);
+    let consume = std::env::var("SLUICE_KAFKA_BENCH_CONSUME").map_or(true, |v| v != "0");
+    let sink_only = std::env::var("SLUICE_KAFKA_BENCH_SINK_ONLY").is_ok_and(|v| v == "1");
     let tmp = tempfile::tempdir().unwrap();
     let b = Broker::start(tmp.path());
-    let (t1, t2) = (unique("bench-client"), unique("bench-sink"));
-    b.create_topic(&t1, 4);
-    b.create_topic(&t2, 4);
-    let cfg = conf(&b, &t1, &t2, n);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
+    println!(
+        "kafka bench: {n} records of {BODY_BYTES} B, broker {}, {rounds} round(s)",
+        b.bootstrap
+    );
+    println!(
+        "  producer settings on both sides: {:?} (librdkafka defaults otherwise: \
+         linger.ms=5, batch.num.messages=10000, batch.size=1000000, compression none, \
+         max.in.flight=1000000, queue.buffering.max.messages=100000)",
+        producer_settings()
+    );
+    if sink_only {
+        let topic = unique("bench-sink");
+        b.create_topic(&topic, 4);
+        let cfg = conf(&b, "unused", &topic, n);
+        let sp = rate(n, rt.block_on(sluice_sink(&cfg, n)));
+        println!("  kafka sink only: {sp:.0} rec/s");
+        return;
+    }
+    let mut ratios = Vec::new();
+    let mut first_topic = None;
+    for round in 0..rounds {
+        let topics: Vec<String> = ["bench-client", "bench-sink", "bench-win2", "bench-win1"]
+            .iter()
+            .map(|p| unique(p))
+            .collect();
+        for t in &topics {
+            b.create_topic(t, 4);
+        }
+        let cfg = conf(&b, "unused", &topics[1], n);
+        // Rates of: client (all at once), sink, client 2 batches in flight, 1 batch.
+        let mut r = [0.0f64; 4];
+        let order: [usize; 4] = if round % 2 == 0 {
+            [0, 1, 2, 3]
+        } else {
+            [3, 2, 1, 0]
+        };
+        rt.block_on(async {
+            for i in order {
+                let d = match i {
+                    0 => client_produce(&b, &topics[0], n, None).await,
+                    1 => sluice_sink(&cfg, n).await,
+                    2 => client_produce(&b, &topics[2], n, Some(2)).await,
+                    _ => client_produce(&b, &topics[3], n, Some(1)).await,
+                };
+                r[i] = rate(n, d);
+            }
+        });
+        let [cp, sp, w2, w1] = r;
+        ratios.push(sp / cp);
+        println!(
+            "  round {round}: librdkafka producer {cp:>8.0} rec/s | kafka sink (flumeBatchSize \
+             {BATCH}) {sp:>8.0} rec/s = {:.2} of the client | client with 2 batches of {BATCH} \
+             in flight {w2:>8.0} rec/s = {:.2} | with 1 batch {w1:>8.0} rec/s = {:.2}",
+            sp / cp,
+            w2 / cp,
+            w1 / cp
+        );
+        first_topic.get_or_insert(topics[0].clone());
+    }
+    println!(
+        "  kafka sink / librdkafka producer, median of {rounds}: {:.2}",
+        median(ratios)
+    );
+    if !consume {
+        return;
+    }
+    let topic = first_topic.unwrap();
+    let cfg = conf(&b, &topic, "unused", n);
     rt.block_on(async {
-        let cp = client_produce(&b, &t1, n).await;
-        let sp = sluice_sink(&cfg, n).await;
-        let cc = client_consume(&b, &t1, n).await;
+        let cc = client_consume(&b, &topic, n).await;
         let sc = sluice_source(&cfg, n).await;
-        let (cp, sp, cc, sc) = (rate(n, cp), rate(n, sp), rate(n, cc), rate(n, sc));
-        println!(
-            "kafka bench: {n} records of {BODY_BYTES} B, broker {}",
-            b.bootstrap
-        );
-        println!("  librdkafka producer (acks=all):        {cp:>10.0} records/s");
-        println!(
-            "  kafka sink (flumeBatchSize 1000, all):  {sp:>10.0} records/s  = {:.2} of the client",
-            sp / cp
-        );
+        let (cc, sc) = (rate(n, cc), rate(n, sc));
         println!("  librdkafka consumer:                    {cc:>10.0} records/s");
         println!(
             "  kafka source -> memory -> null:         {sc:>10.0} records/s  = {:.2} of the client",

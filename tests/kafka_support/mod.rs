@@ -84,6 +84,8 @@ pub struct Broker {
     pub port: u16,
     pub bootstrap: String,
     log: PathBuf,
+    /// The port clients are told to connect to, when it is not `port` (a proxy in front).
+    advertised: Option<u16>,
 }
 
 impl Broker {
@@ -95,6 +97,7 @@ impl Broker {
                 port: 0,
                 bootstrap: b,
                 log: dir.join("broker.log"),
+                advertised: None,
             };
         }
         let port = free_port();
@@ -103,6 +106,7 @@ impl Broker {
             port,
             bootstrap: format!("127.0.0.1:{port}"),
             log: dir.join("broker.log"),
+            advertised: None,
         };
         b.spawn();
         b
@@ -119,6 +123,25 @@ impl Broker {
             port,
             bootstrap: format!("127.0.0.1:{port}"),
             log: dir.join("broker.log"),
+            advertised: None,
+        };
+        b.spawn();
+        Some(b)
+    }
+
+    /// Starts tansu on a free port but tells clients to connect to loopback `advertised`
+    /// (where a proxy the test controls forwards to `port`); the bootstrap is `advertised`
+    /// too. `None` against an external cluster.
+    pub fn start_advertised(dir: &Path, port: u16, advertised: u16) -> Option<Broker> {
+        if std::env::var(BOOTSTRAP_ENV).is_ok() {
+            return None;
+        }
+        let mut b = Broker {
+            child: None,
+            port,
+            bootstrap: format!("127.0.0.1:{advertised}"),
+            log: dir.join("broker.log"),
+            advertised: Some(advertised),
         };
         b.spawn();
         Some(b)
@@ -131,6 +154,7 @@ impl Broker {
 
     fn spawn(&mut self) {
         let url = format!("tcp://127.0.0.1:{}", self.port);
+        let advertised = format!("tcp://127.0.0.1:{}", self.advertised.unwrap_or(self.port));
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -142,7 +166,7 @@ impl Broker {
                 "--listener-url",
                 &url,
                 "--advertised-listener-url",
-                &url,
+                &advertised,
             ])
             .args(["--storage-engine", "memory://tansu/"])
             .env("RUST_LOG", "warn")

@@ -16,6 +16,7 @@ pub mod scripted;
 
 use std::sync::Arc;
 
+use crate::agent::channel::BoxFuture;
 use crate::agent::config::SinkKind;
 use crate::agent::metrics::CounterGroup;
 use crate::agent::stop::Stop;
@@ -39,6 +40,19 @@ pub enum Delivery {
     /// Commit the take, then back off as after a failure (Flume's HttpSink answering
     /// `BACKOFF` for a status whose `rollback` is false and `backoff` true).
     CommitAndBackOff,
+}
+
+/// The acknowledgements still to come for a batch a sink handed over (the kafka sink: its
+/// records are queued in librdkafka), from [`Sink::take_acks`]: a future that owns everything
+/// it waits on, answers within its own time limit and watches the stop signal. The runner
+/// commits the take only after it answered `Ok`; an error rolls back that batch and every
+/// later one. Dropping it abandons the wait (the batch is then rolled back).
+pub struct Acks(pub BoxFuture<'static, Result<(), SinkError>>);
+
+impl std::fmt::Debug for Acks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Acks(..)")
+    }
 }
 
 /// A running sink.
@@ -117,6 +131,18 @@ impl Sink {
             Sink::Kafka(s) => s.deliver(&events).await.map(|()| Delivery::Done),
             #[cfg(test)]
             Sink::Scripted(s) => s.deliver(events).await,
+        }
+    }
+
+    /// The acknowledgements of the batch the last `deliver` answered `Ok` for, if they are
+    /// still to come (the kafka sink); `None` for sinks that deliver fully within `deliver`.
+    /// The runner asks right after each successful `deliver`.
+    pub fn take_acks(&mut self) -> Option<Acks> {
+        match self {
+            Sink::Kafka(s) => s.take_acks(),
+            #[cfg(test)]
+            Sink::Scripted(s) => s.take_acks(),
+            _ => None,
         }
     }
 

@@ -16,6 +16,11 @@
 //! - A failed delivery rolls back only its own batch; batches already delivered still commit.
 //! - A failed commit returns that batch's events to the channel (the channel rolls back the
 //!   transaction), so they are delivered again: at least once, duplicates possible.
+//! - A sink may hand a batch over with its acknowledgements still to come ([`Acks`], the
+//!   kafka sink: records queued in the client): the runner takes and delivers the next batch,
+//!   and the pending batch's take commits only after its acknowledgements answered `Ok`.
+//!   If they answer an error, that batch and every later batch still pending roll back (they
+//!   are delivered again: duplicates possible, never a loss).
 //! - The pipeline stays within one sink: before the policy's order switches to another sink,
 //!   and before any pause (channel empty, failure, back off) or stop, every delivered batch
 //!   is committed. On stop the batch in progress finishes, then the delivered ones commit.
@@ -24,7 +29,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{Delivery, Sink};
+use super::{Acks, Delivery, Sink};
 use crate::agent::channel::{AgentChannel, ChannelTx};
 use crate::agent::metrics::CounterGroup;
 use crate::agent::processor::SinkPolicy;
@@ -73,6 +78,18 @@ struct Delivered {
     tx: Box<dyn ChannelTx>,
     events: u64,
     counters: Arc<CounterGroup>,
+    /// What the take waits for before it may commit ([`Sink::take_acks`]).
+    acks: Option<Acks>,
+}
+
+/// How a delivered batch ended.
+enum Settled {
+    Committed,
+    /// The take's commit failed: the channel returns the events, they come again.
+    CommitFailed,
+    /// The sink's acknowledgements answered an error: this batch and every later one still
+    /// pending roll back ([`roll_back_from`]).
+    Unacknowledged(Delivered),
 }
 
 /// What taking and delivering one batch gave.
@@ -113,15 +130,19 @@ async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
         c.add("BatchCompleteCount", 1);
     }
     match u.sink.deliver(events).await {
-        Ok(d) => Batch::Delivered(
-            Delivered {
-                sink: name.to_owned(),
-                tx,
-                events: n,
-                counters: c.clone(),
-            },
-            d,
-        ),
+        Ok(d) => {
+            let acks = u.sink.take_acks();
+            Batch::Delivered(
+                Delivered {
+                    sink: name.to_owned(),
+                    tx,
+                    events: n,
+                    counters: c.clone(),
+                    acks,
+                },
+                d,
+            )
+        }
         Err(e) => {
             c.add("EventWriteFail", 1);
             tracing::warn!(sink = name, error = %e, "delivery failed; rolling back");
@@ -131,27 +152,45 @@ async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
     }
 }
 
-/// Commits a delivered batch's take; false if the commit failed (the channel then returns
-/// the events, which are delivered again).
-async fn commit(d: Delivered) -> bool {
+/// Commits a delivered batch's take once its acknowledgements (if pending) answered `Ok`;
+/// a failed commit returns the events to the channel (they are delivered again), an
+/// unacknowledged batch is handed back to be rolled back with the ones after it.
+async fn commit(mut d: Delivered) -> Settled {
+    if let Some(Acks(acks)) = d.acks.take() {
+        if let Err(e) = acks.await {
+            d.counters.add("EventWriteFail", 1);
+            tracing::warn!(sink = %d.sink, error = %e, events = d.events,
+                "delivery not acknowledged; rolling back");
+            return Settled::Unacknowledged(d);
+        }
+    }
     match d.tx.commit().await {
         Ok(()) => {
             d.counters.add("EventDrainSuccessCount", d.events);
-            true
+            Settled::Committed
         }
         Err(e) => {
             d.counters.add("ChannelReadFail", 1);
             tracing::warn!(sink = %d.sink, error = %e, events = d.events,
                 "commit of take failed; the delivered batch will be delivered again");
-            false
+            Settled::CommitFailed
         }
     }
 }
 
-async fn commit_some(d: Option<Delivered>) -> Option<(String, bool)> {
-    let d = d?;
-    let sink = d.sink.clone();
-    Some((sink, commit(d).await))
+async fn commit_some(d: Option<Delivered>) -> Option<Settled> {
+    Some(commit(d?).await)
+}
+
+/// Rolls back an unacknowledged batch and every batch after it still pending, newest first,
+/// so the channel gets their events back in the order they were taken.
+async fn roll_back_from(failed: Delivered, pending: &mut VecDeque<Delivered>) {
+    while let Some(d) = pending.pop_back() {
+        tracing::warn!(sink = %d.sink, events = d.events,
+            "rolling back a delivered batch: a batch before it was not acknowledged");
+        d.tx.rollback().await;
+    }
+    failed.tx.rollback().await;
 }
 
 /// Commits every delivered batch, oldest first; a failed commit is reported to the policy
@@ -160,10 +199,13 @@ async fn drain(pending: &mut VecDeque<Delivered>, policy: &mut SinkPolicy) -> bo
     let mut all = true;
     while let Some(d) = pending.pop_front() {
         let sink = d.sink.clone();
-        if !commit(d).await {
-            policy.report_failure(&sink, Instant::now());
-            all = false;
+        match commit(d).await {
+            Settled::Committed => continue,
+            Settled::CommitFailed => {}
+            Settled::Unacknowledged(d) => roll_back_from(d, pending).await,
         }
+        policy.report_failure(&sink, Instant::now());
+        all = false;
     }
     all
 }
@@ -188,15 +230,25 @@ async fn round(name: &str, u: &mut SinkUnit, pending: &mut VecDeque<Delivered>) 
         Batch::Empty => Outcome::Empty,
         Batch::Failed => Outcome::Failed,
     };
-    if matches!(committed, Some((_, false))) {
+    match committed {
+        None | Some(Settled::Committed) => {}
         // The channel could not commit: count it as this sink's failed round.
-        outcome = Outcome::Failed;
+        Some(Settled::CommitFailed) => outcome = Outcome::Failed,
+        Some(Settled::Unacknowledged(d)) => {
+            outcome = Outcome::Failed;
+            roll_back_from(d, pending).await;
+        }
     }
     // With a depth of 1 the batch just delivered commits now.
     while pending.len() > DELIVERED_MAX {
         if let Some(d) = pending.pop_front() {
-            if !commit(d).await {
-                outcome = Outcome::Failed;
+            match commit(d).await {
+                Settled::Committed => {}
+                Settled::CommitFailed => outcome = Outcome::Failed,
+                Settled::Unacknowledged(d) => {
+                    outcome = Outcome::Failed;
+                    roll_back_from(d, pending).await;
+                }
             }
         }
     }

@@ -1,15 +1,17 @@
 //! Test only: a sink that follows a script, for the runner's tests. It records every batch
 //! it is handed (with when), fails the calls whose numbers are listed, answers "commit but
 //! back off" for others, can set a stop signal during a chosen call, and notes another
-//! sink's committed count at each call.
+//! sink's committed count at each call. With `acks_after` it hands batches over with their
+//! acknowledgements still to come ([`Acks`], as the kafka sink), failing those of the calls
+//! listed in `unacknowledged`.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use super::{Delivery, SinkError};
+use super::{Acks, Delivery, SinkError};
 use crate::agent::metrics::CounterGroup;
 use crate::agent::stop::StopHandle;
 use sluice_core::Event;
@@ -21,7 +23,7 @@ pub struct Call {
     pub events: Vec<Event>,
     /// When.
     pub at: Instant,
-    /// Whether the call returned `Ok`.
+    /// Whether the call returned `Ok` (and its acknowledgements, if any, too).
     pub ok: bool,
     /// The watched counter group's `EventDrainSuccessCount` when the call came.
     pub watched: u64,
@@ -40,6 +42,12 @@ pub struct ScriptedSink {
     pub watch: Option<Arc<CounterGroup>>,
     /// A call during which the stop signal is set.
     pub stop_at: Option<(usize, Arc<StopHandle>)>,
+    /// Hand every batch over with acknowledgements that answer after this long.
+    pub acks_after: Option<Duration>,
+    /// Calls whose acknowledgements answer an error.
+    pub unacknowledged: BTreeSet<usize>,
+    /// The acknowledgements of the last call, for [`take_acks`](Self::take_acks).
+    pub acks: Arc<Mutex<Option<Acks>>>,
 }
 
 impl ScriptedSink {
@@ -58,12 +66,26 @@ impl ScriptedSink {
         // Let the runner's other work (a commit in flight) interleave with this call.
         tokio::task::yield_now().await;
         let ok = !self.fail.contains(&n);
+        let acked = !self.unacknowledged.contains(&n);
         self.calls.lock().push(Call {
             events,
             at: Instant::now(),
-            ok,
+            ok: ok && acked,
             watched,
         });
+        if let (true, Some(after)) = (ok, self.acks_after) {
+            *self.acks.lock() = Some(Acks(Box::pin(async move {
+                tokio::time::sleep(after).await;
+                if acked {
+                    Ok(())
+                } else {
+                    Err(SinkError {
+                        sink: "scripted".into(),
+                        message: format!("call {n} is not acknowledged, as scripted"),
+                    })
+                }
+            })));
+        }
         if !ok {
             return Err(SinkError {
                 sink: "scripted".into(),
@@ -75,6 +97,11 @@ impl ScriptedSink {
         } else {
             Delivery::Done
         })
+    }
+
+    /// The acknowledgements of the last call, if handed over with them to come.
+    pub fn take_acks(&mut self) -> Option<Acks> {
+        self.acks.lock().take()
     }
 
     /// The events of the calls answered `Ok`, in order.

@@ -1,9 +1,16 @@
 //! The `kafka` sink (Flume's `KafkaSink`): each take becomes one batch of records produced
-//! through librdkafka, and `deliver` returns `Ok` only after the broker acknowledged every
-//! record of the batch (with `kafka.producer.acks`: the leader for `1`, every in-sync replica
-//! for `all`). Any failure (a refused record, a delivery timeout, the stop signal) fails the
-//! batch and the runner rolls the take back, so the whole batch is produced again later:
-//! records already acknowledged become duplicates, never losses (at-least-once).
+//! through librdkafka. `deliver` hands the batch's records to librdkafka and returns; the
+//! batch's acknowledgements still to come are its [`Acks`] (`take_acks`), and the runner
+//! produces the next batch meanwhile and commits this take only after the broker acknowledged
+//! every one of its records (with `kafka.producer.acks`: the leader for `1`, every in-sync
+//! replica for `all`), batches in order. Any failure (a refused record, a delivery timeout, the
+//! stop signal) fails the batch, and the runner rolls back its take and those of the batches
+//! after it still pending, so they are produced again later: records already acknowledged
+//! become duplicates, never losses (at-least-once).
+//!
+//! Per record there is no allocation of the sink's own: every record of a batch carries the
+//! same `Arc<BatchAcks>` as its delivery opaque (see [`acks`]), the topic is borrowed from the
+//! configuration unless a header picks it, and librdkafka copies the value out of the event.
 //!
 //! Per record, as Flume: the topic is `kafka.topic` (with `%{header}` escapes) unless
 //! `allowTopicOverride` and the `topicHeader` header say otherwise; the key is the `key`
@@ -14,24 +21,28 @@
 //! librdkafka reconnects by itself, so a broker that went away and came back needs nothing
 //! from the sink: the batch that failed meanwhile is retried by the runner.
 
+pub mod acks;
 pub mod config;
 
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use rdkafka::producer::{BaseRecord, ThreadedProducer};
 
+pub use acks::{BatchAcks, SinkContext};
 pub use config::KafkaSinkConfig;
 
-use super::SinkError;
+use super::{Acks, SinkError};
 use crate::agent::kafka::{format, LogContext};
 use crate::agent::metrics::CounterGroup;
 use crate::agent::stop::Stop;
 use sluice_core::Event;
 
-/// How long a batch in flight may still wait for acknowledgements after the stop signal.
+/// How long the batches in flight may still wait for acknowledgements after the stop signal
+/// (one grace for all of them, counted from when the first saw the signal).
 pub const STOP_GRACE: Duration = Duration::from_secs(2);
 /// Pause while librdkafka's local queue is full.
 const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(5);
@@ -40,9 +51,15 @@ const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(5);
 pub struct KafkaSink {
     name: String,
     cfg: KafkaSinkConfig,
-    producer: Option<FutureProducer<LogContext>>,
+    producer: Option<ThreadedProducer<SinkContext>>,
     counters: Option<Arc<CounterGroup>>,
     stop: Option<Stop>,
+    /// Reused for the Avro bytes of `useFlumeEventFormat` (librdkafka copies each value).
+    scratch: Vec<u8>,
+    /// The acknowledgements of the batch the last `deliver` handed over.
+    acks: Option<Arc<BatchAcks>>,
+    /// When a batch's wait first saw the stop signal: the grace ends `STOP_GRACE` later.
+    stop_seen: Arc<OnceLock<tokio::time::Instant>>,
 }
 
 impl std::fmt::Debug for KafkaSink {
@@ -56,9 +73,9 @@ impl std::fmt::Debug for KafkaSink {
 
 /// Where and how one event goes.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Placement {
-    /// The topic.
-    pub topic: String,
+pub struct Placement<'a> {
+    /// The topic (borrowed from the configuration unless a header picks or fills it).
+    pub topic: Cow<'a, str>,
     /// The partition, if fixed.
     pub partition: Option<i32>,
     /// The record timestamp in ms, if given.
@@ -74,6 +91,9 @@ impl KafkaSink {
             producer: None,
             counters: None,
             stop: None,
+            scratch: Vec::new(),
+            acks: None,
+            stop_seen: Arc::default(),
         }
     }
 
@@ -81,6 +101,7 @@ impl KafkaSink {
     pub fn attach(&mut self, counters: Arc<CounterGroup>, stop: Stop) {
         self.counters = Some(counters);
         self.stop = Some(stop);
+        self.stop_seen = Arc::default();
     }
 
     fn error(&self, message: impl std::fmt::Display) -> SinkError {
@@ -102,7 +123,9 @@ impl KafkaSink {
         if self.producer.is_some() {
             return Ok(());
         }
-        let ctx = LogContext::new("sink", &self.name);
+        let ctx = SinkContext {
+            log: LogContext::new("sink", &self.name),
+        };
         match self.cfg.client.client_config(&[]).create_with_context(ctx) {
             Ok(p) => {
                 self.count("ConnectionCreatedCount");
@@ -116,32 +139,70 @@ impl KafkaSink {
         }
     }
 
-    /// Produces the batch and waits until every record is acknowledged. Cancel safety: not
-    /// cancel safe in the sense that records already handed to librdkafka may still be
-    /// delivered (a duplicate after the rollback, never a loss).
+    /// Hands every record of the batch to librdkafka and returns at once; the batch's
+    /// [`Acks`] ([`take_acks`](Self::take_acks)) answer `Ok` only after the broker
+    /// acknowledged every record (within the delivery timeout, and the stop grace after the
+    /// stop signal), so the runner produces the next batch while this one is acknowledged.
+    /// An error here (a record refused, the local queue full for too long) fails the batch at
+    /// once. Cancel safety: not cancel safe in the sense that records already handed to
+    /// librdkafka may still be delivered (a duplicate after the rollback, never a loss).
     pub async fn deliver(&mut self, events: &[Event]) -> Result<(), SinkError> {
+        self.acks = None;
         self.prepare().await?;
-        let mut pending = Vec::with_capacity(events.len());
+        let acks = BatchAcks::new(events.len());
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut sent = Ok(());
         for e in events {
-            pending.push(self.send(e).await?);
+            sent = self.send(e, &acks, &mut scratch).await;
+            if sent.is_err() {
+                break;
+            }
         }
-        self.wait_all(pending).await
+        self.scratch = scratch;
+        sent?;
+        self.acks = Some(acks);
+        Ok(())
+    }
+
+    /// The acknowledgements of the batch the last successful `deliver` handed over.
+    pub fn take_acks(&mut self) -> Option<Acks> {
+        let acks = self.acks.take()?;
+        let (name, stop, limit) = (
+            self.name.clone(),
+            self.stop.clone(),
+            self.cfg.delivery_timeout,
+        );
+        let stop_seen = self.stop_seen.clone();
+        Some(Acks(Box::pin(async move {
+            wait_acks(&acks, stop, &stop_seen, limit)
+                .await
+                .map_err(|message| SinkError {
+                    sink: name,
+                    message,
+                })
+        })))
     }
 
     /// Hands one record to librdkafka (waiting while its queue is full).
-    async fn send(&self, e: &Event) -> Result<DeliveryFuture, SinkError> {
+    async fn send(
+        &self,
+        e: &Event,
+        acks: &Arc<BatchAcks>,
+        scratch: &mut Vec<u8>,
+    ) -> Result<(), SinkError> {
         let Some(producer) = self.producer.as_ref() else {
             return Err(self.error("no producer"));
         };
         let place = placement(&self.cfg, e);
-        let encoded;
         let value: &[u8] = if self.cfg.use_flume_event_format {
-            encoded = format::encode(e);
-            &encoded
+            scratch.clear();
+            format::encode_into(scratch, e);
+            scratch
         } else {
             &e.body
         };
-        let mut record: FutureRecord<'_, str, [u8]> = FutureRecord::to(&place.topic).payload(value);
+        let mut record: BaseRecord<'_, str, [u8], Arc<BatchAcks>> =
+            BaseRecord::with_opaque_to(&place.topic, acks.clone()).payload(value);
         if let Some(k) = e.headers.get("key") {
             record = record.key(k.as_str());
         }
@@ -165,8 +226,8 @@ impl KafkaSink {
         }
         let deadline = tokio::time::Instant::now() + self.cfg.delivery_timeout;
         loop {
-            match producer.send_result(record) {
-                Ok(f) => return Ok(f),
+            match producer.send(record) {
+                Ok(()) => return Ok(()),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     if tokio::time::Instant::now() >= deadline || self.stopping() {
                         return Err(self.error("librdkafka's queue stayed full"));
@@ -187,47 +248,8 @@ impl KafkaSink {
         self.stop.as_ref().is_some_and(Stop::is_set)
     }
 
-    /// Waits for every acknowledgement, within the delivery timeout and the stop grace.
-    async fn wait_all(&mut self, pending: Vec<DeliveryFuture>) -> Result<(), SinkError> {
-        let all = async {
-            let mut failed = 0usize;
-            let mut first: Option<String> = None;
-            for f in pending {
-                let outcome = match f.await {
-                    Ok(Ok(_)) => continue,
-                    Ok(Err((e, m))) => {
-                        use rdkafka::Message;
-                        format!("record to topic {:?} not acknowledged: {e}", m.topic())
-                    }
-                    Err(_) => "the producer was closed before it answered".to_owned(),
-                };
-                failed += 1;
-                first.get_or_insert(outcome);
-            }
-            match first {
-                None => Ok(()),
-                Some(f) => Err(format!(
-                    "{failed} record(s) of the batch failed; first: {f}"
-                )),
-            }
-        };
-        let mut stop = self.stop.clone();
-        let limit = self.cfg.delivery_timeout;
-        let outcome = tokio::select! {
-            r = tokio::time::timeout(limit, all) => r.unwrap_or_else(|_| Err(format!(
-                "no acknowledgement within {} ms", limit.as_millis()))),
-            _ = async {
-                match stop.as_mut() {
-                    Some(s) => { s.wait().await; tokio::time::sleep(STOP_GRACE).await }
-                    None => std::future::pending().await,
-                }
-            } => Err("stopping: the batch was not acknowledged within the stop grace".into()),
-        };
-        outcome.map_err(|m| self.error(m))
-    }
-
-    /// Drops the producer (records still queued are abandoned; their batch was not
-    /// committed, so the channel still holds it).
+    /// Drops the producer (records still queued are purged; their batches were not
+    /// committed, so the channel still holds them).
     pub fn stop(&mut self) {
         if self.producer.take().is_some() {
             self.count("ConnectionClosedCount");
@@ -235,12 +257,39 @@ impl KafkaSink {
     }
 }
 
+/// Waits for every acknowledgement of a batch, within `limit` and the stop grace (shared by
+/// the sink's batches through `stop_seen`, so two batches in flight do not wait twice).
+async fn wait_acks(
+    acks: &BatchAcks,
+    mut stop: Option<Stop>,
+    stop_seen: &OnceLock<tokio::time::Instant>,
+    limit: Duration,
+) -> Result<(), String> {
+    tokio::select! {
+        r = tokio::time::timeout(limit, acks.wait()) => r.unwrap_or_else(|_| Err(format!(
+            "no acknowledgement within {} ms ({} record(s) unanswered)",
+            limit.as_millis(),
+            acks.outstanding()
+        ))),
+        _ = async {
+            match stop.as_mut() {
+                Some(s) => {
+                    s.wait().await;
+                    let seen = *stop_seen.get_or_init(tokio::time::Instant::now);
+                    tokio::time::sleep_until(seen + STOP_GRACE).await
+                }
+                None => std::future::pending().await,
+            }
+        } => Err("stopping: the batch was not acknowledged within the stop grace".into()),
+    }
+}
+
 /// The topic, partition and timestamp of one event, as Flume's `KafkaSink` picks them. A
 /// partition or timestamp header that is not a number is ignored with a warning (Flume
 /// would fail the batch forever).
-pub fn placement(cfg: &KafkaSinkConfig, e: &Event) -> Placement {
+pub fn placement<'a>(cfg: &'a KafkaSinkConfig, e: &'a Event) -> Placement<'a> {
     let topic = match e.headers.get(&cfg.topic_header) {
-        Some(t) if cfg.allow_topic_override && !t.is_empty() => t.clone(),
+        Some(t) if cfg.allow_topic_override && !t.is_empty() => Cow::Borrowed(t.as_str()),
         _ => substitute(&cfg.topic, e),
     };
     let partition = cfg
@@ -268,9 +317,9 @@ pub fn placement(cfg: &KafkaSinkConfig, e: &Event) -> Placement {
 }
 
 /// `%{name}` replaced by header `name` (empty when absent), as Flume's topic escapes.
-pub fn substitute(template: &str, e: &Event) -> String {
+pub fn substitute<'a>(template: &'a str, e: &Event) -> Cow<'a, str> {
     if !template.contains("%{") {
-        return template.to_owned();
+        return Cow::Borrowed(template);
     }
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
@@ -291,7 +340,7 @@ pub fn substitute(template: &str, e: &Event) -> String {
         }
     }
     out.push_str(rest);
-    out
+    Cow::Owned(out)
 }
 
 #[cfg(test)]

@@ -1,0 +1,160 @@
+//! The acknowledgements of one batch. Every record of a batch carries the same
+//! `Arc<BatchAcks>` as its librdkafka delivery opaque (no allocation per record: one reference
+//! count up on send, down on the answer); the producer's polling thread answers each record
+//! through [`SinkContext::delivery`], and [`BatchAcks::wait`] returns once every record of the
+//! batch was answered: `Ok` only if the broker acknowledged all of them.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::producer::{DeliveryResult, ProducerContext};
+use tokio::sync::Notify;
+
+use crate::agent::kafka::LogContext;
+
+/// The answers of one batch's records, counted down by the producer's polling thread.
+#[derive(Debug)]
+pub struct BatchAcks {
+    /// Records not answered yet.
+    outstanding: AtomicUsize,
+    /// Records answered with an error.
+    failed: AtomicUsize,
+    /// The first error, for the log line.
+    first_error: Mutex<Option<String>>,
+    /// Woken when `outstanding` reaches zero.
+    done: Notify,
+}
+
+impl BatchAcks {
+    /// The tracker of a batch of `records` records (each must be answered once, or the batch
+    /// abandoned).
+    pub fn new(records: usize) -> Arc<Self> {
+        Arc::new(BatchAcks {
+            outstanding: AtomicUsize::new(records),
+            failed: AtomicUsize::new(0),
+            first_error: Mutex::new(None),
+            done: Notify::new(),
+        })
+    }
+
+    /// One record's answer: `Err` with why it was not acknowledged.
+    pub fn answer(&self, outcome: Result<(), String>) {
+        if let Err(why) = outcome {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            self.first_error.lock().get_or_insert(why);
+        }
+        // An answer beyond the batch's records (which librdkafka never gives) is ignored
+        // rather than wrapping the count.
+        let before = self
+            .outstanding
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+        if before == Ok(1) {
+            self.done.notify_one();
+        }
+    }
+
+    /// Records not answered yet.
+    pub fn outstanding(&self) -> usize {
+        self.outstanding.load(Ordering::Acquire)
+    }
+
+    /// Waits until every record was answered; `Err` says how many failed and the first
+    /// reason. Cancel safe (nothing is consumed but the wake-up).
+    pub async fn wait(&self) -> Result<(), String> {
+        loop {
+            let woken = self.done.notified();
+            if self.outstanding() == 0 {
+                break;
+            }
+            woken.await;
+        }
+        match self.failed.load(Ordering::Acquire) {
+            0 => Ok(()),
+            n => Err(format!(
+                "{n} record(s) of the batch failed; first: {}",
+                self.first_error.lock().as_deref().unwrap_or("unknown")
+            )),
+        }
+    }
+}
+
+/// The sink's producer context: librdkafka's log through `tracing` under the sink's name,
+/// and each delivery report counted into its batch.
+#[derive(Debug, Clone)]
+pub struct SinkContext {
+    /// Logs under `sink NAME`.
+    pub log: LogContext,
+}
+
+impl ClientContext for SinkContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        self.log.log(level, fac, log_message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.log.error(error, reason);
+    }
+}
+
+impl ProducerContext for SinkContext {
+    type DeliveryOpaque = Arc<BatchAcks>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, acks: Arc<BatchAcks>) {
+        acks.answer(match result {
+            Ok(_) => Ok(()),
+            Err((e, m)) => Err(format!(
+                "record to topic {:?} not acknowledged: {e}",
+                m.topic()
+            )),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_batch_is_acknowledged_only_after_its_last_record() {
+        let acks = BatchAcks::new(3);
+        let waiter = tokio::spawn({
+            let a = acks.clone();
+            async move { a.wait().await }
+        });
+        acks.answer(Ok(()));
+        acks.answer(Ok(()));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiter.is_finished(), "one record is still unanswered");
+        acks.answer(Ok(()));
+        let r = tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("answered")
+            .unwrap();
+        assert_eq!(r, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn one_failed_record_fails_the_batch_with_the_first_reason() {
+        let acks = BatchAcks::new(3);
+        acks.answer(Ok(()));
+        acks.answer(Err("first reason".into()));
+        acks.answer(Err("second reason".into()));
+        let err = acks.wait().await.unwrap_err();
+        assert!(err.starts_with("2 record(s)"), "{err}");
+        assert!(err.contains("first reason"), "{err}");
+        // An extra answer does not wrap the count around.
+        acks.answer(Ok(()));
+        assert_eq!(acks.outstanding(), 0);
+    }
+
+    #[tokio::test]
+    async fn an_empty_batch_is_acknowledged_at_once() {
+        assert_eq!(BatchAcks::new(0).wait().await, Ok(()));
+    }
+}
