@@ -109,6 +109,16 @@ impl Putter {
     }
 }
 
+impl Drop for Putter {
+    /// A source task cancelled mid-run (abort at shutdown or reload) cancels its put too, as
+    /// when the put ran inside the task: no put outlives its source and races a new instance.
+    fn drop(&mut self) {
+        if let Some(job) = self.running.take() {
+            job.abort();
+        }
+    }
+}
+
 /// A new, empty batch with room reserved.
 fn new_batch(batch_size: usize) -> Vec<Event> {
     Vec::with_capacity(batch_size.clamp(1, BATCH_RESERVE_MAX))
