@@ -6,7 +6,10 @@
 #   CODEC=gzip benches/hdfs-sink.sh                           # CompressedStream gzip
 #   SINK=null benches/hdfs-sink.sh                            # the same flow into a null sink
 # DUR (seconds measured, default 10), WARM (seconds before measuring, default 3), BASE
-# (directory, default /var/tmp). Prints one line: sink ev/s, bench put ev/s and the ratio.
+# (directory, default /var/tmp). Prints one line: sink ev/s, bench put ev/s (the mean of a
+# run before and one after the agent) and the ratio,
+# then CPU time per 1,000 events (user+system, from /proc) of the agent, of its
+# child `yes` and of `sluice bench`: on a shared machine these move less than the rates.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-target/release/sluice}
@@ -18,11 +21,17 @@ dir=$(mktemp -d "$BASE/sluice-hdfs-bench.XXXXXX")
 agent=
 trap 'if [ -n "$agent" ]; then kill "$agent"; wait "$agent"; fi 2>/dev/null; rm -rf "$dir"' EXIT
 
-put=$("$BIN" bench --phase put --batch 1000 --event-size 1024 --headers 0 --duration "${DUR}s" \
-  --set capacity=1000000000 \
-  --json --checkpoint-dir "$dir/bench-ck" --data-dirs "$dir/bench-data" |
-  python3 -c 'import json,sys; print(round(json.load(sys.stdin)["events_per_sec"]))')
-rm -rf "$dir/bench-ck" "$dir/bench-data"
+# `sluice bench` put rate and its own CPU time per event (all threads, user+system). It runs
+# once before and once after the agent; the bar's denominator is the mean of the two, so a
+# load change on a shared machine during the run weighs on both sides alike.
+bench_put() {
+  "$BIN" bench --phase put --batch 1000 --event-size 1024 --headers 0 \
+    --duration "${DUR}s" --set capacity=1000000000 \
+    --json --checkpoint-dir "$dir/bench-ck" --data-dirs "$dir/bench-data" |
+    python3 -c 'import json,sys; r=json.load(sys.stdin); print(round(r["events_per_sec"]), "%.2f" % r["cpu_us_per_event"])'
+  rm -rf "$dir/bench-ck" "$dir/bench-data"
+}
+read -r put1 bench_ms < <(bench_put)
 
 line=$(head -c 1024 /dev/zero | tr '\0' x)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -67,10 +76,23 @@ drained() {
   curl -s "http://127.0.0.1:$port/metrics" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["SINK.k1"]["EventDrainSuccessCount"])'
 }
+# CPU ticks (user+system) of a process so far.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 sleep "$WARM"
-a=$(drained); t0=$(date +%s.%N)
+child=$(pgrep -P "$agent" | head -1 || true)
+a=$(drained); ca=$(ticks "$agent"); ya=$(ticks "${child:-0}"); t0=$(date +%s.%N)
 sleep "$DUR"
-b=$(drained); t1=$(date +%s.%N)
+b=$(drained); cb=$(ticks "$agent"); yb=$(ticks "${child:-0}"); t1=$(date +%s.%N)
+kill "$agent"; wait "$agent" 2>/dev/null || true; agent=
+rm -rf "$dir/ck" "$dir/data" "$dir/out"
+read -r put2 _ < <(bench_put)
+put=$(( (put1 + put2) / 2 ))
 sink=$(python3 -c "print(round(($b-$a)/($t1-$t0)))")
 ratio=$(python3 -c "print(f'{$sink/$put:.2f}')")
-echo "${SINK:-hdfs} sink ${CODEC:-DataStream}: ${sink} ev/s drained; sluice bench put (batch 1000, 1 KiB): ${put} ev/s; ratio ${ratio} (bar 0.60)"
+hz=$(getconf CLK_TCK)
+cpu=$(python3 -c "
+n = max($b - $a, 1) / 1000
+print(f'agent {($cb-$ca)/$hz/n*1000:.2f} ms, yes {($yb-$ya)/$hz/n*1000:.2f} ms, ' +
+      f'agent cores {($cb-$ca)/$hz/($t1-$t0):.2f}')")
+echo "${SINK:-hdfs} sink ${CODEC:-DataStream}: ${sink} ev/s drained; sluice bench put (batch 1000, 1 KiB): ${put} ev/s (before ${put1}, after ${put2}); ratio ${ratio} (bar 0.60)"
+echo "  CPU per 1,000 events: ${cpu}; sluice bench ${bench_ms} ms; load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,7 +1,8 @@
 //! Splitting a byte stream into newline-terminated lines with a length limit, scanning each
 //! byte once: a long line read in many small chunks costs time linear in its length (the
 //! search for `\n` resumes where the previous one stopped) instead of rescanning the buffer
-//! after every read.
+//! after every read. The search is `memchr` (word-at-a-time/SIMD), and each line costs one
+//! allocation: its own `Vec`, exactly sized.
 
 /// What the splitter yields.
 #[derive(Debug, PartialEq, Eq)]
@@ -72,7 +73,7 @@ impl LineSplitter {
     pub fn next_piece(&mut self) -> Option<Piece> {
         loop {
             let from = self.scanned;
-            let found = self.buf[from..].iter().position(|&b| b == b'\n');
+            let found = memchr::memchr(b'\n', &self.buf[from..]);
             match found {
                 Some(i) => {
                     self.scan_work += i as u64 + 1;
@@ -87,11 +88,7 @@ impl LineSplitter {
                     if end + 1 - line_start > self.max_line_bytes {
                         return Some(Piece::TooLong);
                     }
-                    let mut line = self.buf[line_start..end].to_vec();
-                    if line.last() == Some(&b'\r') {
-                        line.pop();
-                    }
-                    return Some(Piece::Line(line));
+                    return Some(Piece::Line(without_cr(&self.buf[line_start..end])));
                 }
                 None => {
                     self.scan_work += (self.buf.len() - from) as u64;
@@ -112,6 +109,30 @@ impl LineSplitter {
             }
         }
     }
+
+    /// At the end of the stream: the last line if it had no `\n` (without a trailing `\r`),
+    /// or `None` when nothing is left (or the rest belongs to a line already reported too
+    /// long). The splitter is empty afterwards.
+    pub fn finish(&mut self) -> Option<Piece> {
+        let rest = &self.buf[self.start..];
+        let piece = if self.discarding || rest.is_empty() {
+            None
+        } else if rest.len() >= self.max_line_bytes {
+            Some(Piece::TooLong)
+        } else {
+            Some(Piece::Line(without_cr(rest)))
+        };
+        self.buf.clear();
+        self.start = 0;
+        self.scanned = 0;
+        self.discarding = false;
+        piece
+    }
+}
+
+/// A copy of `line` without one trailing `\r`.
+fn without_cr(line: &[u8]) -> Vec<u8> {
+    line.strip_suffix(b"\r").unwrap_or(line).to_vec()
 }
 
 #[cfg(test)]
@@ -181,5 +202,48 @@ mod tests {
         }
         assert_eq!(s.buffered(), 0);
         assert!(s.buf.capacity() < 64 * 1024, "{}", s.buf.capacity());
+    }
+
+    #[test]
+    fn finish_returns_an_unterminated_last_line_once() {
+        let mut s = LineSplitter::new(16);
+        s.push(b"a\nlast\r");
+        assert_eq!(all(&mut s), vec![Piece::Line(b"a".to_vec())]);
+        assert_eq!(s.finish(), Some(Piece::Line(b"last".to_vec())));
+        assert_eq!(s.finish(), None);
+        assert_eq!(s.buffered(), 0);
+    }
+
+    #[test]
+    fn finish_gives_nothing_after_a_newline_or_for_the_tail_of_a_dropped_line() {
+        let mut s = LineSplitter::new(4);
+        s.push(b"ok\n");
+        assert_eq!(all(&mut s), vec![Piece::Line(b"ok".to_vec())]);
+        assert_eq!(s.finish(), None);
+        s.push(b"toolong");
+        assert_eq!(all(&mut s), vec![Piece::TooLong]);
+        s.push(b"more");
+        assert_eq!(all(&mut s), vec![]);
+        assert_eq!(s.finish(), None);
+        s.push(b"abcd");
+        assert_eq!(s.finish(), Some(Piece::TooLong));
+    }
+
+    #[test]
+    fn lines_cut_across_reads_at_every_position_come_out_whole() {
+        let text = b"alpha\r\nbeta\n\ngamma delta\nlast";
+        for cut in 0..=text.len() {
+            let mut s = LineSplitter::new(64);
+            s.push(&text[..cut]);
+            let mut got = all(&mut s);
+            s.push(&text[cut..]);
+            got.extend(all(&mut s));
+            got.extend(s.finish());
+            let want: Vec<Piece> = ["alpha", "beta", "", "gamma delta", "last"]
+                .iter()
+                .map(|l| Piece::Line(l.as_bytes().to_vec()))
+                .collect();
+            assert_eq!(got, want, "cut at {cut}");
+        }
     }
 }

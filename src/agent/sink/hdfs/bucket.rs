@@ -171,12 +171,22 @@ impl BucketWriter {
     /// Writes the batch built so far; with `fsync`, makes it (and a new file's directory
     /// entry) durable before returning.
     pub fn flush(&mut self, fs: &dyn Fs, fsync: bool) -> io::Result<()> {
-        let mut bytes = std::mem::take(&mut self.header);
-        bytes.extend(self.encoder.take_batch()?);
-        if !bytes.is_empty() {
+        // One write per batch, from the encoder's reused buffer (with the file's header
+        // in front on its first write).
+        let batch = self.encoder.batch()?;
+        let written = if self.header.is_empty() {
+            if !batch.is_empty() {
+                self.file.write_all_at(batch, self.offset)?;
+            }
+            batch.len()
+        } else {
+            let mut bytes = std::mem::take(&mut self.header);
+            bytes.extend_from_slice(batch);
             self.file.write_all_at(&bytes, self.offset)?;
-            self.offset += bytes.len() as u64;
-        }
+            bytes.len()
+        };
+        self.offset += written as u64;
+        self.encoder.clear_batch();
         if fsync {
             self.file.sync_data()?;
             if self.new_entry {

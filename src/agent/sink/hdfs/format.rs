@@ -74,6 +74,9 @@ impl Layout {
     }
 }
 
+/// Largest batch buffer an encoder keeps for the next batch (a bigger one is freed).
+pub const BATCH_BUFFER_KEEP_BYTES: usize = 16 * 1024 * 1024;
+
 /// Turns events into a file's bytes, batch by batch.
 #[derive(Debug)]
 pub struct Encoder {
@@ -144,15 +147,18 @@ impl Encoder {
                 newline,
                 codec,
             } => {
+                // Uncompressed bytes go straight to the batch's output: one copy per body.
+                let to = if codec.is_none() {
+                    &mut self.out
+                } else {
+                    &mut self.pending
+                };
                 if with_headers {
-                    self.pending.extend_from_slice(headers_text(e).as_bytes());
+                    to.extend_from_slice(headers_text(e).as_bytes());
                 }
-                self.pending.extend_from_slice(&e.body);
+                to.extend_from_slice(&e.body);
                 if newline {
-                    self.pending.push(b'\n');
-                }
-                if codec.is_none() {
-                    self.out.append(&mut self.pending);
+                    to.push(b'\n');
                 }
             }
             Layout::Sequence { text } => {
@@ -211,8 +217,9 @@ impl Encoder {
         self.pending_count = 0;
     }
 
-    /// The bytes of the batch so far, ending on a unit boundary; the encoder is then empty.
-    pub fn take_batch(&mut self) -> io::Result<Vec<u8>> {
+    /// The bytes of the batch so far, ending on a unit boundary. They stay in the encoder
+    /// (whose buffer is reused from batch to batch) until [`Encoder::clear_batch`].
+    pub fn batch(&mut self) -> io::Result<&[u8]> {
         match self.layout {
             Layout::Stream { codec: Some(c), .. } if !self.pending.is_empty() => {
                 let unit = c.compress(&self.pending)?;
@@ -222,6 +229,21 @@ impl Encoder {
             Layout::Avro { .. } => self.seal_avro_block(),
             _ => {}
         }
+        Ok(&self.out)
+    }
+
+    /// Forgets the batch's bytes (once written), keeping the buffer unless it grew past
+    /// [`BATCH_BUFFER_KEEP_BYTES`].
+    pub fn clear_batch(&mut self) {
+        self.out.clear();
+        if self.out.capacity() > BATCH_BUFFER_KEEP_BYTES {
+            self.out = Vec::new();
+        }
+    }
+
+    /// The bytes of the batch so far, ending on a unit boundary; the encoder is then empty.
+    pub fn take_batch(&mut self) -> io::Result<Vec<u8>> {
+        self.batch()?;
         Ok(std::mem::take(&mut self.out))
     }
 }
