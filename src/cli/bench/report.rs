@@ -29,6 +29,9 @@ pub struct Rates {
     pub payload_mb_per_sec: f64,
     /// Bytes sent to storage per second (`/proc/self/io` write_bytes), MB/s.
     pub disk_mb_per_sec: f64,
+    /// Bytes read from storage during the phase (`/proc/self/io` read_bytes, delta): zero
+    /// when every take was served from memory (page cache or the channel's own).
+    pub disk_read_bytes: u64,
     /// Commits per second.
     pub commits_per_sec: f64,
     /// fdatasync calls on data segments per second.
@@ -157,6 +160,7 @@ impl PhaseReport {
                 events_per_sec: r.events() as f64 / secs,
                 payload_mb_per_sec: r.payload_bytes as f64 / 1e6 / secs,
                 disk_mb_per_sec: r.usage.write_bytes as f64 / 1e6 / secs,
+                disk_read_bytes: r.usage.read_bytes,
                 commits_per_sec: r.commits as f64 / secs,
                 fsyncs_per_sec: r.fsyncs as f64 / secs,
                 commit_latency_us: latency,
