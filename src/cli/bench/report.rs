@@ -73,6 +73,14 @@ pub struct CheckpointReport {
     pub longest_commit_during_checkpoint_us: f64,
     /// Longest commit that did not.
     pub longest_commit_otherwise_us: f64,
+    /// 99th percentile of the commits that overlapped a checkpoint.
+    pub p99_commit_during_checkpoint_us: f64,
+    /// 99th percentile of the commits that did not.
+    pub p99_commit_otherwise_us: f64,
+    /// Commits that overlapped a checkpoint.
+    pub commits_during_checkpoint: u64,
+    /// Commits that did not.
+    pub commits_otherwise: u64,
 }
 
 /// Did every event put come back intact?
@@ -178,6 +186,10 @@ fn checkpoint_report(c: &CheckpointPauses) -> CheckpointReport {
         longest_checkpoint_us: c.longest.as_secs_f64() * 1e6,
         longest_commit_during_checkpoint_us: c.longest_overlapping_commit.as_secs_f64() * 1e6,
         longest_commit_otherwise_us: c.longest_other_commit.as_secs_f64() * 1e6,
+        p99_commit_during_checkpoint_us: c.p99_overlapping_commit.as_secs_f64() * 1e6,
+        p99_commit_otherwise_us: c.p99_other_commit.as_secs_f64() * 1e6,
+        commits_during_checkpoint: c.commits.0,
+        commits_otherwise: c.commits.1,
     }
 }
 

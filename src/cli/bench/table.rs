@@ -111,6 +111,14 @@ pub fn text(r: &Report) -> String {
                 c.longest_commit_during_checkpoint_us,
                 c.longest_commit_otherwise_us
             );
+            let _ = writeln!(
+                s,
+                "  commits during a checkpoint: {} (p99 {:.0} µs); otherwise: {} (p99 {:.0} µs)",
+                c.commits_during_checkpoint,
+                c.p99_commit_during_checkpoint_us,
+                c.commits_otherwise,
+                c.p99_commit_otherwise_us
+            );
         }
     }
     let _ = writeln!(
