@@ -92,7 +92,16 @@ fn snapshot(inner: &Inner) -> Result<(CheckpointImage, Vec<u32>), ChannelError> 
             inner.txid_next.load(Ordering::SeqCst),
         )
     };
-    let (ready, inflight, deps) = with_pending(ready, inflight, deps, pending);
+    let view = QueueView {
+        ready,
+        inflight,
+        deps,
+    };
+    let QueueView {
+        ready,
+        inflight,
+        deps,
+    } = with_pending(view, pending);
     assert_eq!(positions.len(), inner.config.data_dirs.len());
     // Everything before the positions must be durable before a checkpoint points past it
     // (it may not be yet when fsyncPerTransaction is false).
@@ -129,18 +138,26 @@ fn snapshot(inner: &Inner) -> Result<(CheckpointImage, Vec<u32>), ChannelError> 
     Ok((image, positions.iter().map(|(s, _)| *s).collect()))
 }
 
+/// What a checkpoint stores of the queue: the queued and the in-flight entries, and the
+/// segment dependencies.
+struct QueueView {
+    ready: OrdMap<u64, EventPtr>,
+    inflight: Vec<(u64, EventPtr)>,
+    deps: Vec<(u32, u32)>,
+}
+
 /// The queue as it is once the `pending` transactions (appended before the positions, not
 /// yet applied) are applied: their finished in-flight entries go, their added entries come,
 /// their dependencies join.
-fn with_pending(
-    mut ready: OrdMap<u64, EventPtr>,
-    mut inflight: Vec<(u64, EventPtr)>,
-    mut deps: Vec<(u32, u32)>,
-    pending: Vec<Pending>,
-) -> (OrdMap<u64, EventPtr>, Vec<(u64, EventPtr)>, Vec<(u32, u32)>) {
+fn with_pending(view: QueueView, pending: Vec<Pending>) -> QueueView {
     if pending.is_empty() {
-        return (ready, inflight, deps);
+        return view;
     }
+    let QueueView {
+        mut ready,
+        mut inflight,
+        mut deps,
+    } = view;
     let finished: HashSet<u64> = pending
         .iter()
         .flat_map(|p| p.finished.iter().copied())
@@ -162,7 +179,11 @@ fn with_pending(
     }
     deps.sort_unstable();
     deps.dedup();
-    (ready, inflight, deps)
+    QueueView {
+        ready,
+        inflight,
+        deps,
+    }
 }
 
 /// Waits `period` or until shutdown; returns false on shutdown.
