@@ -162,6 +162,9 @@ fn mixed_phase_on_two_dirs_and_memory_channel_verify() {
     ]));
     assert_eq!(v["verified"]["ok"], true);
     assert_eq!(v["workload"]["data_dirs"], 2);
+    // Disk reads over the run, per phase and (first phase) at the top level.
+    assert!(v["disk_read_bytes"].as_u64().is_some(), "{v}");
+    assert!(v["phases"][0]["disk_read_bytes"].as_u64().is_some());
     let m = json_of(&bench(&[
         "--channel",
         "memory",
@@ -216,6 +219,14 @@ fn probe_measures_a_temporary_directory() {
     assert!(v["synced_write_mb_per_sec"].as_f64().unwrap() > 0.0);
     assert!(v["fdatasync_per_sec"].as_f64().unwrap() > 0.0);
     assert!(v["buffered_mb_per_sec"].as_f64().unwrap() > 0.0);
+    assert!(v["prealloc_fdatasync_per_sec"].as_f64().unwrap() > 0.0);
+    assert!(v["prealloc_fdatasync_p50_us"].as_f64().unwrap() > 0.0);
+    // Measured, or null where the file system refuses O_DIRECT (tmpfs).
+    let direct = &v["direct_overwrite_mb_per_sec"];
+    assert!(
+        direct.is_null() || direct.as_f64().unwrap() > 0.0,
+        "{direct}"
+    );
     // The probe leaves nothing behind.
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }

@@ -21,6 +21,12 @@ pub struct CheckpointPauses {
     pub longest_overlapping_commit: Duration,
     /// Longest commit that did not.
     pub longest_other_commit: Duration,
+    /// 99th percentile of the commits that overlapped a checkpoint.
+    pub p99_overlapping_commit: Duration,
+    /// 99th percentile of the commits that did not.
+    pub p99_other_commit: Duration,
+    /// Commits that overlapped a checkpoint, and commits that did not.
+    pub commits: (u64, u64),
 }
 
 /// Writes a checkpoint every `every` until `done`, bumping `epoch` around each one (odd while a

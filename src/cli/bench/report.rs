@@ -29,6 +29,9 @@ pub struct Rates {
     pub payload_mb_per_sec: f64,
     /// Bytes sent to storage per second (`/proc/self/io` write_bytes), MB/s.
     pub disk_mb_per_sec: f64,
+    /// Bytes read from storage during the phase (`/proc/self/io` read_bytes, delta): zero
+    /// when every take was served from memory (page cache or the channel's own).
+    pub disk_read_bytes: u64,
     /// Commits per second.
     pub commits_per_sec: f64,
     /// fdatasync calls on data segments per second.
@@ -70,6 +73,14 @@ pub struct CheckpointReport {
     pub longest_commit_during_checkpoint_us: f64,
     /// Longest commit that did not.
     pub longest_commit_otherwise_us: f64,
+    /// 99th percentile of the commits that overlapped a checkpoint.
+    pub p99_commit_during_checkpoint_us: f64,
+    /// 99th percentile of the commits that did not.
+    pub p99_commit_otherwise_us: f64,
+    /// Commits that overlapped a checkpoint.
+    pub commits_during_checkpoint: u64,
+    /// Commits that did not.
+    pub commits_otherwise: u64,
 }
 
 /// Did every event put come back intact?
@@ -157,6 +168,7 @@ impl PhaseReport {
                 events_per_sec: r.events() as f64 / secs,
                 payload_mb_per_sec: r.payload_bytes as f64 / 1e6 / secs,
                 disk_mb_per_sec: r.usage.write_bytes as f64 / 1e6 / secs,
+                disk_read_bytes: r.usage.read_bytes,
                 commits_per_sec: r.commits as f64 / secs,
                 fsyncs_per_sec: r.fsyncs as f64 / secs,
                 commit_latency_us: latency,
@@ -174,6 +186,10 @@ fn checkpoint_report(c: &CheckpointPauses) -> CheckpointReport {
         longest_checkpoint_us: c.longest.as_secs_f64() * 1e6,
         longest_commit_during_checkpoint_us: c.longest_overlapping_commit.as_secs_f64() * 1e6,
         longest_commit_otherwise_us: c.longest_other_commit.as_secs_f64() * 1e6,
+        p99_commit_during_checkpoint_us: c.p99_overlapping_commit.as_secs_f64() * 1e6,
+        p99_commit_otherwise_us: c.p99_other_commit.as_secs_f64() * 1e6,
+        commits_during_checkpoint: c.commits.0,
+        commits_otherwise: c.commits.1,
     }
 }
 

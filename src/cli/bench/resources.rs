@@ -1,5 +1,6 @@
 //! Process resource counters for the report: CPU time and peak RSS (getrusage) and bytes
-//! written (`/proc/self/io`: `wchar` passed to write calls, `write_bytes` sent to storage).
+//! written and read (`/proc/self/io`: `wchar` passed to write calls, `write_bytes` sent to
+//! storage, `read_bytes` fetched from storage: zero while takers are served from memory).
 
 use std::time::Duration;
 
@@ -14,6 +15,27 @@ pub struct Usage {
     pub wchar: u64,
     /// Bytes the process caused to be written to storage.
     pub write_bytes: u64,
+    /// Bytes the process caused to be read from storage (page-cache hits do not count).
+    pub read_bytes: u64,
+}
+
+/// The I/O counters of a `/proc/<pid>/io` text: (wchar, write_bytes, read_bytes). Lines
+/// that are missing or do not parse read as zero.
+pub fn parse_proc_io(text: &str) -> (u64, u64, u64) {
+    let (mut wchar, mut write_bytes, mut read_bytes) = (0, 0, 0);
+    for line in text.lines() {
+        let Some((k, v)) = line.split_once(':') else {
+            continue;
+        };
+        let v: u64 = v.trim().parse().unwrap_or(0);
+        match k.trim() {
+            "wchar" => wchar = v,
+            "write_bytes" => write_bytes = v,
+            "read_bytes" => read_bytes = v,
+            _ => {}
+        }
+    }
+    (wchar, write_bytes, read_bytes)
 }
 
 /// Reads the counters now. Unavailable ones read as zero.
@@ -33,18 +55,7 @@ pub fn now() -> Usage {
         u.peak_rss_bytes = (ru.ru_maxrss.max(0) as u64) * 1024;
     }
     if let Ok(text) = std::fs::read_to_string("/proc/self/io") {
-        for line in text.lines() {
-            let mut parts = line.split(':');
-            let (Some(k), Some(v)) = (parts.next(), parts.next()) else {
-                continue;
-            };
-            let v: u64 = v.trim().parse().unwrap_or(0);
-            match k {
-                "wchar" => u.wchar = v,
-                "write_bytes" => u.write_bytes = v,
-                _ => {}
-            }
-        }
+        (u.wchar, u.write_bytes, u.read_bytes) = parse_proc_io(&text);
     }
     u
 }
@@ -57,6 +68,43 @@ impl Usage {
             peak_rss_bytes: self.peak_rss_bytes,
             wchar: self.wchar.saturating_sub(earlier.wchar),
             write_bytes: self.write_bytes.saturating_sub(earlier.write_bytes),
+            read_bytes: self.read_bytes.saturating_sub(earlier.read_bytes),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_io_counters_are_read_by_name() {
+        let text = "rchar: 5\nwchar: 4096\nsyscr: 1\nsyscw: 2\nread_bytes: 8192\n\
+                    write_bytes: 12288\ncancelled_write_bytes: 0\n";
+        assert_eq!(parse_proc_io(text), (4096, 12288, 8192));
+    }
+
+    #[test]
+    fn missing_or_garbled_proc_io_lines_read_as_zero() {
+        assert_eq!(parse_proc_io(""), (0, 0, 0));
+        let text = "read_bytes: lots\nwchar 7\nwrite_bytes: 3\n";
+        assert_eq!(parse_proc_io(text), (0, 3, 0));
+    }
+
+    #[test]
+    fn usage_since_is_the_difference_of_each_counter() {
+        let a = Usage {
+            read_bytes: 100,
+            write_bytes: 10,
+            ..Usage::default()
+        };
+        let b = Usage {
+            read_bytes: 4196,
+            write_bytes: 30,
+            ..Usage::default()
+        };
+        let d = b.since(&a);
+        assert_eq!((d.read_bytes, d.write_bytes), (4096, 20));
+        assert_eq!(a.since(&b).read_bytes, 0, "a counter never goes below zero");
     }
 }

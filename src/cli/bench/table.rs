@@ -34,6 +34,22 @@ pub fn probe_text(p: &ProbeResult) -> String {
         "  4 KiB append + fdatasync            {:9.0} /s (p50 {:.0} µs)",
         p.fdatasync_per_sec, p.fdatasync_p50_us
     );
+    let _ = writeln!(
+        s,
+        "  4 KiB write + fdatasync, preallocated {:7.0} /s (p50 {:.0} µs)",
+        p.prealloc_fdatasync_per_sec, p.prealloc_fdatasync_p50_us
+    );
+    match p.direct_overwrite_mb_per_sec {
+        Some(v) => {
+            let _ = writeln!(s, "  1 MiB O_DIRECT overwrite + fdatasync {v:8.1} MB/s");
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "  1 MiB O_DIRECT overwrite + fdatasync not measured (O_DIRECT refused)"
+            );
+        }
+    }
     s
 }
 
@@ -80,6 +96,12 @@ pub fn text(r: &Report) -> String {
             q.bytes_written_per_event,
             q.cpu_us_per_event
         );
+        let _ = writeln!(
+            s,
+            "  disk reads: {} bytes ({:.1} MB)",
+            q.disk_read_bytes,
+            q.disk_read_bytes as f64 / 1e6
+        );
         if let Some(c) = &p.checkpoints {
             let _ = writeln!(
                 s,
@@ -88,6 +110,14 @@ pub fn text(r: &Report) -> String {
                 c.longest_checkpoint_us,
                 c.longest_commit_during_checkpoint_us,
                 c.longest_commit_otherwise_us
+            );
+            let _ = writeln!(
+                s,
+                "  commits during a checkpoint: {} (p99 {:.0} µs); otherwise: {} (p99 {:.0} µs)",
+                c.commits_during_checkpoint,
+                c.p99_commit_during_checkpoint_us,
+                c.commits_otherwise,
+                c.p99_commit_otherwise_us
             );
         }
     }

@@ -99,6 +99,8 @@ pub(super) struct Shared<'a> {
     deadline: Option<Instant>,
     hist: Mutex<Histogram<u64>>,
     pub(super) ckpt: Mutex<CheckpointPauses>,
+    /// Commit latencies (ns) that overlapped a checkpoint, and those that did not.
+    split: Mutex<Split>,
     taken_ids: Mutex<Vec<u64>>,
     damaged: Mutex<(u64, Vec<String>)>,
 }
@@ -134,6 +136,7 @@ pub fn run_phase(
         },
         hist: Mutex::new(new_hist()?),
         ckpt: Mutex::new(CheckpointPauses::default()),
+        split: Mutex::new(Split::new()?),
         taken_ids: Mutex::new(Vec::new()),
         damaged: Mutex::new((0, Vec::new())),
     };
@@ -192,7 +195,8 @@ pub fn run_phase(
     let elapsed = start.elapsed();
     let c1 = queue.counters();
     let usage = resources::now().since(&u0);
-    let ckpt = sh.ckpt.into_inner();
+    let mut ckpt = sh.ckpt.into_inner();
+    sh.split.into_inner().summarise(&mut ckpt);
     Ok(PhaseResult {
         name: spec.name,
         put: sh.put.into_inner(),
@@ -214,39 +218,67 @@ fn join(h: std::thread::ScopedJoinHandle<'_, anyhow::Result<()>>) -> anyhow::Res
         .map_err(|_| anyhow::anyhow!("a bench thread panicked"))?
 }
 
-/// Records one commit's latency, noting whether a checkpoint overlapped it.
-fn record(
-    sh: &Shared<'_>,
-    hist: &mut Histogram<u64>,
-    pause: &mut (Duration, Duration),
-    e0: u64,
-    d: Duration,
-) {
-    hist.saturating_record(d.as_nanos().min(u128::from(LATENCY_NS_MAX)) as u64);
-    let e1 = sh.ckpt_epoch.load(Ordering::SeqCst);
-    if e0 % 2 == 1 || e1 != e0 {
-        pause.0 = pause.0.max(d);
-    } else {
-        pause.1 = pause.1.max(d);
+/// Commit latencies split by whether a checkpoint overlapped them.
+struct Split {
+    during: Histogram<u64>,
+    otherwise: Histogram<u64>,
+}
+
+impl Split {
+    fn new() -> anyhow::Result<Split> {
+        Ok(Split {
+            during: new_hist()?,
+            otherwise: new_hist()?,
+        })
+    }
+
+    fn add(&mut self, other: &Split) -> anyhow::Result<()> {
+        self.during
+            .add(&other.during)
+            .context("merging histograms")?;
+        self.otherwise
+            .add(&other.otherwise)
+            .context("merging histograms")
+    }
+
+    /// Fills the commit figures of `c`.
+    fn summarise(&self, c: &mut CheckpointPauses) {
+        let ns = |h: &Histogram<u64>, q: f64| {
+            if h.is_empty() {
+                Duration::ZERO
+            } else {
+                Duration::from_nanos(h.value_at_quantile(q))
+            }
+        };
+        c.longest_overlapping_commit = ns(&self.during, 1.0);
+        c.longest_other_commit = ns(&self.otherwise, 1.0);
+        c.p99_overlapping_commit = ns(&self.during, 0.99);
+        c.p99_other_commit = ns(&self.otherwise, 0.99);
+        c.commits = (self.during.len(), self.otherwise.len());
     }
 }
 
-fn finish_thread(
-    sh: &Shared<'_>,
-    hist: &Histogram<u64>,
-    pause: (Duration, Duration),
-) -> anyhow::Result<()> {
+/// Records one commit's latency, noting whether a checkpoint overlapped it.
+fn record(sh: &Shared<'_>, hist: &mut Histogram<u64>, split: &mut Split, e0: u64, d: Duration) {
+    let ns = d.as_nanos().min(u128::from(LATENCY_NS_MAX)) as u64;
+    hist.saturating_record(ns);
+    let e1 = sh.ckpt_epoch.load(Ordering::SeqCst);
+    if e0 % 2 == 1 || e1 != e0 {
+        split.during.saturating_record(ns);
+    } else {
+        split.otherwise.saturating_record(ns);
+    }
+}
+
+fn finish_thread(sh: &Shared<'_>, hist: &Histogram<u64>, split: &Split) -> anyhow::Result<()> {
     sh.hist.lock().add(hist).context("merging histograms")?;
-    let mut c = sh.ckpt.lock();
-    c.longest_overlapping_commit = c.longest_overlapping_commit.max(pause.0);
-    c.longest_other_commit = c.longest_other_commit.max(pause.1);
-    Ok(())
+    sh.split.lock().add(split)
 }
 
 fn putter(sh: &Shared<'_>) -> anyhow::Result<()> {
     let batch = sh.spec.batch as u64;
     let mut hist = new_hist()?;
-    let mut pause = (Duration::ZERO, Duration::ZERO);
+    let mut split = Split::new()?;
     while !sh.stop_all.load(Ordering::Relaxed) {
         if sh.deadline.is_some_and(|d| Instant::now() >= d) {
             break;
@@ -268,16 +300,16 @@ fn putter(sh: &Shared<'_>) -> anyhow::Result<()> {
             .collect();
         let e0 = sh.ckpt_epoch.load(Ordering::SeqCst);
         let d = sh.queue.put_batch(events)?;
-        record(sh, &mut hist, &mut pause, e0, d);
+        record(sh, &mut hist, &mut split, e0, d);
         sh.put.fetch_add(end - first, Ordering::Relaxed);
         sh.payload_bytes.fetch_add(bytes, Ordering::Relaxed);
     }
-    finish_thread(sh, &hist, pause)
+    finish_thread(sh, &hist, &split)
 }
 
 fn taker(sh: &Shared<'_>) -> anyhow::Result<()> {
     let mut hist = new_hist()?;
-    let mut pause = (Duration::ZERO, Duration::ZERO);
+    let mut split = Split::new()?;
     let mut ids = Vec::new();
     let mut damaged = (0u64, Vec::new());
     let mut empty_since: Option<Instant> = None;
@@ -309,7 +341,7 @@ fn taker(sh: &Shared<'_>) -> anyhow::Result<()> {
         let e0 = sh.ckpt_epoch.load(Ordering::SeqCst);
         let (n, d) = sh.queue.take_batch(want, &mut seen)?;
         if n > 0 {
-            record(sh, &mut hist, &mut pause, e0, d);
+            record(sh, &mut hist, &mut split, e0, d);
             sh.taken.fetch_add(n as u64, Ordering::SeqCst);
             if count_payload {
                 sh.payload_bytes.fetch_add(bytes, Ordering::Relaxed);
@@ -342,5 +374,5 @@ fn taker(sh: &Shared<'_>) -> anyhow::Result<()> {
         let room = 5usize.saturating_sub(d.1.len());
         d.1.extend(damaged.1.into_iter().take(room));
     }
-    finish_thread(sh, &hist, pause)
+    finish_thread(sh, &hist, &split)
 }

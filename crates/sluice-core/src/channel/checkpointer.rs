@@ -1,20 +1,26 @@
 //! Taking checkpoints, deleting segments no longer needed, and the background threads
 //! (periodic checkpoint; periodic fsync when `fsyncPerTransaction` is false).
 //!
-//! A checkpoint holds the commit gate exclusively only while it clones the queue (O(1), a
-//! persistent map) and reads each directory's write position; in-flight commits finish first,
-//! so the pause a putter sees is at most one fsync plus that instant. Encoding and writing
-//! happen with traffic flowing.
+//! A checkpoint stops no commit: it holds the queue lock only while it clones the queue (O(1),
+//! a persistent map) and reads each directory's write ledger (the replay position and the
+//! transactions appended there but not yet applied, whose effects the image includes; see
+//! `ledger`). It waits for no commit's write or fsync. Encoding, fsyncing the data
+//! directories, writing the image, deleting segments (unlinks outside every lock a commit
+//! takes) and copying forward (in small transactions) all happen with traffic flowing.
 
+use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use super::error::ChannelError;
 use super::inner::{Inner, Shutdown};
+use super::ledger::Pending;
 use super::state::QueueState;
 use crate::checkpoint::format::{encode, CheckpointImage, DirPosition};
 use crate::checkpoint::store;
+use crate::wal::EventPtr;
+use imbl::OrdMap;
 
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
@@ -61,25 +67,41 @@ pub(super) fn checkpoint(inner: &Inner) -> Result<(), ChannelError> {
     Ok(())
 }
 
-/// The image to write: the queue and the write positions, read together under the exclusive
-/// gate, then (with traffic flowing again) made durable up to those positions. Also returns
+/// The image to write: the queue and the write positions, read together under the queue
+/// lock, then (with traffic flowing again) made durable up to those positions. Also returns
 /// each directory's position segment.
 fn snapshot(inner: &Inner) -> Result<(CheckpointImage, Vec<u32>), ChannelError> {
-    let (ready, inflight, deps, positions, seq_next, txid_next) = {
-        let _gate = inner.gate.write();
+    let (ready, inflight, deps, positions, pending, seq_next, txid_next) = {
+        // Nothing applies while the queue lock is held; each ledger is read atomically.
         let st = inner.state.lock();
-        let inflight = st.inflight_entries();
-        let deps = st.dep_pairs();
-        let positions: Vec<(u32, u64)> = inner.writers.iter().map(|w| w.position()).collect();
+        let mut positions: Vec<(u32, u64)> = Vec::with_capacity(inner.ledgers.len());
+        let mut pending = Vec::new();
+        for l in &inner.ledgers {
+            let (position, before) = l.snapshot();
+            positions.push(position);
+            pending.extend(before);
+        }
         (
             st.ready().clone(),
-            inflight,
-            deps,
+            st.inflight_entries(),
+            st.dep_pairs(),
             positions,
+            pending,
+            // After the ledgers: every seq and txid they hold was reserved before this.
             inner.seq_next.load(Ordering::SeqCst),
             inner.txid_next.load(Ordering::SeqCst),
         )
     };
+    let view = QueueView {
+        ready,
+        inflight,
+        deps,
+    };
+    let QueueView {
+        ready,
+        inflight,
+        deps,
+    } = with_pending(view, pending);
     assert_eq!(positions.len(), inner.config.data_dirs.len());
     // Everything before the positions must be durable before a checkpoint points past it
     // (it may not be yet when fsyncPerTransaction is false).
@@ -114,6 +136,54 @@ fn snapshot(inner: &Inner) -> Result<(CheckpointImage, Vec<u32>), ChannelError> 
         );
     }
     Ok((image, positions.iter().map(|(s, _)| *s).collect()))
+}
+
+/// What a checkpoint stores of the queue: the queued and the in-flight entries, and the
+/// segment dependencies.
+struct QueueView {
+    ready: OrdMap<u64, EventPtr>,
+    inflight: Vec<(u64, EventPtr)>,
+    deps: Vec<(u32, u32)>,
+}
+
+/// The queue as it is once the `pending` transactions (appended before the positions, not
+/// yet applied) are applied: their finished in-flight entries go, their added entries come,
+/// their dependencies join.
+fn with_pending(view: QueueView, pending: Vec<Pending>) -> QueueView {
+    if pending.is_empty() {
+        return view;
+    }
+    let QueueView {
+        mut ready,
+        mut inflight,
+        mut deps,
+    } = view;
+    let finished: HashSet<u64> = pending
+        .iter()
+        .flat_map(|p| p.finished.iter().copied())
+        .collect();
+    let before = inflight.len();
+    inflight.retain(|(seq, _)| !finished.contains(seq));
+    // A pending transaction's taken (or held) events stay in flight until it is applied.
+    assert_eq!(
+        before - inflight.len(),
+        finished.len(),
+        "a pending transaction finishes an event not in flight"
+    );
+    for p in pending {
+        for (seq, ptr) in p.added {
+            let old = ready.insert(seq, ptr);
+            assert!(old.is_none(), "pending seq {seq} already queued");
+        }
+        deps.extend(p.deps);
+    }
+    deps.sort_unstable();
+    deps.dedup();
+    QueueView {
+        ready,
+        inflight,
+        deps,
+    }
 }
 
 /// Waits `period` or until shutdown; returns false on shutdown.

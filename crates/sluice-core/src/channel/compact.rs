@@ -8,8 +8,10 @@
 //! old segment (wholly before its directory's replay position, not active, at least
 //! [`COMPACT_MIN_SEGMENT_BYTES`] or half of `maxFileSize` long) with at most
 //! [`COMPACT_MAX_EVENTS`] live events, none of them in flight, has them rewritten to the active
-//! segment of a directory: one transaction of put records that keep the events' **original
-//! sequence numbers** (their queue keys), so their places in the queue do not change. Replay
+//! segment of a directory: transactions of at most [`COPY_CHUNK_EVENTS`] put records (each a
+//! short append, so commits to the same directory never wait long behind the copy) that keep
+//! the events' **original sequence numbers** (their queue keys), so their places in the queue
+//! do not change. Replay
 //! applies transactions in commit order, so the copy's pointer replaces the original's; a take
 //! names the event by its sequence number, so it removes whichever copy is current.
 //!
@@ -17,13 +19,18 @@
 //! taker sees the next events, as with any other open transaction) and go back to the queue at
 //! their keys with their new pointers once the copy is written (and synced, with
 //! `fsyncPerTransaction`; otherwise the next checkpoint syncs it before it deletes the old
-//! segment), or with their old ones if it failed.
+//! segment), or with their old ones if it failed. A chunk written before a later one failed
+//! is a valid copy: replay may point at it, and the old segment stays while the queue points
+//! there. Like commits, the chunks go through the write ledger, so a checkpoint never waits
+//! for them.
 
 use std::sync::atomic::Ordering;
 
 use super::error::ChannelError;
 use super::inner::Inner;
+use super::ledger::{Pending, Ticket};
 use super::transaction::encode_transaction;
+use crate::event::Event;
 use crate::wal::readahead::ReadAhead;
 use crate::wal::writer::WalError;
 use crate::wal::EventPtr;
@@ -37,43 +44,49 @@ pub const COMPACT_MAX_EVENTS: u64 = 1000;
 pub const COMPACT_MIN_SEGMENT_BYTES: u64 = 16 << 20;
 /// Queue entries looked at (from the head, under the queue lock) to find a segment's events.
 const SCAN_BUDGET: usize = 100_000;
+/// Events per transaction of a copy forward: each is one append under the writer's lock,
+/// which commits to the same directory wait for, so it stays about one put batch long.
+pub const COPY_CHUNK_EVENTS: usize = 100;
 
 /// Copies forward the live events of every old segment that holds only a few; returns how
 /// many events were copied.
 pub(super) fn compact(inner: &Inner, positions: &[u32]) -> Result<u64, ChannelError> {
     let min_len = COMPACT_MIN_SEGMENT_BYTES.min(inner.config.max_file_size_bytes / 2);
-    let few: Vec<(u32, crate::wal::table::SegmentEntry)> = {
+    // The table is read before the queue lock, which is held only to read live counts.
+    let old: Vec<(u32, crate::wal::table::SegmentEntry)> = inner
+        .table
+        .all()
+        .into_iter()
+        .filter(|(id, e)| positions.get(e.dir_index).is_some_and(|p| id < p))
+        .collect();
+    let few: Vec<(u32, u64, crate::wal::table::SegmentEntry)> = {
         let st = inner.state.lock();
-        inner
-            .table
-            .all()
-            .into_iter()
-            .filter(|(id, e)| {
-                positions.get(e.dir_index).is_some_and(|p| id < p)
-                    && (1..=COMPACT_MAX_EVENTS).contains(&st.live_in(*id))
-            })
+        old.into_iter()
+            .map(|(id, e)| (id, st.live_in(id), e))
+            .filter(|(_, live, _)| (1..=COMPACT_MAX_EVENTS).contains(live))
             .collect()
     };
-    let candidates: Vec<u32> = few
+    let candidates: Vec<(u32, u64)> = few
         .into_iter()
-        .filter(|(_, e)| e.file.len().is_ok_and(|len| len >= min_len))
-        .map(|(id, _)| id)
+        .filter(|(_, _, e)| e.file.len().is_ok_and(|len| len >= min_len))
+        .map(|(id, live, _)| (id, live))
         .collect();
     let mut copied = 0;
-    for segment in candidates {
-        copied += copy_forward(inner, segment)?;
+    for (segment, live) in candidates {
+        copied += copy_forward(inner, segment, live)?;
     }
     Ok(copied)
 }
 
-fn copy_forward(inner: &Inner, segment: u32) -> Result<u64, ChannelError> {
+fn copy_forward(inner: &Inner, segment: u32, live: u64) -> Result<u64, ChannelError> {
     inner.check_open()?;
     let txid = inner.txid_next.fetch_add(1, Ordering::Relaxed);
     // Hold the events like a take, or leave the segment alone if any is in flight elsewhere.
+    // The scan stops once it has found all `live` of them.
     let held = inner
         .state
         .lock()
-        .hold(txid, segment, SCAN_BUDGET, COMPACT_MAX_EVENTS as usize);
+        .hold(txid, segment, SCAN_BUDGET, live as usize);
     let Some(held) = held else {
         return Ok(0);
     };
@@ -91,29 +104,61 @@ fn copy_forward(inner: &Inner, segment: u32) -> Result<u64, ChannelError> {
         }
     }
     debug_assert_eq!(events.len(), held.len(), "an event read for each one held");
-    let gate = inner.gate.read();
-    let commit_seq = inner.seq_next.fetch_add(1, Ordering::SeqCst);
-    let puts = held.iter().zip(&events).map(|((seq, _), ev)| (*seq, ev));
-    let txn = encode_transaction(txid, puts, std::iter::empty(), commit_seq, 0);
-    let min_free = Some(inner.config.minimum_required_space_bytes);
-    let appended = match inner.append_durably(&txn.bytes, min_free) {
-        Ok(a) => a,
-        Err(e) => {
-            drop(gate);
-            inner.state.lock().untake(txid);
-            if matches!(e, WalError::DiskFull { .. }) {
-                return Ok(0);
+    // Small transactions, so that no commit waits long behind one append of the copy.
+    let mut tickets = Vec::with_capacity(held.len().div_ceil(COPY_CHUNK_EVENTS));
+    for (chunk, evs) in held
+        .chunks(COPY_CHUNK_EVENTS)
+        .zip(events.chunks(COPY_CHUNK_EVENTS))
+    {
+        match append_chunk(inner, chunk, evs) {
+            Ok(t) => tickets.push(t),
+            Err(e) => {
+                for t in &tickets {
+                    inner.discard(t);
+                }
+                inner.state.lock().untake(txid);
+                if matches!(e, WalError::DiskFull { .. }) {
+                    return Ok(0);
+                }
+                return Err(e.into());
             }
-            return Err(e.into());
         }
-    };
-    let moved: Vec<EventPtr> = txn.put_pointers(&appended).collect();
-    inner.state.lock().apply_copy(txid, segment, &moved);
-    drop(gate);
+    }
+    for t in &tickets {
+        inner.wait_applicable(t);
+    }
+    {
+        let mut st = inner.state.lock();
+        let mut moved: Vec<EventPtr> = Vec::with_capacity(held.len());
+        for t in &tickets {
+            moved.extend(inner.applying(t).added.iter().map(|(_, p)| *p));
+        }
+        st.apply_copy(txid, segment, &moved);
+    }
     tracing::debug!(
         segment,
         events = held.len(),
         "copied the last live events of a segment forward"
     );
     Ok(held.len() as u64)
+}
+
+/// Writes one chunk of held events (seq, old pointer) as a transaction of put records that
+/// keep their seqs, and makes it durable (with `fsyncPerTransaction`).
+fn append_chunk(
+    inner: &Inner,
+    chunk: &[(u64, EventPtr)],
+    events: &[Event],
+) -> Result<Ticket, WalError> {
+    let txid = inner.txid_next.fetch_add(1, Ordering::Relaxed);
+    let commit_seq = inner.seq_next.fetch_add(1, Ordering::SeqCst);
+    let puts = chunk.iter().zip(events).map(|((seq, _), ev)| (*seq, ev));
+    let txn = encode_transaction(txid, puts, std::iter::empty(), commit_seq, 0);
+    let min_free = Some(inner.config.minimum_required_space_bytes);
+    let ticket = inner.append_registered(&txn.bytes, min_free, |a| {
+        let seqs = chunk.iter().map(|(seq, _)| *seq);
+        Pending::copy(seqs.zip(txn.put_pointers(a)).collect())
+    })?;
+    inner.make_durable(&ticket)?;
+    Ok(ticket)
 }

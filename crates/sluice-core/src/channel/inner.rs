@@ -1,14 +1,15 @@
 //! The channel's shared state and its public report types, in a file of their own so the
-//! channel's parts (`checkpointer`, `recovery`, `transaction`, `gc`, `compact`) import them
+//! channel's parts (`checkpointer`, `recovery`, `transaction`, `gc`, `compact`, `ledger`) import them
 //! from here and never from `channel/mod.rs`, which imports those parts.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use parking_lot::{Condvar, Mutex, RwLock};
+use parking_lot::{Condvar, Mutex};
 
 use super::config::FileChannelConfig;
+use super::ledger::DirLedger;
 use super::state::{Capacity, QueueState};
 use crate::io::{DirLock, Fs};
 use crate::wal::replay::ReplayReport;
@@ -113,9 +114,9 @@ pub(super) struct Inner {
     pub(super) seq_next: AtomicU64,
     pub(super) txid_next: AtomicU64,
     pub(super) segment_ids: Arc<AtomicU32>,
-    /// Commits hold it shared from sequence allocation to applying their effects; a
-    /// checkpoint holds it exclusively for the instant it snapshots state and positions.
-    pub(super) gate: RwLock<()>,
+    /// One per data directory: appended transactions not yet applied and the replay position
+    /// a checkpoint may use (no commit gate: see `ledger`).
+    pub(super) ledgers: Vec<DirLedger>,
     pub(super) state: Mutex<QueueState>,
     pub(super) capacity: Capacity,
     pub(super) rr: AtomicUsize,

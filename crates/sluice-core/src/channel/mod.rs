@@ -7,6 +7,7 @@
 //! load the newest valid checkpoint, replay what was written after it, roll every directory to
 //! a fresh segment. See `DESIGN.md` for the invariants.
 
+mod apply;
 mod checkpointer;
 mod compact;
 pub mod config;
@@ -14,6 +15,7 @@ mod error;
 pub mod examine;
 mod gc;
 mod inner;
+mod ledger;
 mod missing;
 mod position;
 mod recovery;
@@ -220,23 +222,6 @@ impl Inner {
             path: self.config.checkpoint_dir.clone(),
             source: std::io::Error::other("the channel has no data directory"),
         }))
-    }
-
-    /// Appends one transaction's records and, with `fsyncPerTransaction`, waits until they
-    /// are durable (group commit); otherwise the background fsync covers them.
-    fn append_durably(&self, bytes: &[u8], min_free: Option<u64>) -> Result<Appended, WalError> {
-        let (w, a) = self.append(bytes, min_free)?;
-        assert!(
-            a.end >= bytes.len() as u64,
-            "append ended before its own bytes"
-        );
-        if self.config.fsync_per_transaction {
-            w.sync_to(a.end)?;
-        } else if a.pending_write {
-            // Visible to takers once committed: the bytes must at least be in the file.
-            w.flush_to(a.end)?;
-        }
-        Ok(a)
     }
 
     fn stop_background(&self) {

@@ -10,12 +10,13 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
 use std::sync::Arc;
 use std::time::Instant;
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 
 use super::checkpointer;
 use super::config::{FileChannelConfig, RecoveryPolicy};
 use super::error::ChannelError;
 use super::inner::{Counters, FileChannel, Inner, RecoveryInfo, RecoverySource};
+use super::ledger::DirLedger;
 use super::missing::{missing_error, missing_heads, missing_segment_files, starts_from};
 use super::state::{Capacity, QueueState};
 use crate::checkpoint::journal::{self, Journal};
@@ -359,6 +360,10 @@ pub(super) fn open(
     let ids = Arc::new(AtomicU32::new(rec.segment_next));
     let shared = (&poison, &ids, &table);
     let writers = start_writers(&fs, &config, &rec.outcome.segments, shared)?;
+    let ledgers = writers
+        .iter()
+        .map(|w| DirLedger::new(w.position()))
+        .collect();
     let report = rec.outcome.report;
     let events_lost = report.events_lost + rec.missing.len() as u64 + report.events_cut;
     let st = rec.queue;
@@ -376,7 +381,7 @@ pub(super) fn open(
         seq_next: AtomicU64::new(rec.seq_next),
         txid_next: AtomicU64::new(rec.txid_next),
         segment_ids: ids,
-        gate: RwLock::new(()),
+        ledgers,
         state: Mutex::new(st),
         rr: AtomicUsize::new(0),
         locks: Mutex::new(locks),

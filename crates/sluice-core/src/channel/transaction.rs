@@ -14,6 +14,7 @@ use super::config::RecoveryPolicy;
 use super::config::CAPACITY_MAX;
 use super::error::ChannelError;
 use super::inner::Inner;
+use super::ledger::Pending;
 use crate::event::Event;
 use crate::wal::readahead::ReadAhead;
 use crate::wal::record::{
@@ -206,7 +207,6 @@ impl Transaction {
         }
         let np = self.puts.len();
         let nt = self.takes.len();
-        let gate = inner.gate.read();
         let base = inner
             .seq_next
             .fetch_add((np + nt + 1) as u64, Ordering::SeqCst);
@@ -220,10 +220,17 @@ impl Transaction {
             self.put_bytes,
         );
         let min_free = (np > 0).then_some(inner.config.minimum_required_space_bytes);
-        let appended = match inner.append_durably(&txn.bytes, min_free) {
-            Ok(a) => a,
+        // No gate: the ledger lets a checkpoint see this commit as pending (see `ledger`).
+        let taken = &self.takes;
+        let durable = inner
+            .append_registered(&txn.bytes, min_free, |a| {
+                let puts = (base..).zip(txn.put_pointers(a)).collect();
+                Pending::commit(taken, puts, a.segment_id)
+            })
+            .and_then(|t| inner.make_durable(&t).map(|()| t));
+        let ticket = match durable {
+            Ok(t) => t,
             Err(e) => {
-                drop(gate);
                 if np > 0 {
                     inner.counters.put_errors.fetch_add(1, Ordering::Relaxed);
                 }
@@ -234,16 +241,16 @@ impl Transaction {
                 return Err(e.into());
             }
         };
-        let seqs = (base..).zip(txn.put_pointers(&appended));
-        let finished = inner
-            .state
-            .lock()
-            .apply_commit(self.txid, appended.segment_id, seqs);
+        inner.wait_applicable(&ticket);
+        let finished = {
+            let mut st = inner.state.lock();
+            let effects = inner.applying(&ticket);
+            st.apply_commit(self.txid, ticket.appended.segment_id, effects.added)
+        };
         debug_assert_eq!(
             finished, nt as u64,
             "a commit finished other takes than its own"
         );
-        drop(gate);
         inner.capacity.release(finished);
         inner.counters.commits.fetch_add(1, Ordering::Relaxed);
         Ok(())
