@@ -2,10 +2,10 @@
 //!
 //! `ready` holds committed events not yet taken, keyed by the sequence number of their put
 //! record (the commit order), so a rollback puts taken events back exactly where they were.
-//! It is a [`ReadyQueue`] of shared chunks: a checkpoint clones it (one pointer per chunk)
-//! under the commit gate and encodes it afterwards without blocking traffic. `inflight` holds the events each open transaction
-//! has taken; `live` counts, per segment, the events still queued or in flight there, which
-//! decides when a segment may be deleted.
+//! It is a [`ReadyQueue`] of shared chunks: a checkpoint clones it (two pointer copies) under
+//! the commit gate and encodes it afterwards without blocking traffic. `inflight` holds the
+//! events each open transaction has taken; `live` counts, per segment, the events still queued
+//! or in flight there, which decides when a segment may be deleted.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -248,8 +248,7 @@ impl QueueState {
         });
     }
 
-    /// Committed events not taken, by put seq (chunks are shared: a clone copies one pointer
-    /// per [`ready::CHUNK_ENTRIES_MAX`] events).
+    /// Committed events not taken, by put seq (shared chunks: a clone is two pointer copies).
     pub fn ready(&self) -> &ReadyQueue {
         &self.ready
     }
