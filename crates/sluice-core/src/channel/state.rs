@@ -2,34 +2,39 @@
 //!
 //! `ready` holds committed events not yet taken, keyed by the sequence number of their put
 //! record (the commit order), so a rollback puts taken events back exactly where they were.
-//! It is a persistent map: a checkpoint clones it in O(1) under the commit gate and encodes
-//! it afterwards without blocking traffic. `inflight` holds the events each open transaction
-//! has taken; `live` counts, per segment, the events still queued or in flight there, which
-//! decides when a segment may be deleted.
+//! It is a [`ReadyQueue`] of shared chunks: a checkpoint clones it (two pointer copies) under
+//! the commit gate and encodes it afterwards without blocking traffic. `inflight` holds the
+//! events each open transaction has taken; `live` counts, per segment, the events still queued
+//! or in flight there, which decides when a segment may be deleted.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use imbl::OrdMap;
 use parking_lot::{Condvar, Mutex};
 
 use crate::wal::replay::CommittedTxn;
 use crate::wal::EventPtr;
+
+mod ids;
+mod ready;
+
+use ids::IdMap;
+pub use ready::ReadyQueue;
 
 /// Queue state guarded by one mutex. Its fields change only through the methods below, which
 /// keep `live` equal to the events of `ready` and `inflight` per segment.
 #[derive(Debug, Default)]
 pub struct QueueState {
     /// Committed, untaken events by put seq.
-    ready: OrdMap<u64, EventPtr>,
+    ready: ReadyQueue,
     /// Taken-but-uncommitted events by transaction id.
-    inflight: HashMap<u64, Vec<(u64, EventPtr)>>,
+    inflight: IdMap<u64, Vec<(u64, EventPtr)>>,
     /// Live (queued or in-flight) events per segment; never a zero count.
     live: HashMap<u32, u64>,
     /// Per segment, the other segments whose events it holds committed takes of: it must not
     /// be deleted before them (a full replay would bring their events back).
-    deps: HashMap<u32, BTreeSet<u32>>,
+    deps: IdMap<u32, BTreeSet<u32>>,
 }
 
 /// Events queued in the image and after it whose segment is gone: (seq, segment).
@@ -46,33 +51,31 @@ impl QueueState {
         present: &BTreeSet<u32>,
     ) -> (QueueState, MissingEvents) {
         let mut st = QueueState::default();
-        for (seq, ptr) in entries {
-            st.ready.insert(*seq, *ptr);
-        }
+        // Replay removes takes anywhere in the queue: an ordered map does that best, and the
+        // survivors go into the queue in order afterwards.
+        let mut ready: BTreeMap<u64, EventPtr> = entries.iter().copied().collect();
         for (segment, target) in deps {
             st.note_dep(*segment, *target);
         }
         for txn in committed {
             // A put may replace an entry of the image: a copy forward keeps the put's seq.
             for (seq, ptr) in &txn.puts {
-                st.ready.insert(*seq, *ptr);
+                ready.insert(*seq, *ptr);
             }
             for (put_seq, ptr) in &txn.takes {
-                st.ready.remove(put_seq);
+                ready.remove(put_seq);
                 st.note_dep(txn.segment, ptr.segment);
             }
         }
-        let missing: MissingEvents = st
-            .ready
-            .iter()
-            .filter(|(_, p)| !present.contains(&p.segment))
-            .map(|(s, p)| (*s, p.segment))
-            .collect();
-        for (seq, _) in &missing {
-            st.ready.remove(seq);
-        }
-        for ptr in st.ready.values() {
+        let mut missing: MissingEvents = Vec::new();
+        for (seq, ptr) in ready {
+            if !present.contains(&ptr.segment) {
+                missing.push((seq, ptr.segment));
+                continue;
+            }
             *st.live.entry(ptr.segment).or_default() += 1;
+            let old = st.ready.insert(seq, ptr);
+            debug_assert!(old.is_none(), "rebuild inserted seq {seq} twice");
         }
         st.deps.retain(|segment, targets| {
             targets.retain(|t| present.contains(t));
@@ -92,26 +95,31 @@ impl QueueState {
         puts: impl IntoIterator<Item = (u64, EventPtr)>,
     ) -> u64 {
         let mut last_seq = None;
+        let mut added = 0u64;
         for (seq, ptr) in puts {
             debug_assert!(last_seq < Some(seq), "put seqs not increasing in a commit");
-            debug_assert_eq!(
+            // Every put of a commit is in the segment its one append went to, so the live
+            // count is raised once per commit below.
+            assert_eq!(
                 ptr.segment, written_to,
                 "a put outside its commit's segment"
             );
             last_seq = Some(seq);
             let old = self.ready.insert(seq, ptr);
             assert!(old.is_none(), "seq {seq} committed twice");
-            *self.live.entry(ptr.segment).or_default() += 1;
+            added += 1;
+        }
+        if added > 0 {
+            *self.live.entry(written_to).or_default() += added;
         }
         self.finish_takes(txid, written_to)
     }
 
     /// Takes the oldest event for transaction `txid`.
     pub fn take(&mut self, txid: u64) -> Option<(u64, EventPtr)> {
-        let seq = self.ready.get_min().map(|(k, _)| *k)?;
-        let ptr = self.ready.remove(&seq)?;
-        self.inflight.entry(txid).or_default().push((seq, ptr));
-        Some((seq, ptr))
+        let entry = self.ready.pop_first()?;
+        self.inflight.entry(txid).or_default().push(entry);
+        Some(entry)
     }
 
     /// Returns a transaction's taken (or held) events to the queue at their places.
@@ -141,13 +149,13 @@ impl QueueState {
             .take(budget)
             .filter(|(_, p)| p.segment == segment)
             .take(max)
-            .map(|(k, p)| (*k, *p))
+            .copied()
             .collect();
         if picks.is_empty() || picks.len() as u64 != live {
             return None;
         }
         for (k, _) in &picks {
-            self.ready.remove(k);
+            self.ready.remove(*k);
         }
         let old = self.inflight.insert(txid, picks.clone());
         assert!(old.is_none(), "transaction {txid} already holds events");
@@ -182,21 +190,29 @@ impl QueueState {
         let Some(taken) = self.inflight.remove(&txid) else {
             return 0;
         };
-        let mut last_target = None;
-        for (_, ptr) in &taken {
-            // Taken events mostly come from one segment: note each target once per run.
-            if last_target != Some(ptr.segment) {
-                self.note_dep(written_to, ptr.segment);
-                last_target = Some(ptr.segment);
-            }
-            let n = self.live.entry(ptr.segment).or_default();
-            assert!(*n > 0, "live count of segment {} underflows", ptr.segment);
-            *n -= 1;
-            if *n == 0 {
-                self.live.remove(&ptr.segment);
-            }
+        // Taken events mostly come from one segment: each run of one segment notes its
+        // dependency and lowers its live count once.
+        let mut rest = taken.as_slice();
+        while let Some((_, first)) = rest.first() {
+            let run = rest
+                .iter()
+                .take_while(|(_, p)| p.segment == first.segment)
+                .count();
+            self.note_dep(written_to, first.segment);
+            self.release_live(first.segment, run as u64);
+            rest = rest.get(run..).unwrap_or_default();
         }
         taken.len() as u64
+    }
+
+    /// Lowers `segment`'s live count by `n` (forgetting it at zero).
+    fn release_live(&mut self, segment: u32, n: u64) {
+        let live = self.live.entry(segment).or_default();
+        assert!(*live >= n, "live count of segment {segment} underflows");
+        *live -= n;
+        if *live == 0 {
+            self.live.remove(&segment);
+        }
     }
 
     /// Records that `segment` holds a committed take of an event put in `target`.
@@ -232,8 +248,8 @@ impl QueueState {
         });
     }
 
-    /// Committed events not taken, by put seq (a persistent map: cloning it is O(1)).
-    pub fn ready(&self) -> &OrdMap<u64, EventPtr> {
+    /// Committed events not taken, by put seq (shared chunks: a clone is two pointer copies).
+    pub fn ready(&self) -> &ReadyQueue {
         &self.ready
     }
 
@@ -263,11 +279,11 @@ impl QueueState {
     }
     /// Every live entry (queued and in flight), sorted by seq: what a checkpoint stores.
     pub fn snapshot_entries(
-        ready: &OrdMap<u64, EventPtr>,
+        ready: &ReadyQueue,
         inflight: &[(u64, EventPtr)],
     ) -> Vec<(u64, EventPtr)> {
         let mut v: Vec<(u64, EventPtr)> = Vec::with_capacity(ready.len() + inflight.len());
-        v.extend(ready.iter().map(|(k, p)| (*k, *p)));
+        v.extend(ready.iter().copied());
         if !inflight.is_empty() {
             v.extend_from_slice(inflight);
             v.sort_unstable_by_key(|(k, _)| *k);
@@ -312,9 +328,14 @@ impl Capacity {
     /// Takes one permit, waiting up to `wait` (capped at [`CAPACITY_WAIT_MAX`]); gives up at
     /// once when the gate is shut.
     pub fn acquire(&self, wait: Duration) -> bool {
+        let mut used = self.used.lock();
+        if *used < self.limit {
+            // The common case: no clock read, no deadline.
+            *used += 1;
+            return true;
+        }
         let now = Instant::now();
         let deadline = now.checked_add(wait.min(CAPACITY_WAIT_MAX)).unwrap_or(now);
-        let mut used = self.used.lock();
         while *used >= self.limit {
             if self.shut.load(Ordering::Acquire) {
                 return false;

@@ -7,6 +7,8 @@
 //! takers and the takes become final. `rollback` (or dropping the transaction) returns taken
 //! events to their places at the head of the queue and discards the puts.
 
+mod buffers;
+
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -18,8 +20,7 @@ use super::ledger::Pending;
 use crate::event::Event;
 use crate::wal::readahead::ReadAhead;
 use crate::wal::record::{
-    check_event, encode_commit, encode_put, encode_take, put_record_len, COMMIT_RECORD_BYTES,
-    TAKE_RECORD_BYTES,
+    checked_put_len, encode_commit, encode_put, encode_take, COMMIT_RECORD_BYTES, TAKE_RECORD_BYTES,
 };
 use crate::wal::writer::Appended;
 use crate::wal::EventPtr;
@@ -27,6 +28,15 @@ use crate::wal::EventPtr;
 // A commit record counts its puts and takes in 32 bits; a transaction holds at most
 // `transactionCapacity` (at most CAPACITY_MAX) of each.
 const _: () = assert!(CAPACITY_MAX <= u32::MAX as u64);
+
+/// Room a transaction's put or take list gets at its first event, so a batch of up to this
+/// many grows its list once instead of doubling it up from one.
+const LIST_RESERVE_MAX: usize = 128;
+
+/// The first reservation of a put or take list under `transactionCapacity` `cap`.
+fn list_reserve(cap: u64) -> usize {
+    usize::try_from(cap).map_or(LIST_RESERVE_MAX, |c| c.min(LIST_RESERVE_MAX))
+}
 
 /// One transaction's records as one contiguous write: puts, takes, then the commit record
 /// that counts them. The commit path and the copy forward both write through it.
@@ -52,7 +62,7 @@ pub(super) fn encode_transaction<'e>(
     let (Ok(np32), Ok(nt32)) = counts else {
         panic!("a transaction of {np} puts and {nt} takes exceeds transactionCapacity");
     };
-    let mut bytes = Vec::with_capacity(bytes_hint + nt * TAKE_RECORD_BYTES + COMMIT_RECORD_BYTES);
+    let mut bytes = buffers::take(bytes_hint + nt * TAKE_RECORD_BYTES + COMMIT_RECORD_BYTES);
     let mut put_offsets = Vec::with_capacity(np);
     for (seq, ev) in puts {
         debug_assert!(seq < commit_seq, "a put after its commit");
@@ -65,6 +75,12 @@ pub(super) fn encode_transaction<'e>(
     }
     encode_commit(&mut bytes, txid, commit_seq, np32, nt32);
     EncodedTxn { bytes, put_offsets }
+}
+
+impl Drop for EncodedTxn {
+    fn drop(&mut self) {
+        buffers::give_back(std::mem::take(&mut self.bytes));
+    }
 }
 
 impl EncodedTxn {
@@ -127,19 +143,25 @@ impl Transaction {
                 capacity: cap,
             });
         }
-        if let Err(e) = check_event(&event) {
-            return Err(ChannelError::EventTooLarge {
-                event: Box::new(event),
-                reason: e,
-            });
-        }
+        let record_len = match checked_put_len(&event) {
+            Ok(len) => len,
+            Err(e) => {
+                return Err(ChannelError::EventTooLarge {
+                    event: Box::new(event),
+                    reason: e,
+                })
+            }
+        };
         if !inner.capacity.acquire(inner.config.keep_alive) {
             return Err(ChannelError::Full {
                 event: Box::new(event),
                 capacity: inner.capacity.limit(),
             });
         }
-        self.put_bytes += put_record_len(&event);
+        self.put_bytes += record_len;
+        if self.puts.capacity() == 0 {
+            self.puts.reserve(list_reserve(cap));
+        }
         self.puts.push(event);
         debug_assert!(
             self.puts.len() as u64 <= cap,
@@ -150,7 +172,7 @@ impl Transaction {
 
     /// Takes the oldest committed event, or `None` at once if the queue is empty.
     pub fn take(&mut self) -> Result<Option<Event>, ChannelError> {
-        let inner = self.inner.clone();
+        let inner = &*self.inner;
         if let Err(e) = inner.check_open() {
             inner.counters.take_errors.fetch_add(1, Ordering::Relaxed);
             return Err(e);
@@ -166,6 +188,9 @@ impl Transaction {
             let Some((seq, ptr)) = inner.state.lock().take(self.txid) else {
                 return Ok(None);
             };
+            if self.takes.capacity() == 0 {
+                self.takes.reserve(list_reserve(cap));
+            }
             self.takes.push((seq, ptr));
             match self.readahead.read_event(&inner.table, ptr, seq) {
                 Ok(event) => return Ok(Some(event)),

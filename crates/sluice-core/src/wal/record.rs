@@ -89,7 +89,14 @@ fn put_u32(buf: &mut Vec<u8>, v: u32) {
 }
 
 /// Checks that `event` can be encoded.
+#[cfg(any(test, feature = "internals"))]
 pub fn check_event(event: &Event) -> Result<(), EncodeError> {
+    checked_put_len(event).map(|_| ())
+}
+
+/// Checks that `event` can be encoded and returns the bytes of its put record (one pass over
+/// the headers for both).
+pub fn checked_put_len(event: &Event) -> Result<usize, EncodeError> {
     if event.headers.len() > EVENT_HEADERS_MAX {
         return Err(EncodeError::TooManyHeaders(event.headers.len()));
     }
@@ -97,7 +104,7 @@ pub fn check_event(event: &Event) -> Result<(), EncodeError> {
     if len > RECORD_BYTES_MAX {
         return Err(EncodeError::TooLarge(len));
     }
-    Ok(())
+    Ok(len)
 }
 
 /// Appends a put record to `buf`. The event must have passed [`check_event`] (asserted).
