@@ -93,6 +93,7 @@ impl BenchQueue for MemoryQueue {
         QueueCounters {
             commits: self.commits.load(Ordering::Relaxed),
             fsyncs: 0,
+            tail_cache: (0, 0),
         }
     }
 

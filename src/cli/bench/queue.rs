@@ -14,6 +14,8 @@ pub struct QueueCounters {
     pub commits: u64,
     /// fdatasync calls on data segments.
     pub fsyncs: u64,
+    /// Takes served from the channel's memory-resident tail, and lookups that missed it.
+    pub tail_cache: (u64, u64),
 }
 
 /// A transactional queue the bench can drive.
@@ -74,6 +76,7 @@ impl BenchQueue for FileQueue {
         QueueCounters {
             commits: s.commits,
             fsyncs: s.fsyncs,
+            tail_cache: (s.tail_cache_hits, s.tail_cache_misses),
         }
     }
 

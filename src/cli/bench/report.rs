@@ -32,6 +32,9 @@ pub struct Rates {
     /// Bytes read from storage during the phase (`/proc/self/io` read_bytes, delta): zero
     /// when every take was served from memory (page cache or the channel's own).
     pub disk_read_bytes: u64,
+    /// Share of takes served from the channel's memory-resident tail (direct I/O); `None`
+    /// when nothing was looked up there (no takes, or buffered writes).
+    pub tail_cache_hit_rate: Option<f64>,
     /// Commits per second.
     pub commits_per_sec: f64,
     /// fdatasync calls on data segments per second.
@@ -139,6 +142,12 @@ pub struct Report {
     pub load_average: Vec<f64>,
 }
 
+/// Hits over lookups, when there were lookups.
+fn hit_rate((hits, misses): (u64, u64)) -> Option<f64> {
+    let lookups = hits + misses;
+    (lookups > 0).then(|| hits as f64 / lookups as f64)
+}
+
 fn us(ns: u64) -> f64 {
     ns as f64 / 1000.0
 }
@@ -169,6 +178,7 @@ impl PhaseReport {
                 payload_mb_per_sec: r.payload_bytes as f64 / 1e6 / secs,
                 disk_mb_per_sec: r.usage.write_bytes as f64 / 1e6 / secs,
                 disk_read_bytes: r.usage.read_bytes,
+                tail_cache_hit_rate: hit_rate(r.tail_cache),
                 commits_per_sec: r.commits as f64 / secs,
                 fsyncs_per_sec: r.fsyncs as f64 / secs,
                 commit_latency_us: latency,
@@ -253,5 +263,17 @@ mod tests {
         assert_eq!((v.missing, v.duplicates), (2, 1));
         assert_eq!(v.problems.len(), 3);
         assert!(!verify(1, vec![0], (1, vec!["bad".into()])).ok);
+    }
+}
+
+#[cfg(test)]
+mod hit_rate_tests {
+    use super::hit_rate;
+
+    #[test]
+    fn the_hit_rate_is_hits_over_lookups_and_absent_without_lookups() {
+        assert_eq!(hit_rate((3, 1)), Some(0.75));
+        assert_eq!(hit_rate((0, 5)), Some(0.0));
+        assert_eq!(hit_rate((0, 0)), None);
     }
 }

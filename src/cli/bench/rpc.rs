@@ -204,6 +204,7 @@ async fn run_async(args: &BenchArgs) -> anyhow::Result<i32> {
         payload_mb_per_sec: payload_bytes as f64 / secs / 1e6,
         disk_mb_per_sec: used.write_bytes as f64 / secs / 1e6,
         disk_read_bytes: used.read_bytes,
+        tail_cache_hit_rate: None,
         commits_per_sec: h.len() as f64 / secs,
         fsyncs_per_sec: 0.0,
         commit_latency_us: latency,

@@ -102,6 +102,13 @@ pub fn text(r: &Report) -> String {
             q.disk_read_bytes,
             q.disk_read_bytes as f64 / 1e6
         );
+        if let Some(rate) = q.tail_cache_hit_rate {
+            let _ = writeln!(
+                s,
+                "  tail cache: {:.1} % of takes served from memory",
+                rate * 100.0
+            );
+        }
         if let Some(c) = &p.checkpoints {
             let _ = writeln!(
                 s,

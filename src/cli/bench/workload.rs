@@ -59,6 +59,8 @@ pub struct PhaseResult {
     pub commits: u64,
     /// fdatasync calls during the phase.
     pub fsyncs: u64,
+    /// Tail-cache hits and misses during the phase.
+    pub tail_cache: (u64, u64),
     /// Commit latency in nanoseconds (every commit of the phase).
     pub latency: Histogram<u64>,
     /// Process counters over the phase.
@@ -205,6 +207,10 @@ pub fn run_phase(
         elapsed,
         commits: c1.commits.saturating_sub(c0.commits),
         fsyncs: c1.fsyncs.saturating_sub(c0.fsyncs),
+        tail_cache: (
+            c1.tail_cache.0.saturating_sub(c0.tail_cache.0),
+            c1.tail_cache.1.saturating_sub(c0.tail_cache.1),
+        ),
         latency: sh.hist.into_inner(),
         usage,
         taken_ids: sh.taken_ids.into_inner(),

@@ -16,11 +16,10 @@ use std::time::Duration;
 use super::error::ChannelError;
 use super::inner::{Inner, Shutdown};
 use super::ledger::Pending;
-use super::state::QueueState;
+use super::state::{QueueState, ReadyQueue};
 use crate::checkpoint::format::{encode, CheckpointImage, DirPosition};
 use crate::checkpoint::store;
 use crate::wal::EventPtr;
-use imbl::OrdMap;
 
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
@@ -141,7 +140,7 @@ fn snapshot(inner: &Inner) -> Result<(CheckpointImage, Vec<u32>), ChannelError> 
 /// What a checkpoint stores of the queue: the queued and the in-flight entries, and the
 /// segment dependencies.
 struct QueueView {
-    ready: OrdMap<u64, EventPtr>,
+    ready: ReadyQueue,
     inflight: Vec<(u64, EventPtr)>,
     deps: Vec<(u32, u32)>,
 }

@@ -68,7 +68,8 @@ pub struct FileChannelConfig {
     /// `recoveryPolicy`.
     pub recovery_policy: RecoveryPolicy,
     /// `directIo` (Sluice): write segments with `O_DIRECT` (`auto`: where the file system
-    /// takes it).
+    /// takes it). Off by default: on the measured machines buffered writes were faster
+    /// (docs/performance.md, "Direct I/O").
     pub direct_io: DirectIo,
     /// `tailCacheSize` (Sluice): bytes of the newest directly written segment bytes kept in
     /// memory for takers (0: none).
@@ -96,7 +97,7 @@ impl Default for FileChannelConfig {
             fsync_per_transaction: true,
             fsync_interval: Duration::from_secs(5),
             recovery_policy: RecoveryPolicy::TolerateTail,
-            direct_io: DirectIo::Auto,
+            direct_io: DirectIo::Off,
             tail_cache_bytes: TAIL_CACHE_BYTES_DEFAULT,
         }
     }

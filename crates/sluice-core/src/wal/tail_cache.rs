@@ -11,7 +11,7 @@
 //! faulting in fresh pages.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 
@@ -50,6 +50,8 @@ pub struct TailCache {
     pool: Mutex<Vec<AlignedBuf>>,
     hits: AtomicU64,
     misses: AtomicU64,
+    /// Whether any chunk was ever kept: until then (buffered writes) lookups are not counted.
+    used: AtomicBool,
 }
 
 impl Default for TailCache {
@@ -67,6 +69,7 @@ impl TailCache {
             pool: Mutex::new(Vec::new()),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            used: AtomicBool::new(false),
         }
     }
 
@@ -101,6 +104,7 @@ impl TailCache {
             self.recycle(chunk.buf);
             return;
         }
+        self.used.store(true, Ordering::Relaxed);
         let mut evicted = Vec::new();
         {
             let mut c = self.chunks.write();
@@ -147,7 +151,7 @@ impl TailCache {
     /// The event of the put record with sequence number `seq` at `ptr`, when the cache holds
     /// it whole and it checks out; `None` sends the caller to the file.
     pub fn event(&self, ptr: EventPtr, seq: u64) -> Option<Event> {
-        if self.limit == 0 {
+        if self.limit == 0 || !self.used.load(Ordering::Relaxed) {
             return None;
         }
         let found = self.lookup(ptr, seq);

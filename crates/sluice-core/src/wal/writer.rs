@@ -12,7 +12,7 @@
 //! A segment unlinked under the writer (its directory removed) poisons at the next fsync or
 //! roll, so no commit is acknowledged into a file that no longer has a name.
 //!
-//! With direct I/O (`directIo`, on by default where the file system takes it) an append only
+//! With direct I/O (`directIo = auto | true`, where the file system takes it) an append only
 //! copies its bytes into the segment's aligned tail buffer ([`direct`]); the leader writes
 //! everything pending as whole blocks with `O_DIRECT` and one fdatasync, then hands the bytes
 //! to the tail cache for takers. Device writes and rolls are serialized by the `io` lock (taken

@@ -20,11 +20,11 @@ use crate::io::{FsFile, DIRECT_ALIGN};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum DirectIo {
     /// `O_DIRECT` where the file system accepts it, buffered writes where it does not.
-    #[default]
     Auto,
     /// Always `O_DIRECT`; starting a segment fails where the file system refuses it.
     On,
-    /// Always buffered writes through the page cache.
+    /// Always buffered writes through the page cache (the default).
+    #[default]
     Off,
 }
 
