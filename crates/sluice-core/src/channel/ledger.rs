@@ -175,6 +175,7 @@ mod tests {
             segment_id,
             offset,
             end,
+            pending_write: false,
         }
     }
 
