@@ -1,72 +1,17 @@
 //! The real binary with the other sources and sinks: seq -> null with HTTP metrics, exec
 //! (`tail -F`) -> file_roll, netcat -> logger, and `sluice config check`.
 
+mod agent_proc;
+
+use agent_proc::Agent;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-const WAIT: Duration = Duration::from_secs(30);
+use std::path::Path;
+use std::process::Command;
 
 fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
-}
-
-struct Agent {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Agent {
-    fn start(dir: &Path, conf_text: &str, extra: &[&str]) -> Agent {
-        let conf = dir.join("agent.properties");
-        std::fs::write(&conf, conf_text).unwrap();
-        let log = dir.join("agent.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args(["agent", "--name", "a1", "--conf-file"])
-            .arg(&conf)
-            .args(["--no-reload-conf"])
-            .args(extra)
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        Agent { child, log }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn wait_until(&self, what: &str, mut f: impl FnMut() -> bool) {
-        let end = Instant::now() + WAIT;
-        while !f() {
-            assert!(Instant::now() < end, "{what}; log:\n{}", self.log_text());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn terminate(&mut self) -> Option<i32> {
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let end = Instant::now() + WAIT;
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s.code();
-            }
-            assert!(Instant::now() < end, "no exit; log:\n{}", self.log_text());
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn get_metrics(port: u16) -> Option<serde_json::Value> {

@@ -3,65 +3,11 @@
 //! and in order across many batches, `\r\n` and an unterminated last line included, and a
 //! restarted command's lines follow the first run's.
 
+mod agent_proc;
+
+use agent_proc::Agent;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-const WAIT: Duration = Duration::from_secs(30);
-
-struct Agent {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Agent {
-    fn start(dir: &Path, conf_text: &str) -> Agent {
-        let conf = dir.join("agent.properties");
-        std::fs::write(&conf, conf_text).unwrap();
-        let log = dir.join("agent.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args(["agent", "--name", "a1", "--conf-file"])
-            .arg(&conf)
-            .args(["--no-reload-conf"])
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        Agent { child, log }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn wait_until(&self, what: &str, mut f: impl FnMut() -> bool) {
-        let end = Instant::now() + WAIT;
-        while !f() {
-            assert!(Instant::now() < end, "{what}; log:\n{}", self.log_text());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn terminate(&mut self) -> Option<i32> {
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let end = Instant::now() + WAIT;
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s.code();
-            }
-            assert!(Instant::now() < end, "no exit; log:\n{}", self.log_text());
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use std::time::Duration;
 
 /// Every line the file_roll sink wrote, files in name order.
 fn written(out: &Path) -> Vec<String> {
@@ -99,7 +45,7 @@ fn exec_delivers_every_line_once_in_order_with_crlf_and_an_unterminated_last_lin
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let command = "seq 1 20000; printf 'crlf line\\r\\n\\nlast without newline'";
-    let agent = Agent::start(tmp.path(), &conf(command, "", &out));
+    let agent = Agent::start(tmp.path(), &conf(command, "", &out), &[]);
     let mut want: Vec<String> = (1..=20_000).map(|i| i.to_string()).collect();
     want.extend(["crlf line", "", "last without newline"].map(str::to_owned));
     let mut got = Vec::new();
@@ -125,7 +71,7 @@ fn a_restarted_command_s_lines_follow_the_first_run_s() {
         r = runs.display()
     );
     let extra = "a1.sources.r1.restart = true\na1.sources.r1.restartThrottle = 100\n";
-    let mut agent = Agent::start(tmp.path(), &conf(&command, extra, &out));
+    let mut agent = Agent::start(tmp.path(), &conf(&command, extra, &out), &[]);
     let mut got = Vec::new();
     agent.wait_until("the command did not run three times", || {
         got = written(&out);
