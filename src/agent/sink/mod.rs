@@ -55,6 +55,9 @@ impl std::fmt::Debug for Acks {
     }
 }
 
+/// Take transactions open at once on a kafka sink (see [`Sink::pipeline_depth`]).
+pub const KAFKA_PIPELINE_DEPTH: usize = 4;
+
 /// A running sink.
 #[derive(Debug)]
 pub enum Sink {
@@ -131,6 +134,16 @@ impl Sink {
             Sink::Kafka(s) => s.deliver(&events).await.map(|()| Delivery::Done),
             #[cfg(test)]
             Sink::Scripted(s) => s.deliver(events).await,
+        }
+    }
+
+    /// Most take transactions a runner keeps open on this sink at once: the runner's
+    /// [`runner::PIPELINE_DEPTH`], or more for a sink whose batches wait on acknowledgements
+    /// (kafka: the broker's round trip and the producer's batching overlap several batches).
+    pub fn pipeline_depth(&self) -> usize {
+        match self {
+            Sink::Kafka(_) => KAFKA_PIPELINE_DEPTH,
+            _ => runner::PIPELINE_DEPTH,
         }
     }
 

@@ -48,8 +48,11 @@ pub const IDLE_BACKOFF_MAX: Duration = Duration::from_secs(1);
 pub const PIPELINE_DEPTH: usize = 2;
 const _: () = assert!(PIPELINE_DEPTH >= 1);
 
-/// Delivered batches kept waiting for their commit while the next batch is taken.
-const DELIVERED_MAX: usize = PIPELINE_DEPTH - 1;
+/// Delivered batches kept waiting for their commit while the next batch is taken: one less
+/// than the sink's depth ([`Sink::pipeline_depth`]).
+fn delivered_max(sink: &Sink) -> usize {
+    sink.pipeline_depth().max(1) - 1
+}
 
 /// One sink with its channel.
 #[derive(Debug)]
@@ -213,7 +216,8 @@ async fn drain(pending: &mut VecDeque<Delivered>, policy: &mut SinkPolicy) -> bo
 /// One round on sink `name`: take and deliver a batch while the oldest delivered batch (if
 /// the pipeline is full) commits. The new batch joins `pending`.
 async fn round(name: &str, u: &mut SinkUnit, pending: &mut VecDeque<Delivered>) -> Outcome {
-    let oldest = if pending.len() >= DELIVERED_MAX {
+    let delivered_max = delivered_max(&u.sink);
+    let oldest = if pending.len() >= delivered_max {
         pending.pop_front()
     } else {
         None
@@ -240,7 +244,7 @@ async fn round(name: &str, u: &mut SinkUnit, pending: &mut VecDeque<Delivered>) 
         }
     }
     // With a depth of 1 the batch just delivered commits now.
-    while pending.len() > DELIVERED_MAX {
+    while pending.len() > delivered_max {
         if let Some(d) = pending.pop_front() {
             match commit(d).await {
                 Settled::Committed => {}
