@@ -20,6 +20,18 @@ pub(super) struct SimFile {
 }
 
 impl SimFile {
+    /// Sets the current length to `len` (zeros when growing), pending until `sync_data`.
+    fn resize(&self, st: &mut State, len: u64) -> io::Result<()> {
+        let inode = st
+            .inodes
+            .get_mut(&self.inode)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "file was removed"))?;
+        let p = Pending::SetLen(len);
+        apply(&mut inode.current, &p);
+        inode.pending.push(p);
+        Ok(())
+    }
+
     /// EINVAL, as Linux gives, for direct I/O whose offset, length or memory is unaligned.
     fn check_aligned(&self, buf: &[u8], offset: u64) -> io::Result<()> {
         let align = crate::io::DIRECT_ALIGN;
@@ -146,14 +158,7 @@ impl FsFile for SimFile {
                 return Err(io::Error::from_raw_os_error(libc::ENOSPC));
             }
         }
-        let inode = st
-            .inodes
-            .get_mut(&self.inode)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "file was removed"))?;
-        let p = Pending::SetLen(len);
-        apply(&mut inode.current, &p);
-        inode.pending.push(p);
-        Ok(())
+        self.resize(&mut st, len)
     }
 
     fn set_len(&self, len: u64) -> io::Result<()> {
@@ -162,13 +167,6 @@ impl FsFile for SimFile {
         if !self.writable {
             return Err(io::Error::from_raw_os_error(libc::EBADF));
         }
-        let inode = st
-            .inodes
-            .get_mut(&self.inode)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "file was removed"))?;
-        let p = Pending::SetLen(len);
-        apply(&mut inode.current, &p);
-        inode.pending.push(p);
-        Ok(())
+        self.resize(&mut st, len)
     }
 }
