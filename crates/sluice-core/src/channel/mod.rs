@@ -28,7 +28,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-pub use config::{ConfigError, FileChannelConfig, RecoveryPolicy};
+#[cfg(feature = "internals")]
+pub use config::RecoveryPolicy;
+pub use config::{ConfigError, FileChannelConfig};
 pub use error::ChannelError;
 pub use inner::{ChannelStats, FileChannel, RecoveryInfo, RecoverySource};
 pub use transaction::Transaction;
