@@ -12,6 +12,9 @@ use super::problem::Problem;
 use super::raw::{RawAgent, Section};
 use crate::agent::metrics::{CHANNEL_COUNTERS, SINK_COUNTERS, SOURCE_COUNTERS};
 
+mod types;
+pub use types::{AlarmRule, AlarmSeverity, NotifierConfig, NotifierKind, Trigger};
+
 /// Default notifier request timeout.
 pub const NOTIFY_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
 /// Default retries after a failed notification.
@@ -42,121 +45,6 @@ const CHANNEL_GAUGES: &[&str] = &[
 ];
 const SINK_GAUGES: &[&str] = &["ConnectionDownMillis"];
 const SOURCE_GAUGES: &[&str] = &["OpenConnectionCount", "UpstreamPeerCount"];
-
-/// How bad an alarm is (`severity`): WARN or ERROR in the log, and in the notifications.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum AlarmSeverity {
-    /// `info`
-    Info,
-    /// `warn` (the default)
-    Warn,
-    /// `error`
-    Error,
-    /// `critical`
-    Critical,
-}
-
-impl AlarmSeverity {
-    /// The word used in config, JSON and logs.
-    pub fn word(self) -> &'static str {
-        match self {
-            AlarmSeverity::Info => "info",
-            AlarmSeverity::Warn => "warn",
-            AlarmSeverity::Error => "error",
-            AlarmSeverity::Critical => "critical",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        [Self::Info, Self::Warn, Self::Error, Self::Critical]
-            .into_iter()
-            .find(|v| v.word().eq_ignore_ascii_case(s))
-    }
-}
-
-/// Which side of the threshold raises the alarm.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Trigger {
-    /// `above = x`: raised while the value is greater than x.
-    Above(f64),
-    /// `below = x`: raised while the value is less than x.
-    Below(f64),
-}
-
-/// One alarm rule.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AlarmRule {
-    /// The alarm's name (from `<agent>.alarms`).
-    pub name: String,
-    /// `COMPONENT.name` of the watched metric (`CHANNEL.c1`).
-    pub component: String,
-    /// The attribute (`ChannelFillPercentage`).
-    pub key: String,
-    /// `above` or `below`.
-    pub trigger: Trigger,
-    /// `clearBelow` (with `above`) or `clearAbove` (with `below`); `None`: cleared as soon as
-    /// the trigger no longer holds.
-    pub clear: Option<f64>,
-    /// `for` (default 0): how long the trigger must hold before the alarm is raised.
-    pub hold: Duration,
-    /// `rate` (e.g. `1m`): watch the counter's increase over this window, per minute.
-    pub rate: Option<Duration>,
-    /// `notifiers`; `None`: every notifier of the agent.
-    pub notifiers: Option<Vec<String>>,
-    /// `severity` (default warn).
-    pub severity: AlarmSeverity,
-    /// `message` (default: a sentence built from the rule).
-    pub message: String,
-}
-
-// Thresholds are checked finite when parsed, so equality is an equivalence.
-impl Eq for AlarmRule {}
-
-impl AlarmRule {
-    /// `COMPONENT.name.Key`, as written.
-    pub fn metric(&self) -> String {
-        format!("{}.{}", self.component, self.key)
-    }
-
-    /// The threshold that raises it.
-    pub fn threshold(&self) -> f64 {
-        match self.trigger {
-            Trigger::Above(x) | Trigger::Below(x) => x,
-        }
-    }
-}
-
-/// Kinds of notifier.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NotifierKind {
-    /// `webhook`: the generic JSON body, POSTed.
-    Webhook,
-    /// `dingtalk`: a DingTalk robot's markdown body, optionally signed.
-    DingTalk,
-    /// `log`: one log line with the JSON body (no network).
-    Log,
-}
-
-/// One notifier.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NotifierConfig {
-    /// Its name.
-    pub name: String,
-    /// `type`.
-    pub kind: NotifierKind,
-    /// `url` (required for webhook and dingtalk; http or https).
-    pub url: Option<String>,
-    /// `secret` (dingtalk signing).
-    pub secret: Option<String>,
-    /// `timeout` of one request (default 5s).
-    pub timeout: Duration,
-    /// `retries` after a failed request (default 3).
-    pub retries: u64,
-    /// `backoff`: the first pause before a retry, doubling (default 1s).
-    pub backoff: Duration,
-    /// `maxBackoff`: the longest pause (default 30s).
-    pub max_backoff: Duration,
-}
 
 /// Every alarm rule and notifier of an agent.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -455,77 +343,4 @@ fn metric_parts(cx: &mut Ctx<'_>, m: &str, known: &Components) -> Option<(String
 }
 
 #[cfg(test)]
-mod tests {
-    use crate::agent::config::{has_errors, load, Problem};
-
-    const BASE: &str = "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n\
-        a1.sources.r1.type = seq\na1.sources.r1.channels = c1\n\
-        a1.channels.c1.type = memory\na1.sinks.k1.type = null\na1.sinks.k1.channel = c1\n";
-
-    fn problems(extra: &str) -> Vec<Problem> {
-        load(&format!("{BASE}{extra}"), "a1", &[]).problems
-    }
-
-    #[test]
-    fn the_issue_example_parses_with_every_default() {
-        let text = format!(
-            "{BASE}a1.alarms = fill\n\
-             a1.alarms.fill.metric = CHANNEL.c1.ChannelFillPercentage\n\
-             a1.alarms.fill.above = 80\na1.alarms.fill.for = 60s\n\
-             a1.alarms.fill.clearBelow = 60\na1.alarms.fill.notifiers = hook\n\
-             a1.notifiers = hook ding\n\
-             a1.notifiers.hook.type = webhook\na1.notifiers.hook.url = http://127.0.0.1:9000/alarms\n\
-             a1.notifiers.ding.type = dingtalk\na1.notifiers.ding.url = https://oapi.dingtalk.com/robot/send?access_token=x\n\
-             a1.notifiers.ding.secret = SEC\n"
-        );
-        let l = load(&text, "a1", &[]);
-        assert!(l.problems.is_empty(), "{:?}", l.problems);
-        let cfg = l.config.unwrap();
-        let r = &cfg.alarms.rules["fill"];
-        assert_eq!(r.metric(), "CHANNEL.c1.ChannelFillPercentage");
-        assert_eq!(r.trigger, super::Trigger::Above(80.0));
-        assert_eq!(r.clear, Some(60.0));
-        assert_eq!(r.hold, std::time::Duration::from_secs(60));
-        assert_eq!(r.severity, super::AlarmSeverity::Warn);
-        assert_eq!(r.notifiers.as_deref(), Some(&["hook".to_owned()][..]));
-        let d = &cfg.alarms.notifiers["ding"];
-        assert_eq!(d.kind, super::NotifierKind::DingTalk);
-        assert_eq!(d.secret.as_deref(), Some("SEC"));
-        assert_eq!(d.retries, super::NOTIFY_RETRIES_DEFAULT);
-    }
-
-    #[test]
-    fn each_mistake_is_an_error_at_its_line() {
-        let cases = [
-            ("a1.alarms = x\na1.alarms.x.metric = CHANNEL.c9.ChannelSize\na1.alarms.x.above = 1\n", 10, "c9 is not defined"),
-            ("a1.alarms = x\na1.alarms.x.metric = CHANNEL.c1.ChannelSize\na1.alarms.x.above = 1\na1.alarms.x.below = 0\n", 12, "both set"),
-            ("a1.alarms = x\na1.alarms.x.metric = CHANNEL.c1.ChannelSize\na1.alarms.x.above = 10\na1.alarms.x.clearBelow = 20\n", 12, "must not be above"),
-            ("a1.alarms = x\na1.alarms.x.metric = CHANNEL.c1.ChannelSize\na1.alarms.x.below = 10\na1.alarms.x.clearAbove = 5\n", 12, "must not be below"),
-            ("a1.alarms = x\na1.alarms.x.metric = CHANNEL.c1.ChannelSize\na1.alarms.x.above = 1\na1.alarms.x.for = 3 weeks\n", 12, "expected a duration"),
-            ("a1.alarms = x\na1.alarms.x.metric = CHANNEL.c1.ChannelSize\na1.alarms.x.above = 1\na1.alarms.x.notifiers = nope\n", 12, "notifier nope is not defined"),
-            ("a1.alarms = x\na1.alarms.x.metric = QUEUE.c1.ChannelSize\na1.alarms.x.above = 1\n", 10, "unknown component type"),
-        ];
-        for (extra, line, what) in cases {
-            let p = problems(extra);
-            assert!(has_errors(&p), "{extra}: {p:?}");
-            let hit = p
-                .iter()
-                .find(|p| p.message.contains(what))
-                .unwrap_or_else(|| panic!("{extra}: no {what:?} in {p:?}"));
-            assert_eq!(
-                hit.origin,
-                crate::agent::config::Origin::Line(line),
-                "{extra}: {hit:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn an_unknown_metric_key_is_only_a_warning() {
-        let p = problems(
-            "a1.alarms = x\na1.alarms.x.metric = CHANNEL.c1.Whatever\na1.alarms.x.above = 1\n",
-        );
-        assert!(!has_errors(&p), "{p:?}");
-        assert!(p.iter().any(|p| p.message.contains("Whatever")), "{p:?}");
-    }
-}
+mod tests;
