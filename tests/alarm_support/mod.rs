@@ -5,8 +5,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,6 +13,11 @@ use std::time::{Duration, Instant};
 mod lines_support;
 #[allow(unused_imports)] // each test crate uses a different subset
 pub use lines_support::{lines, netcat_send, written};
+
+#[path = "../agent_proc/mod.rs"]
+mod agent_proc;
+#[allow(unused_imports)]
+pub use agent_proc::Proc;
 
 /// Longest wait for anything in these tests.
 pub const WAIT: Duration = Duration::from_secs(60);
@@ -25,73 +29,41 @@ pub fn free_port() -> u16 {
 
 /// One agent process (config reload every second, metrics on `http`); killed when dropped.
 pub struct Agent {
-    pub child: Child,
-    pub name: String,
-    pub conf: PathBuf,
+    pub proc: Proc,
     pub http: u16,
-    pub log: PathBuf,
+}
+
+impl std::ops::Deref for Agent {
+    type Target = Proc;
+    fn deref(&self) -> &Proc {
+        &self.proc
+    }
+}
+
+impl std::ops::DerefMut for Agent {
+    fn deref_mut(&mut self) -> &mut Proc {
+        &mut self.proc
+    }
 }
 
 impl Agent {
     /// Writes `conf` under `dir` and starts agent `name`; waits until its metrics server answers.
     pub fn start(dir: &Path, name: &str, conf: &str, http: u16) -> Agent {
-        let path = dir.join(format!("{name}.properties"));
-        std::fs::write(&path, conf).unwrap();
-        let mut a = Agent {
-            child: Command::new("true").spawn().unwrap(),
-            name: name.to_owned(),
-            conf: path,
+        let args = vec![
+            "-i".to_owned(),
+            "1".to_owned(),
+            "-Dflume.monitoring.type=http".to_owned(),
+            format!("-Dflume.monitoring.port={http}"),
+        ];
+        Agent {
+            proc: Proc::spawn(dir, name, conf, args, Some(http)),
             http,
-            log: dir.join(format!("{name}.log")),
-        };
-        a.restart();
-        a
-    }
-
-    /// Starts the process again (after a kill) and waits for its metrics server.
-    pub fn restart(&mut self) {
-        let _ = self.child.wait();
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .unwrap();
-        self.child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args(["agent", "-i", "1", "-n", &self.name, "-f"])
-            .arg(&self.conf)
-            .arg("-Dflume.monitoring.type=http")
-            .arg(format!("-Dflume.monitoring.port={}", self.http))
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let end = Instant::now() + WAIT;
-        while TcpStream::connect(("127.0.0.1", self.http)).is_err() {
-            assert!(
-                Instant::now() < end,
-                "{} did not start; log:\n{}",
-                self.name,
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
     /// Rewrites the configuration file (the agent reloads it within a second or two).
     pub fn rewrite(&self, conf: &str) {
         std::fs::write(&self.conf, conf).unwrap();
-    }
-
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// SIGKILL and wait for the exit.
-    pub fn kill9(&mut self) {
-        let rc = unsafe { libc::kill(self.child.id() as i32, libc::SIGKILL) };
-        assert_eq!(rc, 0);
-        let _ = self.child.wait();
     }
 
     /// `GET /alarms`.
@@ -126,13 +98,6 @@ impl Agent {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

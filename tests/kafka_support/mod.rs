@@ -6,10 +6,9 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -22,7 +21,12 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 #[path = "../lines_support/mod.rs"]
 mod lines_support;
 #[allow(unused_imports)] // each test crate uses a different subset
-pub use lines_support::{lines, netcat_send as send_lines, written};
+pub use lines_support::{duplicates, lines, netcat_send as send_lines, written};
+
+#[path = "../agent_proc/mod.rs"]
+mod agent_proc;
+#[allow(unused_imports)]
+pub use agent_proc::{logs_of, metrics, Proc};
 
 /// Longest wait for anything in these tests.
 pub const WAIT: Duration = Duration::from_secs(60);
@@ -321,148 +325,55 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// One `sluice agent` process; killed when dropped.
+/// One `sluice agent` process with its HTTP metrics on a port of its own, no config reload.
 pub struct Agent {
-    pub child: Child,
-    pub name: String,
-    pub conf: PathBuf,
-    pub log: PathBuf,
+    pub proc: Proc,
     /// The HTTP metrics port.
     pub http: u16,
+}
+
+impl std::ops::Deref for Agent {
+    type Target = Proc;
+    fn deref(&self) -> &Proc {
+        &self.proc
+    }
+}
+
+impl std::ops::DerefMut for Agent {
+    fn deref_mut(&mut self) -> &mut Proc {
+        &mut self.proc
+    }
 }
 
 impl Agent {
     /// Starts agent `name` with `conf` (written under `dir`); if `port` is given, waits until
     /// it listens there.
     pub fn start(dir: &Path, name: &str, conf: &str, port: Option<u16>) -> Agent {
-        let path = dir.join(format!("{name}.properties"));
-        std::fs::write(&path, conf).unwrap();
-        let mut a = Agent {
-            child: Command::new("true").spawn().unwrap(),
-            name: name.to_owned(),
-            conf: path,
-            log: dir.join(format!("{name}.log")),
-            http: free_port(),
-        };
-        a.restart(port);
-        a
-    }
-
-    /// Starts the process again (after it was killed).
-    pub fn restart(&mut self, port: Option<u16>) {
-        let _ = self.child.wait();
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .unwrap();
-        self.child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args(["agent", "--no-reload-conf", "-n", &self.name, "-f"])
-            .arg(&self.conf)
-            .arg("-Dflume.monitoring.type=http")
-            .arg(format!("-Dflume.monitoring.port={}", self.http))
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        if let Some(port) = port {
-            let end = Instant::now() + WAIT;
-            while TcpStream::connect(("127.0.0.1", port)).is_err() {
-                assert!(
-                    Instant::now() < end,
-                    "{} did not listen; log:\n{}",
-                    self.name,
-                    self.log_text()
-                );
-                std::thread::sleep(Duration::from_millis(20));
-            }
+        let http = free_port();
+        let args = vec![
+            "--no-reload-conf".to_owned(),
+            "-Dflume.monitoring.type=http".to_owned(),
+            format!("-Dflume.monitoring.port={http}"),
+        ];
+        Agent {
+            proc: Proc::spawn(dir, name, conf, args, port),
+            http,
         }
     }
 
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+    /// Starts the process again (after it was killed); if `port` is given, waits for it.
+    pub fn restart(&mut self, port: Option<u16>) {
+        self.proc.port = port;
+        self.proc.restart();
     }
 
     /// Counter `counter` of component `comp` (`SINK.k1`) from the agent's metrics, 0 if absent.
     pub fn counter(&self, comp: &str, counter: &str) -> u64 {
-        metrics(self.http)[comp][counter]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0)
-    }
-
-    /// Waits until `f` holds (bounded by [`WAIT`]); panics with the log otherwise.
-    pub fn wait_until(&self, what: &str, mut f: impl FnMut() -> bool) {
-        let end = Instant::now() + WAIT;
-        while !f() {
-            assert!(
-                Instant::now() < end,
-                "{}: never {what}; log:\n{}",
-                self.name,
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// SIGKILL and wait for the exit.
-    pub fn kill9(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        agent_proc::counter(self.http, comp, counter)
     }
 }
 
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Sends lines to a netcat source and returns how many were answered `OK`.
 /// Waits until every line of `want` is in one of `dirs`; returns everything written there.
-pub fn wait_for_all(dirs: &[PathBuf], want: &[String], logs: &[&Agent]) -> Vec<String> {
-    let end = Instant::now() + WAIT;
-    loop {
-        let got: Vec<String> = dirs.iter().flat_map(|d| written(d)).collect();
-        let have: std::collections::BTreeSet<&String> = got.iter().collect();
-        let missing: Vec<&String> = want.iter().filter(|l| !have.contains(l)).collect();
-        if missing.is_empty() {
-            return got;
-        }
-        if Instant::now() >= end {
-            let logs: String = logs
-                .iter()
-                .map(|p| format!("--- {}:\n{}\n", p.name, p.log_text()))
-                .collect();
-            panic!(
-                "{} of {} lines missing, first {:?}\n{logs}",
-                missing.len(),
-                want.len(),
-                missing[0]
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// Lines written more than once.
-pub fn duplicates(got: &[String]) -> usize {
-    let unique: std::collections::BTreeSet<&String> = got.iter().collect();
-    got.len() - unique.len()
-}
-
-/// `GET /metrics` from an agent's HTTP reporter.
-pub fn metrics(port: u16) -> serde_json::Value {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return serde_json::Value::Null;
-    };
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-        .unwrap();
-    let mut text = String::new();
-    let _ = s.read_to_string(&mut text);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
+pub fn wait_for_all(dirs: &[PathBuf], want: &[String], agents: &[&Agent]) -> Vec<String> {
+    lines_support::wait_for_all(dirs, want, WAIT, || logs_of(agents.iter().map(|a| &a.proc)))
 }

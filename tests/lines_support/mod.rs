@@ -4,10 +4,11 @@
 
 #![allow(dead_code)] // each test crate uses a different subset
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
-use std::path::Path;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// `prefix-000000`, `prefix-000001`, ... for `range`.
 pub fn lines(prefix: &str, range: std::ops::Range<usize>) -> Vec<String> {
@@ -51,4 +52,40 @@ pub fn written(dir: &Path) -> Vec<String> {
         out.extend(complete.lines().map(str::to_owned));
     }
     out
+}
+
+/// Waits (at most `wait`) until every line of `want` is in a file under one of `dirs`;
+/// returns every line written there. On timeout, panics with the count missing, the first
+/// one, and `logs()`.
+pub fn wait_for_all(
+    dirs: &[PathBuf],
+    want: &[String],
+    wait: Duration,
+    logs: impl Fn() -> String,
+) -> Vec<String> {
+    let end = Instant::now() + wait;
+    loop {
+        let got: Vec<String> = dirs.iter().flat_map(|d| written(d)).collect();
+        let have: BTreeSet<&String> = got.iter().collect();
+        let missing: Vec<&String> = want.iter().filter(|l| !have.contains(l)).collect();
+        if missing.is_empty() {
+            return got;
+        }
+        if Instant::now() >= end {
+            panic!(
+                "{} of {} lines missing, first {:?}\n{}",
+                missing.len(),
+                want.len(),
+                missing[0],
+                logs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Lines written more than once.
+pub fn duplicates(got: &[String]) -> usize {
+    let unique: BTreeSet<&String> = got.iter().collect();
+    got.len() - unique.len()
 }

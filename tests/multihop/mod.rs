@@ -3,17 +3,20 @@
 //! file_roll), a netcat client that counts `OK`s, and readers of the collectors' output.
 #![allow(dead_code)]
 
-use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[path = "../lines_support/mod.rs"]
 mod lines_support;
 #[allow(unused_imports)] // each test crate uses a different subset
-pub use lines_support::{lines, written};
+pub use lines_support::{duplicates, lines, written};
+
+#[path = "../agent_proc/mod.rs"]
+mod agent_proc;
+#[allow(unused_imports)]
+pub use agent_proc::{logs_of, metrics, Proc};
 
 /// Longest wait for anything in these tests.
 pub const WAIT: Duration = Duration::from_secs(60);
@@ -27,85 +30,13 @@ pub fn free_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
-/// One agent process; killed when dropped.
-pub struct Proc {
-    pub child: Child,
-    pub name: String,
-    pub conf: PathBuf,
-    pub port: u16,
-    pub log: PathBuf,
-    pub extra: Vec<String>,
-    starts: u32,
-}
-
 impl Proc {
-    /// Starts agent `name` with `conf` (written under `dir`) and waits until `port` listens.
+    /// Starts agent `name` with `conf` (written under `dir`, no config reload, `extra`
+    /// arguments) and waits until `port` listens.
     pub fn start(dir: &Path, name: &str, conf: &str, port: u16, extra: &[&str]) -> Proc {
-        let path = dir.join(format!("{name}.properties"));
-        std::fs::write(&path, conf).unwrap();
-        let mut p = Proc {
-            child: Command::new("true").spawn().unwrap(),
-            name: name.to_owned(),
-            conf: path,
-            port,
-            log: dir.join(format!("{name}.log")),
-            extra: extra.iter().map(|s| s.to_string()).collect(),
-            starts: 0,
-        };
-        p.restart();
-        p
-    }
-
-    /// Starts the process again (after it was killed) and waits until it listens.
-    pub fn restart(&mut self) {
-        let _ = self.child.wait();
-        self.starts += 1;
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .unwrap();
-        self.child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args(["agent", "--no-reload-conf", "-n", &self.name, "-f"])
-            .arg(&self.conf)
-            .args(&self.extra)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let end = Instant::now() + WAIT;
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                Instant::now() < end,
-                "{} did not listen; log:\n{}",
-                self.name,
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    pub fn signal(&self, sig: i32) {
-        let rc = unsafe { libc::kill(self.child.id() as i32, sig) };
-        assert_eq!(rc, 0);
-    }
-
-    /// SIGKILL and wait for the exit.
-    pub fn kill9(&mut self) {
-        self.signal(libc::SIGKILL);
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let mut args = vec!["--no-reload-conf".to_owned()];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Proc::spawn(dir, name, conf, args, Some(port))
     }
 }
 
@@ -184,45 +115,6 @@ impl Client {
 }
 
 /// Waits until every line of `want` is in one of `dirs`; returns everything written there.
-pub fn wait_for_all(dirs: &[PathBuf], want: &[String], logs: &[&Proc]) -> Vec<String> {
-    let end = Instant::now() + WAIT;
-    loop {
-        let got: Vec<String> = dirs.iter().flat_map(|d| written(d)).collect();
-        let have: BTreeSet<&String> = got.iter().collect();
-        let missing: Vec<&String> = want.iter().filter(|l| !have.contains(l)).collect();
-        if missing.is_empty() {
-            return got;
-        }
-        if Instant::now() >= end {
-            let logs: String = logs
-                .iter()
-                .map(|p| format!("--- {}:\n{}\n", p.name, p.log_text()))
-                .collect();
-            panic!(
-                "{} of {} lines missing, first {:?}\n{logs}",
-                missing.len(),
-                want.len(),
-                missing[0]
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// Lines written more than once.
-pub fn duplicates(got: &[String]) -> usize {
-    let unique: BTreeSet<&String> = got.iter().collect();
-    got.len() - unique.len()
-}
-
-/// `GET /metrics` from an agent's HTTP reporter.
-pub fn metrics(port: u16) -> serde_json::Value {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-        .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
+pub fn wait_for_all(dirs: &[PathBuf], want: &[String], procs: &[&Proc]) -> Vec<String> {
+    lines_support::wait_for_all(dirs, want, WAIT, || logs_of(procs.iter().copied()))
 }
