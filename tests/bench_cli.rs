@@ -221,6 +221,8 @@ fn probe_measures_a_temporary_directory() {
     assert!(v["buffered_mb_per_sec"].as_f64().unwrap() > 0.0);
     assert!(v["prealloc_fdatasync_per_sec"].as_f64().unwrap() > 0.0);
     assert!(v["prealloc_fdatasync_p50_us"].as_f64().unwrap() > 0.0);
+    assert!(v["batch_fdatasync_per_sec"].as_f64().unwrap() > 0.0);
+    assert!(v["batch_fdatasync_p50_us"].as_f64().unwrap() > 0.0);
     // Measured, or null where the file system refuses O_DIRECT (tmpfs).
     let direct = &v["direct_overwrite_mb_per_sec"];
     assert!(

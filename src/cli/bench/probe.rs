@@ -3,7 +3,9 @@
 //! followed by fdatasync, buffered and with O_DIRECT (when the file system allows it); 4 KiB
 //! appends each followed by fdatasync, to a growing file (each fdatasync also commits the new
 //! size to the file system's journal) and into a preallocated (pre-written) file (data only);
-//! and 1 MiB O_DIRECT overwrites of a pre-written file, each followed by fdatasync.
+//! 1 MiB O_DIRECT overwrites of a pre-written file, each followed by fdatasync; and
+//! 112 KiB appends each followed by fdatasync: one commit of 100 events of 1 KiB, so
+//! 100 × that rate is the most one committer waiting for each of its commits can put.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -17,6 +19,8 @@ use serde::Serialize;
 
 /// Size of one sequential write.
 const SEQ_WRITE_BYTES: usize = 1 << 20;
+/// Size of one batch-sized append: 100 put records of a 1 KiB event (about 1.15 KB each).
+pub const BATCH_WRITE_BYTES: usize = 112 << 10;
 /// Size of one small append.
 const SMALL_WRITE_BYTES: usize = 4096;
 /// Alignment O_DIRECT needs on the file systems we meet (logical block size and page size).
@@ -50,11 +54,16 @@ pub struct ProbeResult {
     /// O_DIRECT 1 MiB overwrite of a pre-written file + fdatasync, MB/s (None when the file
     /// system refuses O_DIRECT).
     pub direct_overwrite_mb_per_sec: Option<f64>,
+    /// [`BATCH_WRITE_BYTES`] append + fdatasync per second (buffered, growing file): the
+    /// commit rate of one committer whose every commit waits for its own fdatasync.
+    pub batch_fdatasync_per_sec: f64,
+    /// Median latency of one of those, µs.
+    pub batch_fdatasync_p50_us: f64,
     /// Why O_DIRECT was not measured, if it was not.
     pub direct_note: Option<String>,
 }
 
-/// Measures `dir`, spending about `secs` seconds on each of the five steps (plus writing
+/// Measures `dir`, spending about `secs` seconds on each of the six steps (plus writing
 /// the pre-written file once).
 pub fn probe(dir: &Path, secs: f64) -> anyhow::Result<ProbeResult> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -73,9 +82,12 @@ pub fn probe(dir: &Path, secs: f64) -> anyhow::Result<ProbeResult> {
         ),
         Err(e) => (None, Some(format!("O_DIRECT failed: {e:#}"))),
     };
-    let small = small_appends(&path, step);
+    let small = synced_appends(&path, SMALL_WRITE_BYTES, step);
     let _ = std::fs::remove_file(&path);
     let (fdatasync_per_sec, fdatasync_p50_us) = small?;
+    let batch = synced_appends(&path, BATCH_WRITE_BYTES, step);
+    let _ = std::fs::remove_file(&path);
+    let (batch_fdatasync_per_sec, batch_fdatasync_p50_us) = batch?;
     let prewritten = prewrite(&path).and_then(|()| {
         let small = small_overwrites(&path, step)?;
         let direct = direct_overwrites(&path, step)?;
@@ -94,6 +106,8 @@ pub fn probe(dir: &Path, secs: f64) -> anyhow::Result<ProbeResult> {
         prealloc_fdatasync_per_sec,
         prealloc_fdatasync_p50_us,
         direct_overwrite_mb_per_sec,
+        batch_fdatasync_per_sec,
+        batch_fdatasync_p50_us,
         direct_note,
     })
 }
@@ -131,19 +145,19 @@ fn seq_synced(path: &Path, direct: bool, step: Duration) -> anyhow::Result<Optio
     Ok(Some(written as f64 / 1e6 / start.elapsed().as_secs_f64()))
 }
 
-/// 4 KiB appends, each followed by fdatasync: (per second, p50 µs).
-fn small_appends(path: &Path, step: Duration) -> anyhow::Result<(f64, f64)> {
+/// Appends of `len` bytes, each followed by fdatasync: (per second, p50 µs).
+fn synced_appends(path: &Path, len: usize, step: Duration) -> anyhow::Result<(f64, f64)> {
     let mut file: File = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .open(path)
         .with_context(|| format!("opening {}", path.display()))?;
-    let buf = vec![0x5Au8; SMALL_WRITE_BYTES];
+    let buf = vec![0x5Au8; len];
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).context("histogram")?;
     let start = Instant::now();
     let mut n = 0u64;
-    while start.elapsed() < step {
+    while start.elapsed() < step && n * (len as u64) < PROBE_FILE_BYTES_MAX {
         let t0 = Instant::now();
         file.write_all(&buf).context("append")?;
         file.sync_data().context("fdatasync")?;
