@@ -28,6 +28,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+pub use crate::wal::writer::GroupCommitStats;
 pub use config::{ConfigError, FileChannelConfig, RecoveryPolicy};
 pub use error::ChannelError;
 pub use inner::{ChannelStats, FileChannel, RecoveryInfo, RecoverySource};
@@ -104,6 +105,10 @@ impl FileChannel {
             events_lost_on_open: inner.recovery.events_lost,
             tail_cache_hits,
             tail_cache_misses,
+            group_commit: inner.writers.iter().fold(Default::default(), |mut sum, w| {
+                sum.add(&w.commit_stats());
+                sum
+            }),
         }
     }
 

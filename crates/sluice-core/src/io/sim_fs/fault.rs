@@ -12,6 +12,21 @@ pub enum Fault {
     Crash { at: u64 },
 }
 
+/// Called by every `sync_data` after it has noted which writes it covers and before it makes
+/// them durable, outside the file system's lock: a test can hold a sync there (so others
+/// overlap it) or fail it (the error is returned and nothing is made durable).
+pub type SyncHook = std::sync::Arc<dyn Fn() -> std::io::Result<()> + Send + Sync>;
+
+/// A [`SyncHook`] in the file system's state.
+#[derive(Clone)]
+pub(super) struct HookSlot(pub(super) SyncHook);
+
+impl std::fmt::Debug for HookSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SyncHook")
+    }
+}
+
 impl Fault {
     pub(super) fn at(&self) -> u64 {
         match *self {
