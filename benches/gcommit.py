@@ -5,6 +5,8 @@ prints medians of events/s, fsyncs/s, commits/fsync and the group-commit breakdo
 
     OLD=/tmp/sluice-old ROUNDS=3 DUR=3s DIR=/var/tmp/gc python3 benches/gcommit.py
 
+ONLY_B1=1 runs batch 1 x 16 putters only, LEADERS=1,2 picks the leader counts there.
+
 Needs release builds. Every figure comes from `sluice bench --json`.
 """
 import json, os, shutil, statistics, subprocess
@@ -14,6 +16,8 @@ OLD = os.environ.get("OLD")
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 DUR = os.environ.get("DUR", "3s")
 DIR = os.environ.get("DIR", "/var/tmp/gc")
+ONLY_B1 = os.environ.get("ONLY_B1") == "1"
+LEADERS = [int(n) for n in os.environ.get("LEADERS", "1,2,3").split(",")]
 
 def bench(binary, args):
     shutil.rmtree(DIR, ignore_errors=True)
@@ -32,7 +36,7 @@ def variants(workload):
     v = []
     if OLD:
         v.append(("old", OLD, []))
-    leaders = [1, 2, 3] if workload is B1 else [2]
+    leaders = LEADERS if workload is B1 else [2]
     v += [(f"new L{n}", NEW, ["--set", f"groupCommitLeaders={n}"]) for n in leaders]
     return v
 
@@ -41,7 +45,8 @@ def main():
     for r in range(ROUNDS):
         probe = bench(NEW, ["--probe"])
         probes.append((os.getloadavg()[0], probe))
-        for wname, w in [("b1 x16", B1), ("b100 x4", B100X4), ("b100 x1", B100X1)]:
+        workloads = [("b1 x16", B1)] if ONLY_B1 else [("b1 x16", B1), ("b100 x4", B100X4), ("b100 x1", B100X1)]
+        for wname, w in workloads:
             for mode, extra in MODES.items():
                 for vname, binary, vextra in variants(w):
                     load = os.getloadavg()[0]
@@ -57,7 +62,8 @@ def main():
                 f"  fsyncs/s {med(lambda p: p['fsyncs_per_sec']):>6.0f}"
                 f"  commits/fsync {med(lambda p: p['commits_per_sec'] / max(p['fsyncs_per_sec'], 1e-9)):5.1f}"
                 f"  p99 µs {med(lambda p: p['commit_latency_us']['p99']):>7.0f}"
-                f"  load {min(p['load'] for p in ps):.1f}-{max(p['load'] for p in ps):.1f}")
+                f"  load {min(p['load'] for p in ps):.1f}-{max(p['load'] for p in ps):.1f}"
+                f"  per round {[round(p['events_per_sec']) for p in ps]}")
         gs = [p["group_commit"] for p in ps if p.get("group_commit")]
         if gs:
             g = lambda k: statistics.median(x[k] for x in gs)
