@@ -32,6 +32,7 @@ mod poison;
 mod roll;
 mod space;
 mod start;
+mod sync_state;
 
 use std::io;
 use std::path::PathBuf;
@@ -45,13 +46,13 @@ pub use self::commit_stats::GroupCommitStats;
 pub use self::direct::DirectIo;
 use self::direct::{Cut, DirectTail};
 pub use self::error::WalError;
-use self::group_commit::SyncState;
-pub use self::group_commit::{LEADERS_DEFAULT, LEADERS_MAX};
 pub use self::poison::Poison;
 #[cfg(feature = "internals")]
 pub use self::poison::PoisonCause;
 use self::space::SpaceGauge;
 use self::start::is_enospc;
+use self::sync_state::SyncState;
+pub use self::sync_state::{LEADERS_DEFAULT, LEADERS_MAX};
 use super::aligned::{align_up, AlignedBuf};
 use super::segment::{segment_file_name, SEGMENT_HEADER_BYTES};
 use super::table::SegmentTable;

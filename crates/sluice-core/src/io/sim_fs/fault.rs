@@ -1,6 +1,6 @@
 //! [`Fault`]: an I/O failure or power loss to inject at an operation index, in a file of its
 //! own so `SimFs`'s parts import it from here, not from `sim_fs.rs`; and the sync hook
-//! ([`SyncHook`], [`SimFs::on_sync`](super::SimFs::on_sync)) with its test helpers.
+//! ([`SyncHook`]) that `SimFs::on_sync` installs.
 
 /// A fault to inject at an operation index (0-based, counting every call into the seam).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,23 +33,5 @@ impl Fault {
         match *self {
             Fault::Eio { at } | Fault::Enospc { at } | Fault::Crash { at } => at,
         }
-    }
-}
-
-impl super::SimFs {
-    /// Installs (or with `None` removes) a hook every `sync_data` calls between noting the
-    /// writes it covers and making them durable ([`SyncHook`]).
-    pub fn on_sync(&self, hook: Option<SyncHook>) {
-        self.state.lock().sync_hook = hook.map(HookSlot);
-    }
-
-    /// The bytes of `path` that survive a power loss now (its durable content), for tests.
-    pub fn durable_bytes(&self, path: &std::path::Path) -> std::io::Result<Vec<u8>> {
-        let st = self.state.lock();
-        let ino = st.lookup(path)?;
-        st.inodes
-            .get(&ino)
-            .map(|i| i.durable.clone())
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "inode"))
     }
 }

@@ -2,7 +2,7 @@
 //! [`DirWriter::flush_to`] once it is in the file (for `fsyncPerTransaction = false`).
 //!
 //! A waiter whose bytes no running leader will cover becomes a leader, if fewer than
-//! `max_leaders` (`groupCommitLeaders`, default [`LEADERS_DEFAULT`]) are in flight. A leader
+//! `max_leaders` (`groupCommitLeaders`, default [`LEADERS_DEFAULT`](super::LEADERS_DEFAULT)) are in flight. A leader
 //! takes the `io` lock and, under `active`, cuts every pending direct-I/O byte out of the tail
 //! buffer (appends go on into a fresh one) and notes its target (everything appended so far);
 //! it writes the cut with one `O_DIRECT` write, hands it to the tail cache, and *releases
@@ -46,117 +46,16 @@ use std::time::Duration;
 
 use super::commit_stats::GroupCommitStats;
 use super::start::check_linked;
+use super::sync_state::{Held, Lead};
 use super::{DirWriter, WalError};
 use crate::io::FsFile;
 use std::sync::atomic::Ordering;
-
-/// Leaders in flight at most, by default (`groupCommitLeaders`).
-pub const LEADERS_DEFAULT: usize = 2;
-/// The most `groupCommitLeaders` takes.
-pub const LEADERS_MAX: usize = 4;
 
 /// The longest a waiter holds back from leading to space leaders out (50 ms).
 const STAGGER_MAX_NS: u64 = 50_000_000;
 
 /// How long a roll waits, per round, for leaders in their fdatasync before looking again.
 const SEAL_WAIT: Duration = Duration::from_millis(100);
-
-/// One leader in flight.
-#[derive(Debug)]
-struct Lead {
-    seq: u64,
-    durable: bool,
-    /// Its target is taken (under `active`); until then it will cover every append so far.
-    cut: bool,
-}
-
-/// A finished leader's target, published once the leaders it waits for have finished.
-#[derive(Debug)]
-struct Held {
-    target: u64,
-    durable: bool,
-    /// Leaders that were in their fdatasync when it finished.
-    waits_for: Vec<u64>,
-}
-
-/// Group commit's shared state (under `DirWriter::sync`).
-#[derive(Debug, Default)]
-pub(super) struct SyncState {
-    /// Logical bytes made durable.
-    pub(super) synced: u64,
-    /// Logical bytes in the file (written, maybe not yet durable).
-    pub(super) flushed: u64,
-    running: Vec<Lead>,
-    held: Vec<Held>,
-    next_seq: u64,
-    /// Highest target taken by a running durable leader / by any running leader.
-    claimed_synced: u64,
-    claimed_flushed: u64,
-    /// Publishes so far, and when the last one was (for the wake-up time).
-    publishes: u64,
-    published_at_ns: u64,
-    /// When the newest leader started, and a moving average of a durable leader's pass.
-    last_lead_at_ns: u64,
-    lead_avg_ns: u64,
-}
-
-impl SyncState {
-    fn reached(&self, durable: bool) -> u64 {
-        if durable {
-            self.synced
-        } else {
-            self.flushed.max(self.synced)
-        }
-    }
-
-    /// Whether a running leader will cover `end` (it has not taken its target yet, or took
-    /// one at least `end`): then waiting beats leading.
-    fn covered(&self, end: u64, durable: bool) -> bool {
-        let uncut = self
-            .running
-            .iter()
-            .any(|l| !l.cut && (l.durable || !durable));
-        let claimed = if durable {
-            self.claimed_synced
-        } else {
-            self.claimed_flushed.max(self.claimed_synced)
-        };
-        uncut || claimed >= end
-    }
-
-    /// Leaders in their fdatasync (durable, target taken).
-    fn syncing(&self) -> Vec<u64> {
-        self.running
-            .iter()
-            .filter(|l| l.cut && l.durable)
-            .map(|l| l.seq)
-            .collect()
-    }
-
-    /// Publishes every held target whose leaders have all finished, unless poisoned (then
-    /// none ever is).
-    fn publish(&mut self, poisoned: bool, now_ns: u64) {
-        if poisoned {
-            self.held.clear();
-        } else {
-            let running: Vec<u64> = self.running.iter().map(|l| l.seq).collect();
-            let (mut synced, mut flushed) = (self.synced, self.flushed);
-            self.held.retain(|h| {
-                if h.waits_for.iter().any(|s| running.contains(s)) {
-                    return true;
-                }
-                flushed = flushed.max(h.target);
-                if h.durable {
-                    synced = synced.max(h.target);
-                }
-                false
-            });
-            (self.synced, self.flushed) = (synced, flushed);
-        }
-        self.publishes += 1;
-        self.published_at_ns = now_ns;
-    }
-}
 
 impl DirWriter {
     /// Returns once every byte up to logical position `end` is durable. Concurrent callers
