@@ -29,8 +29,8 @@ mod wal;
 
 pub use channel::config::{DirectIo, IGNORED_KEYS, KNOWN_KEYS};
 pub use channel::{
-    ChannelError, ChannelStats, ConfigError, FileChannel, FileChannelConfig, RecoveryInfo,
-    RecoverySource, Transaction,
+    ChannelError, ChannelStats, ConfigError, FileChannel, FileChannelConfig, GroupCommitStats,
+    RecoveryInfo, RecoverySource, Transaction,
 };
 pub use event::Event;
 pub use invariant::hot_asserts_on;

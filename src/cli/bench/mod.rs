@@ -6,6 +6,7 @@
 //! ([`report`], [`table`]). When a run takes back what it put, every event is checked.
 
 mod args;
+mod commit_report;
 mod memory;
 mod monitor;
 mod payload;

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use sluice_core::{Event, FileChannel};
+use sluice_core::{Event, FileChannel, GroupCommitStats};
 
 /// Commit and fsync counters of the channel, read before and after a phase.
 #[derive(Clone, Copy, Debug, Default)]
@@ -16,6 +16,8 @@ pub struct QueueCounters {
     pub fsyncs: u64,
     /// Takes served from the channel's memory-resident tail, and lookups that missed it.
     pub tail_cache: (u64, u64),
+    /// Group commit's breakdown (file channel).
+    pub group_commit: GroupCommitStats,
 }
 
 /// A transactional queue the bench can drive.
@@ -77,6 +79,7 @@ impl BenchQueue for FileQueue {
             commits: s.commits,
             fsyncs: s.fsyncs,
             tail_cache: (s.tail_cache_hits, s.tail_cache_misses),
+            group_commit: s.group_commit,
         }
     }
 

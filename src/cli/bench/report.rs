@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::commit_report::GroupCommitReport;
 use super::probe::ProbeResult;
 use super::reopen::ReopenResult;
 use super::workload::{CheckpointPauses, PhaseResult};
@@ -63,6 +64,8 @@ pub struct PhaseReport {
     pub rates: Rates,
     /// Checkpoints forced during the phase and the pauses they caused.
     pub checkpoints: Option<CheckpointReport>,
+    /// Group commit's breakdown (file channel, when commits were led).
+    pub group_commit: Option<GroupCommitReport>,
 }
 
 /// Checkpoint pauses, µs.
@@ -186,6 +189,7 @@ impl PhaseReport {
                 cpu_us_per_event: r.usage.cpu.as_secs_f64() * 1e6 / events,
             },
             checkpoints: r.checkpoints.as_ref().map(checkpoint_report),
+            group_commit: GroupCommitReport::from_stats(&r.group_commit, r.commits, r.fsyncs),
         }
     }
 }

@@ -238,6 +238,7 @@ async fn run_async(args: &BenchArgs) -> anyhow::Result<i32> {
             secs,
             rates,
             checkpoints: None,
+            group_commit: None,
         }],
         verified: None,
         probe: None,

@@ -116,6 +116,9 @@ pub fn text(r: &Report) -> String {
                 rate * 100.0
             );
         }
+        if let Some(g) = &p.group_commit {
+            g.write_text(&mut s);
+        }
         if let Some(c) = &p.checkpoints {
             let _ = writeln!(
                 s,

@@ -61,6 +61,8 @@ pub struct PhaseResult {
     pub fsyncs: u64,
     /// Tail-cache hits and misses during the phase.
     pub tail_cache: (u64, u64),
+    /// Group commit's counters during the phase.
+    pub group_commit: sluice_core::GroupCommitStats,
     /// Commit latency in nanoseconds (every commit of the phase).
     pub latency: Histogram<u64>,
     /// Process counters over the phase.
@@ -211,6 +213,7 @@ pub fn run_phase(
             c1.tail_cache.0.saturating_sub(c0.tail_cache.0),
             c1.tail_cache.1.saturating_sub(c0.tail_cache.1),
         ),
+        group_commit: c1.group_commit.since(&c0.group_commit),
         latency: sh.hist.into_inner(),
         usage,
         taken_ids: sh.taken_ids.into_inner(),

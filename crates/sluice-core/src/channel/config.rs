@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::checkpoint::format::{DIRS_MAX, DIR_PATH_BYTES_MAX};
 pub use crate::wal::policy::RecoveryPolicy;
 pub use crate::wal::writer::DirectIo;
+use crate::wal::writer::{LEADERS_DEFAULT, LEADERS_MAX};
 
 /// Flume's default `maxFileSize`: `Integer.MAX_VALUE - 500 MiB`.
 pub const MAX_FILE_SIZE_DEFAULT: u64 = 2_147_483_647 - 524_288_000;
@@ -74,6 +75,9 @@ pub struct FileChannelConfig {
     /// `tailCacheSize` (Sluice): bytes of the newest directly written segment bytes kept in
     /// memory for takers (0: none).
     pub tail_cache_bytes: u64,
+    /// `groupCommitLeaders` (Sluice, advanced): group-commit leaders whose write + fdatasync
+    /// may overlap per data directory (1: one at a time).
+    pub group_commit_leaders: usize,
 }
 
 impl Default for FileChannelConfig {
@@ -99,6 +103,7 @@ impl Default for FileChannelConfig {
             recovery_policy: RecoveryPolicy::TolerateTail,
             direct_io: DirectIo::Off,
             tail_cache_bytes: TAIL_CACHE_BYTES_DEFAULT,
+            group_commit_leaders: LEADERS_DEFAULT,
         }
     }
 }
@@ -138,6 +143,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "recoveryPolicy",
     "directIo",
     "tailCacheSize",
+    "groupCommitLeaders",
 ];
 
 /// Flume keys accepted for compatibility that change nothing in Sluice.
@@ -232,6 +238,17 @@ impl FileChannelConfig {
                 }
                 at_most(k, n, 0, TAIL_CACHE_BYTES_MAX)?;
                 self.tail_cache_bytes = n as u64;
+            }
+            "groupCommitLeaders" => {
+                let n = parse_i64(k, v)?;
+                if n < 1 {
+                    return Err(err(
+                        k,
+                        format!("must be between 1 and {LEADERS_MAX}, got {n}"),
+                    ));
+                }
+                at_most(k, n, 1, LEADERS_MAX as u64)?;
+                self.group_commit_leaders = n as usize;
             }
             "capacity"
             | "transactionCapacity"

@@ -14,7 +14,7 @@ use super::state::{Capacity, QueueState};
 use crate::io::{DirLock, Fs};
 use crate::wal::replay::ReplayReport;
 use crate::wal::table::SegmentTable;
-use crate::wal::writer::{DirWriter, Poison};
+use crate::wal::writer::{DirWriter, GroupCommitStats, Poison};
 
 /// Where an open found the channel's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,6 +85,8 @@ pub struct ChannelStats {
     pub tail_cache_hits: u64,
     /// Events the tail cache did not hold, read from the segment files.
     pub tail_cache_misses: u64,
+    /// Where group commit's time goes, summed over the data directories.
+    pub group_commit: GroupCommitStats,
 }
 
 #[derive(Debug, Default)]

@@ -28,6 +28,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+pub use crate::wal::writer::GroupCommitStats;
 #[cfg(feature = "internals")]
 pub use config::RecoveryPolicy;
 pub use config::{ConfigError, FileChannelConfig};
@@ -106,6 +107,10 @@ impl FileChannel {
             events_lost_on_open: inner.recovery.events_lost,
             tail_cache_hits,
             tail_cache_misses,
+            group_commit: inner.writers.iter().fold(Default::default(), |mut sum, w| {
+                sum.add(&w.commit_stats());
+                sum
+            }),
         }
     }
 

@@ -318,7 +318,7 @@ fn start_writers(
             ids.clone(),
             table.clone(),
             last,
-            config.direct_io,
+            (config.direct_io, config.group_commit_leaders),
         )?;
         if fresh {
             // A directory without any segment gets its first one now, so that the checkpoint

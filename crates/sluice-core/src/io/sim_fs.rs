@@ -27,7 +27,8 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-pub use self::fault::Fault;
+use self::fault::HookSlot;
+pub use self::fault::{Fault, SyncHook};
 use self::file::SimFile;
 use self::state::{apply, Inode, Pending, State};
 use super::seam::{DirLock, Fs, FsFile, OpenMode};
@@ -97,6 +98,22 @@ impl SimFs {
         self.state.lock().refuse_direct = refuse;
     }
 
+    /// Installs (or with `None` removes) a hook every `sync_data` calls between noting the
+    /// writes it covers and making them durable ([`SyncHook`]).
+    pub fn on_sync(&self, hook: Option<SyncHook>) {
+        self.state.lock().sync_hook = hook.map(HookSlot);
+    }
+
+    /// The bytes of `path` that survive a power loss now (its durable content), for tests.
+    pub fn durable_bytes(&self, path: &Path) -> io::Result<Vec<u8>> {
+        let st = self.state.lock();
+        let ino = st.lookup(path)?;
+        st.inodes
+            .get(&ino)
+            .map(|i| i.durable.clone())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "inode"))
+    }
+
     /// Removes `dir`, its files and its subdirectories at once, durably (`rm -rf` and a
     /// sync). Open handles keep working on the unlinked files, as on Linux.
     pub fn remove_tree(&self, dir: &Path) {
@@ -164,6 +181,7 @@ impl SimFs {
                                 current: bytes.clone(),
                                 durable: bytes,
                                 pending: Vec::new(),
+                                applied: 0,
                             },
                         );
                         inode_map.insert(*ino, n);

@@ -2,9 +2,10 @@
 //!
 //! Each data directory has one [`DirWriter`]. A commit appends its whole transaction as one
 //! contiguous write under the writer's lock, then calls [`DirWriter::sync_to`] with the
-//! logical end of its bytes. The first waiter becomes the leader: it fdatasyncs the active
-//! segment once, covering every byte written before it, and wakes everyone whose bytes that
-//! covered (group commit, as in raft-engine's writer queue). A failed write or fsync poisons
+//! logical end of its bytes. A waiter no running leader covers becomes a leader: it
+//! fdatasyncs the active segment once, covering every byte written before it, and wakes
+//! everyone whose bytes that covered (group commit, as in raft-engine's writer queue; up to
+//! `groupCommitLeaders` leaders overlap, see [`group_commit`](self::group_commit)). A failed write or fsync poisons
 //! the channel ([`Poison`]): nothing is written again until it is reopened, and a failed fsync
 //! is never retried. Failing to *start* a segment (open/create: EMFILE, ENFILE, EACCES, or
 //! ENOSPC on its header) is not a failure of acknowledged data: the commit fails with
@@ -16,12 +17,14 @@
 //! copies its bytes into the segment's aligned tail buffer ([`direct`]); the leader writes
 //! everything pending as whole blocks with `O_DIRECT` and one fdatasync, then hands the bytes
 //! to the tail cache for takers. Device writes and rolls are serialized by the `io` lock (taken
-//! before `active`), so the partial block rewritten by each write is never raced by another.
+//! before `active`), so the partial block rewritten by each write is never raced by another;
+//! a leader's fdatasync runs after it has released `io`.
 //!
 //! A writer opened on a recovered directory starts its segment only when the first append
 //! needs one: opening a channel writes no segment header, so a restart on a full disk opens
 //! (and does not use up a segment id per try).
 
+mod commit_stats;
 mod direct;
 mod error;
 mod group_commit;
@@ -29,6 +32,7 @@ mod poison;
 mod roll;
 mod space;
 mod start;
+mod sync_state;
 
 use std::io;
 use std::path::PathBuf;
@@ -37,6 +41,8 @@ use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex};
 
+use self::commit_stats::CommitTimers;
+pub use self::commit_stats::GroupCommitStats;
 pub use self::direct::DirectIo;
 use self::direct::{Cut, DirectTail};
 pub use self::error::WalError;
@@ -45,6 +51,8 @@ pub use self::poison::Poison;
 pub use self::poison::PoisonCause;
 use self::space::SpaceGauge;
 use self::start::is_enospc;
+use self::sync_state::SyncState;
+pub use self::sync_state::{LEADERS_DEFAULT, LEADERS_MAX};
 use super::aligned::{align_up, AlignedBuf};
 use super::segment::{segment_file_name, SEGMENT_HEADER_BYTES};
 use super::table::SegmentTable;
@@ -96,15 +104,6 @@ pub struct LastSegment {
     pub len: u64,
 }
 
-#[derive(Debug, Default)]
-struct SyncState {
-    /// Logical bytes made durable.
-    synced: u64,
-    /// Logical bytes in the file (written, maybe not yet durable).
-    flushed: u64,
-    syncing: bool,
-}
-
 /// The writer of one data directory.
 #[derive(Debug)]
 pub struct DirWriter {
@@ -125,6 +124,9 @@ pub struct DirWriter {
     table: Arc<SegmentTable>,
     space: SpaceGauge,
     fsyncs: AtomicU64,
+    /// Group-commit leaders in flight at most (`groupCommitLeaders`).
+    max_leaders: usize,
+    timers: CommitTimers,
 }
 
 impl DirWriter {
@@ -141,7 +143,7 @@ impl DirWriter {
         ids: Arc<AtomicU32>,
         table: Arc<SegmentTable>,
         last: Option<LastSegment>,
-        direct_mode: DirectIo,
+        (direct_mode, max_leaders): (DirectIo, usize),
     ) -> Result<DirWriter, WalError> {
         assert!(
             max_file_bytes > SEGMENT_HEADER_BYTES,
@@ -177,6 +179,8 @@ impl DirWriter {
             table,
             space: SpaceGauge::new(),
             fsyncs: AtomicU64::new(0),
+            max_leaders: max_leaders.clamp(1, LEADERS_MAX),
+            timers: CommitTimers::new(),
         })
     }
 

@@ -103,3 +103,17 @@ fn more_data_directories_than_a_checkpoint_records_are_refused() {
     let e = FileChannelConfig::from_properties(&props(&[("dataDirs", &long)])).unwrap_err();
     assert!(e.message.contains("longer than"), "{}", e.message);
 }
+
+#[test]
+fn group_commit_leaders_defaults_to_two_and_refuses_values_outside_one_to_four() {
+    assert_eq!(FileChannelConfig::default().group_commit_leaders, 2);
+    let (c, w) =
+        FileChannelConfig::from_properties(&props(&[("groupCommitLeaders", "3")])).unwrap();
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!(c.group_commit_leaders, 3);
+    for bad in ["0", "5", "-1", "two"] {
+        let e =
+            FileChannelConfig::from_properties(&props(&[("groupCommitLeaders", bad)])).unwrap_err();
+        assert_eq!(e.key, "groupCommitLeaders", "{bad}: {e}");
+    }
+}

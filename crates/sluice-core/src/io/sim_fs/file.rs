@@ -109,14 +109,22 @@ impl FsFile for SimFile {
     fn sync_data(&self) -> io::Result<()> {
         let mut st = self.state.lock();
         st.tick()?;
-        let inode = st
-            .inodes
-            .get_mut(&self.inode)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "file was removed"))?;
-        let pending = std::mem::take(&mut inode.pending);
-        for p in &pending {
-            apply(&mut inode.durable, p);
+        let removed = || io::Error::new(io::ErrorKind::NotFound, "file was removed");
+        let inode = st.inodes.get(&self.inode).ok_or_else(removed)?;
+        // The writes this sync covers: those issued before it (as an fdatasync).
+        let mark = inode.applied + inode.pending.len() as u64;
+        if let Some(hook) = st.sync_hook.clone() {
+            drop(st);
+            (hook.0)()?;
+            st = self.state.lock();
         }
+        let inode = st.inodes.get_mut(&self.inode).ok_or_else(removed)?;
+        let n = mark.saturating_sub(inode.applied) as usize;
+        let n = n.min(inode.pending.len());
+        for p in inode.pending.drain(..n) {
+            apply(&mut inode.durable, &p);
+        }
+        inode.applied += n as u64;
         Ok(())
     }
 

@@ -19,6 +19,8 @@ pub(super) struct Inode {
     pub(super) current: Vec<u8>,
     pub(super) durable: Vec<u8>,
     pub(super) pending: Vec<Pending>,
+    /// Pending entries made durable so far (so a sync applies only those issued before it).
+    pub(super) applied: u64,
 }
 
 pub(super) fn apply(target: &mut Vec<u8>, p: &Pending) {
@@ -52,6 +54,7 @@ pub(super) struct State {
     pub(super) fail_creates: Option<i32>,
     /// Whether `open_direct` fails with `Unsupported`, as on tmpfs.
     pub(super) refuse_direct: bool,
+    pub(super) sync_hook: Option<super::fault::HookSlot>,
     pub(super) rng: u64,
 }
 

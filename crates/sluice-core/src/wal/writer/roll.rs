@@ -109,6 +109,7 @@ impl DirWriter {
             self.write_cut(id, direct.as_ref(), c)?;
         }
         let old = self.segment_path(id);
+        self.await_leaders_synced();
         if let Err(e) = file.sync_data() {
             self.poison.set("fsync", old.clone(), &e);
             return Err(WalError::Io {
@@ -125,12 +126,6 @@ impl DirWriter {
             self.cache_cut(id, c);
         }
         a.direct = None;
-        {
-            let mut s = self.sync.lock();
-            s.synced = s.synced.max(a.written);
-            s.flushed = s.flushed.max(a.written);
-        }
-        self.synced_cv.notify_all();
-        Ok(())
+        self.publish_sealed(a.written)
     }
 }
