@@ -35,6 +35,10 @@ pub const MINIMUM_REQUIRED_SPACE_MAX: u64 = 1 << 50;
 pub const TAIL_CACHE_BYTES_DEFAULT: u64 = 64 << 20;
 /// The largest `tailCacheSize` (16 GiB).
 pub const TAIL_CACHE_BYTES_MAX: u64 = 16 << 30;
+/// Default `recycleSegments`: spare files kept per data directory for recycling.
+pub const RECYCLE_SEGMENTS_DEFAULT: usize = 2;
+/// The largest `recycleSegments`.
+pub const RECYCLE_SEGMENTS_MAX: u64 = 64;
 
 /// Typed file-channel configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,6 +78,10 @@ pub struct FileChannelConfig {
     /// `tailCacheSize` (Sluice): bytes of the newest directly written segment bytes kept in
     /// memory for takers (0: none).
     pub tail_cache_bytes: u64,
+    /// `recycleSegments` (Sluice): with direct I/O, retired segment files kept per data
+    /// directory as spares that new segments are written into instead of fresh files (0:
+    /// unlink them as before). Buffered segments are never recycled.
+    pub recycle_segments: usize,
 }
 
 impl Default for FileChannelConfig {
@@ -99,6 +107,7 @@ impl Default for FileChannelConfig {
             recovery_policy: RecoveryPolicy::TolerateTail,
             direct_io: DirectIo::Off,
             tail_cache_bytes: TAIL_CACHE_BYTES_DEFAULT,
+            recycle_segments: RECYCLE_SEGMENTS_DEFAULT,
         }
     }
 }
@@ -138,6 +147,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "recoveryPolicy",
     "directIo",
     "tailCacheSize",
+    "recycleSegments",
 ];
 
 /// Flume keys accepted for compatibility that change nothing in Sluice.
@@ -232,6 +242,15 @@ impl FileChannelConfig {
                 }
                 at_most(k, n, 0, TAIL_CACHE_BYTES_MAX)?;
                 self.tail_cache_bytes = n as u64;
+            }
+            "recycleSegments" => {
+                let n = parse_i64(k, v)?;
+                if n < 0 {
+                    return Err(err(k, format!("must not be negative, got {n}")));
+                }
+                at_most(k, n, 0, RECYCLE_SEGMENTS_MAX)?;
+                // At most RECYCLE_SEGMENTS_MAX (checked just above).
+                self.recycle_segments = usize::try_from(n).unwrap_or(RECYCLE_SEGMENTS_DEFAULT);
             }
             "capacity"
             | "transactionCapacity"
