@@ -25,7 +25,13 @@ pub fn valid_prefix() -> Vec<u8> {
     let salt = header.record_salt();
     let mut b = encode_header(&header).to_vec();
     let first = b.len() as u32;
-    encode_put(&mut b, salt, 1, 1, &Event::new(b"one".to_vec()).header("k", "v"));
+    encode_put(
+        &mut b,
+        salt,
+        1,
+        1,
+        &Event::new(b"one".to_vec()).header("k", "v"),
+    );
     encode_put(&mut b, salt, 1, 2, &Event::new(b"two".to_vec()));
     encode_commit(&mut b, salt, 1, 3, 2, 0);
     let ptr = EventPtr {

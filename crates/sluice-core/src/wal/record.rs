@@ -133,14 +133,7 @@ pub fn encode_put(buf: &mut Vec<u8>, salt: u32, txid: u64, seq: u64, event: &Eve
 }
 
 /// Appends a take record to `buf`.
-pub fn encode_take(
-    buf: &mut Vec<u8>,
-    salt: u32,
-    txid: u64,
-    seq: u64,
-    put_seq: u64,
-    ptr: EventPtr,
-) {
+pub fn encode_take(buf: &mut Vec<u8>, salt: u32, txid: u64, seq: u64, put_seq: u64, ptr: EventPtr) {
     let start = begin(buf, RecordKind::Take, txid, seq);
     buf.extend_from_slice(&put_seq.to_le_bytes());
     put_u32(buf, ptr.segment);

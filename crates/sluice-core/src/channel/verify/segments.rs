@@ -71,9 +71,14 @@ pub(super) fn scan_all(
             };
             found.insert(id, ScannedSegment { dir_index, len });
             table.insert(id, dir_index, path.clone(), file.clone(), salt);
-            let mut problems =
-                scan_segment(&table, (id, &path, &file, salt), &mut asm, &mut good_puts, v)
-                    .map_err(io("read"))?;
+            let mut problems = scan_segment(
+                &table,
+                (id, &path, &file, salt),
+                &mut asm,
+                &mut good_puts,
+                v,
+            )
+            .map_err(io("read"))?;
             problems.sort_by_key(|p| p.offset);
             v.problems.extend(problems);
         }

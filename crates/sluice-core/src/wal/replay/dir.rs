@@ -195,20 +195,20 @@ impl DirReplay<'_> {
         let (asm, out) = (&mut self.asm, &mut self.out);
         let mut bad: Option<AssembleError> = None;
         let resync = self.policy.resyncs();
-        let scan = scan_records(file, from, salt, resync, |offset, meta| match asm
-            .feed(seg_id, offset, meta)
-        {
-            Ok(Fed::Pending) => {}
-            Ok(Fed::Committed { txn, mismatch }) => {
-                if let Some(m) = mismatch {
-                    out.report.events_lost += m.events_lost();
-                    let at = format!("{}:{}", path.display(), m.offset);
-                    out.report.problems.push(format!("{at}: {m}"));
+        let scan = scan_records(file, from, salt, resync, |offset, meta| {
+            match asm.feed(seg_id, offset, meta) {
+                Ok(Fed::Pending) => {}
+                Ok(Fed::Committed { txn, mismatch }) => {
+                    if let Some(m) = mismatch {
+                        out.report.events_lost += m.events_lost();
+                        let at = format!("{}:{}", path.display(), m.offset);
+                        out.report.problems.push(format!("{at}: {m}"));
+                    }
+                    out.committed.push(txn);
                 }
-                out.committed.push(txn);
-            }
-            Err(e) => {
-                bad.get_or_insert(e);
+                Err(e) => {
+                    bad.get_or_insert(e);
+                }
             }
         })
         .map_err(io_err("read", &path))?;

@@ -356,7 +356,10 @@ mod tests {
         assert_eq!(out.records, 10);
         assert_eq!(out.valid_end, end as u64);
         assert!(out.problem.is_some());
-        assert_eq!(out.readable_after, None, "no stale record reads as this segment's");
+        assert_eq!(
+            out.readable_after, None,
+            "no stale record reads as this segment's"
+        );
         assert_eq!(out.stale_bytes, 0);
     }
 }

@@ -65,7 +65,11 @@ impl DirWriter {
                 return self;
             }
         };
-        let keep = if self.recycling() { self.recycle_max } else { 0 };
+        let keep = if self.recycling() {
+            self.recycle_max
+        } else {
+            0
+        };
         let mut removed = false;
         {
             let mut spares = self.spares.lock();
