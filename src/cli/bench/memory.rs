@@ -94,6 +94,7 @@ impl BenchQueue for MemoryQueue {
             commits: self.commits.load(Ordering::Relaxed),
             fsyncs: 0,
             tail_cache: (0, 0),
+            segments_recycled: 0,
         }
     }
 

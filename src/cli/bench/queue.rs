@@ -16,6 +16,8 @@ pub struct QueueCounters {
     pub fsyncs: u64,
     /// Takes served from the channel's memory-resident tail, and lookups that missed it.
     pub tail_cache: (u64, u64),
+    /// Segments started in a recycled spare file (`recycleSegments`).
+    pub segments_recycled: u64,
 }
 
 /// A transactional queue the bench can drive.
@@ -77,6 +79,7 @@ impl BenchQueue for FileQueue {
             commits: s.commits,
             fsyncs: s.fsyncs,
             tail_cache: (s.tail_cache_hits, s.tail_cache_misses),
+            segments_recycled: s.segments_recycled,
         }
     }
 

@@ -63,6 +63,8 @@ pub struct PhaseReport {
     pub rates: Rates,
     /// Checkpoints forced during the phase and the pauses they caused.
     pub checkpoints: Option<CheckpointReport>,
+    /// Segments started in a recycled spare file during the phase (`recycleSegments`).
+    pub segments_recycled: u64,
 }
 
 /// Checkpoint pauses, µs.
@@ -186,6 +188,7 @@ impl PhaseReport {
                 cpu_us_per_event: r.usage.cpu.as_secs_f64() * 1e6 / events,
             },
             checkpoints: r.checkpoints.as_ref().map(checkpoint_report),
+            segments_recycled: r.segments_recycled,
         }
     }
 }

@@ -238,6 +238,7 @@ async fn run_async(args: &BenchArgs) -> anyhow::Result<i32> {
             secs,
             rates,
             checkpoints: None,
+            segments_recycled: 0,
         }],
         verified: None,
         probe: None,

@@ -61,6 +61,8 @@ pub struct PhaseResult {
     pub fsyncs: u64,
     /// Tail-cache hits and misses during the phase.
     pub tail_cache: (u64, u64),
+    /// Segments started in a recycled spare file during the phase.
+    pub segments_recycled: u64,
     /// Commit latency in nanoseconds (every commit of the phase).
     pub latency: Histogram<u64>,
     /// Process counters over the phase.
@@ -211,6 +213,7 @@ pub fn run_phase(
             c1.tail_cache.0.saturating_sub(c0.tail_cache.0),
             c1.tail_cache.1.saturating_sub(c0.tail_cache.1),
         ),
+        segments_recycled: c1.segments_recycled.saturating_sub(c0.segments_recycled),
         latency: sh.hist.into_inner(),
         usage,
         taken_ids: sh.taken_ids.into_inner(),
