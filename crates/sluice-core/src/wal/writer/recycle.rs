@@ -98,11 +98,6 @@ impl DirWriter {
         self
     }
 
-    /// Spare files waiting to be recycled.
-    pub fn spare_count(&self) -> usize {
-        self.spares.lock().len()
-    }
-
     /// Retires segment `id` at `path` (no longer needed by any checkpoint): renamed to a spare
     /// and the directory fsynced when recycling has room for one, else unlinked. Returns
     /// whether it became a spare.
