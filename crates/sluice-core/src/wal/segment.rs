@@ -15,7 +15,7 @@ use std::ops::Range;
 
 use byteorder::{ByteOrder, LittleEndian as LE};
 
-pub use self::scan::{scan_records, ScanOutcome, ScanProblem};
+pub use self::scan::{scan_records, ScanOutcome, ScanProblem, STALE_SEARCH_BYTES};
 
 /// Bytes of a segment header.
 pub const SEGMENT_HEADER_BYTES: u64 = 32;

@@ -50,6 +50,15 @@ pub struct ScanOutcome {
 
 const SCAN_CHUNK_BYTES: usize = 4 << 20;
 
+/// How far past zeroes in a salted segment the scanner looks for a record of the segment before
+/// taking the bytes there for an earlier use's (the end of this use of a recycled file). A
+/// record of this segment can follow zeroes only after a lost write: in a directory's newest
+/// segment, within its unsynced region (cut there anyway, and never acknowledged with
+/// `fsyncPerTransaction`); in an older one, media damage. The bound keeps a reopen from walking
+/// a large recycled file's stale bytes one by one: it is the direct writer's allocation step,
+/// the span of zeroes a fresh direct segment's tail had to be searched over already.
+pub const STALE_SEARCH_BYTES: u64 = 8 << 20;
+
 struct Buffered<'a> {
     file: &'a dyn FsFile,
     file_len: u64,
@@ -184,7 +193,8 @@ fn on_damage(
 ) -> io::Result<Option<u64>> {
     if r.salt != 0 && error == DecodeError::Zeroed && out.problem.is_none() {
         // Zeroes, then nothing of this segment: the end of this use of a recycled file.
-        if resync_from(r, pos + 1)?.is_none() {
+        let limit = pos.saturating_add(STALE_SEARCH_BYTES).min(r.file_len);
+        if resync_within(r, pos + 1, limit)?.is_none() {
             out.stale_bytes = r.file_len - pos;
             return Ok(None);
         }
@@ -231,8 +241,14 @@ fn all_zero_from(r: &mut Buffered<'_>, from: u64) -> io::Result<bool> {
 /// Finds the next offset at or after `from` where a record decodes with a good checksum.
 /// Bounded: one step per byte up to the end of the file.
 fn resync_from(r: &mut Buffered<'_>, from: u64) -> io::Result<Option<u64>> {
+    let end = r.file_len;
+    resync_within(r, from, end)
+}
+
+/// [`resync_from`], for records starting before `end`.
+fn resync_within(r: &mut Buffered<'_>, from: u64, end: u64) -> io::Result<Option<u64>> {
     let mut pos = from;
-    while pos + 8 <= r.file_len {
+    while pos + 8 <= r.file_len && pos < end {
         let head = r.window(pos, 12)?;
         if let Some(total) = plausible_frame(head) {
             let salt = r.salt;

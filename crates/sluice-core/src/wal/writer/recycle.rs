@@ -29,7 +29,7 @@
 //! from disk first, and nothing would zero the end of the last block.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -180,7 +180,7 @@ impl DirWriter {
     /// zeros, durably.
     fn prepare_spare(
         &self,
-        spare: &PathBuf,
+        spare: &Path,
         header: &[u8; SEGMENT_HEADER_LEN],
     ) -> io::Result<Arc<dyn FsFile>> {
         let file = self.fs.open_direct(spare)?;
