@@ -378,4 +378,18 @@ mod tests {
         );
         assert_eq!(out.stale_bytes, 0);
     }
+
+    #[test]
+    fn zeroes_followed_by_a_record_of_this_segment_stay_damage_in_a_salted_segment() {
+        use crate::wal::record::encode_commit;
+        let mut b = Vec::new();
+        encode_commit(&mut b, 9, 1, 1, 0, 0);
+        let gap_at = b.len() as u64;
+        b.resize(1 << 20, 0);
+        encode_commit(&mut b, 9, 2, 2, 0, 0);
+        let out = scan_salted(&b, 9, false);
+        assert_eq!(out.stale_bytes, 0);
+        assert_eq!(out.problem.map(|p| p.offset), Some(gap_at));
+        assert_eq!(out.readable_after, Some(1 << 20));
+    }
 }
