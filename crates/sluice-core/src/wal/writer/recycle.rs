@@ -102,17 +102,17 @@ impl DirWriter {
     /// and the directory fsynced when recycling has room for one, else unlinked. Returns
     /// whether it became a spare.
     pub fn retire(&self, path: &Path, id: u32) -> io::Result<bool> {
-        if self.recycling() {
-            let mut spares = self.spares.lock();
-            if spares.len() < self.recycle_max {
-                let spare = self.dir.join(spare_file_name(id));
-                self.fs.rename(path, &spare)?;
-                // Offered only once durable: a roll must never write a new header into a file
-                // whose old name a crash could bring back.
-                self.fs.sync_dir(&self.dir)?;
-                spares.push(spare);
-                return Ok(true);
-            }
+        // Only gc retires (one checkpoint at a time), so the count can only fall (a roll taking
+        // a spare) between this check and the push: the lock is not held over the fsync, which
+        // a roll (and the commits behind it) would otherwise wait for.
+        if self.recycling() && self.spares.lock().len() < self.recycle_max {
+            let spare = self.dir.join(spare_file_name(id));
+            self.fs.rename(path, &spare)?;
+            // Offered only once durable: a roll must never write a new header into a file
+            // whose old name a crash could bring back.
+            self.fs.sync_dir(&self.dir)?;
+            self.spares.lock().push(spare);
+            return Ok(true);
         }
         self.fs.remove_file(path)?;
         Ok(false)
