@@ -18,6 +18,11 @@
 //! to the tail cache for takers. Device writes and rolls are serialized by the `io` lock (taken
 //! before `active`), so the partial block rewritten by each write is never raced by another.
 //!
+//! Every segment a writer starts is format version 2: its records' CRCs are salted with its id
+//! ([`DirWriter::active_salt`]; bytes encoded for another segment are re-salted in `place`).
+//! With direct I/O, a retired segment's file waits as a spare and a roll writes the next
+//! segment into it instead of a fresh file ([`recycle`]).
+//!
 //! A writer opened on a recovered directory starts its segment only when the first append
 //! needs one: opening a channel writes no segment header, so a restart on a full disk opens
 //! (and does not use up a segment id per try).
