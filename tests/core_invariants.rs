@@ -17,7 +17,7 @@ fn encoding_an_event_the_limits_refuse_panics_instead_of_writing_it() {
         ev.headers.insert(i.to_string(), String::new());
     }
     assert!(check_event(&ev).is_err());
-    let panicked = std::panic::catch_unwind(|| encode_put(&mut Vec::new(), 1, 1, &ev));
+    let panicked = std::panic::catch_unwind(|| encode_put(&mut Vec::new(), 0, 1, 1, &ev));
     assert!(
         panicked.is_err(),
         "a put past EVENT_HEADERS_MAX was encoded"

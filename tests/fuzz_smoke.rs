@@ -85,16 +85,16 @@ fn records() -> Vec<Vec<u8>> {
         .header("k", "v");
     let mut out = Vec::new();
     let mut b = Vec::new();
-    encode_put(&mut b, 1, 2, &ev);
+    encode_put(&mut b, 0, 1, 2, &ev);
     out.push(b);
     let mut b = Vec::new();
-    encode_take(&mut b, 1, 3, 2, ptr);
+    encode_take(&mut b, 0, 1, 3, 2, ptr);
     out.push(b);
     let mut b = Vec::new();
-    encode_commit(&mut b, 1, 4, 1, 1);
+    encode_commit(&mut b, 0, 1, 4, 1, 1);
     out.push(b);
     let mut b = Vec::new();
-    encode_rollback(&mut b, 1, 5);
+    encode_rollback(&mut b, 0, 1, 5);
     out.push(b);
     out
 }

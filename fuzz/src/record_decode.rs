@@ -27,8 +27,8 @@ pub fn run(data: &[u8]) {
     if mode & 1 == 1 {
         fix_record_crc(&mut bytes);
     }
-    let full = decode(&bytes);
-    let meta = decode_meta(&bytes);
+    let full = decode(&bytes, 0);
+    let meta = decode_meta(&bytes, 0);
     let (rec, len) = match (full, meta) {
         (Ok((rec, len)), Ok((meta, mlen))) => {
             assert_eq!(len, mlen, "decode and decode_meta disagree on the length");
@@ -43,16 +43,16 @@ pub fn run(data: &[u8]) {
     assert!(len <= bytes.len());
     let mut again = Vec::new();
     match &rec.body {
-        RecordBody::Put(ev) => encode_put(&mut again, rec.txid, rec.seq, ev),
+        RecordBody::Put(ev) => encode_put(&mut again, 0, rec.txid, rec.seq, ev),
         RecordBody::Take { put_seq, ptr } => {
-            encode_take(&mut again, rec.txid, rec.seq, *put_seq, *ptr)
+            encode_take(&mut again, 0, rec.txid, rec.seq, *put_seq, *ptr)
         }
         RecordBody::Commit { puts, takes } => {
-            encode_commit(&mut again, rec.txid, rec.seq, *puts, *takes)
+            encode_commit(&mut again, 0, rec.txid, rec.seq, *puts, *takes)
         }
-        RecordBody::Rollback => encode_rollback(&mut again, rec.txid, rec.seq),
+        RecordBody::Rollback => encode_rollback(&mut again, 0, rec.txid, rec.seq),
     }
-    let (back, back_len) = decode(&again).expect("a re-encoded record decodes");
+    let (back, back_len) = decode(&again, 0).expect("a re-encoded record decodes");
     assert_eq!(back, rec, "re-encoding changed the record");
     assert_eq!(back_len, again.len());
 }

@@ -18,24 +18,28 @@ use sluice_core::{Event, FileChannel, FileChannelConfig};
 /// Most takes while draining one opened channel.
 const TAKES_MAX: usize = 10_000;
 
-/// A valid start of segment 1: header, two committed puts, a committed take of the first.
+/// A valid start of segment 1: header, two committed puts, a committed take of the first
+/// (format version 2: the records' CRCs are salted with the segment id, 1).
 pub fn valid_prefix() -> Vec<u8> {
-    let mut b = encode_header(&SegmentHeader {
-        segment_id: 1,
-        created_ms: 0,
-        prev_in_dir: 0,
-    })
-    .to_vec();
+    let header = SegmentHeader::new(1, 0, 0);
+    let salt = header.record_salt();
+    let mut b = encode_header(&header).to_vec();
     let first = b.len() as u32;
-    encode_put(&mut b, 1, 1, &Event::new(b"one".to_vec()).header("k", "v"));
-    encode_put(&mut b, 1, 2, &Event::new(b"two".to_vec()));
-    encode_commit(&mut b, 1, 3, 2, 0);
+    encode_put(
+        &mut b,
+        salt,
+        1,
+        1,
+        &Event::new(b"one".to_vec()).header("k", "v"),
+    );
+    encode_put(&mut b, salt, 1, 2, &Event::new(b"two".to_vec()));
+    encode_commit(&mut b, salt, 1, 3, 2, 0);
     let ptr = EventPtr {
         segment: 1,
         offset: first,
     };
-    encode_take(&mut b, 2, 4, 1, ptr);
-    encode_commit(&mut b, 2, 5, 0, 1);
+    encode_take(&mut b, salt, 2, 4, 1, ptr);
+    encode_commit(&mut b, salt, 2, 5, 0, 1);
     b
 }
 

@@ -95,6 +95,7 @@ impl BenchQueue for MemoryQueue {
             fsyncs: 0,
             tail_cache: (0, 0),
             group_commit: Default::default(),
+            segments_recycled: 0,
         }
     }
 

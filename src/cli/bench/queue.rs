@@ -18,6 +18,8 @@ pub struct QueueCounters {
     pub tail_cache: (u64, u64),
     /// Group commit's breakdown (file channel).
     pub group_commit: GroupCommitStats,
+    /// Segments started in a recycled spare file (`recycleSegments`).
+    pub segments_recycled: u64,
 }
 
 /// A transactional queue the bench can drive.
@@ -80,6 +82,7 @@ impl BenchQueue for FileQueue {
             fsyncs: s.fsyncs,
             tail_cache: (s.tail_cache_hits, s.tail_cache_misses),
             group_commit: s.group_commit,
+            segments_recycled: s.segments_recycled,
         }
     }
 

@@ -66,6 +66,8 @@ pub struct PhaseReport {
     pub checkpoints: Option<CheckpointReport>,
     /// Group commit's breakdown (file channel, when commits were led).
     pub group_commit: Option<GroupCommitReport>,
+    /// Segments started in a recycled spare file during the phase (`recycleSegments`).
+    pub segments_recycled: u64,
 }
 
 /// Checkpoint pauses, µs.
@@ -190,6 +192,7 @@ impl PhaseReport {
             },
             checkpoints: r.checkpoints.as_ref().map(checkpoint_report),
             group_commit: GroupCommitReport::from_stats(&r.group_commit, r.commits, r.fsyncs),
+            segments_recycled: r.segments_recycled,
         }
     }
 }

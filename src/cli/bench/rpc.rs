@@ -239,6 +239,7 @@ async fn run_async(args: &BenchArgs) -> anyhow::Result<i32> {
             rates,
             checkpoints: None,
             group_commit: None,
+            segments_recycled: 0,
         }],
         verified: None,
         probe: None,

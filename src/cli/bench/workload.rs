@@ -63,6 +63,8 @@ pub struct PhaseResult {
     pub tail_cache: (u64, u64),
     /// Group commit's counters during the phase.
     pub group_commit: sluice_core::GroupCommitStats,
+    /// Segments started in a recycled spare file during the phase.
+    pub segments_recycled: u64,
     /// Commit latency in nanoseconds (every commit of the phase).
     pub latency: Histogram<u64>,
     /// Process counters over the phase.
@@ -214,6 +216,7 @@ pub fn run_phase(
             c1.tail_cache.1.saturating_sub(c0.tail_cache.1),
         ),
         group_commit: c1.group_commit.since(&c0.group_commit),
+        segments_recycled: c1.segments_recycled.saturating_sub(c0.segments_recycled),
         latency: sh.hist.into_inner(),
         usage,
         taken_ids: sh.taken_ids.into_inner(),

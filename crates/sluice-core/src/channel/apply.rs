@@ -8,15 +8,16 @@ use super::ledger::{Pending, Ticket};
 use crate::wal::writer::{Appended, WalError};
 
 impl Inner {
-    /// Appends a transaction's bytes (see `Inner::append`) and registers them with the
-    /// effects `pending` computes from where they landed.
+    /// Appends a transaction's bytes, encoded with CRC salt `salt` (see `Inner::append`), and
+    /// registers them with the effects `pending` computes from where they landed.
     pub(super) fn append_registered(
         &self,
-        bytes: &[u8],
+        bytes: &mut [u8],
+        salt: u32,
         min_free: Option<u64>,
         pending: impl FnOnce(&Appended) -> Pending,
     ) -> Result<Ticket, WalError> {
-        let (w, appended) = self.append(bytes, min_free)?;
+        let (w, appended) = self.append(bytes, salt, min_free)?;
         let dir = w.index();
         self.ledgers[dir].register(&appended, bytes.len() as u64, pending(&appended));
         Ok(Ticket { dir, appended })

@@ -29,7 +29,7 @@ use std::sync::atomic::Ordering;
 use super::error::ChannelError;
 use super::inner::Inner;
 use super::ledger::{Pending, Ticket};
-use super::transaction::encode_transaction;
+use super::transaction::{encode_transaction, EncodedTxn};
 use crate::event::Event;
 use crate::wal::readahead::ReadAhead;
 use crate::wal::writer::WalError;
@@ -153,11 +153,13 @@ fn append_chunk(
     let txid = inner.txid_next.fetch_add(1, Ordering::Relaxed);
     let commit_seq = inner.seq_next.fetch_add(1, Ordering::SeqCst);
     let puts = chunk.iter().zip(events).map(|((seq, _), ev)| (*seq, ev));
-    let txn = encode_transaction(txid, puts, std::iter::empty(), commit_seq, 0);
+    let salt = inner.salt_hint();
+    let mut txn = encode_transaction(salt, txid, puts, std::iter::empty(), commit_seq, 0);
     let min_free = Some(inner.config.minimum_required_space_bytes);
-    let ticket = inner.append_registered(&txn.bytes, min_free, |a| {
+    let ticket = inner.append_registered(&mut txn.bytes, txn.salt, min_free, |a| {
         let seqs = chunk.iter().map(|(seq, _)| *seq);
-        Pending::copy(seqs.zip(txn.put_pointers(a)).collect())
+        let ptrs = EncodedTxn::put_pointers(&txn.put_offsets, a);
+        Pending::copy(seqs.zip(ptrs).collect())
     })?;
     inner.make_durable(&ticket)?;
     Ok(ticket)

@@ -36,6 +36,10 @@ pub const MINIMUM_REQUIRED_SPACE_MAX: u64 = 1 << 50;
 pub const TAIL_CACHE_BYTES_DEFAULT: u64 = 64 << 20;
 /// The largest `tailCacheSize` (16 GiB).
 pub const TAIL_CACHE_BYTES_MAX: u64 = 16 << 30;
+/// Default `recycleSegments`: spare files kept per data directory for recycling.
+pub const RECYCLE_SEGMENTS_DEFAULT: usize = 2;
+/// The largest `recycleSegments`.
+pub const RECYCLE_SEGMENTS_MAX: u64 = 64;
 
 /// Typed file-channel configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,6 +82,10 @@ pub struct FileChannelConfig {
     /// `groupCommitLeaders` (Sluice, advanced): group-commit leaders whose write + fdatasync
     /// may overlap per data directory (1: one at a time).
     pub group_commit_leaders: usize,
+    /// `recycleSegments` (Sluice): with direct I/O, retired segment files kept per data
+    /// directory as spares that new segments are written into instead of fresh files (0:
+    /// unlink them as before). Buffered segments are never recycled.
+    pub recycle_segments: usize,
 }
 
 impl Default for FileChannelConfig {
@@ -104,6 +112,7 @@ impl Default for FileChannelConfig {
             direct_io: DirectIo::Off,
             tail_cache_bytes: TAIL_CACHE_BYTES_DEFAULT,
             group_commit_leaders: LEADERS_DEFAULT,
+            recycle_segments: RECYCLE_SEGMENTS_DEFAULT,
         }
     }
 }
@@ -144,6 +153,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "directIo",
     "tailCacheSize",
     "groupCommitLeaders",
+    "recycleSegments",
 ];
 
 /// Flume keys accepted for compatibility that change nothing in Sluice.
@@ -249,6 +259,15 @@ impl FileChannelConfig {
                 }
                 at_most(k, n, 1, LEADERS_MAX as u64)?;
                 self.group_commit_leaders = n as usize;
+            }
+            "recycleSegments" => {
+                let n = parse_i64(k, v)?;
+                if n < 0 {
+                    return Err(err(k, format!("must not be negative, got {n}")));
+                }
+                at_most(k, n, 0, RECYCLE_SEGMENTS_MAX)?;
+                // At most RECYCLE_SEGMENTS_MAX (checked just above).
+                self.recycle_segments = usize::try_from(n).unwrap_or(RECYCLE_SEGMENTS_DEFAULT);
             }
             "capacity"
             | "transactionCapacity"

@@ -138,22 +138,28 @@ fn delete_journaled(inner: &Inner, doomed: &[(u32, usize)]) -> Result<(), Channe
     })
 }
 
-/// Forgets segment `id` and removes its file; whether a file was removed. The table and the
-/// queue lock are held only for their map updates: the unlink (20–30 ms for a large segment on
-/// ext4) and the close of the table's handle, where the file system frees the blocks, happen
-/// after both are released, so no commit or take ever waits for them.
+/// Forgets segment `id` and retires its file (its directory's writer renames it to a spare
+/// for recycling, with direct I/O and room for one, or unlinks it); whether a file was
+/// retired. The table and the queue lock are held only for their map updates: the unlink
+/// (20–30 ms for a large segment on ext4) and the close of the table's handle, where the file
+/// system frees the blocks, happen after both are released, so no commit or take ever waits
+/// for them.
 fn delete_segment(inner: &Inner, id: u32) -> Result<bool, ChannelError> {
     let Some(entry) = inner.table.remove(id) else {
         return Ok(false);
     };
     inner.state.lock().forget_segment(id);
-    match inner.fs.remove_file(&entry.path) {
+    let retired = match inner.writers.get(entry.dir_index) {
+        Some(w) => w.retire(&entry.path, id).map(|_| ()),
+        None => inner.fs.remove_file(&entry.path),
+    };
+    match retired {
         Ok(()) => {
             inner
                 .counters
                 .segments_deleted
                 .fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(path = %entry.path.display(), "deleted a segment no longer needed");
+            tracing::debug!(path = %entry.path.display(), "retired a segment no longer needed");
             Ok(true)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),

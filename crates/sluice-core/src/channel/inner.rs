@@ -72,8 +72,10 @@ pub struct ChannelStats {
     pub commits: u64,
     /// Segments on disk.
     pub segments: u64,
-    /// Segments deleted since open.
+    /// Segments deleted since open (unlinked, or renamed to a spare for recycling).
     pub segments_deleted: u64,
+    /// Segments started in a recycled spare file since open (`recycleSegments`).
+    pub segments_recycled: u64,
     /// Whether the channel is open.
     pub open: bool,
     /// Whether the channel is poisoned (refuses writes until reopened).

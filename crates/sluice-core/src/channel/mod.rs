@@ -99,6 +99,7 @@ impl FileChannel {
                 .load(Ordering::Relaxed),
             checkpoints: c.checkpoints.load(Ordering::Relaxed),
             fsyncs: inner.writers.iter().map(DirWriter::fsync_count).sum(),
+            segments_recycled: inner.writers.iter().map(DirWriter::recycled_count).sum(),
             commits: c.commits.load(Ordering::Relaxed),
             segments: inner.table.all().len() as u64,
             segments_deleted: c.segments_deleted.load(Ordering::Relaxed),
@@ -193,9 +194,13 @@ impl Inner {
     /// Appends a transaction's bytes to the directory that can take them soonest. Puts
     /// (`min_free` set) move on to another directory when one is short of space; they also
     /// keep room for the next checkpoint.
+    ///
+    /// `bytes` were encoded with CRC salt `salt`; the writer re-salts them if they land in a
+    /// segment of another salt.
     fn append(
         &self,
-        bytes: &[u8],
+        bytes: &mut [u8],
+        salt: u32,
         min_free: Option<u64>,
     ) -> Result<(&DirWriter, Appended), WalError> {
         let min_free = min_free.map(|m| m.saturating_add(self.checkpoint_reserve_bytes()));
@@ -209,7 +214,7 @@ impl Inner {
         let mut first_err = None;
         for i in order {
             let w = &self.writers[i];
-            match w.append(bytes, min_free) {
+            match w.append(bytes, salt, min_free) {
                 Ok(a) => {
                     self.note_written(bytes.len() as u64, Some(w.index()));
                     return Ok((w, a));
@@ -229,6 +234,15 @@ impl Inner {
             path: self.config.checkpoint_dir.clone(),
             source: std::io::Error::other("the channel has no data directory"),
         }))
+    }
+
+    /// The CRC salt a transaction encoded now should use: that of the active segment of the
+    /// directory the next append most likely goes to (the only one, with one data
+    /// directory). A wrong guess costs one more CRC pass in the writer, never correctness.
+    pub(super) fn salt_hint(&self) -> u32 {
+        let n = self.writers.len().max(1);
+        let next = self.rr.load(Ordering::Relaxed) % n;
+        self.writers.get(next).map_or(0, DirWriter::active_salt)
     }
 
     fn stop_background(&self) {

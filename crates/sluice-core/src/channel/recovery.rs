@@ -287,7 +287,7 @@ pub(crate) fn segment_table(
         let file = fs
             .open(&seg.path, OpenMode::Read)
             .map_err(io_err("open segment", &seg.path))?;
-        table.insert(seg.id, seg.dir_index, seg.path.clone(), file);
+        table.insert(seg.id, seg.dir_index, seg.path.clone(), file, seg.salt);
     }
     Ok(table)
 }
@@ -318,7 +318,11 @@ fn start_writers(
             ids.clone(),
             table.clone(),
             last,
-            (config.direct_io, config.group_commit_leaders),
+            (
+                config.direct_io,
+                config.group_commit_leaders,
+                config.recycle_segments,
+            ),
         )?;
         if fresh {
             // A directory without any segment gets its first one now, so that the checkpoint

@@ -45,12 +45,19 @@ pub(super) struct EncodedTxn {
     /// The bytes to append.
     pub bytes: Vec<u8>,
     /// Offset of each put record within `bytes`, in put order.
-    put_offsets: Vec<u64>,
+    pub put_offsets: Vec<u64>,
+    /// The CRC salt the records were encoded with (the writer re-salts them if they land in
+    /// another segment).
+    pub salt: u32,
 }
 
 /// Encodes transaction `txid`: `puts` as (seq, event), `takes` as (record seq, seq of the
-/// put taken, pointer to it), and the commit record at `commit_seq`.
+/// put taken, pointer to it), and the commit record at `commit_seq`, CRCs salted with `salt`
+/// (the salt of the segment the bytes will most likely land in, [`Inner::salt_hint`]).
+///
+/// [`Inner::salt_hint`]: super::inner::Inner
 pub(super) fn encode_transaction<'e>(
+    salt: u32,
     txid: u64,
     puts: impl ExactSizeIterator<Item = (u64, &'e Event)>,
     takes: impl ExactSizeIterator<Item = (u64, u64, EventPtr)>,
@@ -67,14 +74,18 @@ pub(super) fn encode_transaction<'e>(
     for (seq, ev) in puts {
         debug_assert!(seq < commit_seq, "a put after its commit");
         put_offsets.push(bytes.len() as u64);
-        encode_put(&mut bytes, txid, seq, ev);
+        encode_put(&mut bytes, salt, txid, seq, ev);
     }
     for (seq, put_seq, ptr) in takes {
         debug_assert!(seq < commit_seq && put_seq < seq, "a take out of order");
-        encode_take(&mut bytes, txid, seq, put_seq, ptr);
+        encode_take(&mut bytes, salt, txid, seq, put_seq, ptr);
     }
-    encode_commit(&mut bytes, txid, commit_seq, np32, nt32);
-    EncodedTxn { bytes, put_offsets }
+    encode_commit(&mut bytes, salt, txid, commit_seq, np32, nt32);
+    EncodedTxn {
+        bytes,
+        put_offsets,
+        salt,
+    }
 }
 
 impl Drop for EncodedTxn {
@@ -84,12 +95,13 @@ impl Drop for EncodedTxn {
 }
 
 impl EncodedTxn {
-    /// Where each put landed once the bytes were appended at `appended`.
+    /// Where each put (at `put_offsets` within the bytes, [`EncodedTxn::put_offsets`]) landed
+    /// once the bytes were appended at `appended`.
     pub fn put_pointers<'a>(
-        &'a self,
+        put_offsets: &'a [u64],
         appended: &'a Appended,
     ) -> impl Iterator<Item = EventPtr> + 'a {
-        self.put_offsets.iter().map(move |rel| {
+        put_offsets.iter().map(move |rel| {
             // The writer refuses an append ending beyond u32::MAX (WalError::TooLarge).
             let Ok(offset) = u32::try_from(appended.offset + rel) else {
                 panic!("put at {} + {rel} beyond a 32-bit pointer", appended.offset);
@@ -237,7 +249,8 @@ impl Transaction {
             .fetch_add((np + nt + 1) as u64, Ordering::SeqCst);
         let puts = self.puts.iter().enumerate();
         let takes = self.takes.iter().enumerate();
-        let txn = encode_transaction(
+        let mut txn = encode_transaction(
+            inner.salt_hint(),
             self.txid,
             puts.map(|(i, ev)| (base + i as u64, ev)),
             takes.map(|(j, (put_seq, ptr))| (base + (np + j) as u64, *put_seq, *ptr)),
@@ -248,8 +261,9 @@ impl Transaction {
         // No gate: the ledger lets a checkpoint see this commit as pending (see `ledger`).
         let taken = &self.takes;
         let durable = inner
-            .append_registered(&txn.bytes, min_free, |a| {
-                let puts = (base..).zip(txn.put_pointers(a)).collect();
+            .append_registered(&mut txn.bytes, txn.salt, min_free, |a| {
+                let ptrs = EncodedTxn::put_pointers(&txn.put_offsets, a);
+                let puts = (base..).zip(ptrs).collect();
                 Pending::commit(taken, puts, a.segment_id)
             })
             .and_then(|t| inner.make_durable(&t).map(|()| t));

@@ -20,6 +20,8 @@ const WINDOW_MAX: usize = 256 << 10;
 #[derive(Debug)]
 pub struct ReadAhead {
     segment: u32,
+    /// The segment's record CRC salt.
+    salt: u32,
     start: u64,
     buf: Vec<u8>,
     next_len: usize,
@@ -29,6 +31,7 @@ impl Default for ReadAhead {
     fn default() -> Self {
         ReadAhead {
             segment: u32::MAX,
+            salt: 0,
             start: 0,
             buf: Vec::new(),
             next_len: WINDOW_MIN,
@@ -87,6 +90,7 @@ impl ReadAhead {
             "read-ahead window past its maximum"
         );
         self.segment = ptr.segment;
+        self.salt = entry.salt;
         self.start = offset;
         self.next_len = (self.next_len * 2).min(WINDOW_MAX);
         true
@@ -100,7 +104,7 @@ impl ReadAhead {
         let rel = usize::try_from(offset - self.start).ok()?;
         let head = self.buf.get(rel..)?;
         let total = frame_len(head).ok()?;
-        let (record, _) = decode(head.get(..total)?).ok()?;
+        let (record, _) = decode(head.get(..total)?, self.salt).ok()?;
         match record.body {
             RecordBody::Put(event) if record.seq == seq => Some(event),
             _ => None,
@@ -124,7 +128,7 @@ mod tests {
         let f = fs.open(path, OpenMode::CreateNew).unwrap();
         f.write_all_at(bytes, 0).unwrap();
         let table = SegmentTable::default();
-        table.insert(1, 0, path.to_path_buf(), Arc::clone(&f));
+        table.insert(1, 0, path.to_path_buf(), Arc::clone(&f), 0);
         (fs, table)
     }
 
@@ -137,7 +141,7 @@ mod tests {
                 segment: 1,
                 offset: b.len() as u32,
             });
-            encode_put(&mut b, 1, 10 + i, &Event::new(format!("e{i}")));
+            encode_put(&mut b, 0, 1, 10 + i, &Event::new(format!("e{i}")));
         }
         let (fs, table) = table_with(&b);
         let mut ra = ReadAhead::default();
@@ -147,7 +151,7 @@ mod tests {
         }
         // The record at ptrs[60] is replaced (a failed write cut off, then a new one).
         let mut other = Vec::new();
-        encode_put(&mut other, 2, 500, &Event::new("new"));
+        encode_put(&mut other, 0, 2, 500, &Event::new("new"));
         let f = fs
             .open(Path::new("/d/log-0000000001"), OpenMode::ReadWrite)
             .unwrap();

@@ -2,7 +2,9 @@
 //!
 //! Every record is framed as `crc32 u32 | len u32 | kind u8 | 3 zero bytes | txid u64 |
 //! seq u64 | body`, all little-endian, where `len` counts the bytes after the `len` field and
-//! the CRC32 (IEEE, crc32fast) covers every byte after the CRC field itself. The byte ranges
+//! the CRC32 (IEEE, crc32fast) covers every byte after the CRC field itself, started from the
+//! segment's *salt* ([`record_crc`]: 0 in a version-1 segment, the segment id in a version-2
+//! one, so a record left in a recycled file by an earlier use never checks out). The byte ranges
 //! are the `FRAME_*_AT`, `TAKE_*_AT` and `COMMIT_*_AT` constants below; compile-time
 //! assertions check that they tile the frame. This file encodes (and asserts, before the
 //! bytes leave, what the decoder will check); [`decode`](self::decode) reads.
@@ -14,7 +16,9 @@ mod tests;
 
 use byteorder::{ByteOrder, LittleEndian as LE};
 
-pub use self::decode::{decode, decode_meta, frame_len, plausible_frame, DecodeError, RecordMeta};
+pub use self::decode::{
+    decode, decode_meta, frame_len, plausible_frame, record_crc, DecodeError, RecordMeta,
+};
 pub use self::layout::*;
 use crate::event::Event;
 use crate::invariant::hot_assert;
@@ -56,9 +60,10 @@ fn begin(buf: &mut Vec<u8>, kind: RecordKind, txid: u64, seq: u64) -> usize {
     start
 }
 
-/// Ends the frame that starts at `start`: writes `len` and the CRC, asserting first that the
-/// frame is one [`frame_len`] accepts (so what is written is what decode will take).
-fn finish(buf: &mut [u8], start: usize) {
+/// Ends the frame that starts at `start`: writes `len` and the CRC (from `salt`), asserting
+/// first that the frame is one [`frame_len`] accepts (so what is written is what decode will
+/// take).
+fn finish(buf: &mut [u8], start: usize, salt: u32) {
     let total = buf.len() - start;
     hot_assert!(
         (RECORD_HEADER_BYTES..=RECORD_BYTES_MAX).contains(&total),
@@ -69,7 +74,7 @@ fn finish(buf: &mut [u8], start: usize) {
         &mut buf[start + FRAME_LEN_AT.start..start + FRAME_LEN_AT.end],
         len,
     );
-    let crc = crc32fast::hash(&buf[start + FRAME_LEN_AT.start..]);
+    let crc = record_crc(salt, &buf[start + FRAME_LEN_AT.start..]);
     LE::write_u32(
         &mut buf[start + FRAME_CRC_AT.start..start + FRAME_CRC_AT.end],
         crc,
@@ -107,8 +112,8 @@ pub fn checked_put_len(event: &Event) -> Result<usize, EncodeError> {
     Ok(len)
 }
 
-/// Appends a put record to `buf`. The event must have passed [`check_event`] (asserted).
-pub fn encode_put(buf: &mut Vec<u8>, txid: u64, seq: u64, event: &Event) {
+/// Appends a put record to `buf`, its CRC salted with `salt`. The event must have passed [`check_event`] (asserted).
+pub fn encode_put(buf: &mut Vec<u8>, salt: u32, txid: u64, seq: u64, event: &Event) {
     hot_assert!(event.headers.len() <= EVENT_HEADERS_MAX);
     let expected = put_record_len(event);
     hot_assert!(expected <= RECORD_BYTES_MAX, "put of {expected} bytes");
@@ -124,33 +129,59 @@ pub fn encode_put(buf: &mut Vec<u8>, txid: u64, seq: u64, event: &Event) {
     put_u32(buf, len_u32(event.body.len()));
     buf.extend_from_slice(&event.body);
     hot_assert!(buf.len() - start == expected);
-    finish(buf, start);
+    finish(buf, start, salt);
 }
 
 /// Appends a take record to `buf`.
-pub fn encode_take(buf: &mut Vec<u8>, txid: u64, seq: u64, put_seq: u64, ptr: EventPtr) {
+pub fn encode_take(buf: &mut Vec<u8>, salt: u32, txid: u64, seq: u64, put_seq: u64, ptr: EventPtr) {
     let start = begin(buf, RecordKind::Take, txid, seq);
     buf.extend_from_slice(&put_seq.to_le_bytes());
     put_u32(buf, ptr.segment);
     put_u32(buf, ptr.offset);
     hot_assert!(buf.len() - start == TAKE_RECORD_BYTES);
-    finish(buf, start);
+    finish(buf, start, salt);
 }
 
 /// Appends a commit record to `buf`.
-pub fn encode_commit(buf: &mut Vec<u8>, txid: u64, seq: u64, puts: u32, takes: u32) {
+pub fn encode_commit(buf: &mut Vec<u8>, salt: u32, txid: u64, seq: u64, puts: u32, takes: u32) {
     let start = begin(buf, RecordKind::Commit, txid, seq);
     put_u32(buf, puts);
     put_u32(buf, takes);
     hot_assert!(buf.len() - start == COMMIT_RECORD_BYTES);
-    finish(buf, start);
+    finish(buf, start, salt);
 }
 
 /// Appends a rollback record to `buf` (Sluice writes none: nothing reaches the disk before
 /// commit; replay still reads them).
 #[cfg(any(test, feature = "internals"))]
-pub fn encode_rollback(buf: &mut Vec<u8>, txid: u64, seq: u64) {
+pub fn encode_rollback(buf: &mut Vec<u8>, salt: u32, txid: u64, seq: u64) {
     let start = begin(buf, RecordKind::Rollback, txid, seq);
     hot_assert!(buf.len() - start == ROLLBACK_RECORD_BYTES);
-    finish(buf, start);
+    finish(buf, start, salt);
+}
+
+/// Rewrites the CRC of every record in `bytes` (whole frames, as one transaction's encoding)
+/// with `salt`: for bytes encoded for one segment that land in another (a roll happened
+/// between the encoding and the append; rare). Panics on bytes that are not whole frames,
+/// which only a bug produces.
+pub fn resalt(bytes: &mut [u8], salt: u32) {
+    let mut pos = 0;
+    // Each step moves past one frame of at least RECORD_HEADER_BYTES bytes.
+    while pos < bytes.len() {
+        let Ok(total) = frame_len(&bytes[pos..]) else {
+            panic!("resalt of bytes that are not whole frames (at {pos})");
+        };
+        assert!(pos + total <= bytes.len(), "a frame runs past the bytes");
+        let crc = record_crc(salt, &bytes[pos + FRAME_LEN_AT.start..pos + total]);
+        LE::write_u32(
+            &mut bytes[pos + FRAME_CRC_AT.start..pos + FRAME_CRC_AT.end],
+            crc,
+        );
+        pos += total;
+    }
+}
+
+/// Whether the first frame of `bytes` checks out with `salt` (for assertions).
+pub fn first_frame_salted_with(bytes: &[u8], salt: u32) -> bool {
+    decode_meta(bytes, salt).is_ok()
 }

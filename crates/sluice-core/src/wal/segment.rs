@@ -21,8 +21,11 @@ pub use self::scan::{scan_records, ScanOutcome, ScanProblem};
 pub const SEGMENT_HEADER_BYTES: u64 = 32;
 /// First bytes of every segment.
 pub const SEGMENT_MAGIC: [u8; 8] = *b"SLUICEWL";
-/// The segment format this code writes and reads.
-pub const SEGMENT_VERSION: u32 = 1;
+/// The segment format this code writes: version 2, whose records' CRCs are salted with the
+/// segment id ([`SegmentHeader::record_salt`]).
+pub const SEGMENT_VERSION: u32 = 2;
+/// The first segment format, still read: records' CRCs unsalted (salt 0).
+pub const SEGMENT_VERSION_V1: u32 = 1;
 
 /// Header bytes 0..8: [`SEGMENT_MAGIC`].
 pub const SEGMENT_MAGIC_AT: Range<usize> = 0..8;
@@ -64,6 +67,40 @@ pub struct SegmentHeader {
     /// segment written before this field existed). Replay follows this chain to notice a
     /// segment that vanished from the middle of a directory.
     pub prev_in_dir: u32,
+    /// The format version: [`SEGMENT_VERSION`] for every segment written now,
+    /// [`SEGMENT_VERSION_V1`] for one written before recycling existed.
+    pub version: u32,
+}
+
+impl SegmentHeader {
+    /// A header of the current format.
+    pub fn new(segment_id: u32, created_ms: u64, prev_in_dir: u32) -> Self {
+        SegmentHeader {
+            segment_id,
+            created_ms,
+            prev_in_dir,
+            version: SEGMENT_VERSION,
+        }
+    }
+
+    /// The salt of this segment's record CRCs ([`record_crc`]): the segment id in a version-2
+    /// segment (never 0, never reused, so records of a previous use of a recycled file never
+    /// check out), 0 in a version-1 segment (plain CRC32, as it was written).
+    ///
+    /// [`record_crc`]: crate::wal::record::record_crc
+    pub fn record_salt(&self) -> u32 {
+        record_salt(self.version, self.segment_id)
+    }
+}
+
+/// The record CRC salt of segment `id` written in format `version` (see
+/// [`SegmentHeader::record_salt`]).
+pub fn record_salt(version: u32, id: u32) -> u32 {
+    if version >= SEGMENT_VERSION {
+        id
+    } else {
+        0
+    }
 }
 
 /// Why a segment header is bad.
@@ -105,9 +142,14 @@ pub fn encode_header(h: &SegmentHeader) -> [u8; HEADER_LEN] {
         h.segment_id,
         h.prev_in_dir
     );
+    assert!(
+        h.version == SEGMENT_VERSION || h.version == SEGMENT_VERSION_V1,
+        "segment format version {} is not one this code writes",
+        h.version
+    );
     let mut b = [0u8; HEADER_LEN];
     b[SEGMENT_MAGIC_AT].copy_from_slice(&SEGMENT_MAGIC);
-    LE::write_u32(&mut b[SEGMENT_VERSION_AT], SEGMENT_VERSION);
+    LE::write_u32(&mut b[SEGMENT_VERSION_AT], h.version);
     LE::write_u32(&mut b[SEGMENT_ID_AT], h.segment_id);
     LE::write_u64(&mut b[SEGMENT_CREATED_MS_AT], h.created_ms);
     LE::write_u32(&mut b[SEGMENT_PREV_IN_DIR_AT], h.prev_in_dir);
@@ -131,13 +173,14 @@ pub fn decode_header(b: &[u8]) -> Result<SegmentHeader, HeaderError> {
         return Err(HeaderError::Checksum);
     }
     let version = LE::read_u32(&b[SEGMENT_VERSION_AT]);
-    if version != SEGMENT_VERSION {
+    if version != SEGMENT_VERSION && version != SEGMENT_VERSION_V1 {
         return Err(HeaderError::BadVersion(version));
     }
     let h = SegmentHeader {
         segment_id: LE::read_u32(&b[SEGMENT_ID_AT]),
         created_ms: LE::read_u64(&b[SEGMENT_CREATED_MS_AT]),
         prev_in_dir: LE::read_u32(&b[SEGMENT_PREV_IN_DIR_AT]),
+        version,
     };
     // 0 is "none" (and every pre-`prev_in_dir` segment); any other predecessor is older.
     if h.prev_in_dir != 0 && h.prev_in_dir >= h.segment_id {
@@ -163,17 +206,26 @@ pub fn parse_segment_file_name(name: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
+/// The file name a retired segment's file keeps while it waits as a spare to be recycled
+/// (`spare-<the id it last had>`): never parsed as a segment, so replay and the tools ignore
+/// it whatever it holds.
+pub fn spare_file_name(last_id: u32) -> String {
+    format!("spare-{last_id:010}")
+}
+
+/// Whether a file name is a spare's ([`spare_file_name`]).
+pub fn is_spare_file_name(name: &str) -> bool {
+    name.strip_prefix("spare-")
+        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn header_round_trips_and_rejects_damage() {
-        let h = SegmentHeader {
-            segment_id: 42,
-            created_ms: 1_700_000_000_000,
-            prev_in_dir: 41,
-        };
+        let h = SegmentHeader::new(42, 1_700_000_000_000, 41);
         let b = encode_header(&h);
         assert_eq!(&b[0..8], b"SLUICEWL");
         assert_eq!(decode_header(&b).unwrap(), h);
@@ -191,13 +243,9 @@ mod tests {
 
     #[test]
     fn header_has_the_documented_golden_bytes_including_prev_in_dir() {
-        let b = encode_header(&SegmentHeader {
-            segment_id: 7,
-            created_ms: 0x0102_0304_0506_0708,
-            prev_in_dir: 5,
-        });
+        let b = encode_header(&SegmentHeader::new(7, 0x0102_0304_0506_0708, 5));
         assert_eq!(&b[0..8], b"SLUICEWL");
-        assert_eq!(b[8..12], [1, 0, 0, 0]);
+        assert_eq!(b[8..12], [2, 0, 0, 0]);
         assert_eq!(b[12..16], [7, 0, 0, 0]);
         assert_eq!(b[16..24], [8, 7, 6, 5, 4, 3, 2, 1]);
         assert_eq!(b[24..28], [5, 0, 0, 0]);
@@ -206,11 +254,7 @@ mod tests {
 
     #[test]
     fn a_header_naming_a_newer_predecessor_is_refused_even_with_a_good_checksum() {
-        let mut b = encode_header(&SegmentHeader {
-            segment_id: 7,
-            created_ms: 1,
-            prev_in_dir: 5,
-        });
+        let mut b = encode_header(&SegmentHeader::new(7, 1, 5));
         LE::write_u32(&mut b[SEGMENT_PREV_IN_DIR_AT], 9);
         let crc = crc32fast::hash(&b[..SEGMENT_CRC_AT.start]);
         LE::write_u32(&mut b[SEGMENT_CRC_AT], crc);
@@ -224,10 +268,34 @@ mod tests {
     }
 
     #[test]
+    fn version_1_headers_still_decode_and_salt_their_records_with_zero() {
+        let v1 = SegmentHeader {
+            version: SEGMENT_VERSION_V1,
+            ..SegmentHeader::new(9, 1, 8)
+        };
+        let b = encode_header(&v1);
+        assert_eq!(b[8..12], [1, 0, 0, 0]);
+        let back = decode_header(&b).unwrap();
+        assert_eq!(back, v1);
+        assert_eq!(back.record_salt(), 0);
+        assert_eq!(SegmentHeader::new(9, 1, 8).record_salt(), 9);
+        let mut v3 = b;
+        LE::write_u32(&mut v3[SEGMENT_VERSION_AT], 3);
+        let crc = crc32fast::hash(&v3[..SEGMENT_CRC_AT.start]);
+        LE::write_u32(&mut v3[SEGMENT_CRC_AT], crc);
+        assert_eq!(decode_header(&v3).unwrap_err(), HeaderError::BadVersion(3));
+    }
+
+    #[test]
     fn segment_names_round_trip_and_others_are_ignored() {
         assert_eq!(segment_file_name(7), "log-0000000007");
         assert_eq!(parse_segment_file_name("log-0000000007"), Some(7));
         assert_eq!(parse_segment_file_name("log-7.meta"), None);
         assert_eq!(parse_segment_file_name("in_use.lock"), None);
+        assert_eq!(spare_file_name(7), "spare-0000000007");
+        assert!(is_spare_file_name("spare-0000000007"));
+        assert_eq!(parse_segment_file_name("spare-0000000007"), None);
+        assert!(!is_spare_file_name("spare-"));
+        assert!(!is_spare_file_name("log-0000000007"));
     }
 }

@@ -21,6 +21,8 @@ pub struct SegmentEntry {
     pub path: PathBuf,
     /// A handle for positional reads.
     pub file: Arc<dyn FsFile>,
+    /// The salt of its record CRCs (from its header's version: 0 or the segment id).
+    pub salt: u32,
 }
 
 /// Why an event could not be read back.
@@ -72,14 +74,22 @@ impl SegmentTable {
         &self.tail
     }
 
-    /// Registers a segment.
-    pub fn insert(&self, id: u32, dir_index: usize, path: PathBuf, file: Arc<dyn FsFile>) {
+    /// Registers a segment whose record CRCs are salted with `salt`.
+    pub fn insert(
+        &self,
+        id: u32,
+        dir_index: usize,
+        path: PathBuf,
+        file: Arc<dyn FsFile>,
+        salt: u32,
+    ) {
         self.segments.write().insert(
             id,
             SegmentEntry {
                 dir_index,
                 path,
                 file,
+                salt,
             },
         );
     }
@@ -162,7 +172,7 @@ impl SegmentTable {
                     }
                 })?;
         }
-        let (record, _) = decode(&buf).map_err(|e| corrupt(e.to_string()))?;
+        let (record, _) = decode(&buf, entry.salt).map_err(|e| corrupt(e.to_string()))?;
         if record.seq != expected_seq {
             return Err(corrupt(format!(
                 "expected the put with seq {expected_seq}, found seq {}",

@@ -33,6 +33,8 @@ pub struct Chunk {
     pub start: u64,
     /// The bytes (their logical length: no padding).
     pub buf: AlignedBuf,
+    /// The segment's record CRC salt.
+    pub salt: u32,
 }
 
 #[derive(Debug, Default)]
@@ -174,7 +176,7 @@ impl TailCache {
         let rel = usize::try_from(offset - chunk.start).ok()?;
         let head = chunk.buf.as_slice().get(rel..)?;
         let total = frame_len(head).ok()?;
-        let (record, _) = decode(head.get(..total)?).ok()?;
+        let (record, _) = decode(head.get(..total)?, chunk.salt).ok()?;
         match record.body {
             RecordBody::Put(event) if record.seq == seq => Some(event),
             _ => None,
@@ -203,7 +205,7 @@ mod tests {
                 segment,
                 offset: u32::try_from(start).unwrap() + bytes.len() as u32,
             });
-            encode_put(&mut bytes, 1, *seq, &Event::new(*body));
+            encode_put(&mut bytes, 0, 1, *seq, &Event::new(*body));
         }
         let mut buf = AlignedBuf::with_capacity(bytes.len());
         buf.extend(&bytes);
@@ -212,6 +214,7 @@ mod tests {
                 segment,
                 start,
                 buf,
+                salt: 0,
             },
             ptrs,
         )
@@ -269,6 +272,7 @@ mod tests {
             segment: 2,
             start: 0,
             buf: big,
+            salt: 0,
         });
         assert_eq!(cache.buffer(big_cap).capacity(), big_cap);
     }

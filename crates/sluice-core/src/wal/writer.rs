@@ -20,6 +20,11 @@
 //! before `active`), so the partial block rewritten by each write is never raced by another;
 //! a leader's fdatasync runs after it has released `io`.
 //!
+//! Every segment a writer starts is format version 2: its records' CRCs are salted with its id
+//! ([`DirWriter::active_salt`]; bytes encoded for another segment are re-salted in `place`).
+//! With direct I/O, a retired segment's file waits as a spare and a roll writes the next
+//! segment into it instead of a fresh file ([`recycle`]).
+//!
 //! A writer opened on a recovered directory starts its segment only when the first append
 //! needs one: opening a channel writes no segment header, so a restart on a full disk opens
 //! (and does not use up a segment id per try).
@@ -29,6 +34,7 @@ mod direct;
 mod error;
 mod group_commit;
 mod poison;
+mod recycle;
 mod roll;
 mod space;
 mod start;
@@ -54,6 +60,7 @@ use self::start::is_enospc;
 use self::sync_state::SyncState;
 pub use self::sync_state::{LEADERS_DEFAULT, LEADERS_MAX};
 use super::aligned::{align_up, AlignedBuf};
+use super::record::{first_frame_salted_with, resalt};
 use super::segment::{segment_file_name, SEGMENT_HEADER_BYTES};
 use super::table::SegmentTable;
 use super::tail_cache::Chunk;
@@ -127,6 +134,15 @@ pub struct DirWriter {
     /// Group-commit leaders in flight at most (`groupCommitLeaders`).
     max_leaders: usize,
     timers: CommitTimers,
+    /// The CRC salt of the active segment (its id: every segment written is version 2), read
+    /// without a lock by encoders ([`DirWriter::active_salt`]).
+    active_salt: AtomicU32,
+    /// Spare files of retired segments kept for recycling, at most `recycle_max`.
+    spares: Mutex<Vec<PathBuf>>,
+    /// `recycleSegments`: spares kept at most (0: segments are unlinked).
+    recycle_max: usize,
+    /// Segments started in a recycled spare.
+    recycled: AtomicU64,
 }
 
 impl DirWriter {
@@ -143,7 +159,7 @@ impl DirWriter {
         ids: Arc<AtomicU32>,
         table: Arc<SegmentTable>,
         last: Option<LastSegment>,
-        (direct_mode, max_leaders): (DirectIo, usize),
+        (direct_mode, max_leaders, recycle_max): (DirectIo, usize, usize),
     ) -> Result<DirWriter, WalError> {
         assert!(
             max_file_bytes > SEGMENT_HEADER_BYTES,
@@ -181,7 +197,12 @@ impl DirWriter {
             fsyncs: AtomicU64::new(0),
             max_leaders: max_leaders.clamp(1, LEADERS_MAX),
             timers: CommitTimers::new(),
-        })
+            active_salt: AtomicU32::new(0),
+            spares: Mutex::new(Vec::new()),
+            recycle_max,
+            recycled: AtomicU64::new(0),
+        }
+        .with_spares_found())
     }
 
     /// The directory written.
@@ -198,6 +219,17 @@ impl DirWriter {
     /// fdatasync calls issued so far.
     pub fn fsync_count(&self) -> u64 {
         self.fsyncs.load(Ordering::Relaxed)
+    }
+
+    /// Segments started in a recycled spare file so far.
+    pub fn recycled_count(&self) -> u64 {
+        self.recycled.load(Ordering::Relaxed)
+    }
+
+    /// The CRC salt of the active segment: what a transaction encoded now should be salted
+    /// with (a roll before its append costs one re-salt in [`DirWriter::append`]).
+    pub fn active_salt(&self) -> u32 {
+        self.active_salt.load(Ordering::Relaxed)
     }
 
     /// The active segment and the offset the next append goes to.
@@ -231,12 +263,19 @@ impl DirWriter {
         self.dir.join(segment_file_name(id))
     }
 
-    /// Appends `bytes` (one transaction) to the active segment: written at once (buffered), or
-    /// copied into the direct-I/O tail for the next group write. With `min_free`, refuses
+    /// Appends `bytes` (one transaction, its records' CRCs salted with `salt`) to the active
+    /// segment: written at once (buffered), or copied into the direct-I/O tail for the next
+    /// group write. Records salted for another segment than the one they land in are re-salted
+    /// first (a roll came between the encoding and the append). With `min_free`, refuses
     /// (without writing) when the directory would keep fewer free bytes than that. Running out
     /// of space (ENOSPC mid-write, or allocating ahead for direct I/O) fails only this append;
     /// any other write failure poisons.
-    pub fn append(&self, bytes: &[u8], min_free: Option<u64>) -> Result<Appended, WalError> {
+    pub fn append(
+        &self,
+        bytes: &mut [u8],
+        salt: u32,
+        min_free: Option<u64>,
+    ) -> Result<Appended, WalError> {
         assert!(!bytes.is_empty(), "an empty append");
         self.poison.check()?;
         let len = bytes.len() as u64;
@@ -249,11 +288,11 @@ impl DirWriter {
             if self.needs_roll(&a, len) {
                 self.check_space(min_free, len + SEGMENT_HEADER_BYTES)?;
                 self.roll(&mut a)?;
-                return self.place(&mut a, bytes, min_free);
+                return self.place(&mut a, bytes, salt, min_free);
             }
         }
         self.check_space(min_free, len)?;
-        self.place(&mut a, bytes, min_free)
+        self.place(&mut a, bytes, salt, min_free)
     }
 
     /// Whether an append of `len` bytes must start a new segment first.
@@ -270,11 +309,13 @@ impl DirWriter {
         }
     }
 
-    /// Places `bytes` at the active segment's end (the segment exists).
+    /// Places `bytes` (salted with `salt`) at the active segment's end (the segment exists),
+    /// re-salting them for it when `salt` is another segment's.
     fn place(
         &self,
         a: &mut Active,
-        bytes: &[u8],
+        bytes: &mut [u8],
+        salt: u32,
         min_free: Option<u64>,
     ) -> Result<Appended, WalError> {
         let len = bytes.len() as u64;
@@ -288,6 +329,14 @@ impl DirWriter {
             "append at {offset}, inside the header"
         );
         let segment_id = a.segment_id;
+        // Every segment this writer starts is version 2: its salt is its id.
+        if salt != segment_id {
+            resalt(bytes, segment_id);
+        }
+        hot_assert!(
+            first_frame_salted_with(bytes, segment_id),
+            "records appended to segment {segment_id} are not salted for it"
+        );
         let pending_write = match a.direct.as_mut() {
             Some(tail) => {
                 self.buffer_direct(tail, (segment_id, offset), bytes, min_free)?;
@@ -398,10 +447,12 @@ impl DirWriter {
         } else {
             cut.buf
         };
+        // The writer writes version-2 segments only: the salt is the id.
         tail.insert(Chunk {
             segment: id,
             start: cut.start,
             buf,
+            salt: id,
         });
     }
 

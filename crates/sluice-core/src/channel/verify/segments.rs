@@ -62,15 +62,23 @@ pub(super) fn scan_all(
             let file = fs.open(&path, OpenMode::Read).map_err(io("open"))?;
             let len = file.len().map_err(io("stat"))?;
             v.bytes += len;
-            if let Err(what) = read_header(file.as_ref(), id, len) {
-                v.problems.push(problem(&path, 0, what.to_string()));
-                continue;
-            }
+            let salt = match read_header(file.as_ref(), id, len) {
+                Ok(h) => h.record_salt(),
+                Err(what) => {
+                    v.problems.push(problem(&path, 0, what.to_string()));
+                    continue;
+                }
+            };
             found.insert(id, ScannedSegment { dir_index, len });
-            table.insert(id, dir_index, path.clone(), file.clone());
-            let mut problems =
-                scan_segment(&table, (id, &path, &file), &mut asm, &mut good_puts, v)
-                    .map_err(io("read"))?;
+            table.insert(id, dir_index, path.clone(), file.clone(), salt);
+            let mut problems = scan_segment(
+                &table,
+                (id, &path, &file, salt),
+                &mut asm,
+                &mut good_puts,
+                v,
+            )
+            .map_err(io("read"))?;
             problems.sort_by_key(|p| p.offset);
             v.problems.extend(problems);
         }
@@ -87,13 +95,14 @@ pub(super) fn scan_all(
 /// Reads every record of one segment; `asm` carries the directory's open transactions.
 fn scan_segment(
     table: &SegmentTable,
-    (id, path, file): (u32, &Path, &Arc<dyn FsFile>),
+    (id, path, file, salt): (u32, &Path, &Arc<dyn FsFile>, u32),
     asm: &mut Assembler,
     good_puts: &mut Vec<(u64, u64)>,
     v: &mut Verification,
 ) -> std::io::Result<Vec<Problem>> {
     let mut problems = Vec::new();
-    let scan = scan_records(file.as_ref(), SEGMENT_HEADER_BYTES, true, |offset, meta| {
+    let from = SEGMENT_HEADER_BYTES;
+    let scan = scan_records(file.as_ref(), from, salt, true, |offset, meta| {
         let ptr = match asm.feed(id, offset, meta) {
             Ok(Fed::Committed {
                 mismatch: Some(m), ..
@@ -120,7 +129,7 @@ fn scan_segment(
     })?;
     v.records += scan.records;
     for (offset, bytes) in &scan.skipped {
-        let what = damage_at(file.as_ref(), *offset, scan.file_len);
+        let what = damage_at(file.as_ref(), *offset, scan.file_len, salt);
         let extent = if offset + bytes >= scan.file_len {
             format!("{bytes} bytes to the end of the file are unreadable")
         } else {
@@ -131,8 +140,8 @@ fn scan_segment(
     Ok(problems)
 }
 
-/// What is wrong with the frame at `offset` (which the scanner could not decode).
-fn damage_at(file: &dyn FsFile, offset: u64, file_len: u64) -> String {
+/// What is wrong with the frame at `offset` (which the scanner could not decode with `salt`).
+fn damage_at(file: &dyn FsFile, offset: u64, file_len: u64, salt: u32) -> String {
     let avail = file_len.saturating_sub(offset);
     let mut head = vec![0u8; avail.min(8) as usize];
     if let Err(e) = file.read_exact_at(&mut head, offset) {
@@ -147,7 +156,7 @@ fn damage_at(file: &dyn FsFile, offset: u64, file_len: u64) -> String {
     if let Err(e) = file.read_exact_at(&mut frame, offset) {
         return format!("cannot read: {e}");
     }
-    match decode_meta(&frame) {
+    match decode_meta(&frame, salt) {
         Ok(_) => "record unreadable".to_owned(),
         Err(e) => e.to_string(),
     }

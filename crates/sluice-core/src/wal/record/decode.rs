@@ -91,8 +91,20 @@ pub fn frame_len(header: &[u8]) -> Result<usize, DecodeError> {
     Ok(total)
 }
 
-/// The whole frame at the start of `bytes`, its length and checksum checked.
-fn checked_frame(bytes: &[u8]) -> Result<&[u8], DecodeError> {
+/// The CRC32 of a record's bytes after its CRC field, started from `salt`: the segment's
+/// generation tie (0 in a version-1 segment, where this is plain `crc32fast::hash`; the
+/// segment id in a version-2 one). Two salts over the same bytes always give different CRCs
+/// (the difference is `(a ^ b) * x^(8n) mod P`, never zero), so a record written for another
+/// segment fails here exactly like a torn one.
+pub fn record_crc(salt: u32, bytes: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new_with_initial(salt);
+    h.update(bytes);
+    h.finalize()
+}
+
+/// The whole frame at the start of `bytes`, its length and checksum (salted with `salt`)
+/// checked.
+fn checked_frame(bytes: &[u8], salt: u32) -> Result<&[u8], DecodeError> {
     let total = frame_len(bytes)?;
     if bytes.len() < total {
         return Err(DecodeError::Truncated {
@@ -102,7 +114,7 @@ fn checked_frame(bytes: &[u8]) -> Result<&[u8], DecodeError> {
     }
     let frame = &bytes[..total];
     let stored = LE::read_u32(&frame[FRAME_CRC_AT]);
-    let computed = crc32fast::hash(&frame[FRAME_LEN_AT.start..]);
+    let computed = record_crc(salt, &frame[FRAME_LEN_AT.start..]);
     if stored != computed {
         return Err(DecodeError::Checksum { stored, computed });
     }
@@ -156,9 +168,10 @@ fn decode_put(c: &mut Cursor<'_>) -> Result<Event, DecodeError> {
     Ok(Event { headers, body })
 }
 
-/// Decodes one record from the start of `bytes`; returns it and its total length.
-pub fn decode(bytes: &[u8]) -> Result<(Record, usize), DecodeError> {
-    let frame = checked_frame(bytes)?;
+/// Decodes one record from the start of `bytes`, its checksum salted with `salt` (the
+/// segment's [`record_crc`] salt); returns it and its total length.
+pub fn decode(bytes: &[u8], salt: u32) -> Result<(Record, usize), DecodeError> {
+    let frame = checked_frame(bytes, salt)?;
     let kind = frame_kind(frame)?;
     let txid = LE::read_u64(&frame[FRAME_TXID_AT]);
     let seq = LE::read_u64(&frame[FRAME_SEQ_AT]);
@@ -206,9 +219,9 @@ pub struct RecordMeta {
 }
 
 /// Decodes the frame and checksum of the record at the start of `bytes` and the fields replay
-/// needs, without building the event. Returns the metadata and the record's total length.
-pub fn decode_meta(bytes: &[u8]) -> Result<(RecordMeta, usize), DecodeError> {
-    let frame = checked_frame(bytes)?;
+/// needs (checksum salted with `salt`), without building the event. Returns the metadata and the record's total length.
+pub fn decode_meta(bytes: &[u8], salt: u32) -> Result<(RecordMeta, usize), DecodeError> {
+    let frame = checked_frame(bytes, salt)?;
     let kind = frame_kind(frame)?;
     let body = &frame[RECORD_HEADER_BYTES..];
     let mut meta = RecordMeta {

@@ -113,6 +113,7 @@ impl DirReplay<'_> {
             path: path.to_path_buf(),
             len,
             records: 0,
+            salt: header.record_salt(),
         };
         let from = match self.start {
             Some((sid, _)) if id < sid => None,
@@ -190,23 +191,24 @@ impl DirReplay<'_> {
         from: u64,
         newest: bool,
     ) -> Result<(), ReplayError> {
-        let (seg_id, path) = (found.id, found.path.clone());
+        let (seg_id, path, salt) = (found.id, found.path.clone(), found.salt);
         let (asm, out) = (&mut self.asm, &mut self.out);
         let mut bad: Option<AssembleError> = None;
-        let scan = scan_records(file, from, self.policy.resyncs(), |offset, meta| match asm
-            .feed(seg_id, offset, meta)
-        {
-            Ok(Fed::Pending) => {}
-            Ok(Fed::Committed { txn, mismatch }) => {
-                if let Some(m) = mismatch {
-                    out.report.events_lost += m.events_lost();
-                    let at = format!("{}:{}", path.display(), m.offset);
-                    out.report.problems.push(format!("{at}: {m}"));
+        let resync = self.policy.resyncs();
+        let scan = scan_records(file, from, salt, resync, |offset, meta| {
+            match asm.feed(seg_id, offset, meta) {
+                Ok(Fed::Pending) => {}
+                Ok(Fed::Committed { txn, mismatch }) => {
+                    if let Some(m) = mismatch {
+                        out.report.events_lost += m.events_lost();
+                        let at = format!("{}:{}", path.display(), m.offset);
+                        out.report.problems.push(format!("{at}: {m}"));
+                    }
+                    out.committed.push(txn);
                 }
-                out.committed.push(txn);
-            }
-            Err(e) => {
-                bad.get_or_insert(e);
+                Err(e) => {
+                    bad.get_or_insert(e);
+                }
             }
         })
         .map_err(io_err("read", &path))?;
@@ -227,12 +229,18 @@ impl DirReplay<'_> {
             "scan ended past the end of the file"
         );
         found.records = scan.records;
+        if scan.stale_bytes > 0 {
+            tracing::debug!(path = %path.display(), offset = scan.valid_end, bytes = scan.stale_bytes, "the segment's records end before bytes of an earlier use of its file");
+            let stale = (path.clone(), scan.valid_end, scan.stale_bytes);
+            self.out.report.stale_tails.push(stale);
+        }
         self.out.report.records += scan.records;
         self.out.report.bytes += scan.file_len.saturating_sub(from);
         match &scan.problem {
             Some(problem) => self.record_damage(file, found, &scan, problem, newest),
             None if scan.valid_end < scan.file_len && newest && self.repair.on_disk() => {
-                // Zeroed space after the last record: trim it so the segment ends cleanly.
+                // Zeroed space (or a recycled file's earlier use) after the last record: trim
+                // it so the segment ends cleanly.
                 truncate(file, &found.path, scan.valid_end)?;
                 found.len = scan.valid_end;
                 Ok(())
@@ -317,7 +325,7 @@ impl DirReplay<'_> {
         self.out.report.truncated.push((path.clone(), cut, dropped));
         let also = match scan.readable_after {
             Some(next) => {
-                let cost = committed_events_from(file, path, next)?;
+                let cost = committed_events_from(file, path, next, found.salt)?;
                 self.out.report.events_cut += cost;
                 if cost > 0 {
                     tracing::error!(path = %path.display(), offset = next, events = cost, "the cut tail holds committed events");
@@ -349,10 +357,15 @@ fn truncate(file: &dyn FsFile, path: &Path, len: u64) -> Result<(), ReplayError>
 }
 
 /// The events counted by the commit records readable from `from` on (resynchronising past
-/// damage): what cutting the segment at or before `from` costs.
-fn committed_events_from(file: &dyn FsFile, path: &Path, from: u64) -> Result<u64, ReplayError> {
+/// damage; CRCs salted with `salt`): what cutting the segment at or before `from` costs.
+fn committed_events_from(
+    file: &dyn FsFile,
+    path: &Path,
+    from: u64,
+    salt: u32,
+) -> Result<u64, ReplayError> {
     let mut events = 0u64;
-    scan_records(file, from, true, |_, meta| {
+    scan_records(file, from, salt, true, |_, meta| {
         if let (RecordKind::Commit, Some((puts, _))) = (meta.kind, meta.commit) {
             events += u64::from(puts);
         }

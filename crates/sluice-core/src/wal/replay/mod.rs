@@ -83,6 +83,7 @@ fn merge(
     out.report.bytes += rep.bytes;
     out.report.truncated.extend(rep.truncated);
     out.report.skipped.extend(rep.skipped);
+    out.report.stale_tails.extend(rep.stale_tails);
     out.report.problems.extend(rep.problems);
     out.report.events_lost += rep.events_lost;
     out.report.uncommitted_puts += rep.uncommitted_puts;

@@ -19,6 +19,8 @@ pub struct FoundSegment {
     pub len: u64,
     /// Records read from it in this replay.
     pub records: u64,
+    /// The salt of its record CRCs (0 for a version-1 segment, else its id).
+    pub salt: u32,
 }
 
 /// What replay met on the way, for logs, tools and tests.
@@ -32,6 +34,11 @@ pub struct ReplayReport {
     pub truncated: Vec<(PathBuf, u64, u64)>,
     /// Damaged regions skipped under `salvage`: (file, offset, bytes).
     pub skipped: Vec<(PathBuf, u64, u64)>,
+    /// Where a version-2 segment's records end before bytes that are not its own (zeroes,
+    /// then nothing that passes its salted CRC: a recycled file's earlier use, expected and
+    /// not damage): (file, offset, bytes after it). In a directory's newest segment these
+    /// bytes are trimmed like zeroed space.
+    pub stale_tails: Vec<(PathBuf, u64, u64)>,
     /// Every problem as `file:offset: what`.
     pub problems: Vec<String>,
     /// Committed events known lost (a commit counted more puts than were readable).

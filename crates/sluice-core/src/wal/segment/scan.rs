@@ -2,6 +2,13 @@
 //! 4 MiB windows, decodes each record's metadata, and on damage either stops (reporting
 //! whether readable records follow) or, with `resync`, searches forward for the next record.
 //! Every loop moves forward by at least one byte per step and ends at the end of the file.
+//!
+//! Records are checked with the segment's CRC salt (0 in a version-1 segment, its id in a
+//! version-2 one). In a salted segment, zeroed space followed only by bytes that hold no record
+//! of this salt is the *end of this use of the file* ([`ScanOutcome::stale_bytes`]): a
+//! recycled file keeps an earlier use's bytes after the new tail (the direct writer pads the
+//! last block with zeros, and a new segment's first block is written whole), and none of them
+//! can pass the salted CRC. It is not damage: nothing after it was ever part of this segment.
 
 use std::io;
 
@@ -35,15 +42,30 @@ pub struct ScanOutcome {
     /// A problem with nothing readable after it is a torn tail; one with good records after
     /// it is damage in the middle of the segment.
     pub readable_after: Option<u64>,
+    /// In a salted (version-2) segment: bytes after `valid_end` that follow zeroed space and
+    /// hold no record of this segment: an earlier use's bytes in a recycled file (or, after a
+    /// crash, a lost write's). The scan ends cleanly there (`problem` stays `None`).
+    pub stale_bytes: u64,
 }
 
 const SCAN_CHUNK_BYTES: usize = 4 << 20;
+
+/// How far past zeroes in a salted segment the scanner looks for a record of the segment before
+/// taking the bytes there for an earlier use's (the end of this use of a recycled file). A
+/// record of this segment can follow zeroes only after a lost write: in a directory's newest
+/// segment, within its unsynced region (cut there anyway, and never acknowledged with
+/// `fsyncPerTransaction`); in an older one, media damage. The bound keeps a reopen from walking
+/// a large recycled file's stale bytes one by one: it is the direct writer's allocation step,
+/// the span of zeroes a fresh direct segment's tail had to be searched over already.
+pub const STALE_SEARCH_BYTES: u64 = 8 << 20;
 
 struct Buffered<'a> {
     file: &'a dyn FsFile,
     file_len: u64,
     buf: Vec<u8>,
     buf_start: u64,
+    /// The segment's record CRC salt.
+    salt: u32,
 }
 
 impl Buffered<'_> {
@@ -86,11 +108,13 @@ impl Buffered<'_> {
 }
 
 /// Scans records from `start` to the end of the file, calling `visit(offset, meta)` for each
-/// good one. Without `resync` it stops at the first bad frame; with it, it searches forward
-/// byte by byte for the next frame whose checksum holds and goes on from there.
+/// good one, checking every CRC with `salt` (the segment's). Without `resync` it stops at the
+/// first bad frame; with it, it searches forward byte by byte for the next frame whose
+/// checksum holds and goes on from there.
 pub fn scan_records(
     file: &dyn FsFile,
     start: u64,
+    salt: u32,
     resync: bool,
     mut visit: impl FnMut(u64, &RecordMeta),
 ) -> io::Result<ScanOutcome> {
@@ -100,6 +124,7 @@ pub fn scan_records(
         file_len,
         buf: Vec::new(),
         buf_start: start,
+        salt,
     };
     let mut out = ScanOutcome {
         valid_end: start,
@@ -147,8 +172,9 @@ fn next_record(r: &mut Buffered<'_>, pos: u64) -> io::Result<Next> {
         Err(DecodeError::Zeroed) if all_zero_from(r, pos)? => return Ok(Next::CleanEnd),
         Err(e) => return Ok(Next::Bad(e)),
     };
+    let salt = r.salt;
     let frame = r.window(pos, total)?;
-    Ok(match decode_meta(frame) {
+    Ok(match decode_meta(frame, salt) {
         Ok((meta, len)) => {
             hot_assert!(len == total && len > 0);
             Next::Record(meta, len)
@@ -165,6 +191,14 @@ fn on_damage(
     error: DecodeError,
     resync: bool,
 ) -> io::Result<Option<u64>> {
+    if r.salt != 0 && error == DecodeError::Zeroed && out.problem.is_none() {
+        // Zeroes, then nothing of this segment: the end of this use of a recycled file.
+        let limit = pos.saturating_add(STALE_SEARCH_BYTES).min(r.file_len);
+        if resync_within(r, pos + 1, limit)?.is_none() {
+            out.stale_bytes = r.file_len - pos;
+            return Ok(None);
+        }
+    }
     if out.problem.is_none() {
         out.problem = Some(ScanProblem { offset: pos, error });
     }
@@ -207,12 +241,19 @@ fn all_zero_from(r: &mut Buffered<'_>, from: u64) -> io::Result<bool> {
 /// Finds the next offset at or after `from` where a record decodes with a good checksum.
 /// Bounded: one step per byte up to the end of the file.
 fn resync_from(r: &mut Buffered<'_>, from: u64) -> io::Result<Option<u64>> {
+    let end = r.file_len;
+    resync_within(r, from, end)
+}
+
+/// [`resync_from`], for records starting before `end`.
+fn resync_within(r: &mut Buffered<'_>, from: u64, end: u64) -> io::Result<Option<u64>> {
     let mut pos = from;
-    while pos + 8 <= r.file_len {
+    while pos + 8 <= r.file_len && pos < end {
         let head = r.window(pos, 12)?;
         if let Some(total) = plausible_frame(head) {
+            let salt = r.salt;
             let frame = r.window(pos, total)?;
-            if decode_meta(frame).is_ok() {
+            if decode_meta(frame, salt).is_ok() {
                 return Ok(Some(pos));
             }
         }
@@ -226,21 +267,25 @@ mod tests {
     use super::*;
 
     fn scan_of(bytes: &[u8], resync: bool) -> ScanOutcome {
+        scan_salted(bytes, 0, resync)
+    }
+
+    fn scan_salted(bytes: &[u8], salt: u32, resync: bool) -> ScanOutcome {
         use crate::io::{Fs, OpenMode, SimFs};
         let fs = SimFs::new(1);
         fs.create_dir_all(std::path::Path::new("/d")).unwrap();
         let path = std::path::Path::new("/d/seg");
         let f = fs.open(path, OpenMode::CreateNew).unwrap();
         f.write_all_at(bytes, 0).unwrap();
-        scan_records(f.as_ref(), 0, resync, |_, _| {}).unwrap()
+        scan_records(f.as_ref(), 0, salt, resync, |_, _| {}).unwrap()
     }
 
     fn two_records_around(gap: &[u8]) -> (Vec<u8>, u64) {
         let mut b = Vec::new();
-        crate::wal::record::encode_commit(&mut b, 1, 1, 0, 0);
+        crate::wal::record::encode_commit(&mut b, 0, 1, 1, 0, 0);
         let gap_at = b.len() as u64;
         b.extend_from_slice(gap);
-        crate::wal::record::encode_commit(&mut b, 2, 2, 0, 0);
+        crate::wal::record::encode_commit(&mut b, 0, 2, 2, 0, 0);
         (b, gap_at)
     }
 
@@ -270,5 +315,81 @@ mod tests {
         let out = scan_of(&b, true);
         assert_eq!(out.records, 2, "salvage finds the record after the zeroes");
         assert_eq!(out.skipped, vec![(gap_at, 100)]);
+    }
+
+    /// A recycled file: this use's records (salt 9), zero padding to the block's end, then a
+    /// previous use's records (salt 4), at the same offsets and more of them.
+    fn recycled(new_records: u64, old_records: u64) -> (Vec<u8>, u64) {
+        use crate::wal::record::encode_commit;
+        let mut old = Vec::new();
+        for i in 0..old_records {
+            encode_commit(&mut old, 4, i, i, 0, 0);
+        }
+        let mut b = Vec::new();
+        for i in 0..new_records {
+            encode_commit(&mut b, 9, i, i, 0, 0);
+        }
+        let end = b.len() as u64;
+        b.resize(end.next_multiple_of(4096) as usize, 0);
+        if old.len() > b.len() {
+            b.extend_from_slice(&old[b.len()..]);
+        }
+        (b, end)
+    }
+
+    #[test]
+    fn a_previous_uses_records_after_the_zero_padding_end_a_salted_scan_cleanly() {
+        let (b, end) = recycled(10, 1000);
+        for resync in [false, true] {
+            let out = scan_salted(&b, 9, resync);
+            assert_eq!(out.records, 10);
+            assert_eq!(out.valid_end, end);
+            assert!(out.problem.is_none(), "{:?}", out.problem);
+            assert!(out.skipped.is_empty());
+            assert_eq!(out.stale_bytes, b.len() as u64 - end);
+        }
+        // Zeroes followed by records that do check out with the scan's salt stay damage: the
+        // salt is what tells a previous use's records from this one's.
+        let (mut v1, _) = recycled(0, 1000);
+        v1[..4096].fill(0);
+        let out = scan_salted(&v1, 4, false);
+        assert!(out.problem.is_some() && out.readable_after.is_some());
+    }
+
+    #[test]
+    fn a_previous_uses_record_right_after_this_uses_last_one_is_a_torn_tail_not_inside_damage() {
+        // No zero padding (as when a lost rewrite leaves old bytes at a block boundary): the
+        // stale frame fails the salted checksum, and no record of this salt follows.
+        let (mut b, end) = recycled(10, 1000);
+        let end = end as usize;
+        let mut old = Vec::new();
+        for i in 0..1000u64 {
+            crate::wal::record::encode_commit(&mut old, 4, i, i, 0, 0);
+        }
+        let len = b.len();
+        b[end..].copy_from_slice(&old[end..len]);
+        let out = scan_salted(&b, 9, false);
+        assert_eq!(out.records, 10);
+        assert_eq!(out.valid_end, end as u64);
+        assert!(out.problem.is_some());
+        assert_eq!(
+            out.readable_after, None,
+            "no stale record reads as this segment's"
+        );
+        assert_eq!(out.stale_bytes, 0);
+    }
+
+    #[test]
+    fn zeroes_followed_by_a_record_of_this_segment_stay_damage_in_a_salted_segment() {
+        use crate::wal::record::encode_commit;
+        let mut b = Vec::new();
+        encode_commit(&mut b, 9, 1, 1, 0, 0);
+        let gap_at = b.len() as u64;
+        b.resize(1 << 20, 0);
+        encode_commit(&mut b, 9, 2, 2, 0, 0);
+        let out = scan_salted(&b, 9, false);
+        assert_eq!(out.stale_bytes, 0);
+        assert_eq!(out.problem.map(|p| p.offset), Some(gap_at));
+        assert_eq!(out.readable_after, Some(1 << 20));
     }
 }

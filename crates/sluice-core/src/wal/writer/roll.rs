@@ -1,5 +1,6 @@
 //! Rolling: sealing the active segment (its pending direct bytes written, fdatasync, still
-//! linked) and starting the next one, with direct I/O where the directory takes it.
+//! linked) and starting the next one, with direct I/O where the directory takes it, in a
+//! recycled spare file when one is there (`recycle.rs`).
 
 use std::io;
 use std::sync::atomic::Ordering;
@@ -24,8 +25,12 @@ impl DirWriter {
             None => self.ids.fetch_add(1, Ordering::SeqCst),
         };
         assert!(id > a.segment_id, "new segment {id} after {}", a.segment_id);
-        let started = create_segment(self.fs.as_ref(), &self.dir, id, a.segment_id, retry)
-            .and_then(|(file, header)| Ok((self.start_direct(id, &header)?, file)));
+        let started = match self.start_recycled(id, a.segment_id) {
+            Ok(Some(r)) => Ok((Some(r.tail), r.file)),
+            Ok(None) => create_segment(self.fs.as_ref(), &self.dir, id, a.segment_id, retry)
+                .and_then(|(file, header)| Ok((self.start_direct(id, &header)?, file))),
+            Err(e) => Err(e),
+        };
         let (direct, file) = match started {
             Ok(s) => s,
             Err(e @ WalError::Roll { .. }) => {
@@ -41,8 +46,9 @@ impl DirWriter {
                 return Err(e);
             }
         };
+        // Every segment started here is version 2: its records' CRC salt is its id.
         self.table
-            .insert(id, self.index, self.segment_path(id), file.clone());
+            .insert(id, self.index, self.segment_path(id), file.clone(), id);
         tracing::debug!(dir = %self.dir.display(), segment = id, direct = direct.is_some(), "rolled to a new segment");
         // Best effort: a head record that lags only narrows what recovery can see missing.
         if let Err(e) = crate::wal::head::write(self.fs.as_ref(), &self.dir, id) {
@@ -51,6 +57,7 @@ impl DirWriter {
         a.file = Some(file);
         a.direct = direct;
         a.segment_id = id;
+        self.active_salt.store(id, Ordering::Relaxed);
         a.offset = SEGMENT_HEADER_BYTES;
         a.reserved_id = None;
         a.must_roll = false;
@@ -110,6 +117,22 @@ impl DirWriter {
         }
         let old = self.segment_path(id);
         self.await_leaders_synced();
+        if let Some(tail) = a.direct.as_ref() {
+            // Records ending on a block boundary are followed by whatever the file held there
+            // (a recycled file's earlier use): one zero block makes the end read as zeroes.
+            let end = a.offset;
+            let stale_after = tail.file.len().is_ok_and(|len| len > end);
+            if end % crate::io::DIRECT_ALIGN as u64 == 0 && stale_after {
+                if let Err(e) = self.zero_block_at(tail.file.as_ref(), end) {
+                    self.poison.set("write", old.clone(), &e);
+                    return Err(WalError::Io {
+                        op: "write",
+                        path: old,
+                        source: e,
+                    });
+                }
+            }
+        }
         if let Err(e) = file.sync_data() {
             self.poison.set("fsync", old.clone(), &e);
             return Err(WalError::Io {

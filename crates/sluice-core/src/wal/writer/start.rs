@@ -43,11 +43,7 @@ pub(super) fn create_segment(
         OpenMode::CreateNew
     };
     let file = fs.open(&path, mode).map_err(|e| roll_err("create", e))?;
-    let header = encode_header(&SegmentHeader {
-        segment_id: id,
-        created_ms: now_ms(),
-        prev_in_dir,
-    });
+    let header = encode_header(&SegmentHeader::new(id, now_ms(), prev_in_dir));
     file.write_all_at(&header, 0)
         .map_err(|e| roll_err("write header", e))?;
     file.sync_data().map_err(|e| roll_err("sync header", e))?;

@@ -8,7 +8,9 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use super::super::{DirWriter, DirectIo, Poison, WalError};
+use crate::event::Event;
 use crate::io::{Fs, SimFs, SyncHook};
+use crate::wal::record::encode_put;
 use crate::wal::segment::segment_file_name;
 use crate::wal::table::SegmentTable;
 
@@ -28,11 +30,35 @@ fn writer(fs: &SimFs, mode: DirectIo, leaders: usize, max_file_bytes: u64) -> Ar
         Arc::new(AtomicU32::new(1)),
         Arc::new(SegmentTable::with_tail_cache(1 << 20)),
         None,
-        (mode, leaders),
+        (mode, leaders, 0),
     )
     .unwrap();
     w.roll_now().unwrap();
     Arc::new(w)
+}
+
+/// One put record of a `len`-byte body of `fill`, salted for `w`'s active segment (the
+/// writer re-salts it if a roll comes first), appended; where it landed.
+fn append(w: &DirWriter, fill: u8, len: usize) -> Result<super::super::Appended, WalError> {
+    append_bytes(w, fill, len).map(|(at, _)| at)
+}
+
+/// [`append`], also returning the bytes as written (re-salted if they were).
+fn append_bytes(
+    w: &DirWriter,
+    fill: u8,
+    len: usize,
+) -> Result<(super::super::Appended, Vec<u8>), WalError> {
+    let mut bytes = Vec::new();
+    encode_put(
+        &mut bytes,
+        w.active_salt(),
+        1,
+        1,
+        &Event::new(vec![fill; len]),
+    );
+    let at = w.append(&mut bytes, w.active_salt(), None)?;
+    Ok((at, bytes))
 }
 
 /// Spins (with short sleeps) until `cond` holds or `OVERLAP_WAIT` passes; returns whether
@@ -93,8 +119,9 @@ fn no_sync_to_returns_before_an_fdatasync_issued_after_its_bytes_completed() {
                     std::thread::spawn(move || {
                         start.wait();
                         for i in 0..40u32 {
-                            let bytes = vec![(t as u8) ^ (i as u8) | 1; 300 + (i as usize % 7)];
-                            let at = w.append(&bytes, None).unwrap();
+                            let fill = (t as u8) ^ (i as u8) | 1;
+                            let (at, bytes) =
+                                append_bytes(&w, fill, 300 + (i as usize % 7)).unwrap();
                             w.sync_to(at.end).unwrap();
                             let path = Path::new("/d").join(segment_file_name(at.segment_id));
                             let durable = fs.durable_bytes(&path).unwrap();
@@ -152,13 +179,13 @@ fn a_failed_fdatasync_with_two_leaders_in_flight_fails_both_waiters() {
         let first = {
             let w = w.clone();
             std::thread::spawn(move || {
-                let at = w.append(b"first commit", None).unwrap();
+                let at = append(&w, b'f', 12).unwrap();
                 w.sync_to(at.end)
             })
         };
         assert!(wait_until(|| calls.load(Ordering::SeqCst) >= 1));
         // The first leader is in its fdatasync: this commit gets a leader of its own.
-        let at = w.append(b"second commit", None).unwrap();
+        let at = append(&w, b's', 13).unwrap();
         let second = w.sync_to(at.end);
         let first = first.join().unwrap();
         assert!(
@@ -171,7 +198,7 @@ fn a_failed_fdatasync_with_two_leaders_in_flight_fails_both_waiters() {
         );
         assert!(w.commit_stats().overlapped_leads >= 1, "{mode:?}");
         // And nothing is acknowledged afterwards either.
-        assert!(w.append(b"later", None).is_err());
+        assert!(append(&w, b'l', 5).is_err());
     }
 }
 
@@ -185,7 +212,7 @@ fn one_leader_at_a_time_never_overlaps_and_still_covers_every_commit() {
             let w = w.clone();
             std::thread::spawn(move || {
                 for _ in 0..30 {
-                    let at = w.append(&[t as u8 + 1; 100], None).unwrap();
+                    let at = append(&w, t as u8 + 1, 100).unwrap();
                     w.sync_to(at.end).unwrap();
                 }
             })
