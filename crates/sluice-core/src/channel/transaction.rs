@@ -202,6 +202,8 @@ impl Transaction {
             };
             if self.takes.capacity() == 0 {
                 self.takes.reserve(list_reserve(cap));
+                // The read-ahead window reuses a pooled buffer (given back on drop).
+                self.readahead = ReadAhead::with_buffer(buffers::take(0));
             }
             self.takes.push((seq, ptr));
             match self.readahead.read_event(&inner.table, ptr, seq) {
@@ -317,5 +319,6 @@ impl Drop for Transaction {
         if !self.done {
             self.abort();
         }
+        buffers::give_back(std::mem::take(&mut self.readahead).into_buffer());
     }
 }

@@ -75,8 +75,13 @@ impl TailCache {
         }
     }
 
-    /// An empty buffer of at least `capacity` bytes, from the pool when one is there.
+    /// An empty buffer of at least `capacity` bytes, from the pool when one is there. New
+    /// buffers get a power-of-two capacity, so one evicted from the cache fits the next request
+    /// of its size class: with exact sizes, about half the requests of a steady stream (twice
+    /// 110-115 KiB per commit at batch 100) found every pooled buffer a few KiB short and
+    /// zero-filled a fresh one, page faults included.
     pub fn buffer(&self, capacity: usize) -> AlignedBuf {
+        let class = capacity.checked_next_power_of_two().unwrap_or(capacity);
         let mut pool = self.pool.lock();
         match pool.iter().position(|b| b.capacity() >= capacity) {
             Some(i) => {
@@ -84,7 +89,7 @@ impl TailCache {
                 b.clear();
                 b
             }
-            None => AlignedBuf::with_capacity(capacity),
+            None => AlignedBuf::with_capacity(class),
         }
     }
 
@@ -275,5 +280,22 @@ mod tests {
             salt: 0,
         });
         assert_eq!(cache.buffer(big_cap).capacity(), big_cap);
+    }
+
+    #[test]
+    fn a_recycled_buffer_serves_a_slightly_larger_request_of_its_size_class() {
+        let cache = TailCache::new(0);
+        let first = cache.buffer(221 << 10);
+        assert_eq!(first.capacity(), 256 << 10);
+        let at = first.as_slice().as_ptr();
+        cache.recycle(first);
+        let again = cache.buffer(230 << 10);
+        assert_eq!(
+            again.as_slice().as_ptr(),
+            at,
+            "the pooled buffer was not reused"
+        );
+        assert!(again.is_empty());
+        assert_eq!(cache.buffer(300 << 10).capacity(), 512 << 10);
     }
 }

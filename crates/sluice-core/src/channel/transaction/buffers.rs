@@ -1,4 +1,4 @@
-//! Encode buffers reused across commits.
+//! Encode buffers and read-ahead windows reused across transactions.
 //!
 //! A commit encodes its records into one buffer (110 KiB for 100 events of 1 KiB). Allocated
 //! and freed per commit, a buffer that size comes from fresh pages each time (the allocator
@@ -6,6 +6,9 @@
 //! and zeroing for it: ≈ 2 % of the process's CPU in the profile of docs/performance.md
 //! ("CPU per event"). A small process-wide pool keeps a few buffers instead, bounded in count
 //! and in the size of what it keeps (`BUFFERS_MAX` × `BUFFER_BYTES_MAX` = 16 MiB at most).
+//! A taking transaction borrows one for its read-ahead window (up to 256 KiB) until it ends:
+//! under mimalloc a window freed per transaction went back to the kernel and was faulted in
+//! again by the next (≈ 4 % of a disk run's samples with direct I/O).
 
 use parking_lot::Mutex;
 
