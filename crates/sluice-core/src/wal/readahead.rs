@@ -151,9 +151,9 @@ mod tests {
     #[test]
     fn a_window_on_a_reused_buffer_never_serves_the_buffers_old_bytes() {
         let mut old = Vec::new();
-        encode_put(&mut old, 1, 10, &Event::new("stale"));
+        encode_put(&mut old, 0, 1, 10, &Event::new("stale"));
         let mut b = Vec::new();
-        encode_put(&mut b, 1, 10, &Event::new("fresh"));
+        encode_put(&mut b, 0, 1, 10, &Event::new("fresh"));
         let (_fs, table) = table_with(&b);
         let mut ra = ReadAhead::with_buffer(old);
         let ptr = EventPtr {
