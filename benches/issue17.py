@@ -29,11 +29,15 @@ WORKLOADS = {
     "ckpt b100 x4": ["--phase", "put", "--duration", DUR, "--putters", "4", "--batch", "100", "--checkpoint-every-ms", "500"],
 }
 MODES = {"buffered": [], "direct": ["--set", "directIo=auto"]}
+if os.environ.get("LEADERS1"):
+    MODES["buffered L1"] = ["--set", "groupCommitLeaders=1"]
+    MODES["direct L1"] = ["--set", "directIo=auto", "--set", "groupCommitLeaders=1"]
 
 def main():
     shutil.rmtree(DIR, ignore_errors=True)
     probe = bench(["--probe"])
     print("probe:", json.dumps(probe))
+    print(f"one committer's ceiling at batch 100: {probe.get('batch_fdatasync_per_sec', 0) * 100:.0f} ev/s")
     print("load average at start:", os.getloadavg())
     rows = {}
     for r in range(ROUNDS):
@@ -49,6 +53,9 @@ def main():
         line = (f"{name:16} {mode:8} ev/s {med('events_per_sec'):>9.0f}  pay MB/s {med('payload_mb_per_sec'):7.1f}"
                 f"  commits/fsync {med('commits_per_sec') / max(med('fsyncs_per_sec'), 1e-9):5.1f}"
                 f"  CPU µs/ev {med('cpu_us_per_event'):5.2f}  disk reads {med('disk_read_bytes'):.0f} B")
+        rc = med("segments_recycled")
+        if rc:
+            line += f"  recycled {rc:.0f}"
         hr = med("tail_cache_hit_rate")
         if hr is not None:
             line += f"  cache hits {hr * 100:.1f} %"

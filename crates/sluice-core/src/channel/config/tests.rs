@@ -105,8 +105,8 @@ fn more_data_directories_than_a_checkpoint_records_are_refused() {
 }
 
 #[test]
-fn group_commit_leaders_defaults_to_two_and_refuses_values_outside_one_to_four() {
-    assert_eq!(FileChannelConfig::default().group_commit_leaders, 2);
+fn group_commit_leaders_defaults_to_one_and_refuses_values_outside_one_to_four() {
+    assert_eq!(FileChannelConfig::default().group_commit_leaders, 1);
     let (c, w) =
         FileChannelConfig::from_properties(&props(&[("groupCommitLeaders", "3")])).unwrap();
     assert!(w.is_empty(), "{w:?}");

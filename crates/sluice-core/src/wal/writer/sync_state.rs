@@ -4,7 +4,7 @@
 //! nothing from the writer.
 
 /// Leaders in flight at most, by default (`groupCommitLeaders`).
-pub const LEADERS_DEFAULT: usize = 2;
+pub const LEADERS_DEFAULT: usize = 1;
 /// The most `groupCommitLeaders` takes.
 pub const LEADERS_MAX: usize = 4;
 
