@@ -196,3 +196,43 @@ pub fn counter(port: u16, comp: &str, counter: &str) -> u64 {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0)
 }
+
+/// An agent process with Flume's HTTP metrics reporter on a port of its own.
+pub struct HttpAgent {
+    pub proc: Proc,
+    /// The HTTP metrics port.
+    pub http: u16,
+}
+
+impl HttpAgent {
+    /// Starts agent `name` on `conf` with `args` plus the HTTP reporter on `http`, waiting
+    /// for `port` to listen when one is given.
+    pub fn spawn(
+        dir: &Path,
+        name: &str,
+        conf: &str,
+        mut args: Vec<String>,
+        http: u16,
+        port: Option<u16>,
+    ) -> HttpAgent {
+        args.push("-Dflume.monitoring.type=http".to_owned());
+        args.push(format!("-Dflume.monitoring.port={http}"));
+        HttpAgent {
+            proc: Proc::spawn(dir, name, conf, args, port),
+            http,
+        }
+    }
+}
+
+impl std::ops::Deref for HttpAgent {
+    type Target = Proc;
+    fn deref(&self) -> &Proc {
+        &self.proc
+    }
+}
+
+impl std::ops::DerefMut for HttpAgent {
+    fn deref_mut(&mut self) -> &mut Proc {
+        &mut self.proc
+    }
+}

@@ -17,7 +17,7 @@ pub use lines_support::{lines, netcat_send, written};
 #[path = "../agent_proc/mod.rs"]
 mod agent_proc;
 #[allow(unused_imports)]
-pub use agent_proc::Proc;
+pub use agent_proc::{HttpAgent, Proc};
 
 /// Longest wait for anything in these tests.
 pub const WAIT: Duration = Duration::from_secs(60);
@@ -28,37 +28,13 @@ pub fn free_port() -> u16 {
 }
 
 /// One agent process (config reload every second, metrics on `http`); killed when dropped.
-pub struct Agent {
-    pub proc: Proc,
-    pub http: u16,
-}
-
-impl std::ops::Deref for Agent {
-    type Target = Proc;
-    fn deref(&self) -> &Proc {
-        &self.proc
-    }
-}
-
-impl std::ops::DerefMut for Agent {
-    fn deref_mut(&mut self) -> &mut Proc {
-        &mut self.proc
-    }
-}
+pub type Agent = HttpAgent;
 
 impl Agent {
     /// Writes `conf` under `dir` and starts agent `name`; waits until its metrics server answers.
     pub fn start(dir: &Path, name: &str, conf: &str, http: u16) -> Agent {
-        let args = vec![
-            "-i".to_owned(),
-            "1".to_owned(),
-            "-Dflume.monitoring.type=http".to_owned(),
-            format!("-Dflume.monitoring.port={http}"),
-        ];
-        Agent {
-            proc: Proc::spawn(dir, name, conf, args, Some(http)),
-            http,
-        }
+        let args = vec!["-i".to_owned(), "1".to_owned()];
+        HttpAgent::spawn(dir, name, conf, args, http, Some(http))
     }
 
     /// Rewrites the configuration file (the agent reloads it within a second or two).

@@ -26,7 +26,7 @@ pub use lines_support::{duplicates, lines, netcat_send as send_lines, written};
 #[path = "../agent_proc/mod.rs"]
 mod agent_proc;
 #[allow(unused_imports)]
-pub use agent_proc::{logs_of, metrics, Proc};
+pub use agent_proc::{logs_of, metrics, HttpAgent, Proc};
 
 /// Longest wait for anything in these tests.
 pub const WAIT: Duration = Duration::from_secs(60);
@@ -326,39 +326,14 @@ pub fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// One `sluice agent` process with its HTTP metrics on a port of its own, no config reload.
-pub struct Agent {
-    pub proc: Proc,
-    /// The HTTP metrics port.
-    pub http: u16,
-}
-
-impl std::ops::Deref for Agent {
-    type Target = Proc;
-    fn deref(&self) -> &Proc {
-        &self.proc
-    }
-}
-
-impl std::ops::DerefMut for Agent {
-    fn deref_mut(&mut self) -> &mut Proc {
-        &mut self.proc
-    }
-}
+pub type Agent = HttpAgent;
 
 impl Agent {
     /// Starts agent `name` with `conf` (written under `dir`); if `port` is given, waits until
     /// it listens there.
     pub fn start(dir: &Path, name: &str, conf: &str, port: Option<u16>) -> Agent {
-        let http = free_port();
-        let args = vec![
-            "--no-reload-conf".to_owned(),
-            "-Dflume.monitoring.type=http".to_owned(),
-            format!("-Dflume.monitoring.port={http}"),
-        ];
-        Agent {
-            proc: Proc::spawn(dir, name, conf, args, port),
-            http,
-        }
+        let args = vec!["--no-reload-conf".to_owned()];
+        HttpAgent::spawn(dir, name, conf, args, free_port(), port)
     }
 
     /// Starts the process again (after it was killed); if `port` is given, waits for it.
