@@ -6,6 +6,7 @@ pub mod alarm;
 pub mod channel;
 pub mod component;
 pub mod config;
+pub mod failpoint;
 pub mod histogram;
 pub mod interceptor;
 pub mod kafka;

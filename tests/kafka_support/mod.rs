@@ -255,7 +255,24 @@ impl Broker {
 
     /// Produces `values` to `topic` with acks=all and waits for every acknowledgement.
     pub fn produce(&self, topic: &str, values: &[Vec<u8>]) {
-        let p: FutureProducer = self.config().set("acks", "all").create().unwrap();
+        self.produce_with(topic, values, &[]);
+    }
+
+    /// Produces `values` to `topic` with acks=all, each record in a record batch of its own
+    /// (so every offset a consumer commits is a batch boundary: tansu 0.6 cannot fetch from
+    /// inside a batch, docs/kafka.md).
+    pub fn produce_unbatched(&self, topic: &str, values: &[Vec<u8>]) {
+        self.produce_with(topic, values, &[("batch.num.messages", "1")]);
+    }
+
+    /// Produces `values` to `topic` with acks=all and the producer properties `extra`.
+    pub fn produce_with(&self, topic: &str, values: &[Vec<u8>], extra: &[(&str, &str)]) {
+        let mut c = self.config();
+        c.set("acks", "all");
+        for (k, v) in extra {
+            c.set(*k, *v);
+        }
+        let p: FutureProducer = c.create().unwrap();
         let rt = runtime();
         rt.block_on(async {
             let mut fs = Vec::new();
@@ -309,6 +326,84 @@ impl Broker {
             }
         }
         out
+    }
+}
+
+impl Broker {
+    /// Every record of `topic` as (partition, offset, value), read from the beginning of each
+    /// partition by a plain consumer that is not Sluice's (librdkafka's own, no group
+    /// offsets), until nothing new came for `quiet` (at most [`WAIT`]).
+    pub fn read_topic(&self, topic: &str, quiet: Duration) -> Vec<(i32, i64, Vec<u8>)> {
+        let c: BaseConsumer = self
+            .config()
+            .set("group.id", unique("audit"))
+            .set("auto.offset.reset", "earliest")
+            .set("enable.auto.commit", "false")
+            .create()
+            .unwrap();
+        c.subscribe(&[topic]).unwrap();
+        let mut out = Vec::new();
+        let end = Instant::now() + WAIT;
+        let mut last = Instant::now();
+        while Instant::now() < end && last.elapsed() < quiet {
+            match c.poll(Duration::from_millis(200)) {
+                Some(Ok(m)) => {
+                    out.push((
+                        m.partition(),
+                        m.offset(),
+                        m.payload().unwrap_or(&[]).to_vec(),
+                    ));
+                    last = Instant::now();
+                }
+                Some(Err(e)) => eprintln!("audit consume: {e}"),
+                None => {}
+            }
+        }
+        out
+    }
+}
+
+impl Broker {
+    /// Commits offset `offset` of partition `partition` of `topic` for group `group` (a
+    /// client outside the group, as an operator's offset tool).
+    pub fn commit_offset(&self, topic: &str, group: &str, partition: i32, offset: i64) {
+        let c: BaseConsumer = self
+            .config()
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .unwrap();
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        tpl.add_partition_offset(topic, partition, rdkafka::Offset::Offset(offset))
+            .unwrap();
+        c.commit(&tpl, rdkafka::consumer::CommitMode::Sync).unwrap();
+        assert_eq!(
+            self.committed(topic, group, partition + 1).get(&partition),
+            Some(&offset)
+        );
+    }
+
+    /// The offsets group `group` committed for partitions `0..partitions` of `topic` (absent:
+    /// none committed), read with OffsetFetch by a client that does not join the group.
+    pub fn committed(&self, topic: &str, group: &str, partitions: i32) -> BTreeMap<i32, i64> {
+        let c: BaseConsumer = self
+            .config()
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .unwrap();
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        for p in 0..partitions {
+            tpl.add_partition(topic, p);
+        }
+        let got = c.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
+        got.elements()
+            .iter()
+            .filter_map(|e| match e.offset() {
+                rdkafka::Offset::Offset(o) => Some((e.partition(), o)),
+                _ => None,
+            })
+            .collect()
     }
 }
 

@@ -36,6 +36,7 @@ pub use acks::{BatchAcks, SinkContext};
 pub use config::KafkaSinkConfig;
 
 use super::{Acks, SinkError};
+use crate::agent::failpoint;
 use crate::agent::kafka::{format, LogContext};
 use crate::agent::metrics::CounterGroup;
 use crate::agent::stop::Stop;
@@ -161,6 +162,7 @@ impl KafkaSink {
         self.scratch = scratch;
         sent?;
         self.acks = Some(acks);
+        failpoint::hold(failpoint::KAFKA_SINK_SENT).await;
         Ok(())
     }
 
@@ -179,7 +181,9 @@ impl KafkaSink {
                 .map_err(|message| SinkError {
                     sink: name,
                     message,
-                })
+                })?;
+            failpoint::hold(failpoint::KAFKA_SINK_ACKNOWLEDGED).await;
+            Ok(())
         })))
     }
 
