@@ -56,6 +56,7 @@ pub async fn run(cfg: AvroSourceConfig, ctx: SourceCtx) -> Result<(), SourceErro
         .map_err(|e| ctx.error(format!("cannot listen on {}:{}: {e}", cfg.bind, cfg.port)))?;
     let local = listener.local_addr().ok();
     tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, ?local, "avro source listening");
+    ctx.ready.accepting();
     let cfg_gone = (cfg.client_gone_after, cfg.client_forget_after);
     let shared = Arc::new(Shared {
         threads: cfg.threads.map(Semaphore::new),
