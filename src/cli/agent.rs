@@ -29,6 +29,10 @@ pub struct AgentArgs {
     /// Configuration directory (accepted for Flume compatibility; unused).
     #[arg(short = 'c', long = "conf")]
     pub conf_dir: Option<PathBuf>,
+    /// Flume's Java classpath (accepted for Flume compatibility; Java plugins are not loaded
+    /// yet, so it is ignored with a warning).
+    #[arg(short = 'C', long = "classpath", value_name = "CLASSPATH")]
+    pub classpath: Option<String>,
     /// Do not poll the file for changes.
     #[arg(long = "no-reload-conf")]
     pub no_reload_conf: bool,
@@ -97,17 +101,29 @@ fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
     Some((m.modified().ok()?, m.len()))
 }
 
+/// The warning for Flume's `-C`/`--classpath`, which names Java classes Sluice cannot run.
+pub fn classpath_warning(classpath: &str) -> String {
+    format!(
+        "-C {classpath}: Java plugins are not loaded yet, so the classpath is ignored; a custom \
+         Java source or sink is an error at its type (see docs/coming-from-flume.md, \
+         \"Custom sources and sinks\")"
+    )
+}
+
 /// Runs the subcommand.
 pub fn run(args: AgentArgs) -> anyhow::Result<i32> {
     let spec = LogSpec::from_defines(&args.defines).map_err(exit::Usage)?;
     crate::cli::logging::init_spec(&spec)?;
+    if let Some(cp) = &args.classpath {
+        tracing::warn!("{}", classpath_warning(cp));
+    }
     let cfg = match load(&args)? {
         Ok(c) => c,
         Err(errors) => {
             for e in errors {
-                eprintln!("{e}");
+                crate::cli::pipe::eprint_line(&e);
             }
-            eprintln!("sluice: the configuration has errors; not starting");
+            crate::cli::pipe::eprint_line("sluice: the configuration has errors; not starting");
             return Ok(exit::FAILED_CHECK);
         }
     };

@@ -124,10 +124,14 @@ fn accept(
     let _ = stream.set_nodelay(true);
     shared.open.fetch_add(1, Ordering::Relaxed);
     shared.peers.seen(peer.ip(), Instant::now());
-    tracing::debug!(source = %ctx.name, %peer, "avro connection");
+    // Flume's avro source logs OPEN, BOUND and CONNECTED (and DISCONNECTED, UNBOUND, CLOSED):
+    // one line each way here.
+    let local = stream.local_addr().ok();
+    tracing::info!(source = %ctx.name, %peer, ?local, "upstream connected");
     let (ctx, shared) = (ctx.clone(), shared.clone());
     conns.spawn(async move {
         conn::serve(stream, peer, &ctx, &shared).await;
+        tracing::info!(source = %ctx.name, %peer, "upstream disconnected");
         shared.open.fetch_sub(1, Ordering::Relaxed);
         shared.peers.seen(peer.ip(), Instant::now());
     });
