@@ -91,3 +91,70 @@ fn help_examples_print_one_command_per_line() {
         assert!(!out.lines().any(|l| l.starts_with("b")), "{cmd}:\n{out}");
     }
 }
+
+/// `examples/NAME` copied into `dir`.
+fn example(dir: &std::path::Path, name: &str) -> String {
+    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name);
+    std::fs::copy(from, dir.join(name)).unwrap();
+    name.to_owned()
+}
+
+#[test]
+fn the_hdfs_alternatives_examples_check_clean() {
+    let tmp = tempfile::tempdir().unwrap();
+    for name in ["hdfs-nfs-gateway.properties", "hdfs-staged.properties"] {
+        let conf = example(tmp.path(), name);
+        let (code, out, err) = outcome(&sluice(
+            tmp.path(),
+            &["config", "check", "-n", "a2", "-f", &conf],
+        ));
+        assert_eq!(code, 0, "{name}: {out}{err}");
+        assert!(!out.contains("warning"), "{name}: {out}");
+    }
+}
+
+#[test]
+fn the_staged_hdfs_example_leaves_closed_files_where_the_uploader_looks() {
+    use std::process::{Command, Stdio};
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = example(tmp.path(), "hdfs-staged.properties");
+    let log = tmp.path().join("agent.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .current_dir(tmp.path())
+        .args(["agent", "-n", "a2", "-f", &conf])
+        .arg("-Da2.sources.r2.command=printf 'one\\ntwo\\n'")
+        .arg("-Da2.sinks.k2.hdfs.rollInterval=1")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let end = std::time::Instant::now() + WAIT;
+    while !std::fs::read_to_string(&log).unwrap_or_default().contains("Renaming ") {
+        assert!(std::time::Instant::now() < end, "no file closed");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    // What `hdfs-upload.sh` would copy: every file not named `_*` or `*.tmp`.
+    let mut closed = Vec::new();
+    let mut in_use = Vec::new();
+    let mut stack = vec![tmp.path().join("data/hdfs-staging")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if p.is_dir() {
+                stack.push(p);
+            } else if name.starts_with('_') || name.ends_with(".tmp") {
+                in_use.push(name);
+            } else {
+                assert!(name.starts_with("logs-."), "{name}");
+                closed.push(std::fs::read_to_string(&p).unwrap());
+            }
+        }
+    }
+    assert!(in_use.is_empty(), "{in_use:?}");
+    assert_eq!(closed.concat(), "one\ntwo\n");
+}

@@ -306,7 +306,7 @@ fn local_path(cx: &mut Ctx<'_>, p: &str) -> Option<String> {
         cx.error(
             "hdfs.path",
             format!(
-                "{p:?}: the {scheme}:// scheme is not supported; Sluice writes to a local or mounted file system (a plain path or file:///...). To land in HDFS, mount it (NFS gateway / FUSE) or forward to a Flume agent"
+                "{p:?}: the {scheme}:// scheme is not supported; Sluice writes to a local or mounted file system (a plain path or file:///...). To land in HDFS, write through an HDFS NFS gateway mount or stage locally and upload: see docs/hdfs-alternatives.md"
             ),
         );
         return None;
