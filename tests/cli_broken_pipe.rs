@@ -28,9 +28,19 @@ fn conf(dir: &std::path::Path, port: u16) -> String {
     "a1.properties".into()
 }
 
-/// Sends `line` and expects `OK`.
+/// Sends `line` and expects `OK` (connecting until the source accepts, at most [`WAIT`]).
 fn send(port: u16, line: &str) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let end = Instant::now() + WAIT;
+    let mut s = loop {
+        match TcpStream::connect(("127.0.0.1", port)) {
+            Ok(s) => break s,
+            Err(e) if Instant::now() < end => {
+                let _ = e;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("cannot connect: {e}"),
+        }
+    };
     s.set_read_timeout(Some(WAIT)).unwrap();
     s.write_all(format!("{line}\n").as_bytes()).unwrap();
     let mut reply = String::new();
