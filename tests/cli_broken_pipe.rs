@@ -65,7 +65,14 @@ fn an_agent_whose_log_pipe_closed_keeps_delivering_and_stops_cleanly() {
     // DEBUG, so that every batch writes log lines into the closed pipe.
     let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .current_dir(tmp.path())
-        .args(["agent", "-n", "a1", "-f", &c, "-Dflume.root.logger=DEBUG,console"])
+        .args([
+            "agent",
+            "-n",
+            "a1",
+            "-f",
+            &c,
+            "-Dflume.root.logger=DEBUG,console",
+        ])
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -77,7 +84,10 @@ fn an_agent_whose_log_pipe_closed_keeps_delivering_and_stops_cleanly() {
     let end = Instant::now() + WAIT;
     while !line.contains("agent started") {
         line.clear();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "no `agent started`");
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "no `agent started`"
+        );
         assert!(Instant::now() < end);
     }
     // `| head` has read enough: both ends of the agent's output are closed.

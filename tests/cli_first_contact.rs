@@ -79,7 +79,10 @@ fn send_to_a_source_that_never_answers_says_so_in_words() {
 fn help_examples_print_one_command_per_line() {
     let tmp = tempfile::tempdir().unwrap();
     for (cmd, line) in [
-        ("send", "  printf 'a\\nb\\n' | sluice send -H 127.0.0.1 -p 44444"),
+        (
+            "send",
+            "  printf 'a\\nb\\n' | sluice send -H 127.0.0.1 -p 44444",
+        ),
         (
             "avro-client",
             "  printf 'a\\nb\\n' | sluice avro-client -H localhost -p 41414 --header host=web1",
@@ -94,7 +97,9 @@ fn help_examples_print_one_command_per_line() {
 
 /// `examples/NAME` copied into `dir`.
 fn example(dir: &std::path::Path, name: &str) -> String {
-    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name);
+    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name);
     std::fs::copy(from, dir.join(name)).unwrap();
     name.to_owned()
 }
@@ -131,7 +136,10 @@ fn the_staged_hdfs_example_leaves_closed_files_where_the_uploader_looks() {
         .spawn()
         .unwrap();
     let end = std::time::Instant::now() + WAIT;
-    while !std::fs::read_to_string(&log).unwrap_or_default().contains("Renaming ") {
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("Renaming ")
+    {
         assert!(std::time::Instant::now() < end, "no file closed");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }

@@ -87,7 +87,11 @@ fn a_source_that_cannot_listen_is_named_instead_of_the_readiness_line() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
     let (ch, sink) = MEMORY_LOGGER;
-    std::fs::write(tmp.path().join("a1.properties"), netcat_conf(port, ch, sink)).unwrap();
+    std::fs::write(
+        tmp.path().join("a1.properties"),
+        netcat_conf(port, ch, sink),
+    )
+    .unwrap();
     let mut a = Agent::start(tmp.path(), "a1.properties", &[], "agent.log");
     let log = a.log.clone();
     let text = a.wait_for(&log, "agent running, but not every source accepts input");

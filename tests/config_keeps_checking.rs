@@ -88,10 +88,7 @@ fn wired(kind: &str, lines: &str) -> String {
          a2.sinks = x\na2.sinks.x.channel = c2\n"
     };
     let prefix = format!("a2.{kind}.x.");
-    let own: String = lines
-        .lines()
-        .map(|l| format!("{prefix}{l}\n"))
-        .collect();
+    let own: String = lines.lines().map(|l| format!("{prefix}{l}\n")).collect();
     format!("a2.channels = c2\na2.channels.c2.type = memory\n{other}{own}")
 }
 

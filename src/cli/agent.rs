@@ -151,8 +151,7 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
     // Signals are caught from the first moment: one that arrives while the agent starts (or
     // right after its readiness line) stops it cleanly instead of killing it.
     use tokio::signal::unix::{signal, SignalKind};
-    let mut sigterm =
-        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let registry = Arc::new(Registry::for_agent(&args.name));
     let (http_stop, http_stopped) = stop::channel();

@@ -34,10 +34,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     let loaded = config::load(&text, &args.name, &args.defines);
     let file = args.conf_file.display().to_string();
     if let Some(cp) = &args.classpath {
-        crate::cli::pipe::eprint_line(&format!(
-            "warning: {}",
-            super::agent::classpath_warning(cp)
-        ));
+        crate::cli::pipe::eprint_line(&format!("warning: {}", super::agent::classpath_warning(cp)));
     }
     for p in &loaded.problems {
         println!("{}", p.render(&file));

@@ -68,22 +68,17 @@ pub async fn wait_all(
     let mut not_ready = Vec::new();
     for (name, wait) in waits {
         let mut wait = wait.clone();
-        let why = match tokio::time::timeout_at(
-            deadline,
-            wait.wait_for(|s| *s != Readiness::Starting),
-        )
-        .await
-        {
-            Ok(Ok(state)) => match &*state {
-                Readiness::Failed(why) => Some(why.clone()),
-                _ => None,
-            },
-            Ok(Err(_)) => Some("its task ended".to_owned()),
-            Err(_) => Some(format!(
-                "not accepting input after {} s",
-                bound.as_secs()
-            )),
-        };
+        let why =
+            match tokio::time::timeout_at(deadline, wait.wait_for(|s| *s != Readiness::Starting))
+                .await
+            {
+                Ok(Ok(state)) => match &*state {
+                    Readiness::Failed(why) => Some(why.clone()),
+                    _ => None,
+                },
+                Ok(Err(_)) => Some("its task ended".to_owned()),
+                Err(_) => Some(format!("not accepting input after {} s", bound.as_secs())),
+            };
         if let Some(why) = why {
             not_ready.push((name.clone(), why));
         }
