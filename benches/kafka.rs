@@ -221,6 +221,7 @@ async fn sluice_source(cfg: &AgentConfig, n: usize) -> Duration {
         counters: src_counters.clone(),
         stop: stop.clone(),
         alarms: Default::default(),
+        ready: Default::default(),
     };
     let src = tokio::spawn(source::run(cfg.sources["r"].kind.clone(), ctx));
     let kind = &cfg.sinks["n"].kind;

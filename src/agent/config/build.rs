@@ -1,4 +1,9 @@
 //! Builds each component's typed settings from its properties.
+//!
+//! A builder reads every key of its component whatever it refused first, so that one bad key
+//! does not hide the others' problems (or make them "unknown"): a refused value is reported
+//! through the [`Ctx`] and the `?` that gives up on it comes last (struct fields are
+//! evaluated in the order they are written).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -58,7 +63,6 @@ pub fn source(cx: &mut Ctx<'_>, short: &str) -> Option<SourceKind> {
             let command = cx.required("command");
             let shell = cx.get("shell");
             let cfg = ExecConfig {
-                command: command?,
                 shell,
                 restart: cx.bool("restart", false),
                 restart_throttle: Duration::from_millis(cx.u64(
@@ -75,6 +79,7 @@ pub fn source(cx: &mut Ctx<'_>, short: &str) -> Option<SourceKind> {
                     1,
                     DURATION_MS_MAX,
                 )),
+                command: command?,
             };
             Some(SourceKind::Exec(cfg))
         }
@@ -275,12 +280,12 @@ pub fn sink(cx: &mut Ctx<'_>, short: &str) -> Option<SinkKind> {
             let append_newline = cx.bool("sink.serializer.appendNewline", true);
             let path_manager = crate::agent::sink::file_roll::path_manager(cx);
             Some(SinkKind::FileRoll(FileRollConfig {
-                directory: directory?,
                 roll_interval: (secs > 0).then(|| Duration::from_secs(secs)),
                 batch_size,
                 append_newline,
                 path_manager,
                 fsync_per_batch: cx.bool("sink.fsyncPerBatch", true),
+                directory: directory?,
             }))
         }
         "hdfs" => crate::agent::sink::hdfs::config::build(cx).map(|c| SinkKind::Hdfs(Box::new(c))),

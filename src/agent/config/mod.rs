@@ -132,7 +132,9 @@ pub fn load(text: &str, agent: &str, overrides: &[(String, String)]) -> Loaded {
         ..AgentConfig::default()
     };
     for comp in raw.section(Section::Channels) {
-        if let Some(kind) = typed(
+        // A channel with an error is left out: its refused values were replaced by defaults,
+        // which would make the batch-size checks against it say wrong things.
+        if let Some((kind, true)) = typed(
             comp,
             CHANNEL_TYPES,
             "channel",
@@ -199,13 +201,17 @@ pub fn load(text: &str, agent: &str, overrides: &[(String, String)]) -> Loaded {
     Loaded { config, problems }
 }
 
+/// Builds one component with `f`: its settings and whether it had no error. Settings built
+/// despite an error (a builder reads every key and returns what it can, with defaults in place
+/// of refused values) are kept for the cross-component checks only: an error anywhere makes
+/// [`load`] return no configuration.
 fn typed<T>(
     comp: &RawComponent,
     table: TypeTable,
     what: &str,
     problems: &mut Vec<Problem>,
     f: impl FnOnce(&mut ctx::Ctx<'_>, &str) -> Option<T>,
-) -> Option<T> {
+) -> Option<(T, bool)> {
     let mut cx = ctx::Ctx::new(comp, problems);
     let t = cx.required("type")?;
     let Some(short) = resolve(table, &t) else {
@@ -227,7 +233,7 @@ fn typed<T>(
     };
     let kind = f(&mut cx, short);
     let ok = cx.finish(&format!("a {short} {what}"));
-    kind.filter(|_| ok)
+    kind.map(|k| (k, ok))
 }
 
 fn source(
@@ -254,7 +260,8 @@ fn source(
         let interceptors = routing::interceptors(cx);
         wiring = Some((list, selector, interceptors));
         kind
-    })?;
+    })?
+    .0;
     let (channels, selector, interceptors) = wiring?;
     let selector = selector?;
     Some(SourceConfig {
@@ -290,7 +297,8 @@ fn sink(
             }
         }
         kind
-    })?;
+    })?
+    .0;
     Some(SinkConfig {
         kind,
         channel: channel?,
@@ -322,8 +330,8 @@ fn cross_checks(raw: &raw::RawAgent, cfg: &AgentConfig, agent: &str, problems: &
             continue;
         };
         let (batch, cap) = (s.kind.batch_size() as u64, ch.kind.transaction_capacity());
-        if batch > cap {
-            let key = batch_key(&s.kind);
+        let key = batch_key(&s.kind);
+        if batch > cap && !has_error_at(problems, &rc.full_key(key)) {
             problems.push(Problem::error(
                 rc.origin_of(key),
                 rc.full_key(key),
@@ -343,7 +351,7 @@ fn cross_checks(raw: &raw::RawAgent, cfg: &AgentConfig, agent: &str, problems: &
                 continue;
             };
             let (batch, cap) = (s.kind.batch_size() as u64, ch.kind.transaction_capacity());
-            if batch > cap {
+            if batch > cap && !has_error_at(problems, &rc.full_key("batchSize")) {
                 problems.push(Problem::error(
                     rc.origin_of("batchSize"),
                     rc.full_key("batchSize"),
@@ -398,6 +406,14 @@ fn comment_hint(e: &properties::Entry) -> Option<Problem> {
             e.value[at..].trim_start()
         ),
     ))
+}
+
+/// Whether an error was already reported at `full_key` (a refused batch size falls back to
+/// its default, which must not be reported a second time against a channel).
+fn has_error_at(problems: &[Problem], full_key: &str) -> bool {
+    problems
+        .iter()
+        .any(|p| p.severity == Severity::Error && p.key == full_key)
 }
 
 fn batch_key(kind: &SinkKind) -> &'static str {

@@ -137,8 +137,8 @@ pub fn source(cx: &mut Ctx<'_>, short: &str) -> Option<Option<SourceKind>> {
             let port = port(cx, "port");
             let cfg = SyslogUdpConfig {
                 host: cx.get("host").unwrap_or_else(|| "0.0.0.0".into()),
-                port: port?,
                 syslog: syslog_options(cx, "false"),
+                port: port?,
             };
             Some(SourceKind::SyslogUdp(cfg))
         }
@@ -150,8 +150,8 @@ pub fn source(cx: &mut Ctx<'_>, short: &str) -> Option<Option<SourceKind>> {
                 .or_else(|| cx.get("remoteAddress"));
             Some(SourceKind::NetcatUdp(NetcatUdpConfig {
                 bind: cx.get("bind").unwrap_or_else(|| "0.0.0.0".into()),
-                port: port?,
                 remote_address_header: header,
+                port: port?,
             }))
         }
         _ => return None,
@@ -216,25 +216,29 @@ fn syslog_options(cx: &mut Ctx<'_>, keep_default: &str) -> SyslogOptions {
 
 fn syslog_tcp(cx: &mut Ctx<'_>, multi: bool) -> Option<SyslogTcpConfig> {
     let host = cx.get("host").unwrap_or_else(|| "0.0.0.0".into());
+    // A refused port does not end the build: every other key is still read and checked,
+    // and `None` is returned at the end.
     let ports = if multi {
-        let list = cx.required("ports")?;
-        let mut ports = Vec::new();
-        for p in list.split_whitespace() {
-            ports.push(parse_port(cx, "ports", p)?);
-        }
-        if ports.is_empty() {
-            cx.error("ports", "expected a space-separated list of ports");
-            return None;
-        }
-        ports
+        cx.required("ports").and_then(|list| {
+            let ports: Vec<Option<u16>> = list
+                .split_whitespace()
+                .map(|p| parse_port(cx, "ports", p))
+                .collect();
+            if ports.is_empty() {
+                cx.error("ports", "expected a space-separated list of ports");
+                return None;
+            }
+            ports.into_iter().collect::<Option<Vec<u16>>>()
+        })
     } else {
-        vec![port(cx, "port")?]
+        port(cx, "port").map(|p| vec![p])
     };
+    let port_list = ports.clone().unwrap_or_default();
     let syslog = syslog_options(cx, "none");
     let tls = super::tls::tls(cx);
     let port_header = if multi { cx.get("portHeader") } else { None };
     if multi {
-        charsets(cx, &ports);
+        charsets(cx, &port_list);
         // Tokio's worker threads do the work of Flume's `numProcessors` MINA processors.
         cx.get("numProcessors");
     }
@@ -242,7 +246,6 @@ fn syslog_tcp(cx: &mut Ctx<'_>, multi: bool) -> Option<SyslogTcpConfig> {
     Some(SyslogTcpConfig {
         tls,
         host,
-        ports,
         syslog,
         port_header,
         batch_size: bounded(cx, "batchSize", SYSLOG_BATCH_DEFAULT, 1, 100_000),
@@ -260,6 +263,7 @@ fn syslog_tcp(cx: &mut Ctx<'_>, multi: bool) -> Option<SyslogTcpConfig> {
             1,
             DURATION_MS_MAX,
         )),
+        ports: ports?,
     })
 }
 
@@ -313,12 +317,13 @@ fn charsets(cx: &mut Ctx<'_>, ports: &[u16]) {
 fn http(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
     let port = port(cx, "port");
     let bind = cx.get("bind").unwrap_or_else(|| "0.0.0.0".into());
+    // A refused handler or port does not end the build before every key was read.
     let handler = match cx.get("handler").as_deref().map(str::trim) {
         None | Some("org.apache.flume.source.http.JSONHandler") | Some("JSONHandler") => {
-            HttpHandler::Json
+            Some(HttpHandler::Json)
         }
         Some("org.apache.flume.sink.solr.morphline.BlobHandler") | Some("BlobHandler") => {
-            HttpHandler::Blob {
+            Some(HttpHandler::Blob {
                 max_blob_length: bounded(
                     cx,
                     "handler.maxBlobLength",
@@ -326,7 +331,7 @@ fn http(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
                     1,
                     i32::MAX as u64,
                 ),
-            }
+            })
         }
         Some(other) => {
             cx.error(
@@ -337,7 +342,7 @@ fn http(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
                      org.apache.flume.sink.solr.morphline.BlobHandler"
                 ),
             );
-            return None;
+            None
         }
     };
     cx.use_prefix("handler.");
@@ -353,8 +358,6 @@ fn http(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
     Some(HttpConfig {
         tls,
         bind,
-        port: port?,
-        handler,
         max_body_bytes: bounded(
             cx,
             "maxBodyBytes",
@@ -381,5 +384,7 @@ fn http(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
             1,
             DURATION_MS_MAX,
         )),
+        port: port?,
+        handler: handler?,
     })
 }

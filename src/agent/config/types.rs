@@ -187,6 +187,20 @@ pub enum SourceKind {
 }
 
 impl SourceKind {
+    /// Whether the source listens on sockets (it accepts input only once they are bound).
+    pub fn listens(&self) -> bool {
+        matches!(
+            self,
+            SourceKind::Netcat(_)
+                | SourceKind::Avro(_)
+                | SourceKind::SyslogTcp(_)
+                | SourceKind::MultiportSyslogTcp(_)
+                | SourceKind::SyslogUdp(_)
+                | SourceKind::Http(_)
+                | SourceKind::NetcatUdp(_)
+        )
+    }
+
     /// Events per channel transaction.
     pub fn batch_size(&self) -> usize {
         match self {

@@ -129,8 +129,8 @@ pub fn build(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
         let v = cx.bool(&k, false);
         rules.insert((kind.to_owned(), code.to_ascii_uppercase()), v);
     }
+    // Every key is read before a refused endpoint ends the build (fields run in order).
     Some(HttpConfig {
-        endpoint: endpoint?,
         connect_timeout: Duration::from_millis(cx.u64("connectTimeout", 5000, 1, DURATION_MS_MAX)),
         request_timeout: Duration::from_millis(cx.u64("requestTimeout", 5000, 1, DURATION_MS_MAX)),
         content_type: cx
@@ -143,6 +143,7 @@ pub fn build(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
         default_rollback: cx.bool("defaultRollback", true),
         default_increment_metrics: cx.bool("defaultIncrementMetrics", false),
         rules,
+        endpoint: endpoint?,
     })
 }
 

@@ -15,6 +15,7 @@ pub mod lines;
 pub mod netcat;
 pub mod netcat_udp;
 pub mod peer;
+pub mod ready;
 pub mod seq;
 pub mod spooldir;
 pub mod syslog;
@@ -49,6 +50,9 @@ pub struct SourceCtx {
     pub stop: Stop,
     /// The agent's alarm board (RPC sources remember their upstreams there).
     pub alarms: Arc<crate::agent::alarm::AlarmBoard>,
+    /// Says when the source accepts input: a network source once its sockets are bound,
+    /// any other as it starts ([`run`] does it for them).
+    pub ready: ready::Ready,
 }
 
 /// A source failed and should be restarted.
@@ -118,6 +122,9 @@ impl SourceCtx {
 
 /// Runs a source until it is stopped (`Ok`) or fails (`Err`).
 pub async fn run(kind: SourceKind, ctx: SourceCtx) -> Result<(), SourceError> {
+    if !kind.listens() {
+        ctx.ready.accepting();
+    }
     match kind {
         SourceKind::Netcat(c) => netcat::run(c, ctx).await,
         SourceKind::Seq(c) => seq::run(c, ctx).await,

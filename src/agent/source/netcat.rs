@@ -36,6 +36,7 @@ pub async fn run(cfg: NetcatConfig, ctx: SourceCtx) -> Result<(), SourceError> {
         .await
         .map_err(|e| ctx.error(format!("cannot listen on {}:{}: {e}", cfg.bind, cfg.port)))?;
     tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, max_connections = cfg.max_connections, "netcat source listening");
+    ctx.ready.accepting();
     let mut conns = JoinSet::new();
     let mut stop = ctx.stop.clone();
     let mut last_refusal_log: Option<tokio::time::Instant> = None;

@@ -118,6 +118,8 @@ impl BucketWriter {
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(e),
             };
+            // Flume's BucketWriter logs the same two lines (`Creating`, `Renaming`).
+            tracing::info!("Creating {}", in_use.display());
             let encoder = Encoder::new(layout, *counter ^ fastrand::u64(..));
             return Ok(BucketWriter {
                 dir: dir.to_owned(),
@@ -205,6 +207,11 @@ impl BucketWriter {
             self.file.sync_data()?;
         }
         if self.in_use != self.target {
+            tracing::info!(
+                "Renaming {} to {}",
+                self.in_use.display(),
+                self.target.display()
+            );
             fs.rename(&self.in_use, &self.target)?;
         }
         fs.sync_dir(&self.dir)

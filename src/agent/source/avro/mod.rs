@@ -56,6 +56,7 @@ pub async fn run(cfg: AvroSourceConfig, ctx: SourceCtx) -> Result<(), SourceErro
         .map_err(|e| ctx.error(format!("cannot listen on {}:{}: {e}", cfg.bind, cfg.port)))?;
     let local = listener.local_addr().ok();
     tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, ?local, "avro source listening");
+    ctx.ready.accepting();
     let cfg_gone = (cfg.client_gone_after, cfg.client_forget_after);
     let shared = Arc::new(Shared {
         threads: cfg.threads.map(Semaphore::new),
@@ -123,10 +124,14 @@ fn accept(
     let _ = stream.set_nodelay(true);
     shared.open.fetch_add(1, Ordering::Relaxed);
     shared.peers.seen(peer.ip(), Instant::now());
-    tracing::debug!(source = %ctx.name, %peer, "avro connection");
+    // Flume's avro source logs OPEN, BOUND and CONNECTED (and DISCONNECTED, UNBOUND, CLOSED):
+    // one line each way here.
+    let local = stream.local_addr().ok();
+    tracing::info!(source = %ctx.name, %peer, ?local, "upstream connected");
     let (ctx, shared) = (ctx.clone(), shared.clone());
     conns.spawn(async move {
         conn::serve(stream, peer, &ctx, &shared).await;
+        tracing::info!(source = %ctx.name, %peer, "upstream disconnected");
         shared.open.fetch_sub(1, Ordering::Relaxed);
         shared.peers.seen(peer.ip(), Instant::now());
     });

@@ -46,6 +46,7 @@ pub async fn run(cfg: HttpConfig, ctx: SourceCtx) -> Result<(), SourceError> {
         Some(t) => Some(tls::acceptor(t).map_err(|e| ctx.error(e))?),
         None => None,
     };
+    ctx.ready.accepting();
     let cfg = Arc::new(cfg);
     let permits = Arc::new(Semaphore::new(cfg.max_connections));
     let mut conns = JoinSet::new();

@@ -33,6 +33,7 @@ pub async fn run(cfg: SyslogTcpConfig, ctx: SourceCtx) -> Result<(), SourceError
         Some(t) => Some(tls::acceptor(t).map_err(|e| ctx.error(e))?),
         None => None,
     };
+    ctx.ready.accepting();
     let cfg = Arc::new(cfg);
     let permits = Arc::new(Semaphore::new(cfg.max_connections));
     let peers = PeerHeaders::new(
