@@ -364,6 +364,28 @@ impl Broker {
 }
 
 impl Broker {
+    /// Whether the broker serves any record of `topic`/`partition` to a plain consumer that
+    /// starts at `offset` (assigned, no group), within `wait`.
+    pub fn serves_from(&self, topic: &str, partition: i32, offset: i64, wait: Duration) -> bool {
+        let c: BaseConsumer = self
+            .config()
+            .set("group.id", unique("probe"))
+            .set("enable.auto.commit", "false")
+            .create()
+            .unwrap();
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        tpl.add_partition_offset(topic, partition, rdkafka::Offset::Offset(offset))
+            .unwrap();
+        c.assign(&tpl).unwrap();
+        let end = Instant::now() + wait;
+        while Instant::now() < end {
+            if let Some(Ok(_)) = c.poll(Duration::from_millis(200)) {
+                return true;
+            }
+        }
+        false
+    }
+
     /// Commits offset `offset` of partition `partition` of `topic` for group `group` (a
     /// client outside the group, as an operator's offset tool).
     pub fn commit_offset(&self, topic: &str, group: &str, partition: i32, offset: i64) {
