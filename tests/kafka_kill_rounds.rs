@@ -259,7 +259,10 @@ fn broker_skipped(
         let Some(&(p, o)) = at.get(l.as_bytes()) else {
             return false; // never in the topic: the edge's loss
         };
-        if gaps.iter().any(|(gp, c, f)| *gp == p && (*c..*f).contains(&o)) {
+        if gaps
+            .iter()
+            .any(|(gp, c, f)| *gp == p && (*c..*f).contains(&o))
+        {
             return true;
         }
         match committed.get(&p) {
