@@ -179,6 +179,7 @@ async fn the_runner_commits_a_503_without_rollback_then_backs_off_before_the_nex
             channel: ch.clone(),
             batch_size: 1,
             counters: counters.clone(),
+            poison: sluice::agent::sink::poison::PoisonHandler::new("k1", None),
         },
     )]);
     let (h, stop) = sluice::agent::stop::channel();

@@ -61,6 +61,8 @@ pub struct SinkConfig {
     pub kind: SinkKind,
     /// `channel`.
     pub channel: String,
+    /// `deadLetter.directory` (Sluice): where poison events are written; `None` drops them.
+    pub dead_letter: Option<std::path::PathBuf>,
     /// Every property as written.
     pub props: Props,
 }
@@ -272,8 +274,10 @@ fn sink(
     problems: &mut Vec<Problem>,
 ) -> Option<SinkConfig> {
     let mut channel = None;
+    let mut dead_letter = None;
     let kind = typed(comp, SINK_TYPES, "sink", problems, |cx, short| {
         let kind = build::sink(cx, short);
+        dead_letter = build::dead_letter(cx);
         if let Some(c) = cx.required("channel") {
             if c.split_whitespace().count() != 1 {
                 cx.error(
@@ -294,6 +298,7 @@ fn sink(
     Some(SinkConfig {
         kind,
         channel: channel?,
+        dead_letter,
         props: comp.plain(),
     })
 }
