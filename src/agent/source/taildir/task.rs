@@ -3,7 +3,7 @@
 //!
 //! For every batch: read (positions not moved) → put and commit into every required channel
 //! (retried with Flume's backoff) → move the file's position → replace the position file
-//! (tmp + rename). The replacement is fsynced (tmp fsync, rename, directory fsync) at least
+//! (tmp + rename), with the files' fingerprints beside it just before. The replacement is fsynced (tmp fsync, rename, directory fsync) at least
 //! every `writePosInterval`, when the source goes idle and when it stops. So a killed agent
 //! re-sends at most the one batch that was being put; a power loss at most what was
 //! committed since the last fsynced position file. Idle, the source waits for a change
@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::config::TaildirConfig;
+use super::fingerprint::{self, Fingerprint};
 use super::position::{self, PosEntry};
 use super::tailer::{Batch, Tailer};
 use super::watch::DirWatch;
@@ -34,12 +35,14 @@ pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceErr
                     tracing::error!(dir = %dir.display(), error = %e, "cannot create the position file's directory");
                 }
             }
-            position::load(&p)
+            (position::load(&p), fingerprint::load(&p))
         })
         .await
         .map_err(|e| ctx.error(e))?
     };
-    let tailer = Tailer::new(cfg.clone(), saved).map_err(|e| ctx.error(e))?;
+    let (saved, fingerprints) = saved;
+    let mut tailer = Tailer::new(cfg.clone(), saved).map_err(|e| ctx.error(e))?;
+    tailer.restore_fingerprints(fingerprints);
     let mut watch = DirWatch::new(&ctx.name);
     let mut slot = Some(tailer);
     let mut writer = PosWriter::new(pos_file);
@@ -86,13 +89,14 @@ pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceErr
                 }
                 let positions = blocking(&mut slot, &ctx, move |t| {
                     t.commit(inode, end);
-                    t.positions()
+                    (t.positions(), t.fingerprints())
                 })
                 .await?;
                 writer.write(positions, false, &cfg).await;
             }
             None => {
-                let positions = blocking(&mut slot, &ctx, |t| t.positions()).await?;
+                let positions =
+                    blocking(&mut slot, &ctx, |t| (t.positions(), t.fingerprints())).await?;
                 writer.write(positions, true, &cfg).await;
                 backoff = (backoff + cfg.backoff_sleep_increment).min(cfg.max_backoff_sleep);
                 let mut stop = ctx.stop.clone();
@@ -105,7 +109,7 @@ pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceErr
         }
     }
     if let Some(t) = &slot {
-        let positions = t.positions();
+        let positions = (t.positions(), t.fingerprints());
         writer.write(positions, true, &cfg).await;
     }
     Ok(())
@@ -151,8 +155,15 @@ impl PosWriter {
         }
     }
 
-    async fn write(&mut self, positions: Vec<PosEntry>, idle: bool, cfg: &TaildirConfig) {
+    /// Writes the position file (Flume's) and, just before it, the fingerprints beside it.
+    async fn write(
+        &mut self,
+        (positions, fps): (Vec<PosEntry>, Vec<Fingerprint>),
+        idle: bool,
+        cfg: &TaildirConfig,
+    ) {
         let bytes = position::render(&positions);
+        let fp_bytes = fingerprint::render(&fps);
         let changed = bytes != self.last;
         if changed {
             self.durable_pending = true;
@@ -166,9 +177,14 @@ impl PosWriter {
         }
         let path = self.path.clone();
         let b = bytes.clone();
-        let res = tokio::task::spawn_blocking(move || atomic_file::replace(&path, &b, durable))
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        let res = tokio::task::spawn_blocking(move || {
+            // The fingerprints first: one that is newer than the position does not match it
+            // and is not used, so a crash between the two writes costs only the check.
+            atomic_file::replace(&fingerprint::path_of(&path), &fp_bytes, durable)?;
+            atomic_file::replace(&path, &b, durable)
+        })
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
         match res {
             Ok(()) => {
                 if self.failing {
