@@ -347,6 +347,14 @@ fn cross_checks(raw: &raw::RawAgent, cfg: &AgentConfig, agent: &str, problems: &
             let Some(ch) = cfg.channels.get(c) else {
                 continue;
             };
+            if let (SourceKind::SpoolDir(sd), ChannelKind::File(_)) = (&s.kind, &ch.kind) {
+                let key = "deserializer.maxBlobLength";
+                if let Some(m) =
+                    crate::agent::source::spooldir::config::blob_over_file_channel(sd, c)
+                {
+                    problems.push(Problem::warning(rc.origin_of(key), rc.full_key(key), m));
+                }
+            }
             let (batch, cap) = (s.kind.batch_size() as u64, ch.kind.transaction_capacity());
             if batch > cap {
                 problems.push(Problem::error(
