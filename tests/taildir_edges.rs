@@ -1,6 +1,6 @@
 //! Issue 25, TAILDIR in the real `sluice agent` (file channel → file_roll): a file truncated
 //! and regrown, or deleted and re-created (on the same inode when the file system reuses it),
-//! while the agent is stopped loses no line of its new content; and a 2 GiB sparse file of
+//! while the agent is stopped (by SIGTERM, or SIGKILL) loses no line of its new content; and a 2 GiB sparse file of
 //! NULs without a newline is tailed with a bounded peak RSS (VmHWM).
 
 mod file_sources_support;
@@ -33,11 +33,18 @@ fn text(lines: &[String]) -> String {
     lines.iter().map(|l| format!("{l}\n")).collect()
 }
 
-/// Starts the agent on `conf`, waits for `want` in the output, stops it with SIGTERM.
-fn run_until_written(root: &Path, conf: &Path, run: usize, want: &[String]) -> String {
+/// Starts the agent on `conf`, waits for `want` in the output, stops it with SIGTERM (or
+/// SIGKILL once the position file is durable: the source went idle).
+fn run_until_written(root: &Path, conf: &Path, run: usize, want: &[String], kill: bool) -> String {
     let mut a = Agent::start(root, conf, run);
     wait_for_all(&root.join("out"), want, &a);
-    a.terminate();
+    if kill {
+        // Idle for longer than the longest backoff: the idle (durable) position write is done.
+        std::thread::sleep(Duration::from_millis(1500));
+        a.kill9();
+    } else {
+        a.terminate();
+    }
     a.log_text()
 }
 
@@ -49,7 +56,7 @@ enum Change {
     DeleteAndRecreate,
 }
 
-fn changed_while_stopped_loses_no_new_line(change: Change) {
+fn changed_while_stopped_loses_no_new_line(change: Change, kill: bool) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
     let logs = root.join("logs");
@@ -60,7 +67,7 @@ fn changed_while_stopped_loses_no_new_line(change: Change) {
     let old = lines("old", 3000);
     std::fs::write(&app, text(&old)).unwrap();
     let ino_before = std::fs::metadata(&app).unwrap().ino();
-    run_until_written(root, &conf, 0, &old);
+    run_until_written(root, &conf, 0, &old, kill);
 
     // While the agent is stopped: 4,000 new lines, longer than the 3,000 it had read.
     let new = lines("new", 4000);
@@ -77,7 +84,7 @@ fn changed_while_stopped_loses_no_new_line(change: Change) {
     }
     let same_inode = std::fs::metadata(&app).unwrap().ino() == ino_before;
     eprintln!("{change:?}: same inode after the change: {same_inode}");
-    let log = run_until_written(root, &conf, 1, &new);
+    let log = run_until_written(root, &conf, 1, &new, false);
     let got = written(&root.join("out"));
     for l in &new {
         assert!(got.contains(l), "{l} lost after {change:?}");
@@ -92,12 +99,17 @@ fn changed_while_stopped_loses_no_new_line(change: Change) {
 
 #[test]
 fn a_file_truncated_and_regrown_while_stopped_loses_no_new_line() {
-    changed_while_stopped_loses_no_new_line(Change::TruncateAndRegrow);
+    changed_while_stopped_loses_no_new_line(Change::TruncateAndRegrow, false);
+}
+
+#[test]
+fn a_file_truncated_and_regrown_after_a_kill_9_loses_no_new_line() {
+    changed_while_stopped_loses_no_new_line(Change::TruncateAndRegrow, true);
 }
 
 #[test]
 fn a_file_deleted_and_recreated_while_stopped_loses_no_new_line() {
-    changed_while_stopped_loses_no_new_line(Change::DeleteAndRecreate);
+    changed_while_stopped_loses_no_new_line(Change::DeleteAndRecreate, false);
 }
 
 /// `VmHWM` (peak resident set) of process `pid`, in KiB.

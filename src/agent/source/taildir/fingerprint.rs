@@ -4,15 +4,17 @@
 //!
 //! A fingerprint is taken at a committed position `pos`: SHA-256 (first 16 bytes, hex) of the
 //! file's first `min(pos, HEAD_BYTES)` bytes and of the `min(pos, TAIL_BYTES)` bytes before
-//! `pos`. Bytes before `pos` were read and committed, so an append never changes them; a
-//! file whose hashes differ at restart was rewritten and is read again from its start.
+//! `pos`. Bytes before a committed position were read and committed, so an append never
+//! changes them: a file whose hashes differ at restart, or that is now shorter than the
+//! fingerprint's position, was rewritten and is read again from its start. That holds for a
+//! fingerprint older than the saved position too (it covers less), so fingerprints are saved
+//! only with the durable position writes (every `writePosInterval`, when idle, at stop).
 //!
 //! They live beside the position file, in `<positionFile>.fingerprints` (JSON), not in it:
 //! Flume's reader of the position file fails on a key it does not know (its Gson loop never
 //! skips unknown values), so the position file stays exactly Flume's and still moves between
-//! Flume and Sluice. A fingerprint applies only to the position it was taken at: after a crash
-//! between the two files' writes it does not match the saved position and is not used (the
-//! file then resumes as before: at its position if the file is at least that long).
+//! Flume and Sluice. Without a fingerprint (a Flume position file) a file resumes as before:
+//! at its position if the file is at least that long.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -91,13 +93,12 @@ pub fn still_matches(fp: &Fingerprint, file: &File) -> std::io::Result<bool> {
     }
 }
 
-/// Whether the file at `path` (inode `inode`) was rewritten since `fp` was taken at `pos`:
-/// true only for a fingerprint of that very position whose bytes no longer match. Without
-/// one (a Flume position file, a crash between the two files' writes) nothing can be told:
-/// false.
-pub fn rewritten(path: &Path, inode: u64, pos: u64, fp: Option<&Fingerprint>) -> bool {
+/// Whether the file at `path` (inode `inode`) was rewritten since `fp` was taken: its bytes
+/// before the fingerprint's position changed, or it is shorter. Without a fingerprint of this
+/// inode (a Flume position file) nothing can be told: false.
+pub fn rewritten(path: &Path, inode: u64, fp: Option<&Fingerprint>) -> bool {
     use std::os::unix::fs::MetadataExt;
-    let Some(fp) = fp.filter(|f| f.pos == pos && f.inode == inode && pos > 0) else {
+    let Some(fp) = fp.filter(|f| f.inode == inode && f.pos > 0) else {
         return false;
     };
     let check = File::open(path).and_then(|f| {
@@ -151,6 +152,32 @@ mod tests {
         assert!(!still_matches(&fp, &File::open(&p).unwrap()).unwrap());
         std::fs::write(&p, b"line").unwrap();
         assert!(!still_matches(&fp, &File::open(&p).unwrap()).unwrap());
+    }
+
+    #[test]
+    fn an_older_fingerprint_still_tells_a_grown_file_from_a_rewritten_one() {
+        use std::os::unix::fs::MetadataExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a.log");
+        std::fs::write(&p, b"line one\n").unwrap();
+        let ino = std::fs::metadata(&p).unwrap().ino();
+        let fp = take(&File::open(&p).unwrap(), ino, 9).unwrap();
+        // Grown well past the fingerprint (the saved position may be later than it).
+        std::fs::write(&p, b"line one\nline two\nline three\n").unwrap();
+        assert!(!rewritten(&p, ino, Some(&fp)));
+        assert!(!rewritten(&p, ino, None), "no fingerprint: nothing to tell");
+        let other = Fingerprint {
+            inode: ino + 1,
+            ..fp.clone()
+        };
+        assert!(!rewritten(&p, ino, Some(&other)), "another inode's");
+        std::fs::write(&p, b"LINE one\nline two\nline three\n").unwrap();
+        assert!(rewritten(&p, ino, Some(&fp)));
+        std::fs::write(&p, b"line").unwrap();
+        assert!(
+            rewritten(&p, ino, Some(&fp)),
+            "shorter than what was committed"
+        );
     }
 
     #[test]

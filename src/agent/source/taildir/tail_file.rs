@@ -34,7 +34,8 @@ pub struct TailFile {
     pub pending: bool,
     /// Whether the last scan found it under a matching name.
     pub matched: bool,
-    /// Its fingerprint at `pos` (see [`fingerprint`]), when one could be taken.
+    /// Its latest fingerprint (see [`fingerprint`]): at `pos`, or at an earlier committed
+    /// position when restored from the fingerprint file.
     pub fingerprint: Option<Fingerprint>,
     file: Option<File>,
     lines: LineBuf,

@@ -5,8 +5,9 @@
 //! Files are known by inode. A scan finds: a known inode under a new name (rename rotation:
 //! followed on), a known inode shorter than what was read (copytruncate: from 0 again), an
 //! unknown inode (a new file: from its saved position unless its fingerprint says it was
-//! rewritten meanwhile, else from 0, or its end with `skipToEnd`), and known inodes no longer matched (rotated away or deleted: read to their
-//! end through the open descriptor, then forgotten).
+//! rewritten meanwhile, else from 0, or its end with `skipToEnd`), and known inodes no
+//! longer matched (rotated away or deleted: read to their end through the open descriptor,
+//! then forgotten).
 
 use std::collections::{BTreeMap, HashMap};
 use std::os::unix::fs::MetadataExt;
@@ -239,17 +240,15 @@ impl Tailer {
         }
         let fp = self.fingerprints.remove(&inode);
         let (pos, fp) = match self.saved.remove(&inode) {
-            Some(e)
-                if e.pos <= m.len() && fingerprint::rewritten(&path, inode, e.pos, fp.as_ref()) =>
-            {
-                tracing::warn!(file = %path.display(), inode, pos = e.pos, size = m.len(), "file truncated and rewritten, or replaced on the same inode, while the source was down (the bytes before the saved position changed); reading it again from the beginning");
+            Some(e) if e.pos <= m.len() && fingerprint::rewritten(&path, inode, fp.as_ref()) => {
+                tracing::warn!(file = %path.display(), inode, pos = e.pos, size = m.len(), "file truncated and rewritten, or replaced on the same inode, while the source was down (bytes it had read changed); reading it again from the beginning");
                 (0, None)
             }
             Some(e) if e.pos <= m.len() => {
                 if Path::new(&e.file) != path {
                     tracing::info!(file = %path.display(), was = %e.file, inode, pos = e.pos, "resuming a file renamed while the source was down");
                 }
-                (e.pos, fp.filter(|f| f.pos == e.pos))
+                (e.pos, fp)
             }
             Some(e) => {
                 tracing::warn!(file = %path.display(), inode, pos = e.pos, size = m.len(), "saved position beyond the end of the file (truncated while down); reading from the beginning");

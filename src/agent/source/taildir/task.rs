@@ -3,8 +3,9 @@
 //!
 //! For every batch: read (positions not moved) → put and commit into every required channel
 //! (retried with Flume's backoff) → move the file's position → replace the position file
-//! (tmp + rename), with the files' fingerprints beside it just before. The replacement is fsynced (tmp fsync, rename, directory fsync) at least
-//! every `writePosInterval`, when the source goes idle and when it stops. So a killed agent
+//! (tmp + rename). The replacement is fsynced (tmp fsync, rename, directory fsync) at least
+//! every `writePosInterval`, when the source goes idle and when it stops, and only then are
+//! the files' fingerprints saved beside it, just before it. So a killed agent
 //! re-sends at most the one batch that was being put; a power loss at most what was
 //! committed since the last fsynced position file. Idle, the source waits for a change
 //! event or a backoff growing by `backoffSleepIncrement` up to `maxBackoffSleep`, and scans
@@ -155,7 +156,8 @@ impl PosWriter {
         }
     }
 
-    /// Writes the position file (Flume's) and, just before it, the fingerprints beside it.
+    /// Writes the position file (Flume's) and, before a durable write, the fingerprints
+    /// beside it.
     async fn write(
         &mut self,
         (positions, fps): (Vec<PosEntry>, Vec<Fingerprint>),
@@ -178,9 +180,11 @@ impl PosWriter {
         let path = self.path.clone();
         let b = bytes.clone();
         let res = tokio::task::spawn_blocking(move || {
-            // The fingerprints first: one that is newer than the position does not match it
-            // and is not used, so a crash between the two writes costs only the check.
-            atomic_file::replace(&fingerprint::path_of(&path), &fp_bytes, durable)?;
+            // With the durable writes only: an older fingerprint still checks the bytes it
+            // covers (see `fingerprint`), and the batches between cost no second file.
+            if durable {
+                atomic_file::replace(&fingerprint::path_of(&path), &fp_bytes, true)?;
+            }
             atomic_file::replace(&path, &b, durable)
         })
         .await
