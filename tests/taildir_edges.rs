@@ -1,7 +1,7 @@
 //! Issue 25, TAILDIR in the real `sluice agent` (file channel → file_roll): a file truncated
 //! and regrown, or deleted and re-created (on the same inode when the file system reuses it),
-//! while the agent is stopped (by SIGTERM, or SIGKILL) loses no line of its new content; and a 2 GiB sparse file of
-//! NULs without a newline is tailed with a bounded peak RSS (VmHWM).
+//! while the agent is stopped (by SIGTERM, or SIGKILL) loses no line of its new content; and
+//! a 2 GiB sparse file of NULs without a newline is tailed with a bounded peak RSS (VmHWM).
 
 mod file_sources_support;
 
