@@ -6,14 +6,35 @@
 //! header value makes a path component longer than [`NAME_BYTES_MAX`] bytes (a directory, or
 //! the file name with its counter, suffix and in-use affixes) or the whole path longer than
 //! [`PATH_BYTES_MAX`]. Problems the template makes alone are not refusals: they concern every
-//! event and stay batch failures (a configuration to fix, not data to drop).
+//! event and stay batch failures (a configuration to fix, not data to drop). [`Refused`] is
+//! how the writer reports such an event, [`refused_as_name`] which file-system errors on a
+//! header-made name it counts as one.
 
 use std::collections::HashMap;
+use std::io;
 
 use super::config::HdfsConfig;
 use super::confine::{Confined, NAME_BYTES_MAX, PATH_BYTES_MAX};
 use super::path::{event_time, HostNames, PathTemplate};
 use sluice_core::Event;
+
+/// An event of a batch that can never be written (a poison event), by its index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    /// Its index in the batch.
+    pub index: usize,
+    /// Why.
+    pub reason: String,
+}
+
+/// Whether a file system refused a path as a name (too long for it, or bytes it does not
+/// take), rather than for the state of the disk.
+pub fn refused_as_name(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENAMETOOLONG) | Some(libc::EILSEQ)
+    )
+}
 
 /// One bucket of a batch.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -15,7 +15,8 @@ use super::config::HdfsConfig;
 use super::format::Layout;
 use super::path::{HostNames, PathTemplate};
 use super::recover::{recover_all, recover_file, search_root, Recovered};
-use super::route::Router;
+pub use super::route::Refused;
+use super::route::{refused_as_name, Router};
 use sluice_core::io::Fs;
 use sluice_core::Event;
 
@@ -35,24 +36,6 @@ pub enum HdfsError {
         /// The error.
         source: io::Error,
     },
-}
-
-/// An event of a batch that can never be written (a poison event), by its index.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Refused {
-    /// Its index in the batch.
-    pub index: usize,
-    /// Why.
-    pub reason: String,
-}
-
-/// Whether a file system refused a path as a name (too long for it, or bytes it does not
-/// take), rather than for the state of the disk.
-fn refused_as_name(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::ENAMETOOLONG) | Some(libc::EILSEQ)
-    )
 }
 
 fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> HdfsError + 'a {
