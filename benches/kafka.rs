@@ -187,6 +187,7 @@ async fn sluice_sink(cfg: &AgentConfig, n: usize) -> Duration {
         channel: ch,
         batch_size: kind.batch_size(),
         counters: counters.clone(),
+        poison: sluice::agent::sink::poison::PoisonHandler::new("k", None),
     };
     let (stop_tx, stop) = sluice::agent::stop::channel();
     let t = Instant::now();
@@ -231,6 +232,7 @@ async fn sluice_source(cfg: &AgentConfig, n: usize) -> Duration {
         channel: ch,
         batch_size: kind.batch_size(),
         counters: sink_counters.clone(),
+        poison: sluice::agent::sink::poison::PoisonHandler::new("n", None),
     };
     let sink = tokio::spawn(runner::run(
         "n".into(),

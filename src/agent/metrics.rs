@@ -47,6 +47,8 @@ pub const SINK_COUNTERS: &[&str] = &[
     "EventDrainSuccessCount",
     "EventWriteFail",
     "ChannelReadFail",
+    "EventPoisonCount",
+    "EventDeadLetterCount",
 ];
 
 /// Gauges computed on demand (channel size, capacity, ...).

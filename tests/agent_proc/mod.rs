@@ -187,6 +187,24 @@ impl Proc {
         self.kill9();
     }
 
+    /// SIGTERM and wait (bounded) for the exit; returns its code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        self.signal(libc::SIGTERM);
+        let end = Instant::now() + WAIT;
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s.code();
+            }
+            assert!(
+                Instant::now() < end,
+                "{}: no exit; log:\n{}",
+                self.name,
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// SIGKILL and wait for the exit.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();

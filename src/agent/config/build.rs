@@ -298,6 +298,17 @@ pub fn sink(cx: &mut Ctx<'_>, short: &str) -> Option<SinkKind> {
     }
 }
 
+/// A sink's `deadLetter.directory` (Sluice, any sink type): where its poison events are
+/// written (`agent::sink::poison`); unset, they are dropped (counted and logged).
+pub fn dead_letter(cx: &mut Ctx<'_>) -> Option<PathBuf> {
+    let dir = cx.get("deadLetter.directory")?;
+    if dir.trim().is_empty() {
+        cx.error("deadLetter.directory", "must not be empty");
+        return None;
+    }
+    Some(PathBuf::from(dir))
+}
+
 /// A batch size of at least 1 and at most [`BATCH_SIZE_MAX`].
 pub fn batch(cx: &mut Ctx<'_>, key: &str, default: u64) -> usize {
     cx.u64(key, default, 1, BATCH_SIZE_MAX) as usize

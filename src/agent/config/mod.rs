@@ -61,6 +61,8 @@ pub struct SinkConfig {
     pub kind: SinkKind,
     /// `channel`.
     pub channel: String,
+    /// `deadLetter.directory` (Sluice): where poison events are written; `None` drops them.
+    pub dead_letter: Option<std::path::PathBuf>,
     /// Every property as written.
     pub props: Props,
 }
@@ -279,8 +281,10 @@ fn sink(
     problems: &mut Vec<Problem>,
 ) -> Option<SinkConfig> {
     let mut channel = None;
+    let mut dead_letter = None;
     let kind = typed(comp, SINK_TYPES, "sink", problems, |cx, short| {
         let kind = build::sink(cx, short);
+        dead_letter = build::dead_letter(cx);
         if let Some(c) = cx.required("channel") {
             if c.split_whitespace().count() != 1 {
                 cx.error(
@@ -302,6 +306,7 @@ fn sink(
     Some(SinkConfig {
         kind,
         channel: channel?,
+        dead_letter,
         props: comp.plain(),
     })
 }
@@ -350,6 +355,14 @@ fn cross_checks(raw: &raw::RawAgent, cfg: &AgentConfig, agent: &str, problems: &
             let Some(ch) = cfg.channels.get(c) else {
                 continue;
             };
+            if let (SourceKind::SpoolDir(sd), ChannelKind::File(_)) = (&s.kind, &ch.kind) {
+                let key = "deserializer.maxBlobLength";
+                if let Some(m) =
+                    crate::agent::source::spooldir::config::blob_over_file_channel(sd, c)
+                {
+                    problems.push(Problem::warning(rc.origin_of(key), rc.full_key(key), m));
+                }
+            }
             let (batch, cap) = (s.kind.batch_size() as u64, ch.kind.transaction_capacity());
             if batch > cap && !has_error_at(problems, &rc.full_key("batchSize")) {
                 problems.push(Problem::error(

@@ -24,6 +24,7 @@ use crate::agent::config::{AgentConfig, ChannelConfig};
 use crate::agent::metrics::{CounterGroup, Registry};
 use crate::agent::processor::SinkProcessorConfig;
 use crate::agent::router::ChannelProcessor;
+use crate::agent::sink::poison::PoisonHandler;
 use crate::agent::sink::{runner, Sink};
 use crate::agent::source::ready::{self, Ready, ReadyWait};
 use crate::agent::source::{self, SourceCtx};
@@ -258,19 +259,26 @@ impl Agent {
             };
             let counters = CounterGroup::sink();
             self.registry.register(&s, counters.clone());
-            members.push((s, sc.kind.clone(), rc.channel.clone(), counters));
+            members.push((
+                s,
+                sc.kind.clone(),
+                rc.channel.clone(),
+                counters,
+                sc.dead_letter.clone(),
+            ));
         }
         let policy_cfg = proc_cfg.clone();
         let name = key.to_owned();
         let sup = Supervised::spawn(format!("sink runner {key}"), move |stop| {
             let units = members
                 .iter()
-                .map(|(s, kind, ch, counters)| {
+                .map(|(s, kind, ch, counters, dead_letter)| {
                     let unit = runner::SinkUnit {
                         sink: Sink::new(s, kind),
                         channel: ch.clone(),
                         batch_size: kind.batch_size(),
                         counters: counters.clone(),
+                        poison: PoisonHandler::new(s, dead_letter.clone()),
                     };
                     (s.clone(), unit)
                 })

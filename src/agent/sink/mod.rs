@@ -3,6 +3,18 @@
 //! only after `deliver` returned `Ok` (for `file_roll` and `hdfs`: after the bytes were
 //! written, flushed and fsynced; for `avro`: after the downstream answered `OK`; for `kafka`:
 //! after the broker acknowledged every record).
+//!
+//! Poison events (events a sink can never deliver: an impossible file name from a header, a
+//! record over the destination's size limit, a status that refuses the event itself) are not
+//! batch failures: the sink delivers the rest of the batch, answers `Ok`, and hands the poison
+//! ones over through [`Sink::take_poisoned`]; the runner counts, logs and drops or
+//! dead-letters them ([`poison`]) before it commits the take, so they are never retried and
+//! the batch's good events are never delivered twice. Which sinks report what:
+//! `hdfs` (a timestamp header missing or not a number when the path needs one, a path or file
+//! name component made by a header longer than 255 bytes or a path longer than 4095 bytes, a
+//! file name the file system refuses as a name, an event too large for a SequenceFile
+//! record), `http` (status 400 or 413 when no `rollback.CODE` rule names it) and `kafka` (a
+//! record librdkafka refuses as larger than `message.max.bytes` when it is produced).
 
 pub mod avro;
 pub mod file_roll;
@@ -10,6 +22,7 @@ pub mod hdfs;
 pub mod http;
 pub mod kafka;
 pub mod logger;
+pub mod poison;
 pub mod runner;
 #[cfg(test)]
 pub mod scripted;
@@ -21,6 +34,8 @@ use crate::agent::config::SinkKind;
 use crate::agent::metrics::CounterGroup;
 use crate::agent::stop::Stop;
 use sluice_core::Event;
+
+pub use poison::Poisoned;
 
 /// A sink could not deliver a batch; the take is rolled back.
 #[derive(Debug, thiserror::Error)]
@@ -156,6 +171,20 @@ impl Sink {
             #[cfg(test)]
             Sink::Scripted(s) => s.take_acks(),
             _ => None,
+        }
+    }
+
+    /// The poison events of the last `deliver` (events it can never deliver; the rest of
+    /// the batch was delivered). The runner asks right after each `deliver`, and drops them
+    /// when `deliver` failed (the batch comes again whole).
+    pub fn take_poisoned(&mut self) -> Vec<Poisoned> {
+        match self {
+            Sink::Hdfs(s) => s.take_poisoned(),
+            Sink::Http(s) => s.take_poisoned(),
+            Sink::Kafka(s) => s.take_poisoned(),
+            #[cfg(test)]
+            Sink::Scripted(s) => s.take_poisoned(),
+            _ => Vec::new(),
         }
     }
 

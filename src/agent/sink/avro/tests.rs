@@ -292,6 +292,7 @@ async fn the_runner_retries_a_refused_batch_until_the_downstream_accepts_it() {
             channel: ch.clone(),
             batch_size: 4,
             counters: counters.clone(),
+            poison: crate::agent::sink::poison::PoisonHandler::new("k1", None),
         },
     );
     let (h, stop) = crate::agent::stop::channel();
@@ -335,6 +336,7 @@ async fn stop_abandons_a_call_the_downstream_never_answers_and_keeps_the_batch()
             channel: ch.clone(),
             batch_size: 4,
             counters: CounterGroup::sink(),
+            poison: crate::agent::sink::poison::PoisonHandler::new("k1", None),
         },
     );
     let (h, stop) = crate::agent::stop::channel();

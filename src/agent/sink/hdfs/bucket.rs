@@ -14,7 +14,7 @@ use sluice_core::io::{Fs, FsFile, OpenMode};
 use sluice_core::Event;
 
 /// Tries at finding an unused file name before giving up.
-const NAME_TRIES_MAX: u32 = 10_000;
+pub const NAME_TRIES_MAX: u32 = 10_000;
 
 /// How the sink names files.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,6 +5,9 @@
 //! the position durably (retried with a capped backoff on failure, e.g. a full disk; the next
 //! batch is not read before it succeeded). A file is completed only after its last commit.
 //! A kill at any moment therefore re-sends at most the batch whose position was not saved.
+//! A batch a channel can never take (an event larger than the file channel's record limit,
+//! e.g. a BLOB over 64 MiB) is not retried: its file is set aside as other per-file errors
+//! are, and the files behind it go on.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,8 +41,14 @@ pub async fn run(cfg: SpoolDirConfig, mut ctx: SourceCtx) -> Result<(), SourceEr
                 }
             }
             Ok(Step::Events { events, pos }) => {
-                if !put(&cfg, &mut ctx, events).await {
-                    return Ok(());
+                match put(&cfg, &mut ctx, events).await {
+                    Put::Committed => {}
+                    Put::Stopped => return Ok(()),
+                    Put::Refused(why) => {
+                        ctx.counters.add("GenericProcessingFail", 1);
+                        blocking(&mut spooler, &ctx, move |s| s.set_aside_current(&why)).await?;
+                        continue;
+                    }
                 }
                 if !retry_state(&mut spooler, &mut ctx, move |s| s.committed(pos)).await? {
                     return Ok(());
@@ -106,8 +115,17 @@ async fn retry_state(
     }
 }
 
-/// Puts a batch, retrying with Flume's spooldir backoff until committed or stopped.
-async fn put(cfg: &SpoolDirConfig, ctx: &mut SourceCtx, events: Vec<Event>) -> bool {
+/// How a put ended.
+enum Put {
+    Committed,
+    Stopped,
+    /// A required channel can never take the batch (an event over its record limit).
+    Refused(String),
+}
+
+/// Puts a batch, retrying with Flume's spooldir backoff until committed or stopped; a batch a
+/// channel can never take is not retried.
+async fn put(cfg: &SpoolDirConfig, ctx: &mut SourceCtx, events: Vec<Event>) -> Put {
     let n = events.len() as u64;
     ctx.counters.add("EventReceivedCount", n);
     ctx.counters.add("AppendBatchReceivedCount", 1);
@@ -117,13 +135,17 @@ async fn put(cfg: &SpoolDirConfig, ctx: &mut SourceCtx, events: Vec<Event>) -> b
             Ok(()) => {
                 ctx.counters.add("EventAcceptedCount", n);
                 ctx.counters.add("AppendBatchAcceptedCount", 1);
-                return true;
+                return Put::Committed;
+            }
+            Err(e) if e.source.never_fits() => {
+                ctx.counters.add("ChannelWriteFail", 1);
+                return Put::Refused(format!("{e} (deserializer.maxBlobLength or maxLineLength larger than the channel stores in one event)"));
             }
             Err(e) => {
                 ctx.counters.add("ChannelWriteFail", 1);
                 tracing::warn!(source = %ctx.name, error = %e, backoff_ms = wait.as_millis() as u64, "batch not accepted; retrying");
                 if ctx.stop.sleep(wait).await {
-                    return false;
+                    return Put::Stopped;
                 }
                 wait = (wait * 2).min(cfg.max_backoff);
             }
