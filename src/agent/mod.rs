@@ -9,6 +9,7 @@ pub mod config;
 pub mod histogram;
 pub mod interceptor;
 pub mod kafka;
+pub mod log_text;
 pub mod metrics;
 pub mod processor;
 pub mod prometheus;

@@ -7,6 +7,7 @@
 
 pub mod atomic_file;
 pub mod avro;
+pub mod budget;
 pub mod exec;
 pub mod file_lines;
 pub mod http;
@@ -15,6 +16,7 @@ pub mod lines;
 pub mod netcat;
 pub mod netcat_udp;
 pub mod peer;
+pub mod refusals;
 pub mod seq;
 pub mod spooldir;
 pub mod syslog;

@@ -4,8 +4,8 @@
 //! a body the handler refuses, 413 for a body over `maxBodyBytes`, 503 when a channel did
 //! not accept the batch (the client should resend), 408 when the body does not arrive
 //! within `requestTimeout`. Connections are kept alive; at most `maxConnections` are open
-//! (more are closed at once), and `headerReadTimeout` bounds both reading a request's
-//! headers and an idle keep-alive connection.
+//! (more are closed at once, with one warning at most every 10 s), and `headerReadTimeout`
+//! bounds both reading a request's headers and an idle keep-alive connection.
 //!
 //! With `ssl = true` each connection first completes a TLS handshake (../tls.rs), bounded by
 //! [`HANDSHAKE_TIMEOUT`].
@@ -31,6 +31,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use super::refusals::RefusalLog;
 use super::tls::{self, HANDSHAKE_TIMEOUT};
 use super::{SourceCtx, SourceError};
 use crate::agent::config::net::{HttpConfig, HttpHandler};
@@ -50,6 +51,7 @@ pub async fn run(cfg: HttpConfig, ctx: SourceCtx) -> Result<(), SourceError> {
     let permits = Arc::new(Semaphore::new(cfg.max_connections));
     let mut conns = JoinSet::new();
     let mut stop = ctx.stop.clone();
+    let mut refusals = RefusalLog::default();
     loop {
         tokio::select! {
             _ = stop.wait() => break,
@@ -80,7 +82,9 @@ pub async fn run(cfg: HttpConfig, ctx: SourceCtx) -> Result<(), SourceError> {
                         });
                     }
                     Err(_) => {
-                        tracing::warn!(source = %ctx.name, %peer, max = cfg.max_connections, "too many connections; closing the new one");
+                        if let Some(refused) = refusals.refused(std::time::Instant::now()) {
+                            tracing::warn!(source = %ctx.name, %peer, max = cfg.max_connections, refused, "too many connections; closing new ones (maxConnections)");
+                        }
                     }
                 },
                 Err(e) => {

@@ -105,8 +105,7 @@ impl Framer {
                 self.advance(1);
                 continue;
             }
-            if self.octet_counting && self.scanned == 0 && first.is_ascii_digit() && first != b'0'
-            {
+            if self.octet_counting && self.scanned == 0 && first.is_ascii_digit() && first != b'0' {
                 let (prefix, examined) = octet_prefix(rest);
                 self.scanned_total += examined as u64;
                 match prefix {
