@@ -4,9 +4,9 @@
 //! and about 100 in memory; counting it so is what keeps a request of many tiny headers from
 //! turning a few MiB into a GiB of events.
 
-/// Bytes an event is counted for beyond its body and headers: the `Event` in its `Vec` and
-/// the body's allocation.
-pub const EVENT_COST_BYTES: u64 = 64;
+/// Bytes an event is counted for beyond its body and headers: the `Event` (48 bytes) in a
+/// `Vec` that may hold up to twice its length, and the body's allocation.
+pub const EVENT_COST_BYTES: u64 = 96;
 /// Bytes a header is counted for beyond its key and value: two `String`s in a `BTreeMap`
 /// node (about half full) and two small allocations.
 pub const HEADER_COST_BYTES: u64 = 128;

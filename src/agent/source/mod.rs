@@ -8,6 +8,7 @@
 pub mod atomic_file;
 pub mod avro;
 pub mod budget;
+pub mod decoders;
 pub mod exec;
 pub mod file_lines;
 pub mod http;

@@ -1,18 +1,13 @@
-//! Decoding a call of the avro source off the async workers, within the decoded budget.
-//!
-//! A payload of at most [`INLINE_DECODE_BYTES_MAX`] is decoded on the connection's task (a
-//! few thousand items at most, well under a millisecond); a larger one on tokio's blocking
-//! pool, at most [`decoders_max`] at once per source, so a peer sending costly calls takes
-//! its share of the CPUs but never a worker: other connections, other sources and the
-//! metrics server keep running. The handshake is answered with the `known` lock held only to
-//! look up and remember a hash.
+//! Decoding a call of the avro source: off the async workers when large
+//! ([`crate::agent::source::decoders`]), within the decoded budget. The handshake is
+//! answered with the `known` lock held only to look up and remember a hash.
 //!
 //! The events of a call are counted (`call::read_params`: bodies, keys and values plus a
-//! fixed cost per event and per header) against the source's decoded budget before they
-//! exist: first optimistically (a guess from the payload's size, if it is free now), and when
-//! the call needs more than the guess, its exact count is taken without decoding and waited
-//! for (within the frame's deadline; a call that would need more than the whole budget is
-//! refused). The budget is held until the put returns.
+//! fixed cost per event and per header, [`crate::wire::cost`]) against the source's decoded
+//! budget before they exist: first optimistically (a guess from the payload's size, if it is
+//! free now), and when the call needs more than the guess, its exact count is taken without
+//! decoding and waited for (within the frame's deadline; a call that would need more than the
+//! whole budget is refused). The budget is held until the put returns.
 
 use std::sync::Arc;
 
@@ -25,18 +20,11 @@ use crate::wire::avro::server::{Begun, EventCall, ServerConn};
 use crate::wire::avro::AvroError;
 use sluice_core::Event;
 
-/// Largest payload decoded on the connection's own task.
-pub(crate) const INLINE_DECODE_BYTES_MAX: usize = 8 << 10;
 /// The first guess of a call's decoded bytes: this many times its payload, plus
-/// [`GUESS_EXTRA_BYTES`] (events of 1 KiB bodies with a few headers count about 1.3 times).
+/// [`GUESS_EXTRA_BYTES`] (events of 1 KiB bodies with a few headers count about 1.4 times).
 const GUESS_FACTOR: u64 = 2;
 /// See [`GUESS_FACTOR`].
 const GUESS_EXTRA_BYTES: u64 = 64 << 10;
-
-/// Most decodes one source runs off the workers at once: the machine's CPUs.
-pub(crate) fn decoders_max() -> usize {
-    std::thread::available_parallelism().map_or(2, usize::from)
-}
 
 /// A request decoded.
 pub(crate) enum Decoded {
@@ -75,22 +63,19 @@ pub(crate) async fn decode(
     deadline: Instant,
     stop: &mut Stop,
 ) -> Result<Decoded, Failed> {
-    let inline = payload.len() <= INLINE_DECODE_BYTES_MAX;
-    let (payload, first) = if inline {
-        let r = first(conn, &payload, shared);
-        (payload, r)
-    } else {
-        let (c, payload, r) = off_worker(shared, stop, {
+    let size = payload.len();
+    let (c, payload, first) = shared
+        .decoders
+        .run(size, stop, {
             let (mut c, shared) = (conn.clone(), shared.clone());
             move || {
                 let r = first(&mut c, &payload, &shared);
                 (c, payload, r)
             }
         })
-        .await?;
-        *conn = c;
-        (payload, r)
-    };
+        .await
+        .ok_or(Failed::Stopped)?;
+    *conn = c;
     let (call, cost) = match first.map_err(Failed::Bad)? {
         First::Done(d) => return Ok(d),
         First::Count { call, cost } => (call, cost),
@@ -104,16 +89,14 @@ pub(crate) async fn decode(
         Ok(Some(h)) => h,
         Ok(None) | Err(_) => return Ok(Decoded::Busy { call, cost }),
     };
-    let decoded = if inline {
-        call.decode(&payload, cost)
-            .map(|(events, _)| (call, events))
-    } else {
-        off_worker(shared, stop, move || {
+    let decoded = shared
+        .decoders
+        .run(size, stop, move || {
             call.decode(&payload, cost)
                 .map(|(events, _)| (call, events))
         })
-        .await?
-    };
+        .await
+        .ok_or(Failed::Stopped)?;
     drop(frame_held);
     let (call, events) = decoded.map_err(Failed::Bad)?;
     Ok(Decoded::Put { call, events, held })
@@ -162,20 +145,4 @@ fn first(conn: &mut ServerConn, payload: &[u8], shared: &Shared) -> Result<First
         });
     }
     Ok(First::Count { call, cost })
-}
-
-/// Runs `f` on the blocking pool, as one of the source's decoders.
-async fn off_worker<T: Send + 'static>(
-    shared: &Shared,
-    stop: &mut Stop,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, Failed> {
-    let _decoder = tokio::select! {
-        _ = stop.wait() => return Err(Failed::Stopped),
-        p = shared.decoders.acquire() => p.map_err(|_| Failed::Stopped)?,
-    };
-    tokio::task::spawn_blocking(f).await.map_err(|e| {
-        tracing::error!(error = %e, "avro decode task failed");
-        Failed::Stopped
-    })
 }

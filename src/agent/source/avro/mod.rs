@@ -32,6 +32,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::budget::Budget;
+use super::decoders::Decoders;
 use super::refusals::RefusalLog;
 use super::{SourceCtx, SourceError};
 use crate::agent::alarm::upstreams::Upstreams;
@@ -56,8 +57,8 @@ pub(crate) struct Shared {
     pub(crate) frames: Budget,
     /// Bytes the decoded events of calls are counted for: the other half.
     pub(crate) decoded: Budget,
-    /// Decodes running off the workers ([`decode::decoders_max`]).
-    pub(crate) decoders: Semaphore,
+    /// Decodes running off the workers.
+    pub(crate) decoders: Decoders,
     /// This source's remembered upstreams (the upstream-gone alarm).
     pub(crate) upstreams: Arc<Mutex<Upstreams>>,
 }
@@ -90,7 +91,7 @@ pub async fn run(cfg: AvroSourceConfig, ctx: SourceCtx) -> Result<(), SourceErro
         threads: cfg.threads.map(Semaphore::new),
         frames: Budget::new(cfg.max_inflight_bytes / 2),
         decoded: Budget::new(cfg.max_inflight_bytes / 2),
-        decoders: Semaphore::new(decode::decoders_max()),
+        decoders: Decoders::default(),
         cfg,
         known: Mutex::new(KnownClients::default()),
         open: AtomicUsize::new(0),
