@@ -5,6 +5,7 @@
 //! warning per interval, not one per connection).
 
 mod agent_proc;
+mod hostile_support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -13,14 +14,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agent_proc::Proc;
+use hostile_support::{free_port, vm_hwm_mib};
 
 /// The bound on the agent's peak RSS under the attack.
 const VM_HWM_MAX_MIB: u64 = 512;
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
 
 /// http `r1` and syslogtcp `r2` (plus `extra` lines) -> memory `c1` -> null.
 fn start(dir: &Path, extra: &str) -> (Proc, u16, u16) {
@@ -39,16 +36,6 @@ fn start(dir: &Path, extra: &str) -> (Proc, u16, u16) {
         TcpStream::connect(("127.0.0.1", syslog)).is_ok()
     });
     (agent, http, syslog)
-}
-
-fn vm_hwm_mib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
-    kib / 1024
 }
 
 /// POSTs `body` and returns the status code.
