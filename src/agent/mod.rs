@@ -10,6 +10,7 @@ pub mod failpoint;
 pub mod histogram;
 pub mod interceptor;
 pub mod kafka;
+pub mod log_text;
 pub mod metrics;
 pub mod processor;
 pub mod prometheus;

@@ -96,6 +96,12 @@ pub fn source(cx: &mut Ctx<'_>, short: &str) -> Option<SourceKind> {
 pub const AVRO_CONNECTIONS_MAX: u64 = CONNECTIONS_MAX;
 /// Most worker threads a source may be configured to use.
 pub const THREADS_MAX: u64 = 1024;
+/// Default `max-inflight-bytes` of the avro source (256 MiB).
+pub const AVRO_INFLIGHT_BYTES_DEFAULT: u64 = 256 << 20;
+/// Least `max-inflight-bytes`.
+pub const AVRO_INFLIGHT_BYTES_MIN: u64 = 1 << 20;
+/// Largest `max-inflight-bytes` (what a semaphore wait can ask for at once, 4 GiB - 1).
+pub const AVRO_INFLIGHT_BYTES_LIMIT: u64 = u32::MAX as u64;
 
 fn port(cx: &mut Ctx<'_>) -> Option<u16> {
     cx.required("port").and_then(|p| match p.parse::<u16>() {
@@ -131,6 +137,7 @@ fn avro_source(cx: &mut Ctx<'_>) -> Option<SourceKind> {
     let idle = cx.u64("idle-timeout", 600, 0, DURATION_S_MAX);
     let request_timeout =
         Duration::from_millis(cx.u64("request-timeout", 20_000, 1, DURATION_MS_MAX));
+    let max_inflight_bytes = avro_inflight_bytes(cx, max_frame_bytes);
     if let Some(c) = cx.get("compression-type") {
         if !c.eq_ignore_ascii_case("none") {
             cx.error(
@@ -154,9 +161,37 @@ fn avro_source(cx: &mut Ctx<'_>) -> Option<SourceKind> {
         max_connections: max_connections.min(AVRO_CONNECTIONS_MAX) as usize,
         idle_timeout: (idle > 0).then(|| Duration::from_secs(idle)),
         request_timeout,
+        max_inflight_bytes,
         client_gone_after,
         client_forget_after,
     }))
+}
+
+/// `max-inflight-bytes` of an avro source: half of it must hold one largest frame.
+fn avro_inflight_bytes(cx: &mut Ctx<'_>, max_frame_bytes: u64) -> u64 {
+    use crate::wire::avro::frame::FRAME_OVERHEAD_BYTES_MAX;
+    let floor = 2 * (max_frame_bytes.min(i32::MAX as u64) + FRAME_OVERHEAD_BYTES_MAX as u64);
+    match cx.get("max-inflight-bytes") {
+        None => AVRO_INFLIGHT_BYTES_DEFAULT.max(floor),
+        Some(_) => {
+            let n = cx.u64(
+                "max-inflight-bytes",
+                AVRO_INFLIGHT_BYTES_DEFAULT,
+                AVRO_INFLIGHT_BYTES_MIN,
+                AVRO_INFLIGHT_BYTES_LIMIT,
+            );
+            if n < floor {
+                cx.error(
+                    "max-inflight-bytes",
+                    format!(
+                        "{n} is less than twice max-frame-size and its headers ({floor}): \
+                         half of the budget must hold one whole frame"
+                    ),
+                );
+            }
+            n
+        }
+    }
 }
 
 /// `clientGoneAfter` and `clientForgetAfter` of an RPC source (the upstream-gone alarm).

@@ -21,6 +21,10 @@ pub const EVENT_SIZE_LIMIT: u64 = 64 << 20;
 pub const HTTP_BODY_BYTES_DEFAULT: u64 = 16 << 20;
 /// Largest `maxBodyBytes`.
 pub const HTTP_BODY_BYTES_LIMIT: u64 = 1 << 30;
+/// Default `maxEventsPerRequest` of the HTTP source (JSON handler).
+pub const HTTP_EVENTS_PER_REQUEST_DEFAULT: u64 = 100_000;
+/// Default `maxInflightBytes` of the HTTP source (128 MiB, raised to twice `maxBodyBytes`).
+pub const HTTP_INFLIGHT_BYTES_DEFAULT: u64 = 128 << 20;
 /// Default time for a client to send a request's headers (`headerReadTimeout`, ms); also how
 /// long an idle keep-alive connection is kept.
 pub const HTTP_HEADER_TIMEOUT_MS_DEFAULT: u64 = 30_000;
@@ -106,6 +110,11 @@ pub struct HttpConfig {
     pub handler: HttpHandler,
     /// `maxBodyBytes` (default 16 MiB): larger requests get 413.
     pub max_body_bytes: usize,
+    /// `maxEventsPerRequest` (Sluice; default 100,000): a JSON body with more gets 413.
+    pub max_events_per_request: usize,
+    /// `maxInflightBytes` (Sluice; default 128 MiB, or twice `maxBodyBytes` if more): bodies
+    /// being received may hold half of it, decoded events the other half.
+    pub max_inflight_bytes: u64,
     /// `maxConnections` (default 1024).
     pub max_connections: usize,
     /// `headerReadTimeout` (ms, default 30000), also the keep-alive idle time.
@@ -355,16 +364,27 @@ fn http(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
     ] {
         cx.use_prefix(p);
     }
+    let max_body_bytes = bounded(
+        cx,
+        "maxBodyBytes",
+        HTTP_BODY_BYTES_DEFAULT,
+        1,
+        HTTP_BODY_BYTES_LIMIT,
+    );
+    let max_events_per_request = bounded(
+        cx,
+        "maxEventsPerRequest",
+        HTTP_EVENTS_PER_REQUEST_DEFAULT,
+        1,
+        super::build::BATCH_SIZE_MAX,
+    );
+    let max_inflight_bytes = http_inflight_bytes(cx, max_body_bytes as u64);
     Some(HttpConfig {
         tls,
         bind,
-        max_body_bytes: bounded(
-            cx,
-            "maxBodyBytes",
-            HTTP_BODY_BYTES_DEFAULT,
-            1,
-            HTTP_BODY_BYTES_LIMIT,
-        ),
+        max_body_bytes,
+        max_events_per_request,
+        max_inflight_bytes,
         max_connections: bounded(
             cx,
             "maxConnections",
@@ -387,4 +407,30 @@ fn http(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
         port: port?,
         handler: handler?,
     })
+}
+
+/// `maxInflightBytes` of an http source: half of it must hold one largest body.
+fn http_inflight_bytes(cx: &mut Ctx<'_>, max_body_bytes: u64) -> u64 {
+    let floor = 2 * max_body_bytes;
+    match cx.get("maxInflightBytes") {
+        None => HTTP_INFLIGHT_BYTES_DEFAULT.max(floor),
+        Some(_) => {
+            let n = cx.u64(
+                "maxInflightBytes",
+                HTTP_INFLIGHT_BYTES_DEFAULT,
+                1 << 20,
+                u32::MAX as u64,
+            );
+            if n < floor {
+                cx.error(
+                    "maxInflightBytes",
+                    format!(
+                        "{n} is less than twice maxBodyBytes ({floor}): half of the budget must \
+                         hold one whole body"
+                    ),
+                );
+            }
+            n
+        }
+    }
 }

@@ -147,9 +147,14 @@ pub struct AvroSourceConfig {
     pub max_connections: usize,
     /// `idle-timeout` in seconds (default 600; 0 = never): an idle connection is closed.
     pub idle_timeout: Option<Duration>,
-    /// `request-timeout` in ms (default 20000): bounds reading the rest of a started frame
-    /// and writing an answer.
+    /// `request-timeout` in ms (default 20000): bounds a whole frame from its first byte
+    /// (its reading, and the wait for its share of the in-flight budget) and writing an
+    /// answer.
     pub request_timeout: Duration,
+    /// `max-inflight-bytes` (Sluice; default 256 MiB, or twice `max-frame-size` and its
+    /// headers if more): frames being received may hold half of it, the decoded events of
+    /// calls the other half.
+    pub max_inflight_bytes: u64,
     /// `clientGoneAfter` (Sluice; default 3m, 0 = off): a remembered upstream with no open
     /// connection for this long raises `<source>.upstreamGone`.
     pub client_gone_after: Duration,

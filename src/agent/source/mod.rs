@@ -7,6 +7,8 @@
 
 pub mod atomic_file;
 pub mod avro;
+pub mod budget;
+pub mod decoders;
 pub mod exec;
 pub mod file_lines;
 pub mod http;
@@ -16,6 +18,7 @@ pub mod netcat;
 pub mod netcat_udp;
 pub mod peer;
 pub mod ready;
+pub mod refusals;
 pub mod seq;
 pub mod spooldir;
 pub mod syslog;

@@ -5,8 +5,8 @@
 //! required channel, or `FAILED: ...` if it was not. A line longer than `max-line-length`
 //! bytes (newline included) is answered `FAILED` and dropped. A trailing `\r` is removed.
 //!
-//! Limits: at most `maxConnections` connections at once (more are closed at once, logged and
-//! counted as `ConnectionRefusedCount`); a reply that the peer does not read within
+//! Limits: at most `maxConnections` connections at once (more are closed at once, logged at
+//! most every 10 s and counted as `ConnectionRefusedCount`); a reply that the peer does not read within
 //! [`REPLY_WRITE_TIMEOUT`] ends the connection, and so does the source's stop signal, so a
 //! client that never reads can hold neither a task nor a shutdown.
 
@@ -17,6 +17,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
 use super::lines::{LineSplitter, Piece};
+use super::refusals::RefusalLog;
 use super::{SourceCtx, SourceError};
 use crate::agent::config::types::NetcatConfig;
 use sluice_core::Event;
@@ -27,8 +28,6 @@ pub const BATCH_LINES_MAX: usize = 100;
 pub const REPLY_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Pause after a failed accept (e.g. EMFILE) so the loop does not spin.
 pub const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
-/// Least time between two "connection refused" log lines.
-const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Listens until stopped; connections finish the batch they are putting.
 pub async fn run(cfg: NetcatConfig, ctx: SourceCtx) -> Result<(), SourceError> {
@@ -39,8 +38,7 @@ pub async fn run(cfg: NetcatConfig, ctx: SourceCtx) -> Result<(), SourceError> {
     ctx.ready.accepting();
     let mut conns = JoinSet::new();
     let mut stop = ctx.stop.clone();
-    let mut last_refusal_log: Option<tokio::time::Instant> = None;
-    let mut refused_since_log = 0u64;
+    let mut refusals = RefusalLog::default();
     loop {
         tokio::select! {
             _ = stop.wait() => break,
@@ -48,12 +46,8 @@ pub async fn run(cfg: NetcatConfig, ctx: SourceCtx) -> Result<(), SourceError> {
                 Ok((stream, peer)) if reaped(&mut conns) >= cfg.max_connections => {
                     drop(stream);
                     ctx.counters.add("ConnectionRefusedCount", 1);
-                    refused_since_log += 1;
-                    let now = tokio::time::Instant::now();
-                    if last_refusal_log.is_none_or(|t| now.duration_since(t) >= REFUSAL_LOG_INTERVAL) {
-                        tracing::warn!(source = %ctx.name, %peer, refused = refused_since_log, max_connections = cfg.max_connections, "too many connections; closing new ones (maxConnections)");
-                        last_refusal_log = Some(now);
-                        refused_since_log = 0;
+                    if let Some(refused) = refusals.refused(std::time::Instant::now()) {
+                        tracing::warn!(source = %ctx.name, %peer, refused, max_connections = cfg.max_connections, "too many connections; closing new ones (maxConnections)");
                     }
                 }
                 Ok((stream, peer)) => {

@@ -1,7 +1,8 @@
 //! `syslogtcp` and `multiport_syslogtcp`: one listener per port, one task per connection, at
-//! most `maxConnections` connections over all ports (more are closed at once), each closed
-//! after `idleTimeout` without data. Messages are framed by newline or octet count
-//! (frame.rs); the messages already received, up to `batchSize`, go in one transaction.
+//! most `maxConnections` connections over all ports (more are closed at once, with one warning
+//! per port at most every 10 s), each closed after `idleTimeout` without data. Messages are
+//! framed by newline or octet count (frame.rs); the messages already received, up to
+//! `batchSize`, go in one transaction.
 //! With `ssl = true` each connection first completes a TLS handshake (tls.rs), bounded by
 //! [`HANDSHAKE_TIMEOUT`].
 
@@ -16,6 +17,7 @@ use tokio::task::JoinSet;
 use super::frame::Framer;
 use crate::agent::config::net::SyslogTcpConfig;
 use crate::agent::source::peer::PeerHeaders;
+use crate::agent::source::refusals::RefusalLog;
 use crate::agent::source::tls::{self, HANDSHAKE_TIMEOUT};
 use crate::agent::source::{SourceCtx, SourceError};
 
@@ -67,6 +69,7 @@ async fn accept_loop(
 ) {
     let mut conns = JoinSet::new();
     let mut stop = ctx.stop.clone();
+    let mut refusals = RefusalLog::default();
     loop {
         tokio::select! {
             _ = stop.wait() => break,
@@ -96,8 +99,10 @@ async fn accept_loop(
                         });
                     }
                     Err(_) => {
-                        tracing::warn!(source = %ctx.name, %peer, max = cfg.max_connections, "too many connections; closing the new one");
                         drop(stream);
+                        if let Some(refused) = refusals.refused(std::time::Instant::now()) {
+                            tracing::warn!(source = %ctx.name, %peer, max = cfg.max_connections, refused, "too many connections; closing new ones (maxConnections)");
+                        }
                     }
                 },
                 Err(e) => {
