@@ -100,6 +100,9 @@ pub const THREADS_MAX: u64 = 1024;
 pub const AVRO_INFLIGHT_BYTES_DEFAULT: u64 = 256 << 20;
 /// Least `max-inflight-bytes`.
 pub const AVRO_INFLIGHT_BYTES_MIN: u64 = 1 << 20;
+/// Bytes a connection may have read past the frame it reserved for (its look-ahead reads),
+/// with room to spare; part of the least `max-inflight-bytes`.
+const AVRO_READ_SLACK_BYTES: u64 = 64 << 10;
 /// Largest `max-inflight-bytes` (what a semaphore wait can ask for at once, 4 GiB - 1).
 pub const AVRO_INFLIGHT_BYTES_LIMIT: u64 = u32::MAX as u64;
 
@@ -170,7 +173,11 @@ fn avro_source(cx: &mut Ctx<'_>) -> Option<SourceKind> {
 /// `max-inflight-bytes` of an avro source: half of it must hold one largest frame.
 fn avro_inflight_bytes(cx: &mut Ctx<'_>, max_frame_bytes: u64) -> u64 {
     use crate::wire::avro::frame::FRAME_OVERHEAD_BYTES_MAX;
-    let floor = 2 * (max_frame_bytes.min(i32::MAX as u64) + FRAME_OVERHEAD_BYTES_MAX as u64);
+    // One whole frame, its headers, and the look-ahead reads past it.
+    let floor = 2
+        * (max_frame_bytes.min(i32::MAX as u64)
+            + FRAME_OVERHEAD_BYTES_MAX as u64
+            + AVRO_READ_SLACK_BYTES);
     match cx.get("max-inflight-bytes") {
         None => AVRO_INFLIGHT_BYTES_DEFAULT.max(floor),
         Some(_) => {
