@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::{Bytes, Incoming};
+use hyper::body::{Body as _, Bytes, Incoming};
 use hyper::header::{HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::time::Instant;
@@ -18,7 +18,7 @@ use crate::agent::config::net::{HttpConfig, HttpHandler};
 use crate::agent::source::budget::{self, Budget, Held};
 use crate::agent::source::decoders::Decoders;
 use crate::agent::source::SourceCtx;
-use crate::wire::cost::EVENT_COST_BYTES;
+use crate::wire::cost::{EVENT_COST_BYTES, HEADER_COST_BYTES};
 use sluice_core::Event;
 
 /// The first guess of a JSON body's decoded bytes: this many times the body, plus
@@ -98,15 +98,20 @@ pub(super) async fn answer(
         .map(str::to_owned);
     let query = req.uri().query().map(str::to_owned);
     let deadline = Instant::now() + cfg.request_timeout;
-    // The body's bytes are reserved before it is read (all of maxBodyBytes when the client
-    // does not say how long it is).
-    let reserve = declared.unwrap_or(cfg.max_body_bytes as u64);
+    // The body's bytes are reserved before it is read: its length when the request gives it
+    // (`Content-Length`, or none at all), else all of maxBodyBytes (chunked).
+    let known = req
+        .body()
+        .size_hint()
+        .exact()
+        .map(|n| n.min(cfg.max_body_bytes as u64));
+    let reserve = known.unwrap_or(cfg.max_body_bytes as u64);
     let Ok(Some(mut body_held)) =
         tokio::time::timeout_at(deadline, sh.bodies.acquire(reserve)).await
     else {
         return busy("request bodies being received hold the body budget");
     };
-    let bytes = match read_body(req.into_body(), cfg, declared, deadline).await {
+    let bytes = match read_body(req.into_body(), cfg, known, deadline).await {
         Ok(b) => b,
         Err(Some(resp)) => return resp,
         Err(None) => return too_large(cfg, ctx),
@@ -134,7 +139,9 @@ pub(super) async fn answer(
         },
         HttpHandler::Blob { max_blob_length } => {
             let n = bytes.len().min(*max_blob_length) as u64;
-            let cost = EVENT_COST_BYTES + n + 2 * query.as_deref().map_or(0, str::len) as u64;
+            let q = query.as_deref().unwrap_or_default();
+            let params = q.split('&').filter(|p| !p.is_empty()).count() as u64;
+            let cost = EVENT_COST_BYTES + n + params * HEADER_COST_BYTES + 2 * q.len() as u64;
             let Ok(Some(held)) = tokio::time::timeout_at(deadline, sh.decoded.acquire(cost)).await
             else {
                 return busy("decoded events of other requests hold the decoded budget");
