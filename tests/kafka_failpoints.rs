@@ -41,22 +41,6 @@ fn collector_conf(root: &Path, b: &Broker, topic: &str, group: &str) -> String {
     )
 }
 
-fn edge_conf(root: &Path, b: &Broker, port: u16, topic: &str) -> String {
-    format!(
-        "edge.sources = r1\nedge.channels = c1\nedge.sinks = k1\n\
-         edge.sources.r1.type = netcat\nedge.sources.r1.bind = 127.0.0.1\n\
-         edge.sources.r1.port = {port}\nedge.sources.r1.channels = c1\n\
-         edge.channels.c1.type = file\nedge.channels.c1.checkpointDir = {r}/edge/ck\n\
-         edge.channels.c1.dataDirs = {r}/edge/data\n\
-         edge.channels.c1.minimumRequiredSpace = 1048576\n\
-         edge.sinks.k1.type = kafka\nedge.sinks.k1.channel = c1\n\
-         edge.sinks.k1.kafka.bootstrap.servers = {bs}\nedge.sinks.k1.kafka.topic = {topic}\n\
-         edge.sinks.k1.kafka.producer.acks = all\nedge.sinks.k1.flumeBatchSize = 100\n",
-        bs = b.bootstrap,
-        r = root.display()
-    )
-}
-
 fn armed(point: &str, pass: u32) -> Vec<(String, String)> {
     vec![
         (failpoint::ENV.to_owned(), format!("{point}:{pass}")),
