@@ -55,6 +55,7 @@ pub fn source(cx: &mut Ctx<'_>, short: &str) -> Option<SourceKind> {
             }))
         }
         "avro" => avro_source(cx),
+        "thrift" => crate::agent::source::thrift::config::parse(cx).map(SourceKind::Thrift),
         "seq" => Some(SourceKind::Seq(SeqConfig {
             total_events: cx.u64("totalEvents", i64::MAX as u64, 0, i64::MAX as u64),
             batch_size: batch(cx, "batchSize", 1),
@@ -333,6 +334,7 @@ pub fn sink(cx: &mut Ctx<'_>, short: &str) -> Option<SinkKind> {
         "hdfs" => crate::agent::sink::hdfs::config::build(cx).map(|c| SinkKind::Hdfs(Box::new(c))),
         "http" => crate::agent::sink::http::build(cx).map(|c| SinkKind::Http(Box::new(c))),
         "avro" => crate::agent::sink::avro::config::build(cx).map(SinkKind::Avro),
+        "thrift" => crate::agent::sink::thrift::config::parse(cx).map(SinkKind::Thrift),
         "kafka" => {
             crate::agent::sink::kafka::config::build(cx).map(|c| SinkKind::Kafka(Box::new(c)))
         }

@@ -433,7 +433,7 @@ fn batch_key(kind: &SinkKind) -> &'static str {
     match kind {
         SinkKind::FileRoll(_) => "sink.batchSize",
         SinkKind::Hdfs(_) => "hdfs.batchSize",
-        SinkKind::Avro(_) => "batch-size",
+        SinkKind::Avro(_) | SinkKind::Thrift(_) => "batch-size",
         SinkKind::Kafka(_) => "flumeBatchSize",
         _ => "batchSize",
     }

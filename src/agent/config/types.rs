@@ -22,6 +22,7 @@ pub const SOURCE_TYPES: TypeTable = &[
     ("http", "org.apache.flume.source.http.HTTPSource"),
     ("netcatudp", "org.apache.flume.source.NetcatUdpSource"),
     ("avro", "org.apache.flume.source.AvroSource"),
+    ("thrift", "org.apache.flume.source.ThriftSource"),
     ("spooldir", "org.apache.flume.source.SpoolDirectorySource"),
     ("TAILDIR", "org.apache.flume.source.taildir.TaildirSource"),
     ("kafka", "org.apache.flume.source.kafka.KafkaSource"),
@@ -42,6 +43,7 @@ pub const SINK_TYPES: TypeTable = &[
     ("hdfs", "org.apache.flume.sink.hdfs.HDFSEventSink"),
     ("http", "org.apache.flume.sink.http.HttpSink"),
     ("avro", "org.apache.flume.sink.AvroSink"),
+    ("thrift", "org.apache.flume.sink.ThriftSink"),
     ("kafka", "org.apache.flume.sink.kafka.KafkaSink"),
 ];
 
@@ -183,6 +185,8 @@ pub enum SourceKind {
     NetcatUdp(super::net::NetcatUdpConfig),
     /// `avro`
     Avro(AvroSourceConfig),
+    /// `thrift`
+    Thrift(crate::agent::source::thrift::ThriftSourceConfig),
     /// `spooldir`
     SpoolDir(crate::agent::source::spooldir::SpoolDirConfig),
     /// `TAILDIR`
@@ -198,6 +202,7 @@ impl SourceKind {
             self,
             SourceKind::Netcat(_)
                 | SourceKind::Avro(_)
+                | SourceKind::Thrift(_)
                 | SourceKind::SyslogTcp(_)
                 | SourceKind::MultiportSyslogTcp(_)
                 | SourceKind::SyslogUdp(_)
@@ -209,7 +214,7 @@ impl SourceKind {
     /// Events per channel transaction.
     pub fn batch_size(&self) -> usize {
         match self {
-            SourceKind::Netcat(_) | SourceKind::Avro(_) => 1,
+            SourceKind::Netcat(_) | SourceKind::Avro(_) | SourceKind::Thrift(_) => 1,
             SourceKind::Seq(c) => c.batch_size,
             SourceKind::Exec(c) => c.batch_size,
             SourceKind::SyslogTcp(c) | SourceKind::MultiportSyslogTcp(c) => c.batch_size,
@@ -314,6 +319,8 @@ pub enum SinkKind {
     Http(Box<crate::agent::sink::http::HttpConfig>),
     /// `avro`
     Avro(crate::agent::sink::avro::AvroSinkConfig),
+    /// `thrift`
+    Thrift(crate::agent::sink::thrift::ThriftSinkConfig),
     /// `kafka`
     Kafka(Box<crate::agent::sink::kafka::KafkaSinkConfig>),
 }
@@ -328,6 +335,7 @@ impl SinkKind {
             SinkKind::Hdfs(c) => c.batch_size,
             SinkKind::Http(_) => 1,
             SinkKind::Avro(c) => c.batch_size,
+            SinkKind::Thrift(c) => c.batch_size,
             SinkKind::Kafka(c) => c.batch_size,
         }
     }

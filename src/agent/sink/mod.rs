@@ -26,6 +26,7 @@ pub mod poison;
 pub mod runner;
 #[cfg(test)]
 pub mod scripted;
+pub mod thrift;
 
 use std::sync::Arc;
 
@@ -88,6 +89,8 @@ pub enum Sink {
     Http(Box<http::HttpSink>),
     /// `avro`
     Avro(Box<avro::AvroSink>),
+    /// `thrift`
+    Thrift(Box<thrift::ThriftSink>),
     /// Test only: a sink that follows a script (fails or backs off on chosen batches).
     #[cfg(test)]
     Scripted(scripted::ScriptedSink),
@@ -109,6 +112,7 @@ impl Sink {
             SinkKind::Hdfs(c) => Sink::Hdfs(Box::new(hdfs::HdfsSink::new(name, (**c).clone()))),
             SinkKind::Http(c) => Sink::Http(Box::new(http::HttpSink::new(name, (**c).clone()))),
             SinkKind::Avro(c) => Sink::Avro(Box::new(avro::AvroSink::new(name, c.clone()))),
+            SinkKind::Thrift(c) => Sink::Thrift(Box::new(thrift::ThriftSink::new(name, c.clone()))),
             SinkKind::Kafka(c) => Sink::Kafka(Box::new(kafka::KafkaSink::new(name, (**c).clone()))),
         }
     }
@@ -118,6 +122,7 @@ impl Sink {
     pub fn attach(&mut self, counters: Arc<CounterGroup>, stop: Stop) {
         match self {
             Sink::Avro(s) => s.attach(counters, stop),
+            Sink::Thrift(s) => s.attach(counters, stop),
             Sink::Kafka(s) => s.attach(counters, stop),
             _ => {}
         }
@@ -128,6 +133,7 @@ impl Sink {
     pub async fn prepare(&mut self) -> Result<(), SinkError> {
         match self {
             Sink::Avro(s) => s.prepare().await,
+            Sink::Thrift(s) => s.prepare().await,
             Sink::Kafka(s) => s.prepare().await,
             _ => Ok(()),
         }
@@ -146,6 +152,7 @@ impl Sink {
             Sink::Hdfs(s) => s.deliver(events).await.map(|()| Delivery::Done),
             Sink::Http(s) => s.deliver(&events).await,
             Sink::Avro(s) => s.deliver(&events).await.map(|()| Delivery::Done),
+            Sink::Thrift(s) => s.deliver(&events).await.map(|()| Delivery::Done),
             Sink::Kafka(s) => s.deliver(&events).await.map(|()| Delivery::Done),
             #[cfg(test)]
             Sink::Scripted(s) => s.deliver(events).await,
@@ -203,6 +210,7 @@ impl Sink {
             Sink::FileRoll(s) => s.close().await,
             Sink::Hdfs(s) => s.close().await,
             Sink::Avro(s) => s.stop(),
+            Sink::Thrift(s) => s.stop(),
             Sink::Kafka(s) => s.stop(),
             _ => {}
         }

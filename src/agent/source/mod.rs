@@ -23,6 +23,7 @@ pub mod seq;
 pub mod spooldir;
 pub mod syslog;
 pub mod taildir;
+pub mod thrift;
 pub mod tls;
 pub mod udp;
 
@@ -139,6 +140,7 @@ pub async fn run(kind: SourceKind, ctx: SourceCtx) -> Result<(), SourceError> {
         SourceKind::Http(c) => http::run(c, ctx).await,
         SourceKind::NetcatUdp(c) => netcat_udp::run(c, ctx).await,
         SourceKind::Avro(c) => avro::run(c, ctx).await,
+        SourceKind::Thrift(c) => thrift::run(c, ctx).await,
         SourceKind::SpoolDir(c) => spooldir::run(c, ctx).await,
         SourceKind::Taildir(c) => taildir::run(c, ctx).await,
         SourceKind::Kafka(c) => kafka::run(*c, ctx).await,
