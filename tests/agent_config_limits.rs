@@ -4,7 +4,8 @@
 
 use std::process::Command;
 
-use sluice::agent::config::{load, Origin, Severity};
+use sluice::agent::config::{Origin, Severity};
+use sluice::agent::topology::load;
 
 const BASE: &str = "\
 a1.sources = r1 r2 r3

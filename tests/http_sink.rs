@@ -12,8 +12,8 @@ use std::time::Duration;
 use std::time::Instant;
 
 use sluice::agent::channel::memory::MemoryChannel;
+use sluice::agent::channel::memory::MemoryConfig;
 use sluice::agent::channel::put_batch;
-use sluice::agent::config::types::MemoryConfig;
 use sluice::agent::metrics::CounterGroup;
 use sluice::agent::processor::SinkPolicy;
 use sluice::agent::sink::http::{HttpConfig, HttpSink};

@@ -11,10 +11,21 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::agent::channel::{put_batch, AgentChannel, AgentChannelError};
-use crate::agent::config::SourceConfig;
+use crate::agent::interceptor::config::InterceptorSpec;
 use crate::agent::interceptor::{self, Chain, Interceptor};
 use crate::agent::selector::ChannelSelector;
 use sluice_core::Event;
+
+/// How a source is wired: what a [`ChannelProcessor`] is built from (a configured source
+/// of the topology answers it).
+pub trait Wiring {
+    /// The interceptor chain, in order.
+    fn interceptors(&self) -> &[InterceptorSpec];
+    /// The channel selector.
+    fn selector(&self) -> &ChannelSelector;
+    /// The source's channels, in order.
+    fn channels(&self) -> &[String];
+}
 
 /// Routes a source's batches into its channels.
 #[derive(Debug)]
@@ -39,15 +50,15 @@ impl ChannelProcessor {
     /// Builds the processor of a source whose configuration was validated; `channels` holds
     /// at least the source's channels.
     pub fn new(
-        cfg: &SourceConfig,
+        cfg: &impl Wiring,
         channels: &BTreeMap<String, Arc<dyn AgentChannel>>,
     ) -> Result<Self, crate::agent::component::ComponentError> {
         let mut built: Vec<Box<dyn Interceptor>> = Vec::new();
-        for spec in &cfg.interceptors {
+        for spec in cfg.interceptors() {
             built.push(interceptor::build(&spec.kind, &spec.props)?);
         }
         let mut mine = BTreeMap::new();
-        for name in &cfg.channels {
+        for name in cfg.channels() {
             let ch = channels.get(name).ok_or_else(|| {
                 crate::agent::component::ComponentError::new(
                     "channels",
@@ -58,7 +69,7 @@ impl ChannelProcessor {
         }
         Ok(ChannelProcessor {
             chain: Chain::new(built),
-            selector: cfg.selector.clone(),
+            selector: cfg.selector().clone(),
             channels: mine,
         })
     }

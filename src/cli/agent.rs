@@ -9,10 +9,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
-use sluice::agent::config::{self, AgentConfig, Severity};
+use sluice::agent::config::Severity;
 use sluice::agent::metrics::Registry;
 use sluice::agent::runtime::{http, rlimit, Agent, SHUTDOWN_BOUND};
 use sluice::agent::stop;
+use sluice::agent::topology::{self as config, AgentConfig};
 
 use crate::cli::exit;
 use crate::cli::logging::LogSpec;

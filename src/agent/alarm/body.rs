@@ -118,9 +118,9 @@ pub fn dingtalk_signed_url(url: &str, secret: &str, timestamp_ms: u64) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::agent::alarm::config::AlarmSeverity;
     use crate::agent::alarm::upstreams::UpstreamKey;
     use crate::agent::alarm::UpstreamAlarm;
-    use crate::agent::config::alarms::AlarmSeverity;
 
     fn upstream_alarm() -> Alarm {
         Alarm {

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use super::rule::{RuleState, Transition};
 use super::{now_ms, Alarm};
-use crate::agent::config::alarms::{AlarmRule, AlarmsConfig};
+use crate::agent::alarm::config::{AlarmRule, AlarmsConfig};
 use crate::agent::metrics::Registry;
 use crate::agent::stop::Stop;
 

@@ -9,6 +9,7 @@
 //! agent restart forgets the active alarms and the remembered upstreams.
 
 pub mod body;
+pub mod config;
 pub mod evaluator;
 pub mod http;
 pub mod notify;
@@ -22,7 +23,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 
-use crate::agent::config::alarms::{AlarmSeverity, NotifierConfig};
+use crate::agent::alarm::config::{AlarmSeverity, NotifierConfig};
 use crate::agent::metrics::CounterGroup;
 use upstreams::{UpstreamChange, UpstreamKey, Upstreams};
 

@@ -17,7 +17,7 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 
 use super::{body, now_ms, Notice};
-use crate::agent::config::alarms::{NotifierConfig, NotifierKind};
+use crate::agent::alarm::config::{NotifierConfig, NotifierKind};
 use crate::agent::metrics::CounterGroup;
 use crate::agent::stop::{self, Stop, StopHandle};
 
@@ -229,8 +229,8 @@ async fn send_once(http: &HttpsClient, cfg: &NotifierConfig, n: &Notice) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::agent::alarm::config::AlarmSeverity;
     use crate::agent::alarm::{Alarm, NoticeState};
-    use crate::agent::config::alarms::AlarmSeverity;
 
     fn notice(i: usize) -> Notice {
         Notice {

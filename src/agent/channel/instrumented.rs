@@ -122,7 +122,7 @@ impl ChannelTx for InstrumentedTx {
 mod tests {
     use super::*;
     use crate::agent::channel::memory::MemoryChannel;
-    use crate::agent::config::types::MemoryConfig;
+    use crate::agent::channel::memory::MemoryConfig;
 
     fn snapshot(ch: &Instrumented, name: &str) -> (u64, f64) {
         let h = ch

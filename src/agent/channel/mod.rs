@@ -16,7 +16,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::agent::config::ChannelKind;
 use crate::agent::metrics::CounterGroup;
 use sluice_core::ChannelError;
 use sluice_core::Event;
@@ -105,20 +104,6 @@ pub trait AgentChannel: Send + Sync + std::fmt::Debug {
     fn close(&self) -> BoxFuture<'_, Result<(), AgentChannelError>>;
     /// The channel's counters.
     fn counters(&self) -> Arc<CounterGroup>;
-}
-
-/// Opens a channel of the configured kind, wrapped in [`instrumented::Instrumented`] so its
-/// commit latencies and batch sizes are measured.
-pub async fn open(
-    name: &str,
-    kind: &ChannelKind,
-) -> Result<Arc<dyn AgentChannel>, AgentChannelError> {
-    let inner: Arc<dyn AgentChannel> = match kind {
-        ChannelKind::Memory(c) => Arc::new(memory::MemoryChannel::new(name, c.clone())),
-        ChannelKind::Kafka(c) => Arc::new(kafka::KafkaChannel::new(name, (**c).clone())),
-        ChannelKind::File(c) => Arc::new(file::FileChannelAdapter::open(name, c.clone()).await?),
-    };
-    Ok(Arc::new(instrumented::Instrumented::new(inner)))
 }
 
 /// Puts `events` into `ch` in one transaction: begin, put all, commit (roll back on failure).

@@ -19,13 +19,14 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::agent::channel::{self, AgentChannel, AgentChannelError};
-use crate::agent::config::{AgentConfig, ChannelConfig};
+use crate::agent::channel::{AgentChannel, AgentChannelError};
 use crate::agent::metrics::{CounterGroup, Registry};
 use crate::agent::processor::SinkProcessorConfig;
+use crate::agent::registry::{ChannelKind, SourceKind};
 use crate::agent::router::ChannelProcessor;
-use crate::agent::sink::{runner, Sink};
-use crate::agent::source::{self, SourceCtx};
+use crate::agent::sink::runner;
+use crate::agent::source::SourceCtx;
+use crate::agent::topology::{AgentConfig, ChannelConfig};
 use supervise::Supervised;
 
 /// How long sources get to finish the batch they are putting when asked to stop.
@@ -133,7 +134,7 @@ impl Agent {
             if self.channels.get(n).is_some_and(|rc| rc.cfg == *cc) {
                 continue;
             }
-            let crate::agent::config::ChannelKind::File(fc) = &cc.kind else {
+            let ChannelKind::File(fc) = &cc.kind else {
                 continue;
             };
             let dirs = std::iter::once(&fc.checkpoint_dir)
@@ -218,7 +219,7 @@ impl Agent {
             if self.channels.contains_key(n) {
                 continue;
             }
-            let ch = channel::open(n, &cc.kind).await?;
+            let ch = cc.kind.open(n).await?;
             self.registry.register(n, ch.counters());
             tracing::info!(channel = %n, "channel started");
             self.channels.insert(
@@ -263,7 +264,7 @@ impl Agent {
                 .iter()
                 .map(|(s, kind, ch, counters)| {
                     let unit = runner::SinkUnit {
-                        sink: Sink::new(s, kind),
+                        sink: kind.build(s),
                         channel: ch.clone(),
                         batch_size: kind.batch_size(),
                         counters: counters.clone(),
@@ -309,7 +310,7 @@ impl Agent {
                     stop,
                     alarms,
                 };
-                source::run(sc.kind, ctx).await.map_err(|e| e.to_string())
+                sc.kind.run(ctx).await.map_err(|e| e.to_string())
             }
         });
         tracing::info!(source = %name, "source started");
@@ -332,7 +333,7 @@ impl Agent {
 /// The agent's alarm evaluator ([`crate::agent::alarm::evaluator`]) and its configuration.
 #[derive(Debug)]
 struct AlarmTask {
-    cfg: tokio::sync::watch::Sender<crate::agent::config::alarms::AlarmsConfig>,
+    cfg: tokio::sync::watch::Sender<crate::agent::alarm::config::AlarmsConfig>,
     stop: crate::agent::stop::StopHandle,
     task: tokio::task::JoinHandle<()>,
 }
@@ -363,7 +364,7 @@ impl AlarmTask {
         let rpc_sources = new
             .sources
             .iter()
-            .filter(|(_, s)| matches!(s.kind, crate::agent::config::SourceKind::Avro(_)))
+            .filter(|(_, s)| matches!(s.kind, SourceKind::Avro(_)))
             .map(|(n, _)| n.clone())
             .collect();
         registry.alarms().retain_upstream_sources(&rpc_sources);

@@ -91,7 +91,7 @@ impl HttpConfig {
 }
 
 /// Reads an `http` sink's properties.
-pub fn build(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
+pub fn parse(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
     let endpoint = cx
         .required("endpoint")
         .and_then(|e| match e.parse::<hyper::Uri>() {

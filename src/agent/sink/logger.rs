@@ -2,7 +2,23 @@
 //! `Event: { headers:{k=v, ...} body: 48 69  Hi }`: the headers as a Java map prints them,
 //! then a hex dump (16 bytes a row) and the printable text of at most `maxBytesToLog` bytes.
 
+use crate::agent::config::limits::LINE_BYTES_MAX;
+use crate::agent::config::Ctx;
 use sluice_core::Event;
+
+/// `logger` sink settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoggerConfig {
+    /// `maxBytesToLog` (default 16): body bytes shown per event.
+    pub max_bytes_to_log: usize,
+}
+
+/// Reads a `logger` sink's keys.
+pub fn parse(cx: &mut Ctx<'_>) -> Option<LoggerConfig> {
+    Some(LoggerConfig {
+        max_bytes_to_log: cx.usize("maxBytesToLog", 16, 0, LINE_BYTES_MAX),
+    })
+}
 
 /// The logger sink.
 #[derive(Debug)]

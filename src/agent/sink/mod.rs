@@ -10,6 +10,7 @@ pub mod hdfs;
 pub mod http;
 pub mod kafka;
 pub mod logger;
+pub mod null;
 pub mod runner;
 #[cfg(test)]
 pub mod scripted;
@@ -17,7 +18,6 @@ pub mod scripted;
 use std::sync::Arc;
 
 use crate::agent::channel::BoxFuture;
-use crate::agent::config::SinkKind;
 use crate::agent::metrics::CounterGroup;
 use crate::agent::stop::Stop;
 use sluice_core::Event;
@@ -81,23 +81,6 @@ pub enum Sink {
 }
 
 impl Sink {
-    /// Builds the sink named `name`.
-    pub fn new(name: &str, kind: &SinkKind) -> Sink {
-        match kind {
-            SinkKind::Logger { max_bytes_to_log } => {
-                Sink::Logger(logger::LoggerSink::new(name, *max_bytes_to_log))
-            }
-            SinkKind::Null { .. } => Sink::Null,
-            SinkKind::FileRoll(c) => {
-                Sink::FileRoll(Box::new(file_roll::FileRollSink::new(name, c.clone())))
-            }
-            SinkKind::Hdfs(c) => Sink::Hdfs(Box::new(hdfs::HdfsSink::new(name, (**c).clone()))),
-            SinkKind::Http(c) => Sink::Http(Box::new(http::HttpSink::new(name, (**c).clone()))),
-            SinkKind::Avro(c) => Sink::Avro(Box::new(avro::AvroSink::new(name, c.clone()))),
-            SinkKind::Kafka(c) => Sink::Kafka(Box::new(kafka::KafkaSink::new(name, (**c).clone()))),
-        }
-    }
-
     /// Gives the sink its counters and the runner's stop signal (sinks with connections
     /// count them and abandon network waits on stop).
     pub fn attach(&mut self, counters: Arc<CounterGroup>, stop: Stop) {

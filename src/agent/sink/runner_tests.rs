@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use super::*;
 use crate::agent::channel::memory::MemoryChannel;
+use crate::agent::channel::memory::MemoryConfig;
 use crate::agent::channel::{AgentChannelError, BoxFuture};
-use crate::agent::config::types::MemoryConfig;
 use crate::agent::processor::{
     FailoverConfig, FailoverPolicy, LoadBalanceConfig, LoadBalancePolicy, Selection,
 };

@@ -25,7 +25,6 @@ pub mod udp;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::agent::config::SourceKind;
 use crate::agent::metrics::CounterGroup;
 use crate::agent::router::ChannelProcessor;
 use crate::agent::stop::Stop;
@@ -113,24 +112,5 @@ impl SourceCtx {
                 false
             }
         }
-    }
-}
-
-/// Runs a source until it is stopped (`Ok`) or fails (`Err`).
-pub async fn run(kind: SourceKind, ctx: SourceCtx) -> Result<(), SourceError> {
-    match kind {
-        SourceKind::Netcat(c) => netcat::run(c, ctx).await,
-        SourceKind::Seq(c) => seq::run(c, ctx).await,
-        SourceKind::Exec(c) => exec::run(c, ctx).await,
-        SourceKind::SyslogTcp(c) | SourceKind::MultiportSyslogTcp(c) => {
-            syslog::tcp::run(c, ctx).await
-        }
-        SourceKind::SyslogUdp(c) => syslog::udp::run(c, ctx).await,
-        SourceKind::Http(c) => http::run(c, ctx).await,
-        SourceKind::NetcatUdp(c) => netcat_udp::run(c, ctx).await,
-        SourceKind::Avro(c) => avro::run(c, ctx).await,
-        SourceKind::SpoolDir(c) => spooldir::run(c, ctx).await,
-        SourceKind::Taildir(c) => taildir::run(c, ctx).await,
-        SourceKind::Kafka(c) => kafka::run(*c, ctx).await,
     }
 }

@@ -169,7 +169,7 @@ impl KafkaTx {
             let c: StreamConsumer<LogContext> = self
                 .cfg
                 .consumer
-                .client_config(crate::agent::source::kafka::CONSUMER_OVERRIDES)
+                .client_config(crate::agent::kafka::keys::CONSUMER_OVERRIDES)
                 .create_with_context(LogContext::new("channel", &self.name))
                 .map_err(|e| AgentChannelError::Kafka {
                     channel: self.name.clone(),

@@ -27,6 +27,7 @@ pub use config::AvroSinkConfig;
 use super::SinkError;
 use crate::agent::metrics::CounterGroup;
 use crate::agent::rpc::avro_client::{AvroClient, AvroClientConfig};
+pub use crate::agent::rpc::meta::{META_AGENT, META_SINK};
 use crate::agent::stop::Stop;
 use sluice_core::Event;
 
@@ -35,10 +36,6 @@ pub const STOP_GRACE: Duration = Duration::from_secs(2);
 /// While the connection stays down, a warning is repeated this often (attempts in between
 /// log at debug level).
 pub const DOWN_WARN_EVERY: Duration = Duration::from_secs(60);
-/// Call metadata key naming the sending agent.
-pub const META_AGENT: &str = "sluice.agent";
-/// Call metadata key naming the sending sink.
-pub const META_SINK: &str = "sluice.sink";
 
 /// One `avro` sink.
 #[derive(Debug)]

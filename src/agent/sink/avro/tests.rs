@@ -11,8 +11,8 @@ use tokio::net::TcpListener;
 
 use super::*;
 use crate::agent::channel::memory::MemoryChannel;
+use crate::agent::channel::memory::MemoryConfig;
 use crate::agent::channel::AgentChannel;
-use crate::agent::config::types::MemoryConfig;
 use crate::agent::processor::SinkPolicy;
 use crate::agent::sink::runner::{self, SinkUnit};
 use crate::agent::sink::Sink;
@@ -387,7 +387,8 @@ fn call_metadata_names_the_agent_and_the_sink() {
 
 #[test]
 fn avro_sink_keys_have_flumes_defaults_and_deflate_is_refused() {
-    use crate::agent::config::{load, SinkKind};
+    use crate::agent::registry::SinkKind;
+    use crate::agent::topology::load;
     let base = "a1.channels = c1\na1.channels.c1.type = memory\na1.sinks = k1\n\
                 a1.sinks.k1.channel = c1\na1.sinks.k1.type = avro\n";
     let text = format!("{base}a1.sinks.k1.hostname = collector\na1.sinks.k1.port = 4141\n");

@@ -13,6 +13,7 @@
 //! the `sluice.agent`/`sluice.sink` call metadata of a Sluice sink. The connection layer takes any byte stream, so deflate and TLS can wrap the
 //! socket later without touching the protocol code.
 
+pub mod config;
 mod conn;
 mod peers;
 
@@ -28,8 +29,8 @@ use tokio::task::JoinSet;
 
 use super::{SourceCtx, SourceError};
 use crate::agent::alarm::upstreams::Upstreams;
-use crate::agent::config::types::AvroSourceConfig;
 use crate::wire::avro::KnownClients;
+pub use config::AvroSourceConfig;
 pub use peers::{Peers, PEER_WINDOW};
 
 /// Pause after a failed `accept` (e.g. out of file descriptors) so it does not spin.

@@ -13,6 +13,7 @@
 //! Delivery: at-least-once for clients that resend on anything but 200 (a 200 is sent only
 //! after the commit; a crash before it loses nothing the client was told was accepted).
 
+pub mod config;
 pub mod handler;
 
 use std::convert::Infallible;
@@ -33,7 +34,7 @@ use tokio::task::JoinSet;
 
 use super::tls::{self, HANDSHAKE_TIMEOUT};
 use super::{SourceCtx, SourceError};
-use crate::agent::config::net::{HttpConfig, HttpHandler};
+pub use config::{HttpConfig, HttpHandler};
 use sluice_core::Event;
 
 /// Listens until stopped; open connections finish the request they are serving.

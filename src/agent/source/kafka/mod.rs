@@ -34,14 +34,9 @@ use rdkafka::{Offset, TopicPartitionList};
 pub use config::KafkaSourceConfig;
 
 use super::{SourceCtx, SourceError};
+pub use crate::agent::kafka::keys::CONSUMER_OVERRIDES;
 use crate::agent::kafka::{format, LogContext};
 use sluice_core::Event;
-
-/// Keys Sluice sets on the consumer for its delivery guarantees.
-pub const CONSUMER_OVERRIDES: &[(&str, &str)] = &[
-    ("enable.auto.commit", "false"),
-    ("enable.auto.offset.store", "false"),
-];
 
 /// The consumer's context: logs under the source's name and notes revoked partitions.
 #[derive(Debug)]

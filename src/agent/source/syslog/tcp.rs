@@ -13,8 +13,8 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use super::config::SyslogTcpConfig;
 use super::frame::Framer;
-use crate::agent::config::net::SyslogTcpConfig;
 use crate::agent::source::peer::PeerHeaders;
 use crate::agent::source::tls::{self, HANDSHAKE_TIMEOUT};
 use crate::agent::source::{SourceCtx, SourceError};

@@ -3,8 +3,8 @@
 //! datagrams that arrive while a batch is retried wait in the socket buffer, and the kernel
 //! drops what does not fit.
 
+use super::config::SyslogUdpConfig;
 use super::frame::Framer;
-use crate::agent::config::net::SyslogUdpConfig;
 use crate::agent::source::peer::PeerHeaders;
 use crate::agent::source::udp::{self, DATAGRAM_BYTES_MAX};
 use crate::agent::source::{SourceCtx, SourceError};

@@ -6,6 +6,8 @@
 //! the default; Flume never syncs) fsynced, with the directory fsynced for a new file; after
 //! a failed write the file is abandoned and the next batch starts a new one (at least once).
 
+pub mod config;
+
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -14,8 +16,7 @@ use tokio::io::{AsyncWriteExt, BufWriter};
 use tokio::time::Instant;
 
 use super::SinkError;
-use crate::agent::config::ctx::Ctx;
-use crate::agent::config::types::{FileRollConfig, PathManager};
+pub use config::{FileRollConfig, PathManager};
 use sluice_core::Event;
 
 /// The file_roll sink.
@@ -28,74 +29,6 @@ pub struct FileRollSink {
     current: Option<BufWriter<File>>,
     roll_at: Option<Instant>,
     new_entry: bool,
-}
-
-/// Reads `sink.pathManager` and its keys.
-pub fn path_manager(cx: &mut Ctx<'_>) -> PathManager {
-    let roll_time = match cx.get("sink.pathManager").as_deref() {
-        None => false,
-        Some(v) if v.eq_ignore_ascii_case("DEFAULT") => false,
-        Some(v) if v.eq_ignore_ascii_case("ROLLTIME") => true,
-        Some(v) => {
-            cx.error(
-                "sink.pathManager",
-                format!("unknown path manager {v:?}; supported: DEFAULT, ROLLTIME"),
-            );
-            false
-        }
-    };
-    let java = cx
-        .get("sink.pathManager.pattern")
-        .unwrap_or_else(|| "yyyyMMddHHmmss".into());
-    let pattern = match java_pattern(&java) {
-        Ok(p) => p,
-        Err(e) => {
-            cx.error("sink.pathManager.pattern", e);
-            "%Y%m%d%H%M%S".into()
-        }
-    };
-    PathManager {
-        roll_time,
-        prefix: cx.get("sink.pathManager.prefix").unwrap_or_default(),
-        extension: cx.get("sink.pathManager.extension").unwrap_or_default(),
-        pattern,
-    }
-}
-
-/// A Java date pattern (`yyyy MM dd HH mm ss SSS` and literals) as a chrono format.
-pub fn java_pattern(p: &str) -> Result<String, String> {
-    let mut out = String::new();
-    let b = p.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        let run = b[i..].iter().take_while(|x| **x == c).count();
-        let f = match (c, run) {
-            (b'y', 4) => "%Y",
-            (b'y', 2) => "%y",
-            (b'M', 2) => "%m",
-            (b'd', 2) => "%d",
-            (b'H', 2) => "%H",
-            (b'm', 2) => "%M",
-            (b's', 2) => "%S",
-            (b'S', 3) => "%3f",
-            (c, _) if c.is_ascii_alphabetic() => {
-                return Err(format!(
-                "unsupported pattern letters {:?} in {p:?}; supported: yyyy yy MM dd HH mm ss SSS",
-                &p[i..i + run]
-            ))
-            }
-            (b'%', _) => "%%",
-            _ => {
-                out.push(c as char);
-                i += 1;
-                continue;
-            }
-        };
-        out.push_str(f);
-        i += run;
-    }
-    Ok(out)
 }
 
 impl FileRollSink {
@@ -224,19 +157,4 @@ async fn sync_dir(dir: PathBuf) -> std::io::Result<()> {
     tokio::task::spawn_blocking(move || std::fs::File::open(&dir)?.sync_all())
         .await
         .map_err(std::io::Error::other)?
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn java_date_patterns_become_chrono_formats() {
-        assert_eq!(java_pattern("yyyyMMddHHmmss").unwrap(), "%Y%m%d%H%M%S");
-        assert_eq!(
-            java_pattern("yy-MM-dd_HH.mm.ss.SSS").unwrap(),
-            "%y-%m-%d_%H.%M.%S.%3f"
-        );
-        assert!(java_pattern("EEE").unwrap_err().contains("EEE"));
-    }
 }

@@ -16,9 +16,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
+pub mod config;
+
 use super::lines::{LineSplitter, Piece};
 use super::{SourceCtx, SourceError};
-use crate::agent::config::types::NetcatConfig;
+pub use config::NetcatConfig;
 use sluice_core::Event;
 
 /// Most lines put in one batch.

@@ -6,6 +6,8 @@
 //! one deliberate tightening: a [`Selection`] never names a channel twice, and never names a
 //! required channel as optional (Flume would put the event into such a channel twice).
 
+pub mod config;
+
 use std::collections::BTreeMap;
 
 use crate::agent::component::{ComponentError, Props};

@@ -7,9 +7,10 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use super::problem::{Origin, Problem};
-use super::raw::{RawAgent, Section};
-use super::{AgentConfig, ChannelKind};
+use super::graph::AgentConfig;
+use crate::agent::config::raw::{RawAgent, Section};
+use crate::agent::config::{Origin, Problem};
+use crate::agent::registry::ChannelKind;
 
 /// One configured directory.
 struct Dir {

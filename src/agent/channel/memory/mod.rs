@@ -8,6 +8,8 @@
 //! defaults to 80% of the JVM heap. A commit that does not fit in time fails with
 //! [`AgentChannelError::Full`]; the caller still holds its events and decides to retry.
 
+pub mod config;
+
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,8 +19,8 @@ use tokio::sync::Notify;
 
 use super::metric::{ChannelCounter, ChannelGauge};
 use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx};
-use crate::agent::config::types::MemoryConfig;
 use crate::agent::metrics::CounterGroup;
+pub use config::MemoryConfig;
 use sluice_core::Event;
 
 #[derive(Debug, Default)]

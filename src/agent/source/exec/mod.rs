@@ -17,9 +17,11 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::Command;
 use tokio::task::JoinHandle;
 
+pub mod config;
+
 use super::lines::{LineSplitter, Piece};
 use super::{SourceCtx, SourceError};
-use crate::agent::config::types::ExecConfig;
+pub use config::ExecConfig;
 use sluice_core::Event;
 
 /// Bytes asked of the child's standard output per read (a Linux pipe holds 64 KiB).

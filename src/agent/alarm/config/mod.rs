@@ -6,10 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use super::ctx::Ctx;
-use super::duration;
-use super::problem::Problem;
-use super::raw::{RawAgent, Section};
+use crate::agent::config::ctx::Ctx;
+use crate::agent::config::duration;
+use crate::agent::config::problem::Problem;
+use crate::agent::config::raw::{RawAgent, Section};
 use crate::agent::metrics::{CHANNEL_COUNTERS, SINK_COUNTERS, SOURCE_COUNTERS};
 
 mod types;

@@ -1,6 +1,7 @@
 //! Parsing of the `alarms` and `notifiers` sections: defaults, and a problem per bad value.
 
-use crate::agent::config::{has_errors, load, Problem};
+use crate::agent::config::{has_errors, Problem};
+use crate::agent::topology::load;
 
 const BASE: &str = "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n\
     a1.sources.r1.type = seq\na1.sources.r1.channels = c1\n\

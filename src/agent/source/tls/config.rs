@@ -1,13 +1,13 @@
 //! The TLS keys of the syslog TCP and HTTP sources: Flume's `ssl`, `keystore*` and protocol
-//! keys mapped onto a PEM keystore (see `agent::source::tls`).
+//! keys mapped onto a PEM keystore (see [`super`]).
 
 use std::path::PathBuf;
 
-use super::ctx::Ctx;
-use crate::agent::source::tls::TlsConfig;
+use super::TlsConfig;
+use crate::agent::config::Ctx;
 
 /// `ssl` (or Flume's older `enableSSL`) and the keystore and protocol keys; `None` = no TLS.
-pub fn tls(cx: &mut Ctx<'_>) -> Option<TlsConfig> {
+pub fn parse(cx: &mut Ctx<'_>) -> Option<TlsConfig> {
     let ssl = cx.bool("ssl", false) | cx.bool("enableSSL", false);
     if !ssl {
         for p in ["keystore", "exclude-", "include-"] {
@@ -74,7 +74,7 @@ pub fn tls(cx: &mut Ctx<'_>) -> Option<TlsConfig> {
     };
     // Read the keystore now, so a bad one is reported with its line (and by `config check`).
     if tls12 || tls13 {
-        if let Err(e) = crate::agent::source::tls::acceptor(&cfg) {
+        if let Err(e) = super::acceptor(&cfg) {
             cx.error("keystore", e.to_string());
         }
     }

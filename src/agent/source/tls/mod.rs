@@ -8,6 +8,8 @@
 //! 1.3 only (Flume's default `exclude-protocols=SSLv3` is implied); `include-protocols` and
 //! `exclude-protocols` pick among `TLSv1.2` and `TLSv1.3`.
 
+pub mod config;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;

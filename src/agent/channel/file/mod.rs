@@ -2,6 +2,8 @@
 //! fsyncing) channel runs on tokio's blocking pool; the transaction moves into the blocking
 //! task and back.
 
+pub mod config;
+
 use std::sync::Arc;
 
 use super::metric::{ChannelCounter, ChannelGauge};
