@@ -8,6 +8,7 @@
 
 pub mod entry;
 pub mod kinds;
+pub mod listing;
 pub mod tables;
 
 pub use entry::{find, supported, Entry};
