@@ -5,6 +5,7 @@
 //! file channel, called through `spawn_blocking`) and [`kafka::KafkaChannel`] (a Kafka topic).
 //! All count Flume's channel metrics.
 
+pub mod contract;
 pub mod disk_space;
 pub mod file;
 pub mod instrumented;
@@ -12,106 +13,6 @@ pub mod kafka;
 pub mod memory;
 pub mod metric;
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-
-use crate::agent::metrics::CounterGroup;
-use sluice_core::ChannelError;
-use sluice_core::Event;
-
-/// A boxed, sendable future.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// Why a channel operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum AgentChannelError {
-    /// No room within `keep-alive`.
-    #[error("channel {channel} is full (capacity {capacity}); sinks are not keeping up")]
-    Full {
-        /// Channel name.
-        channel: String,
-        /// Its capacity.
-        capacity: u64,
-    },
-    /// More events than `transactionCapacity` in one transaction.
-    #[error(
-        "channel {channel}: more than transactionCapacity {capacity} events in one transaction"
-    )]
-    TransactionFull {
-        /// Channel name.
-        channel: String,
-        /// The limit.
-        capacity: u64,
-    },
-    /// The channel is closed.
-    #[error("channel {0} is closed")]
-    Closed(String),
-    /// The file channel failed. The cause is part of the message and deliberately not a
-    /// `source()`, so a printed chain (`{:#}`) does not say it twice.
-    #[error("channel {channel}: {cause}")]
-    File {
-        /// Channel name.
-        channel: String,
-        /// The file channel's error.
-        cause: ChannelError,
-    },
-    /// A directory of a new channel could not be created.
-    #[error("channel {channel}: cannot create {}: {source}", path.display())]
-    Prepare {
-        /// Channel name.
-        channel: String,
-        /// The directory.
-        path: std::path::PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The kafka channel's client failed (produce, consume, commit).
-    #[error("channel {channel}: {message}")]
-    Kafka {
-        /// Channel name.
-        channel: String,
-        /// What failed.
-        message: String,
-    },
-    /// A blocking task panicked or was cancelled.
-    #[error("channel {0}: blocking task failed")]
-    Join(String),
-}
-
-/// A channel transaction. Dropping it without `commit` rolls it back.
-///
-/// Cancel safety: cancelling a pending `put_all`/`take_up_to`/`commit` drops the transaction's
-/// work; for the file channel the blocking call runs to its end and the transaction then rolls
-/// back when dropped, unless `commit` had already made it durable.
-pub trait ChannelTx: Send {
-    /// Adds events to the put list.
-    fn put_all(&mut self, events: Vec<Event>) -> BoxFuture<'_, Result<(), AgentChannelError>>;
-    /// Takes up to `max` events (fewer, possibly none, when the channel has fewer).
-    fn take_up_to(&mut self, max: usize) -> BoxFuture<'_, Result<Vec<Event>, AgentChannelError>>;
-    /// Makes the puts visible and the takes final.
-    fn commit(self: Box<Self>) -> BoxFuture<'static, Result<(), AgentChannelError>>;
-    /// Discards the puts and returns the takes to the head of the channel.
-    fn rollback(self: Box<Self>) -> BoxFuture<'static, ()>;
-}
-
-/// A channel as the agent sees it.
-pub trait AgentChannel: Send + Sync + std::fmt::Debug {
-    /// Starts a transaction.
-    fn begin(&self) -> Box<dyn ChannelTx>;
-    /// Closes the channel (the file channel checkpoints first).
-    fn close(&self) -> BoxFuture<'_, Result<(), AgentChannelError>>;
-    /// The channel's counters.
-    fn counters(&self) -> Arc<CounterGroup>;
-}
-
-/// Puts `events` into `ch` in one transaction: begin, put all, commit (roll back on failure).
-pub async fn put_batch(ch: &dyn AgentChannel, events: Vec<Event>) -> Result<(), AgentChannelError> {
-    let mut tx = ch.begin();
-    if let Err(e) = tx.put_all(events).await {
-        tx.rollback().await;
-        return Err(e);
-    }
-    tx.commit().await
-}
+pub use contract::{
+    put_batch, AgentChannel, AgentChannelError, BoxFuture, BuildChannel, ChannelTx,
+};

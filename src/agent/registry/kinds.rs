@@ -1,15 +1,18 @@
 //! The typed configuration of each component type, one enum per kind: the registry's closed
 //! sum of the configurations the components define in their own folders. It is `Eq`, so a
-//! reload restarts only what changed, and tests can match on it.
+//! reload restarts only what changed, and tests can match on it. Everything else goes
+//! through the kind's trait ([`BuildSource`], [`BuildChannel`], [`BuildSink`]), which each
+//! component implements: the one `match` per kind is `builder()` here.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use sluice_core::FileChannelConfig;
 
+use crate::agent::channel::instrumented::Instrumented;
 use crate::agent::channel::kafka::KafkaChannelConfig;
 use crate::agent::channel::memory::MemoryConfig;
-use crate::agent::channel::{self, AgentChannel, AgentChannelError};
-use crate::agent::config::limits::BATCH_SIZE_MAX;
+use crate::agent::channel::{AgentChannel, AgentChannelError, BuildChannel};
 use crate::agent::sink::avro::AvroSinkConfig;
 use crate::agent::sink::file_roll::FileRollConfig;
 use crate::agent::sink::hdfs::HdfsConfig;
@@ -17,7 +20,7 @@ use crate::agent::sink::http::HttpConfig as HttpSinkConfig;
 use crate::agent::sink::kafka::KafkaSinkConfig;
 use crate::agent::sink::logger::LoggerConfig;
 use crate::agent::sink::null::NullConfig;
-use crate::agent::sink::{self, Sink};
+use crate::agent::sink::{BuildSink, Sink};
 use crate::agent::source::avro::AvroSourceConfig;
 use crate::agent::source::exec::ExecConfig;
 use crate::agent::source::http::HttpConfig;
@@ -28,7 +31,7 @@ use crate::agent::source::seq::SeqConfig;
 use crate::agent::source::spooldir::SpoolDirConfig;
 use crate::agent::source::syslog::config::{SyslogTcpConfig, SyslogUdpConfig};
 use crate::agent::source::taildir::TaildirConfig;
-use crate::agent::source::{self, SourceCtx, SourceError};
+use crate::agent::source::{BuildSource, SourceCtx, SourceError};
 
 /// A source's own settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,39 +63,31 @@ pub enum SourceKind {
 }
 
 impl SourceKind {
+    /// The source's configuration as the runtime uses it.
+    pub fn builder(&self) -> &dyn BuildSource {
+        match self {
+            SourceKind::Netcat(c) => c,
+            SourceKind::Seq(c) => c,
+            SourceKind::Exec(c) => c,
+            SourceKind::SyslogTcp(c) | SourceKind::MultiportSyslogTcp(c) => c,
+            SourceKind::SyslogUdp(c) => c,
+            SourceKind::Http(c) => c,
+            SourceKind::NetcatUdp(c) => c,
+            SourceKind::Avro(c) => c,
+            SourceKind::SpoolDir(c) => c,
+            SourceKind::Taildir(c) => c,
+            SourceKind::Kafka(c) => &**c,
+        }
+    }
+
     /// Events per channel transaction.
     pub fn batch_size(&self) -> usize {
-        match self {
-            SourceKind::Netcat(_) | SourceKind::Avro(_) => 1,
-            SourceKind::Seq(c) => c.batch_size,
-            SourceKind::Exec(c) => c.batch_size,
-            SourceKind::SyslogTcp(c) | SourceKind::MultiportSyslogTcp(c) => c.batch_size,
-            SourceKind::SyslogUdp(_) | SourceKind::NetcatUdp(_) => 1,
-            // One request is one transaction of whatever size the client sent.
-            SourceKind::Http(_) => 1,
-            SourceKind::SpoolDir(c) => c.batch_size,
-            SourceKind::Taildir(c) => c.batch_size,
-            SourceKind::Kafka(c) => c.batch_size,
-        }
+        self.builder().batch_size()
     }
 
     /// Runs a source until it is stopped (`Ok`) or fails (`Err`).
     pub async fn run(self, ctx: SourceCtx) -> Result<(), SourceError> {
-        match self {
-            SourceKind::Netcat(c) => source::netcat::run(c, ctx).await,
-            SourceKind::Seq(c) => source::seq::run(c, ctx).await,
-            SourceKind::Exec(c) => source::exec::run(c, ctx).await,
-            SourceKind::SyslogTcp(c) | SourceKind::MultiportSyslogTcp(c) => {
-                source::syslog::tcp::run(c, ctx).await
-            }
-            SourceKind::SyslogUdp(c) => source::syslog::udp::run(c, ctx).await,
-            SourceKind::Http(c) => source::http::run(c, ctx).await,
-            SourceKind::NetcatUdp(c) => source::netcat_udp::run(c, ctx).await,
-            SourceKind::Avro(c) => source::avro::run(c, ctx).await,
-            SourceKind::SpoolDir(c) => source::spooldir::run(c, ctx).await,
-            SourceKind::Taildir(c) => source::taildir::run(c, ctx).await,
-            SourceKind::Kafka(c) => source::kafka::run(*c, ctx).await,
-        }
+        self.builder().run(ctx).await
     }
 }
 
@@ -108,31 +103,30 @@ pub enum ChannelKind {
 }
 
 impl ChannelKind {
-    /// `transactionCapacity`.
-    pub fn transaction_capacity(&self) -> u64 {
+    /// The channel's configuration as the runtime uses it.
+    pub fn builder(&self) -> &dyn BuildChannel {
         match self {
-            ChannelKind::Memory(c) => c.transaction_capacity,
-            ChannelKind::File(c) => c.transaction_capacity,
-            // No capacity: a take or put of any allowed batch size fits.
-            ChannelKind::Kafka(_) => BATCH_SIZE_MAX,
+            ChannelKind::Memory(c) => c,
+            ChannelKind::File(c) => c,
+            ChannelKind::Kafka(c) => &**c,
         }
     }
 
-    /// Opens a channel of this kind, wrapped in [`channel::instrumented::Instrumented`] so its
-    /// commit latencies and batch sizes are measured.
+    /// `transactionCapacity`.
+    pub fn transaction_capacity(&self) -> u64 {
+        self.builder().transaction_capacity()
+    }
+
+    /// The directories the channel keeps its data in.
+    pub fn dirs(&self) -> Vec<PathBuf> {
+        self.builder().dirs()
+    }
+
+    /// Opens a channel of this kind, wrapped in [`Instrumented`] so its commit latencies and
+    /// batch sizes are measured.
     pub async fn open(&self, name: &str) -> Result<Arc<dyn AgentChannel>, AgentChannelError> {
-        let inner: Arc<dyn AgentChannel> = match self {
-            ChannelKind::Memory(c) => {
-                Arc::new(channel::memory::MemoryChannel::new(name, c.clone()))
-            }
-            ChannelKind::Kafka(c) => {
-                Arc::new(channel::kafka::KafkaChannel::new(name, (**c).clone()))
-            }
-            ChannelKind::File(c) => {
-                Arc::new(channel::file::FileChannelAdapter::open(name, c.clone()).await?)
-            }
-        };
-        Ok(Arc::new(channel::instrumented::Instrumented::new(inner)))
+        let inner = self.builder().open(name).await?;
+        Ok(Arc::new(Instrumented::new(inner)))
     }
 }
 
@@ -156,51 +150,31 @@ pub enum SinkKind {
 }
 
 impl SinkKind {
+    /// The sink's configuration as the runtime uses it.
+    pub fn builder(&self) -> &dyn BuildSink {
+        match self {
+            SinkKind::Logger(c) => c,
+            SinkKind::Null(c) => c,
+            SinkKind::FileRoll(c) => c,
+            SinkKind::Hdfs(c) => &**c,
+            SinkKind::Http(c) => &**c,
+            SinkKind::Avro(c) => c,
+            SinkKind::Kafka(c) => &**c,
+        }
+    }
+
     /// Events per take transaction.
     pub fn batch_size(&self) -> usize {
-        match self {
-            SinkKind::Logger(_) => 1,
-            SinkKind::Null(c) => c.batch_size,
-            SinkKind::FileRoll(c) => c.batch_size,
-            SinkKind::Hdfs(c) => c.batch_size,
-            SinkKind::Http(_) => 1,
-            SinkKind::Avro(c) => c.batch_size,
-            SinkKind::Kafka(c) => c.batch_size,
-        }
+        self.builder().batch_size()
     }
 
     /// The key that sets [`SinkKind::batch_size`] (for messages).
     pub fn batch_key(&self) -> &'static str {
-        match self {
-            SinkKind::FileRoll(_) => "sink.batchSize",
-            SinkKind::Hdfs(_) => "hdfs.batchSize",
-            SinkKind::Avro(_) => "batch-size",
-            SinkKind::Kafka(_) => "flumeBatchSize",
-            _ => "batchSize",
-        }
+        self.builder().batch_key()
     }
 
     /// Builds the running sink named `name`.
-    pub fn build(&self, name: &str) -> Sink {
-        match self {
-            SinkKind::Logger(c) => {
-                Sink::Logger(sink::logger::LoggerSink::new(name, c.max_bytes_to_log))
-            }
-            SinkKind::Null(_) => Sink::Null,
-            SinkKind::FileRoll(c) => Sink::FileRoll(Box::new(sink::file_roll::FileRollSink::new(
-                name,
-                c.clone(),
-            ))),
-            SinkKind::Hdfs(c) => {
-                Sink::Hdfs(Box::new(sink::hdfs::HdfsSink::new(name, (**c).clone())))
-            }
-            SinkKind::Http(c) => {
-                Sink::Http(Box::new(sink::http::HttpSink::new(name, (**c).clone())))
-            }
-            SinkKind::Avro(c) => Sink::Avro(Box::new(sink::avro::AvroSink::new(name, c.clone()))),
-            SinkKind::Kafka(c) => {
-                Sink::Kafka(Box::new(sink::kafka::KafkaSink::new(name, (**c).clone())))
-            }
-        }
+    pub fn build(&self, name: &str) -> Box<dyn Sink> {
+        self.builder().build(name)
     }
 }

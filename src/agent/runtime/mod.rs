@@ -22,7 +22,6 @@ use tokio::time::Instant;
 use crate::agent::channel::{AgentChannel, AgentChannelError};
 use crate::agent::metrics::{CounterGroup, Registry};
 use crate::agent::processor::SinkProcessorConfig;
-use crate::agent::registry::{ChannelKind, SourceKind};
 use crate::agent::router::ChannelProcessor;
 use crate::agent::sink::runner;
 use crate::agent::source::SourceCtx;
@@ -134,14 +133,8 @@ impl Agent {
             if self.channels.get(n).is_some_and(|rc| rc.cfg == *cc) {
                 continue;
             }
-            let ChannelKind::File(fc) = &cc.kind else {
-                continue;
-            };
-            let dirs = std::iter::once(&fc.checkpoint_dir)
-                .chain(fc.backup_checkpoint_dir.iter())
-                .chain(fc.data_dirs.iter());
-            for d in dirs {
-                std::fs::create_dir_all(d).map_err(|source| AgentChannelError::Prepare {
+            for d in cc.kind.dirs() {
+                std::fs::create_dir_all(&d).map_err(|source| AgentChannelError::Prepare {
                     channel: n.clone(),
                     path: d.clone(),
                     source,
@@ -364,7 +357,7 @@ impl AlarmTask {
         let rpc_sources = new
             .sources
             .iter()
-            .filter(|(_, s)| matches!(s.kind, SourceKind::Avro(_)))
+            .filter(|(_, s)| s.kind.builder().tracks_upstreams())
             .map(|(n, _)| n.clone())
             .collect();
         registry.alarms().retain_upstream_sources(&rpc_sources);

@@ -247,6 +247,26 @@ impl HttpSink {
     }
 }
 
+impl crate::agent::sink::Sink for HttpSink {
+    fn deliver(
+        &mut self,
+        events: Vec<Event>,
+    ) -> crate::agent::channel::BoxFuture<'_, Result<Delivery, SinkError>> {
+        Box::pin(async move { HttpSink::deliver(self, &events).await })
+    }
+}
+
+impl crate::agent::sink::BuildSink for HttpConfig {
+    /// One event per take transaction, as in Flume.
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    fn build(&self, name: &str) -> Box<dyn crate::agent::sink::Sink> {
+        Box::new(HttpSink::new(name, self.clone()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

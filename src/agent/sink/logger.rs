@@ -79,6 +79,29 @@ fn hex_dump(data: &[u8]) -> String {
     out
 }
 
+impl crate::agent::sink::Sink for LoggerSink {
+    fn deliver(
+        &mut self,
+        events: Vec<Event>,
+    ) -> crate::agent::channel::BoxFuture<
+        '_,
+        Result<crate::agent::sink::Delivery, crate::agent::sink::SinkError>,
+    > {
+        LoggerSink::deliver(self, &events);
+        Box::pin(std::future::ready(Ok(crate::agent::sink::Delivery::Done)))
+    }
+}
+
+impl crate::agent::sink::BuildSink for LoggerConfig {
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    fn build(&self, name: &str) -> Box<dyn crate::agent::sink::Sink> {
+        Box::new(LoggerSink::new(name, self.max_bytes_to_log))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,14 +43,11 @@ pub const FAIL_BACKOFF_MAX: Duration = Duration::from_secs(5);
 pub const IDLE_BACKOFF_STEP: Duration = Duration::from_millis(100);
 /// Longest backoff while the channel is empty.
 pub const IDLE_BACKOFF_MAX: Duration = Duration::from_secs(1);
-/// Most take transactions of one runner open at once: one whose take commits while the next
-/// is taken and delivered. 1 makes rounds serial (take, deliver, commit).
-pub const PIPELINE_DEPTH: usize = 2;
-const _: () = assert!(PIPELINE_DEPTH >= 1);
+pub use super::contract::PIPELINE_DEPTH;
 
 /// Delivered batches kept waiting for their commit while the next batch is taken: one less
 /// than the sink's depth ([`Sink::pipeline_depth`]).
-fn delivered_max(sink: &Sink) -> usize {
+fn delivered_max(sink: &dyn Sink) -> usize {
     sink.pipeline_depth().max(1) - 1
 }
 
@@ -58,7 +55,7 @@ fn delivered_max(sink: &Sink) -> usize {
 #[derive(Debug)]
 pub struct SinkUnit {
     /// The sink.
-    pub sink: Sink,
+    pub sink: Box<dyn Sink>,
     /// The channel it reads.
     pub channel: Arc<dyn AgentChannel>,
     /// Events per take transaction.
@@ -216,7 +213,7 @@ async fn drain(pending: &mut VecDeque<Delivered>, policy: &mut SinkPolicy) -> bo
 /// One round on sink `name`: take and deliver a batch while the oldest delivered batch (if
 /// the pipeline is full) commits. The new batch joins `pending`.
 async fn round(name: &str, u: &mut SinkUnit, pending: &mut VecDeque<Delivered>) -> Outcome {
-    let delivered_max = delivered_max(&u.sink);
+    let delivered_max = delivered_max(&*u.sink);
     let oldest = if pending.len() >= delivered_max {
         pending.pop_front()
     } else {

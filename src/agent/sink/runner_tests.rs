@@ -108,7 +108,7 @@ fn unit(sink: &ScriptedSink, ch: Arc<dyn AgentChannel>) -> (SinkUnit, Arc<Counte
     let counters = CounterGroup::sink();
     (
         SinkUnit {
-            sink: Sink::Scripted(sink.clone()),
+            sink: Box::new(sink.clone()),
             channel: ch,
             batch_size: BATCH,
             counters: counters.clone(),

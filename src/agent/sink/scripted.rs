@@ -114,3 +114,16 @@ impl ScriptedSink {
             .collect()
     }
 }
+
+impl crate::agent::sink::Sink for ScriptedSink {
+    fn deliver(
+        &mut self,
+        events: Vec<Event>,
+    ) -> crate::agent::channel::BoxFuture<'_, Result<Delivery, SinkError>> {
+        Box::pin(ScriptedSink::deliver(self, events))
+    }
+
+    fn take_acks(&mut self) -> Option<Acks> {
+        ScriptedSink::take_acks(self)
+    }
+}

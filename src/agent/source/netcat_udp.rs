@@ -69,3 +69,13 @@ pub fn lines(datagram: &[u8]) -> impl Iterator<Item = &[u8]> {
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
         .filter(|l| !l.is_empty())
 }
+
+impl crate::agent::source::BuildSource for NetcatUdpConfig {
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    fn run(&self, ctx: crate::agent::source::SourceCtx) -> crate::agent::source::SourceTask {
+        Box::pin(run(self.clone(), ctx))
+    }
+}

@@ -39,3 +39,13 @@ pub async fn run(cfg: SeqConfig, mut ctx: SourceCtx) -> Result<(), SourceError> 
     ctx.stop.wait().await;
     Ok(())
 }
+
+impl crate::agent::source::BuildSource for SeqConfig {
+    fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    fn run(&self, ctx: crate::agent::source::SourceCtx) -> crate::agent::source::SourceTask {
+        Box::pin(run(self.clone(), ctx))
+    }
+}

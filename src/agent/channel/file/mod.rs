@@ -228,3 +228,30 @@ impl ChannelTx for FileTx {
         })
     }
 }
+
+impl super::BuildChannel for FileChannelConfig {
+    fn transaction_capacity(&self) -> u64 {
+        self.transaction_capacity
+    }
+
+    /// The checkpoint directory, the backup checkpoint directory (when set) and every data
+    /// directory.
+    fn dirs(&self) -> Vec<std::path::PathBuf> {
+        std::iter::once(&self.checkpoint_dir)
+            .chain(self.backup_checkpoint_dir.iter())
+            .chain(self.data_dirs.iter())
+            .cloned()
+            .collect()
+    }
+
+    fn open(
+        &self,
+        name: &str,
+    ) -> BoxFuture<'static, Result<Arc<dyn AgentChannel>, AgentChannelError>> {
+        let (name, cfg) = (name.to_owned(), self.clone());
+        Box::pin(async move {
+            let ch: Arc<dyn AgentChannel> = Arc::new(FileChannelAdapter::open(&name, cfg).await?);
+            Ok(ch)
+        })
+    }
+}

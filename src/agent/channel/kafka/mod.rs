@@ -400,3 +400,18 @@ impl Drop for KafkaTx {
         self.rewind();
     }
 }
+
+impl super::BuildChannel for KafkaChannelConfig {
+    /// No capacity: a take or put of any allowed batch size fits.
+    fn transaction_capacity(&self) -> u64 {
+        crate::agent::config::limits::BATCH_SIZE_MAX
+    }
+
+    fn open(
+        &self,
+        name: &str,
+    ) -> BoxFuture<'static, Result<Arc<dyn AgentChannel>, AgentChannelError>> {
+        let ch: Arc<dyn AgentChannel> = Arc::new(KafkaChannel::new(name, self.clone()));
+        Box::pin(std::future::ready(Ok(ch)))
+    }
+}

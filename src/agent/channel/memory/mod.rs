@@ -274,3 +274,17 @@ impl Drop for MemoryTx {
         self.do_rollback();
     }
 }
+
+impl super::BuildChannel for MemoryConfig {
+    fn transaction_capacity(&self) -> u64 {
+        self.transaction_capacity
+    }
+
+    fn open(
+        &self,
+        name: &str,
+    ) -> BoxFuture<'static, Result<Arc<dyn AgentChannel>, AgentChannelError>> {
+        let ch: Arc<dyn AgentChannel> = Arc::new(MemoryChannel::new(name, self.clone()));
+        Box::pin(std::future::ready(Ok(ch)))
+    }
+}

@@ -267,5 +267,45 @@ impl AvroSink {
     }
 }
 
+impl crate::agent::sink::Sink for AvroSink {
+    fn attach(&mut self, counters: Arc<CounterGroup>, stop: Stop) {
+        AvroSink::attach(self, counters, stop);
+    }
+
+    fn prepare(&mut self) -> crate::agent::channel::BoxFuture<'_, Result<(), SinkError>> {
+        Box::pin(AvroSink::prepare(self))
+    }
+
+    fn deliver(
+        &mut self,
+        events: Vec<Event>,
+    ) -> crate::agent::channel::BoxFuture<'_, Result<crate::agent::sink::Delivery, SinkError>> {
+        Box::pin(async move {
+            AvroSink::deliver(self, &events)
+                .await
+                .map(|()| crate::agent::sink::Delivery::Done)
+        })
+    }
+
+    fn stop(&mut self) -> crate::agent::channel::BoxFuture<'_, ()> {
+        AvroSink::stop(self);
+        Box::pin(std::future::ready(()))
+    }
+}
+
+impl crate::agent::sink::BuildSink for AvroSinkConfig {
+    fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    fn batch_key(&self) -> &'static str {
+        "batch-size"
+    }
+
+    fn build(&self, name: &str) -> Box<dyn crate::agent::sink::Sink> {
+        Box::new(AvroSink::new(name, self.clone()))
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -15,7 +15,6 @@ use crate::agent::channel::memory::MemoryConfig;
 use crate::agent::channel::AgentChannel;
 use crate::agent::processor::SinkPolicy;
 use crate::agent::sink::runner::{self, SinkUnit};
-use crate::agent::sink::Sink;
 use crate::wire::avro::call::CallLimits;
 use crate::wire::avro::server::{Action, ServerConn};
 use crate::wire::avro::{encode_frame, FrameLimits, FrameReader, KnownClients, Status};
@@ -288,7 +287,7 @@ async fn the_runner_retries_a_refused_batch_until_the_downstream_accepts_it() {
     units.insert(
         "k1".to_owned(),
         SinkUnit {
-            sink: Sink::Avro(Box::new(AvroSink::new("k1", sink_config(port)))),
+            sink: Box::new(AvroSink::new("k1", sink_config(port))),
             channel: ch.clone(),
             batch_size: 4,
             counters: counters.clone(),
@@ -331,7 +330,7 @@ async fn stop_abandons_a_call_the_downstream_never_answers_and_keeps_the_batch()
     units.insert(
         "k1".to_owned(),
         SinkUnit {
-            sink: Sink::Avro(Box::new(AvroSink::new("k1", cfg))),
+            sink: Box::new(AvroSink::new("k1", cfg)),
             channel: ch.clone(),
             batch_size: 4,
             counters: CounterGroup::sink(),

@@ -158,3 +158,38 @@ async fn sync_dir(dir: PathBuf) -> std::io::Result<()> {
         .await
         .map_err(std::io::Error::other)?
 }
+
+impl crate::agent::sink::Sink for FileRollSink {
+    fn deliver(
+        &mut self,
+        events: Vec<Event>,
+    ) -> crate::agent::channel::BoxFuture<'_, Result<crate::agent::sink::Delivery, SinkError>> {
+        Box::pin(async move {
+            FileRollSink::deliver(self, &events)
+                .await
+                .map(|()| crate::agent::sink::Delivery::Done)
+        })
+    }
+
+    fn tick(&mut self) -> crate::agent::channel::BoxFuture<'_, Result<(), SinkError>> {
+        Box::pin(FileRollSink::tick(self))
+    }
+
+    fn stop(&mut self) -> crate::agent::channel::BoxFuture<'_, ()> {
+        Box::pin(self.close())
+    }
+}
+
+impl crate::agent::sink::BuildSink for FileRollConfig {
+    fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    fn batch_key(&self) -> &'static str {
+        "sink.batchSize"
+    }
+
+    fn build(&self, name: &str) -> Box<dyn crate::agent::sink::Sink> {
+        Box::new(FileRollSink::new(name, self.clone()))
+    }
+}

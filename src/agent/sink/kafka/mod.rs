@@ -41,6 +41,10 @@ use crate::agent::metrics::CounterGroup;
 use crate::agent::stop::Stop;
 use sluice_core::Event;
 
+/// Take transactions open at once on a kafka sink (its [`crate::agent::sink::Sink::pipeline_depth`]):
+/// the broker's round trip and the producer's batching overlap several batches.
+pub const KAFKA_PIPELINE_DEPTH: usize = 4;
+
 /// How long the batches in flight may still wait for acknowledgements after the stop signal
 /// (one grace for all of them, counted from when the first saw the signal).
 pub const STOP_GRACE: Duration = Duration::from_secs(2);
@@ -341,6 +345,54 @@ pub fn substitute<'a>(template: &'a str, e: &Event) -> Cow<'a, str> {
     }
     out.push_str(rest);
     Cow::Owned(out)
+}
+
+impl crate::agent::sink::Sink for KafkaSink {
+    fn attach(&mut self, counters: Arc<CounterGroup>, stop: Stop) {
+        KafkaSink::attach(self, counters, stop);
+    }
+
+    fn prepare(&mut self) -> crate::agent::channel::BoxFuture<'_, Result<(), SinkError>> {
+        Box::pin(KafkaSink::prepare(self))
+    }
+
+    fn deliver(
+        &mut self,
+        events: Vec<Event>,
+    ) -> crate::agent::channel::BoxFuture<'_, Result<crate::agent::sink::Delivery, SinkError>> {
+        Box::pin(async move {
+            KafkaSink::deliver(self, &events)
+                .await
+                .map(|()| crate::agent::sink::Delivery::Done)
+        })
+    }
+
+    fn pipeline_depth(&self) -> usize {
+        KAFKA_PIPELINE_DEPTH
+    }
+
+    fn take_acks(&mut self) -> Option<Acks> {
+        KafkaSink::take_acks(self)
+    }
+
+    fn stop(&mut self) -> crate::agent::channel::BoxFuture<'_, ()> {
+        KafkaSink::stop(self);
+        Box::pin(std::future::ready(()))
+    }
+}
+
+impl crate::agent::sink::BuildSink for KafkaSinkConfig {
+    fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    fn batch_key(&self) -> &'static str {
+        "flumeBatchSize"
+    }
+
+    fn build(&self, name: &str) -> Box<dyn crate::agent::sink::Sink> {
+        Box::new(KafkaSink::new(name, self.clone()))
+    }
 }
 
 #[cfg(test)]

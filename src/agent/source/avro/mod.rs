@@ -132,3 +132,17 @@ fn accept(
         shared.peers.seen(peer.ip(), Instant::now());
     });
 }
+
+impl crate::agent::source::BuildSource for AvroSourceConfig {
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    fn tracks_upstreams(&self) -> bool {
+        true
+    }
+
+    fn run(&self, ctx: crate::agent::source::SourceCtx) -> crate::agent::source::SourceTask {
+        Box::pin(run(self.clone(), ctx))
+    }
+}

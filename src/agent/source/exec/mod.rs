@@ -219,3 +219,13 @@ async fn add(
         }
     }
 }
+
+impl crate::agent::source::BuildSource for ExecConfig {
+    fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    fn run(&self, ctx: crate::agent::source::SourceCtx) -> crate::agent::source::SourceTask {
+        Box::pin(run(self.clone(), ctx))
+    }
+}

@@ -240,3 +240,14 @@ fn too_large(cfg: &HttpConfig, ctx: &SourceCtx) -> Response<Full<Bytes>> {
         ),
     )
 }
+
+impl crate::agent::source::BuildSource for HttpConfig {
+    fn batch_size(&self) -> usize {
+        // One request is one transaction of whatever size the client sent.
+        1
+    }
+
+    fn run(&self, ctx: crate::agent::source::SourceCtx) -> crate::agent::source::SourceTask {
+        Box::pin(run(self.clone(), ctx))
+    }
+}

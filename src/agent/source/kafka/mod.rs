@@ -254,6 +254,16 @@ fn to_event(cfg: &KafkaSourceConfig, m: &BorrowedMessage<'_>) -> Result<Event, S
     Ok(e)
 }
 
+impl crate::agent::source::BuildSource for KafkaSourceConfig {
+    fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    fn run(&self, ctx: crate::agent::source::SourceCtx) -> crate::agent::source::SourceTask {
+        Box::pin(run(self.clone(), ctx))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -161,3 +161,13 @@ fn too_long(cfg: &NetcatConfig, ctx: &SourceCtx) -> String {
         cfg.max_line_length
     )
 }
+
+impl crate::agent::source::BuildSource for NetcatConfig {
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    fn run(&self, ctx: crate::agent::source::SourceCtx) -> crate::agent::source::SourceTask {
+        Box::pin(run(self.clone(), ctx))
+    }
+}

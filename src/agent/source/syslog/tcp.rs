@@ -171,3 +171,13 @@ async fn connection<S: AsyncRead + Unpin>(
         }
     }
 }
+
+impl crate::agent::source::BuildSource for SyslogTcpConfig {
+    fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    fn run(&self, ctx: crate::agent::source::SourceCtx) -> crate::agent::source::SourceTask {
+        Box::pin(run(self.clone(), ctx))
+    }
+}

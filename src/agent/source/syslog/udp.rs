@@ -34,3 +34,13 @@ pub async fn run(cfg: SyslogUdpConfig, mut ctx: SourceCtx) -> Result<(), SourceE
     }
     Ok(())
 }
+
+impl crate::agent::source::BuildSource for SyslogUdpConfig {
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    fn run(&self, ctx: crate::agent::source::SourceCtx) -> crate::agent::source::SourceTask {
+        Box::pin(run(self.clone(), ctx))
+    }
+}
