@@ -5,13 +5,11 @@
 //! the hard limit. A stop ends within `SHUTDOWN_BOUND` (10 s) whatever peers do.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use sluice::agent::config::Severity;
-use sluice::agent::metrics::Registry;
-use sluice::agent::runtime::{http, rlimit, Agent, SHUTDOWN_BOUND};
+use sluice::agent::runtime::{http, rlimit, Agent, Telemetry, SHUTDOWN_BOUND};
 use sluice::agent::stop;
 use sluice::agent::topology::{self as config, AgentConfig};
 
@@ -116,7 +114,7 @@ pub fn run(args: AgentArgs) -> anyhow::Result<i32> {
 }
 
 async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
-    let registry = Arc::new(Registry::for_agent(&args.name));
+    let telemetry = Telemetry::for_agent(&args.name);
     let (http_stop, http_stopped) = stop::channel();
     let mut http_task = None;
     if define(&args, "flume.monitoring.type").is_some_and(|t| t.eq_ignore_ascii_case("http")) {
@@ -127,7 +125,7 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
             })?,
         };
         let bind = define(&args, "flume.monitoring.bind").unwrap_or(http::BIND_DEFAULT);
-        let (addr, task) = http::serve(bind, port, registry.clone(), http_stopped)
+        let (addr, task) = http::serve(bind, port, telemetry.clone(), http_stopped)
             .await
             .with_context(|| format!("serving metrics on {bind}:{port}"))?;
         tracing::info!(%addr, "metrics at GET /metrics");
@@ -140,7 +138,7 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
             "-Dflume.monitoring.type={t} is not supported (only http); no metrics are served"
         );
     }
-    let mut agent = Agent::start(cfg, registry)
+    let mut agent = Agent::start(cfg, telemetry)
         .await
         .context("starting the agent")?;
     tracing::info!(agent = %args.name, "agent started");

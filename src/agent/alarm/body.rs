@@ -6,7 +6,7 @@
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
-use super::{Alarm, Notice, NoticeState};
+use super::notice::{Alarm, Notice, NoticeState};
 
 /// RFC 3339 (UTC, milliseconds) of a wall-clock time in ms since the epoch.
 pub fn rfc3339(ms: u64) -> String {

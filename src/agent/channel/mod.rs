@@ -11,7 +11,6 @@ pub mod file;
 pub mod instrumented;
 pub mod kafka;
 pub mod memory;
-pub mod metric;
 
 pub use contract::{
     put_batch, AgentChannel, AgentChannelError, BoxFuture, BuildChannel, ChannelTx,

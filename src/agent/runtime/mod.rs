@@ -11,6 +11,7 @@ pub mod history;
 pub mod http;
 pub mod rlimit;
 pub mod supervise;
+pub mod telemetry;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -19,6 +20,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::agent::alarm::AlarmBoard;
 use crate::agent::channel::{AgentChannel, AgentChannelError};
 use crate::agent::metrics::{CounterGroup, Registry};
 use crate::agent::processor::SinkProcessorConfig;
@@ -27,6 +29,7 @@ use crate::agent::sink::runner;
 use crate::agent::source::SourceCtx;
 use crate::agent::topology::{AgentConfig, ChannelConfig};
 use supervise::Supervised;
+pub use telemetry::Telemetry;
 
 /// How long sources get to finish the batch they are putting when asked to stop.
 pub const SOURCE_STOP_GRACE: Duration = Duration::from_secs(3);
@@ -51,6 +54,7 @@ struct RunningChannel {
 pub struct Agent {
     cfg: AgentConfig,
     registry: Arc<Registry>,
+    board: Arc<AlarmBoard>,
     channels: BTreeMap<String, RunningChannel>,
     /// Sink runners by unit: an ungrouped sink's name or `group:<name>`.
     runners: BTreeMap<String, Supervised>,
@@ -80,22 +84,31 @@ impl Agent {
     /// start (the file channel refuses to open on damage its recovery policy does not allow).
     pub async fn start(
         cfg: AgentConfig,
-        registry: Arc<Registry>,
+        telemetry: impl Into<Telemetry>,
     ) -> Result<Agent, AgentChannelError> {
-        let registry_for_alarms = registry.clone();
+        let Telemetry {
+            metrics: registry,
+            alarms: board,
+        } = telemetry.into();
         let mut agent = Agent {
             cfg: AgentConfig {
                 name: cfg.name.clone(),
                 ..AgentConfig::default()
             },
+            alarms: AlarmTask::start(&registry, &board, &cfg.name),
             registry,
+            board,
             channels: BTreeMap::new(),
             runners: BTreeMap::new(),
             sources: BTreeMap::new(),
-            alarms: AlarmTask::start(&registry_for_alarms, &cfg.name),
         };
         agent.converge(cfg).await?;
         Ok(agent)
+    }
+
+    /// The agent's alarm board.
+    pub fn alarm_board(&self) -> Arc<AlarmBoard> {
+        self.board.clone()
     }
 
     /// The configuration in force.
@@ -233,7 +246,7 @@ impl Agent {
                 self.start_source(n);
             }
         }
-        self.alarms.apply(&self.registry, new);
+        self.alarms.apply(&self.registry, &self.board, new);
         Ok(())
     }
 
@@ -287,7 +300,7 @@ impl Agent {
         let counters = CounterGroup::source();
         self.registry.register(name, counters.clone());
         let source_name = name.to_owned();
-        let alarms = self.registry.alarms();
+        let alarms = self.board.clone();
         let sup = Supervised::spawn(format!("source {name}"), move |stop| {
             let alarms = alarms.clone();
             let sc = sc.clone();
@@ -332,11 +345,12 @@ struct AlarmTask {
 }
 
 impl AlarmTask {
-    fn start(registry: &Arc<Registry>, agent: &str) -> Self {
+    fn start(registry: &Arc<Registry>, board: &Arc<AlarmBoard>, agent: &str) -> Self {
         let (cfg, rx) = tokio::sync::watch::channel(Default::default());
         let (stop, stopped) = crate::agent::stop::channel();
         let task = tokio::spawn(crate::agent::alarm::evaluator::run(
             registry.clone(),
+            board.clone(),
             agent.to_owned(),
             rx,
             stopped,
@@ -346,7 +360,7 @@ impl AlarmTask {
 
     /// Hands the alarm configuration of `new` to the task; forgets the upstreams of RPC
     /// sources no longer configured.
-    fn apply(&self, registry: &Registry, new: &AgentConfig) {
+    fn apply(&self, registry: &Registry, board: &AlarmBoard, new: &AgentConfig) {
         self.cfg.send_if_modified(|c| {
             let changed = *c != new.alarms;
             if changed {
@@ -360,13 +374,13 @@ impl AlarmTask {
             .filter(|(_, s)| s.kind.builder().tracks_upstreams())
             .map(|(n, _)| n.clone())
             .collect();
-        registry.alarms().retain_upstream_sources(&rpc_sources);
+        board.retain_upstream_sources(&rpc_sources);
         // `ALARMS.notifiers` shows only where alarms are configured, so Flume's tools reading
         // `/metrics` of an agent without alarms see exactly Flume's component types.
         if new.alarms.rules.is_empty() && new.alarms.notifiers.is_empty() {
             registry.remove("ALARMS", "notifiers");
         } else {
-            registry.register("notifiers", registry.alarms().counters());
+            registry.register("notifiers", board.counters());
         }
     }
 

@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 use super::{Acks, Delivery, Sink};
 use crate::agent::channel::{AgentChannel, ChannelTx};
 use crate::agent::metrics::CounterGroup;
+use crate::agent::metrics::SinkCounter;
 use crate::agent::processor::SinkPolicy;
 use crate::agent::stop::Stop;
 
@@ -111,7 +112,7 @@ async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
     let events = match tx.take_up_to(u.batch_size).await {
         Ok(e) => e,
         Err(e) => {
-            c.add("ChannelReadFail", 1);
+            c.add(SinkCounter::ChannelReadFail, 1);
             tracing::warn!(sink = name, error = %e, "take failed");
             tx.rollback().await;
             return Batch::Failed;
@@ -119,15 +120,15 @@ async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
     };
     let n = events.len() as u64;
     if n == 0 {
-        c.add("BatchEmptyCount", 1);
+        c.add(SinkCounter::BatchEmpty, 1);
         let _ = tx.commit().await;
         return Batch::Empty;
     }
-    c.add("EventDrainAttemptCount", n);
+    c.add(SinkCounter::EventDrainAttempt, n);
     if events.len() < u.batch_size {
-        c.add("BatchUnderflowCount", 1);
+        c.add(SinkCounter::BatchUnderflow, 1);
     } else {
-        c.add("BatchCompleteCount", 1);
+        c.add(SinkCounter::BatchComplete, 1);
     }
     match u.sink.deliver(events).await {
         Ok(d) => {
@@ -144,7 +145,7 @@ async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
             )
         }
         Err(e) => {
-            c.add("EventWriteFail", 1);
+            c.add(SinkCounter::EventWriteFail, 1);
             tracing::warn!(sink = name, error = %e, "delivery failed; rolling back");
             tx.rollback().await;
             Batch::Failed
@@ -158,7 +159,7 @@ async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
 async fn commit(mut d: Delivered) -> Settled {
     if let Some(Acks(acks)) = d.acks.take() {
         if let Err(e) = acks.await {
-            d.counters.add("EventWriteFail", 1);
+            d.counters.add(SinkCounter::EventWriteFail, 1);
             tracing::warn!(sink = %d.sink, error = %e, events = d.events,
                 "delivery not acknowledged; rolling back");
             return Settled::Unacknowledged(d);
@@ -166,11 +167,11 @@ async fn commit(mut d: Delivered) -> Settled {
     }
     match d.tx.commit().await {
         Ok(()) => {
-            d.counters.add("EventDrainSuccessCount", d.events);
+            d.counters.add(SinkCounter::EventDrainSuccess, d.events);
             Settled::Committed
         }
         Err(e) => {
-            d.counters.add("ChannelReadFail", 1);
+            d.counters.add(SinkCounter::ChannelReadFail, 1);
             tracing::warn!(sink = %d.sink, error = %e, events = d.events,
                 "commit of take failed; the delivered batch will be delivered again");
             Settled::CommitFailed

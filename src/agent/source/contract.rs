@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::agent::channel::BoxFuture;
 
 use crate::agent::metrics::CounterGroup;
+use crate::agent::metrics::SourceCounter;
 use crate::agent::router::ChannelProcessor;
 use crate::agent::stop::Stop;
 use sluice_core::Event;
@@ -56,18 +57,18 @@ impl SourceCtx {
     /// it is committed or the source is stopped. Returns whether it was committed.
     pub async fn put_with_retry(&mut self, events: Vec<Event>) -> bool {
         let n = events.len() as u64;
-        self.counters.add("EventReceivedCount", n);
-        self.counters.add("AppendBatchReceivedCount", 1);
+        self.counters.add(SourceCounter::EventReceived, n);
+        self.counters.add(SourceCounter::AppendBatchReceived, 1);
         let mut backoff = Duration::ZERO;
         loop {
             match self.router.process(events.clone()).await {
                 Ok(()) => {
-                    self.counters.add("EventAcceptedCount", n);
-                    self.counters.add("AppendBatchAcceptedCount", 1);
+                    self.counters.add(SourceCounter::EventAccepted, n);
+                    self.counters.add(SourceCounter::AppendBatchAccepted, 1);
                     return true;
                 }
                 Err(e) => {
-                    self.counters.add("ChannelWriteFail", 1);
+                    self.counters.add(SourceCounter::ChannelWriteFail, 1);
                     backoff = (backoff + BACKOFF_STEP).min(BACKOFF_MAX);
                     tracing::warn!(source = %self.name, error = %e, backoff_ms = backoff.as_millis() as u64, "batch not accepted; retrying");
                     if self.stop.sleep(backoff).await {
@@ -83,14 +84,14 @@ impl SourceCtx {
     /// Puts a batch once (the client decides whether to resend); counts the outcome.
     pub async fn put_once(&mut self, events: Vec<Event>) -> bool {
         let n = events.len() as u64;
-        self.counters.add("EventReceivedCount", n);
+        self.counters.add(SourceCounter::EventReceived, n);
         match self.router.process(events).await {
             Ok(()) => {
-                self.counters.add("EventAcceptedCount", n);
+                self.counters.add(SourceCounter::EventAccepted, n);
                 true
             }
             Err(e) => {
-                self.counters.add("ChannelWriteFail", 1);
+                self.counters.add(SourceCounter::ChannelWriteFail, 1);
                 tracing::warn!(source = %self.name, error = %e, "batch not accepted");
                 false
             }

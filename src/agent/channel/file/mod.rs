@@ -6,9 +6,9 @@ pub mod config;
 
 use std::sync::Arc;
 
-use super::metric::{ChannelCounter, ChannelGauge};
 use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx};
 use crate::agent::metrics::CounterGroup;
+use crate::agent::metrics::{ChannelCounter, ChannelGauge};
 use sluice_core::Event;
 use sluice_core::{ChannelError, FileChannel, FileChannelConfig, Transaction};
 
@@ -151,8 +151,7 @@ impl ChannelTx for FileTx {
     fn put_all(&mut self, events: Vec<Event>) -> BoxFuture<'_, Result<(), AgentChannelError>> {
         Box::pin(async move {
             let n = events.len() as u64;
-            self.counters
-                .add(ChannelCounter::PutAttempt.flume_name(), n);
+            self.counters.add(ChannelCounter::PutAttempt, n);
             let r = self
                 .blocking(move |tx| {
                     for e in events {
@@ -169,8 +168,7 @@ impl ChannelTx for FileTx {
 
     fn take_up_to(&mut self, max: usize) -> BoxFuture<'_, Result<Vec<Event>, AgentChannelError>> {
         Box::pin(async move {
-            self.counters
-                .add(ChannelCounter::TakeAttempt.flume_name(), 1);
+            self.counters.add(ChannelCounter::TakeAttempt, 1);
             let (got, err) = self
                 .blocking(move |tx| {
                     let mut got = Vec::new();
@@ -209,10 +207,8 @@ impl ChannelTx for FileTx {
                 .await
                 .map_err(|_| AgentChannelError::Join(self.name.clone()))?
                 .map_err(|e| map_err(&self.name, e))?;
-            self.counters
-                .add(ChannelCounter::PutSuccess.flume_name(), self.puts);
-            self.counters
-                .add(ChannelCounter::TakeSuccess.flume_name(), self.takes);
+            self.counters.add(ChannelCounter::PutSuccess, self.puts);
+            self.counters.add(ChannelCounter::TakeSuccess, self.takes);
             Ok(())
         })
     }

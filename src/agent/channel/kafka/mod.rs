@@ -32,7 +32,7 @@ pub use config::KafkaChannelConfig;
 
 use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx};
 use crate::agent::kafka::{format, LogContext};
-use crate::agent::metrics::{CounterGroup, CHANNEL_COUNTERS};
+use crate::agent::metrics::{ChannelCounter, Counter, CounterGroup, CHANNEL_COUNTERS};
 use sluice_core::Event;
 
 /// The channel's counters: Flume's channel counters and `RollbackCount`, `EventReadFail`.
@@ -41,9 +41,40 @@ pub const KAFKA_CHANNEL_COUNTERS: &[&str] = &[
     CHANNEL_COUNTERS[1],
     CHANNEL_COUNTERS[2],
     CHANNEL_COUNTERS[3],
-    "RollbackCount",
-    "EventReadFail",
+    KafkaChannelCounter::Rollback.flume_name(),
+    KafkaChannelCounter::EventReadFail.flume_name(),
 ];
+
+/// The counters of Flume's `KafkaChannelCounter` beyond [`ChannelCounter`]'s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KafkaChannelCounter {
+    /// Take transactions rolled back (their partitions seeked back).
+    Rollback,
+    /// Records that could not be read as events.
+    EventReadFail,
+}
+
+impl KafkaChannelCounter {
+    /// Flume's name of the counter.
+    pub const fn flume_name(self) -> &'static str {
+        match self {
+            KafkaChannelCounter::Rollback => "RollbackCount",
+            KafkaChannelCounter::EventReadFail => "EventReadFail",
+        }
+    }
+}
+
+impl Counter for KafkaChannelCounter {
+    const KIND: &'static str = "CHANNEL";
+
+    fn index(self) -> usize {
+        CHANNEL_COUNTERS.len() + self as usize
+    }
+
+    fn flume_name(self) -> &'static str {
+        KafkaChannelCounter::flume_name(self)
+    }
+}
 /// Longest wait of a seek (rollback) or an offset commit.
 const CONSUMER_CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -221,9 +252,10 @@ impl KafkaTx {
             }
         }
         if failed > 0 {
-            self.counters.add("EventReadFail", failed);
+            self.counters
+                .add(KafkaChannelCounter::EventReadFail, failed);
         }
-        self.counters.add("EventTakeAttemptCount", max as u64);
+        self.counters.add(ChannelCounter::TakeAttempt, max as u64);
         self.taken += out.len() as u64;
         Ok(out)
     }
@@ -234,7 +266,7 @@ impl KafkaTx {
             self.guard = None;
             return;
         }
-        self.counters.add("RollbackCount", 1);
+        self.counters.add(KafkaChannelCounter::Rollback, 1);
         if let Some(Some(c)) = self.guard.as_deref() {
             for ((t, p), o) in &self.first {
                 if let Err(e) = c.seek(t, *p, Offset::Offset(*o), CONSUMER_CALL_TIMEOUT) {
@@ -361,7 +393,7 @@ impl ChannelTx for KafkaTx {
     fn put_all(&mut self, events: Vec<Event>) -> BoxFuture<'_, Result<(), AgentChannelError>> {
         Box::pin(async move {
             self.counters
-                .add("EventPutAttemptCount", events.len() as u64);
+                .add(ChannelCounter::PutAttempt, events.len() as u64);
             self.puts.extend(events);
             Ok(())
         })
@@ -376,12 +408,12 @@ impl ChannelTx for KafkaTx {
             if !self.puts.is_empty() {
                 self.commit_puts().await?;
                 self.counters
-                    .add("EventPutSuccessCount", self.puts.len() as u64);
+                    .add(ChannelCounter::PutSuccess, self.puts.len() as u64);
                 self.puts.clear();
             }
             let taken = std::mem::take(&mut self.taken);
             self.commit_takes().await?;
-            self.counters.add("EventTakeSuccessCount", taken);
+            self.counters.add(ChannelCounter::TakeSuccess, taken);
             Ok(())
         })
     }

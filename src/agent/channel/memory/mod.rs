@@ -17,9 +17,9 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-use super::metric::{ChannelCounter, ChannelGauge};
 use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx};
 use crate::agent::metrics::CounterGroup;
+use crate::agent::metrics::{ChannelCounter, ChannelGauge};
 pub use config::MemoryConfig;
 use sluice_core::Event;
 
@@ -179,9 +179,7 @@ impl ChannelTx for MemoryTx {
     fn put_all(&mut self, events: Vec<Event>) -> BoxFuture<'_, Result<(), AgentChannelError>> {
         Box::pin(async move {
             let n = events.len() as u64;
-            self.shared
-                .counters
-                .add(ChannelCounter::PutAttempt.flume_name(), n);
+            self.shared.counters.add(ChannelCounter::PutAttempt, n);
             if (self.puts.len() + self.takes.len()) as u64 + n
                 > self.shared.cfg.transaction_capacity
             {
@@ -194,9 +192,7 @@ impl ChannelTx for MemoryTx {
 
     fn take_up_to(&mut self, max: usize) -> BoxFuture<'_, Result<Vec<Event>, AgentChannelError>> {
         Box::pin(async move {
-            self.shared
-                .counters
-                .add(ChannelCounter::TakeAttempt.flume_name(), 1);
+            self.shared.counters.add(ChannelCounter::TakeAttempt, 1);
             let room = self.shared.cfg.transaction_capacity as usize
                 - (self.puts.len() + self.takes.len())
                     .min(self.shared.cfg.transaction_capacity as usize);
@@ -242,9 +238,8 @@ impl ChannelTx for MemoryTx {
                         q.events.extend(self.puts.drain(..));
                         drop(q);
                         self.takes.clear();
-                        sh.counters.add(ChannelCounter::PutSuccess.flume_name(), n);
-                        sh.counters
-                            .add(ChannelCounter::TakeSuccess.flume_name(), nt);
+                        sh.counters.add(ChannelCounter::PutSuccess, n);
+                        sh.counters.add(ChannelCounter::TakeSuccess, nt);
                         if nt > 0 {
                             sh.room.notify_waiters();
                         }

@@ -26,6 +26,7 @@ pub use config::AvroSinkConfig;
 
 use super::SinkError;
 use crate::agent::metrics::CounterGroup;
+use crate::agent::metrics::SinkCounter;
 use crate::agent::rpc::avro_client::{AvroClient, AvroClientConfig};
 pub use crate::agent::rpc::meta::{META_AGENT, META_SINK};
 use crate::agent::stop::Stop;
@@ -122,7 +123,7 @@ impl AvroSink {
 
     fn close(&mut self, why: &str) {
         if self.client.take().is_some() {
-            self.counters.add("ConnectionClosedCount", 1);
+            self.counters.add(SinkCounter::ConnectionClosed, 1);
             tracing::debug!(sink = %self.name, addr = %self.addr, why, "connection closed");
         }
         self.connected_at = None;
@@ -190,7 +191,7 @@ impl AvroSink {
                     (META_SINK.to_owned(), self.name.clone().into_bytes()),
                 ]);
                 client.record_latency(self.counters.histogram(&crate::agent::histogram::RPC_CALL));
-                self.counters.add("ConnectionCreatedCount", 1);
+                self.counters.add(SinkCounter::ConnectionCreated, 1);
                 let down = self.down_for();
                 if self.failed_attempts > 0 || !down.is_zero() {
                     tracing::info!(sink = %self.name, addr = %self.addr, down_ms = down.as_millis() as u64, failed_attempts = self.failed_attempts, "reconnected");
@@ -210,7 +211,7 @@ impl AvroSink {
                 Err(self.err(format!("stopping; connect to {} abandoned", self.addr)))
             }
             Err(e) => {
-                self.counters.add("ConnectionFailedCount", 1);
+                self.counters.add(SinkCounter::ConnectionFailed, 1);
                 self.failed_attempts += 1;
                 self.failed("connect failed");
                 let warn = self

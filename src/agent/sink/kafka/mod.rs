@@ -37,7 +37,7 @@ pub use config::KafkaSinkConfig;
 
 use super::{Acks, SinkError};
 use crate::agent::kafka::{format, LogContext};
-use crate::agent::metrics::CounterGroup;
+use crate::agent::metrics::{CounterGroup, SinkCounter};
 use crate::agent::stop::Stop;
 use sluice_core::Event;
 
@@ -115,9 +115,9 @@ impl KafkaSink {
         }
     }
 
-    fn count(&self, name: &str) {
+    fn count(&self, counter: SinkCounter) {
         if let Some(c) = &self.counters {
-            c.add(name, 1);
+            c.add(counter, 1);
         }
     }
 
@@ -132,12 +132,12 @@ impl KafkaSink {
         };
         match self.cfg.client.client_config(&[]).create_with_context(ctx) {
             Ok(p) => {
-                self.count("ConnectionCreatedCount");
+                self.count(SinkCounter::ConnectionCreated);
                 self.producer = Some(p);
                 Ok(())
             }
             Err(e) => {
-                self.count("ConnectionFailedCount");
+                self.count(SinkCounter::ConnectionFailed);
                 Err(self.error(format!("cannot create the Kafka producer: {e}")))
             }
         }
@@ -256,7 +256,7 @@ impl KafkaSink {
     /// committed, so the channel still holds them).
     pub fn stop(&mut self) {
         if self.producer.take().is_some() {
-            self.count("ConnectionClosedCount");
+            self.count(SinkCounter::ConnectionClosed);
         }
     }
 }

@@ -12,6 +12,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::Shared;
 use crate::agent::alarm::upstreams::UpstreamKey;
+use crate::agent::metrics::SourceCounter;
 use crate::agent::source::SourceCtx;
 use crate::wire::avro::call::CallLimits;
 use crate::wire::avro::server::{Action, ServerConn};
@@ -139,13 +140,13 @@ async fn put(
     let c = &ctx.counters;
     c.add(
         if batch {
-            "AppendBatchReceivedCount"
+            SourceCounter::AppendBatchReceived
         } else {
-            "AppendReceivedCount"
+            SourceCounter::AppendReceived
         },
         1,
     );
-    c.add("EventReceivedCount", n);
+    c.add(SourceCounter::EventReceived, n);
     let _permit = match &shared.threads {
         Some(s) => s.acquire().await.ok(),
         None => None,
@@ -154,17 +155,17 @@ async fn put(
         Ok(()) => {
             c.add(
                 if batch {
-                    "AppendBatchAcceptedCount"
+                    SourceCounter::AppendBatchAccepted
                 } else {
-                    "AppendAcceptedCount"
+                    SourceCounter::AppendAccepted
                 },
                 1,
             );
-            c.add("EventAcceptedCount", n);
+            c.add(SourceCounter::EventAccepted, n);
             Status::Ok
         }
         Err(e) => {
-            c.add("ChannelWriteFail", 1);
+            c.add(SourceCounter::ChannelWriteFail, 1);
             tracing::warn!(source = %ctx.name, events = n, error = %e, "avro call answered FAILED");
             Status::Failed
         }
@@ -242,6 +243,6 @@ where
 
 /// The one log line and the metric of a connection closed for bad input.
 fn bad_input(ctx: &SourceCtx, peer: SocketAddr, what: &str, kind: &str) {
-    ctx.counters.add("EventReadFail", 1);
+    ctx.counters.add(SourceCounter::EventReadFail, 1);
     tracing::warn!(source = %ctx.name, %peer, kind, "avro connection closed: {what}");
 }

@@ -34,6 +34,7 @@ use tokio::task::JoinSet;
 
 use super::tls::{self, HANDSHAKE_TIMEOUT};
 use super::{SourceCtx, SourceError};
+use crate::agent::metrics::SourceCounter;
 pub use config::{HttpConfig, HttpHandler};
 use sluice_core::Event;
 
@@ -196,7 +197,7 @@ async fn answer(
         HttpHandler::Json => match handler::json_events(&bytes, content_type.as_deref()) {
             Ok(ev) => ev,
             Err(reason) => {
-                ctx.counters.add("EventReadFail", 1);
+                ctx.counters.add(SourceCounter::EventReadFail, 1);
                 tracing::warn!(source = %ctx.name, %reason, "bad request");
                 return reply(
                     StatusCode::BAD_REQUEST,
@@ -213,11 +214,11 @@ async fn answer(
         }
     };
     let n = events.len() as u64;
-    ctx.counters.add("AppendBatchReceivedCount", 1);
-    ctx.counters.add("EventReceivedCount", n);
+    ctx.counters.add(SourceCounter::AppendBatchReceived, 1);
+    ctx.counters.add(SourceCounter::EventReceived, n);
     if n > 0 {
         if let Err(e) = ctx.router.process(events).await {
-            ctx.counters.add("ChannelWriteFail", 1);
+            ctx.counters.add(SourceCounter::ChannelWriteFail, 1);
             tracing::warn!(source = %ctx.name, error = %e, "batch not accepted; answering 503");
             return reply(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -225,13 +226,13 @@ async fn answer(
             );
         }
     }
-    ctx.counters.add("AppendBatchAcceptedCount", 1);
-    ctx.counters.add("EventAcceptedCount", n);
+    ctx.counters.add(SourceCounter::AppendBatchAccepted, 1);
+    ctx.counters.add(SourceCounter::EventAccepted, n);
     reply(StatusCode::OK, "")
 }
 
 fn too_large(cfg: &HttpConfig, ctx: &SourceCtx) -> Response<Full<Bytes>> {
-    ctx.counters.add("EventReadFail", 1);
+    ctx.counters.add(SourceCounter::EventReadFail, 1);
     reply(
         StatusCode::PAYLOAD_TOO_LARGE,
         format!(

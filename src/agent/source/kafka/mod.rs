@@ -36,6 +36,7 @@ pub use config::KafkaSourceConfig;
 use super::{SourceCtx, SourceError};
 pub use crate::agent::kafka::keys::CONSUMER_OVERRIDES;
 use crate::agent::kafka::{format, LogContext};
+use crate::agent::metrics::SourceCounter;
 use sluice_core::Event;
 
 /// The consumer's context: logs under the source's name and notes revoked partitions.
@@ -133,18 +134,18 @@ pub async fn run(cfg: KafkaSourceConfig, mut ctx: SourceCtx) -> Result<(), Sourc
 /// Puts with the configured backoff; false if stopped before a commit.
 async fn put(cfg: &KafkaSourceConfig, ctx: &mut SourceCtx, events: Vec<Event>) -> bool {
     let n = events.len() as u64;
-    ctx.counters.add("EventReceivedCount", n);
-    ctx.counters.add("AppendBatchReceivedCount", 1);
+    ctx.counters.add(SourceCounter::EventReceived, n);
+    ctx.counters.add(SourceCounter::AppendBatchReceived, 1);
     let mut backoff = Duration::ZERO;
     loop {
         match ctx.router.process(events.clone()).await {
             Ok(()) => {
-                ctx.counters.add("EventAcceptedCount", n);
-                ctx.counters.add("AppendBatchAcceptedCount", 1);
+                ctx.counters.add(SourceCounter::EventAccepted, n);
+                ctx.counters.add(SourceCounter::AppendBatchAccepted, 1);
                 return true;
             }
             Err(e) => {
-                ctx.counters.add("ChannelWriteFail", 1);
+                ctx.counters.add(SourceCounter::ChannelWriteFail, 1);
                 backoff = (backoff + cfg.backoff_step).min(cfg.backoff_max);
                 tracing::warn!(source = %ctx.name, error = %e, backoff_ms = backoff.as_millis() as u64, "batch not accepted; retrying");
                 if ctx.stop.sleep(backoff).await {
@@ -170,7 +171,7 @@ async fn gather(cfg: &KafkaSourceConfig, consumer: &KafkaConsumer, ctx: &mut Sou
         match received {
             Err(_elapsed) => break,
             Ok(Err(e)) => {
-                ctx.counters.add("GenericProcessingFail", 1);
+                ctx.counters.add(SourceCounter::GenericProcessingFail, 1);
                 tracing::warn!(source = %ctx.name, error = %e, "kafka consume error");
                 // Errors come back at once; do not spin on them.
                 let _ = ctx.stop.sleep(Duration::from_millis(200)).await;
@@ -181,7 +182,7 @@ async fn gather(cfg: &KafkaSourceConfig, consumer: &KafkaConsumer, ctx: &mut Sou
                 match to_event(cfg, &m) {
                     Ok(e) => batch.events.push((key.0, key.1, e)),
                     Err(why) => {
-                        ctx.counters.add("EventReadFail", 1);
+                        ctx.counters.add(SourceCounter::EventReadFail, 1);
                         tracing::error!(source = %ctx.name, topic = %key.0, partition = key.1,
                             offset = m.offset(), "record skipped: {why}");
                     }

@@ -20,6 +20,7 @@ pub mod config;
 
 use super::lines::{LineSplitter, Piece};
 use super::{SourceCtx, SourceError};
+use crate::agent::metrics::SourceCounter;
 pub use config::NetcatConfig;
 use sluice_core::Event;
 
@@ -48,7 +49,7 @@ pub async fn run(cfg: NetcatConfig, ctx: SourceCtx) -> Result<(), SourceError> {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) if reaped(&mut conns) >= cfg.max_connections => {
                     drop(stream);
-                    ctx.counters.add("ConnectionRefusedCount", 1);
+                    ctx.counters.add(SourceCounter::ConnectionRefused, 1);
                     refused_since_log += 1;
                     let now = tokio::time::Instant::now();
                     if last_refusal_log.is_none_or(|t| now.duration_since(t) >= REFUSAL_LOG_INTERVAL) {
@@ -155,7 +156,7 @@ async fn connection(mut stream: TcpStream, cfg: NetcatConfig, mut ctx: SourceCtx
 }
 
 fn too_long(cfg: &NetcatConfig, ctx: &SourceCtx) -> String {
-    ctx.counters.add("EventReadFail", 1);
+    ctx.counters.add(SourceCounter::EventReadFail, 1);
     format!(
         "FAILED: Event exceeds the maximum length ({} chars, including newline)\n",
         cfg.max_line_length

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use super::config::SpoolDirConfig;
 use super::spooler::{SpoolError, Spooler, Step};
+use crate::agent::metrics::SourceCounter;
 use crate::agent::source::{SourceCtx, SourceError};
 use sluice_core::Event;
 
@@ -52,7 +53,7 @@ pub async fn run(cfg: SpoolDirConfig, mut ctx: SourceCtx) -> Result<(), SourceEr
             }
             Err(e) => {
                 // An unreadable spool directory: say so, keep trying with a capped backoff.
-                ctx.counters.add("GenericProcessingFail", 1);
+                ctx.counters.add(SourceCounter::GenericProcessingFail, 1);
                 tracing::error!(source = %ctx.name, error = %e, retry_ms = idle_wait.as_millis() as u64, "spooldir cannot proceed");
                 if ctx.stop.sleep(idle_wait).await {
                     return Ok(());
@@ -95,7 +96,7 @@ async fn retry_state(
         match blocking(slot, ctx, move |s| g(s)).await? {
             Ok(()) => return Ok(true),
             Err(e) => {
-                ctx.counters.add("GenericProcessingFail", 1);
+                ctx.counters.add(SourceCounter::GenericProcessingFail, 1);
                 tracing::error!(source = %ctx.name, error = %e, retry_ms = wait.as_millis() as u64, "spooldir state not saved; retrying (nothing is read before it is)");
                 if ctx.stop.sleep(wait).await {
                     return Ok(false);
@@ -109,18 +110,18 @@ async fn retry_state(
 /// Puts a batch, retrying with Flume's spooldir backoff until committed or stopped.
 async fn put(cfg: &SpoolDirConfig, ctx: &mut SourceCtx, events: Vec<Event>) -> bool {
     let n = events.len() as u64;
-    ctx.counters.add("EventReceivedCount", n);
-    ctx.counters.add("AppendBatchReceivedCount", 1);
+    ctx.counters.add(SourceCounter::EventReceived, n);
+    ctx.counters.add(SourceCounter::AppendBatchReceived, 1);
     let mut wait = BACKOFF_START;
     loop {
         match ctx.router.process(events.clone()).await {
             Ok(()) => {
-                ctx.counters.add("EventAcceptedCount", n);
-                ctx.counters.add("AppendBatchAcceptedCount", 1);
+                ctx.counters.add(SourceCounter::EventAccepted, n);
+                ctx.counters.add(SourceCounter::AppendBatchAccepted, 1);
                 return true;
             }
             Err(e) => {
-                ctx.counters.add("ChannelWriteFail", 1);
+                ctx.counters.add(SourceCounter::ChannelWriteFail, 1);
                 tracing::warn!(source = %ctx.name, error = %e, backoff_ms = wait.as_millis() as u64, "batch not accepted; retrying");
                 if ctx.stop.sleep(wait).await {
                     return false;

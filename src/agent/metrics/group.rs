@@ -1,7 +1,5 @@
-//! Flume's monitoring counters: one [`CounterGroup`] per component, named as Flume names
-//! them (`SOURCE.r1` with `EventReceivedCount`, ...), kept in a [`Registry`] that renders
-//! Flume's JSON (every value a string). The registry also holds the agent's alarm board
-//! ([`crate::agent::alarm`]), so every part that sees the metrics sees the alarms.
+//! One component's metrics: its counters (typed: [`Counter`], one enum per component kind),
+//! the gauges it computes on demand and its histograms, rendered with Flume's names.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,44 +8,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 
+use super::channel::CHANNEL_COUNTERS;
+use super::counter::Counter;
+use super::sink::SINK_COUNTERS;
+use super::source::SOURCE_COUNTERS;
 use crate::agent::histogram::{Histogram, HistogramSpec};
-
-/// Source counter names (Flume's SourceCounter).
-pub const SOURCE_COUNTERS: &[&str] = &[
-    "EventReceivedCount",
-    "EventAcceptedCount",
-    "AppendReceivedCount",
-    "AppendAcceptedCount",
-    "AppendBatchReceivedCount",
-    "AppendBatchAcceptedCount",
-    "OpenConnectionCount",
-    "EventReadFail",
-    "ChannelWriteFail",
-    "GenericProcessingFail",
-    "ConnectionRefusedCount",
-];
-
-/// Channel counter names (Flume's ChannelCounter); gauges come from the channel.
-pub const CHANNEL_COUNTERS: &[&str] = &[
-    "EventPutAttemptCount",
-    "EventPutSuccessCount",
-    "EventTakeAttemptCount",
-    "EventTakeSuccessCount",
-];
-
-/// Sink counter names (Flume's SinkCounter).
-pub const SINK_COUNTERS: &[&str] = &[
-    "ConnectionCreatedCount",
-    "ConnectionClosedCount",
-    "ConnectionFailedCount",
-    "BatchEmptyCount",
-    "BatchUnderflowCount",
-    "BatchCompleteCount",
-    "EventDrainAttemptCount",
-    "EventDrainSuccessCount",
-    "EventWriteFail",
-    "ChannelReadFail",
-];
 
 /// Gauges computed on demand (channel size, capacity, ...).
 pub type Gauges = Box<dyn Fn() -> Vec<(&'static str, String)> + Send + Sync>;
@@ -108,14 +73,25 @@ impl CounterGroup {
         Self::new("SINK", SINK_COUNTERS)
     }
 
-    /// Adds `n` to counter `name` (unknown names are a programming error, ignored in release).
-    pub fn add(&self, name: &str, n: u64) {
-        match self.names.iter().position(|x| *x == name) {
-            Some(i) => {
-                self.values[i].fetch_add(n, Ordering::Relaxed);
-            }
-            None => debug_assert!(false, "unknown counter {name}"),
+    /// Adds `n` to counter `c` (a counter of another kind of group is a programming error:
+    /// caught in debug builds, and by each kind's test of its indices).
+    pub fn add<C: Counter>(&self, c: C, n: u64) {
+        let i = c.index();
+        debug_assert_eq!(
+            (self.kind, self.names.get(i).copied()),
+            (C::KIND, Some(c.flume_name())),
+            "counter {c:?} is not one of this group's"
+        );
+        if let Some(v) = self.values.get(i) {
+            v.fetch_add(n, Ordering::Relaxed);
         }
+    }
+
+    /// The value of counter `c`.
+    pub fn count<C: Counter>(&self, c: C) -> u64 {
+        self.values
+            .get(c.index())
+            .map_or(0, |v| v.load(Ordering::Relaxed))
     }
 
     /// The value of counter `name` (0 if unknown).
@@ -200,93 +176,5 @@ impl CounterGroup {
             "false" => Some(0.0),
             v => v.parse().ok(),
         }
-    }
-}
-
-/// Every component's counters, keyed `TYPE.name`.
-#[derive(Debug, Default)]
-pub struct Registry {
-    groups: Mutex<BTreeMap<String, Arc<CounterGroup>>>,
-    /// The agent's name (`-n`), the `agent` label of the Prometheus exposition.
-    agent: String,
-    alarms: Arc<crate::agent::alarm::AlarmBoard>,
-}
-
-impl Registry {
-    /// An empty registry of agent `name`.
-    pub fn for_agent(name: &str) -> Self {
-        Registry {
-            groups: Mutex::default(),
-            agent: name.to_owned(),
-            alarms: Arc::default(),
-        }
-    }
-
-    /// The agent's name ("" when not given).
-    pub fn agent(&self) -> &str {
-        &self.agent
-    }
-
-    /// Every group with its key `TYPE.name`, in key order.
-    pub fn groups(&self) -> Vec<(String, Arc<CounterGroup>)> {
-        self.groups
-            .lock()
-            .iter()
-            .map(|(k, g)| (k.clone(), g.clone()))
-            .collect()
-    }
-
-    /// Registers (or replaces, after a restart) the group of component `name`.
-    pub fn register(&self, name: &str, group: Arc<CounterGroup>) {
-        let key = format!("{}.{name}", group.kind);
-        self.groups.lock().insert(key, group);
-    }
-
-    /// Removes a component's group.
-    pub fn remove(&self, kind: &str, name: &str) {
-        self.groups.lock().remove(&format!("{kind}.{name}"));
-    }
-
-    /// The group registered under `TYPE.name`.
-    pub fn get(&self, key: &str) -> Option<Arc<CounterGroup>> {
-        self.groups.lock().get(key).cloned()
-    }
-
-    /// Flume's JSON: `{"SOURCE.r1": {"EventReceivedCount": "3", ...}, ...}`.
-    pub fn to_json(&self) -> String {
-        let snap: BTreeMap<String, BTreeMap<String, String>> = self
-            .groups
-            .lock()
-            .iter()
-            .map(|(k, g)| (k.clone(), g.snapshot()))
-            .collect();
-        serde_json::to_string(&snap).unwrap_or_else(|_| "{}".to_owned())
-    }
-
-    /// The number `key` of component `component` (`CHANNEL.c1`, `ChannelFillPercentage`):
-    /// a counter, or a gauge parsed as a number; `None` when not shown.
-    pub fn value(&self, component: &str, key: &str) -> Option<f64> {
-        self.get(component)?.value(key)
-    }
-
-    /// The agent's alarm board (active alarms, notifiers, upstreams).
-    pub fn alarms(&self) -> Arc<crate::agent::alarm::AlarmBoard> {
-        self.alarms.clone()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_has_flume_keys_and_string_values() {
-        let r = Registry::default();
-        let g = CounterGroup::source();
-        g.add("EventReceivedCount", 3);
-        r.register("r1", g);
-        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
-        assert_eq!(v["SOURCE.r1"]["EventReceivedCount"], "3");
-        assert_eq!(v["SOURCE.r1"]["Type"], "SOURCE");
     }
 }
