@@ -7,6 +7,7 @@
 //! shutdown ends within [`SHUTDOWN_BOUND`] whatever peers do. A reload that fails (a new
 //! channel cannot open) rolls back to the configuration that was running.
 
+pub mod alarm_task;
 pub mod history;
 pub mod http;
 pub mod rlimit;
@@ -28,6 +29,7 @@ use crate::agent::router::ChannelProcessor;
 use crate::agent::sink::runner;
 use crate::agent::source::SourceCtx;
 use crate::agent::topology::{AgentConfig, ChannelConfig};
+use alarm_task::AlarmTask;
 use supervise::Supervised;
 pub use telemetry::Telemetry;
 
@@ -333,65 +335,6 @@ impl Agent {
         stop_all("sink runner", runners, RUNNER_STOP_GRACE).await;
         close_all(std::mem::take(&mut self.channels).into_iter().collect()).await;
         self.alarms.stop().await;
-    }
-}
-
-/// The agent's alarm evaluator ([`crate::agent::alarm::evaluator`]) and its configuration.
-#[derive(Debug)]
-struct AlarmTask {
-    cfg: tokio::sync::watch::Sender<crate::agent::alarm::config::AlarmsConfig>,
-    stop: crate::agent::stop::StopHandle,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl AlarmTask {
-    fn start(registry: &Arc<Registry>, board: &Arc<AlarmBoard>, agent: &str) -> Self {
-        let (cfg, rx) = tokio::sync::watch::channel(Default::default());
-        let (stop, stopped) = crate::agent::stop::channel();
-        let task = tokio::spawn(crate::agent::alarm::evaluator::run(
-            registry.clone(),
-            board.clone(),
-            agent.to_owned(),
-            rx,
-            stopped,
-        ));
-        AlarmTask { cfg, stop, task }
-    }
-
-    /// Hands the alarm configuration of `new` to the task; forgets the upstreams of RPC
-    /// sources no longer configured.
-    fn apply(&self, registry: &Registry, board: &AlarmBoard, new: &AgentConfig) {
-        self.cfg.send_if_modified(|c| {
-            let changed = *c != new.alarms;
-            if changed {
-                *c = new.alarms.clone();
-            }
-            changed
-        });
-        let rpc_sources = new
-            .sources
-            .iter()
-            .filter(|(_, s)| s.kind.builder().tracks_upstreams())
-            .map(|(n, _)| n.clone())
-            .collect();
-        board.retain_upstream_sources(&rpc_sources);
-        // `ALARMS.notifiers` shows only where alarms are configured, so Flume's tools reading
-        // `/metrics` of an agent without alarms see exactly Flume's component types.
-        if new.alarms.rules.is_empty() && new.alarms.notifiers.is_empty() {
-            registry.remove("ALARMS", "notifiers");
-        } else {
-            registry.register("notifiers", board.counters());
-        }
-    }
-
-    async fn stop(self) {
-        self.stop.stop();
-        if tokio::time::timeout(Duration::from_millis(500), self.task)
-            .await
-            .is_err()
-        {
-            tracing::warn!("the alarm task did not stop in time");
-        }
     }
 }
 
