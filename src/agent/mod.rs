@@ -3,6 +3,7 @@
 //! through the channel's public API and never sees on-disk bytes.
 
 pub mod alarm;
+pub mod backoff;
 pub mod channel;
 pub mod component;
 pub mod config;

@@ -33,6 +33,18 @@ pub struct ChannelProcessor {
     chain: Chain,
     selector: ChannelSelector,
     channels: BTreeMap<String, Arc<dyn AgentChannel>>,
+    /// The one channel every event goes to unchanged, when there is one and it hands a
+    /// refused batch back (no interceptors, one required channel, nothing optional).
+    sole: Option<(String, Arc<dyn AgentChannel>)>,
+}
+
+/// A batch the channel processor could not put.
+#[derive(Debug)]
+pub struct Rejected {
+    /// Why.
+    pub error: RouteError,
+    /// The batch, unchanged, when [`ChannelProcessor::hands_back`]; else `None`.
+    pub events: Option<Vec<Event>>,
 }
 
 /// A batch could not be put on a required channel.
@@ -67,11 +79,53 @@ impl ChannelProcessor {
             })?;
             mine.insert(name.clone(), ch.clone());
         }
+        let chain = Chain::new(built);
+        let selector = cfg.selector().clone();
+        let sole = match (&selector, mine.iter().next()) {
+            (ChannelSelector::Replicating { required, optional }, Some((name, ch)))
+                if chain.is_empty()
+                    && mine.len() == 1
+                    && optional.is_empty()
+                    && required.as_slice() == std::slice::from_ref(name)
+                    && ch.hands_back() =>
+            {
+                Some((name.clone(), ch.clone()))
+            }
+            _ => None,
+        };
         Ok(ChannelProcessor {
-            chain: Chain::new(built),
-            selector: cfg.selector().clone(),
+            chain,
+            selector,
             channels: mine,
+            sole,
         })
+    }
+
+    /// Whether [`ChannelProcessor::offer`] hands a refused batch back, so a source that
+    /// retries need not keep a copy.
+    pub fn hands_back(&self) -> bool {
+        self.sole.is_some()
+    }
+
+    /// As [`ChannelProcessor::process`]; when [`ChannelProcessor::hands_back`] (one channel,
+    /// no interceptors), the batch goes to the channel in one transaction and a refused batch
+    /// comes back in [`Rejected::events`].
+    ///
+    /// Cancel safety: not cancel safe; a cancelled call may have committed to some channels.
+    pub async fn offer(&self, events: Vec<Event>) -> Result<(), Rejected> {
+        match &self.sole {
+            Some((name, ch)) => ch.offer(events).await.map_err(|r| Rejected {
+                error: RouteError {
+                    channel: name.clone(),
+                    source: r.error,
+                },
+                events: r.events,
+            }),
+            None => self.process(events).await.map_err(|error| Rejected {
+                error,
+                events: None,
+            }),
+        }
     }
 
     /// Intercepts, selects and puts a batch. Returns once every required channel committed

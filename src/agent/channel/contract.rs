@@ -88,6 +88,36 @@ pub trait ChannelTx: Send {
     fn rollback(self: Box<Self>) -> BoxFuture<'static, ()>;
 }
 
+/// A batch a channel refused, with the error and, when the channel hands it back
+/// ([`AgentChannel::hands_back`]), the events themselves: the caller retries with them
+/// instead of keeping a copy (as Vector's disk buffer hands a record back when it is full).
+#[derive(Debug)]
+pub struct Refused {
+    /// Why the batch was refused.
+    pub error: AgentChannelError,
+    /// The refused events, unchanged and in order; `None` when the channel keeps nothing to
+    /// give back (the caller kept its own copy).
+    pub events: Option<Vec<Event>>,
+}
+
+impl Refused {
+    /// A refusal that hands the batch back.
+    pub fn with(error: AgentChannelError, events: Vec<Event>) -> Self {
+        Refused {
+            error,
+            events: Some(events),
+        }
+    }
+
+    /// A refusal without the batch.
+    pub fn without(error: AgentChannelError) -> Self {
+        Refused {
+            error,
+            events: None,
+        }
+    }
+}
+
 /// A channel as the agent sees it.
 pub trait AgentChannel: Send + Sync + std::fmt::Debug {
     /// Starts a transaction.
@@ -96,6 +126,25 @@ pub trait AgentChannel: Send + Sync + std::fmt::Debug {
     fn close(&self) -> BoxFuture<'_, Result<(), AgentChannelError>>;
     /// The channel's counters.
     fn counters(&self) -> Arc<CounterGroup>;
+
+    /// Whether [`AgentChannel::offer`] always hands a refused batch back.
+    fn hands_back(&self) -> bool {
+        false
+    }
+
+    /// Puts `events` in one transaction (begin, put all, commit). A channel that
+    /// [`hands_back`](AgentChannel::hands_back) returns a refused batch in [`Refused::events`];
+    /// by default the events are gone with the transaction.
+    fn offer(&self, events: Vec<Event>) -> BoxFuture<'_, Result<(), Refused>> {
+        Box::pin(async move {
+            let mut tx = self.begin();
+            if let Err(e) = tx.put_all(events).await {
+                tx.rollback().await;
+                return Err(Refused::without(e));
+            }
+            tx.commit().await.map_err(Refused::without)
+        })
+    }
 }
 
 /// Puts `events` into `ch` in one transaction: begin, put all, commit (roll back on failure).

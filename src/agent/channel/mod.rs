@@ -13,5 +13,5 @@ pub mod kafka;
 pub mod memory;
 
 pub use contract::{
-    put_batch, AgentChannel, AgentChannelError, BoxFuture, BuildChannel, ChannelTx,
+    put_batch, AgentChannel, AgentChannelError, BoxFuture, BuildChannel, ChannelTx, Refused,
 };

@@ -17,7 +17,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx};
+use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx, Refused};
 use crate::agent::metrics::CounterGroup;
 use crate::agent::metrics::{ChannelCounter, ChannelGauge};
 pub use config::MemoryConfig;
@@ -139,6 +139,34 @@ impl AgentChannel for MemoryChannel {
     fn counters(&self) -> Arc<CounterGroup> {
         self.shared.counters.clone()
     }
+
+    /// Nothing of a refused batch stays in a memory channel, so it is handed back.
+    fn hands_back(&self) -> bool {
+        true
+    }
+
+    /// Puts and commits `events` in one transaction; a refused batch (more than
+    /// `transactionCapacity`, no room within `keep-alive`, closed) comes back whole.
+    fn offer(&self, events: Vec<Event>) -> BoxFuture<'_, Result<(), Refused>> {
+        Box::pin(async move {
+            let mut tx = MemoryTx {
+                shared: self.shared.clone(),
+                puts: Vec::new(),
+                takes: Vec::new(),
+            };
+            let n = events.len() as u64;
+            self.shared.counters.add(ChannelCounter::PutAttempt, n);
+            if n > self.shared.cfg.transaction_capacity {
+                let error = tx.tx_full();
+                return Err(Refused::with(error, events));
+            }
+            tx.puts = events;
+            match tx.settle().await {
+                Ok(()) => Ok(()),
+                Err(error) => Err(Refused::with(error, std::mem::take(&mut tx.puts))),
+            }
+        })
+    }
 }
 
 struct MemoryTx {
@@ -160,8 +188,13 @@ impl MemoryTx {
     }
 
     fn do_rollback(&mut self) {
+        self.untake();
+        self.puts.clear();
+    }
+
+    /// Returns the takes to the head of the queue (the puts stay in the transaction).
+    fn untake(&mut self) {
         if self.takes.is_empty() {
-            self.puts.clear();
             return;
         }
         let taken = std::mem::take(&mut self.takes);
@@ -171,7 +204,55 @@ impl MemoryTx {
         for e in taken.into_iter().rev() {
             q.events.push_front(e);
         }
-        self.puts.clear();
+    }
+}
+
+impl MemoryTx {
+    /// Moves the puts into the queue and makes the takes final, waiting up to `keep-alive`
+    /// for room. On failure the takes are back at the head of the queue and the puts are
+    /// still in the transaction (so [`MemoryChannel`]'s `offer` can hand them back).
+    async fn settle(&mut self) -> Result<(), AgentChannelError> {
+        let sh = self.shared.clone();
+        let (n, put_bytes) = (self.puts.len() as u64, body_bytes(&self.puts));
+        let (nt, take_bytes) = (self.takes.len() as u64, body_bytes(&self.takes));
+        let start = tokio::time::Instant::now();
+        let deadline = start.checked_add(sh.cfg.keep_alive).unwrap_or(start);
+        loop {
+            let notified = sh.room.notified();
+            {
+                let mut q = sh.queue.lock();
+                if q.closed {
+                    drop(q);
+                    self.untake();
+                    return Err(AgentChannelError::Closed(sh.name.clone()));
+                }
+                let used = (q.events.len() as u64 + q.in_flight).saturating_sub(nt);
+                let bytes = q.bytes.saturating_sub(take_bytes);
+                let fits = used.saturating_add(n) <= sh.cfg.capacity
+                    && (n == 0 || bytes.saturating_add(put_bytes) <= sh.byte_limit);
+                if fits {
+                    q.in_flight -= nt.min(q.in_flight);
+                    q.bytes = bytes + put_bytes;
+                    q.events.extend(self.puts.drain(..));
+                    drop(q);
+                    self.takes.clear();
+                    sh.counters.add(ChannelCounter::PutSuccess, n);
+                    sh.counters.add(ChannelCounter::TakeSuccess, nt);
+                    if nt > 0 {
+                        sh.room.notify_waiters();
+                    }
+                    return Ok(());
+                }
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left == Duration::ZERO || tokio::time::timeout(left, notified).await.is_err() {
+                self.untake();
+                return Err(AgentChannelError::Full {
+                    channel: sh.name.clone(),
+                    capacity: sh.cfg.capacity,
+                });
+            }
+        }
     }
 }
 
@@ -214,47 +295,11 @@ impl ChannelTx for MemoryTx {
     /// so a cancelled commit rolls back when the transaction is dropped.
     fn commit(mut self: Box<Self>) -> BoxFuture<'static, Result<(), AgentChannelError>> {
         Box::pin(async move {
-            let sh = self.shared.clone();
-            let (n, put_bytes) = (self.puts.len() as u64, body_bytes(&self.puts));
-            let (nt, take_bytes) = (self.takes.len() as u64, body_bytes(&self.takes));
-            let start = tokio::time::Instant::now();
-            let deadline = start.checked_add(sh.cfg.keep_alive).unwrap_or(start);
-            loop {
-                let notified = sh.room.notified();
-                {
-                    let mut q = sh.queue.lock();
-                    if q.closed {
-                        drop(q);
-                        self.do_rollback();
-                        return Err(AgentChannelError::Closed(sh.name.clone()));
-                    }
-                    let used = (q.events.len() as u64 + q.in_flight).saturating_sub(nt);
-                    let bytes = q.bytes.saturating_sub(take_bytes);
-                    let fits = used.saturating_add(n) <= sh.cfg.capacity
-                        && (n == 0 || bytes.saturating_add(put_bytes) <= sh.byte_limit);
-                    if fits {
-                        q.in_flight -= nt.min(q.in_flight);
-                        q.bytes = bytes + put_bytes;
-                        q.events.extend(self.puts.drain(..));
-                        drop(q);
-                        self.takes.clear();
-                        sh.counters.add(ChannelCounter::PutSuccess, n);
-                        sh.counters.add(ChannelCounter::TakeSuccess, nt);
-                        if nt > 0 {
-                            sh.room.notify_waiters();
-                        }
-                        return Ok(());
-                    }
-                }
-                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-                if left == Duration::ZERO || tokio::time::timeout(left, notified).await.is_err() {
-                    self.do_rollback();
-                    return Err(AgentChannelError::Full {
-                        channel: sh.name.clone(),
-                        capacity: sh.cfg.capacity,
-                    });
-                }
+            let r = self.settle().await;
+            if r.is_err() {
+                self.do_rollback();
             }
+            r
         })
     }
 

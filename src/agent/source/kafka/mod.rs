@@ -34,6 +34,7 @@ use rdkafka::{Offset, TopicPartitionList};
 pub use config::KafkaSourceConfig;
 
 use super::{SourceCtx, SourceError};
+use crate::agent::backoff::Backoff;
 pub use crate::agent::kafka::keys::CONSUMER_OVERRIDES;
 use crate::agent::kafka::{format, LogContext};
 use crate::agent::metrics::SourceCounter;
@@ -133,27 +134,8 @@ pub async fn run(cfg: KafkaSourceConfig, mut ctx: SourceCtx) -> Result<(), Sourc
 
 /// Puts with the configured backoff; false if stopped before a commit.
 async fn put(cfg: &KafkaSourceConfig, ctx: &mut SourceCtx, events: Vec<Event>) -> bool {
-    let n = events.len() as u64;
-    ctx.counters.add(SourceCounter::EventReceived, n);
-    ctx.counters.add(SourceCounter::AppendBatchReceived, 1);
-    let mut backoff = Duration::ZERO;
-    loop {
-        match ctx.router.process(events.clone()).await {
-            Ok(()) => {
-                ctx.counters.add(SourceCounter::EventAccepted, n);
-                ctx.counters.add(SourceCounter::AppendBatchAccepted, 1);
-                return true;
-            }
-            Err(e) => {
-                ctx.counters.add(SourceCounter::ChannelWriteFail, 1);
-                backoff = (backoff + cfg.backoff_step).min(cfg.backoff_max);
-                tracing::warn!(source = %ctx.name, error = %e, backoff_ms = backoff.as_millis() as u64, "batch not accepted; retrying");
-                if ctx.stop.sleep(backoff).await {
-                    return false;
-                }
-            }
-        }
-    }
+    let backoff = Backoff::linear(cfg.backoff_step, cfg.backoff_max);
+    ctx.put_with_backoff(events, backoff).await
 }
 
 /// Gathers up to `batchSize` records within `batchDurationMillis` (or until stopped).

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use super::config::SpoolDirConfig;
 use super::spooler::{SpoolError, Spooler, Step};
+use crate::agent::backoff::Backoff;
 use crate::agent::metrics::SourceCounter;
 use crate::agent::source::{SourceCtx, SourceError};
 use sluice_core::Event;
@@ -107,27 +108,9 @@ async fn retry_state(
     }
 }
 
-/// Puts a batch, retrying with Flume's spooldir backoff until committed or stopped.
+/// Puts a batch, retrying with Flume's spooldir backoff (250 ms doubling up to
+/// `maxBackoff`) until committed or stopped.
 async fn put(cfg: &SpoolDirConfig, ctx: &mut SourceCtx, events: Vec<Event>) -> bool {
-    let n = events.len() as u64;
-    ctx.counters.add(SourceCounter::EventReceived, n);
-    ctx.counters.add(SourceCounter::AppendBatchReceived, 1);
-    let mut wait = BACKOFF_START;
-    loop {
-        match ctx.router.process(events.clone()).await {
-            Ok(()) => {
-                ctx.counters.add(SourceCounter::EventAccepted, n);
-                ctx.counters.add(SourceCounter::AppendBatchAccepted, 1);
-                return true;
-            }
-            Err(e) => {
-                ctx.counters.add(SourceCounter::ChannelWriteFail, 1);
-                tracing::warn!(source = %ctx.name, error = %e, backoff_ms = wait.as_millis() as u64, "batch not accepted; retrying");
-                if ctx.stop.sleep(wait).await {
-                    return false;
-                }
-                wait = (wait * 2).min(cfg.max_backoff);
-            }
-        }
-    }
+    let backoff = Backoff::doubling(BACKOFF_START, cfg.max_backoff).first_uncapped();
+    ctx.put_with_backoff(events, backoff).await
 }
