@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{Acks, Delivery, Sink};
+use crate::agent::backoff::Backoff;
 use crate::agent::channel::{AgentChannel, ChannelTx};
 use crate::agent::metrics::CounterGroup;
 use crate::agent::metrics::SinkCounter;
@@ -269,8 +270,8 @@ pub async fn run(
         u.sink.attach(u.counters.clone(), stop.clone());
     }
     let mut pending: VecDeque<Delivered> = VecDeque::with_capacity(PIPELINE_DEPTH);
-    let mut fail_backoff = Duration::ZERO;
-    let mut idle_backoff = Duration::ZERO;
+    let mut fail_backoff = Backoff::linear(FAIL_BACKOFF_STEP, FAIL_BACKOFF_MAX);
+    let mut idle_backoff = Backoff::linear(IDLE_BACKOFF_STEP, IDLE_BACKOFF_MAX);
     while !stop.is_set() {
         let order = policy.order(Instant::now());
         let mut outcome = Outcome::Failed;
@@ -292,8 +293,8 @@ pub async fn run(
             }
         }
         if outcome == Outcome::Ready {
-            fail_backoff = Duration::ZERO;
-            idle_backoff = Duration::ZERO;
+            fail_backoff.reset();
+            idle_backoff.reset();
             continue;
         }
         if !drain(&mut pending, &mut policy).await {
@@ -302,15 +303,14 @@ pub async fn run(
         let pause = match outcome {
             Outcome::Ready => Duration::ZERO,
             Outcome::Empty => {
-                fail_backoff = Duration::ZERO;
-                idle_backoff = (idle_backoff + IDLE_BACKOFF_STEP).min(IDLE_BACKOFF_MAX);
-                idle_backoff
+                fail_backoff.reset();
+                idle_backoff.failed()
             }
             Outcome::BackOff | Outcome::Failed => {
-                idle_backoff = Duration::ZERO;
-                fail_backoff = (fail_backoff + FAIL_BACKOFF_STEP).min(FAIL_BACKOFF_MAX);
-                tracing::debug!(runner = %runner, backoff_ms = fail_backoff.as_millis() as u64, "backing off");
-                fail_backoff
+                idle_backoff.reset();
+                let wait = fail_backoff.failed();
+                tracing::debug!(runner = %runner, backoff_ms = wait.as_millis() as u64, "backing off");
+                wait
             }
         };
         for (name, u) in units.iter_mut() {

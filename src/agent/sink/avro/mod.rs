@@ -24,7 +24,9 @@ use tokio::time::Instant;
 
 pub use config::AvroSinkConfig;
 
+use super::reconnect::Reconnect;
 use super::SinkError;
+use crate::agent::backoff::Backoff;
 use crate::agent::metrics::CounterGroup;
 use crate::agent::metrics::SinkCounter;
 use crate::agent::rpc::avro_client::{AvroClient, AvroClientConfig};
@@ -46,9 +48,8 @@ pub struct AvroSink {
     addr: String,
     client: Option<AvroClient>,
     connected_at: Option<Instant>,
-    /// No connect attempt before this instant (the reconnect backoff).
-    next_attempt: Option<Instant>,
-    backoff: Duration,
+    /// When the next connect attempt may start (250 ms doubling to `max-reconnect-backoff`).
+    reconnect: Reconnect,
     failed_attempts: u64,
     last_warn: Option<Instant>,
     /// Wall-clock ms since the connection is down; 0 while up (or never tried).
@@ -69,14 +70,15 @@ impl AvroSink {
     /// A sink that connects on its first [`prepare`](Self::prepare).
     pub fn new(name: &str, cfg: AvroSinkConfig) -> Self {
         let addr = cfg.addr();
+        let backoff =
+            Backoff::doubling(config::RECONNECT_BACKOFF_INITIAL, cfg.reconnect_backoff_max);
         AvroSink {
             name: name.to_owned(),
             cfg,
             addr,
             client: None,
             connected_at: None,
-            next_attempt: None,
-            backoff: Duration::ZERO,
+            reconnect: Reconnect::new(backoff),
             failed_attempts: 0,
             last_warn: None,
             down_since_ms: Arc::new(AtomicU64::new(0)),
@@ -135,13 +137,7 @@ impl AvroSink {
         let _ =
             self.down_since_ms
                 .compare_exchange(0, now_ms(), Ordering::Relaxed, Ordering::Relaxed);
-        self.backoff = if self.backoff.is_zero() {
-            config::RECONNECT_BACKOFF_INITIAL
-        } else {
-            self.backoff * 2
-        }
-        .min(self.cfg.reconnect_backoff_max);
-        self.next_attempt = Some(Instant::now() + self.backoff);
+        self.reconnect.failed(Instant::now());
     }
 
     /// Makes sure a connection is open before a batch is taken: reuses the open one (unless
@@ -163,12 +159,12 @@ impl AvroSink {
             }
         }
         let now = Instant::now();
-        if let Some(at) = self.next_attempt.filter(|at| *at > now) {
+        if let Some(left) = self.reconnect.wait_left(now) {
             return Err(self.err(format!(
                 "connection to {} is down (for {} ms); next attempt in {} ms",
                 self.addr,
                 self.down_for().as_millis(),
-                (at - now).as_millis()
+                left.as_millis()
             )));
         }
         let cfg = AvroClientConfig {
@@ -201,8 +197,7 @@ impl AvroSink {
                 self.client = Some(client);
                 self.connected_at = Some(Instant::now());
                 self.down_since_ms.store(0, Ordering::Relaxed);
-                self.backoff = Duration::ZERO;
-                self.next_attempt = None;
+                self.reconnect.connected();
                 self.failed_attempts = 0;
                 self.last_warn = None;
                 Ok(())
