@@ -13,6 +13,7 @@ pub mod file_lines;
 pub mod http;
 pub mod kafka;
 pub mod lines;
+pub mod listener;
 pub mod netcat;
 pub mod netcat_udp;
 pub mod peer;

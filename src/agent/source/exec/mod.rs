@@ -10,14 +10,14 @@
 //! of their own, in order and one at a time, so the next batch is read while the previous
 //! one commits (the channel's fsync). The batch timer is one `Sleep` reset per batch.
 
+pub mod config;
+
 use std::process::Stdio;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::Command;
 use tokio::task::JoinHandle;
-
-pub mod config;
 
 use super::lines::{LineSplitter, Piece};
 use super::{SourceCtx, SourceError};

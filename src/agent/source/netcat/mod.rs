@@ -10,15 +10,15 @@
 //! [`REPLY_WRITE_TIMEOUT`] ends the connection, and so does the source's stop signal, so a
 //! client that never reads can hold neither a task nor a shutdown.
 
+pub mod config;
+
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinSet;
-
-pub mod config;
+use tokio::net::TcpStream;
 
 use super::lines::{LineSplitter, Piece};
+use super::listener::Listener;
 use super::{SourceCtx, SourceError};
 use crate::agent::metrics::SourceCounter;
 pub use config::NetcatConfig;
@@ -28,59 +28,18 @@ use sluice_core::Event;
 pub const BATCH_LINES_MAX: usize = 100;
 /// Longest wait for the peer to take our replies.
 pub const REPLY_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Pause after a failed accept (e.g. EMFILE) so the loop does not spin.
-pub const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
-/// Least time between two "connection refused" log lines.
-const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Listens until stopped; connections finish the batch they are putting.
 pub async fn run(cfg: NetcatConfig, ctx: SourceCtx) -> Result<(), SourceError> {
-    let listener = TcpListener::bind((cfg.bind.as_str(), cfg.port))
-        .await
-        .map_err(|e| ctx.error(format!("cannot listen on {}:{}: {e}", cfg.bind, cfg.port)))?;
+    let listener = Listener::bind(&ctx, &cfg.bind, &[cfg.port], cfg.max_connections).await?;
     tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, max_connections = cfg.max_connections, "netcat source listening");
-    let mut conns = JoinSet::new();
-    let mut stop = ctx.stop.clone();
-    let mut last_refusal_log: Option<tokio::time::Instant> = None;
-    let mut refused_since_log = 0u64;
-    loop {
-        tokio::select! {
-            _ = stop.wait() => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) if reaped(&mut conns) >= cfg.max_connections => {
-                    drop(stream);
-                    ctx.counters.add(SourceCounter::ConnectionRefused, 1);
-                    refused_since_log += 1;
-                    let now = tokio::time::Instant::now();
-                    if last_refusal_log.is_none_or(|t| now.duration_since(t) >= REFUSAL_LOG_INTERVAL) {
-                        tracing::warn!(source = %ctx.name, %peer, refused = refused_since_log, max_connections = cfg.max_connections, "too many connections; closing new ones (maxConnections)");
-                        last_refusal_log = Some(now);
-                        refused_since_log = 0;
-                    }
-                }
-                Ok((stream, peer)) => {
-                    tracing::debug!(source = %ctx.name, %peer, "connection");
-                    conns.spawn(connection(stream, cfg.clone(), ctx.clone()));
-                }
-                Err(e) => {
-                    tracing::warn!(source = %ctx.name, error = %e, "accept failed");
-                    if stop.sleep(ACCEPT_ERROR_PAUSE).await {
-                        break;
-                    }
-                }
-            },
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
-        }
-    }
-    drop(listener);
-    while conns.join_next().await.is_some() {}
+    let conn_ctx = ctx.clone();
+    listener
+        .serve(&ctx, move |stream, _peer, _port| {
+            connection(stream, cfg.clone(), conn_ctx.clone())
+        })
+        .await;
     Ok(())
-}
-
-/// Forgets finished connections; returns how many are still running.
-fn reaped(conns: &mut JoinSet<()>) -> usize {
-    while conns.try_join_next().is_some() {}
-    conns.len()
 }
 
 /// Writes `bytes` unless the peer does not take them within [`REPLY_WRITE_TIMEOUT`] or the

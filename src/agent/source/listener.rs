@@ -1,0 +1,157 @@
+//! The TCP listener of the line and syslog sources (`netcat`, `syslogtcp`,
+//! `multiport_syslogtcp`): binds every port, accepts until the source is stopped, caps the
+//! connections open over all its ports at `max_connections` (one beyond the cap is closed at
+//! once, counted as `ConnectionRefusedCount` and logged at most every
+//! [`REFUSAL_LOG_INTERVAL`]), pauses [`ACCEPT_ERROR_PAUSE`] after a failed accept (out of file
+//! descriptors) instead of spinning, and runs each connection as a task of its own. On stop it
+//! closes its ports and waits for the connections, which watch the same stop signal and end
+//! after the batch they are putting.
+//!
+//! What a connection does (framing, idle time-outs, TLS handshakes, replies) is the source's
+//! own: the listener hands it the stream, its peer and the local port.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::contract::{SourceCtx, SourceError};
+use crate::agent::metrics::SourceCounter;
+
+/// Pause after a failed accept (e.g. EMFILE) so the loop does not spin.
+pub const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+/// Least time between two "too many connections" log lines of one source.
+pub const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The bound ports of a source, not yet accepting.
+#[derive(Debug)]
+pub struct Listener {
+    ports: Vec<(u16, TcpListener)>,
+    max_connections: usize,
+}
+
+/// Refusals since the last log line, and when that was.
+#[derive(Debug, Default)]
+struct Refusals {
+    since_log: u64,
+    logged_at: Option<Instant>,
+}
+
+impl Listener {
+    /// Binds `host` on every port of `ports`; an error names the address that failed.
+    pub async fn bind(
+        ctx: &SourceCtx,
+        host: &str,
+        ports: &[u16],
+        max_connections: usize,
+    ) -> Result<Listener, SourceError> {
+        let mut bound = Vec::with_capacity(ports.len());
+        for &port in ports {
+            let l = TcpListener::bind((host, port))
+                .await
+                .map_err(|e| ctx.error(format!("cannot listen on {host}:{port}: {e}")))?;
+            bound.push((port, l));
+        }
+        Ok(Listener {
+            ports: bound,
+            max_connections,
+        })
+    }
+
+    /// Accepts on every port until `ctx.stop` is set, running `connection(stream, peer,
+    /// local port)` as one task per connection; returns once the ports are closed and every
+    /// connection task has ended.
+    pub async fn serve<F, Fut>(self, ctx: &SourceCtx, connection: F)
+    where
+        F: Fn(TcpStream, SocketAddr, u16) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let slots = Arc::new(Semaphore::new(self.max_connections));
+        let refusals = Arc::new(Mutex::new(Refusals::default()));
+        let mut loops = JoinSet::new();
+        for (port, listener) in self.ports {
+            let accept = AcceptLoop {
+                listener,
+                port,
+                max_connections: self.max_connections,
+                slots: slots.clone(),
+                refusals: refusals.clone(),
+                ctx: ctx.clone(),
+            };
+            loops.spawn(accept.run(connection.clone()));
+        }
+        while loops.join_next().await.is_some() {}
+    }
+}
+
+/// One port's accept loop.
+struct AcceptLoop {
+    listener: TcpListener,
+    port: u16,
+    max_connections: usize,
+    slots: Arc<Semaphore>,
+    refusals: Arc<Mutex<Refusals>>,
+    ctx: SourceCtx,
+}
+
+impl AcceptLoop {
+    async fn run<F, Fut>(self, connection: F)
+    where
+        F: Fn(TcpStream, SocketAddr, u16) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let mut conns = JoinSet::new();
+        let mut stop = self.ctx.stop.clone();
+        loop {
+            tokio::select! {
+                _ = stop.wait() => break,
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, peer)) => match self.slots.clone().try_acquire_owned() {
+                        Ok(slot) => {
+                            tracing::debug!(source = %self.ctx.name, %peer, port = self.port, "connection");
+                            let task = connection(stream, peer, self.port);
+                            conns.spawn(async move {
+                                task.await;
+                                drop(slot);
+                            });
+                        }
+                        Err(_) => {
+                            drop(stream);
+                            self.refused(peer);
+                        }
+                    },
+                    Err(e) => {
+                        tracing::warn!(source = %self.ctx.name, error = %e, "accept failed");
+                        if stop.sleep(ACCEPT_ERROR_PAUSE).await {
+                            break;
+                        }
+                    }
+                },
+                Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            }
+        }
+        drop(self.listener);
+        while conns.join_next().await.is_some() {}
+    }
+
+    /// Counts a connection closed at the cap; logs at most every [`REFUSAL_LOG_INTERVAL`].
+    fn refused(&self, peer: SocketAddr) {
+        self.ctx.counters.add(SourceCounter::ConnectionRefused, 1);
+        let mut r = self.refusals.lock();
+        r.since_log += 1;
+        let now = Instant::now();
+        if r.logged_at
+            .is_none_or(|t| now.duration_since(t) >= REFUSAL_LOG_INTERVAL)
+        {
+            tracing::warn!(source = %self.ctx.name, %peer, refused = r.since_log, max_connections = self.max_connections, "too many connections; closing new ones (maxConnections)");
+            r.logged_at = Some(now);
+            r.since_log = 0;
+        }
+    }
+}
