@@ -4,6 +4,28 @@
 # `rdkafka` crate builds its bundled librdkafka 2.3.0 with cmake and links OpenSSL for TLS/SASL
 # (DESIGN.md says why not Debian's librdkafka).
 set -euo pipefail
+
+# Rust itself (Cargo.toml's rust-version). Not installed from here: a Flume user may have no
+# cargo at all, or Debian's (1.63 on bookworm, too old); rustup is the way to get a current one.
+RUST_MIN=1.85
+rust_ok() {
+    local v
+    v=$(rustc --version 2>/dev/null | awk '{print $2}') || return 1
+    [ -n "$v" ] && [ "$(printf '%s\n%s\n' "$RUST_MIN" "$v" | sort -V | head -n1)" = "$RUST_MIN" ]
+}
+if ! command -v cargo >/dev/null || ! rust_ok; then
+    found=$(rustc --version 2>/dev/null || echo "no rustc")
+    cat >&2 <<MSG
+Sluice needs Rust $RUST_MIN or newer ($found on this machine). Install it with rustup:
+
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y
+    . "\$HOME/.cargo/env"
+
+(or \`rustup update\` if rustup is already installed), then run this command again.
+MSG
+    exit 1
+fi
+
 need=()
 command -v cmake >/dev/null || need+=(cmake)
 command -v cc >/dev/null || need+=(build-essential)
@@ -14,4 +36,8 @@ if [ ${#need[@]} -gt 0 ]; then
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
+fi
+if [ ! -x target/release/sluice ] && [ ! -x "$(dirname "$0")/../target/release/sluice" ]; then
+    echo "The first release build compiles about 155 crates and the bundled librdkafka (C):" \
+        "about 11 minutes on one core, roughly half that on two; later builds take seconds." >&2
 fi

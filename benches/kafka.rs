@@ -184,6 +184,7 @@ async fn sluice_sink(cfg: &AgentConfig, n: usize) -> Duration {
         channel: ch,
         batch_size: kind.batch_size(),
         counters: counters.clone(),
+        poison: sluice::agent::sink::poison::PoisonHandler::new("k", None),
     };
     let (stop_tx, stop) = sluice::agent::stop::channel();
     let t = Instant::now();
@@ -216,6 +217,7 @@ async fn sluice_source(cfg: &AgentConfig, n: usize) -> Duration {
         counters: src_counters.clone(),
         stop: stop.clone(),
         alarms: Default::default(),
+        ready: Default::default(),
     };
     let src = tokio::spawn(cfg.sources["r"].kind.clone().run(ctx));
     let kind = &cfg.sinks["n"].kind;
@@ -225,6 +227,7 @@ async fn sluice_source(cfg: &AgentConfig, n: usize) -> Duration {
         channel: ch,
         batch_size: kind.batch_size(),
         counters: sink_counters.clone(),
+        poison: sluice::agent::sink::poison::PoisonHandler::new("n", None),
     };
     let sink = tokio::spawn(runner::run(
         "n".into(),

@@ -38,7 +38,7 @@ Exit codes: 0 stopped cleanly, 1 the configuration has errors, 2 bad arguments, 
     /// Send lines to a netcat source and check that each is answered OK.
     #[command(after_help = "Examples:
   sluice send hello world                 (two lines to localhost:44444)
-  printf 'a\nb\n' | sluice send -H 127.0.0.1 -p 44444
+  printf 'a\\nb\\n' | sluice send -H 127.0.0.1 -p 44444
 
 Exit codes: 0 every line answered OK, 1 a line was answered FAILED, 2 bad arguments,
 3 the source could not be reached or stopped answering.")]
@@ -68,7 +68,7 @@ Exit codes: 0 nothing acknowledged was lost, 1 loss or duplicates found, 2 bad a
         name = "avro-client",
         after_help = "Examples:
   sluice avro-client -H localhost -p 41414 -F /var/log/app.log
-  printf 'a\nb\n' | sluice avro-client -H localhost -p 41414 --header host=web1
+  printf 'a\\nb\\n' | sluice avro-client -H localhost -p 41414 --header host=web1
 
 Exit codes: 0 every line acknowledged, 1 a batch not acknowledged, 2 bad arguments,
 3 the source cannot be reached or the input cannot be read."
@@ -97,6 +97,11 @@ Exit codes: 0 no errors (warnings may be printed), 1 the configuration has error
 }
 
 fn main() {
+    // A closed stdout or stderr: the agent runs on, every other command (and `--help`) ends
+    // quietly (cli::pipe).
+    if std::env::args_os().nth(1).is_none_or(|a| a != "agent") {
+        cli::pipe::end_quietly_on_closed_pipe();
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Agent(args) => cli::agent::run(args),
@@ -112,7 +117,7 @@ fn main() {
     match result {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("sluice: error: {}", cli::exit::render(&e));
+            cli::pipe::eprint_line(&format!("sluice: error: {}", cli::exit::render(&e)));
             std::process::exit(cli::exit::code_of(&e));
         }
     }

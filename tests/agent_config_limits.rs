@@ -248,3 +248,61 @@ fn config_check_refuses_an_unbounded_keep_alive_with_line_key_and_range() {
         "{text}"
     );
 }
+
+#[test]
+fn an_in_flight_budget_is_raised_to_hold_one_whole_frame_or_body_and_refused_below_it() {
+    use sluice::agent::registry::SourceKind;
+    let conf = |extra: &str| {
+        format!(
+            "a1.sources = r1 r2\na1.channels = c1\n\
+             a1.sources.r1.type = avro\na1.sources.r1.bind = 127.0.0.1\na1.sources.r1.port = 1\n\
+             a1.sources.r1.channels = c1\n\
+             a1.sources.r2.type = http\na1.sources.r2.port = 2\na1.sources.r2.channels = c1\n\
+             a1.channels.c1.type = memory\n{extra}"
+        )
+    };
+    let budgets = |extra: &str| {
+        let loaded = load(&conf(extra), "a1", &[]);
+        let cfg = loaded
+            .config
+            .unwrap_or_else(|| panic!("{:?}", loaded.problems));
+        let avro = match &cfg.sources["r1"].kind {
+            SourceKind::Avro(a) => a.max_inflight_bytes,
+            other => panic!("{other:?}"),
+        };
+        let http = match &cfg.sources["r2"].kind {
+            SourceKind::Http(h) => (h.max_inflight_bytes, h.max_events_per_request),
+            other => panic!("{other:?}"),
+        };
+        (avro, http)
+    };
+    assert_eq!(budgets(""), (256 << 20, (128 << 20, 100_000)));
+    let (avro, (http, _)) = budgets(
+        "a1.sources.r1.max-frame-size = 209715200\na1.sources.r2.maxBodyBytes = 104857600\n",
+    );
+    assert!(avro >= 400 << 20, "{avro}");
+    assert_eq!(http, 200 << 20);
+    let mut errs = load(
+        &conf(
+            "a1.sources.r1.max-inflight-bytes = 100000000\n\
+             a1.sources.r2.maxInflightBytes = 20000000\n\
+             a1.sources.r2.maxEventsPerRequest = 0\n",
+        ),
+        "a1",
+        &[],
+    )
+    .problems
+    .into_iter()
+    .filter(|p| p.severity == Severity::Error)
+    .map(|p| p.key)
+    .collect::<Vec<_>>();
+    errs.sort();
+    assert_eq!(
+        errs,
+        vec![
+            "a1.sources.r1.max-inflight-bytes",
+            "a1.sources.r2.maxEventsPerRequest",
+            "a1.sources.r2.maxInflightBytes",
+        ]
+    );
+}

@@ -1,6 +1,7 @@
 //! The agent's log as a Flume user starts it: every `-Dflume.root.logger` spelling seen in
 //! Flume tutorials either maps or falls back to INFO with one warning, never silences the
-//! agent; LOGFILE writes under `flume.log.dir`; the flume and JSON layouts. Real binary.
+//! agent; LOGFILE writes under `flume.log.dir`; the flume layouts (Flume's console pattern on
+//! the console, its LOGFILE pattern in the file) and JSON. Real binary.
 
 mod cli_support;
 
@@ -89,19 +90,55 @@ fn logfile_appender_writes_to_flume_log_dir_and_not_to_the_console() {
     );
 }
 
+/// Sends one line to the netcat source on `port` and waits for its `OK`.
+fn send_line(port: u16, line: &str) {
+    use std::io::{BufRead, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    s.write_all(format!("{line}\n").as_bytes()).unwrap();
+    let mut reply = String::new();
+    std::io::BufReader::new(s).read_line(&mut reply).unwrap();
+    assert_eq!(reply, "OK\n");
+}
+
 #[test]
 fn flume_and_json_layouts_give_parseable_lines() {
     let tmp = tempfile::tempdir().unwrap();
-    let c = conf(tmp.path(), free_port());
-    let mut a = Agent::start(tmp.path(), &c, &["-Dflume.log.format=flume"], "flume.log");
+    let port = free_port();
+    let c = conf(tmp.path(), port);
+    // The console gets Flume's console layout, the log file its LOGFILE layout.
+    let mut a = Agent::start(
+        tmp.path(),
+        &c,
+        &[
+            "-Dflume.log.format=flume",
+            "-Dflume.root.logger=INFO,console,LOGFILE",
+        ],
+        "flume.log",
+    );
     let log = a.log.clone();
     a.wait_for(&log, "agent started");
+    send_line(port, "hello");
+    a.wait_for(&log, "Event: ");
     assert_eq!(a.stop(), Some(0));
     let text = std::fs::read_to_string(&log).unwrap();
     let line = text.lines().find(|l| l.contains("agent started")).unwrap();
-    // %d{dd MMM yyyy HH:mm:ss,SSS} %-5p [%t] (%C:%L) - %m
+    // %d (%t) [%p - %l] %m%n
+    let pattern = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} \([^)]+\) \[INFO - sluice::cli::agent\(agent\.rs:\d+\)\] agent started agent=a1$";
+    assert!(regex::Regex::new(pattern).unwrap().is_match(line), "{line}");
+    let event = text.lines().find(|l| l.contains("Event: ")).unwrap();
+    assert!(
+        event.contains("[INFO - sluice::sink::logger(logger.rs:"),
+        "{event}"
+    );
+    let file = std::fs::read_to_string(tmp.path().join("logs/flume.log")).unwrap();
+    let line = file.lines().find(|l| l.contains("agent started")).unwrap();
+    // %d{dd MMM yyyy HH:mm:ss,SSS} %-5p [%t] (%C:%L) - %m%n
     let pattern = r"^\d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2},\d{3} INFO  \[[^\]]+\] \(sluice::cli::agent:\d+\) - agent started agent=a1$";
     assert!(regex::Regex::new(pattern).unwrap().is_match(line), "{line}");
+    // The logger sink's events name the same target in both layouts (and in the default one).
+    let event = file.lines().find(|l| l.contains("Event: ")).unwrap();
+    assert!(event.contains("(sluice::sink::logger:"), "{event}");
 
     let mut a = Agent::start(tmp.path(), &c, &["-Dflume.log.format=json"], "json.log");
     let log = a.log.clone();

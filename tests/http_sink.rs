@@ -1,7 +1,7 @@
 //! The `http` sink against real local HTTP servers that the test starts on 127.0.0.1: one
 //! that answers 200 and records what it got, one that answers 503 (rolled back by default,
 //! committed with `rollback.5XX = false`, then backed off), and one that never answers
-//! (requestTimeout).
+//! (requestTimeout). A 400 or 413 that no rule names is a poison event.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -155,6 +155,23 @@ async fn a_503_rolls_back_by_default_and_commits_when_a_rule_says_so() {
     assert_eq!(seen.lock().unwrap().len(), 3);
 }
 
+#[tokio::test]
+async fn a_400_or_413_is_a_poison_event_and_the_rest_of_the_batch_is_posted_once() {
+    let (url, seen) = server(|n| Some([200, 400, 200, 413, 200][n % 5]));
+    let mut sink = HttpSink::new("k1", cfg(&url, &[]));
+    let sent = events(5);
+    assert_eq!(sink.deliver(&sent).await.unwrap(), Delivery::Done);
+    let poisoned = sink.take_poisoned();
+    let bodies: Vec<&Event> = poisoned.iter().map(|p| &p.event).collect();
+    assert_eq!(bodies, [&sent[1], &sent[3]]);
+    assert!(poisoned[0].reason.contains("400"), "{}", poisoned[0].reason);
+    assert_eq!(seen.lock().unwrap().len(), 5, "each event posted once");
+    // A rule naming the code keeps Flume's rollback.
+    let mut sink = HttpSink::new("k1", cfg(&url, &[("rollback", "400", true)]));
+    assert!(sink.deliver(&events(2)).await.is_err());
+    assert!(sink.take_poisoned().is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_runner_commits_a_503_without_rollback_then_backs_off_before_the_next_event() {
     let (url, seen) = server(|_| Some(503));
@@ -179,6 +196,7 @@ async fn the_runner_commits_a_503_without_rollback_then_backs_off_before_the_nex
             channel: ch.clone(),
             batch_size: 1,
             counters: counters.clone(),
+            poison: sluice::agent::sink::poison::PoisonHandler::new("k1", None),
         },
     )]);
     let (h, stop) = sluice::agent::stop::channel();

@@ -213,6 +213,71 @@ fn a_restart_with_a_truncated_file_reads_it_from_its_start() {
 }
 
 #[test]
+fn a_restart_after_a_truncate_and_regrow_reads_the_new_lines_from_the_start() {
+    let (d, logs) = setup();
+    let cfg = config(d.path(), "");
+    let p = logs.join("app.log");
+    append(&p, "old-1\nold-2\n");
+    let mut t = tailer(&cfg, vec![]);
+    assert_eq!(bodies(&drain(&mut t)), ["old-1", "old-2"]);
+    let (saved, fps) = (t.positions(), t.fingerprints());
+    assert_eq!(fps.len(), 1);
+    drop(t);
+    // Stopped: the file is truncated on its inode and grows past the saved position.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&p)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    append(&p, "new-1\nnew-2\nnew-3\n");
+    let mut t = tailer(&cfg, saved.clone());
+    t.restore_fingerprints(fps.iter().map(|f| (f.inode, f.clone())).collect());
+    assert_eq!(bodies(&drain(&mut t)), ["new-1", "new-2", "new-3"]);
+    // Without fingerprints (a Flume position file) it resumes at the saved position.
+    let mut t = tailer(&cfg, saved);
+    assert_eq!(bodies(&drain(&mut t)), ["new-3"]);
+}
+
+#[test]
+fn a_restart_after_appends_resumes_where_it_was() {
+    let (d, logs) = setup();
+    let cfg = config(d.path(), "");
+    let p = logs.join("app.log");
+    append(&p, &"a".repeat(3000));
+    append(&p, "\nb\n");
+    let mut t = tailer(&cfg, vec![]);
+    assert_eq!(drain(&mut t).len(), 2);
+    let (saved, fps) = (t.positions(), t.fingerprints());
+    drop(t);
+    append(&p, "c\n");
+    let mut t = tailer(&cfg, saved);
+    t.restore_fingerprints(fps.iter().map(|f| (f.inode, f.clone())).collect());
+    assert_eq!(bodies(&drain(&mut t)), ["c"]);
+    assert_eq!(t.fingerprints().len(), 1);
+}
+
+#[test]
+fn batches_end_at_max_batch_bytes_without_splitting_a_line() {
+    let (d, logs) = setup();
+    let cfg = config(d.path(), "a1.sources.r1.maxBatchBytes = 10\n");
+    let p = logs.join("app.log");
+    append(&p, "aaaa\nbbbb\ncccc\ndddddddddddd\ne\n");
+    let mut t = tailer(&cfg, vec![]);
+    t.scan();
+    let mut sizes = Vec::new();
+    while let Some(b) = t.next_batch() {
+        sizes.push(b.events.len());
+        t.commit(b.inode, b.end);
+    }
+    assert_eq!(
+        sizes,
+        [3, 1, 1],
+        "10 bytes: 3 lines of 4, then the long line alone"
+    );
+}
+
+#[test]
 fn skip_to_end_starts_new_files_at_their_end() {
     let (d, logs) = setup();
     let cfg = config(d.path(), "a1.sources.r1.skipToEnd = true\n");

@@ -1,11 +1,15 @@
 //! Fuzz body: the Avro RPC frame and handshake decoders. The input is fed to a frame reader
 //! in pieces whose sizes come from the first byte; every frame's payload goes through the
 //! server's state machine (handshake, call) and the client's response decoder. Nothing may
-//! panic; a decoded call must re-encode to a payload that decodes to the same call.
+//! panic; a decoded call must re-encode to a payload that decodes to the same call, and the
+//! count of its events made without decoding must equal what decoding counts.
 
 use sluice::wire::avro::call::{decode_response, encode_request, read_call, CallBody, CallLimits};
-use sluice::wire::avro::server::{Action, ServerConn};
-use sluice::wire::avro::{binary::Reader, FrameLimits, FrameReader, KnownClients, Message};
+use sluice::wire::avro::handshake::answer;
+use sluice::wire::avro::server::{Action, Begun, ServerConn};
+use sluice::wire::avro::{
+    binary::Reader, AvroError, FrameLimits, FrameReader, KnownClients, Message,
+};
 
 /// Runs one input.
 pub fn run(data: &[u8]) {
@@ -48,6 +52,7 @@ pub fn run(data: &[u8]) {
 }
 
 fn payload(p: &[u8], conn: &mut ServerConn, known: &mut KnownClients, calls: &CallLimits) {
+    counts_agree(p, conn.clone(), known.clone());
     if let Ok(Action::Put { batch, events, .. }) = conn.on_request(p, known) {
         assert!(events.len() <= calls.events_max);
         let msg = if batch {
@@ -64,5 +69,26 @@ fn payload(p: &[u8], conn: &mut ServerConn, known: &mut KnownClients, calls: &Ca
             other => panic!("re-encoded call became {other:?}"),
         };
         assert_eq!(back, events);
+    }
+}
+
+/// The allocation-free count of a call's events is what decoding them counts, and the same
+/// limit stops both with the same error.
+fn counts_agree(p: &[u8], mut conn: ServerConn, mut known: KnownClients) {
+    let Ok(Begun::Events(call)) = conn.begin(p, &mut |req| answer(req, &mut known)) else {
+        return;
+    };
+    match (call.cost(p), call.decode(p, u64::MAX)) {
+        (Ok(cost), Ok((_, counted))) => {
+            assert_eq!(cost, counted);
+            if cost > 0 {
+                assert!(matches!(
+                    call.decode(p, cost - 1),
+                    Err(AvroError::OverBudget { .. })
+                ));
+            }
+        }
+        (Err(a), Err(b)) => assert_eq!(a, b),
+        (c, d) => panic!("count {c:?} and decode {:?} disagree", d.map(|x| x.1)),
     }
 }

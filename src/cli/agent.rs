@@ -28,6 +28,10 @@ pub struct AgentArgs {
     /// Configuration directory (accepted for Flume compatibility; unused).
     #[arg(short = 'c', long = "conf")]
     pub conf_dir: Option<PathBuf>,
+    /// Flume's Java classpath (accepted for Flume compatibility; Java plugins are not loaded
+    /// yet, so it is ignored with a warning).
+    #[arg(short = 'C', long = "classpath", value_name = "CLASSPATH")]
+    pub classpath: Option<String>,
     /// Do not poll the file for changes.
     #[arg(long = "no-reload-conf")]
     pub no_reload_conf: bool,
@@ -74,22 +78,51 @@ fn load(args: &AgentArgs) -> anyhow::Result<Result<AgentConfig, Vec<String>>> {
     Ok(loaded.config.ok_or(errors))
 }
 
+/// Waits for the sources to accept input; warns about each that does not. Whether all do.
+async fn report_not_ready(agent: &mut Agent) -> bool {
+    let not_ready = agent.sources_ready().await;
+    for (source, why) in &not_ready {
+        // `why` is the source's error, which names it ("source r1: cannot listen on ...").
+        let why = if why.starts_with(&format!("source {source}:")) {
+            why.clone()
+        } else {
+            format!("source {source}: {why}")
+        };
+        tracing::warn!(
+            "source does not accept input: {why}; it is restarted with backoff, and the rest of the agent runs"
+        );
+    }
+    not_ready.is_empty()
+}
+
 fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
     let m = std::fs::metadata(path).ok()?;
     Some((m.modified().ok()?, m.len()))
+}
+
+/// The warning for Flume's `-C`/`--classpath`, which names Java classes Sluice cannot run.
+pub fn classpath_warning(classpath: &str) -> String {
+    format!(
+        "-C {classpath}: Java plugins are not loaded yet, so the classpath is ignored; a custom \
+         Java source or sink is an error at its type (see docs/coming-from-flume.md, \
+         \"Custom sources and sinks\")"
+    )
 }
 
 /// Runs the subcommand.
 pub fn run(args: AgentArgs) -> anyhow::Result<i32> {
     let spec = LogSpec::from_defines(&args.defines).map_err(exit::Usage)?;
     crate::cli::logging::init_spec(&spec)?;
+    if let Some(cp) = &args.classpath {
+        tracing::warn!("{}", classpath_warning(cp));
+    }
     let cfg = match load(&args)? {
         Ok(c) => c,
         Err(errors) => {
             for e in errors {
-                eprintln!("{e}");
+                crate::cli::pipe::eprint_line(&e);
             }
-            eprintln!("sluice: the configuration has errors; not starting");
+            crate::cli::pipe::eprint_line("sluice: the configuration has errors; not starting");
             return Ok(exit::FAILED_CHECK);
         }
     };
@@ -114,6 +147,11 @@ pub fn run(args: AgentArgs) -> anyhow::Result<i32> {
 }
 
 async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
+    // Signals are caught from the first moment: one that arrives while the agent starts (or
+    // right after its readiness line) stops it cleanly instead of killing it.
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let telemetry = Telemetry::for_agent(&args.name);
     let (http_stop, http_stopped) = stop::channel();
     let mut http_task = None;
@@ -141,15 +179,18 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
     let mut agent = Agent::start(cfg, telemetry)
         .await
         .context("starting the agent")?;
-    tracing::info!(agent = %args.name, "agent started");
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("installing the SIGTERM handler")?;
+    // The readiness line: logged only once every source accepts input (README).
+    if report_not_ready(&mut agent).await {
+        tracing::info!(agent = %args.name, "agent started");
+    } else {
+        tracing::warn!(agent = %args.name, "agent running, but not every source accepts input");
+    }
     let mut last = stamp(&args.conf_file);
     let mut poll = tokio::time::interval(Duration::from_secs(args.poll_interval.clamp(1, 86_400)));
     poll.tick().await;
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
+            _ = sigint.recv() => break,
             _ = sigterm.recv() => break,
             _ = poll.tick(), if !args.no_reload_conf => {
                 let now = stamp(&args.conf_file);
@@ -162,7 +203,11 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
                     Ok(Ok(new)) => {
                         tracing::info!("configuration changed; restarting changed components");
                         match agent.apply(new).await {
-                            Ok(()) => tracing::info!("the new configuration is running"),
+                            Ok(()) => {
+                                if report_not_ready(&mut agent).await {
+                                    tracing::info!("the new configuration is running");
+                                }
+                            }
                             Err(e) => tracing::error!(error = %e, "applying the new configuration failed; the previous configuration keeps running"),
                         }
                     }

@@ -20,6 +20,9 @@ pub struct CheckArgs {
     /// Configuration directory (accepted like `sluice agent -c`, for Flume compatibility; unused).
     #[arg(short = 'c', long = "conf")]
     pub conf_dir: Option<PathBuf>,
+    /// Flume's Java classpath (accepted like `sluice agent -C`; ignored with a warning).
+    #[arg(short = 'C', long = "classpath", value_name = "CLASSPATH")]
+    pub classpath: Option<String>,
     /// Overrides: `-D<agent>.<key>=value` (other -D keys are accepted and ignored).
     #[arg(short = 'D', value_name = "KEY=VALUE", value_parser = super::agent::parse_define)]
     pub defines: Vec<(String, String)>,
@@ -31,6 +34,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
         .with_context(|| format!("reading {}", args.conf_file.display()))?;
     let loaded = config::load(&text, &args.name, &args.defines);
     let file = args.conf_file.display().to_string();
+    if let Some(cp) = &args.classpath {
+        crate::cli::pipe::eprint_line(&format!("warning: {}", super::agent::classpath_warning(cp)));
+    }
     for p in &loaded.problems {
         println!("{}", p.render(&file));
     }

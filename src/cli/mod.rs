@@ -8,5 +8,6 @@ pub mod config_check;
 pub mod crashtest;
 pub mod exit;
 pub mod logging;
+pub mod pipe;
 pub mod send;
 pub mod top;

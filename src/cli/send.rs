@@ -58,13 +58,31 @@ fn connect(args: &SendArgs, timeout: Duration) -> anyhow::Result<TcpStream> {
     }
 }
 
-/// Reads one reply line; `Ok(None)` when the source closed the connection.
-fn reply(reader: &mut impl BufRead) -> anyhow::Result<Option<String>> {
+/// Whether `e` is a socket timeout (`SO_RCVTIMEO`/`SO_SNDTIMEO` expiring reads as EAGAIN,
+/// "Resource temporarily unavailable", which says nothing to a user).
+fn timed_out(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
+}
+
+/// Reads the reply to line number `line`; `Ok(None)` when the source closed the connection.
+fn reply(
+    reader: &mut impl BufRead,
+    line: usize,
+    timeout: Duration,
+) -> anyhow::Result<Option<String>> {
     let mut buf = Vec::new();
-    let n = reader
-        .take(REPLY_BYTES_MAX)
-        .read_until(b'\n', &mut buf)
-        .context("waiting for the source's reply")?;
+    let n = match reader.take(REPLY_BYTES_MAX).read_until(b'\n', &mut buf) {
+        Ok(got) => got,
+        Err(e) if timed_out(&e) => bail!(
+            "no reply to line {line} within {} s (is the agent overloaded, or is this not a netcat \
+             source? --timeout sets the wait)",
+            timeout.as_secs()
+        ),
+        Err(e) => return Err(e).context("waiting for the source's reply"),
+    };
     if n == 0 {
         return Ok(None);
     }
@@ -127,9 +145,14 @@ pub fn run(args: SendArgs) -> anyhow::Result<i32> {
         if lines == 0 {
             break;
         }
-        writer
-            .write_all(&chunk)
-            .context("sending lines to the source")?;
+        match writer.write_all(&chunk) {
+            Ok(()) => {}
+            Err(e) if timed_out(&e) => bail!(
+                "the source took no lines within {} s (--timeout sets the wait)",
+                timeout.as_secs()
+            ),
+            Err(e) => return Err(e).context("sending lines to the source"),
+        }
         let first = sent;
         sent += lines;
         if args.no_ack {
@@ -137,7 +160,7 @@ pub fn run(args: SendArgs) -> anyhow::Result<i32> {
         }
         for i in 0..lines {
             let n = first + i + 1;
-            match reply(&mut reader)? {
+            match reply(&mut reader, n, timeout)? {
                 None => bail!("the source closed the connection before answering line {n}"),
                 Some(r) if r == "OK" => {
                     ok += 1;

@@ -3,3 +3,4 @@
 //! in `agent::rpc` and the sources and sinks.
 
 pub mod avro;
+pub mod cost;

@@ -72,6 +72,12 @@ impl Drop for Agent {
     }
 }
 
+/// The `sluice` binary the tests run: the one cargo built, or `SLUICE_BIN` (a copy kept
+/// for long runs while the tree is rebuilt).
+pub fn sluice_bin() -> std::ffi::OsString {
+    std::env::var_os("SLUICE_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_sluice").into())
+}
+
 /// A named agent process (`sluice agent -n <name> -f <dir>/<name>.properties <args>`), its
 /// log appended to `<dir>/<name>.log` across restarts; restartable after a kill; killed on
 /// drop. "Started" means `port` listens, when one is given.
@@ -82,12 +88,26 @@ pub struct Proc {
     pub log: PathBuf,
     /// The port waited for at every start.
     pub port: Option<u16>,
+    /// Extra environment of every start (after `RUST_LOG=info`, so it may replace it).
+    pub env: Vec<(String, String)>,
     args: Vec<String>,
 }
 
 impl Proc {
     /// Writes `conf` to `dir/<name>.properties` and starts agent `name` on it with `args`.
     pub fn spawn(dir: &Path, name: &str, conf: &str, args: Vec<String>, port: Option<u16>) -> Proc {
+        Proc::spawn_env(dir, name, conf, args, Vec::new(), port)
+    }
+
+    /// [`Proc::spawn`] with extra environment for every start.
+    pub fn spawn_env(
+        dir: &Path,
+        name: &str,
+        conf: &str,
+        args: Vec<String>,
+        env: Vec<(String, String)>,
+        port: Option<u16>,
+    ) -> Proc {
         let path = dir.join(format!("{name}.properties"));
         std::fs::write(&path, conf).unwrap();
         let mut p = Proc {
@@ -96,6 +116,7 @@ impl Proc {
             conf: path,
             log: dir.join(format!("{name}.log")),
             port,
+            env,
             args,
         };
         p.restart();
@@ -110,11 +131,12 @@ impl Proc {
             .append(true)
             .open(&self.log)
             .unwrap();
-        self.child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        self.child = Command::new(sluice_bin())
             .args(["agent", "-n", &self.name, "-f"])
             .arg(&self.conf)
             .args(&self.args)
             .env("RUST_LOG", "info")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -150,6 +172,37 @@ impl Proc {
         // SAFETY: kill(2) on the pid of a child this value owns and has not reaped.
         let rc = unsafe { libc::kill(self.child.id() as i32, sig) };
         assert_eq!(rc, 0, "kill({sig}) of {}", self.name);
+    }
+
+    /// SIGTERM and wait (at most [`WAIT`]) for the exit; SIGKILL after that.
+    pub fn stop(&mut self) {
+        self.signal(libc::SIGTERM);
+        let end = Instant::now() + WAIT;
+        while Instant::now() < end {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.kill9();
+    }
+
+    /// SIGTERM and wait (bounded) for the exit; returns its code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        self.signal(libc::SIGTERM);
+        let end = Instant::now() + WAIT;
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s.code();
+            }
+            assert!(
+                Instant::now() < end,
+                "{}: no exit; log:\n{}",
+                self.name,
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// SIGKILL and wait for the exit.
@@ -211,14 +264,27 @@ impl HttpAgent {
         dir: &Path,
         name: &str,
         conf: &str,
+        args: Vec<String>,
+        http: u16,
+        port: Option<u16>,
+    ) -> HttpAgent {
+        HttpAgent::spawn_env(dir, name, conf, args, Vec::new(), http, port)
+    }
+
+    /// [`HttpAgent::spawn`] with extra environment for every start.
+    pub fn spawn_env(
+        dir: &Path,
+        name: &str,
+        conf: &str,
         mut args: Vec<String>,
+        env: Vec<(String, String)>,
         http: u16,
         port: Option<u16>,
     ) -> HttpAgent {
         args.push("-Dflume.monitoring.type=http".to_owned());
         args.push(format!("-Dflume.monitoring.port={http}"));
         HttpAgent {
-            proc: Proc::spawn(dir, name, conf, args, port),
+            proc: Proc::spawn_env(dir, name, conf, args, env, port),
             http,
         }
     }

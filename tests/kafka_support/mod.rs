@@ -255,7 +255,24 @@ impl Broker {
 
     /// Produces `values` to `topic` with acks=all and waits for every acknowledgement.
     pub fn produce(&self, topic: &str, values: &[Vec<u8>]) {
-        let p: FutureProducer = self.config().set("acks", "all").create().unwrap();
+        self.produce_with(topic, values, &[]);
+    }
+
+    /// Produces `values` to `topic` with acks=all, each record in a record batch of its own
+    /// (so every offset a consumer commits is a batch boundary: tansu 0.6 cannot fetch from
+    /// inside a batch, docs/kafka.md).
+    pub fn produce_unbatched(&self, topic: &str, values: &[Vec<u8>]) {
+        self.produce_with(topic, values, &[("batch.num.messages", "1")]);
+    }
+
+    /// Produces `values` to `topic` with acks=all and the producer properties `extra`.
+    pub fn produce_with(&self, topic: &str, values: &[Vec<u8>], extra: &[(&str, &str)]) {
+        let mut c = self.config();
+        c.set("acks", "all");
+        for (k, v) in extra {
+            c.set(*k, *v);
+        }
+        let p: FutureProducer = c.create().unwrap();
         let rt = runtime();
         rt.block_on(async {
             let mut fs = Vec::new();
@@ -312,6 +329,106 @@ impl Broker {
     }
 }
 
+impl Broker {
+    /// Every record of `topic` as (partition, offset, value), read from the beginning of each
+    /// partition by a plain consumer that is not Sluice's (librdkafka's own, no group
+    /// offsets), until nothing new came for `quiet` (at most [`WAIT`]).
+    pub fn read_topic(&self, topic: &str, quiet: Duration) -> Vec<(i32, i64, Vec<u8>)> {
+        let c: BaseConsumer = self
+            .config()
+            .set("group.id", unique("audit"))
+            .set("auto.offset.reset", "earliest")
+            .set("enable.auto.commit", "false")
+            .create()
+            .unwrap();
+        c.subscribe(&[topic]).unwrap();
+        let mut out = Vec::new();
+        let end = Instant::now() + WAIT;
+        let mut last = Instant::now();
+        while Instant::now() < end && last.elapsed() < quiet {
+            match c.poll(Duration::from_millis(200)) {
+                Some(Ok(m)) => {
+                    out.push((
+                        m.partition(),
+                        m.offset(),
+                        m.payload().unwrap_or(&[]).to_vec(),
+                    ));
+                    last = Instant::now();
+                }
+                Some(Err(e)) => eprintln!("audit consume: {e}"),
+                None => {}
+            }
+        }
+        out
+    }
+}
+
+impl Broker {
+    /// Whether the broker serves any record of `topic`/`partition` to a plain consumer that
+    /// starts at `offset` (assigned, no group), within `wait`.
+    pub fn serves_from(&self, topic: &str, partition: i32, offset: i64, wait: Duration) -> bool {
+        let c: BaseConsumer = self
+            .config()
+            .set("group.id", unique("probe"))
+            .set("enable.auto.commit", "false")
+            .create()
+            .unwrap();
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        tpl.add_partition_offset(topic, partition, rdkafka::Offset::Offset(offset))
+            .unwrap();
+        c.assign(&tpl).unwrap();
+        let end = Instant::now() + wait;
+        while Instant::now() < end {
+            if let Some(Ok(_)) = c.poll(Duration::from_millis(200)) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Commits offset `offset` of partition `partition` of `topic` for group `group` (a
+    /// client outside the group, as an operator's offset tool).
+    pub fn commit_offset(&self, topic: &str, group: &str, partition: i32, offset: i64) {
+        let c: BaseConsumer = self
+            .config()
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .unwrap();
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        tpl.add_partition_offset(topic, partition, rdkafka::Offset::Offset(offset))
+            .unwrap();
+        c.commit(&tpl, rdkafka::consumer::CommitMode::Sync).unwrap();
+        assert_eq!(
+            self.committed(topic, group, partition + 1).get(&partition),
+            Some(&offset)
+        );
+    }
+
+    /// The offsets group `group` committed for partitions `0..partitions` of `topic` (absent:
+    /// none committed), read with OffsetFetch by a client that does not join the group.
+    pub fn committed(&self, topic: &str, group: &str, partitions: i32) -> BTreeMap<i32, i64> {
+        let c: BaseConsumer = self
+            .config()
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .unwrap();
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        for p in 0..partitions {
+            tpl.add_partition(topic, p);
+        }
+        let got = c.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
+        got.elements()
+            .iter()
+            .filter_map(|e| match e.offset() {
+                rdkafka::Offset::Offset(o) => Some((e.partition(), o)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 impl Drop for Broker {
     fn drop(&mut self) {
         self.kill();
@@ -351,4 +468,22 @@ impl Agent {
 /// Waits until every line of `want` is in one of `dirs`; returns everything written there.
 pub fn wait_for_all(dirs: &[PathBuf], want: &[String], agents: &[&Agent]) -> Vec<String> {
     lines_support::wait_for_all(dirs, want, WAIT, || logs_of(agents.iter().map(|a| &a.proc)))
+}
+
+/// An edge agent `edge`: netcat on `port` -> file channel under `root/edge` -> kafka sink
+/// into `topic` with `acks = all` and `flumeBatchSize = 100` (the operator's scenario).
+pub fn edge_conf(root: &Path, b: &Broker, port: u16, topic: &str) -> String {
+    format!(
+        "edge.sources = r1\nedge.channels = c1\nedge.sinks = k1\n\
+         edge.sources.r1.type = netcat\nedge.sources.r1.bind = 127.0.0.1\n\
+         edge.sources.r1.port = {port}\nedge.sources.r1.channels = c1\n\
+         edge.channels.c1.type = file\nedge.channels.c1.checkpointDir = {r}/edge/ck\n\
+         edge.channels.c1.dataDirs = {r}/edge/data\n\
+         edge.channels.c1.minimumRequiredSpace = 1048576\n\
+         edge.sinks.k1.type = kafka\nedge.sinks.k1.channel = c1\n\
+         edge.sinks.k1.kafka.bootstrap.servers = {bs}\nedge.sinks.k1.kafka.topic = {topic}\n\
+         edge.sinks.k1.kafka.producer.acks = all\nedge.sinks.k1.flumeBatchSize = 100\n",
+        bs = b.bootstrap,
+        r = root.display()
+    )
 }

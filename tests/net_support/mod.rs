@@ -78,6 +78,7 @@ pub fn start(source_props: &str, capacity: u64, tx: u64) -> Running {
         counters: counters.clone(),
         stop: rx,
         alarms: Default::default(),
+        ready: Default::default(),
     };
     let task = tokio::spawn(src.kind.clone().run(ctx));
     Running {

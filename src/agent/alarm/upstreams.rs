@@ -3,8 +3,13 @@
 //! connections and when its last one closed. Pure (the clock is passed in): [`Upstreams::tick`]
 //! says which upstreams are now gone and which are forgotten; the board raises and clears.
 //!
-//! Bounded: at most [`UPSTREAMS_MAX`] per source; past it, the upstream gone longest is
-//! forgotten to make room (its alarm cleared).
+//! Bounded: at most [`UPSTREAMS_MAX`] per source and [`UPSTREAMS_PER_IP_MAX`] per client
+//! address (call metadata is the client's to choose, so one address could otherwise claim
+//! every slot). Past either limit, the idle upstream seen longest ago that is not gone is
+//! forgotten to make room; an upstream whose alarm is raised is never forgotten for a new
+//! one (only by `clientForgetAfter` or an admin call), and when nothing can make room the new
+//! upstream is not remembered. The names come from the peer, so they are kept with their
+//! control characters escaped ([`crate::agent::log_text`]).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -16,6 +21,9 @@ pub const GONE_AFTER_DEFAULT: Duration = Duration::from_secs(180);
 pub const FORGET_AFTER_DEFAULT: Duration = Duration::from_secs(7 * 86_400);
 /// Most upstreams one source remembers.
 pub const UPSTREAMS_MAX: usize = 10_000;
+/// Most upstreams one source remembers with the same client address (agents and sinks on one
+/// host).
+pub const UPSTREAMS_PER_IP_MAX: usize = 64;
 /// Longest agent or sink name kept from call metadata (longer ones are cut).
 pub const NAME_BYTES_MAX: usize = 256;
 
@@ -36,7 +44,7 @@ impl UpstreamKey {
         let get = |k: &str| {
             meta.iter().find(|(n, _)| n == k).map(|(_, v)| {
                 let v = &v[..v.len().min(NAME_BYTES_MAX)];
-                String::from_utf8_lossy(v).into_owned()
+                crate::agent::log_text::escape(&String::from_utf8_lossy(v)).into_owned()
             })
         };
         UpstreamKey {
@@ -126,19 +134,17 @@ impl Upstreams {
     /// make room.
     pub fn opened(&mut self, key: &UpstreamKey, now: Instant) -> Vec<UpstreamChange> {
         let mut out = Vec::new();
-        if !self.map.contains_key(key) && self.map.len() >= UPSTREAMS_MAX {
-            if let Some(victim) = self
-                .map
-                .iter()
-                .filter(|(_, e)| e.open == 0)
-                .min_by_key(|(_, e)| e.last_seen)
-                .map(|(k, _)| k.clone())
-            {
-                if let Some(e) = self.map.remove(&victim) {
-                    out.push(UpstreamChange::Forgotten(victim, e.gone));
-                }
+        if !self.map.contains_key(key) {
+            let same_ip = self.map.keys().filter(|k| k.ip == key.ip).count();
+            let room = if same_ip >= UPSTREAMS_PER_IP_MAX {
+                self.evict(Some(key.ip), &mut out)
+            } else if self.map.len() >= UPSTREAMS_MAX {
+                self.evict(None, &mut out)
             } else {
-                // Every remembered upstream is connected: this one is not remembered.
+                true
+            };
+            if !room {
+                // Every candidate is connected or gone: this one is not remembered.
                 return out;
             }
         }
@@ -154,6 +160,24 @@ impl Upstreams {
             out.push(UpstreamChange::Back(key.clone()));
         }
         out
+    }
+
+    /// Forgets the idle upstream (of address `ip`, or any) seen longest ago that is not
+    /// gone; whether one was found.
+    fn evict(&mut self, ip: Option<IpAddr>, out: &mut Vec<UpstreamChange>) -> bool {
+        let victim = self
+            .map
+            .iter()
+            .filter(|(k, e)| e.open == 0 && !e.gone && ip.is_none_or(|ip| k.ip == ip))
+            .min_by_key(|(_, e)| e.last_seen)
+            .map(|(k, _)| k.clone());
+        match victim.and_then(|v| self.map.remove(&v).map(|e| (v, e))) {
+            Some((v, e)) => {
+                out.push(UpstreamChange::Forgotten(v, e.gone));
+                true
+            }
+            None => false,
+        }
     }
 
     /// A connection of `key` closed.
@@ -276,25 +300,89 @@ mod tests {
     }
 
     #[test]
-    fn a_full_table_forgets_the_upstream_gone_longest() {
-        let mut u = Upstreams::new(Duration::from_secs(10), Duration::from_secs(1 << 30));
+    fn a_full_table_forgets_the_upstream_idle_longest() {
+        let mut u = Upstreams::new(Duration::from_secs(1 << 29), Duration::from_secs(1 << 30));
         let t = Instant::now();
         for i in 0..UPSTREAMS_MAX {
             let k = UpstreamKey {
-                ip: "10.0.0.1".parse().unwrap(),
+                ip: format!("10.0.{}.{}", i / 256, i % 256).parse().unwrap(),
                 agent: Some(format!("a{i}")),
                 sink: None,
             };
             u.opened(&k, t);
             u.closed(&k, t + Duration::from_secs(i as u64));
         }
-        let change = u.opened(&key("10.9.9.9", None), t + Duration::from_secs(1 << 20));
+        let change = u.opened(&key("10.99.9.9", None), t + Duration::from_secs(1 << 20));
         assert_eq!(change.len(), 1, "{change:?}");
         assert!(
             matches!(&change[0], UpstreamChange::Forgotten(k, false) if k.agent.as_deref() == Some("a0")),
             "{change:?}"
         );
         assert_eq!(u.len(), UPSTREAMS_MAX);
+    }
+
+    #[test]
+    fn one_address_cannot_claim_more_than_its_share_nor_evict_a_gone_upstream() {
+        let mut u = Upstreams::new(Duration::from_secs(10), Duration::from_secs(1 << 30));
+        let t = Instant::now();
+        // A real upstream on another host, and one on the attacker's host, both gone.
+        let real = key("10.0.0.1", Some("edge"));
+        let neighbour = key("10.6.6.6", Some("edge"));
+        for k in [&real, &neighbour] {
+            u.opened(k, t);
+            u.closed(k, t);
+        }
+        assert_eq!(u.tick(t + Duration::from_secs(10)).len(), 2);
+        // 10,050 made-up identities from one address.
+        for i in 0..10_050 {
+            let fake = UpstreamKey {
+                ip: "10.6.6.6".parse().unwrap(),
+                agent: Some(format!("fake{i}")),
+                sink: None,
+            };
+            let at = t + Duration::from_secs(20 + i);
+            for c in u.opened(&fake, at) {
+                assert!(
+                    matches!(&c, UpstreamChange::Forgotten(k, false) if k.agent.as_deref() != Some("edge")),
+                    "{c:?}"
+                );
+            }
+            u.closed(&fake, at);
+        }
+        let from_attacker = u.map.keys().filter(|k| k.ip == neighbour.ip).count();
+        assert_eq!(from_attacker, UPSTREAMS_PER_IP_MAX);
+        assert!(u.map.get(&real).is_some_and(|e| e.gone));
+        assert!(u.map.get(&neighbour).is_some_and(|e| e.gone));
+    }
+
+    #[test]
+    fn a_table_full_of_gone_upstreams_remembers_no_new_one() {
+        let mut u = Upstreams::new(Duration::from_secs(10), Duration::from_secs(1 << 30));
+        let t = Instant::now();
+        for i in 0..UPSTREAMS_PER_IP_MAX {
+            let k = key("10.0.0.1", Some(&format!("a{i}")));
+            u.opened(&k, t);
+            u.closed(&k, t);
+        }
+        assert_eq!(
+            u.tick(t + Duration::from_secs(10)).len(),
+            UPSTREAMS_PER_IP_MAX
+        );
+        assert!(u.opened(&key("10.0.0.1", Some("new")), t).is_empty());
+        assert_eq!(u.len(), UPSTREAMS_PER_IP_MAX);
+    }
+
+    #[test]
+    fn control_characters_in_names_are_kept_escaped() {
+        let meta = vec![(
+            "sluice.agent".to_owned(),
+            b"x\n2026-01-01 ERROR forged \x1b[31m".to_vec(),
+        )];
+        let k = UpstreamKey::from_meta("10.0.0.1".parse().unwrap(), &meta);
+        assert_eq!(
+            k.agent.as_deref(),
+            Some("x\\n2026-01-01 ERROR forged \\u{1b}[31m")
+        );
     }
 
     #[test]

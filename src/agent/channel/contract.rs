@@ -72,6 +72,20 @@ pub enum AgentChannelError {
     Join(String),
 }
 
+impl AgentChannelError {
+    /// Whether the put can never succeed however often it is retried: an event larger than
+    /// the file channel stores (`RECORD_BYTES_MAX` with its headers).
+    pub fn never_fits(&self) -> bool {
+        matches!(
+            self,
+            AgentChannelError::File {
+                cause: ChannelError::EventTooLarge { .. },
+                ..
+            }
+        )
+    }
+}
+
 /// A channel transaction. Dropping it without `commit` rolls it back.
 ///
 /// Cancel safety: cancelling a pending `put_all`/`take_up_to`/`commit` drops the transaction's

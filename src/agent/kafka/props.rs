@@ -185,7 +185,13 @@ impl ClientProps {
     pub fn client_config(&self, extra: &[(&str, &str)]) -> ClientConfig {
         let mut c = ClientConfig::new();
         // Refused connections and unknown topics are warnings: the agent's log shows them.
-        c.set_log_level(rdkafka::config::RDKafkaLogLevel::Warning);
+        // librdkafka's own `debug` contexts (`kafka.consumer.debug = cgrp,fetch`) log at
+        // debug level, which the agent's log then shows with `RUST_LOG=...kafka=debug`.
+        c.set_log_level(if self.props.contains_key("debug") {
+            rdkafka::config::RDKafkaLogLevel::Debug
+        } else {
+            rdkafka::config::RDKafkaLogLevel::Warning
+        });
         for (k, v) in &self.props {
             c.set(k, v);
         }

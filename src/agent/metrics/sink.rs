@@ -25,5 +25,9 @@ counters! {
         EventWriteFail = "EventWriteFail",
         /// Takes or commits the channel failed.
         ChannelReadFail = "ChannelReadFail",
+        /// Events the sink could never deliver (poison events), dropped or dead-lettered.
+        EventPoison = "EventPoisonCount",
+        /// Poison events written to the dead letter.
+        EventDeadLetter = "EventDeadLetterCount",
     }
 }

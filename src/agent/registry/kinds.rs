@@ -87,6 +87,9 @@ impl SourceKind {
 
     /// Runs a source until it is stopped (`Ok`) or fails (`Err`).
     pub async fn run(self, ctx: SourceCtx) -> Result<(), SourceError> {
+        if !self.builder().listens() {
+            ctx.ready.accepting();
+        }
         self.builder().run(ctx).await
     }
 }

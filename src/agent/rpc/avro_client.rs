@@ -109,7 +109,7 @@ pub enum RpcError {
     Remote {
         /// The target.
         addr: String,
-        /// Its message.
+        /// Its message (control characters escaped: it is the peer's text).
         message: String,
     },
 }
@@ -239,7 +239,7 @@ impl AvroClient {
                 Reply::Done(Outcome::Error(message)) => {
                     return Err(RpcError::Remote {
                         addr: self.addr.clone(),
-                        message,
+                        message: crate::agent::log_text::escape(&message).into_owned(),
                     })
                 }
             }

@@ -26,7 +26,9 @@ use crate::agent::channel::{AgentChannel, AgentChannelError};
 use crate::agent::metrics::{CounterGroup, Registry};
 use crate::agent::processor::SinkProcessorConfig;
 use crate::agent::router::ChannelProcessor;
+use crate::agent::sink::poison::PoisonHandler;
 use crate::agent::sink::runner;
+use crate::agent::source::ready::{self, Ready, ReadyWait};
 use crate::agent::source::SourceCtx;
 use crate::agent::topology::{AgentConfig, ChannelConfig};
 use alarm_task::AlarmTask;
@@ -61,6 +63,8 @@ pub struct Agent {
     /// Sink runners by unit: an ungrouped sink's name or `group:<name>`.
     runners: BTreeMap<String, Supervised>,
     sources: BTreeMap<String, Supervised>,
+    /// Whether each source (by name, as last started) accepts input.
+    ready: BTreeMap<String, ReadyWait>,
     /// The alarm task and the configuration it follows.
     alarms: AlarmTask,
 }
@@ -103,6 +107,7 @@ impl Agent {
             channels: BTreeMap::new(),
             runners: BTreeMap::new(),
             sources: BTreeMap::new(),
+            ready: BTreeMap::new(),
         };
         agent.converge(cfg).await?;
         Ok(agent)
@@ -263,19 +268,26 @@ impl Agent {
             };
             let counters = CounterGroup::sink();
             self.registry.register(&s, counters.clone());
-            members.push((s, sc.kind.clone(), rc.channel.clone(), counters));
+            members.push((
+                s,
+                sc.kind.clone(),
+                rc.channel.clone(),
+                counters,
+                sc.dead_letter.clone(),
+            ));
         }
         let policy_cfg = proc_cfg.clone();
         let name = key.to_owned();
         let sup = Supervised::spawn(format!("sink runner {key}"), move |stop| {
             let units = members
                 .iter()
-                .map(|(s, kind, ch, counters)| {
+                .map(|(s, kind, ch, counters, dead_letter)| {
                     let unit = runner::SinkUnit {
                         sink: kind.build(s),
                         channel: ch.clone(),
                         batch_size: kind.batch_size(),
                         counters: counters.clone(),
+                        poison: PoisonHandler::new(s, dead_letter.clone()),
                     };
                     (s.clone(), unit)
                 })
@@ -303,26 +315,42 @@ impl Agent {
         self.registry.register(name, counters.clone());
         let source_name = name.to_owned();
         let alarms = self.board.clone();
+        let (ready, wait) = Ready::new();
+        self.ready.insert(name.to_owned(), wait);
         let sup = Supervised::spawn(format!("source {name}"), move |stop| {
+            let ready = ready.clone();
             let alarms = alarms.clone();
             let sc = sc.clone();
             let chans = chans.clone();
             let counters = counters.clone();
             let source_name = source_name.clone();
             async move {
-                let router = ChannelProcessor::new(&sc, &chans).map_err(|e| e.to_string())?;
-                let ctx = SourceCtx {
-                    name: source_name,
-                    router: Arc::new(router),
-                    counters,
-                    stop,
-                    alarms,
+                let run = async {
+                    let router = ChannelProcessor::new(&sc, &chans).map_err(|e| e.to_string())?;
+                    let ctx = SourceCtx {
+                        name: source_name,
+                        router: Arc::new(router),
+                        counters,
+                        stop,
+                        alarms,
+                        ready: ready.clone(),
+                    };
+                    sc.kind.run(ctx).await.map_err(|e| e.to_string())
                 };
-                sc.kind.run(ctx).await.map_err(|e| e.to_string())
+                run.await.inspect_err(|e| ready.failed(e))
             }
         });
         tracing::info!(source = %name, "source started");
         self.sources.insert(name.to_owned(), sup);
+    }
+
+    /// Waits until every source accepts input (its sockets are bound) or has failed its
+    /// start, at most [`ready::READY_WAIT`]; returns the sources that do not accept input,
+    /// each with why (a failed one is restarted with backoff).
+    pub async fn sources_ready(&mut self) -> Vec<(String, String)> {
+        let sources = &self.sources;
+        self.ready.retain(|n, _| sources.contains_key(n));
+        ready::wait_all(&self.ready, ready::READY_WAIT).await
     }
 
     /// Graceful shutdown: sources stop (finishing the batch they are putting), sink runners

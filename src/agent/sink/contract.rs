@@ -79,6 +79,13 @@ pub trait Sink: std::fmt::Debug + Send {
         None
     }
 
+    /// The poison events of the last `deliver` (events it can never deliver; the rest of
+    /// the batch was delivered). The runner asks right after each `deliver`, and drops them
+    /// when `deliver` failed (the batch comes again whole).
+    fn take_poisoned(&mut self) -> Vec<super::Poisoned> {
+        Vec::new()
+    }
+
     /// Periodic work while idle (rolling files).
     fn tick(&mut self) -> BoxFuture<'_, Result<(), SinkError>> {
         Box::pin(std::future::ready(Ok(())))

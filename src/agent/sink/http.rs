@@ -7,6 +7,11 @@
 //! fails the batch (the runner rolls back and backs off); backoff without rollback commits
 //! and then backs off ([`Delivery::CommitAndBackOff`], Flume's `BACKOFF`).
 //!
+//! Sluice: an answer in [`POISON_CODES`] (400 Bad Request, 413 Content Too Large) that no
+//! `rollback.CODE` rule names (exact or class) refuses the event itself, so it is a poison
+//! event ([`super::poison`]): counted, logged and dropped or dead-lettered, never retried
+//! (Flume rolls it back and retries it forever).
+//!
 //! Built on hyper's client with rustls (ring; Mozilla's roots) for `https://`: hyper is the
 //! project's HTTP stack already, and rustls needs no system OpenSSL. Connecting is bounded
 //! by `connectTimeout`, the whole exchange (request and reading the answer) by
@@ -21,13 +26,16 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use super::{Delivery, SinkError};
+use super::{Delivery, Poisoned, SinkError};
 use crate::agent::config::ctx::Ctx;
 use crate::agent::config::limits::DURATION_MS_MAX;
 use sluice_core::Event;
 
 /// Most bytes of an answer body read (the rest is dropped with the connection).
 pub const RESPONSE_BYTES_MAX: usize = 1024 * 1024;
+
+/// Status codes that refuse the event itself (unless a `rollback.CODE` rule names them).
+pub const POISON_CODES: [u16; 2] = [400, 413];
 
 /// What to do for a status code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,6 +79,12 @@ impl HttpConfig {
             .get(&(kind.to_owned(), exact))
             .or_else(|| self.rules.get(&(kind.to_owned(), class)))
             .copied()
+    }
+
+    /// Whether an answer `code` makes the event poison: a code of [`POISON_CODES`] that no
+    /// `rollback` rule names.
+    pub fn poisons(&self, code: u16) -> bool {
+        POISON_CODES.contains(&code) && self.rule("rollback", code).is_none()
     }
 
     /// The decision for a status code.
@@ -129,8 +143,8 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
         let v = cx.bool(&k, false);
         rules.insert((kind.to_owned(), code.to_ascii_uppercase()), v);
     }
+    // Every key is read before a refused endpoint ends the build (fields run in order).
     Some(HttpConfig {
-        endpoint: endpoint?,
         connect_timeout: Duration::from_millis(cx.u64("connectTimeout", 5000, 1, DURATION_MS_MAX)),
         request_timeout: Duration::from_millis(cx.u64("requestTimeout", 5000, 1, DURATION_MS_MAX)),
         content_type: cx
@@ -143,6 +157,7 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
         default_rollback: cx.bool("defaultRollback", true),
         default_increment_metrics: cx.bool("defaultIncrementMetrics", false),
         rules,
+        endpoint: endpoint?,
     })
 }
 
@@ -153,6 +168,7 @@ pub struct HttpSink {
     name: String,
     cfg: HttpConfig,
     client: HttpsClient,
+    poisoned: Vec<Poisoned>,
 }
 
 impl std::fmt::Debug for HttpSink {
@@ -180,6 +196,7 @@ impl HttpSink {
             name: name.to_owned(),
             cfg,
             client,
+            poisoned: Vec::new(),
         }
     }
 
@@ -226,8 +243,19 @@ impl HttpSink {
     /// delivered whose take then rolls back (sent again: at least once).
     pub async fn deliver(&mut self, events: &[Event]) -> Result<Delivery, SinkError> {
         let mut delivery = Delivery::Done;
+        self.poisoned.clear();
         for e in events {
             let code = self.post(e).await.map_err(|m| self.err(m))?;
+            if self.cfg.poisons(code) {
+                self.poisoned.push(Poisoned {
+                    event: e.clone(),
+                    reason: format!(
+                        "{} answered {code}: the event itself is refused (set rollback.{code} = true to retry it instead)",
+                        self.cfg.endpoint
+                    ),
+                });
+                continue;
+            }
             let d = self.cfg.decide(code);
             if d.rollback {
                 return Err(self.err(format!(
@@ -245,9 +273,18 @@ impl HttpSink {
         }
         Ok(delivery)
     }
+
+    /// The poison events of the last `deliver`.
+    pub fn take_poisoned(&mut self) -> Vec<Poisoned> {
+        std::mem::take(&mut self.poisoned)
+    }
 }
 
 impl crate::agent::sink::Sink for HttpSink {
+    fn take_poisoned(&mut self) -> Vec<crate::agent::sink::Poisoned> {
+        HttpSink::take_poisoned(self)
+    }
+
     fn deliver(
         &mut self,
         events: Vec<Event>,
@@ -306,5 +343,15 @@ mod tests {
         assert!(!ok.rollback && !ok.backoff && ok.increment_metrics);
         let c = cfg(&[("rollback", "2XX", true)]);
         assert!(c.decide(204).rollback, "a rule can make even 2XX roll back");
+    }
+
+    #[test]
+    fn a_400_or_413_poisons_the_event_unless_a_rollback_rule_names_it() {
+        let c = cfg(&[]);
+        assert!(c.poisons(400) && c.poisons(413));
+        assert!(!c.poisons(404) && !c.poisons(503) && !c.poisons(200));
+        assert!(!cfg(&[("rollback", "400", true)]).poisons(400));
+        assert!(!cfg(&[("rollback", "4XX", false)]).poisons(413));
+        assert!(cfg(&[("backoff", "4XX", false)]).poisons(413));
     }
 }

@@ -1,9 +1,12 @@
 //! The `logger` sink: logs each event at INFO in Flume's format,
 //! `Event: { headers:{k=v, ...} body: 48 69  Hi }`: the headers as a Java map prints them,
 //! then a hex dump (16 bytes a row) and the printable text of at most `maxBytesToLog` bytes.
+//! Header keys and values come from peers: their control characters are escaped (`\n`,
+//! `\u{1b}`), so an event cannot forge a log line or drive the terminal.
 
 use crate::agent::config::limits::LINE_BYTES_MAX;
 use crate::agent::config::Ctx;
+use crate::agent::log_text::escape;
 use sluice_core::Event;
 
 /// `logger` sink settings.
@@ -46,7 +49,11 @@ impl LoggerSink {
 
 /// Flume's `EventHelper.dumpEvent` rendering of an event.
 pub fn format_event(e: &Event, max_bytes: usize) -> String {
-    let headers: Vec<String> = e.headers.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let headers: Vec<String> = e
+        .headers
+        .iter()
+        .map(|(k, v)| format!("{}={}", escape(k), escape(v)))
+        .collect();
     let body = &e.body[..e.body.len().min(max_bytes)];
     format!(
         "{{ headers:{{{}}} body:{} }}",
@@ -105,6 +112,17 @@ impl crate::agent::sink::BuildSink for LoggerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_control_characters_are_escaped() {
+        let e = Event::new("x").header("h\n", "a\n2026 ERROR forged\u{1b}[2J");
+        let s = format_event(&e, 16);
+        assert!(
+            s.starts_with("{ headers:{h\\n=a\\n2026 ERROR forged\\u{1b}[2J} body:"),
+            "{s}"
+        );
+        assert!(!s.contains('\u{1b}'));
+    }
 
     #[test]
     fn events_render_like_flume_with_headers_hex_and_text() {

@@ -3,6 +3,18 @@
 //! only after `deliver` returned `Ok` (for `file_roll` and `hdfs`: after the bytes were
 //! written, flushed and fsynced; for `avro`: after the downstream answered `OK`; for `kafka`:
 //! after the broker acknowledged every record).
+//!
+//! Poison events (events a sink can never deliver: an impossible file name from a header, a
+//! record over the destination's size limit, a status that refuses the event itself) are not
+//! batch failures: the sink delivers the rest of the batch, answers `Ok`, and hands the poison
+//! ones over through [`Sink::take_poisoned`]; the runner counts, logs and drops or
+//! dead-letters them ([`poison`]) before it commits the take, so they are never retried and
+//! the batch's good events are never delivered twice. Which sinks report what:
+//! `hdfs` (a timestamp header missing or not a number when the path needs one, a path or file
+//! name component made by a header longer than 255 bytes or a path longer than 4095 bytes, a
+//! file name the file system refuses as a name, an event too large for a SequenceFile
+//! record), `http` (status 400 or 413 when no `rollback.CODE` rule names it) and `kafka` (a
+//! record librdkafka refuses as larger than `message.max.bytes` when it is produced).
 
 pub mod avro;
 pub mod contract;
@@ -12,9 +24,11 @@ pub mod http;
 pub mod kafka;
 pub mod logger;
 pub mod null;
+pub mod poison;
 pub mod reconnect;
 pub mod runner;
 #[cfg(test)]
 pub mod scripted;
 
 pub use contract::{Acks, BuildSink, Delivery, Sink, SinkError, PIPELINE_DEPTH};
+pub use poison::Poisoned;

@@ -21,6 +21,9 @@
 //!   and the pending batch's take commits only after its acknowledgements answered `Ok`.
 //!   If they answer an error, that batch and every later batch still pending roll back (they
 //!   are delivered again: duplicates possible, never a loss).
+//! - Poison events ([`super::poison`]) a sink reports after delivering the rest of its batch
+//!   are counted, logged and dropped or dead-lettered before the take commits; only if the
+//!   dead letter cannot be written does the batch fail (and is rolled back, like any failure).
 //! - The pipeline stays within one sink: before the policy's order switches to another sink,
 //!   and before any pause (channel empty, failure, back off) or stop, every delivered batch
 //!   is committed. On stop the batch in progress finishes, then the delivered ones commit.
@@ -29,6 +32,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::poison::PoisonHandler;
 use super::{Acks, Delivery, Sink};
 use crate::agent::backoff::Backoff;
 use crate::agent::channel::{AgentChannel, ChannelTx};
@@ -64,6 +68,8 @@ pub struct SinkUnit {
     pub batch_size: usize,
     /// Its counters.
     pub counters: Arc<CounterGroup>,
+    /// What becomes of its poison events (`deadLetter.directory`).
+    pub poison: PoisonHandler,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,14 +137,25 @@ async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
     } else {
         c.add(SinkCounter::BatchComplete, 1);
     }
-    match u.sink.deliver(events).await {
+    let delivered = u.sink.deliver(events).await;
+    let poisoned = u.sink.take_poisoned();
+    match delivered {
         Ok(d) => {
             let acks = u.sink.take_acks();
+            let bad = poisoned.len() as u64;
+            if let Err(e) = u.poison.handle(poisoned, c).await {
+                c.add(SinkCounter::EventWriteFail, 1);
+                tracing::error!(sink = name, error = %e,
+                    "poison events not set aside; rolling back the batch (its delivered events come again)");
+                drop(acks);
+                tx.rollback().await;
+                return Batch::Failed;
+            }
             Batch::Delivered(
                 Delivered {
                     sink: name.to_owned(),
                     tx,
-                    events: n,
+                    events: n - bad,
                     counters: c.clone(),
                     acks,
                 },

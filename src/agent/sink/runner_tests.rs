@@ -3,18 +3,16 @@
 //! "commit but back off", for stop in the middle of the pipeline and for sink groups.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
 use crate::agent::channel::memory::MemoryChannel;
 use crate::agent::channel::memory::MemoryConfig;
-use crate::agent::channel::{AgentChannelError, BoxFuture};
 use crate::agent::processor::{
     FailoverConfig, FailoverPolicy, LoadBalanceConfig, LoadBalancePolicy, Selection,
 };
-use crate::agent::sink::scripted::ScriptedSink;
+use crate::agent::sink::scripted::{FailingCommits, ScriptedSink};
 use sluice_core::Event;
 
 const BATCH: usize = 4;
@@ -40,70 +38,6 @@ async fn memory_channel(events: Vec<Event>) -> Arc<MemoryChannel> {
     ch
 }
 
-/// A memory channel whose take commits fail for the listed numbers (transactions that took
-/// events are numbered as they take, which is the order the runner commits them); a failed
-/// commit rolls the takes back, as the file channel does.
-#[derive(Debug)]
-struct FailingCommits {
-    inner: Arc<MemoryChannel>,
-    fail: Arc<BTreeSet<usize>>,
-    takes: Arc<AtomicUsize>,
-}
-
-struct FailingTx {
-    inner: Box<dyn ChannelTx>,
-    fail: Arc<BTreeSet<usize>>,
-    takes: Arc<AtomicUsize>,
-    fails: bool,
-}
-
-impl AgentChannel for FailingCommits {
-    fn begin(&self) -> Box<dyn ChannelTx> {
-        Box::new(FailingTx {
-            inner: self.inner.begin(),
-            fail: self.fail.clone(),
-            takes: self.takes.clone(),
-            fails: false,
-        })
-    }
-    fn close(&self) -> BoxFuture<'_, Result<(), AgentChannelError>> {
-        self.inner.close()
-    }
-    fn counters(&self) -> Arc<CounterGroup> {
-        self.inner.counters()
-    }
-}
-
-impl ChannelTx for FailingTx {
-    fn put_all(&mut self, events: Vec<Event>) -> BoxFuture<'_, Result<(), AgentChannelError>> {
-        self.inner.put_all(events)
-    }
-    fn take_up_to(&mut self, max: usize) -> BoxFuture<'_, Result<Vec<Event>, AgentChannelError>> {
-        Box::pin(async move {
-            let got = self.inner.take_up_to(max).await?;
-            if !got.is_empty() {
-                let n = self.takes.fetch_add(1, Ordering::SeqCst);
-                self.fails = self.fail.contains(&n);
-            }
-            Ok(got)
-        })
-    }
-    fn commit(self: Box<Self>) -> BoxFuture<'static, Result<(), AgentChannelError>> {
-        if !self.fails {
-            return self.inner.commit();
-        }
-        Box::pin(async move {
-            self.inner.rollback().await;
-            Err(AgentChannelError::Closed(
-                "c1 (commit fails as scripted)".into(),
-            ))
-        })
-    }
-    fn rollback(self: Box<Self>) -> BoxFuture<'static, ()> {
-        self.inner.rollback()
-    }
-}
-
 fn unit(sink: &ScriptedSink, ch: Arc<dyn AgentChannel>) -> (SinkUnit, Arc<CounterGroup>) {
     let counters = CounterGroup::sink();
     (
@@ -112,6 +46,7 @@ fn unit(sink: &ScriptedSink, ch: Arc<dyn AgentChannel>) -> (SinkUnit, Arc<Counte
             channel: ch,
             batch_size: BATCH,
             counters: counters.clone(),
+            poison: crate::agent::sink::poison::PoisonHandler::new("k", None),
         },
         counters,
     )
@@ -155,6 +90,42 @@ async fn pipelined_rounds_deliver_every_event_once_in_order_and_commit_every_tak
         10,
         "nine full batches and one of 1"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poison_events_are_counted_and_dead_lettered_and_their_batch_delivered_once() {
+    let sent = events(20);
+    let mem = memory_channel(sent.clone()).await;
+    let bad: BTreeSet<Vec<u8>> = [b"e005".to_vec(), b"e013".to_vec()].into();
+    let sink = ScriptedSink {
+        poison: bad.clone(),
+        ..Default::default()
+    };
+    let (mut u, counters) = unit(&sink, mem.clone());
+    let d = tempfile::tempdir().unwrap();
+    u.poison = PoisonHandler::new("k1", Some(d.path().to_owned()));
+    let units = BTreeMap::from([("k1".to_owned(), u)]);
+    let (m, c) = (mem.clone(), counters.clone());
+    run_until(units, SinkPolicy::Default("k1".into()), move || {
+        m.is_empty() && c.get("EventDrainSuccessCount") == 18
+    })
+    .await;
+    let good: Vec<Event> = sent
+        .into_iter()
+        .filter(|e| !bad.contains(&e.body))
+        .collect();
+    assert_eq!(sink.delivered(), good, "every good event once, in order");
+    assert_eq!(sink.calls.lock().len(), 5, "no batch was delivered twice");
+    assert_eq!(counters.get("EventPoisonCount"), 2);
+    assert_eq!(counters.get("EventDeadLetterCount"), 2);
+    assert_eq!(counters.get("EventWriteFail"), 0);
+    let dead = std::fs::read_to_string(d.path().join("k1.deadletter.jsonl")).unwrap();
+    let bodies: Vec<&str> = dead
+        .lines()
+        .map(|l| &l[l.find("\"body\":").unwrap()..])
+        .collect();
+    assert_eq!(bodies.len(), 2, "{dead}");
+    assert!(bodies[0].starts_with("\"body\":\"e005\""), "{dead}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,15 +3,20 @@
 //! back off" for others, can set a stop signal during a chosen call, and notes another
 //! sink's committed count at each call. With `acks_after` it hands batches over with their
 //! acknowledgements still to come ([`Acks`], as the kafka sink), failing those of the calls
-//! listed in `unacknowledged`.
+//! listed in `unacknowledged`. Events whose body is in `poison` are reported as poison
+//! ([`Poisoned`]) instead of delivered. [`FailingCommits`] is a memory channel whose chosen
+//! take commits fail.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use super::{Acks, Delivery, SinkError};
+use super::{Acks, Delivery, Poisoned, SinkError};
+use crate::agent::channel::memory::MemoryChannel;
+use crate::agent::channel::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx};
 use crate::agent::metrics::CounterGroup;
 use crate::agent::stop::StopHandle;
 use sluice_core::Event;
@@ -48,6 +53,10 @@ pub struct ScriptedSink {
     pub unacknowledged: BTreeSet<usize>,
     /// The acknowledgements of the last call, for [`take_acks`](Self::take_acks).
     pub acks: Arc<Mutex<Option<Acks>>>,
+    /// Bodies of events that can never be delivered.
+    pub poison: BTreeSet<Vec<u8>>,
+    /// The poison events of the last call, for [`take_poisoned`](Self::take_poisoned).
+    pub poisoned: Vec<Poisoned>,
 }
 
 impl ScriptedSink {
@@ -67,6 +76,16 @@ impl ScriptedSink {
         tokio::task::yield_now().await;
         let ok = !self.fail.contains(&n);
         let acked = !self.unacknowledged.contains(&n);
+        let (bad, events): (Vec<Event>, Vec<Event>) = events
+            .into_iter()
+            .partition(|e| self.poison.contains(&e.body));
+        self.poisoned = bad
+            .into_iter()
+            .map(|event| Poisoned {
+                event,
+                reason: "poison as scripted".into(),
+            })
+            .collect();
         self.calls.lock().push(Call {
             events,
             at: Instant::now(),
@@ -104,7 +123,12 @@ impl ScriptedSink {
         self.acks.lock().take()
     }
 
-    /// The events of the calls answered `Ok`, in order.
+    /// The poison events of the last call.
+    pub fn take_poisoned(&mut self) -> Vec<Poisoned> {
+        std::mem::take(&mut self.poisoned)
+    }
+
+    /// The events of the calls answered `Ok`, in order (poison ones left out).
     pub fn delivered(&self) -> Vec<Event> {
         self.calls
             .lock()
@@ -116,6 +140,10 @@ impl ScriptedSink {
 }
 
 impl crate::agent::sink::Sink for ScriptedSink {
+    fn take_poisoned(&mut self) -> Vec<crate::agent::sink::Poisoned> {
+        ScriptedSink::take_poisoned(self)
+    }
+
     fn deliver(
         &mut self,
         events: Vec<Event>,
@@ -125,5 +153,72 @@ impl crate::agent::sink::Sink for ScriptedSink {
 
     fn take_acks(&mut self) -> Option<Acks> {
         ScriptedSink::take_acks(self)
+    }
+}
+
+/// A memory channel whose take commits fail for the listed numbers (transactions that took
+/// events are numbered as they take, which is the order the runner commits them); a failed
+/// commit rolls the takes back, as the file channel does.
+#[derive(Debug)]
+pub struct FailingCommits {
+    /// The channel.
+    pub inner: Arc<MemoryChannel>,
+    /// Numbers of the take transactions whose commit fails.
+    pub fail: Arc<BTreeSet<usize>>,
+    /// Take transactions so far.
+    pub takes: Arc<AtomicUsize>,
+}
+
+struct FailingTx {
+    inner: Box<dyn ChannelTx>,
+    fail: Arc<BTreeSet<usize>>,
+    takes: Arc<AtomicUsize>,
+    fails: bool,
+}
+
+impl AgentChannel for FailingCommits {
+    fn begin(&self) -> Box<dyn ChannelTx> {
+        Box::new(FailingTx {
+            inner: self.inner.begin(),
+            fail: self.fail.clone(),
+            takes: self.takes.clone(),
+            fails: false,
+        })
+    }
+    fn close(&self) -> BoxFuture<'_, Result<(), AgentChannelError>> {
+        self.inner.close()
+    }
+    fn counters(&self) -> Arc<CounterGroup> {
+        self.inner.counters()
+    }
+}
+
+impl ChannelTx for FailingTx {
+    fn put_all(&mut self, events: Vec<Event>) -> BoxFuture<'_, Result<(), AgentChannelError>> {
+        self.inner.put_all(events)
+    }
+    fn take_up_to(&mut self, max: usize) -> BoxFuture<'_, Result<Vec<Event>, AgentChannelError>> {
+        Box::pin(async move {
+            let got = self.inner.take_up_to(max).await?;
+            if !got.is_empty() {
+                let n = self.takes.fetch_add(1, Ordering::SeqCst);
+                self.fails = self.fail.contains(&n);
+            }
+            Ok(got)
+        })
+    }
+    fn commit(self: Box<Self>) -> BoxFuture<'static, Result<(), AgentChannelError>> {
+        if !self.fails {
+            return self.inner.commit();
+        }
+        Box::pin(async move {
+            self.inner.rollback().await;
+            Err(AgentChannelError::Closed(
+                "c1 (commit fails as scripted)".into(),
+            ))
+        })
+    }
+    fn rollback(self: Box<Self>) -> BoxFuture<'static, ()> {
+        self.inner.rollback()
     }
 }

@@ -33,6 +33,9 @@ pub struct SourceCtx {
     pub stop: Stop,
     /// The agent's alarm board (RPC sources remember their upstreams there).
     pub alarms: Arc<crate::agent::alarm::AlarmBoard>,
+    /// Says when the source accepts input: a network source once its sockets are bound,
+    /// any other as it starts (`SourceKind::run` does it for them).
+    pub ready: super::ready::Ready,
 }
 
 /// A source failed and should be restarted.
@@ -70,7 +73,19 @@ impl SourceCtx {
     /// copy and the source keeps the original, as Flume's sources resend theirs.
     ///
     /// Cancel safety: not cancel safe (an attempt may have committed to some channels).
-    pub async fn put_with_backoff(&mut self, events: Vec<Event>, mut backoff: Backoff) -> bool {
+    pub async fn put_with_backoff(&mut self, events: Vec<Event>, backoff: Backoff) -> bool {
+        matches!(self.put_until(events, backoff, false).await, Put::Committed)
+    }
+
+    /// As [`SourceCtx::put_with_backoff`], but with `give_up_if_never_fits` a batch that a
+    /// required channel can never take (an event over the file channel's record limit) is
+    /// not retried: [`Put::NeverFits`] says why, and the source sets its input aside.
+    pub async fn put_until(
+        &mut self,
+        events: Vec<Event>,
+        mut backoff: Backoff,
+        give_up_if_never_fits: bool,
+    ) -> Put {
         let n = events.len() as u64;
         self.counters.add(SourceCounter::EventReceived, n);
         self.counters.add(SourceCounter::AppendBatchReceived, 1);
@@ -85,25 +100,39 @@ impl SourceCtx {
                 Ok(()) => {
                     self.counters.add(SourceCounter::EventAccepted, n);
                     self.counters.add(SourceCounter::AppendBatchAccepted, 1);
-                    return true;
+                    return Put::Committed;
                 }
                 Err(r) => r,
             };
             self.counters.add(SourceCounter::ChannelWriteFail, 1);
+            if give_up_if_never_fits && rejected.error.source.never_fits() {
+                return Put::NeverFits(rejected.error.to_string());
+            }
             let Some(back) = rejected.events.or(kept) else {
                 // A channel that hands back always does; this is a broken promise, not a
                 // refusal: stop rather than retry with nothing.
                 tracing::error!(source = %self.name, error = %rejected.error, "a refused batch was not handed back; giving up on it");
-                return false;
+                return Put::Stopped;
             };
             batch = back;
             let wait = backoff.failed();
             tracing::warn!(source = %self.name, error = %rejected.error, backoff_ms = wait.as_millis() as u64, "batch not accepted; retrying");
             if self.stop.sleep(wait).await {
-                return false;
+                return Put::Stopped;
             }
         }
     }
+}
+
+/// How a retried put ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Put {
+    /// Committed to every required channel.
+    Committed,
+    /// The source was stopped first (or the batch was lost to a broken hand-back promise).
+    Stopped,
+    /// A required channel can never take the batch; why.
+    NeverFits(String),
 }
 
 impl SourceCtx {
@@ -137,6 +166,12 @@ pub trait BuildSource: std::fmt::Debug + Send + Sync {
     /// Whether the source remembers its upstreams for the upstream-gone alarm (the RPC
     /// sources).
     fn tracks_upstreams(&self) -> bool {
+        false
+    }
+
+    /// Whether the source listens on sockets: it says it accepts input only once they are
+    /// bound (through `SourceCtx::ready`); any other source is ready as it starts.
+    fn listens(&self) -> bool {
         false
     }
 
@@ -245,6 +280,7 @@ mod tests {
             counters: counters.clone(),
             stop,
             alarms: Arc::default(),
+            ready: crate::agent::source::ready::Ready::detached(),
         };
         let backoff = Backoff::linear(Duration::from_millis(20), Duration::from_millis(20));
         let put = tokio::spawn(async move { ctx.put_with_backoff(batch(), backoff).await });

@@ -5,7 +5,9 @@
 //! splits a UTF-8 character when the piece is valid UTF-8 up to it.
 //!
 //! The buffer tracks the file offset of every byte, so each line reports how many input bytes
-//! it consumed and the caller can keep an exact position.
+//! it consumed and the caller can keep an exact position. The search for a newline remembers
+//! how far it got, so a long line arriving in many reads is scanned once (linear, not
+//! quadratic, in its length).
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -51,6 +53,8 @@ pub struct LineBuf {
     strip_cr: bool,
     /// The last bytes read before `offset + available` (for [`Fill::Replaced`]).
     mark: Vec<u8>,
+    /// Bytes after `start` known to hold no newline.
+    scanned: usize,
 }
 
 impl LineBuf {
@@ -63,6 +67,7 @@ impl LineBuf {
             max_line_bytes: max_line_bytes.max(1),
             strip_cr,
             mark: Vec::new(),
+            scanned: 0,
         }
     }
 
@@ -87,6 +92,7 @@ impl LineBuf {
         self.start = 0;
         self.offset = offset;
         self.mark.clear();
+        self.scanned = 0;
     }
 
     /// Frees the buffer when nothing is pending (many idle files must not hold 64 KiB each).
@@ -173,7 +179,12 @@ impl LineBuf {
     pub fn next_line(&mut self) -> Option<Line> {
         let avail = &self.buf[self.start..];
         let window = &avail[..avail.len().min(self.max_line_bytes + 1)];
-        let (len, consumed, complete) = match window.iter().position(|&b| b == b'\n') {
+        let from = self.scanned.min(window.len());
+        let found = memchr::memchr(b'\n', &window[from..]).map(|i| from + i);
+        if found.is_none() {
+            self.scanned = window.len();
+        }
+        let (len, consumed, complete) = match found {
             Some(i) => (i, i + 1, true),
             None if avail.len() > self.max_line_bytes => {
                 let cut = utf8_cut(&avail[..self.max_line_bytes]);
@@ -193,6 +204,7 @@ impl LineBuf {
         };
         self.start += consumed;
         self.offset += consumed as u64;
+        self.scanned = 0;
         Some(line)
     }
 
@@ -211,6 +223,7 @@ impl LineBuf {
         };
         self.start = self.buf.len();
         self.offset += consumed;
+        self.scanned = 0;
         Some(line)
     }
 }

@@ -2,7 +2,7 @@
 //! `multiport_syslogtcp`): binds every port, accepts until the source is stopped, caps the
 //! connections open over all its ports at `max_connections` (one beyond the cap is closed at
 //! once, counted as `ConnectionRefusedCount` and logged at most every
-//! [`REFUSAL_LOG_INTERVAL`]), pauses [`ACCEPT_ERROR_PAUSE`] after a failed accept (out of file
+//! [`REFUSAL_LOG_INTERVAL`](super::refusals::REFUSAL_LOG_INTERVAL)), pauses [`ACCEPT_ERROR_PAUSE`] after a failed accept (out of file
 //! descriptors) instead of spinning, and runs each connection as a task of its own. On stop it
 //! closes its ports and waits for the connections, which watch the same stop signal and end
 //! after the batch they are putting.
@@ -19,28 +19,19 @@ use parking_lot::Mutex;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use tokio::time::Instant;
 
 use super::contract::{SourceCtx, SourceError};
+use super::refusals::RefusalLog;
 use crate::agent::metrics::SourceCounter;
 
 /// Pause after a failed accept (e.g. EMFILE) so the loop does not spin.
 pub const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
-/// Least time between two "too many connections" log lines of one source.
-pub const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The bound ports of a source, not yet accepting.
 #[derive(Debug)]
 pub struct Listener {
     ports: Vec<(u16, TcpListener)>,
     max_connections: usize,
-}
-
-/// Refusals since the last log line, and when that was.
-#[derive(Debug, Default)]
-struct Refusals {
-    since_log: u64,
-    logged_at: Option<Instant>,
 }
 
 impl Listener {
@@ -72,8 +63,10 @@ impl Listener {
         F: Fn(TcpStream, SocketAddr, u16) -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
+        // Every port is bound: the source accepts input from here on.
+        ctx.ready.accepting();
         let slots = Arc::new(Semaphore::new(self.max_connections));
-        let refusals = Arc::new(Mutex::new(Refusals::default()));
+        let refusals = Arc::new(Mutex::new(RefusalLog::default()));
         let mut loops = JoinSet::new();
         for (port, listener) in self.ports {
             let accept = AcceptLoop {
@@ -96,7 +89,7 @@ struct AcceptLoop {
     port: u16,
     max_connections: usize,
     slots: Arc<Semaphore>,
-    refusals: Arc<Mutex<Refusals>>,
+    refusals: Arc<Mutex<RefusalLog>>,
     ctx: SourceCtx,
 }
 
@@ -140,18 +133,12 @@ impl AcceptLoop {
         while conns.join_next().await.is_some() {}
     }
 
-    /// Counts a connection closed at the cap; logs at most every [`REFUSAL_LOG_INTERVAL`].
+    /// Counts a connection closed at the cap; logs at most once per refusal interval.
     fn refused(&self, peer: SocketAddr) {
         self.ctx.counters.add(SourceCounter::ConnectionRefused, 1);
-        let mut r = self.refusals.lock();
-        r.since_log += 1;
-        let now = Instant::now();
-        if r.logged_at
-            .is_none_or(|t| now.duration_since(t) >= REFUSAL_LOG_INTERVAL)
-        {
-            tracing::warn!(source = %self.ctx.name, %peer, refused = r.since_log, max_connections = self.max_connections, "too many connections; closing new ones (maxConnections)");
-            r.logged_at = Some(now);
-            r.since_log = 0;
+        let due = self.refusals.lock().refused(std::time::Instant::now());
+        if let Some(refused) = due {
+            tracing::warn!(source = %self.ctx.name, %peer, refused, max_connections = self.max_connections, "too many connections; closing new ones (maxConnections)");
         }
     }
 }

@@ -7,7 +7,9 @@
 
 pub mod atomic_file;
 pub mod avro;
+pub mod budget;
 pub mod contract;
+pub mod decoders;
 pub mod exec;
 pub mod file_lines;
 pub mod http;
@@ -17,6 +19,8 @@ pub mod listener;
 pub mod netcat;
 pub mod netcat_udp;
 pub mod peer;
+pub mod ready;
+pub mod refusals;
 pub mod seq;
 pub mod spooldir;
 pub mod syslog;
@@ -24,4 +28,6 @@ pub mod taildir;
 pub mod tls;
 pub mod udp;
 
-pub use contract::{BuildSource, SourceCtx, SourceError, SourceTask, BACKOFF_MAX, BACKOFF_STEP};
+pub use contract::{
+    BuildSource, Put, SourceCtx, SourceError, SourceTask, BACKOFF_MAX, BACKOFF_STEP,
+};

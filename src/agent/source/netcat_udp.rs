@@ -30,8 +30,8 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<NetcatUdpConfig> {
         .or_else(|| cx.get("remoteAddress"));
     Some(NetcatUdpConfig {
         bind: cx.get("bind").unwrap_or_else(|| "0.0.0.0".into()),
-        port: port?,
         remote_address_header: header,
+        port: port?,
     })
 }
 
@@ -71,6 +71,10 @@ pub fn lines(datagram: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 impl crate::agent::source::BuildSource for NetcatUdpConfig {
+    fn listens(&self) -> bool {
+        true
+    }
+
     fn batch_size(&self) -> usize {
         1
     }

@@ -54,7 +54,8 @@ impl PeerHeaders {
         )
         .await;
         let name = match looked {
-            Ok(Ok(Some(name))) => name,
+            // A name from the resolver is the network's to choose: no control characters.
+            Ok(Ok(Some(name))) => crate::agent::log_text::escape(&name).into_owned(),
             _ => ip.to_string(),
         };
         let mut cache = self.cache.lock();

@@ -16,10 +16,13 @@ pub const DATAGRAM_BYTES_MAX: usize = 65_536;
 pub const RECV_ERROR_PAUSE: Duration = Duration::from_millis(10);
 
 /// Binds `host:port`, naming both in the error.
+/// The source then accepts input (`SourceCtx::ready`).
 pub async fn bind(ctx: &SourceCtx, host: &str, port: u16) -> Result<UdpSocket, SourceError> {
-    UdpSocket::bind((host, port))
+    let sock = UdpSocket::bind((host, port))
         .await
-        .map_err(|e| ctx.error(format!("cannot bind UDP {host}:{port}: {e}")))
+        .map_err(|e| ctx.error(format!("cannot bind UDP {host}:{port}: {e}")))?;
+    ctx.ready.accepting();
+    Ok(sock)
 }
 
 /// The next datagram's length and sender, or `None` once the source is stopped. Cancel

@@ -5,7 +5,9 @@
 use super::dirs;
 use super::graph::AgentConfig;
 use crate::agent::config::raw::{self, RawComponent, Section};
-use crate::agent::config::{Origin, Problem};
+use crate::agent::config::{Origin, Problem, Severity};
+use crate::agent::registry::{ChannelKind, SourceKind};
+use crate::agent::source::spooldir;
 
 /// Adds the problems found across the components of `cfg` (read from `raw`).
 pub fn cross_checks(
@@ -37,8 +39,8 @@ pub fn cross_checks(
             continue;
         };
         let (batch, cap) = (s.kind.batch_size() as u64, ch.kind.transaction_capacity());
-        if batch > cap {
-            let key = s.kind.batch_key();
+        let key = s.kind.batch_key();
+        if batch > cap && !has_error_at(problems, &rc.full_key(key)) {
             problems.push(Problem::error(
                 rc.origin_of(key),
                 rc.full_key(key),
@@ -57,8 +59,14 @@ pub fn cross_checks(
             let Some(ch) = cfg.channels.get(c) else {
                 continue;
             };
+            if let (SourceKind::SpoolDir(sd), ChannelKind::File(_)) = (&s.kind, &ch.kind) {
+                let key = "deserializer.maxBlobLength";
+                if let Some(m) = spooldir::config::blob_over_file_channel(sd, c) {
+                    problems.push(Problem::warning(rc.origin_of(key), rc.full_key(key), m));
+                }
+            }
             let (batch, cap) = (s.kind.batch_size() as u64, ch.kind.transaction_capacity());
-            if batch > cap {
+            if batch > cap && !has_error_at(problems, &rc.full_key("batchSize")) {
                 problems.push(Problem::error(
                     rc.origin_of("batchSize"),
                     rc.full_key("batchSize"),
@@ -95,4 +103,12 @@ pub fn cross_checks(
             ));
         }
     }
+}
+
+/// Whether an error was already reported at `full_key` (a refused batch size falls back to
+/// its default, which must not be reported a second time against a channel).
+fn has_error_at(problems: &[Problem], full_key: &str) -> bool {
+    problems
+        .iter()
+        .any(|p| p.severity == Severity::Error && p.key == full_key)
 }

@@ -58,6 +58,8 @@ pub struct SinkConfig {
     pub kind: SinkKind,
     /// `channel`.
     pub channel: String,
+    /// `deadLetter.directory` (Sluice): where poison events are written; `None` drops them.
+    pub dead_letter: Option<std::path::PathBuf>,
     /// Every property as written.
     pub props: Props,
 }

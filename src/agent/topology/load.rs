@@ -11,6 +11,7 @@ use crate::agent::alarm::config as alarms;
 use crate::agent::config::raw::{RawComponent, Section};
 use crate::agent::config::{ctx, has_errors, read, Problem};
 use crate::agent::registry::{self, Entry, SinkKind, SourceKind};
+use crate::agent::sink::poison;
 use crate::agent::{interceptor, processor, selector};
 
 /// Loads agent `agent` from properties text; `overrides` are `-D` pairs whose key starts with
@@ -22,7 +23,9 @@ pub fn load(text: &str, agent: &str, overrides: &[(String, String)]) -> Loaded {
         ..AgentConfig::default()
     };
     for comp in raw.section(Section::Channels) {
-        if let Some(kind) = typed(
+        // A channel with an error is left out: its refused values were replaced by defaults,
+        // which would make the batch-size checks against it say wrong things.
+        if let Some((kind, true)) = typed(
             comp,
             registry::CHANNELS,
             "channel",
@@ -89,13 +92,17 @@ pub fn load(text: &str, agent: &str, overrides: &[(String, String)]) -> Loaded {
     Loaded { config, problems }
 }
 
+/// Builds one component with `f`: its settings and whether it had no error. Settings built
+/// despite an error (a parser reads every key and returns what it can, with defaults in place
+/// of refused values) are kept for the cross-component checks only: an error anywhere makes
+/// [`load`] return no configuration.
 fn typed<K, T>(
     comp: &RawComponent,
     table: &'static [Entry<K>],
     what: &str,
     problems: &mut Vec<Problem>,
     f: impl FnOnce(&mut ctx::Ctx<'_>, &'static Entry<K>) -> Option<T>,
-) -> Option<T> {
+) -> Option<(T, bool)> {
     let mut cx = ctx::Ctx::new(comp, problems);
     let t = cx.required("type")?;
     let Some(entry) = registry::find(table, &t) else {
@@ -118,7 +125,7 @@ fn typed<K, T>(
     let short = entry.name;
     let kind = f(&mut cx, entry);
     let ok = cx.finish(&format!("a {short} {what}"));
-    kind.filter(|_| ok)
+    kind.map(|k| (k, ok))
 }
 
 fn source(
@@ -145,7 +152,8 @@ fn source(
         let interceptors = interceptor::config::parse(cx);
         wiring = Some((list, selector, interceptors));
         kind
-    })?;
+    })?
+    .0;
     let (channels, selector, interceptors) = wiring?;
     let selector = selector?;
     Some(SourceConfig {
@@ -163,8 +171,10 @@ fn sink(
     problems: &mut Vec<Problem>,
 ) -> Option<SinkConfig> {
     let mut channel = None;
+    let mut dead_letter = None;
     let kind = typed(comp, registry::SINKS, "sink", problems, |cx, e| {
         let kind: Option<SinkKind> = (e.parse)(cx);
+        dead_letter = poison::dead_letter_dir(cx);
         if let Some(c) = cx.required("channel") {
             if c.split_whitespace().count() != 1 {
                 cx.error(
@@ -181,10 +191,12 @@ fn sink(
             }
         }
         kind
-    })?;
+    })?
+    .0;
     Some(SinkConfig {
         kind,
         channel: channel?,
+        dead_letter,
         props: comp.plain(),
     })
 }

@@ -1,6 +1,9 @@
-//! Two line layouts beside tracing's default text: Flume's log4j file pattern
-//! (`%d{dd MMM yyyy HH:mm:ss,SSS} %-5p [%t] (%C:%L) - %m`, for tools that parse Flume logs)
-//! and JSON lines (for log shippers). Both put an event's fields after the message.
+//! Line layouts beside tracing's default text: Flume's two log4j patterns, for tools and eyes
+//! used to Flume's logs (the console's `%d (%t) [%p - %l] %m%n` and the LOGFILE's
+//! `%d{dd MMM yyyy HH:mm:ss,SSS} %-5p [%t] (%C:%L) - %m%n`), and JSON lines (for log
+//! shippers). Each puts an event's fields after the message. Where log4j names a Java class
+//! (`%C`, `%l`) these name the event's target, as the default text layout does (the logger
+//! sink's is `sluice::sink::logger` in every layout).
 
 use std::fmt;
 
@@ -61,6 +64,54 @@ fn thread_name() -> String {
         .map_or_else(|| format!("{:?}", t.id()), str::to_owned)
 }
 
+/// Writes the event's fields after its message, then the line's end.
+fn finish_line(mut w: Writer<'_>, f: &Fields) -> fmt::Result {
+    for (k, v) in &f.rest {
+        match v {
+            Value::String(s) => write!(w, " {k}={s}")?,
+            other => write!(w, " {k}={other}")?,
+        }
+    }
+    writeln!(w)
+}
+
+/// Flume's log4j console layout, `%d (%t) [%p - %l] %m%n`: log4j's default date
+/// (`yyyy-MM-dd HH:mm:ss,SSS`), the thread, the level, and the location as
+/// `target(file.rs:line)` where Java has `class.method(File.java:line)`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FlumeConsoleFormat;
+
+impl<S, N> FormatEvent<S, N> for FlumeConsoleFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut w: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let meta = event.metadata();
+        let f = Fields::of(event);
+        let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S,%3f");
+        let file = meta
+            .file()
+            .map(|p| p.rsplit('/').next().unwrap_or(p))
+            .unwrap_or("?");
+        write!(
+            w,
+            "{now} ({}) [{} - {}({file}:{})] {}",
+            thread_name(),
+            meta.level().as_str(),
+            meta.target(),
+            meta.line().unwrap_or(0),
+            f.message
+        )?;
+        finish_line(w, &f)
+    }
+}
+
 /// Flume's log4j `LOGFILE` layout.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FlumeFormat;
@@ -84,17 +135,11 @@ where
             w,
             "{now} {level:<5} [{}] ({}:{}) - {}",
             thread_name(),
-            meta.module_path().unwrap_or(meta.target()),
+            meta.target(),
             meta.line().unwrap_or(0),
             f.message
         )?;
-        for (k, v) in &f.rest {
-            match v {
-                Value::String(s) => write!(w, " {k}={s}")?,
-                other => write!(w, " {k}={other}")?,
-            }
-        }
-        writeln!(w)
+        finish_line(w, &f)
     }
 }
 

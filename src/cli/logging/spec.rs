@@ -20,7 +20,8 @@ pub const DEFAULT_LOG_FILE: &str = "flume.log";
 pub enum LogFormat {
     /// tracing's compact text (the default).
     Text,
-    /// Flume's log4j file pattern: `%d{dd MMM yyyy HH:mm:ss,SSS} %-5p [%t] (%C:%L) - %m`.
+    /// Flume's log4j patterns: on the console `%d (%t) [%p - %l] %m%n`, in the log file
+    /// `%d{dd MMM yyyy HH:mm:ss,SSS} %-5p [%t] (%C:%L) - %m%n`.
     Flume,
     /// One JSON object per line, for log shippers.
     Json,

@@ -20,6 +20,14 @@ impl<'a> Reader<'a> {
         Reader { buf, pos: 0 }
     }
 
+    /// A reader at offset `pos` of `buf` (offsets in errors stay those of `buf`).
+    pub fn at(buf: &'a [u8], pos: usize) -> Self {
+        Reader {
+            buf,
+            pos: pos.min(buf.len()),
+        }
+    }
+
     /// Offset of the next byte.
     pub fn position(&self) -> usize {
         self.pos
@@ -103,13 +111,26 @@ impl<'a> Reader<'a> {
         self.fixed(what, n)
     }
 
+    /// Avro `bytes` of at most `max` bytes: a longer length is refused from the length alone.
+    pub fn bytes_max(&mut self, what: &'static str, max: usize) -> Result<&'a [u8], AvroError> {
+        let offset = self.pos;
+        let n = self.length(what, max)?;
+        if n > self.remaining() {
+            return Err(AvroError::Truncated { what, offset });
+        }
+        self.fixed(what, n)
+    }
+
     /// Avro `string`. Invalid UTF-8 is replaced (U+FFFD), as Java's decoder does.
     pub fn string(&mut self, what: &'static str) -> Result<String, AvroError> {
         let b = self.bytes(what)?;
-        Ok(match std::str::from_utf8(b) {
-            Ok(s) => s.to_owned(),
-            Err(_) => String::from_utf8_lossy(b).into_owned(),
-        })
+        Ok(utf8_lossy(b))
+    }
+
+    /// Avro `string` of at most `max` bytes (checked before anything is allocated).
+    pub fn string_max(&mut self, what: &'static str, max: usize) -> Result<String, AvroError> {
+        let b = self.bytes_max(what, max)?;
+        Ok(utf8_lossy(b))
     }
 
     /// Avro `boolean` (one byte, 0 or 1).
@@ -183,6 +204,14 @@ impl<'a> Reader<'a> {
             });
         }
         Ok(())
+    }
+}
+
+/// `b` as text, invalid UTF-8 replaced (U+FFFD) as Java's decoder does.
+pub fn utf8_lossy(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(b).into_owned(),
     }
 }
 

@@ -9,9 +9,10 @@
 
 use std::collections::BTreeMap;
 
-use super::binary::{put_bytes, put_long, Reader};
+use super::binary::{put_bytes, put_long, utf8_lossy, Reader};
 use super::error::AvroError;
 use super::handshake::{put_meta, read_meta, HandshakeRequest, HandshakeResponse, Meta};
+use crate::wire::cost::Cost;
 use sluice_core::Event;
 
 /// Default most events in one `appendBatch`.
@@ -122,6 +123,28 @@ pub fn put_event(out: &mut Vec<u8>, e: &Event) {
 
 /// Reads one `AvroFlumeEvent`.
 pub fn read_event(r: &mut Reader<'_>, limits: &CallLimits) -> Result<Event, AvroError> {
+    let mut cost = Cost::new(u64::MAX);
+    let e = event(r, limits, &mut cost, true)?;
+    Ok(e.unwrap_or_default())
+}
+
+/// Reads an `array<AvroFlumeEvent>`.
+pub fn read_events(r: &mut Reader<'_>, limits: &CallLimits) -> Result<Vec<Event>, AvroError> {
+    events(r, limits, &mut Cost::new(u64::MAX), true)
+}
+
+fn over(cost: &Cost) -> AvroError {
+    AvroError::OverBudget { max: cost.max }
+}
+
+/// One event; `None` when only counting (`keep` false: nothing is allocated).
+fn event(
+    r: &mut Reader<'_>,
+    limits: &CallLimits,
+    cost: &mut Cost,
+    keep: bool,
+) -> Result<Option<Event>, AvroError> {
+    cost.event().map_err(|_| over(cost))?;
     let mut headers = BTreeMap::new();
     let mut seen = 0usize;
     loop {
@@ -131,29 +154,87 @@ pub fn read_event(r: &mut Reader<'_>, limits: &CallLimits) -> Result<Event, Avro
         }
         seen += n;
         for _ in 0..n {
-            let k = r.string("header key")?;
-            let v = r.string("header value")?;
-            headers.insert(k, v);
+            let k = r.bytes("header key")?;
+            let v = r.bytes("header value")?;
+            cost.header(k.len(), v.len()).map_err(|_| over(cost))?;
+            if keep {
+                headers.insert(utf8_lossy(k), utf8_lossy(v));
+            }
         }
     }
-    let body = r.bytes("event body")?.to_vec();
-    Ok(Event { headers, body })
+    let body = r.bytes("event body")?;
+    cost.add(body.len() as u64).map_err(|_| over(cost))?;
+    Ok(keep.then(|| Event {
+        headers,
+        body: body.to_vec(),
+    }))
 }
 
-/// Reads an `array<AvroFlumeEvent>`.
-pub fn read_events(r: &mut Reader<'_>, limits: &CallLimits) -> Result<Vec<Event>, AvroError> {
+/// An array of events (empty when only counting).
+fn events(
+    r: &mut Reader<'_>,
+    limits: &CallLimits,
+    cost: &mut Cost,
+    keep: bool,
+) -> Result<Vec<Event>, AvroError> {
     let mut events: Vec<Event> = Vec::new();
+    let mut count = 0usize;
     loop {
         // An event takes at least 2 bytes (empty map, empty body).
-        let n = r.block("appendBatch events", limits.events_max - events.len(), 2)?;
+        let n = r.block("appendBatch events", limits.events_max - count, 2)?;
         if n == 0 {
             return Ok(events);
         }
-        events.reserve(n);
+        count += n;
+        if keep {
+            events.reserve(n);
+        }
         for _ in 0..n {
-            events.push(read_event(r, limits)?);
+            if let Some(e) = event(r, limits, cost, keep)? {
+                events.push(e);
+            }
         }
     }
+}
+
+/// The parameters of `append` (one event) or `appendBatch` (`batch`), read from `r` to the
+/// end of the payload, with the bytes they are counted for ([`crate::wire::cost`]). Decoding stops with
+/// [`AvroError::OverBudget`], and drops what it decoded, as soon as the count passes
+/// `cost_max`.
+pub fn read_params(
+    r: &mut Reader<'_>,
+    batch: bool,
+    limits: &CallLimits,
+    cost_max: u64,
+) -> Result<(Vec<Event>, u64), AvroError> {
+    let mut cost = Cost::new(cost_max);
+    let events = if batch {
+        events(r, limits, &mut cost, true)?
+    } else {
+        event(r, limits, &mut cost, true)?.into_iter().collect()
+    };
+    r.finish("call parameters")?;
+    Ok((events, cost.bytes))
+}
+
+/// What [`read_params`] would count the parameters for, found without decoding them (nothing
+/// is allocated); the same limits and errors.
+pub fn params_cost(r: &mut Reader<'_>, batch: bool, limits: &CallLimits) -> Result<u64, AvroError> {
+    let mut cost = Cost::new(u64::MAX);
+    if batch {
+        events(r, limits, &mut cost, false)?;
+    } else {
+        event(r, limits, &mut cost, false)?;
+    }
+    r.finish("call parameters")?;
+    Ok(cost.bytes)
+}
+
+/// The call's metadata and message name (what follows the handshake).
+pub fn read_call_head(r: &mut Reader<'_>) -> Result<(Meta, String), AvroError> {
+    let meta = read_meta(r, "call metadata")?;
+    let name = r.string("message name")?;
+    Ok((meta, name))
 }
 
 /// Appends an `array<AvroFlumeEvent>` in one block.
@@ -169,12 +250,21 @@ pub fn put_events(out: &mut Vec<u8>, events: &[Event]) {
 
 /// The call after the optional handshake (server side). The payload must end with it.
 pub fn read_call(r: &mut Reader<'_>, limits: &CallLimits) -> Result<CallRequest, AvroError> {
-    let meta = read_meta(r, "call metadata")?;
-    let name = r.string("message name")?;
+    let (meta, name) = read_call_head(r)?;
     let body = match name.as_str() {
         "" => CallBody::Ping,
-        "append" => CallBody::Append(read_event(r, limits)?),
-        "appendBatch" => CallBody::AppendBatch(read_events(r, limits)?),
+        "append" | "appendBatch" => {
+            let batch = name == "appendBatch";
+            let (mut events, _) = read_params(r, batch, limits, u64::MAX)?;
+            return Ok(CallRequest {
+                meta,
+                body: if batch {
+                    CallBody::AppendBatch(events)
+                } else {
+                    CallBody::Append(events.pop().unwrap_or_default())
+                },
+            });
+        }
         _ => {
             return Ok(CallRequest {
                 meta,
@@ -319,6 +409,37 @@ mod tests {
             headers_max: 5,
         };
         assert_eq!(read_event(&mut Reader::new(&b), &limits).unwrap(), e);
+    }
+
+    #[test]
+    fn the_counted_bytes_are_known_before_decoding_and_bound_it() {
+        let events: Vec<Event> = (0..10)
+            .map(|i| Event::new(vec![b'x'; 100]).header("k", format!("v{i}")))
+            .collect();
+        let [_, params] = encode_request(None, Message::AppendBatch, &events);
+        let limits = CallLimits::default();
+        let cost = params_cost(&mut Reader::new(&params), true, &limits).unwrap();
+        use crate::wire::cost::{EVENT_COST_BYTES, HEADER_COST_BYTES};
+        assert_eq!(cost, 10 * (EVENT_COST_BYTES + 100 + HEADER_COST_BYTES + 3));
+        let (got, counted) = read_params(&mut Reader::new(&params), true, &limits, cost).unwrap();
+        assert_eq!((got, counted), (events, cost));
+        let e = read_params(&mut Reader::new(&params), true, &limits, cost - 1).unwrap_err();
+        assert!(matches!(e, AvroError::OverBudget { .. }), "{e}");
+    }
+
+    #[test]
+    fn a_call_of_tiny_headers_counts_far_more_than_its_wire_bytes() {
+        let mut e = Event::new("");
+        for i in 0..1000 {
+            e = e.header(format!("{i}"), "");
+        }
+        let [_, params] = encode_request(None, Message::Append, &[e]);
+        let cost = params_cost(&mut Reader::new(&params), false, &CallLimits::default()).unwrap();
+        assert!(
+            cost > 25 * params.len() as u64,
+            "{cost} for {} bytes",
+            params.len()
+        );
     }
 
     #[test]

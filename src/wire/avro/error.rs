@@ -88,6 +88,13 @@ pub enum AvroError {
         /// Where they start.
         offset: usize,
     },
+    /// The decoded events of a call would be counted for more bytes than allowed
+    /// (`call::read_params`); nothing of them is kept.
+    #[error("the call's decoded events would take more than {max} bytes")]
+    OverBudget {
+        /// The limit.
+        max: u64,
+    },
     /// The client's protocol is not Flume's `AvroSourceProtocol`.
     #[error("client protocol is not AvroSourceProtocol: {reason}")]
     IncompatibleProtocol {
@@ -108,7 +115,8 @@ impl AvroError {
         match self {
             AvroError::TooManyBuffers { .. }
             | AvroError::FrameTooLarge { .. }
-            | AvroError::TooLong { .. } => "oversized",
+            | AvroError::TooLong { .. }
+            | AvroError::OverBudget { .. } => "oversized",
             AvroError::IncompatibleProtocol { .. } => "protocol",
             AvroError::UnexpectedResponse { .. } => "response",
             _ => "garbage",

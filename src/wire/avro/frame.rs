@@ -17,6 +17,9 @@ pub const FRAME_BYTES_MAX_DEFAULT: usize = 64 << 20;
 const RETAINED_BYTES_MAX: usize = 1 << 20;
 /// Default most buffers in one frame (Flume's client sends 2, its server 3).
 pub const FRAME_BUFFERS_MAX_DEFAULT: usize = 4096;
+/// Most bytes of a frame that are not payload: its header and a length per buffer, at
+/// [`FRAME_BUFFERS_MAX_DEFAULT`] buffers.
+pub const FRAME_OVERHEAD_BYTES_MAX: usize = FRAME_HEADER_BYTES + 4 * FRAME_BUFFERS_MAX_DEFAULT;
 
 /// The limits a decoder enforces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,14 +143,29 @@ pub fn encode_frame<B: AsRef<[u8]>>(serial: i32, buffers: &[B], out: &mut Vec<u8
 }
 
 /// A receive buffer that yields frames: bytes are pushed as they arrive, frames taken out.
-/// Holds at most one frame's bytes plus one read beyond it, because the limits are checked
-/// as headers arrive.
+/// The headers of the frame being received are checked as they arrive (once each), so the
+/// reader always knows how many bytes of that frame are announced ([`FrameReader::announced`]);
+/// a caller that reads no further than that holds at most one frame plus one small read.
 #[derive(Debug, Default)]
 pub struct FrameReader {
     limits: FrameLimits,
     buf: Vec<u8>,
     start: usize,
     consumed_total: usize,
+    walk: Walk,
+}
+
+/// How far the headers of the frame at `start` have been checked.
+#[derive(Debug, Default, Clone, Copy)]
+struct Walk {
+    /// The buffer count, once the frame header is in.
+    count: Option<usize>,
+    /// Buffers whose length was read.
+    seen: usize,
+    /// Offset from `start` just past the last announced buffer (or the frame header).
+    end: usize,
+    /// Payload bytes announced so far.
+    total: u64,
 }
 
 impl FrameReader {
@@ -155,9 +173,7 @@ impl FrameReader {
     pub fn new(limits: FrameLimits) -> Self {
         FrameReader {
             limits,
-            buf: Vec::new(),
-            start: 0,
-            consumed_total: 0,
+            ..FrameReader::default()
         }
     }
 
@@ -178,6 +194,15 @@ impl FrameReader {
         &mut self.buf
     }
 
+    /// Like [`FrameReader::read_buffer`], but grows the buffer to exactly `n` more bytes
+    /// when it has less room (for a caller that asks for the rest of an announced frame, so
+    /// a large frame is allocated once at its size rather than doubled into).
+    pub fn read_buffer_exact(&mut self, n: usize) -> &mut Vec<u8> {
+        self.compact();
+        self.buf.reserve_exact(n);
+        &mut self.buf
+    }
+
     /// Drops the bytes already returned; a large buffer left empty is freed, so a
     /// connection that once carried a big frame does not keep its memory.
     fn compact(&mut self) {
@@ -195,19 +220,108 @@ impl FrameReader {
         self.buf.capacity()
     }
 
-    /// The next whole frame, if there is one.
-    pub fn next_frame(&mut self) -> Result<Option<Frame>, AvroError> {
-        match decode_frame(&self.buf[self.start..], &self.limits, self.consumed_total)? {
-            Decoded::NeedMore => {
-                self.compact();
-                Ok(None)
+    /// Bytes of the frame being received that are announced so far: its header, every
+    /// buffer length read and the bytes those lengths announce (0 before its header).
+    /// Grows as [`FrameReader::next_frame`] reads further headers; never beyond the limits.
+    pub fn announced(&self) -> usize {
+        self.walk.end
+    }
+
+    /// Checks the headers that arrived since the last call.
+    fn walk(&mut self) -> Result<(), AvroError> {
+        let b = self.buf.get(self.start..).unwrap_or_default();
+        let count = match self.walk.count {
+            Some(c) => c,
+            None => {
+                let Some(count) = be_i32(b, 4) else {
+                    return Ok(());
+                };
+                if count < 0 {
+                    return Err(AvroError::NegativeFrameField {
+                        what: "buffer count",
+                        value: i64::from(count),
+                        offset: self.consumed_total + 4,
+                    });
+                }
+                if count as usize > self.limits.buffers_max {
+                    return Err(AvroError::TooManyBuffers {
+                        count: i64::from(count),
+                        max: self.limits.buffers_max,
+                    });
+                }
+                self.walk = Walk {
+                    count: Some(count as usize),
+                    seen: 0,
+                    end: FRAME_HEADER_BYTES,
+                    total: 0,
+                };
+                count as usize
             }
-            Decoded::Frame { frame, consumed } => {
-                self.start += consumed;
-                self.consumed_total += consumed;
-                Ok(Some(frame))
+        };
+        while self.walk.seen < count && self.walk.end <= b.len() {
+            let at = self.walk.end;
+            let Some(len) = be_i32(b, at) else {
+                return Ok(());
+            };
+            if len < 0 {
+                return Err(AvroError::NegativeFrameField {
+                    what: "buffer length",
+                    value: i64::from(len),
+                    offset: self.consumed_total + at,
+                });
             }
+            self.walk.total += len as u64;
+            if self.walk.total > self.limits.frame_bytes_max as u64 {
+                return Err(AvroError::FrameTooLarge {
+                    len: self.walk.total,
+                    max: self.limits.frame_bytes_max,
+                });
+            }
+            self.walk.end = at + 4 + len as usize;
+            self.walk.seen += 1;
         }
+        Ok(())
+    }
+
+    /// The next whole frame, if there is one. The payload is gathered in place (the buffer
+    /// lengths between the buffers are squeezed out) and handed over without a copy of a
+    /// large frame.
+    pub fn next_frame(&mut self) -> Result<Option<Frame>, AvroError> {
+        self.walk()?;
+        let whole = self.walk.count.is_some_and(|c| self.walk.seen == c)
+            && self.start + self.walk.end <= self.buf.len();
+        if !whole {
+            self.compact();
+            return Ok(None);
+        }
+        let (frame_start, frame_end) = (self.start, self.start + self.walk.end);
+        let serial = be_i32(&self.buf, frame_start).unwrap_or(0);
+        // Move every buffer down to the front of `buf` (over bytes already consumed and the
+        // frame's headers): `to` never passes the bytes still to move.
+        let mut to = 0;
+        let mut at = frame_start + FRAME_HEADER_BYTES;
+        for _ in 0..self.walk.seen {
+            let len = be_i32(&self.buf, at).unwrap_or(0) as usize;
+            self.buf.copy_within(at + 4..at + 4 + len, to);
+            to += len;
+            at += 4 + len;
+        }
+        let rest = self.buf.len() - frame_end;
+        let payload = if rest <= to {
+            // The usual case: little or nothing after the frame. Keep the rest, hand over the buffer.
+            let tail = self.buf.get(frame_end..).unwrap_or_default().to_vec();
+            self.buf.truncate(to);
+            let payload = std::mem::replace(&mut self.buf, tail);
+            self.start = 0;
+            payload
+        } else {
+            let payload = self.buf.get(..to).unwrap_or_default().to_vec();
+            self.start = frame_end;
+            payload
+        };
+        self.consumed_total += frame_end - frame_start;
+        self.walk = Walk::default();
+        Ok(Some(Frame { serial, payload }))
     }
 
     /// Bytes received and not yet returned in a frame (a peer that closes with some left

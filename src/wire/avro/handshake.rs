@@ -18,6 +18,10 @@ pub type Md5 = [u8; 16];
 /// Most entries in a handshake's metadata map.
 pub const HANDSHAKE_META_MAX: usize = 64;
 
+/// Longest protocol text a handshake may carry (Flume's is 1,289 bytes), checked from its
+/// length before the text is copied or parsed.
+pub const PROTOCOL_TEXT_BYTES_MAX: usize = 64 << 10;
+
 /// A metadata map (`map<bytes>`), in wire order.
 pub type Meta = Vec<(String, Vec<u8>)>;
 
@@ -89,7 +93,10 @@ impl HandshakeRequest {
     /// Reads one from `r`.
     pub fn decode(r: &mut Reader<'_>) -> Result<Self, AvroError> {
         let client_hash = md5(r, "handshake clientHash")?;
-        let client_protocol = opt_string(r, "handshake clientProtocol")?;
+        let client_protocol = match r.index("handshake clientProtocol", 2)? {
+            0 => None,
+            _ => Some(r.string_max("handshake clientProtocol", PROTOCOL_TEXT_BYTES_MAX)?),
+        };
         let server_hash = md5(r, "handshake serverHash")?;
         let meta = opt_meta(r, "handshake meta")?;
         Ok(HandshakeRequest {
@@ -192,19 +199,36 @@ pub fn answer(
     req: &HandshakeRequest,
     known: &mut KnownClients,
 ) -> Result<HandshakeResponse, AvroError> {
-    let mut remote = known.knows(&req.client_hash);
+    let (resp, learned) = answer_with(req, known.knows(&req.client_hash))?;
+    if learned {
+        known.remember(req.client_hash);
+    }
+    Ok(resp)
+}
+
+/// [`answer`] for a caller that keeps the known hashes itself (behind a lock it holds only
+/// to look the hash up and to remember it): `known` says whether the client's hash is known;
+/// the `bool` returned says whether to remember it (its text was found compatible). The
+/// protocol text is compared here, outside any lock.
+pub fn answer_with(
+    req: &HandshakeRequest,
+    known: bool,
+) -> Result<(HandshakeResponse, bool), AvroError> {
+    let mut remote = known;
+    let mut learned = false;
     if !remote {
         if let Some(text) = &req.client_protocol {
             check_compatible(text).map_err(|reason| AvroError::IncompatibleProtocol { reason })?;
-            known.remember(req.client_hash);
+            learned = true;
             remote = true;
         }
     }
-    Ok(match (remote, req.server_hash == PROTOCOL_MD5) {
+    let resp = match (remote, req.server_hash == PROTOCOL_MD5) {
         (true, true) => HandshakeResponse::both(),
         (true, false) => HandshakeResponse::with_protocol(HandshakeMatch::Client),
         (false, _) => HandshakeResponse::with_protocol(HandshakeMatch::None),
-    })
+    };
+    Ok((resp, learned))
 }
 
 fn md5(r: &mut Reader<'_>, what: &'static str) -> Result<Md5, AvroError> {
@@ -310,6 +334,31 @@ mod tests {
         req.server_hash = [1; 16];
         let r = answer(&req, &mut KnownClients::default()).unwrap();
         assert_eq!(r, HandshakeResponse::with_protocol(HandshakeMatch::Client));
+    }
+
+    #[test]
+    fn a_protocol_text_over_the_limit_is_refused_from_its_length() {
+        let mut req = HandshakeRequest::flume();
+        req.client_protocol = Some("x".repeat(PROTOCOL_TEXT_BYTES_MAX + 1));
+        let mut b = Vec::new();
+        req.encode(&mut b);
+        // Cut the text off: the length alone must be enough to refuse it.
+        b.truncate(32);
+        let e = HandshakeRequest::decode(&mut Reader::new(&b)).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                AvroError::TooLong {
+                    what: "handshake clientProtocol",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        req.client_protocol = Some("x".repeat(PROTOCOL_TEXT_BYTES_MAX));
+        let mut b = Vec::new();
+        req.encode(&mut b);
+        assert!(HandshakeRequest::decode(&mut Reader::new(&b)).is_ok());
     }
 
     #[test]

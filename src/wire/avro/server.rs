@@ -5,10 +5,13 @@
 
 use super::binary::Reader;
 use super::call::{
-    encode_error_response, encode_status_response, read_call, CallBody, CallLimits, Status,
+    encode_error_response, encode_status_response, params_cost, read_call_head, read_params,
+    CallLimits, Status,
 };
 use super::error::AvroError;
-use super::handshake::{answer, HandshakeMatch, HandshakeRequest, KnownClients};
+use super::handshake::{
+    answer, HandshakeMatch, HandshakeRequest, HandshakeResponse, KnownClients, Meta,
+};
 use sluice_core::Event;
 
 /// The state of one connection.
@@ -16,8 +19,6 @@ use sluice_core::Event;
 pub struct ServerConn {
     handshaken: bool,
     limits: CallLimits,
-    /// The metadata of the last call read (Sluice's sinks name themselves there).
-    meta: super::handshake::Meta,
 }
 
 /// What to do with one request.
@@ -43,13 +44,66 @@ pub enum Action {
     },
 }
 
+/// What the first part of a request (handshake, metadata, message name) asks for.
+#[derive(Debug)]
+pub enum Begun {
+    /// Send these buffers; nothing to run.
+    Reply(Vec<Vec<u8>>),
+    /// The client described another protocol: send these buffers and close.
+    Refuse {
+        /// The answer.
+        reply: Vec<Vec<u8>>,
+        /// Why.
+        error: AvroError,
+    },
+    /// `append` or `appendBatch`: decode the parameters ([`EventCall::decode`]), put the
+    /// events, answer with [`ServerConn::status_reply`].
+    Events(EventCall),
+}
+
+/// A call that carries events, its parameters not decoded yet.
+#[derive(Debug)]
+pub struct EventCall {
+    /// `appendBatch` (true) or `append`.
+    pub batch: bool,
+    /// The handshake response to prepend to the answer (empty once handshaken).
+    pub handshake: Vec<u8>,
+    /// The call metadata (Sluice's sinks name themselves there).
+    pub meta: Meta,
+    /// Where the parameters start in the payload.
+    pub params_at: usize,
+    /// The limits they are read with.
+    pub limits: CallLimits,
+}
+
+impl EventCall {
+    /// The bytes the events are counted for (`call::params_cost`), without decoding them.
+    pub fn cost(&self, payload: &[u8]) -> Result<u64, AvroError> {
+        params_cost(
+            &mut Reader::at(payload, self.params_at),
+            self.batch,
+            &self.limits,
+        )
+    }
+
+    /// The events, unless they would be counted for more than `cost_max` bytes
+    /// ([`AvroError::OverBudget`]); with what they are counted for.
+    pub fn decode(&self, payload: &[u8], cost_max: u64) -> Result<(Vec<Event>, u64), AvroError> {
+        read_params(
+            &mut Reader::at(payload, self.params_at),
+            self.batch,
+            &self.limits,
+            cost_max,
+        )
+    }
+}
+
 impl ServerConn {
     /// A new connection (no handshake yet).
     pub fn new(limits: CallLimits) -> Self {
         ServerConn {
             handshaken: false,
             limits,
-            meta: Vec::new(),
         }
     }
 
@@ -58,52 +112,70 @@ impl ServerConn {
         self.handshaken
     }
 
-    /// The metadata of the last call decoded (empty before the first call).
-    pub fn call_meta(&self) -> &super::handshake::Meta {
-        &self.meta
-    }
-
-    /// Decodes one request payload. `Err` means the bytes are garbage: close the connection.
+    /// Decodes one request payload whole. `Err` means the bytes are garbage: close the
+    /// connection.
     pub fn on_request(
         &mut self,
         payload: &[u8],
         known: &mut KnownClients,
     ) -> Result<Action, AvroError> {
+        Ok(match self.begin(payload, &mut |req| answer(req, known))? {
+            Begun::Reply(b) => Action::Reply(b),
+            Begun::Refuse { reply, error } => Action::Refuse { reply, error },
+            Begun::Events(call) => {
+                let (events, _) = call.decode(payload, u64::MAX)?;
+                Action::Put {
+                    batch: call.batch,
+                    events,
+                    handshake: call.handshake,
+                }
+            }
+        })
+    }
+
+    /// Reads the handshake while the connection has none (answered by `answer`, which holds
+    /// any lock on the known clients only for that), the metadata and the message name;
+    /// the parameters of an event call are left for [`EventCall::decode`]. `Err` means the
+    /// bytes are garbage: close the connection.
+    pub fn begin(
+        &mut self,
+        payload: &[u8],
+        answer: &mut dyn FnMut(&HandshakeRequest) -> Result<HandshakeResponse, AvroError>,
+    ) -> Result<Begun, AvroError> {
         let mut r = Reader::new(payload);
         let mut handshake = Vec::new();
         if !self.handshaken {
             let req = HandshakeRequest::decode(&mut r)?;
-            let resp = match answer(&req, known) {
+            let resp = match answer(&req) {
                 Ok(resp) => resp,
                 Err(error) => {
                     let mut hs = Vec::new();
                     super::handshake::HandshakeResponse::with_protocol(HandshakeMatch::None)
                         .encode(&mut hs);
                     let reply = encode_error_response(hs, &error.to_string()).to_vec();
-                    return Ok(Action::Refuse { reply, error });
+                    return Ok(Begun::Refuse { reply, error });
                 }
             };
             resp.encode(&mut handshake);
             if resp.matched == HandshakeMatch::None {
-                return Ok(Action::Reply(vec![handshake]));
+                return Ok(Begun::Reply(vec![handshake]));
             }
             self.handshaken = true;
         }
-        let call = read_call(&mut r, &self.limits)?;
-        self.meta = call.meta;
-        Ok(match call.body {
-            CallBody::Ping => Action::Reply(vec![handshake]),
-            CallBody::Append(e) => Action::Put {
-                batch: false,
-                events: vec![e],
+        let (meta, name) = read_call_head(&mut r)?;
+        Ok(match name.as_str() {
+            "" => {
+                r.finish("call parameters")?;
+                Begun::Reply(vec![handshake])
+            }
+            "append" | "appendBatch" => Begun::Events(EventCall {
+                batch: name == "appendBatch",
                 handshake,
-            },
-            CallBody::AppendBatch(events) => Action::Put {
-                batch: true,
-                events,
-                handshake,
-            },
-            CallBody::Unknown(name) => Action::Reply(
+                meta,
+                params_at: r.position(),
+                limits: self.limits,
+            }),
+            _ => Begun::Reply(
                 encode_error_response(
                     handshake,
                     &format!("org.apache.avro.AvroRuntimeException: No message named {name} in AvroSourceProtocol"),

@@ -291,6 +291,7 @@ async fn the_runner_retries_a_refused_batch_until_the_downstream_accepts_it() {
             channel: ch.clone(),
             batch_size: 4,
             counters: counters.clone(),
+            poison: crate::agent::sink::poison::PoisonHandler::new("k1", None),
         },
     );
     let (h, stop) = crate::agent::stop::channel();
@@ -334,6 +335,7 @@ async fn stop_abandons_a_call_the_downstream_never_answers_and_keeps_the_batch()
             channel: ch.clone(),
             batch_size: 4,
             counters: CounterGroup::sink(),
+            poison: crate::agent::sink::poison::PoisonHandler::new("k1", None),
         },
     );
     let (h, stop) = crate::agent::stop::channel();

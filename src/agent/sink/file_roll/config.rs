@@ -56,13 +56,14 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<FileRollConfig> {
     }
     let append_newline = cx.bool("sink.serializer.appendNewline", true);
     let path_manager = path_manager(cx);
+    // `directory?` comes last: every key is read (and its problems reported) first.
     Some(FileRollConfig {
-        directory: directory?,
         roll_interval: (secs > 0).then(|| Duration::from_secs(secs)),
         batch_size,
         append_newline,
         path_manager,
         fsync_per_batch: cx.bool("sink.fsyncPerBatch", true),
+        directory: directory?,
     })
 }
 

@@ -14,7 +14,7 @@ use sluice_core::io::{Fs, FsFile, OpenMode};
 use sluice_core::Event;
 
 /// Tries at finding an unused file name before giving up.
-const NAME_TRIES_MAX: u32 = 10_000;
+pub const NAME_TRIES_MAX: u32 = 10_000;
 
 /// How the sink names files.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,6 +118,8 @@ impl BucketWriter {
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(e),
             };
+            // Flume's BucketWriter logs the same two lines (`Creating`, `Renaming`).
+            tracing::info!("Creating {}", in_use.display());
             let encoder = Encoder::new(layout, *counter ^ fastrand::u64(..));
             return Ok(BucketWriter {
                 dir: dir.to_owned(),
@@ -205,6 +207,11 @@ impl BucketWriter {
             self.file.sync_data()?;
         }
         if self.in_use != self.target {
+            tracing::info!(
+                "Renaming {} to {}",
+                self.in_use.display(),
+                self.target.display()
+            );
             fs.rename(&self.in_use, &self.target)?;
         }
         fs.sync_dir(&self.dir)

@@ -100,7 +100,8 @@ pub struct HdfsConfig {
     pub fsync_per_batch: bool,
 }
 
-/// Reads an `hdfs` sink's properties.
+/// Reads an `hdfs` sink's properties: every key, whatever was refused before it (an error
+/// is reported through `cx`, and the settings then only serve the configuration's checks).
 pub fn parse(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
     let path = cx.required("hdfs.path").and_then(|p| local_path(cx, &p));
     if let Some(p) = &path {
@@ -251,8 +252,12 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
             cx.warn(k, "has no effect on a local file system; ignored");
         }
     }
+    // A refused `hdfs.path` (reported above) does not stop the rest of the sink from being
+    // read and checked: every other key is read below, and the settings are returned with an
+    // empty path, which `config::load` uses only for its cross-component checks (the batch
+    // size against the channel) because the component has an error.
     Some(HdfsConfig {
-        path: path?,
+        path: path.unwrap_or_default(),
         file_prefix,
         file_suffix: cx.get("hdfs.fileSuffix").unwrap_or_default(),
         in_use_prefix: cx.get("hdfs.inUsePrefix").unwrap_or_default(),
@@ -301,7 +306,7 @@ fn local_path(cx: &mut Ctx<'_>, p: &str) -> Option<String> {
         cx.error(
             "hdfs.path",
             format!(
-                "{p:?}: the {scheme}:// scheme is not supported; Sluice writes to a local or mounted file system (a plain path or file:///...). To land in HDFS, mount it (NFS gateway / FUSE) or forward to a Flume agent"
+                "{p:?}: the {scheme}:// scheme is not supported; Sluice writes to a local or mounted file system (a plain path or file:///...). To land in HDFS, write through an HDFS NFS gateway mount or stage locally and upload: see docs/hdfs-alternatives.md"
             ),
         );
         return None;

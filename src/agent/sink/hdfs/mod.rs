@@ -4,6 +4,11 @@
 //! before `deliver` returns `Ok`, so the runner commits the take only for durable bytes.
 //! In-use files left by a crash are recovered when the sink starts.
 //!
+//! Header values in `hdfs.path` and `hdfs.filePrefix` are confined to their path component
+//! ([`confine`]); an event that can never be written (no usable timestamp, a header-made name
+//! too long for any file system) is left out of its batch before anything is written and
+//! reported as a poison event ([`super::poison`]), so the rest of the batch is written once.
+//!
 //! The file work runs on a blocking thread ([`writer::HdfsWriter`], synchronous, through the
 //! `io::Fs` seam); each call is bounded by `hdfs.callTimeout`. A call that times out keeps
 //! running; the next call waits for it first (never two at once on the same files).
@@ -11,9 +16,11 @@
 pub mod bucket;
 pub mod codec;
 pub mod config;
+pub mod confine;
 pub mod format;
 pub mod path;
 pub mod recover;
+pub mod route;
 pub mod writer;
 
 use std::sync::Arc;
@@ -21,13 +28,16 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::task::JoinHandle;
 
-use super::SinkError;
+use super::{Poisoned, SinkError};
 pub use config::HdfsConfig;
 use sluice_core::io::{Fs, StdFs};
 use sluice_core::Event;
 use writer::{HdfsError, HdfsWriter};
 
-type Job = JoinHandle<(Box<HdfsWriter>, Result<(), HdfsError>)>;
+type Job<T> = JoinHandle<(Box<HdfsWriter>, Result<T, HdfsError>)>;
+/// A call that timed out and still runs (the next call waits for it): its writer, or `None`
+/// if its thread failed.
+type Running = JoinHandle<Option<Box<HdfsWriter>>>;
 
 /// The `hdfs` sink.
 #[derive(Debug)]
@@ -36,8 +46,9 @@ pub struct HdfsSink {
     cfg: HdfsConfig,
     fs: Arc<dyn Fs>,
     writer: Option<Box<HdfsWriter>>,
-    running: Option<Job>,
+    running: Option<Running>,
     started: bool,
+    poisoned: Vec<Poisoned>,
 }
 
 fn now_ms() -> i64 {
@@ -62,6 +73,7 @@ impl HdfsSink {
             writer: None,
             running: None,
             started: false,
+            poisoned: Vec::new(),
         }
     }
 
@@ -76,11 +88,11 @@ impl HdfsSink {
         if let Some(job) = self.running.take() {
             let mut job = job;
             match tokio::time::timeout(self.cfg.call_timeout, &mut job).await {
-                Ok(Ok((w, _))) => self.writer = Some(w),
-                Ok(Err(e)) => {
+                Ok(Ok(Some(w))) => self.writer = Some(w),
+                Ok(_) => {
                     // The writer is gone with the thread; a new one recovers its files.
                     self.started = false;
-                    return Err(self.err(format!("file worker failed: {e}")));
+                    return Err(self.err("file worker failed".to_owned()));
                 }
                 Err(_) => {
                     self.running = Some(job);
@@ -105,13 +117,14 @@ impl HdfsSink {
         Ok(Box::new(w))
     }
 
-    async fn run<F>(&mut self, f: F) -> Result<(), SinkError>
+    async fn run<T, F>(&mut self, f: F) -> Result<T, SinkError>
     where
-        F: FnOnce(&mut HdfsWriter) -> Result<(), HdfsError> + Send + 'static,
+        T: Send + 'static,
+        F: FnOnce(&mut HdfsWriter) -> Result<T, HdfsError> + Send + 'static,
     {
         let mut w = self.writer().await?;
         let first = !self.started;
-        let job: Job = tokio::task::spawn_blocking(move || {
+        let job: Job<T> = tokio::task::spawn_blocking(move || {
             if first {
                 if let Err(e) = w.recover() {
                     return (w, Err(e));
@@ -134,7 +147,7 @@ impl HdfsSink {
                 Err(self.err(format!("file worker failed: {e}")))
             }
             Err(_) => {
-                self.running = Some(job);
+                self.running = Some(tokio::spawn(async move { job.await.ok().map(|(w, _)| w) }));
                 Err(self.err(format!(
                     "file work took longer than hdfs.callTimeout ({} ms)",
                     self.cfg.call_timeout.as_millis()
@@ -145,9 +158,30 @@ impl HdfsSink {
 
     /// Writes a batch and makes it durable. Cancel safety: not cancel safe; a cancelled call
     /// leaves its blocking work running, and the next call waits for it.
+    /// Events that can never be written are left out and kept for [`take_poisoned`](Self::take_poisoned).
     pub async fn deliver(&mut self, events: Vec<Event>) -> Result<(), SinkError> {
-        self.run(move |w| w.write_batch(&events, Instant::now(), now_ms()))
-            .await
+        self.poisoned.clear();
+        let (events, refused) = self
+            .run(move |w| {
+                let refused = w.write_batch(&events, Instant::now(), now_ms())?;
+                Ok((events, refused))
+            })
+            .await?;
+        let mut events: Vec<Option<Event>> = events.into_iter().map(Some).collect();
+        for r in refused {
+            if let Some(event) = events.get_mut(r.index).and_then(Option::take) {
+                self.poisoned.push(Poisoned {
+                    event,
+                    reason: r.reason,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The events the last `deliver` left out as poison.
+    pub fn take_poisoned(&mut self) -> Vec<Poisoned> {
+        std::mem::take(&mut self.poisoned)
     }
 
     /// Rolls files whose interval or idle time passed (the first call recovers in-use files).
@@ -172,6 +206,10 @@ impl HdfsSink {
 }
 
 impl crate::agent::sink::Sink for HdfsSink {
+    fn take_poisoned(&mut self) -> Vec<crate::agent::sink::Poisoned> {
+        HdfsSink::take_poisoned(self)
+    }
+
     fn deliver(
         &mut self,
         events: Vec<Event>,

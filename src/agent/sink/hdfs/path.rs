@@ -6,10 +6,14 @@
 //! %H %I %j %k %l %m %M %n %p %S %y %Y %z` the fields of Java's `SimpleDateFormat` that
 //! Flume maps them to (English names). With `hdfs.round` the timestamp is first rounded down
 //! to a multiple of `roundValue` seconds, minutes or hours of the wall clock in the zone.
+//! Header values are confined to the component they fill ([`super::confine`]): `/`, control
+//! characters and `.`/`..` components from an event are percent-encoded.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset, LocalResult, NaiveDateTime, TimeZone, Timelike};
+
+use super::confine::{Confined, PathBuilder};
 
 /// `hdfs.roundUnit`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -275,7 +279,8 @@ impl PathTemplate {
         }
     }
 
-    /// Renders the template for one event. `ts_ms` is the event's time (already chosen from
+    /// Renders the template for one event as a directory path, header values confined to
+    /// their component ([`super::confine`]). `ts_ms` is the event's time (already chosen from
     /// the header or the clock); it is rounded here when `round` is set.
     pub fn render(
         &self,
@@ -285,16 +290,35 @@ impl PathTemplate {
         round: Option<Rounding>,
         host: &HostNames,
     ) -> Result<String, EscapeError> {
-        let mut out = String::new();
+        self.render_confined(headers, ts_ms, zone, round, host, false)
+            .map(|c| c.text)
+    }
+
+    /// Renders the template for one event (see [`render`](Self::render)), as one file name
+    /// with `one_name`, reporting what the headers made of it.
+    pub fn render_confined(
+        &self,
+        headers: &BTreeMap<String, String>,
+        ts_ms: Option<i64>,
+        zone: Zone,
+        round: Option<Rounding>,
+        host: &HostNames,
+        one_name: bool,
+    ) -> Result<Confined, EscapeError> {
+        let mut out = PathBuilder::new(one_name);
         let mut time: Option<DateTime<FixedOffset>> = None;
         let ts = ts_ms.map(|t| round.map_or(t, |r| round_down(t, r, zone)));
         for tok in &self.tokens {
             match tok {
-                Token::Lit(s) => out.push_str(s),
-                Token::Header(h) => out.push_str(headers.get(h).map_or("", |v| v.as_str())),
-                Token::Host(HostKey::Localhost) => out.push_str(&host.localhost),
-                Token::Host(HostKey::Ip) => out.push_str(&host.ip),
-                Token::Host(HostKey::Fqdn) => out.push_str(&host.fqdn),
+                Token::Lit(s) => out.trusted(s),
+                Token::Header(h) => {
+                    if let Some(v) = headers.get(h) {
+                        out.from_event(&format!("%{{{h}}}"), v);
+                    }
+                }
+                Token::Host(HostKey::Localhost) => out.escaped(&host.localhost),
+                Token::Host(HostKey::Ip) => out.escaped(&host.ip),
+                Token::Host(HostKey::Fqdn) => out.escaped(&host.fqdn),
                 Token::Time(c) => {
                     let ts = ts.ok_or(EscapeError::NoTimestamp("missing"))?;
                     if time.is_none() {
@@ -306,11 +330,11 @@ impl PathTemplate {
                     let Some(t) = time.as_ref() else {
                         continue;
                     };
-                    out.push_str(&time_field(*c, ts, t));
+                    out.trusted(&time_field(*c, ts, t));
                 }
             }
         }
-        Ok(out)
+        Ok(out.finish())
     }
 }
 

@@ -10,11 +10,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::bucket::{BucketWriter, Naming};
+use super::bucket::{BucketWriter, Naming, NAME_TRIES_MAX};
 use super::config::HdfsConfig;
 use super::format::Layout;
-use super::path::{event_time, HostNames, PathTemplate};
+use super::path::{HostNames, PathTemplate};
 use super::recover::{recover_all, recover_file, search_root, Recovered};
+pub use super::route::Refused;
+use super::route::{refused_as_name, Router};
 use sluice_core::io::Fs;
 use sluice_core::Event;
 
@@ -125,21 +127,25 @@ impl HdfsWriter {
         self.open.len()
     }
 
-    /// Writes a batch; returns only after it is durable (with `fsyncPerBatch`). On failure
-    /// the files touched by the batch are closed through recovery and the error returned:
-    /// the caller rolls the take back and the batch is written again (at least once).
+    /// Writes a batch; returns only after it is durable (with `fsyncPerBatch`). Every event is
+    /// routed first ([`super::route`]): those that can never be written (a poison event) are
+    /// left out and returned with why, before anything of the batch is written, so the rest
+    /// is written once. On failure the files touched by the batch are closed through recovery
+    /// and the error returned: the caller rolls the take back and the batch is written again
+    /// (at least once).
     pub fn write_batch(
         &mut self,
         events: &[Event],
         now: Instant,
         now_ms: i64,
-    ) -> Result<(), HdfsError> {
+    ) -> Result<Vec<Refused>, HdfsError> {
         // A busy sink is never idle, so the interval rolls are checked here too.
         if let Err(e) = self.tick(now) {
             tracing::warn!(error = %e, "closing a file due to roll failed; it is recovered and the batch goes to a new file");
         }
         let mut touched: Vec<String> = Vec::new();
-        let result = self.write_events(events, now, now_ms, &mut touched);
+        let mut refused = Vec::new();
+        let result = self.write_events(events, now, now_ms, &mut touched, &mut refused);
         let result = result.and_then(|()| {
             for key in &touched {
                 if let Some(o) = self.open.get_mut(key) {
@@ -158,7 +164,7 @@ impl HdfsWriter {
                 }
             }
         }
-        result
+        result.map(|()| refused)
     }
 
     fn write_events(
@@ -167,45 +173,72 @@ impl HdfsWriter {
         now: Instant,
         now_ms: i64,
         touched: &mut Vec<String>,
+        refused: &mut Vec<Refused>,
     ) -> Result<(), HdfsError> {
-        // Without header escapes the bucket depends only on the timestamp: events with the
-        // same one as the previous event (every event with useLocalTimeStamp) reuse its render.
-        let by_time_only = !self.path.uses_headers() && !self.prefix.uses_headers();
-        let mut last: Option<(Option<i64>, String, String, String)> = None;
-        for e in events {
-            let ts = event_time(&e.headers, self.cfg.use_local_timestamp, now_ms)?;
-            let reuse = by_time_only && last.as_ref().is_some_and(|(t, ..)| *t == ts);
-            if !reuse {
-                let dir =
-                    self.path
-                        .render(&e.headers, ts, self.cfg.zone, self.cfg.round, &self.host)?;
-                let prefix = self.prefix.render(
-                    &e.headers,
-                    ts,
-                    self.cfg.zone,
-                    self.cfg.round,
-                    &self.host,
-                )?;
-                let key = format!("{dir}/{prefix}");
-                last = Some((ts, dir, prefix, key));
+        let counter_digits = (self.counter.saturating_add(NAME_TRIES_MAX as u64))
+            .to_string()
+            .len();
+        let routes = Router {
+            path: &self.path,
+            prefix: &self.prefix,
+            cfg: &self.cfg,
+            host: &self.host,
+            name_extra_bytes: self.naming.in_use_prefix.len()
+                + 1
+                + counter_digits
+                + self.naming.suffix.len()
+                + self.naming.in_use_suffix.len(),
+        }
+        .route(events, now_ms);
+        // Buckets whose file the file system refused by name (with header escapes only).
+        let mut bad: Vec<(usize, String)> = Vec::new();
+        for (index, (e, route)) in events.iter().zip(routes.events).enumerate() {
+            let route = match route {
+                Ok(r) => r,
+                Err(reason) => {
+                    refused.push(Refused { index, reason });
+                    continue;
+                }
+            };
+            if let Some((_, why)) = bad.iter().find(|(b, _)| *b == route.bucket) {
+                refused.push(Refused {
+                    index,
+                    reason: why.clone(),
+                });
+                continue;
             }
-            let Some((_, dir, prefix, key)) = last.as_ref() else {
+            let Some(bucket) = routes.buckets.get(route.bucket) else {
                 continue;
             };
-            let key = key.as_str();
+            let key = bucket.key.as_str();
             if !self.open.contains_key(key) {
                 self.make_room(now)?;
-                let dir = PathBuf::from(&dir);
-                let w = BucketWriter::open(
+                let dir = PathBuf::from(&bucket.dir);
+                let opened = BucketWriter::open(
                     self.fs.as_ref(),
                     &dir,
-                    prefix,
+                    &bucket.prefix,
                     &self.naming,
                     &mut self.counter,
                     self.layout,
                     now,
-                )
-                .map_err(io_err("opening a file in", &dir))?;
+                );
+                let w = match opened {
+                    Ok(w) => w,
+                    Err(err) if bucket.from_event && refused_as_name(&err) => {
+                        let why = format!(
+                            "the file system refuses the name of a file in {:?} made from headers: {err}",
+                            bucket.dir
+                        );
+                        refused.push(Refused {
+                            index,
+                            reason: why.clone(),
+                        });
+                        bad.push((route.bucket, why));
+                        continue;
+                    }
+                    Err(err) => return Err(io_err("opening a file in", &dir)(err)),
+                };
                 tracing::debug!(path = %w.in_use_path().display(), "opened");
                 self.open
                     .insert(key.to_owned(), Open { writer: w, used: 0 });
@@ -216,9 +249,13 @@ impl HdfsWriter {
                 continue;
             };
             o.used = stamp;
-            if let Err(err) = o.writer.append(e, ts.unwrap_or(now_ms), now) {
-                let p = o.writer.in_use_path().to_owned();
-                return Err(io_err("encoding an event for", &p)(err));
+            if let Err(err) = o.writer.append(e, route.ts.unwrap_or(now_ms), now) {
+                // The encoder adds nothing of an event it refuses (a record too large).
+                refused.push(Refused {
+                    index,
+                    reason: format!("cannot be encoded: {err}"),
+                });
+                continue;
             }
             if !touched.iter().any(|k| k == key) {
                 touched.push(key.to_owned());

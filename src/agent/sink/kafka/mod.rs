@@ -18,6 +18,10 @@
 //! librdkafka's partitioner; the timestamp is the `timestampHeader` header, else now; the value
 //! is the body, or the whole event in Avro when `useFlumeEventFormat`.
 //!
+//! A record librdkafka refuses at once as larger than `message.max.bytes` is a poison event
+//! ([`super::poison`]): the rest of the batch goes on, and the runner drops or dead-letters it.
+//! (A broker that refuses a record later, in its acknowledgement, still fails the batch.)
+//!
 //! librdkafka reconnects by itself, so a broker that went away and came back needs nothing
 //! from the sink: the batch that failed meanwhile is retried by the runner.
 
@@ -35,7 +39,8 @@ use rdkafka::producer::{BaseRecord, ThreadedProducer};
 pub use acks::{BatchAcks, SinkContext};
 pub use config::KafkaSinkConfig;
 
-use super::{Acks, SinkError};
+use super::{Acks, Poisoned, SinkError};
+use crate::agent::failpoint;
 use crate::agent::kafka::{format, LogContext};
 use crate::agent::metrics::{CounterGroup, SinkCounter};
 use crate::agent::stop::Stop;
@@ -64,6 +69,8 @@ pub struct KafkaSink {
     acks: Option<Arc<BatchAcks>>,
     /// When a batch's wait first saw the stop signal: the grace ends `STOP_GRACE` later.
     stop_seen: Arc<OnceLock<tokio::time::Instant>>,
+    /// Records of the last batch refused as too large (poison).
+    poisoned: Vec<Poisoned>,
 }
 
 impl std::fmt::Debug for KafkaSink {
@@ -98,6 +105,7 @@ impl KafkaSink {
             scratch: Vec::new(),
             acks: None,
             stop_seen: Arc::default(),
+            poisoned: Vec::new(),
         }
     }
 
@@ -152,12 +160,25 @@ impl KafkaSink {
     /// librdkafka may still be delivered (a duplicate after the rollback, never a loss).
     pub async fn deliver(&mut self, events: &[Event]) -> Result<(), SinkError> {
         self.acks = None;
+        self.poisoned.clear();
         self.prepare().await?;
         let acks = BatchAcks::new(events.len());
         let mut scratch = std::mem::take(&mut self.scratch);
         let mut sent = Ok(());
         for e in events {
-            sent = self.send(e, &acks, &mut scratch).await;
+            sent = match self.send(e, &acks, &mut scratch).await {
+                Err(Sent::TooLarge(reason)) => {
+                    // Never queued: answered here so the batch's count still closes.
+                    acks.answer(Ok(()));
+                    self.poisoned.push(Poisoned {
+                        event: e.clone(),
+                        reason,
+                    });
+                    Ok(())
+                }
+                Err(Sent::Failed(err)) => Err(err),
+                Ok(()) => Ok(()),
+            };
             if sent.is_err() {
                 break;
             }
@@ -165,7 +186,13 @@ impl KafkaSink {
         self.scratch = scratch;
         sent?;
         self.acks = Some(acks);
+        failpoint::hold(failpoint::KAFKA_SINK_SENT).await;
         Ok(())
+    }
+
+    /// The records of the last `deliver` refused as too large.
+    pub fn take_poisoned(&mut self) -> Vec<Poisoned> {
+        std::mem::take(&mut self.poisoned)
     }
 
     /// The acknowledgements of the batch the last successful `deliver` handed over.
@@ -183,7 +210,9 @@ impl KafkaSink {
                 .map_err(|message| SinkError {
                     sink: name,
                     message,
-                })
+                })?;
+            failpoint::hold(failpoint::KAFKA_SINK_ACKNOWLEDGED).await;
+            Ok(())
         })))
     }
 
@@ -193,9 +222,9 @@ impl KafkaSink {
         e: &Event,
         acks: &Arc<BatchAcks>,
         scratch: &mut Vec<u8>,
-    ) -> Result<(), SinkError> {
+    ) -> Result<(), Sent> {
         let Some(producer) = self.producer.as_ref() else {
-            return Err(self.error("no producer"));
+            return Err(Sent::Failed(self.error("no producer")));
         };
         let place = placement(&self.cfg, e);
         let value: &[u8] = if self.cfg.use_flume_event_format {
@@ -234,15 +263,22 @@ impl KafkaSink {
                 Ok(()) => return Ok(()),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     if tokio::time::Instant::now() >= deadline || self.stopping() {
-                        return Err(self.error("librdkafka's queue stayed full"));
+                        return Err(Sent::Failed(self.error("librdkafka's queue stayed full")));
                     }
                     record = back;
                     tokio::time::sleep(QUEUE_FULL_PAUSE).await;
                 }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge), _)) => {
+                    return Err(Sent::TooLarge(format!(
+                        "a record of {} bytes to topic {:?} is larger than message.max.bytes",
+                        value.len(),
+                        place.topic
+                    )))
+                }
                 Err((e, _)) => {
-                    return Err(
-                        self.error(format!("cannot produce to topic {:?}: {e}", place.topic))
-                    )
+                    return Err(Sent::Failed(
+                        self.error(format!("cannot produce to topic {:?}: {e}", place.topic)),
+                    ))
                 }
             }
         }
@@ -259,6 +295,14 @@ impl KafkaSink {
             self.count(SinkCounter::ConnectionClosed);
         }
     }
+}
+
+/// Why one record was not handed to librdkafka.
+enum Sent {
+    /// Larger than `message.max.bytes`: the record is poison.
+    TooLarge(String),
+    /// Anything else fails the batch.
+    Failed(SinkError),
 }
 
 /// Waits for every acknowledgement of a batch, within `limit` and the stop grace (shared by
@@ -348,6 +392,10 @@ pub fn substitute<'a>(template: &'a str, e: &Event) -> Cow<'a, str> {
 }
 
 impl crate::agent::sink::Sink for KafkaSink {
+    fn take_poisoned(&mut self) -> Vec<crate::agent::sink::Poisoned> {
+        KafkaSink::take_poisoned(self)
+    }
+
     fn attach(&mut self, counters: Arc<CounterGroup>, stop: Stop) {
         KafkaSink::attach(self, counters, stop);
     }

@@ -106,3 +106,29 @@ fn escapes_without_a_closing_brace_are_kept_as_written() {
     let e = Event::new(Vec::new()).header("a", "1");
     assert_eq!(substitute("x-%{a}-%{b}-%{c", &e), "x-1--%{c");
 }
+
+#[tokio::test]
+async fn a_record_over_message_max_bytes_is_poison_and_the_rest_of_the_batch_is_handed_over() {
+    // No broker is needed: librdkafka checks the size when the record is produced.
+    let mut sink = KafkaSink::new(
+        "k",
+        cfg("a.sinks.k.kafka.producer.max.request.size = 1000\n\
+             a.sinks.k.kafka.bootstrap.servers = 127.0.0.1:1\n"),
+    );
+    let events = vec![
+        Event::new("small"),
+        Event::new(vec![b'x'; 5000]),
+        Event::new("small too"),
+    ];
+    sink.deliver(&events).await.unwrap();
+    let poisoned = sink.take_poisoned();
+    assert_eq!(poisoned.len(), 1);
+    assert_eq!(poisoned[0].event, events[1]);
+    assert!(
+        poisoned[0].reason.contains("message.max.bytes"),
+        "{}",
+        poisoned[0].reason
+    );
+    assert!(sink.take_acks().is_some(), "the two others are in flight");
+    sink.stop();
+}

@@ -1,31 +1,29 @@
-//! One connection of the `avro` source: read a frame (within `idle-timeout` before its first
-//! byte and `request-timeout` after it), let the state machine decide, put the events, write
-//! the answer (within `request-timeout`). Garbage, truncated or oversized input closes the
-//! connection with one log line and `EventReadFail`; the source and its other connections go
-//! on. The stop signal is watched while waiting for input; a call being put is finished.
+//! One connection of the `avro` source: read a frame (read.rs: the whole frame within
+//! `request-timeout` of its first byte, its bytes reserved from the frame budget before they
+//! are read), take a `threads` permit, decode it (decode.rs: off the async workers when it is
+//! large, its events counted against the decoded budget), put the events, write the answer
+//! (within `request-timeout`). Garbage, truncated or oversized input closes the connection
+//! with one log line and `EventReadFail`; the source and its other connections go on. The
+//! stop signal is watched while waiting for input or for a budget; a call being put is
+//! finished.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
-use super::Shared;
+use super::decode::{self, Decoded, Failed};
+use super::{bad_input, read, Shared};
 use crate::agent::alarm::upstreams::UpstreamKey;
 use crate::agent::metrics::SourceCounter;
 use crate::agent::source::SourceCtx;
 use crate::wire::avro::call::CallLimits;
-use crate::wire::avro::server::{Action, ServerConn};
-use crate::wire::avro::{encode_frame, Frame, FrameLimits, FrameReader, KnownClients, Status};
+use crate::wire::avro::server::ServerConn;
+use crate::wire::avro::{encode_frame, FrameLimits, FrameReader, Status};
 
-/// Bytes asked of the socket per read.
-const READ_CHUNK_BYTES: usize = 64 << 10;
-/// Bytes of the first read after a frame boundary (kept on the task, not the heap buffer).
-const IDLE_READ_BYTES: usize = 1024;
 /// Most buffers in one frame (Flume's client sends 2).
-const FRAME_BUFFERS_MAX: usize = 4096;
-/// A timeout long enough to mean "never".
-const NEVER: Duration = Duration::from_secs(365 * 24 * 3600);
+const FRAME_BUFFERS_MAX: usize = crate::wire::avro::frame::FRAME_BUFFERS_MAX_DEFAULT;
 
 /// Serves one connection until the peer leaves, misbehaves, or the source stops.
 pub(crate) async fn serve<S>(mut stream: S, peer: SocketAddr, ctx: &SourceCtx, shared: &Arc<Shared>)
@@ -49,42 +47,62 @@ where
         key: None,
     };
     loop {
-        let frame = match next_frame(&mut stream, &mut reader, &mut stop, peer, ctx, shared).await {
-            Some(f) => f,
-            None => return,
+        let Some(received) =
+            read::next_frame(&mut stream, &mut reader, &mut stop, peer, ctx, shared).await
+        else {
+            return;
         };
-        // The shared cache is locked only while a handshake is read, never while events are.
-        let action = if conn.handshaken() {
-            conn.on_request(&frame.payload, &mut KnownClients::default())
-        } else {
-            conn.on_request(&frame.payload, &mut shared.known.lock())
+        let deadline = tokio::time::Instant::now() + cfg.request_timeout;
+        let serial = received.frame.serial;
+        // `threads` bounds the calls being decoded and put at once.
+        let _thread = match &shared.threads {
+            None => None,
+            Some(t) => tokio::select! {
+                _ = stop.wait() => return,
+                p = t.acquire() => p.ok(),
+            },
         };
-        drop(frame.payload);
-        let (bufs, close) = match action {
-            Err(e) => {
+        let decoded = decode::decode(
+            &mut conn,
+            received.frame.payload,
+            received.held,
+            shared,
+            deadline,
+            &mut stop,
+        )
+        .await;
+        let (bufs, close) = match decoded {
+            Err(Failed::Stopped) => return,
+            Err(Failed::Bad(e)) => {
                 bad_input(ctx, peer, &e.to_string(), e.kind());
                 return;
             }
-            Ok(Action::Reply(bufs)) => (bufs, false),
-            Ok(Action::Refuse { reply, error }) => {
+            Ok(Decoded::Reply(bufs)) => (bufs, false),
+            Ok(Decoded::Refuse { reply, error }) => {
                 bad_input(ctx, peer, &error.to_string(), error.kind());
                 (reply, true)
             }
-            Ok(Action::Put {
-                batch,
-                events,
-                handshake,
-            }) => {
+            Ok(Decoded::Busy { call, cost }) => {
+                ctx.counters.add(SourceCounter::ChannelWriteFail, 1);
+                tracing::warn!(source = %ctx.name, %peer, decoded_bytes = cost, "avro call answered FAILED: its events would not fit the source's decoded budget within request-timeout (max-inflight-bytes)");
+                let reply = ServerConn::status_reply(call.handshake, Status::Failed);
+                (reply.to_vec(), false)
+            }
+            Ok(Decoded::Put { call, events, held }) => {
                 if upstream.key.is_none() {
-                    upstream.identify(peer, conn.call_meta());
+                    upstream.identify(peer, &call.meta);
                 }
-                let status = put(ctx, shared, batch, events).await;
+                let status = put(ctx, call.batch, events).await;
+                drop(held);
                 shared.peers.seen(peer.ip(), Instant::now());
-                (ServerConn::status_reply(handshake, status).to_vec(), false)
+                (
+                    ServerConn::status_reply(call.handshake, status).to_vec(),
+                    false,
+                )
             }
         };
         out.clear();
-        encode_frame(frame.serial, &bufs, &mut out);
+        encode_frame(serial, &bufs, &mut out);
         match tokio::time::timeout(cfg.request_timeout, stream.write_all(&out)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
@@ -130,12 +148,7 @@ impl Drop for UpstreamGuard<'_> {
 }
 
 /// Puts one call's events; the status to answer.
-async fn put(
-    ctx: &SourceCtx,
-    shared: &Shared,
-    batch: bool,
-    events: Vec<sluice_core::Event>,
-) -> Status {
+async fn put(ctx: &SourceCtx, batch: bool, events: Vec<sluice_core::Event>) -> Status {
     let n = events.len() as u64;
     let c = &ctx.counters;
     c.add(
@@ -147,10 +160,6 @@ async fn put(
         1,
     );
     c.add(SourceCounter::EventReceived, n);
-    let _permit = match &shared.threads {
-        Some(s) => s.acquire().await.ok(),
-        None => None,
-    };
     match ctx.router.process(events).await {
         Ok(()) => {
             c.add(
@@ -170,79 +179,4 @@ async fn put(
             Status::Failed
         }
     }
-}
-
-/// The next frame, or `None` when the connection is over (already logged).
-async fn next_frame<S>(
-    stream: &mut S,
-    reader: &mut FrameReader,
-    stop: &mut crate::agent::stop::Stop,
-    peer: SocketAddr,
-    ctx: &SourceCtx,
-    shared: &Shared,
-) -> Option<Frame>
-where
-    S: AsyncRead + Unpin,
-{
-    let cfg = &shared.cfg;
-    loop {
-        match reader.next_frame() {
-            Ok(Some(f)) => return Some(f),
-            Ok(None) => {}
-            Err(e) => {
-                bad_input(ctx, peer, &e.to_string(), e.kind());
-                return None;
-            }
-        }
-        let pending = reader.pending();
-        let wait = if pending > 0 {
-            cfg.request_timeout
-        } else {
-            cfg.idle_timeout.unwrap_or(NEVER)
-        };
-        let read = if pending == 0 {
-            // Between calls: a small read, so an idle connection holds no large buffer.
-            let mut small = [0u8; IDLE_READ_BYTES];
-            let r = tokio::select! {
-                _ = stop.wait() => return None,
-                r = tokio::time::timeout(wait, stream.read(&mut small)) => r,
-            };
-            if let Ok(Ok(n)) = r {
-                reader.push(&small[..n]);
-            }
-            r
-        } else {
-            tokio::select! {
-                _ = stop.wait() => return None,
-                r = tokio::time::timeout(wait, stream.read_buf(reader.read_buffer(READ_CHUNK_BYTES))) => r,
-            }
-        };
-        match read {
-            Ok(Ok(0)) => {
-                if pending > 0 {
-                    bad_input(ctx, peer, &format!("peer closed the connection in the middle of a frame ({pending} bytes received)"), "truncated");
-                }
-                return None;
-            }
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => {
-                tracing::debug!(source = %ctx.name, %peer, error = %e, "avro connection: read failed");
-                return None;
-            }
-            Err(_) if pending > 0 => {
-                bad_input(ctx, peer, &format!("rest of a frame not received within request-timeout ({} ms, {pending} bytes received)", wait.as_millis()), "truncated");
-                return None;
-            }
-            Err(_) => {
-                tracing::info!(source = %ctx.name, %peer, idle_s = wait.as_secs(), "avro connection closed: idle-timeout");
-                return None;
-            }
-        }
-    }
-}
-
-/// The one log line and the metric of a connection closed for bad input.
-fn bad_input(ctx: &SourceCtx, peer: SocketAddr, what: &str, kind: &str) {
-    ctx.counters.add(SourceCounter::EventReadFail, 1);
-    tracing::warn!(source = %ctx.name, %peer, kind, "avro connection closed: {what}");
 }

@@ -30,13 +30,14 @@ pub struct ExecConfig {
 pub fn parse(cx: &mut Ctx<'_>) -> Option<ExecConfig> {
     let command = cx.required("command");
     let shell = cx.get("shell");
+    // `command?` comes last: every key is read (and its problems reported) first.
     Some(ExecConfig {
-        command: command?,
         shell,
         restart: cx.bool("restart", false),
         restart_throttle: cx.millis("restartThrottle", 10_000, 0, DURATION_MS_MAX),
         log_stderr: cx.bool("logStdErr", false),
         batch_size: cx.batch_size("batchSize", 20),
         batch_timeout: cx.millis("batchTimeout", 3000, 1, DURATION_MS_MAX),
+        command: command?,
     })
 }

@@ -1,6 +1,6 @@
 //! The HTTP source's handlers, pure functions from a request's bytes to events.
 //!
-//! - `JSONHandler` (Flume's default): the body is a JSON array of
+//! - `JSONHandler` (Flume's default, json.rs): the body is a JSON array of
 //!   `{"headers": {"k": "v", ...}, "body": "text"}`; numbers and booleans are taken as their
 //!   text (as Gson does), a missing body is empty. The request charset comes from
 //!   `Content-Type` (`charset=UTF-8` when absent); as in Flume only UTF-8, UTF-16 and UTF-32
@@ -10,6 +10,7 @@
 //! - `BlobHandler`: the whole body is one event, cut at `maxBlobLength` bytes; the query
 //!   parameters are its headers (the last value of a repeated name wins).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -51,14 +52,15 @@ pub fn charset_of(content_type: Option<&str>) -> Result<Charset, String> {
     }
 }
 
-fn decode(body: &[u8], cs: Charset) -> Result<String, String> {
+/// The request body as text (borrowed when it is UTF-8 already).
+pub fn decode(body: &[u8], cs: Charset) -> Result<Cow<'_, str>, String> {
     match cs {
         Charset::Utf8 => {
             let b = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-            String::from_utf8(b.to_vec()).map_err(|e| {
+            std::str::from_utf8(b).map(Cow::Borrowed).map_err(|e| {
                 format!(
                     "request body is not valid UTF-8 (at byte {})",
-                    e.utf8_error().valid_up_to()
+                    e.valid_up_to()
                 )
             })
         }
@@ -81,6 +83,7 @@ fn decode(body: &[u8], cs: Charset) -> Result<String, String> {
             });
             char::decode_utf16(units)
                 .collect::<Result<String, _>>()
+                .map(Cow::Owned)
                 .map_err(|e| format!("request body is not valid UTF-16: {e}"))
         }
         Charset::Utf32 => {
@@ -104,7 +107,8 @@ fn decode(body: &[u8], cs: Charset) -> Result<String, String> {
                         format!("request body is not valid UTF-32 (code point {n:#x})")
                     })
                 })
-                .collect()
+                .collect::<Result<String, _>>()
+                .map(Cow::Owned)
         }
     }
 }
@@ -128,7 +132,7 @@ pub fn encode(text: &str, cs: Charset) -> Vec<u8> {
 }
 
 /// A JSON string, number or boolean, as text; `null` is absent.
-struct Scalar(Option<String>);
+pub(super) struct Scalar(pub(super) Option<String>);
 
 impl<'de> Deserialize<'de> for Scalar {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -162,47 +166,6 @@ impl<'de> Deserialize<'de> for Scalar {
         }
         d.deserialize_any(V)
     }
-}
-
-#[derive(Deserialize)]
-struct JsonEvent {
-    #[serde(default)]
-    headers: Option<BTreeMap<String, Scalar>>,
-    #[serde(default)]
-    body: Option<Scalar>,
-}
-
-/// Flume's `JSONHandler`: a JSON array of events in the charset named by `content_type`.
-/// The error is the reason to answer 400 with.
-pub fn json_events(body: &[u8], content_type: Option<&str>) -> Result<Vec<Event>, String> {
-    let cs = charset_of(content_type)?;
-    let text = decode(body, cs)?;
-    let trimmed = text.trim_start();
-    if trimmed.is_empty() {
-        return Err("request body is empty; expected a JSON array of events".into());
-    }
-    if !trimmed.starts_with('[') {
-        return Err(format!(
-            "request body is not a JSON array of events (it starts with {:?}); expected \
-             [{{\"headers\":{{...}},\"body\":\"...\"}}, ...]",
-            trimmed.chars().next().unwrap_or(' ')
-        ));
-    }
-    let parsed: Vec<JsonEvent> =
-        serde_json::from_str(&text).map_err(|e| format!("request has invalid JSON: {e}"))?;
-    Ok(parsed
-        .into_iter()
-        .map(|je| {
-            let headers = je
-                .headers
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(k, v)| (k, v.0.unwrap_or_default()))
-                .collect();
-            let body = je.body.and_then(|b| b.0).unwrap_or_default();
-            Event::with_headers(headers, encode(&body, cs))
-        })
-        .collect())
 }
 
 /// `BlobHandler`: the body (cut at `max_blob_length` bytes) with the query parameters as
@@ -257,59 +220,6 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_json_array_becomes_events_with_headers_and_utf8_bodies() {
-        let body = br#"[{"headers":{"a":"b","n":5,"t":true,"z":null},"body":"caf\u00e9"},{"body":"x"},{}]"#;
-        let ev = json_events(body, Some("application/json")).unwrap();
-        assert_eq!(ev.len(), 3);
-        assert_eq!(ev[0].headers.get("a").unwrap(), "b");
-        assert_eq!(ev[0].headers.get("n").unwrap(), "5");
-        assert_eq!(ev[0].headers.get("t").unwrap(), "true");
-        assert_eq!(ev[0].headers.get("z").unwrap(), "");
-        assert_eq!(ev[0].body, "café".as_bytes());
-        assert!(ev[1].headers.is_empty());
-        assert_eq!(ev[1].body, b"x");
-        assert!(ev[2].body.is_empty());
-    }
-
-    #[test]
-    fn a_json_body_that_is_not_an_array_is_refused_with_the_reason() {
-        let err = json_events(br#"{"headers":{},"body":"x"}"#, None).unwrap_err();
-        assert!(err.contains("not a JSON array"), "{err}");
-        let err = json_events(b"", None).unwrap_err();
-        assert!(err.contains("empty"), "{err}");
-        let err = json_events(br#"[{"body":"x"}"#, None).unwrap_err();
-        assert!(err.contains("invalid JSON"), "{err}");
-        let err = json_events(br#"[{"body":{"x":1}}]"#, None).unwrap_err();
-        assert!(err.contains("invalid JSON"), "{err}");
-        let err = json_events(b"[\"\xff\"]", None).unwrap_err();
-        assert!(err.contains("not valid UTF-8"), "{err}");
-    }
-
-    #[test]
-    fn a_utf16_request_gives_bodies_encoded_as_java_does() {
-        let text = r#"[{"headers":{"k":"v"},"body":"hé"}]"#;
-        let mut body = vec![0xFF, 0xFE];
-        for u in text.encode_utf16() {
-            body.extend_from_slice(&u.to_le_bytes());
-        }
-        let ev = json_events(&body, Some("application/json; charset=\"UTF-16\"")).unwrap();
-        assert_eq!(ev[0].headers.get("k").unwrap(), "v");
-        assert_eq!(ev[0].body, vec![0xFE, 0xFF, 0, b'h', 0, 0xE9]);
-        let utf32: Vec<u8> = text
-            .chars()
-            .flat_map(|c| (c as u32).to_be_bytes())
-            .collect();
-        let ev = json_events(&utf32, Some("application/json;charset=utf-32")).unwrap();
-        assert_eq!(ev[0].body, vec![0, 0, 0, b'h', 0, 0, 0, 0xE9]);
-    }
-
-    #[test]
-    fn an_unsupported_charset_is_refused() {
-        let err = json_events(b"[]", Some("application/json; charset=ISO-8859-1")).unwrap_err();
-        assert!(err.contains("ISO-8859-1"), "{err}");
-    }
 
     #[test]
     fn a_blob_is_one_event_cut_at_max_length_with_query_headers() {

@@ -18,6 +18,7 @@
 //! `EventReadFail`; its offset is committed with the batch so it is not read again.
 
 pub mod config;
+pub mod resume;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -32,19 +33,23 @@ use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
 pub use config::KafkaSourceConfig;
+use resume::{Partition, Resume};
 
 use super::{SourceCtx, SourceError};
 use crate::agent::backoff::Backoff;
+use crate::agent::failpoint;
 pub use crate::agent::kafka::keys::CONSUMER_OVERRIDES;
 use crate::agent::kafka::{format, LogContext};
 use crate::agent::metrics::SourceCounter;
 use sluice_core::Event;
 
-/// The consumer's context: logs under the source's name and notes revoked partitions.
+/// The consumer's context: logs under the source's name and notes revoked and newly
+/// assigned partitions.
 #[derive(Debug)]
 pub struct SourceContext {
     log: LogContext,
     revoked: Mutex<Vec<(String, i32)>>,
+    assigned: Mutex<Vec<(String, i32)>>,
 }
 
 impl ClientContext for SourceContext {
@@ -65,10 +70,14 @@ impl ConsumerContext for SourceContext {
                 for e in tpl.elements() {
                     r.push((e.topic().to_owned(), e.partition()));
                 }
-                tracing::info!(component = %self.log.component, partitions = tpl.count(), "partitions revoked");
+                tracing::info!(component = %self.log.component, partitions = %names(tpl), "partitions revoked");
             }
             Rebalance::Assign(tpl) => {
-                tracing::info!(component = %self.log.component, partitions = tpl.count(), "partitions assigned");
+                let mut a = self.assigned.lock();
+                for e in tpl.elements() {
+                    a.push((e.topic().to_owned(), e.partition()));
+                }
+                tracing::info!(component = %self.log.component, partitions = %names(tpl), "partitions assigned");
             }
             Rebalance::Error(e) => {
                 tracing::warn!(component = %self.log.component, error = %e, "rebalance failed");
@@ -77,13 +86,32 @@ impl ConsumerContext for SourceContext {
     }
 }
 
+/// `topic/0 topic/1 ...` for a rebalance's log line.
+fn names(tpl: &TopicPartitionList) -> String {
+    tpl.elements()
+        .iter()
+        .map(|e| format!("{}/{}", e.topic(), e.partition()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 type KafkaConsumer = StreamConsumer<SourceContext>;
 
-/// One batch being gathered: events and the next offset of each partition it read.
+/// One batch being gathered: events, and the first offset and the next offset of each
+/// partition it read.
 #[derive(Debug, Default)]
 struct Batch {
     events: Vec<(String, i32, Event)>,
+    first: BTreeMap<(String, i32), i64>,
     next: BTreeMap<(String, i32), i64>,
+}
+
+/// `topic/partition first..next` for each partition a batch read (debug lines).
+fn ranges(first: &BTreeMap<(String, i32), i64>, next: &BTreeMap<(String, i32), i64>) -> String {
+    next.iter()
+        .map(|((t, p), n)| format!("{t}/{p} {}..{n}", first.get(&(t.clone(), *p)).unwrap_or(n)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Batch {
@@ -95,6 +123,7 @@ impl Batch {
         self.events
             .retain(|(t, p, _)| !revoked.iter().any(|(rt, rp)| rt == t && rp == p));
         self.next.retain(|k, _| !revoked.contains(k));
+        self.first.retain(|k, _| !revoked.contains(k));
     }
 }
 
@@ -103,6 +132,7 @@ pub async fn run(cfg: KafkaSourceConfig, mut ctx: SourceCtx) -> Result<(), Sourc
     let context = SourceContext {
         log: LogContext::new("source", &ctx.name),
         revoked: Mutex::new(Vec::new()),
+        assigned: Mutex::new(Vec::new()),
     };
     let consumer: KafkaConsumer = cfg
         .client
@@ -117,17 +147,23 @@ pub async fn run(cfg: KafkaSourceConfig, mut ctx: SourceCtx) -> Result<(), Sourc
         .map_err(|e| ctx.error(format!("cannot subscribe to {patterns:?}: {e}")))?;
     tracing::info!(source = %ctx.name, topics = ?patterns, "kafka source subscribed");
     let stop = ctx.stop.clone();
+    let mut resume = Resume::default();
     while !stop.is_set() {
-        let batch = gather(&cfg, &consumer, &mut ctx).await;
+        let batch = gather(&cfg, &consumer, &mut ctx, &mut resume).await;
         if batch.next.is_empty() {
             continue;
         }
+        failpoint::hold(failpoint::KAFKA_SOURCE_GATHERED).await;
         let events: Vec<Event> = batch.events.into_iter().map(|(_, _, e)| e).collect();
         if !events.is_empty() && !put(&cfg, &mut ctx, events).await {
             // Stopped before the channel took the batch: nothing committed, read again later.
             break;
         }
+        tracing::debug!(source = %ctx.name, read = %ranges(&batch.first, &batch.next),
+            "batch committed to the channel");
+        failpoint::hold(failpoint::KAFKA_SOURCE_CHANNEL_COMMITTED).await;
         commit(&consumer, &batch.next, &ctx.name).await;
+        failpoint::hold(failpoint::KAFKA_SOURCE_OFFSETS_COMMITTED).await;
     }
     Ok(())
 }
@@ -139,7 +175,12 @@ async fn put(cfg: &KafkaSourceConfig, ctx: &mut SourceCtx, events: Vec<Event>) -
 }
 
 /// Gathers up to `batchSize` records within `batchDurationMillis` (or until stopped).
-async fn gather(cfg: &KafkaSourceConfig, consumer: &KafkaConsumer, ctx: &mut SourceCtx) -> Batch {
+async fn gather(
+    cfg: &KafkaSourceConfig,
+    consumer: &Arc<KafkaConsumer>,
+    ctx: &mut SourceCtx,
+    resume: &mut Resume,
+) -> Batch {
     let mut batch = Batch::default();
     let deadline = tokio::time::Instant::now() + cfg.batch_duration;
     let mut stop = ctx.stop.clone();
@@ -150,6 +191,11 @@ async fn gather(cfg: &KafkaSourceConfig, consumer: &KafkaConsumer, ctx: &mut Sou
         };
         let revoked = std::mem::take(&mut *consumer.context().revoked.lock());
         batch.forget(&revoked);
+        resume.forget(&revoked);
+        let assigned = std::mem::take(&mut *consumer.context().assigned.lock());
+        if !assigned.is_empty() {
+            resume.set(committed(consumer, &assigned, &ctx.name).await);
+        }
         match received {
             Err(_elapsed) => break,
             Ok(Err(e)) => {
@@ -160,6 +206,15 @@ async fn gather(cfg: &KafkaSourceConfig, consumer: &KafkaConsumer, ctx: &mut Sou
             }
             Ok(Ok(m)) => {
                 let key = (m.topic().to_owned(), m.partition());
+                if let Some(gap) = resume.first_record(&key, m.offset()) {
+                    ctx.counters
+                        .add(SourceCounter::EventReadFail, gap.records() as u64);
+                    tracing::warn!(source = %ctx.name, topic = %key.0, partition = key.1,
+                        committed = gap.committed, first = gap.first,
+                        "the broker resumed this partition past its committed offset: records {}..{} were never served (retention or compaction; or a broker that cannot fetch from inside a record batch, see docs/kafka.md)",
+                        gap.committed, gap.first);
+                }
+                batch.first.entry(key.clone()).or_insert(m.offset());
                 batch.next.insert(key.clone(), m.offset() + 1);
                 match to_event(cfg, &m) {
                     Ok(e) => batch.events.push((key.0, key.1, e)),
@@ -175,6 +230,31 @@ async fn gather(cfg: &KafkaSourceConfig, consumer: &KafkaConsumer, ctx: &mut Sou
     batch
 }
 
+/// The group's committed offsets of newly assigned `partitions` (none on an error, logged:
+/// those partitions are then not checked for a resume gap).
+async fn committed(
+    consumer: &Arc<KafkaConsumer>,
+    partitions: &[(String, i32)],
+    name: &str,
+) -> Vec<(Partition, i64)> {
+    let c = Arc::clone(consumer);
+    let tpl = resume::partition_list(partitions);
+    let r =
+        tokio::task::spawn_blocking(move || c.committed_offsets(tpl, resume::committed_timeout()))
+            .await;
+    match r {
+        Ok(Ok(tpl)) => resume::committed_of(&tpl),
+        Ok(Err(e)) => {
+            tracing::debug!(source = %name, error = %e, "committed offsets not read; resume not checked");
+            Vec::new()
+        }
+        Err(e) => {
+            tracing::debug!(source = %name, error = %e, "committed offsets task failed");
+            Vec::new()
+        }
+    }
+}
+
 /// Commits the batch's offsets; a failure only means the batch may be read again.
 async fn commit(consumer: &Arc<KafkaConsumer>, next: &BTreeMap<(String, i32), i64>, name: &str) {
     let mut tpl = TopicPartitionList::new();
@@ -186,7 +266,7 @@ async fn commit(consumer: &Arc<KafkaConsumer>, next: &BTreeMap<(String, i32), i6
     let c = Arc::clone(consumer);
     let r = tokio::task::spawn_blocking(move || c.commit(&tpl, CommitMode::Sync)).await;
     match r {
-        Ok(Ok(())) => {}
+        Ok(Ok(())) => tracing::debug!(source = %name, next = ?next, "offsets committed"),
         Ok(Err(e)) => {
             tracing::warn!(source = %name, error = %e, "offset commit failed; the batch may be delivered again")
         }

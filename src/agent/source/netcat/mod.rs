@@ -5,8 +5,8 @@
 //! required channel, or `FAILED: ...` if it was not. A line longer than `max-line-length`
 //! bytes (newline included) is answered `FAILED` and dropped. A trailing `\r` is removed.
 //!
-//! Limits: at most `maxConnections` connections at once (more are closed at once, logged and
-//! counted as `ConnectionRefusedCount`); a reply that the peer does not read within
+//! Limits: at most `maxConnections` connections at once (more are closed at once, logged at
+//! most every 10 s and counted as `ConnectionRefusedCount`); a reply that the peer does not read within
 //! [`REPLY_WRITE_TIMEOUT`] ends the connection, and so does the source's stop signal, so a
 //! client that never reads can hold neither a task nor a shutdown.
 
@@ -123,6 +123,10 @@ fn too_long(cfg: &NetcatConfig, ctx: &SourceCtx) -> String {
 }
 
 impl crate::agent::source::BuildSource for NetcatConfig {
+    fn listens(&self) -> bool {
+        true
+    }
+
     fn batch_size(&self) -> usize {
         1
     }

@@ -15,6 +15,23 @@ pub const MAX_LINE_LENGTH_LIMIT: u64 = 64 * 1024 * 1024;
 /// Largest `deserializer.maxBlobLength` accepted.
 pub const MAX_BLOB_LENGTH_LIMIT: u64 = 1 << 30;
 
+/// A warning when BLOB events may be larger than the file channel `channel` stores in one
+/// event (`RECORD_BYTES_MAX`, headers included): such a file is set aside at run time.
+pub fn blob_over_file_channel(cfg: &SpoolDirConfig, channel: &str) -> Option<String> {
+    let Deserializer::Blob { max_blob_length } = cfg.deserializer else {
+        return None;
+    };
+    let limit = sluice_core::RECORD_BYTES_MAX;
+    (max_blob_length >= limit).then(|| {
+        format!(
+            "{max_blob_length} bytes is more than file channel {channel} stores in one event \
+             ({limit} bytes with headers): a file with a part that large is refused by the \
+             channel and set aside (it keeps its name; the files behind it go on); set it to \
+             at most 64000000 to have large files cut into several events"
+        )
+    })
+}
+
 /// `deletePolicy`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeletePolicy {

@@ -291,6 +291,15 @@ impl Spooler {
         }
     }
 
+    /// A batch of the current file can never be put (an event larger than a channel's
+    /// record limit): the file is set aside as other per-file errors are (it keeps its name
+    /// and is tried again only when it changes or after a restart); the next file goes on.
+    pub fn set_aside_current(&mut self, why: &str) {
+        if let Some(cur) = self.current.take() {
+            self.aside(&cur.cand, why);
+        }
+    }
+
     /// Records that everything before `pos` in the current file was committed (durably).
     pub fn committed(&mut self, pos: u64) -> Result<(), SpoolError> {
         let Some(cur) = &self.current else {

@@ -5,6 +5,9 @@
 //! the position durably (retried with a capped backoff on failure, e.g. a full disk; the next
 //! batch is not read before it succeeded). A file is completed only after its last commit.
 //! A kill at any moment therefore re-sends at most the batch whose position was not saved.
+//! A batch a channel can never take (an event larger than the file channel's record limit,
+//! e.g. a BLOB over 64 MiB) is not retried: its file is set aside as other per-file errors
+//! are, and the files behind it go on.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +16,7 @@ use super::config::SpoolDirConfig;
 use super::spooler::{SpoolError, Spooler, Step};
 use crate::agent::backoff::Backoff;
 use crate::agent::metrics::SourceCounter;
-use crate::agent::source::{SourceCtx, SourceError};
+use crate::agent::source::{Put, SourceCtx, SourceError};
 use sluice_core::Event;
 
 /// First wait after the channel refused a batch (Flume's 250 ms).
@@ -40,8 +43,14 @@ pub async fn run(cfg: SpoolDirConfig, mut ctx: SourceCtx) -> Result<(), SourceEr
                 }
             }
             Ok(Step::Events { events, pos }) => {
-                if !put(&cfg, &mut ctx, events).await {
-                    return Ok(());
+                match put(&cfg, &mut ctx, events).await {
+                    Put::Committed => {}
+                    Put::Stopped => return Ok(()),
+                    Put::NeverFits(why) => {
+                        ctx.counters.add(SourceCounter::GenericProcessingFail, 1);
+                        blocking(&mut spooler, &ctx, move |s| s.set_aside_current(&why)).await?;
+                        continue;
+                    }
                 }
                 if !retry_state(&mut spooler, &mut ctx, move |s| s.committed(pos)).await? {
                     return Ok(());
@@ -109,8 +118,13 @@ async fn retry_state(
 }
 
 /// Puts a batch, retrying with Flume's spooldir backoff (250 ms doubling up to
-/// `maxBackoff`) until committed or stopped.
-async fn put(cfg: &SpoolDirConfig, ctx: &mut SourceCtx, events: Vec<Event>) -> bool {
+/// `maxBackoff`) until committed or stopped; a batch a channel can never take is not retried.
+async fn put(cfg: &SpoolDirConfig, ctx: &mut SourceCtx, events: Vec<Event>) -> Put {
     let backoff = Backoff::doubling(BACKOFF_START, cfg.max_backoff).first_uncapped();
-    ctx.put_with_backoff(events, backoff).await
+    match ctx.put_until(events, backoff, true).await {
+        Put::NeverFits(why) => Put::NeverFits(format!(
+            "{why} (deserializer.maxBlobLength or maxLineLength larger than the channel stores in one event)"
+        )),
+        other => other,
+    }
 }

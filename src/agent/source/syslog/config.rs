@@ -75,8 +75,8 @@ pub fn parse_udp(cx: &mut Ctx<'_>) -> Option<SyslogUdpConfig> {
     let port = cx.port("port");
     Some(SyslogUdpConfig {
         host: cx.get("host").unwrap_or_else(|| "0.0.0.0".into()),
-        port: port?,
         syslog: syslog_options(cx, "false"),
+        port: port?,
     })
 }
 
@@ -124,25 +124,29 @@ fn syslog_options(cx: &mut Ctx<'_>, keep_default: &str) -> SyslogOptions {
 
 fn syslog_tcp(cx: &mut Ctx<'_>, multi: bool) -> Option<SyslogTcpConfig> {
     let host = cx.get("host").unwrap_or_else(|| "0.0.0.0".into());
+    // A refused port does not end the build: every other key is still read and checked,
+    // and `None` is returned at the end.
     let ports = if multi {
-        let list = cx.required("ports")?;
-        let mut ports = Vec::new();
-        for p in list.split_whitespace() {
-            ports.push(cx.port_value("ports", p)?);
-        }
-        if ports.is_empty() {
-            cx.error("ports", "expected a space-separated list of ports");
-            return None;
-        }
-        ports
+        cx.required("ports").and_then(|list| {
+            let ports: Vec<Option<u16>> = list
+                .split_whitespace()
+                .map(|p| cx.port_value("ports", p))
+                .collect();
+            if ports.is_empty() {
+                cx.error("ports", "expected a space-separated list of ports");
+                return None;
+            }
+            ports.into_iter().collect::<Option<Vec<u16>>>()
+        })
     } else {
-        vec![cx.port("port")?]
+        cx.port("port").map(|p| vec![p])
     };
+    let port_list = ports.clone().unwrap_or_default();
     let syslog = syslog_options(cx, "none");
     let tls = crate::agent::source::tls::config::parse(cx);
     let port_header = if multi { cx.get("portHeader") } else { None };
     if multi {
-        charsets(cx, &ports);
+        charsets(cx, &port_list);
         // Tokio's worker threads do the work of Flume's `numProcessors` MINA processors.
         cx.get("numProcessors");
     }
@@ -150,7 +154,6 @@ fn syslog_tcp(cx: &mut Ctx<'_>, multi: bool) -> Option<SyslogTcpConfig> {
     Some(SyslogTcpConfig {
         tls,
         host,
-        ports,
         syslog,
         port_header,
         batch_size: cx.usize("batchSize", SYSLOG_BATCH_DEFAULT, 1, 100_000),
@@ -162,6 +165,7 @@ fn syslog_tcp(cx: &mut Ctx<'_>, multi: bool) -> Option<SyslogTcpConfig> {
             MAX_CONNECTIONS_LIMIT,
         ),
         idle_timeout: cx.millis("idleTimeout", IDLE_TIMEOUT_MS_DEFAULT, 1, DURATION_MS_MAX),
+        ports: ports?,
     })
 }
 

@@ -5,7 +5,9 @@
 //!
 //! No frame is longer than `eventSize` bytes: as in Flume, a longer message is cut there (the
 //! first part is marked cut, so the parser marks it Incomplete) and its rest is framed again
-//! as further messages, so bytes are never dropped and memory stays bounded.
+//! as further messages, so bytes are never dropped and memory stays bounded. Framing is
+//! linear in the input: a line still being received is searched for its newline only from
+//! where the last search stopped, and an octet count is recognised from its first 12 bytes.
 
 /// Longest octet count accepted (digits); longer digit runs are read as a newline frame.
 pub const OCTET_COUNT_DIGITS_MAX: usize = 10;
@@ -31,6 +33,12 @@ pub struct Framer {
     octets_left: usize,
     /// Whether the octet-counted message being read has produced a frame yet.
     octet_started: bool,
+    /// Bytes after `start` already searched for a newline without finding one (the line
+    /// being received): the next search starts there, so a long line arriving in small
+    /// reads is searched once, not once per read.
+    scanned: usize,
+    /// Bytes examined in newline and octet-count searches so far (linear in the input).
+    scanned_total: u64,
 }
 
 impl Framer {
@@ -44,6 +52,8 @@ impl Framer {
             start: 0,
             octets_left: 0,
             octet_started: false,
+            scanned: 0,
+            scanned_total: 0,
         }
     }
 
@@ -54,6 +64,12 @@ impl Framer {
             self.start = 0;
         }
         self.buf.extend_from_slice(data);
+    }
+
+    /// Bytes examined in newline searches so far: at most about the bytes pushed, however
+    /// they were split into reads (a partial line is never searched twice).
+    pub fn bytes_scanned(&self) -> u64 {
+        self.scanned_total
     }
 
     /// Bytes received but not yet framed.
@@ -67,8 +83,14 @@ impl Framer {
 
     fn take(&mut self, n: usize, skip: usize, cut: bool) -> Frame {
         let bytes = self.rest().get(..n).unwrap_or_default().to_vec();
-        self.start += n + skip;
+        self.advance(n + skip);
         Frame { bytes, cut }
+    }
+
+    /// Moves the start of the unframed bytes on by `n` (a new message starts there).
+    fn advance(&mut self, n: usize) {
+        self.start += n;
+        self.scanned = 0;
     }
 
     /// The next complete frame, if the buffered bytes hold one.
@@ -80,14 +102,16 @@ impl Framer {
             let rest = self.rest();
             let first = *rest.first()?;
             if first == b'\n' {
-                self.start += 1;
+                self.advance(1);
                 continue;
             }
-            if self.octet_counting && first.is_ascii_digit() && first != b'0' {
-                match octet_prefix(rest) {
+            if self.octet_counting && self.scanned == 0 && first.is_ascii_digit() && first != b'0' {
+                let (prefix, examined) = octet_prefix(rest);
+                self.scanned_total += examined as u64;
+                match prefix {
                     Prefix::NeedMore => return None,
                     Prefix::Count(len, prefix) => {
-                        self.start += prefix;
+                        self.advance(prefix);
                         self.octets_left = len;
                         self.octet_started = false;
                         continue;
@@ -101,16 +125,19 @@ impl Framer {
 
     fn next_line(&mut self) -> Option<Frame> {
         let rest = self.rest();
-        let window = rest.get(..self.event_size.min(rest.len())).unwrap_or(rest);
-        if let Some(p) = window.iter().position(|&b| b == b'\n') {
-            let n = if p > 0 && window.get(p - 1) == Some(&b'\r') {
-                p - 1
-            } else {
-                p
-            };
+        let limit = self.event_size.min(rest.len());
+        let from = self.scanned.min(limit);
+        let window = rest.get(..limit).unwrap_or(rest);
+        let found = memchr::memchr(b'\n', window.get(from..).unwrap_or_default()).map(|p| p + from);
+        let cr = found.is_some_and(|p| p > 0 && window.get(p - 1) == Some(&b'\r'));
+        let rest_len = rest.len();
+        self.scanned_total += (limit - from) as u64;
+        if let Some(p) = found {
+            let n = if cr { p - 1 } else { p };
             return Some(self.take(n, p + 1 - n, false));
         }
-        if rest.len() >= self.event_size {
+        self.scanned = limit;
+        if rest_len >= self.event_size {
             return Some(self.take(self.event_size, 0, true));
         }
         None
@@ -157,8 +184,18 @@ enum Prefix {
     Count(usize, usize),
 }
 
-fn octet_prefix(rest: &[u8]) -> Prefix {
-    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+/// Whether `rest` starts with an octet count, and how many bytes were looked at (at most
+/// [`OCTET_COUNT_DIGITS_MAX`] + 2, however long a run of digits is).
+fn octet_prefix(rest: &[u8]) -> (Prefix, usize) {
+    let digits = rest
+        .iter()
+        .take(OCTET_COUNT_DIGITS_MAX + 1)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    (octet_prefix_of(rest, digits), (digits + 2).min(rest.len()))
+}
+
+fn octet_prefix_of(rest: &[u8], digits: usize) -> Prefix {
     if digits > OCTET_COUNT_DIGITS_MAX {
         return Prefix::NotOctet;
     }
@@ -282,6 +319,32 @@ mod tests {
         f.push(b"12");
         assert_eq!(f.next_frame(), None, "might be an octet count");
         assert_eq!(f.finish().map(|x| x.bytes), Some(b"12".to_vec()));
+    }
+
+    #[test]
+    fn a_long_partial_line_read_in_small_pieces_is_searched_once() {
+        let event_size = (16 << 20) + 1;
+        let mut f = Framer::new(event_size, true);
+        let piece = [b'x'; 8192];
+        for _ in 0..(16 << 20) / piece.len() {
+            f.push(&piece);
+            assert_eq!(f.next_frame(), None);
+        }
+        f.push(b"\n");
+        assert_eq!(f.next_frame().map(|fr| fr.bytes.len()), Some(16 << 20));
+        assert!(
+            f.bytes_scanned() <= 2 * (16 << 20),
+            "{} bytes searched for 16 MiB of input",
+            f.bytes_scanned()
+        );
+        // Digits are not an endless octet count either.
+        let mut f = Framer::new(event_size, true);
+        let digits = [b'7'; 8192];
+        for _ in 0..256 {
+            f.push(&digits);
+            assert_eq!(f.next_frame(), None);
+        }
+        assert!(f.bytes_scanned() <= 2 * 256 * 8192, "{}", f.bytes_scanned());
     }
 
     #[test]

@@ -120,6 +120,10 @@ async fn connection<S: AsyncRead + Unpin>(
 }
 
 impl crate::agent::source::BuildSource for SyslogTcpConfig {
+    fn listens(&self) -> bool {
+        true
+    }
+
     fn batch_size(&self) -> usize {
         self.batch_size
     }

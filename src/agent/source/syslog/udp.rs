@@ -36,6 +36,10 @@ pub async fn run(cfg: SyslogUdpConfig, mut ctx: SourceCtx) -> Result<(), SourceE
 }
 
 impl crate::agent::source::BuildSource for SyslogUdpConfig {
+    fn listens(&self) -> bool {
+        true
+    }
+
     fn batch_size(&self) -> usize {
         1
     }

@@ -10,6 +10,10 @@ use crate::agent::config::limits::DURATION_MS_MAX;
 
 /// Most file groups per source.
 pub const FILEGROUPS_MAX: usize = 1_000;
+/// Default `maxBatchBytes`: a batch ends once its bodies reach this many bytes.
+pub const MAX_BATCH_BYTES_DEFAULT: u64 = 4 * 1024 * 1024;
+/// Largest `maxBatchBytes` accepted.
+pub const MAX_BATCH_BYTES_LIMIT: u64 = 1 << 30;
 
 /// One `filegroups.<fg>`: a directory and a regular expression for file names in it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,6 +54,9 @@ pub struct TaildirConfig {
     pub batch_size: usize,
     /// `maxBatchCount` (default Long.MAX_VALUE): batches from one file before the next file.
     pub max_batch_count: u64,
+    /// `maxBatchBytes` (Sluice; default [`MAX_BATCH_BYTES_DEFAULT`]): a batch also ends once
+    /// its bodies reach this many bytes (a line is never split for it).
+    pub max_batch_bytes: usize,
     /// `backoffSleepIncrement` (default 1000 ms).
     pub backoff_sleep_increment: Duration,
     /// `maxBackoffSleep` (default 5000 ms).
@@ -158,6 +165,12 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<TaildirConfig> {
         )),
         batch_size: cx.batch_size("batchSize", 100),
         max_batch_count: cx.u64("maxBatchCount", i64::MAX as u64, 1, i64::MAX as u64),
+        max_batch_bytes: cx.u64(
+            "maxBatchBytes",
+            MAX_BATCH_BYTES_DEFAULT,
+            1,
+            MAX_BATCH_BYTES_LIMIT,
+        ) as usize,
         backoff_sleep_increment: Duration::from_millis(cx.u64(
             "backoffSleepIncrement",
             1000,

@@ -2,13 +2,19 @@
 //! (`filegroups.<fg>` = a directory and a regex for file names), by inode across renames,
 //! truncations and deletions, and sends each complete line as an event. Positions are
 //! kept in Flume's JSON position file and move only after the events before them were
-//! committed. See docs/components.md for keys and crash behaviour.
+//! committed. A fingerprint of each file's committed bytes, kept beside the position file,
+//! tells at restart a file that only grew from one truncated and rewritten or replaced on its
+//! inode while the source was stopped (read again from its start). Batches end at
+//! `batchSize` lines or `maxBatchBytes` bytes. See docs/components.md for keys and crash
+//! behaviour.
 //!
 //! Pieces: [`config`] (keys), [`position`] (the position file codec and load),
+//! [`fingerprint`] (the fingerprints beside it),
 //! [`tail_file`] (one followed file), [`tailer`] (scans and batches, synchronous),
 //! [`watch`] (change events from `notify`), [`task`] (the async driver).
 
 pub mod config;
+pub mod fingerprint;
 pub mod position;
 pub mod tail_file;
 pub mod tailer;

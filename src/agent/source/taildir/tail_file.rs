@@ -8,6 +8,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
+use super::fingerprint::{self, Fingerprint};
 use crate::agent::source::file_lines::{Fill, Line, LineBuf};
 
 /// Longest line TAILDIR hands out in one event; a longer one is cut into pieces of this size
@@ -33,6 +34,9 @@ pub struct TailFile {
     pub pending: bool,
     /// Whether the last scan found it under a matching name.
     pub matched: bool,
+    /// Its latest fingerprint (see [`fingerprint`]): at `pos`, or at an earlier committed
+    /// position when restored from the fingerprint file.
+    pub fingerprint: Option<Fingerprint>,
     file: Option<File>,
     lines: LineBuf,
 }
@@ -60,6 +64,7 @@ impl TailFile {
             last_change: Instant::now(),
             pending: true,
             matched: true,
+            fingerprint: None,
             file: None,
             lines: LineBuf::new(pos, TAILDIR_LINE_BYTES_MAX, true),
         }
@@ -86,6 +91,7 @@ impl TailFile {
     pub fn restart_from_zero(&mut self, why: &str) {
         tracing::info!(file = %self.path.display(), inode = self.inode, pos = self.pos, "{why}; reading it again from the beginning");
         self.pos = 0;
+        self.fingerprint = None;
         self.lines.reset(0);
         self.pending = true;
     }
@@ -102,16 +108,19 @@ impl TailFile {
         Ok(self.file.as_ref())
     }
 
-    /// Reads up to `max` lines past what was handed out. A partial last line stays buffered.
-    pub fn read(&mut self, max: usize) -> std::io::Result<Read> {
+    /// Reads up to `max` lines past what was handed out, stopping early once they hold
+    /// `max_bytes` bytes. A partial last line stays buffered.
+    pub fn read(&mut self, max: usize, max_bytes: usize) -> std::io::Result<Read> {
         let mut out = Read::default();
         if self.open()?.is_none() {
             out.at_eof = true;
             out.end = self.lines.offset();
             return Ok(out);
         }
-        while out.lines.len() < max {
+        let mut bytes = 0;
+        while out.lines.len() < max && bytes < max_bytes {
             if let Some(l) = self.lines.next_line() {
+                bytes += l.bytes.len();
                 out.lines.push(l);
                 continue;
             }
@@ -136,8 +145,15 @@ impl TailFile {
         Ok(out)
     }
 
-    /// Everything up to `end` was committed.
+    /// Everything up to `end` was committed; the fingerprint is taken at `end` (through the
+    /// open descriptor: the bytes just read).
     pub fn commit(&mut self, end: u64) {
+        if end != self.pos || self.fingerprint.is_none() {
+            self.fingerprint = self
+                .file
+                .as_ref()
+                .and_then(|f| fingerprint::take(f, self.inode, end).ok());
+        }
         self.pos = end;
     }
 }
@@ -165,7 +181,7 @@ mod tests {
         let p = d.path().join("a.log");
         std::fs::write(&p, b"one\ntw").unwrap();
         let mut t = follow(&p);
-        let r = t.read(10).unwrap();
+        let r = t.read(10, usize::MAX).unwrap();
         assert_eq!(bodies(&r), ["one"]);
         assert_eq!(r.end, 4);
         assert!(r.at_eof);
@@ -175,7 +191,7 @@ mod tests {
             .unwrap()
             .write_all(b"o\r\n")
             .unwrap();
-        let r = t.read(10).unwrap();
+        let r = t.read(10, usize::MAX).unwrap();
         assert_eq!(bodies(&r), ["two"]);
         assert_eq!(r.end, 9);
     }
@@ -186,12 +202,12 @@ mod tests {
         let p = d.path().join("a.log");
         std::fs::write(&p, b"1\n").unwrap();
         let mut t = follow(&p);
-        assert_eq!(bodies(&t.read(10).unwrap()), ["1"]);
+        assert_eq!(bodies(&t.read(10, usize::MAX).unwrap()), ["1"]);
         let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
         std::fs::rename(&p, d.path().join("a.log.1")).unwrap();
         f.write_all(b"2\n").unwrap();
         std::fs::write(&p, b"new\n").unwrap();
-        assert_eq!(bodies(&t.read(10).unwrap()), ["2"]);
+        assert_eq!(bodies(&t.read(10, usize::MAX).unwrap()), ["2"]);
     }
 
     #[test]
@@ -200,7 +216,7 @@ mod tests {
         let p = d.path().join("a.log");
         std::fs::write(&p, b"first line\nsecond line\n").unwrap();
         let mut t = follow(&p);
-        let r = t.read(10).unwrap();
+        let r = t.read(10, usize::MAX).unwrap();
         t.commit(r.end);
         // copytruncate: truncate, then the writer goes on.
         std::fs::OpenOptions::new()
@@ -215,7 +231,7 @@ mod tests {
             .unwrap()
             .write_all(b"third line after truncation\n")
             .unwrap();
-        let r = t.read(10).unwrap();
+        let r = t.read(10, usize::MAX).unwrap();
         assert_eq!(bodies(&r), ["third line after truncation"]);
         assert_eq!(r.lines[0].offset, 0);
     }

@@ -4,9 +4,10 @@
 //!
 //! Files are known by inode. A scan finds: a known inode under a new name (rename rotation:
 //! followed on), a known inode shorter than what was read (copytruncate: from 0 again), an
-//! unknown inode (a new file: from its saved position, else from 0, or its end with
-//! `skipToEnd`), and known inodes no longer matched (rotated away or deleted: read to their
-//! end through the open descriptor, then forgotten).
+//! unknown inode (a new file: from its saved position unless its fingerprint says it was
+//! rewritten meanwhile, else from 0, or its end with `skipToEnd`), and known inodes no
+//! longer matched (rotated away or deleted: read to their end through the open descriptor,
+//! then forgotten).
 
 use std::collections::{BTreeMap, HashMap};
 use std::os::unix::fs::MetadataExt;
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 use regex::Regex;
 
 use super::config::TaildirConfig;
+use super::fingerprint::{self, Fingerprint};
 use super::position::PosEntry;
 use super::tail_file::TailFile;
 use sluice_core::Event;
@@ -54,6 +56,8 @@ pub struct Tailer {
     files: BTreeMap<u64, TailFile>,
     by_path: HashMap<PathBuf, u64>,
     saved: HashMap<u64, PosEntry>,
+    /// Fingerprints of the saved positions, by inode.
+    fingerprints: HashMap<u64, Fingerprint>,
     current: Option<(u64, u64)>,
     scanned_once: bool,
 }
@@ -76,9 +80,24 @@ impl Tailer {
             files: BTreeMap::new(),
             by_path: HashMap::new(),
             saved: saved.into_iter().map(|e| (e.inode, e)).collect(),
+            fingerprints: HashMap::new(),
             current: None,
             scanned_once: false,
         })
+    }
+
+    /// The fingerprints saved with the positions ([`fingerprint::load`]), checked when each
+    /// file is first seen.
+    pub fn restore_fingerprints(&mut self, fps: HashMap<u64, Fingerprint>) {
+        self.fingerprints = fps;
+    }
+
+    /// The fingerprints of the committed positions (for `<positionFile>.fingerprints`).
+    pub fn fingerprints(&self) -> Vec<Fingerprint> {
+        self.files
+            .values()
+            .filter_map(|t| t.fingerprint.clone())
+            .collect()
     }
 
     /// The directories to watch.
@@ -219,24 +238,30 @@ impl Tailer {
             tracing::warn!(file = %path.display(), limit = FOLLOWED_FILES_MAX, "too many followed files; not following this one");
             return;
         }
-        let pos = match self.saved.remove(&inode) {
+        let fp = self.fingerprints.remove(&inode);
+        let (pos, fp) = match self.saved.remove(&inode) {
+            Some(e) if e.pos <= m.len() && fingerprint::rewritten(&path, inode, fp.as_ref()) => {
+                tracing::warn!(file = %path.display(), inode, pos = e.pos, size = m.len(), "file truncated and rewritten, or replaced on the same inode, while the source was down (bytes it had read changed); reading it again from the beginning");
+                (0, None)
+            }
             Some(e) if e.pos <= m.len() => {
                 if Path::new(&e.file) != path {
                     tracing::info!(file = %path.display(), was = %e.file, inode, pos = e.pos, "resuming a file renamed while the source was down");
                 }
-                e.pos
+                (e.pos, fp)
             }
             Some(e) => {
                 tracing::warn!(file = %path.display(), inode, pos = e.pos, size = m.len(), "saved position beyond the end of the file (truncated while down); reading from the beginning");
-                0
+                (0, None)
             }
-            None if self.cfg.skip_to_end => m.len(),
-            None => 0,
+            None if self.cfg.skip_to_end => (m.len(), None),
+            None => (0, None),
         };
         tracing::info!(file = %path.display(), inode, pos, "following file");
         self.by_path.insert(path.clone(), inode);
-        self.files
-            .insert(inode, TailFile::new(path, inode, pos, gi, mtime));
+        let mut t = TailFile::new(path, inode, pos, gi, mtime);
+        t.fingerprint = fp;
+        self.files.insert(inode, t);
     }
 
     fn forget(&mut self, inode: u64) {
@@ -289,13 +314,13 @@ impl Tailer {
 
     /// The next batch from a file with data, or `None` when no file has any.
     pub fn next_batch(&mut self) -> Option<Batch> {
-        let max = self.cfg.batch_size;
+        let (max, max_bytes) = (self.cfg.batch_size, self.cfg.max_batch_bytes);
         while let Some(inode) = self.pick() {
             let Some(t) = self.files.get_mut(&inode) else {
                 self.current = None;
                 continue;
             };
-            let read = match t.read(max) {
+            let read = match t.read(max, max_bytes) {
                 Ok(r) => r,
                 Err(e) => {
                     tracing::warn!(file = %t.path.display(), inode, error = %e, "cannot read followed file");

@@ -4,7 +4,8 @@
 //! For every batch: read (positions not moved) → put and commit into every required channel
 //! (retried with Flume's backoff) → move the file's position → replace the position file
 //! (tmp + rename). The replacement is fsynced (tmp fsync, rename, directory fsync) at least
-//! every `writePosInterval`, when the source goes idle and when it stops. So a killed agent
+//! every `writePosInterval`, when the source goes idle and when it stops, and only then are
+//! the files' fingerprints saved beside it, just before it. So a killed agent
 //! re-sends at most the one batch that was being put; a power loss at most what was
 //! committed since the last fsynced position file. Idle, the source waits for a change
 //! event or a backoff growing by `backoffSleepIncrement` up to `maxBackoffSleep`, and scans
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::config::TaildirConfig;
+use super::fingerprint::{self, Fingerprint};
 use super::position::{self, PosEntry};
 use super::tailer::{Batch, Tailer};
 use super::watch::DirWatch;
@@ -34,12 +36,14 @@ pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceErr
                     tracing::error!(dir = %dir.display(), error = %e, "cannot create the position file's directory");
                 }
             }
-            position::load(&p)
+            (position::load(&p), fingerprint::load(&p))
         })
         .await
         .map_err(|e| ctx.error(e))?
     };
-    let tailer = Tailer::new(cfg.clone(), saved).map_err(|e| ctx.error(e))?;
+    let (saved, fingerprints) = saved;
+    let mut tailer = Tailer::new(cfg.clone(), saved).map_err(|e| ctx.error(e))?;
+    tailer.restore_fingerprints(fingerprints);
     let mut watch = DirWatch::new(&ctx.name);
     let mut slot = Some(tailer);
     let mut writer = PosWriter::new(pos_file);
@@ -86,13 +90,14 @@ pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceErr
                 }
                 let positions = blocking(&mut slot, &ctx, move |t| {
                     t.commit(inode, end);
-                    t.positions()
+                    (t.positions(), t.fingerprints())
                 })
                 .await?;
                 writer.write(positions, false, &cfg).await;
             }
             None => {
-                let positions = blocking(&mut slot, &ctx, |t| t.positions()).await?;
+                let positions =
+                    blocking(&mut slot, &ctx, |t| (t.positions(), t.fingerprints())).await?;
                 writer.write(positions, true, &cfg).await;
                 backoff = (backoff + cfg.backoff_sleep_increment).min(cfg.max_backoff_sleep);
                 let mut stop = ctx.stop.clone();
@@ -105,7 +110,7 @@ pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceErr
         }
     }
     if let Some(t) = &slot {
-        let positions = t.positions();
+        let positions = (t.positions(), t.fingerprints());
         writer.write(positions, true, &cfg).await;
     }
     Ok(())
@@ -151,8 +156,16 @@ impl PosWriter {
         }
     }
 
-    async fn write(&mut self, positions: Vec<PosEntry>, idle: bool, cfg: &TaildirConfig) {
+    /// Writes the position file (Flume's) and, before a durable write, the fingerprints
+    /// beside it.
+    async fn write(
+        &mut self,
+        (positions, fps): (Vec<PosEntry>, Vec<Fingerprint>),
+        idle: bool,
+        cfg: &TaildirConfig,
+    ) {
         let bytes = position::render(&positions);
+        let fp_bytes = fingerprint::render(&fps);
         let changed = bytes != self.last;
         if changed {
             self.durable_pending = true;
@@ -166,9 +179,16 @@ impl PosWriter {
         }
         let path = self.path.clone();
         let b = bytes.clone();
-        let res = tokio::task::spawn_blocking(move || atomic_file::replace(&path, &b, durable))
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        let res = tokio::task::spawn_blocking(move || {
+            // With the durable writes only: an older fingerprint still checks the bytes it
+            // covers (see `fingerprint`), and the batches between cost no second file.
+            if durable {
+                atomic_file::replace(&fingerprint::path_of(&path), &fp_bytes, true)?;
+            }
+            atomic_file::replace(&path, &b, durable)
+        })
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
         match res {
             Ok(()) => {
                 if self.failing {

@@ -1,0 +1,175 @@
+//! Routing one batch of the `hdfs` sink before anything of it is written: each event's bucket
+//! (directory and file prefix), or why the event can never be written (a poison event).
+//! Pure: no file is touched, so a batch with a poison event writes its good events once.
+//!
+//! An event is refused when its time escapes have no usable `timestamp` header, or when a
+//! header value makes a path component longer than [`NAME_BYTES_MAX`] bytes (a directory, or
+//! the file name with its counter, suffix and in-use affixes) or the whole path longer than
+//! [`PATH_BYTES_MAX`]. Problems the template makes alone are not refusals: they concern every
+//! event and stay batch failures (a configuration to fix, not data to drop). [`Refused`] is
+//! how the writer reports such an event, [`refused_as_name`] which file-system errors on a
+//! header-made name it counts as one.
+
+use std::collections::HashMap;
+use std::io;
+
+use super::config::HdfsConfig;
+use super::confine::{Confined, NAME_BYTES_MAX, PATH_BYTES_MAX};
+use super::path::{event_time, HostNames, PathTemplate};
+use sluice_core::Event;
+
+/// An event of a batch that can never be written (a poison event), by its index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    /// Its index in the batch.
+    pub index: usize,
+    /// Why.
+    pub reason: String,
+}
+
+/// Whether a file system refused a path as a name (too long for it, or bytes it does not
+/// take), rather than for the state of the disk.
+pub fn refused_as_name(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENAMETOOLONG) | Some(libc::EILSEQ)
+    )
+}
+
+/// One bucket of a batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bucket {
+    /// The directory.
+    pub dir: String,
+    /// The file prefix.
+    pub prefix: String,
+    /// `dir/prefix`: the sink's key of the open file.
+    pub key: String,
+    /// Whether header values are part of its path.
+    pub from_event: bool,
+}
+
+/// Where one event goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Route {
+    /// Index in [`Routes::buckets`].
+    pub bucket: usize,
+    /// The event's timestamp in ms, if it has one.
+    pub ts: Option<i64>,
+}
+
+/// A routed batch.
+#[derive(Debug, Default)]
+pub struct Routes {
+    /// The batch's distinct buckets.
+    pub buckets: Vec<Bucket>,
+    /// Per event, in order: its route, or why it can never be written.
+    pub events: Vec<Result<Route, String>>,
+}
+
+/// What routing needs of the sink.
+#[derive(Debug)]
+pub struct Router<'a> {
+    /// `hdfs.path`.
+    pub path: &'a PathTemplate,
+    /// `hdfs.filePrefix`.
+    pub prefix: &'a PathTemplate,
+    /// The settings.
+    pub cfg: &'a HdfsConfig,
+    /// The host's names.
+    pub host: &'a HostNames,
+    /// Bytes a file name adds to its prefix (in-use affixes, `.` counter, suffix).
+    pub name_extra_bytes: usize,
+}
+
+impl Router<'_> {
+    /// Routes `events` at wall-clock time `now_ms`.
+    pub fn route(&self, events: &[Event], now_ms: i64) -> Routes {
+        let mut routes = Routes::default();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        // Without header escapes the bucket depends only on the timestamp: events with the
+        // same one as the previous event (every event with useLocalTimeStamp) reuse its route.
+        let by_time_only = !self.path.uses_headers() && !self.prefix.uses_headers();
+        let mut last: Option<Route> = None;
+        for e in events {
+            let r = match last {
+                Some(l) if by_time_only && event_ts(self.cfg, e, now_ms) == Ok(l.ts) => Ok(l),
+                _ => self.one(e, now_ms, &mut routes.buckets, &mut index),
+            };
+            last = r.as_ref().ok().copied();
+            routes.events.push(r);
+        }
+        routes
+    }
+
+    fn one(
+        &self,
+        e: &Event,
+        now_ms: i64,
+        buckets: &mut Vec<Bucket>,
+        index: &mut HashMap<String, usize>,
+    ) -> Result<Route, String> {
+        let ts = event_ts(self.cfg, e, now_ms)?;
+        let (zone, round) = (self.cfg.zone, self.cfg.round);
+        let with_ts = |err: super::path::EscapeError| {
+            format!("{err} (timestamp header: {:?})", e.headers.get("timestamp"))
+        };
+        let dir = self
+            .path
+            .render_confined(&e.headers, ts, zone, round, self.host, false)
+            .map_err(with_ts)?;
+        let prefix = self
+            .prefix
+            .render_confined(&e.headers, ts, zone, round, self.host, true)
+            .map_err(with_ts)?;
+        self.check(&dir, &prefix)?;
+        let key = format!("{}/{}", dir.text, prefix.text);
+        let bucket = match index.get(&key) {
+            Some(&b) => b,
+            None => {
+                buckets.push(Bucket {
+                    from_event: dir.from_event || prefix.from_event,
+                    dir: dir.text,
+                    prefix: prefix.text,
+                    key: key.clone(),
+                });
+                index.insert(key, buckets.len() - 1);
+                buckets.len() - 1
+            }
+        };
+        Ok(Route { bucket, ts })
+    }
+
+    /// Refuses names the headers made too long for any file system.
+    fn check(&self, dir: &Confined, prefix: &Confined) -> Result<(), String> {
+        if let Some(p) = &dir.longest_event_part {
+            if p.len > NAME_BYTES_MAX {
+                return Err(format!(
+                    "{} make a directory name of {} bytes, more than {NAME_BYTES_MAX}: {:?}…",
+                    p.sources, p.len, p.preview
+                ));
+            }
+        }
+        let name_bytes = prefix.text.len() + self.name_extra_bytes;
+        if let Some(p) = prefix.longest_event_part.as_ref() {
+            if name_bytes > NAME_BYTES_MAX {
+                return Err(format!(
+                    "{} in hdfs.filePrefix make a file name of {name_bytes} bytes, more than {NAME_BYTES_MAX}: {:?}…",
+                    p.sources, p.preview
+                ));
+            }
+        }
+        let path_bytes = dir.text.len() + 1 + name_bytes;
+        if (dir.from_event || prefix.from_event) && path_bytes > PATH_BYTES_MAX {
+            return Err(format!(
+                "header values make a path of {path_bytes} bytes, more than {PATH_BYTES_MAX}"
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn event_ts(cfg: &HdfsConfig, e: &Event, now_ms: i64) -> Result<Option<i64>, String> {
+    event_time(&e.headers, cfg.use_local_timestamp, now_ms)
+        .map_err(|err| format!("{err} (timestamp header: {:?})", e.headers.get("timestamp")))
+}

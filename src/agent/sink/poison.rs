@@ -1,0 +1,305 @@
+//! Poison events: events a sink can never deliver, whatever the retries (a header that makes
+//! an impossible file name, a record over the destination's size limit, an HTTP status that
+//! refuses the event itself). A sink reports them apart from a retryable batch failure
+//! ([`super::Sink::take_poisoned`]), having delivered the rest of the batch; the runner hands
+//! them to the sink's [`PoisonHandler`] before it commits the take, so they are never taken
+//! again and the batch's good events are never delivered twice.
+//!
+//! The handler counts them (`EventPoisonCount`, and `EventDeadLetterCount` for those written
+//! to the dead letter), logs each once with its reason (at most [`POISON_LOG_LINES_MAX`] lines
+//! per [`POISON_LOG_WINDOW`] and sink, then one line with how many were not logged), and either
+//! drops them or, with `<sink>.deadLetter.directory`, appends them as JSON lines to
+//! `<directory>/<sink>.deadletter.jsonl` (fsynced before the take commits). A dead letter that
+//! cannot be written fails the batch: it is rolled back and delivered again (its good events
+//! become duplicates, as after any failure; never a loss).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+
+use crate::agent::config::Ctx;
+use crate::agent::metrics::{CounterGroup, SinkCounter};
+use sluice_core::Event;
+
+/// A sink's `deadLetter.directory` (Sluice, any sink type): where its poison events are
+/// written; unset, they are dropped (counted and logged).
+pub fn dead_letter_dir(cx: &mut Ctx<'_>) -> Option<PathBuf> {
+    let dir = cx.get("deadLetter.directory")?;
+    if dir.trim().is_empty() {
+        cx.error("deadLetter.directory", "must not be empty");
+        return None;
+    }
+    Some(PathBuf::from(dir))
+}
+
+/// An event a sink can never deliver, with why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Poisoned {
+    /// The event, as taken from the channel.
+    pub event: Event,
+    /// Why it can never be delivered, naming the header or value that caused it.
+    pub reason: String,
+}
+
+/// Most poison log lines per sink in one [`POISON_LOG_WINDOW`] (one remote client must not
+/// flood the log).
+pub const POISON_LOG_LINES_MAX: u32 = 10;
+/// The window of [`POISON_LOG_LINES_MAX`].
+pub const POISON_LOG_WINDOW: Duration = Duration::from_secs(10);
+/// Longest reason logged, in characters (the rest is cut, marked with `…`).
+pub const REASON_CHARS_MAX: usize = 512;
+/// The dead-letter file of a sink: `<directory>/<sink>` + this.
+pub const DEAD_LETTER_SUFFIX: &str = ".deadletter.jsonl";
+
+/// `s` with every control character escaped (`\n`, `\u{1b}`, ...) and cut at `max` characters,
+/// so no text from an event can forge a log line or reach a terminal raw.
+pub fn printable(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max));
+    for (n, c) in s.chars().enumerate() {
+        if n >= max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// One dead-letter record: a JSON object on one line.
+pub fn dead_letter_line(sink: &str, p: &Poisoned, time_ms: u64) -> Vec<u8> {
+    let mut obj = serde_json::Map::new();
+    obj.insert("timeMs".into(), time_ms.into());
+    obj.insert("sink".into(), sink.into());
+    obj.insert("reason".into(), p.reason.as_str().into());
+    obj.insert(
+        "headers".into(),
+        serde_json::Value::Object(
+            p.event
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().into()))
+                .collect(),
+        ),
+    );
+    match std::str::from_utf8(&p.event.body) {
+        Ok(text) => obj.insert("body".into(), text.into()),
+        Err(_) => obj.insert(
+            "bodyBase64".into(),
+            base64::engine::general_purpose::STANDARD
+                .encode(&p.event.body)
+                .into(),
+        ),
+    };
+    let mut line = serde_json::to_vec(&serde_json::Value::Object(obj)).unwrap_or_default();
+    line.push(b'\n');
+    line
+}
+
+/// Appends `bytes` to `file` (created with `dir` if missing) and makes them durable.
+fn append_durably(dir: &Path, file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let created = !file.exists();
+    if created {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)?;
+    f.write_all(bytes)?;
+    f.sync_data()?;
+    if created {
+        crate::agent::source::atomic_file::sync_parent(file)?;
+    }
+    Ok(())
+}
+
+/// Counts, logs and drops or dead-letters one sink's poison events.
+#[derive(Debug)]
+pub struct PoisonHandler {
+    sink: String,
+    dead_letter: Option<PathBuf>,
+    window_start: Option<Instant>,
+    logged: u32,
+    not_logged: u64,
+}
+
+impl PoisonHandler {
+    /// The handler of sink `sink`; `dead_letter` is `<sink>.deadLetter.directory`.
+    pub fn new(sink: &str, dead_letter: Option<PathBuf>) -> Self {
+        PoisonHandler {
+            sink: sink.to_owned(),
+            dead_letter,
+            window_start: None,
+            logged: 0,
+            not_logged: 0,
+        }
+    }
+
+    /// The dead-letter file, if one is configured.
+    pub fn dead_letter_file(&self) -> Option<PathBuf> {
+        self.dead_letter
+            .as_ref()
+            .map(|d| d.join(format!("{}{DEAD_LETTER_SUFFIX}", self.sink)))
+    }
+
+    /// Writes the events to the dead letter (if configured; durably, on a blocking thread),
+    /// then counts and logs them. An error (the dead letter could not be written) leaves
+    /// nothing counted: the caller rolls the batch back. Cancel safety: not cancel safe (the
+    /// write may have happened).
+    pub async fn handle(
+        &mut self,
+        poisoned: Vec<Poisoned>,
+        counters: &CounterGroup,
+    ) -> Result<(), String> {
+        if poisoned.is_empty() {
+            return Ok(());
+        }
+        let n = poisoned.len() as u64;
+        let file = self.dead_letter_file();
+        let (poisoned, written) = match (&self.dead_letter, &file) {
+            (Some(dir), Some(file)) => {
+                let (dir, path, sink) = (dir.clone(), file.clone(), self.sink.clone());
+                let job = tokio::task::spawn_blocking(move || {
+                    let now = SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis() as u64);
+                    let mut bytes = Vec::new();
+                    for p in &poisoned {
+                        bytes.extend_from_slice(&dead_letter_line(&sink, p, now));
+                    }
+                    let r = append_durably(&dir, &path, &bytes);
+                    (poisoned, r)
+                });
+                let (poisoned, r) = job.await.map_err(|e| format!("dead-letter writer: {e}"))?;
+                r.map_err(|e| format!("cannot write the dead letter {}: {e}", file.display()))?;
+                (poisoned, true)
+            }
+            _ => (poisoned, false),
+        };
+        counters.add(SinkCounter::EventPoison, n);
+        if written {
+            counters.add(SinkCounter::EventDeadLetter, n);
+        }
+        let now = Instant::now();
+        if self
+            .window_start
+            .is_none_or(|t| now.duration_since(t) >= POISON_LOG_WINDOW)
+        {
+            if self.not_logged > 0 {
+                tracing::warn!(sink = %self.sink, not_logged = self.not_logged,
+                    "more poison events in the last window than were logged (see EventPoisonCount)");
+            }
+            self.window_start = Some(now);
+            self.logged = 0;
+            self.not_logged = 0;
+        }
+        let fate = match &file {
+            Some(f) if written => format!("written to the dead letter {}", f.display()),
+            _ => "dropped (no deadLetter.directory)".to_owned(),
+        };
+        for p in &poisoned {
+            if self.logged >= POISON_LOG_LINES_MAX {
+                self.not_logged += 1;
+                continue;
+            }
+            self.logged += 1;
+            tracing::warn!(sink = %self.sink, reason = %printable(&p.reason, REASON_CHARS_MAX),
+                "poison event: it can never be delivered; {fate}; the rest of its batch goes on");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn poisoned(body: &[u8], header: (&str, &str)) -> Poisoned {
+        let mut event = Event::new(body.to_vec());
+        event.headers.insert(header.0.into(), header.1.into());
+        Poisoned {
+            event,
+            reason: format!("header {}={:?} is impossible", header.0, header.1),
+        }
+    }
+
+    #[test]
+    fn control_characters_are_escaped_and_long_text_is_cut() {
+        assert_eq!(printable("a\nb\u{1b}[31m", 100), "a\\nb\\u{1b}[31m");
+        assert_eq!(printable("abcdef", 3), "abc…");
+    }
+
+    #[test]
+    fn a_dead_letter_line_keeps_headers_and_body_and_base64s_binary() {
+        let p = poisoned(b"hello", ("app", "../x"));
+        let line = dead_letter_line("k1", &p, 7);
+        assert_eq!(line.last(), Some(&b'\n'));
+        let v: serde_json::Value = serde_json::from_slice(&line).unwrap();
+        assert_eq!(v["sink"], "k1");
+        assert_eq!(v["timeMs"], 7);
+        assert_eq!(v["headers"]["app"], "../x");
+        assert_eq!(v["body"], "hello");
+        let bin = poisoned(&[0xff, 0x00], ("a", "b"));
+        let v: serde_json::Value =
+            serde_json::from_slice(&dead_letter_line("k1", &bin, 7)).unwrap();
+        assert_eq!(v["bodyBase64"], "/wA=");
+        assert!(v.get("body").is_none());
+    }
+
+    #[tokio::test]
+    async fn poison_events_are_counted_and_appended_to_the_dead_letter() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("dead");
+        let mut h = PoisonHandler::new("k1", Some(dir.clone()));
+        let c = CounterGroup::sink();
+        h.handle(
+            vec![poisoned(b"1", ("a", "x")), poisoned(b"2", ("a", "y"))],
+            &c,
+        )
+        .await
+        .unwrap();
+        h.handle(vec![poisoned(b"3", ("a", "z"))], &c)
+            .await
+            .unwrap();
+        assert_eq!(c.get("EventPoisonCount"), 3);
+        assert_eq!(c.get("EventDeadLetterCount"), 3);
+        let text = std::fs::read_to_string(dir.join("k1.deadletter.jsonl")).unwrap();
+        let bodies: Vec<String> = text
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["body"].to_string())
+            .collect();
+        assert_eq!(bodies, ["\"1\"", "\"2\"", "\"3\""]);
+    }
+
+    #[tokio::test]
+    async fn without_a_dead_letter_poison_events_are_counted_and_dropped() {
+        let mut h = PoisonHandler::new("k1", None);
+        let c = CounterGroup::sink();
+        h.handle(vec![poisoned(b"1", ("a", "x"))], &c)
+            .await
+            .unwrap();
+        assert_eq!(c.get("EventPoisonCount"), 1);
+        assert_eq!(c.get("EventDeadLetterCount"), 0);
+    }
+
+    #[tokio::test]
+    async fn a_dead_letter_that_cannot_be_written_is_an_error_and_counts_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let blocker = d.path().join("file");
+        std::fs::write(&blocker, b"x").unwrap();
+        // A directory under a regular file cannot be created.
+        let mut h = PoisonHandler::new("k1", Some(blocker.join("dead")));
+        let c = CounterGroup::sink();
+        assert!(h
+            .handle(vec![poisoned(b"1", ("a", "x"))], &c)
+            .await
+            .is_err());
+        assert_eq!(c.get("EventPoisonCount"), 0);
+    }
+}

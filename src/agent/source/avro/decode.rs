@@ -1,0 +1,148 @@
+//! Decoding a call of the avro source: off the async workers when large
+//! ([`crate::agent::source::decoders`]), within the decoded budget. The handshake is
+//! answered with the `known` lock held only to look up and remember a hash.
+//!
+//! The events of a call are counted (`call::read_params`: bodies, keys and values plus a
+//! fixed cost per event and per header, [`crate::wire::cost`]) against the source's decoded
+//! budget before they exist: first optimistically (a guess from the payload's size, if it is
+//! free now), and when the call needs more than the guess, its exact count is taken without
+//! decoding and waited for (within the frame's deadline; a call that would need more than the
+//! whole budget is refused). The budget is held until the put returns.
+
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+use super::Shared;
+use crate::agent::source::budget::{self, Held};
+use crate::agent::stop::Stop;
+use crate::wire::avro::server::{Begun, EventCall, ServerConn};
+use crate::wire::avro::AvroError;
+use sluice_core::Event;
+
+/// The first guess of a call's decoded bytes: this many times its payload, plus
+/// [`GUESS_EXTRA_BYTES`] (events of 1 KiB bodies with a few headers count about 1.4 times).
+const GUESS_FACTOR: u64 = 2;
+/// See [`GUESS_FACTOR`].
+const GUESS_EXTRA_BYTES: u64 = 64 << 10;
+
+/// A request decoded.
+pub(crate) enum Decoded {
+    /// Send these buffers; nothing to put.
+    Reply(Vec<Vec<u8>>),
+    /// Send these buffers and close (another protocol).
+    Refuse {
+        reply: Vec<Vec<u8>>,
+        error: AvroError,
+    },
+    /// Put these events, then answer; `held` is their decoded budget.
+    Put {
+        call: EventCall,
+        events: Vec<Event>,
+        held: Held,
+    },
+    /// The decoded budget did not free up within the frame's deadline: answer `FAILED`
+    /// (the client resends later).
+    Busy { call: EventCall, cost: u64 },
+}
+
+/// Why a request could not be decoded.
+pub(crate) enum Failed {
+    /// Garbage or over a limit: log, count, close.
+    Bad(AvroError),
+    /// The source is stopping.
+    Stopped,
+}
+
+/// Decodes `payload` (its frame budget `frame_held` is given back once it is decoded).
+pub(crate) async fn decode(
+    conn: &mut ServerConn,
+    payload: Vec<u8>,
+    frame_held: Option<Held>,
+    shared: &Arc<Shared>,
+    deadline: Instant,
+    stop: &mut Stop,
+) -> Result<Decoded, Failed> {
+    let size = payload.len();
+    let (c, payload, first) = shared
+        .decoders
+        .run(size, stop, {
+            let (mut c, shared) = (conn.clone(), shared.clone());
+            move || {
+                let r = first(&mut c, &payload, &shared);
+                (c, payload, r)
+            }
+        })
+        .await
+        .ok_or(Failed::Stopped)?;
+    *conn = c;
+    let (call, cost) = match first.map_err(Failed::Bad)? {
+        First::Done(d) => return Ok(d),
+        First::Count { call, cost } => (call, cost),
+    };
+    // The exact count is known and fits the budget: wait for it.
+    let held = tokio::select! {
+        _ = stop.wait() => return Err(Failed::Stopped),
+        r = tokio::time::timeout_at(deadline, shared.decoded.acquire(cost)) => r,
+    };
+    let held = match held {
+        Ok(Some(h)) => h,
+        Ok(None) | Err(_) => return Ok(Decoded::Busy { call, cost }),
+    };
+    let decoded = shared
+        .decoders
+        .run(size, stop, move || {
+            call.decode(&payload, cost)
+                .map(|(events, _)| (call, events))
+        })
+        .await
+        .ok_or(Failed::Stopped)?;
+    drop(frame_held);
+    let (call, events) = decoded.map_err(Failed::Bad)?;
+    Ok(Decoded::Put { call, events, held })
+}
+
+/// What the first pass found.
+enum First {
+    Done(Decoded),
+    /// The call's events need `cost` decoded bytes, more than the guess had free.
+    Count {
+        call: EventCall,
+        cost: u64,
+    },
+}
+
+/// Handshake and call head, then the events if the guess of their decoded bytes is free and
+/// enough; else their exact count.
+fn first(conn: &mut ServerConn, payload: &[u8], shared: &Shared) -> Result<First, AvroError> {
+    let call = match conn.begin(payload, &mut |req| shared.answer_handshake(req))? {
+        Begun::Reply(b) => return Ok(First::Done(Decoded::Reply(b))),
+        Begun::Refuse { reply, error } => return Ok(First::Done(Decoded::Refuse { reply, error })),
+        Begun::Events(call) => call,
+    };
+    let total = shared.decoded.total();
+    let guess = (payload.len() as u64)
+        .saturating_mul(GUESS_FACTOR)
+        .saturating_add(GUESS_EXTRA_BYTES)
+        .min(total);
+    if let Some(mut held) = shared.decoded.try_acquire(guess) {
+        match call.decode(payload, guess) {
+            Ok((events, cost)) => {
+                budget::shrink_to(&mut held, cost);
+                return Ok(First::Done(Decoded::Put { call, events, held }));
+            }
+            Err(AvroError::OverBudget { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let cost = call.cost(payload)?;
+    if cost > total {
+        return Err(AvroError::TooLong {
+            what: "decoded call (max-inflight-bytes / 2)",
+            len: cost,
+            max: total,
+            offset: call.params_at,
+        });
+    }
+    Ok(First::Count { call, cost })
+}
