@@ -27,8 +27,8 @@
 
 pub mod acks;
 pub mod config;
+pub mod placement;
 
-use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -38,6 +38,7 @@ use rdkafka::producer::{BaseRecord, ThreadedProducer};
 
 pub use acks::{BatchAcks, SinkContext};
 pub use config::KafkaSinkConfig;
+pub use placement::{placement, substitute, Placement};
 
 use super::{Acks, Poisoned, SinkError};
 use crate::agent::failpoint;
@@ -80,17 +81,6 @@ impl std::fmt::Debug for KafkaSink {
             .field("topic", &self.cfg.topic)
             .finish_non_exhaustive()
     }
-}
-
-/// Where and how one event goes.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Placement<'a> {
-    /// The topic (borrowed from the configuration unless a header picks or fills it).
-    pub topic: Cow<'a, str>,
-    /// The partition, if fixed.
-    pub partition: Option<i32>,
-    /// The record timestamp in ms, if given.
-    pub timestamp_ms: Option<i64>,
 }
 
 impl KafkaSink {
@@ -330,65 +320,6 @@ async fn wait_acks(
             }
         } => Err("stopping: the batch was not acknowledged within the stop grace".into()),
     }
-}
-
-/// The topic, partition and timestamp of one event, as Flume's `KafkaSink` picks them. A
-/// partition or timestamp header that is not a number is ignored with a warning (Flume
-/// would fail the batch forever).
-pub fn placement<'a>(cfg: &'a KafkaSinkConfig, e: &'a Event) -> Placement<'a> {
-    let topic = match e.headers.get(&cfg.topic_header) {
-        Some(t) if cfg.allow_topic_override && !t.is_empty() => Cow::Borrowed(t.as_str()),
-        _ => substitute(&cfg.topic, e),
-    };
-    let partition = cfg
-        .partition_id_header
-        .as_ref()
-        .and_then(|h| e.headers.get(h))
-        .and_then(|v| match v.trim().parse::<i32>() {
-            Ok(p) if p >= 0 => Some(p),
-            _ => {
-                tracing::warn!(value = %v, "partition header is not a partition number; ignored");
-                None
-            }
-        })
-        .or(cfg.default_partition_id);
-    let timestamp_ms = cfg
-        .timestamp_header
-        .as_ref()
-        .and_then(|h| e.headers.get(h))
-        .and_then(|v| v.trim().parse::<i64>().ok());
-    Placement {
-        topic,
-        partition,
-        timestamp_ms,
-    }
-}
-
-/// `%{name}` replaced by header `name` (empty when absent), as Flume's topic escapes.
-pub fn substitute<'a>(template: &'a str, e: &Event) -> Cow<'a, str> {
-    if !template.contains("%{") {
-        return Cow::Borrowed(template);
-    }
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(i) = rest.find("%{") {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 2..];
-        match after.find('}') {
-            Some(j) => {
-                if let Some(v) = e.headers.get(&after[..j]) {
-                    out.push_str(v);
-                }
-                rest = &after[j + 1..];
-            }
-            None => {
-                out.push_str(&rest[i..]);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    Cow::Owned(out)
 }
 
 impl crate::agent::sink::Sink for KafkaSink {
