@@ -142,6 +142,9 @@ mod tests {
                 "EventDrainSuccessCount",
                 "EventWriteFail",
                 "ChannelReadFail",
+                // Sluice's own: poison events dropped or dead-lettered.
+                "EventPoisonCount",
+                "EventDeadLetterCount",
             ]
         );
     }
