@@ -26,6 +26,7 @@ pub use config::ThriftSinkConfig;
 
 use super::SinkError;
 use crate::agent::metrics::CounterGroup;
+use crate::agent::metrics::SinkCounter;
 use crate::agent::rpc::thrift_client::{ThriftClient, ThriftClientConfig};
 use crate::agent::stop::Stop;
 use sluice_core::Event;
@@ -121,7 +122,7 @@ impl ThriftSink {
 
     fn close(&mut self, why: &str) {
         if self.client.take().is_some() {
-            self.counters.add("ConnectionClosedCount", 1);
+            self.counters.add(SinkCounter::ConnectionClosed, 1);
             tracing::debug!(sink = %self.name, addr = %self.addr, why, "connection closed");
         }
         self.connected_at = None;
@@ -185,7 +186,7 @@ impl ThriftSink {
         match result {
             Ok(mut client) => {
                 client.record_latency(self.counters.histogram(&crate::agent::histogram::RPC_CALL));
-                self.counters.add("ConnectionCreatedCount", 1);
+                self.counters.add(SinkCounter::ConnectionCreated, 1);
                 let down = self.down_for();
                 if self.failed_attempts > 0 || !down.is_zero() {
                     tracing::info!(sink = %self.name, addr = %self.addr, down_ms = down.as_millis() as u64, failed_attempts = self.failed_attempts, "reconnected");
@@ -205,7 +206,7 @@ impl ThriftSink {
                 Err(self.err(format!("stopping; connect to {} abandoned", self.addr)))
             }
             Err(e) => {
-                self.counters.add("ConnectionFailedCount", 1);
+                self.counters.add(SinkCounter::ConnectionFailed, 1);
                 self.failed_attempts += 1;
                 self.failed("connect failed");
                 let warn = self
@@ -259,5 +260,45 @@ impl ThriftSink {
     /// Closes the connection.
     pub fn stop(&mut self) {
         self.close("sink stopped");
+    }
+}
+
+impl crate::agent::sink::Sink for ThriftSink {
+    fn attach(&mut self, counters: Arc<CounterGroup>, stop: Stop) {
+        ThriftSink::attach(self, counters, stop);
+    }
+
+    fn prepare(&mut self) -> crate::agent::channel::BoxFuture<'_, Result<(), SinkError>> {
+        Box::pin(ThriftSink::prepare(self))
+    }
+
+    fn deliver(
+        &mut self,
+        events: Vec<Event>,
+    ) -> crate::agent::channel::BoxFuture<'_, Result<crate::agent::sink::Delivery, SinkError>> {
+        Box::pin(async move {
+            ThriftSink::deliver(self, &events)
+                .await
+                .map(|()| crate::agent::sink::Delivery::Done)
+        })
+    }
+
+    fn stop(&mut self) -> crate::agent::channel::BoxFuture<'_, ()> {
+        ThriftSink::stop(self);
+        Box::pin(std::future::ready(()))
+    }
+}
+
+impl crate::agent::sink::BuildSink for ThriftSinkConfig {
+    fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    fn batch_key(&self) -> &'static str {
+        "batch-size"
+    }
+
+    fn build(&self, name: &str) -> Box<dyn crate::agent::sink::Sink> {
+        Box::new(ThriftSink::new(name, self.clone()))
     }
 }

@@ -21,6 +21,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use super::decode::{self, Decoded, Failed};
 use super::read::{First, Reading};
 use super::Shared;
+use crate::agent::metrics::SourceCounter;
 use crate::agent::source::SourceCtx;
 use crate::wire::thrift::{encode_exception, encode_reply, ExceptionKind, FrameReader, Status};
 
@@ -114,7 +115,7 @@ where
                 );
             }
             Ok(Decoded::Busy { call, cost }) => {
-                ctx.counters.add("ChannelWriteFail", 1);
+                ctx.counters.add(SourceCounter::ChannelWriteFail, 1);
                 tracing::warn!(source = %ctx.name, %peer, decoded_bytes = cost, "thrift call answered FAILED: its events would not fit the source's decoded budget within request-timeout (max-inflight-bytes)");
                 if call.oneway {
                     continue;
@@ -165,28 +166,28 @@ async fn put(ctx: &SourceCtx, batch: bool, events: Vec<sluice_core::Event>) -> S
     let c = &ctx.counters;
     c.add(
         if batch {
-            "AppendBatchReceivedCount"
+            SourceCounter::AppendBatchReceived
         } else {
-            "AppendReceivedCount"
+            SourceCounter::AppendReceived
         },
         1,
     );
-    c.add("EventReceivedCount", n);
+    c.add(SourceCounter::EventReceived, n);
     match ctx.router.process(events).await {
         Ok(()) => {
             c.add(
                 if batch {
-                    "AppendBatchAcceptedCount"
+                    SourceCounter::AppendBatchAccepted
                 } else {
-                    "AppendAcceptedCount"
+                    SourceCounter::AppendAccepted
                 },
                 1,
             );
-            c.add("EventAcceptedCount", n);
+            c.add(SourceCounter::EventAccepted, n);
             Status::Ok
         }
         Err(e) => {
-            c.add("ChannelWriteFail", 1);
+            c.add(SourceCounter::ChannelWriteFail, 1);
             tracing::warn!(source = %ctx.name, events = n, error = %e, "thrift call answered FAILED");
             Status::Failed
         }

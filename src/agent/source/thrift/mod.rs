@@ -33,6 +33,7 @@ use super::budget::Budget;
 use super::decoders::Decoders;
 use super::refusals::RefusalLog;
 use super::{SourceCtx, SourceError};
+use crate::agent::metrics::SourceCounter;
 use crate::wire::thrift::sniff::probable_cause;
 pub use config::ThriftSourceConfig;
 
@@ -136,7 +137,7 @@ pub(crate) fn bad_input(
     what: &str,
     kind: &str,
 ) {
-    ctx.counters.add("EventReadFail", 1);
+    ctx.counters.add(SourceCounter::EventReadFail, 1);
     match probable_cause(first, shared.cfg.protocol) {
         Some(cause) => {
             tracing::warn!(source = %ctx.name, %peer, kind, protocol = shared.cfg.protocol.name(), "thrift connection closed: {what}; the peer probably sent {cause}")
@@ -144,5 +145,19 @@ pub(crate) fn bad_input(
         None => {
             tracing::warn!(source = %ctx.name, %peer, kind, protocol = shared.cfg.protocol.name(), "thrift connection closed: {what}")
         }
+    }
+}
+
+impl crate::agent::source::BuildSource for ThriftSourceConfig {
+    fn listens(&self) -> bool {
+        true
+    }
+
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    fn run(&self, ctx: SourceCtx) -> crate::agent::source::SourceTask {
+        Box::pin(run(self.clone(), ctx))
     }
 }
