@@ -14,6 +14,7 @@ pub mod file_lines;
 pub mod http;
 pub mod kafka;
 pub mod lines;
+pub mod multiline;
 pub mod netcat;
 pub mod netcat_udp;
 pub mod peer;
