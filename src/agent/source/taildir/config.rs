@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::agent::config::ctx::Ctx;
 use crate::agent::config::limits::DURATION_MS_MAX;
+use crate::agent::source::multiline::{self, MultilineConfig};
 
 /// Most file groups per source.
 pub const FILEGROUPS_MAX: usize = 1_000;
@@ -67,6 +68,9 @@ pub struct TaildirConfig {
     pub file_header: bool,
     /// `fileHeaderKey` (default `file`).
     pub file_header_key: String,
+    /// `multiline.*` (Sluice, Beats' keys): lines joined into events; positions move only
+    /// past whole events.
+    pub multiline: Option<MultilineConfig>,
 }
 
 /// `~/.flume/taildir_position.json` with `~` from `$HOME`.
@@ -186,6 +190,7 @@ pub fn build(cx: &mut Ctx<'_>) -> Option<TaildirConfig> {
         cache_pattern_matching: cx.bool("cachePatternMatching", true),
         file_header: cx.bool("fileHeader", false),
         file_header_key: cx.get("fileHeaderKey").unwrap_or_else(|| "file".into()),
+        multiline: multiline::config::parse(cx),
         filegroups: groups,
     };
     if cx.failed() || cfg.filegroups.is_empty() {

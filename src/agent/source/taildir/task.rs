@@ -24,6 +24,10 @@ use crate::agent::source::{atomic_file, SourceCtx, SourceError};
 /// Longest time between two scans while data flows (new files, rotations).
 pub const BUSY_SCAN_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Shortest idle wait while multiline events may be held (so a short `multiline.timeout`
+/// does not make the source spin).
+pub const MULTILINE_WAKE_MIN: Duration = Duration::from_millis(10);
+
 /// Runs the TAILDIR source until stopped.
 pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
     let cfg = Arc::new(cfg);
@@ -100,6 +104,10 @@ pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceErr
                     blocking(&mut slot, &ctx, |t| (t.positions(), t.fingerprints())).await?;
                 writer.write(positions, true, &cfg).await;
                 backoff = (backoff + cfg.backoff_sleep_increment).min(cfg.max_backoff_sleep);
+                // A held multiline event is handed out within about its time-out.
+                if let Some(m) = &cfg.multiline {
+                    backoff = backoff.min(m.timeout / 2).max(MULTILINE_WAKE_MIN);
+                }
                 let mut stop = ctx.stop.clone();
                 tokio::select! {
                     _ = stop.wait() => break,
