@@ -39,6 +39,8 @@ pub struct TailFile {
     /// Its latest fingerprint (see [`fingerprint`]): at `pos`, or at an earlier committed
     /// position when restored from the fingerprint file.
     pub fingerprint: Option<Fingerprint>,
+    /// When it was first seen deleted (its link count 0) while still open.
+    pub deleted_since: Option<Instant>,
     file: Option<File>,
     lines: LineBuf,
     joiner: Option<Joiner>,
@@ -71,7 +73,15 @@ impl TailFile {
             file: None,
             lines: LineBuf::new(pos, TAILDIR_LINE_BYTES_MAX, true),
             joiner: None,
+            deleted_since: None,
         }
+    }
+
+    /// The size of the file when it is open and deleted (its disk space held only by this
+    /// descriptor), else `None`.
+    pub fn deleted_size(&self) -> Option<u64> {
+        let m = self.file.as_ref()?.metadata().ok()?;
+        (m.nlink() == 0).then_some(m.len())
     }
 
     /// Joins its lines into multiline events.

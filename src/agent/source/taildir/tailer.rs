@@ -52,9 +52,9 @@ pub struct Batch {
 /// Follows the files of a TAILDIR source.
 #[derive(Debug)]
 pub struct Tailer {
-    cfg: Arc<TaildirConfig>,
+    pub(super) cfg: Arc<TaildirConfig>,
     groups: Vec<Group>,
-    files: BTreeMap<u64, TailFile>,
+    pub(super) files: BTreeMap<u64, TailFile>,
     by_path: HashMap<PathBuf, u64>,
     saved: HashMap<u64, PosEntry>,
     /// Fingerprints of the saved positions, by inode.
@@ -63,6 +63,8 @@ pub struct Tailer {
     scanned_once: bool,
     /// `multiline.*`, compiled once for every file.
     multiline: Option<Arc<Rules>>,
+    /// What the deleted-file limits did (shown as the source's gauges).
+    pub(super) deleted: Arc<super::deleted::DeletedStats>,
 }
 
 impl Tailer {
@@ -79,6 +81,7 @@ impl Tailer {
         }
         let multiline = cfg.multiline.as_ref().map(Rules::new).transpose()?;
         Ok(Tailer {
+            deleted: Arc::default(),
             multiline,
             cfg,
             groups,
@@ -270,7 +273,7 @@ impl Tailer {
         self.files.insert(inode, t);
     }
 
-    fn forget(&mut self, inode: u64) {
+    pub(super) fn forget(&mut self, inode: u64) {
         if let Some(t) = self.files.remove(&inode) {
             tracing::info!(file = %t.path.display(), inode, pos = t.pos, "stopped following file");
             if self.by_path.get(&t.path) == Some(&inode) {

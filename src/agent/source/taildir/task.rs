@@ -19,7 +19,7 @@ use super::fingerprint::{self, Fingerprint};
 use super::position::{self, PosEntry};
 use super::tailer::{Batch, Tailer};
 use super::watch::DirWatch;
-use crate::agent::source::{atomic_file, SourceCtx, SourceError};
+use crate::agent::source::{atomic_file, SourceCtx, SourceError, BACKOFF_MAX, BACKOFF_STEP};
 
 /// Longest time between two scans while data flows (new files, rotations).
 pub const BUSY_SCAN_INTERVAL: Duration = Duration::from_secs(1);
@@ -48,6 +48,8 @@ pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceErr
     let (saved, fingerprints) = saved;
     let mut tailer = Tailer::new(cfg.clone(), saved).map_err(|e| ctx.error(e))?;
     tailer.restore_fingerprints(fingerprints);
+    let stats = tailer.deleted_stats();
+    ctx.counters.set_gauges(Box::new(move || stats.gauges()));
     let mut watch = DirWatch::new(&ctx.name);
     let mut slot = Some(tailer);
     let mut writer = PosWriter::new(pos_file);
@@ -81,6 +83,7 @@ pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceErr
             t.touched(&paths);
             if scan {
                 t.scan();
+                t.close_deleted(Instant::now(), false);
                 t.close_idle();
             }
             t.next_batch()
@@ -89,8 +92,12 @@ pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceErr
         match batch {
             Some(Batch { inode, events, end }) => {
                 backoff = Duration::ZERO;
-                if !ctx.put_with_retry(events).await {
-                    break;
+                match put(&mut slot, &mut ctx, events, inode).await? {
+                    Put::Committed => {}
+                    Put::Stopped => break,
+                    // Its file was closed by a deleted-file limit: the batch was never
+                    // committed and its bytes are counted as skipped.
+                    Put::Dropped => continue,
                 }
                 let positions = blocking(&mut slot, &ctx, move |t| {
                     t.commit(inode, end);
@@ -122,6 +129,50 @@ pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceErr
         writer.write(positions, true, &cfg).await;
     }
     Ok(())
+}
+
+/// How the put of a batch ended.
+enum Put {
+    Committed,
+    Stopped,
+    /// Its file was closed by `closeDeletedAfter`/`maxDeletedOpenBytes` meanwhile.
+    Dropped,
+}
+
+/// Puts a batch from `inode` as [`SourceCtx::put_with_retry`] does (Flume's backoff), and
+/// between the retries applies the deleted-file limits: a full channel is exactly when a
+/// deleted file would be held open.
+async fn put(
+    slot: &mut Option<Tailer>,
+    ctx: &mut SourceCtx,
+    events: Vec<sluice_core::Event>,
+    inode: u64,
+) -> Result<Put, SourceError> {
+    let n = events.len() as u64;
+    ctx.counters.add("EventReceivedCount", n);
+    ctx.counters.add("AppendBatchReceivedCount", 1);
+    let mut backoff = Duration::ZERO;
+    loop {
+        match ctx.router.process(events.clone()).await {
+            Ok(()) => {
+                ctx.counters.add("EventAcceptedCount", n);
+                ctx.counters.add("AppendBatchAcceptedCount", 1);
+                return Ok(Put::Committed);
+            }
+            Err(e) => {
+                ctx.counters.add("ChannelWriteFail", 1);
+                backoff = (backoff + BACKOFF_STEP).min(BACKOFF_MAX);
+                tracing::warn!(source = %ctx.name, error = %e, backoff_ms = backoff.as_millis() as u64, "batch not accepted; retrying");
+                if ctx.stop.sleep(backoff).await {
+                    return Ok(Put::Stopped);
+                }
+                let closed = blocking(slot, ctx, |t| t.close_deleted(Instant::now(), true)).await?;
+                if closed.contains(&inode) {
+                    return Ok(Put::Dropped);
+                }
+            }
+        }
+    }
 }
 
 /// Runs `f` on the tailer on the blocking pool.
