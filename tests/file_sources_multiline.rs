@@ -115,7 +115,9 @@ fn a_java_stack_trace_and_a_python_traceback_are_one_event_each() {
         }
         out
     };
-    let mut want = events(java, &|l| !l.starts_with('\t') && !l.starts_with("Caused by:"));
+    let mut want = events(java, &|l| {
+        !l.starts_with('\t') && !l.starts_with("Caused by:")
+    });
     want.extend(events(python, &|l| l.starts_with("2026-")));
     assert_eq!(want.len(), 5, "{want:#?}");
     assert!(want[1].starts_with("Exception") && want[1].ends_with("... 1 more"));
@@ -217,7 +219,11 @@ fn taildir_multiline_splits_and_loses_no_event_across_kill_9_rounds() {
         .keys()
         .filter(|l| want.binary_search(l).is_err())
         .collect();
-    assert!(foreign.is_empty(), "split or partial events written: {:?}", &foreign[..foreign.len().min(5)]);
+    assert!(
+        foreign.is_empty(),
+        "split or partial events written: {:?}",
+        &foreign[..foreign.len().min(5)]
+    );
     assert!(
         dups <= kills * (SOURCE_BATCH + SINK_BATCH),
         "{dups} duplicates exceed one source and one sink batch per kill"
@@ -269,11 +275,21 @@ fn spooldir_multiline_splits_and_loses_no_event_across_kill_9_rounds() {
     let counts = wait_for_all(&out, &want, &agent);
     agent.terminate();
     let dups = duplicates(&counts);
-    eprintln!("spooldir multiline: {} events, {kills} kills, {dups} duplicates", want.len());
+    eprintln!(
+        "spooldir multiline: {} events, {kills} kills, {dups} duplicates",
+        want.len()
+    );
     let foreign: Vec<&String> = counts
         .keys()
         .filter(|l| want.binary_search(l).is_err())
         .collect();
-    assert!(foreign.is_empty(), "split or partial events written: {:?}", &foreign[..foreign.len().min(5)]);
-    assert!(dups <= kills * (SOURCE_BATCH + SINK_BATCH), "{dups} duplicates");
+    assert!(
+        foreign.is_empty(),
+        "split or partial events written: {:?}",
+        &foreign[..foreign.len().min(5)]
+    );
+    assert!(
+        dups <= kills * (SOURCE_BATCH + SINK_BATCH),
+        "{dups} duplicates"
+    );
 }

@@ -122,7 +122,11 @@ fn a_deleted_file_is_closed_by(limit: &str, name: &str) {
     }
     agent.wait_for("the deleted file to be closed", || fds_to(pid, &app) == 0);
     if disk.mounted {
-        assert!(disk.used() < 1 << 20, "space freed: {} bytes in use", disk.used());
+        assert!(
+            disk.used() < 1 << 20,
+            "space freed: {} bytes in use",
+            disk.used()
+        );
     }
     assert_eq!(gauge(&agent, "DeletedFilesClosedCount"), 1);
     let skipped = gauge(&agent, "DeletedBytesSkippedCount");
@@ -137,7 +141,11 @@ fn a_deleted_file_is_closed_by(limit: &str, name: &str) {
         .filter(|l| l.contains("deleted file closed"))
         .collect();
     assert_eq!(warnings.len(), 1, "logged once: {warnings:#?}");
-    assert!(warnings[0].contains("app.log") && warnings[0].contains(name), "{}", warnings[0]);
+    assert!(
+        warnings[0].contains("app.log") && warnings[0].contains(name),
+        "{}",
+        warnings[0]
+    );
 }
 
 #[test]

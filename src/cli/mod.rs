@@ -1,6 +1,7 @@
 //! Subcommand implementations of the `sluice` binary. Each returns the process exit code.
 
 pub mod agent;
+pub mod agent_reload;
 pub mod avro_client;
 pub mod bench;
 pub mod channel;

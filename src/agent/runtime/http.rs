@@ -7,6 +7,8 @@
 //! - `GET /prometheus`: the Prometheus exposition always (OpenMetrics when asked for, else 0.0.4).
 //! - `GET /`: the status page (one HTML file, no external assets).
 //! - `GET /history`: the recent samples the status page charts ([`History`]).
+//! - `POST /reload`: re-read the configuration now ([`super::reload`]; loopback peers only
+//!   unless `-Dflume.monitoring.reload=any`).
 //!
 //! Served with hyper's HTTP/1 server connection on the agent's tokio runtime: request parsing,
 //! keep-alive and pipelining are hyper's, not ours.
@@ -115,7 +117,7 @@ pub async fn serve(
                         let stop = stop.clone();
                         tokio::spawn(async move {
                             let _permit = permit;
-                            connection(s, state, stop).await;
+                            connection(s, peer, state, stop).await;
                         });
                     }
                     Err(e) => {
@@ -134,11 +136,11 @@ pub async fn serve(
 
 /// Serves one connection: keep-alive within [`REQUESTS_PER_CONNECTION_MAX`] and
 /// [`CONNECTION_TIME_MAX`], ended at once by `stop`.
-async fn connection(s: tokio::net::TcpStream, state: Arc<State>, mut stop: Stop) {
+async fn connection(s: tokio::net::TcpStream, peer: SocketAddr, state: Arc<State>, mut stop: Stop) {
     let served = Arc::new(AtomicU32::new(0));
     let service = service_fn(move |req| {
         let n = served.fetch_add(1, Ordering::Relaxed) + 1;
-        answer(req, state.clone(), n >= REQUESTS_PER_CONNECTION_MAX)
+        answer(req, peer, state.clone(), n >= REQUESTS_PER_CONNECTION_MAX)
     });
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
@@ -219,10 +221,15 @@ fn route(req: &Request<Incoming>, state: &State) -> (StatusCode, &'static str, S
 
 async fn answer(
     req: Request<Incoming>,
+    peer: SocketAddr,
     state: Arc<State>,
     last: bool,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    let (status, ctype, body) = route(&req, &state);
+    let reload = super::reload::answer(req.method(), req.uri().path(), Some(peer)).await;
+    let (status, ctype, body) = match reload {
+        Some(r) => r,
+        None => route(&req, &state),
+    };
     let mut resp = Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() = status;
     let h = resp.headers_mut();

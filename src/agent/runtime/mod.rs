@@ -9,6 +9,7 @@
 
 pub mod history;
 pub mod http;
+pub mod reload;
 pub mod rlimit;
 pub mod supervise;
 

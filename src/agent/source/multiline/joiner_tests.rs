@@ -93,7 +93,11 @@ fn a_python_traceback_joins_the_dated_line_it_follows() {
     let b = bodies(&join_all(&c, PYTHON_LOG));
     assert_eq!(b.len(), 2, "{b:#?}");
     assert!(b[0].starts_with("2026-11-22 10:00:00,001 ERROR request failed\nTraceback"));
-    assert!(b[0].ends_with("ZeroDivisionError: division by zero"), "{}", b[0]);
+    assert!(
+        b[0].ends_with("ZeroDivisionError: division by zero"),
+        "{}",
+        b[0]
+    );
     assert_eq!(b[0].lines().count(), 7);
     assert_eq!(b[1], "2026-11-22 10:00:00,002 INFO next request");
 }

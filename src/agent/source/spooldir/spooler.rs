@@ -453,7 +453,10 @@ fn read_lines(cur: &mut Current, cfg: &SpoolDirConfig) -> Result<(Vec<Event>, u6
                 let body = match cur.joiner.as_mut() {
                     None => body,
                     Some(j) => {
-                        let piece = crate::agent::source::file_lines::Line { bytes: body, ..line };
+                        let piece = crate::agent::source::file_lines::Line {
+                            bytes: body,
+                            ..line
+                        };
                         match j.push(piece, now) {
                             Some(ev) => ev.bytes,
                             None => continue,

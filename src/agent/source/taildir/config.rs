@@ -109,7 +109,10 @@ fn close_deleted_after(cx: &mut Ctx<'_>) -> Option<Duration> {
     match parsed {
         Ok(d) if !d.is_zero() => Some(d),
         Ok(_) => {
-            cx.error("closeDeletedAfter", "must be more than 0 (leave it out for no limit)");
+            cx.error(
+                "closeDeletedAfter",
+                "must be more than 0 (leave it out for no limit)",
+            );
             None
         }
         Err(e) => {
