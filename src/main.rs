@@ -89,9 +89,11 @@ enum ConfigCommand {
     #[command(after_help = "Examples:
   sluice config check -n a1 -f examples/netcat-file-roll.properties
   sluice config check -n a1 -c conf -f conf/flume.conf
+  sluice config check -n a1 -f conf/flume.conf --verify-channels
 
-Exit codes: 0 no errors (warnings may be printed), 1 the configuration has errors,
-2 bad arguments, 3 the file cannot be read.")]
+Exit codes: 0 no errors (warnings may be printed), 1 the configuration has errors (or, with
+--verify-channels, a file channel is not sound), 2 bad arguments, 3 the file cannot be read
+(or a file channel cannot be verified: an agent holds it).")]
     Check(cli::config_check::CheckArgs),
 }
 

@@ -12,3 +12,4 @@ pub mod logging;
 pub mod pipe;
 pub mod send;
 pub mod top;
+pub mod verify_channels;
