@@ -81,6 +81,18 @@ Exit codes: 0 every line acknowledged, 1 a batch not acknowledged, 2 bad argumen
 
 Exit codes: 0 done (--once), 2 bad arguments, 3 the agent cannot be reached.")]
     Top(cli::top::TopArgs),
+    /// Test a configuration's routing: inject events at a source, check what each channel
+    /// and sink receives (interceptors, selectors and sink processors as the agent runs them).
+    #[command(after_help = "Examples:
+  sluice test -f examples/failover-edge.properties
+  sluice test -n a1 -f a1.properties a1-routing.tests.toml
+
+Without test files, CONFIG with the extension .tests.toml is used. The format is in
+docs/testing-configs.md.
+
+Exit codes: 0 every test passed, 1 a test failed or the configuration has errors,
+2 bad arguments, 3 a file cannot be read or a test file is malformed.")]
+    Test(cli::test_cmd::TestArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -114,6 +126,7 @@ fn main() {
         Command::Bench(args) => cli::bench::run(args),
         Command::AvroClient(args) => cli::avro_client::run(args),
         Command::Top(args) => cli::top::run(args),
+        Command::Test(args) => cli::test_cmd::run(args),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -7,6 +7,7 @@ pub mod channel;
 pub mod component;
 pub mod config;
 pub mod failpoint;
+pub mod harness;
 pub mod histogram;
 pub mod interceptor;
 pub mod kafka;

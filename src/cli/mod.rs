@@ -11,5 +11,6 @@ pub mod exit;
 pub mod logging;
 pub mod pipe;
 pub mod send;
+pub mod test_cmd;
 pub mod top;
 pub mod verify_channels;
