@@ -52,8 +52,8 @@ pub fn run(args: TestArgs) -> anyhow::Result<i32> {
         .context("starting the tokio runtime")?;
     let (mut passed, mut failed) = (0usize, 0usize);
     for path in &files {
-        let spec = std::fs::read_to_string(path)
-            .with_context(|| format!("reading {}", path.display()))?;
+        let spec =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let spec = TestFile::parse(&spec).with_context(|| format!("{}", path.display()))?;
         let Some(agent) = args.name.clone().or(spec.agent.clone()) else {
             return Err(exit::Usage(format!(
@@ -64,7 +64,11 @@ pub fn run(args: TestArgs) -> anyhow::Result<i32> {
         };
         let loaded = config::load(&text, &agent, &args.defines);
         let Some(cfg) = loaded.config else {
-            for p in loaded.problems.iter().filter(|p| p.severity == Severity::Error) {
+            for p in loaded
+                .problems
+                .iter()
+                .filter(|p| p.severity == Severity::Error)
+            {
                 println!("{}", p.render(&conf_name));
             }
             println!("{conf_name}: the configuration has errors; no test ran");

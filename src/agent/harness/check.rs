@@ -131,8 +131,13 @@ pub fn check(case: &Case, got: &Delivered) -> Vec<Failure> {
     if let Some(want) = case.dropped {
         let what = match got.dropped {
             Some(n) if n == want => None,
-            Some(n) => Some(format!("expected {want} inputs to reach no channel, {n} did")),
-            None => Some("an interceptor removed the header sluice.test.input; drops cannot be counted".into()),
+            Some(n) => Some(format!(
+                "expected {want} inputs to reach no channel, {n} did"
+            )),
+            None => Some(
+                "an interceptor removed the header sluice.test.input; drops cannot be counted"
+                    .into(),
+            ),
         };
         if let Some(what) = what {
             out.push(Failure {

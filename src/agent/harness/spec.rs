@@ -166,7 +166,10 @@ impl TestFile {
             }
             for o in &t.outputs {
                 if o.channel.is_some() == o.sink.is_some() {
-                    return Err(invalid(&t.name, "each output names one channel or one sink"));
+                    return Err(invalid(
+                        &t.name,
+                        "each output names one channel or one sink",
+                    ));
                 }
                 let matchers = o.every.iter().chain(o.events.iter().flatten());
                 for m in matchers {
