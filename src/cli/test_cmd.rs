@@ -10,8 +10,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use sluice::agent::config::{self, Severity};
+use sluice::agent::config::Severity;
 use sluice::agent::harness::{check, run_case, TestFile};
+use sluice::agent::topology as config;
 
 use crate::cli::exit;
 

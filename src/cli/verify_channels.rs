@@ -6,7 +6,8 @@
 
 use std::sync::Arc;
 
-use sluice::agent::config::{AgentConfig, ChannelKind};
+use sluice::agent::registry::ChannelKind;
+use sluice::agent::topology::AgentConfig;
 use sluice_core::inspect::{checkpoint_dirs, verify};
 use sluice_core::io::{Fs, StdFs};
 use sluice_core::FileChannelConfig;

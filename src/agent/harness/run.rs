@@ -12,8 +12,8 @@ use std::time::Instant;
 use super::capture::CaptureChannel;
 use super::spec::Case;
 use crate::agent::channel::AgentChannel;
-use crate::agent::config::AgentConfig;
 use crate::agent::router::ChannelProcessor;
+use crate::agent::topology::AgentConfig;
 use sluice_core::Event;
 
 /// The header that tags each input with its index while it flows (removed before checks);

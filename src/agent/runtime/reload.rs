@@ -16,6 +16,7 @@ use std::time::Duration;
 use hyper::{Method, StatusCode};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::agent::metrics::counter::counters;
 use crate::agent::metrics::CounterGroup;
 
 /// How long `POST /reload` waits for the outcome (a restart of components is bounded by
@@ -24,14 +25,21 @@ pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 /// Reload requests queued at once; more are answered 503 (one is being applied).
 pub const QUEUE_MAX: usize = 4;
 
-/// Counter names of the `AGENT.<name>` group.
-pub const RELOAD_COUNTERS: &[&str] = &[
-    "ReloadRequestCount",
-    "ReloadAppliedCount",
-    "ReloadUnchangedCount",
-    "ReloadRejectedCount",
-    "ReloadFailedCount",
-];
+counters! {
+    /// A counter of the agent's reloads (`AGENT.<name>`).
+    ReloadCounter, kind "AGENT", list RELOAD_COUNTERS {
+        /// Reloads asked for (poll, SIGHUP, POST /reload), whatever their outcome.
+        Request = "ReloadRequestCount",
+        /// Reloads that restarted changed components.
+        Applied = "ReloadAppliedCount",
+        /// Reloads of a file describing the running configuration.
+        Unchanged = "ReloadUnchangedCount",
+        /// Reloads of a file with errors (the running configuration stayed).
+        Rejected = "ReloadRejectedCount",
+        /// Reloads that failed to read or apply (the running configuration stayed).
+        Failed = "ReloadFailedCount",
+    }
+}
 
 /// The counters of reloads, shown as `AGENT.<agent>` in `/metrics`.
 pub fn counters() -> Arc<CounterGroup> {
@@ -75,13 +83,13 @@ pub enum Outcome {
 impl Outcome {
     /// Counts the outcome in `counters` (and the request).
     pub fn count(&self, counters: &CounterGroup) {
-        counters.add("ReloadRequestCount", 1);
+        counters.add(ReloadCounter::Request, 1);
         counters.add(
             match self {
-                Outcome::Unchanged => "ReloadUnchangedCount",
-                Outcome::Applied => "ReloadAppliedCount",
-                Outcome::Rejected(_) => "ReloadRejectedCount",
-                Outcome::Failed(_) => "ReloadFailedCount",
+                Outcome::Unchanged => ReloadCounter::Unchanged,
+                Outcome::Applied => ReloadCounter::Applied,
+                Outcome::Rejected(_) => ReloadCounter::Rejected,
+                Outcome::Failed(_) => ReloadCounter::Failed,
             },
             1,
         );

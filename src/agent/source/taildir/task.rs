@@ -19,6 +19,8 @@ use super::fingerprint::{self, Fingerprint};
 use super::position::{self, PosEntry};
 use super::tailer::{Batch, Tailer};
 use super::watch::DirWatch;
+use crate::agent::backoff::Backoff;
+use crate::agent::metrics::SourceCounter;
 use crate::agent::source::{atomic_file, SourceCtx, SourceError, BACKOFF_MAX, BACKOFF_STEP};
 
 /// Longest time between two scans while data flows (new files, rotations).
@@ -139,9 +141,9 @@ enum Put {
     Dropped,
 }
 
-/// Puts a batch from `inode` as [`SourceCtx::put_with_retry`] does (Flume's backoff), and
-/// between the retries applies the deleted-file limits: a full channel is exactly when a
-/// deleted file would be held open.
+/// Puts a batch from `inode` as [`SourceCtx::put_with_retry`] does (Flume's backoff; a batch
+/// the channel processor hands back is moved, not copied), and between the retries applies
+/// the deleted-file limits: a full channel is exactly when a deleted file would be held open.
 async fn put(
     slot: &mut Option<Tailer>,
     ctx: &mut SourceCtx,
@@ -149,28 +151,38 @@ async fn put(
     inode: u64,
 ) -> Result<Put, SourceError> {
     let n = events.len() as u64;
-    ctx.counters.add("EventReceivedCount", n);
-    ctx.counters.add("AppendBatchReceivedCount", 1);
-    let mut backoff = Duration::ZERO;
+    ctx.counters.add(SourceCounter::EventReceived, n);
+    ctx.counters.add(SourceCounter::AppendBatchReceived, 1);
+    let mut backoff = Backoff::linear(BACKOFF_STEP, BACKOFF_MAX);
+    let mut batch = events;
     loop {
-        match ctx.router.process(events.clone()).await {
+        let (attempt, kept) = if ctx.router.hands_back() {
+            (batch, None)
+        } else {
+            (batch.clone(), Some(batch))
+        };
+        let rejected = match ctx.router.offer(attempt).await {
             Ok(()) => {
-                ctx.counters.add("EventAcceptedCount", n);
-                ctx.counters.add("AppendBatchAcceptedCount", 1);
+                ctx.counters.add(SourceCounter::EventAccepted, n);
+                ctx.counters.add(SourceCounter::AppendBatchAccepted, 1);
                 return Ok(Put::Committed);
             }
-            Err(e) => {
-                ctx.counters.add("ChannelWriteFail", 1);
-                backoff = (backoff + BACKOFF_STEP).min(BACKOFF_MAX);
-                tracing::warn!(source = %ctx.name, error = %e, backoff_ms = backoff.as_millis() as u64, "batch not accepted; retrying");
-                if ctx.stop.sleep(backoff).await {
-                    return Ok(Put::Stopped);
-                }
-                let closed = blocking(slot, ctx, |t| t.close_deleted(Instant::now(), true)).await?;
-                if closed.contains(&inode) {
-                    return Ok(Put::Dropped);
-                }
-            }
+            Err(r) => r,
+        };
+        ctx.counters.add(SourceCounter::ChannelWriteFail, 1);
+        let Some(back) = rejected.events.or(kept) else {
+            tracing::error!(source = %ctx.name, error = %rejected.error, "a refused batch was not handed back; giving up on it");
+            return Ok(Put::Stopped);
+        };
+        batch = back;
+        let wait = backoff.failed();
+        tracing::warn!(source = %ctx.name, error = %rejected.error, backoff_ms = wait.as_millis() as u64, "batch not accepted; retrying");
+        if ctx.stop.sleep(wait).await {
+            return Ok(Put::Stopped);
+        }
+        let closed = blocking(slot, ctx, |t| t.close_deleted(Instant::now(), true)).await?;
+        if closed.contains(&inode) {
+            return Ok(Put::Dropped);
         }
     }
 }
