@@ -94,6 +94,17 @@ docs/testing-configs.md.
 Exit codes: 0 every test passed, 1 a test failed or the configuration has errors,
 2 bad arguments, 3 a file cannot be read or a test file is malformed.")]
     Test(cli::test_cmd::TestArgs),
+    /// Print a sample of the events passing a running agent's sources, channels and sinks.
+    #[command(after_help = "Examples:
+  sluice tap --url http://127.0.0.1:41414 --component r1 --limit 20
+  sluice tap --url http://127.0.0.1:41414 --rate 10
+
+The agent must run with -Dflume.monitoring.type=http -Dflume.monitoring.tap=loopback
+(the tap is off by default: it shows log contents). One JSON line per event:
+{\"point\":\"source\",\"component\":\"r1\",\"headers\":{...},\"body\":\"...\"}.
+
+Exit codes: 0 done, 2 bad arguments, 3 the agent cannot be reached or refuses the tap.")]
+    Tap(cli::tap::TapArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -128,6 +139,7 @@ fn main() {
         Command::AvroClient(args) => cli::avro_client::run(args),
         Command::Top(args) => cli::top::run(args),
         Command::Test(args) => cli::test_cmd::run(args),
+        Command::Tap(args) => cli::tap::run(args),
     };
     match result {
         Ok(code) => std::process::exit(code),

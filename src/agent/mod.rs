@@ -24,4 +24,5 @@ pub mod selector;
 pub mod sink;
 pub mod source;
 pub mod stop;
+pub mod tap;
 pub mod topology;

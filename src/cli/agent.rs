@@ -168,6 +168,16 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
         })?,
     };
     let mut http_reloads = reload::install(access);
+    match define(&args, "flume.monitoring.tap") {
+        None => {}
+        Some(v) => {
+            sluice::agent::runtime::tap_http::allow(reload::Access::parse(v).ok_or_else(|| {
+                exit::Usage(format!(
+                    "-Dflume.monitoring.tap must be off, loopback or any, got {v:?}"
+                ))
+            })?)
+        }
+    }
     let (http_stop, http_stopped) = stop::channel();
     let mut http_task = None;
     if define(&args, "flume.monitoring.type").is_some_and(|t| t.eq_ignore_ascii_case("http")) {

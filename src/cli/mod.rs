@@ -11,6 +11,7 @@ pub mod exit;
 pub mod logging;
 pub mod pipe;
 pub mod send;
+pub mod tap;
 pub mod test_cmd;
 pub mod top;
 pub mod verify_channels;

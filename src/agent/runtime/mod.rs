@@ -13,6 +13,7 @@ pub mod http;
 pub mod reload;
 pub mod rlimit;
 pub mod supervise;
+pub mod tap_http;
 pub mod telemetry;
 
 use std::collections::BTreeMap;

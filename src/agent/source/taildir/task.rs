@@ -153,6 +153,7 @@ async fn put(
     let n = events.len() as u64;
     ctx.counters.add(SourceCounter::EventReceived, n);
     ctx.counters.add(SourceCounter::AppendBatchReceived, 1);
+    crate::agent::tap::offer(crate::agent::tap::Point::Source, &ctx.name, &events);
     let mut backoff = Backoff::linear(BACKOFF_STEP, BACKOFF_MAX);
     let mut batch = events;
     loop {
