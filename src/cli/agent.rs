@@ -15,7 +15,7 @@ use sluice::agent::runtime::{http, rlimit, Agent, Telemetry, SHUTDOWN_BOUND};
 use sluice::agent::stop;
 use sluice::agent::topology::{self as config, AgentConfig};
 
-use crate::cli::agent_reload;
+use crate::cli::agent_reload::{self, report_not_ready};
 use crate::cli::exit;
 use crate::cli::logging::LogSpec;
 
@@ -79,23 +79,6 @@ pub(crate) fn load(args: &AgentArgs) -> anyhow::Result<Result<AgentConfig, Vec<S
         }
     }
     Ok(loaded.config.ok_or(errors))
-}
-
-/// Waits for the sources to accept input; warns about each that does not. Whether all do.
-pub(crate) async fn report_not_ready(agent: &mut Agent) -> bool {
-    let not_ready = agent.sources_ready().await;
-    for (source, why) in &not_ready {
-        // `why` is the source's error, which names it ("source r1: cannot listen on ...").
-        let why = if why.starts_with(&format!("source {source}:")) {
-            why.clone()
-        } else {
-            format!("source {source}: {why}")
-        };
-        tracing::warn!(
-            "source does not accept input: {why}; it is restarted with backoff, and the rest of the agent runs"
-        );
-    }
-    not_ready.is_empty()
 }
 
 fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
@@ -219,11 +202,11 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
             _ = sigterm.recv() => break,
             _ = sighup.recv() => {
                 last = stamp(&args.conf_file);
-                agent_reload::reload(&args, &mut agent, Trigger::Signal, &reloads).await;
+                agent_reload::reload(|| load(&args), &mut agent, Trigger::Signal, &reloads).await;
             }
             Some((trigger, reply)) = next_request(&mut http_reloads) => {
                 last = stamp(&args.conf_file);
-                let outcome = agent_reload::reload(&args, &mut agent, trigger, &reloads).await;
+                let outcome = agent_reload::reload(|| load(&args), &mut agent, trigger, &reloads).await;
                 let _ = reply.send(outcome);
             }
             _ = poll.tick(), if !args.no_reload_conf => {
@@ -232,7 +215,7 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
                     continue;
                 }
                 last = now;
-                agent_reload::reload(&args, &mut agent, Trigger::Poll, &reloads).await;
+                agent_reload::reload(|| load(&args), &mut agent, Trigger::Poll, &reloads).await;
             }
         }
     }

@@ -8,16 +8,17 @@ use sluice::agent::metrics::CounterGroup;
 use sluice::agent::runtime::reload::{Outcome, Trigger};
 use sluice::agent::runtime::Agent;
 
-use super::agent::{load, report_not_ready, AgentArgs};
+use sluice::agent::topology::AgentConfig;
 
-/// Reads the file again and applies it; logs and counts the outcome.
+/// Reads the file again (`load`: the configuration, or its rendered errors) and applies it;
+/// logs and counts the outcome.
 pub async fn reload(
-    args: &AgentArgs,
+    load: impl FnOnce() -> anyhow::Result<Result<AgentConfig, Vec<String>>>,
     agent: &mut Agent,
     trigger: Trigger,
     counters: &CounterGroup,
 ) -> Outcome {
-    let outcome = match load(args) {
+    let outcome = match load() {
         Ok(Ok(new)) if new == *agent.config() => Outcome::Unchanged,
         Ok(Ok(new)) => {
             tracing::info!(trigger = %trigger, "configuration changed; restarting changed components");
@@ -53,4 +54,21 @@ pub async fn reload(
     }
     outcome.count(counters);
     outcome
+}
+
+/// Waits for the sources to accept input; warns about each that does not. Whether all do.
+pub async fn report_not_ready(agent: &mut Agent) -> bool {
+    let not_ready = agent.sources_ready().await;
+    for (source, why) in &not_ready {
+        // `why` is the source's error, which names it ("source r1: cannot listen on ...").
+        let why = if why.starts_with(&format!("source {source}:")) {
+            why.clone()
+        } else {
+            format!("source {source}: {why}")
+        };
+        tracing::warn!(
+            "source does not accept input: {why}; it is restarted with backoff, and the rest of the agent runs"
+        );
+    }
+    not_ready.is_empty()
 }

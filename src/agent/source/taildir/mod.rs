@@ -16,6 +16,7 @@
 
 pub mod config;
 pub mod deleted;
+pub mod deleted_stats;
 pub mod fingerprint;
 pub mod position;
 pub mod tail_file;

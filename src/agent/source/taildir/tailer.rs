@@ -64,7 +64,7 @@ pub struct Tailer {
     /// `multiline.*`, compiled once for every file.
     multiline: Option<Arc<Rules>>,
     /// What the deleted-file limits did (shown as the source's gauges).
-    pub(super) deleted: Arc<super::deleted::DeletedStats>,
+    pub(super) deleted: Arc<super::deleted_stats::DeletedStats>,
 }
 
 impl Tailer {
