@@ -1,0 +1,428 @@
+//! The transport layer of every RPC hop (Avro today, Thrift next): what sits between the TCP
+//! socket and the protocol's frames. A connection is plain, TLS (rustls), deflate (a zlib
+//! stream over the whole connection, as Flume's), or TLS carrying deflate (Flume's pipeline
+//! order: TLS outermost), the same way on the accepting side ([`ServerTransport::accept`]) and
+//! the connecting side ([`ClientTransport::connect`]). The protocol code only sees a [`Conn`]
+//! (`AsyncRead + AsyncWrite`) and must `flush` after writing a frame.
+//!
+//! Accepting, in order, all bounded by one handshake deadline (`ssl-handshake-timeout`):
+//! 1. `ipFilter`: the rules decide before a byte is read (a `name:` rule waits for a reverse
+//!    lookup, at most [`crate::agent::source::peer::LOOKUP_TIMEOUT`]); a refused peer is
+//!    closed at once.
+//! 2. The first bytes are peeked ([`sniff`]): a peer that speaks TLS to a plain port, plain
+//!    text to a TLS port, deflate to an uncompressed port, or plain data to a deflate port is
+//!    refused with a [`Refusal`] that says so.
+//! 3. The TLS handshake; 4. the deflate wrapper.
+//!
+//! Every step runs in the connection's own task: a slow or failing peer never stalls the
+//! listener or other connections. Each refusal is one [`Refusal`], for one log line.
+
+pub mod config;
+pub mod deflate;
+pub mod keystore;
+pub mod settings;
+pub mod sniff;
+pub mod tls;
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::{TlsAcceptor, TlsConnector};
+
+pub use deflate::Deflate;
+pub use settings::{ClientSecurity, Compression, ServerSecurity};
+pub use sniff::Opening;
+
+use crate::agent::rpc::ipfilter::{Decision, IpFilter};
+use crate::agent::source::peer::PeerHeaders;
+
+/// A configuration that cannot be turned into a transport.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// A keystore or truststore.
+    #[error(transparent)]
+    Store(#[from] keystore::StoreError),
+    /// rustls refused the settings.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// `ipFilterRules`.
+    #[error(transparent)]
+    IpFilter(#[from] crate::agent::rpc::ipfilter::IpFilterError),
+}
+
+/// Why an accepted connection was closed before the protocol saw it.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// `ipFilter`: a `deny` rule matched first.
+    #[error("refused by ipFilter rule {rule:?}")]
+    Filtered {
+        /// The rule as written.
+        rule: String,
+    },
+    /// The first bytes are not what this port speaks.
+    #[error("{0}")]
+    WrongOpening(String),
+    /// The TLS handshake failed.
+    #[error("TLS handshake failed: {0}")]
+    Handshake(String),
+    /// Nothing (or no whole handshake) within the deadline.
+    #[error("{what} not done within ssl-handshake-timeout ({ms} ms)")]
+    Timeout {
+        /// What was awaited.
+        what: &'static str,
+        /// The timeout.
+        ms: u64,
+    },
+    /// The peer closed the connection before sending anything.
+    #[error("closed by the peer before the first byte")]
+    Closed,
+    /// The socket failed.
+    #[error("i/o error: {0}")]
+    Io(#[from] io::Error),
+}
+
+impl Refusal {
+    /// Whether it is worth a warning (a peer that connects and leaves is not).
+    pub fn is_quiet(&self) -> bool {
+        matches!(self, Refusal::Closed)
+    }
+}
+
+/// Any byte stream a [`Conn`] can carry.
+trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
+
+/// One RPC connection after the transport's handshakes: plain, TLS, deflate or both.
+pub struct Conn {
+    io: Box<dyn Io>,
+    layers: &'static str,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Conn({})", self.layers)
+    }
+}
+
+impl Conn {
+    fn new(io: impl AsyncRead + AsyncWrite + Send + Unpin + 'static, layers: &'static str) -> Self {
+        Conn {
+            io: Box::new(io),
+            layers,
+        }
+    }
+
+    /// A plain connection (tests and tools).
+    pub fn plain(stream: TcpStream) -> Self {
+        Conn::new(stream, "plain")
+    }
+
+    /// `plain`, `tls`, `deflate` or `tls+deflate`.
+    pub fn layers(&self) -> &'static str {
+        self.layers
+    }
+
+    /// Whether an idle connection is known to be broken: the peer closed it or sent bytes
+    /// nobody asked for. Never blocks (one poll); `false` means "not known to be broken".
+    pub fn idle_broken(&mut self) -> bool {
+        let mut one = [0u8; 1];
+        let mut buf = ReadBuf::new(&mut one);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        match Pin::new(&mut *self.io).poll_read(&mut cx, &mut buf) {
+            Poll::Pending => false,
+            Poll::Ready(_) => true,
+        }
+    }
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut *self.get_mut().io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut *self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut *self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut *self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+/// The accepting side of a source, built once from its [`ServerSecurity`].
+pub struct ServerTransport {
+    tls: Option<TlsAcceptor>,
+    deflate: Option<u32>,
+    filter: Option<IpFilter>,
+    names: PeerHeaders,
+    handshake_timeout: Duration,
+}
+
+impl std::fmt::Debug for ServerTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerTransport")
+            .field("tls", &self.tls.is_some())
+            .field("deflate", &self.deflate)
+            .field("filter", &self.filter)
+            .finish()
+    }
+}
+
+impl ServerTransport {
+    /// Reads the keystore and the rules.
+    pub fn new(sec: &ServerSecurity) -> Result<Self, TransportError> {
+        let tls = match &sec.tls {
+            None => None,
+            Some(s) => Some(TlsAcceptor::from(Arc::new(tls::server_config(s)?))),
+        };
+        let filter = match &sec.ip_filter {
+            None => None,
+            Some(rules) => Some(IpFilter::parse(rules)?),
+        };
+        Ok(ServerTransport {
+            tls,
+            deflate: match sec.compression {
+                Compression::None => None,
+                Compression::Deflate { level } => Some(level),
+            },
+            filter,
+            names: PeerHeaders::default(),
+            handshake_timeout: sec.handshake_timeout,
+        })
+    }
+
+    /// What a log line at start says about it (`tls+deflate, ipFilter allow:ip:10.*,...`).
+    pub fn describe(&self) -> String {
+        let mut s = self.layers().to_owned();
+        if let Some(f) = &self.filter {
+            s.push_str(&format!(", ipFilter {}", f.describe()));
+        }
+        s
+    }
+
+    fn layers(&self) -> &'static str {
+        match (self.tls.is_some(), self.deflate.is_some()) {
+            (false, false) => "plain",
+            (true, false) => "tls",
+            (false, true) => "deflate",
+            (true, true) => "tls+deflate",
+        }
+    }
+
+    /// Takes an accepted socket through the filter, the first-bytes check and the
+    /// handshakes. Cancel safe (dropping it drops the socket).
+    pub async fn accept(&self, stream: TcpStream, peer: SocketAddr) -> Result<Conn, Refusal> {
+        if let Some(f) = &self.filter {
+            let mut d = f.decide(peer.ip(), None);
+            if d == Decision::NeedName {
+                let name = self.names.host_name(peer.ip()).await;
+                d = f.decide(peer.ip(), Some(&name));
+            }
+            if let Decision::Deny { rule } = d {
+                return Err(Refusal::Filtered { rule });
+            }
+        }
+        let deadline = Instant::now() + self.handshake_timeout;
+        let ms = self.handshake_timeout.as_millis() as u64;
+        let first = match tokio::time::timeout_at(deadline, peek(&stream)).await {
+            Ok(r) => Some(r?),
+            Err(_) => None,
+        };
+        let opening = match first.as_deref() {
+            Some([]) => return Err(Refusal::Closed),
+            Some(bytes) => Some(sniff::classify(bytes)),
+            // A silent plain peer is the protocol's business (its idle-timeout).
+            None if self.layers() == "plain" => None,
+            None => {
+                return Err(Refusal::Timeout {
+                    what: "the peer's first bytes",
+                    ms,
+                })
+            }
+        };
+        if let Some(o) = opening {
+            self.check_opening(o)?;
+        }
+        let level = self.deflate;
+        match &self.tls {
+            None => Ok(match level {
+                None => Conn::new(stream, "plain"),
+                Some(l) => Conn::new(Deflate::new(stream, l), "deflate"),
+            }),
+            Some(acceptor) => {
+                let tls = match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
+                    Err(_) => {
+                        return Err(Refusal::Timeout {
+                            what: "the TLS handshake",
+                            ms,
+                        })
+                    }
+                    Ok(Err(e)) => return Err(Refusal::Handshake(tls::explain(&e))),
+                    Ok(Ok(s)) => s,
+                };
+                Ok(match level {
+                    None => Conn::new(tls, "tls"),
+                    Some(l) => Conn::new(Deflate::new(tls, l), "tls+deflate"),
+                })
+            }
+        }
+    }
+
+    fn check_opening(&self, o: Opening) -> Result<(), Refusal> {
+        let wrong = |msg: String| Err(Refusal::WrongOpening(msg));
+        let tls = self.tls.is_some();
+        let deflate = self.deflate.is_some();
+        match o {
+            Opening::Tls if !tls => wrong(format!(
+                "the peer speaks TLS to this plain port: its first bytes are {}; set ssl = true \
+                 here too, or ssl = false on the peer",
+                o.describe()
+            )),
+            Opening::Tls => Ok(()),
+            _ if tls => wrong(format!(
+                "the peer does not speak TLS to this TLS port (ssl = true): its first bytes are \
+                 {}; set ssl = true on the peer",
+                o.describe()
+            )),
+            Opening::Deflate if !deflate => wrong(format!(
+                "the peer sends a deflate stream to this uncompressed port: its first bytes are \
+                 {}; set compression-type = deflate here too, or none on the peer",
+                o.describe()
+            )),
+            Opening::Deflate => Ok(()),
+            _ if deflate => wrong(format!(
+                "the peer sends uncompressed data to this deflate port (compression-type = \
+                 deflate): its first bytes are {}; set compression-type = deflate on the peer",
+                o.describe()
+            )),
+            Opening::Http | Opening::Thrift => wrong(format!(
+                "the peer speaks another protocol: its first bytes are {}",
+                o.describe()
+            )),
+            Opening::Other => Ok(()),
+        }
+    }
+}
+
+/// The first bytes the peer sent, without taking them (empty: the peer closed).
+async fn peek(stream: &TcpStream) -> io::Result<Vec<u8>> {
+    let mut buf = [0u8; sniff::SNIFF_BYTES];
+    let n = stream.peek(&mut buf).await?;
+    Ok(buf.get(..n).unwrap_or_default().to_vec())
+}
+
+/// The connecting side of a sink, built once from its [`ClientSecurity`].
+#[derive(Clone)]
+pub struct ClientTransport {
+    tls: Option<TlsConnector>,
+    deflate: Option<u32>,
+}
+
+impl std::fmt::Debug for ClientTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientTransport")
+            .field("tls", &self.tls.is_some())
+            .field("deflate", &self.deflate)
+            .finish()
+    }
+}
+
+impl Default for ClientTransport {
+    fn default() -> Self {
+        ClientTransport {
+            tls: None,
+            deflate: None,
+        }
+    }
+}
+
+/// Why a connection could not be set up after TCP connected.
+#[derive(Debug, thiserror::Error)]
+#[error("TLS handshake with {addr} failed: {reason}")]
+pub struct HandshakeFailed {
+    /// The target.
+    pub addr: String,
+    /// Why, with a hint.
+    pub reason: String,
+}
+
+impl ClientTransport {
+    /// Reads the truststore.
+    pub fn new(sec: &ClientSecurity) -> Result<Self, TransportError> {
+        let tls = match &sec.tls {
+            None => None,
+            Some(s) => Some(TlsConnector::from(Arc::new(tls::client_config(s)?))),
+        };
+        Ok(ClientTransport {
+            tls,
+            deflate: match sec.compression {
+                Compression::None => None,
+                Compression::Deflate { level } => Some(level),
+            },
+        })
+    }
+
+    /// Whether TLS is on.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// Sets up the layers over a connected socket to `host` (the name the server's
+    /// certificate must carry). The caller bounds it with its connect timeout. Not cancel
+    /// safe in a useful way: a cancelled connect leaves nothing to reuse.
+    pub async fn connect(&self, stream: TcpStream, host: &str, addr: &str) -> Result<Conn, HandshakeFailed> {
+        let failed = |reason: String| HandshakeFailed {
+            addr: addr.to_owned(),
+            reason,
+        };
+        match &self.tls {
+            None => Ok(match self.deflate {
+                None => Conn::new(stream, "plain"),
+                Some(l) => Conn::new(Deflate::new(stream, l), "deflate"),
+            }),
+            Some(connector) => {
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                let name = ServerName::try_from(host.to_owned())
+                    .map_err(|e| failed(format!("{host:?} is not a valid server name: {e}")))?;
+                let tls = connector.connect(name, stream).await.map_err(|e| {
+                    let mut reason = tls::explain(&e);
+                    if e.kind() == io::ErrorKind::UnexpectedEof
+                        || e.kind() == io::ErrorKind::ConnectionReset
+                    {
+                        reason.push_str(
+                            " (the downstream closed the connection during the handshake: does \
+                             its source have ssl = true? its log says why)",
+                        );
+                    }
+                    failed(reason)
+                })?;
+                Ok(match self.deflate {
+                    None => Conn::new(tls, "tls"),
+                    Some(l) => Conn::new(Deflate::new(tls, l), "tls+deflate"),
+                })
+            }
+        }
+    }
+}
