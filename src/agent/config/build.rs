@@ -141,19 +141,7 @@ fn avro_source(cx: &mut Ctx<'_>) -> Option<SourceKind> {
     let request_timeout =
         Duration::from_millis(cx.u64("request-timeout", 20_000, 1, DURATION_MS_MAX));
     let max_inflight_bytes = avro_inflight_bytes(cx, max_frame_bytes);
-    if let Some(c) = cx.get("compression-type") {
-        if !c.eq_ignore_ascii_case("none") {
-            cx.error(
-                "compression-type",
-                format!("{c:?} is not supported yet (only none)"),
-            );
-        }
-    }
-    for key in ["ssl", "ipFilter"] {
-        if cx.bool(key, false) {
-            cx.error(key, "not supported yet");
-        }
-    }
+    let security = crate::agent::rpc::transport::config::server_keys(cx);
     let (client_gone_after, client_forget_after) = upstream_keys(cx);
     Some(SourceKind::Avro(AvroSourceConfig {
         bind: bind?,
@@ -167,6 +155,7 @@ fn avro_source(cx: &mut Ctx<'_>) -> Option<SourceKind> {
         max_inflight_bytes,
         client_gone_after,
         client_forget_after,
+        security,
     }))
 }
 

@@ -160,6 +160,8 @@ pub struct AvroSourceConfig {
     pub client_gone_after: Duration,
     /// `clientForgetAfter` (Sluice; default 7d): an upstream gone this long is forgotten.
     pub client_forget_after: Duration,
+    /// `ssl`, `keystore*`, `compression-type`, `ipFilter*`, ... ([`crate::agent::rpc::transport`]).
+    pub security: crate::agent::rpc::transport::ServerSecurity,
 }
 
 /// A source's own settings.

@@ -85,12 +85,32 @@ impl<S> Deflate<S> {
     }
 }
 
+/// What went wrong in a deflate stream (the inner error of the [`io::Error`] a read
+/// returns; [`DeflateError::of`] finds it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeflateError {
+    /// The bytes are not a zlib stream.
+    #[error("not a deflate stream ({0}); does the peer use compression-type = deflate too?")]
+    Corrupt(String),
+    /// The connection closed in the middle of a flushed write.
+    #[error(
+        "deflate stream cut mid-way: the connection closed after {0} compressed bytes that do \
+         not end a flushed write"
+    )]
+    Cut(u64),
+}
+
+impl DeflateError {
+    /// The deflate error inside `e`, if it is one.
+    pub fn of(e: &io::Error) -> Option<&DeflateError> {
+        e.get_ref().and_then(|i| i.downcast_ref::<DeflateError>())
+    }
+}
+
 fn corrupt(e: impl std::fmt::Display) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidData,
-        format!(
-            "not a deflate stream ({e}); does the peer use compression-type = deflate too?"
-        ),
+        DeflateError::Corrupt(e.to_string()),
     )
 }
 
@@ -149,11 +169,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Deflate<S> {
                 }
                 return Poll::Ready(Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
-                    format!(
-                        "deflate stream cut mid-way: the connection closed after {} compressed \
-                         bytes that do not end a flushed write",
-                        this.received
-                    ),
+                    DeflateError::Cut(this.received),
                 )));
             }
             this.in_len += n;
@@ -284,6 +300,7 @@ mod tests {
         let cut = full[..full.len() - 6].to_vec();
         let e = inflate_all(cut).await.unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof, "{e}");
+        assert!(matches!(DeflateError::of(&e), Some(DeflateError::Cut(_))), "{e}");
         assert!(e.to_string().contains("cut mid-way"), "{e}");
         let e = inflate_all(reference("avro-conn-c2s.bin")).await.unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{e}");
