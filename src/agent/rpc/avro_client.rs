@@ -166,18 +166,17 @@ impl AvroClient {
         };
         let _ = stream.set_nodelay(true);
         let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
-        let stream = match tokio::time::timeout_at(deadline, transport.connect(stream, host, addr))
-            .await
-        {
-            Err(_) => {
-                return Err(RpcError::Timeout {
-                    addr: addr.to_owned(),
-                    what: "TLS handshake",
-                    ms,
-                })
-            }
-            Ok(r) => r?,
-        };
+        let stream =
+            match tokio::time::timeout_at(deadline, transport.connect(stream, host, addr)).await {
+                Err(_) => {
+                    return Err(RpcError::Timeout {
+                        addr: addr.to_owned(),
+                        what: "TLS handshake",
+                        ms,
+                    })
+                }
+                Ok(r) => r?,
+            };
         let mut client = AvroClient {
             addr: addr.to_owned(),
             stream,

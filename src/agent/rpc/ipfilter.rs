@@ -281,7 +281,13 @@ mod tests {
 
     #[test]
     fn bad_rules_are_refused_with_the_rule() {
-        for bad in ["permit:ip:1.2.3.4", "allow:host:x", "allow:ip", "allow", "Allow:ip:*"] {
+        for bad in [
+            "permit:ip:1.2.3.4",
+            "allow:host:x",
+            "allow:ip",
+            "allow",
+            "Allow:ip:*",
+        ] {
             let e = IpFilter::parse(bad).unwrap_err();
             assert!(e.to_string().contains(bad), "{e}");
         }

@@ -16,6 +16,7 @@ use parking_lot::Mutex;
 use sluice::agent::config;
 use sluice::agent::metrics::Registry;
 use sluice::agent::rpc::avro_client::{AvroClient, AvroClientConfig, RpcError};
+use sluice::agent::rpc::transport::{ClientSecurity, ClientTransport, Compression};
 use sluice::agent::runtime::Agent;
 
 use super::args::{BenchArgs, ChannelKind, Stop};
@@ -66,10 +67,23 @@ async fn start_agent(
             s
         }
     };
+    let mut security = String::new();
+    if let Some(ks) = &args.tls_keystore {
+        security.push_str(&format!(
+            "a1.sources.r1.ssl = true\na1.sources.r1.keystore = {}\n",
+            ks.display()
+        ));
+        if let Some(pw) = &args.tls_password {
+            security.push_str(&format!("a1.sources.r1.keystore-password = {pw}\n"));
+        }
+    }
+    if args.deflate.is_some() {
+        security.push_str("a1.sources.r1.compression-type = deflate\n");
+    }
     let text = format!(
         "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n\
          a1.sources.r1.type = avro\na1.sources.r1.bind = 127.0.0.1\na1.sources.r1.port = {port}\n\
-         a1.sources.r1.channels = c1\n{channel}\
+         a1.sources.r1.channels = c1\n{security}{channel}\
          a1.sinks.k1.type = null\na1.sinks.k1.channel = c1\na1.sinks.k1.batchSize = {tc}\n"
     );
     let loaded = config::load(&text, "a1", &[]);
@@ -80,6 +94,25 @@ async fn start_agent(
         .await
         .context("starting the in-process agent")?;
     Ok((agent, format!("127.0.0.1:{port}")))
+}
+
+/// The client's TLS (trusting any certificate) and deflate, as the bench's flags say.
+fn client_transport(args: &BenchArgs) -> anyhow::Result<ClientTransport> {
+    use sluice::agent::rpc::transport::settings::{TlsClientSettings, TlsVersions, Trust};
+    let tls = args.tls_keystore.as_ref().map(|_| TlsClientSettings {
+        trust: Trust::AllCerts,
+        verify_hostname: false,
+        versions: TlsVersions {
+            tls12: true,
+            tls13: true,
+        },
+        suites: None,
+    });
+    let compression = match args.deflate {
+        None => Compression::None,
+        Some(level) => Compression::Deflate { level },
+    };
+    ClientTransport::new(&ClientSecurity { tls, compression }).context("client TLS settings")
 }
 
 async fn run_async(args: &BenchArgs) -> anyhow::Result<i32> {
@@ -96,12 +129,13 @@ async fn run_async(args: &BenchArgs) -> anyhow::Result<i32> {
         }
     };
     let cfg = AvroClientConfig::default();
+    let transport = client_transport(args)?;
     let mut clients = Vec::new();
     for _ in 0..connections {
         let mut last = None;
         // The in-process source may take a moment to listen.
         for _ in 0..50 {
-            match AvroClient::connect(&target, cfg).await {
+            match AvroClient::connect_with(&target, &transport, cfg).await {
                 Ok(c) => {
                     last = Some(Ok(c));
                     break;
@@ -224,6 +258,8 @@ async fn run_async(args: &BenchArgs) -> anyhow::Result<i32> {
             "in_process_agent": args.target.is_none(),
             "batch": batch,
             "connections": connections,
+            "tls": args.tls_keystore.is_some(),
+            "deflate_level": args.deflate,
             "event_size": args.event_size,
             "headers": args.headers,
             "failed_calls": failed.load(Ordering::Relaxed),

@@ -92,7 +92,13 @@ pub fn client_keys(cx: &mut Ctx<'_>) -> ClientSecurity {
     let tls = if cx.bool("ssl", false) {
         client_tls(cx)
     } else {
-        for p in ["truststore", "trust-all-certs", "verify-hostname", "include-", "exclude-"] {
+        for p in [
+            "truststore",
+            "trust-all-certs",
+            "verify-hostname",
+            "include-",
+            "exclude-",
+        ] {
             cx.use_prefix(p);
         }
         None
@@ -125,8 +131,10 @@ fn store_type(cx: &mut Ctx<'_>, key: &str, env: &str) {
             "JKS" | "PKCS12" | "PEM" => {}
             _ => cx.error(
                 key,
-                format!("unknown store type {t:?}: Sluice reads PKCS12 and PEM (and names the \
-                         keytool command that converts JKS)"),
+                format!(
+                    "unknown store type {t:?}: Sluice reads PKCS12 and PEM (and names the \
+                         keytool command that converts JKS)"
+                ),
             ),
         }
     }
@@ -161,7 +169,10 @@ fn client_tls(cx: &mut Ctx<'_>) -> Option<TlsClientSettings> {
     let trust = match (trust_all, store) {
         (true, store) => {
             if store.is_some() {
-                cx.warn("truststore", "ignored: trust-all-certs = true trusts any certificate");
+                cx.warn(
+                    "truststore",
+                    "ignored: trust-all-certs = true trusts any certificate",
+                );
             }
             cx.warn(
                 "trust-all-certs",
@@ -212,11 +223,24 @@ fn list(v: Option<String>) -> Vec<String> {
 
 /// `include-protocols` / `exclude-protocols` onto TLSv1.2 and TLSv1.3.
 fn protocols(cx: &mut Ctx<'_>) -> Option<TlsVersions> {
-    const JAVA: [&str; 6] = ["SSLv2Hello", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
+    const JAVA: [&str; 6] = [
+        "SSLv2Hello",
+        "SSLv3",
+        "TLSv1",
+        "TLSv1.1",
+        "TLSv1.2",
+        "TLSv1.3",
+    ];
     let include = list(cx.get("include-protocols"));
     let exclude = list(cx.get("exclude-protocols"));
-    for (key, names) in [("include-protocols", &include), ("exclude-protocols", &exclude)] {
-        let unknown: Vec<&String> = names.iter().filter(|n| !JAVA.contains(&n.as_str())).collect();
+    for (key, names) in [
+        ("include-protocols", &include),
+        ("exclude-protocols", &exclude),
+    ] {
+        let unknown: Vec<&String> = names
+            .iter()
+            .filter(|n| !JAVA.contains(&n.as_str()))
+            .collect();
         if !unknown.is_empty() {
             cx.warn(key, format!("unknown protocol names ignored: {unknown:?}"));
         }
@@ -235,7 +259,10 @@ fn protocols(cx: &mut Ctx<'_>) -> Option<TlsVersions> {
         } else {
             "include-protocols"
         };
-        cx.error(key, "no protocol left to offer: Sluice offers TLSv1.2 and TLSv1.3 only");
+        cx.error(
+            key,
+            "no protocol left to offer: Sluice offers TLSv1.2 and TLSv1.3 only",
+        );
         return None;
     }
     Some(v)
@@ -268,7 +295,10 @@ fn suites(cx: &mut Ctx<'_>) -> Option<Option<Vec<String>>> {
         } else {
             "include-cipher-suites"
         };
-        cx.error(key, format!("no cipher suite left; rustls offers {known:?}"));
+        cx.error(
+            key,
+            format!("no cipher suite left; rustls offers {known:?}"),
+        );
         return None;
     }
     Some(Some(left))

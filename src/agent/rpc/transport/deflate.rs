@@ -77,7 +77,10 @@ impl<S> Deflate<S> {
     }
 
     fn remember_tail(&mut self, n: usize) {
-        let new = self.input.get(self.in_len - n..self.in_len).unwrap_or_default();
+        let new = self
+            .input
+            .get(self.in_len - n..self.in_len)
+            .unwrap_or_default();
         let mut joined = self.tail.to_vec();
         joined.extend_from_slice(new.get(new.len().saturating_sub(4)..).unwrap_or_default());
         let start = joined.len() - 4;
@@ -163,8 +166,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Deflate<S> {
             ready!(Pin::new(&mut this.inner).poll_read(cx, &mut rb))?;
             let n = rb.filled().len();
             if n == 0 {
-                if this.received == 0 || (this.in_pos == this.in_len && this.tail == SYNC_MARKER)
-                {
+                if this.received == 0 || (this.in_pos == this.in_len && this.tail == SYNC_MARKER) {
                     return Poll::Ready(Ok(()));
                 }
                 return Poll::Ready(Err(io::Error::new(
@@ -287,7 +289,10 @@ mod tests {
             let got = inflate_all(reference(&format!("avro-deflate-conn-{dir}.bin")))
                 .await
                 .unwrap();
-            assert_eq!(got, reference(&format!("avro-deflate-conn-{dir}.inflated.bin")));
+            assert_eq!(
+                got,
+                reference(&format!("avro-deflate-conn-{dir}.inflated.bin"))
+            );
             assert_eq!(got, reference(&format!("avro-conn-{dir}.bin")));
         }
     }
@@ -300,9 +305,14 @@ mod tests {
         let cut = full[..full.len() - 6].to_vec();
         let e = inflate_all(cut).await.unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof, "{e}");
-        assert!(matches!(DeflateError::of(&e), Some(DeflateError::Cut(_))), "{e}");
+        assert!(
+            matches!(DeflateError::of(&e), Some(DeflateError::Cut(_))),
+            "{e}"
+        );
         assert!(e.to_string().contains("cut mid-way"), "{e}");
-        let e = inflate_all(reference("avro-conn-c2s.bin")).await.unwrap_err();
+        let e = inflate_all(reference("avro-conn-c2s.bin"))
+            .await
+            .unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{e}");
         assert!(e.to_string().contains("compression-type = deflate"), "{e}");
     }

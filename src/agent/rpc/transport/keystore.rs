@@ -143,7 +143,12 @@ fn content(what: &'static str, path: &Path, reason: impl Into<String>) -> StoreE
     }
 }
 
-fn pkcs12(what: &'static str, path: &Path, bytes: &[u8], password: &str) -> Result<Pkcs12Archive, StoreError> {
+fn pkcs12(
+    what: &'static str,
+    path: &Path,
+    bytes: &[u8],
+    password: &str,
+) -> Result<Pkcs12Archive, StoreError> {
     Pkcs12Archive::from_pkcs12(bytes, password).map_err(|e| {
         content(
             what,
@@ -165,7 +170,11 @@ pub fn identity(path: &Path, password: Option<&str>) -> Result<Identity, StoreEr
             return Err(content(WHAT, path, "no CERTIFICATE block"));
         }
         let key = PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| {
-            content(WHAT, path, format!("no usable unencrypted private key: {e}"))
+            content(
+                WHAT,
+                path,
+                format!("no usable unencrypted private key: {e}"),
+            )
         })?;
         return Ok(Identity { chain, key });
     }
@@ -183,7 +192,12 @@ pub fn identity(path: &Path, password: Option<&str>) -> Result<Identity, StoreEr
     }
     if chain.is_empty() && archive.certs.len() == 1 {
         // One key and one certificate without ids: they belong together.
-        chain.extend(archive.certs.iter().map(|c| CertificateDer::from(c.cert.as_der().to_vec())));
+        chain.extend(
+            archive
+                .certs
+                .iter()
+                .map(|c| CertificateDer::from(c.cert.as_der().to_vec())),
+        );
     } else {
         for bag in archive.certs.iter().filter(|c| !is_leaf(c)) {
             chain.push(CertificateDer::from(bag.cert.as_der().to_vec()));
@@ -197,7 +211,10 @@ pub fn identity(path: &Path, password: Option<&str>) -> Result<Identity, StoreEr
 }
 
 /// Reads a truststore: every certificate in it is a trusted root.
-pub fn trusted(path: &Path, password: Option<&str>) -> Result<Vec<CertificateDer<'static>>, StoreError> {
+pub fn trusted(
+    path: &Path,
+    password: Option<&str>,
+) -> Result<Vec<CertificateDer<'static>>, StoreError> {
     const WHAT: &str = "truststore";
     let (bytes, format) = read(WHAT, path)?;
     let certs: Vec<CertificateDer<'static>> = if format == StoreFormat::Pem {

@@ -74,7 +74,7 @@ pub enum Refusal {
     #[error("TLS handshake failed: {0}")]
     Handshake(String),
     /// Nothing (or no whole handshake) within the deadline.
-    #[error("{what} not done within ssl-handshake-timeout ({ms} ms)")]
+    #[error("no {what} within ssl-handshake-timeout ({ms} ms)")]
     Timeout {
         /// What was awaited.
         what: &'static str,
@@ -171,8 +171,18 @@ impl AsyncWrite for Conn {
     }
 }
 
+/// The protocol a port speaks above the transport (what a first-bytes mismatch names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// Flume's Avro RPC (Netty framing).
+    Avro,
+    /// Flume's Thrift RPC (framed).
+    Thrift,
+}
+
 /// The accepting side of a source, built once from its [`ServerSecurity`].
 pub struct ServerTransport {
+    protocol: Protocol,
     tls: Option<TlsAcceptor>,
     deflate: Option<u32>,
     filter: Option<IpFilter>,
@@ -191,7 +201,13 @@ impl std::fmt::Debug for ServerTransport {
 }
 
 impl ServerTransport {
-    /// Reads the keystore and the rules.
+    /// The same, for a port that speaks `protocol` (Avro by default).
+    pub fn speaking(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
+        self
+    }
+
+    /// Reads the keystore and the rules (for an Avro port; see [`Self::speaking`]).
     pub fn new(sec: &ServerSecurity) -> Result<Self, TransportError> {
         let tls = match &sec.tls {
             None => None,
@@ -202,6 +218,7 @@ impl ServerTransport {
             Some(rules) => Some(IpFilter::parse(rules)?),
         };
         Ok(ServerTransport {
+            protocol: Protocol::Avro,
             tls,
             deflate: match sec.compression {
                 Compression::None => None,
@@ -257,7 +274,7 @@ impl ServerTransport {
             None if self.layers() == "plain" => None,
             None => {
                 return Err(Refusal::Timeout {
-                    what: "the peer's first bytes",
+                    what: "first bytes from the peer",
                     ms,
                 })
             }
@@ -275,7 +292,7 @@ impl ServerTransport {
                 let tls = match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
                     Err(_) => {
                         return Err(Refusal::Timeout {
-                            what: "the TLS handshake",
+                            what: "whole TLS handshake",
                             ms,
                         })
                     }
@@ -317,8 +334,10 @@ impl ServerTransport {
                  deflate): its first bytes are {}; set compression-type = deflate on the peer",
                 o.describe()
             )),
+            Opening::Thrift if self.protocol == Protocol::Thrift => Ok(()),
             Opening::Http | Opening::Thrift => wrong(format!(
-                "the peer speaks another protocol: its first bytes are {}",
+                "the peer speaks another protocol than {:?}: its first bytes are {}",
+                self.protocol,
                 o.describe()
             )),
             Opening::Other => Ok(()),
@@ -392,7 +411,12 @@ impl ClientTransport {
     /// Sets up the layers over a connected socket to `host` (the name the server's
     /// certificate must carry). The caller bounds it with its connect timeout. Not cancel
     /// safe in a useful way: a cancelled connect leaves nothing to reuse.
-    pub async fn connect(&self, stream: TcpStream, host: &str, addr: &str) -> Result<Conn, HandshakeFailed> {
+    pub async fn connect(
+        &self,
+        stream: TcpStream,
+        host: &str,
+        addr: &str,
+    ) -> Result<Conn, HandshakeFailed> {
         let failed = |reason: String| HandshakeFailed {
             addr: addr.to_owned(),
             reason,

@@ -27,9 +27,7 @@ impl Opening {
     pub fn describe(self) -> &'static str {
         match self {
             Opening::Tls => "a TLS ClientHello (the peer has ssl = true)",
-            Opening::Deflate => {
-                "a zlib stream header (the peer has compression-type = deflate)"
-            }
+            Opening::Deflate => "a zlib stream header (the peer has compression-type = deflate)",
             Opening::Http => "an HTTP request",
             Opening::Thrift => "a framed Thrift message (the peer is a Thrift client)",
             Opening::Other => "plain (unencrypted, uncompressed) data",
@@ -69,7 +67,10 @@ mod tests {
     #[test]
     fn tls_deflate_http_thrift_and_avro_openings_are_told_apart() {
         // A TLS 1.2/1.3 ClientHello record header.
-        assert_eq!(classify(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01]), Opening::Tls);
+        assert_eq!(
+            classify(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01]),
+            Opening::Tls
+        );
         assert_eq!(classify(&[0x16]), Opening::Tls);
         // Flume's deflate stream (Netty JZlibEncoder, level 6) and other levels.
         assert_eq!(classify(&[0x78, 0x9c, 0x62, 0x60]), Opening::Deflate);
@@ -81,7 +82,10 @@ mod tests {
             classify(&[0, 0, 0, 0x46, 0x82, 0x21, 0x01]),
             Opening::Thrift
         );
-        assert_eq!(classify(&[0, 0, 0, 0x46, 0x80, 0x01, 0, 1]), Opening::Thrift);
+        assert_eq!(
+            classify(&[0, 0, 0, 0x46, 0x80, 0x01, 0, 1]),
+            Opening::Thrift
+        );
         // Flume's avro client: serial 1, two buffers.
         assert_eq!(classify(&[0, 0, 0, 1, 0, 0, 0, 2]), Opening::Other);
         assert_eq!(classify(&[0]), Opening::Other);

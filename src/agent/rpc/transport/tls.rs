@@ -35,7 +35,10 @@ pub fn known_suites() -> Vec<String> {
 
 /// Java and IANA spell TLS 1.3 suites `TLS_...`; rustls `TLS13_...`.
 fn java_name(suite: rustls::CipherSuite) -> String {
-    let name = suite.as_str().map(str::to_owned).unwrap_or_else(|| format!("{suite:?}"));
+    let name = suite
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{suite:?}"));
     match name.strip_prefix("TLS13_") {
         Some(rest) => format!("TLS_{rest}"),
         None => name,

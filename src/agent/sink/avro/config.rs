@@ -8,9 +8,9 @@
 use std::time::Duration;
 
 use crate::agent::config::build::BATCH_SIZE_MAX;
-use crate::agent::rpc::transport::ClientSecurity;
 use crate::agent::config::ctx::Ctx;
 use crate::agent::config::limits::DURATION_S_MAX;
+use crate::agent::rpc::transport::ClientSecurity;
 
 /// Flume's `batch-size` default.
 pub const BATCH_SIZE_DEFAULT: u64 = 100;
