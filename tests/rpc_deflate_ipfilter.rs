@@ -63,7 +63,7 @@ async fn read_some(s: &mut TcpStream, want: usize) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sluice_deflate_sink_delivers_to_a_deflate_source() {
-    let _g = capture_logs();
+    let _g = capture_logs().await;
     let (src, port) = source("compression-type = deflate");
     let mut sink = avro_sink(port, "compression-type = deflate\ncompression-level = 1").unwrap();
     net_support::connect(port).await;
@@ -81,7 +81,7 @@ async fn a_sluice_deflate_sink_delivers_to_a_deflate_source() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flumes_deflate_client_bytes_are_decoded_and_answered_as_flume_answers() {
-    let _g = capture_logs();
+    let _g = capture_logs().await;
     let (src, port) = source("compression-type = deflate");
     let mut s = net_support::connect(port).await;
     s.write_all(&fixture("avro-deflate-conn-c2s.bin"))
@@ -117,7 +117,7 @@ async fn flumes_deflate_client_bytes_are_decoded_and_answered_as_flume_answers()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deflate_stream_cut_mid_way_is_a_clear_error() {
-    let _g = capture_logs();
+    let _g = capture_logs().await;
     let (src, port) = source("compression-type = deflate");
     let full = fixture("avro-deflate-conn-c2s.bin");
     let cut = &full[..60];
@@ -138,7 +138,7 @@ async fn a_deflate_stream_cut_mid_way_is_a_clear_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_or_deflate_to_a_plain_port_and_plain_data_to_a_deflate_port_are_named() {
-    let _g = capture_logs();
+    let _g = capture_logs().await;
     let (plain_src, plain) = source("");
     let (deflate_src, deflate) = source("compression-type = deflate");
     let cases: [(u16, &[u8], &str); 3] = [
@@ -178,7 +178,7 @@ async fn served(from: &str, port: u16) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ip_filter_rules_by_ip_and_name_first_match_wins_and_refusals_count() {
-    let _g = capture_logs();
+    let _g = capture_logs().await;
     let (src, port) =
         source("ipFilter = true\nipFilterRules = deny:ip:127.0.0.3,allow:ip:127.0.0.*,deny:ip:*");
     assert!(served("127.0.0.1", port).await);

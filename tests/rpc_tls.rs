@@ -29,7 +29,7 @@ fn source(keys: &str) -> (net_support::Running, u16) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sluice_sink_delivers_to_a_sluice_source_over_tls_with_pkcs12_and_pem_stores() {
-    let _g = capture_logs();
+    let _g = capture_logs().await;
     let tmp = tempfile::tempdir().unwrap();
     let pki = Pki::generate(tmp.path());
     // PKCS12 keystore on the source, PEM truststore on the sink; then PEM and PKCS12.
@@ -124,7 +124,7 @@ fn good_flow(port: u16, pki: &Pki, stop: Arc<AtomicBool>) -> tokio::task::JoinHa
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_certificates_and_plain_or_silent_clients_are_refused_while_a_good_sink_flows() {
-    let _g = capture_logs();
+    let _g = capture_logs().await;
     let tmp = tempfile::tempdir().unwrap();
     let pki = Pki::generate(tmp.path());
     let (src, port) = source(&format!(

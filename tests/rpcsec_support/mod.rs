@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Mutex, MutexGuard, Once};
+use std::sync::{Mutex, Once};
 
 use sluice::agent::config::{load, types::SinkKind};
 use sluice::agent::sink::avro::{AvroSink, AvroSinkConfig};
@@ -216,7 +216,8 @@ pub fn avro_sink_to(host: &str, port: u16, keys: &str) -> Result<AvroSink, Strin
 }
 
 static LOG: Mutex<Vec<u8>> = Mutex::new(Vec::new());
-static SERIAL: Mutex<()> = Mutex::new(());
+/// Held by a test while it reads the log (an async lock: it is held across awaits).
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 static INIT: Once = Once::new();
 
 struct LogWriter;
@@ -235,7 +236,7 @@ impl std::io::Write for LogWriter {
 
 /// Captures this process's log lines from here on; the tests of a binary run one at a time
 /// while they hold the guard (they read each other's lines otherwise).
-pub fn capture_logs() -> MutexGuard<'static, ()> {
+pub async fn capture_logs() -> tokio::sync::MutexGuard<'static, ()> {
     INIT.call_once(|| {
         let _ = tracing_subscriber::fmt()
             .with_writer(|| LogWriter)
@@ -243,7 +244,7 @@ pub fn capture_logs() -> MutexGuard<'static, ()> {
             .with_max_level(tracing::Level::INFO)
             .try_init();
     });
-    let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let guard = SERIAL.lock().await;
     LOG.lock().unwrap_or_else(|e| e.into_inner()).clear();
     guard
 }

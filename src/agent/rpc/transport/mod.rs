@@ -136,10 +136,9 @@ impl Conn {
         let mut one = [0u8; 1];
         let mut buf = ReadBuf::new(&mut one);
         let mut cx = Context::from_waker(std::task::Waker::noop());
-        match Pin::new(&mut *self.io).poll_read(&mut cx, &mut buf) {
-            Poll::Pending => false,
-            Poll::Ready(_) => true,
-        }
+        Pin::new(&mut *self.io)
+            .poll_read(&mut cx, &mut buf)
+            .is_ready()
     }
 }
 
@@ -352,8 +351,9 @@ async fn peek(stream: &TcpStream) -> io::Result<Vec<u8>> {
     Ok(buf.get(..n).unwrap_or_default().to_vec())
 }
 
-/// The connecting side of a sink, built once from its [`ClientSecurity`].
-#[derive(Clone)]
+/// The connecting side of a sink, built once from its [`ClientSecurity`] (`default()`:
+/// plain).
+#[derive(Clone, Default)]
 pub struct ClientTransport {
     tls: Option<TlsConnector>,
     deflate: Option<u32>,
@@ -365,15 +365,6 @@ impl std::fmt::Debug for ClientTransport {
             .field("tls", &self.tls.is_some())
             .field("deflate", &self.deflate)
             .finish()
-    }
-}
-
-impl Default for ClientTransport {
-    fn default() -> Self {
-        ClientTransport {
-            tls: None,
-            deflate: None,
-        }
     }
 }
 
