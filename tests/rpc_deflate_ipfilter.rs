@@ -224,7 +224,7 @@ fn problems(source_keys: &str, sink_keys: &str) -> Vec<String> {
             text.push_str(&format!("{prefix}.{}\n", l.trim()));
         }
     }
-    let l = sluice::agent::config::load(&text, "a1", &[]);
+    let l = sluice::agent::topology::load(&text, "a1", &[]);
     l.problems
         .iter()
         .map(|p| format!("{}: {}", p.key, p.message))

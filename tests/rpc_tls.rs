@@ -80,7 +80,7 @@ fn a_jks_keystore_is_refused_with_the_keytool_command_that_converts_it() {
          a1.sources.r1.keystore-password = changeit\na1.channels.c1.type = memory\n\
          a1.sinks.k1.type = null\na1.sinks.k1.channel = c1\n"
     );
-    let loaded = sluice::agent::config::load(&text, "a1", &[]);
+    let loaded = sluice::agent::topology::load(&text, "a1", &[]);
     assert!(loaded.config.is_none());
     let p = loaded
         .problems

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, Once};
 
-use sluice::agent::config::{load, types::SinkKind};
+use sluice::agent::registry::SinkKind;
 use sluice::agent::sink::avro::{AvroSink, AvroSinkConfig};
+use sluice::agent::topology::load;
 
 /// Runs a command, failing the test with its output if it fails.
 fn run(dir: &Path, prog: &str, args: &[&str]) {

@@ -27,7 +27,7 @@ use super::settings::{
     TlsVersions, Trust, HANDSHAKE_TIMEOUT_DEFAULT,
 };
 use super::{tls, ClientTransport, ServerTransport};
-use crate::agent::config::ctx::Ctx;
+use crate::agent::config::Ctx;
 use crate::agent::rpc::ipfilter::IpFilter;
 
 /// Longest `ssl-handshake-timeout`, in ms.

@@ -17,6 +17,7 @@
 //! `ipFilter`, checks the first bytes, and runs the TLS and deflate layers (`ssl`,
 //! `compression-type`), each connection in its own task.
 
+pub mod config;
 mod conn;
 mod decode;
 mod peers;
@@ -37,10 +38,11 @@ use super::decoders::Decoders;
 use super::refusals::RefusalLog;
 use super::{SourceCtx, SourceError};
 use crate::agent::alarm::upstreams::Upstreams;
-use crate::agent::config::types::AvroSourceConfig;
+use crate::agent::metrics::SourceCounter;
 use crate::agent::rpc::transport::{Refusal, ServerTransport};
 use crate::wire::avro::handshake::answer_with;
 use crate::wire::avro::{AvroError, HandshakeRequest, HandshakeResponse, KnownClients};
+pub use config::AvroSourceConfig;
 pub use peers::{Peers, PEER_WINDOW};
 
 /// Pause after a failed `accept` (e.g. out of file descriptors) so it does not spin.
@@ -196,7 +198,7 @@ fn accept(
 fn refused(ctx: &SourceCtx, shared: &Shared, peer: SocketAddr, refusal: &Refusal) {
     match refusal {
         Refusal::Filtered { rule } => {
-            ctx.counters.add("ConnectionRefusedCount", 1);
+            ctx.counters.add(SourceCounter::ConnectionRefused, 1);
             if let Some(refused) = shared.filtered.lock().refused(Instant::now()) {
                 tracing::warn!(source = %ctx.name, %peer, rule = %rule, refused, "connection refused by ipFilter");
             }
@@ -210,6 +212,24 @@ fn refused(ctx: &SourceCtx, shared: &Shared, peer: SocketAddr, refusal: &Refusal
 
 /// The one log line and the metric of a connection closed for bad input.
 pub(crate) fn bad_input(ctx: &SourceCtx, peer: SocketAddr, what: &str, kind: &str) {
-    ctx.counters.add("EventReadFail", 1);
+    ctx.counters.add(SourceCounter::EventReadFail, 1);
     tracing::warn!(source = %ctx.name, %peer, kind, "avro connection closed: {what}");
+}
+
+impl crate::agent::source::BuildSource for AvroSourceConfig {
+    fn listens(&self) -> bool {
+        true
+    }
+
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    fn tracks_upstreams(&self) -> bool {
+        true
+    }
+
+    fn run(&self, ctx: crate::agent::source::SourceCtx) -> crate::agent::source::SourceTask {
+        Box::pin(run(self.clone(), ctx))
+    }
 }
