@@ -27,6 +27,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Compressed bytes read from the peer at a time.
 pub const READ_BUFFER_BYTES: usize = 16 << 10;
+/// Most bytes inflated into the caller's buffer by one read.
+pub const INFLATE_CHUNK_BYTES: usize = 64 << 10;
 /// Most bytes of one write compressed at once (a larger write is taken in pieces).
 pub const WRITE_CHUNK_BYTES: usize = 256 << 10;
 /// Flume's `compression-level` default (Netty `ZlibEncoder(6)`).
@@ -127,6 +129,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for Deflate<S> {
         if buf.remaining() == 0 {
             return Poll::Ready(Ok(()));
         }
+        // Inflate into at most this much of `buf` per call: a caller's buffer of a whole
+        // frame is uninitialised, and zeroing all of it for each piece would cost more than
+        // inflating.
+        let out_max = buf.remaining().min(INFLATE_CHUNK_BYTES);
         loop {
             if this.read_done {
                 return Poll::Ready(Ok(()));
@@ -136,7 +142,11 @@ impl<S: AsyncRead + Unpin> AsyncRead for Deflate<S> {
             let input = this.input.get(this.in_pos..this.in_len).unwrap_or_default();
             let status = this
                 .inflate
-                .decompress(input, buf.initialize_unfilled(), FlushDecompress::None)
+                .decompress(
+                    input,
+                    buf.initialize_unfilled_to(out_max),
+                    FlushDecompress::None,
+                )
                 .map_err(corrupt)?;
             let used = (this.inflate.total_in() - before_in) as usize;
             let made = (this.inflate.total_out() - before_out) as usize;

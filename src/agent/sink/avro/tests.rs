@@ -425,7 +425,11 @@ fn avro_sink_keys_have_flumes_defaults_and_deflate_is_read() {
         .iter()
         .find(|p| p.key == "a1.sinks.k1.compression-type")
         .expect("gzip refused");
-    assert!(p.message.contains("supported: none, deflate"), "{}", p.message);
+    assert!(
+        p.message.contains("supported: none, deflate"),
+        "{}",
+        p.message
+    );
     let text = format!("{base}a1.sinks.k1.port = 99999\na1.sinks.k1.batch-size = 500\n");
     let loaded = load(&text, "a1", &[]);
     let keys: Vec<&str> = loaded.problems.iter().map(|p| p.key.as_str()).collect();
