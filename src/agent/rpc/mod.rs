@@ -7,4 +7,5 @@
 pub mod avro_client;
 pub mod ipfilter;
 pub mod meta;
+pub mod thrift_client;
 pub mod transport;
