@@ -17,7 +17,9 @@
 //! Every step runs in the connection's own task: a slow or failing peer never stalls the
 //! listener or other connections. Each refusal is one [`Refusal`], for one log line.
 
+mod client;
 pub mod config;
+mod conn;
 pub mod deflate;
 pub mod keystore;
 pub mod settings;
@@ -26,17 +28,15 @@ pub mod tls;
 
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
-use tokio_rustls::rustls::pki_types::ServerName;
-use tokio_rustls::{TlsAcceptor, TlsConnector};
+use tokio_rustls::TlsAcceptor;
 
+pub use client::{ClientTransport, HandshakeFailed};
+pub use conn::Conn;
 pub use deflate::Deflate;
 pub use settings::{ClientSecurity, Compression, ServerSecurity};
 pub use sniff::Opening;
@@ -93,80 +93,6 @@ impl Refusal {
     /// Whether it is worth a warning (a peer that connects and leaves is not).
     pub fn is_quiet(&self) -> bool {
         matches!(self, Refusal::Closed)
-    }
-}
-
-/// Any byte stream a [`Conn`] can carry.
-trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
-impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
-
-/// One RPC connection after the transport's handshakes: plain, TLS, deflate or both.
-pub struct Conn {
-    io: Box<dyn Io>,
-    layers: &'static str,
-}
-
-impl std::fmt::Debug for Conn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Conn({})", self.layers)
-    }
-}
-
-impl Conn {
-    fn new(io: impl AsyncRead + AsyncWrite + Send + Unpin + 'static, layers: &'static str) -> Self {
-        Conn {
-            io: Box::new(io),
-            layers,
-        }
-    }
-
-    /// A plain connection (tests and tools).
-    pub fn plain(stream: TcpStream) -> Self {
-        Conn::new(stream, "plain")
-    }
-
-    /// `plain`, `tls`, `deflate` or `tls+deflate`.
-    pub fn layers(&self) -> &'static str {
-        self.layers
-    }
-
-    /// Whether an idle connection is known to be broken: the peer closed it or sent bytes
-    /// nobody asked for. Never blocks (one poll); `false` means "not known to be broken".
-    pub fn idle_broken(&mut self) -> bool {
-        let mut one = [0u8; 1];
-        let mut buf = ReadBuf::new(&mut one);
-        let mut cx = Context::from_waker(std::task::Waker::noop());
-        Pin::new(&mut *self.io)
-            .poll_read(&mut cx, &mut buf)
-            .is_ready()
-    }
-}
-
-impl AsyncRead for Conn {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.get_mut().io).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Conn {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut *self.get_mut().io).poll_write(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.get_mut().io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.get_mut().io).poll_shutdown(cx)
     }
 }
 
@@ -349,95 +275,4 @@ async fn peek(stream: &TcpStream) -> io::Result<Vec<u8>> {
     let mut buf = [0u8; sniff::SNIFF_BYTES];
     let n = stream.peek(&mut buf).await?;
     Ok(buf.get(..n).unwrap_or_default().to_vec())
-}
-
-/// The connecting side of a sink, built once from its [`ClientSecurity`] (`default()`:
-/// plain).
-#[derive(Clone, Default)]
-pub struct ClientTransport {
-    tls: Option<TlsConnector>,
-    deflate: Option<u32>,
-}
-
-impl std::fmt::Debug for ClientTransport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientTransport")
-            .field("tls", &self.tls.is_some())
-            .field("deflate", &self.deflate)
-            .finish()
-    }
-}
-
-/// Why a connection could not be set up after TCP connected.
-#[derive(Debug, thiserror::Error)]
-#[error("TLS handshake with {addr} failed: {reason}")]
-pub struct HandshakeFailed {
-    /// The target.
-    pub addr: String,
-    /// Why, with a hint.
-    pub reason: String,
-}
-
-impl ClientTransport {
-    /// Reads the truststore.
-    pub fn new(sec: &ClientSecurity) -> Result<Self, TransportError> {
-        let tls = match &sec.tls {
-            None => None,
-            Some(s) => Some(TlsConnector::from(Arc::new(tls::client_config(s)?))),
-        };
-        Ok(ClientTransport {
-            tls,
-            deflate: match sec.compression {
-                Compression::None => None,
-                Compression::Deflate { level } => Some(level),
-            },
-        })
-    }
-
-    /// Whether TLS is on.
-    pub fn is_tls(&self) -> bool {
-        self.tls.is_some()
-    }
-
-    /// Sets up the layers over a connected socket to `host` (the name the server's
-    /// certificate must carry). The caller bounds it with its connect timeout. Not cancel
-    /// safe in a useful way: a cancelled connect leaves nothing to reuse.
-    pub async fn connect(
-        &self,
-        stream: TcpStream,
-        host: &str,
-        addr: &str,
-    ) -> Result<Conn, HandshakeFailed> {
-        let failed = |reason: String| HandshakeFailed {
-            addr: addr.to_owned(),
-            reason,
-        };
-        match &self.tls {
-            None => Ok(match self.deflate {
-                None => Conn::new(stream, "plain"),
-                Some(l) => Conn::new(Deflate::new(stream, l), "deflate"),
-            }),
-            Some(connector) => {
-                let host = host.trim_start_matches('[').trim_end_matches(']');
-                let name = ServerName::try_from(host.to_owned())
-                    .map_err(|e| failed(format!("{host:?} is not a valid server name: {e}")))?;
-                let tls = connector.connect(name, stream).await.map_err(|e| {
-                    let mut reason = tls::explain(&e);
-                    if e.kind() == io::ErrorKind::UnexpectedEof
-                        || e.kind() == io::ErrorKind::ConnectionReset
-                    {
-                        reason.push_str(
-                            " (the downstream closed the connection during the handshake: does \
-                             its source have ssl = true? its log says why)",
-                        );
-                    }
-                    failed(reason)
-                })?;
-                Ok(match self.deflate {
-                    None => Conn::new(tls, "tls"),
-                    Some(l) => Conn::new(Deflate::new(tls, l), "tls+deflate"),
-                })
-            }
-        }
-    }
 }
