@@ -1,5 +1,5 @@
-//! A small async Avro RPC client for Flume's `AvroSourceProtocol`: connect (TCP and a
-//! handshake ping, both within `connect_timeout`), then `append`/`appendBatch` calls, each
+//! A small async Avro RPC client for Flume's `AvroSourceProtocol`: connect (TCP, the
+//! transport's TLS/deflate layers, and a handshake ping, all within `connect_timeout`), then `append`/`appendBatch` calls, each
 //! within `request_timeout`. A `NONE` handshake is answered by resending the call with our
 //! protocol text, as Avro's `Requestor` does. One call at a time per connection.
 //!
@@ -13,6 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{timeout, Instant};
 
+use crate::agent::rpc::transport::{ClientTransport, Conn};
 use crate::wire::avro::client::{ClientConn, Reply};
 use crate::wire::avro::{
     encode_frame, AvroError, FrameLimits, FrameReader, Message, Outcome, Status,
@@ -81,6 +82,9 @@ pub enum RpcError {
         #[source]
         source: std::io::Error,
     },
+    /// The TLS handshake failed.
+    #[error(transparent)]
+    Handshake(#[from] crate::agent::rpc::transport::HandshakeFailed),
     /// The server closed the connection.
     #[error("{addr} closed the connection")]
     Closed {
@@ -118,7 +122,7 @@ pub enum RpcError {
 #[derive(Debug)]
 pub struct AvroClient {
     addr: String,
-    stream: TcpStream,
+    stream: Conn,
     conn: ClientConn,
     reader: FrameReader,
     out: Vec<u8>,
@@ -129,8 +133,19 @@ pub struct AvroClient {
 }
 
 impl AvroClient {
-    /// Connects to `host:port` and completes the handshake, within `connect_timeout`.
+    /// Connects to `host:port` over plain TCP and completes the handshake, within
+    /// `connect_timeout`.
     pub async fn connect(addr: &str, cfg: AvroClientConfig) -> Result<Self, RpcError> {
+        Self::connect_with(addr, &ClientTransport::default(), cfg).await
+    }
+
+    /// Connects to `host:port` through `transport` (TLS, deflate) and completes the Avro
+    /// handshake, all within `connect_timeout`.
+    pub async fn connect_with(
+        addr: &str,
+        transport: &ClientTransport,
+        cfg: AvroClientConfig,
+    ) -> Result<Self, RpcError> {
         let deadline = Instant::now() + cfg.connect_timeout;
         let ms = cfg.connect_timeout.as_millis() as u64;
         let stream = match timeout(cfg.connect_timeout, TcpStream::connect(addr)).await {
@@ -150,6 +165,18 @@ impl AvroClient {
             Ok(Ok(s)) => s,
         };
         let _ = stream.set_nodelay(true);
+        let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+        let stream =
+            match tokio::time::timeout_at(deadline, transport.connect(stream, host, addr)).await {
+                Err(_) => {
+                    return Err(RpcError::Timeout {
+                        addr: addr.to_owned(),
+                        what: "TLS handshake",
+                        ms,
+                    })
+                }
+                Ok(r) => r?,
+            };
         let mut client = AvroClient {
             addr: addr.to_owned(),
             stream,
@@ -190,11 +217,7 @@ impl AvroClient {
     /// bytes nobody asked for. Never blocks (reads what the socket already has, at most one
     /// byte); `false` means "not known to be broken", not "alive".
     pub fn idle_broken(&mut self) -> bool {
-        let mut b = [0u8; 1];
-        match self.stream.try_read(&mut b) {
-            Ok(_) => true,
-            Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
-        }
+        self.stream.idle_broken()
     }
 
     /// Sends `events` in one `appendBatch`; `Ok` only when the server answered `OK`.
@@ -269,13 +292,15 @@ impl AvroClient {
         self.out.clear();
         encode_frame(serial, bufs, &mut self.out);
         let fut = async {
-            self.stream
-                .write_all(&self.out)
-                .await
-                .map_err(|source| RpcError::Io {
-                    addr: self.addr.clone(),
-                    source,
-                })?;
+            let write = async {
+                self.stream.write_all(&self.out).await?;
+                // TLS and deflate hold bytes until flushed.
+                self.stream.flush().await
+            };
+            write.await.map_err(|source| RpcError::Io {
+                addr: self.addr.clone(),
+                source,
+            })?;
             loop {
                 let frame = self
                     .reader

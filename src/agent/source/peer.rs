@@ -39,12 +39,14 @@ impl PeerHeaders {
             out.push((h.clone(), peer.ip().to_string()));
         }
         if let Some(h) = &self.hostname_header {
-            out.push((h.clone(), self.hostname(peer.ip()).await));
+            out.push((h.clone(), self.host_name(peer.ip()).await));
         }
         out
     }
 
-    async fn hostname(&self, ip: IpAddr) -> String {
+    /// The host name of `ip` (its text when it has none or the lookup takes too long),
+    /// from the cache when it is there.
+    pub async fn host_name(&self, ip: IpAddr) -> String {
         if let Some(h) = self.cache.lock().get(&ip) {
             return h.clone();
         }

@@ -81,6 +81,16 @@ pub struct BenchArgs {
     /// process (avro or thrift source -> `--channel` -> null sink).
     #[arg(long, requires = "rpc")]
     pub target: Option<String>,
+    /// TLS on the RPC hop: the in-process source presents this keystore (PKCS12 or PEM);
+    /// the client trusts any certificate (the bench measures the cost, not the trust).
+    #[arg(long, requires = "rpc")]
+    pub tls_keystore: Option<std::path::PathBuf>,
+    /// The password of a PKCS12 `--tls-keystore`.
+    #[arg(long, requires = "tls_keystore")]
+    pub tls_password: Option<String>,
+    /// Deflate on the RPC hop, at this level (0-9) on the client's side.
+    #[arg(long, requires = "rpc", value_parser = clap::value_parser!(u32).range(0..=9))]
+    pub deflate: Option<u32>,
 }
 
 /// RPC protocols `--rpc` can measure.

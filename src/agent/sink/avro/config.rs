@@ -1,14 +1,16 @@
 //! The `avro` sink's settings: Flume's `AvroSink` keys and defaults (`hostname`, `port`,
 //! `batch-size` 100, `connect-timeout` 20000 ms, `request-timeout` 20000 ms,
 //! `reset-connection-interval` none, `compression-type` none, `maxIoWorkers`) plus Sluice's
-//! `max-reconnect-backoff` (5000 ms). Deflate and TLS are refused with a clear error until
-//! the Thrift/TLS issue brings them.
+//! `max-reconnect-backoff` (5000 ms). TLS (`ssl`, `truststore*`, `trust-all-certs`,
+//! `verify-hostname`) and deflate (`compression-type`, `compression-level`) are read by the
+//! shared RPC key parser ([`crate::agent::rpc::transport::config`]).
 
 use std::time::Duration;
 
 use crate::agent::config::ctx::Ctx;
 use crate::agent::config::limits::BATCH_SIZE_MAX;
 use crate::agent::config::limits::DURATION_S_MAX;
+use crate::agent::rpc::transport::ClientSecurity;
 
 /// Flume's `batch-size` default.
 pub const BATCH_SIZE_DEFAULT: u64 = 100;
@@ -43,6 +45,8 @@ pub struct AvroSinkConfig {
     pub reset_connection_interval: Option<Duration>,
     /// `max-reconnect-backoff` (ms): longest pause between reconnect attempts (default 5 s).
     pub reconnect_backoff_max: Duration,
+    /// `ssl`, `truststore*`, `compression-type`, ... ([`crate::agent::rpc::transport`]).
+    pub security: ClientSecurity,
 }
 
 impl AvroSinkConfig {
@@ -57,6 +61,7 @@ impl AvroSinkConfig {
             request_timeout: Duration::from_millis(REQUEST_TIMEOUT_MS_DEFAULT),
             reset_connection_interval: None,
             reconnect_backoff_max: Duration::from_millis(RECONNECT_BACKOFF_MAX_MS_DEFAULT),
+            security: ClientSecurity::default(),
         }
     }
 
@@ -102,36 +107,7 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<AvroSinkConfig> {
         "max-reconnect-backoff",
         RECONNECT_BACKOFF_MAX_MS_DEFAULT,
     );
-    if let Some(c) = cx.get("compression-type") {
-        match c.trim().to_ascii_lowercase().as_str() {
-            "none" => {}
-            "deflate" => cx.error(
-                "compression-type",
-                "deflate is not supported yet (it comes with the Thrift/TLS issue); use none, \
-                 and the same on the avro source",
-            ),
-            _ => cx.error(
-                "compression-type",
-                format!("unknown compression type {c:?}; supported: none"),
-            ),
-        }
-    }
-    cx.u64("compression-level", 6, 0, 9);
-    if cx.bool("ssl", false) {
-        cx.error(
-            "ssl",
-            "TLS is not supported yet (it comes with the Thrift/TLS issue)",
-        );
-    }
-    for k in [
-        "trust-all-certs",
-        "truststore",
-        "truststore-password",
-        "truststore-type",
-        "exclude-protocols",
-    ] {
-        cx.get(k);
-    }
+    let security = crate::agent::rpc::transport::config::client_keys(cx);
     // Flume's Netty worker threads; Sluice's I/O runs on the agent's tokio runtime.
     cx.u64("maxIoWorkers", 1, 1, 1024);
     Some(AvroSinkConfig {
@@ -143,6 +119,7 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<AvroSinkConfig> {
         request_timeout,
         reset_connection_interval: (reset_secs > 0).then(|| Duration::from_secs(reset_secs)),
         reconnect_backoff_max,
+        security,
     })
 }
 

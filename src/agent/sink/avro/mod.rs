@@ -31,6 +31,7 @@ use crate::agent::metrics::CounterGroup;
 use crate::agent::metrics::SinkCounter;
 use crate::agent::rpc::avro_client::{AvroClient, AvroClientConfig};
 pub use crate::agent::rpc::meta::{META_AGENT, META_SINK};
+use crate::agent::rpc::transport::ClientTransport;
 use crate::agent::stop::Stop;
 use sluice_core::Event;
 
@@ -46,6 +47,8 @@ pub struct AvroSink {
     name: String,
     cfg: AvroSinkConfig,
     addr: String,
+    /// TLS and deflate, built once (or why they cannot be).
+    transport: Result<ClientTransport, String>,
     client: Option<AvroClient>,
     connected_at: Option<Instant>,
     /// When the next connect attempt may start (250 ms doubling to `max-reconnect-backoff`).
@@ -70,12 +73,14 @@ impl AvroSink {
     /// A sink that connects on its first [`prepare`](Self::prepare).
     pub fn new(name: &str, cfg: AvroSinkConfig) -> Self {
         let addr = cfg.addr();
+        let transport = ClientTransport::new(&cfg.security).map_err(|e| e.to_string());
         let backoff =
             Backoff::doubling(config::RECONNECT_BACKOFF_INITIAL, cfg.reconnect_backoff_max);
         AvroSink {
             name: name.to_owned(),
             cfg,
             addr,
+            transport,
             client: None,
             connected_at: None,
             reconnect: Reconnect::new(backoff),
@@ -172,7 +177,11 @@ impl AvroSink {
             request_timeout: self.cfg.request_timeout,
             ..AvroClientConfig::default()
         };
-        let connect = AvroClient::connect(&self.addr, cfg);
+        let transport = match &self.transport {
+            Ok(t) => t.clone(),
+            Err(e) => return Err(self.err(e.clone())),
+        };
+        let connect = AvroClient::connect_with(&self.addr, &transport, cfg);
         let result = match self.stop.clone() {
             Some(mut stop) => tokio::select! {
                 r = connect => r.map_err(|e| e.to_string()),

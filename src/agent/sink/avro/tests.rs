@@ -387,7 +387,7 @@ fn call_metadata_names_the_agent_and_the_sink() {
 }
 
 #[test]
-fn avro_sink_keys_have_flumes_defaults_and_deflate_is_refused() {
+fn avro_sink_keys_have_flumes_defaults_and_deflate_is_read() {
     use crate::agent::registry::SinkKind;
     use crate::agent::topology::load;
     let base = "a1.channels = c1\na1.channels.c1.type = memory\na1.sinks = k1\n\
@@ -409,13 +409,27 @@ fn avro_sink_keys_have_flumes_defaults_and_deflate_is_refused() {
          a1.sinks.k1.port = 1\na1.sinks.k1.compression-type = deflate\n"
     );
     let loaded = load(&text, "a1", &[]);
+    let cfg = loaded.config.expect("deflate is Flume's and accepted");
+    let SinkKind::Avro(c) = &cfg.sinks["k1"].kind else {
+        panic!("not an avro sink")
+    };
+    assert_eq!(
+        c.security.compression,
+        crate::agent::rpc::transport::Compression::Deflate { level: 6 }
+    );
+    let text = text.replace("deflate", "gzip");
+    let loaded = load(&text, "a1", &[]);
     assert!(loaded.config.is_none());
     let p = loaded
         .problems
         .iter()
         .find(|p| p.key == "a1.sinks.k1.compression-type")
-        .expect("deflate refused");
-    assert!(p.message.contains("not supported yet"), "{}", p.message);
+        .expect("gzip refused");
+    assert!(
+        p.message.contains("supported: none, deflate"),
+        "{}",
+        p.message
+    );
     let text = format!("{base}a1.sinks.k1.port = 99999\na1.sinks.k1.batch-size = 500\n");
     let loaded = load(&text, "a1", &[]);
     let keys: Vec<&str> = loaded.problems.iter().map(|p| p.key.as_str()).collect();

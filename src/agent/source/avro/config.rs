@@ -1,5 +1,6 @@
 //! The `avro` source's keys (Flume's `AvroSource`): `bind`, `port`, `threads`,
-//! `compression-type` (none), `ssl` and `ipFilter` (refused until they are built), plus
+//! and, through the RPC key parser ([`crate::agent::rpc::transport::config`]), `ssl`,
+//! `keystore*`, `compression-type` and `ipFilter*`; plus
 //! Sluice's limits (`max-frame-size`, `max-events-per-call`, `max-connections`,
 //! `idle-timeout`, `request-timeout`) and the upstream-gone alarm's `clientGoneAfter` and
 //! `clientForgetAfter`.
@@ -56,6 +57,8 @@ pub struct AvroSourceConfig {
     pub client_gone_after: Duration,
     /// `clientForgetAfter` (Sluice; default 7d): an upstream gone this long is forgotten.
     pub client_forget_after: Duration,
+    /// `ssl`, `keystore*`, `compression-type`, `ipFilter*`, ... ([`crate::agent::rpc::transport`]).
+    pub security: crate::agent::rpc::transport::ServerSecurity,
 }
 
 /// Reads an `avro` source's keys.
@@ -81,19 +84,7 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<AvroSourceConfig> {
     let idle = cx.u64("idle-timeout", 600, 0, DURATION_S_MAX);
     let request_timeout = cx.millis("request-timeout", 20_000, 1, DURATION_MS_MAX);
     let max_inflight_bytes = inflight_bytes(cx, max_frame_bytes);
-    if let Some(c) = cx.get("compression-type") {
-        if !c.eq_ignore_ascii_case("none") {
-            cx.error(
-                "compression-type",
-                format!("{c:?} is not supported yet (only none)"),
-            );
-        }
-    }
-    for key in ["ssl", "ipFilter"] {
-        if cx.bool(key, false) {
-            cx.error(key, "not supported yet");
-        }
-    }
+    let security = crate::agent::rpc::transport::config::server_keys(cx);
     let (client_gone_after, client_forget_after) = upstream_keys(cx);
     Some(AvroSourceConfig {
         bind: bind?,
@@ -107,6 +98,7 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<AvroSourceConfig> {
         max_inflight_bytes,
         client_gone_after,
         client_forget_after,
+        security,
     })
 }
 

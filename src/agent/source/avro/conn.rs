@@ -103,7 +103,12 @@ where
         };
         out.clear();
         encode_frame(serial, &bufs, &mut out);
-        match tokio::time::timeout(cfg.request_timeout, stream.write_all(&out)).await {
+        let write = async {
+            stream.write_all(&out).await?;
+            // TLS and deflate hold bytes until flushed.
+            stream.flush().await
+        };
+        match tokio::time::timeout(cfg.request_timeout, write).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 tracing::debug!(source = %ctx.name, %peer, error = %e, "avro connection: write failed");

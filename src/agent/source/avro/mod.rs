@@ -13,8 +13,9 @@
 //! calls being decoded and put at once. Every upstream that makes a call is remembered for
 //! the upstream-gone alarm (`clientGoneAfter`, `clientForgetAfter`;
 //! [`crate::agent::alarm::upstreams`]): its IP and the `sluice.agent`/`sluice.sink` call
-//! metadata of a Sluice sink. The connection layer takes any byte stream, so deflate and TLS
-//! can wrap the socket later without touching the protocol code.
+//! metadata of a Sluice sink. Below the protocol, [`crate::agent::rpc::transport`] applies
+//! `ipFilter`, checks the first bytes, and runs the TLS and deflate layers (`ssl`,
+//! `compression-type`), each connection in its own task.
 
 pub mod config;
 mod conn;
@@ -38,6 +39,7 @@ use super::refusals::RefusalLog;
 use super::{SourceCtx, SourceError};
 use crate::agent::alarm::upstreams::Upstreams;
 use crate::agent::metrics::SourceCounter;
+use crate::agent::rpc::transport::{Refusal, ServerTransport};
 use crate::wire::avro::handshake::answer_with;
 use crate::wire::avro::{AvroError, HandshakeRequest, HandshakeResponse, KnownClients};
 pub use config::AvroSourceConfig;
@@ -63,6 +65,10 @@ pub(crate) struct Shared {
     pub(crate) decoders: Decoders,
     /// This source's remembered upstreams (the upstream-gone alarm).
     pub(crate) upstreams: Arc<Mutex<Upstreams>>,
+    /// ipFilter, TLS and deflate ([`crate::agent::rpc::transport`]).
+    pub(crate) transport: ServerTransport,
+    /// The rate-limited warning about peers refused by `ipFilter`.
+    pub(crate) filtered: Mutex<RefusalLog>,
 }
 
 impl Shared {
@@ -83,11 +89,12 @@ impl Shared {
 
 /// Listens until stopped; each connection finishes the call it is putting.
 pub async fn run(cfg: AvroSourceConfig, ctx: SourceCtx) -> Result<(), SourceError> {
+    let transport = ServerTransport::new(&cfg.security).map_err(|e| ctx.error(e.to_string()))?;
     let listener = TcpListener::bind((cfg.bind.as_str(), cfg.port))
         .await
         .map_err(|e| ctx.error(format!("cannot listen on {}:{}: {e}", cfg.bind, cfg.port)))?;
     let local = listener.local_addr().ok();
-    tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, ?local, "avro source listening");
+    tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, ?local, transport = %transport.describe(), "avro source listening");
     ctx.ready.accepting();
     let cfg_gone = (cfg.client_gone_after, cfg.client_forget_after);
     let shared = Arc::new(Shared {
@@ -100,6 +107,8 @@ pub async fn run(cfg: AvroSourceConfig, ctx: SourceCtx) -> Result<(), SourceErro
         open: AtomicUsize::new(0),
         peers: Peers::default(),
         upstreams: ctx.alarms.upstream_table(&ctx.name, cfg_gone.0, cfg_gone.1),
+        transport,
+        filtered: Mutex::new(RefusalLog::default()),
     });
     let g = shared.clone();
     ctx.counters.set_gauges(Box::new(move || {
@@ -162,11 +171,43 @@ fn accept(
     tracing::info!(source = %ctx.name, %peer, ?local, "upstream connected");
     let (ctx, shared) = (ctx.clone(), shared.clone());
     conns.spawn(async move {
-        conn::serve(stream, peer, &ctx, &shared).await;
+        let mut stop = ctx.stop.clone();
+        // ipFilter, first bytes, TLS handshake: in this connection's task, bounded.
+        let conn = tokio::select! {
+            _ = stop.wait() => None,
+            r = shared.transport.accept(stream, peer) => match r {
+                Ok(c) => Some(c),
+                Err(refusal) => {
+                    refused(&ctx, &shared, peer, &refusal);
+                    None
+                }
+            },
+        };
+        if let Some(conn) = conn {
+            conn::serve(conn, peer, &ctx, &shared).await;
+        }
         tracing::info!(source = %ctx.name, %peer, "upstream disconnected");
         shared.open.fetch_sub(1, Ordering::Relaxed);
         shared.peers.seen(peer.ip(), Instant::now());
     });
+}
+
+/// The log line and the count of a connection the transport refused: `ipFilter` refusals
+/// count as `ConnectionRefusedCount` (one warning per interval), the others (wrong first
+/// bytes, a failed TLS handshake) as `EventReadFail` with one warning each.
+fn refused(ctx: &SourceCtx, shared: &Shared, peer: SocketAddr, refusal: &Refusal) {
+    match refusal {
+        Refusal::Filtered { rule } => {
+            ctx.counters.add(SourceCounter::ConnectionRefused, 1);
+            if let Some(refused) = shared.filtered.lock().refused(Instant::now()) {
+                tracing::warn!(source = %ctx.name, %peer, rule = %rule, refused, "connection refused by ipFilter");
+            }
+        }
+        r if r.is_quiet() => {
+            tracing::debug!(source = %ctx.name, %peer, "avro connection closed: {r}");
+        }
+        r => bad_input(ctx, peer, &r.to_string(), "transport"),
+    }
 }
 
 /// The one log line and the metric of a connection closed for bad input.

@@ -69,7 +69,7 @@ where
                 Ok(Ok(0)) => return None,
                 Ok(Ok(n)) => reader.push(small.get(..n).unwrap_or_default()),
                 Ok(Err(e)) => {
-                    tracing::debug!(source = %ctx.name, %peer, error = %e, "avro connection: read failed");
+                    read_failed(ctx, peer, &e);
                     return None;
                 }
                 Err(_) => {
@@ -121,7 +121,7 @@ where
             }
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {
-                tracing::debug!(source = %ctx.name, %peer, error = %e, "avro connection: read failed");
+                read_failed(ctx, peer, &e);
                 return None;
             }
             Err(_) => {
@@ -129,6 +129,19 @@ where
                 bad_input(ctx, peer, &what, "truncated");
                 return None;
             }
+        }
+    }
+}
+
+/// A failed read: a broken transport layer (a corrupt or cut deflate stream, a TLS error) is
+/// bad input worth a warning; a reset socket is not.
+fn read_failed(ctx: &SourceCtx, peer: SocketAddr, e: &std::io::Error) {
+    use crate::agent::rpc::transport::deflate::DeflateError;
+    match e.kind() {
+        std::io::ErrorKind::InvalidData => bad_input(ctx, peer, &e.to_string(), "transport"),
+        _ if DeflateError::of(e).is_some() => bad_input(ctx, peer, &e.to_string(), "deflate"),
+        _ => {
+            tracing::debug!(source = %ctx.name, %peer, error = %e, "avro connection: read failed");
         }
     }
 }

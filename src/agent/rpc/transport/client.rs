@@ -1,0 +1,103 @@
+//! The connecting side of an RPC sink: [`ClientTransport::connect`] sets up TLS (verifying
+//! the server as the sink's keys say) and deflate over a connected socket.
+
+use std::io;
+use std::sync::Arc;
+
+use tokio::net::TcpStream;
+use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::TlsConnector;
+
+use super::settings::{ClientSecurity, Compression};
+use super::{tls, Conn, Deflate, TransportError};
+
+/// The connecting side of a sink, built once from its [`ClientSecurity`] (`default()`:
+/// plain).
+#[derive(Clone, Default)]
+pub struct ClientTransport {
+    tls: Option<TlsConnector>,
+    deflate: Option<u32>,
+}
+
+impl std::fmt::Debug for ClientTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientTransport")
+            .field("tls", &self.tls.is_some())
+            .field("deflate", &self.deflate)
+            .finish()
+    }
+}
+
+/// Why a connection could not be set up after TCP connected.
+#[derive(Debug, thiserror::Error)]
+#[error("TLS handshake with {addr} failed: {reason}")]
+pub struct HandshakeFailed {
+    /// The target.
+    pub addr: String,
+    /// Why, with a hint.
+    pub reason: String,
+}
+
+impl ClientTransport {
+    /// Reads the truststore.
+    pub fn new(sec: &ClientSecurity) -> Result<Self, TransportError> {
+        let tls = match &sec.tls {
+            None => None,
+            Some(s) => Some(TlsConnector::from(Arc::new(tls::client_config(s)?))),
+        };
+        Ok(ClientTransport {
+            tls,
+            deflate: match sec.compression {
+                Compression::None => None,
+                Compression::Deflate { level } => Some(level),
+            },
+        })
+    }
+
+    /// Whether TLS is on.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// Sets up the layers over a connected socket to `host` (the name the server's
+    /// certificate must carry). The caller bounds it with its connect timeout. Not cancel
+    /// safe in a useful way: a cancelled connect leaves nothing to reuse.
+    pub async fn connect(
+        &self,
+        stream: TcpStream,
+        host: &str,
+        addr: &str,
+    ) -> Result<Conn, HandshakeFailed> {
+        let failed = |reason: String| HandshakeFailed {
+            addr: addr.to_owned(),
+            reason,
+        };
+        match &self.tls {
+            None => Ok(match self.deflate {
+                None => Conn::new(stream, "plain"),
+                Some(l) => Conn::new(Deflate::new(stream, l), "deflate"),
+            }),
+            Some(connector) => {
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                let name = ServerName::try_from(host.to_owned())
+                    .map_err(|e| failed(format!("{host:?} is not a valid server name: {e}")))?;
+                let tls = connector.connect(name, stream).await.map_err(|e| {
+                    let mut reason = tls::explain(&e);
+                    if e.kind() == io::ErrorKind::UnexpectedEof
+                        || e.kind() == io::ErrorKind::ConnectionReset
+                    {
+                        reason.push_str(
+                            " (the downstream closed the connection during the handshake: does \
+                             its source have ssl = true? its log says why)",
+                        );
+                    }
+                    failed(reason)
+                })?;
+                Ok(match self.deflate {
+                    None => Conn::new(tls, "tls"),
+                    Some(l) => Conn::new(Deflate::new(tls, l), "tls+deflate"),
+                })
+            }
+        }
+    }
+}

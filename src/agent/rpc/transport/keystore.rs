@@ -1,0 +1,281 @@
+//! Reading Flume's `keystore` (a certificate chain and its private key) and `truststore`
+//! (certificates to trust) files. The file's content decides its format, whatever
+//! `keystore-type` says:
+//! - **PEM**: CERTIFICATE blocks and, in a keystore, one unencrypted private key (PKCS#8,
+//!   PKCS#1 or SEC1);
+//! - **PKCS12** (what `keytool` writes since Java 9 and `openssl pkcs12 -export` writes),
+//!   read directly with the password (`keystore-password`, `truststore-password`); the
+//!   keystore's first private key and the certificate with its local key id lead the chain;
+//! - **JKS / JCEKS** (Java's proprietary formats): refused with the exact `keytool` command
+//!   that converts the file to PKCS12.
+
+use std::path::{Path, PathBuf};
+
+use p12_keystore::Pkcs12Archive;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+/// Largest keystore or truststore file read.
+pub const STORE_BYTES_MAX: u64 = 16 << 20;
+
+/// A store's format, from its first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreFormat {
+    /// Text with `-----BEGIN` blocks.
+    Pem,
+    /// A DER `PFX` (an ASN.1 SEQUENCE).
+    Pkcs12,
+    /// Java's JKS (`FE ED FE ED`).
+    Jks,
+    /// Java's JCEKS (`CE CE CE CE`).
+    Jceks,
+}
+
+/// A keystore or truststore that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The file cannot be read.
+    #[error("{what} {path}: {source}")]
+    Read {
+        /// `keystore` or `truststore`.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A Java keystore: the command that converts it.
+    #[error(
+        "{what} {path} is a {kind} store, which Sluice does not read; convert it to PKCS12 \
+         (Sluice reads that directly, with the same password): keytool -importkeystore \
+         -srckeystore {path} -srcstoretype {kind} -destkeystore {dest} -deststoretype PKCS12 \
+         and set {what} = {dest} and {what}-type = PKCS12"
+    )]
+    Java {
+        /// `keystore` or `truststore`.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// `JKS` or `JCEKS`.
+        kind: &'static str,
+        /// A suggested name for the converted file.
+        dest: String,
+    },
+    /// Neither PEM nor PKCS12.
+    #[error("{what} {path}: not a PEM or PKCS12 file")]
+    Unknown {
+        /// `keystore` or `truststore`.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+    },
+    /// Readable, but not usable: wrong password, no key, no certificate, ...
+    #[error("{what} {path}: {reason}")]
+    Content {
+        /// `keystore` or `truststore`.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A certificate chain (leaf first) and its private key.
+#[derive(Debug)]
+pub struct Identity {
+    /// Leaf first.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// The leaf's key.
+    pub key: PrivateKeyDer<'static>,
+}
+
+/// The format of `bytes`, if known.
+pub fn format_of(bytes: &[u8]) -> Option<StoreFormat> {
+    match bytes {
+        [0xfe, 0xed, 0xfe, 0xed, ..] => Some(StoreFormat::Jks),
+        [0xce, 0xce, 0xce, 0xce, ..] => Some(StoreFormat::Jceks),
+        [0x30, ..] => Some(StoreFormat::Pkcs12),
+        _ if bytes.windows(10).any(|w| w == b"-----BEGIN") => Some(StoreFormat::Pem),
+        _ => None,
+    }
+}
+
+fn read(what: &'static str, path: &Path) -> Result<(Vec<u8>, StoreFormat), StoreError> {
+    use std::io::Read;
+    let read_err = |source| StoreError::Read {
+        what,
+        path: path.to_owned(),
+        source,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(read_err)?
+        .take(STORE_BYTES_MAX)
+        .read_to_end(&mut bytes)
+        .map_err(read_err)?;
+    match format_of(&bytes) {
+        Some(StoreFormat::Jks) => Err(java(what, path, "JKS")),
+        Some(StoreFormat::Jceks) => Err(java(what, path, "JCEKS")),
+        Some(f) => Ok((bytes, f)),
+        None => Err(StoreError::Unknown {
+            what,
+            path: path.to_owned(),
+        }),
+    }
+}
+
+fn java(what: &'static str, path: &Path, kind: &'static str) -> StoreError {
+    let dest = path.with_extension("p12").display().to_string();
+    StoreError::Java {
+        what,
+        path: path.to_owned(),
+        kind,
+        dest,
+    }
+}
+
+fn content(what: &'static str, path: &Path, reason: impl Into<String>) -> StoreError {
+    StoreError::Content {
+        what,
+        path: path.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+fn pkcs12(
+    what: &'static str,
+    path: &Path,
+    bytes: &[u8],
+    password: &str,
+) -> Result<Pkcs12Archive, StoreError> {
+    Pkcs12Archive::from_pkcs12(bytes, password).map_err(|e| {
+        content(
+            what,
+            path,
+            format!("cannot open the PKCS12 file ({e}); is {what}-password right?"),
+        )
+    })
+}
+
+/// Reads a keystore: the certificate chain and private key a server presents.
+pub fn identity(path: &Path, password: Option<&str>) -> Result<Identity, StoreError> {
+    const WHAT: &str = "keystore";
+    let (bytes, format) = read(WHAT, path)?;
+    if format == StoreFormat::Pem {
+        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
+            .collect::<Result<_, _>>()
+            .map_err(|e| content(WHAT, path, format!("bad certificate: {e}")))?;
+        if chain.is_empty() {
+            return Err(content(WHAT, path, "no CERTIFICATE block"));
+        }
+        let key = PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| {
+            content(
+                WHAT,
+                path,
+                format!("no usable unencrypted private key: {e}"),
+            )
+        })?;
+        return Ok(Identity { chain, key });
+    }
+    let archive = pkcs12(WHAT, path, &bytes, password.unwrap_or_default())?;
+    let Some(key) = archive.keys.first() else {
+        return Err(content(WHAT, path, "the PKCS12 file holds no private key"));
+    };
+    let leaf_id = key.local_key_id.as_ref().map(|id| id.0.clone());
+    let is_leaf = |c: &p12_keystore::CertificateBag| {
+        leaf_id.is_some() && c.local_key_id.as_deref() == leaf_id.as_deref()
+    };
+    let mut chain: Vec<CertificateDer<'static>> = Vec::new();
+    for bag in archive.certs.iter().filter(|c| is_leaf(c)) {
+        chain.push(CertificateDer::from(bag.cert.as_der().to_vec()));
+    }
+    if chain.is_empty() && archive.certs.len() == 1 {
+        // One key and one certificate without ids: they belong together.
+        chain.extend(
+            archive
+                .certs
+                .iter()
+                .map(|c| CertificateDer::from(c.cert.as_der().to_vec())),
+        );
+    } else {
+        for bag in archive.certs.iter().filter(|c| !is_leaf(c)) {
+            chain.push(CertificateDer::from(bag.cert.as_der().to_vec()));
+        }
+    }
+    if chain.is_empty() {
+        return Err(content(WHAT, path, "the PKCS12 file holds no certificate"));
+    }
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.key.as_der().to_vec()));
+    Ok(Identity { chain, key })
+}
+
+/// Reads a truststore: every certificate in it is a trusted root.
+pub fn trusted(
+    path: &Path,
+    password: Option<&str>,
+) -> Result<Vec<CertificateDer<'static>>, StoreError> {
+    const WHAT: &str = "truststore";
+    let (bytes, format) = read(WHAT, path)?;
+    let certs: Vec<CertificateDer<'static>> = if format == StoreFormat::Pem {
+        CertificateDer::pem_slice_iter(&bytes)
+            .collect::<Result<_, _>>()
+            .map_err(|e| content(WHAT, path, format!("bad certificate: {e}")))?
+    } else {
+        pkcs12(WHAT, path, &bytes, password.unwrap_or_default())?
+            .certs
+            .iter()
+            .map(|c| CertificateDer::from(c.cert.as_der().to_vec()))
+            .collect()
+    };
+    if certs.is_empty() {
+        return Err(content(WHAT, path, "no certificate in it"));
+    }
+    Ok(certs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_stores_are_refused_with_the_keytool_command() {
+        let tmp = tempfile::tempdir().unwrap();
+        let jks = tmp.path().join("server.jks");
+        std::fs::write(&jks, [0xFE, 0xED, 0xFE, 0xED, 0, 0, 0, 2]).unwrap();
+        let e = identity(&jks, Some("pw")).unwrap_err();
+        let text = e.to_string();
+        assert!(matches!(e, StoreError::Java { kind: "JKS", .. }), "{text}");
+        let want = format!(
+            "keytool -importkeystore -srckeystore {} -srcstoretype JKS -destkeystore {} \
+             -deststoretype PKCS12",
+            jks.display(),
+            tmp.path().join("server.p12").display()
+        );
+        assert!(text.contains(&want), "{text}");
+        std::fs::write(&jks, [0xCE, 0xCE, 0xCE, 0xCE, 0, 0, 0, 2]).unwrap();
+        let e = trusted(&jks, None).unwrap_err();
+        assert!(e.to_string().contains("-srcstoretype JCEKS"), "{e}");
+    }
+
+    #[test]
+    fn the_pem_test_keystore_reads_and_bad_files_are_named() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/net_support/tls");
+        let id = identity(&dir.join("keystore.pem"), None).unwrap();
+        assert!(!id.chain.is_empty());
+        assert_eq!(trusted(&dir.join("ca.pem"), None).unwrap().len(), 1);
+        let e = identity(&dir.join("ca.pem"), None).unwrap_err();
+        assert!(e.to_string().contains("private key"), "{e}");
+        let e = identity(&dir.join("missing.pem"), None).unwrap_err();
+        assert!(matches!(e, StoreError::Read { .. }), "{e}");
+        let tmp = tempfile::tempdir().unwrap();
+        let junk = tmp.path().join("junk");
+        std::fs::write(&junk, b"hello").unwrap();
+        let e = trusted(&junk, None).unwrap_err();
+        assert!(matches!(e, StoreError::Unknown { .. }), "{e}");
+        let p12 = tmp.path().join("bad.p12");
+        std::fs::write(&p12, [0x30, 0x03, 0x02, 0x01, 0x03]).unwrap();
+        let e = identity(&p12, Some("pw")).unwrap_err();
+        assert!(e.to_string().contains("keystore-password"), "{e}");
+    }
+}

@@ -1,0 +1,278 @@
+//! The transport layer of every RPC hop (Avro today, Thrift next): what sits between the TCP
+//! socket and the protocol's frames. A connection is plain, TLS (rustls), deflate (a zlib
+//! stream over the whole connection, as Flume's), or TLS carrying deflate (Flume's pipeline
+//! order: TLS outermost), the same way on the accepting side ([`ServerTransport::accept`]) and
+//! the connecting side ([`ClientTransport::connect`]). The protocol code only sees a [`Conn`]
+//! (`AsyncRead + AsyncWrite`) and must `flush` after writing a frame.
+//!
+//! Accepting, in order, all bounded by one handshake deadline (`ssl-handshake-timeout`):
+//! 1. `ipFilter`: the rules decide before a byte is read (a `name:` rule waits for a reverse
+//!    lookup, at most [`crate::agent::source::peer::LOOKUP_TIMEOUT`]); a refused peer is
+//!    closed at once.
+//! 2. The first bytes are peeked ([`sniff`]): a peer that speaks TLS to a plain port, plain
+//!    text to a TLS port, deflate to an uncompressed port, or plain data to a deflate port is
+//!    refused with a [`Refusal`] that says so.
+//! 3. The TLS handshake; 4. the deflate wrapper.
+//!
+//! Every step runs in the connection's own task: a slow or failing peer never stalls the
+//! listener or other connections. Each refusal is one [`Refusal`], for one log line.
+
+mod client;
+pub mod config;
+mod conn;
+pub mod deflate;
+pub mod keystore;
+pub mod settings;
+pub mod sniff;
+pub mod tls;
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
+
+pub use client::{ClientTransport, HandshakeFailed};
+pub use conn::Conn;
+pub use deflate::Deflate;
+pub use settings::{ClientSecurity, Compression, ServerSecurity};
+pub use sniff::Opening;
+
+use crate::agent::rpc::ipfilter::{Decision, IpFilter};
+use crate::agent::source::peer::PeerHeaders;
+
+/// A configuration that cannot be turned into a transport.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// A keystore or truststore.
+    #[error(transparent)]
+    Store(#[from] keystore::StoreError),
+    /// rustls refused the settings.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// `ipFilterRules`.
+    #[error(transparent)]
+    IpFilter(#[from] crate::agent::rpc::ipfilter::IpFilterError),
+}
+
+/// Why an accepted connection was closed before the protocol saw it.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// `ipFilter`: a `deny` rule matched first.
+    #[error("refused by ipFilter rule {rule:?}")]
+    Filtered {
+        /// The rule as written.
+        rule: String,
+    },
+    /// The first bytes are not what this port speaks.
+    #[error("{0}")]
+    WrongOpening(String),
+    /// The TLS handshake failed.
+    #[error("TLS handshake failed: {0}")]
+    Handshake(String),
+    /// Nothing (or no whole handshake) within the deadline.
+    #[error("no {what} within ssl-handshake-timeout ({ms} ms)")]
+    Timeout {
+        /// What was awaited.
+        what: &'static str,
+        /// The timeout.
+        ms: u64,
+    },
+    /// The peer closed the connection before sending anything.
+    #[error("closed by the peer before the first byte")]
+    Closed,
+    /// The socket failed.
+    #[error("i/o error: {0}")]
+    Io(#[from] io::Error),
+}
+
+impl Refusal {
+    /// Whether it is worth a warning (a peer that connects and leaves is not).
+    pub fn is_quiet(&self) -> bool {
+        matches!(self, Refusal::Closed)
+    }
+}
+
+/// The protocol a port speaks above the transport (what a first-bytes mismatch names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// Flume's Avro RPC (Netty framing).
+    Avro,
+    /// Flume's Thrift RPC (framed).
+    Thrift,
+}
+
+/// The accepting side of a source, built once from its [`ServerSecurity`].
+pub struct ServerTransport {
+    protocol: Protocol,
+    tls: Option<TlsAcceptor>,
+    deflate: Option<u32>,
+    filter: Option<IpFilter>,
+    names: PeerHeaders,
+    handshake_timeout: Duration,
+}
+
+impl std::fmt::Debug for ServerTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerTransport")
+            .field("tls", &self.tls.is_some())
+            .field("deflate", &self.deflate)
+            .field("filter", &self.filter)
+            .finish()
+    }
+}
+
+impl ServerTransport {
+    /// The same, for a port that speaks `protocol` (Avro by default).
+    pub fn speaking(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
+        self
+    }
+
+    /// Reads the keystore and the rules (for an Avro port; see [`Self::speaking`]).
+    pub fn new(sec: &ServerSecurity) -> Result<Self, TransportError> {
+        let tls = match &sec.tls {
+            None => None,
+            Some(s) => Some(TlsAcceptor::from(Arc::new(tls::server_config(s)?))),
+        };
+        let filter = match &sec.ip_filter {
+            None => None,
+            Some(rules) => Some(IpFilter::parse(rules)?),
+        };
+        Ok(ServerTransport {
+            protocol: Protocol::Avro,
+            tls,
+            deflate: match sec.compression {
+                Compression::None => None,
+                Compression::Deflate { level } => Some(level),
+            },
+            filter,
+            names: PeerHeaders::default(),
+            handshake_timeout: sec.handshake_timeout,
+        })
+    }
+
+    /// What a log line at start says about it (`tls+deflate, ipFilter allow:ip:10.*,...`).
+    pub fn describe(&self) -> String {
+        let mut s = self.layers().to_owned();
+        if let Some(f) = &self.filter {
+            s.push_str(&format!(", ipFilter {}", f.describe()));
+        }
+        s
+    }
+
+    fn layers(&self) -> &'static str {
+        match (self.tls.is_some(), self.deflate.is_some()) {
+            (false, false) => "plain",
+            (true, false) => "tls",
+            (false, true) => "deflate",
+            (true, true) => "tls+deflate",
+        }
+    }
+
+    /// Takes an accepted socket through the filter, the first-bytes check and the
+    /// handshakes. Cancel safe (dropping it drops the socket).
+    pub async fn accept(&self, stream: TcpStream, peer: SocketAddr) -> Result<Conn, Refusal> {
+        if let Some(f) = &self.filter {
+            let mut d = f.decide(peer.ip(), None);
+            if d == Decision::NeedName {
+                let name = self.names.host_name(peer.ip()).await;
+                d = f.decide(peer.ip(), Some(&name));
+            }
+            if let Decision::Deny { rule } = d {
+                return Err(Refusal::Filtered { rule });
+            }
+        }
+        let deadline = Instant::now() + self.handshake_timeout;
+        let ms = self.handshake_timeout.as_millis() as u64;
+        let first = match tokio::time::timeout_at(deadline, peek(&stream)).await {
+            Ok(r) => Some(r?),
+            Err(_) => None,
+        };
+        let opening = match first.as_deref() {
+            Some([]) => return Err(Refusal::Closed),
+            Some(bytes) => Some(sniff::classify(bytes)),
+            // A silent plain peer is the protocol's business (its idle-timeout).
+            None if self.layers() == "plain" => None,
+            None => {
+                return Err(Refusal::Timeout {
+                    what: "first bytes from the peer",
+                    ms,
+                })
+            }
+        };
+        if let Some(o) = opening {
+            self.check_opening(o)?;
+        }
+        let level = self.deflate;
+        match &self.tls {
+            None => Ok(match level {
+                None => Conn::new(stream, "plain"),
+                Some(l) => Conn::new(Deflate::new(stream, l), "deflate"),
+            }),
+            Some(acceptor) => {
+                let tls = match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
+                    Err(_) => {
+                        return Err(Refusal::Timeout {
+                            what: "whole TLS handshake",
+                            ms,
+                        })
+                    }
+                    Ok(Err(e)) => return Err(Refusal::Handshake(tls::explain(&e))),
+                    Ok(Ok(s)) => s,
+                };
+                Ok(match level {
+                    None => Conn::new(tls, "tls"),
+                    Some(l) => Conn::new(Deflate::new(tls, l), "tls+deflate"),
+                })
+            }
+        }
+    }
+
+    fn check_opening(&self, o: Opening) -> Result<(), Refusal> {
+        let wrong = |msg: String| Err(Refusal::WrongOpening(msg));
+        let tls = self.tls.is_some();
+        let deflate = self.deflate.is_some();
+        match o {
+            Opening::Tls if !tls => wrong(format!(
+                "the peer speaks TLS to this plain port: its first bytes are {}; set ssl = true \
+                 here too, or ssl = false on the peer",
+                o.describe()
+            )),
+            Opening::Tls => Ok(()),
+            _ if tls => wrong(format!(
+                "the peer does not speak TLS to this TLS port (ssl = true): its first bytes are \
+                 {}; set ssl = true on the peer",
+                o.describe()
+            )),
+            Opening::Deflate if !deflate => wrong(format!(
+                "the peer sends a deflate stream to this uncompressed port: its first bytes are \
+                 {}; set compression-type = deflate here too, or none on the peer",
+                o.describe()
+            )),
+            Opening::Deflate => Ok(()),
+            _ if deflate => wrong(format!(
+                "the peer sends uncompressed data to this deflate port (compression-type = \
+                 deflate): its first bytes are {}; set compression-type = deflate on the peer",
+                o.describe()
+            )),
+            Opening::Thrift if self.protocol == Protocol::Thrift => Ok(()),
+            Opening::Http | Opening::Thrift => wrong(format!(
+                "the peer speaks another protocol than {:?}: its first bytes are {}",
+                self.protocol,
+                o.describe()
+            )),
+            Opening::Other => Ok(()),
+        }
+    }
+}
+
+/// The first bytes the peer sent, without taking them (empty: the peer closed).
+async fn peek(stream: &TcpStream) -> io::Result<Vec<u8>> {
+    let mut buf = [0u8; sniff::SNIFF_BYTES];
+    let n = stream.peek(&mut buf).await?;
+    Ok(buf.get(..n).unwrap_or_default().to_vec())
+}
