@@ -304,7 +304,7 @@ impl Cluster {
 
     /// Runs a Hadoop class to its end (bounded by [`TOOL_WAIT`]).
     pub fn tool(&self, class: &str, args: &[&str]) -> Output {
-        let mut child = self
+        let child = self
             .java(class, args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
