@@ -69,7 +69,7 @@ fn tutorial_05_exec_tail_to_hdfs_delivers_every_line_into_the_hour_layout() {
         .replace("/opt/module/hive/logs/hive.log", log.to_str().unwrap());
     // As written, the tutorial's batch of 1000 cannot fit the channel's transactions of 100
     // (Flume fails at run time; Sluice says so at config check, and nothing else).
-    let problems = sluice::agent::config::load(&verbatim, "a2", &[]).problems;
+    let problems = sluice::agent::topology::load(&verbatim, "a2", &[]).problems;
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(
         problems[0].message == "batch size 1000 exceeds transactionCapacity 100 of channel c2",
@@ -132,7 +132,7 @@ fn tutorial_06_spooldir_to_hdfs_delivers_every_line_into_the_hour_layout() {
     std::fs::create_dir(&spool).unwrap();
     let conf = at_cluster(&tutorial("06-flume-dir-hdfs.properties"), c)
         .replace("/opt/module/flume/upload", spool.to_str().unwrap());
-    let problems = sluice::agent::config::load(&conf, "a3", &[]).problems;
+    let problems = sluice::agent::topology::load(&conf, "a3", &[]).problems;
     assert!(problems.is_empty(), "{problems:?}");
     let http = free_port();
     let mut a = HttpAgent::spawn(tmp.path(), "a3", &conf, Vec::new(), http, None);
@@ -163,7 +163,7 @@ fn tutorial_08_avro_to_hdfs_delivers_every_line_into_the_hour_layout() {
     let conf = at_cluster(&tutorial("08-flume-avro-hdfs.properties"), c)
         .replace("bind = hadoop102", "bind = 127.0.0.1")
         .replace("port = 4141", &format!("port = {port}"));
-    let problems = sluice::agent::config::load(&conf, "a2", &[]).problems;
+    let problems = sluice::agent::topology::load(&conf, "a2", &[]).problems;
     assert!(problems.is_empty(), "{problems:?}");
     let http = free_port();
     let mut a = HttpAgent::spawn(tmp.path(), "a2", &conf, Vec::new(), http, Some(port));

@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use sluice::agent::config;
+use sluice::agent::config::Severity;
+use sluice::agent::topology as config;
 
 /// Arguments of `sluice config check`.
 #[derive(clap::Args, Debug)]
@@ -55,7 +56,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
             let n = loaded
                 .problems
                 .iter()
-                .filter(|p| p.severity == config::Severity::Error)
+                .filter(|p| p.severity == Severity::Error)
                 .count();
             eprintln!("{file}: {n} error(s)");
             Ok(crate::cli::exit::FAILED_CHECK)

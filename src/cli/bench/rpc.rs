@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use hdrhistogram::Histogram;
 use parking_lot::Mutex;
-use sluice::agent::config;
 use sluice::agent::metrics::Registry;
 use sluice::agent::rpc::avro_client::{AvroClient, AvroClientConfig, RpcError};
 use sluice::agent::runtime::Agent;
+use sluice::agent::topology as config;
 
 use super::args::{BenchArgs, ChannelKind, Stop};
 use super::payload::Payload;

@@ -105,7 +105,7 @@ pub struct HdfsConfig {
 
 /// Reads an `hdfs` sink's properties: every key, whatever was refused before it (an error
 /// is reported through `cx`, and the settings then only serve the configuration's checks).
-pub fn build(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
+pub fn parse(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
     let (path, remote) = match cx.required("hdfs.path") {
         Some(p) => target(cx, &p),
         None => (None, None),

@@ -93,7 +93,13 @@ pub fn recover_all(
                 .filter(|f| looks_like_ours(f, naming))
             {
                 if !is_dir {
-                    out.push(store.recover(&path, &dir.join(final_name), layout)?);
+                    match store.recover(&path, &dir.join(final_name), layout) {
+                        Ok(r) => out.push(r),
+                        Err(e) if store.skips_unrecoverable() && e.kind() == io::ErrorKind::WouldBlock => {
+                            tracing::warn!(path = %path.display(), error = %e, "cannot recover this in-use file now; it keeps its name until the next start");
+                        }
+                        Err(e) => return Err(e),
+                    }
                     continue;
                 }
             }

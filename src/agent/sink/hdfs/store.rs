@@ -42,6 +42,12 @@ pub trait Store: Send + Sync + Debug {
     fn recover(&self, in_use: &Path, target: &Path, layout: Layout) -> io::Result<Recovered>;
     /// Where the files go, for log lines (`local file system`, `NameNode hdfs://host:port`).
     fn describe(&self) -> String;
+    /// Whether start-up recovery goes on past a file whose recovery failed with `WouldBlock`
+    /// (HDFS: a lease the NameNode has not recovered yet, as while the block's DataNodes are
+    /// down), leaving it in use for the next start, instead of failing the start.
+    fn skips_unrecoverable(&self) -> bool {
+        false
+    }
 }
 
 /// One open file of a [`Store`].

@@ -382,7 +382,7 @@ impl HdfsWriter {
         first_err.map_or(Ok(()), Err)
     }
 
-    /// Closes every open file (at stop).
+    /// Closes every open file (at stop), and tries once more every close still pending.
     pub fn close_all(&mut self, now: Instant) -> Result<(), HdfsError> {
         let keys: Vec<String> = self.open.keys().cloned().collect();
         let mut first_err = None;
@@ -391,6 +391,10 @@ impl HdfsWriter {
                 first_err.get_or_insert(e);
             }
         }
+        for p in &mut self.closing {
+            p.next = now;
+        }
+        self.retry_closes(now);
         first_err.map_or(Ok(()), Err)
     }
 }

@@ -281,6 +281,10 @@ impl Store for HdfsStore {
     fn describe(&self) -> String {
         self.namenode.clone()
     }
+
+    fn skips_unrecoverable(&self) -> bool {
+        true
+    }
 }
 
 /// What an open file needs to run its own calls under the deadline.

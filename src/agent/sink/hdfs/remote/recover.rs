@@ -24,7 +24,7 @@ use crate::agent::sink::hdfs::store::Store;
 pub const LEASE_POLL: Duration = Duration::from_millis(500);
 /// Longest wait for one file's lease recovery before the attempt fails (and is retried at
 /// the next `retryInterval`, or the next start).
-pub const LEASE_WAIT_MAX: Duration = Duration::from_secs(30);
+pub const LEASE_WAIT_MAX: Duration = Duration::from_secs(10);
 /// Largest in-use file read back to find a torn last unit.
 pub const RECOVER_READ_BYTES_MAX: u64 = 256 << 20;
 /// What a rewritten (cut) file is first written as.
@@ -40,7 +40,7 @@ pub fn wait_closed(store: &HdfsStore, path: &Path) -> io::Result<()> {
         }
         if start.elapsed() >= LEASE_WAIT_MAX {
             return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
+                io::ErrorKind::WouldBlock,
                 format!(
                     "{}: lease recovery of {} not finished after {} s",
                     store.namenode(),
