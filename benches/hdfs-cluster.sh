@@ -6,7 +6,7 @@
 # Starts its own one-DataNode Hadoop 2.7.3 cluster on loopback from the jars that
 # .ci/install-hdfs.sh extracts (SLUICE_HADOOP_HOME, default ~/.cache/sluice/hadoop-2.7.3), or
 # uses HDFS_URL=hdfs://host:port when set. DUR (seconds measured, default 10), WARM (default
-# 3), BASE (directory, default /var/tmp). Prints events/s drained and the agent's CPU per
+# 3), BASE (directory, default /var/tmp), FSYNC (hdfs.fsyncPerBatch, default true). Prints events/s drained and the agent's CPU per
 # 1,000 events (user+system from /proc; the JVMs' CPU is not in it, and is printed apart).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,7 @@ DUR=${DUR:-10}
 WARM=${WARM:-3}
 BASE=${BASE:-/var/tmp}
 H=${SLUICE_HADOOP_HOME:-$HOME/.cache/sluice/hadoop-2.7.3}
+FSYNC=${FSYNC:-true}
 dir=$(mktemp -d "$BASE/sluice-hdfs-cluster-bench.XXXXXX")
 pids=()
 cleanup() {
@@ -80,6 +81,7 @@ a1.sinks.k1.hdfs.batchSize = 1000
 a1.sinks.k1.hdfs.rollSize = 134217728
 a1.sinks.k1.hdfs.rollCount = 0
 a1.sinks.k1.hdfs.rollInterval = 0
+a1.sinks.k1.hdfs.fsyncPerBatch = $FSYNC
 CONF
   "$BIN" agent -n a1 -f "$dir/$name.properties" --no-reload-conf \
     -Dflume.monitoring.type=http -Dflume.monitoring.port="$port" 2>"$dir/$name.log" &
@@ -105,5 +107,5 @@ read -r h hc hj < <(run hdfs "$HDFS_URL/bench-$$")
 read -r l2 lc2 _ < <(run local2 "$dir/out2")
 local_rate=$(( (l1 + l2) / 2 ))
 ratio=$(python3 -c "print(f'{$h/$local_rate:.2f}')")
-echo "hdfs sink DataStream, batch 1000, hsync per batch: HDFS ${h} ev/s, local ${local_rate} ev/s (before ${l1}, after ${l2}); ratio ${ratio} (bar 0.50)"
+echo "hdfs sink DataStream, batch 1000, fsyncPerBatch=$FSYNC: HDFS ${h} ev/s, local ${local_rate} ev/s (before ${l1}, after ${l2}); ratio ${ratio} (bar 0.50)"
 echo "  agent CPU per 1,000 events: HDFS ${hc} ms, local ${lc1}/${lc2} ms; NameNode+DataNode JVMs ${hj} ms; load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -188,8 +188,9 @@ fn an_hdfs_sink_refuses_kerberos_and_still_reads_every_other_key() {
     assert_eq!(errors.len(), 2, "{got:?}");
     for key in ["hdfs.kerberosPrincipal", "hdfs.kerberosKeytab"] {
         assert!(
-            errors.iter().any(|(k, _, m)| k.ends_with(key)
-                && m.contains("Kerberos is not supported")),
+            errors
+                .iter()
+                .any(|(k, _, m)| k.ends_with(key) && m.contains("Kerberos is not supported")),
             "{got:?}"
         );
     }

@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hdfs_support::{cluster, drained, duplicates, free_port, lines, missing, netcat_send, HttpAgent};
+use hdfs_support::{
+    cluster, drained, duplicates, free_port, lines, missing, netcat_send, HttpAgent,
+};
 
 /// One test at a time: each stops a daemon of the shared cluster.
 static TURN: Mutex<()> = Mutex::new(());
@@ -127,7 +129,13 @@ fn a_namenode_down_at_start_is_reported_clearly_and_delivery_follows_once_it_is_
     let (nc, http) = (free_port(), free_port());
     c.stop_namenode();
     let chan = "a1.channels.c1.type = memory\na1.channels.c1.capacity = 10000\n";
-    let conf = sink_conf(nc, chan, &c.url(), &dir, "a1.sinks.k1.hdfs.callTimeout = 3000\n");
+    let conf = sink_conf(
+        nc,
+        chan,
+        &c.url(),
+        &dir,
+        "a1.sinks.k1.hdfs.callTimeout = 3000\n",
+    );
     let mut a = HttpAgent::spawn(tmp.path(), "a1", &conf, Vec::new(), http, Some(nc));
     let want = lines("nn", 0..500);
     assert_eq!(netcat_send(nc, &want), want.len());

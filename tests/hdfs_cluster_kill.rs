@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hdfs_support::{cluster, drained, duplicates, free_port, lines, missing, netcat_send, HttpAgent};
+use hdfs_support::{
+    cluster, drained, duplicates, free_port, lines, missing, netcat_send, HttpAgent,
+};
 
 /// Kill -9 rounds.
 const ROUNDS: usize = 3;
@@ -75,7 +77,10 @@ fn kill_9_rounds_lose_no_acknowledged_line_and_leave_no_in_use_file() {
             .into_iter()
             .filter(|f| f.ends_with(".tmp"))
             .collect();
-        assert!(!in_use.is_empty(), "round {round}: no file left in use by the kill");
+        assert!(
+            !in_use.is_empty(),
+            "round {round}: no file left in use by the kill"
+        );
         if round == 0 {
             // The dead writer still holds the lease: another writer is refused.
             let extra = tmp.path().join("extra.txt");
@@ -91,9 +96,10 @@ fn kill_9_rounds_lose_no_acknowledged_line_and_leave_no_in_use_file() {
             );
         }
         a.proc.restart();
-        a.wait_until("the restarted agent recovers the killed writer's files", || {
-            a.log_text().matches("recovered an in-use file").count() > round
-        });
+        a.wait_until(
+            "the restarted agent recovers the killed writer's files",
+            || a.log_text().matches("recovered an in-use file").count() > round,
+        );
     }
     // Drain what was acknowledged, then stop cleanly.
     let want = acked.lock().unwrap().clone();

@@ -106,7 +106,11 @@ fn tutorial_05_exec_tail_to_hdfs_delivers_every_line_into_the_hour_layout() {
         if left == 0 {
             break;
         }
-        assert!(Instant::now() < end, "{left} lines missing; {}", a.log_text());
+        assert!(
+            Instant::now() < end,
+            "{left} lines missing; {}",
+            a.log_text()
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
     assert_eq!(a.terminate(), Some(0), "{}", a.log_text());
@@ -121,7 +125,11 @@ fn tutorial_05_exec_tail_to_hdfs_delivers_every_line_into_the_hour_layout() {
         .filter(|l| l.starts_with("exec-"))
         .collect();
     assert_eq!(missing(&want, &got), 0);
-    assert_eq!(got.len(), want.len(), "exec → memory → hdfs duplicated lines");
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "exec → memory → hdfs duplicated lines"
+    );
 }
 
 #[test]
@@ -169,9 +177,20 @@ fn tutorial_08_avro_to_hdfs_delivers_every_line_into_the_hour_layout() {
     let mut a = HttpAgent::spawn(tmp.path(), "a2", &conf, Vec::new(), http, Some(port));
     let want = lines("avro", 0..2000);
     let input = tmp.path().join("input.txt");
-    std::fs::write(&input, want.iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+    std::fs::write(
+        &input,
+        want.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["avro-client", "-H", "127.0.0.1", "-p", &port.to_string(), "-F"])
+        .args([
+            "avro-client",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-F",
+        ])
         .arg(&input)
         .output()
         .unwrap();
@@ -204,7 +223,10 @@ fn every_file_type_is_read_back_by_hadoop() {
     let kinds = [
         ("ds", "hdfs.fileType = DataStream"),
         ("gz", "hdfs.fileType = CompressedStream\nhdfs.codeC = gzip"),
-        ("seqt", "hdfs.fileType = SequenceFile\nhdfs.writeFormat = Text"),
+        (
+            "seqt",
+            "hdfs.fileType = SequenceFile\nhdfs.writeFormat = Text",
+        ),
         ("seqw", "hdfs.fileType = SequenceFile"),
     ];
     let mut conf = format!(

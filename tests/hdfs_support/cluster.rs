@@ -26,7 +26,9 @@ pub fn hadoop_home() -> PathBuf {
     if let Some(h) = std::env::var_os(HOME_ENV) {
         return PathBuf::from(h);
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     home.join(".cache/sluice/hadoop-2.7.3")
 }
 
@@ -43,7 +45,10 @@ pub fn available() -> bool {
         "HDFS cluster tests need Java and Hadoop 2.7.3's jars in {} (run .ci/install-hdfs.sh)",
         home.display()
     );
-    assert!(std::env::var_os(REQUIRE_ENV).is_none(), "{msg}; {REQUIRE_ENV} is set");
+    assert!(
+        std::env::var_os(REQUIRE_ENV).is_none(),
+        "{msg}; {REQUIRE_ENV} is set"
+    );
     eprintln!("\n!!!!!! SKIPPED: {msg} !!!!!!\n");
     false
 }
@@ -202,7 +207,12 @@ impl Cluster {
 
     fn classpath(&self) -> String {
         let h = hadoop_home();
-        format!("{}:{}:{}/jars/*", self.conf.display(), h.display(), h.display())
+        format!(
+            "{}:{}:{}/jars/*",
+            self.conf.display(),
+            h.display(),
+            h.display()
+        )
     }
 
     fn java(&self, class: &str, args: &[&str]) -> Command {
@@ -248,7 +258,10 @@ impl Cluster {
 
     /// Starts the NameNode (after [`Cluster::stop_namenode`]); does not wait for it.
     pub fn start_namenode(&self) {
-        let c = self.daemon("org.apache.hadoop.hdfs.server.namenode.NameNode", "namenode.log");
+        let c = self.daemon(
+            "org.apache.hadoop.hdfs.server.namenode.NameNode",
+            "namenode.log",
+        );
         *self.namenode.lock().unwrap() = Some(c);
     }
 
@@ -259,7 +272,10 @@ impl Cluster {
 
     /// Starts the DataNode; does not wait for it to register.
     pub fn start_datanode(&self) {
-        let c = self.daemon("org.apache.hadoop.hdfs.server.datanode.DataNode", "datanode.log");
+        let c = self.daemon(
+            "org.apache.hadoop.hdfs.server.datanode.DataNode",
+            "datanode.log",
+        );
         *self.datanode.lock().unwrap() = Some(c);
     }
 

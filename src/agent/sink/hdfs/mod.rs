@@ -153,13 +153,8 @@ impl HdfsSink {
         }
         let host = path::HostNames::detect();
         let store = self.store()?;
-        let w = HdfsWriter::on_store(
-            self.cfg.clone(),
-            store,
-            host,
-            now_ms().max(0) as u64,
-        )
-        .map_err(|e| self.err(e))?;
+        let w = HdfsWriter::on_store(self.cfg.clone(), store, host, now_ms().max(0) as u64)
+            .map_err(|e| self.err(e))?;
         Ok(Box::new(w))
     }
 

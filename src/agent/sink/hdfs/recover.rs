@@ -95,7 +95,10 @@ pub fn recover_all(
                 if !is_dir {
                     match store.recover(&path, &dir.join(final_name), layout) {
                         Ok(r) => out.push(r),
-                        Err(e) if store.skips_unrecoverable() && e.kind() == io::ErrorKind::WouldBlock => {
+                        Err(e)
+                            if store.skips_unrecoverable()
+                                && e.kind() == io::ErrorKind::WouldBlock =>
+                        {
                             tracing::warn!(path = %path.display(), error = %e, "cannot recover this in-use file now; it keeps its name until the next start");
                         }
                         Err(e) => return Err(e),

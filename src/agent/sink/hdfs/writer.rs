@@ -15,9 +15,9 @@ use super::config::HdfsConfig;
 use super::format::Layout;
 use super::path::{HostNames, PathTemplate};
 use super::recover::{recover_all, search_root, Recovered};
-use super::store::{LocalStore, Store};
 pub use super::route::Refused;
 use super::route::{refused_as_name, Router};
+use super::store::{LocalStore, Store};
 use sluice_core::io::Fs;
 use sluice_core::Event;
 
@@ -301,7 +301,10 @@ impl HdfsWriter {
         let Some(mut o) = self.open.remove(key) else {
             return Ok(());
         };
-        match o.writer.close(self.store.as_ref(), self.cfg.fsync_per_batch) {
+        match o
+            .writer
+            .close(self.store.as_ref(), self.cfg.fsync_per_batch)
+        {
             Ok(()) => {
                 tracing::debug!(path = %o.writer.target_path().display(), "closed");
                 Ok(())

@@ -97,7 +97,9 @@ pub fn parse(cx: &mut Ctx<'_>, authority: String) -> RemoteConfig {
         if !Path::new(&d).is_dir() {
             cx.error(
                 "hdfs.hdfsConfigDir",
-                format!("{d:?} is not a directory (it should hold core-site.xml and hdfs-site.xml)"),
+                format!(
+                    "{d:?} is not a directory (it should hold core-site.xml and hdfs-site.xml)"
+                ),
             );
         }
     }

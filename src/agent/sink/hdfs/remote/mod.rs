@@ -167,7 +167,11 @@ impl HdfsStore {
     /// `recover_lease` once: whether the file is closed.
     pub(crate) fn recover_lease(&self, path: &Path) -> io::Result<bool> {
         let p = path_str(path)?;
-        self.call("recovering the lease of", path, self.client.recover_lease(p))
+        self.call(
+            "recovering the lease of",
+            path,
+            self.client.recover_lease(p),
+        )
     }
 
     /// The length of a file (closed, or synced so far).
@@ -317,7 +321,8 @@ impl HdfsFile {
         what: &str,
         f: impl for<'w> FnOnce(
             &'w mut hdfs_native::file::FileWriter,
-        ) -> std::pin::Pin<Box<dyn Future<Output = Result<T, HdfsError>> + 'w>>,
+        )
+            -> std::pin::Pin<Box<dyn Future<Output = Result<T, HdfsError>> + 'w>>,
     ) -> io::Result<T> {
         let c = &self.store;
         let Some(w) = self.writer.as_mut() else {
