@@ -281,3 +281,28 @@ fn every_file_type_is_read_back_by_hadoop() {
         assert_eq!(got.len(), want.len(), "{name}");
     }
 }
+
+#[test]
+fn hdfs_triple_slash_writes_to_fs_default_fs_of_the_configuration_directory() {
+    let Some(c) = cluster() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = c.test_dir("defaultfs");
+    let (nc, http) = (free_port(), free_port());
+    let conf = format!(
+        "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n\
+         a1.sources.r1.type = netcat\na1.sources.r1.bind = 127.0.0.1\na1.sources.r1.port = {nc}\n\
+         a1.sources.r1.channels = c1\na1.channels.c1.type = memory\n\
+         a1.sinks.k1.type = hdfs\na1.sinks.k1.channel = c1\n\
+         a1.sinks.k1.hdfs.path = hdfs://{dir}\na1.sinks.k1.hdfs.hdfsConfigDir = {}\n\
+         a1.sinks.k1.hdfs.fileType = DataStream\n",
+        c.conf.display()
+    );
+    let mut a = HttpAgent::spawn(tmp.path(), "a1", &conf, Vec::new(), http, Some(nc));
+    let want = lines("defaultfs", 0..100);
+    assert_eq!(hdfs_support::netcat_send(nc, &want), want.len());
+    wait_drained(&a, "k1", want.len() as u64);
+    assert_eq!(a.terminate(), Some(0), "{}", a.log_text());
+    let got = text_lines(&c.cat(&format!("{dir}/*")));
+    assert_eq!(missing(&want, &got), 0);
+    assert_eq!(got.len(), want.len());
+}
