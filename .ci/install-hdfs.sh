@@ -23,7 +23,15 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-python3 -m venv "$work/venv"
+if ! python3 -m venv "$work/venv" 2>/dev/null; then
+    # Debian's own python3 keeps venv (ensurepip) in a package of its own.
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv
+    rm -rf "$work/venv"
+    python3 -m venv "$work/venv"
+fi
 "$work/venv/bin/pip" install -q --disable-pip-version-check setuptools wheel
 "$work/venv/bin/pip" download -q --disable-pip-version-check --no-deps --no-build-isolation \
     -d "$work/dl" pyspark==2.4.8
