@@ -5,13 +5,14 @@
 //! all file access goes through the [`Fs`] seam.
 
 use std::collections::HashMap;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::bucket::{BucketWriter, Naming, NAME_TRIES_MAX};
 use super::config::HdfsConfig;
+use super::error::io_err;
+pub use super::error::HdfsError;
 use super::format::Layout;
 use super::path::{HostNames, PathTemplate};
 use super::recover::{recover_all, search_root, Recovered};
@@ -20,32 +21,6 @@ use super::route::{refused_as_name, Router};
 use super::store::{LocalStore, Store};
 use sluice_core::io::Fs;
 use sluice_core::Event;
-
-/// Why a batch could not be written.
-#[derive(Debug, thiserror::Error)]
-pub enum HdfsError {
-    /// An event's path could not be built.
-    #[error("{0}")]
-    Escape(#[from] super::path::EscapeError),
-    /// A file operation failed.
-    #[error("{what} {path}: {source}")]
-    Io {
-        /// The operation.
-        what: &'static str,
-        /// The file or directory.
-        path: PathBuf,
-        /// The error.
-        source: io::Error,
-    },
-}
-
-fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> HdfsError + 'a {
-    move |source| HdfsError::Io {
-        what,
-        path: path.to_owned(),
-        source,
-    }
-}
 
 #[derive(Debug)]
 struct Open {
