@@ -20,6 +20,7 @@ use crate::agent::sink::http::HttpConfig as HttpSinkConfig;
 use crate::agent::sink::kafka::KafkaSinkConfig;
 use crate::agent::sink::logger::LoggerConfig;
 use crate::agent::sink::null::NullConfig;
+use crate::agent::sink::thrift::ThriftSinkConfig;
 use crate::agent::sink::{BuildSink, Sink};
 use crate::agent::source::avro::AvroSourceConfig;
 use crate::agent::source::exec::ExecConfig;
@@ -31,6 +32,7 @@ use crate::agent::source::seq::SeqConfig;
 use crate::agent::source::spooldir::SpoolDirConfig;
 use crate::agent::source::syslog::config::{SyslogTcpConfig, SyslogUdpConfig};
 use crate::agent::source::taildir::TaildirConfig;
+use crate::agent::source::thrift::ThriftSourceConfig;
 use crate::agent::source::{BuildSource, SourceCtx, SourceError};
 
 /// A source's own settings.
@@ -54,6 +56,8 @@ pub enum SourceKind {
     NetcatUdp(NetcatUdpConfig),
     /// `avro`
     Avro(AvroSourceConfig),
+    /// `thrift`
+    Thrift(ThriftSourceConfig),
     /// `spooldir`
     SpoolDir(SpoolDirConfig),
     /// `TAILDIR`
@@ -74,6 +78,7 @@ impl SourceKind {
             SourceKind::Http(c) => c,
             SourceKind::NetcatUdp(c) => c,
             SourceKind::Avro(c) => c,
+            SourceKind::Thrift(c) => c,
             SourceKind::SpoolDir(c) => c,
             SourceKind::Taildir(c) => c,
             SourceKind::Kafka(c) => &**c,
@@ -148,6 +153,8 @@ pub enum SinkKind {
     Http(Box<HttpSinkConfig>),
     /// `avro`
     Avro(AvroSinkConfig),
+    /// `thrift`
+    Thrift(ThriftSinkConfig),
     /// `kafka`
     Kafka(Box<KafkaSinkConfig>),
 }
@@ -162,6 +169,7 @@ impl SinkKind {
             SinkKind::Hdfs(c) => &**c,
             SinkKind::Http(c) => &**c,
             SinkKind::Avro(c) => c,
+            SinkKind::Thrift(c) => c,
             SinkKind::Kafka(c) => &**c,
         }
     }

@@ -55,6 +55,11 @@ pub const SOURCES: &[Entry<SourceKind>] = &[
         parse: |cx| source::avro::config::parse(cx).map(SourceKind::Avro),
     },
     Entry {
+        name: "thrift",
+        class: "org.apache.flume.source.ThriftSource",
+        parse: |cx| source::thrift::config::parse(cx).map(SourceKind::Thrift),
+    },
+    Entry {
         name: "spooldir",
         class: "org.apache.flume.source.SpoolDirectorySource",
         parse: |cx| source::spooldir::config::parse(cx).map(SourceKind::SpoolDir),
@@ -121,6 +126,11 @@ pub const SINKS: &[Entry<SinkKind>] = &[
         name: "avro",
         class: "org.apache.flume.sink.AvroSink",
         parse: |cx| sink::avro::config::parse(cx).map(SinkKind::Avro),
+    },
+    Entry {
+        name: "thrift",
+        class: "org.apache.flume.sink.ThriftSink",
+        parse: |cx| sink::thrift::config::parse(cx).map(SinkKind::Thrift),
     },
     Entry {
         name: "kafka",

@@ -5,3 +5,4 @@
 
 pub mod avro_client;
 pub mod meta;
+pub mod thrift_client;

@@ -29,6 +29,7 @@ pub mod reconnect;
 pub mod runner;
 #[cfg(test)]
 pub mod scripted;
+pub mod thrift;
 
 pub use contract::{Acks, BuildSink, Delivery, Sink, SinkError, PIPELINE_DEPTH};
 pub use poison::Poisoned;

@@ -25,6 +25,7 @@ pub mod seq;
 pub mod spooldir;
 pub mod syslog;
 pub mod taildir;
+pub mod thrift;
 pub mod tls;
 pub mod udp;
 
