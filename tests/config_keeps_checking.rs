@@ -1,7 +1,7 @@
 //! One refused key does not hide the rest of its component: every other key is still read
 //! (so none is called "unknown") and checked, and the batch size is still compared with the
-//! channel's `transactionCapacity`. Starts from the Flume tutorial's exec → hdfs agent, whose
-//! `hdfs://` path Sluice refuses.
+//! channel's `transactionCapacity`. Starts from the Flume tutorial's exec → hdfs agent, its
+//! `hdfs://` path accepted, or replaced by a path of a scheme Sluice refuses.
 
 use sluice::agent::config::Severity;
 use sluice::agent::topology::load;
@@ -44,12 +44,24 @@ a2.sinks.k2.channel = c2
 ";
 
 #[test]
-fn a_refused_hdfs_path_still_checks_the_batch_size_and_knows_use_local_time_stamp() {
+fn the_tutorials_hdfs_path_is_accepted_and_only_its_batch_size_is_refused() {
     let got = problems(TUTORIAL_FILE_HDFS);
+    assert!(
+        got.iter().any(|(k, s, m)| k == "a2.sinks.k2.hdfs.batchSize"
+            && *s == Severity::Error
+            && m == "batch size 1000 exceeds transactionCapacity 100 of channel c2"),
+        "{got:?}"
+    );
+    assert_eq!(got.len(), 1, "{got:?}");
+}
+
+#[test]
+fn a_refused_hdfs_path_still_checks_the_batch_size_and_knows_use_local_time_stamp() {
+    let got = problems(&TUTORIAL_FILE_HDFS.replace("hdfs://hadoop102:9000", "s3a://logs"));
     assert!(
         got.iter().any(|(k, s, m)| k == "a2.sinks.k2.hdfs.path"
             && *s == Severity::Error
-            && m.contains("the hdfs:// scheme is not supported")),
+            && m.contains("the s3a:// scheme is not supported")),
         "{got:?}"
     );
     assert!(
@@ -99,7 +111,7 @@ fn every_key_after_a_refused_one_is_still_read_for_each_kind_of_component() {
     let cases = [
         (
             "sinks",
-            "type = hdfs\nhdfs.path = hdfs://nn:8020/x\nhdfs.fileSuffix = .log\n\
+            "type = hdfs\nhdfs.path = s3a://nn/x\nhdfs.fileSuffix = .log\n\
              hdfs.inUsePrefix = _\nhdfs.useLocalTimeStamp = true\nserializer.appendNewline = false\n\
              serializer.syncIntervalBytes = 4096\nhdfs.fsyncPerBatch = false",
         ),
@@ -157,4 +169,65 @@ fn every_key_after_a_refused_one_is_still_read_for_each_kind_of_component() {
             .collect();
         assert!(unknown.is_empty(), "{lines}: {unknown:?}");
     }
+}
+
+#[test]
+fn an_hdfs_sink_refuses_kerberos_and_still_reads_every_other_key() {
+    let text = wired(
+        "sinks",
+        "type = hdfs\nhdfs.path = hdfs://nn:8020/x/%Y\nhdfs.kerberosPrincipal = flume/_HOST@EXAMPLE.COM\n\
+         hdfs.kerberosKeytab = /etc/flume.keytab\nhdfs.proxyUser = etl\nhdfs.minBlockReplicas = 1\n\
+         hdfs.threadsPoolSize = 10\nhdfs.rollTimerPoolSize = 1\nhdfs.useLocalTimeStamp = true\n\
+         hdfs.callTimeout = 5000\nhdfs.fsyncPerBatch = false",
+    );
+    let got = problems(&text);
+    let errors: Vec<_> = got
+        .iter()
+        .filter(|(_, s, _)| *s == Severity::Error)
+        .collect();
+    assert_eq!(errors.len(), 2, "{got:?}");
+    for key in ["hdfs.kerberosPrincipal", "hdfs.kerberosKeytab"] {
+        assert!(
+            errors
+                .iter()
+                .any(|(k, _, m)| k.ends_with(key) && m.contains("Kerberos is not supported")),
+            "{got:?}"
+        );
+    }
+    assert!(
+        !got.iter().any(|(_, _, m)| m.contains("unknown key")),
+        "{got:?}"
+    );
+    assert!(
+        got.iter()
+            .any(|(k, s, _)| k.ends_with("hdfs.minBlockReplicas") && *s == Severity::Warning),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn hdfs_triple_slash_needs_a_configuration_directory_with_core_site() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_str().unwrap();
+    let text = wired(
+        "sinks",
+        &format!("type = hdfs\nhdfs.path = hdfs:///logs\nhdfs.hdfsConfigDir = {dir}"),
+    );
+    let got = problems(&text);
+    assert!(
+        got.iter().any(|(k, s, m)| k.ends_with("hdfs.path")
+            && *s == Severity::Error
+            && m.contains("core-site.xml does not exist")),
+        "{got:?}"
+    );
+    std::fs::write(
+        tmp.path().join("core-site.xml"),
+        "<configuration><property><name>fs.defaultFS</name><value>hdfs://nn:8020</value></property></configuration>",
+    )
+    .unwrap();
+    let got = problems(&text);
+    assert!(
+        !got.iter().any(|(_, s, _)| *s == Severity::Error),
+        "{got:?}"
+    );
 }

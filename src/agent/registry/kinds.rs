@@ -147,7 +147,7 @@ pub enum SinkKind {
     Null(NullConfig),
     /// `file_roll`
     FileRoll(FileRollConfig),
-    /// `hdfs` (on a local or mounted file system)
+    /// `hdfs` (on an HDFS cluster or a local or mounted file system)
     Hdfs(Box<HdfsConfig>),
     /// `http` (one event per take transaction, as in Flume)
     Http(Box<HttpSinkConfig>),

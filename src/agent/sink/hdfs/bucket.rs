@@ -6,11 +6,10 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 use super::format::{Encoder, Layout};
-use sluice_core::io::{Fs, FsFile, OpenMode};
+use super::store::{Store, StoreFile};
 use sluice_core::Event;
 
 /// Tries at finding an unused file name before giving up.
@@ -53,35 +52,13 @@ impl Naming {
     }
 }
 
-/// Creates `dir` and its missing parents, and makes each new entry durable.
-pub fn create_dirs_durably(fs: &dyn Fs, dir: &Path) -> io::Result<()> {
-    if fs.exists(dir) {
-        return Ok(());
-    }
-    let mut missing: Vec<&Path> = dir
-        .ancestors()
-        .take_while(|p| !p.as_os_str().is_empty() && !fs.exists(p))
-        .collect();
-    fs.create_dir_all(dir)?;
-    missing.reverse();
-    for d in missing {
-        if let Some(parent) = d.parent().filter(|p| !p.as_os_str().is_empty()) {
-            fs.sync_dir(parent)?;
-        }
-    }
-    Ok(())
-}
-
 /// An open bucket file.
 #[derive(Debug)]
 pub struct BucketWriter {
-    dir: PathBuf,
     in_use: PathBuf,
     target: PathBuf,
-    file: Arc<dyn FsFile>,
-    offset: u64,
+    file: Box<dyn StoreFile>,
     header: Vec<u8>,
-    new_entry: bool,
     encoder: Encoder,
     /// Events appended.
     pub events: u64,
@@ -96,7 +73,7 @@ pub struct BucketWriter {
 impl BucketWriter {
     /// Opens a new file in `dir` named from `prefix` and the next free `counter`.
     pub fn open(
-        fs: &dyn Fs,
+        store: &dyn Store,
         dir: &Path,
         prefix: &str,
         naming: &Naming,
@@ -104,16 +81,16 @@ impl BucketWriter {
         layout: Layout,
         now: Instant,
     ) -> io::Result<BucketWriter> {
-        create_dirs_durably(fs, dir)?;
+        store.mkdirs(dir)?;
         for _ in 0..NAME_TRIES_MAX {
             *counter += 1;
             let name = naming.final_name(prefix, *counter);
             let target = dir.join(&name);
             let in_use = dir.join(naming.in_use_name(&name));
-            if fs.exists(&target) {
+            if store.exists(&target)? {
                 continue;
             }
-            let file = match fs.open(&in_use, OpenMode::CreateNew) {
+            let file = match store.create(&in_use) {
                 Ok(f) => f,
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(e),
@@ -122,13 +99,10 @@ impl BucketWriter {
             tracing::info!("Creating {}", in_use.display());
             let encoder = Encoder::new(layout, *counter ^ fastrand::u64(..));
             return Ok(BucketWriter {
-                dir: dir.to_owned(),
                 header: encoder.header(),
                 in_use,
                 target,
                 file,
-                offset: 0,
-                new_entry: true,
                 encoder,
                 events: 0,
                 body_bytes: 0,
@@ -172,48 +146,36 @@ impl BucketWriter {
 
     /// Writes the batch built so far; with `fsync`, makes it (and a new file's directory
     /// entry) durable before returning.
-    pub fn flush(&mut self, fs: &dyn Fs, fsync: bool) -> io::Result<()> {
+    pub fn flush(&mut self, fsync: bool) -> io::Result<()> {
         // One write per batch, from the encoder's reused buffer (with the file's header
         // in front on its first write).
         let batch = self.encoder.batch()?;
-        let written = if self.header.is_empty() {
-            if !batch.is_empty() {
-                self.file.write_all_at(batch, self.offset)?;
-            }
-            batch.len()
+        if self.header.is_empty() {
+            self.file.append(batch)?;
         } else {
             let mut bytes = std::mem::take(&mut self.header);
             bytes.extend_from_slice(batch);
-            self.file.write_all_at(&bytes, self.offset)?;
-            bytes.len()
-        };
-        self.offset += written as u64;
+            self.file.append(&bytes)?;
+        }
         self.encoder.clear_batch();
         if fsync {
-            self.file.sync_data()?;
-            if self.new_entry {
-                fs.sync_dir(&self.dir)?;
-                self.new_entry = false;
-            }
+            self.file.sync()?;
         }
         Ok(())
     }
 
-    /// Flushes, syncs and renames the file to its final name, then syncs the directory.
-    pub fn close(&mut self, fs: &dyn Fs, fsync: bool) -> io::Result<()> {
-        self.flush(fs, fsync)?;
-        if !fsync {
-            // Even without per-batch fsync the rename must not publish unsynced bytes.
-            self.file.sync_data()?;
-        }
+    /// Flushes, syncs and closes the file, then publishes it under its final name.
+    pub fn close(&mut self, store: &dyn Store, fsync: bool) -> io::Result<()> {
+        self.flush(fsync)?;
+        // Even without per-batch fsync the rename must not publish unsynced bytes.
+        self.file.close()?;
         if self.in_use != self.target {
             tracing::info!(
                 "Renaming {} to {}",
                 self.in_use.display(),
                 self.target.display()
             );
-            fs.rename(&self.in_use, &self.target)?;
         }
-        fs.sync_dir(&self.dir)
+        store.publish(&self.in_use, &self.target)
     }
 }

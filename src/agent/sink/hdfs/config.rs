@@ -1,12 +1,13 @@
 //! The `hdfs` sink's settings: Flume's `hdfs.*` and `serializer*` keys with Flume's defaults,
-//! read from a component's properties with line-numbered errors. The sink writes to a local
-//! (or mounted) file system: `hdfs.path` is a plain path or a `file://` URI; `hdfs://` is
-//! refused with a clear message.
+//! read from a component's properties with line-numbered errors. `hdfs.path` is a plain path
+//! or a `file://` URI (a local or mounted file system), or an `hdfs://` URI (a real HDFS
+//! cluster; its own keys in [`super::remote::config`]).
 
 use std::time::Duration;
 
 use super::codec::Codec;
 use super::path::{PathTemplate, RoundUnit, Rounding, Zone};
+use super::remote::config::{self as remote, RemoteConfig};
 use crate::agent::config::ctx::Ctx;
 use crate::agent::config::limits::{DURATION_MS_MAX, DURATION_S_MAX};
 
@@ -50,8 +51,10 @@ pub enum Serializer {
 /// The `hdfs` sink's typed settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HdfsConfig {
-    /// `hdfs.path` without a `file://` scheme; may hold escapes.
+    /// `hdfs.path` without its `file://` or `hdfs://authority` part; may hold escapes.
     pub path: String,
+    /// The HDFS cluster for an `hdfs://` path; `None` for a local file system.
+    pub remote: Option<RemoteConfig>,
     /// `hdfs.filePrefix` (default `FlumeData`); may hold escapes.
     pub file_prefix: String,
     /// `hdfs.fileSuffix` (default none; then the codec's extension).
@@ -103,7 +106,10 @@ pub struct HdfsConfig {
 /// Reads an `hdfs` sink's properties: every key, whatever was refused before it (an error
 /// is reported through `cx`, and the settings then only serve the configuration's checks).
 pub fn parse(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
-    let path = cx.required("hdfs.path").and_then(|p| local_path(cx, &p));
+    let (path, remote) = match cx.required("hdfs.path") {
+        Some(p) => target(cx, &p),
+        None => (None, None),
+    };
     if let Some(p) = &path {
         if let Err(e) = PathTemplate::parse(p) {
             cx.error("hdfs.path", e);
@@ -239,17 +245,21 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
     let retry_interval = Duration::from_secs(cx.u64("hdfs.retryInterval", 180, 0, DURATION_S_MAX));
     let call_timeout =
         Duration::from_millis(cx.u64("hdfs.callTimeout", 30_000, 1, DURATION_MS_MAX));
-    // Keys of Hadoop's HDFS client that have no meaning on a local file system.
-    for k in [
-        "hdfs.minBlockReplicas",
-        "hdfs.threadsPoolSize",
-        "hdfs.rollTimerPoolSize",
-        "hdfs.kerberosPrincipal",
-        "hdfs.kerberosKeytab",
-        "hdfs.proxyUser",
-    ] {
-        if cx.get(k).is_some() {
-            cx.warn(k, "has no effect on a local file system; ignored");
+    // Keys of Hadoop's HDFS client that have no meaning on a local file system (an
+    // `hdfs://` path read them in `remote::parse`).
+    if remote.is_none() {
+        for k in [
+            "hdfs.minBlockReplicas",
+            "hdfs.threadsPoolSize",
+            "hdfs.rollTimerPoolSize",
+            "hdfs.kerberosPrincipal",
+            "hdfs.kerberosKeytab",
+            "hdfs.proxyUser",
+            "hdfs.hdfsConfigDir",
+        ] {
+            if cx.get(k).is_some() {
+                cx.warn(k, "has no effect on a local file system; ignored");
+            }
         }
     }
     // A refused `hdfs.path` (reported above) does not stop the rest of the sink from being
@@ -258,6 +268,7 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
     // size against the channel) because the component has an error.
     Some(HdfsConfig {
         path: path.unwrap_or_default(),
+        remote,
         file_prefix,
         file_suffix: cx.get("hdfs.fileSuffix").unwrap_or_default(),
         in_use_prefix: cx.get("hdfs.inUsePrefix").unwrap_or_default(),
@@ -288,7 +299,21 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
     })
 }
 
-/// `hdfs.path` as a local path: plain or `file://`; other schemes are refused.
+/// `hdfs.path` split into the path inside its file system and, for `hdfs://`, the cluster's
+/// settings (read here, so that they are checked even when the path is refused).
+fn target(cx: &mut Ctx<'_>, p: &str) -> (Option<String>, Option<RemoteConfig>) {
+    let lower = p.to_ascii_lowercase();
+    let Some(rest) = lower.strip_prefix("hdfs://") else {
+        return (local_path(cx, p), None);
+    };
+    let rest = &p[p.len() - rest.len()..];
+    match remote::split_url(cx, p, rest) {
+        Some((authority, path)) => (Some(path), Some(remote::parse(cx, authority))),
+        None => (None, Some(remote::parse(cx, String::new()))),
+    }
+}
+
+/// `hdfs.path` as a local path: plain or `file://`; schemes other than `hdfs://` are refused.
 fn local_path(cx: &mut Ctx<'_>, p: &str) -> Option<String> {
     let lower = p.to_ascii_lowercase();
     if let Some(rest) = lower.strip_prefix("file://") {
@@ -306,7 +331,7 @@ fn local_path(cx: &mut Ctx<'_>, p: &str) -> Option<String> {
         cx.error(
             "hdfs.path",
             format!(
-                "{p:?}: the {scheme}:// scheme is not supported; Sluice writes to a local or mounted file system (a plain path or file:///...). To land in HDFS, write through an HDFS NFS gateway mount or stage locally and upload: see docs/hdfs-alternatives.md"
+                "{p:?}: the {scheme}:// scheme is not supported; Sluice writes to HDFS (hdfs://HOST:PORT/... or hdfs:///... with fs.defaultFS) or to a local or mounted file system (a plain path or file:///...)"
             ),
         );
         return None;

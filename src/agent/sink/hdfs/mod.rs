@@ -9,24 +9,33 @@
 //! too long for any file system) is left out of its batch before anything is written and
 //! reported as a poison event ([`super::poison`]), so the rest of the batch is written once.
 //!
-//! The file work runs on a blocking thread ([`writer::HdfsWriter`], synchronous, through the
-//! `io::Fs` seam); each call is bounded by `hdfs.callTimeout`. A call that times out keeps
-//! running; the next call waits for it first (never two at once on the same files).
+//! The file work runs on a blocking thread ([`writer::HdfsWriter`], synchronous) through a
+//! [`store::Store`]: the `io::Fs` seam for a local path ([`store::LocalStore`]), or a real HDFS
+//! cluster for an `hdfs://` path ([`remote::HdfsStore`], each HDFS call bounded by
+//! `hdfs.callTimeout`). A local call is bounded by `hdfs.callTimeout` as a whole. A call that
+//! times out keeps running; the next call waits for it first (never two at once on the same
+//! files).
 
 pub mod bucket;
 pub mod codec;
 pub mod config;
 pub mod confine;
+pub mod error;
 pub mod format;
 pub mod path;
 pub mod recover;
+pub mod remote;
 pub mod route;
+pub mod store;
 pub mod writer;
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::task::JoinHandle;
+
+use remote::HdfsStore;
+use store::{LocalStore, Store};
 
 use super::{Poisoned, SinkError};
 pub use config::HdfsConfig;
@@ -49,7 +58,16 @@ pub struct HdfsSink {
     running: Option<Running>,
     started: bool,
     poisoned: Vec<Poisoned>,
+    /// The HDFS client of an `hdfs://` sink, kept across writers.
+    remote: Option<Arc<HdfsStore>>,
+    /// Failed calls in a row (a line is logged when they end).
+    failures: u32,
 }
+
+/// How many HDFS calls' deadlines one job of a remote sink may take in all, beyond the wait
+/// for a lease recovery, before the sink stops waiting for it (each call has its own
+/// `hdfs.callTimeout`; this only bounds a job that makes many).
+pub const REMOTE_JOB_CALLS_MAX: u32 = 8;
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -74,7 +92,35 @@ impl HdfsSink {
             running: None,
             started: false,
             poisoned: Vec::new(),
+            remote: None,
+            failures: 0,
         }
+    }
+
+    /// The longest one job may take before the sink stops waiting for it.
+    fn job_deadline(&self) -> std::time::Duration {
+        match self.cfg.remote {
+            None => self.cfg.call_timeout,
+            Some(_) => {
+                self.cfg.call_timeout.saturating_mul(REMOTE_JOB_CALLS_MAX)
+                    + remote::recover::LEASE_WAIT_MAX
+            }
+        }
+    }
+
+    fn store(&mut self) -> Result<Arc<dyn Store>, SinkError> {
+        let Some(r) = &self.cfg.remote else {
+            return Ok(Arc::new(LocalStore::new(self.fs.clone())));
+        };
+        if let Some(s) = &self.remote {
+            return Ok(s.clone());
+        }
+        let handle = tokio::runtime::Handle::current();
+        let s = Arc::new(
+            HdfsStore::connect(r, self.cfg.call_timeout, handle).map_err(|e| self.err(e))?,
+        );
+        self.remote = Some(s.clone());
+        Ok(s)
     }
 
     fn err(&self, message: String) -> SinkError {
@@ -87,7 +133,7 @@ impl HdfsSink {
     async fn writer(&mut self) -> Result<Box<HdfsWriter>, SinkError> {
         if let Some(job) = self.running.take() {
             let mut job = job;
-            match tokio::time::timeout(self.cfg.call_timeout, &mut job).await {
+            match tokio::time::timeout(self.job_deadline(), &mut job).await {
                 Ok(Ok(Some(w))) => self.writer = Some(w),
                 Ok(_) => {
                     // The writer is gone with the thread; a new one recovers its files.
@@ -97,8 +143,8 @@ impl HdfsSink {
                 Err(_) => {
                     self.running = Some(job);
                     return Err(self.err(format!(
-                        "the previous file call is still running after hdfs.callTimeout ({} ms)",
-                        self.cfg.call_timeout.as_millis()
+                        "the previous file call is still running after {} ms (hdfs.callTimeout)",
+                        self.job_deadline().as_millis()
                     )));
                 }
             }
@@ -107,13 +153,9 @@ impl HdfsSink {
             return Ok(w);
         }
         let host = path::HostNames::detect();
-        let w = HdfsWriter::new(
-            self.cfg.clone(),
-            self.fs.clone(),
-            host,
-            now_ms().max(0) as u64,
-        )
-        .map_err(|e| self.err(e))?;
+        let store = self.store()?;
+        let w = HdfsWriter::on_store(self.cfg.clone(), store, host, now_ms().max(0) as u64)
+            .map_err(|e| self.err(e))?;
         Ok(Box::new(w))
     }
 
@@ -134,11 +176,19 @@ impl HdfsSink {
             (w, r)
         });
         let mut job = job;
-        match tokio::time::timeout(self.cfg.call_timeout, &mut job).await {
+        match tokio::time::timeout(self.job_deadline(), &mut job).await {
             Ok(Ok((w, r))) => {
                 self.writer = Some(w);
                 if first && r.is_ok() {
                     self.started = true;
+                }
+                match &r {
+                    Ok(_) if self.failures > 0 => {
+                        tracing::info!(sink = %self.name, failed_calls = self.failures, "file work succeeds again");
+                        self.failures = 0;
+                    }
+                    Ok(_) => {}
+                    Err(_) => self.failures = self.failures.saturating_add(1),
                 }
                 r.map_err(|e| self.err(e.to_string()))
             }
@@ -149,8 +199,8 @@ impl HdfsSink {
             Err(_) => {
                 self.running = Some(tokio::spawn(async move { job.await.ok().map(|(w, _)| w) }));
                 Err(self.err(format!(
-                    "file work took longer than hdfs.callTimeout ({} ms)",
-                    self.cfg.call_timeout.as_millis()
+                    "file work took longer than {} ms (hdfs.callTimeout)",
+                    self.job_deadline().as_millis()
                 )))
             }
         }
@@ -185,8 +235,17 @@ impl HdfsSink {
     }
 
     /// Rolls files whose interval or idle time passed (the first call recovers in-use files).
+    /// On HDFS, a failure while earlier calls are still failing (the cluster is down) is
+    /// logged at debug only: the line that named the NameNode, the path and the reason was
+    /// logged at the first failure, and the runner logs every failed delivery.
     pub async fn tick(&mut self) -> Result<(), SinkError> {
-        self.run(|w| w.tick(Instant::now())).await
+        match self.run(|w| w.tick(Instant::now())).await {
+            Err(e) if self.cfg.remote.is_some() && self.failures > 1 => {
+                tracing::debug!(sink = %self.name, error = %e, "periodic work still failing");
+                Ok(())
+            }
+            r => r,
+        }
     }
 
     /// Closes every open file.

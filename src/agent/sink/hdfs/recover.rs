@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use super::bucket::Naming;
 use super::format::{valid_prefix, Layout};
+use super::store::{DirEntry, Store};
 use sluice_core::io::{Fs, OpenMode};
 
 /// Deepest directory level searched below the path's literal root.
@@ -59,9 +60,10 @@ fn looks_like_ours(final_name: &str, naming: &Naming) -> bool {
     }
 }
 
-/// Finds and recovers every in-use file under `root`.
+/// Finds and recovers every in-use file under `root`, through the store (which cuts and
+/// publishes each: [`recover_file`] on a local file system, lease recovery on HDFS).
 pub fn recover_all(
-    fs: &dyn Fs,
+    store: &dyn Store,
     root: &Path,
     naming: &Naming,
     layout: Layout,
@@ -74,12 +76,12 @@ pub fn recover_all(
     let mut stack = vec![(root.to_owned(), 0usize)];
     let mut seen = 0usize;
     while let Some((dir, depth)) = stack.pop() {
-        let names = match fs.list_dir(&dir) {
+        let entries = match store.list_dir(&dir) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::NotFound && dir == root => return Ok(out),
             Err(e) => return Err(e),
         };
-        for name in names {
+        for DirEntry { name, is_dir } in entries {
             seen += 1;
             if seen > WALK_ENTRIES_MAX {
                 tracing::warn!(root = %root.display(), "stopped looking for in-use files after {WALK_ENTRIES_MAX} entries");
@@ -90,12 +92,21 @@ pub fn recover_all(
                 .final_of_in_use(&name)
                 .filter(|f| looks_like_ours(f, naming))
             {
-                if fs.list_dir(&path).is_err() {
-                    out.push(recover_file(fs, &path, &dir.join(final_name), layout)?);
+                if !is_dir {
+                    match store.recover(&path, &dir.join(final_name), layout) {
+                        Ok(r) => out.push(r),
+                        Err(e)
+                            if store.skips_unrecoverable()
+                                && e.kind() == io::ErrorKind::WouldBlock =>
+                        {
+                            tracing::warn!(path = %path.display(), error = %e, "cannot recover this in-use file now; it keeps its name until the next start");
+                        }
+                        Err(e) => return Err(e),
+                    }
                     continue;
                 }
             }
-            if depth < WALK_DEPTH_MAX && fs.list_dir(&path).is_ok() {
+            if depth < WALK_DEPTH_MAX && is_dir {
                 stack.push((path, depth + 1));
             }
         }

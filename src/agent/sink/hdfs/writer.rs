@@ -5,46 +5,22 @@
 //! all file access goes through the [`Fs`] seam.
 
 use std::collections::HashMap;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::bucket::{BucketWriter, Naming, NAME_TRIES_MAX};
 use super::config::HdfsConfig;
+use super::error::io_err;
+pub use super::error::HdfsError;
 use super::format::Layout;
 use super::path::{HostNames, PathTemplate};
-use super::recover::{recover_all, recover_file, search_root, Recovered};
+use super::recover::{recover_all, search_root, Recovered};
 pub use super::route::Refused;
 use super::route::{refused_as_name, Router};
+use super::store::{LocalStore, Store};
 use sluice_core::io::Fs;
 use sluice_core::Event;
-
-/// Why a batch could not be written.
-#[derive(Debug, thiserror::Error)]
-pub enum HdfsError {
-    /// An event's path could not be built.
-    #[error("{0}")]
-    Escape(#[from] super::path::EscapeError),
-    /// A file operation failed.
-    #[error("{what} {path}: {source}")]
-    Io {
-        /// The operation.
-        what: &'static str,
-        /// The file or directory.
-        path: PathBuf,
-        /// The error.
-        source: io::Error,
-    },
-}
-
-fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> HdfsError + 'a {
-    move |source| HdfsError::Io {
-        what,
-        path: path.to_owned(),
-        source,
-    }
-}
 
 #[derive(Debug)]
 struct Open {
@@ -64,7 +40,7 @@ struct PendingClose {
 #[derive(Debug)]
 pub struct HdfsWriter {
     cfg: HdfsConfig,
-    fs: Arc<dyn Fs>,
+    store: Arc<dyn Store>,
     path: PathTemplate,
     prefix: PathTemplate,
     naming: Naming,
@@ -77,10 +53,21 @@ pub struct HdfsWriter {
 }
 
 impl HdfsWriter {
-    /// A writer; `start_ms` seeds the file counter (Flume starts it at the clock).
+    /// A writer on a local file system; `start_ms` seeds the file counter (Flume starts it
+    /// at the clock).
     pub fn new(
         cfg: HdfsConfig,
         fs: Arc<dyn Fs>,
+        host: HostNames,
+        start_ms: u64,
+    ) -> Result<HdfsWriter, String> {
+        HdfsWriter::on_store(cfg, Arc::new(LocalStore::new(fs)), host, start_ms)
+    }
+
+    /// A writer on any [`Store`] (a local file system or an HDFS cluster).
+    pub fn on_store(
+        cfg: HdfsConfig,
+        store: Arc<dyn Store>,
         host: HostNames,
         start_ms: u64,
     ) -> Result<HdfsWriter, String> {
@@ -102,7 +89,7 @@ impl HdfsWriter {
         Ok(HdfsWriter {
             layout: Layout::of(&cfg),
             cfg,
-            fs,
+            store,
             path,
             prefix,
             naming,
@@ -118,7 +105,7 @@ impl HdfsWriter {
     pub fn recover(&mut self) -> Result<Vec<Recovered>, HdfsError> {
         let whole = !self.path.needs_time() && self.path.literal_prefix() == self.cfg.path;
         let root = search_root(self.path.literal_prefix(), whole);
-        recover_all(self.fs.as_ref(), &root, &self.naming, self.layout)
+        recover_all(self.store.as_ref(), &root, &self.naming, self.layout)
             .map_err(io_err("recovering in-use files under", &root))
     }
 
@@ -151,7 +138,7 @@ impl HdfsWriter {
                 if let Some(o) = self.open.get_mut(key) {
                     let p = o.writer.in_use_path().to_owned();
                     o.writer
-                        .flush(self.fs.as_ref(), self.cfg.fsync_per_batch)
+                        .flush(self.cfg.fsync_per_batch)
                         .map_err(io_err("writing", &p))?;
                 }
             }
@@ -215,7 +202,7 @@ impl HdfsWriter {
                 self.make_room(now)?;
                 let dir = PathBuf::from(&bucket.dir);
                 let opened = BucketWriter::open(
-                    self.fs.as_ref(),
+                    self.store.as_ref(),
                     &dir,
                     &bucket.prefix,
                     &self.naming,
@@ -289,7 +276,10 @@ impl HdfsWriter {
         let Some(mut o) = self.open.remove(key) else {
             return Ok(());
         };
-        match o.writer.close(self.fs.as_ref(), self.cfg.fsync_per_batch) {
+        match o
+            .writer
+            .close(self.store.as_ref(), self.cfg.fsync_per_batch)
+        {
             Ok(()) => {
                 tracing::debug!(path = %o.writer.target_path().display(), "closed");
                 Ok(())
@@ -328,7 +318,7 @@ impl HdfsWriter {
                 continue;
             }
             p.tries += 1;
-            match recover_file(self.fs.as_ref(), &p.in_use, &p.target, self.layout) {
+            match self.store.recover(&p.in_use, &p.target, self.layout) {
                 Ok(_) => {}
                 Err(e) if self.cfg.close_tries > 0 && p.tries >= self.cfg.close_tries => {
                     tracing::error!(path = %p.in_use.display(), error = %e, tries = p.tries, "giving up closing; the file keeps its in-use name until the next start recovers it");
@@ -370,7 +360,7 @@ impl HdfsWriter {
         first_err.map_or(Ok(()), Err)
     }
 
-    /// Closes every open file (at stop).
+    /// Closes every open file (at stop), and tries once more every close still pending.
     pub fn close_all(&mut self, now: Instant) -> Result<(), HdfsError> {
         let keys: Vec<String> = self.open.keys().cloned().collect();
         let mut first_err = None;
@@ -379,6 +369,10 @@ impl HdfsWriter {
                 first_err.get_or_insert(e);
             }
         }
+        for p in &mut self.closing {
+            p.next = now;
+        }
+        self.retry_closes(now);
         first_err.map_or(Ok(()), Err)
     }
 }

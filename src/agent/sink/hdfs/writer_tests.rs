@@ -12,6 +12,7 @@ use sluice_core::io::{SimFs, StdFs};
 fn cfg(path: &str) -> HdfsConfig {
     HdfsConfig {
         path: path.to_owned(),
+        remote: None,
         file_prefix: "FlumeData".into(),
         file_suffix: String::new(),
         in_use_prefix: String::new(),

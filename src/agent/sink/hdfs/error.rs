@@ -1,0 +1,34 @@
+//! Why the `hdfs` sink's file work failed: a path escape that cannot be built, or a file
+//! operation (local or HDFS) with what it did and on which path.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Why a batch could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum HdfsError {
+    /// An event's path could not be built.
+    #[error("{0}")]
+    Escape(#[from] super::path::EscapeError),
+    /// A file operation failed.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// The operation.
+        what: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The error.
+        source: io::Error,
+    },
+}
+
+pub(crate) fn io_err<'a>(
+    what: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(io::Error) -> HdfsError + 'a {
+    move |source| HdfsError::Io {
+        what,
+        path: path.to_owned(),
+        source,
+    }
+}

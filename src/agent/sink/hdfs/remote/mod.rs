@@ -1,0 +1,373 @@
+//! The `hdfs` sink on a real HDFS cluster: a [`Store`] over `hdfs-native` (HDFS's own RPC and
+//! data-transfer protocols in Rust; no JVM, no libhdfs).
+//!
+//! The store's methods are synchronous (the sink's file work runs on a blocking thread); each
+//! drives one HDFS call on the agent's runtime under its own deadline (`hdfs.callTimeout`),
+//! so that a NameNode that does not answer, or a DataNode pipeline that hangs, becomes an
+//! error the sink rolls back and retries, never a stuck sink. The client's own connect
+//! time-out and NameNode retries are set so that it fails within that deadline too.
+//!
+//! A batch is durable when [`StoreFile::sync`] returns: `hsync`, i.e. every DataNode of the
+//! pipeline acknowledged the bytes and the NameNode recorded the synced length. A file is
+//! closed (completed at the NameNode) before it is renamed to its final name; a file left in
+//! use by a crash is closed by lease recovery ([`recover`]).
+
+pub mod config;
+pub mod recover;
+
+use std::future::Future;
+use std::io;
+use std::path::Path;
+use std::time::Duration;
+
+use bytes::Bytes;
+use hdfs_native::{Client, ClientBuilder, HdfsError, WriteOptions};
+use tokio::runtime::Handle;
+
+use super::format::Layout;
+use super::recover::Recovered;
+use super::store::{DirEntry, Store, StoreFile};
+pub use config::RemoteConfig;
+
+/// Permission of the directories the sink creates (Hadoop's default before the umask).
+pub const DIR_PERMISSION: u32 = 0o755;
+/// NameNode attempts per call by the client before it fails (the sink then retries later).
+pub const CLIENT_FAILOVER_ATTEMPTS: u32 = 2;
+/// Longest pause between the client's NameNode attempts.
+pub const CLIENT_RETRY_SLEEP_MAX_MS: u64 = 1_000;
+
+/// A real HDFS cluster.
+#[derive(Debug)]
+pub struct HdfsStore {
+    client: Client,
+    handle: Handle,
+    call_timeout: Duration,
+    namenode: String,
+}
+
+/// Why an HDFS call failed, as an `io::Error` whose kind the sink's logic reads
+/// (`AlreadyExists`, `NotFound`, `TimedOut`) and whose text names the NameNode, the path
+/// and the reason.
+fn hdfs_err(namenode: &str, what: &str, path: &Path, e: HdfsError) -> io::Error {
+    let kind = match &e {
+        HdfsError::AlreadyExists(_) => io::ErrorKind::AlreadyExists,
+        HdfsError::FileNotFound(_) => io::ErrorKind::NotFound,
+        HdfsError::RPCError(class, _) if class.ends_with("FileAlreadyExistsException") => {
+            io::ErrorKind::AlreadyExists
+        }
+        HdfsError::RPCError(class, _) if class.ends_with("FileNotFoundException") => {
+            io::ErrorKind::NotFound
+        }
+        HdfsError::RPCError(class, _) if class.ends_with("AccessControlException") => {
+            io::ErrorKind::PermissionDenied
+        }
+        HdfsError::IOError(io) => io.kind(),
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(
+        kind,
+        format!("{namenode}: {what} {}: {}", path.display(), reason(&e)),
+    )
+}
+
+/// A short reason for an HDFS error: the Java exception's class and first line of message.
+fn reason(e: &HdfsError) -> String {
+    match e {
+        HdfsError::RPCError(class, msg) | HdfsError::FatalRPCError(class, msg) => {
+            let short = class.rsplit('.').next().unwrap_or(class);
+            let first = msg.lines().next().unwrap_or("");
+            format!("{short}: {first}")
+        }
+        other => other.to_string(),
+    }
+}
+
+fn path_str(path: &Path) -> io::Result<&str> {
+    path.to_str().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is not UTF-8; HDFS paths are", path.display()),
+        )
+    })
+}
+
+impl HdfsStore {
+    /// A store for `remote` whose calls run on `handle` (the agent's runtime) and each take
+    /// at most `call_timeout`. Connects lazily: an unreachable NameNode fails the first call.
+    pub fn connect(
+        remote: &RemoteConfig,
+        call_timeout: Duration,
+        handle: Handle,
+    ) -> Result<HdfsStore, String> {
+        let namenode = remote.describe();
+        let timeout_ms = call_timeout.as_millis().max(1).to_string();
+        let settings = [
+            ("dfs.client.socket-timeout", timeout_ms),
+            (
+                "dfs.client.failover.max.attempts",
+                CLIENT_FAILOVER_ATTEMPTS.to_string(),
+            ),
+            ("dfs.client.failover.sleep.base.millis", "100".to_owned()),
+            (
+                "dfs.client.failover.sleep.max.millis",
+                CLIENT_RETRY_SLEEP_MAX_MS.to_string(),
+            ),
+        ];
+        let mut builder = ClientBuilder::new()
+            .with_config(settings)
+            .with_io_runtime(handle.clone());
+        if let Some(url) = remote.url() {
+            builder = builder.with_url(url);
+        }
+        if let Some(dir) = &remote.config_dir {
+            builder = builder.with_config_dir(dir.clone());
+        }
+        if let Some(user) = &remote.user {
+            builder = builder.with_user(user.clone());
+        }
+        let client = builder
+            .build()
+            .map_err(|e| format!("{namenode}: cannot set up the HDFS client: {e}"))?;
+        Ok(HdfsStore {
+            client,
+            handle,
+            call_timeout,
+            namenode,
+        })
+    }
+
+    /// The NameNode, for log lines.
+    pub fn namenode(&self) -> &str {
+        &self.namenode
+    }
+
+    /// Runs one HDFS call to its end or its deadline.
+    fn call<T>(
+        &self,
+        what: &str,
+        path: &Path,
+        fut: impl Future<Output = Result<T, HdfsError>>,
+    ) -> io::Result<T> {
+        let limit = self.call_timeout;
+        match self.handle.block_on(tokio::time::timeout(limit, fut)) {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(hdfs_err(&self.namenode, what, path, e)),
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "{}: {what} {}: no answer within hdfs.callTimeout ({} ms)",
+                    self.namenode,
+                    path.display(),
+                    limit.as_millis()
+                ),
+            )),
+        }
+    }
+
+    /// `recover_lease` once: whether the file is closed.
+    pub(crate) fn recover_lease(&self, path: &Path) -> io::Result<bool> {
+        let p = path_str(path)?;
+        self.call(
+            "recovering the lease of",
+            path,
+            self.client.recover_lease(p),
+        )
+    }
+
+    /// The length of a file (closed, or synced so far).
+    pub(crate) fn len(&self, path: &Path) -> io::Result<u64> {
+        let p = path_str(path)?;
+        let st = self.call("looking up", path, self.client.get_file_info(p))?;
+        Ok(st.length as u64)
+    }
+
+    /// Reads `len` bytes from `offset` of a closed file.
+    pub(crate) fn read_range(&self, path: &Path, offset: u64, len: usize) -> io::Result<Bytes> {
+        let p = path_str(path)?;
+        let client = &self.client;
+        self.call("reading", path, async move {
+            let r = client.read(p).await?;
+            r.read_range(offset as usize, len).await
+        })
+    }
+
+    /// Writes `bytes` as a whole new file (replacing one of that name), closed.
+    pub(crate) fn write_whole(&self, path: &Path, bytes: Bytes) -> io::Result<()> {
+        let p = path_str(path)?;
+        let client = &self.client;
+        self.call("writing", path, async move {
+            let mut w = client
+                .create(p, WriteOptions::default().overwrite(true))
+                .await?;
+            w.write_bytes(bytes).await?;
+            w.close().await
+        })
+    }
+
+    /// Removes a file.
+    pub(crate) fn remove(&self, path: &Path) -> io::Result<()> {
+        let p = path_str(path)?;
+        self.call("removing", path, self.client.delete(p, false))
+            .map(|_| ())
+    }
+
+    /// Renames `from` to `to` (never over an existing file).
+    pub(crate) fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let (f, t) = (path_str(from)?, path_str(to)?);
+        self.call("renaming", from, self.client.rename(f, t, false))
+    }
+}
+
+impl Store for HdfsStore {
+    fn mkdirs(&self, dir: &Path) -> io::Result<()> {
+        let p = path_str(dir)?;
+        self.call(
+            "creating the directory",
+            dir,
+            self.client.mkdirs(p, DIR_PERMISSION, true),
+        )
+    }
+
+    fn exists(&self, path: &Path) -> io::Result<bool> {
+        let p = path_str(path)?;
+        match self.call("looking up", path, self.client.get_file_info(p)) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn create(&self, path: &Path) -> io::Result<Box<dyn StoreFile>> {
+        let p = path_str(path)?;
+        let writer = self.call(
+            "creating",
+            path,
+            self.client
+                .create(p, WriteOptions::default().create_parent(false)),
+        )?;
+        Ok(Box::new(HdfsFile {
+            store: HdfsCalls {
+                handle: self.handle.clone(),
+                call_timeout: self.call_timeout,
+                namenode: self.namenode.clone(),
+            },
+            path: path.to_owned(),
+            writer: Some(writer),
+        }))
+    }
+
+    fn publish(&self, from: &Path, to: &Path) -> io::Result<()> {
+        if from == to {
+            return Ok(());
+        }
+        self.rename(from, to)
+    }
+
+    fn list_dir(&self, dir: &Path) -> io::Result<Vec<DirEntry>> {
+        let p = path_str(dir)?;
+        let found = self.call("listing", dir, self.client.list_status(p, false))?;
+        Ok(found
+            .into_iter()
+            .filter_map(|st| {
+                let name = st.path.rsplit('/').next()?.to_owned();
+                (!name.is_empty()).then_some(DirEntry {
+                    name,
+                    is_dir: st.isdir,
+                })
+            })
+            .collect())
+    }
+
+    fn recover(&self, in_use: &Path, target: &Path, layout: Layout) -> io::Result<Recovered> {
+        recover::recover_file(self, in_use, target, layout)
+    }
+
+    fn describe(&self) -> String {
+        self.namenode.clone()
+    }
+
+    fn skips_unrecoverable(&self) -> bool {
+        true
+    }
+}
+
+/// What an open file needs to run its own calls under the deadline.
+#[derive(Debug)]
+struct HdfsCalls {
+    handle: Handle,
+    call_timeout: Duration,
+    namenode: String,
+}
+
+/// One file open for writing on HDFS (its lease held by this client).
+struct HdfsFile {
+    store: HdfsCalls,
+    path: std::path::PathBuf,
+    writer: Option<hdfs_native::file::FileWriter>,
+}
+
+impl std::fmt::Debug for HdfsFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HdfsFile")
+            .field("path", &self.path)
+            .field("open", &self.writer.is_some())
+            .finish()
+    }
+}
+
+impl HdfsFile {
+    fn run<T>(
+        &mut self,
+        what: &str,
+        f: impl for<'w> FnOnce(
+            &'w mut hdfs_native::file::FileWriter,
+        )
+            -> std::pin::Pin<Box<dyn Future<Output = Result<T, HdfsError>> + 'w>>,
+    ) -> io::Result<T> {
+        let c = &self.store;
+        let Some(w) = self.writer.as_mut() else {
+            return Err(io::Error::other(format!(
+                "{}: {what} {}: the file was already closed",
+                c.namenode,
+                self.path.display()
+            )));
+        };
+        match c
+            .handle
+            .block_on(tokio::time::timeout(c.call_timeout, f(w)))
+        {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(hdfs_err(&c.namenode, what, &self.path, e)),
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "{}: {what} {}: no answer within hdfs.callTimeout ({} ms)",
+                    c.namenode,
+                    self.path.display(),
+                    c.call_timeout.as_millis()
+                ),
+            )),
+        }
+    }
+}
+
+impl StoreFile for HdfsFile {
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let buf = Bytes::copy_from_slice(bytes);
+        self.run("writing", move |w| Box::pin(w.write_bytes(buf)))
+            .map(|_| ())
+    }
+
+    fn sync(&mut self) -> io::Result<()> {
+        self.run("syncing (hsync)", |w| Box::pin(w.hsync()))
+    }
+
+    fn close(&mut self) -> io::Result<()> {
+        self.run("closing", |w| Box::pin(w.close()))?;
+        self.writer = None;
+        Ok(())
+    }
+}
