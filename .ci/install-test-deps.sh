@@ -6,3 +6,4 @@ cd "$(dirname "$0")"
 bash ./install-build.sh
 bash ./install-prom-status.sh
 bash ./install-kafka.sh
+bash ./install-jvm.sh
