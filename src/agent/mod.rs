@@ -9,6 +9,7 @@ pub mod config;
 pub mod failpoint;
 pub mod histogram;
 pub mod interceptor;
+pub mod java;
 pub mod kafka;
 pub mod log_text;
 pub mod metrics;
