@@ -9,5 +9,6 @@ pub mod crashtest;
 pub mod exit;
 pub mod logging;
 pub mod pipe;
+pub mod plugins;
 pub mod send;
 pub mod top;

@@ -29,6 +29,10 @@ pub const NETCAT_CONNECTIONS_DEFAULT: u64 = 256;
 /// A source's settings (`type` already resolved to `short`).
 pub fn source(cx: &mut Ctx<'_>, short: &str) -> Option<SourceKind> {
     match short {
+        "java" => {
+            let class = cx.get("type").unwrap_or_default();
+            Some(SourceKind::Java(crate::agent::java::config::parse(cx, &class)))
+        }
         "netcat" => {
             let bind = cx.required("bind");
             let port = cx.required("port").and_then(|p| match p.parse::<u16>() {
@@ -301,6 +305,10 @@ fn file_channel(cx: &mut Ctx<'_>) -> Option<FileChannelConfig> {
 /// A sink's settings.
 pub fn sink(cx: &mut Ctx<'_>, short: &str) -> Option<SinkKind> {
     match short {
+        "java" => {
+            let class = cx.get("type").unwrap_or_default();
+            Some(SinkKind::Java(crate::agent::java::config::parse(cx, &class)))
+        }
         "logger" => Some(SinkKind::Logger {
             max_bytes_to_log: cx.u64("maxBytesToLog", 16, 0, LINE_BYTES_MAX) as usize,
         }),

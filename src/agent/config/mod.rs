@@ -216,11 +216,11 @@ fn typed<T>(
 ) -> Option<(T, bool)> {
     let mut cx = ctx::Ctx::new(comp, problems);
     let t = cx.required("type")?;
-    let Some(short) = resolve(table, &t) else {
+    let java = resolve(table, &t).is_none() && crate::agent::java::is_class_name(&t);
+    let Some(short) = resolve(table, &t).or(java.then_some("java")) else {
         // A Java class name (`org.example.MySource`, `MySink`): custom Flume components.
         let custom = if t.contains('.') || t.starts_with(|c: char| c.is_ascii_uppercase()) {
-            "; custom Java components do not run in Sluice: see docs/coming-from-flume.md \
-             (\"Custom sources and sinks\")"
+            "; a Java plugin's type is its full class name (docs/java-plugins.md)"
         } else {
             ""
         };
@@ -328,6 +328,22 @@ fn cross_checks(raw: &raw::RawAgent, cfg: &AgentConfig, agent: &str, problems: &
             format!("{agent}.sources"),
             format!("agent {agent} has no sources and no sinks"),
         ));
+    }
+    for (name, g) in &cfg.sinkgroups {
+        let java: Vec<&String> = g
+            .sinks
+            .iter()
+            .filter(|s| matches!(cfg.sinks.get(*s).map(|c| &c.kind), Some(SinkKind::Java(_))))
+            .collect();
+        if let (Some(first), Some(rc)) = (java.first(), comp(Section::SinkGroups, name)) {
+            if g.sinks.len() > 1 {
+                problems.push(Problem::error(
+                    rc.origin_of("sinks"),
+                    rc.full_key("sinks"),
+                    format!("sink {first} is a Java plugin; Java sinks run alone, not in a sink group"),
+                ));
+            }
+        }
     }
     for (name, s) in &cfg.sinks {
         let (Some(ch), Some(rc)) = (cfg.channels.get(&s.channel), comp(Section::Sinks, name))

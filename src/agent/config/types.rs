@@ -189,6 +189,8 @@ pub enum SourceKind {
     Taildir(crate::agent::source::taildir::TaildirConfig),
     /// `kafka`
     Kafka(Box<crate::agent::source::kafka::KafkaSourceConfig>),
+    /// A Flume plugin's Java class, run in a JVM of its own (`agent::java`).
+    Java(crate::agent::java::config::JavaConfig),
 }
 
 impl SourceKind {
@@ -219,6 +221,7 @@ impl SourceKind {
             SourceKind::SpoolDir(c) => c.batch_size,
             SourceKind::Taildir(c) => c.batch_size,
             SourceKind::Kafka(c) => c.batch_size,
+            SourceKind::Java(c) => c.batch_size,
         }
     }
 }
@@ -316,6 +319,8 @@ pub enum SinkKind {
     Avro(crate::agent::sink::avro::AvroSinkConfig),
     /// `kafka`
     Kafka(Box<crate::agent::sink::kafka::KafkaSinkConfig>),
+    /// A Flume plugin's Java class, run in a JVM of its own (`agent::java`).
+    Java(crate::agent::java::config::JavaConfig),
 }
 
 impl SinkKind {
@@ -329,6 +334,7 @@ impl SinkKind {
             SinkKind::Http(_) => 1,
             SinkKind::Avro(c) => c.batch_size,
             SinkKind::Kafka(c) => c.batch_size,
+            SinkKind::Java(c) => c.batch_size,
         }
     }
 }

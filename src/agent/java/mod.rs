@@ -12,6 +12,7 @@
 //!   plugin's Flume counters in `/metrics`; [`check`]: `config check`'s class look-up.
 
 pub mod check;
+pub mod config;
 pub mod counts;
 pub mod frame;
 pub mod jvm;

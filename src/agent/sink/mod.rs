@@ -110,6 +110,8 @@ impl Sink {
             SinkKind::Http(c) => Sink::Http(Box::new(http::HttpSink::new(name, (**c).clone()))),
             SinkKind::Avro(c) => Sink::Avro(Box::new(avro::AvroSink::new(name, c.clone()))),
             SinkKind::Kafka(c) => Sink::Kafka(Box::new(kafka::KafkaSink::new(name, (**c).clone()))),
+            // Never run by a runner: the runtime runs a Java sink's own loop (agent::java::sink).
+            SinkKind::Java(_) => Sink::Null,
         }
     }
 
