@@ -82,8 +82,11 @@ Exit codes: 0 every line acknowledged, 1 a batch not acknowledged, 2 bad argumen
 Exit codes: 0 done (--once), 2 bad arguments, 3 the agent cannot be reached.")]
     Top(cli::top::TopArgs),
     /// Users' Flume plugins (Java): build the Flume-API shim jar plugins compile against.
-    #[command(subcommand, after_help = "Example:
-  javac -cp \"$(sluice plugins build)\" -d classes MySource.java")]
+    #[command(
+        subcommand,
+        after_help = "Example:
+  javac -cp \"$(sluice plugins build)\" -d classes MySource.java"
+    )]
     Plugins(cli::plugins::PluginsCommand),
 }
 

@@ -20,7 +20,11 @@ fn send(port: u16, lines: &[&str]) {
         .args(lines)
         .output()
         .unwrap();
-    assert!(out.status.success(), "send: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "send: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn tutorial_plugin(plugins_d: &Path, name: &str, dir: &str) {
@@ -49,13 +53,17 @@ fn the_tutorials_mysink_logs_each_line_and_the_agent_stops_in_10_s_though_it_nev
     let port = free_port();
     let conf = tutorial_config(
         "17-mysink.properties",
-        &[("bind = localhost", "bind = 127.0.0.1"), ("44444", &port.to_string())],
+        &[
+            ("bind = localhost", "bind = 127.0.0.1"),
+            ("44444", &port.to_string()),
+        ],
     );
     let mut a = Proc::spawn_env(tmp.path(), "a1", &conf, Vec::new(), agent_env(), Some(port));
     send(port, &["hello", "world"]);
     a.wait_until("MySink logged both lines", || {
         let t = a.log_text();
-        t.contains("mysinkprefix:hello:myskinsuffix") && t.contains("mysinkprefix:world:myskinsuffix")
+        t.contains("mysinkprefix:hello:myskinsuffix")
+            && t.contains("mysinkprefix:world:myskinsuffix")
     });
     // MySink now spins in process() on an empty channel and never returns (as in Flume).
     std::thread::sleep(Duration::from_millis(500));
@@ -93,11 +101,15 @@ fn plugins_that_exit_or_run_out_of_memory_are_restarted_while_a_native_pipeline_
     });
     let t = a.log_text();
     assert!(
-        t.lines().any(|l| l.contains("restarting") && l.contains("sluicetest.ExitSource") && l.contains("status 1")),
+        t.lines().any(|l| l.contains("restarting")
+            && l.contains("sluicetest.ExitSource")
+            && l.contains("status 1")),
         "{t}"
     );
     assert!(
-        t.lines().any(|l| l.contains("restarting") && l.contains("sluicetest.OomSource") && l.contains("OutOfMemoryError")),
+        t.lines().any(|l| l.contains("restarting")
+            && l.contains("sluicetest.OomSource")
+            && l.contains("OutOfMemoryError")),
         "{t}"
     );
     send(port, &["native-after"]);
@@ -153,6 +165,14 @@ fn config_check_names_a_class_it_cannot_load_and_where_it_looked() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("a1.sources.r1.type: error: Java class com.example.NoSuchSource cannot be used"), "{stdout}");
-    assert!(stdout.contains(&tmp.path().join("plugins.d").display().to_string()), "{stdout}");
+    assert!(
+        stdout.contains(
+            "a1.sources.r1.type: error: Java class com.example.NoSuchSource cannot be used"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&tmp.path().join("plugins.d").display().to_string()),
+        "{stdout}"
+    );
 }

@@ -51,7 +51,10 @@ fn nothing_acknowledged_is_lost_when_the_agent_is_killed_while_a_java_sink_drain
     a.wait_until("the sink wrote some lines", || lines_in(&out).len() >= 200);
     a.kill9();
     let before = lines_in(&out).len();
-    assert!(before < LINES, "the sink drained everything before the kill");
+    assert!(
+        before < LINES,
+        "the sink drained everything before the kill"
+    );
     a.restart();
     a.wait_until("every acknowledged line reached the sink's file", || {
         let got: BTreeSet<String> = lines_in(&out).into_iter().collect();

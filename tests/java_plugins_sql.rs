@@ -34,7 +34,9 @@ fn the_tutorials_sql_source_delivers_every_row_including_rows_inserted_while_it_
         .collect();
     assert_eq!(rows.len(), 4);
     for (id, name) in &rows {
-        db.sql(&format!("INSERT INTO mysqlsource.student VALUES ({id}, '{name}')"));
+        db.sql(&format!(
+            "INSERT INTO mysqlsource.student VALUES ({id}, '{name}')"
+        ));
     }
 
     let plugins = tmp.path().join("plugins.d");
@@ -68,7 +70,9 @@ fn the_tutorials_sql_source_delivers_every_row_including_rows_inserted_while_it_
     });
     let more: Vec<(u32, String)> = (5..=8).map(|i| (i, format!("late{i}"))).collect();
     for (id, name) in &more {
-        db.sql(&format!("INSERT INTO mysqlsource.student VALUES ({id}, '{name}')"));
+        db.sql(&format!(
+            "INSERT INTO mysqlsource.student VALUES ({id}, '{name}')"
+        ));
     }
     a.wait_until("rows inserted while running arrived", || {
         more.iter().all(|(id, name)| has(&a, *id, name))
@@ -76,7 +80,11 @@ fn the_tutorials_sql_source_delivers_every_row_including_rows_inserted_while_it_
     // Each row once: the source keeps its offset in flume_meta after each committed batch.
     let log = a.log_text();
     for (id, name) in rows.iter().chain(&more) {
-        assert_eq!(log.matches(&format!(" {id},{name}, }}")).count(), 1, "{log}");
+        assert_eq!(
+            log.matches(&format!(" {id},{name}, }}")).count(),
+            1,
+            "{log}"
+        );
     }
     assert_eq!(a.terminate(), Some(0), "{}", a.log_text());
 }

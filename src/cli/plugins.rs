@@ -35,12 +35,20 @@ pub fn java_classes(cfg: &AgentConfig) -> Vec<(String, Role, String)> {
     let mut v = Vec::new();
     for (name, s) in &cfg.sources {
         if let SourceKind::Java(j) = &s.kind {
-            v.push((format!("{}.sources.{name}.type", cfg.name), Role::Source, j.class.clone()));
+            v.push((
+                format!("{}.sources.{name}.type", cfg.name),
+                Role::Source,
+                j.class.clone(),
+            ));
         }
     }
     for (name, s) in &cfg.sinks {
         if let SinkKind::Java(j) = &s.kind {
-            v.push((format!("{}.sinks.{name}.type", cfg.name), Role::Sink, j.class.clone()));
+            v.push((
+                format!("{}.sinks.{name}.type", cfg.name),
+                Role::Sink,
+                j.class.clone(),
+            ));
         }
     }
     v
@@ -58,7 +66,9 @@ pub fn check_classes(cfg: &AgentConfig) -> anyhow::Result<Vec<String>> {
         .build()
         .context("starting the runtime")?;
     let list: Vec<(Role, String)> = classes.iter().map(|(_, r, c)| (*r, c.clone())).collect();
-    let (missing, searched) = rt.block_on(check::check(&list)).context("checking Java classes")?;
+    let (missing, searched) = rt
+        .block_on(check::check(&list))
+        .context("checking Java classes")?;
     Ok(missing
         .into_iter()
         .map(|m| {

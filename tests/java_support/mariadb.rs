@@ -81,7 +81,8 @@ impl MariaDb {
             std::thread::sleep(Duration::from_millis(200));
         }
         db.sql(&format!(
-            "CREATE USER 'root'@'127.0.0.1' IDENTIFIED BY '{password}';\
+            "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';\
+             ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY '{password}';\
              GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;\
              ALTER USER 'root'@'localhost' IDENTIFIED BY '{password}';"
         ));

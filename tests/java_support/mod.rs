@@ -9,9 +9,24 @@ pub mod mariadb;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The shared reference folder of the tutorial's plugins.
+/// The shared reference folder (`SLUICE_SHARED/reference`, else `shared/reference` beside
+/// the repository or beside one of its parents: `../shared` for the main checkout,
+/// `../../shared` for a worktree under `wt/`).
 pub fn reference() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference")
+    if let Some(s) = std::env::var_os("SLUICE_SHARED") {
+        return PathBuf::from(s).join("reference");
+    }
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    repo.ancestors()
+        .skip(1)
+        .map(|a| a.join("shared/reference"))
+        .find(|p| p.join("flume-plugins").is_dir())
+        .unwrap_or_else(|| {
+            panic!(
+                "no shared/reference beside {} or its parents (set SLUICE_SHARED)",
+                repo.display()
+            )
+        })
 }
 
 /// The test plugins' sources (this folder's `plugins/`).
@@ -67,7 +82,13 @@ pub fn java_files(dir: &Path) -> Vec<PathBuf> {
 
 /// Compiles `sources` against the shim (and `extra_cp`) into
 /// `plugins_d/NAME/lib/NAME.jar`, with `resources` (files copied into the jar's root).
-pub fn plugin(plugins_d: &Path, name: &str, sources: &[PathBuf], extra_cp: &[PathBuf], resources: &[PathBuf]) {
+pub fn plugin(
+    plugins_d: &Path,
+    name: &str,
+    sources: &[PathBuf],
+    extra_cp: &[PathBuf],
+    resources: &[PathBuf],
+) {
     let shim = shim_jar();
     let work = plugins_d.join(format!(".build-{name}"));
     let classes = work.join("classes");
@@ -104,7 +125,11 @@ pub fn plugin(plugins_d: &Path, name: &str, sources: &[PathBuf], extra_cp: &[Pat
         .arg(".")
         .output()
         .unwrap();
-    assert!(out.status.success(), "jar {name}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "jar {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::remove_dir_all(&work).unwrap();
 }
 

@@ -31,7 +31,9 @@ pub fn source(cx: &mut Ctx<'_>, short: &str) -> Option<SourceKind> {
     match short {
         "java" => {
             let class = cx.get("type").unwrap_or_default();
-            Some(SourceKind::Java(crate::agent::java::config::parse(cx, &class)))
+            Some(SourceKind::Java(crate::agent::java::config::parse(
+                cx, &class,
+            )))
         }
         "netcat" => {
             let bind = cx.required("bind");
@@ -307,7 +309,9 @@ pub fn sink(cx: &mut Ctx<'_>, short: &str) -> Option<SinkKind> {
     match short {
         "java" => {
             let class = cx.get("type").unwrap_or_default();
-            Some(SinkKind::Java(crate::agent::java::config::parse(cx, &class)))
+            Some(SinkKind::Java(crate::agent::java::config::parse(
+                cx, &class,
+            )))
         }
         "logger" => Some(SinkKind::Logger {
             max_bytes_to_log: cx.u64("maxBytesToLog", 16, 0, LINE_BYTES_MAX) as usize,

@@ -340,7 +340,9 @@ fn cross_checks(raw: &raw::RawAgent, cfg: &AgentConfig, agent: &str, problems: &
                 problems.push(Problem::error(
                     rc.origin_of("sinks"),
                     rc.full_key("sinks"),
-                    format!("sink {first} is a Java plugin; Java sinks run alone, not in a sink group"),
+                    format!(
+                        "sink {first} is a Java plugin; Java sinks run alone, not in a sink group"
+                    ),
                 ));
             }
         }

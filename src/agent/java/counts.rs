@@ -51,7 +51,11 @@ pub struct Counts {
 
 impl Counts {
     /// Counts of one JVM run; `plugin_counts` is shared by the runs of one component.
-    pub fn new(group: Arc<CounterGroup>, kind: &'static str, plugin_counts: Arc<AtomicBool>) -> Self {
+    pub fn new(
+        group: Arc<CounterGroup>,
+        kind: &'static str,
+        plugin_counts: Arc<AtomicBool>,
+    ) -> Self {
         Counts {
             group,
             kind,

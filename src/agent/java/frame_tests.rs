@@ -13,7 +13,7 @@ fn a_put_of_one_event_has_the_documented_bytes() {
     let e = Event::new("hi").header("k", "v");
     let f = encode_from_jvm(&FromJvm::Put(vec![e.clone()]));
     let want: &[u8] = &[
-        0, 0, 0, 25, // length
+        0, 0, 0, 25,   // length
         0x90, // PUT
         0, 0, 0, 1, // one event
         0, 0, 0, 1, // one header
@@ -26,7 +26,10 @@ fn a_put_of_one_event_has_the_documented_bytes() {
 
 #[test]
 fn every_frame_round_trips() {
-    let ev = vec![Event::new(vec![0u8, 255, 10]), Event::new("").header("a", "é")];
+    let ev = vec![
+        Event::new(vec![0u8, 255, 10]),
+        Event::new("").header("a", "é"),
+    ];
     for m in [
         FromJvm::Ack(Status::Error, "boom".into()),
         FromJvm::Put(ev.clone()),

@@ -201,7 +201,12 @@ mod tests {
     #[test]
     fn plugin_jars_come_after_the_shim_and_the_given_classpath_in_name_order() {
         let d = std::env::temp_dir().join(format!("sluice-jvm-{}", fastrand::u64(..)));
-        for p in ["b/lib/z.jar", "b/libext/y.jar", "a/lib/x.jar", "a/lib/notes.txt"] {
+        for p in [
+            "b/lib/z.jar",
+            "b/libext/y.jar",
+            "a/lib/x.jar",
+            "a/lib/notes.txt",
+        ] {
             let p = d.join("plugins.d").join(p);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(&p, b"").unwrap();

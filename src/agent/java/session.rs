@@ -183,7 +183,11 @@ fn describe_exit(status: std::process::ExitStatus) -> String {
 /// Runs `spec` once: configure, start, serve until `stop` (then `Ok`) or until the JVM fails
 /// (`Err`, naming how it ended). Cancel safety: dropping it kills the JVM (kill on drop) and
 /// drops what `serve` holds (a take transaction rolls back on drop).
-pub async fn run_once(spec: &Spec, serve: &mut dyn Serve, stop: &mut Stop) -> Result<(), JavaError> {
+pub async fn run_once(
+    spec: &Spec,
+    serve: &mut dyn Serve,
+    stop: &mut Stop,
+) -> Result<(), JavaError> {
     let mut s = Session::spawn(spec).await?;
     let configure = frame::encode_to_jvm(&ToJvm::Configure {
         role: spec.role,
@@ -373,10 +377,7 @@ mod tests {
             parse_log_line("\tat a.B.c(B.java:1)", Level::ERROR).0,
             Level::ERROR
         );
-        assert_eq!(
-            parse_log_line("Caused by: x", Level::WARN).0,
-            Level::WARN
-        );
+        assert_eq!(parse_log_line("Caused by: x", Level::WARN).0, Level::WARN);
         assert_eq!(parse_log_line("plain", Level::ERROR).0, Level::INFO);
     }
 }

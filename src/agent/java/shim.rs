@@ -108,7 +108,10 @@ fn build_into(tmp: &Path) -> Result<(), JavaError> {
 fn run_tool(mut cmd: Command, tool: &'static str) -> Result<(), JavaError> {
     let out = cmd.output().map_err(|e| JavaError::Tool {
         tool,
-        message: format!("cannot run {:?}: {e} (a JDK is needed: set JAVA_HOME)", cmd.get_program()),
+        message: format!(
+            "cannot run {:?}: {e} (a JDK is needed: set JAVA_HOME)",
+            cmd.get_program()
+        ),
     })?;
     if out.status.success() {
         return Ok(());
@@ -138,7 +141,11 @@ mod tests {
                 if p.is_dir() {
                     dirs.push(p);
                 } else if p.extension().is_some_and(|x| x == "java") {
-                    let rel = p.strip_prefix(&root).unwrap().to_string_lossy().into_owned();
+                    let rel = p
+                        .strip_prefix(&root)
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned();
                     on_disk.push(rel);
                 }
             }

@@ -2,7 +2,8 @@
 //! opened by its first TAKE. TAKE answers the events taken (an empty transaction waits up to
 //! [`EMPTY_TAKE_WAIT`] for some, so a plugin that spins on `take()` does not spin the agent);
 //! COMMIT puts back the events the plugin was sent but did not take (in the same transaction,
-//! atomically with the takes) and commits; ROLLBACK returns every taken event to the head
+//! atomically with the takes, when `transactionCapacity` leaves room; else in a transaction of
+//! their own committed just before) and commits; ROLLBACK returns every taken event to the head
 //! of the channel in order. A JVM that ends or is killed leaves its transaction rolled back.
 
 use std::sync::atomic::AtomicBool;
@@ -33,6 +34,8 @@ struct SinkServe {
     /// The events of the last TAKE answer (the plugin's unused ones are its tail).
     last: Vec<Event>,
     taken: usize,
+    /// The channel's `transactionCapacity`: fetch-ahead never takes more in one transaction.
+    tx_capacity: usize,
 }
 
 fn done(status: Status, message: String) -> Option<Vec<u8>> {
@@ -41,7 +44,15 @@ fn done(status: Status, message: String) -> Option<Vec<u8>> {
 
 impl SinkServe {
     async fn take(&mut self, want: u32) -> Option<Vec<u8>> {
-        let want = (want as usize).clamp(1, TAKE_MAX);
+        let room = self.tx_capacity.saturating_sub(self.taken);
+        if room == 0 {
+            let m = format!(
+                "the take list of {} events is full; commit more often or raise the channel's transactionCapacity",
+                self.tx_capacity
+            );
+            return done(Status::Error, m);
+        }
+        let want = (want as usize).clamp(1, TAKE_MAX).min(room);
         let tx = self.tx.get_or_insert_with(|| self.channel.begin());
         let deadline = tokio::time::Instant::now() + EMPTY_TAKE_WAIT;
         let got = loop {
@@ -78,14 +89,35 @@ impl SinkServe {
         let last = std::mem::take(&mut self.last);
         if unused > last.len() {
             tx.rollback().await;
-            let m = format!("{unused} unused events, but the last take sent {}", last.len());
+            let m = format!(
+                "{unused} unused events, but the last take sent {}",
+                last.len()
+            );
             return done(Status::Error, m);
         }
         if unused > 0 {
             let back = last[last.len() - unused..].to_vec();
-            if let Err(e) = tx.put_all(back).await {
+            // In the same transaction when it has room (atomic with the takes); else in one
+            // of their own, committed first: a crash between the two commits leaves the
+            // unused events twice (at least once), never none.
+            let put = if taken + unused <= self.tx_capacity {
+                tx.put_all(back).await
+            } else {
+                let mut own = self.channel.begin();
+                match own.put_all(back).await {
+                    Ok(()) => own.commit().await,
+                    Err(e) => {
+                        own.rollback().await;
+                        Err(e)
+                    }
+                }
+            };
+            if let Err(e) = put {
                 tx.rollback().await;
-                return done(Status::Error, e.to_string());
+                return done(
+                    Status::Error,
+                    format!("putting back {unused} events fetched ahead: {e}"),
+                );
             }
         }
         match tx.commit().await {
@@ -137,12 +169,14 @@ impl Serve for SinkServe {
     }
 }
 
-/// Runs a Java sink on `channel` until `stop`, restarting its JVM with backoff when it fails.
+/// Runs a Java sink on `channel` (of `transactionCapacity` `tx_capacity`) until `stop`,
+/// restarting its JVM with backoff when it fails.
 pub async fn run(
     class: String,
     name: String,
     props: Vec<(String, String)>,
     channel: Arc<dyn AgentChannel>,
+    tx_capacity: usize,
     counters: Arc<CounterGroup>,
     stop: Stop,
 ) {
@@ -160,6 +194,7 @@ pub async fn run(
             tx: None,
             last: Vec::new(),
             taken: 0,
+            tx_capacity: tx_capacity.max(1),
         })
     })
     .await;

@@ -4,7 +4,10 @@
 /// One embedded source file: its path under `java/` and its text.
 macro_rules! src {
     ($p:literal) => {
-        ($p, include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/java/", $p)))
+        (
+            $p,
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/java/", $p)),
+        )
     };
 }
 

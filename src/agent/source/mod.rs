@@ -143,8 +143,15 @@ pub async fn run(kind: SourceKind, ctx: SourceCtx) -> Result<(), SourceError> {
         SourceKind::Taildir(c) => taildir::run(c, ctx).await,
         SourceKind::Kafka(c) => kafka::run(*c, ctx).await,
         SourceKind::Java(c) => {
-            crate::agent::java::source::run(c.class, ctx.name, c.props, ctx.router, ctx.counters, ctx.stop)
-                .await;
+            crate::agent::java::source::run(
+                c.class,
+                ctx.name,
+                c.props,
+                ctx.router,
+                ctx.counters,
+                ctx.stop,
+            )
+            .await;
             Ok(())
         }
     }

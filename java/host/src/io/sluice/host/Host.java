@@ -56,11 +56,17 @@ public final class Host {
         }
         switch (f.type) {
           case Wire.CONFIGURE:
-            control("configure", () -> configure(f));
+            // Counter groups made in configure() or start() reach the agent before the ACK,
+            // so it knows before any event that the plugin counts for itself.
+            control("configure", () -> {
+              configure(f);
+              counters.flush();
+            });
             break;
           case Wire.START:
             control("start", () -> {
               start();
+              counters.flush();
               counters.begin();
             });
             break;

@@ -14,9 +14,9 @@ import org.apache.flume.lifecycle.LifecycleState;
 /**
  * A sink's view of its Sluice channel. Each Transaction is one take transaction of the agent
  * (opened by its first take): commit commits it, rollback returns its events to the head of
- * the channel in order. take() fetches ahead as many events as the previous committed
- * transaction took; the ones the plugin did not take before commit are put back in the same
- * Sluice transaction (atomically with the takes). One transaction is open at a time
+ * the channel in order. take() fetches ahead as many events as the previous transaction
+ * took (then one at a time); the ones the plugin did not take before commit (it took fewer
+ * than the transaction before) are put back by the agent before the take commits. One transaction is open at a time
  * (Flume's channels hand each thread its own; a second thread here waits for the first).
  */
 final class HostChannel implements Channel {
@@ -108,7 +108,10 @@ final class HostChannel implements Channel {
 
     Event take() {
       if (ahead.isEmpty()) {
-        int want = Math.min(MAX_FETCH, Math.max(learned, taken));
+        // The rest of what the previous committed transaction took, in one go; past that, one
+        // at a time (so a plugin is never sent more than it takes, unless it takes fewer than
+        // the transaction before).
+        int want = taken < learned ? Math.min(MAX_FETCH, learned - taken) : 1;
         Wire.Frame reply;
         try {
           reply = agent.call(Wire.TAKE, Wire.payload().u32(want).done());
@@ -139,18 +142,20 @@ final class HostChannel implements Channel {
       if (state != 1) {
         throw new IllegalStateException("commit() called when transaction is " + state);
       }
-      state = 2;
       if (agentOpen) {
         int unused = ahead.size();
         ahead.clear();
+        // Whatever the answer, the agent's transaction is over (a failed commit rolled back);
+        // the plugin may still call rollback(), as after any failed commit in Flume.
         agentOpen = false;
+        learned = Math.max(1, Math.min(MAX_FETCH, taken));
         try {
           check(agent.call(Wire.COMMIT, Wire.payload().u32(unused).done()));
         } catch (IOException e) {
           throw new ChannelException("cannot encode a commit", e);
         }
-        learned = Math.max(1, Math.min(MAX_FETCH, taken));
       }
+      state = 2;
     }
 
     @Override
