@@ -223,7 +223,7 @@ mod tests {
             .filter(|s| !s.starts_with('/') || !s.contains("FLUME"))
             .collect();
         let pd = d.join("plugins.d");
-        let want_tail = vec![
+        let want_tail = [
             pd.join("a/lib/x.jar").display().to_string(),
             pd.join("b/lib/z.jar").display().to_string(),
             pd.join("b/libext/y.jar").display().to_string(),

@@ -118,7 +118,11 @@ fn run_tool(mut cmd: Command, tool: &'static str) -> Result<(), JavaError> {
     }
     let mut text = String::from_utf8_lossy(&out.stderr).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stdout));
-    text.truncate(text.floor_char_boundary(TOOL_OUTPUT_MAX));
+    let mut cut = TOOL_OUTPUT_MAX.min(text.len());
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text.truncate(cut);
     Err(JavaError::Tool {
         tool,
         message: format!("{}: {text}", out.status),
