@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Everything the test suite needs on a fresh machine, each part idempotent: the build's
-# system packages, Chromium for the status-page test, tansu for the kafka tests.
+# system packages, Chromium for the status-page test, tansu for the kafka tests, Python's
+# thrift package for the thrift tests.
 set -euo pipefail
 cd "$(dirname "$0")"
 bash ./install-build.sh
 bash ./install-prom-status.sh
 bash ./install-kafka.sh
+bash ./install-thrift.sh
 bash ./install-jvm.sh

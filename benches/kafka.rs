@@ -34,13 +34,12 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use sluice::agent::channel::{put_batch, AgentChannel};
-use sluice::agent::config::{load, AgentConfig};
 use sluice::agent::metrics::CounterGroup;
 use sluice::agent::processor::SinkPolicy;
 use sluice::agent::router::ChannelProcessor;
 use sluice::agent::sink::runner::{self, SinkUnit};
-use sluice::agent::sink::Sink;
-use sluice::agent::source::{self, SourceCtx};
+use sluice::agent::source::SourceCtx;
+use sluice::agent::topology::{load, AgentConfig};
 use sluice_core::Event;
 
 const BODY_BYTES: usize = 1024;
@@ -171,9 +170,7 @@ async fn wait_count(c: &CounterGroup, name: &str, n: u64) -> Instant {
 }
 
 async fn sluice_sink(cfg: &AgentConfig, n: usize) -> Duration {
-    let ch: Arc<dyn AgentChannel> = sluice::agent::channel::open("c", &cfg.channels["c"].kind)
-        .await
-        .unwrap();
+    let ch: Arc<dyn AgentChannel> = cfg.channels["c"].kind.open("c").await.unwrap();
     let body = vec![b'x'; BODY_BYTES];
     for _ in 0..n / BATCH {
         put_batch(&*ch, (0..BATCH).map(|_| Event::new(body.clone())).collect())
@@ -183,7 +180,7 @@ async fn sluice_sink(cfg: &AgentConfig, n: usize) -> Duration {
     let kind = &cfg.sinks["k"].kind;
     let counters = CounterGroup::sink();
     let unit = SinkUnit {
-        sink: Sink::new("k", kind),
+        sink: kind.build("k"),
         channel: ch,
         batch_size: kind.batch_size(),
         counters: counters.clone(),
@@ -209,9 +206,7 @@ async fn sluice_sink(cfg: &AgentConfig, n: usize) -> Duration {
 }
 
 async fn sluice_source(cfg: &AgentConfig, n: usize) -> Duration {
-    let ch: Arc<dyn AgentChannel> = sluice::agent::channel::open("c", &cfg.channels["c"].kind)
-        .await
-        .unwrap();
+    let ch: Arc<dyn AgentChannel> = cfg.channels["c"].kind.open("c").await.unwrap();
     let channels = BTreeMap::from([("c".to_owned(), ch.clone())]);
     let router = Arc::new(ChannelProcessor::new(&cfg.sources["r"], &channels).unwrap());
     let (stop_tx, stop) = sluice::agent::stop::channel();
@@ -224,11 +219,11 @@ async fn sluice_source(cfg: &AgentConfig, n: usize) -> Duration {
         alarms: Default::default(),
         ready: Default::default(),
     };
-    let src = tokio::spawn(source::run(cfg.sources["r"].kind.clone(), ctx));
+    let src = tokio::spawn(cfg.sources["r"].kind.clone().run(ctx));
     let kind = &cfg.sinks["n"].kind;
     let sink_counters = CounterGroup::sink();
     let unit = SinkUnit {
-        sink: Sink::new("n", kind),
+        sink: kind.build("n"),
         channel: ch,
         batch_size: kind.batch_size(),
         counters: sink_counters.clone(),

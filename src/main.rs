@@ -16,7 +16,8 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "sluice",
     version,
-    about = "Sluice: a log-transport agent with a durable file channel (a Flume successor)"
+    about = "Sluice: a log-transport agent with a durable file channel (a Flume successor)",
+    after_help = sluice::agent::registry::listing::help()
 )]
 struct Cli {
     #[command(subcommand)]

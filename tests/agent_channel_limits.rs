@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
+use sluice::agent::channel::memory::MemoryConfig;
 use sluice::agent::channel::memory::{byte_limit, MemoryChannel, DEFAULT_RAM_DIVISOR};
 use sluice::agent::channel::{put_batch, AgentChannel, AgentChannelError};
-use sluice::agent::config::types::MemoryConfig;
 use sluice_core::Event;
 
 fn cfg(capacity: u64, keep_alive: Duration, bytes: Option<u64>, pct: u64) -> MemoryConfig {
@@ -63,10 +63,10 @@ fn without_byte_capacity_the_limit_is_a_share_of_physical_memory() {
     let text =
         "a1.sources = r\na1.channels = c\na1.sources.r.type = seq\na1.sources.r.channels = c\n\
                 a1.channels.c.type = memory\na1.channels.c.byteCapacity = 0\n";
-    let loaded = sluice::agent::config::load(text, "a1", &[]);
+    let loaded = sluice::agent::topology::load(text, "a1", &[]);
     let c = loaded.config.unwrap();
     match &c.channels["c"].kind {
-        sluice::agent::config::ChannelKind::Memory(m) => assert_eq!(m.byte_capacity, None),
+        sluice::agent::registry::ChannelKind::Memory(m) => assert_eq!(m.byte_capacity, None),
         other => panic!("{other:?}"),
     }
 }

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use sluice::agent::channel::file::FileChannelAdapter;
 use sluice::agent::channel::memory::MemoryChannel;
+use sluice::agent::channel::memory::MemoryConfig;
 use sluice::agent::channel::{put_batch, AgentChannel, AgentChannelError};
-use sluice::agent::config::load;
-use sluice::agent::config::types::MemoryConfig;
 use sluice::agent::router::ChannelProcessor;
+use sluice::agent::topology::load;
 use sluice_core::{Event, FileChannelConfig};
 
 fn mem(capacity: u64, tx: u64, byte_capacity: Option<u64>) -> MemoryChannel {

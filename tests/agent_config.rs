@@ -1,7 +1,9 @@
 //! Agent configuration: the Flume grammar, typed settings, and every kind of problem reported
 //! with its line and full key.
 
-use sluice::agent::config::{load, ChannelKind, Origin, Severity, SinkKind, SourceKind};
+use sluice::agent::config::{Origin, Severity};
+use sluice::agent::registry::{ChannelKind, SinkKind, SourceKind};
+use sluice::agent::topology::load;
 
 const GOOD: &str = "\
 # netcat -> file -> file_roll

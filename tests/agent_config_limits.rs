@@ -4,7 +4,8 @@
 
 use std::process::Command;
 
-use sluice::agent::config::{load, Origin, Severity};
+use sluice::agent::config::{Origin, Severity};
+use sluice::agent::topology::load;
 
 const BASE: &str = "\
 a1.sources = r1 r2 r3
@@ -250,7 +251,7 @@ fn config_check_refuses_an_unbounded_keep_alive_with_line_key_and_range() {
 
 #[test]
 fn an_in_flight_budget_is_raised_to_hold_one_whole_frame_or_body_and_refused_below_it() {
-    use sluice::agent::config::SourceKind;
+    use sluice::agent::registry::SourceKind;
     let conf = |extra: &str| {
         format!(
             "a1.sources = r1 r2\na1.channels = c1\n\

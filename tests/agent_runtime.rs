@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sluice::agent::config::{load, AgentConfig};
 use sluice::agent::metrics::Registry;
 use sluice::agent::runtime::Agent;
+use sluice::agent::topology::{load, AgentConfig};
 
 const BASE: &str = "\
 a1.sources = r1 r2

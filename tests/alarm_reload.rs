@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sluice::agent::config::{load, AgentConfig};
 use sluice::agent::metrics::Registry;
 use sluice::agent::runtime::Agent;
+use sluice::agent::topology::{load, AgentConfig};
 
 const BASE: &str = "\
 a1.sources = r1
@@ -46,7 +46,7 @@ async fn wait_until(what: &str, f: impl Fn() -> bool) {
 async fn a_reload_adds_changes_and_keeps_alarm_rules() {
     let reg = Arc::new(Registry::default());
     let mut agent = Agent::start(cfg(BASE), reg.clone()).await.unwrap();
-    let board = reg.alarms();
+    let board = agent.alarm_board();
     assert!(
         reg.get("ALARMS.notifiers").is_none(),
         "no alarms: Flume's types only"

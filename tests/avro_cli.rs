@@ -6,7 +6,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sluice::agent::config::{self, types::SourceKind};
+use sluice::agent::registry::SourceKind;
+use sluice::agent::topology as config;
 
 const WAIT: Duration = Duration::from_secs(30);
 

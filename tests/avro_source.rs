@@ -13,10 +13,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sluice::agent::config;
 use sluice::agent::metrics::Registry;
 use sluice::agent::rpc::avro_client::{AvroClient, AvroClientConfig, RpcError};
 use sluice::agent::runtime::Agent;
+use sluice::agent::topology as config;
 use sluice::wire::avro::Status;
 use sluice_core::Event;
 

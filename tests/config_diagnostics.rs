@@ -2,7 +2,8 @@
 //! `channels`, custom Java classes, a misspelt key, and no false "unused channel" warning
 //! after a refused source or sink. Each asserts the exact line and wording.
 
-use sluice::agent::config::{load, Severity};
+use sluice::agent::config::Severity;
+use sluice::agent::topology::load;
 
 /// `(line, key, severity, message)` of every problem.
 fn problems(text: &str) -> Vec<(String, String, Severity, String)> {

@@ -3,7 +3,8 @@
 //! channel's `transactionCapacity`. Starts from the Flume tutorial's exec → hdfs agent, whose
 //! `hdfs://` path Sluice refuses.
 
-use sluice::agent::config::{load, Severity};
+use sluice::agent::config::Severity;
+use sluice::agent::topology::load;
 
 /// `(key, severity, message)` of every problem of agent `a2`.
 fn problems(text: &str) -> Vec<(String, Severity, String)> {

@@ -1,25 +1,10 @@
-//! The core's per-event assertions are on in every test build: `cargo test --release` (CI)
-//! has no debug assertions, so the `sluice` package enables `sluice-core`'s `strict-asserts`
-//! feature through its dev-dependency (DESIGN.md, "Assertions").
-
-use sluice_core::internals::wal::record::{check_event, encode_put, EVENT_HEADERS_MAX};
-use sluice_core::Event;
+//! The core's per-event assertions are on in this package's test builds too (agent tests and
+//! the `sluice` binary they run): `cargo test --release` (CI) has no debug assertions, so the
+//! `sluice` package enables `sluice-core`'s `strict-asserts` feature through its
+//! dev-dependency (DESIGN.md, "Assertions"). The core's own invariant tests are in
+//! crates/sluice-core/tests/core_invariants.rs.
 
 #[test]
 fn the_cores_hot_assertions_are_on_in_test_builds_release_included() {
     assert!(sluice_core::hot_asserts_on());
-}
-
-#[test]
-fn encoding_an_event_the_limits_refuse_panics_instead_of_writing_it() {
-    let mut ev = Event::new(Vec::new());
-    for i in 0..=EVENT_HEADERS_MAX {
-        ev.headers.insert(i.to_string(), String::new());
-    }
-    assert!(check_event(&ev).is_err());
-    let panicked = std::panic::catch_unwind(|| encode_put(&mut Vec::new(), 0, 1, 1, &ev));
-    assert!(
-        panicked.is_err(),
-        "a put past EVENT_HEADERS_MAX was encoded"
-    );
 }

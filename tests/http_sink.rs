@@ -12,13 +12,13 @@ use std::time::Duration;
 use std::time::Instant;
 
 use sluice::agent::channel::memory::MemoryChannel;
+use sluice::agent::channel::memory::MemoryConfig;
 use sluice::agent::channel::put_batch;
-use sluice::agent::config::types::MemoryConfig;
 use sluice::agent::metrics::CounterGroup;
 use sluice::agent::processor::SinkPolicy;
 use sluice::agent::sink::http::{HttpConfig, HttpSink};
 use sluice::agent::sink::runner::{self, SinkUnit};
-use sluice::agent::sink::{Delivery, Sink};
+use sluice::agent::sink::Delivery;
 use sluice_core::Event;
 
 /// What the server received: (content-type, accept, body) per request.
@@ -192,7 +192,7 @@ async fn the_runner_commits_a_503_without_rollback_then_backs_off_before_the_nex
     let units = BTreeMap::from([(
         "k1".to_owned(),
         SinkUnit {
-            sink: Sink::Http(Box::new(sink)),
+            sink: Box::new(sink),
             channel: ch.clone(),
             batch_size: 1,
             counters: counters.clone(),

@@ -196,7 +196,7 @@ fn an_unknown_handler_is_a_config_error_naming_the_supported_ones() {
     let text = "a1.sources = r1\na1.channels = c1\na1.sources.r1.type = http\n\
                 a1.sources.r1.port = 5140\na1.sources.r1.handler = com.acme.Handler\n\
                 a1.sources.r1.channels = c1\na1.channels.c1.type = memory\n";
-    let loaded = sluice::agent::config::load(text, "a1", &[]);
+    let loaded = sluice::agent::topology::load(text, "a1", &[]);
     assert!(loaded.config.is_none());
     let p = loaded
         .problems

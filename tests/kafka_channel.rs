@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use kafka_support::*;
-use sluice::agent::channel::{open, AgentChannel};
-use sluice::agent::config::{load, ChannelKind};
+use sluice::agent::channel::AgentChannel;
+use sluice::agent::registry::ChannelKind;
+use sluice::agent::topology::load;
 use sluice_core::Event;
 
 fn channel_kind(b: &Broker, topic: &str, group: &str) -> ChannelKind {
@@ -63,7 +64,7 @@ fn puts_are_taken_with_headers_a_rollback_delivers_them_again_and_a_commit_is_fi
         .build()
         .unwrap();
     rt.block_on(async {
-        let ch = open("c", &kind).await.unwrap();
+        let ch = kind.open("c").await.unwrap();
         let events: Vec<Event> = (0..20)
             .map(|i| Event::new(format!("e{i:02}").into_bytes()).header("h", i.to_string()))
             .collect();
@@ -97,7 +98,7 @@ fn puts_are_taken_with_headers_a_rollback_delivers_them_again_and_a_commit_is_fi
         assert_eq!(c.get("RollbackCount"), 1);
         ch.close().await.unwrap();
         // A new channel in the same group starts after the committed offsets.
-        let ch = open("c", &kind).await.unwrap();
+        let ch = kind.open("c").await.unwrap();
         let mut tx = ch.begin();
         tx.put_all(vec![Event::new(b"late".to_vec())])
             .await
@@ -120,7 +121,7 @@ fn a_record_that_is_not_a_flume_event_is_skipped_and_counted() {
     b.produce(&topic, &[enc("a"), b"garbage".to_vec(), enc("b")]);
     let rt = runtime();
     rt.block_on(async {
-        let ch = open("c", &kind).await.unwrap();
+        let ch = kind.open("c").await.unwrap();
         let (tx, got) = take_n(&ch, 2).await;
         assert_eq!(bodies(&got), vec!["a".to_owned(), "b".to_owned()]);
         tx.commit().await.unwrap();

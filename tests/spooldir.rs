@@ -6,9 +6,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use sluice::agent::config::{load, SourceKind};
+use sluice::agent::registry::SourceKind;
 use sluice::agent::source::spooldir::spooler::{Spooler, Step};
 use sluice::agent::source::spooldir::SpoolDirConfig;
+use sluice::agent::topology::load;
 use sluice_core::Event;
 
 fn config(spool: &Path, extra: &str) -> SpoolDirConfig {

@@ -243,7 +243,7 @@ fn unknown_charsets_are_config_errors_naming_the_key() {
     let text = "a1.sources = r1\na1.channels = c1\na1.sources.r1.type = multiport_syslogtcp\n\
                 a1.sources.r1.ports = 5140\na1.sources.r1.charset.default = UTF-16\n\
                 a1.sources.r1.channels = c1\na1.channels.c1.type = memory\n";
-    let loaded = sluice::agent::config::load(text, "a1", &[]);
+    let loaded = sluice::agent::topology::load(text, "a1", &[]);
     assert!(loaded.config.is_none());
     assert!(loaded
         .problems
@@ -307,7 +307,7 @@ fn a_java_keystore_type_is_a_config_error_with_the_conversion() {
                 a1.sources.r1.keystore = /etc/ks.jks\na1.sources.r1.keystore-type = JKS\n\
                 a1.sources.r1.keystore-password = secret\n\
                 a1.sources.r1.channels = c1\na1.channels.c1.type = memory\n";
-    let loaded = sluice::agent::config::load(text, "a1", &[]);
+    let loaded = sluice::agent::topology::load(text, "a1", &[]);
     assert!(loaded.config.is_none());
     let p = loaded
         .problems

@@ -8,10 +8,11 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::Arc;
 
-use sluice::agent::config::{load, SourceKind};
+use sluice::agent::registry::SourceKind;
 use sluice::agent::source::taildir::position::PosEntry;
 use sluice::agent::source::taildir::tailer::Tailer;
 use sluice::agent::source::taildir::TaildirConfig;
+use sluice::agent::topology::load;
 use sluice_core::Event;
 
 fn text(dir: &Path, extra: &str) -> String {

@@ -9,3 +9,4 @@ pub mod checkpoint_decode;
 pub mod record_decode;
 pub mod segment_replay;
 pub mod syslog_frames;
+pub mod thrift_decode;

@@ -1,4 +1,4 @@
-//! Types shared by every agent component: property maps and configuration errors.
+//! Types shared by every agent component: property maps, configuration errors and type tables.
 
 use std::collections::BTreeMap;
 
@@ -31,4 +31,24 @@ pub fn props_of(pairs: &[(&str, &str)]) -> Props {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
+}
+
+/// A type table: (short name, Java class name) of each type of one component kind.
+pub type TypeTable = &'static [(&'static str, &'static str)];
+
+/// The short name for a configured type: a short name (any case) or an exact class name.
+pub fn resolve(table: TypeTable, value: &str) -> Option<&'static str> {
+    table
+        .iter()
+        .find(|(short, class)| short.eq_ignore_ascii_case(value) || *class == value)
+        .map(|(short, _)| *short)
+}
+
+/// "netcat (org.apache.flume.source.NetcatSource), seq (...)" for messages.
+pub fn supported(table: TypeTable) -> String {
+    table
+        .iter()
+        .map(|(s, c)| format!("{s} ({c})"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -3,6 +3,7 @@
 //! through the channel's public API and never sees on-disk bytes.
 
 pub mod alarm;
+pub mod backoff;
 pub mod channel;
 pub mod component;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod log_text;
 pub mod metrics;
 pub mod processor;
 pub mod prometheus;
+pub mod registry;
 pub mod router;
 pub mod rpc;
 pub mod runtime;
@@ -22,3 +24,4 @@ pub mod selector;
 pub mod sink;
 pub mod source;
 pub mod stop;
+pub mod topology;

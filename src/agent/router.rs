@@ -11,10 +11,21 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::agent::channel::{put_batch, AgentChannel, AgentChannelError};
-use crate::agent::config::SourceConfig;
+use crate::agent::interceptor::config::InterceptorSpec;
 use crate::agent::interceptor::{self, Chain, Interceptor};
 use crate::agent::selector::ChannelSelector;
 use sluice_core::Event;
+
+/// How a source is wired: what a [`ChannelProcessor`] is built from (a configured source
+/// of the topology answers it).
+pub trait Wiring {
+    /// The interceptor chain, in order.
+    fn interceptors(&self) -> &[InterceptorSpec];
+    /// The channel selector.
+    fn selector(&self) -> &ChannelSelector;
+    /// The source's channels, in order.
+    fn channels(&self) -> &[String];
+}
 
 /// Routes a source's batches into its channels.
 #[derive(Debug)]
@@ -22,6 +33,18 @@ pub struct ChannelProcessor {
     chain: Chain,
     selector: ChannelSelector,
     channels: BTreeMap<String, Arc<dyn AgentChannel>>,
+    /// The one channel every event goes to unchanged, when there is one and it hands a
+    /// refused batch back (no interceptors, one required channel, nothing optional).
+    sole: Option<(String, Arc<dyn AgentChannel>)>,
+}
+
+/// A batch the channel processor could not put.
+#[derive(Debug)]
+pub struct Rejected {
+    /// Why.
+    pub error: RouteError,
+    /// The batch, unchanged, when [`ChannelProcessor::hands_back`]; else `None`.
+    pub events: Option<Vec<Event>>,
 }
 
 /// A batch could not be put on a required channel.
@@ -39,15 +62,15 @@ impl ChannelProcessor {
     /// Builds the processor of a source whose configuration was validated; `channels` holds
     /// at least the source's channels.
     pub fn new(
-        cfg: &SourceConfig,
+        cfg: &impl Wiring,
         channels: &BTreeMap<String, Arc<dyn AgentChannel>>,
     ) -> Result<Self, crate::agent::component::ComponentError> {
         let mut built: Vec<Box<dyn Interceptor>> = Vec::new();
-        for spec in &cfg.interceptors {
+        for spec in cfg.interceptors() {
             built.push(interceptor::build(&spec.kind, &spec.props)?);
         }
         let mut mine = BTreeMap::new();
-        for name in &cfg.channels {
+        for name in cfg.channels() {
             let ch = channels.get(name).ok_or_else(|| {
                 crate::agent::component::ComponentError::new(
                     "channels",
@@ -56,11 +79,53 @@ impl ChannelProcessor {
             })?;
             mine.insert(name.clone(), ch.clone());
         }
+        let chain = Chain::new(built);
+        let selector = cfg.selector().clone();
+        let sole = match (&selector, mine.iter().next()) {
+            (ChannelSelector::Replicating { required, optional }, Some((name, ch)))
+                if chain.is_empty()
+                    && mine.len() == 1
+                    && optional.is_empty()
+                    && required.as_slice() == std::slice::from_ref(name)
+                    && ch.hands_back() =>
+            {
+                Some((name.clone(), ch.clone()))
+            }
+            _ => None,
+        };
         Ok(ChannelProcessor {
-            chain: Chain::new(built),
-            selector: cfg.selector.clone(),
+            chain,
+            selector,
             channels: mine,
+            sole,
         })
+    }
+
+    /// Whether [`ChannelProcessor::offer`] hands a refused batch back, so a source that
+    /// retries need not keep a copy.
+    pub fn hands_back(&self) -> bool {
+        self.sole.is_some()
+    }
+
+    /// As [`ChannelProcessor::process`]; when [`ChannelProcessor::hands_back`] (one channel,
+    /// no interceptors), the batch goes to the channel in one transaction and a refused batch
+    /// comes back in [`Rejected::events`].
+    ///
+    /// Cancel safety: not cancel safe; a cancelled call may have committed to some channels.
+    pub async fn offer(&self, events: Vec<Event>) -> Result<(), Rejected> {
+        match &self.sole {
+            Some((name, ch)) => ch.offer(events).await.map_err(|r| Rejected {
+                error: RouteError {
+                    channel: name.clone(),
+                    source: r.error,
+                },
+                events: r.events,
+            }),
+            None => self.process(events).await.map_err(|error| Rejected {
+                error,
+                events: None,
+            }),
+        }
     }
 
     /// Intercepts, selects and puts a batch. Returns once every required channel committed

@@ -5,14 +5,13 @@
 //! the hard limit. A stop ends within `SHUTDOWN_BOUND` (10 s) whatever peers do.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
-use sluice::agent::config::{self, AgentConfig, Severity};
-use sluice::agent::metrics::Registry;
-use sluice::agent::runtime::{http, rlimit, Agent, SHUTDOWN_BOUND};
+use sluice::agent::config::Severity;
+use sluice::agent::runtime::{http, rlimit, Agent, Telemetry, SHUTDOWN_BOUND};
 use sluice::agent::stop;
+use sluice::agent::topology::{self as config, AgentConfig};
 
 use crate::cli::exit;
 use crate::cli::logging::LogSpec;
@@ -26,7 +25,7 @@ pub struct AgentArgs {
     /// The properties file.
     #[arg(short = 'f', long = "conf-file")]
     pub conf_file: PathBuf,
-    /// Configuration directory (accepted for Flume compatibility; unused).
+    /// Configuration directory: where `plugins.d` is looked for (in and beside it).
     #[arg(short = 'c', long = "conf")]
     pub conf_dir: Option<PathBuf>,
     /// Extra classpath of Java plugins (`:`-separated), after Sluice's shim, before
@@ -159,7 +158,7 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    let registry = Arc::new(Registry::for_agent(&args.name));
+    let telemetry = Telemetry::for_agent(&args.name);
     let (http_stop, http_stopped) = stop::channel();
     let mut http_task = None;
     if define(&args, "flume.monitoring.type").is_some_and(|t| t.eq_ignore_ascii_case("http")) {
@@ -170,7 +169,7 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
             })?,
         };
         let bind = define(&args, "flume.monitoring.bind").unwrap_or(http::BIND_DEFAULT);
-        let (addr, task) = http::serve(bind, port, registry.clone(), http_stopped)
+        let (addr, task) = http::serve(bind, port, telemetry.clone(), http_stopped)
             .await
             .with_context(|| format!("serving metrics on {bind}:{port}"))?;
         tracing::info!(%addr, "metrics at GET /metrics");
@@ -183,7 +182,7 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
             "-Dflume.monitoring.type={t} is not supported (only http); no metrics are served"
         );
     }
-    let mut agent = Agent::start(cfg, registry)
+    let mut agent = Agent::start(cfg, telemetry)
         .await
         .context("starting the agent")?;
     // The readiness line: logged only once every source accepts input (README).

@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use sluice::agent::config;
+use sluice::agent::config::Severity;
+use sluice::agent::topology as config;
 
 /// Arguments of `sluice config check`.
 #[derive(clap::Args, Debug)]
@@ -16,7 +17,7 @@ pub struct CheckArgs {
     /// The properties file.
     #[arg(short = 'f', long = "conf-file")]
     pub conf_file: PathBuf,
-    /// Configuration directory (accepted like `sluice agent -c`, for Flume compatibility; unused).
+    /// Configuration directory: where `plugins.d` is looked for (as `sluice agent -c`).
     #[arg(short = 'c', long = "conf")]
     pub conf_dir: Option<PathBuf>,
     /// Extra classpath of Java plugins (as `sluice agent -C`).
@@ -76,7 +77,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
             let n = loaded
                 .problems
                 .iter()
-                .filter(|p| p.severity == config::Severity::Error)
+                .filter(|p| p.severity == Severity::Error)
                 .count();
             eprintln!("{file}: {n} error(s)");
             Ok(crate::cli::exit::FAILED_CHECK)

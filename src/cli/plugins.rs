@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use sluice::agent::config::{AgentConfig, SinkKind, SourceKind};
 use sluice::agent::java::{check, frame::Role, jvm, shim};
+use sluice::agent::registry::{SinkKind, SourceKind};
+use sluice::agent::topology::AgentConfig;
 
 /// Sets where the agent finds Java plugins: `plugins_path`, else `plugins.d` in and beside the
 /// configuration directory (`-c`, else the configuration file's directory).

@@ -8,13 +8,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sluice::agent::channel::memory::MemoryChannel;
+use sluice::agent::channel::memory::MemoryConfig;
 use sluice::agent::channel::AgentChannel;
-use sluice::agent::config::load;
-use sluice::agent::config::types::MemoryConfig;
 use sluice::agent::metrics::CounterGroup;
 use sluice::agent::router::ChannelProcessor;
 use sluice::agent::source::{self, SourceCtx};
 use sluice::agent::stop::{self, StopHandle};
+use sluice::agent::topology::load;
 use sluice_core::Event;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -80,7 +80,7 @@ pub fn start(source_props: &str, capacity: u64, tx: u64) -> Running {
         alarms: Default::default(),
         ready: Default::default(),
     };
-    let task = tokio::spawn(source::run(src.kind.clone(), ctx));
+    let task = tokio::spawn(src.kind.clone().run(ctx));
     Running {
         channel,
         counters,

@@ -6,7 +6,7 @@
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
-use super::{Alarm, Notice, NoticeState};
+use super::notice::{Alarm, Notice, NoticeState};
 
 /// RFC 3339 (UTC, milliseconds) of a wall-clock time in ms since the epoch.
 pub fn rfc3339(ms: u64) -> String {
@@ -118,9 +118,9 @@ pub fn dingtalk_signed_url(url: &str, secret: &str, timestamp_ms: u64) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::agent::alarm::config::AlarmSeverity;
     use crate::agent::alarm::upstreams::UpstreamKey;
     use crate::agent::alarm::UpstreamAlarm;
-    use crate::agent::config::alarms::AlarmSeverity;
 
     fn upstream_alarm() -> Alarm {
         Alarm {

@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use super::notice::{now_ms, Alarm};
 use super::rule::{RuleState, Transition};
-use super::{now_ms, Alarm};
-use crate::agent::config::alarms::{AlarmRule, AlarmsConfig};
+use super::AlarmBoard;
+use crate::agent::alarm::config::{AlarmRule, AlarmsConfig};
 use crate::agent::metrics::Registry;
 use crate::agent::stop::Stop;
 
@@ -27,8 +28,7 @@ pub struct Evaluator {
 
 impl Evaluator {
     /// Moves to `rules`: unchanged rules keep their state; removed or changed ones clear.
-    pub fn reconcile(&mut self, rules: &BTreeMap<String, AlarmRule>, registry: &Registry) {
-        let board = registry.alarms();
+    pub fn reconcile(&mut self, rules: &BTreeMap<String, AlarmRule>, board: &AlarmBoard) {
         let old = std::mem::take(&mut self.states);
         for (name, st) in old {
             if rules.get(&name) == Some(st.rule()) {
@@ -45,8 +45,7 @@ impl Evaluator {
     }
 
     /// Samples every rule once at `now`.
-    pub fn sample(&mut self, registry: &Registry, now: Instant) {
-        let board = registry.alarms();
+    pub fn sample(&mut self, registry: &Registry, board: &AlarmBoard, now: Instant) {
         for (name, st) in &mut self.states {
             let r = st.rule();
             let v = registry.value(&r.component, &r.key);
@@ -81,6 +80,7 @@ impl Evaluator {
 /// samples every [`EVAL_INTERVAL`].
 pub async fn run(
     registry: Arc<Registry>,
+    board: Arc<AlarmBoard>,
     agent: String,
     mut cfg: watch::Receiver<AlarmsConfig>,
     mut stop: Stop,
@@ -92,8 +92,8 @@ pub async fn run(
     loop {
         if fresh {
             let c = cfg.borrow_and_update().clone();
-            registry.alarms().configure(&agent, &c.notifiers);
-            ev.reconcile(&c.rules, &registry);
+            board.configure(&agent, &c.notifiers);
+            ev.reconcile(&c.rules, &board);
             fresh = false;
         }
         tokio::select! {
@@ -104,8 +104,8 @@ pub async fn run(
                 }
                 fresh = true;
             }
-            _ = tick.tick() => ev.sample(&registry, Instant::now()),
+            _ = tick.tick() => ev.sample(&registry, &board, Instant::now()),
         }
     }
-    registry.alarms().shutdown();
+    board.shutdown();
 }

@@ -8,27 +8,26 @@ use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use super::body::alarm_json;
-use crate::agent::metrics::Registry;
+use super::AlarmBoard;
 
 /// The answer (status, content type, body) when `path` is an alarm route, else `None`.
 pub fn answer(
     method: &Method,
     path: &str,
     query: Option<&str>,
-    registry: &Registry,
+    board: &AlarmBoard,
 ) -> Option<(StatusCode, &'static str, String)> {
     const JSON: &str = "application/json";
     match (method, path) {
         (&Method::GET, "/alarms") => {
-            let list: Vec<Value> = registry
-                .alarms()
+            let list: Vec<Value> = board
                 .active()
                 .iter()
                 .map(|a| Value::Object(alarm_json(a)))
                 .collect();
             Some((StatusCode::OK, JSON, Value::Array(list).to_string()))
         }
-        (&Method::DELETE, "/alarms/upstreams") => Some(forget(query.unwrap_or(""), registry)),
+        (&Method::DELETE, "/alarms/upstreams") => Some(forget(query.unwrap_or(""), board)),
         (_, "/alarms") | (_, "/alarms/upstreams") => Some((
             StatusCode::METHOD_NOT_ALLOWED,
             "text/plain",
@@ -38,7 +37,7 @@ pub fn answer(
     }
 }
 
-fn forget(query: &str, registry: &Registry) -> (StatusCode, &'static str, String) {
+fn forget(query: &str, board: &AlarmBoard) -> (StatusCode, &'static str, String) {
     let bad = |m: String| (StatusCode::BAD_REQUEST, "text/plain", m + "\n");
     let (mut source, mut ip, mut agent, mut sink) = (None, None, None, None);
     for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -60,12 +59,7 @@ fn forget(query: &str, registry: &Registry) -> (StatusCode, &'static str, String
     if source.is_none() && ip.is_none() && agent.is_none() && sink.is_none() {
         return bad("give at least one of source, ip, agent, sink".to_owned());
     }
-    let n = registry.alarms().forget_upstreams(
-        source.as_deref(),
-        ip,
-        agent.as_deref(),
-        sink.as_deref(),
-    );
+    let n = board.forget_upstreams(source.as_deref(), ip, agent.as_deref(), sink.as_deref());
     (
         StatusCode::OK,
         "application/json",
@@ -111,7 +105,7 @@ mod tests {
 
     #[test]
     fn forgetting_needs_a_filter_and_a_valid_ip() {
-        let r = Registry::default();
+        let r = AlarmBoard::default();
         let m = Method::DELETE;
         let a = |q| answer(&m, "/alarms/upstreams", Some(q), &r).unwrap().0;
         assert_eq!(a(""), StatusCode::BAD_REQUEST);

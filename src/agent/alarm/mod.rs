@@ -4,13 +4,15 @@
 //! hands a [`Notice`] to the notifiers ([`notify`]: bounded queues, never blocking the caller).
 //! `GET /alarms` lists the board ([`http`]).
 //!
-//! The board lives in the metrics [`Registry`](crate::agent::metrics::Registry), so the
-//! metrics server, the runtime and the sources reach the same one. It is in memory only: an
-//! agent restart forgets the active alarms and the remembered upstreams.
+//! The runtime creates one board per agent and hands it to the metrics server, the sources
+//! and the evaluator; the board reads the metrics registry, never the other way round. It is
+//! in memory only: an agent restart forgets the active alarms and the remembered upstreams.
 
 pub mod body;
+pub mod config;
 pub mod evaluator;
 pub mod http;
+pub mod notice;
 pub mod notify;
 pub mod rule;
 pub mod upstreams;
@@ -18,98 +20,14 @@ pub mod upstreams;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use parking_lot::Mutex;
 
-use crate::agent::config::alarms::{AlarmSeverity, NotifierConfig};
+use crate::agent::alarm::config::{AlarmSeverity, NotifierConfig};
 use crate::agent::metrics::CounterGroup;
+pub use notice::{now_ms, Alarm, AlarmCounter, Notice, NoticeState, UpstreamAlarm, ALARM_COUNTERS};
 use upstreams::{UpstreamChange, UpstreamKey, Upstreams};
-
-/// Counters of the alarm machinery, shown as `ALARMS.notifiers` at `/metrics`.
-pub const ALARM_COUNTERS: &[&str] = &[
-    "AlarmsRaised",
-    "AlarmsCleared",
-    "NotificationsSent",
-    "NotificationsFailed",
-    "NotificationsDropped",
-];
-
-/// The upstream an upstream-gone alarm is about.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UpstreamAlarm {
-    /// The source it used to connect to.
-    pub source: String,
-    /// Who it is.
-    pub key: UpstreamKey,
-}
-
-/// An active alarm.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Alarm {
-    /// Unique among active alarms: the rule's name, or `<source>.upstreamGone[ip/agent/sink]`.
-    pub id: String,
-    /// The rule's name, or `<source>.upstreamGone`.
-    pub name: String,
-    /// How bad.
-    pub severity: AlarmSeverity,
-    /// What it means.
-    pub message: String,
-    /// The agent that raised it.
-    pub agent: String,
-    /// Wall-clock ms since the epoch when it was raised.
-    pub raised_at_ms: u64,
-    /// `COMPONENT.name.Key` of a rule's metric.
-    pub metric: Option<String>,
-    /// The value that raised it.
-    pub value: Option<f64>,
-    /// A rule's threshold.
-    pub threshold: Option<f64>,
-    /// The notifiers it goes to (`None`: all).
-    pub notifiers: Option<Vec<String>>,
-    /// For upstream-gone: who.
-    pub upstream: Option<UpstreamAlarm>,
-}
-
-/// Raised or cleared.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NoticeState {
-    /// `raised`
-    Raised,
-    /// `cleared`
-    Cleared,
-}
-
-impl NoticeState {
-    /// The word in notification bodies.
-    pub fn word(self) -> &'static str {
-        match self {
-            NoticeState::Raised => "raised",
-            NoticeState::Cleared => "cleared",
-        }
-    }
-}
-
-/// One thing to tell the notifiers.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Notice {
-    /// The alarm.
-    pub alarm: Alarm,
-    /// Raised or cleared.
-    pub state: NoticeState,
-    /// When it was cleared.
-    pub cleared_at_ms: Option<u64>,
-    /// The value now (the clearing value when cleared).
-    pub value: Option<f64>,
-}
-
-/// Wall-clock ms since the epoch.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
 
 /// The active alarms of an agent and where their notices go.
 pub struct AlarmBoard {
@@ -181,7 +99,7 @@ impl AlarmBoard {
             }
             active.insert(alarm.id.clone(), alarm.clone());
         }
-        self.counters.add("AlarmsRaised", 1);
+        self.counters.add(AlarmCounter::Raised, 1);
         let u = alarm.upstream.as_ref();
         let (ip, ca, cs) = (
             u.map(|u| u.key.ip.to_string()),
@@ -206,7 +124,7 @@ impl AlarmBoard {
         let Some(alarm) = self.active.lock().remove(id) else {
             return;
         };
-        self.counters.add("AlarmsCleared", 1);
+        self.counters.add(AlarmCounter::Cleared, 1);
         tracing::info!(alarm = %id, value = ?value, "alarm cleared ({why}): {}", alarm.message);
         self.send(Notice {
             alarm,

@@ -16,8 +16,9 @@ use hyper_util::rt::TokioExecutor;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-use super::{body, now_ms, Notice};
-use crate::agent::config::alarms::{NotifierConfig, NotifierKind};
+use super::body;
+use super::notice::{now_ms, AlarmCounter, Notice};
+use crate::agent::alarm::config::{NotifierConfig, NotifierKind};
 use crate::agent::metrics::CounterGroup;
 use crate::agent::stop::{self, Stop, StopHandle};
 
@@ -108,7 +109,7 @@ impl Dispatcher {
                 .as_ref()
                 .is_none_or(|list| list.iter().any(|x| x == name));
             if wanted && w.queue.push(n.clone()) {
-                self.counters.add("NotificationsDropped", 1);
+                self.counters.add(AlarmCounter::NotificationsDropped, 1);
                 tracing::warn!(notifier = %name, max = QUEUE_MAX, "notifier queue full; dropped its oldest notice");
             }
         }
@@ -150,11 +151,11 @@ async fn work(cfg: NotifierConfig, queue: Arc<Queue>, counters: Arc<CounterGroup
             };
             match r {
                 Ok(()) => {
-                    counters.add("NotificationsSent", 1);
+                    counters.add(AlarmCounter::NotificationsSent, 1);
                     break;
                 }
                 Err(e) if attempt >= cfg.retries => {
-                    counters.add("NotificationsFailed", 1);
+                    counters.add(AlarmCounter::NotificationsFailed, 1);
                     tracing::warn!(notifier = %cfg.name, alarm = %n.alarm.id, state = n.state.word(), attempts = attempt + 1, error = %e, "notification not delivered; given up");
                     break;
                 }
@@ -229,8 +230,8 @@ async fn send_once(http: &HttpsClient, cfg: &NotifierConfig, n: &Notice) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::agent::alarm::config::AlarmSeverity;
     use crate::agent::alarm::{Alarm, NoticeState};
-    use crate::agent::config::alarms::AlarmSeverity;
 
     fn notice(i: usize) -> Notice {
         Notice {

@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::agent::config::alarms::{AlarmRule, Trigger};
+use crate::agent::alarm::config::{AlarmRule, Trigger};
 
 /// Most samples a rate window keeps (older ones are thinned: one per window/this).
 pub const RATE_SAMPLES_MAX: usize = 4096;
@@ -162,7 +162,7 @@ impl RateWindow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::config::alarms::AlarmSeverity;
+    use crate::agent::alarm::config::AlarmSeverity;
 
     fn rule(trigger: Trigger, clear: Option<f64>, hold_s: u64, rate: Option<u64>) -> AlarmRule {
         AlarmRule {

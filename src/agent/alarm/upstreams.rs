@@ -49,8 +49,8 @@ impl UpstreamKey {
         };
         UpstreamKey {
             ip,
-            agent: get(crate::agent::sink::avro::META_AGENT),
-            sink: get(crate::agent::sink::avro::META_SINK),
+            agent: get(crate::agent::rpc::meta::META_AGENT),
+            sink: get(crate::agent::rpc::meta::META_SINK),
         }
     }
 

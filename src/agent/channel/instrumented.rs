@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx};
+use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx, Refused};
 use crate::agent::histogram::{self, Histogram};
 use crate::agent::metrics::CounterGroup;
 use sluice_core::Event;
@@ -60,6 +60,24 @@ impl AgentChannel for Instrumented {
 
     fn counters(&self) -> Arc<CounterGroup> {
         self.inner.counters()
+    }
+
+    fn hands_back(&self) -> bool {
+        self.inner.hands_back()
+    }
+
+    /// Times the inner channel's offer as a put commit, and measures its batch.
+    fn offer(&self, events: Vec<Event>) -> BoxFuture<'_, Result<(), Refused>> {
+        let n = events.len() as u64;
+        Box::pin(async move {
+            let start = Instant::now();
+            self.inner.offer(events).await?;
+            if n > 0 {
+                self.h.put_commit.observe_duration(start.elapsed());
+                self.h.put_batch.observe(n);
+            }
+            Ok(())
+        })
     }
 }
 
@@ -122,7 +140,7 @@ impl ChannelTx for InstrumentedTx {
 mod tests {
     use super::*;
     use crate::agent::channel::memory::MemoryChannel;
-    use crate::agent::config::types::MemoryConfig;
+    use crate::agent::channel::memory::MemoryConfig;
 
     fn snapshot(ch: &Instrumented, name: &str) -> (u64, f64) {
         let h = ch

@@ -16,3 +16,7 @@ pub const BYTE_CAPACITY_MAX: u64 = 1 << 50;
 pub const LINE_BYTES_MAX: u64 = sluice_core::RECORD_BYTES_MAX as u64;
 /// Largest per-source connection limit.
 pub const CONNECTIONS_MAX: u64 = 65_536;
+/// Largest batch size accepted anywhere (a limit on memory held by one transaction).
+pub const BATCH_SIZE_MAX: u64 = 1_000_000;
+/// Most worker threads a component may be configured to use.
+pub const THREADS_MAX: u64 = 1024;

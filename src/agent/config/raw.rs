@@ -16,9 +16,9 @@ pub enum Section {
     Sinks,
     /// `sinkgroups`
     SinkGroups,
-    /// `alarms` (Sluice: alarm rules, [`super::alarms`])
+    /// `alarms` (Sluice: alarm rules, `crate::agent::alarm::config`)
     Alarms,
-    /// `notifiers` (Sluice: where alarms are sent, [`super::alarms`])
+    /// `notifiers` (Sluice: where alarms are sent, `crate::agent::alarm::config`)
     Notifiers,
 }
 

@@ -7,6 +7,7 @@
 //! a configuration error naming the key.
 
 mod chain;
+pub mod config;
 mod headers;
 mod millis;
 mod regex_extractor;

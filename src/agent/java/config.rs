@@ -2,7 +2,7 @@
 //! plugin its whole `Context`; Sluice does not know which keys the plugin reads, so none is
 //! reported unknown). `channels`/`channel`, `selector.*` and `interceptors*` stay Sluice's.
 
-use crate::agent::config::ctx::Ctx;
+use crate::agent::config::Ctx;
 
 /// Keys of a component that are the agent's, not the plugin's.
 const AGENT_KEYS: &[&str] = &["type", "channels", "channel"];
@@ -20,8 +20,9 @@ pub struct JavaConfig {
     pub batch_size: usize,
 }
 
-/// Reads a Java component's keys; every key counts as read.
-pub fn parse(cx: &mut Ctx<'_>, class: &str) -> JavaConfig {
+/// Reads a Java component's keys (its class is its `type`); every key counts as read.
+pub fn parse(cx: &mut Ctx<'_>) -> Option<JavaConfig> {
+    let class = cx.get("type")?;
     let keys: Vec<String> = cx.comp().props.keys().cloned().collect();
     let mut props = Vec::with_capacity(keys.len());
     for k in keys {
@@ -38,9 +39,9 @@ pub fn parse(cx: &mut Ctx<'_>, class: &str) -> JavaConfig {
         .and_then(|(_, v)| v.trim().parse::<usize>().ok())
         .filter(|n| *n >= 1)
         .unwrap_or(1);
-    JavaConfig {
+    Some(JavaConfig {
         class: class.trim().to_owned(),
         props,
         batch_size,
-    }
+    })
 }

@@ -1,5 +1,5 @@
 //! A plugin's Flume counters (`SourceCounter`, `SinkCounter`) in the component's Sluice
-//! counter group: Flume's attribute names mapped to the names of `/metrics`, and cumulative
+//! counter group: Flume's attribute names mapped to Sluice's typed counters, and cumulative
 //! counts per JVM run turned into increments, so counts keep growing across restarts.
 
 use std::collections::HashMap;
@@ -7,35 +7,101 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::frame::GroupCounts;
-use crate::agent::metrics::CounterGroup;
+use crate::agent::metrics::{Counter, CounterGroup, SinkCounter, SourceCounter};
 
-/// Flume's attribute names of `SourceCounter` and `SinkCounter` and Sluice's metric names.
-pub const NAMES: &[(&str, &str)] = &[
-    ("src.events.received", "EventReceivedCount"),
-    ("src.events.accepted", "EventAcceptedCount"),
-    ("src.append.received", "AppendReceivedCount"),
-    ("src.append.accepted", "AppendAcceptedCount"),
-    ("src.append-batch.received", "AppendBatchReceivedCount"),
-    ("src.append-batch.accepted", "AppendBatchAcceptedCount"),
-    ("src.open-connection.count", "OpenConnectionCount"),
-    ("src.event.read.fail", "EventReadFail"),
-    ("src.channel.write.fail", "ChannelWriteFail"),
-    ("src.generic.processing.fail", "GenericProcessingFail"),
-    ("sink.connection.creation.count", "ConnectionCreatedCount"),
-    ("sink.connection.closed.count", "ConnectionClosedCount"),
-    ("sink.connection.failed.count", "ConnectionFailedCount"),
-    ("sink.batch.empty", "BatchEmptyCount"),
-    ("sink.batch.underflow", "BatchUnderflowCount"),
-    ("sink.batch.complete", "BatchCompleteCount"),
-    ("sink.event.drain.attempt", "EventDrainAttemptCount"),
-    ("sink.event.drain.sucess", "EventDrainSuccessCount"),
-    ("sink.event.write.fail", "EventWriteFail"),
-    ("sink.channel.read.fail", "ChannelReadFail"),
+/// A Sluice counter a Flume attribute maps to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mapped {
+    /// Of a source's group.
+    Source(SourceCounter),
+    /// Of a sink's group.
+    Sink(SinkCounter),
+}
+
+/// Flume's attribute names of `SourceCounter` and `SinkCounter` and Sluice's counters.
+pub const NAMES: &[(&str, Mapped)] = &[
+    (
+        "src.events.received",
+        Mapped::Source(SourceCounter::EventReceived),
+    ),
+    (
+        "src.events.accepted",
+        Mapped::Source(SourceCounter::EventAccepted),
+    ),
+    (
+        "src.append.received",
+        Mapped::Source(SourceCounter::AppendReceived),
+    ),
+    (
+        "src.append.accepted",
+        Mapped::Source(SourceCounter::AppendAccepted),
+    ),
+    (
+        "src.append-batch.received",
+        Mapped::Source(SourceCounter::AppendBatchReceived),
+    ),
+    (
+        "src.append-batch.accepted",
+        Mapped::Source(SourceCounter::AppendBatchAccepted),
+    ),
+    (
+        "src.open-connection.count",
+        Mapped::Source(SourceCounter::OpenConnection),
+    ),
+    (
+        "src.event.read.fail",
+        Mapped::Source(SourceCounter::EventReadFail),
+    ),
+    (
+        "src.channel.write.fail",
+        Mapped::Source(SourceCounter::ChannelWriteFail),
+    ),
+    (
+        "src.generic.processing.fail",
+        Mapped::Source(SourceCounter::GenericProcessingFail),
+    ),
+    (
+        "sink.connection.creation.count",
+        Mapped::Sink(SinkCounter::ConnectionCreated),
+    ),
+    (
+        "sink.connection.closed.count",
+        Mapped::Sink(SinkCounter::ConnectionClosed),
+    ),
+    (
+        "sink.connection.failed.count",
+        Mapped::Sink(SinkCounter::ConnectionFailed),
+    ),
+    ("sink.batch.empty", Mapped::Sink(SinkCounter::BatchEmpty)),
+    (
+        "sink.batch.underflow",
+        Mapped::Sink(SinkCounter::BatchUnderflow),
+    ),
+    (
+        "sink.batch.complete",
+        Mapped::Sink(SinkCounter::BatchComplete),
+    ),
+    (
+        "sink.event.drain.attempt",
+        Mapped::Sink(SinkCounter::EventDrainAttempt),
+    ),
+    (
+        "sink.event.drain.sucess",
+        Mapped::Sink(SinkCounter::EventDrainSuccess),
+    ),
+    (
+        "sink.event.write.fail",
+        Mapped::Sink(SinkCounter::EventWriteFail),
+    ),
+    (
+        "sink.channel.read.fail",
+        Mapped::Sink(SinkCounter::ChannelReadFail),
+    ),
 ];
 
-/// Sluice's name of a Flume counter attribute.
-pub fn sluice_name(flume: &str) -> Option<&'static str> {
-    NAMES.iter().find(|(f, _)| *f == flume).map(|(_, s)| *s)
+/// Sluice's counter of a Flume counter attribute.
+pub fn sluice_counter(flume: &str) -> Option<Mapped> {
+    NAMES.iter().find(|(f, _)| *f == flume).map(|(_, m)| *m)
 }
 
 /// The counts of one component: the agent counts what passes until the plugin reports
@@ -65,9 +131,9 @@ impl Counts {
     }
 
     /// The agent's own count (ignored once the plugin counts).
-    pub fn own(&self, name: &str, n: u64) {
+    pub fn own<C: Counter>(&self, c: C, n: u64) {
         if !self.plugin_counts.load(Ordering::Relaxed) {
-            self.group.add(name, n);
+            self.group.add(c, n);
         }
     }
 
@@ -76,12 +142,15 @@ impl Counts {
         for g in groups.into_iter().filter(|g| g.kind == self.kind) {
             self.plugin_counts.store(true, Ordering::Relaxed);
             for (attr, v) in g.counts {
-                let Some(name) = sluice_name(&attr) else {
+                let Some(mapped) = sluice_counter(&attr) else {
                     continue;
                 };
                 let prev = self.last.insert((g.name.clone(), attr), v).unwrap_or(0);
                 if v > prev {
-                    self.group.add(name, v - prev);
+                    match mapped {
+                        Mapped::Source(c) => self.group.add(c, v - prev),
+                        Mapped::Sink(c) => self.group.add(c, v - prev),
+                    }
                 }
             }
         }
@@ -105,13 +174,13 @@ mod tests {
         let group = CounterGroup::source();
         let flag = Arc::new(AtomicBool::new(false));
         let mut run1 = Counts::new(group.clone(), "SOURCE", flag.clone());
-        run1.own("EventReceivedCount", 2);
+        run1.own(SourceCounter::EventReceived, 2);
         run1.reported(report(5));
         run1.reported(report(7));
-        run1.own("EventReceivedCount", 100);
-        assert_eq!(group.get("EventReceivedCount"), 2 + 7);
+        run1.own(SourceCounter::EventReceived, 100);
+        assert_eq!(group.count(SourceCounter::EventReceived), 2 + 7);
         let mut run2 = Counts::new(group.clone(), "SOURCE", flag);
         run2.reported(report(3));
-        assert_eq!(group.get("EventReceivedCount"), 2 + 7 + 3);
+        assert_eq!(group.count(SourceCounter::EventReceived), 2 + 7 + 3);
     }
 }

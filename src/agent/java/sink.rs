@@ -17,7 +17,7 @@ use super::frame::{encode_taken, encode_to_jvm, FromJvm, GroupCounts, Role, Stat
 use super::session::{Serve, Spec};
 use super::supervise::supervise;
 use crate::agent::channel::{AgentChannel, BoxFuture, ChannelTx};
-use crate::agent::metrics::CounterGroup;
+use crate::agent::metrics::{CounterGroup, SinkCounter};
 use crate::agent::stop::Stop;
 
 /// Most events one TAKE answers (the shim asks for at most as many).
@@ -65,7 +65,7 @@ impl SinkServe {
                 }
                 Ok(got) => break got,
                 Err(e) => {
-                    self.counts.own("ChannelReadFail", 1);
+                    self.counts.own(SinkCounter::ChannelReadFail, 1);
                     if let Some(tx) = self.tx.take() {
                         tx.rollback().await;
                     }
@@ -74,7 +74,8 @@ impl SinkServe {
             }
         };
         self.taken += got.len();
-        self.counts.own("EventDrainAttemptCount", got.len() as u64);
+        self.counts
+            .own(SinkCounter::EventDrainAttempt, got.len() as u64);
         let frame = encode_taken(&got);
         self.last = got;
         Some(frame)
@@ -123,7 +124,7 @@ impl SinkServe {
         match tx.commit().await {
             Ok(()) => {
                 let n = taken.saturating_sub(unused) as u64;
-                self.counts.own("EventDrainSuccessCount", n);
+                self.counts.own(SinkCounter::EventDrainSuccess, n);
                 done(Status::Ok, String::new())
             }
             Err(e) => done(Status::Error, e.to_string()),
@@ -198,4 +199,33 @@ pub async fn run(
         })
     })
     .await;
+}
+
+/// The typed configuration of a Java sink, as the registry holds it. The runtime runs a Java
+/// sink with [`run`] (its transactions are the plugin's), never through a sink runner, so
+/// [`BuildSink::build`] answers a sink that refuses every batch.
+impl crate::agent::sink::BuildSink for super::config::JavaConfig {
+    fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    fn build(&self, name: &str) -> Box<dyn crate::agent::sink::Sink> {
+        Box::new(NotRunnerDriven(name.to_owned()))
+    }
+}
+
+#[derive(Debug)]
+struct NotRunnerDriven(String);
+
+impl crate::agent::sink::Sink for NotRunnerDriven {
+    fn deliver(
+        &mut self,
+        _events: Vec<Event>,
+    ) -> BoxFuture<'_, Result<crate::agent::sink::Delivery, crate::agent::sink::SinkError>> {
+        let e = crate::agent::sink::SinkError {
+            sink: self.0.clone(),
+            message: "a Java sink takes in its own transactions, not from a sink runner".into(),
+        };
+        Box::pin(std::future::ready(Err(e)))
+    }
 }

@@ -11,7 +11,7 @@ use super::frame::{encode_to_jvm, FromJvm, GroupCounts, Role, Status, ToJvm};
 use super::session::{Serve, Spec};
 use super::supervise::supervise;
 use crate::agent::channel::{AgentChannelError, BoxFuture};
-use crate::agent::metrics::CounterGroup;
+use crate::agent::metrics::{CounterGroup, SourceCounter};
 use crate::agent::router::ChannelProcessor;
 use crate::agent::stop::Stop;
 
@@ -28,16 +28,16 @@ impl Serve for SourceServe {
                 return Some(encode_to_jvm(&ToJvm::TxDone(Status::Error, m)));
             };
             let n = events.len() as u64;
-            self.counts.own("EventReceivedCount", n);
-            self.counts.own("AppendBatchReceivedCount", 1);
+            self.counts.own(SourceCounter::EventReceived, n);
+            self.counts.own(SourceCounter::AppendBatchReceived, 1);
             let answer = match self.router.process(events).await {
                 Ok(()) => {
-                    self.counts.own("EventAcceptedCount", n);
-                    self.counts.own("AppendBatchAcceptedCount", 1);
+                    self.counts.own(SourceCounter::EventAccepted, n);
+                    self.counts.own(SourceCounter::AppendBatchAccepted, 1);
                     ToJvm::PutDone(Status::Ok, String::new())
                 }
                 Err(e) => {
-                    self.counts.own("ChannelWriteFail", 1);
+                    self.counts.own(SourceCounter::ChannelWriteFail, 1);
                     let status = match e.source {
                         AgentChannelError::Full { .. } => Status::Full,
                         _ => Status::Error,
@@ -81,4 +81,26 @@ pub async fn run(
         })
     })
     .await;
+}
+
+impl crate::agent::source::BuildSource for super::config::JavaConfig {
+    fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    fn run(&self, ctx: crate::agent::source::SourceCtx) -> crate::agent::source::SourceTask {
+        let cfg = self.clone();
+        Box::pin(async move {
+            run(
+                cfg.class,
+                ctx.name,
+                cfg.props,
+                ctx.router,
+                ctx.counters,
+                ctx.stop,
+            )
+            .await;
+            Ok(())
+        })
+    }
 }

@@ -1,6 +1,6 @@
 //! What the `kafka` sink, source and channel share: client properties (Flume's Java client
 //! keys translated to librdkafka's, [`props`]), the Flume event format on Kafka records
-//! ([`format`]), and a client context that logs librdkafka's messages through `tracing`
+//! ([`format`]), keys the sink and channel read alike ([`keys`]), and a client context that logs librdkafka's messages through `tracing`
 //! with the component's name ([`context`]).
 //!
 //! The client is librdkafka 2.3 through the `rdkafka` crate, built from its bundled source
@@ -8,6 +8,7 @@
 
 pub mod context;
 pub mod format;
+pub mod keys;
 pub mod props;
 
 pub use context::LogContext;

@@ -5,6 +5,7 @@
 //! Types, keys and defaults are Flume's: `default` (one sink), `failover` (`priority.<sink>`,
 //! `maxpenalty`) and `load_balance` (`selector`, `backoff`, `selector.maxTimeOut`).
 
+pub mod config;
 mod failover;
 mod load_balance;
 

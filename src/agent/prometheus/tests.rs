@@ -6,7 +6,7 @@ use crate::agent::histogram::PUT_BATCH;
 fn registry() -> Registry {
     let r = Registry::for_agent("a1");
     let ch = CounterGroup::channel();
-    ch.add("EventPutSuccessCount", 5);
+    ch.add(crate::agent::metrics::ChannelCounter::PutSuccess, 5);
     ch.set_gauges(Box::new(|| {
         vec![
             ("ChannelSize", "3".to_owned()),

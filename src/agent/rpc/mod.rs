@@ -1,5 +1,8 @@
 //! RPC connections to other agents: the async edges around the pure codecs of
 //! [`crate::wire`]. [`avro_client`] is the client used by the avro sink and the
-//! `avro-client` / `bench --rpc avro` tools.
+//! `avro-client` / `bench --rpc avro` tools; [`meta`] the call metadata keys a Sluice sink
+//! sends and an avro source reads back.
 
 pub mod avro_client;
+pub mod meta;
+pub mod thrift_client;

@@ -106,7 +106,7 @@ mod tests {
     fn the_ring_keeps_the_newest_samples_and_only_charted_values() {
         let r = Registry::for_agent("a1");
         let g = CounterGroup::channel();
-        g.add("EventPutSuccessCount", 4);
+        g.add(crate::agent::metrics::ChannelCounter::PutSuccess, 4);
         r.register("c1", g);
         let h = History::default();
         for _ in 0..SAMPLES_MAX + 3 {

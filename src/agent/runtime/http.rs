@@ -36,6 +36,8 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use super::history::{History, SAMPLE_INTERVAL};
+use super::telemetry::Telemetry;
+use crate::agent::alarm::AlarmBoard;
 use crate::agent::metrics::Registry;
 use crate::agent::prometheus::{self, Format};
 use crate::agent::stop::Stop;
@@ -64,6 +66,7 @@ pub const STATUS_PAGE: &str = include_str!("status.html");
 #[derive(Debug)]
 struct State {
     registry: Arc<Registry>,
+    alarms: Arc<AlarmBoard>,
     history: History,
 }
 
@@ -73,14 +76,16 @@ struct State {
 pub async fn serve(
     bind: &str,
     port: u16,
-    registry: Arc<Registry>,
+    telemetry: impl Into<Telemetry>,
     mut stop: Stop,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let Telemetry { metrics, alarms } = telemetry.into();
     let listener = TcpListener::bind((bind, port)).await?;
     let addr = listener.local_addr()?;
     let slots = Arc::new(Semaphore::new(CONNECTIONS_MAX));
     let state = Arc::new(State {
-        registry,
+        registry: metrics,
+        alarms,
         history: History::default(),
     });
     let sampler = {
@@ -179,7 +184,7 @@ fn route(req: &Request<Incoming>, state: &State) -> (StatusCode, &'static str, S
         req.method(),
         req.uri().path(),
         req.uri().query(),
-        &state.registry,
+        &state.alarms,
     ) {
         return r;
     }

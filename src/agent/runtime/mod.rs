@@ -7,10 +7,12 @@
 //! shutdown ends within [`SHUTDOWN_BOUND`] whatever peers do. A reload that fails (a new
 //! channel cannot open) rolls back to the configuration that was running.
 
+pub mod alarm_task;
 pub mod history;
 pub mod http;
 pub mod rlimit;
 pub mod supervise;
+pub mod telemetry;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -19,16 +21,19 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::agent::channel::{self, AgentChannel, AgentChannelError};
-use crate::agent::config::{AgentConfig, ChannelConfig};
+use crate::agent::alarm::AlarmBoard;
+use crate::agent::channel::{AgentChannel, AgentChannelError};
 use crate::agent::metrics::{CounterGroup, Registry};
 use crate::agent::processor::SinkProcessorConfig;
 use crate::agent::router::ChannelProcessor;
 use crate::agent::sink::poison::PoisonHandler;
-use crate::agent::sink::{runner, Sink};
+use crate::agent::sink::runner;
 use crate::agent::source::ready::{self, Ready, ReadyWait};
-use crate::agent::source::{self, SourceCtx};
+use crate::agent::source::SourceCtx;
+use crate::agent::topology::{AgentConfig, ChannelConfig};
+use alarm_task::AlarmTask;
 use supervise::Supervised;
+pub use telemetry::Telemetry;
 
 /// How long sources get to finish the batch they are putting when asked to stop.
 pub const SOURCE_STOP_GRACE: Duration = Duration::from_secs(3);
@@ -53,6 +58,7 @@ struct RunningChannel {
 pub struct Agent {
     cfg: AgentConfig,
     registry: Arc<Registry>,
+    board: Arc<AlarmBoard>,
     channels: BTreeMap<String, RunningChannel>,
     /// Sink runners by unit: an ungrouped sink's name or `group:<name>`.
     runners: BTreeMap<String, Supervised>,
@@ -84,23 +90,32 @@ impl Agent {
     /// start (the file channel refuses to open on damage its recovery policy does not allow).
     pub async fn start(
         cfg: AgentConfig,
-        registry: Arc<Registry>,
+        telemetry: impl Into<Telemetry>,
     ) -> Result<Agent, AgentChannelError> {
-        let registry_for_alarms = registry.clone();
+        let Telemetry {
+            metrics: registry,
+            alarms: board,
+        } = telemetry.into();
         let mut agent = Agent {
             cfg: AgentConfig {
                 name: cfg.name.clone(),
                 ..AgentConfig::default()
             },
+            alarms: AlarmTask::start(&registry, &board, &cfg.name),
             registry,
+            board,
             channels: BTreeMap::new(),
             runners: BTreeMap::new(),
             sources: BTreeMap::new(),
             ready: BTreeMap::new(),
-            alarms: AlarmTask::start(&registry_for_alarms, &cfg.name),
         };
         agent.converge(cfg).await?;
         Ok(agent)
+    }
+
+    /// The agent's alarm board.
+    pub fn alarm_board(&self) -> Arc<AlarmBoard> {
+        self.board.clone()
     }
 
     /// The configuration in force.
@@ -138,14 +153,8 @@ impl Agent {
             if self.channels.get(n).is_some_and(|rc| rc.cfg == *cc) {
                 continue;
             }
-            let crate::agent::config::ChannelKind::File(fc) = &cc.kind else {
-                continue;
-            };
-            let dirs = std::iter::once(&fc.checkpoint_dir)
-                .chain(fc.backup_checkpoint_dir.iter())
-                .chain(fc.data_dirs.iter());
-            for d in dirs {
-                std::fs::create_dir_all(d).map_err(|source| AgentChannelError::Prepare {
+            for d in cc.kind.dirs() {
+                std::fs::create_dir_all(&d).map_err(|source| AgentChannelError::Prepare {
                     channel: n.clone(),
                     path: d.clone(),
                     source,
@@ -223,7 +232,7 @@ impl Agent {
             if self.channels.contains_key(n) {
                 continue;
             }
-            let ch = channel::open(n, &cc.kind).await?;
+            let ch = cc.kind.open(n).await?;
             self.registry.register(n, ch.counters());
             tracing::info!(channel = %n, "channel started");
             self.channels.insert(
@@ -244,7 +253,7 @@ impl Agent {
                 self.start_source(n);
             }
         }
-        self.alarms.apply(&self.registry, new);
+        self.alarms.apply(&self.registry, &self.board, new);
         Ok(())
     }
 
@@ -267,7 +276,8 @@ impl Agent {
                 sc.dead_letter.clone(),
             ));
         }
-        if let [(s, crate::agent::config::SinkKind::Java(jc), ch, counters, _)] = members.as_slice()
+        if let [(s, crate::agent::registry::SinkKind::Java(jc), ch, counters, _)] =
+            members.as_slice()
         {
             // A Java sink runs its own loop: its transactions are the plugin's (agent::java).
             let (s, jc, ch, counters) = (s.clone(), jc.clone(), ch.clone(), counters.clone());
@@ -303,7 +313,7 @@ impl Agent {
                 .iter()
                 .map(|(s, kind, ch, counters, dead_letter)| {
                     let unit = runner::SinkUnit {
-                        sink: Sink::new(s, kind),
+                        sink: kind.build(s),
                         channel: ch.clone(),
                         batch_size: kind.batch_size(),
                         counters: counters.clone(),
@@ -334,7 +344,7 @@ impl Agent {
         let counters = CounterGroup::source();
         self.registry.register(name, counters.clone());
         let source_name = name.to_owned();
-        let alarms = self.registry.alarms();
+        let alarms = self.board.clone();
         let (ready, wait) = Ready::new();
         self.ready.insert(name.to_owned(), wait);
         let sup = Supervised::spawn(format!("source {name}"), move |stop| {
@@ -355,7 +365,7 @@ impl Agent {
                         alarms,
                         ready: ready.clone(),
                     };
-                    source::run(sc.kind, ctx).await.map_err(|e| e.to_string())
+                    sc.kind.run(ctx).await.map_err(|e| e.to_string())
                 };
                 run.await.inspect_err(|e| ready.failed(e))
             }
@@ -383,64 +393,6 @@ impl Agent {
         stop_all("sink runner", runners, RUNNER_STOP_GRACE).await;
         close_all(std::mem::take(&mut self.channels).into_iter().collect()).await;
         self.alarms.stop().await;
-    }
-}
-
-/// The agent's alarm evaluator ([`crate::agent::alarm::evaluator`]) and its configuration.
-#[derive(Debug)]
-struct AlarmTask {
-    cfg: tokio::sync::watch::Sender<crate::agent::config::alarms::AlarmsConfig>,
-    stop: crate::agent::stop::StopHandle,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl AlarmTask {
-    fn start(registry: &Arc<Registry>, agent: &str) -> Self {
-        let (cfg, rx) = tokio::sync::watch::channel(Default::default());
-        let (stop, stopped) = crate::agent::stop::channel();
-        let task = tokio::spawn(crate::agent::alarm::evaluator::run(
-            registry.clone(),
-            agent.to_owned(),
-            rx,
-            stopped,
-        ));
-        AlarmTask { cfg, stop, task }
-    }
-
-    /// Hands the alarm configuration of `new` to the task; forgets the upstreams of RPC
-    /// sources no longer configured.
-    fn apply(&self, registry: &Registry, new: &AgentConfig) {
-        self.cfg.send_if_modified(|c| {
-            let changed = *c != new.alarms;
-            if changed {
-                *c = new.alarms.clone();
-            }
-            changed
-        });
-        let rpc_sources = new
-            .sources
-            .iter()
-            .filter(|(_, s)| matches!(s.kind, crate::agent::config::SourceKind::Avro(_)))
-            .map(|(n, _)| n.clone())
-            .collect();
-        registry.alarms().retain_upstream_sources(&rpc_sources);
-        // `ALARMS.notifiers` shows only where alarms are configured, so Flume's tools reading
-        // `/metrics` of an agent without alarms see exactly Flume's component types.
-        if new.alarms.rules.is_empty() && new.alarms.notifiers.is_empty() {
-            registry.remove("ALARMS", "notifiers");
-        } else {
-            registry.register("notifiers", registry.alarms().counters());
-        }
-    }
-
-    async fn stop(self) {
-        self.stop.stop();
-        if tokio::time::timeout(Duration::from_millis(500), self.task)
-            .await
-            .is_err()
-        {
-            tracing::warn!("the alarm task did not stop in time");
-        }
     }
 }
 

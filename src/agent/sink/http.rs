@@ -105,7 +105,7 @@ impl HttpConfig {
 }
 
 /// Reads an `http` sink's properties.
-pub fn build(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
+pub fn parse(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
     let endpoint = cx
         .required("endpoint")
         .and_then(|e| match e.parse::<hyper::Uri>() {
@@ -277,6 +277,30 @@ impl HttpSink {
     /// The poison events of the last `deliver`.
     pub fn take_poisoned(&mut self) -> Vec<Poisoned> {
         std::mem::take(&mut self.poisoned)
+    }
+}
+
+impl crate::agent::sink::Sink for HttpSink {
+    fn take_poisoned(&mut self) -> Vec<crate::agent::sink::Poisoned> {
+        HttpSink::take_poisoned(self)
+    }
+
+    fn deliver(
+        &mut self,
+        events: Vec<Event>,
+    ) -> crate::agent::channel::BoxFuture<'_, Result<Delivery, SinkError>> {
+        Box::pin(async move { HttpSink::deliver(self, &events).await })
+    }
+}
+
+impl crate::agent::sink::BuildSink for HttpConfig {
+    /// One event per take transaction, as in Flume.
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    fn build(&self, name: &str) -> Box<dyn crate::agent::sink::Sink> {
+        Box::new(HttpSink::new(name, self.clone()))
     }
 }
 

@@ -4,8 +4,24 @@
 //! Header keys and values come from peers: their control characters are escaped (`\n`,
 //! `\u{1b}`), so an event cannot forge a log line or drive the terminal.
 
+use crate::agent::config::limits::LINE_BYTES_MAX;
+use crate::agent::config::Ctx;
 use crate::agent::log_text::escape;
 use sluice_core::Event;
+
+/// `logger` sink settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoggerConfig {
+    /// `maxBytesToLog` (default 16): body bytes shown per event.
+    pub max_bytes_to_log: usize,
+}
+
+/// Reads a `logger` sink's keys.
+pub fn parse(cx: &mut Ctx<'_>) -> Option<LoggerConfig> {
+    Some(LoggerConfig {
+        max_bytes_to_log: cx.usize("maxBytesToLog", 16, 0, LINE_BYTES_MAX),
+    })
+}
 
 /// The logger sink.
 #[derive(Debug)]
@@ -68,6 +84,29 @@ fn hex_dump(data: &[u8]) -> String {
         }
     }
     out
+}
+
+impl crate::agent::sink::Sink for LoggerSink {
+    fn deliver(
+        &mut self,
+        events: Vec<Event>,
+    ) -> crate::agent::channel::BoxFuture<
+        '_,
+        Result<crate::agent::sink::Delivery, crate::agent::sink::SinkError>,
+    > {
+        LoggerSink::deliver(self, &events);
+        Box::pin(std::future::ready(Ok(crate::agent::sink::Delivery::Done)))
+    }
+}
+
+impl crate::agent::sink::BuildSink for LoggerConfig {
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    fn build(&self, name: &str) -> Box<dyn crate::agent::sink::Sink> {
+        Box::new(LoggerSink::new(name, self.max_bytes_to_log))
+    }
 }
 
 #[cfg(test)]

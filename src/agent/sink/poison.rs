@@ -19,8 +19,20 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 
-use crate::agent::metrics::CounterGroup;
+use crate::agent::config::Ctx;
+use crate::agent::metrics::{CounterGroup, SinkCounter};
 use sluice_core::Event;
+
+/// A sink's `deadLetter.directory` (Sluice, any sink type): where its poison events are
+/// written; unset, they are dropped (counted and logged).
+pub fn dead_letter_dir(cx: &mut Ctx<'_>) -> Option<PathBuf> {
+    let dir = cx.get("deadLetter.directory")?;
+    if dir.trim().is_empty() {
+        cx.error("deadLetter.directory", "must not be empty");
+        return None;
+    }
+    Some(PathBuf::from(dir))
+}
 
 /// An event a sink can never deliver, with why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,9 +182,9 @@ impl PoisonHandler {
             }
             _ => (poisoned, false),
         };
-        counters.add("EventPoisonCount", n);
+        counters.add(SinkCounter::EventPoison, n);
         if written {
-            counters.add("EventDeadLetterCount", n);
+            counters.add(SinkCounter::EventDeadLetter, n);
         }
         let now = Instant::now();
         if self

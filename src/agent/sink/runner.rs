@@ -34,8 +34,10 @@ use std::time::{Duration, Instant};
 
 use super::poison::PoisonHandler;
 use super::{Acks, Delivery, Sink};
+use crate::agent::backoff::Backoff;
 use crate::agent::channel::{AgentChannel, ChannelTx};
 use crate::agent::metrics::CounterGroup;
+use crate::agent::metrics::SinkCounter;
 use crate::agent::processor::SinkPolicy;
 use crate::agent::stop::Stop;
 
@@ -47,14 +49,11 @@ pub const FAIL_BACKOFF_MAX: Duration = Duration::from_secs(5);
 pub const IDLE_BACKOFF_STEP: Duration = Duration::from_millis(100);
 /// Longest backoff while the channel is empty.
 pub const IDLE_BACKOFF_MAX: Duration = Duration::from_secs(1);
-/// Most take transactions of one runner open at once: one whose take commits while the next
-/// is taken and delivered. 1 makes rounds serial (take, deliver, commit).
-pub const PIPELINE_DEPTH: usize = 2;
-const _: () = assert!(PIPELINE_DEPTH >= 1);
+pub use super::contract::PIPELINE_DEPTH;
 
 /// Delivered batches kept waiting for their commit while the next batch is taken: one less
 /// than the sink's depth ([`Sink::pipeline_depth`]).
-fn delivered_max(sink: &Sink) -> usize {
+fn delivered_max(sink: &dyn Sink) -> usize {
     sink.pipeline_depth().max(1) - 1
 }
 
@@ -62,7 +61,7 @@ fn delivered_max(sink: &Sink) -> usize {
 #[derive(Debug)]
 pub struct SinkUnit {
     /// The sink.
-    pub sink: Sink,
+    pub sink: Box<dyn Sink>,
     /// The channel it reads.
     pub channel: Arc<dyn AgentChannel>,
     /// Events per take transaction.
@@ -120,7 +119,7 @@ async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
     let events = match tx.take_up_to(u.batch_size).await {
         Ok(e) => e,
         Err(e) => {
-            c.add("ChannelReadFail", 1);
+            c.add(SinkCounter::ChannelReadFail, 1);
             tracing::warn!(sink = name, error = %e, "take failed");
             tx.rollback().await;
             return Batch::Failed;
@@ -128,15 +127,15 @@ async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
     };
     let n = events.len() as u64;
     if n == 0 {
-        c.add("BatchEmptyCount", 1);
+        c.add(SinkCounter::BatchEmpty, 1);
         let _ = tx.commit().await;
         return Batch::Empty;
     }
-    c.add("EventDrainAttemptCount", n);
+    c.add(SinkCounter::EventDrainAttempt, n);
     if events.len() < u.batch_size {
-        c.add("BatchUnderflowCount", 1);
+        c.add(SinkCounter::BatchUnderflow, 1);
     } else {
-        c.add("BatchCompleteCount", 1);
+        c.add(SinkCounter::BatchComplete, 1);
     }
     let delivered = u.sink.deliver(events).await;
     let poisoned = u.sink.take_poisoned();
@@ -145,7 +144,7 @@ async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
             let acks = u.sink.take_acks();
             let bad = poisoned.len() as u64;
             if let Err(e) = u.poison.handle(poisoned, c).await {
-                c.add("EventWriteFail", 1);
+                c.add(SinkCounter::EventWriteFail, 1);
                 tracing::error!(sink = name, error = %e,
                     "poison events not set aside; rolling back the batch (its delivered events come again)");
                 drop(acks);
@@ -164,7 +163,7 @@ async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
             )
         }
         Err(e) => {
-            c.add("EventWriteFail", 1);
+            c.add(SinkCounter::EventWriteFail, 1);
             tracing::warn!(sink = name, error = %e, "delivery failed; rolling back");
             tx.rollback().await;
             Batch::Failed
@@ -178,7 +177,7 @@ async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
 async fn commit(mut d: Delivered) -> Settled {
     if let Some(Acks(acks)) = d.acks.take() {
         if let Err(e) = acks.await {
-            d.counters.add("EventWriteFail", 1);
+            d.counters.add(SinkCounter::EventWriteFail, 1);
             tracing::warn!(sink = %d.sink, error = %e, events = d.events,
                 "delivery not acknowledged; rolling back");
             return Settled::Unacknowledged(d);
@@ -186,11 +185,11 @@ async fn commit(mut d: Delivered) -> Settled {
     }
     match d.tx.commit().await {
         Ok(()) => {
-            d.counters.add("EventDrainSuccessCount", d.events);
+            d.counters.add(SinkCounter::EventDrainSuccess, d.events);
             Settled::Committed
         }
         Err(e) => {
-            d.counters.add("ChannelReadFail", 1);
+            d.counters.add(SinkCounter::ChannelReadFail, 1);
             tracing::warn!(sink = %d.sink, error = %e, events = d.events,
                 "commit of take failed; the delivered batch will be delivered again");
             Settled::CommitFailed
@@ -233,7 +232,7 @@ async fn drain(pending: &mut VecDeque<Delivered>, policy: &mut SinkPolicy) -> bo
 /// One round on sink `name`: take and deliver a batch while the oldest delivered batch (if
 /// the pipeline is full) commits. The new batch joins `pending`.
 async fn round(name: &str, u: &mut SinkUnit, pending: &mut VecDeque<Delivered>) -> Outcome {
-    let delivered_max = delivered_max(&u.sink);
+    let delivered_max = delivered_max(&*u.sink);
     let oldest = if pending.len() >= delivered_max {
         pending.pop_front()
     } else {
@@ -288,8 +287,8 @@ pub async fn run(
         u.sink.attach(u.counters.clone(), stop.clone());
     }
     let mut pending: VecDeque<Delivered> = VecDeque::with_capacity(PIPELINE_DEPTH);
-    let mut fail_backoff = Duration::ZERO;
-    let mut idle_backoff = Duration::ZERO;
+    let mut fail_backoff = Backoff::linear(FAIL_BACKOFF_STEP, FAIL_BACKOFF_MAX);
+    let mut idle_backoff = Backoff::linear(IDLE_BACKOFF_STEP, IDLE_BACKOFF_MAX);
     while !stop.is_set() {
         let order = policy.order(Instant::now());
         let mut outcome = Outcome::Failed;
@@ -311,8 +310,8 @@ pub async fn run(
             }
         }
         if outcome == Outcome::Ready {
-            fail_backoff = Duration::ZERO;
-            idle_backoff = Duration::ZERO;
+            fail_backoff.reset();
+            idle_backoff.reset();
             continue;
         }
         if !drain(&mut pending, &mut policy).await {
@@ -321,15 +320,14 @@ pub async fn run(
         let pause = match outcome {
             Outcome::Ready => Duration::ZERO,
             Outcome::Empty => {
-                fail_backoff = Duration::ZERO;
-                idle_backoff = (idle_backoff + IDLE_BACKOFF_STEP).min(IDLE_BACKOFF_MAX);
-                idle_backoff
+                fail_backoff.reset();
+                idle_backoff.failed()
             }
             Outcome::BackOff | Outcome::Failed => {
-                idle_backoff = Duration::ZERO;
-                fail_backoff = (fail_backoff + FAIL_BACKOFF_STEP).min(FAIL_BACKOFF_MAX);
-                tracing::debug!(runner = %runner, backoff_ms = fail_backoff.as_millis() as u64, "backing off");
-                fail_backoff
+                idle_backoff.reset();
+                let wait = fail_backoff.failed();
+                tracing::debug!(runner = %runner, backoff_ms = wait.as_millis() as u64, "backing off");
+                wait
             }
         };
         for (name, u) in units.iter_mut() {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::agent::channel::memory::MemoryChannel;
-use crate::agent::config::types::MemoryConfig;
+use crate::agent::channel::memory::MemoryConfig;
 use crate::agent::processor::{
     FailoverConfig, FailoverPolicy, LoadBalanceConfig, LoadBalancePolicy, Selection,
 };
@@ -42,7 +42,7 @@ fn unit(sink: &ScriptedSink, ch: Arc<dyn AgentChannel>) -> (SinkUnit, Arc<Counte
     let counters = CounterGroup::sink();
     (
         SinkUnit {
-            sink: Sink::Scripted(sink.clone()),
+            sink: Box::new(sink.clone()),
             channel: ch,
             batch_size: BATCH,
             counters: counters.clone(),

@@ -139,6 +139,23 @@ impl ScriptedSink {
     }
 }
 
+impl crate::agent::sink::Sink for ScriptedSink {
+    fn take_poisoned(&mut self) -> Vec<crate::agent::sink::Poisoned> {
+        ScriptedSink::take_poisoned(self)
+    }
+
+    fn deliver(
+        &mut self,
+        events: Vec<Event>,
+    ) -> crate::agent::channel::BoxFuture<'_, Result<Delivery, SinkError>> {
+        Box::pin(ScriptedSink::deliver(self, events))
+    }
+
+    fn take_acks(&mut self) -> Option<Acks> {
+        ScriptedSink::take_acks(self)
+    }
+}
+
 /// A memory channel whose take commits fail for the listed numbers (transactions that took
 /// events are numbered as they take, which is the order the runner commits them); a failed
 /// commit rolls the takes back, as the file channel does.

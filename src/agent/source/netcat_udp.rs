@@ -7,8 +7,33 @@
 
 use super::udp::{self, DATAGRAM_BYTES_MAX};
 use super::{SourceCtx, SourceError};
-use crate::agent::config::net::NetcatUdpConfig;
+use crate::agent::config::Ctx;
 use sluice_core::Event;
+
+/// `netcatudp` settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetcatUdpConfig {
+    /// `bind` (default all interfaces).
+    pub bind: String,
+    /// `port`.
+    pub port: u16,
+    /// `remoteAddressHeader` (Flume's code reads `remoteAddress`; both are accepted): header
+    /// that gets the sender as `/ip:port`.
+    pub remote_address_header: Option<String>,
+}
+
+/// Reads a `netcatudp` source's keys.
+pub fn parse(cx: &mut Ctx<'_>) -> Option<NetcatUdpConfig> {
+    let port = cx.port("port");
+    let header = cx
+        .get("remoteAddressHeader")
+        .or_else(|| cx.get("remoteAddress"));
+    Some(NetcatUdpConfig {
+        bind: cx.get("bind").unwrap_or_else(|| "0.0.0.0".into()),
+        remote_address_header: header,
+        port: port?,
+    })
+}
 
 /// Receives datagrams until stopped.
 pub async fn run(cfg: NetcatUdpConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
@@ -43,4 +68,18 @@ pub fn lines(datagram: &[u8]) -> impl Iterator<Item = &[u8]> {
         .split(|&b| b == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
         .filter(|l| !l.is_empty())
+}
+
+impl crate::agent::source::BuildSource for NetcatUdpConfig {
+    fn listens(&self) -> bool {
+        true
+    }
+
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    fn run(&self, ctx: crate::agent::source::SourceCtx) -> crate::agent::source::SourceTask {
+        Box::pin(run(self.clone(), ctx))
+    }
 }

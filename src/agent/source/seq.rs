@@ -2,8 +2,25 @@
 //! `totalEvents`. A batch that is not accepted is retried, so no number is skipped.
 
 use super::{SourceCtx, SourceError};
-use crate::agent::config::types::SeqConfig;
+use crate::agent::config::Ctx;
 use sluice_core::Event;
+
+/// `seq` source settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeqConfig {
+    /// `totalEvents` (default `i64::MAX`, as Flume's `Long.MAX_VALUE`).
+    pub total_events: u64,
+    /// `batchSize` (default 1).
+    pub batch_size: usize,
+}
+
+/// Reads a `seq` source's keys.
+pub fn parse(cx: &mut Ctx<'_>) -> Option<SeqConfig> {
+    Some(SeqConfig {
+        total_events: cx.u64("totalEvents", i64::MAX as u64, 0, i64::MAX as u64),
+        batch_size: cx.batch_size("batchSize", 1),
+    })
+}
 
 /// Runs until `totalEvents` were sent and then idles until stopped.
 pub async fn run(cfg: SeqConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
@@ -21,4 +38,14 @@ pub async fn run(cfg: SeqConfig, mut ctx: SourceCtx) -> Result<(), SourceError> 
     }
     ctx.stop.wait().await;
     Ok(())
+}
+
+impl crate::agent::source::BuildSource for SeqConfig {
+    fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    fn run(&self, ctx: crate::agent::source::SourceCtx) -> crate::agent::source::SourceTask {
+        Box::pin(run(self.clone(), ctx))
+    }
 }

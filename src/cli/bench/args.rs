@@ -72,12 +72,13 @@ pub struct BenchArgs {
     /// No progress line on stderr.
     #[arg(long)]
     pub quiet: bool,
-    /// Measure RPC ingest instead of a channel: `avro` (see `--target`; `--putters` is the
-    /// number of connections, `--channel` the in-process agent's channel).
+    /// Measure RPC ingest instead of a channel: `avro` or `thrift` (compact protocol) (see
+    /// `--target`; `--putters` is the number of connections, `--channel` the in-process
+    /// agent's channel).
     #[arg(long)]
     pub rpc: Option<RpcKind>,
-    /// `HOST:PORT` of a running avro source; without it an agent is started in process
-    /// (avro source -> `--channel` -> null sink).
+    /// `HOST:PORT` of a running avro or thrift source; without it an agent is started in
+    /// process (avro or thrift source -> `--channel` -> null sink).
     #[arg(long, requires = "rpc")]
     pub target: Option<String>,
 }
@@ -87,6 +88,18 @@ pub struct BenchArgs {
 pub enum RpcKind {
     /// Flume's Avro RPC.
     Avro,
+    /// Flume's Thrift RPC (framed, compact protocol).
+    Thrift,
+}
+
+impl RpcKind {
+    /// The source type that speaks it.
+    pub fn name(self) -> &'static str {
+        match self {
+            RpcKind::Avro => "avro",
+            RpcKind::Thrift => "thrift",
+        }
+    }
 }
 
 /// Which side(s) of the channel run.

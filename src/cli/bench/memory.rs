@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 use sluice::agent::channel::memory::MemoryChannel;
+use sluice::agent::channel::memory::MemoryConfig;
 use sluice::agent::channel::AgentChannel;
-use sluice::agent::config::types::MemoryConfig;
 use sluice_core::Event;
 
 use super::queue::{BenchQueue, QueueCounters};

@@ -1,6 +1,7 @@
-//! `sluice bench --rpc avro`: RPC ingest through Sluice's avro client. With `--target
-//! HOST:PORT` it drives a running source (Sluice's or Flume's); without, it starts an agent in
-//! process (avro source on loopback -> `--channel memory|file` -> null sink) and drives that,
+//! `sluice bench --rpc avro|thrift`: RPC ingest through Sluice's avro or thrift client. With
+//! `--target HOST:PORT` it drives a running source (Sluice's or Flume's); without, it starts an
+//! agent in process (avro or thrift source on loopback -> `--channel memory|file` -> null
+//! sink) and drives that,
 //! so the figures cover client, source, channel and sink on the same cores. `--putters` is
 //! the number of connections, each with one call in flight. Each connection resends one
 //! prepared batch, so event generation costs nothing. The report is the channel bench's:
@@ -13,12 +14,13 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use hdrhistogram::Histogram;
 use parking_lot::Mutex;
-use sluice::agent::config;
 use sluice::agent::metrics::Registry;
 use sluice::agent::rpc::avro_client::{AvroClient, AvroClientConfig, RpcError};
+use sluice::agent::rpc::thrift_client::{ThriftClient, ThriftClientConfig, ThriftRpcError};
 use sluice::agent::runtime::Agent;
+use sluice::agent::topology as config;
 
-use super::args::{BenchArgs, ChannelKind, Stop};
+use super::args::{BenchArgs, ChannelKind, RpcKind, Stop};
 use super::payload::Payload;
 use super::report::{Latency, PhaseReport, Rates, Report};
 use super::{resources, scratch, table};
@@ -28,7 +30,45 @@ const LATENCY_NS_MAX: u64 = 600_000_000_000;
 /// Pause after a FAILED answer (a full channel) before the batch is sent again.
 const FAILED_PAUSE: Duration = Duration::from_millis(10);
 
-/// Runs `--rpc avro`.
+/// One connection of either protocol.
+enum Client {
+    Avro(AvroClient),
+    Thrift(ThriftClient),
+}
+
+/// A call answered other than `OK` (resent after a pause), or broken.
+enum CallError {
+    Status,
+    Other(anyhow::Error),
+}
+
+impl Client {
+    async fn connect(kind: RpcKind, target: &str) -> anyhow::Result<Client> {
+        Ok(match kind {
+            RpcKind::Avro => {
+                Client::Avro(AvroClient::connect(target, AvroClientConfig::default()).await?)
+            }
+            RpcKind::Thrift => {
+                Client::Thrift(ThriftClient::connect(target, ThriftClientConfig::default()).await?)
+            }
+        })
+    }
+
+    async fn append_batch(&mut self, events: &[sluice_core::Event]) -> Result<(), CallError> {
+        match self {
+            Client::Avro(c) => c.append_batch(events).await.map_err(|e| match e {
+                RpcError::Status { .. } => CallError::Status,
+                e => CallError::Other(anyhow::Error::new(e)),
+            }),
+            Client::Thrift(c) => c.append_batch(events).await.map_err(|e| match e {
+                ThriftRpcError::Status { .. } => CallError::Status,
+                e => CallError::Other(anyhow::Error::new(e)),
+            }),
+        }
+    }
+}
+
+/// Runs `--rpc avro|thrift`.
 pub fn run(args: &BenchArgs) -> anyhow::Result<i32> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -68,9 +108,10 @@ async fn start_agent(
     };
     let text = format!(
         "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n\
-         a1.sources.r1.type = avro\na1.sources.r1.bind = 127.0.0.1\na1.sources.r1.port = {port}\n\
+         a1.sources.r1.type = {source}\na1.sources.r1.bind = 127.0.0.1\na1.sources.r1.port = {port}\n\
          a1.sources.r1.channels = c1\n{channel}\
-         a1.sinks.k1.type = null\na1.sinks.k1.channel = c1\na1.sinks.k1.batchSize = {tc}\n"
+         a1.sinks.k1.type = null\na1.sinks.k1.channel = c1\na1.sinks.k1.batchSize = {tc}\n",
+        source = args.rpc.unwrap_or(RpcKind::Avro).name()
     );
     let loaded = config::load(&text, "a1", &[]);
     let Some(cfg) = loaded.config else {
@@ -95,13 +136,13 @@ async fn run_async(args: &BenchArgs) -> anyhow::Result<i32> {
             (Some(a), t)
         }
     };
-    let cfg = AvroClientConfig::default();
+    let kind = args.rpc.unwrap_or(RpcKind::Avro);
     let mut clients = Vec::new();
     for _ in 0..connections {
         let mut last = None;
         // The in-process source may take a moment to listen.
         for _ in 0..50 {
-            match AvroClient::connect(&target, cfg).await {
+            match Client::connect(kind, &target).await {
                 Ok(c) => {
                     last = Some(Ok(c));
                     break;
@@ -161,11 +202,11 @@ async fn run_async(args: &BenchArgs) -> anyhow::Result<i32> {
                             sent.fetch_add(n as u64, Ordering::Relaxed);
                             break;
                         }
-                        Err(RpcError::Status { .. }) => {
+                        Err(CallError::Status) => {
                             failed.fetch_add(1, Ordering::Relaxed);
                             tokio::time::sleep(FAILED_PAUSE).await;
                         }
-                        Err(e) => return Err(anyhow::Error::new(e).context("appendBatch")),
+                        Err(CallError::Other(e)) => return Err(e.context("appendBatch")),
                     }
                 }
             }
@@ -213,13 +254,13 @@ async fn run_async(args: &BenchArgs) -> anyhow::Result<i32> {
     };
     let channel = match (&args.target, args.channel) {
         (Some(_), _) => "remote".to_owned(),
-        (None, ChannelKind::Memory) => "avro source -> memory".to_owned(),
-        (None, ChannelKind::File) => "avro source -> file".to_owned(),
+        (None, ChannelKind::Memory) => format!("{} source -> memory", kind.name()),
+        (None, ChannelKind::File) => format!("{} source -> file", kind.name()),
     };
     let report = Report {
         channel,
         workload: serde_json::json!({
-            "rpc": "avro",
+            "rpc": kind.name(),
             "target": target,
             "in_process_agent": args.target.is_none(),
             "batch": batch,

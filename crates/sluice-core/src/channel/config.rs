@@ -156,6 +156,118 @@ pub const KNOWN_KEYS: &[&str] = &[
     "recycleSegments",
 ];
 
+/// What one key does to the configuration (`k` the key, for messages; `v` its trimmed value).
+type ApplyKey = fn(&mut FileChannelConfig, &str, &str, &mut Vec<String>) -> Result<(), ConfigError>;
+
+/// Every key the file channel reads and what it does: [`KNOWN_KEYS`] (and `type`) as a table.
+/// Numbers go through `apply_number`, which checks their ranges.
+const KEY_TABLE: &[(&str, ApplyKey)] = &[
+    ("type", |_, _, _, _| Ok(())),
+    ("checkpointDir", |c, _, v, _| {
+        c.checkpoint_dir = PathBuf::from(v);
+        Ok(())
+    }),
+    ("dataDirs", apply_data_dirs),
+    ("useDualCheckpoints", |c, k, v, _| {
+        c.use_dual_checkpoints = parse_bool(k, v)?;
+        Ok(())
+    }),
+    ("backupCheckpointDir", |c, _, v, _| {
+        c.backup_checkpoint_dir = Some(PathBuf::from(v));
+        Ok(())
+    }),
+    ("checkpointOnClose", |c, k, v, _| {
+        c.checkpoint_on_close = parse_bool(k, v)?;
+        Ok(())
+    }),
+    ("fsyncPerTransaction", |c, k, v, _| {
+        c.fsync_per_transaction = parse_bool(k, v)?;
+        Ok(())
+    }),
+    ("recoveryPolicy", |c, k, v, _| {
+        c.recovery_policy = RecoveryPolicy::parse(v).ok_or_else(|| {
+            err(
+                k,
+                format!("expected tolerate-tail, strict or salvage, got {v:?}"),
+            )
+        })?;
+        Ok(())
+    }),
+    ("directIo", |c, k, v, _| {
+        c.direct_io = DirectIo::parse(v)
+            .ok_or_else(|| err(k, format!("expected auto, true or false, got {v:?}")))?;
+        Ok(())
+    }),
+    ("tailCacheSize", |c, k, v, _| {
+        let n = parse_i64(k, v)?;
+        if n < 0 {
+            return Err(err(k, format!("must not be negative, got {n}")));
+        }
+        at_most(k, n, 0, TAIL_CACHE_BYTES_MAX)?;
+        c.tail_cache_bytes = n as u64;
+        Ok(())
+    }),
+    ("groupCommitLeaders", |c, k, v, _| {
+        let n = parse_i64(k, v)?;
+        if n < 1 {
+            return Err(err(
+                k,
+                format!("must be between 1 and {LEADERS_MAX}, got {n}"),
+            ));
+        }
+        at_most(k, n, 1, LEADERS_MAX as u64)?;
+        c.group_commit_leaders = n as usize;
+        Ok(())
+    }),
+    ("recycleSegments", |c, k, v, _| {
+        let n = parse_i64(k, v)?;
+        if n < 0 {
+            return Err(err(k, format!("must not be negative, got {n}")));
+        }
+        at_most(k, n, 0, RECYCLE_SEGMENTS_MAX)?;
+        // At most RECYCLE_SEGMENTS_MAX (checked just above).
+        c.recycle_segments = usize::try_from(n).unwrap_or(RECYCLE_SEGMENTS_DEFAULT);
+        Ok(())
+    }),
+    ("capacity", apply_numeric),
+    ("transactionCapacity", apply_numeric),
+    ("checkpointInterval", apply_numeric),
+    ("maxFileSize", apply_numeric),
+    ("minimumRequiredSpace", apply_numeric),
+    ("keep-alive", apply_numeric),
+    ("fsyncInterval", apply_numeric),
+];
+
+/// `dataDirs`: a comma-separated list of at least one directory.
+fn apply_data_dirs(
+    c: &mut FileChannelConfig,
+    k: &str,
+    v: &str,
+    _: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    let dirs: Vec<PathBuf> = v
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .collect();
+    if dirs.is_empty() {
+        return Err(err(k, "needs at least one directory"));
+    }
+    c.data_dirs = dirs;
+    Ok(())
+}
+
+/// A numeric key: parsed, then range-checked by `apply_number`.
+fn apply_numeric(
+    c: &mut FileChannelConfig,
+    k: &str,
+    v: &str,
+    warnings: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    c.apply_number(k, parse_i64(k, v)?, warnings)
+}
+
 /// Flume keys accepted for compatibility that change nothing in Sluice.
 pub const IGNORED_KEYS: &[&str] = &[
     "use-log-replay-v1",
@@ -203,89 +315,28 @@ impl FileChannelConfig {
         Ok((c, warnings))
     }
 
-    /// Applies one key: the directories and flags here, numbers in [`Self::apply_number`].
+    /// Applies one key: a row of [`KEY_TABLE`], an ignored Flume key (a warning), a refused
+    /// `encryption.*` key, or an unknown key (a warning).
     fn apply_key(
         &mut self,
         k: &str,
         v: &str,
         warnings: &mut Vec<String>,
     ) -> Result<(), ConfigError> {
-        match k {
-            "type" => {}
-            "checkpointDir" => self.checkpoint_dir = PathBuf::from(v),
-            "dataDirs" => {
-                let dirs: Vec<PathBuf> = v
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(PathBuf::from)
-                    .collect();
-                if dirs.is_empty() {
-                    return Err(err(k, "needs at least one directory"));
-                }
-                self.data_dirs = dirs;
-            }
-            "useDualCheckpoints" => self.use_dual_checkpoints = parse_bool(k, v)?,
-            "backupCheckpointDir" => self.backup_checkpoint_dir = Some(PathBuf::from(v)),
-            "checkpointOnClose" => self.checkpoint_on_close = parse_bool(k, v)?,
-            "fsyncPerTransaction" => self.fsync_per_transaction = parse_bool(k, v)?,
-            "recoveryPolicy" => {
-                self.recovery_policy = RecoveryPolicy::parse(v).ok_or_else(|| {
-                    err(
-                        k,
-                        format!("expected tolerate-tail, strict or salvage, got {v:?}"),
-                    )
-                })?
-            }
-            "directIo" => {
-                self.direct_io = DirectIo::parse(v)
-                    .ok_or_else(|| err(k, format!("expected auto, true or false, got {v:?}")))?
-            }
-            "tailCacheSize" => {
-                let n = parse_i64(k, v)?;
-                if n < 0 {
-                    return Err(err(k, format!("must not be negative, got {n}")));
-                }
-                at_most(k, n, 0, TAIL_CACHE_BYTES_MAX)?;
-                self.tail_cache_bytes = n as u64;
-            }
-            "groupCommitLeaders" => {
-                let n = parse_i64(k, v)?;
-                if n < 1 {
-                    return Err(err(
-                        k,
-                        format!("must be between 1 and {LEADERS_MAX}, got {n}"),
-                    ));
-                }
-                at_most(k, n, 1, LEADERS_MAX as u64)?;
-                self.group_commit_leaders = n as usize;
-            }
-            "recycleSegments" => {
-                let n = parse_i64(k, v)?;
-                if n < 0 {
-                    return Err(err(k, format!("must not be negative, got {n}")));
-                }
-                at_most(k, n, 0, RECYCLE_SEGMENTS_MAX)?;
-                // At most RECYCLE_SEGMENTS_MAX (checked just above).
-                self.recycle_segments = usize::try_from(n).unwrap_or(RECYCLE_SEGMENTS_DEFAULT);
-            }
-            "capacity"
-            | "transactionCapacity"
-            | "checkpointInterval"
-            | "maxFileSize"
-            | "minimumRequiredSpace"
-            | "keep-alive"
-            | "fsyncInterval" => self.apply_number(k, parse_i64(k, v)?, warnings)?,
-            _ if IGNORED_KEYS.contains(&k) => warnings.push(format!(
+        if let Some((_, apply)) = KEY_TABLE.iter().find(|(key, _)| *key == k) {
+            return apply(self, k, v, warnings);
+        }
+        if IGNORED_KEYS.contains(&k) {
+            warnings.push(format!(
                 "{k} is accepted for Flume compatibility and ignored"
-            )),
-            _ if k.starts_with("encryption.") => {
-                return Err(err(
-                    k,
-                    "encryption of the file channel is not supported yet",
-                ))
-            }
-            _ => warnings.push(format!("unknown file channel key {k} ignored")),
+            ));
+        } else if k.starts_with("encryption.") {
+            return Err(err(
+                k,
+                "encryption of the file channel is not supported yet",
+            ));
+        } else {
+            warnings.push(format!("unknown file channel key {k} ignored"));
         }
         Ok(())
     }

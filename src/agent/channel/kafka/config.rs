@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
-use crate::agent::config::build::BATCH_SIZE_MAX;
 use crate::agent::config::ctx::Ctx;
+use crate::agent::config::limits::BATCH_SIZE_MAX;
 use crate::agent::config::limits::DURATION_MS_MAX;
+use crate::agent::kafka::keys::{partition, MESSAGE_TIMEOUT_MS_DEFAULT};
 use crate::agent::kafka::ClientProps;
-use crate::agent::sink::kafka::config::{partition, MESSAGE_TIMEOUT_MS_DEFAULT};
 
 /// Flume's `kafka.topic` default for the channel.
 pub const TOPIC_DEFAULT: &str = "flume-channel";
@@ -38,7 +38,7 @@ pub struct KafkaChannelConfig {
 }
 
 /// Reads a `kafka` channel's keys; `None` after an error (reported through `cx`).
-pub fn build(cx: &mut Ctx<'_>) -> Option<KafkaChannelConfig> {
+pub fn parse(cx: &mut Ctx<'_>) -> Option<KafkaChannelConfig> {
     let servers = cx.required("kafka.bootstrap.servers");
     let mut producer = ClientProps::default();
     producer.read_prefix(cx, "kafka.producer.");

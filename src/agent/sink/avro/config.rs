@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use crate::agent::config::build::BATCH_SIZE_MAX;
 use crate::agent::config::ctx::Ctx;
+use crate::agent::config::limits::BATCH_SIZE_MAX;
 use crate::agent::config::limits::DURATION_S_MAX;
 
 /// Flume's `batch-size` default.
@@ -71,7 +71,7 @@ impl AvroSinkConfig {
 }
 
 /// Reads an `avro` sink's keys; `None` after an error (reported through `cx`).
-pub fn build(cx: &mut Ctx<'_>) -> Option<AvroSinkConfig> {
+pub fn parse(cx: &mut Ctx<'_>) -> Option<AvroSinkConfig> {
     let agent = cx
         .comp()
         .key_prefix

@@ -24,9 +24,13 @@ use tokio::time::Instant;
 
 pub use config::AvroSinkConfig;
 
+use super::reconnect::Reconnect;
 use super::SinkError;
+use crate::agent::backoff::Backoff;
 use crate::agent::metrics::CounterGroup;
+use crate::agent::metrics::SinkCounter;
 use crate::agent::rpc::avro_client::{AvroClient, AvroClientConfig};
+pub use crate::agent::rpc::meta::{META_AGENT, META_SINK};
 use crate::agent::stop::Stop;
 use sluice_core::Event;
 
@@ -35,10 +39,6 @@ pub const STOP_GRACE: Duration = Duration::from_secs(2);
 /// While the connection stays down, a warning is repeated this often (attempts in between
 /// log at debug level).
 pub const DOWN_WARN_EVERY: Duration = Duration::from_secs(60);
-/// Call metadata key naming the sending agent.
-pub const META_AGENT: &str = "sluice.agent";
-/// Call metadata key naming the sending sink.
-pub const META_SINK: &str = "sluice.sink";
 
 /// One `avro` sink.
 #[derive(Debug)]
@@ -48,9 +48,8 @@ pub struct AvroSink {
     addr: String,
     client: Option<AvroClient>,
     connected_at: Option<Instant>,
-    /// No connect attempt before this instant (the reconnect backoff).
-    next_attempt: Option<Instant>,
-    backoff: Duration,
+    /// When the next connect attempt may start (250 ms doubling to `max-reconnect-backoff`).
+    reconnect: Reconnect,
     failed_attempts: u64,
     last_warn: Option<Instant>,
     /// Wall-clock ms since the connection is down; 0 while up (or never tried).
@@ -71,14 +70,15 @@ impl AvroSink {
     /// A sink that connects on its first [`prepare`](Self::prepare).
     pub fn new(name: &str, cfg: AvroSinkConfig) -> Self {
         let addr = cfg.addr();
+        let backoff =
+            Backoff::doubling(config::RECONNECT_BACKOFF_INITIAL, cfg.reconnect_backoff_max);
         AvroSink {
             name: name.to_owned(),
             cfg,
             addr,
             client: None,
             connected_at: None,
-            next_attempt: None,
-            backoff: Duration::ZERO,
+            reconnect: Reconnect::new(backoff),
             failed_attempts: 0,
             last_warn: None,
             down_since_ms: Arc::new(AtomicU64::new(0)),
@@ -125,7 +125,7 @@ impl AvroSink {
 
     fn close(&mut self, why: &str) {
         if self.client.take().is_some() {
-            self.counters.add("ConnectionClosedCount", 1);
+            self.counters.add(SinkCounter::ConnectionClosed, 1);
             tracing::debug!(sink = %self.name, addr = %self.addr, why, "connection closed");
         }
         self.connected_at = None;
@@ -137,13 +137,7 @@ impl AvroSink {
         let _ =
             self.down_since_ms
                 .compare_exchange(0, now_ms(), Ordering::Relaxed, Ordering::Relaxed);
-        self.backoff = if self.backoff.is_zero() {
-            config::RECONNECT_BACKOFF_INITIAL
-        } else {
-            self.backoff * 2
-        }
-        .min(self.cfg.reconnect_backoff_max);
-        self.next_attempt = Some(Instant::now() + self.backoff);
+        self.reconnect.failed(Instant::now());
     }
 
     /// Makes sure a connection is open before a batch is taken: reuses the open one (unless
@@ -165,12 +159,12 @@ impl AvroSink {
             }
         }
         let now = Instant::now();
-        if let Some(at) = self.next_attempt.filter(|at| *at > now) {
+        if let Some(left) = self.reconnect.wait_left(now) {
             return Err(self.err(format!(
                 "connection to {} is down (for {} ms); next attempt in {} ms",
                 self.addr,
                 self.down_for().as_millis(),
-                (at - now).as_millis()
+                left.as_millis()
             )));
         }
         let cfg = AvroClientConfig {
@@ -193,7 +187,7 @@ impl AvroSink {
                     (META_SINK.to_owned(), self.name.clone().into_bytes()),
                 ]);
                 client.record_latency(self.counters.histogram(&crate::agent::histogram::RPC_CALL));
-                self.counters.add("ConnectionCreatedCount", 1);
+                self.counters.add(SinkCounter::ConnectionCreated, 1);
                 let down = self.down_for();
                 if self.failed_attempts > 0 || !down.is_zero() {
                     tracing::info!(sink = %self.name, addr = %self.addr, down_ms = down.as_millis() as u64, failed_attempts = self.failed_attempts, "reconnected");
@@ -203,8 +197,7 @@ impl AvroSink {
                 self.client = Some(client);
                 self.connected_at = Some(Instant::now());
                 self.down_since_ms.store(0, Ordering::Relaxed);
-                self.backoff = Duration::ZERO;
-                self.next_attempt = None;
+                self.reconnect.connected();
                 self.failed_attempts = 0;
                 self.last_warn = None;
                 Ok(())
@@ -213,7 +206,7 @@ impl AvroSink {
                 Err(self.err(format!("stopping; connect to {} abandoned", self.addr)))
             }
             Err(e) => {
-                self.counters.add("ConnectionFailedCount", 1);
+                self.counters.add(SinkCounter::ConnectionFailed, 1);
                 self.failed_attempts += 1;
                 self.failed("connect failed");
                 let warn = self
@@ -267,6 +260,46 @@ impl AvroSink {
     /// Closes the connection.
     pub fn stop(&mut self) {
         self.close("sink stopped");
+    }
+}
+
+impl crate::agent::sink::Sink for AvroSink {
+    fn attach(&mut self, counters: Arc<CounterGroup>, stop: Stop) {
+        AvroSink::attach(self, counters, stop);
+    }
+
+    fn prepare(&mut self) -> crate::agent::channel::BoxFuture<'_, Result<(), SinkError>> {
+        Box::pin(AvroSink::prepare(self))
+    }
+
+    fn deliver(
+        &mut self,
+        events: Vec<Event>,
+    ) -> crate::agent::channel::BoxFuture<'_, Result<crate::agent::sink::Delivery, SinkError>> {
+        Box::pin(async move {
+            AvroSink::deliver(self, &events)
+                .await
+                .map(|()| crate::agent::sink::Delivery::Done)
+        })
+    }
+
+    fn stop(&mut self) -> crate::agent::channel::BoxFuture<'_, ()> {
+        AvroSink::stop(self);
+        Box::pin(std::future::ready(()))
+    }
+}
+
+impl crate::agent::sink::BuildSink for AvroSinkConfig {
+    fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    fn batch_key(&self) -> &'static str {
+        "batch-size"
+    }
+
+    fn build(&self, name: &str) -> Box<dyn crate::agent::sink::Sink> {
+        Box::new(AvroSink::new(name, self.clone()))
     }
 }
 

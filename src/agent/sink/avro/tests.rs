@@ -11,11 +11,10 @@ use tokio::net::TcpListener;
 
 use super::*;
 use crate::agent::channel::memory::MemoryChannel;
+use crate::agent::channel::memory::MemoryConfig;
 use crate::agent::channel::AgentChannel;
-use crate::agent::config::types::MemoryConfig;
 use crate::agent::processor::SinkPolicy;
 use crate::agent::sink::runner::{self, SinkUnit};
-use crate::agent::sink::Sink;
 use crate::wire::avro::call::CallLimits;
 use crate::wire::avro::server::{Action, ServerConn};
 use crate::wire::avro::{encode_frame, FrameLimits, FrameReader, KnownClients, Status};
@@ -288,7 +287,7 @@ async fn the_runner_retries_a_refused_batch_until_the_downstream_accepts_it() {
     units.insert(
         "k1".to_owned(),
         SinkUnit {
-            sink: Sink::Avro(Box::new(AvroSink::new("k1", sink_config(port)))),
+            sink: Box::new(AvroSink::new("k1", sink_config(port))),
             channel: ch.clone(),
             batch_size: 4,
             counters: counters.clone(),
@@ -332,7 +331,7 @@ async fn stop_abandons_a_call_the_downstream_never_answers_and_keeps_the_batch()
     units.insert(
         "k1".to_owned(),
         SinkUnit {
-            sink: Sink::Avro(Box::new(AvroSink::new("k1", cfg))),
+            sink: Box::new(AvroSink::new("k1", cfg)),
             channel: ch.clone(),
             batch_size: 4,
             counters: CounterGroup::sink(),
@@ -389,7 +388,8 @@ fn call_metadata_names_the_agent_and_the_sink() {
 
 #[test]
 fn avro_sink_keys_have_flumes_defaults_and_deflate_is_refused() {
-    use crate::agent::config::{load, SinkKind};
+    use crate::agent::registry::SinkKind;
+    use crate::agent::topology::load;
     let base = "a1.channels = c1\na1.channels.c1.type = memory\na1.sinks = k1\n\
                 a1.sinks.k1.channel = c1\na1.sinks.k1.type = avro\n";
     let text = format!("{base}a1.sinks.k1.hostname = collector\na1.sinks.k1.port = 4141\n");

@@ -102,7 +102,7 @@ pub struct HdfsConfig {
 
 /// Reads an `hdfs` sink's properties: every key, whatever was refused before it (an error
 /// is reported through `cx`, and the settings then only serve the configuration's checks).
-pub fn build(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
+pub fn parse(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
     let path = cx.required("hdfs.path").and_then(|p| local_path(cx, &p));
     if let Some(p) = &path {
         if let Err(e) = PathTemplate::parse(p) {

@@ -204,3 +204,42 @@ impl HdfsSink {
         self.run(|_| Ok(())).await
     }
 }
+
+impl crate::agent::sink::Sink for HdfsSink {
+    fn take_poisoned(&mut self) -> Vec<crate::agent::sink::Poisoned> {
+        HdfsSink::take_poisoned(self)
+    }
+
+    fn deliver(
+        &mut self,
+        events: Vec<Event>,
+    ) -> crate::agent::channel::BoxFuture<'_, Result<crate::agent::sink::Delivery, SinkError>> {
+        Box::pin(async move {
+            HdfsSink::deliver(self, events)
+                .await
+                .map(|()| crate::agent::sink::Delivery::Done)
+        })
+    }
+
+    fn tick(&mut self) -> crate::agent::channel::BoxFuture<'_, Result<(), SinkError>> {
+        Box::pin(HdfsSink::tick(self))
+    }
+
+    fn stop(&mut self) -> crate::agent::channel::BoxFuture<'_, ()> {
+        Box::pin(self.close())
+    }
+}
+
+impl crate::agent::sink::BuildSink for HdfsConfig {
+    fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    fn batch_key(&self) -> &'static str {
+        "hdfs.batchSize"
+    }
+
+    fn build(&self, name: &str) -> Box<dyn crate::agent::sink::Sink> {
+        Box::new(HdfsSink::new(name, self.clone()))
+    }
+}

@@ -8,8 +8,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::agent::config::build::BATCH_SIZE_MAX;
 use crate::agent::config::ctx::Ctx;
+use crate::agent::config::limits::BATCH_SIZE_MAX;
+use crate::agent::kafka::keys::{partition, MESSAGE_TIMEOUT_MS_DEFAULT};
 use crate::agent::kafka::ClientProps;
 
 /// Flume's `kafka.topic` default.
@@ -18,9 +19,6 @@ pub const TOPIC_DEFAULT: &str = "default-flume-topic";
 pub const BATCH_SIZE_DEFAULT: u64 = 100;
 /// Flume's `kafka.producer.acks` default (the leader only; `all` is the lossless choice).
 pub const ACKS_DEFAULT: &str = "1";
-/// librdkafka's `message.timeout.ms` default: how long a record may wait for its
-/// acknowledgement, retries included.
-pub const MESSAGE_TIMEOUT_MS_DEFAULT: u64 = 300_000;
 
 /// `kafka` sink settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,7 +49,7 @@ pub struct KafkaSinkConfig {
 }
 
 /// Reads a `kafka` sink's keys; `None` after an error (reported through `cx`).
-pub fn build(cx: &mut Ctx<'_>) -> Option<KafkaSinkConfig> {
+pub fn parse(cx: &mut Ctx<'_>) -> Option<KafkaSinkConfig> {
     deprecated(cx, "brokerList", "kafka.bootstrap.servers");
     deprecated(cx, "topic", "kafka.topic");
     deprecated(cx, "batchSize", "flumeBatchSize");
@@ -111,12 +109,6 @@ pub fn build(cx: &mut Ctx<'_>) -> Option<KafkaSinkConfig> {
         kafka_headers,
         delivery_timeout: Duration::from_millis(timeout_ms) + Duration::from_secs(10),
     })
-}
-
-/// A partition number key (0..=i32::MAX).
-pub fn partition(cx: &mut Ctx<'_>, key: &str) -> Option<i32> {
-    cx.get(key)?;
-    Some(cx.u64(key, 0, 0, i32::MAX as u64) as i32)
 }
 
 /// Flume 1.6's names: refused with the new name, as Flume 1.7+ only warns but a silently

@@ -27,8 +27,8 @@
 
 pub mod acks;
 pub mod config;
+pub mod placement;
 
-use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -38,13 +38,18 @@ use rdkafka::producer::{BaseRecord, ThreadedProducer};
 
 pub use acks::{BatchAcks, SinkContext};
 pub use config::KafkaSinkConfig;
+pub use placement::{placement, substitute, Placement};
 
 use super::{Acks, Poisoned, SinkError};
 use crate::agent::failpoint;
 use crate::agent::kafka::{format, LogContext};
-use crate::agent::metrics::CounterGroup;
+use crate::agent::metrics::{CounterGroup, SinkCounter};
 use crate::agent::stop::Stop;
 use sluice_core::Event;
+
+/// Take transactions open at once on a kafka sink (its [`crate::agent::sink::Sink::pipeline_depth`]):
+/// the broker's round trip and the producer's batching overlap several batches.
+pub const KAFKA_PIPELINE_DEPTH: usize = 4;
 
 /// How long the batches in flight may still wait for acknowledgements after the stop signal
 /// (one grace for all of them, counted from when the first saw the signal).
@@ -78,17 +83,6 @@ impl std::fmt::Debug for KafkaSink {
     }
 }
 
-/// Where and how one event goes.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Placement<'a> {
-    /// The topic (borrowed from the configuration unless a header picks or fills it).
-    pub topic: Cow<'a, str>,
-    /// The partition, if fixed.
-    pub partition: Option<i32>,
-    /// The record timestamp in ms, if given.
-    pub timestamp_ms: Option<i64>,
-}
-
 impl KafkaSink {
     /// A sink whose producer is created on the first [`prepare`](Self::prepare).
     pub fn new(name: &str, cfg: KafkaSinkConfig) -> Self {
@@ -119,9 +113,9 @@ impl KafkaSink {
         }
     }
 
-    fn count(&self, name: &str) {
+    fn count(&self, counter: SinkCounter) {
         if let Some(c) = &self.counters {
-            c.add(name, 1);
+            c.add(counter, 1);
         }
     }
 
@@ -136,12 +130,12 @@ impl KafkaSink {
         };
         match self.cfg.client.client_config(&[]).create_with_context(ctx) {
             Ok(p) => {
-                self.count("ConnectionCreatedCount");
+                self.count(SinkCounter::ConnectionCreated);
                 self.producer = Some(p);
                 Ok(())
             }
             Err(e) => {
-                self.count("ConnectionFailedCount");
+                self.count(SinkCounter::ConnectionFailed);
                 Err(self.error(format!("cannot create the Kafka producer: {e}")))
             }
         }
@@ -288,7 +282,7 @@ impl KafkaSink {
     /// committed, so the channel still holds them).
     pub fn stop(&mut self) {
         if self.producer.take().is_some() {
-            self.count("ConnectionClosedCount");
+            self.count(SinkCounter::ConnectionClosed);
         }
     }
 }
@@ -328,63 +322,56 @@ async fn wait_acks(
     }
 }
 
-/// The topic, partition and timestamp of one event, as Flume's `KafkaSink` picks them. A
-/// partition or timestamp header that is not a number is ignored with a warning (Flume
-/// would fail the batch forever).
-pub fn placement<'a>(cfg: &'a KafkaSinkConfig, e: &'a Event) -> Placement<'a> {
-    let topic = match e.headers.get(&cfg.topic_header) {
-        Some(t) if cfg.allow_topic_override && !t.is_empty() => Cow::Borrowed(t.as_str()),
-        _ => substitute(&cfg.topic, e),
-    };
-    let partition = cfg
-        .partition_id_header
-        .as_ref()
-        .and_then(|h| e.headers.get(h))
-        .and_then(|v| match v.trim().parse::<i32>() {
-            Ok(p) if p >= 0 => Some(p),
-            _ => {
-                tracing::warn!(value = %v, "partition header is not a partition number; ignored");
-                None
-            }
+impl crate::agent::sink::Sink for KafkaSink {
+    fn take_poisoned(&mut self) -> Vec<crate::agent::sink::Poisoned> {
+        KafkaSink::take_poisoned(self)
+    }
+
+    fn attach(&mut self, counters: Arc<CounterGroup>, stop: Stop) {
+        KafkaSink::attach(self, counters, stop);
+    }
+
+    fn prepare(&mut self) -> crate::agent::channel::BoxFuture<'_, Result<(), SinkError>> {
+        Box::pin(KafkaSink::prepare(self))
+    }
+
+    fn deliver(
+        &mut self,
+        events: Vec<Event>,
+    ) -> crate::agent::channel::BoxFuture<'_, Result<crate::agent::sink::Delivery, SinkError>> {
+        Box::pin(async move {
+            KafkaSink::deliver(self, &events)
+                .await
+                .map(|()| crate::agent::sink::Delivery::Done)
         })
-        .or(cfg.default_partition_id);
-    let timestamp_ms = cfg
-        .timestamp_header
-        .as_ref()
-        .and_then(|h| e.headers.get(h))
-        .and_then(|v| v.trim().parse::<i64>().ok());
-    Placement {
-        topic,
-        partition,
-        timestamp_ms,
+    }
+
+    fn pipeline_depth(&self) -> usize {
+        KAFKA_PIPELINE_DEPTH
+    }
+
+    fn take_acks(&mut self) -> Option<Acks> {
+        KafkaSink::take_acks(self)
+    }
+
+    fn stop(&mut self) -> crate::agent::channel::BoxFuture<'_, ()> {
+        KafkaSink::stop(self);
+        Box::pin(std::future::ready(()))
     }
 }
 
-/// `%{name}` replaced by header `name` (empty when absent), as Flume's topic escapes.
-pub fn substitute<'a>(template: &'a str, e: &Event) -> Cow<'a, str> {
-    if !template.contains("%{") {
-        return Cow::Borrowed(template);
+impl crate::agent::sink::BuildSink for KafkaSinkConfig {
+    fn batch_size(&self) -> usize {
+        self.batch_size
     }
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(i) = rest.find("%{") {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 2..];
-        match after.find('}') {
-            Some(j) => {
-                if let Some(v) = e.headers.get(&after[..j]) {
-                    out.push_str(v);
-                }
-                rest = &after[j + 1..];
-            }
-            None => {
-                out.push_str(&rest[i..]);
-                rest = "";
-            }
-        }
+
+    fn batch_key(&self) -> &'static str {
+        "flumeBatchSize"
     }
-    out.push_str(rest);
-    Cow::Owned(out)
+
+    fn build(&self, name: &str) -> Box<dyn crate::agent::sink::Sink> {
+        Box::new(KafkaSink::new(name, self.clone()))
+    }
 }
 
 #[cfg(test)]

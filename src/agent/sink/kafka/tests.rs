@@ -1,7 +1,7 @@
 //! Unit tests of the `kafka` sink's per-record choices and its configuration.
 
 use super::*;
-use crate::agent::config::{load, AgentConfig};
+use crate::agent::topology::{load, AgentConfig};
 
 /// The configuration, or every problem as `key: message` lines.
 pub(crate) fn parse(text: &str, agent: &str) -> Result<AgentConfig, String> {
@@ -24,7 +24,7 @@ fn cfg(extra: &str) -> KafkaSinkConfig {
     );
     let c = parse(&text, "a").unwrap();
     match &c.sinks["k"].kind {
-        crate::agent::config::SinkKind::Kafka(k) => (**k).clone(),
+        crate::agent::registry::SinkKind::Kafka(k) => (**k).clone(),
         other => panic!("not a kafka sink: {other:?}"),
     }
 }

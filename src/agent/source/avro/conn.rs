@@ -16,6 +16,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use super::decode::{self, Decoded, Failed};
 use super::{bad_input, read, Shared};
 use crate::agent::alarm::upstreams::UpstreamKey;
+use crate::agent::metrics::SourceCounter;
 use crate::agent::source::SourceCtx;
 use crate::wire::avro::call::CallLimits;
 use crate::wire::avro::server::ServerConn;
@@ -82,7 +83,7 @@ where
                 (reply, true)
             }
             Ok(Decoded::Busy { call, cost }) => {
-                ctx.counters.add("ChannelWriteFail", 1);
+                ctx.counters.add(SourceCounter::ChannelWriteFail, 1);
                 tracing::warn!(source = %ctx.name, %peer, decoded_bytes = cost, "avro call answered FAILED: its events would not fit the source's decoded budget within request-timeout (max-inflight-bytes)");
                 let reply = ServerConn::status_reply(call.handshake, Status::Failed);
                 (reply.to_vec(), false)
@@ -152,28 +153,28 @@ async fn put(ctx: &SourceCtx, batch: bool, events: Vec<sluice_core::Event>) -> S
     let c = &ctx.counters;
     c.add(
         if batch {
-            "AppendBatchReceivedCount"
+            SourceCounter::AppendBatchReceived
         } else {
-            "AppendReceivedCount"
+            SourceCounter::AppendReceived
         },
         1,
     );
-    c.add("EventReceivedCount", n);
+    c.add(SourceCounter::EventReceived, n);
     match ctx.router.process(events).await {
         Ok(()) => {
             c.add(
                 if batch {
-                    "AppendBatchAcceptedCount"
+                    SourceCounter::AppendBatchAccepted
                 } else {
-                    "AppendAcceptedCount"
+                    SourceCounter::AppendAccepted
                 },
                 1,
             );
-            c.add("EventAcceptedCount", n);
+            c.add(SourceCounter::EventAccepted, n);
             Status::Ok
         }
         Err(e) => {
-            c.add("ChannelWriteFail", 1);
+            c.add(SourceCounter::ChannelWriteFail, 1);
             tracing::warn!(source = %ctx.name, events = n, error = %e, "avro call answered FAILED");
             Status::Failed
         }

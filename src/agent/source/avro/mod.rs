@@ -16,6 +16,7 @@
 //! metadata of a Sluice sink. The connection layer takes any byte stream, so deflate and TLS
 //! can wrap the socket later without touching the protocol code.
 
+pub mod config;
 mod conn;
 mod decode;
 mod peers;
@@ -36,9 +37,10 @@ use super::decoders::Decoders;
 use super::refusals::RefusalLog;
 use super::{SourceCtx, SourceError};
 use crate::agent::alarm::upstreams::Upstreams;
-use crate::agent::config::types::AvroSourceConfig;
+use crate::agent::metrics::SourceCounter;
 use crate::wire::avro::handshake::answer_with;
 use crate::wire::avro::{AvroError, HandshakeRequest, HandshakeResponse, KnownClients};
+pub use config::AvroSourceConfig;
 pub use peers::{Peers, PEER_WINDOW};
 
 /// Pause after a failed `accept` (e.g. out of file descriptors) so it does not spin.
@@ -169,6 +171,24 @@ fn accept(
 
 /// The one log line and the metric of a connection closed for bad input.
 pub(crate) fn bad_input(ctx: &SourceCtx, peer: SocketAddr, what: &str, kind: &str) {
-    ctx.counters.add("EventReadFail", 1);
+    ctx.counters.add(SourceCounter::EventReadFail, 1);
     tracing::warn!(source = %ctx.name, %peer, kind, "avro connection closed: {what}");
+}
+
+impl crate::agent::source::BuildSource for AvroSourceConfig {
+    fn listens(&self) -> bool {
+        true
+    }
+
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    fn tracks_upstreams(&self) -> bool {
+        true
+    }
+
+    fn run(&self, ctx: crate::agent::source::SourceCtx) -> crate::agent::source::SourceTask {
+        Box::pin(run(self.clone(), ctx))
+    }
 }

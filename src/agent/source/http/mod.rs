@@ -15,6 +15,7 @@
 //! Delivery: at-least-once for clients that resend on anything but 200 (a 200 is sent only
 //! after the commit; a crash before it loses nothing the client was told was accepted).
 
+pub mod config;
 pub mod handler;
 pub mod json;
 mod request;
@@ -34,7 +35,7 @@ use tokio::task::JoinSet;
 use super::refusals::RefusalLog;
 use super::tls::{self, HANDSHAKE_TIMEOUT};
 use super::{SourceCtx, SourceError};
-use crate::agent::config::net::HttpConfig;
+pub use config::{HttpConfig, HttpHandler};
 
 /// Listens until stopped; open connections finish the request they are serving.
 pub async fn run(cfg: HttpConfig, ctx: SourceCtx) -> Result<(), SourceError> {
@@ -133,5 +134,20 @@ where
     };
     if let Err(e) = result {
         tracing::debug!(source = %name, %peer, error = %e, "http connection ended with an error");
+    }
+}
+
+impl crate::agent::source::BuildSource for HttpConfig {
+    fn listens(&self) -> bool {
+        true
+    }
+
+    fn batch_size(&self) -> usize {
+        // One request is one transaction of whatever size the client sent.
+        1
+    }
+
+    fn run(&self, ctx: crate::agent::source::SourceCtx) -> crate::agent::source::SourceTask {
+        Box::pin(run(self.clone(), ctx))
     }
 }

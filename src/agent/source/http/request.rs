@@ -12,9 +12,10 @@ use hyper::header::{HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::time::Instant;
 
+use super::config::{HttpConfig, HttpHandler};
 use super::handler;
 use super::json::{json_cost, json_events_counted, JsonError};
-use crate::agent::config::net::{HttpConfig, HttpHandler};
+use crate::agent::metrics::SourceCounter;
 use crate::agent::source::budget::{self, Budget, Held};
 use crate::agent::source::decoders::Decoders;
 use crate::agent::source::SourceCtx;
@@ -128,7 +129,7 @@ pub(super) async fn answer(
                 return busy("decoded events of other requests hold the decoded budget")
             }
             Err(Refused::Json(e)) => {
-                ctx.counters.add("EventReadFail", 1);
+                ctx.counters.add(SourceCounter::EventReadFail, 1);
                 tracing::warn!(source = %ctx.name, reason = %e, "bad request");
                 let status = match e {
                     JsonError::Bad(_) => StatusCode::BAD_REQUEST,
@@ -152,11 +153,11 @@ pub(super) async fn answer(
     };
     drop(body_held);
     let n = events.len() as u64;
-    ctx.counters.add("AppendBatchReceivedCount", 1);
-    ctx.counters.add("EventReceivedCount", n);
+    ctx.counters.add(SourceCounter::AppendBatchReceived, 1);
+    ctx.counters.add(SourceCounter::EventReceived, n);
     if n > 0 {
         if let Err(e) = ctx.router.process(events).await {
-            ctx.counters.add("ChannelWriteFail", 1);
+            ctx.counters.add(SourceCounter::ChannelWriteFail, 1);
             tracing::warn!(source = %ctx.name, error = %e, "batch not accepted; answering 503");
             return reply(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -165,8 +166,8 @@ pub(super) async fn answer(
         }
     }
     drop(held);
-    ctx.counters.add("AppendBatchAcceptedCount", 1);
-    ctx.counters.add("EventAcceptedCount", n);
+    ctx.counters.add(SourceCounter::AppendBatchAccepted, 1);
+    ctx.counters.add(SourceCounter::EventAccepted, n);
     reply(StatusCode::OK, "")
 }
 
@@ -279,7 +280,7 @@ async fn json(
 }
 
 fn too_large(cfg: &HttpConfig, ctx: &SourceCtx) -> Response<Full<Bytes>> {
-    ctx.counters.add("EventReadFail", 1);
+    ctx.counters.add(SourceCounter::EventReadFail, 1);
     reply(
         StatusCode::PAYLOAD_TOO_LARGE,
         format!(

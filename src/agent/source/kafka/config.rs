@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
-use crate::agent::config::build::BATCH_SIZE_MAX;
 use crate::agent::config::ctx::Ctx;
+use crate::agent::config::limits::BATCH_SIZE_MAX;
 use crate::agent::config::limits::DURATION_MS_MAX;
 use crate::agent::kafka::ClientProps;
 
@@ -52,7 +52,7 @@ pub struct KafkaSourceConfig {
 }
 
 /// Reads a `kafka` source's keys; `None` after an error (reported through `cx`).
-pub fn build(cx: &mut Ctx<'_>) -> Option<KafkaSourceConfig> {
+pub fn parse(cx: &mut Ctx<'_>) -> Option<KafkaSourceConfig> {
     for (old, new) in [
         ("zookeeperConnect", "kafka.bootstrap.servers"),
         ("topic", "kafka.topics"),

@@ -36,15 +36,12 @@ pub use config::KafkaSourceConfig;
 use resume::{Partition, Resume};
 
 use super::{SourceCtx, SourceError};
+use crate::agent::backoff::Backoff;
 use crate::agent::failpoint;
+pub use crate::agent::kafka::keys::CONSUMER_OVERRIDES;
 use crate::agent::kafka::{format, LogContext};
+use crate::agent::metrics::SourceCounter;
 use sluice_core::Event;
-
-/// Keys Sluice sets on the consumer for its delivery guarantees.
-pub const CONSUMER_OVERRIDES: &[(&str, &str)] = &[
-    ("enable.auto.commit", "false"),
-    ("enable.auto.offset.store", "false"),
-];
 
 /// The consumer's context: logs under the source's name and notes revoked and newly
 /// assigned partitions.
@@ -173,27 +170,8 @@ pub async fn run(cfg: KafkaSourceConfig, mut ctx: SourceCtx) -> Result<(), Sourc
 
 /// Puts with the configured backoff; false if stopped before a commit.
 async fn put(cfg: &KafkaSourceConfig, ctx: &mut SourceCtx, events: Vec<Event>) -> bool {
-    let n = events.len() as u64;
-    ctx.counters.add("EventReceivedCount", n);
-    ctx.counters.add("AppendBatchReceivedCount", 1);
-    let mut backoff = Duration::ZERO;
-    loop {
-        match ctx.router.process(events.clone()).await {
-            Ok(()) => {
-                ctx.counters.add("EventAcceptedCount", n);
-                ctx.counters.add("AppendBatchAcceptedCount", 1);
-                return true;
-            }
-            Err(e) => {
-                ctx.counters.add("ChannelWriteFail", 1);
-                backoff = (backoff + cfg.backoff_step).min(cfg.backoff_max);
-                tracing::warn!(source = %ctx.name, error = %e, backoff_ms = backoff.as_millis() as u64, "batch not accepted; retrying");
-                if ctx.stop.sleep(backoff).await {
-                    return false;
-                }
-            }
-        }
-    }
+    let backoff = Backoff::linear(cfg.backoff_step, cfg.backoff_max);
+    ctx.put_with_backoff(events, backoff).await
 }
 
 /// Gathers up to `batchSize` records within `batchDurationMillis` (or until stopped).
@@ -221,7 +199,7 @@ async fn gather(
         match received {
             Err(_elapsed) => break,
             Ok(Err(e)) => {
-                ctx.counters.add("GenericProcessingFail", 1);
+                ctx.counters.add(SourceCounter::GenericProcessingFail, 1);
                 tracing::warn!(source = %ctx.name, error = %e, "kafka consume error");
                 // Errors come back at once; do not spin on them.
                 let _ = ctx.stop.sleep(Duration::from_millis(200)).await;
@@ -229,7 +207,8 @@ async fn gather(
             Ok(Ok(m)) => {
                 let key = (m.topic().to_owned(), m.partition());
                 if let Some(gap) = resume.first_record(&key, m.offset()) {
-                    ctx.counters.add("EventReadFail", gap.records() as u64);
+                    ctx.counters
+                        .add(SourceCounter::EventReadFail, gap.records() as u64);
                     tracing::warn!(source = %ctx.name, topic = %key.0, partition = key.1,
                         committed = gap.committed, first = gap.first,
                         "the broker resumed this partition past its committed offset: records {}..{} were never served (retention or compaction; or a broker that cannot fetch from inside a record batch, see docs/kafka.md)",
@@ -240,7 +219,7 @@ async fn gather(
                 match to_event(cfg, &m) {
                     Ok(e) => batch.events.push((key.0, key.1, e)),
                     Err(why) => {
-                        ctx.counters.add("EventReadFail", 1);
+                        ctx.counters.add(SourceCounter::EventReadFail, 1);
                         tracing::error!(source = %ctx.name, topic = %key.0, partition = key.1,
                             offset = m.offset(), "record skipped: {why}");
                     }
@@ -336,6 +315,16 @@ fn to_event(cfg: &KafkaSourceConfig, m: &BorrowedMessage<'_>) -> Result<Event, S
         h.insert("key".into(), String::from_utf8_lossy(k).into_owned());
     }
     Ok(e)
+}
+
+impl crate::agent::source::BuildSource for KafkaSourceConfig {
+    fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    fn run(&self, ctx: crate::agent::source::SourceCtx) -> crate::agent::source::SourceTask {
+        Box::pin(run(self.clone(), ctx))
+    }
 }
 
 #[cfg(test)]

@@ -163,7 +163,7 @@ fn choice<T: Copy>(cx: &mut Ctx<'_>, key: &str, default: T, options: &[(&str, T)
 }
 
 /// Reads a `spooldir` source's properties.
-pub fn build(cx: &mut Ctx<'_>) -> Option<SpoolDirConfig> {
+pub fn parse(cx: &mut Ctx<'_>) -> Option<SpoolDirConfig> {
     let spool_dir = cx.required("spoolDir").map(PathBuf::from);
     let file_suffix = cx
         .get("fileSuffix")
@@ -238,7 +238,7 @@ pub fn build(cx: &mut Ctx<'_>) -> Option<SpoolDirConfig> {
         poll_delay: Duration::from_millis(cx.u64("pollDelay", 500, 1, DURATION_MS_MAX)),
         recursive: cx.bool("recursiveDirectorySearch", false),
         max_backoff: Duration::from_millis(cx.u64("maxBackoff", 4000, 1, DURATION_MS_MAX)),
-        batch_size: crate::agent::config::build::batch(cx, "batchSize", 100),
+        batch_size: cx.batch_size("batchSize", 100),
         input_charset: input_charset?,
         decode_error_policy: decode_error_policy?,
         deserializer: deserializer?,

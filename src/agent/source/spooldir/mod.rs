@@ -17,3 +17,13 @@ pub mod tracker;
 
 pub use config::SpoolDirConfig;
 pub use task::run;
+
+impl crate::agent::source::BuildSource for SpoolDirConfig {
+    fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    fn run(&self, ctx: crate::agent::source::SourceCtx) -> crate::agent::source::SourceTask {
+        Box::pin(run(self.clone(), ctx))
+    }
+}

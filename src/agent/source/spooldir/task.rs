@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use super::config::SpoolDirConfig;
 use super::spooler::{SpoolError, Spooler, Step};
-use crate::agent::source::{SourceCtx, SourceError};
+use crate::agent::backoff::Backoff;
+use crate::agent::metrics::SourceCounter;
+use crate::agent::source::{Put, SourceCtx, SourceError};
 use sluice_core::Event;
 
 /// First wait after the channel refused a batch (Flume's 250 ms).
@@ -44,8 +46,8 @@ pub async fn run(cfg: SpoolDirConfig, mut ctx: SourceCtx) -> Result<(), SourceEr
                 match put(&cfg, &mut ctx, events).await {
                     Put::Committed => {}
                     Put::Stopped => return Ok(()),
-                    Put::Refused(why) => {
-                        ctx.counters.add("GenericProcessingFail", 1);
+                    Put::NeverFits(why) => {
+                        ctx.counters.add(SourceCounter::GenericProcessingFail, 1);
                         blocking(&mut spooler, &ctx, move |s| s.set_aside_current(&why)).await?;
                         continue;
                     }
@@ -61,7 +63,7 @@ pub async fn run(cfg: SpoolDirConfig, mut ctx: SourceCtx) -> Result<(), SourceEr
             }
             Err(e) => {
                 // An unreadable spool directory: say so, keep trying with a capped backoff.
-                ctx.counters.add("GenericProcessingFail", 1);
+                ctx.counters.add(SourceCounter::GenericProcessingFail, 1);
                 tracing::error!(source = %ctx.name, error = %e, retry_ms = idle_wait.as_millis() as u64, "spooldir cannot proceed");
                 if ctx.stop.sleep(idle_wait).await {
                     return Ok(());
@@ -104,7 +106,7 @@ async fn retry_state(
         match blocking(slot, ctx, move |s| g(s)).await? {
             Ok(()) => return Ok(true),
             Err(e) => {
-                ctx.counters.add("GenericProcessingFail", 1);
+                ctx.counters.add(SourceCounter::GenericProcessingFail, 1);
                 tracing::error!(source = %ctx.name, error = %e, retry_ms = wait.as_millis() as u64, "spooldir state not saved; retrying (nothing is read before it is)");
                 if ctx.stop.sleep(wait).await {
                     return Ok(false);
@@ -115,40 +117,14 @@ async fn retry_state(
     }
 }
 
-/// How a put ended.
-enum Put {
-    Committed,
-    Stopped,
-    /// A required channel can never take the batch (an event over its record limit).
-    Refused(String),
-}
-
-/// Puts a batch, retrying with Flume's spooldir backoff until committed or stopped; a batch a
-/// channel can never take is not retried.
+/// Puts a batch, retrying with Flume's spooldir backoff (250 ms doubling up to
+/// `maxBackoff`) until committed or stopped; a batch a channel can never take is not retried.
 async fn put(cfg: &SpoolDirConfig, ctx: &mut SourceCtx, events: Vec<Event>) -> Put {
-    let n = events.len() as u64;
-    ctx.counters.add("EventReceivedCount", n);
-    ctx.counters.add("AppendBatchReceivedCount", 1);
-    let mut wait = BACKOFF_START;
-    loop {
-        match ctx.router.process(events.clone()).await {
-            Ok(()) => {
-                ctx.counters.add("EventAcceptedCount", n);
-                ctx.counters.add("AppendBatchAcceptedCount", 1);
-                return Put::Committed;
-            }
-            Err(e) if e.source.never_fits() => {
-                ctx.counters.add("ChannelWriteFail", 1);
-                return Put::Refused(format!("{e} (deserializer.maxBlobLength or maxLineLength larger than the channel stores in one event)"));
-            }
-            Err(e) => {
-                ctx.counters.add("ChannelWriteFail", 1);
-                tracing::warn!(source = %ctx.name, error = %e, backoff_ms = wait.as_millis() as u64, "batch not accepted; retrying");
-                if ctx.stop.sleep(wait).await {
-                    return Put::Stopped;
-                }
-                wait = (wait * 2).min(cfg.max_backoff);
-            }
-        }
+    let backoff = Backoff::doubling(BACKOFF_START, cfg.max_backoff).first_uncapped();
+    match ctx.put_until(events, backoff, true).await {
+        Put::NeverFits(why) => Put::NeverFits(format!(
+            "{why} (deserializer.maxBlobLength or maxLineLength larger than the channel stores in one event)"
+        )),
+        other => other,
     }
 }

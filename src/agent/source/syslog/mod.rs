@@ -7,12 +7,13 @@
 //! While the agent runs, a batch the channel refuses is retried (Flume's backoff) and the
 //! connection is not read meanwhile, so a TCP sender is slowed down instead of losing events.
 
+pub mod config;
 pub mod frame;
 pub mod parse;
 pub mod tcp;
 pub mod udp;
 
-use crate::agent::config::net::SyslogOptions;
+use config::SyslogOptions;
 use frame::Frame;
 use parse::{Clock, ParseOptions};
 use sluice_core::Event;

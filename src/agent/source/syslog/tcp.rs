@@ -1,8 +1,8 @@
-//! `syslogtcp` and `multiport_syslogtcp`: one listener per port, one task per connection, at
-//! most `maxConnections` connections over all ports (more are closed at once, with one warning
-//! per port at most every 10 s), each closed after `idleTimeout` without data. Messages are
-//! framed by newline or octet count (frame.rs); the messages already received, up to
-//! `batchSize`, go in one transaction.
+//! `syslogtcp` and `multiport_syslogtcp`: the sources' listener (listener.rs) on every port,
+//! one task per connection, at most `maxConnections` connections over all ports (more are
+//! closed at once and counted as `ConnectionRefusedCount`), each closed
+//! after `idleTimeout` without data. Messages are framed by newline or octet count
+//! (frame.rs); the messages already received, up to `batchSize`, go in one transaction.
 //! With `ssl = true` each connection first completes a TLS handshake (tls.rs), bounded by
 //! [`HANDSHAKE_TIMEOUT`].
 
@@ -10,114 +10,55 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
+use super::config::SyslogTcpConfig;
 use super::frame::Framer;
-use crate::agent::config::net::SyslogTcpConfig;
+use crate::agent::source::listener::Listener;
 use crate::agent::source::peer::PeerHeaders;
-use crate::agent::source::refusals::RefusalLog;
 use crate::agent::source::tls::{self, HANDSHAKE_TIMEOUT};
 use crate::agent::source::{SourceCtx, SourceError};
 
 /// Listens on every configured port until stopped.
 pub async fn run(cfg: SyslogTcpConfig, ctx: SourceCtx) -> Result<(), SourceError> {
-    let mut listeners = Vec::new();
+    let listener = Listener::bind(&ctx, &cfg.host, &cfg.ports, cfg.max_connections).await?;
     for &port in &cfg.ports {
-        let l = TcpListener::bind((cfg.host.as_str(), port))
-            .await
-            .map_err(|e| ctx.error(format!("cannot listen on {}:{port}: {e}", cfg.host)))?;
         tracing::info!(source = %ctx.name, host = %cfg.host, port, "syslog TCP source listening");
-        listeners.push((port, l));
     }
     let acceptor = match &cfg.tls {
         Some(t) => Some(tls::acceptor(t).map_err(|e| ctx.error(e))?),
         None => None,
     };
-    ctx.ready.accepting();
     let cfg = Arc::new(cfg);
-    let permits = Arc::new(Semaphore::new(cfg.max_connections));
     let peers = PeerHeaders::new(
         cfg.syslog.client_ip_header.clone(),
         cfg.syslog.client_hostname_header.clone(),
     );
-    let mut loops = JoinSet::new();
-    for (port, l) in listeners {
-        loops.spawn(accept_loop(
-            l,
-            port,
-            cfg.clone(),
-            ctx.clone(),
-            permits.clone(),
-            peers.clone(),
-            acceptor.clone(),
-        ));
-    }
-    while loops.join_next().await.is_some() {}
-    Ok(())
-}
-
-async fn accept_loop(
-    listener: TcpListener,
-    port: u16,
-    cfg: Arc<SyslogTcpConfig>,
-    ctx: SourceCtx,
-    permits: Arc<Semaphore>,
-    peers: PeerHeaders,
-    acceptor: Option<tokio_rustls::TlsAcceptor>,
-) {
-    let mut conns = JoinSet::new();
-    let mut stop = ctx.stop.clone();
-    let mut refusals = RefusalLog::default();
-    loop {
-        tokio::select! {
-            _ = stop.wait() => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => match permits.clone().try_acquire_owned() {
-                    Ok(permit) => {
-                        let (cfg, ctx, peers) = (cfg.clone(), ctx.clone(), peers.clone());
-                        let acceptor = acceptor.clone();
-                        conns.spawn(async move {
-                            match acceptor {
-                                None => connection(stream, peer, port, cfg, ctx, peers).await,
-                                Some(a) => {
-                                    let mut stop = ctx.stop.clone();
-                                    let shake = tokio::select! {
-                                        _ = stop.wait() => None,
-                                        r = tokio::time::timeout(HANDSHAKE_TIMEOUT, a.accept(stream)) => Some(r),
-                                    };
-                                    match shake {
-                                        Some(Ok(Ok(s))) => connection(s, peer, port, cfg, ctx, peers).await,
-                                        Some(Ok(Err(e))) => tracing::warn!(source = %ctx.name, %peer, error = %e, "TLS handshake failed"),
-                                        Some(Err(_)) => tracing::warn!(source = %ctx.name, %peer, "TLS handshake timed out"),
-                                        None => {}
-                                    }
-                                }
-                            }
-                            drop(permit);
-                        });
-                    }
-                    Err(_) => {
-                        drop(stream);
-                        if let Some(refused) = refusals.refused(std::time::Instant::now()) {
-                            tracing::warn!(source = %ctx.name, %peer, max = cfg.max_connections, refused, "too many connections; closing new ones (maxConnections)");
+    let conn_ctx = ctx.clone();
+    listener
+        .serve(&ctx, move |stream, peer, port| {
+            let (cfg, ctx, peers) = (cfg.clone(), conn_ctx.clone(), peers.clone());
+            let acceptor = acceptor.clone();
+            async move {
+                match acceptor {
+                    None => connection(stream, peer, port, cfg, ctx, peers).await,
+                    Some(a) => {
+                        let mut stop = ctx.stop.clone();
+                        let shake = tokio::select! {
+                            _ = stop.wait() => None,
+                            r = tokio::time::timeout(HANDSHAKE_TIMEOUT, a.accept(stream)) => Some(r),
+                        };
+                        match shake {
+                            Some(Ok(Ok(s))) => connection(s, peer, port, cfg, ctx, peers).await,
+                            Some(Ok(Err(e))) => tracing::warn!(source = %ctx.name, %peer, error = %e, "TLS handshake failed"),
+                            Some(Err(_)) => tracing::warn!(source = %ctx.name, %peer, "TLS handshake timed out"),
+                            None => {}
                         }
                     }
-                },
-                Err(e) => {
-                    tracing::warn!(source = %ctx.name, error = %e, "accept failed");
-                    // Out of file descriptors and the like: do not spin.
-                    if stop.sleep(std::time::Duration::from_millis(100)).await {
-                        break;
-                    }
                 }
-            },
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
-        }
-    }
-    drop(listener);
-    while conns.join_next().await.is_some() {}
+            }
+        })
+        .await;
+    Ok(())
 }
 
 async fn connection<S: AsyncRead + Unpin>(
@@ -175,5 +116,19 @@ async fn connection<S: AsyncRead + Unpin>(
                 eof = true;
             }
         }
+    }
+}
+
+impl crate::agent::source::BuildSource for SyslogTcpConfig {
+    fn listens(&self) -> bool {
+        true
+    }
+
+    fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    fn run(&self, ctx: crate::agent::source::SourceCtx) -> crate::agent::source::SourceTask {
+        Box::pin(run(self.clone(), ctx))
     }
 }

@@ -3,8 +3,8 @@
 //! datagrams that arrive while a batch is retried wait in the socket buffer, and the kernel
 //! drops what does not fit.
 
+use super::config::SyslogUdpConfig;
 use super::frame::Framer;
-use crate::agent::config::net::SyslogUdpConfig;
 use crate::agent::source::peer::PeerHeaders;
 use crate::agent::source::udp::{self, DATAGRAM_BYTES_MAX};
 use crate::agent::source::{SourceCtx, SourceError};
@@ -33,4 +33,18 @@ pub async fn run(cfg: SyslogUdpConfig, mut ctx: SourceCtx) -> Result<(), SourceE
         }
     }
     Ok(())
+}
+
+impl crate::agent::source::BuildSource for SyslogUdpConfig {
+    fn listens(&self) -> bool {
+        true
+    }
+
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    fn run(&self, ctx: crate::agent::source::SourceCtx) -> crate::agent::source::SourceTask {
+        Box::pin(run(self.clone(), ctx))
+    }
 }

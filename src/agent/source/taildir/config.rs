@@ -84,7 +84,7 @@ fn expand_home(p: &str) -> PathBuf {
 }
 
 /// Reads a `TAILDIR` source's properties.
-pub fn build(cx: &mut Ctx<'_>) -> Option<TaildirConfig> {
+pub fn parse(cx: &mut Ctx<'_>) -> Option<TaildirConfig> {
     let names: Vec<String> = cx
         .required("filegroups")
         .map(|v| v.split_whitespace().map(str::to_owned).collect())
@@ -163,7 +163,7 @@ pub fn build(cx: &mut Ctx<'_>) -> Option<TaildirConfig> {
             1,
             DURATION_MS_MAX,
         )),
-        batch_size: crate::agent::config::build::batch(cx, "batchSize", 100),
+        batch_size: cx.batch_size("batchSize", 100),
         max_batch_count: cx.u64("maxBatchCount", i64::MAX as u64, 1, i64::MAX as u64),
         max_batch_bytes: cx.u64(
             "maxBatchBytes",

@@ -23,3 +23,13 @@ pub mod watch;
 
 pub use config::TaildirConfig;
 pub use task::run;
+
+impl crate::agent::source::BuildSource for TaildirConfig {
+    fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    fn run(&self, ctx: crate::agent::source::SourceCtx) -> crate::agent::source::SourceTask {
+        Box::pin(run(self.clone(), ctx))
+    }
+}

@@ -117,3 +117,16 @@ fn group_commit_leaders_defaults_to_one_and_refuses_values_outside_one_to_four()
         assert_eq!(e.key, "groupCommitLeaders", "{bad}: {e}");
     }
 }
+
+#[test]
+fn the_key_table_reads_exactly_the_known_keys_and_type() {
+    let table: Vec<&str> = KEY_TABLE.iter().map(|(k, _)| *k).collect();
+    let mut want: Vec<&str> = KNOWN_KEYS.to_vec();
+    want.push("type");
+    let (mut table_sorted, mut want_sorted) = (table.clone(), want);
+    table_sorted.sort_unstable();
+    want_sorted.sort_unstable();
+    assert_eq!(table_sorted, want_sorted);
+    table_sorted.dedup();
+    assert_eq!(table_sorted.len(), table.len(), "a key twice in the table");
+}

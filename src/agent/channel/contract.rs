@@ -1,0 +1,191 @@
+//! What every channel is to the agent: [`AgentChannel`], whose transactions ([`ChannelTx`])
+//! put and take batches and then commit or roll back, [`AgentChannelError`], and
+//! [`BuildChannel`], the trait each channel's config implements so the runtime opens it
+//! without knowing which channel it is.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::agent::metrics::CounterGroup;
+use sluice_core::ChannelError;
+use sluice_core::Event;
+
+/// A boxed, sendable future.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why a channel operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentChannelError {
+    /// No room within `keep-alive`.
+    #[error("channel {channel} is full (capacity {capacity}); sinks are not keeping up")]
+    Full {
+        /// Channel name.
+        channel: String,
+        /// Its capacity.
+        capacity: u64,
+    },
+    /// More events than `transactionCapacity` in one transaction.
+    #[error(
+        "channel {channel}: more than transactionCapacity {capacity} events in one transaction"
+    )]
+    TransactionFull {
+        /// Channel name.
+        channel: String,
+        /// The limit.
+        capacity: u64,
+    },
+    /// The channel is closed.
+    #[error("channel {0} is closed")]
+    Closed(String),
+    /// The file channel failed. The cause is part of the message and deliberately not a
+    /// `source()`, so a printed chain (`{:#}`) does not say it twice.
+    #[error("channel {channel}: {cause}")]
+    File {
+        /// Channel name.
+        channel: String,
+        /// The file channel's error.
+        cause: ChannelError,
+    },
+    /// A directory of a new channel could not be created.
+    #[error("channel {channel}: cannot create {}: {source}", path.display())]
+    Prepare {
+        /// Channel name.
+        channel: String,
+        /// The directory.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The kafka channel's client failed (produce, consume, commit).
+    #[error("channel {channel}: {message}")]
+    Kafka {
+        /// Channel name.
+        channel: String,
+        /// What failed.
+        message: String,
+    },
+    /// A blocking task panicked or was cancelled.
+    #[error("channel {0}: blocking task failed")]
+    Join(String),
+}
+
+impl AgentChannelError {
+    /// Whether the put can never succeed however often it is retried: an event larger than
+    /// the file channel stores (`RECORD_BYTES_MAX` with its headers).
+    pub fn never_fits(&self) -> bool {
+        matches!(
+            self,
+            AgentChannelError::File {
+                cause: ChannelError::EventTooLarge { .. },
+                ..
+            }
+        )
+    }
+}
+
+/// A channel transaction. Dropping it without `commit` rolls it back.
+///
+/// Cancel safety: cancelling a pending `put_all`/`take_up_to`/`commit` drops the transaction's
+/// work; for the file channel the blocking call runs to its end and the transaction then rolls
+/// back when dropped, unless `commit` had already made it durable.
+pub trait ChannelTx: Send {
+    /// Adds events to the put list.
+    fn put_all(&mut self, events: Vec<Event>) -> BoxFuture<'_, Result<(), AgentChannelError>>;
+    /// Takes up to `max` events (fewer, possibly none, when the channel has fewer).
+    fn take_up_to(&mut self, max: usize) -> BoxFuture<'_, Result<Vec<Event>, AgentChannelError>>;
+    /// Makes the puts visible and the takes final.
+    fn commit(self: Box<Self>) -> BoxFuture<'static, Result<(), AgentChannelError>>;
+    /// Discards the puts and returns the takes to the head of the channel.
+    fn rollback(self: Box<Self>) -> BoxFuture<'static, ()>;
+}
+
+/// A batch a channel refused, with the error and, when the channel hands it back
+/// ([`AgentChannel::hands_back`]), the events themselves: the caller retries with them
+/// instead of keeping a copy (as Vector's disk buffer hands a record back when it is full).
+#[derive(Debug)]
+pub struct Refused {
+    /// Why the batch was refused.
+    pub error: AgentChannelError,
+    /// The refused events, unchanged and in order; `None` when the channel keeps nothing to
+    /// give back (the caller kept its own copy).
+    pub events: Option<Vec<Event>>,
+}
+
+impl Refused {
+    /// A refusal that hands the batch back.
+    pub fn with(error: AgentChannelError, events: Vec<Event>) -> Self {
+        Refused {
+            error,
+            events: Some(events),
+        }
+    }
+
+    /// A refusal without the batch.
+    pub fn without(error: AgentChannelError) -> Self {
+        Refused {
+            error,
+            events: None,
+        }
+    }
+}
+
+/// A channel as the agent sees it.
+pub trait AgentChannel: Send + Sync + std::fmt::Debug {
+    /// Starts a transaction.
+    fn begin(&self) -> Box<dyn ChannelTx>;
+    /// Closes the channel (the file channel checkpoints first).
+    fn close(&self) -> BoxFuture<'_, Result<(), AgentChannelError>>;
+    /// The channel's counters.
+    fn counters(&self) -> Arc<CounterGroup>;
+
+    /// Whether [`AgentChannel::offer`] always hands a refused batch back.
+    fn hands_back(&self) -> bool {
+        false
+    }
+
+    /// Puts `events` in one transaction (begin, put all, commit). A channel that
+    /// [`hands_back`](AgentChannel::hands_back) returns a refused batch in [`Refused::events`];
+    /// by default the events are gone with the transaction.
+    fn offer(&self, events: Vec<Event>) -> BoxFuture<'_, Result<(), Refused>> {
+        Box::pin(async move {
+            let mut tx = self.begin();
+            if let Err(e) = tx.put_all(events).await {
+                tx.rollback().await;
+                return Err(Refused::without(e));
+            }
+            tx.commit().await.map_err(Refused::without)
+        })
+    }
+}
+
+/// Puts `events` into `ch` in one transaction: begin, put all, commit (roll back on failure).
+pub async fn put_batch(ch: &dyn AgentChannel, events: Vec<Event>) -> Result<(), AgentChannelError> {
+    let mut tx = ch.begin();
+    if let Err(e) = tx.put_all(events).await {
+        tx.rollback().await;
+        return Err(e);
+    }
+    tx.commit().await
+}
+
+/// What the runtime needs of a channel's typed configuration: its transaction capacity, for
+/// the checks against sources and sinks, the directories it owns, and how to open it.
+pub trait BuildChannel: std::fmt::Debug + Send + Sync {
+    /// `transactionCapacity`: most events put or taken by one transaction.
+    fn transaction_capacity(&self) -> u64;
+
+    /// The directories the channel keeps its data in, created before a reload stops anything
+    /// (none for a channel without files).
+    fn dirs(&self) -> Vec<PathBuf> {
+        Vec::new()
+    }
+
+    /// Opens the channel named `name`.
+    fn open(
+        &self,
+        name: &str,
+    ) -> BoxFuture<'static, Result<Arc<dyn AgentChannel>, AgentChannelError>>;
+}

@@ -1,0 +1,50 @@
+//! The `file` channel's keys: Flume's `FileChannel` keys handed to the core's own parser
+//! (`sluice_core::FileChannelConfig::from_properties`, which holds the defaults), its
+//! warnings and errors placed on the key's line; `encryption.*` is refused.
+
+use std::collections::BTreeMap;
+
+use crate::agent::config::Ctx;
+use sluice_core::FileChannelConfig;
+use sluice_core::{IGNORED_KEYS, KNOWN_KEYS};
+
+/// Reads a `file` channel's keys.
+pub fn parse(cx: &mut Ctx<'_>) -> Option<FileChannelConfig> {
+    let mut props = BTreeMap::new();
+    let keys: Vec<String> = cx.comp().props.keys().cloned().collect();
+    for k in keys {
+        if k == "type" {
+            continue;
+        }
+        if KNOWN_KEYS.contains(&k.as_str()) || IGNORED_KEYS.contains(&k.as_str()) {
+            if let Some(v) = cx.get(&k) {
+                props.insert(k, v);
+            }
+        } else if k.starts_with("encryption.") {
+            cx.get(&k);
+            cx.error(&k, "encryption of the file channel is not supported");
+        }
+    }
+    match FileChannelConfig::from_properties(&props) {
+        Ok((cfg, warnings)) => {
+            for w in warnings {
+                let key = w
+                    .split(|c: char| c.is_whitespace() || c == '=')
+                    .next()
+                    .unwrap_or("")
+                    .to_owned();
+                let key = if props.contains_key(&key) {
+                    key
+                } else {
+                    "type".into()
+                };
+                cx.warn(&key, w);
+            }
+            Some(cfg)
+        }
+        Err(e) => {
+            cx.error(&e.key, e.message);
+            None
+        }
+    }
+}

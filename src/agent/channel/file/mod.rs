@@ -1,0 +1,253 @@
+//! The Sluice file channel as an agent channel. Every call into the (synchronous, possibly
+//! fsyncing) channel runs on tokio's blocking pool; the transaction moves into the blocking
+//! task and back.
+
+pub mod config;
+
+use std::sync::Arc;
+
+use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx};
+use crate::agent::metrics::CounterGroup;
+use crate::agent::metrics::{ChannelCounter, ChannelGauge};
+use sluice_core::Event;
+use sluice_core::{ChannelError, FileChannel, FileChannelConfig, Transaction};
+
+/// A file channel opened for the agent.
+#[derive(Debug, Clone)]
+pub struct FileChannelAdapter {
+    name: String,
+    channel: FileChannel,
+    counters: Arc<CounterGroup>,
+}
+
+fn map_err(name: &str, e: ChannelError) -> AgentChannelError {
+    match e {
+        ChannelError::Full { capacity, .. } => AgentChannelError::Full {
+            channel: name.to_owned(),
+            capacity,
+        },
+        ChannelError::TransactionFull { capacity, .. } => AgentChannelError::TransactionFull {
+            channel: name.to_owned(),
+            capacity,
+        },
+        ChannelError::Closed => AgentChannelError::Closed(name.to_owned()),
+        other => AgentChannelError::File {
+            channel: name.to_owned(),
+            cause: other,
+        },
+    }
+}
+
+impl FileChannelAdapter {
+    /// Opens (and recovers) the channel on the blocking pool.
+    pub async fn open(name: &str, cfg: FileChannelConfig) -> Result<Self, AgentChannelError> {
+        let dirs = (cfg.data_dirs.clone(), cfg.checkpoint_dir.clone());
+        let channel = tokio::task::spawn_blocking(move || FileChannel::open(cfg))
+            .await
+            .map_err(|_| AgentChannelError::Join(name.to_owned()))?
+            .map_err(|e| map_err(name, e))?;
+        let info = channel.recovery_info();
+        tracing::info!(
+            channel = name,
+            source = ?info.source,
+            events = info.recovered_events,
+            events_lost = info.events_lost,
+            elapsed_ms = info.elapsed.as_millis() as u64,
+            "file channel opened"
+        );
+        let counters = CounterGroup::channel();
+        let ch = channel.clone();
+        let disk = super::disk_space::DiskSpace::new(dirs.0, dirs.1);
+        counters.set_gauges(Box::new(move || {
+            let s = ch.stats();
+            let fill = s.queued as f64 * 100.0 / s.capacity.max(1) as f64;
+            vec![
+                ChannelGauge::Size.with(s.queued),
+                ChannelGauge::Capacity.with(s.capacity),
+                ChannelGauge::FillPercentage.with(fill),
+                ChannelGauge::PutErrors.with(s.put_errors),
+                ChannelGauge::TakeErrors.with(s.take_errors),
+                ChannelGauge::CheckpointWriteErrors.with(s.checkpoint_write_errors),
+                ChannelGauge::CheckpointBackupWriteErrors.with(s.checkpoint_backup_write_errors),
+                ChannelGauge::Open.with(s.open),
+                ChannelGauge::Closed.with(u8::from(!s.open)),
+                ChannelGauge::Unhealthy.with(u8::from(s.unhealthy)),
+                ChannelGauge::EventsLostOnOpen.with(s.events_lost_on_open),
+            ]
+            .into_iter()
+            .chain(disk.gauges())
+            .collect()
+        }));
+        Ok(FileChannelAdapter {
+            name: name.to_owned(),
+            channel,
+            counters,
+        })
+    }
+
+    /// The underlying channel.
+    pub fn inner(&self) -> &FileChannel {
+        &self.channel
+    }
+}
+
+impl AgentChannel for FileChannelAdapter {
+    fn begin(&self) -> Box<dyn ChannelTx> {
+        Box::new(FileTx {
+            name: self.name.clone(),
+            tx: Some(self.channel.transaction()),
+            counters: self.counters.clone(),
+            puts: 0,
+            takes: 0,
+        })
+    }
+
+    fn close(&self) -> BoxFuture<'_, Result<(), AgentChannelError>> {
+        Box::pin(async move {
+            let ch = self.channel.clone();
+            self.counters.stopped();
+            tokio::task::spawn_blocking(move || ch.close())
+                .await
+                .map_err(|_| AgentChannelError::Join(self.name.clone()))?
+                .map_err(|e| map_err(&self.name, e))
+        })
+    }
+
+    fn counters(&self) -> Arc<CounterGroup> {
+        self.counters.clone()
+    }
+}
+
+struct FileTx {
+    name: String,
+    /// `None` only while the transaction is inside a blocking task (or after one panicked).
+    tx: Option<Transaction>,
+    counters: Arc<CounterGroup>,
+    puts: u64,
+    takes: u64,
+}
+
+impl FileTx {
+    async fn blocking<T: Send + 'static>(
+        &mut self,
+        f: impl FnOnce(&mut Transaction) -> T + Send + 'static,
+    ) -> Result<T, AgentChannelError> {
+        let mut tx = self
+            .tx
+            .take()
+            .ok_or_else(|| AgentChannelError::Join(self.name.clone()))?;
+        let (tx, out) = tokio::task::spawn_blocking(move || {
+            let out = f(&mut tx);
+            (tx, out)
+        })
+        .await
+        .map_err(|_| AgentChannelError::Join(self.name.clone()))?;
+        self.tx = Some(tx);
+        Ok(out)
+    }
+}
+
+impl ChannelTx for FileTx {
+    fn put_all(&mut self, events: Vec<Event>) -> BoxFuture<'_, Result<(), AgentChannelError>> {
+        Box::pin(async move {
+            let n = events.len() as u64;
+            self.counters.add(ChannelCounter::PutAttempt, n);
+            let r = self
+                .blocking(move |tx| {
+                    for e in events {
+                        tx.put(e)?;
+                    }
+                    Ok::<(), ChannelError>(())
+                })
+                .await?;
+            r.map_err(|e| map_err(&self.name, e))?;
+            self.puts += n;
+            Ok(())
+        })
+    }
+
+    fn take_up_to(&mut self, max: usize) -> BoxFuture<'_, Result<Vec<Event>, AgentChannelError>> {
+        Box::pin(async move {
+            self.counters.add(ChannelCounter::TakeAttempt, 1);
+            let (got, err) = self
+                .blocking(move |tx| {
+                    let mut got = Vec::new();
+                    while got.len() < max {
+                        match tx.take() {
+                            Ok(Some(e)) => got.push(e),
+                            Ok(None) => break,
+                            Err(ChannelError::TransactionFull { .. }) => break,
+                            Err(e) => return (got, Some(e)),
+                        }
+                    }
+                    (got, None)
+                })
+                .await?;
+            self.takes += got.len() as u64;
+            match err {
+                Some(e) if got.is_empty() => Err(map_err(&self.name, e)),
+                Some(e) => {
+                    // The events already taken go to the sink; the error is reported once
+                    // here and again by the next take if it persists.
+                    tracing::warn!(channel = %self.name, taken = got.len(), error = %e, "take stopped early");
+                    Ok(got)
+                }
+                None => Ok(got),
+            }
+        })
+    }
+
+    fn commit(mut self: Box<Self>) -> BoxFuture<'static, Result<(), AgentChannelError>> {
+        Box::pin(async move {
+            let tx = self
+                .tx
+                .take()
+                .ok_or_else(|| AgentChannelError::Join(self.name.clone()))?;
+            tokio::task::spawn_blocking(move || tx.commit())
+                .await
+                .map_err(|_| AgentChannelError::Join(self.name.clone()))?
+                .map_err(|e| map_err(&self.name, e))?;
+            self.counters.add(ChannelCounter::PutSuccess, self.puts);
+            self.counters.add(ChannelCounter::TakeSuccess, self.takes);
+            Ok(())
+        })
+    }
+
+    fn rollback(mut self: Box<Self>) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            if let Some(tx) = self.tx.take() {
+                if let Err(e) = tokio::task::spawn_blocking(move || tx.rollback()).await {
+                    // The transaction's drop rolls back all the same; only the wait is lost.
+                    tracing::warn!(channel = %self.name, error = %e, "rollback task failed");
+                }
+            }
+        })
+    }
+}
+
+impl super::BuildChannel for FileChannelConfig {
+    fn transaction_capacity(&self) -> u64 {
+        self.transaction_capacity
+    }
+
+    /// The checkpoint directory, the backup checkpoint directory (when set) and every data
+    /// directory.
+    fn dirs(&self) -> Vec<std::path::PathBuf> {
+        std::iter::once(&self.checkpoint_dir)
+            .chain(self.backup_checkpoint_dir.iter())
+            .chain(self.data_dirs.iter())
+            .cloned()
+            .collect()
+    }
+
+    fn open(
+        &self,
+        name: &str,
+    ) -> BoxFuture<'static, Result<Arc<dyn AgentChannel>, AgentChannelError>> {
+        let (name, cfg) = (name.to_owned(), self.clone());
+        Box::pin(async move {
+            let ch: Arc<dyn AgentChannel> = Arc::new(FileChannelAdapter::open(&name, cfg).await?);
+            Ok(ch)
+        })
+    }
+}

@@ -1,0 +1,45 @@
+//! The kafka channel's counters: Flume's channel counters and `KafkaChannelCounter`'s
+//! `RollbackCount` and `EventReadFail`.
+
+use crate::agent::metrics::{Counter, CHANNEL_COUNTERS};
+
+/// The channel's counters: Flume's channel counters and `RollbackCount`, `EventReadFail`.
+pub const KAFKA_CHANNEL_COUNTERS: &[&str] = &[
+    CHANNEL_COUNTERS[0],
+    CHANNEL_COUNTERS[1],
+    CHANNEL_COUNTERS[2],
+    CHANNEL_COUNTERS[3],
+    KafkaChannelCounter::Rollback.flume_name(),
+    KafkaChannelCounter::EventReadFail.flume_name(),
+];
+
+/// The counters of Flume's `KafkaChannelCounter` beyond [`ChannelCounter`]'s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KafkaChannelCounter {
+    /// Take transactions rolled back (their partitions seeked back).
+    Rollback,
+    /// Records that could not be read as events.
+    EventReadFail,
+}
+
+impl KafkaChannelCounter {
+    /// Flume's name of the counter.
+    pub const fn flume_name(self) -> &'static str {
+        match self {
+            KafkaChannelCounter::Rollback => "RollbackCount",
+            KafkaChannelCounter::EventReadFail => "EventReadFail",
+        }
+    }
+}
+
+impl Counter for KafkaChannelCounter {
+    const KIND: &'static str = "CHANNEL";
+
+    fn index(self) -> usize {
+        CHANNEL_COUNTERS.len() + self as usize
+    }
+
+    fn flume_name(self) -> &'static str {
+        KafkaChannelCounter::flume_name(self)
+    }
+}

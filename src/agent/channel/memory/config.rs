@@ -1,0 +1,50 @@
+//! The `memory` channel's keys (Flume's `MemoryChannel`): `capacity` (100),
+//! `transactionCapacity` (100), `keep-alive` (3 s), `byteCapacity` (0: a share of physical
+//! memory) and `byteCapacityBufferPercentage` (20).
+
+use std::time::Duration;
+
+use crate::agent::config::limits::{BYTE_CAPACITY_MAX, CAPACITY_MAX, DURATION_S_MAX};
+use crate::agent::config::Ctx;
+
+/// `memory` channel settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemoryConfig {
+    /// `capacity` (default 100).
+    pub capacity: u64,
+    /// `transactionCapacity` (default 100).
+    pub transaction_capacity: u64,
+    /// `keep-alive` (default 3 s).
+    pub keep_alive: Duration,
+    /// `byteCapacity` in bytes of body; `None` = no byte limit (Flume: 80% of the JVM heap).
+    pub byte_capacity: Option<u64>,
+    /// `byteCapacityBufferPercentage` (default 20).
+    pub byte_capacity_buffer_percentage: u64,
+}
+
+/// Reads a `memory` channel's keys.
+pub fn parse(cx: &mut Ctx<'_>) -> Option<MemoryConfig> {
+    let capacity = cx.u64("capacity", 100, 1, CAPACITY_MAX);
+    let transaction_capacity = cx.u64("transactionCapacity", 100, 1, CAPACITY_MAX);
+    if transaction_capacity > capacity {
+        cx.error(
+            "transactionCapacity",
+            format!("{transaction_capacity} exceeds capacity {capacity}"),
+        );
+    }
+    let keep_alive = Duration::from_secs(cx.u64("keep-alive", 3, 0, DURATION_S_MAX));
+    // 0 (or absent) means the default share of physical memory, as Flume's 0 means
+    // "the JVM's limit".
+    let byte_capacity = match cx.u64("byteCapacity", 0, 0, BYTE_CAPACITY_MAX) {
+        0 => None,
+        n => Some(n),
+    };
+    let pct = cx.u64("byteCapacityBufferPercentage", 20, 0, 99);
+    Some(MemoryConfig {
+        capacity,
+        transaction_capacity,
+        keep_alive,
+        byte_capacity,
+        byte_capacity_buffer_percentage: pct,
+    })
+}

@@ -1,0 +1,151 @@
+//! The channel metrics Flume reports, as types: the counters a channel adapter adds to and
+//! the gauges it computes, each with its Flume name (the JSON key, unchanged).
+
+use super::counter::counters;
+
+counters! {
+    /// A counter of Flume's `ChannelCounter`.
+    ChannelCounter, kind "CHANNEL", list CHANNEL_COUNTERS {
+        /// Events offered to `put` (whether or not they were committed).
+        PutAttempt = "EventPutAttemptCount",
+        /// Events put by committed transactions.
+        PutSuccess = "EventPutSuccessCount",
+        /// Calls to take a batch.
+        TakeAttempt = "EventTakeAttemptCount",
+        /// Events taken by committed transactions.
+        TakeSuccess = "EventTakeSuccessCount",
+    }
+}
+
+/// A gauge a channel reports next to its counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChannelGauge {
+    /// Events queued.
+    Size,
+    /// `capacity`.
+    Capacity,
+    /// `Size` as a percentage of `Capacity`.
+    FillPercentage,
+    /// Failed puts (file channel).
+    PutErrors,
+    /// Failed takes (file channel).
+    TakeErrors,
+    /// Failed checkpoint writes (file channel).
+    CheckpointWriteErrors,
+    /// Failed backup checkpoint writes (file channel).
+    CheckpointBackupWriteErrors,
+    /// Whether the channel is open (file channel).
+    Open,
+    /// 1 once closed (file channel).
+    Closed,
+    /// 1 once poisoned (file channel).
+    Unhealthy,
+    /// Events the last open could not recover (file channel).
+    EventsLostOnOpen,
+}
+
+impl ChannelGauge {
+    /// Flume's name of the gauge (Sluice's own for the last two).
+    pub const fn flume_name(self) -> &'static str {
+        match self {
+            ChannelGauge::Size => "ChannelSize",
+            ChannelGauge::Capacity => "ChannelCapacity",
+            ChannelGauge::FillPercentage => "ChannelFillPercentage",
+            ChannelGauge::PutErrors => "EventPutErrorCount",
+            ChannelGauge::TakeErrors => "EventTakeErrorCount",
+            ChannelGauge::CheckpointWriteErrors => "CheckpointWriteErrorCount",
+            ChannelGauge::CheckpointBackupWriteErrors => "CheckpointBackupWriteErrorCount",
+            ChannelGauge::Open => "Open",
+            ChannelGauge::Closed => "Closed",
+            ChannelGauge::Unhealthy => "Unhealthy",
+            ChannelGauge::EventsLostOnOpen => "EventsLostOnOpen",
+        }
+    }
+
+    /// The gauge with its value, as the metrics registry takes it.
+    pub fn with(self, value: impl ToString) -> (&'static str, String) {
+        (self.flume_name(), value.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::metrics::{
+        Counter, SinkCounter, SourceCounter, SINK_COUNTERS, SOURCE_COUNTERS,
+    };
+
+    fn names<C: Counter>(all: &[C]) -> Vec<&'static str> {
+        all.iter().map(|c| c.flume_name()).collect()
+    }
+
+    fn indices<C: Counter>(all: &[C]) -> Vec<usize> {
+        all.iter().map(|c| c.index()).collect()
+    }
+
+    #[test]
+    fn each_counter_enum_names_exactly_its_groups_counters_in_order() {
+        assert_eq!(names(ChannelCounter::ALL), CHANNEL_COUNTERS);
+        assert_eq!(names(SourceCounter::ALL), SOURCE_COUNTERS);
+        assert_eq!(names(SinkCounter::ALL), SINK_COUNTERS);
+        assert_eq!(
+            indices(ChannelCounter::ALL),
+            (0..CHANNEL_COUNTERS.len()).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            indices(SourceCounter::ALL),
+            (0..SOURCE_COUNTERS.len()).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            indices(SinkCounter::ALL),
+            (0..SINK_COUNTERS.len()).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn flume_names_are_kept_byte_for_byte() {
+        assert_eq!(
+            SOURCE_COUNTERS,
+            [
+                "EventReceivedCount",
+                "EventAcceptedCount",
+                "AppendReceivedCount",
+                "AppendAcceptedCount",
+                "AppendBatchReceivedCount",
+                "AppendBatchAcceptedCount",
+                "OpenConnectionCount",
+                "EventReadFail",
+                "ChannelWriteFail",
+                "GenericProcessingFail",
+                "ConnectionRefusedCount",
+            ]
+        );
+        assert_eq!(
+            CHANNEL_COUNTERS,
+            [
+                "EventPutAttemptCount",
+                "EventPutSuccessCount",
+                "EventTakeAttemptCount",
+                "EventTakeSuccessCount",
+            ]
+        );
+        assert_eq!(
+            SINK_COUNTERS,
+            [
+                "ConnectionCreatedCount",
+                "ConnectionClosedCount",
+                "ConnectionFailedCount",
+                "BatchEmptyCount",
+                "BatchUnderflowCount",
+                "BatchCompleteCount",
+                "EventDrainAttemptCount",
+                "EventDrainSuccessCount",
+                "EventWriteFail",
+                "ChannelReadFail",
+                // Sluice's own: poison events dropped or dead-lettered.
+                "EventPoisonCount",
+                "EventDeadLetterCount",
+            ]
+        );
+    }
+}

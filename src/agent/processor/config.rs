@@ -1,0 +1,64 @@
+//! A sink group's `processor.*` keys: the type checked against [`TYPES`], every
+//! `priority.<sink>` checked against the group's `sinks`, then built with
+//! [`SinkProcessorConfig::from_props`] so its errors carry lines.
+
+use super::SinkProcessorConfig;
+use crate::agent::component::{resolve, supported, TypeTable};
+use crate::agent::config::Ctx;
+
+/// Sink processor types.
+pub const TYPES: TypeTable = &[
+    ("default", "org.apache.flume.sink.DefaultSinkProcessor"),
+    ("failover", "org.apache.flume.sink.FailoverSinkProcessor"),
+    (
+        "load_balance",
+        "org.apache.flume.sink.LoadBalancingSinkProcessor",
+    ),
+];
+
+/// Checks `processor.*` of a sink group against its sinks and builds the processor config.
+pub fn parse(cx: &mut Ctx<'_>, sinks: &[String]) -> Option<SinkProcessorConfig> {
+    cx.use_prefix("processor.");
+    let props = cx.sub_props("processor.");
+    if let Some(t) = props.get("type") {
+        if resolve(TYPES, t).is_none() {
+            let msg = format!(
+                "unknown sink processor type {t:?}; supported: {}",
+                supported(TYPES)
+            );
+            cx.error("processor.type", msg);
+            return None;
+        }
+    }
+    for k in props.keys() {
+        if let Some(sink) = k.strip_prefix("priority.") {
+            if !sinks.iter().any(|s| s == sink) {
+                cx.error(
+                    &format!("processor.{k}"),
+                    format!("sink {sink} is not in this group"),
+                );
+                return None;
+            }
+        }
+    }
+    match SinkProcessorConfig::from_props(&props, sinks) {
+        Ok(p) => {
+            for k in p.unknown_keys(&props) {
+                cx.warn(
+                    &format!("processor.{k}"),
+                    "unknown key for this sink processor; ignored",
+                );
+            }
+            Some(p)
+        }
+        Err(e) => {
+            let key = if e.key == "sinks" {
+                e.key
+            } else {
+                format!("processor.{}", e.key)
+            };
+            cx.error(&key, e.message);
+            None
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! The typed configuration of each component type, one enum per kind: the registry's closed
+//! sum of the configurations the components define in their own folders. It is `Eq`, so a
+//! reload restarts only what changed, and tests can match on it. Everything else goes
+//! through the kind's trait ([`BuildSource`], [`BuildChannel`], [`BuildSink`]), which each
+//! component implements: the one `match` per kind is `builder()` here.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use sluice_core::FileChannelConfig;
+
+use crate::agent::channel::instrumented::Instrumented;
+use crate::agent::channel::kafka::KafkaChannelConfig;
+use crate::agent::channel::memory::MemoryConfig;
+use crate::agent::channel::{AgentChannel, AgentChannelError, BuildChannel};
+use crate::agent::sink::avro::AvroSinkConfig;
+use crate::agent::sink::file_roll::FileRollConfig;
+use crate::agent::sink::hdfs::HdfsConfig;
+use crate::agent::sink::http::HttpConfig as HttpSinkConfig;
+use crate::agent::sink::kafka::KafkaSinkConfig;
+use crate::agent::sink::logger::LoggerConfig;
+use crate::agent::sink::null::NullConfig;
+use crate::agent::sink::thrift::ThriftSinkConfig;
+use crate::agent::sink::{BuildSink, Sink};
+use crate::agent::source::avro::AvroSourceConfig;
+use crate::agent::source::exec::ExecConfig;
+use crate::agent::source::http::HttpConfig;
+use crate::agent::source::kafka::KafkaSourceConfig;
+use crate::agent::source::netcat::NetcatConfig;
+use crate::agent::source::netcat_udp::NetcatUdpConfig;
+use crate::agent::source::seq::SeqConfig;
+use crate::agent::source::spooldir::SpoolDirConfig;
+use crate::agent::source::syslog::config::{SyslogTcpConfig, SyslogUdpConfig};
+use crate::agent::source::taildir::TaildirConfig;
+use crate::agent::source::thrift::ThriftSourceConfig;
+use crate::agent::source::{BuildSource, SourceCtx, SourceError};
+
+/// A source's own settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceKind {
+    /// `netcat`
+    Netcat(NetcatConfig),
+    /// `seq`
+    Seq(SeqConfig),
+    /// `exec`
+    Exec(ExecConfig),
+    /// `syslogtcp`
+    SyslogTcp(SyslogTcpConfig),
+    /// `multiport_syslogtcp`
+    MultiportSyslogTcp(SyslogTcpConfig),
+    /// `syslogudp`
+    SyslogUdp(SyslogUdpConfig),
+    /// `http`
+    Http(HttpConfig),
+    /// `netcatudp`
+    NetcatUdp(NetcatUdpConfig),
+    /// `avro`
+    Avro(AvroSourceConfig),
+    /// `thrift`
+    Thrift(ThriftSourceConfig),
+    /// `spooldir`
+    SpoolDir(SpoolDirConfig),
+    /// `TAILDIR`
+    Taildir(TaildirConfig),
+    /// `kafka`
+    Kafka(Box<KafkaSourceConfig>),
+    /// A Flume plugin's Java class, run in a JVM of its own (`agent::java`).
+    Java(crate::agent::java::config::JavaConfig),
+}
+
+impl SourceKind {
+    /// The source's configuration as the runtime uses it.
+    pub fn builder(&self) -> &dyn BuildSource {
+        match self {
+            SourceKind::Netcat(c) => c,
+            SourceKind::Seq(c) => c,
+            SourceKind::Exec(c) => c,
+            SourceKind::SyslogTcp(c) | SourceKind::MultiportSyslogTcp(c) => c,
+            SourceKind::SyslogUdp(c) => c,
+            SourceKind::Http(c) => c,
+            SourceKind::NetcatUdp(c) => c,
+            SourceKind::Avro(c) => c,
+            SourceKind::Thrift(c) => c,
+            SourceKind::SpoolDir(c) => c,
+            SourceKind::Taildir(c) => c,
+            SourceKind::Kafka(c) => &**c,
+            SourceKind::Java(c) => c,
+        }
+    }
+
+    /// Events per channel transaction.
+    pub fn batch_size(&self) -> usize {
+        self.builder().batch_size()
+    }
+
+    /// Runs a source until it is stopped (`Ok`) or fails (`Err`).
+    pub async fn run(self, ctx: SourceCtx) -> Result<(), SourceError> {
+        if !self.builder().listens() {
+            ctx.ready.accepting();
+        }
+        self.builder().run(ctx).await
+    }
+}
+
+/// A channel's own settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChannelKind {
+    /// `memory`
+    Memory(MemoryConfig),
+    /// `file`
+    File(FileChannelConfig),
+    /// `kafka`
+    Kafka(Box<KafkaChannelConfig>),
+}
+
+impl ChannelKind {
+    /// The channel's configuration as the runtime uses it.
+    pub fn builder(&self) -> &dyn BuildChannel {
+        match self {
+            ChannelKind::Memory(c) => c,
+            ChannelKind::File(c) => c,
+            ChannelKind::Kafka(c) => &**c,
+        }
+    }
+
+    /// `transactionCapacity`.
+    pub fn transaction_capacity(&self) -> u64 {
+        self.builder().transaction_capacity()
+    }
+
+    /// The directories the channel keeps its data in.
+    pub fn dirs(&self) -> Vec<PathBuf> {
+        self.builder().dirs()
+    }
+
+    /// Opens a channel of this kind, wrapped in [`Instrumented`] so its commit latencies and
+    /// batch sizes are measured.
+    pub async fn open(&self, name: &str) -> Result<Arc<dyn AgentChannel>, AgentChannelError> {
+        let inner = self.builder().open(name).await?;
+        Ok(Arc::new(Instrumented::new(inner)))
+    }
+}
+
+/// A sink's own settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SinkKind {
+    /// `logger`
+    Logger(LoggerConfig),
+    /// `null`
+    Null(NullConfig),
+    /// `file_roll`
+    FileRoll(FileRollConfig),
+    /// `hdfs` (on a local or mounted file system)
+    Hdfs(Box<HdfsConfig>),
+    /// `http` (one event per take transaction, as in Flume)
+    Http(Box<HttpSinkConfig>),
+    /// `avro`
+    Avro(AvroSinkConfig),
+    /// `thrift`
+    Thrift(ThriftSinkConfig),
+    /// `kafka`
+    Kafka(Box<KafkaSinkConfig>),
+    /// A Flume plugin's Java class, run in a JVM of its own (`agent::java`); the runtime runs
+    /// it with `agent::java::sink::run`, never through a sink runner.
+    Java(crate::agent::java::config::JavaConfig),
+}
+
+impl SinkKind {
+    /// The sink's configuration as the runtime uses it.
+    pub fn builder(&self) -> &dyn BuildSink {
+        match self {
+            SinkKind::Logger(c) => c,
+            SinkKind::Null(c) => c,
+            SinkKind::FileRoll(c) => c,
+            SinkKind::Hdfs(c) => &**c,
+            SinkKind::Http(c) => &**c,
+            SinkKind::Avro(c) => c,
+            SinkKind::Thrift(c) => c,
+            SinkKind::Kafka(c) => &**c,
+            SinkKind::Java(c) => c,
+        }
+    }
+
+    /// Events per take transaction.
+    pub fn batch_size(&self) -> usize {
+        self.builder().batch_size()
+    }
+
+    /// The key that sets [`SinkKind::batch_size`] (for messages).
+    pub fn batch_key(&self) -> &'static str {
+        self.builder().batch_key()
+    }
+
+    /// Builds the running sink named `name`.
+    pub fn build(&self, name: &str) -> Box<dyn Sink> {
+        self.builder().build(name)
+    }
+}

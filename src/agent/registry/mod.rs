@@ -1,0 +1,18 @@
+//! The registry: every component type the agent runs, found by Flume's short type name or
+//! its Java class name ([`tables`]), each with the parser of its own keys (in the component's
+//! own folder) and its typed configuration ([`kinds`]). `config check`, the unknown-type
+//! message, `--help`, the status page and the docs' component tables all read it.
+//!
+//! Architecture Invariant: components are found through the registry; nothing below it
+//! (the components, `config`) names it.
+
+pub mod entry;
+pub mod kinds;
+pub mod listing;
+pub mod tables;
+
+pub use entry::{find, supported, Entry};
+pub use kinds::{ChannelKind, SinkKind, SourceKind};
+pub use tables::{
+    CHANNELS, INTERCEPTORS, JAVA_SINK, JAVA_SOURCE, PROCESSORS, SELECTORS, SINKS, SOURCES,
+};

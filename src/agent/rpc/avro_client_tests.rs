@@ -1,0 +1,109 @@
+//! Tests of the avro RPC client against scripted servers on loopback.
+
+use super::*;
+use crate::wire::avro::call::{encode_status_response, CallLimits};
+use crate::wire::avro::server::{Action, ServerConn};
+use crate::wire::avro::{HandshakeMatch, HandshakeResponse, KnownClients};
+use tokio::net::TcpListener;
+
+/// A server on the pure state machine that answers `NONE` to the first request of each
+/// connection (as if it did not know our hash) and `FAILED` to batches of 2 events.
+async fn fake_server(listener: TcpListener, received: tokio::sync::mpsc::Sender<Vec<Event>>) {
+    while let Ok((mut s, _)) = listener.accept().await {
+        let received = received.clone();
+        tokio::spawn(async move {
+            let mut conn = ServerConn::new(CallLimits::default());
+            let mut known = KnownClients::default();
+            let mut reader = FrameReader::new(FrameLimits::default());
+            let mut first = true;
+            loop {
+                while let Ok(Some(f)) = reader.next_frame() {
+                    let mut out = Vec::new();
+                    if first {
+                        first = false;
+                        let mut hs = Vec::new();
+                        HandshakeResponse::with_protocol(HandshakeMatch::None).encode(&mut hs);
+                        encode_frame(f.serial, &[hs], &mut out);
+                    } else {
+                        match conn.on_request(&f.payload, &mut known).unwrap() {
+                            Action::Reply(b) => encode_frame(f.serial, &b, &mut out),
+                            Action::Put {
+                                events, handshake, ..
+                            } => {
+                                let st = if events.len() == 2 {
+                                    Status::Failed
+                                } else {
+                                    Status::Ok
+                                };
+                                received.send(events).await.unwrap();
+                                encode_frame(
+                                    f.serial,
+                                    &encode_status_response(handshake, st),
+                                    &mut out,
+                                );
+                            }
+                            Action::Refuse { .. } => return,
+                        }
+                    }
+                    if s.write_all(&out).await.is_err() {
+                        return;
+                    }
+                }
+                match s.read_buf(reader.read_buffer(4096)).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        });
+    }
+}
+
+#[tokio::test]
+async fn the_client_resends_after_none_and_reports_failed_batches() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+    tokio::spawn(fake_server(listener, tx));
+    let mut c = AvroClient::connect(&addr, AvroClientConfig::default())
+        .await
+        .unwrap();
+    let one = vec![Event::new("a").header("h", "1")];
+    c.append_batch(&one).await.unwrap();
+    assert_eq!(rx.recv().await.unwrap(), one);
+    c.append(&Event::new("b")).await.unwrap();
+    assert_eq!(rx.recv().await.unwrap(), vec![Event::new("b")]);
+    let two = vec![Event::new("x"), Event::new("y")];
+    let e = c.append_batch(&two).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            RpcError::Status {
+                status: Status::Failed,
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn a_silent_server_makes_connect_time_out() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let cfg = AvroClientConfig {
+        connect_timeout: Duration::from_millis(200),
+        ..AvroClientConfig::default()
+    };
+    let e = AvroClient::connect(&addr, cfg).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            RpcError::Timeout {
+                what: "handshake",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    drop(listener);
+}

@@ -1,0 +1,245 @@
+//! A small async client of Flume's `ThriftSourceProtocol` (framed transport, compact or
+//! binary protocol): connect within `connect_timeout`, then `append`/`appendBatch` calls,
+//! each within `request_timeout` (first byte out to the last byte of the reply). One call
+//! at a time per connection; seqids count up from 1.
+//!
+//! Any error leaves the connection in an unknown state: drop the client and connect again.
+//! Cancel safety: none. A call cancelled midway may have been delivered or not; drop the
+//! client, and treat the batch as not acknowledged.
+
+use std::time::Duration;
+
+use bytes::BufMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::{timeout, timeout_at, Instant};
+
+use crate::wire::thrift::{
+    decode_reply, encode_call, FrameReader, Method, Protocol, Status, ThriftError,
+};
+use sluice_core::Event;
+
+/// Flume's `connect-timeout` default (20 s).
+pub const CONNECT_TIMEOUT_DEFAULT: Duration = Duration::from_secs(20);
+/// Flume's `request-timeout` default (20 s).
+pub const REQUEST_TIMEOUT_DEFAULT: Duration = Duration::from_secs(20);
+/// Largest reply frame accepted (a reply is a few dozen bytes; an exception's message is cut
+/// at 1 KiB by Sluice, not by every server).
+pub const REPLY_FRAME_BYTES_MAX: usize = 1 << 20;
+/// Bytes asked of the socket per read.
+const READ_CHUNK_BYTES: usize = 4 << 10;
+
+/// Client settings.
+#[derive(Debug, Clone, Copy)]
+pub struct ThriftClientConfig {
+    /// Bounds the TCP connect.
+    pub connect_timeout: Duration,
+    /// Bounds each call, from the first byte written to the last byte of the reply.
+    pub request_timeout: Duration,
+    /// The protocol the server speaks.
+    pub protocol: Protocol,
+}
+
+impl Default for ThriftClientConfig {
+    fn default() -> Self {
+        ThriftClientConfig {
+            connect_timeout: CONNECT_TIMEOUT_DEFAULT,
+            request_timeout: REQUEST_TIMEOUT_DEFAULT,
+            protocol: Protocol::Compact,
+        }
+    }
+}
+
+/// Why a connection or a call failed. After any of these, drop the client.
+#[derive(Debug, thiserror::Error)]
+pub enum ThriftRpcError {
+    /// The TCP connection could not be made.
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        /// The target.
+        addr: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Connect or call took too long.
+    #[error("{what} with {addr} timed out after {ms} ms")]
+    Timeout {
+        /// The target.
+        addr: String,
+        /// `connect`, `append`, `appendBatch`.
+        what: &'static str,
+        /// The timeout.
+        ms: u64,
+    },
+    /// Reading or writing the socket failed.
+    #[error("i/o with {addr}: {source}")]
+    Io {
+        /// The target.
+        addr: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server closed the connection before its reply.
+    #[error("{addr} closed the connection without a reply (a server of the other protocol, or one refusing the call, does that)")]
+    Closed {
+        /// The target.
+        addr: String,
+    },
+    /// The server's bytes are not a valid reply (or are its exception).
+    #[error("bad reply from {addr}: {source}")]
+    Protocol {
+        /// The target.
+        addr: String,
+        /// What is wrong.
+        #[source]
+        source: ThriftError,
+    },
+    /// The server answered `FAILED`, `ERROR` or `UNKNOWN` (the events were not accepted).
+    #[error("{addr} answered {status:?}")]
+    Status {
+        /// The target.
+        addr: String,
+        /// The answer.
+        status: Status,
+    },
+}
+
+/// One connection to a Thrift source.
+#[derive(Debug)]
+pub struct ThriftClient {
+    addr: String,
+    stream: TcpStream,
+    reader: FrameReader,
+    out: Vec<u8>,
+    seqid: i32,
+    cfg: ThriftClientConfig,
+    latency: Option<std::sync::Arc<crate::agent::histogram::Histogram>>,
+}
+
+impl ThriftClient {
+    /// Connects to `host:port` within `connect_timeout`.
+    pub async fn connect(addr: &str, cfg: ThriftClientConfig) -> Result<Self, ThriftRpcError> {
+        let ms = cfg.connect_timeout.as_millis() as u64;
+        let stream = match timeout(cfg.connect_timeout, TcpStream::connect(addr)).await {
+            Err(_) => {
+                return Err(ThriftRpcError::Timeout {
+                    addr: addr.to_owned(),
+                    what: "connect",
+                    ms,
+                })
+            }
+            Ok(Err(source)) => {
+                return Err(ThriftRpcError::Connect {
+                    addr: addr.to_owned(),
+                    source,
+                })
+            }
+            Ok(Ok(s)) => s,
+        };
+        let _ = stream.set_nodelay(true);
+        Ok(ThriftClient {
+            addr: addr.to_owned(),
+            stream,
+            reader: FrameReader::new(REPLY_FRAME_BYTES_MAX),
+            out: Vec::new(),
+            seqid: 0,
+            cfg,
+            latency: None,
+        })
+    }
+
+    /// The `host:port` this client talks to.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// Records the latency of every later call (answered or failed) in `h`.
+    pub fn record_latency(&mut self, h: std::sync::Arc<crate::agent::histogram::Histogram>) {
+        self.latency = Some(h);
+    }
+
+    /// Whether the idle connection is known to be broken: the server closed it, or sent
+    /// bytes nobody asked for. Never blocks; `false` means "not known to be broken".
+    pub fn idle_broken(&mut self) -> bool {
+        let mut b = [0u8; 1];
+        match self.stream.try_read(&mut b) {
+            Ok(_) => true,
+            Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+        }
+    }
+
+    /// Sends `events` in one `appendBatch`; `Ok` only when the server answered `OK`.
+    pub async fn append_batch(&mut self, events: &[Event]) -> Result<(), ThriftRpcError> {
+        self.call(Method::AppendBatch, events).await
+    }
+
+    /// Sends one event with `append`; `Ok` only when the server answered `OK`.
+    pub async fn append(&mut self, event: &Event) -> Result<(), ThriftRpcError> {
+        self.call(Method::Append, std::slice::from_ref(event)).await
+    }
+
+    async fn call(&mut self, method: Method, events: &[Event]) -> Result<(), ThriftRpcError> {
+        let start = Instant::now();
+        let r = self.call_once(method, events).await;
+        if let Some(h) = &self.latency {
+            h.observe_duration(start.elapsed());
+        }
+        r
+    }
+
+    async fn call_once(&mut self, method: Method, events: &[Event]) -> Result<(), ThriftRpcError> {
+        let deadline = Instant::now() + self.cfg.request_timeout;
+        let ms = self.cfg.request_timeout.as_millis() as u64;
+        self.seqid = self.seqid.wrapping_add(1);
+        let seqid = self.seqid;
+        self.out.clear();
+        encode_call(self.cfg.protocol, method, seqid, events, &mut self.out);
+        let addr = self.addr.clone();
+        let io = |source| ThriftRpcError::Io {
+            addr: addr.clone(),
+            source,
+        };
+        let round = async {
+            self.stream.write_all(&self.out).await.map_err(io)?;
+            loop {
+                let frame =
+                    self.reader
+                        .next_frame()
+                        .map_err(|source| ThriftRpcError::Protocol {
+                            addr: addr.clone(),
+                            source,
+                        })?;
+                if let Some(payload) = frame {
+                    return decode_reply(&payload, self.cfg.protocol, method, seqid).map_err(
+                        |source| ThriftRpcError::Protocol {
+                            addr: addr.clone(),
+                            source,
+                        },
+                    );
+                }
+                let mut buf = self
+                    .reader
+                    .read_buffer_exact(READ_CHUNK_BYTES)
+                    .limit(READ_CHUNK_BYTES);
+                if self.stream.read_buf(&mut buf).await.map_err(io)? == 0 {
+                    return Err(ThriftRpcError::Closed { addr: addr.clone() });
+                }
+            }
+        };
+        match timeout_at(deadline, round).await {
+            Err(_) => Err(ThriftRpcError::Timeout {
+                addr: self.addr.clone(),
+                what: method.name(),
+                ms,
+            }),
+            Ok(Err(e)) => Err(e),
+            Ok(Ok(Status::Ok)) => Ok(()),
+            Ok(Ok(status)) => Err(ThriftRpcError::Status {
+                addr: self.addr.clone(),
+                status,
+            }),
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! What an agent shows about itself: the metrics registry and the alarm board, made together
+//! and handed to the runtime and the metrics server, so both see the same board. The board
+//! reads the registry; the registry knows nothing of alarms.
+
+use std::sync::Arc;
+
+use crate::agent::alarm::AlarmBoard;
+use crate::agent::metrics::Registry;
+
+/// An agent's metrics and alarms.
+#[derive(Clone, Debug, Default)]
+pub struct Telemetry {
+    /// Every component's counters (`/metrics`).
+    pub metrics: Arc<Registry>,
+    /// The active alarms, notifiers and remembered upstreams (`/alarms`).
+    pub alarms: Arc<AlarmBoard>,
+}
+
+impl Telemetry {
+    /// The telemetry of agent `name`: an empty registry and board.
+    pub fn for_agent(name: &str) -> Self {
+        Telemetry::from(Arc::new(Registry::for_agent(name)))
+    }
+}
+
+impl From<Arc<Registry>> for Telemetry {
+    /// `metrics` with a board of its own.
+    fn from(metrics: Arc<Registry>) -> Self {
+        Telemetry {
+            metrics,
+            alarms: Arc::default(),
+        }
+    }
+}

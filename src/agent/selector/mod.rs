@@ -1,0 +1,385 @@
+//! Channel selectors: which of a source's channels receive an event, and which of those may fail
+//! without failing the batch. Flume's `replicating` and `multiplexing` selectors, configured from
+//! the source's `selector.*` keys (prefix stripped) and evaluated per event.
+//!
+//! Semantics follow Flume's `ReplicatingChannelSelector` and `MultiplexingChannelSelector`, with
+//! one deliberate tightening: a [`Selection`] never names a channel twice, and never names a
+//! required channel as optional (Flume would put the event into such a channel twice).
+
+pub mod config;
+
+use std::collections::BTreeMap;
+
+use crate::agent::component::{ComponentError, Props};
+use sluice_core::Event;
+
+/// Flume's default header for the multiplexing selector.
+pub const DEFAULT_MULTIPLEX_HEADER: &str = "flume.selector.header";
+
+/// The channels one event goes to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Channels whose put failure fails the batch, in configuration order.
+    pub required: Vec<String>,
+    /// Channels tried after the required ones; their failures are only logged.
+    pub optional: Vec<String>,
+}
+
+/// A configured channel selector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChannelSelector {
+    /// Every channel, minus the ones listed in `selector.optional`, is required.
+    Replicating {
+        /// Required channels: the source's channels not listed as optional.
+        required: Vec<String>,
+        /// Channels listed in `selector.optional`.
+        optional: Vec<String>,
+    },
+    /// Channels chosen by the value of one header.
+    Multiplexing(Multiplexing),
+}
+
+/// The multiplexing selector's tables.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Multiplexing {
+    /// The header whose value picks the channels (`selector.header`).
+    pub header: String,
+    /// `selector.mapping.<value>`: required channels per header value.
+    pub mapping: BTreeMap<String, Vec<String>>,
+    /// `selector.optional.<value>`: optional channels per header value, with the channels that
+    /// are required for that value already removed.
+    pub optional: BTreeMap<String, Vec<String>>,
+    /// `selector.default`: required channels when the header is missing, blank or unmapped.
+    pub default: Vec<String>,
+}
+
+impl ChannelSelector {
+    /// Builds a selector from the source's `selector.*` properties (with `selector.` stripped)
+    /// and the source's channel list. `type` may be a Flume short name (case-insensitive) or a
+    /// Java class name; it defaults to `replicating`.
+    pub fn from_props(props: &Props, channels: &[String]) -> Result<Self, ComponentError> {
+        let kind = props.get("type").map(|s| s.trim()).unwrap_or("replicating");
+        match kind.to_ascii_lowercase().as_str() {
+            "replicating" | "org.apache.flume.channel.replicatingchannelselector" => {
+                replicating(props, channels)
+            }
+            "multiplexing" | "org.apache.flume.channel.multiplexingchannelselector" => {
+                multiplexing(props, channels).map(ChannelSelector::Multiplexing)
+            }
+            _ => Err(ComponentError::new(
+                "type",
+                format!(
+                    "unknown channel selector type {kind:?}; supported: replicating, multiplexing"
+                ),
+            )),
+        }
+    }
+
+    /// Keys of the selector's properties that its type does not read (for the config layer's
+    /// unknown-key warnings): `optional.<v>` for replicating, bare `optional` for multiplexing.
+    pub fn unknown_keys(&self, props: &Props) -> Vec<String> {
+        let known = |k: &str| match self {
+            ChannelSelector::Replicating { .. } => k == "type" || k == "optional",
+            ChannelSelector::Multiplexing(_) => {
+                ["type", "header", "default"].contains(&k)
+                    || k.starts_with("mapping.")
+                    || k.starts_with("optional.")
+            }
+        };
+        props.keys().filter(|k| !known(k)).cloned().collect()
+    }
+
+    /// The channels `event` goes to.
+    pub fn select(&self, event: &Event) -> Selection {
+        match self {
+            ChannelSelector::Replicating { required, optional } => Selection {
+                required: required.clone(),
+                optional: optional.clone(),
+            },
+            ChannelSelector::Multiplexing(m) => m.select(event),
+        }
+    }
+}
+
+impl Multiplexing {
+    /// Flume's rule: a missing or blank header value, or one without a mapping, selects the
+    /// default channels; the optional channels are looked up by the exact header value.
+    fn select(&self, event: &Event) -> Selection {
+        let value = event.headers.get(&self.header);
+        let required = match value {
+            Some(v) if !v.trim().is_empty() => self.mapping.get(v).unwrap_or(&self.default),
+            _ => &self.default,
+        };
+        let optional = value
+            .and_then(|v| self.optional.get(v))
+            .map(|list| {
+                list.iter()
+                    .filter(|c| !required.contains(c))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        Selection {
+            required: required.clone(),
+            optional,
+        }
+    }
+}
+
+fn replicating(props: &Props, channels: &[String]) -> Result<ChannelSelector, ComponentError> {
+    let optional = match props.get("optional") {
+        Some(list) => channel_list("optional", list, channels)?,
+        None => Vec::new(),
+    };
+    let mut required = Vec::new();
+    for c in channels {
+        if !optional.contains(c) && !required.contains(c) {
+            required.push(c.clone());
+        }
+    }
+    Ok(ChannelSelector::Replicating { required, optional })
+}
+
+fn multiplexing(props: &Props, channels: &[String]) -> Result<Multiplexing, ComponentError> {
+    let header = match props.get("header") {
+        Some(h) if !h.trim().is_empty() => h.trim().to_string(),
+        Some(_) => return Err(ComponentError::new("header", "must not be empty")),
+        None => DEFAULT_MULTIPLEX_HEADER.to_string(),
+    };
+    let default = match props.get("default") {
+        Some(list) => channel_list("default", list, channels)?,
+        None => Vec::new(),
+    };
+    let mut mapping = BTreeMap::new();
+    for (key, list) in sub_props(props, "mapping.") {
+        let chosen = channel_list(&format!("mapping.{key}"), list, channels)?;
+        if chosen.is_empty() {
+            return Err(ComponentError::new(
+                format!("mapping.{key}"),
+                "no channel configured for this header value",
+            ));
+        }
+        mapping.insert(key.to_string(), chosen);
+    }
+    let mut optional = BTreeMap::new();
+    for (key, list) in sub_props(props, "optional.") {
+        let chosen = channel_list(&format!("optional.{key}"), list, channels)?;
+        let required = mapping.get(key).unwrap_or(&default);
+        let chosen: Vec<String> = chosen
+            .into_iter()
+            .filter(|c| !required.contains(c))
+            .collect();
+        optional.insert(key.to_string(), chosen);
+    }
+    Ok(Multiplexing {
+        header,
+        mapping,
+        optional,
+        default,
+    })
+}
+
+/// Entries of `props` under `prefix`, with the prefix removed (Flume's `getSubProperties`).
+fn sub_props<'a>(props: &'a Props, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> {
+    props
+        .iter()
+        .filter_map(move |(k, v)| k.strip_prefix(prefix).map(|rest| (rest, v.as_str())))
+}
+
+/// A whitespace-separated channel list, each a channel of the source, duplicates dropped.
+fn channel_list(key: &str, list: &str, channels: &[String]) -> Result<Vec<String>, ComponentError> {
+    let mut out: Vec<String> = Vec::new();
+    for name in list.split_whitespace() {
+        if !channels.iter().any(|c| c == name) {
+            return Err(ComponentError::new(
+                key,
+                format!(
+                    "channel {name:?} is not one of the source's channels ({})",
+                    channels.join(" ")
+                ),
+            ));
+        }
+        if !out.iter().any(|c| c == name) {
+            out.push(name.to_string());
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::agent::component::props_of as props;
+
+    fn chans(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn ev(header: Option<&str>) -> Event {
+        let e = Event::new("x");
+        match header {
+            Some(v) => e.header("State", v),
+            None => e,
+        }
+    }
+
+    fn sel(required: &[&str], optional: &[&str]) -> Selection {
+        Selection {
+            required: chans(required),
+            optional: chans(optional),
+        }
+    }
+
+    #[test]
+    fn replicating_is_the_default_and_requires_every_channel() {
+        let s = ChannelSelector::from_props(&props(&[]), &chans(&["c1", "c2"])).unwrap();
+        assert_eq!(s.select(&ev(None)), sel(&["c1", "c2"], &[]));
+    }
+
+    #[test]
+    fn replicating_moves_listed_channels_to_optional() {
+        let p = props(&[("type", "replicating"), ("optional", "c3  c2 c3")]);
+        let s = ChannelSelector::from_props(&p, &chans(&["c1", "c2", "c3"])).unwrap();
+        assert_eq!(s.select(&ev(Some("CA"))), sel(&["c1"], &["c3", "c2"]));
+    }
+
+    #[test]
+    fn replicating_accepts_the_java_class_name_in_any_case() {
+        let p = props(&[
+            (
+                "type",
+                "org.apache.flume.channel.ReplicatingChannelSelector",
+            ),
+            ("optional", "c2"),
+        ]);
+        let s = ChannelSelector::from_props(&p, &chans(&["c1", "c2"])).unwrap();
+        assert_eq!(s.select(&ev(None)), sel(&["c1"], &["c2"]));
+        let p = props(&[("type", "RePlIcAtInG")]);
+        assert!(ChannelSelector::from_props(&p, &chans(&["c1"])).is_ok());
+    }
+
+    #[test]
+    fn replicating_rejects_an_optional_channel_the_source_does_not_have() {
+        let p = props(&[("optional", "c9")]);
+        let err = ChannelSelector::from_props(&p, &chans(&["c1"])).unwrap_err();
+        assert_eq!(err.key, "optional");
+        assert!(err.message.contains("c9"), "{err}");
+    }
+
+    #[test]
+    fn unknown_selector_type_names_the_supported_ones() {
+        let p = props(&[("type", "load_balancing")]);
+        let err = ChannelSelector::from_props(&p, &chans(&["c1"])).unwrap_err();
+        assert_eq!(err.key, "type");
+        assert!(err.message.contains("replicating, multiplexing"), "{err}");
+    }
+
+    fn multiplexing_example() -> ChannelSelector {
+        let p = props(&[
+            ("type", "multiplexing"),
+            ("header", "State"),
+            ("mapping.CA", "c1"),
+            ("mapping.AZ", "c2 c3"),
+            ("mapping.NY", "c1 c2"),
+            ("optional.CA", "c1 c2"),
+            ("optional.XX", "c3 c4"),
+            ("default", "c4"),
+        ]);
+        ChannelSelector::from_props(&p, &chans(&["c1", "c2", "c3", "c4"])).unwrap()
+    }
+
+    #[test]
+    fn multiplexing_routes_by_header_value() {
+        let s = multiplexing_example();
+        assert_eq!(s.select(&ev(Some("AZ"))), sel(&["c2", "c3"], &[]));
+        assert_eq!(s.select(&ev(Some("NY"))), sel(&["c1", "c2"], &[]));
+    }
+
+    #[test]
+    fn multiplexing_optional_channels_never_repeat_a_required_one() {
+        let s = multiplexing_example();
+        // CA requires c1; c1 is also listed as optional for CA and must not appear twice.
+        assert_eq!(s.select(&ev(Some("CA"))), sel(&["c1"], &["c2"]));
+    }
+
+    #[test]
+    fn multiplexing_unmapped_value_goes_to_default_plus_its_optional() {
+        let s = multiplexing_example();
+        // XX has no mapping: required is the default (c4), which is removed from optional.
+        assert_eq!(s.select(&ev(Some("XX"))), sel(&["c4"], &["c3"]));
+        assert_eq!(s.select(&ev(Some("TX"))), sel(&["c4"], &[]));
+    }
+
+    #[test]
+    fn multiplexing_missing_or_blank_header_goes_to_default() {
+        let s = multiplexing_example();
+        assert_eq!(s.select(&ev(None)), sel(&["c4"], &[]));
+        assert_eq!(s.select(&ev(Some("  "))), sel(&["c4"], &[]));
+    }
+
+    #[test]
+    fn multiplexing_header_lookup_is_case_sensitive() {
+        let s = multiplexing_example();
+        assert_eq!(s.select(&ev(Some("ca"))), sel(&["c4"], &[]));
+    }
+
+    #[test]
+    fn multiplexing_defaults_to_flume_selector_header() {
+        let p = props(&[
+            ("type", "multiplexing"),
+            ("mapping.a", "c2"),
+            ("default", "c1"),
+        ]);
+        let s = ChannelSelector::from_props(&p, &chans(&["c1", "c2"])).unwrap();
+        let e = Event::new("x").header(DEFAULT_MULTIPLEX_HEADER, "a");
+        assert_eq!(s.select(&e), sel(&["c2"], &[]));
+        assert_eq!(s.select(&ev(Some("a"))), sel(&["c1"], &[]));
+    }
+
+    #[test]
+    fn multiplexing_without_default_selects_no_required_channel_for_unmapped_values() {
+        let p = props(&[
+            (
+                "type",
+                "org.apache.flume.channel.MultiplexingChannelSelector",
+            ),
+            ("header", "State"),
+            ("mapping.CA", "c1"),
+            ("optional.TX", "c2"),
+        ]);
+        let s = ChannelSelector::from_props(&p, &chans(&["c1", "c2"])).unwrap();
+        assert_eq!(s.select(&ev(Some("TX"))), sel(&[], &["c2"]));
+        assert_eq!(s.select(&ev(None)), sel(&[], &[]));
+    }
+
+    #[test]
+    fn unknown_keys_depend_on_the_selector_type() {
+        let c = chans(&["c1", "c2"]);
+        let p = props(&[("optional", "c2"), ("optional.x", "c2"), ("header", "h")]);
+        let s = ChannelSelector::from_props(&p, &c).unwrap();
+        assert_eq!(s.unknown_keys(&p), ["header", "optional.x"]);
+        let mut p = p;
+        p.insert("type".into(), "multiplexing".into());
+        p.insert("mappping.a".into(), "c1".into());
+        let s = ChannelSelector::from_props(&p, &c).unwrap();
+        assert_eq!(s.unknown_keys(&p), ["mappping.a", "optional"]);
+    }
+
+    #[test]
+    fn multiplexing_errors_name_the_key() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("mapping.CA", "c9")], "mapping.CA"),
+            (&[("mapping.CA", " ")], "mapping.CA"),
+            (&[("optional.CA", "c1 c9")], "optional.CA"),
+            (&[("default", "c9")], "default"),
+            (&[("header", " ")], "header"),
+        ];
+        for (pairs, key) in cases {
+            let mut p = props(pairs);
+            p.insert("type".into(), "multiplexing".into());
+            let err = ChannelSelector::from_props(&p, &chans(&["c1", "c2"])).unwrap_err();
+            assert_eq!(&err.key, key, "{pairs:?}");
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! The `file_roll` sink's keys (Flume's `RollingFileSink`): `sink.directory`,
+//! `sink.rollInterval` (30 s; 0 = never), `sink.batchSize` (100), `sink.serializer` (TEXT)
+//! with `sink.serializer.appendNewline` (true), `sink.pathManager` (DEFAULT or ROLLTIME) with
+//! its `prefix`, `extension` and `pattern`, plus Sluice's `sink.fsyncPerBatch` (true).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::agent::config::limits::DURATION_S_MAX;
+use crate::agent::config::Ctx;
+
+/// `file_roll` sink settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileRollConfig {
+    /// `sink.directory`.
+    pub directory: PathBuf,
+    /// `sink.rollInterval` (default 30 s); `None` = never roll (0).
+    pub roll_interval: Option<Duration>,
+    /// `sink.batchSize` (default 100).
+    pub batch_size: usize,
+    /// `sink.serializer.appendNewline` (default true).
+    pub append_newline: bool,
+    /// `sink.pathManager` (default DEFAULT) with its `prefix`, `extension`, `pattern`.
+    pub path_manager: PathManager,
+    /// `sink.fsyncPerBatch` (Sluice; default true): fsync each batch (and a new file's
+    /// directory entry) before the take commits.
+    pub fsync_per_batch: bool,
+}
+
+/// `file_roll`'s `sink.pathManager`: how files are named.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathManager {
+    /// `ROLLTIME` (the time the file was opened) instead of `DEFAULT` (the sink's start).
+    pub roll_time: bool,
+    /// `sink.pathManager.prefix` (default empty).
+    pub prefix: String,
+    /// `sink.pathManager.extension` (default empty; a `.` is added before it).
+    pub extension: String,
+    /// `sink.pathManager.pattern` for ROLLTIME as a chrono format (from Java's
+    /// `yyyyMMddHHmmss`, the default).
+    pub pattern: String,
+}
+
+/// Reads a `file_roll` sink's keys.
+pub fn parse(cx: &mut Ctx<'_>) -> Option<FileRollConfig> {
+    let directory = cx.required("sink.directory").map(PathBuf::from);
+    let secs = cx.u64("sink.rollInterval", 30, 0, DURATION_S_MAX);
+    let batch_size = cx.batch_size("sink.batchSize", 100);
+    if let Some(s) = cx.get("sink.serializer") {
+        if !s.eq_ignore_ascii_case("text") {
+            cx.error(
+                "sink.serializer",
+                format!("unsupported serializer {s:?}; supported: TEXT"),
+            );
+        }
+    }
+    let append_newline = cx.bool("sink.serializer.appendNewline", true);
+    let path_manager = path_manager(cx);
+    // `directory?` comes last: every key is read (and its problems reported) first.
+    Some(FileRollConfig {
+        roll_interval: (secs > 0).then(|| Duration::from_secs(secs)),
+        batch_size,
+        append_newline,
+        path_manager,
+        fsync_per_batch: cx.bool("sink.fsyncPerBatch", true),
+        directory: directory?,
+    })
+}
+
+/// Reads `sink.pathManager` and its keys.
+pub fn path_manager(cx: &mut Ctx<'_>) -> PathManager {
+    let roll_time = match cx.get("sink.pathManager").as_deref() {
+        None => false,
+        Some(v) if v.eq_ignore_ascii_case("DEFAULT") => false,
+        Some(v) if v.eq_ignore_ascii_case("ROLLTIME") => true,
+        Some(v) => {
+            cx.error(
+                "sink.pathManager",
+                format!("unknown path manager {v:?}; supported: DEFAULT, ROLLTIME"),
+            );
+            false
+        }
+    };
+    let java = cx
+        .get("sink.pathManager.pattern")
+        .unwrap_or_else(|| "yyyyMMddHHmmss".into());
+    let pattern = match java_pattern(&java) {
+        Ok(p) => p,
+        Err(e) => {
+            cx.error("sink.pathManager.pattern", e);
+            "%Y%m%d%H%M%S".into()
+        }
+    };
+    PathManager {
+        roll_time,
+        prefix: cx.get("sink.pathManager.prefix").unwrap_or_default(),
+        extension: cx.get("sink.pathManager.extension").unwrap_or_default(),
+        pattern,
+    }
+}
+
+/// A Java date pattern (`yyyy MM dd HH mm ss SSS` and literals) as a chrono format.
+pub fn java_pattern(p: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let b = p.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let run = b[i..].iter().take_while(|x| **x == c).count();
+        let f = match (c, run) {
+            (b'y', 4) => "%Y",
+            (b'y', 2) => "%y",
+            (b'M', 2) => "%m",
+            (b'd', 2) => "%d",
+            (b'H', 2) => "%H",
+            (b'm', 2) => "%M",
+            (b's', 2) => "%S",
+            (b'S', 3) => "%3f",
+            (c, _) if c.is_ascii_alphabetic() => {
+                return Err(format!(
+                "unsupported pattern letters {:?} in {p:?}; supported: yyyy yy MM dd HH mm ss SSS",
+                &p[i..i + run]
+            ))
+            }
+            (b'%', _) => "%%",
+            _ => {
+                out.push(c as char);
+                i += 1;
+                continue;
+            }
+        };
+        out.push_str(f);
+        i += run;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_date_patterns_become_chrono_formats() {
+        assert_eq!(java_pattern("yyyyMMddHHmmss").unwrap(), "%Y%m%d%H%M%S");
+        assert_eq!(
+            java_pattern("yy-MM-dd_HH.mm.ss.SSS").unwrap(),
+            "%y-%m-%d_%H.%M.%S.%3f"
+        );
+        assert!(java_pattern("EEE").unwrap_err().contains("EEE"));
+    }
+}

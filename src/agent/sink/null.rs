@@ -1,0 +1,41 @@
+//! The `null` sink (Flume's `NullSink`): takes `batchSize` events (100) per transaction and
+//! drops them.
+
+use crate::agent::channel::BoxFuture;
+use crate::agent::config::Ctx;
+use crate::agent::sink::{BuildSink, Delivery, Sink, SinkError};
+use sluice_core::Event;
+
+/// `null` sink settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NullConfig {
+    /// `batchSize` (default 100): events per take transaction.
+    pub batch_size: usize,
+}
+
+/// Reads a `null` sink's keys.
+pub fn parse(cx: &mut Ctx<'_>) -> Option<NullConfig> {
+    Some(NullConfig {
+        batch_size: cx.batch_size("batchSize", 100),
+    })
+}
+
+/// The running `null` sink.
+#[derive(Debug, Default)]
+pub struct NullSink;
+
+impl Sink for NullSink {
+    fn deliver(&mut self, _events: Vec<Event>) -> BoxFuture<'_, Result<Delivery, SinkError>> {
+        Box::pin(std::future::ready(Ok(Delivery::Done)))
+    }
+}
+
+impl BuildSink for NullConfig {
+    fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    fn build(&self, _name: &str) -> Box<dyn Sink> {
+        Box::new(NullSink)
+    }
+}

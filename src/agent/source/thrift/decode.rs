@@ -1,0 +1,165 @@
+//! Decoding a call of the thrift source: off the async workers when large
+//! ([`crate::agent::source::decoders`]), within the decoded budget, as the avro source does.
+//!
+//! The events of a call are counted (bodies, keys and values plus a fixed cost per event
+//! and per header, [`crate::wire::cost`]) against the source's decoded budget before they
+//! exist: first optimistically (a guess from the payload's size, if it is free now), and when
+//! the call needs more than the guess, its exact count is taken without decoding and waited
+//! for (within the frame's deadline; a call that would need more than the whole budget is
+//! refused). The budget is held until the put returns.
+
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+use super::Shared;
+use crate::agent::source::budget::{self, Held};
+use crate::agent::stop::Stop;
+use crate::wire::thrift::service::HEADERS_PER_EVENT_MAX_DEFAULT;
+use crate::wire::thrift::{begin, Begun, CallLimits, EventCall, ThriftError};
+use sluice_core::Event;
+
+/// The first guess of a call's decoded bytes: this many times its payload, plus
+/// [`GUESS_EXTRA_BYTES`].
+const GUESS_FACTOR: u64 = 2;
+/// See [`GUESS_FACTOR`].
+const GUESS_EXTRA_BYTES: u64 = 64 << 10;
+
+/// A request decoded.
+pub(crate) enum Decoded {
+    /// Put these events, then answer; `held` is their decoded budget.
+    Put {
+        call: EventCall,
+        events: Vec<Event>,
+        held: Held,
+    },
+    /// A method this service does not have.
+    Unknown {
+        name: String,
+        seqid: i32,
+        oneway: bool,
+    },
+    /// The decoded budget did not free up within the frame's deadline: answer `FAILED`
+    /// (the client resends later).
+    Busy { call: EventCall, cost: u64 },
+}
+
+/// Why a request could not be decoded.
+pub(crate) enum Failed {
+    /// Not a Thrift message in this source's protocol: close without an answer.
+    Head(ThriftError),
+    /// A call whose arguments are garbage or over a limit: answer `PROTOCOL_ERROR`, close.
+    Bad(EventCall, ThriftError),
+    /// The source is stopping.
+    Stopped,
+}
+
+fn limits(shared: &Shared) -> CallLimits {
+    CallLimits {
+        events_max: shared.cfg.max_events_per_call,
+        headers_max: HEADERS_PER_EVENT_MAX_DEFAULT,
+    }
+}
+
+/// Decodes `payload` (its frame budget `frame_held` is given back once it is decoded).
+pub(crate) async fn decode(
+    payload: Vec<u8>,
+    frame_held: Option<Held>,
+    shared: &Arc<Shared>,
+    deadline: Instant,
+    stop: &mut Stop,
+) -> Result<Decoded, Failed> {
+    let size = payload.len();
+    let (payload, first) = shared
+        .decoders
+        .run(size, stop, {
+            let shared = shared.clone();
+            move || {
+                let r = first(&payload, &shared);
+                (payload, r)
+            }
+        })
+        .await
+        .ok_or(Failed::Stopped)?;
+    let (call, cost) = match first? {
+        First::Done(d) => return Ok(d),
+        First::Count { call, cost } => (call, cost),
+    };
+    let held = tokio::select! {
+        _ = stop.wait() => return Err(Failed::Stopped),
+        r = tokio::time::timeout_at(deadline, shared.decoded.acquire(cost)) => r,
+    };
+    let held = match held {
+        Ok(Some(h)) => h,
+        Ok(None) | Err(_) => return Ok(Decoded::Busy { call, cost }),
+    };
+    let limits = limits(shared);
+    let decoded = shared
+        .decoders
+        .run(size, stop, move || call.decode(&payload, &limits, cost))
+        .await
+        .ok_or(Failed::Stopped)?;
+    drop(frame_held);
+    let (events, _) = decoded.map_err(|e| Failed::Bad(call, e))?;
+    Ok(Decoded::Put { call, events, held })
+}
+
+/// What the first pass found.
+enum First {
+    Done(Decoded),
+    /// The call's events need `cost` decoded bytes, more than the guess had free.
+    Count {
+        call: EventCall,
+        cost: u64,
+    },
+}
+
+/// The message head, then the events if the guess of their decoded bytes is free and
+/// enough; else their exact count.
+fn first(payload: &[u8], shared: &Shared) -> Result<First, Failed> {
+    let call = match begin(payload, shared.cfg.protocol).map_err(Failed::Head)? {
+        Begun::Unknown {
+            name,
+            seqid,
+            oneway,
+        } => {
+            return Ok(First::Done(Decoded::Unknown {
+                name,
+                seqid,
+                oneway,
+            }))
+        }
+        Begun::Events(call) => call,
+    };
+    let limits = limits(shared);
+    let total = shared.decoded.total();
+    let guess = (payload.len() as u64)
+        .saturating_mul(GUESS_FACTOR)
+        .saturating_add(GUESS_EXTRA_BYTES)
+        .min(total);
+    if let Some(mut held) = shared.decoded.try_acquire(guess) {
+        match call.decode(payload, &limits, guess) {
+            Ok((events, cost)) => {
+                budget::shrink_to(&mut held, cost);
+                return Ok(First::Done(Decoded::Put { call, events, held }));
+            }
+            Err(ThriftError::OverBudget { .. }) => {}
+            Err(e) => return Err(Failed::Bad(call, e)),
+        }
+    }
+    let cost = call
+        .cost(payload, &limits)
+        .map_err(|e| Failed::Bad(call, e))?;
+    if cost > total {
+        return Err(Failed::Bad(
+            call,
+            ThriftError::TooLong {
+                what: "decoded call (max-inflight-bytes / 2)",
+                len: cost,
+                max: total,
+                offset: 0,
+            },
+        ));
+    }
+    Ok(First::Count { call, cost })
+}

@@ -1,0 +1,163 @@
+//! The `thrift` source (`org.apache.flume.source.ThriftSource`): Flume's
+//! `ThriftSourceProtocol` over the framed transport, in the compact (default) or binary
+//! protocol, so Flume's thrift sink, its `ThriftRpcClient`, applications using the IDL and
+//! Sluice's own thrift sink can send to it.
+//!
+//! One task per connection ([`conn`]) reads frames ([`read`]: the frame's bytes reserved from
+//! the frame budget before they are read, the whole frame within `request-timeout`), decodes
+//! them through the pure codec [`crate::wire::thrift`] ([`decode`]: off the async workers when
+//! large, the events counted against the decoded budget); `append`/`appendBatch` go to the
+//! channel processor as one batch (one transaction per channel per call) and are answered
+//! `OK` only after every required channel committed, `FAILED` otherwise. Calls are answered
+//! in order, each with its seqid. Garbage closes its connection with one log line naming the
+//! probable cause (TLS, HTTP, Avro, deflate, the other protocol: [`crate::wire::thrift::sniff`])
+//! and `EventReadFail`; the source and its other connections go on. Limits as the avro
+//! source's: `max-frame-size`, `max-events-per-call`, `max-connections`, `idle-timeout`,
+//! `request-timeout`, `max-inflight-bytes`; `threads` bounds the calls decoded and put at once.
+
+pub mod config;
+mod conn;
+mod decode;
+mod read;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::budget::Budget;
+use super::decoders::Decoders;
+use super::refusals::RefusalLog;
+use super::{SourceCtx, SourceError};
+use crate::agent::metrics::SourceCounter;
+use crate::wire::thrift::sniff::probable_cause;
+pub use config::ThriftSourceConfig;
+
+/// Pause after a failed `accept` (e.g. out of file descriptors) so it does not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// What the connections of one source share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) cfg: ThriftSourceConfig,
+    pub(crate) open: AtomicUsize,
+    pub(crate) threads: Option<Semaphore>,
+    /// Bytes of frames being received: half of `max-inflight-bytes`.
+    pub(crate) frames: Budget,
+    /// Bytes the decoded events of calls are counted for: the other half.
+    pub(crate) decoded: Budget,
+    /// Decodes running off the workers.
+    pub(crate) decoders: Decoders,
+}
+
+/// Listens until stopped; each connection finishes the call it is putting.
+pub async fn run(cfg: ThriftSourceConfig, ctx: SourceCtx) -> Result<(), SourceError> {
+    let listener = TcpListener::bind((cfg.bind.as_str(), cfg.port))
+        .await
+        .map_err(|e| ctx.error(format!("cannot listen on {}:{}: {e}", cfg.bind, cfg.port)))?;
+    let local = listener.local_addr().ok();
+    tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, protocol = cfg.protocol.name(), ?local, "thrift source listening");
+    ctx.ready.accepting();
+    let shared = Arc::new(Shared {
+        threads: cfg.threads.map(Semaphore::new),
+        frames: Budget::new(cfg.max_inflight_bytes / 2),
+        decoded: Budget::new(cfg.max_inflight_bytes / 2),
+        decoders: Decoders::default(),
+        cfg,
+        open: AtomicUsize::new(0),
+    });
+    let g = shared.clone();
+    ctx.counters.set_gauges(Box::new(move || {
+        vec![(
+            "OpenConnectionCount",
+            g.open.load(Ordering::Relaxed).to_string(),
+        )]
+    }));
+    let mut conns = JoinSet::new();
+    let mut stop = ctx.stop.clone();
+    let mut refusals = RefusalLog::default();
+    loop {
+        tokio::select! {
+            _ = stop.wait() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    if shared.open.load(Ordering::Relaxed) >= shared.cfg.max_connections {
+                        if let Some(refused) = refusals.refused(Instant::now()) {
+                            tracing::warn!(source = %ctx.name, %peer, limit = shared.cfg.max_connections, refused, "connection refused: max-connections reached");
+                        }
+                        drop(stream);
+                        continue;
+                    }
+                    accept(&mut conns, stream, peer, &ctx, &shared);
+                }
+                Err(e) => {
+                    tracing::warn!(source = %ctx.name, error = %e, "accept failed");
+                    if stop.sleep(ACCEPT_BACKOFF).await {
+                        break;
+                    }
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    drop(listener);
+    while conns.join_next().await.is_some() {}
+    Ok(())
+}
+
+fn accept(
+    conns: &mut JoinSet<()>,
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    ctx: &SourceCtx,
+    shared: &Arc<Shared>,
+) {
+    let _ = stream.set_nodelay(true);
+    shared.open.fetch_add(1, Ordering::Relaxed);
+    tracing::info!(source = %ctx.name, %peer, "upstream connected");
+    let (ctx, shared) = (ctx.clone(), shared.clone());
+    conns.spawn(async move {
+        conn::serve(stream, peer, &ctx, &shared).await;
+        tracing::info!(source = %ctx.name, %peer, "upstream disconnected");
+        shared.open.fetch_sub(1, Ordering::Relaxed);
+    });
+}
+
+/// The one log line and the metric of a connection closed for bad input; `first` (the
+/// connection's first bytes) names the probable cause when they are not framed Thrift.
+pub(crate) fn bad_input(
+    ctx: &SourceCtx,
+    shared: &Shared,
+    peer: SocketAddr,
+    first: &[u8],
+    what: &str,
+    kind: &str,
+) {
+    ctx.counters.add(SourceCounter::EventReadFail, 1);
+    match probable_cause(first, shared.cfg.protocol) {
+        Some(cause) => {
+            tracing::warn!(source = %ctx.name, %peer, kind, protocol = shared.cfg.protocol.name(), "thrift connection closed: {what}; the peer probably sent {cause}")
+        }
+        None => {
+            tracing::warn!(source = %ctx.name, %peer, kind, protocol = shared.cfg.protocol.name(), "thrift connection closed: {what}")
+        }
+    }
+}
+
+impl crate::agent::source::BuildSource for ThriftSourceConfig {
+    fn listens(&self) -> bool {
+        true
+    }
+
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    fn run(&self, ctx: SourceCtx) -> crate::agent::source::SourceTask {
+        Box::pin(run(self.clone(), ctx))
+    }
+}

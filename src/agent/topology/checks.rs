@@ -1,0 +1,131 @@
+//! The checks across components: an agent with no channels or nothing to run, a batch size
+//! larger than a channel's `transactionCapacity`, colliding file channel directories and
+//! channels nobody uses.
+
+use super::dirs;
+use super::graph::AgentConfig;
+use crate::agent::config::raw::{self, RawComponent, Section};
+use crate::agent::config::{Origin, Problem, Severity};
+use crate::agent::registry::{ChannelKind, SinkKind, SourceKind};
+use crate::agent::source::spooldir;
+
+/// Adds the problems found across the components of `cfg` (read from `raw`).
+pub fn cross_checks(
+    raw: &raw::RawAgent,
+    cfg: &AgentConfig,
+    agent: &str,
+    problems: &mut Vec<Problem>,
+) {
+    let comp = |s: Section, n: &str| raw.sections.get(&s).and_then(|m| m.get(n));
+    if raw.section(Section::Channels).next().is_none() {
+        problems.push(Problem::error(
+            Origin::Line(1),
+            format!("{agent}.channels"),
+            format!("agent {agent} has no channels (is -n {agent} the right agent name?)"),
+        ));
+    }
+    if raw.section(Section::Sources).next().is_none()
+        && raw.section(Section::Sinks).next().is_none()
+    {
+        problems.push(Problem::error(
+            Origin::Line(1),
+            format!("{agent}.sources"),
+            format!("agent {agent} has no sources and no sinks"),
+        ));
+    }
+    for (name, g) in &cfg.sinkgroups {
+        let java = g
+            .sinks
+            .iter()
+            .find(|s| matches!(cfg.sinks.get(*s).map(|c| &c.kind), Some(SinkKind::Java(_))));
+        if let (Some(first), Some(rc)) = (java, comp(Section::SinkGroups, name)) {
+            if g.sinks.len() > 1 {
+                problems.push(Problem::error(
+                    rc.origin_of("sinks"),
+                    rc.full_key("sinks"),
+                    format!(
+                        "sink {first} is a Java plugin; Java sinks run alone, not in a sink group"
+                    ),
+                ));
+            }
+        }
+    }
+    for (name, s) in &cfg.sinks {
+        let (Some(ch), Some(rc)) = (cfg.channels.get(&s.channel), comp(Section::Sinks, name))
+        else {
+            continue;
+        };
+        let (batch, cap) = (s.kind.batch_size() as u64, ch.kind.transaction_capacity());
+        let key = s.kind.batch_key();
+        if batch > cap && !has_error_at(problems, &rc.full_key(key)) {
+            problems.push(Problem::error(
+                rc.origin_of(key),
+                rc.full_key(key),
+                format!(
+                    "batch size {batch} exceeds transactionCapacity {cap} of channel {}",
+                    s.channel
+                ),
+            ));
+        }
+    }
+    for (name, s) in &cfg.sources {
+        let Some(rc) = comp(Section::Sources, name) else {
+            continue;
+        };
+        for c in &s.channels {
+            let Some(ch) = cfg.channels.get(c) else {
+                continue;
+            };
+            if let (SourceKind::SpoolDir(sd), ChannelKind::File(_)) = (&s.kind, &ch.kind) {
+                let key = "deserializer.maxBlobLength";
+                if let Some(m) = spooldir::config::blob_over_file_channel(sd, c) {
+                    problems.push(Problem::warning(rc.origin_of(key), rc.full_key(key), m));
+                }
+            }
+            let (batch, cap) = (s.kind.batch_size() as u64, ch.kind.transaction_capacity());
+            if batch > cap && !has_error_at(problems, &rc.full_key("batchSize")) {
+                problems.push(Problem::error(
+                    rc.origin_of("batchSize"),
+                    rc.full_key("batchSize"),
+                    format!("batch size {batch} exceeds transactionCapacity {cap} of channel {c}"),
+                ));
+            }
+        }
+    }
+    dirs::check(raw, cfg, problems);
+    // Wiring as written (`channel` or `channels`, even misspelt), so a source or sink refused
+    // for another reason (an unsupported type, a misspelt key) still counts as a user.
+    let names = |c: &RawComponent| -> Vec<String> {
+        ["channels", "channel"]
+            .iter()
+            .filter_map(|k| c.props.get(*k))
+            .flat_map(|v| {
+                v.value
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    for rc in raw.section(Section::Channels) {
+        let used = raw
+            .section(Section::Sources)
+            .chain(raw.section(Section::Sinks))
+            .any(|c| names(c).contains(&rc.name));
+        if !used && cfg.channels.contains_key(&rc.name) {
+            problems.push(Problem::warning(
+                rc.listed_at,
+                rc.full_key("").trim_end_matches('.').to_owned(),
+                "no source or sink uses this channel",
+            ));
+        }
+    }
+}
+
+/// Whether an error was already reported at `full_key` (a refused batch size falls back to
+/// its default, which must not be reported a second time against a channel).
+fn has_error_at(problems: &[Problem], full_key: &str) -> bool {
+    problems
+        .iter()
+        .any(|p| p.severity == Severity::Error && p.key == full_key)
+}

@@ -1,0 +1,218 @@
+//! Loading one agent: the grammar of `crate::agent::config` read into typed components
+//! through the registry (each component parses its own keys), then the wiring checked
+//! (dangling channel and sink references, batch sizes against `transactionCapacity`,
+//! colliding file channel directories, unused channels).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::checks::cross_checks;
+use super::graph::{AgentConfig, ChannelConfig, Loaded, SinkConfig, SinkGroupConfig, SourceConfig};
+use crate::agent::alarm::config as alarms;
+use crate::agent::config::raw::{RawComponent, Section};
+use crate::agent::config::{ctx, has_errors, read, Problem};
+use crate::agent::registry::{self, Entry, SinkKind, SourceKind};
+use crate::agent::sink::poison;
+use crate::agent::{interceptor, processor, selector};
+
+/// Loads agent `agent` from properties text; `overrides` are `-D` pairs whose key starts with
+/// `<agent>.` (others are ignored here) and win over the file.
+pub fn load(text: &str, agent: &str, overrides: &[(String, String)]) -> Loaded {
+    let (raw, mut problems) = read::read(text, agent, overrides);
+    let mut cfg = AgentConfig {
+        name: agent.to_owned(),
+        ..AgentConfig::default()
+    };
+    for comp in raw.section(Section::Channels) {
+        // A channel with an error is left out: its refused values were replaced by defaults,
+        // which would make the batch-size checks against it say wrong things.
+        if let Some((kind, true)) = typed(
+            comp,
+            registry::CHANNELS,
+            None,
+            "channel",
+            &mut problems,
+            |cx, e| (e.parse)(cx),
+        ) {
+            let props = comp.plain();
+            cfg.channels
+                .insert(comp.name.clone(), ChannelConfig { kind, props });
+        }
+    }
+    let channel_names: BTreeSet<String> = raw
+        .section(Section::Channels)
+        .map(|c| c.name.clone())
+        .collect();
+    for comp in raw.section(Section::Sources) {
+        if let Some(s) = source(comp, &channel_names, &mut problems) {
+            cfg.sources.insert(comp.name.clone(), s);
+        }
+    }
+    for comp in raw.section(Section::Sinks) {
+        if let Some(s) = sink(comp, &channel_names, &mut problems) {
+            cfg.sinks.insert(comp.name.clone(), s);
+        }
+    }
+    let sink_names: BTreeSet<String> = raw
+        .section(Section::Sinks)
+        .map(|c| c.name.clone())
+        .collect();
+    let mut grouped: BTreeMap<String, String> = BTreeMap::new();
+    for comp in raw.section(Section::SinkGroups) {
+        let mut cx = ctx::Ctx::new(comp, &mut problems);
+        let sinks: Vec<String> = match cx.required("sinks") {
+            Some(v) => v.split_whitespace().map(str::to_owned).collect(),
+            None => Vec::new(),
+        };
+        for s in &sinks {
+            if !sink_names.contains(s) {
+                cx.error("sinks", format!("sink {s} is not defined in {agent}.sinks"));
+            } else if let Some(other) = grouped.insert(s.clone(), comp.name.clone()) {
+                cx.error(
+                    "sinks",
+                    format!("sink {s} is already in sink group {other}"),
+                );
+            }
+        }
+        let processor = processor::config::parse(&mut cx, &sinks);
+        if cx.finish("a sink group") {
+            if let Some(processor) = processor {
+                let props = comp.plain();
+                let g = SinkGroupConfig {
+                    sinks,
+                    processor,
+                    props,
+                };
+                cfg.sinkgroups.insert(comp.name.clone(), g);
+            }
+        }
+    }
+    cfg.alarms = alarms::build(&raw, &mut problems);
+    cross_checks(&raw, &cfg, agent, &mut problems);
+    problems.sort_by_key(|p| p.origin);
+    let config = (!has_errors(&problems)).then_some(cfg);
+    Loaded { config, problems }
+}
+
+/// Builds one component with `f`: its settings and whether it had no error. Settings built
+/// despite an error (a parser reads every key and returns what it can, with defaults in place
+/// of refused values) are kept for the cross-component checks only: an error anywhere makes
+/// [`load`] return no configuration.
+fn typed<K, T>(
+    comp: &RawComponent,
+    table: &'static [Entry<K>],
+    java: Option<&'static Entry<K>>,
+    what: &str,
+    problems: &mut Vec<Problem>,
+    f: impl FnOnce(&mut ctx::Ctx<'_>, &'static Entry<K>) -> Option<T>,
+) -> Option<(T, bool)> {
+    let mut cx = ctx::Ctx::new(comp, problems);
+    let t = cx.required("type")?;
+    // A Java class name that is none of Sluice's types: a Flume plugin (agent::java).
+    let plugin = java.filter(|_| crate::agent::java::is_class_name(&t));
+    let Some(entry) = registry::find(table, &t).or(plugin) else {
+        let custom = if t.contains('.') || t.starts_with(|c: char| c.is_ascii_uppercase()) {
+            "; a Java plugin's type is its full class name (docs/java-plugins.md)"
+        } else {
+            ""
+        };
+        cx.error(
+            "type",
+            format!(
+                "unknown {what} type {t:?}{custom}; supported: {}",
+                registry::supported(table)
+            ),
+        );
+        return None;
+    };
+    let short = entry.name;
+    let kind = f(&mut cx, entry);
+    let ok = cx.finish(&format!("a {short} {what}"));
+    kind.map(|k| (k, ok))
+}
+
+fn source(
+    comp: &RawComponent,
+    channels: &BTreeSet<String>,
+    problems: &mut Vec<Problem>,
+) -> Option<SourceConfig> {
+    let mut wiring = None;
+    let kind = typed(
+        comp,
+        registry::SOURCES,
+        Some(&registry::JAVA_SOURCE),
+        "source",
+        problems,
+        |cx, e| {
+            let kind: Option<SourceKind> = (e.parse)(cx);
+            let list: Vec<String> = match cx.required("channels") {
+                Some(v) => v.split_whitespace().map(str::to_owned).collect(),
+                None => Vec::new(),
+            };
+            for c in &list {
+                if !channels.contains(c) {
+                    cx.error(
+                        "channels",
+                        format!("channel {c} is not defined in the channels list"),
+                    );
+                }
+            }
+            let selector = selector::config::parse(cx, &list);
+            let interceptors = interceptor::config::parse(cx);
+            wiring = Some((list, selector, interceptors));
+            kind
+        },
+    )?
+    .0;
+    let (channels, selector, interceptors) = wiring?;
+    let selector = selector?;
+    Some(SourceConfig {
+        kind,
+        channels,
+        selector,
+        interceptors,
+        props: comp.plain(),
+    })
+}
+
+fn sink(
+    comp: &RawComponent,
+    channels: &BTreeSet<String>,
+    problems: &mut Vec<Problem>,
+) -> Option<SinkConfig> {
+    let mut channel = None;
+    let mut dead_letter = None;
+    let kind = typed(
+        comp,
+        registry::SINKS,
+        Some(&registry::JAVA_SINK),
+        "sink",
+        problems,
+        |cx, e| {
+            let kind: Option<SinkKind> = (e.parse)(cx);
+            dead_letter = poison::dead_letter_dir(cx);
+            if let Some(c) = cx.required("channel") {
+                if c.split_whitespace().count() != 1 {
+                    cx.error(
+                        "channel",
+                        format!("a sink reads exactly one channel, got {c:?}"),
+                    );
+                } else if !channels.contains(&c) {
+                    cx.error(
+                        "channel",
+                        format!("channel {c} is not defined in the channels list"),
+                    );
+                } else {
+                    channel = Some(c);
+                }
+            }
+            kind
+        },
+    )?
+    .0;
+    Some(SinkConfig {
+        kind,
+        channel: channel?,
+        dead_letter,
+        props: comp.plain(),
+    })
+}

@@ -1,0 +1,191 @@
+//! The types of Flume's `ThriftSourceProtocol` (`flume.thrift`):
+//!
+//! ```text
+//! struct ThriftFlumeEvent { 1: required map<string,string> headers, 2: required binary body }
+//! enum Status { OK, FAILED, ERROR, UNKNOWN }
+//! service ThriftSourceProtocol {
+//!   Status append(1: ThriftFlumeEvent event),
+//!   Status appendBatch(1: list<ThriftFlumeEvent> events) }
+//! ```
+//!
+//! A call is a `CALL` message named `append` or `appendBatch` whose argument struct holds
+//! field 1; the reply is a `REPLY` message of the same name and seqid whose result struct
+//! holds field 0, the `Status` as an `i32`; or an `EXCEPTION` message carrying a
+//! `TApplicationException` (`1: string message, 2: i32 type`). The server and client
+//! modules are written once over the protocol traits and run in either protocol.
+
+use super::binary::BinaryOut;
+use super::compact::CompactOut;
+use super::proto::{ProtoOut, TType};
+use sluice_core::Event;
+
+/// Default most events in one `appendBatch`.
+pub const EVENTS_PER_CALL_MAX_DEFAULT: usize = 100_000;
+/// Default most headers in one event.
+pub const HEADERS_PER_EVENT_MAX_DEFAULT: usize = 1024;
+/// Longest exception message this side writes or keeps (the peer's text is cut there).
+pub const EXCEPTION_MESSAGE_BYTES_MAX: usize = 1024;
+
+/// The protocol both ends of a connection speak (`protocol` key; they must match).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// `TCompactProtocol` (Flume's default).
+    #[default]
+    Compact,
+    /// `TBinaryProtocol`.
+    Binary,
+}
+
+impl Protocol {
+    /// The `protocol` key's value naming it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Compact => "compact",
+            Protocol::Binary => "binary",
+        }
+    }
+
+    /// The protocol a `protocol` value names (any case), as Flume reads it.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "compact" => Some(Protocol::Compact),
+            "binary" => Some(Protocol::Binary),
+            _ => None,
+        }
+    }
+}
+
+/// Limits on what one call may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallLimits {
+    /// Most events in one call.
+    pub events_max: usize,
+    /// Most headers in one event.
+    pub headers_max: usize,
+}
+
+impl Default for CallLimits {
+    fn default() -> Self {
+        CallLimits {
+            events_max: EVENTS_PER_CALL_MAX_DEFAULT,
+            headers_max: HEADERS_PER_EVENT_MAX_DEFAULT,
+        }
+    }
+}
+
+/// The methods of `ThriftSourceProtocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `append(ThriftFlumeEvent)`.
+    Append,
+    /// `appendBatch(list<ThriftFlumeEvent>)`.
+    AppendBatch,
+}
+
+impl Method {
+    /// The name on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Append => "append",
+            Method::AppendBatch => "appendBatch",
+        }
+    }
+}
+
+/// The `Status` enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Every required channel committed the events.
+    Ok = 0,
+    /// A channel refused or failed.
+    Failed = 1,
+    /// Not sent by Flume's source.
+    Error = 2,
+    /// Not sent by Flume's source.
+    Unknown = 3,
+}
+
+impl Status {
+    /// The status of this wire value.
+    pub fn from_i32(v: i32) -> Option<Self> {
+        Some(match v {
+            0 => Status::Ok,
+            1 => Status::Failed,
+            2 => Status::Error,
+            3 => Status::Unknown,
+            _ => return None,
+        })
+    }
+}
+
+/// `TApplicationException`'s types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExceptionKind {
+    /// `UNKNOWN`.
+    Unknown = 0,
+    /// `UNKNOWN_METHOD`.
+    UnknownMethod = 1,
+    /// `INVALID_MESSAGE_TYPE`.
+    InvalidMessageType = 2,
+    /// `WRONG_METHOD_NAME`.
+    WrongMethodName = 3,
+    /// `BAD_SEQUENCE_ID`.
+    BadSequenceId = 4,
+    /// `MISSING_RESULT`.
+    MissingResult = 5,
+    /// `INTERNAL_ERROR`.
+    InternalError = 6,
+    /// `PROTOCOL_ERROR`.
+    ProtocolError = 7,
+}
+
+impl ExceptionKind {
+    /// The name Thrift's libraries print.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExceptionKind::Unknown => "UNKNOWN",
+            ExceptionKind::UnknownMethod => "UNKNOWN_METHOD",
+            ExceptionKind::InvalidMessageType => "INVALID_MESSAGE_TYPE",
+            ExceptionKind::WrongMethodName => "WRONG_METHOD_NAME",
+            ExceptionKind::BadSequenceId => "BAD_SEQUENCE_ID",
+            ExceptionKind::MissingResult => "MISSING_RESULT",
+            ExceptionKind::InternalError => "INTERNAL_ERROR",
+            ExceptionKind::ProtocolError => "PROTOCOL_ERROR",
+        }
+    }
+
+    /// The type of this wire value (`UNKNOWN` for a value this side does not know).
+    pub fn from_i32(v: i32) -> Self {
+        match v {
+            1 => ExceptionKind::UnknownMethod,
+            2 => ExceptionKind::InvalidMessageType,
+            3 => ExceptionKind::WrongMethodName,
+            4 => ExceptionKind::BadSequenceId,
+            5 => ExceptionKind::MissingResult,
+            6 => ExceptionKind::InternalError,
+            7 => ExceptionKind::ProtocolError,
+            _ => ExceptionKind::Unknown,
+        }
+    }
+}
+
+/// Runs `f` over a writer of `protocol` appending to `out`.
+pub(crate) fn write(protocol: Protocol, out: &mut Vec<u8>, f: impl FnOnce(&mut dyn ProtoOut)) {
+    match protocol {
+        Protocol::Compact => f(&mut CompactOut::new(out)),
+        Protocol::Binary => f(&mut BinaryOut::new(out)),
+    }
+}
+
+pub(crate) fn put_event(w: &mut dyn ProtoOut, e: &Event) {
+    w.struct_begin();
+    w.field_begin(TType::Map, 1);
+    w.map_begin(TType::Binary, TType::Binary, e.headers.len());
+    for (k, v) in &e.headers {
+        w.bytes(k.as_bytes());
+        w.bytes(v.as_bytes());
+    }
+    w.field_begin(TType::Binary, 2);
+    w.bytes(&e.body);
+    w.struct_end();
+}
