@@ -99,7 +99,7 @@ fn channel_on_a_source_and_channels_on_a_sink_get_did_you_mean_at_their_line() {
 fn unsupported_types_do_not_add_a_warning_that_the_channel_is_unused() {
     let text = format!(
         "{WIRED}a1.sources = r1\na1.sinks = k1\n\
-         a1.sources.r1.type = thrift\na1.sources.r1.channels = c1\n\
+         a1.sources.r1.type = jms\na1.sources.r1.channels = c1\n\
          a1.sinks.k1.type = hive\na1.sinks.k1.channel = c1\n"
     );
     let got = problems(&text);
