@@ -1,5 +1,5 @@
 // Test plugin: a sink that appends each event's body as a line to `path`, syncs the file,
-// and only then commits (at-least-once into the file). `delayMs` slows each transaction.
+// and only then commits (at-least-once into the file). `delayMs` delays each write.
 package sluicetest;
 
 import java.io.FileOutputStream;
@@ -50,11 +50,13 @@ public class FileSink extends AbstractSink implements Configurable {
         }
         b.append(new String(e.getBody(), "UTF-8")).append('\n');
       }
-      out.write(b.toString().getBytes("UTF-8"));
-      out.getFD().sync();
+      // Slow delivery between the takes and the write: a kill lands here most of the time,
+      // so an agent that made takes final before commit() would lose these events.
       if (delayMs > 0) {
         Thread.sleep(delayMs);
       }
+      out.write(b.toString().getBytes("UTF-8"));
+      out.getFD().sync();
       tx.commit();
       return n == 0 ? Status.BACKOFF : Status.READY;
     } catch (Throwable t) {
