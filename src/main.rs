@@ -89,6 +89,29 @@ Exit codes: 0 done (--once), 2 bad arguments, 3 the agent cannot be reached.")]
   javac -cp \"$(sluice plugins build)\" -d classes MySource.java"
     )]
     Plugins(cli::plugins::PluginsCommand),
+    /// Test a configuration's routing: inject events at a source, check what each channel
+    /// and sink receives (interceptors, selectors and sink processors as the agent runs them).
+    #[command(after_help = "Examples:
+  sluice test -f examples/failover-edge.properties
+  sluice test -n a1 -f a1.properties a1-routing.tests.toml
+
+Without test files, CONFIG with the extension .tests.toml is used. The format is in
+docs/testing-configs.md.
+
+Exit codes: 0 every test passed, 1 a test failed or the configuration has errors,
+2 bad arguments, 3 a file cannot be read or a test file is malformed.")]
+    Test(cli::test_cmd::TestArgs),
+    /// Print a sample of the events passing a running agent's sources, channels and sinks.
+    #[command(after_help = "Examples:
+  sluice tap --url http://127.0.0.1:41414 --component r1 --limit 20
+  sluice tap --url http://127.0.0.1:41414 --rate 10
+
+The agent must run with -Dflume.monitoring.type=http -Dflume.monitoring.tap=loopback
+(the tap is off by default: it shows log contents). One JSON line per event:
+{\"point\":\"source\",\"component\":\"r1\",\"headers\":{...},\"body\":\"...\"}.
+
+Exit codes: 0 done, 2 bad arguments, 3 the agent cannot be reached or refuses the tap.")]
+    Tap(cli::tap::TapArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -97,9 +120,11 @@ enum ConfigCommand {
     #[command(after_help = "Examples:
   sluice config check -n a1 -f examples/netcat-file-roll.properties
   sluice config check -n a1 -c conf -f conf/flume.conf
+  sluice config check -n a1 -f conf/flume.conf --verify-channels
 
-Exit codes: 0 no errors (warnings may be printed), 1 the configuration has errors,
-2 bad arguments, 3 the file cannot be read.")]
+Exit codes: 0 no errors (warnings may be printed), 1 the configuration has errors (or, with
+--verify-channels, a file channel is not sound), 2 bad arguments, 3 the file cannot be read
+(or a file channel cannot be verified: an agent holds it).")]
     Check(cli::config_check::CheckArgs),
 }
 
@@ -121,6 +146,8 @@ fn main() {
         Command::AvroClient(args) => cli::avro_client::run(args),
         Command::Top(args) => cli::top::run(args),
         Command::Plugins(cmd) => cli::plugins::run(cmd),
+        Command::Test(args) => cli::test_cmd::run(args),
+        Command::Tap(args) => cli::tap::run(args),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -14,6 +14,7 @@ use crate::agent::channel::{put_batch, AgentChannel, AgentChannelError};
 use crate::agent::interceptor::config::InterceptorSpec;
 use crate::agent::interceptor::{self, Chain, Interceptor};
 use crate::agent::selector::ChannelSelector;
+use crate::agent::tap;
 use sluice_core::Event;
 
 /// How a source is wired: what a [`ChannelProcessor`] is built from (a configured source
@@ -114,13 +115,16 @@ impl ChannelProcessor {
     /// Cancel safety: not cancel safe; a cancelled call may have committed to some channels.
     pub async fn offer(&self, events: Vec<Event>) -> Result<(), Rejected> {
         match &self.sole {
-            Some((name, ch)) => ch.offer(events).await.map_err(|r| Rejected {
-                error: RouteError {
-                    channel: name.clone(),
-                    source: r.error,
-                },
-                events: r.events,
-            }),
+            Some((name, ch)) => {
+                tap::offer(tap::Point::Channel, name, &events);
+                ch.offer(events).await.map_err(|r| Rejected {
+                    error: RouteError {
+                        channel: name.clone(),
+                        source: r.error,
+                    },
+                    events: r.events,
+                })
+            }
             None => self.process(events).await.map_err(|error| Rejected {
                 error,
                 events: None,
@@ -172,6 +176,7 @@ impl ChannelProcessor {
             let Some(ch) = self.channels.get(name) else {
                 continue;
             };
+            tap::offer(tap::Point::Channel, name, &batch);
             put_batch(ch.as_ref(), batch)
                 .await
                 .map_err(|source| RouteError {
@@ -184,6 +189,7 @@ impl ChannelProcessor {
                 continue;
             };
             let name = name.to_owned();
+            tap::offer(tap::Point::Channel, &name, &batch);
             tokio::spawn(async move {
                 if let Err(e) = put_batch(ch.as_ref(), batch).await {
                     tracing::warn!(channel = %name, error = %e, "put on optional channel failed");

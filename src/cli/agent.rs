@@ -1,5 +1,6 @@
 //! `sluice agent`: runs an agent from a Flume properties file until SIGINT/SIGTERM, polling
-//! the file for changes (unless `--no-reload-conf`) and serving metrics over HTTP when
+//! the file for changes (unless `--no-reload-conf`), reading it again on SIGHUP and on
+//! `POST /reload` (`agent_reload.rs`), and serving metrics over HTTP when
 //! `-Dflume.monitoring.type=http` (on `-Dflume.monitoring.bind`, default loopback, and
 //! `-Dflume.monitoring.port`, default 41414). At start the soft open-file limit is raised to
 //! the hard limit. A stop ends within `SHUTDOWN_BOUND` (10 s) whatever peers do.
@@ -9,10 +10,12 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use sluice::agent::config::Severity;
+use sluice::agent::runtime::reload::{self, Trigger};
 use sluice::agent::runtime::{http, rlimit, Agent, Telemetry, SHUTDOWN_BOUND};
 use sluice::agent::stop;
 use sluice::agent::topology::{self as config, AgentConfig};
 
+use crate::cli::agent_reload::{self, report_not_ready};
 use crate::cli::exit;
 use crate::cli::logging::LogSpec;
 
@@ -67,7 +70,7 @@ fn define<'a>(args: &'a AgentArgs, key: &str) -> Option<&'a str> {
 }
 
 /// Loads the file; logs warnings; returns the config or the rendered errors.
-fn load(args: &AgentArgs) -> anyhow::Result<Result<AgentConfig, Vec<String>>> {
+pub(crate) fn load(args: &AgentArgs) -> anyhow::Result<Result<AgentConfig, Vec<String>>> {
     let text = std::fs::read_to_string(&args.conf_file)
         .with_context(|| format!("reading {}", args.conf_file.display()))?;
     let loaded = config::load(&text, &args.name, &args.defines);
@@ -80,23 +83,6 @@ fn load(args: &AgentArgs) -> anyhow::Result<Result<AgentConfig, Vec<String>>> {
         }
     }
     Ok(loaded.config.ok_or(errors))
-}
-
-/// Waits for the sources to accept input; warns about each that does not. Whether all do.
-async fn report_not_ready(agent: &mut Agent) -> bool {
-    let not_ready = agent.sources_ready().await;
-    for (source, why) in &not_ready {
-        // `why` is the source's error, which names it ("source r1: cannot listen on ...").
-        let why = if why.starts_with(&format!("source {source}:")) {
-            why.clone()
-        } else {
-            format!("source {source}: {why}")
-        };
-        tracing::warn!(
-            "source does not accept input: {why}; it is restarted with backoff, and the rest of the agent runs"
-        );
-    }
-    not_ready.is_empty()
 }
 
 fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
@@ -158,7 +144,29 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut sighup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
     let telemetry = Telemetry::for_agent(&args.name);
+    let reloads = reload::counters();
+    telemetry.metrics.register(&args.name, reloads.clone());
+    let access = match define(&args, "flume.monitoring.reload") {
+        None => reload::Access::Loopback,
+        Some(v) => reload::Access::parse(v).ok_or_else(|| {
+            exit::Usage(format!(
+                "-Dflume.monitoring.reload must be off, loopback or any, got {v:?}"
+            ))
+        })?,
+    };
+    let mut http_reloads = reload::install(access);
+    match define(&args, "flume.monitoring.tap") {
+        None => {}
+        Some(v) => {
+            sluice::agent::runtime::tap_http::allow(reload::Access::parse(v).ok_or_else(|| {
+                exit::Usage(format!(
+                    "-Dflume.monitoring.tap must be off, loopback or any, got {v:?}"
+                ))
+            })?)
+        }
+    }
     let (http_stop, http_stopped) = stop::channel();
     let mut http_task = None;
     if define(&args, "flume.monitoring.type").is_some_and(|t| t.eq_ignore_ascii_case("http")) {
@@ -198,33 +206,22 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
         tokio::select! {
             _ = sigint.recv() => break,
             _ = sigterm.recv() => break,
+            _ = sighup.recv() => {
+                last = stamp(&args.conf_file);
+                agent_reload::reload(|| load(&args), &mut agent, Trigger::Signal, &reloads).await;
+            }
+            Some((trigger, reply)) = next_request(&mut http_reloads) => {
+                last = stamp(&args.conf_file);
+                let outcome = agent_reload::reload(|| load(&args), &mut agent, trigger, &reloads).await;
+                let _ = reply.send(outcome);
+            }
             _ = poll.tick(), if !args.no_reload_conf => {
                 let now = stamp(&args.conf_file);
                 if now == last || now.is_none() {
                     continue;
                 }
                 last = now;
-                match load(&args) {
-                    Ok(Ok(new)) if new == *agent.config() => {}
-                    Ok(Ok(new)) => {
-                        tracing::info!("configuration changed; restarting changed components");
-                        match agent.apply(new).await {
-                            Ok(()) => {
-                                if report_not_ready(&mut agent).await {
-                                    tracing::info!("the new configuration is running");
-                                }
-                            }
-                            Err(e) => tracing::error!(error = %e, "applying the new configuration failed; the previous configuration keeps running"),
-                        }
-                    }
-                    Ok(Err(errors)) => {
-                        for e in errors {
-                            tracing::error!("{e}");
-                        }
-                        tracing::error!("the changed configuration has errors; keeping the running one");
-                    }
-                    Err(e) => tracing::error!(error = %e, "reading the configuration failed"),
-                }
+                agent_reload::reload(|| load(&args), &mut agent, Trigger::Poll, &reloads).await;
             }
         }
     }
@@ -244,4 +241,14 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
     }
     tracing::info!("agent stopped");
     Ok(exit::OK)
+}
+
+/// The next `POST /reload` request; pending forever when the endpoint is not installed.
+async fn next_request(
+    rx: &mut Option<tokio::sync::mpsc::Receiver<reload::Request>>,
+) -> Option<reload::Request> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
 }

@@ -1,6 +1,7 @@
 //! `sluice config check`: validates a Flume properties file and prints every problem as
 //! `FILE:LINE: key: message`; exits 1 when any problem is an error, 3 when the file cannot be
-//! read (see `crate::cli::exit`).
+//! read (see `crate::cli::exit`). With `--verify-channels` a valid configuration's file
+//! channels are verified too (`verify_channels.rs`).
 
 use std::path::PathBuf;
 
@@ -29,6 +30,10 @@ pub struct CheckArgs {
     /// Overrides: `-D<agent>.<key>=value` (other -D keys are accepted and ignored).
     #[arg(short = 'D', value_name = "KEY=VALUE", value_parser = super::agent::parse_define)]
     pub defines: Vec<(String, String)>,
+    /// Also verify every file channel's directories (read-only, as `sluice channel verify`;
+    /// refused while an agent holds them).
+    #[arg(long = "verify-channels")]
+    pub verify_channels: bool,
 }
 
 /// Runs the subcommand.
@@ -71,6 +76,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
                 c.sinks.len(),
                 c.sinkgroups.len()
             );
+            if args.verify_channels {
+                return Ok(crate::cli::verify_channels::run(c));
+            }
             Ok(crate::cli::exit::OK)
         }
         None => {

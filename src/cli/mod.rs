@@ -1,6 +1,7 @@
 //! Subcommand implementations of the `sluice` binary. Each returns the process exit code.
 
 pub mod agent;
+pub mod agent_reload;
 pub mod avro_client;
 pub mod bench;
 pub mod channel;
@@ -11,4 +12,7 @@ pub mod logging;
 pub mod pipe;
 pub mod plugins;
 pub mod send;
+pub mod tap;
+pub mod test_cmd;
 pub mod top;
+pub mod verify_channels;

@@ -32,6 +32,11 @@ impl Agent {
     /// Starts `sluice agent -n a1` on `conf` with `-Dflume.monitoring.type=http` and waits
     /// until the metrics server answers.
     pub fn start(dir: &Path, conf: &str) -> Agent {
+        Self::start_with(dir, conf, &[])
+    }
+
+    /// [`Agent::start`] with more command-line arguments.
+    pub fn start_with(dir: &Path, conf: &str, extra: &[&str]) -> Agent {
         let path = dir.join("agent.conf");
         std::fs::write(&path, conf).unwrap();
         let log = dir.join("agent.log");
@@ -44,6 +49,7 @@ impl Agent {
                 "-Dflume.monitoring.type=http",
                 &format!("-Dflume.monitoring.port={mport}"),
             ])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&log).unwrap())
             .stderr(Stdio::from(
@@ -56,6 +62,16 @@ impl Agent {
             get(mport, "/metrics", None).is_some_and(|r| r.status == 200)
         });
         agent
+    }
+
+    /// Whether the agent still runs.
+    pub fn alive(&mut self) -> bool {
+        self.child.try_wait().ok().flatten().is_none()
+    }
+
+    /// The agent's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The agent's log so far.

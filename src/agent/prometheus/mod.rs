@@ -38,6 +38,8 @@ const GAUGE_COUNTERS: &[&str] = &[
     "EventTakeErrorCount",
     "CheckpointWriteErrorCount",
     "CheckpointBackupWriteErrorCount",
+    "DeletedFilesClosedCount",
+    "DeletedBytesSkippedCount",
 ];
 
 /// Flume counters that go down too, shown as gauges.

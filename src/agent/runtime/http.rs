@@ -7,6 +7,10 @@
 //! - `GET /prometheus`: the Prometheus exposition always (OpenMetrics when asked for, else 0.0.4).
 //! - `GET /`: the status page (one HTML file, no external assets).
 //! - `GET /history`: the recent samples the status page charts ([`History`]).
+//! - `GET /tap`: the live tap's sample of events as JSON lines ([`super::tap_http`]; off unless
+//!   `-Dflume.monitoring.tap=loopback|any`).
+//! - `POST /reload`: re-read the configuration now ([`super::reload`]; loopback peers only
+//!   unless `-Dflume.monitoring.reload=any`).
 //!
 //! Served with hyper's HTTP/1 server connection on the agent's tokio runtime: request parsing,
 //! keep-alive and pipelining are hyper's, not ours.
@@ -120,7 +124,7 @@ pub async fn serve(
                         let stop = stop.clone();
                         tokio::spawn(async move {
                             let _permit = permit;
-                            connection(s, state, stop).await;
+                            connection(s, peer, state, stop).await;
                         });
                     }
                     Err(e) => {
@@ -139,11 +143,11 @@ pub async fn serve(
 
 /// Serves one connection: keep-alive within [`REQUESTS_PER_CONNECTION_MAX`] and
 /// [`CONNECTION_TIME_MAX`], ended at once by `stop`.
-async fn connection(s: tokio::net::TcpStream, state: Arc<State>, mut stop: Stop) {
+async fn connection(s: tokio::net::TcpStream, peer: SocketAddr, state: Arc<State>, mut stop: Stop) {
     let served = Arc::new(AtomicU32::new(0));
     let service = service_fn(move |req| {
         let n = served.fetch_add(1, Ordering::Relaxed) + 1;
-        answer(req, state.clone(), n >= REQUESTS_PER_CONNECTION_MAX)
+        answer(req, peer, state.clone(), n >= REQUESTS_PER_CONNECTION_MAX)
     });
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
@@ -222,13 +226,38 @@ fn route(req: &Request<Incoming>, state: &State) -> (StatusCode, &'static str, S
     }
 }
 
+/// A full answer or the tap's stream.
+type AnswerBody = http_body_util::Either<Full<Bytes>, super::tap_http::TapBody>;
+
 async fn answer(
     req: Request<Incoming>,
+    peer: SocketAddr,
     state: Arc<State>,
     last: bool,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    let (status, ctype, body) = route(&req, &state);
-    let mut resp = Response::new(Full::new(Bytes::from(body)));
+) -> Result<Response<AnswerBody>, Infallible> {
+    use super::tap_http::TapAnswer;
+    let tap = super::tap_http::answer(req.method(), req.uri().path(), req.uri().query(), peer);
+    let reload = match tap {
+        Some(_) => None,
+        None => super::reload::answer(req.method(), req.uri().path(), Some(peer)).await,
+    };
+    let (status, ctype, body) = match (tap, reload) {
+        (Some(TapAnswer::Stream(body)), _) => {
+            let mut resp = Response::new(http_body_util::Either::Right(body));
+            let h = resp.headers_mut();
+            h.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/x-ndjson"),
+            );
+            h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            h.insert(CONNECTION, HeaderValue::from_static("close"));
+            return Ok(resp);
+        }
+        (Some(TapAnswer::Refused(status, text)), _) => (status, "text/plain", text),
+        (None, Some(r)) => r,
+        (None, None) => route(&req, &state),
+    };
+    let mut resp = Response::new(http_body_util::Either::Left(Full::new(Bytes::from(body))));
     *resp.status_mut() = status;
     let h = resp.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(ctype));

@@ -10,8 +10,10 @@
 pub mod alarm_task;
 pub mod history;
 pub mod http;
+pub mod reload;
 pub mod rlimit;
 pub mod supervise;
+pub mod tap_http;
 pub mod telemetry;
 
 use std::collections::BTreeMap;

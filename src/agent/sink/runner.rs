@@ -126,6 +126,7 @@ async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
         }
     };
     let n = events.len() as u64;
+    crate::agent::tap::offer(crate::agent::tap::Point::Sink, name, &events);
     if n == 0 {
         c.add(SinkCounter::BatchEmpty, 1);
         let _ = tx.commit().await;

@@ -89,6 +89,7 @@ impl SourceCtx {
         let n = events.len() as u64;
         self.counters.add(SourceCounter::EventReceived, n);
         self.counters.add(SourceCounter::AppendBatchReceived, 1);
+        crate::agent::tap::offer(crate::agent::tap::Point::Source, &self.name, &events);
         let mut batch = events;
         loop {
             let (attempt, kept) = if self.router.hands_back() {
@@ -140,6 +141,7 @@ impl SourceCtx {
     pub async fn put_once(&mut self, events: Vec<Event>) -> bool {
         let n = events.len() as u64;
         self.counters.add(SourceCounter::EventReceived, n);
+        crate::agent::tap::offer(crate::agent::tap::Point::Source, &self.name, &events);
         match self.router.process(events).await {
             Ok(()) => {
                 self.counters.add(SourceCounter::EventAccepted, n);

@@ -16,6 +16,7 @@ pub mod http;
 pub mod kafka;
 pub mod lines;
 pub mod listener;
+pub mod multiline;
 pub mod netcat;
 pub mod netcat_udp;
 pub mod peer;

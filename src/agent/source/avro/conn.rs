@@ -160,6 +160,7 @@ async fn put(ctx: &SourceCtx, batch: bool, events: Vec<sluice_core::Event>) -> S
         1,
     );
     c.add(SourceCounter::EventReceived, n);
+    crate::agent::tap::offer(crate::agent::tap::Point::Source, &ctx.name, &events);
     match ctx.router.process(events).await {
         Ok(()) => {
             c.add(

@@ -156,6 +156,7 @@ pub(super) async fn answer(
     ctx.counters.add(SourceCounter::AppendBatchReceived, 1);
     ctx.counters.add(SourceCounter::EventReceived, n);
     if n > 0 {
+        crate::agent::tap::offer(crate::agent::tap::Point::Source, &ctx.name, &events);
         if let Err(e) = ctx.router.process(events).await {
             ctx.counters.add(SourceCounter::ChannelWriteFail, 1);
             tracing::warn!(source = %ctx.name, error = %e, "batch not accepted; answering 503");

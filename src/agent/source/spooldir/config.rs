@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::charset::{DecodeErrorPolicy, InputCharset, OutputCharset};
 use crate::agent::config::ctx::Ctx;
 use crate::agent::config::limits::DURATION_MS_MAX;
+use crate::agent::source::multiline::{self, MultilineConfig};
 
 /// The BLOB deserializer's class name in Flume.
 pub const BLOB_CLASS: &str = "org.apache.flume.sink.solr.morphline.BlobDeserializer$Builder";
@@ -119,6 +120,9 @@ pub struct SpoolDirConfig {
     pub decode_error_policy: DecodeErrorPolicy,
     /// `deserializer` (default LINE).
     pub deserializer: Deserializer,
+    /// `multiline.*` (Sluice, Beats' keys; LINE only): lines joined into events; the end of
+    /// a file ends the event held.
+    pub multiline: Option<MultilineConfig>,
 }
 
 fn anchored(pattern: &str) -> String {
@@ -222,7 +226,15 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<SpoolDirConfig> {
                 p
             });
     let deserializer = deserializer(cx);
+    let multiline = multiline::config::parse(cx);
+    if multiline.is_some() && matches!(deserializer, Some(Deserializer::Blob { .. })) {
+        cx.error(
+            "multiline.pattern",
+            "multiline needs the LINE deserializer (BLOB makes one event per file already)",
+        );
+    }
     let cfg = SpoolDirConfig {
+        multiline,
         file_suffix,
         delete_policy,
         file_header: cx.bool("fileHeader", false),

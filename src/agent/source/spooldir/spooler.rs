@@ -21,6 +21,7 @@ use super::scan::{order, Candidate, Filter};
 use super::tracker::{Position, Tracker, TrackerError};
 use crate::agent::source::atomic_file;
 use crate::agent::source::file_lines::{Fill, LineBuf};
+use crate::agent::source::multiline::{Joiner, Rules};
 use sluice_core::Event;
 
 /// What to do next.
@@ -77,6 +78,8 @@ struct Current {
     failed: Option<String>,
     grew_logged: bool,
     cut_logged: bool,
+    /// `multiline.*`: joins the file's lines; positions stop before what it holds.
+    joiner: Option<Joiner>,
 }
 
 impl Current {
@@ -100,12 +103,15 @@ pub struct Spooler {
     /// The rest of the last scan, in consume order.
     queue: Vec<Candidate>,
     set_aside: HashMap<PathBuf, (u64, u64, SystemTime)>,
+    /// `multiline.*`, compiled once.
+    multiline: Option<std::sync::Arc<Rules>>,
 }
 
 impl Spooler {
     /// A spooler; loads the tracker (a damaged one is reported and ignored).
     pub fn new(cfg: Arc<SpoolDirConfig>) -> Result<Self, regex::Error> {
         let filter = Filter::new(&cfg)?;
+        let multiline = cfg.multiline.as_ref().map(Rules::new).transpose()?;
         let tracker = Tracker::new(cfg.tracker_dir.clone());
         let resume = match tracker.load() {
             Ok(r) => r,
@@ -122,6 +128,7 @@ impl Spooler {
             current: None,
             queue: Vec::new(),
             set_aside: HashMap::new(),
+            multiline,
         })
     }
 
@@ -242,6 +249,7 @@ impl Spooler {
                 failed: None,
                 grew_logged: false,
                 cut_logged: false,
+                joiner: self.multiline.clone().map(Joiner::new),
                 cand: c,
                 file,
             });
@@ -408,6 +416,7 @@ fn read_lines(cur: &mut Current, cfg: &SpoolDirConfig) -> Result<(Vec<Event>, u6
         return Ok((Vec::new(), cur.lines.offset()));
     };
     let mut events = Vec::new();
+    let now = std::time::Instant::now();
     while events.len() < cfg.batch_size && !cur.eof {
         let line = match cur.lines.next_line() {
             Some(l) => l,
@@ -440,7 +449,21 @@ fn read_lines(cur: &mut Current, cfg: &SpoolDirConfig) -> Result<(Vec<Event>, u6
             .decode(&line.bytes, cfg.decode_error_policy)
         {
             Ok(text) => {
-                let mut e = Event::new(output_charset.encode(text));
+                let body = output_charset.encode(text);
+                let body = match cur.joiner.as_mut() {
+                    None => body,
+                    Some(j) => {
+                        let piece = crate::agent::source::file_lines::Line {
+                            bytes: body,
+                            ..line
+                        };
+                        match j.push(piece, now) {
+                            Some(ev) => ev.bytes,
+                            None => continue,
+                        }
+                    }
+                };
+                let mut e = Event::new(body);
                 headers(cur, cfg, &mut e);
                 events.push(e);
             }
@@ -451,11 +474,30 @@ fn read_lines(cur: &mut Current, cfg: &SpoolDirConfig) -> Result<(Vec<Event>, u6
                     line.offset + i as u64
                 );
                 cur.failed = Some(why);
+                // The lines held before the malformed one are whole lines of the file.
+                if let Some(ev) = cur.joiner.as_mut().and_then(Joiner::flush) {
+                    let mut e = Event::new(ev.bytes);
+                    headers(cur, cfg, &mut e);
+                    events.push(e);
+                }
                 return Ok((events, line.offset));
             }
         }
     }
-    Ok((events, cur.lines.offset()))
+    // The end of the file ends the event held.
+    if cur.eof {
+        if let Some(ev) = cur.joiner.as_mut().and_then(Joiner::flush) {
+            let mut e = Event::new(ev.bytes);
+            headers(cur, cfg, &mut e);
+            events.push(e);
+        }
+    }
+    let read_to = cur.lines.offset();
+    let pos = cur
+        .joiner
+        .as_ref()
+        .map_or(read_to, |j| j.safe_offset(read_to));
+    Ok((events, pos))
 }
 
 impl Current {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::agent::config::ctx::Ctx;
 use crate::agent::config::limits::DURATION_MS_MAX;
+use crate::agent::source::multiline::{self, MultilineConfig};
 
 /// Most file groups per source.
 pub const FILEGROUPS_MAX: usize = 1_000;
@@ -67,6 +68,15 @@ pub struct TaildirConfig {
     pub file_header: bool,
     /// `fileHeaderKey` (default `file`).
     pub file_header_key: String,
+    /// `closeDeletedAfter` (Sluice; default none): a followed file deleted this long ago is
+    /// closed even if not read to its end (its unread bytes are skipped and counted).
+    pub close_deleted_after: Option<Duration>,
+    /// `maxDeletedOpenBytes` (Sluice; default 0 = no limit): most bytes deleted files may
+    /// keep on disk by being held open; past it the longest-deleted ones are closed.
+    pub max_deleted_open_bytes: u64,
+    /// `multiline.*` (Sluice, Beats' keys): lines joined into events; positions move only
+    /// past whole events.
+    pub multiline: Option<MultilineConfig>,
 }
 
 /// `~/.flume/taildir_position.json` with `~` from `$HOME`.
@@ -80,6 +90,35 @@ fn expand_home(p: &str) -> PathBuf {
         Some(rest) => std::env::var_os("HOME")
             .map_or_else(|| PathBuf::from(p), |h| PathBuf::from(h).join(rest)),
         None => PathBuf::from(p),
+    }
+}
+
+/// `closeDeletedAfter`: milliseconds as Flume's other TAILDIR times, or with a unit (`10m`).
+fn close_deleted_after(cx: &mut Ctx<'_>) -> Option<Duration> {
+    let v = cx.get("closeDeletedAfter")?;
+    let t = v.trim();
+    let parsed = if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        t.parse::<u64>()
+            .ok()
+            .filter(|ms| *ms <= DURATION_MS_MAX)
+            .map(Duration::from_millis)
+            .ok_or_else(|| format!("must be at most {DURATION_MS_MAX} ms, got {v:?}"))
+    } else {
+        crate::agent::config::duration::parse(t)
+    };
+    match parsed {
+        Ok(d) if !d.is_zero() => Some(d),
+        Ok(_) => {
+            cx.error(
+                "closeDeletedAfter",
+                "must be more than 0 (leave it out for no limit)",
+            );
+            None
+        }
+        Err(e) => {
+            cx.error("closeDeletedAfter", e);
+            None
+        }
     }
 }
 
@@ -186,6 +225,9 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<TaildirConfig> {
         cache_pattern_matching: cx.bool("cachePatternMatching", true),
         file_header: cx.bool("fileHeader", false),
         file_header_key: cx.get("fileHeaderKey").unwrap_or_else(|| "file".into()),
+        close_deleted_after: close_deleted_after(cx),
+        max_deleted_open_bytes: cx.u64("maxDeletedOpenBytes", 0, 0, u64::MAX),
+        multiline: multiline::config::parse(cx),
         filegroups: groups,
     };
     if cx.failed() || cfg.filegroups.is_empty() {

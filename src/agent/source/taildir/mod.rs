@@ -11,9 +11,12 @@
 //! Pieces: [`config`] (keys), [`position`] (the position file codec and load),
 //! [`fingerprint`] (the fingerprints beside it),
 //! [`tail_file`] (one followed file), [`tailer`] (scans and batches, synchronous),
-//! [`watch`] (change events from `notify`), [`task`] (the async driver).
+//! [`watch`] (change events from `notify`), [`task`] (the async driver), [`deleted`]
+//! (`closeDeletedAfter`, `maxDeletedOpenBytes`: deleted files are not held open forever).
 
 pub mod config;
+pub mod deleted;
+pub mod deleted_stats;
 pub mod fingerprint;
 pub mod position;
 pub mod tail_file;

@@ -1,7 +1,8 @@
 //! One followed file: its inode, its committed position, an open descriptor (closed after
 //! `idleTimeout` without changes) and a line buffer holding a partial last line until its
 //! newline arrives. Reads go through the descriptor, so a file renamed or deleted while
-//! followed is still read to its end.
+//! followed is still read to its end. With `multiline.*` its lines go through a [`Joiner`]
+//! and a read's end (the position to commit) stops before the lines the joiner holds.
 
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
@@ -10,6 +11,7 @@ use std::time::{Instant, SystemTime};
 
 use super::fingerprint::{self, Fingerprint};
 use crate::agent::source::file_lines::{Fill, Line, LineBuf};
+use crate::agent::source::multiline::Joiner;
 
 /// Longest line TAILDIR hands out in one event; a longer one is cut into pieces of this size
 /// (Flume has no limit and would hold the whole line in memory).
@@ -37,8 +39,11 @@ pub struct TailFile {
     /// Its latest fingerprint (see [`fingerprint`]): at `pos`, or at an earlier committed
     /// position when restored from the fingerprint file.
     pub fingerprint: Option<Fingerprint>,
+    /// When it was first seen deleted (its link count 0) while still open.
+    pub deleted_since: Option<Instant>,
     file: Option<File>,
     lines: LineBuf,
+    joiner: Option<Joiner>,
 }
 
 /// What one read gave.
@@ -67,7 +72,32 @@ impl TailFile {
             fingerprint: None,
             file: None,
             lines: LineBuf::new(pos, TAILDIR_LINE_BYTES_MAX, true),
+            joiner: None,
+            deleted_since: None,
         }
+    }
+
+    /// The size of the file when it is open and deleted (its disk space held only by this
+    /// descriptor), else `None`.
+    pub fn deleted_size(&self) -> Option<u64> {
+        let m = self.file.as_ref()?.metadata().ok()?;
+        (m.nlink() == 0).then_some(m.len())
+    }
+
+    /// Joins its lines into multiline events.
+    pub fn with_joiner(mut self, joiner: Option<Joiner>) -> Self {
+        self.joiner = joiner;
+        self
+    }
+
+    /// Whether the joiner holds lines not handed out yet.
+    pub fn holds_lines(&self) -> bool {
+        self.joiner.as_ref().is_some_and(Joiner::is_pending)
+    }
+
+    /// Whether the joiner holds lines whose `multiline.timeout` passed at `now`.
+    pub fn multiline_expired(&self, now: Instant) -> bool {
+        self.joiner.as_ref().is_some_and(|j| j.expired(now))
     }
 
     /// Whether the descriptor is open.
@@ -93,6 +123,9 @@ impl TailFile {
         self.pos = 0;
         self.fingerprint = None;
         self.lines.reset(0);
+        if let Some(j) = self.joiner.as_mut() {
+            j.reset();
+        }
         self.pending = true;
     }
 
@@ -108,18 +141,29 @@ impl TailFile {
         Ok(self.file.as_ref())
     }
 
-    /// Reads up to `max` lines past what was handed out, stopping early once they hold
-    /// `max_bytes` bytes. A partial last line stays buffered.
-    pub fn read(&mut self, max: usize, max_bytes: usize) -> std::io::Result<Read> {
+    /// Reads up to `max` lines (events, with multiline) past what was handed out, stopping
+    /// early once they hold `max_bytes` bytes. A partial last line stays buffered, and so do
+    /// the lines the joiner holds: `end` stops before them. With `gone` (the file no longer
+    /// matched: rotated away or deleted) the end of the file ends the event held.
+    pub fn read(&mut self, max: usize, max_bytes: usize, gone: bool) -> std::io::Result<Read> {
         let mut out = Read::default();
         if self.open()?.is_none() {
             out.at_eof = true;
-            out.end = self.lines.offset();
+            out.lines.extend(self.flush_joiner());
+            out.end = self.end();
             return Ok(out);
         }
+        let now = Instant::now();
         let mut bytes = 0;
         while out.lines.len() < max && bytes < max_bytes {
             if let Some(l) = self.lines.next_line() {
+                let l = match self.joiner.as_mut() {
+                    None => l,
+                    Some(j) => match j.push(l, now) {
+                        Some(ev) => ev.into_line(),
+                        None => continue,
+                    },
+                };
                 bytes += l.bytes.len();
                 out.lines.push(l);
                 continue;
@@ -129,6 +173,14 @@ impl TailFile {
                 Fill::Read(_) => self.last_change = Instant::now(),
                 Fill::Eof => {
                     out.at_eof = true;
+                    if gone || self.multiline_expired(now) {
+                        out.lines.extend(self.flush_joiner());
+                    }
+                    break;
+                }
+                // The held lines were in the file: hand them out before starting again.
+                Fill::Replaced if self.joiner.as_ref().is_some_and(Joiner::is_pending) => {
+                    out.lines.extend(self.flush_joiner());
                     break;
                 }
                 Fill::Replaced if out.lines.is_empty() => {
@@ -138,11 +190,23 @@ impl TailFile {
                 Fill::Replaced => break,
             }
         }
-        out.end = self.lines.offset();
+        out.end = self.end();
         if out.at_eof {
             self.lines.release_if_empty();
         }
         Ok(out)
+    }
+
+    fn flush_joiner(&mut self) -> Option<Line> {
+        self.joiner.as_mut()?.flush().map(|e| e.into_line())
+    }
+
+    /// The position after what was handed out (before the lines the joiner holds).
+    fn end(&self) -> u64 {
+        let read_to = self.lines.offset();
+        self.joiner
+            .as_ref()
+            .map_or(read_to, |j| j.safe_offset(read_to))
     }
 
     /// Everything up to `end` was committed; the fingerprint is taken at `end` (through the
@@ -181,7 +245,7 @@ mod tests {
         let p = d.path().join("a.log");
         std::fs::write(&p, b"one\ntw").unwrap();
         let mut t = follow(&p);
-        let r = t.read(10, usize::MAX).unwrap();
+        let r = t.read(10, usize::MAX, false).unwrap();
         assert_eq!(bodies(&r), ["one"]);
         assert_eq!(r.end, 4);
         assert!(r.at_eof);
@@ -191,7 +255,7 @@ mod tests {
             .unwrap()
             .write_all(b"o\r\n")
             .unwrap();
-        let r = t.read(10, usize::MAX).unwrap();
+        let r = t.read(10, usize::MAX, false).unwrap();
         assert_eq!(bodies(&r), ["two"]);
         assert_eq!(r.end, 9);
     }
@@ -202,12 +266,12 @@ mod tests {
         let p = d.path().join("a.log");
         std::fs::write(&p, b"1\n").unwrap();
         let mut t = follow(&p);
-        assert_eq!(bodies(&t.read(10, usize::MAX).unwrap()), ["1"]);
+        assert_eq!(bodies(&t.read(10, usize::MAX, false).unwrap()), ["1"]);
         let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
         std::fs::rename(&p, d.path().join("a.log.1")).unwrap();
         f.write_all(b"2\n").unwrap();
         std::fs::write(&p, b"new\n").unwrap();
-        assert_eq!(bodies(&t.read(10, usize::MAX).unwrap()), ["2"]);
+        assert_eq!(bodies(&t.read(10, usize::MAX, false).unwrap()), ["2"]);
     }
 
     #[test]
@@ -216,7 +280,7 @@ mod tests {
         let p = d.path().join("a.log");
         std::fs::write(&p, b"first line\nsecond line\n").unwrap();
         let mut t = follow(&p);
-        let r = t.read(10, usize::MAX).unwrap();
+        let r = t.read(10, usize::MAX, false).unwrap();
         t.commit(r.end);
         // copytruncate: truncate, then the writer goes on.
         std::fs::OpenOptions::new()
@@ -231,7 +295,7 @@ mod tests {
             .unwrap()
             .write_all(b"third line after truncation\n")
             .unwrap();
-        let r = t.read(10, usize::MAX).unwrap();
+        let r = t.read(10, usize::MAX, false).unwrap();
         assert_eq!(bodies(&r), ["third line after truncation"]);
         assert_eq!(r.lines[0].offset, 0);
     }

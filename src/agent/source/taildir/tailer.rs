@@ -21,6 +21,7 @@ use super::config::TaildirConfig;
 use super::fingerprint::{self, Fingerprint};
 use super::position::PosEntry;
 use super::tail_file::TailFile;
+use crate::agent::source::multiline::{Joiner, Rules};
 use sluice_core::Event;
 
 /// Most files followed at once (a limit on descriptors and memory).
@@ -51,15 +52,19 @@ pub struct Batch {
 /// Follows the files of a TAILDIR source.
 #[derive(Debug)]
 pub struct Tailer {
-    cfg: Arc<TaildirConfig>,
+    pub(super) cfg: Arc<TaildirConfig>,
     groups: Vec<Group>,
-    files: BTreeMap<u64, TailFile>,
+    pub(super) files: BTreeMap<u64, TailFile>,
     by_path: HashMap<PathBuf, u64>,
     saved: HashMap<u64, PosEntry>,
     /// Fingerprints of the saved positions, by inode.
     fingerprints: HashMap<u64, Fingerprint>,
     current: Option<(u64, u64)>,
     scanned_once: bool,
+    /// `multiline.*`, compiled once for every file.
+    multiline: Option<Arc<Rules>>,
+    /// What the deleted-file limits did (shown as the source's gauges).
+    pub(super) deleted: Arc<super::deleted_stats::DeletedStats>,
 }
 
 impl Tailer {
@@ -74,7 +79,10 @@ impl Tailer {
                 cache: None,
             });
         }
+        let multiline = cfg.multiline.as_ref().map(Rules::new).transpose()?;
         Ok(Tailer {
+            deleted: Arc::default(),
+            multiline,
             cfg,
             groups,
             files: BTreeMap::new(),
@@ -259,12 +267,13 @@ impl Tailer {
         };
         tracing::info!(file = %path.display(), inode, pos, "following file");
         self.by_path.insert(path.clone(), inode);
-        let mut t = TailFile::new(path, inode, pos, gi, mtime);
+        let joiner = self.multiline.clone().map(Joiner::new);
+        let mut t = TailFile::new(path, inode, pos, gi, mtime).with_joiner(joiner);
         t.fingerprint = fp;
         self.files.insert(inode, t);
     }
 
-    fn forget(&mut self, inode: u64) {
+    pub(super) fn forget(&mut self, inode: u64) {
         if let Some(t) = self.files.remove(&inode) {
             tracing::info!(file = %t.path.display(), inode, pos = t.pos, "stopped following file");
             if self.by_path.get(&t.path) == Some(&inode) {
@@ -290,7 +299,7 @@ impl Tailer {
     pub fn close_idle(&mut self) {
         let idle = self.cfg.idle_timeout;
         for t in self.files.values_mut() {
-            if t.is_open() && !t.pending && t.last_change.elapsed() >= idle {
+            if t.is_open() && !t.pending && !t.holds_lines() && t.last_change.elapsed() >= idle {
                 tracing::debug!(file = %t.path.display(), "closing idle file");
                 t.close();
             }
@@ -315,12 +324,20 @@ impl Tailer {
     /// The next batch from a file with data, or `None` when no file has any.
     pub fn next_batch(&mut self) -> Option<Batch> {
         let (max, max_bytes) = (self.cfg.batch_size, self.cfg.max_batch_bytes);
+        if self.multiline.is_some() {
+            let now = Instant::now();
+            for t in self.files.values_mut() {
+                if t.multiline_expired(now) {
+                    t.pending = true;
+                }
+            }
+        }
         while let Some(inode) = self.pick() {
             let Some(t) = self.files.get_mut(&inode) else {
                 self.current = None;
                 continue;
             };
-            let read = match t.read(max, max_bytes) {
+            let read = match t.read(max, max_bytes, !t.matched) {
                 Ok(r) => r,
                 Err(e) => {
                     tracing::warn!(file = %t.path.display(), inode, error = %e, "cannot read followed file");

@@ -19,10 +19,16 @@ use super::fingerprint::{self, Fingerprint};
 use super::position::{self, PosEntry};
 use super::tailer::{Batch, Tailer};
 use super::watch::DirWatch;
-use crate::agent::source::{atomic_file, SourceCtx, SourceError};
+use crate::agent::backoff::Backoff;
+use crate::agent::metrics::SourceCounter;
+use crate::agent::source::{atomic_file, SourceCtx, SourceError, BACKOFF_MAX, BACKOFF_STEP};
 
 /// Longest time between two scans while data flows (new files, rotations).
 pub const BUSY_SCAN_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Shortest idle wait while multiline events may be held (so a short `multiline.timeout`
+/// does not make the source spin).
+pub const MULTILINE_WAKE_MIN: Duration = Duration::from_millis(10);
 
 /// Runs the TAILDIR source until stopped.
 pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
@@ -44,6 +50,8 @@ pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceErr
     let (saved, fingerprints) = saved;
     let mut tailer = Tailer::new(cfg.clone(), saved).map_err(|e| ctx.error(e))?;
     tailer.restore_fingerprints(fingerprints);
+    let stats = tailer.deleted_stats();
+    ctx.counters.set_gauges(Box::new(move || stats.gauges()));
     let mut watch = DirWatch::new(&ctx.name);
     let mut slot = Some(tailer);
     let mut writer = PosWriter::new(pos_file);
@@ -77,6 +85,7 @@ pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceErr
             t.touched(&paths);
             if scan {
                 t.scan();
+                t.close_deleted(Instant::now(), false);
                 t.close_idle();
             }
             t.next_batch()
@@ -85,8 +94,12 @@ pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceErr
         match batch {
             Some(Batch { inode, events, end }) => {
                 backoff = Duration::ZERO;
-                if !ctx.put_with_retry(events).await {
-                    break;
+                match put(&mut slot, &mut ctx, events, inode).await? {
+                    Put::Committed => {}
+                    Put::Stopped => break,
+                    // Its file was closed by a deleted-file limit: the batch was never
+                    // committed and its bytes are counted as skipped.
+                    Put::Dropped => continue,
                 }
                 let positions = blocking(&mut slot, &ctx, move |t| {
                     t.commit(inode, end);
@@ -100,6 +113,10 @@ pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceErr
                     blocking(&mut slot, &ctx, |t| (t.positions(), t.fingerprints())).await?;
                 writer.write(positions, true, &cfg).await;
                 backoff = (backoff + cfg.backoff_sleep_increment).min(cfg.max_backoff_sleep);
+                // A held multiline event is handed out within about its time-out.
+                if let Some(m) = &cfg.multiline {
+                    backoff = backoff.min(m.timeout / 2).max(MULTILINE_WAKE_MIN);
+                }
                 let mut stop = ctx.stop.clone();
                 tokio::select! {
                     _ = stop.wait() => break,
@@ -114,6 +131,61 @@ pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceErr
         writer.write(positions, true, &cfg).await;
     }
     Ok(())
+}
+
+/// How the put of a batch ended.
+enum Put {
+    Committed,
+    Stopped,
+    /// Its file was closed by `closeDeletedAfter`/`maxDeletedOpenBytes` meanwhile.
+    Dropped,
+}
+
+/// Puts a batch from `inode` as [`SourceCtx::put_with_retry`] does (Flume's backoff; a batch
+/// the channel processor hands back is moved, not copied), and between the retries applies
+/// the deleted-file limits: a full channel is exactly when a deleted file would be held open.
+async fn put(
+    slot: &mut Option<Tailer>,
+    ctx: &mut SourceCtx,
+    events: Vec<sluice_core::Event>,
+    inode: u64,
+) -> Result<Put, SourceError> {
+    let n = events.len() as u64;
+    ctx.counters.add(SourceCounter::EventReceived, n);
+    ctx.counters.add(SourceCounter::AppendBatchReceived, 1);
+    crate::agent::tap::offer(crate::agent::tap::Point::Source, &ctx.name, &events);
+    let mut backoff = Backoff::linear(BACKOFF_STEP, BACKOFF_MAX);
+    let mut batch = events;
+    loop {
+        let (attempt, kept) = if ctx.router.hands_back() {
+            (batch, None)
+        } else {
+            (batch.clone(), Some(batch))
+        };
+        let rejected = match ctx.router.offer(attempt).await {
+            Ok(()) => {
+                ctx.counters.add(SourceCounter::EventAccepted, n);
+                ctx.counters.add(SourceCounter::AppendBatchAccepted, 1);
+                return Ok(Put::Committed);
+            }
+            Err(r) => r,
+        };
+        ctx.counters.add(SourceCounter::ChannelWriteFail, 1);
+        let Some(back) = rejected.events.or(kept) else {
+            tracing::error!(source = %ctx.name, error = %rejected.error, "a refused batch was not handed back; giving up on it");
+            return Ok(Put::Stopped);
+        };
+        batch = back;
+        let wait = backoff.failed();
+        tracing::warn!(source = %ctx.name, error = %rejected.error, backoff_ms = wait.as_millis() as u64, "batch not accepted; retrying");
+        if ctx.stop.sleep(wait).await {
+            return Ok(Put::Stopped);
+        }
+        let closed = blocking(slot, ctx, |t| t.close_deleted(Instant::now(), true)).await?;
+        if closed.contains(&inode) {
+            return Ok(Put::Dropped);
+        }
+    }
 }
 
 /// Runs `f` on the tailer on the blocking pool.

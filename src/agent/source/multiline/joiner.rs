@@ -1,0 +1,232 @@
+//! The multiline joiner: a pure state machine (no I/O, time passed in) fed the lines of one
+//! file with their offsets; it hands out whole events.
+//!
+//! A line is a *continuation* when `pattern` matches it, or when it does not with `negate`.
+//! With `match = after` a continuation joins the event before it and any other line starts a
+//! new event (handing out the one before); with `match = before` a continuation joins the
+//! event being built and the first line that is not one ends it. Joined lines are separated
+//! by `\n`. Pieces of a line longer than the source's line limit (`complete == false`) are
+//! glued together without a separator; only the first piece is matched.
+//!
+//! Architecture Invariant: [`Joiner::safe_offset`] is never past the first byte of a line that
+//! was pushed and not yet handed out, so a source that makes only that offset durable re-reads
+//! a whole event after a crash, never half of one, and never skips one.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::config::{Match, MultilineConfig};
+use crate::agent::source::file_lines::Line;
+
+/// The compiled settings, shared by every file of a source.
+#[derive(Debug)]
+pub struct Rules {
+    pattern: regex::bytes::Regex,
+    negate: bool,
+    match_: Match,
+    timeout: Duration,
+    max_lines: usize,
+    max_bytes: usize,
+}
+
+impl Rules {
+    /// Compiles the settings (the pattern was validated when the config was read).
+    pub fn new(cfg: &MultilineConfig) -> Result<Arc<Self>, regex::Error> {
+        Ok(Arc::new(Rules {
+            pattern: regex::bytes::Regex::new(&cfg.pattern)?,
+            negate: cfg.negate,
+            match_: cfg.match_,
+            timeout: cfg.timeout,
+            max_lines: cfg.max_lines.max(1),
+            max_bytes: cfg.max_bytes.max(1),
+        }))
+    }
+
+    /// `multiline.timeout`.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    fn continues(&self, line: &[u8]) -> bool {
+        self.pattern.is_match(line) != self.negate
+    }
+}
+
+/// One whole event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Joined {
+    /// The lines joined by `\n` (cut at `maxBytes`).
+    pub bytes: Vec<u8>,
+    /// File offset of its first line.
+    pub offset: u64,
+    /// File offset after its last line (newline included).
+    pub end: u64,
+    /// Lines it was made of (dropped ones included).
+    pub lines: usize,
+    /// Whether lines were dropped (`maxLines`) or bytes cut (`maxBytes`).
+    pub truncated: bool,
+}
+
+impl Joined {
+    /// As a line of the file sources (offset, bytes consumed, complete).
+    pub fn into_line(self) -> Line {
+        Line {
+            consumed: self.end - self.offset,
+            offset: self.offset,
+            bytes: self.bytes,
+            complete: true,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Pending {
+    ev: Joined,
+    /// `match = before`: whether the line being glued from pieces is a continuation.
+    line_continues: bool,
+    /// The line being glued from pieces was dropped (`maxLines`).
+    line_dropped: bool,
+}
+
+/// Joins the lines of one file.
+#[derive(Debug)]
+pub struct Joiner {
+    rules: Arc<Rules>,
+    pending: Option<Pending>,
+    /// The last line pushed was a piece: the next piece continues it.
+    mid_line: bool,
+    /// When the last line (or piece) was pushed.
+    last_push: Option<Instant>,
+}
+
+impl Joiner {
+    /// An empty joiner.
+    pub fn new(rules: Arc<Rules>) -> Self {
+        Joiner {
+            rules,
+            pending: None,
+            mid_line: false,
+            last_push: None,
+        }
+    }
+
+    /// Whether lines are held that were not handed out.
+    pub fn is_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// The offset before which every line pushed was handed out: `read_to` (the offset after
+    /// the last line pushed) when nothing is held, else the first held line's offset.
+    pub fn safe_offset(&self, read_to: u64) -> u64 {
+        self.pending.as_ref().map_or(read_to, |p| p.ev.offset)
+    }
+
+    /// Whether the held event's last line is at least `multiline.timeout` old at `now`.
+    pub fn expired(&self, now: Instant) -> bool {
+        self.pending.is_some()
+            && self
+                .last_push
+                .is_some_and(|t| now.saturating_duration_since(t) >= self.rules.timeout)
+    }
+
+    /// Forgets what is held (the file was truncated and is read again from its start).
+    pub fn reset(&mut self) {
+        self.pending = None;
+        self.mid_line = false;
+        self.last_push = None;
+    }
+
+    /// Hands out the held event, if any (end of file, time-out, the file going away).
+    pub fn flush(&mut self) -> Option<Joined> {
+        self.mid_line = false;
+        self.pending.take().map(|p| p.ev)
+    }
+
+    /// Feeds the next line (or piece of a long line) of the file; returns the event it
+    /// completed, if any.
+    pub fn push(&mut self, line: Line, now: Instant) -> Option<Joined> {
+        self.last_push = Some(now);
+        let end = line.offset + line.consumed;
+        let glued = std::mem::replace(&mut self.mid_line, !line.complete);
+        if glued {
+            if let Some(p) = self.pending.as_mut() {
+                p.ev.end = end;
+                if !p.line_dropped {
+                    append(&mut p.ev, &line.bytes, self.rules.max_bytes);
+                }
+                let ends = self.rules.match_ == Match::Before && line.complete && !p.line_continues;
+                return if ends { self.flush() } else { None };
+            }
+        }
+        let continues = self.rules.continues(&line.bytes);
+        let mut out = None;
+        match self.rules.match_ {
+            Match::After => {
+                if !continues || self.pending.is_none() {
+                    out = self.pending.take().map(|p| p.ev);
+                    self.start(line, end, continues);
+                } else {
+                    self.join(line, end, continues);
+                }
+            }
+            Match::Before => {
+                if self.pending.is_none() {
+                    self.start(line.clone(), end, continues);
+                } else {
+                    self.join(line.clone(), end, continues);
+                }
+                if line.complete && !continues {
+                    out = self.flush();
+                }
+            }
+        }
+        out
+    }
+
+    fn start(&mut self, line: Line, end: u64, continues: bool) {
+        let mut ev = Joined {
+            bytes: Vec::new(),
+            offset: line.offset,
+            end,
+            lines: 1,
+            truncated: false,
+        };
+        append(&mut ev, &line.bytes, self.rules.max_bytes);
+        self.pending = Some(Pending {
+            ev,
+            line_continues: continues,
+            line_dropped: false,
+        });
+    }
+
+    fn join(&mut self, line: Line, end: u64, continues: bool) {
+        let max_lines = self.rules.max_lines;
+        let max_bytes = self.rules.max_bytes;
+        let Some(p) = self.pending.as_mut() else {
+            return self.start(line, end, continues);
+        };
+        p.ev.end = end;
+        p.ev.lines += 1;
+        p.line_continues = continues;
+        p.line_dropped = p.ev.lines > max_lines;
+        if p.line_dropped {
+            p.ev.truncated = true;
+            return;
+        }
+        append(&mut p.ev, b"\n", max_bytes);
+        append(&mut p.ev, &line.bytes, max_bytes);
+    }
+}
+
+/// Appends `bytes` to the event, cut at `max` bytes in all.
+fn append(ev: &mut Joined, bytes: &[u8], max: usize) {
+    let room = max.saturating_sub(ev.bytes.len());
+    if bytes.len() > room {
+        ev.truncated = true;
+    }
+    ev.bytes.extend_from_slice(&bytes[..bytes.len().min(room)]);
+}
+
+#[cfg(test)]
+#[path = "joiner_tests.rs"]
+mod tests;

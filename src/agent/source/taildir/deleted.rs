@@ -1,0 +1,82 @@
+//! Deleted files held open: TAILDIR reads a rotated-away or deleted file to its end through
+//! its open descriptor, so while the channel is full a deleted file's disk space cannot be
+//! freed, and the agent itself can fill the disk (Beats #2395, Fluent Bit #7709,
+//! FLUME-3341). Two limits close such files early: `closeDeletedAfter` (time since the file
+//! was first seen deleted) and `maxDeletedOpenBytes` (total size of deleted files held open;
+//! past it the longest-deleted are closed first). A forced close skips the file's bytes past
+//! its committed position: they are counted (`DeletedBytesSkippedCount`), and one WARN names
+//! the file, the bytes and the limit. Checked at every scan and between the retries of a
+//! batch the channel refused (the case that matters: a full channel).
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+pub use super::deleted_stats::DeletedStats;
+use super::tailer::Tailer;
+
+impl Tailer {
+    /// The deleted-file statistics (shared with the metrics).
+    pub fn deleted_stats(&self) -> std::sync::Arc<DeletedStats> {
+        self.deleted.clone()
+    }
+
+    /// Applies `closeDeletedAfter` and `maxDeletedOpenBytes` at `now`, to the files no longer
+    /// matched (after a scan) or, with `all`, to every open file (between retries of a put,
+    /// when no scan ran: a file is deleted when its link count is 0). Returns the inodes
+    /// closed (their unread bytes skipped). Only called while none of the closed files'
+    /// events are committed-but-unrecorded: a batch in flight from a closed file is dropped
+    /// by the caller (it was never committed).
+    pub fn close_deleted(&mut self, now: Instant, all: bool) -> Vec<u64> {
+        let after = self.cfg.close_deleted_after;
+        let cap = self.cfg.max_deleted_open_bytes;
+        // Only files no longer matched can be deleted; a matched name is a live link.
+        let mut held: Vec<(Instant, u64, u64)> = Vec::new();
+        for (inode, t) in self.files.iter_mut() {
+            if t.matched && !all {
+                continue;
+            }
+            match t.deleted_size() {
+                Some(size) => {
+                    let since = *t.deleted_since.get_or_insert(now);
+                    held.push((since, *inode, size));
+                }
+                None => t.deleted_since = None,
+            }
+        }
+        held.sort();
+        let mut total: u64 = held.iter().map(|h| h.2).sum();
+        let mut closed = Vec::new();
+        for (since, inode, size) in held {
+            let limit = if after.is_some_and(|a| now.saturating_duration_since(since) >= a) {
+                "closeDeletedAfter"
+            } else if cap > 0 && total > cap {
+                "maxDeletedOpenBytes"
+            } else {
+                continue;
+            };
+            let Some(t) = self.files.get(&inode) else {
+                continue;
+            };
+            let skipped = size.saturating_sub(t.pos);
+            tracing::warn!(
+                file = %t.path.display(),
+                inode,
+                size,
+                pos = t.pos,
+                skipped_bytes = skipped,
+                limit,
+                deleted_open_bytes = total,
+                "deleted file closed before it was read to its end (the limit frees its disk space); its unread bytes are skipped"
+            );
+            self.deleted.closed.fetch_add(1, Ordering::Relaxed);
+            self.deleted
+                .skipped_bytes
+                .fetch_add(skipped, Ordering::Relaxed);
+            total -= size;
+            self.forget(inode);
+            closed.push(inode);
+        }
+        self.deleted.open_bytes.store(total, Ordering::Relaxed);
+        closed
+    }
+}

@@ -1,0 +1,35 @@
+//! The counters of TAILDIR's deleted-file limits (`closeDeletedAfter`, `maxDeletedOpenBytes`):
+//! a leaf shared by the tailer, which owns them, and `deleted`, which updates them.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What the deleted-file limits saw and did, for the source's metrics.
+#[derive(Debug, Default)]
+pub struct DeletedStats {
+    /// Bytes of deleted files still held open, at the last check.
+    pub open_bytes: AtomicU64,
+    /// Deleted files closed by a limit before they were read to their end.
+    pub closed: AtomicU64,
+    /// Bytes those files had past their committed position.
+    pub skipped_bytes: AtomicU64,
+}
+
+impl DeletedStats {
+    /// The gauges shown with the source's counters.
+    pub fn gauges(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "DeletedOpenBytes",
+                self.open_bytes.load(Ordering::Relaxed).to_string(),
+            ),
+            (
+                "DeletedFilesClosedCount",
+                self.closed.load(Ordering::Relaxed).to_string(),
+            ),
+            (
+                "DeletedBytesSkippedCount",
+                self.skipped_bytes.load(Ordering::Relaxed).to_string(),
+            ),
+        ]
+    }
+}
