@@ -2,7 +2,8 @@
 # Everything the test suite needs on a fresh machine, each part idempotent: the build's
 # system packages, Chromium for the status-page test, tansu for the kafka tests, Python's
 # thrift package for the thrift tests, openssl and keytool for the RPC security tests, a Java
-# runtime and Hadoop 2.7.3's HDFS jars for the hdfs_cluster tests.
+# runtime and Hadoop 2.7.3's HDFS jars for the hdfs_cluster tests, a JDK, MariaDB and its JDBC
+# driver for the Java plugin tests.
 set -euo pipefail
 cd "$(dirname "$0")"
 bash ./install-build.sh
@@ -11,3 +12,4 @@ bash ./install-kafka.sh
 bash ./install-thrift.sh
 bash ./install-rpcsec.sh
 bash ./install-hdfs.sh
+bash ./install-jvm.sh

@@ -82,6 +82,13 @@ Exit codes: 0 every line acknowledged, 1 a batch not acknowledged, 2 bad argumen
 
 Exit codes: 0 done (--once), 2 bad arguments, 3 the agent cannot be reached.")]
     Top(cli::top::TopArgs),
+    /// Users' Flume plugins (Java): build the Flume-API shim jar plugins compile against.
+    #[command(
+        subcommand,
+        after_help = "Example:
+  javac -cp \"$(sluice plugins build)\" -d classes MySource.java"
+    )]
+    Plugins(cli::plugins::PluginsCommand),
     /// Test a configuration's routing: inject events at a source, check what each channel
     /// and sink receives (interceptors, selectors and sink processors as the agent runs them).
     #[command(after_help = "Examples:
@@ -138,6 +145,7 @@ fn main() {
         Command::Bench(args) => cli::bench::run(args),
         Command::AvroClient(args) => cli::avro_client::run(args),
         Command::Top(args) => cli::top::run(args),
+        Command::Plugins(cmd) => cli::plugins::run(cmd),
         Command::Test(args) => cli::test_cmd::run(args),
         Command::Tap(args) => cli::tap::run(args),
     };

@@ -17,14 +17,14 @@ fn memory_logger_conf(dir: &std::path::Path) -> String {
 }
 
 #[test]
-fn flume_classpath_option_is_accepted_by_agent_with_a_warning() {
+fn flume_classpath_option_is_accepted_by_agent_and_noted() {
     let tmp = tempfile::tempdir().unwrap();
     let c = memory_logger_conf(tmp.path());
     let mut a = Agent::start(tmp.path(), &c, &["-c", "conf", "-C", "conf/"], "agent.log");
     let log = a.log.clone();
     let text = a.wait_for(&log, "agent started");
     assert!(
-        text.contains("-C conf/: Java plugins are not loaded yet, so the classpath is ignored"),
+        text.contains("-C conf/: added to the classpath of Java plugins"),
         "{text}"
     );
     assert_eq!(a.stop(), Some(0));
@@ -42,7 +42,7 @@ fn flume_classpath_option_is_accepted_by_config_check_in_both_spellings() {
         assert_eq!(code, 0, "{flag}: {out}{err}");
         assert!(out.contains(": OK"), "{out}");
         assert!(
-            err.starts_with("warning: -C lib/*:conf: Java plugins are not loaded yet"),
+            err.starts_with("note: -C lib/*:conf: added to the classpath of Java plugins"),
             "{err}"
         );
     }

@@ -108,21 +108,22 @@ fn unsupported_types_do_not_add_a_warning_that_the_channel_is_unused() {
 }
 
 #[test]
-fn a_custom_java_class_points_to_the_coming_from_flume_page() {
+fn a_java_class_name_is_a_java_plugin_and_a_bare_name_points_to_the_plugins_page() {
     let text = format!(
         "{WIRED}a1.sources = r1\na1.sinks = k1\n\
          a1.sources.r1.type = com.example.MySource\na1.sources.r1.channels = c1\n\
+         a1.sources.r1.anyKey = x\n\
          a1.sinks.k1.type = MySink\na1.sinks.k1.channel = c1\n"
     );
     let got = problems(&text);
-    assert_eq!(got.len(), 2, "{got:?}");
-    assert!(got[0]
-        .3
-        .starts_with("unknown source type \"com.example.MySource\"; custom Java components do not run in Sluice: see docs/coming-from-flume.md"));
-    assert_eq!(got[1].0, "7");
-    assert!(got[1]
-        .3
-        .starts_with("unknown sink type \"MySink\"; custom Java components do not run in Sluice"));
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, "8");
+    assert!(
+        got[0].3.starts_with(
+            "unknown sink type \"MySink\"; a Java plugin's type is its full class name (docs/java-plugins.md)"
+        ),
+        "{got:?}"
+    );
 }
 
 #[test]

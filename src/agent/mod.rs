@@ -11,6 +11,7 @@ pub mod failpoint;
 pub mod harness;
 pub mod histogram;
 pub mod interceptor;
+pub mod java;
 pub mod kafka;
 pub mod log_text;
 pub mod metrics;

@@ -28,13 +28,17 @@ pub struct AgentArgs {
     /// The properties file.
     #[arg(short = 'f', long = "conf-file")]
     pub conf_file: PathBuf,
-    /// Configuration directory (accepted for Flume compatibility; unused).
+    /// Configuration directory: where `plugins.d` is looked for (in and beside it).
     #[arg(short = 'c', long = "conf")]
     pub conf_dir: Option<PathBuf>,
-    /// Flume's Java classpath (accepted for Flume compatibility; Java plugins are not loaded
-    /// yet, so it is ignored with a warning).
+    /// Extra classpath of Java plugins (`:`-separated), after Sluice's shim, before
+    /// `FLUME_CLASSPATH` and `plugins.d` (as `flume-ng -C`).
     #[arg(short = 'C', long = "classpath", value_name = "CLASSPATH")]
     pub classpath: Option<String>,
+    /// `plugins.d` directories (`:`-separated); default: `plugins.d` in and beside the
+    /// configuration directory (as `flume-ng --plugins-path`).
+    #[arg(long = "plugins-path", value_name = "DIRS")]
+    pub plugins_path: Option<String>,
     /// Do not poll the file for changes.
     #[arg(long = "no-reload-conf")]
     pub no_reload_conf: bool,
@@ -86,13 +90,9 @@ fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
     Some((m.modified().ok()?, m.len()))
 }
 
-/// The warning for Flume's `-C`/`--classpath`, which names Java classes Sluice cannot run.
-pub fn classpath_warning(classpath: &str) -> String {
-    format!(
-        "-C {classpath}: Java plugins are not loaded yet, so the classpath is ignored; a custom \
-         Java source or sink is an error at its type (see docs/coming-from-flume.md, \
-         \"Custom sources and sinks\")"
-    )
+/// The line logged for Flume's `-C`/`--classpath`.
+pub fn classpath_note(classpath: &str) -> String {
+    format!("-C {classpath}: added to the classpath of Java plugins (docs/java-plugins.md)")
 }
 
 /// Runs the subcommand.
@@ -100,8 +100,14 @@ pub fn run(args: AgentArgs) -> anyhow::Result<i32> {
     let spec = LogSpec::from_defines(&args.defines).map_err(exit::Usage)?;
     crate::cli::logging::init_spec(&spec)?;
     if let Some(cp) = &args.classpath {
-        tracing::warn!("{}", classpath_warning(cp));
+        tracing::info!("{}", classpath_note(cp));
     }
+    crate::cli::plugins::set_java_env(
+        &args.conf_file,
+        args.conf_dir.as_deref(),
+        args.classpath.as_deref(),
+        args.plugins_path.as_deref(),
+    );
     let cfg = match load(&args)? {
         Ok(c) => c,
         Err(errors) => {

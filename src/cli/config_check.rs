@@ -18,12 +18,15 @@ pub struct CheckArgs {
     /// The properties file.
     #[arg(short = 'f', long = "conf-file")]
     pub conf_file: PathBuf,
-    /// Configuration directory (accepted like `sluice agent -c`, for Flume compatibility; unused).
+    /// Configuration directory: where `plugins.d` is looked for (as `sluice agent -c`).
     #[arg(short = 'c', long = "conf")]
     pub conf_dir: Option<PathBuf>,
-    /// Flume's Java classpath (accepted like `sluice agent -C`; ignored with a warning).
+    /// Extra classpath of Java plugins (as `sluice agent -C`).
     #[arg(short = 'C', long = "classpath", value_name = "CLASSPATH")]
     pub classpath: Option<String>,
+    /// `plugins.d` directories (as `sluice agent --plugins-path`).
+    #[arg(long = "plugins-path", value_name = "DIRS")]
+    pub plugins_path: Option<String>,
     /// Overrides: `-D<agent>.<key>=value` (other -D keys are accepted and ignored).
     #[arg(short = 'D', value_name = "KEY=VALUE", value_parser = super::agent::parse_define)]
     pub defines: Vec<(String, String)>,
@@ -40,10 +43,28 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     let loaded = config::load(&text, &args.name, &args.defines);
     let file = args.conf_file.display().to_string();
     if let Some(cp) = &args.classpath {
-        crate::cli::pipe::eprint_line(&format!("warning: {}", super::agent::classpath_warning(cp)));
+        crate::cli::pipe::eprint_line(&format!("note: {}", super::agent::classpath_note(cp)));
     }
     for p in &loaded.problems {
         println!("{}", p.render(&file));
+    }
+    super::plugins::set_java_env(
+        &args.conf_file,
+        args.conf_dir.as_deref(),
+        args.classpath.as_deref(),
+        args.plugins_path.as_deref(),
+    );
+    // Java classes are looked up (by running `java`) only when the configuration names some.
+    let java_problems = match &loaded.config {
+        Some(c) => super::plugins::check_classes(c)?,
+        None => Vec::new(),
+    };
+    for p in &java_problems {
+        println!("{file}: {p}");
+    }
+    if !java_problems.is_empty() {
+        eprintln!("{file}: {} error(s)", java_problems.len());
+        return Ok(crate::cli::exit::FAILED_CHECK);
     }
     match &loaded.config {
         Some(c) => {

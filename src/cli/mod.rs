@@ -10,6 +10,7 @@ pub mod crashtest;
 pub mod exit;
 pub mod logging;
 pub mod pipe;
+pub mod plugins;
 pub mod send;
 pub mod tap;
 pub mod test_cmd;

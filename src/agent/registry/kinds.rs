@@ -64,6 +64,8 @@ pub enum SourceKind {
     Taildir(TaildirConfig),
     /// `kafka`
     Kafka(Box<KafkaSourceConfig>),
+    /// A Flume plugin's Java class, run in a JVM of its own (`agent::java`).
+    Java(crate::agent::java::config::JavaConfig),
 }
 
 impl SourceKind {
@@ -82,6 +84,7 @@ impl SourceKind {
             SourceKind::SpoolDir(c) => c,
             SourceKind::Taildir(c) => c,
             SourceKind::Kafka(c) => &**c,
+            SourceKind::Java(c) => c,
         }
     }
 
@@ -157,6 +160,9 @@ pub enum SinkKind {
     Thrift(ThriftSinkConfig),
     /// `kafka`
     Kafka(Box<KafkaSinkConfig>),
+    /// A Flume plugin's Java class, run in a JVM of its own (`agent::java`); the runtime runs
+    /// it with `agent::java::sink::run`, never through a sink runner.
+    Java(crate::agent::java::config::JavaConfig),
 }
 
 impl SinkKind {
@@ -171,6 +177,7 @@ impl SinkKind {
             SinkKind::Avro(c) => c,
             SinkKind::Thrift(c) => c,
             SinkKind::Kafka(c) => &**c,
+            SinkKind::Java(c) => c,
         }
     }
 

@@ -13,4 +13,6 @@ pub mod tables;
 
 pub use entry::{find, supported, Entry};
 pub use kinds::{ChannelKind, SinkKind, SourceKind};
-pub use tables::{CHANNELS, INTERCEPTORS, PROCESSORS, SELECTORS, SINKS, SOURCES};
+pub use tables::{
+    CHANNELS, INTERCEPTORS, JAVA_SINK, JAVA_SOURCE, PROCESSORS, SELECTORS, SINKS, SOURCES,
+};

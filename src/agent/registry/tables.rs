@@ -5,7 +5,7 @@
 use super::entry::Entry;
 use super::kinds::{ChannelKind, SinkKind, SourceKind};
 use crate::agent::component::TypeTable;
-use crate::agent::{channel, interceptor, processor, selector, sink, source};
+use crate::agent::{channel, interceptor, java, processor, selector, sink, source};
 
 /// Source types.
 pub const SOURCES: &[Entry<SourceKind>] = &[
@@ -145,3 +145,18 @@ pub const SELECTORS: TypeTable = selector::config::TYPES;
 pub const PROCESSORS: TypeTable = processor::config::TYPES;
 /// Interceptor types (`interceptors.<name>.type`).
 pub const INTERCEPTORS: TypeTable = interceptor::TYPES;
+
+/// A source whose `type` is a Java class name that is none of [`SOURCES`]: a Flume plugin run
+/// in a JVM of its own (`agent::java`).
+pub const JAVA_SOURCE: Entry<SourceKind> = Entry {
+    name: "java",
+    class: "",
+    parse: |cx| java::config::parse(cx).map(SourceKind::Java),
+};
+
+/// A sink whose `type` is a Java class name that is none of [`SINKS`] (`agent::java`).
+pub const JAVA_SINK: Entry<SinkKind> = Entry {
+    name: "java",
+    class: "",
+    parse: |cx| java::config::parse(cx).map(SinkKind::Java),
+};

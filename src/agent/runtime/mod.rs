@@ -278,6 +278,36 @@ impl Agent {
                 sc.dead_letter.clone(),
             ));
         }
+        if let [(s, crate::agent::registry::SinkKind::Java(jc), ch, counters, _)] =
+            members.as_slice()
+        {
+            // A Java sink runs its own loop: its transactions are the plugin's (agent::java).
+            let (s, jc, ch, counters) = (s.clone(), jc.clone(), ch.clone(), counters.clone());
+            let tx_capacity = self
+                .cfg
+                .sinks
+                .get(&s)
+                .and_then(|sc| self.cfg.channels.get(&sc.channel))
+                .map_or(1, |c| c.kind.transaction_capacity() as usize);
+            let sup = Supervised::spawn(format!("sink runner {key}"), move |stop| {
+                let fut = crate::agent::java::sink::run(
+                    jc.class.clone(),
+                    s.clone(),
+                    jc.props.clone(),
+                    ch.clone(),
+                    tx_capacity,
+                    counters.clone(),
+                    stop,
+                );
+                async move {
+                    fut.await;
+                    Ok::<(), Infallible>(())
+                }
+            });
+            tracing::info!(runner = %key, "Java sink runner started");
+            self.runners.insert(key.to_owned(), sup);
+            return;
+        }
         let policy_cfg = proc_cfg.clone();
         let name = key.to_owned();
         let sup = Supervised::spawn(format!("sink runner {key}"), move |stop| {

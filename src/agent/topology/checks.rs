@@ -6,7 +6,7 @@ use super::dirs;
 use super::graph::AgentConfig;
 use crate::agent::config::raw::{self, RawComponent, Section};
 use crate::agent::config::{Origin, Problem, Severity};
-use crate::agent::registry::{ChannelKind, SourceKind};
+use crate::agent::registry::{ChannelKind, SinkKind, SourceKind};
 use crate::agent::source::spooldir;
 
 /// Adds the problems found across the components of `cfg` (read from `raw`).
@@ -32,6 +32,23 @@ pub fn cross_checks(
             format!("{agent}.sources"),
             format!("agent {agent} has no sources and no sinks"),
         ));
+    }
+    for (name, g) in &cfg.sinkgroups {
+        let java = g
+            .sinks
+            .iter()
+            .find(|s| matches!(cfg.sinks.get(*s).map(|c| &c.kind), Some(SinkKind::Java(_))));
+        if let (Some(first), Some(rc)) = (java, comp(Section::SinkGroups, name)) {
+            if g.sinks.len() > 1 {
+                problems.push(Problem::error(
+                    rc.origin_of("sinks"),
+                    rc.full_key("sinks"),
+                    format!(
+                        "sink {first} is a Java plugin; Java sinks run alone, not in a sink group"
+                    ),
+                ));
+            }
+        }
     }
     for (name, s) in &cfg.sinks {
         let (Some(ch), Some(rc)) = (cfg.channels.get(&s.channel), comp(Section::Sinks, name))

@@ -28,6 +28,7 @@ pub fn load(text: &str, agent: &str, overrides: &[(String, String)]) -> Loaded {
         if let Some((kind, true)) = typed(
             comp,
             registry::CHANNELS,
+            None,
             "channel",
             &mut problems,
             |cx, e| (e.parse)(cx),
@@ -99,17 +100,18 @@ pub fn load(text: &str, agent: &str, overrides: &[(String, String)]) -> Loaded {
 fn typed<K, T>(
     comp: &RawComponent,
     table: &'static [Entry<K>],
+    java: Option<&'static Entry<K>>,
     what: &str,
     problems: &mut Vec<Problem>,
     f: impl FnOnce(&mut ctx::Ctx<'_>, &'static Entry<K>) -> Option<T>,
 ) -> Option<(T, bool)> {
     let mut cx = ctx::Ctx::new(comp, problems);
     let t = cx.required("type")?;
-    let Some(entry) = registry::find(table, &t) else {
-        // A Java class name (`org.example.MySource`, `MySink`): custom Flume components.
+    // A Java class name that is none of Sluice's types: a Flume plugin (agent::java).
+    let plugin = java.filter(|_| crate::agent::java::is_class_name(&t));
+    let Some(entry) = registry::find(table, &t).or(plugin) else {
         let custom = if t.contains('.') || t.starts_with(|c: char| c.is_ascii_uppercase()) {
-            "; custom Java components do not run in Sluice: see docs/coming-from-flume.md \
-             (\"Custom sources and sinks\")"
+            "; a Java plugin's type is its full class name (docs/java-plugins.md)"
         } else {
             ""
         };
@@ -134,25 +136,32 @@ fn source(
     problems: &mut Vec<Problem>,
 ) -> Option<SourceConfig> {
     let mut wiring = None;
-    let kind = typed(comp, registry::SOURCES, "source", problems, |cx, e| {
-        let kind: Option<SourceKind> = (e.parse)(cx);
-        let list: Vec<String> = match cx.required("channels") {
-            Some(v) => v.split_whitespace().map(str::to_owned).collect(),
-            None => Vec::new(),
-        };
-        for c in &list {
-            if !channels.contains(c) {
-                cx.error(
-                    "channels",
-                    format!("channel {c} is not defined in the channels list"),
-                );
+    let kind = typed(
+        comp,
+        registry::SOURCES,
+        Some(&registry::JAVA_SOURCE),
+        "source",
+        problems,
+        |cx, e| {
+            let kind: Option<SourceKind> = (e.parse)(cx);
+            let list: Vec<String> = match cx.required("channels") {
+                Some(v) => v.split_whitespace().map(str::to_owned).collect(),
+                None => Vec::new(),
+            };
+            for c in &list {
+                if !channels.contains(c) {
+                    cx.error(
+                        "channels",
+                        format!("channel {c} is not defined in the channels list"),
+                    );
+                }
             }
-        }
-        let selector = selector::config::parse(cx, &list);
-        let interceptors = interceptor::config::parse(cx);
-        wiring = Some((list, selector, interceptors));
-        kind
-    })?
+            let selector = selector::config::parse(cx, &list);
+            let interceptors = interceptor::config::parse(cx);
+            wiring = Some((list, selector, interceptors));
+            kind
+        },
+    )?
     .0;
     let (channels, selector, interceptors) = wiring?;
     let selector = selector?;
@@ -172,26 +181,33 @@ fn sink(
 ) -> Option<SinkConfig> {
     let mut channel = None;
     let mut dead_letter = None;
-    let kind = typed(comp, registry::SINKS, "sink", problems, |cx, e| {
-        let kind: Option<SinkKind> = (e.parse)(cx);
-        dead_letter = poison::dead_letter_dir(cx);
-        if let Some(c) = cx.required("channel") {
-            if c.split_whitespace().count() != 1 {
-                cx.error(
-                    "channel",
-                    format!("a sink reads exactly one channel, got {c:?}"),
-                );
-            } else if !channels.contains(&c) {
-                cx.error(
-                    "channel",
-                    format!("channel {c} is not defined in the channels list"),
-                );
-            } else {
-                channel = Some(c);
+    let kind = typed(
+        comp,
+        registry::SINKS,
+        Some(&registry::JAVA_SINK),
+        "sink",
+        problems,
+        |cx, e| {
+            let kind: Option<SinkKind> = (e.parse)(cx);
+            dead_letter = poison::dead_letter_dir(cx);
+            if let Some(c) = cx.required("channel") {
+                if c.split_whitespace().count() != 1 {
+                    cx.error(
+                        "channel",
+                        format!("a sink reads exactly one channel, got {c:?}"),
+                    );
+                } else if !channels.contains(&c) {
+                    cx.error(
+                        "channel",
+                        format!("channel {c} is not defined in the channels list"),
+                    );
+                } else {
+                    channel = Some(c);
+                }
             }
-        }
-        kind
-    })?
+            kind
+        },
+    )?
     .0;
     Some(SinkConfig {
         kind,

@@ -1,0 +1,428 @@
+//! The frames between the agent and a Java host (Sluice's own JVM program that runs one
+//! Flume plugin), as pure functions of bytes: fuzzable and golden-tested. Layout
+//! (docs/java-plugins.md): a 4-byte big-endian length of what follows (at most
+//! [`MAX_FRAME_BYTES`]), a type byte, the payload. Strings and byte strings are a 4-byte
+//! big-endian length and the bytes; an event is its header count, each key and value, and
+//! its body. Big-endian because the other end is Java's `DataInputStream`; nothing here is
+//! ever stored on disk.
+
+use std::collections::BTreeMap;
+
+use sluice_core::Event;
+
+/// Largest frame (type byte and payload), either way.
+pub const MAX_FRAME_BYTES: usize = 64 << 20;
+/// Most events in one PUT or TAKEN frame.
+pub const MAX_EVENTS: usize = 100_000;
+/// Most keys in a CONFIGURE frame or counters in a COUNTERS frame.
+pub const MAX_ENTRIES: usize = 100_000;
+
+/// Bytes of the length prefix.
+pub const LEN_BYTES: usize = 4;
+
+mod code {
+    pub const CONFIGURE: u8 = 0x01;
+    pub const START: u8 = 0x02;
+    pub const STOP: u8 = 0x03;
+    pub const PUT_DONE: u8 = 0x10;
+    pub const TAKEN: u8 = 0x11;
+    pub const TX_DONE: u8 = 0x12;
+    pub const ACK: u8 = 0x80;
+    pub const PUT: u8 = 0x90;
+    pub const TAKE: u8 = 0x91;
+    pub const COMMIT: u8 = 0x92;
+    pub const ROLLBACK: u8 = 0x93;
+    pub const COUNTERS: u8 = 0xA0;
+    pub const FAILED: u8 = 0xA1;
+}
+
+/// What a Java component is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A Flume `Source` (pollable or event-driven).
+    Source = 0,
+    /// A Flume `Sink`.
+    Sink = 1,
+}
+
+/// How a request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Done.
+    Ok = 0,
+    /// A channel had no room (Java: `ChannelFullException`).
+    Full = 1,
+    /// Failed (Java: `ChannelException` with the message).
+    Error = 2,
+}
+
+/// A frame the agent sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToJvm {
+    /// Instantiate `class`, name it, configure it with `props` (Flume's `Context`).
+    Configure {
+        /// Source or sink.
+        role: Role,
+        /// The plugin's class name.
+        class: String,
+        /// The component's name.
+        name: String,
+        /// Its keys without the `agent.sources.NAME.` prefix.
+        props: Vec<(String, String)>,
+    },
+    /// `start()` the component and its runner.
+    Start,
+    /// Stop the runner and the component.
+    Stop,
+    /// The answer to a PUT.
+    PutDone(Status, String),
+    /// The answer to a TAKE: the events taken (none: the channel had none).
+    Taken(Vec<Event>),
+    /// The answer to a COMMIT or ROLLBACK (or a TAKE that failed).
+    TxDone(Status, String),
+}
+
+/// One counter group a plugin keeps (Flume's `MonitoredCounterGroup`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupCounts {
+    /// `SOURCE`, `SINK`, ...
+    pub kind: String,
+    /// The name the plugin gave it.
+    pub name: String,
+    /// Flume's attribute names (`src.events.received`) and counts.
+    pub counts: Vec<(String, u64)>,
+}
+
+/// A frame the JVM sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FromJvm {
+    /// The answer to CONFIGURE, START or STOP.
+    Ack(Status, String),
+    /// `processEventBatch`: commit these to the source's channels, then answer PUT_DONE.
+    Put(Vec<Event>),
+    /// A sink's take: up to this many events in its (possibly new) take transaction.
+    Take(u32),
+    /// Commit the take transaction; the last `unused` events sent were not taken.
+    Commit(u32),
+    /// Roll the take transaction back.
+    Rollback,
+    /// The plugin's counter groups.
+    Counters(Vec<GroupCounts>),
+    /// The plugin failed fatally; the JVM ends.
+    Failed(String),
+}
+
+/// A frame that cannot be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    /// The length prefix is 0 or over [`MAX_FRAME_BYTES`].
+    #[error("a frame of {0} bytes (1 to {MAX_FRAME_BYTES})")]
+    Length(usize),
+    /// An unknown type byte.
+    #[error("unknown frame type {0:#04x}")]
+    Type(u8),
+    /// The payload ends before its fields do.
+    #[error("frame type {0:#04x} ends early")]
+    Short(u8),
+    /// Bytes left after the last field.
+    #[error("frame type {0:#04x} has {1} bytes past its fields")]
+    Trailing(u8, usize),
+    /// A count over its limit.
+    #[error("frame type {0:#04x} counts {1} items (at most {2})")]
+    Count(u8, usize, usize),
+    /// A string that is not UTF-8.
+    #[error("frame type {0:#04x} holds a string that is not UTF-8")]
+    Utf8(u8),
+    /// A status byte other than 0, 1, 2 (or a role other than 0, 1).
+    #[error("frame type {0:#04x} holds the unknown value {1}")]
+    Value(u8, u8),
+}
+
+/// The payload length a frame's 4-byte prefix announces (type byte included), checked.
+pub fn frame_len(prefix: [u8; LEN_BYTES]) -> Result<usize, FrameError> {
+    let n = u32::from_be_bytes(prefix) as usize;
+    if n == 0 || n > MAX_FRAME_BYTES {
+        return Err(FrameError::Length(n));
+    }
+    Ok(n)
+}
+
+struct Out(Vec<u8>);
+
+impl Out {
+    fn start(ty: u8) -> Self {
+        let mut v = Vec::with_capacity(64);
+        v.extend_from_slice(&[0; LEN_BYTES]);
+        v.push(ty);
+        Out(v)
+    }
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn u32(&mut self, v: usize) {
+        self.0.extend_from_slice(&(v as u32).to_be_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        self.u32(b.len());
+        self.0.extend_from_slice(b);
+    }
+    fn events(&mut self, events: &[Event]) {
+        self.u32(events.len());
+        for e in events {
+            self.u32(e.headers.len());
+            for (k, v) in &e.headers {
+                self.bytes(k.as_bytes());
+                self.bytes(v.as_bytes());
+            }
+            self.bytes(&e.body);
+        }
+    }
+    fn done(mut self) -> Vec<u8> {
+        let n = (self.0.len() - LEN_BYTES) as u32;
+        self.0[..LEN_BYTES].copy_from_slice(&n.to_be_bytes());
+        self.0
+    }
+}
+
+/// A whole frame (prefix included) for the JVM.
+pub fn encode_to_jvm(msg: &ToJvm) -> Vec<u8> {
+    let mut o;
+    match msg {
+        ToJvm::Configure {
+            role,
+            class,
+            name,
+            props,
+        } => {
+            o = Out::start(code::CONFIGURE);
+            o.u8(*role as u8);
+            o.bytes(class.as_bytes());
+            o.bytes(name.as_bytes());
+            o.u32(props.len());
+            for (k, v) in props {
+                o.bytes(k.as_bytes());
+                o.bytes(v.as_bytes());
+            }
+        }
+        ToJvm::Start => o = Out::start(code::START),
+        ToJvm::Stop => o = Out::start(code::STOP),
+        ToJvm::PutDone(s, m) => {
+            o = Out::start(code::PUT_DONE);
+            o.u8(*s as u8);
+            o.bytes(m.as_bytes());
+        }
+        ToJvm::Taken(events) => return encode_taken(events),
+        ToJvm::TxDone(s, m) => {
+            o = Out::start(code::TX_DONE);
+            o.u8(*s as u8);
+            o.bytes(m.as_bytes());
+        }
+    }
+    o.done()
+}
+
+/// A whole TAKEN frame of `events` (the sink keeps them: the plugin may leave some unused).
+pub fn encode_taken(events: &[Event]) -> Vec<u8> {
+    let mut o = Out::start(code::TAKEN);
+    o.events(events);
+    o.done()
+}
+
+/// A whole frame (prefix included) as the JVM sends it (tests, fuzzing, tools).
+pub fn encode_from_jvm(msg: &FromJvm) -> Vec<u8> {
+    let mut o;
+    match msg {
+        FromJvm::Ack(s, m) => {
+            o = Out::start(code::ACK);
+            o.u8(*s as u8);
+            o.bytes(m.as_bytes());
+        }
+        FromJvm::Put(events) => {
+            o = Out::start(code::PUT);
+            o.events(events);
+        }
+        FromJvm::Take(n) => {
+            o = Out::start(code::TAKE);
+            o.u32(*n as usize);
+        }
+        FromJvm::Commit(n) => {
+            o = Out::start(code::COMMIT);
+            o.u32(*n as usize);
+        }
+        FromJvm::Rollback => o = Out::start(code::ROLLBACK),
+        FromJvm::Counters(groups) => {
+            o = Out::start(code::COUNTERS);
+            o.u32(groups.len());
+            for g in groups {
+                o.bytes(g.kind.as_bytes());
+                o.bytes(g.name.as_bytes());
+                o.u32(g.counts.len());
+                for (k, v) in &g.counts {
+                    o.bytes(k.as_bytes());
+                    o.u64(*v);
+                }
+            }
+        }
+        FromJvm::Failed(m) => {
+            o = Out::start(code::FAILED);
+            o.bytes(m.as_bytes());
+        }
+    }
+    o.done()
+}
+
+struct In<'a> {
+    ty: u8,
+    rest: &'a [u8],
+}
+
+impl<'a> In<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], FrameError> {
+        if self.rest.len() < n {
+            return Err(FrameError::Short(self.ty));
+        }
+        let (a, b) = self.rest.split_at(n);
+        self.rest = b;
+        Ok(a)
+    }
+    fn u8(&mut self) -> Result<u8, FrameError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Result<usize, FrameError> {
+        let b = self.take(4)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    }
+    fn u64(&mut self) -> Result<u64, FrameError> {
+        let b = self.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(u64::from_be_bytes(a))
+    }
+    fn bytes(&mut self) -> Result<&'a [u8], FrameError> {
+        let n = self.u32()?;
+        self.take(n)
+    }
+    fn string(&mut self) -> Result<String, FrameError> {
+        let ty = self.ty;
+        let b = self.bytes()?;
+        std::str::from_utf8(b)
+            .map(str::to_owned)
+            .map_err(|_| FrameError::Utf8(ty))
+    }
+    /// A count, checked against `max` and against the bytes left (each item at least
+    /// `min_item` bytes), so a forged count never sizes an allocation.
+    fn count(&mut self, max: usize, min_item: usize) -> Result<usize, FrameError> {
+        let n = self.u32()?;
+        if n > max {
+            return Err(FrameError::Count(self.ty, n, max));
+        }
+        if n.saturating_mul(min_item) > self.rest.len() {
+            return Err(FrameError::Short(self.ty));
+        }
+        Ok(n)
+    }
+    fn status(&mut self) -> Result<Status, FrameError> {
+        match self.u8()? {
+            0 => Ok(Status::Ok),
+            1 => Ok(Status::Full),
+            2 => Ok(Status::Error),
+            v => Err(FrameError::Value(self.ty, v)),
+        }
+    }
+    fn events(&mut self) -> Result<Vec<Event>, FrameError> {
+        let n = self.count(MAX_EVENTS, 8)?;
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let h = self.count(MAX_ENTRIES, 8)?;
+            let mut headers = BTreeMap::new();
+            for _ in 0..h {
+                let k = self.string()?;
+                headers.insert(k, self.string()?);
+            }
+            out.push(Event::with_headers(headers, self.bytes()?.to_vec()));
+        }
+        Ok(out)
+    }
+    fn end<T>(self, v: T) -> Result<T, FrameError> {
+        if self.rest.is_empty() {
+            Ok(v)
+        } else {
+            Err(FrameError::Trailing(self.ty, self.rest.len()))
+        }
+    }
+}
+
+/// Decodes a frame from the JVM: `body` is what follows the length prefix (type byte first).
+pub fn decode_from_jvm(body: &[u8]) -> Result<FromJvm, FrameError> {
+    let (&ty, rest) = body.split_first().ok_or(FrameError::Length(0))?;
+    let mut i = In { ty, rest };
+    let msg = match ty {
+        code::ACK => FromJvm::Ack(i.status()?, i.string()?),
+        code::PUT => FromJvm::Put(i.events()?),
+        code::TAKE => FromJvm::Take(i.u32()? as u32),
+        code::COMMIT => FromJvm::Commit(i.u32()? as u32),
+        code::ROLLBACK => FromJvm::Rollback,
+        code::COUNTERS => {
+            let n = i.count(MAX_ENTRIES, 12)?;
+            let mut groups = Vec::with_capacity(n);
+            for _ in 0..n {
+                let kind = i.string()?;
+                let name = i.string()?;
+                let c = i.count(MAX_ENTRIES, 12)?;
+                let mut counts = Vec::with_capacity(c);
+                for _ in 0..c {
+                    let k = i.string()?;
+                    counts.push((k, i.u64()?));
+                }
+                groups.push(GroupCounts { kind, name, counts });
+            }
+            FromJvm::Counters(groups)
+        }
+        code::FAILED => FromJvm::Failed(i.string()?),
+        other => return Err(FrameError::Type(other)),
+    };
+    i.end(msg)
+}
+
+/// Decodes a frame for the JVM (tests, fuzzing): `body` is what follows the length prefix.
+pub fn decode_to_jvm(body: &[u8]) -> Result<ToJvm, FrameError> {
+    let (&ty, rest) = body.split_first().ok_or(FrameError::Length(0))?;
+    let mut i = In { ty, rest };
+    let msg = match ty {
+        code::CONFIGURE => {
+            let role = match i.u8()? {
+                0 => Role::Source,
+                1 => Role::Sink,
+                v => return Err(FrameError::Value(ty, v)),
+            };
+            let class = i.string()?;
+            let name = i.string()?;
+            let n = i.count(MAX_ENTRIES, 8)?;
+            let mut props = Vec::with_capacity(n);
+            for _ in 0..n {
+                let k = i.string()?;
+                props.push((k, i.string()?));
+            }
+            ToJvm::Configure {
+                role,
+                class,
+                name,
+                props,
+            }
+        }
+        code::START => ToJvm::Start,
+        code::STOP => ToJvm::Stop,
+        code::PUT_DONE => ToJvm::PutDone(i.status()?, i.string()?),
+        code::TAKEN => ToJvm::Taken(i.events()?),
+        code::TX_DONE => ToJvm::TxDone(i.status()?, i.string()?),
+        other => return Err(FrameError::Type(other)),
+    };
+    i.end(msg)
+}
+
+#[cfg(test)]
+#[path = "frame_tests.rs"]
+mod tests;

@@ -1,0 +1,52 @@
+//! Users' own Flume plugins (Java sources and sinks) run by Sluice: a `type` that is a Java
+//! class name rather than one of Sluice's types is run in a JVM of its own, a child process
+//! that runs Sluice's host program over the Flume-API shim (`java/` in the repository), and
+//! talks to the agent in [`frame`]s over its stdin and stdout. docs/java-plugins.md has the
+//! user's view, DESIGN.md the invariants.
+//!
+//! - [`frame`]: the pure codec of the frames; [`sources`]: the embedded Java sources;
+//!   [`shim`]: building the shim jar into a cache; [`jvm`]: finding `java`, the classpath
+//!   (`plugins.d`, `-C`, `FLUME_CLASSPATH`), `JAVA_OPTS`;
+//! - [`session`]: one JVM run (configure, start, serve, stop or kill); [`supervise`]: restarts
+//!   with backoff; [`source`] and [`sink`]: the agent's side of each role; [`counts`]: the
+//!   plugin's Flume counters in `/metrics`; [`check`]: `config check`'s class look-up.
+
+pub mod check;
+pub mod config;
+pub mod counts;
+pub mod frame;
+pub mod jvm;
+pub mod session;
+pub mod shim;
+pub mod sink;
+pub mod source;
+pub mod sources;
+pub mod supervise;
+
+/// Whether a configured `type` names a Java class (a dotted name, as Flume's loader takes
+/// it) rather than one of Sluice's short names.
+pub fn is_class_name(ty: &str) -> bool {
+    let ty = ty.trim();
+    ty.contains('.')
+        && ty.split('.').all(|part| {
+            let mut c = part.chars();
+            c.next()
+                .is_some_and(|f| f.is_alphabetic() || f == '_' || f == '$')
+                && c.all(|ch| ch.is_alphanumeric() || ch == '_' || ch == '$')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_class_name;
+
+    #[test]
+    fn class_names_are_dotted_java_identifiers() {
+        assert!(is_class_name("com.atguigu.source.SQLSource"));
+        assert!(is_class_name("a.B$Inner"));
+        assert!(!is_class_name("netcat"));
+        assert!(!is_class_name("com..x"));
+        assert!(!is_class_name("1com.x"));
+        assert!(!is_class_name("com.x y"));
+    }
+}

@@ -1,0 +1,105 @@
+//! Java plugins from the command line: where they are found (`-c`, `-C/--classpath`,
+//! `--plugins-path`, as `flume-ng` takes them), `sluice plugins build` (the shim jar, printed
+//! so plugins can be compiled against it), and `config check`'s look-up of Java classes.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use sluice::agent::java::{check, frame::Role, jvm, shim};
+use sluice::agent::registry::{SinkKind, SourceKind};
+use sluice::agent::topology::AgentConfig;
+
+/// Sets where the agent finds Java plugins: `plugins_path`, else `plugins.d` in and beside the
+/// configuration directory (`-c`, else the configuration file's directory).
+pub fn set_java_env(
+    conf_file: &Path,
+    conf_dir: Option<&Path>,
+    classpath: Option<&str>,
+    plugins_path: Option<&str>,
+) {
+    let dir: PathBuf = match conf_dir {
+        Some(d) => d.to_owned(),
+        None => match conf_file.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        },
+    };
+    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+    jvm::set_env(jvm::JavaEnv {
+        plugin_dirs: jvm::plugin_dirs(&dir, plugins_path),
+        classpath: classpath.map(str::to_owned),
+    });
+}
+
+/// The Java classes a configuration names, with their roles.
+pub fn java_classes(cfg: &AgentConfig) -> Vec<(String, Role, String)> {
+    let mut v = Vec::new();
+    for (name, s) in &cfg.sources {
+        if let SourceKind::Java(j) = &s.kind {
+            v.push((
+                format!("{}.sources.{name}.type", cfg.name),
+                Role::Source,
+                j.class.clone(),
+            ));
+        }
+    }
+    for (name, s) in &cfg.sinks {
+        if let SinkKind::Java(j) = &s.kind {
+            v.push((
+                format!("{}.sinks.{name}.type", cfg.name),
+                Role::Sink,
+                j.class.clone(),
+            ));
+        }
+    }
+    v
+}
+
+/// Checks the configuration's Java classes in one JVM (nothing runs when there are none);
+/// answers one message per class that cannot be used.
+pub fn check_classes(cfg: &AgentConfig) -> anyhow::Result<Vec<String>> {
+    let classes = java_classes(cfg);
+    if classes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    let list: Vec<(Role, String)> = classes.iter().map(|(_, r, c)| (*r, c.clone())).collect();
+    let (missing, searched) = rt
+        .block_on(check::check(&list))
+        .context("checking Java classes")?;
+    Ok(missing
+        .into_iter()
+        .map(|m| {
+            let key = classes
+                .iter()
+                .find(|(_, _, c)| *c == m.class)
+                .map(|(k, _, _)| k.as_str())
+                .unwrap_or("");
+            format!(
+                "{key}: error: Java class {} cannot be used: {}; looked in {searched}",
+                m.class, m.reason
+            )
+        })
+        .collect())
+}
+
+/// `sluice plugins ...`.
+#[derive(clap::Subcommand, Debug)]
+pub enum PluginsCommand {
+    /// Build Sluice's Flume-API shim jar (if needed) and print its path.
+    Build,
+}
+
+/// Runs a `plugins` subcommand.
+pub fn run(cmd: PluginsCommand) -> anyhow::Result<i32> {
+    match cmd {
+        PluginsCommand::Build => {
+            let jar = shim::ensure_jar(&shim::cache_root()).context("building the shim jar")?;
+            println!("{}", jar.display());
+            Ok(crate::cli::exit::OK)
+        }
+    }
+}
