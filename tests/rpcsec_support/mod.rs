@@ -1,6 +1,6 @@
 //! Shared helpers of the RPC security tests: a test PKI made with `openssl` (and `keytool`)
-//! in a temporary directory, the agent's log lines captured in this process, and avro sinks
-//! built from properties through the real key parser.
+//! in a temporary directory, the agent's log lines captured in this process, and avro and
+//! thrift sinks built from properties through the real key parser.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -9,6 +9,7 @@ use std::sync::{Mutex, Once};
 
 use sluice::agent::registry::SinkKind;
 use sluice::agent::sink::avro::{AvroSink, AvroSinkConfig};
+use sluice::agent::sink::thrift::{ThriftSink, ThriftSinkConfig};
 use sluice::agent::topology::load;
 
 /// Runs a command, failing the test with its output if it fails.
@@ -197,9 +198,26 @@ pub fn avro_sink(port: u16, keys: &str) -> Result<AvroSink, String> {
 
 /// [`avro_sink`] to `host`.
 pub fn avro_sink_to(host: &str, port: u16, keys: &str) -> Result<AvroSink, String> {
+    match sink_kind("avro", host, port, keys)? {
+        SinkKind::Avro(c) => Ok(AvroSink::new("k1", AvroSinkConfig::clone(&c))),
+        other => panic!("not an avro sink: {other:?}"),
+    }
+}
+
+/// A thrift sink to `127.0.0.1:<port>` with `keys`, as [`avro_sink`].
+pub fn thrift_sink(port: u16, keys: &str) -> Result<ThriftSink, String> {
+    match sink_kind("thrift", "127.0.0.1", port, keys)? {
+        SinkKind::Thrift(c) => Ok(ThriftSink::new("k1", ThriftSinkConfig::clone(&c))),
+        other => panic!("not a thrift sink: {other:?}"),
+    }
+}
+
+/// The configuration of a sink of `kind` to `host:port` with `keys`, read through the real
+/// parser; the config's problems when it is refused.
+fn sink_kind(kind: &str, host: &str, port: u16, keys: &str) -> Result<SinkKind, String> {
     let mut text = format!(
         "a1.sources = r1\na1.channels = c1\na1.sinks = k1\na1.sources.r1.type = seq\n\
-         a1.sources.r1.channels = c1\na1.channels.c1.type = memory\na1.sinks.k1.type = avro\n\
+         a1.sources.r1.channels = c1\na1.channels.c1.type = memory\na1.sinks.k1.type = {kind}\n\
          a1.sinks.k1.channel = c1\na1.sinks.k1.hostname = {host}\na1.sinks.k1.port = {port}\n\
          a1.sinks.k1.connect-timeout = 5000\na1.sinks.k1.request-timeout = 5000\n"
     );
@@ -210,10 +228,7 @@ pub fn avro_sink_to(host: &str, port: u16, keys: &str) -> Result<AvroSink, Strin
     let Some(cfg) = loaded.config else {
         return Err(format!("{:?}", loaded.problems));
     };
-    match &cfg.sinks["k1"].kind {
-        SinkKind::Avro(c) => Ok(AvroSink::new("k1", AvroSinkConfig::clone(c))),
-        other => panic!("not an avro sink: {other:?}"),
-    }
+    Ok(cfg.sinks["k1"].kind.clone())
 }
 
 static LOG: Mutex<Vec<u8>> = Mutex::new(Vec::new());

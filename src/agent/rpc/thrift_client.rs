@@ -1,5 +1,6 @@
 //! A small async client of Flume's `ThriftSourceProtocol` (framed transport, compact or
-//! binary protocol): connect within `connect_timeout`, then `append`/`appendBatch` calls,
+//! binary protocol): connect within `connect_timeout` (TCP, then the transport's TLS and
+//! deflate layers: [`crate::agent::rpc::transport`]), then `append`/`appendBatch` calls,
 //! each within `request_timeout` (first byte out to the last byte of the reply). One call
 //! at a time per connection; seqids count up from 1.
 //!
@@ -13,6 +14,8 @@ use bytes::BufMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{timeout, timeout_at, Instant};
+
+use crate::agent::rpc::transport::{ClientTransport, Conn};
 
 use crate::wire::thrift::{
     decode_reply, encode_call, FrameReader, Method, Protocol, Status, ThriftError,
@@ -81,6 +84,9 @@ pub enum ThriftRpcError {
         #[source]
         source: std::io::Error,
     },
+    /// The TLS handshake failed.
+    #[error(transparent)]
+    Handshake(#[from] crate::agent::rpc::transport::HandshakeFailed),
     /// The server closed the connection before its reply.
     #[error("{addr} closed the connection without a reply (a server of the other protocol, or one refusing the call, does that)")]
     Closed {
@@ -110,7 +116,7 @@ pub enum ThriftRpcError {
 #[derive(Debug)]
 pub struct ThriftClient {
     addr: String,
-    stream: TcpStream,
+    stream: Conn,
     reader: FrameReader,
     out: Vec<u8>,
     seqid: i32,
@@ -119,8 +125,19 @@ pub struct ThriftClient {
 }
 
 impl ThriftClient {
-    /// Connects to `host:port` within `connect_timeout`.
+    /// Connects to `host:port` over plain TCP within `connect_timeout`.
     pub async fn connect(addr: &str, cfg: ThriftClientConfig) -> Result<Self, ThriftRpcError> {
+        Self::connect_with(addr, &ClientTransport::default(), cfg).await
+    }
+
+    /// Connects to `host:port` through `transport` (TLS, deflate), all within
+    /// `connect_timeout`.
+    pub async fn connect_with(
+        addr: &str,
+        transport: &ClientTransport,
+        cfg: ThriftClientConfig,
+    ) -> Result<Self, ThriftRpcError> {
+        let deadline = Instant::now() + cfg.connect_timeout;
         let ms = cfg.connect_timeout.as_millis() as u64;
         let stream = match timeout(cfg.connect_timeout, TcpStream::connect(addr)).await {
             Err(_) => {
@@ -139,6 +156,17 @@ impl ThriftClient {
             Ok(Ok(s)) => s,
         };
         let _ = stream.set_nodelay(true);
+        let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+        let stream = match timeout_at(deadline, transport.connect(stream, host, addr)).await {
+            Err(_) => {
+                return Err(ThriftRpcError::Timeout {
+                    addr: addr.to_owned(),
+                    what: "TLS handshake",
+                    ms,
+                })
+            }
+            Ok(r) => r?,
+        };
         Ok(ThriftClient {
             addr: addr.to_owned(),
             stream,
@@ -163,11 +191,7 @@ impl ThriftClient {
     /// Whether the idle connection is known to be broken: the server closed it, or sent
     /// bytes nobody asked for. Never blocks; `false` means "not known to be broken".
     pub fn idle_broken(&mut self) -> bool {
-        let mut b = [0u8; 1];
-        match self.stream.try_read(&mut b) {
-            Ok(_) => true,
-            Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
-        }
+        self.stream.idle_broken()
     }
 
     /// Sends `events` in one `appendBatch`; `Ok` only when the server answered `OK`.
@@ -203,6 +227,8 @@ impl ThriftClient {
         };
         let round = async {
             self.stream.write_all(&self.out).await.map_err(io)?;
+            // TLS and deflate hold bytes until flushed.
+            self.stream.flush().await.map_err(io)?;
             loop {
                 let frame =
                     self.reader

@@ -53,9 +53,10 @@ impl Client {
             RpcKind::Avro => Client::Avro(
                 AvroClient::connect_with(target, transport, AvroClientConfig::default()).await?,
             ),
-            RpcKind::Thrift => {
-                Client::Thrift(ThriftClient::connect(target, ThriftClientConfig::default()).await?)
-            }
+            RpcKind::Thrift => Client::Thrift(
+                ThriftClient::connect_with(target, transport, ThriftClientConfig::default())
+                    .await?,
+            ),
         })
     }
 
@@ -174,9 +175,6 @@ async fn run_async(args: &BenchArgs) -> anyhow::Result<i32> {
         }
     };
     let kind = args.rpc.unwrap_or(RpcKind::Avro);
-    if kind == RpcKind::Thrift && (args.tls_keystore.is_some() || args.deflate.is_some()) {
-        bail!("--tls-keystore and --deflate measure the avro hop only (the thrift source does not use the RPC transport layer yet)");
-    }
     let transport = client_transport(args)?;
     let mut clients = Vec::new();
     for _ in 0..connections {

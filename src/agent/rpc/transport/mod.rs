@@ -205,7 +205,10 @@ impl ServerTransport {
             }
         };
         if let Some(o) = opening {
-            self.check_opening(o)?;
+            if let Err(e) = self.check_opening(o) {
+                close_gently(stream, deadline).await;
+                return Err(e);
+            }
         }
         let level = self.deflate;
         match &self.tls {
@@ -266,6 +269,28 @@ impl ServerTransport {
                 o.describe()
             )),
             Opening::Other => Ok(()),
+        }
+    }
+}
+
+/// Most bytes read from a refused peer before its socket is dropped.
+const REFUSED_DRAIN_BYTES_MAX: usize = 64 << 10;
+/// Longest wait for a refused peer's bytes in flight (within the handshake deadline).
+const REFUSED_DRAIN_TIME: Duration = Duration::from_millis(200);
+
+/// Closes a refused connection with a FIN, then reads (bounded in bytes and time) what the
+/// peer already sent, so it sees the connection closed rather than reset (a socket dropped
+/// with unread bytes sends a reset).
+async fn close_gently(mut stream: TcpStream, deadline: Instant) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = stream.shutdown().await;
+    let until = deadline.min(Instant::now() + REFUSED_DRAIN_TIME);
+    let mut buf = [0u8; 4096];
+    let mut left = REFUSED_DRAIN_BYTES_MAX;
+    while left > 0 {
+        match tokio::time::timeout_at(until, stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => left = left.saturating_sub(n),
+            _ => break,
         }
     }
 }

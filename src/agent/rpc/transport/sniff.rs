@@ -26,7 +26,7 @@ impl Opening {
     /// How a log line names it.
     pub fn describe(self) -> &'static str {
         match self {
-            Opening::Tls => "a TLS ClientHello (the peer has ssl = true)",
+            Opening::Tls => "a TLS handshake (a ClientHello: the peer has ssl = true)",
             Opening::Deflate => "a zlib stream header (the peer has compression-type = deflate)",
             Opening::Http => "an HTTP request",
             Opening::Thrift => "a framed Thrift message (the peer is a Thrift client)",

@@ -2,13 +2,15 @@
 //! `batch-size` 100, `connect-timeout` 20000 ms, `request-timeout` 20000 ms,
 //! `connection-reset-interval` none (seconds; Flume's code also reads
 //! `reset-connection-interval`, taken as the same), `protocol` compact) plus Sluice's
-//! `max-reconnect-backoff` (5000 ms). TLS and Kerberos are refused with a clear error until
-//! they are built.
+//! `max-reconnect-backoff` (5000 ms), and, through the shared RPC key parser
+//! ([`crate::agent::rpc::transport::config`]), `ssl`, `truststore*`, `trust-all-certs`,
+//! `compression-type`. Kerberos is refused with a clear error.
 
 use std::time::Duration;
 
 use crate::agent::config::ctx::Ctx;
 use crate::agent::config::limits::DURATION_S_MAX;
+use crate::agent::rpc::transport::ClientSecurity;
 use crate::wire::thrift::Protocol;
 
 /// Flume's `batch-size` default.
@@ -47,6 +49,8 @@ pub struct ThriftSinkConfig {
     pub reconnect_backoff_max: Duration,
     /// `protocol`: `compact` (default) or `binary`, as the downstream source.
     pub protocol: Protocol,
+    /// `ssl`, `truststore*`, `compression-type`, ... ([`crate::agent::rpc::transport`]).
+    pub security: ClientSecurity,
 }
 
 impl ThriftSinkConfig {
@@ -61,6 +65,7 @@ impl ThriftSinkConfig {
             reset_connection_interval: None,
             reconnect_backoff_max: Duration::from_millis(RECONNECT_BACKOFF_MAX_MS_DEFAULT),
             protocol: Protocol::Compact,
+            security: ClientSecurity::default(),
         }
     }
 
@@ -103,25 +108,14 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<ThriftSinkConfig> {
         RECONNECT_BACKOFF_MAX_MS_DEFAULT,
     );
     let protocol = crate::agent::source::thrift::config::protocol(cx);
-    if cx.bool("ssl", false) {
-        cx.error("ssl", "TLS on the thrift sink is not supported yet");
-    }
+    let security = crate::agent::rpc::transport::config::client_keys(cx);
     if cx.bool("kerberos", false) {
         cx.error(
             "kerberos",
             "Kerberos (SASL) on the thrift sink is not supported",
         );
     }
-    for k in [
-        "trust-all-certs",
-        "truststore",
-        "truststore-password",
-        "truststore-type",
-        "exclude-protocols",
-        "client-principal",
-        "client-keytab",
-        "server-principal",
-    ] {
+    for k in ["client-principal", "client-keytab", "server-principal"] {
         cx.get(k);
     }
     Some(ThriftSinkConfig {
@@ -133,6 +127,7 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<ThriftSinkConfig> {
         reset_connection_interval: (reset_secs > 0).then(|| Duration::from_secs(reset_secs)),
         reconnect_backoff_max,
         protocol: protocol?,
+        security,
     })
 }
 

@@ -28,6 +28,7 @@ use super::SinkError;
 use crate::agent::metrics::CounterGroup;
 use crate::agent::metrics::SinkCounter;
 use crate::agent::rpc::thrift_client::{ThriftClient, ThriftClientConfig};
+use crate::agent::rpc::transport::ClientTransport;
 use crate::agent::stop::Stop;
 use sluice_core::Event;
 
@@ -43,6 +44,8 @@ pub struct ThriftSink {
     name: String,
     cfg: ThriftSinkConfig,
     addr: String,
+    /// TLS and deflate, built once (or why they cannot be).
+    transport: Result<ClientTransport, String>,
     client: Option<ThriftClient>,
     connected_at: Option<Instant>,
     /// No connect attempt before this instant (the reconnect backoff).
@@ -68,10 +71,12 @@ impl ThriftSink {
     /// A sink that connects on its first [`prepare`](Self::prepare).
     pub fn new(name: &str, cfg: ThriftSinkConfig) -> Self {
         let addr = cfg.addr();
+        let transport = ClientTransport::new(&cfg.security).map_err(|e| e.to_string());
         ThriftSink {
             name: name.to_owned(),
             cfg,
             addr,
+            transport,
             client: None,
             connected_at: None,
             next_attempt: None,
@@ -175,7 +180,11 @@ impl ThriftSink {
             request_timeout: self.cfg.request_timeout,
             protocol: self.cfg.protocol,
         };
-        let connect = ThriftClient::connect(&self.addr, cfg);
+        let transport = match &self.transport {
+            Ok(t) => t.clone(),
+            Err(e) => return Err(self.err(e.clone())),
+        };
+        let connect = ThriftClient::connect_with(&self.addr, &transport, cfg);
         let result = match self.stop.clone() {
             Some(mut stop) => tokio::select! {
                 r = connect => r.map_err(|e| e.to_string()),

@@ -1,13 +1,15 @@
 //! The `thrift` source's keys (Flume's `ThriftSource`): `bind`, `port`, `threads`,
-//! `protocol` (`compact`, the default, or `binary`), `ssl` and `kerberos` (refused until
-//! they are built), plus Sluice's limits, named as the avro source's: `max-frame-size`,
-//! `max-events-per-call`, `max-connections`, `idle-timeout`, `request-timeout`,
-//! `max-inflight-bytes`.
+//! `protocol` (`compact`, the default, or `binary`), and, through the RPC key parser
+//! ([`crate::agent::rpc::transport::config`]), `ssl`, `keystore*`, `compression-type` and
+//! `ipFilter*`; `kerberos` is refused. Plus Sluice's limits, named as the avro source's:
+//! `max-frame-size`, `max-events-per-call`, `max-connections`, `idle-timeout`,
+//! `request-timeout`, `max-inflight-bytes`.
 
 use std::time::Duration;
 
 use crate::agent::config::ctx::Ctx;
 use crate::agent::config::limits::{CONNECTIONS_MAX, DURATION_MS_MAX, DURATION_S_MAX};
+use crate::agent::rpc::transport::ServerSecurity;
 use crate::wire::thrift::frame::{FRAME_BYTES_MAX_DEFAULT, FRAME_HEADER_BYTES};
 use crate::wire::thrift::service::EVENTS_PER_CALL_MAX_DEFAULT;
 use crate::wire::thrift::Protocol;
@@ -57,6 +59,8 @@ pub struct ThriftSourceConfig {
     /// `max-inflight-bytes` (default 256 MiB, or twice `max-frame-size` if more): frames
     /// being received may hold half of it, the decoded events of calls the other half.
     pub max_inflight_bytes: u64,
+    /// `ssl`, `keystore*`, `compression-type`, `ipFilter*`, ... ([`crate::agent::rpc::transport`]).
+    pub security: ServerSecurity,
 }
 
 impl ThriftSourceConfig {
@@ -74,6 +78,7 @@ impl ThriftSourceConfig {
             request_timeout: Duration::from_millis(REQUEST_TIMEOUT_MS_DEFAULT),
             max_inflight_bytes: INFLIGHT_BYTES_DEFAULT
                 .max(inflight_floor(FRAME_BYTES_MAX_DEFAULT as u64)),
+            security: ServerSecurity::default(),
         }
     }
 }
@@ -117,7 +122,8 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<ThriftSourceConfig> {
         DURATION_MS_MAX,
     );
     let max_inflight_bytes = inflight_bytes(cx, max_frame_bytes);
-    refuse_unbuilt(cx);
+    let security = crate::agent::rpc::transport::config::server_keys(cx);
+    refuse_kerberos(cx);
     Some(ThriftSourceConfig {
         bind: bind?.trim().to_owned(),
         port: port?,
@@ -129,6 +135,7 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<ThriftSourceConfig> {
         idle_timeout: (idle > 0).then(|| Duration::from_secs(idle)),
         request_timeout: Duration::from_millis(request_ms),
         max_inflight_bytes,
+        security,
     })
 }
 
@@ -149,23 +156,9 @@ pub fn protocol(cx: &mut Ctx<'_>) -> Option<Protocol> {
     }
 }
 
-/// Flume keys of features not built yet: refused when turned on, read (not "unknown")
-/// otherwise.
-fn refuse_unbuilt(cx: &mut Ctx<'_>) {
-    if cx.bool("ssl", false) {
-        cx.error("ssl", "TLS on the thrift source is not supported yet");
-    }
-    for k in [
-        "keystore",
-        "keystore-password",
-        "keystore-type",
-        "exclude-protocols",
-        "include-protocols",
-        "exclude-cipher-suites",
-        "include-cipher-suites",
-        "agent-principal",
-        "agent-keytab",
-    ] {
+/// Flume's Kerberos keys: refused when turned on, read (not "unknown") otherwise.
+fn refuse_kerberos(cx: &mut Ctx<'_>) {
+    for k in ["agent-principal", "agent-keytab"] {
         cx.get(k);
     }
     if cx.bool("kerberos", false) {

@@ -142,7 +142,12 @@ where
                 encode_reply(protocol, call.method.name(), call.seqid, status, &mut out);
             }
         }
-        match tokio::time::timeout(cfg.request_timeout, stream.write_all(&out)).await {
+        let write = async {
+            stream.write_all(&out).await?;
+            // TLS and deflate hold bytes until flushed.
+            stream.flush().await
+        };
+        match tokio::time::timeout(cfg.request_timeout, write).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 tracing::debug!(source = %ctx.name, %peer, error = %e, "thrift connection: write failed");

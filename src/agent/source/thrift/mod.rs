@@ -14,6 +14,9 @@
 //! and `EventReadFail`; the source and its other connections go on. Limits as the avro
 //! source's: `max-frame-size`, `max-events-per-call`, `max-connections`, `idle-timeout`,
 //! `request-timeout`, `max-inflight-bytes`; `threads` bounds the calls decoded and put at once.
+//! Below the protocol, [`crate::agent::rpc::transport`] applies `ipFilter`, checks the first
+//! bytes, and runs the TLS and deflate layers (`ssl`, `compression-type`), each connection in
+//! its own task, as for the avro source.
 
 pub mod config;
 mod conn;
@@ -25,6 +28,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use parking_lot::Mutex;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -34,6 +38,7 @@ use super::decoders::Decoders;
 use super::refusals::RefusalLog;
 use super::{SourceCtx, SourceError};
 use crate::agent::metrics::SourceCounter;
+use crate::agent::rpc::transport::{Protocol as Speaks, Refusal, ServerTransport};
 use crate::wire::thrift::sniff::probable_cause;
 pub use config::ThriftSourceConfig;
 
@@ -52,15 +57,22 @@ pub(crate) struct Shared {
     pub(crate) decoded: Budget,
     /// Decodes running off the workers.
     pub(crate) decoders: Decoders,
+    /// ipFilter, TLS and deflate ([`crate::agent::rpc::transport`]).
+    pub(crate) transport: ServerTransport,
+    /// The rate-limited warning about peers refused by `ipFilter`.
+    pub(crate) filtered: Mutex<RefusalLog>,
 }
 
 /// Listens until stopped; each connection finishes the call it is putting.
 pub async fn run(cfg: ThriftSourceConfig, ctx: SourceCtx) -> Result<(), SourceError> {
+    let transport = ServerTransport::new(&cfg.security)
+        .map_err(|e| ctx.error(e.to_string()))?
+        .speaking(Speaks::Thrift);
     let listener = TcpListener::bind((cfg.bind.as_str(), cfg.port))
         .await
         .map_err(|e| ctx.error(format!("cannot listen on {}:{}: {e}", cfg.bind, cfg.port)))?;
     let local = listener.local_addr().ok();
-    tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, protocol = cfg.protocol.name(), ?local, "thrift source listening");
+    tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, protocol = cfg.protocol.name(), ?local, transport = %transport.describe(), "thrift source listening");
     ctx.ready.accepting();
     let shared = Arc::new(Shared {
         threads: cfg.threads.map(Semaphore::new),
@@ -69,6 +81,8 @@ pub async fn run(cfg: ThriftSourceConfig, ctx: SourceCtx) -> Result<(), SourceEr
         decoders: Decoders::default(),
         cfg,
         open: AtomicUsize::new(0),
+        transport,
+        filtered: Mutex::new(RefusalLog::default()),
     });
     let g = shared.clone();
     ctx.counters.set_gauges(Box::new(move || {
@@ -121,10 +135,45 @@ fn accept(
     tracing::info!(source = %ctx.name, %peer, "upstream connected");
     let (ctx, shared) = (ctx.clone(), shared.clone());
     conns.spawn(async move {
-        conn::serve(stream, peer, &ctx, &shared).await;
+        let mut stop = ctx.stop.clone();
+        // ipFilter, first bytes, TLS handshake: in this connection's task, bounded.
+        let conn = tokio::select! {
+            _ = stop.wait() => None,
+            r = shared.transport.accept(stream, peer) => match r {
+                Ok(c) => Some(c),
+                Err(refusal) => {
+                    refused(&ctx, &shared, peer, &refusal);
+                    None
+                }
+            },
+        };
+        if let Some(conn) = conn {
+            conn::serve(conn, peer, &ctx, &shared).await;
+        }
         tracing::info!(source = %ctx.name, %peer, "upstream disconnected");
         shared.open.fetch_sub(1, Ordering::Relaxed);
     });
+}
+
+/// The log line and the count of a connection the transport refused: `ipFilter` refusals
+/// count as `ConnectionRefusedCount` (one warning per interval), the others (wrong first
+/// bytes, a failed TLS handshake) as `EventReadFail` with one warning each.
+fn refused(ctx: &SourceCtx, shared: &Shared, peer: SocketAddr, refusal: &Refusal) {
+    match refusal {
+        Refusal::Filtered { rule } => {
+            ctx.counters.add(SourceCounter::ConnectionRefused, 1);
+            if let Some(refused) = shared.filtered.lock().refused(Instant::now()) {
+                tracing::warn!(source = %ctx.name, %peer, rule = %rule, refused, "connection refused by ipFilter");
+            }
+        }
+        r if r.is_quiet() => {
+            tracing::debug!(source = %ctx.name, %peer, "thrift connection closed: {r}");
+        }
+        r => {
+            ctx.counters.add(SourceCounter::EventReadFail, 1);
+            tracing::warn!(source = %ctx.name, %peer, kind = "transport", "thrift connection closed: {r}");
+        }
+    }
 }
 
 /// The one log line and the metric of a connection closed for bad input; `first` (the
