@@ -10,6 +10,7 @@
 
 pub mod charset;
 pub mod config;
+mod current;
 pub mod scan;
 pub mod spooler;
 pub mod task;

@@ -11,16 +11,17 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::config::{DeletePolicy, Deserializer, SpoolDirConfig, TrackingPolicy};
+use super::current::{check_size, read_blobs, read_lines, Current};
 use super::scan::{order, Candidate, Filter};
 use super::tracker::{Position, Tracker, TrackerError};
 use crate::agent::source::atomic_file;
-use crate::agent::source::file_lines::{Fill, LineBuf};
+use crate::agent::source::file_lines::LineBuf;
 use crate::agent::source::multiline::{Joiner, Rules};
 use sluice_core::Event;
 
@@ -64,32 +65,6 @@ pub enum SpoolError {
         #[source]
         source: std::io::Error,
     },
-}
-
-#[derive(Debug)]
-struct Current {
-    cand: Candidate,
-    file: File,
-    lines: LineBuf,
-    /// BLOB: offset of the next read.
-    blob_pos: u64,
-    eof: bool,
-    /// Set when the file must be set aside after the batch in flight.
-    failed: Option<String>,
-    grew_logged: bool,
-    cut_logged: bool,
-    /// `multiline.*`: joins the file's lines; positions stop before what it holds.
-    joiner: Option<Joiner>,
-}
-
-impl Current {
-    fn read_end(&self, blob: bool) -> u64 {
-        if blob {
-            self.blob_pos
-        } else {
-            self.lines.read_offset()
-        }
-    }
 }
 
 /// Reads a spool directory.
@@ -364,186 +339,4 @@ impl Spooler {
         self.tracker.clear()?;
         Ok(())
     }
-}
-
-/// Whether the file grew past what was read (`Ok(true)`), or an error if it shrank or was
-/// replaced.
-fn check_size(cur: &mut Current, blob: bool) -> Result<bool, String> {
-    let read = cur.read_end(blob);
-    let by_fd = cur
-        .file
-        .metadata()
-        .map_err(|e| format!("cannot stat: {e}"))?;
-    match std::fs::metadata(&cur.cand.path) {
-        Ok(m) if m.ino() != cur.cand.inode => {
-            return Err("file changed after it was dropped in: replaced by another file".into())
-        }
-        Err(e) => return Err(format!("file changed after it was dropped in: {e}")),
-        Ok(_) => {}
-    }
-    let size = by_fd.len();
-    if size < read {
-        return Err(format!(
-            "file changed after it was dropped in: it shrank to {size} bytes below the {read} already read"
-        ));
-    }
-    if size > read && !cur.grew_logged {
-        cur.grew_logged = true;
-        tracing::warn!(file = %cur.cand.path.display(), size, read, "file changed after it was dropped in: it grew; reading on (spool files should be complete before they are moved in)");
-    }
-    Ok(size > read)
-}
-
-fn headers(cur: &Current, cfg: &SpoolDirConfig, e: &mut Event) {
-    if cfg.file_header {
-        let abs = std::path::absolute(&cur.cand.path).unwrap_or_else(|_| cur.cand.path.clone());
-        e.headers
-            .insert(cfg.file_header_key.clone(), abs.display().to_string());
-    }
-    if cfg.basename_header {
-        let base = cur
-            .cand
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        e.headers.insert(cfg.basename_header_key.clone(), base);
-    }
-}
-
-fn read_lines(cur: &mut Current, cfg: &SpoolDirConfig) -> Result<(Vec<Event>, u64), String> {
-    let Deserializer::Line { output_charset, .. } = cfg.deserializer else {
-        return Ok((Vec::new(), cur.lines.offset()));
-    };
-    let mut events = Vec::new();
-    let now = std::time::Instant::now();
-    while events.len() < cfg.batch_size && !cur.eof {
-        let line = match cur.lines.next_line() {
-            Some(l) => l,
-            None => match cur.lines.fill(&cur.file, false) {
-                Ok(Fill::Read(_)) => continue,
-                Ok(_) => {
-                    if check_size(cur, false)? {
-                        continue;
-                    }
-                    cur.eof = true;
-                    match cur.lines.take_rest() {
-                        Some(l) => l,
-                        None => break,
-                    }
-                }
-                Err(e) => {
-                    return Err(format!(
-                        "read failed at offset {}: {e}",
-                        cur.lines.read_offset()
-                    ))
-                }
-            },
-        };
-        if !line.complete && !cur.eof && !cur.cut_logged {
-            cur.cut_logged = true;
-            tracing::warn!(file = %cur.cand.path.display(), offset = line.offset, max = cur.lines_max(cfg), "line length exceeds maxLineLength; cut into several events (logged once per file)");
-        }
-        match cfg
-            .input_charset
-            .decode(&line.bytes, cfg.decode_error_policy)
-        {
-            Ok(text) => {
-                let body = output_charset.encode(text);
-                let body = match cur.joiner.as_mut() {
-                    None => body,
-                    Some(j) => {
-                        let piece = crate::agent::source::file_lines::Line {
-                            bytes: body,
-                            ..line
-                        };
-                        match j.push(piece, now) {
-                            Some(ev) => ev.bytes,
-                            None => continue,
-                        }
-                    }
-                };
-                let mut e = Event::new(body);
-                headers(cur, cfg, &mut e);
-                events.push(e);
-            }
-            Err(i) => {
-                let why = format!(
-                    "malformed {:?} input at byte offset {} (decodeErrorPolicy = FAIL)",
-                    cfg.input_charset,
-                    line.offset + i as u64
-                );
-                cur.failed = Some(why);
-                // The lines held before the malformed one are whole lines of the file.
-                if let Some(ev) = cur.joiner.as_mut().and_then(Joiner::flush) {
-                    let mut e = Event::new(ev.bytes);
-                    headers(cur, cfg, &mut e);
-                    events.push(e);
-                }
-                return Ok((events, line.offset));
-            }
-        }
-    }
-    // The end of the file ends the event held.
-    if cur.eof {
-        if let Some(ev) = cur.joiner.as_mut().and_then(Joiner::flush) {
-            let mut e = Event::new(ev.bytes);
-            headers(cur, cfg, &mut e);
-            events.push(e);
-        }
-    }
-    let read_to = cur.lines.offset();
-    let pos = cur
-        .joiner
-        .as_ref()
-        .map_or(read_to, |j| j.safe_offset(read_to));
-    Ok((events, pos))
-}
-
-impl Current {
-    fn lines_max(&self, cfg: &SpoolDirConfig) -> usize {
-        match cfg.deserializer {
-            Deserializer::Line {
-                max_line_length, ..
-            } => max_line_length,
-            Deserializer::Blob { max_blob_length } => max_blob_length,
-        }
-    }
-}
-
-fn read_blobs(cur: &mut Current, cfg: &SpoolDirConfig) -> Result<(Vec<Event>, u64), String> {
-    let Deserializer::Blob { max_blob_length } = cfg.deserializer else {
-        return Ok((Vec::new(), cur.blob_pos));
-    };
-    let mut events = Vec::new();
-    let mut bytes_in_batch = 0usize;
-    while events.len() < cfg.batch_size && bytes_in_batch < max_blob_length && !cur.eof {
-        let mut body = Vec::new();
-        while body.len() < max_blob_length {
-            let want = (max_blob_length - body.len()).min(1 << 20);
-            let old = body.len();
-            body.resize(old + want, 0);
-            let n = cur
-                .file
-                .read_at(&mut body[old..], cur.blob_pos)
-                .map_err(|e| format!("read failed at offset {}: {e}", cur.blob_pos))?;
-            body.truncate(old + n);
-            cur.blob_pos += n as u64;
-            if n == 0 {
-                if check_size(cur, true)? {
-                    continue;
-                }
-                cur.eof = true;
-                break;
-            }
-        }
-        if body.is_empty() {
-            break;
-        }
-        bytes_in_batch += body.len();
-        let mut e = Event::new(body);
-        headers(cur, cfg, &mut e);
-        events.push(e);
-    }
-    Ok((events, cur.blob_pos))
 }
