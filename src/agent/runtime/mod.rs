@@ -12,6 +12,7 @@ pub mod history;
 pub mod http;
 pub mod reload;
 pub mod rlimit;
+mod stopping;
 pub mod supervise;
 pub mod tap_http;
 pub mod telemetry;
@@ -20,8 +21,6 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
-
-use tokio::time::Instant;
 
 use crate::agent::alarm::AlarmBoard;
 use crate::agent::channel::{AgentChannel, AgentChannelError};
@@ -34,6 +33,7 @@ use crate::agent::source::ready::{self, Ready, ReadyWait};
 use crate::agent::source::SourceCtx;
 use crate::agent::topology::{AgentConfig, ChannelConfig};
 use alarm_task::AlarmTask;
+use stopping::{close_all, stop_all};
 use supervise::Supervised;
 pub use telemetry::Telemetry;
 
@@ -69,22 +69,6 @@ pub struct Agent {
     ready: BTreeMap<String, ReadyWait>,
     /// The alarm task and the configuration it follows.
     alarms: AlarmTask,
-}
-
-/// The sink runner units of a configuration: unit key -> processor.
-fn units(cfg: &AgentConfig) -> BTreeMap<String, SinkProcessorConfig> {
-    let mut out = BTreeMap::new();
-    let mut grouped = std::collections::BTreeSet::new();
-    for (g, gc) in &cfg.sinkgroups {
-        grouped.extend(gc.sinks.iter().cloned());
-        out.insert(format!("group:{g}"), gc.processor.clone());
-    }
-    for s in cfg.sinks.keys() {
-        if !grouped.contains(s) {
-            out.insert(s.clone(), SinkProcessorConfig::Default { sink: s.clone() });
-        }
-    }
-    out
 }
 
 impl Agent {
@@ -178,8 +162,8 @@ impl Agent {
             .map(|(n, _)| n.clone())
             .collect();
         let touches = |chs: &[&String]| chs.iter().any(|c| changed_channels.contains(c));
-        let old_units = units(&old);
-        let new_units = units(new);
+        let old_units = old.runner_units();
+        let new_units = new.runner_units();
         let unit_changed = |key: &str| -> bool {
             let (Some(o), Some(n)) = (old_units.get(key), new_units.get(key)) else {
                 return true;
@@ -222,9 +206,9 @@ impl Agent {
             .filter_map(|k| self.runners.remove(k).map(|r| (k.clone(), r)))
             .collect();
         stop_all("sink runner", runners, RUNNER_STOP_GRACE).await;
-        let closing: Vec<(String, RunningChannel)> = changed_channels
+        let closing: Vec<(String, Arc<dyn AgentChannel>)> = changed_channels
             .iter()
-            .filter_map(|n| self.channels.remove(n).map(|rc| (n.clone(), rc)))
+            .filter_map(|n| self.channels.remove(n).map(|rc| (n.clone(), rc.channel)))
             .collect();
         for (n, _) in &closing {
             self.registry.remove("CHANNEL", n);
@@ -393,50 +377,13 @@ impl Agent {
         stop_all("source", sources, SOURCE_STOP_GRACE).await;
         let runners = std::mem::take(&mut self.runners).into_iter().collect();
         stop_all("sink runner", runners, RUNNER_STOP_GRACE).await;
-        close_all(std::mem::take(&mut self.channels).into_iter().collect()).await;
+        close_all(
+            std::mem::take(&mut self.channels)
+                .into_iter()
+                .map(|(n, rc)| (n, rc.channel))
+                .collect(),
+        )
+        .await;
         self.alarms.stop().await;
-    }
-}
-
-/// Signals every component at once, then waits for them until `grace` from now; those not
-/// finished by then are aborted.
-async fn stop_all(what: &str, components: Vec<(String, Supervised)>, grace: Duration) {
-    for (_, c) in &components {
-        c.signal();
-    }
-    let deadline = Instant::now() + grace;
-    for (n, c) in components {
-        let label = format!("{what} {n}");
-        if c.stop_by(&label, deadline).await {
-            tracing::info!(component = %label, "{what} stopped");
-        }
-    }
-}
-
-/// Closes channels concurrently, waiting at most [`CHANNEL_CLOSE_GRACE`].
-async fn close_all(channels: Vec<(String, RunningChannel)>) {
-    let mut set = tokio::task::JoinSet::new();
-    for (n, rc) in channels {
-        set.spawn(async move {
-            match rc.channel.close().await {
-                Ok(()) => tracing::info!(channel = %n, "channel closed"),
-                Err(e) => tracing::error!(channel = %n, error = %e, "closing channel failed"),
-            }
-        });
-    }
-    let deadline = Instant::now() + CHANNEL_CLOSE_GRACE;
-    while !set.is_empty() {
-        match tokio::time::timeout_at(deadline, set.join_next()).await {
-            Ok(_) => {}
-            Err(_) => {
-                tracing::warn!(
-                    channels = set.len(),
-                    grace_ms = CHANNEL_CLOSE_GRACE.as_millis() as u64,
-                    "channels did not close in time; leaving them to recovery at the next start"
-                );
-                set.detach_all();
-                return;
-            }
-        }
     }
 }

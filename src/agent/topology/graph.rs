@@ -100,3 +100,22 @@ pub struct Loaded {
     /// Problems in file order.
     pub problems: Vec<Problem>,
 }
+
+impl AgentConfig {
+    /// The sink runner units: unit key (an ungrouped sink's name, or `group:<name>`) ->
+    /// its processor (an ungrouped sink gets the `default` one).
+    pub fn runner_units(&self) -> BTreeMap<String, SinkProcessorConfig> {
+        let mut out = BTreeMap::new();
+        let mut grouped = std::collections::BTreeSet::new();
+        for (g, gc) in &self.sinkgroups {
+            grouped.extend(gc.sinks.iter().cloned());
+            out.insert(format!("group:{g}"), gc.processor.clone());
+        }
+        for s in self.sinks.keys() {
+            if !grouped.contains(s) {
+                out.insert(s.clone(), SinkProcessorConfig::Default { sink: s.clone() });
+            }
+        }
+        out
+    }
+}
