@@ -15,6 +15,7 @@ pub mod java;
 pub mod kafka;
 pub mod log_text;
 pub mod metrics;
+pub mod peer;
 pub mod processor;
 pub mod prometheus;
 pub mod registry;

@@ -19,7 +19,6 @@ pub mod listener;
 pub mod multiline;
 pub mod netcat;
 pub mod netcat_udp;
-pub mod peer;
 pub mod ready;
 pub mod refusals;
 pub mod seq;

@@ -7,7 +7,7 @@
 //!
 //! Accepting, in order, all bounded by one handshake deadline (`ssl-handshake-timeout`):
 //! 1. `ipFilter`: the rules decide before a byte is read (a `name:` rule waits for a reverse
-//!    lookup, at most [`crate::agent::source::peer::LOOKUP_TIMEOUT`]); a refused peer is
+//!    lookup, at most [`crate::agent::peer::LOOKUP_TIMEOUT`]); a refused peer is
 //!    closed at once.
 //! 2. The first bytes are peeked ([`sniff`]): a peer that speaks TLS to a plain port, plain
 //!    text to a TLS port, deflate to an uncompressed port, or plain data to a deflate port is
@@ -41,8 +41,8 @@ pub use deflate::Deflate;
 pub use settings::{ClientSecurity, Compression, ServerSecurity};
 pub use sniff::Opening;
 
+use crate::agent::peer::PeerHeaders;
 use crate::agent::rpc::ipfilter::{Decision, IpFilter};
-use crate::agent::source::peer::PeerHeaders;
 
 /// A configuration that cannot be turned into a transport.
 #[derive(Debug, thiserror::Error)]

@@ -10,7 +10,7 @@
 //! reported as a poison event ([`super::poison`]), so the rest of the batch is written once.
 //!
 //! The file work runs on a blocking thread ([`writer::HdfsWriter`], synchronous) through a
-//! [`store::Store`]: the `io::Fs` seam for a local path ([`store::LocalStore`]), or a real HDFS
+//! [`store::Store`]: the `io::Fs` seam for a local path ([`local_store::LocalStore`]), or a real HDFS
 //! cluster for an `hdfs://` path ([`remote::HdfsStore`], each HDFS call bounded by
 //! `hdfs.callTimeout`). A local call is bounded by `hdfs.callTimeout` as a whole. A call that
 //! times out keeps running; the next call waits for it first (never two at once on the same
@@ -22,6 +22,7 @@ pub mod config;
 pub mod confine;
 pub mod error;
 pub mod format;
+pub mod local_store;
 pub mod path;
 pub mod recover;
 pub mod remote;
@@ -34,8 +35,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::task::JoinHandle;
 
+use local_store::LocalStore;
 use remote::HdfsStore;
-use store::{LocalStore, Store};
+use store::Store;
 
 use super::{Poisoned, SinkError};
 pub use config::HdfsConfig;

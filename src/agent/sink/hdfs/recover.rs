@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use super::bucket::Naming;
 use super::format::{valid_prefix, Layout};
+pub use super::store::Recovered;
 use super::store::{DirEntry, Store};
 use sluice_core::io::{Fs, OpenMode};
 
@@ -19,19 +20,6 @@ use sluice_core::io::{Fs, OpenMode};
 pub const WALK_DEPTH_MAX: usize = 16;
 /// Most directory entries looked at.
 pub const WALK_ENTRIES_MAX: usize = 200_000;
-
-/// What recovery did to one file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Recovered {
-    /// The in-use file.
-    pub from: PathBuf,
-    /// Its final name, or `None` when it held no whole unit and was removed.
-    pub to: Option<PathBuf>,
-    /// Bytes kept.
-    pub kept: u64,
-    /// Bytes cut from the end.
-    pub cut: u64,
-}
 
 /// The directory to search: the template's literal part up to its last `/`.
 pub fn search_root(literal_prefix: &str, whole_is_literal: bool) -> PathBuf {

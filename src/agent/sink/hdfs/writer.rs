@@ -14,11 +14,12 @@ use super::config::HdfsConfig;
 use super::error::io_err;
 pub use super::error::HdfsError;
 use super::format::Layout;
+use super::local_store::LocalStore;
 use super::path::{HostNames, PathTemplate};
 use super::recover::{recover_all, search_root, Recovered};
 pub use super::route::Refused;
 use super::route::{refused_as_name, Router};
-use super::store::{LocalStore, Store};
+use super::store::Store;
 use sluice_core::io::Fs;
 use sluice_core::Event;
 

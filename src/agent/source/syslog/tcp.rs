@@ -13,8 +13,8 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::config::SyslogTcpConfig;
 use super::frame::Framer;
+use crate::agent::peer::PeerHeaders;
 use crate::agent::source::listener::Listener;
-use crate::agent::source::peer::PeerHeaders;
 use crate::agent::source::tls::{self, HANDSHAKE_TIMEOUT};
 use crate::agent::source::{SourceCtx, SourceError};
 

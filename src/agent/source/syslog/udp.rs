@@ -5,7 +5,7 @@
 
 use super::config::SyslogUdpConfig;
 use super::frame::Framer;
-use crate::agent::source::peer::PeerHeaders;
+use crate::agent::peer::PeerHeaders;
 use crate::agent::source::udp::{self, DATAGRAM_BYTES_MAX};
 use crate::agent::source::{SourceCtx, SourceError};
 

@@ -1,0 +1,141 @@
+//! The `hdfs` sink's [`Store`] on a local or mounted file system, through the `io::Fs` seam:
+//! what the sink always did (directories created durably, in-use files recovered by
+//! `recover::recover_file`).
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::format::Layout;
+use super::recover::recover_file;
+use super::store::{DirEntry, Recovered, Store, StoreFile};
+use sluice_core::io::{Fs, FsFile, OpenMode};
+
+/// A local or mounted file system, through the `io::Fs` seam.
+#[derive(Debug, Clone)]
+pub struct LocalStore {
+    fs: Arc<dyn Fs>,
+}
+
+impl LocalStore {
+    /// A store on `fs`.
+    pub fn new(fs: Arc<dyn Fs>) -> LocalStore {
+        LocalStore { fs }
+    }
+}
+
+/// Creates `dir` and its missing parents, and makes each new entry durable.
+pub fn create_dirs_durably(fs: &dyn Fs, dir: &Path) -> io::Result<()> {
+    if fs.exists(dir) {
+        return Ok(());
+    }
+    let mut missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|p| !p.as_os_str().is_empty() && !fs.exists(p))
+        .collect();
+    fs.create_dir_all(dir)?;
+    missing.reverse();
+    for d in missing {
+        if let Some(parent) = d.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs.sync_dir(parent)?;
+        }
+    }
+    Ok(())
+}
+
+fn parent_of(path: &Path) -> PathBuf {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_owned()
+}
+
+impl Store for LocalStore {
+    fn mkdirs(&self, dir: &Path) -> io::Result<()> {
+        create_dirs_durably(self.fs.as_ref(), dir)
+    }
+
+    fn exists(&self, path: &Path) -> io::Result<bool> {
+        Ok(self.fs.exists(path))
+    }
+
+    fn create(&self, path: &Path) -> io::Result<Box<dyn StoreFile>> {
+        let file = self.fs.open(path, OpenMode::CreateNew)?;
+        Ok(Box::new(LocalFile {
+            fs: self.fs.clone(),
+            dir: parent_of(path),
+            file,
+            offset: 0,
+            dirty: false,
+            new_entry: true,
+        }))
+    }
+
+    fn publish(&self, from: &Path, to: &Path) -> io::Result<()> {
+        if from != to {
+            self.fs.rename(from, to)?;
+        }
+        self.fs.sync_dir(&parent_of(to))
+    }
+
+    fn list_dir(&self, dir: &Path) -> io::Result<Vec<DirEntry>> {
+        let names = self.fs.list_dir(dir)?;
+        Ok(names
+            .into_iter()
+            .map(|name| {
+                let is_dir = self.fs.list_dir(&dir.join(&name)).is_ok();
+                DirEntry { name, is_dir }
+            })
+            .collect())
+    }
+
+    fn recover(&self, in_use: &Path, target: &Path, layout: Layout) -> io::Result<Recovered> {
+        recover_file(self.fs.as_ref(), in_use, target, layout)
+    }
+
+    fn describe(&self) -> String {
+        "the local file system".to_owned()
+    }
+}
+
+/// An open local file: positioned writes at its end, fdatasync on sync.
+#[derive(Debug)]
+struct LocalFile {
+    fs: Arc<dyn Fs>,
+    dir: PathBuf,
+    file: Arc<dyn FsFile>,
+    offset: u64,
+    dirty: bool,
+    new_entry: bool,
+}
+
+impl StoreFile for LocalFile {
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.file.write_all_at(bytes, self.offset)?;
+        self.offset += bytes.len() as u64;
+        self.dirty = true;
+        Ok(())
+    }
+
+    fn sync(&mut self) -> io::Result<()> {
+        self.file.sync_data()?;
+        self.dirty = false;
+        if self.new_entry {
+            self.fs.sync_dir(&self.dir)?;
+            self.new_entry = false;
+        }
+        Ok(())
+    }
+
+    fn close(&mut self) -> io::Result<()> {
+        // The rename must never publish unsynced bytes; `publish` syncs the directory.
+        if self.dirty {
+            self.file.sync_data()?;
+            self.dirty = false;
+        }
+        Ok(())
+    }
+}
