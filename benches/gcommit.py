@@ -36,7 +36,7 @@ def variants(workload):
     v = []
     if OLD:
         v.append(("old", OLD, []))
-    leaders = LEADERS if workload is B1 else [2]
+    leaders = LEADERS
     v += [(f"new L{n}", NEW, ["--set", f"groupCommitLeaders={n}"]) for n in leaders]
     return v
 

@@ -24,6 +24,10 @@ pub struct GroupCommitReport {
     pub fsync_us: f64,
     /// Mean fstat after it, µs.
     pub fstat_us: f64,
+    /// Leader passes that held their target back to gather the last group's size.
+    pub gathers: u64,
+    /// Mean time a gathering leader waited, µs.
+    pub gather_us: f64,
     /// Committers woken by a leader's result.
     pub wakeups: u64,
     /// Mean time from the leader's notify to a woken committer running, µs.
@@ -57,6 +61,8 @@ impl GroupCommitReport {
             write_us: mean_us(g.write_ns, g.writes),
             fsync_us: mean_us(g.sync_ns, g.syncs),
             fstat_us: mean_us(g.stat_ns, g.syncs),
+            gathers: g.gathers,
+            gather_us: mean_us(g.gather_ns, g.gathers),
             wakeups: g.wakeups,
             wake_us: mean_us(g.wake_ns, g.wakeups),
         })
@@ -77,8 +83,8 @@ impl GroupCommitReport {
         );
         let _ = writeln!(
             s,
-            "  wake-ups: {} committers woken by a leader, {:.1} µs from notify to running",
-            self.wakeups, self.wake_us
+            "  wake-ups: {} committers woken by a leader, {:.1} µs from notify to running; {} leads gathered their group, {:.1} µs each",
+            self.wakeups, self.wake_us, self.gathers, self.gather_us
         );
     }
 }

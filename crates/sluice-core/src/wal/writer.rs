@@ -126,6 +126,8 @@ pub struct DirWriter {
     active: Mutex<Active>,
     sync: Mutex<SyncState>,
     synced_cv: Condvar,
+    /// Wakes a gathering leader when its group has arrived (`group_commit`).
+    gather_cv: Condvar,
     poison: Arc<Poison>,
     ids: Arc<AtomicU32>,
     table: Arc<SegmentTable>,
@@ -190,6 +192,7 @@ impl DirWriter {
             active: Mutex::new(active),
             sync: Mutex::new(SyncState::default()),
             synced_cv: Condvar::new(),
+            gather_cv: Condvar::new(),
             poison,
             ids,
             table,

@@ -24,6 +24,10 @@ pub struct GroupCommitStats {
     pub sync_ns: u64,
     /// Time in the fstat after each (the segment still has a name).
     pub stat_ns: u64,
+    /// Leader passes that held their target back to gather the last group's size.
+    pub gathers: u64,
+    /// Time leaders spent gathering.
+    pub gather_ns: u64,
     /// Waiters that woke to a leader's result (a publish happened while they slept).
     pub wakeups: u64,
     /// Time from that publish (the leader's notify) to the waiter running again.
@@ -41,6 +45,8 @@ impl GroupCommitStats {
         self.syncs += other.syncs;
         self.sync_ns += other.sync_ns;
         self.stat_ns += other.stat_ns;
+        self.gathers += other.gathers;
+        self.gather_ns += other.gather_ns;
         self.wakeups += other.wakeups;
         self.wake_ns += other.wake_ns;
     }
@@ -58,6 +64,8 @@ impl GroupCommitStats {
             syncs: self.syncs.saturating_sub(earlier.syncs),
             sync_ns: self.sync_ns.saturating_sub(earlier.sync_ns),
             stat_ns: self.stat_ns.saturating_sub(earlier.stat_ns),
+            gathers: self.gathers.saturating_sub(earlier.gathers),
+            gather_ns: self.gather_ns.saturating_sub(earlier.gather_ns),
             wakeups: self.wakeups.saturating_sub(earlier.wakeups),
             wake_ns: self.wake_ns.saturating_sub(earlier.wake_ns),
         }
@@ -76,6 +84,8 @@ pub(super) struct CommitTimers {
     pub(super) syncs: AtomicU64,
     pub(super) sync_ns: AtomicU64,
     pub(super) stat_ns: AtomicU64,
+    pub(super) gathers: AtomicU64,
+    pub(super) gather_ns: AtomicU64,
     pub(super) wakeups: AtomicU64,
     pub(super) wake_ns: AtomicU64,
 }
@@ -92,6 +102,8 @@ impl CommitTimers {
             syncs: AtomicU64::new(0),
             sync_ns: AtomicU64::new(0),
             stat_ns: AtomicU64::new(0),
+            gathers: AtomicU64::new(0),
+            gather_ns: AtomicU64::new(0),
             wakeups: AtomicU64::new(0),
             wake_ns: AtomicU64::new(0),
         }
@@ -124,6 +136,8 @@ impl CommitTimers {
             syncs: l(&self.syncs),
             sync_ns: l(&self.sync_ns),
             stat_ns: l(&self.stat_ns),
+            gathers: l(&self.gathers),
+            gather_ns: l(&self.gather_ns),
             wakeups: l(&self.wakeups),
             wake_ns: l(&self.wake_ns),
         }

@@ -45,6 +45,14 @@ pub(super) struct SyncState {
     /// When the newest leader started, and a moving average of a durable leader's pass.
     pub(super) last_lead_at_ns: u64,
     pub(super) lead_avg_ns: u64,
+    /// Durable committers that entered `sync_to` so far, and that count when the last
+    /// durable leader took its target: the difference is the next group so far.
+    pub(super) arrivals: u64,
+    pub(super) arrivals_at_cut: u64,
+    /// Committers in the last durable leader's group (arrivals between two targets).
+    pub(super) last_group: u64,
+    /// A leader holds its cut until this many have arrived since the last one (0: none is).
+    pub(super) gather_want: u64,
 }
 
 impl SyncState {
@@ -69,6 +77,17 @@ impl SyncState {
             self.claimed_flushed.max(self.claimed_synced)
         };
         uncut || claimed >= end
+    }
+
+    /// Committers arrived since the last durable leader took its target.
+    pub(super) fn gathered(&self) -> u64 {
+        self.arrivals - self.arrivals_at_cut
+    }
+
+    /// A durable leader takes its target: the group it covers is closed.
+    pub(super) fn close_group(&mut self) {
+        self.last_group = self.gathered();
+        self.arrivals_at_cut = self.arrivals;
     }
 
     /// Leaders in their fdatasync (durable, target taken).

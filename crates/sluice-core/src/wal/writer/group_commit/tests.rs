@@ -227,3 +227,59 @@ fn one_leader_at_a_time_never_overlaps_and_still_covers_every_commit() {
     let end = w.active.lock().written;
     assert_eq!(w.sync.lock().synced, end);
 }
+
+/// A hook that makes every fdatasync take `ms` milliseconds (a slow disk).
+fn slow_sync(ms: u64) -> SyncHook {
+    Arc::new(move || {
+        std::thread::sleep(Duration::from_millis(ms));
+        Ok(())
+    })
+}
+
+/// `threads` committers of `rounds` commits each on a disk whose fdatasync takes `ms`;
+/// the writer's group-commit counters afterwards.
+fn commit_loops(threads: usize, rounds: usize, ms: u64) -> super::GroupCommitStats {
+    let fs = SimFs::new(9);
+    let w = writer(&fs, DirectIo::Off, 1, 1 << 22);
+    fs.on_sync(Some(slow_sync(ms)));
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let w = w.clone();
+            std::thread::spawn(move || {
+                for _ in 0..rounds {
+                    let at = append(&w, t as u8 + 1, 100).unwrap();
+                    w.sync_to(at.end).unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let end = w.active.lock().written;
+    assert_eq!(w.sync.lock().synced, end, "every commit is durable");
+    w.commit_stats()
+}
+
+#[test]
+fn a_lone_committer_never_holds_its_target_back() {
+    let stats = commit_loops(1, 40, 1);
+    assert_eq!(stats.gathers, 0, "{stats:?}");
+    assert_eq!(stats.syncs, 40, "one fdatasync per commit: {stats:?}");
+}
+
+/// Without gathering, the committer whose thread needs no wake-up (the old leader) leads at
+/// once with a group of one while the others are still being woken: groups alternate 1 and
+/// 7 (4 commits per fdatasync). The bound has room for a loaded machine: a gathering leader
+/// waits up to half a 10 ms fdatasync for the other 7 threads to run again.
+#[test]
+fn a_leader_gathers_the_group_the_last_one_woke() {
+    let (threads, rounds) = (8, 30);
+    let stats = commit_loops(threads, rounds, 10);
+    let per_sync = (threads * rounds) as f64 / stats.syncs as f64;
+    assert!(
+        per_sync >= 6.0,
+        "{per_sync:.1} commits per fdatasync: {stats:?}"
+    );
+    assert!(stats.gathers > 0, "{stats:?}");
+}
