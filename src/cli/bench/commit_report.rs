@@ -24,6 +24,10 @@ pub struct GroupCommitReport {
     pub fsync_us: f64,
     /// Mean fstat after it, µs.
     pub fstat_us: f64,
+    /// Direct-I/O leaders that zeroed blocks ahead of their write.
+    pub zero_aheads: u64,
+    /// Mean time of such a zero write, µs.
+    pub zero_us: f64,
     /// Leader passes that held their target back to gather the last group's size.
     pub gathers: u64,
     /// Mean time a gathering leader waited, µs.
@@ -61,6 +65,8 @@ impl GroupCommitReport {
             write_us: mean_us(g.write_ns, g.writes),
             fsync_us: mean_us(g.sync_ns, g.syncs),
             fstat_us: mean_us(g.stat_ns, g.syncs),
+            zero_aheads: g.zero_aheads,
+            zero_us: mean_us(g.zero_ns, g.zero_aheads),
             gathers: g.gathers,
             gather_us: mean_us(g.gather_ns, g.gathers),
             wakeups: g.wakeups,
@@ -72,14 +78,16 @@ impl GroupCommitReport {
     pub fn write_text(&self, s: &mut String) {
         let _ = writeln!(
             s,
-            "  group commit: {:.1} commits/fsync, {} leads ({:.0} % overlapped); per lead: io wait {:.1} µs, write {:.1} µs, fdatasync {:.1} µs, fstat {:.1} µs",
+            "  group commit: {:.1} commits/fsync, {} leads ({:.0} % overlapped); per lead: io wait {:.1} µs, write {:.1} µs, fdatasync {:.1} µs, fstat {:.1} µs; {} zeroed ahead, {:.1} µs each",
             self.commits_per_fsync,
             self.leads,
             self.overlapped_share * 100.0,
             self.io_wait_us,
             self.write_us,
             self.fsync_us,
-            self.fstat_us
+            self.fstat_us,
+            self.zero_aheads,
+            self.zero_us
         );
         let _ = writeln!(
             s,

@@ -23,7 +23,9 @@
 //! Every segment a writer starts is format version 2: its records' CRCs are salted with its id
 //! ([`DirWriter::active_salt`]; bytes encoded for another segment are re-salted in `place`).
 //! With direct I/O, a retired segment's file waits as a spare and a roll writes the next
-//! segment into it instead of a fresh file ([`recycle`]).
+//! segment into it instead of a fresh file ([`recycle`]); in a fresh file, leaders of small
+//! groups write zeros ahead of their data ([`zero_ahead`]), so that either way steady-state
+//! writes overwrite written blocks and an fdatasync commits no extent conversion.
 //!
 //! A writer opened on a recovered directory starts its segment only when the first append
 //! needs one: opening a channel writes no segment header, so a restart on a full disk opens
@@ -39,6 +41,7 @@ mod roll;
 mod space;
 mod start;
 mod sync_state;
+mod zero_ahead;
 
 use std::io;
 use std::path::PathBuf;
@@ -59,6 +62,7 @@ use self::space::SpaceGauge;
 use self::start::is_enospc;
 use self::sync_state::SyncState;
 pub use self::sync_state::{LEADERS_DEFAULT, LEADERS_MAX};
+use self::zero_ahead::IoScratch;
 use super::aligned::{align_up, AlignedBuf};
 use super::record::{first_frame_salted_with, resalt};
 use super::segment::{segment_file_name, SEGMENT_HEADER_BYTES};
@@ -121,8 +125,9 @@ pub struct DirWriter {
     direct_mode: DirectIo,
     /// The directory refused direct I/O once (with `Auto`): buffered from then on.
     direct_refused: AtomicBool,
-    /// Serializes device writes and rolls; always taken before `active`.
-    io: Mutex<()>,
+    /// Serializes device writes and rolls; always taken before `active`. Holds the zeros
+    /// leaders write ahead (`zero_ahead`).
+    io: Mutex<IoScratch>,
     active: Mutex<Active>,
     sync: Mutex<SyncState>,
     synced_cv: Condvar,
@@ -188,7 +193,7 @@ impl DirWriter {
             max_file_bytes,
             direct_mode,
             direct_refused: AtomicBool::new(false),
-            io: Mutex::new(()),
+            io: Mutex::new(IoScratch::default()),
             active: Mutex::new(active),
             sync: Mutex::new(SyncState::default()),
             synced_cv: Condvar::new(),

@@ -24,6 +24,10 @@ pub struct GroupCommitStats {
     pub sync_ns: u64,
     /// Time in the fstat after each (the segment still has a name).
     pub stat_ns: u64,
+    /// Direct-I/O leaders that zeroed blocks ahead of their write (`zero_ahead`).
+    pub zero_aheads: u64,
+    /// Time in those zero writes.
+    pub zero_ns: u64,
     /// Leader passes that held their target back to gather the last group's size.
     pub gathers: u64,
     /// Time leaders spent gathering.
@@ -45,6 +49,8 @@ impl GroupCommitStats {
         self.syncs += other.syncs;
         self.sync_ns += other.sync_ns;
         self.stat_ns += other.stat_ns;
+        self.zero_aheads += other.zero_aheads;
+        self.zero_ns += other.zero_ns;
         self.gathers += other.gathers;
         self.gather_ns += other.gather_ns;
         self.wakeups += other.wakeups;
@@ -64,6 +70,8 @@ impl GroupCommitStats {
             syncs: self.syncs.saturating_sub(earlier.syncs),
             sync_ns: self.sync_ns.saturating_sub(earlier.sync_ns),
             stat_ns: self.stat_ns.saturating_sub(earlier.stat_ns),
+            zero_aheads: self.zero_aheads.saturating_sub(earlier.zero_aheads),
+            zero_ns: self.zero_ns.saturating_sub(earlier.zero_ns),
             gathers: self.gathers.saturating_sub(earlier.gathers),
             gather_ns: self.gather_ns.saturating_sub(earlier.gather_ns),
             wakeups: self.wakeups.saturating_sub(earlier.wakeups),
@@ -84,6 +92,8 @@ pub(super) struct CommitTimers {
     pub(super) syncs: AtomicU64,
     pub(super) sync_ns: AtomicU64,
     pub(super) stat_ns: AtomicU64,
+    pub(super) zero_aheads: AtomicU64,
+    pub(super) zero_ns: AtomicU64,
     pub(super) gathers: AtomicU64,
     pub(super) gather_ns: AtomicU64,
     pub(super) wakeups: AtomicU64,
@@ -102,6 +112,8 @@ impl CommitTimers {
             syncs: AtomicU64::new(0),
             sync_ns: AtomicU64::new(0),
             stat_ns: AtomicU64::new(0),
+            zero_aheads: AtomicU64::new(0),
+            zero_ns: AtomicU64::new(0),
             gathers: AtomicU64::new(0),
             gather_ns: AtomicU64::new(0),
             wakeups: AtomicU64::new(0),
@@ -136,6 +148,8 @@ impl CommitTimers {
             syncs: l(&self.syncs),
             sync_ns: l(&self.sync_ns),
             stat_ns: l(&self.stat_ns),
+            zero_aheads: l(&self.zero_aheads),
+            zero_ns: l(&self.zero_ns),
             gathers: l(&self.gathers),
             gather_ns: l(&self.gather_ns),
             wakeups: l(&self.wakeups),

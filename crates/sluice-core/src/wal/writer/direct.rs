@@ -56,6 +56,9 @@ pub(super) struct DirectTail {
     pub written: usize,
     /// The file is allocated up to here.
     pub allocated: u64,
+    /// The file is known written (data, zeros ahead, or an earlier use's bytes) up to here
+    /// (`zero_ahead`).
+    pub zeroed: u64,
 }
 
 /// Bytes cut from a tail, to be written at `start`.
@@ -76,6 +79,7 @@ impl DirectTail {
             start: 0,
             written: head.len(),
             allocated,
+            zeroed: 0,
         }
     }
 

@@ -58,6 +58,7 @@ use parking_lot::MutexGuard;
 use super::commit_stats::GroupCommitStats;
 use super::start::check_linked;
 use super::sync_state::{Held, Lead, SyncState};
+use super::zero_ahead::{IoScratch, ZeroPlan};
 use super::{DirWriter, WalError};
 use crate::io::FsFile;
 use std::sync::atomic::Ordering;
@@ -211,11 +212,15 @@ impl DirWriter {
     fn lead(&self, seq: u64, end: u64, durable: bool) -> Result<u64, WalError> {
         let t = &self.timers;
         let asked = t.now_ns();
-        let io = self.io.lock();
+        let mut io = self.io.lock();
         let took = t.add_since(&t.io_wait_ns, asked);
-        let (file, id, target, mut cut) = {
+        let (file, id, target, mut cut, plan) = {
             let mut a = self.active.lock();
             let cut = self.cut_pending(&mut a);
+            let plan = a.direct.as_ref().map(|d| ZeroPlan {
+                zeroed: d.zeroed,
+                allocated: d.allocated,
+            });
             let target = a.written;
             // Under `active`: no append can slip in between the target and its claim.
             let mut s = self.sync.lock();
@@ -227,7 +232,7 @@ impl DirWriter {
                 s.claimed_synced = s.claimed_synced.max(target);
                 s.close_group();
             }
-            (a.file.clone(), a.segment_id, target, cut)
+            (a.file.clone(), a.segment_id, target, cut, plan)
         };
         assert!(
             target >= end,
@@ -237,6 +242,10 @@ impl DirWriter {
             self.write_cut(id, direct.as_ref(), c)?;
             t.count(&t.writes);
             t.add_since(&t.write_ns, took);
+            if let Some(plan) = plan {
+                let end = c.start + c.buf.padded().len() as u64;
+                self.zero_ahead(&mut io, (id, direct.as_ref()), plan, (c.start, end));
+            }
         }
         if let Some((c, _)) = cut {
             self.cache_cut(id, c);
@@ -246,6 +255,36 @@ impl DirWriter {
             self.lead_sync(file.as_deref(), id)?;
         }
         Ok(target)
+    }
+
+    /// After a leader wrote its cut `[start, end)` of direct segment `id` (under `io`): zeros
+    /// ahead when the plan asks for it, and notes how far the file is known written. A failed
+    /// zero write is logged and stops zeroing for the segment; it never fails the group.
+    fn zero_ahead(
+        &self,
+        io: &mut IoScratch,
+        (id, file): (u32, &dyn FsFile),
+        plan: ZeroPlan,
+        (start, end): (u64, u64),
+    ) {
+        let mut known = end;
+        if let Some((from, to)) = plan.range(start, end) {
+            let t = &self.timers;
+            let began = t.now_ns();
+            match file.write_all_at(io.zeros((to - from) as usize), from) {
+                Ok(()) => known = to,
+                Err(e) => {
+                    tracing::warn!(path = %self.segment_path(id).display(), error = %e, "cannot zero ahead; this segment's later writes go into unwritten blocks");
+                    known = plan.allocated;
+                }
+            }
+            t.count(&t.zero_aheads);
+            t.add_since(&t.zero_ns, began);
+        }
+        // `io` is held: no roll can have replaced the segment since the cut.
+        if let Some(d) = self.active.lock().direct.as_mut() {
+            d.zeroed = d.zeroed.max(known);
+        }
     }
 
     /// The group-commit leader's fsync of segment `id`, and (one fstat) the check that the

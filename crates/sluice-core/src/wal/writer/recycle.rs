@@ -170,7 +170,9 @@ impl DirWriter {
             source: e,
         })?;
         let allocated = len - len % DIRECT_ALIGN as u64;
-        let tail = DirectTail::new(direct, self.fresh_buffer(0), &header, allocated);
+        let mut tail = DirectTail::new(direct, self.fresh_buffer(0), &header, allocated);
+        // Written whole by its earlier use: nothing to zero ahead inside it.
+        tail.zeroed = allocated;
         self.recycled.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(spare = %spare.display(), segment = id, bytes = len, "recycled a spare as a new segment");
         Ok(Some(Recycled { file, tail }))
