@@ -54,6 +54,13 @@ pub trait FsFile: Send + Sync + Debug {
         ))
     }
 
+    /// Asks for `[offset, offset + len)` to be read into memory ahead of use, without waiting
+    /// (`posix_fadvise(WILLNEED)`). A hint: nothing fails, and where there is no page cache to
+    /// fill it does nothing.
+    fn prefetch(&self, offset: u64, len: u64) {
+        let _ = (offset, len);
+    }
+
     /// Reads exactly `buf.len()` bytes at `offset`, or fails with `UnexpectedEof`.
     fn read_exact_at(&self, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
         while !buf.is_empty() {

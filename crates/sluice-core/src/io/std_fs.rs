@@ -47,6 +47,19 @@ impl FsFile for StdFile {
         Ok(self.0.metadata()?.nlink() == 0)
     }
 
+    fn prefetch(&self, offset: u64, len: u64) {
+        use std::os::fd::AsRawFd;
+        let (Ok(offset), Ok(len)) = (libc::off_t::try_from(offset), libc::off_t::try_from(len))
+        else {
+            return;
+        };
+        // SAFETY: posix_fadvise(2) on a descriptor this value owns; no memory is passed. A
+        // hint: its result is ignored (the read that follows reports any real failure).
+        let _ = unsafe {
+            libc::posix_fadvise(self.0.as_raw_fd(), offset, len, libc::POSIX_FADV_WILLNEED)
+        };
+    }
+
     fn allocate(&self, len: u64) -> io::Result<()> {
         use std::os::fd::AsRawFd;
         if len <= self.len()? {

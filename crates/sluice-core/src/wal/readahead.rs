@@ -14,6 +14,10 @@ use crate::event::Event;
 use crate::invariant::hot_assert;
 
 const WINDOW_MIN: usize = 16 << 10;
+/// A window that crosses a step of this size asks for one step [`PREFETCH_DISTANCE`] ahead.
+const PREFETCH_STEP: u64 = 1 << 20;
+/// How far ahead of the reader the prefetched step starts (4 MiB).
+const PREFETCH_DISTANCE: u64 = 4 << 20;
 const WINDOW_MAX: usize = 256 << 10;
 
 /// A window of one segment, owned by one transaction.
@@ -101,6 +105,7 @@ impl ReadAhead {
             }
         }
         self.buf.truncate(got);
+        prefetch_ahead(entry.file.as_ref(), offset, offset + got as u64);
         hot_assert!(
             self.buf.len() <= WINDOW_MAX,
             "read-ahead window past its maximum"
@@ -125,6 +130,18 @@ impl ReadAhead {
             RecordBody::Put(event) if record.seq == seq => Some(event),
             _ => None,
         }
+    }
+}
+
+/// When a window `[from, to)` crossed a [`PREFETCH_STEP`] boundary, asks the file system to
+/// read one step [`PREFETCH_DISTANCE`] past that boundary into memory without waiting. A
+/// backlog written with direct I/O is not in the page cache; without this each window waits
+/// for the disk (three cold reads of 16–64 KiB per 100-event take). Stateless: one hint per
+/// step a reader passes, whichever transaction passes it.
+fn prefetch_ahead(file: &dyn crate::io::FsFile, from: u64, to: u64) {
+    let step = to / PREFETCH_STEP;
+    if step > from / PREFETCH_STEP {
+        file.prefetch(step * PREFETCH_STEP + PREFETCH_DISTANCE, PREFETCH_STEP);
     }
 }
 
