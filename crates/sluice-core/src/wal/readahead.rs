@@ -139,10 +139,16 @@ impl ReadAhead {
 /// for the disk (three cold reads of 16–64 KiB per 100-event take). Stateless: one hint per
 /// step a reader passes, whichever transaction passes it.
 fn prefetch_ahead(file: &dyn crate::io::FsFile, from: u64, to: u64) {
-    let step = to / PREFETCH_STEP;
-    if step > from / PREFETCH_STEP {
-        file.prefetch(step * PREFETCH_STEP + PREFETCH_DISTANCE, PREFETCH_STEP);
+    if let Some((offset, len)) = prefetch_range(from, to) {
+        file.prefetch(offset, len);
     }
+}
+
+/// The step [`prefetch_ahead`] asks for after a window `[from, to)`, if it crossed a boundary.
+fn prefetch_range(from: u64, to: u64) -> Option<(u64, u64)> {
+    let step = to / PREFETCH_STEP;
+    (step > from / PREFETCH_STEP)
+        .then_some((step * PREFETCH_STEP + PREFETCH_DISTANCE, PREFETCH_STEP))
 }
 
 #[cfg(test)]
@@ -213,6 +219,22 @@ mod tests {
         assert!(
             err.to_string().contains("expected the put with seq 999"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn one_step_is_prefetched_ahead_per_boundary_a_reader_crosses() {
+        const MIB: u64 = 1 << 20;
+        assert_eq!(super::prefetch_range(0, 64 << 10), None);
+        assert_eq!(
+            super::prefetch_range(MIB - 10, MIB + 5),
+            Some((5 * MIB, MIB))
+        );
+        assert_eq!(super::prefetch_range(3 * MIB, 3 * MIB + 256), None);
+        // A window ending exactly on a boundary has crossed it.
+        assert_eq!(
+            super::prefetch_range(MIB / 2, 2 * MIB),
+            Some((6 * MIB, MIB))
         );
     }
 }
