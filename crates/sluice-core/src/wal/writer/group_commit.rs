@@ -214,6 +214,8 @@ impl DirWriter {
         let asked = t.now_ns();
         let mut io = self.io.lock();
         let took = t.add_since(&t.io_wait_ns, asked);
+        // A roll may have failed while this leader gathered or waited for `io`.
+        self.poison.check()?;
         let (file, id, target, mut cut, plan) = {
             let mut a = self.active.lock();
             let cut = self.cut_pending(&mut a);
