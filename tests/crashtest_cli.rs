@@ -67,6 +67,39 @@ fn sigkill_rounds_over_two_data_dirs_lose_nothing_acknowledged() {
     assert_nothing_lost(&s, 6);
 }
 
+/// The direct-I/O write path (aligned tail, partial-block rewrites, zeros written ahead,
+/// recycled spares) under the same kills, and under simulated power cuts.
+#[test]
+fn direct_io_rounds_lose_nothing_under_sigkill_or_power_loss() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().display().to_string();
+    let s = crashtest(&[
+        "--dir",
+        &dir,
+        "--rounds",
+        "6",
+        "--seed",
+        "43",
+        "--max-run-ms",
+        "150",
+        "--direct-io",
+        "auto",
+    ]);
+    assert_nothing_lost(&s, 6);
+    let s = crashtest(&[
+        "--dir",
+        "/sim/crashtest",
+        "--rounds",
+        "100",
+        "--seed",
+        "8",
+        "--power-loss",
+        "--direct-io",
+        "true",
+    ]);
+    assert_nothing_lost(&s, 100);
+}
+
 #[test]
 fn power_loss_rounds_lose_nothing_and_replay_exactly_from_the_seed() {
     let args = [

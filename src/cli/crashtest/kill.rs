@@ -58,6 +58,7 @@ fn round(
         .args(["--producers", &args.producers.to_string()])
         .args(["--id-base", &(r * args.producers).to_string()])
         .args(["--seed", &rng.next_u64().to_string()])
+        .args(["--direct-io", super::direct_io_arg(args.direct_io)])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -147,7 +148,7 @@ pub fn run(
         );
     }
     let started = Instant::now();
-    let ch = FileChannel::open(channel_config(ckpt, dirs)).context("final open")?;
+    let ch = FileChannel::open(channel_config(ckpt, dirs, args.direct_io)).context("final open")?;
     let recovery_ms = started.elapsed().as_secs_f64() * 1000.0;
     let left = ledger.drain(&ch)?;
     ch.close().context("closing the channel")?;

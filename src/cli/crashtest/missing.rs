@@ -188,7 +188,7 @@ pub fn run(rounds: u64, seed: u64, how: Removal) -> anyhow::Result<Tally> {
     let mut tally = Tally::default();
     let ckpt = PathBuf::from("/sim/checkpoint");
     let dirs = vec![PathBuf::from("/sim/data0"), PathBuf::from("/sim/data1")];
-    let mut config = channel_config(&ckpt, &dirs);
+    let mut config = channel_config(&ckpt, &dirs, sluice_core::DirectIo::Off);
     config.checkpoint_interval_ms = 3_600_000;
     config.max_file_size_bytes = 8 * 1024;
     for r in 0..rounds {

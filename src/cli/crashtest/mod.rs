@@ -23,7 +23,7 @@ mod worker;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sluice_core::FileChannelConfig;
+use sluice_core::{DirectIo, FileChannelConfig};
 
 pub use worker::{run_worker, WorkerArgs};
 
@@ -56,6 +56,24 @@ pub struct CrashtestArgs {
     /// directory, or one directory entry. Checks that no loss is silent.
     #[arg(long, value_enum)]
     pub remove: Option<missing::Removal>,
+    /// `directIo` of the channel under test: `false` (buffered, the default), `auto` or
+    /// `true` (with --power-loss the simulated disk takes O_DIRECT).
+    #[arg(long, default_value = "false", value_parser = parse_direct_io)]
+    pub direct_io: DirectIo,
+}
+
+/// Parses a `directIo` value as the config key takes it.
+pub(crate) fn parse_direct_io(v: &str) -> Result<DirectIo, String> {
+    DirectIo::parse(v).ok_or_else(|| format!("{v:?}: expected auto, true or false"))
+}
+
+/// The `--direct-io` value as the worker's command line takes it.
+pub(crate) fn direct_io_arg(d: DirectIo) -> &'static str {
+    match d {
+        DirectIo::Auto => "auto",
+        DirectIo::On => "true",
+        DirectIo::Off => "false",
+    }
 }
 
 /// SplitMix64: a tiny seeded generator, enough for choosing moments and actions.
@@ -87,8 +105,13 @@ impl Rng {
 
 /// The channel configuration every mode uses: small segments and frequent checkpoints, so
 /// that rolls, checkpoints and segment deletion happen while the workload is being killed.
-pub(crate) fn channel_config(checkpoint_dir: &Path, data_dirs: &[PathBuf]) -> FileChannelConfig {
+pub(crate) fn channel_config(
+    checkpoint_dir: &Path,
+    data_dirs: &[PathBuf],
+    direct_io: DirectIo,
+) -> FileChannelConfig {
     let mut c = FileChannelConfig::with_dirs(checkpoint_dir, data_dirs.to_vec());
+    c.direct_io = direct_io;
     c.capacity = 200_000;
     c.transaction_capacity = 1_000;
     c.keep_alive = Duration::from_millis(100);

@@ -71,7 +71,7 @@ pub fn run(
 ) -> anyhow::Result<Ledger> {
     let mut rng = Rng::new(seed);
     let mut ledger = Ledger::default();
-    let mut config = channel_config(ckpt, dirs);
+    let mut config = channel_config(ckpt, dirs, args.direct_io);
     // No background checkpoints: every operation must follow from the seed.
     config.checkpoint_interval_ms = 3_600_000;
     config.max_file_size_bytes = 64 * 1024;

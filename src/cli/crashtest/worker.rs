@@ -35,6 +35,9 @@ pub struct WorkerArgs {
     /// Seed of batch sizes.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// `directIo` of the channel.
+    #[arg(long, default_value = "false", value_parser = super::parse_direct_io)]
+    pub direct_io: sluice_core::DirectIo,
 }
 
 fn say(line: &str) -> std::io::Result<()> {
@@ -113,7 +116,7 @@ fn taker(ch: FileChannel, seed: u64) -> anyhow::Result<()> {
 /// Runs the worker until killed (or until a thread fails, which exits non-zero).
 pub fn run_worker(args: WorkerArgs) -> anyhow::Result<i32> {
     crate::cli::logging::init("error");
-    let config = channel_config(&args.checkpoint_dir, &args.data_dirs);
+    let config = channel_config(&args.checkpoint_dir, &args.data_dirs, args.direct_io);
     let started = Instant::now();
     let ch = FileChannel::open(config).context("cannot open the channel")?;
     let queued = ch.stats().queued;
