@@ -1,300 +1,76 @@
 //! The `avro` sink (Flume's `AvroSink`): forwards batches to a downstream avro source with
-//! one `appendBatch` each, over one connection it keeps open and re-opens by itself.
-//!
-//! The runner calls [`AvroSink::prepare`] before it opens a take transaction (as Flume's
-//! `verifyConnection`): it connects (TCP and handshake within `connect-timeout`) unless a
-//! connection is open, or fails at once while the reconnect backoff runs. Then
-//! [`AvroSink::deliver`] sends the batch and returns `Ok` only on `Status OK` within
-//! `request-timeout`; any other outcome (timeout, `FAILED`, a broken connection, a bad answer)
-//! drops the connection, starts the backoff (250 ms doubling to `max-reconnect-backoff`) and
-//! returns an error, so the runner rolls the take back. Nothing is acknowledged upstream of
-//! the channel by this sink, so a failure can only cause a resend (at-least-once).
-//!
-//! Every await watches the stop signal: a connect is abandoned at once, a call in flight gets
-//! [`STOP_GRACE`] to finish (its batch is rolled back if it does not; the downstream may then
-//! hold it too, a duplicate, never a loss).
+//! one `appendBatch` each, over one connection it keeps open and re-opens by itself: an
+//! [`RpcSink`] over [`AvroClient`], whose calls carry the agent's and the sink's names in the
+//! handshake's call metadata. The connection handling is `rpc_sink`'s.
 
 pub mod config;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-use tokio::time::Instant;
 
 pub use config::AvroSinkConfig;
 
-use super::reconnect::Reconnect;
-use super::SinkError;
-use crate::agent::backoff::Backoff;
-use crate::agent::metrics::CounterGroup;
-use crate::agent::metrics::SinkCounter;
+use super::rpc_sink::{RpcClient, RpcSink, RpcSinkTimings};
+pub use super::rpc_sink::{DOWN_WARN_EVERY, STOP_GRACE};
+use crate::agent::histogram::Histogram;
 use crate::agent::rpc::avro_client::{AvroClient, AvroClientConfig};
 pub use crate::agent::rpc::meta::{META_AGENT, META_SINK};
 use crate::agent::rpc::transport::ClientTransport;
-use crate::agent::stop::Stop;
 use sluice_core::Event;
 
-/// How long a call in flight may still run after the stop signal.
-pub const STOP_GRACE: Duration = Duration::from_secs(2);
-/// While the connection stays down, a warning is repeated this often (attempts in between
-/// log at debug level).
-pub const DOWN_WARN_EVERY: Duration = Duration::from_secs(60);
-
 /// One `avro` sink.
-#[derive(Debug)]
-pub struct AvroSink {
-    name: String,
-    cfg: AvroSinkConfig,
-    addr: String,
-    /// TLS and deflate, built once (or why they cannot be).
-    transport: Result<ClientTransport, String>,
-    client: Option<AvroClient>,
-    connected_at: Option<Instant>,
-    /// When the next connect attempt may start (250 ms doubling to `max-reconnect-backoff`).
-    reconnect: Reconnect,
-    failed_attempts: u64,
-    last_warn: Option<Instant>,
-    /// Wall-clock ms since the connection is down; 0 while up (or never tried).
-    down_since_ms: Arc<AtomicU64>,
-    counters: Arc<CounterGroup>,
-    stop: Option<Stop>,
-}
+pub type AvroSink = RpcSink<AvroClient>;
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(1)
-        .max(1)
-}
-
-impl AvroSink {
+impl RpcSink<AvroClient> {
     /// A sink that connects on its first [`prepare`](Self::prepare).
     pub fn new(name: &str, cfg: AvroSinkConfig) -> Self {
-        let addr = cfg.addr();
-        let transport = ClientTransport::new(&cfg.security).map_err(|e| e.to_string());
-        let backoff =
-            Backoff::doubling(config::RECONNECT_BACKOFF_INITIAL, cfg.reconnect_backoff_max);
-        AvroSink {
-            name: name.to_owned(),
-            cfg,
-            addr,
-            transport,
-            client: None,
-            connected_at: None,
-            reconnect: Reconnect::new(backoff),
-            failed_attempts: 0,
-            last_warn: None,
-            down_since_ms: Arc::new(AtomicU64::new(0)),
-            counters: CounterGroup::sink(),
-            stop: None,
-        }
-    }
-
-    /// Counts into `counters` (adding the `ConnectionDownMillis` gauge) and watches `stop`.
-    pub fn attach(&mut self, counters: Arc<CounterGroup>, stop: Stop) {
-        let down = self.down_since_ms.clone();
-        counters.set_gauges(Box::new(move || {
-            let since = down.load(Ordering::Relaxed);
-            let ms = if since == 0 {
-                0
-            } else {
-                now_ms().saturating_sub(since)
-            };
-            vec![("ConnectionDownMillis", ms.to_string())]
-        }));
-        self.counters = counters;
-        self.stop = Some(stop);
-    }
-
-    /// Whether a connection is open.
-    pub fn connected(&self) -> bool {
-        self.client.is_some()
-    }
-
-    /// How long the connection has been down (zero while up or before the first attempt).
-    pub fn down_for(&self) -> Duration {
-        match self.down_since_ms.load(Ordering::Relaxed) {
-            0 => Duration::ZERO,
-            since => Duration::from_millis(now_ms().saturating_sub(since)),
-        }
-    }
-
-    fn err(&self, message: String) -> SinkError {
-        SinkError {
-            sink: self.name.clone(),
-            message,
-        }
-    }
-
-    fn close(&mut self, why: &str) {
-        if self.client.take().is_some() {
-            self.counters.add(SinkCounter::ConnectionClosed, 1);
-            tracing::debug!(sink = %self.name, addr = %self.addr, why, "connection closed");
-        }
-        self.connected_at = None;
-    }
-
-    /// Drops the connection after a failure and starts (or lengthens) the backoff.
-    fn failed(&mut self, why: &str) {
-        self.close(why);
-        let _ =
-            self.down_since_ms
-                .compare_exchange(0, now_ms(), Ordering::Relaxed, Ordering::Relaxed);
-        self.reconnect.failed(Instant::now());
-    }
-
-    /// Makes sure a connection is open before a batch is taken: reuses the open one (unless
-    /// `reset-connection-interval` has passed or the peer closed it while idle), otherwise
-    /// connects, unless the reconnect backoff still runs. Cancel safe.
-    pub async fn prepare(&mut self) -> Result<(), SinkError> {
-        if let (Some(c), Some(at)) = (self.client.as_mut(), self.connected_at) {
-            if self
-                .cfg
-                .reset_connection_interval
-                .is_some_and(|every| at.elapsed() >= every)
-            {
-                self.close("reset-connection-interval");
-            } else if c.idle_broken() {
-                tracing::info!(sink = %self.name, addr = %self.addr, "the downstream closed the idle connection; reconnecting");
-                self.close("closed by the peer while idle");
-            } else {
-                return Ok(());
-            }
-        }
-        let now = Instant::now();
-        if let Some(left) = self.reconnect.wait_left(now) {
-            return Err(self.err(format!(
-                "connection to {} is down (for {} ms); next attempt in {} ms",
-                self.addr,
-                self.down_for().as_millis(),
-                left.as_millis()
-            )));
-        }
-        let cfg = AvroClientConfig {
-            connect_timeout: self.cfg.connect_timeout,
-            request_timeout: self.cfg.request_timeout,
-            ..AvroClientConfig::default()
+        let timings = RpcSinkTimings {
+            connect_timeout: cfg.connect_timeout,
+            request_timeout: cfg.request_timeout,
+            reset_connection_interval: cfg.reset_connection_interval,
+            reconnect_backoff_max: cfg.reconnect_backoff_max,
         };
-        let transport = match &self.transport {
-            Ok(t) => t.clone(),
-            Err(e) => return Err(self.err(e.clone())),
-        };
-        let connect = AvroClient::connect_with(&self.addr, &transport, cfg);
-        let result = match self.stop.clone() {
-            Some(mut stop) => tokio::select! {
-                r = connect => r.map_err(|e| e.to_string()),
-                _ = stop.wait() => Err("stopping".to_owned()),
-            },
-            None => connect.await.map_err(|e| e.to_string()),
-        };
-        match result {
-            Ok(mut client) => {
-                client.set_call_meta(vec![
-                    (META_AGENT.to_owned(), self.cfg.agent.clone().into_bytes()),
-                    (META_SINK.to_owned(), self.name.clone().into_bytes()),
-                ]);
-                client.record_latency(self.counters.histogram(&crate::agent::histogram::RPC_CALL));
-                self.counters.add(SinkCounter::ConnectionCreated, 1);
-                let down = self.down_for();
-                if self.failed_attempts > 0 || !down.is_zero() {
-                    tracing::info!(sink = %self.name, addr = %self.addr, down_ms = down.as_millis() as u64, failed_attempts = self.failed_attempts, "reconnected");
-                } else {
-                    tracing::info!(sink = %self.name, addr = %self.addr, "connected");
-                }
-                self.client = Some(client);
-                self.connected_at = Some(Instant::now());
-                self.down_since_ms.store(0, Ordering::Relaxed);
-                self.reconnect.connected();
-                self.failed_attempts = 0;
-                self.last_warn = None;
-                Ok(())
-            }
-            Err(_) if self.stop.as_ref().is_some_and(|s| s.is_set()) => {
-                Err(self.err(format!("stopping; connect to {} abandoned", self.addr)))
-            }
-            Err(e) => {
-                self.counters.add(SinkCounter::ConnectionFailed, 1);
-                self.failed_attempts += 1;
-                self.failed("connect failed");
-                let warn = self
-                    .last_warn
-                    .is_none_or(|t| t.elapsed() >= DOWN_WARN_EVERY);
-                if warn {
-                    self.last_warn = Some(Instant::now());
-                    tracing::warn!(sink = %self.name, addr = %self.addr, error = %e, down_ms = self.down_for().as_millis() as u64, attempts = self.failed_attempts, "cannot connect; retrying with backoff");
-                } else {
-                    tracing::debug!(sink = %self.name, addr = %self.addr, error = %e, "cannot connect");
-                }
-                Err(self.err(format!("cannot connect to {}: {e}", self.addr)))
-            }
-        }
-    }
-
-    /// Sends `events` in one `appendBatch`; `Ok` only when the downstream answered `OK`.
-    /// Not cancel safe (the batch may or may not have been delivered): on any error the
-    /// connection is dropped and the caller must roll the take back.
-    pub async fn deliver(&mut self, events: &[Event]) -> Result<(), SinkError> {
-        let Some(client) = self.client.as_mut() else {
-            return Err(self.err(format!("not connected to {}", self.addr)));
-        };
-        let result = {
-            let call = client.append_batch(events);
-            tokio::pin!(call);
-            match self.stop.clone() {
-                Some(mut stop) => tokio::select! {
-                    r = &mut call => r.map_err(|e| e.to_string()),
-                    _ = stop.wait() => match tokio::time::timeout(STOP_GRACE, &mut call).await {
-                        Ok(r) => r.map_err(|e| e.to_string()),
-                        Err(_) => Err(format!("stopping: no answer within {} ms", STOP_GRACE.as_millis())),
-                    },
-                },
-                None => call.await.map_err(|e| e.to_string()),
-            }
-        };
-        match result {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                self.failed("call failed");
-                Err(self.err(format!(
-                    "appendBatch of {} events to {}: {e}",
-                    events.len(),
-                    self.addr
-                )))
-            }
-        }
-    }
-
-    /// Closes the connection.
-    pub fn stop(&mut self) {
-        self.close("sink stopped");
+        let (addr, security) = (cfg.addr(), cfg.security.clone());
+        RpcSink::with_parts(name, cfg, addr, &security, timings)
     }
 }
 
-impl crate::agent::sink::Sink for AvroSink {
-    fn attach(&mut self, counters: Arc<CounterGroup>, stop: Stop) {
-        AvroSink::attach(self, counters, stop);
+impl RpcClient for AvroClient {
+    type Config = AvroSinkConfig;
+
+    async fn open_for_sink(
+        addr: &str,
+        transport: &ClientTransport,
+        cfg: &AvroSinkConfig,
+        timings: &RpcSinkTimings,
+        sink: &str,
+    ) -> Result<Self, String> {
+        let client_cfg = AvroClientConfig {
+            connect_timeout: timings.connect_timeout,
+            request_timeout: timings.request_timeout,
+            ..AvroClientConfig::default()
+        };
+        let mut client = AvroClient::connect_with(addr, transport, client_cfg)
+            .await
+            .map_err(|e| e.to_string())?;
+        client.set_call_meta(vec![
+            (META_AGENT.to_owned(), cfg.agent.clone().into_bytes()),
+            (META_SINK.to_owned(), sink.to_owned().into_bytes()),
+        ]);
+        Ok(client)
     }
 
-    fn prepare(&mut self) -> crate::agent::channel::BoxFuture<'_, Result<(), SinkError>> {
-        Box::pin(AvroSink::prepare(self))
+    fn idle_broken(&mut self) -> bool {
+        AvroClient::idle_broken(self)
     }
 
-    fn deliver(
-        &mut self,
-        events: Vec<Event>,
-    ) -> crate::agent::channel::BoxFuture<'_, Result<crate::agent::sink::Delivery, SinkError>> {
-        Box::pin(async move {
-            AvroSink::deliver(self, &events)
-                .await
-                .map(|()| crate::agent::sink::Delivery::Done)
-        })
+    fn record_latency(&mut self, h: Arc<Histogram>) {
+        AvroClient::record_latency(self, h);
     }
 
-    fn stop(&mut self) -> crate::agent::channel::BoxFuture<'_, ()> {
-        AvroSink::stop(self);
-        Box::pin(std::future::ready(()))
+    async fn append_batch(&mut self, events: &[Event]) -> Result<(), String> {
+        AvroClient::append_batch(self, events)
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -1,7 +1,7 @@
 //! The avro sink against a scripted fake avro source (the pure server state machine on a
 //! loopback socket): each failure mode rolls the take back, and nothing is lost.
 
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use super::*;
 use crate::agent::channel::memory::MemoryChannel;
 use crate::agent::channel::memory::MemoryConfig;
 use crate::agent::channel::AgentChannel;
+use crate::agent::metrics::CounterGroup;
 use crate::agent::processor::SinkPolicy;
 use crate::agent::sink::runner::{self, SinkUnit};
 use crate::wire::avro::call::CallLimits;

@@ -24,8 +24,7 @@ pub const CONNECT_TIMEOUT_MS_DEFAULT: u64 = 20_000;
 pub const REQUEST_TIMEOUT_MS_DEFAULT: u64 = 20_000;
 /// Longest pause between reconnect attempts by default, in ms.
 pub const RECONNECT_BACKOFF_MAX_MS_DEFAULT: u64 = 5_000;
-/// The first pause after a failure; it doubles up to `max-reconnect-backoff`.
-pub const RECONNECT_BACKOFF_INITIAL: Duration = Duration::from_millis(250);
+pub use crate::agent::sink::rpc_sink::RECONNECT_BACKOFF_INITIAL;
 /// Longest timeout accepted for connect and requests (one hour): a limit, not a target.
 pub const TIMEOUT_MS_MAX: u64 = 3_600_000;
 

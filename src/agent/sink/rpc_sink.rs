@@ -1,0 +1,337 @@
+//! The connection-keeping core of the RPC sinks (`avro`, `thrift`): one connection kept open
+//! and re-opened by itself, each batch forwarded with one `appendBatch`. The protocol is an
+//! [`RpcClient`]; everything else is here, once.
+//!
+//! The runner calls [`RpcSink::prepare`] before it opens a take transaction (as Flume's
+//! `verifyConnection`): it connects (TCP, TLS and any handshake within `connect-timeout`)
+//! unless a connection is open, or fails at once while the reconnect backoff runs. Then
+//! [`RpcSink::deliver`] sends the batch and returns `Ok` only on `Status OK` within
+//! `request-timeout`; any other outcome (timeout, `FAILED`, a broken connection, a bad answer)
+//! drops the connection, starts the backoff (250 ms doubling to `max-reconnect-backoff`) and
+//! returns an error, so the runner rolls the take back. Nothing is acknowledged upstream of
+//! the channel by this sink, so a failure can only cause a resend (at-least-once).
+//!
+//! Every await watches the stop signal: a connect is abandoned at once, a call in flight gets
+//! [`STOP_GRACE`] to finish (its batch is rolled back if it does not; the downstream may then
+//! hold it too, a duplicate, never a loss).
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::time::Instant;
+
+use super::reconnect::Reconnect;
+use super::SinkError;
+use crate::agent::backoff::Backoff;
+use crate::agent::histogram::Histogram;
+use crate::agent::metrics::CounterGroup;
+use crate::agent::metrics::SinkCounter;
+use crate::agent::rpc::transport::{ClientSecurity, ClientTransport};
+use crate::agent::stop::Stop;
+use sluice_core::Event;
+
+/// How long a call in flight may still run after the stop signal.
+pub const STOP_GRACE: Duration = Duration::from_secs(2);
+/// While the connection stays down, a warning is repeated this often (attempts in between
+/// log at debug level).
+pub const DOWN_WARN_EVERY: Duration = Duration::from_secs(60);
+/// The first reconnect backoff (Flume's RPC sinks: 250 ms, doubling).
+pub const RECONNECT_BACKOFF_INITIAL: Duration = Duration::from_millis(250);
+
+/// The settings every RPC sink shares (Flume's keys of the same names).
+#[derive(Clone, Copy, Debug)]
+pub struct RpcSinkTimings {
+    /// `connect-timeout`.
+    pub connect_timeout: Duration,
+    /// `request-timeout`.
+    pub request_timeout: Duration,
+    /// `reset-connection-interval`: reconnect this often even when healthy.
+    pub reset_connection_interval: Option<Duration>,
+    /// `max-reconnect-backoff`.
+    pub reconnect_backoff_max: Duration,
+}
+
+/// One RPC protocol's client, as [`RpcSink`] drives it.
+pub trait RpcClient: std::fmt::Debug + Send + Sized + 'static {
+    /// The sink's settings this protocol reads when it connects.
+    type Config: Send + Sync + std::fmt::Debug + 'static;
+
+    /// Connects to `addr` over `transport` within `timings.connect_timeout`, for sink `sink`.
+    fn open_for_sink<'a>(
+        addr: &'a str,
+        transport: &'a ClientTransport,
+        cfg: &'a Self::Config,
+        timings: &'a RpcSinkTimings,
+        sink: &'a str,
+    ) -> impl Future<Output = Result<Self, String>> + Send + 'a;
+
+    /// Whether the peer closed the connection while it was idle.
+    fn idle_broken(&mut self) -> bool;
+
+    /// Records each call's round trip into `h`.
+    fn record_latency(&mut self, h: Arc<Histogram>);
+
+    /// One `appendBatch`: `Ok` only on the peer's `OK`.
+    fn append_batch<'a>(
+        &'a mut self,
+        events: &'a [Event],
+    ) -> impl Future<Output = Result<(), String>> + Send + 'a;
+}
+
+/// One RPC sink over protocol `C`.
+#[derive(Debug)]
+pub struct RpcSink<C: RpcClient> {
+    name: String,
+    cfg: C::Config,
+    timings: RpcSinkTimings,
+    addr: String,
+    /// TLS and deflate, built once (or why they cannot be).
+    transport: Result<ClientTransport, String>,
+    client: Option<C>,
+    connected_at: Option<Instant>,
+    /// When the next connect attempt may start (250 ms doubling to `max-reconnect-backoff`).
+    reconnect: Reconnect,
+    failed_attempts: u64,
+    last_warn: Option<Instant>,
+    /// Wall-clock ms since the connection is down; 0 while up (or never tried).
+    down_since_ms: Arc<AtomicU64>,
+    counters: Arc<CounterGroup>,
+    stop: Option<Stop>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(1)
+        .max(1)
+}
+
+impl<C: RpcClient> RpcSink<C> {
+    /// A sink to `addr` that connects on its first [`prepare`](Self::prepare); `cfg` is the
+    /// protocol's own settings, handed to [`RpcClient::open_for_sink`].
+    pub fn with_parts(
+        name: &str,
+        cfg: C::Config,
+        addr: String,
+        security: &ClientSecurity,
+        timings: RpcSinkTimings,
+    ) -> Self {
+        let transport = ClientTransport::new(security).map_err(|e| e.to_string());
+        let backoff = Backoff::doubling(RECONNECT_BACKOFF_INITIAL, timings.reconnect_backoff_max);
+        RpcSink {
+            name: name.to_owned(),
+            cfg,
+            timings,
+            addr,
+            transport,
+            client: None,
+            connected_at: None,
+            reconnect: Reconnect::new(backoff),
+            failed_attempts: 0,
+            last_warn: None,
+            down_since_ms: Arc::new(AtomicU64::new(0)),
+            counters: CounterGroup::sink(),
+            stop: None,
+        }
+    }
+
+    /// Counts into `counters` (adding the `ConnectionDownMillis` gauge) and watches `stop`.
+    pub fn attach(&mut self, counters: Arc<CounterGroup>, stop: Stop) {
+        let down = self.down_since_ms.clone();
+        counters.set_gauges(Box::new(move || {
+            let since = down.load(Ordering::Relaxed);
+            let ms = if since == 0 {
+                0
+            } else {
+                now_ms().saturating_sub(since)
+            };
+            vec![("ConnectionDownMillis", ms.to_string())]
+        }));
+        self.counters = counters;
+        self.stop = Some(stop);
+    }
+
+    /// Whether a connection is open.
+    pub fn connected(&self) -> bool {
+        self.client.is_some()
+    }
+
+    /// How long the connection has been down (zero while up or before the first attempt).
+    pub fn down_for(&self) -> Duration {
+        match self.down_since_ms.load(Ordering::Relaxed) {
+            0 => Duration::ZERO,
+            since => Duration::from_millis(now_ms().saturating_sub(since)),
+        }
+    }
+
+    fn err(&self, message: String) -> SinkError {
+        SinkError {
+            sink: self.name.clone(),
+            message,
+        }
+    }
+
+    fn close(&mut self, why: &str) {
+        if self.client.take().is_some() {
+            self.counters.add(SinkCounter::ConnectionClosed, 1);
+            tracing::debug!(sink = %self.name, addr = %self.addr, why, "connection closed");
+        }
+        self.connected_at = None;
+    }
+
+    /// Drops the connection after a failure and starts (or lengthens) the backoff.
+    fn failed(&mut self, why: &str) {
+        self.close(why);
+        let _ =
+            self.down_since_ms
+                .compare_exchange(0, now_ms(), Ordering::Relaxed, Ordering::Relaxed);
+        self.reconnect.failed(Instant::now());
+    }
+
+    /// Makes sure a connection is open before a batch is taken: reuses the open one (unless
+    /// `reset-connection-interval` has passed or the peer closed it while idle), otherwise
+    /// connects, unless the reconnect backoff still runs. Cancel safe.
+    pub async fn prepare(&mut self) -> Result<(), SinkError> {
+        if let (Some(c), Some(at)) = (self.client.as_mut(), self.connected_at) {
+            if self
+                .timings
+                .reset_connection_interval
+                .is_some_and(|every| at.elapsed() >= every)
+            {
+                self.close("reset-connection-interval");
+            } else if c.idle_broken() {
+                tracing::info!(sink = %self.name, addr = %self.addr, "the downstream closed the idle connection; reconnecting");
+                self.close("closed by the peer while idle");
+            } else {
+                return Ok(());
+            }
+        }
+        let now = Instant::now();
+        if let Some(left) = self.reconnect.wait_left(now) {
+            return Err(self.err(format!(
+                "connection to {} is down (for {} ms); next attempt in {} ms",
+                self.addr,
+                self.down_for().as_millis(),
+                left.as_millis()
+            )));
+        }
+        let transport = match &self.transport {
+            Ok(t) => t.clone(),
+            Err(e) => return Err(self.err(e.clone())),
+        };
+        let connect =
+            C::open_for_sink(&self.addr, &transport, &self.cfg, &self.timings, &self.name);
+        let result = match self.stop.clone() {
+            Some(mut stop) => tokio::select! {
+                r = connect => r,
+                _ = stop.wait() => Err("stopping".to_owned()),
+            },
+            None => connect.await,
+        };
+        match result {
+            Ok(mut client) => {
+                client.record_latency(self.counters.histogram(&crate::agent::histogram::RPC_CALL));
+                self.counters.add(SinkCounter::ConnectionCreated, 1);
+                let down = self.down_for();
+                if self.failed_attempts > 0 || !down.is_zero() {
+                    tracing::info!(sink = %self.name, addr = %self.addr, down_ms = down.as_millis() as u64, failed_attempts = self.failed_attempts, "reconnected");
+                } else {
+                    tracing::info!(sink = %self.name, addr = %self.addr, "connected");
+                }
+                self.client = Some(client);
+                self.connected_at = Some(Instant::now());
+                self.down_since_ms.store(0, Ordering::Relaxed);
+                self.reconnect.connected();
+                self.failed_attempts = 0;
+                self.last_warn = None;
+                Ok(())
+            }
+            Err(_) if self.stop.as_ref().is_some_and(|s| s.is_set()) => {
+                Err(self.err(format!("stopping; connect to {} abandoned", self.addr)))
+            }
+            Err(e) => {
+                self.counters.add(SinkCounter::ConnectionFailed, 1);
+                self.failed_attempts += 1;
+                self.failed("connect failed");
+                let warn = self
+                    .last_warn
+                    .is_none_or(|t| t.elapsed() >= DOWN_WARN_EVERY);
+                if warn {
+                    self.last_warn = Some(Instant::now());
+                    tracing::warn!(sink = %self.name, addr = %self.addr, error = %e, down_ms = self.down_for().as_millis() as u64, attempts = self.failed_attempts, "cannot connect; retrying with backoff");
+                } else {
+                    tracing::debug!(sink = %self.name, addr = %self.addr, error = %e, "cannot connect");
+                }
+                Err(self.err(format!("cannot connect to {}: {e}", self.addr)))
+            }
+        }
+    }
+
+    /// Sends `events` in one `appendBatch`; `Ok` only when the downstream answered `OK`.
+    /// Not cancel safe (the batch may or may not have been delivered): on any error the
+    /// connection is dropped and the caller must roll the take back.
+    pub async fn deliver(&mut self, events: &[Event]) -> Result<(), SinkError> {
+        let Some(client) = self.client.as_mut() else {
+            return Err(self.err(format!("not connected to {}", self.addr)));
+        };
+        let result = {
+            let call = client.append_batch(events);
+            tokio::pin!(call);
+            match self.stop.clone() {
+                Some(mut stop) => tokio::select! {
+                    r = &mut call => r,
+                    _ = stop.wait() => match tokio::time::timeout(STOP_GRACE, &mut call).await {
+                        Ok(r) => r,
+                        Err(_) => Err(format!("stopping: no answer within {} ms", STOP_GRACE.as_millis())),
+                    },
+                },
+                None => call.await,
+            }
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.failed("call failed");
+                Err(self.err(format!(
+                    "appendBatch of {} events to {}: {e}",
+                    events.len(),
+                    self.addr
+                )))
+            }
+        }
+    }
+
+    /// Closes the connection.
+    pub fn stop(&mut self) {
+        self.close("sink stopped");
+    }
+}
+
+impl<C: RpcClient> crate::agent::sink::Sink for RpcSink<C> {
+    fn attach(&mut self, counters: Arc<CounterGroup>, stop: Stop) {
+        RpcSink::attach(self, counters, stop);
+    }
+
+    fn prepare(&mut self) -> crate::agent::channel::BoxFuture<'_, Result<(), SinkError>> {
+        Box::pin(RpcSink::prepare(self))
+    }
+
+    fn deliver(
+        &mut self,
+        events: Vec<Event>,
+    ) -> crate::agent::channel::BoxFuture<'_, Result<crate::agent::sink::Delivery, SinkError>> {
+        Box::pin(async move {
+            RpcSink::deliver(self, &events)
+                .await
+                .map(|()| crate::agent::sink::Delivery::Done)
+        })
+    }
+
+    fn stop(&mut self) -> crate::agent::channel::BoxFuture<'_, ()> {
+        RpcSink::stop(self);
+        Box::pin(std::future::ready(()))
+    }
+}
