@@ -18,6 +18,10 @@ mod agent_proc;
 #[allow(unused_imports)]
 pub use agent_proc::{logs_of, metrics, Proc};
 
+mod kill_run;
+#[allow(unused_imports)]
+pub use kill_run::{kill_in_turn, kill_schedule, spawn_sender, stop_and_check};
+
 /// Longest wait for anything in these tests.
 pub const WAIT: Duration = Duration::from_secs(60);
 
