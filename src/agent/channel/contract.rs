@@ -146,6 +146,12 @@ pub trait AgentChannel: Send + Sync + std::fmt::Debug {
         false
     }
 
+    /// The file channel's own counters (fsyncs, commits, group commit's breakdown), read now;
+    /// `None` for a channel that is not a Sluice file channel.
+    fn file_stats(&self) -> Option<sluice_core::ChannelStats> {
+        None
+    }
+
     /// Puts `events` in one transaction (begin, put all, commit). A channel that
     /// [`hands_back`](AgentChannel::hands_back) returns a refused batch in [`Refused::events`];
     /// by default the events are gone with the transaction.

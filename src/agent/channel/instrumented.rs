@@ -66,6 +66,10 @@ impl AgentChannel for Instrumented {
         self.inner.hands_back()
     }
 
+    fn file_stats(&self) -> Option<sluice_core::ChannelStats> {
+        self.inner.file_stats()
+    }
+
     /// Times the inner channel's offer as a put commit, and measures its batch.
     fn offer(&self, events: Vec<Event>) -> BoxFuture<'_, Result<(), Refused>> {
         let n = events.len() as u64;

@@ -116,6 +116,10 @@ impl AgentChannel for FileChannelAdapter {
     fn counters(&self) -> Arc<CounterGroup> {
         self.counters.clone()
     }
+
+    fn file_stats(&self) -> Option<sluice_core::ChannelStats> {
+        Some(self.channel.stats())
+    }
 }
 
 struct FileTx {
