@@ -131,14 +131,31 @@ pub fn decode_frame(
 
 /// Appends one frame made of `buffers` to `out`.
 pub fn encode_frame<B: AsRef<[u8]>>(serial: i32, buffers: &[B], out: &mut Vec<u8>) {
-    let total: usize = buffers.iter().map(|b| 4 + b.as_ref().len()).sum();
-    out.reserve(FRAME_HEADER_BYTES + total);
+    encode_frame_head(serial, buffers, out);
+    if let Some(last) = buffers.last() {
+        out.extend_from_slice(last.as_ref());
+    }
+}
+
+/// Appends what [`encode_frame`] writes before the last buffer's bytes: the frame header,
+/// every other buffer with its length, and the last one's length. A caller then sends the
+/// last buffer from where it is instead of copying it (a client's batch of events).
+pub fn encode_frame_head<B: AsRef<[u8]>>(serial: i32, buffers: &[B], out: &mut Vec<u8>) {
+    let (last, rest) = match buffers.split_last() {
+        Some((last, rest)) => (Some(last.as_ref()), rest),
+        None => (None, buffers),
+    };
+    let total: usize = rest.iter().map(|b| 4 + b.as_ref().len()).sum();
+    out.reserve(FRAME_HEADER_BYTES + total + 4);
     out.extend_from_slice(&serial.to_be_bytes());
     out.extend_from_slice(&(buffers.len() as i32).to_be_bytes());
-    for b in buffers {
+    for b in rest {
         let b = b.as_ref();
         out.extend_from_slice(&(b.len() as i32).to_be_bytes());
         out.extend_from_slice(b);
+    }
+    if let Some(last) = last {
+        out.extend_from_slice(&(last.len() as i32).to_be_bytes());
     }
 }
 
@@ -340,6 +357,25 @@ mod tests {
             frame_bytes_max: 1000,
             buffers_max: 8,
         }
+    }
+
+    #[test]
+    fn the_head_and_the_last_buffer_are_the_frame_byte_for_byte() {
+        let cases: [&[&[u8]]; 4] = [&[], &[b""], &[b"abc"], &[b"hand", b"", b"events"]];
+        for bufs in cases {
+            let mut whole = Vec::new();
+            encode_frame(7, bufs, &mut whole);
+            let mut split = Vec::new();
+            encode_frame_head(7, bufs, &mut split);
+            split.extend_from_slice(bufs.last().copied().unwrap_or_default());
+            assert_eq!(split, whole, "{bufs:?}");
+        }
+        let mut golden = Vec::new();
+        encode_frame_head(1, &[b"ab".as_slice(), b"xyz"], &mut golden);
+        assert_eq!(
+            golden,
+            [0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2, b'a', b'b', 0, 0, 0, 3]
+        );
     }
 
     #[test]
