@@ -157,7 +157,7 @@ pub struct Report {
 }
 
 /// Hits over lookups, when there were lookups.
-fn hit_rate((hits, misses): (u64, u64)) -> Option<f64> {
+pub fn hit_rate((hits, misses): (u64, u64)) -> Option<f64> {
     let lookups = hits + misses;
     (lookups > 0).then(|| hits as f64 / lookups as f64)
 }

@@ -23,7 +23,7 @@ use super::args::{BenchArgs, ChannelKind, RpcKind};
 use super::channel_setup::scratch;
 use super::commit_report::GroupCommitReport;
 use super::payload::Payload;
-use super::report::{Latency, PhaseReport, Rates};
+use super::report::{hit_rate, Latency, PhaseReport, Rates};
 use super::resources;
 use super::rpc_client::{client_transport, connect_all, drive, Driven};
 
@@ -189,15 +189,23 @@ pub fn round(args: &BenchArgs, rts: &Runtimes) -> anyhow::Result<RpcRound> {
         * events
         / batch as u64;
     // The channel's own counters over the run: its commits are the source's puts and the
-    // sink's takes.
-    let (fsyncs, group_commit) = match (&stats0, &stats1) {
+    // sink's takes, its tail cache serves the sink's takes.
+    let (fsyncs, group_commit, tail_cache_hit_rate) = match (&stats0, &stats1) {
         (Some(a), Some(b)) => {
             let fsyncs = b.fsyncs.saturating_sub(a.fsyncs);
             let commits = b.commits.saturating_sub(a.commits);
             let g = b.group_commit.since(&a.group_commit);
-            (fsyncs, GroupCommitReport::from_stats(&g, commits, fsyncs))
+            let tail = (
+                b.tail_cache_hits.saturating_sub(a.tail_cache_hits),
+                b.tail_cache_misses.saturating_sub(a.tail_cache_misses),
+            );
+            (
+                fsyncs,
+                GroupCommitReport::from_stats(&g, commits, fsyncs),
+                hit_rate(tail),
+            )
         }
-        _ => (0, None),
+        _ => (0, None, None),
     };
     let per_event = |d: Duration| d.as_secs_f64() * 1e6 / events.max(1) as f64;
     let rates = Rates {
@@ -205,7 +213,7 @@ pub fn round(args: &BenchArgs, rts: &Runtimes) -> anyhow::Result<RpcRound> {
         payload_mb_per_sec: payload_bytes as f64 / secs / 1e6,
         disk_mb_per_sec: used.write_bytes as f64 / secs / 1e6,
         disk_read_bytes: used.read_bytes,
-        tail_cache_hit_rate: None,
+        tail_cache_hit_rate,
         commits_per_sec: h.len() as f64 / secs,
         fsyncs_per_sec: fsyncs as f64 / secs,
         commit_latency_us: latency,
