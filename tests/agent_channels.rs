@@ -163,3 +163,47 @@ async fn a_full_required_channel_fails_the_batch() {
     assert_eq!(err.channel, "req");
     assert!(req.is_empty(), "the failed transaction was rolled back");
 }
+
+#[tokio::test]
+async fn a_replicating_selector_gives_every_channel_the_whole_batch_in_order() {
+    let text = "\
+a1.sources = r1
+a1.channels = a b o
+a1.sinks = k1
+a1.sources.r1.type = seq
+a1.sources.r1.channels = a b o
+a1.sources.r1.selector.optional = o
+a1.channels.a.type = memory
+a1.channels.b.type = memory
+a1.channels.o.type = memory
+a1.sinks.k1.type = null
+a1.sinks.k1.channel = a
+";
+    let cfg = load(text, "a1", &[]).config.unwrap();
+    let (a, b, o) = (
+        mem(100, 100, None),
+        mem(100, 100, None),
+        mem(100, 100, None),
+    );
+    let mut chans: BTreeMap<String, Arc<dyn AgentChannel>> = BTreeMap::new();
+    chans.insert("a".into(), Arc::new(a.clone()));
+    chans.insert("b".into(), Arc::new(b.clone()));
+    chans.insert("o".into(), Arc::new(o.clone()));
+    let p = ChannelProcessor::new(&cfg.sources["r1"], &chans).unwrap();
+    p.process(Vec::new()).await.unwrap();
+    assert!(a.is_empty() && b.is_empty(), "an empty batch puts nothing");
+    p.process(events("e", 3)).await.unwrap();
+    let want = ["e0", "e1", "e2"];
+    assert_eq!(bodies(&take_all(&a, 10).await), want);
+    assert_eq!(bodies(&take_all(&b, 10).await), want);
+    // The optional channel is written by a detached task.
+    let mut got = Vec::new();
+    for _ in 0..200 {
+        got.extend(take_all(&o, 10).await);
+        if got.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(bodies(&got), want);
+}

@@ -146,6 +146,79 @@ fn bench_rpc_avro_reports_a_rate_from_an_in_process_agent() {
 }
 
 #[test]
+fn bench_rpc_compare_channel_reports_both_rows_their_ratio_and_the_agents_fsyncs() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args([
+            "bench",
+            "--rpc",
+            "avro",
+            "--channel",
+            "file",
+            "--compare-channel",
+        ])
+        .args(["--duration", "1s", "--batch", "100", "--putters", "2"])
+        .args(["--rounds", "2", "--json", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let phases = v["phases"].as_array().unwrap();
+    assert_eq!(phases.len(), 2, "{v:#}");
+    let (rpc, put) = (&phases[0], &phases[1]);
+    assert_eq!(
+        (rpc["phase"].as_str(), put["phase"].as_str()),
+        (Some("rpc"), Some("put"))
+    );
+    for row in [rpc, put] {
+        assert!(row["events_put"].as_u64().unwrap() > 0, "{row:#}");
+        assert!(
+            row["fsyncs_per_sec"].as_f64().unwrap() > 0.0,
+            "a durable channel fsyncs: {row:#}"
+        );
+        assert!(
+            row["group_commit"]["commits_per_fsync"].as_f64().unwrap() > 0.0,
+            "{row:#}"
+        );
+        assert!(
+            row["receiver_cpu_us_per_event"].as_f64().unwrap() > 0.0,
+            "{row:#}"
+        );
+    }
+    let c = &v["comparison"];
+    assert_eq!(c["rounds"], 2);
+    assert_eq!(c["rpc_events_per_sec"].as_array().unwrap().len(), 2);
+    assert_eq!(c["channel_events_per_sec"].as_array().unwrap().len(), 2);
+    let ratio = c["ratio"].as_f64().unwrap();
+    let expect = rpc["events_per_sec"].as_f64().unwrap() / put["events_per_sec"].as_f64().unwrap();
+    assert!(
+        ratio > 0.0 && (ratio - expect).abs() < 1e-6 * expect,
+        "{c:#}"
+    );
+}
+
+#[test]
+fn bench_compare_channel_refuses_the_memory_channel() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args([
+            "bench",
+            "--rpc",
+            "avro",
+            "--channel",
+            "memory",
+            "--compare-channel",
+        ])
+        .args(["--events", "1000", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--compare-channel needs --channel file"));
+}
+
+#[test]
 fn the_avro_source_takes_flumes_keys_and_names_its_limits() {
     let base = "a1.sources = r1\na1.channels = c1\na1.sinks = k1\na1.channels.c1.type = memory\n\
                 a1.sinks.k1.type = null\na1.sinks.k1.channel = c1\na1.sources.r1.channels = c1\n\

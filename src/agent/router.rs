@@ -138,6 +138,11 @@ impl ChannelProcessor {
     /// Cancel safety: not cancel safe; a cancelled call may have committed to some channels.
     pub async fn process(&self, events: Vec<Event>) -> Result<(), RouteError> {
         let events = self.chain.intercept_batch(events);
+        if let ChannelSelector::Replicating { required, optional } = &self.selector {
+            if distinct(required) && distinct(optional) {
+                return self.replicate(events, required, optional).await;
+            }
+        }
         let mut required: BTreeMap<&str, Vec<Event>> = BTreeMap::new();
         let mut optional: BTreeMap<&str, Vec<Event>> = BTreeMap::new();
         let mut order: Vec<&str> = Vec::new();
@@ -184,6 +189,59 @@ impl ChannelProcessor {
                     source,
                 })?;
         }
+        self.put_optional(optional);
+        Ok(())
+    }
+
+    /// [`ChannelProcessor::process`] for a replicating selector, whose choice is the same for
+    /// every event: the batch is split once instead of per event (the same batches, in the
+    /// same order: each optional channel a copy, each required channel but the last a copy,
+    /// the last the events themselves).
+    async fn replicate(
+        &self,
+        events: Vec<Event>,
+        required: &[String],
+        optional: &[String],
+    ) -> Result<(), RouteError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mine = |names: &[String]| -> Vec<&str> {
+            names
+                .iter()
+                .filter_map(|c| self.channels.get_key_value(c.as_str()))
+                .map(|(k, _)| k.as_str())
+                .collect()
+        };
+        let optional: BTreeMap<&str, Vec<Event>> = mine(optional)
+            .into_iter()
+            .map(|k| (k, events.clone()))
+            .collect();
+        let targets = mine(required);
+        let mut last = Some(events);
+        for (i, name) in targets.iter().enumerate() {
+            let batch = if i + 1 == targets.len() {
+                last.take().unwrap_or_default()
+            } else {
+                last.as_ref().map(|e| e.to_vec()).unwrap_or_default()
+            };
+            let Some(ch) = self.channels.get(*name) else {
+                continue;
+            };
+            tap::offer(tap::Point::Channel, name, &batch);
+            put_batch(ch.as_ref(), batch)
+                .await
+                .map_err(|source| RouteError {
+                    channel: (*name).to_owned(),
+                    source,
+                })?;
+        }
+        self.put_optional(optional);
+        Ok(())
+    }
+
+    /// Hands each optional channel its batch in a detached task (failures only logged).
+    fn put_optional(&self, optional: BTreeMap<&str, Vec<Event>>) {
         for (name, batch) in optional {
             let Some(ch) = self.channels.get(name).cloned() else {
                 continue;
@@ -196,6 +254,14 @@ impl ChannelProcessor {
                 }
             });
         }
-        Ok(())
     }
+}
+
+/// Whether no name is listed twice (a listed-twice channel gets each event twice, interleaved:
+/// the per-event path keeps that).
+fn distinct(names: &[String]) -> bool {
+    names
+        .iter()
+        .enumerate()
+        .all(|(i, n)| !names.get(..i).unwrap_or_default().contains(n))
 }

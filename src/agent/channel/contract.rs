@@ -146,6 +146,28 @@ pub trait AgentChannel: Send + Sync + std::fmt::Debug {
         false
     }
 
+    /// Puts `events` in one transaction and commits it (rolled back when a put fails): begin,
+    /// put all, commit by default. A channel whose every call is a hop of its own (the file
+    /// channel's blocking pool) does the whole in one. [`put_batch`] calls this.
+    ///
+    /// Cancel safety: as [`ChannelTx`]'s; a cancelled call may have committed.
+    fn put_commit(&self, events: Vec<Event>) -> BoxFuture<'_, Result<(), AgentChannelError>> {
+        Box::pin(async move {
+            let mut tx = self.begin();
+            if let Err(e) = tx.put_all(events).await {
+                tx.rollback().await;
+                return Err(e);
+            }
+            tx.commit().await
+        })
+    }
+
+    /// The file channel's own counters (fsyncs, commits, group commit's breakdown), read now;
+    /// `None` for a channel that is not a Sluice file channel.
+    fn file_stats(&self) -> Option<sluice_core::ChannelStats> {
+        None
+    }
+
     /// Puts `events` in one transaction (begin, put all, commit). A channel that
     /// [`hands_back`](AgentChannel::hands_back) returns a refused batch in [`Refused::events`];
     /// by default the events are gone with the transaction.
@@ -161,14 +183,10 @@ pub trait AgentChannel: Send + Sync + std::fmt::Debug {
     }
 }
 
-/// Puts `events` into `ch` in one transaction: begin, put all, commit (roll back on failure).
+/// Puts `events` into `ch` in one transaction: begin, put all, commit (roll back on failure),
+/// as [`AgentChannel::put_commit`] does it.
 pub async fn put_batch(ch: &dyn AgentChannel, events: Vec<Event>) -> Result<(), AgentChannelError> {
-    let mut tx = ch.begin();
-    if let Err(e) = tx.put_all(events).await {
-        tx.rollback().await;
-        return Err(e);
-    }
-    tx.commit().await
+    ch.put_commit(events).await
 }
 
 /// What the runtime needs of a channel's typed configuration: its transaction capacity, for

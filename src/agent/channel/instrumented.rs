@@ -66,6 +66,25 @@ impl AgentChannel for Instrumented {
         self.inner.hands_back()
     }
 
+    fn file_stats(&self) -> Option<sluice_core::ChannelStats> {
+        self.inner.file_stats()
+    }
+
+    /// Times the inner channel's put and commit as a put commit (the file channel does both in
+    /// one blocking call), and measures its batch.
+    fn put_commit(&self, events: Vec<Event>) -> BoxFuture<'_, Result<(), AgentChannelError>> {
+        let n = events.len() as u64;
+        Box::pin(async move {
+            let start = Instant::now();
+            self.inner.put_commit(events).await?;
+            if n > 0 {
+                self.h.put_commit.observe_duration(start.elapsed());
+                self.h.put_batch.observe(n);
+            }
+            Ok(())
+        })
+    }
+
     /// Times the inner channel's offer as a put commit, and measures its batch.
     fn offer(&self, events: Vec<Event>) -> BoxFuture<'_, Result<(), Refused>> {
         let n = events.len() as u64;

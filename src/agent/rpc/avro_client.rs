@@ -16,7 +16,7 @@ use tokio::time::{timeout, Instant};
 use crate::agent::rpc::transport::{ClientTransport, Conn};
 use crate::wire::avro::client::{ClientConn, Reply};
 use crate::wire::avro::{
-    encode_frame, AvroError, FrameLimits, FrameReader, Message, Outcome, Status,
+    encode_frame, encode_frame_head, AvroError, FrameLimits, FrameReader, Message, Outcome, Status,
 };
 use sluice_core::Event;
 
@@ -26,6 +26,9 @@ pub const CONNECT_TIMEOUT_DEFAULT: Duration = Duration::from_secs(20);
 pub const REQUEST_TIMEOUT_DEFAULT: Duration = Duration::from_secs(20);
 /// Bytes asked of the socket per read.
 const READ_CHUNK_BYTES: usize = 64 << 10;
+/// A call's last buffer from this size on is written from where it is rather than copied
+/// behind the frame header (one more write call, one copy less).
+const DIRECT_SEND_BYTES_MIN: usize = 64 << 10;
 
 /// Client settings.
 #[derive(Debug, Clone, Copy)]
@@ -290,10 +293,21 @@ impl AvroClient {
         self.serial = self.serial.wrapping_add(1);
         let serial = self.serial;
         self.out.clear();
-        encode_frame(serial, bufs, &mut self.out);
+        // A large last buffer (the events) is sent from where it is, not copied into `out`.
+        let direct = bufs
+            .last()
+            .map(AsRef::as_ref)
+            .filter(|b| b.len() >= DIRECT_SEND_BYTES_MIN);
+        match direct {
+            Some(_) => encode_frame_head(serial, bufs, &mut self.out),
+            None => encode_frame(serial, bufs, &mut self.out),
+        }
         let fut = async {
             let write = async {
                 self.stream.write_all(&self.out).await?;
+                if let Some(last) = direct {
+                    self.stream.write_all(last).await?;
+                }
                 // TLS and deflate hold bytes until flushed.
                 self.stream.flush().await
             };

@@ -109,6 +109,11 @@ impl Agent {
         &self.cfg
     }
 
+    /// The running channel named `name` (as the sources and sinks see it).
+    pub fn channel(&self, name: &str) -> Option<Arc<dyn AgentChannel>> {
+        self.channels.get(name).map(|rc| rc.channel.clone())
+    }
+
     /// Moves to `new`, restarting only the components whose configuration (or whose
     /// channel) changed. Channels are reopened only when their own keys changed.
     ///

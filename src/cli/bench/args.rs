@@ -91,7 +91,20 @@ pub struct BenchArgs {
     /// Deflate on the RPC hop, at this level (0-9) on the client's side.
     #[arg(long, requires = "rpc", value_parser = clap::value_parser!(u32).range(0..=9))]
     pub deflate: Option<u32>,
+    /// With `--rpc` to the in-process agent and `--channel file`: also run the channel
+    /// alone (the put phase, same putters, batch, event size and `--set` keys, its own fresh
+    /// directories) right after each RPC run, and report both and their ratio.
+    #[arg(long, requires = "rpc", conflicts_with = "target")]
+    pub compare_channel: bool,
+    /// With `--rpc`: rounds to run (alternating RPC and channel with `--compare-channel`);
+    /// the rows reported are the medians' rounds.
+    #[arg(long, requires = "rpc", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=ROUNDS_MAX as i64))]
+    pub rounds: u32,
 }
+
+/// Most `--rounds`.
+pub const ROUNDS_MAX: u32 = 100;
 
 /// RPC protocols `--rpc` can measure.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

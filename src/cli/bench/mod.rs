@@ -6,7 +6,9 @@
 //! ([`report`], [`table`]). When a run takes back what it put, every event is checked.
 
 mod args;
+mod channel_setup;
 mod commit_report;
+mod compare;
 mod memory;
 mod monitor;
 mod payload;
@@ -16,10 +18,10 @@ mod reopen;
 mod report;
 mod resources;
 mod rpc;
+mod rpc_client;
 mod table;
 mod workload;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,38 +29,19 @@ use anyhow::{bail, Context};
 use sluice_core::{FileChannel, FileChannelConfig};
 
 pub use args::BenchArgs;
-use args::{ChannelKind, PhaseArg, Stop};
+use args::{ChannelKind, PhaseArg};
+use channel_setup::{channel_config, scratch};
 use memory::MemoryQueue;
 use payload::Payload;
 use queue::{BenchQueue, FileQueue};
 use report::{PhaseReport, Report, Verification, VsProbe};
 use workload::{PhaseResult, PhaseSpec};
 
-/// Capacity given to the channel for a timed run when `--set capacity` is absent: the
-/// channel's own maximum (`capacity` is at most 1,000,000,000; a larger default made every
-/// `--duration` run without `--set capacity` fail at open).
-const DURATION_RUN_CAPACITY: u64 = 1_000_000_000;
-
-/// A temporary directory removed on drop.
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn scratch() -> anyhow::Result<Scratch> {
-    let p = std::env::temp_dir().join(format!("sluice-bench-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&p).with_context(|| format!("creating {}", p.display()))?;
-    Ok(Scratch(p))
-}
-
 /// Runs the subcommand.
 pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
     crate::cli::logging::init("warn");
     if args.rpc.is_some() {
-        return rpc::run(&args);
+        return compare::run(&args);
     }
     let load_average = report::load_average();
     let mut keep_scratch = None;
@@ -198,6 +181,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
         vs_probe,
         reopen: reopen_result,
         load_average,
+        comparison: None,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -207,39 +191,6 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
     drop(keep_scratch);
     let ok = report.verified.as_ref().is_none_or(|v| v.ok);
     Ok(if ok { 0 } else { 1 })
-}
-
-/// The channel configuration: `--set` keys over the defaults, with capacity and
-/// transactionCapacity raised to fit the run unless they were set.
-fn channel_config(
-    args: &BenchArgs,
-    ckpt: &std::path::Path,
-    data: &[PathBuf],
-    stop: Stop,
-    batch: usize,
-) -> anyhow::Result<FileChannelConfig> {
-    let mut props = args.set_map()?;
-    props.insert("checkpointDir".into(), ckpt.display().to_string());
-    let dirs: Vec<String> = data.iter().map(|d| d.display().to_string()).collect();
-    props.insert("dataDirs".into(), dirs.join(","));
-    let defaults = FileChannelConfig::default();
-    if !props.contains_key("capacity") {
-        let need = match stop {
-            Stop::Events(n) => n + (batch * args.putters.max(1)) as u64,
-            Stop::Duration(_) => DURATION_RUN_CAPACITY,
-        };
-        props.insert("capacity".into(), need.max(defaults.capacity).to_string());
-    }
-    if !props.contains_key("transactionCapacity") {
-        let tc = (batch as u64).max(defaults.transaction_capacity);
-        props.insert("transactionCapacity".into(), tc.to_string());
-    }
-    let (config, warnings) =
-        FileChannelConfig::from_properties(&props).context("invalid channel configuration")?;
-    for w in warnings {
-        tracing::warn!("{w}");
-    }
-    Ok(config)
 }
 
 /// Closes the channel, times the reopens, and opens it again for what follows.

@@ -68,6 +68,11 @@ pub struct PhaseReport {
     pub group_commit: Option<GroupCommitReport>,
     /// Segments started in a recycled spare file during the phase (`recycleSegments`).
     pub segments_recycled: u64,
+    /// CPU per event of the receiving side alone, µs: an RPC run's in-process agent (the
+    /// process less the bench client's threads), or the whole process for the channel alone
+    /// next to it (`--compare-channel`); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receiver_cpu_us_per_event: Option<f64>,
 }
 
 /// Checkpoint pauses, µs.
@@ -145,10 +150,14 @@ pub struct Report {
     pub reopen: Option<ReopenResult>,
     /// 1, 5 and 15 minute load averages at the start.
     pub load_average: Vec<f64>,
+    /// `--rpc` with `--rounds` or `--compare-channel`: every round and the ratio to the
+    /// channel alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<super::compare::Comparison>,
 }
 
 /// Hits over lookups, when there were lookups.
-fn hit_rate((hits, misses): (u64, u64)) -> Option<f64> {
+pub fn hit_rate((hits, misses): (u64, u64)) -> Option<f64> {
     let lookups = hits + misses;
     (lookups > 0).then(|| hits as f64 / lookups as f64)
 }
@@ -193,6 +202,7 @@ impl PhaseReport {
             checkpoints: r.checkpoints.as_ref().map(checkpoint_report),
             group_commit: GroupCommitReport::from_stats(&r.group_commit, r.commits, r.fsyncs),
             segments_recycled: r.segments_recycled,
+            receiver_cpu_us_per_event: None,
         }
     }
 }

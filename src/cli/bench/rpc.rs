@@ -1,87 +1,72 @@
-//! `sluice bench --rpc avro|thrift`: RPC ingest through Sluice's avro or thrift client. With
-//! `--target HOST:PORT` it drives a running source (Sluice's or Flume's); without, it starts an
-//! agent in process (avro or thrift source on loopback -> `--channel memory|file` -> null
-//! sink) and drives that,
-//! so the figures cover client, source, channel and sink on the same cores. `--putters` is
-//! the number of connections, each with one call in flight. Each connection resends one
-//! prepared batch, so event generation costs nothing. The report is the channel bench's:
-//! commits are calls and the latency is a call's round trip.
+//! One run of `sluice bench --rpc avro|thrift`: RPC ingest through Sluice's avro or thrift
+//! client. With `--target HOST:PORT` it drives a running source (Sluice's or Flume's);
+//! without, it starts an agent in process (avro or thrift source on loopback -> `--channel
+//! memory|file` -> null sink) and drives that, so the figures cover client, source, channel
+//! and sink on the same cores. The agent and the client run on runtimes of their own, so the
+//! receiver's CPU is the process's less the client threads' ([`CLIENT_THREAD`]). `--putters`
+//! is the number of connections, each with one call in flight. Each connection resends one
+//! prepared batch, so event generation costs nothing. The row is the channel bench's:
+//! commits are calls and the latency is a call's round trip; fsyncs and group commit are the
+//! in-process file channel's own counters (its commits: the source's puts and the sink's
+//! takes).
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
-use hdrhistogram::Histogram;
-use parking_lot::Mutex;
+use sluice::agent::channel::AgentChannel;
 use sluice::agent::metrics::Registry;
-use sluice::agent::rpc::avro_client::{AvroClient, AvroClientConfig, RpcError};
-use sluice::agent::rpc::thrift_client::{ThriftClient, ThriftClientConfig, ThriftRpcError};
-use sluice::agent::rpc::transport::{ClientSecurity, ClientTransport, Compression};
 use sluice::agent::runtime::Agent;
 use sluice::agent::topology as config;
 
-use super::args::{BenchArgs, ChannelKind, RpcKind, Stop};
+use super::args::{BenchArgs, ChannelKind, RpcKind};
+use super::channel_setup::scratch;
+use super::commit_report::GroupCommitReport;
 use super::payload::Payload;
-use super::report::{Latency, PhaseReport, Rates, Report};
-use super::{resources, scratch, table};
+use super::report::{hit_rate, Latency, PhaseReport, Rates};
+use super::resources;
+use super::rpc_client::{client_transport, connect_all, drive, Driven};
 
-/// Longest call latency kept in the histogram (ns).
-const LATENCY_NS_MAX: u64 = 600_000_000_000;
-/// Pause after a FAILED answer (a full channel) before the batch is sent again.
-const FAILED_PAUSE: Duration = Duration::from_millis(10);
+/// The in-process agent's channel.
+const AGENT_CHANNEL: &str = "c1";
 
-/// One connection of either protocol.
-enum Client {
-    Avro(AvroClient),
-    Thrift(ThriftClient),
+/// The name of the bench client's runtime threads, whose CPU is taken off the process's
+/// to give the receiver's.
+pub const CLIENT_THREAD: &str = "bench-client";
+
+/// The runtimes of a run: the in-process agent's, and the client's (threads named
+/// [`CLIENT_THREAD`]), so the receiver's CPU can be told apart from the client's.
+pub struct Runtimes {
+    agent: tokio::runtime::Runtime,
+    client: tokio::runtime::Runtime,
 }
 
-/// A call answered other than `OK` (resent after a pause), or broken.
-enum CallError {
-    Status,
-    Other(anyhow::Error),
-}
-
-impl Client {
-    async fn connect(
-        kind: RpcKind,
-        target: &str,
-        transport: &ClientTransport,
-    ) -> anyhow::Result<Client> {
-        Ok(match kind {
-            RpcKind::Avro => Client::Avro(
-                AvroClient::connect_with(target, transport, AvroClientConfig::default()).await?,
-            ),
-            RpcKind::Thrift => Client::Thrift(
-                ThriftClient::connect_with(target, transport, ThriftClientConfig::default())
-                    .await?,
-            ),
+impl Runtimes {
+    /// Two runtimes of two workers each.
+    pub fn new() -> anyhow::Result<Runtimes> {
+        let build = |name: &str| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name(name)
+                .enable_all()
+                .build()
+                .context("starting a runtime")
+        };
+        Ok(Runtimes {
+            agent: build("bench-agent")?,
+            client: build(CLIENT_THREAD)?,
         })
     }
-
-    async fn append_batch(&mut self, events: &[sluice_core::Event]) -> Result<(), CallError> {
-        match self {
-            Client::Avro(c) => c.append_batch(events).await.map_err(|e| match e {
-                RpcError::Status { .. } => CallError::Status,
-                e => CallError::Other(anyhow::Error::new(e)),
-            }),
-            Client::Thrift(c) => c.append_batch(events).await.map_err(|e| match e {
-                ThriftRpcError::Status { .. } => CallError::Status,
-                e => CallError::Other(anyhow::Error::new(e)),
-            }),
-        }
-    }
 }
 
-/// Runs `--rpc avro|thrift`.
-pub fn run(args: &BenchArgs) -> anyhow::Result<i32> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
-    rt.block_on(run_async(args))
+/// One RPC run.
+pub struct RpcRound {
+    /// Its row.
+    pub phase: PhaseReport,
+    /// Where the calls went.
+    pub target: String,
+    /// Calls answered other than OK.
+    pub failed_calls: u64,
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -142,26 +127,14 @@ async fn start_agent(
     Ok((agent, format!("127.0.0.1:{port}")))
 }
 
-/// The client's TLS (trusting any certificate) and deflate, as the bench's flags say.
-fn client_transport(args: &BenchArgs) -> anyhow::Result<ClientTransport> {
-    use sluice::agent::rpc::transport::settings::{TlsClientSettings, TlsVersions, Trust};
-    let tls = args.tls_keystore.as_ref().map(|_| TlsClientSettings {
-        trust: Trust::AllCerts,
-        verify_hostname: false,
-        versions: TlsVersions {
-            tls12: true,
-            tls13: true,
-        },
-        suites: None,
-    });
-    let compression = match args.deflate {
-        None => Compression::None,
-        Some(level) => Compression::Deflate { level },
-    };
-    ClientTransport::new(&ClientSecurity { tls, compression }).context("client TLS settings")
+/// The in-process agent's channel counters, when it is a file channel.
+fn channel_stats(ch: &Option<Arc<dyn AgentChannel>>) -> Option<sluice_core::ChannelStats> {
+    ch.as_ref().and_then(|c| c.file_stats())
 }
 
-async fn run_async(args: &BenchArgs) -> anyhow::Result<i32> {
+/// Runs one RPC round: starts the in-process agent (unless `--target`), connects, drives the
+/// calls, stops the agent.
+pub fn round(args: &BenchArgs, rts: &Runtimes) -> anyhow::Result<RpcRound> {
     let batch = args.batch.max(1);
     let connections = args.putters.max(1);
     let stop = args.stop()?;
@@ -170,99 +143,35 @@ async fn run_async(args: &BenchArgs) -> anyhow::Result<i32> {
     let (agent, target) = match &args.target {
         Some(t) => (None, t.clone()),
         None => {
-            let (a, t) = start_agent(args, &dir.0, batch).await?;
+            let (a, t) = rts.agent.block_on(start_agent(args, &dir.0, batch))?;
             (Some(a), t)
         }
     };
+    let channel = agent.as_ref().and_then(|a| a.channel(AGENT_CHANNEL));
     let kind = args.rpc.unwrap_or(RpcKind::Avro);
     let transport = client_transport(args)?;
-    let mut clients = Vec::new();
-    for _ in 0..connections {
-        let mut last = None;
-        // The in-process source may take a moment to listen.
-        for _ in 0..50 {
-            match Client::connect(kind, &target, &transport).await {
-                Ok(c) => {
-                    last = Some(Ok(c));
-                    break;
-                }
-                Err(e) => {
-                    last = Some(Err(e));
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
-        }
-        match last {
-            Some(Ok(c)) => clients.push(c),
-            Some(Err(e)) => return Err(e).context("connecting"),
-            None => bail!("connecting to {target}"),
-        }
-    }
-    let sent = Arc::new(AtomicU64::new(0));
-    let failed = Arc::new(AtomicU64::new(0));
-    let hist = Arc::new(Mutex::new(
-        Histogram::<u64>::new_with_bounds(1, LATENCY_NS_MAX, 3).context("histogram")?,
-    ));
-    let budget = match stop {
-        Stop::Events(n) => n,
-        Stop::Duration(_) => u64::MAX,
-    };
-    let claimed = Arc::new(AtomicU64::new(0));
+    let clients = rts
+        .client
+        .block_on(connect_all(kind, &target, &transport, connections))?;
+    let stats0 = channel_stats(&channel);
     let usage0 = resources::now();
-    let t0 = Instant::now();
-    let deadline = match stop {
-        Stop::Duration(d) => Some(t0 + d),
-        Stop::Events(_) => None,
-    };
-    let mut tasks = tokio::task::JoinSet::new();
-    for (i, mut client) in clients.into_iter().enumerate() {
-        let events: Vec<sluice_core::Event> = (0..batch as u64)
-            .map(|k| payload.event(i as u64 * batch as u64 + k))
-            .collect();
-        let (sent, failed, hist, claimed) =
-            (sent.clone(), failed.clone(), hist.clone(), claimed.clone());
-        tasks.spawn(async move {
-            let mut local = Histogram::<u64>::new_with_bounds(1, LATENCY_NS_MAX, 3)
-                .map_err(|e| anyhow::anyhow!("histogram: {e}"))?;
-            loop {
-                if deadline.is_some_and(|d| Instant::now() >= d) {
-                    break;
-                }
-                let start = claimed.fetch_add(batch as u64, Ordering::Relaxed);
-                if start >= budget {
-                    break;
-                }
-                let n = (budget - start).min(batch as u64) as usize;
-                loop {
-                    let t = Instant::now();
-                    match client.append_batch(&events[..n]).await {
-                        Ok(()) => {
-                            let _ = local.record(t.elapsed().as_nanos().max(1) as u64);
-                            sent.fetch_add(n as u64, Ordering::Relaxed);
-                            break;
-                        }
-                        Err(CallError::Status) => {
-                            failed.fetch_add(1, Ordering::Relaxed);
-                            tokio::time::sleep(FAILED_PAUSE).await;
-                        }
-                        Err(CallError::Other(e)) => return Err(e.context("appendBatch")),
-                    }
-                }
-            }
-            let _ = hist.lock().add(&local);
-            Ok::<(), anyhow::Error>(())
-        });
-    }
-    while let Some(r) = tasks.join_next().await {
-        r.context("bench connection task")??;
-    }
-    let secs = t0.elapsed().as_secs_f64().max(1e-9);
+    let client0 = resources::threads_cpu_ns(CLIENT_THREAD);
+    let driven = rts.client.block_on(drive(clients, &payload, batch, stop));
     let used = resources::now().since(&usage0);
+    let client_cpu =
+        resources::threads_cpu_since(&resources::threads_cpu_ns(CLIENT_THREAD), &client0);
+    let stats1 = channel_stats(&channel);
+    drop(channel);
     if let Some(a) = agent {
-        a.shutdown().await;
+        rts.agent.block_on(a.shutdown());
     }
-    let events = sent.load(Ordering::Relaxed);
-    let h = hist.lock();
+    drop(dir);
+    let Driven {
+        sent: events,
+        failed,
+        hist: h,
+        secs,
+    } = driven?;
     let us = |ns: u64| ns as f64 / 1000.0;
     let latency = if h.is_empty() {
         Latency::default()
@@ -279,61 +188,55 @@ async fn run_async(args: &BenchArgs) -> anyhow::Result<i32> {
         .sum::<u64>()
         * events
         / batch as u64;
+    // The channel's own counters over the run: its commits are the source's puts and the
+    // sink's takes, its tail cache serves the sink's takes.
+    let (fsyncs, group_commit, tail_cache_hit_rate) = match (&stats0, &stats1) {
+        (Some(a), Some(b)) => {
+            let fsyncs = b.fsyncs.saturating_sub(a.fsyncs);
+            let commits = b.commits.saturating_sub(a.commits);
+            let g = b.group_commit.since(&a.group_commit);
+            let tail = (
+                b.tail_cache_hits.saturating_sub(a.tail_cache_hits),
+                b.tail_cache_misses.saturating_sub(a.tail_cache_misses),
+            );
+            (
+                fsyncs,
+                GroupCommitReport::from_stats(&g, commits, fsyncs),
+                hit_rate(tail),
+            )
+        }
+        _ => (0, None, None),
+    };
+    let per_event = |d: Duration| d.as_secs_f64() * 1e6 / events.max(1) as f64;
     let rates = Rates {
         events_per_sec: events as f64 / secs,
         payload_mb_per_sec: payload_bytes as f64 / secs / 1e6,
         disk_mb_per_sec: used.write_bytes as f64 / secs / 1e6,
         disk_read_bytes: used.read_bytes,
-        tail_cache_hit_rate: None,
+        tail_cache_hit_rate,
         commits_per_sec: h.len() as f64 / secs,
-        fsyncs_per_sec: 0.0,
+        fsyncs_per_sec: fsyncs as f64 / secs,
         commit_latency_us: latency,
         bytes_written_per_event: used.wchar as f64 / events.max(1) as f64,
-        cpu_us_per_event: used.cpu.as_secs_f64() * 1e6 / events.max(1) as f64,
+        cpu_us_per_event: per_event(used.cpu),
     };
-    let channel = match (&args.target, args.channel) {
-        (Some(_), _) => "remote".to_owned(),
-        (None, ChannelKind::Memory) => format!("{} source -> memory", kind.name()),
-        (None, ChannelKind::File) => format!("{} source -> file", kind.name()),
-    };
-    let report = Report {
-        channel,
-        workload: serde_json::json!({
-            "rpc": kind.name(),
-            "target": target,
-            "in_process_agent": args.target.is_none(),
-            "batch": batch,
-            "connections": connections,
-            "tls": args.tls_keystore.is_some(),
-            "deflate_level": args.deflate,
-            "event_size": args.event_size,
-            "headers": args.headers,
-            "failed_calls": failed.load(Ordering::Relaxed),
-            "settings": args.set_map()?,
-        }),
-        rates,
-        peak_rss_mb: used.peak_rss_bytes as f64 / 1e6,
-        phases: vec![PhaseReport {
+    let receiver_cpu_us_per_event = args
+        .target
+        .is_none()
+        .then(|| per_event(used.cpu.saturating_sub(client_cpu)));
+    Ok(RpcRound {
+        phase: PhaseReport {
             phase: "rpc".into(),
             events_put: events,
             events_taken: 0,
             secs,
             rates,
             checkpoints: None,
-            group_commit: None,
+            group_commit,
             segments_recycled: 0,
-        }],
-        verified: None,
-        probe: None,
-        vs_probe: None,
-        reopen: None,
-        load_average: super::report::load_average(),
-    };
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{}", table::text(&report));
-    }
-    drop(dir);
-    Ok(0)
+            receiver_cpu_us_per_event,
+        },
+        target,
+        failed_calls: failed,
+    })
 }

@@ -116,6 +116,9 @@ pub fn text(r: &Report) -> String {
                 rate * 100.0
             );
         }
+        if let Some(r) = p.receiver_cpu_us_per_event {
+            let _ = writeln!(s, "  receiver CPU: {r:.2} µs/event");
+        }
         if let Some(g) = &p.group_commit {
             g.write_text(&mut s);
         }
@@ -143,6 +146,29 @@ pub fn text(r: &Report) -> String {
         "peak RSS {:.1} MB; load average {:?}",
         r.peak_rss_mb, r.load_average
     );
+    if let Some(c) = &r.comparison {
+        let list = |v: &[f64]| {
+            v.iter()
+                .map(|x| format!("{x:.0}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            s,
+            "rounds: {}; rpc events/s [{}]",
+            c.rounds,
+            list(&c.rpc_events_per_sec)
+        );
+        if let Some(ratio) = c.ratio {
+            let _ = writeln!(
+                s,
+                "channel put events/s [{}]; ratio = rpc / channel put (medians) = {ratio:.2}; receiver CPU {:.2} vs {:.2} µs/event",
+                list(&c.channel_events_per_sec),
+                c.rpc_receiver_cpu_us_per_event.unwrap_or(f64::NAN),
+                c.channel_cpu_us_per_event.unwrap_or(f64::NAN)
+            );
+        }
+    }
     if let Some(v) = &r.verified {
         if v.ok {
             let _ = writeln!(

@@ -131,14 +131,31 @@ pub fn decode_frame(
 
 /// Appends one frame made of `buffers` to `out`.
 pub fn encode_frame<B: AsRef<[u8]>>(serial: i32, buffers: &[B], out: &mut Vec<u8>) {
-    let total: usize = buffers.iter().map(|b| 4 + b.as_ref().len()).sum();
-    out.reserve(FRAME_HEADER_BYTES + total);
+    encode_frame_head(serial, buffers, out);
+    if let Some(last) = buffers.last() {
+        out.extend_from_slice(last.as_ref());
+    }
+}
+
+/// Appends what [`encode_frame`] writes before the last buffer's bytes: the frame header,
+/// every other buffer with its length, and the last one's length. A caller then sends the
+/// last buffer from where it is instead of copying it (a client's batch of events).
+pub fn encode_frame_head<B: AsRef<[u8]>>(serial: i32, buffers: &[B], out: &mut Vec<u8>) {
+    let (last, rest) = match buffers.split_last() {
+        Some((last, rest)) => (Some(last.as_ref()), rest),
+        None => (None, buffers),
+    };
+    let total: usize = rest.iter().map(|b| 4 + b.as_ref().len()).sum();
+    out.reserve(FRAME_HEADER_BYTES + total + 4);
     out.extend_from_slice(&serial.to_be_bytes());
     out.extend_from_slice(&(buffers.len() as i32).to_be_bytes());
-    for b in buffers {
+    for b in rest {
         let b = b.as_ref();
         out.extend_from_slice(&(b.len() as i32).to_be_bytes());
         out.extend_from_slice(b);
+    }
+    if let Some(last) = last {
+        out.extend_from_slice(&(last.len() as i32).to_be_bytes());
     }
 }
 
@@ -332,96 +349,5 @@ impl FrameReader {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn limits() -> FrameLimits {
-        FrameLimits {
-            frame_bytes_max: 1000,
-            buffers_max: 8,
-        }
-    }
-
-    #[test]
-    fn a_frame_round_trips_through_every_split_of_its_bytes() {
-        let mut bytes = Vec::new();
-        encode_frame(7, &[&b"ab"[..], b"", b"cde"], &mut bytes);
-        encode_frame(8, &[&b""[..]], &mut bytes);
-        for cut in 0..=bytes.len() {
-            let mut r = FrameReader::new(limits());
-            let mut frames = Vec::new();
-            for part in [&bytes[..cut], &[][..], &bytes[cut..]] {
-                r.push(part);
-                while let Some(f) = r.next_frame().unwrap() {
-                    frames.push(f);
-                }
-            }
-            assert_eq!(
-                frames,
-                vec![
-                    Frame {
-                        serial: 7,
-                        payload: b"abcde".to_vec()
-                    },
-                    Frame {
-                        serial: 8,
-                        payload: vec![]
-                    }
-                ],
-                "cut at {cut}"
-            );
-            assert_eq!(r.pending(), 0);
-        }
-    }
-
-    #[test]
-    fn a_big_frame_does_not_leave_its_buffer_allocated() {
-        let mut r = FrameReader::new(FrameLimits::default());
-        let mut bytes = Vec::new();
-        encode_frame(1, &[vec![7u8; 3 << 20]], &mut bytes);
-        r.read_buffer(bytes.len()).extend_from_slice(&bytes);
-        assert_eq!(r.next_frame().unwrap().unwrap().payload.len(), 3 << 20);
-        assert_eq!(r.next_frame().unwrap(), None);
-        assert_eq!(r.capacity(), 0);
-    }
-
-    #[test]
-    fn a_frame_announcing_two_gibibytes_is_refused_from_its_header_alone() {
-        let mut b = Vec::new();
-        b.extend_from_slice(&1i32.to_be_bytes());
-        b.extend_from_slice(&1i32.to_be_bytes());
-        b.extend_from_slice(&i32::MAX.to_be_bytes());
-        let e = decode_frame(&b, &FrameLimits::default(), 0).unwrap_err();
-        assert!(matches!(e, AvroError::FrameTooLarge { len, .. } if len == i32::MAX as u64));
-    }
-
-    #[test]
-    fn too_many_or_negative_buffers_are_refused() {
-        let mut b = Vec::new();
-        b.extend_from_slice(&1i32.to_be_bytes());
-        b.extend_from_slice(&9i32.to_be_bytes());
-        assert!(matches!(
-            decode_frame(&b, &limits(), 0),
-            Err(AvroError::TooManyBuffers { count: 9, max: 8 })
-        ));
-        b[4..8].copy_from_slice(&(-1i32).to_be_bytes());
-        assert!(matches!(
-            decode_frame(&b, &limits(), 0),
-            Err(AvroError::NegativeFrameField { .. })
-        ));
-    }
-
-    #[test]
-    fn many_small_buffers_adding_up_past_the_limit_are_refused() {
-        let mut b = Vec::new();
-        b.extend_from_slice(&1i32.to_be_bytes());
-        b.extend_from_slice(&2i32.to_be_bytes());
-        b.extend_from_slice(&600i32.to_be_bytes());
-        b.extend_from_slice(&[0u8; 600]);
-        b.extend_from_slice(&600i32.to_be_bytes());
-        assert!(matches!(
-            decode_frame(&b, &limits(), 0),
-            Err(AvroError::FrameTooLarge { len: 1200, .. })
-        ));
-    }
-}
+#[path = "frame_tests.rs"]
+mod tests;

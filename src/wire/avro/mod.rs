@@ -19,6 +19,8 @@ pub mod server;
 
 pub use call::{CallLimits, Message, Outcome, Status};
 pub use error::AvroError;
-pub use frame::{decode_frame, encode_frame, Decoded, Frame, FrameLimits, FrameReader};
+pub use frame::{
+    decode_frame, encode_frame, encode_frame_head, Decoded, Frame, FrameLimits, FrameReader,
+};
 pub use handshake::{HandshakeMatch, HandshakeRequest, HandshakeResponse, KnownClients, Md5};
 pub use protocol::{PROTOCOL_JSON, PROTOCOL_MD5};

@@ -1,0 +1,197 @@
+//! The client side of `sluice bench --rpc`: the connections (avro or thrift, with the
+//! flags' TLS and deflate), and the loop that drives them, one call in flight each, until
+//! the stop.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use hdrhistogram::Histogram;
+use parking_lot::Mutex;
+use sluice::agent::rpc::avro_client::{AvroClient, AvroClientConfig, RpcError};
+use sluice::agent::rpc::thrift_client::{ThriftClient, ThriftClientConfig, ThriftRpcError};
+use sluice::agent::rpc::transport::{ClientSecurity, ClientTransport, Compression};
+
+use super::args::{BenchArgs, RpcKind, Stop};
+use super::payload::Payload;
+
+/// Longest call latency kept in the histogram (ns).
+const LATENCY_NS_MAX: u64 = 600_000_000_000;
+/// Pause after a FAILED answer (a full channel) before the batch is sent again.
+const FAILED_PAUSE: Duration = Duration::from_millis(10);
+
+/// One connection of either protocol.
+pub enum Client {
+    Avro(AvroClient),
+    Thrift(ThriftClient),
+}
+
+/// A call answered other than `OK` (resent after a pause), or broken.
+enum CallError {
+    Status,
+    Other(anyhow::Error),
+}
+
+impl Client {
+    async fn connect(
+        kind: RpcKind,
+        target: &str,
+        transport: &ClientTransport,
+    ) -> anyhow::Result<Client> {
+        Ok(match kind {
+            RpcKind::Avro => Client::Avro(
+                AvroClient::connect_with(target, transport, AvroClientConfig::default()).await?,
+            ),
+            RpcKind::Thrift => Client::Thrift(
+                ThriftClient::connect_with(target, transport, ThriftClientConfig::default())
+                    .await?,
+            ),
+        })
+    }
+
+    async fn append_batch(&mut self, events: &[sluice_core::Event]) -> Result<(), CallError> {
+        match self {
+            Client::Avro(c) => c.append_batch(events).await.map_err(|e| match e {
+                RpcError::Status { .. } => CallError::Status,
+                e => CallError::Other(anyhow::Error::new(e)),
+            }),
+            Client::Thrift(c) => c.append_batch(events).await.map_err(|e| match e {
+                ThriftRpcError::Status { .. } => CallError::Status,
+                e => CallError::Other(anyhow::Error::new(e)),
+            }),
+        }
+    }
+}
+
+/// The client's TLS (trusting any certificate) and deflate, as the bench's flags say.
+pub fn client_transport(args: &BenchArgs) -> anyhow::Result<ClientTransport> {
+    use sluice::agent::rpc::transport::settings::{TlsClientSettings, TlsVersions, Trust};
+    let tls = args.tls_keystore.as_ref().map(|_| TlsClientSettings {
+        trust: Trust::AllCerts,
+        verify_hostname: false,
+        versions: TlsVersions {
+            tls12: true,
+            tls13: true,
+        },
+        suites: None,
+    });
+    let compression = match args.deflate {
+        None => Compression::None,
+        Some(level) => Compression::Deflate { level },
+    };
+    ClientTransport::new(&ClientSecurity { tls, compression }).context("client TLS settings")
+}
+
+pub async fn connect_all(
+    kind: RpcKind,
+    target: &str,
+    transport: &ClientTransport,
+    connections: usize,
+) -> anyhow::Result<Vec<Client>> {
+    let mut clients = Vec::new();
+    for _ in 0..connections {
+        let mut last = None;
+        // The in-process source may take a moment to listen.
+        for _ in 0..50 {
+            match Client::connect(kind, target, transport).await {
+                Ok(c) => {
+                    last = Some(Ok(c));
+                    break;
+                }
+                Err(e) => {
+                    last = Some(Err(e));
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+        match last {
+            Some(Ok(c)) => clients.push(c),
+            Some(Err(e)) => return Err(e).context("connecting"),
+            None => bail!("connecting to {target}"),
+        }
+    }
+    Ok(clients)
+}
+
+/// What the connections achieved.
+pub struct Driven {
+    pub sent: u64,
+    pub failed: u64,
+    pub hist: Histogram<u64>,
+    pub secs: f64,
+}
+
+/// Every connection sends its prepared batch, one call in flight, until the stop.
+pub async fn drive(
+    clients: Vec<Client>,
+    payload: &Payload,
+    batch: usize,
+    stop: Stop,
+) -> anyhow::Result<Driven> {
+    let sent = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let hist = Arc::new(Mutex::new(
+        Histogram::<u64>::new_with_bounds(1, LATENCY_NS_MAX, 3).context("histogram")?,
+    ));
+    let budget = match stop {
+        Stop::Events(n) => n,
+        Stop::Duration(_) => u64::MAX,
+    };
+    let claimed = Arc::new(AtomicU64::new(0));
+    let t0 = Instant::now();
+    let deadline = match stop {
+        Stop::Duration(d) => Some(t0 + d),
+        Stop::Events(_) => None,
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, mut client) in clients.into_iter().enumerate() {
+        let events: Vec<sluice_core::Event> = (0..batch as u64)
+            .map(|k| payload.event(i as u64 * batch as u64 + k))
+            .collect();
+        let (sent, failed, hist, claimed) =
+            (sent.clone(), failed.clone(), hist.clone(), claimed.clone());
+        tasks.spawn(async move {
+            let mut local = Histogram::<u64>::new_with_bounds(1, LATENCY_NS_MAX, 3)
+                .map_err(|e| anyhow::anyhow!("histogram: {e}"))?;
+            loop {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    break;
+                }
+                let start = claimed.fetch_add(batch as u64, Ordering::Relaxed);
+                if start >= budget {
+                    break;
+                }
+                let n = (budget - start).min(batch as u64) as usize;
+                loop {
+                    let t = Instant::now();
+                    match client.append_batch(&events[..n]).await {
+                        Ok(()) => {
+                            let _ = local.record(t.elapsed().as_nanos().max(1) as u64);
+                            sent.fetch_add(n as u64, Ordering::Relaxed);
+                            break;
+                        }
+                        Err(CallError::Status) => {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                            tokio::time::sleep(FAILED_PAUSE).await;
+                        }
+                        Err(CallError::Other(e)) => return Err(e.context("appendBatch")),
+                    }
+                }
+            }
+            let _ = hist.lock().add(&local);
+            Ok::<(), anyhow::Error>(())
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.context("bench connection task")??;
+    }
+    let secs = t0.elapsed().as_secs_f64().max(1e-9);
+    let hist = hist.lock().clone();
+    Ok(Driven {
+        sent: sent.load(Ordering::Relaxed),
+        failed: failed.load(Ordering::Relaxed),
+        hist,
+        secs,
+    })
+}
