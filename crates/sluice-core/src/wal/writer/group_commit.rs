@@ -16,7 +16,7 @@
 //! per fsync instead of 10 at 16 committers) and the rest waited for a free slot; spaced, the
 //! groups stay even (docs/performance.md, "Group commit: where the time goes").
 //!
-//! A lone leader gathers before it takes its target: it waits (bounded by half a leader's
+//! With one leader at a time (the default), a lone leader gathers before it takes its target: it waits (bounded by half a leader's
 //! mean pass, at most 5 ms) until as many committers as the last group have arrived. The
 //! first committer back from a group is the old leader, whose thread needs no wake-up; leading
 //! at once it took a group of one or two while the rest were still being woken one by one,
@@ -140,7 +140,10 @@ impl DirWriter {
                 durable,
                 cut: false,
             });
-            if durable && s.running.len() == 1 {
+            // Only with one leader at a time: overlapping leaders (`groupCommitLeaders` > 1)
+            // exist to put a second fdatasync in flight, which a complete group would leave
+            // nobody to start; they keep their own spacing above.
+            if durable && self.max_leaders == 1 && s.running.len() == 1 {
                 self.gather(&mut s);
             }
             let now = self.timers.now_ns();
