@@ -1,5 +1,5 @@
 //! Kafka throughput, Sluice against the client library on the same broker in the same run
-//! (docs/performance.md, "Kafka"):
+//! (docs/performance-findings.md, "Kafka"):
 //!
 //! 1. librdkafka's own producer: N records of 1 KiB, all sent then all awaited;
 //! 2. the `kafka` sink: the same records taken from a memory channel by the sink runner

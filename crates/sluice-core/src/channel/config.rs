@@ -74,7 +74,7 @@ pub struct FileChannelConfig {
     pub recovery_policy: RecoveryPolicy,
     /// `directIo` (Sluice): write segments with `O_DIRECT` (`auto`: where the file system
     /// takes it). Off by default: on the measured machines buffered writes were faster
-    /// (docs/performance.md, "Direct I/O").
+    /// (docs/performance-findings.md, "Direct I/O").
     pub direct_io: DirectIo,
     /// `tailCacheSize` (Sluice): bytes of the newest directly written segment bytes kept in
     /// memory for takers (0: none).

@@ -13,7 +13,7 @@
 //!
 //! Replaces `imbl::OrdMap`, whose `O(1)` clone cost a B-tree descent, node copies and a
 //! shift of up to 64 entries on every take and put (≈ 10 % of the process's CPU per event in
-//! the profile of docs/performance.md, "CPU per event").
+//! the profile of docs/performance-findings.md, "CPU per event").
 
 use std::collections::VecDeque;
 use std::sync::Arc;

@@ -14,7 +14,7 @@
 //! starts no sooner than a moving average of a leader's pass divided by `max_leaders` after
 //! it (bounded): started at once, the second leader took whoever arrived first (4.9 commits
 //! per fsync instead of 10 at 16 committers) and the rest waited for a free slot; spaced, the
-//! groups stay even (docs/performance.md, "Group commit: where the time goes").
+//! groups stay even (docs/performance-findings.md, "Group commit: where the time goes").
 //!
 //! With one leader at a time (the default), a lone leader gathers before it takes its target: it waits (bounded by half a leader's
 //! mean pass, at most 5 ms) until as many committers as the last group have arrived. The
