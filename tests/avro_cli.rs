@@ -119,19 +119,12 @@ fn avro_client_exits_three_when_nothing_listens() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect"));
 }
 
-#[test]
-fn bench_rpc_avro_reports_a_rate_from_an_in_process_agent() {
+/// `sluice bench --rpc avro ARGS --json --quiet`, which must succeed; its JSON.
+fn bench_json(args: &[&str]) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args([
-            "bench",
-            "--rpc",
-            "avro",
-            "--channel",
-            "memory",
-            "--events",
-            "5000",
-        ])
-        .args(["--batch", "100", "--putters", "2", "--json", "--quiet"])
+        .args(["bench", "--rpc", "avro"])
+        .args(args)
+        .args(["--json", "--quiet"])
         .output()
         .unwrap();
     assert!(
@@ -139,7 +132,21 @@ fn bench_rpc_avro_reports_a_rate_from_an_in_process_agent() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn bench_rpc_avro_reports_a_rate_from_an_in_process_agent() {
+    let v = bench_json(&[
+        "--channel",
+        "memory",
+        "--events",
+        "5000",
+        "--batch",
+        "100",
+        "--putters",
+        "2",
+    ]);
     assert_eq!(v["phases"][0]["events_put"], 5000);
     assert!(v["events_per_sec"].as_f64().unwrap() > 0.0);
     assert_eq!(v["workload"]["rpc"], "avro");
@@ -147,25 +154,19 @@ fn bench_rpc_avro_reports_a_rate_from_an_in_process_agent() {
 
 #[test]
 fn bench_rpc_compare_channel_reports_both_rows_their_ratio_and_the_agents_fsyncs() {
-    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args([
-            "bench",
-            "--rpc",
-            "avro",
-            "--channel",
-            "file",
-            "--compare-channel",
-        ])
-        .args(["--duration", "1s", "--batch", "100", "--putters", "2"])
-        .args(["--rounds", "2", "--json", "--quiet"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = bench_json(&[
+        "--channel",
+        "file",
+        "--compare-channel",
+        "--duration",
+        "1s",
+        "--batch",
+        "100",
+        "--putters",
+        "2",
+        "--rounds",
+        "2",
+    ]);
     let phases = v["phases"].as_array().unwrap();
     assert_eq!(phases.len(), 2, "{v:#}");
     let (rpc, put) = (&phases[0], &phases[1]);
