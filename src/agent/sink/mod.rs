@@ -26,6 +26,7 @@ pub mod logger;
 pub mod null;
 pub mod poison;
 pub mod reconnect;
+pub mod rpc_keys;
 pub mod rpc_sink;
 pub mod runner;
 #[cfg(test)]

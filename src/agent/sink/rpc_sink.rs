@@ -23,12 +23,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
 use super::reconnect::Reconnect;
+use super::rpc_keys::RpcSinkSettings;
 use super::SinkError;
 use crate::agent::backoff::Backoff;
 use crate::agent::histogram::Histogram;
 use crate::agent::metrics::CounterGroup;
 use crate::agent::metrics::SinkCounter;
-use crate::agent::rpc::transport::{ClientSecurity, ClientTransport};
+use crate::agent::rpc::transport::ClientTransport;
 use crate::agent::stop::Stop;
 use sluice_core::Event;
 
@@ -56,7 +57,7 @@ pub struct RpcSinkTimings {
 /// One RPC protocol's client, as [`RpcSink`] drives it.
 pub trait RpcClient: std::fmt::Debug + Send + Sized + 'static {
     /// The sink's settings this protocol reads when it connects.
-    type Config: Send + Sync + std::fmt::Debug + 'static;
+    type Config: RpcSinkSettings + Send + Sync + std::fmt::Debug + 'static;
 
     /// Connects to `addr` over `transport` within `timings.connect_timeout`, for sink `sink`.
     fn open_for_sink<'a>(
@@ -110,16 +111,11 @@ fn now_ms() -> u64 {
 }
 
 impl<C: RpcClient> RpcSink<C> {
-    /// A sink to `addr` that connects on its first [`prepare`](Self::prepare); `cfg` is the
-    /// protocol's own settings, handed to [`RpcClient::open_for_sink`].
-    pub fn with_parts(
-        name: &str,
-        cfg: C::Config,
-        addr: String,
-        security: &ClientSecurity,
-        timings: RpcSinkTimings,
-    ) -> Self {
-        let transport = ClientTransport::new(security).map_err(|e| e.to_string());
+    /// A sink to `cfg`'s downstream that connects on its first [`prepare`](Self::prepare);
+    /// `cfg` also carries the protocol's own settings for [`RpcClient::open_for_sink`].
+    pub fn new(name: &str, cfg: C::Config) -> Self {
+        let (addr, timings) = (cfg.addr(), cfg.timings());
+        let transport = ClientTransport::new(cfg.security()).map_err(|e| e.to_string());
         let backoff = Backoff::doubling(RECONNECT_BACKOFF_INITIAL, timings.reconnect_backoff_max);
         RpcSink {
             name: name.to_owned(),

@@ -20,20 +20,6 @@ use sluice_core::Event;
 /// One `avro` sink.
 pub type AvroSink = RpcSink<AvroClient>;
 
-impl RpcSink<AvroClient> {
-    /// A sink that connects on its first [`prepare`](Self::prepare).
-    pub fn new(name: &str, cfg: AvroSinkConfig) -> Self {
-        let timings = RpcSinkTimings {
-            connect_timeout: cfg.connect_timeout,
-            request_timeout: cfg.request_timeout,
-            reset_connection_interval: cfg.reset_connection_interval,
-            reconnect_backoff_max: cfg.reconnect_backoff_max,
-        };
-        let (addr, security) = (cfg.addr(), cfg.security.clone());
-        RpcSink::with_parts(name, cfg, addr, &security, timings)
-    }
-}
-
 impl RpcClient for AvroClient {
     type Config = AvroSinkConfig;
 

@@ -9,24 +9,19 @@
 use std::time::Duration;
 
 use crate::agent::config::ctx::Ctx;
-use crate::agent::config::limits::DURATION_S_MAX;
 use crate::agent::rpc::transport::ClientSecurity;
+use crate::agent::sink::rpc_keys::{self, default_timings, host_port, RpcSinkSettings};
+pub use crate::agent::sink::rpc_keys::{
+    BATCH_SIZE_DEFAULT, CONNECT_TIMEOUT_MS_DEFAULT, RECONNECT_BACKOFF_MAX_MS_DEFAULT,
+    REQUEST_TIMEOUT_MS_DEFAULT, TIMEOUT_MS_MAX,
+};
+use crate::agent::sink::rpc_sink::RpcSinkTimings;
+pub use crate::agent::sink::rpc_sink::RECONNECT_BACKOFF_INITIAL;
 use crate::wire::thrift::Protocol;
 
-/// Flume's `batch-size` default.
-pub const BATCH_SIZE_DEFAULT: u64 = 100;
 /// Largest `batch-size` (also the most events a Sluice thrift source takes in one call by
 /// default is 100,000: keep them matched).
-pub const BATCH_SIZE_LIMIT: u64 = 1_000_000;
-/// Flume's `connect-timeout` default, in ms.
-pub const CONNECT_TIMEOUT_MS_DEFAULT: u64 = 20_000;
-/// Flume's `request-timeout` default, in ms.
-pub const REQUEST_TIMEOUT_MS_DEFAULT: u64 = 20_000;
-/// Longest pause between reconnect attempts by default, in ms.
-pub const RECONNECT_BACKOFF_MAX_MS_DEFAULT: u64 = 5_000;
-pub use crate::agent::sink::rpc_sink::RECONNECT_BACKOFF_INITIAL;
-/// Longest timeout accepted for connect and requests (one hour): a limit, not a target.
-pub const TIMEOUT_MS_MAX: u64 = 3_600_000;
+pub const BATCH_SIZE_LIMIT: u64 = crate::agent::config::limits::BATCH_SIZE_MAX;
 
 /// `thrift` sink settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,14 +50,15 @@ pub struct ThriftSinkConfig {
 impl ThriftSinkConfig {
     /// A configuration with Flume's defaults for `host:port` (tests and tools).
     pub fn new(hostname: &str, port: u16) -> Self {
+        let t = default_timings();
         ThriftSinkConfig {
             hostname: hostname.to_owned(),
             port,
             batch_size: BATCH_SIZE_DEFAULT as usize,
-            connect_timeout: Duration::from_millis(CONNECT_TIMEOUT_MS_DEFAULT),
-            request_timeout: Duration::from_millis(REQUEST_TIMEOUT_MS_DEFAULT),
-            reset_connection_interval: None,
-            reconnect_backoff_max: Duration::from_millis(RECONNECT_BACKOFF_MAX_MS_DEFAULT),
+            connect_timeout: t.connect_timeout,
+            request_timeout: t.request_timeout,
+            reset_connection_interval: t.reset_connection_interval,
+            reconnect_backoff_max: t.reconnect_backoff_max,
             protocol: Protocol::Compact,
             security: ClientSecurity::default(),
         }
@@ -70,44 +66,36 @@ impl ThriftSinkConfig {
 
     /// `host:port`.
     pub fn addr(&self) -> String {
-        if self.hostname.contains(':') && !self.hostname.starts_with('[') {
-            format!("[{}]:{}", self.hostname, self.port)
-        } else {
-            format!("{}:{}", self.hostname, self.port)
+        host_port(&self.hostname, self.port)
+    }
+}
+
+impl RpcSinkSettings for ThriftSinkConfig {
+    fn addr(&self) -> String {
+        ThriftSinkConfig::addr(self)
+    }
+
+    fn timings(&self) -> RpcSinkTimings {
+        RpcSinkTimings {
+            connect_timeout: self.connect_timeout,
+            request_timeout: self.request_timeout,
+            reset_connection_interval: self.reset_connection_interval,
+            reconnect_backoff_max: self.reconnect_backoff_max,
         }
+    }
+
+    fn security(&self) -> &ClientSecurity {
+        &self.security
     }
 }
 
 /// Reads a `thrift` sink's keys; `None` after an error (reported through `cx`).
 pub fn parse(cx: &mut Ctx<'_>) -> Option<ThriftSinkConfig> {
-    let hostname = cx.required("hostname");
-    let port = cx
-        .required("port")
-        .and_then(|p| match p.trim().parse::<u16>() {
-            Ok(n) if n > 0 => Some(n),
-            _ => {
-                cx.error("port", format!("expected a port number 1-65535, got {p:?}"));
-                None
-            }
-        });
-    let batch_size = cx.u64("batch-size", BATCH_SIZE_DEFAULT, 1, BATCH_SIZE_LIMIT);
-    let connect_timeout = millis(cx, "connect-timeout", CONNECT_TIMEOUT_MS_DEFAULT);
-    let request_timeout = millis(cx, "request-timeout", REQUEST_TIMEOUT_MS_DEFAULT);
-    let mut reset_secs = 0;
-    for key in ["connection-reset-interval", "reset-connection-interval"] {
-        match cx.get(key) {
-            None => {}
-            Some(v) if v.trim().eq_ignore_ascii_case("none") => {}
-            Some(_) => reset_secs = cx.u64(key, 0, 0, DURATION_S_MAX),
-        }
-    }
-    let reconnect_backoff_max = millis(
+    let keys = rpc_keys::read(
         cx,
-        "max-reconnect-backoff",
-        RECONNECT_BACKOFF_MAX_MS_DEFAULT,
+        &["connection-reset-interval", "reset-connection-interval"],
     );
     let protocol = crate::agent::source::thrift::config::protocol(cx);
-    let security = crate::agent::rpc::transport::config::client_keys(cx);
     if cx.bool("kerberos", false) {
         cx.error(
             "kerberos",
@@ -117,19 +105,16 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<ThriftSinkConfig> {
     for k in ["client-principal", "client-keytab", "server-principal"] {
         cx.get(k);
     }
+    let k = keys?;
     Some(ThriftSinkConfig {
-        hostname: hostname?.trim().to_owned(),
-        port: port?,
-        batch_size: batch_size as usize,
-        connect_timeout,
-        request_timeout,
-        reset_connection_interval: (reset_secs > 0).then(|| Duration::from_secs(reset_secs)),
-        reconnect_backoff_max,
+        hostname: k.hostname,
+        port: k.port,
+        batch_size: k.batch_size,
+        connect_timeout: k.timings.connect_timeout,
+        request_timeout: k.timings.request_timeout,
+        reset_connection_interval: k.timings.reset_connection_interval,
+        reconnect_backoff_max: k.timings.reconnect_backoff_max,
         protocol: protocol?,
-        security,
+        security: k.security,
     })
-}
-
-fn millis(cx: &mut Ctx<'_>, key: &str, default: u64) -> Duration {
-    Duration::from_millis(cx.u64(key, default, 1, TIMEOUT_MS_MAX))
 }

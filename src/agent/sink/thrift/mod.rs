@@ -19,20 +19,6 @@ use sluice_core::Event;
 /// One `thrift` sink.
 pub type ThriftSink = RpcSink<ThriftClient>;
 
-impl RpcSink<ThriftClient> {
-    /// A sink that connects on its first [`prepare`](Self::prepare).
-    pub fn new(name: &str, cfg: ThriftSinkConfig) -> Self {
-        let timings = RpcSinkTimings {
-            connect_timeout: cfg.connect_timeout,
-            request_timeout: cfg.request_timeout,
-            reset_connection_interval: cfg.reset_connection_interval,
-            reconnect_backoff_max: cfg.reconnect_backoff_max,
-        };
-        let (addr, security) = (cfg.addr(), cfg.security.clone());
-        RpcSink::with_parts(name, cfg, addr, &security, timings)
-    }
-}
-
 impl RpcClient for ThriftClient {
     type Config = ThriftSinkConfig;
 
