@@ -58,7 +58,7 @@ fn round(
         .args(["--producers", &args.producers.to_string()])
         .args(["--id-base", &(r * args.producers).to_string()])
         .args(["--seed", &rng.next_u64().to_string()])
-        .args(["--direct-io", super::direct_io_arg(args.direct_io)])
+        .args(["--direct-io", args.direct_io.as_key()])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -67,15 +67,6 @@ pub(crate) fn parse_direct_io(v: &str) -> Result<DirectIo, String> {
     DirectIo::parse(v).ok_or_else(|| format!("{v:?}: expected auto, true or false"))
 }
 
-/// The `--direct-io` value as the worker's command line takes it.
-pub(crate) fn direct_io_arg(d: DirectIo) -> &'static str {
-    match d {
-        DirectIo::Auto => "auto",
-        DirectIo::On => "true",
-        DirectIo::Off => "false",
-    }
-}
-
 /// SplitMix64: a tiny seeded generator, enough for choosing moments and actions.
 #[derive(Debug, Clone)]
 pub(crate) struct Rng(u64);

@@ -38,6 +38,16 @@ impl DirectIo {
             _ => None,
         }
     }
+
+    /// The value as the config key takes it (`auto`, `true`, `false`): [`DirectIo::parse`]
+    /// reads it back.
+    pub fn as_key(self) -> &'static str {
+        match self {
+            DirectIo::Auto => "auto",
+            DirectIo::On => "true",
+            DirectIo::Off => "false",
+        }
+    }
 }
 
 /// Bytes the file is allocated ahead of the writes, at most (never past `maxFileSize`).
@@ -159,6 +169,13 @@ mod tests {
         fs.refuse_direct(true);
         let err = fs.open_direct(Path::new("/d/f")).unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::Unsupported);
+    }
+
+    #[test]
+    fn every_mode_reads_back_from_its_key() {
+        for d in [DirectIo::Auto, DirectIo::On, DirectIo::Off] {
+            assert_eq!(DirectIo::parse(d.as_key()), Some(d));
+        }
     }
 
     #[test]

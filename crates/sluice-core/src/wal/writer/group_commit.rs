@@ -61,6 +61,7 @@ use super::sync_state::{Held, Lead, SyncState};
 use super::zero_ahead::{IoScratch, ZeroPlan};
 use super::{DirWriter, WalError};
 use crate::io::FsFile;
+use crate::wal::aligned::align_up;
 use std::sync::atomic::Ordering;
 
 /// The longest a waiter holds back from leading to space leaders out (50 ms).
@@ -248,7 +249,7 @@ impl DirWriter {
             t.count(&t.writes);
             t.add_since(&t.write_ns, took);
             if let Some(plan) = plan {
-                let end = c.start + c.buf.padded().len() as u64;
+                let end = c.start + align_up(c.buf.len() as u64);
                 self.zero_ahead(&mut io, (id, direct.as_ref()), plan, (c.start, end));
             }
         }
@@ -264,7 +265,8 @@ impl DirWriter {
 
     /// After a leader wrote its cut `[start, end)` of direct segment `id` (under `io`): zeros
     /// ahead when the plan asks for it, and notes how far the file is known written. A failed
-    /// zero write is logged and stops zeroing for the segment; it never fails the group.
+    /// zero write is logged and stops zeroing until the allocation grows; it never fails the
+    /// group.
     fn zero_ahead(
         &self,
         io: &mut IoScratch,

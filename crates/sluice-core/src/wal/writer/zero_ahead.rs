@@ -16,7 +16,7 @@
 //! serializes every write of the segment, so no data byte is ever overwritten by a zero and a
 //! zero write never meets a full disk. What lies past the logical end is zeros or an earlier
 //! use's bytes either way, which the scanner reads as the end. A failed zero write loses
-//! nothing: it is logged and zeroing stops for that segment.
+//! nothing: it is logged and zeroing stops until the allocation grows.
 
 use super::super::aligned::AlignedBuf;
 
