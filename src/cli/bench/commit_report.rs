@@ -28,6 +28,8 @@ pub struct GroupCommitReport {
     pub zero_aheads: u64,
     /// Mean time of such a zero write, µs.
     pub zero_us: f64,
+    /// Direct-I/O buffers allocated because none was pooled.
+    pub fresh_buffers: u64,
     /// Leader passes that held their target back to gather the last group's size.
     pub gathers: u64,
     /// Mean time a gathering leader waited, µs.
@@ -67,6 +69,7 @@ impl GroupCommitReport {
             fstat_us: mean_us(g.stat_ns, g.syncs),
             zero_aheads: g.zero_aheads,
             zero_us: mean_us(g.zero_ns, g.zero_aheads),
+            fresh_buffers: g.fresh_buffers,
             gathers: g.gathers,
             gather_us: mean_us(g.gather_ns, g.gathers),
             wakeups: g.wakeups,
@@ -78,7 +81,7 @@ impl GroupCommitReport {
     pub fn write_text(&self, s: &mut String) {
         let _ = writeln!(
             s,
-            "  group commit: {:.1} commits/fsync, {} leads ({:.0} % overlapped); per lead: io wait {:.1} µs, write {:.1} µs, fdatasync {:.1} µs, fstat {:.1} µs; {} zeroed ahead, {:.1} µs each",
+            "  group commit: {:.1} commits/fsync, {} leads ({:.0} % overlapped); per lead: io wait {:.1} µs, write {:.1} µs, fdatasync {:.1} µs, fstat {:.1} µs; {} zeroed ahead, {:.1} µs each; {} fresh buffers",
             self.commits_per_fsync,
             self.leads,
             self.overlapped_share * 100.0,
@@ -87,7 +90,8 @@ impl GroupCommitReport {
             self.fsync_us,
             self.fstat_us,
             self.zero_aheads,
-            self.zero_us
+            self.zero_us,
+            self.fresh_buffers
         );
         let _ = writeln!(
             s,

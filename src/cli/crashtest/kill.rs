@@ -98,10 +98,18 @@ fn round(
                         break;
                     }
                 }
-                Err(_) => {
+                Err(e) => {
                     let _ = child.kill();
-                    let _ = child.wait();
-                    bail!("round {r}: the worker never became ready");
+                    let status = child.wait()?;
+                    let errors = err_reader.join().unwrap_or_default();
+                    let why = match e {
+                        mpsc::RecvTimeoutError::Timeout => "within 120 s",
+                        mpsc::RecvTimeoutError::Disconnected => "(its output ended)",
+                    };
+                    bail!(
+                        "round {r}: the worker never became ready {why}, {status}: {}",
+                        errors.trim()
+                    );
                 }
             }
         }

@@ -108,10 +108,16 @@ impl FileChannel {
             events_lost_on_open: inner.recovery.events_lost,
             tail_cache_hits,
             tail_cache_misses,
-            group_commit: inner.writers.iter().fold(Default::default(), |mut sum, w| {
-                sum.add(&w.commit_stats());
-                sum
-            }),
+            group_commit: inner.writers.iter().fold(
+                GroupCommitStats {
+                    fresh_buffers: inner.table.tail().fresh_buffers(),
+                    ..Default::default()
+                },
+                |mut sum, w| {
+                    sum.add(&w.commit_stats());
+                    sum
+                },
+            ),
         }
     }
 

@@ -52,6 +52,7 @@ pub struct TailCache {
     pool: Mutex<Vec<AlignedBuf>>,
     hits: AtomicU64,
     misses: AtomicU64,
+    fresh: AtomicU64,
     /// Whether any chunk was ever kept: until then (buffered writes) lookups are not counted.
     used: AtomicBool,
 }
@@ -71,37 +72,59 @@ impl TailCache {
             pool: Mutex::new(Vec::new()),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            fresh: AtomicU64::new(0),
             used: AtomicBool::new(false),
         }
     }
 
-    /// An empty buffer of at least `capacity` bytes, from the pool when one is there. New
-    /// buffers get a power-of-two capacity, so one evicted from the cache fits the next request
-    /// of its size class: with exact sizes, about half the requests of a steady stream (twice
-    /// 110-115 KiB per commit at batch 100) found every pooled buffer a few KiB short and
-    /// zero-filled a fresh one, page faults included.
+    /// An empty buffer of at least `capacity` bytes: the smallest pooled buffer that holds
+    /// them, or a new one. New buffers get a power-of-two capacity, so one evicted from the
+    /// cache fits the next request of its size class: with exact sizes, about half the
+    /// requests of a steady stream (twice 110-115 KiB per commit at batch 100) found every
+    /// pooled buffer a few KiB short and zero-filled a fresh one, page faults included.
     pub fn buffer(&self, capacity: usize) -> AlignedBuf {
         let class = capacity.checked_next_power_of_two().unwrap_or(capacity);
         let mut pool = self.pool.lock();
-        match pool.iter().position(|b| b.capacity() >= capacity) {
+        let best = pool
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.capacity() >= capacity)
+            .min_by_key(|(_, b)| b.capacity())
+            .map(|(i, _)| i);
+        match best {
             Some(i) => {
-                let mut b = pool.swap_remove(i);
+                let mut b = pool.remove(i);
                 b.clear();
                 b
             }
-            None => AlignedBuf::with_capacity(class),
+            None => {
+                drop(pool);
+                self.fresh.fetch_add(1, Ordering::Relaxed);
+                AlignedBuf::with_capacity(class)
+            }
         }
     }
 
-    /// Returns a buffer to the pool (dropped when the pool is full, or the buffer small).
+    /// Returns a buffer to the pool (dropped when it is small). A full pool drops its oldest
+    /// buffer instead, so the pool follows the sizes the writers ask for now: keeping the
+    /// first sixteen once filled the pool with buffers one size class too small for every
+    /// later request, and each cut zero-filled a fresh one.
     pub fn recycle(&self, buf: AlignedBuf) {
         if buf.capacity() < POOL_MIN_BYTES {
             return;
         }
-        let mut pool = self.pool.lock();
-        if pool.len() < POOL_MAX {
+        let old = {
+            let mut pool = self.pool.lock();
             pool.push(buf);
-        }
+            (pool.len() > POOL_MAX).then(|| pool.remove(0))
+        };
+        // Freed outside the lock.
+        drop(old);
+    }
+
+    /// Buffers allocated because the pool had none large enough.
+    pub fn fresh_buffers(&self) -> u64 {
+        self.fresh.load(Ordering::Relaxed)
     }
 
     /// Keeps `chunk` (bytes now in the file), evicting the oldest chunks beyond the limit (which
@@ -297,5 +320,34 @@ mod tests {
         );
         assert!(again.is_empty());
         assert_eq!(cache.buffer(300 << 10).capacity(), 512 << 10);
+    }
+
+    #[test]
+    fn the_pool_serves_the_smallest_fit_and_a_full_pool_keeps_the_newest_sizes() {
+        let cache = TailCache::new(0);
+        // A full pool of buffers too small for what the writers ask for now...
+        for _ in 0..POOL_MAX {
+            cache.recycle(AlignedBuf::with_capacity(POOL_MIN_BYTES));
+        }
+        // ...still takes the right size in, dropping the oldest small one.
+        cache.recycle(AlignedBuf::with_capacity(4 * POOL_MIN_BYTES));
+        cache.recycle(AlignedBuf::with_capacity(2 * POOL_MIN_BYTES));
+        let before = cache.fresh_buffers();
+        assert_eq!(
+            cache.buffer(2 * POOL_MIN_BYTES - 1).capacity(),
+            2 * POOL_MIN_BYTES
+        );
+        assert_eq!(
+            cache.buffer(3 * POOL_MIN_BYTES).capacity(),
+            4 * POOL_MIN_BYTES
+        );
+        assert_eq!(cache.fresh_buffers(), before, "both came from the pool");
+        assert_eq!(cache.buffer(POOL_MIN_BYTES).capacity(), POOL_MIN_BYTES);
+        assert_eq!(
+            cache.buffer(5 * POOL_MIN_BYTES).capacity(),
+            8 * POOL_MIN_BYTES
+        );
+        assert_eq!(cache.fresh_buffers(), before + 1);
+        assert_eq!(cache.pool.lock().len(), POOL_MAX - 3, "three taken out");
     }
 }

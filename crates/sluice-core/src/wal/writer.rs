@@ -412,6 +412,14 @@ impl DirWriter {
             }
             tail.allocated = want;
         }
+        let need = tail.buf.len() + bytes.len();
+        if need > tail.buf.capacity() {
+            // Grow into a pooled buffer rather than a fresh zero-filled one.
+            let mut bigger = self.fresh_buffer(need * 2);
+            bigger.extend(tail.buf.as_slice());
+            let old = std::mem::replace(&mut tail.buf, bigger);
+            self.table.tail().recycle(old);
+        }
         tail.buf.extend(bytes);
         Ok(())
     }
@@ -419,7 +427,8 @@ impl DirWriter {
     /// Takes the active segment's pending direct bytes out to be written (under `io`).
     fn cut_pending(&self, a: &mut Active) -> Option<(Cut, Arc<dyn FsFile>)> {
         let tail = a.direct.as_mut().filter(|t| t.pending())?;
-        let fresh = self.fresh_buffer(tail.buf.len() * 2);
+        // Room for a group half again as large as this one.
+        let fresh = self.fresh_buffer(tail.buf.len() + tail.buf.len() / 2);
         let file = tail.file.clone();
         Some((tail.cut(fresh), file))
     }
@@ -443,18 +452,20 @@ impl DirWriter {
         Ok(())
     }
 
-    /// Hands a written cut of segment `id` to the tail cache (small ones copied to a buffer of
-    /// their size, so the cache's bytes are not mostly spare capacity).
+    /// Hands a written cut of segment `id` to the tail cache. A cut using under a quarter of
+    /// its buffer is copied into a pooled buffer of its size first, so the cache's memory is
+    /// not mostly spare capacity.
     fn cache_cut(&self, id: u32, cut: Cut) {
         let tail = self.table.tail();
-        let buf = if cut.buf.len() < cut.buf.capacity() / 4 {
-            let mut small = AlignedBuf::with_capacity(cut.buf.len());
-            small.extend(cut.buf.as_slice());
-            tail.recycle(cut.buf);
-            small
-        } else {
-            cut.buf
-        };
+        let mut buf = cut.buf;
+        if buf.len() < buf.capacity() / 4 {
+            let mut small = self.fresh_buffer(buf.len());
+            if small.capacity() < buf.capacity() {
+                small.extend(buf.as_slice());
+                small = std::mem::replace(&mut buf, small);
+            }
+            tail.recycle(small);
+        }
         // The writer writes version-2 segments only: the salt is the id.
         tail.insert(Chunk {
             segment: id,

@@ -165,6 +165,11 @@ enum Next {
 
 fn next_record(r: &mut Buffered<'_>, pos: u64) -> io::Result<Next> {
     let head = r.window(pos, 8)?;
+    // Fewer zero bytes than a frame header up to the end of the file: the padding of a direct
+    // segment allocated to exactly `maxFileSize`, whose last record ended within 8 bytes of it.
+    if head.len() < 8 && head.iter().all(|b| *b == 0) {
+        return Ok(Next::CleanEnd);
+    }
     let total = match frame_len(head) {
         Ok(t) => t,
         // Zeroes to the end of the file are space never written (a clean end); zeroes
@@ -300,6 +305,27 @@ mod tests {
             assert_eq!(out.valid_end, end);
             assert!(out.problem.is_none(), "{:?}", out.problem);
             assert!(out.skipped.is_empty());
+        }
+    }
+
+    #[test]
+    fn fewer_zero_bytes_than_a_frame_header_at_the_end_are_a_clean_end_and_other_bytes_torn() {
+        // A crash test once found a direct segment, allocated to exactly its size limit, whose
+        // last record ended 5 bytes before the end: replay refused it as a truncated record.
+        for n in 1..8 {
+            let (mut b, _) = two_records_around(&[]);
+            let end = b.len() as u64;
+            b.extend_from_slice(&vec![0u8; n]);
+            for resync in [false, true] {
+                let out = scan_of(&b, resync);
+                assert_eq!((out.records, out.valid_end), (2, end), "{n} zeros");
+                assert!(out.problem.is_none(), "{n} zeros: {:?}", out.problem);
+            }
+            *b.last_mut().unwrap() = 1;
+            let out = scan_of(&b, false);
+            assert_eq!(out.records, 2);
+            let problem = out.problem.expect("a torn frame header");
+            assert_eq!(problem.offset, end);
         }
     }
 

@@ -36,6 +36,9 @@ pub struct GroupCommitStats {
     pub wakeups: u64,
     /// Time from that publish (the leader's notify) to the waiter running again.
     pub wake_ns: u64,
+    /// Direct-I/O buffers allocated (zero-filled) because the tail cache's pool had none
+    /// large enough: a steady stream should reuse its buffers and keep this near zero.
+    pub fresh_buffers: u64,
 }
 
 impl GroupCommitStats {
@@ -55,6 +58,7 @@ impl GroupCommitStats {
         self.gather_ns += other.gather_ns;
         self.wakeups += other.wakeups;
         self.wake_ns += other.wake_ns;
+        self.fresh_buffers += other.fresh_buffers;
     }
 
     /// These counters minus `earlier`'s (saturating): what happened in between.
@@ -76,6 +80,7 @@ impl GroupCommitStats {
             gather_ns: self.gather_ns.saturating_sub(earlier.gather_ns),
             wakeups: self.wakeups.saturating_sub(earlier.wakeups),
             wake_ns: self.wake_ns.saturating_sub(earlier.wake_ns),
+            fresh_buffers: self.fresh_buffers.saturating_sub(earlier.fresh_buffers),
         }
     }
 }
@@ -154,6 +159,8 @@ impl CommitTimers {
             gather_ns: l(&self.gather_ns),
             wakeups: l(&self.wakeups),
             wake_ns: l(&self.wake_ns),
+            // Counted by the shared tail cache, added in by the channel's stats.
+            fresh_buffers: 0,
         }
     }
 }
