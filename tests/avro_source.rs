@@ -331,5 +331,11 @@ async fn connections_beyond_max_connections_are_closed_at_once() {
         matches!(e, RpcError::Closed { .. } | RpcError::Io { .. }),
         "{e}"
     );
+    // Counted as the line sources count theirs (the shared listener).
+    let end = Instant::now() + WAIT;
+    while bed.counter("ConnectionRefusedCount") < 1 {
+        assert!(Instant::now() < end, "the refusal was not counted");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     bed.stop().await;
 }

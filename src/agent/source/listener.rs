@@ -1,5 +1,5 @@
-//! The TCP listener of the line and syslog sources (`netcat`, `syslogtcp`,
-//! `multiport_syslogtcp`): binds every port, accepts until the source is stopped, caps the
+//! The TCP listener of the line, syslog and RPC sources (`netcat`, `syslogtcp`,
+//! `multiport_syslogtcp`, `avro`, `thrift`): binds every port, accepts until the source is stopped, caps the
 //! connections open over all its ports at `max_connections` (one beyond the cap is closed at
 //! once, counted as `ConnectionRefusedCount` and logged at most every
 //! [`REFUSAL_LOG_INTERVAL`](super::refusals::REFUSAL_LOG_INTERVAL)), pauses [`ACCEPT_ERROR_PAUSE`] after a failed accept (out of file
@@ -53,6 +53,11 @@ impl Listener {
             ports: bound,
             max_connections,
         })
+    }
+
+    /// The address the first port is bound to (its real port when 0 was asked for).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.ports.first().and_then(|(_, l)| l.local_addr().ok())
     }
 
     /// Accepts on every port until `ctx.stop` is set, running `connection(stream, peer,

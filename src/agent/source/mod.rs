@@ -21,6 +21,7 @@ pub mod netcat;
 pub mod netcat_udp;
 pub mod ready;
 pub mod refusals;
+pub(crate) mod rpc_admit;
 pub mod seq;
 pub mod spooldir;
 pub mod syslog;

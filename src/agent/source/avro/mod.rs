@@ -2,6 +2,9 @@
 //! over Avro IPC with Netty framing, so Flume's avro sink, `flume-ng avro-client` and
 //! Sluice's own avro sink can send to it.
 //!
+//! Connections are accepted by the shared [`Listener`](super::listener) (the
+//! `max-connections` cap; connections beyond it are closed at once and counted as
+//! `ConnectionRefusedCount`) and admitted by [`Gate`](super::rpc_admit).
 //! One task per connection ([`conn`]) reads frames ([`read`]), decodes them through the pure
 //! state machine [`crate::wire::avro::server::ServerConn`] ([`decode`]: off the async workers
 //! when large); `append`/`appendBatch` go to the channel processor as one batch (one
@@ -26,27 +29,24 @@ mod read;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use parking_lot::Mutex;
-use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 use super::budget::Budget;
 use super::decoders::Decoders;
+use super::listener::Listener;
 use super::refusals::RefusalLog;
+use super::rpc_admit::Gate;
 use super::{SourceCtx, SourceError};
 use crate::agent::alarm::upstreams::Upstreams;
 use crate::agent::metrics::SourceCounter;
-use crate::agent::rpc::transport::{Refusal, ServerTransport};
+use crate::agent::rpc::transport::ServerTransport;
 use crate::wire::avro::handshake::answer_with;
 use crate::wire::avro::{AvroError, HandshakeRequest, HandshakeResponse, KnownClients};
 pub use config::AvroSourceConfig;
 pub use peers::{Peers, PEER_WINDOW};
-
-/// Pause after a failed `accept` (e.g. out of file descriptors) so it does not spin.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// What the connections of one source share.
 #[derive(Debug)]
@@ -90,12 +90,9 @@ impl Shared {
 /// Listens until stopped; each connection finishes the call it is putting.
 pub async fn run(cfg: AvroSourceConfig, ctx: SourceCtx) -> Result<(), SourceError> {
     let transport = ServerTransport::new(&cfg.security).map_err(|e| ctx.error(e.to_string()))?;
-    let listener = TcpListener::bind((cfg.bind.as_str(), cfg.port))
-        .await
-        .map_err(|e| ctx.error(format!("cannot listen on {}:{}: {e}", cfg.bind, cfg.port)))?;
-    let local = listener.local_addr().ok();
+    let listener = Listener::bind(&ctx, &cfg.bind, &[cfg.port], cfg.max_connections).await?;
+    let local = listener.local_addr();
     tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, ?local, transport = %transport.describe(), "avro source listening");
-    ctx.ready.accepting();
     let cfg_gone = (cfg.client_gone_after, cfg.client_forget_after);
     let shared = Arc::new(Shared {
         threads: cfg.threads.map(Semaphore::new),
@@ -123,45 +120,23 @@ pub async fn run(cfg: AvroSourceConfig, ctx: SourceCtx) -> Result<(), SourceErro
             ),
         ]
     }));
-    let mut conns = JoinSet::new();
-    let mut stop = ctx.stop.clone();
-    let mut refusals = RefusalLog::default();
-    loop {
-        tokio::select! {
-            _ = stop.wait() => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    if shared.open.load(Ordering::Relaxed) >= shared.cfg.max_connections {
-                        if let Some(refused) = refusals.refused(Instant::now()) {
-                            tracing::warn!(source = %ctx.name, %peer, limit = shared.cfg.max_connections, refused, "connection refused: max-connections reached");
-                        }
-                        drop(stream);
-                        continue;
-                    }
-                    accept(&mut conns, stream, peer, &ctx, &shared);
-                }
-                Err(e) => {
-                    tracing::warn!(source = %ctx.name, error = %e, "accept failed");
-                    if stop.sleep(ACCEPT_BACKOFF).await {
-                        break;
-                    }
-                }
-            },
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
-        }
-    }
-    drop(listener);
-    while conns.join_next().await.is_some() {}
+    let c = ctx.clone();
+    listener
+        .serve(&ctx, move |stream, peer, _| {
+            connection(stream, peer, c.clone(), shared.clone())
+        })
+        .await;
     Ok(())
 }
 
-fn accept(
-    conns: &mut JoinSet<()>,
+/// One accepted connection: counted open from here, then (in its own task) the transport's
+/// checks and the calls until the peer leaves or the source stops.
+fn connection(
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
-    ctx: &SourceCtx,
-    shared: &Arc<Shared>,
-) {
+    ctx: SourceCtx,
+    shared: Arc<Shared>,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
     let _ = stream.set_nodelay(true);
     shared.open.fetch_add(1, Ordering::Relaxed);
     shared.peers.seen(peer.ip(), Instant::now());
@@ -169,44 +144,19 @@ fn accept(
     // one line each way here.
     let local = stream.local_addr().ok();
     tracing::info!(source = %ctx.name, %peer, ?local, "upstream connected");
-    let (ctx, shared) = (ctx.clone(), shared.clone());
-    conns.spawn(async move {
-        let mut stop = ctx.stop.clone();
-        // ipFilter, first bytes, TLS handshake: in this connection's task, bounded.
-        let conn = tokio::select! {
-            _ = stop.wait() => None,
-            r = shared.transport.accept(stream, peer) => match r {
-                Ok(c) => Some(c),
-                Err(refusal) => {
-                    refused(&ctx, &shared, peer, &refusal);
-                    None
-                }
-            },
+    async move {
+        let gate = Gate {
+            transport: &shared.transport,
+            filtered: &shared.filtered,
+            protocol: "avro",
         };
+        let conn = gate.admit(&ctx, stream, peer).await;
         if let Some(conn) = conn {
             conn::serve(conn, peer, &ctx, &shared).await;
         }
         tracing::info!(source = %ctx.name, %peer, "upstream disconnected");
         shared.open.fetch_sub(1, Ordering::Relaxed);
         shared.peers.seen(peer.ip(), Instant::now());
-    });
-}
-
-/// The log line and the count of a connection the transport refused: `ipFilter` refusals
-/// count as `ConnectionRefusedCount` (one warning per interval), the others (wrong first
-/// bytes, a failed TLS handshake) as `EventReadFail` with one warning each.
-fn refused(ctx: &SourceCtx, shared: &Shared, peer: SocketAddr, refusal: &Refusal) {
-    match refusal {
-        Refusal::Filtered { rule } => {
-            ctx.counters.add(SourceCounter::ConnectionRefused, 1);
-            if let Some(refused) = shared.filtered.lock().refused(Instant::now()) {
-                tracing::warn!(source = %ctx.name, %peer, rule = %rule, refused, "connection refused by ipFilter");
-            }
-        }
-        r if r.is_quiet() => {
-            tracing::debug!(source = %ctx.name, %peer, "avro connection closed: {r}");
-        }
-        r => bad_input(ctx, peer, &r.to_string(), "transport"),
     }
 }
 

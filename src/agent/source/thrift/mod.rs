@@ -3,6 +3,9 @@
 //! protocol, so Flume's thrift sink, its `ThriftRpcClient`, applications using the IDL and
 //! Sluice's own thrift sink can send to it.
 //!
+//! Connections are accepted by the shared [`Listener`](super::listener) (the
+//! `max-connections` cap; connections beyond it are closed at once and counted as
+//! `ConnectionRefusedCount`) and admitted by [`Gate`](super::rpc_admit).
 //! One task per connection ([`conn`]) reads frames ([`read`]: the frame's bytes reserved from
 //! the frame budget before they are read, the whole frame within `request-timeout`), decodes
 //! them through the pure codec [`crate::wire::thrift`] ([`decode`]: off the async workers when
@@ -26,24 +29,20 @@ mod read;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 use super::budget::Budget;
 use super::decoders::Decoders;
+use super::listener::Listener;
 use super::refusals::RefusalLog;
+use super::rpc_admit::Gate;
 use super::{SourceCtx, SourceError};
 use crate::agent::metrics::SourceCounter;
-use crate::agent::rpc::transport::{Protocol as Speaks, Refusal, ServerTransport};
+use crate::agent::rpc::transport::{Protocol as Speaks, ServerTransport};
 use crate::wire::thrift::sniff::probable_cause;
 pub use config::ThriftSourceConfig;
-
-/// Pause after a failed `accept` (e.g. out of file descriptors) so it does not spin.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// What the connections of one source share.
 #[derive(Debug)]
@@ -68,12 +67,9 @@ pub async fn run(cfg: ThriftSourceConfig, ctx: SourceCtx) -> Result<(), SourceEr
     let transport = ServerTransport::new(&cfg.security)
         .map_err(|e| ctx.error(e.to_string()))?
         .speaking(Speaks::Thrift);
-    let listener = TcpListener::bind((cfg.bind.as_str(), cfg.port))
-        .await
-        .map_err(|e| ctx.error(format!("cannot listen on {}:{}: {e}", cfg.bind, cfg.port)))?;
-    let local = listener.local_addr().ok();
+    let listener = Listener::bind(&ctx, &cfg.bind, &[cfg.port], cfg.max_connections).await?;
+    let local = listener.local_addr();
     tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, protocol = cfg.protocol.name(), ?local, transport = %transport.describe(), "thrift source listening");
-    ctx.ready.accepting();
     let shared = Arc::new(Shared {
         threads: cfg.threads.map(Semaphore::new),
         frames: Budget::new(cfg.max_inflight_bytes / 2),
@@ -91,88 +87,37 @@ pub async fn run(cfg: ThriftSourceConfig, ctx: SourceCtx) -> Result<(), SourceEr
             g.open.load(Ordering::Relaxed).to_string(),
         )]
     }));
-    let mut conns = JoinSet::new();
-    let mut stop = ctx.stop.clone();
-    let mut refusals = RefusalLog::default();
-    loop {
-        tokio::select! {
-            _ = stop.wait() => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    if shared.open.load(Ordering::Relaxed) >= shared.cfg.max_connections {
-                        if let Some(refused) = refusals.refused(Instant::now()) {
-                            tracing::warn!(source = %ctx.name, %peer, limit = shared.cfg.max_connections, refused, "connection refused: max-connections reached");
-                        }
-                        drop(stream);
-                        continue;
-                    }
-                    accept(&mut conns, stream, peer, &ctx, &shared);
-                }
-                Err(e) => {
-                    tracing::warn!(source = %ctx.name, error = %e, "accept failed");
-                    if stop.sleep(ACCEPT_BACKOFF).await {
-                        break;
-                    }
-                }
-            },
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
-        }
-    }
-    drop(listener);
-    while conns.join_next().await.is_some() {}
+    let c = ctx.clone();
+    listener
+        .serve(&ctx, move |stream, peer, _| {
+            connection(stream, peer, c.clone(), shared.clone())
+        })
+        .await;
     Ok(())
 }
 
-fn accept(
-    conns: &mut JoinSet<()>,
+/// One accepted connection: counted open from here, then (in its own task) the transport's
+/// checks and the calls until the peer leaves or the source stops.
+fn connection(
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
-    ctx: &SourceCtx,
-    shared: &Arc<Shared>,
-) {
+    ctx: SourceCtx,
+    shared: Arc<Shared>,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
     let _ = stream.set_nodelay(true);
     shared.open.fetch_add(1, Ordering::Relaxed);
     tracing::info!(source = %ctx.name, %peer, "upstream connected");
-    let (ctx, shared) = (ctx.clone(), shared.clone());
-    conns.spawn(async move {
-        let mut stop = ctx.stop.clone();
-        // ipFilter, first bytes, TLS handshake: in this connection's task, bounded.
-        let conn = tokio::select! {
-            _ = stop.wait() => None,
-            r = shared.transport.accept(stream, peer) => match r {
-                Ok(c) => Some(c),
-                Err(refusal) => {
-                    refused(&ctx, &shared, peer, &refusal);
-                    None
-                }
-            },
+    async move {
+        let gate = Gate {
+            transport: &shared.transport,
+            filtered: &shared.filtered,
+            protocol: "thrift",
         };
-        if let Some(conn) = conn {
+        if let Some(conn) = gate.admit(&ctx, stream, peer).await {
             conn::serve(conn, peer, &ctx, &shared).await;
         }
         tracing::info!(source = %ctx.name, %peer, "upstream disconnected");
         shared.open.fetch_sub(1, Ordering::Relaxed);
-    });
-}
-
-/// The log line and the count of a connection the transport refused: `ipFilter` refusals
-/// count as `ConnectionRefusedCount` (one warning per interval), the others (wrong first
-/// bytes, a failed TLS handshake) as `EventReadFail` with one warning each.
-fn refused(ctx: &SourceCtx, shared: &Shared, peer: SocketAddr, refusal: &Refusal) {
-    match refusal {
-        Refusal::Filtered { rule } => {
-            ctx.counters.add(SourceCounter::ConnectionRefused, 1);
-            if let Some(refused) = shared.filtered.lock().refused(Instant::now()) {
-                tracing::warn!(source = %ctx.name, %peer, rule = %rule, refused, "connection refused by ipFilter");
-            }
-        }
-        r if r.is_quiet() => {
-            tracing::debug!(source = %ctx.name, %peer, "thrift connection closed: {r}");
-        }
-        r => {
-            ctx.counters.add(SourceCounter::EventReadFail, 1);
-            tracing::warn!(source = %ctx.name, %peer, kind = "transport", "thrift connection closed: {r}");
-        }
     }
 }
 
