@@ -10,10 +10,9 @@
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::time::{timeout, Instant};
+use tokio::time::Instant;
 
-use crate::agent::rpc::transport::{ClientTransport, Conn};
+use crate::agent::rpc::transport::{ClientTransport, Conn, DialError};
 use crate::wire::avro::client::{ClientConn, Reply};
 use crate::wire::avro::{
     encode_frame, encode_frame_head, AvroError, FrameLimits, FrameReader, Message, Outcome, Status,
@@ -121,6 +120,18 @@ pub enum RpcError {
     },
 }
 
+impl RpcError {
+    /// The error of a failed [`ClientTransport::dial`] to `addr` within `ms`.
+    fn dial(addr: &str, e: DialError, ms: u64) -> Self {
+        let addr = addr.to_owned();
+        match e {
+            DialError::Timeout(what) => RpcError::Timeout { addr, what, ms },
+            DialError::Connect(source) => RpcError::Connect { addr, source },
+            DialError::Handshake(h) => RpcError::Handshake(h),
+        }
+    }
+}
+
 /// One connection to an Avro source.
 #[derive(Debug)]
 pub struct AvroClient {
@@ -151,35 +162,10 @@ impl AvroClient {
     ) -> Result<Self, RpcError> {
         let deadline = Instant::now() + cfg.connect_timeout;
         let ms = cfg.connect_timeout.as_millis() as u64;
-        let stream = match timeout(cfg.connect_timeout, TcpStream::connect(addr)).await {
-            Err(_) => {
-                return Err(RpcError::Timeout {
-                    addr: addr.to_owned(),
-                    what: "connect",
-                    ms,
-                })
-            }
-            Ok(Err(source)) => {
-                return Err(RpcError::Connect {
-                    addr: addr.to_owned(),
-                    source,
-                })
-            }
-            Ok(Ok(s)) => s,
-        };
-        let _ = stream.set_nodelay(true);
-        let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
-        let stream =
-            match tokio::time::timeout_at(deadline, transport.connect(stream, host, addr)).await {
-                Err(_) => {
-                    return Err(RpcError::Timeout {
-                        addr: addr.to_owned(),
-                        what: "TLS handshake",
-                        ms,
-                    })
-                }
-                Ok(r) => r?,
-            };
+        let stream = transport
+            .dial(addr, deadline)
+            .await
+            .map_err(|e| RpcError::dial(addr, e, ms))?;
         let mut client = AvroClient {
             addr: addr.to_owned(),
             stream,

@@ -12,10 +12,9 @@ use std::time::Duration;
 
 use bytes::BufMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::time::{timeout, timeout_at, Instant};
+use tokio::time::{timeout_at, Instant};
 
-use crate::agent::rpc::transport::{ClientTransport, Conn};
+use crate::agent::rpc::transport::{ClientTransport, Conn, DialError};
 
 use crate::wire::thrift::{
     decode_reply, encode_call, FrameReader, Method, Protocol, Status, ThriftError,
@@ -112,6 +111,18 @@ pub enum ThriftRpcError {
     },
 }
 
+impl ThriftRpcError {
+    /// The error of a failed [`ClientTransport::dial`] to `addr` within `ms`.
+    fn dial(addr: &str, e: DialError, ms: u64) -> Self {
+        let addr = addr.to_owned();
+        match e {
+            DialError::Timeout(what) => ThriftRpcError::Timeout { addr, what, ms },
+            DialError::Connect(source) => ThriftRpcError::Connect { addr, source },
+            DialError::Handshake(h) => ThriftRpcError::Handshake(h),
+        }
+    }
+}
+
 /// One connection to a Thrift source.
 #[derive(Debug)]
 pub struct ThriftClient {
@@ -139,34 +150,10 @@ impl ThriftClient {
     ) -> Result<Self, ThriftRpcError> {
         let deadline = Instant::now() + cfg.connect_timeout;
         let ms = cfg.connect_timeout.as_millis() as u64;
-        let stream = match timeout(cfg.connect_timeout, TcpStream::connect(addr)).await {
-            Err(_) => {
-                return Err(ThriftRpcError::Timeout {
-                    addr: addr.to_owned(),
-                    what: "connect",
-                    ms,
-                })
-            }
-            Ok(Err(source)) => {
-                return Err(ThriftRpcError::Connect {
-                    addr: addr.to_owned(),
-                    source,
-                })
-            }
-            Ok(Ok(s)) => s,
-        };
-        let _ = stream.set_nodelay(true);
-        let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
-        let stream = match timeout_at(deadline, transport.connect(stream, host, addr)).await {
-            Err(_) => {
-                return Err(ThriftRpcError::Timeout {
-                    addr: addr.to_owned(),
-                    what: "TLS handshake",
-                    ms,
-                })
-            }
-            Ok(r) => r?,
-        };
+        let stream = transport
+            .dial(addr, deadline)
+            .await
+            .map_err(|e| ThriftRpcError::dial(addr, e, ms))?;
         Ok(ThriftClient {
             addr: addr.to_owned(),
             stream,

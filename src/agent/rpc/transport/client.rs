@@ -1,10 +1,12 @@
 //! The connecting side of an RPC sink: [`ClientTransport::connect`] sets up TLS (verifying
-//! the server as the sink's keys say) and deflate over a connected socket.
+//! the server as the sink's keys say) and deflate over a connected socket;
+//! [`ClientTransport::dial`] connects the socket first, both within one deadline.
 
 use std::io;
 use std::sync::Arc;
 
 use tokio::net::TcpStream;
+use tokio::time::{timeout_at, Instant};
 use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::TlsConnector;
 
@@ -26,6 +28,17 @@ impl std::fmt::Debug for ClientTransport {
             .field("deflate", &self.deflate)
             .finish()
     }
+}
+
+/// Why [`ClientTransport::dial`] failed.
+#[derive(Debug)]
+pub enum DialError {
+    /// `connect` or `TLS handshake` did not finish by the deadline.
+    Timeout(&'static str),
+    /// The TCP connect failed.
+    Connect(io::Error),
+    /// The layers over the socket could not be set up.
+    Handshake(HandshakeFailed),
 }
 
 /// Why a connection could not be set up after TCP connected.
@@ -57,6 +70,22 @@ impl ClientTransport {
     /// Whether TLS is on.
     pub fn is_tls(&self) -> bool {
         self.tls.is_some()
+    }
+
+    /// Connects to `addr` (`host:port`) with `TCP_NODELAY` and sets up the layers over it,
+    /// all before `deadline`.
+    pub async fn dial(&self, addr: &str, deadline: Instant) -> Result<Conn, DialError> {
+        let stream = match timeout_at(deadline, TcpStream::connect(addr)).await {
+            Err(_) => return Err(DialError::Timeout("connect")),
+            Ok(Err(e)) => return Err(DialError::Connect(e)),
+            Ok(Ok(s)) => s,
+        };
+        let _ = stream.set_nodelay(true);
+        let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+        match timeout_at(deadline, self.connect(stream, host, addr)).await {
+            Err(_) => Err(DialError::Timeout("TLS handshake")),
+            Ok(r) => r.map_err(DialError::Handshake),
+        }
     }
 
     /// Sets up the layers over a connected socket to `host` (the name the server's
