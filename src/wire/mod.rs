@@ -4,4 +4,5 @@
 
 pub mod avro;
 pub mod cost;
+pub mod recv_buf;
 pub mod thrift;

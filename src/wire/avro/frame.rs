@@ -8,13 +8,12 @@
 //! they announce are waited for, so a peer announcing 2 GiB costs nothing.
 
 use super::error::AvroError;
+use crate::wire::recv_buf::RecvBuf;
 
 /// Bytes of the frame header (serial and buffer count).
 pub const FRAME_HEADER_BYTES: usize = 8;
 /// Default largest frame payload (64 MiB, the file channel's record limit).
 pub const FRAME_BYTES_MAX_DEFAULT: usize = 64 << 20;
-/// Capacity an empty receive buffer may keep (a larger one is freed).
-const RETAINED_BYTES_MAX: usize = 1 << 20;
 /// Default most buffers in one frame (Flume's client sends 2, its server 3).
 pub const FRAME_BUFFERS_MAX_DEFAULT: usize = 4096;
 /// Most bytes of a frame that are not payload: its header and a length per buffer, at
@@ -166,8 +165,7 @@ pub fn encode_frame_head<B: AsRef<[u8]>>(serial: i32, buffers: &[B], out: &mut V
 #[derive(Debug, Default)]
 pub struct FrameReader {
     limits: FrameLimits,
-    buf: Vec<u8>,
-    start: usize,
+    rx: RecvBuf,
     consumed_total: usize,
     walk: Walk,
 }
@@ -196,45 +194,27 @@ impl FrameReader {
 
     /// Appends received bytes.
     pub fn push(&mut self, bytes: &[u8]) {
-        if self.start > 0 && self.start == self.buf.len() {
-            self.buf.clear();
-            self.start = 0;
-        }
-        self.buf.extend_from_slice(bytes);
+        self.rx.push(bytes);
     }
 
-    /// The buffer to read more bytes into (`read_buf` appends to it), with room for at least
-    /// `n` more; bytes already returned in frames are dropped first.
+    /// See [`RecvBuf::read_buffer`].
     pub fn read_buffer(&mut self, n: usize) -> &mut Vec<u8> {
-        self.compact();
-        self.buf.reserve(n);
-        &mut self.buf
+        self.rx.read_buffer(n)
     }
 
-    /// Like [`FrameReader::read_buffer`], but grows the buffer to exactly `n` more bytes
-    /// when it has less room (for a caller that asks for the rest of an announced frame, so
-    /// a large frame is allocated once at its size rather than doubled into).
+    /// See [`RecvBuf::read_buffer_exact`].
     pub fn read_buffer_exact(&mut self, n: usize) -> &mut Vec<u8> {
-        self.compact();
-        self.buf.reserve_exact(n);
-        &mut self.buf
-    }
-
-    /// Drops the bytes already returned; a large buffer left empty is freed, so a
-    /// connection that once carried a big frame does not keep its memory.
-    fn compact(&mut self) {
-        if self.start > 0 {
-            self.buf.drain(..self.start);
-            self.start = 0;
-        }
-        if self.buf.is_empty() && self.buf.capacity() > RETAINED_BYTES_MAX {
-            self.buf = Vec::new();
-        }
+        self.rx.read_buffer_exact(n)
     }
 
     /// Bytes the receive buffer holds allocated.
     pub fn capacity(&self) -> usize {
-        self.buf.capacity()
+        self.rx.capacity()
+    }
+
+    /// Bytes received and not yet returned in a frame.
+    pub fn pending(&self) -> usize {
+        self.rx.pending()
     }
 
     /// Bytes of the frame being received that are announced so far: its header, every
@@ -246,7 +226,7 @@ impl FrameReader {
 
     /// Checks the headers that arrived since the last call.
     fn walk(&mut self) -> Result<(), AvroError> {
-        let b = self.buf.get(self.start..).unwrap_or_default();
+        let b = self.rx.buf.get(self.rx.start..).unwrap_or_default();
         let count = match self.walk.count {
             Some(c) => c,
             None => {
@@ -306,45 +286,39 @@ impl FrameReader {
     pub fn next_frame(&mut self) -> Result<Option<Frame>, AvroError> {
         self.walk()?;
         let whole = self.walk.count.is_some_and(|c| self.walk.seen == c)
-            && self.start + self.walk.end <= self.buf.len();
+            && self.rx.start + self.walk.end <= self.rx.buf.len();
         if !whole {
-            self.compact();
+            self.rx.compact();
             return Ok(None);
         }
-        let (frame_start, frame_end) = (self.start, self.start + self.walk.end);
-        let serial = be_i32(&self.buf, frame_start).unwrap_or(0);
+        let (frame_start, frame_end) = (self.rx.start, self.rx.start + self.walk.end);
+        let serial = be_i32(&self.rx.buf, frame_start).unwrap_or(0);
         // Move every buffer down to the front of `buf` (over bytes already consumed and the
         // frame's headers): `to` never passes the bytes still to move.
         let mut to = 0;
         let mut at = frame_start + FRAME_HEADER_BYTES;
         for _ in 0..self.walk.seen {
-            let len = be_i32(&self.buf, at).unwrap_or(0) as usize;
-            self.buf.copy_within(at + 4..at + 4 + len, to);
+            let len = be_i32(&self.rx.buf, at).unwrap_or(0) as usize;
+            self.rx.buf.copy_within(at + 4..at + 4 + len, to);
             to += len;
             at += 4 + len;
         }
-        let rest = self.buf.len() - frame_end;
+        let rest = self.rx.buf.len() - frame_end;
         let payload = if rest <= to {
             // The usual case: little or nothing after the frame. Keep the rest, hand over the buffer.
-            let tail = self.buf.get(frame_end..).unwrap_or_default().to_vec();
-            self.buf.truncate(to);
-            let payload = std::mem::replace(&mut self.buf, tail);
-            self.start = 0;
+            let tail = self.rx.buf.get(frame_end..).unwrap_or_default().to_vec();
+            self.rx.buf.truncate(to);
+            let payload = std::mem::replace(&mut self.rx.buf, tail);
+            self.rx.start = 0;
             payload
         } else {
-            let payload = self.buf.get(..to).unwrap_or_default().to_vec();
-            self.start = frame_end;
+            let payload = self.rx.buf.get(..to).unwrap_or_default().to_vec();
+            self.rx.start = frame_end;
             payload
         };
         self.consumed_total += frame_end - frame_start;
         self.walk = Walk::default();
         Ok(Some(Frame { serial, payload }))
-    }
-
-    /// Bytes received and not yet returned in a frame (a peer that closes with some left
-    /// stopped mid-frame).
-    pub fn pending(&self) -> usize {
-        self.buf.len() - self.start
     }
 }
 

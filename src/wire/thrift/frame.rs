@@ -7,14 +7,13 @@
 //! the frame being received to reserve and read.
 
 use super::error::ThriftError;
+use crate::wire::recv_buf::RecvBuf;
 
 /// Bytes of the length prefix.
 pub const FRAME_HEADER_BYTES: usize = 4;
 /// Default largest frame payload (64 MiB, the file channel's record limit, as the avro
 /// source's `max-frame-size`; Thrift's Java default is 16,384,000).
 pub const FRAME_BYTES_MAX_DEFAULT: usize = 64 << 20;
-/// Capacity an empty receive buffer may keep (a larger one is freed).
-const RETAINED_BYTES_MAX: usize = 1 << 20;
 
 /// Appends an empty length prefix to `out`; [`end_frame`] fills it in.
 pub fn begin_frame(out: &mut Vec<u8>) -> usize {
@@ -35,8 +34,7 @@ pub fn end_frame(out: &mut [u8], at: usize) {
 #[derive(Debug, Default)]
 pub struct FrameReader {
     frame_bytes_max: usize,
-    buf: Vec<u8>,
-    start: usize,
+    rx: RecvBuf,
     consumed_total: usize,
     /// Payload length of the frame at `start`, once its prefix is in and checked.
     len: Option<usize>,
@@ -53,34 +51,22 @@ impl FrameReader {
 
     /// Appends received bytes.
     pub fn push(&mut self, bytes: &[u8]) {
-        if self.start > 0 && self.start == self.buf.len() {
-            self.buf.clear();
-            self.start = 0;
-        }
-        self.buf.extend_from_slice(bytes);
+        self.rx.push(bytes);
     }
 
-    /// The buffer to read more bytes into (`read_buf` appends to it), grown to exactly `n`
-    /// more bytes when it has less room (a large frame is allocated once at its size).
+    /// See [`RecvBuf::read_buffer_exact`].
     pub fn read_buffer_exact(&mut self, n: usize) -> &mut Vec<u8> {
-        self.compact();
-        self.buf.reserve_exact(n);
-        &mut self.buf
-    }
-
-    fn compact(&mut self) {
-        if self.start > 0 {
-            self.buf.drain(..self.start);
-            self.start = 0;
-        }
-        if self.buf.is_empty() && self.buf.capacity() > RETAINED_BYTES_MAX {
-            self.buf = Vec::new();
-        }
+        self.rx.read_buffer_exact(n)
     }
 
     /// Bytes the receive buffer holds allocated.
     pub fn capacity(&self) -> usize {
-        self.buf.capacity()
+        self.rx.capacity()
+    }
+
+    /// Bytes received and not yet returned in a frame.
+    pub fn pending(&self) -> usize {
+        self.rx.pending()
     }
 
     /// Bytes of the frame being received, prefix included, once its prefix is in (else 0).
@@ -88,18 +74,17 @@ impl FrameReader {
         self.len.map_or(0, |l| l + FRAME_HEADER_BYTES)
     }
 
-    /// Bytes received and not yet returned in a frame.
-    pub fn pending(&self) -> usize {
-        self.buf.len() - self.start
-    }
-
     /// The next whole frame's payload, if there is one. Errors are final.
     pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, ThriftError> {
         let len = match self.len {
             Some(l) => l,
             None => {
-                let Some(p) = self.buf.get(self.start..self.start + FRAME_HEADER_BYTES) else {
-                    self.compact();
+                let Some(p) = self
+                    .rx
+                    .buf
+                    .get(self.rx.start..self.rx.start + FRAME_HEADER_BYTES)
+                else {
+                    self.rx.compact();
                     return Ok(None);
                 };
                 let n = i32::from_be_bytes([p[0], p[1], p[2], p[3]]);
@@ -119,24 +104,24 @@ impl FrameReader {
                 n as usize
             }
         };
-        let end = self.start + FRAME_HEADER_BYTES + len;
-        if end > self.buf.len() {
-            self.compact();
+        let end = self.rx.start + FRAME_HEADER_BYTES + len;
+        if end > self.rx.buf.len() {
+            self.rx.compact();
             return Ok(None);
         }
-        let from = self.start + FRAME_HEADER_BYTES;
-        let rest = self.buf.len() - end;
-        let payload = if self.start == 0 && rest <= len {
+        let from = self.rx.start + FRAME_HEADER_BYTES;
+        let rest = self.rx.buf.len() - end;
+        let payload = if self.rx.start == 0 && rest <= len {
             // The usual case: little or nothing after the frame. Hand the buffer over.
-            let tail = self.buf.get(end..).unwrap_or_default().to_vec();
-            self.buf.truncate(end);
-            let mut payload = std::mem::replace(&mut self.buf, tail);
+            let tail = self.rx.buf.get(end..).unwrap_or_default().to_vec();
+            self.rx.buf.truncate(end);
+            let mut payload = std::mem::replace(&mut self.rx.buf, tail);
             payload.drain(..from);
-            self.start = 0;
+            self.rx.start = 0;
             payload
         } else {
-            let payload = self.buf.get(from..end).unwrap_or_default().to_vec();
-            self.start = end;
+            let payload = self.rx.buf.get(from..end).unwrap_or_default().to_vec();
+            self.rx.start = end;
             payload
         };
         self.consumed_total += FRAME_HEADER_BYTES + len;
@@ -148,6 +133,7 @@ impl FrameReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::recv_buf::RETAINED_BYTES_MAX;
 
     fn framed(payloads: &[&[u8]]) -> Vec<u8> {
         let mut out = Vec::new();

@@ -1,0 +1,93 @@
+//! The receive buffer under the Avro and Thrift frame readers: bytes pushed or read in as they
+//! arrive, frames taken from the front. Bytes already returned in frames are dropped before
+//! more are read in, and an empty buffer that once held a large frame gives its memory back,
+//! so an idle connection keeps at most [`RETAINED_BYTES_MAX`] of capacity.
+
+/// Capacity an empty receive buffer may keep (a larger one is freed).
+pub const RETAINED_BYTES_MAX: usize = 1 << 20;
+
+/// Received bytes; `buf[start..]` are not yet returned in a frame.
+#[derive(Debug, Default)]
+pub struct RecvBuf {
+    /// The bytes held.
+    pub buf: Vec<u8>,
+    /// Offset of the first byte not yet returned in a frame.
+    pub start: usize,
+}
+
+impl RecvBuf {
+    /// Appends received bytes.
+    pub fn push(&mut self, bytes: &[u8]) {
+        if self.start > 0 && self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The buffer to read more bytes into (`read_buf` appends to it), with room for at least
+    /// `n` more; bytes already returned in frames are dropped first.
+    pub fn read_buffer(&mut self, n: usize) -> &mut Vec<u8> {
+        self.compact();
+        self.buf.reserve(n);
+        &mut self.buf
+    }
+
+    /// Like [`RecvBuf::read_buffer`], but grows the buffer to exactly `n` more bytes when it
+    /// has less room (for a caller that asks for the rest of an announced frame, so a large
+    /// frame is allocated once at its size rather than doubled into).
+    pub fn read_buffer_exact(&mut self, n: usize) -> &mut Vec<u8> {
+        self.compact();
+        self.buf.reserve_exact(n);
+        &mut self.buf
+    }
+
+    /// Drops the bytes already returned; a large buffer left empty is freed.
+    pub fn compact(&mut self) {
+        if self.start > 0 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        if self.buf.is_empty() && self.buf.capacity() > RETAINED_BYTES_MAX {
+            self.buf = Vec::new();
+        }
+    }
+
+    /// Bytes the buffer holds allocated.
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Bytes received and not yet returned in a frame.
+    pub fn pending(&self) -> usize {
+        self.buf.len() - self.start
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn returned_bytes_are_dropped_before_a_read_and_a_large_empty_buffer_is_freed() {
+        let mut r = RecvBuf::default();
+        r.push(b"abcdef");
+        r.start = 4;
+        assert_eq!(r.pending(), 2);
+        r.read_buffer(10).extend_from_slice(b"gh");
+        assert_eq!((r.buf.as_slice(), r.start), (&b"efgh"[..], 0));
+        r.start = 4;
+        r.push(b"x");
+        assert_eq!(r.buf, b"x", "a fully returned buffer restarts");
+        r.read_buffer_exact(RETAINED_BYTES_MAX * 2);
+        assert!(r.capacity() >= RETAINED_BYTES_MAX * 2);
+        r.read_buffer(1);
+        assert!(
+            r.capacity() > RETAINED_BYTES_MAX,
+            "holding a byte, it keeps its memory"
+        );
+        r.start = 1;
+        r.read_buffer(1);
+        assert!(r.capacity() <= RETAINED_BYTES_MAX, "{}", r.capacity());
+    }
+}
