@@ -33,6 +33,7 @@
 
 mod commit_stats;
 mod direct;
+mod direct_writes;
 mod error;
 mod group_commit;
 mod poison;
@@ -53,7 +54,7 @@ use parking_lot::{Condvar, Mutex};
 use self::commit_stats::CommitTimers;
 pub use self::commit_stats::GroupCommitStats;
 pub use self::direct::DirectIo;
-use self::direct::{Cut, DirectTail};
+use self::direct::DirectTail;
 pub use self::error::WalError;
 pub use self::poison::Poison;
 #[cfg(feature = "internals")]
@@ -63,17 +64,11 @@ use self::start::is_enospc;
 use self::sync_state::SyncState;
 pub use self::sync_state::{LEADERS_DEFAULT, LEADERS_MAX};
 use self::zero_ahead::IoScratch;
-use super::aligned::{align_up, AlignedBuf};
 use super::record::{first_frame_salted_with, resalt};
 use super::segment::{segment_file_name, SEGMENT_HEADER_BYTES};
 use super::table::SegmentTable;
-use super::tail_cache::Chunk;
 use crate::invariant::hot_assert;
 use crate::io::{Fs, FsFile};
-
-/// Smallest capacity of a fresh direct-I/O buffer (sized at twice the last group's bytes,
-/// and grown when a group needs more).
-const DIRECT_BUF_MIN: usize = 64 << 10;
 
 /// Where an append landed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -371,108 +366,6 @@ impl DirWriter {
             end: a.written,
             pending_write,
         })
-    }
-
-    /// Copies `bytes` (to land at `offset` of `segment_id`) into the direct tail, allocating
-    /// the file ahead first when they would pass its allocation: the allocation must leave
-    /// `min_free` too, and ENOSPC there fails only this append.
-    fn buffer_direct(
-        &self,
-        tail: &mut DirectTail,
-        (segment_id, offset): (u32, u64),
-        bytes: &[u8],
-        min_free: Option<u64>,
-    ) -> Result<(), WalError> {
-        hot_assert!(
-            tail.start + tail.buf.len() as u64 == offset,
-            "the direct tail does not end where the append starts"
-        );
-        let end = offset + bytes.len() as u64;
-        if end > tail.allocated {
-            let mut want = DirectTail::allocation_for(end, self.max_file_bytes);
-            if self.check_space(min_free, want - tail.allocated).is_err() {
-                // Near the floor: allocate only what this append needs.
-                want = align_up(end);
-                self.check_space(min_free, want - tail.allocated)?;
-            }
-            if let Err(e) = tail.file.allocate(want) {
-                if is_enospc(&e) {
-                    self.space.note_full();
-                    return Err(WalError::DiskFull {
-                        dir: self.dir.clone(),
-                        available: 0,
-                        required: want - tail.allocated,
-                    });
-                }
-                return Err(WalError::Io {
-                    op: "allocate",
-                    path: self.segment_path(segment_id),
-                    source: e,
-                });
-            }
-            tail.allocated = want;
-        }
-        let need = tail.buf.len() + bytes.len();
-        if need > tail.buf.capacity() {
-            // Grow into a pooled buffer rather than a fresh zero-filled one.
-            let mut bigger = self.fresh_buffer(need * 2);
-            bigger.extend(tail.buf.as_slice());
-            let old = std::mem::replace(&mut tail.buf, bigger);
-            self.table.tail().recycle(old);
-        }
-        tail.buf.extend(bytes);
-        Ok(())
-    }
-
-    /// Takes the active segment's pending direct bytes out to be written (under `io`).
-    fn cut_pending(&self, a: &mut Active) -> Option<(Cut, Arc<dyn FsFile>)> {
-        let tail = a.direct.as_mut().filter(|t| t.pending())?;
-        // Room for a group half again as large as this one.
-        let fresh = self.fresh_buffer(tail.buf.len() + tail.buf.len() / 2);
-        let file = tail.file.clone();
-        Some((tail.cut(fresh), file))
-    }
-
-    /// A direct-I/O buffer of at least `capacity` bytes (and at least [`DIRECT_BUF_MIN`]).
-    fn fresh_buffer(&self, capacity: usize) -> AlignedBuf {
-        self.table.tail().buffer(capacity.max(DIRECT_BUF_MIN))
-    }
-
-    /// Writes a cut of segment `id` with direct I/O (under `io`); a failure poisons.
-    fn write_cut(&self, id: u32, file: &dyn FsFile, cut: &mut Cut) -> Result<(), WalError> {
-        if let Err(e) = file.write_all_at(cut.buf.padded(), cut.start) {
-            let path = self.segment_path(id);
-            self.poison.set("write", path.clone(), &e);
-            return Err(WalError::Io {
-                op: "write",
-                path,
-                source: e,
-            });
-        }
-        Ok(())
-    }
-
-    /// Hands a written cut of segment `id` to the tail cache. A cut using under a quarter of
-    /// its buffer is copied into a pooled buffer of its size first, so the cache's memory is
-    /// not mostly spare capacity.
-    fn cache_cut(&self, id: u32, cut: Cut) {
-        let tail = self.table.tail();
-        let mut buf = cut.buf;
-        if buf.len() < buf.capacity() / 4 {
-            let mut small = self.fresh_buffer(buf.len());
-            if small.capacity() < buf.capacity() {
-                small.extend(buf.as_slice());
-                small = std::mem::replace(&mut buf, small);
-            }
-            tail.recycle(small);
-        }
-        // The writer writes version-2 segments only: the salt is the id.
-        tail.insert(Chunk {
-            segment: id,
-            start: cut.start,
-            buf,
-            salt: id,
-        });
     }
 
     /// Handles a failed append of `len` bytes at `offset`: ENOSPC cuts the partial bytes away

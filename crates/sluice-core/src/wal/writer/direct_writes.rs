@@ -1,0 +1,127 @@
+//! The direct-I/O steps of a [`DirWriter`]: copying an append into the aligned tail (allocating
+//! the file ahead first), cutting the pending bytes for the group-commit leader, writing a cut
+//! as whole blocks, and handing it to the tail cache; every buffer comes from and goes back to
+//! the tail cache's pool.
+
+use std::sync::Arc;
+
+use super::direct::{Cut, DirectTail};
+use super::start::is_enospc;
+use super::{Active, DirWriter, WalError};
+use crate::invariant::hot_assert;
+use crate::io::FsFile;
+use crate::wal::aligned::{align_up, AlignedBuf};
+use crate::wal::tail_cache::Chunk;
+
+/// Smallest capacity of a fresh direct-I/O buffer (sized at one and a half times the last
+/// group's bytes, and grown into a larger pooled one when a group needs more).
+const DIRECT_BUF_MIN: usize = 64 << 10;
+
+impl DirWriter {
+    /// Copies `bytes` (to land at `offset` of `segment_id`) into the direct tail, allocating
+    /// the file ahead first when they would pass its allocation: the allocation must leave
+    /// `min_free` too, and ENOSPC there fails only this append.
+    pub(super) fn buffer_direct(
+        &self,
+        tail: &mut DirectTail,
+        (segment_id, offset): (u32, u64),
+        bytes: &[u8],
+        min_free: Option<u64>,
+    ) -> Result<(), WalError> {
+        hot_assert!(
+            tail.start + tail.buf.len() as u64 == offset,
+            "the direct tail does not end where the append starts"
+        );
+        let end = offset + bytes.len() as u64;
+        if end > tail.allocated {
+            let mut want = DirectTail::allocation_for(end, self.max_file_bytes);
+            if self.check_space(min_free, want - tail.allocated).is_err() {
+                // Near the floor: allocate only what this append needs.
+                want = align_up(end);
+                self.check_space(min_free, want - tail.allocated)?;
+            }
+            if let Err(e) = tail.file.allocate(want) {
+                if is_enospc(&e) {
+                    self.space.note_full();
+                    return Err(WalError::DiskFull {
+                        dir: self.dir.clone(),
+                        available: 0,
+                        required: want - tail.allocated,
+                    });
+                }
+                return Err(WalError::Io {
+                    op: "allocate",
+                    path: self.segment_path(segment_id),
+                    source: e,
+                });
+            }
+            tail.allocated = want;
+        }
+        let need = tail.buf.len() + bytes.len();
+        if need > tail.buf.capacity() {
+            // Grow into a pooled buffer rather than a fresh zero-filled one.
+            let mut bigger = self.fresh_buffer(need * 2);
+            bigger.extend(tail.buf.as_slice());
+            let old = std::mem::replace(&mut tail.buf, bigger);
+            self.table.tail().recycle(old);
+        }
+        tail.buf.extend(bytes);
+        Ok(())
+    }
+
+    /// Takes the active segment's pending direct bytes out to be written (under `io`).
+    pub(super) fn cut_pending(&self, a: &mut Active) -> Option<(Cut, Arc<dyn FsFile>)> {
+        let tail = a.direct.as_mut().filter(|t| t.pending())?;
+        // Room for a group half again as large as this one.
+        let fresh = self.fresh_buffer(tail.buf.len() + tail.buf.len() / 2);
+        let file = tail.file.clone();
+        Some((tail.cut(fresh), file))
+    }
+
+    /// A direct-I/O buffer of at least `capacity` bytes (and at least [`DIRECT_BUF_MIN`]).
+    pub(super) fn fresh_buffer(&self, capacity: usize) -> AlignedBuf {
+        self.table.tail().buffer(capacity.max(DIRECT_BUF_MIN))
+    }
+
+    /// Writes a cut of segment `id` with direct I/O (under `io`); a failure poisons.
+    pub(super) fn write_cut(
+        &self,
+        id: u32,
+        file: &dyn FsFile,
+        cut: &mut Cut,
+    ) -> Result<(), WalError> {
+        if let Err(e) = file.write_all_at(cut.buf.padded(), cut.start) {
+            let path = self.segment_path(id);
+            self.poison.set("write", path.clone(), &e);
+            return Err(WalError::Io {
+                op: "write",
+                path,
+                source: e,
+            });
+        }
+        Ok(())
+    }
+
+    /// Hands a written cut of segment `id` to the tail cache. A cut using under a quarter of
+    /// its buffer is copied into a pooled buffer of its size first, so the cache's memory is
+    /// not mostly spare capacity.
+    pub(super) fn cache_cut(&self, id: u32, cut: Cut) {
+        let tail = self.table.tail();
+        let mut buf = cut.buf;
+        if buf.len() < buf.capacity() / 4 {
+            let mut small = self.fresh_buffer(buf.len());
+            if small.capacity() < buf.capacity() {
+                small.extend(buf.as_slice());
+                small = std::mem::replace(&mut buf, small);
+            }
+            tail.recycle(small);
+        }
+        // The writer writes version-2 segments only: the salt is the id.
+        tail.insert(Chunk {
+            segment: id,
+            start: cut.start,
+            buf,
+            salt: id,
+        });
+    }
+}
