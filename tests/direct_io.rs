@@ -125,6 +125,40 @@ fn a_steady_stream_reuses_its_write_buffers_instead_of_allocating_one_per_write(
 }
 
 #[test]
+fn a_taker_some_batches_behind_is_served_from_memory_while_its_take_records_cost_little() {
+    // Puts of 200 × 1 KiB and the taker's small take commits alternate, the taker six batches
+    // behind. Each take commit is a cut of its own; kept in a large pooled buffer, those cuts
+    // used most of the tail's memory and evicted puts the taker had not reached yet.
+    let bed = Bed::sim(5);
+    let mut config = direct(&bed);
+    config.tail_cache_bytes = 5 << 20;
+    let ch = bed.open(&config);
+    let body = "y".repeat(1024);
+    let batch = vec![body.as_str(); 200];
+    for _ in 0..6 {
+        put_all(&ch, &batch);
+    }
+    let take_batch = |ch: &FileChannel| {
+        let mut tx = ch.transaction();
+        for _ in 0..200 {
+            assert!(tx.take().unwrap().is_some());
+        }
+        tx.commit().unwrap();
+    };
+    let before = ch.stats();
+    for _ in 0..40 {
+        put_all(&ch, &batch);
+        take_batch(&ch);
+    }
+    let s = ch.stats();
+    let (hits, misses) = (
+        s.tail_cache_hits - before.tail_cache_hits,
+        s.tail_cache_misses - before.tail_cache_misses,
+    );
+    assert_eq!((hits, misses), (8_000, 0), "{s:?}");
+}
+
+#[test]
 fn a_tail_cache_smaller_than_one_write_still_serves_every_event_from_the_file() {
     let bed = Bed::sim(3);
     let mut config = direct(&bed);

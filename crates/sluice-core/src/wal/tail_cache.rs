@@ -83,12 +83,25 @@ impl TailCache {
     /// requests of a steady stream (twice 110-115 KiB per commit at batch 100) found every
     /// pooled buffer a few KiB short and zero-filled a fresh one, page faults included.
     pub fn buffer(&self, capacity: usize) -> AlignedBuf {
+        self.pooled_or_new(capacity, usize::MAX)
+    }
+
+    /// Like [`TailCache::buffer`], but a pooled buffer serves only when it is less than twice
+    /// the size class of `capacity`: for the copy of a small cut, which a large buffer would
+    /// hold with mostly spare capacity (a batch's take records, 45 KiB, each kept a 2 MiB
+    /// buffer and the 64 MiB tail held 20 MiB of data).
+    pub fn buffer_near(&self, capacity: usize) -> AlignedBuf {
         let class = capacity.checked_next_power_of_two().unwrap_or(capacity);
+        self.pooled_or_new(capacity, class.saturating_mul(2))
+    }
+
+    /// The smallest pooled buffer with `want <= capacity < below`, or a new one.
+    fn pooled_or_new(&self, want: usize, below: usize) -> AlignedBuf {
         let mut pool = self.pool.lock();
         let best = pool
             .iter()
             .enumerate()
-            .filter(|(_, b)| b.capacity() >= capacity)
+            .filter(|(_, b)| b.capacity() >= want && b.capacity() < below)
             .min_by_key(|(_, b)| b.capacity())
             .map(|(i, _)| i);
         match best {
@@ -100,7 +113,7 @@ impl TailCache {
             None => {
                 drop(pool);
                 self.fresh.fetch_add(1, Ordering::Relaxed);
-                AlignedBuf::with_capacity(class)
+                AlignedBuf::with_capacity(want.checked_next_power_of_two().unwrap_or(want))
             }
         }
     }
@@ -349,5 +362,28 @@ mod tests {
         );
         assert_eq!(cache.fresh_buffers(), before + 1);
         assert_eq!(cache.pool.lock().len(), POOL_MAX - 3, "three taken out");
+    }
+
+    #[test]
+    fn a_small_cut_s_copy_never_takes_a_pooled_buffer_of_twice_its_size_class_or_more() {
+        let cache = TailCache::new(0);
+        cache.recycle(AlignedBuf::with_capacity(32 * POOL_MIN_BYTES));
+        let before = cache.fresh_buffers();
+        // 45 KiB of take records: class 64 KiB; the 2 MiB pooled buffer is not near it.
+        let small = cache.buffer_near(45 << 10);
+        assert_eq!(small.capacity(), 64 << 10);
+        assert_eq!(cache.fresh_buffers(), before + 1);
+        cache.recycle(small);
+        assert_eq!(
+            cache.buffer_near(40 << 10).capacity(),
+            64 << 10,
+            "the pooled one fits"
+        );
+        assert_eq!(cache.fresh_buffers(), before + 1);
+        assert_eq!(
+            cache.buffer(45 << 10).capacity(),
+            32 * POOL_MIN_BYTES,
+            "any fit will do"
+        );
     }
 }

@@ -109,7 +109,7 @@ impl DirWriter {
         let tail = self.table.tail();
         let mut buf = cut.buf;
         if buf.len() < buf.capacity() / 4 {
-            let mut small = self.fresh_buffer(buf.len());
+            let mut small = tail.buffer_near(buf.len().max(DIRECT_BUF_MIN));
             if small.capacity() < buf.capacity() {
                 small.extend(buf.as_slice());
                 small = std::mem::replace(&mut buf, small);
