@@ -162,6 +162,12 @@ pub trait AgentChannel: Send + Sync + std::fmt::Debug {
         })
     }
 
+    /// The channel's [`Arrivals`](super::arrivals::Arrivals), when it counts its committed puts
+    /// (every channel the runtime opens does: [`Instrumented`](super::instrumented::Instrumented)).
+    fn arrivals(&self) -> Option<Arc<super::arrivals::Arrivals>> {
+        None
+    }
+
     /// The file channel's own counters (fsyncs, commits, group commit's breakdown), read now;
     /// `None` for a channel that is not a Sluice file channel.
     fn file_stats(&self) -> Option<sluice_core::ChannelStats> {

@@ -4,11 +4,13 @@
 //! [`Instrumented`] wraps any [`AgentChannel`]; its transactions count the events that pass
 //! through `put_all`/`take_up_to` and time `commit`. A committed transaction costs two
 //! `Instant::now()` calls and four relaxed atomic adds per direction; nothing is recorded
-//! per event, for rolled-back transactions, or for takes that found the channel empty.
+//! per event, for rolled-back transactions, or for takes that found the channel empty. A
+//! committed put also tells the channel's [`Arrivals`], which wakes sinks parked on it.
 
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::arrivals::Arrivals;
 use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx, Refused};
 use crate::agent::histogram::{self, Histogram};
 use crate::agent::metrics::CounterGroup;
@@ -28,6 +30,7 @@ struct Histograms {
 pub struct Instrumented {
     inner: Arc<dyn AgentChannel>,
     h: Arc<Histograms>,
+    arrivals: Arc<Arrivals>,
 }
 
 impl Instrumented {
@@ -40,7 +43,11 @@ impl Instrumented {
             put_batch: g.histogram(&histogram::PUT_BATCH),
             take_batch: g.histogram(&histogram::TAKE_BATCH),
         });
-        Instrumented { inner, h }
+        Instrumented {
+            inner,
+            h,
+            arrivals: Arc::default(),
+        }
     }
 }
 
@@ -49,9 +56,14 @@ impl AgentChannel for Instrumented {
         Box::new(InstrumentedTx {
             inner: self.inner.begin(),
             h: self.h.clone(),
+            arrivals: self.arrivals.clone(),
             puts: 0,
             takes: 0,
         })
+    }
+
+    fn arrivals(&self) -> Option<Arc<Arrivals>> {
+        Some(self.arrivals.clone())
     }
 
     fn close(&self) -> BoxFuture<'_, Result<(), AgentChannelError>> {
@@ -78,6 +90,7 @@ impl AgentChannel for Instrumented {
             let start = Instant::now();
             self.inner.put_commit(events).await?;
             if n > 0 {
+                self.arrivals.arrived();
                 self.h.put_commit.observe_duration(start.elapsed());
                 self.h.put_batch.observe(n);
             }
@@ -92,6 +105,7 @@ impl AgentChannel for Instrumented {
             let start = Instant::now();
             self.inner.offer(events).await?;
             if n > 0 {
+                self.arrivals.arrived();
                 self.h.put_commit.observe_duration(start.elapsed());
                 self.h.put_batch.observe(n);
             }
@@ -103,6 +117,7 @@ impl AgentChannel for Instrumented {
 struct InstrumentedTx {
     inner: Box<dyn ChannelTx>,
     h: Arc<Histograms>,
+    arrivals: Arc<Arrivals>,
     puts: u64,
     takes: u64,
 }
@@ -131,6 +146,7 @@ impl ChannelTx for InstrumentedTx {
         let InstrumentedTx {
             inner,
             h,
+            arrivals,
             puts,
             takes,
         } = *self;
@@ -139,6 +155,7 @@ impl ChannelTx for InstrumentedTx {
             inner.commit().await?;
             let took = start.elapsed();
             if puts > 0 {
+                arrivals.arrived();
                 h.put_commit.observe_duration(took);
                 h.put_batch.observe(puts);
             }

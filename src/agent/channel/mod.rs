@@ -5,6 +5,7 @@
 //! file channel, called through `spawn_blocking`) and [`kafka::KafkaChannel`] (a Kafka topic).
 //! All count Flume's channel metrics.
 
+pub mod arrivals;
 pub mod contract;
 pub mod disk_space;
 pub mod file;

@@ -2,7 +2,8 @@
 //! policy (`agent::processor`) for an order, and the first sink that does not fail handles
 //! the batch: take up to its batch size in one transaction, deliver, commit; on failure roll
 //! back and report it to the policy. Backoff is Flume's after failures (1 s more each time,
-//! at most 5 s) and shorter when the channel is just empty (100 ms more, at most 1 s). A sink
+//! at most 5 s) and shorter when the channel is just empty (100 ms more, at most 1 s, cut
+//! short by the next committed put on the channel: [`Arrivals`]). A sink
 //! that answers "commit but back off" ([`Delivery::CommitAndBackOff`], the http sink's
 //! `rollback = false, backoff = true`) has its take committed, then the runner backs off as
 //! after a failure (Flume's `BACKOFF`), without reporting a failure to the policy.
@@ -35,6 +36,7 @@ use std::time::{Duration, Instant};
 use super::poison::PoisonHandler;
 use super::{Acks, Delivery, Sink};
 use crate::agent::backoff::Backoff;
+use crate::agent::channel::arrivals::Arrivals;
 use crate::agent::channel::{AgentChannel, ChannelTx};
 use crate::agent::metrics::CounterGroup;
 use crate::agent::metrics::SinkCounter;
@@ -50,6 +52,37 @@ pub const IDLE_BACKOFF_STEP: Duration = Duration::from_millis(100);
 /// Longest backoff while the channel is empty.
 pub const IDLE_BACKOFF_MAX: Duration = Duration::from_secs(1);
 pub use super::contract::PIPELINE_DEPTH;
+
+/// The [`Arrivals`] of the channels the units read, each once.
+fn distinct_arrivals(units: &BTreeMap<String, SinkUnit>) -> Vec<Arc<Arrivals>> {
+    let mut out: Vec<Arc<Arrivals>> = Vec::new();
+    for a in units.values().filter_map(|u| u.channel.arrivals()) {
+        if !out.iter().any(|o| Arc::ptr_eq(o, &a)) {
+            out.push(a);
+        }
+    }
+    out
+}
+
+/// Waits until a put commits on any of the channels since its count in `seen`, or `within`
+/// passes (the whole pause when no channel counts its puts).
+async fn arrived(seen: &[(Arc<Arrivals>, u64)], within: Duration) {
+    match seen {
+        [] => tokio::time::sleep(within).await,
+        [(a, s)] => {
+            a.wait_after(*s, within).await;
+        }
+        many => {
+            // Sinks of one group reading different channels: the first arrival wakes them.
+            let mut waits = tokio::task::JoinSet::new();
+            for (a, s) in many {
+                let (a, s) = (a.clone(), *s);
+                waits.spawn(async move { a.wait_after(s, within).await });
+            }
+            let _ = waits.join_next().await;
+        }
+    }
+}
 
 /// Delivered batches kept waiting for their commit while the next batch is taken: one less
 /// than the sink's depth ([`Sink::pipeline_depth`]).
@@ -290,7 +323,11 @@ pub async fn run(
     let mut pending: VecDeque<Delivered> = VecDeque::with_capacity(PIPELINE_DEPTH);
     let mut fail_backoff = Backoff::linear(FAIL_BACKOFF_STEP, FAIL_BACKOFF_MAX);
     let mut idle_backoff = Backoff::linear(IDLE_BACKOFF_STEP, IDLE_BACKOFF_MAX);
+    let arrivals = distinct_arrivals(&units);
     while !stop.is_set() {
+        // Read before looking, so a put between the look and the wait is not missed.
+        let seen: Vec<(Arc<Arrivals>, u64)> =
+            arrivals.iter().map(|a| (a.clone(), a.seq())).collect();
         let order = policy.order(Instant::now());
         let mut outcome = Outcome::Failed;
         for name in order {
@@ -336,7 +373,17 @@ pub async fn run(
                 tracing::warn!(sink = %name, error = %e, "periodic work failed");
             }
         }
-        if stop.sleep(pause).await {
+        let stopped = if outcome == Outcome::Empty {
+            // Woken by the next put instead of polling: a sink that sleeps its whole idle
+            // backoff starts a burst that far behind.
+            tokio::select! {
+                _ = stop.wait() => true,
+                _ = arrived(&seen, pause) => stop.is_set(),
+            }
+        } else {
+            stop.sleep(pause).await
+        };
+        if stopped {
             break;
         }
     }
@@ -350,3 +397,7 @@ pub async fn run(
 #[cfg(test)]
 #[path = "runner_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "runner_wake_tests.rs"]
+mod wake_tests;

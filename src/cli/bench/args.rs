@@ -101,7 +101,15 @@ pub struct BenchArgs {
     #[arg(long, requires = "rpc", default_value_t = 1,
           value_parser = clap::value_parser!(u32).range(1..=ROUNDS_MAX as i64))]
     pub rounds: u32,
+    /// With `--rpc` to the in-process agent: null sinks draining the channel, each its own
+    /// runner (one sink is one serial taker: it may not keep up with several connections).
+    #[arg(long, requires = "rpc", conflicts_with = "target", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=SINKS_MAX as i64))]
+    pub sinks: u32,
 }
+
+/// Most `--sinks`.
+pub const SINKS_MAX: u32 = 16;
 
 /// Most `--rounds`.
 pub const ROUNDS_MAX: u32 = 100;

@@ -87,6 +87,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<i32> {
             "in_process_agent": args.target.is_none(),
             "batch": args.batch.max(1),
             "connections": args.putters.max(1),
+            "sinks": args.sinks,
             "tls": args.tls_keystore.is_some(),
             "deflate_level": args.deflate,
             "event_size": args.event_size,

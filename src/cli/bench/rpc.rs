@@ -110,11 +110,18 @@ async fn start_agent(
     if args.deflate.is_some() {
         security.push_str("a1.sources.r1.compression-type = deflate\n");
     }
+    let names: Vec<String> = (1..=args.sinks).map(|i| format!("k{i}")).collect();
+    let mut sinks = String::new();
+    for k in &names {
+        sinks.push_str(&format!(
+            "a1.sinks.{k}.type = null\na1.sinks.{k}.channel = c1\na1.sinks.{k}.batchSize = {tc}\n"
+        ));
+    }
     let text = format!(
-        "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n\
+        "a1.sources = r1\na1.channels = c1\na1.sinks = {names}\n\
          a1.sources.r1.type = {source}\na1.sources.r1.bind = 127.0.0.1\na1.sources.r1.port = {port}\n\
-         a1.sources.r1.channels = c1\n{security}{channel}\
-         a1.sinks.k1.type = null\na1.sinks.k1.channel = c1\na1.sinks.k1.batchSize = {tc}\n",
+         a1.sources.r1.channels = c1\n{security}{channel}{sinks}",
+        names = names.join(" "),
         source = args.rpc.unwrap_or(RpcKind::Avro).name()
     );
     let loaded = config::load(&text, "a1", &[]);
