@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use super::rpc_sink::RpcSinkTimings;
 use crate::agent::config::ctx::Ctx;
 use crate::agent::config::limits::{BATCH_SIZE_MAX, DURATION_S_MAX};
 use crate::agent::rpc::transport::ClientSecurity;
@@ -21,6 +20,19 @@ pub const REQUEST_TIMEOUT_MS_DEFAULT: u64 = 20_000;
 pub const RECONNECT_BACKOFF_MAX_MS_DEFAULT: u64 = 5_000;
 /// Longest timeout accepted for connect and requests (one hour): a limit, not a target.
 pub const TIMEOUT_MS_MAX: u64 = 3_600_000;
+
+/// The settings every RPC sink shares (Flume's keys of the same names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RpcSinkTimings {
+    /// `connect-timeout`.
+    pub connect_timeout: Duration,
+    /// `request-timeout`.
+    pub request_timeout: Duration,
+    /// `reset-connection-interval`: reconnect this often even when healthy.
+    pub reset_connection_interval: Option<Duration>,
+    /// `max-reconnect-backoff`.
+    pub reconnect_backoff_max: Duration,
+}
 
 /// What an RPC sink's settings give the shared sink ([`super::rpc_sink::RpcSink::new`]).
 pub trait RpcSinkSettings {

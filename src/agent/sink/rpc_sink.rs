@@ -23,7 +23,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
 use super::reconnect::Reconnect;
-use super::rpc_keys::RpcSinkSettings;
+use super::rpc_keys::{RpcSinkSettings, RpcSinkTimings};
 use super::SinkError;
 use crate::agent::backoff::Backoff;
 use crate::agent::histogram::Histogram;
@@ -40,19 +40,6 @@ pub const STOP_GRACE: Duration = Duration::from_secs(2);
 pub const DOWN_WARN_EVERY: Duration = Duration::from_secs(60);
 /// The first reconnect backoff (Flume's RPC sinks: 250 ms, doubling).
 pub const RECONNECT_BACKOFF_INITIAL: Duration = Duration::from_millis(250);
-
-/// The settings every RPC sink shares (Flume's keys of the same names).
-#[derive(Clone, Copy, Debug)]
-pub struct RpcSinkTimings {
-    /// `connect-timeout`.
-    pub connect_timeout: Duration,
-    /// `request-timeout`.
-    pub request_timeout: Duration,
-    /// `reset-connection-interval`: reconnect this often even when healthy.
-    pub reset_connection_interval: Option<Duration>,
-    /// `max-reconnect-backoff`.
-    pub reconnect_backoff_max: Duration,
-}
 
 /// One RPC protocol's client, as [`RpcSink`] drives it.
 pub trait RpcClient: std::fmt::Debug + Send + Sized + 'static {

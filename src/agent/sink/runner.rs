@@ -324,10 +324,11 @@ pub async fn run(
     let mut fail_backoff = Backoff::linear(FAIL_BACKOFF_STEP, FAIL_BACKOFF_MAX);
     let mut idle_backoff = Backoff::linear(IDLE_BACKOFF_STEP, IDLE_BACKOFF_MAX);
     let arrivals = distinct_arrivals(&units);
+    let mut seen: Vec<(Arc<Arrivals>, u64)> = Vec::with_capacity(arrivals.len());
     while !stop.is_set() {
         // Read before looking, so a put between the look and the wait is not missed.
-        let seen: Vec<(Arc<Arrivals>, u64)> =
-            arrivals.iter().map(|a| (a.clone(), a.seq())).collect();
+        seen.clear();
+        seen.extend(arrivals.iter().map(|a| (a.clone(), a.seq())));
         let order = policy.order(Instant::now());
         let mut outcome = Outcome::Failed;
         for name in order {

@@ -5,16 +5,15 @@
 //! `verify-hostname`) and deflate (`compression-type`, `compression-level`) are read by the
 //! shared RPC key parser ([`crate::agent::rpc::transport::config`]).
 
-use std::time::Duration;
-
 use crate::agent::config::ctx::Ctx;
 use crate::agent::rpc::transport::ClientSecurity;
-use crate::agent::sink::rpc_keys::{self, default_timings, host_port, RpcSinkSettings};
+use crate::agent::sink::rpc_keys::{
+    self, default_timings, host_port, RpcSinkSettings, RpcSinkTimings,
+};
 pub use crate::agent::sink::rpc_keys::{
     BATCH_SIZE_DEFAULT, CONNECT_TIMEOUT_MS_DEFAULT, RECONNECT_BACKOFF_MAX_MS_DEFAULT,
     REQUEST_TIMEOUT_MS_DEFAULT, TIMEOUT_MS_MAX,
 };
-use crate::agent::sink::rpc_sink::RpcSinkTimings;
 pub use crate::agent::sink::rpc_sink::RECONNECT_BACKOFF_INITIAL;
 
 /// `avro` sink settings.
@@ -28,15 +27,10 @@ pub struct AvroSinkConfig {
     pub port: u16,
     /// `batch-size`: events per take transaction and per `appendBatch` (default 100).
     pub batch_size: usize,
-    /// `connect-timeout`: TCP connect plus handshake (default 20 s).
-    pub connect_timeout: Duration,
-    /// `request-timeout`: one `appendBatch`, first byte out to last byte in (default 20 s).
-    pub request_timeout: Duration,
-    /// `reset-connection-interval` (seconds): reconnect this often, e.g. to rebalance behind
-    /// a load balancer (default none).
-    pub reset_connection_interval: Option<Duration>,
-    /// `max-reconnect-backoff` (ms): longest pause between reconnect attempts (default 5 s).
-    pub reconnect_backoff_max: Duration,
+    /// `connect-timeout` (default 20 s), `request-timeout` (one `appendBatch`, first byte out
+    /// to last byte in; default 20 s), the reset interval (reconnect this often, e.g. to
+    /// rebalance behind a load balancer; default none) and `max-reconnect-backoff` (default 5 s).
+    pub timings: RpcSinkTimings,
     /// `ssl`, `truststore*`, `compression-type`, ... ([`crate::agent::rpc::transport`]).
     pub security: ClientSecurity,
 }
@@ -44,16 +38,12 @@ pub struct AvroSinkConfig {
 impl AvroSinkConfig {
     /// A configuration with Flume's defaults for `host:port` (tests and tools).
     pub fn new(agent: &str, hostname: &str, port: u16) -> Self {
-        let t = default_timings();
         AvroSinkConfig {
             agent: agent.to_owned(),
             hostname: hostname.to_owned(),
             port,
             batch_size: BATCH_SIZE_DEFAULT as usize,
-            connect_timeout: t.connect_timeout,
-            request_timeout: t.request_timeout,
-            reset_connection_interval: t.reset_connection_interval,
-            reconnect_backoff_max: t.reconnect_backoff_max,
+            timings: default_timings(),
             security: ClientSecurity::default(),
         }
     }
@@ -70,12 +60,7 @@ impl RpcSinkSettings for AvroSinkConfig {
     }
 
     fn timings(&self) -> RpcSinkTimings {
-        RpcSinkTimings {
-            connect_timeout: self.connect_timeout,
-            request_timeout: self.request_timeout,
-            reset_connection_interval: self.reset_connection_interval,
-            reconnect_backoff_max: self.reconnect_backoff_max,
-        }
+        self.timings
     }
 
     fn security(&self) -> &ClientSecurity {
@@ -101,10 +86,7 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<AvroSinkConfig> {
         hostname: k.hostname,
         port: k.port,
         batch_size: k.batch_size,
-        connect_timeout: k.timings.connect_timeout,
-        request_timeout: k.timings.request_timeout,
-        reset_connection_interval: k.timings.reset_connection_interval,
-        reconnect_backoff_max: k.timings.reconnect_backoff_max,
+        timings: k.timings,
         security: k.security,
     })
 }

@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 pub use config::AvroSinkConfig;
 
-use super::rpc_sink::{RpcClient, RpcSink, RpcSinkTimings};
+use super::rpc_keys::RpcSinkTimings;
+use super::rpc_sink::{RpcClient, RpcSink};
 pub use super::rpc_sink::{DOWN_WARN_EVERY, STOP_GRACE};
 use crate::agent::histogram::Histogram;
 use crate::agent::rpc::avro_client::{AvroClient, AvroClientConfig};

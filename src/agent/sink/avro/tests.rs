@@ -128,13 +128,12 @@ async fn memory_channel(events: Vec<Event>) -> Arc<MemoryChannel> {
 }
 
 fn sink_config(port: u16) -> AvroSinkConfig {
-    AvroSinkConfig {
-        batch_size: 4,
-        connect_timeout: Duration::from_secs(2),
-        request_timeout: Duration::from_millis(300),
-        reconnect_backoff_max: Duration::from_millis(20),
-        ..AvroSinkConfig::new("edge", "127.0.0.1", port)
-    }
+    let mut cfg = AvroSinkConfig::new("edge", "127.0.0.1", port);
+    cfg.batch_size = 4;
+    cfg.timings.connect_timeout = Duration::from_secs(2);
+    cfg.timings.request_timeout = Duration::from_millis(300);
+    cfg.timings.reconnect_backoff_max = Duration::from_millis(20);
+    cfg
 }
 
 async fn listener() -> (TcpListener, u16) {
@@ -197,7 +196,7 @@ async fn the_sink_reconnects_by_itself_when_the_downstream_comes_back() {
     let counters = CounterGroup::sink();
     let (_h, stop) = crate::agent::stop::channel();
     let mut cfg = sink_config(port);
-    cfg.reconnect_backoff_max = Duration::from_millis(400);
+    cfg.timings.reconnect_backoff_max = Duration::from_millis(400);
     let mut sink = AvroSink::new("k1", cfg);
     sink.attach(counters.clone(), stop);
     let e = sink.prepare().await.unwrap_err();
@@ -327,7 +326,7 @@ async fn stop_abandons_a_call_the_downstream_never_answers_and_keeps_the_batch()
     fake.serve(l, vec![Answer::Silent]);
     let ch = memory_channel(events(3)).await;
     let mut cfg = sink_config(port);
-    cfg.request_timeout = Duration::from_secs(600);
+    cfg.timings.request_timeout = Duration::from_secs(600);
     let mut units = std::collections::BTreeMap::new();
     units.insert(
         "k1".to_owned(),
@@ -401,10 +400,10 @@ fn avro_sink_keys_have_flumes_defaults_and_deflate_is_read() {
     };
     assert_eq!(c, &AvroSinkConfig::new("a1", "collector", 4141));
     assert_eq!(c.batch_size, 100);
-    assert_eq!(c.connect_timeout, Duration::from_secs(20));
-    assert_eq!(c.request_timeout, Duration::from_secs(20));
-    assert_eq!(c.reset_connection_interval, None);
-    assert!(c.reconnect_backoff_max <= Duration::from_secs(5));
+    assert_eq!(c.timings.connect_timeout, Duration::from_secs(20));
+    assert_eq!(c.timings.request_timeout, Duration::from_secs(20));
+    assert_eq!(c.timings.reset_connection_interval, None);
+    assert!(c.timings.reconnect_backoff_max <= Duration::from_secs(5));
     let text = format!(
         "{base}a1.sinks.k1.type = org.apache.flume.sink.AvroSink\na1.sinks.k1.hostname = h\n\
          a1.sinks.k1.port = 1\na1.sinks.k1.compression-type = deflate\n"
