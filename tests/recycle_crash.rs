@@ -1,7 +1,8 @@
 //! Power cuts during segment recycling: at every operation of a checkpoint that retires
 //! segments into spares, of the roll that takes a spare, and of the last commits into a
 //! recycled file. After each, several crash images are opened: every acknowledged event comes
-//! back, and no record of a file's earlier use is ever read as live.
+//! back, and no record of a file's earlier use is ever read as live. Every sweep runs with
+//! direct I/O and through the page cache (both recycle).
 
 mod common;
 mod recycle_support;
@@ -15,8 +16,16 @@ use sluice_core::{DirectIo, Event, FileChannel};
 
 #[test]
 fn a_power_cut_at_any_operation_of_the_last_commits_into_a_recycled_file_loses_nothing_committed() {
+    for direct in [DirectIo::Auto, DirectIo::Off] {
+        a_power_cut_at_any_operation_of_the_last_commits_into_a_recycled_file_loses_nothing_committed_in(direct);
+    }
+}
+
+fn a_power_cut_at_any_operation_of_the_last_commits_into_a_recycled_file_loses_nothing_committed_in(
+    direct: DirectIo,
+) {
     let probe = SimFs::new(1);
-    let cfg = config(Path::new("/sim"), DirectIo::Auto, 2);
+    let cfg = config(Path::new("/sim"), direct, 2);
     let (ch, _) = scenario(Arc::new(probe.clone()), &cfg, 70);
     assert!(ch.stats().segments_recycled >= 1);
     let from = probe.op_count();
@@ -35,7 +44,12 @@ fn a_power_cut_at_any_operation_of_the_last_commits_into_a_recycled_file_loses_n
         for seed in 0..6 {
             let img = sim.crash_image(seed);
             let back = FileChannel::open_with_fs(cfg.clone(), Arc::new(img)).unwrap();
-            check_recovered(&drain(&back), &acked, 75, &format!("op {k}, seed {seed}"));
+            check_recovered(
+                &drain(&back),
+                &acked,
+                75,
+                &format!("{direct:?}: op {k}, seed {seed}"),
+            );
             images += 1;
         }
     }
@@ -44,10 +58,20 @@ fn a_power_cut_at_any_operation_of_the_last_commits_into_a_recycled_file_loses_n
 
 #[test]
 fn a_power_cut_at_any_step_of_taking_a_spare_keeps_every_committed_event_and_no_stale_one() {
+    for direct in [DirectIo::Auto, DirectIo::Off] {
+        a_power_cut_at_any_step_of_taking_a_spare_keeps_every_committed_event_and_no_stale_one_in(
+            direct,
+        );
+    }
+}
+
+fn a_power_cut_at_any_step_of_taking_a_spare_keeps_every_committed_event_and_no_stale_one_in(
+    direct: DirectIo,
+) {
     // Find the commit whose roll took the spare, then cut the power at each of its operations
     // (seal, header block, fdatasync, rename, directory fsync, head record, the write).
     let probe = SimFs::new(1);
-    let cfg = config(Path::new("/sim"), DirectIo::Auto, 2);
+    let cfg = config(Path::new("/sim"), direct, 2);
     let ch = FileChannel::open_with_fs(cfg.clone(), Arc::new(probe.clone())).unwrap();
     used_and_retired(&ch, 300);
     let mut window = None;
@@ -79,7 +103,7 @@ fn a_power_cut_at_any_step_of_taking_a_spare_keeps_every_committed_event_and_no_
         for seed in 0..6 {
             let img = sim.crash_image(seed);
             let back = FileChannel::open_with_fs(cfg.clone(), Arc::new(img.clone())).unwrap();
-            let at = format!("op {k}, seed {seed}");
+            let at = format!("{direct:?}: op {k}, seed {seed}");
             check_recovered(&drain(&back), &acked, at_commit + 1, &at);
             // The channel goes on writing after the crash, recycling the spare if it is left.
             assert!(put_one(&back, &body("new", 999)), "{at}");
@@ -92,7 +116,17 @@ fn a_power_cut_at_any_step_of_taking_a_spare_keeps_every_committed_event_and_no_
 
 #[test]
 fn a_power_cut_at_any_operation_of_a_checkpoint_that_retires_segments_into_spares_is_safe() {
-    let cfg = config(Path::new("/sim"), DirectIo::Auto, 2);
+    for direct in [DirectIo::Auto, DirectIo::Off] {
+        a_power_cut_at_any_operation_of_a_checkpoint_that_retires_segments_into_spares_is_safe_in(
+            direct,
+        );
+    }
+}
+
+fn a_power_cut_at_any_operation_of_a_checkpoint_that_retires_segments_into_spares_is_safe_in(
+    direct: DirectIo,
+) {
+    let cfg = config(Path::new("/sim"), direct, 2);
     // The workload up to the retiring checkpoint, and that checkpoint's operations.
     let fill = |ch: &FileChannel| {
         for chunk in 0..30 {
@@ -122,7 +156,7 @@ fn a_power_cut_at_any_operation_of_a_checkpoint_that_retires_segments_into_spare
         drop(ch);
         for seed in 0..3 {
             let img = sim.crash_image(seed);
-            let at = format!("op {k}, seed {seed}");
+            let at = format!("{direct:?}: op {k}, seed {seed}");
             let back = FileChannel::open_with_fs(cfg.clone(), Arc::new(img.clone())).unwrap();
             assert_eq!(
                 drain(&back),

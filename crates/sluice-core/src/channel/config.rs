@@ -82,9 +82,9 @@ pub struct FileChannelConfig {
     /// `groupCommitLeaders` (Sluice, advanced): group-commit leaders whose write + fdatasync
     /// may overlap per data directory (1: one at a time).
     pub group_commit_leaders: usize,
-    /// `recycleSegments` (Sluice): with direct I/O, retired segment files kept per data
-    /// directory as spares that new segments are written into instead of fresh files (0:
-    /// unlink them as before). Buffered segments are never recycled.
+    /// `recycleSegments` (Sluice): retired segment files kept per data directory as spares
+    /// that new segments are written into instead of fresh files (0: unlink them as before),
+    /// with direct I/O and through the page cache alike.
     pub recycle_segments: usize,
 }
 

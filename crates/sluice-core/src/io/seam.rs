@@ -29,6 +29,15 @@ pub trait FsFile: Send + Sync + Debug {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
     /// Writes all of `buf` at `offset`, extending the file if needed.
     fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()>;
+    /// Writes all of `buf` at `offset` followed by `zeros` zero bytes, as one write where the
+    /// file system allows (`pwritev`): a buffered write that ends on a page boundary never
+    /// has to read the rest of its last page first. The default builds one buffer.
+    fn write_all_at_padded(&self, buf: &[u8], zeros: usize, offset: u64) -> io::Result<()> {
+        let mut whole = Vec::with_capacity(buf.len() + zeros);
+        whole.extend_from_slice(buf);
+        whole.resize(buf.len() + zeros, 0);
+        self.write_all_at(&whole, offset)
+    }
     /// Makes the file's data durable (fdatasync).
     fn sync_data(&self) -> io::Result<()>;
     /// The file's current length.

@@ -10,6 +10,10 @@ use fs2::FileExt as _;
 
 use super::seam::{DirLock, Fs, FsFile, OpenMode, LOCK_FILE_NAME};
 
+/// The most zeros [`FsFile::write_all_at_padded`] writes from a static buffer (a page and a
+/// frame header: what the buffered writer of a recycled segment pads with).
+const PAD_ZEROS_MAX: usize = 8192;
+
 /// The operating system's file system.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct StdFs;
@@ -29,6 +33,58 @@ impl FsFile for StdFile {
 
     fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
         self.0.write_all_at(buf, offset)
+    }
+
+    fn write_all_at_padded(&self, buf: &[u8], zeros: usize, offset: u64) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        static ZEROS: [u8; PAD_ZEROS_MAX] = [0; PAD_ZEROS_MAX];
+        if zeros > ZEROS.len() {
+            self.0.write_all_at(buf, offset)?;
+            return self
+                .0
+                .write_all_at(&vec![0; zeros], offset + buf.len() as u64);
+        }
+        let total = buf.len() + zeros;
+        let mut done = 0;
+        // Each round writes what is left of `buf` and of the zeros; a short write goes on
+        // from where it stopped.
+        while done < total {
+            let (head, tail) = if done < buf.len() {
+                (&buf[done..], &ZEROS[..zeros])
+            } else {
+                (&ZEROS[..0], &ZEROS[done - buf.len()..zeros])
+            };
+            let iov = [
+                libc::iovec {
+                    iov_base: head.as_ptr() as *mut libc::c_void,
+                    iov_len: head.len(),
+                },
+                libc::iovec {
+                    iov_base: tail.as_ptr() as *mut libc::c_void,
+                    iov_len: tail.len(),
+                },
+            ];
+            let at = libc::off_t::try_from(offset + done as u64)
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "offset too large"))?;
+            // SAFETY: both iovecs point into live slices of the given lengths, only read by
+            // the kernel for the duration of the call.
+            let n = unsafe { libc::pwritev(self.0.as_raw_fd(), iov.as_ptr(), 2, at) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::WriteZero,
+                    "pwritev wrote nothing",
+                ));
+            }
+            done += n as usize;
+        }
+        Ok(())
     }
 
     fn sync_data(&self) -> io::Result<()> {

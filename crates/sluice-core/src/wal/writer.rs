@@ -90,6 +90,9 @@ struct Active {
     file: Option<Arc<dyn FsFile>>,
     /// Its direct-I/O tail, when it is written with `O_DIRECT`.
     direct: Option<DirectTail>,
+    /// It is a recycled file written through the page cache: every append carries zeros to a
+    /// page boundary past its end ([`recycle::page_pad`]).
+    padded: bool,
     /// Its id; without a file, the directory's newest segment (0: none).
     segment_id: u32,
     /// Next append offset; without a file, the end of segment `segment_id`.
@@ -145,6 +148,8 @@ pub struct DirWriter {
     recycle_max: usize,
     /// Segments started in a recycled spare.
     recycled: AtomicU64,
+    /// The `minimumRequiredSpace` of the last put checked (spares are kept only above it).
+    min_free_seen: AtomicU64,
 }
 
 impl DirWriter {
@@ -170,6 +175,7 @@ impl DirWriter {
         let mut active = Active {
             file: None,
             direct: None,
+            padded: false,
             segment_id: 0,
             offset: 0,
             written: 0,
@@ -204,6 +210,7 @@ impl DirWriter {
             spares: Mutex::new(Vec::new()),
             recycle_max,
             recycled: AtomicU64::new(0),
+            min_free_seen: AtomicU64::new(0),
         }
         .with_spares_found())
     }
@@ -306,9 +313,16 @@ impl DirWriter {
     }
 
     fn check_space(&self, min_free: Option<u64>, len: u64) -> Result<(), WalError> {
-        match min_free {
-            Some(min) => self.space.check(self.fs.as_ref(), &self.dir, min, len),
-            None => Ok(()),
+        let Some(min) = min_free else {
+            return Ok(());
+        };
+        self.min_free_seen.store(min, Ordering::Relaxed);
+        match self.space.check(self.fs.as_ref(), &self.dir, min, len) {
+            // Spares are a cache of written blocks: released before a put is refused.
+            Err(WalError::DiskFull { .. }) if self.release_spares() => {
+                self.space.check(self.fs.as_ref(), &self.dir, min, len)
+            }
+            r => r,
         }
     }
 
@@ -351,7 +365,13 @@ impl DirWriter {
                     let lost = io::Error::other("no active segment after a roll");
                     return Err(self.poison.refuse("append to", path, lost));
                 };
-                if let Err(e) = file.write_all_at(bytes, offset) {
+                let written = if a.padded {
+                    let pad = recycle::page_pad(offset + len);
+                    file.write_all_at_padded(bytes, pad, offset)
+                } else {
+                    file.write_all_at(bytes, offset)
+                };
+                if let Err(e) = written {
                     return Err(self.write_failed(file.as_ref(), segment_id, offset, len, e));
                 }
                 false

@@ -59,8 +59,19 @@ pub(super) struct State {
 }
 
 impl State {
+    /// Bytes held by files that have a name: an unlinked file's space counts as given back
+    /// (even while a handle keeps it open, a simplification).
     pub(super) fn used_bytes(&self) -> u64 {
-        self.inodes.values().map(|i| i.current.len() as u64).sum()
+        let linked: BTreeSet<u64> = self
+            .dirs
+            .values()
+            .flat_map(|d| d.values().copied())
+            .collect();
+        linked
+            .iter()
+            .filter_map(|ino| self.inodes.get(ino))
+            .map(|i| i.current.len() as u64)
+            .sum()
     }
 
     pub(super) fn next_rand(&mut self) -> u64 {

@@ -1,32 +1,43 @@
-//! Segment recycling: with direct I/O, a segment the checkpoint no longer needs is renamed to a
-//! spare (`spare-<id>`) instead of unlinked, and the next roll writes its new header into the
-//! spare and renames it to the new segment's name. The new segment is then written over blocks
-//! that are already allocated and written: the disk overwrites them (no unwritten-extent
+//! Segment recycling: a segment the checkpoint no longer needs is renamed to a spare
+//! (`spare-<id>`) instead of unlinked, and the next roll writes its new header into the spare
+//! and renames it to the new segment's name. The new segment is then written over blocks that
+//! are already allocated and written: the disk overwrites them (no unwritten-extent
 //! conversion, no file-size change for the journal to commit at every fdatasync), and gc
-//! skips the unlink (20–30 ms for a large file).
+//! skips the unlink (20–30 ms for a large file). Written through the page cache, the spare's
+//! pages are usually still cached: the writes overwrite them instead of filling newly
+//! allocated pages, 3–4× less kernel CPU per byte on the 2-core VM (docs/performance-findings.md,
+//! "Recycling buffered segments"); its pages never go back to the free lists, where a VM
+//! with free page reporting hands them to the host and pays again at their next first touch.
 //!
 //! The earlier use's bytes stay after the new tail. They can never be read as live data: the
 //! new segment is version 2, whose record CRCs are salted with its id, so no earlier record
 //! passes ([`crate::wal::record::record_crc`]); the first block is written whole (header and
-//! zeros) and every direct write pads its last block with zeros, so the new records end in
-//! zeroes that the scanner takes as the end of this use. A sealed segment whose records end
-//! exactly at a block boundary gets one zero block there ([`DirWriter::zero_block_at`]).
+//! zeros), and the new records are always followed by zeros, which the scanner takes as the
+//! end of this use:
+//! - direct: every direct write pads its last block with zeros, and a sealed segment whose
+//!   records end exactly at a block boundary gets one zero block there
+//!   ([`DirWriter::zero_block_at`]);
+//! - buffered: every append carries zeros in the same `pwritev` up to the page boundary at
+//!   least one frame header past its end ([`page_pad`]). Its writes therefore end on page
+//!   boundaries, and a partial page is always the one the previous append just wrote: no
+//!   write has to read a page of an uncached spare from the disk first.
 //!
 //! Crash safety, step by step (docs/recovery.md, "Recycled segments"):
 //! - retire: rename `log-<old>` to `spare-<old>`, fsync the directory, only then offer the
 //!   spare. A crash before the fsync leaves either name; the deletion journal finishes a
 //!   `log-<old>` (unlinks it), and a spare is ignored by replay and the tools.
-//! - take: write the new header block (O_DIRECT), fdatasync, rename to `log-<new>`, fsync the
-//!   directory. Until the rename the file is a spare (ignored, whatever it holds); after it,
-//!   its header is already the new one (synced before the rename), so a `log-<new>` never
-//!   carries a stale header. A failure before the rename drops the spare and the roll creates
-//!   a fresh file; a failed directory fsync poisons, as for a fresh segment.
+//! - take: write the new header block (O_DIRECT, or buffered), fdatasync, rename to
+//!   `log-<new>`, fsync the directory. Until the rename the file is a spare (ignored, whatever
+//!   it holds); after it, its header is already the new one (synced before the rename), so a
+//!   `log-<new>` never carries a stale header. A failure before the rename drops the spare
+//!   and the roll creates a fresh file; a failed directory fsync poisons, as for a fresh
+//!   segment.
 //! - open: spares found are kept (up to `recycleSegments`; their content is never read), the
 //!   rest, or all of them when recycling is off, are removed.
 //!
-//! Buffered segments (`directIo = false`, or where the file system refuses O_DIRECT) are never
-//! recycled: a buffered write of part of a page of an existing, uncached file reads the page
-//! from disk first, and nothing would zero the end of the last block.
+//! Spares hold disk space. A directory keeps them only while its last known free space leaves
+//! room for a whole segment above `minimumRequiredSpace` (else a retired segment is unlinked),
+//! and a put refused for space first removes the spares and looks again.
 
 use std::io;
 use std::path::Path;
@@ -38,20 +49,35 @@ use super::start::{now_ms, SEGMENT_HEADER_LEN};
 use super::{DirWriter, WalError};
 use crate::io::{FsFile, OpenMode, DIRECT_ALIGN};
 use crate::wal::aligned::AlignedBuf;
+use crate::wal::record::FRAME_LEN_AT;
 use crate::wal::segment::{encode_header, is_spare_file_name, spare_file_name, SegmentHeader};
 
-/// A segment started in a recycled spare: its buffered handle, direct tail and header.
+/// The zeros a buffered append into a recycled file that ends at `end` carries: up to the
+/// page boundary at least one frame header past it, so the scanner always meets a zeroed frame
+/// header after the last record (then the earlier use's bytes, which fail this salt).
+pub(super) fn page_pad(end: u64) -> usize {
+    let page = DIRECT_ALIGN as u64;
+    let frame_header = FRAME_LEN_AT.end as u64;
+    // At most a page and a frame header: fits usize.
+    ((end + frame_header).next_multiple_of(page) - end) as usize
+}
+
+/// A segment started in a recycled spare: its buffered handle, and how it is written: its
+/// direct tail, or `(None, true)` through the page cache with padded appends.
 pub(super) struct Recycled {
     pub file: Arc<dyn FsFile>,
-    pub tail: DirectTail,
+    pub tail: (Option<DirectTail>, bool),
 }
 
 impl DirWriter {
     /// Whether retired segments of this directory become spares.
     pub(super) fn recycling(&self) -> bool {
         self.recycle_max > 0
-            && self.direct_mode != DirectIo::Off
-            && !self.direct_refused.load(Ordering::Relaxed)
+    }
+
+    /// Whether segments of this directory are written with direct I/O.
+    fn writes_direct(&self) -> bool {
+        self.direct_mode != DirectIo::Off && !self.direct_refused.load(Ordering::Relaxed)
     }
 
     /// Takes up the spares left in the directory: keeps at most `recycleSegments` of them
@@ -105,7 +131,8 @@ impl DirWriter {
         // Only gc retires (one checkpoint at a time), so the count can only fall (a roll taking
         // a spare) between this check and the push: the lock is not held over the fsync, which
         // a roll (and the commits behind it) would otherwise wait for.
-        if self.recycling() && self.spares.lock().len() < self.recycle_max {
+        if self.recycling() && self.room_for_spare() && self.spares.lock().len() < self.recycle_max
+        {
             let spare = self.dir.join(spare_file_name(id));
             self.fs.rename(path, &spare)?;
             // Offered only once durable: a roll must never write a new header into a file
@@ -116,6 +143,34 @@ impl DirWriter {
         }
         self.fs.remove_file(path)?;
         Ok(false)
+    }
+
+    /// Whether the directory's last known free space leaves room for one more segment above
+    /// `minimumRequiredSpace`: else a retired segment's space is given back.
+    fn room_for_spare(&self) -> bool {
+        let min = self.min_free_seen.load(Ordering::Relaxed);
+        self.space.cached() >= min.saturating_add(self.max_file_bytes)
+    }
+
+    /// Removes every spare (a put was refused for space); returns whether any was removed.
+    pub(super) fn release_spares(&self) -> bool {
+        let spares = std::mem::take(&mut *self.spares.lock());
+        let mut removed = false;
+        for path in spares {
+            match self.fs.remove_file(&path) {
+                Ok(()) => removed = true,
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot remove a spare")
+                }
+            }
+        }
+        if removed {
+            tracing::info!(dir = %self.dir.display(), "short of space: spare segment files removed");
+            if let Err(e) = self.fs.sync_dir(&self.dir) {
+                tracing::warn!(dir = %self.dir.display(), error = %e, "cannot sync the directory after removing spares");
+            }
+        }
+        removed
     }
 
     /// Starts segment `id` (after `prev_in_dir`) in a spare, when recycling and one is there:
@@ -134,7 +189,12 @@ impl DirWriter {
             return Ok(None);
         };
         let header = encode_header(&SegmentHeader::new(id, now_ms(), prev_in_dir));
-        let direct = match self.prepare_spare(&spare, &header) {
+        let prepared = if self.writes_direct() {
+            self.prepare_spare(&spare, &header).map(Some)
+        } else {
+            self.prepare_spare_buffered(&spare, &header).map(|()| None)
+        };
+        let direct = match prepared {
             Ok(f) => f,
             Err(e) => {
                 tracing::warn!(path = %spare.display(), error = %e, "cannot recycle a spare; removing it and creating a fresh segment");
@@ -162,6 +222,14 @@ impl DirWriter {
                 path: path.clone(),
                 source: e,
             })?;
+        let Some(direct) = direct else {
+            self.recycled.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(spare = %spare.display(), segment = id, "recycled a spare as a new segment (buffered)");
+            return Ok(Some(Recycled {
+                file,
+                tail: (None, true),
+            }));
+        };
         // The earlier use wrote the file up to its length: inside it no allocation is needed;
         // appends past it allocate as in a fresh file.
         let len = direct.len().map_err(|e| WalError::Roll {
@@ -175,7 +243,10 @@ impl DirWriter {
         tail.zeroed = allocated;
         self.recycled.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(spare = %spare.display(), segment = id, bytes = len, "recycled a spare as a new segment");
-        Ok(Some(Recycled { file, tail }))
+        Ok(Some(Recycled {
+            file,
+            tail: (Some(tail), false),
+        }))
     }
 
     /// Opens `spare` for direct I/O and makes its first block the new `header` followed by
@@ -191,6 +262,18 @@ impl DirWriter {
         file.write_all_at(block.padded(), 0)?;
         file.sync_data()?;
         Ok(file)
+    }
+
+    /// Opens `spare` through the page cache and makes its first page the new `header`
+    /// followed by zeros, durably.
+    fn prepare_spare_buffered(
+        &self,
+        spare: &Path,
+        header: &[u8; SEGMENT_HEADER_LEN],
+    ) -> io::Result<()> {
+        let file = self.fs.open(spare, OpenMode::ReadWrite)?;
+        file.write_all_at_padded(header, DIRECT_ALIGN - header.len(), 0)?;
+        file.sync_data()
     }
 
     /// Writes one block of zeros at `offset` (block-aligned) of a direct segment whose records

@@ -26,12 +26,13 @@ impl DirWriter {
         };
         assert!(id > a.segment_id, "new segment {id} after {}", a.segment_id);
         let started = match self.start_recycled(id, a.segment_id) {
-            Ok(Some(r)) => Ok((Some(r.tail), r.file)),
+            Ok(Some(r)) => Ok((r.tail, r.file)),
             Ok(None) => create_segment(self.fs.as_ref(), &self.dir, id, a.segment_id, retry)
-                .and_then(|(file, header)| Ok((self.start_direct(id, &header)?, file))),
+                .and_then(|(file, header)| Ok((self.start_direct(id, &header)?, file)))
+                .map(|(direct, file)| ((direct, false), file)),
             Err(e) => Err(e),
         };
-        let (direct, file) = match started {
+        let ((direct, padded), file) = match started {
             Ok(s) => s,
             Err(e @ WalError::Roll { .. }) => {
                 tracing::warn!(dir = %self.dir.display(), segment = id, error = %e, "could not start a segment; the next commit retries");
@@ -49,13 +50,14 @@ impl DirWriter {
         // Every segment started here is version 2: its records' CRC salt is its id.
         self.table
             .insert(id, self.index, self.segment_path(id), file.clone(), id);
-        tracing::debug!(dir = %self.dir.display(), segment = id, direct = direct.is_some(), "rolled to a new segment");
+        tracing::debug!(dir = %self.dir.display(), segment = id, direct = direct.is_some(), recycled_buffered = padded, "rolled to a new segment");
         // Best effort: a head record that lags only narrows what recovery can see missing.
         if let Err(e) = crate::wal::head::write(self.fs.as_ref(), &self.dir, id) {
             tracing::warn!(dir = %self.dir.display(), segment = id, error = %e, "could not update the head record");
         }
         a.file = Some(file);
         a.direct = direct;
+        a.padded = padded;
         a.segment_id = id;
         self.active_salt.store(id, Ordering::Relaxed);
         a.offset = SEGMENT_HEADER_BYTES;
@@ -149,6 +151,7 @@ impl DirWriter {
             self.cache_cut(id, c);
         }
         a.direct = None;
+        a.padded = false;
         self.publish_sealed(a.written)
     }
 }

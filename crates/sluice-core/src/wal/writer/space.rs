@@ -37,6 +37,11 @@ impl SpaceGauge {
             .store(avail.saturating_sub(bytes), Ordering::Relaxed);
     }
 
+    /// The cached free-space figure (0 before the first check).
+    pub(super) fn cached(&self) -> u64 {
+        self.available.load(Ordering::Relaxed)
+    }
+
     /// Records that the file system reported itself full.
     pub(super) fn note_full(&self) {
         self.available.store(0, Ordering::Relaxed);
