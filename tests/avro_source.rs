@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use sluice::agent::metrics::Registry;
 use sluice::agent::rpc::avro_client::{AvroClient, AvroClientConfig, RpcError};
+use sluice::agent::rpc::transport::LinkError;
 use sluice::agent::runtime::Agent;
 use sluice::agent::topology as config;
 use sluice::wire::avro::Status;
@@ -328,7 +329,10 @@ async fn connections_beyond_max_connections_are_closed_at_once() {
     };
     let e = AvroClient::connect(&bed.addr(), cfg).await.unwrap_err();
     assert!(
-        matches!(e, RpcError::Closed { .. } | RpcError::Io { .. }),
+        matches!(
+            e,
+            RpcError::Closed { .. } | RpcError::Link(LinkError::Io { .. })
+        ),
         "{e}"
     );
     // Counted as the line sources count theirs (the shared listener).

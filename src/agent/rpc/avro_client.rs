@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
-use crate::agent::rpc::transport::{ClientTransport, Conn, DialError};
+use crate::agent::rpc::transport::{ClientTransport, Conn, LinkError};
 use crate::wire::avro::client::{ClientConn, Reply};
 use crate::wire::avro::{
     encode_frame, encode_frame_head, AvroError, FrameLimits, FrameReader, Message, Outcome, Status,
@@ -56,37 +56,9 @@ impl Default for AvroClientConfig {
 /// Why a connection or a call failed. After any of these, drop the client.
 #[derive(Debug, thiserror::Error)]
 pub enum RpcError {
-    /// The TCP connection could not be made.
-    #[error("cannot connect to {addr}: {source}")]
-    Connect {
-        /// The target.
-        addr: String,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// Connect, handshake or call took too long.
-    #[error("{what} with {addr} timed out after {ms} ms")]
-    Timeout {
-        /// The target.
-        addr: String,
-        /// `connect`, `handshake`, `appendBatch`, ...
-        what: &'static str,
-        /// The timeout.
-        ms: u64,
-    },
-    /// Reading or writing the socket failed.
-    #[error("i/o with {addr}: {source}")]
-    Io {
-        /// The target.
-        addr: String,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The TLS handshake failed.
+    /// The connection failed: connect, time-out, socket I/O or TLS handshake.
     #[error(transparent)]
-    Handshake(#[from] crate::agent::rpc::transport::HandshakeFailed),
+    Link(#[from] LinkError),
     /// The server closed the connection.
     #[error("{addr} closed the connection")]
     Closed {
@@ -118,18 +90,6 @@ pub enum RpcError {
         /// Its message (control characters escaped: it is the peer's text).
         message: String,
     },
-}
-
-impl RpcError {
-    /// The error of a failed [`ClientTransport::dial`] to `addr` within `ms`.
-    fn dial(addr: &str, e: DialError, ms: u64) -> Self {
-        let addr = addr.to_owned();
-        match e {
-            DialError::Timeout(what) => RpcError::Timeout { addr, what, ms },
-            DialError::Connect(source) => RpcError::Connect { addr, source },
-            DialError::Handshake(h) => RpcError::Handshake(h),
-        }
-    }
 }
 
 /// One connection to an Avro source.
@@ -165,7 +125,7 @@ impl AvroClient {
         let stream = transport
             .dial(addr, deadline)
             .await
-            .map_err(|e| RpcError::dial(addr, e, ms))?;
+            .map_err(|e| LinkError::dial(addr, e, ms))?;
         let mut client = AvroClient {
             addr: addr.to_owned(),
             stream,
@@ -297,10 +257,9 @@ impl AvroClient {
                 // TLS and deflate hold bytes until flushed.
                 self.stream.flush().await
             };
-            write.await.map_err(|source| RpcError::Io {
-                addr: self.addr.clone(),
-                source,
-            })?;
+            write
+                .await
+                .map_err(|source| LinkError::io(&self.addr, source))?;
             loop {
                 let frame = self
                     .reader
@@ -333,10 +292,7 @@ impl AvroClient {
                     .stream
                     .read_buf(buf)
                     .await
-                    .map_err(|source| RpcError::Io {
-                        addr: self.addr.clone(),
-                        source,
-                    })?;
+                    .map_err(|source| LinkError::io(&self.addr, source))?;
                 if n == 0 {
                     return Err(RpcError::Closed {
                         addr: self.addr.clone(),
@@ -346,11 +302,12 @@ impl AvroClient {
         };
         match tokio::time::timeout_at(deadline, fut).await {
             Ok(r) => r,
-            Err(_) => Err(RpcError::Timeout {
+            Err(_) => Err(LinkError::Timeout {
                 addr: self.addr.clone(),
                 what,
                 ms,
-            }),
+            }
+            .into()),
         }
     }
 }

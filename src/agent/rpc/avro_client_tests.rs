@@ -98,10 +98,10 @@ async fn a_silent_server_makes_connect_time_out() {
     assert!(
         matches!(
             e,
-            RpcError::Timeout {
+            RpcError::Link(LinkError::Timeout {
                 what: "handshake",
                 ..
-            }
+            })
         ),
         "{e}"
     );

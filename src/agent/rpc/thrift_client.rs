@@ -14,7 +14,7 @@ use bytes::BufMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{timeout_at, Instant};
 
-use crate::agent::rpc::transport::{ClientTransport, Conn, DialError};
+use crate::agent::rpc::transport::{ClientTransport, Conn, LinkError};
 
 use crate::wire::thrift::{
     decode_reply, encode_call, FrameReader, Method, Protocol, Status, ThriftError,
@@ -55,37 +55,9 @@ impl Default for ThriftClientConfig {
 /// Why a connection or a call failed. After any of these, drop the client.
 #[derive(Debug, thiserror::Error)]
 pub enum ThriftRpcError {
-    /// The TCP connection could not be made.
-    #[error("cannot connect to {addr}: {source}")]
-    Connect {
-        /// The target.
-        addr: String,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// Connect or call took too long.
-    #[error("{what} with {addr} timed out after {ms} ms")]
-    Timeout {
-        /// The target.
-        addr: String,
-        /// `connect`, `append`, `appendBatch`.
-        what: &'static str,
-        /// The timeout.
-        ms: u64,
-    },
-    /// Reading or writing the socket failed.
-    #[error("i/o with {addr}: {source}")]
-    Io {
-        /// The target.
-        addr: String,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The TLS handshake failed.
+    /// The connection failed: connect, time-out, socket I/O or TLS handshake.
     #[error(transparent)]
-    Handshake(#[from] crate::agent::rpc::transport::HandshakeFailed),
+    Link(#[from] LinkError),
     /// The server closed the connection before its reply.
     #[error("{addr} closed the connection without a reply (a server of the other protocol, or one refusing the call, does that)")]
     Closed {
@@ -109,18 +81,6 @@ pub enum ThriftRpcError {
         /// The answer.
         status: Status,
     },
-}
-
-impl ThriftRpcError {
-    /// The error of a failed [`ClientTransport::dial`] to `addr` within `ms`.
-    fn dial(addr: &str, e: DialError, ms: u64) -> Self {
-        let addr = addr.to_owned();
-        match e {
-            DialError::Timeout(what) => ThriftRpcError::Timeout { addr, what, ms },
-            DialError::Connect(source) => ThriftRpcError::Connect { addr, source },
-            DialError::Handshake(h) => ThriftRpcError::Handshake(h),
-        }
-    }
 }
 
 /// One connection to a Thrift source.
@@ -153,7 +113,7 @@ impl ThriftClient {
         let stream = transport
             .dial(addr, deadline)
             .await
-            .map_err(|e| ThriftRpcError::dial(addr, e, ms))?;
+            .map_err(|e| LinkError::dial(addr, e, ms))?;
         Ok(ThriftClient {
             addr: addr.to_owned(),
             stream,
@@ -208,10 +168,7 @@ impl ThriftClient {
         self.out.clear();
         encode_call(self.cfg.protocol, method, seqid, events, &mut self.out);
         let addr = self.addr.clone();
-        let io = |source| ThriftRpcError::Io {
-            addr: addr.clone(),
-            source,
-        };
+        let io = |source| ThriftRpcError::from(LinkError::io(&addr, source));
         let round = async {
             self.stream.write_all(&self.out).await.map_err(io)?;
             // TLS and deflate hold bytes until flushed.
@@ -242,11 +199,12 @@ impl ThriftClient {
             }
         };
         match timeout_at(deadline, round).await {
-            Err(_) => Err(ThriftRpcError::Timeout {
+            Err(_) => Err(LinkError::Timeout {
                 addr: self.addr.clone(),
                 what: method.name(),
                 ms,
-            }),
+            }
+            .into()),
             Ok(Err(e)) => Err(e),
             Ok(Ok(Status::Ok)) => Ok(()),
             Ok(Ok(status)) => Err(ThriftRpcError::Status {

@@ -41,6 +41,63 @@ pub enum DialError {
     Handshake(HandshakeFailed),
 }
 
+/// The link to an RPC server failed, whatever protocol runs over it (the avro and thrift
+/// clients' errors carry it). After any of these, drop the client.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// The TCP connection could not be made.
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        /// The target.
+        addr: String,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// Connect, handshake or call took too long.
+    #[error("{what} with {addr} timed out after {ms} ms")]
+    Timeout {
+        /// The target.
+        addr: String,
+        /// `connect`, `handshake`, `TLS handshake`, `appendBatch`, ...
+        what: &'static str,
+        /// The timeout.
+        ms: u64,
+    },
+    /// Reading or writing the socket failed.
+    #[error("i/o with {addr}: {source}")]
+    Io {
+        /// The target.
+        addr: String,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The TLS handshake failed.
+    #[error(transparent)]
+    Handshake(#[from] HandshakeFailed),
+}
+
+impl LinkError {
+    /// The error of a failed [`ClientTransport::dial`] to `addr` within `ms`.
+    pub fn dial(addr: &str, e: DialError, ms: u64) -> Self {
+        let addr = addr.to_owned();
+        match e {
+            DialError::Timeout(what) => LinkError::Timeout { addr, what, ms },
+            DialError::Connect(source) => LinkError::Connect { addr, source },
+            DialError::Handshake(h) => LinkError::Handshake(h),
+        }
+    }
+
+    /// Socket I/O with `addr` failed.
+    pub fn io(addr: &str, source: io::Error) -> Self {
+        LinkError::Io {
+            addr: addr.to_owned(),
+            source,
+        }
+    }
+}
+
 /// Why a connection could not be set up after TCP connected.
 #[derive(Debug, thiserror::Error)]
 #[error("TLS handshake with {addr} failed: {reason}")]

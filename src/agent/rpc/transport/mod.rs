@@ -35,7 +35,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
-pub use client::{ClientTransport, DialError, HandshakeFailed};
+pub use client::{ClientTransport, DialError, HandshakeFailed, LinkError};
 pub use conn::Conn;
 pub use deflate::Deflate;
 pub use settings::{ClientSecurity, Compression, ServerSecurity};
