@@ -1,34 +1,15 @@
 //! `sluice bench --rpc` as a whole: `--rounds` RPC runs ([`rpc::round`]), each followed with
 //! `--compare-channel` by a put phase of the file channel alone (same putters, batch, event
 //! size and `--set` keys, fresh directories), so the two alternate; the report's rows are the
-//! rounds of the median events/s, and [`Comparison`] carries every round and the ratio.
+//! rounds of the median events/s, and a [`Comparison`] carries every round and the ratio.
 
 use anyhow::bail;
-use serde::Serialize;
 
 use super::args::{BenchArgs, ChannelKind, RpcKind};
 use super::channel_setup::put_round;
-use super::report::{PhaseReport, Report};
+use super::report::{Comparison, PhaseReport, Report};
 use super::rpc::{self, Runtimes};
 use super::table;
-
-/// Every round of an `--rpc` run, and the RPC figure over the channel's.
-#[derive(Clone, Debug, Serialize)]
-pub struct Comparison {
-    /// Rounds run.
-    pub rounds: u32,
-    /// Events/s of each RPC round, in order.
-    pub rpc_events_per_sec: Vec<f64>,
-    /// Events/s of each channel-alone round, in order (empty without `--compare-channel`).
-    pub channel_events_per_sec: Vec<f64>,
-    /// The median RPC round's events/s over the median channel round's (`None` without
-    /// `--compare-channel`).
-    pub ratio: Option<f64>,
-    /// Receiver CPU per event of the median rounds, µs: the agent (RPC) and the channel alone.
-    pub rpc_receiver_cpu_us_per_event: Option<f64>,
-    /// As above, for the channel alone.
-    pub channel_cpu_us_per_event: Option<f64>,
-}
 
 /// The index of the median of `v` (the lower one of an even count).
 fn median_index(v: &[f64]) -> usize {

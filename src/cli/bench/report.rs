@@ -153,7 +153,7 @@ pub struct Report {
     /// `--rpc` with `--rounds` or `--compare-channel`: every round and the ratio to the
     /// channel alone.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub comparison: Option<super::compare::Comparison>,
+    pub comparison: Option<Comparison>,
 }
 
 /// Hits over lookups, when there were lookups.
@@ -266,6 +266,24 @@ pub fn load_average() -> Vec<f64> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Every round of an `--rpc` run, and the RPC figure over the channel's.
+#[derive(Clone, Debug, Serialize)]
+pub struct Comparison {
+    /// Rounds run.
+    pub rounds: u32,
+    /// Events/s of each RPC round, in order.
+    pub rpc_events_per_sec: Vec<f64>,
+    /// Events/s of each channel-alone round, in order (empty without `--compare-channel`).
+    pub channel_events_per_sec: Vec<f64>,
+    /// The median RPC round's events/s over the median channel round's (`None` without
+    /// `--compare-channel`).
+    pub ratio: Option<f64>,
+    /// Receiver CPU per event of the median rounds, µs: the agent (RPC) and the channel alone.
+    pub rpc_receiver_cpu_us_per_event: Option<f64>,
+    /// As above, for the channel alone.
+    pub channel_cpu_us_per_event: Option<f64>,
 }
 
 #[cfg(test)]
