@@ -251,3 +251,31 @@ fn a_put_refused_for_space_first_gives_back_the_spares_and_is_not_refused() {
     );
     sim.set_space_limit(None);
 }
+
+#[test]
+fn a_padded_write_puts_its_bytes_then_zeros_over_what_the_file_held() {
+    let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let sim = SimFs::new(2);
+    sim.create_dir_all(Path::new("/sim")).unwrap();
+    let fss: [(Arc<dyn Fs>, std::path::PathBuf); 2] = [
+        (Arc::new(StdFs), tmp.path().join("f")),
+        (Arc::new(sim), Path::new("/sim/f").to_path_buf()),
+    ];
+    for (fs, path) in fss {
+        let f = fs.open(&path, OpenMode::CreateNew).unwrap();
+        f.write_all_at(&[0xAB; 12_000], 0).unwrap();
+        f.write_all_at_padded(b"records", 4096 - 100 - 7, 100)
+            .unwrap();
+        // Past the old length: the file grows by the zeros too.
+        f.write_all_at_padded(&[7; 3000], 9_000, 10_000).unwrap();
+        let mut got = vec![0; f.len().unwrap() as usize];
+        f.read_exact_at(&mut got, 0).unwrap();
+        assert_eq!(got.len(), 22_000, "{path:?}");
+        assert!(got[..100].iter().all(|b| *b == 0xAB));
+        assert_eq!(&got[100..107], b"records");
+        assert!(got[107..4096].iter().all(|b| *b == 0), "{path:?}");
+        assert!(got[4096..10_000].iter().all(|b| *b == 0xAB));
+        assert!(got[10_000..13_000].iter().all(|b| *b == 7));
+        assert!(got[13_000..].iter().all(|b| *b == 0), "{path:?}");
+    }
+}

@@ -285,3 +285,21 @@ impl DirWriter {
         file.write_all_at(block.padded(), offset)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::page_pad;
+
+    #[test]
+    fn a_padded_append_ends_on_a_page_boundary_at_least_a_frame_header_past_its_end() {
+        for end in [32, 100, 4088, 4089, 4095, 4096, 4097, 8183, 8184, 1 << 20] {
+            let pad = page_pad(end) as u64;
+            assert_eq!((end + pad) % 4096, 0, "end {end}");
+            assert!(pad >= 8, "end {end}: only {pad} zeros");
+            assert!(pad < 4096 + 8, "end {end}: {pad} zeros");
+        }
+        assert_eq!(page_pad(4088), 8);
+        assert_eq!(page_pad(4089), 4096 + 7);
+        assert_eq!(page_pad(4096), 4096);
+    }
+}
