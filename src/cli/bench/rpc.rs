@@ -197,6 +197,10 @@ pub fn round(args: &BenchArgs, rts: &Runtimes) -> anyhow::Result<RpcRound> {
         / batch as u64;
     // The channel's own counters over the run: its commits are the source's puts and the
     // sink's takes, its tail cache serves the sink's takes.
+    let segments_recycled = match (&stats0, &stats1) {
+        (Some(a), Some(b)) => b.segments_recycled.saturating_sub(a.segments_recycled),
+        _ => 0,
+    };
     let (fsyncs, group_commit, tail_cache_hit_rate) = match (&stats0, &stats1) {
         (Some(a), Some(b)) => {
             let fsyncs = b.fsyncs.saturating_sub(a.fsyncs);
@@ -240,7 +244,7 @@ pub fn round(args: &BenchArgs, rts: &Runtimes) -> anyhow::Result<RpcRound> {
             rates,
             checkpoints: None,
             group_commit,
-            segments_recycled: 0,
+            segments_recycled,
             receiver_cpu_us_per_event,
         },
         target,

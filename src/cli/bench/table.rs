@@ -119,6 +119,13 @@ pub fn text(r: &Report) -> String {
         if let Some(r) = p.receiver_cpu_us_per_event {
             let _ = writeln!(s, "  receiver CPU: {r:.2} µs/event");
         }
+        if p.segments_recycled > 0 {
+            let _ = writeln!(
+                s,
+                "  segments recycled: {} (written into spares)",
+                p.segments_recycled
+            );
+        }
         if let Some(g) = &p.group_commit {
             g.write_text(&mut s);
         }
