@@ -1,9 +1,9 @@
 //! The file channel's typed configuration, parsed from Flume's key names and defaults.
 //!
 //! Keys stay Flume's at this boundary only (`checkpointDir`, `dataDirs`, `keep-alive`, ...);
-//! inside the crate every field carries its unit in its name.
+//! inside the crate every field carries its unit in its name. This file holds the struct, its
+//! defaults and the checks between keys; `config/keys.rs` what each key does.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -11,6 +11,8 @@ use crate::checkpoint::format::{DIRS_MAX, DIR_PATH_BYTES_MAX};
 pub use crate::wal::policy::RecoveryPolicy;
 pub use crate::wal::writer::DirectIo;
 use crate::wal::writer::{LEADERS_DEFAULT, LEADERS_MAX};
+
+pub use keys::{IGNORED_KEYS, KNOWN_KEYS};
 
 /// Flume's default `maxFileSize`: `Integer.MAX_VALUE - 500 MiB`.
 pub const MAX_FILE_SIZE_DEFAULT: u64 = 2_147_483_647 - 524_288_000;
@@ -134,288 +136,7 @@ fn err(key: &str, message: impl Into<String>) -> ConfigError {
     }
 }
 
-/// Every key the file channel understands (besides `type`).
-pub const KNOWN_KEYS: &[&str] = &[
-    "checkpointDir",
-    "dataDirs",
-    "useDualCheckpoints",
-    "backupCheckpointDir",
-    "capacity",
-    "transactionCapacity",
-    "checkpointInterval",
-    "checkpointOnClose",
-    "maxFileSize",
-    "minimumRequiredSpace",
-    "keep-alive",
-    "fsyncPerTransaction",
-    "fsyncInterval",
-    "recoveryPolicy",
-    "directIo",
-    "tailCacheSize",
-    "groupCommitLeaders",
-    "recycleSegments",
-];
-
-/// What one key does to the configuration (`k` the key, for messages; `v` its trimmed value).
-type ApplyKey = fn(&mut FileChannelConfig, &str, &str, &mut Vec<String>) -> Result<(), ConfigError>;
-
-/// Every key the file channel reads and what it does: [`KNOWN_KEYS`] (and `type`) as a table.
-/// Numbers go through `apply_number`, which checks their ranges.
-const KEY_TABLE: &[(&str, ApplyKey)] = &[
-    ("type", |_, _, _, _| Ok(())),
-    ("checkpointDir", |c, _, v, _| {
-        c.checkpoint_dir = PathBuf::from(v);
-        Ok(())
-    }),
-    ("dataDirs", apply_data_dirs),
-    ("useDualCheckpoints", |c, k, v, _| {
-        c.use_dual_checkpoints = parse_bool(k, v)?;
-        Ok(())
-    }),
-    ("backupCheckpointDir", |c, _, v, _| {
-        c.backup_checkpoint_dir = Some(PathBuf::from(v));
-        Ok(())
-    }),
-    ("checkpointOnClose", |c, k, v, _| {
-        c.checkpoint_on_close = parse_bool(k, v)?;
-        Ok(())
-    }),
-    ("fsyncPerTransaction", |c, k, v, _| {
-        c.fsync_per_transaction = parse_bool(k, v)?;
-        Ok(())
-    }),
-    ("recoveryPolicy", |c, k, v, _| {
-        c.recovery_policy = RecoveryPolicy::parse(v).ok_or_else(|| {
-            err(
-                k,
-                format!("expected tolerate-tail, strict or salvage, got {v:?}"),
-            )
-        })?;
-        Ok(())
-    }),
-    ("directIo", |c, k, v, _| {
-        c.direct_io = DirectIo::parse(v)
-            .ok_or_else(|| err(k, format!("expected auto, true or false, got {v:?}")))?;
-        Ok(())
-    }),
-    ("tailCacheSize", |c, k, v, _| {
-        let n = parse_i64(k, v)?;
-        if n < 0 {
-            return Err(err(k, format!("must not be negative, got {n}")));
-        }
-        at_most(k, n, 0, TAIL_CACHE_BYTES_MAX)?;
-        c.tail_cache_bytes = n as u64;
-        Ok(())
-    }),
-    ("groupCommitLeaders", |c, k, v, _| {
-        let n = parse_i64(k, v)?;
-        if n < 1 {
-            return Err(err(
-                k,
-                format!("must be between 1 and {LEADERS_MAX}, got {n}"),
-            ));
-        }
-        at_most(k, n, 1, LEADERS_MAX as u64)?;
-        c.group_commit_leaders = n as usize;
-        Ok(())
-    }),
-    ("recycleSegments", |c, k, v, _| {
-        let n = parse_i64(k, v)?;
-        if n < 0 {
-            return Err(err(k, format!("must not be negative, got {n}")));
-        }
-        at_most(k, n, 0, RECYCLE_SEGMENTS_MAX)?;
-        // At most RECYCLE_SEGMENTS_MAX (checked just above).
-        c.recycle_segments = usize::try_from(n).unwrap_or(RECYCLE_SEGMENTS_DEFAULT);
-        Ok(())
-    }),
-    ("capacity", apply_numeric),
-    ("transactionCapacity", apply_numeric),
-    ("checkpointInterval", apply_numeric),
-    ("maxFileSize", apply_numeric),
-    ("minimumRequiredSpace", apply_numeric),
-    ("keep-alive", apply_numeric),
-    ("fsyncInterval", apply_numeric),
-];
-
-/// `dataDirs`: a comma-separated list of at least one directory.
-fn apply_data_dirs(
-    c: &mut FileChannelConfig,
-    k: &str,
-    v: &str,
-    _: &mut Vec<String>,
-) -> Result<(), ConfigError> {
-    let dirs: Vec<PathBuf> = v
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(PathBuf::from)
-        .collect();
-    if dirs.is_empty() {
-        return Err(err(k, "needs at least one directory"));
-    }
-    c.data_dirs = dirs;
-    Ok(())
-}
-
-/// A numeric key: parsed, then range-checked by `apply_number`.
-fn apply_numeric(
-    c: &mut FileChannelConfig,
-    k: &str,
-    v: &str,
-    warnings: &mut Vec<String>,
-) -> Result<(), ConfigError> {
-    c.apply_number(k, parse_i64(k, v)?, warnings)
-}
-
-/// Flume keys accepted for compatibility that change nothing in Sluice.
-pub const IGNORED_KEYS: &[&str] = &[
-    "use-log-replay-v1",
-    "use-fast-replay",
-    "compressBackupCheckpoint",
-];
-
-fn parse_bool(key: &str, v: &str) -> Result<bool, ConfigError> {
-    match v.trim().to_ascii_lowercase().as_str() {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(err(key, format!("expected true or false, got {v:?}"))),
-    }
-}
-
-fn parse_i64(key: &str, v: &str) -> Result<i64, ConfigError> {
-    v.trim()
-        .parse::<i64>()
-        .map_err(|_| err(key, format!("expected an integer, got {v:?}")))
-}
-
-/// Refuses a value above `max`, naming the range (`min` is what the caller accepts below).
-fn at_most(key: &str, n: i64, min: i64, max: u64) -> Result<(), ConfigError> {
-    if n > 0 && n as u64 > max {
-        return Err(err(
-            key,
-            format!("must be between {min} and {max}, got {n}"),
-        ));
-    }
-    Ok(())
-}
-
 impl FileChannelConfig {
-    /// Parses Flume file-channel properties (keys without the `<agent>.channels.<c>.` prefix).
-    /// Returns the config and warnings (values replaced by defaults, ignored or unknown keys).
-    pub fn from_properties(
-        props: &BTreeMap<String, String>,
-    ) -> Result<(FileChannelConfig, Vec<String>), ConfigError> {
-        let mut c = FileChannelConfig::default();
-        let mut warnings = Vec::new();
-        for (key, value) in props {
-            c.apply_key(key.as_str(), value.trim(), &mut warnings)?;
-        }
-        c.validate()?;
-        Ok((c, warnings))
-    }
-
-    /// Applies one key: a row of [`KEY_TABLE`], an ignored Flume key (a warning), a refused
-    /// `encryption.*` key, or an unknown key (a warning).
-    fn apply_key(
-        &mut self,
-        k: &str,
-        v: &str,
-        warnings: &mut Vec<String>,
-    ) -> Result<(), ConfigError> {
-        if let Some((_, apply)) = KEY_TABLE.iter().find(|(key, _)| *key == k) {
-            return apply(self, k, v, warnings);
-        }
-        if IGNORED_KEYS.contains(&k) {
-            warnings.push(format!(
-                "{k} is accepted for Flume compatibility and ignored"
-            ));
-        } else if k.starts_with("encryption.") {
-            return Err(err(
-                k,
-                "encryption of the file channel is not supported yet",
-            ));
-        } else {
-            warnings.push(format!("unknown file channel key {k} ignored"));
-        }
-        Ok(())
-    }
-
-    /// Applies a numeric key `k` = `n`, checking its range (the casts below follow the checks
-    /// that make them lossless: `n` is positive, or at least 0, where it is converted).
-    fn apply_number(
-        &mut self,
-        k: &str,
-        n: i64,
-        warnings: &mut Vec<String>,
-    ) -> Result<(), ConfigError> {
-        match k {
-            "capacity" | "transactionCapacity" => {
-                at_most(k, n, 1, CAPACITY_MAX)?;
-                let field = if k == "capacity" {
-                    &mut self.capacity
-                } else {
-                    &mut self.transaction_capacity
-                };
-                if n <= 0 {
-                    warnings.push(format!(
-                        "{k}={n} is not positive; using the default {field}"
-                    ));
-                } else {
-                    *field = n as u64;
-                }
-            }
-            "checkpointInterval" => {
-                at_most(k, n, 1, DURATION_S_MAX * 1000)?;
-                if n <= 0 {
-                    warnings.push(format!("{k}={n} is not positive; using the default 30000"));
-                } else {
-                    self.checkpoint_interval_ms = (n as u64).max(CHECKPOINT_INTERVAL_MS_FLOOR);
-                }
-            }
-            "maxFileSize" => {
-                if n < MAX_FILE_SIZE_MIN as i64 {
-                    return Err(err(
-                        k,
-                        format!("must be at least {MAX_FILE_SIZE_MIN} bytes, got {n}"),
-                    ));
-                }
-                self.max_file_size_bytes = (n as u64).min(MAX_FILE_SIZE_LIMIT);
-            }
-            _ => self.apply_bounded(k, n)?,
-        }
-        Ok(())
-    }
-
-    /// The numeric keys that refuse a negative value outright.
-    fn apply_bounded(&mut self, k: &str, n: i64) -> Result<(), ConfigError> {
-        match k {
-            "minimumRequiredSpace" => {
-                if n < 0 {
-                    return Err(err(k, format!("must not be negative, got {n}")));
-                }
-                at_most(k, n, 0, MINIMUM_REQUIRED_SPACE_MAX)?;
-                self.minimum_required_space_bytes = (n as u64).max(MINIMUM_REQUIRED_SPACE_FLOOR);
-            }
-            "keep-alive" => {
-                if n < 0 {
-                    return Err(err(k, format!("must not be negative, got {n}")));
-                }
-                at_most(k, n, 0, DURATION_S_MAX)?;
-                self.keep_alive = Duration::from_secs(n as u64);
-            }
-            "fsyncInterval" => {
-                if n <= 0 {
-                    return Err(err(k, format!("must be positive, got {n}")));
-                }
-                at_most(k, n, 1, DURATION_S_MAX)?;
-                self.fsync_interval = Duration::from_secs(n as u64);
-            }
-            _ => unreachable!("apply_key routes only numeric keys here, not {k}"),
-        }
-        Ok(())
-    }
-
     /// Checks relations between keys.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.transaction_capacity > self.capacity {
@@ -484,5 +205,6 @@ impl FileChannelConfig {
     }
 }
 
+mod keys;
 #[cfg(test)]
 mod tests;

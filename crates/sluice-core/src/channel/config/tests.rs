@@ -1,5 +1,8 @@
 //! Tests of the file channel configuration: Flume keys, ranges, relations.
 
+use std::collections::BTreeMap;
+
+use super::keys::KEY_TABLE;
 use super::*;
 
 fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
