@@ -22,6 +22,7 @@ pub mod netcat_udp;
 pub mod ready;
 pub mod refusals;
 pub(crate) mod rpc_admit;
+pub(crate) mod rpc_answer;
 pub mod seq;
 pub mod spooldir;
 pub mod syslog;

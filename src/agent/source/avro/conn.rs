@@ -17,6 +17,7 @@ use super::decode::{self, Decoded, Failed};
 use super::{bad_input, read, Shared};
 use crate::agent::alarm::upstreams::UpstreamKey;
 use crate::agent::metrics::SourceCounter;
+use crate::agent::source::rpc_answer::write_answer;
 use crate::agent::source::SourceCtx;
 use crate::wire::avro::call::CallLimits;
 use crate::wire::avro::server::ServerConn;
@@ -103,21 +104,9 @@ where
         };
         out.clear();
         encode_frame(serial, &bufs, &mut out);
-        let write = async {
-            stream.write_all(&out).await?;
-            // TLS and deflate hold bytes until flushed.
-            stream.flush().await
-        };
-        match tokio::time::timeout(cfg.request_timeout, write).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::debug!(source = %ctx.name, %peer, error = %e, "avro connection: write failed");
-                return;
-            }
-            Err(_) => {
-                tracing::warn!(source = %ctx.name, %peer, timeout_ms = cfg.request_timeout.as_millis() as u64, "avro connection closed: answer not taken within request-timeout");
-                return;
-            }
+        let who = (ctx.name.as_str(), "avro", peer);
+        if !write_answer(&mut stream, &out, cfg.request_timeout, who).await {
+            return;
         }
         if close {
             let _ = stream.shutdown().await;

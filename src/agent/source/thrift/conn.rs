@@ -22,6 +22,7 @@ use super::decode::{self, Decoded, Failed};
 use super::read::{First, Reading};
 use super::Shared;
 use crate::agent::metrics::SourceCounter;
+use crate::agent::source::rpc_answer::write_answer;
 use crate::agent::source::SourceCtx;
 use crate::wire::thrift::{encode_exception, encode_reply, ExceptionKind, FrameReader, Status};
 
@@ -142,21 +143,9 @@ where
                 encode_reply(protocol, call.method.name(), call.seqid, status, &mut out);
             }
         }
-        let write = async {
-            stream.write_all(&out).await?;
-            // TLS and deflate hold bytes until flushed.
-            stream.flush().await
-        };
-        match tokio::time::timeout(cfg.request_timeout, write).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::debug!(source = %ctx.name, %peer, error = %e, "thrift connection: write failed");
-                return;
-            }
-            Err(_) => {
-                tracing::warn!(source = %ctx.name, %peer, timeout_ms = cfg.request_timeout.as_millis() as u64, "thrift connection closed: answer not taken within request-timeout");
-                return;
-            }
+        let who = (ctx.name.as_str(), "thrift", peer);
+        if !write_answer(&mut stream, &out, cfg.request_timeout, who).await {
+            return;
         }
         if close {
             let _ = stream.shutdown().await;
