@@ -253,16 +253,41 @@ fn resync_from(r: &mut Buffered<'_>, from: u64) -> io::Result<Option<u64>> {
 /// [`resync_from`], for records starting before `end`.
 fn resync_within(r: &mut Buffered<'_>, from: u64, end: u64) -> io::Result<Option<u64>> {
     let mut pos = from;
-    while pos + 8 <= r.file_len && pos < end {
-        let head = r.window(pos, 12)?;
+    // Each round moves past one candidate (or ends), so this runs at most once per byte.
+    while let Some(at) = next_plausible(r, pos, end)? {
+        let head = r.window(at, 12)?;
         if let Some(total) = plausible_frame(head) {
             let salt = r.salt;
-            let frame = r.window(pos, total)?;
+            let frame = r.window(at, total)?;
             if decode_meta(frame, salt).is_ok() {
-                return Ok(Some(pos));
+                return Ok(Some(at));
             }
         }
-        pos += 1;
+        pos = at + 1;
+    }
+    Ok(None)
+}
+
+/// The first offset in `[from, end)` whose 12 bytes could start a record ([`plausible_frame`]),
+/// tested over one window slice at a time: about 1 ns per byte instead of a window lookup per
+/// byte (a recycled file's earlier use can leave most of a large file to search after a torn
+/// last write).
+fn next_plausible(r: &mut Buffered<'_>, from: u64, end: u64) -> io::Result<Option<u64>> {
+    let mut pos = from;
+    while pos < end && pos + 12 <= r.file_len {
+        // At most one chunk of starting positions (so the conversion cannot fail), and the
+        // 11 bytes after the last one.
+        let starts = usize::try_from((end - pos).min(SCAN_CHUNK_BYTES as u64))
+            .unwrap_or(SCAN_CHUNK_BYTES);
+        let w = r.window(pos, starts + 11)?;
+        let testable = w.len().saturating_sub(11).min(starts);
+        if testable == 0 {
+            return Ok(None);
+        }
+        if let Some(i) = (0..testable).find(|&i| plausible_frame(&w[i..i + 12]).is_some()) {
+            return Ok(Some(pos + i as u64));
+        }
+        pos += testable as u64;
     }
     Ok(None)
 }

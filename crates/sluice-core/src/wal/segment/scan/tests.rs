@@ -149,3 +149,26 @@ fn zeroes_followed_by_a_record_of_this_segment_stay_damage_in_a_salted_segment()
     assert_eq!(out.problem.map(|p| p.offset), Some(gap_at));
     assert_eq!(out.readable_after, Some(1 << 20));
 }
+
+#[test]
+fn the_search_after_damage_finds_a_record_across_chunk_boundaries_and_not_a_near_miss() {
+    // Non-zero filler that is never a plausible frame (its reserved bytes are never zero).
+    let filler = |n: usize| -> Vec<u8> { (0..n).map(|i| (i % 251) as u8 | 1).collect() };
+    // The record after the damage starts 11 bytes before a chunk's end (its 12-byte test
+    // straddles two windows), and well past the first chunk.
+    for gap in [SCAN_CHUNK_BYTES - 11 - 40, SCAN_CHUNK_BYTES + 5, 2 * SCAN_CHUNK_BYTES - 3] {
+        let mut junk = filler(gap);
+        // A near miss early in the junk: a plausible frame whose checksum fails.
+        let mut fake = Vec::new();
+        crate::wal::record::encode_commit(&mut fake, 0, 7, 7, 0, 0);
+        fake[0] ^= 0xff;
+        junk[1000..1000 + fake.len()].copy_from_slice(&fake);
+        let (b, gap_at) = two_records_around(&junk);
+        let out = scan_of(&b, false);
+        assert_eq!(out.records, 1, "gap {gap}");
+        assert_eq!(out.readable_after, Some(gap_at + gap as u64), "gap {gap}");
+        let out = scan_of(&b, true);
+        assert_eq!(out.records, 2, "gap {gap}");
+        assert_eq!(out.skipped, vec![(gap_at, gap as u64)], "gap {gap}");
+    }
+}
