@@ -277,8 +277,8 @@ fn next_plausible(r: &mut Buffered<'_>, from: u64, end: u64) -> io::Result<Optio
     while pos < end && pos + 12 <= r.file_len {
         // At most one chunk of starting positions (so the conversion cannot fail), and the
         // 11 bytes after the last one.
-        let starts = usize::try_from((end - pos).min(SCAN_CHUNK_BYTES as u64))
-            .unwrap_or(SCAN_CHUNK_BYTES);
+        let starts =
+            usize::try_from((end - pos).min(SCAN_CHUNK_BYTES as u64)).unwrap_or(SCAN_CHUNK_BYTES);
         let w = r.window(pos, starts + 11)?;
         let testable = w.len().saturating_sub(11).min(starts);
         if testable == 0 {

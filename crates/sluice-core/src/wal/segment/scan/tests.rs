@@ -156,7 +156,11 @@ fn the_search_after_damage_finds_a_record_across_chunk_boundaries_and_not_a_near
     let filler = |n: usize| -> Vec<u8> { (0..n).map(|i| (i % 251) as u8 | 1).collect() };
     // The record after the damage starts 11 bytes before a chunk's end (its 12-byte test
     // straddles two windows), and well past the first chunk.
-    for gap in [SCAN_CHUNK_BYTES - 11 - 40, SCAN_CHUNK_BYTES + 5, 2 * SCAN_CHUNK_BYTES - 3] {
+    for gap in [
+        SCAN_CHUNK_BYTES - 11 - 40,
+        SCAN_CHUNK_BYTES + 5,
+        2 * SCAN_CHUNK_BYTES - 3,
+    ] {
         let mut junk = filler(gap);
         // A near miss early in the junk: a plausible frame whose checksum fails.
         let mut fake = Vec::new();
