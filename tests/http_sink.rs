@@ -177,13 +177,7 @@ async fn the_runner_commits_a_503_without_rollback_then_backs_off_before_the_nex
     let (url, seen) = server(|_| Some(503));
     let ch = Arc::new(MemoryChannel::new(
         "c1",
-        MemoryConfig {
-            capacity: 100,
-            transaction_capacity: 10,
-            keep_alive: Duration::from_secs(1),
-            byte_capacity: None,
-            byte_capacity_buffer_percentage: 20,
-        },
+        MemoryConfig::sized(100, 10, Duration::from_secs(1)),
     ));
     let sent = events(2);
     put_batch(ch.as_ref(), sent.clone()).await.unwrap();

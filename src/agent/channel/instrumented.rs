@@ -191,13 +191,7 @@ mod tests {
 
     #[tokio::test]
     async fn committed_puts_and_takes_are_measured_and_rollbacks_and_empty_takes_are_not() {
-        let cfg = MemoryConfig {
-            capacity: 100,
-            transaction_capacity: 100,
-            keep_alive: std::time::Duration::from_secs(1),
-            byte_capacity: None,
-            byte_capacity_buffer_percentage: 20,
-        };
+        let cfg = MemoryConfig::sized(100, 100, std::time::Duration::from_secs(1));
         let ch = Instrumented::new(Arc::new(MemoryChannel::new("c1", cfg)));
         let events: Vec<Event> = (0..7).map(|i| Event::new(vec![i])).collect();
         super::super::put_batch(&ch, events.clone()).await.unwrap();

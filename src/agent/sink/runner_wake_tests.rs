@@ -16,13 +16,7 @@ use sluice_core::Event;
 async fn a_put_wakes_a_sink_runner_parked_on_an_empty_channel_at_once() {
     let ch: Arc<dyn AgentChannel> = Arc::new(Instrumented::new(Arc::new(MemoryChannel::new(
         "c1",
-        MemoryConfig {
-            capacity: 100,
-            transaction_capacity: 10,
-            keep_alive: Duration::from_secs(1),
-            byte_capacity: None,
-            byte_capacity_buffer_percentage: 20,
-        },
+        MemoryConfig::sized(100, 10, Duration::from_secs(1)),
     ))));
     let sink = ScriptedSink::default();
     let unit = SinkUnit {

@@ -219,13 +219,7 @@ mod tests {
 
     /// A memory channel of capacity 2 already holding two events: every put is refused at once.
     async fn full_channel() -> Arc<dyn AgentChannel> {
-        let cfg = MemoryConfig {
-            capacity: 2,
-            transaction_capacity: 10,
-            keep_alive: Duration::ZERO,
-            byte_capacity: None,
-            byte_capacity_buffer_percentage: 20,
-        };
+        let cfg = MemoryConfig::sized(2, 10, Duration::ZERO);
         let ch: Arc<dyn AgentChannel> =
             Arc::new(Instrumented::new(Arc::new(MemoryChannel::new("c1", cfg))));
         put_batch(ch.as_ref(), old()).await.unwrap();

@@ -40,13 +40,7 @@ pub struct MemoryQueue {
 
 impl Default for MemoryQueue {
     fn default() -> Self {
-        let cfg = MemoryConfig {
-            capacity: u64::MAX / 2,
-            transaction_capacity: u64::MAX / 2,
-            keep_alive: Duration::from_secs(3),
-            byte_capacity: None,
-            byte_capacity_buffer_percentage: 20,
-        };
+        let cfg = MemoryConfig::sized(u64::MAX / 2, u64::MAX / 2, Duration::from_secs(3));
         MemoryQueue {
             channel: MemoryChannel::new("bench", cfg),
             commits: AtomicU64::new(0),

@@ -22,6 +22,20 @@ pub struct MemoryConfig {
     pub byte_capacity_buffer_percentage: u64,
 }
 
+impl MemoryConfig {
+    /// `capacity`, `transactionCapacity` and `keep-alive`, with no byte limit and the default
+    /// 20 % byte buffer (tests and the bench).
+    pub fn sized(capacity: u64, transaction_capacity: u64, keep_alive: Duration) -> Self {
+        MemoryConfig {
+            capacity,
+            transaction_capacity,
+            keep_alive,
+            byte_capacity: None,
+            byte_capacity_buffer_percentage: 20,
+        }
+    }
+}
+
 /// Reads a `memory` channel's keys.
 pub fn parse(cx: &mut Ctx<'_>) -> Option<MemoryConfig> {
     let capacity = cx.u64("capacity", 100, 1, CAPACITY_MAX);

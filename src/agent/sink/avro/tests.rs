@@ -113,13 +113,7 @@ fn events(n: usize) -> Vec<Event> {
 async fn memory_channel(events: Vec<Event>) -> Arc<MemoryChannel> {
     let ch = Arc::new(MemoryChannel::new(
         "c1",
-        MemoryConfig {
-            capacity: 1000,
-            transaction_capacity: 100,
-            keep_alive: Duration::from_secs(1),
-            byte_capacity: None,
-            byte_capacity_buffer_percentage: 20,
-        },
+        MemoryConfig::sized(1000, 100, Duration::from_secs(1)),
     ));
     let mut tx = ch.begin();
     tx.put_all(events).await.unwrap();
