@@ -316,7 +316,10 @@ impl DirWriter {
         let Some(min) = min_free else {
             return Ok(());
         };
-        self.min_free_seen.store(min, Ordering::Relaxed);
+        // Stored only when it changes: every put passes here.
+        if self.min_free_seen.load(Ordering::Relaxed) != min {
+            self.min_free_seen.store(min, Ordering::Relaxed);
+        }
         match self.space.check(self.fs.as_ref(), &self.dir, min, len) {
             // Spares are a cache of written blocks: released before a put is refused.
             Err(WalError::DiskFull { .. }) if self.release_spares() => {

@@ -40,7 +40,7 @@
 //! and a put refused for space first removes the spares and looks again.
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -62,11 +62,11 @@ pub(super) fn page_pad(end: u64) -> usize {
     ((end + frame_header).next_multiple_of(page) - end) as usize
 }
 
-/// A segment started in a recycled spare: its buffered handle, and how it is written: its
-/// direct tail, or `(None, true)` through the page cache with padded appends.
+/// A segment started in a recycled spare: its buffered handle, and its direct tail (`None`:
+/// written through the page cache, with padded appends).
 pub(super) struct Recycled {
     pub file: Arc<dyn FsFile>,
-    pub tail: (Option<DirectTail>, bool),
+    pub tail: Option<DirectTail>,
 }
 
 impl DirWriter {
@@ -91,36 +91,22 @@ impl DirWriter {
                 return self;
             }
         };
-        let keep = if self.recycling() {
-            self.recycle_max
-        } else {
-            0
-        };
-        let mut removed = false;
+        let mut extra = Vec::new();
         {
             let mut spares = self.spares.lock();
             for name in names.iter().filter(|n| is_spare_file_name(n)) {
                 let path = self.dir.join(name);
-                if spares.len() < keep {
+                if spares.len() < self.recycle_max {
                     spares.push(path);
-                    continue;
-                }
-                match self.fs.remove_file(&path) {
-                    Ok(()) => removed = true,
-                    Err(e) => {
-                        tracing::warn!(path = %path.display(), error = %e, "cannot remove a spare")
-                    }
+                } else {
+                    extra.push(path);
                 }
             }
             if !spares.is_empty() {
                 tracing::debug!(dir = %self.dir.display(), spares = spares.len(), "spare segment files kept for recycling");
             }
         }
-        if removed {
-            if let Err(e) = self.fs.sync_dir(&self.dir) {
-                tracing::warn!(dir = %self.dir.display(), error = %e, "cannot sync the directory after removing spares");
-            }
-        }
+        self.remove_spares(extra);
         self
     }
 
@@ -155,8 +141,18 @@ impl DirWriter {
     /// Removes every spare (a put was refused for space); returns whether any was removed.
     pub(super) fn release_spares(&self) -> bool {
         let spares = std::mem::take(&mut *self.spares.lock());
+        let removed = self.remove_spares(spares);
+        if removed {
+            tracing::info!(dir = %self.dir.display(), "short of space: spare segment files removed");
+        }
+        removed
+    }
+
+    /// Unlinks `paths` (best effort: a spare left behind is ignored by everything and removed
+    /// at the next open), then fsyncs the directory if any went; returns whether any went.
+    fn remove_spares(&self, paths: Vec<PathBuf>) -> bool {
         let mut removed = false;
-        for path in spares {
+        for path in paths {
             match self.fs.remove_file(&path) {
                 Ok(()) => removed = true,
                 Err(e) => {
@@ -165,7 +161,6 @@ impl DirWriter {
             }
         }
         if removed {
-            tracing::info!(dir = %self.dir.display(), "short of space: spare segment files removed");
             if let Err(e) = self.fs.sync_dir(&self.dir) {
                 tracing::warn!(dir = %self.dir.display(), error = %e, "cannot sync the directory after removing spares");
             }
@@ -225,10 +220,7 @@ impl DirWriter {
         let Some(direct) = direct else {
             self.recycled.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(spare = %spare.display(), segment = id, "recycled a spare as a new segment (buffered)");
-            return Ok(Some(Recycled {
-                file,
-                tail: (None, true),
-            }));
+            return Ok(Some(Recycled { file, tail: None }));
         };
         // The earlier use wrote the file up to its length: inside it no allocation is needed;
         // appends past it allocate as in a fresh file.
@@ -245,7 +237,7 @@ impl DirWriter {
         tracing::debug!(spare = %spare.display(), segment = id, bytes = len, "recycled a spare as a new segment");
         Ok(Some(Recycled {
             file,
-            tail: (Some(tail), false),
+            tail: Some(tail),
         }))
     }
 

@@ -26,7 +26,11 @@ impl DirWriter {
         };
         assert!(id > a.segment_id, "new segment {id} after {}", a.segment_id);
         let started = match self.start_recycled(id, a.segment_id) {
-            Ok(Some(r)) => Ok((r.tail, r.file)),
+            // A spare written through the page cache pads its appends (recycle.rs).
+            Ok(Some(r)) => {
+                let padded = r.tail.is_none();
+                Ok(((r.tail, padded), r.file))
+            }
             Ok(None) => create_segment(self.fs.as_ref(), &self.dir, id, a.segment_id, retry)
                 .and_then(|(file, header)| Ok((self.start_direct(id, &header)?, file)))
                 .map(|(direct, file)| ((direct, false), file)),
