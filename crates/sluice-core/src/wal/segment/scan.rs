@@ -254,25 +254,23 @@ fn resync_from(r: &mut Buffered<'_>, from: u64) -> io::Result<Option<u64>> {
 fn resync_within(r: &mut Buffered<'_>, from: u64, end: u64) -> io::Result<Option<u64>> {
     let mut pos = from;
     // Each round moves past one candidate (or ends), so this runs at most once per byte.
-    while let Some(at) = next_plausible(r, pos, end)? {
-        let head = r.window(at, 12)?;
-        if let Some(total) = plausible_frame(head) {
-            let salt = r.salt;
-            let frame = r.window(at, total)?;
-            if decode_meta(frame, salt).is_ok() {
-                return Ok(Some(at));
-            }
+    while let Some((at, total)) = next_plausible(r, pos, end)? {
+        let salt = r.salt;
+        let frame = r.window(at, total)?;
+        if decode_meta(frame, salt).is_ok() {
+            return Ok(Some(at));
         }
         pos = at + 1;
     }
     Ok(None)
 }
 
-/// The first offset in `[from, end)` whose 12 bytes could start a record ([`plausible_frame`]),
+/// The first offset in `[from, end)` whose 12 bytes could start a record ([`plausible_frame`])
+/// and that record's length,
 /// tested over one window slice at a time: about 1 ns per byte instead of a window lookup per
 /// byte (a recycled file's earlier use can leave most of a large file to search after a torn
 /// last write).
-fn next_plausible(r: &mut Buffered<'_>, from: u64, end: u64) -> io::Result<Option<u64>> {
+fn next_plausible(r: &mut Buffered<'_>, from: u64, end: u64) -> io::Result<Option<(u64, usize)>> {
     let mut pos = from;
     while pos < end && pos + 12 <= r.file_len {
         // At most one chunk of starting positions (so the conversion cannot fail), and the
@@ -284,8 +282,9 @@ fn next_plausible(r: &mut Buffered<'_>, from: u64, end: u64) -> io::Result<Optio
         if testable == 0 {
             return Ok(None);
         }
-        if let Some(i) = (0..testable).find(|&i| plausible_frame(&w[i..i + 12]).is_some()) {
-            return Ok(Some(pos + i as u64));
+        let found = (0..testable).find_map(|i| plausible_frame(&w[i..i + 12]).map(|t| (i, t)));
+        if let Some((i, total)) = found {
+            return Ok(Some((pos + i as u64, total)));
         }
         pos += testable as u64;
     }
