@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use file_sources_support::{channel_and_sink, duplicates, rounds, wait_for_all, written, Agent};
+use file_sources_support::{
+    channel_and_sink, duplicates, rounds, wait_for_all, wait_until, written, Agent,
+};
 
 const SOURCE_BATCH: usize = 100;
 const SINK_BATCH: usize = 100;
@@ -78,6 +80,7 @@ fn spooldir_loses_no_line_across_kill_9_rounds() {
     }
     let mut agent = Agent::start(root, &conf, kills);
     let counts = wait_for_all(&out, &want, &agent);
+    wait_until(|| uncompleted(&spool).is_empty());
     agent.terminate();
     let dups = duplicates(&counts);
     eprintln!(
@@ -92,12 +95,17 @@ fn spooldir_loses_no_line_across_kill_9_rounds() {
         dups <= kills * (SOURCE_BATCH + SINK_BATCH),
         "{dups} duplicates exceed one source and one sink batch per kill"
     );
-    let left: Vec<String> = std::fs::read_dir(&spool)
+    let left = uncompleted(&spool);
+    assert!(left.is_empty(), "files not completed: {left:?}");
+}
+
+/// Spool files not yet completed.
+fn uncompleted(spool: &Path) -> Vec<String> {
+    std::fs::read_dir(spool)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| !n.starts_with('.') && !n.ends_with(".COMPLETED"))
-        .collect();
-    assert!(left.is_empty(), "files not completed: {left:?}");
+        .collect()
 }
 
 /// Whether the position file shows `path` read and committed to its end.

@@ -7,7 +7,7 @@ mod file_sources_support;
 
 use std::time::{Duration, SystemTime};
 
-use file_sources_support::{channel_and_sink, wait_for_all, Agent};
+use file_sources_support::{channel_and_sink, wait_for_all, wait_until, Agent};
 
 fn conf(root: &std::path::Path) -> String {
     format!(
@@ -59,12 +59,14 @@ fn a_blob_larger_than_the_channel_stores_is_set_aside_and_the_files_behind_it_go
     let mut a = Agent::start(root, &conf_path, 0);
     let counts = wait_for_all(&root.join("out"), &want, &a);
     assert_eq!(counts.len(), want.len(), "only the small files: {counts:?}");
+    let done = |i| spool.join(format!("b-{i}.txt.COMPLETED")).exists();
+    wait_until(|| (0..3).all(done));
     a.terminate();
     let log = a.log_text();
     assert!(big.exists(), "the big file keeps its name");
     assert!(log.contains("a-big.bin"), "{log}");
     assert!(log.contains("skipped until it changes"), "{log}");
     for i in 0..3 {
-        assert!(spool.join(format!("b-{i}.txt.COMPLETED")).exists());
+        assert!(done(i), "b-{i}.txt completed");
     }
 }

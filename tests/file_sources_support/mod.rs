@@ -113,6 +113,19 @@ pub fn wait_for_all(out: &Path, want: &[String], agent: &Agent) -> BTreeMap<Stri
     }
 }
 
+/// Waits (up to 20 s) until `done` holds: a spool file is completed only after its last
+/// commit, so its lines can reach the sink before it is renamed.
+pub fn wait_until(mut done: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    true
+}
+
 /// Lines written more than once, in total.
 pub fn duplicates(counts: &BTreeMap<String, usize>) -> usize {
     counts.values().map(|&n| n - 1).sum()
