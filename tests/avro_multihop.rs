@@ -15,7 +15,7 @@ fn lines_sent_to_the_edge_reach_the_collector_in_order() {
     let root = tmp.path();
     let (nc, avro) = (free_port(), free_port());
     let collector = Proc::start(root, "col", &collector_conf(root, "col", avro), avro, &[]);
-    let conf = edge_conf(root, nc, "k1", &avro_sink("k1", avro));
+    let conf = patient(&edge_conf(root, nc, "k1", &avro_sink("k1", avro)));
     let edge = Proc::start(root, "edge", &conf, nc, &[]);
     let mut c = Client::connect(nc).unwrap();
     let sent = lines("a", 0..500);
@@ -210,7 +210,7 @@ fn load_balance_with_one_collector_down_delivers_everything_to_the_other() {
     let edge = Proc::start(
         root,
         "edge",
-        &group_conf(root, nc, (dead, pb), processor),
+        &patient(&group_conf(root, nc, (dead, pb), processor)),
         nc,
         &[],
     );

@@ -72,7 +72,7 @@ fn a_java_stack_trace_and_a_python_traceback_are_one_event_each() {
         format!(
             "a1.sources = r1 r2\na1.channels = c1\na1.sinks = k1\n{}{}{}{}{}",
             taildir_keys(root),
-            multiline_keys("r1", JAVA, false, "300ms"),
+            multiline_keys("r1", JAVA, false, "3s"),
             spooldir_keys(root, "r2"),
             multiline_keys("r2", r"^\\d{4}-\\d{2}-\\d{2} ", true, "5s"),
             channel_and_sink(root, SINK_BATCH)

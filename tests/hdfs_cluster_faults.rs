@@ -166,7 +166,9 @@ fn a_namenode_down_at_start_is_reported_clearly_and_delivery_follows_once_it_is_
         .map(str::to_owned)
         .collect();
     assert_eq!(missing(&want, &got), 0);
-    assert_eq!(got.len(), want.len());
+    // A call that timed out while the NameNode came back is retried: duplicates are allowed
+    // (at-least-once), other lines are not.
+    assert!(got.iter().all(|l| want.contains(l)), "only sent lines");
     let line = a
         .log_text()
         .lines()

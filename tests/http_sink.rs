@@ -97,7 +97,7 @@ fn cfg(endpoint: &str, rules: &[(&str, &str, bool)]) -> HttpConfig {
     HttpConfig {
         endpoint: endpoint.to_owned(),
         connect_timeout: Duration::from_secs(2),
-        request_timeout: Duration::from_millis(500),
+        request_timeout: Duration::from_secs(2),
         content_type: "application/json".into(),
         accept: "text/plain".into(),
         default_backoff: true,

@@ -170,8 +170,8 @@ fn a_cut_in_the_middle_of_pipelined_batches_rolls_them_back_and_every_event_arri
     );
 
     // End to end: every event is in the topic.
-    // Everything was committed, so it is all in the topic: read until 3 s bring nothing new.
-    let got = b.consume_all(&topic, usize::MAX, Duration::from_secs(3));
+    // Everything was committed, so it is all in the topic: read until 5 s bring nothing new.
+    let got = b.consume_all(&topic, usize::MAX, Duration::from_secs(5));
     let bodies: Vec<String> = got
         .iter()
         .map(|(v, _)| String::from_utf8(v.clone()).unwrap())

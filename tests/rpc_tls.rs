@@ -128,7 +128,7 @@ async fn bad_certificates_and_plain_or_silent_clients_are_refused_while_a_good_s
     let tmp = tempfile::tempdir().unwrap();
     let pki = Pki::generate(tmp.path());
     let (src, port) = source(&format!(
-        "{}ssl-handshake-timeout = 500\n",
+        "{}ssl-handshake-timeout = 3000\n",
         pki.source_keys("server.p12")
     ));
     net_support::connect(port).await;
@@ -199,7 +199,7 @@ async fn bad_certificates_and_plain_or_silent_clients_are_refused_while_a_good_s
     let local = silent.local_addr().unwrap();
     wait_for_log(&[
         &format!("peer={local}"),
-        "within ssl-handshake-timeout (500 ms)",
+        "within ssl-handshake-timeout (3000 ms)",
     ])
     .await;
     assert!(src.counters.get("EventReadFail") >= before + 2);

@@ -24,8 +24,17 @@ fn value(v: &Value) -> Option<f64> {
 fn prometheus_text_parsed_by_a_real_parser_matches_the_json_after_the_flow_ends() {
     let tmp = tempfile::tempdir().unwrap();
     let agent = Agent::start(tmp.path(), &seq_memory_null(TOTAL));
-    agent.wait_for("every event drained", || {
-        agent.json()["SINK.k1"]["EventDrainSuccessCount"].as_str() == Some(&*TOTAL.to_string())
+    // The put side counts after its commit returns, which can be after the sink drained.
+    let total = TOTAL.to_string();
+    agent.wait_for("every event counted put and drained", || {
+        let m = agent.json();
+        [
+            &m["SINK.k1"]["EventDrainSuccessCount"],
+            &m["CHANNEL.c1"]["EventPutSuccessCount"],
+            &m["SOURCE.r1"]["EventAcceptedCount"],
+        ]
+        .iter()
+        .all(|v| v.as_str() == Some(&*total))
     });
     let before = agent.json();
     let answer = get(agent.mport, "/metrics", Some("text/plain;version=0.0.4")).unwrap();
@@ -126,6 +135,10 @@ fn prometheus_text_parsed_by_a_real_parser_matches_the_json_after_the_flow_ends(
 fn flume_json_is_unchanged_unless_prometheus_formats_are_asked_for() {
     let tmp = tempfile::tempdir().unwrap();
     let agent = Agent::start(tmp.path(), &seq_memory_null(10));
+    // `/metrics` answers before the components are registered.
+    agent.wait_for("the channel registered", || {
+        agent.json()["CHANNEL.c1"]["Type"].as_str() == Some("CHANNEL")
+    });
     for accept in [
         None,
         Some("*/*"),

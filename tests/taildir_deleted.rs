@@ -113,7 +113,11 @@ fn a_deleted_file_is_closed_by(limit: &str, name: &str) {
     let agent = Agent::start(root.path(), &conf(root.path(), &logs, limit));
     let pid = agent.pid();
     agent.wait_for("the channel to refuse a batch", || {
-        agent.json()["SOURCE.r1"]["ChannelWriteFail"].as_str() != Some("0")
+        // Absent until the source is registered: only a count above 0 says it.
+        agent.json()["SOURCE.r1"]["ChannelWriteFail"]
+            .as_str()
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|n| n > 0)
     });
     assert_eq!(fds_to(pid, &app), 1, "the source follows the log");
     std::fs::remove_file(&app).unwrap();
@@ -128,6 +132,10 @@ fn a_deleted_file_is_closed_by(limit: &str, name: &str) {
             disk.used()
         );
     }
+    // The gauges are stored just after the descriptor is closed.
+    agent.wait_for("the gauges to show the close", || {
+        gauge(&agent, "DeletedFilesClosedCount") == 1 && gauge(&agent, "DeletedOpenBytes") == 0
+    });
     assert_eq!(gauge(&agent, "DeletedFilesClosedCount"), 1);
     let skipped = gauge(&agent, "DeletedBytesSkippedCount");
     assert!(

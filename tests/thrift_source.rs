@@ -59,7 +59,12 @@ fn a_sluice_thrift_sink_forwards_to_a_sluice_thrift_source_in_both_protocols() {
         let root = tmp.path();
         let (col, port) = collector(root, protocol, "");
         let nc = free_port();
-        let conf = edge_conf(root, nc, "k1", &thrift_sink("k1", port, protocol));
+        let conf = patient(&edge_conf(
+            root,
+            nc,
+            "k1",
+            &thrift_sink("k1", port, protocol),
+        ));
         let edge = Proc::start(root, "edge", &conf, nc, &[]);
         let want = lines(protocol, 0..500);
         let mut c = Client::connect(nc).unwrap();

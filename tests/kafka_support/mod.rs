@@ -304,8 +304,10 @@ impl Broker {
         c.subscribe(&[topic]).unwrap();
         let mut out = Vec::new();
         let end = Instant::now() + WAIT;
-        let mut last = Instant::now();
-        while out.len() < want && Instant::now() < end && last.elapsed() < quiet {
+        // The quiet time counts from the last record, not from the subscription: joining the
+        // group can take seconds on a loaded machine.
+        let mut last: Option<Instant> = None;
+        while out.len() < want && Instant::now() < end && last.is_none_or(|t| t.elapsed() < quiet) {
             match c.poll(Duration::from_millis(200)) {
                 Some(Ok(m)) => {
                     let mut h = BTreeMap::new();
@@ -319,7 +321,7 @@ impl Broker {
                         }
                     }
                     out.push((m.payload().unwrap_or(&[]).to_vec(), h));
-                    last = Instant::now();
+                    last = Some(Instant::now());
                 }
                 Some(Err(e)) => eprintln!("consume: {e}"),
                 None => {}

@@ -125,7 +125,7 @@ fn sink_config(port: u16) -> AvroSinkConfig {
     let mut cfg = AvroSinkConfig::new("edge", "127.0.0.1", port);
     cfg.batch_size = 4;
     cfg.timings.connect_timeout = Duration::from_secs(2);
-    cfg.timings.request_timeout = Duration::from_millis(300);
+    cfg.timings.request_timeout = Duration::from_secs(2);
     cfg.timings.reconnect_backoff_max = Duration::from_millis(20);
     cfg
 }
