@@ -35,6 +35,7 @@ mod commit_stats;
 mod direct;
 mod direct_writes;
 mod error;
+mod full_disk;
 mod group_commit;
 mod poison;
 mod recycle;
@@ -60,7 +61,6 @@ pub use self::poison::Poison;
 #[cfg(feature = "internals")]
 pub use self::poison::PoisonCause;
 use self::space::SpaceGauge;
-use self::start::is_enospc;
 use self::sync_state::SyncState;
 pub use self::sync_state::{LEADERS_DEFAULT, LEADERS_MAX};
 use self::zero_ahead::IoScratch;
@@ -312,23 +312,6 @@ impl DirWriter {
             || (a.offset + len > self.max_file_bytes && a.offset > SEGMENT_HEADER_BYTES)
     }
 
-    fn check_space(&self, min_free: Option<u64>, len: u64) -> Result<(), WalError> {
-        let Some(min) = min_free else {
-            return Ok(());
-        };
-        // Stored only when it changes: every put passes here.
-        if self.min_free_seen.load(Ordering::Relaxed) != min {
-            self.min_free_seen.store(min, Ordering::Relaxed);
-        }
-        match self.space.check(self.fs.as_ref(), &self.dir, min, len) {
-            // Spares are a cache of written blocks: released before a put is refused.
-            Err(WalError::DiskFull { .. }) if self.release_spares() => {
-                self.space.check(self.fs.as_ref(), &self.dir, min, len)
-            }
-            r => r,
-        }
-    }
-
     /// Places `bytes` (salted with `salt`) at the active segment's end (the segment exists),
     /// re-salting them for it when `salt` is another segment's.
     fn place(
@@ -389,38 +372,6 @@ impl DirWriter {
             end: a.written,
             pending_write,
         })
-    }
-
-    /// Handles a failed append of `len` bytes at `offset`: ENOSPC cuts the partial bytes away
-    /// and fails only this append (poisoning if even the cut fails); anything else poisons.
-    fn write_failed(
-        &self,
-        file: &dyn FsFile,
-        segment_id: u32,
-        offset: u64,
-        len: u64,
-        e: io::Error,
-    ) -> WalError {
-        let path = self.segment_path(segment_id);
-        if !is_enospc(&e) {
-            self.poison.set("write", path.clone(), &e);
-            return WalError::Io {
-                op: "write",
-                path,
-                source: e,
-            };
-        }
-        // Drop the partial record so it can never be replayed; if even that fails, the tail
-        // is unknown and the channel must stop writing.
-        if let Err(t) = file.set_len(offset) {
-            self.poison.set("truncate after ENOSPC", path, &t);
-        }
-        self.space.note_full();
-        WalError::DiskFull {
-            dir: self.dir.clone(),
-            available: 0,
-            required: len,
-        }
     }
 
     /// Rolls to a new segment now (used after recovery and by tests).
