@@ -190,7 +190,7 @@ impl PhaseReport {
             rates: Rates {
                 events_per_sec: r.events() as f64 / secs,
                 payload_mb_per_sec: r.payload_bytes as f64 / 1e6 / secs,
-                disk_mb_per_sec: r.usage.write_bytes as f64 / 1e6 / secs,
+                disk_mb_per_sec: r.usage.storage_write_bytes() as f64 / 1e6 / secs,
                 disk_read_bytes: r.usage.read_bytes,
                 tail_cache_hit_rate: hit_rate(r.tail_cache),
                 commits_per_sec: r.commits as f64 / secs,

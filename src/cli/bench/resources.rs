@@ -20,6 +20,17 @@ pub struct Usage {
     pub read_bytes: u64,
 }
 
+impl Usage {
+    /// Bytes sent to storage, as well as the process counters tell: `write_bytes`, but never
+    /// more than `wchar`. The kernel counts a whole page-cache folio into `write_bytes` each
+    /// time it is dirtied again, and the large folios of a recycled segment's cached pages
+    /// (up to 2 MiB) made a 400 MB/s single putter read as 1.7 GB/s while the device wrote
+    /// what the putter did (`/sys/block/*/stat`).
+    pub fn storage_write_bytes(&self) -> u64 {
+        self.write_bytes.min(self.wchar)
+    }
+}
+
 /// The I/O counters of a `/proc/<pid>/io` text: (wchar, write_bytes, read_bytes). Lines
 /// that are missing or do not parse read as zero.
 pub fn parse_proc_io(text: &str) -> (u64, u64, u64) {
@@ -132,6 +143,22 @@ mod tests {
         let text = "rchar: 5\nwchar: 4096\nsyscr: 1\nsyscw: 2\nread_bytes: 8192\n\
                     write_bytes: 12288\ncancelled_write_bytes: 0\n";
         assert_eq!(parse_proc_io(text), (4096, 12288, 8192));
+    }
+
+    #[test]
+    fn storage_writes_never_exceed_what_was_handed_to_write_calls() {
+        let folio_recount = Usage {
+            wchar: 115_000,
+            write_bytes: 2 << 20,
+            ..Usage::default()
+        };
+        assert_eq!(folio_recount.storage_write_bytes(), 115_000);
+        let rewrites_merged = Usage {
+            wchar: 1 << 20,
+            write_bytes: 4096,
+            ..Usage::default()
+        };
+        assert_eq!(rewrites_merged.storage_write_bytes(), 4096);
     }
 
     #[test]

@@ -222,7 +222,7 @@ pub fn round(args: &BenchArgs, rts: &Runtimes) -> anyhow::Result<RpcRound> {
     let rates = Rates {
         events_per_sec: events as f64 / secs,
         payload_mb_per_sec: payload_bytes as f64 / secs / 1e6,
-        disk_mb_per_sec: used.write_bytes as f64 / secs / 1e6,
+        disk_mb_per_sec: used.storage_write_bytes() as f64 / secs / 1e6,
         disk_read_bytes: used.read_bytes,
         tail_cache_hit_rate,
         commits_per_sec: h.len() as f64 / secs,
