@@ -9,6 +9,7 @@
 //! [`AgentChannelError::Full`]; the caller still holds its events and decides to retry.
 
 pub mod config;
+mod taken;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use crate::agent::metrics::CounterGroup;
 use crate::agent::metrics::{ChannelCounter, ChannelGauge};
 pub use config::MemoryConfig;
 use sluice_core::Event;
+use taken::Taken;
 
 #[derive(Debug, Default)]
 struct Queue {
@@ -124,7 +126,7 @@ impl AgentChannel for MemoryChannel {
         Box::new(MemoryTx {
             shared: self.shared.clone(),
             puts: Vec::new(),
-            takes: Vec::new(),
+            takes: Taken::default(),
         })
     }
 
@@ -152,7 +154,7 @@ impl AgentChannel for MemoryChannel {
             let mut tx = MemoryTx {
                 shared: self.shared.clone(),
                 puts: Vec::new(),
-                takes: Vec::new(),
+                takes: Taken::default(),
             };
             let n = events.len() as u64;
             self.shared.counters.add(ChannelCounter::PutAttempt, n);
@@ -172,7 +174,7 @@ impl AgentChannel for MemoryChannel {
 struct MemoryTx {
     shared: Arc<Shared>,
     puts: Vec<Event>,
-    takes: Vec<Event>,
+    takes: Taken,
 }
 
 fn body_bytes(events: &[Event]) -> u64 {
@@ -197,12 +199,23 @@ impl MemoryTx {
         if self.takes.is_empty() {
             return;
         }
-        let taken = std::mem::take(&mut self.takes);
+        let (n, bytes) = (self.takes.len() as u64, self.takes.body_bytes());
+        let taken = self.takes.restore();
         let mut q = self.shared.queue.lock();
-        q.in_flight = q.in_flight.saturating_sub(taken.len() as u64);
-        // Their bytes stayed counted while they were in flight.
-        for e in taken.into_iter().rev() {
-            q.events.push_front(e);
+        q.in_flight = q.in_flight.saturating_sub(n);
+        match taken {
+            // Their bytes stayed counted while they were in flight.
+            Ok(taken) => {
+                for e in taken.into_iter().rev() {
+                    q.events.push_front(e);
+                }
+            }
+            // Unreachable short of a codec bug: the record is this transaction's own encoding.
+            Err(e) => {
+                q.bytes = q.bytes.saturating_sub(bytes);
+                drop(q);
+                tracing::error!(channel = %self.shared.name, events = n, error = %e, "memory channel: taken events could not be restored at rollback");
+            }
         }
     }
 }
@@ -214,7 +227,7 @@ impl MemoryTx {
     async fn settle(&mut self) -> Result<(), AgentChannelError> {
         let sh = self.shared.clone();
         let (n, put_bytes) = (self.puts.len() as u64, body_bytes(&self.puts));
-        let (nt, take_bytes) = (self.takes.len() as u64, body_bytes(&self.takes));
+        let (nt, take_bytes) = (self.takes.len() as u64, self.takes.body_bytes());
         let start = tokio::time::Instant::now();
         let deadline = start.checked_add(sh.cfg.keep_alive).unwrap_or(start);
         loop {
@@ -286,7 +299,7 @@ impl ChannelTx for MemoryTx {
             let got: Vec<Event> = q.events.drain(..k).collect();
             q.in_flight += got.len() as u64;
             drop(q);
-            self.takes.extend(got.iter().cloned());
+            self.takes.record(&got);
             Ok(got)
         })
     }
