@@ -16,6 +16,7 @@ pub mod examine;
 mod gc;
 mod inner;
 mod ledger;
+mod locks;
 mod missing;
 mod position;
 mod recovery;

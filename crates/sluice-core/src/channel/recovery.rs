@@ -5,7 +5,6 @@
 //! result. A directory's next segment is started by its first append, not here.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,75 +16,18 @@ use super::config::{FileChannelConfig, RecoveryPolicy};
 use super::error::ChannelError;
 use super::inner::{Counters, FileChannel, Inner, RecoveryInfo, RecoverySource};
 use super::ledger::DirLedger;
+use super::locks::{io_err, lock_all};
 use super::missing::{missing_error, missing_heads, missing_segment_files, starts_from};
 use super::state::{Capacity, QueueState};
 use crate::checkpoint::journal::{self, Journal};
 use crate::checkpoint::store;
 use crate::checkpoint::CheckpointImage;
-use crate::io::{DirLock, Fs, OpenMode};
+use crate::io::{Fs, OpenMode};
 use crate::wal::policy::Repair;
 use crate::wal::replay::{replay, FoundSegment, ReplayOutcome, ReplayReport, StartPosition};
 use crate::wal::segment::segment_file_name;
 use crate::wal::table::SegmentTable;
 use crate::wal::writer::{DirWriter, LastSegment, Poison};
-
-fn io_err<'a>(
-    op: &'static str,
-    path: &'a Path,
-) -> impl FnOnce(std::io::Error) -> ChannelError + 'a {
-    move |source| ChannelError::Io {
-        op,
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-fn lock(fs: &dyn Fs, dir: &Path, create: bool) -> Result<Box<dyn DirLock>, ChannelError> {
-    if create {
-        fs.create_dir_all(dir)
-            .map_err(io_err("create directory", dir))?;
-    } else if !fs.exists(dir) {
-        return Err(io_err("open directory", dir)(std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            "no such directory",
-        )));
-    }
-    fs.lock_dir(dir).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::WouldBlock {
-            ChannelError::Locked {
-                dir: dir.to_path_buf(),
-            }
-        } else {
-            ChannelError::Io {
-                op: "lock",
-                path: dir.to_path_buf(),
-                source: e,
-            }
-        }
-    })
-}
-
-/// Takes the locks of every directory of a channel (tools use this to refuse to work on a
-/// channel an agent holds open). With `create`, missing directories are created (opening a
-/// channel); without, a missing one is an error (read-only tools change nothing).
-pub(crate) fn lock_all(
-    fs: &dyn Fs,
-    config: &FileChannelConfig,
-    create: bool,
-) -> Result<Vec<Box<dyn DirLock>>, ChannelError> {
-    let mut dirs = vec![config.checkpoint_dir.clone()];
-    if config.use_dual_checkpoints {
-        if let Some(b) = &config.backup_checkpoint_dir {
-            dirs.push(b.clone());
-        }
-    }
-    dirs.extend(config.data_dirs.iter().cloned());
-    let mut locks = Vec::with_capacity(dirs.len());
-    for d in &dirs {
-        locks.push(lock(fs, d, create)?);
-    }
-    Ok(locks)
-}
 
 /// Loads the checkpoint to start from, trying the primary then the backup.
 fn choose_checkpoint(

@@ -22,7 +22,8 @@ use report::{problem, read_problem};
 
 use super::config::{FileChannelConfig, RecoveryPolicy};
 use super::error::ChannelError;
-use super::recovery::{lock_all, recover_state, segment_table};
+use super::locks::lock_all;
+use super::recovery::{recover_state, segment_table};
 use crate::io::{DirLock, Fs};
 use crate::wal::policy::Repair;
 
