@@ -3,6 +3,7 @@
 //! of Sluice's sink and source, a collector restart the edge recovers from by itself,
 //! failover and failback between two collectors, and load balancing with one collector down.
 
+mod dead_port;
 mod multihop;
 
 use std::time::{Duration, Instant};
@@ -201,7 +202,8 @@ fn failover_leaves_a_silent_collector_after_the_request_timeout() {
 fn load_balance_with_one_collector_down_delivers_everything_to_the_other() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    let (nc, dead, pb) = (free_port(), free_port(), free_port());
+    let (nc, pb) = (free_port(), free_port());
+    let dead = dead_port::dead_port();
     let b = Proc::start(root, "cb", &collector_conf(root, "cb", pb), pb, &[]);
     let processor = "edge.sinkgroups.g1.processor.type = load_balance\n\
                      edge.sinkgroups.g1.processor.selector = round_robin\n\
@@ -210,7 +212,7 @@ fn load_balance_with_one_collector_down_delivers_everything_to_the_other() {
     let edge = Proc::start(
         root,
         "edge",
-        &patient(&group_conf(root, nc, (dead, pb), processor)),
+        &patient(&group_conf(root, nc, (dead.port, pb), processor)),
         nc,
         &[],
     );

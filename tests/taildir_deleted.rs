@@ -4,13 +4,14 @@
 //! may mount one), the agent holds no descriptor to it, and the skipped bytes are counted and
 //! logged once naming the file.
 
+mod dead_port;
 mod status_support;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use status_support::{free_port, Agent};
+use status_support::Agent;
 
 const FILE_BYTES: u64 = 16 << 20;
 
@@ -71,7 +72,7 @@ fn fds_to(pid: u32, path: &Path) -> usize {
         .unwrap_or(0)
 }
 
-fn conf(root: &Path, logs: &Path, limit: &str) -> String {
+fn conf(root: &Path, logs: &Path, limit: &str, dead: u16) -> String {
     format!(
         "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n\
          a1.sources.r1.type = TAILDIR\na1.sources.r1.channels = c1\n\
@@ -85,7 +86,6 @@ fn conf(root: &Path, logs: &Path, limit: &str) -> String {
          a1.sinks.k1.hostname = 127.0.0.1\na1.sinks.k1.port = {dead}\n",
         r = root.display(),
         l = logs.display(),
-        dead = free_port()
     )
 }
 
@@ -110,7 +110,8 @@ fn a_deleted_file_is_closed_by(limit: &str, name: &str) {
     }
     drop(f);
     let size = std::fs::metadata(&app).unwrap().len();
-    let agent = Agent::start(root.path(), &conf(root.path(), &logs, limit));
+    let dead = dead_port::dead_port();
+    let agent = Agent::start(root.path(), &conf(root.path(), &logs, limit, dead.port));
     let pid = agent.pid();
     agent.wait_for("the channel to refuse a batch", || {
         // Absent until the source is registered: only a count above 0 says it.
