@@ -72,12 +72,7 @@ pub(super) const KEY_TABLE: &[(&str, ApplyKey)] = &[
         Ok(())
     }),
     ("tailCacheSize", |c, k, v, _| {
-        let n = parse_i64(k, v)?;
-        if n < 0 {
-            return Err(err(k, format!("must not be negative, got {n}")));
-        }
-        at_most(k, n, 0, TAIL_CACHE_BYTES_MAX)?;
-        c.tail_cache_bytes = n as u64;
+        c.tail_cache_bytes = non_negative(k, parse_i64(k, v)?, TAIL_CACHE_BYTES_MAX)?;
         Ok(())
     }),
     ("groupCommitLeaders", |c, k, v, _| {
@@ -93,11 +88,7 @@ pub(super) const KEY_TABLE: &[(&str, ApplyKey)] = &[
         Ok(())
     }),
     ("recycleSegments", |c, k, v, _| {
-        let n = parse_i64(k, v)?;
-        if n < 0 {
-            return Err(err(k, format!("must not be negative, got {n}")));
-        }
-        at_most(k, n, 0, RECYCLE_SEGMENTS_MAX)?;
+        let n = non_negative(k, parse_i64(k, v)?, RECYCLE_SEGMENTS_MAX)?;
         // At most RECYCLE_SEGMENTS_MAX (checked just above).
         c.recycle_segments = usize::try_from(n).unwrap_or(RECYCLE_SEGMENTS_DEFAULT);
         Ok(())
@@ -171,6 +162,15 @@ fn at_most(key: &str, n: i64, min: i64, max: u64) -> Result<(), ConfigError> {
         ));
     }
     Ok(())
+}
+
+/// `n` when it is between 0 and `max`; else the error naming the key and the range.
+fn non_negative(key: &str, n: i64, max: u64) -> Result<u64, ConfigError> {
+    if n < 0 {
+        return Err(err(key, format!("must not be negative, got {n}")));
+    }
+    at_most(key, n, 0, max)?;
+    Ok(n.unsigned_abs())
 }
 
 impl FileChannelConfig {
@@ -264,18 +264,11 @@ impl FileChannelConfig {
     fn apply_bounded(&mut self, k: &str, n: i64) -> Result<(), ConfigError> {
         match k {
             "minimumRequiredSpace" => {
-                if n < 0 {
-                    return Err(err(k, format!("must not be negative, got {n}")));
-                }
-                at_most(k, n, 0, MINIMUM_REQUIRED_SPACE_MAX)?;
-                self.minimum_required_space_bytes = (n as u64).max(MINIMUM_REQUIRED_SPACE_FLOOR);
+                self.minimum_required_space_bytes = non_negative(k, n, MINIMUM_REQUIRED_SPACE_MAX)?
+                    .max(MINIMUM_REQUIRED_SPACE_FLOOR);
             }
             "keep-alive" => {
-                if n < 0 {
-                    return Err(err(k, format!("must not be negative, got {n}")));
-                }
-                at_most(k, n, 0, DURATION_S_MAX)?;
-                self.keep_alive = Duration::from_secs(n as u64);
+                self.keep_alive = Duration::from_secs(non_negative(k, n, DURATION_S_MAX)?);
             }
             "fsyncInterval" => {
                 if n <= 0 {

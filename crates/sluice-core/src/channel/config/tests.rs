@@ -75,6 +75,29 @@ fn values_beyond_their_range_are_refused_naming_the_range() {
 }
 
 #[test]
+fn negative_sizes_and_counts_are_refused_and_their_bounds_kept() {
+    for k in [
+        "minimumRequiredSpace",
+        "keep-alive",
+        "tailCacheSize",
+        "recycleSegments",
+    ] {
+        let e = FileChannelConfig::from_properties(&props(&[(k, "-1")])).unwrap_err();
+        assert_eq!(e.key, k);
+        assert!(e.message.contains("must not be negative, got -1"), "{e}");
+    }
+    let e =
+        FileChannelConfig::from_properties(&props(&[("recycleSegments", "1000000")])).unwrap_err();
+    assert!(e.message.contains("must be between 0 and"), "{e}");
+    let (c, _) = FileChannelConfig::from_properties(&props(&[
+        ("tailCacheSize", "0"),
+        ("recycleSegments", "3"),
+    ]))
+    .unwrap();
+    assert_eq!((c.tail_cache_bytes, c.recycle_segments), (0, 3));
+}
+
+#[test]
 fn non_positive_capacity_falls_back_to_the_default_with_a_warning() {
     let (c, w) = FileChannelConfig::from_properties(&props(&[("capacity", "-1")])).unwrap();
     assert_eq!(c.capacity, 1_000_000);
