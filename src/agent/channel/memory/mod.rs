@@ -123,11 +123,7 @@ impl MemoryChannel {
 
 impl AgentChannel for MemoryChannel {
     fn begin(&self) -> Box<dyn ChannelTx> {
-        Box::new(MemoryTx {
-            shared: self.shared.clone(),
-            puts: Vec::new(),
-            takes: Taken::default(),
-        })
+        Box::new(MemoryTx::new(self.shared.clone()))
     }
 
     fn close(&self) -> BoxFuture<'_, Result<(), AgentChannelError>> {
@@ -151,11 +147,7 @@ impl AgentChannel for MemoryChannel {
     /// `transactionCapacity`, no room within `keep-alive`, closed) comes back whole.
     fn offer(&self, events: Vec<Event>) -> BoxFuture<'_, Result<(), Refused>> {
         Box::pin(async move {
-            let mut tx = MemoryTx {
-                shared: self.shared.clone(),
-                puts: Vec::new(),
-                takes: Taken::default(),
-            };
+            let mut tx = MemoryTx::new(self.shared.clone());
             let n = events.len() as u64;
             self.shared.counters.add(ChannelCounter::PutAttempt, n);
             if n > self.shared.cfg.transaction_capacity {
@@ -182,6 +174,14 @@ fn body_bytes(events: &[Event]) -> u64 {
 }
 
 impl MemoryTx {
+    fn new(shared: Arc<Shared>) -> Self {
+        MemoryTx {
+            shared,
+            puts: Vec::new(),
+            takes: Taken::default(),
+        }
+    }
+
     fn tx_full(&self) -> AgentChannelError {
         AgentChannelError::TransactionFull {
             channel: self.shared.name.clone(),

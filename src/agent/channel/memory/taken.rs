@@ -17,8 +17,8 @@ const UNLIMITED: CallLimits = CallLimits {
     headers_max: usize::MAX,
 };
 
-/// Bytes an event's encoding takes beyond its payload, at most for small header counts (its
-/// lengths and counts); only a capacity hint.
+/// Bytes an event's encoding takes beyond its payload (its lengths and counts) for a few
+/// headers; only a capacity hint.
 const OVERHEAD_HINT: usize = 16;
 
 /// Taken events of one transaction, in take order.
@@ -50,9 +50,12 @@ impl Taken {
         if events.is_empty() {
             return;
         }
-        let body: usize = events.iter().map(|e| e.body.len()).sum();
-        self.log
-            .reserve(body + events.len() * OVERHEAD_HINT + events[0].payload_bytes());
+        let (mut body, mut payload) = (0, 0);
+        for e in events {
+            body += e.body.len();
+            payload += e.payload_bytes();
+        }
+        self.log.reserve(payload + events.len() * OVERHEAD_HINT);
         put_events(&mut self.log, events);
         self.count += events.len();
         self.body_bytes += body as u64;
