@@ -151,11 +151,7 @@ fn tutorial_06_spooldir_to_hdfs_delivers_every_line_into_the_hour_layout() {
     wait_drained(&a, "k3", want.len() as u64);
     // Completed after its last commit, which the sink may have drained already.
     let completed = spool.join("app.log.COMPLETED");
-    let end = Instant::now() + Duration::from_secs(20);
-    while !completed.exists() && Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(completed.exists(), "{}", a.log_text());
+    a.wait_until("app.log completed", || completed.exists());
     assert_eq!(a.terminate(), Some(0), "{}", a.log_text());
     let files = c.ls("/flume/upload");
     assert_layout(&files, "/flume/upload", "upload-");
