@@ -73,7 +73,7 @@ fn arb_events() -> impl Strategy<Value = Vec<Event>> {
         prop::collection::btree_map(".{0,12}", ".{0,20}", 0..6),
         prop::collection::vec(any::<u8>(), 0..300),
     )
-        .prop_map(|(headers, body)| Event { headers, body });
+        .prop_map(|(headers, body)| Event::with_headers(headers, body));
     prop::collection::vec(event, 0..20)
 }
 

@@ -242,7 +242,7 @@ fn a_checkpoint_during_a_commit_waiting_for_its_fsync_recovers_the_queue_exactly
         let ch = ch.clone();
         spawn(move || {
             let mut tx = ch.transaction();
-            let took = tx.take().unwrap().map(|e| e.body);
+            let took = tx.take().unwrap().map(|e| e.into_parts().1);
             tx.put(ev("e4")).unwrap();
             tx.commit().map(|()| took)
         })

@@ -32,7 +32,7 @@ pub use channel::{
     ChannelError, ChannelStats, ConfigError, FileChannel, FileChannelConfig, GroupCommitStats,
     RecoveryInfo, RecoverySource, Transaction,
 };
-pub use event::Event;
+pub use event::{Event, EventData};
 pub use invariant::hot_asserts_on;
 pub use wal::record::RECORD_BYTES_MAX;
 pub use wal::replay::ReplayError;

@@ -120,7 +120,8 @@ mod tests {
     fn headers(i: &RegexExtractorInterceptor, body: &str) -> Vec<(String, String)> {
         i.intercept(Event::new(body))
             .unwrap()
-            .headers
+            .into_parts()
+            .0
             .into_iter()
             .collect()
     }

@@ -82,7 +82,12 @@ mod tests {
     }
 
     fn names(i: &RemoveHeaderInterceptor) -> Vec<String> {
-        i.intercept(event()).unwrap().headers.into_keys().collect()
+        i.intercept(event())
+            .unwrap()
+            .into_parts()
+            .0
+            .into_keys()
+            .collect()
     }
 
     #[test]

@@ -181,7 +181,7 @@ mod tests {
     }
 
     fn body(i: &SearchReplaceInterceptor, b: &[u8]) -> Vec<u8> {
-        i.intercept(Event::new(b)).unwrap().body
+        i.intercept(Event::new(b)).unwrap().into_parts().1
     }
 
     #[test]

@@ -79,7 +79,7 @@ impl Payload {
         for (k, key) in self.keys.iter().enumerate() {
             headers.insert(key.clone(), Self::header_value(id, k));
         }
-        Event { headers, body }
+        Event::with_headers(headers, body)
     }
 
     /// Payload bytes of the event with the given id (body plus header keys and values).

@@ -51,7 +51,8 @@ fn dump(args: DumpArgs) -> anyhow::Result<i32> {
     {
         let line = match exam.read_event(*seq, *ptr) {
             Ok(event) => {
-                let (body, encoding) = match String::from_utf8(event.body) {
+                let (headers, body) = event.into_parts();
+                let (body, encoding) = match String::from_utf8(body) {
                     Ok(text) => (text, "utf8"),
                     Err(e) => (
                         base64::engine::general_purpose::STANDARD.encode(e.into_bytes()),
@@ -62,7 +63,7 @@ fn dump(args: DumpArgs) -> anyhow::Result<i32> {
                     "seq": seq,
                     "segment": ptr.segment,
                     "offset": ptr.offset,
-                    "headers": event.headers,
+                    "headers": headers,
                     "body": body,
                     "body_encoding": encoding,
                 })

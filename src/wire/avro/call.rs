@@ -164,10 +164,7 @@ fn event(
     }
     let body = r.bytes("event body")?;
     cost.add(body.len() as u64).map_err(|_| over(cost))?;
-    Ok(keep.then(|| Event {
-        headers,
-        body: body.to_vec(),
-    }))
+    Ok(keep.then(|| Event::with_headers(headers, body)))
 }
 
 /// An array of events (empty when only counting).

@@ -254,10 +254,7 @@ impl Walk<'_> {
             what: "ThriftFlumeEvent.body",
         })?;
         if self.keep {
-            out.push(Event {
-                headers,
-                body: body.to_vec(),
-            });
+            out.push(Event::with_headers(headers, body));
         }
         Ok(())
     }

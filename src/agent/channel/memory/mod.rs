@@ -199,23 +199,13 @@ impl MemoryTx {
         if self.takes.is_empty() {
             return;
         }
-        let (n, bytes) = (self.takes.len() as u64, self.takes.body_bytes());
+        let n = self.takes.len() as u64;
         let taken = self.takes.restore();
         let mut q = self.shared.queue.lock();
         q.in_flight = q.in_flight.saturating_sub(n);
-        match taken {
-            // Their bytes stayed counted while they were in flight.
-            Ok(taken) => {
-                for e in taken.into_iter().rev() {
-                    q.events.push_front(e);
-                }
-            }
-            // Unreachable short of a codec bug: the record is this transaction's own encoding.
-            Err(e) => {
-                q.bytes = q.bytes.saturating_sub(bytes);
-                drop(q);
-                tracing::error!(channel = %self.shared.name, events = n, error = %e, "memory channel: taken events could not be restored at rollback");
-            }
+        // Their bytes stayed counted while they were in flight.
+        for e in taken.into_iter().rev() {
+            q.events.push_front(e);
         }
     }
 }

@@ -1,43 +1,27 @@
 //! The events a memory transaction has taken, kept so that a rollback can put them back.
 //!
-//! The sink gets the taken events themselves; the transaction keeps them encoded (Avro's
-//! `AvroFlumeEvent` array, [`crate::wire::avro::call`]) in one buffer instead of a deep copy
-//! of each. A copy cost one allocation for the body, one for the header map and one per header
-//! key and value, and as many frees at the commit; the encoding costs one copy of the bytes
-//! into a buffer that grows once per take. Rollbacks decode it; commits only clear it.
+//! The sink gets the taken events; the transaction keeps a second handle to each. An
+//! [`Event`] is a shared, copy-on-write handle, so keeping one costs a reference count, not a
+//! copy, and a sink that rewrites an event it was handed changes only its own copy.
 
-use crate::wire::avro::binary::Reader;
-use crate::wire::avro::call::{put_events, read_events, CallLimits};
-use crate::wire::avro::AvroError;
 use sluice_core::Event;
-
-/// Decoding limits for what [`Taken::record`] wrote itself: none.
-const UNLIMITED: CallLimits = CallLimits {
-    events_max: usize::MAX,
-    headers_max: usize::MAX,
-};
-
-/// Bytes an event's encoding takes beyond its payload (its lengths and counts) for a few
-/// headers; only a capacity hint.
-const OVERHEAD_HINT: usize = 16;
 
 /// Taken events of one transaction, in take order.
 #[derive(Debug, Default)]
 pub(super) struct Taken {
-    count: usize,
+    events: Vec<Event>,
     body_bytes: u64,
-    log: Vec<u8>,
 }
 
 impl Taken {
     /// How many events were taken.
     pub(super) fn len(&self) -> usize {
-        self.count
+        self.events.len()
     }
 
     /// Whether nothing was taken.
     pub(super) fn is_empty(&self) -> bool {
-        self.count == 0
+        self.events.is_empty()
     }
 
     /// Body bytes of the taken events (the channel's byte count still holds them).
@@ -45,38 +29,22 @@ impl Taken {
         self.body_bytes
     }
 
-    /// Keeps a copy of `events`, taken after those recorded before.
+    /// Keeps a handle to each of `events`, taken after those recorded before.
     pub(super) fn record(&mut self, events: &[Event]) {
-        if events.is_empty() {
-            return;
-        }
-        let (mut body, mut payload) = (0, 0);
-        for e in events {
-            body += e.body.len();
-            payload += e.payload_bytes();
-        }
-        self.log.reserve(payload + events.len() * OVERHEAD_HINT);
-        put_events(&mut self.log, events);
-        self.count += events.len();
-        self.body_bytes += body as u64;
+        self.body_bytes += events.iter().map(|e| e.body.len() as u64).sum::<u64>();
+        self.events.extend_from_slice(events);
     }
 
     /// Forgets the taken events (the take is final).
     pub(super) fn clear(&mut self) {
-        self.count = 0;
+        self.events.clear();
         self.body_bytes = 0;
-        self.log.clear();
     }
 
     /// The taken events, in take order; empties the record.
-    pub(super) fn restore(&mut self) -> Result<Vec<Event>, AvroError> {
-        let mut events = Vec::with_capacity(self.count);
-        let mut r = Reader::new(&self.log);
-        while r.remaining() > 0 {
-            events.extend(read_events(&mut r, &UNLIMITED)?);
-        }
-        self.clear();
-        Ok(events)
+    pub(super) fn restore(&mut self) -> Vec<Event> {
+        self.body_bytes = 0;
+        std::mem::take(&mut self.events)
     }
 }
 
@@ -98,11 +66,23 @@ mod tests {
         t.record(&[]);
         t.record(&b);
         assert_eq!((t.len(), t.body_bytes()), (3, 5003));
-        let back = t.restore().unwrap();
+        let back = t.restore();
         assert_eq!(back, [a, b].concat());
         assert!(t.is_empty());
         assert_eq!(t.body_bytes(), 0);
-        assert!(t.restore().unwrap().is_empty());
+        assert!(t.restore().is_empty());
+    }
+
+    #[test]
+    fn a_sink_rewriting_what_it_took_leaves_the_kept_copy_as_taken() {
+        let mut t = Taken::default();
+        let mut handed = vec![Event::new(b"original".to_vec()).header("k", "v")];
+        t.record(&handed);
+        handed[0].body.clear();
+        handed[0].headers.insert("k".into(), "rewritten".into());
+        let back = t.restore();
+        assert_eq!(back[0].body, b"original");
+        assert_eq!(back[0].headers["k"], "v");
     }
 
     #[test]
@@ -111,6 +91,6 @@ mod tests {
         t.record(&[Event::new("x")]);
         t.clear();
         assert!(t.is_empty());
-        assert!(t.restore().unwrap().is_empty());
+        assert!(t.restore().is_empty());
     }
 }

@@ -165,7 +165,7 @@ fn decode_put(c: &mut Cursor<'_>) -> Result<Event, DecodeError> {
     }
     let blen = c.u32("body length")? as usize;
     let body = c.take(blen, "body")?.to_vec();
-    Ok(Event { headers, body })
+    Ok(Event::with_headers(headers, body))
 }
 
 /// Decodes one record from the start of `bytes`, its checksum salted with `salt` (the
