@@ -8,13 +8,10 @@ use std::time::{Duration, Instant};
 
 use sluice::agent::registry::SourceKind;
 use sluice::agent::topology as config;
+mod ports;
+use ports::free_port;
 
 const WAIT: Duration = Duration::from_secs(30);
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
 
 struct Agent(Child);
 

@@ -20,13 +20,10 @@ use sluice::agent::runtime::Agent;
 use sluice::agent::topology as config;
 use sluice::wire::avro::Status;
 use sluice_core::Event;
+mod ports;
+use ports::free_port;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
 
 struct Bed {
     agent: Option<Agent>,

@@ -13,11 +13,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use agent_proc::{counter, HttpAgent};
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
+mod ports;
+use ports::free_port;
 
 fn conf(root: &Path, port: u16, path: &str, prefix: &str) -> String {
     format!(

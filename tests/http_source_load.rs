@@ -9,14 +9,11 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+mod ports;
+use ports::free_port;
 
 const EVENT_BYTES: usize = 1024;
 const BATCH: usize = 100;
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
 
 fn request_bytes(port: u16) -> Vec<u8> {
     let body_text: String = (0..EVENT_BYTES)

@@ -8,13 +8,10 @@ use std::net::{TcpStream, UdpSocket};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+mod ports;
+use ports::free_port;
 
 const WAIT: Duration = Duration::from_secs(30);
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
 
 struct Agent(Child, std::path::PathBuf);
 
@@ -59,10 +56,7 @@ fn out_lines(dir: &Path) -> Vec<String> {
 fn syslog_and_http_events_reach_file_roll_and_sigterm_ends_the_agent_with_idle_clients() {
     let tmp = tempfile::tempdir().unwrap();
     let (tport, hport) = (free_port(), free_port());
-    let uport = {
-        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-        s.local_addr().unwrap().port()
-    };
+    let uport = free_port();
     let out = tmp.path().join("out");
     std::fs::create_dir(&out).unwrap();
     let conf = format!(

@@ -16,16 +16,14 @@ pub use lines_support::{lines, netcat_send, written};
 
 #[path = "../agent_proc/mod.rs"]
 mod agent_proc;
+#[path = "../ports/mod.rs"]
+mod ports;
 #[allow(unused_imports)]
 pub use agent_proc::{HttpAgent, Proc};
+pub use ports::free_port;
 
 /// Longest wait for anything in these tests.
 pub const WAIT: Duration = Duration::from_secs(60);
-
-pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
 
 /// One agent process (config reload every second, metrics on `http`); killed when dropped.
 pub type Agent = HttpAgent;

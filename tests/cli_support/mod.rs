@@ -5,15 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+#[path = "../ports/mod.rs"]
+mod ports;
+pub use ports::free_port;
 
 /// The longest any wait in these tests lasts.
 pub const WAIT: Duration = Duration::from_secs(30);
-
-/// A free loopback port.
-pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
 
 /// `sluice ARGS` run to completion in `dir`, without `RUST_LOG`.
 pub fn sluice(dir: &Path, args: &[&str]) -> Output {

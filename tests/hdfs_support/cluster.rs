@@ -6,6 +6,7 @@
 //! the test process however it ends; at a normal exit an `atexit` hook also kills them and
 //! removes the directory (a `static` is never dropped).
 
+use super::free_port;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
@@ -51,11 +52,6 @@ pub fn available() -> bool {
     );
     eprintln!("\n!!!!!! SKIPPED: {msg} !!!!!!\n");
     false
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
 }
 
 /// Pids of the JVMs running now, for the exit hook.

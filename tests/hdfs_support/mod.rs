@@ -17,6 +17,9 @@ pub use lines_support::{duplicates, lines, netcat_send};
 
 use std::collections::BTreeSet;
 use std::path::Path;
+#[path = "../ports/mod.rs"]
+mod ports;
+pub use ports::free_port;
 
 pub use cluster::{cluster, Cluster};
 
@@ -26,12 +29,6 @@ pub fn tutorial(file: &str) -> String {
         .join("tests/hdfs_support/tutorial")
         .join(file);
     std::fs::read_to_string(&p).unwrap()
-}
-
-/// A free loopback port.
-pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
 }
 
 /// The tutorial's `hdfs://hadoop102:9000` replaced by the test cluster.

@@ -15,11 +15,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::agent_proc::{counter, HttpAgent};
-
-pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
+#[path = "../ports/mod.rs"]
+mod ports;
+pub use ports::free_port;
 
 /// The peak resident set of process `pid` so far, in MiB.
 pub fn vm_hwm_mib(pid: u32) -> u64 {

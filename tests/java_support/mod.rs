@@ -8,6 +8,9 @@ pub mod mariadb;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+#[path = "../ports/mod.rs"]
+mod ports;
+pub use ports::free_port;
 
 /// The shared reference folder (`SLUICE_SHARED/reference`, else `shared/reference` beside
 /// the repository or beside one of its parents: `../shared` for the main checkout,
@@ -143,13 +146,4 @@ pub fn tutorial_config(file: &str, replace: &[(&str, &str)]) -> String {
         text = text.replace(from, to);
     }
     text
-}
-
-/// A free loopback port.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }

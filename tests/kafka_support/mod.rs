@@ -25,8 +25,11 @@ pub use lines_support::{duplicates, lines, netcat_send as send_lines, written};
 
 #[path = "../agent_proc/mod.rs"]
 mod agent_proc;
+#[path = "../ports/mod.rs"]
+mod ports;
 #[allow(unused_imports)]
 pub use agent_proc::{logs_of, metrics, HttpAgent, Proc};
+pub use ports::free_port;
 
 /// Longest wait for anything in these tests.
 pub const WAIT: Duration = Duration::from_secs(60);
@@ -34,11 +37,6 @@ pub const WAIT: Duration = Duration::from_secs(60);
 pub const BOOTSTRAP_ENV: &str = "SLUICE_KAFKA_BOOTSTRAP";
 /// How to get the broker the tests start.
 pub const INSTALL: &str = "cargo install tansu --features dynostore --locked";
-
-pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
 
 /// A unique suffix for topic and group names.
 pub fn unique(prefix: &str) -> String {

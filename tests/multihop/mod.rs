@@ -19,8 +19,11 @@ mod agent_proc;
 pub use agent_proc::{logs_of, metrics, Proc};
 
 mod kill_run;
+#[path = "../ports/mod.rs"]
+mod ports;
 #[allow(unused_imports)]
 pub use kill_run::{kill_in_turn, kill_schedule, spawn_sender, stop_and_check};
+pub use ports::free_port;
 
 /// Longest wait for anything in these tests.
 pub const WAIT: Duration = Duration::from_secs(60);
@@ -34,11 +37,6 @@ pub const FAST_SINK_KEYS: &str = "connect-timeout = 1000\nrequest-timeout = 2000
 /// collector committed it, and a loaded machine can take 2 s for one commit.
 pub fn patient(conf: &str) -> String {
     conf.replace("request-timeout = 2000", "request-timeout = 20000")
-}
-
-pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
 }
 
 impl Proc {

@@ -18,18 +18,16 @@ use sluice::agent::topology::load;
 use sluice_core::Event;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+#[path = "../ports/mod.rs"]
+mod ports;
+pub use ports::free_port;
 
 /// Bound of every wait in these tests.
 pub const WAIT: Duration = Duration::from_secs(20);
 
-pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
+/// A UDP port ([`free_port`] checks both protocols).
 pub fn free_udp_port() -> u16 {
-    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    s.local_addr().unwrap().port()
+    free_port()
 }
 
 /// A source running in this process, writing into memory channel `c1`.

@@ -3,22 +3,16 @@
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+#[path = "../ports/mod.rs"]
+mod ports;
+pub use ports::free_port;
 
 /// Longest wait for anything in these tests.
 pub const WAIT: Duration = Duration::from_secs(30);
-
-/// A free loopback port.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A running agent; killed when dropped.
 pub struct Agent {
