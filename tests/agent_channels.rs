@@ -151,7 +151,7 @@ async fn a_full_optional_channel_does_not_fail_the_batch() {
     p.process(events("o", 5)).await.unwrap();
     let got = take_all(&req, 10).await;
     assert_eq!(got.len(), 5);
-    assert_eq!(got[0].headers.get("dc").map(String::as_str), Some("east"));
+    assert_eq!(got[0].headers.get("dc"), Some("east"));
     assert!(opt.len() <= 1);
 }
 

@@ -2,7 +2,7 @@
 //! the oracle: random events encoded by it decode with Sluice's codec to the same events, and
 //! Sluice's encodings decode with it to the same values. Also the IPC handshake records.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use apache_avro::types::Value;
 use apache_avro::{from_avro_datum, to_avro_datum, Schema};
@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use sluice::wire::avro::binary::Reader;
 use sluice::wire::avro::call::{put_events, read_events, CallLimits};
 use sluice::wire::avro::{HandshakeMatch, HandshakeRequest, HandshakeResponse};
-use sluice_core::Event;
+use sluice_core::{Event, Headers};
 
 const EVENTS: &str = r#"{"type":"array","items":{"type":"record","name":"AvroFlumeEvent","namespace":"org.apache.flume.source.avro","fields":[{"name":"headers","type":{"type":"map","values":"string"}},{"name":"body","type":"bytes"}]}}"#;
 
@@ -26,7 +26,7 @@ fn value_of(events: &[Event]) -> Value {
                 let headers: HashMap<String, Value> = e
                     .headers
                     .iter()
-                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
                     .collect();
                 Value::Record(vec![
                     ("headers".into(), Value::Map(headers)),
@@ -57,7 +57,7 @@ fn events_of(v: Value) -> Vec<Event> {
                                 Value::String(s) => (k, s),
                                 other => panic!("header {other:?}"),
                             })
-                            .collect::<BTreeMap<_, _>>()
+                            .collect::<Headers>()
                     }
                     ("body", Value::Bytes(b)) => e.body = b,
                     other => panic!("field {other:?}"),

@@ -71,9 +71,7 @@ fn a_batch_is_intercepted_then_routed_by_an_extracted_header() {
     ];
     let kept = chain.intercept_batch(batch);
     assert_eq!(kept.len(), 3, "the DEBUG line is dropped");
-    assert!(kept
-        .iter()
-        .all(|e| e.headers.get("dc").map(String::as_str) == Some("eu-1")));
+    assert!(kept.iter().all(|e| e.headers.get("dc") == Some("eu-1")));
 
     // Group the batch per channel, the way the channel processor builds one transaction per
     // channel: required and optional separately.

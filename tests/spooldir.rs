@@ -86,11 +86,8 @@ fn every_line_becomes_an_event_with_flumes_headers_and_the_file_is_renamed() {
     let ev = drain(&mut spooler(cfg));
     assert_eq!(bodies(&ev), ["one", "two", "last-without-newline"]);
     let abs = d.path().join("a.log").display().to_string();
-    assert_eq!(ev[0].headers.get("file"), Some(&abs));
-    assert_eq!(
-        ev[0].headers.get("basename").map(String::as_str),
-        Some("a.log")
-    );
+    assert_eq!(ev[0].headers.get("file"), Some(abs.as_str()));
+    assert_eq!(ev[0].headers.get("basename"), Some("a.log"));
     assert!(!d.path().join("a.log").exists());
     assert!(d.path().join("a.log.COMPLETED").exists());
     assert!(
@@ -113,7 +110,7 @@ fn header_keys_and_suffix_follow_the_configuration() {
     );
     let ev = drain(&mut spooler(cfg));
     assert!(ev[0].headers.contains_key("path"));
-    assert_eq!(ev[0].headers.get("name").map(String::as_str), Some("a.log"));
+    assert_eq!(ev[0].headers.get("name"), Some("a.log"));
     assert!(d.path().join("a.log.done").exists());
 }
 

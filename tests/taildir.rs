@@ -95,9 +95,9 @@ fn lines_carry_group_headers_byte_offsets_and_the_file_path() {
     let mut t = tailer(&cfg, vec![]);
     let ev = drain(&mut t);
     assert_eq!(bodies(&ev), ["first", "second"]);
-    assert_eq!(ev[0].headers["headerKey1"], "value1");
-    assert_eq!(ev[0].headers["byteoffset"], "0");
-    assert_eq!(ev[1].headers["byteoffset"], "6");
+    assert_eq!(ev[0].headers.get("headerKey1").unwrap(), "value1");
+    assert_eq!(ev[0].headers.get("byteoffset").unwrap(), "0");
+    assert_eq!(ev[1].headers.get("byteoffset").unwrap(), "6");
     assert_eq!(
         ev[1].headers["file"],
         logs.join("app.log").display().to_string()

@@ -173,7 +173,7 @@ pub fn render(point: Point, component: &str, e: &Event) -> String {
     let mut v = serde_json::json!({
         "point": point.name(),
         "component": component,
-        "headers": e.headers,
+        "headers": e.headers.to_map(),
         "body": body,
     });
     if cut {

@@ -195,7 +195,7 @@ pub async fn read_response<S: tokio::io::AsyncRead + Unpin>(
 }
 
 pub fn h<'a>(e: &'a Event, k: &str) -> Option<&'a str> {
-    e.headers.get(k).map(String::as_str)
+    e.headers.get(k)
 }
 
 /// The test keystore (PEM: certificate for localhost/127.0.0.1 and its key).

@@ -7,17 +7,18 @@
 //! the header map and body first if another handle shares them (copy on write), so no holder
 //! ever sees another's change.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
+
+use crate::headers::Headers;
 
 /// What an event carries: string headers (ordered, so encodings are deterministic) and a byte
 /// body. Reached through [`Event`]'s `Deref`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EventData {
     /// Header map. Flume stores a missing header value as the empty string.
-    pub headers: BTreeMap<String, String>,
+    pub headers: Headers,
     /// Opaque payload.
     pub body: Vec<u8>,
 }
@@ -29,25 +30,25 @@ pub struct Event(Arc<EventData>);
 impl Event {
     /// An event with no headers.
     pub fn new(body: impl Into<Vec<u8>>) -> Self {
-        Self::with_headers(BTreeMap::new(), body)
+        Self::with_headers(Headers::new(), body)
     }
 
     /// An event with the given headers.
-    pub fn with_headers(headers: BTreeMap<String, String>, body: impl Into<Vec<u8>>) -> Self {
+    pub fn with_headers(headers: impl Into<Headers>, body: impl Into<Vec<u8>>) -> Self {
         Event(Arc::new(EventData {
-            headers,
+            headers: headers.into(),
             body: body.into(),
         }))
     }
 
     /// Builder-style header insertion.
-    pub fn header(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.insert(key.into(), value.into());
+    pub fn header(mut self, key: impl AsRef<str>, value: impl AsRef<str>) -> Self {
+        self.headers.insert(key, value);
         self
     }
 
     /// The headers and the body, without a copy when no other handle shares them.
-    pub fn into_parts(self) -> (BTreeMap<String, String>, Vec<u8>) {
+    pub fn into_parts(self) -> (Headers, Vec<u8>) {
         let data = Arc::try_unwrap(self.0).unwrap_or_else(|shared| (*shared).clone());
         (data.headers, data.body)
     }
@@ -59,12 +60,7 @@ impl Event {
 
     /// Bytes of payload the event carries: header keys and values plus the body.
     pub fn payload_bytes(&self) -> usize {
-        self.body.len()
-            + self
-                .headers
-                .iter()
-                .map(|(k, v)| k.len() + v.len())
-                .sum::<usize>()
+        self.body.len() + self.headers.text_bytes()
     }
 }
 
@@ -107,12 +103,12 @@ mod tests {
         let a = Event::new(b"body".to_vec()).header("k", "v");
         let mut b = a.clone();
         assert!(a.shares_with(&b));
-        b.headers.insert("k".into(), "changed".into());
+        b.headers.insert("k", "changed");
         b.body.push(b'!');
         assert!(!a.shares_with(&b));
-        assert_eq!(a.headers["k"], "v");
+        assert_eq!(&a.headers["k"], "v");
         assert_eq!(a.body, b"body");
-        assert_eq!(b.headers["k"], "changed");
+        assert_eq!(&b.headers["k"], "changed");
         assert_eq!(b.body, b"body!");
     }
 
@@ -123,7 +119,7 @@ mod tests {
         let (headers, body) = a.into_parts();
         assert_eq!((headers.len(), body.as_slice()), (1, &b"x"[..]));
         let (headers, body) = b.into_parts();
-        assert_eq!((headers["h"].as_str(), body.as_slice()), ("1", &b"x"[..]));
+        assert_eq!((&headers["h"], body.as_slice()), ("1", &b"x"[..]));
     }
 
     #[test]

@@ -22,6 +22,7 @@
 mod channel;
 mod checkpoint;
 mod event;
+mod headers;
 pub mod inspect;
 mod invariant;
 pub mod io;
@@ -33,6 +34,7 @@ pub use channel::{
     RecoveryInfo, RecoverySource, Transaction,
 };
 pub use event::{Event, EventData};
+pub use headers::Headers;
 pub use invariant::hot_asserts_on;
 pub use wal::record::RECORD_BYTES_MAX;
 pub use wal::replay::ReplayError;

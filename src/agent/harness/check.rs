@@ -40,7 +40,7 @@ impl std::fmt::Display for Failure {
 /// An event as one line of JSON (the body as text, invalid UTF-8 replaced).
 pub fn render(e: &Event) -> String {
     serde_json::json!({
-        "headers": e.headers,
+        "headers": e.headers.to_map(),
         "body": String::from_utf8_lossy(&e.body),
     })
     .to_string()
@@ -85,7 +85,7 @@ fn diff(m: &Matcher, e: &Event) -> Vec<String> {
     d
 }
 
-fn shown(v: Option<&String>) -> String {
+fn shown(v: Option<&str>) -> String {
     v.map_or_else(|| "(absent)".to_owned(), |v| format!("{v:?}"))
 }
 

@@ -85,8 +85,8 @@ pub async fn run_case(cfg: &AgentConfig, case: &Case) -> Result<Delivered, RunEr
         .enumerate()
         .map(|(i, input)| {
             let mut e = Event::new(input.body.clone().into_bytes());
-            e.headers = input.headers.clone();
-            e.headers.insert(TAG_HEADER.to_owned(), i.to_string());
+            e.headers = input.headers.clone().into();
+            e.headers.insert(TAG_HEADER, i.to_string());
             e
         })
         .collect();

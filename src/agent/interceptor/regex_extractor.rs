@@ -120,9 +120,9 @@ mod tests {
     fn headers(i: &RegexExtractorInterceptor, body: &str) -> Vec<(String, String)> {
         i.intercept(Event::new(body))
             .unwrap()
-            .into_parts()
-            .0
-            .into_iter()
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect()
     }
 
@@ -172,7 +172,7 @@ mod tests {
             Some(Event::new("nothing"))
         );
         let e = i.intercept(Event::new("id=7").header("id", "old")).unwrap();
-        assert_eq!(e.headers["id"], "7");
+        assert_eq!(&e.headers["id"], "7");
     }
 
     #[test]

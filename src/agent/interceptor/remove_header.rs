@@ -84,9 +84,9 @@ mod tests {
     fn names(i: &RemoveHeaderInterceptor) -> Vec<String> {
         i.intercept(event())
             .unwrap()
-            .into_parts()
-            .0
-            .into_keys()
+            .headers
+            .keys()
+            .map(str::to_owned)
             .collect()
     }
 

@@ -83,7 +83,7 @@ pub fn dead_letter_line(sink: &str, p: &Poisoned, time_ms: u64) -> Vec<u8> {
             p.event
                 .headers
                 .iter()
-                .map(|(k, v)| (k.clone(), v.as_str().into()))
+                .map(|(k, v)| (k.to_owned(), v.into()))
                 .collect(),
         ),
     );
@@ -222,7 +222,7 @@ mod tests {
 
     fn poisoned(body: &[u8], header: (&str, &str)) -> Poisoned {
         let mut event = Event::new(body.to_vec());
-        event.headers.insert(header.0.into(), header.1.into());
+        event.headers.insert(header.0, header.1);
         Poisoned {
             event,
             reason: format!("header {}={:?} is impossible", header.0, header.1),

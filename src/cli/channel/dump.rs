@@ -63,7 +63,7 @@ fn dump(args: DumpArgs) -> anyhow::Result<i32> {
                     "seq": seq,
                     "segment": ptr.segment,
                     "offset": ptr.offset,
-                    "headers": headers,
+                    "headers": headers.to_map(),
                     "body": body,
                     "body_encoding": encoding,
                 })

@@ -7,13 +7,11 @@
 //! counts are checked against [`CallLimits`] (and against the bytes left) before anything is
 //! allocated for them. Buffers are split as Flume's peers split them, so the bytes match.
 
-use std::collections::BTreeMap;
-
-use super::binary::{put_bytes, put_long, utf8_lossy, Reader};
+use super::binary::{put_bytes, put_long, Reader};
 use super::error::AvroError;
 use super::handshake::{put_meta, read_meta, HandshakeRequest, HandshakeResponse, Meta};
 use crate::wire::cost::Cost;
-use sluice_core::Event;
+use sluice_core::{Event, Headers};
 
 /// Default most events in one `appendBatch`.
 pub const EVENTS_PER_CALL_MAX_DEFAULT: usize = 100_000;
@@ -145,7 +143,7 @@ fn event(
     keep: bool,
 ) -> Result<Option<Event>, AvroError> {
     cost.event().map_err(|_| over(cost))?;
-    let mut headers = BTreeMap::new();
+    let mut headers = Headers::new();
     let mut seen = 0usize;
     loop {
         let n = r.block("event headers", limits.headers_max - seen, 2)?;
@@ -153,12 +151,15 @@ fn event(
             break;
         }
         seen += n;
+        if keep {
+            headers.reserve(n);
+        }
         for _ in 0..n {
             let k = r.bytes("header key")?;
             let v = r.bytes("header value")?;
             cost.header(k.len(), v.len()).map_err(|_| over(cost))?;
             if keep {
-                headers.insert(utf8_lossy(k), utf8_lossy(v));
+                headers.insert(String::from_utf8_lossy(k), String::from_utf8_lossy(v));
             }
         }
     }

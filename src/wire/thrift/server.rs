@@ -8,8 +8,6 @@
 //! are skipped, as Thrift's generated code does; a missing required field is refused, as its
 //! `validate()` does.
 
-use std::collections::BTreeMap;
-
 use super::binary::BinaryIn;
 use super::compact::CompactIn;
 use super::error::ThriftError;
@@ -19,7 +17,7 @@ use super::service::{
     write, CallLimits, ExceptionKind, Method, Protocol, Status, EXCEPTION_MESSAGE_BYTES_MAX,
 };
 use crate::wire::cost::Cost;
-use sluice_core::Event;
+use sluice_core::{Event, Headers};
 
 /// What a request asks for (server side), from its message head alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,7 +201,7 @@ impl Walk<'_> {
         out: &mut Vec<Event>,
     ) -> Result<(), ThriftError> {
         self.cost.event().map_err(|_| self.over())?;
-        let mut headers: Option<BTreeMap<String, String>> = None;
+        let mut headers: Option<Headers> = None;
         let mut body: Option<&'a [u8]> = None;
         p.struct_begin();
         while let Some((ty, id)) = p.field_begin()? {
@@ -225,7 +223,10 @@ impl Walk<'_> {
                             value: at as i64,
                         });
                     }
-                    let mut map = BTreeMap::new();
+                    let mut map = Headers::new();
+                    if self.keep {
+                        map.reserve(n);
+                    }
                     for _ in 0..n {
                         let key = p.bytes("header key")?;
                         let value = p.bytes("header value")?;
@@ -233,7 +234,10 @@ impl Walk<'_> {
                             .header(key.len(), value.len())
                             .map_err(|_| self.over())?;
                         if self.keep {
-                            map.insert(lossy(key), lossy(value));
+                            map.insert(
+                                String::from_utf8_lossy(key),
+                                String::from_utf8_lossy(value),
+                            );
                         }
                     }
                     headers = Some(map);
@@ -257,14 +261,6 @@ impl Walk<'_> {
             out.push(Event::with_headers(headers, body));
         }
         Ok(())
-    }
-}
-
-/// A header's bytes as a string, invalid UTF-8 replaced (as Java's `new String(bytes, UTF_8)`).
-fn lossy(b: &[u8]) -> String {
-    match std::str::from_utf8(b) {
-        Ok(s) => s.to_owned(),
-        Err(_) => String::from_utf8_lossy(b).into_owned(),
     }
 }
 

@@ -161,7 +161,7 @@ impl KafkaTx {
             };
             let mut r: FutureRecord<'_, str, [u8]> = FutureRecord::to(&cfg.topic).payload(value);
             if let Some(k) = e.headers.get("key") {
-                r = r.key(k.as_str());
+                r = r.key(k);
             }
             let part = cfg
                 .partition_id_header

@@ -9,7 +9,7 @@
 //! Header values are confined to the component they fill ([`super::confine`]): `/`, control
 //! characters and `.`/`..` components from an event are percent-encoded.
 
-use std::collections::BTreeMap;
+use sluice_core::Headers;
 
 use chrono::{DateTime, FixedOffset, LocalResult, NaiveDateTime, TimeZone, Timelike};
 
@@ -284,7 +284,7 @@ impl PathTemplate {
     /// the header or the clock); it is rounded here when `round` is set.
     pub fn render(
         &self,
-        headers: &BTreeMap<String, String>,
+        headers: &Headers,
         ts_ms: Option<i64>,
         zone: Zone,
         round: Option<Rounding>,
@@ -298,7 +298,7 @@ impl PathTemplate {
     /// with `one_name`, reporting what the headers made of it.
     pub fn render_confined(
         &self,
-        headers: &BTreeMap<String, String>,
+        headers: &Headers,
         ts_ms: Option<i64>,
         zone: Zone,
         round: Option<Rounding>,
@@ -370,7 +370,7 @@ fn time_field(c: char, ts: i64, t: &DateTime<FixedOffset>) -> String {
 
 /// The event's timestamp in ms: its `timestamp` header, or now with `use_local`.
 pub fn event_time(
-    headers: &BTreeMap<String, String>,
+    headers: &Headers,
     use_local: bool,
     now_ms: i64,
 ) -> Result<Option<i64>, EscapeError> {

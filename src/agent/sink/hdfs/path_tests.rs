@@ -18,8 +18,7 @@ fn host() -> HostNames {
 }
 
 fn render(t: &str, ts: i64, zone: Zone, round: Option<Rounding>) -> String {
-    let mut h = BTreeMap::new();
-    h.insert("app".to_owned(), "shop".to_owned());
+    let h: Headers = [("app", "shop")].into();
     PathTemplate::parse(t)
         .unwrap()
         .render(&h, Some(ts), zone, round, &host())
@@ -126,7 +125,7 @@ fn unknown_escapes_and_unclosed_braces_are_refused_with_their_position() {
 fn a_time_escape_without_a_timestamp_names_the_fix() {
     let t = PathTemplate::parse("/l/%Y").unwrap();
     let e = t
-        .render(&BTreeMap::new(), None, utc(), None, &host())
+        .render(&Headers::new(), None, utc(), None, &host())
         .unwrap_err();
     assert!(e.to_string().contains("hdfs.useLocalTimeStamp"), "{e}");
     assert!(!PathTemplate::parse("/l/%{a}").unwrap().needs_time());

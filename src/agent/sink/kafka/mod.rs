@@ -227,7 +227,7 @@ impl KafkaSink {
         let mut record: BaseRecord<'_, str, [u8], Arc<BatchAcks>> =
             BaseRecord::with_opaque_to(&place.topic, acks.clone()).payload(value);
         if let Some(k) = e.headers.get("key") {
-            record = record.key(k.as_str());
+            record = record.key(k);
         }
         if let Some(p) = place.partition {
             record = record.partition(p);

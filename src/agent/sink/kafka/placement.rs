@@ -24,7 +24,7 @@ pub struct Placement<'a> {
 /// would fail the batch forever).
 pub fn placement<'a>(cfg: &'a KafkaSinkConfig, e: &'a Event) -> Placement<'a> {
     let topic = match e.headers.get(&cfg.topic_header) {
-        Some(t) if cfg.allow_topic_override && !t.is_empty() => Cow::Borrowed(t.as_str()),
+        Some(t) if cfg.allow_topic_override && !t.is_empty() => Cow::Borrowed(t),
         _ => substitute(&cfg.topic, e),
     };
     let partition = cfg

@@ -293,7 +293,7 @@ fn to_event(cfg: &KafkaSourceConfig, m: &BorrowedMessage<'_>) -> Result<Event, S
             for i in 0..h.count() {
                 if let Some(hd) = h.try_get(i) {
                     if let Some(Ok(v)) = hd.value.map(std::str::from_utf8) {
-                        e.headers.insert(hd.key.to_owned(), v.to_owned());
+                        e.headers.insert(hd.key, v);
                     }
                 }
             }
@@ -301,18 +301,14 @@ fn to_event(cfg: &KafkaSourceConfig, m: &BorrowedMessage<'_>) -> Result<Event, S
         e
     };
     let h = &mut e.headers;
-    h.entry("timestamp".into())
-        .or_insert_with(|| now_ms().to_string());
+    h.insert_if_absent("timestamp", || now_ms().to_string());
     if cfg.set_topic_header {
-        h.entry(cfg.topic_header.clone())
-            .or_insert_with(|| m.topic().to_owned());
+        h.insert_if_absent(&cfg.topic_header, || m.topic());
     }
-    h.entry("partition".into())
-        .or_insert_with(|| m.partition().to_string());
-    h.entry("offset".into())
-        .or_insert_with(|| m.offset().to_string());
+    h.insert_if_absent("partition", || m.partition().to_string());
+    h.insert_if_absent("offset", || m.offset().to_string());
     if let Some(k) = m.key() {
-        h.insert("key".into(), String::from_utf8_lossy(k).into_owned());
+        h.insert("key", String::from_utf8_lossy(k));
     }
     Ok(e)
 }

@@ -159,7 +159,7 @@ pub fn parse(frame: &[u8], incomplete: bool, opts: &ParseOptions, clock: &Clock)
         _ => frame.to_vec(),
     };
     if incomplete {
-        e.headers.insert(STATUS.into(), STATUS_INCOMPLETE.into());
+        e.headers.insert(STATUS, STATUS_INCOMPLETE);
     }
     e
 }
@@ -199,10 +199,10 @@ fn match_fields(
     let host = text(caps.get(4)).filter(|h| !h.is_empty());
     let body = caps.get(5).map(|m| m.as_bytes()).unwrap_or_default();
     if let Some(p) = &priority {
-        e.headers.insert("priority".into(), p.clone());
+        e.headers.insert("priority", p.clone());
     }
     if let Some(v) = &version {
-        e.headers.insert("version".into(), v.clone());
+        e.headers.insert("version", v.clone());
     }
     let millis = stamp.as_deref().and_then(|s| {
         if rfc3164 {
@@ -212,10 +212,10 @@ fn match_fields(
         }
     });
     if let Some(ms) = millis {
-        e.headers.insert("timestamp".into(), ms.to_string());
+        e.headers.insert("timestamp", ms.to_string());
     }
     if let Some(h) = &host {
-        e.headers.insert("host".into(), h.clone());
+        e.headers.insert("host", h.clone());
     }
     let k = &opts.keep;
     if k.all || !k.any() {

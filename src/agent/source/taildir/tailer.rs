@@ -388,8 +388,7 @@ impl Tailer {
                         .extend(h.iter().map(|(k, v)| (k.clone(), v.clone())));
                 }
                 if self.cfg.byte_offset_header {
-                    e.headers
-                        .insert(BYTE_OFFSET_HEADER.to_owned(), l.offset.to_string());
+                    e.headers.insert(BYTE_OFFSET_HEADER, l.offset.to_string());
                 }
                 if let Some(p) = &path {
                     e.headers

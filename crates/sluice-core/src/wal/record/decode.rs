@@ -3,7 +3,7 @@
 //! replay uses. Every field is read through the layout constants of the parent module, and
 //! every check here is a typed [`DecodeError`]: the bytes come from disk.
 
-use std::collections::BTreeMap;
+use crate::headers::Headers;
 
 use byteorder::{ByteOrder, LittleEndian as LE};
 
@@ -144,10 +144,10 @@ impl<'a> Cursor<'a> {
     fn u64(&mut self, what: &'static str) -> Result<u64, DecodeError> {
         Ok(LE::read_u64(self.take(8, what)?))
     }
-    fn string(&mut self, what: &'static str) -> Result<String, DecodeError> {
+    fn str(&mut self, what: &'static str) -> Result<&'a str, DecodeError> {
         let n = self.u32(what)? as usize;
         let b = self.take(n, what)?;
-        String::from_utf8(b.to_vec()).map_err(|_| DecodeError::Malformed("header is not UTF-8"))
+        std::str::from_utf8(b).map_err(|_| DecodeError::Malformed("header is not UTF-8"))
     }
 }
 
@@ -157,10 +157,10 @@ fn decode_put(c: &mut Cursor<'_>) -> Result<Event, DecodeError> {
     if n > EVENT_HEADERS_MAX {
         return Err(DecodeError::Malformed("too many headers"));
     }
-    let mut headers = BTreeMap::new();
+    let mut headers = Headers::with_capacity(n, 0);
     for _ in 0..n {
-        let k = c.string("header key")?;
-        let v = c.string("header value")?;
+        let k = c.str("header key")?;
+        let v = c.str("header value")?;
         headers.insert(k, v);
     }
     let blen = c.u32("body length")? as usize;

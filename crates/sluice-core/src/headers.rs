@@ -1,0 +1,354 @@
+//! An event's headers: string keys and values, unique keys, iterated in key order.
+//!
+//! Flume's events carry a few short headers (a timestamp, a host), and a map of separately
+//! allocated strings cost an allocation and a free per key and per value, plus a tree node:
+//! at 2 headers, more than a third of an RPC receiver's CPU per event. [`Headers`] keeps every
+//! key and value in one text buffer and a sorted index of where each pair lies, so decoding an
+//! event's headers costs two allocations whatever their number, and a lookup is a binary
+//! search. Replacing or removing a pair leaves its old text unused until the unused part
+//! outgrows the used one, then the buffer is rebuilt.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Where one pair's key and value lie in the text buffer.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    key_at: u32,
+    key_len: u32,
+    value_len: u32,
+}
+
+impl Entry {
+    fn value_at(&self) -> usize {
+        self.key_at as usize + self.key_len as usize
+    }
+}
+
+/// String headers with unique keys, in key order (as a `BTreeMap<String, String>` iterates).
+#[derive(Clone, Default)]
+pub struct Headers {
+    text: String,
+    index: Vec<Entry>,
+    /// Bytes of `text` no entry points at any more.
+    unused: usize,
+}
+
+impl Headers {
+    /// No headers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Room for `pairs` pairs whose keys and values add up to `text_bytes`.
+    pub fn with_capacity(pairs: usize, text_bytes: usize) -> Self {
+        Headers {
+            text: String::with_capacity(text_bytes),
+            index: Vec::with_capacity(pairs),
+            unused: 0,
+        }
+    }
+
+    /// Room for `pairs` more pairs in the index (the text buffer sizes itself at the first pair).
+    pub fn reserve(&mut self, pairs: usize) {
+        self.index.reserve(pairs);
+    }
+
+    /// How many pairs.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    fn key_of(&self, e: &Entry) -> &str {
+        &self.text[e.key_at as usize..e.value_at()]
+    }
+
+    fn value_of(&self, e: &Entry) -> &str {
+        &self.text[e.value_at()..e.value_at() + e.value_len as usize]
+    }
+
+    fn find(&self, key: &str) -> Result<usize, usize> {
+        self.index.binary_search_by(|e| self.key_of(e).cmp(key))
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.find(key).ok().map(|i| self.value_of(&self.index[i]))
+    }
+
+    /// Whether `key` has a value.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.find(key).is_ok()
+    }
+
+    /// Sets `key` to `value`, replacing any value it had.
+    ///
+    /// # Panics
+    /// When the text of all headers passes 4 GiB (an event never comes close: every channel
+    /// and wire format bounds events far lower).
+    pub fn insert(&mut self, key: impl AsRef<str>, value: impl AsRef<str>) {
+        let (key, value) = (key.as_ref(), value.as_ref());
+        let slot = self.find(key);
+        if self.text.capacity() == 0 {
+            // The first pair sizes the buffer for as many like it as the index has room for.
+            let pairs = self.index.capacity().max(1);
+            self.text
+                .reserve((key.len() + value.len()).saturating_mul(pairs));
+        }
+        let key_at = self.text.len();
+        self.text.push_str(key);
+        self.text.push_str(value);
+        let to_u32 = |n: usize| u32::try_from(n).unwrap_or_else(|_| panic!("headers over 4 GiB"));
+        let entry = Entry {
+            key_at: to_u32(key_at),
+            key_len: to_u32(key.len()),
+            value_len: to_u32(value.len()),
+        };
+        match slot {
+            Ok(i) => {
+                let old = std::mem::replace(&mut self.index[i], entry);
+                self.forget(old);
+            }
+            Err(i) => self.index.insert(i, entry),
+        }
+    }
+
+    /// Sets `key` to `value()` unless it has a value already (Flume's `preserveExisting`).
+    pub fn insert_if_absent<V: AsRef<str>>(
+        &mut self,
+        key: impl AsRef<str>,
+        value: impl FnOnce() -> V,
+    ) {
+        if !self.contains_key(key.as_ref()) {
+            self.insert(key, value());
+        }
+    }
+
+    /// Removes `key`; returns its value.
+    pub fn remove(&mut self, key: &str) -> Option<String> {
+        let i = self.find(key).ok()?;
+        let old = self.index.remove(i);
+        let value = self.value_of(&old).to_owned();
+        self.forget(old);
+        Some(value)
+    }
+
+    /// Keeps only the pairs `keep` says yes to.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &str) -> bool) {
+        let before = self.index.len();
+        let mut dropped = 0;
+        let text = &self.text;
+        self.index.retain(|e| {
+            let k = &text[e.key_at as usize..e.value_at()];
+            let v = &text[e.value_at()..e.value_at() + e.value_len as usize];
+            let kept = keep(k, v);
+            if !kept {
+                dropped += (e.key_len + e.value_len) as usize;
+            }
+            kept
+        });
+        if self.index.len() != before {
+            self.unused += dropped;
+            self.compact_if_sparse();
+        }
+    }
+
+    /// Removes every pair.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.index.clear();
+        self.unused = 0;
+    }
+
+    /// The pairs in key order.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter {
+            headers: self,
+            at: 0,
+        }
+    }
+
+    /// The keys in order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> + '_ {
+        self.iter().map(|(k, _)| k)
+    }
+
+    /// The values in key order.
+    pub fn values(&self) -> impl Iterator<Item = &str> + '_ {
+        self.iter().map(|(_, v)| v)
+    }
+
+    /// Bytes of all keys and values.
+    pub fn text_bytes(&self) -> usize {
+        self.text.len() - self.unused
+    }
+
+    /// The same pairs as a map.
+    pub fn to_map(&self) -> BTreeMap<String, String> {
+        self.iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    }
+
+    fn forget(&mut self, old: Entry) {
+        self.unused += (old.key_len + old.value_len) as usize;
+        self.compact_if_sparse();
+    }
+
+    fn compact_if_sparse(&mut self) {
+        if self.index.is_empty() {
+            self.clear();
+        } else if self.unused > self.text.len() / 2 {
+            let pairs: Vec<(String, String)> = self
+                .iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            self.clear();
+            self.extend(pairs);
+        }
+    }
+}
+
+/// The pairs of [`Headers`] in key order.
+#[derive(Debug)]
+pub struct Iter<'a> {
+    headers: &'a Headers,
+    at: usize,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let e = self.headers.index.get(self.at)?;
+        self.at += 1;
+        Some((self.headers.key_of(e), self.headers.value_of(e)))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.headers.index.len() - self.at;
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
+impl<'a> IntoIterator for &'a Headers {
+    type Item = (&'a str, &'a str);
+    type IntoIter = Iter<'a>;
+
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+impl std::ops::Index<&str> for Headers {
+    type Output = str;
+
+    /// # Panics
+    /// When `key` has no value, as a map's index does.
+    fn index(&self, key: &str) -> &str {
+        self.get(key).unwrap_or_else(|| panic!("no header {key:?}"))
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> Extend<(K, V)> for Headers {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, pairs: I) {
+        for (k, v) in pairs {
+            self.insert(k, v);
+        }
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for Headers {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Self {
+        let mut h = Headers::new();
+        h.extend(pairs);
+        h
+    }
+}
+
+impl From<BTreeMap<String, String>> for Headers {
+    fn from(map: BTreeMap<String, String>) -> Self {
+        map.into_iter().collect()
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>, const N: usize> From<[(K, V); N]> for Headers {
+    fn from(pairs: [(K, V); N]) -> Self {
+        pairs.into_iter().collect()
+    }
+}
+
+impl PartialEq for Headers {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Headers {}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_come_back_in_key_order_with_the_last_value_of_each_key() {
+        let mut h = Headers::new();
+        h.insert("b", "2");
+        h.insert("a", "1");
+        h.insert("", "");
+        h.insert("b", "two");
+        h.insert("ключ", "значение");
+        let pairs: Vec<_> = h.iter().collect();
+        assert_eq!(
+            pairs,
+            [("", ""), ("a", "1"), ("b", "two"), ("ключ", "значение")]
+        );
+        assert_eq!((h.get("b"), h.get("c")), (Some("two"), None));
+        assert_eq!(&h["a"], "1");
+        assert_eq!(h.text_bytes(), 1 + 1 + 1 + 3 + "ключзначение".len());
+    }
+
+    #[test]
+    fn remove_retain_and_many_rewrites_keep_the_pairs_and_bound_the_buffer() {
+        let mut h: Headers = [("k", "v"), ("x", "y")].into();
+        assert_eq!(h.remove("k").as_deref(), Some("v"));
+        assert_eq!(h.remove("k"), None);
+        for i in 0..1000 {
+            h.insert("x", i.to_string());
+        }
+        assert_eq!(h.get("x"), Some("999"));
+        assert!(h.text.len() <= 4 * h.text_bytes(), "{}", h.text.len());
+        h.extend([("a", "1"), ("b", "2"), ("c", "3")]);
+        h.retain(|k, _| k != "b");
+        assert_eq!(h.keys().collect::<Vec<_>>(), ["a", "c", "x"]);
+        h.retain(|_, _| false);
+        assert!(h.is_empty());
+        assert_eq!(h.text_bytes(), 0);
+    }
+
+    #[test]
+    fn equality_map_form_and_debug_ignore_the_buffer_layout() {
+        let mut a = Headers::new();
+        a.insert("h", "old");
+        a.insert("h", "new");
+        let b: Headers = [("h", "new")].into();
+        assert_eq!(a, b);
+        assert_ne!(a, Headers::new());
+        assert_eq!(a.to_map(), BTreeMap::from([("h".into(), "new".into())]));
+        assert_eq!(Headers::from(a.to_map()), b);
+        assert_eq!(format!("{a:?}"), r#"{"h": "new"}"#);
+    }
+}
