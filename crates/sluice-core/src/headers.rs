@@ -14,14 +14,14 @@ use std::fmt;
 /// Where one pair's key and value lie in the text buffer.
 #[derive(Clone, Copy, Debug)]
 struct Entry {
-    key_at: u32,
-    key_len: u32,
-    value_len: u32,
+    key_at: usize,
+    key_len: usize,
+    value_len: usize,
 }
 
 impl Entry {
     fn value_at(&self) -> usize {
-        self.key_at as usize + self.key_len as usize
+        self.key_at + self.key_len
     }
 }
 
@@ -65,11 +65,11 @@ impl Headers {
     }
 
     fn key_of(&self, e: &Entry) -> &str {
-        &self.text[e.key_at as usize..e.value_at()]
+        &self.text[e.key_at..e.value_at()]
     }
 
     fn value_of(&self, e: &Entry) -> &str {
-        &self.text[e.value_at()..e.value_at() + e.value_len as usize]
+        &self.text[e.value_at()..e.value_at() + e.value_len]
     }
 
     fn find(&self, key: &str) -> Result<usize, usize> {
@@ -87,10 +87,6 @@ impl Headers {
     }
 
     /// Sets `key` to `value`, replacing any value it had.
-    ///
-    /// # Panics
-    /// When the text of all headers passes 4 GiB (an event never comes close: every channel
-    /// and wire format bounds events far lower).
     pub fn insert(&mut self, key: impl AsRef<str>, value: impl AsRef<str>) {
         let (key, value) = (key.as_ref(), value.as_ref());
         let slot = self.find(key);
@@ -103,11 +99,10 @@ impl Headers {
         let key_at = self.text.len();
         self.text.push_str(key);
         self.text.push_str(value);
-        let to_u32 = |n: usize| u32::try_from(n).unwrap_or_else(|_| panic!("headers over 4 GiB"));
         let entry = Entry {
-            key_at: to_u32(key_at),
-            key_len: to_u32(key.len()),
-            value_len: to_u32(value.len()),
+            key_at,
+            key_len: key.len(),
+            value_len: value.len(),
         };
         match slot {
             Ok(i) => {
@@ -144,11 +139,11 @@ impl Headers {
         let mut dropped = 0;
         let text = &self.text;
         self.index.retain(|e| {
-            let k = &text[e.key_at as usize..e.value_at()];
-            let v = &text[e.value_at()..e.value_at() + e.value_len as usize];
+            let k = &text[e.key_at..e.value_at()];
+            let v = &text[e.value_at()..e.value_at() + e.value_len];
             let kept = keep(k, v);
             if !kept {
-                dropped += (e.key_len + e.value_len) as usize;
+                dropped += e.key_len + e.value_len;
             }
             kept
         });
@@ -196,7 +191,7 @@ impl Headers {
     }
 
     fn forget(&mut self, old: Entry) {
-        self.unused += (old.key_len + old.value_len) as usize;
+        self.unused += old.key_len + old.value_len;
         self.compact_if_sparse();
     }
 
