@@ -4,7 +4,7 @@
 //! talks to the agent in [`frame`]s over its stdin and stdout. docs/java-plugins.md has the
 //! user's view, DESIGN.md the invariants.
 //!
-//! - [`frame`]: the pure codec of the frames; [`sources`]: the embedded Java sources;
+//! - [`frame`]: the pure codec of the frames (the messages in `messages.rs`); [`sources`]: the embedded Java sources;
 //!   [`shim`]: building the shim jar into a cache; [`jvm`]: finding `java`, the classpath
 //!   (`plugins.d`, `-C`, `FLUME_CLASSPATH`), `JAVA_OPTS`;
 //! - [`session`]: one JVM run (configure, start, serve, stop or kill); [`supervise`]: restarts
@@ -16,6 +16,7 @@ pub mod config;
 pub mod counts;
 pub mod frame;
 pub mod jvm;
+mod messages;
 pub mod session;
 pub mod shim;
 pub mod sink;
