@@ -10,10 +10,8 @@ use std::collections::BTreeMap;
 
 use sluice_core::Event;
 
-pub use super::messages::{FrameError, FromJvm, GroupCounts, Role, Status, ToJvm};
+pub use super::messages::{FrameError, FromJvm, GroupCounts, Role, Status, ToJvm, MAX_FRAME_BYTES};
 
-/// Largest frame (type byte and payload), either way.
-pub const MAX_FRAME_BYTES: usize = 64 << 20;
 /// Most events in one PUT or TAKEN frame.
 pub const MAX_EVENTS: usize = 100_000;
 /// Most keys in a CONFIGURE frame or counters in a COUNTERS frame.

@@ -3,7 +3,8 @@
 
 use sluice_core::Event;
 
-use super::frame::MAX_FRAME_BYTES;
+/// Largest frame (type byte and payload), either way.
+pub const MAX_FRAME_BYTES: usize = 64 << 20;
 
 /// What a Java component is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
