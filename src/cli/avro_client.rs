@@ -5,7 +5,7 @@
 //! it were), 2 for bad arguments, 3 when the source cannot be reached (connect or handshake)
 //! or the input cannot be read.
 
-use std::collections::BTreeMap;
+use sluice_core::Headers;
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -48,14 +48,14 @@ pub struct AvroClientArgs {
 /// Runs the subcommand; returns the exit code.
 pub fn run(args: AvroClientArgs) -> anyhow::Result<i32> {
     crate::cli::logging::init("warn");
-    let mut headers = BTreeMap::new();
+    let mut headers = Headers::new();
     for kv in &args.header {
         let Some((k, v)) = kv.split_once('=') else {
             return Err(
                 crate::cli::exit::Usage(format!("--header {kv:?}: expected KEY=VALUE")).into(),
             );
         };
-        headers.insert(k.to_owned(), v.to_owned());
+        headers.insert(k, v);
     }
     let input: Box<dyn BufRead> = match &args.filename {
         Some(p) => Box::new(std::io::BufReader::new(
@@ -72,7 +72,7 @@ pub fn run(args: AvroClientArgs) -> anyhow::Result<i32> {
 
 async fn send(
     args: &AvroClientArgs,
-    headers: BTreeMap<String, String>,
+    headers: Headers,
     mut input: Box<dyn BufRead>,
 ) -> anyhow::Result<i32> {
     let cfg = AvroClientConfig {

@@ -23,6 +23,19 @@ impl Entry {
     fn value_at(&self) -> usize {
         self.key_at + self.key_len
     }
+
+    /// The pair's whole text (key then value).
+    fn pair<'t>(&self, text: &'t str) -> &'t str {
+        &text[self.key_at..self.value_at() + self.value_len]
+    }
+
+    fn key<'t>(&self, text: &'t str) -> &'t str {
+        &text[self.key_at..self.value_at()]
+    }
+
+    fn value<'t>(&self, text: &'t str) -> &'t str {
+        &text[self.value_at()..self.value_at() + self.value_len]
+    }
 }
 
 /// String headers with unique keys, in key order (as a `BTreeMap<String, String>` iterates).
@@ -40,10 +53,10 @@ impl Headers {
         Self::default()
     }
 
-    /// Room for `pairs` pairs whose keys and values add up to `text_bytes`.
-    pub fn with_capacity(pairs: usize, text_bytes: usize) -> Self {
+    /// Room for `pairs` pairs in the index (the text buffer sizes itself at the first pair).
+    pub fn with_capacity(pairs: usize) -> Self {
         Headers {
-            text: String::with_capacity(text_bytes),
+            text: String::new(),
             index: Vec::with_capacity(pairs),
             unused: 0,
         }
@@ -65,11 +78,11 @@ impl Headers {
     }
 
     fn key_of(&self, e: &Entry) -> &str {
-        &self.text[e.key_at..e.value_at()]
+        e.key(&self.text)
     }
 
     fn value_of(&self, e: &Entry) -> &str {
-        &self.text[e.value_at()..e.value_at() + e.value_len]
+        e.value(&self.text)
     }
 
     fn find(&self, key: &str) -> Result<usize, usize> {
@@ -139,9 +152,7 @@ impl Headers {
         let mut dropped = 0;
         let text = &self.text;
         self.index.retain(|e| {
-            let k = &text[e.key_at..e.value_at()];
-            let v = &text[e.value_at()..e.value_at() + e.value_len];
-            let kept = keep(k, v);
+            let kept = keep(e.key(text), e.value(text));
             if !kept {
                 dropped += e.key_len + e.value_len;
             }
@@ -199,12 +210,15 @@ impl Headers {
         if self.index.is_empty() {
             self.clear();
         } else if self.unused > self.text.len() / 2 {
-            let pairs: Vec<(String, String)> = self
-                .iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect();
-            self.clear();
-            self.extend(pairs);
+            // Copy the live pairs into a fresh buffer, in index order; the index moves with them.
+            let mut text = String::with_capacity(self.text.len() - self.unused);
+            for e in &mut self.index {
+                let at = text.len();
+                text.push_str(e.pair(&self.text));
+                e.key_at = at;
+            }
+            self.text = text;
+            self.unused = 0;
         }
     }
 }

@@ -6,9 +6,7 @@
 //! its body. Big-endian because the other end is Java's `DataInputStream`; nothing here is
 //! ever stored on disk.
 
-use std::collections::BTreeMap;
-
-use sluice_core::Event;
+use sluice_core::{Event, Headers};
 
 pub use super::messages::{FrameError, FromJvm, GroupCounts, Role, Status, ToJvm, MAX_FRAME_BYTES};
 
@@ -203,12 +201,12 @@ impl<'a> In<'a> {
         let n = self.u32()?;
         self.take(n)
     }
-    fn string(&mut self) -> Result<String, FrameError> {
+    fn str(&mut self) -> Result<&'a str, FrameError> {
         let ty = self.ty;
-        let b = self.bytes()?;
-        std::str::from_utf8(b)
-            .map(str::to_owned)
-            .map_err(|_| FrameError::Utf8(ty))
+        std::str::from_utf8(self.bytes()?).map_err(|_| FrameError::Utf8(ty))
+    }
+    fn string(&mut self) -> Result<String, FrameError> {
+        self.str().map(str::to_owned)
     }
     /// A count, checked against `max` and against the bytes left (each item at least
     /// `min_item` bytes), so a forged count never sizes an allocation.
@@ -235,10 +233,11 @@ impl<'a> In<'a> {
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
             let h = self.count(MAX_ENTRIES, 8)?;
-            let mut headers = BTreeMap::new();
+            let mut headers = Headers::new();
+            headers.reserve(h);
             for _ in 0..h {
-                let k = self.string()?;
-                headers.insert(k, self.string()?);
+                let k = self.str()?;
+                headers.insert(k, self.str()?);
             }
             out.push(Event::with_headers(headers, self.bytes()?.to_vec()));
         }

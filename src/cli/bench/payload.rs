@@ -2,7 +2,7 @@
 //! a slice of a fixed pseudo-random pool chosen by the id, and the headers are derived from the
 //! id too, so any taker can check an event is intact without remembering what was put.
 
-use std::collections::BTreeMap;
+use sluice_core::Headers;
 
 use anyhow::bail;
 use sluice_core::Event;
@@ -75,9 +75,10 @@ impl Payload {
         body.extend_from_slice(&id.to_le_bytes());
         let off = self.offset(id);
         body.extend_from_slice(&self.pool[off..off + size - BODY_BYTES_MIN]);
-        let mut headers = BTreeMap::new();
+        let mut headers = Headers::new();
+        headers.reserve(self.keys.len());
         for (k, key) in self.keys.iter().enumerate() {
-            headers.insert(key.clone(), Self::header_value(id, k));
+            headers.insert(key, Self::header_value(id, k));
         }
         Event::with_headers(headers, body)
     }

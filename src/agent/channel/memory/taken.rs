@@ -10,7 +10,6 @@ use sluice_core::Event;
 #[derive(Debug, Default)]
 pub(super) struct Taken {
     events: Vec<Event>,
-    body_bytes: u64,
 }
 
 impl Taken {
@@ -26,24 +25,21 @@ impl Taken {
 
     /// Body bytes of the taken events (the channel's byte count still holds them).
     pub(super) fn body_bytes(&self) -> u64 {
-        self.body_bytes
+        super::body_bytes(&self.events)
     }
 
     /// Keeps a handle to each of `events`, taken after those recorded before.
     pub(super) fn record(&mut self, events: &[Event]) {
-        self.body_bytes += events.iter().map(|e| e.body.len() as u64).sum::<u64>();
         self.events.extend_from_slice(events);
     }
 
     /// Forgets the taken events (the take is final).
     pub(super) fn clear(&mut self) {
         self.events.clear();
-        self.body_bytes = 0;
     }
 
     /// The taken events, in take order; empties the record.
     pub(super) fn restore(&mut self) -> Vec<Event> {
-        self.body_bytes = 0;
         std::mem::take(&mut self.events)
     }
 }

@@ -10,8 +10,8 @@
 //! - `BlobHandler`: the whole body is one event, cut at `maxBlobLength` bytes; the query
 //!   parameters are its headers (the last value of a repeated name wins).
 
+use sluice_core::Headers;
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, Deserializer, Visitor};
@@ -171,7 +171,7 @@ impl<'de> Deserialize<'de> for Scalar {
 /// `BlobHandler`: the body (cut at `max_blob_length` bytes) with the query parameters as
 /// headers.
 pub fn blob_event(body: &[u8], query: Option<&str>, max_blob_length: usize) -> Event {
-    let mut headers = BTreeMap::new();
+    let mut headers = Headers::new();
     for pair in query
         .unwrap_or_default()
         .split('&')

@@ -69,7 +69,7 @@ fn headers(cur: &Current, cfg: &SpoolDirConfig, e: &mut Event) {
     if cfg.file_header {
         let abs = std::path::absolute(&cur.cand.path).unwrap_or_else(|_| cur.cand.path.clone());
         e.headers
-            .insert(cfg.file_header_key.clone(), abs.display().to_string());
+            .insert(&cfg.file_header_key, abs.display().to_string());
     }
     if cfg.basename_header {
         let base = cur
@@ -78,7 +78,7 @@ fn headers(cur: &Current, cfg: &SpoolDirConfig, e: &mut Event) {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        e.headers.insert(cfg.basename_header_key.clone(), base);
+        e.headers.insert(&cfg.basename_header_key, base);
     }
 }
 

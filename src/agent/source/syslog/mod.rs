@@ -33,7 +33,7 @@ pub fn events(
         .map(|f| {
             let mut e = parse::parse(&f.bytes, f.cut, &popts, &clock);
             for (k, v) in extra {
-                e.headers.insert(k.clone(), v.clone());
+                e.headers.insert(k, v);
             }
             e
         })

@@ -199,10 +199,10 @@ fn match_fields(
     let host = text(caps.get(4)).filter(|h| !h.is_empty());
     let body = caps.get(5).map(|m| m.as_bytes()).unwrap_or_default();
     if let Some(p) = &priority {
-        e.headers.insert("priority", p.clone());
+        e.headers.insert("priority", p);
     }
     if let Some(v) = &version {
-        e.headers.insert("version", v.clone());
+        e.headers.insert("version", v);
     }
     let millis = stamp.as_deref().and_then(|s| {
         if rfc3164 {
@@ -215,7 +215,7 @@ fn match_fields(
         e.headers.insert("timestamp", ms.to_string());
     }
     if let Some(h) = &host {
-        e.headers.insert("host", h.clone());
+        e.headers.insert("host", h);
     }
     let k = &opts.keep;
     if k.all || !k.any() {

@@ -384,15 +384,13 @@ impl Tailer {
             .map(|l| {
                 let mut e = Event::new(l.bytes);
                 if let Some(h) = group_headers {
-                    e.headers
-                        .extend(h.iter().map(|(k, v)| (k.clone(), v.clone())));
+                    e.headers.extend(h.iter());
                 }
                 if self.cfg.byte_offset_header {
                     e.headers.insert(BYTE_OFFSET_HEADER, l.offset.to_string());
                 }
                 if let Some(p) = &path {
-                    e.headers
-                        .insert(self.cfg.file_header_key.clone(), p.clone());
+                    e.headers.insert(&self.cfg.file_header_key, p);
                 }
                 e
             })

@@ -157,7 +157,7 @@ fn decode_put(c: &mut Cursor<'_>) -> Result<Event, DecodeError> {
     if n > EVENT_HEADERS_MAX {
         return Err(DecodeError::Malformed("too many headers"));
     }
-    let mut headers = Headers::with_capacity(n, 0);
+    let mut headers = Headers::with_capacity(n);
     for _ in 0..n {
         let k = c.str("header key")?;
         let v = c.str("header value")?;
