@@ -4,12 +4,17 @@
 //! allocated strings cost an allocation and a free per key and per value, plus a tree node:
 //! at 2 headers, more than a third of an RPC receiver's CPU per event. [`Headers`] keeps every
 //! key and value in one text buffer and a sorted index of where each pair lies, so decoding an
-//! event's headers costs two allocations whatever their number, and a lookup is a binary
-//! search. Replacing or removing a pair leaves its old text unused until the unused part
-//! outgrows the used one, then the buffer is rebuilt.
+//! event's headers costs one allocation (the text) up to three pairs, whose index is held
+//! inline, and two beyond; a lookup is a binary search. Replacing or removing a pair leaves
+//! its old text unused until the unused part outgrows the used one, then the buffer is rebuilt.
 
 use std::collections::BTreeMap;
 use std::fmt;
+
+use smallvec::SmallVec;
+
+/// Pairs indexed inside the event itself, without an allocation of their own.
+const INDEX_INLINE: usize = 3;
 
 /// Where one pair's key and value lie in the text buffer.
 #[derive(Clone, Copy, Debug)]
@@ -42,7 +47,8 @@ impl Entry {
 #[derive(Clone, Default)]
 pub struct Headers {
     text: String,
-    index: Vec<Entry>,
+    /// In key order; inline up to [`INDEX_INLINE`] pairs.
+    index: SmallVec<[Entry; INDEX_INLINE]>,
     /// Bytes of `text` no entry points at any more.
     unused: usize,
 }
@@ -57,7 +63,7 @@ impl Headers {
     pub fn with_capacity(pairs: usize) -> Self {
         Headers {
             text: String::new(),
-            index: Vec::with_capacity(pairs),
+            index: SmallVec::with_capacity(pairs),
             unused: 0,
         }
     }
@@ -328,6 +334,21 @@ mod tests {
         assert_eq!((h.get("b"), h.get("c")), (Some("two"), None));
         assert_eq!(&h["a"], "1");
         assert_eq!(h.text_bytes(), 1 + 1 + 1 + 3 + "ключзначение".len());
+    }
+
+    #[test]
+    fn up_to_three_pairs_are_indexed_inline_and_a_fourth_moves_the_index_out() {
+        let mut h = Headers::with_capacity(2);
+        for k in ["timestamp", "host", "topic"] {
+            h.insert(k, "v");
+        }
+        assert!(!h.index.spilled(), "three pairs allocated an index");
+        h.insert("file", "v");
+        assert!(h.index.spilled());
+        assert_eq!(
+            h.keys().collect::<Vec<_>>(),
+            ["file", "host", "timestamp", "topic"]
+        );
     }
 
     #[test]
