@@ -207,7 +207,7 @@ fn without_fsync_per_transaction_commits_skip_the_fsync_and_close_makes_them_dur
 fn a_damaged_event_fails_its_take_with_file_and_offset_and_salvage_skips_it() {
     let bed = Bed::sim(2);
     let mut cfg = bed.config(1);
-    // Read from the file, not from the memory-resident tail (which holds the bytes as written).
+    // Read from the file, not from the event cache (which holds the events as put).
     cfg.tail_cache_bytes = 0;
     let ch = bed.open(&cfg);
     put_all(&ch, &["first", "second", "third"]);

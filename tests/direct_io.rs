@@ -1,5 +1,5 @@
 //! The direct-I/O write path: committed bytes survive a lost or torn rewrite of the partial
-//! tail block; takers that keep up are served from the memory-resident tail; a file system
+//! tail block; takers that keep up are served from the event cache; a file system
 //! without O_DIRECT gets buffered writes (or, with `directIo = true`, a clear error).
 
 mod common;
@@ -80,6 +80,7 @@ fn takers_that_keep_up_are_served_from_memory_and_lagging_ones_from_the_file() {
     for bed in Bed::both() {
         let config = direct(&bed);
         let ch = bed.open(&config);
+        assert!(drain(&ch).is_empty(), "a sink polls the empty channel");
         put_all(&ch, &["a", "b", "c"]);
         assert_eq!(drain(&ch), ["a", "b", "c"]);
         let s = ch.stats();
@@ -100,10 +101,10 @@ fn takers_that_keep_up_are_served_from_memory_and_lagging_ones_from_the_file() {
 
 #[test]
 fn a_steady_stream_reuses_its_write_buffers_instead_of_allocating_one_per_write() {
-    // Commits of 100 × 1 KiB and 25 × 1 KiB alternate, takers keep up, and the tail cache
-    // (1 MiB) fills and evicts many times over: evicted buffers must come back to the writer,
-    // so only filling the cache allocates (13 here). When the pool kept its first sixteen
-    // buffers, once they were the wrong size every write zero-filled a fresh one.
+    // Commits of 100 × 1 KiB and 25 × 1 KiB alternate and takers keep up: every written
+    // buffer must come back to the writer, so only the first few writes allocate. When the
+    // pool kept its first sixteen buffers, once they were the wrong size every write
+    // zero-filled a fresh one.
     for bed in Bed::both() {
         let mut config = direct(&bed);
         config.tail_cache_bytes = 1 << 20;
@@ -125,14 +126,14 @@ fn a_steady_stream_reuses_its_write_buffers_instead_of_allocating_one_per_write(
 }
 
 #[test]
-fn a_taker_some_batches_behind_is_served_from_memory_while_its_take_records_cost_little() {
-    // Puts of 200 × 1 KiB and the taker's small take commits alternate, the taker six batches
-    // behind. Each take commit is a cut of its own; kept in a large pooled buffer, those cuts
-    // used most of the tail's memory and evicted puts the taker had not reached yet.
+fn a_taker_some_batches_behind_is_served_from_memory() {
+    // Puts of 200 × 1 KiB and the taker's take commits alternate, the taker six batches
+    // (1.5 MiB) behind, within the 5 MiB cache: every take is served from memory.
     let bed = Bed::sim(5);
     let mut config = direct(&bed);
     config.tail_cache_bytes = 5 << 20;
     let ch = bed.open(&config);
+    assert!(drain(&ch).is_empty(), "a sink polls the empty channel");
     let body = "y".repeat(1024);
     let batch = vec![body.as_str(); 200];
     for _ in 0..6 {
@@ -174,6 +175,43 @@ fn a_tail_cache_smaller_than_one_write_still_serves_every_event_from_the_file() 
 }
 
 #[test]
+fn a_taker_further_behind_than_the_cache_gets_every_event_from_the_file_in_order() {
+    // Room for about 240 events of 1 KiB; the sink is there but 2,000 events behind, so only
+    // the first puts (while it was near) are kept, and the rest come from the segments.
+    for bed in Bed::both() {
+        let mut config = direct(&bed);
+        config.tail_cache_bytes = 300 << 10;
+        let ch = bed.open(&config);
+        assert!(drain(&ch).is_empty(), "a sink polls the empty channel");
+        let bodies: Vec<String> = (0..2000)
+            .map(|i| format!("{i:04}{}", "z".repeat(1020)))
+            .collect();
+        for batch in bodies.chunks(100) {
+            let refs: Vec<&str> = batch.iter().map(String::as_str).collect();
+            put_all(&ch, &refs);
+        }
+        assert_eq!(drain(&ch), bodies);
+        let s = ch.stats();
+        assert!(s.tail_cache_hits <= 240, "{s:?}");
+        assert_eq!(s.tail_cache_hits + s.tail_cache_misses, 2000, "{s:?}");
+    }
+}
+
+#[test]
+fn buffered_takes_that_keep_up_are_served_from_memory_too() {
+    for bed in Bed::both() {
+        let mut config = bed.config(2);
+        config.direct_io = DirectIo::Off;
+        let ch = bed.open(&config);
+        assert!(drain(&ch).is_empty());
+        put_all(&ch, &["p", "q"]);
+        assert_eq!(drain(&ch), ["p", "q"]);
+        let s = ch.stats();
+        assert_eq!((s.tail_cache_hits, s.tail_cache_misses), (2, 0), "{s:?}");
+    }
+}
+
+#[test]
 fn a_file_system_without_direct_io_gets_buffered_writes_with_the_same_results() {
     let mut bed = Bed::sim(5);
     bed.sim.as_ref().unwrap().refuse_direct(true);
@@ -190,7 +228,7 @@ fn a_file_system_without_direct_io_gets_buffered_writes_with_the_same_results() 
     let s = ch.stats();
     assert_eq!(
         s.tail_cache_hits, 0,
-        "buffered writes are not cached: {s:?}"
+        "after a reopen every event comes from the file: {s:?}"
     );
 }
 

@@ -14,7 +14,7 @@ pub struct QueueCounters {
     pub commits: u64,
     /// fdatasync calls on data segments.
     pub fsyncs: u64,
-    /// Takes served from the channel's memory-resident tail, and lookups that missed it.
+    /// Takes served from the channel's event cache, and lookups that missed it.
     pub tail_cache: (u64, u64),
     /// Group commit's breakdown (file channel).
     pub group_commit: GroupCommitStats,

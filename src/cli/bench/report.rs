@@ -33,8 +33,8 @@ pub struct Rates {
     /// Bytes read from storage during the phase (`/proc/self/io` read_bytes, delta): zero
     /// when every take was served from memory (page cache or the channel's own).
     pub disk_read_bytes: u64,
-    /// Share of takes served from the channel's memory-resident tail (direct I/O); `None`
-    /// when nothing was looked up there (no takes, or buffered writes).
+    /// Share of takes served from the channel's event cache (`tailCacheSize`); `None` when
+    /// nothing was looked up there (no takes, or the cache never kept an event).
     pub tail_cache_hit_rate: Option<f64>,
     /// Commits per second.
     pub commits_per_sec: f64,

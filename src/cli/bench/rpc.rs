@@ -196,7 +196,7 @@ pub fn round(args: &BenchArgs, rts: &Runtimes) -> anyhow::Result<RpcRound> {
         * events
         / batch as u64;
     // The channel's own counters over the run: its commits are the source's puts and the
-    // sink's takes, its tail cache serves the sink's takes.
+    // sink's takes, its event cache serves the sink's takes.
     let segments_recycled = match (&stats0, &stats1) {
         (Some(a), Some(b)) => b.segments_recycled.saturating_sub(a.segments_recycled),
         _ => 0,

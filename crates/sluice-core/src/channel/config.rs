@@ -78,8 +78,9 @@ pub struct FileChannelConfig {
     /// takes it). Off by default: on the measured machines buffered writes were faster
     /// (docs/performance-findings.md, "Direct I/O").
     pub direct_io: DirectIo,
-    /// `tailCacheSize` (Sluice): bytes of the newest directly written segment bytes kept in
-    /// memory for takers (0: none).
+    /// `tailCacheSize` (Sluice): bytes of the newest committed events (payload plus 256 per
+    /// event) kept in memory for takers that keep up, with direct I/O and buffered alike
+    /// (0: none; see `channel/event_cache.rs`).
     pub tail_cache_bytes: u64,
     /// `groupCommitLeaders` (Sluice, advanced): group-commit leaders whose write + fdatasync
     /// may overlap per data directory (1: one at a time).

@@ -91,7 +91,7 @@ pub fn examine(fs: Arc<dyn Fs>, config: &FileChannelConfig) -> Result<Examinatio
     }
     let locks = lock_all(fs.as_ref(), config, false)?;
     let rec = recover_state(fs.as_ref(), config, Repair::ReadOnly)?;
-    let table = segment_table(fs.as_ref(), &rec.outcome, 0)?;
+    let table = segment_table(fs.as_ref(), &rec.outcome)?;
     let checkpoint = rec.image.as_ref().map(|img| CheckpointSummary {
         path: match rec.source {
             RecoverySource::BackupCheckpoint => config

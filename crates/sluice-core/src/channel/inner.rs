@@ -9,6 +9,7 @@ use std::thread::JoinHandle;
 use parking_lot::{Condvar, Mutex};
 
 use super::config::FileChannelConfig;
+use super::event_cache::EventCache;
 use super::ledger::DirLedger;
 use super::state::{Capacity, QueueState};
 use crate::io::{DirLock, Fs};
@@ -83,9 +84,10 @@ pub struct ChannelStats {
     /// Committed events the last open could not recover (cut tails, missing segments,
     /// damaged records), as `RecoveryInfo::events_lost` (EventsLostOnOpen).
     pub events_lost_on_open: u64,
-    /// Events taken from the memory-resident tail (direct I/O) instead of the disk.
+    /// Takes served from the event cache (`tailCacheSize`) instead of the segment files.
     pub tail_cache_hits: u64,
-    /// Events the tail cache did not hold, read from the segment files.
+    /// Takes the event cache did not hold, read from the segment files (counted once it has
+    /// kept an event).
     pub tail_cache_misses: u64,
     /// Where group commit's time goes, summed over the data directories.
     pub group_commit: GroupCommitStats,
@@ -114,6 +116,8 @@ pub(super) struct Inner {
     pub(super) fs: Arc<dyn Fs>,
     pub(super) writers: Vec<DirWriter>,
     pub(super) table: Arc<SegmentTable>,
+    /// The newest committed events, for takers that keep up (`tailCacheSize`).
+    pub(super) events: EventCache,
     pub(super) poison: Arc<Poison>,
     pub(super) seq_next: AtomicU64,
     pub(super) txid_next: AtomicU64,

@@ -12,6 +12,7 @@ mod checkpointer;
 mod compact;
 pub mod config;
 mod error;
+mod event_cache;
 pub mod examine;
 mod gc;
 mod inner;
@@ -87,7 +88,7 @@ impl FileChannel {
             (st.ready().len() as u64, st.inflight_len())
         };
         let c = &inner.counters;
-        let (tail_cache_hits, tail_cache_misses) = inner.table.tail().hits_misses();
+        let (tail_cache_hits, tail_cache_misses) = inner.events.hits_misses();
         ChannelStats {
             queued,
             in_flight_takes: in_flight,
@@ -111,7 +112,7 @@ impl FileChannel {
             tail_cache_misses,
             group_commit: inner.writers.iter().fold(
                 GroupCommitStats {
-                    fresh_buffers: inner.table.tail().fresh_buffers(),
+                    fresh_buffers: inner.table.pool().fresh_buffers(),
                     ..Default::default()
                 },
                 |mut sum, w| {

@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 use super::checkpointer;
 use super::config::{FileChannelConfig, RecoveryPolicy};
 use super::error::ChannelError;
+use super::event_cache::EventCache;
 use super::inner::{Counters, FileChannel, Inner, RecoveryInfo, RecoverySource};
 use super::ledger::DirLedger;
 use super::locks::{io_err, lock_all};
@@ -217,14 +218,11 @@ fn next_ids(image: Option<&CheckpointImage>, outcome: &ReplayOutcome) -> (u64, u
 }
 
 /// Opens every segment found for reading.
-/// `tail_cache_bytes`: the size of its memory-resident tail (0 for tools that only read).
 pub(crate) fn segment_table(
     fs: &dyn Fs,
     outcome: &ReplayOutcome,
-    tail_cache_bytes: u64,
 ) -> Result<Arc<SegmentTable>, ChannelError> {
-    let cache_bytes = usize::try_from(tail_cache_bytes).unwrap_or(usize::MAX);
-    let table = Arc::new(SegmentTable::with_tail_cache(cache_bytes));
+    let table = Arc::new(SegmentTable::default());
     for seg in &outcome.segments {
         let file = fs
             .open(&seg.path, OpenMode::Read)
@@ -301,7 +299,8 @@ pub(super) fn open(
     config.validate()?;
     let locks = lock_all(fs.as_ref(), &config, true)?;
     let rec = recover_state(fs.as_ref(), &config, Repair::OnDisk)?;
-    let table = segment_table(fs.as_ref(), &rec.outcome, config.tail_cache_bytes)?;
+    let table = segment_table(fs.as_ref(), &rec.outcome)?;
+    let config_tail_cache = config.tail_cache_bytes;
     let poison = Arc::new(Poison::default());
     let ids = Arc::new(AtomicU32::new(rec.segment_next));
     let shared = (&poison, &ids, &table);
@@ -323,6 +322,7 @@ pub(super) fn open(
         fs,
         writers,
         table,
+        events: EventCache::new(usize::try_from(config_tail_cache).unwrap_or(usize::MAX)),
         poison,
         seq_next: AtomicU64::new(rec.seq_next),
         txid_next: AtomicU64::new(rec.txid_next),

@@ -16,7 +16,7 @@ use parking_lot::{Condvar, Mutex};
 use crate::wal::replay::CommittedTxn;
 use crate::wal::EventPtr;
 
-mod ids;
+pub(super) mod ids;
 mod ready;
 
 use ids::IdMap;

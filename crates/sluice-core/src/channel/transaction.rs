@@ -198,6 +198,9 @@ impl Transaction {
                 });
             }
             let Some((seq, ptr)) = inner.state.lock().take(self.txid) else {
+                inner
+                    .events
+                    .caught_up(inner.seq_next.load(Ordering::SeqCst));
                 return Ok(None);
             };
             if self.takes.capacity() == 0 {
@@ -206,6 +209,9 @@ impl Transaction {
                 self.readahead = ReadAhead::with_buffer(buffers::take(0));
             }
             self.takes.push((seq, ptr));
+            if let Some(event) = inner.events.take(seq) {
+                return Ok(Some(event));
+            }
             match self.readahead.read_event(&inner.table, ptr, seq) {
                 Ok(event) => return Ok(Some(event)),
                 Err(e) => {
@@ -283,6 +289,8 @@ impl Transaction {
             }
         };
         inner.wait_applicable(&ticket);
+        // Durable, and not yet visible to takers.
+        inner.events.insert(base, &mut self.puts);
         let finished = {
             let mut st = inner.state.lock();
             let effects = inner.applying(&ticket);

@@ -5,6 +5,7 @@
 
 pub mod aligned;
 pub mod assemble;
+pub mod buffer_pool;
 pub mod head;
 pub mod policy;
 pub mod readahead;
@@ -12,7 +13,6 @@ pub mod record;
 pub mod replay;
 pub mod segment;
 pub mod table;
-pub mod tail_cache;
 pub mod writer;
 
 pub use policy::RecoveryPolicy;

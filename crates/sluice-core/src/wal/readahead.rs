@@ -69,9 +69,6 @@ impl ReadAhead {
         ptr: EventPtr,
         seq: u64,
     ) -> Result<Event, ReadError> {
-        if let Some(event) = table.tail().event(ptr, seq) {
-            return Ok(event);
-        }
         if let Some(event) = self.window_event(ptr, seq) {
             return Ok(event);
         }
@@ -81,7 +78,7 @@ impl ReadAhead {
             }
         }
         self.next_len = WINDOW_MIN;
-        table.read_from_file(ptr, seq)
+        table.read_event(ptr, seq)
     }
 
     fn refill(&mut self, table: &SegmentTable, ptr: EventPtr) -> bool {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
+use super::buffer_pool::BufferPool;
 use super::record::{decode, frame_len, DecodeError, EventPtr, RecordBody};
-use super::tail_cache::TailCache;
 use crate::event::Event;
 use crate::io::FsFile;
 
@@ -55,23 +55,15 @@ pub enum ReadError {
 #[derive(Debug, Default)]
 pub struct SegmentTable {
     segments: RwLock<BTreeMap<u32, SegmentEntry>>,
-    tail: TailCache,
+    pool: BufferPool,
 }
 
 const FIRST_READ_BYTES: usize = 4096;
 
 impl SegmentTable {
-    /// A table whose tail cache holds at most `tail_cache_bytes` (0: none).
-    pub fn with_tail_cache(tail_cache_bytes: usize) -> Self {
-        SegmentTable {
-            segments: RwLock::default(),
-            tail: TailCache::new(tail_cache_bytes),
-        }
-    }
-
-    /// The memory-resident tail of the newest segments.
-    pub fn tail(&self) -> &TailCache {
-        &self.tail
+    /// The direct-I/O buffers of the channel's writers.
+    pub fn pool(&self) -> &BufferPool {
+        &self.pool
     }
 
     /// Registers a segment whose record CRCs are salted with `salt`.
@@ -96,7 +88,6 @@ impl SegmentTable {
 
     /// Forgets a segment (after it is deleted).
     pub fn remove(&self, id: u32) -> Option<SegmentEntry> {
-        self.tail.forget_segment(id);
         self.segments.write().remove(&id)
     }
 
@@ -114,17 +105,9 @@ impl SegmentTable {
             .collect()
     }
 
-    /// Reads the event of the put record at `ptr`, checking its checksum and that its sequence
-    /// number is `expected_seq` (the queue's key for it).
+    /// Reads the event of the put record at `ptr` from its segment, checking its checksum and
+    /// that its sequence number is `expected_seq` (the queue's key for it).
     pub fn read_event(&self, ptr: EventPtr, expected_seq: u64) -> Result<Event, ReadError> {
-        match self.tail.event(ptr, expected_seq) {
-            Some(event) => Ok(event),
-            None => self.read_from_file(ptr, expected_seq),
-        }
-    }
-
-    /// [`SegmentTable::read_event`] without the tail cache: always reads the segment file.
-    pub fn read_from_file(&self, ptr: EventPtr, expected_seq: u64) -> Result<Event, ReadError> {
         let entry = self
             .get(ptr.segment)
             .ok_or(ReadError::MissingSegment(ptr.segment))?;

@@ -15,8 +15,8 @@
 //!
 //! With direct I/O (`directIo = auto | true`, where the file system takes it) an append only
 //! copies its bytes into the segment's aligned tail buffer ([`direct`]); the leader writes
-//! everything pending as whole blocks with `O_DIRECT` and one fdatasync, then hands the bytes
-//! to the tail cache for takers. Device writes and rolls are serialized by the `io` lock (taken
+//! everything pending as whole blocks with `O_DIRECT` and one fdatasync, then gives the buffer
+//! back to the channel's pool. Device writes and rolls are serialized by the `io` lock (taken
 //! before `active`), so the partial block rewritten by each write is never raced by another;
 //! a leader's fdatasync runs after it has released `io`.
 //!

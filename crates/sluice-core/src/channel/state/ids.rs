@@ -1,5 +1,6 @@
-//! A hasher for the queue state's maps, whose keys are the channel's own transaction and
-//! segment ids (small integers it hands out itself, never input from outside).
+//! A hasher for the channel's maps whose keys are its own transaction and segment ids or
+//! sequence numbers (integers it hands out itself, never input from outside): the queue
+//! state's and the event cache's.
 //!
 //! The standard `SipHash` guards maps against keys chosen to collide; these keys are not
 //! chosen by anyone, and a take looks its transaction up once per event, so the maps use a

@@ -106,7 +106,7 @@ fn recovered_events(
     for m in &rec.missing_segments {
         v.problems.push(problem(&ckpt, 0, m.clone()));
     }
-    let table = segment_table(fs, &rec.outcome, 0)?;
+    let table = segment_table(fs, &rec.outcome)?;
     v.queued = rec.queue.ready().len() as u64;
     for (seq, ptr) in rec.queue.ready().iter() {
         if good_puts.binary_search(&(ptr.to_u64(), *seq)).is_ok() {

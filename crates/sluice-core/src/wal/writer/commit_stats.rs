@@ -36,7 +36,7 @@ pub struct GroupCommitStats {
     pub wakeups: u64,
     /// Time from that publish (the leader's notify) to the waiter running again.
     pub wake_ns: u64,
-    /// Direct-I/O buffers allocated (zero-filled) because the tail cache's pool had none
+    /// Direct-I/O buffers allocated (zero-filled) because the channel's buffer pool had none
     /// large enough: a steady stream should reuse its buffers and keep this near zero.
     pub fresh_buffers: u64,
 }
@@ -159,7 +159,7 @@ impl CommitTimers {
             gather_ns: l(&self.gather_ns),
             wakeups: l(&self.wakeups),
             wake_ns: l(&self.wake_ns),
-            // Counted by the shared tail cache, added in by the channel's stats.
+            // Counted by the shared buffer pool, added in by the channel's stats.
             fresh_buffers: 0,
         }
     }

@@ -1,7 +1,7 @@
 //! The direct-I/O steps of a [`DirWriter`]: copying an append into the aligned tail (allocating
 //! the file ahead first), cutting the pending bytes for the group-commit leader, writing a cut
-//! as whole blocks, and handing it to the tail cache; every buffer comes from and goes back to
-//! the tail cache's pool.
+//! as whole blocks, and giving its buffer back; every buffer comes from and goes back to the
+//! channel's buffer pool.
 
 use std::sync::Arc;
 
@@ -11,7 +11,6 @@ use super::{Active, DirWriter, WalError};
 use crate::invariant::hot_assert;
 use crate::io::FsFile;
 use crate::wal::aligned::{align_up, AlignedBuf};
-use crate::wal::tail_cache::Chunk;
 
 /// Smallest capacity of a fresh direct-I/O buffer (sized at one and a half times the last
 /// group's bytes, and grown into a larger pooled one when a group needs more).
@@ -63,7 +62,7 @@ impl DirWriter {
             let mut bigger = self.fresh_buffer(need * 2);
             bigger.extend(tail.buf.as_slice());
             let old = std::mem::replace(&mut tail.buf, bigger);
-            self.table.tail().recycle(old);
+            self.table.pool().recycle(old);
         }
         tail.buf.extend(bytes);
         Ok(())
@@ -80,7 +79,7 @@ impl DirWriter {
 
     /// A direct-I/O buffer of at least `capacity` bytes (and at least [`DIRECT_BUF_MIN`]).
     pub(super) fn fresh_buffer(&self, capacity: usize) -> AlignedBuf {
-        self.table.tail().buffer(capacity.max(DIRECT_BUF_MIN))
+        self.table.pool().buffer(capacity.max(DIRECT_BUF_MIN))
     }
 
     /// Writes a cut of segment `id` with direct I/O (under `io`); a failure poisons.
@@ -102,26 +101,8 @@ impl DirWriter {
         Ok(())
     }
 
-    /// Hands a written cut of segment `id` to the tail cache. A cut using under a quarter of
-    /// its buffer is copied into a pooled buffer of its size first, so the cache's memory is
-    /// not mostly spare capacity.
-    pub(super) fn cache_cut(&self, id: u32, cut: Cut) {
-        let tail = self.table.tail();
-        let mut buf = cut.buf;
-        if buf.len() < buf.capacity() / 4 {
-            let mut small = tail.buffer_near(buf.len().max(DIRECT_BUF_MIN));
-            if small.capacity() < buf.capacity() {
-                small.extend(buf.as_slice());
-                small = std::mem::replace(&mut buf, small);
-            }
-            tail.recycle(small);
-        }
-        // The writer writes version-2 segments only: the salt is the id.
-        tail.insert(Chunk {
-            segment: id,
-            start: cut.start,
-            buf,
-            salt: id,
-        });
+    /// Gives the buffer of a cut that is on disk back to the pool.
+    pub(super) fn recycle_cut(&self, cut: Cut) {
+        self.table.pool().recycle(cut.buf);
     }
 }

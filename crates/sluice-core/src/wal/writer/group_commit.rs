@@ -5,7 +5,7 @@
 //! `max_leaders` (`groupCommitLeaders`, default [`LEADERS_DEFAULT`](super::LEADERS_DEFAULT)) are in flight. A leader
 //! takes the `io` lock and, under `active`, cuts every pending direct-I/O byte out of the tail
 //! buffer (appends go on into a fresh one) and notes its target (everything appended so far);
-//! it writes the cut with one `O_DIRECT` write, hands it to the tail cache, and *releases
+//! it writes the cut with one `O_DIRECT` write, gives its buffer back to the pool, and *releases
 //! `io`* before its fdatasync (plus one fstat: the segment still has a name). So the next
 //! leader can write and issue its own fdatasync while the first is still in the device's
 //! flush: the block layer and ext4's journal merge concurrent flushes, and a group no longer
@@ -254,7 +254,7 @@ impl DirWriter {
             }
         }
         if let Some((c, _)) = cut {
-            self.cache_cut(id, c);
+            self.recycle_cut(c);
         }
         drop(io);
         if durable {

@@ -152,7 +152,7 @@ impl DirWriter {
             return Err(self.poison.refuse("stat", old, e));
         }
         if let Some((c, _)) = cut {
-            self.cache_cut(id, c);
+            self.recycle_cut(c);
         }
         a.direct = None;
         a.padded = false;

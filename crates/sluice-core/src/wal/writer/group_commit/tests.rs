@@ -28,7 +28,7 @@ fn writer(fs: &SimFs, mode: DirectIo, leaders: usize, max_file_bytes: u64) -> Ar
         max_file_bytes,
         Arc::new(Poison::default()),
         Arc::new(AtomicU32::new(1)),
-        Arc::new(SegmentTable::with_tail_cache(1 << 20)),
+        Arc::new(SegmentTable::default()),
         None,
         (mode, leaders, 0),
     )
