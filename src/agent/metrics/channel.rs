@@ -42,10 +42,14 @@ pub enum ChannelGauge {
     Unhealthy,
     /// Events the last open could not recover (file channel).
     EventsLostOnOpen,
+    /// Takes served from the event cache (file channel, `tailCacheSize`).
+    TailCacheHits,
+    /// Takes the event cache did not hold, read from the segments (file channel).
+    TailCacheMisses,
 }
 
 impl ChannelGauge {
-    /// Flume's name of the gauge (Sluice's own for the last two).
+    /// Flume's name of the gauge (Sluice's own from `Unhealthy` on).
     pub const fn flume_name(self) -> &'static str {
         match self {
             ChannelGauge::Size => "ChannelSize",
@@ -59,6 +63,8 @@ impl ChannelGauge {
             ChannelGauge::Closed => "Closed",
             ChannelGauge::Unhealthy => "Unhealthy",
             ChannelGauge::EventsLostOnOpen => "EventsLostOnOpen",
+            ChannelGauge::TailCacheHits => "TailCacheHitCount",
+            ChannelGauge::TailCacheMisses => "TailCacheMissCount",
         }
     }
 

@@ -44,7 +44,8 @@ impl AlignedBuf {
         self.len
     }
 
-    /// Whether no bytes are held.
+    /// Whether no bytes are held (the pair of `len`; only tests ask it now).
+    #[allow(dead_code)]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

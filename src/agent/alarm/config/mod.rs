@@ -40,6 +40,8 @@ const CHANNEL_GAUGES: &[&str] = &[
     "CheckpointBackupWriteErrorCount",
     "Unhealthy",
     "EventsLostOnOpen",
+    "TailCacheHitCount",
+    "TailCacheMissCount",
     "DataDirFreeBytes",
     "CheckpointDirFreeBytes",
 ];

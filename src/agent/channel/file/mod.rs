@@ -73,6 +73,8 @@ impl FileChannelAdapter {
                 ChannelGauge::Closed.with(u8::from(!s.open)),
                 ChannelGauge::Unhealthy.with(u8::from(s.unhealthy)),
                 ChannelGauge::EventsLostOnOpen.with(s.events_lost_on_open),
+                ChannelGauge::TailCacheHits.with(s.tail_cache_hits),
+                ChannelGauge::TailCacheMisses.with(s.tail_cache_misses),
             ]
             .into_iter()
             .chain(disk.gauges())
