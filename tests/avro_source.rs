@@ -308,10 +308,15 @@ async fn a_thousand_idle_connections_do_not_stop_a_good_client() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_beyond_max_connections_are_closed_at_once() {
     let bed = start("a1.sources.r1.max-connections = 2\n", "").await;
-    // The start's probe connection must be gone, or it holds one of the two places.
+    // The start's probe connection must be gone, or it holds one of the two places. Its
+    // connect returned from the kernel's backlog, so it may not even be accepted yet: wait
+    // until the source has seen its peer (UpstreamPeerCount) and counts it closed.
     let end = Instant::now() + WAIT;
-    while bed.counter("OpenConnectionCount") > 0 {
-        assert!(Instant::now() < end, "the probe connection still counted");
+    while bed.counter("OpenConnectionCount") > 0 || bed.counter("UpstreamPeerCount") < 1 {
+        assert!(
+            Instant::now() < end,
+            "the probe connection not accepted and closed"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let _a = AvroClient::connect(&bed.addr(), AvroClientConfig::default())
