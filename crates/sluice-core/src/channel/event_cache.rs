@@ -29,12 +29,18 @@ use crate::event::Event;
 
 /// Bytes counted per event on top of its payload: the shared handle, its headers' index and
 /// the cache's own entry.
-pub(super) const EVENT_OVERHEAD: usize = 256;
+const EVENT_OVERHEAD: usize = 256;
+
+/// What an event counts against the limit (its payload never changes while it is shared:
+/// a holder that writes to it gets a copy).
+fn cost(event: &Event) -> usize {
+    event.payload_bytes() + EVENT_OVERHEAD
+}
 
 #[derive(Default)]
 struct Held {
-    /// Event and its counted bytes, by the sequence number of its put.
-    events: IdMap<u64, (Event, usize)>,
+    /// Events by the sequence number of their put.
+    events: IdMap<u64, Event>,
     /// Insertion order, for eviction; taken events leave their numbers behind until they
     /// reach the front.
     order: VecDeque<u64>,
@@ -66,11 +72,9 @@ pub(super) struct EventCache {
     misses: AtomicU64,
     /// Whether any event was ever kept: until then lookups are not counted.
     used: AtomicBool,
-    /// The highest sequence number a take asked for, or the channel's next one when a taker
-    /// found the queue empty.
-    taken_upto: AtomicU64,
-    /// Whether any taker has asked since open.
-    takers_seen: AtomicBool,
+    /// One past the highest sequence number a take asked for (or the channel's next one when
+    /// a taker found the queue empty); 0 until a taker shows up.
+    taken_end: AtomicU64,
 }
 
 impl std::fmt::Debug for EventCache {
@@ -93,8 +97,7 @@ impl EventCache {
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             used: AtomicBool::new(false),
-            taken_upto: AtomicU64::new(0),
-            takers_seen: AtomicBool::new(false),
+            taken_end: AtomicU64::new(0),
         }
     }
 
@@ -102,14 +105,7 @@ impl EventCache {
     /// it is caught up with every put numbered before it.
     pub(super) fn caught_up(&self, seq_next: u64) {
         if self.limit > 0 {
-            self.note_taker(seq_next);
-        }
-    }
-
-    fn note_taker(&self, seq: u64) {
-        self.taken_upto.fetch_max(seq, Ordering::Relaxed);
-        if !self.takers_seen.load(Ordering::Relaxed) {
-            self.takers_seen.store(true, Ordering::Relaxed);
+            self.taken_end.fetch_max(seq_next.max(1), Ordering::Relaxed);
         }
     }
 
@@ -118,10 +114,11 @@ impl EventCache {
     /// fit in the cache. Half the numbers in between are counted as puts (the others number
     /// take and commit records).
     fn takers_near(&self, seq: u64, cost: usize) -> bool {
-        if !self.takers_seen.load(Ordering::Relaxed) {
+        let taken_end = self.taken_end.load(Ordering::Relaxed);
+        if taken_end == 0 {
             return false;
         }
-        let gap = seq.saturating_sub(self.taken_upto.load(Ordering::Relaxed)) / 2;
+        let gap = seq.saturating_sub(taken_end - 1) / 2;
         usize::try_from(gap).is_ok_and(|g| g.saturating_mul(cost) <= self.limit)
     }
 
@@ -132,9 +129,8 @@ impl EventCache {
         if self.limit == 0 || puts.is_empty() {
             return;
         }
-        let bytes: usize = puts.iter().map(Event::payload_bytes).sum();
-        let cost = bytes / puts.len() + EVENT_OVERHEAD;
-        if !self.takers_near(first, cost) {
+        let bytes: usize = puts.iter().map(cost).sum();
+        if !self.takers_near(first, bytes / puts.len()) {
             return;
         }
         let mut evicted = Vec::new();
@@ -142,15 +138,15 @@ impl EventCache {
             let mut held = self.held.lock();
             held.events.reserve(puts.len());
             for (seq, event) in (first..).zip(puts.drain(..)) {
-                let cost = event.payload_bytes() + EVENT_OVERHEAD;
-                if cost > self.limit {
+                let bytes = cost(&event);
+                if bytes > self.limit {
                     continue;
                 }
-                held.bytes += cost;
+                held.bytes += bytes;
                 held.order.push_back(seq);
-                if let Some((old, old_cost)) = held.events.insert(seq, (event, cost)) {
+                if let Some(old) = held.events.insert(seq, event) {
                     // A sequence number is never reused within one open; stay consistent anyway.
-                    held.bytes -= old_cost;
+                    held.bytes -= cost(&old);
                     evicted.push(old);
                 }
             }
@@ -158,8 +154,8 @@ impl EventCache {
                 let Some(seq) = held.order.pop_front() else {
                     break;
                 };
-                if let Some((old, cost)) = held.events.remove(&seq) {
-                    held.bytes -= cost;
+                if let Some(old) = held.events.remove(&seq) {
+                    held.bytes -= cost(&old);
                     evicted.push(old);
                 }
             }
@@ -178,15 +174,16 @@ impl EventCache {
         if self.limit == 0 {
             return None;
         }
-        self.note_taker(seq);
+        self.taken_end
+            .fetch_max(seq.saturating_add(1), Ordering::Relaxed);
         if !self.used.load(Ordering::Relaxed) {
             return None;
         }
         let found = {
             let mut held = self.held.lock();
             let found = held.events.remove(&seq);
-            if let Some((_, cost)) = &found {
-                held.bytes -= cost;
+            if let Some(event) = &found {
+                held.bytes -= cost(event);
                 held.trim_order();
             }
             found
@@ -197,7 +194,7 @@ impl EventCache {
             &self.misses
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        found.map(|(event, _)| event)
+        found
     }
 
     /// Takes served from memory, and takes that went to the segment.
