@@ -30,7 +30,7 @@ def bench(binary, args):
 B1 = ["--phase", "put", "--duration", DUR, "--putters", "16", "--batch", "1"]
 B100X4 = ["--phase", "put", "--duration", DUR, "--putters", "4", "--batch", "100"]
 B100X1 = ["--phase", "put", "--duration", DUR, "--putters", "1", "--batch", "100"]
-MODES = {"buffered": [], "direct": ["--set", "directIo=auto"]}
+MODES = {"buffered": ["--set", "directIo=false"], "direct": ["--set", "directIo=auto"]}
 
 def variants(workload):
     v = []

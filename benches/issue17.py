@@ -28,7 +28,7 @@ WORKLOADS = {
     "mixed b100 1+1": ["--phase", "mixed", "--duration", DUR, "--putters", "1", "--takers", "1", "--batch", "100"],
     "ckpt b100 x4": ["--phase", "put", "--duration", DUR, "--putters", "4", "--batch", "100", "--checkpoint-every-ms", "500"],
 }
-MODES = {"buffered": [], "direct": ["--set", "directIo=auto"]}
+MODES = {"buffered": ["--set", "directIo=false"], "direct": ["--set", "directIo=auto"]}
 if os.environ.get("LEADERS1"):
     MODES["buffered L1"] = ["--set", "groupCommitLeaders=1"]
     MODES["direct L1"] = ["--set", "directIo=auto", "--set", "groupCommitLeaders=1"]

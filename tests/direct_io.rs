@@ -233,6 +233,50 @@ fn a_file_system_without_direct_io_gets_buffered_writes_with_the_same_results() 
 }
 
 #[test]
+fn the_default_writes_direct_where_the_directory_takes_it_and_leaves_no_probe_file() {
+    for bed in Bed::both() {
+        let config = bed.config(2);
+        assert_eq!(config.direct_io, DirectIo::Auto);
+        let ch = bed.open(&config);
+        let bodies = small_commits(&ch, 0, 40);
+        let s = ch.stats();
+        // Only the direct path writes from pooled aligned buffers.
+        assert!(s.group_commit.fresh_buffers > 0, "buffered writes: {s:?}");
+        let mut got = drain(&ch);
+        got.sort();
+        assert_eq!(got, bodies);
+        for d in &config.data_dirs {
+            let names = bed.fs.list_dir(d).unwrap();
+            assert!(
+                names.iter().all(|n| !n.contains("probe")),
+                "{}: {names:?}",
+                d.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_file_system_that_opens_o_direct_but_refuses_4_kib_writes_gets_buffered_writes() {
+    // A device with 8 KiB logical blocks: the open succeeds and the writer's 4 KiB-aligned
+    // writes would fail with EINVAL. The probe finds out before any commit, so nothing is
+    // poisoned and every event is there after a power cut.
+    let mut bed = Bed::sim(12);
+    bed.sim.as_ref().unwrap().direct_alignment(8192);
+    let config = bed.config(2);
+    let ch = bed.open(&config);
+    let bodies = small_commits(&ch, 0, 30);
+    let s = ch.stats();
+    assert_eq!(s.group_commit.fresh_buffers, 0, "direct writes: {s:?}");
+    drop(ch);
+    bed.power_loss(4);
+    let ch = bed.open(&config);
+    let mut got = drain(&ch);
+    got.sort();
+    assert_eq!(got, bodies);
+}
+
+#[test]
 fn direct_io_true_on_a_file_system_that_refuses_it_fails_the_commit_and_names_o_direct() {
     let bed = Bed::sim(6);
     bed.sim.as_ref().unwrap().refuse_direct(true);
@@ -264,7 +308,7 @@ fn direct_io_is_a_config_key_with_auto_true_and_false() {
     };
     let parse = |v: &str| sluice_core::FileChannelConfig::from_properties(&props(v));
     let unset = sluice_core::FileChannelConfig::from_properties(&Default::default());
-    assert_eq!(unset.map(|c| c.0.direct_io).ok(), Some(DirectIo::Off));
+    assert_eq!(unset.map(|c| c.0.direct_io).ok(), Some(DirectIo::Auto));
     assert_eq!(parse("auto").unwrap().0.direct_io, DirectIo::Auto);
     assert_eq!(parse("true").unwrap().0.direct_io, DirectIo::On);
     let (c, _) = parse("false").unwrap();

@@ -56,9 +56,10 @@ pub struct CrashtestArgs {
     /// directory, or one directory entry. Checks that no loss is silent.
     #[arg(long, value_enum)]
     pub remove: Option<missing::Removal>,
-    /// `directIo` of the channel under test: `false` (buffered, the default), `auto` or
-    /// `true` (with --power-loss the simulated disk takes O_DIRECT).
-    #[arg(long, default_value = "false", value_parser = parse_direct_io)]
+    /// `directIo` of the channel under test: `auto` (the channel's default: O_DIRECT where
+    /// the file system takes it), `true` or `false` (buffered). With --power-loss the
+    /// simulated disk takes O_DIRECT.
+    #[arg(long, default_value = "auto", value_parser = parse_direct_io)]
     pub direct_io: DirectIo,
 }
 

@@ -36,7 +36,7 @@ pub struct WorkerArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// `directIo` of the channel.
-    #[arg(long, default_value = "false", value_parser = super::parse_direct_io)]
+    #[arg(long, default_value = "auto", value_parser = super::parse_direct_io)]
     pub direct_io: sluice_core::DirectIo,
 }
 

@@ -112,7 +112,7 @@ impl Default for FileChannelConfig {
             fsync_per_transaction: true,
             fsync_interval: Duration::from_secs(5),
             recovery_policy: RecoveryPolicy::TolerateTail,
-            direct_io: DirectIo::Off,
+            direct_io: DirectIo::Auto,
             tail_cache_bytes: TAIL_CACHE_BYTES_DEFAULT,
             group_commit_leaders: LEADERS_DEFAULT,
             recycle_segments: RECYCLE_SEGMENTS_DEFAULT,

@@ -14,13 +14,13 @@
 //! every file creation fail with a chosen errno (EMFILE: descriptors used up), and
 //! [`SimFs::remove_tree`] removes a directory with everything in it, as `rm -rf` would.
 
-use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+mod crash;
 mod fault;
 mod file;
 mod state;
@@ -30,7 +30,7 @@ mod tests;
 use self::fault::HookSlot;
 pub use self::fault::{Fault, SyncHook};
 use self::file::SimFile;
-use self::state::{apply, Inode, Pending, State};
+use self::state::{Inode, Pending, State};
 use super::seam::{DirLock, Fs, FsFile, OpenMode};
 
 /// The simulated file system. Cloning shares the same state.
@@ -98,6 +98,13 @@ impl SimFs {
         self.state.lock().refuse_direct = refuse;
     }
 
+    /// Makes files opened with `O_DIRECT` from now on refuse (EINVAL) I/O that is not aligned
+    /// to `align` bytes (default [`DIRECT_ALIGN`](crate::io::DIRECT_ALIGN)), as a device with
+    /// larger logical blocks does: `O_DIRECT` opens, and the writer's 4 KiB writes fail.
+    pub fn direct_alignment(&self, align: usize) {
+        self.state.lock().direct_align = align;
+    }
+
     /// Installs (or with `None` removes) a hook every `sync_data` calls between noting the
     /// writes it covers and making them durable ([`SyncHook`]).
     pub fn on_sync(&self, hook: Option<SyncHook>) {
@@ -133,72 +140,6 @@ impl SimFs {
         }
         gone.map(|_| ())
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{}", path.display())))
-    }
-
-    /// The file system as found after a power cut now: durable bytes and directory entries,
-    /// each pending write kept, dropped or torn by the seed. Locks are not carried over.
-    pub fn crash_image(&self, seed: u64) -> SimFs {
-        let st = self.state.lock();
-        let mut rng_state = State {
-            rng: seed,
-            ..State::default()
-        };
-        let mut image = State::default();
-        let mut inode_map: HashMap<u64, u64> = HashMap::new();
-        for (dir, entries) in &st.durable_dirs {
-            let mut new_entries = BTreeMap::new();
-            for (name, ino) in entries {
-                let new_ino = match inode_map.get(ino) {
-                    Some(n) => *n,
-                    None => {
-                        let Some(src) = st.inodes.get(ino) else {
-                            continue;
-                        };
-                        let mut bytes = src.durable.clone();
-                        for p in &src.pending {
-                            match rng_state.next_rand() % 5 {
-                                0..=2 => apply(&mut bytes, p),
-                                3 => {}
-                                _ => {
-                                    if let Pending::Write { offset, bytes: b } = p {
-                                        let keep = (rng_state.next_rand() as usize) % (b.len() + 1);
-                                        apply(
-                                            &mut bytes,
-                                            &Pending::Write {
-                                                offset: *offset,
-                                                bytes: b[..keep].to_vec(),
-                                            },
-                                        );
-                                    }
-                                }
-                            }
-                        }
-                        let n = image.next_inode;
-                        image.next_inode += 1;
-                        image.inodes.insert(
-                            n,
-                            Inode {
-                                current: bytes.clone(),
-                                durable: bytes,
-                                pending: Vec::new(),
-                                applied: 0,
-                            },
-                        );
-                        inode_map.insert(*ino, n);
-                        n
-                    }
-                };
-                new_entries.insert(name.clone(), new_ino);
-            }
-            image.dirs.insert(dir.clone(), new_entries.clone());
-            image.durable_dirs.insert(dir.clone(), new_entries);
-        }
-        image.rng = seed ^ 0x5A5A_5A5A;
-        image.space_limit = st.space_limit;
-        image.refuse_direct = st.refuse_direct;
-        SimFs {
-            state: Arc::new(Mutex::new(image)),
-        }
     }
 
     /// Flips one byte of a file in place (current and durable), for corruption tests.
@@ -312,6 +253,7 @@ impl Fs for SimFs {
             inode,
             writable: mode != OpenMode::Read,
             direct: false,
+            align: super::DIRECT_ALIGN,
         }))
     }
 
@@ -322,16 +264,21 @@ impl Fs for SimFs {
                 "the simulated file system refuses O_DIRECT",
             ));
         }
-        let inode = {
+        let (inode, align) = {
             let mut st = self.state.lock();
             st.tick()?;
-            st.lookup(path)?
+            let align = match st.direct_align {
+                0 => super::DIRECT_ALIGN,
+                a => a,
+            };
+            (st.lookup(path)?, align)
         };
         Ok(Arc::new(SimFile {
             state: self.state.clone(),
             inode,
             writable: true,
             direct: true,
+            align,
         }))
     }
 

@@ -33,6 +33,7 @@
 
 mod commit_stats;
 mod direct;
+mod direct_probe;
 mod direct_writes;
 mod error;
 mod full_disk;
@@ -48,7 +49,7 @@ mod zero_ahead;
 use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Condvar, Mutex};
 
@@ -123,6 +124,8 @@ pub struct DirWriter {
     direct_mode: DirectIo,
     /// The directory refused direct I/O once (with `Auto`): buffered from then on.
     direct_refused: AtomicBool,
+    /// With `Auto`: what the probe decided (`direct_probe`), once it decided.
+    direct_probed: OnceLock<bool>,
     /// Serializes device writes and rolls; always taken before `active`. Holds the zeros
     /// leaders write ahead (`zero_ahead`).
     io: Mutex<IoScratch>,
@@ -194,6 +197,7 @@ impl DirWriter {
             max_file_bytes,
             direct_mode,
             direct_refused: AtomicBool::new(false),
+            direct_probed: OnceLock::new(),
             io: Mutex::new(IoScratch::default()),
             active: Mutex::new(active),
             sync: Mutex::new(SyncState::default()),

@@ -17,6 +17,8 @@ pub(super) struct SimFile {
     pub(super) writable: bool,
     /// Opened with `open_direct`: I/O must be aligned as O_DIRECT requires (EINVAL if not).
     pub(super) direct: bool,
+    /// The alignment its direct I/O needs.
+    pub(super) align: usize,
 }
 
 impl SimFile {
@@ -34,7 +36,7 @@ impl SimFile {
 
     /// EINVAL, as Linux gives, for direct I/O whose offset, length or memory is unaligned.
     fn check_aligned(&self, buf: &[u8], offset: u64) -> io::Result<()> {
-        let align = crate::io::DIRECT_ALIGN;
+        let align = self.align;
         let aligned = offset % align as u64 == 0
             && buf.len() % align == 0
             && buf.as_ptr().align_offset(align) == 0;

@@ -54,6 +54,8 @@ pub(super) struct State {
     pub(super) fail_creates: Option<i32>,
     /// Whether `open_direct` fails with `Unsupported`, as on tmpfs.
     pub(super) refuse_direct: bool,
+    /// The alignment `O_DIRECT` I/O needs (0: [`DIRECT_ALIGN`](crate::io::DIRECT_ALIGN)).
+    pub(super) direct_align: usize,
     pub(super) sync_hook: Option<super::fault::HookSlot>,
     pub(super) rng: u64,
 }

@@ -19,12 +19,13 @@ use crate::io::{FsFile, DIRECT_ALIGN};
 /// How the channel writes its segments (`directIo`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum DirectIo {
-    /// `O_DIRECT` where the file system accepts it, buffered writes where it does not.
+    /// `O_DIRECT` where the file system takes it (the default: asked once per directory,
+    /// `direct_probe`), buffered writes where it does not.
+    #[default]
     Auto,
     /// Always `O_DIRECT`; starting a segment fails where the file system refuses it.
     On,
-    /// Always buffered writes through the page cache (the default).
-    #[default]
+    /// Always buffered writes through the page cache.
     Off,
 }
 

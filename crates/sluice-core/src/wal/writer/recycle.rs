@@ -44,7 +44,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::direct::{DirectIo, DirectTail};
+use super::direct::DirectTail;
 use super::start::{now_ms, SEGMENT_HEADER_LEN};
 use super::{DirWriter, WalError};
 use crate::io::{FsFile, OpenMode, DIRECT_ALIGN};
@@ -73,11 +73,6 @@ impl DirWriter {
     /// Whether retired segments of this directory become spares.
     pub(super) fn recycling(&self) -> bool {
         self.recycle_max > 0
-    }
-
-    /// Whether segments of this directory are written with direct I/O.
-    fn writes_direct(&self) -> bool {
-        self.direct_mode != DirectIo::Off && !self.direct_refused.load(Ordering::Relaxed)
     }
 
     /// Takes up the spares left in the directory: keeps at most `recycleSegments` of them

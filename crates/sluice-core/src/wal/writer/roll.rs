@@ -78,7 +78,7 @@ impl DirWriter {
         id: u32,
         header: &[u8; SEGMENT_HEADER_LEN],
     ) -> Result<Option<DirectTail>, WalError> {
-        if self.direct_mode == DirectIo::Off || self.direct_refused.load(Ordering::Relaxed) {
+        if !self.writes_direct() {
             return Ok(None);
         }
         let path = self.segment_path(id);
