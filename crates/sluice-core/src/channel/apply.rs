@@ -5,21 +5,21 @@
 
 use super::inner::Inner;
 use super::ledger::{Pending, Ticket};
-use crate::wal::writer::{Appended, WalError};
+use crate::wal::writer::{Appended, Records, WalError};
 
 impl Inner {
-    /// Appends a transaction's bytes, encoded with CRC salt `salt` (see `Inner::append`), and
-    /// registers them with the effects `pending` computes from where they landed.
-    pub(super) fn append_registered(
+    /// Appends a transaction's records (see `Inner::append`) and registers them with the
+    /// effects `pending` computes from the records and where they landed.
+    pub(super) fn append_registered<R: Records>(
         &self,
-        bytes: &mut [u8],
-        salt: u32,
+        records: &mut R,
         min_free: Option<u64>,
-        pending: impl FnOnce(&Appended) -> Pending,
+        pending: impl FnOnce(&R, &Appended) -> Pending,
     ) -> Result<Ticket, WalError> {
-        let (w, appended) = self.append(bytes, salt, min_free)?;
+        let (w, appended) = self.append(records, min_free)?;
         let dir = w.index();
-        self.ledgers[dir].register(&appended, bytes.len() as u64, pending(&appended));
+        let len = records.len();
+        self.ledgers[dir].register(&appended, len, pending(records, &appended));
         Ok(Ticket { dir, appended })
     }
 

@@ -29,7 +29,7 @@ use std::sync::atomic::Ordering;
 use super::error::ChannelError;
 use super::inner::Inner;
 use super::ledger::{Pending, Ticket};
-use super::transaction::{encode_transaction, EncodedTxn};
+use super::transaction::{PutSeqs, TxnRecords};
 use crate::event::Event;
 use crate::wal::readahead::ReadAhead;
 use crate::wal::writer::WalError;
@@ -152,14 +152,17 @@ fn append_chunk(
 ) -> Result<Ticket, WalError> {
     let txid = inner.txid_next.fetch_add(1, Ordering::Relaxed);
     let commit_seq = inner.seq_next.fetch_add(1, Ordering::SeqCst);
-    let puts = chunk.iter().zip(events).map(|((seq, _), ev)| (*seq, ev));
-    let salt = inner.salt_hint();
-    let mut txn = encode_transaction(salt, txid, puts, std::iter::empty(), commit_seq, 0);
+    let mut txn = TxnRecords::new(
+        inner.salt_hint(),
+        txid,
+        (events, PutSeqs::Listed(chunk), None),
+        (&[], commit_seq),
+        commit_seq,
+    );
     let min_free = Some(inner.config.minimum_required_space_bytes);
-    let ticket = inner.append_registered(&mut txn.bytes, txn.salt, min_free, |a| {
+    let ticket = inner.append_registered(&mut txn, min_free, |txn, a| {
         let seqs = chunk.iter().map(|(seq, _)| *seq);
-        let ptrs = EncodedTxn::put_pointers(&txn.put_offsets, a);
-        Pending::copy(seqs.zip(ptrs).collect())
+        Pending::copy(seqs.zip(txn.put_pointers(a)).collect())
     })?;
     inner.make_durable(&ticket)?;
     Ok(ticket)

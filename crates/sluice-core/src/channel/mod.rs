@@ -41,7 +41,7 @@ pub use transaction::Transaction;
 use inner::Inner;
 
 use crate::io::{Fs, StdFs};
-use crate::wal::writer::{Appended, DirWriter, WalError};
+use crate::wal::writer::{Appended, DirWriter, Records, WalError};
 
 /// Room kept for a checkpoint's fixed fields and segment dependencies (8 bytes each).
 const CHECKPOINT_MARGIN_BYTES: u64 = 2048;
@@ -203,12 +203,11 @@ impl Inner {
     /// (`min_free` set) move on to another directory when one is short of space; they also
     /// keep room for the next checkpoint.
     ///
-    /// `bytes` were encoded with CRC salt `salt`; the writer re-salts them if they land in a
-    /// segment of another salt.
+    /// The writer encodes the records for the segment they land in (see
+    /// `wal::writer::Records`).
     fn append(
         &self,
-        bytes: &mut [u8],
-        salt: u32,
+        records: &mut dyn Records,
         min_free: Option<u64>,
     ) -> Result<(&DirWriter, Appended), WalError> {
         let min_free = min_free.map(|m| m.saturating_add(self.checkpoint_reserve_bytes()));
@@ -222,9 +221,9 @@ impl Inner {
         let mut first_err = None;
         for i in order {
             let w = &self.writers[i];
-            match w.append(bytes, salt, min_free) {
+            match w.append(records, min_free) {
                 Ok(a) => {
-                    self.note_written(bytes.len() as u64, Some(w.index()));
+                    self.note_written(records.len(), Some(w.index()));
                     return Ok((w, a));
                 }
                 Err(e @ WalError::DiskFull { .. }) => {

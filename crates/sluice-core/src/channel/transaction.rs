@@ -8,6 +8,9 @@
 //! events to their places at the head of the queue and discards the puts.
 
 mod buffers;
+mod encode;
+
+pub(super) use self::encode::{PutSeqs, TxnRecords};
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -19,10 +22,7 @@ use super::inner::Inner;
 use super::ledger::Pending;
 use crate::event::Event;
 use crate::wal::readahead::ReadAhead;
-use crate::wal::record::{
-    checked_put_len, encode_commit, encode_put, encode_take, COMMIT_RECORD_BYTES, TAKE_RECORD_BYTES,
-};
-use crate::wal::writer::Appended;
+use crate::wal::record::checked_put_len;
 use crate::wal::EventPtr;
 
 // A commit record counts its puts and takes in 32 bits; a transaction holds at most
@@ -36,82 +36,6 @@ const LIST_RESERVE_MAX: usize = 128;
 /// The first reservation of a put or take list under `transactionCapacity` `cap`.
 fn list_reserve(cap: u64) -> usize {
     usize::try_from(cap).map_or(LIST_RESERVE_MAX, |c| c.min(LIST_RESERVE_MAX))
-}
-
-/// One transaction's records as one contiguous write: puts, takes, then the commit record
-/// that counts them. The commit path and the copy forward both write through it.
-#[derive(Debug)]
-pub(super) struct EncodedTxn {
-    /// The bytes to append.
-    pub bytes: Vec<u8>,
-    /// Offset of each put record within `bytes`, in put order.
-    pub put_offsets: Vec<u64>,
-    /// The CRC salt the records were encoded with (the writer re-salts them if they land in
-    /// another segment).
-    pub salt: u32,
-}
-
-/// Encodes transaction `txid`: `puts` as (seq, event), `takes` as (record seq, seq of the
-/// put taken, pointer to it), and the commit record at `commit_seq`, CRCs salted with `salt`
-/// (the salt of the segment the bytes will most likely land in, [`Inner::salt_hint`]).
-///
-/// [`Inner::salt_hint`]: super::inner::Inner
-pub(super) fn encode_transaction<'e>(
-    salt: u32,
-    txid: u64,
-    puts: impl ExactSizeIterator<Item = (u64, &'e Event)>,
-    takes: impl ExactSizeIterator<Item = (u64, u64, EventPtr)>,
-    commit_seq: u64,
-    bytes_hint: usize,
-) -> EncodedTxn {
-    let (np, nt) = (puts.len(), takes.len());
-    let counts = (u32::try_from(np), u32::try_from(nt));
-    let (Ok(np32), Ok(nt32)) = counts else {
-        panic!("a transaction of {np} puts and {nt} takes exceeds transactionCapacity");
-    };
-    let mut bytes = buffers::take(bytes_hint + nt * TAKE_RECORD_BYTES + COMMIT_RECORD_BYTES);
-    let mut put_offsets = Vec::with_capacity(np);
-    for (seq, ev) in puts {
-        debug_assert!(seq < commit_seq, "a put after its commit");
-        put_offsets.push(bytes.len() as u64);
-        encode_put(&mut bytes, salt, txid, seq, ev);
-    }
-    for (seq, put_seq, ptr) in takes {
-        debug_assert!(seq < commit_seq && put_seq < seq, "a take out of order");
-        encode_take(&mut bytes, salt, txid, seq, put_seq, ptr);
-    }
-    encode_commit(&mut bytes, salt, txid, commit_seq, np32, nt32);
-    EncodedTxn {
-        bytes,
-        put_offsets,
-        salt,
-    }
-}
-
-impl Drop for EncodedTxn {
-    fn drop(&mut self) {
-        buffers::give_back(std::mem::take(&mut self.bytes));
-    }
-}
-
-impl EncodedTxn {
-    /// Where each put (at `put_offsets` within the bytes, [`EncodedTxn::put_offsets`]) landed
-    /// once the bytes were appended at `appended`.
-    pub fn put_pointers<'a>(
-        put_offsets: &'a [u64],
-        appended: &'a Appended,
-    ) -> impl Iterator<Item = EventPtr> + 'a {
-        put_offsets.iter().map(move |rel| {
-            // The writer refuses an append ending beyond u32::MAX (WalError::TooLarge).
-            let Ok(offset) = u32::try_from(appended.offset + rel) else {
-                panic!("put at {} + {rel} beyond a 32-bit pointer", appended.offset);
-            };
-            EventPtr {
-                segment: appended.segment_id,
-                offset,
-            }
-        })
-    }
 }
 
 /// An open transaction. `commit(self)` and `rollback(self)` consume it; dropping it rolls back.
@@ -255,26 +179,23 @@ impl Transaction {
         let base = inner
             .seq_next
             .fetch_add((np + nt + 1) as u64, Ordering::SeqCst);
-        let puts = self.puts.iter().enumerate();
-        let takes = self.takes.iter().enumerate();
-        let mut txn = encode_transaction(
+        let mut txn = TxnRecords::new(
             inner.salt_hint(),
             self.txid,
-            puts.map(|(i, ev)| (base + i as u64, ev)),
-            takes.map(|(j, (put_seq, ptr))| (base + (np + j) as u64, *put_seq, *ptr)),
+            (&self.puts, PutSeqs::From(base), Some(self.put_bytes)),
+            (&self.takes, base + np as u64),
             base + (np + nt) as u64,
-            self.put_bytes,
         );
         let min_free = (np > 0).then_some(inner.config.minimum_required_space_bytes);
         // No gate: the ledger lets a checkpoint see this commit as pending (see `ledger`).
         let taken = &self.takes;
         let durable = inner
-            .append_registered(&mut txn.bytes, txn.salt, min_free, |a| {
-                let ptrs = EncodedTxn::put_pointers(&txn.put_offsets, a);
-                let puts = (base..).zip(ptrs).collect();
+            .append_registered(&mut txn, min_free, |txn, a| {
+                let puts = (base..).zip(txn.put_pointers(a)).collect();
                 Pending::commit(taken, puts, a.segment_id)
             })
             .and_then(|t| inner.make_durable(&t).map(|()| t));
+        drop(txn);
         let ticket = match durable {
             Ok(t) => t,
             Err(e) => {

@@ -3,6 +3,7 @@
 //! at the first aligned byte. Its padded view ([`AlignedBuf::padded`]) rounds the length up
 //! to a whole block with zeros.
 
+use super::record::RecordBuf;
 use crate::invariant::hot_assert;
 use crate::io::DIRECT_ALIGN;
 
@@ -67,16 +68,27 @@ impl AlignedBuf {
 
     /// Appends `bytes`, growing (and copying) when they do not fit.
     pub fn extend(&mut self, bytes: &[u8]) {
+        self.reserve(bytes.len());
         let need = self.len + bytes.len();
+        let at = self.start + self.len;
+        self.raw[at..at + bytes.len()].copy_from_slice(bytes);
+        self.len = need;
+        hot_assert!(self.len <= self.cap, "an aligned buffer past its capacity");
+    }
+
+    /// The bytes held, to patch in place.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        &mut self.raw[self.start..self.start + self.len]
+    }
+
+    /// Makes room for `more` bytes beyond those held (growing and copying when needed).
+    pub fn reserve(&mut self, more: usize) {
+        let need = self.len + more;
         if need > self.cap {
             let mut bigger = AlignedBuf::with_capacity(need.max(self.cap * 2));
             bigger.extend(self.as_slice());
             *self = bigger;
         }
-        let at = self.start + self.len;
-        self.raw[at..at + bytes.len()].copy_from_slice(bytes);
-        self.len = need;
-        hot_assert!(self.len <= self.cap, "an aligned buffer past its capacity");
     }
 
     /// The bytes held followed by zeros up to the next whole block: aligned in memory and in
@@ -87,6 +99,21 @@ impl AlignedBuf {
         // Bytes past `len` may be left from an earlier use of the buffer.
         self.raw[from..to].fill(0);
         &self.raw[self.start..to]
+    }
+}
+
+impl RecordBuf for AlignedBuf {
+    fn end(&self) -> usize {
+        self.len()
+    }
+    fn reserve(&mut self, more: usize) {
+        AlignedBuf::reserve(self, more);
+    }
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend(bytes);
+    }
+    fn held_mut(&mut self) -> &mut [u8] {
+        self.as_mut_slice()
     }
 }
 

@@ -34,6 +34,35 @@ pub enum EncodeError {
     TooManyHeaders(usize),
 }
 
+/// Where records are encoded: a `Vec` (a transaction encoded ahead of its append), or a
+/// direct-I/O segment's aligned tail (encoded in place under the writer's lock, one copy of
+/// each body fewer). Records are only ever appended; `finish` patches the frame it started.
+pub trait RecordBuf {
+    /// Bytes held: where the next byte goes.
+    fn end(&self) -> usize;
+    /// Makes room for `more` bytes (a hint).
+    fn reserve(&mut self, more: usize);
+    /// Appends `bytes`.
+    fn put(&mut self, bytes: &[u8]);
+    /// The bytes held, to patch.
+    fn held_mut(&mut self) -> &mut [u8];
+}
+
+impl RecordBuf for Vec<u8> {
+    fn end(&self) -> usize {
+        self.len()
+    }
+    fn reserve(&mut self, more: usize) {
+        Vec::reserve(self, more);
+    }
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+    fn held_mut(&mut self) -> &mut [u8] {
+        self
+    }
+}
+
 /// Bytes a put record of `event` takes on disk.
 pub fn put_record_len(event: &Event) -> usize {
     RECORD_HEADER_BYTES
@@ -49,10 +78,10 @@ pub fn put_record_len(event: &Event) -> usize {
 
 /// Starts a frame: reserves its header and fills kind, txid and seq (CRC and `len` are
 /// written by [`finish`]). Returns where the frame starts in `buf`.
-fn begin(buf: &mut Vec<u8>, kind: RecordKind, txid: u64, seq: u64) -> usize {
-    let start = buf.len();
-    buf.extend_from_slice(&[0u8; RECORD_HEADER_BYTES]);
-    let h = &mut buf[start..];
+fn begin<B: RecordBuf + ?Sized>(buf: &mut B, kind: RecordKind, txid: u64, seq: u64) -> usize {
+    let start = buf.end();
+    buf.put(&[0u8; RECORD_HEADER_BYTES]);
+    let h = &mut buf.held_mut()[start..];
     h[FRAME_KIND_AT] = kind as u8;
     LE::write_u64(&mut h[FRAME_TXID_AT], txid);
     LE::write_u64(&mut h[FRAME_SEQ_AT], seq);
@@ -89,8 +118,8 @@ fn len_u32(n: usize) -> u32 {
     n as u32
 }
 
-fn put_u32(buf: &mut Vec<u8>, v: u32) {
-    buf.extend_from_slice(&v.to_le_bytes());
+fn put_u32<B: RecordBuf + ?Sized>(buf: &mut B, v: u32) {
+    buf.put(&v.to_le_bytes());
 }
 
 /// Checks that `event` can be encoded.
@@ -113,7 +142,13 @@ pub fn checked_put_len(event: &Event) -> Result<usize, EncodeError> {
 }
 
 /// Appends a put record to `buf`, its CRC salted with `salt`. The event must have passed [`check_event`] (asserted).
-pub fn encode_put(buf: &mut Vec<u8>, salt: u32, txid: u64, seq: u64, event: &Event) {
+pub fn encode_put<B: RecordBuf + ?Sized>(
+    buf: &mut B,
+    salt: u32,
+    txid: u64,
+    seq: u64,
+    event: &Event,
+) {
     hot_assert!(event.headers.len() <= EVENT_HEADERS_MAX);
     let expected = put_record_len(event);
     hot_assert!(expected <= RECORD_BYTES_MAX, "put of {expected} bytes");
@@ -122,33 +157,47 @@ pub fn encode_put(buf: &mut Vec<u8>, salt: u32, txid: u64, seq: u64, event: &Eve
     put_u32(buf, len_u32(event.headers.len()));
     for (k, v) in &event.headers {
         put_u32(buf, len_u32(k.len()));
-        buf.extend_from_slice(k.as_bytes());
+        buf.put(k.as_bytes());
         put_u32(buf, len_u32(v.len()));
-        buf.extend_from_slice(v.as_bytes());
+        buf.put(v.as_bytes());
     }
     put_u32(buf, len_u32(event.body.len()));
-    buf.extend_from_slice(&event.body);
-    hot_assert!(buf.len() - start == expected);
-    finish(buf, start, salt);
+    buf.put(&event.body);
+    hot_assert!(buf.end() - start == expected);
+    finish(buf.held_mut(), start, salt);
 }
 
 /// Appends a take record to `buf`.
-pub fn encode_take(buf: &mut Vec<u8>, salt: u32, txid: u64, seq: u64, put_seq: u64, ptr: EventPtr) {
+pub fn encode_take<B: RecordBuf + ?Sized>(
+    buf: &mut B,
+    salt: u32,
+    txid: u64,
+    seq: u64,
+    put_seq: u64,
+    ptr: EventPtr,
+) {
     let start = begin(buf, RecordKind::Take, txid, seq);
-    buf.extend_from_slice(&put_seq.to_le_bytes());
+    buf.put(&put_seq.to_le_bytes());
     put_u32(buf, ptr.segment);
     put_u32(buf, ptr.offset);
-    hot_assert!(buf.len() - start == TAKE_RECORD_BYTES);
-    finish(buf, start, salt);
+    hot_assert!(buf.end() - start == TAKE_RECORD_BYTES);
+    finish(buf.held_mut(), start, salt);
 }
 
 /// Appends a commit record to `buf`.
-pub fn encode_commit(buf: &mut Vec<u8>, salt: u32, txid: u64, seq: u64, puts: u32, takes: u32) {
+pub fn encode_commit<B: RecordBuf + ?Sized>(
+    buf: &mut B,
+    salt: u32,
+    txid: u64,
+    seq: u64,
+    puts: u32,
+    takes: u32,
+) {
     let start = begin(buf, RecordKind::Commit, txid, seq);
     put_u32(buf, puts);
     put_u32(buf, takes);
-    hot_assert!(buf.len() - start == COMMIT_RECORD_BYTES);
-    finish(buf, start, salt);
+    hot_assert!(buf.end() - start == COMMIT_RECORD_BYTES);
+    finish(buf.held_mut(), start, salt);
 }
 
 /// Appends a rollback record to `buf` (Sluice writes none: nothing reaches the disk before

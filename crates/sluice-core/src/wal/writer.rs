@@ -31,6 +31,7 @@
 //! needs one: opening a channel writes no segment header, so a restart on a full disk opens
 //! (and does not use up a segment id per try).
 
+mod append;
 mod commit_stats;
 mod direct;
 mod direct_probe;
@@ -39,6 +40,7 @@ mod error;
 mod full_disk;
 mod group_commit;
 mod poison;
+mod records;
 mod recycle;
 mod roll;
 mod space;
@@ -46,7 +48,6 @@ mod start;
 mod sync_state;
 mod zero_ahead;
 
-use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -61,14 +62,15 @@ pub use self::error::WalError;
 pub use self::poison::Poison;
 #[cfg(feature = "internals")]
 pub use self::poison::PoisonCause;
+#[cfg(test)]
+pub use self::records::Encoded;
+pub use self::records::{copy_salted, Records};
 use self::space::SpaceGauge;
 use self::sync_state::SyncState;
 pub use self::sync_state::{LEADERS_DEFAULT, LEADERS_MAX};
 use self::zero_ahead::IoScratch;
-use super::record::{first_frame_salted_with, resalt};
 use super::segment::{segment_file_name, SEGMENT_HEADER_BYTES};
 use super::table::SegmentTable;
-use crate::invariant::hot_assert;
 use crate::io::{Fs, FsFile};
 
 /// Where an append landed.
@@ -275,107 +277,6 @@ impl DirWriter {
     /// The file of segment `id` in this directory.
     fn segment_path(&self, id: u32) -> PathBuf {
         self.dir.join(segment_file_name(id))
-    }
-
-    /// Appends `bytes` (one transaction, its records' CRCs salted with `salt`) to the active
-    /// segment: written at once (buffered), or copied into the direct-I/O tail for the next
-    /// group write. Records salted for another segment than the one they land in are re-salted
-    /// first (a roll came between the encoding and the append). With `min_free`, refuses
-    /// (without writing) when the directory would keep fewer free bytes than that. Running out
-    /// of space (ENOSPC mid-write, or allocating ahead for direct I/O) fails only this append;
-    /// any other write failure poisons.
-    pub fn append(
-        &self,
-        bytes: &mut [u8],
-        salt: u32,
-        min_free: Option<u64>,
-    ) -> Result<Appended, WalError> {
-        assert!(!bytes.is_empty(), "an empty append");
-        self.poison.check()?;
-        let len = bytes.len() as u64;
-        let mut a = self.active.lock();
-        if self.needs_roll(&a, len) {
-            // Lock order: `io` before `active`; re-check once both are held.
-            drop(a);
-            let _io = self.io.lock();
-            a = self.active.lock();
-            if self.needs_roll(&a, len) {
-                self.check_space(min_free, len + SEGMENT_HEADER_BYTES)?;
-                self.roll(&mut a)?;
-                return self.place(&mut a, bytes, salt, min_free);
-            }
-        }
-        self.check_space(min_free, len)?;
-        self.place(&mut a, bytes, salt, min_free)
-    }
-
-    /// Whether an append of `len` bytes must start a new segment first.
-    fn needs_roll(&self, a: &Active, len: u64) -> bool {
-        a.file.is_none()
-            || a.must_roll
-            || (a.offset + len > self.max_file_bytes && a.offset > SEGMENT_HEADER_BYTES)
-    }
-
-    /// Places `bytes` (salted with `salt`) at the active segment's end (the segment exists),
-    /// re-salting them for it when `salt` is another segment's.
-    fn place(
-        &self,
-        a: &mut Active,
-        bytes: &mut [u8],
-        salt: u32,
-        min_free: Option<u64>,
-    ) -> Result<Appended, WalError> {
-        let len = bytes.len() as u64;
-        // Offsets are 32-bit in event pointers: a segment never grows past `u32::MAX`.
-        if a.offset + len > u64::from(u32::MAX) {
-            return Err(WalError::TooLarge(bytes.len()));
-        }
-        let offset = a.offset;
-        assert!(
-            offset >= SEGMENT_HEADER_BYTES,
-            "append at {offset}, inside the header"
-        );
-        let segment_id = a.segment_id;
-        // Every segment this writer starts is version 2: its salt is its id.
-        if salt != segment_id {
-            resalt(bytes, segment_id);
-        }
-        hot_assert!(
-            first_frame_salted_with(bytes, segment_id),
-            "records appended to segment {segment_id} are not salted for it"
-        );
-        let pending_write = match a.direct.as_mut() {
-            Some(tail) => {
-                self.buffer_direct(tail, (segment_id, offset), bytes, min_free)?;
-                true
-            }
-            None => {
-                let Some(file) = a.file.clone() else {
-                    let path = self.segment_path(segment_id);
-                    let lost = io::Error::other("no active segment after a roll");
-                    return Err(self.poison.refuse("append to", path, lost));
-                };
-                let written = if a.padded {
-                    let pad = recycle::page_pad(offset + len);
-                    file.write_all_at_padded(bytes, pad, offset)
-                } else {
-                    file.write_all_at(bytes, offset)
-                };
-                if let Err(e) = written {
-                    return Err(self.write_failed(file.as_ref(), segment_id, offset, len, e));
-                }
-                false
-            }
-        };
-        a.offset += len;
-        a.written += len;
-        self.space.note_written(len);
-        Ok(Appended {
-            segment_id,
-            offset,
-            end: a.written,
-            pending_write,
-        })
     }
 
     /// Rolls to a new segment now (used after recovery and by tests).

@@ -6,32 +6,35 @@
 use std::sync::Arc;
 
 use super::direct::{Cut, DirectTail};
+use super::records::Records;
 use super::start::is_enospc;
 use super::{Active, DirWriter, WalError};
 use crate::invariant::hot_assert;
 use crate::io::FsFile;
 use crate::wal::aligned::{align_up, AlignedBuf};
+use crate::wal::record::first_frame_salted_with;
 
 /// Smallest capacity of a fresh direct-I/O buffer (sized at one and a half times the last
 /// group's bytes, and grown into a larger pooled one when a group needs more).
 const DIRECT_BUF_MIN: usize = 64 << 10;
 
 impl DirWriter {
-    /// Copies `bytes` (to land at `offset` of `segment_id`) into the direct tail, allocating
-    /// the file ahead first when they would pass its allocation: the allocation must leave
-    /// `min_free` too, and ENOSPC there fails only this append.
+    /// Encodes `records` (to land at `offset` of `segment_id`, salted for it) into the direct
+    /// tail, allocating the file ahead first when they would pass its allocation: the
+    /// allocation must leave `min_free` too, and ENOSPC there fails only this append.
     pub(super) fn buffer_direct(
         &self,
         tail: &mut DirectTail,
         (segment_id, offset): (u32, u64),
-        bytes: &[u8],
+        records: &mut dyn Records,
         min_free: Option<u64>,
     ) -> Result<(), WalError> {
         hot_assert!(
             tail.start + tail.buf.len() as u64 == offset,
             "the direct tail does not end where the append starts"
         );
-        let end = offset + bytes.len() as u64;
+        let len = records.len() as usize;
+        let end = offset + len as u64;
         if end > tail.allocated {
             let mut want = DirectTail::allocation_for(end, self.max_file_bytes);
             if self.check_space(min_free, want - tail.allocated).is_err() {
@@ -56,7 +59,7 @@ impl DirWriter {
             }
             tail.allocated = want;
         }
-        let need = tail.buf.len() + bytes.len();
+        let need = tail.buf.len() + len;
         if need > tail.buf.capacity() {
             // Grow into a pooled buffer rather than a fresh zero-filled one.
             let mut bigger = self.fresh_buffer(need * 2);
@@ -64,7 +67,16 @@ impl DirWriter {
             let old = std::mem::replace(&mut tail.buf, bigger);
             self.table.pool().recycle(old);
         }
-        tail.buf.extend(bytes);
+        records.encode_into(&mut tail.buf, segment_id);
+        hot_assert!(
+            tail.start + tail.buf.len() as u64 == end,
+            "records encoded into the direct tail are not the length they said"
+        );
+        let at = (offset - tail.start) as usize;
+        hot_assert!(
+            first_frame_salted_with(&tail.buf.as_slice()[at..], segment_id),
+            "records appended to segment {segment_id} are not salted for it"
+        );
         Ok(())
     }
 

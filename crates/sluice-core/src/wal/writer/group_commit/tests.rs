@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use super::super::{DirWriter, DirectIo, Poison, WalError};
+use super::super::{DirWriter, DirectIo, Encoded, Poison, WalError};
 use crate::event::Event;
 use crate::io::{Fs, SimFs, SyncHook};
 use crate::wal::record::encode_put;
@@ -57,7 +57,14 @@ fn append_bytes(
         1,
         &Event::new(vec![fill; len]),
     );
-    let at = w.append(&mut bytes, w.active_salt(), None)?;
+    let salt = w.active_salt();
+    let at = w.append(
+        &mut Encoded {
+            bytes: &mut bytes,
+            salt,
+        },
+        None,
+    )?;
     Ok((at, bytes))
 }
 
