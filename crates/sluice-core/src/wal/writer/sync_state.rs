@@ -45,6 +45,8 @@ pub(super) struct SyncState {
     /// When the newest leader started, and a moving average of a durable leader's pass.
     pub(super) last_lead_at_ns: u64,
     pub(super) lead_avg_ns: u64,
+    /// A moving average of a durable leader's fdatasync.
+    pub(super) sync_avg_ns: u64,
     /// Durable committers that entered `sync_to` so far, and that count when the last
     /// durable leader took its target: the difference is the next group so far.
     pub(super) arrivals: u64,
