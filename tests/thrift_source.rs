@@ -69,7 +69,14 @@ fn a_sluice_thrift_sink_forwards_to_a_sluice_thrift_source_in_both_protocols() {
         let want = lines(protocol, 0..500);
         let mut c = Client::connect(nc).unwrap();
         for chunk in want.chunks(100) {
-            assert_eq!(c.send(chunk), chunk.len());
+            let ok = c.send(chunk);
+            assert_eq!(
+                ok,
+                chunk.len(),
+                "{protocol}: {ok} of {} lines acknowledged\n{}",
+                chunk.len(),
+                logs_of([&edge, &col])
+            );
         }
         let got = wait_for_all(&[root.join("col/out")], &want, &[&edge, &col]);
         assert_eq!(duplicates(&got), 0);

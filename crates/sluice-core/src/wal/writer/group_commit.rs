@@ -17,7 +17,8 @@
 //! groups stay even (docs/performance-findings.md, "Group commit: where the time goes").
 //!
 //! With one leader at a time (the default), a lone leader gathers before it takes its target: it waits (bounded by half a leader's
-//! mean pass, at most 5 ms) until as many committers as the last group have arrived. The
+//! mean pass and by a mean fdatasync, at most 5 ms; not at all once its own pending bytes
+//! reach 256 KiB) until as many committers as the last group have arrived. The
 //! first committer back from a group is the old leader, whose thread needs no wake-up; leading
 //! at once it took a group of one or two while the rest were still being woken one by one,
 //! and groups alternated small and large (8.4 commits per fdatasync at batch 1 × 16; 15.6
