@@ -50,7 +50,7 @@ mod zero_ahead;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex};
 
@@ -124,10 +124,11 @@ pub struct DirWriter {
     fs: Arc<dyn Fs>,
     max_file_bytes: u64,
     direct_mode: DirectIo,
-    /// The directory refused direct I/O once (with `Auto`): buffered from then on.
+    /// The directory refused direct I/O once (with `Auto`: its probe, or an open): buffered
+    /// from then on.
     direct_refused: AtomicBool,
-    /// With `Auto`: what the probe decided (`direct_probe`), once it decided.
-    direct_probed: OnceLock<bool>,
+    /// With `Auto`: the probe found that the directory takes direct I/O (`direct_probe`).
+    direct_probed: AtomicBool,
     /// Serializes device writes and rolls; always taken before `active`. Holds the zeros
     /// leaders write ahead (`zero_ahead`).
     io: Mutex<IoScratch>,
@@ -199,7 +200,7 @@ impl DirWriter {
             max_file_bytes,
             direct_mode,
             direct_refused: AtomicBool::new(false),
-            direct_probed: OnceLock::new(),
+            direct_probed: AtomicBool::new(false),
             io: Mutex::new(IoScratch::default()),
             active: Mutex::new(active),
             sync: Mutex::new(SyncState::default()),

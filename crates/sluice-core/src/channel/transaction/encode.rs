@@ -49,7 +49,6 @@ impl<'e> TxnRecords<'e> {
     /// Transaction `txid`: `puts` (numbered by `put_seqs`), then `takes` numbered from
     /// `take_base`, then the commit record at `commit_seq`. `put_bytes` is the puts' record
     /// bytes when the caller summed them already (`None`: summed here).
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         salt_hint: u32,
         txid: u64,

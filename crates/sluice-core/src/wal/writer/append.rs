@@ -25,15 +25,11 @@ impl DirWriter {
     ) -> Result<Appended, WalError> {
         assert!(!records.is_empty(), "an empty append");
         self.poison.check()?;
-        let len = records.len();
-        let mut a = self.lock_for(len, min_free)?;
-        if a.direct.is_none() {
-            // Buffered: encode without holding the lock, then take it again (the segment may
-            // have rolled meanwhile; `place` copes with either kind).
-            drop(a);
+        if !self.expects_direct() {
+            // Buffered: encoded before the lock (`place` copes with either kind of segment).
             records.encoded();
-            a = self.lock_for(len, min_free)?;
         }
+        let mut a = self.lock_for(records.len(), min_free)?;
         self.place(&mut a, records, min_free)
     }
 

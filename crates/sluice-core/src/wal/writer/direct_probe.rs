@@ -82,20 +82,27 @@ fn write_and_read_back(fs: &dyn Fs, path: &Path) -> io::Result<()> {
 impl DirWriter {
     /// Whether the next segment of this directory is written with direct I/O: never with
     /// `directIo = false`; always with `true`; with `auto`, once the probe said the directory
-    /// takes it (asked at the first segment, remembered when it decides).
+    /// takes it (asked at the first segment, remembered once it decides: `direct_probed` or
+    /// `direct_refused`).
     pub(super) fn writes_direct(&self) -> bool {
         match self.direct_mode {
             DirectIo::Off => false,
             DirectIo::On => true,
             DirectIo::Auto => {
-                if let Some(&takes) = self.direct_probed.get() {
-                    return takes && !self.direct_refused.load(Ordering::Relaxed);
+                if self.direct_refused.load(Ordering::Relaxed) {
+                    return false;
+                }
+                if self.direct_probed.load(Ordering::Relaxed) {
+                    return true;
                 }
                 match probe(self.fs.as_ref(), &self.dir) {
-                    Ok(Probe::Takes) => *self.direct_probed.get_or_init(|| true),
+                    Ok(Probe::Takes) => {
+                        self.direct_probed.store(true, Ordering::Relaxed);
+                        true
+                    }
                     Ok(Probe::Refuses(e)) => {
                         tracing::info!(dir = %self.dir.display(), error = %e, "direct I/O is not available here; writing segments through the page cache");
-                        self.direct_probed.get_or_init(|| false);
+                        self.direct_refused.store(true, Ordering::Relaxed);
                         false
                     }
                     Err(e) => {
@@ -104,6 +111,18 @@ impl DirWriter {
                     }
                 }
             }
+        }
+    }
+
+    /// Whether the active segment is most likely written with direct I/O, read without a lock
+    /// or a probe: an appender that expects a buffered one encodes its records before taking
+    /// the lock. A wrong guess (a segment that fell back to buffered writes for want of space
+    /// to allocate) only moves the encoding under the lock.
+    pub(super) fn expects_direct(&self) -> bool {
+        match self.direct_mode {
+            DirectIo::Off => false,
+            DirectIo::On => true,
+            DirectIo::Auto => !self.direct_refused.load(Ordering::Relaxed),
         }
     }
 }
