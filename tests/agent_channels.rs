@@ -207,3 +207,60 @@ a1.sinks.k1.channel = a
     }
     assert_eq!(bodies(&got), want);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn process_blocking_puts_on_the_calling_thread_as_process_would() {
+    // One file channel behind an interceptor: intercepted, put and committed on the blocking
+    // thread itself (the avro source's path for a large call).
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = FileChannelConfig {
+        minimum_required_space_bytes: 1 << 20,
+        ..FileChannelConfig::with_dirs(tmp.path().join("ck"), vec![tmp.path().join("d")])
+    };
+    let file: Arc<dyn AgentChannel> = Arc::new(FileChannelAdapter::open("f", cfg).await.unwrap());
+    let text = "\
+a1.sources = r1
+a1.channels = f
+a1.sinks = k1
+a1.sources.r1.type = seq
+a1.sources.r1.channels = f
+a1.sources.r1.interceptors = i1
+a1.sources.r1.interceptors.i1.type = static
+a1.sources.r1.interceptors.i1.key = dc
+a1.sources.r1.interceptors.i1.value = east
+a1.channels.f.type = file
+a1.sinks.k1.type = null
+a1.sinks.k1.channel = f
+";
+    let cfg = load(text, "a1", &[]).config.unwrap();
+    let chans = BTreeMap::from([("f".to_owned(), file.clone())]);
+    let p = Arc::new(ChannelProcessor::new(&cfg.sources["r1"], &chans).unwrap());
+    let q = p.clone();
+    tokio::task::spawn_blocking(move || q.process_blocking(events("b", 3)))
+        .await
+        .unwrap()
+        .unwrap();
+    let got = take_all(file.as_ref(), 10).await;
+    assert_eq!(bodies(&got), ["b0", "b1", "b2"]);
+    assert!(got.iter().all(|e| &e.headers["dc"] == "east"));
+    file.close().await.unwrap();
+
+    // A required and an optional memory channel: the general path, run on the blocking thread.
+    let (req, opt) = (mem(100, 100, None), mem(100, 100, None));
+    let p = Arc::new(processor(&req, &opt));
+    let q = p.clone();
+    tokio::task::spawn_blocking(move || q.process_blocking(events("m", 2)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(bodies(&take_all(&req, 10).await), ["m0", "m1"]);
+    // A full required channel fails the batch on this path too.
+    let (req, opt) = (mem(1, 100, None), mem(100, 100, None));
+    let p = Arc::new(processor(&req, &opt));
+    let err = tokio::task::spawn_blocking(move || p.process_blocking(events("r", 5)))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(err.channel, "req");
+    assert!(req.is_empty());
+}

@@ -37,6 +37,9 @@ pub struct ChannelProcessor {
     /// The one channel every event goes to unchanged, when there is one and it hands a
     /// refused batch back (no interceptors, one required channel, nothing optional).
     sole: Option<(String, Arc<dyn AgentChannel>)>,
+    /// The one channel every event goes to (after the interceptors), when there is one and
+    /// nothing optional: [`ChannelProcessor::process_blocking`] puts there directly.
+    single: Option<(String, Arc<dyn AgentChannel>)>,
 }
 
 /// A batch the channel processor could not put.
@@ -82,23 +85,25 @@ impl ChannelProcessor {
         }
         let chain = Chain::new(built);
         let selector = cfg.selector().clone();
-        let sole = match (&selector, mine.iter().next()) {
+        let single = match (&selector, mine.iter().next()) {
             (ChannelSelector::Replicating { required, optional }, Some((name, ch)))
-                if chain.is_empty()
-                    && mine.len() == 1
+                if mine.len() == 1
                     && optional.is_empty()
-                    && required.as_slice() == std::slice::from_ref(name)
-                    && ch.hands_back() =>
+                    && required.as_slice() == std::slice::from_ref(name) =>
             {
                 Some((name.clone(), ch.clone()))
             }
             _ => None,
         };
+        let sole = single
+            .clone()
+            .filter(|(_, ch)| chain.is_empty() && ch.hands_back());
         Ok(ChannelProcessor {
             chain,
             selector,
             channels: mine,
             sole,
+            single,
         })
     }
 
@@ -191,6 +196,24 @@ impl ChannelProcessor {
         }
         self.put_optional(optional);
         Ok(())
+    }
+
+    /// [`ChannelProcessor::process`] for a caller on the runtime's blocking pool (never an
+    /// async worker): with one channel and nothing optional, the batch is intercepted and put
+    /// on this thread ([`AgentChannel::put_commit_blocking`]); otherwise `process` runs here.
+    pub fn process_blocking(&self, events: Vec<Event>) -> Result<(), RouteError> {
+        let Some((name, ch)) = &self.single else {
+            return tokio::runtime::Handle::current().block_on(self.process(events));
+        };
+        let events = self.chain.intercept_batch(events);
+        if events.is_empty() {
+            return Ok(());
+        }
+        tap::offer(tap::Point::Channel, name, &events);
+        ch.put_commit_blocking(events).map_err(|source| RouteError {
+            channel: name.clone(),
+            source,
+        })
     }
 
     /// [`ChannelProcessor::process`] for a replicating selector, whose choice is the same for

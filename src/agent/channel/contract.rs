@@ -162,6 +162,14 @@ pub trait AgentChannel: Send + Sync + std::fmt::Debug {
         })
     }
 
+    /// [`AgentChannel::put_commit`] for a caller on the runtime's blocking pool (a source that
+    /// decoded a call there puts it without a hop back to the async workers): the file channel
+    /// puts and commits on the calling thread; any other channel runs its `put_commit` there
+    /// (`Handle::block_on`). Never call it on an async worker.
+    fn put_commit_blocking(&self, events: Vec<Event>) -> Result<(), AgentChannelError> {
+        tokio::runtime::Handle::current().block_on(self.put_commit(events))
+    }
+
     /// The channel's [`Arrivals`](super::arrivals::Arrivals), when it counts its committed puts
     /// (every channel the runtime opens does: [`Instrumented`](super::instrumented::Instrumented)).
     fn arrivals(&self) -> Option<Arc<super::arrivals::Arrivals>> {

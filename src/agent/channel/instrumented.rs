@@ -98,6 +98,19 @@ impl AgentChannel for Instrumented {
         })
     }
 
+    /// As `put_commit`, on the calling thread (the runtime's blocking pool).
+    fn put_commit_blocking(&self, events: Vec<Event>) -> Result<(), AgentChannelError> {
+        let n = events.len() as u64;
+        let start = Instant::now();
+        self.inner.put_commit_blocking(events)?;
+        if n > 0 {
+            self.arrivals.arrived();
+            self.h.put_commit.observe_duration(start.elapsed());
+            self.h.put_batch.observe(n);
+        }
+        Ok(())
+    }
+
     /// Times the inner channel's offer as a put commit, and measures its batch.
     fn offer(&self, events: Vec<Event>) -> BoxFuture<'_, Result<(), Refused>> {
         let n = events.len() as u64;

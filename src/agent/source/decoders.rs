@@ -5,6 +5,8 @@
 //! the CPUs but never a worker: other connections, other sources and the metrics server keep
 //! running.
 
+use std::sync::Arc;
+
 use tokio::sync::Semaphore;
 
 use crate::agent::stop::Stop;
@@ -20,13 +22,22 @@ pub fn decoders_max() -> usize {
 /// The decoders of one source.
 #[derive(Debug)]
 pub struct Decoders {
-    sem: Semaphore,
+    sem: Arc<Semaphore>,
+}
+
+/// What [`Decoders::run_then`] did.
+#[derive(Debug)]
+pub enum Then<T, U> {
+    /// Decoded inline, on the connection's task: `after` did not run (it may block).
+    Decoded(T),
+    /// Decoded on the blocking pool, then `after` ran on the same thread.
+    After(U),
 }
 
 impl Default for Decoders {
     fn default() -> Self {
         Decoders {
-            sem: Semaphore::new(decoders_max()),
+            sem: Arc::new(Semaphore::new(decoders_max())),
         }
     }
 }
@@ -41,15 +52,36 @@ impl Decoders {
         stop: &mut Stop,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Option<T> {
-        if bytes <= INLINE_DECODE_BYTES_MAX {
-            return Some(f());
+        match self.run_then(bytes, stop, f, |t| t).await? {
+            Then::Decoded(t) | Then::After(t) => Some(t),
         }
-        let _decoder = tokio::select! {
+    }
+
+    /// As [`Decoders::run`], and when the decode ran on the blocking pool, `after` runs on the
+    /// same thread once this source's decoder slot is given back: a call's put (which may wait
+    /// for an fdatasync) follows its decode without a hop back to the async workers and out
+    /// again, and does not hold a decoder slot while it waits.
+    pub async fn run_then<T: Send + 'static, U: Send + 'static>(
+        &self,
+        bytes: usize,
+        stop: &mut Stop,
+        f: impl FnOnce() -> T + Send + 'static,
+        after: impl FnOnce(T) -> U + Send + 'static,
+    ) -> Option<Then<T, U>> {
+        if bytes <= INLINE_DECODE_BYTES_MAX {
+            return Some(Then::Decoded(f()));
+        }
+        let decoder = tokio::select! {
             _ = stop.wait() => return None,
-            p = self.sem.acquire() => p.ok()?,
+            p = self.sem.clone().acquire_owned() => p.ok()?,
         };
-        match tokio::task::spawn_blocking(f).await {
-            Ok(t) => Some(t),
+        let work = move || {
+            let t = f();
+            drop(decoder);
+            after(t)
+        };
+        match tokio::task::spawn_blocking(work).await {
+            Ok(u) => Some(Then::After(u)),
             Err(e) => {
                 tracing::error!(error = %e, "decode task failed");
                 None

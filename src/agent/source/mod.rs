@@ -23,6 +23,7 @@ pub mod ready;
 pub mod refusals;
 pub(crate) mod rpc_admit;
 pub(crate) mod rpc_answer;
+pub(crate) mod rpc_put;
 pub mod seq;
 pub mod spooldir;
 pub mod syslog;

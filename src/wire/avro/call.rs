@@ -66,6 +66,17 @@ pub enum Status {
     Unknown = 2,
 }
 
+impl Status {
+    /// A source's answer: `OK` when every required channel committed the call, else `FAILED`.
+    pub fn of(committed: bool) -> Self {
+        if committed {
+            Status::Ok
+        } else {
+            Status::Failed
+        }
+    }
+}
+
 /// What a call asks for (server side, after the handshake).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallBody {

@@ -106,6 +106,15 @@ pub enum Status {
 }
 
 impl Status {
+    /// A source's answer: `OK` when every required channel committed the call, else `FAILED`.
+    pub fn of(committed: bool) -> Self {
+        if committed {
+            Status::Ok
+        } else {
+            Status::Failed
+        }
+    }
+
     /// The status of this wire value.
     pub fn from_i32(v: i32) -> Option<Self> {
         Some(match v {

@@ -133,21 +133,32 @@ impl AgentChannel for FileChannelAdapter {
             let n = events.len() as u64;
             self.counters.add(ChannelCounter::PutAttempt, n);
             let ch = self.channel.clone();
-            tokio::task::spawn_blocking(move || {
-                let mut tx = ch.transaction();
-                for e in events {
-                    // A failed put drops `tx`, which rolls it back.
-                    tx.put(e)?;
-                }
-                tx.commit()
-            })
-            .await
-            .map_err(|_| AgentChannelError::Join(self.name.clone()))?
-            .map_err(|e| map_err(&self.name, e))?;
+            tokio::task::spawn_blocking(move || put_all_commit(&ch, events))
+                .await
+                .map_err(|_| AgentChannelError::Join(self.name.clone()))?
+                .map_err(|e| map_err(&self.name, e))?;
             self.counters.add(ChannelCounter::PutSuccess, n);
             Ok(())
         })
     }
+
+    /// The same on the calling thread (already on the blocking pool).
+    fn put_commit_blocking(&self, events: Vec<Event>) -> Result<(), AgentChannelError> {
+        let n = events.len() as u64;
+        self.counters.add(ChannelCounter::PutAttempt, n);
+        put_all_commit(&self.channel, events).map_err(|e| map_err(&self.name, e))?;
+        self.counters.add(ChannelCounter::PutSuccess, n);
+        Ok(())
+    }
+}
+
+/// Begin, put every event, commit (a failed put drops the transaction, which rolls it back).
+fn put_all_commit(ch: &FileChannel, events: Vec<Event>) -> Result<(), ChannelError> {
+    let mut tx = ch.transaction();
+    for e in events {
+        tx.put(e)?;
+    }
+    tx.commit()
 }
 
 struct FileTx {

@@ -5,7 +5,7 @@
 //! (within `request-timeout`). Garbage, truncated or oversized input closes the connection
 //! with one log line and `EventReadFail`; the source and its other connections go on. The
 //! stop signal is watched while waiting for input or for a budget; a call being put is
-//! finished.
+//! finished. A large call is decoded and put on one blocking thread (decode.rs, [`crate::agent::source::rpc_put`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,6 +18,7 @@ use super::{bad_input, read, Shared};
 use crate::agent::alarm::upstreams::UpstreamKey;
 use crate::agent::metrics::SourceCounter;
 use crate::agent::source::rpc_answer::write_answer;
+use crate::agent::source::rpc_put::Putter;
 use crate::agent::source::SourceCtx;
 use crate::wire::avro::call::CallLimits;
 use crate::wire::avro::server::ServerConn;
@@ -42,6 +43,7 @@ where
     });
     let mut out = Vec::new();
     let mut stop = ctx.stop.clone();
+    let putter = Putter::of(ctx, "avro");
     let mut upstream = UpstreamGuard {
         ctx,
         shared,
@@ -70,6 +72,7 @@ where
             shared,
             deadline,
             &mut stop,
+            &putter,
         )
         .await;
         let (bufs, close) = match decoded {
@@ -93,8 +96,18 @@ where
                 if upstream.key.is_none() {
                     upstream.identify(peer, &call.meta);
                 }
-                let status = put(ctx, call.batch, events).await;
+                let status = Status::of(putter.put(call.batch, events).await);
                 drop(held);
+                shared.peers.seen(peer.ip(), Instant::now());
+                (
+                    ServerConn::status_reply(call.handshake, status).to_vec(),
+                    false,
+                )
+            }
+            Ok(Decoded::Committed { call, status }) => {
+                if upstream.key.is_none() {
+                    upstream.identify(peer, &call.meta);
+                }
                 shared.peers.seen(peer.ip(), Instant::now());
                 (
                     ServerConn::status_reply(call.handshake, status).to_vec(),
@@ -137,41 +150,6 @@ impl Drop for UpstreamGuard<'_> {
     fn drop(&mut self) {
         if let Some(key) = &self.key {
             self.ctx.alarms.upstream_closed(&self.shared.upstreams, key);
-        }
-    }
-}
-
-/// Puts one call's events; the status to answer.
-async fn put(ctx: &SourceCtx, batch: bool, events: Vec<sluice_core::Event>) -> Status {
-    let n = events.len() as u64;
-    let c = &ctx.counters;
-    c.add(
-        if batch {
-            SourceCounter::AppendBatchReceived
-        } else {
-            SourceCounter::AppendReceived
-        },
-        1,
-    );
-    c.add(SourceCounter::EventReceived, n);
-    crate::agent::tap::offer(crate::agent::tap::Point::Source, &ctx.name, &events);
-    match ctx.router.process(events).await {
-        Ok(()) => {
-            c.add(
-                if batch {
-                    SourceCounter::AppendBatchAccepted
-                } else {
-                    SourceCounter::AppendAccepted
-                },
-                1,
-            );
-            c.add(SourceCounter::EventAccepted, n);
-            Status::Ok
-        }
-        Err(e) => {
-            c.add(SourceCounter::ChannelWriteFail, 1);
-            tracing::warn!(source = %ctx.name, events = n, error = %e, "avro call answered FAILED");
-            Status::Failed
         }
     }
 }

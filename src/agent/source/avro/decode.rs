@@ -8,6 +8,9 @@
 //! free now), and when the call needs more than the guess, its exact count is taken without
 //! decoding and waited for (within the frame's deadline; a call that would need more than the
 //! whole budget is refused). The budget is held until the put returns.
+//!
+//! A call decoded on the blocking pool at the first guess is put on the same thread (see
+//! [`crate::agent::source::rpc_put`]): one hop to the blocking pool per call instead of two.
 
 use std::sync::Arc;
 
@@ -15,9 +18,11 @@ use tokio::time::Instant;
 
 use super::Shared;
 use crate::agent::source::budget::{self, Held};
+use crate::agent::source::decoders::Then;
+use crate::agent::source::rpc_put::Putter;
 use crate::agent::stop::Stop;
 use crate::wire::avro::server::{Begun, EventCall, ServerConn};
-use crate::wire::avro::AvroError;
+use crate::wire::avro::{AvroError, Status};
 use sluice_core::Event;
 
 /// The first guess of a call's decoded bytes: this many times its payload, plus
@@ -41,6 +46,8 @@ pub(crate) enum Decoded {
         events: Vec<Event>,
         held: Held,
     },
+    /// Decoded and put on the blocking pool: answer `status`.
+    Committed { call: EventCall, status: Status },
     /// The decoded budget did not free up within the frame's deadline: answer `FAILED`
     /// (the client resends later).
     Busy { call: EventCall, cost: u64 },
@@ -54,7 +61,9 @@ pub(crate) enum Failed {
     Stopped,
 }
 
-/// Decodes `payload` (its frame budget `frame_held` is given back once it is decoded).
+/// Decodes `payload` (its frame budget `frame_held` is given back once it is decoded). A
+/// call decoded on the blocking pool whose events fit the first guess is put there too, by
+/// `putter`, and comes back [`Decoded::Committed`].
 pub(crate) async fn decode(
     conn: &mut ServerConn,
     payload: Vec<u8>,
@@ -62,19 +71,40 @@ pub(crate) async fn decode(
     shared: &Arc<Shared>,
     deadline: Instant,
     stop: &mut Stop,
+    putter: &Putter,
 ) -> Result<Decoded, Failed> {
     let size = payload.len();
-    let (c, payload, first) = shared
+    let pass = shared
         .decoders
-        .run(size, stop, {
-            let (mut c, shared) = (conn.clone(), shared.clone());
-            move || {
-                let r = first(&mut c, &payload, &shared);
-                (c, payload, r)
-            }
-        })
+        .run_then(
+            size,
+            stop,
+            {
+                let (mut c, shared) = (conn.clone(), shared.clone());
+                move || {
+                    let first = first(&mut c, &payload, &shared);
+                    Pass {
+                        conn: c,
+                        payload,
+                        frame_held,
+                        first,
+                    }
+                }
+            },
+            {
+                let putter = putter.clone();
+                move |pass| put_now(pass, &putter)
+            },
+        )
         .await
         .ok_or(Failed::Stopped)?;
+    let (Then::Decoded(pass) | Then::After(pass)) = pass;
+    let Pass {
+        conn: c,
+        payload,
+        frame_held,
+        first,
+    } = pass;
     *conn = c;
     let (call, cost) = match first.map_err(Failed::Bad)? {
         First::Done(d) => return Ok(d),
@@ -100,6 +130,45 @@ pub(crate) async fn decode(
     drop(frame_held);
     let (call, events) = decoded.map_err(Failed::Bad)?;
     Ok(Decoded::Put { call, events, held })
+}
+
+/// The first pass's outcome and what the second (if any) needs.
+struct Pass {
+    conn: ServerConn,
+    payload: Vec<u8>,
+    frame_held: Option<Held>,
+    first: Result<First, AvroError>,
+}
+
+/// On the blocking thread that decoded it: puts a decoded call (its payload and frame budget
+/// given back first, its decoded budget once the put returns); anything else as it is.
+fn put_now(pass: Pass, putter: &Putter) -> Pass {
+    let Pass {
+        conn,
+        payload,
+        frame_held,
+        first,
+    } = pass;
+    match first {
+        Ok(First::Done(Decoded::Put { call, events, held })) => {
+            drop(payload);
+            drop(frame_held);
+            let status = Status::of(putter.put_blocking(call.batch, events));
+            drop(held);
+            Pass {
+                conn,
+                payload: Vec::new(),
+                frame_held: None,
+                first: Ok(First::Done(Decoded::Committed { call, status })),
+            }
+        }
+        first => Pass {
+            conn,
+            payload,
+            frame_held,
+            first,
+        },
+    }
 }
 
 /// What the first pass found.

@@ -11,7 +11,8 @@
 //!   line naming what the peer probably speaks.
 //!
 //! The stop signal is watched while waiting for input or for a budget; a call being put is
-//! finished.
+//! finished. A large call is decoded and put on one blocking thread (decode.rs,
+//! [`crate::agent::source::rpc_put`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use super::read::{First, Reading};
 use super::Shared;
 use crate::agent::metrics::SourceCounter;
 use crate::agent::source::rpc_answer::write_answer;
+use crate::agent::source::rpc_put::Putter;
 use crate::agent::source::SourceCtx;
 use crate::wire::thrift::{encode_exception, encode_reply, ExceptionKind, FrameReader, Status};
 
@@ -43,6 +45,7 @@ where
     };
     let mut stop = ctx.stop.clone();
     let mut out = Vec::new();
+    let putter = Putter::of(ctx, "thrift");
     loop {
         let Some(received) = reading.next_frame(&mut stream).await else {
             return;
@@ -55,8 +58,15 @@ where
                 p = t.acquire() => p.ok(),
             },
         };
-        let decoded =
-            decode::decode(received.payload, received.held, shared, deadline, &mut stop).await;
+        let decoded = decode::decode(
+            received.payload,
+            received.held,
+            shared,
+            deadline,
+            &mut stop,
+            &putter,
+        )
+        .await;
         out.clear();
         let mut close = false;
         match decoded {
@@ -130,13 +140,15 @@ where
                 );
             }
             Ok(Decoded::Put { call, events, held }) => {
-                let status = put(
-                    ctx,
-                    call.method == crate::wire::thrift::Method::AppendBatch,
-                    events,
-                )
-                .await;
+                let batch = call.method == crate::wire::thrift::Method::AppendBatch;
+                let status = Status::of(putter.put(batch, events).await);
                 drop(held);
+                if call.oneway {
+                    continue;
+                }
+                encode_reply(protocol, call.method.name(), call.seqid, status, &mut out);
+            }
+            Ok(Decoded::Committed { call, status }) => {
                 if call.oneway {
                     continue;
                 }
@@ -150,40 +162,6 @@ where
         if close {
             let _ = stream.shutdown().await;
             return;
-        }
-    }
-}
-
-/// Puts one call's events; the status to answer.
-async fn put(ctx: &SourceCtx, batch: bool, events: Vec<sluice_core::Event>) -> Status {
-    let n = events.len() as u64;
-    let c = &ctx.counters;
-    c.add(
-        if batch {
-            SourceCounter::AppendBatchReceived
-        } else {
-            SourceCounter::AppendReceived
-        },
-        1,
-    );
-    c.add(SourceCounter::EventReceived, n);
-    match ctx.router.process(events).await {
-        Ok(()) => {
-            c.add(
-                if batch {
-                    SourceCounter::AppendBatchAccepted
-                } else {
-                    SourceCounter::AppendAccepted
-                },
-                1,
-            );
-            c.add(SourceCounter::EventAccepted, n);
-            Status::Ok
-        }
-        Err(e) => {
-            c.add(SourceCounter::ChannelWriteFail, 1);
-            tracing::warn!(source = %ctx.name, events = n, error = %e, "thrift call answered FAILED");
-            Status::Failed
         }
     }
 }

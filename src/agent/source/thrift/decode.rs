@@ -6,7 +6,8 @@
 //! exist: first optimistically (a guess from the payload's size, if it is free now), and when
 //! the call needs more than the guess, its exact count is taken without decoding and waited
 //! for (within the frame's deadline; a call that would need more than the whole budget is
-//! refused). The budget is held until the put returns.
+//! refused). The budget is held until the put returns. A call decoded on the blocking pool at
+//! the first guess is put on the same thread, as the avro source does.
 
 use std::sync::Arc;
 
@@ -14,9 +15,11 @@ use tokio::time::Instant;
 
 use super::Shared;
 use crate::agent::source::budget::{self, Held};
+use crate::agent::source::decoders::Then;
+use crate::agent::source::rpc_put::Putter;
 use crate::agent::stop::Stop;
 use crate::wire::thrift::service::HEADERS_PER_EVENT_MAX_DEFAULT;
-use crate::wire::thrift::{begin, Begun, CallLimits, EventCall, ThriftError};
+use crate::wire::thrift::{begin, Begun, CallLimits, EventCall, Method, Status, ThriftError};
 use sluice_core::Event;
 
 /// The first guess of a call's decoded bytes: this many times its payload, plus
@@ -39,6 +42,8 @@ pub(crate) enum Decoded {
         seqid: i32,
         oneway: bool,
     },
+    /// Decoded and put on the blocking pool: answer `status` (unless oneway).
+    Committed { call: EventCall, status: Status },
     /// The decoded budget did not free up within the frame's deadline: answer `FAILED`
     /// (the client resends later).
     Busy { call: EventCall, cost: u64 },
@@ -61,26 +66,47 @@ fn limits(shared: &Shared) -> CallLimits {
     }
 }
 
-/// Decodes `payload` (its frame budget `frame_held` is given back once it is decoded).
+/// Decodes `payload` (its frame budget `frame_held` is given back once it is decoded). A
+/// call decoded on the blocking pool whose events fit the first guess is put there too, by
+/// `putter`, and comes back [`Decoded::Committed`].
 pub(crate) async fn decode(
     payload: Vec<u8>,
     frame_held: Option<Held>,
     shared: &Arc<Shared>,
     deadline: Instant,
     stop: &mut Stop,
+    putter: &Putter,
 ) -> Result<Decoded, Failed> {
     let size = payload.len();
-    let (payload, first) = shared
+    let pass = shared
         .decoders
-        .run(size, stop, {
-            let shared = shared.clone();
-            move || {
-                let r = first(&payload, &shared);
-                (payload, r)
-            }
-        })
+        .run_then(
+            size,
+            stop,
+            {
+                let shared = shared.clone();
+                move || {
+                    let first = first(&payload, &shared);
+                    Pass {
+                        payload,
+                        frame_held,
+                        first,
+                    }
+                }
+            },
+            {
+                let putter = putter.clone();
+                move |pass| put_now(pass, &putter)
+            },
+        )
         .await
         .ok_or(Failed::Stopped)?;
+    let (Then::Decoded(pass) | Then::After(pass)) = pass;
+    let Pass {
+        payload,
+        frame_held,
+        first,
+    } = pass;
     let (call, cost) = match first? {
         First::Done(d) => return Ok(d),
         First::Count { call, cost } => (call, cost),
@@ -102,6 +128,33 @@ pub(crate) async fn decode(
     drop(frame_held);
     let (events, _) = decoded.map_err(|e| Failed::Bad(call, e))?;
     Ok(Decoded::Put { call, events, held })
+}
+
+/// The first pass's outcome and what the second (if any) needs.
+struct Pass {
+    payload: Vec<u8>,
+    frame_held: Option<Held>,
+    first: Result<First, Failed>,
+}
+
+/// On the blocking thread that decoded it: puts a decoded call (its payload and frame budget
+/// given back first, its decoded budget once the put returns); anything else as it is.
+fn put_now(pass: Pass, putter: &Putter) -> Pass {
+    match pass.first {
+        Ok(First::Done(Decoded::Put { call, events, held })) => {
+            drop(pass.payload);
+            drop(pass.frame_held);
+            let batch = call.method == Method::AppendBatch;
+            let status = Status::of(putter.put_blocking(batch, events));
+            drop(held);
+            Pass {
+                payload: Vec::new(),
+                frame_held: None,
+                first: Ok(First::Done(Decoded::Committed { call, status })),
+            }
+        }
+        first => Pass { first, ..pass },
+    }
 }
 
 /// What the first pass found.

@@ -1,0 +1,88 @@
+//! Putting an RPC call's events (the avro and thrift sources): the source's counters, the
+//! tap, the channel processor, and whether to answer `OK`. A [`Putter`] is owned (no borrow
+//! of the connection's task), so a call decoded on the blocking pool is put on the same thread
+//! ([`Putter::put_blocking`]) instead of going back to the async workers and out again for the
+//! file channel's commit.
+
+use std::sync::Arc;
+
+use crate::agent::metrics::{CounterGroup, SourceCounter};
+use crate::agent::router::{ChannelProcessor, RouteError};
+use crate::agent::source::SourceCtx;
+use crate::agent::tap;
+use sluice_core::Event;
+
+/// What putting a call needs of its source.
+#[derive(Clone)]
+pub(crate) struct Putter {
+    name: Arc<str>,
+    /// "avro" or "thrift", for the log line of a failed call.
+    protocol: &'static str,
+    counters: Arc<CounterGroup>,
+    router: Arc<ChannelProcessor>,
+}
+
+impl Putter {
+    pub(crate) fn of(ctx: &SourceCtx, protocol: &'static str) -> Self {
+        Putter {
+            name: Arc::from(ctx.name.as_str()),
+            protocol,
+            counters: ctx.counters.clone(),
+            router: ctx.router.clone(),
+        }
+    }
+
+    /// Puts one call's events from the connection's task; whether every required channel
+    /// committed them (answer `OK`; else `FAILED`).
+    pub(crate) async fn put(&self, batch: bool, events: Vec<Event>) -> bool {
+        let n = self.received(batch, &events);
+        let routed = self.router.process(events).await;
+        self.answered(batch, n, routed)
+    }
+
+    /// The same on the runtime's blocking pool (never on an async worker).
+    pub(crate) fn put_blocking(&self, batch: bool, events: Vec<Event>) -> bool {
+        let n = self.received(batch, &events);
+        let routed = self.router.process_blocking(events);
+        self.answered(batch, n, routed)
+    }
+
+    fn received(&self, batch: bool, events: &[Event]) -> u64 {
+        let n = events.len() as u64;
+        let c = &self.counters;
+        c.add(
+            if batch {
+                SourceCounter::AppendBatchReceived
+            } else {
+                SourceCounter::AppendReceived
+            },
+            1,
+        );
+        c.add(SourceCounter::EventReceived, n);
+        tap::offer(tap::Point::Source, &self.name, events);
+        n
+    }
+
+    fn answered(&self, batch: bool, n: u64, routed: Result<(), RouteError>) -> bool {
+        let c = &self.counters;
+        match routed {
+            Ok(()) => {
+                c.add(
+                    if batch {
+                        SourceCounter::AppendBatchAccepted
+                    } else {
+                        SourceCounter::AppendAccepted
+                    },
+                    1,
+                );
+                c.add(SourceCounter::EventAccepted, n);
+                true
+            }
+            Err(e) => {
+                c.add(SourceCounter::ChannelWriteFail, 1);
+                tracing::warn!(source = %self.name, events = n, error = %e, "{} call answered FAILED", self.protocol);
+                false
+            }
+        }
+    }
+}
