@@ -42,6 +42,16 @@ impl RecvBuf {
         &mut self.buf
     }
 
+    /// Moves the bytes not yet returned into `v` (cleared first) and keeps `v` as the buffer:
+    /// a reader about to receive a large frame takes memory it was given back instead of
+    /// growing its own. The old buffer is dropped.
+    pub fn adopt(&mut self, mut v: Vec<u8>) {
+        v.clear();
+        v.extend_from_slice(self.buf.get(self.start..).unwrap_or_default());
+        self.buf = v;
+        self.start = 0;
+    }
+
     /// Drops the bytes already returned; a large buffer left empty is freed.
     pub fn compact(&mut self) {
         if self.start > 0 {
@@ -79,6 +89,16 @@ mod tests {
         r.start = 4;
         r.push(b"x");
         assert_eq!(r.buf, b"x", "a fully returned buffer restarts");
+        r.push(b"yz");
+        r.start = 1;
+        r.adopt(Vec::with_capacity(4096));
+        assert_eq!(
+            (r.buf.as_slice(), r.start),
+            (&b"yz"[..], 0),
+            "pending bytes move over"
+        );
+        assert!(r.capacity() >= 4096);
+        r.start = 1;
         r.read_buffer_exact(RETAINED_BYTES_MAX * 2);
         assert!(r.capacity() >= RETAINED_BYTES_MAX * 2);
         r.read_buffer(1);

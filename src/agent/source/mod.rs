@@ -12,6 +12,7 @@ pub mod contract;
 pub mod decoders;
 pub mod exec;
 pub mod file_lines;
+pub mod frame_pool;
 pub mod http;
 pub mod kafka;
 pub mod lines;

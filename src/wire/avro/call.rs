@@ -303,22 +303,37 @@ pub fn encode_request_meta(
     message: Message,
     events: &[Event],
 ) -> [Vec<u8>; 2] {
-    let mut head = Vec::with_capacity(64);
+    let mut bufs = [Vec::new(), Vec::new()];
+    encode_request_into(handshake, meta, message, events, &mut bufs);
+    bufs
+}
+
+/// [`encode_request_meta`] into `bufs`, which are cleared first: a client that keeps them
+/// from call to call writes each batch into memory it already has. Client side.
+pub fn encode_request_into(
+    handshake: Option<&HandshakeRequest>,
+    meta: &Meta,
+    message: Message,
+    events: &[Event],
+    bufs: &mut [Vec<u8>; 2],
+) {
+    let [head, params] = bufs;
+    head.clear();
+    params.clear();
     if let Some(h) = handshake {
-        h.encode(&mut head);
+        h.encode(head);
     }
-    put_meta(&mut head, meta);
-    put_bytes(&mut head, message.name().as_bytes());
+    put_meta(head, meta);
+    put_bytes(head, message.name().as_bytes());
     let body_bytes: usize = events.iter().map(|e| e.payload_bytes() + 16).sum();
-    let mut params = Vec::with_capacity(body_bytes + 4);
+    params.reserve(body_bytes + 4);
     match message {
         Message::Append => match events.first() {
-            Some(e) => put_event(&mut params, e),
-            None => put_event(&mut params, &Event::default()),
+            Some(e) => put_event(params, e),
+            None => put_event(params, &Event::default()),
         },
-        Message::AppendBatch => put_events(&mut params, events),
+        Message::AppendBatch => put_events(params, events),
     }
-    [head, params]
 }
 
 /// A handshake-only ping (empty message name). Client side.

@@ -2,7 +2,9 @@
 //! (with Flume's handshake until one succeeded, with our protocol text after a `NONE`) and
 //! reads responses. The async client (`agent::rpc::avro_client`) only moves its bytes.
 
-use super::call::{decode_response, encode_ping, encode_request_meta, Message, Outcome};
+use super::call::{
+    decode_response, encode_ping, encode_request_into, encode_request_meta, Message, Outcome,
+};
 use super::error::AvroError;
 use super::handshake::{HandshakeMatch, HandshakeRequest, Md5, Meta};
 use super::protocol::PROTOCOL_MD5;
@@ -74,6 +76,12 @@ impl ClientConn {
     pub fn request(&mut self, message: Message, events: &[Event]) -> [Vec<u8>; 2] {
         let hs = self.handshake();
         encode_request_meta(hs.as_ref(), &self.call_meta, message, events)
+    }
+
+    /// [`ClientConn::request`] into `bufs` (cleared first; their memory is reused).
+    pub fn request_into(&mut self, message: Message, events: &[Event], bufs: &mut [Vec<u8>; 2]) {
+        let hs = self.handshake();
+        encode_request_into(hs.as_ref(), &self.call_meta, message, events, bufs);
     }
 
     /// The buffer of a handshake-only ping.

@@ -93,7 +93,8 @@ pub(crate) async fn decode(
             },
             {
                 let putter = putter.clone();
-                move |pass| put_now(pass, &putter)
+                let shared = shared.clone();
+                move |pass| put_now(pass, &putter, &shared)
             },
         )
         .await
@@ -140,9 +141,10 @@ struct Pass {
     first: Result<First, AvroError>,
 }
 
-/// On the blocking thread that decoded it: puts a decoded call (its payload and frame budget
-/// given back first, its decoded budget once the put returns); anything else as it is.
-fn put_now(pass: Pass, putter: &Putter) -> Pass {
+/// On the blocking thread that decoded it: puts a decoded call (its payload given to the
+/// frame pool and its frame budget back first, its decoded budget once the put returns);
+/// anything else as it is.
+fn put_now(pass: Pass, putter: &Putter, shared: &Shared) -> Pass {
     let Pass {
         conn,
         payload,
@@ -151,7 +153,7 @@ fn put_now(pass: Pass, putter: &Putter) -> Pass {
     } = pass;
     match first {
         Ok(First::Done(Decoded::Put { call, events, held })) => {
-            drop(payload);
+            shared.frame_pool.give(payload);
             drop(frame_held);
             let status = Status::of(putter.put_blocking(call.batch, events));
             drop(held);

@@ -36,6 +36,7 @@ use tokio::sync::Semaphore;
 
 use super::budget::Budget;
 use super::decoders::Decoders;
+use super::frame_pool::FramePool;
 use super::listener::Listener;
 use super::refusals::RefusalLog;
 use super::rpc_admit::Gate;
@@ -63,6 +64,8 @@ pub(crate) struct Shared {
     pub(crate) decoded: Budget,
     /// Decodes running off the workers.
     pub(crate) decoders: Decoders,
+    /// Frame buffers given back by decoded calls, for the next large frames.
+    pub(crate) frame_pool: FramePool,
     /// This source's remembered upstreams (the upstream-gone alarm).
     pub(crate) upstreams: Arc<Mutex<Upstreams>>,
     /// ipFilter, TLS and deflate ([`crate::agent::rpc::transport`]).
@@ -99,6 +102,7 @@ pub async fn run(cfg: AvroSourceConfig, ctx: SourceCtx) -> Result<(), SourceErro
         frames: Budget::new(cfg.max_inflight_bytes / 2),
         decoded: Budget::new(cfg.max_inflight_bytes / 2),
         decoders: Decoders::default(),
+        frame_pool: FramePool::default(),
         cfg,
         known: Mutex::new(KnownClients::default()),
         open: AtomicUsize::new(0),

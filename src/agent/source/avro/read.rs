@@ -6,7 +6,8 @@
 //! - the bytes a frame announces are reserved from the source's frame budget before they are
 //!   read, and nothing is read beyond them but a small look-ahead for the next header, so all
 //!   connections together hold at most half of `max-inflight-bytes` of frames (plus the
-//!   look-aheads).
+//!   look-aheads); a large frame is read into a buffer an earlier call gave back
+//!   ([`crate::agent::source::frame_pool`]) when there is one.
 
 use std::net::SocketAddr;
 
@@ -106,8 +107,14 @@ where
                 }
             }
         }
-        // Read the rest of what is announced, and a little beyond for the next header.
+        // Read the rest of what is announced, and a little beyond for the next header, into
+        // a buffer a decoded call gave back when this one is too small for it.
         let want = announced - pending + LOOKAHEAD_BYTES;
+        if reader.capacity() < pending + want {
+            if let Some(v) = shared.frame_pool.take(pending + want) {
+                reader.adopt_buffer(v);
+            }
+        }
         let mut buf = reader.read_buffer_exact(want).limit(want);
         let read = tokio::select! {
             _ = stop.wait() => return None,
