@@ -59,6 +59,11 @@ impl FrameReader {
         self.rx.read_buffer_exact(n)
     }
 
+    /// See [`RecvBuf::adopt`].
+    pub fn adopt_buffer(&mut self, v: Vec<u8>) {
+        self.rx.adopt(v);
+    }
+
     /// Bytes the receive buffer holds allocated.
     pub fn capacity(&self) -> usize {
         self.rx.capacity()

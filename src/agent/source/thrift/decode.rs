@@ -96,7 +96,8 @@ pub(crate) async fn decode(
             },
             {
                 let putter = putter.clone();
-                move |pass| put_now(pass, &putter)
+                let shared = shared.clone();
+                move |pass| put_now(pass, &putter, &shared)
             },
         )
         .await
@@ -137,12 +138,13 @@ struct Pass {
     first: Result<First, Failed>,
 }
 
-/// On the blocking thread that decoded it: puts a decoded call (its payload and frame budget
-/// given back first, its decoded budget once the put returns); anything else as it is.
-fn put_now(pass: Pass, putter: &Putter) -> Pass {
+/// On the blocking thread that decoded it: puts a decoded call (its payload given to the
+/// frame pool and its frame budget back first, its decoded budget once the put returns);
+/// anything else as it is.
+fn put_now(pass: Pass, putter: &Putter, shared: &Shared) -> Pass {
     match pass.first {
         Ok(First::Done(Decoded::Put { call, events, held })) => {
-            drop(pass.payload);
+            shared.frame_pool.give(pass.payload);
             drop(pass.frame_held);
             let batch = call.method == Method::AppendBatch;
             let status = Status::of(putter.put_blocking(batch, events));

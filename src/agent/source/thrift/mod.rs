@@ -35,6 +35,7 @@ use tokio::sync::Semaphore;
 
 use super::budget::Budget;
 use super::decoders::Decoders;
+use super::frame_pool::FramePool;
 use super::listener::Listener;
 use super::refusals::RefusalLog;
 use super::rpc_admit::Gate;
@@ -56,6 +57,8 @@ pub(crate) struct Shared {
     pub(crate) decoded: Budget,
     /// Decodes running off the workers.
     pub(crate) decoders: Decoders,
+    /// Frame buffers given back by decoded calls, for the next large frames.
+    pub(crate) frame_pool: FramePool,
     /// ipFilter, TLS and deflate ([`crate::agent::rpc::transport`]).
     pub(crate) transport: ServerTransport,
     /// The rate-limited warning about peers refused by `ipFilter`.
@@ -75,6 +78,7 @@ pub async fn run(cfg: ThriftSourceConfig, ctx: SourceCtx) -> Result<(), SourceEr
         frames: Budget::new(cfg.max_inflight_bytes / 2),
         decoded: Budget::new(cfg.max_inflight_bytes / 2),
         decoders: Decoders::default(),
+        frame_pool: FramePool::default(),
         cfg,
         open: AtomicUsize::new(0),
         transport,

@@ -152,6 +152,12 @@ impl Reading<'_> {
                 }
             }
             let want = announced - pending + LOOKAHEAD_BYTES;
+            // Into a buffer a decoded call gave back, when this one is too small for the frame.
+            if self.reader.capacity() < pending + want {
+                if let Some(v) = self.shared.frame_pool.take(pending + want) {
+                    self.reader.adopt_buffer(v);
+                }
+            }
             let mut buf = self.reader.read_buffer_exact(want).limit(want);
             let read = tokio::select! {
                 _ = self.stop.wait() => return None,
