@@ -50,14 +50,7 @@ impl Putter {
     fn received(&self, batch: bool, events: &[Event]) -> u64 {
         let n = events.len() as u64;
         let c = &self.counters;
-        c.add(
-            if batch {
-                SourceCounter::AppendBatchReceived
-            } else {
-                SourceCounter::AppendReceived
-            },
-            1,
-        );
+        c.add(call_counters(batch).0, 1);
         c.add(SourceCounter::EventReceived, n);
         tap::offer(tap::Point::Source, &self.name, events);
         n
@@ -67,14 +60,7 @@ impl Putter {
         let c = &self.counters;
         match routed {
             Ok(()) => {
-                c.add(
-                    if batch {
-                        SourceCounter::AppendBatchAccepted
-                    } else {
-                        SourceCounter::AppendAccepted
-                    },
-                    1,
-                );
+                c.add(call_counters(batch).1, 1);
                 c.add(SourceCounter::EventAccepted, n);
                 true
             }
@@ -84,5 +70,17 @@ impl Putter {
                 false
             }
         }
+    }
+}
+
+/// The call counters (received, accepted) of an `appendBatch` (`batch`) or an `append`.
+fn call_counters(batch: bool) -> (SourceCounter, SourceCounter) {
+    if batch {
+        (
+            SourceCounter::AppendBatchReceived,
+            SourceCounter::AppendBatchAccepted,
+        )
+    } else {
+        (SourceCounter::AppendReceived, SourceCounter::AppendAccepted)
     }
 }
