@@ -235,6 +235,10 @@ a1.sinks.k1.channel = f
     let cfg = load(text, "a1", &[]).config.unwrap();
     let chans = BTreeMap::from([("f".to_owned(), file.clone())]);
     let p = Arc::new(ChannelProcessor::new(&cfg.sources["r1"], &chans).unwrap());
+    assert!(
+        p.puts_blocking(),
+        "one file channel: a source puts from its decode thread"
+    );
     let q = p.clone();
     tokio::task::spawn_blocking(move || q.process_blocking(events("b", 3)))
         .await
@@ -248,6 +252,10 @@ a1.sinks.k1.channel = f
     // A required and an optional memory channel: the general path, run on the blocking thread.
     let (req, opt) = (mem(100, 100, None), mem(100, 100, None));
     let p = Arc::new(processor(&req, &opt));
+    assert!(
+        !p.puts_blocking(),
+        "memory channels: the put stays an async task"
+    );
     let q = p.clone();
     tokio::task::spawn_blocking(move || q.process_blocking(events("m", 2)))
         .await

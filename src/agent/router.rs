@@ -198,6 +198,16 @@ impl ChannelProcessor {
         Ok(())
     }
 
+    /// Whether [`ChannelProcessor::process_blocking`] puts on the calling thread with the
+    /// channel's own blocking put (one channel, nothing optional, a channel that
+    /// [`AgentChannel::puts_blocking`]): a source that decoded a call on the blocking pool then
+    /// puts it there rather than going back to its async task.
+    pub fn puts_blocking(&self) -> bool {
+        self.single
+            .as_ref()
+            .is_some_and(|(_, ch)| ch.puts_blocking())
+    }
+
     /// [`ChannelProcessor::process`] for a caller on the runtime's blocking pool (never an
     /// async worker): with one channel and nothing optional, the batch is intercepted and put
     /// on this thread ([`AgentChannel::put_commit_blocking`]); otherwise `process` runs here.

@@ -170,6 +170,14 @@ pub trait AgentChannel: Send + Sync + std::fmt::Debug {
         tokio::runtime::Handle::current().block_on(self.put_commit(events))
     }
 
+    /// Whether [`AgentChannel::put_commit_blocking`] is the channel's own blocking put (the
+    /// file channel), rather than its async one run under `block_on`: only then does a source
+    /// put from the blocking thread that decoded a call (a memory channel's wait for room is
+    /// better spent as an async task than as a parked thread).
+    fn puts_blocking(&self) -> bool {
+        false
+    }
+
     /// The channel's [`Arrivals`](super::arrivals::Arrivals), when it counts its committed puts
     /// (every channel the runtime opens does: [`Instrumented`](super::instrumented::Instrumented)).
     fn arrivals(&self) -> Option<Arc<super::arrivals::Arrivals>> {

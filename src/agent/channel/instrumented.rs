@@ -98,6 +98,10 @@ impl AgentChannel for Instrumented {
         })
     }
 
+    fn puts_blocking(&self) -> bool {
+        self.inner.puts_blocking()
+    }
+
     /// As `put_commit`, on the calling thread (the runtime's blocking pool).
     fn put_commit_blocking(&self, events: Vec<Event>) -> Result<(), AgentChannelError> {
         let n = events.len() as u64;

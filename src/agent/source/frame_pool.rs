@@ -5,7 +5,8 @@
 //! buffer comes back here and the next large frame is read into it.
 //!
 //! Bounded, so idle memory stays small: at most [`POOLED_MAX`] buffers of at most
-//! [`POOLED_BYTES_MAX`] each. A connection holds a pooled buffer only while it receives a
+//! [`POOLED_BYTES_MAX`] each (and at least [`POOLED_BYTES_MIN`]: small frames are not worth a
+//! place). A connection holds a pooled buffer only while it receives a
 //! frame (that memory is the frame budget's); between calls it holds none, as before.
 
 use parking_lot::Mutex;
@@ -14,6 +15,8 @@ use parking_lot::Mutex;
 pub const POOLED_MAX: usize = 4;
 /// Largest buffer kept (a larger one is freed).
 pub const POOLED_BYTES_MAX: usize = 4 << 20;
+/// Smallest buffer kept: a smaller one costs little to allocate and would take a place.
+pub const POOLED_BYTES_MIN: usize = 64 << 10;
 
 /// The pool of one source.
 #[derive(Debug, Default)]
@@ -33,7 +36,7 @@ impl FramePool {
 
     /// Gives a buffer back (kept if small enough and there is room, else freed).
     pub fn give(&self, v: Vec<u8>) {
-        if v.capacity() == 0 || v.capacity() > POOLED_BYTES_MAX {
+        if !(POOLED_BYTES_MIN..=POOLED_BYTES_MAX).contains(&v.capacity()) {
             return;
         }
         let mut kept = self.kept.lock();
@@ -58,13 +61,15 @@ mod tests {
         assert!(pool.take(1).is_none());
         pool.give(Vec::with_capacity(POOLED_BYTES_MAX + 1));
         assert_eq!(pool.kept_bytes(), 0, "too large to keep");
+        pool.give(vec![7u8; POOLED_BYTES_MIN - 1]);
+        assert_eq!(pool.kept_bytes(), 0, "too small to keep");
         for _ in 0..POOLED_MAX + 2 {
-            pool.give(vec![7u8; 1000]);
+            pool.give(vec![7u8; POOLED_BYTES_MIN]);
         }
         assert_eq!(pool.kept.lock().len(), POOLED_MAX);
         assert!(pool.take(1 << 20).is_none(), "none has room for 1 MiB");
         let v = pool.take(500).unwrap_or_default();
-        assert!(v.is_empty() && v.capacity() >= 1000);
+        assert!(v.is_empty() && v.capacity() >= POOLED_BYTES_MIN);
         assert_eq!(pool.kept.lock().len(), POOLED_MAX - 1);
     }
 }

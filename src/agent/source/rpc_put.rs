@@ -40,6 +40,12 @@ impl Putter {
         self.answered(batch, n, routed)
     }
 
+    /// Whether a call decoded on the blocking pool is best put from there
+    /// ([`ChannelProcessor::puts_blocking`]).
+    pub(crate) fn puts_blocking(&self) -> bool {
+        self.router.puts_blocking()
+    }
+
     /// The same on the runtime's blocking pool (never on an async worker).
     pub(crate) fn put_blocking(&self, batch: bool, events: Vec<Event>) -> bool {
         let n = self.received(batch, &events);

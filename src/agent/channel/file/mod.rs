@@ -142,6 +142,10 @@ impl AgentChannel for FileChannelAdapter {
         })
     }
 
+    fn puts_blocking(&self) -> bool {
+        true
+    }
+
     /// The same on the calling thread (already on the blocking pool).
     fn put_commit_blocking(&self, events: Vec<Event>) -> Result<(), AgentChannelError> {
         let n = events.len() as u64;

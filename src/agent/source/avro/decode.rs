@@ -108,7 +108,10 @@ pub(crate) async fn decode(
     } = pass;
     *conn = c;
     let (call, cost) = match first.map_err(Failed::Bad)? {
-        First::Done(d) => return Ok(d),
+        First::Done(d) => {
+            shared.frame_pool.give(payload);
+            return Ok(d);
+        }
         First::Count { call, cost } => (call, cost),
     };
     // The exact count is known and fits the budget: wait for it.
@@ -152,7 +155,7 @@ fn put_now(pass: Pass, putter: &Putter, shared: &Shared) -> Pass {
         first,
     } = pass;
     match first {
-        Ok(First::Done(Decoded::Put { call, events, held })) => {
+        Ok(First::Done(Decoded::Put { call, events, held })) if putter.puts_blocking() => {
             shared.frame_pool.give(payload);
             drop(frame_held);
             let status = Status::of(putter.put_blocking(call.batch, events));

@@ -109,7 +109,10 @@ pub(crate) async fn decode(
         first,
     } = pass;
     let (call, cost) = match first? {
-        First::Done(d) => return Ok(d),
+        First::Done(d) => {
+            shared.frame_pool.give(payload);
+            return Ok(d);
+        }
         First::Count { call, cost } => (call, cost),
     };
     let held = tokio::select! {
@@ -143,7 +146,7 @@ struct Pass {
 /// anything else as it is.
 fn put_now(pass: Pass, putter: &Putter, shared: &Shared) -> Pass {
     match pass.first {
-        Ok(First::Done(Decoded::Put { call, events, held })) => {
+        Ok(First::Done(Decoded::Put { call, events, held })) if putter.puts_blocking() => {
             shared.frame_pool.give(pass.payload);
             drop(pass.frame_held);
             let batch = call.method == Method::AppendBatch;
