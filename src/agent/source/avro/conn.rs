@@ -92,18 +92,6 @@ where
                 let reply = ServerConn::status_reply(call.handshake, Status::Failed);
                 (reply.to_vec(), false)
             }
-            Ok(Decoded::Put { call, events, held }) => {
-                if upstream.key.is_none() {
-                    upstream.identify(peer, &call.meta);
-                }
-                let status = Status::of(putter.put(call.batch, events).await);
-                drop(held);
-                shared.peers.seen(peer.ip(), Instant::now());
-                (
-                    ServerConn::status_reply(call.handshake, status).to_vec(),
-                    false,
-                )
-            }
             Ok(Decoded::Committed { call, status }) => {
                 if upstream.key.is_none() {
                     upstream.identify(peer, &call.meta);

@@ -40,13 +40,7 @@ pub(crate) enum Decoded {
         reply: Vec<Vec<u8>>,
         error: AvroError,
     },
-    /// Put these events, then answer; `held` is their decoded budget.
-    Put {
-        call: EventCall,
-        events: Vec<Event>,
-        held: Held,
-    },
-    /// Decoded and put on the blocking pool: answer `status`.
+    /// Decoded and put: answer `status`.
     Committed { call: EventCall, status: Status },
     /// The decoded budget did not free up within the frame's deadline: answer `FAILED`
     /// (the client resends later).
@@ -61,9 +55,10 @@ pub(crate) enum Failed {
     Stopped,
 }
 
-/// Decodes `payload` (its frame budget `frame_held` is given back once it is decoded). A
-/// call decoded on the blocking pool whose events fit the first guess is put there too, by
-/// `putter`, and comes back [`Decoded::Committed`].
+/// Decodes `payload` (its frame budget `frame_held` is given back once it is decoded) and
+/// puts its events with `putter`: a call decoded on the blocking pool whose events fit the
+/// first guess is put there when the channel puts blocking, any other from this task. A call
+/// comes back [`Decoded::Committed`].
 pub(crate) async fn decode(
     conn: &mut ServerConn,
     payload: Vec<u8>,
@@ -112,6 +107,10 @@ pub(crate) async fn decode(
             shared.frame_pool.give(payload);
             return Ok(d);
         }
+        First::Put { call, events, held } => {
+            shared.frame_pool.give(payload);
+            return Ok(put_here(call, events, held, putter).await);
+        }
         First::Count { call, cost } => (call, cost),
     };
     // The exact count is known and fits the budget: wait for it.
@@ -133,7 +132,15 @@ pub(crate) async fn decode(
         .ok_or(Failed::Stopped)?;
     drop(frame_held);
     let (call, events) = decoded.map_err(Failed::Bad)?;
-    Ok(Decoded::Put { call, events, held })
+    Ok(put_here(call, events, held, putter).await)
+}
+
+/// Puts a decoded call's events from the connection's task (their decoded budget `held`
+/// until the put returns).
+async fn put_here(call: EventCall, events: Vec<Event>, held: Held, putter: &Putter) -> Decoded {
+    let status = Status::of(putter.put(call.batch, events).await);
+    drop(held);
+    Decoded::Committed { call, status }
 }
 
 /// The first pass's outcome and what the second (if any) needs.
@@ -148,42 +155,35 @@ struct Pass {
 /// frame pool and its frame budget back first, its decoded budget once the put returns);
 /// anything else as it is.
 fn put_now(pass: Pass, putter: &Putter, shared: &Shared) -> Pass {
-    let Pass {
-        conn,
-        payload,
-        frame_held,
-        first,
-    } = pass;
-    match first {
-        Ok(First::Done(Decoded::Put { call, events, held })) if putter.puts_blocking() => {
-            shared.frame_pool.give(payload);
-            drop(frame_held);
+    match pass.first {
+        Ok(First::Put { call, events, held }) if putter.puts_blocking() => {
+            shared.frame_pool.give(pass.payload);
+            drop(pass.frame_held);
             let status = Status::of(putter.put_blocking(call.batch, events));
             drop(held);
             Pass {
-                conn,
+                conn: pass.conn,
                 payload: Vec::new(),
                 frame_held: None,
                 first: Ok(First::Done(Decoded::Committed { call, status })),
             }
         }
-        first => Pass {
-            conn,
-            payload,
-            frame_held,
-            first,
-        },
+        first => Pass { first, ..pass },
     }
 }
 
 /// What the first pass found.
 enum First {
+    /// Nothing to put (or already put, [`Decoded::Committed`]).
     Done(Decoded),
-    /// The call's events need `cost` decoded bytes, more than the guess had free.
-    Count {
+    /// Put these events, then answer; `held` is their decoded budget.
+    Put {
         call: EventCall,
-        cost: u64,
+        events: Vec<Event>,
+        held: Held,
     },
+    /// The call's events need `cost` decoded bytes, more than the guess had free.
+    Count { call: EventCall, cost: u64 },
 }
 
 /// Handshake and call head, then the events if the guess of their decoded bytes is free and
@@ -203,7 +203,7 @@ fn first(conn: &mut ServerConn, payload: &[u8], shared: &Shared) -> Result<First
         match call.decode(payload, guess) {
             Ok((events, cost)) => {
                 budget::shrink_to(&mut held, cost);
-                return Ok(First::Done(Decoded::Put { call, events, held }));
+                return Ok(First::Put { call, events, held });
             }
             Err(AvroError::OverBudget { .. }) => {}
             Err(e) => return Err(e),

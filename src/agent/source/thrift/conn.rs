@@ -139,15 +139,6 @@ where
                     &mut out,
                 );
             }
-            Ok(Decoded::Put { call, events, held }) => {
-                let batch = call.method == crate::wire::thrift::Method::AppendBatch;
-                let status = Status::of(putter.put(batch, events).await);
-                drop(held);
-                if call.oneway {
-                    continue;
-                }
-                encode_reply(protocol, call.method.name(), call.seqid, status, &mut out);
-            }
             Ok(Decoded::Committed { call, status }) => {
                 if call.oneway {
                     continue;

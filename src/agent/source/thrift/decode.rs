@@ -30,19 +30,13 @@ const GUESS_EXTRA_BYTES: u64 = 64 << 10;
 
 /// A request decoded.
 pub(crate) enum Decoded {
-    /// Put these events, then answer; `held` is their decoded budget.
-    Put {
-        call: EventCall,
-        events: Vec<Event>,
-        held: Held,
-    },
     /// A method this service does not have.
     Unknown {
         name: String,
         seqid: i32,
         oneway: bool,
     },
-    /// Decoded and put on the blocking pool: answer `status` (unless oneway).
+    /// Decoded and put: answer `status` (unless oneway).
     Committed { call: EventCall, status: Status },
     /// The decoded budget did not free up within the frame's deadline: answer `FAILED`
     /// (the client resends later).
@@ -66,9 +60,10 @@ fn limits(shared: &Shared) -> CallLimits {
     }
 }
 
-/// Decodes `payload` (its frame budget `frame_held` is given back once it is decoded). A
-/// call decoded on the blocking pool whose events fit the first guess is put there too, by
-/// `putter`, and comes back [`Decoded::Committed`].
+/// Decodes `payload` (its frame budget `frame_held` is given back once it is decoded) and
+/// puts its events with `putter`: a call decoded on the blocking pool whose events fit the
+/// first guess is put there when the channel puts blocking, any other from this task. A call
+/// comes back [`Decoded::Committed`].
 pub(crate) async fn decode(
     payload: Vec<u8>,
     frame_held: Option<Held>,
@@ -113,6 +108,10 @@ pub(crate) async fn decode(
             shared.frame_pool.give(payload);
             return Ok(d);
         }
+        First::Put { call, events, held } => {
+            shared.frame_pool.give(payload);
+            return Ok(put_here(call, events, held, putter).await);
+        }
         First::Count { call, cost } => (call, cost),
     };
     let held = tokio::select! {
@@ -131,7 +130,15 @@ pub(crate) async fn decode(
         .ok_or(Failed::Stopped)?;
     drop(frame_held);
     let (events, _) = decoded.map_err(|e| Failed::Bad(call, e))?;
-    Ok(Decoded::Put { call, events, held })
+    Ok(put_here(call, events, held, putter).await)
+}
+
+/// Puts a decoded call's events from the connection's task (their decoded budget `held`
+/// until the put returns).
+async fn put_here(call: EventCall, events: Vec<Event>, held: Held, putter: &Putter) -> Decoded {
+    let status = Status::of(putter.put(call.method == Method::AppendBatch, events).await);
+    drop(held);
+    Decoded::Committed { call, status }
 }
 
 /// The first pass's outcome and what the second (if any) needs.
@@ -146,7 +153,7 @@ struct Pass {
 /// anything else as it is.
 fn put_now(pass: Pass, putter: &Putter, shared: &Shared) -> Pass {
     match pass.first {
-        Ok(First::Done(Decoded::Put { call, events, held })) if putter.puts_blocking() => {
+        Ok(First::Put { call, events, held }) if putter.puts_blocking() => {
             shared.frame_pool.give(pass.payload);
             drop(pass.frame_held);
             let batch = call.method == Method::AppendBatch;
@@ -164,12 +171,16 @@ fn put_now(pass: Pass, putter: &Putter, shared: &Shared) -> Pass {
 
 /// What the first pass found.
 enum First {
+    /// Nothing to put (or already put, [`Decoded::Committed`]).
     Done(Decoded),
-    /// The call's events need `cost` decoded bytes, more than the guess had free.
-    Count {
+    /// Put these events, then answer; `held` is their decoded budget.
+    Put {
         call: EventCall,
-        cost: u64,
+        events: Vec<Event>,
+        held: Held,
     },
+    /// The call's events need `cost` decoded bytes, more than the guess had free.
+    Count { call: EventCall, cost: u64 },
 }
 
 /// The message head, then the events if the guess of their decoded bytes is free and
@@ -199,7 +210,7 @@ fn first(payload: &[u8], shared: &Shared) -> Result<First, Failed> {
         match call.decode(payload, &limits, guess) {
             Ok((events, cost)) => {
                 budget::shrink_to(&mut held, cost);
-                return Ok(First::Done(Decoded::Put { call, events, held }));
+                return Ok(First::Put { call, events, held });
             }
             Err(ThriftError::OverBudget { .. }) => {}
             Err(e) => return Err(Failed::Bad(call, e)),
