@@ -272,3 +272,106 @@ a1.sinks.k1.channel = f
     assert_eq!(err.channel, "req");
     assert!(req.is_empty());
 }
+
+/// Ten events whose 100-byte bodies are slices of one received frame (as an RPC source
+/// decodes them); the first has header `kind=a`, the others `kind=b`.
+fn framed_events() -> (sluice_core::Bytes, Vec<Event>) {
+    let frame = sluice_core::Bytes::from(vec![b'x'; 1000]);
+    let events = (0..10)
+        .map(|i| {
+            let kind = if i == 0 { "a" } else { "b" };
+            Event::new(frame.slice(i * 100..(i + 1) * 100)).header("kind", kind)
+        })
+        .collect();
+    (frame, events)
+}
+
+/// Whether `e`'s body lies within `frame`'s bytes.
+fn borrows(e: &Event, frame: &[u8]) -> bool {
+    let at = e.body.as_ptr() as usize;
+    let base = frame.as_ptr() as usize;
+    at >= base && at < base + frame.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_getting_a_small_part_of_a_frame_gets_bodies_of_their_own() {
+    // Multiplexing: one event of ten to `few`, nine to `many`.
+    let text = "\
+a1.sources = r1
+a1.channels = few many
+a1.sinks = k1
+a1.sources.r1.type = seq
+a1.sources.r1.channels = few many
+a1.sources.r1.selector.type = multiplexing
+a1.sources.r1.selector.header = kind
+a1.sources.r1.selector.mapping.a = few
+a1.sources.r1.selector.mapping.b = many
+a1.channels.few.type = memory
+a1.channels.many.type = memory
+a1.sinks.k1.type = null
+a1.sinks.k1.channel = many
+";
+    let cfg = load(text, "a1", &[]).config.unwrap();
+    let (few, many) = (mem(100, 100, None), mem(100, 100, None));
+    let chans = BTreeMap::from([
+        (
+            "few".to_owned(),
+            Arc::new(few.clone()) as Arc<dyn AgentChannel>,
+        ),
+        (
+            "many".to_owned(),
+            Arc::new(many.clone()) as Arc<dyn AgentChannel>,
+        ),
+    ]);
+    let p = ChannelProcessor::new(&cfg.sources["r1"], &chans).unwrap();
+    let (frame, batch) = framed_events();
+    p.process(batch).await.unwrap();
+    let got_few = take_all(&few, 10).await;
+    let got_many = take_all(&many, 10).await;
+    assert_eq!((got_few.len(), got_many.len()), (1, 9));
+    assert!(
+        !borrows(&got_few[0], &frame),
+        "a copy: the frame is not kept"
+    );
+    assert_eq!(got_few[0].body, &frame[..100]);
+    assert!(
+        got_many.iter().all(|e| borrows(e, &frame)),
+        "most of the frame: shared"
+    );
+
+    // A filter interceptor dropping nine of ten on the single-channel blocking path.
+    let text = "\
+a1.sources = r1
+a1.channels = c
+a1.sinks = k1
+a1.sources.r1.type = seq
+a1.sources.r1.channels = c
+a1.sources.r1.interceptors = f
+a1.sources.r1.interceptors.f.type = regex_filter
+a1.sources.r1.interceptors.f.regex = ^x+$
+a1.sources.r1.interceptors.f.excludeEvents = true
+a1.channels.c.type = memory
+a1.sinks.k1.type = null
+a1.sinks.k1.channel = c
+";
+    let cfg = load(text, "a1", &[]).config.unwrap();
+    let c = mem(100, 100, None);
+    let chans = BTreeMap::from([("c".to_owned(), Arc::new(c.clone()) as Arc<dyn AgentChannel>)]);
+    let p = Arc::new(ChannelProcessor::new(&cfg.sources["r1"], &chans).unwrap());
+    // Only the first body ("k" then x's) survives the filter: a tenth of the frame.
+    let mut bytes = vec![b'x'; 1000];
+    bytes[0] = b'k';
+    let frame = sluice_core::Bytes::from(bytes);
+    let batch: Vec<Event> = (0..10)
+        .map(|i| Event::new(frame.slice(i * 100..(i + 1) * 100)))
+        .collect();
+    let q = p.clone();
+    tokio::task::spawn_blocking(move || q.process_blocking(batch))
+        .await
+        .unwrap()
+        .unwrap();
+    let got = take_all(&c, 10).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].body, &frame[..100]);
+    assert!(!borrows(&got[0], &frame), "a copy: the frame is not kept");
+}

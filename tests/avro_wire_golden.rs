@@ -26,7 +26,7 @@ fn frames(stream: &[u8]) -> Vec<(i32, Vec<u8>)> {
     r.push(stream);
     let mut out = Vec::new();
     while let Some(f) = r.next_frame().unwrap() {
-        out.push((f.serial, f.payload));
+        out.push((f.serial, f.payload.to_vec()));
     }
     assert_eq!(r.pending(), 0);
     out

@@ -30,7 +30,7 @@ fn value_of(events: &[Event]) -> Value {
                     .collect();
                 Value::Record(vec![
                     ("headers".into(), Value::Map(headers)),
-                    ("body".into(), Value::Bytes(e.body.clone())),
+                    ("body".into(), Value::Bytes(e.body.to_vec())),
                 ])
             })
             .collect(),
@@ -59,7 +59,7 @@ fn events_of(v: Value) -> Vec<Event> {
                             })
                             .collect::<Headers>()
                     }
-                    ("body", Value::Bytes(b)) => e.body = b,
+                    ("body", Value::Bytes(b)) => e.body = b.into(),
                     other => panic!("field {other:?}"),
                 }
             }

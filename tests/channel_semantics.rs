@@ -46,10 +46,10 @@ fn rolled_back_takes_return_to_the_head_in_their_original_order() {
         let ch = bed.open(&cfg);
         put_all(&ch, &["1", "2", "3", "4"]);
         let mut tx = ch.transaction();
-        assert_eq!(tx.take().unwrap().unwrap().body, b"1");
-        assert_eq!(tx.take().unwrap().unwrap().body, b"2");
+        assert_eq!(tx.take().unwrap().unwrap().body, &b"1"[..]);
+        assert_eq!(tx.take().unwrap().unwrap().body, &b"2"[..]);
         let mut other = ch.transaction();
-        assert_eq!(other.take().unwrap().unwrap().body, b"3");
+        assert_eq!(other.take().unwrap().unwrap().body, &b"3"[..]);
         tx.rollback();
         other.rollback();
         assert_eq!(drain(&ch), vec!["1", "2", "3", "4"]);
@@ -63,7 +63,7 @@ fn a_transaction_may_hold_puts_and_takes_together() {
         let ch = bed.open(&cfg);
         put_all(&ch, &["old"]);
         let mut tx = ch.transaction();
-        assert_eq!(tx.take().unwrap().unwrap().body, b"old");
+        assert_eq!(tx.take().unwrap().unwrap().body, &b"old"[..]);
         tx.put(ev("new")).unwrap();
         tx.commit().unwrap();
         drop(ch);
@@ -86,7 +86,7 @@ fn a_full_channel_refuses_puts_after_keep_alive_and_hands_the_event_back() {
             matches!(err, ChannelError::Full { capacity: 2, .. }),
             "{err}"
         );
-        assert_eq!(err.into_event().unwrap().body, b"c");
+        assert_eq!(err.into_event().unwrap().body, &b"c"[..]);
         drop(tx);
         assert_eq!(drain(&ch).len(), 2);
         put_all(&ch, &["c"]);

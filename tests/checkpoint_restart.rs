@@ -137,7 +137,7 @@ fn a_take_before_a_checkpoint_committed_after_it_stays_taken() {
         let ch = bed.open(&cfg);
         put_all(&ch, &["a", "b", "c"]);
         let mut tx = ch.transaction();
-        assert_eq!(tx.take().unwrap().unwrap().body, b"a");
+        assert_eq!(tx.take().unwrap().unwrap().body, &b"a"[..]);
         ch.checkpoint().unwrap();
         tx.commit().unwrap();
         // Crash without a closing checkpoint: the log after the checkpoint must apply the take.

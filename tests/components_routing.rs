@@ -80,10 +80,10 @@ fn a_batch_is_intercepted_then_routed_by_an_extracted_header() {
     for e in &kept {
         let s = selector.select(e);
         for c in s.required {
-            required.entry(c).or_default().push(e.body.clone());
+            required.entry(c).or_default().push(e.body.to_vec());
         }
         for c in s.optional {
-            optional.entry(c).or_default().push(e.body.clone());
+            optional.entry(c).or_default().push(e.body.to_vec());
         }
     }
     let b = |s: &str| s.as_bytes().to_vec();

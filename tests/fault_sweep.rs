@@ -62,7 +62,7 @@ impl Log {
         let mut got = Vec::new();
         for _ in 0..n {
             match tx.take() {
-                Ok(Some(e)) => got.push(String::from_utf8(e.into_parts().1).unwrap()),
+                Ok(Some(e)) => got.push(String::from_utf8(Vec::from(e.into_parts().1)).unwrap()),
                 Ok(None) => break,
                 Err(e) => {
                     self.errors.push(e);

@@ -51,7 +51,7 @@ fn take_n(ch: &FileChannel, n: usize) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for _ in 0..n {
         match tx.take().unwrap() {
-            Some(e) => out.push(e.into_parts().1),
+            Some(e) => out.push(Vec::from(e.into_parts().1)),
             None => break,
         }
     }

@@ -217,7 +217,7 @@ async fn the_runner_commits_a_503_without_rollback_then_backs_off_before_the_nex
         .expect("the runner stops")
         .unwrap();
     let bodies: Vec<Vec<u8>> = seen.lock().unwrap().iter().map(|s| s.2.clone()).collect();
-    let sent_bodies: Vec<Vec<u8>> = sent.iter().map(|e| e.body.clone()).collect();
+    let sent_bodies: Vec<Vec<u8>> = sent.iter().map(|e| e.body.to_vec()).collect();
     assert_eq!(
         bodies, sent_bodies,
         "each event posted once: committed, not rolled back"

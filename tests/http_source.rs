@@ -144,7 +144,7 @@ async fn a_utf16_request_is_decoded_and_bodies_encoded_in_its_charset() {
     assert_eq!(status, 200);
     let ev = src.drain().await;
     assert_eq!(h(&ev[0], "lang"), Some("fr"));
-    assert_eq!(ev[0].body, [0xFE, 0xFF, 0, 0xE9, 0, b't', 0, 0xE9]);
+    assert_eq!(&ev[0].body[..], [0xFE, 0xFF, 0, 0xE9, 0, b't', 0, 0xE9]);
     src.stop().await;
 }
 
@@ -171,7 +171,7 @@ async fn the_blob_handler_makes_one_event_of_the_body_with_query_headers() {
     assert_eq!(status, 200);
     let ev = src.drain().await;
     assert_eq!(ev.len(), 1);
-    assert_eq!(ev[0].body, b"\x00\x01bin");
+    assert_eq!(ev[0].body, &b"\x00\x01bin"[..]);
     assert_eq!(h(&ev[0], "host"), Some("web 1"));
     assert_eq!(h(&ev[0], "x"), Some("y"));
     src.stop().await;
@@ -278,7 +278,7 @@ async fn the_http_source_serves_https_with_a_pem_keystore() {
     }
     let (status, _) = read_response(&mut c).await;
     assert_eq!(status, 200);
-    assert_eq!(src.drain().await[0].body, b"secret");
+    assert_eq!(src.drain().await[0].body, &b"secret"[..]);
     src.stop().await;
 }
 

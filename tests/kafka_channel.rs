@@ -45,7 +45,7 @@ async fn take_n(
 fn bodies(es: &[Event]) -> Vec<String> {
     let mut v: Vec<String> = es
         .iter()
-        .map(|e| String::from_utf8(e.body.clone()).unwrap())
+        .map(|e| String::from_utf8(e.body.to_vec()).unwrap())
         .collect();
     v.sort();
     v

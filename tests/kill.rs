@@ -85,7 +85,7 @@ fn every_printed_commit_survives_sigkill_in_the_middle_of_committing() {
         let mut tx = ch.transaction();
         let mut got = Vec::new();
         while let Some(e) = tx.take().unwrap() {
-            got.push(String::from_utf8(e.into_parts().1).unwrap());
+            got.push(String::from_utf8(Vec::from(e.into_parts().1)).unwrap());
         }
         tx.commit().unwrap();
         ch.close().unwrap();

@@ -170,7 +170,9 @@ fn run(seed: u64, ops: &[Op]) -> Result<(), TestCaseError> {
                     let got = sys.tx().take().map_err(|e| {
                         TestCaseError::fail(format!("step {step}: take failed: {e}"))
                     })?;
-                    let got = got.map(|e| String::from_utf8(e.into_parts().1).unwrap_or_default());
+                    let got = got.map(|e| {
+                        String::from_utf8(Vec::from(e.into_parts().1)).unwrap_or_default()
+                    });
                     let want = m.queue.pop_front();
                     prop_assert_eq!(&got, &want, "step {}: take", step);
                     if let Some(b) = want {

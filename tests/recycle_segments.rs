@@ -75,7 +75,7 @@ fn version_1_segments_still_replay_next_to_version_2_ones_in_one_directory() {
     write_v1_segment(&sim, &cfg.data_dirs[0], 1, &["v1-a", "v1-b", "v1-c"]);
     let ch = FileChannel::open_with_fs(cfg.clone(), Arc::new(sim.clone())).unwrap();
     let mut tx = ch.transaction();
-    assert_eq!(tx.take().unwrap().unwrap().body, b"v1-a");
+    assert_eq!(tx.take().unwrap().unwrap().body, &b"v1-a"[..]);
     tx.commit().unwrap();
     assert!(put_one(&ch, "v2-d"));
     drop(ch);

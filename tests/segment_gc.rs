@@ -15,7 +15,7 @@ fn take_commit(ch: &FileChannel, n: usize) -> Vec<String> {
     let mut got = Vec::new();
     for _ in 0..n {
         let ev = tx.take().unwrap().unwrap();
-        got.push(String::from_utf8(ev.into_parts().1).unwrap());
+        got.push(String::from_utf8(Vec::from(ev.into_parts().1)).unwrap());
     }
     tx.commit().unwrap();
     got

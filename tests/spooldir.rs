@@ -315,7 +315,7 @@ fn a_100_mb_line_is_cut_at_max_line_length_with_bounded_memory() {
                     n += 1;
                     bytes += e.body.len();
                 }
-                last = events.last().unwrap().body.clone();
+                last = events.last().unwrap().body.to_vec();
                 s.committed(pos).unwrap();
             }
             Step::Done => s.complete().unwrap(),

@@ -7,11 +7,12 @@
 
 use std::path::PathBuf;
 
+use sluice::wire::bodies::Bodies;
 use sluice::wire::thrift::{
     begin, decode_reply, encode_call, encode_exception, encode_reply, Begun, CallLimits, EventCall,
     ExceptionKind, FrameReader, Method, Protocol, Status, ThriftError,
 };
-use sluice_core::Event;
+use sluice_core::{Bytes, Event};
 
 fn fixture(name: &str) -> Vec<u8> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -35,11 +36,27 @@ fn call_of(payload: &[u8], protocol: Protocol) -> EventCall {
     }
 }
 
+/// Decodes as the source does: bodies are slices of the frame (and equal to copies).
 fn decode(payload: &[u8], protocol: Protocol) -> (EventCall, Vec<Event>) {
     let call = call_of(payload, protocol);
+    let frame = Bytes::copy_from_slice(payload);
     let (events, cost) = call
-        .decode(payload, &CallLimits::default(), u64::MAX)
+        .decode(
+            &frame,
+            Bodies::Share(&frame),
+            &CallLimits::default(),
+            u64::MAX,
+        )
         .unwrap();
+    for e in events.iter().filter(|e| !e.body.is_empty()) {
+        let at = e.body.as_ptr() as usize - frame.as_ptr() as usize;
+        assert!(
+            at + e.body.len() <= frame.len(),
+            "the body is a slice of the frame"
+        );
+    }
+    let copied = call.decode(payload, Bodies::Copy, &CallLimits::default(), u64::MAX);
+    assert_eq!(copied.unwrap().0, events);
     assert_eq!(call.cost(payload, &CallLimits::default()).unwrap(), cost);
     (call, events)
 }
@@ -307,7 +324,7 @@ fn limits_refuse_before_allocating_and_lies_about_counts_are_caught() {
             headers_max: 1,
         };
         assert!(matches!(
-            call.decode(&out[4..], &small, u64::MAX),
+            call.decode(&out[4..], Bodies::Copy, &small, u64::MAX),
             Err(ThriftError::TooLong {
                 len: 20,
                 max: 19,
@@ -319,12 +336,12 @@ fn limits_refuse_before_allocating_and_lies_about_counts_are_caught() {
             headers_max: 0,
         };
         assert!(matches!(
-            call.decode(&out[4..], &no_headers, u64::MAX),
+            call.decode(&out[4..], Bodies::Copy, &no_headers, u64::MAX),
             Err(ThriftError::TooLong { len: 1, max: 0, .. })
         ));
         let cost = call.cost(&out[4..], &CallLimits::default()).unwrap();
         assert!(matches!(
-            call.decode(&out[4..], &CallLimits::default(), cost - 1),
+            call.decode(&out[4..], Bodies::Copy, &CallLimits::default(), cost - 1),
             Err(ThriftError::OverBudget { .. })
         ));
     }
@@ -338,7 +355,7 @@ fn limits_refuse_before_allocating_and_lies_about_counts_are_caught() {
         headers_max: 1,
     };
     assert!(matches!(
-        call.decode(&b, &big, u64::MAX),
+        call.decode(&b, Bodies::Copy, &big, u64::MAX),
         Err(ThriftError::TooLong {
             len: 2147483647,
             ..
@@ -363,7 +380,7 @@ fn unknown_fields_are_skipped_and_missing_required_ones_refused() {
     b.extend([0x1c, 0x1b, 0x00, 0x00, 0x00]);
     let call = call_of(&b, Protocol::Compact);
     assert_eq!(
-        call.decode(&b, &CallLimits::default(), u64::MAX),
+        call.decode(&b, Bodies::Copy, &CallLimits::default(), u64::MAX),
         Err(ThriftError::Missing {
             what: "ThriftFlumeEvent.body"
         })
@@ -374,7 +391,7 @@ fn unknown_fields_are_skipped_and_missing_required_ones_refused() {
     out.push(0);
     let call = call_of(&out[4..], Protocol::Compact);
     assert!(matches!(
-        call.decode(&out[4..], &CallLimits::default(), u64::MAX),
+        call.decode(&out[4..], Bodies::Copy, &CallLimits::default(), u64::MAX),
         Err(ThriftError::TrailingBytes { count: 1, .. })
     ));
 }

@@ -10,6 +10,8 @@ use sluice::wire::avro::server::{Action, Begun, ServerConn};
 use sluice::wire::avro::{
     binary::Reader, AvroError, FrameLimits, FrameReader, KnownClients, Message,
 };
+use sluice::wire::bodies::Bodies;
+use sluice_core::Bytes;
 
 /// Runs one input.
 pub fn run(data: &[u8]) {
@@ -78,12 +80,16 @@ fn counts_agree(p: &[u8], mut conn: ServerConn, mut known: KnownClients) {
     let Ok(Begun::Events(call)) = conn.begin(p, &mut |req| answer(req, &mut known)) else {
         return;
     };
-    match (call.cost(p), call.decode(p, u64::MAX)) {
+    // Bodies sliced from the frame (as the source makes them) equal bodies copied out.
+    let frame = Bytes::copy_from_slice(p);
+    let shared = call.decode(&frame, Bodies::Share(&frame), u64::MAX);
+    assert_eq!(shared, call.decode(p, Bodies::Copy, u64::MAX));
+    match (call.cost(p), shared) {
         (Ok(cost), Ok((_, counted))) => {
             assert_eq!(cost, counted);
             if cost > 0 {
                 assert!(matches!(
-                    call.decode(p, cost - 1),
+                    call.decode(p, Bodies::Copy, cost - 1),
                     Err(AvroError::OverBudget { .. })
                 ));
             }

@@ -83,7 +83,7 @@ impl Run {
         let mut tx = self.ch().transaction();
         let mut out = Vec::new();
         while let Some(e) = tx.take().expect("take after reopen") {
-            out.push(e.into_parts().1);
+            out.push(Vec::from(e.into_parts().1));
         }
         tx.rollback();
         out
@@ -114,7 +114,11 @@ pub fn run(data: &[u8]) {
                 r.puts.push(body);
             }
             2 => {
-                let got = r.tx().take().expect("take").map(|e| e.into_parts().1);
+                let got = r
+                    .tx()
+                    .take()
+                    .expect("take")
+                    .map(|e| Vec::from(e.into_parts().1));
                 let want = r.queue.pop_front();
                 assert_eq!(got, want, "take");
                 if let Some(b) = want {

@@ -4,9 +4,12 @@
 //! may panic; a decoded call must re-encode to a frame that decodes to the same events, and
 //! the count of its events made without decoding must equal what decoding counts.
 
+use sluice::wire::bodies::Bodies;
 use sluice::wire::thrift::{
     begin, decode_reply, encode_call, Begun, CallLimits, FrameReader, Method, Protocol, ThriftError,
 };
+
+use sluice_core::Bytes;
 
 const FRAME_BYTES_MAX: usize = 1 << 16;
 
@@ -53,14 +56,17 @@ fn payload(p: &[u8], protocol: Protocol, limits: &CallLimits) {
     let Ok(Begun::Events(call)) = begin(p, protocol) else {
         return;
     };
-    let decoded = call.decode(p, limits, u64::MAX);
+    // Bodies sliced from the frame (as the source makes them) equal bodies copied out.
+    let frame = Bytes::copy_from_slice(p);
+    let decoded = call.decode(&frame, Bodies::Share(&frame), limits, u64::MAX);
+    assert_eq!(decoded, call.decode(p, Bodies::Copy, limits, u64::MAX));
     match (call.cost(p, limits), &decoded) {
         (Ok(cost), Ok((events, counted))) => {
             assert_eq!(cost, *counted);
             assert!(events.len() <= limits.events_max);
             if cost > 0 {
                 assert!(matches!(
-                    call.decode(p, limits, cost - 1),
+                    call.decode(p, Bodies::Copy, limits, cost - 1),
                     Err(ThriftError::OverBudget { .. })
                 ));
             }
@@ -82,7 +88,7 @@ fn payload(p: &[u8], protocol: Protocol, limits: &CallLimits) {
     };
     assert_eq!((back.method, back.seqid), (call.method, call.seqid));
     let (back, _) = back
-        .decode(again, limits, u64::MAX)
+        .decode(again, Bodies::Copy, limits, u64::MAX)
         .expect("a re-encoded call decodes");
     // Headers are lossily UTF-8 and encoded as such: they come back equal.
     assert_eq!(back, events);

@@ -6,6 +6,11 @@
 //!
 //! As in Flume there is no atomicity across channels: required channels committed before a
 //! failing one keep their events, so a client that retries creates duplicates there.
+//!
+//! An RPC source's bodies are slices of the frame they arrived in ([`crate::wire::bodies`]).
+//! When interceptors or the selector leave a channel less than half of a batch's body bytes,
+//! the events it gets are given bodies of their own first ([`Event::detach_body`]), so a
+//! channel that keeps one event of each call never holds whole frames beyond what it counts.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -142,9 +147,11 @@ impl ChannelProcessor {
     ///
     /// Cancel safety: not cancel safe; a cancelled call may have committed to some channels.
     pub async fn process(&self, events: Vec<Event>) -> Result<(), RouteError> {
-        let events = self.chain.intercept_batch(events);
+        let received = body_bytes(&events);
+        let mut events = self.chain.intercept_batch(events);
         if let ChannelSelector::Replicating { required, optional } = &self.selector {
             if distinct(required) && distinct(optional) {
+                detach_if_sparse(&mut events, received);
                 return self.replicate(events, required, optional).await;
             }
         }
@@ -178,6 +185,9 @@ impl ChannelProcessor {
                 order.push(last);
             }
             required.entry(last).or_default().push(e);
+        }
+        for batch in required.values_mut().chain(optional.values_mut()) {
+            detach_if_sparse(batch, received);
         }
         for name in order {
             let Some(batch) = required.remove(name) else {
@@ -215,10 +225,12 @@ impl ChannelProcessor {
         let Some((name, ch)) = &self.single else {
             return tokio::runtime::Handle::current().block_on(self.process(events));
         };
-        let events = self.chain.intercept_batch(events);
+        let received = body_bytes(&events);
+        let mut events = self.chain.intercept_batch(events);
         if events.is_empty() {
             return Ok(());
         }
+        detach_if_sparse(&mut events, received);
         tap::offer(tap::Point::Channel, name, &events);
         ch.put_commit_blocking(events).map_err(|source| RouteError {
             channel: name.clone(),
@@ -287,6 +299,19 @@ impl ChannelProcessor {
                 }
             });
         }
+    }
+}
+
+/// Bytes of the events' bodies.
+fn body_bytes(events: &[Event]) -> usize {
+    events.iter().map(|e| e.body.len()).sum()
+}
+
+/// Gives the bodies of `batch` buffers of their own (those that share one) when they carry
+/// less than half of the `received` body bytes of the batch they came from.
+fn detach_if_sparse(batch: &mut [Event], received: usize) {
+    if body_bytes(batch).saturating_mul(2) < received {
+        batch.iter_mut().for_each(Event::detach_body);
     }
 }
 

@@ -3,6 +3,7 @@
 //! in `agent::rpc` and the sources and sinks.
 
 pub mod avro;
+pub mod bodies;
 pub mod cost;
 pub mod recv_buf;
 pub mod thrift;

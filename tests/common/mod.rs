@@ -97,7 +97,7 @@ pub fn drain(ch: &FileChannel) -> Vec<String> {
         while n < 100 {
             match tx.take() {
                 Ok(Some(e)) => {
-                    out.push(String::from_utf8(e.into_parts().1).unwrap());
+                    out.push(String::from_utf8(Vec::from(e.into_parts().1)).unwrap());
                     n += 1;
                 }
                 Ok(None) => {
@@ -120,7 +120,7 @@ pub fn peek_all(ch: &FileChannel) -> Vec<String> {
     let mut tx = ch.transaction();
     let mut out = Vec::new();
     while let Some(e) = tx.take().unwrap() {
-        out.push(String::from_utf8(e.into_parts().1).unwrap());
+        out.push(String::from_utf8(Vec::from(e.into_parts().1)).unwrap());
     }
     tx.rollback();
     out

@@ -11,6 +11,8 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
+pub use bytes::Bytes;
+
 use crate::headers::Headers;
 
 /// What an event carries: string headers (ordered, so encodings are deterministic) and a byte
@@ -19,8 +21,64 @@ use crate::headers::Headers;
 pub struct EventData {
     /// Header map. Flume stores a missing header value as the empty string.
     pub headers: Headers,
-    /// Opaque payload.
-    pub body: Vec<u8>,
+    /// Opaque payload: owned, or a slice of a larger buffer it shares (an RPC source's
+    /// bodies borrow the frame they arrived in; see [`Event::detach_body`]).
+    pub body: Bytes,
+}
+
+/// What an event's body is made from: owned bytes are taken over without a copy, borrowed
+/// ones copied.
+pub trait IntoBody {
+    /// The body.
+    fn into_body(self) -> Bytes;
+}
+
+impl IntoBody for Bytes {
+    fn into_body(self) -> Bytes {
+        self
+    }
+}
+
+impl IntoBody for Vec<u8> {
+    fn into_body(self) -> Bytes {
+        Bytes::from(self)
+    }
+}
+
+impl IntoBody for String {
+    fn into_body(self) -> Bytes {
+        Bytes::from(self)
+    }
+}
+
+impl IntoBody for &[u8] {
+    fn into_body(self) -> Bytes {
+        Bytes::copy_from_slice(self)
+    }
+}
+
+impl<const N: usize> IntoBody for &[u8; N] {
+    fn into_body(self) -> Bytes {
+        Bytes::copy_from_slice(self)
+    }
+}
+
+impl IntoBody for &str {
+    fn into_body(self) -> Bytes {
+        Bytes::copy_from_slice(self.as_bytes())
+    }
+}
+
+impl IntoBody for &Vec<u8> {
+    fn into_body(self) -> Bytes {
+        Bytes::copy_from_slice(self)
+    }
+}
+
+impl IntoBody for &String {
+    fn into_body(self) -> Bytes {
+        Bytes::copy_from_slice(self.as_bytes())
+    }
 }
 
 /// One event: a cheap-to-clone, copy-on-write handle to its [`EventData`].
@@ -29,15 +87,15 @@ pub struct Event(Arc<EventData>);
 
 impl Event {
     /// An event with no headers.
-    pub fn new(body: impl Into<Vec<u8>>) -> Self {
+    pub fn new(body: impl IntoBody) -> Self {
         Self::with_headers(Headers::new(), body)
     }
 
     /// An event with the given headers.
-    pub fn with_headers(headers: impl Into<Headers>, body: impl Into<Vec<u8>>) -> Self {
+    pub fn with_headers(headers: impl Into<Headers>, body: impl IntoBody) -> Self {
         Event(Arc::new(EventData {
             headers: headers.into(),
-            body: body.into(),
+            body: body.into_body(),
         }))
     }
 
@@ -48,7 +106,7 @@ impl Event {
     }
 
     /// The headers and the body, without a copy when no other handle shares them.
-    pub fn into_parts(self) -> (Headers, Vec<u8>) {
+    pub fn into_parts(self) -> (Headers, Bytes) {
         let data = Arc::try_unwrap(self.0).unwrap_or_else(|shared| (*shared).clone());
         (data.headers, data.body)
     }
@@ -56,6 +114,16 @@ impl Event {
     /// Whether `self` and `other` are handles to the same data (not merely equal data).
     pub fn shares_with(&self, other: &Event) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// Gives the body a buffer of its own if it shares one (a slice of a received frame), so
+    /// that keeping this event does not keep the rest of that buffer alive. An owned body is
+    /// left as it is.
+    pub fn detach_body(&mut self) {
+        if !self.body.is_unique() {
+            let own = Bytes::copy_from_slice(&self.body);
+            self.body = own;
+        }
     }
 
     /// Bytes of payload the event carries: header keys and values plus the body.
@@ -104,12 +172,12 @@ mod tests {
         let mut b = a.clone();
         assert!(a.shares_with(&b));
         b.headers.insert("k", "changed");
-        b.body.push(b'!');
+        b.body.truncate(3);
         assert!(!a.shares_with(&b));
         assert_eq!(&a.headers["k"], "v");
-        assert_eq!(a.body, b"body");
+        assert_eq!(a.body, &b"body"[..]);
         assert_eq!(&b.headers["k"], "changed");
-        assert_eq!(b.body, b"body!");
+        assert_eq!(b.body, &b"bod"[..]);
     }
 
     #[test]
@@ -117,9 +185,9 @@ mod tests {
         let a = Event::new(b"x".to_vec()).header("h", "1");
         let b = a.clone();
         let (headers, body) = a.into_parts();
-        assert_eq!((headers.len(), body.as_slice()), (1, &b"x"[..]));
+        assert_eq!((headers.len(), &body[..]), (1, &b"x"[..]));
         let (headers, body) = b.into_parts();
-        assert_eq!((&headers["h"], body.as_slice()), ("1", &b"x"[..]));
+        assert_eq!((&headers["h"], &body[..]), ("1", &b"x"[..]));
     }
 
     #[test]
@@ -128,9 +196,6 @@ mod tests {
         let b = Event::new(b"same".to_vec());
         assert!(!a.shares_with(&b));
         assert_eq!(a, b);
-        assert_eq!(
-            format!("{a:?}"),
-            "Event { headers: {}, body: [115, 97, 109, 101] }"
-        );
+        assert_eq!(format!("{a:?}"), "Event { headers: {}, body: b\"same\" }");
     }
 }

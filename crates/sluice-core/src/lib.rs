@@ -33,7 +33,7 @@ pub use channel::{
     ChannelError, ChannelStats, ConfigError, FileChannel, FileChannelConfig, GroupCommitStats,
     RecoveryInfo, RecoverySource, Transaction,
 };
-pub use event::{Event, EventData};
+pub use event::{Bytes, Event, EventData, IntoBody};
 pub use headers::Headers;
 pub use invariant::hot_asserts_on;
 pub use wal::record::RECORD_BYTES_MAX;

@@ -103,7 +103,7 @@ impl Interceptor for SearchReplaceInterceptor {
     fn intercept(&self, mut e: Event) -> Option<Event> {
         let body = self.charset.decode(&e.body);
         if let Cow::Owned(new) = self.search.replace_all(&body, self.replace.as_str()) {
-            e.body = self.charset.encode(&new);
+            e.body = self.charset.encode(&new).into();
         }
         Some(e)
     }
@@ -181,7 +181,11 @@ mod tests {
     }
 
     fn body(i: &SearchReplaceInterceptor, b: &[u8]) -> Vec<u8> {
-        i.intercept(Event::new(b)).unwrap().into_parts().1
+        i.intercept(Event::new(b.to_vec()))
+            .unwrap()
+            .into_parts()
+            .1
+            .to_vec()
     }
 
     #[test]

@@ -211,7 +211,7 @@ impl HttpSink {
         let req = hyper::Request::post(&self.cfg.endpoint)
             .header(hyper::header::CONTENT_TYPE, &self.cfg.content_type)
             .header(hyper::header::ACCEPT, &self.cfg.accept)
-            .body(Full::new(Bytes::from(e.body.clone())))
+            .body(Full::new(e.body.clone()))
             .map_err(|err| format!("bad request for {}: {err}", self.cfg.endpoint))?;
         let exchange = async {
             let resp = self

@@ -106,7 +106,7 @@ async fn poison_events_are_counted_and_dead_lettered_and_their_batch_delivered_o
     .await;
     let good: Vec<Event> = sent
         .into_iter()
-        .filter(|e| !bad.contains(&e.body))
+        .filter(|e| !bad.contains(&e.body[..]))
         .collect();
     assert_eq!(sink.delivered(), good, "every good event once, in order");
     assert_eq!(sink.calls.lock().len(), 5, "no batch was delivered twice");
@@ -173,7 +173,7 @@ async fn a_failed_take_commit_returns_its_batch_which_is_delivered_again() {
     let mut firsts = Vec::new();
     let mut seen = BTreeMap::<Vec<u8>, usize>::new();
     for e in &delivered {
-        let n = seen.entry(e.body.clone()).or_default();
+        let n = seen.entry(e.body.to_vec()).or_default();
         if *n == 0 {
             firsts.push(e.clone());
         }
@@ -182,7 +182,7 @@ async fn a_failed_take_commit_returns_its_batch_which_is_delivered_again() {
     assert_eq!(firsts, sent);
     let twice: Vec<Event> = sent
         .iter()
-        .filter(|e| seen[&e.body] == 2)
+        .filter(|e| seen[&e.body[..]] == 2)
         .cloned()
         .collect();
     assert_eq!(twice, sent[BATCH..2 * BATCH].to_vec());
@@ -191,7 +191,7 @@ async fn a_failed_take_commit_returns_its_batch_which_is_delivered_again() {
     assert_eq!(counters.get("ChannelReadFail"), 1);
     assert_eq!(counters.get("EventDrainSuccessCount"), 20);
     // The batch taken while batch 1's commit failed still committed: only batch 1 came twice.
-    assert_eq!(seen[&sent[2 * BATCH].body], 1);
+    assert_eq!(seen[&sent[2 * BATCH].body[..]], 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -78,7 +78,7 @@ impl ScriptedSink {
         let acked = !self.unacknowledged.contains(&n);
         let (bad, events): (Vec<Event>, Vec<Event>) = events
             .into_iter()
-            .partition(|e| self.poison.contains(&e.body));
+            .partition(|e| self.poison.contains(&e.body[..]));
         self.poisoned = bad
             .into_iter()
             .map(|event| Poisoned {

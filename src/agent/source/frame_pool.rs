@@ -4,11 +4,16 @@
 //! (2–3 % of the CPU samples of `sluice bench --rpc avro --channel file`). A decoded call's
 //! buffer comes back here and the next large frame is read into it.
 //!
+//! The decoded events' bodies are slices of their frame ([`crate::wire::bodies`]), so a frame
+//! comes back only once no event holds it ([`FramePool::give_frame`]): after a put into the
+//! file channel, which copies the bodies into its log; not while a memory channel keeps them.
+//!
 //! Bounded, so idle memory stays small: at most [`POOLED_MAX`] buffers of at most
 //! [`POOLED_BYTES_MAX`] each (and at least [`POOLED_BYTES_MIN`]: small frames are not worth a
 //! place). A connection holds a pooled buffer only while it receives a
 //! frame (that memory is the frame budget's); between calls it holds none, as before.
 
+use bytes::Bytes;
 use parking_lot::Mutex;
 
 /// Most buffers kept.
@@ -45,6 +50,17 @@ impl FramePool {
         }
     }
 
+    /// Gives a received frame back once nothing else shares it (the events decoded from it
+    /// are gone); a frame still shared is only dropped here.
+    pub fn give_frame(&self, frame: Bytes) {
+        // Emptied only once unshared (an empty `Bytes` is a static one, never unique), and
+        // before it becomes a `Vec`, so no byte moves.
+        if let Ok(mut unshared) = frame.try_into_mut() {
+            unshared.clear();
+            self.give(Vec::from(unshared));
+        }
+    }
+
     /// Bytes of buffers kept.
     pub fn kept_bytes(&self) -> usize {
         self.kept.lock().iter().map(Vec::capacity).sum()
@@ -71,5 +87,21 @@ mod tests {
         let v = pool.take(500).unwrap_or_default();
         assert!(v.is_empty() && v.capacity() >= POOLED_BYTES_MIN);
         assert_eq!(pool.kept.lock().len(), POOLED_MAX - 1);
+    }
+
+    #[test]
+    fn a_frame_comes_back_only_when_no_body_shares_it() {
+        let pool = FramePool::default();
+        let frame = Bytes::from(vec![1u8; POOLED_BYTES_MIN * 2]).slice(16..);
+        let body = frame.slice(10..20);
+        pool.give_frame(frame.clone());
+        assert_eq!(pool.kept_bytes(), 0, "a body still holds it");
+        drop(body);
+        pool.give_frame(frame);
+        assert_eq!(
+            pool.kept_bytes(),
+            POOLED_BYTES_MIN * 2,
+            "the whole buffer, unsliced"
+        );
     }
 }

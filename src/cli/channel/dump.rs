@@ -52,7 +52,7 @@ fn dump(args: DumpArgs) -> anyhow::Result<i32> {
         let line = match exam.read_event(*seq, *ptr) {
             Ok(event) => {
                 let (headers, body) = event.into_parts();
-                let (body, encoding) = match String::from_utf8(body) {
+                let (body, encoding) = match String::from_utf8(Vec::from(body)) {
                     Ok(text) => (text, "utf8"),
                     Err(e) => (
                         base64::engine::general_purpose::STANDARD.encode(e.into_bytes()),

@@ -74,7 +74,7 @@ fn drain(ch: &FileChannel) -> anyhow::Result<Vec<Vec<u8>>> {
         while n < 500 {
             match tx.take().context("take")? {
                 Some(e) => {
-                    out.push(e.into_parts().1);
+                    out.push(Vec::from(e.into_parts().1));
                     n += 1;
                 }
                 None => break,

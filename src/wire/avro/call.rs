@@ -10,6 +10,7 @@
 use super::binary::{put_bytes, put_long, Reader};
 use super::error::AvroError;
 use super::handshake::{put_meta, read_meta, HandshakeRequest, HandshakeResponse, Meta};
+use crate::wire::bodies::Bodies;
 use crate::wire::cost::Cost;
 use sluice_core::{Event, Headers};
 
@@ -133,25 +134,26 @@ pub fn put_event(out: &mut Vec<u8>, e: &Event) {
 /// Reads one `AvroFlumeEvent`.
 pub fn read_event(r: &mut Reader<'_>, limits: &CallLimits) -> Result<Event, AvroError> {
     let mut cost = Cost::new(u64::MAX);
-    let e = event(r, limits, &mut cost, true)?;
+    let e = event(r, limits, &mut cost, Some(Bodies::Copy))?;
     Ok(e.unwrap_or_default())
 }
 
 /// Reads an `array<AvroFlumeEvent>`.
 pub fn read_events(r: &mut Reader<'_>, limits: &CallLimits) -> Result<Vec<Event>, AvroError> {
-    events(r, limits, &mut Cost::new(u64::MAX), true)
+    events(r, limits, &mut Cost::new(u64::MAX), Some(Bodies::Copy))
 }
 
 fn over(cost: &Cost) -> AvroError {
     AvroError::OverBudget { max: cost.max }
 }
 
-/// One event; `None` when only counting (`keep` false: nothing is allocated).
+/// One event, its body made as `keep` says; `None` when only counting (`keep` is `None`:
+/// nothing is allocated).
 fn event(
     r: &mut Reader<'_>,
     limits: &CallLimits,
     cost: &mut Cost,
-    keep: bool,
+    keep: Option<Bodies<'_>>,
 ) -> Result<Option<Event>, AvroError> {
     cost.event().map_err(|_| over(cost))?;
     let mut headers = Headers::new();
@@ -162,21 +164,21 @@ fn event(
             break;
         }
         seen += n;
-        if keep {
+        if keep.is_some() {
             headers.reserve(n);
         }
         for _ in 0..n {
             let k = r.bytes("header key")?;
             let v = r.bytes("header value")?;
             cost.header(k.len(), v.len()).map_err(|_| over(cost))?;
-            if keep {
+            if keep.is_some() {
                 headers.insert(String::from_utf8_lossy(k), String::from_utf8_lossy(v));
             }
         }
     }
     let body = r.bytes("event body")?;
     cost.add(body.len() as u64).map_err(|_| over(cost))?;
-    Ok(keep.then(|| Event::with_headers(headers, body)))
+    Ok(keep.map(|bodies| Event::with_headers(headers, bodies.body(body))))
 }
 
 /// An array of events (empty when only counting).
@@ -184,7 +186,7 @@ fn events(
     r: &mut Reader<'_>,
     limits: &CallLimits,
     cost: &mut Cost,
-    keep: bool,
+    keep: Option<Bodies<'_>>,
 ) -> Result<Vec<Event>, AvroError> {
     let mut events: Vec<Event> = Vec::new();
     let mut count = 0usize;
@@ -195,7 +197,7 @@ fn events(
             return Ok(events);
         }
         count += n;
-        if keep {
+        if keep.is_some() {
             events.reserve(n);
         }
         for _ in 0..n {
@@ -209,18 +211,21 @@ fn events(
 /// The parameters of `append` (one event) or `appendBatch` (`batch`), read from `r` to the
 /// end of the payload, with the bytes they are counted for ([`crate::wire::cost`]). Decoding stops with
 /// [`AvroError::OverBudget`], and drops what it decoded, as soon as the count passes
-/// `cost_max`.
+/// `cost_max`. Bodies are made as `bodies` says.
 pub fn read_params(
     r: &mut Reader<'_>,
     batch: bool,
     limits: &CallLimits,
+    bodies: Bodies<'_>,
     cost_max: u64,
 ) -> Result<(Vec<Event>, u64), AvroError> {
     let mut cost = Cost::new(cost_max);
     let events = if batch {
-        events(r, limits, &mut cost, true)?
+        events(r, limits, &mut cost, Some(bodies))?
     } else {
-        event(r, limits, &mut cost, true)?.into_iter().collect()
+        event(r, limits, &mut cost, Some(bodies))?
+            .into_iter()
+            .collect()
     };
     r.finish("call parameters")?;
     Ok((events, cost.bytes))
@@ -231,9 +236,9 @@ pub fn read_params(
 pub fn params_cost(r: &mut Reader<'_>, batch: bool, limits: &CallLimits) -> Result<u64, AvroError> {
     let mut cost = Cost::new(u64::MAX);
     if batch {
-        events(r, limits, &mut cost, false)?;
+        events(r, limits, &mut cost, None)?;
     } else {
-        event(r, limits, &mut cost, false)?;
+        event(r, limits, &mut cost, None)?;
     }
     r.finish("call parameters")?;
     Ok(cost.bytes)
@@ -264,7 +269,7 @@ pub fn read_call(r: &mut Reader<'_>, limits: &CallLimits) -> Result<CallRequest,
         "" => CallBody::Ping,
         "append" | "appendBatch" => {
             let batch = name == "appendBatch";
-            let (mut events, _) = read_params(r, batch, limits, u64::MAX)?;
+            let (mut events, _) = read_params(r, batch, limits, Bodies::Copy, u64::MAX)?;
             return Ok(CallRequest {
                 meta,
                 body: if batch {

@@ -50,9 +50,17 @@ fn the_counted_bytes_are_known_before_decoding_and_bound_it() {
     let cost = params_cost(&mut Reader::new(&params), true, &limits).unwrap();
     use crate::wire::cost::{EVENT_COST_BYTES, HEADER_COST_BYTES};
     assert_eq!(cost, 10 * (EVENT_COST_BYTES + 100 + HEADER_COST_BYTES + 3));
-    let (got, counted) = read_params(&mut Reader::new(&params), true, &limits, cost).unwrap();
+    let (got, counted) =
+        read_params(&mut Reader::new(&params), true, &limits, Bodies::Copy, cost).unwrap();
     assert_eq!((got, counted), (events, cost));
-    let e = read_params(&mut Reader::new(&params), true, &limits, cost - 1).unwrap_err();
+    let e = read_params(
+        &mut Reader::new(&params),
+        true,
+        &limits,
+        Bodies::Copy,
+        cost - 1,
+    )
+    .unwrap_err();
     assert!(matches!(e, AvroError::OverBudget { .. }), "{e}");
 }
 

@@ -7,6 +7,8 @@
 //! announced length against [`FrameLimits`] as soon as their headers arrive, before the bytes
 //! they announce are waited for, so a peer announcing 2 GiB costs nothing.
 
+use bytes::Bytes;
+
 use super::error::AvroError;
 use crate::wire::recv_buf::RecvBuf;
 
@@ -43,8 +45,8 @@ impl Default for FrameLimits {
 pub struct Frame {
     /// The call's serial, echoed in its response.
     pub serial: i32,
-    /// The buffers, concatenated.
-    pub payload: Vec<u8>,
+    /// The buffers, concatenated (a view of the receive buffer it was gathered in).
+    pub payload: Bytes,
 }
 
 /// The outcome of looking for a frame at the start of a receive buffer.
@@ -123,7 +125,10 @@ pub fn decode_frame(
         at += 4 + len;
     }
     Ok(Decoded::Frame {
-        frame: Frame { serial, payload },
+        frame: Frame {
+            serial,
+            payload: payload.into(),
+        },
         consumed: at,
     })
 }
@@ -286,8 +291,8 @@ impl FrameReader {
     }
 
     /// The next whole frame, if there is one. The payload is gathered in place (the buffer
-    /// lengths between the buffers are squeezed out) and handed over without a copy of a
-    /// large frame.
+    /// lengths between the buffers are squeezed out, the first buffer left where it is) and
+    /// handed over without a copy of a large frame: a frame of one buffer moves no byte.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, AvroError> {
         self.walk()?;
         let whole = self.walk.count.is_some_and(|c| self.walk.seen == c)
@@ -298,26 +303,31 @@ impl FrameReader {
         }
         let (frame_start, frame_end) = (self.rx.start, self.rx.start + self.walk.end);
         let serial = be_i32(&self.rx.buf, frame_start).unwrap_or(0);
-        // Move every buffer down to the front of `buf` (over bytes already consumed and the
-        // frame's headers): `to` never passes the bytes still to move.
-        let mut to = 0;
+        // The payload starts where the first buffer does; every later buffer moves down over
+        // the length fields before it (`to` never passes the bytes still to move).
+        let from = frame_start + FRAME_HEADER_BYTES + 4;
+        let mut to = from;
         let mut at = frame_start + FRAME_HEADER_BYTES;
         for _ in 0..self.walk.seen {
             let len = be_i32(&self.rx.buf, at).unwrap_or(0) as usize;
-            self.rx.buf.copy_within(at + 4..at + 4 + len, to);
+            if at + 4 != to {
+                self.rx.buf.copy_within(at + 4..at + 4 + len, to);
+            }
             to += len;
             at += 4 + len;
         }
+        let to = to.max(from).min(frame_end);
+        let from = from.min(to);
         let rest = self.rx.buf.len() - frame_end;
-        let payload = if rest <= to {
+        let payload = if rest <= to - from {
             // The usual case: little or nothing after the frame. Keep the rest, hand over the buffer.
             let tail = self.rx.buf.get(frame_end..).unwrap_or_default().to_vec();
             self.rx.buf.truncate(to);
-            let payload = std::mem::replace(&mut self.rx.buf, tail);
+            let whole = std::mem::replace(&mut self.rx.buf, tail);
             self.rx.start = 0;
-            payload
+            Bytes::from(whole).slice(from..to)
         } else {
-            let payload = self.rx.buf.get(..to).unwrap_or_default().to_vec();
+            let payload = Bytes::copy_from_slice(self.rx.buf.get(from..to).unwrap_or_default());
             self.rx.start = frame_end;
             payload
         };

@@ -48,11 +48,11 @@ fn a_frame_round_trips_through_every_split_of_its_bytes() {
             vec![
                 Frame {
                     serial: 7,
-                    payload: b"abcde".to_vec()
+                    payload: b"abcde".to_vec().into()
                 },
                 Frame {
                     serial: 8,
-                    payload: vec![]
+                    payload: Vec::new().into()
                 }
             ],
             "cut at {cut}"

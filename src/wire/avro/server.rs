@@ -12,6 +12,7 @@ use super::error::AvroError;
 use super::handshake::{
     answer, HandshakeMatch, HandshakeRequest, HandshakeResponse, KnownClients, Meta,
 };
+use crate::wire::bodies::Bodies;
 use sluice_core::Event;
 
 /// The state of one connection.
@@ -87,12 +88,19 @@ impl EventCall {
     }
 
     /// The events, unless they would be counted for more than `cost_max` bytes
-    /// ([`AvroError::OverBudget`]); with what they are counted for.
-    pub fn decode(&self, payload: &[u8], cost_max: u64) -> Result<(Vec<Event>, u64), AvroError> {
+    /// ([`AvroError::OverBudget`]); with what they are counted for. Their bodies are made as
+    /// `bodies` says (slices of `payload`, or copies).
+    pub fn decode(
+        &self,
+        payload: &[u8],
+        bodies: Bodies<'_>,
+        cost_max: u64,
+    ) -> Result<(Vec<Event>, u64), AvroError> {
         read_params(
             &mut Reader::at(payload, self.params_at),
             self.batch,
             &self.limits,
+            bodies,
             cost_max,
         )
     }
@@ -123,7 +131,7 @@ impl ServerConn {
             Begun::Reply(b) => Action::Reply(b),
             Begun::Refuse { reply, error } => Action::Refuse { reply, error },
             Begun::Events(call) => {
-                let (events, _) = call.decode(payload, u64::MAX)?;
+                let (events, _) = call.decode(payload, Bodies::Copy, u64::MAX)?;
                 Action::Put {
                     batch: call.batch,
                     events,

@@ -6,6 +6,8 @@
 //! peer announcing 2 GiB costs nothing; [`FrameReader::announced`] tells a caller how much of
 //! the frame being received to reserve and read.
 
+use bytes::Bytes;
+
 use super::error::ThriftError;
 use crate::wire::recv_buf::RecvBuf;
 
@@ -80,7 +82,7 @@ impl FrameReader {
     }
 
     /// The next whole frame's payload, if there is one. Errors are final.
-    pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, ThriftError> {
+    pub fn next_frame(&mut self) -> Result<Option<Bytes>, ThriftError> {
         let len = match self.len {
             Some(l) => l,
             None => {
@@ -117,15 +119,15 @@ impl FrameReader {
         let from = self.rx.start + FRAME_HEADER_BYTES;
         let rest = self.rx.buf.len() - end;
         let payload = if self.rx.start == 0 && rest <= len {
-            // The usual case: little or nothing after the frame. Hand the buffer over.
+            // The usual case: little or nothing after the frame. Hand the buffer over (the
+            // payload a view of it past the length prefix: no byte moves).
             let tail = self.rx.buf.get(end..).unwrap_or_default().to_vec();
             self.rx.buf.truncate(end);
-            let mut payload = std::mem::replace(&mut self.rx.buf, tail);
-            payload.drain(..from);
+            let whole = std::mem::replace(&mut self.rx.buf, tail);
             self.rx.start = 0;
-            payload
+            Bytes::from(whole).slice(from..end)
         } else {
-            let payload = self.rx.buf.get(from..end).unwrap_or_default().to_vec();
+            let payload = Bytes::copy_from_slice(self.rx.buf.get(from..end).unwrap_or_default());
             self.rx.start = end;
             payload
         };

@@ -16,6 +16,7 @@ use super::proto::{skip, MessageType, ProtoIn, TType};
 use super::service::{
     write, CallLimits, ExceptionKind, Method, Protocol, Status, EXCEPTION_MESSAGE_BYTES_MAX,
 };
+use crate::wire::bodies::Bodies;
 use crate::wire::cost::Cost;
 use sluice_core::{Event, Headers};
 
@@ -87,19 +88,20 @@ pub fn begin(payload: &[u8], protocol: Protocol) -> Result<Begun, ThriftError> {
 impl EventCall {
     /// Decodes the call's events, counting them as they are made; `OverBudget` as soon as
     /// the count passes `cost_max` (nothing of them is kept). Returns the events and their
-    /// count.
+    /// count. Their bodies are made as `bodies` says (slices of `payload`, or copies).
     pub fn decode(
         &self,
         payload: &[u8],
+        bodies: Bodies<'_>,
         limits: &CallLimits,
         cost_max: u64,
     ) -> Result<(Vec<Event>, u64), ThriftError> {
-        self.walk(payload, limits, cost_max, true)
+        self.walk(payload, limits, cost_max, Some(bodies))
     }
 
     /// What the call's events would be counted for, without making them.
     pub fn cost(&self, payload: &[u8], limits: &CallLimits) -> Result<u64, ThriftError> {
-        self.walk(payload, limits, u64::MAX, false).map(|(_, c)| c)
+        self.walk(payload, limits, u64::MAX, None).map(|(_, c)| c)
     }
 
     fn walk(
@@ -107,7 +109,7 @@ impl EventCall {
         payload: &[u8],
         limits: &CallLimits,
         cost_max: u64,
-        keep: bool,
+        keep: Option<Bodies<'_>>,
     ) -> Result<(Vec<Event>, u64), ThriftError> {
         let mut w = Walk {
             method: self.method,
@@ -123,15 +125,16 @@ impl EventCall {
     }
 }
 
-/// One pass over a call's argument struct: making its events, or only counting them.
-struct Walk<'l> {
+/// One pass over a call's argument struct: making its events (their bodies as `keep` says),
+/// or only counting them (`keep` is `None`).
+struct Walk<'l, 'f> {
     method: Method,
     limits: &'l CallLimits,
     cost: Cost,
-    keep: bool,
+    keep: Option<Bodies<'f>>,
 }
 
-impl Walk<'_> {
+impl Walk<'_, '_> {
     fn message<'a, P: ProtoIn<'a>>(&mut self, p: &mut P) -> Result<Vec<Event>, ThriftError> {
         p.message_begin()?;
         let mut events = Vec::new();
@@ -157,7 +160,7 @@ impl Walk<'_> {
                         });
                     }
                     events.clear();
-                    if self.keep {
+                    if self.keep.is_some() {
                         events.reserve_exact(n);
                     }
                     for _ in 0..n {
@@ -224,7 +227,7 @@ impl Walk<'_> {
                         });
                     }
                     let mut map = Headers::new();
-                    if self.keep {
+                    if self.keep.is_some() {
                         map.reserve(n);
                     }
                     for _ in 0..n {
@@ -233,7 +236,7 @@ impl Walk<'_> {
                         self.cost
                             .header(key.len(), value.len())
                             .map_err(|_| self.over())?;
-                        if self.keep {
+                        if self.keep.is_some() {
                             map.insert(
                                 String::from_utf8_lossy(key),
                                 String::from_utf8_lossy(value),
@@ -257,8 +260,8 @@ impl Walk<'_> {
         let body = body.ok_or(ThriftError::Missing {
             what: "ThriftFlumeEvent.body",
         })?;
-        if self.keep {
-            out.push(Event::with_headers(headers, body));
+        if let Some(bodies) = self.keep {
+            out.push(Event::with_headers(headers, bodies.body(body)));
         }
         Ok(())
     }

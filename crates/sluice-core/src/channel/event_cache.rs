@@ -229,7 +229,7 @@ mod tests {
         let got = cache.take(7).unwrap();
         assert!(got.shares_with(&put), "a copy, not the putter's handle");
         assert!(cache.take(7).is_none(), "taken twice");
-        assert_eq!(cache.take(8).unwrap().body, b"b");
+        assert_eq!(cache.take(8).unwrap().body, &b"b"[..]);
         assert_eq!(cache.hits_misses(), (2, 1));
         assert_eq!(cache.held(), (0, 0, 0));
     }
@@ -299,7 +299,7 @@ mod tests {
         assert_eq!(cache.held().0, 0, "kept with no taker around");
         assert!(cache.take(0).is_none(), "from the segment");
         cache.insert(2, &mut vec![ev("later")]);
-        assert_eq!(cache.take(2).unwrap().body, b"later");
+        assert_eq!(cache.take(2).unwrap().body, &b"later"[..]);
     }
 
     #[test]

@@ -182,7 +182,7 @@ mod tests {
             segment: 1,
             offset: 0,
         };
-        assert_eq!(ra.read_event(&table, ptr, 10).unwrap().body, b"fresh");
+        assert_eq!(ra.read_event(&table, ptr, 10).unwrap().body, &b"fresh"[..]);
         let back = ra.into_buffer();
         assert!(back.capacity() >= b.len(), "the window's memory comes back");
     }
@@ -212,7 +212,7 @@ mod tests {
             .unwrap();
         f.write_all_at(&other, u64::from(ptrs[60].offset)).unwrap();
         let ev = ra.read_event(&table, ptrs[60], 500).unwrap();
-        assert_eq!(ev.body, b"new");
+        assert_eq!(ev.body, &b"new"[..]);
         // A wrong sequence number is an error naming the offset, not a stale event.
         let err = ra.read_event(&table, ptrs[61], 999).unwrap_err();
         assert!(

@@ -77,7 +77,7 @@ mod tests {
         handed[0].body.clear();
         handed[0].headers.insert("k", "rewritten");
         let back = t.restore();
-        assert_eq!(back[0].body, b"original");
+        assert_eq!(back[0].body, &b"original"[..]);
         assert_eq!(&back[0].headers["k"], "v");
     }
 

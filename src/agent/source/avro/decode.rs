@@ -23,7 +23,8 @@ use crate::agent::source::rpc_put::Putter;
 use crate::agent::stop::Stop;
 use crate::wire::avro::server::{Begun, EventCall, ServerConn};
 use crate::wire::avro::{AvroError, Status};
-use sluice_core::Event;
+use crate::wire::bodies::Bodies;
+use sluice_core::{Bytes, Event};
 
 /// The first guess of a call's decoded bytes: this many times its payload, plus
 /// [`GUESS_EXTRA_BYTES`] (events of 1 KiB bodies with a few headers count about 1.4 times).
@@ -61,7 +62,7 @@ pub(crate) enum Failed {
 /// comes back [`Decoded::Committed`].
 pub(crate) async fn decode(
     conn: &mut ServerConn,
-    payload: Vec<u8>,
+    payload: Bytes,
     frame_held: Option<Held>,
     shared: &Arc<Shared>,
     deadline: Instant,
@@ -104,12 +105,14 @@ pub(crate) async fn decode(
     *conn = c;
     let (call, cost) = match first.map_err(Failed::Bad)? {
         First::Done(d) => {
-            shared.frame_pool.give(payload);
+            shared.frame_pool.give_frame(payload);
             return Ok(d);
         }
         First::Put { call, events, held } => {
-            shared.frame_pool.give(payload);
-            return Ok(put_here(call, events, held, putter).await);
+            drop(frame_held);
+            let put = put_here(call, events, held, putter).await;
+            shared.frame_pool.give_frame(payload);
+            return Ok(put);
         }
         First::Count { call, cost } => (call, cost),
     };
@@ -125,7 +128,7 @@ pub(crate) async fn decode(
     let decoded = shared
         .decoders
         .run(size, stop, move || {
-            call.decode(&payload, cost)
+            call.decode(&payload, Bodies::Share(&payload), cost)
                 .map(|(events, _)| (call, events))
         })
         .await
@@ -146,24 +149,24 @@ async fn put_here(call: EventCall, events: Vec<Event>, held: Held, putter: &Putt
 /// The first pass's outcome and what the second (if any) needs.
 struct Pass {
     conn: ServerConn,
-    payload: Vec<u8>,
+    payload: Bytes,
     frame_held: Option<Held>,
     first: Result<First, AvroError>,
 }
 
-/// On the blocking thread that decoded it: puts a decoded call (its payload given to the
-/// frame pool and its frame budget back first, its decoded budget once the put returns);
+/// On the blocking thread that decoded it: puts a decoded call (its frame budget given back
+/// first; its decoded budget, and its payload to the frame pool, once the put returns);
 /// anything else as it is.
 fn put_now(pass: Pass, putter: &Putter, shared: &Shared) -> Pass {
     match pass.first {
         Ok(First::Put { call, events, held }) if putter.puts_blocking() => {
-            shared.frame_pool.give(pass.payload);
             drop(pass.frame_held);
             let status = Status::of(putter.put_blocking(call.batch, events));
             drop(held);
+            shared.frame_pool.give_frame(pass.payload);
             Pass {
                 conn: pass.conn,
-                payload: Vec::new(),
+                payload: Bytes::new(),
                 frame_held: None,
                 first: Ok(First::Done(Decoded::Committed { call, status })),
             }
@@ -188,7 +191,7 @@ enum First {
 
 /// Handshake and call head, then the events if the guess of their decoded bytes is free and
 /// enough; else their exact count.
-fn first(conn: &mut ServerConn, payload: &[u8], shared: &Shared) -> Result<First, AvroError> {
+fn first(conn: &mut ServerConn, payload: &Bytes, shared: &Shared) -> Result<First, AvroError> {
     let call = match conn.begin(payload, &mut |req| shared.answer_handshake(req))? {
         Begun::Reply(b) => return Ok(First::Done(Decoded::Reply(b))),
         Begun::Refuse { reply, error } => return Ok(First::Done(Decoded::Refuse { reply, error })),
@@ -200,7 +203,7 @@ fn first(conn: &mut ServerConn, payload: &[u8], shared: &Shared) -> Result<First
         .saturating_add(GUESS_EXTRA_BYTES)
         .min(total);
     if let Some(mut held) = shared.decoded.try_acquire(guess) {
-        match call.decode(payload, guess) {
+        match call.decode(payload, Bodies::Share(payload), guess) {
             Ok((events, cost)) => {
                 budget::shrink_to(&mut held, cost);
                 return Ok(First::Put { call, events, held });

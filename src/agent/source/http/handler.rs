@@ -224,7 +224,7 @@ mod tests {
     #[test]
     fn a_blob_is_one_event_cut_at_max_length_with_query_headers() {
         let e = blob_event(b"0123456789", Some("a=1&b=x%20y+z&a=2&flag"), 4);
-        assert_eq!(e.body, b"0123");
+        assert_eq!(e.body, &b"0123"[..]);
         assert_eq!(e.headers.get("a").unwrap(), "2");
         assert_eq!(e.headers.get("b").unwrap(), "x y z");
         assert_eq!(e.headers.get("flag").unwrap(), "");

@@ -291,7 +291,7 @@ mod tests {
         assert_eq!(ev[0].headers.get("z").unwrap(), "");
         assert_eq!(ev[0].body, "café".as_bytes());
         assert!(ev[1].headers.is_empty());
-        assert_eq!(ev[1].body, b"x");
+        assert_eq!(ev[1].body, &b"x"[..]);
         assert!(ev[2].body.is_empty());
     }
 
@@ -361,7 +361,7 @@ mod tests {
     #[test]
     fn unknown_keys_are_ignored_and_duplicates_refused() {
         let ev = json_events(br#"[{"x":[1,{}],"body":"b","headers":null}]"#, None).unwrap();
-        assert_eq!(ev[0].body, b"b");
+        assert_eq!(ev[0].body, &b"b"[..]);
         let err = json_events(br#"[{"body":"a","body":"b"}]"#, None).unwrap_err();
         assert!(err.contains("invalid JSON"), "{err}");
     }

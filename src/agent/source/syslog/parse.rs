@@ -23,7 +23,7 @@ use std::sync::OnceLock;
 use chrono::{DateTime, Duration, FixedOffset, Local, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use regex::bytes::Regex;
 
-use sluice_core::Event;
+use sluice_core::{Bytes, Event};
 
 /// Header with the facility (`pri / 8`).
 pub const FACILITY: &str = "Facility";
@@ -155,8 +155,8 @@ pub fn parse(frame: &[u8], incomplete: bool, opts: &ParseOptions, clock: &Clock)
         .header(SEVERITY, (pri % 8).to_string());
     let body = match_fields(frame, opts, clock, &mut e);
     e.body = match body {
-        Some(b) if !opts.keep.all && !b.is_empty() => b,
-        _ => frame.to_vec(),
+        Some(b) if !opts.keep.all && !b.is_empty() => b.into(),
+        _ => Bytes::copy_from_slice(frame),
     };
     if incomplete {
         e.headers.insert(STATUS, STATUS_INCOMPLETE);

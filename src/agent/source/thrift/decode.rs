@@ -18,9 +18,10 @@ use crate::agent::source::budget::{self, Held};
 use crate::agent::source::decoders::Then;
 use crate::agent::source::rpc_put::Putter;
 use crate::agent::stop::Stop;
+use crate::wire::bodies::Bodies;
 use crate::wire::thrift::service::HEADERS_PER_EVENT_MAX_DEFAULT;
 use crate::wire::thrift::{begin, Begun, CallLimits, EventCall, Method, Status, ThriftError};
-use sluice_core::Event;
+use sluice_core::{Bytes, Event};
 
 /// The first guess of a call's decoded bytes: this many times its payload, plus
 /// [`GUESS_EXTRA_BYTES`].
@@ -65,7 +66,7 @@ fn limits(shared: &Shared) -> CallLimits {
 /// first guess is put there when the channel puts blocking, any other from this task. A call
 /// comes back [`Decoded::Committed`].
 pub(crate) async fn decode(
-    payload: Vec<u8>,
+    payload: Bytes,
     frame_held: Option<Held>,
     shared: &Arc<Shared>,
     deadline: Instant,
@@ -105,12 +106,14 @@ pub(crate) async fn decode(
     } = pass;
     let (call, cost) = match first? {
         First::Done(d) => {
-            shared.frame_pool.give(payload);
+            shared.frame_pool.give_frame(payload);
             return Ok(d);
         }
         First::Put { call, events, held } => {
-            shared.frame_pool.give(payload);
-            return Ok(put_here(call, events, held, putter).await);
+            drop(frame_held);
+            let put = put_here(call, events, held, putter).await;
+            shared.frame_pool.give_frame(payload);
+            return Ok(put);
         }
         First::Count { call, cost } => (call, cost),
     };
@@ -125,7 +128,9 @@ pub(crate) async fn decode(
     let limits = limits(shared);
     let decoded = shared
         .decoders
-        .run(size, stop, move || call.decode(&payload, &limits, cost))
+        .run(size, stop, move || {
+            call.decode(&payload, Bodies::Share(&payload), &limits, cost)
+        })
         .await
         .ok_or(Failed::Stopped)?;
     drop(frame_held);
@@ -143,24 +148,24 @@ async fn put_here(call: EventCall, events: Vec<Event>, held: Held, putter: &Putt
 
 /// The first pass's outcome and what the second (if any) needs.
 struct Pass {
-    payload: Vec<u8>,
+    payload: Bytes,
     frame_held: Option<Held>,
     first: Result<First, Failed>,
 }
 
-/// On the blocking thread that decoded it: puts a decoded call (its payload given to the
-/// frame pool and its frame budget back first, its decoded budget once the put returns);
+/// On the blocking thread that decoded it: puts a decoded call (its frame budget given back
+/// first; its decoded budget, and its payload to the frame pool, once the put returns);
 /// anything else as it is.
 fn put_now(pass: Pass, putter: &Putter, shared: &Shared) -> Pass {
     match pass.first {
         Ok(First::Put { call, events, held }) if putter.puts_blocking() => {
-            shared.frame_pool.give(pass.payload);
             drop(pass.frame_held);
             let batch = call.method == Method::AppendBatch;
             let status = Status::of(putter.put_blocking(batch, events));
             drop(held);
+            shared.frame_pool.give_frame(pass.payload);
             Pass {
-                payload: Vec::new(),
+                payload: Bytes::new(),
                 frame_held: None,
                 first: Ok(First::Done(Decoded::Committed { call, status })),
             }
@@ -185,7 +190,7 @@ enum First {
 
 /// The message head, then the events if the guess of their decoded bytes is free and
 /// enough; else their exact count.
-fn first(payload: &[u8], shared: &Shared) -> Result<First, Failed> {
+fn first(payload: &Bytes, shared: &Shared) -> Result<First, Failed> {
     let call = match begin(payload, shared.cfg.protocol).map_err(Failed::Head)? {
         Begun::Unknown {
             name,
@@ -207,7 +212,7 @@ fn first(payload: &[u8], shared: &Shared) -> Result<First, Failed> {
         .saturating_add(GUESS_EXTRA_BYTES)
         .min(total);
     if let Some(mut held) = shared.decoded.try_acquire(guess) {
-        match call.decode(payload, &limits, guess) {
+        match call.decode(payload, Bodies::Share(payload), &limits, guess) {
             Ok((events, cost)) => {
                 budget::shrink_to(&mut held, cost);
                 return Ok(First::Put { call, events, held });

@@ -13,7 +13,7 @@
 
 use std::net::SocketAddr;
 
-use bytes::BufMut;
+use bytes::{BufMut, Bytes};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::Instant;
 
@@ -54,7 +54,7 @@ impl First {
 
 /// A whole frame's payload and the frame budget it holds (until it is decoded).
 pub(crate) struct Received {
-    pub(crate) payload: Vec<u8>,
+    pub(crate) payload: Bytes,
     pub(crate) held: Option<Held>,
 }
 
