@@ -127,11 +127,11 @@ fn a_deleted_file_is_closed_by(limit: &str, name: &str) {
     }
     agent.wait_for("the deleted file to be closed", || fds_to(pid, &app) == 0);
     if disk.mounted {
-        assert!(
-            disk.used() < 1 << 20,
-            "space freed: {} bytes in use",
-            disk.used()
-        );
+        // The kernel frees the pages once the last reference to the open file is gone, which
+        // can be a moment after the descriptor left the table (a read in flight holds one).
+        agent.wait_for("the deleted file's space to be freed", || {
+            disk.used() < 1 << 20
+        });
     }
     // The gauges are stored just after the descriptor is closed.
     agent.wait_for("the gauges to show the close", || {
