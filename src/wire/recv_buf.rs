@@ -2,9 +2,23 @@
 //! arrive, frames taken from the front. Bytes already returned in frames are dropped before
 //! more are read in, and an empty buffer that once held a large frame gives its memory back,
 //! so an idle connection keeps at most [`RETAINED_BYTES_MAX`] of capacity.
+//!
+//! A buffer handed over in a frame ([`RecvBuf::hand_over`]) becomes a [`Bytes`] that the
+//! decoded events' bodies slice; with a [`BufferHome`] set, the buffer goes there when the
+//! last of them is dropped (a source's pool of frame buffers), wherever that happens.
+
+use std::sync::Weak;
+
+use bytes::Bytes;
 
 /// Capacity an empty receive buffer may keep (a larger one is freed).
 pub const RETAINED_BYTES_MAX: usize = 1 << 20;
+
+/// Where buffers handed over in frames go once nothing views them any more.
+pub trait BufferHome: Send + Sync {
+    /// Takes a buffer back (its bytes no longer matter).
+    fn give(&self, buf: Vec<u8>);
+}
 
 /// Received bytes; `buf[start..]` are not yet returned in a frame.
 #[derive(Debug, Default)]
@@ -13,9 +27,43 @@ pub struct RecvBuf {
     pub buf: Vec<u8>,
     /// Offset of the first byte not yet returned in a frame.
     pub start: usize,
+    /// Where handed-over buffers go back to, if anywhere.
+    pub home: Option<Weak<dyn BufferHome>>,
+}
+
+/// A handed-over buffer that goes home when its last view is dropped.
+struct Homed {
+    buf: Vec<u8>,
+    home: Weak<dyn BufferHome>,
+}
+
+impl AsRef<[u8]> for Homed {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+impl Drop for Homed {
+    fn drop(&mut self) {
+        if let Some(home) = self.home.upgrade() {
+            home.give(std::mem::take(&mut self.buf));
+        }
+    }
 }
 
 impl RecvBuf {
+    /// `whole` (a buffer taken out of this one) as shared bytes, going back to the home
+    /// when the last view of it is dropped.
+    pub fn hand_over(&self, whole: Vec<u8>) -> Bytes {
+        match &self.home {
+            Some(home) => Bytes::from_owner(Homed {
+                buf: whole,
+                home: home.clone(),
+            }),
+            None => Bytes::from(whole),
+        }
+    }
+
     /// Appends received bytes.
     pub fn push(&mut self, bytes: &[u8]) {
         if self.start > 0 && self.start == self.buf.len() {
@@ -109,5 +157,37 @@ mod tests {
         r.start = 1;
         r.read_buffer(1);
         assert!(r.capacity() <= RETAINED_BYTES_MAX, "{}", r.capacity());
+    }
+
+    #[derive(Default)]
+    struct Kept(parking_lot::Mutex<Vec<Vec<u8>>>);
+
+    impl BufferHome for Kept {
+        fn give(&self, buf: Vec<u8>) {
+            self.0.lock().push(buf);
+        }
+    }
+
+    #[test]
+    fn a_handed_over_buffer_goes_home_when_its_last_view_is_dropped() {
+        let home = std::sync::Arc::new(Kept::default());
+        let weak = std::sync::Arc::downgrade(&home);
+        let r = RecvBuf {
+            home: Some(weak),
+            ..RecvBuf::default()
+        };
+        let mut v = Vec::with_capacity(100);
+        v.extend_from_slice(b"frame bytes");
+        let frame = r.hand_over(v).slice(6..);
+        let body = frame.slice(0..5);
+        drop(frame);
+        assert!(home.0.lock().is_empty(), "a body still views it");
+        assert_eq!(&body[..], b"bytes");
+        drop(body);
+        let back = home.0.lock().pop().unwrap_or_default();
+        assert_eq!(back.capacity(), 100);
+        // Without a home (or once it is gone) the buffer is only freed.
+        let plain = RecvBuf::default().hand_over(b"x".to_vec());
+        assert_eq!(&plain[..], b"x");
     }
 }

@@ -5,16 +5,20 @@
 //! buffer comes back here and the next large frame is read into it.
 //!
 //! The decoded events' bodies are slices of their frame ([`crate::wire::bodies`]), so a frame
-//! comes back only once no event holds it ([`FramePool::give_frame`]): after a put into the
-//! file channel, which copies the bodies into its log; not while a memory channel keeps them.
+//! comes back when the last of them is dropped, wherever that is (the pool is the frame
+//! readers' [`BufferHome`]): after a put into the file channel once its event cache lets go,
+//! after a memory channel's sink took them.
 //!
 //! Bounded, so idle memory stays small: at most [`POOLED_MAX`] buffers of at most
 //! [`POOLED_BYTES_MAX`] each (and at least [`POOLED_BYTES_MIN`]: small frames are not worth a
 //! place). A connection holds a pooled buffer only while it receives a
 //! frame (that memory is the frame budget's); between calls it holds none, as before.
 
-use bytes::Bytes;
+use std::sync::{Arc, Weak};
+
 use parking_lot::Mutex;
+
+use crate::wire::recv_buf::BufferHome;
 
 /// Most buffers kept.
 pub const POOLED_MAX: usize = 4;
@@ -50,20 +54,21 @@ impl FramePool {
         }
     }
 
-    /// Gives a received frame back once nothing else shares it (the events decoded from it
-    /// are gone); a frame still shared is only dropped here.
-    pub fn give_frame(&self, frame: Bytes) {
-        // Emptied only once unshared (an empty `Bytes` is a static one, never unique), and
-        // before it becomes a `Vec`, so no byte moves.
-        if let Ok(mut unshared) = frame.try_into_mut() {
-            unshared.clear();
-            self.give(Vec::from(unshared));
-        }
+    /// The pool as the frame readers' home for handed-over buffers.
+    pub fn home(self: &Arc<Self>) -> Weak<dyn BufferHome> {
+        let weak: Weak<FramePool> = Arc::downgrade(self);
+        weak
     }
 
     /// Bytes of buffers kept.
     pub fn kept_bytes(&self) -> usize {
         self.kept.lock().iter().map(Vec::capacity).sum()
+    }
+}
+
+impl BufferHome for FramePool {
+    fn give(&self, buf: Vec<u8>) {
+        FramePool::give(self, buf);
     }
 }
 
@@ -90,18 +95,22 @@ mod tests {
     }
 
     #[test]
-    fn a_frame_comes_back_only_when_no_body_shares_it() {
-        let pool = FramePool::default();
-        let frame = Bytes::from(vec![1u8; POOLED_BYTES_MIN * 2]).slice(16..);
-        let body = frame.slice(10..20);
-        pool.give_frame(frame.clone());
+    fn a_frame_comes_back_when_its_last_body_is_dropped() {
+        let pool = Arc::new(FramePool::default());
+        let mut reader = crate::wire::thrift::FrameReader::new(1 << 20);
+        reader.set_home(pool.home());
+        let mut frame = (POOLED_BYTES_MIN as u32).to_be_bytes().to_vec();
+        frame.resize(4 + POOLED_BYTES_MIN, 7);
+        reader.push(&frame);
+        let payload = reader.next_frame().ok().flatten().unwrap_or_default();
+        assert_eq!(payload.len(), POOLED_BYTES_MIN);
+        let body = payload.slice(10..20);
+        drop(payload);
         assert_eq!(pool.kept_bytes(), 0, "a body still holds it");
         drop(body);
-        pool.give_frame(frame);
-        assert_eq!(
-            pool.kept_bytes(),
-            POOLED_BYTES_MIN * 2,
-            "the whole buffer, unsliced"
+        assert!(
+            pool.kept_bytes() >= POOLED_BYTES_MIN,
+            "the whole buffer back"
         );
     }
 }

@@ -7,10 +7,12 @@
 //! announced length against [`FrameLimits`] as soon as their headers arrive, before the bytes
 //! they announce are waited for, so a peer announcing 2 GiB costs nothing.
 
+use std::sync::Weak;
+
 use bytes::Bytes;
 
 use super::error::AvroError;
-use crate::wire::recv_buf::RecvBuf;
+use crate::wire::recv_buf::{BufferHome, RecvBuf};
 
 /// Bytes of the frame header (serial and buffer count).
 pub const FRAME_HEADER_BYTES: usize = 8;
@@ -217,6 +219,12 @@ impl FrameReader {
         self.rx.adopt(v);
     }
 
+    /// Where buffers handed over in frames go back to once the last view of them is
+    /// dropped ([`RecvBuf::hand_over`]).
+    pub fn set_home(&mut self, home: Weak<dyn BufferHome>) {
+        self.rx.home = Some(home);
+    }
+
     /// Bytes the receive buffer holds allocated.
     pub fn capacity(&self) -> usize {
         self.rx.capacity()
@@ -325,7 +333,7 @@ impl FrameReader {
             self.rx.buf.truncate(to);
             let whole = std::mem::replace(&mut self.rx.buf, tail);
             self.rx.start = 0;
-            Bytes::from(whole).slice(from..to)
+            self.rx.hand_over(whole).slice(from..to)
         } else {
             let payload = Bytes::copy_from_slice(self.rx.buf.get(from..to).unwrap_or_default());
             self.rx.start = frame_end;

@@ -6,10 +6,12 @@
 //! peer announcing 2 GiB costs nothing; [`FrameReader::announced`] tells a caller how much of
 //! the frame being received to reserve and read.
 
+use std::sync::Weak;
+
 use bytes::Bytes;
 
 use super::error::ThriftError;
-use crate::wire::recv_buf::RecvBuf;
+use crate::wire::recv_buf::{BufferHome, RecvBuf};
 
 /// Bytes of the length prefix.
 pub const FRAME_HEADER_BYTES: usize = 4;
@@ -64,6 +66,12 @@ impl FrameReader {
     /// See [`RecvBuf::adopt`].
     pub fn adopt_buffer(&mut self, v: Vec<u8>) {
         self.rx.adopt(v);
+    }
+
+    /// Where buffers handed over in frames go back to once the last view of them is
+    /// dropped ([`RecvBuf::hand_over`]).
+    pub fn set_home(&mut self, home: Weak<dyn BufferHome>) {
+        self.rx.home = Some(home);
     }
 
     /// Bytes the receive buffer holds allocated.
@@ -125,7 +133,7 @@ impl FrameReader {
             self.rx.buf.truncate(end);
             let whole = std::mem::replace(&mut self.rx.buf, tail);
             self.rx.start = 0;
-            Bytes::from(whole).slice(from..end)
+            self.rx.hand_over(whole).slice(from..end)
         } else {
             let payload = Bytes::copy_from_slice(self.rx.buf.get(from..end).unwrap_or_default());
             self.rx.start = end;

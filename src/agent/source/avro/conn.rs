@@ -37,6 +37,7 @@ where
         frame_bytes_max: cfg.max_frame_bytes,
         buffers_max: FRAME_BUFFERS_MAX,
     });
+    reader.set_home(shared.frame_pool.home());
     let mut conn = ServerConn::new(CallLimits {
         events_max: cfg.max_events_per_call,
         ..CallLimits::default()

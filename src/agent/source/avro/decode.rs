@@ -89,8 +89,7 @@ pub(crate) async fn decode(
             },
             {
                 let putter = putter.clone();
-                let shared = shared.clone();
-                move |pass| put_now(pass, &putter, &shared)
+                move |pass| put_now(pass, &putter)
             },
         )
         .await
@@ -104,15 +103,10 @@ pub(crate) async fn decode(
     } = pass;
     *conn = c;
     let (call, cost) = match first.map_err(Failed::Bad)? {
-        First::Done(d) => {
-            shared.frame_pool.give_frame(payload);
-            return Ok(d);
-        }
+        First::Done(d) => return Ok(d),
         First::Put { call, events, held } => {
-            drop(frame_held);
-            let put = put_here(call, events, held, putter).await;
-            shared.frame_pool.give_frame(payload);
-            return Ok(put);
+            drop((payload, frame_held));
+            return Ok(put_here(call, events, held, putter).await);
         }
         First::Count { call, cost } => (call, cost),
     };
@@ -155,15 +149,14 @@ struct Pass {
 }
 
 /// On the blocking thread that decoded it: puts a decoded call (its frame budget given back
-/// first; its decoded budget, and its payload to the frame pool, once the put returns);
-/// anything else as it is.
-fn put_now(pass: Pass, putter: &Putter, shared: &Shared) -> Pass {
+/// first, its decoded budget once the put returns; the payload's buffer goes back to the
+/// frame pool when the last event's body is dropped); anything else as it is.
+fn put_now(pass: Pass, putter: &Putter) -> Pass {
     match pass.first {
         Ok(First::Put { call, events, held }) if putter.puts_blocking() => {
-            drop(pass.frame_held);
+            drop((pass.payload, pass.frame_held));
             let status = Status::of(putter.put_blocking(call.batch, events));
             drop(held);
-            shared.frame_pool.give_frame(pass.payload);
             Pass {
                 conn: pass.conn,
                 payload: Bytes::new(),

@@ -65,7 +65,7 @@ pub(crate) struct Shared {
     /// Decodes running off the workers.
     pub(crate) decoders: Decoders,
     /// Frame buffers given back by decoded calls, for the next large frames.
-    pub(crate) frame_pool: FramePool,
+    pub(crate) frame_pool: Arc<FramePool>,
     /// This source's remembered upstreams (the upstream-gone alarm).
     pub(crate) upstreams: Arc<Mutex<Upstreams>>,
     /// ipFilter, TLS and deflate ([`crate::agent::rpc::transport`]).
@@ -102,7 +102,7 @@ pub async fn run(cfg: AvroSourceConfig, ctx: SourceCtx) -> Result<(), SourceErro
         frames: Budget::new(cfg.max_inflight_bytes / 2),
         decoded: Budget::new(cfg.max_inflight_bytes / 2),
         decoders: Decoders::default(),
-        frame_pool: FramePool::default(),
+        frame_pool: Arc::default(),
         cfg,
         known: Mutex::new(KnownClients::default()),
         open: AtomicUsize::new(0),

@@ -43,6 +43,7 @@ where
         ctx,
         shared,
     };
+    reading.reader.set_home(shared.frame_pool.home());
     let mut stop = ctx.stop.clone();
     let mut out = Vec::new();
     let putter = Putter::of(ctx, "thrift");

@@ -58,7 +58,7 @@ pub(crate) struct Shared {
     /// Decodes running off the workers.
     pub(crate) decoders: Decoders,
     /// Frame buffers given back by decoded calls, for the next large frames.
-    pub(crate) frame_pool: FramePool,
+    pub(crate) frame_pool: Arc<FramePool>,
     /// ipFilter, TLS and deflate ([`crate::agent::rpc::transport`]).
     pub(crate) transport: ServerTransport,
     /// The rate-limited warning about peers refused by `ipFilter`.
@@ -78,7 +78,7 @@ pub async fn run(cfg: ThriftSourceConfig, ctx: SourceCtx) -> Result<(), SourceEr
         frames: Budget::new(cfg.max_inflight_bytes / 2),
         decoded: Budget::new(cfg.max_inflight_bytes / 2),
         decoders: Decoders::default(),
-        frame_pool: FramePool::default(),
+        frame_pool: Arc::default(),
         cfg,
         open: AtomicUsize::new(0),
         transport,
