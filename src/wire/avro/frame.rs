@@ -70,6 +70,53 @@ fn be_i32(b: &[u8], at: usize) -> Option<i32> {
     Some(i32::from_be_bytes([s[0], s[1], s[2], s[3]]))
 }
 
+/// Gathers a frame's `count` buffers (each a big-endian length, then its bytes; the first
+/// length at `at`, all within `buf`, as the reader checked) into one run in place and returns
+/// it. The largest buffer (the first of equal ones) stays where it is: those before it move up
+/// to end where it starts, those after it down to follow it, so a sender's one large buffer
+/// (Sluice's: the head, then the events) costs no move, and equal buffers (Avro's 8 KiB
+/// chunks) move as before.
+fn gather(buf: &mut [u8], at: usize, count: usize) -> (usize, usize) {
+    let len_at = |buf: &[u8], p: usize| be_i32(buf, p).unwrap_or(0).max(0) as usize;
+    let (mut big, mut big_at, mut big_len) = (0, at + 4, 0);
+    let mut p = at;
+    for i in 0..count {
+        let len = len_at(buf, p);
+        if i == 0 || len > big_len {
+            (big, big_at, big_len) = (i, p + 4, len);
+        }
+        p += 4 + len;
+    }
+    if count == 0 {
+        return (at, at);
+    }
+    // Before the largest: their places, then each moved up, the nearest first.
+    let mut before = Vec::with_capacity(big);
+    let mut p = at;
+    for _ in 0..big {
+        let len = len_at(buf, p);
+        before.push((p + 4, len));
+        p += 4 + len;
+    }
+    let mut from = big_at;
+    for &(start, len) in before.iter().rev() {
+        from -= len;
+        if start != from {
+            buf.copy_within(start..start + len, from);
+        }
+    }
+    // After the largest: each moved down behind it.
+    let mut to = big_at + big_len;
+    let mut p = to;
+    for _ in big + 1..count {
+        let len = len_at(buf, p);
+        buf.copy_within(p + 4..p + 4 + len, to);
+        to += len;
+        p += 4 + len;
+    }
+    (from, to)
+}
+
 /// Looks for one frame at the start of `buf` (`stream_offset` is where `buf` starts in the
 /// connection, for error messages). Errors are final: the stream cannot be resynchronised.
 pub fn decode_frame(
@@ -311,20 +358,12 @@ impl FrameReader {
         }
         let (frame_start, frame_end) = (self.rx.start, self.rx.start + self.walk.end);
         let serial = be_i32(&self.rx.buf, frame_start).unwrap_or(0);
-        // The payload starts where the first buffer does; every later buffer moves down over
-        // the length fields before it (`to` never passes the bytes still to move).
-        let from = frame_start + FRAME_HEADER_BYTES + 4;
-        let mut to = from;
-        let mut at = frame_start + FRAME_HEADER_BYTES;
-        for _ in 0..self.walk.seen {
-            let len = be_i32(&self.rx.buf, at).unwrap_or(0) as usize;
-            if at + 4 != to {
-                self.rx.buf.copy_within(at + 4..at + 4 + len, to);
-            }
-            to += len;
-            at += 4 + len;
-        }
-        let to = to.max(from).min(frame_end);
+        let (from, to) = gather(
+            &mut self.rx.buf,
+            frame_start + FRAME_HEADER_BYTES,
+            self.walk.seen,
+        );
+        let to = to.min(frame_end);
         let from = from.min(to);
         let rest = self.rx.buf.len() - frame_end;
         let payload = if rest <= to - from {

@@ -62,6 +62,45 @@ fn a_frame_round_trips_through_every_split_of_its_bytes() {
 }
 
 #[test]
+fn buffers_are_gathered_around_the_largest_which_does_not_move() {
+    let layouts: [&[&[u8]]; 5] = [
+        &[b"head", b"the largest buffer", b"t"],
+        &[b"the largest buffer", b"a", b"bc"],
+        &[b"a", b"", b"bc", b"the largest buffer"],
+        &[b"same", b"same", b"same"],
+        &[b"", b""],
+    ];
+    for buffers in layouts {
+        let mut bytes = Vec::new();
+        encode_frame(3, buffers, &mut bytes);
+        // Where the largest (first of equals) buffer's bytes are in the frame.
+        let (mut at, mut big) = (FRAME_HEADER_BYTES + 4, (0, 0));
+        for (i, b) in buffers.iter().enumerate() {
+            if i == 0 || b.len() > big.1 {
+                big = (at, b.len());
+            }
+            at += b.len() + 4;
+        }
+        let (from, to) = gather(&mut bytes, FRAME_HEADER_BYTES, buffers.len());
+        assert_eq!(&bytes[from..to], &buffers.concat()[..], "{buffers:?}");
+        let offset_in_payload = big.0 - from;
+        let want: Vec<u8> = buffers.concat();
+        assert_eq!(
+            &want[offset_in_payload..offset_in_payload + big.1],
+            &bytes[big.0..big.0 + big.1],
+            "the largest buffer stays at {} ({buffers:?})",
+            big.0
+        );
+        // Read through the reader, the same payload.
+        let mut again = Vec::new();
+        encode_frame(3, buffers, &mut again);
+        let mut r = FrameReader::new(limits());
+        r.push(&again);
+        assert_eq!(r.next_frame().unwrap().unwrap().payload, want);
+    }
+}
+
+#[test]
 fn a_big_frame_does_not_leave_its_buffer_allocated() {
     let mut r = FrameReader::new(FrameLimits::default());
     let mut bytes = Vec::new();
