@@ -345,9 +345,9 @@ impl FrameReader {
         Ok(())
     }
 
-    /// The next whole frame, if there is one. The payload is gathered in place (the buffer
-    /// lengths between the buffers are squeezed out, the first buffer left where it is) and
-    /// handed over without a copy of a large frame: a frame of one buffer moves no byte.
+    /// The next whole frame, if there is one. The payload is gathered in place around the
+    /// largest buffer ([`gather`]: the buffer lengths between the buffers squeezed out) and
+    /// handed over without a copy of a large frame.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, AvroError> {
         self.walk()?;
         let whole = self.walk.count.is_some_and(|c| self.walk.seen == c)
