@@ -6,4 +6,5 @@ pub mod avro;
 pub mod bodies;
 pub mod cost;
 pub mod recv_buf;
+pub mod text;
 pub mod thrift;

@@ -12,6 +12,7 @@ use super::error::AvroError;
 use super::handshake::{put_meta, read_meta, HandshakeRequest, HandshakeResponse, Meta};
 use crate::wire::bodies::Bodies;
 use crate::wire::cost::Cost;
+use crate::wire::text::lossy;
 use sluice_core::{Event, Headers};
 
 /// Default most events in one `appendBatch`.
@@ -172,7 +173,7 @@ fn event(
             let v = r.bytes("header value")?;
             cost.header(k.len(), v.len()).map_err(|_| over(cost))?;
             if keep.is_some() {
-                headers.insert(String::from_utf8_lossy(k), String::from_utf8_lossy(v));
+                headers.insert(lossy(k), lossy(v));
             }
         }
     }

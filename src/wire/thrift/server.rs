@@ -18,6 +18,7 @@ use super::service::{
 };
 use crate::wire::bodies::Bodies;
 use crate::wire::cost::Cost;
+use crate::wire::text::lossy;
 use sluice_core::{Event, Headers};
 
 /// What a request asks for (server side), from its message head alone.
@@ -237,10 +238,7 @@ impl Walk<'_, '_> {
                             .header(key.len(), value.len())
                             .map_err(|_| self.over())?;
                         if self.keep.is_some() {
-                            map.insert(
-                                String::from_utf8_lossy(key),
-                                String::from_utf8_lossy(value),
-                            );
+                            map.insert(lossy(key), lossy(value));
                         }
                     }
                     headers = Some(map);
