@@ -164,10 +164,13 @@ fn a_cut_in_the_middle_of_pipelined_batches_rolls_them_back_and_every_event_arri
         log.contains("delivery not acknowledged; rolling back"),
         "the failed batch was rolled back:\n{log}"
     );
-    assert!(
-        log.contains("a batch before it was not acknowledged"),
-        "the batch in flight after it was rolled back too:\n{log}"
-    );
+    // Whether another batch was still pending when the first failed depends on timing (one
+    // of three full runs had none in flight after it); the runner's unit test
+    // `an_unacknowledged_batch_rolls_back_with_the_later_pending_one_and_both_come_again_in_order`
+    // pins that path deterministically, and every event arriving below is the outcome.
+    if !log.contains("a batch before it was not acknowledged") {
+        eprintln!("no batch was pending behind the failed one this time");
+    }
 
     // End to end: every event is in the topic.
     // Everything was committed, so it is all in the topic: read until 5 s bring nothing new.
