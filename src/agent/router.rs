@@ -147,14 +147,15 @@ impl ChannelProcessor {
     ///
     /// Cancel safety: not cancel safe; a cancelled call may have committed to some channels.
     pub async fn process(&self, events: Vec<Event>) -> Result<(), RouteError> {
-        let received = body_bytes(&events);
-        let mut events = self.chain.intercept_batch(events);
         if let ChannelSelector::Replicating { required, optional } = &self.selector {
             if distinct(required) && distinct(optional) {
-                detach_if_sparse(&mut events, received);
+                let events = self.intercept(events);
                 return self.replicate(events, required, optional).await;
             }
         }
+        // Each channel's share is weighed against the whole batch as it arrived.
+        let received = body_bytes(&events);
+        let events = self.intercept(events);
         let mut required: BTreeMap<&str, Vec<Event>> = BTreeMap::new();
         let mut optional: BTreeMap<&str, Vec<Event>> = BTreeMap::new();
         let mut order: Vec<&str> = Vec::new();
@@ -225,17 +226,28 @@ impl ChannelProcessor {
         let Some((name, ch)) = &self.single else {
             return tokio::runtime::Handle::current().block_on(self.process(events));
         };
-        let received = body_bytes(&events);
-        let mut events = self.chain.intercept_batch(events);
+        let events = self.intercept(events);
         if events.is_empty() {
             return Ok(());
         }
-        detach_if_sparse(&mut events, received);
         tap::offer(tap::Point::Channel, name, &events);
         ch.put_commit_blocking(events).map_err(|source| RouteError {
             channel: name.clone(),
             source,
         })
+    }
+
+    /// Runs the interceptor chain; the bodies of what is left get buffers of their own if it
+    /// carries under half of the batch's body bytes (nothing to weigh without interceptors:
+    /// only they drop or shrink events).
+    fn intercept(&self, events: Vec<Event>) -> Vec<Event> {
+        if self.chain.is_empty() {
+            return events;
+        }
+        let received = body_bytes(&events);
+        let mut events = self.chain.intercept_batch(events);
+        detach_if_sparse(&mut events, received);
+        events
     }
 
     /// [`ChannelProcessor::process`] for a replicating selector, whose choice is the same for

@@ -56,8 +56,7 @@ impl FramePool {
 
     /// The pool as the frame readers' home for handed-over buffers.
     pub fn home(self: &Arc<Self>) -> Weak<dyn BufferHome> {
-        let weak: Weak<FramePool> = Arc::downgrade(self);
-        weak
+        Arc::downgrade(self) as Weak<dyn BufferHome>
     }
 
     /// Bytes of buffers kept.

@@ -3,6 +3,7 @@
 //! every length against the bytes that remain before it allocates anything.
 
 use super::error::AvroError;
+use crate::wire::text::lossy;
 
 /// Longest zig-zag varint of a 64-bit long (10 bytes).
 const VARINT_BYTES_MAX: usize = 10;
@@ -124,13 +125,13 @@ impl<'a> Reader<'a> {
     /// Avro `string`. Invalid UTF-8 is replaced (U+FFFD), as Java's decoder does.
     pub fn string(&mut self, what: &'static str) -> Result<String, AvroError> {
         let b = self.bytes(what)?;
-        Ok(utf8_lossy(b))
+        Ok(lossy(b).into_owned())
     }
 
     /// Avro `string` of at most `max` bytes (checked before anything is allocated).
     pub fn string_max(&mut self, what: &'static str, max: usize) -> Result<String, AvroError> {
         let b = self.bytes_max(what, max)?;
-        Ok(utf8_lossy(b))
+        Ok(lossy(b).into_owned())
     }
 
     /// Avro `boolean` (one byte, 0 or 1).
@@ -204,14 +205,6 @@ impl<'a> Reader<'a> {
             });
         }
         Ok(())
-    }
-}
-
-/// `b` as text, invalid UTF-8 replaced (U+FFFD) as Java's decoder does.
-pub fn utf8_lossy(b: &[u8]) -> String {
-    match std::str::from_utf8(b) {
-        Ok(s) => s.to_owned(),
-        Err(_) => String::from_utf8_lossy(b).into_owned(),
     }
 }
 
