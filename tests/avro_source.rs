@@ -73,9 +73,11 @@ impl Bed {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// A counter of the source, 0 while it is not in the snapshot yet (some appear with
+    /// their first count).
     fn counter(&self, name: &str) -> u64 {
         let g = self.registry.get("SOURCE.r1").unwrap();
-        g.snapshot()[name].parse().unwrap()
+        g.snapshot().get(name).map_or(0, |v| v.parse().unwrap())
     }
 
     async fn wait_lines(&self, n: usize) -> Vec<String> {
