@@ -251,6 +251,7 @@ impl DirWriter {
             let plan = a.direct.as_ref().map(|d| ZeroPlan {
                 zeroed: d.zeroed,
                 allocated: d.allocated,
+                cut_avg: io.cut_avg,
             });
             let target = a.written;
             // Under `active`: no append can slip in between the target and its claim.
@@ -302,6 +303,7 @@ impl DirWriter {
         (start, end): (u64, u64),
     ) {
         let mut known = end;
+        io.cut_avg = plan.next_avg(end.saturating_sub(start));
         if let Some((from, to)) = plan.range(start, end) {
             let t = &self.timers;
             let began = t.now_ns();
