@@ -7,15 +7,18 @@
 //! Cancel safety: none. A call cancelled midway (e.g. by `select!` on a stop signal) may have
 //! been delivered or not; drop the client, and treat the batch as not acknowledged.
 
+use std::io::IoSlice;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
 use crate::agent::rpc::transport::{ClientTransport, Conn, LinkError};
 use crate::wire::avro::client::{ClientConn, Reply};
+use crate::wire::avro::splice::{Spliced, SPLICE_BODY_MIN};
 use crate::wire::avro::{
-    encode_frame, encode_frame_head, AvroError, FrameLimits, FrameReader, Message, Outcome, Status,
+    encode_frame, encode_frame_head_len, AvroError, FrameLimits, FrameReader, Message, Outcome,
+    Status,
 };
 use sluice_core::Event;
 
@@ -25,8 +28,10 @@ pub const CONNECT_TIMEOUT_DEFAULT: Duration = Duration::from_secs(20);
 pub const REQUEST_TIMEOUT_DEFAULT: Duration = Duration::from_secs(20);
 /// Bytes asked of the socket per read.
 const READ_CHUNK_BYTES: usize = 64 << 10;
-/// A call's last buffer from this size on is written from where it is rather than copied
-/// behind the frame header (one more write call, one copy less).
+/// On a connection without vectored writes (TLS, deflate), a call's parameters from this
+/// size on are written from where they are rather than copied behind the frame header (one
+/// more write call, one copy less). Plain TCP writes the header, the parameters and the
+/// spliced bodies in one `writev` ([`Spliced`]).
 const DIRECT_SEND_BYTES_MIN: usize = 64 << 10;
 
 /// The most request buffer a client keeps for its next call (a larger one, after an
@@ -105,8 +110,10 @@ pub struct AvroClient {
     conn: ClientConn,
     reader: FrameReader,
     out: Vec<u8>,
-    /// A call's two buffers, kept from call to call (up to [`KEPT_REQUEST_BYTES_MAX`]).
-    request: [Vec<u8>; 2],
+    /// A call's head and parameters, kept from call to call (up to
+    /// [`KEPT_REQUEST_BYTES_MAX`]).
+    head: Vec<u8>,
+    params: Spliced,
     serial: i32,
     cfg: AvroClientConfig,
     /// Where each call's latency is recorded, if anywhere.
@@ -139,7 +146,8 @@ impl AvroClient {
             conn: ClientConn::new(),
             reader: FrameReader::new(cfg.frame_limits),
             out: Vec::new(),
-            request: [Vec::new(), Vec::new()],
+            head: Vec::new(),
+            params: Spliced::default(),
             serial: 0,
             cfg,
             latency: None,
@@ -147,7 +155,10 @@ impl AvroClient {
         // Two rounds at most: NONE, then the resend with our protocol text.
         for _ in 0..2 {
             let ping = client.conn.ping();
-            match client.round(&[ping], deadline, "handshake", ms).await? {
+            match client
+                .round(Send::Ping(&ping), deadline, "handshake", ms)
+                .await?
+            {
                 Reply::Resend => continue,
                 Reply::Pong | Reply::Done(_) => return Ok(client),
             }
@@ -204,12 +215,23 @@ impl AvroClient {
             Message::Append => "append",
             Message::AppendBatch => "appendBatch",
         };
+        let splice_min = if self.stream.is_write_vectored() {
+            SPLICE_BODY_MIN
+        } else {
+            usize::MAX
+        };
         for _ in 0..2 {
-            let mut bufs = std::mem::take(&mut self.request);
-            self.conn.request_into(message, events, &mut bufs);
-            let reply = self.round(&bufs, deadline, what, ms).await;
-            if bufs.iter().map(Vec::capacity).sum::<usize>() <= KEPT_REQUEST_BYTES_MAX {
-                self.request = bufs;
+            let mut head = std::mem::take(&mut self.head);
+            let mut params = std::mem::take(&mut self.params);
+            self.conn
+                .request_spliced(message, events, (&mut head, &mut params), splice_min);
+            let reply = self
+                .round(Send::Call(&head, &params), deadline, what, ms)
+                .await;
+            // The bodies are the events' (and their frames'): not held past the call.
+            params.clear();
+            if head.capacity() + params.capacity() <= KEPT_REQUEST_BYTES_MAX {
+                (self.head, self.params) = (head, params);
             }
             match reply? {
                 Reply::Resend => continue,
@@ -242,9 +264,9 @@ impl AvroClient {
     }
 
     /// Writes one frame and reads its answer, all before `deadline`.
-    async fn round<B: AsRef<[u8]>>(
+    async fn round(
         &mut self,
-        bufs: &[B],
+        send: Send<'_>,
         deadline: Instant,
         what: &'static str,
         ms: u64,
@@ -252,21 +274,28 @@ impl AvroClient {
         self.serial = self.serial.wrapping_add(1);
         let serial = self.serial;
         self.out.clear();
-        // A large last buffer (the events) is sent from where it is, not copied into `out`.
-        let direct = bufs
-            .last()
-            .map(AsRef::as_ref)
-            .filter(|b| b.len() >= DIRECT_SEND_BYTES_MIN);
-        match direct {
-            Some(_) => encode_frame_head(serial, bufs, &mut self.out),
-            None => encode_frame(serial, bufs, &mut self.out),
+        let mut slices = Vec::new();
+        match send {
+            Send::Ping(ping) => encode_frame(serial, &[ping], &mut self.out),
+            Send::Call(head, params) => {
+                encode_frame_head_len(serial, &[head], Some(params.len()), &mut self.out);
+                let vectored = self.stream.is_write_vectored();
+                if !vectored && params.len() < DIRECT_SEND_BYTES_MIN {
+                    // Not spliced (`splice_min` is `usize::MAX` here): one slice.
+                    let mut one = Vec::new();
+                    params.slices(&mut one);
+                    for s in one {
+                        self.out.extend_from_slice(&s);
+                    }
+                } else {
+                    params.slices(&mut slices);
+                }
+            }
         }
+        slices.insert(0, IoSlice::new(&self.out));
         let fut = async {
             let write = async {
-                self.stream.write_all(&self.out).await?;
-                if let Some(last) = direct {
-                    self.stream.write_all(last).await?;
-                }
+                write_slices(&mut self.stream, &mut slices).await?;
                 // TLS and deflate hold bytes until flushed.
                 self.stream.flush().await
             };
@@ -323,6 +352,35 @@ impl AvroClient {
             .into()),
         }
     }
+}
+
+/// What one round sends.
+#[derive(Clone, Copy)]
+enum Send<'a> {
+    /// A handshake-only ping.
+    Ping(&'a [u8]),
+    /// A call: its head (handshake, metadata, name) and its parameters.
+    Call(&'a [u8], &'a Spliced),
+}
+
+/// Writes every slice: in `writev` calls on a connection with vectored writes, one slice per
+/// write otherwise.
+async fn write_slices(stream: &mut Conn, mut slices: &mut [IoSlice<'_>]) -> std::io::Result<()> {
+    if !stream.is_write_vectored() {
+        for s in slices.iter() {
+            stream.write_all(s).await?;
+        }
+        return Ok(());
+    }
+    IoSlice::advance_slices(&mut slices, 0);
+    while !slices.is_empty() {
+        let n = stream.write_vectored(slices).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut slices, n);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

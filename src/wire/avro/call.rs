@@ -121,6 +121,12 @@ pub struct CallResponse {
 
 /// Appends one `AvroFlumeEvent`.
 pub fn put_event(out: &mut Vec<u8>, e: &Event) {
+    put_event_head(out, e);
+    out.extend_from_slice(&e.body);
+}
+
+/// An `AvroFlumeEvent` up to its body's bytes: the headers and the body's length.
+pub fn put_event_head(out: &mut Vec<u8>, e: &Event) {
     if !e.headers.is_empty() {
         put_long(out, e.headers.len() as i64);
         for (k, v) in &e.headers {
@@ -129,7 +135,7 @@ pub fn put_event(out: &mut Vec<u8>, e: &Event) {
         }
     }
     put_long(out, 0);
-    put_bytes(out, &e.body);
+    put_long(out, e.body.len() as i64);
 }
 
 /// Reads one `AvroFlumeEvent`.
@@ -324,13 +330,8 @@ pub fn encode_request_into(
     bufs: &mut [Vec<u8>; 2],
 ) {
     let [head, params] = bufs;
-    head.clear();
+    encode_request_head(handshake, meta, message, head);
     params.clear();
-    if let Some(h) = handshake {
-        h.encode(head);
-    }
-    put_meta(head, meta);
-    put_bytes(head, message.name().as_bytes());
     let body_bytes: usize = events.iter().map(|e| e.payload_bytes() + 16).sum();
     params.reserve(body_bytes + 4);
     match message {
@@ -340,6 +341,22 @@ pub fn encode_request_into(
         },
         Message::AppendBatch => put_events(params, events),
     }
+}
+
+/// A request's first buffer into `head` (cleared first): the handshake if any, the call
+/// metadata and the message name. Client side.
+pub fn encode_request_head(
+    handshake: Option<&HandshakeRequest>,
+    meta: &Meta,
+    message: Message,
+    head: &mut Vec<u8>,
+) {
+    head.clear();
+    if let Some(h) = handshake {
+        h.encode(head);
+    }
+    put_meta(head, meta);
+    put_bytes(head, message.name().as_bytes());
 }
 
 /// A handshake-only ping (empty message name). Client side.

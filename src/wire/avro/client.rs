@@ -3,11 +3,12 @@
 //! reads responses. The async client (`agent::rpc::avro_client`) only moves its bytes.
 
 use super::call::{
-    decode_response, encode_ping, encode_request_into, encode_request_meta, Message, Outcome,
+    decode_response, encode_ping, encode_request_head, encode_request_meta, Message, Outcome,
 };
 use super::error::AvroError;
 use super::handshake::{HandshakeMatch, HandshakeRequest, Md5, Meta};
 use super::protocol::PROTOCOL_MD5;
+use super::splice::Spliced;
 use sluice_core::Event;
 
 /// The state of one client connection.
@@ -78,10 +79,19 @@ impl ClientConn {
         encode_request_meta(hs.as_ref(), &self.call_meta, message, events)
     }
 
-    /// [`ClientConn::request`] into `bufs` (cleared first; their memory is reused).
-    pub fn request_into(&mut self, message: Message, events: &[Event], bufs: &mut [Vec<u8>; 2]) {
+    /// [`ClientConn::request`] into `head` and `params` (cleared first; their memory is
+    /// reused), bodies of `splice_min` bytes or more spliced into `params`
+    /// ([`Spliced::encode`]).
+    pub fn request_spliced(
+        &mut self,
+        message: Message,
+        events: &[Event],
+        (head, params): (&mut Vec<u8>, &mut Spliced),
+        splice_min: usize,
+    ) {
         let hs = self.handshake();
-        encode_request_into(hs.as_ref(), &self.call_meta, message, events, bufs);
+        encode_request_head(hs.as_ref(), &self.call_meta, message, head);
+        params.encode(message, events, splice_min);
     }
 
     /// The buffer of a handshake-only ping.

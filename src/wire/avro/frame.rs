@@ -194,21 +194,32 @@ pub fn encode_frame<B: AsRef<[u8]>>(serial: i32, buffers: &[B], out: &mut Vec<u8
 /// every other buffer with its length, and the last one's length. A caller then sends the
 /// last buffer from where it is instead of copying it (a client's batch of events).
 pub fn encode_frame_head<B: AsRef<[u8]>>(serial: i32, buffers: &[B], out: &mut Vec<u8>) {
-    let (last, rest) = match buffers.split_last() {
-        Some((last, rest)) => (Some(last.as_ref()), rest),
-        None => (None, buffers),
-    };
+    match buffers.split_last() {
+        Some((last, rest)) => encode_frame_head_len(serial, rest, Some(last.as_ref().len()), out),
+        None => encode_frame_head_len(serial, buffers, None, out),
+    }
+}
+
+/// [`encode_frame_head`] of a frame whose buffers are `rest` and then one of `last` bytes
+/// (if any), which the caller sends itself (from several places: a spliced request).
+pub fn encode_frame_head_len<B: AsRef<[u8]>>(
+    serial: i32,
+    rest: &[B],
+    last: Option<usize>,
+    out: &mut Vec<u8>,
+) {
     let total: usize = rest.iter().map(|b| 4 + b.as_ref().len()).sum();
     out.reserve(FRAME_HEADER_BYTES + total + 4);
     out.extend_from_slice(&serial.to_be_bytes());
-    out.extend_from_slice(&(buffers.len() as i32).to_be_bytes());
+    let count = rest.len() + usize::from(last.is_some());
+    out.extend_from_slice(&(count as i32).to_be_bytes());
     for b in rest {
         let b = b.as_ref();
         out.extend_from_slice(&(b.len() as i32).to_be_bytes());
         out.extend_from_slice(b);
     }
     if let Some(last) = last {
-        out.extend_from_slice(&(last.len() as i32).to_be_bytes());
+        out.extend_from_slice(&(last as i32).to_be_bytes());
     }
 }
 
