@@ -6,5 +6,6 @@ pub mod avro;
 pub mod bodies;
 pub mod cost;
 pub mod recv_buf;
+pub mod splice;
 pub mod text;
 pub mod thrift;

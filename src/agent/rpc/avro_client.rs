@@ -15,11 +15,11 @@ use tokio::time::Instant;
 
 use crate::agent::rpc::transport::{ClientTransport, Conn, LinkError};
 use crate::wire::avro::client::{ClientConn, Reply};
-use crate::wire::avro::splice::{Spliced, SPLICE_BODY_MIN};
 use crate::wire::avro::{
     encode_frame, encode_frame_head_len, AvroError, FrameLimits, FrameReader, Message, Outcome,
     Status,
 };
+use crate::wire::splice::{Spliced, SPLICE_BODY_MIN};
 use sluice_core::Event;
 
 /// Flume's `connect-timeout` default (20 s).
@@ -281,12 +281,7 @@ impl AvroClient {
                 encode_frame_head_len(serial, &[head], Some(params.len()), &mut self.out);
                 let vectored = self.stream.is_write_vectored();
                 if !vectored && params.len() < DIRECT_SEND_BYTES_MIN {
-                    // Not spliced (`splice_min` is `usize::MAX` here): one slice.
-                    let mut one = Vec::new();
-                    params.slices(&mut one);
-                    for s in one {
-                        self.out.extend_from_slice(&s);
-                    }
+                    params.copy_into(&mut self.out);
                 } else {
                     params.slices(&mut slices);
                 }
@@ -295,7 +290,7 @@ impl AvroClient {
         slices.insert(0, IoSlice::new(&self.out));
         let fut = async {
             let write = async {
-                write_slices(&mut self.stream, &mut slices).await?;
+                self.stream.write_all_slices(&mut slices).await?;
                 // TLS and deflate hold bytes until flushed.
                 self.stream.flush().await
             };
@@ -361,26 +356,6 @@ enum Send<'a> {
     Ping(&'a [u8]),
     /// A call: its head (handshake, metadata, name) and its parameters.
     Call(&'a [u8], &'a Spliced),
-}
-
-/// Writes every slice: in `writev` calls on a connection with vectored writes, one slice per
-/// write otherwise.
-async fn write_slices(stream: &mut Conn, mut slices: &mut [IoSlice<'_>]) -> std::io::Result<()> {
-    if !stream.is_write_vectored() {
-        for s in slices.iter() {
-            stream.write_all(s).await?;
-        }
-        return Ok(());
-    }
-    IoSlice::advance_slices(&mut slices, 0);
-    while !slices.is_empty() {
-        let n = stream.write_vectored(slices).await?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
-        IoSlice::advance_slices(&mut slices, n);
-    }
-    Ok(())
 }
 
 #[cfg(test)]

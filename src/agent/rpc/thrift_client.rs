@@ -11,14 +11,14 @@
 use std::time::Duration;
 
 use bytes::BufMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::{timeout_at, Instant};
 
 use crate::agent::rpc::transport::{ClientTransport, Conn, LinkError};
 
-use crate::wire::thrift::{
-    decode_reply, encode_call, FrameReader, Method, Protocol, Status, ThriftError,
-};
+use crate::wire::splice::{Spliced, SPLICE_BODY_MIN};
+use crate::wire::thrift::client::encode_call_spliced;
+use crate::wire::thrift::{decode_reply, FrameReader, Method, Protocol, Status, ThriftError};
 use sluice_core::Event;
 
 /// Flume's `connect-timeout` default (20 s).
@@ -89,7 +89,8 @@ pub struct ThriftClient {
     addr: String,
     stream: Conn,
     reader: FrameReader,
-    out: Vec<u8>,
+    /// A call's bytes, bodies spliced in on plain TCP; the buffer kept from call to call.
+    call: Spliced,
     seqid: i32,
     cfg: ThriftClientConfig,
     latency: Option<std::sync::Arc<crate::agent::histogram::Histogram>>,
@@ -118,7 +119,7 @@ impl ThriftClient {
             addr: addr.to_owned(),
             stream,
             reader: FrameReader::new(REPLY_FRAME_BYTES_MAX),
-            out: Vec::new(),
+            call: Spliced::default(),
             seqid: 0,
             cfg,
             latency: None,
@@ -165,12 +166,27 @@ impl ThriftClient {
         let ms = self.cfg.request_timeout.as_millis() as u64;
         self.seqid = self.seqid.wrapping_add(1);
         let seqid = self.seqid;
-        self.out.clear();
-        encode_call(self.cfg.protocol, method, seqid, events, &mut self.out);
+        let splice_min = if self.stream.is_write_vectored() {
+            SPLICE_BODY_MIN
+        } else {
+            usize::MAX
+        };
+        encode_call_spliced(
+            self.cfg.protocol,
+            (method, seqid),
+            events,
+            &mut self.call,
+            splice_min,
+        );
         let addr = self.addr.clone();
         let io = |source| ThriftRpcError::from(LinkError::io(&addr, source));
         let round = async {
-            self.stream.write_all(&self.out).await.map_err(io)?;
+            let mut slices = Vec::new();
+            self.call.slices(&mut slices);
+            self.stream
+                .write_all_slices(&mut slices)
+                .await
+                .map_err(io)?;
             // TLS and deflate hold bytes until flushed.
             self.stream.flush().await.map_err(io)?;
             loop {
@@ -198,7 +214,10 @@ impl ThriftClient {
                 }
             }
         };
-        match timeout_at(deadline, round).await {
+        let answered = timeout_at(deadline, round).await;
+        // The bodies are the events' (and their frames'): not held past the call.
+        self.call.clear();
+        match answered {
             Err(_) => Err(LinkError::Timeout {
                 addr: self.addr.clone(),
                 what: method.name(),

@@ -12,6 +12,7 @@ use super::error::AvroError;
 use super::handshake::{put_meta, read_meta, HandshakeRequest, HandshakeResponse, Meta};
 use crate::wire::bodies::Bodies;
 use crate::wire::cost::Cost;
+use crate::wire::splice::Spliced;
 use crate::wire::text::lossy;
 use sluice_core::{Event, Headers};
 
@@ -357,6 +358,54 @@ pub fn encode_request_head(
     }
     put_meta(head, meta);
     put_bytes(head, message.name().as_bytes());
+}
+
+/// The parameters of `message` with `events` into `params` (cleared first), bodies of at
+/// least `splice_min` bytes spliced in rather than copied (`usize::MAX`: none is); the bytes
+/// on the wire are [`encode_request`]'s second buffer. Client side.
+pub fn encode_params_spliced(
+    params: &mut Spliced,
+    message: Message,
+    events: &[Event],
+    splice_min: usize,
+) {
+    params.clear();
+    let (out, bodies) = params.parts();
+    let inline: usize = events
+        .iter()
+        .map(|e| {
+            let spliced = if e.body.len() >= splice_min {
+                e.body.len()
+            } else {
+                0
+            };
+            e.payload_bytes().saturating_sub(spliced) + 16
+        })
+        .sum();
+    out.reserve(inline + 4);
+    let mut put = |out: &mut Vec<u8>, e: &Event| {
+        if e.body.len() < splice_min {
+            put_event(out, e);
+        } else {
+            put_event_head(out, e);
+            bodies.splice(out.len(), &e.body);
+        }
+    };
+    match message {
+        Message::Append => match events.first() {
+            Some(e) => put(out, e),
+            None => put_event(out, &Event::default()),
+        },
+        Message::AppendBatch => {
+            if !events.is_empty() {
+                put_long(out, events.len() as i64);
+                for e in events {
+                    put(out, e);
+                }
+            }
+            put_long(out, 0);
+        }
+    }
 }
 
 /// A handshake-only ping (empty message name). Client side.

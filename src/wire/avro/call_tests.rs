@@ -86,3 +86,48 @@ fn error_responses_decode_to_their_message() {
     let r = decode_response(&payload, false).unwrap();
     assert_eq!(r.outcome, Some(Outcome::Error("boom".into())));
 }
+
+fn splice_events() -> Vec<Event> {
+    let mut h = Headers::new();
+    h.insert("host", "a");
+    vec![
+        Event::with_headers(h.clone(), vec![7u8; 600]),
+        Event::new(&b"short"[..]),
+        Event::with_headers(h, vec![9u8; 2000]),
+        Event::new(Vec::new()),
+        Event::new(vec![1u8; 512]),
+    ]
+}
+
+#[test]
+fn spliced_parameters_are_the_bytes_of_the_copied_encoding() {
+    let events = splice_events();
+    for message in [Message::AppendBatch, Message::Append] {
+        let [_, want] = encode_request(None, message, &events);
+        for min in [0, 1, crate::wire::splice::SPLICE_BODY_MIN, 1000, usize::MAX] {
+            let mut s = Spliced::default();
+            encode_params_spliced(&mut s, message, &events, min);
+            assert_eq!(s.to_vec(), want, "{message:?}, splice_min {min}");
+            assert_eq!(s.len(), want.len(), "{message:?}, splice_min {min}");
+        }
+    }
+    for message in [Message::AppendBatch, Message::Append] {
+        let mut s = Spliced::default();
+        encode_params_spliced(&mut s, message, &[], 0);
+        assert_eq!(s.to_vec(), encode_request(None, message, &[])[1]);
+    }
+}
+
+#[test]
+fn large_bodies_are_spliced_from_the_events_own_memory() {
+    let events = splice_events();
+    let mut s = Spliced::default();
+    encode_params_spliced(&mut s, Message::AppendBatch, &events, 512);
+    let mut slices = Vec::new();
+    s.slices(&mut slices);
+    for i in [0, 2, 4] {
+        let body = events[i].body.as_ptr();
+        assert!(slices.iter().any(|b| b.as_ptr() == body), "body {i} copied");
+    }
+    assert!(s.capacity() < 600, "bodies went into the buffer");
+}

@@ -3,12 +3,13 @@
 //! reads responses. The async client (`agent::rpc::avro_client`) only moves its bytes.
 
 use super::call::{
-    decode_response, encode_ping, encode_request_head, encode_request_meta, Message, Outcome,
+    decode_response, encode_params_spliced, encode_ping, encode_request_head, encode_request_meta,
+    Message, Outcome,
 };
 use super::error::AvroError;
 use super::handshake::{HandshakeMatch, HandshakeRequest, Md5, Meta};
 use super::protocol::PROTOCOL_MD5;
-use super::splice::Spliced;
+use crate::wire::splice::Spliced;
 use sluice_core::Event;
 
 /// The state of one client connection.
@@ -81,7 +82,7 @@ impl ClientConn {
 
     /// [`ClientConn::request`] into `head` and `params` (cleared first; their memory is
     /// reused), bodies of `splice_min` bytes or more spliced into `params`
-    /// ([`Spliced::encode`]).
+    /// ([`super::call::encode_params_spliced`]).
     pub fn request_spliced(
         &mut self,
         message: Message,
@@ -91,7 +92,7 @@ impl ClientConn {
     ) {
         let hs = self.handshake();
         encode_request_head(hs.as_ref(), &self.call_meta, message, head);
-        params.encode(message, events, splice_min);
+        encode_params_spliced(params, message, events, splice_min);
     }
 
     /// The buffer of a handshake-only ping.

@@ -1,8 +1,7 @@
 //! Flume's Avro RPC (`AvroSourceProtocol` over Avro IPC with Netty framing), as pure codecs:
 //! [`frame`] (Netty framing), [`binary`] (Avro primitives), [`handshake`], [`call`]
 //! (requests, responses, `AvroFlumeEvent`), [`protocol`] (the protocol text and its MD5), and
-//! the per-connection state machines [`server::ServerConn`] and [`client::ClientConn`], and
-//! [`splice`] (a request's parameters for a vectored write).
+//! the per-connection state machines [`server::ServerConn`] and [`client::ClientConn`].
 //!
 //! Hand-written rather than built on `apache-avro`'s `Value` decoding: the hot path decodes
 //! events straight into [`sluice_core::Event`] with one copy of each body (see DESIGN.md);
@@ -17,7 +16,6 @@ pub mod frame;
 pub mod handshake;
 pub mod protocol;
 pub mod server;
-pub mod splice;
 
 pub use call::{CallLimits, Message, Outcome, Status};
 pub use error::AvroError;

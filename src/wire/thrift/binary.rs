@@ -276,8 +276,15 @@ impl ProtoOut for BinaryOut<'_> {
         self.out.extend_from_slice(&v.to_be_bytes());
     }
 
-    fn bytes(&mut self, b: &[u8]) {
-        self.out.extend_from_slice(&(b.len() as i32).to_be_bytes());
+    fn bytes_head(&mut self, len: usize) {
+        self.out.extend_from_slice(&(len as i32).to_be_bytes());
+    }
+
+    fn extend(&mut self, b: &[u8]) {
         self.out.extend_from_slice(b);
+    }
+
+    fn written(&self) -> usize {
+        self.out.len()
     }
 }

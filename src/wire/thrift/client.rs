@@ -4,11 +4,13 @@
 use super::binary::BinaryIn;
 use super::compact::CompactIn;
 use super::error::ThriftError;
-use super::frame::{begin_frame, end_frame};
+use super::frame::{begin_frame, set_frame_len};
 use super::proto::{skip, MessageType, ProtoIn, TType};
 use super::service::{
-    put_event, write, ExceptionKind, Method, Protocol, Status, EXCEPTION_MESSAGE_BYTES_MAX,
+    put_event, put_event_head, write, ExceptionKind, Method, Protocol, Status,
+    EXCEPTION_MESSAGE_BYTES_MAX,
 };
+use crate::wire::splice::Spliced;
 use sluice_core::Event;
 
 /// Appends one framed call of `method` carrying `events` (`append` sends the first only).
@@ -19,9 +21,45 @@ pub fn encode_call(
     events: &[Event],
     out: &mut Vec<u8>,
 ) {
+    let mut call = Spliced::default();
+    encode_call_spliced(protocol, (method, seqid), events, &mut call, usize::MAX);
+    call.copy_into(out);
+}
+
+/// [`encode_call`] into `call` (cleared first), bodies of at least `splice_min` bytes spliced
+/// in rather than copied (`usize::MAX`: none is), for a vectored write; the same bytes.
+pub fn encode_call_spliced(
+    protocol: Protocol,
+    (method, seqid): (Method, i32),
+    events: &[Event],
+    call: &mut Spliced,
+    splice_min: usize,
+) {
+    call.clear();
+    let (out, bodies) = call.parts();
     let at = begin_frame(out);
-    let body: usize = events.iter().map(|e| e.payload_bytes() + 16).sum();
-    out.reserve(body + 32);
+    let inline: usize = events
+        .iter()
+        .map(|e| {
+            let spliced = if e.body.len() >= splice_min {
+                e.body.len()
+            } else {
+                0
+            };
+            e.payload_bytes().saturating_sub(spliced) + 16
+        })
+        .sum();
+    out.reserve(inline + 32);
+    let mut put_event = |w: &mut dyn super::proto::ProtoOut, e: &Event| {
+        if e.body.len() < splice_min {
+            put_event(w, e);
+        } else {
+            put_event_head(w, e);
+            w.bytes_head(e.body.len());
+            bodies.splice(w.written(), &e.body);
+            w.struct_end();
+        }
+    };
     write(protocol, out, |w| {
         w.message_begin(method.name(), MessageType::Call, seqid);
         w.struct_begin();
@@ -42,7 +80,8 @@ pub fn encode_call(
         }
         w.struct_end();
     });
-    end_frame(out, at);
+    let len = call.len() - at - super::frame::FRAME_HEADER_BYTES;
+    set_frame_len(call.parts().0, at, len);
 }
 
 /// Decodes the reply to the call `method`/`seqid` (client side): its `Status`, or
@@ -111,4 +150,46 @@ fn reply<'a, P: ProtoIn<'a>>(p: &mut P, method: Method, seqid: i32) -> Result<St
         what: "Status",
         value: i64::from(v),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_core::Headers;
+
+    #[test]
+    fn spliced_calls_are_the_bytes_of_the_copied_encoding_in_both_protocols() {
+        let mut h = Headers::new();
+        h.insert("host", "a");
+        let events = vec![
+            Event::with_headers(h.clone(), vec![7u8; 600]),
+            Event::new(&b"short"[..]),
+            Event::with_headers(h, vec![9u8; 2000]),
+            Event::new(Vec::new()),
+        ];
+        for protocol in [Protocol::Compact, Protocol::Binary] {
+            for method in [Method::AppendBatch, Method::Append] {
+                let mut want = Vec::new();
+                encode_call(protocol, method, 7, &events, &mut want);
+                for min in [0, 1, 512, 1000, usize::MAX] {
+                    let mut call = Spliced::default();
+                    encode_call_spliced(protocol, (method, 7), &events, &mut call, min);
+                    assert_eq!(
+                        call.to_vec(),
+                        want,
+                        "{protocol:?} {method:?} splice_min {min}"
+                    );
+                }
+                let mut call = Spliced::default();
+                encode_call_spliced(protocol, (method, 7), &events, &mut call, 512);
+                let mut slices = Vec::new();
+                call.slices(&mut slices);
+                // `append` carries the first event only.
+                assert!(
+                    slices.iter().any(|s| s.as_ptr() == events[0].body.as_ptr()),
+                    "{protocol:?} {method:?}: the 600-byte body was copied"
+                );
+            }
+        }
+    }
 }

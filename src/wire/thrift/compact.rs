@@ -360,8 +360,15 @@ impl ProtoOut for CompactOut<'_> {
         self.zigzag(i64::from(v));
     }
 
-    fn bytes(&mut self, b: &[u8]) {
-        self.varint(b.len() as u64);
+    fn bytes_head(&mut self, len: usize) {
+        self.varint(len as u64);
+    }
+
+    fn extend(&mut self, b: &[u8]) {
         self.out.extend_from_slice(b);
+    }
+
+    fn written(&self) -> usize {
+        self.out.len()
     }
 }

@@ -28,9 +28,14 @@ pub fn begin_frame(out: &mut Vec<u8>) -> usize {
 
 /// Fills in the length prefix written at `at` by [`begin_frame`].
 pub fn end_frame(out: &mut [u8], at: usize) {
-    let len = (out.len() - at - FRAME_HEADER_BYTES) as u32;
+    let len = out.len() - at - FRAME_HEADER_BYTES;
+    set_frame_len(out, at, len);
+}
+
+/// Writes `len` into the length prefix at `at` (a frame whose bytes are not all in `out`).
+pub fn set_frame_len(out: &mut [u8], at: usize, len: usize) {
     if let Some(p) = out.get_mut(at..at + FRAME_HEADER_BYTES) {
-        p.copy_from_slice(&len.to_be_bytes());
+        p.copy_from_slice(&(len as u32).to_be_bytes());
     }
 }
 

@@ -132,7 +132,16 @@ pub trait ProtoOut {
     /// An `i32`.
     fn i32(&mut self, v: i32);
     /// A `string` or `binary`.
-    fn bytes(&mut self, b: &[u8]);
+    fn bytes(&mut self, b: &[u8]) {
+        self.bytes_head(b.len());
+        self.extend(b);
+    }
+    /// A `string` or `binary` up to its bytes (its length), which the caller writes itself.
+    fn bytes_head(&mut self, len: usize);
+    /// Raw bytes.
+    fn extend(&mut self, b: &[u8]);
+    /// Bytes written so far.
+    fn written(&self) -> usize;
 }
 
 /// Steps over one value of type `ty` (an unknown field), at most [`NESTING_MAX`] deep.

@@ -187,6 +187,13 @@ pub(crate) fn write(protocol: Protocol, out: &mut Vec<u8>, f: impl FnOnce(&mut d
 }
 
 pub(crate) fn put_event(w: &mut dyn ProtoOut, e: &Event) {
+    put_event_head(w, e);
+    w.bytes(&e.body);
+    w.struct_end();
+}
+
+/// A `ThriftFlumeEvent` up to its body's value: then the body (`bytes`) and `struct_end`.
+pub(crate) fn put_event_head(w: &mut dyn ProtoOut, e: &Event) {
     w.struct_begin();
     w.field_begin(TType::Map, 1);
     w.map_begin(TType::Binary, TType::Binary, e.headers.len());
@@ -195,6 +202,4 @@ pub(crate) fn put_event(w: &mut dyn ProtoOut, e: &Event) {
         w.bytes(v.as_bytes());
     }
     w.field_begin(TType::Binary, 2);
-    w.bytes(&e.body);
-    w.struct_end();
 }

@@ -26,6 +26,27 @@ impl std::fmt::Debug for Conn {
 }
 
 impl Conn {
+    /// Writes every slice in order: in `writev` calls where the stream writes vectored (plain
+    /// TCP), one slice per write otherwise (TLS and deflate take one buffer per write anyway).
+    pub async fn write_all_slices(&mut self, mut slices: &mut [io::IoSlice<'_>]) -> io::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        if !self.io.is_write_vectored() {
+            for s in slices.iter() {
+                self.write_all(s).await?;
+            }
+            return Ok(());
+        }
+        io::IoSlice::advance_slices(&mut slices, 0);
+        while !slices.is_empty() {
+            let n = self.write_vectored(slices).await?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            io::IoSlice::advance_slices(&mut slices, n);
+        }
+        Ok(())
+    }
+
     pub(super) fn new(
         io: impl AsyncRead + AsyncWrite + Send + Unpin + 'static,
         layers: &'static str,
