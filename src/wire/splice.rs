@@ -6,11 +6,28 @@
 
 use std::io::IoSlice;
 
-use sluice_core::Bytes;
+use sluice_core::{Bytes, Event};
 
 /// Bodies from this size on are spliced rather than copied (below it, another entry for the
 /// kernel to walk costs more than the copy).
 pub const SPLICE_BODY_MIN: usize = 512;
+
+/// About how many bytes an encoding of `events` holds in its buffer when bodies of at least
+/// `splice_min` bytes are spliced (headers, smaller bodies and 16 bytes of structure per
+/// event): what an encoder reserves.
+pub fn inline_bytes(events: &[Event], splice_min: usize) -> usize {
+    events
+        .iter()
+        .map(|e| {
+            let spliced = if e.body.len() >= splice_min {
+                e.body.len()
+            } else {
+                0
+            };
+            e.payload_bytes().saturating_sub(spliced) + 16
+        })
+        .sum()
+}
 
 /// Encoded bytes with bodies spliced in between.
 #[derive(Debug, Default)]

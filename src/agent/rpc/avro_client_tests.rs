@@ -58,15 +58,21 @@ async fn fake_server(listener: TcpListener, received: tokio::sync::mpsc::Sender<
     }
 }
 
-#[tokio::test]
-async fn the_client_resends_after_none_and_reports_failed_batches() {
+/// A client connected to a [`fake_server`], and what the server receives.
+async fn connected() -> (AvroClient, tokio::sync::mpsc::Receiver<Vec<Event>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
     tokio::spawn(fake_server(listener, tx));
-    let mut c = AvroClient::connect(&addr, AvroClientConfig::default())
+    let c = AvroClient::connect(&addr, AvroClientConfig::default())
         .await
         .unwrap();
+    (c, rx)
+}
+
+#[tokio::test]
+async fn the_client_resends_after_none_and_reports_failed_batches() {
+    let (mut c, mut rx) = connected().await;
     let one = vec![Event::new("a").header("h", "1")];
     c.append_batch(&one).await.unwrap();
     assert_eq!(rx.recv().await.unwrap(), one);
@@ -110,15 +116,9 @@ async fn a_silent_server_makes_connect_time_out() {
 
 #[tokio::test]
 async fn a_large_batch_with_spliced_bodies_arrives_whole_through_partial_writes() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
     // The server reads 4 KiB at a time: the client's `writev` of the 1.4 MiB call returns
     // short many times, in the middle of bodies and between them.
-    tokio::spawn(fake_server(listener, tx));
-    let mut c = AvroClient::connect(&addr, AvroClientConfig::default())
-        .await
-        .unwrap();
+    let (mut c, mut rx) = connected().await;
     assert!(c.stream.is_write_vectored(), "plain TCP writes vectored");
     let batch: Vec<Event> = (0..1000u32)
         .map(|i| {

@@ -12,7 +12,7 @@ use super::error::AvroError;
 use super::handshake::{put_meta, read_meta, HandshakeRequest, HandshakeResponse, Meta};
 use crate::wire::bodies::Bodies;
 use crate::wire::cost::Cost;
-use crate::wire::splice::Spliced;
+use crate::wire::splice::{inline_bytes, Spliced};
 use crate::wire::text::lossy;
 use sluice_core::{Event, Headers};
 
@@ -371,18 +371,7 @@ pub fn encode_params_spliced(
 ) {
     params.clear();
     let (out, bodies) = params.parts();
-    let inline: usize = events
-        .iter()
-        .map(|e| {
-            let spliced = if e.body.len() >= splice_min {
-                e.body.len()
-            } else {
-                0
-            };
-            e.payload_bytes().saturating_sub(spliced) + 16
-        })
-        .sum();
-    out.reserve(inline + 4);
+    out.reserve(inline_bytes(events, splice_min) + 4);
     let mut put = |out: &mut Vec<u8>, e: &Event| {
         if e.body.len() < splice_min {
             put_event(out, e);

@@ -10,7 +10,7 @@ use super::service::{
     put_event, put_event_head, write, ExceptionKind, Method, Protocol, Status,
     EXCEPTION_MESSAGE_BYTES_MAX,
 };
-use crate::wire::splice::Spliced;
+use crate::wire::splice::{inline_bytes, Spliced};
 use sluice_core::Event;
 
 /// Appends one framed call of `method` carrying `events` (`append` sends the first only).
@@ -38,18 +38,7 @@ pub fn encode_call_spliced(
     call.clear();
     let (out, bodies) = call.parts();
     let at = begin_frame(out);
-    let inline: usize = events
-        .iter()
-        .map(|e| {
-            let spliced = if e.body.len() >= splice_min {
-                e.body.len()
-            } else {
-                0
-            };
-            e.payload_bytes().saturating_sub(spliced) + 16
-        })
-        .sum();
-    out.reserve(inline + 32);
+    out.reserve(inline_bytes(events, splice_min) + 32);
     let mut put_event = |w: &mut dyn super::proto::ProtoOut, e: &Event| {
         if e.body.len() < splice_min {
             put_event(w, e);
