@@ -21,6 +21,16 @@ fn batch(tag: &str, n: usize) -> Vec<Event> {
         .collect()
 }
 
+/// Bodies of 100 to 4,000 bytes: those of 512 and more are spliced into the TLS writes.
+fn large_batch(tag: &str, n: usize) -> Vec<Event> {
+    (0..n)
+        .map(|i| {
+            let body: Vec<u8> = (0..100 + (i * 397) % 3900).map(|j| (i + j) as u8).collect();
+            Event::new(body).header("h", tag)
+        })
+        .collect()
+}
+
 fn source(keys: &str) -> (net_support::Running, u16) {
     let port = net_support::free_port();
     let props = format!("type = avro\nbind = 127.0.0.1\nport = {port}\n{keys}");
@@ -46,6 +56,10 @@ async fn a_sluice_sink_delivers_to_a_sluice_source_over_tls_with_pkcs12_and_pem_
         let got = src.take_n(150).await;
         assert_eq!(got.len(), 150);
         assert_eq!(got[0], batch(&format!("{keystore}0"), 1)[0]);
+        // A call of about 600 KB with large bodies arrives byte for byte.
+        let large = large_batch(keystore, 300);
+        sink.deliver(&large).await.unwrap();
+        assert_eq!(src.take_n(300).await, large);
         wait_for_log(&[
             "avro source listening",
             &format!("port={port}"),

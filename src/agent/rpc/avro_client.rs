@@ -28,7 +28,7 @@ pub const CONNECT_TIMEOUT_DEFAULT: Duration = Duration::from_secs(20);
 pub const REQUEST_TIMEOUT_DEFAULT: Duration = Duration::from_secs(20);
 /// Bytes asked of the socket per read.
 const READ_CHUNK_BYTES: usize = 64 << 10;
-/// On a connection without vectored writes (TLS, deflate), a call's parameters from this
+/// On a connection without vectored writes (deflate), a call's parameters from this
 /// size on are written from where they are rather than copied behind the frame header (one
 /// more write call, one copy less). Plain TCP writes the header, the parameters and the
 /// spliced bodies in one `writev` ([`Spliced`]).

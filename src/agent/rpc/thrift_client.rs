@@ -89,7 +89,7 @@ pub struct ThriftClient {
     addr: String,
     stream: Conn,
     reader: FrameReader,
-    /// A call's bytes, bodies spliced in on plain TCP; the buffer kept from call to call.
+    /// A call's bytes, bodies spliced in on plain TCP and TLS; the buffer kept from call to call.
     call: Spliced,
     seqid: i32,
     cfg: ThriftClientConfig,

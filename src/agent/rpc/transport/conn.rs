@@ -27,7 +27,8 @@ impl std::fmt::Debug for Conn {
 
 impl Conn {
     /// Writes every slice in order: in `writev` calls where the stream writes vectored (plain
-    /// TCP), one slice per write otherwise (TLS and deflate take one buffer per write anyway).
+    /// TCP's `writev`, rustls), one slice per write otherwise (deflate compresses one buffer per
+    /// write anyway).
     pub async fn write_all_slices(&mut self, mut slices: &mut [io::IoSlice<'_>]) -> io::Result<()> {
         use tokio::io::AsyncWriteExt;
         if !self.io.is_write_vectored() {
@@ -106,7 +107,7 @@ impl AsyncWrite for Conn {
         Pin::new(&mut *self.get_mut().io).poll_write_vectored(cx, bufs)
     }
 
-    /// True for plain TCP (`writev`); TLS and deflate take one buffer per write.
+    /// True for plain TCP (`writev`) and TLS (rustls); deflate takes one buffer per write.
     fn is_write_vectored(&self) -> bool {
         self.io.is_write_vectored()
     }
