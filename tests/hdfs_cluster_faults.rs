@@ -55,7 +55,7 @@ fn wait_all_closed(c: &hdfs_support::Cluster, dir: &str, a: &HttpAgent) -> Vec<S
 /// sink's): a DataNode restarted after kill -9 validates a block being written by its last
 /// checksum chunk (`dfs.bytes-per-checksum`, 512 bytes) and drops that whole chunk when a packet
 /// arriving at the kill had written its data but not yet its checksum, synced bytes of the chunk
-/// included. Seen once in eight runs on 2026-11-25: the batch in flight at the kill failed
+/// included (Hadoop's `BlockPoolSlice.validateIntegrityAndSetLength`). Seen once in eight runs on 2026-11-25: the batch in flight at the kill failed
 /// its hsync, the file was recovered at 14,848 = 29 × 512 bytes (then its torn last line cut),
 /// and the 16 lines of 10 bytes after that point, synced and acknowledged, were gone. Anything
 /// else (lines missing from two places, or more than a chunk's worth) is a loss of the sink's.
