@@ -316,32 +316,11 @@ pub fn encode_request_meta(
     message: Message,
     events: &[Event],
 ) -> [Vec<u8>; 2] {
-    let mut bufs = [Vec::new(), Vec::new()];
-    encode_request_into(handshake, meta, message, events, &mut bufs);
-    bufs
-}
-
-/// [`encode_request_meta`] into `bufs`, which are cleared first: a client that keeps them
-/// from call to call writes each batch into memory it already has. Client side.
-pub fn encode_request_into(
-    handshake: Option<&HandshakeRequest>,
-    meta: &Meta,
-    message: Message,
-    events: &[Event],
-    bufs: &mut [Vec<u8>; 2],
-) {
-    let [head, params] = bufs;
-    encode_request_head(handshake, meta, message, head);
-    params.clear();
-    let body_bytes: usize = events.iter().map(|e| e.payload_bytes() + 16).sum();
-    params.reserve(body_bytes + 4);
-    match message {
-        Message::Append => match events.first() {
-            Some(e) => put_event(params, e),
-            None => put_event(params, &Event::default()),
-        },
-        Message::AppendBatch => put_events(params, events),
-    }
+    let mut head = Vec::new();
+    encode_request_head(handshake, meta, message, &mut head);
+    let mut params = Spliced::default();
+    encode_params_spliced(&mut params, message, events, usize::MAX);
+    [head, params.to_vec()]
 }
 
 /// A request's first buffer into `head` (cleared first): the handshake if any, the call
