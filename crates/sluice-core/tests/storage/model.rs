@@ -8,14 +8,12 @@
 //! model's committed queue: committed takes stay removed, takes in flight at the crash return.
 //!
 //! 64 cases by default; `SLUICE_LONG=1` runs 2,000. Failures are shrunk by proptest and kept
-//! in `tests/model.proptest-regressions`.
-
-mod common;
+//! in `tests/storage/model.proptest-regressions`.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use common::{config_under, ev, peek_all};
+use crate::common::{config_under, ev, peek_all};
 use proptest::prelude::*;
 use sluice_core::io::{Fault, SimFs};
 use sluice_core::{FileChannel, FileChannelConfig, Transaction};

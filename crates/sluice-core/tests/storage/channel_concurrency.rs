@@ -1,13 +1,11 @@
 //! Concurrent putters and takers on one channel: nothing lost, nothing duplicated, order kept
 //! per producer, and group commit shares fsyncs between committers.
 
-mod common;
-
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use common::*;
+use crate::common::*;
 use sluice_core::Event;
 
 #[test]

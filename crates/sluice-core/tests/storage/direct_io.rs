@@ -2,11 +2,9 @@
 //! tail block; takers that keep up are served from the event cache; a file system
 //! without O_DIRECT gets buffered writes (or, with `directIo = true`, a clear error).
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{config_under, drain, ev, put_all, Bed};
+use crate::common::{config_under, drain, ev, put_all, Bed};
 use sluice_core::io::{Fault, SimFs};
 use sluice_core::{DirectIo, FileChannel};
 

@@ -2,12 +2,10 @@
 //! crash image taken while 8 committers run keeps every commit acknowledged before it, with
 //! buffered and direct writes and segments rolling under the leaders.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{config_under, drain, ev};
+use crate::common::{config_under, drain, ev};
 use parking_lot::Mutex;
 use sluice_core::io::SimFs;
 use sluice_core::{DirectIo, FileChannel};

@@ -3,9 +3,7 @@
 //! the channel, and puts resume without a reopen once space returns. Runs on the simulated
 //! file system's space limit (a real small file system is not needed for this contract).
 
-mod common;
-
-use common::{drain, ev, Bed};
+use crate::common::{drain, ev, Bed};
 use sluice_core::io::Fault;
 use sluice_core::ChannelError;
 
@@ -14,7 +12,7 @@ fn body(i: usize) -> String {
 }
 
 /// A channel writing through the page cache, whose files grow with every write (direct I/O
-/// allocates ahead; tests/direct_io.rs covers its full disk).
+/// allocates ahead; storage/direct_io.rs covers its full disk).
 fn buffered(bed: &Bed) -> sluice_core::FileChannelConfig {
     let mut c = bed.config(1);
     c.direct_io = sluice_core::DirectIo::Off;

@@ -2,13 +2,11 @@
 //! safe: a recycled file keeps its earlier use's records after the new tail, and no power cut
 //! at any step may make recovery read one of them as live, or lose a committed event.
 
-mod common;
-mod recycle_support;
-
 use std::path::Path;
 use std::sync::Arc;
 
-use recycle_support::*;
+use crate::common;
+use crate::recycle_support::*;
 use sluice_core::internals::wal::record::{encode_commit, encode_put};
 use sluice_core::internals::wal::segment::{
     encode_header, segment_file_name, SegmentHeader, SEGMENT_VERSION_V1,

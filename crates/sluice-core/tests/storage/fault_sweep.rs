@@ -8,13 +8,11 @@
 //! be replayed. `SLUICE_LONG=1` adds a seeded sweep (several crash images per k) that counts
 //! and prints the power-loss crash points it visited; `SLUICE_SEEDS=N` sets seeds per k.
 
-mod common;
-
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
-use common::{config_under, drain, ev};
+use crate::common::{config_under, drain, ev};
 use sluice_core::io::{Fault, SimFs};
 use sluice_core::WalError;
 use sluice_core::{ChannelError, FileChannel, FileChannelConfig};

@@ -2,11 +2,9 @@
 //! checkpoint. Every case checks that the events committed before the restart are exactly the
 //! ones that come out after it.
 
-mod common;
-
 use std::path::PathBuf;
 
-use common::*;
+use crate::common::*;
 use sluice_core::io::{Fault, OpenMode};
 use sluice_core::FileChannelConfig;
 use sluice_core::RecoverySource;

@@ -3,9 +3,7 @@
 //! Also: disk use follows the live data once old events are taken, and a crash at any
 //! operation of a deleting checkpoint changes nothing a reopen sees.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use sluice_core::io::Fault;
 use sluice_core::RecoverySource;
 use sluice_core::{FileChannel, FileChannelConfig};

@@ -5,15 +5,13 @@
 //! write or fsync until the test lets it go (no timing assertions: waits are only bounds that
 //! turn a hang into a failure).
 
-mod common;
-
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use sluice_core::io::{DirLock, Fs, FsFile, OpenMode, SimFs};
 use sluice_core::{FileChannel, FileChannelConfig};
 

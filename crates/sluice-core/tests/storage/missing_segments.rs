@@ -3,11 +3,9 @@
 //! running channel, and a failure to create a segment (EMFILE) that must not poison. On the
 //! simulated file system, so each case is exact and fast.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{drain, ev, Bed};
+use crate::common::{drain, ev, Bed};
 use sluice_core::RecoveryPolicy;
 use sluice_core::{ChannelError, FileChannel, FileChannelConfig};
 

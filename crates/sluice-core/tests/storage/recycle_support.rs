@@ -1,4 +1,4 @@
-//! Helpers shared by the segment-recycling tests (`tests/recycle_*.rs`): a channel with small
+//! Helpers shared by the segment-recycling tests (`recycle_*.rs` beside it): a channel with small
 //! segments and direct I/O, events padded to fill them, the scenario that leaves spares and
 //! recycles them, and the check of what a crash image brings back.
 #![allow(dead_code)]

@@ -4,13 +4,10 @@
 //! back, and no record of a file's earlier use is ever read as live. Every sweep runs with
 //! direct I/O and through the page cache (both recycle).
 
-mod common;
-mod recycle_support;
-
 use std::path::Path;
 use std::sync::Arc;
 
-use recycle_support::*;
+use crate::recycle_support::*;
 use sluice_core::io::{Fault, SimFs};
 use sluice_core::{DirectIo, Event, FileChannel};
 

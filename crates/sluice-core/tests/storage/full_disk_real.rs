@@ -3,7 +3,7 @@
 //! drained segments are deleted, puts resume without a reopen, and no event is lost.
 //!
 //! Mounting needs root (CI runs as root); elsewhere the test says so and passes without
-//! running. The simulated file system covers the same logic everywhere (tests/full_disk.rs).
+//! running. The simulated file system covers the same logic everywhere (storage/full_disk.rs).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

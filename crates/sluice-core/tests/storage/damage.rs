@@ -2,11 +2,9 @@
 //! whose header was never written, and (with a lost checkpoint) takes whose segments were
 //! deleted. Each case checks what comes out and what the report says.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 use sluice_core::io::OpenMode;
 use sluice_core::FileChannel;
 use sluice_core::{ChannelError, RecoveryPolicy, RecoverySource};

@@ -1,8 +1,6 @@
 //! Flume's transaction semantics on the public API, on both the real and the simulated disk.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use sluice_core::ChannelError;
 use sluice_core::RecoverySource;
 

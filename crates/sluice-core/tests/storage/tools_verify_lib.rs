@@ -3,9 +3,7 @@
 //! of a directory, after the reopen that repairs them the channel is sound, and a byte
 //! corrupted anywhere is found with its file and offset.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use sluice_core::inspect::verify;
 
 fn put_batches(ch: &sluice_core::FileChannel, batches: usize, tag: &str) {

@@ -1,0 +1,23 @@
+//! The storage suite: the file channel on the real and the simulated file system, one test
+//! binary (`cargo test -p sluice-core`). A module per area; `common` and `recycle_support`
+//! are the shared helpers.
+
+mod common;
+mod recycle_support;
+
+mod channel_concurrency;
+mod channel_semantics;
+mod checkpoint_restart;
+mod ckpt_stall;
+mod damage;
+mod direct_io;
+mod fault_sweep;
+mod full_disk;
+mod full_disk_real;
+mod gcommit_power_loss;
+mod missing_segments;
+mod model;
+mod recycle_crash;
+mod recycle_segments;
+mod segment_gc;
+mod tools_verify_lib;
