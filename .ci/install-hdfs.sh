@@ -4,7 +4,7 @@
 # (its source archive, fetched with pip into a throw-away venv; about 220 MB, seconds), extracted
 # into $SLUICE_HADOOP_HOME (default ~/.cache/sluice/hadoop-2.7.3): `jars/` for the classpath and
 # `webapps/{hdfs,datanode,secondary}/WEB-INF/web.xml` (empty web apps the daemons insist on).
-# tests/hdfs_support/cluster.rs starts a NameNode and a DataNode from them on loopback.
+# tests/support/hdfs_support/cluster.rs starts a NameNode and a DataNode from them on loopback.
 set -euo pipefail
 
 HOME_DIR="${SLUICE_HADOOP_HOME:-$HOME/.cache/sluice/hadoop-2.7.3}"

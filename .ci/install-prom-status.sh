@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the status tests need on a fresh machine: Debian's Chromium for
-# tests/status_page_chromium.rs. Idempotent: does nothing when it is already there.
+# tests/status/status_page_chromium.rs. Idempotent: does nothing when it is already there.
 set -euo pipefail
 if [ -x /usr/bin/chromium ]; then
   exit 0

@@ -22,7 +22,7 @@
 //! `cargo bench --bench kafka` (N = `SLUICE_KAFKA_BENCH_N`, default 100000); the broker is
 //! tansu on loopback, or `SLUICE_KAFKA_BOOTSTRAP`.
 
-#[path = "../tests/kafka_support/mod.rs"]
+#[path = "../tests/support/kafka_support/mod.rs"]
 mod kafka_support;
 
 use std::collections::BTreeMap;

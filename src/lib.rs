@@ -11,4 +11,4 @@
 #![warn(missing_debug_implementations)]
 
 pub mod agent;
-pub mod wire;
+pub use sluice_wire as wire;

@@ -4,13 +4,13 @@
 //! panic; a decoded call must re-encode to a payload that decodes to the same call, and the
 //! count of its events made without decoding must equal what decoding counts.
 
-use sluice::wire::avro::call::{decode_response, encode_request, read_call, CallBody, CallLimits};
-use sluice::wire::avro::handshake::answer;
-use sluice::wire::avro::server::{Action, Begun, ServerConn};
-use sluice::wire::avro::{
+use sluice_wire::avro::call::{decode_response, encode_request, read_call, CallBody, CallLimits};
+use sluice_wire::avro::handshake::answer;
+use sluice_wire::avro::server::{Action, Begun, ServerConn};
+use sluice_wire::avro::{
     binary::Reader, AvroError, FrameLimits, FrameReader, KnownClients, Message,
 };
-use sluice::wire::bodies::Bodies;
+use sluice_wire::bodies::Bodies;
 use sluice_core::Bytes;
 
 /// Runs one input.

@@ -1,9 +1,9 @@
-//! Fuzz body: the Java host's frames (`sluice::agent::java::frame`). The bytes are read as a
+//! Fuzz body: the Java host's frames (`sluice_wire::java::frame`). The bytes are read as a
 //! stream of length-prefixed frames, as the agent reads the JVM's stdout; every frame body
 //! goes through both decoders. Nothing may panic; a frame that decodes must re-encode to bytes
 //! that decode to the same frame.
 
-use sluice::agent::java::frame::{
+use sluice_wire::java::frame::{
     decode_from_jvm, decode_to_jvm, encode_from_jvm, encode_to_jvm, frame_len, LEN_BYTES,
 };
 

@@ -1,7 +1,8 @@
 //! Bodies of Sluice's fuzz targets. Each module has `pub fn run(data: &[u8])`, which must not
 //! panic or hang on any input; `fuzz_targets/*.rs` hand libFuzzer's inputs to them, and
-//! `tests/fuzz_smoke.rs` includes the same files to run a bounded deterministic smoke in the
-//! normal test suite. The bodies use only `sluice`, `crc32fast`, `chrono` and `std`.
+//! `crates/sluice-wire/tests/codecs/fuzz_smoke*.rs` include the same files to run a bounded deterministic smoke in the
+//! normal test suite. The bodies use only `sluice-wire`, `sluice-core`, `crc32fast`, `chrono` and `std`:
+//! fuzzing reaches no agent code, tokio or rdkafka.
 
 pub mod avro_decode;
 pub mod channel_ops;

@@ -4,8 +4,8 @@
 //! and every frame must parse into an event with Flume's `Facility` and `Severity` headers
 //! (an Invalid one keeping the frame as body).
 
-use sluice::agent::source::syslog::frame::{Frame, Framer};
-use sluice::agent::source::syslog::parse::{parse, Clock, KeepFields, ParseOptions};
+use sluice_wire::syslog::frame::{Frame, Framer};
+use sluice_wire::syslog::parse::{parse, Clock, KeepFields, ParseOptions};
 
 fn frames(data: &[u8], event_size: usize, octets: bool, step: usize) -> Vec<Frame> {
     let mut f = Framer::new(event_size, octets);

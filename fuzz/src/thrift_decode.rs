@@ -4,8 +4,8 @@
 //! may panic; a decoded call must re-encode to a frame that decodes to the same events, and
 //! the count of its events made without decoding must equal what decoding counts.
 
-use sluice::wire::bodies::Bodies;
-use sluice::wire::thrift::{
+use sluice_wire::bodies::Bodies;
+use sluice_wire::thrift::{
     begin, decode_reply, encode_call, Begun, CallLimits, FrameReader, Method, Protocol, ThriftError,
 };
 

@@ -14,9 +14,8 @@
 pub mod check;
 pub mod config;
 pub mod counts;
-pub mod frame;
+pub use sluice_wire::java::frame;
 pub mod jvm;
-mod messages;
 pub mod session;
 pub mod shim;
 pub mod sink;

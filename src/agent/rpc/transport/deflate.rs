@@ -271,9 +271,9 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     fn reference(name: &str) -> Vec<u8> {
-        // Copied from ../shared/reference/wire (tests/avro_wire_golden.rs checks they match).
+        // Copied from ../shared/reference/wire (tests/wire/avro_wire_golden.rs checks they match).
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/wire")
+            .join("crates/sluice-wire/tests/fixtures/wire")
             .join(name);
         std::fs::read(p).unwrap()
     }

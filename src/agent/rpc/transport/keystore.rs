@@ -260,7 +260,7 @@ mod tests {
 
     #[test]
     fn the_pem_test_keystore_reads_and_bad_files_are_named() {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/net_support/tls");
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/net_support/tls");
         let id = identity(&dir.join("keystore.pem"), None).unwrap();
         assert!(!id.chain.is_empty());
         assert_eq!(trusted(&dir.join("ca.pem"), None).unwrap().len(), 1);

@@ -8,8 +8,7 @@
 //! connection is not read meanwhile, so a TCP sender is slowed down instead of losing events.
 
 pub mod config;
-pub mod frame;
-pub mod parse;
+pub use sluice_wire::syslog::{frame, parse};
 pub mod tcp;
 pub mod udp;
 

@@ -114,7 +114,7 @@ mod tests {
 
     #[test]
     fn the_test_keystore_is_accepted_and_bad_ones_are_named() {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/net_support/tls");
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/net_support/tls");
         assert!(acceptor(&cfg(dir.join("keystore.pem"))).is_ok());
         let err = acceptor(&cfg(dir.join("missing.pem"))).err().unwrap();
         assert!(matches!(err, TlsError::Read { .. }), "{err}");

@@ -1,0 +1,131 @@
+//! Reload on demand on a real `sluice agent`: SIGHUP and `POST /reload` read the file again,
+//! apply a changed configuration (a source added shows in /metrics), keep the running one
+//! when the new file has errors (the agent lives on), and count every outcome in
+//! `AGENT.a1`. The endpoint refuses GET, and everything when `-Dflume.monitoring.reload=off`.
+
+use crate::support::status_support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use status_support::{seq_memory_null, Agent};
+
+/// `POST path` on a connection of its own: (status, body).
+fn post(port: u16, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(70))).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, body.to_owned())
+}
+
+/// The config with a second source `r2` (a seq that stops after 10 events).
+fn with_r2(total: u64) -> String {
+    seq_memory_null(total).replace("a1.sources = r1\n", "a1.sources = r1 r2\n")
+        + "a1.sources.r2.type = seq\na1.sources.r2.totalEvents = 10\na1.sources.r2.channels = c1\n"
+}
+
+const BROKEN: &str = "a1.sources.r1.batchSize = lots\n";
+
+fn count(agent: &Agent, key: &str) -> u64 {
+    agent.json()["AGENT.a1"][key]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn has_r2(agent: &Agent) -> bool {
+    agent.json().get("SOURCE.r2").is_some()
+}
+
+#[test]
+fn sighup_applies_a_changed_file_and_keeps_the_running_config_on_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut agent = Agent::start(dir.path(), &seq_memory_null(1000));
+    let conf = dir.path().join("agent.conf");
+    let hup = |agent: &Agent| unsafe { libc::kill(agent.pid() as i32, libc::SIGHUP) };
+    assert!(!has_r2(&agent));
+    std::fs::write(&conf, with_r2(1000)).unwrap();
+    assert_eq!(hup(&agent), 0);
+    agent.wait_for("r2 after SIGHUP", || has_r2(&agent));
+    agent.wait_for("the applied count", || {
+        count(&agent, "ReloadAppliedCount") == 1
+    });
+    // A broken file: the agent stays up with r2.
+    std::fs::write(&conf, with_r2(1000) + BROKEN).unwrap();
+    assert_eq!(hup(&agent), 0);
+    agent.wait_for("the rejected count", || {
+        count(&agent, "ReloadRejectedCount") == 1
+    });
+    assert!(agent.alive(), "SIGHUP must not stop the agent");
+    assert!(has_r2(&agent), "the running configuration stays");
+    // Unchanged: nothing restarts.
+    std::fs::write(&conf, with_r2(1000)).unwrap();
+    assert_eq!(hup(&agent), 0);
+    agent.wait_for("the unchanged count", || {
+        count(&agent, "ReloadUnchangedCount") == 1
+    });
+    assert_eq!(count(&agent, "ReloadRequestCount"), 3);
+    assert_eq!(count(&agent, "ReloadAppliedCount"), 1);
+    let log = agent.log_text();
+    assert!(
+        log.contains("outcome=\"rejected\"") || log.contains("rejected"),
+        "{log}"
+    );
+    assert!(log.contains("SIGHUP"), "the log names the trigger:\n{log}");
+}
+
+#[test]
+fn post_reload_answers_with_the_outcome_and_refuses_get() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::start(dir.path(), &seq_memory_null(1000));
+    let conf = dir.path().join("agent.conf");
+    let (status, body) = post(agent.mport, "/reload");
+    assert_eq!(
+        (status, body.trim()),
+        (200, r#"{"errors":[],"outcome":"unchanged"}"#)
+    );
+    std::fs::write(&conf, with_r2(1000)).unwrap();
+    let (status, body) = post(agent.mport, "/reload");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""outcome":"applied""#), "{body}");
+    assert!(has_r2(&agent), "applied before the answer");
+    std::fs::write(&conf, with_r2(1000) + BROKEN).unwrap();
+    let (status, body) = post(agent.mport, "/reload");
+    assert_eq!(status, 422, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["outcome"], "rejected");
+    let err = v["errors"][0].as_str().unwrap();
+    assert!(
+        err.contains("agent.conf:") && err.contains("batchSize"),
+        "{err}"
+    );
+    assert!(has_r2(&agent));
+    let get = status_support::get(agent.mport, "/reload", None).unwrap();
+    assert_eq!(get.status, 405);
+    assert_eq!(count(&agent, "ReloadRequestCount"), 3);
+    assert_eq!(count(&agent, "ReloadRejectedCount"), 1);
+}
+
+#[test]
+fn post_reload_is_refused_when_turned_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::start_with(
+        dir.path(),
+        &seq_memory_null(1000),
+        &["-Dflume.monitoring.reload=off"],
+    );
+    std::fs::write(dir.path().join("agent.conf"), with_r2(1000)).unwrap();
+    let (status, _) = post(agent.mport, "/reload");
+    assert_eq!(status, 403);
+    assert!(!has_r2(&agent));
+    assert_eq!(count(&agent, "ReloadRequestCount"), 0);
+}

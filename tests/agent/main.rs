@@ -1,0 +1,28 @@
+//! Root test binary `agent`: the agent in process and as a process: configuration, channels, routing, reload, alarms, the component registry.
+//! A module per topic; the shared helpers are `tests/support/`.
+
+#[allow(dead_code, unused_imports)]
+#[path = "../support/mod.rs"]
+mod support;
+
+mod agent_channel_limits;
+mod agent_channels;
+mod agent_config;
+mod agent_config_limits;
+mod agent_e2e;
+mod agent_reload;
+mod agent_runtime;
+mod agent_safety;
+mod agent_sources;
+mod alarm_fill;
+mod alarm_reload;
+mod alarm_upstream;
+mod components_properties;
+mod components_routing;
+mod config_diagnostics;
+mod config_keeps_checking;
+mod core_invariants;
+mod memory_channel_model;
+mod headers_model;
+mod registry_docs;
+mod pipeline_exec;

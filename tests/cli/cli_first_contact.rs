@@ -1,0 +1,168 @@
+//! What a Flume user meets in the first minutes, on the real binary: Flume's `-C`/`--classpath`
+//! is accepted with a warning, `sluice send` reports a silent source in words, and the
+//! `--help` examples print one command per line.
+
+use crate::support::cli_support;
+
+use cli_support::*;
+
+fn memory_logger_conf(dir: &std::path::Path) -> String {
+    let (ch, sink) = MEMORY_LOGGER;
+    std::fs::write(
+        dir.join("a1.properties"),
+        netcat_conf(free_port(), ch, sink),
+    )
+    .unwrap();
+    "a1.properties".into()
+}
+
+#[test]
+fn flume_classpath_option_is_accepted_by_agent_and_noted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let c = memory_logger_conf(tmp.path());
+    let mut a = Agent::start(tmp.path(), &c, &["-c", "conf", "-C", "conf/"], "agent.log");
+    let log = a.log.clone();
+    let text = a.wait_for(&log, "agent started");
+    assert!(
+        text.contains("-C conf/: added to the classpath of Java plugins"),
+        "{text}"
+    );
+    assert_eq!(a.stop(), Some(0));
+}
+
+#[test]
+fn flume_classpath_option_is_accepted_by_config_check_in_both_spellings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let c = memory_logger_conf(tmp.path());
+    for flag in ["-C", "--classpath"] {
+        let (code, out, err) = outcome(&sluice(
+            tmp.path(),
+            &["config", "check", "-n", "a1", flag, "lib/*:conf", "-f", &c],
+        ));
+        assert_eq!(code, 0, "{flag}: {out}{err}");
+        assert!(out.contains(": OK"), "{out}");
+        assert!(
+            err.starts_with("note: -C lib/*:conf: added to the classpath of Java plugins"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn send_to_a_source_that_never_answers_says_so_in_words() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Accepts connections (the kernel's backlog) and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port().to_string();
+    let (code, _, err) = outcome(&sluice(
+        tmp.path(),
+        &[
+            "send",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "--timeout",
+            "1",
+            "hello",
+        ],
+    ));
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(
+        err,
+        "sluice: error: no reply to line 1 within 1 s (is the agent overloaded, or is this not a \
+         netcat source? --timeout sets the wait)\n"
+    );
+}
+
+#[test]
+fn help_examples_print_one_command_per_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (cmd, line) in [
+        (
+            "send",
+            "  printf 'a\\nb\\n' | sluice send -H 127.0.0.1 -p 44444",
+        ),
+        (
+            "avro-client",
+            "  printf 'a\\nb\\n' | sluice avro-client -H localhost -p 41414 --header host=web1",
+        ),
+    ] {
+        let (code, out, _) = outcome(&sluice(tmp.path(), &[cmd, "--help"]));
+        assert_eq!(code, 0);
+        assert!(out.lines().any(|l| l == line), "{cmd}:\n{out}");
+        assert!(!out.lines().any(|l| l.starts_with("b")), "{cmd}:\n{out}");
+    }
+}
+
+/// `examples/NAME` copied into `dir`.
+fn example(dir: &std::path::Path, name: &str) -> String {
+    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name);
+    std::fs::copy(from, dir.join(name)).unwrap();
+    name.to_owned()
+}
+
+#[test]
+fn the_hdfs_alternatives_examples_check_clean() {
+    let tmp = tempfile::tempdir().unwrap();
+    for name in ["hdfs-nfs-gateway.properties", "hdfs-staged.properties"] {
+        let conf = example(tmp.path(), name);
+        let (code, out, err) = outcome(&sluice(
+            tmp.path(),
+            &["config", "check", "-n", "a2", "-f", &conf],
+        ));
+        assert_eq!(code, 0, "{name}: {out}{err}");
+        assert!(!out.contains("warning"), "{name}: {out}");
+    }
+}
+
+#[test]
+fn the_staged_hdfs_example_leaves_closed_files_where_the_uploader_looks() {
+    use std::process::{Command, Stdio};
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = example(tmp.path(), "hdfs-staged.properties");
+    let log = tmp.path().join("agent.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .current_dir(tmp.path())
+        .args(["agent", "-n", "a2", "-f", &conf])
+        .arg("-Da2.sources.r2.command=printf 'one\\ntwo\\n'")
+        .arg("-Da2.sinks.k2.hdfs.rollInterval=1")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let end = std::time::Instant::now() + WAIT;
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("Renaming ")
+    {
+        assert!(std::time::Instant::now() < end, "no file closed");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    // What `hdfs-upload.sh` would copy: every file not named `_*` or `*.tmp`.
+    let mut closed = Vec::new();
+    let mut in_use = Vec::new();
+    let mut stack = vec![tmp.path().join("data/hdfs-staging")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if p.is_dir() {
+                stack.push(p);
+            } else if name.starts_with('_') || name.ends_with(".tmp") {
+                in_use.push(name);
+            } else {
+                assert!(name.starts_with("logs-."), "{name}");
+                closed.push(std::fs::read_to_string(&p).unwrap());
+            }
+        }
+    }
+    assert!(in_use.is_empty(), "{in_use:?}");
+    assert_eq!(closed.concat(), "one\ntwo\n");
+}

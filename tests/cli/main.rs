@@ -1,0 +1,21 @@
+//! Root test binary `cli`: the sluice command line: exit codes, logging, the channel tools, bench, crashtest, kill -9 of a channel put.
+//! A module per topic; the shared helpers are `tests/support/`.
+
+#[allow(dead_code, unused_imports)]
+#[path = "../support/mod.rs"]
+mod support;
+
+mod bench_cli;
+mod cli_broken_pipe;
+mod cli_exit_codes;
+mod cli_first_contact;
+mod cli_logging;
+mod cli_readiness;
+mod config_check_verify;
+mod crashtest_cli;
+mod kill;
+mod path_spelling;
+mod sluice_test_cmd;
+mod tools_fixtures;
+mod tools_readonly;
+mod tools_salvage;

@@ -1,0 +1,16 @@
+//! Root test binary `files`: the file sources: TAILDIR, spooldir, multiline, their kill rounds.
+//! A module per topic; the shared helpers are `tests/support/`.
+
+#[allow(dead_code, unused_imports)]
+#[path = "../support/mod.rs"]
+mod support;
+
+mod file_sources_kill;
+mod file_sources_multiline;
+mod file_sources_perf;
+mod spooldir;
+mod spooldir_edges;
+mod taildir;
+mod taildir_deleted;
+mod taildir_edges;
+mod tutorial_logs;

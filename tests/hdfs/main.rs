@@ -1,0 +1,12 @@
+//! Root test binary `hdfs`: the hdfs sink on local paths and on a real Hadoop 2.7.3 cluster (one per binary), poison events.
+//! A module per topic; the shared helpers are `tests/support/`.
+
+#[allow(dead_code, unused_imports)]
+#[path = "../support/mod.rs"]
+mod support;
+
+mod hdfs_cluster_faults;
+mod hdfs_cluster_kill;
+mod hdfs_cluster_tutorial;
+mod hdfs_poison;
+mod hdfs_sink;

@@ -1,0 +1,10 @@
+//! Root test binary `java`: custom Java components (the tutorial's plugins) in the real JVM host.
+//! A module per topic; the shared helpers are `tests/support/`.
+
+#[allow(dead_code, unused_imports)]
+#[path = "../support/mod.rs"]
+mod support;
+
+mod java_plugins;
+mod java_plugins_kill;
+mod java_plugins_sql;

@@ -1,0 +1,13 @@
+//! Root test binary `kafka`: the kafka source, sink and channel against a real tansu broker: faults, failpoints, kill rounds.
+//! A module per topic; the shared helpers are `tests/support/`.
+
+#[allow(dead_code, unused_imports)]
+#[path = "../support/mod.rs"]
+mod support;
+
+mod kafka_agents;
+mod kafka_channel;
+mod kafka_failpoints;
+mod kafka_faults;
+mod kafka_inflight;
+mod kafka_kill_rounds;

@@ -1,0 +1,12 @@
+//! Root test binary `net`: the http, syslog and netcat network sources and the http sink.
+//! A module per topic; the shared helpers are `tests/support/`.
+
+#[allow(dead_code, unused_imports)]
+#[path = "../support/mod.rs"]
+mod support;
+
+mod http_sink;
+mod http_source;
+mod http_source_load;
+mod syslog_sources;
+mod net_sources_agent;

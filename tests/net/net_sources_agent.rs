@@ -1,0 +1,155 @@
+//! The real binary with the network sources: syslog over TCP (newline and octet-counted)
+//! and UDP, and JSON over HTTP, through a file channel into file_roll; then SIGTERM while a
+//! syslog connection and a keep-alive HTTP connection are open and idle must end the agent
+//! cleanly.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpStream, UdpSocket};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use crate::support::ports;
+use ports::free_port;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+struct Agent(Child, std::path::PathBuf);
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn log_text(a: &Agent) -> String {
+    std::fs::read_to_string(&a.1).unwrap_or_default()
+}
+
+fn connect(a: &Agent, port: u16) -> TcpStream {
+    let end = Instant::now() + WAIT;
+    loop {
+        if let Ok(s) = TcpStream::connect(("127.0.0.1", port)) {
+            s.set_read_timeout(Some(WAIT)).unwrap();
+            return s;
+        }
+        assert!(
+            Instant::now() < end,
+            "no listener on {port}: {}",
+            log_text(a)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn out_lines(dir: &Path) -> Vec<String> {
+    let mut lines = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let text = std::fs::read_to_string(e.unwrap().path()).unwrap_or_default();
+        lines.extend(text.lines().map(str::to_owned));
+    }
+    lines.sort();
+    lines
+}
+
+#[test]
+fn syslog_and_http_events_reach_file_roll_and_sigterm_ends_the_agent_with_idle_clients() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (tport, hport) = (free_port(), free_port());
+    let uport = free_port();
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let conf = format!(
+        "a1.sources = st su h\na1.channels = c1\na1.sinks = k1\n\
+         a1.sources.st.type = syslogtcp\na1.sources.st.host = 127.0.0.1\na1.sources.st.port = {tport}\n\
+         a1.sources.st.channels = c1\n\
+         a1.sources.su.type = syslogudp\na1.sources.su.host = 127.0.0.1\na1.sources.su.port = {uport}\n\
+         a1.sources.su.channels = c1\n\
+         a1.sources.h.type = http\na1.sources.h.bind = 127.0.0.1\na1.sources.h.port = {hport}\n\
+         a1.sources.h.channels = c1\n\
+         a1.channels.c1.type = file\na1.channels.c1.checkpointDir = {cp}\na1.channels.c1.dataDirs = {data}\n\
+         a1.sinks.k1.type = file_roll\na1.sinks.k1.sink.directory = {out}\na1.sinks.k1.sink.rollInterval = 0\n\
+         a1.sinks.k1.channel = c1\n",
+        cp = tmp.path().join("cp").display(),
+        data = tmp.path().join("data").display(),
+        out = out.display(),
+    );
+    let conf_path = tmp.path().join("a.properties");
+    std::fs::write(&conf_path, conf).unwrap();
+    let log = tmp.path().join("agent.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["agent", "--name", "a1", "--conf-file"])
+        .arg(&conf_path)
+        .arg("--no-reload-conf")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut agent = Agent(child, log);
+
+    let mut tcp = connect(&agent, tport);
+    let octet = "<13>Oct 11 22:14:15 h tcp octet";
+    tcp.write_all(format!("<13>Oct 11 22:14:15 h tcp line\n{} {octet}", octet.len()).as_bytes())
+        .unwrap();
+    let http = connect(&agent, hport);
+    let mut hw = http.try_clone().unwrap();
+    let mut hr = BufReader::new(http);
+    let body = br#"[{"headers":{},"body":"http one"},{"body":"http two"}]"#;
+    hw.write_all(
+        format!(
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    hw.write_all(body).unwrap();
+    let mut status = String::new();
+    hr.read_line(&mut status).unwrap();
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    loop {
+        let mut l = String::new();
+        hr.read_line(&mut l).unwrap();
+        if l == "\r\n" {
+            break;
+        }
+    }
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let want = ["http one", "http two", "tcp line", "tcp octet", "udp"];
+    let end = Instant::now() + WAIT;
+    loop {
+        if !out_lines(&out).iter().any(|l| l == "udp") {
+            udp.send_to(b"<13>Oct 11 22:14:15 h udp", ("127.0.0.1", uport))
+                .unwrap();
+        }
+        let mut got = out_lines(&out);
+        got.dedup();
+        if want.iter().all(|w| got.iter().any(|l| l == w)) {
+            break;
+        }
+        assert!(
+            Instant::now() < end,
+            "got {got:?}, want {want:?}; log:\n{}",
+            log_text(&agent)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Both clients stay connected and idle while the agent is told to stop.
+    unsafe { libc::kill(agent.0.id() as i32, libc::SIGTERM) };
+    let end = Instant::now() + WAIT;
+    let code = loop {
+        if let Some(s) = agent.0.try_wait().unwrap() {
+            break s.code();
+        }
+        assert!(
+            Instant::now() < end,
+            "agent did not stop; log:\n{}",
+            log_text(&agent)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(code, Some(0), "log:\n{}", log_text(&agent));
+    let mut rest = Vec::new();
+    let _ = tcp.read_to_end(&mut rest);
+}

@@ -1,0 +1,21 @@
+//! Root test binary `rpc`: the avro and thrift sources and sinks: multi-hop, kill rounds, TLS, deflate, ipFilter, hostile peers.
+//! A module per topic; the shared helpers are `tests/support/`.
+
+#[allow(dead_code, unused_imports)]
+#[path = "../support/mod.rs"]
+mod support;
+
+mod avro_cli;
+mod avro_edge_cpu;
+mod avro_hostile;
+mod avro_hostile_cpu;
+mod avro_multihop;
+mod avro_multihop_kill;
+mod avro_source;
+mod net_hostile;
+mod rpc_deflate_ipfilter;
+mod rpc_tls;
+mod rpc_tls_kill;
+mod thrift_multihop_kill;
+mod thrift_source;
+mod thrift_tls;

@@ -1,0 +1,12 @@
+//! Root test binary `status`: the monitoring server: Prometheus metrics, the status page in Chromium, top, the tap.
+//! A module per topic; the shared helpers are `tests/support/`.
+
+#[allow(dead_code, unused_imports)]
+#[path = "../support/mod.rs"]
+mod support;
+
+mod status_metrics_load;
+mod status_page_chromium;
+mod status_prometheus;
+mod status_top;
+mod tap;

@@ -1,0 +1,21 @@
+//! What the root test binaries share: ports, agent processes, wait helpers, the Flume
+//! clients, real servers (HDFS, tansu, MariaDB). Every area binary includes all of it.
+
+pub mod agent_proc;
+pub mod alarm_support;
+pub mod avro_plain;
+pub mod cli_support;
+pub mod dead_port;
+pub mod file_sources_support;
+pub mod hdfs_support;
+pub mod hostile_support;
+pub mod java_support;
+pub mod kafka_support;
+pub mod lines_support;
+pub mod multihop;
+pub mod net_support;
+pub mod ports;
+pub mod rpcsec_support;
+pub mod status_support;
+pub mod thrift_support;
+pub mod tools_support;
