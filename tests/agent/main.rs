@@ -26,3 +26,4 @@ mod memory_channel_model;
 mod headers_model;
 mod registry_docs;
 mod pipeline_exec;
+mod load_balance_rotation;

@@ -1,5 +1,8 @@
 //! The `load_balance` sink processor as a state machine: each call gives an order over the
-//! sinks (round robin or random) and the caller tries them in turn until one succeeds. With
+//! sinks (round robin or random) and the caller tries them in turn until one succeeds. Round
+//! robin moves on when a sink delivers a batch ([`LoadBalancePolicy::report_success`]), not on
+//! each call: the empty polls between light traffic's lines would otherwise step the rotation
+//! as often as the deliveries do and hand every line to the same sink. With
 //! `backoff`, a failed sink leaves the rotation for `min(selector.maxTimeOut, 1 s * 2^n)` after
 //! its n-th consecutive failure (n counts up to 16; a failure more than an hour after the last
 //! backoff ended starts again at 1), as in Flume's `OrderSelector`.
@@ -19,7 +22,7 @@ pub const CONSIDER_SEQUENTIAL: Duration = Duration::from_secs(3600);
 /// How the order is picked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Selection {
-    /// Rotate the starting sink on each call.
+    /// Start after the sink that delivered the last batch.
     RoundRobin,
     /// A fresh random permutation on each call.
     Random,
@@ -115,7 +118,8 @@ pub struct LoadBalancePolicy {
     config: LoadBalanceConfig,
     max_timeout: Duration,
     states: Vec<FailureState>,
-    next_head: usize,
+    /// Index in `config.sinks` of the sink that delivered last (round robin starts after it).
+    last_delivered: Option<usize>,
     rng: fastrand::Rng,
 }
 
@@ -131,7 +135,7 @@ impl LoadBalancePolicy {
             config: config.clone(),
             max_timeout: Duration::from_millis(config.max_timeout_ms),
             states: vec![FailureState::default(); config.sinks.len()],
-            next_head: 0,
+            last_delivered: None,
             rng: fastrand::Rng::new(),
         }
     }
@@ -146,30 +150,26 @@ impl LoadBalancePolicy {
     /// backing off are left out (the list is empty if all are).
     pub fn order(&mut self, now: Instant) -> Vec<String> {
         let backoff = self.config.backoff;
-        let mut active: Vec<&String> = self
+        let mut active: Vec<(usize, &String)> = self
             .config
             .sinks
             .iter()
+            .enumerate()
             .zip(&self.states)
             .filter(|(_, st)| !backoff || st.restore_at.is_none_or(|r| r < now))
             .map(|(sink, _)| sink)
             .collect();
         match self.config.selection {
             Selection::RoundRobin => {
-                let size = active.len();
-                if self.next_head >= size {
-                    self.next_head = 0;
-                }
-                let begin = self.next_head;
-                self.next_head += 1;
-                if self.next_head == size {
-                    self.next_head = 0;
-                }
-                active.rotate_left(begin.min(size));
+                // The first active sink after the one that delivered last, wrapping around.
+                let begin = self.last_delivered.map_or(0, |last| {
+                    active.iter().position(|(i, _)| *i > last).unwrap_or(0)
+                });
+                active.rotate_left(begin);
             }
             Selection::Random => self.rng.shuffle(&mut active),
         }
-        active.into_iter().cloned().collect()
+        active.into_iter().map(|(_, sink)| sink.clone()).collect()
     }
 
     /// `sink` failed at `now`. Without backoff this changes nothing.
@@ -194,9 +194,14 @@ impl LoadBalancePolicy {
         state.restore_at = Some(now + backoff(state.failures, max));
     }
 
-    /// `sink` succeeded. As in Flume this does not reset its failure count: only a failure
-    /// more than an hour after the last backoff ended starts the count over.
-    pub fn report_success(&mut self, _sink: &str) {}
+    /// `sink` delivered a batch: round robin starts after it next time. As in Flume this does
+    /// not reset its failure count: only a failure more than an hour after the last backoff
+    /// ended starts the count over.
+    pub fn report_success(&mut self, sink: &str) {
+        if let Some(i) = self.config.sinks.iter().position(|s| s == sink) {
+            self.last_delivered = Some(i);
+        }
+    }
 
     /// When a backed-off sink rejoins the rotation (`None` if it never failed, or unknown).
     pub fn restore_at(&self, sink: &str) -> Option<Instant> {

@@ -17,12 +17,45 @@ fn policy(pairs: &[(&str, &str)]) -> LoadBalancePolicy {
 }
 
 #[test]
-fn round_robin_rotates_the_first_sink_on_each_call() {
+fn round_robin_starts_after_the_sink_that_delivered_last() {
     let mut p = policy(&[]);
     let t = Instant::now();
     assert_eq!(p.order(t), ["k1", "k2", "k3"]);
+    p.report_success("k1");
     assert_eq!(p.order(t), ["k2", "k3", "k1"]);
+    p.report_success("k2");
     assert_eq!(p.order(t), ["k3", "k1", "k2"]);
+    p.report_success("k3");
+    assert_eq!(p.order(t), ["k1", "k2", "k3"]);
+}
+
+#[test]
+fn round_robin_stays_put_through_calls_that_deliver_nothing() {
+    // Light traffic: every delivered line is followed by empty polls, which must not step
+    // the rotation (with two sinks they used to hand every line to the first).
+    let mut p = LoadBalancePolicy::from_props(&props(&[]), &sinks(&["k1", "k2"])).unwrap();
+    let t = Instant::now();
+    let mut delivered = Vec::new();
+    for _ in 0..6 {
+        let first = p.order(t)[0].clone();
+        p.report_success(&first);
+        delivered.push(first);
+        for _ in 0..3 {
+            let _ = p.order(t); // empty polls
+        }
+    }
+    assert_eq!(delivered, ["k1", "k2", "k1", "k2", "k1", "k2"]);
+}
+
+#[test]
+fn round_robin_skips_a_failing_sink_without_losing_its_turn_order() {
+    let mut p = policy(&[]);
+    let t = Instant::now();
+    p.report_success("k1");
+    // k2 fails, k3 delivers: the next round starts after k3.
+    assert_eq!(p.order(t), ["k2", "k3", "k1"]);
+    p.report_failure("k2", t);
+    p.report_success("k3");
     assert_eq!(p.order(t), ["k1", "k2", "k3"]);
 }
 
@@ -42,6 +75,7 @@ fn with_backoff_a_failed_sink_leaves_the_rotation_for_two_seconds() {
     p.report_failure("k2", t);
     assert_eq!(p.restore_at("k2"), Some(t + ms(2000)));
     assert_eq!(p.order(t + ms(2000)), ["k1", "k3"]);
+    p.report_success("k1");
     assert_eq!(p.order(t + ms(2000)), ["k3", "k1"]);
     let back = p.order(t + ms(2001));
     assert_eq!(back.len(), 3);
@@ -53,10 +87,13 @@ fn round_robin_restarts_when_the_rotation_shrinks() {
     let mut p = policy(&[("backoff", "true")]);
     let t = Instant::now();
     assert_eq!(p.order(t), ["k1", "k2", "k3"]);
+    p.report_success("k1");
     assert_eq!(p.order(t), ["k2", "k3", "k1"]);
-    // next head is 2; with only two active sinks it wraps to 0.
+    p.report_success("k3");
+    // k1 backs off: after k3 the rotation wraps to k2.
     p.report_failure("k1", t);
     assert_eq!(p.order(t), ["k2", "k3"]);
+    p.report_success("k2");
     assert_eq!(p.order(t), ["k3", "k2"]);
 }
 
