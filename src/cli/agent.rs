@@ -118,6 +118,18 @@ pub fn run(args: AgentArgs) -> anyhow::Result<i32> {
             return Ok(exit::FAILED_CHECK);
         }
     };
+    // A Java class that cannot load is a configuration error, as at `config check`: the agent
+    // does not start (and restart its JVM forever) around it.
+    let java_problems = crate::cli::plugins::check_classes(&cfg)?;
+    if !java_problems.is_empty() {
+        let file = args.conf_file.display();
+        for p in &java_problems {
+            crate::cli::pipe::eprint_line(&format!("{file}: {p}"));
+        }
+        crate::cli::pipe::eprint_line(crate::cli::plugins::JAR_PLACEMENT);
+        crate::cli::pipe::eprint_line("sluice: the configuration has errors; not starting");
+        return Ok(exit::FAILED_CHECK);
+    }
     match rlimit::raise_nofile_limit() {
         Ok(l) if l.soft_after != l.soft_before => tracing::info!(
             soft_before = l.soft_before,

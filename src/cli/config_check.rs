@@ -63,6 +63,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
         println!("{file}: {p}");
     }
     if !java_problems.is_empty() {
+        println!("{}", super::plugins::JAR_PLACEMENT);
         eprintln!("{file}: {} error(s)", java_problems.len());
         return Ok(crate::cli::exit::FAILED_CHECK);
     }

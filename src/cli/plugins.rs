@@ -55,6 +55,11 @@ pub fn java_classes(cfg: &AgentConfig) -> Vec<(String, Role, String)> {
     v
 }
 
+/// Where a plugin's jars belong, printed when a class cannot load.
+pub const JAR_PLACEMENT: &str = "note: a plugin's jar belongs in plugins.d/NAME/lib/ (its \
+    dependencies in plugins.d/NAME/libext/) beside the configuration file, in -c DIR, or under \
+    --plugins-path; Flume's own lib/ is not searched (or name the jar with -C/--classpath)";
+
 /// Checks the configuration's Java classes in one JVM (nothing runs when there are none);
 /// answers one message per class that cannot be used.
 pub fn check_classes(cfg: &AgentConfig) -> anyhow::Result<Vec<String>> {

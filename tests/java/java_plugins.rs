@@ -176,3 +176,53 @@ fn config_check_names_a_class_it_cannot_load_and_where_it_looked() {
         "{stdout}"
     );
 }
+
+#[test]
+fn an_agent_whose_java_class_is_in_flumes_lib_does_not_start_and_says_where_the_jar_belongs() {
+    // The tutorial's jar built into `plugins.d/mysource/lib/`, then moved to Flume's `lib/`,
+    // where a new user puts it: the agent must refuse to start, not log `agent started` and
+    // restart its JVM forever.
+    let tmp = tempfile::tempdir().unwrap();
+    let built = tmp.path().join("build");
+    tutorial_plugin(&built, "mysource", "mysource");
+    let lib = tmp.path().join("lib");
+    std::fs::create_dir_all(&lib).unwrap();
+    std::fs::rename(built.join("mysource/lib/mysource.jar"), lib.join("mysource.jar")).unwrap();
+    std::fs::create_dir_all(tmp.path().join("plugins.d")).unwrap();
+    let conf = tmp.path().join("a1.properties");
+    std::fs::write(&conf, tutorial_config("16-mysource.properties", &[])).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["agent", "-n", "a1", "-f"])
+        .arg(&conf)
+        .envs(agent_env())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded: a JVM start and a class look-up, then the exit.
+    let end = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > end {
+            let _ = child.kill();
+            panic!("the agent is still running with a class it cannot load");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(status.code(), Some(1), "{text}");
+    assert!(!text.contains("agent started"), "{text}");
+    assert!(text.contains("Java class") && text.contains("cannot be used"), "{text}");
+    assert!(text.contains("plugins.d/NAME/lib/"), "{text}");
+    assert!(
+        text.contains(&tmp.path().join("plugins.d").display().to_string()),
+        "{text}"
+    );
+}
