@@ -170,12 +170,13 @@ impl DirWriter {
             if let Some(i) = s.running.iter().position(|l| l.seq == seq) {
                 s.running.swap_remove(i);
             }
-            if let (Ok((_, sync_ns)), true) = (&result, durable) {
+            if let (Ok((_, sync_ns, _)), true) = (&result, durable) {
                 let took = self.timers.now_ns().saturating_sub(now);
                 s.lead_avg_ns = moving_average(s.lead_avg_ns, took);
                 s.sync_avg_ns = moving_average(s.sync_avg_ns, *sync_ns);
             }
-            let result = result.map(|(target, _)| target);
+            let at = result.as_ref().ok().map(|(target, _, at)| (*target, *at));
+            let result = result.map(|(target, _, _)| target);
             if let Ok(target) = result {
                 let waits_for = s.syncing();
                 s.held.push(Held {
@@ -189,6 +190,15 @@ impl DirWriter {
             s.publish(poisoned, self.timers.now_ns());
             self.synced_cv.notify_all();
             result?;
+            // Published durable (not merely held for an overlapping leader): its end may go
+            // into the acknowledged-end record, written with no lock held.
+            if let Some((target, (id, seg_end))) = at {
+                if durable && !poisoned && s.synced >= target && id > 0 {
+                    drop(s);
+                    self.acked_durable(id, seg_end, target);
+                    s = self.sync.lock();
+                }
+            }
         }
     }
 
@@ -237,15 +247,16 @@ impl DirWriter {
 
     /// One leader pass: take the target and cut what is pending (under `io` and `active`),
     /// write it and cache it (under `io`), then fsync when `durable` (no lock held).
-    /// Returns the logical position covered and the nanoseconds its fdatasync took.
-    fn lead(&self, seq: u64, end: u64, durable: bool) -> Result<(u64, u64), WalError> {
+    /// Returns the logical position covered, the nanoseconds its fdatasync took, and the
+    /// segment and its length that position is.
+    fn lead(&self, seq: u64, end: u64, durable: bool) -> Result<(u64, u64, (u32, u64)), WalError> {
         let t = &self.timers;
         let asked = t.now_ns();
         let mut io = self.io.lock();
         let took = t.add_since(&t.io_wait_ns, asked);
         // A roll may have failed while this leader gathered or waited for `io`.
         self.poison.check()?;
-        let (file, id, target, mut cut, plan) = {
+        let (file, (id, seg_end), target, mut cut, plan) = {
             let mut a = self.active.lock();
             let cut = self.cut_pending(&mut a);
             let plan = a.direct.as_ref().map(|d| ZeroPlan {
@@ -264,7 +275,13 @@ impl DirWriter {
                 s.claimed_synced = s.claimed_synced.max(target);
                 s.close_group();
             }
-            (a.file.clone(), a.segment_id, target, cut, plan)
+            // Without a file (nothing appended since the open) nothing is fsynced here: the
+            // recovered segment's length is not known durable, so it is not noted.
+            let at = match a.file {
+                Some(_) => (a.segment_id, a.offset),
+                None => (0, 0),
+            };
+            (a.file.clone(), at, target, cut, plan)
         };
         assert!(
             target >= end,
@@ -288,7 +305,7 @@ impl DirWriter {
         } else {
             0
         };
-        Ok((target, sync_ns))
+        Ok((target, sync_ns, (id, seg_end)))
     }
 
     /// After a leader wrote its cut `[start, end)` of direct segment `id` (under `io`): zeros
