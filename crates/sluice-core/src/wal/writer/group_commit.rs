@@ -145,61 +145,82 @@ impl DirWriter {
                     continue;
                 }
             }
-            let seq = s.next_seq;
-            s.next_seq += 1;
-            if !s.running.is_empty() {
-                self.timers.count(&self.timers.overlapped_leads);
-            }
-            s.running.push(Lead {
-                seq,
-                durable,
-                cut: false,
-            });
-            // Only with one leader at a time: overlapping leaders (`groupCommitLeaders` > 1)
-            // exist to put a second fdatasync in flight, which a complete group would leave
-            // nobody to start; they keep their own spacing above.
-            if durable && self.max_leaders == 1 && s.running.len() == 1 {
-                self.gather(&mut s, end);
-            }
-            let now = self.timers.now_ns();
-            s.last_lead_at_ns = now;
+            let (seq, now) = self.begin_lead(&mut s, end, durable);
             drop(s);
             self.timers.count(&self.timers.leads);
             let result = self.lead(seq, end, durable);
             s = self.sync.lock();
-            if let Some(i) = s.running.iter().position(|l| l.seq == seq) {
-                s.running.swap_remove(i);
-            }
-            if let (Ok((_, sync_ns, _)), true) = (&result, durable) {
-                let took = self.timers.now_ns().saturating_sub(now);
-                s.lead_avg_ns = moving_average(s.lead_avg_ns, took);
-                s.sync_avg_ns = moving_average(s.sync_avg_ns, *sync_ns);
-            }
-            let at = result.as_ref().ok().map(|(target, _, at)| (*target, *at));
-            let result = result.map(|(target, _, _)| target);
-            if let Ok(target) = result {
-                let waits_for = s.syncing();
-                s.held.push(Held {
-                    target,
-                    durable,
-                    waits_for,
-                });
-            }
-            // A failure poisoned before this point (write, fsync, stat all latch it).
-            let poisoned = self.poison.cause().is_some();
-            s.publish(poisoned, self.timers.now_ns());
-            self.synced_cv.notify_all();
-            result?;
             // Published durable (not merely held for an overlapping leader): its end may go
             // into the acknowledged-end record, written with no lock held.
-            if let Some((target, (id, seg_end))) = at {
-                if durable && !poisoned && s.synced >= target && id > 0 {
-                    drop(s);
-                    self.acked_durable(id, seg_end, target);
-                    s = self.sync.lock();
-                }
+            if let Some((target, (id, seg_end))) =
+                self.finish_lead(&mut s, seq, now, durable, result)?
+            {
+                drop(s);
+                self.acked_durable(id, seg_end, target);
+                s = self.sync.lock();
             }
         }
+    }
+
+    /// Makes this committer a leader (under `sync`): its sequence number, the gathering of a
+    /// lone durable leader's group, and the time its pass starts.
+    fn begin_lead(&self, s: &mut MutexGuard<'_, SyncState>, end: u64, durable: bool) -> (u64, u64) {
+        let seq = s.next_seq;
+        s.next_seq += 1;
+        if !s.running.is_empty() {
+            self.timers.count(&self.timers.overlapped_leads);
+        }
+        s.running.push(Lead {
+            seq,
+            durable,
+            cut: false,
+        });
+        // Only with one leader at a time: overlapping leaders (`groupCommitLeaders` > 1)
+        // exist to put a second fdatasync in flight, which a complete group would leave
+        // nobody to start; they keep their own spacing above.
+        if durable && self.max_leaders == 1 && s.running.len() == 1 {
+            self.gather(s, end);
+        }
+        let now = self.timers.now_ns();
+        s.last_lead_at_ns = now;
+        (seq, now)
+    }
+
+    /// Ends leader `seq`'s pass (under `sync`): its timings, its target held until the
+    /// leaders before it are done, the publish, and the wake-up. Answers the target and the
+    /// segment end it made durable when they are published durable (for the acknowledged-end
+    /// record), `None` otherwise.
+    fn finish_lead(
+        &self,
+        s: &mut MutexGuard<'_, SyncState>,
+        seq: u64,
+        started_ns: u64,
+        durable: bool,
+        result: Result<(u64, u64, (u32, u64)), WalError>,
+    ) -> Result<Option<(u64, (u32, u64))>, WalError> {
+        if let Some(i) = s.running.iter().position(|l| l.seq == seq) {
+            s.running.swap_remove(i);
+        }
+        if let (Ok((_, sync_ns, _)), true) = (&result, durable) {
+            let took = self.timers.now_ns().saturating_sub(started_ns);
+            s.lead_avg_ns = moving_average(s.lead_avg_ns, took);
+            s.sync_avg_ns = moving_average(s.sync_avg_ns, *sync_ns);
+        }
+        if let Ok((target, _, _)) = &result {
+            let waits_for = s.syncing();
+            s.held.push(Held {
+                target: *target,
+                durable,
+                waits_for,
+            });
+        }
+        // A failure poisoned before this point (write, fsync, stat all latch it).
+        let poisoned = self.poison.cause().is_some();
+        s.publish(poisoned, self.timers.now_ns());
+        self.synced_cv.notify_all();
+        let (target, _, at) = result?;
+        let published = durable && !poisoned && s.synced >= target && at.0 > 0;
+        Ok(published.then_some((target, at)))
     }
 
     /// A lone durable leader, before it takes its target, waits until as many committers as
