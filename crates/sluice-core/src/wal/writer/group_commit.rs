@@ -90,6 +90,12 @@ fn moving_average(avg: u64, sample: u64) -> u64 {
 /// How long a roll waits, per round, for leaders in their fdatasync before looking again.
 const SEAL_WAIT: Duration = Duration::from_millis(100);
 
+/// A logical position made durable, and the segment and its length that position is.
+type DurableEnd = (u64, (u32, u64));
+/// What a leader's pass did: the position covered, its fdatasync's nanoseconds, and the
+/// segment and its length at that position.
+type LeadDone = (u64, u64, (u32, u64));
+
 impl DirWriter {
     /// Returns once every byte up to logical position `end` is durable. Concurrent callers
     /// share fsyncs: each pass either returns, waits for a running leader, or leads one
@@ -196,8 +202,8 @@ impl DirWriter {
         seq: u64,
         started_ns: u64,
         durable: bool,
-        result: Result<(u64, u64, (u32, u64)), WalError>,
-    ) -> Result<Option<(u64, (u32, u64))>, WalError> {
+        result: Result<LeadDone, WalError>,
+    ) -> Result<Option<DurableEnd>, WalError> {
         if let Some(i) = s.running.iter().position(|l| l.seq == seq) {
             s.running.swap_remove(i);
         }
@@ -270,7 +276,7 @@ impl DirWriter {
     /// write it and cache it (under `io`), then fsync when `durable` (no lock held).
     /// Returns the logical position covered, the nanoseconds its fdatasync took, and the
     /// segment and its length that position is.
-    fn lead(&self, seq: u64, end: u64, durable: bool) -> Result<(u64, u64, (u32, u64)), WalError> {
+    fn lead(&self, seq: u64, end: u64, durable: bool) -> Result<LeadDone, WalError> {
         let t = &self.timers;
         let asked = t.now_ns();
         let mut io = self.io.lock();
