@@ -118,8 +118,26 @@ fn to_json(exam: &Examination, checks: &[CheckpointCheck], refusal: Option<&str>
         "queue_depth": exam.queued.len(),
         "in_flight_transactions": exam.report.uncommitted_txns,
         "in_flight_puts": exam.report.uncommitted_puts,
-        "events_lost": exam.report.events_lost + exam.missing.len() as u64 + exam.report.events_cut,
+        "events_lost": exam.report.events_lost
+            + exam.missing.len() as u64
+            + exam.report.events_cut
+            + exam.report.events_cut_back,
         "events_cut": exam.report.events_cut,
+        "events_cut_back": exam.report.events_cut_back,
+        "cut_back_segments": exam
+            .report
+            .cut_back
+            .iter()
+            .map(|c| json!({
+                "path": c.path.display().to_string(),
+                "bytes": c.len,
+                "held_bytes": c.held,
+                "missing_bytes": c.missing(),
+                "evidence": c.evidence,
+                "queued_events_lost": c.events,
+                "events_after_checkpoint_uncounted": c.after_checkpoint,
+            }))
+            .collect::<Vec<_>>(),
         "missing_segments": exam.missing_segments,
         "problems": exam.report.problems,
         "oldest_event": oldest,
@@ -189,6 +207,12 @@ fn print_text(v: &Value) {
         println!(
             "  {} of them committed in a cut tail (damage in a newest segment, cut under tolerate-tail)",
             s("events_cut")
+        );
+    }
+    if v["events_cut_back"].as_u64().unwrap_or(0) > 0 {
+        println!(
+            "  {} of them queued in the missing bytes of cut-back segments",
+            s("events_cut_back")
         );
     }
 

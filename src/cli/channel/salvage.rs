@@ -194,7 +194,10 @@ fn print_report(exam: &Examination, args: &SalvageArgs, kept: u64, unreadable: &
     for (segment, n) in &missing {
         println!("{n} queued events lost: segment {segment} is missing");
     }
-    let lost = unreadable.len() as u64 + exam.missing.len() as u64 + report.events_lost;
+    let lost = unreadable.len() as u64
+        + exam.missing.len() as u64
+        + report.events_lost
+        + report.events_cut_back;
     println!(
         "salvaged {kept} events into {} ({})",
         args.output_checkpoint_dir.display(),
@@ -206,6 +209,12 @@ fn print_report(exam: &Examination, args: &SalvageArgs, kept: u64, unreadable: &
         exam.missing.len(),
         report.events_lost
     );
+    if report.events_cut_back > 0 {
+        println!(
+            "  and {} queued in the missing bytes of cut-back segments",
+            report.events_cut_back
+        );
+    }
     if report.uncommitted_puts > 0 {
         println!(
             "not kept: {} puts of {} transactions without a readable commit record (never acknowledged, or their commit was damaged)",

@@ -106,6 +106,8 @@ fn snapshot(inner: &Inner) -> Result<(CheckpointImage, Vec<u32>), ChannelError> 
     // (it may not be yet when fsyncPerTransaction is false).
     for w in &inner.writers {
         w.sync_all()?;
+        // Bounds what an outside truncation can hide to what is written after this.
+        w.refresh_acked_end();
     }
     let image = CheckpointImage {
         created_ms: now_ms(),

@@ -73,6 +73,17 @@ pub enum ChannelError {
         /// The first such event, as (queue key, segment).
         first: Option<(u64, u32)>,
     },
+    /// Segments are cut back: shorter than their directory's acknowledged-end record, the
+    /// checkpoint's replay position or its queued events say they were (no crash shortens
+    /// fdatasynced bytes). Nothing is opened (`salvage` opens without the lost events and
+    /// counts them).
+    #[error("{detail}; acknowledged events would be lost, so the channel is not opened (recoveryPolicy=salvage or `sluice channel salvage` opens without them and reports the loss)")]
+    SegmentsCutBack {
+        /// Every cut-back segment: its length, the length it held at least, the events lost.
+        detail: String,
+        /// Queued events whose records were in the missing bytes.
+        events: u64,
+    },
     /// A directory is locked by another process or channel.
     #[error("{} is in use by another Sluice channel or process (lock file {}); stop it first or point this channel at other directories", dir.display(), dir.join(crate::io::LOCK_FILE_NAME).display())]
     Locked {

@@ -11,6 +11,7 @@ mod apply;
 mod checkpointer;
 mod compact;
 pub mod config;
+mod cut_back;
 mod error;
 mod event_cache;
 pub mod examine;
@@ -264,8 +265,9 @@ impl Inner {
         let mut result = Ok(());
         if self.poison.cause().is_none() {
             for w in &self.writers {
-                if let Err(e) = w.sync_all() {
-                    result = Err(e.into());
+                match w.sync_all() {
+                    Ok(()) => w.refresh_acked_end(),
+                    Err(e) => result = Err(e.into()),
                 }
             }
             if result.is_ok() && self.config.checkpoint_on_close {

@@ -13,6 +13,7 @@ use parking_lot::Mutex;
 
 use super::checkpointer;
 use super::config::{FileChannelConfig, RecoveryPolicy};
+use super::cut_back;
 use super::error::ChannelError;
 use super::event_cache::EventCache;
 use super::inner::{Counters, FileChannel, Inner, RecoveryInfo, RecoverySource};
@@ -24,9 +25,9 @@ use crate::checkpoint::journal::{self, Journal};
 use crate::checkpoint::store;
 use crate::checkpoint::CheckpointImage;
 use crate::io::{Fs, OpenMode};
-use crate::wal::policy::Repair;
+use crate::wal::policy::{Action, Damage, Position, Repair};
 use crate::wal::replay::{replay, FoundSegment, ReplayOutcome, ReplayReport, StartPosition};
-use crate::wal::segment::segment_file_name;
+use crate::wal::segment::{segment_file_name, SEGMENT_HEADER_BYTES};
 use crate::wal::table::SegmentTable;
 use crate::wal::writer::{DirWriter, LastSegment, Poison};
 
@@ -171,7 +172,7 @@ pub(crate) fn recover_state(
         Some(img) => (img.entries.as_slice(), img.deps.as_slice()),
         None => (&[][..], &[][..]),
     };
-    let (queue, missing) = QueueState::rebuild(entries, deps, &outcome.committed, &present);
+    let (mut queue, missing) = QueueState::rebuild(entries, deps, &outcome.committed, &present);
     let heads = missing_heads(fs, config, &starts, &outcome);
     let missing_segments =
         missing_segment_files(config, &absent_positions, &heads, &outcome, &missing);
@@ -189,6 +190,33 @@ pub(crate) fn recover_state(
             outcome.report.problems.push(what);
         }
     }
+    let cut = cut_back::queued_cut_off(fs, &starts, &mut outcome, queue.ready().iter())?;
+    if !outcome.report.cut_back.is_empty() {
+        if policy.decide(Damage::CutBack, Position::Inside) == Action::Fail {
+            return Err(cut_back::refusal(
+                &outcome.report.cut_back,
+                cut.len() as u64,
+            ));
+        }
+        let dropped = queue.drop_lost(&cut);
+        outcome.report.events_cut_back = dropped;
+        tracing::error!(
+            events = dropped,
+            segments = outcome.report.cut_back.len(),
+            "dropping queued events whose records were cut off with their segment's end (salvage)"
+        );
+        for c in &outcome.report.cut_back {
+            let what = format!(
+                "{}:{}: {c} (salvage opened without them)",
+                c.path.display(),
+                c.len
+            );
+            outcome.report.problems.push(what);
+        }
+    }
+    if repair.on_disk() {
+        accept_acked_ends(fs, config, &outcome);
+    }
     let (seq_next, txid_next, segment_next) = next_ids(image.as_ref(), &outcome);
     Ok(RecoveredState {
         source,
@@ -202,6 +230,35 @@ pub(crate) fn recover_state(
         txid_next,
         segment_next,
     })
+}
+
+/// After an open accepted its segments (a tail cut, or cut-back segments under `salvage`):
+/// lowers each directory's acknowledged-end record to the segments' lengths now, so the loss
+/// is reported once and appends go on from there. Best effort (the next open would report the
+/// same loss again).
+fn accept_acked_ends(fs: &dyn Fs, config: &FileChannelConfig, outcome: &ReplayOutcome) {
+    for (i, acked) in &outcome.acked {
+        let ends = acked.ends();
+        let lowered: Vec<(u32, u64)> = ends
+            .iter()
+            .map(|(id, end)| {
+                let len = outcome.segments.iter().find(|s| s.id == *id).map(|s| s.len);
+                (
+                    *id,
+                    len.map_or(*end, |l| l.clamp(SEGMENT_HEADER_BYTES, *end)),
+                )
+            })
+            .collect();
+        if lowered.as_slice() == ends {
+            continue;
+        }
+        let Some(dir) = config.data_dirs.get(*i) else {
+            continue;
+        };
+        if let Err(e) = crate::wal::acked::write(fs, dir, &lowered) {
+            tracing::warn!(dir = %dir.display(), error = %e, "could not lower the acknowledged-end record");
+        }
+    }
 }
 
 /// The next record seq, transaction id and segment id: past both the checkpoint's and every
@@ -310,7 +367,8 @@ pub(super) fn open(
         .map(|w| DirLedger::new(w.position()))
         .collect();
     let report = rec.outcome.report;
-    let events_lost = report.events_lost + rec.missing.len() as u64 + report.events_cut;
+    let events_lost =
+        report.events_lost + rec.missing.len() as u64 + report.events_cut + report.events_cut_back;
     let st = rec.queue;
     let depth = st.depth();
     let recovered = st.ready().len() as u64;

@@ -238,6 +238,26 @@ impl QueueState {
         self.deps.get(&segment)
     }
 
+    /// Drops queued events whose records are gone (a cut-back segment opened under
+    /// `salvage`); returns how many were queued.
+    pub fn drop_lost(&mut self, lost: &[(u64, EventPtr)]) -> u64 {
+        let mut dropped = 0;
+        for (seq, _) in lost {
+            let Some(ptr) = self.ready.remove(*seq) else {
+                continue;
+            };
+            if let Some(n) = self.live.get_mut(&ptr.segment) {
+                *n -= 1;
+                if *n == 0 {
+                    self.live.remove(&ptr.segment);
+                }
+            }
+            dropped += 1;
+        }
+        debug_assert_eq!(self.live.values().sum::<u64>(), self.depth());
+        dropped
+    }
+
     /// Forgets a deleted segment: as a dependant and as a target.
     pub fn forget_segment(&mut self, id: u32) {
         debug_assert!(!self.live.contains_key(&id), "forgetting a live segment");

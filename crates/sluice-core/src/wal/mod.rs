@@ -3,6 +3,7 @@
 //!
 //! Byte layouts are in `docs/format.md`; what survives which crash is in `docs/recovery.md`.
 
+pub mod acked;
 pub mod aligned;
 pub mod assemble;
 pub mod buffer_pool;

@@ -28,6 +28,10 @@ pub enum Damage {
     BadHeader,
     /// Records that do not decode (frame, checksum or body).
     BadRecords,
+    /// A segment shorter than a durable record says it was (its directory's acknowledged-end
+    /// record, the checkpoint's replay position or queued events): cut back by an outside
+    /// actor, since no crash shortens fdatasynced bytes. Never a tail.
+    CutBack,
 }
 
 /// Where the damage lies.
@@ -92,9 +96,11 @@ impl RecoveryPolicy {
 
     /// The action for `damage` at `position`: `strict` fails on everything; `tolerate-tail`
     /// cuts a torn tail (a torn header or bad records at the tail of a directory's newest
-    /// segment) and fails on the rest; `salvage` cuts the same tails and skips the rest.
+    /// segment) and fails on the rest; `salvage` cuts the same tails and skips the rest. A
+    /// segment cut back is never a tail: only `salvage` (explicitly lossy) goes on.
     pub fn decide(self, damage: Damage, position: Position) -> Action {
-        let tail = position == Position::Tail && damage != Damage::BadHeader;
+        let tail =
+            position == Position::Tail && damage != Damage::BadHeader && damage != Damage::CutBack;
         match self {
             RecoveryPolicy::Strict => Action::Fail,
             RecoveryPolicy::TolerateTail if tail => Action::Cut,
@@ -115,7 +121,12 @@ impl RecoveryPolicy {
 mod tests {
     use super::*;
 
-    const ALL_DAMAGE: [Damage; 3] = [Damage::TornHeader, Damage::BadHeader, Damage::BadRecords];
+    const ALL_DAMAGE: [Damage; 4] = [
+        Damage::TornHeader,
+        Damage::BadHeader,
+        Damage::BadRecords,
+        Damage::CutBack,
+    ];
 
     #[test]
     fn strict_fails_on_every_kind_of_damage_anywhere() {
@@ -136,6 +147,7 @@ mod tests {
         assert_eq!(p.decide(Damage::TornHeader, Position::Tail), Action::Cut);
         assert_eq!(p.decide(Damage::BadRecords, Position::Tail), Action::Cut);
         assert_eq!(p.decide(Damage::BadHeader, Position::Tail), Action::Fail);
+        assert_eq!(p.decide(Damage::CutBack, Position::Tail), Action::Fail);
         for d in ALL_DAMAGE {
             assert_eq!(p.decide(d, Position::Inside), Action::Fail, "{d:?}");
         }
@@ -147,6 +159,7 @@ mod tests {
         assert_eq!(p.decide(Damage::TornHeader, Position::Tail), Action::Cut);
         assert_eq!(p.decide(Damage::BadRecords, Position::Tail), Action::Cut);
         assert_eq!(p.decide(Damage::BadHeader, Position::Tail), Action::Skip);
+        assert_eq!(p.decide(Damage::CutBack, Position::Tail), Action::Skip);
         for d in ALL_DAMAGE {
             assert_eq!(p.decide(d, Position::Inside), Action::Skip, "{d:?}");
         }

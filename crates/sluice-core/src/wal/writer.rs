@@ -31,6 +31,7 @@
 //! needs one: opening a channel writes no segment header, so a restart on a full disk opens
 //! (and does not use up a segment id per try).
 
+mod acked_end;
 mod append;
 mod commit_stats;
 mod direct;
@@ -54,6 +55,7 @@ use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex};
 
+use self::acked_end::AckedEnd;
 use self::commit_stats::CommitTimers;
 pub use self::commit_stats::GroupCommitStats;
 pub use self::direct::DirectIo;
@@ -156,6 +158,8 @@ pub struct DirWriter {
     recycled: AtomicU64,
     /// The `minimumRequiredSpace` of the last put checked (spares are kept only above it).
     min_free_seen: AtomicU64,
+    /// The directory's acknowledged-end record, kept fresh by leaders (`acked_end`).
+    acked: AckedEnd,
 }
 
 impl DirWriter {
@@ -178,6 +182,7 @@ impl DirWriter {
             max_file_bytes > SEGMENT_HEADER_BYTES,
             "maxFileSize {max_file_bytes} leaves no room after a segment header"
         );
+        let acked_ends = crate::wal::acked::read(fs.as_ref(), &dir).ends().to_vec();
         let mut active = Active {
             file: None,
             direct: None,
@@ -218,6 +223,7 @@ impl DirWriter {
             recycle_max,
             recycled: AtomicU64::new(0),
             min_free_seen: AtomicU64::new(0),
+            acked: AckedEnd::loaded(acked_ends),
         }
         .with_spares_found())
     }

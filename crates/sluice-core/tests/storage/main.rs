@@ -21,3 +21,4 @@ mod recycle_crash;
 mod recycle_segments;
 mod segment_gc;
 mod tools_verify_lib;
+mod truncated_segments;

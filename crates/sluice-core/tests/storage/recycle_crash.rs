@@ -91,10 +91,13 @@ fn a_power_cut_at_any_step_of_taking_a_spare_keeps_every_committed_event_and_no_
         let sim = SimFs::new(1);
         sim.inject(Fault::Crash { at: k });
         let (ch, acked) = scenario(Arc::new(sim.clone()), &cfg, at_commit + 1);
-        assert_eq!(
-            acked.len(),
-            at_commit,
-            "op {k} is not in the rolling commit"
+        // The rolling commit's leader refreshes the acknowledged-end record after it has
+        // acknowledged the commit (the roll sealed a segment): a cut there leaves the commit
+        // acknowledged.
+        assert!(
+            acked.len() == at_commit || acked.len() == at_commit + 1,
+            "op {k} is not in the rolling commit ({} acknowledged)",
+            acked.len()
         );
         drop(ch);
         for seed in 0..6 {

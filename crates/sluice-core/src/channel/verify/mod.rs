@@ -25,6 +25,7 @@ use super::error::ChannelError;
 use super::locks::lock_all;
 use super::recovery::{recover_state, segment_table};
 use crate::io::{DirLock, Fs};
+use crate::wal::acked::AckedEnds;
 use crate::wal::policy::Repair;
 
 /// Checks that every directory of the channel exists, then takes their locks: a tool never
@@ -105,6 +106,16 @@ fn recovered_events(
     let ckpt = crate::checkpoint::store::checkpoint_path(&config.checkpoint_dir);
     for m in &rec.missing_segments {
         v.problems.push(problem(&ckpt, 0, m.clone()));
+    }
+    for c in &rec.outcome.report.cut_back {
+        v.problems.push(problem(&c.path, c.len, c.to_string()));
+    }
+    for (i, dir) in config.data_dirs.iter().enumerate() {
+        if let Some((_, AckedEnds::Damaged(why))) = rec.outcome.acked.iter().find(|(d, _)| *d == i)
+        {
+            let path = dir.join(crate::wal::acked::ACKED_FILE_NAME);
+            v.problems.push(problem(&path, 0, why.clone()));
+        }
     }
     let table = segment_table(fs, &rec.outcome)?;
     v.queued = rec.queue.ready().len() as u64;

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::files::{list_segments, read_header, HeaderProblem};
-use super::report::{io_err, FoundSegment, ReplayError, ReplayReport, StartPosition};
+use super::report::{io_err, CutBack, FoundSegment, ReplayError, ReplayReport, StartPosition};
 use crate::io::{Fs, FsFile, OpenMode};
+use crate::wal::acked::AckedEnds;
 use crate::wal::assemble::{AssembleError, Assembler, CommittedTxn, Fed};
 use crate::wal::policy::{Action, Damage, Position, RecoveryPolicy, Repair};
 use crate::wal::record::RecordKind;
@@ -25,6 +26,9 @@ pub(super) struct DirResult {
     /// Highest id of a segment ignored for a bad header.
     pub max_ignored_id: u32,
     pub chain_gaps: Vec<(usize, u32, PathBuf)>,
+    /// The directory's index and its acknowledged-end record.
+    pub dir_index: usize,
+    pub acked: AckedEnds,
 }
 
 /// The replay of one data directory: its segments in id order, one assembler.
@@ -37,6 +41,16 @@ struct DirReplay<'a> {
     repair: Repair,
     asm: Assembler,
     out: DirResult,
+}
+
+/// What a segment must hold at least, and what says so.
+#[derive(Clone, Copy)]
+struct Held {
+    /// The end its directory's acknowledged-end record names, if any.
+    acked: Option<u64>,
+    /// The least length it had, and the evidence (the larger of the record's end and the
+    /// checkpoint's replay position in it).
+    least: Option<(u64, &'static str)>,
 }
 
 /// Replays data directory `dir` (index `dir_index`) from `start`.
@@ -61,6 +75,7 @@ pub(super) fn replay_dir(
             }
         }
     }
+    let acked = crate::wal::acked::read(fs, dir);
     let mut r = DirReplay {
         fs,
         dir,
@@ -69,8 +84,21 @@ pub(super) fn replay_dir(
         policy,
         repair,
         asm: Assembler::default(),
-        out: DirResult::default(),
+        out: DirResult {
+            dir_index,
+            ..DirResult::default()
+        },
     };
+    if let AckedEnds::Damaged(why) = &acked {
+        let path = dir.join(crate::wal::acked::ACKED_FILE_NAME);
+        tracing::warn!(path = %path.display(), %why, "ignoring a damaged acknowledged-end record");
+        r.out.report.problems.push(format!(
+            "{}:0: {why} (ignored: cut-back segments of this directory are seen only by the \
+             checkpoint)",
+            path.display()
+        ));
+    }
+    r.out.acked = acked;
     let mut before = None;
     for (i, (id, path)) in segments.iter().enumerate() {
         let newest = i + 1 == segments.len();
@@ -102,9 +130,15 @@ impl DirReplay<'_> {
         };
         let file = self.fs.open(path, mode).map_err(io_err("open", path))?;
         let len = file.len().map_err(io_err("stat", path))?;
+        let held = self.held(id);
+        let short = self.note_cut_back(id, path, len, held);
         let header = match read_header(file.as_ref(), id, len) {
             Ok(h) => h,
-            Err(problem) => return self.header_damage(file, path, id, newest, problem),
+            Err(problem) => {
+                // A segment the acknowledged-end record names had a durable header.
+                let newest = newest && held.acked.is_none();
+                return self.header_damage(file, path, id, newest, problem);
+            }
         };
         self.note_chain_gap(id, path, &header, before);
         let mut found = FoundSegment {
@@ -117,14 +151,55 @@ impl DirReplay<'_> {
         };
         let from = match self.start {
             Some((sid, _)) if id < sid => None,
-            Some((sid, off)) if id == sid => Some(off.max(SEGMENT_HEADER_BYTES)),
+            // A position past the end (a cut-back segment, noted above) reads nothing.
+            Some((sid, off)) if id == sid => Some(off.max(SEGMENT_HEADER_BYTES).min(len)),
             _ => Some(SEGMENT_HEADER_BYTES),
         };
         if let Some(from) = from {
-            self.scan(file.as_ref(), &mut found, from, newest)?;
+            let refuse =
+                short && self.policy.decide(Damage::CutBack, Position::Inside) == Action::Fail;
+            self.scan(file.as_ref(), &mut found, from, newest, refuse)?;
         }
         self.out.segments.push(found);
         Ok(())
+    }
+
+    /// What segment `id` held at least: its acknowledged end, and the checkpoint's replay
+    /// position in it.
+    fn held(&self, id: u32) -> Held {
+        let acked = self.out.acked.end_of(id);
+        let position = match self.start {
+            Some((sid, off)) if sid == id => Some(off),
+            _ => None,
+        };
+        let least = match (acked, position) {
+            (Some(a), Some(p)) if p > a => Some((p, super::BY_POSITION)),
+            (Some(a), _) => Some((a, super::BY_ACKED_END)),
+            (None, Some(p)) => Some((p, super::BY_POSITION)),
+            (None, None) => None,
+        };
+        Held { acked, least }
+    }
+
+    /// Notes segment `id` as cut back when it is shorter than it held; returns whether it is.
+    fn note_cut_back(&mut self, id: u32, path: &Path, len: u64, held: Held) -> bool {
+        let Some((least, evidence)) = held.least.filter(|(least, _)| len < *least) else {
+            return false;
+        };
+        let after_checkpoint = self.start.is_none_or(|(sid, _)| id >= sid);
+        let cut = CutBack {
+            path: path.to_path_buf(),
+            segment: id,
+            dir_index: self.dir_index,
+            len,
+            held: least,
+            evidence,
+            events: 0,
+            after_checkpoint,
+        };
+        tracing::error!(path = %path.display(), len, held = least, evidence, "a segment is shorter than it was acknowledged: cut back from outside");
+        self.out.report.cut_back.push(cut);
+        true
     }
 
     /// After the replay position every segment of the directory must be there: each names
@@ -190,6 +265,7 @@ impl DirReplay<'_> {
         found: &mut FoundSegment,
         from: u64,
         newest: bool,
+        refuse: bool,
     ) -> Result<(), ReplayError> {
         let (seg_id, path, salt) = (found.id, found.path.clone(), found.salt);
         let (asm, out) = (&mut self.asm, &mut self.out);
@@ -237,6 +313,9 @@ impl DirReplay<'_> {
         self.out.report.records += scan.records;
         self.out.report.bytes += scan.file_len.saturating_sub(from);
         match &scan.problem {
+            // A cut-back segment the policy refuses: its torn end is not a crash's tail, and
+            // nothing is changed (recovery refuses the open, naming the loss).
+            _ if refuse => Ok(()),
             Some(problem) => self.record_damage(file, found, &scan, problem, newest),
             None if scan.valid_end < scan.file_len && newest && self.repair.on_disk() => {
                 // Zeroed space (or a recycled file's earlier use) after the last record: trim

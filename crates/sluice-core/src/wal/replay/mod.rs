@@ -23,7 +23,10 @@ use dir::{replay_dir, DirResult};
 #[cfg(feature = "internals")]
 pub use files::HeaderProblem;
 pub use files::{list_segments, read_header};
-pub use report::{FoundSegment, ReplayError, ReplayOutcome, ReplayReport, StartPosition};
+pub use report::{
+    CutBack, FoundSegment, ReplayError, ReplayOutcome, ReplayReport, StartPosition, BY_ACKED_END,
+    BY_POSITION, BY_QUEUED_EVENTS,
+};
 
 /// Replays every directory (in parallel), from `starts[i]` for directory `i`.
 /// With [`Repair::OnDisk`], torn tails are truncated on disk; otherwise nothing is changed.
@@ -89,6 +92,9 @@ fn merge(
     out.report.uncommitted_puts += rep.uncommitted_puts;
     out.report.uncommitted_txns += rep.uncommitted_txns;
     out.report.events_cut += rep.events_cut;
+    out.report.cut_back.extend(rep.cut_back);
+    out.report.events_cut_back += rep.events_cut_back;
+    out.acked.push((r.dir_index, r.acked));
     for seg in r.segments {
         if let Some(first) = seen.insert(seg.id, seg.path.clone()) {
             return Err(ReplayError::DuplicateSegment {

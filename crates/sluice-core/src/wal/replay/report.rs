@@ -5,6 +5,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::CommittedTxn;
+use crate::wal::acked::AckedEnds;
 
 /// A segment found on disk.
 #[derive(Clone, Debug)]
@@ -21,6 +22,67 @@ pub struct FoundSegment {
     pub records: u64,
     /// The salt of its record CRCs (0 for a version-1 segment, else its id).
     pub salt: u32,
+}
+
+/// A segment shorter than something durable says it was: cut back by an outside actor (no
+/// crash shortens fdatasynced bytes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CutBack {
+    /// The file.
+    pub path: PathBuf,
+    /// Its segment id.
+    pub segment: u32,
+    /// Index of its data directory.
+    pub dir_index: usize,
+    /// Its length now.
+    pub len: u64,
+    /// The length it had at least.
+    pub held: u64,
+    /// What says so.
+    pub evidence: &'static str,
+    /// Queued events whose records lay in the missing bytes (counted by recovery).
+    pub events: u64,
+    /// Events committed to it after the checkpoint may have been in the missing bytes too
+    /// (their records are gone, so they cannot be counted).
+    pub after_checkpoint: bool,
+}
+
+/// Evidence: the directory's acknowledged-end record.
+pub const BY_ACKED_END: &str = "its directory's acknowledged-end record (acked-end)";
+/// Evidence: the checkpoint's replay position.
+pub const BY_POSITION: &str = "the checkpoint's replay position";
+/// Evidence: the checkpoint's queued events.
+pub const BY_QUEUED_EVENTS: &str = "the queued events pointing into it";
+
+impl CutBack {
+    /// Bytes missing at least.
+    pub fn missing(&self) -> u64 {
+        self.held.saturating_sub(self.len)
+    }
+}
+
+impl std::fmt::Display for CutBack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "segment {} is cut back: it is {} bytes long, but {} says at least {} bytes of it \
+             were durable ({} bytes missing, which no crash loses); {} queued events were in them",
+            self.path.display(),
+            self.len,
+            self.evidence,
+            self.held,
+            self.missing(),
+            self.events
+        )?;
+        if self.after_checkpoint {
+            write!(
+                f,
+                ", and any events committed to it after the checkpoint (their records are gone, \
+                 so they cannot be counted)"
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// What replay met on the way, for logs, tools and tests.
@@ -51,6 +113,11 @@ pub struct ReplayReport {
     /// records after damage in a directory's newest segment, cut under `tolerate-tail`):
     /// acknowledged, unless a crash left them unsynced and out of order.
     pub events_cut: u64,
+    /// Segments cut back (shorter than a durable record says), each with what it cost.
+    pub cut_back: Vec<CutBack>,
+    /// Queued events whose records lay in the missing bytes of a cut-back segment, dropped
+    /// under `salvage` (other policies refuse to open).
+    pub events_cut_back: u64,
 }
 
 /// The result of a replay.
@@ -71,6 +138,8 @@ pub struct ReplayOutcome {
     pub chain_gaps: Vec<(usize, u32, PathBuf)>,
     /// What was met.
     pub report: ReplayReport,
+    /// Each data directory's acknowledged-end record as found: (dir index, record).
+    pub acked: Vec<(usize, AckedEnds)>,
 }
 
 /// Why replay refused to go on.

@@ -90,6 +90,12 @@ fn moving_average(avg: u64, sample: u64) -> u64 {
 /// How long a roll waits, per round, for leaders in their fdatasync before looking again.
 const SEAL_WAIT: Duration = Duration::from_millis(100);
 
+/// A logical position made durable, and the segment and its length that position is.
+type DurableEnd = (u64, (u32, u64));
+/// What a leader's pass did: the position covered, its fdatasync's nanoseconds, and the
+/// segment and its length at that position.
+type LeadDone = (u64, u64, (u32, u64));
+
 impl DirWriter {
     /// Returns once every byte up to logical position `end` is durable. Concurrent callers
     /// share fsyncs: each pass either returns, waits for a running leader, or leads one
@@ -145,51 +151,82 @@ impl DirWriter {
                     continue;
                 }
             }
-            let seq = s.next_seq;
-            s.next_seq += 1;
-            if !s.running.is_empty() {
-                self.timers.count(&self.timers.overlapped_leads);
-            }
-            s.running.push(Lead {
-                seq,
-                durable,
-                cut: false,
-            });
-            // Only with one leader at a time: overlapping leaders (`groupCommitLeaders` > 1)
-            // exist to put a second fdatasync in flight, which a complete group would leave
-            // nobody to start; they keep their own spacing above.
-            if durable && self.max_leaders == 1 && s.running.len() == 1 {
-                self.gather(&mut s, end);
-            }
-            let now = self.timers.now_ns();
-            s.last_lead_at_ns = now;
+            let (seq, now) = self.begin_lead(&mut s, end, durable);
             drop(s);
             self.timers.count(&self.timers.leads);
             let result = self.lead(seq, end, durable);
             s = self.sync.lock();
-            if let Some(i) = s.running.iter().position(|l| l.seq == seq) {
-                s.running.swap_remove(i);
+            // Published durable (not merely held for an overlapping leader): its end may go
+            // into the acknowledged-end record, written with no lock held.
+            if let Some((target, (id, seg_end))) =
+                self.finish_lead(&mut s, seq, now, durable, result)?
+            {
+                drop(s);
+                self.acked_durable(id, seg_end, target);
+                s = self.sync.lock();
             }
-            if let (Ok((_, sync_ns)), true) = (&result, durable) {
-                let took = self.timers.now_ns().saturating_sub(now);
-                s.lead_avg_ns = moving_average(s.lead_avg_ns, took);
-                s.sync_avg_ns = moving_average(s.sync_avg_ns, *sync_ns);
-            }
-            let result = result.map(|(target, _)| target);
-            if let Ok(target) = result {
-                let waits_for = s.syncing();
-                s.held.push(Held {
-                    target,
-                    durable,
-                    waits_for,
-                });
-            }
-            // A failure poisoned before this point (write, fsync, stat all latch it).
-            let poisoned = self.poison.cause().is_some();
-            s.publish(poisoned, self.timers.now_ns());
-            self.synced_cv.notify_all();
-            result?;
         }
+    }
+
+    /// Makes this committer a leader (under `sync`): its sequence number, the gathering of a
+    /// lone durable leader's group, and the time its pass starts.
+    fn begin_lead(&self, s: &mut MutexGuard<'_, SyncState>, end: u64, durable: bool) -> (u64, u64) {
+        let seq = s.next_seq;
+        s.next_seq += 1;
+        if !s.running.is_empty() {
+            self.timers.count(&self.timers.overlapped_leads);
+        }
+        s.running.push(Lead {
+            seq,
+            durable,
+            cut: false,
+        });
+        // Only with one leader at a time: overlapping leaders (`groupCommitLeaders` > 1)
+        // exist to put a second fdatasync in flight, which a complete group would leave
+        // nobody to start; they keep their own spacing above.
+        if durable && self.max_leaders == 1 && s.running.len() == 1 {
+            self.gather(s, end);
+        }
+        let now = self.timers.now_ns();
+        s.last_lead_at_ns = now;
+        (seq, now)
+    }
+
+    /// Ends leader `seq`'s pass (under `sync`): its timings, its target held until the
+    /// leaders before it are done, the publish, and the wake-up. Answers the target and the
+    /// segment end it made durable when they are published durable (for the acknowledged-end
+    /// record), `None` otherwise.
+    fn finish_lead(
+        &self,
+        s: &mut MutexGuard<'_, SyncState>,
+        seq: u64,
+        started_ns: u64,
+        durable: bool,
+        result: Result<LeadDone, WalError>,
+    ) -> Result<Option<DurableEnd>, WalError> {
+        if let Some(i) = s.running.iter().position(|l| l.seq == seq) {
+            s.running.swap_remove(i);
+        }
+        if let (Ok((_, sync_ns, _)), true) = (&result, durable) {
+            let took = self.timers.now_ns().saturating_sub(started_ns);
+            s.lead_avg_ns = moving_average(s.lead_avg_ns, took);
+            s.sync_avg_ns = moving_average(s.sync_avg_ns, *sync_ns);
+        }
+        if let Ok((target, _, _)) = &result {
+            let waits_for = s.syncing();
+            s.held.push(Held {
+                target: *target,
+                durable,
+                waits_for,
+            });
+        }
+        // A failure poisoned before this point (write, fsync, stat all latch it).
+        let poisoned = self.poison.cause().is_some();
+        s.publish(poisoned, self.timers.now_ns());
+        self.synced_cv.notify_all();
+        let (target, _, at) = result?;
+        let published = durable && !poisoned && s.synced >= target && at.0 > 0;
+        Ok(published.then_some((target, at)))
     }
 
     /// A lone durable leader, before it takes its target, waits until as many committers as
@@ -237,15 +274,16 @@ impl DirWriter {
 
     /// One leader pass: take the target and cut what is pending (under `io` and `active`),
     /// write it and cache it (under `io`), then fsync when `durable` (no lock held).
-    /// Returns the logical position covered and the nanoseconds its fdatasync took.
-    fn lead(&self, seq: u64, end: u64, durable: bool) -> Result<(u64, u64), WalError> {
+    /// Returns the logical position covered, the nanoseconds its fdatasync took, and the
+    /// segment and its length that position is.
+    fn lead(&self, seq: u64, end: u64, durable: bool) -> Result<LeadDone, WalError> {
         let t = &self.timers;
         let asked = t.now_ns();
         let mut io = self.io.lock();
         let took = t.add_since(&t.io_wait_ns, asked);
         // A roll may have failed while this leader gathered or waited for `io`.
         self.poison.check()?;
-        let (file, id, target, mut cut, plan) = {
+        let (file, (id, seg_end), target, mut cut, plan) = {
             let mut a = self.active.lock();
             let cut = self.cut_pending(&mut a);
             let plan = a.direct.as_ref().map(|d| ZeroPlan {
@@ -264,7 +302,13 @@ impl DirWriter {
                 s.claimed_synced = s.claimed_synced.max(target);
                 s.close_group();
             }
-            (a.file.clone(), a.segment_id, target, cut, plan)
+            // Without a file (nothing appended since the open) nothing is fsynced here: the
+            // recovered segment's length is not known durable, so it is not noted.
+            let at = match a.file {
+                Some(_) => (a.segment_id, a.offset),
+                None => (0, 0),
+            };
+            (a.file.clone(), at, target, cut, plan)
         };
         assert!(
             target >= end,
@@ -288,7 +332,7 @@ impl DirWriter {
         } else {
             0
         };
-        Ok((target, sync_ns))
+        Ok((target, sync_ns, (id, seg_end)))
     }
 
     /// After a leader wrote its cut `[start, end)` of direct segment `id` (under `io`): zeros

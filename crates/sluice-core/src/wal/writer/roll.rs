@@ -156,6 +156,8 @@ impl DirWriter {
         }
         a.direct = None;
         a.padded = false;
-        self.publish_sealed(a.written)
+        self.publish_sealed(a.written)?;
+        self.acked_sealed(id, a.offset);
+        Ok(())
     }
 }
