@@ -4,6 +4,7 @@
 //! panic; a decoded call must re-encode to a payload that decodes to the same call, and the
 //! count of its events made without decoding must equal what decoding counts.
 
+use sluice_core::Bytes;
 use sluice_wire::avro::call::{decode_response, encode_request, read_call, CallBody, CallLimits};
 use sluice_wire::avro::handshake::answer;
 use sluice_wire::avro::server::{Action, Begun, ServerConn};
@@ -11,7 +12,6 @@ use sluice_wire::avro::{
     binary::Reader, AvroError, FrameLimits, FrameReader, KnownClients, Message,
 };
 use sluice_wire::bodies::Bodies;
-use sluice_core::Bytes;
 
 /// Runs one input.
 pub fn run(data: &[u8]) {

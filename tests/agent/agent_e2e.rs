@@ -2,14 +2,14 @@
 //! source, through a file or memory channel, into file_roll sinks; SIGKILL and restart,
 //! SIGTERM with events in flight, failover, and a reload that changes one sink.
 
+use crate::support::ports;
+use ports::free_port;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use crate::support::ports;
-use ports::free_port;
 
 const WAIT: Duration = Duration::from_secs(30);
 

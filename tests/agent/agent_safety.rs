@@ -4,6 +4,8 @@
 //! `maxConnections` closes excess connections; a reload whose new channel cannot open keeps
 //! the running configuration.
 
+use crate::support::ports;
+use ports::free_port;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::io::FromRawFd;
@@ -11,8 +13,6 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use crate::support::ports;
-use ports::free_port;
 
 /// Generous bound for anything to happen (never a timing assertion).
 const WAIT: Duration = Duration::from_secs(30);

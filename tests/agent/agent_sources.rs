@@ -3,13 +3,13 @@
 
 use crate::support::agent_proc;
 
+use crate::support::ports;
 use agent_proc::Agent;
+use ports::free_port;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
-use crate::support::ports;
-use ports::free_port;
 
 fn get_metrics(port: u16) -> Option<serde_json::Value> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;

@@ -71,7 +71,13 @@ impl Rig {
     }
 
     fn drained(&self) -> (u64, u64) {
-        let c = |k: &str| counter(self.agent.http, &format!("SINK.{k}"), "EventDrainSuccessCount");
+        let c = |k: &str| {
+            counter(
+                self.agent.http,
+                &format!("SINK.{k}"),
+                "EventDrainSuccessCount",
+            )
+        };
         (c("k1"), c("k2"))
     }
 

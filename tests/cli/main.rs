@@ -19,3 +19,4 @@ mod sluice_test_cmd;
 mod tools_fixtures;
 mod tools_readonly;
 mod tools_salvage;
+mod truncated_segment_tools;

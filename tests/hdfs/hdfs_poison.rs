@@ -12,8 +12,8 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use agent_proc::{counter, HttpAgent};
 use crate::support::ports;
+use agent_proc::{counter, HttpAgent};
 use ports::free_port;
 
 fn conf(root: &Path, port: u16, path: &str, prefix: &str) -> String {

@@ -4,14 +4,14 @@
 //! Compressed output is checked with the standard tools when they are installed.
 //! `SLUICE_LONG=1` runs more rounds.
 
+use crate::support::ports;
+use ports::free_port;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use crate::support::ports;
-use ports::free_port;
 
 const WAIT: Duration = Duration::from_secs(30);
 

@@ -187,7 +187,11 @@ fn an_agent_whose_java_class_is_in_flumes_lib_does_not_start_and_says_where_the_
     tutorial_plugin(&built, "mysource", "mysource");
     let lib = tmp.path().join("lib");
     std::fs::create_dir_all(&lib).unwrap();
-    std::fs::rename(built.join("mysource/lib/mysource.jar"), lib.join("mysource.jar")).unwrap();
+    std::fs::rename(
+        built.join("mysource/lib/mysource.jar"),
+        lib.join("mysource.jar"),
+    )
+    .unwrap();
     std::fs::create_dir_all(tmp.path().join("plugins.d")).unwrap();
     let conf = tmp.path().join("a1.properties");
     std::fs::write(&conf, tutorial_config("16-mysource.properties", &[])).unwrap();
@@ -219,7 +223,10 @@ fn an_agent_whose_java_class_is_in_flumes_lib_does_not_start_and_says_where_the_
     );
     assert_eq!(status.code(), Some(1), "{text}");
     assert!(!text.contains("agent started"), "{text}");
-    assert!(text.contains("Java class") && text.contains("cannot be used"), "{text}");
+    assert!(
+        text.contains("Java class") && text.contains("cannot be used"),
+        "{text}"
+    );
     assert!(text.contains("plugins.d/NAME/lib/"), "{text}");
     assert!(
         text.contains(&tmp.path().join("plugins.d").display().to_string()),

@@ -5,12 +5,12 @@
 //! connections and prints events/s (docs/performance.md).
 //! No timing assertions.
 
+use crate::support::ports;
+use ports::free_port;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use crate::support::ports;
-use ports::free_port;
 
 const EVENT_BYTES: usize = 1024;
 const BATCH: usize = 100;

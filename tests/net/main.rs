@@ -8,5 +8,5 @@ mod support;
 mod http_sink;
 mod http_source;
 mod http_source_load;
-mod syslog_sources;
 mod net_sources_agent;
+mod syslog_sources;

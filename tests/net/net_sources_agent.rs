@@ -3,13 +3,13 @@
 //! syslog connection and a keep-alive HTTP connection are open and idle must end the agent
 //! cleanly.
 
+use crate::support::ports;
+use ports::free_port;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, UdpSocket};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use crate::support::ports;
-use ports::free_port;
 
 const WAIT: Duration = Duration::from_secs(30);
 

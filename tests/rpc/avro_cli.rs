@@ -6,10 +6,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sluice::agent::registry::SourceKind;
-use sluice::agent::topology as config;
 use crate::support::ports;
 use ports::free_port;
+use sluice::agent::registry::SourceKind;
+use sluice::agent::topology as config;
 
 const WAIT: Duration = Duration::from_secs(30);
 

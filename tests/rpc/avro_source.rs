@@ -12,6 +12,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::ports;
+use ports::free_port;
 use sluice::agent::metrics::Registry;
 use sluice::agent::rpc::avro_client::{AvroClient, AvroClientConfig, RpcError};
 use sluice::agent::rpc::transport::LinkError;
@@ -19,8 +21,6 @@ use sluice::agent::runtime::Agent;
 use sluice::agent::topology as config;
 use sluice::wire::avro::Status;
 use sluice_core::Event;
-use crate::support::ports;
-use ports::free_port;
 
 const WAIT: Duration = Duration::from_secs(20);
 

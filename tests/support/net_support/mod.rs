@@ -200,7 +200,8 @@ pub fn h<'a>(e: &'a Event, k: &str) -> Option<&'a str> {
 
 /// The test keystore (PEM: certificate for localhost/127.0.0.1 and its key).
 pub fn keystore() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/net_support/tls/keystore.pem")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/support/net_support/tls/keystore.pem")
 }
 
 /// A TLS connection to a loopback port, trusting only the test CA.
@@ -208,7 +209,8 @@ pub async fn connect_tls(port: u16) -> tokio_rustls::client::TlsStream<TcpStream
     use tokio_rustls::rustls::pki_types::pem::PemObject;
     use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
     use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
-    let ca = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/net_support/tls/ca.pem");
+    let ca = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/support/net_support/tls/ca.pem");
     let mut roots = RootCertStore::empty();
     roots
         .add(CertificateDer::from_pem_file(ca).unwrap())

@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use sluice_core::Event;
 use sluice_wire::avro::call::{decode_response, read_call, CallBody, CallLimits, Outcome};
 use sluice_wire::avro::client::{ClientConn, Reply};
 use sluice_wire::avro::server::{Action, ServerConn};
@@ -12,7 +13,6 @@ use sluice_wire::avro::{
     binary::Reader, encode_frame, FrameLimits, FrameReader, HandshakeMatch, HandshakeRequest,
     HandshakeResponse, KnownClients, Message, Status, PROTOCOL_JSON, PROTOCOL_MD5,
 };
-use sluice_core::Event;
 
 fn fixture(name: &str) -> Vec<u8> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

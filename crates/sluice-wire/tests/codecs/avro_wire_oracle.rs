@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use apache_avro::types::Value;
 use apache_avro::{from_avro_datum, to_avro_datum, Schema};
 use proptest::prelude::*;
+use sluice_core::{Event, Headers};
 use sluice_wire::avro::binary::Reader;
 use sluice_wire::avro::call::{put_events, read_events, CallLimits};
 use sluice_wire::avro::{HandshakeMatch, HandshakeRequest, HandshakeResponse};
-use sluice_core::{Event, Headers};
 
 const EVENTS: &str = r#"{"type":"array","items":{"type":"record","name":"AvroFlumeEvent","namespace":"org.apache.flume.source.avro","fields":[{"name":"headers","type":{"type":"map","values":"string"}},{"name":"body","type":"bytes"}]}}"#;
 

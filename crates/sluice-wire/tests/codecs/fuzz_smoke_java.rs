@@ -5,10 +5,10 @@
 #[path = "../../../../fuzz/src/java_frames.rs"]
 mod java_frames;
 
+use sluice_core::Event;
 use sluice_wire::java::frame::{
     encode_from_jvm, encode_to_jvm, FromJvm, GroupCounts, Role, Status, ToJvm,
 };
-use sluice_core::Event;
 
 /// SplitMix64.
 struct Rng(u64);

@@ -6,9 +6,9 @@
 #[path = "../../../../fuzz/src/thrift_decode.rs"]
 mod thrift_decode;
 
+use sluice_core::Event;
 use sluice_wire::thrift::{encode_call, encode_exception, encode_reply, ExceptionKind};
 use sluice_wire::thrift::{Method, Protocol, Status};
-use sluice_core::Event;
 
 /// xorshift64.
 struct Rng(u64);

@@ -7,12 +7,12 @@
 
 use std::path::PathBuf;
 
+use sluice_core::{Bytes, Event};
 use sluice_wire::bodies::Bodies;
 use sluice_wire::thrift::{
     begin, decode_reply, encode_call, encode_exception, encode_reply, Begun, CallLimits, EventCall,
     ExceptionKind, FrameReader, Method, Protocol, Status, ThriftError,
 };
-use sluice_core::{Bytes, Event};
 
 fn fixture(name: &str) -> Vec<u8> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
