@@ -22,8 +22,10 @@
 //! `cargo bench --bench kafka` (N = `SLUICE_KAFKA_BENCH_N`, default 100000); the broker is
 //! tansu on loopback, or `SLUICE_KAFKA_BOOTSTRAP`.
 
-#[path = "../tests/support/kafka_support/mod.rs"]
-mod kafka_support;
+#[allow(dead_code, unused_imports)]
+#[path = "../tests/support/mod.rs"]
+mod support;
+use support::kafka_support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -66,7 +66,7 @@ fn a_fill_alarm_is_raised_and_cleared_once_while_events_keep_moving() {
     let hang = Webhook::start(Answer::Hang);
     let hooks = [&good, &bad, &hang];
     let (nc, http_port) = (free_port(), free_port());
-    let agent = Agent::start(root, "a1", &conf(root, nc, &hooks, false), http_port);
+    let agent = Agent::start_reloading(root, "a1", &conf(root, nc, &hooks, false), http_port);
 
     // 90 events in a channel of 100 that nothing drains: 90 % > 80 %.
     let first = lines("a", 0..90);

@@ -90,8 +90,8 @@ fn an_upstream_gone_alarm_names_the_client_and_clears_when_it_returns() {
     std::fs::create_dir_all(root.join("out")).unwrap();
     let hook = Webhook::start(Answer::Ok);
     let (avro, col_http, nc, edge_http) = (free_port(), free_port(), free_port(), free_port());
-    let col = Agent::start(root, "col", &collector_conf(root, avro, &hook), col_http);
-    let mut edge = Agent::start(root, "edge", &edge_conf(nc, avro), edge_http);
+    let col = Agent::start_reloading(root, "col", &collector_conf(root, avro, &hook), col_http);
+    let mut edge = Agent::start_reloading(root, "edge", &edge_conf(nc, avro), edge_http);
 
     let first = lines("e", 0..20);
     through_edge(nc, &first);

@@ -156,7 +156,7 @@ fn an_agent_on_a_kafka_channel_killed_and_restarted_loses_no_acknowledged_line()
     let first = lines("one", 0..200);
     assert_eq!(send_lines(nc, &first), first.len());
     a.kill9();
-    a.restart(Some(nc));
+    a.restart_on(Some(nc));
     let second = lines("two", 0..200);
     assert_eq!(send_lines(nc, &second), second.len());
     let mut all = first.clone();

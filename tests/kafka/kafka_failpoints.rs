@@ -88,7 +88,7 @@ fn collector_killed_at(
     std::thread::sleep(hold);
     col.kill9();
     col.env.retain(|(k, _)| k != failpoint::ENV);
-    col.restart(None);
+    col.restart_on(None);
     let end = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         let got = wait_for_all(&[root.join("col/out")], &sent, &[&col]);
@@ -168,7 +168,7 @@ fn edge_killed_at(point: &str, dups_expected: bool) -> (usize, usize) {
     }
     edge.kill9();
     edge.env.retain(|(k, _)| k != failpoint::ENV);
-    edge.restart(Some(nc));
+    edge.restart_on(Some(nc));
     // Read the whole topic back until every line is there (bounded by WAIT).
     let end = std::time::Instant::now() + WAIT;
     loop {

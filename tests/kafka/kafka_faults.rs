@@ -124,7 +124,7 @@ fn two_collectors_in_one_group_share_partitions_and_lose_nothing_when_one_is_kil
     };
     eprintln!("the survivor took over every partition by itself: {taken_over}");
     // The killed collector restarts: its file channel still holds what it had committed.
-    a.restart(None);
+    a.restart_on(None);
     let got = wait_for_all(&[out_a, out_b], &sent, &[&a, &cb]);
     let dups = duplicates(&got);
     eprintln!(

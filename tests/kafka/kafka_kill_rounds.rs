@@ -142,20 +142,20 @@ fn round(variant: Variant, seed: u64) -> Outcome {
             Variant::One => {
                 cols[0].kill9();
                 std::thread::sleep(Duration::from_secs(1));
-                cols[0].restart(None);
+                cols[0].restart_on(None);
             }
             Variant::Alternate => {
                 for i in [0, 1] {
                     cols[i].kill9();
                     std::thread::sleep(Duration::from_secs(1));
-                    cols[i].restart(None);
+                    cols[i].restart_on(None);
                     std::thread::sleep(Duration::from_millis(500 + rng.u64(0..1500)));
                 }
             }
             Variant::Edge => {
                 edge.kill9();
                 std::thread::sleep(Duration::from_secs(1));
-                edge.restart(Some(nc));
+                edge.restart_on(Some(nc));
             }
         }
         sender.join().unwrap()
@@ -178,7 +178,7 @@ fn round(variant: Variant, seed: u64) -> Outcome {
             c.stop();
         }
         for c in cols.iter_mut() {
-            c.restart(None);
+            c.restart_on(None);
         }
         undelivered = wait_delivered(&dirs, want);
         if !undelivered.is_empty() {

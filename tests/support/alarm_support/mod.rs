@@ -9,15 +9,12 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-#[path = "../lines_support/mod.rs"]
-mod lines_support;
+use crate::support::lines_support;
 #[allow(unused_imports)] // each test crate uses a different subset
 pub use lines_support::{lines, netcat_send, written};
 
-#[path = "../agent_proc/mod.rs"]
-mod agent_proc;
-#[path = "../ports/mod.rs"]
-mod ports;
+use crate::support::agent_proc;
+use crate::support::ports;
 #[allow(unused_imports)]
 pub use agent_proc::{HttpAgent, Proc};
 pub use ports::free_port;
@@ -30,7 +27,7 @@ pub type Agent = HttpAgent;
 
 impl Agent {
     /// Writes `conf` under `dir` and starts agent `name`; waits until its metrics server answers.
-    pub fn start(dir: &Path, name: &str, conf: &str, http: u16) -> Agent {
+    pub fn start_reloading(dir: &Path, name: &str, conf: &str, http: u16) -> Agent {
         let args = vec!["-i".to_owned(), "1".to_owned()];
         HttpAgent::spawn(dir, name, conf, args, http, Some(http))
     }

@@ -2,12 +2,11 @@
 //! directory of its own, its stderr in a file, waits bounded by [`WAIT`].
 #![allow(dead_code)]
 
+use crate::support::ports;
+pub use ports::free_port;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-#[path = "../ports/mod.rs"]
-mod ports;
-pub use ports::free_port;
 
 /// The longest any wait in these tests lasts.
 pub const WAIT: Duration = Duration::from_secs(30);

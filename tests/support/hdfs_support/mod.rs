@@ -5,21 +5,18 @@
 
 pub mod cluster;
 
-#[path = "../agent_proc/mod.rs"]
-mod agent_proc;
+use crate::support::agent_proc;
 #[allow(unused_imports)]
 pub use agent_proc::{counter, logs_of, HttpAgent, Proc};
 
-#[path = "../lines_support/mod.rs"]
-mod lines_support;
+use crate::support::lines_support;
 #[allow(unused_imports)]
 pub use lines_support::{duplicates, lines, netcat_send};
 
+use crate::support::ports;
+pub use ports::free_port;
 use std::collections::BTreeSet;
 use std::path::Path;
-#[path = "../ports/mod.rs"]
-mod ports;
-pub use ports::free_port;
 
 pub use cluster::{cluster, exclusive_turn, shared_turn, Cluster};
 

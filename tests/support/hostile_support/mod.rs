@@ -3,8 +3,7 @@
 //! and the agent's peak RSS (`VmHWM` in /proc).
 #![allow(dead_code)]
 
-#[path = "../avro_plain/mod.rs"]
-pub mod plain;
+pub use crate::support::avro_plain as plain;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -15,8 +14,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::support::agent_proc::{counter, HttpAgent};
-#[path = "../ports/mod.rs"]
-mod ports;
+use crate::support::ports;
 pub use ports::free_port;
 
 /// The peak resident set of process `pid` so far, in MiB.

@@ -6,11 +6,10 @@
 
 pub mod mariadb;
 
+use crate::support::ports;
+pub use ports::free_port;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-#[path = "../ports/mod.rs"]
-mod ports;
-pub use ports::free_port;
 
 /// The shared reference folder (`SLUICE_SHARED/reference`, else `shared/reference` beside
 /// the repository or beside one of its parents: `../shared` for the main checkout,

@@ -18,15 +18,12 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
-#[path = "../lines_support/mod.rs"]
-mod lines_support;
+use crate::support::lines_support;
 #[allow(unused_imports)] // each test crate uses a different subset
 pub use lines_support::{duplicates, lines, netcat_send as send_lines, written};
 
-#[path = "../agent_proc/mod.rs"]
-mod agent_proc;
-#[path = "../ports/mod.rs"]
-mod ports;
+use crate::support::agent_proc;
+use crate::support::ports;
 #[allow(unused_imports)]
 pub use agent_proc::{logs_of, metrics, HttpAgent, Proc};
 pub use ports::free_port;
@@ -454,7 +451,7 @@ impl Agent {
     }
 
     /// Starts the process again (after it was killed); if `port` is given, waits for it.
-    pub fn restart(&mut self, port: Option<u16>) {
+    pub fn restart_on(&mut self, port: Option<u16>) {
         self.proc.port = port;
         self.proc.restart();
     }

@@ -1,6 +1,6 @@
 //! Line helpers shared by the end-to-end support modules (multihop, alarms, kafka): numbered
 //! lines, a netcat client that counts `OK` answers, and the complete lines a file sink wrote.
-//! Included with `#[path]` by each support module, so one copy serves every test crate.
+//! Used by the other support modules through `crate::support::lines_support`.
 
 #![allow(dead_code)] // each test crate uses a different subset
 

@@ -8,19 +8,16 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-#[path = "../lines_support/mod.rs"]
-mod lines_support;
+use crate::support::lines_support;
 #[allow(unused_imports)] // each test crate uses a different subset
 pub use lines_support::{duplicates, lines, written};
 
-#[path = "../agent_proc/mod.rs"]
-mod agent_proc;
+use crate::support::agent_proc;
 #[allow(unused_imports)]
 pub use agent_proc::{logs_of, metrics, Proc};
 
 mod kill_run;
-#[path = "../ports/mod.rs"]
-mod ports;
+use crate::support::ports;
 #[allow(unused_imports)]
 pub use kill_run::{kill_in_turn, kill_schedule, spawn_sender, stop_and_check};
 pub use ports::free_port;

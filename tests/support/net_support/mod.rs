@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::ports;
+pub use ports::free_port;
 use sluice::agent::channel::memory::MemoryChannel;
 use sluice::agent::channel::memory::MemoryConfig;
 use sluice::agent::channel::AgentChannel;
@@ -18,9 +20,6 @@ use sluice::agent::topology::load;
 use sluice_core::Event;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-#[path = "../ports/mod.rs"]
-mod ports;
-pub use ports::free_port;
 
 /// Bound of every wait in these tests.
 pub const WAIT: Duration = Duration::from_secs(20);

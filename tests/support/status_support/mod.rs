@@ -2,14 +2,13 @@
 //! server on, and a minimal HTTP/1.1 GET over loopback with timeouts.
 #![allow(dead_code)]
 
+use crate::support::ports;
+pub use ports::free_port;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-#[path = "../ports/mod.rs"]
-mod ports;
-pub use ports::free_port;
 
 /// Longest wait for anything in these tests.
 pub const WAIT: Duration = Duration::from_secs(30);

@@ -8,8 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-#[path = "../multihop/mod.rs"]
-mod multihop;
+use crate::support::multihop;
 #[allow(unused_imports)]
 pub use multihop::*;
 
