@@ -282,3 +282,42 @@ fn the_security_keys_are_read_and_bad_values_named() {
     let p = problems(&flume, "ssl = true\ntrust-all-certs = true");
     assert!(p.iter().all(|m| m.contains("not verified")), "{p:?}");
 }
+
+#[test]
+fn config_check_refuses_ipfilter_rules_that_can_never_match() {
+    // A CIDR block, an empty pattern and the IPv4-mapped form the log prints: Flume keeps
+    // them and admits the peer they were written to stop.
+    for (rules, want) in [
+        ("deny:ip:127.0.0.0/8,allow:ip:*", "looks like a CIDR block"),
+        ("deny:ip:,allow:ip:*", "its pattern is empty"),
+        ("deny:ip:::ffff:127.0.0.1", "write \"127.0.0.1\""),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("a1.properties");
+        std::fs::write(
+            &conf,
+            format!(
+                "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n\
+                 a1.sources.r1.type = avro\na1.sources.r1.bind = 127.0.0.1\n\
+                 a1.sources.r1.port = 4141\na1.sources.r1.channels = c1\n\
+                 a1.sources.r1.ipFilter = true\na1.sources.r1.ipFilterRules = {rules}\n\
+                 a1.channels.c1.type = memory\n\
+                 a1.sinks.k1.type = null\na1.sinks.k1.channel = c1\n"
+            ),
+        )
+        .unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["config", "check", "-n", "a1", "-f"])
+            .arg(&conf)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{rules}: {text}");
+        assert!(
+            text.contains("can never match") && text.contains(want),
+            "{rules}: {text}"
+        );
+        assert!(text.contains("ipFilterRules"), "{rules}: {text}");
+    }
+}

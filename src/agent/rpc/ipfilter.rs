@@ -16,6 +16,11 @@
 //!   `name:localhost` exactly is special: it matches a loopback peer (127.0.0.0/8, `::1`)
 //!   without a lookup.
 //!
+//! Rules that can never match are refused rather than kept silently (Flume keeps them, and
+//! admits the peer they were meant to stop): an empty pattern, a CIDR block (`10.0.0.0/8`;
+//! patterns are globs over the address text, write `10.*`), and an IPv4-mapped IPv6 address
+//! (`::ffff:10.1.2.3`; a mapped peer is matched as its IPv4 address, the form the log prints).
+//!
 //! This module is pure: [`IpFilter::decide`] asks for the name ([`Decision::NeedName`])
 //! rather than looking it up.
 
@@ -80,6 +85,14 @@ pub enum IpFilterError {
         rule: String,
         /// Why.
         reason: String,
+    },
+    /// A rule no peer can ever match.
+    #[error("ipFilter rule {rule:?} can never match: {why}")]
+    NeverMatches {
+        /// The rule.
+        rule: String,
+        /// Why, and what to write instead.
+        why: String,
     },
     /// No rule at all.
     #[error("ipFilter = true but ipFilterRules has no rule")]
@@ -174,6 +187,12 @@ fn parse_rule(item: &str) -> Result<Rule, IpFilterError> {
         _ => return Err(syntax()),
     };
     let pattern = pattern.trim();
+    if let Some(why) = never_matches(kind, pattern) {
+        return Err(IpFilterError::NeverMatches {
+            rule: item.to_owned(),
+            why,
+        });
+    }
     let what = match kind {
         "ip" => Match::Ip(glob(item, pattern)?),
         "name" if pattern == "localhost" => Match::Localhost,
@@ -187,8 +206,34 @@ fn parse_rule(item: &str) -> Result<Rule, IpFilterError> {
     })
 }
 
+/// Why a `kind` rule with `pattern` can match no peer, if it cannot.
+fn never_matches(kind: &str, pattern: &str) -> Option<String> {
+    if pattern.is_empty() {
+        return Some("its pattern is empty".to_owned());
+    }
+    if kind != "ip" {
+        return None;
+    }
+    if pattern.contains('/') {
+        return Some(format!(
+            "{pattern:?} looks like a CIDR block, but patterns are globs matched against the \
+             address as text (Flume's syntax): write e.g. `10.*` for 10.0.0.0/8"
+        ));
+    }
+    let lower = pattern.to_ascii_lowercase();
+    let mapped = ["::ffff:", "0:0:0:0:0:ffff:"]
+        .iter()
+        .find_map(|p| lower.strip_prefix(p));
+    if let Some(v4) = mapped.filter(|v4| v4.contains('.')) {
+        return Some(format!(
+            "an IPv4-mapped IPv6 peer is matched as its IPv4 address: write {v4:?}"
+        ));
+    }
+    None
+}
+
 /// Netty's `PatternRule.addRule`: `.` is a dot, `*` any run, `?` one character; the whole
-/// text must match. An empty pattern matches nothing (as in Netty).
+/// text must match. An empty pattern matches nothing (as in Netty; refused before here).
 fn glob(rule: &str, pattern: &str) -> Result<Option<Regex>, IpFilterError> {
     if pattern.is_empty() {
         return Ok(None);
@@ -295,12 +340,36 @@ mod tests {
         assert!(IpFilter::parse("allow:ip:*,,deny:ip:*").is_err());
         let e = IpFilter::parse("allow:ip:10.(").unwrap_err();
         assert!(matches!(e, IpFilterError::Pattern { .. }), "{e}");
-        // Trailing commas are dropped (Java's split); an empty pattern matches nothing.
-        let f = IpFilter::parse("deny:ip:,").unwrap();
-        assert!(allowed(&f.decide(ip("1.2.3.4"), None)));
+        // Trailing commas are dropped (Java's split).
+        let f = IpFilter::parse("deny:ip:1.2.3.4,").unwrap();
+        assert!(!allowed(&f.decide(ip("1.2.3.4"), None)));
         // Alternatives in a pattern are regular-expression syntax, as in Netty.
         let f = IpFilter::parse("deny:ip:10.0.0.(1|2)").unwrap();
         assert!(!allowed(&f.decide(ip("10.0.0.2"), None)));
         assert!(allowed(&f.decide(ip("10.0.0.3"), None)));
+    }
+
+    #[test]
+    fn rules_that_can_never_match_are_refused_naming_the_rule_and_the_fix() {
+        for (bad, hint) in [
+            ("deny:ip:", "empty"),
+            ("deny:name: ", "empty"),
+            ("deny:ip:10.0.0.0/8", "`10.*`"),
+            ("allow:ip:127.0.0.1/32,deny:ip:*", "CIDR"),
+            ("deny:ip:::ffff:10.1.2.3", "\"10.1.2.3\""),
+            ("deny:ip:0:0:0:0:0:FFFF:10.1.2.3", "IPv4 address"),
+        ] {
+            let e = IpFilter::parse(bad).unwrap_err();
+            assert!(
+                matches!(e, IpFilterError::NeverMatches { .. }),
+                "{bad}: {e}"
+            );
+            assert!(e.to_string().contains(hint), "{bad}: {e}");
+        }
+        // A mapped peer is matched as its IPv4 address, the form the log prints.
+        let f = IpFilter::parse("deny:ip:10.1.2.3").unwrap();
+        assert!(!allowed(&f.decide(ip("::ffff:10.1.2.3"), None)));
+        // IPv6 patterns that are not mapped IPv4 stay as they are.
+        assert!(IpFilter::parse("deny:ip:::ffff:*").is_ok());
     }
 }
