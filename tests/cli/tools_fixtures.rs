@@ -94,6 +94,9 @@ fn checked_in_fixtures_are_what_the_generator_makes() {
         let norm = |root: &std::path::Path| -> Vec<_> {
             snapshot(root)
                 .into_iter()
+                // The fixtures predate the acknowledged-end record (docs/format.md): they
+                // pin the tools on channels that have none, so the generator's is left out.
+                .filter(|(p, _)| !p.ends_with("acked-end"))
                 .map(|(p, b)| {
                     let b = normalized(&p, b);
                     (p, b)
