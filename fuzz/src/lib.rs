@@ -4,6 +4,7 @@
 //! normal test suite. The bodies use only `sluice-wire`, `sluice-core`, `crc32fast`, `chrono` and `std`:
 //! fuzzing reaches no agent code, tokio or rdkafka.
 
+pub mod acked_decode;
 pub mod avro_decode;
 pub mod channel_ops;
 pub mod checkpoint_decode;

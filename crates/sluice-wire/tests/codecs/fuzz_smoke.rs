@@ -3,6 +3,8 @@
 //! valid encodings, none of which may panic or hang. The real fuzzing is `cargo fuzz run
 //! <target>` in `fuzz/` (see docs/testing.md).
 
+#[path = "../../../../fuzz/src/acked_decode.rs"]
+mod acked_decode;
 #[path = "../../../../fuzz/src/avro_decode.rs"]
 mod avro_decode;
 #[path = "../../../../fuzz/src/channel_ops.rs"]
@@ -259,5 +261,23 @@ fn avro_frame_and_handshake_decoding_survives_random_and_mutated_streams() {
             with_mode(&mut rng, m)
         };
         avro_decode::run(&input);
+    }
+}
+
+#[test]
+fn acked_end_decoding_survives_random_and_mutated_records() {
+    let mut rng = Rng(11);
+    let seed = sluice_core::internals::wal::acked::encode(&[(3, 4096), (4, 40), (9, 1 << 40)]);
+    let mut fixed = seed.clone();
+    acked_decode::fix_acked_crc(&mut fixed);
+    assert_eq!(fixed, seed);
+    for _ in 0..4_000 {
+        let input = if rng.below(4) == 0 {
+            rng.bytes(96)
+        } else {
+            let m = rng.mutate(&seed);
+            with_mode(&mut rng, m)
+        };
+        acked_decode::run(&input);
     }
 }
