@@ -38,6 +38,10 @@ pub const MINIMUM_REQUIRED_SPACE_MAX: u64 = 1 << 50;
 pub const TAIL_CACHE_BYTES_DEFAULT: u64 = 64 << 20;
 /// The largest `tailCacheSize` (16 GiB).
 pub const TAIL_CACHE_BYTES_MAX: u64 = 16 << 30;
+/// Default `ackedEndRefreshInterval`, in milliseconds (docs/recovery.md, "Segments cut back").
+pub const ACKED_END_REFRESH_MS_DEFAULT: u64 = 1_000;
+/// The longest `ackedEndRefreshInterval`, in milliseconds (an hour).
+pub const ACKED_END_REFRESH_MS_MAX: u64 = 3_600_000;
 /// Default `recycleSegments`: spare files kept per data directory for recycling.
 pub const RECYCLE_SEGMENTS_DEFAULT: usize = 2;
 /// The largest `recycleSegments`.
@@ -89,6 +93,10 @@ pub struct FileChannelConfig {
     /// that new segments are written into instead of fresh files (0: unlink them as before),
     /// with direct I/O and through the page cache alike.
     pub recycle_segments: usize,
+    /// `ackedEndRefreshInterval` (Sluice, advanced): the longest a group-commit leader leaves
+    /// the acknowledged-end record behind while commits come, in milliseconds; bytes
+    /// acknowledged since its last refresh are what a cut while stopped can still hide.
+    pub acked_end_refresh_ms: u64,
 }
 
 impl Default for FileChannelConfig {
@@ -116,6 +124,7 @@ impl Default for FileChannelConfig {
             tail_cache_bytes: TAIL_CACHE_BYTES_DEFAULT,
             group_commit_leaders: LEADERS_DEFAULT,
             recycle_segments: RECYCLE_SEGMENTS_DEFAULT,
+            acked_end_refresh_ms: ACKED_END_REFRESH_MS_DEFAULT,
         }
     }
 }

@@ -319,6 +319,7 @@ fn start_writers(
                 config.direct_io,
                 config.group_commit_leaders,
                 config.recycle_segments,
+                config.acked_end_refresh_ms.saturating_mul(1_000_000),
             ),
         )?;
         if fresh {

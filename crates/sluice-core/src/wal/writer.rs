@@ -176,7 +176,7 @@ impl DirWriter {
         ids: Arc<AtomicU32>,
         table: Arc<SegmentTable>,
         last: Option<LastSegment>,
-        (direct_mode, max_leaders, recycle_max): (DirectIo, usize, usize),
+        (direct_mode, max_leaders, recycle_max, acked_refresh_ns): (DirectIo, usize, usize, u64),
     ) -> Result<DirWriter, WalError> {
         assert!(
             max_file_bytes > SEGMENT_HEADER_BYTES,
@@ -223,7 +223,7 @@ impl DirWriter {
             recycle_max,
             recycled: AtomicU64::new(0),
             min_free_seen: AtomicU64::new(0),
-            acked: AckedEnd::loaded(acked_ends),
+            acked: AckedEnd::loaded(acked_ends, acked_refresh_ns),
         }
         .with_spares_found())
     }

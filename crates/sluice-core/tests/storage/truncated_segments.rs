@@ -23,6 +23,8 @@ fn config(bed: &Bed) -> FileChannelConfig {
     let mut c = bed.config(3);
     c.direct_io = sluice_core::DirectIo::Off;
     c.checkpoint_on_close = false;
+    // The sleeps below cross this interval, so the record is refreshed mid-test.
+    c.acked_end_refresh_ms = 100;
     c
 }
 

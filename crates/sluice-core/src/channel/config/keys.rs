@@ -27,6 +27,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "tailCacheSize",
     "groupCommitLeaders",
     "recycleSegments",
+    "ackedEndRefreshInterval",
 ];
 
 /// What one key does to the configuration (`k` the key, for messages; `v` its trimmed value).
@@ -91,6 +92,18 @@ pub(super) const KEY_TABLE: &[(&str, ApplyKey)] = &[
         let n = non_negative(k, parse_i64(k, v)?, RECYCLE_SEGMENTS_MAX)?;
         // At most RECYCLE_SEGMENTS_MAX (checked just above).
         c.recycle_segments = usize::try_from(n).unwrap_or(RECYCLE_SEGMENTS_DEFAULT);
+        Ok(())
+    }),
+    ("ackedEndRefreshInterval", |c, k, v, _| {
+        let n = parse_i64(k, v)?;
+        if n < 1 {
+            return Err(err(
+                k,
+                format!("must be between 1 and {ACKED_END_REFRESH_MS_MAX}, got {n}"),
+            ));
+        }
+        at_most(k, n, 1, ACKED_END_REFRESH_MS_MAX)?;
+        c.acked_end_refresh_ms = n as u64;
         Ok(())
     }),
     ("capacity", apply_numeric),

@@ -98,6 +98,21 @@ fn negative_sizes_and_counts_are_refused_and_their_bounds_kept() {
 }
 
 #[test]
+fn the_acked_end_refresh_interval_is_read_in_milliseconds_within_its_bounds() {
+    let c = FileChannelConfig::default();
+    assert_eq!(c.acked_end_refresh_ms, 1_000);
+    for bad in ["0", "-5", "3600001"] {
+        let e = FileChannelConfig::from_properties(&props(&[("ackedEndRefreshInterval", bad)]))
+            .unwrap_err();
+        assert_eq!(e.key, "ackedEndRefreshInterval");
+        assert!(e.message.contains("must be between 1 and 3600000"), "{e}");
+    }
+    let (c, _) =
+        FileChannelConfig::from_properties(&props(&[("ackedEndRefreshInterval", "250")])).unwrap();
+    assert_eq!(c.acked_end_refresh_ms, 250);
+}
+
+#[test]
 fn non_positive_capacity_falls_back_to_the_default_with_a_warning() {
     let (c, w) = FileChannelConfig::from_properties(&props(&[("capacity", "-1")])).unwrap();
     assert_eq!(c.capacity, 1_000_000);

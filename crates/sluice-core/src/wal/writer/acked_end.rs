@@ -1,15 +1,15 @@
 //! Keeping the directory's acknowledged-end record ([`crate::wal::acked`]) fresh: the ends
 //! that fdatasyncs made durable are noted here (by a group-commit leader once its target is
 //! published, by a roll once its seal is), and written out atomically by a leader at most
-//! every [`REFRESH_INTERVAL_NS`] or [`REFRESH_BYTES`], by the first leader after a roll, and
-//! on demand (checkpoint, close). Commits never wait for it: the leader writes after it has
-//! published and woken its group, and a failed write is logged, never a commit's failure
+//! every `ackedEndRefreshInterval` or [`REFRESH_BYTES`], by the first leader after a roll, and
+//! on demand (checkpoint, close). Only the leader's own commit waits for it: the leader writes after
+//! it has published and woken its group, and a failed write is logged, never a commit's failure
 //! (the record only narrows what an outside truncation can hide; see docs/recovery.md).
 
 use parking_lot::Mutex;
 
 use super::DirWriter;
-use crate::wal::acked::{self, SegmentEnds, REFRESH_BYTES, REFRESH_INTERVAL_NS};
+use crate::wal::acked::{self, SegmentEnds, REFRESH_BYTES};
 
 /// The ends noted and written so far.
 #[derive(Debug, Default)]
@@ -31,13 +31,17 @@ pub(super) struct AckedState {
 #[derive(Debug, Default)]
 pub(super) struct AckedEnd {
     state: Mutex<AckedState>,
+    /// The longest a leader leaves the record behind while commits come
+    /// (`ackedEndRefreshInterval`).
+    interval_ns: u64,
 }
 
 impl AckedEnd {
     /// The state of a writer whose directory's record names `ends` (recovery has clamped them
     /// to what it accepted).
-    pub(super) fn loaded(ends: SegmentEnds) -> Self {
+    pub(super) fn loaded(ends: SegmentEnds, interval_ns: u64) -> Self {
         AckedEnd {
+            interval_ns,
             state: Mutex::new(AckedState {
                 on_disk: ends.clone(),
                 ends,
@@ -56,7 +60,7 @@ impl DirWriter {
             let mut st = self.acked.state.lock();
             acked::raise(&mut st.ends, id, end);
             let due = st.force
-                || now.saturating_sub(st.written_at_ns) >= REFRESH_INTERVAL_NS
+                || now.saturating_sub(st.written_at_ns) >= self.acked.interval_ns
                 || pos.saturating_sub(st.written_pos) >= REFRESH_BYTES
                 || st.on_disk.last().is_none_or(|(s, _)| *s != id);
             if !due || st.writing || st.ends == st.on_disk {

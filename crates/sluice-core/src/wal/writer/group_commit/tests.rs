@@ -30,7 +30,7 @@ fn writer(fs: &SimFs, mode: DirectIo, leaders: usize, max_file_bytes: u64) -> Ar
         Arc::new(AtomicU32::new(1)),
         Arc::new(SegmentTable::default()),
         None,
-        (mode, leaders, 0),
+        (mode, leaders, 0, 1_000_000_000),
     )
     .unwrap();
     w.roll_now().unwrap();
