@@ -1,9 +1,11 @@
 //! The reloads of `sluice agent`: on a change seen by the `-i` poll, on SIGHUP and on
 //! `POST /reload` (see `sluice::agent::runtime::reload`). Each reads the file again; an
 //! unchanged configuration does nothing, a changed one restarts only the changed components
-//! (`Agent::apply`), one with errors leaves the running configuration as it is. The outcome
+//! (`Agent::apply`), one with errors leaves the running configuration as it is, and one that
+//! would move a file channel holding events is refused (nothing changes). The outcome
 //! is logged (naming what asked) and counted in `AGENT.<agent>`.
 
+use sluice::agent::channel::AgentChannelError;
 use sluice::agent::metrics::CounterGroup;
 use sluice::agent::runtime::reload::{Outcome, Trigger};
 use sluice::agent::runtime::Agent;
@@ -29,6 +31,7 @@ pub async fn reload(
                     }
                     Outcome::Applied
                 }
+                Err(e @ AgentChannelError::Moved { .. }) => Outcome::Refused(e.to_string()),
                 Err(e) => Outcome::Failed(format!("applying the new configuration failed: {e}")),
             }
         }
@@ -50,6 +53,9 @@ pub async fn reload(
         }
         Outcome::Failed(e) => {
             tracing::error!(trigger = %trigger, outcome = "failed", error = %e, "reload failed; the previous configuration keeps running");
+        }
+        Outcome::Refused(e) => {
+            tracing::error!(trigger = %trigger, outcome = "refused", error = %e, "reload refused: it would leave events behind; the running configuration stays");
         }
     }
     outcome.count(counters);

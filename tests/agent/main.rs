@@ -27,3 +27,4 @@ mod load_balance_rotation;
 mod memory_channel_model;
 mod pipeline_exec;
 mod registry_docs;
+mod reload_file_channel_move;

@@ -8,5 +8,6 @@ mod support;
 mod hdfs_cluster_faults;
 mod hdfs_cluster_kill;
 mod hdfs_cluster_tutorial;
+mod hdfs_open_files_limit;
 mod hdfs_poison;
 mod hdfs_sink;

@@ -5,6 +5,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod java_partial_frame;
 mod java_plugins;
 mod java_plugins_kill;
 mod java_plugins_sql;

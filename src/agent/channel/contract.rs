@@ -59,6 +59,24 @@ pub enum AgentChannelError {
         #[source]
         source: std::io::Error,
     },
+    /// A reload would give a file channel that holds events other directories (or another
+    /// type): the events would be left behind, so the reload is refused.
+    #[error(
+        "channel {channel}: {key} changed from {from} to {to} while it holds {events} events; \
+         drain it first or restart with the old directories"
+    )]
+    Moved {
+        /// Channel name.
+        channel: String,
+        /// The key that changed (`dataDirs`, `checkpointDir`, `type`).
+        key: &'static str,
+        /// Its running value.
+        from: String,
+        /// Its value in the new configuration.
+        to: String,
+        /// Events the channel holds (queued and taken by open transactions).
+        events: u64,
+    },
     /// The kafka channel's client failed (produce, consume, commit).
     #[error("channel {channel}: {message}")]
     Kafka {

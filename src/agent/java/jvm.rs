@@ -51,6 +51,24 @@ pub enum JavaError {
     /// The JVM did not answer in time.
     #[error("the JVM did not answer {0} within {1:?}")]
     Timeout(&'static str, std::time::Duration),
+    /// A frame from the JVM began but did not arrive whole within the frame deadline
+    /// (something in the plugin wrote to the protocol pipe, or the JVM stalled mid-frame).
+    #[error(
+        "{plugin}: a partial frame on the JVM's stdout: {got} of {want} bytes of its {part} \
+         within {within:?} of its first byte"
+    )]
+    PartialFrame {
+        /// The component and its class.
+        plugin: String,
+        /// `length prefix` or `body`.
+        part: &'static str,
+        /// Bytes of that part received.
+        got: usize,
+        /// Bytes of that part expected (the body's: the length the prefix announced).
+        want: usize,
+        /// The frame deadline.
+        within: std::time::Duration,
+    },
 }
 
 impl JavaError {

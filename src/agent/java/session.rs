@@ -2,7 +2,8 @@
 //! START it, serve its requests through a [`Serve`] (the source or sink side) until the agent
 //! stops it or it ends, then STOP it within [`STOP_GRACE`] or kill it. Its stderr is logged
 //! under the component's name; its frames are read by a task of their own, so waiting for
-//! one is cancel safe.
+//! one is cancel safe, and a frame that begins must arrive whole within
+//! [`FRAME_READ_TIMEOUT`] (else the session ends naming the bytes received and expected).
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -27,6 +28,12 @@ pub const STOP_GRACE: Duration = Duration::from_secs(2);
 pub const EXIT_WAIT: Duration = Duration::from_millis(500);
 /// Longest a frame to the JVM may take to write (a JVM that stopped reading).
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest a frame from the JVM may take to arrive whole once its first byte has (as long as
+/// a frame to the JVM may take to write): a frame left partial (bytes written to the
+/// protocol pipe behind the host's back, a JVM stalled mid-frame) ends the session, and the
+/// supervisor restarts the plugin. Waiting for a frame's first byte has no deadline (an idle
+/// plugin sends nothing).
+pub const FRAME_READ_TIMEOUT: Duration = WRITE_TIMEOUT;
 /// Longest stderr line logged (longer ones are cut).
 pub const LOG_LINE_MAX: usize = 16 << 10;
 /// Frames read ahead of the serving loop.
@@ -264,25 +271,70 @@ async fn read_frames(
     let mut r = BufReader::with_capacity(64 << 10, stdout);
     loop {
         let mut prefix = [0u8; LEN_BYTES];
-        if r.read_exact(&mut prefix).await.is_err() {
-            return; // end of stream: the receiver sees the channel closed
+        // The first byte may take as long as the plugin is idle; the rest has a deadline.
+        match r.read(&mut prefix[..1]).await {
+            Ok(1) => {}
+            _ => return, // end of stream: the receiver sees the channel closed
         }
-        let next = match frame::frame_len(prefix) {
-            Ok(n) => {
-                let mut body = vec![0u8; n];
-                match r.read_exact(&mut body).await {
-                    Ok(_) => frame::decode_from_jvm(&body)
-                        .map_err(|e| JavaError::Protocol(format!("{label}: {e}"))),
-                    Err(_) => return,
+        let deadline = tokio::time::Instant::now() + FRAME_READ_TIMEOUT;
+        let partial = |part, got, want| {
+            Err(JavaError::PartialFrame {
+                plugin: label.clone(),
+                part,
+                got,
+                want,
+                within: FRAME_READ_TIMEOUT,
+            })
+        };
+        let next = match read_by(&mut r, &mut prefix, 1, deadline).await {
+            Fill::Eof => return,
+            Fill::Late(got) => partial("length prefix", got, LEN_BYTES),
+            Fill::Done => match frame::frame_len(prefix) {
+                Ok(n) => {
+                    let mut body = vec![0u8; n];
+                    match read_by(&mut r, &mut body, 0, deadline).await {
+                        Fill::Eof => return,
+                        Fill::Late(got) => partial("body", got, n),
+                        Fill::Done => frame::decode_from_jvm(&body)
+                            .map_err(|e| JavaError::Protocol(format!("{label}: {e}"))),
+                    }
                 }
-            }
-            Err(e) => Err(JavaError::Protocol(format!("{label}: {e}"))),
+                Err(e) => Err(JavaError::Protocol(format!("{label}: {e}"))),
+            },
         };
         let bad = next.is_err();
         if tx.send(next).await.is_err() || bad {
             return;
         }
     }
+}
+
+/// How a [`read_by`] ended.
+enum Fill {
+    /// The buffer is full.
+    Done,
+    /// The stream ended or failed.
+    Eof,
+    /// The deadline passed with this many bytes of the buffer filled.
+    Late(usize),
+}
+
+/// Fills `buf` from byte `from` on, by `deadline`.
+async fn read_by<R: tokio::io::AsyncRead + Unpin>(
+    r: &mut R,
+    buf: &mut [u8],
+    from: usize,
+    deadline: tokio::time::Instant,
+) -> Fill {
+    let mut got = from;
+    while let Some(rest) = buf.get_mut(got..).filter(|b| !b.is_empty()) {
+        match tokio::time::timeout_at(deadline, r.read(rest)).await {
+            Err(_) => return Fill::Late(got),
+            Ok(Ok(0)) | Ok(Err(_)) => return Fill::Eof,
+            Ok(Ok(n)) => got += n,
+        }
+    }
+    Fill::Done
 }
 
 /// Logs the JVM's stderr: `LEVEL logger message` lines (the shim's slf4j) at their level,

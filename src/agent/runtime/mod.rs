@@ -8,6 +8,7 @@
 //! channel cannot open) rolls back to the configuration that was running.
 
 pub mod alarm_task;
+mod channel_move;
 pub mod history;
 pub mod http;
 pub mod reload;
@@ -55,6 +56,15 @@ struct RunningChannel {
     channel: Arc<dyn AgentChannel>,
 }
 
+/// Whether [`Agent::converge`] checks for moved channels that hold events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Guard {
+    /// It does (a reload).
+    RefuseMoves,
+    /// It does not (the start, and the restore of the running configuration).
+    None,
+}
+
 /// A running agent.
 #[derive(Debug)]
 pub struct Agent {
@@ -95,7 +105,7 @@ impl Agent {
             sources: BTreeMap::new(),
             ready: BTreeMap::new(),
         };
-        agent.converge(cfg).await?;
+        agent.converge(cfg, Guard::None).await?;
         Ok(agent)
     }
 
@@ -117,24 +127,43 @@ impl Agent {
     /// Moves to `new`, restarting only the components whose configuration (or whose
     /// channel) changed. Channels are reopened only when their own keys changed.
     ///
+    /// A file channel that holds events is not moved: a new configuration that gives it
+    /// other directories (or another type) is refused whole ([`AgentChannelError::Moved`]),
+    /// checked before anything stops and again once its sources and sinks have stopped (a
+    /// source may have put events meanwhile; the running configuration is then restored).
     /// A new channel's directories are created before anything is stopped, so a directory
     /// that cannot be created changes nothing. If a new channel still fails to open, the
     /// configuration that was running is restored (its channels reopened, its sources and
     /// sinks restarted) and the error returned.
     pub async fn apply(&mut self, new: AgentConfig) -> Result<(), AgentChannelError> {
+        self.refuse_moves(&new)?;
         self.prepare(&new)?;
         let old = self.cfg.clone();
-        let Err(e) = self.converge(new).await else {
+        let Err(e) = self.converge(new, Guard::RefuseMoves).await else {
             return Ok(());
         };
         tracing::error!(error = %e, "applying the new configuration failed; restoring the running one");
-        match self.converge(old).await {
+        match self.converge(old, Guard::None).await {
             Ok(()) => tracing::warn!("the previous configuration is running again"),
             Err(e2) => {
                 tracing::error!(error = %e2, "restoring the previous configuration failed; some components are not running")
             }
         }
         Err(e)
+    }
+
+    /// Refuses `new` when it would move a running file channel that holds events
+    /// ([`channel_move`]).
+    fn refuse_moves(&self, new: &AgentConfig) -> Result<(), AgentChannelError> {
+        for (n, rc) in &self.channels {
+            let Some(cc) = new.channels.get(n) else {
+                continue;
+            };
+            if let Some(e) = channel_move::refusal(n, &rc.cfg, rc.channel.as_ref(), cc) {
+                return Err(e);
+            }
+        }
+        Ok(())
     }
 
     /// Creates the directories of every file channel that `new` opens, so that a path that
@@ -156,8 +185,9 @@ impl Agent {
     }
 
     /// Stops what differs between the running components and `new`, then opens and starts
-    /// what is missing.
-    async fn converge(&mut self, new: AgentConfig) -> Result<(), AgentChannelError> {
+    /// what is missing. With [`Guard::RefuseMoves`], a channel that would be moved while it
+    /// holds events fails the call before any channel is closed.
+    async fn converge(&mut self, new: AgentConfig, guard: Guard) -> Result<(), AgentChannelError> {
         let old = std::mem::replace(&mut self.cfg, new.clone());
         let new = &new;
         let changed_channels: Vec<String> = self
@@ -211,6 +241,10 @@ impl Agent {
             .filter_map(|k| self.runners.remove(k).map(|r| (k.clone(), r)))
             .collect();
         stop_all("sink runner", runners, RUNNER_STOP_GRACE).await;
+        if guard == Guard::RefuseMoves {
+            // Its sources are stopped now: what it holds can no longer grow.
+            self.refuse_moves(new)?;
+        }
         let closing: Vec<(String, Arc<dyn AgentChannel>)> = changed_channels
             .iter()
             .filter_map(|n| self.channels.remove(n).map(|rc| (n.clone(), rc.channel)))

@@ -38,6 +38,9 @@ counters! {
         Rejected = "ReloadRejectedCount",
         /// Reloads that failed to read or apply (the running configuration stayed).
         Failed = "ReloadFailedCount",
+        /// Reloads refused because they would leave events behind (a file channel that
+        /// holds events moved); the running configuration stayed.
+        Refused = "ReloadRefusedCount",
     }
 }
 
@@ -78,6 +81,9 @@ pub enum Outcome {
     Rejected(Vec<String>),
     /// Reading the file or applying it failed; the running configuration stays.
     Failed(String),
+    /// Applying the file would leave events behind (a file channel that holds events would
+    /// move: which, from where to where, how many); nothing changed.
+    Refused(String),
 }
 
 impl Outcome {
@@ -90,6 +96,7 @@ impl Outcome {
                 Outcome::Applied => ReloadCounter::Applied,
                 Outcome::Rejected(_) => ReloadCounter::Rejected,
                 Outcome::Failed(_) => ReloadCounter::Failed,
+                Outcome::Refused(_) => ReloadCounter::Refused,
             },
             1,
         );
@@ -102,6 +109,7 @@ impl Outcome {
             Outcome::Applied => (StatusCode::OK, "applied", Vec::new()),
             Outcome::Rejected(e) => (StatusCode::UNPROCESSABLE_ENTITY, "rejected", e.clone()),
             Outcome::Failed(e) => (StatusCode::INTERNAL_SERVER_ERROR, "failed", vec![e.clone()]),
+            Outcome::Refused(e) => (StatusCode::CONFLICT, "refused", vec![e.clone()]),
         };
         let body = serde_json::json!({ "outcome": outcome, "errors": errors });
         (status, format!("{body}\n"))

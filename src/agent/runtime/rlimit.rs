@@ -56,3 +56,22 @@ pub fn raise_nofile_limit() -> std::io::Result<NofileLimits> {
         hard,
     })
 }
+
+/// The soft open-file limit now (after [`raise_nofile_limit`], the one in force);
+/// `u64::MAX` when unlimited.
+// `rlim_t` is u64 on 64-bit Linux but not everywhere.
+#[allow(clippy::unnecessary_cast)]
+pub fn nofile_soft_limit() -> std::io::Result<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we own.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    if lim.rlim_cur == libc::RLIM_INFINITY {
+        return Ok(u64::MAX);
+    }
+    Ok(lim.rlim_cur as u64)
+}

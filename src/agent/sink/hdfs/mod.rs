@@ -2,7 +2,8 @@
 //! rolling, in-use naming and file types, with a stronger contract than Flume's: a batch is
 //! written, flushed and fsynced (the file, and its directory for a new file or a rename)
 //! before `deliver` returns `Ok`, so the runner commits the take only for durable bytes.
-//! In-use files left by a crash are recovered when the sink starts.
+//! In-use files left by a crash are recovered when the sink starts. `hdfs.maxOpenFiles` is
+//! kept below the process's open-file limit ([`open_files`]).
 //!
 //! Header values in `hdfs.path` and `hdfs.filePrefix` are confined to their path component
 //! ([`confine`]); an event that can never be written (no usable timestamp, a header-made name
@@ -23,6 +24,7 @@ pub mod confine;
 pub mod error;
 pub mod format;
 pub mod local_store;
+pub mod open_files;
 pub mod path;
 pub mod recover;
 pub mod remote;
@@ -66,6 +68,26 @@ pub struct HdfsSink {
     failures: u32,
 }
 
+/// Clamps `cfg.max_open_files` to the open-file limit in force ([`open_files`]).
+fn clamp_to_nofile(name: &str, cfg: &mut HdfsConfig) {
+    let limit = match crate::agent::runtime::rlimit::nofile_soft_limit() {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(sink = %name, error = %e, "cannot read the open-file limit; hdfs.maxOpenFiles is not checked against it");
+            return;
+        }
+    };
+    if let Some(clamped) = open_files::clamp_max_open_files(cfg.max_open_files, limit) {
+        tracing::warn!(
+            sink = %name,
+            "hdfs.maxOpenFiles {} is above the open-file limit {limit} less {} descriptors kept for the rest of the agent; keeping at most {clamped} files open (raise the limit with ulimit -n, or lower hdfs.maxOpenFiles)",
+            cfg.max_open_files,
+            open_files::FD_HEADROOM,
+        );
+        cfg.max_open_files = clamped;
+    }
+}
+
 /// How many HDFS calls' deadlines one job of a remote sink may take in all, beyond the wait
 /// for a lease recovery, before the sink stops waiting for it (each call has its own
 /// `hdfs.callTimeout`; this only bounds a job that makes many).
@@ -79,8 +101,12 @@ fn now_ms() -> i64 {
 }
 
 impl HdfsSink {
-    /// A sink on the real file system.
-    pub fn new(name: &str, cfg: HdfsConfig) -> HdfsSink {
+    /// A sink on the real file system. On a local path, `hdfs.maxOpenFiles` is clamped to
+    /// the process's open-file limit less [`open_files::FD_HEADROOM`], with a WARN.
+    pub fn new(name: &str, mut cfg: HdfsConfig) -> HdfsSink {
+        if cfg.remote.is_none() {
+            clamp_to_nofile(name, &mut cfg);
+        }
         HdfsSink::with_fs(name, cfg, Arc::new(StdFs))
     }
 

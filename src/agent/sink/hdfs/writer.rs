@@ -1,11 +1,13 @@
 //! The synchronous core of the `hdfs` sink: routes each event to its bucket (the escaped
 //! directory and file prefix), keeps at most `maxOpenFiles` buckets open (the least recently
-//! used is closed first), rolls files by count, size, interval and idleness, and makes every
-//! batch durable before [`HdfsWriter::write_batch`] returns. It runs on a blocking thread;
+//! used is closed first, and also when an open finds no descriptor left, EMFILE/ENFILE),
+//! rolls files by count, size, interval and idleness, and makes every batch durable before
+//! [`HdfsWriter::write_batch`] returns. It runs on a blocking thread;
 //! all file access goes through the [`Fs`] seam.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::io;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -15,6 +17,7 @@ use super::error::io_err;
 pub use super::error::HdfsError;
 use super::format::Layout;
 use super::local_store::LocalStore;
+use super::open_files::out_of_descriptors;
 use super::path::{HostNames, PathTemplate};
 use super::recover::{recover_all, search_root, Recovered};
 pub use super::route::Refused;
@@ -202,15 +205,14 @@ impl HdfsWriter {
             if !self.open.contains_key(key) {
                 self.make_room(now)?;
                 let dir = PathBuf::from(&bucket.dir);
-                let opened = BucketWriter::open(
-                    self.store.as_ref(),
-                    &dir,
-                    &bucket.prefix,
-                    &self.naming,
-                    &mut self.counter,
-                    self.layout,
-                    now,
-                );
+                let mut opened = self.open_in(&dir, &bucket.prefix, now);
+                if opened.as_ref().is_err_and(out_of_descriptors) && !self.open.is_empty() {
+                    // Fewer descriptors than maxOpenFiles assumed (other files of the agent,
+                    // a lower limit): give one back, as an eviction does, and try once more.
+                    tracing::warn!(open = self.open.len(), dir = %dir.display(), "out of file descriptors opening a file; closing the least recently used one and trying again");
+                    self.close_least_recent(now)?;
+                    opened = self.open_in(&dir, &bucket.prefix, now);
+                }
                 let w = match opened {
                     Ok(w) => w,
                     Err(err) if bucket.from_event && refused_as_name(&err) => {
@@ -259,18 +261,40 @@ impl HdfsWriter {
 
     fn make_room(&mut self, now: Instant) -> Result<(), HdfsError> {
         while self.open.len() >= self.cfg.max_open_files {
-            let Some(oldest) = self
-                .open
-                .iter()
-                .min_by_key(|(_, o)| o.used)
-                .map(|(k, _)| k.clone())
-            else {
+            tracing::debug!("maxOpenFiles reached; closing the least recently used file");
+            if !self.close_least_recent(now)? {
                 break;
-            };
-            tracing::debug!(bucket = %oldest, "maxOpenFiles reached; closing the least recently used file");
-            self.close_key(&oldest, now)?;
+            }
         }
         Ok(())
+    }
+
+    /// Opens a new file of the bucket `prefix` in `dir`.
+    fn open_in(&mut self, dir: &Path, prefix: &str, now: Instant) -> io::Result<BucketWriter> {
+        BucketWriter::open(
+            self.store.as_ref(),
+            dir,
+            prefix,
+            &self.naming,
+            &mut self.counter,
+            self.layout,
+            now,
+        )
+    }
+
+    /// Closes the least recently used open file; whether there was one.
+    fn close_least_recent(&mut self, now: Instant) -> Result<bool, HdfsError> {
+        let Some(oldest) = self
+            .open
+            .iter()
+            .min_by_key(|(_, o)| o.used)
+            .map(|(k, _)| k.clone())
+        else {
+            return Ok(false);
+        };
+        tracing::debug!(bucket = %oldest, "closing the least recently used file");
+        self.close_key(&oldest, now)?;
+        Ok(true)
     }
 
     fn close_key(&mut self, key: &str, now: Instant) -> Result<(), HdfsError> {
