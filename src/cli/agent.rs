@@ -189,7 +189,8 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
             })?,
         };
         let bind = define(&args, "flume.monitoring.bind").unwrap_or(http::BIND_DEFAULT);
-        let (addr, task) = http::serve(bind, port, telemetry.clone(), http_stopped)
+        let hosts = define(&args, "flume.monitoring.hosts");
+        let (addr, task) = http::serve(bind, port, hosts, telemetry.clone(), http_stopped)
             .await
             .with_context(|| format!("serving metrics on {bind}:{port}"))?;
         tracing::info!(%addr, "metrics at GET /metrics");

@@ -10,6 +10,7 @@
 pub mod alarm_task;
 pub mod history;
 pub mod http;
+pub mod own_host;
 pub mod reload;
 pub mod rlimit;
 mod stopping;
