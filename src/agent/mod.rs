@@ -13,6 +13,7 @@ pub mod histogram;
 pub mod interceptor;
 pub mod java;
 pub mod kafka;
+pub mod key_file;
 pub mod log_text;
 pub mod metrics;
 pub mod peer;

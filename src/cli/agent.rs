@@ -20,7 +20,7 @@ use crate::cli::exit;
 use crate::cli::logging::LogSpec;
 
 /// Arguments of `sluice agent`.
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone)]
 pub struct AgentArgs {
     /// The agent name (the first part of every key).
     #[arg(short = 'n', long = "name")]
@@ -189,7 +189,8 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
             })?,
         };
         let bind = define(&args, "flume.monitoring.bind").unwrap_or(http::BIND_DEFAULT);
-        let (addr, task) = http::serve(bind, port, telemetry.clone(), http_stopped)
+        let hosts = define(&args, "flume.monitoring.hosts");
+        let (addr, task) = http::serve(bind, port, hosts, telemetry.clone(), http_stopped)
             .await
             .with_context(|| format!("serving metrics on {bind}:{port}"))?;
         tracing::info!(%addr, "metrics at GET /metrics");
@@ -220,11 +221,17 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
             _ = sigterm.recv() => break,
             _ = sighup.recv() => {
                 last = stamp(&args.conf_file);
-                agent_reload::reload(|| load(&args), &mut agent, Trigger::Signal, &reloads).await;
+                let Some(loaded) = load_unless_stopped(&args, &mut sigterm, &mut sigint).await else {
+                    break;
+                };
+                agent_reload::reload(|| loaded, &mut agent, Trigger::Signal, &reloads).await;
             }
             Some((trigger, reply)) = next_request(&mut http_reloads) => {
                 last = stamp(&args.conf_file);
-                let outcome = agent_reload::reload(|| load(&args), &mut agent, trigger, &reloads).await;
+                let Some(loaded) = load_unless_stopped(&args, &mut sigterm, &mut sigint).await else {
+                    break;
+                };
+                let outcome = agent_reload::reload(|| loaded, &mut agent, trigger, &reloads).await;
                 let _ = reply.send(outcome);
             }
             _ = poll.tick(), if !args.no_reload_conf => {
@@ -233,7 +240,10 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
                     continue;
                 }
                 last = now;
-                agent_reload::reload(|| load(&args), &mut agent, Trigger::Poll, &reloads).await;
+                let Some(loaded) = load_unless_stopped(&args, &mut sigterm, &mut sigint).await else {
+                    break;
+                };
+                agent_reload::reload(|| loaded, &mut agent, Trigger::Poll, &reloads).await;
             }
         }
     }
@@ -253,6 +263,25 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
     }
     tracing::info!("agent stopped");
     Ok(exit::OK)
+}
+
+/// Reads the file again for a reload on a blocking thread, racing SIGTERM and SIGINT: `None`
+/// when a signal came first, so a read that hangs (a FIFO, a stuck network file system) never
+/// holds the agent's stop; the reading thread is left to end by itself (the runtime's
+/// shutdown does not wait for it). Keystores are read by `key_file`, which refuses FIFOs
+/// and large files, so this is the second line of defence.
+async fn load_unless_stopped(
+    args: &AgentArgs,
+    sigterm: &mut tokio::signal::unix::Signal,
+    sigint: &mut tokio::signal::unix::Signal,
+) -> Option<anyhow::Result<Result<AgentConfig, Vec<String>>>> {
+    let args = args.clone();
+    let read = tokio::task::spawn_blocking(move || load(&args));
+    tokio::select! {
+        _ = sigterm.recv() => None,
+        _ = sigint.recv() => None,
+        r = read => Some(r.map_err(anyhow::Error::from).and_then(|loaded| loaded)),
+    }
 }
 
 /// The next `POST /reload` request; pending forever when the endpoint is not installed.

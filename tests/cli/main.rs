@@ -13,6 +13,7 @@ mod cli_logging;
 mod cli_readiness;
 mod config_check_verify;
 mod crashtest_cli;
+mod keystore_files;
 mod kill;
 mod path_spelling;
 mod sluice_test_cmd;

@@ -16,6 +16,7 @@ mod net_hostile;
 mod rpc_deflate_ipfilter;
 mod rpc_tls;
 mod rpc_tls_kill;
+mod thrift_garbage_flood;
 mod thrift_multihop_kill;
 mod thrift_source;
 mod thrift_tls;

@@ -5,6 +5,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod monitoring_origin;
 mod status_metrics_load;
 mod status_page_chromium;
 mod status_prometheus;

@@ -12,6 +12,9 @@
 //! - `POST /reload`: re-read the configuration now ([`super::reload`]; loopback peers only
 //!   unless `-Dflume.monitoring.reload=any`).
 //!
+//! Every request must name this server in its `Host` header, and one that changes state
+//! (`POST /reload`) must not come from another site's page (`Origin`): [`OwnHost`].
+//!
 //! Served with hyper's HTTP/1 server connection on the agent's tokio runtime: request parsing,
 //! keep-alive and pipelining are hyper's, not ours.
 //!
@@ -40,6 +43,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use super::history::{History, SAMPLE_INTERVAL};
+use super::own_host::OwnHost;
 use super::telemetry::Telemetry;
 use crate::agent::alarm::AlarmBoard;
 use crate::agent::metrics::Registry;
@@ -72,25 +76,30 @@ struct State {
     registry: Arc<Registry>,
     alarms: Arc<AlarmBoard>,
     history: History,
+    own: OwnHost,
 }
 
 /// Binds the metrics server on `bind:port` (port 0 picks a free port); returns the bound
 /// address and the serving task, which ends when `stop` is set (open connections end too).
 /// A sampler task fills the status page's history every [`SAMPLE_INTERVAL`] meanwhile.
+/// `hosts` is `flume.monitoring.hosts`: more names the server answers to ([`OwnHost`]).
 pub async fn serve(
     bind: &str,
     port: u16,
+    hosts: Option<&str>,
     telemetry: impl Into<Telemetry>,
     mut stop: Stop,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let Telemetry { metrics, alarms } = telemetry.into();
     let listener = TcpListener::bind((bind, port)).await?;
     let addr = listener.local_addr()?;
+    let own = OwnHost::new(bind, addr.port(), hosts);
     let slots = Arc::new(Semaphore::new(CONNECTIONS_MAX));
     let state = Arc::new(State {
         registry: metrics,
         alarms,
         history: History::default(),
+        own,
     });
     let sampler = {
         let state = state.clone();
@@ -236,6 +245,14 @@ async fn answer(
     last: bool,
 ) -> Result<Response<AnswerBody>, Infallible> {
     use super::tap_http::TapAnswer;
+    if let Err(why) = state.own.check(req.method(), req.headers()) {
+        return Ok(full(
+            StatusCode::FORBIDDEN,
+            "text/plain",
+            format!("{why}\n"),
+            true,
+        ));
+    }
     let tap = super::tap_http::answer(req.method(), req.uri().path(), req.uri().query(), peer);
     let reload = match tap {
         Some(_) => None,
@@ -257,6 +274,11 @@ async fn answer(
         (None, Some(r)) => r,
         (None, None) => route(&req, &state),
     };
+    Ok(full(status, ctype, body, last))
+}
+
+/// A whole answer; `last` closes the connection after it.
+fn full(status: StatusCode, ctype: &'static str, body: String, last: bool) -> Response<AnswerBody> {
     let mut resp = Response::new(http_body_util::Either::Left(Full::new(Bytes::from(body))));
     *resp.status_mut() = status;
     let h = resp.headers_mut();
@@ -265,5 +287,5 @@ async fn answer(
     if last {
         h.insert(CONNECTION, HeaderValue::from_static("close"));
     }
-    Ok(resp)
+    resp
 }

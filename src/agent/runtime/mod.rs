@@ -11,6 +11,7 @@ pub mod alarm_task;
 mod channel_move;
 pub mod history;
 pub mod http;
+pub mod own_host;
 pub mod reload;
 pub mod rlimit;
 mod stopping;

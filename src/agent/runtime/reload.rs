@@ -6,8 +6,10 @@
 //!
 //! The HTTP endpoint is off unless the CLI installs a [`Reloader`] (once per process, which
 //! is one agent): the monitoring server's state stays as it is and needs no new field.
-//! `POST /reload` is answered only for loopback peers unless `-Dflume.monitoring.reload=any`
-//! (`off` disables it): anyone who can reach it can make the agent re-read its file.
+//! `POST /reload` is answered only for loopback peers (an IPv4-mapped `::ffff:127.0.0.1` too)
+//! unless `-Dflume.monitoring.reload=any` (`off` disables it): anyone who can reach it can
+//! make the agent re-read its file. A request sent by another site's page is refused before
+//! it gets here ([`super::own_host`]).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -177,7 +179,7 @@ pub async fn answer(
     let allowed = match r.access {
         Access::Off => false,
         Access::Any => true,
-        Access::Loopback => peer.is_some_and(|p| p.ip().is_loopback()),
+        Access::Loopback => peer.is_some_and(|p| p.ip().to_canonical().is_loopback()),
     };
     if !allowed {
         return text(

@@ -1,8 +1,9 @@
 //! `GET /tap?component=NAME&rate=N` on the monitoring server: streams the live tap
 //! ([`crate::agent::tap`]) as JSON lines (chunked). Off unless `-Dflume.monitoring.tap` is
-//! `loopback` or `any` (it shows log contents); `loopback` answers only loopback peers. A
-//! stream ends with the connection's life ([`super::http::CONNECTION_TIME_MAX`]); `sluice
-//! tap` connects again until it has its `--limit`.
+//! `loopback` or `any` (it shows log contents); `loopback` answers only loopback peers (an
+//! IPv4-mapped `::ffff:127.0.0.1` too). A stream ends with the connection's life
+//! ([`super::http::CONNECTION_TIME_MAX`]); `sluice tap` connects again until it has its
+//! `--limit`.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -74,7 +75,7 @@ pub fn answer(
                 "the tap is off (-Dflume.monitoring.tap=loopback|any)",
             )
         }
-        Access::Loopback => peer.ip().is_loopback(),
+        Access::Loopback => peer.ip().to_canonical().is_loopback(),
         Access::Any => true,
     };
     if !allowed {

@@ -32,6 +32,7 @@ pub mod taildir;
 pub mod thrift;
 pub mod tls;
 pub mod udp;
+pub(crate) mod upstream_log;
 
 pub use contract::{
     BuildSource, Put, SourceCtx, SourceError, SourceTask, BACKOFF_MAX, BACKOFF_STEP,

@@ -3,7 +3,8 @@
 //! deflate layer), bounded by the source's stop, with one log line and one count per refusal.
 //! `ipFilter` refusals count as `ConnectionRefusedCount` (one warning per
 //! [`REFUSAL_LOG_INTERVAL`](super::refusals::REFUSAL_LOG_INTERVAL)); the others (wrong first
-//! bytes, a failed TLS handshake) as `EventReadFail`, one warning each.
+//! bytes, a failed TLS handshake) as `EventReadFail`, warned through the source's bad-input
+//! log ([`RefusalLog::bad_input`]: a few lines per interval, then a count).
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -21,6 +22,8 @@ use crate::agent::rpc::transport::{Conn, Refusal, ServerTransport};
 pub(crate) struct Gate<'a> {
     pub transport: &'a ServerTransport,
     pub filtered: &'a Mutex<RefusalLog>,
+    /// The source's rate-limited bad-input warning.
+    pub bad_input: &'a Mutex<RefusalLog>,
     /// `avro` or `thrift`, for the log lines.
     pub protocol: &'static str,
 }
@@ -56,7 +59,14 @@ impl Gate<'_> {
             }
             r => {
                 ctx.counters.add(SourceCounter::EventReadFail, 1);
-                tracing::warn!(source = %ctx.name, %peer, kind = "transport", "{protocol} connection closed: {r}");
+                match self.bad_input.lock().refused(Instant::now()) {
+                    Some(closed) => {
+                        tracing::warn!(source = %ctx.name, %peer, kind = "transport", closed, "{protocol} connection closed: {r}")
+                    }
+                    None => {
+                        tracing::debug!(source = %ctx.name, %peer, kind = "transport", "{protocol} connection closed: {r}")
+                    }
+                }
             }
         }
     }

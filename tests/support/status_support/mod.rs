@@ -177,3 +177,33 @@ pub fn post(port: u16, path: &str) -> (u16, String) {
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
     (status, body.to_owned())
 }
+
+/// Sends `head` (a request line and headers, without the blank line that ends them) on a
+/// new loopback connection and returns the answer's status code and first body bytes, read
+/// until the body starts (a streamed answer is not waited for); `None` when the server cannot
+/// be reached or answers garbage.
+pub fn status_of(port: u16, head: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    s.set_write_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "{head}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !raw.windows(4).any(|w| w == b"\r\n\r\n") {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+        }
+        if raw.len() > 1 << 16 {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text.split(' ').nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())?;
+    Some((status, body))
+}

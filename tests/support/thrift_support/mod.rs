@@ -5,6 +5,8 @@
 #![allow(dead_code)]
 
 use std::io::Write;
+
+use sluice::wire::thrift::{decode_reply, encode_call, Method, Protocol, Status, ThriftError};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -95,4 +97,22 @@ pub fn thrift_sink(name: &str, port: u16, protocol: &str) -> String {
         &format!("edge.sinks.{name}.type = avro\n"),
         &format!("edge.sinks.{name}.type = thrift\nedge.sinks.{name}.protocol = {protocol}\n"),
     )
+}
+
+/// One compact `appendBatch` of `body` on a connection of its own to `port`: the status the
+/// source answered.
+pub fn good_call(port: u16, body: &str) -> Result<Status, ThriftError> {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let mut out = Vec::new();
+    let events = [sluice_core::Event::new(body)];
+    encode_call(Protocol::Compact, Method::AppendBatch, 1, &events, &mut out);
+    s.write_all(&out).unwrap();
+    let mut len = [0u8; 4];
+    s.read_exact(&mut len).unwrap();
+    let mut payload = vec![0u8; u32::from_be_bytes(len) as usize];
+    s.read_exact(&mut payload).unwrap();
+    decode_reply(&payload, Protocol::Compact, Method::AppendBatch, 1)
 }

@@ -12,11 +12,13 @@
 use std::path::{Path, PathBuf};
 
 use p12_keystore::Pkcs12Archive;
+
+use crate::agent::key_file::{self, KeyFileError};
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
-/// Largest keystore or truststore file read.
-pub const STORE_BYTES_MAX: u64 = 16 << 20;
+/// Largest keystore or truststore file read ([`key_file`]: regular files only).
+pub const STORE_BYTES_MAX: u64 = key_file::KEY_FILE_BYTES_MAX;
 
 /// A store's format, from its first bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,7 +36,7 @@ pub enum StoreFormat {
 /// A keystore or truststore that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The file cannot be read.
+    /// The file cannot be read, is not a regular file, or is too large.
     #[error("{what} {path}: {source}")]
     Read {
         /// `keystore` or `truststore`.
@@ -42,7 +44,7 @@ pub enum StoreError {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        source: KeyFileError,
     },
     /// A Java keystore: the command that converts it.
     #[error(
@@ -102,18 +104,12 @@ pub fn format_of(bytes: &[u8]) -> Option<StoreFormat> {
 }
 
 fn read(what: &'static str, path: &Path) -> Result<(Vec<u8>, StoreFormat), StoreError> {
-    use std::io::Read;
-    let read_err = |source| StoreError::Read {
-        what,
-        path: path.to_owned(),
-        source,
-    };
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .map_err(read_err)?
-        .take(STORE_BYTES_MAX)
-        .read_to_end(&mut bytes)
-        .map_err(read_err)?;
+    let bytes =
+        key_file::read_at_most(path, STORE_BYTES_MAX).map_err(|source| StoreError::Read {
+            what,
+            path: path.to_owned(),
+            source,
+        })?;
     match format_of(&bytes) {
         Some(StoreFormat::Jks) => Err(java(what, path, "JKS")),
         Some(StoreFormat::Jceks) => Err(java(what, path, "JCEKS")),

@@ -19,6 +19,7 @@ use crate::agent::alarm::upstreams::UpstreamKey;
 use crate::agent::metrics::SourceCounter;
 use crate::agent::source::rpc_answer::write_answer;
 use crate::agent::source::rpc_put::Putter;
+use crate::agent::source::upstream_log::UpstreamLog;
 use crate::agent::source::SourceCtx;
 use crate::wire::avro::call::CallLimits;
 use crate::wire::avro::server::ServerConn;
@@ -28,8 +29,13 @@ use crate::wire::avro::{encode_frame, FrameLimits, FrameReader, Status};
 const FRAME_BUFFERS_MAX: usize = crate::wire::avro::frame::FRAME_BUFFERS_MAX_DEFAULT;
 
 /// Serves one connection until the peer leaves, misbehaves, or the source stops.
-pub(crate) async fn serve<S>(mut stream: S, peer: SocketAddr, ctx: &SourceCtx, shared: &Arc<Shared>)
-where
+pub(crate) async fn serve<S>(
+    mut stream: S,
+    peer: SocketAddr,
+    ctx: &SourceCtx,
+    shared: &Arc<Shared>,
+    log: &mut UpstreamLog<'_>,
+) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let cfg = &shared.cfg;
@@ -76,15 +82,18 @@ where
             &putter,
         )
         .await;
+        if matches!(decoded, Ok(Decoded::Reply(_) | Decoded::Committed { .. })) {
+            log.valid_call();
+        }
         let (bufs, close) = match decoded {
             Err(Failed::Stopped) => return,
             Err(Failed::Bad(e)) => {
-                bad_input(ctx, peer, &e.to_string(), e.kind());
+                bad_input(ctx, shared, peer, &e.to_string(), e.kind());
                 return;
             }
             Ok(Decoded::Reply(bufs)) => (bufs, false),
             Ok(Decoded::Refuse { reply, error }) => {
-                bad_input(ctx, peer, &error.to_string(), error.kind());
+                bad_input(ctx, shared, peer, &error.to_string(), error.kind());
                 (reply, true)
             }
             Ok(Decoded::Busy { call, cost }) => {

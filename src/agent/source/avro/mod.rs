@@ -40,6 +40,7 @@ use super::frame_pool::FramePool;
 use super::listener::Listener;
 use super::refusals::RefusalLog;
 use super::rpc_admit::Gate;
+use super::upstream_log::UpstreamLog;
 use super::{SourceCtx, SourceError};
 use crate::agent::alarm::upstreams::Upstreams;
 use crate::agent::metrics::SourceCounter;
@@ -72,6 +73,8 @@ pub(crate) struct Shared {
     pub(crate) transport: ServerTransport,
     /// The rate-limited warning about peers refused by `ipFilter`.
     pub(crate) filtered: Mutex<RefusalLog>,
+    /// The rate-limited warning about connections closed for bad input.
+    pub(crate) bad_input: Mutex<RefusalLog>,
 }
 
 impl Shared {
@@ -110,6 +113,7 @@ pub async fn run(cfg: AvroSourceConfig, ctx: SourceCtx) -> Result<(), SourceErro
         upstreams: ctx.alarms.upstream_table(&ctx.name, cfg_gone.0, cfg_gone.1),
         transport,
         filtered: Mutex::new(RefusalLog::default()),
+        bad_input: Mutex::new(RefusalLog::bad_input()),
     });
     let g = shared.clone();
     ctx.counters.set_gauges(Box::new(move || {
@@ -145,29 +149,42 @@ fn connection(
     shared.open.fetch_add(1, Ordering::Relaxed);
     shared.peers.seen(peer.ip(), Instant::now());
     // Flume's avro source logs OPEN, BOUND and CONNECTED (and DISCONNECTED, UNBOUND, CLOSED):
-    // one line each way here.
+    // one line each way here, once the connection made a valid call (UpstreamLog).
     let local = stream.local_addr().ok();
-    tracing::info!(source = %ctx.name, %peer, ?local, "upstream connected");
     async move {
+        let mut log = UpstreamLog::accepted(&ctx.name, peer, local);
         let gate = Gate {
             transport: &shared.transport,
             filtered: &shared.filtered,
+            bad_input: &shared.bad_input,
             protocol: "avro",
         };
         let conn = gate.admit(&ctx, stream, peer).await;
         if let Some(conn) = conn {
-            conn::serve(conn, peer, &ctx, &shared).await;
+            conn::serve(conn, peer, &ctx, &shared, &mut log).await;
         }
-        tracing::info!(source = %ctx.name, %peer, "upstream disconnected");
+        drop(log);
         shared.open.fetch_sub(1, Ordering::Relaxed);
         shared.peers.seen(peer.ip(), Instant::now());
     }
 }
 
-/// The one log line and the metric of a connection closed for bad input.
-pub(crate) fn bad_input(ctx: &SourceCtx, peer: SocketAddr, what: &str, kind: &str) {
+/// The metric and the rate-limited log line ([`RefusalLog::bad_input`]; the line counts the
+/// connections closed since the last) of a connection closed for bad input.
+pub(crate) fn bad_input(
+    ctx: &SourceCtx,
+    shared: &Shared,
+    peer: SocketAddr,
+    what: &str,
+    kind: &str,
+) {
     ctx.counters.add(SourceCounter::EventReadFail, 1);
-    tracing::warn!(source = %ctx.name, %peer, kind, "avro connection closed: {what}");
+    match shared.bad_input.lock().refused(Instant::now()) {
+        Some(closed) => {
+            tracing::warn!(source = %ctx.name, %peer, kind, closed, "avro connection closed: {what}")
+        }
+        None => tracing::debug!(source = %ctx.name, %peer, kind, "avro connection closed: {what}"),
+    }
 }
 
 impl crate::agent::source::BuildSource for AvroSourceConfig {

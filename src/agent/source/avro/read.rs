@@ -53,7 +53,7 @@ where
             Ok(Some(frame)) => return Some(Received { frame, held }),
             Ok(None) => {}
             Err(e) => {
-                bad_input(ctx, peer, &e.to_string(), e.kind());
+                bad_input(ctx, shared, peer, &e.to_string(), e.kind());
                 return None;
             }
         }
@@ -70,7 +70,7 @@ where
                 Ok(Ok(0)) => return None,
                 Ok(Ok(n)) => reader.push(small.get(..n).unwrap_or_default()),
                 Ok(Err(e)) => {
-                    read_failed(ctx, peer, &e);
+                    read_failed(ctx, shared, peer, &e);
                     return None;
                 }
                 Err(_) => {
@@ -97,12 +97,12 @@ where
                         "frame of {announced} bytes exceeds half of max-inflight-bytes ({} bytes)",
                         shared.frames.total()
                     );
-                    bad_input(ctx, peer, &what, "oversized");
+                    bad_input(ctx, shared, peer, &what, "oversized");
                     return None;
                 }
                 Err(_) => {
                     let what = format!("frame of {announced} announced bytes not admitted within request-timeout ({timeout_ms} ms): the source's frame budget is taken (max-inflight-bytes)");
-                    bad_input(ctx, peer, &what, "budget");
+                    bad_input(ctx, shared, peer, &what, "budget");
                     return None;
                 }
             }
@@ -123,17 +123,17 @@ where
         match read {
             Ok(Ok(0)) => {
                 let what = format!("peer closed the connection in the middle of a frame ({pending} bytes received)");
-                bad_input(ctx, peer, &what, "truncated");
+                bad_input(ctx, shared, peer, &what, "truncated");
                 return None;
             }
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {
-                read_failed(ctx, peer, &e);
+                read_failed(ctx, shared, peer, &e);
                 return None;
             }
             Err(_) => {
                 let what = format!("frame not received whole within request-timeout ({timeout_ms} ms from its first byte; {pending} bytes received)");
-                bad_input(ctx, peer, &what, "truncated");
+                bad_input(ctx, shared, peer, &what, "truncated");
                 return None;
             }
         }
@@ -142,11 +142,15 @@ where
 
 /// A failed read: a broken transport layer (a corrupt or cut deflate stream, a TLS error) is
 /// bad input worth a warning; a reset socket is not.
-fn read_failed(ctx: &SourceCtx, peer: SocketAddr, e: &std::io::Error) {
+fn read_failed(ctx: &SourceCtx, shared: &Shared, peer: SocketAddr, e: &std::io::Error) {
     use crate::agent::rpc::transport::deflate::DeflateError;
     match e.kind() {
-        std::io::ErrorKind::InvalidData => bad_input(ctx, peer, &e.to_string(), "transport"),
-        _ if DeflateError::of(e).is_some() => bad_input(ctx, peer, &e.to_string(), "deflate"),
+        std::io::ErrorKind::InvalidData => {
+            bad_input(ctx, shared, peer, &e.to_string(), "transport")
+        }
+        _ if DeflateError::of(e).is_some() => {
+            bad_input(ctx, shared, peer, &e.to_string(), "deflate")
+        }
         _ => {
             tracing::debug!(source = %ctx.name, %peer, error = %e, "avro connection: read failed");
         }

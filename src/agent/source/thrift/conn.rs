@@ -25,12 +25,18 @@ use super::Shared;
 use crate::agent::metrics::SourceCounter;
 use crate::agent::source::rpc_answer::write_answer;
 use crate::agent::source::rpc_put::Putter;
+use crate::agent::source::upstream_log::UpstreamLog;
 use crate::agent::source::SourceCtx;
 use crate::wire::thrift::{encode_exception, encode_reply, ExceptionKind, FrameReader, Status};
 
 /// Serves one connection until the peer leaves, misbehaves, or the source stops.
-pub(crate) async fn serve<S>(mut stream: S, peer: SocketAddr, ctx: &SourceCtx, shared: &Arc<Shared>)
-where
+pub(crate) async fn serve<S>(
+    mut stream: S,
+    peer: SocketAddr,
+    ctx: &SourceCtx,
+    shared: &Arc<Shared>,
+    log: &mut UpstreamLog<'_>,
+) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let cfg = &shared.cfg;
@@ -70,6 +76,9 @@ where
         .await;
         out.clear();
         let mut close = false;
+        if decoded.is_ok() {
+            log.valid_call();
+        }
         match decoded {
             Err(Failed::Stopped) => return,
             Err(Failed::Head(e)) => {

@@ -12,8 +12,9 @@
 //! large, the events counted against the decoded budget); `append`/`appendBatch` go to the
 //! channel processor as one batch (one transaction per channel per call) and are answered
 //! `OK` only after every required channel committed, `FAILED` otherwise. Calls are answered
-//! in order, each with its seqid. Garbage closes its connection with one log line naming the
-//! probable cause (TLS, HTTP, Avro, deflate, the other protocol: [`crate::wire::thrift::sniff`])
+//! in order, each with its seqid. Garbage closes its connection with a log line naming the
+//! probable cause (rate-limited per source: a few per interval, then a count; a connection
+//! is announced as "upstream connected" only after its first valid call) (TLS, HTTP, Avro, deflate, the other protocol: [`crate::wire::thrift::sniff`])
 //! and `EventReadFail`; the source and its other connections go on. Limits as the avro
 //! source's: `max-frame-size`, `max-events-per-call`, `max-connections`, `idle-timeout`,
 //! `request-timeout`, `max-inflight-bytes`; `threads` bounds the calls decoded and put at once.
@@ -29,6 +30,7 @@ mod read;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use parking_lot::Mutex;
 use tokio::sync::Semaphore;
@@ -39,6 +41,7 @@ use super::frame_pool::FramePool;
 use super::listener::Listener;
 use super::refusals::RefusalLog;
 use super::rpc_admit::Gate;
+use super::upstream_log::UpstreamLog;
 use super::{SourceCtx, SourceError};
 use crate::agent::metrics::SourceCounter;
 use crate::agent::rpc::transport::{Protocol as Speaks, ServerTransport};
@@ -63,6 +66,8 @@ pub(crate) struct Shared {
     pub(crate) transport: ServerTransport,
     /// The rate-limited warning about peers refused by `ipFilter`.
     pub(crate) filtered: Mutex<RefusalLog>,
+    /// The rate-limited warning about connections closed for bad input.
+    pub(crate) bad_input: Mutex<RefusalLog>,
 }
 
 /// Listens until stopped; each connection finishes the call it is putting.
@@ -83,6 +88,7 @@ pub async fn run(cfg: ThriftSourceConfig, ctx: SourceCtx) -> Result<(), SourceEr
         open: AtomicUsize::new(0),
         transport,
         filtered: Mutex::new(RefusalLog::default()),
+        bad_input: Mutex::new(RefusalLog::bad_input()),
     });
     let g = shared.clone();
     ctx.counters.set_gauges(Box::new(move || {
@@ -110,22 +116,25 @@ fn connection(
 ) -> impl std::future::Future<Output = ()> + Send + 'static {
     let _ = stream.set_nodelay(true);
     shared.open.fetch_add(1, Ordering::Relaxed);
-    tracing::info!(source = %ctx.name, %peer, "upstream connected");
+    let local = stream.local_addr().ok();
     async move {
+        let mut log = UpstreamLog::accepted(&ctx.name, peer, local);
         let gate = Gate {
             transport: &shared.transport,
             filtered: &shared.filtered,
+            bad_input: &shared.bad_input,
             protocol: "thrift",
         };
         if let Some(conn) = gate.admit(&ctx, stream, peer).await {
-            conn::serve(conn, peer, &ctx, &shared).await;
+            conn::serve(conn, peer, &ctx, &shared, &mut log).await;
         }
-        tracing::info!(source = %ctx.name, %peer, "upstream disconnected");
+        drop(log);
         shared.open.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
-/// The one log line and the metric of a connection closed for bad input; `first` (the
+/// The metric and the rate-limited log line ([`RefusalLog::bad_input`]; the line counts the
+/// connections closed since the last) of a connection closed for bad input; `first` (the
 /// connection's first bytes) names the probable cause when they are not framed Thrift.
 pub(crate) fn bad_input(
     ctx: &SourceCtx,
@@ -136,12 +145,16 @@ pub(crate) fn bad_input(
     kind: &str,
 ) {
     ctx.counters.add(SourceCounter::EventReadFail, 1);
+    let Some(closed) = shared.bad_input.lock().refused(Instant::now()) else {
+        tracing::debug!(source = %ctx.name, %peer, kind, "thrift connection closed: {what}");
+        return;
+    };
     match probable_cause(first, shared.cfg.protocol) {
         Some(cause) => {
-            tracing::warn!(source = %ctx.name, %peer, kind, protocol = shared.cfg.protocol.name(), "thrift connection closed: {what}; the peer probably sent {cause}")
+            tracing::warn!(source = %ctx.name, %peer, kind, closed, protocol = shared.cfg.protocol.name(), "thrift connection closed: {what}; the peer probably sent {cause}")
         }
         None => {
-            tracing::warn!(source = %ctx.name, %peer, kind, protocol = shared.cfg.protocol.name(), "thrift connection closed: {what}")
+            tracing::warn!(source = %ctx.name, %peer, kind, closed, protocol = shared.cfg.protocol.name(), "thrift connection closed: {what}")
         }
     }
 }

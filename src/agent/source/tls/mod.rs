@@ -19,6 +19,8 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::{self, ServerConfig};
 use tokio_rustls::TlsAcceptor;
 
+use crate::agent::key_file::{self, KeyFileError};
+
 /// Longest TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -36,13 +38,13 @@ pub struct TlsConfig {
 /// A keystore that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
-    /// The file cannot be read.
+    /// The file cannot be read, is not a regular file, or is too large.
     #[error("keystore {path}: {source}")]
     Read {
         /// The keystore.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        source: KeyFileError,
     },
     /// Not PEM (a Java keystore, most likely).
     #[error(
@@ -61,10 +63,11 @@ pub enum TlsError {
     },
 }
 
-/// Reads the keystore and builds the acceptor.
+/// Reads the keystore ([`key_file`]: a regular file of at most
+/// [`KEY_FILE_BYTES_MAX`](key_file::KEY_FILE_BYTES_MAX) bytes) and builds the acceptor.
 pub fn acceptor(cfg: &TlsConfig) -> Result<TlsAcceptor, TlsError> {
     let path = cfg.keystore.as_path();
-    let pem = std::fs::read(path).map_err(|source| TlsError::Read {
+    let pem = key_file::read(path).map_err(|source| TlsError::Read {
         path: path.to_owned(),
         source,
     })?;
