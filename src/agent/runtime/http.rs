@@ -245,7 +245,18 @@ async fn answer(
     last: bool,
 ) -> Result<Response<AnswerBody>, Infallible> {
     use super::tap_http::TapAnswer;
-    if let Err(why) = state.own.check(req.method(), req.headers()) {
+    // The read-only pages (metrics, the status page, health) answer any Host, so a scrape
+    // by any name keeps working; the tap (events) and anything that changes state answer
+    // only requests meant for this server.
+    let guarded = !matches!(*req.method(), Method::GET | Method::HEAD)
+        || req.uri().path().starts_with("/tap")
+        || req.uri().path().starts_with("/reload");
+    let own = if guarded {
+        state.own.check(req.method(), req.headers())
+    } else {
+        Ok(())
+    };
+    if let Err(why) = own {
         return Ok(full(
             StatusCode::FORBIDDEN,
             "text/plain",
