@@ -4,15 +4,9 @@
 
 use sluice_core::internals::wal::acked::{decode, encode};
 
-/// Rewrites the trailing CRC of a record to match its bytes.
-pub fn fix_acked_crc(b: &mut [u8]) {
-    if b.len() < 4 {
-        return;
-    }
-    let n = b.len() - 4;
-    let crc = crc32fast::hash(&b[..n]);
-    b[n..].copy_from_slice(&crc.to_le_bytes());
-}
+/// Rewrites the trailing CRC of a record to match its bytes (the record ends in a CRC32 of
+/// everything before it, as a checkpoint image does).
+pub use super::checkpoint_decode::fix_checkpoint_crc as fix_acked_crc;
 
 /// Runs one input.
 pub fn run(data: &[u8]) {
