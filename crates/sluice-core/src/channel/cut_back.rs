@@ -31,6 +31,33 @@ pub(super) fn queued_cut_off<'q>(
         .iter()
         .map(|s| (s.id, (s.path.as_path(), s.len, s.dir_index)))
         .collect();
+    let (mut cut, straddling) = records_past_ends(fs, &found, queued)?;
+    let mut held: HashMap<u32, (u64, u64)> = HashMap::new();
+    for (_, ptr) in &cut {
+        let e = held.entry(ptr.segment).or_default();
+        e.0 += 1;
+        e.1 = e.1.max(u64::from(ptr.offset) + RECORD_HEADER_BYTES as u64);
+    }
+    for ((seq, ptr), end) in straddling {
+        cut.push((seq, ptr));
+        let e = held.entry(ptr.segment).or_default();
+        e.0 += 1;
+        e.1 = e.1.max(end);
+    }
+    report_cut_back(starts, &found, held, &mut outcome.report.cut_back);
+    outcome.report.cut_back.sort_by_key(|c| c.segment);
+    cut.sort_unstable_by_key(|(seq, _)| *seq);
+    Ok(cut)
+}
+
+/// The queued events whose put records start at or past their segment's end, and the last
+/// record inside each segment when it runs past that end (with where it ends).
+#[allow(clippy::type_complexity)]
+fn records_past_ends<'q>(
+    fs: &dyn Fs,
+    found: &HashMap<u32, Found<'_>>,
+    queued: impl Iterator<Item = &'q (u64, EventPtr)>,
+) -> Result<(Vec<(u64, EventPtr)>, Vec<((u64, EventPtr), u64)>), ChannelError> {
     let mut cut: Vec<(u64, EventPtr)> = Vec::new();
     // Per segment, the queued record starting last before its end: the only one that can
     // straddle it (records do not overlap).
@@ -60,28 +87,22 @@ pub(super) fn queued_cut_off<'q>(
             }
         }
     }
-    let mut held: HashMap<u32, (u64, u64)> = HashMap::new();
-    for (_, ptr) in &cut {
-        let e = held.entry(ptr.segment).or_default();
-        e.0 += 1;
-        e.1 = e.1.max(u64::from(ptr.offset) + RECORD_HEADER_BYTES as u64);
-    }
-    for ((seq, ptr), end) in straddling {
-        cut.push((seq, ptr));
-        let e = held.entry(ptr.segment).or_default();
-        e.0 += 1;
-        e.1 = e.1.max(end);
-    }
+    Ok((cut, straddling))
+}
+
+/// Adds (or completes) a cut-back report for each segment `held` names: the queued events cut
+/// off and the least length the segment must have had.
+fn report_cut_back(
+    starts: &[StartPosition],
+    found: &HashMap<u32, Found<'_>>,
+    held: HashMap<u32, (u64, u64)>,
+    reports: &mut Vec<CutBack>,
+) {
     for (segment, (events, least)) in held {
         let Some((path, len, dir_index)) = found.get(&segment).copied() else {
             continue;
         };
-        match outcome
-            .report
-            .cut_back
-            .iter_mut()
-            .find(|c| c.segment == segment)
-        {
+        match reports.iter_mut().find(|c| c.segment == segment) {
             Some(c) => {
                 c.events = events;
                 if least > c.held {
@@ -94,7 +115,7 @@ pub(super) fn queued_cut_off<'q>(
                     .copied()
                     .flatten()
                     .is_none_or(|(sid, _)| segment >= sid);
-                outcome.report.cut_back.push(CutBack {
+                reports.push(CutBack {
                     path: path.to_path_buf(),
                     segment,
                     dir_index,
@@ -107,9 +128,6 @@ pub(super) fn queued_cut_off<'q>(
             }
         }
     }
-    outcome.report.cut_back.sort_by_key(|c| c.segment);
-    cut.sort_unstable_by_key(|(seq, _)| *seq);
-    Ok(cut)
 }
 
 /// Where the record at `ptr` ends, from its frame header (`None` if the header does not

@@ -176,21 +176,61 @@ pub(crate) fn recover_state(
     let heads = missing_heads(fs, config, &starts, &outcome);
     let missing_segments =
         missing_segment_files(config, &absent_positions, &heads, &outcome, &missing);
+    follow_missing(policy, &missing, &missing_segments, &mut outcome)?;
+    follow_cut_back(fs, &starts, policy, &mut outcome, &mut queue)?;
+    if repair.on_disk() {
+        accept_acked_ends(fs, config, &outcome);
+    }
+    let (seq_next, txid_next, segment_next) = next_ids(image.as_ref(), &outcome);
+    Ok(RecoveredState {
+        source,
+        fallbacks,
+        image,
+        outcome,
+        queue,
+        missing,
+        missing_segments,
+        seq_next,
+        txid_next,
+        segment_next,
+    })
+}
+
+/// Segments or queued events found missing: an error naming them, unless `salvage`, which
+/// opens without them and says so in the report.
+fn follow_missing(
+    policy: RecoveryPolicy,
+    missing: &[(u64, u32)],
+    missing_segments: &[String],
+    outcome: &mut ReplayOutcome,
+) -> Result<(), ChannelError> {
     if !missing.is_empty() || !missing_segments.is_empty() {
         if policy != RecoveryPolicy::Salvage {
-            return Err(missing_error(&missing, &missing_segments));
+            return Err(missing_error(missing, missing_segments));
         }
         tracing::error!(
             events = missing.len(),
             segments = ?missing_segments,
             "dropping queued events whose segments are missing (salvage)"
         );
-        for m in &missing_segments {
+        for m in missing_segments {
             let what = format!("{m} (salvage opened without it)");
             outcome.report.problems.push(what);
         }
     }
-    let cut = cut_back::queued_cut_off(fs, &starts, &mut outcome, queue.ready().iter())?;
+    Ok(())
+}
+
+/// Segments cut back from outside (`cut_back`): an error naming them unless the policy opens
+/// without what they lost (`salvage`), which drops exactly those queued events and counts them.
+fn follow_cut_back(
+    fs: &dyn Fs,
+    starts: &[StartPosition],
+    policy: RecoveryPolicy,
+    outcome: &mut ReplayOutcome,
+    queue: &mut QueueState,
+) -> Result<(), ChannelError> {
+    let cut = cut_back::queued_cut_off(fs, starts, outcome, queue.ready().iter())?;
     if !outcome.report.cut_back.is_empty() {
         if policy.decide(Damage::CutBack, Position::Inside) == Action::Fail {
             return Err(cut_back::refusal(
@@ -214,22 +254,7 @@ pub(crate) fn recover_state(
             outcome.report.problems.push(what);
         }
     }
-    if repair.on_disk() {
-        accept_acked_ends(fs, config, &outcome);
-    }
-    let (seq_next, txid_next, segment_next) = next_ids(image.as_ref(), &outcome);
-    Ok(RecoveredState {
-        source,
-        fallbacks,
-        image,
-        outcome,
-        queue,
-        missing,
-        missing_segments,
-        seq_next,
-        txid_next,
-        segment_next,
-    })
+    Ok(())
 }
 
 /// After an open accepted its segments (a tail cut, or cut-back segments under `salvage`):
