@@ -38,6 +38,6 @@ if [ ${#need[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
 fi
 if [ ! -x target/release/sluice ] && [ ! -x "$(dirname "$0")/../target/release/sluice" ]; then
-    echo "The first release build compiles about 155 crates and the bundled librdkafka (C):" \
+    echo "The first release build compiles about 280 crates and the bundled librdkafka (C):" \
         "about 11 minutes on one core, roughly half that on two; later builds take seconds." >&2
 fi
