@@ -1,4 +1,4 @@
-//! Root test binary `cli`: the sluice command line: exit codes, logging, the channel tools, bench, crashtest, kill -9 of a channel put.
+//! Root test binary `cli`: the sluice command line: exit codes, logging, the channel tools, bench, crashtest, kill -9 of a channel put, the Debian package.
 //! A module per topic; the shared helpers are `tests/support/`.
 
 #[allow(dead_code, unused_imports)]
@@ -13,8 +13,10 @@ mod cli_logging;
 mod cli_readiness;
 mod config_check_verify;
 mod crashtest_cli;
+mod docs_true;
 mod keystore_files;
 mod kill;
+mod package;
 mod path_spelling;
 mod sluice_test_cmd;
 mod tools_fixtures;
