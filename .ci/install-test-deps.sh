@@ -3,7 +3,8 @@
 # system packages, Chromium for the status-page test, tansu for the kafka tests, Python's
 # thrift package for the thrift tests, openssl and keytool for the RPC security tests, a Java
 # runtime and Hadoop 2.7.3's HDFS jars for the hdfs_cluster tests, a JDK, MariaDB and its JDBC
-# driver for the Java plugin tests, cargo-deb and systemd-analyze for the packaging test.
+# driver for the Java plugin tests, cargo-deb and systemd-analyze for the packaging test, gmond
+# for the Ganglia reporter test.
 set -euo pipefail
 cd "$(dirname "$0")"
 bash ./install-build.sh
@@ -14,3 +15,4 @@ bash ./install-rpcsec.sh
 bash ./install-hdfs.sh
 bash ./install-jvm.sh
 bash ./install-package.sh
+bash ./install-ganglia.sh

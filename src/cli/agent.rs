@@ -2,8 +2,8 @@
 //! the file for changes (unless `--no-reload-conf`), reading it again on SIGHUP and on
 //! `POST /reload` (`agent_reload.rs`), and serving metrics over HTTP when
 //! `-Dflume.monitoring.type=http` (on `-Dflume.monitoring.bind`, default loopback, and
-//! `-Dflume.monitoring.port`, default 41414). At start the soft open-file limit is raised to
-//! the hard limit. A stop ends within `SHUTDOWN_BOUND` (10 s) whatever peers do.
+//! `-Dflume.monitoring.port`, default 41414) or sending them to gmond with `type=ganglia`. At
+//! start the soft open-file limit is raised to the hard limit. A stop ends within `SHUTDOWN_BOUND` (10 s) whatever peers do.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -11,13 +11,14 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context;
 use sluice::agent::config::Severity;
 use sluice::agent::runtime::reload::{self, Trigger};
-use sluice::agent::runtime::{http, rlimit, Agent, Telemetry, SHUTDOWN_BOUND};
+use sluice::agent::runtime::{ganglia, http, rlimit, Agent, Telemetry, SHUTDOWN_BOUND};
 use sluice::agent::stop;
 use sluice::agent::topology::{self as config, AgentConfig};
 
 use crate::cli::agent_reload::{self, report_not_ready};
 use crate::cli::exit;
 use crate::cli::logging::LogSpec;
+use crate::cli::monitoring::Monitoring;
 
 /// Arguments of `sluice agent`.
 #[derive(clap::Args, Debug, Clone)]
@@ -181,7 +182,10 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
     }
     let (http_stop, http_stopped) = stop::channel();
     let mut http_task = None;
-    if define(&args, "flume.monitoring.type").is_some_and(|t| t.eq_ignore_ascii_case("http")) {
+    let monitoring = define(&args, "flume.monitoring.type")
+        .map(|t| Monitoring::parse(t).map_err(exit::Usage))
+        .transpose()?;
+    if monitoring == Some(Monitoring::Http) {
         let port: u16 = match define(&args, "flume.monitoring.port") {
             None => http::PORT_DEFAULT,
             Some(p) => p.parse().with_context(|| {
@@ -190,18 +194,23 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
         };
         let bind = define(&args, "flume.monitoring.bind").unwrap_or(http::BIND_DEFAULT);
         let hosts = define(&args, "flume.monitoring.hosts");
-        let (addr, task) = http::serve(bind, port, hosts, telemetry.clone(), http_stopped)
+        let (addr, task) = http::serve(bind, port, hosts, telemetry.clone(), http_stopped.clone())
             .await
             .with_context(|| format!("serving metrics on {bind}:{port}"))?;
         tracing::info!(%addr, "metrics at GET /metrics");
         http_task = Some(task);
     }
-    if let Some(t) =
-        define(&args, "flume.monitoring.type").filter(|t| !t.eq_ignore_ascii_case("http"))
-    {
-        tracing::warn!(
-            "-Dflume.monitoring.type={t} is not supported (only http); no metrics are served"
-        );
+    if monitoring == Some(Monitoring::Ganglia) {
+        let settings = ganglia::Settings::parse(
+            define(&args, "flume.monitoring.hosts"),
+            define(&args, "flume.monitoring.pollFrequency"),
+            define(&args, "flume.monitoring.isGanglia3"),
+        )
+        .map_err(exit::Usage)?;
+        let task = ganglia::start(settings, telemetry.metrics.clone(), http_stopped.clone())
+            .await
+            .context("starting the ganglia reporter")?;
+        http_task = Some(task);
     }
     let mut agent = Agent::start(cfg, telemetry)
         .await

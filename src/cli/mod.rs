@@ -9,6 +9,7 @@ pub mod config_check;
 pub mod crashtest;
 pub mod exit;
 pub mod logging;
+pub mod monitoring;
 pub mod pipe;
 pub mod plugins;
 pub mod send;

@@ -1,10 +1,11 @@
-//! Root test binary `status`: the monitoring server: Prometheus metrics, the status page in Chromium, top, the tap.
+//! Root test binary `status`: the monitoring server: Prometheus metrics, the status page in Chromium, top, the tap, the Ganglia reporter.
 //! A module per topic; the shared helpers are `tests/support/`.
 
 #[allow(dead_code, unused_imports)]
 #[path = "../support/mod.rs"]
 mod support;
 
+mod ganglia;
 mod monitoring_origin;
 mod status_metrics_load;
 mod status_page_chromium;

@@ -1,12 +1,14 @@
 //! Sluice's wire codecs: the protocols spoken with other agents and programs as pure functions
 //! of bytes (no sockets, no tokio, hyper or rdkafka), so they can be fuzzed and pinned by
-//! golden bytes. Avro and Thrift RPC, syslog framing and parsing, the Java host's frames. The
+//! golden bytes. Avro and Thrift RPC, syslog framing and parsing, the Java host's frames, Ganglia's
+//! gmond packets. The
 //! connections that move their frames live in the agent (`sluice::agent`), which re-exports
 //! this crate as `sluice::wire`.
 
 pub mod avro;
 pub mod bodies;
 pub mod cost;
+pub mod ganglia;
 pub mod java;
 pub mod recv_buf;
 pub mod splice;

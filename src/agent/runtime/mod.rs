@@ -9,6 +9,7 @@
 
 pub mod alarm_task;
 mod channel_move;
+pub mod ganglia;
 pub mod history;
 pub mod http;
 pub mod own_host;

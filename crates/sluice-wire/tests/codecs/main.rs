@@ -8,4 +8,5 @@ mod fuzz_smoke;
 mod fuzz_smoke_java;
 mod fuzz_smoke_syslog;
 mod fuzz_smoke_thrift;
+mod ganglia_golden;
 mod thrift_wire_golden;
