@@ -90,6 +90,14 @@ pub enum ChannelError {
         /// The directory.
         dir: PathBuf,
     },
+    /// The directories hold an Apache Flume file channel, whose format Sluice does not read.
+    #[error("{} holds an Apache Flume file channel ({found}), which Sluice cannot read: let Flume drain it first (stop its sources and let its sinks empty it), then point this channel at new, empty directories (docs/coming-from-flume.md)", dir.display())]
+    FlumeChannel {
+        /// The first directory with Flume's files.
+        dir: PathBuf,
+        /// Up to three of Flume's files found there.
+        found: String,
+    },
     /// A file-system operation failed during open, close or checkpoint.
     #[error("{op} {}: {source}", path.display())]
     Io {

@@ -52,6 +52,7 @@ pub(crate) fn lock_all(
     config: &FileChannelConfig,
     create: bool,
 ) -> Result<Vec<Box<dyn DirLock>>, ChannelError> {
+    super::flume_dirs::refuse_flume_channel(fs, config)?;
     let mut dirs = vec![config.checkpoint_dir.clone()];
     if config.use_dual_checkpoints {
         if let Some(b) = &config.backup_checkpoint_dir {

@@ -15,6 +15,7 @@ mod cut_back;
 mod error;
 mod event_cache;
 pub mod examine;
+mod flume_dirs;
 mod gc;
 mod inner;
 mod ledger;

@@ -231,3 +231,51 @@ fn a_damaged_event_fails_its_take_with_file_and_offset_and_salvage_skips_it() {
     let ch = bed.open(&cfg);
     assert_eq!(drain(&ch), vec!["second", "third"]);
 }
+
+#[test]
+fn a_flume_file_channel_is_named_as_such_and_left_untouched() {
+    use sluice_core::io::OpenMode;
+    for bed in Bed::both() {
+        let cfg = bed.config(1);
+        // The files Flume 1.11 leaves: a checkpoint with its meta and inflight files, and a
+        // data file with its meta.
+        let flume_files = [
+            (cfg.checkpoint_dir.clone(), "checkpoint"),
+            (cfg.checkpoint_dir.clone(), "checkpoint.meta"),
+            (cfg.checkpoint_dir.clone(), "inflightputs"),
+            (cfg.data_dirs[0].clone(), "log-1"),
+            (cfg.data_dirs[0].clone(), "log-1.meta"),
+        ];
+        for (dir, name) in &flume_files {
+            bed.fs.create_dir_all(dir).unwrap();
+            bed.fs.open(&dir.join(name), OpenMode::CreateNew).unwrap();
+        }
+        let before: Vec<_> = [&cfg.checkpoint_dir, &cfg.data_dirs[0]]
+            .iter()
+            .map(|d| bed.fs.list_dir(d).unwrap())
+            .collect();
+        let err = sluice_core::FileChannel::open_with_fs(cfg.clone(), bed.fs.clone()).unwrap_err();
+        assert!(matches!(err, ChannelError::FlumeChannel { .. }), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("Apache Flume file channel"), "{msg}");
+        assert!(msg.contains("checkpoint.meta, inflightputs"), "{msg}");
+        assert!(msg.contains("let Flume drain it first"), "{msg}");
+        let err = sluice_core::inspect::verify(bed.fs.clone(), &cfg).unwrap_err();
+        assert!(matches!(err, ChannelError::FlumeChannel { .. }), "{err}");
+        // Only the data directory has Flume's files: still recognised, by `log-N.meta`.
+        bed.fs
+            .remove_file(&cfg.checkpoint_dir.join("checkpoint.meta"))
+            .unwrap();
+        bed.fs
+            .remove_file(&cfg.checkpoint_dir.join("inflightputs"))
+            .unwrap();
+        let err = sluice_core::FileChannel::open_with_fs(cfg.clone(), bed.fs.clone()).unwrap_err();
+        assert!(err.to_string().contains("(log-1.meta)"), "{err}");
+        // Nothing was created, renamed or removed beyond what the test itself removed.
+        assert_eq!(bed.fs.list_dir(&cfg.data_dirs[0]).unwrap(), before[1]);
+        assert_eq!(
+            bed.fs.list_dir(&cfg.checkpoint_dir).unwrap(),
+            vec!["checkpoint"]
+        );
+    }
+}
