@@ -1,6 +1,7 @@
 //! Deflate and `ipFilter` on the avro source, and the first-bytes check of every port:
 //! Sluice's deflate sink to its deflate source; Flume's own deflate stream (golden bytes
 //! from a real Flume 1.11 client) decoded and answered with Flume's answer bytes; a deflate
+//! sink to a plain source names the mismatch on the sending side too; a deflate
 //! stream cut mid-way is a clear error; TLS or deflate to a plain port and plain data to a
 //! deflate port are each refused with a line that says so; ipFilter rules by IP and by name,
 //! first match wins, no match allows, refusals counted; and the keys' refusals.
@@ -76,6 +77,29 @@ async fn a_sluice_deflate_sink_delivers_to_a_deflate_source() {
     }
     assert_eq!(src.take_n(500).await, events);
     wait_for_log(&["avro source listening", "transport=deflate"]).await;
+    src.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deflate_sink_to_a_plain_source_says_the_peer_may_not_use_deflate() {
+    let _g = capture_logs().await;
+    let (src, port) = source("");
+    let mut sink = avro_sink(port, "compression-type = deflate").unwrap();
+    net_support::connect(port).await;
+    let err = match sink.prepare().await {
+        Err(e) => e.to_string(),
+        Ok(()) => sink
+            .deliver(&[Event::new("x")])
+            .await
+            .expect_err("a plain source accepted a deflate stream")
+            .to_string(),
+    };
+    assert!(
+        err.contains("the peer may not be using compression-type = deflate"),
+        "{err}"
+    );
+    // The source names the same mismatch from its side.
+    wait_for_log(&["deflate stream to this uncompressed port"]).await;
     src.stop().await;
 }
 

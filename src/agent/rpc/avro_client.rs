@@ -92,6 +92,14 @@ pub enum RpcError {
         /// The answer.
         status: Status,
     },
+    /// The connection failed during the handshake on a deflate connection: the most common
+    /// cause is a peer that does not use `compression-type = deflate` (a plain source closes a
+    /// connection whose first bytes are a deflate stream), so the error says so.
+    #[error("{inner} (during the handshake on a deflate connection: the peer may not be using compression-type = deflate; both ends must set the same compression-type)")]
+    NotDeflate {
+        /// What failed.
+        inner: Box<RpcError>,
+    },
     /// The server answered with an Avro system error.
     #[error("{addr} answered with an error: {message}")]
     Remote {
@@ -118,6 +126,18 @@ pub struct AvroClient {
     cfg: AvroClientConfig,
     /// Where each call's latency is recorded, if anywhere.
     latency: Option<std::sync::Arc<crate::agent::histogram::Histogram>>,
+}
+
+impl RpcError {
+    /// Whether the peer went away or stopped answering (closed, reset, timed out) rather than
+    /// answering something.
+    fn is_link_loss(&self) -> bool {
+        matches!(
+            self,
+            RpcError::Closed { .. }
+                | RpcError::Link(LinkError::Io { .. } | LinkError::Timeout { .. })
+        )
+    }
 }
 
 impl AvroClient {
@@ -152,18 +172,28 @@ impl AvroClient {
             cfg,
             latency: None,
         };
-        // Two rounds at most: NONE, then the resend with our protocol text.
+        let deflate = client.stream.layers().contains("deflate");
+        match client.handshake(deadline, ms).await {
+            Ok(()) => Ok(client),
+            Err(e) if deflate && e.is_link_loss() => Err(RpcError::NotDeflate { inner: e.into() }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The Avro handshake: two rounds at most, NONE and then the resend with our protocol
+    /// text.
+    async fn handshake(&mut self, deadline: Instant, ms: u64) -> Result<(), RpcError> {
         for _ in 0..2 {
-            let ping = client.conn.ping();
-            match client
+            let ping = self.conn.ping();
+            match self
                 .round(Send::Ping(&ping), deadline, "handshake", ms)
                 .await?
             {
                 Reply::Resend => continue,
-                Reply::Pong | Reply::Done(_) => return Ok(client),
+                Reply::Pong | Reply::Done(_) => return Ok(()),
             }
         }
-        Err(client.protocol("server keeps answering NONE"))
+        Err(self.protocol("server keeps answering NONE"))
     }
 
     /// The `host:port` this client talks to.
