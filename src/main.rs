@@ -10,12 +10,35 @@ mod cli;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+/// `sluice -V`: the version, the commit and the day it was built (build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("SLUICE_COMMIT"),
+    ", built ",
+    env!("SLUICE_BUILD_DATE"),
+    ")"
+);
+
+/// `sluice --version`: [`VERSION`]'s parts one per line, with the target and the librdkafka
+/// the binary carries (asked of the library itself).
+fn long_version() -> String {
+    let (_, rdkafka) = rdkafka::util::get_rdkafka_version();
+    format!(
+        "{}\ncommit: {}\nbuilt: {}\ntarget: {}\nlibrdkafka: {rdkafka}",
+        env!("CARGO_PKG_VERSION"),
+        env!("SLUICE_COMMIT"),
+        env!("SLUICE_BUILD_DATE"),
+        env!("SLUICE_TARGET"),
+    )
+}
 
 #[derive(Parser, Debug)]
 #[command(
     name = "sluice",
-    version,
+    version = VERSION,
     about = "Sluice: a log-transport agent with a durable file channel (a Flume successor)",
     after_help = sluice::agent::registry::listing::help()
 )]
@@ -134,7 +157,10 @@ fn main() {
     if std::env::args_os().nth(1).is_none_or(|a| a != "agent") {
         cli::pipe::end_quietly_on_closed_pipe();
     }
-    let cli = Cli::parse();
+    // Built once per run; clap keeps only `'static` strings without its `string` feature.
+    let long: &'static str = Box::leak(long_version().into_boxed_str());
+    let matches = Cli::command().long_version(long).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
         Command::Agent(args) => cli::agent::run(args),
         Command::Config(ConfigCommand::Check(args)) => cli::config_check::run(args),

@@ -1,6 +1,6 @@
 //! What a Flume user meets in the first minutes, on the real binary: Flume's `-C`/`--classpath`
 //! is accepted with a warning, `sluice send` reports a silent source in words, and the
-//! `--help` examples print one command per line.
+//! `--help` examples print one command per line, and `--version` says which build it is.
 
 use crate::support::cli_support;
 
@@ -165,4 +165,58 @@ fn the_staged_hdfs_example_leaves_closed_files_where_the_uploader_looks() {
     }
     assert!(in_use.is_empty(), "{in_use:?}");
     assert_eq!(closed.concat(), "one\ntwo\n");
+}
+
+#[test]
+fn version_names_the_commit_the_build_date_the_target_and_librdkafka() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The commit this test binary was built from, as git says (CI builds from a clone).
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    let (code, out, _) = outcome(&sluice(tmp.path(), &["--version"]));
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        concat!("sluice ", env!("CARGO_PKG_VERSION")),
+        "{out}"
+    );
+    let field = |k: &str| {
+        lines
+            .iter()
+            .find_map(|l| l.strip_prefix(k))
+            .unwrap_or_else(|| panic!("no {k} in {out}"))
+            .to_owned()
+    };
+    let commit = field("commit: ");
+    if std::env::var_os("SLUICE_COMMIT").is_none() {
+        if let Some(head) = &head {
+            assert_eq!(&commit, head, "{out}");
+        }
+    }
+    let built = field("built: ");
+    assert!(
+        built.len() == 10 && built.as_bytes()[4] == b'-' && built.starts_with("20"),
+        "{out}"
+    );
+    assert!(field("target: ").contains("linux"), "{out}");
+    let rdkafka = field("librdkafka: ");
+    assert!(
+        rdkafka.split('.').count() >= 3 && rdkafka.starts_with(char::is_numeric),
+        "{out}"
+    );
+    let (code, short, _) = outcome(&sluice(tmp.path(), &["-V"]));
+    assert_eq!(code, 0);
+    assert_eq!(
+        short.trim(),
+        format!(
+            "sluice {} ({commit}, built {built})",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
 }

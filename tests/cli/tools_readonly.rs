@@ -331,3 +331,44 @@ fn inspect_names_a_missing_replay_position_segment_and_counts_the_events_of_an_o
     assert_eq!(missing.len(), 1, "{missing:?}");
     assert!(missing[0].as_str().unwrap().contains("replay position"));
 }
+
+/// Runs `shell` (a command line) on a pseudo-terminal (util-linux `script`), in `root`; what
+/// the terminal showed.
+fn on_a_terminal(root: &Path, shell: &str) -> String {
+    let out = std::process::Command::new("script")
+        .args(["-qec", shell, "/dev/null"])
+        .current_dir(root)
+        .env("RUST_LOG", "error")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("util-linux `script` runs");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn on_a_terminal_verify_and_dump_show_progress_and_piped_they_do_not() {
+    let fx = copy_fixture("sound");
+    let bin = env!("CARGO_BIN_EXE_sluice");
+    let args = CHANNEL.join(" ");
+    let shown = on_a_terminal(fx.path(), &format!("{bin} channel verify {args}"));
+    assert!(shown.contains("verify: read "), "{shown}");
+    assert!(shown.contains(" MiB in "), "{shown}");
+    assert!(shown.contains("events after recovery: 66"), "{shown}");
+    // dump: events to a file, the progress on the terminal.
+    let shown = on_a_terminal(
+        fx.path(),
+        &format!("{bin} channel dump {args} > dumped.json"),
+    );
+    assert!(shown.contains("dump: read "), "{shown}");
+    let dumped = std::fs::read_to_string(fx.path().join("dumped.json")).unwrap();
+    assert_eq!(dumped.lines().count(), 66);
+    assert!(!dumped.contains("dump:"));
+    // Piped (as every other test runs them): not a byte of progress.
+    let (code, out, err) = outcome(&sluice(fx.path(), "verify", &[], b""));
+    assert_eq!((code, out.as_str()), (0, ""));
+    assert!(
+        !err.contains("verify: read") && !err.contains('\r'),
+        "{err}"
+    );
+}

@@ -5,16 +5,15 @@
 //! `"body_encoding":"base64"`. An event that cannot be read is reported on stderr as
 //! `file:offset: what` and the exit code is 1.
 
-use std::io::Write;
-use std::sync::Arc;
+use std::io::{IsTerminal, Write};
 
 use anyhow::Context;
 use base64::Engine;
 use serde_json::json;
 use sluice_core::inspect::examine;
 use sluice_core::inspect::ReadError;
-use sluice_core::io::{Fs, StdFs};
 
+use super::progress::Progress;
 use super::verify::{refusing, require_dirs};
 use super::ChannelArgs;
 
@@ -38,17 +37,24 @@ pub fn run(args: DumpArgs) -> anyhow::Result<i32> {
 fn dump(args: DumpArgs) -> anyhow::Result<i32> {
     let config = args.channel.config()?;
     require_dirs(&config)?;
-    let fs: Arc<dyn Fs> = Arc::new(StdFs);
+    // On a terminal the events themselves are the progress: a line only when they go elsewhere.
+    let tty = std::io::stderr().is_terminal() && !std::io::stdout().is_terminal();
+    let (fs, progress) = Progress::scan_if("dump", &config, tty);
     let exam = examine(fs, &config).context("cannot examine the channel")?;
+    let limit = args.max.unwrap_or(u64::MAX);
+    progress.events(
+        "dump: printing".to_owned(),
+        limit.min(exam.queued.len() as u64),
+    );
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut unreadable = 0u64;
-    let limit = args.max.unwrap_or(u64::MAX);
     for (seq, ptr) in exam
         .queued
         .iter()
         .take(limit.try_into().unwrap_or(usize::MAX))
     {
+        progress.event();
         let line = match exam.read_event(*seq, *ptr) {
             Ok(event) => {
                 let (headers, body) = event.into_parts();
@@ -97,5 +103,6 @@ fn dump(args: DumpArgs) -> anyhow::Result<i32> {
         }
         _ => {}
     }
+    progress.finish();
     Ok(if unreadable == 0 { 0 } else { 1 })
 }

@@ -3,6 +3,7 @@
 mod args;
 mod dump;
 mod inspect;
+mod progress;
 mod put_take;
 mod salvage;
 mod verify;

@@ -11,15 +11,15 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use sluice_core::inspect::ReadError;
 use sluice_core::inspect::{examine, Examination};
-use sluice_core::io::{Fs, StdFs};
+
 use sluice_core::FileChannel;
 use sluice_core::RecoveryPolicy;
 
+use super::progress::Progress;
 use super::verify::{refusing, require_dirs};
 use super::ChannelArgs;
 
@@ -86,7 +86,7 @@ fn salvage(args: SalvageArgs) -> anyhow::Result<i32> {
         .chain(&config.data_dirs)
         .collect();
 
-    let fs: Arc<dyn Fs> = Arc::new(StdFs);
+    let (fs, progress) = Progress::scan("salvage", &config);
     let exam = examine(fs, &config).context("cannot examine the channel")?;
 
     let marker = prepare_outputs(&args, &out_data, &sources)?;
@@ -99,7 +99,9 @@ fn salvage(args: SalvageArgs) -> anyhow::Result<i32> {
     out_config.capacity = out_config.capacity.max(exam.queued.len() as u64);
     let batch = out_config.transaction_capacity.clamp(1, 1000);
     let out = FileChannel::open(out_config).context("cannot create the output channel")?;
-    let (kept, unreadable) = copy_events(&exam, &out, batch)?;
+    progress.events("salvage: copying".to_owned(), exam.queued.len() as u64);
+    let (kept, unreadable) = copy_events(&exam, &out, batch, &progress)?;
+    progress.finish();
     out.close().context("closing the output channel")?;
     std::fs::remove_file(&marker).with_context(|| format!("removing {}", marker.display()))?;
     sync_dir(&args.output_checkpoint_dir)?;
@@ -139,12 +141,14 @@ fn copy_events(
     exam: &Examination,
     out: &FileChannel,
     batch: u64,
+    progress: &Progress,
 ) -> anyhow::Result<(u64, Vec<String>)> {
     let mut unreadable = Vec::new();
     let mut kept = 0u64;
     let mut tx = out.transaction();
     let mut in_tx = 0u64;
     for (seq, ptr) in &exam.queued {
+        progress.event();
         match exam.read_event(*seq, *ptr) {
             Ok(event) => {
                 tx.put(event).context("put into the output channel")?;

@@ -3,13 +3,12 @@
 //! is not, 3 when it cannot be checked at all, e.g. an agent holds it open). Also the small
 //! helpers the integrity tools share.
 
-use std::sync::Arc;
-
 use anyhow::{bail, Context};
 use sluice_core::inspect::{checkpoint_dirs, verify, CheckpointState};
-use sluice_core::io::{Fs, StdFs};
+
 use sluice_core::FileChannelConfig;
 
+use super::progress::Progress;
 use super::ChannelArgs;
 
 /// Arguments of `sluice channel verify`.
@@ -60,8 +59,9 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<i32> {
 
 fn run_verify(args: VerifyArgs) -> anyhow::Result<i32> {
     let config = args.channel.config()?;
-    let fs: Arc<dyn Fs> = Arc::new(StdFs);
+    let (fs, progress) = Progress::scan("verify", &config);
     let v = verify(fs, &config).context("cannot verify the channel")?;
+    progress.finish();
     for p in &v.problems {
         println!("{p}");
     }
