@@ -1,7 +1,7 @@
-//! Build script: records what identifies this build for `sluice --version`: the git commit
+//! Build script: records what identifies this build for `sluice --version` and the
+//! `sluice_build_info` series: the git commit
 //! (`SLUICE_COMMIT` overrides it; `unknown` outside a git checkout), the build date (from
-//! `SOURCE_DATE_EPOCH` when set, for reproducible builds) and the target triple. Only the
-//! binary reads them, so a new commit rebuilds the binary, not the library.
+//! `SOURCE_DATE_EPOCH` when set, for reproducible builds) and the target triple.
 
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -33,19 +33,23 @@ fn main() {
     println!("cargo:rerun-if-env-changed=SLUICE_COMMIT");
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
     println!("cargo:rerun-if-changed=build.rs");
-    // A new commit changes HEAD's ref (a loose file, or packed-refs).
-    for name in ["HEAD", "packed-refs"] {
-        if let Some(p) = git(&["rev-parse", "--git-path", name]) {
-            println!("cargo:rerun-if-changed={p}");
-        }
-    }
+    // A new commit changes HEAD's ref (a loose file, or packed-refs); a missing file is not
+    // named, or this script would run at every build.
+    let mut watched: Vec<String> = ["HEAD", "packed-refs"]
+        .iter()
+        .filter_map(|n| git(&["rev-parse", "--git-path", n]))
+        .collect();
     if let Some(r) = git(&["symbolic-ref", "-q", "HEAD"]) {
-        if let Some(p) = git(&["rev-parse", "--git-path", &r]) {
+        watched.extend(git(&["rev-parse", "--git-path", &r]));
+    }
+    for p in watched {
+        if std::path::Path::new(&p).is_file() {
             println!("cargo:rerun-if-changed={p}");
         }
     }
     let commit = std::env::var("SLUICE_COMMIT")
         .ok()
+        .filter(|c| !c.trim().is_empty())
         .or_else(|| git(&["rev-parse", "--short=12", "HEAD"]))
         .unwrap_or_else(|| "unknown".to_owned());
     let secs = std::env::var("SOURCE_DATE_EPOCH")

@@ -4,7 +4,7 @@
 # thrift package for the thrift tests, openssl and keytool for the RPC security tests, a Java
 # runtime and Hadoop 2.7.3's HDFS jars for the hdfs_cluster tests, a JDK, MariaDB and its JDBC
 # driver for the Java plugin tests, cargo-deb and systemd-analyze for the packaging test, gmond
-# for the Ganglia reporter test.
+# for the Ganglia reporter test, promtool for the test that lints /metrics.
 set -euo pipefail
 cd "$(dirname "$0")"
 bash ./install-build.sh
@@ -16,3 +16,4 @@ bash ./install-hdfs.sh
 bash ./install-jvm.sh
 bash ./install-package.sh
 bash ./install-ganglia.sh
+bash ./install-promtool.sh

@@ -212,12 +212,15 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
             .context("starting the ganglia reporter")?;
         http_task = Some(task);
     }
+    let ready = telemetry.ready.clone();
     let mut agent = Agent::start(cfg, telemetry)
         .await
         .context("starting the agent")?;
-    // The readiness line: logged only once every source accepts input (README).
+    // The readiness line: logged only once every source accepts input (README); `/ready`
+    // answers 200 from then on.
     if report_not_ready(&mut agent).await {
         tracing::info!(agent = %args.name, "agent started");
+        ready.set_ready();
     } else {
         tracing::warn!(agent = %args.name, "agent running, but not every source accepts input");
     }

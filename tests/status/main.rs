@@ -1,4 +1,4 @@
-//! Root test binary `status`: the monitoring server: Prometheus metrics, the status page in Chromium, top, the tap, the Ganglia reporter.
+//! Root test binary `status`: the monitoring server: Prometheus metrics (linted by promtool), `/health` and `/ready`, the status page in Chromium, top, the tap, the Ganglia reporter.
 //! A module per topic; the shared helpers are `tests/support/`.
 
 #[allow(dead_code, unused_imports)]
@@ -6,7 +6,9 @@
 mod support;
 
 mod ganglia;
+mod health;
 mod monitoring_origin;
+mod promtool;
 mod status_metrics_load;
 mod status_page_chromium;
 mod status_prometheus;

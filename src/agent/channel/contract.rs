@@ -246,4 +246,16 @@ pub trait BuildChannel: std::fmt::Debug + Send + Sync {
         &self,
         name: &str,
     ) -> BoxFuture<'static, Result<Arc<dyn AgentChannel>, AgentChannelError>>;
+
+    /// Opens the channel named `name`, showing it in `registry` while it opens when it has
+    /// something to show (the file channel's replay progress); the caller registers the opened
+    /// channel's counters as usual. By default the same as [`BuildChannel::open`].
+    fn open_shown(
+        &self,
+        name: &str,
+        registry: Arc<crate::agent::metrics::Registry>,
+    ) -> BoxFuture<'static, Result<Arc<dyn AgentChannel>, AgentChannelError>> {
+        let _ = registry;
+        self.open(name)
+    }
 }

@@ -1,6 +1,8 @@
 //! Free disk space of a file channel's directories as gauges, so an alarm can fire before a
 //! full disk stops the channel: `DataDirFreeBytes` (the least free of the data directories:
-//! the first to fill) and `CheckpointDirFreeBytes`. Read with `fs2::available_space` (the
+//! the first to fill), `DataDirBelowMinimum` (1 while it is under the channel's
+//! `minimumRequiredSpace`, when the channel refuses puts; `/health` reads it) and
+//! `CheckpointDirFreeBytes`. Read with `fs2::available_space` (the
 //! space an unprivileged writer can use), at most once per [`REFRESH`]; a directory that
 //! cannot be read leaves the gauge out (an alarm on it then waits, and the channel's own
 //! errors say why).
@@ -22,15 +24,18 @@ type GaugeList = Vec<(&'static str, String)>;
 pub struct DiskSpace {
     data_dirs: Vec<PathBuf>,
     checkpoint_dir: PathBuf,
+    /// `minimumRequiredSpace`: the free bytes a data directory keeps.
+    floor_bytes: u64,
     last: Mutex<Option<(Instant, GaugeList)>>,
 }
 
 impl DiskSpace {
-    /// Gauges for these directories.
-    pub fn new(data_dirs: Vec<PathBuf>, checkpoint_dir: PathBuf) -> Self {
+    /// Gauges for these directories, whose data directories keep `floor_bytes` free.
+    pub fn new(data_dirs: Vec<PathBuf>, checkpoint_dir: PathBuf, floor_bytes: u64) -> Self {
         DiskSpace {
             data_dirs,
             checkpoint_dir,
+            floor_bytes,
             last: Mutex::new(None),
         }
     }
@@ -52,6 +57,8 @@ impl DiskSpace {
             .and_then(|v| v.into_iter().min());
         if let Some(free) = data {
             g.push(("DataDirFreeBytes", free.to_string()));
+            let below = u8::from(free < self.floor_bytes);
+            g.push(("DataDirBelowMinimum", below.to_string()));
         }
         if let Ok(free) = fs2::available_space(&self.checkpoint_dir) {
             g.push(("CheckpointDirFreeBytes", free.to_string()));
@@ -68,10 +75,22 @@ mod tests {
     #[test]
     fn free_space_gauges_show_for_readable_directories_only() {
         let d = tempfile::tempdir().unwrap();
-        let s = DiskSpace::new(vec![d.path().to_owned()], d.path().join("missing"));
+        let s = DiskSpace::new(vec![d.path().to_owned()], d.path().join("missing"), 0);
         let g = s.gauges();
-        assert_eq!(g.len(), 1, "{g:?}");
+        assert_eq!(g.len(), 2, "{g:?}");
         assert_eq!(g[0].0, "DataDirFreeBytes");
         assert!(g[0].1.parse::<u64>().unwrap() > 0);
+        assert_eq!(g[1], ("DataDirBelowMinimum", "0".to_owned()));
+    }
+
+    #[test]
+    fn a_data_dir_with_less_free_than_the_floor_is_below_the_minimum() {
+        let d = tempfile::tempdir().unwrap();
+        let s = DiskSpace::new(vec![d.path().to_owned()], d.path().to_owned(), u64::MAX);
+        let g = s.gauges();
+        assert!(
+            g.contains(&("DataDirBelowMinimum", "1".to_owned())),
+            "{g:?}"
+        );
     }
 }

@@ -46,6 +46,10 @@ pub enum ChannelGauge {
     TailCacheHits,
     /// Takes the event cache did not hold, read from the segments (file channel).
     TailCacheMisses,
+    /// Share of the last open's replay done, 0 to 1 (file channel).
+    ReplayProgress,
+    /// Events (put records) the last open's replay has read so far (file channel).
+    ReplayEvents,
 }
 
 impl ChannelGauge {
@@ -65,6 +69,8 @@ impl ChannelGauge {
             ChannelGauge::EventsLostOnOpen => "EventsLostOnOpen",
             ChannelGauge::TailCacheHits => "TailCacheHitCount",
             ChannelGauge::TailCacheMisses => "TailCacheMissCount",
+            ChannelGauge::ReplayProgress => "ReplayProgressRatio",
+            ChannelGauge::ReplayEvents => "ReplayEvents",
         }
     }
 

@@ -5,11 +5,14 @@
 //! Names: `flume_<kind>_<key in snake case>` where `<kind>` is `source`, `channel` or
 //! `sink`; a leading `<kind>_` of the key is dropped (`ChannelSize` -> `flume_channel_size`),
 //! counters drop a trailing `_count` and get `_total` (`EventPutSuccessCount` ->
-//! `flume_channel_event_put_success_total`), `...Millis` gauges are shown in seconds
+//! `flume_channel_event_put_success_total`), gauges trade a trailing `_count` for a plural
+//! (`OpenConnectionCount` -> `flume_source_open_connections`: `promtool check metrics`
+//! reserves `_count` for histograms), `...Millis` gauges are shown in seconds
 //! (`ConnectionDownMillis` -> `flume_sink_connection_down_seconds`) and `StartTime` /
 //! `StopTime` become `flume_<kind>_start_time_seconds` / `..._stop_time_seconds`.
 //! Labels: `agent` (the `-n` name), `component` (`c1`), `type` (Flume's `SOURCE`,
-//! `CHANNEL`, `SINK`). The full list is in docs/monitoring.md.
+//! `CHANNEL`, `SINK`). HELP texts are [`help`]'s; the agent-wide `sluice_build_info` and
+//! `process_*` series are [`process`]'s. The full list is in docs/monitoring.md.
 //!
 //! Values come from the same [`CounterGroup::snapshot`] as Flume's JSON, so the two
 //! agree at any moment. Two text formats: OpenMetrics 1.0 (what the crate writes) and the
@@ -26,6 +29,9 @@ use prometheus_client::registry::Unit;
 use crate::agent::histogram::{HistogramSnapshot, HistogramUnit};
 use crate::agent::metrics::{CounterGroup, Registry};
 
+pub mod help;
+pub mod process;
+
 /// Content type of the OpenMetrics text.
 pub const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -40,6 +46,8 @@ const GAUGE_COUNTERS: &[&str] = &[
     "CheckpointBackupWriteErrorCount",
     "DeletedFilesClosedCount",
     "DeletedBytesSkippedCount",
+    "TailCacheHitCount",
+    "TailCacheMissCount",
 ];
 
 /// Flume counters that go down too, shown as gauges.
@@ -187,10 +195,12 @@ fn describe(kind: &str, key: &str, counter: bool) -> (String, Option<Unit>, f64)
     if let Some(rest) = s.strip_suffix("_millis") {
         return (format!("flume_{k}_{rest}"), Some(Unit::Seconds), 1e3);
     }
-    if counter {
-        if let Some(rest) = s.strip_suffix("_count") {
-            s = rest.to_owned();
-        }
+    if let Some(rest) = s.strip_suffix("_count") {
+        s = if counter {
+            rest.to_owned()
+        } else {
+            format!("{rest}s")
+        };
     }
     (format!("flume_{k}_{s}"), None, 1.0)
 }
@@ -258,10 +268,7 @@ fn exposition(registry: &Registry) -> Exposition {
                     _ => continue,
                 },
             };
-            let help = format!(
-                "Flume's {attr} of each {} (JSON key \"{attr}\").",
-                kind.to_ascii_lowercase()
-            );
+            let help = help::help(kind, &attr);
             add(
                 &mut families,
                 name,
@@ -297,6 +304,9 @@ fn exposition(registry: &Registry) -> Exposition {
 pub fn openmetrics(registry: &Registry) -> String {
     let mut reg = prometheus_client::registry::Registry::default();
     reg.register_collector(Box::new(exposition(registry)));
+    reg.register_collector(Box::new(process::AgentSeries {
+        process: process::read_process(),
+    }));
     let mut out = String::with_capacity(16 << 10);
     if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &reg) {
         // Writing to a String cannot fail; say so loudly if it ever does.

@@ -36,7 +36,15 @@ fn names_follow_the_documented_scheme() {
     );
     assert_eq!(
         sample_name("SOURCE", "OpenConnectionCount", false),
-        "flume_source_open_connection_count"
+        "flume_source_open_connections"
+    );
+    assert_eq!(
+        sample_name("SOURCE", "UpstreamPeerCount", false),
+        "flume_source_upstream_peers"
+    );
+    assert_eq!(
+        sample_name("CHANNEL", "TailCacheHitCount", true),
+        "flume_channel_tail_cache_hit_total"
     );
     assert_eq!(
         sample_name("SINK", "ConnectionDownMillis", false),
@@ -79,7 +87,7 @@ fn openmetrics_has_typed_families_with_labels_and_ends_with_eof() {
 fn text_004_names_counters_by_their_samples_and_drops_openmetrics_lines() {
     let t = render(&registry(), Format::Text004);
     assert!(
-        t.contains("# HELP flume_channel_event_put_success_total Flume's"),
+        t.contains("# HELP flume_channel_event_put_success_total Events put by committed transactions. Per channel (JSON key EventPutSuccessCount).\n"),
         "{t}"
     );
     assert!(
@@ -106,4 +114,27 @@ fn accept_headers_choose_the_format() {
     assert_eq!(Format::from_accept("text/plain"), None);
     assert_eq!(Format::from_accept("*/*"), None);
     assert_eq!(Format::from_accept("application/json"), None);
+}
+
+#[test]
+fn the_exposition_carries_build_info_and_process_series() {
+    let t = render(&registry(), Format::Text004);
+    let build = format!(
+        "sluice_build_info{{version=\"{}\",commit=\"{}\",target=\"{}\"}} 1\n",
+        env!("CARGO_PKG_VERSION"),
+        process::GIT_COMMIT,
+        process::TARGET
+    );
+    assert!(t.contains(&build), "{t}");
+    for name in [
+        "# TYPE process_cpu_seconds_total counter\n",
+        "# TYPE process_resident_memory_bytes gauge\n",
+        "# TYPE process_virtual_memory_bytes gauge\n",
+        "# TYPE process_open_fds gauge\n",
+        "# TYPE process_max_fds gauge\n",
+        "# TYPE process_start_time_seconds gauge\n",
+    ] {
+        assert!(t.contains(name), "no {name:?} in\n{t}");
+    }
+    assert!(!t.contains("Flume's"), "{t}");
 }

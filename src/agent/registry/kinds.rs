@@ -139,6 +139,17 @@ impl ChannelKind {
         let inner = self.builder().open(name).await?;
         Ok(Arc::new(Instrumented::new(inner)))
     }
+
+    /// [`ChannelKind::open`], showing the channel in `registry` while it opens (a file
+    /// channel's replay progress).
+    pub async fn open_shown(
+        &self,
+        name: &str,
+        registry: Arc<crate::agent::metrics::Registry>,
+    ) -> Result<Arc<dyn AgentChannel>, AgentChannelError> {
+        let inner = self.builder().open_shown(name, registry).await?;
+        Ok(Arc::new(Instrumented::new(inner)))
+    }
 }
 
 /// A sink's own settings.

@@ -7,6 +7,9 @@
 //! - `GET /prometheus`: the Prometheus exposition always (OpenMetrics when asked for, else 0.0.4).
 //! - `GET /`: the status page (one HTML file, no external assets).
 //! - `GET /history`: the recent samples the status page charts ([`History`]).
+//! - `GET /health`: 200 while every channel and sink is healthy, else 503 naming each
+//!   unhealthy component and why; `GET /ready`: 503 until the agent has started, then 200
+//!   ([`super::health`]).
 //! - `GET /tap`: the live tap's sample of events as JSON lines ([`super::tap_http`]; off unless
 //!   `-Dflume.monitoring.tap=loopback|any`).
 //! - `POST /reload`: re-read the configuration now ([`super::reload`]; loopback peers only
@@ -42,6 +45,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use super::health::{self, Readiness};
 use super::history::{History, SAMPLE_INTERVAL};
 use super::own_host::OwnHost;
 use super::telemetry::Telemetry;
@@ -75,6 +79,7 @@ pub const STATUS_PAGE: &str = include_str!("status.html");
 struct State {
     registry: Arc<Registry>,
     alarms: Arc<AlarmBoard>,
+    ready: Arc<Readiness>,
     history: History,
     own: OwnHost,
 }
@@ -90,7 +95,11 @@ pub async fn serve(
     telemetry: impl Into<Telemetry>,
     mut stop: Stop,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    let Telemetry { metrics, alarms } = telemetry.into();
+    let Telemetry {
+        metrics,
+        alarms,
+        ready,
+    } = telemetry.into();
     let listener = TcpListener::bind((bind, port)).await?;
     let addr = listener.local_addr()?;
     let own = OwnHost::new(bind, addr.port(), hosts);
@@ -98,6 +107,7 @@ pub async fn serve(
     let state = Arc::new(State {
         registry: metrics,
         alarms,
+        ready,
         history: History::default(),
         own,
     });
@@ -218,6 +228,8 @@ fn route(req: &Request<Incoming>, state: &State) -> (StatusCode, &'static str, S
                 prometheus::render(&state.registry, f),
             )
         }
+        (&Method::GET, "/health") => health::health_answer(&state.registry),
+        (&Method::GET, "/ready") => health::ready_answer(&state.ready),
         (&Method::GET, "/history") => (StatusCode::OK, "application/json", state.history.to_json()),
         (&Method::GET, "/") => (
             StatusCode::OK,

@@ -10,6 +10,7 @@
 pub mod alarm_task;
 mod channel_move;
 pub mod ganglia;
+pub mod health;
 pub mod history;
 pub mod http;
 pub mod own_host;
@@ -93,6 +94,7 @@ impl Agent {
         let Telemetry {
             metrics: registry,
             alarms: board,
+            ..
         } = telemetry.into();
         let mut agent = Agent {
             cfg: AgentConfig {
@@ -259,7 +261,7 @@ impl Agent {
             if self.channels.contains_key(n) {
                 continue;
             }
-            let ch = cc.kind.open(n).await?;
+            let ch = cc.kind.open_shown(n, self.registry.clone()).await?;
             self.registry.register(n, ch.counters());
             tracing::info!(channel = %n, "channel started");
             self.channels.insert(

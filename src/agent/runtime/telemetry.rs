@@ -1,9 +1,10 @@
-//! What an agent shows about itself: the metrics registry and the alarm board, made together
-//! and handed to the runtime and the metrics server, so both see the same board. The board
-//! reads the registry; the registry knows nothing of alarms.
+//! What an agent shows about itself: the metrics registry, the alarm board and whether it has
+//! started, made together and handed to the runtime and the metrics server, so both see the
+//! same board. The board reads the registry; the registry knows nothing of alarms.
 
 use std::sync::Arc;
 
+use super::health::Readiness;
 use crate::agent::alarm::AlarmBoard;
 use crate::agent::metrics::Registry;
 
@@ -14,6 +15,8 @@ pub struct Telemetry {
     pub metrics: Arc<Registry>,
     /// The active alarms, notifiers and remembered upstreams (`/alarms`).
     pub alarms: Arc<AlarmBoard>,
+    /// Set once the agent logged `agent started` (`/ready`).
+    pub ready: Arc<Readiness>,
 }
 
 impl Telemetry {
@@ -29,6 +32,7 @@ impl From<Arc<Registry>> for Telemetry {
         Telemetry {
             metrics,
             alarms: Arc::default(),
+            ready: Arc::default(),
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::checkpoint::store::checkpoint_path;
 use crate::event::Event;
 use crate::io::{DirLock, Fs};
 use crate::wal::policy::Repair;
-use crate::wal::replay::ReplayReport;
+use crate::wal::replay::{ReplayProgress, ReplayReport};
 use crate::wal::table::{ReadError, SegmentTable};
 use crate::wal::EventPtr;
 
@@ -90,7 +90,12 @@ pub fn examine(fs: Arc<dyn Fs>, config: &FileChannelConfig) -> Result<Examinatio
         }
     }
     let locks = lock_all(fs.as_ref(), config, false)?;
-    let rec = recover_state(fs.as_ref(), config, Repair::ReadOnly)?;
+    let rec = recover_state(
+        fs.as_ref(),
+        config,
+        Repair::ReadOnly,
+        &ReplayProgress::default(),
+    )?;
     let table = segment_table(fs.as_ref(), &rec.outcome)?;
     let checkpoint = rec.image.as_ref().map(|img| CheckpointSummary {
         path: match rec.source {

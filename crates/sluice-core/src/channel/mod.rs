@@ -43,6 +43,7 @@ pub use transaction::Transaction;
 use inner::Inner;
 
 use crate::io::{Fs, StdFs};
+use crate::wal::replay::ReplayProgress;
 use crate::wal::writer::{Appended, DirWriter, Records, WalError};
 
 /// Room kept for a checkpoint's fixed fields and segment dependencies (8 bytes each).
@@ -59,7 +60,16 @@ impl FileChannel {
         config: FileChannelConfig,
         fs: Arc<dyn Fs>,
     ) -> Result<FileChannel, ChannelError> {
-        recovery::open(config, fs)
+        recovery::open(config, fs, &ReplayProgress::default())
+    }
+
+    /// Opens (and recovers) a channel on the real file system, counting the replay's bytes
+    /// and events into `progress` meanwhile (another thread may read it while this runs).
+    pub fn open_with_progress(
+        config: FileChannelConfig,
+        progress: &ReplayProgress,
+    ) -> Result<FileChannel, ChannelError> {
+        recovery::open(config, Arc::new(StdFs), progress)
     }
 
     /// Starts a transaction.

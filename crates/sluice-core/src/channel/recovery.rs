@@ -26,7 +26,9 @@ use crate::checkpoint::store;
 use crate::checkpoint::CheckpointImage;
 use crate::io::{Fs, OpenMode};
 use crate::wal::policy::{Action, Damage, Position, Repair};
-use crate::wal::replay::{replay, FoundSegment, ReplayOutcome, ReplayReport, StartPosition};
+use crate::wal::replay::{
+    replay, FoundSegment, ReplayOutcome, ReplayProgress, ReplayReport, StartPosition,
+};
 use crate::wal::segment::{segment_file_name, SEGMENT_HEADER_BYTES};
 use crate::wal::table::SegmentTable;
 use crate::wal::writer::{DirWriter, LastSegment, Poison};
@@ -137,10 +139,12 @@ pub(crate) struct RecoveredState {
 
 /// Loads the checkpoint, replays the log after it and rebuilds the queue. With
 /// [`Repair::OnDisk`], torn tails are truncated on disk; read-only, nothing on disk changes.
+/// The replay counts into `progress`.
 pub(crate) fn recover_state(
     fs: &dyn Fs,
     config: &FileChannelConfig,
     repair: Repair,
+    progress: &ReplayProgress,
 ) -> Result<RecoveredState, ChannelError> {
     let mut fallbacks = Vec::new();
     let (image, source) = choose_checkpoint(fs, config, &mut fallbacks);
@@ -158,8 +162,8 @@ pub(crate) fn recover_state(
     );
     let unfinished = finish_deletions(fs, config, repair)?;
     let policy = config.recovery_policy;
-    let mut outcome =
-        replay(fs, &config.data_dirs, &starts, policy, repair).map_err(ChannelError::Recovery)?;
+    let mut outcome = replay(fs, &config.data_dirs, &starts, policy, repair, progress)
+        .map_err(ChannelError::Recovery)?;
     if !unfinished.is_empty() {
         // Read-only: leave the files, but see the channel as it is once they are gone.
         outcome.segments.retain(|s| !unfinished.contains(&s.id));
@@ -377,11 +381,12 @@ fn log_damage(report: &ReplayReport, events_lost: u64) {
 pub(super) fn open(
     config: FileChannelConfig,
     fs: Arc<dyn Fs>,
+    progress: &ReplayProgress,
 ) -> Result<FileChannel, ChannelError> {
     let t0 = Instant::now();
     config.validate()?;
     let locks = lock_all(fs.as_ref(), &config, true)?;
-    let rec = recover_state(fs.as_ref(), &config, Repair::OnDisk)?;
+    let rec = recover_state(fs.as_ref(), &config, Repair::OnDisk, progress)?;
     let table = segment_table(fs.as_ref(), &rec.outcome)?;
     let config_tail_cache = config.tail_cache_bytes;
     let poison = Arc::new(Poison::default());

@@ -43,7 +43,10 @@ const CHANNEL_GAUGES: &[&str] = &[
     "TailCacheHitCount",
     "TailCacheMissCount",
     "DataDirFreeBytes",
+    "DataDirBelowMinimum",
     "CheckpointDirFreeBytes",
+    "ReplayProgressRatio",
+    "ReplayEvents",
 ];
 const SINK_GAUGES: &[&str] = &["ConnectionDownMillis"];
 const SOURCE_GAUGES: &[&str] = &["OpenConnectionCount", "UpstreamPeerCount"];

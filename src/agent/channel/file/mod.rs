@@ -3,14 +3,15 @@
 //! task and back.
 
 pub mod config;
+pub mod replay_watch;
 
 use std::sync::Arc;
 
 use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx};
-use crate::agent::metrics::CounterGroup;
 use crate::agent::metrics::{ChannelCounter, ChannelGauge};
+use crate::agent::metrics::{CounterGroup, Registry};
 use sluice_core::Event;
-use sluice_core::{ChannelError, FileChannel, FileChannelConfig, Transaction};
+use sluice_core::{ChannelError, FileChannel, FileChannelConfig, ReplayProgress, Transaction};
 
 /// A file channel opened for the agent.
 #[derive(Debug, Clone)]
@@ -41,9 +42,47 @@ fn map_err(name: &str, e: ChannelError) -> AgentChannelError {
 impl FileChannelAdapter {
     /// Opens (and recovers) the channel on the blocking pool.
     pub async fn open(name: &str, cfg: FileChannelConfig) -> Result<Self, AgentChannelError> {
+        let progress = Arc::new(ReplayProgress::default());
+        Self::open_counted(name, cfg, CounterGroup::channel(), progress).await
+    }
+
+    /// [`FileChannelAdapter::open`], with the channel's counter group in `registry` from the
+    /// start: while the channel replays it shows the replay's progress
+    /// ([`replay_watch`]), then every gauge. A failed open takes the group out again.
+    pub async fn open_shown(
+        name: &str,
+        cfg: FileChannelConfig,
+        registry: &Registry,
+    ) -> Result<Self, AgentChannelError> {
+        let progress = Arc::new(ReplayProgress::default());
+        let counters = CounterGroup::channel();
+        counters.set_gauges(replay_watch::replay_only(progress.clone()));
+        registry.register(name, counters.clone());
+        let opened = Self::open_counted(name, cfg, counters, progress).await;
+        if opened.is_err() {
+            registry.remove("CHANNEL", name);
+        }
+        opened
+    }
+
+    /// Opens the channel, counting its replay into `progress` (logged while it lasts) and
+    /// its metrics into `counters`.
+    async fn open_counted(
+        name: &str,
+        cfg: FileChannelConfig,
+        counters: Arc<CounterGroup>,
+        progress: Arc<ReplayProgress>,
+    ) -> Result<Self, AgentChannelError> {
         let dirs = (cfg.data_dirs.clone(), cfg.checkpoint_dir.clone());
-        let channel = tokio::task::spawn_blocking(move || FileChannel::open(cfg))
-            .await
+        let floor_bytes = cfg.minimum_required_space_bytes;
+        let p = progress.clone();
+        let opening = tokio::task::spawn_blocking(move || FileChannel::open_with_progress(cfg, &p));
+        let logging = replay_watch::log_until_dropped(name.to_owned(), progress.clone());
+        let opened = tokio::select! {
+            r = opening => r,
+            never = logging => match never {},
+        };
+        let channel = opened
             .map_err(|_| AgentChannelError::Join(name.to_owned()))?
             .map_err(|e| map_err(name, e))?;
         let info = channel.recovery_info();
@@ -55,9 +94,8 @@ impl FileChannelAdapter {
             elapsed_ms = info.elapsed.as_millis() as u64,
             "file channel opened"
         );
-        let counters = CounterGroup::channel();
         let ch = channel.clone();
-        let disk = super::disk_space::DiskSpace::new(dirs.0, dirs.1);
+        let disk = super::disk_space::DiskSpace::new(dirs.0, dirs.1, floor_bytes);
         counters.set_gauges(Box::new(move || {
             let s = ch.stats();
             let fill = s.queued as f64 * 100.0 / s.capacity.max(1) as f64;
@@ -77,6 +115,7 @@ impl FileChannelAdapter {
                 ChannelGauge::TailCacheMisses.with(s.tail_cache_misses),
             ]
             .into_iter()
+            .chain(replay_watch::gauges(&progress))
             .chain(disk.gauges())
             .collect()
         }));
@@ -294,6 +333,19 @@ impl super::BuildChannel for FileChannelConfig {
         let (name, cfg) = (name.to_owned(), self.clone());
         Box::pin(async move {
             let ch: Arc<dyn AgentChannel> = Arc::new(FileChannelAdapter::open(&name, cfg).await?);
+            Ok(ch)
+        })
+    }
+
+    fn open_shown(
+        &self,
+        name: &str,
+        registry: Arc<Registry>,
+    ) -> BoxFuture<'static, Result<Arc<dyn AgentChannel>, AgentChannelError>> {
+        let (name, cfg) = (name.to_owned(), self.clone());
+        Box::pin(async move {
+            let ch = FileChannelAdapter::open_shown(&name, cfg, &registry).await?;
+            let ch: Arc<dyn AgentChannel> = Arc::new(ch);
             Ok(ch)
         })
     }

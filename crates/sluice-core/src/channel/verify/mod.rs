@@ -27,6 +27,7 @@ use super::recovery::{recover_state, segment_table};
 use crate::io::{DirLock, Fs};
 use crate::wal::acked::AckedEnds;
 use crate::wal::policy::Repair;
+use crate::wal::replay::ReplayProgress;
 
 /// Checks that every directory of the channel exists, then takes their locks: a tool never
 /// creates a channel, and refuses one an agent holds open ([`ChannelError::Locked`]).
@@ -90,13 +91,13 @@ fn recovered_events(
     v: &mut Verification,
 ) -> Result<(), ChannelError> {
     if config.recovery_policy != RecoveryPolicy::Salvage {
-        if let Err(e) = recover_state(fs, config, Repair::ReadOnly) {
+        if let Err(e) = recover_state(fs, config, Repair::ReadOnly, &ReplayProgress::default()) {
             v.open_refusal = Some(e.to_string());
         }
     }
     let mut salvage = config.clone();
     salvage.recovery_policy = RecoveryPolicy::Salvage;
-    let rec = match recover_state(fs, &salvage, Repair::ReadOnly) {
+    let rec = match recover_state(fs, &salvage, Repair::ReadOnly, &ReplayProgress::default()) {
         Ok(rec) => rec,
         Err(e) => {
             v.open_refusal.get_or_insert_with(|| e.to_string());

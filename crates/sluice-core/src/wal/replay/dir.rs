@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::files::{list_segments, read_header, HeaderProblem};
+use super::progress::{ProgressTally, ReplayProgress};
 use super::report::{io_err, CutBack, FoundSegment, ReplayError, ReplayReport, StartPosition};
 use crate::io::{Fs, FsFile, OpenMode};
 use crate::wal::acked::AckedEnds;
@@ -41,6 +42,7 @@ struct DirReplay<'a> {
     repair: Repair,
     asm: Assembler,
     out: DirResult,
+    tally: ProgressTally<'a>,
 }
 
 /// What a segment must hold at least, and what says so.
@@ -53,7 +55,24 @@ struct Held {
     least: Option<(u64, &'static str)>,
 }
 
-/// Replays data directory `dir` (index `dir_index`) from `start`.
+/// The bytes replay will read in `segments` from `start` on (an estimate for progress:
+/// a segment that cannot be opened counts nothing).
+fn bytes_to_read(fs: &dyn Fs, segments: &[(u32, PathBuf)], start: StartPosition) -> u64 {
+    segments
+        .iter()
+        .filter_map(|(id, path)| {
+            let from = match start {
+                Some((sid, _)) if *id < sid => return None,
+                Some((sid, off)) if *id == sid => off.max(SEGMENT_HEADER_BYTES),
+                _ => SEGMENT_HEADER_BYTES,
+            };
+            let len = fs.open(path, OpenMode::Read).and_then(|f| f.len()).ok()?;
+            Some(len.saturating_sub(from))
+        })
+        .sum()
+}
+
+/// Replays data directory `dir` (index `dir_index`) from `start`, counting into `progress`.
 pub(super) fn replay_dir(
     fs: &dyn Fs,
     dir: &Path,
@@ -61,6 +80,7 @@ pub(super) fn replay_dir(
     start: StartPosition,
     policy: RecoveryPolicy,
     repair: Repair,
+    progress: &ReplayProgress,
 ) -> Result<DirResult, ReplayError> {
     let segments = list_segments(fs, dir)?;
     // Two spellings of one id (`log-7`, `log-07`) would feed the assembler out of order.
@@ -75,6 +95,7 @@ pub(super) fn replay_dir(
             }
         }
     }
+    progress.add_total(bytes_to_read(fs, &segments, start));
     let acked = crate::wal::acked::read(fs, dir);
     let mut r = DirReplay {
         fs,
@@ -88,6 +109,7 @@ pub(super) fn replay_dir(
             dir_index,
             ..DirResult::default()
         },
+        tally: ProgressTally::new(progress),
     };
     if let AckedEnds::Damaged(why) = &acked {
         let path = dir.join(crate::wal::acked::ACKED_FILE_NAME);
@@ -268,10 +290,13 @@ impl DirReplay<'_> {
         refuse: bool,
     ) -> Result<(), ReplayError> {
         let (seg_id, path, salt) = (found.id, found.path.clone(), found.salt);
-        let (asm, out) = (&mut self.asm, &mut self.out);
+        let (asm, out, tally) = (&mut self.asm, &mut self.out, &mut self.tally);
         let mut bad: Option<AssembleError> = None;
         let resync = self.policy.resyncs();
+        let mut last = from;
         let scan = scan_records(file, from, salt, resync, |offset, meta| {
+            tally.record(offset.saturating_sub(last), meta.kind == RecordKind::Put);
+            last = offset;
             match asm.feed(seg_id, offset, meta) {
                 Ok(Fed::Pending) => {}
                 Ok(Fed::Committed { txn, mismatch }) => {
@@ -288,6 +313,7 @@ impl DirReplay<'_> {
             }
         })
         .map_err(io_err("read", &path))?;
+        self.tally.skip(scan.file_len.saturating_sub(last));
         if let Some(AssembleError::OffsetTooLarge { offset, .. }) = bad {
             let detail = AssembleError::OffsetTooLarge {
                 segment: seg_id,

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 mod dir;
 mod files;
+mod progress;
 mod report;
 
 pub use super::assemble::CommittedTxn;
@@ -23,6 +24,7 @@ use dir::{replay_dir, DirResult};
 #[cfg(feature = "internals")]
 pub use files::HeaderProblem;
 pub use files::{list_segments, read_header};
+pub use progress::{ProgressSnapshot, ReplayProgress};
 pub use report::{
     CutBack, FoundSegment, ReplayError, ReplayOutcome, ReplayReport, StartPosition, BY_ACKED_END,
     BY_POSITION, BY_QUEUED_EVENTS,
@@ -30,12 +32,28 @@ pub use report::{
 
 /// Replays every directory (in parallel), from `starts[i]` for directory `i`.
 /// With [`Repair::OnDisk`], torn tails are truncated on disk; otherwise nothing is changed.
+/// `progress` counts the bytes and events read as the directories' threads go.
 pub fn replay(
     fs: &dyn Fs,
     dirs: &[PathBuf],
     starts: &[StartPosition],
     policy: RecoveryPolicy,
     repair: Repair,
+    progress: &ReplayProgress,
+) -> Result<ReplayOutcome, ReplayError> {
+    progress.start(0);
+    let outcome = replay_all(fs, dirs, starts, policy, repair, progress);
+    progress.finish();
+    outcome
+}
+
+fn replay_all(
+    fs: &dyn Fs,
+    dirs: &[PathBuf],
+    starts: &[StartPosition],
+    policy: RecoveryPolicy,
+    repair: Repair,
+    progress: &ReplayProgress,
 ) -> Result<ReplayOutcome, ReplayError> {
     let results: Vec<Result<DirResult, ReplayError>> = std::thread::scope(|s| {
         let handles: Vec<_> = dirs
@@ -43,7 +61,7 @@ pub fn replay(
             .enumerate()
             .map(|(i, dir)| {
                 let start = starts.get(i).copied().flatten();
-                s.spawn(move || replay_dir(fs, dir, i, start, policy, repair))
+                s.spawn(move || replay_dir(fs, dir, i, start, policy, repair, progress))
             })
             .collect();
         handles

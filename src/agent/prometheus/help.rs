@@ -1,0 +1,120 @@
+//! The HELP text of every series: what it counts or measures, in which unit, per which
+//! component. One table keyed by the Flume JSON key ([`meaning`]); a key missing from it
+//! (a future gauge) still gets a plain sentence naming its JSON key ([`help`]).
+
+/// What the attribute `key` means (with its unit), or `None` when the table lacks it.
+pub fn meaning(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "StartTime" => "When the component last started, in seconds since the Unix epoch.",
+        "StopTime" => {
+            "When the component last stopped, in seconds since the Unix epoch (0: running)."
+        }
+        // Sources (Flume's SourceCounter).
+        "EventReceivedCount" => "Events received by the source, before its channel processor.",
+        "EventAcceptedCount" => "Events the source committed to its channels.",
+        "AppendReceivedCount" => "Single-event append calls received (RPC sources).",
+        "AppendAcceptedCount" => "Single-event append calls committed (RPC sources).",
+        "AppendBatchReceivedCount" => "Batches received (RPC sources).",
+        "AppendBatchAcceptedCount" => "Batches committed to the channels (RPC sources).",
+        "OpenConnectionCount" => "Client connections open now.",
+        "EventReadFail" => "Input that could not be read or parsed as events.",
+        "ChannelWriteFail" => "Batches the channels refused (full or failed); not acknowledged.",
+        "GenericProcessingFail" => "Other failures of the source.",
+        "ConnectionRefusedCount" => "Connections refused at a limit (connections or bytes).",
+        "UpstreamPeerCount" => "Upstream peers (agents) that sent within the remembered window.",
+        "DeletedOpenBytes" => "Bytes of deleted files the source still holds open.",
+        "DeletedFilesClosedCount" => "Deleted files the source closed before reading them all.",
+        "DeletedBytesSkippedCount" => "Bytes of deleted files skipped, never read.",
+        // Channels (Flume's ChannelCounter, the file channel's gauges).
+        "EventPutAttemptCount" => "Events offered to the channel, committed or not.",
+        "EventPutSuccessCount" => "Events put by committed transactions.",
+        "EventTakeAttemptCount" => "Take calls (batches asked for) on the channel.",
+        "EventTakeSuccessCount" => "Events taken by committed transactions.",
+        "RollbackCount" => "Take transactions rolled back (kafka channel).",
+        "ChannelSize" => "Events queued in the channel now.",
+        "ChannelCapacity" => "Events the channel holds at most (capacity).",
+        "ChannelFillPercentage" => "Queued events as a percentage (0 to 100) of the capacity.",
+        "EventPutErrorCount" => "Puts the file channel failed.",
+        "EventTakeErrorCount" => "Takes the file channel failed.",
+        "CheckpointWriteErrorCount" => "Checkpoint writes that failed.",
+        "CheckpointBackupWriteErrorCount" => "Backup checkpoint writes that failed.",
+        "Open" => "1 while the channel is open.",
+        "Closed" => "1 once the channel is closed.",
+        "Unhealthy" => "1 once the channel refuses writes after an I/O failure (reopen it).",
+        "EventsLostOnOpen" => "Committed events the last open could not recover.",
+        "TailCacheHitCount" => "Takes served from the in-memory tail cache since the open.",
+        "TailCacheMissCount" => "Takes read from the segment files since the open.",
+        "DataDirFreeBytes" => "Free bytes in the fullest data directory, in bytes.",
+        "DataDirBelowMinimum" => {
+            "1 while a data directory has less free space than minimumRequiredSpace."
+        }
+        "CheckpointDirFreeBytes" => "Free bytes in the checkpoint directory, in bytes.",
+        "ReplayProgressRatio" => "Share of the last open's replay done, 0 to 1.",
+        "ReplayEvents" => "Events the last open's replay has read so far.",
+        // Sinks (Flume's SinkCounter).
+        "ConnectionCreatedCount" => "Connections the sink opened.",
+        "ConnectionClosedCount" => "Connections the sink closed.",
+        "ConnectionFailedCount" => "Connection attempts that failed.",
+        "ConnectionDownMillis" => {
+            "How long the sink's connection has been down, in seconds (0 while up)."
+        }
+        "BatchEmptyCount" => "Takes that found the channel empty.",
+        "BatchUnderflowCount" => "Takes of fewer events than the batch size.",
+        "BatchCompleteCount" => "Takes of a full batch.",
+        "EventDrainAttemptCount" => "Events taken for delivery.",
+        "EventDrainSuccessCount" => "Events delivered and committed.",
+        "EventWriteFail" => "Deliveries that failed (their events returned to the channel).",
+        "ChannelReadFail" => "Takes or commits the channel failed.",
+        "EventPoisonCount" => "Events the sink could never deliver, dropped or dead-lettered.",
+        "EventDeadLetterCount" => "Poison events written to the dead letter file.",
+        // The agent's reloads and alarms.
+        "ReloadRequestCount" => "Reloads asked for (poll, SIGHUP, POST /reload).",
+        "ReloadAppliedCount" => "Reloads that restarted changed components.",
+        "ReloadUnchangedCount" => "Reloads of a file describing the running configuration.",
+        "ReloadRejectedCount" => "Reloads of a file with errors; the running one stayed.",
+        "ReloadFailedCount" => "Reloads that failed to apply; the running configuration stayed.",
+        "ReloadRefusedCount" => "Reloads refused because they would leave events behind.",
+        "AlarmsRaised" => "Alarms raised.",
+        "AlarmsCleared" => "Alarms cleared.",
+        "NotificationsSent" => "Alarm notifications delivered.",
+        "NotificationsFailed" => "Alarm notifications that failed after their retries.",
+        "NotificationsDropped" => "Alarm notifications dropped because a queue was full.",
+        _ => return None,
+    })
+}
+
+/// The HELP text of attribute `key` of a `kind` (`SOURCE`, `CHANNEL`, ...) component.
+pub fn help(kind: &str, key: &str) -> String {
+    let per = kind.to_ascii_lowercase();
+    match meaning(key) {
+        Some(m) => format!("{m} Per {per} (JSON key {key})."),
+        None => format!("The {per}'s {key} (JSON key {key})."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::metrics::{CHANNEL_COUNTERS, SINK_COUNTERS, SOURCE_COUNTERS};
+
+    #[test]
+    fn every_flume_counter_has_a_meaning() {
+        for key in SOURCE_COUNTERS
+            .iter()
+            .chain(CHANNEL_COUNTERS)
+            .chain(SINK_COUNTERS)
+        {
+            assert!(meaning(key).is_some(), "no HELP text for {key}");
+        }
+    }
+
+    #[test]
+    fn help_names_the_json_key_and_never_says_flumes() {
+        let h = help("CHANNEL", "ChannelSize");
+        assert_eq!(
+            h,
+            "Events queued in the channel now. Per channel (JSON key ChannelSize)."
+        );
+        assert!(!help("SINK", "Unknown").contains("Flume's"));
+    }
+}

@@ -1,0 +1,193 @@
+//! `GET /health` and `GET /ready` of the metrics server, for probes (systemd, Kubernetes,
+//! load balancers).
+//!
+//! Health is decided from the same gauges the status page and alarm rules read, in one place
+//! ([`problems`]): a channel that is `Unhealthy` (refusing writes after an I/O failure),
+//! closed, full (`ChannelFillPercentage` at 100) or whose data directory is under its
+//! `minimumRequiredSpace` (`DataDirBelowMinimum`); a sink whose connection is down
+//! (`ConnectionDownMillis` above 0: the avro and thrift sinks, between failed connection
+//! attempts). 200 with `{"status":"ok",...}` when there is none, else 503 naming each
+//! component and why.
+//!
+//! Readiness ([`Readiness`]) is set once the agent logs `agent started` (channels replayed,
+//! every component running, every source accepting input) and stays set through reloads.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use hyper::StatusCode;
+use serde_json::json;
+
+use crate::agent::metrics::Registry;
+
+/// Whether the agent has started; shared by the CLI (which sets it) and the metrics server.
+#[derive(Debug, Default)]
+pub struct Readiness(AtomicBool);
+
+impl Readiness {
+    /// Marks the agent started (`agent started` was logged).
+    pub fn set_ready(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    /// Whether the agent has started.
+    pub fn is_ready(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// One unhealthy component: its key (`SINK.k1`) and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problem {
+    /// `TYPE.name` as in Flume's JSON.
+    pub component: String,
+    /// What is wrong, for a person.
+    pub reason: String,
+}
+
+/// A gauge at or above `at`.
+fn at_least(v: Option<f64>, at: f64) -> bool {
+    v.is_some_and(|v| v >= at)
+}
+
+/// Why a channel is unhealthy, if it is.
+fn channel_problem(value: impl Fn(&str) -> Option<f64>) -> Option<String> {
+    if at_least(value("Unhealthy"), 1.0) {
+        return Some("refuses writes after an I/O failure (Unhealthy = 1)".to_owned());
+    }
+    if at_least(value("Closed"), 1.0) {
+        return Some("is closed".to_owned());
+    }
+    if at_least(value("ChannelFillPercentage"), 100.0) {
+        return Some("is full (ChannelFillPercentage = 100)".to_owned());
+    }
+    if at_least(value("DataDirBelowMinimum"), 1.0) {
+        return Some("a data directory has less free space than minimumRequiredSpace".to_owned());
+    }
+    None
+}
+
+/// Why a sink is unhealthy, if it is.
+fn sink_problem(value: impl Fn(&str) -> Option<f64>) -> Option<String> {
+    let down_ms = value("ConnectionDownMillis").filter(|ms| *ms > 0.0)?;
+    Some(format!(
+        "cannot deliver: its connection has been down for {:.1} s",
+        down_ms / 1000.0
+    ))
+}
+
+/// Every unhealthy channel and sink of `registry`, in key order.
+pub fn problems(registry: &Registry) -> Vec<Problem> {
+    registry
+        .groups()
+        .into_iter()
+        .filter_map(|(key, group)| {
+            let value = |k: &str| group.value(k);
+            let reason = match group.kind() {
+                "CHANNEL" => channel_problem(value),
+                "SINK" => sink_problem(value),
+                _ => None,
+            }?;
+            Some(Problem {
+                component: key,
+                reason,
+            })
+        })
+        .collect()
+}
+
+/// The answer to `GET /health`.
+pub fn health_answer(registry: &Registry) -> (StatusCode, &'static str, String) {
+    let found = problems(registry);
+    let checked = registry
+        .groups()
+        .iter()
+        .filter(|(_, g)| matches!(g.kind(), "CHANNEL" | "SINK"))
+        .count();
+    if found.is_empty() {
+        let body = json!({"status": "ok", "checked": checked});
+        return (StatusCode::OK, "application/json", format!("{body}\n"));
+    }
+    let list: Vec<_> = found
+        .iter()
+        .map(|p| json!({"component": p.component, "reason": p.reason}))
+        .collect();
+    let body = json!({"status": "unhealthy", "checked": checked, "problems": list});
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "application/json",
+        format!("{body}\n"),
+    )
+}
+
+/// The answer to `GET /ready`.
+pub fn ready_answer(ready: &Readiness) -> (StatusCode, &'static str, String) {
+    if ready.is_ready() {
+        (
+            StatusCode::OK,
+            "application/json",
+            "{\"status\":\"ready\"}\n".to_owned(),
+        )
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "application/json",
+            "{\"status\":\"starting\",\"reason\":\"the agent has not started yet (channels replaying or components starting)\"}\n"
+                .to_owned(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::metrics::CounterGroup;
+
+    fn with_gauges(g: std::sync::Arc<CounterGroup>, v: Vec<(&'static str, &'static str)>) {
+        g.set_gauges(Box::new(move || {
+            v.iter().map(|(k, x)| (*k, (*x).to_owned())).collect()
+        }));
+    }
+
+    #[test]
+    fn healthy_channels_and_sinks_answer_200() {
+        let r = Registry::for_agent("a1");
+        let c = CounterGroup::channel();
+        with_gauges(
+            c.clone(),
+            vec![("ChannelFillPercentage", "12.5"), ("Unhealthy", "0")],
+        );
+        r.register("c1", c);
+        let (status, _, body) = health_answer(&r);
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains("\"checked\":1"), "{body}");
+    }
+
+    #[test]
+    fn a_full_channel_and_a_down_sink_are_named_with_their_reasons() {
+        let r = Registry::for_agent("a1");
+        let c = CounterGroup::channel();
+        with_gauges(c.clone(), vec![("ChannelFillPercentage", "100.0")]);
+        r.register("c1", c);
+        let k = CounterGroup::sink();
+        with_gauges(k.clone(), vec![("ConnectionDownMillis", "2500")]);
+        r.register("k1", k);
+        let p = problems(&r);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert_eq!(p[0].component, "CHANNEL.c1");
+        assert!(p[0].reason.contains("full"), "{p:?}");
+        assert_eq!(p[1].component, "SINK.k1");
+        assert!(p[1].reason.contains("2.5 s"), "{p:?}");
+        let (status, _, body) = health_answer(&r);
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["problems"][1]["component"], "SINK.k1");
+    }
+
+    #[test]
+    fn ready_is_503_until_set() {
+        let r = Readiness::default();
+        assert_eq!(ready_answer(&r).0, StatusCode::SERVICE_UNAVAILABLE);
+        r.set_ready();
+        assert_eq!(ready_answer(&r).0, StatusCode::OK);
+    }
+}
