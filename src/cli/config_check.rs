@@ -1,7 +1,8 @@
 //! `sluice config check`: validates a Flume properties file and prints every problem as
 //! `FILE:LINE: key: message`; exits 1 when any problem is an error, 3 when the file cannot be
 //! read (see `crate::cli::exit`). With `--verify-channels` a valid configuration's file
-//! channels are verified too (`verify_channels.rs`).
+//! channels are verified too (`verify_channels.rs`); with `--print` the agent's keys are
+//! printed as read (escapes decoded, `${...}` and config filters resolved), secrets masked.
 
 use std::path::PathBuf;
 
@@ -34,6 +35,10 @@ pub struct CheckArgs {
     /// refused while an agent holds them).
     #[arg(long = "verify-channels")]
     pub verify_channels: bool,
+    /// Also print every key of the agent as read: `${...}` and config filters resolved,
+    /// secrets (passwords, tokens, keys, filter values) masked.
+    #[arg(long = "print")]
+    pub print: bool,
 }
 
 /// Runs the subcommand.
@@ -47,6 +52,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     }
     for p in &loaded.problems {
         println!("{}", p.render(&file));
+    }
+    if args.print {
+        print_resolved(&file, &text, &args.name, &args.defines);
     }
     super::plugins::set_java_env(
         &args.conf_file,
@@ -91,5 +99,29 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
             eprintln!("{file}: {n} error(s)");
             Ok(crate::cli::exit::FAILED_CHECK)
         }
+    }
+}
+
+/// Prints `FILE:LINE: key = value` for every key of the agent (the last of duplicates), as
+/// read, with secrets masked.
+fn print_resolved(file: &str, text: &str, agent: &str, defines: &[(String, String)]) {
+    use sluice::agent::config::{read, secret};
+    let res = read::resolve(text, agent, defines);
+    let mut last = std::collections::BTreeMap::new();
+    for (k, v, o) in &res.entries {
+        last.insert(k.as_str(), (*o, v.as_str()));
+    }
+    let mut rows: Vec<_> = last
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(&format!("{agent}.")))
+        .collect();
+    rows.sort_by_key(|(_, (o, _))| *o);
+    for (key, (origin, value)) in rows {
+        let shown = if secret::is_secret(key) || res.filtered.contains(key) {
+            secret::MASK
+        } else {
+            value
+        };
+        println!("{file}:{origin}: {key} = {shown}");
     }
 }

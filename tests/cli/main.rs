@@ -12,6 +12,8 @@ mod cli_first_contact;
 mod cli_logging;
 mod cli_readiness;
 mod config_check_verify;
+mod config_examples;
+mod config_subst;
 mod crashtest_cli;
 mod docs_true;
 mod keystore_files;

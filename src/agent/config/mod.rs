@@ -3,7 +3,8 @@
 //! problem reported by line and full key ([`problem`]), and [`ctx::Ctx`], the key reader a
 //! component's own parser uses (typed getters in [`values`], ranges in [`limits`]).
 //!
-//! Stages: [`properties`] (text to entries with line numbers) -> [`raw`] (the
+//! Stages: [`properties`] (text to entries with line numbers) -> [`subst`] (`${...}` in
+//! every value, Flume 1.11's rules) and [`filters`] (`${filter['key']}`) -> [`raw`] (the
 //! `<agent>.<section>.<component>.<property>` grammar) -> each component's parser, in the
 //! component's own folder, found through `crate::agent::registry` -> the checked topology
 //! (`crate::agent::topology`).
@@ -13,11 +14,15 @@
 
 pub mod ctx;
 pub mod duration;
+pub mod filters;
+pub mod joda;
 pub mod limits;
 pub mod problem;
 pub mod properties;
 pub mod raw;
 pub mod read;
+pub mod secret;
+pub mod subst;
 pub mod values;
 
 pub use ctx::Ctx;

@@ -16,6 +16,9 @@ pub struct Entry {
     pub value: String,
     /// The physical line the entry starts on (1-based).
     pub line: usize,
+    /// The value as written (escapes kept), when reading it dropped a backslash before a
+    /// character that is no escape (`\d` read as `d`); `None` otherwise.
+    pub dropped_backslash: Option<String>,
 }
 
 /// Parses the text of a properties file into its entries, in file order (duplicates kept).
@@ -46,6 +49,7 @@ pub fn parse(text: &str) -> Vec<Entry> {
             key: unescape(&key).trim().to_owned(),
             value: unescape(&value).trim().to_owned(),
             line: idx + 1,
+            dropped_backslash: drops_backslash(&value).then(|| value.trim().to_owned()),
         });
     }
     entries
@@ -81,6 +85,23 @@ fn split_entry(line: &str) -> (String, String) {
         .or_else(|| rest.strip_prefix(':'))
         .unwrap_or(rest);
     (key, rest.trim_start().to_owned())
+}
+
+/// Whether unescaping `raw` drops a backslash before a character that has no escape meaning
+/// (the escapes are `\t \n \r \f \uXXXX`, and `\` before `\ = : # !` and whitespace).
+fn drops_backslash(raw: &str) -> bool {
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            continue;
+        }
+        match chars.next() {
+            Some('t' | 'n' | 'r' | 'f' | 'u' | '\\' | '=' | ':' | '#' | '!') | None => {}
+            Some(w) if w.is_whitespace() => {}
+            Some(_) => return true,
+        }
+    }
+    false
 }
 
 fn unescape(s: &str) -> String {
@@ -163,6 +184,15 @@ mod tests {
         let got = kv("my\\ key\\=x = tab\\there \\u0041\\q\n");
         assert_eq!(got[0].0, "my key=x");
         assert_eq!(got[0].1, "tab\there Aq");
+    }
+
+    #[test]
+    fn a_dropped_backslash_is_reported_with_the_value_as_written() {
+        let got = parse("p = ^\\d{4} \\\\d\nq = a\\:b\\ c\\\\d\\tx\n");
+        assert_eq!(got[0].value, "^d{4} \\d");
+        assert_eq!(got[0].dropped_backslash.as_deref(), Some("^\\d{4} \\\\d"));
+        assert_eq!(got[1].value, "a:b c\\d\tx");
+        assert_eq!(got[1].dropped_backslash, None);
     }
 
     #[test]

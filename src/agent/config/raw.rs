@@ -137,12 +137,12 @@ pub fn group(entries: &[(String, String, Origin)], agent: &str) -> (RawAgent, Ve
             Some((w, t)) => (w, Some(t)),
             None => (rest, None),
         };
+        if word == "configfilters" {
+            // Read (and checked) by `crate::agent::config::filters`.
+            continue;
+        }
         let Some(section) = Section::parse(word) else {
-            let msg = if word == "configfilters" {
-                "config filters are not supported; key ignored".to_owned()
-            } else {
-                "unknown key ignored (sections are sources, channels, sinks, sinkgroups, alarms, notifiers)".to_owned()
-            };
+            let msg = "unknown key ignored (sections are sources, channels, sinks, sinkgroups, alarms, notifiers, configfilters)";
             problems.push(Problem::warning(*origin, key.as_str(), msg));
             continue;
         };

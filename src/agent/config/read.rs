@@ -1,20 +1,51 @@
-//! Reading one agent's keys: the properties text and the `-D` overrides (which win) grouped
-//! by the key grammar into listed components, with the problems found on the way.
+//! Reading one agent's keys: the properties text and the `-D` overrides (which win), every
+//! value resolved (`${...}` by [`subst`], then `${filter['key']}` by [`filters`]), grouped by
+//! the key grammar into listed components, with the problems found on the way.
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::filters;
 use super::problem::{Origin, Problem};
 use super::properties;
 use super::raw::{self, RawAgent};
+use super::subst::{self, Sources};
 
-/// Reads agent `agent` from properties text; `overrides` are `-D` pairs whose key starts with
-/// `<agent>.` (others are ignored here) and win over the file.
-pub fn read(text: &str, agent: &str, overrides: &[(String, String)]) -> (RawAgent, Vec<Problem>) {
+/// Flume's `-DpropertiesImplementation` value that also reads a bare `${NAME}` from the
+/// environment (Flume 1.11's `MapResolver` keeps it for `EnvVarResolverProperties` users).
+pub const ENV_VAR_RESOLVER: &str = "org.apache.flume.node.EnvVarResolverProperties";
+
+/// One agent's keys with their values resolved.
+#[derive(Debug, Default)]
+pub struct Resolution {
+    /// `(key, resolved value, origin)` of the file's and the overrides' keys of the agent,
+    /// in file order (duplicates kept; a key that could not be resolved keeps its text).
+    pub entries: Vec<(String, String, Origin)>,
+    /// Problems: unresolvable values, dropped backslashes, comment hints, filter errors.
+    pub problems: Vec<Problem>,
+    /// Keys whose value could not be resolved (their other errors are noise).
+    pub failed: BTreeSet<String>,
+    /// Keys whose value came (in part) from a config filter: secrets, masked when printed.
+    pub filtered: BTreeSet<String>,
+}
+
+/// Reads agent `agent` from properties text; `overrides` are the `-D` pairs: those whose key
+/// starts with `<agent>.` win over the file, all of them are `${sys:...}`.
+pub fn read(text: &str, agent: &str, overrides: &[(String, String)]) -> (RawAgent, Resolution) {
+    let mut res = resolve(text, agent, overrides);
+    let (raw, grouping) = raw::group(&res.entries, agent);
+    res.problems.extend(grouping);
+    (raw, res)
+}
+
+/// The agent's entries with every value resolved, and the problems found doing it.
+pub fn resolve(text: &str, agent: &str, overrides: &[(String, String)]) -> Resolution {
     let parsed = properties::parse(text);
     let prefix = format!("{agent}.");
-    let mut problems: Vec<Problem> = parsed
-        .iter()
-        .filter(|e| e.key.starts_with(&prefix))
-        .filter_map(comment_hint)
-        .collect();
+    let mut res = Resolution::default();
+    for e in parsed.iter().filter(|e| e.key.starts_with(&prefix)) {
+        res.problems.extend(comment_hint(e));
+        res.problems.extend(backslash_hint(e));
+    }
     let mut entries: Vec<(String, String, Origin)> = parsed
         .into_iter()
         .map(|e| (e.key, e.value, Origin::Line(e.line)))
@@ -28,9 +59,77 @@ pub fn read(text: &str, agent: &str, overrides: &[(String, String)]) -> (RawAgen
             ));
         }
     }
-    let (raw, grouping) = raw::group(&entries, agent);
-    problems.extend(grouping);
-    (raw, problems)
+    let keys: BTreeMap<String, String> = entries
+        .iter()
+        .map(|(k, v, _)| (k.clone(), v.clone()))
+        .collect();
+    let sys: BTreeMap<String, String> = overrides.iter().cloned().collect();
+    let bare_env = switches(&sys, &mut res.problems);
+    let declared = filters::declared(&entries, agent);
+    let env = |n: &str| std::env::var(n).ok();
+    let src = Sources {
+        keys: &keys,
+        env: &env,
+        sys: &sys,
+        date: &subst::date_lookup,
+        bare_env,
+        filters: &declared.names(),
+        keep_bare: false,
+    };
+    let mut keys_read = BTreeSet::new();
+    for (key, value, origin) in entries.iter_mut().filter(|e| e.0.starts_with(&prefix)) {
+        let src = Sources {
+            keep_bare: key.ends_with(".replaceString"),
+            ..src
+        };
+        let r = subst::resolve(key, value, &src);
+        keys_read.extend(r.keys_read);
+        match r.value {
+            Ok(v) => *value = v,
+            Err(e) => {
+                res.problems
+                    .push(Problem::error(*origin, key.as_str(), e.to_string()));
+                res.failed.insert(key.clone());
+            }
+        }
+    }
+    let built = filters::build(&declared, &entries, agent, &mut res.problems);
+    filters::apply(&built, &mut entries, agent, &mut res);
+    // A key without an agent prefix that a value refers to is a variable, not a mistake.
+    entries.retain(|(k, _, _)| k.contains('.') || !keys_read.contains(k));
+    res.entries = entries;
+    res
+}
+
+/// Flume's `-DpropertiesImplementation` and `-Dlookups` switches: whether a bare `${NAME}`
+/// also reads the environment; anything Sluice cannot honour is an error.
+fn switches(sys: &BTreeMap<String, String>, problems: &mut Vec<Problem>) -> bool {
+    if let Some(file) = sys.get("lookups") {
+        problems.push(Problem::error(
+            Origin::CommandLine,
+            "lookups",
+            format!(
+                "-Dlookups={file}: custom lookups are Java StringLookup classes, which Sluice \
+                 cannot load; the lookups are env, sys and date (docs/configuration.md)"
+            ),
+        ));
+    }
+    match sys.get("propertiesImplementation").map(String::as_str) {
+        None => false,
+        Some(ENV_VAR_RESOLVER) => true,
+        Some(other) => {
+            problems.push(Problem::error(
+                Origin::CommandLine,
+                "propertiesImplementation",
+                format!(
+                    "-DpropertiesImplementation={other}: Flume 1.11 (and Sluice) know only \
+                     {ENV_VAR_RESOLVER} (a bare ${{NAME}} also reads the environment); \
+                     ${{...}} substitution itself is always on, $${{ escapes it"
+                ),
+            ));
+            false
+        }
+    }
 }
 
 /// The end-of-line comment hint: Java properties (so Flume) keep ` # ...` in the value.
@@ -47,6 +146,21 @@ fn comment_hint(e: &properties::Entry) -> Option<Problem> {
              comments on their own line, so it is read as part of the value: move it to a line \
              of its own",
             e.value[at..].trim_start()
+        ),
+    ))
+}
+
+/// The dropped-backslash hint: `\d` in a properties file reads as `d` (Flume is silent).
+fn backslash_hint(e: &properties::Entry) -> Option<Problem> {
+    let written = e.dropped_backslash.as_deref()?;
+    Some(Problem::warning(
+        Origin::Line(e.line),
+        e.key.as_str(),
+        format!(
+            "a backslash was dropped: written `{written}`, read as `{}`. A properties file \
+             (Flume's too) drops a backslash before a character that is no escape; write two \
+             for one (`\\\\d` reads as `\\d`), or in a regex use a class such as `[[:digit:]]`",
+            e.value
         ),
     ))
 }

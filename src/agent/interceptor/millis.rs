@@ -9,6 +9,8 @@
 use chrono::format::{parse, Parsed, StrftimeItems};
 use chrono::{Local, TimeZone};
 
+use crate::agent::config::joda;
+
 /// A compiled date pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MillisPattern {
@@ -18,7 +20,7 @@ pub struct MillisPattern {
 impl MillisPattern {
     /// Translates a Joda-Time pattern; the error names the unsupported part.
     pub fn new(joda: &str) -> Result<Self, String> {
-        let strftime = joda_to_strftime(joda)?;
+        let strftime = joda::to_strftime(joda)?;
         let bad =
             StrftimeItems::new(&strftime).any(|item| matches!(item, chrono::format::Item::Error));
         if bad {
@@ -67,86 +69,6 @@ fn fill_joda_defaults(p: &mut Parsed) -> Option<()> {
         p.set_second(0).ok()?;
     }
     Some(())
-}
-
-/// Translates the common Joda-Time pattern letters into chrono strftime.
-fn joda_to_strftime(joda: &str) -> Result<String, String> {
-    let chars: Vec<char> = joda.chars().collect();
-    let mut out = String::new();
-    let mut i = 0;
-    while let Some(&c) = chars.get(i) {
-        if c == '\'' {
-            // Quoted literal; '' is a single quote.
-            i += 1;
-            if chars.get(i) == Some(&'\'') {
-                out.push('\'');
-                i += 1;
-                continue;
-            }
-            loop {
-                match chars.get(i) {
-                    None => return Err("unterminated quote in date pattern".into()),
-                    Some('\'') if chars.get(i + 1) == Some(&'\'') => {
-                        out.push('\'');
-                        i += 2;
-                    }
-                    Some('\'') => {
-                        i += 1;
-                        break;
-                    }
-                    Some(&l) => {
-                        push_literal(&mut out, l);
-                        i += 1;
-                    }
-                }
-            }
-            continue;
-        }
-        if !c.is_ascii_alphabetic() {
-            push_literal(&mut out, c);
-            i += 1;
-            continue;
-        }
-        let run = chars[i..].iter().take_while(|&&x| x == c).count();
-        let spec = match (c, run) {
-            ('y' | 'Y', 2) => "%y",
-            ('y' | 'Y', _) => "%Y",
-            ('M', 1 | 2) => "%m",
-            ('M', 3) => "%b",
-            ('M', _) => "%B",
-            ('d', _) => "%d",
-            ('D', _) => "%j",
-            ('H', _) => "%H",
-            ('h', _) => "%I",
-            ('m', _) => "%M",
-            ('s', _) => "%S",
-            ('S', 3) => "%3f",
-            ('S', 6) => "%6f",
-            ('S', 9) => "%9f",
-            ('a', _) => "%p",
-            ('E', 1..=3) => "%a",
-            ('E', _) => "%A",
-            ('Z', 1) => "%z",
-            ('Z', 2) => "%:z",
-            _ => {
-                return Err(format!(
-                    "unsupported date pattern letters {:?}",
-                    c.to_string().repeat(run)
-                ))
-            }
-        };
-        out.push_str(spec);
-        i += run;
-    }
-    Ok(out)
-}
-
-fn push_literal(out: &mut String, c: char) {
-    if c == '%' {
-        out.push_str("%%");
-    } else {
-        out.push(c);
-    }
 }
 
 #[cfg(test)]
@@ -217,15 +139,6 @@ mod tests {
         let p = MillisPattern::new("yyyy-MM-dd").unwrap();
         assert_eq!(p.millis("17.10.2012"), None);
         assert_eq!(p.millis("2012-13-01"), None);
-    }
-
-    #[test]
-    fn quotes_and_percent_signs_are_literals() {
-        assert_eq!(
-            joda_to_strftime("'at' HH 'o''clock' 100%").unwrap(),
-            "at %H o'clock 100%%"
-        );
-        assert_eq!(joda_to_strftime("''yy").unwrap(), "'%y");
     }
 
     #[test]

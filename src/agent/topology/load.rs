@@ -17,7 +17,9 @@ use crate::agent::{interceptor, processor, selector};
 /// Loads agent `agent` from properties text; `overrides` are `-D` pairs whose key starts with
 /// `<agent>.` (others are ignored here) and win over the file.
 pub fn load(text: &str, agent: &str, overrides: &[(String, String)]) -> Loaded {
-    let (raw, mut problems) = read::read(text, agent, overrides);
+    let (raw, reading) = read::read(text, agent, overrides);
+    let mut problems = reading.problems;
+    let first_component_problem = problems.len();
     let mut cfg = AgentConfig {
         name: agent.to_owned(),
         ..AgentConfig::default()
@@ -88,6 +90,13 @@ pub fn load(text: &str, agent: &str, overrides: &[(String, String)]) -> Loaded {
     }
     cfg.alarms = alarms::build(&raw, &mut problems);
     cross_checks(&raw, &cfg, agent, &mut problems);
+    // A value that could not be resolved was reported as such; what its parser says about
+    // the unresolved text (`${env:PORT}` is no port) is noise.
+    let mut i = 0;
+    problems.retain(|p| {
+        i += 1;
+        i <= first_component_problem || !reading.failed.contains(&p.key)
+    });
     problems.sort_by_key(|p| p.origin);
     let config = (!has_errors(&problems)).then_some(cfg);
     Loaded { config, problems }
