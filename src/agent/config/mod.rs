@@ -21,6 +21,7 @@ pub mod problem;
 pub mod properties;
 pub mod raw;
 pub mod read;
+pub mod resolution;
 pub mod secret;
 pub mod subst;
 pub mod values;

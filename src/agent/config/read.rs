@@ -8,25 +8,12 @@ use super::filters;
 use super::problem::{Origin, Problem};
 use super::properties;
 use super::raw::{self, RawAgent};
+pub use super::resolution::Resolution;
 use super::subst::{self, Sources};
 
 /// Flume's `-DpropertiesImplementation` value that also reads a bare `${NAME}` from the
 /// environment (Flume 1.11's `MapResolver` keeps it for `EnvVarResolverProperties` users).
 pub const ENV_VAR_RESOLVER: &str = "org.apache.flume.node.EnvVarResolverProperties";
-
-/// One agent's keys with their values resolved.
-#[derive(Debug, Default)]
-pub struct Resolution {
-    /// `(key, resolved value, origin)` of the file's and the overrides' keys of the agent,
-    /// in file order (duplicates kept; a key that could not be resolved keeps its text).
-    pub entries: Vec<(String, String, Origin)>,
-    /// Problems: unresolvable values, dropped backslashes, comment hints, filter errors.
-    pub problems: Vec<Problem>,
-    /// Keys whose value could not be resolved (their other errors are noise).
-    pub failed: BTreeSet<String>,
-    /// Keys whose value came (in part) from a config filter: secrets, masked when printed.
-    pub filtered: BTreeSet<String>,
-}
 
 /// Reads agent `agent` from properties text; `overrides` are the `-D` pairs: those whose key
 /// starts with `<agent>.` win over the file, all of them are `${sys:...}`.

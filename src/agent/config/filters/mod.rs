@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub use external::{Charset, CommandError, COMMAND_TIMEOUT};
 
 use super::problem::{Origin, Problem};
-use super::read::Resolution;
+use super::resolution::Resolution;
 
 /// The filters an agent lists (`<agent>.configfilters = ...`), in order.
 #[derive(Debug, Default)]
