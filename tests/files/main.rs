@@ -8,6 +8,7 @@ mod support;
 mod file_sources_kill;
 mod file_sources_multiline;
 mod file_sources_perf;
+mod multiline_held_budget;
 mod spooldir;
 mod spooldir_edges;
 mod taildir;

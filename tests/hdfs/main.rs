@@ -5,6 +5,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod hdfs_buffer_budget;
 mod hdfs_cluster_faults;
 mod hdfs_cluster_kill;
 mod hdfs_cluster_tutorial;

@@ -67,6 +67,10 @@ pub fn meaning(key: &str) -> Option<&'static str> {
         "ChannelReadFail" => "Takes or commits the channel failed.",
         "EventPoisonCount" => "Events the sink could never deliver, dropped or dead-lettered.",
         "EventDeadLetterCount" => "Poison events written to the dead letter file.",
+        "BufferedBytes" => "Batch bytes the sink holds unwritten now (hdfs), in bytes.",
+        "BufferedBytesPeak" => "Most batch bytes the sink held unwritten since start, in bytes.",
+        "HeldBytes" => "Bytes of open multiline events the source holds now, in bytes.",
+        "HeldBytesPeak" => "Most bytes of open multiline events held since start, in bytes.",
         // The agent's reloads and alarms.
         "ReloadRequestCount" => "Reloads asked for (poll, SIGHUP, POST /reload).",
         "ReloadAppliedCount" => "Reloads that restarted changed components.",

@@ -144,9 +144,15 @@ impl BucketWriter {
         Ok(())
     }
 
+    /// Bytes appended and not yet written.
+    pub fn buffered_bytes(&self) -> usize {
+        self.encoder.buffered_bytes()
+    }
+
     /// Writes the batch built so far; with `fsync`, makes it (and a new file's directory
-    /// entry) durable before returning.
-    pub fn flush(&mut self, fsync: bool) -> io::Result<()> {
+    /// entry) durable before returning. The batch buffer is kept for the next batch only up
+    /// to `keep_bytes`.
+    pub fn flush(&mut self, fsync: bool, keep_bytes: usize) -> io::Result<()> {
         // One write per batch, from the encoder's reused buffer (with the file's header
         // in front on its first write).
         let batch = self.encoder.batch()?;
@@ -157,7 +163,7 @@ impl BucketWriter {
             bytes.extend_from_slice(batch);
             self.file.append(&bytes)?;
         }
-        self.encoder.clear_batch();
+        self.encoder.clear_batch(keep_bytes);
         if fsync {
             self.file.sync()?;
         }
@@ -166,7 +172,7 @@ impl BucketWriter {
 
     /// Flushes, syncs and closes the file, then publishes it under its final name.
     pub fn close(&mut self, store: &dyn Store, fsync: bool) -> io::Result<()> {
-        self.flush(fsync)?;
+        self.flush(fsync, 0)?;
         // Even without per-batch fsync the rename must not publish unsynced bytes.
         self.file.close()?;
         if self.in_use != self.target {

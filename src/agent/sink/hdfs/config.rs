@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use super::budget::{BUFFER_BYTES_DEFAULT, BUFFER_BYTES_LIMIT, BUFFER_BYTES_MIN};
 use super::codec::Codec;
 use super::path::{PathTemplate, RoundUnit, Rounding, Zone};
 use super::remote::config::{self as remote, RemoteConfig};
@@ -81,6 +82,9 @@ pub struct HdfsConfig {
     pub write_format: WriteFormat,
     /// `hdfs.maxOpenFiles` (default 5000).
     pub max_open_files: usize,
+    /// `hdfs.maxBufferBytes` (default 64 MiB): the unwritten batch bytes of all open buckets
+    /// together ([`super::budget`]).
+    pub max_buffer_bytes: usize,
     /// `hdfs.round`, `hdfs.roundValue`, `hdfs.roundUnit`.
     pub round: Option<Rounding>,
     /// `hdfs.timeZone` (default local).
@@ -286,6 +290,13 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
         codec,
         write_format,
         max_open_files: max_open_files.min(MAX_OPEN_FILES_LIMIT) as usize,
+        max_buffer_bytes: usize::try_from(cx.u64(
+            "hdfs.maxBufferBytes",
+            BUFFER_BYTES_DEFAULT,
+            BUFFER_BYTES_MIN,
+            BUFFER_BYTES_LIMIT,
+        ))
+        .unwrap_or(usize::MAX),
         round,
         zone,
         use_local_timestamp: cx.bool("hdfs.useLocalTimeStamp", false),

@@ -233,12 +233,17 @@ impl Encoder {
     }
 
     /// Forgets the batch's bytes (once written), keeping the buffer unless it grew past
-    /// [`BATCH_BUFFER_KEEP_BYTES`].
-    pub fn clear_batch(&mut self) {
+    /// `keep_bytes` (at most [`BATCH_BUFFER_KEEP_BYTES`]).
+    pub fn clear_batch(&mut self, keep_bytes: usize) {
         self.out.clear();
-        if self.out.capacity() > BATCH_BUFFER_KEEP_BYTES {
+        if self.out.capacity() > keep_bytes.min(BATCH_BUFFER_KEEP_BYTES) {
             self.out = Vec::new();
         }
+    }
+
+    /// Bytes added and not yet written (what `hdfs.maxBufferBytes` bounds).
+    pub fn buffered_bytes(&self) -> usize {
+        self.out.len() + self.pending.len()
     }
 
     /// The bytes of the batch so far, ending on a unit boundary; the encoder is then empty.

@@ -15,9 +15,11 @@
 //! cluster for an `hdfs://` path ([`remote::HdfsStore`], each HDFS call bounded by
 //! `hdfs.callTimeout`). A local call is bounded by `hdfs.callTimeout` as a whole. A call that
 //! times out keeps running; the next call waits for it first (never two at once on the same
-//! files).
+//! files). The unwritten bytes of all open buckets share one budget, `hdfs.maxBufferBytes`
+//! ([`budget`]), published as the `BufferedBytes` gauge.
 
 pub mod bucket;
+pub mod budget;
 pub mod codec;
 pub mod config;
 pub mod confine;
@@ -42,6 +44,8 @@ use remote::HdfsStore;
 use store::Store;
 
 use super::{Poisoned, SinkError};
+use crate::agent::metrics::CounterGroup;
+use crate::agent::stop::Stop;
 pub use config::HdfsConfig;
 use sluice_core::io::{Fs, StdFs};
 use sluice_core::Event;
@@ -66,6 +70,8 @@ pub struct HdfsSink {
     remote: Option<Arc<HdfsStore>>,
     /// Failed calls in a row (a line is logged when they end).
     failures: u32,
+    /// The unwritten bytes of the open buckets (`hdfs.maxBufferBytes`), kept across writers.
+    buffered: Arc<budget::BufferGauge>,
 }
 
 /// Clamps `cfg.max_open_files` to the open-file limit in force ([`open_files`]).
@@ -122,7 +128,24 @@ impl HdfsSink {
             poisoned: Vec::new(),
             remote: None,
             failures: 0,
+            buffered: Arc::default(),
         }
+    }
+
+    /// The unwritten bytes of the open buckets, now and at most since start.
+    pub fn buffer_gauge(&self) -> Arc<budget::BufferGauge> {
+        self.buffered.clone()
+    }
+
+    /// Publishes `BufferedBytes` and `BufferedBytesPeak` with the sink's counters.
+    pub fn attach(&mut self, counters: Arc<CounterGroup>) {
+        let gauge = self.buffered.clone();
+        counters.set_gauges(Box::new(move || {
+            vec![
+                ("BufferedBytes", gauge.bytes().to_string()),
+                ("BufferedBytesPeak", gauge.peak_bytes().to_string()),
+            ]
+        }));
     }
 
     /// The longest one job may take before the sink stops waiting for it.
@@ -182,8 +205,9 @@ impl HdfsSink {
         }
         let host = path::HostNames::detect();
         let store = self.store()?;
-        let w = HdfsWriter::on_store(self.cfg.clone(), store, host, now_ms().max(0) as u64)
+        let mut w = HdfsWriter::on_store(self.cfg.clone(), store, host, now_ms().max(0) as u64)
             .map_err(|e| self.err(e))?;
+        w.set_buffer_gauge(self.buffered.clone());
         Ok(Box::new(w))
     }
 
@@ -295,6 +319,10 @@ impl HdfsSink {
 impl crate::agent::sink::Sink for HdfsSink {
     fn take_poisoned(&mut self) -> Vec<crate::agent::sink::Poisoned> {
         HdfsSink::take_poisoned(self)
+    }
+
+    fn attach(&mut self, counters: Arc<CounterGroup>, _stop: Stop) {
+        HdfsSink::attach(self, counters);
     }
 
     fn deliver(

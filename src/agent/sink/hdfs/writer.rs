@@ -1,8 +1,10 @@
 //! The synchronous core of the `hdfs` sink: routes each event to its bucket (the escaped
 //! directory and file prefix), keeps at most `maxOpenFiles` buckets open (the least recently
 //! used is closed first, and also when an open finds no descriptor left, EMFILE/ENFILE),
-//! rolls files by count, size, interval and idleness, and makes every batch durable before
-//! [`HdfsWriter::write_batch`] returns. It runs on a blocking thread;
+//! rolls files by count, size, interval and idleness, keeps the unwritten bytes of all open
+//! buckets within `hdfs.maxBufferBytes` (the largest buffer is written first, [`super::budget`]),
+//! and makes every batch durable before [`HdfsWriter::write_batch`] returns. It runs on a
+//! blocking thread;
 //! all file access goes through the [`Fs`] seam.
 
 use std::collections::HashMap;
@@ -12,6 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::bucket::{BucketWriter, Naming, NAME_TRIES_MAX};
+use super::budget::{event_bytes_max, BufferGauge};
 use super::config::HdfsConfig;
 use super::error::io_err;
 pub use super::error::HdfsError;
@@ -54,6 +57,7 @@ pub struct HdfsWriter {
     use_stamp: u64,
     open: HashMap<String, Open>,
     closing: Vec<PendingClose>,
+    buffered: Arc<BufferGauge>,
 }
 
 impl HdfsWriter {
@@ -102,7 +106,19 @@ impl HdfsWriter {
             use_stamp: 0,
             open: HashMap::new(),
             closing: Vec::new(),
+            buffered: Arc::default(),
         })
+    }
+
+    /// Publishes the buffered bytes to `gauge` (the sink's, kept across writers).
+    pub fn set_buffer_gauge(&mut self, gauge: Arc<BufferGauge>) {
+        gauge.set(self.buffered_bytes());
+        self.buffered = gauge;
+    }
+
+    /// The unwritten bytes of all open buckets.
+    pub fn buffered_bytes(&self) -> usize {
+        self.open.values().map(|o| o.writer.buffered_bytes()).sum()
     }
 
     /// Recovers in-use files left below the path's literal root by an earlier run.
@@ -137,12 +153,14 @@ impl HdfsWriter {
         let mut touched: Vec<String> = Vec::new();
         let mut refused = Vec::new();
         let result = self.write_events(events, now, now_ms, &mut touched, &mut refused);
+        // Kept for the next batch: at most the budget's share of each open bucket.
+        let keep = self.cfg.max_buffer_bytes / self.open.len().max(1);
         let result = result.and_then(|()| {
             for key in &touched {
                 if let Some(o) = self.open.get_mut(key) {
                     let p = o.writer.in_use_path().to_owned();
                     o.writer
-                        .flush(self.cfg.fsync_per_batch)
+                        .flush(self.cfg.fsync_per_batch, keep)
                         .map_err(io_err("writing", &p))?;
                 }
             }
@@ -155,7 +173,36 @@ impl HdfsWriter {
                 }
             }
         }
+        self.buffered.set(self.buffered_bytes());
         result.map(|()| refused)
+    }
+
+    /// Writes the largest buffers until `need` more bytes fit in `hdfs.maxBufferBytes` (or
+    /// nothing is buffered: an event larger than the budget alone is still written whole).
+    /// Every bucket with buffered bytes was touched by this batch, so a failure here closes
+    /// it through recovery and the take is rolled back, as a failure at the batch's end does.
+    fn make_budget_room(&mut self, need: usize) -> Result<(), HdfsError> {
+        loop {
+            let buffered = self.buffered_bytes();
+            if buffered.saturating_add(need) <= self.cfg.max_buffer_bytes {
+                return Ok(());
+            }
+            let Some((key, largest)) = self
+                .open
+                .iter_mut()
+                .max_by_key(|(_, o)| o.writer.buffered_bytes())
+                .filter(|(_, o)| o.writer.buffered_bytes() > 0)
+            else {
+                return Ok(());
+            };
+            tracing::debug!(bucket = %key, bytes = largest.writer.buffered_bytes(), "hdfs.maxBufferBytes reached; writing the largest buffer early");
+            let p = largest.writer.in_use_path().to_owned();
+            largest
+                .writer
+                .flush(self.cfg.fsync_per_batch, 0)
+                .map_err(io_err("writing", &p))?;
+            self.buffered.set(self.buffered_bytes());
+        }
     }
 
     fn write_events(
@@ -233,13 +280,7 @@ impl HdfsWriter {
                 self.open
                     .insert(key.to_owned(), Open { writer: w, used: 0 });
             }
-            self.use_stamp += 1;
-            let stamp = self.use_stamp;
-            let Some(o) = self.open.get_mut(key) else {
-                continue;
-            };
-            o.used = stamp;
-            if let Err(err) = o.writer.append(e, route.ts.unwrap_or(now_ms), now) {
+            if let Err(err) = self.append_to(key, e, route.ts.unwrap_or(now_ms), now)? {
                 // The encoder adds nothing of an event it refuses (a record too large).
                 refused.push(Refused {
                     index,
@@ -250,11 +291,41 @@ impl HdfsWriter {
             if !touched.iter().any(|k| k == key) {
                 touched.push(key.to_owned());
             }
-            if o.writer
+            self.roll_if_full(key, now)?;
+        }
+        Ok(())
+    }
+
+    /// Adds `e` to the open bucket `key`, first making room for it in `hdfs.maxBufferBytes`.
+    /// The outer error is the file system's; the inner one the encoder's refusal of `e`.
+    fn append_to(
+        &mut self,
+        key: &str,
+        e: &Event,
+        ts_ms: i64,
+        now: Instant,
+    ) -> Result<Result<(), io::Error>, HdfsError> {
+        self.make_budget_room(event_bytes_max(e))?;
+        self.use_stamp += 1;
+        let stamp = self.use_stamp;
+        let Some(o) = self.open.get_mut(key) else {
+            return Ok(Ok(()));
+        };
+        o.used = stamp;
+        let appended = o.writer.append(e, ts_ms, now);
+        self.buffered.set(self.buffered_bytes());
+        Ok(appended)
+    }
+
+    /// Closes the bucket `key` when `rollCount` or `rollSize` says its next event goes to a
+    /// new file.
+    fn roll_if_full(&mut self, key: &str, now: Instant) -> Result<(), HdfsError> {
+        let full = self.open.get(key).is_some_and(|o| {
+            o.writer
                 .should_rotate(self.cfg.roll_count, self.cfg.roll_size)
-            {
-                self.close_key(key, now)?;
-            }
+        });
+        if full {
+            self.close_key(key, now)?;
         }
         Ok(())
     }

@@ -26,6 +26,7 @@ fn cfg(path: &str) -> HdfsConfig {
         codec: None,
         write_format: WriteFormat::Writable,
         max_open_files: 5000,
+        max_buffer_bytes: 64 << 20,
         round: None,
         zone: Zone::parse("UTC").unwrap(),
         use_local_timestamp: false,
@@ -397,4 +398,46 @@ fn header_values_never_leave_the_configured_path() {
         all.iter().any(|f| f.starts_with("a/b/logs/%2E%2E/x/")),
         "{all:?}"
     );
+}
+
+#[test]
+fn buckets_chosen_by_a_header_share_one_buffer_budget_and_lose_nothing() {
+    let fs = SimFs::new(3);
+    let mut c = cfg("/logs/%{app}");
+    c.max_buffer_bytes = 16 * 1024;
+    let mut w = writer(c, Arc::new(fs.clone()));
+    let gauge = Arc::new(super::super::budget::BufferGauge::default());
+    w.set_buffer_gauge(gauge.clone());
+    let t = Instant::now();
+    let body = "x".repeat(400);
+    let mut sent = Vec::new();
+    for batch in 0..3u32 {
+        // 40 buckets, 25 events each: about 400 KiB per batch, 25 times the budget.
+        let events: Vec<Event> = (0..1000u32)
+            .map(|i| {
+                let line = format!("{batch}-{i:04}-{body}");
+                sent.push(line.clone());
+                Event::new(line).header("app", format!("app{:02}", i % 40))
+            })
+            .collect();
+        assert!(w.write_batch(&events, t, 0).unwrap().is_empty());
+        assert_eq!(gauge.bytes(), 0, "a written batch leaves nothing buffered");
+    }
+    assert!(
+        gauge.peak_bytes() <= 16 * 1024,
+        "peak {}",
+        gauge.peak_bytes()
+    );
+    assert!(gauge.peak_bytes() > 8 * 1024, "peak {}", gauge.peak_bytes());
+    w.close_all(t).unwrap();
+    let mut got = Vec::new();
+    for app in fs.list_dir(Path::new("/logs")).unwrap() {
+        for (_, text) in files(&fs, &Path::new("/logs").join(app)) {
+            got.extend(text.lines().map(str::to_owned));
+        }
+    }
+    got.sort();
+    sent.sort();
+    assert_eq!(got.len(), 3000);
+    assert_eq!(got, sent, "every event exactly once");
 }

@@ -2,12 +2,16 @@
 //! config translates key for key): `multiline.pattern` (a regular expression; required once
 //! any `multiline.*` key is set), `multiline.negate` (default false), `multiline.match`
 //! (`after`, the default, or `before`), `multiline.timeout` (default 5s), `multiline.maxLines`
-//! (default 500) and `multiline.maxBytes` (default 10 MiB).
+//! (default 500) and `multiline.maxBytes` (default 10 MiB); and Sluice's
+//! `multiline.maxHeldBytes` (default 64 MiB, at least `maxBytes`): the bytes of open events
+//! all files of the source may hold together ([`super::held`]).
 
 use std::time::Duration;
 
 use crate::agent::config::ctx::Ctx;
 use crate::agent::config::duration;
+
+use super::held::{MAX_HELD_BYTES_DEFAULT, MAX_HELD_BYTES_LIMIT};
 
 /// Default `multiline.maxLines` (Beats' `max_lines`).
 pub const MAX_LINES_DEFAULT: u64 = 500;
@@ -51,6 +55,8 @@ pub struct MultilineConfig {
     pub max_lines: usize,
     /// `multiline.maxBytes`: bytes past this many are cut from the event (still consumed).
     pub max_bytes: usize,
+    /// `multiline.maxHeldBytes`: bytes of open events all files may hold together.
+    pub max_held_bytes: u64,
 }
 
 /// Reads the `multiline.*` keys: `None` when none is set (or after an error, reported on its
@@ -106,6 +112,18 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<MultilineConfig> {
     };
     let max_lines = cx.u64("multiline.maxLines", MAX_LINES_DEFAULT, 1, MAX_LINES_LIMIT) as usize;
     let max_bytes = cx.u64("multiline.maxBytes", MAX_BYTES_DEFAULT, 1, MAX_BYTES_LIMIT) as usize;
+    let max_held_bytes = cx.u64(
+        "multiline.maxHeldBytes",
+        MAX_HELD_BYTES_DEFAULT.max(max_bytes as u64),
+        1,
+        MAX_HELD_BYTES_LIMIT,
+    );
+    if max_held_bytes < max_bytes as u64 {
+        cx.error(
+            "multiline.maxHeldBytes",
+            format!("{max_held_bytes} is below multiline.maxBytes {max_bytes}: one file's event must fit"),
+        );
+    }
     if cx.failed() {
         return None;
     }
@@ -116,5 +134,6 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<MultilineConfig> {
         timeout,
         max_lines,
         max_bytes,
+        max_held_bytes,
     })
 }

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::config::{Match, MultilineConfig};
+use super::held::HeldBytes;
 use crate::agent::source::file_lines::Line;
 
 /// The compiled settings, shared by every file of a source.
@@ -27,6 +28,7 @@ pub struct Rules {
     timeout: Duration,
     max_lines: usize,
     max_bytes: usize,
+    held: HeldBytes,
 }
 
 impl Rules {
@@ -39,7 +41,13 @@ impl Rules {
             timeout: cfg.timeout,
             max_lines: cfg.max_lines.max(1),
             max_bytes: cfg.max_bytes.max(1),
+            held: HeldBytes::new(cfg.max_held_bytes),
         }))
+    }
+
+    /// The bytes every file's joiner holds (`multiline.maxHeldBytes`).
+    pub fn held(&self) -> &HeldBytes {
+        &self.held
     }
 
     /// `multiline.timeout`.
@@ -97,7 +105,15 @@ pub struct Joiner {
     mid_line: bool,
     /// When the last line (or piece) was pushed.
     last_push: Option<Instant>,
+    /// The held event's bytes as counted in `rules.held`.
+    held: usize,
+    /// The source asked for the held event now (the largest when over `maxHeldBytes`).
+    release: bool,
 }
+
+/// What one push hands out: at most two events, in file order (the event a new line ended,
+/// and that new line's event when it alone does not fit in `multiline.maxHeldBytes`).
+pub type Emitted = [Option<Joined>; 2];
 
 impl Joiner {
     /// An empty joiner.
@@ -107,7 +123,37 @@ impl Joiner {
             pending: None,
             mid_line: false,
             last_push: None,
+            held: 0,
+            release: false,
         }
+    }
+
+    /// Bytes of the held event.
+    pub fn held_bytes(&self) -> usize {
+        self.held
+    }
+
+    /// Asks for the held event at the next chance (as if its time-out passed).
+    pub fn release(&mut self) {
+        self.release = self.pending.is_some();
+    }
+
+    /// Counts the held event in `rules.held`; one that would take the source's sum over
+    /// `multiline.maxHeldBytes` is handed out instead.
+    fn account(&mut self) -> Option<Joined> {
+        let mut new = self.pending.as_ref().map_or(0, |p| p.ev.bytes.len());
+        let mut early = None;
+        if !self.rules.held.fits(self.held, new) {
+            self.mid_line = false;
+            early = self.pending.take().map(|p| p.ev);
+            new = 0;
+        }
+        self.rules.held.update(self.held, new);
+        self.held = new;
+        if self.pending.is_none() {
+            self.release = false;
+        }
+        early
     }
 
     /// Whether lines are held that were not handed out.
@@ -122,11 +168,13 @@ impl Joiner {
     }
 
     /// Whether the held event's last line is at least `multiline.timeout` old at `now`.
+    /// Also true once the source asked for the event ([`Joiner::release`]).
     pub fn expired(&self, now: Instant) -> bool {
         self.pending.is_some()
-            && self
-                .last_push
-                .is_some_and(|t| now.saturating_duration_since(t) >= self.rules.timeout)
+            && (self.release
+                || self
+                    .last_push
+                    .is_some_and(|t| now.saturating_duration_since(t) >= self.rules.timeout))
     }
 
     /// Forgets what is held (the file was truncated and is read again from its start).
@@ -134,17 +182,30 @@ impl Joiner {
         self.pending = None;
         self.mid_line = false;
         self.last_push = None;
+        self.account();
     }
 
     /// Hands out the held event, if any (end of file, time-out, the file going away).
     pub fn flush(&mut self) -> Option<Joined> {
         self.mid_line = false;
-        self.pending.take().map(|p| p.ev)
+        let ev = self.pending.take().map(|p| p.ev);
+        self.account();
+        ev
     }
 
-    /// Feeds the next line (or piece of a long line) of the file; returns the event it
-    /// completed, if any.
-    pub fn push(&mut self, line: Line, now: Instant) -> Option<Joined> {
+    /// Feeds the next line (or piece of a long line) of the file; returns the events it
+    /// completed: the one it ended, and its own when it does not fit in
+    /// `multiline.maxHeldBytes` (handed out early, as a time-out would).
+    pub fn push(&mut self, line: Line, now: Instant) -> Emitted {
+        let out = self.push_line(line, now);
+        let early = self.account();
+        match out {
+            None => [early, None],
+            out => [out, early],
+        }
+    }
+
+    fn push_line(&mut self, line: Line, now: Instant) -> Option<Joined> {
         self.last_push = Some(now);
         let end = line.offset + line.consumed;
         let glued = std::mem::replace(&mut self.mid_line, !line.complete);
@@ -225,6 +286,12 @@ fn append(ev: &mut Joined, bytes: &[u8], max: usize) {
         ev.truncated = true;
     }
     ev.bytes.extend_from_slice(&bytes[..bytes.len().min(room)]);
+}
+
+impl Drop for Joiner {
+    fn drop(&mut self) {
+        self.rules.held.update(self.held, 0);
+    }
 }
 
 #[cfg(test)]

@@ -39,6 +39,7 @@ fn cfg(pattern: &str, negate: bool, match_: Match) -> MultilineConfig {
         timeout: Duration::from_secs(5),
         max_lines: 500,
         max_bytes: 1 << 20,
+        max_held_bytes: 64 << 20,
     }
 }
 
@@ -56,7 +57,8 @@ fn join_all(c: &MultilineConfig, text: &str) -> Vec<Joined> {
     let now = Instant::now();
     let mut out: Vec<Joined> = lines_of(text, 1 << 20)
         .into_iter()
-        .filter_map(|l| j.push(l, now))
+        .flat_map(|l| j.push(l, now))
+        .flatten()
         .collect();
     out.extend(j.flush());
     out
@@ -146,7 +148,8 @@ fn pieces_of_a_long_line_are_glued_and_only_the_first_is_matched() {
     // not start an event) and "start" as "star", "t".
     let mut got: Vec<Joined> = lines_of("head\n abcdef\nstart\n", 4)
         .into_iter()
-        .filter_map(|l| j.push(l, now))
+        .flat_map(|l| j.push(l, now))
+        .flatten()
         .collect();
     got.extend(j.flush());
     assert_eq!(bodies(&got), ["head\n abcdef", "start"]);
@@ -158,7 +161,7 @@ fn the_held_event_expires_after_the_timeout_since_its_last_line() {
     let mut j = Joiner::new(Rules::new(&c).unwrap());
     let t0 = Instant::now();
     for l in lines_of("Exception\n\tat a.b(C.java:1)\n", 100) {
-        assert!(j.push(l, t0).is_none());
+        assert_eq!(j.push(l, t0), [None, None]);
     }
     assert!(!j.expired(t0 + Duration::from_millis(4999)));
     assert!(j.expired(t0 + Duration::from_secs(5)));
@@ -190,7 +193,7 @@ fn a_restart_at_the_safe_offset_after_any_line_rebuilds_whole_events() {
             let mut read_to = 0;
             for l in lines.iter().take(cut) {
                 read_to = l.offset + l.consumed;
-                got.extend(j.push(l.clone(), now));
+                got.extend(j.push(l.clone(), now).into_iter().flatten());
             }
             let safe = j.safe_offset(read_to) as usize;
             // Killed here: what was handed out is committed; the rest is read again.
@@ -202,4 +205,80 @@ fn a_restart_at_the_safe_offset_after_any_line_rebuilds_whole_events() {
             assert_eq!(got, whole, "pattern {pattern:?}, killed after {cut} lines");
         }
     }
+}
+
+/// 48 files each holding a large open event (a Java trace that has not ended), joined by one
+/// source: the held sum stays within `multiline.maxHeldBytes`, and every line comes out once,
+/// in order, in the file it was read from.
+#[test]
+fn many_files_holding_open_events_stay_within_the_held_budget_and_lose_no_line() {
+    let mut c = cfg(JAVA, false, Match::After);
+    c.max_held_bytes = 64 * 1024;
+    let rules = Rules::new(&c).unwrap();
+    let now = Instant::now();
+    let mut joiners: Vec<Joiner> = (0..48).map(|_| Joiner::new(rules.clone())).collect();
+    let mut texts = vec![String::new(); 48];
+    let mut got: Vec<Vec<Joined>> = vec![Vec::new(); 48];
+    let mut offsets = vec![0u64; 48];
+    for round in 0..120 {
+        for (f, j) in joiners.iter_mut().enumerate() {
+            let line = if round == 0 {
+                format!("Exception in file {f}\n")
+            } else {
+                format!(
+                    "\tat frame{round:03}.of(File{f}.java:{round}) {}\n",
+                    "x".repeat(40)
+                )
+            };
+            texts[f].push_str(&line);
+            let l = Line {
+                offset: offsets[f],
+                consumed: line.len() as u64,
+                bytes: line.trim_end_matches('\n').as_bytes().to_vec(),
+                complete: true,
+            };
+            offsets[f] += line.len() as u64;
+            got[f].extend(j.push(l, now).into_iter().flatten());
+            assert!(
+                rules.held().bytes() <= 64 * 1024,
+                "held {}",
+                rules.held().bytes()
+            );
+        }
+    }
+    // Without the budget the files would hold about 48 * 120 * 80 bytes, 7 times it.
+    assert!(rules.held().peak_bytes() <= 64 * 1024);
+    assert!(rules.held().peak_bytes() > 32 * 1024);
+    for (f, j) in joiners.iter_mut().enumerate() {
+        got[f].extend(j.flush());
+        let lines: Vec<String> = got[f]
+            .iter()
+            .flat_map(|e| {
+                String::from_utf8_lossy(&e.bytes)
+                    .lines()
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let want: Vec<&str> = texts[f].lines().collect();
+        assert_eq!(lines, want, "file {f}: every line once, in order");
+        // Events tile the file: each starts where the one before ended.
+        let mut at = 0;
+        for e in &got[f] {
+            assert_eq!(e.offset, at);
+            at = e.end;
+        }
+        assert_eq!(at, offsets[f]);
+    }
+    assert_eq!(rules.held().bytes(), 0);
+}
+
+#[test]
+fn one_file_keeps_its_whole_event_under_the_default_budget() {
+    let c = cfg(JAVA, false, Match::After);
+    assert!(c.max_held_bytes >= c.max_bytes as u64);
+    let text = format!("Exception\n{}next\n", "\tat a.b(C.java:1)\n".repeat(20_000));
+    let evs = join_all(&c, &text);
+    assert_eq!(evs.len(), 2);
+    assert_eq!(evs[0].lines, 20_001);
 }

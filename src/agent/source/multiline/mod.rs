@@ -1,7 +1,7 @@
 //! Multiline events for the file sources (`TAILDIR`, `spooldir`): lines that belong together
 //! (a Java stack trace, a Python traceback) become one event, with the keys and meaning of
 //! Beats' `multiline.*` (`pattern`, `negate`, `match = after|before`, `timeout`, `maxLines`,
-//! `maxBytes`).
+//! `maxBytes`), and a source-wide budget of held bytes, `maxHeldBytes` ([`held`]).
 //!
 //! Pieces: [`config`] (the keys, read with line-numbered errors) and [`joiner`] (a pure state
 //! machine fed lines with their file offsets; it hands out whole events with the offset after
@@ -9,6 +9,7 @@
 //! the only position a source may make durable).
 
 pub mod config;
+pub mod held;
 pub mod joiner;
 
 pub use config::{Match, MultilineConfig};

@@ -124,22 +124,21 @@ pub(super) fn read_lines(
         {
             Ok(text) => {
                 let body = output_charset.encode(text);
-                let body = match cur.joiner.as_mut() {
-                    None => body,
+                let bodies = match cur.joiner.as_mut() {
+                    None => [Some(body), None],
                     Some(j) => {
                         let piece = crate::agent::source::file_lines::Line {
                             bytes: body,
                             ..line
                         };
-                        match j.push(piece, now) {
-                            Some(ev) => ev.bytes,
-                            None => continue,
-                        }
+                        j.push(piece, now).map(|ev| ev.map(|ev| ev.bytes))
                     }
                 };
-                let mut e = Event::new(body);
-                headers(cur, cfg, &mut e);
-                events.push(e);
+                for body in bodies.into_iter().flatten() {
+                    let mut e = Event::new(body);
+                    headers(cur, cfg, &mut e);
+                    events.push(e);
+                }
             }
             Err(i) => {
                 let why = format!(

@@ -95,6 +95,18 @@ impl TailFile {
         self.joiner.as_ref().is_some_and(Joiner::is_pending)
     }
 
+    /// Bytes of the event the joiner holds.
+    pub fn held_bytes(&self) -> usize {
+        self.joiner.as_ref().map_or(0, Joiner::held_bytes)
+    }
+
+    /// Asks the joiner for its held event at the next read (`multiline.maxHeldBytes`).
+    pub fn release_held(&mut self) {
+        if let Some(j) = self.joiner.as_mut() {
+            j.release();
+        }
+    }
+
     /// Whether the joiner holds lines whose `multiline.timeout` passed at `now`.
     pub fn multiline_expired(&self, now: Instant) -> bool {
         self.joiner.as_ref().is_some_and(|j| j.expired(now))
@@ -157,15 +169,18 @@ impl TailFile {
         let mut bytes = 0;
         while out.lines.len() < max && bytes < max_bytes {
             if let Some(l) = self.lines.next_line() {
-                let l = match self.joiner.as_mut() {
-                    None => l,
-                    Some(j) => match j.push(l, now) {
-                        Some(ev) => ev.into_line(),
-                        None => continue,
-                    },
-                };
-                bytes += l.bytes.len();
-                out.lines.push(l);
+                match self.joiner.as_mut() {
+                    None => {
+                        bytes += l.bytes.len();
+                        out.lines.push(l);
+                    }
+                    Some(j) => {
+                        for ev in j.push(l, now).into_iter().flatten() {
+                            bytes += ev.bytes.len();
+                            out.lines.push(ev.into_line());
+                        }
+                    }
+                }
                 continue;
             }
             let Some(f) = self.file.as_ref() else { break };

@@ -321,10 +321,21 @@ impl Tailer {
             .map(|(i, _)| *i)
     }
 
+    /// The compiled `multiline.*` settings, whose [`Rules::held`] counts the held bytes.
+    pub fn multiline_rules(&self) -> Option<Arc<Rules>> {
+        self.multiline.clone()
+    }
+
     /// The next batch from a file with data, or `None` when no file has any.
     pub fn next_batch(&mut self) -> Option<Batch> {
         let (max, max_bytes) = (self.cfg.batch_size, self.cfg.max_batch_bytes);
-        if self.multiline.is_some() {
+        if let Some(rules) = &self.multiline {
+            if rules.held().take_pressure() {
+                // multiline.maxHeldBytes was reached: the largest held event goes out next.
+                if let Some(t) = self.files.values_mut().max_by_key(|t| t.held_bytes()) {
+                    t.release_held();
+                }
+            }
             let now = Instant::now();
             for t in self.files.values_mut() {
                 if t.multiline_expired(now) {

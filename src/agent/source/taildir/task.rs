@@ -51,7 +51,14 @@ pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceErr
     let mut tailer = Tailer::new(cfg.clone(), saved).map_err(|e| ctx.error(e))?;
     tailer.restore_fingerprints(fingerprints);
     let stats = tailer.deleted_stats();
-    ctx.counters.set_gauges(Box::new(move || stats.gauges()));
+    let rules = tailer.multiline_rules();
+    ctx.counters.set_gauges(Box::new(move || {
+        let mut g = stats.gauges();
+        if let Some(r) = &rules {
+            g.extend(r.held().gauges());
+        }
+        g
+    }));
     let mut watch = DirWatch::new(&ctx.name);
     let mut slot = Some(tailer);
     let mut writer = PosWriter::new(pos_file);
