@@ -40,18 +40,80 @@ pub const EVENT_SIZE_DEFAULT: usize = 2500;
 /// Flume's smallest `eventSize` (smaller values are raised to it).
 pub const EVENT_SIZE_MIN: usize = 10;
 
-const RFC5424: &str = r"(?-u)\A<([0-9]{1,3})>(?:([0-9]?)[ \t\n\x0B\x0C\r]?)(?:([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:[+-][0-9]{2}:[0-9]{2}|Z)?)|-)[ \t\n\x0B\x0C\r](?:([A-Za-z0-9_][A-Za-z0-9_.@-]*)|-)[ \t\n\x0B\x0C\r]([^\r\n]*)\z";
-const RFC3164: &str = r"(?-u)\A<([0-9]{1,3})>(?:([0-9])?[ \t\n\x0B\x0C\r]?)([A-Z][a-z][a-z][ \t\n\x0B\x0C\r]{1,2}[0-9]{1,2}[ \t\n\x0B\x0C\r][0-9]{2}:[0-9]{2}:[0-9]{2})[ \t\n\x0B\x0C\r]([A-Za-z0-9_][A-Za-z0-9_.@-]*)[ \t\n\x0B\x0C\r]([^\r\n]*)\z";
+// Each format's pattern is its head (priority, version, timestamp, host) and then the body,
+// `([^\r\n]*)\z`. The head alone is matched first (a few dozen bytes instead of the whole
+// message); see [`fields`].
+macro_rules! rfc5424_head {
+    () => {
+        r"(?-u)\A<([0-9]{1,3})>(?:([0-9]?)[ \t\n\x0B\x0C\r]?)(?:([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:[+-][0-9]{2}:[0-9]{2}|Z)?)|-)[ \t\n\x0B\x0C\r](?:([A-Za-z0-9_][A-Za-z0-9_.@-]*)|-)[ \t\n\x0B\x0C\r]"
+    };
+}
+macro_rules! rfc3164_head {
+    () => {
+        r"(?-u)\A<([0-9]{1,3})>(?:([0-9])?[ \t\n\x0B\x0C\r]?)([A-Z][a-z][a-z][ \t\n\x0B\x0C\r]{1,2}[0-9]{1,2}[ \t\n\x0B\x0C\r][0-9]{2}:[0-9]{2}:[0-9]{2})[ \t\n\x0B\x0C\r]([A-Za-z0-9_][A-Za-z0-9_.@-]*)[ \t\n\x0B\x0C\r]"
+    };
+}
+const RFC5424: &str = concat!(rfc5424_head!(), r"([^\r\n]*)\z");
+const RFC3164: &str = concat!(rfc3164_head!(), r"([^\r\n]*)\z");
 
-fn patterns() -> &'static [Regex; 2] {
-    static P: OnceLock<[Regex; 2]> = OnceLock::new();
+/// A format's head pattern and its whole pattern.
+struct Pattern {
+    head: Regex,
+    full: Regex,
+}
+
+fn patterns() -> &'static [Pattern; 2] {
+    static P: OnceLock<[Pattern; 2]> = OnceLock::new();
     P.get_or_init(|| {
         // Constant patterns, checked by the unit tests.
         #[allow(clippy::expect_used)]
         [
-            Regex::new(RFC5424).expect("RFC 5424 pattern"),
-            Regex::new(RFC3164).expect("RFC 3164 pattern"),
+            Pattern {
+                head: Regex::new(rfc5424_head!()).expect("RFC 5424 head"),
+                full: Regex::new(RFC5424).expect("RFC 5424 pattern"),
+            },
+            Pattern {
+                head: Regex::new(rfc3164_head!()).expect("RFC 3164 head"),
+                full: Regex::new(RFC3164).expect("RFC 3164 pattern"),
+            },
         ]
+    })
+}
+
+/// The fields a format's pattern captures in a frame.
+struct Fields<'f> {
+    priority: Option<&'f [u8]>,
+    version: Option<&'f [u8]>,
+    stamp: Option<&'f [u8]>,
+    host: Option<&'f [u8]>,
+    body: &'f [u8],
+}
+
+/// Matches `frame` against `p`, exactly as `p.full` would. The head alone is matched first:
+/// when the body after it holds no CR or LF, the head's preferred match also satisfies the
+/// body's `[^\r\n]*\z`, so it is the whole pattern's preferred match too (both try the
+/// head's alternatives in the same order). Otherwise the whole pattern decides.
+fn fields<'f>(p: &Pattern, frame: &'f [u8]) -> Option<Fields<'f>> {
+    let caps = p.head.captures(frame)?;
+    let end = caps.get(0).map_or(0, |m| m.end());
+    let body = frame.get(end..).unwrap_or_default();
+    let bytes = |i: usize, c: &regex::bytes::Captures<'f>| c.get(i).map(|m| m.as_bytes());
+    if !body.iter().any(|&b| b == b'\r' || b == b'\n') {
+        return Some(Fields {
+            priority: bytes(1, &caps),
+            version: bytes(2, &caps),
+            stamp: bytes(3, &caps),
+            host: bytes(4, &caps),
+            body,
+        });
+    }
+    let caps = p.full.captures(frame)?;
+    Some(Fields {
+        priority: bytes(1, &caps),
+        version: bytes(2, &caps),
+        stamp: bytes(3, &caps),
+        host: bytes(4, &caps),
+        body: bytes(5, &caps).unwrap_or_default(),
     })
 }
 
@@ -177,8 +239,8 @@ fn priority(frame: &[u8]) -> Option<u32> {
         .try_fold(0u32, |n, &d| Some(n * 10 + u32::from(d - b'0')))
 }
 
-fn text(b: Option<regex::bytes::Match<'_>>) -> Option<String> {
-    b.map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())
+fn text(b: Option<&[u8]>) -> Option<String> {
+    b.map(|m| String::from_utf8_lossy(m).into_owned())
 }
 
 /// Matches the known formats; sets the headers and returns the body (with kept fields).
@@ -189,15 +251,15 @@ fn match_fields(
     e: &mut Event,
 ) -> Option<Vec<u8>> {
     let [p5424, p3164] = patterns();
-    let (caps, rfc3164) = match p5424.captures(frame) {
-        Some(c) => (c, false),
-        None => (p3164.captures(frame)?, true),
+    let (f, rfc3164) = match fields(p5424, frame) {
+        Some(f) => (f, false),
+        None => (fields(p3164, frame)?, true),
     };
-    let priority = text(caps.get(1));
-    let version = text(caps.get(2)).filter(|v| !v.is_empty());
-    let stamp = text(caps.get(3));
-    let host = text(caps.get(4)).filter(|h| !h.is_empty());
-    let body = caps.get(5).map(|m| m.as_bytes()).unwrap_or_default();
+    let priority = text(f.priority);
+    let version = text(f.version).filter(|v| !v.is_empty());
+    let stamp = text(f.stamp);
+    let host = text(f.host).filter(|h| !h.is_empty());
+    let body = f.body;
     if let Some(p) = &priority {
         e.headers.insert("priority", p);
     }
