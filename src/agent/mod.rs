@@ -20,6 +20,7 @@ pub mod peer;
 pub mod processor;
 pub mod prometheus;
 pub mod registry;
+pub mod rlimit;
 pub mod router;
 pub mod rpc;
 pub mod runtime;

@@ -10,8 +10,9 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use sluice::agent::config::Severity;
+use sluice::agent::rlimit;
 use sluice::agent::runtime::reload::{self, Trigger};
-use sluice::agent::runtime::{ganglia, http, rlimit, Agent, Telemetry, SHUTDOWN_BOUND};
+use sluice::agent::runtime::{ganglia, http, Agent, Telemetry, SHUTDOWN_BOUND};
 use sluice::agent::stop;
 use sluice::agent::topology::{self as config, AgentConfig};
 

@@ -15,7 +15,6 @@ pub mod history;
 pub mod http;
 pub mod own_host;
 pub mod reload;
-pub mod rlimit;
 mod stopping;
 pub mod supervise;
 pub mod tap_http;

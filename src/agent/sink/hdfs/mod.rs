@@ -76,7 +76,7 @@ pub struct HdfsSink {
 
 /// Clamps `cfg.max_open_files` to the open-file limit in force ([`open_files`]).
 fn clamp_to_nofile(name: &str, cfg: &mut HdfsConfig) {
-    let limit = match crate::agent::runtime::rlimit::nofile_soft_limit() {
+    let limit = match crate::agent::rlimit::nofile_soft_limit() {
         Ok(l) => l,
         Err(e) => {
             tracing::warn!(sink = %name, error = %e, "cannot read the open-file limit; hdfs.maxOpenFiles is not checked against it");
