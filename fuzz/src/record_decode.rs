@@ -4,7 +4,7 @@
 
 use sluice_core::internals::wal::record::RecordBody;
 use sluice_core::internals::wal::record::{
-    decode, decode_meta, encode_commit, encode_put, encode_rollback, encode_take,
+    decode, decode_meta, encode_commit_with, encode_put, encode_rollback, encode_take, CommitExtras,
 };
 
 /// Rewrites the CRC field of the frame at the start of `b` to match its bytes.
@@ -47,8 +47,14 @@ pub fn run(data: &[u8]) {
         RecordBody::Take { put_seq, ptr } => {
             encode_take(&mut again, 0, rec.txid, rec.seq, *put_seq, *ptr)
         }
-        RecordBody::Commit { puts, takes } => {
-            encode_commit(&mut again, 0, rec.txid, rec.seq, *puts, *takes)
+        RecordBody::Commit {
+            puts,
+            takes,
+            ids,
+            cursors,
+        } => {
+            let extras = CommitExtras { ids, cursors };
+            encode_commit_with(&mut again, 0, rec.txid, rec.seq, (*puts, *takes), &extras)
         }
         RecordBody::Rollback => encode_rollback(&mut again, 0, rec.txid, rec.seq),
     }

@@ -5,6 +5,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod exactly_once;
 mod file_sources_kill;
 mod file_sources_multiline;
 mod file_sources_perf;

@@ -21,6 +21,7 @@
 
 mod channel;
 mod checkpoint;
+pub mod dedup;
 mod event;
 mod headers;
 pub mod inspect;

@@ -118,6 +118,12 @@ pub trait ChannelTx: Send {
     fn commit(self: Box<Self>) -> BoxFuture<'static, Result<(), AgentChannelError>>;
     /// Discards the puts and returns the takes to the head of the channel.
     fn rollback(self: Box<Self>) -> BoxFuture<'static, ()>;
+    /// Sets cursor `key` to `value` with this transaction's commit (the file channel keeps the
+    /// last committed value of each key: `sluice_core::Transaction::set_cursor`). False when
+    /// the channel keeps no cursors (memory, kafka) or refused this one.
+    fn set_cursor(&mut self, _key: &str, _value: Vec<u8>) -> bool {
+        false
+    }
 }
 
 /// A batch a channel refused, with the error and, when the channel hands it back
@@ -199,6 +205,12 @@ pub trait AgentChannel: Send + Sync + std::fmt::Debug {
     /// The channel's [`Arrivals`](super::arrivals::Arrivals), when it counts its committed puts
     /// (every channel the runtime opens does: [`Instrumented`](super::instrumented::Instrumented)).
     fn arrivals(&self) -> Option<Arc<super::arrivals::Arrivals>> {
+        None
+    }
+
+    /// The last committed value of cursor `key` ([`ChannelTx::set_cursor`]); `None` for
+    /// channels that keep none.
+    fn cursor(&self, _key: &str) -> Option<Vec<u8>> {
         None
     }
 

@@ -82,6 +82,10 @@ impl AgentChannel for Instrumented {
         self.inner.file_stats()
     }
 
+    fn cursor(&self, key: &str) -> Option<Vec<u8>> {
+        self.inner.cursor(key)
+    }
+
     /// Times the inner channel's put and commit as a put commit (the file channel does both in
     /// one blocking call), and measures its batch.
     fn put_commit(&self, events: Vec<Event>) -> BoxFuture<'_, Result<(), AgentChannelError>> {
@@ -147,6 +151,10 @@ impl ChannelTx for InstrumentedTx {
             self.puts += n;
             Ok(())
         })
+    }
+
+    fn set_cursor(&mut self, key: &str, value: Vec<u8>) -> bool {
+        self.inner.set_cursor(key, value)
     }
 
     fn take_up_to(&mut self, max: usize) -> BoxFuture<'_, Result<Vec<Event>, AgentChannelError>> {

@@ -50,6 +50,11 @@ pub enum ChannelGauge {
     ReplayProgress,
     /// Events (put records) the last open's replay has read so far (file channel).
     ReplayEvents,
+    /// Puts dropped since the open because their event id was committed before (file
+    /// channel, `eventIds`).
+    Duplicates,
+    /// Origins the deduplication table holds (file channel, `eventIds`).
+    DedupOrigins,
 }
 
 impl ChannelGauge {
@@ -71,6 +76,8 @@ impl ChannelGauge {
             ChannelGauge::TailCacheMisses => "TailCacheMissCount",
             ChannelGauge::ReplayProgress => "ReplayProgressRatio",
             ChannelGauge::ReplayEvents => "ReplayEvents",
+            ChannelGauge::Duplicates => "EventDuplicateCount",
+            ChannelGauge::DedupOrigins => "DedupOriginCount",
         }
     }
 

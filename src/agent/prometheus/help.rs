@@ -51,6 +51,10 @@ pub fn meaning(key: &str) -> Option<&'static str> {
         "CheckpointDirFreeBytes" => "Free bytes in the checkpoint directory, in bytes.",
         "ReplayProgressRatio" => "Share of the last open's replay done, 0 to 1.",
         "ReplayEvents" => "Events the last open's replay has read so far.",
+        "EventDuplicateCount" => {
+            "Puts dropped since the open because the channel had committed their event id."
+        }
+        "DedupOriginCount" => "Origins (event id spaces) the deduplication table holds.",
         // Sinks (Flume's SinkCounter).
         "ConnectionCreatedCount" => "Connections the sink opened.",
         "ConnectionClosedCount" => "Connections the sink closed.",

@@ -65,6 +65,20 @@ pub trait Sink: std::fmt::Debug + Send {
     /// safe (a file write may be partial).
     fn deliver(&mut self, events: Vec<Event>) -> BoxFuture<'_, Result<Delivery, SinkError>>;
 
+    /// Where the sink's output stands after the batch `deliver` just answered `Ok` for, as a
+    /// cursor the runner commits with that batch's take (`ChannelTx::set_cursor`, under the
+    /// sink's name); `None` for sinks that keep none.
+    fn cursor(&mut self) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// Before the first batch: the cursor committed with the sink's last take, if its channel
+    /// keeps one. A sink cuts its output back to it, so the batches taken again after a crash
+    /// are not written twice.
+    fn restore(&mut self, _cursor: Vec<u8>) -> BoxFuture<'_, Result<(), SinkError>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+
     /// Most take transactions a runner keeps open on this sink at once: [`PIPELINE_DEPTH`],
     /// or more for a sink whose batches wait on acknowledgements (kafka: the broker's round
     /// trip and the producer's batching overlap several batches).

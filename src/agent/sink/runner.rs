@@ -175,6 +175,9 @@ async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
     let poisoned = u.sink.take_poisoned();
     match delivered {
         Ok(d) => {
+            if let Some(cursor) = u.sink.cursor() {
+                tx.set_cursor(name, cursor);
+            }
             let acks = u.sink.take_acks();
             let bad = poisoned.len() as u64;
             if let Err(e) = u.poison.handle(poisoned, c).await {
@@ -317,8 +320,13 @@ pub async fn run(
     mut policy: SinkPolicy,
     mut stop: Stop,
 ) {
-    for u in units.values_mut() {
+    for (name, u) in units.iter_mut() {
         u.sink.attach(u.counters.clone(), stop.clone());
+        if let Some(cursor) = u.channel.cursor(name) {
+            if let Err(e) = u.sink.restore(cursor).await {
+                tracing::error!(sink = %name, error = %e, "output not cut back to the last committed take; batches taken again may be written twice");
+            }
+        }
     }
     let mut pending: VecDeque<Delivered> = VecDeque::with_capacity(PIPELINE_DEPTH);
     let mut fail_backoff = Backoff::linear(FAIL_BACKOFF_STEP, FAIL_BACKOFF_MAX);

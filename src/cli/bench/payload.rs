@@ -2,6 +2,7 @@
 //! a slice of a fixed pseudo-random pool chosen by the id, and the headers are derived from the
 //! id too, so any taker can check an event is intact without remembering what was put.
 
+use sluice_core::dedup::{IdSpan, EVENT_ID_HEADER};
 use sluice_core::Headers;
 
 use anyhow::bail;
@@ -109,13 +110,20 @@ impl Payload {
         if self.pool.get(off..off + rest.len()) != Some(rest) {
             bail!("event {id}: body bytes differ from what was put");
         }
-        if e.headers.len() != self.headers
-            || e.headers.iter().enumerate().any(|(k, (key, v))| {
+        // A file channel's event id (`eventIds`) is the one header the channel adds.
+        let put = || e.headers.iter().filter(|(key, _)| *key != EVENT_ID_HEADER);
+        if put().count() != self.headers
+            || put().enumerate().any(|(k, (key, v))| {
                 self.keys.get(k).map(String::as_str) != Some(key)
                     || v.as_bytes() != Self::header_digits(id, k)
             })
         {
             bail!("event {id}: headers differ from what was put");
+        }
+        if let Some(v) = e.headers.get(EVENT_ID_HEADER) {
+            if IdSpan::parse(v).is_none() {
+                bail!("event {id}: {EVENT_ID_HEADER} {v:?} is not an event id");
+            }
         }
         Ok(id)
     }

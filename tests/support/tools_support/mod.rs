@@ -19,7 +19,7 @@ pub const FIXTURES: [&str; 6] = [
 ];
 
 /// Channel arguments every fixture is used with (relative to the fixture's root).
-pub const CHANNEL: [&str; 12] = [
+pub const CHANNEL: [&str; 14] = [
     "--checkpoint-dir",
     "checkpoint",
     "--data-dirs",
@@ -33,6 +33,9 @@ pub const CHANNEL: [&str; 12] = [
     // Fixture segments end at their last record (direct I/O would allocate ahead).
     "--set",
     "directIo=false",
+    // The fixtures pin channels without event ids (they predate them; docs/exactly-once.md).
+    "--set",
+    "eventIds=false",
 ];
 
 /// Runs `sluice channel <tool> <CHANNEL> <extra>` in `root`, feeding `stdin`.
@@ -111,6 +114,24 @@ fn flip(path: &Path, offset: usize) {
     std::fs::write(path, b).unwrap();
 }
 
+/// Bytes a version-2 checkpoint without event ids or cursors has before its entries that a
+/// version-1 one has not: the empty deduplication section (20) and cursor count (4).
+pub const CHECKPOINT_V2_EXTRA: usize = 24;
+
+/// Flips the bit of the fixtures' corrupt checkpoints: at offset 100 of the version-1 layout
+/// (in a queue entry), wherever a version-2 checkpoint has that byte.
+fn flip_checkpoint(path: &Path) {
+    let version = std::fs::read(path).unwrap()[8];
+    flip(
+        path,
+        if version == 2 {
+            100 + CHECKPOINT_V2_EXTRA
+        } else {
+            100
+        },
+    );
+}
+
 /// Builds fixture `name` in `root` (see `tests/fixtures/README.md`).
 pub fn generate(name: &str, root: &Path) {
     generate_sound(root);
@@ -129,8 +150,8 @@ pub fn generate(name: &str, root: &Path) {
         }
         "flipped_bit" => flip(&seg(2), FLIPPED_RECORD_OFFSET as usize + 40),
         "missing_segment" => std::fs::remove_file(seg(2)).unwrap(),
-        "corrupt_checkpoint" => flip(&root.join("checkpoint/checkpoint"), 100),
-        "corrupt_backup" => flip(&root.join("backup/checkpoint"), 100),
+        "corrupt_checkpoint" => flip_checkpoint(&root.join("checkpoint/checkpoint")),
+        "corrupt_backup" => flip_checkpoint(&root.join("backup/checkpoint")),
         other => panic!("no fixture {other}"),
     }
 }

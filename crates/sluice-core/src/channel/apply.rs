@@ -54,6 +54,21 @@ impl Inner {
         self.ledgers[t.dir].wait_covered(t.appended.end);
     }
 
+    /// What a transaction applied sets beside the queue: its ids join the deduplication
+    /// table, its cursors the channel's. Call under the queue lock, with [`Inner::applying`]'s
+    /// effects.
+    pub(super) fn applied_extras(&self, txid: u64, effects: &Pending) {
+        if !effects.ids.is_empty() {
+            self.dedup.committed(txid);
+        }
+        if !effects.cursors.is_empty() {
+            let mut map = self.cursors.lock();
+            for c in &effects.cursors {
+                map.insert(c.key.clone(), c.value.clone());
+            }
+        }
+    }
+
     /// The pending effects of a ticket, removed from its ledger to be applied. Call it under
     /// the queue lock, after [`Inner::wait_applicable`], so that no checkpoint sees the
     /// transaction both pending and applied, or neither.

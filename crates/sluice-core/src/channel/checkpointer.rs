@@ -70,7 +70,7 @@ pub(super) fn checkpoint(inner: &Inner) -> Result<(), ChannelError> {
 /// lock, then (with traffic flowing again) made durable up to those positions. Also returns
 /// each directory's position segment.
 fn snapshot(inner: &Inner) -> Result<(CheckpointImage, Vec<u32>), ChannelError> {
-    let (ready, inflight, deps, positions, pending, seq_next, txid_next) = {
+    let (ready, inflight, deps, positions, dedup, pending, seq_next, txid_next) = {
         // Nothing applies while the queue lock is held; each ledger is read atomically.
         let st = inner.state.lock();
         let mut positions: Vec<(u32, u64)> = Vec::with_capacity(inner.ledgers.len());
@@ -85,6 +85,12 @@ fn snapshot(inner: &Inner) -> Result<(CheckpointImage, Vec<u32>), ChannelError> 
             st.inflight_entries(),
             st.dep_pairs(),
             positions,
+            (
+                inner
+                    .dedup
+                    .image(pending.iter().flat_map(|p: &Pending| p.ids.iter())),
+                cursors_with(inner, &pending),
+            ),
             pending,
             // After the ledgers: every seq and txid they hold was reserved before this.
             inner.seq_next.load(Ordering::SeqCst),
@@ -126,6 +132,8 @@ fn snapshot(inner: &Inner) -> Result<(CheckpointImage, Vec<u32>), ChannelError> 
             })
             .collect(),
         deps,
+        dedup: dedup.0,
+        cursors: dedup.1,
         entries: QueueState::snapshot_entries(&ready, &inflight),
     };
     // Every position names a segment older than the next id (0: none yet).
@@ -137,6 +145,16 @@ fn snapshot(inner: &Inner) -> Result<(CheckpointImage, Vec<u32>), ChannelError> 
         );
     }
     Ok((image, positions.iter().map(|(s, _)| *s).collect()))
+}
+
+/// The cursors as of the positions: the applied ones, then those of the transactions pending
+/// before the positions, in ledger order. Call under the queue lock.
+fn cursors_with(inner: &Inner, pending: &[Pending]) -> Vec<(String, Vec<u8>)> {
+    let mut map = inner.cursors.lock().clone();
+    for c in pending.iter().flat_map(|p| &p.cursors) {
+        map.insert(c.key.clone(), c.value.clone());
+    }
+    map.into_iter().collect()
 }
 
 /// What a checkpoint stores of the queue: the queued and the in-flight entries, and the

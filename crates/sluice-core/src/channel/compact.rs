@@ -157,7 +157,7 @@ fn append_chunk(
         txid,
         (events, PutSeqs::Listed(chunk), None),
         (&[], commit_seq),
-        commit_seq,
+        (commit_seq, Default::default()),
     );
     let min_free = Some(inner.config.minimum_required_space_bytes);
     let ticket = inner.append_registered(&mut txn, min_free, |txn, a| {

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::checkpoint::format::{DIRS_MAX, DIR_PATH_BYTES_MAX};
+pub use crate::dedup::DedupLimits;
 pub use crate::wal::policy::RecoveryPolicy;
 pub use crate::wal::writer::DirectIo;
 use crate::wal::writer::{LEADERS_DEFAULT, LEADERS_MAX};
@@ -46,6 +47,10 @@ pub const ACKED_END_REFRESH_MS_MAX: u64 = 3_600_000;
 pub const RECYCLE_SEGMENTS_DEFAULT: usize = 2;
 /// The largest `recycleSegments`.
 pub const RECYCLE_SEGMENTS_MAX: u64 = 64;
+/// Default of `dedupExpiry`: seven days.
+pub const DEDUP_EXPIRY_S_DEFAULT: u64 = 7 * 86_400;
+/// Largest `dedupExpiry`: a year.
+pub const DEDUP_EXPIRY_S_MAX: u64 = 366 * 86_400;
 
 /// Typed file-channel configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,6 +102,15 @@ pub struct FileChannelConfig {
     /// the acknowledged-end record behind while commits come, in milliseconds; bytes
     /// acknowledged since its last refresh are what a cut while stopped can still hide.
     pub acked_end_refresh_ms: u64,
+    /// `eventIds` (Sluice): every put carries an event id from its first durable commit on,
+    /// and a put whose id this channel committed before is dropped (exactly-once; see
+    /// docs/exactly-once.md).
+    pub event_ids: bool,
+    /// `dedupExpiry` (Sluice, seconds in the key): an origin not seen for this long is
+    /// forgotten, after which a resend of its events would be committed again.
+    pub dedup_expiry_ms: u64,
+    /// `dedupRangesPerOrigin` and `dedupOrigins` (Sluice, advanced): the table's bounds.
+    pub dedup_limits: DedupLimits,
 }
 
 impl Default for FileChannelConfig {
@@ -125,6 +139,9 @@ impl Default for FileChannelConfig {
             group_commit_leaders: LEADERS_DEFAULT,
             recycle_segments: RECYCLE_SEGMENTS_DEFAULT,
             acked_end_refresh_ms: ACKED_END_REFRESH_MS_DEFAULT,
+            event_ids: true,
+            dedup_expiry_ms: DEDUP_EXPIRY_S_DEFAULT * 1000,
+            dedup_limits: DedupLimits::default(),
         }
     }
 }

@@ -117,6 +117,14 @@ pub enum ChannelError {
     /// The channel was closed.
     #[error("the channel is closed")]
     Closed,
+    /// A cursor beyond the limits (`wal::record::commit`).
+    #[error("cursor {key:?} refused: {why}")]
+    Cursor {
+        /// Its key (cut to the key limit).
+        key: String,
+        /// Which limit.
+        why: &'static str,
+    },
 }
 
 impl ChannelError {

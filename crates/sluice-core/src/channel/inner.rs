@@ -2,6 +2,7 @@
 //! channel's parts (`checkpointer`, `recovery`, `transaction`, `gc`, `compact`, `ledger`) import them
 //! from here and never from `channel/mod.rs`, which imports those parts.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -9,6 +10,7 @@ use std::thread::JoinHandle;
 use parking_lot::{Condvar, Mutex};
 
 use super::config::FileChannelConfig;
+use super::dedup::Dedup;
 use super::event_cache::EventCache;
 use super::ledger::DirLedger;
 use super::state::{Capacity, QueueState};
@@ -91,6 +93,11 @@ pub struct ChannelStats {
     pub tail_cache_misses: u64,
     /// Where group commit's time goes, summed over the data directories.
     pub group_commit: GroupCommitStats,
+    /// Puts dropped because the channel had committed their event id before
+    /// (EventDuplicateCount).
+    pub duplicates: u64,
+    /// Origins the deduplication table holds.
+    pub dedup_origins: u64,
 }
 
 #[derive(Debug, Default)]
@@ -137,6 +144,10 @@ pub(super) struct Inner {
     pub(super) shutdown: Arc<Shutdown>,
     pub(super) threads: Mutex<Vec<JoinHandle<()>>>,
     pub(super) recovery: RecoveryInfo,
+    /// Event ids and the committed-id table (`eventIds`).
+    pub(super) dedup: Dedup,
+    /// The last committed value of each cursor key (`Transaction::set_cursor`).
+    pub(super) cursors: Mutex<BTreeMap<String, Vec<u8>>>,
 }
 
 /// A durable, transactional event queue over one or more data directories.

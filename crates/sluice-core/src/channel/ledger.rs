@@ -27,6 +27,8 @@ use std::collections::BTreeMap;
 
 use parking_lot::{Condvar, Mutex};
 
+use crate::dedup::IdSpan;
+use crate::wal::record::Cursor;
 use crate::wal::writer::Appended;
 use crate::wal::EventPtr;
 
@@ -40,12 +42,21 @@ pub(super) struct Pending {
     pub added: Vec<(u64, EventPtr)>,
     /// Segment dependencies its takes create: (segment written to, segment taken from).
     pub deps: Vec<(u32, u32)>,
+    /// The event ids its puts commit (for a checkpoint's deduplication state).
+    pub ids: Vec<IdSpan>,
+    /// The cursors it sets.
+    pub cursors: Vec<Cursor>,
 }
 
 impl Pending {
     /// The effects of a commit written to segment `written_to`: its `takes` (seq, pointer)
     /// finish, its `puts` (seq, pointer) join the queue.
-    pub fn commit(takes: &[(u64, EventPtr)], puts: Vec<(u64, EventPtr)>, written_to: u32) -> Self {
+    pub fn commit(
+        takes: &[(u64, EventPtr)],
+        puts: Vec<(u64, EventPtr)>,
+        written_to: u32,
+        (ids, cursors): (Vec<IdSpan>, Vec<Cursor>),
+    ) -> Self {
         let mut deps: Vec<(u32, u32)> = Vec::new();
         for (_, ptr) in takes {
             // Taken events mostly come from one segment: skip repeats of the last one.
@@ -59,6 +70,8 @@ impl Pending {
             finished: takes.iter().map(|(seq, _)| *seq).collect(),
             added: puts,
             deps,
+            ids,
+            cursors,
         }
     }
 
@@ -68,6 +81,8 @@ impl Pending {
             finished: moved.iter().map(|(seq, _)| *seq).collect(),
             added: moved,
             deps: Vec::new(),
+            ids: Vec::new(),
+            cursors: Vec::new(),
         }
     }
 }

@@ -12,6 +12,7 @@ mod checkpointer;
 mod compact;
 pub mod config;
 mod cut_back;
+mod dedup;
 mod error;
 mod event_cache;
 pub mod examine;
@@ -92,6 +93,11 @@ impl FileChannel {
         &self.inner.config
     }
 
+    /// The last committed value of cursor `key` ([`Transaction::set_cursor`]), if any.
+    pub fn cursor(&self, key: &str) -> Option<Vec<u8>> {
+        self.inner.cursors.lock().get(key).cloned()
+    }
+
     /// Counters and gauges.
     pub fn stats(&self) -> ChannelStats {
         let inner = &self.inner;
@@ -101,6 +107,7 @@ impl FileChannel {
         };
         let c = &inner.counters;
         let (tail_cache_hits, tail_cache_misses) = inner.events.hits_misses();
+        let (duplicates, dedup_origins) = inner.dedup.stats();
         ChannelStats {
             queued,
             in_flight_takes: in_flight,
@@ -122,6 +129,8 @@ impl FileChannel {
             events_lost_on_open: inner.recovery.events_lost,
             tail_cache_hits,
             tail_cache_misses,
+            duplicates,
+            dedup_origins,
             group_commit: inner.writers.iter().fold(
                 GroupCommitStats {
                     fresh_buffers: inner.table.pool().fresh_buffers(),

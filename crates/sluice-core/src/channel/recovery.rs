@@ -389,6 +389,7 @@ pub(super) fn open(
     let rec = recover_state(fs.as_ref(), &config, Repair::OnDisk, progress)?;
     let table = segment_table(fs.as_ref(), &rec.outcome)?;
     let config_tail_cache = config.tail_cache_bytes;
+    let dedup = super::dedup::recovered(&config, rec.image.as_ref(), &rec.outcome.committed);
     let poison = Arc::new(Poison::default());
     let ids = Arc::new(AtomicU32::new(rec.segment_next));
     let shared = (&poison, &ids, &table);
@@ -426,6 +427,11 @@ pub(super) fn open(
         backup_positions: Mutex::new(None),
         shutdown: Arc::default(),
         threads: Mutex::new(Vec::new()),
+        dedup,
+        cursors: Mutex::new(super::dedup::recovered_cursors(
+            rec.image.as_ref(),
+            &rec.outcome.committed,
+        )),
         recovery: RecoveryInfo {
             source: rec.source,
             fallbacks: rec.fallbacks,

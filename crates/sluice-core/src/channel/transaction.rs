@@ -20,9 +20,11 @@ use super::config::CAPACITY_MAX;
 use super::error::ChannelError;
 use super::inner::Inner;
 use super::ledger::Pending;
+use crate::dedup::{IdSpan, ID_HEADER_BYTES_MAX};
 use crate::event::Event;
 use crate::wal::readahead::ReadAhead;
-use crate::wal::record::checked_put_len;
+use crate::wal::record::commit::{CURSORS_PER_COMMIT_MAX, CURSOR_KEY_BYTES_MAX};
+use crate::wal::record::{checked_put_len, CommitExtras, Cursor, EncodeError, RECORD_BYTES_MAX};
 use crate::wal::EventPtr;
 
 // A commit record counts its puts and takes in 32 bits; a transaction holds at most
@@ -32,6 +34,14 @@ const _: () = assert!(CAPACITY_MAX <= u32::MAX as u64);
 /// Room a transaction's put or take list gets at its first event, so a batch of up to this
 /// many grows its list once instead of doubling it up from one.
 const LIST_RESERVE_MAX: usize = 128;
+
+/// `len` when the id header `eventIds` may add still fits a record.
+fn room_for_id(inner: &Inner, len: usize) -> Result<usize, EncodeError> {
+    if inner.dedup.enabled() && len + ID_HEADER_BYTES_MAX > RECORD_BYTES_MAX {
+        return Err(EncodeError::TooLarge(len + ID_HEADER_BYTES_MAX));
+    }
+    Ok(len)
+}
 
 /// The first reservation of a put or take list under `transactionCapacity` `cap`.
 fn list_reserve(cap: u64) -> usize {
@@ -46,6 +56,7 @@ pub struct Transaction {
     puts: Vec<Event>,
     put_bytes: usize,
     takes: Vec<(u64, EventPtr)>,
+    cursors: Vec<Cursor>,
     readahead: ReadAhead,
     done: bool,
 }
@@ -59,6 +70,7 @@ impl Transaction {
             puts: Vec::new(),
             put_bytes: 0,
             takes: Vec::new(),
+            cursors: Vec::new(),
             readahead: ReadAhead::default(),
             done: false,
         }
@@ -79,7 +91,7 @@ impl Transaction {
                 capacity: cap,
             });
         }
-        let record_len = match checked_put_len(&event) {
+        let record_len = match checked_put_len(&event).and_then(|len| room_for_id(inner, len)) {
             Ok(len) => len,
             Err(e) => {
                 return Err(ChannelError::EventTooLarge {
@@ -151,6 +163,32 @@ impl Transaction {
         }
     }
 
+    /// Sets `key` to `value` when the transaction commits (replacing what an earlier call of
+    /// this transaction set): the channel keeps the last committed value of each key, across
+    /// crashes and reopens ([`FileChannel::cursor`](super::FileChannel::cursor)). A sink
+    /// records in its take's commit how far its output reached.
+    pub fn set_cursor(&mut self, key: &str, value: Vec<u8>) -> Result<(), ChannelError> {
+        let cursor = Cursor {
+            key: key.to_owned(),
+            value,
+        };
+        let refuse = |why| ChannelError::Cursor {
+            key: key.chars().take(CURSOR_KEY_BYTES_MAX).collect(),
+            why,
+        };
+        if !cursor.fits() {
+            return Err(refuse("key or value too long"));
+        }
+        if let Some(i) = self.cursors.iter().position(|c| c.key == key) {
+            self.cursors[i] = cursor;
+        } else if self.cursors.len() >= CURSORS_PER_COMMIT_MAX {
+            return Err(refuse("too many cursors in one transaction"));
+        } else {
+            self.cursors.push(cursor);
+        }
+        Ok(())
+    }
+
     /// Number of puts in the transaction.
     pub fn put_count(&self) -> usize {
         self.puts.len()
@@ -166,13 +204,18 @@ impl Transaction {
     /// after a failed fsync the channel is poisoned and a reopen tells what reached the disk.
     pub fn commit(mut self) -> Result<(), ChannelError> {
         self.done = true;
-        if self.puts.is_empty() && self.takes.is_empty() {
+        if self.is_empty() {
             return Ok(());
         }
         let inner = self.inner.clone();
         if let Err(e) = inner.check_open() {
             self.abort();
             return Err(e);
+        }
+        let ids = self.admit_ids();
+        if self.is_empty() {
+            // Every put was a duplicate: committed before, nothing to write.
+            return Ok(());
         }
         let np = self.puts.len();
         let nt = self.takes.len();
@@ -184,15 +227,21 @@ impl Transaction {
             self.txid,
             (&self.puts, PutSeqs::From(base), Some(self.put_bytes)),
             (&self.takes, base + np as u64),
-            base + (np + nt) as u64,
+            (
+                base + (np + nt) as u64,
+                CommitExtras {
+                    ids: &ids,
+                    cursors: &self.cursors,
+                },
+            ),
         );
         let min_free = (np > 0).then_some(inner.config.minimum_required_space_bytes);
         // No gate: the ledger lets a checkpoint see this commit as pending (see `ledger`).
-        let taken = &self.takes;
+        let (taken, cursors) = (&self.takes, &self.cursors);
         let durable = inner
             .append_registered(&mut txn, min_free, |txn, a| {
                 let puts = (base..).zip(txn.put_pointers(a)).collect();
-                Pending::commit(taken, puts, a.segment_id)
+                Pending::commit(taken, puts, a.segment_id, (ids.clone(), cursors.clone()))
             })
             .and_then(|t| inner.make_durable(&t).map(|()| t));
         drop(txn);
@@ -215,6 +264,7 @@ impl Transaction {
         let finished = {
             let mut st = inner.state.lock();
             let effects = inner.applying(&ticket);
+            inner.applied_extras(self.txid, &effects);
             st.apply_commit(self.txid, ticket.appended.segment_id, effects.added)
         };
         debug_assert_eq!(
@@ -232,8 +282,29 @@ impl Transaction {
         self.abort();
     }
 
+    /// Nothing to write: no puts, takes or cursors.
+    fn is_empty(&self) -> bool {
+        self.puts.is_empty() && self.takes.is_empty() && self.cursors.is_empty()
+    }
+
+    /// With `eventIds`: drops the puts committed before, gives the others their ids, and
+    /// returns the spans for the commit record (pending until applied or aborted).
+    fn admit_ids(&mut self) -> Vec<IdSpan> {
+        let inner = &self.inner;
+        if !inner.dedup.enabled() || self.puts.is_empty() {
+            return Vec::new();
+        }
+        let admitted = inner.dedup.admit(self.txid, &mut self.puts);
+        inner.capacity.release(admitted.dropped as u64);
+        self.put_bytes = admitted.put_bytes;
+        admitted.spans
+    }
+
     fn abort(&mut self) {
         let inner = &self.inner;
+        if inner.dedup.enabled() {
+            inner.dedup.abandon(self.txid);
+        }
         inner.capacity.release(self.puts.len() as u64);
         self.puts.clear();
         if !self.takes.is_empty() {

@@ -10,10 +10,17 @@ use byteorder::{ByteOrder, LittleEndian as LE};
 
 use crate::wal::EventPtr;
 
+mod cursors;
+mod dedup;
+
+pub use dedup::{DedupImage, DEDUP_FIXED_BYTES};
+
 /// First bytes of every checkpoint file.
 pub const CHECKPOINT_MAGIC: [u8; 8] = *b"SLUICECP";
-/// The checkpoint format this code writes and reads.
-pub const CHECKPOINT_VERSION: u32 = 1;
+/// The checkpoint format this code writes (it reads version 1 too: no deduplication section).
+pub const CHECKPOINT_VERSION: u32 = 2;
+/// The first version, without the deduplication section.
+pub const CHECKPOINT_VERSION_1: u32 = 1;
 /// Bytes of one queue entry.
 pub const ENTRY_BYTES: usize = 16;
 /// Longest data-directory path stored.
@@ -63,9 +70,14 @@ pub const ENTRY_SEGMENT_AT: Range<usize> = 8..12;
 pub const ENTRY_OFFSET_AT: Range<usize> = 12..16;
 /// The trailing CRC32 of every byte before it.
 pub const CHECKPOINT_CRC_BYTES: usize = 4;
-/// The smallest checkpoint: header, no positions, no dependencies, no entries, CRC.
-pub const CHECKPOINT_BYTES_MIN: usize =
-    CHECKPOINT_FIXED_BYTES + N_DEPS_BYTES + N_ENTRIES_BYTES + CHECKPOINT_CRC_BYTES;
+/// The smallest checkpoint: header, no positions, no dependencies, an empty deduplication
+/// section, no entries, CRC.
+pub const CHECKPOINT_BYTES_MIN: usize = CHECKPOINT_FIXED_BYTES
+    + N_DEPS_BYTES
+    + DEDUP_FIXED_BYTES
+    + 4
+    + N_ENTRIES_BYTES
+    + CHECKPOINT_CRC_BYTES;
 
 const _: () = {
     assert!(CHECKPOINT_MAGIC_AT.start == 0);
@@ -85,7 +97,7 @@ const _: () = {
     assert!(ENTRY_SEQ_AT.end == ENTRY_SEGMENT_AT.start);
     assert!(ENTRY_SEGMENT_AT.end == ENTRY_OFFSET_AT.start);
     assert!(ENTRY_OFFSET_AT.end == ENTRY_BYTES);
-    assert!(CHECKPOINT_BYTES_MIN == 64);
+    assert!(CHECKPOINT_BYTES_MIN == 88);
     // The counts written as u32 hold their limits.
     assert!(DIRS_MAX <= u32::MAX as usize);
     assert!(DIR_PATH_BYTES_MAX <= u32::MAX as usize);
@@ -119,6 +131,10 @@ pub struct CheckpointImage {
     /// Segment dependencies as (segment, target): `segment` holds a committed take of an event
     /// put in `target`, so it must outlive `target` (see docs/recovery.md). Sorted, unique.
     pub deps: Vec<(u32, u32)>,
+    /// The deduplication state (version 2; empty when read from version 1).
+    pub dedup: DedupImage,
+    /// The last committed value of each cursor key, by key (version 2).
+    pub cursors: Vec<(String, Vec<u8>)>,
     /// Every event queued or taken-but-uncommitted, as (put seq, pointer), sorted by seq.
     pub entries: Vec<(u64, EventPtr)>,
 }
@@ -177,6 +193,8 @@ fn assert_encodable(img: &CheckpointImage) {
         img.entries.windows(2).all(|w| w[0].0 < w[1].0),
         "checkpoint entries not strictly increasing by seq"
     );
+    dedup::assert_encodable(&img.dedup);
+    cursors::assert_encodable(&img.cursors);
     if let Some((last, _)) = img.entries.last() {
         assert!(
             *last < img.seq_next,
@@ -203,6 +221,8 @@ pub fn encode(img: &CheckpointImage) -> Vec<u8> {
     let size = CHECKPOINT_BYTES_MIN
         + dirs_len
         + img.deps.len() * DEP_BYTES
+        + (img.dedup.encoded_len() - DEDUP_FIXED_BYTES)
+        + (cursors::encoded_len(&img.cursors) - 4)
         + img.entries.len() * ENTRY_BYTES;
     let mut b = Vec::with_capacity(size);
     b.extend_from_slice(&CHECKPOINT_MAGIC);
@@ -225,6 +245,8 @@ pub fn encode(img: &CheckpointImage) -> Vec<u8> {
         b.extend_from_slice(&segment.to_le_bytes());
         b.extend_from_slice(&target.to_le_bytes());
     }
+    dedup::encode(&img.dedup, &mut b);
+    cursors::encode(&img.cursors, &mut b);
     b.extend_from_slice(&(img.entries.len() as u64).to_le_bytes());
     for (seq, ptr) in &img.entries {
         b.extend_from_slice(&seq.to_le_bytes());
@@ -284,6 +306,11 @@ pub fn decode(bytes: &[u8]) -> Result<CheckpointImage, CheckpointError> {
     assert_eq!(r.pos, CHECKPOINT_N_DIRS_AT.start);
     let positions = decode_positions(&mut r)?;
     let deps = decode_deps(&mut r)?;
+    let (dedup, cursors) = if version_of(bytes) == CHECKPOINT_VERSION_1 {
+        (DedupImage::default(), Vec::new())
+    } else {
+        (dedup::decode(&mut r)?, cursors::decode(&mut r)?)
+    };
     let entries = decode_entries(&mut r, seq_next)?;
     Ok(CheckpointImage {
         created_ms,
@@ -292,8 +319,15 @@ pub fn decode(bytes: &[u8]) -> Result<CheckpointImage, CheckpointError> {
         segment_next,
         positions,
         deps,
+        dedup,
+        cursors,
         entries,
     })
+}
+
+/// The version field of bytes [`checked_body`] accepted.
+fn version_of(bytes: &[u8]) -> u32 {
+    LE::read_u32(&bytes[CHECKPOINT_VERSION_AT])
 }
 
 /// The bytes before the CRC, once magic, checksum, version and flags hold.
@@ -311,7 +345,7 @@ fn checked_body(bytes: &[u8]) -> Result<&[u8], CheckpointError> {
         return Err(CheckpointError::Checksum { stored, computed });
     }
     let version = LE::read_u32(&bytes[CHECKPOINT_VERSION_AT]);
-    if version != CHECKPOINT_VERSION {
+    if version != CHECKPOINT_VERSION && version != CHECKPOINT_VERSION_1 {
         return Err(CheckpointError::BadVersion(version));
     }
     if body.len() >= CHECKPOINT_FLAGS_AT.end && LE::read_u32(&body[CHECKPOINT_FLAGS_AT]) != 0 {

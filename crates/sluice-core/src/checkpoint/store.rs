@@ -108,6 +108,8 @@ mod tests {
                 offset: 64,
             }],
             deps: Vec::new(),
+            dedup: Default::default(),
+            cursors: Vec::new(),
             entries: (0..events)
                 .map(|seq| {
                     let offset = u32::try_from(64 + seq * 100).unwrap();

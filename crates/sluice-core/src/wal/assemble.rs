@@ -8,7 +8,8 @@
 
 use std::collections::HashMap;
 
-use super::record::{EventPtr, RecordKind, RecordMeta};
+use super::record::{Cursor, EventPtr, RecordKind, RecordMeta};
+use crate::dedup::IdSpan;
 
 /// A transaction whose commit record was found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,6 +22,10 @@ pub struct CommittedTxn {
     pub puts: Vec<(u64, EventPtr)>,
     /// Takes as (seq of the put taken, pointer to it).
     pub takes: Vec<(u64, EventPtr)>,
+    /// The ids its puts committed (coalesced; empty without ids).
+    pub ids: Vec<IdSpan>,
+    /// The cursors it set.
+    pub cursors: Vec<Cursor>,
 }
 
 /// A commit whose counts differ from the records of its transaction that were read.
@@ -173,6 +178,8 @@ impl Assembler {
             segment,
             puts: txn.puts,
             takes: txn.takes,
+            ids: meta.ids.clone(),
+            cursors: meta.cursors.clone(),
         };
         Fed::Committed { txn, mismatch }
     }
@@ -207,6 +214,8 @@ mod tests {
             seq,
             take: None,
             commit: None,
+            ids: Vec::new(),
+            cursors: Vec::new(),
         }
     }
 

@@ -9,6 +9,7 @@
 //! assertions check that they tile the frame. This file encodes (and asserts, before the
 //! bytes leave, what the decoder will check); [`decode`](self::decode) reads.
 
+pub mod commit;
 mod decode;
 mod layout;
 #[cfg(test)]
@@ -16,6 +17,7 @@ mod tests;
 
 use byteorder::{ByteOrder, LittleEndian as LE};
 
+pub use self::commit::{CommitExtras, Cursor};
 pub use self::decode::{
     decode, decode_meta, frame_len, plausible_frame, record_crc, DecodeError, RecordMeta,
 };
@@ -184,7 +186,8 @@ pub fn encode_take<B: RecordBuf + ?Sized>(
     finish(buf.held_mut(), start, salt);
 }
 
-/// Appends a commit record to `buf`.
+/// Appends a commit record without ids to `buf`.
+#[cfg(any(test, feature = "internals"))]
 pub fn encode_commit<B: RecordBuf + ?Sized>(
     buf: &mut B,
     salt: u32,
@@ -193,10 +196,36 @@ pub fn encode_commit<B: RecordBuf + ?Sized>(
     puts: u32,
     takes: u32,
 ) {
+    encode_commit_with(
+        buf,
+        salt,
+        txid,
+        seq,
+        (puts, takes),
+        &CommitExtras::default(),
+    );
+}
+
+/// Bytes of a commit record carrying `extras`.
+pub fn commit_record_len(extras: &CommitExtras<'_>) -> usize {
+    COMMIT_RECORD_BYTES + extras.len()
+}
+
+/// Appends a commit record to `buf` with what it carries besides its counts (see
+/// [`commit`](self::commit); the limits the decoder checks are asserted).
+pub fn encode_commit_with<B: RecordBuf + ?Sized>(
+    buf: &mut B,
+    salt: u32,
+    txid: u64,
+    seq: u64,
+    (puts, takes): (u32, u32),
+    extras: &CommitExtras<'_>,
+) {
     let start = begin(buf, RecordKind::Commit, txid, seq);
     put_u32(buf, puts);
     put_u32(buf, takes);
-    hot_assert!(buf.end() - start == COMMIT_RECORD_BYTES);
+    extras.encode(buf, puts);
+    hot_assert!(buf.end() - start == commit_record_len(extras));
     finish(buf.held_mut(), start, salt);
 }
 

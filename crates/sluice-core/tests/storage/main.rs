@@ -11,6 +11,7 @@ mod checkpoint_restart;
 mod ckpt_stall;
 mod damage;
 mod direct_io;
+mod exactly_once;
 mod fault_sweep;
 mod full_disk;
 mod full_disk_real;

@@ -19,7 +19,7 @@ mod segment_replay;
 use sluice_core::internals::checkpoint::format::encode;
 use sluice_core::internals::checkpoint::{CheckpointImage, DirPosition};
 use sluice_core::internals::wal::record::{
-    encode_commit, encode_put, encode_rollback, encode_take,
+    encode_commit, encode_commit_with, encode_put, encode_rollback, encode_take, CommitExtras,
 };
 use sluice_core::internals::wal::EventPtr;
 use sluice_core::Event;
@@ -96,6 +96,18 @@ fn records() -> Vec<Vec<u8>> {
     encode_commit(&mut b, 0, 1, 4, 1, 1);
     out.push(b);
     let mut b = Vec::new();
+    let spans = [sluice_core::dedup::IdSpan::new(7, 0, 2).unwrap()];
+    let cursors = [sluice_core::internals::wal::record::Cursor {
+        key: "k1".into(),
+        value: b"file:9".to_vec(),
+    }];
+    let extras = CommitExtras {
+        ids: &spans,
+        cursors: &cursors,
+    };
+    encode_commit_with(&mut b, 0, 1, 6, (2, 0), &extras);
+    out.push(b);
+    let mut b = Vec::new();
     encode_rollback(&mut b, 0, 1, 5);
     out.push(b);
     out
@@ -168,6 +180,18 @@ fn checkpoint_decoding_survives_random_and_mutated_images() {
                 },
             ),
         ],
+        dedup: sluice_core::internals::checkpoint::format::DedupImage {
+            own_origin: 3,
+            own_next: 9,
+            origins: vec![(
+                3,
+                sluice_core::dedup::OriginState {
+                    last_seen_ms: 1,
+                    ranges: vec![(0, 8), (10, 12)],
+                },
+            )],
+        },
+        cursors: vec![("k1".into(), b"file:9".to_vec())],
         ..CheckpointImage::default()
     };
     let seed = encode(&img);

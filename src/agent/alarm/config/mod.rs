@@ -47,6 +47,8 @@ const CHANNEL_GAUGES: &[&str] = &[
     "CheckpointDirFreeBytes",
     "ReplayProgressRatio",
     "ReplayEvents",
+    "EventDuplicateCount",
+    "DedupOriginCount",
 ];
 const SINK_GAUGES: &[&str] = &["ConnectionDownMillis"];
 const SOURCE_GAUGES: &[&str] = &["OpenConnectionCount", "UpstreamPeerCount"];

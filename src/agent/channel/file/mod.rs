@@ -113,6 +113,8 @@ impl FileChannelAdapter {
                 ChannelGauge::EventsLostOnOpen.with(s.events_lost_on_open),
                 ChannelGauge::TailCacheHits.with(s.tail_cache_hits),
                 ChannelGauge::TailCacheMisses.with(s.tail_cache_misses),
+                ChannelGauge::Duplicates.with(s.duplicates),
+                ChannelGauge::DedupOrigins.with(s.dedup_origins),
             ]
             .into_iter()
             .chain(replay_watch::gauges(&progress))
@@ -160,6 +162,10 @@ impl AgentChannel for FileChannelAdapter {
 
     fn file_stats(&self) -> Option<sluice_core::ChannelStats> {
         Some(self.channel.stats())
+    }
+
+    fn cursor(&self, key: &str) -> Option<Vec<u8>> {
+        self.channel.cursor(key)
     }
 
     /// Begin, put all and commit in one blocking call: one hop to the blocking pool and back
@@ -234,6 +240,17 @@ impl FileTx {
 }
 
 impl ChannelTx for FileTx {
+    fn set_cursor(&mut self, key: &str, value: Vec<u8>) -> bool {
+        match self.tx.as_mut().map(|tx| tx.set_cursor(key, value)) {
+            Some(Ok(())) => true,
+            Some(Err(e)) => {
+                tracing::warn!(channel = %self.name, error = %e, "cursor not kept");
+                false
+            }
+            None => false,
+        }
+    }
+
     fn put_all(&mut self, events: Vec<Event>) -> BoxFuture<'_, Result<(), AgentChannelError>> {
         Box::pin(async move {
             let n = events.len() as u64;

@@ -4,9 +4,13 @@
 //! `sink.directory`, starting a new file every `sink.rollInterval` (never when 0). A batch
 //! counts as delivered only after it was written, flushed and (with `sink.fsyncPerBatch`,
 //! the default; Flume never syncs) fsynced, with the directory fsynced for a new file; after
-//! a failed write the file is abandoned and the next batch starts a new one (at least once).
+//! a failed write the file is cut back to its last whole batch and abandoned, and the next
+//! batch starts a new one. On a file channel each take commits the sink's cursor (file and
+//! length): after a crash the output is cut back to it ([`resume`]), so no batch is written
+//! twice.
 
 pub mod config;
+pub mod resume;
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -27,6 +31,8 @@ pub struct FileRollSink {
     start_ms: u128,
     counter: u64,
     current: Option<BufWriter<File>>,
+    /// The current file and its bytes after the last whole batch.
+    path: Option<(PathBuf, u64)>,
     roll_at: Option<Instant>,
     new_entry: bool,
 }
@@ -44,6 +50,7 @@ impl FileRollSink {
             start_ms,
             counter: 0,
             current: None,
+            path: None,
             roll_at: None,
             new_entry: false,
         }
@@ -83,6 +90,7 @@ impl FileRollSink {
                 Ok(f) => {
                     tracing::debug!(sink = %self.name, path = %path.display(), "opened");
                     self.current = Some(BufWriter::new(f));
+                    self.path = Some((path.clone(), 0));
                     self.new_entry = true;
                     self.roll_at = self.cfg.roll_interval.map(|d| Instant::now() + d);
                     return Ok(());
@@ -115,7 +123,9 @@ impl FileRollSink {
             });
         };
         let mut result = Ok(());
+        let mut bytes = 0u64;
         for e in events {
+            bytes += e.body.len() as u64 + u64::from(newline);
             result = w.write_all(&e.body).await;
             if result.is_ok() && newline {
                 result = w.write_all(b"\n").await;
@@ -135,8 +145,42 @@ impl FileRollSink {
             }
         }
         if let Err(e) = result {
-            self.current = None;
+            // The batch is rolled back: its bytes go, so the retry does not write them twice.
+            if let (Some(w), Some((_, len))) = (self.current.take(), &self.path) {
+                if let Err(cut) = w.get_ref().set_len(*len).await {
+                    tracing::warn!(sink = %self.name, error = %cut, "cutting a failed batch from the file failed; its events will be written again");
+                }
+            }
             return Err(self.err("writing", e));
+        }
+        if let Some((_, len)) = self.path.as_mut() {
+            *len += bytes;
+        }
+        Ok(())
+    }
+
+    /// Cuts the output back to the cursor of the last committed take (see [`resume`]).
+    async fn restore_to(&mut self, cursor: Vec<u8>) -> Result<(), SinkError> {
+        let Some((file, len)) = resume::decode(&cursor) else {
+            tracing::warn!(sink = %self.name, "unreadable cursor; output not cut back");
+            return Ok(());
+        };
+        if file.parent() != Some(self.cfg.directory.as_path()) {
+            tracing::info!(sink = %self.name, file = %file.display(), "the last committed file is in another directory; output not cut back");
+            return Ok(());
+        }
+        let (dir, pm) = (self.cfg.directory.clone(), self.cfg.path_manager.clone());
+        let f = file.clone();
+        let done = tokio::task::spawn_blocking(move || resume::cut_back(&dir, &pm, &f, len))
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|r| r)
+            .map_err(|e| self.err("cutting back to the last committed take", e))?;
+        if done.truncated > 0 || !done.removed.is_empty() {
+            tracing::info!(sink = %self.name, file = %file.display(), length = len, cut_bytes = done.truncated, removed_files = done.removed.len(), "output cut back to the last committed take; its events come again from the channel");
+        }
+        if done.missing > 0 {
+            tracing::warn!(sink = %self.name, file = %file.display(), missing_bytes = done.missing, "the file is shorter than its committed length: bytes written without fsync were lost (sink.fsyncPerBatch = false?)");
         }
         Ok(())
     }
@@ -173,6 +217,18 @@ impl crate::agent::sink::Sink for FileRollSink {
 
     fn tick(&mut self) -> crate::agent::channel::BoxFuture<'_, Result<(), SinkError>> {
         Box::pin(FileRollSink::tick(self))
+    }
+
+    fn cursor(&mut self) -> Option<Vec<u8>> {
+        let (path, len) = self.path.as_ref()?;
+        resume::encode(path, *len)
+    }
+
+    fn restore(
+        &mut self,
+        cursor: Vec<u8>,
+    ) -> crate::agent::channel::BoxFuture<'_, Result<(), SinkError>> {
+        Box::pin(self.restore_to(cursor))
     }
 
     fn stop(&mut self) -> crate::agent::channel::BoxFuture<'_, ()> {

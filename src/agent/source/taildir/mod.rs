@@ -4,7 +4,9 @@
 //! kept in Flume's JSON position file and move only after the events before them were
 //! committed. A fingerprint of each file's committed bytes, kept beside the position file,
 //! tells at restart a file that only grew from one truncated and rewritten or replaced on its
-//! inode while the source was stopped (read again from its start). Batches end at
+//! inode while the source was stopped (read again from its start). Each line carries an
+//! event id from its file's origin and byte range ([`origins`]), so a line read again after a
+//! crash is recognised by the file channel (docs/exactly-once.md). Batches end at
 //! `batchSize` lines or `maxBatchBytes` bytes. See docs/components.md for keys and crash
 //! behaviour.
 //!
@@ -18,6 +20,7 @@ pub mod config;
 pub mod deleted;
 pub mod deleted_stats;
 pub mod fingerprint;
+pub mod origins;
 pub mod position;
 pub mod tail_file;
 pub mod tailer;

@@ -41,6 +41,11 @@ pub struct TailFile {
     pub fingerprint: Option<Fingerprint>,
     /// When it was first seen deleted (its link count 0) while still open.
     pub deleted_since: Option<Instant>,
+    /// The origin of its lines' event ids (see [`super::origins`]); `None` until one is
+    /// saved, and again after it is read from its start.
+    pub origin: Option<u64>,
+    /// Its birth time (ns since the epoch, 0 if unknown), saved with the origin.
+    pub born_ns: u64,
     file: Option<File>,
     lines: LineBuf,
     joiner: Option<Joiner>,
@@ -74,6 +79,8 @@ impl TailFile {
             lines: LineBuf::new(pos, TAILDIR_LINE_BYTES_MAX, true),
             joiner: None,
             deleted_since: None,
+            origin: None,
+            born_ns: 0,
         }
     }
 
@@ -134,6 +141,8 @@ impl TailFile {
         tracing::info!(file = %self.path.display(), inode = self.inode, pos = self.pos, "{why}; reading it again from the beginning");
         self.pos = 0;
         self.fingerprint = None;
+        // Other bytes at the same offsets: their lines must not share the old ids.
+        self.origin = None;
         self.lines.reset(0);
         if let Some(j) = self.joiner.as_mut() {
             j.reset();

@@ -9,6 +9,8 @@
 //! longer matched (rotated away or deleted: read to their end through the open descriptor,
 //! then forgotten).
 
+use super::origins::{born_ns, Origins};
+use sluice_core::dedup::{IdSpan, EVENT_ID_HEADER};
 use std::collections::{BTreeMap, HashMap};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -65,6 +67,8 @@ pub struct Tailer {
     multiline: Option<Arc<Rules>>,
     /// What the deleted-file limits did (shown as the source's gauges).
     pub(super) deleted: Arc<super::deleted_stats::DeletedStats>,
+    /// The origins of the files' event ids (`<positionFile>.origins`).
+    origins: Origins,
 }
 
 impl Tailer {
@@ -91,6 +95,7 @@ impl Tailer {
             fingerprints: HashMap::new(),
             current: None,
             scanned_once: false,
+            origins: Origins::default(),
         })
     }
 
@@ -98,6 +103,12 @@ impl Tailer {
     /// file is first seen.
     pub fn restore_fingerprints(&mut self, fps: HashMap<u64, Fingerprint>) {
         self.fingerprints = fps;
+    }
+
+    /// The origins saved beside the position file ([`Origins::load`]): without them every
+    /// file's lines get a fresh origin.
+    pub fn restore_origins(&mut self, origins: Origins) {
+        self.origins = origins;
     }
 
     /// The fingerprints of the committed positions (for `<positionFile>.fingerprints`).
@@ -247,6 +258,8 @@ impl Tailer {
             return;
         }
         let fp = self.fingerprints.remove(&inode);
+        let born = born_ns(m);
+        let mut origin = None;
         let (pos, fp) = match self.saved.remove(&inode) {
             Some(e) if e.pos <= m.len() && fingerprint::rewritten(&path, inode, fp.as_ref()) => {
                 tracing::warn!(file = %path.display(), inode, pos = e.pos, size = m.len(), "file truncated and rewritten, or replaced on the same inode, while the source was down (bytes it had read changed); reading it again from the beginning");
@@ -255,6 +268,12 @@ impl Tailer {
             Some(e) if e.pos <= m.len() => {
                 if Path::new(&e.file) != path {
                     tracing::info!(file = %path.display(), was = %e.file, inode, pos = e.pos, "resuming a file renamed while the source was down");
+                }
+                // The saved origin names the content its fingerprint checked; a file with
+                // nothing checked (position 0, no fingerprint) may hold other bytes at the
+                // same offsets since (a copytruncate just before the crash): a fresh one.
+                if fp.as_ref().is_some_and(|f| f.pos > 0 && f.inode == inode) {
+                    origin = self.origins.resumed(inode, born);
                 }
                 (e.pos, fp)
             }
@@ -270,6 +289,8 @@ impl Tailer {
         let joiner = self.multiline.clone().map(Joiner::new);
         let mut t = TailFile::new(path, inode, pos, gi, mtime).with_joiner(joiner);
         t.fingerprint = fp;
+        t.origin = origin;
+        t.born_ns = born;
         self.files.insert(inode, t);
     }
 
@@ -384,7 +405,27 @@ impl Tailer {
         None
     }
 
-    fn events(&self, inode: u64, lines: Vec<crate::agent::source::file_lines::Line>) -> Vec<Event> {
+    /// The origin of `inode`'s event ids: its own, or a fresh one saved first.
+    fn origin_of(&mut self, inode: u64) -> Option<u64> {
+        let t = self.files.get(&inode)?;
+        if t.origin.is_some() {
+            return t.origin;
+        }
+        let born = t.born_ns;
+        let live: Vec<u64> = self.files.keys().copied().collect();
+        let origin = self.origins.fresh(inode, born, &live);
+        if let Some(t) = self.files.get_mut(&inode) {
+            t.origin = origin;
+        }
+        origin
+    }
+
+    fn events(
+        &mut self,
+        inode: u64,
+        lines: Vec<crate::agent::source::file_lines::Line>,
+    ) -> Vec<Event> {
+        let origin = self.origin_of(inode);
         let Some(t) = self.files.get(&inode) else {
             return Vec::new();
         };
@@ -402,6 +443,10 @@ impl Tailer {
                 }
                 if let Some(p) = &path {
                     e.headers.insert(&self.cfg.file_header_key, p);
+                }
+                let span = origin.and_then(|o| IdSpan::new(o, l.offset, l.offset + l.consumed));
+                if let Some(id) = span {
+                    e.headers.insert(EVENT_ID_HEADER, id.to_string());
                 }
                 e
             })

@@ -42,14 +42,18 @@ pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceErr
                     tracing::error!(dir = %dir.display(), error = %e, "cannot create the position file's directory");
                 }
             }
-            (position::load(&p), fingerprint::load(&p))
+            (
+                position::load(&p),
+                (fingerprint::load(&p), super::origins::Origins::load(&p)),
+            )
         })
         .await
         .map_err(|e| ctx.error(e))?
     };
     let (saved, fingerprints) = saved;
     let mut tailer = Tailer::new(cfg.clone(), saved).map_err(|e| ctx.error(e))?;
-    tailer.restore_fingerprints(fingerprints);
+    tailer.restore_fingerprints(fingerprints.0);
+    tailer.restore_origins(fingerprints.1);
     let stats = tailer.deleted_stats();
     let rules = tailer.multiline_rules();
     ctx.counters.set_gauges(Box::new(move || {

@@ -28,6 +28,10 @@ pub const KNOWN_KEYS: &[&str] = &[
     "groupCommitLeaders",
     "recycleSegments",
     "ackedEndRefreshInterval",
+    "eventIds",
+    "dedupExpiry",
+    "dedupRangesPerOrigin",
+    "dedupOrigins",
 ];
 
 /// What one key does to the configuration (`k` the key, for messages; `v` its trimmed value).
@@ -106,6 +110,24 @@ pub(super) const KEY_TABLE: &[(&str, ApplyKey)] = &[
         c.acked_end_refresh_ms = n as u64;
         Ok(())
     }),
+    ("eventIds", |c, k, v, _| {
+        c.event_ids = parse_bool(k, v)?;
+        Ok(())
+    }),
+    ("dedupExpiry", |c, k, v, _| {
+        c.dedup_expiry_ms = positive(k, parse_i64(k, v)?, DEDUP_EXPIRY_S_MAX)? * 1000;
+        Ok(())
+    }),
+    ("dedupRangesPerOrigin", |c, k, v, _| {
+        let n = positive(k, parse_i64(k, v)?, 1 << 16)?;
+        c.dedup_limits.ranges_per_origin = usize::try_from(n).unwrap_or(1 << 16);
+        Ok(())
+    }),
+    ("dedupOrigins", |c, k, v, _| {
+        let n = positive(k, parse_i64(k, v)?, 1 << 24)?;
+        c.dedup_limits.origins = usize::try_from(n).unwrap_or(1 << 24);
+        Ok(())
+    }),
     ("capacity", apply_numeric),
     ("transactionCapacity", apply_numeric),
     ("checkpointInterval", apply_numeric),
@@ -175,6 +197,15 @@ fn at_most(key: &str, n: i64, min: i64, max: u64) -> Result<(), ConfigError> {
         ));
     }
     Ok(())
+}
+
+/// `n` when it is between 1 and `max`; else the error naming the key and the range.
+fn positive(key: &str, n: i64, max: u64) -> Result<u64, ConfigError> {
+    if n < 1 {
+        return Err(err(key, format!("must be between 1 and {max}, got {n}")));
+    }
+    at_most(key, n, 1, max)?;
+    Ok(n as u64)
 }
 
 /// `n` when it is between 0 and `max`; else the error naming the key and the range.

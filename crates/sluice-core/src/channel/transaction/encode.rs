@@ -12,8 +12,8 @@ use super::buffers;
 use crate::event::Event;
 use crate::invariant::hot_assert;
 use crate::wal::record::{
-    encode_commit, encode_put, encode_take, put_record_len, RecordBuf, COMMIT_RECORD_BYTES,
-    TAKE_RECORD_BYTES,
+    commit_record_len, encode_commit_with, encode_put, encode_take, put_record_len, CommitExtras,
+    RecordBuf, TAKE_RECORD_BYTES,
 };
 use crate::wal::writer::{copy_salted, Appended, Records};
 use crate::wal::EventPtr;
@@ -38,6 +38,8 @@ pub(in crate::channel) struct TxnRecords<'e> {
     takes: &'e [(u64, EventPtr)],
     take_base: u64,
     commit_seq: u64,
+    /// The ids the puts commit and the cursors it sets, for the commit record.
+    extras: CommitExtras<'e>,
     len: usize,
     /// Offset of each put record within the records, in put order (set by the encoding).
     pub put_offsets: Vec<u64>,
@@ -47,14 +49,14 @@ pub(in crate::channel) struct TxnRecords<'e> {
 
 impl<'e> TxnRecords<'e> {
     /// Transaction `txid`: `puts` (numbered by `put_seqs`), then `takes` numbered from
-    /// `take_base`, then the commit record at `commit_seq`. `put_bytes` is the puts' record
-    /// bytes when the caller summed them already (`None`: summed here).
+    /// `take_base`, then the commit record at `commit_seq` carrying `extras`. `put_bytes` is the
+    /// puts' record bytes when the caller summed them already (`None`: summed here).
     pub fn new(
         salt_hint: u32,
         txid: u64,
         (puts, put_seqs, put_bytes): (&'e [Event], PutSeqs<'e>, Option<usize>),
         (takes, take_base): (&'e [(u64, EventPtr)], u64),
-        commit_seq: u64,
+        (commit_seq, extras): (u64, CommitExtras<'e>),
     ) -> Self {
         let (np, nt) = (puts.len(), takes.len());
         if u32::try_from(np).is_err() || u32::try_from(nt).is_err() {
@@ -72,7 +74,8 @@ impl<'e> TxnRecords<'e> {
             takes,
             take_base,
             commit_seq,
-            len: put_bytes + nt * TAKE_RECORD_BYTES + COMMIT_RECORD_BYTES,
+            extras,
+            len: put_bytes + nt * TAKE_RECORD_BYTES + commit_record_len(&extras),
             put_offsets: Vec::with_capacity(np),
             ahead: None,
         }
@@ -105,7 +108,14 @@ impl<'e> TxnRecords<'e> {
             encode_take(out, salt, self.txid, seq, *put_seq, *ptr);
         }
         let (np, nt) = (self.puts.len() as u32, self.takes.len() as u32);
-        encode_commit(out, salt, self.txid, self.commit_seq, np, nt);
+        encode_commit_with(
+            out,
+            salt,
+            self.txid,
+            self.commit_seq,
+            (np, nt),
+            &self.extras,
+        );
         hot_assert!(
             out.end() - base == self.len,
             "a transaction encoded to another length than it counted"
@@ -170,7 +180,13 @@ mod tests {
     use crate::wal::record::first_frame_salted_with;
 
     fn txn<'e>(puts: &'e [Event], takes: &'e [(u64, EventPtr)]) -> TxnRecords<'e> {
-        TxnRecords::new(3, 77, (puts, PutSeqs::From(10), None), (takes, 12), 14)
+        TxnRecords::new(
+            3,
+            77,
+            (puts, PutSeqs::From(10), None),
+            (takes, 12),
+            (14, CommitExtras::default()),
+        )
     }
 
     #[test]

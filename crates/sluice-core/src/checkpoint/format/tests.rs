@@ -16,6 +16,18 @@ fn sample() -> CheckpointImage {
             offset: 32,
         }],
         deps: vec![(2, 1), (3, 1)],
+        dedup: DedupImage {
+            own_origin: 0xabc,
+            own_next: 41,
+            origins: vec![(
+                0xabc,
+                crate::dedup::OriginState {
+                    last_seen_ms: 9,
+                    ranges: vec![(0, 40)],
+                },
+            )],
+        },
+        cursors: vec![("sink-a".into(), b"file-1:42".to_vec())],
         entries: vec![
             (
                 10,
@@ -40,7 +52,10 @@ fn image_round_trips_with_the_documented_layout() {
     let img = sample();
     let b = encode(&img);
     assert_eq!(&b[0..8], b"SLUICECP");
-    assert_eq!(b.len(), 48 + (4 + 2 + 4 + 8) + (4 + 2 * 8) + 8 + 2 * 16 + 4);
+    assert_eq!(
+        b.len(),
+        48 + (4 + 2 + 4 + 8) + (4 + 2 * 8) + (20 + 20 + 16) + (4 + 4 + 6 + 4 + 9) + 8 + 2 * 16 + 4
+    );
     assert_eq!(decode(&b).unwrap(), img);
 }
 
@@ -90,6 +105,38 @@ fn the_layout_constants_match_the_encoded_bytes() {
     assert_eq!(LE::read_u32(&b[CHECKPOINT_N_DIRS_AT]), 1);
     assert_eq!(
         b.len(),
-        CHECKPOINT_BYTES_MIN + (4 + 2 + 12) + 2 * DEP_BYTES + 2 * ENTRY_BYTES
+        CHECKPOINT_BYTES_MIN + (4 + 2 + 12) + 2 * DEP_BYTES + 36 + 23 + 2 * ENTRY_BYTES
     );
+}
+
+/// A version-1 image: the version-2 bytes of `img` (empty deduplication state) without the
+/// section, re-checksummed.
+fn version_1(img: &CheckpointImage) -> Vec<u8> {
+    assert_eq!(img.dedup, DedupImage::default());
+    assert!(img.cursors.is_empty());
+    let b = encode(img);
+    let at = CHECKPOINT_FIXED_BYTES + (4 + 2 + 12) + N_DEPS_BYTES + img.deps.len() * DEP_BYTES;
+    let mut v1 = [&b[..at], &b[at + DEDUP_FIXED_BYTES + 4..b.len() - 4]].concat();
+    v1[CHECKPOINT_VERSION_AT].copy_from_slice(&CHECKPOINT_VERSION_1.to_le_bytes());
+    let crc = crc32fast::hash(&v1);
+    v1.extend_from_slice(&crc.to_le_bytes());
+    v1
+}
+
+#[test]
+fn a_version_1_image_reads_with_an_empty_deduplication_state() {
+    let img = CheckpointImage {
+        dedup: DedupImage::default(),
+        cursors: Vec::new(),
+        ..sample()
+    };
+    assert_eq!(decode(&version_1(&img)).unwrap(), img);
+}
+
+#[test]
+fn malformed_deduplication_ranges_are_refused() {
+    let mut img = sample();
+    img.dedup.origins[0].1.ranges = vec![(0, 10), (10, 20)];
+    let b = std::panic::catch_unwind(|| encode(&img));
+    assert!(b.is_err(), "the encoder wrote touching ranges");
 }

@@ -3,6 +3,7 @@
 //! replay uses. Every field is read through the layout constants of the parent module, and
 //! every check here is a typed [`DecodeError`]: the bytes come from disk.
 
+use crate::dedup::IdSpan;
 use crate::headers::Headers;
 
 use byteorder::{ByteOrder, LittleEndian as LE};
@@ -193,7 +194,14 @@ pub fn decode(bytes: &[u8], salt: u32) -> Result<(Record, usize), DecodeError> {
         RecordKind::Commit => {
             let puts = c.u32("commit puts")?;
             let takes = c.u32("commit takes")?;
-            RecordBody::Commit { puts, takes }
+            let (ids, cursors) = super::commit::decode(&frame[RECORD_HEADER_BYTES..], puts)?;
+            c.pos = c.bytes.len();
+            RecordBody::Commit {
+                puts,
+                takes,
+                ids,
+                cursors,
+            }
         }
         RecordKind::Rollback => RecordBody::Rollback,
     };
@@ -204,7 +212,7 @@ pub fn decode(bytes: &[u8], salt: u32) -> Result<(Record, usize), DecodeError> {
 }
 
 /// What replay needs of a record, decoded without copying the event.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordMeta {
     /// Record kind.
     pub kind: RecordKind,
@@ -216,6 +224,10 @@ pub struct RecordMeta {
     pub take: Option<(u64, EventPtr)>,
     /// For a commit: the put and take counts.
     pub commit: Option<(u32, u32)>,
+    /// For a commit: the ids its puts commit (empty without ids).
+    pub ids: Vec<IdSpan>,
+    /// For a commit: the cursors it sets.
+    pub cursors: Vec<super::commit::Cursor>,
 }
 
 /// Decodes the frame and checksum of the record at the start of `bytes` and the fields replay
@@ -230,6 +242,8 @@ pub fn decode_meta(bytes: &[u8], salt: u32) -> Result<(RecordMeta, usize), Decod
         seq: LE::read_u64(&frame[FRAME_SEQ_AT]),
         take: None,
         commit: None,
+        ids: Vec::new(),
+        cursors: Vec::new(),
     };
     match kind {
         RecordKind::Take => {
@@ -245,13 +259,12 @@ pub fn decode_meta(bytes: &[u8], salt: u32) -> Result<(RecordMeta, usize), Decod
             ));
         }
         RecordKind::Commit => {
-            if body.len() != COMMIT_BODY_BYTES {
+            if body.len() < COMMIT_BODY_BYTES {
                 return Err(DecodeError::Malformed("commit body length"));
             }
-            meta.commit = Some((
-                LE::read_u32(&body[COMMIT_PUTS_AT]),
-                LE::read_u32(&body[COMMIT_TAKES_AT]),
-            ));
+            let puts = LE::read_u32(&body[COMMIT_PUTS_AT]);
+            meta.commit = Some((puts, LE::read_u32(&body[COMMIT_TAKES_AT])));
+            (meta.ids, meta.cursors) = super::commit::decode(body, puts)?;
         }
         RecordKind::Rollback if !body.is_empty() => {
             return Err(DecodeError::Malformed("rollback body length"));

@@ -4,6 +4,8 @@
 
 use std::ops::Range;
 
+use crate::dedup::IdSpan;
+
 use crate::event::Event;
 
 /// Bytes 0..4 of a frame: CRC32 of every byte after this field.
@@ -37,8 +39,13 @@ pub const TAKE_BODY_BYTES: usize = 16;
 pub const COMMIT_PUTS_AT: Range<usize> = 0..4;
 /// Commit body bytes 4..8: take records of the transaction.
 pub const COMMIT_TAKES_AT: Range<usize> = 4..8;
-/// Bytes of a commit record's body.
+/// Bytes of a commit record's body without ids.
 pub const COMMIT_BODY_BYTES: usize = 8;
+/// Commit body bytes 8..12, when the transaction's puts carry ids: the number of id spans
+/// that follow (at most the put count), each `origin u64 | lo u64 | hi u64`.
+pub const COMMIT_IDS_COUNT_AT: Range<usize> = 8..12;
+/// Bytes of one id span after [`COMMIT_IDS_COUNT_AT`].
+pub const COMMIT_ID_SPAN_BYTES: usize = 24;
 
 /// Bytes of a take record.
 pub const TAKE_RECORD_BYTES: usize = RECORD_HEADER_BYTES + TAKE_BODY_BYTES;
@@ -67,6 +74,7 @@ const _: () = {
     assert!(COMMIT_PUTS_AT.start == 0);
     assert!(COMMIT_PUTS_AT.end == COMMIT_TAKES_AT.start);
     assert!(COMMIT_TAKES_AT.end == COMMIT_BODY_BYTES);
+    assert!(COMMIT_IDS_COUNT_AT.start == COMMIT_BODY_BYTES);
     assert!(RECORD_BYTES_MAX <= u32::MAX as usize);
     assert!(EVENT_HEADERS_MAX <= u32::MAX as usize);
     assert!(usize::BITS >= 32);
@@ -141,6 +149,10 @@ pub enum RecordBody {
         puts: u32,
         /// Number of take records of the transaction.
         takes: u32,
+        /// The ids its puts commit, coalesced (empty without ids).
+        ids: Vec<IdSpan>,
+        /// The cursors it sets (see `commit`).
+        cursors: Vec<super::commit::Cursor>,
     },
     /// A rollback.
     Rollback,

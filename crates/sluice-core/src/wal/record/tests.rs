@@ -105,7 +105,15 @@ fn every_record_kind_round_trips() {
     assert_eq!(out.len(), 4);
     assert_eq!(out[0].body, RecordBody::Put(ev));
     assert_eq!(out[1].kind(), RecordKind::Take);
-    assert_eq!(out[2].body, RecordBody::Commit { puts: 0, takes: 1 });
+    assert_eq!(
+        out[2].body,
+        RecordBody::Commit {
+            puts: 0,
+            takes: 1,
+            ids: vec![],
+            cursors: vec![]
+        }
+    );
     assert_eq!(out[3].body, RecordBody::Rollback);
     assert_eq!(out[3].seq, 13);
 }

@@ -1,0 +1,219 @@
+//! The deduplication table: per origin, the spans committed, as sorted disjoint ranges.
+//! Pure (no clock: callers pass `now_ms`), so a model test drives it directly.
+
+use std::collections::BTreeMap;
+
+use super::IdSpan;
+
+/// How much a [`DedupTable`] may hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DedupLimits {
+    /// Ranges kept per origin; past it the lowest is forgotten.
+    pub ranges_per_origin: usize,
+    /// Origins kept; past it the one seen longest ago is forgotten.
+    pub origins: usize,
+}
+
+impl Default for DedupLimits {
+    fn default() -> Self {
+        DedupLimits {
+            ranges_per_origin: 64,
+            origins: 100_000,
+        }
+    }
+}
+
+/// What a table knows of one origin.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OriginState {
+    /// When a commit last added to it (ms since the epoch).
+    pub last_seen_ms: u64,
+    /// Committed spans `(lo, hi]`, sorted, disjoint and not touching.
+    pub ranges: Vec<(u64, u64)>,
+}
+
+impl OriginState {
+    fn contains(&self, lo: u64, hi: u64) -> bool {
+        // The last range starting below `hi` is the only one that can hold `(lo, hi]`.
+        let i = self.ranges.partition_point(|r| r.0 < hi);
+        i > 0 && {
+            let (a, b) = self.ranges[i - 1];
+            a <= lo && hi <= b
+        }
+    }
+
+    /// Adds `(lo, hi]`, merging every range it overlaps or touches.
+    fn insert(&mut self, lo: u64, hi: u64) {
+        let first = self.ranges.partition_point(|r| r.1 < lo);
+        let end = self.ranges.partition_point(|r| r.0 <= hi);
+        if first == end {
+            self.ranges.insert(first, (lo, hi));
+            return;
+        }
+        let merged = (lo.min(self.ranges[first].0), hi.max(self.ranges[end - 1].1));
+        self.ranges.splice(first..end, [merged]);
+    }
+}
+
+/// Per-origin committed spans, bounded by [`DedupLimits`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DedupTable {
+    origins: BTreeMap<u64, OriginState>,
+    limits: DedupLimits,
+    /// Ranges and origins forgotten to stay within the limits (not expiry).
+    evicted: u64,
+}
+
+impl DedupTable {
+    /// An empty table.
+    pub fn new(limits: DedupLimits) -> Self {
+        DedupTable {
+            origins: BTreeMap::new(),
+            limits,
+            evicted: 0,
+        }
+    }
+
+    /// Whether every id of `span` was committed.
+    pub fn contains(&self, span: &IdSpan) -> bool {
+        self.origins
+            .get(&span.origin)
+            .is_some_and(|o| o.contains(span.lo, span.hi))
+    }
+
+    /// Records `span` as committed at `now_ms`, forgetting what the limits make it forget
+    /// (never `keep`, the channel's own origin).
+    pub fn insert(&mut self, span: &IdSpan, now_ms: u64, keep: u64) {
+        if !self.origins.contains_key(&span.origin) && self.origins.len() >= self.limits.origins {
+            self.evict_oldest_origin(keep);
+        }
+        let o = self.origins.entry(span.origin).or_default();
+        o.last_seen_ms = o.last_seen_ms.max(now_ms);
+        o.insert(span.lo, span.hi);
+        let cap = self.limits.ranges_per_origin.max(1);
+        if o.ranges.len() > cap {
+            let extra = o.ranges.len() - cap;
+            o.ranges.drain(..extra);
+            self.evicted += extra as u64;
+        }
+    }
+
+    fn evict_oldest_origin(&mut self, keep: u64) {
+        let oldest = self
+            .origins
+            .iter()
+            .filter(|(id, _)| **id != keep)
+            .min_by_key(|(_, o)| o.last_seen_ms)
+            .map(|(id, _)| *id);
+        if let Some(id) = oldest {
+            self.origins.remove(&id);
+            self.evicted += 1;
+        }
+    }
+
+    /// Drops the origins last seen before `before_ms` (never `keep`); returns how many.
+    pub fn expire(&mut self, before_ms: u64, keep: u64) -> usize {
+        let n = self.origins.len();
+        self.origins
+            .retain(|id, o| *id == keep || o.last_seen_ms >= before_ms);
+        n - self.origins.len()
+    }
+
+    /// The highest id committed of `origin`.
+    pub fn max_id(&self, origin: u64) -> Option<u64> {
+        self.origins
+            .get(&origin)
+            .and_then(|o| o.ranges.last().map(|r| r.1))
+    }
+
+    /// Origins held.
+    pub fn origins(&self) -> usize {
+        self.origins.len()
+    }
+
+    /// Ranges and origins forgotten to stay within the limits.
+    pub fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
+    /// Every origin and its state, by origin.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &OriginState)> {
+        self.origins.iter().map(|(id, o)| (*id, o))
+    }
+
+    /// Puts back an origin's state as a checkpoint held it (replacing any).
+    pub fn restore(&mut self, origin: u64, state: OriginState) {
+        self.origins.insert(origin, state);
+    }
+
+    /// The limits.
+    pub fn limits(&self) -> DedupLimits {
+        self.limits
+    }
+}
+
+/// Sorts `spans` and merges those of one origin that overlap or touch: a transaction's ids
+/// as its commit record carries them.
+pub fn coalesce(spans: &mut Vec<IdSpan>) {
+    spans.sort_unstable();
+    let mut out: Vec<IdSpan> = Vec::with_capacity(spans.len());
+    for s in spans.drain(..) {
+        match out.last_mut() {
+            Some(last) if last.origin == s.origin && s.lo <= last.hi => last.hi = last.hi.max(s.hi),
+            _ => out.push(s),
+        }
+    }
+    *spans = out;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(origin: u64, lo: u64, hi: u64) -> IdSpan {
+        IdSpan { origin, lo, hi }
+    }
+
+    #[test]
+    fn consecutive_ids_merge_into_one_range_and_gaps_stay_open() {
+        let mut t = DedupTable::new(DedupLimits::default());
+        for n in [1, 2, 3, 5, 4] {
+            t.insert(&IdSpan::one(9, n).unwrap(), 0, 0);
+        }
+        let o = t.iter().next().unwrap().1;
+        assert_eq!(o.ranges, vec![(0, 5)]);
+        t.insert(&span(9, 10, 20), 0, 0);
+        assert!(t.contains(&span(9, 12, 15)));
+        assert!(!t.contains(&span(9, 5, 6)));
+        assert!(!t.contains(&span(9, 4, 11)), "straddles a gap");
+        assert_eq!(t.max_id(9), Some(20));
+    }
+
+    #[test]
+    fn limits_forget_the_lowest_range_and_the_stalest_origin_but_never_the_kept_one() {
+        let mut t = DedupTable::new(DedupLimits {
+            ranges_per_origin: 2,
+            origins: 2,
+        });
+        for lo in [0, 10, 20] {
+            t.insert(&span(1, lo, lo + 1), 5, 1);
+        }
+        assert!(!t.contains(&span(1, 0, 1)));
+        assert!(t.contains(&span(1, 20, 21)));
+        t.insert(&span(2, 0, 1), 6, 1);
+        t.insert(&span(3, 0, 1), 7, 1);
+        assert!(t.contains(&span(1, 10, 11)), "the kept origin stays");
+        assert!(!t.contains(&span(2, 0, 1)));
+        assert_eq!(t.evicted(), 2);
+        assert_eq!(t.expire(7, 1), 0);
+        assert_eq!(t.expire(8, 1), 1);
+        assert_eq!(t.origins(), 1);
+    }
+
+    #[test]
+    fn coalesce_merges_touching_spans_of_one_origin() {
+        let mut v = vec![span(2, 3, 4), span(1, 0, 1), span(2, 0, 3), span(1, 5, 6)];
+        coalesce(&mut v);
+        assert_eq!(v, vec![span(1, 0, 1), span(1, 5, 6), span(2, 0, 4)]);
+    }
+}

@@ -1,0 +1,230 @@
+//! Event ids and deduplication (`eventIds`): a put whose id the channel committed is dropped,
+//! across reopen, checkpoint, full replay and power loss; the channel's own ids are dense and
+//! never given twice.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::common::{config_under, Bed};
+use sluice_core::dedup::{IdSpan, EVENT_ID_HEADER};
+use sluice_core::io::SimFs;
+use sluice_core::{Event, FileChannel};
+
+const ORIGIN: u64 = 0x5eed;
+
+fn with_id(seq: u64) -> Event {
+    let id = IdSpan::one(ORIGIN, seq).unwrap();
+    Event::new(format!("e{seq}")).header(EVENT_ID_HEADER, id.to_string())
+}
+
+/// Puts the events of ids `seqs` in one transaction; returns how many the channel added.
+fn send(ch: &FileChannel, seqs: impl IntoIterator<Item = u64>) -> u64 {
+    let before = ch.stats().queued;
+    let mut tx = ch.transaction();
+    for s in seqs {
+        tx.put(with_id(s)).unwrap();
+    }
+    tx.commit().unwrap();
+    ch.stats().queued - before
+}
+
+/// Takes and commits everything; returns each event's id header (or its body without one).
+fn drain_ids(ch: &FileChannel) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut tx = ch.transaction();
+    while let Some(e) = tx.take().unwrap() {
+        out.push(e.headers.get(EVENT_ID_HEADER).unwrap_or("none").to_owned());
+    }
+    tx.commit().unwrap();
+    out
+}
+
+#[test]
+fn a_resent_id_is_committed_once_across_reopen_checkpoint_and_full_replay() {
+    for bed in Bed::both() {
+        let cfg = bed.config(2);
+        let ch = bed.open(&cfg);
+        assert_eq!(send(&ch, 1..=10), 10);
+        assert_eq!(send(&ch, 1..=12), 2, "only the two new ids are added");
+        assert_eq!(ch.stats().duplicates, 10);
+        // Reopened from the log alone (no checkpoint on close), then from a checkpoint, then
+        // from a full replay without one: the resend adds nothing each time.
+        drop(ch);
+        let ch = bed.open(&cfg);
+        assert_eq!(send(&ch, 1..=12), 0);
+        ch.close().unwrap();
+        let ch = bed.open(&cfg);
+        assert_eq!(send(&ch, 5..=12), 0);
+        ch.close().unwrap();
+        bed.fs
+            .remove_file(&cfg.checkpoint_dir.join("checkpoint"))
+            .unwrap();
+        let ch = bed.open(&cfg);
+        assert_eq!(send(&ch, 1..=13), 1);
+        let ids = drain_ids(&ch);
+        let expect: Vec<String> = (1..=13)
+            .map(|s| IdSpan::one(ORIGIN, s).unwrap().to_string())
+            .collect();
+        assert_eq!(ids, expect);
+        // Taken is not forgotten: a resend after the take is still a duplicate.
+        assert_eq!(send(&ch, 1..=13), 0);
+        ch.close().unwrap();
+    }
+}
+
+#[test]
+fn the_channel_gives_dense_ids_of_its_own_origin_and_never_one_twice() {
+    for bed in Bed::both() {
+        let cfg = bed.config(1);
+        let mut all = Vec::new();
+        for round in 0..3 {
+            let ch = bed.open(&cfg);
+            let mut tx = ch.transaction();
+            for i in 0..4 {
+                tx.put(Event::new(format!("r{round}-{i}"))).unwrap();
+            }
+            tx.commit().unwrap();
+            let ids: Vec<IdSpan> = drain_ids(&ch)
+                .iter()
+                .map(|t| IdSpan::parse(t).unwrap())
+                .collect();
+            assert!(ids
+                .windows(2)
+                .all(|w| w[0].origin == w[1].origin && w[0].hi + 1 == w[1].hi));
+            all.extend(ids);
+            if round == 1 {
+                drop(ch); // no checkpoint on close: the next open replays the log
+            } else {
+                ch.close().unwrap();
+            }
+        }
+        let mut seen = all.clone();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 12, "an id given twice: {all:?}");
+        assert_eq!(
+            all.iter()
+                .map(|s| s.origin)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
+            1
+        );
+    }
+}
+
+#[test]
+fn without_event_ids_puts_are_neither_numbered_nor_dropped() {
+    let bed = Bed::sim(3);
+    let mut cfg = bed.config(1);
+    cfg.event_ids = false;
+    let ch = bed.open(&cfg);
+    assert_eq!(send(&ch, 1..=3), 3);
+    assert_eq!(send(&ch, 1..=3), 3);
+    let mut tx = ch.transaction();
+    tx.put(Event::new("plain")).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(drain_ids(&ch).iter().filter(|i| *i == "none").count(), 1);
+}
+
+/// Power loss while committers and checkpoints run: after the crash every batch is sent
+/// again, acknowledged or not. Each id is then in the channel exactly once: the acknowledged
+/// and the durable ones are recognised (from the log or the checkpoint, which must never
+/// hold an id whose records did not survive), the lost ones are taken anew.
+#[test]
+fn after_a_power_loss_a_resend_of_everything_leaves_each_id_once() {
+    const THREADS: u64 = 4;
+    const BATCHES: u64 = 30;
+    const PER: u64 = 5;
+    for seed in 0..6u64 {
+        let sim = SimFs::new(seed);
+        sim.on_sync(Some(Arc::new(|| {
+            std::thread::sleep(Duration::from_micros(100));
+            Ok(())
+        })));
+        let mut cfg = config_under(std::path::Path::new("/sim"), 2);
+        cfg.max_file_size_bytes = 16 << 10;
+        let ch = FileChannel::open_with_fs(cfg.clone(), Arc::new(sim.clone())).unwrap();
+        let batch = |t: u64, b: u64| (0..PER).map(move |i| 1 + ((t * BATCHES + b) * PER + i));
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let ch = ch.clone();
+                std::thread::spawn(move || {
+                    for b in 0..BATCHES {
+                        if send(&ch, batch(t, b)) == 0 || b % 7 == 3 {
+                            let _ = ch.checkpoint();
+                        }
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(5 + seed * 3));
+        let img = sim.crash_image(seed * 31 + 1);
+        for h in handles {
+            h.join().unwrap();
+        }
+        drop(ch);
+        let ch = FileChannel::open_with_fs(cfg.clone(), Arc::new(img)).unwrap();
+        for t in 0..THREADS {
+            for b in 0..BATCHES {
+                send(&ch, batch(t, b));
+            }
+        }
+        let mut count: BTreeMap<String, usize> = BTreeMap::new();
+        for id in drain_ids(&ch) {
+            *count.entry(id).or_default() += 1;
+        }
+        assert_eq!(
+            count.len() as u64,
+            THREADS * BATCHES * PER,
+            "seed {seed}: ids missing"
+        );
+        let twice: Vec<_> = count.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(twice.is_empty(), "seed {seed}: duplicated {twice:?}");
+    }
+}
+
+/// Takes one event and commits the take with cursor `key` = `value`.
+fn take_with_cursor(ch: &FileChannel, key: &str, value: &str) {
+    let mut tx = ch.transaction();
+    assert!(tx.take().unwrap().is_some());
+    tx.set_cursor(key, value.as_bytes().to_vec()).unwrap();
+    tx.commit().unwrap();
+}
+
+#[test]
+fn a_cursor_is_the_last_committed_value_across_reopen_and_checkpoint_never_a_rolled_back_one() {
+    for bed in Bed::both() {
+        let cfg = bed.config(2);
+        let ch = bed.open(&cfg);
+        assert_eq!(send(&ch, 1..=4), 4);
+        assert_eq!(ch.cursor("k1"), None);
+        take_with_cursor(&ch, "k1", "file-1:10");
+        take_with_cursor(&ch, "k1", "file-1:20");
+        let mut tx = ch.transaction();
+        assert!(tx.take().unwrap().is_some());
+        tx.set_cursor("k1", b"rolled back".to_vec()).unwrap();
+        tx.rollback();
+        assert_eq!(ch.cursor("k1").as_deref(), Some(&b"file-1:20"[..]));
+        ch.checkpoint().unwrap();
+        take_with_cursor(&ch, "k1", "file-2:5");
+        drop(ch); // the last one only in the log
+        let ch = bed.open(&cfg);
+        assert_eq!(ch.cursor("k1").as_deref(), Some(&b"file-2:5"[..]));
+        ch.close().unwrap();
+        let ch = bed.open(&cfg);
+        assert_eq!(ch.cursor("k1").as_deref(), Some(&b"file-2:5"[..]));
+        let mut tx = ch.transaction();
+        let too_long = vec![0u8; 5000];
+        assert!(tx.set_cursor("k1", too_long).is_err());
+        drop(tx);
+        ch.close().unwrap();
+        // Without a checkpoint, no cursor is trusted (it could be older than the last).
+        bed.fs
+            .remove_file(&cfg.checkpoint_dir.join("checkpoint"))
+            .unwrap();
+        let ch = bed.open(&cfg);
+        assert_eq!(ch.cursor("k1"), None);
+        ch.close().unwrap();
+    }
+}

@@ -1,0 +1,148 @@
+//! Exactly-once output for `file_roll` (docs/exactly-once.md): after each batch the sink hands
+//! its runner a **cursor**, the file and its length, which the take commits with it in the file
+//! channel. At start the sink gets the last committed cursor back and cuts its output to it:
+//! the file is truncated to that length and the files this sink opened after it are removed.
+//! Everything cut was written by batches whose takes never committed, so the channel gives
+//! those events again and they are written once.
+//!
+//! The cursor is `LENGTH<TAB>PATH` (UTF-8). A cursor naming another directory (the sink was
+//! moved) is ignored. Two sinks must not share a directory and `pathManager.prefix`.
+
+use std::path::{Path, PathBuf};
+
+use super::PathManager;
+
+/// The cursor of `path` at `len` bytes.
+pub fn encode(path: &Path, len: u64) -> Option<Vec<u8>> {
+    Some(format!("{len}\t{}", path.to_str()?).into_bytes())
+}
+
+/// The file and length a cursor names.
+pub fn decode(cursor: &[u8]) -> Option<(PathBuf, u64)> {
+    let text = std::str::from_utf8(cursor).ok()?;
+    let (len, path) = text.split_once('\t')?;
+    Some((PathBuf::from(path), len.parse().ok()?))
+}
+
+/// The order of a file this path manager named: (series, counter), the series compared as a
+/// number when it is one. `None` for a name it did not make.
+fn order_of(pm: &PathManager, name: &str) -> Option<(u128, String, u64)> {
+    let rest = name.strip_prefix(pm.prefix.as_str())?;
+    let rest = if pm.extension.is_empty() {
+        rest
+    } else {
+        rest.strip_suffix(pm.extension.as_str())?
+            .strip_suffix('.')?
+    };
+    let (series, counter) = rest.rsplit_once('-')?;
+    let counter = counter.parse().ok()?;
+    Some((series.parse().unwrap_or(0), series.to_owned(), counter))
+}
+
+/// What [`cut_back`] did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct CutBack {
+    /// Bytes cut from the end of the cursor's file.
+    pub truncated: u64,
+    /// Files opened after it, removed, with their sizes.
+    pub removed: Vec<(PathBuf, u64)>,
+    /// Bytes the cursor counts that the file no longer has (written without fsync and lost).
+    pub missing: u64,
+}
+
+/// Cuts `dir`'s output back to the cursor `(file, len)`: see the module docs.
+pub fn cut_back(dir: &Path, pm: &PathManager, file: &Path, len: u64) -> std::io::Result<CutBack> {
+    let mut done = CutBack::default();
+    let Some(name) = file.file_name().and_then(|n| n.to_str()) else {
+        return Ok(done);
+    };
+    let Some(mark) = order_of(pm, name) else {
+        return Ok(done);
+    };
+    match std::fs::OpenOptions::new().write(true).open(file) {
+        Ok(f) => {
+            let size = f.metadata()?.len();
+            if size > len {
+                f.set_len(len)?;
+                f.sync_all()?;
+                done.truncated = size - len;
+            } else {
+                done.missing = len - size;
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => done.missing = len,
+        Err(e) => return Err(e),
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let later = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| order_of(pm, n))
+            .is_some_and(|o| o > mark);
+        if later && entry.file_type()?.is_file() {
+            let size = entry.metadata()?.len();
+            std::fs::remove_file(entry.path())?;
+            done.removed.push((entry.path(), size));
+        }
+    }
+    if !done.removed.is_empty() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pm(prefix: &str, extension: &str) -> PathManager {
+        PathManager {
+            roll_time: false,
+            prefix: prefix.into(),
+            extension: extension.into(),
+            pattern: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_cursor_round_trips() {
+        let c = encode(Path::new("/out/1700000000000-3.log"), 42).unwrap();
+        assert_eq!(
+            decode(&c),
+            Some((PathBuf::from("/out/1700000000000-3.log"), 42))
+        );
+        assert_eq!(decode(b"x\t/out/a"), None);
+    }
+
+    #[test]
+    fn cut_back_truncates_the_file_and_removes_only_later_files_of_this_sink() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let pm = pm("ev-", "log");
+        for (name, body) in [
+            ("ev-1000-1.log", "old\n"),
+            ("ev-1000-2.log", "committed\nnot committed\n"),
+            ("ev-1000-3.log", "later\n"),
+            ("ev-2000-1.log", "a later run\n"),
+            ("other-9999-9.log", "another sink\n"),
+            ("notes.txt", "a user's file\n"),
+        ] {
+            std::fs::write(d.join(name), body).unwrap();
+        }
+        let done = cut_back(d, &pm, &d.join("ev-1000-2.log"), 10).unwrap();
+        assert_eq!(done.truncated, 14);
+        assert_eq!(done.removed.len(), 2);
+        assert_eq!(
+            std::fs::read_to_string(d.join("ev-1000-2.log")).unwrap(),
+            "committed\n"
+        );
+        assert!(d.join("ev-1000-1.log").exists());
+        assert!(!d.join("ev-1000-3.log").exists());
+        assert!(!d.join("ev-2000-1.log").exists());
+        assert!(d.join("other-9999-9.log").exists());
+        assert!(d.join("notes.txt").exists());
+        let short = cut_back(d, &pm, &d.join("ev-1000-1.log"), 10).unwrap();
+        assert_eq!(short.missing, 6);
+    }
+}

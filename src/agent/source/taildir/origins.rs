@@ -1,0 +1,164 @@
+//! Event ids of TAILDIR lines (docs/exactly-once.md): each generation of a followed file gets
+//! a random **origin**, and a line the id `ORIGIN:START-END` of its byte range, so a line read
+//! again after a crash (committed, then the position not yet saved) carries the same id and
+//! the file channel drops it. Consecutive lines' ranges touch, so a file costs the channel
+//! one range.
+//!
+//! An origin names one content of one file: a new file, and a file read again from its start
+//! (truncated, rewritten, replaced on its inode), always get a fresh one, so two different
+//! lines never share an id. The only reuse is a file resumed at its saved position at start
+//! whose fingerprint (bytes before that position) was there and matched, with the origin saved
+//! for the same inode and birth time; without a fingerprint (the first `writePosInterval` of a
+//! file) a resumed file gets a fresh origin too, and its lines read again may come twice. Origins
+//! live in `<positionFile>.origins` (JSON), written durably **before** the first event of a
+//! fresh origin is handed out; a file that cannot be written leaves the lines without ids
+//! (at-least-once, as before), with one warning.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::agent::source::atomic_file;
+
+/// One saved origin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Saved {
+    inode: u64,
+    /// The file's birth time, ns since the epoch (0 where the file system has none).
+    born_ns: u64,
+    /// The origin, 16 hex digits.
+    origin: String,
+}
+
+/// The origins of a TAILDIR source's files, by inode: (origin, birth time in ns).
+#[derive(Debug, Default)]
+pub struct Origins {
+    path: PathBuf,
+    by_inode: BTreeMap<u64, (u64, u64)>,
+    warned: bool,
+}
+
+/// The birth time of a file in ns since the epoch (0 when the file system keeps none).
+pub fn born_ns(m: &std::fs::Metadata) -> u64 {
+    m.created()
+        .ok()
+        .and_then(|t: SystemTime| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// `<positionFile>.origins`.
+pub fn path_of(position_file: &Path) -> PathBuf {
+    let mut name = position_file.file_name().unwrap_or_default().to_os_string();
+    name.push(".origins");
+    position_file.with_file_name(name)
+}
+
+impl Origins {
+    /// The origins saved beside `position_file`; none when missing or unreadable (logged).
+    pub fn load(position_file: &Path) -> Self {
+        let path = path_of(position_file);
+        let parsed = match atomic_file::read(&path) {
+            Ok(None) => Ok(Vec::new()),
+            Ok(Some(b)) => serde_json::from_slice::<Vec<Saved>>(&b).map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let saved = parsed.unwrap_or_else(|e| {
+            tracing::warn!(file = %path.display(), error = %e, "origin file unreadable; files get fresh event ids (lines read again after a crash may be duplicated)");
+            Vec::new()
+        });
+        let by_inode = saved
+            .into_iter()
+            .filter_map(|s| {
+                Some((
+                    s.inode,
+                    (u64::from_str_radix(&s.origin, 16).ok()?, s.born_ns),
+                ))
+            })
+            .collect();
+        Origins {
+            path,
+            by_inode,
+            warned: false,
+        }
+    }
+
+    /// The origin saved for a file resumed at its saved position, if it is the same file.
+    pub fn resumed(&self, inode: u64, born_ns: u64) -> Option<u64> {
+        self.by_inode
+            .get(&inode)
+            .filter(|(_, b)| *b == born_ns)
+            .map(|(o, _)| *o)
+    }
+
+    /// A fresh origin for `inode`, saved durably before it is returned; `None` (lines
+    /// without ids) when it cannot be saved. `live` are the inodes still followed: the others
+    /// are dropped from the file.
+    pub fn fresh(&mut self, inode: u64, born_ns: u64, live: &[u64]) -> Option<u64> {
+        let origin = fastrand::u64(1..);
+        self.by_inode.retain(|i, _| live.contains(i));
+        self.by_inode.insert(inode, (origin, born_ns));
+        let saved: Vec<Saved> = self
+            .by_inode
+            .iter()
+            .map(|(i, (o, b))| Saved {
+                inode: *i,
+                born_ns: *b,
+                origin: format!("{o:016x}"),
+            })
+            .collect();
+        let bytes = serde_json::to_vec(&saved).unwrap_or_default();
+        match atomic_file::replace(&self.path, &bytes, true) {
+            Ok(()) => Some(origin),
+            Err(e) => {
+                self.by_inode.remove(&inode);
+                if !std::mem::replace(&mut self.warned, true) {
+                    tracing::warn!(file = %self.path.display(), error = %e, "cannot save event origins; lines go without ids (a crash may duplicate them)");
+                }
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_origin_is_saved_before_use_and_found_again_only_for_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let pos = dir.path().join("taildir_position.json");
+        let mut o = Origins::load(&pos);
+        let a = o.fresh(7, 100, &[7]).unwrap();
+        let b = o.fresh(8, 200, &[7, 8]).unwrap();
+        assert_ne!(a, b);
+        let again = Origins::load(&pos);
+        assert_eq!(again.resumed(7, 100), Some(a));
+        assert_eq!(again.resumed(8, 200), Some(b));
+        assert_eq!(
+            again.resumed(7, 101),
+            None,
+            "another file on the same inode"
+        );
+        let mut o = again;
+        let c = o.fresh(9, 1, &[9]).unwrap();
+        let last = Origins::load(&pos);
+        assert_eq!(last.resumed(9, 1), Some(c));
+        assert_eq!(
+            last.resumed(7, 100),
+            None,
+            "files no longer followed are dropped"
+        );
+    }
+
+    #[test]
+    fn an_origin_file_that_cannot_be_written_gives_no_origin() {
+        let dir = tempfile::tempdir().unwrap();
+        let pos = dir.path().join("missing-dir").join("pos.json");
+        let mut o = Origins::load(&pos);
+        assert_eq!(o.fresh(1, 1, &[1]), None);
+        assert_eq!(o.resumed(1, 1), None);
+    }
+}
