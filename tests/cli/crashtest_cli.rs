@@ -140,3 +140,22 @@ fn removing_segments_or_directory_entries_is_never_a_silent_loss() {
         );
     }
 }
+
+/// `--exactly-once`: the taker's output is cut back at each start to the cursor its committed
+/// takes carry, so no event comes out twice, and the run fails if one does.
+#[test]
+fn sigkill_rounds_in_exactly_once_mode_deliver_every_event_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().display().to_string();
+    let s = crashtest(&[
+        "--dir",
+        &dir,
+        "--rounds",
+        "6",
+        "--max-run-ms",
+        "200",
+        "--exactly-once",
+    ]);
+    assert_nothing_lost(&s, 6);
+    assert_eq!(field(&s, "duplicated"), 0);
+}

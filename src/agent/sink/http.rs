@@ -208,9 +208,15 @@ impl HttpSink {
     }
 
     async fn post(&self, e: &Event) -> Result<u16, String> {
-        let req = hyper::Request::post(&self.cfg.endpoint)
+        let mut req = hyper::Request::post(&self.cfg.endpoint)
             .header(hyper::header::CONTENT_TYPE, &self.cfg.content_type)
-            .header(hyper::header::ACCEPT, &self.cfg.accept)
+            .header(hyper::header::ACCEPT, &self.cfg.accept);
+        // A resend after a crash carries the same key: the receiver can drop it
+        // (docs/exactly-once.md).
+        if let Some(id) = e.headers.get(sluice_core::dedup::EVENT_ID_HEADER) {
+            req = req.header("Idempotency-Key", id);
+        }
+        let req = req
             .body(Full::new(e.body.clone()))
             .map_err(|err| format!("bad request for {}: {err}", self.cfg.endpoint))?;
         let exchange = async {

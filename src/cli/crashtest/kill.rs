@@ -17,7 +17,11 @@ use super::{channel_config, CrashtestArgs, Rng};
 /// Books one line of worker output; returns the recovery time of a `ready` line.
 fn book(ledger: &mut Ledger, line: &str) -> Option<f64> {
     if let Some(body) = line.strip_prefix("took ") {
-        ledger.deliver(body.as_bytes());
+        ledger.took(body.as_bytes());
+    } else if let Some(n) = line.strip_prefix("cursor ") {
+        if let Ok(n) = n.parse() {
+            ledger.cut_back(n);
+        }
     } else if let Some(rest) = line.strip_prefix("ack ") {
         let mut it = rest.split(' ');
         if let (Some(Ok(p)), Some(Ok(n))) = (
@@ -144,7 +148,7 @@ pub fn run(
     dirs: &[PathBuf],
 ) -> anyhow::Result<Ledger> {
     let mut rng = Rng::new(seed);
-    let mut ledger = Ledger::default();
+    let mut ledger = Ledger::new(args.exactly_once);
     for r in 0..args.rounds {
         let (recovery, ran_ms) = round(args, r, &mut rng, ckpt, dirs, &mut ledger)?;
         let rec = recovery.map_or("killed before ready".to_owned(), |ms| {
@@ -158,6 +162,7 @@ pub fn run(
     let started = Instant::now();
     let ch = FileChannel::open(channel_config(ckpt, dirs, args.direct_io)).context("final open")?;
     let recovery_ms = started.elapsed().as_secs_f64() * 1000.0;
+    ledger.settle();
     let left = ledger.drain(&ch)?;
     ch.close().context("closing the channel")?;
     println!("final: recovery {recovery_ms:.1} ms, {left} events left in the channel");

@@ -42,9 +42,42 @@ pub struct Ledger {
     last_first: HashMap<u64, u64>,
     misordered: u64,
     foreign: u64,
+    /// `--exactly-once`: what takers were handed, in order, as the sink's output; cut back to
+    /// the taker's committed cursor at each start, booked at the end.
+    output: Option<Vec<Vec<u8>>>,
 }
 
 impl Ledger {
+    /// Books that take a taker's lines as delivered at once, or (`exactly_once`) as an output
+    /// cut back to the cursor each worker reports.
+    pub fn new(exactly_once: bool) -> Self {
+        Ledger {
+            output: exactly_once.then(Vec::new),
+            ..Ledger::default()
+        }
+    }
+
+    /// A taker was handed this event (its take may or may not commit).
+    pub fn took(&mut self, body: &[u8]) {
+        match self.output.as_mut() {
+            Some(out) => out.push(body.to_vec()),
+            None => self.deliver(body),
+        }
+    }
+
+    /// The committed takes account for the first `n` lines: the rest are cut.
+    pub fn cut_back(&mut self, n: u64) {
+        if let Some(out) = self.output.as_mut() {
+            out.truncate(usize::try_from(n).unwrap_or(usize::MAX));
+        }
+    }
+
+    /// Books the output (at the end, before the drain).
+    pub fn settle(&mut self) {
+        for body in self.output.take().unwrap_or_default() {
+            self.deliver(&body);
+        }
+    }
     /// Producer `p` had its events `0..count` acknowledged.
     pub fn ack(&mut self, producer: u64, count: u64) {
         let e = self.acked.entry(producer).or_insert(0);

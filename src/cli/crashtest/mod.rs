@@ -8,7 +8,8 @@
 //! books. `--seed` makes the kill moments, crash points and crash images repeatable (thread
 //! scheduling of the real-process mode is not). The last line is
 //! `rounds=N acked=N recovered=N lost=N duplicated=N`; the exit code is 1 when anything
-//! acknowledged was lost or came out of order.
+//! acknowledged was lost or came out of order, and with `--exactly-once` (SIGKILL mode) when
+//! anything was delivered twice.
 //!
 //! With `--remove dir-segments|dir-entry` files vanish instead ([`missing`]): the check is
 //! that loss is never silent (open refuses, salvage names it). Its last line is
@@ -61,6 +62,11 @@ pub struct CrashtestArgs {
     /// simulated disk takes O_DIRECT.
     #[arg(long, default_value = "auto", value_parser = parse_direct_io)]
     pub direct_io: DirectIo,
+    /// SIGKILL mode: book what the taker printed as a sink's output that is cut back at each
+    /// start to the cursor its committed takes carry (as `file_roll` does), and fail on any
+    /// duplicate (docs/exactly-once.md).
+    #[arg(long, conflicts_with_all = ["power_loss", "remove"])]
+    pub exactly_once: bool,
 }
 
 /// Parses a `directIo` value as the config key takes it.
@@ -182,9 +188,12 @@ pub fn run(args: CrashtestArgs) -> anyhow::Result<i32> {
         "rounds={} acked={} recovered={} lost={} duplicated={}",
         r.rounds, r.acked, r.recovered, r.lost, r.duplicated
     );
-    Ok(if r.lost == 0 && r.misordered == 0 && r.foreign == 0 {
-        0
-    } else {
-        1
-    })
+    let dup_ok = !args.exactly_once || r.duplicated == 0;
+    Ok(
+        if r.lost == 0 && r.misordered == 0 && r.foreign == 0 && dup_ok {
+            0
+        } else {
+            1
+        },
+    )
 }

@@ -3,7 +3,10 @@
 //!
 //! - `ready <recovery-ms> <queued>` once the channel is open;
 //! - `ack <producer> <count>` after a put commit returned: events `0..count` are acknowledged;
-//! - `took <body>` for each event taken, written and flushed before its take commits.
+//! - `cursor <n>` right after: the taker's lines `took` that committed takes account for, from
+//!   the channel's cursor (the parent's `--exactly-once` cuts its books back to them);
+//! - `took <body>` for each event taken, written and flushed before its take commits (which
+//!   carries the cursor: every `took` line so far).
 //!
 //! A line is written whole under the stdout lock, so a kill can cut at most the last line,
 //! which the parent ignores.
@@ -83,7 +86,18 @@ fn producer(ch: FileChannel, id: u64, seed: u64) -> anyhow::Result<()> {
     }
 }
 
-fn taker(ch: FileChannel, seed: u64) -> anyhow::Result<()> {
+/// The cursor key of the worker's taker.
+pub const TAKER_CURSOR: &str = "crashtest-taker";
+
+/// `took` lines the committed takes account for, as the channel's cursor says.
+fn committed_lines(ch: &FileChannel) -> u64 {
+    ch.cursor(TAKER_CURSOR)
+        .and_then(|v| String::from_utf8(v).ok())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+fn taker(ch: FileChannel, seed: u64, mut lines_out: u64) -> anyhow::Result<()> {
     let mut rng = Rng::new(seed ^ 0x7A4E);
     loop {
         let want = 1 + rng.below(50);
@@ -104,6 +118,9 @@ fn taker(ch: FileChannel, seed: u64) -> anyhow::Result<()> {
             std::thread::sleep(Duration::from_millis(5));
             continue;
         }
+        lines_out += tx.take_count() as u64;
+        tx.set_cursor(TAKER_CURSOR, lines_out.to_string().into_bytes())
+            .context("cursor")?;
         {
             let mut out = std::io::stdout().lock();
             out.write_all(&lines)?;
@@ -124,6 +141,8 @@ pub fn run_worker(args: WorkerArgs) -> anyhow::Result<i32> {
         "ready {:.3} {queued}",
         started.elapsed().as_secs_f64() * 1000.0
     ))?;
+    let lines_out = committed_lines(&ch);
+    say(&format!("cursor {lines_out}"))?;
     let mut threads = Vec::new();
     for i in 0..args.producers {
         let c = ch.clone();
@@ -132,7 +151,7 @@ pub fn run_worker(args: WorkerArgs) -> anyhow::Result<i32> {
     }
     let c = ch.clone();
     let seed = args.seed;
-    threads.push(std::thread::spawn(move || taker(c, seed)));
+    threads.push(std::thread::spawn(move || taker(c, seed, lines_out)));
     for t in threads {
         match t.join() {
             Ok(r) => r?,

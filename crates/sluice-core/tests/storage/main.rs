@@ -10,6 +10,7 @@ mod channel_semantics;
 mod checkpoint_restart;
 mod ckpt_stall;
 mod damage;
+mod dedup_model;
 mod direct_io;
 mod exactly_once;
 mod fault_sweep;

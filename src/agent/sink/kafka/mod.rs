@@ -235,8 +235,17 @@ impl KafkaSink {
         if let Some(t) = place.timestamp_ms {
             record = record.timestamp(t);
         }
-        if !self.cfg.kafka_headers.is_empty() {
+        let id = e.headers.get(sluice_core::dedup::EVENT_ID_HEADER);
+        if !self.cfg.kafka_headers.is_empty() || id.is_some() {
             let mut h = OwnedHeaders::new();
+            // The event id goes along as a record header, so a consumer can drop a record a
+            // crash made the sink send again (docs/exactly-once.md).
+            if let Some(v) = id {
+                h = h.insert(Header {
+                    key: sluice_core::dedup::EVENT_ID_HEADER,
+                    value: Some(v.as_bytes()),
+                });
+            }
             for (flume, kafka) in &self.cfg.kafka_headers {
                 if let Some(v) = e.headers.get(flume) {
                     h = h.insert(Header {

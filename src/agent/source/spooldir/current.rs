@@ -9,6 +9,7 @@ use super::config::{Deserializer, SpoolDirConfig};
 use super::scan::Candidate;
 use crate::agent::source::file_lines::{Fill, LineBuf};
 use crate::agent::source::multiline::Joiner;
+use sluice_core::dedup::{IdSpan, EVENT_ID_HEADER};
 use sluice_core::Event;
 
 #[derive(Debug)]
@@ -25,6 +26,35 @@ pub(super) struct Current {
     pub(super) cut_logged: bool,
     /// `multiline.*`: joins the file's lines; positions stop before what it holds.
     pub(super) joiner: Option<Joiner>,
+    /// The origin of its events' ids ([`origin_of`]); `None`: they get none.
+    pub(super) origin: Option<u64>,
+}
+
+/// The origin of a spool file's event ids (docs/exactly-once.md): a stable mix of its device,
+/// inode and birth time. Spool files are never rewritten, and no other file has the same
+/// inode and birth time, so an id names one line of one file; a line read again after a crash
+/// (committed, the tracker not yet moved) gets the same id and the file channel drops it.
+/// `None` where the file system keeps no birth time (an inode reused by a later file would
+/// otherwise repeat ids).
+pub(super) fn origin_of(m: &std::fs::Metadata) -> Option<u64> {
+    let born = crate::agent::source::taildir::origins::born_ns(m);
+    if born == 0 {
+        return None;
+    }
+    // splitmix64's finalizer over the three (stable across builds, unlike std's hasher).
+    let mix = |mut z: u64| {
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    Some(mix(mix(mix(m.dev()) ^ m.ino()) ^ born).max(1))
+}
+
+/// Sets the id of the event made of the file's bytes `(lo, hi]`.
+fn set_id(cur: &Current, e: &mut Event, lo: u64, hi: u64) {
+    if let Some(id) = cur.origin.and_then(|o| IdSpan::new(o, lo, hi)) {
+        e.headers.insert(EVENT_ID_HEADER, id.to_string());
+    }
 }
 
 impl Current {
@@ -124,19 +154,22 @@ pub(super) fn read_lines(
         {
             Ok(text) => {
                 let body = output_charset.encode(text);
+                let span = (line.offset, line.offset + line.consumed);
                 let bodies = match cur.joiner.as_mut() {
-                    None => [Some(body), None],
+                    None => [Some((body, span)), None],
                     Some(j) => {
                         let piece = crate::agent::source::file_lines::Line {
                             bytes: body,
                             ..line
                         };
-                        j.push(piece, now).map(|ev| ev.map(|ev| ev.bytes))
+                        j.push(piece, now)
+                            .map(|ev| ev.map(|ev| (ev.bytes, (ev.offset, ev.end))))
                     }
                 };
-                for body in bodies.into_iter().flatten() {
+                for (body, (lo, hi)) in bodies.into_iter().flatten() {
                     let mut e = Event::new(body);
                     headers(cur, cfg, &mut e);
+                    set_id(cur, &mut e, lo, hi);
                     events.push(e);
                 }
             }
@@ -151,6 +184,7 @@ pub(super) fn read_lines(
                 if let Some(ev) = cur.joiner.as_mut().and_then(Joiner::flush) {
                     let mut e = Event::new(ev.bytes);
                     headers(cur, cfg, &mut e);
+                    set_id(cur, &mut e, ev.offset, ev.end);
                     events.push(e);
                 }
                 return Ok((events, line.offset));
@@ -162,6 +196,7 @@ pub(super) fn read_lines(
         if let Some(ev) = cur.joiner.as_mut().and_then(Joiner::flush) {
             let mut e = Event::new(ev.bytes);
             headers(cur, cfg, &mut e);
+            set_id(cur, &mut e, ev.offset, ev.end);
             events.push(e);
         }
     }
@@ -195,6 +230,7 @@ pub(super) fn read_blobs(
     let mut bytes_in_batch = 0usize;
     while events.len() < cfg.batch_size && bytes_in_batch < max_blob_length && !cur.eof {
         let mut body = Vec::new();
+        let from = cur.blob_pos;
         while body.len() < max_blob_length {
             let want = (max_blob_length - body.len()).min(1 << 20);
             let old = body.len();
@@ -219,6 +255,7 @@ pub(super) fn read_blobs(
         bytes_in_batch += body.len();
         let mut e = Event::new(body);
         headers(cur, cfg, &mut e);
+        set_id(cur, &mut e, from, cur.blob_pos);
         events.push(e);
     }
     Ok((events, cur.blob_pos))

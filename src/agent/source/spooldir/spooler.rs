@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::config::{DeletePolicy, Deserializer, SpoolDirConfig, TrackingPolicy};
-use super::current::{check_size, read_blobs, read_lines, Current};
+use super::current::{check_size, origin_of, read_blobs, read_lines, Current};
 use super::scan::{order, Candidate, Filter};
 use super::tracker::{Position, Tracker, TrackerError};
 use crate::agent::source::atomic_file;
@@ -200,6 +200,7 @@ impl Spooler {
                 }
             };
             let mut start = 0;
+            let mut origin = file.metadata().ok().and_then(|m| origin_of(&m));
             if let Some(r) = resume
                 .as_ref()
                 .filter(|r| r.file == c.rel && r.inode == c.inode)
@@ -209,6 +210,8 @@ impl Spooler {
                     tracing::info!(file = %c.path.display(), pos = start, "resuming spool file");
                 } else {
                     tracing::warn!(file = %c.path.display(), pos = r.pos, size = c.size, "tracker position beyond the end of the file; reading it from the beginning");
+                    // Other bytes at the offsets read before: their ids must not repeat.
+                    origin = None;
                 }
             }
             let max = match self.cfg.deserializer {
@@ -225,6 +228,7 @@ impl Spooler {
                 grew_logged: false,
                 cut_logged: false,
                 joiner: self.multiline.clone().map(Joiner::new),
+                origin,
                 cand: c,
                 file,
             });
