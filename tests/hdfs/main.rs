@@ -12,5 +12,6 @@ mod hdfs_cluster_tutorial;
 mod hdfs_open_files_limit;
 mod hdfs_poison;
 mod hdfs_sink;
+mod s3_faults;
 mod s3_kill;
 mod s3_sink;

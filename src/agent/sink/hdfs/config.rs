@@ -274,19 +274,7 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
     // read and checked: every other key is read below, and the settings are returned with an
     // empty path, which `config::load` uses only for its cross-component checks (the batch
     // size against the channel) because the component has an error.
-    // With S3, in-use names exist only in the staging directory, where recovery needs them
-    // to tell staged files apart: an empty in-use suffix and prefix become `.tmp` there.
-    let in_use_suffix = match &s3 {
-        Some(_) if empty_in_use_suffix || in_use_suffix.is_empty() => {
-            if cx.get("hdfs.inUsePrefix").is_none_or(|p| p.is_empty()) {
-                ".tmp".to_owned()
-            } else {
-                String::new()
-            }
-        }
-        _ if empty_in_use_suffix => String::new(),
-        _ => in_use_suffix,
-    };
+    let in_use_suffix = in_use_suffix_of(cx, s3.is_some(), empty_in_use_suffix, in_use_suffix);
     Some(HdfsConfig {
         path: path.unwrap_or_default(),
         remote,
@@ -322,6 +310,17 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
         sync_interval_bytes: cx.u64("serializer.syncIntervalBytes", 2_048_000, 32, 1 << 30),
         fsync_per_batch: cx.bool("hdfs.fsyncPerBatch", true),
     })
+}
+
+/// `hdfs.inUseSuffix` as used: empty with `hdfs.emptyInUseSuffix`, except with S3, where
+/// in-use names exist only in the staging directory and recovery needs them to tell staged
+/// files apart: an empty suffix with an empty prefix is `.tmp` there.
+fn in_use_suffix_of(cx: &mut Ctx<'_>, s3: bool, empty: bool, suffix: String) -> String {
+    let suffix = if empty { String::new() } else { suffix };
+    if s3 && suffix.is_empty() && cx.get("hdfs.inUsePrefix").is_none_or(|p| p.is_empty()) {
+        return ".tmp".to_owned();
+    }
+    suffix
 }
 
 /// What `hdfs.path` names: the path inside its file system, and the cluster's settings for

@@ -47,6 +47,15 @@ pub trait Store: Send + Sync + Debug {
         false
     }
 
+    /// Whether a file whose [`Store::publish`] failed after it was closed is complete and
+    /// durable where it is (an S3 store's staged file), so that the sink keeps it for a
+    /// later [`Store::recover`] without failing the batch that rolled it; and whether, once
+    /// one such retry failed, the others due then wait for the next `retryInterval` (the
+    /// store is likely down for all of them).
+    fn defers_publish(&self) -> bool {
+        false
+    }
+
     /// Whether `need` more bytes may be written now (an S3 store's staging space,
     /// `hdfs.maxStagedBytes`); an error refuses the batch before anything is written.
     fn admit(&self, need: u64) -> io::Result<()> {

@@ -393,10 +393,21 @@ impl HdfsWriter {
         let Some(mut o) = self.open.remove(key) else {
             return Ok(());
         };
-        match o
-            .writer
-            .close(self.store.as_ref(), self.cfg.fsync_per_batch)
-        {
+        let closed = o.writer.finish(self.cfg.fsync_per_batch);
+        if closed.is_ok() && self.store.defers_publish() {
+            if let Err(e) = o.writer.publish(self.store.as_ref()) {
+                let (in_use, target) = (o.writer.in_use_path(), o.writer.target_path());
+                tracing::warn!(path = %in_use.display(), error = %e, "publishing a closed file failed; it stays where it is, complete, and is published again every hdfs.retryInterval");
+                self.closing.push(PendingClose {
+                    in_use: in_use.to_owned(),
+                    target: target.to_owned(),
+                    tries: 0,
+                    next: now + self.cfg.retry_interval,
+                });
+            }
+            return Ok(());
+        }
+        match closed.and_then(|()| o.writer.publish(self.store.as_ref())) {
             Ok(()) => {
                 tracing::debug!(path = %o.writer.target_path().display(), "closed");
                 Ok(())
@@ -429,8 +440,14 @@ impl HdfsWriter {
 
     fn retry_closes(&mut self, now: Instant) {
         let mut keep = Vec::new();
+        let mut store_failing = false;
         for mut p in std::mem::take(&mut self.closing) {
             if p.next > now {
+                keep.push(p);
+                continue;
+            }
+            if store_failing {
+                p.next = now + self.cfg.retry_interval;
                 keep.push(p);
                 continue;
             }
@@ -441,6 +458,7 @@ impl HdfsWriter {
                     tracing::error!(path = %p.in_use.display(), error = %e, tries = p.tries, "giving up closing; the file keeps its in-use name until the next start recovers it");
                 }
                 Err(e) => {
+                    store_failing = self.store.defers_publish();
                     tracing::warn!(path = %p.in_use.display(), error = %e, tries = p.tries, "closing failed; will retry");
                     p.next = now + self.cfg.retry_interval;
                     keep.push(p);

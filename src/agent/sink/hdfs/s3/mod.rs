@@ -232,16 +232,27 @@ impl Store for S3Store {
         if self.fs.exists(&self.staged(path)) {
             return Ok(true);
         }
+        // A new file's final key is looked up so that an object of that name (another agent
+        // with the same prefix, a clock set back) is not overwritten; while the store does
+        // not answer, the name (`prefix.<ms clock + n>`) is taken as free, so batches keep
+        // being staged through an outage.
         let key = self.key(path)?;
         let client = &self.client;
         let cfg = &self.cfg;
-        self.call("looking up", key.as_ref(), self.call_timeout, async {
+        let found = self.call("looking up", key.as_ref(), self.call_timeout, async {
             match client.head(&key).await {
                 Ok(_) => Ok(true),
                 Err(object_store::Error::NotFound { .. }) => Ok(false),
                 Err(e) => Err(s3_err(cfg, "looking up", key.as_ref(), &e)),
             }
-        })
+        });
+        match found {
+            Err(e) if e.kind() != io::ErrorKind::PermissionDenied => {
+                tracing::debug!(key = %key, error = %e, "cannot look the key up; taking the name as free");
+                Ok(false)
+            }
+            r => r,
+        }
     }
 
     fn create(&self, path: &Path) -> io::Result<Box<dyn StoreFile>> {
@@ -271,6 +282,10 @@ impl Store for S3Store {
 
     fn describe(&self) -> String {
         self.cfg.describe()
+    }
+
+    fn defers_publish(&self) -> bool {
+        true
     }
 
     fn admit(&self, need: u64) -> io::Result<()> {
