@@ -4,7 +4,8 @@
 # thrift package for the thrift tests, openssl and keytool for the RPC security tests, a Java
 # runtime and Hadoop 2.7.3's HDFS jars for the hdfs_cluster tests, a JDK, MariaDB and its JDBC
 # driver for the Java plugin tests, cargo-deb and systemd-analyze for the packaging test, gmond
-# for the Ganglia reporter test, promtool for the test that lints /metrics.
+# for the Ganglia reporter test, promtool for the test that lints /metrics, SeaweedFS and
+# boto3 for the object-storage tests.
 set -euo pipefail
 cd "$(dirname "$0")"
 bash ./install-build.sh
@@ -17,3 +18,4 @@ bash ./install-jvm.sh
 bash ./install-package.sh
 bash ./install-ganglia.sh
 bash ./install-promtool.sh
+bash ./install-seaweedfs.sh

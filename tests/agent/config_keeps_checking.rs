@@ -57,11 +57,11 @@ fn the_tutorials_hdfs_path_is_accepted_and_only_its_batch_size_is_refused() {
 
 #[test]
 fn a_refused_hdfs_path_still_checks_the_batch_size_and_knows_use_local_time_stamp() {
-    let got = problems(&TUTORIAL_FILE_HDFS.replace("hdfs://hadoop102:9000", "s3a://logs"));
+    let got = problems(&TUTORIAL_FILE_HDFS.replace("hdfs://hadoop102:9000", "gs://logs"));
     assert!(
         got.iter().any(|(k, s, m)| k == "a2.sinks.k2.hdfs.path"
             && *s == Severity::Error
-            && m.contains("the s3a:// scheme is not supported")),
+            && m.contains("the gs:// scheme is not supported")),
         "{got:?}"
     );
     assert!(
@@ -111,7 +111,7 @@ fn every_key_after_a_refused_one_is_still_read_for_each_kind_of_component() {
     let cases = [
         (
             "sinks",
-            "type = hdfs\nhdfs.path = s3a://nn/x\nhdfs.fileSuffix = .log\n\
+            "type = hdfs\nhdfs.path = gs://nn/x\nhdfs.fileSuffix = .log\n\
              hdfs.inUsePrefix = _\nhdfs.useLocalTimeStamp = true\nserializer.appendNewline = false\n\
              serializer.syncIntervalBytes = 4096\nhdfs.fsyncPerBatch = false",
         ),

@@ -360,7 +360,7 @@ fn config_check_accepts_the_example_and_refuses_hdfs_uris_with_their_line() {
         "a1.sources = r1\na1.channels = c1\na1.sinks = k1 k2\n\
          a1.sources.r1.type = seq\na1.sources.r1.channels = c1\na1.channels.c1.type = memory\n\
          a1.sinks.k1.type = hdfs\na1.sinks.k1.channel = c1\n\
-         a1.sinks.k1.hdfs.path = s3a://logs/%Y\n\
+         a1.sinks.k1.hdfs.path = gs://logs/%Y\n\
          a1.sinks.k1.hdfs.codeC = lzo\n\
          a1.sinks.k2.type = http\na1.sinks.k2.channel = c1\na1.sinks.k2.endpoint = ftp://x\n\
          a1.sinks.k2.backoff.6X = true\n",
@@ -370,7 +370,7 @@ fn config_check_accepts_the_example_and_refuses_hdfs_uris_with_their_line() {
     assert_eq!(code, Some(1), "{text}");
     for want in [
         ":9: a1.sinks.k1.hdfs.path:",
-        "s3a:// scheme is not supported",
+        "gs:// scheme is not supported",
         ":10: a1.sinks.k1.hdfs.codeC: unknown codec \"lzo\"",
         ":13: a1.sinks.k2.endpoint: expected an http:// or https:// URL",
         ":14: a1.sinks.k2.backoff.6X:",

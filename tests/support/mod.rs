@@ -1,5 +1,5 @@
 //! What the root test binaries share: ports, agent processes, wait helpers, the Flume
-//! clients, real servers (HDFS, tansu, MariaDB). Every area binary includes all of it.
+//! clients, real servers (HDFS, SeaweedFS, tansu, MariaDB). Every area binary includes all of it.
 
 pub mod agent_proc;
 pub mod alarm_support;
@@ -16,6 +16,7 @@ pub mod multihop;
 pub mod net_support;
 pub mod ports;
 pub mod rpcsec_support;
+pub mod s3_support;
 pub mod status_support;
 pub mod thrift_support;
 pub mod tools_support;

@@ -172,9 +172,19 @@ impl BucketWriter {
 
     /// Flushes, syncs and closes the file, then publishes it under its final name.
     pub fn close(&mut self, store: &dyn Store, fsync: bool) -> io::Result<()> {
+        self.finish(fsync)?;
+        self.publish(store)
+    }
+
+    /// Flushes, syncs and closes the file (everything appended is durable after it).
+    pub fn finish(&mut self, fsync: bool) -> io::Result<()> {
         self.flush(fsync, 0)?;
         // Even without per-batch fsync the rename must not publish unsynced bytes.
-        self.file.close()?;
+        self.file.close()
+    }
+
+    /// Publishes the closed file under its final name.
+    pub fn publish(&self, store: &dyn Store) -> io::Result<()> {
         if self.in_use != self.target {
             tracing::info!(
                 "Renaming {} to {}",

@@ -1,7 +1,8 @@
 //! The `hdfs` sink's settings: Flume's `hdfs.*` and `serializer*` keys with Flume's defaults,
 //! read from a component's properties with line-numbered errors. `hdfs.path` is a plain path
-//! or a `file://` URI (a local or mounted file system), or an `hdfs://` URI (a real HDFS
-//! cluster; its own keys in [`super::remote::config`]).
+//! or a `file://` URI (a local or mounted file system), an `hdfs://` URI (a real HDFS
+//! cluster; its own keys in [`super::remote::config`]), or an `s3a://`/`s3://` URI (an S3
+//! bucket; its keys in [`super::s3::config`]).
 
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use super::budget::{BUFFER_BYTES_DEFAULT, BUFFER_BYTES_LIMIT, BUFFER_BYTES_MIN};
 use super::codec::Codec;
 use super::path::{PathTemplate, RoundUnit, Rounding, Zone};
 use super::remote::config::{self as remote, RemoteConfig};
+use super::s3::config::{self as s3, S3Config};
 use crate::agent::config::ctx::Ctx;
 use crate::agent::config::limits::{DURATION_MS_MAX, DURATION_S_MAX};
 
@@ -56,6 +58,8 @@ pub struct HdfsConfig {
     pub path: String,
     /// The HDFS cluster for an `hdfs://` path; `None` for a local file system.
     pub remote: Option<RemoteConfig>,
+    /// The S3 bucket and staging for an `s3a://` or `s3://` path.
+    pub s3: Option<S3Config>,
     /// `hdfs.filePrefix` (default `FlumeData`); may hold escapes.
     pub file_prefix: String,
     /// `hdfs.fileSuffix` (default none; then the codec's extension).
@@ -110,9 +114,9 @@ pub struct HdfsConfig {
 /// Reads an `hdfs` sink's properties: every key, whatever was refused before it (an error
 /// is reported through `cx`, and the settings then only serve the configuration's checks).
 pub fn parse(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
-    let (path, remote) = match cx.required("hdfs.path") {
+    let (path, remote, s3) = match cx.required("hdfs.path") {
         Some(p) => target(cx, &p),
-        None => (None, None),
+        None => (None, None, None),
     };
     if let Some(p) = &path {
         if let Err(e) = PathTemplate::parse(p) {
@@ -251,7 +255,7 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
         Duration::from_millis(cx.u64("hdfs.callTimeout", 30_000, 1, DURATION_MS_MAX));
     // Keys of Hadoop's HDFS client that have no meaning on a local file system (an
     // `hdfs://` path read them in `remote::parse`).
-    if remote.is_none() {
+    if remote.is_none() && s3.is_none() {
         for k in [
             "hdfs.minBlockReplicas",
             "hdfs.threadsPoolSize",
@@ -270,17 +274,15 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
     // read and checked: every other key is read below, and the settings are returned with an
     // empty path, which `config::load` uses only for its cross-component checks (the batch
     // size against the channel) because the component has an error.
+    let in_use_suffix = in_use_suffix_of(cx, s3.is_some(), empty_in_use_suffix, in_use_suffix);
     Some(HdfsConfig {
         path: path.unwrap_or_default(),
         remote,
+        s3,
         file_prefix,
         file_suffix: cx.get("hdfs.fileSuffix").unwrap_or_default(),
         in_use_prefix: cx.get("hdfs.inUsePrefix").unwrap_or_default(),
-        in_use_suffix: if empty_in_use_suffix {
-            String::new()
-        } else {
-            in_use_suffix
-        },
+        in_use_suffix,
         roll_interval,
         roll_size,
         roll_count,
@@ -310,17 +312,44 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
     })
 }
 
+/// `hdfs.inUseSuffix` as used: empty with `hdfs.emptyInUseSuffix`, except with S3, where
+/// in-use names exist only in the staging directory and recovery needs them to tell staged
+/// files apart: an empty suffix with an empty prefix is `.tmp` there.
+fn in_use_suffix_of(cx: &mut Ctx<'_>, s3: bool, empty: bool, suffix: String) -> String {
+    let suffix = if empty { String::new() } else { suffix };
+    if s3 && suffix.is_empty() && cx.get("hdfs.inUsePrefix").is_none_or(|p| p.is_empty()) {
+        return ".tmp".to_owned();
+    }
+    suffix
+}
+
+/// What `hdfs.path` names: the path inside its file system, and the cluster's settings for
+/// `hdfs://` or the bucket's for `s3a://` and `s3://`.
+type Target = (Option<String>, Option<RemoteConfig>, Option<S3Config>);
+
 /// `hdfs.path` split into the path inside its file system and, for `hdfs://`, the cluster's
-/// settings (read here, so that they are checked even when the path is refused).
-fn target(cx: &mut Ctx<'_>, p: &str) -> (Option<String>, Option<RemoteConfig>) {
+/// settings (read here, so that they are checked even when the path is refused), or for
+/// `s3a://`/`s3://` the bucket's.
+fn target(cx: &mut Ctx<'_>, p: &str) -> Target {
     let lower = p.to_ascii_lowercase();
+    if let Some(rest) = lower
+        .strip_prefix("s3a://")
+        .or_else(|| lower.strip_prefix("s3://"))
+    {
+        let rest = &p[p.len() - rest.len()..];
+        let conn = s3::from_core_site(cx);
+        return match s3::split_url(cx, p, rest) {
+            Some((bucket, path)) => (Some(path), None, Some(s3::parse(cx, bucket, conn))),
+            None => (None, None, Some(s3::parse(cx, String::new(), conn))),
+        };
+    }
     let Some(rest) = lower.strip_prefix("hdfs://") else {
-        return (local_path(cx, p), None);
+        return (local_path(cx, p), None, None);
     };
     let rest = &p[p.len() - rest.len()..];
     match remote::split_url(cx, p, rest) {
-        Some((authority, path)) => (Some(path), Some(remote::parse(cx, authority))),
-        None => (None, Some(remote::parse(cx, String::new()))),
+        Some((authority, path)) => (Some(path), Some(remote::parse(cx, authority)), None),
+        None => (None, Some(remote::parse(cx, String::new())), None),
     }
 }
 
@@ -342,7 +371,7 @@ fn local_path(cx: &mut Ctx<'_>, p: &str) -> Option<String> {
         cx.error(
             "hdfs.path",
             format!(
-                "{p:?}: the {scheme}:// scheme is not supported; Sluice writes to HDFS (hdfs://HOST:PORT/... or hdfs:///... with fs.defaultFS) or to a local or mounted file system (a plain path or file:///...)"
+                "{p:?}: the {scheme}:// scheme is not supported; Sluice writes to HDFS (hdfs://HOST:PORT/... or hdfs:///... with fs.defaultFS), to S3 (s3a://BUCKET/... or s3://BUCKET/...) or to a local or mounted file system (a plain path or file:///...)"
             ),
         );
         return None;

@@ -31,6 +31,7 @@ pub mod path;
 pub mod recover;
 pub mod remote;
 pub mod route;
+pub mod s3;
 pub mod store;
 pub mod writer;
 
@@ -41,6 +42,8 @@ use tokio::task::JoinHandle;
 
 use local_store::LocalStore;
 use remote::HdfsStore;
+use s3::staging::StagedGauge;
+use s3::S3Store;
 use store::Store;
 
 use super::{Poisoned, SinkError};
@@ -68,6 +71,10 @@ pub struct HdfsSink {
     poisoned: Vec<Poisoned>,
     /// The HDFS client of an `hdfs://` sink, kept across writers.
     remote: Option<Arc<HdfsStore>>,
+    /// The S3 client of an `s3a://` sink, kept across writers.
+    s3: Option<Arc<S3Store>>,
+    /// The staged bytes of an S3 sink (`hdfs.maxStagedBytes`), kept across writers.
+    staged: Arc<StagedGauge>,
     /// Failed calls in a row (a line is logged when they end).
     failures: u32,
     /// The unwritten bytes of the open buckets (`hdfs.maxBufferBytes`), kept across writers.
@@ -118,6 +125,7 @@ impl HdfsSink {
 
     /// A sink on the given file system (tests use `SimFs`).
     pub fn with_fs(name: &str, cfg: HdfsConfig, fs: Arc<dyn Fs>) -> HdfsSink {
+        let max_staged = cfg.s3.as_ref().map_or(u64::MAX, |s| s.max_staged_bytes);
         HdfsSink {
             name: name.to_owned(),
             cfg,
@@ -127,6 +135,8 @@ impl HdfsSink {
             started: false,
             poisoned: Vec::new(),
             remote: None,
+            s3: None,
+            staged: Arc::new(StagedGauge::new(max_staged)),
             failures: 0,
             buffered: Arc::default(),
         }
@@ -138,19 +148,35 @@ impl HdfsSink {
     }
 
     /// Publishes `BufferedBytes` and `BufferedBytesPeak` with the sink's counters.
+    /// With S3 also `StagedBytes` and `StagingFullRefusals` (batches refused for want of
+    /// staging space, `hdfs.maxStagedBytes`).
     pub fn attach(&mut self, counters: Arc<CounterGroup>) {
         let gauge = self.buffered.clone();
+        let staged = self.cfg.s3.is_some().then(|| self.staged.clone());
         counters.set_gauges(Box::new(move || {
-            vec![
+            let mut g = vec![
                 ("BufferedBytes", gauge.bytes().to_string()),
                 ("BufferedBytesPeak", gauge.peak_bytes().to_string()),
-            ]
+            ];
+            if let Some(s) = &staged {
+                g.push(("StagedBytes", s.bytes().to_string()));
+                g.push(("StagingFullRefusals", s.refusals().to_string()));
+            }
+            g
         }));
+    }
+
+    /// The staged bytes of an S3 sink.
+    pub fn staged_gauge(&self) -> Arc<StagedGauge> {
+        self.staged.clone()
     }
 
     /// The longest one job may take before the sink stops waiting for it.
     fn job_deadline(&self) -> std::time::Duration {
         match self.cfg.remote {
+            None if self.cfg.s3.is_some() => {
+                self.cfg.call_timeout.saturating_mul(REMOTE_JOB_CALLS_MAX)
+            }
             None => self.cfg.call_timeout,
             Some(_) => {
                 self.cfg.call_timeout.saturating_mul(REMOTE_JOB_CALLS_MAX)
@@ -160,6 +186,32 @@ impl HdfsSink {
     }
 
     fn store(&mut self) -> Result<Arc<dyn Store>, SinkError> {
+        if let Some(c) = &self.cfg.s3 {
+            if let Some(s) = &self.s3 {
+                return Ok(s.clone());
+            }
+            let handle = tokio::runtime::Handle::current();
+            let root = recover::search_root(
+                path::PathTemplate::parse(&self.cfg.path)
+                    .map(|t| t.literal_prefix().to_owned())
+                    .unwrap_or_default()
+                    .as_str(),
+                false,
+            );
+            let s = Arc::new(
+                S3Store::connect(
+                    c,
+                    &root.to_string_lossy(),
+                    self.fs.clone(),
+                    self.cfg.call_timeout,
+                    handle,
+                    self.staged.clone(),
+                )
+                .map_err(|e| self.err(e))?,
+            );
+            self.s3 = Some(s.clone());
+            return Ok(s);
+        }
         let Some(r) = &self.cfg.remote else {
             return Ok(Arc::new(LocalStore::new(self.fs.clone())));
         };
@@ -292,7 +344,7 @@ impl HdfsSink {
     /// logged at the first failure, and the runner logs every failed delivery.
     pub async fn tick(&mut self) -> Result<(), SinkError> {
         match self.run(|w| w.tick(Instant::now())).await {
-            Err(e) if self.cfg.remote.is_some() && self.failures > 1 => {
+            Err(e) if (self.cfg.remote.is_some() || self.cfg.s3.is_some()) && self.failures > 1 => {
                 tracing::debug!(sink = %self.name, error = %e, "periodic work still failing");
                 Ok(())
             }

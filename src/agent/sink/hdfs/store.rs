@@ -1,8 +1,9 @@
 //! The file-system operations the `hdfs` sink needs, behind one small trait: a [`Store`]
 //! creates, renames, lists and recovers files; a [`StoreFile`] appends, syncs and closes one.
-//! Two implementations: `local_store::LocalStore` (a local or mounted file system through the `io::Fs`
-//! seam; what the sink always did) and [`super::remote::HdfsStore`] (a real HDFS cluster
-//! through `hdfs-native`).
+//! Three implementations: `local_store::LocalStore` (a local or mounted file system through the `io::Fs`
+//! seam; what the sink always did), [`super::remote::HdfsStore`] (a real HDFS cluster
+//! through `hdfs-native`) and [`super::s3::S3Store`] (an S3 bucket, open files staged on
+//! local disk through `LocalStore`).
 //!
 //! Every method is synchronous and runs on the sink's blocking thread.
 
@@ -44,6 +45,28 @@ pub trait Store: Send + Sync + Debug {
     /// down), leaving it in use for the next start, instead of failing the start.
     fn skips_unrecoverable(&self) -> bool {
         false
+    }
+
+    /// Whether a file whose [`Store::publish`] failed after it was closed is complete and
+    /// durable where it is (an S3 store's staged file), so that the sink keeps it for a
+    /// later [`Store::recover`] without failing the batch that rolled it; and whether, once
+    /// one such retry failed, the others due then wait for the next `retryInterval` (the
+    /// store is likely down for all of them).
+    fn defers_publish(&self) -> bool {
+        false
+    }
+
+    /// Whether `need` more bytes may be written now (an S3 store's staging space,
+    /// `hdfs.maxStagedBytes`); an error refuses the batch before anything is written.
+    fn admit(&self, need: u64) -> io::Result<()> {
+        let _ = need;
+        Ok(())
+    }
+
+    /// A check that the store answers, made when the sink starts (an S3 bucket's listing:
+    /// a missing bucket or refused credentials fail the start with one clear error).
+    fn probe(&self) -> io::Result<()> {
+        Ok(())
     }
 }
 

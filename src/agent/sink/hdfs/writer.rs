@@ -125,6 +125,9 @@ impl HdfsWriter {
     pub fn recover(&mut self) -> Result<Vec<Recovered>, HdfsError> {
         let whole = !self.path.needs_time() && self.path.literal_prefix() == self.cfg.path;
         let root = search_root(self.path.literal_prefix(), whole);
+        self.store
+            .probe()
+            .map_err(io_err("checking the store under", &root))?;
         recover_all(self.store.as_ref(), &root, &self.naming, self.layout)
             .map_err(io_err("recovering in-use files under", &root))
     }
@@ -150,6 +153,7 @@ impl HdfsWriter {
         if let Err(e) = self.tick(now) {
             tracing::warn!(error = %e, "closing a file due to roll failed; it is recovered and the batch goes to a new file");
         }
+        self.admit(events, now)?;
         let mut touched: Vec<String> = Vec::new();
         let mut refused = Vec::new();
         let result = self.write_events(events, now, now_ms, &mut touched, &mut refused);
@@ -175,6 +179,23 @@ impl HdfsWriter {
         }
         self.buffered.set(self.buffered_bytes());
         result.map(|()| refused)
+    }
+
+    /// Whether the store takes the batch (an S3 sink's staging space): when it refuses, the
+    /// open files are closed (uploaded, which frees their staged bytes) and it is asked
+    /// once more; a second refusal fails the batch before anything is written.
+    fn admit(&mut self, events: &[Event], now: Instant) -> Result<(), HdfsError> {
+        let need: u64 = events.iter().map(|e| event_bytes_max(e) as u64).sum();
+        if self.store.admit(need).is_ok() {
+            return Ok(());
+        }
+        if let Err(e) = self.close_all(now) {
+            tracing::debug!(error = %e, "closing files to free staging space failed");
+        }
+        let root = PathBuf::from(self.path.literal_prefix());
+        self.store
+            .admit(need)
+            .map_err(io_err("staging a batch for", &root))
     }
 
     /// Writes the largest buffers until `need` more bytes fit in `hdfs.maxBufferBytes` (or
@@ -372,10 +393,21 @@ impl HdfsWriter {
         let Some(mut o) = self.open.remove(key) else {
             return Ok(());
         };
-        match o
-            .writer
-            .close(self.store.as_ref(), self.cfg.fsync_per_batch)
-        {
+        let closed = o.writer.finish(self.cfg.fsync_per_batch);
+        if closed.is_ok() && self.store.defers_publish() {
+            if let Err(e) = o.writer.publish(self.store.as_ref()) {
+                let (in_use, target) = (o.writer.in_use_path(), o.writer.target_path());
+                tracing::warn!(path = %in_use.display(), error = %e, "publishing a closed file failed; it stays where it is, complete, and is published again every hdfs.retryInterval");
+                self.closing.push(PendingClose {
+                    in_use: in_use.to_owned(),
+                    target: target.to_owned(),
+                    tries: 0,
+                    next: now + self.cfg.retry_interval,
+                });
+            }
+            return Ok(());
+        }
+        match closed.and_then(|()| o.writer.publish(self.store.as_ref())) {
             Ok(()) => {
                 tracing::debug!(path = %o.writer.target_path().display(), "closed");
                 Ok(())
@@ -408,8 +440,14 @@ impl HdfsWriter {
 
     fn retry_closes(&mut self, now: Instant) {
         let mut keep = Vec::new();
+        let mut store_failing = false;
         for mut p in std::mem::take(&mut self.closing) {
             if p.next > now {
+                keep.push(p);
+                continue;
+            }
+            if store_failing {
+                p.next = now + self.cfg.retry_interval;
                 keep.push(p);
                 continue;
             }
@@ -420,6 +458,7 @@ impl HdfsWriter {
                     tracing::error!(path = %p.in_use.display(), error = %e, tries = p.tries, "giving up closing; the file keeps its in-use name until the next start recovers it");
                 }
                 Err(e) => {
+                    store_failing = self.store.defers_publish();
                     tracing::warn!(path = %p.in_use.display(), error = %e, tries = p.tries, "closing failed; will retry");
                     p.next = now + self.cfg.retry_interval;
                     keep.push(p);

@@ -13,6 +13,7 @@ fn cfg(path: &str) -> HdfsConfig {
     HdfsConfig {
         path: path.to_owned(),
         remote: None,
+        s3: None,
         file_prefix: "FlumeData".into(),
         file_suffix: String::new(),
         in_use_prefix: String::new(),
