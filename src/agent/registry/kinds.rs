@@ -28,6 +28,7 @@ use crate::agent::source::http::HttpConfig;
 use crate::agent::source::kafka::KafkaSourceConfig;
 use crate::agent::source::netcat::NetcatConfig;
 use crate::agent::source::netcat_udp::NetcatUdpConfig;
+use crate::agent::source::otlp::OtlpSourceConfig;
 use crate::agent::source::seq::SeqConfig;
 use crate::agent::source::spooldir::SpoolDirConfig;
 use crate::agent::source::syslog::config::{SyslogTcpConfig, SyslogUdpConfig};
@@ -64,6 +65,8 @@ pub enum SourceKind {
     Taildir(TaildirConfig),
     /// `kafka`
     Kafka(Box<KafkaSourceConfig>),
+    /// `otlp` (Sluice's own)
+    Otlp(OtlpSourceConfig),
     /// A Flume plugin's Java class, run in a JVM of its own (`agent::java`).
     Java(crate::agent::java::config::JavaConfig),
 }
@@ -84,6 +87,7 @@ impl SourceKind {
             SourceKind::SpoolDir(c) => c,
             SourceKind::Taildir(c) => c,
             SourceKind::Kafka(c) => &**c,
+            SourceKind::Otlp(c) => c,
             SourceKind::Java(c) => c,
         }
     }

@@ -74,6 +74,11 @@ pub const SOURCES: &[Entry<SourceKind>] = &[
         class: "org.apache.flume.source.kafka.KafkaSource",
         parse: |cx| source::kafka::config::parse(cx).map(|c| SourceKind::Kafka(Box::new(c))),
     },
+    Entry {
+        name: "otlp",
+        class: "io.sluice.source.otlp.OtlpSource",
+        parse: |cx| source::otlp::config::parse(cx).map(SourceKind::Otlp),
+    },
 ];
 
 /// Channel types.
