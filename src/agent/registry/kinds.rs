@@ -20,6 +20,7 @@ use crate::agent::sink::http::HttpConfig as HttpSinkConfig;
 use crate::agent::sink::kafka::KafkaSinkConfig;
 use crate::agent::sink::logger::LoggerConfig;
 use crate::agent::sink::null::NullConfig;
+use crate::agent::sink::otlp::OtlpSinkConfig;
 use crate::agent::sink::thrift::ThriftSinkConfig;
 use crate::agent::sink::{BuildSink, Sink};
 use crate::agent::source::avro::AvroSourceConfig;
@@ -175,6 +176,8 @@ pub enum SinkKind {
     Thrift(ThriftSinkConfig),
     /// `kafka`
     Kafka(Box<KafkaSinkConfig>),
+    /// `otlp` (Sluice's own)
+    Otlp(OtlpSinkConfig),
     /// A Flume plugin's Java class, run in a JVM of its own (`agent::java`); the runtime runs
     /// it with `agent::java::sink::run`, never through a sink runner.
     Java(crate::agent::java::config::JavaConfig),
@@ -192,6 +195,7 @@ impl SinkKind {
             SinkKind::Avro(c) => c,
             SinkKind::Thrift(c) => c,
             SinkKind::Kafka(c) => &**c,
+            SinkKind::Otlp(c) => c,
             SinkKind::Java(c) => c,
         }
     }

@@ -142,6 +142,11 @@ pub const SINKS: &[Entry<SinkKind>] = &[
         class: "org.apache.flume.sink.kafka.KafkaSink",
         parse: |cx| sink::kafka::config::parse(cx).map(|c| SinkKind::Kafka(Box::new(c))),
     },
+    Entry {
+        name: "otlp",
+        class: "io.sluice.sink.otlp.OtlpSink",
+        parse: |cx| sink::otlp::config::parse(cx).map(SinkKind::Otlp),
+    },
 ];
 
 /// Channel selector types (`selector.type`).
