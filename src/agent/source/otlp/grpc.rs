@@ -1,5 +1,5 @@
 //! The gRPC side: `opentelemetry-proto`'s generated `LogsService` server (tonic's codec,
-//! gzip accepted, messages over `maxRequestBytes` refused with `RESOURCE_EXHAUSTED` by
+//! gzip accepted, messages over `maxRequestBytes` refused with `OUT_OF_RANGE` by
 //! tonic), whose `export` is [`Shared::export`]; a full channel answers `UNAVAILABLE`, which
 //! OTLP exporters retry with backoff. Any other gRPC path (the trace and metrics services)
 //! answers `UNIMPLEMENTED` naming the one service this source serves.
