@@ -16,6 +16,7 @@ mod net_hostile;
 mod otlp_refusals;
 mod otlp_sink;
 mod otlp_source;
+mod otlp_tls;
 mod rpc_deflate_ipfilter;
 mod rpc_tls;
 mod rpc_tls_kill;

@@ -7,7 +7,7 @@ use sluice_core::{Event, Headers};
 
 use super::names;
 use super::proto::{ExportLogsServiceRequest, InstrumentationScope, KeyValue, LogRecord};
-use super::value::{body_bytes, header_text, TooDeep};
+use super::value::{body_owned, header_text, TooDeep};
 
 /// Nanoseconds per millisecond.
 const NANOS_PER_MS: u64 = 1_000_000;
@@ -30,19 +30,19 @@ pub struct Mapped {
     pub rejected: Vec<Rejected>,
 }
 
-/// Maps every record of `req`; an event whose body and headers pass `event_bytes_max` is
-/// refused.
-pub fn request_events(req: &ExportLogsServiceRequest, event_bytes_max: usize) -> Mapped {
+/// Maps every record of `req` (taking its bodies without a copy); an event whose body and
+/// headers pass `event_bytes_max` is refused.
+pub fn request_events(req: ExportLogsServiceRequest, event_bytes_max: usize) -> Mapped {
     let mut out = Mapped::default();
     let mut index = 0;
-    for rl in &req.resource_logs {
+    for rl in req.resource_logs {
         let resource = rl.resource.as_ref().map(|r| r.attributes.as_slice());
         let mut outer = Headers::new();
         let shared = prefixed(&mut outer, names::RESOURCE_PREFIX, resource.unwrap_or(&[]));
-        for sl in &rl.scope_logs {
+        for sl in rl.scope_logs {
             let mut common = outer.clone();
             let scoped = shared.and_then(|()| scope_headers(&mut common, sl.scope.as_ref()));
-            for rec in &sl.log_records {
+            for rec in sl.log_records {
                 let mapped = scoped
                     .map_err(|e| e.to_string())
                     .and_then(|()| record_event(rec, &common, event_bytes_max));
@@ -59,7 +59,7 @@ pub fn request_events(req: &ExportLogsServiceRequest, event_bytes_max: usize) ->
 
 /// One record as an event, its resource's and scope's headers in `common`.
 fn record_event(
-    rec: &LogRecord,
+    mut rec: LogRecord,
     common: &Headers,
     event_bytes_max: usize,
 ) -> Result<Event, String> {
@@ -95,7 +95,7 @@ fn record_event(
     if !rec.event_name.is_empty() {
         h.insert(names::EVENT_NAME, &rec.event_name);
     }
-    let body = body_bytes(rec.body.as_ref()).map_err(|e| format!("body: {e}"))?;
+    let body = body_owned(rec.body.take()).map_err(|e| format!("body: {e}"))?;
     let event = Event::with_headers(h, body);
     let bytes = event.payload_bytes();
     if bytes > event_bytes_max {

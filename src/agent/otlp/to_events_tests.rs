@@ -74,7 +74,7 @@ pub(super) fn sample() -> ExportLogsServiceRequest {
 
 #[test]
 fn every_field_of_a_record_becomes_its_header() {
-    let m = request_events(&sample(), 1 << 20);
+    let m = request_events(sample(), 1 << 20);
     assert_eq!(m.events.len(), 2);
     let e = &m.events[0];
     assert_eq!(&e.body[..], b"hello");
@@ -103,7 +103,7 @@ fn every_field_of_a_record_becomes_its_header() {
 
 #[test]
 fn a_record_that_cannot_be_an_event_is_rejected_by_index_and_the_rest_kept() {
-    let m = request_events(&sample(), 1 << 20);
+    let m = request_events(sample(), 1 << 20);
     assert_eq!(m.rejected.len(), 1);
     assert_eq!(m.rejected[0].index, 1);
     assert!(
@@ -111,7 +111,7 @@ fn a_record_that_cannot_be_an_event_is_rejected_by_index_and_the_rest_kept() {
         "{}",
         m.rejected[0].reason
     );
-    let small = request_events(&sample(), 120);
+    let small = request_events(sample(), 120);
     assert_eq!(
         small.events.len(),
         1,

@@ -37,6 +37,16 @@ pub fn body_bytes(v: Option<&AnyValue>) -> Result<Vec<u8>, TooDeep> {
     }
 }
 
+/// [`body_bytes`] of a value given up: a string's or bytes' buffer is taken, not copied.
+pub fn body_owned(v: Option<AnyValue>) -> Result<Vec<u8>, TooDeep> {
+    match v.and_then(|v| v.value) {
+        None => Ok(Vec::new()),
+        Some(Value::StringValue(s)) => Ok(s.into_bytes()),
+        Some(Value::BytesValue(b)) => Ok(b),
+        Some(other) => Ok(json(&other, 1)?.to_string().into_bytes()),
+    }
+}
+
 /// The value as JSON, at nesting `depth`.
 fn json(v: &Value, depth: usize) -> Result<Json, TooDeep> {
     if depth > VALUE_DEPTH_MAX {

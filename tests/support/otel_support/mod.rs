@@ -28,6 +28,17 @@ pub fn python() -> PathBuf {
 /// Runs `otel_send.py MODE PORT COUNT TAG` (bounded by its exporters' 30 s timeouts and a
 /// 60 s flush); its one JSON line.
 pub fn send(mode: &str, port: u16, count: usize, tag: &str) -> serde_json::Value {
+    send_tls(mode, port, count, tag, None)
+}
+
+/// [`send`], over TLS trusting the CA in `ca` when given.
+pub fn send_tls(
+    mode: &str,
+    port: u16,
+    count: usize,
+    tag: &str,
+    ca: Option<&str>,
+) -> serde_json::Value {
     let script =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/otel_support/otel_send.py");
     let out = Command::new("timeout")
@@ -35,6 +46,11 @@ pub fn send(mode: &str, port: u16, count: usize, tag: &str) -> serde_json::Value
         .arg(python())
         .arg(script)
         .args([mode, &port.to_string(), &count.to_string(), tag])
+        .args(ca)
+        // requests lets these override the exporter's own CA file (its session trusts the
+        // environment), so the test CA would be ignored where a CI image sets them.
+        .env_remove("REQUESTS_CA_BUNDLE")
+        .env_remove("CURL_CA_BUNDLE")
         .output()
         .unwrap();
     assert!(

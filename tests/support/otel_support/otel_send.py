@@ -1,6 +1,7 @@
 """Sends log records to an OTLP endpoint for Sluice's otlp tests.
 
-Usage: otel_send.py MODE PORT COUNT TAG
+Usage: otel_send.py MODE PORT COUNT TAG [CA_PEM]
+  with CA_PEM the exporters speak TLS (https://127.0.0.1:PORT), trusting that CA;
   MODE grpc | http: the OpenTelemetry SDK's LoggerProvider with a BatchLogRecordProcessor and
        the OTLP gRPC or HTTP/protobuf exporter (retrying as applications do);
   MODE json: one raw POST of OTLP/JSON to /v1/logs (urllib), with COUNT records plus one
@@ -17,7 +18,7 @@ import urllib.request
 TIME_NS = 1_700_000_000_123_456_789
 
 
-def sdk(mode, port, count, tag):
+def sdk(mode, port, count, tag, ca=None):
     from opentelemetry._logs import SeverityNumber
     from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExportResult
@@ -26,11 +27,21 @@ def sdk(mode, port, count, tag):
     if mode == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
 
-        inner = OTLPLogExporter(endpoint=f"http://127.0.0.1:{port}", insecure=True, timeout=30)
+        if ca:
+            import grpc
+
+            with open(ca, "rb") as f:
+                creds = grpc.ssl_channel_credentials(root_certificates=f.read())
+            inner = OTLPLogExporter(endpoint=f"https://127.0.0.1:{port}", credentials=creds, timeout=30)
+        else:
+            inner = OTLPLogExporter(endpoint=f"http://127.0.0.1:{port}", insecure=True, timeout=30)
     else:
         from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 
-        inner = OTLPLogExporter(endpoint=f"http://127.0.0.1:{port}/v1/logs", timeout=30)
+        scheme = "https" if ca else "http"
+        inner = OTLPLogExporter(
+            endpoint=f"{scheme}://127.0.0.1:{port}/v1/logs", certificate_file=ca or None, timeout=30
+        )
 
     results = {"exported": 0, "failed": 0}
 
@@ -116,10 +127,11 @@ def raw_json(port, count, tag):
 
 def main():
     mode, port, count, tag = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    ca = sys.argv[5] if len(sys.argv) > 5 else None
     if mode == "json":
         raw_json(port, count, tag)
     else:
-        sdk(mode, port, count, tag)
+        sdk(mode, port, count, tag, ca)
 
 
 if __name__ == "__main__":

@@ -77,7 +77,7 @@ impl Shared {
         let mut stop = self.ctx.stop.clone();
         let mapped = self
             .decoders
-            .run(size, &mut stop, move || request_events(&req, max))
+            .run(size, &mut stop, move || request_events(req, max))
             .await
             .ok_or_else(|| Refusal::Busy("the source is stopping".into()))?;
         let response = response_for(&mapped);

@@ -42,6 +42,13 @@ pub use http::RETRY_AFTER_S;
 
 /// Most bytes of request headers a peer may send (HTTP/1 and HTTP/2).
 pub const HEADER_BYTES_MAX: u32 = 16 << 10;
+/// HTTP/2 flow-control window of one gRPC stream: a 1 MiB export arrives without waiting
+/// for a window update (hyper's default is 1 MiB; the client's batches are often larger).
+pub const STREAM_WINDOW_BYTES: u32 = 4 << 20;
+/// HTTP/2 flow-control window of one connection (all its streams).
+pub const CONNECTION_WINDOW_BYTES: u32 = 16 << 20;
+/// Largest HTTP/2 frame a peer may send (fewer frames per export than the 16 KiB default).
+pub const FRAME_BYTES_MAX: u32 = 1 << 20;
 
 /// Listens until stopped; open connections finish the request they are serving.
 pub async fn run(cfg: OtlpSourceConfig, ctx: SourceCtx) -> Result<(), SourceError> {
@@ -50,7 +57,13 @@ pub async fn run(cfg: OtlpSourceConfig, ctx: SourceCtx) -> Result<(), SourceErro
         .map_err(|e| ctx.error(format!("cannot listen on {}:{}: {e}", cfg.bind, cfg.port)))?;
     tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, protocol = ?cfg.protocol, "otlp source listening");
     let acceptor = match &cfg.tls {
-        Some(t) => Some(tls::acceptor(t).map_err(|e| ctx.error(e))?),
+        Some(t) => {
+            let alpn: &[&[u8]] = match cfg.protocol {
+                Protocol::Grpc => &[b"h2"],
+                Protocol::Http => &[b"http/1.1"],
+            };
+            Some(tls::acceptor_alpn(t, alpn).map_err(|e| ctx.error(e))?)
+        }
         None => None,
     };
     ctx.ready.accepting();
@@ -149,6 +162,9 @@ where
             let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
                 .timer(TokioTimer::new())
                 .max_concurrent_streams(STREAMS_PER_CONNECTION_MAX)
+                .initial_stream_window_size(STREAM_WINDOW_BYTES)
+                .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
+                .max_frame_size(FRAME_BYTES_MAX)
                 .max_header_list_size(HEADER_BYTES_MAX)
                 .serve_connection(io, service);
             tokio::pin!(conn);
