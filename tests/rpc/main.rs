@@ -13,6 +13,7 @@ mod avro_multihop;
 mod avro_multihop_kill;
 mod avro_source;
 mod net_hostile;
+mod otlp_kill;
 mod otlp_refusals;
 mod otlp_sink;
 mod otlp_source;

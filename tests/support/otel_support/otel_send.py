@@ -6,13 +6,18 @@ Usage: otel_send.py MODE PORT COUNT TAG [CA_PEM]
        the OTLP gRPC or HTTP/protobuf exporter (retrying as applications do);
   MODE json: one raw POST of OTLP/JSON to /v1/logs (urllib), with COUNT records plus one
        record nested too deep to map.
+With OTEL_SEND_ACKED=FILE the bodies of every batch the exporter was told was accepted are
+appended to FILE (one a line, flushed per batch); with OTEL_SEND_PACE_MS=N records are emitted
+N ms apart.
 Prints one JSON line: {"exported": records the exporter was told were accepted, "failed": ...}
 (json: {"status": HTTP status, "response": the answer's JSON}).
 Record i has body "TAG-i ü" and attributes i (int), user (str), ok (bool), ratio (float).
 """
 
 import json
+import os
 import sys
+import time
 import urllib.request
 
 TIME_NS = 1_700_000_000_123_456_789
@@ -52,6 +57,10 @@ def sdk(mode, port, count, tag, ca=None):
             r = inner.export(batch)
             key = "exported" if r == LogRecordExportResult.SUCCESS else "failed"
             results[key] += len(batch)
+            acked = os.environ.get("OTEL_SEND_ACKED")
+            if acked and r == LogRecordExportResult.SUCCESS:
+                with open(acked, "a", encoding="utf-8") as f:
+                    f.writelines(f"{rec.log_record.body}\n" for rec in batch)
             return r
 
         def shutdown(self):
@@ -65,7 +74,10 @@ def sdk(mode, port, count, tag, ca=None):
         BatchLogRecordProcessor(Counting(), max_export_batch_size=100, schedule_delay_millis=50)
     )
     logger = provider.get_logger("app.scope", "1.2")
+    pace = int(os.environ.get("OTEL_SEND_PACE_MS", "0")) / 1000.0
     for i in range(count):
+        if pace:
+            time.sleep(pace)
         logger.emit(
             timestamp=TIME_NS + i * 1_000_000,
             severity_number=SeverityNumber.INFO,
