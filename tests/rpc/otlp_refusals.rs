@@ -164,3 +164,82 @@ async fn raw_grpc_status(port: u16, path: &str) -> String {
         Err(s) => format!("{:?}: {}", s.code(), s.message()),
     }
 }
+
+/// A gRPC request body that sends a message header announcing 1000 bytes, 10 of them, and
+/// then nothing more, never ending.
+struct Stall(bool);
+
+impl hyper::body::Body for Stall {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<bytes::Bytes>, Self::Error>>> {
+        if self.0 {
+            return std::task::Poll::Pending;
+        }
+        self.0 = true;
+        let mut b = vec![0u8, 0, 0, 3, 232];
+        b.extend_from_slice(&[0x0a; 10]);
+        std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(bytes::Bytes::from(b)))))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_grpc_writer_is_answered_at_request_timeout_while_others_export() {
+    let tmp = tempfile::tempdir().unwrap();
+    let grpc = free_port();
+    let mut c = String::from("a.sources = g\na.channels = c1\n");
+    c += &otlp_source("a", "g", "grpc", grpc, "c1");
+    c += "a.sources.g.requestTimeout = 1000\na.channels.c1.type = memory\n";
+    let agent = Proc::start(tmp.path(), "a", &c, grpc, &[]);
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", grpc))
+        .await
+        .unwrap();
+    let (mut send, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tcp),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    let req = hyper::Request::post(format!(
+        "http://127.0.0.1:{grpc}/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+    ))
+    .header("content-type", "application/grpc")
+    .header("te", "trailers")
+    .body(Stall(false))
+    .unwrap();
+    let stalled = tokio::spawn(async move {
+        use http_body_util::BodyExt;
+        let resp = send.send_request(req).await.unwrap();
+        let head = resp.headers().clone();
+        let trailers = resp
+            .into_body()
+            .collect()
+            .await
+            .ok()
+            .and_then(|b| b.trailers().cloned());
+        let status = |h: &hyper::HeaderMap| {
+            h.get("grpc-status")
+                .map(|v| v.to_str().unwrap_or("").to_owned())
+        };
+        status(&head).or_else(|| trailers.as_ref().and_then(status))
+    });
+    let mut client = LogsServiceClient::connect(format!("http://127.0.0.1:{grpc}"))
+        .await
+        .unwrap();
+    let other = client.export(request(5, 10)).await;
+    assert!(
+        other.is_ok(),
+        "another connection exports meanwhile: {other:?}"
+    );
+    let answer = tokio::time::timeout(Duration::from_secs(60), stalled)
+        .await
+        .unwrap_or_else(|_| panic!("the stalled call was never answered\n{}", agent.log_text()))
+        .unwrap();
+    let code = answer.expect("a grpc-status");
+    assert_ne!(code, "0", "a body that never arrived is not OK");
+}

@@ -27,8 +27,11 @@ use crate::agent::source::SourceCtx;
 pub(super) struct Shared {
     pub(super) cfg: OtlpSourceConfig,
     pub(super) ctx: SourceCtx,
-    /// Request bytes held by requests in flight (`maxInflightBytes`).
+    /// Request bytes held by requests in flight, from their decode to their commit
+    /// (`maxInflightBytes`).
     pub(super) inflight: Budget,
+    /// gRPC bodies being received, `maxRequestBytes` each (`maxInflightBytes` too).
+    pub(super) bodies: Budget,
     pub(super) decoders: Decoders,
     putter: Putter,
 }
@@ -52,6 +55,7 @@ impl Shared {
     pub(super) fn new(cfg: OtlpSourceConfig, ctx: SourceCtx) -> Self {
         Shared {
             inflight: Budget::new(cfg.max_inflight_bytes),
+            bodies: Budget::new(cfg.max_inflight_bytes),
             decoders: Decoders::default(),
             putter: Putter::of(&ctx, "otlp"),
             cfg,

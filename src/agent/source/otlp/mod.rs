@@ -15,6 +15,7 @@
 //! exporters do, with backoff); records rejected through `partial_success` are never put.
 
 pub mod config;
+mod deadline;
 mod export;
 mod grpc;
 mod http;
@@ -147,10 +148,7 @@ where
             Ok::<_, Infallible>(match sh.cfg.protocol {
                 Protocol::Http => http::answer(req, sh).await,
                 Protocol::Grpc if req.uri().path().starts_with(GRPC_LOGS_SERVICE) => {
-                    match grpc.call(req).await {
-                        Ok(r) => r,
-                        Err(never) => match never {},
-                    }
+                    grpc_call(&sh, &mut grpc, req).await
                 }
                 Protocol::Grpc => grpc::unimplemented(req.uri().path()),
             })
@@ -202,6 +200,32 @@ where
     if let Err(e) = result {
         tracing::debug!(source = %name, %peer, error = %e, "otlp connection ended with an error");
     }
+}
+
+/// One gRPC call: `maxRequestBytes` of the source's body budget reserved before tonic reads
+/// the body (a gRPC request announces no length), so all streams of all connections together
+/// hold at most `maxInflightBytes` of bodies being received; `UNAVAILABLE` when the budget
+/// stays taken until `requestTimeout`; the body fails at `requestTimeout` (a stalled writer).
+async fn grpc_call(
+    sh: &export::Shared,
+    grpc: &mut opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::LogsServiceServer<grpc::Logs>,
+    req: Request<Incoming>,
+) -> hyper::Response<tonic::body::Body> {
+    let deadline = tokio::time::Instant::now() + sh.cfg.request_timeout;
+    let reserve = sh.cfg.max_request_bytes as u64;
+    let Ok(Some(held)) = tokio::time::timeout_at(deadline, sh.bodies.acquire(reserve)).await else {
+        return tonic::Status::unavailable(
+            "requests being received hold the source's maxInflightBytes; retry later",
+        )
+        .into_http();
+    };
+    let req = req.map(|b| deadline::DeadlineBody::new(b, deadline));
+    let resp = match grpc.call(req).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    };
+    drop(held);
+    resp
 }
 
 impl crate::agent::source::BuildSource for OtlpSourceConfig {
