@@ -243,3 +243,37 @@ async fn a_stalled_grpc_writer_is_answered_at_request_timeout_while_others_expor
     let code = answer.expect("a grpc-status");
     assert_ne!(code, "0", "a body that never arrived is not OK");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ip_filter_rules_close_a_denied_peers_connection() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (open, shut) = (free_port(), free_port());
+    let mut c = String::from("a.sources = o s\na.channels = c1\n");
+    c += &otlp_source("a", "o", "grpc", open, "c1");
+    c += &otlp_source("a", "s", "grpc", shut, "c1");
+    c += "a.sources.o.ipFilter = true\na.sources.o.ipFilterRules = allow:ip:127.*,deny:ip:*\n";
+    c += "a.sources.s.ipFilter = true\na.sources.s.ipFilterRules = deny:ip:127.*\n";
+    c += "a.channels.c1.type = memory\n";
+    let agent = Proc::start(tmp.path(), "a", &c, open, &[]);
+    let mut allowed = LogsServiceClient::connect(format!("http://127.0.0.1:{open}"))
+        .await
+        .unwrap();
+    let ok = allowed.export(request(3, 10)).await;
+    assert!(ok.is_ok(), "{ok:?}\n{}", agent.log_text());
+    // The denied source listens (the kernel completes the connect; the source then closes it).
+    agent.wait_until("s listening", || {
+        std::net::TcpStream::connect(("127.0.0.1", shut)).is_ok()
+    });
+    let refused = async {
+        let mut c = LogsServiceClient::connect(format!("http://127.0.0.1:{shut}")).await?;
+        c.export(request(3, 10))
+            .await
+            .map_err(Into::into)
+            .map(|_| ())
+    };
+    let r: Result<(), Box<dyn std::error::Error>> =
+        tokio::time::timeout(Duration::from_secs(60), refused)
+            .await
+            .expect("an answer");
+    assert!(r.is_err(), "a denied peer exported");
+}

@@ -3,13 +3,14 @@
 //! receivers), the TLS keys of the http source, and the limits `maxRequestBytes` (a request's
 //! body, compressed and decompressed), `maxEventBytes` (one record's event: a larger one is
 //! rejected through `partial_success`), `maxInflightBytes`, `maxConnections`,
-//! `requestTimeout`.
+//! `requestTimeout`, and the avro source's `ipFilter`/`ipFilterRules` (`ip:` rules only).
 
 use std::time::Duration;
 
 use crate::agent::config::limits::{CONNECTIONS_MAX, DURATION_MS_MAX};
 use crate::agent::config::Ctx;
 use crate::agent::otlp::proto::{GRPC_PORT_DEFAULT, HTTP_PORT_DEFAULT};
+use crate::agent::rpc::ipfilter::IpFilter;
 use crate::agent::source::tls::TlsConfig;
 
 /// Default `maxRequestBytes` (16 MiB).
@@ -58,6 +59,8 @@ pub struct OtlpSourceConfig {
     pub request_timeout: Duration,
     /// `ssl = true`: TLS with the PEM `keystore`.
     pub tls: Option<TlsConfig>,
+    /// `ipFilterRules` when `ipFilter = true` (checked: `ip:` rules only).
+    pub ip_filter_rules: Option<String>,
 }
 
 /// Reads an `otlp` source's keys.
@@ -83,6 +86,7 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<OtlpSourceConfig> {
     };
     let bind = cx.get("bind").unwrap_or_else(|| "0.0.0.0".into());
     let tls = crate::agent::source::tls::config::parse(cx);
+    let ip_filter_rules = ip_filter(cx);
     let max_request_bytes = cx.usize(
         "maxRequestBytes",
         REQUEST_BYTES_DEFAULT,
@@ -115,7 +119,37 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<OtlpSourceConfig> {
             DURATION_MS_MAX,
         ),
         tls,
+        ip_filter_rules,
         protocol: protocol?,
         port: port?,
     })
+}
+
+/// `ipFilter` and `ipFilterRules`: the rules when the filter is on and they parse.
+fn ip_filter(cx: &mut Ctx<'_>) -> Option<String> {
+    let rules = cx.get("ipFilterRules");
+    if !cx.bool("ipFilter", false) {
+        return None;
+    }
+    let Some(rules) = rules else {
+        cx.error(
+            "ipFilter",
+            "ipFilter = true but ipFilterRules is not defined (e.g. ipFilterRules = allow:ip:10.*,deny:ip:*)",
+        );
+        return None;
+    };
+    match IpFilter::parse(&rules) {
+        Ok(f) if f.has_name_rules() => {
+            cx.error(
+                "ipFilterRules",
+                "name: rules are not supported by the otlp source; write ip: rules",
+            );
+            None
+        }
+        Ok(_) => Some(rules),
+        Err(e) => {
+            cx.error("ipFilterRules", e.to_string());
+            None
+        }
+    }
 }

@@ -38,6 +38,7 @@ use super::refusals::RefusalLog;
 use super::tls::{self, HANDSHAKE_TIMEOUT};
 use super::{SourceCtx, SourceError};
 use crate::agent::otlp::proto::GRPC_LOGS_SERVICE;
+use crate::agent::rpc::ipfilter::{Decision, IpFilter};
 pub use config::{OtlpSourceConfig, Protocol, STREAMS_PER_CONNECTION_MAX};
 pub use http::RETRY_AFTER_S;
 
@@ -67,6 +68,10 @@ pub async fn run(cfg: OtlpSourceConfig, ctx: SourceCtx) -> Result<(), SourceErro
         }
         None => None,
     };
+    let filter = match &cfg.ip_filter_rules {
+        Some(r) => Some(IpFilter::parse(r).map_err(|e| ctx.error(e))?),
+        None => None,
+    };
     ctx.ready.accepting();
     let max_connections = cfg.max_connections;
     let shared = Arc::new(export::Shared::new(cfg, ctx.clone()));
@@ -78,6 +83,9 @@ pub async fn run(cfg: OtlpSourceConfig, ctx: SourceCtx) -> Result<(), SourceErro
         tokio::select! {
             _ = stop.wait() => break,
             accepted = listener.accept() => match accepted {
+                Ok((_, peer)) if denied(filter.as_ref(), peer) => {
+                    tracing::debug!(source = %ctx.name, %peer, "connection refused by ipFilterRules");
+                }
                 Ok((stream, peer)) => match permits.clone().try_acquire_owned() {
                     Ok(permit) => {
                         let (shared, acceptor) = (shared.clone(), acceptor.clone());
@@ -109,6 +117,12 @@ pub async fn run(cfg: OtlpSourceConfig, ctx: SourceCtx) -> Result<(), SourceErro
     drop(listener);
     while conns.join_next().await.is_some() {}
     Ok(())
+}
+
+/// Whether `ipFilterRules` refuse `peer` (the rules are `ip:` ones only, so no name is
+/// looked up).
+fn denied(filter: Option<&IpFilter>, peer: SocketAddr) -> bool {
+    filter.is_some_and(|f| matches!(f.decide(peer.ip(), None), Decision::Deny { .. }))
 }
 
 /// A TLS handshake (bounded by [`HANDSHAKE_TIMEOUT`]), then the connection.
