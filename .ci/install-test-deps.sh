@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Everything the test suite needs on a fresh machine, each part idempotent: the build's
 # system packages, Chromium for the status-page test, tansu for the kafka tests, Python's
-# thrift package for the thrift tests, openssl and keytool for the RPC security tests, a Java
-# runtime and Hadoop 2.7.3's HDFS jars for the hdfs_cluster tests, a JDK, MariaDB and its JDBC
-# driver for the Java plugin tests, cargo-deb and systemd-analyze for the packaging test, gmond
-# for the Ganglia reporter test, promtool for the test that lints /metrics, SeaweedFS and
-# boto3 for the object-storage tests.
+# thrift package for the thrift tests, the OpenTelemetry Python SDK for the otlp tests, openssl
+# and keytool for the RPC security tests, a Java runtime and Hadoop 2.7.3's HDFS jars for the
+# hdfs_cluster tests, a JDK, MariaDB and its JDBC driver for the Java plugin tests, cargo-deb
+# and systemd-analyze for the packaging test, gmond for the Ganglia reporter test, promtool
+# for the test that lints /metrics, SeaweedFS and boto3 for the object-storage tests.
 set -euo pipefail
 cd "$(dirname "$0")"
 bash ./install-build.sh
 bash ./install-prom-status.sh
 bash ./install-kafka.sh
 bash ./install-thrift.sh
+bash ./install-otel.sh
 bash ./install-rpcsec.sh
 bash ./install-hdfs.sh
 bash ./install-jvm.sh

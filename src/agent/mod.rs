@@ -16,6 +16,7 @@ pub mod kafka;
 pub mod key_file;
 pub mod log_text;
 pub mod metrics;
+pub mod otlp;
 pub mod peer;
 pub mod processor;
 pub mod prometheus;

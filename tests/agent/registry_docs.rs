@@ -146,7 +146,9 @@ fn documented(page: &str) -> Vec<(String, String)> {
         }
         let pair = if let Some(h) = t.strip_prefix("### ") {
             let w = ticked(h);
-            (w.len() == 2 && w[1].starts_with("org.apache.flume.")).then(|| (w[0], w[1]))
+            // Flume's classes, and Sluice's own types' registry keys (`io.sluice.`).
+            let class = |c: &str| c.starts_with("org.apache.flume.") || c.starts_with("io.sluice.");
+            (w.len() == 2 && class(w[1])).then(|| (w[0], w[1]))
         } else if t.starts_with('|') {
             let c = cells(t);
             if c.first() == Some(&"Type") && c.get(1) == Some(&"Java class") {

@@ -14,6 +14,7 @@ pub mod kafka_support;
 pub mod lines_support;
 pub mod multihop;
 pub mod net_support;
+pub mod otel_support;
 pub mod ports;
 pub mod rpcsec_support;
 pub mod s3_support;

@@ -20,6 +20,7 @@ use crate::agent::sink::http::HttpConfig as HttpSinkConfig;
 use crate::agent::sink::kafka::KafkaSinkConfig;
 use crate::agent::sink::logger::LoggerConfig;
 use crate::agent::sink::null::NullConfig;
+use crate::agent::sink::otlp::OtlpSinkConfig;
 use crate::agent::sink::thrift::ThriftSinkConfig;
 use crate::agent::sink::{BuildSink, Sink};
 use crate::agent::source::avro::AvroSourceConfig;
@@ -28,6 +29,7 @@ use crate::agent::source::http::HttpConfig;
 use crate::agent::source::kafka::KafkaSourceConfig;
 use crate::agent::source::netcat::NetcatConfig;
 use crate::agent::source::netcat_udp::NetcatUdpConfig;
+use crate::agent::source::otlp::OtlpSourceConfig;
 use crate::agent::source::seq::SeqConfig;
 use crate::agent::source::spooldir::SpoolDirConfig;
 use crate::agent::source::syslog::config::{SyslogTcpConfig, SyslogUdpConfig};
@@ -64,6 +66,8 @@ pub enum SourceKind {
     Taildir(TaildirConfig),
     /// `kafka`
     Kafka(Box<KafkaSourceConfig>),
+    /// `otlp` (Sluice's own)
+    Otlp(OtlpSourceConfig),
     /// A Flume plugin's Java class, run in a JVM of its own (`agent::java`).
     Java(crate::agent::java::config::JavaConfig),
 }
@@ -84,6 +88,7 @@ impl SourceKind {
             SourceKind::SpoolDir(c) => c,
             SourceKind::Taildir(c) => c,
             SourceKind::Kafka(c) => &**c,
+            SourceKind::Otlp(c) => c,
             SourceKind::Java(c) => c,
         }
     }
@@ -171,6 +176,8 @@ pub enum SinkKind {
     Thrift(ThriftSinkConfig),
     /// `kafka`
     Kafka(Box<KafkaSinkConfig>),
+    /// `otlp` (Sluice's own)
+    Otlp(OtlpSinkConfig),
     /// A Flume plugin's Java class, run in a JVM of its own (`agent::java`); the runtime runs
     /// it with `agent::java::sink::run`, never through a sink runner.
     Java(crate::agent::java::config::JavaConfig),
@@ -188,6 +195,7 @@ impl SinkKind {
             SinkKind::Avro(c) => c,
             SinkKind::Thrift(c) => c,
             SinkKind::Kafka(c) => &**c,
+            SinkKind::Otlp(c) => c,
             SinkKind::Java(c) => c,
         }
     }

@@ -74,6 +74,11 @@ pub const SOURCES: &[Entry<SourceKind>] = &[
         class: "org.apache.flume.source.kafka.KafkaSource",
         parse: |cx| source::kafka::config::parse(cx).map(|c| SourceKind::Kafka(Box::new(c))),
     },
+    Entry {
+        name: "otlp",
+        class: "io.sluice.source.otlp.OtlpSource",
+        parse: |cx| source::otlp::config::parse(cx).map(SourceKind::Otlp),
+    },
 ];
 
 /// Channel types.
@@ -136,6 +141,11 @@ pub const SINKS: &[Entry<SinkKind>] = &[
         name: "kafka",
         class: "org.apache.flume.sink.kafka.KafkaSink",
         parse: |cx| sink::kafka::config::parse(cx).map(|c| SinkKind::Kafka(Box::new(c))),
+    },
+    Entry {
+        name: "otlp",
+        class: "io.sluice.sink.otlp.OtlpSink",
+        parse: |cx| sink::otlp::config::parse(cx).map(SinkKind::Otlp),
     },
 ];
 

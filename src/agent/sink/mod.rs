@@ -13,7 +13,8 @@
 //! `hdfs` (a timestamp header missing or not a number when the path needs one, a path or file
 //! name component made by a header longer than 255 bytes or a path longer than 4095 bytes, a
 //! file name the file system refuses as a name, an event too large for a SequenceFile
-//! record), `http` (status 400 or 413 when no `rollback.CODE` rule names it) and `kafka` (a
+//! record), `http` (status 400 or 413 when no `rollback.CODE` rule names it), `otlp` (records a
+//! receiver rejects through `partial_success`, a batch it refuses as a whole) and `kafka` (a
 //! record librdkafka refuses as larger than `message.max.bytes` when it is produced).
 
 pub mod avro;
@@ -24,6 +25,7 @@ pub mod http;
 pub mod kafka;
 pub mod logger;
 pub mod null;
+pub mod otlp;
 pub mod poison;
 pub mod reconnect;
 pub mod rpc_keys;

@@ -20,6 +20,7 @@ pub mod listener;
 pub mod multiline;
 pub mod netcat;
 pub mod netcat_udp;
+pub mod otlp;
 pub mod read_buf;
 pub mod ready;
 pub mod refusals;

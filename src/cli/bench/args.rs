@@ -121,6 +121,8 @@ pub enum RpcKind {
     Avro,
     /// Flume's Thrift RPC (framed, compact protocol).
     Thrift,
+    /// OpenTelemetry's OTLP logs over gRPC (no compression).
+    Otlp,
 }
 
 impl RpcKind {
@@ -129,6 +131,7 @@ impl RpcKind {
         match self {
             RpcKind::Avro => "avro",
             RpcKind::Thrift => "thrift",
+            RpcKind::Otlp => "otlp",
         }
     }
 }

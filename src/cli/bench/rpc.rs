@@ -1,5 +1,5 @@
-//! One run of `sluice bench --rpc avro|thrift`: RPC ingest through Sluice's avro or thrift
-//! client. With `--target HOST:PORT` it drives a running source (Sluice's or Flume's);
+//! One run of `sluice bench --rpc avro|thrift|otlp`: RPC ingest through Sluice's avro or
+//! thrift client, or tonic's OTLP logs client. With `--target HOST:PORT` it drives a running source (Sluice's or Flume's);
 //! without, it starts an agent in process (avro or thrift source on loopback -> `--channel
 //! memory|file` -> null sink) and drives that, so the figures cover client, source, channel
 //! and sink on the same cores. The agent and the client run on runtimes of their own, so the
@@ -156,6 +156,11 @@ pub fn round(args: &BenchArgs, rts: &Runtimes) -> anyhow::Result<RpcRound> {
     };
     let channel = agent.as_ref().and_then(|a| a.channel(AGENT_CHANNEL));
     let kind = args.rpc.unwrap_or(RpcKind::Avro);
+    if kind == RpcKind::Otlp && (args.tls_keystore.is_some() || args.deflate.is_some()) {
+        bail!(
+            "--rpc otlp runs cleartext gRPC without compression: drop --tls-keystore and --deflate"
+        );
+    }
     let transport = client_transport(args)?;
     let clients = rts
         .client

@@ -1,6 +1,7 @@
 //! The client side of `sluice bench --rpc`: the connections (avro or thrift, with the
-//! flags' TLS and deflate), and the loop that drives them, one call in flight each, until
-//! the stop.
+//! flags' TLS and deflate; otlp over cleartext gRPC with no compression, its request built
+//! once per connection with the otlp sink's mapping), and the loop that drives them, one call
+//! in flight each, until the stop.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -21,10 +22,22 @@ const LATENCY_NS_MAX: u64 = 600_000_000_000;
 /// Pause after a FAILED answer (a full channel) before the batch is sent again.
 const FAILED_PAUSE: Duration = Duration::from_millis(10);
 
-/// One connection of either protocol.
+/// The otlp bench client: tonic's generated one.
+type OtlpClient =
+    opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient<
+        tonic::transport::Channel,
+    >;
+/// The request of the last call, for the number of events it was built from.
+type OtlpRequest = Option<(
+    usize,
+    opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest,
+)>;
+
+/// One connection of any protocol.
 pub enum Client {
     Avro(AvroClient),
     Thrift(ThriftClient),
+    Otlp(Box<(OtlpClient, OtlpRequest)>),
 }
 
 /// A call answered other than `OK` (resent after a pause), or broken.
@@ -47,6 +60,10 @@ impl Client {
                 ThriftClient::connect_with(target, transport, ThriftClientConfig::default())
                     .await?,
             ),
+            RpcKind::Otlp => {
+                let c = OtlpClient::connect(format!("http://{target}")).await?;
+                Client::Otlp(Box::new((c.max_decoding_message_size(1 << 20), None)))
+            }
         })
     }
 
@@ -60,6 +77,22 @@ impl Client {
                 ThriftRpcError::Status { .. } => CallError::Status,
                 e => CallError::Other(anyhow::Error::new(e)),
             }),
+            Client::Otlp(c) => {
+                let (client, prepared) = &mut **c;
+                let req = match prepared {
+                    Some((n, r)) if *n == events.len() => r.clone(),
+                    _ => {
+                        let r = sluice::agent::otlp::export_request(events).0;
+                        *prepared = Some((events.len(), r.clone()));
+                        r
+                    }
+                };
+                match client.export(req).await {
+                    Ok(_) => Ok(()),
+                    Err(s) if s.code() == tonic::Code::Unavailable => Err(CallError::Status),
+                    Err(s) => Err(CallError::Other(anyhow::anyhow!("otlp export: {s}"))),
+                }
+            }
         }
     }
 }

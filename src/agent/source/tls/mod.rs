@@ -66,6 +66,12 @@ pub enum TlsError {
 /// Reads the keystore ([`key_file`]: a regular file of at most
 /// [`KEY_FILE_BYTES_MAX`](key_file::KEY_FILE_BYTES_MAX) bytes) and builds the acceptor.
 pub fn acceptor(cfg: &TlsConfig) -> Result<TlsAcceptor, TlsError> {
+    acceptor_alpn(cfg, &[])
+}
+
+/// [`acceptor`] offering the ALPN protocols `alpn` (the otlp source: `h2` for gRPC, which
+/// gRPC clients require, `http/1.1` for HTTP); none when empty.
+pub fn acceptor_alpn(cfg: &TlsConfig, alpn: &[&[u8]]) -> Result<TlsAcceptor, TlsError> {
     let path = cfg.keystore.as_path();
     let pem = key_file::read(path).map_err(|source| TlsError::Read {
         path: path.to_owned(),
@@ -94,12 +100,13 @@ pub fn acceptor(cfg: &TlsConfig) -> Result<TlsAcceptor, TlsError> {
         versions.push(&rustls::version::TLS12);
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ServerConfig::builder_with_provider(provider)
+    let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&versions)
         .map_err(|e| content(format!("protocol versions: {e}")))?
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .map_err(|e| content(format!("certificate and key do not fit: {e}")))?;
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 

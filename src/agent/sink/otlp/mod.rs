@@ -1,0 +1,154 @@
+//! The `otlp` sink (Sluice's own): each take's events become one `ExportLogsServiceRequest`
+//! (the reverse of the otlp source's mapping, `agent::otlp::to_records`, so Sluice → Sluice
+//! keeps every header and body), exported over gRPC or HTTP/protobuf (send.rs). The take
+//! commits only after the receiver's `OK`; a transport failure, a timeout or a retryable
+//! status rolls it back and the runner backs off (1 s more each time, up to 5 s) and sends it
+//! again. Records the receiver rejects through `partial_success` are poison (counted, logged,
+//! dead-lettered with `deadLetter.directory`): exactly those a Sluice source names by index
+//! (partial.rs); every event when as many records were rejected as sent; none (a warning) when
+//! another receiver gives only a smaller count. A batch refused as a whole (gRPC
+//! `INVALID_ARGUMENT`, HTTP 400 or 413) is poison too.
+
+pub mod config;
+pub mod partial;
+pub mod send;
+
+use std::sync::Arc;
+
+pub use config::{OtlpSinkConfig, Protocol};
+use send::{Client, Outcome};
+
+use super::{Delivery, Poisoned, SinkError};
+use crate::agent::channel::BoxFuture;
+use crate::agent::metrics::{CounterGroup, SinkCounter};
+use crate::agent::otlp::export_request;
+use crate::agent::stop::Stop;
+use sluice_core::Event;
+
+/// The `otlp` sink.
+#[derive(Debug)]
+pub struct OtlpSink {
+    name: String,
+    cfg: OtlpSinkConfig,
+    client: Option<Client>,
+    counters: Option<Arc<CounterGroup>>,
+    poisoned: Vec<Poisoned>,
+}
+
+impl OtlpSink {
+    /// A sink exporting to `cfg.endpoint`.
+    pub fn new(name: &str, cfg: OtlpSinkConfig) -> OtlpSink {
+        OtlpSink {
+            name: name.to_owned(),
+            cfg,
+            client: None,
+            counters: None,
+            poisoned: Vec::new(),
+        }
+    }
+
+    fn err(&self, message: String) -> SinkError {
+        SinkError {
+            sink: self.name.clone(),
+            message,
+        }
+    }
+
+    fn count(&self, c: SinkCounter) {
+        if let Some(g) = &self.counters {
+            g.add(c, 1);
+        }
+    }
+
+    /// Exports `events`; `Ok` lets the take commit (with the rejected events in
+    /// `self.poisoned`).
+    async fn export(&mut self, events: Vec<Event>) -> Result<Delivery, SinkError> {
+        self.poisoned.clear();
+        if events.is_empty() {
+            return Ok(Delivery::Done);
+        }
+        if self.client.is_none() {
+            let c = Client::new(&self.cfg).map_err(|m| self.err(m))?;
+            self.client = Some(c);
+            self.count(SinkCounter::ConnectionCreated);
+        }
+        let (req, order) = export_request(&events);
+        let outcome = match self.client.as_mut() {
+            Some(c) => c.export(req, &self.cfg).await,
+            None => Outcome::Retry("no client".into()),
+        };
+        match outcome {
+            Outcome::Retry(why) => {
+                self.count(SinkCounter::ConnectionFailed);
+                Err(self.err(why))
+            }
+            Outcome::Refused(why) => {
+                self.poisoned = events
+                    .into_iter()
+                    .map(|event| Poisoned {
+                        event,
+                        reason: why.clone(),
+                    })
+                    .collect();
+                Ok(Delivery::Done)
+            }
+            Outcome::Accepted(resp) => {
+                if let Some(p) = resp.partial_success {
+                    self.rejected(&p, &order, &events);
+                }
+                Ok(Delivery::Done)
+            }
+        }
+    }
+
+    /// The events a `partial_success` names, into `self.poisoned`.
+    fn rejected(
+        &mut self,
+        p: &crate::agent::otlp::proto::ExportLogsPartialSuccess,
+        order: &[usize],
+        events: &[Event],
+    ) {
+        let why = crate::agent::log_text::escape(&p.error_message).into_owned();
+        match partial::rejected_events(p, order) {
+            Some(idx) => {
+                self.poisoned = idx
+                    .into_iter()
+                    .filter_map(|i| events.get(i))
+                    .map(|e| Poisoned {
+                        event: e.clone(),
+                        reason: format!(
+                            "the receiver rejected the record (partial_success): {why}"
+                        ),
+                    })
+                    .collect();
+            }
+            None => {
+                tracing::warn!(sink = %self.name, rejected = p.rejected_log_records, reason = %why, "the receiver rejected records without naming them; they cannot be dead-lettered");
+            }
+        }
+    }
+}
+
+impl super::Sink for OtlpSink {
+    fn attach(&mut self, counters: Arc<CounterGroup>, _stop: Stop) {
+        self.counters = Some(counters);
+    }
+
+    fn deliver(&mut self, events: Vec<Event>) -> BoxFuture<'_, Result<Delivery, SinkError>> {
+        Box::pin(self.export(events))
+    }
+
+    fn take_poisoned(&mut self) -> Vec<Poisoned> {
+        std::mem::take(&mut self.poisoned)
+    }
+}
+
+impl super::BuildSink for OtlpSinkConfig {
+    fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    fn build(&self, name: &str) -> Box<dyn super::Sink> {
+        Box::new(OtlpSink::new(name, self.clone()))
+    }
+}

@@ -1,0 +1,167 @@
+//! One export over the wire and what its answer means for the batch: [`Outcome::Accepted`]
+//! (the receiver's response, perhaps with `partial_success`), [`Outcome::Retry`] (a transport
+//! failure, a timeout or a retryable status: the take rolls back and the runner backs off) or
+//! [`Outcome::Refused`] (the receiver refuses the batch itself: gRPC `INVALID_ARGUMENT`, HTTP
+//! 400 or 413; its events are poison). gRPC runs on tonic's channel (it reconnects by itself,
+//! connecting bounded by `connectTimeout`), HTTP/protobuf on hyper's client; each export is
+//! bounded by `requestTimeout`, and an answer body is read up to [`RESPONSE_BYTES_MAX`].
+
+use std::io::Write;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
+use prost::Message;
+use tonic::codec::CompressionEncoding;
+use tonic::transport::{Channel, Endpoint};
+use tonic::Code;
+
+use super::config::{OtlpSinkConfig, Protocol};
+use crate::agent::otlp::proto::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse, CONTENT_PROTOBUF,
+};
+
+/// Most bytes of a receiver's answer read.
+pub const RESPONSE_BYTES_MAX: usize = 1 << 20;
+
+/// What an export's answer means.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The receiver took the request (its `partial_success` may reject some records).
+    Accepted(ExportLogsServiceResponse),
+    /// Send the batch again later.
+    Retry(String),
+    /// The receiver refuses the batch itself; why.
+    Refused(String),
+}
+
+type HttpClient = hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>;
+
+/// A connection to the receiver.
+#[derive(Debug)]
+pub enum Client {
+    /// gRPC.
+    Grpc(LogsServiceClient<Channel>),
+    /// HTTP/protobuf.
+    Http(HttpClient),
+}
+
+impl Client {
+    /// A client for `cfg` (gRPC connects lazily, on the first export).
+    pub fn new(cfg: &OtlpSinkConfig) -> Result<Client, String> {
+        match cfg.protocol {
+            Protocol::Grpc => {
+                let ep = Endpoint::from_shared(cfg.endpoint.clone())
+                    .map_err(|e| format!("endpoint {:?}: {e}", cfg.endpoint))?
+                    .connect_timeout(cfg.connect_timeout)
+                    .timeout(cfg.request_timeout)
+                    .tcp_nodelay(true);
+                let mut c = LogsServiceClient::new(ep.connect_lazy())
+                    .max_decoding_message_size(RESPONSE_BYTES_MAX)
+                    .accept_compressed(CompressionEncoding::Gzip);
+                if cfg.gzip {
+                    c = c.send_compressed(CompressionEncoding::Gzip);
+                }
+                Ok(Client::Grpc(c))
+            }
+            Protocol::Http => {
+                let mut http = HttpConnector::new();
+                http.set_connect_timeout(Some(cfg.connect_timeout));
+                http.set_nodelay(true);
+                Ok(Client::Http(
+                    hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(http),
+                ))
+            }
+        }
+    }
+
+    /// Sends `req`. Cancel safety: cancelling may leave the request delivered (the batch is
+    /// then sent again: at least once).
+    pub async fn export(&mut self, req: ExportLogsServiceRequest, cfg: &OtlpSinkConfig) -> Outcome {
+        let exchange = async {
+            match self {
+                Client::Grpc(c) => match c.export(req).await {
+                    Ok(r) => Outcome::Accepted(r.into_inner()),
+                    Err(s) => grpc_failure(&s),
+                },
+                Client::Http(c) => http_export(c, req, cfg).await,
+            }
+        };
+        match tokio::time::timeout(cfg.request_timeout, exchange).await {
+            Ok(o) => o,
+            Err(_) => Outcome::Retry(format!(
+                "no answer from {} within requestTimeout ({} ms)",
+                cfg.endpoint,
+                cfg.request_timeout.as_millis()
+            )),
+        }
+    }
+}
+
+/// A gRPC status as an outcome: `INVALID_ARGUMENT` refuses the batch; every other status is
+/// retried (OTLP's retryable codes, and the rest too: an `UNIMPLEMENTED` or
+/// `UNAUTHENTICATED` receiver is a configuration to fix, not records to throw away).
+fn grpc_failure(s: &tonic::Status) -> Outcome {
+    let text = format!(
+        "{:?}: {}",
+        s.code(),
+        crate::agent::log_text::escape(s.message())
+    );
+    if s.code() == Code::InvalidArgument {
+        Outcome::Refused(format!("the receiver refused the batch ({text})"))
+    } else {
+        Outcome::Retry(format!("export failed ({text})"))
+    }
+}
+
+async fn http_export(
+    c: &HttpClient,
+    req: ExportLogsServiceRequest,
+    cfg: &OtlpSinkConfig,
+) -> Outcome {
+    let mut body = req.encode_to_vec();
+    let mut builder =
+        hyper::Request::post(&cfg.endpoint).header(hyper::header::CONTENT_TYPE, CONTENT_PROTOBUF);
+    if cfg.gzip {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        if gz.write_all(&body).is_ok() {
+            if let Ok(b) = gz.finish() {
+                body = b;
+                builder = builder.header(hyper::header::CONTENT_ENCODING, "gzip");
+            }
+        }
+    }
+    let request = match builder.body(Full::new(Bytes::from(body))) {
+        Ok(r) => r,
+        Err(e) => {
+            return Outcome::Refused(format!("cannot build a request for {}: {e}", cfg.endpoint))
+        }
+    };
+    let resp = match c.request(request).await {
+        Ok(r) => r,
+        Err(e) => return Outcome::Retry(format!("POST {}: {e}", cfg.endpoint)),
+    };
+    let status = resp.status().as_u16();
+    let bytes = match Limited::new(resp.into_body(), RESPONSE_BYTES_MAX)
+        .collect()
+        .await
+    {
+        Ok(b) => b.to_bytes(),
+        Err(e) => return Outcome::Retry(format!("reading the answer of {}: {e}", cfg.endpoint)),
+    };
+    let text = || crate::agent::log_text::escape(&String::from_utf8_lossy(&bytes)).into_owned();
+    match status {
+        200..=299 => match ExportLogsServiceResponse::decode(bytes.as_ref()) {
+            Ok(r) => Outcome::Accepted(r),
+            Err(_) if bytes.is_empty() => Outcome::Accepted(ExportLogsServiceResponse::default()),
+            Err(e) => Outcome::Retry(format!(
+                "{} answered {status} with an undecodable body: {e}",
+                cfg.endpoint
+            )),
+        },
+        400 | 413 => Outcome::Refused(format!("{} answered {status}: {}", cfg.endpoint, text())),
+        _ => Outcome::Retry(format!("{} answered {status}: {}", cfg.endpoint, text())),
+    }
+}

@@ -1,0 +1,123 @@
+//! One export request, whatever its transport: its records mapped to events (large requests
+//! on the blocking pool), the events put through the channel processor in one call, and the
+//! answer: a response (with `partial_success` when records were rejected) only after every
+//! required channel committed, or [`Refusal::Busy`] (gRPC `UNAVAILABLE`, HTTP 503) when a
+//! channel did not take them or the in-flight budget stayed taken.
+//!
+//! A `partial_success.error_message` names the first rejected record and why, then lists the
+//! 0-based indexes of every rejected record after `INDEXES_MARK` (records counted across
+//! the request's resources and scopes in order), so a Sluice sink dead-letters exactly those.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use prost::Message;
+
+use super::config::OtlpSourceConfig;
+use crate::agent::otlp::proto::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse, INDEXES_MARK,
+};
+use crate::agent::otlp::{request_events, Mapped};
+use crate::agent::source::budget::Budget;
+use crate::agent::source::decoders::Decoders;
+use crate::agent::source::rpc_put::Putter;
+use crate::agent::source::SourceCtx;
+
+/// What a source's requests share.
+pub(super) struct Shared {
+    pub(super) cfg: OtlpSourceConfig,
+    pub(super) ctx: SourceCtx,
+    /// Request bytes held by requests in flight, from their decode to their commit
+    /// (`maxInflightBytes`).
+    pub(super) inflight: Budget,
+    /// gRPC bodies being received, `maxRequestBytes` each (`maxInflightBytes` too).
+    pub(super) bodies: Budget,
+    pub(super) decoders: Decoders,
+    putter: Putter,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("source", &self.ctx.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a request was not taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Refusal {
+    /// The client should resend later (gRPC `UNAVAILABLE`, HTTP 503 with `Retry-After`).
+    Busy(String),
+}
+
+impl Shared {
+    pub(super) fn new(cfg: OtlpSourceConfig, ctx: SourceCtx) -> Self {
+        Shared {
+            inflight: Budget::new(cfg.max_inflight_bytes),
+            bodies: Budget::new(cfg.max_inflight_bytes),
+            decoders: Decoders::default(),
+            putter: Putter::of(&ctx, "otlp"),
+            cfg,
+            ctx,
+        }
+    }
+
+    /// Maps and puts a decoded request; the response once every required channel committed.
+    pub(super) async fn export(
+        self: &Arc<Self>,
+        req: ExportLogsServiceRequest,
+        deadline: Instant,
+    ) -> Result<ExportLogsServiceResponse, Refusal> {
+        let size = req.encoded_len();
+        let held = tokio::time::timeout_at(deadline.into(), self.inflight.acquire(size as u64))
+            .await
+            .ok()
+            .flatten()
+            .ok_or_else(|| {
+                Refusal::Busy("requests in flight hold the source's maxInflightBytes".into())
+            })?;
+        let max = self.cfg.max_event_bytes;
+        let mut stop = self.ctx.stop.clone();
+        let mapped = self
+            .decoders
+            .run(size, &mut stop, move || request_events(req, max))
+            .await
+            .ok_or_else(|| Refusal::Busy("the source is stopping".into()))?;
+        let response = response_for(&mapped);
+        if let Some(p) = &response.partial_success {
+            self.ctx.counters.add(
+                crate::agent::metrics::SourceCounter::EventReadFail,
+                p.rejected_log_records as u64,
+            );
+            tracing::warn!(source = %self.ctx.name, rejected = p.rejected_log_records, reason = %crate::agent::log_text::escape(&p.error_message), "log records rejected");
+        }
+        if !mapped.events.is_empty() && !self.putter.put(true, mapped.events).await {
+            return Err(Refusal::Busy(
+                "the channel did not take the records (it may be full); retry later".into(),
+            ));
+        }
+        drop(held);
+        Ok(response)
+    }
+}
+
+/// The answer for a mapped request: `partial_success` set only when records were rejected.
+pub(super) fn response_for(m: &Mapped) -> ExportLogsServiceResponse {
+    let Some(first) = m.rejected.first() else {
+        return ExportLogsServiceResponse::default();
+    };
+    let indexes: Vec<String> = m.rejected.iter().map(|r| r.index.to_string()).collect();
+    ExportLogsServiceResponse {
+        partial_success: Some(ExportLogsPartialSuccess {
+            rejected_log_records: m.rejected.len() as i64,
+            error_message: format!(
+                "{} log record(s) rejected; the first, record {}: {}{INDEXES_MARK}{}",
+                m.rejected.len(),
+                first.index,
+                first.reason,
+                indexes.join(",")
+            ),
+        }),
+    }
+}

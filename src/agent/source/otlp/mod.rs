@@ -1,0 +1,258 @@
+//! The `otlp` source: OpenTelemetry's logs service, over gRPC (`protocol = grpc`, HTTP/2,
+//! default port 4317) or HTTP (`protocol = http`, `POST /v1/logs`, HTTP/1.1, default port
+//! 4318), as the Collector's OTLP receiver has them; a source serves one of them, so a
+//! Collector user who wants both configures two sources. Each `LogRecord` becomes an event
+//! (`agent::otlp`'s mapping); a request's events are put in **one call** of the channel
+//! processor and the answer is sent only after every required channel committed them
+//! (export.rs): with the file channel, an OTLP `OK` means "on disk".
+//!
+//! config.rs reads the keys; grpc.rs is the generated `LogsService` server, http.rs the
+//! `/v1/logs` handler; this file accepts connections (at most `maxConnections`, TLS with
+//! `ssl = true`) and serves each on hyper's HTTP/2 or HTTP/1 connection, whose limits (64
+//! streams per connection, 16 KiB of headers) bound what one peer can hold.
+//!
+//! Delivery: at-least-once for exporters that retry on `UNAVAILABLE` / 503 (all OTLP
+//! exporters do, with backoff); records rejected through `partial_success` are never put.
+
+pub mod config;
+mod deadline;
+mod export;
+mod grpc;
+mod http;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::Request;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tonic::codegen::Service;
+
+use super::refusals::RefusalLog;
+use super::tls::{self, HANDSHAKE_TIMEOUT};
+use super::{SourceCtx, SourceError};
+use crate::agent::otlp::proto::GRPC_LOGS_SERVICE;
+use crate::agent::rpc::ipfilter::{Decision, IpFilter};
+pub use config::{OtlpSourceConfig, Protocol, STREAMS_PER_CONNECTION_MAX};
+pub use http::RETRY_AFTER_S;
+
+/// Most bytes of request headers a peer may send (HTTP/1 and HTTP/2).
+pub const HEADER_BYTES_MAX: u32 = 16 << 10;
+/// HTTP/2 flow-control window of one gRPC stream: a 1 MiB export arrives without waiting
+/// for a window update (hyper's default is 1 MiB; the client's batches are often larger).
+pub const STREAM_WINDOW_BYTES: u32 = 4 << 20;
+/// HTTP/2 flow-control window of one connection (all its streams).
+pub const CONNECTION_WINDOW_BYTES: u32 = 16 << 20;
+/// Largest HTTP/2 frame a peer may send (fewer frames per export than the 16 KiB default).
+pub const FRAME_BYTES_MAX: u32 = 1 << 20;
+
+/// Listens until stopped; open connections finish the request they are serving.
+pub async fn run(cfg: OtlpSourceConfig, ctx: SourceCtx) -> Result<(), SourceError> {
+    let listener = TcpListener::bind((cfg.bind.as_str(), cfg.port))
+        .await
+        .map_err(|e| ctx.error(format!("cannot listen on {}:{}: {e}", cfg.bind, cfg.port)))?;
+    tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, protocol = ?cfg.protocol, "otlp source listening");
+    let acceptor = match &cfg.tls {
+        Some(t) => {
+            let alpn: &[&[u8]] = match cfg.protocol {
+                Protocol::Grpc => &[b"h2"],
+                Protocol::Http => &[b"http/1.1"],
+            };
+            Some(tls::acceptor_alpn(t, alpn).map_err(|e| ctx.error(e))?)
+        }
+        None => None,
+    };
+    let filter = match &cfg.ip_filter_rules {
+        Some(r) => Some(IpFilter::parse(r).map_err(|e| ctx.error(e))?),
+        None => None,
+    };
+    ctx.ready.accepting();
+    let max_connections = cfg.max_connections;
+    let shared = Arc::new(export::Shared::new(cfg, ctx.clone()));
+    let permits = Arc::new(Semaphore::new(max_connections));
+    let mut conns = JoinSet::new();
+    let mut stop = ctx.stop.clone();
+    let mut refusals = RefusalLog::default();
+    loop {
+        tokio::select! {
+            _ = stop.wait() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((_, peer)) if denied(filter.as_ref(), peer) => {
+                    tracing::debug!(source = %ctx.name, %peer, "connection refused by ipFilterRules");
+                }
+                Ok((stream, peer)) => match permits.clone().try_acquire_owned() {
+                    Ok(permit) => {
+                        let (shared, acceptor) = (shared.clone(), acceptor.clone());
+                        let _ = stream.set_nodelay(true);
+                        conns.spawn(async move {
+                            match acceptor {
+                                None => connection(stream, peer, shared).await,
+                                Some(a) => handshake(a, stream, peer, shared).await,
+                            }
+                            drop(permit);
+                        });
+                    }
+                    Err(_) => {
+                        if let Some(refused) = refusals.refused(std::time::Instant::now()) {
+                            tracing::warn!(source = %ctx.name, %peer, max = max_connections, refused, "too many connections; closing new ones (maxConnections)");
+                        }
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(source = %ctx.name, error = %e, "accept failed");
+                    if stop.sleep(std::time::Duration::from_millis(100)).await {
+                        break;
+                    }
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    drop(listener);
+    while conns.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// Whether `ipFilterRules` refuse `peer` (the rules are `ip:` ones only, so no name is
+/// looked up).
+fn denied(filter: Option<&IpFilter>, peer: SocketAddr) -> bool {
+    filter.is_some_and(|f| matches!(f.decide(peer.ip(), None), Decision::Deny { .. }))
+}
+
+/// A TLS handshake (bounded by [`HANDSHAKE_TIMEOUT`]), then the connection.
+async fn handshake(
+    a: tokio_rustls::TlsAcceptor,
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    shared: Arc<export::Shared>,
+) {
+    let mut stop = shared.ctx.stop.clone();
+    let shake = tokio::select! {
+        _ = stop.wait() => return,
+        r = tokio::time::timeout(HANDSHAKE_TIMEOUT, a.accept(stream)) => r,
+    };
+    let name = &shared.ctx.name;
+    match shake {
+        Ok(Ok(s)) => connection(s, peer, shared).await,
+        Ok(Err(e)) => tracing::warn!(source = %name, %peer, error = %e, "TLS handshake failed"),
+        Err(_) => tracing::warn!(source = %name, %peer, "TLS handshake timed out"),
+    }
+}
+
+/// Serves one connection until it closes or the source stops (then it finishes its
+/// requests, within `requestTimeout`).
+async fn connection<S>(stream: S, peer: SocketAddr, shared: Arc<export::Shared>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut stop = shared.ctx.stop.clone();
+    let name = shared.ctx.name.clone();
+    let timeout = shared.cfg.request_timeout;
+    let grpc = grpc::server(shared.clone());
+    let sh = shared.clone();
+    let service = service_fn(move |req: Request<Incoming>| {
+        let (sh, mut grpc) = (sh.clone(), grpc.clone());
+        async move {
+            Ok::<_, Infallible>(match sh.cfg.protocol {
+                Protocol::Http => http::answer(req, sh).await,
+                Protocol::Grpc if req.uri().path().starts_with(GRPC_LOGS_SERVICE) => {
+                    grpc_call(&sh, &mut grpc, req).await
+                }
+                Protocol::Grpc => grpc::unimplemented(req.uri().path()),
+            })
+        }
+    });
+    let io = TokioIo::new(stream);
+    let result = match shared.cfg.protocol {
+        Protocol::Grpc => {
+            let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                .timer(TokioTimer::new())
+                .max_concurrent_streams(STREAMS_PER_CONNECTION_MAX)
+                .initial_stream_window_size(STREAM_WINDOW_BYTES)
+                .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
+                .max_frame_size(FRAME_BYTES_MAX)
+                .max_header_list_size(HEADER_BYTES_MAX)
+                .serve_connection(io, service);
+            tokio::pin!(conn);
+            tokio::select! {
+                r = conn.as_mut() => r,
+                _ = stop.wait() => {
+                    conn.as_mut().graceful_shutdown();
+                    match tokio::time::timeout(timeout, conn.as_mut()).await {
+                        Ok(r) => r,
+                        Err(_) => return,
+                    }
+                }
+            }
+        }
+        Protocol::Http => {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(timeout)
+                .max_buf_size(HEADER_BYTES_MAX as usize * 4)
+                .keep_alive(true)
+                .serve_connection(io, service);
+            tokio::pin!(conn);
+            tokio::select! {
+                r = conn.as_mut() => r,
+                _ = stop.wait() => {
+                    conn.as_mut().graceful_shutdown();
+                    match tokio::time::timeout(timeout, conn.as_mut()).await {
+                        Ok(r) => r,
+                        Err(_) => return,
+                    }
+                }
+            }
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(source = %name, %peer, error = %e, "otlp connection ended with an error");
+    }
+}
+
+/// One gRPC call: `maxRequestBytes` of the source's body budget reserved before tonic reads
+/// the body (a gRPC request announces no length), so all streams of all connections together
+/// hold at most `maxInflightBytes` of bodies being received; `UNAVAILABLE` when the budget
+/// stays taken until `requestTimeout`; the body fails at `requestTimeout` (a stalled writer).
+async fn grpc_call(
+    sh: &export::Shared,
+    grpc: &mut opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::LogsServiceServer<grpc::Logs>,
+    req: Request<Incoming>,
+) -> hyper::Response<tonic::body::Body> {
+    let deadline = tokio::time::Instant::now() + sh.cfg.request_timeout;
+    let reserve = sh.cfg.max_request_bytes as u64;
+    let Ok(Some(held)) = tokio::time::timeout_at(deadline, sh.bodies.acquire(reserve)).await else {
+        return tonic::Status::unavailable(
+            "requests being received hold the source's maxInflightBytes; retry later",
+        )
+        .into_http();
+    };
+    let req = req.map(|b| deadline::DeadlineBody::new(b, deadline));
+    let resp = match grpc.call(req).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    };
+    drop(held);
+    resp
+}
+
+impl crate::agent::source::BuildSource for OtlpSourceConfig {
+    fn listens(&self) -> bool {
+        true
+    }
+
+    fn batch_size(&self) -> usize {
+        // One request is one transaction of whatever size the exporter sent.
+        1
+    }
+
+    fn run(&self, ctx: SourceCtx) -> crate::agent::source::SourceTask {
+        Box::pin(run(self.clone(), ctx))
+    }
+}
