@@ -155,7 +155,15 @@ fn round_trip(protocol: &str) {
     for (headers, body) in got {
         let i: usize = headers["n"].as_str().unwrap().parse().unwrap();
         let (want_h, want_b) = &all[i];
-        let got_h: BTreeMap<String, String> = serde_json::from_value(headers).unwrap();
+        let mut got_h: BTreeMap<String, String> = serde_json::from_value(headers).unwrap();
+        // The edge's file channel gave the event its id, and it travels (exactly-once).
+        let id = got_h.remove(sluice_core::dedup::EVENT_ID_HEADER);
+        assert!(
+            id.as_deref()
+                .and_then(sluice_core::dedup::IdSpan::parse)
+                .is_some(),
+            "{protocol}: event {i} lost its id over OTLP: {id:?}"
+        );
         assert_eq!(&got_h, want_h, "{protocol}: event {i}'s headers");
         assert_eq!(&body, want_b, "{protocol}: event {i}'s body");
     }

@@ -118,35 +118,54 @@ impl Dedup {
     /// Drops the puts of transaction `txid` committed before (or in flight), gives the
     /// others without an id the next ones of the own origin, and holds their ids pending.
     pub fn admit(&self, txid: u64, puts: &mut Vec<Event>) -> Admitted {
-        let mut st = self.state.lock();
-        let mut spans: Vec<IdSpan> = Vec::with_capacity(puts.len().min(16));
-        let before = puts.len();
-        puts.retain_mut(|ev| {
-            let id = ev.headers.get(EVENT_ID_HEADER).and_then(IdSpan::parse);
-            let span = match id {
-                Some(span) if st.seen(&span) || covered(&spans, &span) => return false,
-                Some(span) => span,
-                None => {
-                    let n = st.own_next;
-                    st.own_next += 1;
-                    let span = IdSpan {
-                        origin: st.own,
-                        lo: n - 1,
-                        hi: n,
-                    };
-                    ev.headers.insert(EVENT_ID_HEADER, span.to_string());
-                    span
+        let mut spans: Vec<IdSpan> = Vec::new();
+        let mut dropped_at: Vec<usize> = Vec::new();
+        let mut fresh: Vec<usize> = Vec::new();
+        // Under the lock only what must be: the lookups and the own ids' reservation (one
+        // span); the headers are written after it, so committers do not queue behind them.
+        let (own, first) = {
+            let mut st = self.state.lock();
+            for (i, ev) in puts.iter().enumerate() {
+                match ev.headers.get(EVENT_ID_HEADER).and_then(IdSpan::parse) {
+                    Some(span) if st.seen(&span) || covered(&spans, &span) => dropped_at.push(i),
+                    Some(span) => spans.push(span),
+                    None => fresh.push(i),
                 }
+            }
+            let (own, first) = (st.own, st.own_next);
+            st.own_next += fresh.len() as u64;
+            if !fresh.is_empty() {
+                spans.push(IdSpan {
+                    origin: own,
+                    lo: first - 1,
+                    hi: first - 1 + fresh.len() as u64,
+                });
+            }
+            coalesce(&mut spans);
+            if !spans.is_empty() {
+                st.pending.push((txid, spans.clone()));
+            }
+            (own, first)
+        };
+        for (k, &i) in fresh.iter().enumerate() {
+            let n = first + k as u64;
+            let id = IdSpan {
+                origin: own,
+                lo: n - 1,
+                hi: n,
             };
-            spans.push(span);
-            true
-        });
-        coalesce(&mut spans);
-        if !spans.is_empty() {
-            st.pending.push((txid, spans.clone()));
+            puts[i].headers.insert(EVENT_ID_HEADER, id.to_string());
         }
-        drop(st);
-        let dropped = before - puts.len();
+        if !dropped_at.is_empty() {
+            let mut at = 0;
+            let mut next = dropped_at.iter().peekable();
+            puts.retain(|_| {
+                let drop = next.next_if_eq(&&at).is_some();
+                at += 1;
+                !drop
+            });
+        }
+        let dropped = dropped_at.len();
         self.duplicates.fetch_add(dropped as u64, Ordering::Relaxed);
         Admitted {
             spans,
