@@ -117,7 +117,7 @@ pub enum ChannelError {
     /// The channel was closed.
     #[error("the channel is closed")]
     Closed,
-    /// A cursor beyond the limits (`wal::record::commit`).
+    /// A cursor beyond the limits (`wal::record::layout`, "commit tail").
     #[error("cursor {key:?} refused: {why}")]
     Cursor {
         /// Its key (cut to the key limit).

@@ -23,8 +23,8 @@ use super::ledger::Pending;
 use crate::dedup::{IdSpan, ID_HEADER_BYTES_MAX};
 use crate::event::Event;
 use crate::wal::readahead::ReadAhead;
-use crate::wal::record::commit::{CURSORS_PER_COMMIT_MAX, CURSOR_KEY_BYTES_MAX};
 use crate::wal::record::{checked_put_len, CommitExtras, Cursor, EncodeError, RECORD_BYTES_MAX};
+use crate::wal::record::{CURSORS_PER_COMMIT_MAX, CURSOR_KEY_BYTES_MAX};
 use crate::wal::EventPtr;
 
 // A commit record counts its puts and takes in 32 bits; a transaction holds at most

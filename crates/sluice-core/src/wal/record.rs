@@ -9,7 +9,6 @@
 //! assertions check that they tile the frame. This file encodes (and asserts, before the
 //! bytes leave, what the decoder will check); [`decode`](self::decode) reads.
 
-pub mod commit;
 mod decode;
 mod layout;
 #[cfg(test)]
@@ -17,7 +16,6 @@ mod tests;
 
 use byteorder::{ByteOrder, LittleEndian as LE};
 
-pub use self::commit::{CommitExtras, Cursor};
 pub use self::decode::{
     decode, decode_meta, frame_len, plausible_frame, record_crc, DecodeError, RecordMeta,
 };
@@ -224,7 +222,7 @@ pub fn encode_commit_with<B: RecordBuf + ?Sized>(
     let start = begin(buf, RecordKind::Commit, txid, seq);
     put_u32(buf, puts);
     put_u32(buf, takes);
-    extras.encode(buf, puts);
+    encode_extras(extras, buf, puts);
     hot_assert!(buf.end() - start == commit_record_len(extras));
     finish(buf.held_mut(), start, salt);
 }
@@ -262,4 +260,35 @@ pub fn resalt(bytes: &mut [u8], salt: u32) {
 /// Whether the first frame of `bytes` checks out with `salt` (for assertions).
 pub fn first_frame_salted_with(bytes: &[u8], salt: u32) -> bool {
     decode_meta(bytes, salt).is_ok()
+}
+
+/// Appends a commit record's tail (see `layout`'s note on it), asserting the limits the
+/// decoder checks (`puts` bounds the spans).
+fn encode_extras<B: RecordBuf + ?Sized>(extras: &CommitExtras<'_>, buf: &mut B, puts: u32) {
+    if extras.is_empty() {
+        return;
+    }
+    assert!(extras.ids.len() <= puts as usize, "more id spans than puts");
+    assert!(
+        extras.cursors.len() <= CURSORS_PER_COMMIT_MAX,
+        "too many cursors"
+    );
+    buf.put(&(extras.ids.len() as u32).to_le_bytes());
+    for id in extras.ids {
+        assert!(id.lo < id.hi, "an empty id span");
+        buf.put(&id.origin.to_le_bytes());
+        buf.put(&id.lo.to_le_bytes());
+        buf.put(&id.hi.to_le_bytes());
+    }
+    if extras.cursors.is_empty() {
+        return;
+    }
+    buf.put(&(extras.cursors.len() as u32).to_le_bytes());
+    for c in extras.cursors {
+        assert!(c.fits(), "a cursor beyond the limits");
+        buf.put(&(c.key.len() as u32).to_le_bytes());
+        buf.put(c.key.as_bytes());
+        buf.put(&(c.value.len() as u32).to_le_bytes());
+        buf.put(&c.value);
+    }
 }

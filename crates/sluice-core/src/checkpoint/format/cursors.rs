@@ -1,11 +1,11 @@
 //! The checkpoint's cursor section (version 2, after the deduplication section): the last
-//! committed value of each cursor key (`wal::record::commit`), by key.
+//! committed value of each cursor key (the commit tail of `wal::record::layout`), by key.
 //!
 //! `n_cursors u32`, then per cursor, keys strictly increasing: `key_len u32 | key (UTF-8) |
 //! value_len u32 | value`, within the commit record's limits.
 
 use super::{CheckpointError, Reader};
-use crate::wal::record::commit::{CURSOR_KEY_BYTES_MAX, CURSOR_VALUE_BYTES_MAX};
+use crate::wal::record::{CURSOR_KEY_BYTES_MAX, CURSOR_VALUE_BYTES_MAX};
 
 /// Most cursors a checkpoint holds.
 pub const CURSORS_MAX: usize = 1 << 16;

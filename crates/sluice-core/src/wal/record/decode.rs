@@ -9,10 +9,12 @@ use crate::headers::Headers;
 use byteorder::{ByteOrder, LittleEndian as LE};
 
 use super::layout::{
-    EventPtr, Record, RecordBody, RecordKind, COMMIT_BODY_BYTES, COMMIT_PUTS_AT, COMMIT_TAKES_AT,
-    EVENT_HEADERS_MAX, FRAME_CRC_AT, FRAME_KIND_AT, FRAME_LEN_AT, FRAME_RESERVED_AT, FRAME_SEQ_AT,
-    FRAME_TXID_AT, RECORD_BYTES_MAX, RECORD_HEADER_BYTES, TAKE_BODY_BYTES, TAKE_OFFSET_AT,
-    TAKE_PUT_SEQ_AT, TAKE_SEGMENT_AT,
+    Cursor as KeptCursor, EventPtr, Record, RecordBody, RecordKind, COMMIT_BODY_BYTES,
+    COMMIT_IDS_COUNT_AT, COMMIT_ID_SPAN_BYTES, COMMIT_PUTS_AT, COMMIT_TAKES_AT,
+    CURSORS_PER_COMMIT_MAX, CURSOR_KEY_BYTES_MAX, CURSOR_VALUE_BYTES_MAX, EVENT_HEADERS_MAX,
+    FRAME_CRC_AT, FRAME_KIND_AT, FRAME_LEN_AT, FRAME_RESERVED_AT, FRAME_SEQ_AT, FRAME_TXID_AT,
+    RECORD_BYTES_MAX, RECORD_HEADER_BYTES, TAKE_BODY_BYTES, TAKE_OFFSET_AT, TAKE_PUT_SEQ_AT,
+    TAKE_SEGMENT_AT,
 };
 use crate::event::Event;
 use crate::invariant::hot_assert;
@@ -194,7 +196,7 @@ pub fn decode(bytes: &[u8], salt: u32) -> Result<(Record, usize), DecodeError> {
         RecordKind::Commit => {
             let puts = c.u32("commit puts")?;
             let takes = c.u32("commit takes")?;
-            let (ids, cursors) = super::commit::decode(&frame[RECORD_HEADER_BYTES..], puts)?;
+            let (ids, cursors) = commit_tail(&frame[RECORD_HEADER_BYTES..], puts)?;
             c.pos = c.bytes.len();
             RecordBody::Commit {
                 puts,
@@ -227,7 +229,7 @@ pub struct RecordMeta {
     /// For a commit: the ids its puts commit (empty without ids).
     pub ids: Vec<IdSpan>,
     /// For a commit: the cursors it sets.
-    pub cursors: Vec<super::commit::Cursor>,
+    pub cursors: Vec<KeptCursor>,
 }
 
 /// Decodes the frame and checksum of the record at the start of `bytes` and the fields replay
@@ -264,7 +266,7 @@ pub fn decode_meta(bytes: &[u8], salt: u32) -> Result<(RecordMeta, usize), Decod
             }
             let puts = LE::read_u32(&body[COMMIT_PUTS_AT]);
             meta.commit = Some((puts, LE::read_u32(&body[COMMIT_TAKES_AT])));
-            (meta.ids, meta.cursors) = super::commit::decode(body, puts)?;
+            (meta.ids, meta.cursors) = commit_tail(body, puts)?;
         }
         RecordKind::Rollback if !body.is_empty() => {
             return Err(DecodeError::Malformed("rollback body length"));
@@ -272,4 +274,83 @@ pub fn decode_meta(bytes: &[u8], salt: u32) -> Result<(RecordMeta, usize), Decod
         _ => {}
     }
     Ok((meta, frame.len()))
+}
+
+/// The decoded tail of a commit body.
+pub type Extras = (Vec<IdSpan>, Vec<KeptCursor>);
+
+struct Bytes<'a>(&'a [u8]);
+
+impl<'a> Bytes<'a> {
+    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
+        if self.0.len() < n {
+            return Err(DecodeError::Malformed(what));
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+    fn u32(&mut self, what: &'static str) -> Result<u32, DecodeError> {
+        Ok(LE::read_u32(self.take(4, what)?))
+    }
+}
+
+/// The tail of a commit `body` (counts included) whose put count is `puts`: ids at most
+/// `puts`, cursors 1..=[`CURSORS_PER_COMMIT_MAX`] within the limits, nothing left over.
+pub(crate) fn commit_tail(body: &[u8], puts: u32) -> Result<Extras, DecodeError> {
+    if body.len() == COMMIT_BODY_BYTES {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    if body.len() < COMMIT_IDS_COUNT_AT.end {
+        return Err(DecodeError::Malformed("commit body length"));
+    }
+    let mut b = Bytes(&body[COMMIT_BODY_BYTES..]);
+    let n = b.u32("commit id count")?;
+    if n > puts {
+        return Err(DecodeError::Malformed("commit id spans"));
+    }
+    let spans = b.take(n as usize * COMMIT_ID_SPAN_BYTES, "commit id spans")?;
+    let ids = spans
+        .chunks_exact(COMMIT_ID_SPAN_BYTES)
+        .map(|c| {
+            IdSpan::new(
+                LE::read_u64(&c[0..8]),
+                LE::read_u64(&c[8..16]),
+                LE::read_u64(&c[16..24]),
+            )
+            .ok_or(DecodeError::Malformed("an empty commit id span"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if b.0.is_empty() {
+        if ids.is_empty() {
+            return Err(DecodeError::Malformed("an empty commit tail"));
+        }
+        return Ok((ids, Vec::new()));
+    }
+    let k = b.u32("commit cursor count")? as usize;
+    if k == 0 || k > CURSORS_PER_COMMIT_MAX {
+        return Err(DecodeError::Malformed("commit cursor count"));
+    }
+    let mut cursors = Vec::with_capacity(k);
+    for _ in 0..k {
+        let klen = b.u32("cursor key length")? as usize;
+        if klen > CURSOR_KEY_BYTES_MAX {
+            return Err(DecodeError::Malformed("cursor key too long"));
+        }
+        let key = std::str::from_utf8(b.take(klen, "cursor key")?)
+            .map_err(|_| DecodeError::Malformed("cursor key is not UTF-8"))?
+            .to_owned();
+        let vlen = b.u32("cursor value length")? as usize;
+        if vlen > CURSOR_VALUE_BYTES_MAX {
+            return Err(DecodeError::Malformed("cursor value too long"));
+        }
+        let value = b.take(vlen, "cursor value")?.to_vec();
+        cursors.push(KeptCursor { key, value });
+    }
+    if !b.0.is_empty() {
+        return Err(DecodeError::Malformed(
+            "trailing bytes after the commit cursors",
+        ));
+    }
+    Ok((ids, cursors))
 }

@@ -152,7 +152,7 @@ pub enum RecordBody {
         /// The ids its puts commit, coalesced (empty without ids).
         ids: Vec<IdSpan>,
         /// The cursors it sets (see `commit`).
-        cursors: Vec<super::commit::Cursor>,
+        cursors: Vec<Cursor>,
     },
     /// A rollback.
     Rollback,
@@ -179,5 +179,71 @@ impl Record {
             RecordBody::Commit { .. } => RecordKind::Commit,
             RecordBody::Rollback => RecordKind::Rollback,
         }
+    }
+}
+
+// The optional tail of a commit record (docs/format.md, "Record"): the event ids its puts
+// commit and the cursors it sets. A cursor is a small value under a key that the channel keeps,
+// the last committed one per key, with the transaction's other effects: a sink records in its
+// take's commit how far its output reached (the `file_roll` sink: file and length), so after a
+// crash it cuts its output back to exactly what the committed takes wrote. Bytes after the
+// counts, only when there is something: `n_ids u32 | n_ids x (origin u64 | lo u64 | hi u64)`,
+// then, if any, `n_cursors u32 | n_cursors x (key_len u32 | key | value_len u32 | value)`;
+// `n_ids` is 0 only when cursors follow. Encoded by `encode_commit_with`, decoded by
+// `decode::commit_tail`.
+
+/// Longest cursor key.
+pub const CURSOR_KEY_BYTES_MAX: usize = 256;
+/// Longest cursor value.
+pub const CURSOR_VALUE_BYTES_MAX: usize = 4096;
+/// Most cursors one commit sets.
+pub const CURSORS_PER_COMMIT_MAX: usize = 16;
+
+/// A value a transaction sets under a key, kept by the channel once committed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    /// The key (a sink's name, say), at most [`CURSOR_KEY_BYTES_MAX`] bytes.
+    pub key: String,
+    /// The value, at most [`CURSOR_VALUE_BYTES_MAX`] bytes.
+    pub value: Vec<u8>,
+}
+
+impl Cursor {
+    /// Whether it is within the limits the decoder checks.
+    pub fn fits(&self) -> bool {
+        self.key.len() <= CURSOR_KEY_BYTES_MAX && self.value.len() <= CURSOR_VALUE_BYTES_MAX
+    }
+}
+
+/// What a commit record carries besides its counts.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CommitExtras<'a> {
+    /// The id spans its puts commit (at most one per put).
+    pub ids: &'a [IdSpan],
+    /// The cursors it sets (at most [`CURSORS_PER_COMMIT_MAX`], each within the limits).
+    pub cursors: &'a [Cursor],
+}
+
+impl CommitExtras<'_> {
+    /// Bytes they add to the commit body.
+    pub fn len(&self) -> usize {
+        if self.ids.is_empty() && self.cursors.is_empty() {
+            return 0;
+        }
+        let cursors = if self.cursors.is_empty() {
+            0
+        } else {
+            4 + self
+                .cursors
+                .iter()
+                .map(|c| 8 + c.key.len() + c.value.len())
+                .sum::<usize>()
+        };
+        4 + self.ids.len() * COMMIT_ID_SPAN_BYTES + cursors
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
