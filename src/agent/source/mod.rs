@@ -11,6 +11,7 @@ pub mod budget;
 pub mod contract;
 pub mod decoders;
 pub mod exec;
+pub mod file_id;
 pub mod file_lines;
 pub mod frame_pool;
 pub mod http;

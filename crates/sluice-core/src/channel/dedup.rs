@@ -117,7 +117,7 @@ impl Dedup {
 
     /// Drops the puts of transaction `txid` committed before (or in flight), gives the
     /// others without an id the next ones of the own origin, and holds their ids pending.
-    pub fn admit(&self, txid: u64, puts: &mut Vec<Event>) -> Admitted {
+    pub fn admit(&self, txid: u64, puts: &mut Vec<Event>, put_bytes: usize) -> Admitted {
         let mut spans: Vec<IdSpan> = Vec::new();
         let mut dropped_at: Vec<usize> = Vec::new();
         let mut fresh: Vec<usize> = Vec::new();
@@ -147,15 +147,26 @@ impl Dedup {
             }
             (own, first)
         };
+        // The record bytes change by the headers added (less a malformed one replaced) and
+        // the duplicates dropped: counted here, not summed again over every put.
+        let pair = |v: &str| 8 + EVENT_ID_HEADER.len() + v.len();
+        let (mut added, mut removed) = (0usize, 0usize);
         for (k, &i) in fresh.iter().enumerate() {
             let n = first + k as u64;
             let id = IdSpan {
                 origin: own,
                 lo: n - 1,
                 hi: n,
-            };
-            puts[i].headers.insert(EVENT_ID_HEADER, id.to_string());
+            }
+            .to_string();
+            removed += puts[i].headers.get(EVENT_ID_HEADER).map_or(0, pair);
+            added += pair(&id);
+            puts[i].headers.insert(EVENT_ID_HEADER, id);
         }
+        removed += dropped_at
+            .iter()
+            .map(|&i| put_record_len(&puts[i]))
+            .sum::<usize>();
         if !dropped_at.is_empty() {
             let mut at = 0;
             let mut next = dropped_at.iter().peekable();
@@ -170,7 +181,7 @@ impl Dedup {
         Admitted {
             spans,
             dropped,
-            put_bytes: puts.iter().map(put_record_len).sum(),
+            put_bytes: put_bytes + added - removed,
         }
     }
 

@@ -294,7 +294,7 @@ impl Transaction {
         if !inner.dedup.enabled() || self.puts.is_empty() {
             return Vec::new();
         }
-        let admitted = inner.dedup.admit(self.txid, &mut self.puts);
+        let admitted = inner.dedup.admit(self.txid, &mut self.puts, self.put_bytes);
         inner.capacity.release(admitted.dropped as u64);
         self.put_bytes = admitted.put_bytes;
         admitted.spans

@@ -228,3 +228,23 @@ fn a_cursor_is_the_last_committed_value_across_reopen_and_checkpoint_never_a_rol
         ch.close().unwrap();
     }
 }
+
+#[test]
+fn a_malformed_id_is_replaced_by_one_of_the_channel_and_the_record_length_still_adds_up() {
+    for bed in Bed::both() {
+        let cfg = bed.config(1);
+        let ch = bed.open(&cfg);
+        let mut tx = ch.transaction();
+        tx.put(Event::new("bad").header(EVENT_ID_HEADER, "not an id at all, and long"))
+            .unwrap();
+        tx.put(with_id(1)).unwrap();
+        tx.put(with_id(1)).unwrap();
+        tx.commit().unwrap();
+        drop(ch);
+        let ch = bed.open(&cfg);
+        let ids = drain_ids(&ch);
+        assert_eq!(ids.len(), 2, "{ids:?}");
+        assert!(ids.iter().all(|t| IdSpan::parse(t).is_some()), "{ids:?}");
+        ch.close().unwrap();
+    }
+}

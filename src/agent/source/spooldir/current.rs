@@ -37,7 +37,7 @@ pub(super) struct Current {
 /// `None` where the file system keeps no birth time (an inode reused by a later file would
 /// otherwise repeat ids).
 pub(super) fn origin_of(m: &std::fs::Metadata) -> Option<u64> {
-    let born = crate::agent::source::taildir::origins::born_ns(m);
+    let born = crate::agent::source::file_id::born_ns(m);
     if born == 0 {
         return None;
     }

@@ -16,7 +16,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -38,14 +37,6 @@ pub struct Origins {
     path: PathBuf,
     by_inode: BTreeMap<u64, (u64, u64)>,
     warned: bool,
-}
-
-/// The birth time of a file in ns since the epoch (0 when the file system keeps none).
-pub fn born_ns(m: &std::fs::Metadata) -> u64 {
-    m.created()
-        .ok()
-        .and_then(|t: SystemTime| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// `<positionFile>.origins`.

@@ -9,7 +9,8 @@
 //! longer matched (rotated away or deleted: read to their end through the open descriptor,
 //! then forgotten).
 
-use super::origins::{born_ns, Origins};
+use super::origins::Origins;
+use crate::agent::source::file_id::born_ns;
 use sluice_core::dedup::{IdSpan, EVENT_ID_HEADER};
 use std::collections::{BTreeMap, HashMap};
 use std::os::unix::fs::MetadataExt;
