@@ -40,6 +40,18 @@ impl Naming {
         format!("{}{final_name}{}", self.in_use_prefix, self.in_use_suffix)
     }
 
+    /// The file number of a final name of ours (`<prefix>.<counter><suffix>`).
+    pub fn counter_of(&self, final_name: &str) -> Option<u64> {
+        let stem = final_name.strip_suffix(self.suffix.as_str())?;
+        let (prefix, digits) = stem.rsplit_once('.')?;
+        if self.fixed_prefix.as_deref().is_some_and(|p| p != prefix)
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        digits.parse().ok()
+    }
+
     /// The final name of an in-use name, if it is one.
     pub fn final_of_in_use<'a>(&self, in_use: &'a str) -> Option<&'a str> {
         if self.in_use_prefix.is_empty() && self.in_use_suffix.is_empty() {
@@ -68,6 +80,8 @@ pub struct BucketWriter {
     pub opened_at: Instant,
     /// When an event was last appended.
     pub last_write: Instant,
+    /// Bytes written to the file (its header included).
+    pub written: u64,
 }
 
 impl BucketWriter {
@@ -108,6 +122,7 @@ impl BucketWriter {
                 body_bytes: 0,
                 opened_at: now,
                 last_write: now,
+                written: 0,
             });
         }
         Err(io::Error::new(
@@ -158,10 +173,12 @@ impl BucketWriter {
         let batch = self.encoder.batch()?;
         if self.header.is_empty() {
             self.file.append(batch)?;
+            self.written += batch.len() as u64;
         } else {
             let mut bytes = std::mem::take(&mut self.header);
             bytes.extend_from_slice(batch);
             self.file.append(&bytes)?;
+            self.written += bytes.len() as u64;
         }
         self.encoder.clear_batch(keep_bytes);
         if fsync {

@@ -89,8 +89,38 @@ impl Store for LocalStore {
             .collect())
     }
 
-    fn recover(&self, in_use: &Path, target: &Path, layout: Layout) -> io::Result<Recovered> {
-        recover_file(self.fs.as_ref(), in_use, target, layout)
+    fn recover(
+        &self,
+        in_use: &Path,
+        target: &Path,
+        layout: Layout,
+        limit: Option<u64>,
+    ) -> io::Result<Recovered> {
+        recover_file(self.fs.as_ref(), in_use, target, layout, limit)
+    }
+
+    fn cuts_back(&self) -> bool {
+        true
+    }
+
+    fn cut_published(&self, path: &Path, len: u64) -> io::Result<u64> {
+        let file = self.fs.open(path, OpenMode::ReadWrite)?;
+        let size = file.len()?;
+        if size <= len {
+            return Ok(0);
+        }
+        file.set_len(len)?;
+        file.sync_data()?;
+        Ok(size - len)
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        self.fs.remove_file(path)?;
+        self.fs.sync_dir(&parent_of(path))
+    }
+
+    fn len(&self, path: &Path) -> io::Result<u64> {
+        self.fs.open(path, OpenMode::Read)?.len()
     }
 
     fn describe(&self) -> String {

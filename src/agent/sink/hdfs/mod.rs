@@ -30,6 +30,7 @@ pub mod open_files;
 pub mod path;
 pub mod recover;
 pub mod remote;
+pub mod resume;
 pub mod route;
 pub mod s3;
 pub mod store;
@@ -79,6 +80,8 @@ pub struct HdfsSink {
     failures: u32,
     /// The unwritten bytes of the open buckets (`hdfs.maxBufferBytes`), kept across writers.
     buffered: Arc<budget::BufferGauge>,
+    /// The last committed take's cursor, until start-up recovery has cut back to it.
+    resume: Option<resume::Resume>,
 }
 
 /// Clamps `cfg.max_open_files` to the open-file limit in force ([`open_files`]).
@@ -139,6 +142,7 @@ impl HdfsSink {
             staged: Arc::new(StagedGauge::new(max_staged)),
             failures: 0,
             buffered: Arc::default(),
+            resume: None,
         }
     }
 
@@ -270,9 +274,10 @@ impl HdfsSink {
     {
         let mut w = self.writer().await?;
         let first = !self.started;
+        let resume = self.resume.clone().filter(|_| first);
         let job: Job<T> = tokio::task::spawn_blocking(move || {
             if first {
-                if let Err(e) = w.recover() {
+                if let Err(e) = w.recover(resume.as_ref()) {
                     return (w, Err(e));
                 }
             }
@@ -285,6 +290,7 @@ impl HdfsSink {
                 self.writer = Some(w);
                 if first && r.is_ok() {
                     self.started = true;
+                    self.resume = None;
                 }
                 match &r {
                     Ok(_) if self.failures > 0 => {
@@ -390,6 +396,25 @@ impl crate::agent::sink::Sink for HdfsSink {
 
     fn tick(&mut self) -> crate::agent::channel::BoxFuture<'_, Result<(), SinkError>> {
         Box::pin(HdfsSink::tick(self))
+    }
+
+    fn cursor(&mut self) -> Option<Vec<u8>> {
+        self.writer.as_ref()?.cursor()
+    }
+
+    fn restore(
+        &mut self,
+        cursor: Vec<u8>,
+    ) -> crate::agent::channel::BoxFuture<'_, Result<(), SinkError>> {
+        Box::pin(async move {
+            match resume::decode(&cursor) {
+                Some(r) => {
+                    self.resume = Some(r);
+                    Ok(())
+                }
+                None => Err(self.err("the committed cursor is not one this sink wrote".to_owned())),
+            }
+        })
     }
 
     fn stop(&mut self) -> crate::agent::channel::BoxFuture<'_, ()> {

@@ -35,17 +35,44 @@ pub fn search_root(literal_prefix: &str, whole_is_literal: bool) -> PathBuf {
 
 /// Whether `final_name` looks like one of ours: `<prefix>.<digits><suffix>`.
 fn looks_like_ours(final_name: &str, naming: &Naming) -> bool {
-    let Some(stem) = final_name.strip_suffix(naming.suffix.as_str()) else {
-        return false;
-    };
-    match stem.rsplit_once('.') {
-        Some((prefix, digits)) => {
-            !digits.is_empty()
-                && digits.bytes().all(|b| b.is_ascii_digit())
-                && naming.fixed_prefix.as_deref().is_none_or(|p| p == prefix)
+    naming.counter_of(final_name).is_some()
+}
+
+/// Calls `f(dir, name)` for every file below `root` (not directories), at most
+/// [`WALK_DEPTH_MAX`] levels and [`WALK_ENTRIES_MAX`] entries deep; nothing when `root` does
+/// not exist.
+pub fn walk(store: &dyn Store, root: &Path, f: &mut dyn FnMut(&Path, &str)) -> io::Result<()> {
+    let mut stack = vec![(root.to_owned(), 0usize)];
+    let mut seen = 0usize;
+    while let Some((dir, depth)) = stack.pop() {
+        let entries = match store.list_dir(&dir) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::NotFound && dir == root => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        for DirEntry { name, is_dir } in entries {
+            seen += 1;
+            if seen > WALK_ENTRIES_MAX {
+                tracing::warn!(root = %root.display(), "stopped looking at the sink's files after {WALK_ENTRIES_MAX} entries");
+                return Ok(());
+            }
+            if !is_dir {
+                f(&dir, &name);
+            } else if depth < WALK_DEPTH_MAX {
+                stack.push((dir.join(&name), depth + 1));
+            }
         }
-        None => false,
     }
+    Ok(())
+}
+
+/// What start-up recovery found.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// The in-use files recovered.
+    pub recovered: Vec<Recovered>,
+    /// The highest file number of ours seen (in use or final): new files get higher ones.
+    pub last_counter: Option<u64>,
 }
 
 /// Finds and recovers every in-use file under `root`, through the store (which cuts and
@@ -55,68 +82,53 @@ pub fn recover_all(
     root: &Path,
     naming: &Naming,
     layout: Layout,
-) -> io::Result<Vec<Recovered>> {
-    let mut out = Vec::new();
+) -> io::Result<Found> {
+    let mut found = Found::default();
+    let mut in_use = Vec::new();
+    walk(store, root, &mut |dir, name| {
+        let of_in_use = naming.final_of_in_use(name);
+        let counter = naming.counter_of(of_in_use.unwrap_or(name));
+        if counter.is_some() {
+            found.last_counter = found.last_counter.max(counter);
+        }
+        if let Some(final_name) = of_in_use.filter(|f| looks_like_ours(f, naming)) {
+            in_use.push((dir.join(name), dir.join(final_name)));
+        }
+    })?;
     if naming.in_use_prefix.is_empty() && naming.in_use_suffix.is_empty() {
         tracing::warn!(root = %root.display(), "in-use files have no prefix or suffix: files left by a crash cannot be told apart and are not recovered");
-        return Ok(out);
+        return Ok(found);
     }
-    let mut stack = vec![(root.to_owned(), 0usize)];
-    let mut seen = 0usize;
-    while let Some((dir, depth)) = stack.pop() {
-        let entries = match store.list_dir(&dir) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::NotFound && dir == root => return Ok(out),
+    for (path, target) in in_use {
+        match store.recover(&path, &target, layout, None) {
+            Ok(r) => found.recovered.push(r),
+            Err(e) if store.skips_unrecoverable() && e.kind() == io::ErrorKind::WouldBlock => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot recover this in-use file now; it keeps its name until the next start");
+            }
             Err(e) => return Err(e),
-        };
-        for DirEntry { name, is_dir } in entries {
-            seen += 1;
-            if seen > WALK_ENTRIES_MAX {
-                tracing::warn!(root = %root.display(), "stopped looking for in-use files after {WALK_ENTRIES_MAX} entries");
-                return Ok(out);
-            }
-            let path = dir.join(&name);
-            if let Some(final_name) = naming
-                .final_of_in_use(&name)
-                .filter(|f| looks_like_ours(f, naming))
-            {
-                if !is_dir {
-                    match store.recover(&path, &dir.join(final_name), layout) {
-                        Ok(r) => out.push(r),
-                        Err(e)
-                            if store.skips_unrecoverable()
-                                && e.kind() == io::ErrorKind::WouldBlock =>
-                        {
-                            tracing::warn!(path = %path.display(), error = %e, "cannot recover this in-use file now; it keeps its name until the next start");
-                        }
-                        Err(e) => return Err(e),
-                    }
-                    continue;
-                }
-            }
-            if depth < WALK_DEPTH_MAX && is_dir {
-                stack.push((path, depth + 1));
-            }
         }
     }
-    Ok(out)
+    Ok(found)
 }
 
-/// Cuts one in-use file after its last whole unit, syncs it and renames it to `target`.
+/// Cuts one in-use file after its last whole unit (within its first `limit` bytes when
+/// given), syncs it and renames it to `target`.
 pub fn recover_file(
     fs: &dyn Fs,
     in_use: &Path,
     target: &Path,
     layout: Layout,
+    limit: Option<u64>,
 ) -> io::Result<Recovered> {
     let dir = in_use.parent().unwrap_or(Path::new("."));
     let data = sluice_core::io::read_file(fs, in_use)?;
     let len = data.len() as u64;
-    let keep = match valid_prefix(layout, &data) {
+    let within = limit.map_or(data.len(), |l| l.min(len) as usize);
+    let keep = match valid_prefix(layout, &data[..within]) {
         Some(n) => n as u64,
         None => {
             tracing::warn!(path = %in_use.display(), "in-use file does not start like the configured file type; renamed without cutting");
-            len
+            within as u64
         }
     };
     if keep == 0 {

@@ -36,8 +36,15 @@ pub trait Store: Send + Sync + Debug {
     /// The entries of a directory; `NotFound` if it does not exist.
     fn list_dir(&self, dir: &Path) -> io::Result<Vec<DirEntry>>;
     /// Closes a file a crash or a failed write left in use (its torn tail cut after the last
-    /// whole unit) and publishes it under `target` (or `target.recovered` when that exists).
-    fn recover(&self, in_use: &Path, target: &Path, layout: Layout) -> io::Result<Recovered>;
+    /// whole unit, within its first `limit` bytes when given: the length its last committed
+    /// take covered) and publishes it under `target` (or `target.recovered` when that exists).
+    fn recover(
+        &self,
+        in_use: &Path,
+        target: &Path,
+        layout: Layout,
+        limit: Option<u64>,
+    ) -> io::Result<Recovered>;
     /// Where the files go, for log lines (`local file system`, `NameNode hdfs://host:port`).
     fn describe(&self) -> String;
     /// Whether start-up recovery goes on past a file whose recovery failed with `WouldBlock`
@@ -61,6 +68,41 @@ pub trait Store: Send + Sync + Debug {
     fn admit(&self, need: u64) -> io::Result<()> {
         let _ = need;
         Ok(())
+    }
+
+    /// Whether the store can cut its files back to a committed length
+    /// ([`Store::cut_published`], [`Store::remove`], `limit` in [`Store::recover`]): what
+    /// exactly-once output needs (`super::resume`). An S3 store cannot cut an uploaded object.
+    fn cuts_back(&self) -> bool {
+        false
+    }
+
+    /// Cuts a published (closed) file to its first `len` bytes, durably; the bytes it had
+    /// beyond them. Only called when [`Store::cuts_back`].
+    fn cut_published(&self, path: &Path, len: u64) -> io::Result<u64> {
+        let _ = (path, len);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this store cannot cut files back",
+        ))
+    }
+
+    /// Removes a file, durably. Only called when [`Store::cuts_back`].
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        let _ = path;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this store cannot remove files",
+        ))
+    }
+
+    /// The length of a file.
+    fn len(&self, path: &Path) -> io::Result<u64> {
+        let _ = path;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this store cannot tell a file's length",
+        ))
     }
 
     /// A check that the store answers, made when the sink starts (an S3 bucket's listing:

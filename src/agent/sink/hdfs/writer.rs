@@ -23,6 +23,7 @@ use super::local_store::LocalStore;
 use super::open_files::out_of_descriptors;
 use super::path::{HostNames, PathTemplate};
 use super::recover::{recover_all, search_root, Recovered};
+use super::resume::{Resume, Snapshot};
 pub use super::route::Refused;
 use super::route::{refused_as_name, Router};
 use super::store::Store;
@@ -58,6 +59,12 @@ pub struct HdfsWriter {
     open: HashMap<String, Open>,
     closing: Vec<PendingClose>,
     buffered: Arc<BufferGauge>,
+    /// The output after the last delivered batch, when the store can be cut back to it.
+    delivered: Option<Snapshot>,
+    /// Files (in-use paths) opened since `delivered` was taken.
+    created: Vec<PathBuf>,
+    /// A failed batch is not cut back yet: nothing is written until it is.
+    rewind_due: bool,
 }
 
 impl HdfsWriter {
@@ -107,6 +114,9 @@ impl HdfsWriter {
             open: HashMap::new(),
             closing: Vec::new(),
             buffered: Arc::default(),
+            delivered: None,
+            created: Vec::new(),
+            rewind_due: false,
         })
     }
 
@@ -121,15 +131,30 @@ impl HdfsWriter {
         self.open.values().map(|o| o.writer.buffered_bytes()).sum()
     }
 
-    /// Recovers in-use files left below the path's literal root by an earlier run.
-    pub fn recover(&mut self) -> Result<Vec<Recovered>, HdfsError> {
+    /// The directory below which the sink's files are.
+    fn root(&self) -> PathBuf {
         let whole = !self.path.needs_time() && self.path.literal_prefix() == self.cfg.path;
-        let root = search_root(self.path.literal_prefix(), whole);
+        search_root(self.path.literal_prefix(), whole)
+    }
+
+    /// Recovers in-use files left below the path's literal root by an earlier run, after
+    /// cutting the output back to `resume` (the last committed take's cursor) when the store
+    /// can ([`resume`]).
+    pub fn recover(&mut self, resume: Option<&Resume>) -> Result<Vec<Recovered>, HdfsError> {
+        let root = self.root();
         self.store
             .probe()
             .map_err(io_err("checking the store under", &root))?;
-        recover_all(self.store.as_ref(), &root, &self.naming, self.layout)
-            .map_err(io_err("recovering in-use files under", &root))
+        self.cut_back_at_start(resume, &root)?;
+        let found = recover_all(self.store.as_ref(), &root, &self.naming, self.layout)
+            .map_err(io_err("recovering in-use files under", &root))?;
+        // File numbers only grow, across runs too: a cursor's number must be below every
+        // file written after it.
+        self.counter = self.counter.max(found.last_counter.unwrap_or(0));
+        if self.store.cuts_back() {
+            self.delivered = Some(self.snapshot());
+        }
+        Ok(found.recovered)
     }
 
     /// Files open now.
@@ -149,6 +174,9 @@ impl HdfsWriter {
         now: Instant,
         now_ms: i64,
     ) -> Result<Vec<Refused>, HdfsError> {
+        if self.rewind_due {
+            self.rewind()?;
+        }
         // A busy sink is never idle, so the interval rolls are checked here too.
         if let Err(e) = self.tick(now) {
             tracing::warn!(error = %e, "closing a file due to roll failed; it is recovered and the batch goes to a new file");
@@ -170,10 +198,23 @@ impl HdfsWriter {
             }
             Ok(())
         });
-        if result.is_err() {
-            for key in touched {
-                if let Some(o) = self.open.remove(&key) {
-                    self.abandon(o.writer, now);
+        match &result {
+            Ok(()) if self.delivered.is_some() => {
+                self.delivered = Some(self.snapshot());
+                self.created.clear();
+            }
+            Ok(()) => {}
+            Err(_) if self.delivered.is_some() => {
+                self.rewind_due = true;
+                if let Err(e) = self.rewind() {
+                    tracing::warn!(error = %e, "cutting the output back after a failed batch failed; retried before the next batch is written");
+                }
+            }
+            Err(_) => {
+                for key in touched {
+                    if let Some(o) = self.open.remove(&key) {
+                        self.abandon(o.writer, now);
+                    }
                 }
             }
         }
@@ -363,7 +404,7 @@ impl HdfsWriter {
 
     /// Opens a new file of the bucket `prefix` in `dir`.
     fn open_in(&mut self, dir: &Path, prefix: &str, now: Instant) -> io::Result<BucketWriter> {
-        BucketWriter::open(
+        let w = BucketWriter::open(
             self.store.as_ref(),
             dir,
             prefix,
@@ -371,7 +412,11 @@ impl HdfsWriter {
             &mut self.counter,
             self.layout,
             now,
-        )
+        )?;
+        if self.delivered.is_some() {
+            self.created.push(w.in_use_path().to_owned());
+        }
+        Ok(w)
     }
 
     /// Closes the least recently used open file; whether there was one.
@@ -452,7 +497,7 @@ impl HdfsWriter {
                 continue;
             }
             p.tries += 1;
-            match self.store.recover(&p.in_use, &p.target, self.layout) {
+            match self.store.recover(&p.in_use, &p.target, self.layout, None) {
                 Ok(_) => {}
                 Err(e) if self.cfg.close_tries > 0 && p.tries >= self.cfg.close_tries => {
                     tracing::error!(path = %p.in_use.display(), error = %e, tries = p.tries, "giving up closing; the file keeps its in-use name until the next start recovers it");
@@ -511,6 +556,9 @@ impl HdfsWriter {
         first_err.map_or(Ok(()), Err)
     }
 }
+
+#[path = "writer_resume.rs"]
+mod writer_resume;
 
 #[cfg(test)]
 #[path = "writer_tests.rs"]

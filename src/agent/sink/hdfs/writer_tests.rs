@@ -9,7 +9,7 @@ use crate::agent::sink::hdfs::config::{FileType, Serializer, WriteFormat};
 use crate::agent::sink::hdfs::path::Zone;
 use sluice_core::io::{SimFs, StdFs};
 
-fn cfg(path: &str) -> HdfsConfig {
+pub(super) fn cfg(path: &str) -> HdfsConfig {
     HdfsConfig {
         path: path.to_owned(),
         remote: None,
@@ -45,7 +45,7 @@ fn writer(c: HdfsConfig, fs: Arc<dyn Fs>) -> HdfsWriter {
     HdfsWriter::new(c, fs, HostNames::default(), 1000).unwrap()
 }
 
-fn events(range: std::ops::Range<u32>) -> Vec<Event> {
+pub(super) fn events(range: std::ops::Range<u32>) -> Vec<Event> {
     range
         .map(|i| Event::new(format!("line-{i:04}")).header("app", "a"))
         .collect()
@@ -181,7 +181,7 @@ fn a_written_batch_survives_power_loss_and_recovery_renames_its_file() {
             .unwrap();
         let image = fs.crash_image(seed);
         let mut w2 = writer(c, Arc::new(image.clone()));
-        let rec = w2.recover().unwrap();
+        let rec = w2.recover(None).unwrap();
         assert!(rec.iter().all(|r| r.to.is_some() || r.kept == 0), "{rec:?}");
         let dir = Path::new("/data/2020/a");
         let all = files(&image, dir);
@@ -222,7 +222,7 @@ fn recovery_on_a_real_disk_cuts_a_torn_gzip_member_and_renames() {
     bytes.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0]);
     std::fs::write(&in_use, &bytes).unwrap();
     drop(w);
-    let rec = writer(c, fs).recover().unwrap();
+    let rec = writer(c, fs).recover(None).unwrap();
     assert_eq!(rec.len(), 1);
     assert_eq!((rec[0].kept, rec[0].cut), (good as u64, 6));
     let out = std::fs::read(root.join("FlumeData.1001.gz")).unwrap();

@@ -216,6 +216,12 @@ impl HdfsStore {
         let (f, t) = (path_str(from)?, path_str(to)?);
         self.call("renaming", from, self.client.rename(f, t, false))
     }
+
+    /// Renames `from` over `to` in one step (HDFS `rename2` with `OVERWRITE`).
+    pub(crate) fn replace(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let (f, t) = (path_str(from)?, path_str(to)?);
+        self.call("replacing", to, self.client.rename(f, t, true))
+    }
 }
 
 impl Store for HdfsStore {
@@ -278,8 +284,30 @@ impl Store for HdfsStore {
             .collect())
     }
 
-    fn recover(&self, in_use: &Path, target: &Path, layout: Layout) -> io::Result<Recovered> {
-        recover::recover_file(self, in_use, target, layout)
+    fn recover(
+        &self,
+        in_use: &Path,
+        target: &Path,
+        layout: Layout,
+        limit: Option<u64>,
+    ) -> io::Result<Recovered> {
+        recover::recover_file(self, in_use, target, layout, limit)
+    }
+
+    fn cuts_back(&self) -> bool {
+        true
+    }
+
+    fn cut_published(&self, path: &Path, len: u64) -> io::Result<u64> {
+        recover::cut_published(self, path, len)
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        HdfsStore::remove(self, path)
+    }
+
+    fn len(&self, path: &Path) -> io::Result<u64> {
+        HdfsStore::len(self, path)
     }
 
     fn describe(&self) -> String {

@@ -59,28 +59,31 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Recovers one in-use file: see the module's documentation.
+/// Recovers one in-use file (within its first `limit` bytes when given): see the module's
+/// documentation.
 pub fn recover_file(
     store: &HdfsStore,
     in_use: &Path,
     target: &Path,
     layout: Layout,
+    limit: Option<u64>,
 ) -> io::Result<Recovered> {
     wait_closed(store, in_use)?;
     let len = store.len(in_use)?;
+    let within = limit.map_or(len, |l| l.min(len));
     let mut whole: Option<Bytes> = None;
-    let keep = if len == 0 {
+    let keep = if within == 0 {
         0
-    } else if len > RECOVER_READ_BYTES_MAX {
+    } else if within > RECOVER_READ_BYTES_MAX {
         tracing::warn!(path = %in_use.display(), len, "in-use file too large to check for a torn tail; renamed as it is");
         len
     } else {
-        let data = store.read_range(in_use, 0, len as usize)?;
+        let data = store.read_range(in_use, 0, within as usize)?;
         let keep = match valid_prefix(layout, &data) {
             Some(n) => n as u64,
             None => {
                 tracing::warn!(path = %in_use.display(), "in-use file does not start like the configured file type; renamed without cutting");
-                len
+                within
             }
         };
         whole = Some(data);
@@ -118,4 +121,26 @@ pub fn recover_file(
         kept: keep,
         cut: len - keep,
     })
+}
+
+/// Cuts a closed file to its first `len` bytes: they are written whole to `<path>.cut`,
+/// which then replaces `path` in one rename (a crash in between leaves `path` as it was, and
+/// the next start cuts it again). The bytes cut.
+pub fn cut_published(store: &HdfsStore, path: &Path, len: u64) -> io::Result<u64> {
+    let size = store.len(path)?;
+    if size <= len {
+        return Ok(0);
+    }
+    if len > RECOVER_READ_BYTES_MAX {
+        return Err(io::Error::other(format!(
+            "{}: cutting {} to {len} bytes would read more than {RECOVER_READ_BYTES_MAX} bytes",
+            store.namenode(),
+            path.display()
+        )));
+    }
+    let data = store.read_range(path, 0, len as usize)?;
+    let cut = with_suffix(path, CUT_SUFFIX);
+    store.write_whole(&cut, data)?;
+    store.replace(&cut, path)?;
+    Ok(size - len)
 }

@@ -276,7 +276,13 @@ impl Store for S3Store {
         self.local.list_dir(&self.staged(dir))
     }
 
-    fn recover(&self, in_use: &Path, target: &Path, layout: Layout) -> io::Result<Recovered> {
+    fn recover(
+        &self,
+        in_use: &Path,
+        target: &Path,
+        layout: Layout,
+        _limit: Option<u64>,
+    ) -> io::Result<Recovered> {
         recover::recover_staged(self, in_use, target, layout)
     }
 
