@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hdfs_support::{
-    cluster, drained, duplicates, free_port, lines, missing, netcat_send, HttpAgent,
+    cluster, drained, duplicates, free_port, lines, lost_with_the_datanodes_last_chunk, missing,
+    netcat_send, HttpAgent,
 };
 
 /// Longest wait for anything here.
@@ -47,39 +48,6 @@ fn wait_all_closed(c: &hdfs_support::Cluster, dir: &str, a: &HttpAgent) -> Vec<S
         );
         std::thread::sleep(Duration::from_secs(1));
     }
-}
-
-/// How many acknowledged lines are missing, if all of them fit in one checksum chunk of the
-/// block the DataNode was writing when it was killed (HDFS's hole with one replica, not the
-/// sink's): a DataNode restarted after kill -9 validates a block being written by its last
-/// checksum chunk (`dfs.bytes-per-checksum`, 512 bytes) and drops that whole chunk when a packet
-/// arriving at the kill had written its data but not yet its checksum, synced bytes of the chunk
-/// included (Hadoop's `BlockPoolSlice.validateIntegrityAndSetLength`). Seen once in eight runs on 2026-11-25: the batch in flight at the kill failed
-/// its hsync, the file was recovered at 14,848 = 29 × 512 bytes (then its torn last line cut),
-/// and the 16 lines of 10 bytes after that point, synced and acknowledged, were gone. Anything
-/// else (lines missing from two places, or more than a chunk's worth) is a loss of the sink's.
-fn lost_with_the_datanodes_last_chunk(want: &[String], got: &[String]) -> Result<usize, String> {
-    const CHUNK_BYTES: usize = 512;
-    let have: std::collections::BTreeSet<&str> = got.iter().map(String::as_str).collect();
-    let lost: Vec<usize> = (0..want.len())
-        .filter(|&i| !have.contains(want[i].as_str()))
-        .collect();
-    let (Some(&first), Some(&last)) = (lost.first(), lost.last()) else {
-        return Ok(0);
-    };
-    let bytes: usize = lost.iter().map(|&i| want[i].len() + 1).sum();
-    let shown = lost
-        .iter()
-        .take(40)
-        .map(|&i| want[i].as_str())
-        .collect::<Vec<_>>();
-    if last - first + 1 != lost.len() || bytes >= CHUNK_BYTES {
-        return Err(format!(
-            "{} acknowledged lines ({bytes} bytes) missing, not one run within a {CHUNK_BYTES}-byte chunk: {shown:?}",
-            lost.len()
-        ));
-    }
-    Ok(lost.len())
 }
 
 #[test]

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod datanode_loss;
 
 use crate::support::agent_proc;
 #[allow(unused_imports)]
@@ -19,6 +20,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 pub use cluster::{cluster, exclusive_turn, shared_turn, Cluster};
+pub use datanode_loss::{lost_with_the_datanodes_last_chunk, lost_with_the_datanodes_last_chunks};
 
 /// The tutorial's configuration `file` (`05-flume-file-hdfs.properties`, ...), verbatim.
 pub fn tutorial(file: &str) -> String {

@@ -14,10 +14,15 @@ use super::{duplicates, lines, wait_for_all, Client, Proc};
 
 /// 4 kills, 16 with `SLUICE_LONG`; the seed from `SLUICE_SEED` or a fresh one (printed).
 pub fn kill_schedule(what: &str) -> (usize, u64, fastrand::Rng) {
+    kill_schedule_of(what, 4, 16)
+}
+
+/// `short` kills, `long` with `SLUICE_LONG`; the seed as [`kill_schedule`]'s.
+pub fn kill_schedule_of(what: &str, short: usize, long: usize) -> (usize, u64, fastrand::Rng) {
     let kills = if std::env::var_os("SLUICE_LONG").is_some() {
-        16
+        long
     } else {
-        4
+        short
     };
     let seed: u64 = std::env::var("SLUICE_SEED")
         .ok()

@@ -19,7 +19,7 @@ pub use agent_proc::{logs_of, metrics, Proc};
 mod kill_run;
 use crate::support::ports;
 #[allow(unused_imports)]
-pub use kill_run::{kill_in_turn, kill_schedule, spawn_sender, stop_and_check};
+pub use kill_run::{kill_in_turn, kill_schedule, kill_schedule_of, spawn_sender, stop_and_check};
 pub use ports::free_port;
 
 /// Longest wait for anything in these tests.
