@@ -150,5 +150,10 @@ fn kill_9_rounds_lose_no_acknowledged_line_and_leave_no_in_use_file() {
         files.len()
     );
     // The sink cut its files back to the last committed take at each restart.
-    assert_eq!(duplicates(&got), 0, "lines written twice; log:\n{}", a.log_text());
+    assert_eq!(
+        duplicates(&got),
+        0,
+        "lines written twice; log:\n{}",
+        a.log_text()
+    );
 }

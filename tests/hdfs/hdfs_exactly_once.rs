@@ -17,8 +17,7 @@ use std::time::{Duration, Instant};
 
 use hdfs_support::{cluster, duplicates, exclusive_turn, lost_with_the_datanodes_last_chunks};
 use multihop::{
-    avro_sink, edge_conf, free_port, kill_schedule_of, lines, logs_of, patient, spawn_sender,
-    Proc,
+    avro_sink, edge_conf, free_port, kill_schedule_of, lines, logs_of, patient, spawn_sender, Proc,
 };
 
 /// Longest wait for the last acknowledged line to reach HDFS.
@@ -85,12 +84,19 @@ fn kill_9_of_edge_collector_and_datanode_leaves_every_line_in_hdfs_exactly_once(
     std::thread::sleep(Duration::from_millis(500));
     done.store(true, Ordering::SeqCst);
     let (acked, sent) = sender.join().unwrap();
-    assert!(acked.len() >= 100, "only {} lines acknowledged", acked.len());
+    assert!(
+        acked.len() >= 100,
+        "only {} lines acknowledged",
+        acked.len()
+    );
     let procs = [&edge, &collector];
-    // A roll between the glob's expansion and the read fails a `-cat`: read again.
+    // A `-cat` fails when a roll renames a file between the glob's expansion and the read,
+    // or while a file's lease recovery is not finished (`Cannot obtain block length`, after a
+    // DataNode kill): read again, for a bounded while.
     let read_back = || -> Vec<String> {
         let glob = format!("{dir}/*/*");
-        for _ in 0..10 {
+        let mut why = String::new();
+        for _ in 0..30 {
             let out = c.tool("org.apache.hadoop.fs.FsShell", &["-cat", &glob]);
             if out.status.success() {
                 return String::from_utf8_lossy(&out.stdout)
@@ -98,9 +104,13 @@ fn kill_9_of_edge_collector_and_datanode_leaves_every_line_in_hdfs_exactly_once(
                     .map(str::to_owned)
                     .collect();
             }
-            std::thread::sleep(Duration::from_millis(500));
+            why = String::from_utf8_lossy(&out.stderr).into_owned();
+            std::thread::sleep(Duration::from_secs(2));
         }
-        panic!("FsShell -cat {glob} kept failing");
+        panic!(
+            "FsShell -cat {glob} kept failing: {why}\nlogs:\n{}",
+            logs_of(procs)
+        );
     };
     let end = Instant::now() + WAIT;
     let mut got = read_back();
@@ -118,7 +128,12 @@ fn kill_9_of_edge_collector_and_datanode_leaves_every_line_in_hdfs_exactly_once(
     std::thread::sleep(Duration::from_secs(3));
     let got = read_back();
     let lost = lost_with_the_datanodes_last_chunks(&acked, &got, datanode_kills);
-    assert!(lost.is_ok(), "{}; logs:\n{}", lost.unwrap_err(), logs_of(procs));
+    assert!(
+        lost.is_ok(),
+        "{}; logs:\n{}",
+        lost.unwrap_err(),
+        logs_of(procs)
+    );
     let sent: BTreeSet<String> = lines("x", 0..sent).into_iter().collect();
     assert!(
         got.iter().all(|l| sent.contains(l)),
@@ -131,5 +146,10 @@ fn kill_9_of_edge_collector_and_datanode_leaves_every_line_in_hdfs_exactly_once(
         got.len(),
         lost.unwrap_or_default()
     );
-    assert_eq!(twice, 0, "lines written twice (docs/exactly-once.md); logs:\n{}", logs_of(procs));
+    assert_eq!(
+        twice,
+        0,
+        "lines written twice (docs/exactly-once.md); logs:\n{}",
+        logs_of(procs)
+    );
 }

@@ -7,6 +7,7 @@ mod support;
 
 mod avro_cli;
 mod avro_edge_cpu;
+mod avro_fan_in_kill;
 mod avro_hostile;
 mod avro_hostile_cpu;
 mod avro_multihop;

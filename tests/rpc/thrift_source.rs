@@ -208,3 +208,46 @@ fn hostile_and_mistaken_peers_cost_one_connection_each_and_name_the_probable_cau
     let got = wait_for_all(&[tmp.path().join("col/out")], &want, &[&col]);
     assert_eq!(got, want);
 }
+
+/// A Flume peer in a chain passes headers it does not know through unchanged, `sluiceId`
+/// included (docs/exactly-once.md): a batch of Sluice-issued ids that such a peer sends again
+/// (its answer was lost, it retried) is acknowledged and written once, while plain Flume
+/// events, which carry no id, are written each time they come (at least once where Flume is).
+#[test]
+fn ids_relayed_by_a_flume_shaped_peer_are_written_once_and_plain_flume_events_each_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (col, port) = collector(tmp.path(), "compact", "");
+    let with_ids: Vec<String> = lines("relayed", 0..3);
+    let relayed = |bodies: &[String]| {
+        let events: Vec<_> = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                serde_json::json!({"headers": {"sluiceId": format!("00000000000004d2:{}", i + 1), "host": "edge"}, "body": b})
+            })
+            .collect();
+        serde_json::json!({"method": "appendBatch", "events": events})
+    };
+    let plain = lines("plain", 0..2);
+    let calls = serde_json::json!([
+        relayed(&with_ids),
+        relayed(&with_ids),
+        batch_call(&plain),
+        batch_call(&plain),
+    ]);
+    let answers = python_calls(port, "compact", &calls);
+    assert_eq!(answers, ["OK", "OK", "OK", "OK"]);
+    let want: Vec<String> = with_ids.iter().chain(&plain).cloned().collect();
+    let out = tmp.path().join("col/out");
+    wait_for_all(&[out.clone()], &want, &[&col]);
+    // Give a wrongly kept resend the time to land before counting.
+    std::thread::sleep(Duration::from_millis(1500));
+    let got = written(&out);
+    let count = |l: &String| got.iter().filter(|g| *g == l).count();
+    for l in &with_ids {
+        assert_eq!(count(l), 1, "{l} came twice with the same id: {got:?}");
+    }
+    for l in &plain {
+        assert_eq!(count(l), 2, "{l} has no id and came twice: {got:?}");
+    }
+}

@@ -9,7 +9,10 @@
 /// its hsync, the file was recovered at 14,848 = 29 × 512 bytes (then its torn last line cut),
 /// and the 16 lines of 10 bytes after that point, synced and acknowledged, were gone. Anything
 /// else (lines missing from two places, or more than a chunk's worth) is a loss of the sink's.
-pub fn lost_with_the_datanodes_last_chunk(want: &[String], got: &[String]) -> Result<usize, String> {
+pub fn lost_with_the_datanodes_last_chunk(
+    want: &[String],
+    got: &[String],
+) -> Result<usize, String> {
     lost_with_the_datanodes_last_chunks(want, got, 1)
 }
 

@@ -252,12 +252,24 @@ pub(super) fn recovered(
 ) -> Dedup {
     let empty = DedupImage::default();
     let img = image.map_or(&empty, |i| &i.dedup);
+    let table = recovered_table(config, image, committed);
+    Dedup::new(config.event_ids, config.dedup_expiry_ms, table, img)
+}
+
+/// The table an open rebuilds: the checkpoint's, then every replayed commit's spans.
+pub(super) fn recovered_table(
+    config: &FileChannelConfig,
+    image: Option<&CheckpointImage>,
+    committed: &[CommittedTxn],
+) -> DedupTable {
+    let empty = DedupImage::default();
+    let img = image.map_or(&empty, |i| &i.dedup);
     let mut table = table_from(img, config.dedup_limits);
     let now = now_ms();
     for s in committed.iter().flat_map(|t| &t.ids) {
         table.insert(s, now, img.own_origin);
     }
-    Dedup::new(config.event_ids, config.dedup_expiry_ms, table, img)
+    table
 }
 
 /// The cursors an open recovered: the checkpoint's, then each replayed commit's in commit

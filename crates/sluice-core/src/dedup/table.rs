@@ -126,6 +126,11 @@ impl DedupTable {
             .and_then(|o| o.ranges.last().map(|r| r.1))
     }
 
+    /// What the table holds of `origin`.
+    pub fn origin(&self, origin: u64) -> Option<&OriginState> {
+        self.origins.get(&origin)
+    }
+
     /// Origins held.
     pub fn origins(&self) -> usize {
         self.origins.len()

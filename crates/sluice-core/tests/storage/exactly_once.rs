@@ -248,3 +248,37 @@ fn a_malformed_id_is_replaced_by_one_of_the_channel_and_the_record_length_still_
         ch.close().unwrap();
     }
 }
+
+#[test]
+fn verify_finds_an_event_queued_twice_and_passes_the_ids_a_channel_deduplicated() {
+    for bed in Bed::both() {
+        // Deduplicated: a resend leaves nothing for verify to report, across a checkpoint.
+        let cfg = bed.config(1);
+        let ch = bed.open(&cfg);
+        send(&ch, 1..=20);
+        send(&ch, 10..=25);
+        ch.close().unwrap();
+        let v = sluice_core::inspect::verify(bed.fs.clone(), &cfg).unwrap();
+        assert!(v.problems.is_empty(), "{:?}", v.problems);
+        assert_eq!(v.queued, 25);
+        // Without ids the same resend is queued twice, and verify names it.
+        let mut off = bed.config(1);
+        off.checkpoint_dir = off.checkpoint_dir.with_file_name("ck-off");
+        off.data_dirs = vec![off.data_dirs[0].with_file_name("data-off")];
+        off.event_ids = false;
+        let ch = bed.open(&off);
+        send(&ch, 1..=5);
+        send(&ch, 4..=6);
+        ch.close().unwrap();
+        let v = sluice_core::inspect::verify(bed.fs.clone(), &off).unwrap();
+        let twice: Vec<_> = v
+            .problems
+            .iter()
+            .filter(|p| p.what.contains("queued twice"))
+            .collect();
+        assert_eq!(twice.len(), 2, "{:?}", v.problems);
+        assert!(twice[0]
+            .what
+            .contains(&IdSpan::one(ORIGIN, 4).unwrap().to_string()));
+    }
+}

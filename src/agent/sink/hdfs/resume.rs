@@ -156,7 +156,10 @@ pub fn cut_back(
         }
         Newer::Walk => walk(store, &snap.root, &mut |dir, name| {
             let final_name = naming.final_of_in_use(name).unwrap_or(name);
-            if naming.counter_of(final_name).is_some_and(|c| c > snap.counter) {
+            if naming
+                .counter_of(final_name)
+                .is_some_and(|c| c > snap.counter)
+            {
                 newer_files.push(dir.join(name));
             }
         })?,
@@ -216,7 +219,12 @@ mod tests {
 
     #[test]
     fn other_cursors_are_not_snapshots() {
-        for c in [&b""[..], b"12\t/a/b", b"sluice-hdfs 1\nx\n/r\n", b"sluice-hdfs 1\n5\n/r\nzz\t/a\n"] {
+        for c in [
+            &b""[..],
+            b"12\t/a/b",
+            b"sluice-hdfs 1\nx\n/r\n",
+            b"sluice-hdfs 1\n5\n/r\nzz\t/a\n",
+        ] {
             assert_eq!(decode(c), None, "{c:?}");
         }
     }

@@ -60,7 +60,11 @@ fn a_crash_after_uncommitted_batches_cuts_them_and_their_files_away() {
         let resume = decode(&committed.unwrap()).unwrap();
         // The restart's clock is behind the old run's file numbers: numbers still grow.
         let mut w = started(c, &fs, Some(&resume), 500);
-        assert_eq!(lines(&fs, Path::new("/out")), expected(25), "{uncommitted} uncommitted");
+        assert_eq!(
+            lines(&fs, Path::new("/out")),
+            expected(25),
+            "{uncommitted} uncommitted"
+        );
         // The channel gives the uncommitted batches again: each line once.
         w.write_batch(&events(25..40), t, 0).unwrap();
         w.close_all(t).unwrap();

@@ -6,10 +6,12 @@
 //! region is found), decodes every put record in full, checks every commit's counts, checks
 //! the checkpoint and its backup (and that they point at segments that exist), runs recovery
 //! exactly as `open` would (without repairing anything) and reads every event it would queue
-//! back. Each finding is a [`Problem`] printed as `file:offset: what`. It holds the channel's
+//! back, and checks their event ids against the deduplication state ([`ids`]). Each finding
+//! is a [`Problem`] printed as `file:offset: what`. It holds the channel's
 //! directory locks throughout, so it refuses a channel an agent has open.
 
 mod checkpoints;
+mod ids;
 mod report;
 mod segments;
 
@@ -21,6 +23,7 @@ pub use report::{CheckpointCheck, CheckpointState, Problem, Verification};
 use report::{problem, read_problem};
 
 use super::config::{FileChannelConfig, RecoveryPolicy};
+use super::dedup::recovered_table;
 use super::error::ChannelError;
 use super::locks::lock_all;
 use super::recovery::{recover_state, segment_table};
@@ -75,6 +78,7 @@ pub fn verify(fs: Arc<dyn Fs>, config: &FileChannelConfig) -> Result<Verificatio
     let scan = segments::scan_all(fs.as_ref(), config, &mut v)?;
     for (path, img) in &images {
         checkpoints::cross_check(fs.as_ref(), config, path, img, &scan.found, &mut v.problems);
+        ids::check_image(path, img, &mut v.problems);
     }
     recovered_events(fs.as_ref(), config, &scan.good_puts, &mut v)?;
     Ok(v)
@@ -120,16 +124,21 @@ fn recovered_events(
     }
     let table = segment_table(fs, &rec.outcome)?;
     v.queued = rec.queue.ready().len() as u64;
+    let mut queued_ids = Vec::new();
     for (seq, ptr) in rec.queue.ready().iter() {
-        if good_puts.binary_search(&(ptr.to_u64(), *seq)).is_ok() {
-            continue;
-        }
-        if let Err(e) = table.read_event(*ptr, *seq) {
-            let file = table.get(ptr.segment).map(|s| s.path).unwrap_or_default();
-            let mut p = read_problem(&file, u64::from(ptr.offset), e);
-            p.what = format!("queued event seq {seq} is unreadable: {}", p.what);
-            v.problems.push(p);
+        let file = table.get(ptr.segment).map(|s| s.path).unwrap_or_default();
+        match table.read_event(*ptr, *seq) {
+            Ok(e) => queued_ids.extend(ids::queued_id(&e, *seq, &file, u64::from(ptr.offset))),
+            // The scan reported this record already.
+            Err(_) if good_puts.binary_search(&(ptr.to_u64(), *seq)).is_ok() => {}
+            Err(e) => {
+                let mut p = read_problem(&file, u64::from(ptr.offset), e);
+                p.what = format!("queued event seq {seq} is unreadable: {}", p.what);
+                v.problems.push(p);
+            }
         }
     }
+    let dedup = recovered_table(config, rec.image.as_ref(), &rec.outcome.committed);
+    ids::check_queued(&dedup, queued_ids, &mut v.problems);
     Ok(())
 }
