@@ -69,39 +69,55 @@ pub(super) fn checkpoint(inner: &Inner) -> Result<(), ChannelError> {
 /// The image to write: the queue and the write positions, read together under the queue
 /// lock, then (with traffic flowing again) made durable up to those positions. Also returns
 /// each directory's position segment.
+/// What a checkpoint is made of, read at one instant under the queue lock.
+struct Captured {
+    view: QueueView,
+    positions: Vec<(u32, u64)>,
+    dedup: crate::checkpoint::format::DedupImage,
+    cursors: Vec<(String, Vec<u8>)>,
+    pending: Vec<Pending>,
+    seq_next: u64,
+    txid_next: u64,
+}
+
+fn capture(inner: &Inner) -> Captured {
+    // Nothing applies while the queue lock is held; each ledger is read atomically.
+    let st = inner.state.lock();
+    let mut positions: Vec<(u32, u64)> = Vec::with_capacity(inner.ledgers.len());
+    let mut pending = Vec::new();
+    for l in &inner.ledgers {
+        let (position, before) = l.snapshot();
+        positions.push(position);
+        pending.extend(before);
+    }
+    Captured {
+        view: QueueView {
+            ready: st.ready().clone(),
+            inflight: st.inflight_entries(),
+            deps: st.dep_pairs(),
+        },
+        positions,
+        dedup: inner
+            .dedup
+            .image(pending.iter().flat_map(|p: &Pending| p.ids.iter())),
+        cursors: cursors_with(inner, &pending),
+        pending,
+        // After the ledgers: every seq and txid they hold was reserved before this.
+        seq_next: inner.seq_next.load(Ordering::SeqCst),
+        txid_next: inner.txid_next.load(Ordering::SeqCst),
+    }
+}
+
 fn snapshot(inner: &Inner) -> Result<(CheckpointImage, Vec<u32>), ChannelError> {
-    let (ready, inflight, deps, positions, dedup, pending, seq_next, txid_next) = {
-        // Nothing applies while the queue lock is held; each ledger is read atomically.
-        let st = inner.state.lock();
-        let mut positions: Vec<(u32, u64)> = Vec::with_capacity(inner.ledgers.len());
-        let mut pending = Vec::new();
-        for l in &inner.ledgers {
-            let (position, before) = l.snapshot();
-            positions.push(position);
-            pending.extend(before);
-        }
-        (
-            st.ready().clone(),
-            st.inflight_entries(),
-            st.dep_pairs(),
-            positions,
-            (
-                inner
-                    .dedup
-                    .image(pending.iter().flat_map(|p: &Pending| p.ids.iter())),
-                cursors_with(inner, &pending),
-            ),
-            pending,
-            // After the ledgers: every seq and txid they hold was reserved before this.
-            inner.seq_next.load(Ordering::SeqCst),
-            inner.txid_next.load(Ordering::SeqCst),
-        )
-    };
-    let view = QueueView {
-        ready,
-        inflight,
-        deps,
-    };
+    let Captured {
+        view,
+        positions,
+        dedup,
+        cursors,
+        pending,
+        seq_next,
+        txid_next,
+    } = capture(inner);
     let QueueView {
         ready,
         inflight,
@@ -132,8 +148,8 @@ fn snapshot(inner: &Inner) -> Result<(CheckpointImage, Vec<u32>), ChannelError> 
             })
             .collect(),
         deps,
-        dedup: dedup.0,
-        cursors: dedup.1,
+        dedup,
+        cursors,
         entries: QueueState::snapshot_entries(&ready, &inflight),
     };
     // Every position names a segment older than the next id (0: none yet).

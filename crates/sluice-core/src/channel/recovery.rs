@@ -442,12 +442,18 @@ pub(super) fn open(
             elapsed: t0.elapsed(),
         },
     });
+    started(inner, replayed_any)
+}
+
+/// Checkpoints a channel that replayed anything (so the next open need not), starts its
+/// background checkpoints and says it is open.
+fn started(inner: Arc<Inner>, replayed_any: bool) -> Result<FileChannel, ChannelError> {
     if replayed_any {
         checkpointer::checkpoint(&inner)?;
     }
     checkpointer::start_background(&inner)?;
     tracing::info!(
-        events = recovered,
+        events = inner.recovery.recovered_events,
         events_lost = inner.recovery.events_lost,
         source = ?inner.recovery.source,
         elapsed_ms = inner.recovery.elapsed.as_millis() as u64,

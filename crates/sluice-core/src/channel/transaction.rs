@@ -19,7 +19,7 @@ use super::config::RecoveryPolicy;
 use super::config::CAPACITY_MAX;
 use super::error::ChannelError;
 use super::inner::Inner;
-use super::ledger::Pending;
+use super::ledger::{Pending, Ticket};
 use crate::dedup::{IdSpan, ID_HEADER_BYTES_MAX};
 use crate::event::Event;
 use crate::wal::readahead::ReadAhead;
@@ -258,12 +258,18 @@ impl Transaction {
                 return Err(e.into());
             }
         };
-        inner.wait_applicable(&ticket);
+        self.apply(&inner, &ticket, base, nt);
+        Ok(())
+    }
+
+    /// Makes a durable commit visible: its puts to takers, its takes finished, in log order.
+    fn apply(&mut self, inner: &Inner, ticket: &Ticket, base: u64, nt: usize) {
+        inner.wait_applicable(ticket);
         // Durable, and not yet visible to takers.
         inner.events.insert(base, &mut self.puts);
         let finished = {
             let mut st = inner.state.lock();
-            let effects = inner.applying(&ticket);
+            let effects = inner.applying(ticket);
             inner.applied_extras(self.txid, &effects);
             st.apply_commit(self.txid, ticket.appended.segment_id, effects.added)
         };
@@ -273,7 +279,6 @@ impl Transaction {
         );
         inner.capacity.release(finished);
         inner.counters.commits.fetch_add(1, Ordering::Relaxed);
-        Ok(())
     }
 
     /// Discards the puts and returns taken events to the head of the queue.

@@ -314,18 +314,7 @@ impl DirReplay<'_> {
         })
         .map_err(io_err("read", &path))?;
         self.tally.skip(scan.file_len.saturating_sub(last));
-        if let Some(AssembleError::OffsetTooLarge { offset, .. }) = bad {
-            let detail = AssembleError::OffsetTooLarge {
-                segment: seg_id,
-                offset,
-            }
-            .to_string();
-            return Err(ReplayError::Corrupt {
-                path,
-                offset,
-                detail,
-            });
-        }
+        refuse_offset_too_large(bad, seg_id, &path)?;
         assert!(
             scan.valid_end <= scan.file_len,
             "scan ended past the end of the file"
@@ -477,4 +466,21 @@ fn committed_events_from(
     })
     .map_err(io_err("read", path))?;
     Ok(events)
+}
+
+/// A record at an offset a queue pointer cannot hold fails the replay (every other assembly
+/// error is counted where it is found).
+fn refuse_offset_too_large(
+    bad: Option<AssembleError>,
+    segment: u32,
+    path: &std::path::Path,
+) -> Result<(), ReplayError> {
+    match bad {
+        Some(AssembleError::OffsetTooLarge { offset, .. }) => Err(ReplayError::Corrupt {
+            path: path.to_owned(),
+            offset,
+            detail: AssembleError::OffsetTooLarge { segment, offset }.to_string(),
+        }),
+        _ => Ok(()),
+    }
 }
