@@ -12,6 +12,7 @@ mod avro_hostile_cpu;
 mod avro_multihop;
 mod avro_multihop_kill;
 mod avro_source;
+mod dns_slow;
 mod net_hostile;
 mod otlp_kill;
 mod otlp_refusals;

@@ -82,6 +82,13 @@ pub fn meaning(key: &str) -> Option<&'static str> {
         "ReloadRejectedCount" => "Reloads of a file with errors; the running one stayed.",
         "ReloadFailedCount" => "Reloads that failed to apply; the running configuration stayed.",
         "ReloadRefusedCount" => "Reloads refused because they would leave events behind.",
+        // The process's reverse-DNS resolver (RESOLVER.dns).
+        "ReverseLookupCount" => "Host names asked of the resolver (cache hits included).",
+        "ReverseLookupCacheHitCount" => "Host names answered from the resolver's caches.",
+        "ReverseLookupTimeoutCount" => "Reverse lookups not answered within the timeout (a miss).",
+        "ReverseLookupQueueFullCount" => "Reverse lookups not queued: the queue was full (a miss).",
+        "PositiveCacheEntries" => "Host names the resolver holds now.",
+        "NegativeCacheEntries" => "Addresses without a name the resolver holds now.",
         "AlarmsRaised" => "Alarms raised.",
         "AlarmsCleared" => "Alarms cleared.",
         "NotificationsSent" => "Alarm notifications delivered.",
