@@ -22,6 +22,13 @@ pub fn meaning(key: &str) -> Option<&'static str> {
         "GenericProcessingFail" => "Other failures of the source.",
         "ConnectionRefusedCount" => "Connections refused at a limit (connections or bytes).",
         "UpstreamPeerCount" => "Upstream peers (agents) that sent within the remembered window.",
+        "TlsHandshakesInProgress" => "TLS handshakes the source is running now.",
+        "TlsHandshakeRefusedCount" => {
+            "TLS handshakes refused over ssl-max-handshakes or ssl-handshake-rate-per-peer."
+        }
+        "InflateRatioRefusedCount" => {
+            "Deflate connections closed for inflating beyond max-inflate-ratio."
+        }
         "DeletedOpenBytes" => "Bytes of deleted files the source still holds open.",
         "DeletedFilesClosedCount" => "Deleted files the source closed before reading them all.",
         "DeletedBytesSkippedCount" => "Bytes of deleted files skipped, never read.",
