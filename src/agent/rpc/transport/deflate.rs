@@ -434,6 +434,64 @@ mod tests {
         assert!(e.to_string().contains("compression-type = deflate"), "{e}");
     }
 
+    /// `data` as one zlib stream ending with a SYNC flush.
+    fn zlib(data: &[u8], level: u32) -> Vec<u8> {
+        let mut z = Compress::new(Compression::new(level), true);
+        let mut out = Vec::with_capacity(data.len() + 1024);
+        z.compress_vec(data, &mut out, FlushCompress::Sync).unwrap();
+        out
+    }
+
+    /// Reads all of `compressed` through a capped reader: what was inflated, or the error.
+    async fn inflate_capped(compressed: Vec<u8>, ratio: u64) -> (io::Result<usize>, u64) {
+        let (mut a, b) = tokio::io::duplex(1 << 16);
+        tokio::spawn(async move {
+            let _ = a.write_all(&compressed).await;
+        });
+        let refused = Arc::new(AtomicU64::new(0));
+        let mut d = Deflate::new(b, LEVEL_DEFAULT).with_ratio_cap(ratio, refused.clone());
+        let mut buf = vec![0u8; 1 << 20];
+        let mut total = 0;
+        let r = loop {
+            match d.read(&mut buf).await {
+                Ok(0) => break Ok(total),
+                Ok(n) => total += n,
+                Err(e) => break Err(e),
+            }
+        };
+        (r, refused.load(Ordering::Relaxed))
+    }
+
+    #[tokio::test]
+    async fn a_bomb_is_refused_within_its_allowance_and_ordinary_text_is_not() {
+        // 16 MiB of zeros: about 16 KiB compressed, so at most 256 KiB + 100 x that inflates.
+        let bomb = zlib(&vec![0u8; 16 << 20], 9);
+        let allowance = INFLATE_FLOOR_BYTES + 100 * bomb.len() as u64;
+        let (r, refused) = inflate_capped(bomb, 100).await;
+        let e = r.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{e}");
+        match DeflateError::of(&e) {
+            Some(DeflateError::Ratio { inflated, .. }) => assert!(*inflated <= allowance + 1),
+            other => panic!("{other:?}: {e}"),
+        }
+        assert!(e.to_string().contains("at most 100:1"), "{e}");
+        assert_eq!(refused, 1);
+        // Log-like lines compress far less than 100:1: all of them come through.
+        let text: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| {
+                format!(
+                    "2026-11-25 host{} app[{}]: request {i} served\n",
+                    i % 7,
+                    i % 13
+                )
+                .into_bytes()
+            })
+            .collect();
+        let (r, refused) = inflate_capped(zlib(&text, 6), 100).await;
+        assert_eq!(r.unwrap(), text.len());
+        assert_eq!(refused, 0);
+    }
+
     #[tokio::test]
     async fn what_one_side_writes_the_other_reads_frame_by_frame() {
         let (a, b) = tokio::io::duplex(1 << 12);
