@@ -21,6 +21,7 @@ pub mod peer;
 pub mod processor;
 pub mod prometheus;
 pub mod registry;
+pub mod resolver;
 pub mod rlimit;
 pub mod router;
 pub mod rpc;

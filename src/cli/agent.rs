@@ -162,6 +162,9 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
     let telemetry = Telemetry::for_agent(&args.name);
     let reloads = reload::counters();
     telemetry.metrics.register(&args.name, reloads.clone());
+    telemetry
+        .metrics
+        .register("dns", sluice::agent::resolver::counters());
     let access = match define(&args, "flume.monitoring.reload") {
         None => reload::Access::Loopback,
         Some(v) => reload::Access::parse(v).ok_or_else(|| {

@@ -272,6 +272,21 @@ fn the_security_keys_are_read_and_bad_values_named() {
             "invalid ipFilter rule \"permit:ip:*\"",
         ),
         ("compression-type = gzip", "", "supported: none, deflate"),
+        (
+            "max-inflate-ratio = 1",
+            "",
+            "r1.max-inflate-ratio: must be between 2 and",
+        ),
+        (
+            "ssl-max-handshakes = 0",
+            "",
+            "r1.ssl-max-handshakes: must be between 1 and",
+        ),
+        (
+            "ssl-handshake-rate-per-peer = x",
+            "",
+            "r1.ssl-handshake-rate-per-peer",
+        ),
         ("", "compression-level = 10", "between 0 and 9"),
         (
             &format!("{good}\ninclude-protocols = TLSv1 TLSv1.1"),

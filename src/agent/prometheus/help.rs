@@ -22,6 +22,13 @@ pub fn meaning(key: &str) -> Option<&'static str> {
         "GenericProcessingFail" => "Other failures of the source.",
         "ConnectionRefusedCount" => "Connections refused at a limit (connections or bytes).",
         "UpstreamPeerCount" => "Upstream peers (agents) that sent within the remembered window.",
+        "TlsHandshakesInProgress" => "TLS handshakes the source is running now.",
+        "TlsHandshakeRefusedCount" => {
+            "TLS handshakes refused over ssl-max-handshakes or ssl-handshake-rate-per-peer."
+        }
+        "InflateRatioRefusedCount" => {
+            "Deflate connections closed for inflating beyond max-inflate-ratio."
+        }
         "DeletedOpenBytes" => "Bytes of deleted files the source still holds open.",
         "DeletedFilesClosedCount" => "Deleted files the source closed before reading them all.",
         "DeletedBytesSkippedCount" => "Bytes of deleted files skipped, never read.",
@@ -82,6 +89,13 @@ pub fn meaning(key: &str) -> Option<&'static str> {
         "ReloadRejectedCount" => "Reloads of a file with errors; the running one stayed.",
         "ReloadFailedCount" => "Reloads that failed to apply; the running configuration stayed.",
         "ReloadRefusedCount" => "Reloads refused because they would leave events behind.",
+        // The process's reverse-DNS resolver (RESOLVER.dns).
+        "ReverseLookupCount" => "Host names asked of the resolver (cache hits included).",
+        "ReverseLookupCacheHitCount" => "Host names answered from the resolver's caches.",
+        "ReverseLookupTimeoutCount" => "Reverse lookups not answered within the timeout (a miss).",
+        "ReverseLookupQueueFullCount" => "Reverse lookups not queued: the queue was full (a miss).",
+        "PositiveCacheEntries" => "Host names the resolver holds now.",
+        "NegativeCacheEntries" => "Addresses without a name the resolver holds now.",
         "AlarmsRaised" => "Alarms raised.",
         "AlarmsCleared" => "Alarms cleared.",
         "NotificationsSent" => "Alarm notifications delivered.",

@@ -4,7 +4,9 @@
 //! `ipFilter` refusals count as `ConnectionRefusedCount` (one warning per
 //! [`REFUSAL_LOG_INTERVAL`](super::refusals::REFUSAL_LOG_INTERVAL)); the others (wrong first
 //! bytes, a failed TLS handshake) as `EventReadFail`, warned through the source's bad-input
-//! log ([`RefusalLog::bad_input`]: a few lines per interval, then a count).
+//! log ([`RefusalLog::bad_input`]: a few lines per interval, then a count). A handshake over
+//! the source's TLS budget counts as `ConnectionRefusedCount` (and the transport's
+//! `TlsHandshakeRefusedCount`), warned through the same bad-input log.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -54,19 +56,29 @@ impl Gate<'_> {
                     tracing::warn!(source = %ctx.name, %peer, rule = %rule, refused, "connection refused by ipFilter");
                 }
             }
+            r @ Refusal::OverBudget(_) => {
+                ctx.counters.add(SourceCounter::ConnectionRefused, 1);
+                self.warn_bad_input(ctx, peer, r);
+            }
             r if r.is_quiet() => {
                 tracing::debug!(source = %ctx.name, %peer, "{protocol} connection closed: {r}");
             }
             r => {
                 ctx.counters.add(SourceCounter::EventReadFail, 1);
-                match self.bad_input.lock().refused(Instant::now()) {
-                    Some(closed) => {
-                        tracing::warn!(source = %ctx.name, %peer, kind = "transport", closed, "{protocol} connection closed: {r}")
-                    }
-                    None => {
-                        tracing::debug!(source = %ctx.name, %peer, kind = "transport", "{protocol} connection closed: {r}")
-                    }
-                }
+                self.warn_bad_input(ctx, peer, r);
+            }
+        }
+    }
+
+    /// A warning through the source's rate-limited bad-input log (debug beyond its rate).
+    fn warn_bad_input(self, ctx: &SourceCtx, peer: SocketAddr, r: &Refusal) {
+        let protocol = self.protocol;
+        match self.bad_input.lock().refused(Instant::now()) {
+            Some(closed) => {
+                tracing::warn!(source = %ctx.name, %peer, kind = "transport", closed, "{protocol} connection closed: {r}")
+            }
+            None => {
+                tracing::debug!(source = %ctx.name, %peer, kind = "transport", "{protocol} connection closed: {r}")
             }
         }
     }

@@ -170,3 +170,52 @@ pub fn header_heavy_frame_of(n: usize) -> Vec<u8> {
     call.push(0);
     plain::frame(1, &call)
 }
+
+/// A blocking TCP connection to loopback `port` from the local address `from` (any of
+/// 127.0.0.0/8 is local on Linux), within 10 s.
+pub fn connect_from(from: std::net::Ipv4Addr, port: u16) -> std::io::Result<TcpStream> {
+    use std::net::SocketAddr;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let s = rt.block_on(async {
+        let sock = tokio::net::TcpSocket::new_v4()?;
+        sock.bind(SocketAddr::from((from, 0)))?;
+        let to = SocketAddr::from(([127, 0, 0, 1], port));
+        tokio::time::timeout(Duration::from_secs(10), sock.connect(to))
+            .await
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))?
+    })?;
+    let s = s.into_std()?;
+    s.set_nonblocking(false)?;
+    Ok(s)
+}
+
+/// The highest value `sample` returns, sampled every 10 ms on a thread of its own until
+/// [`Peak::finish`].
+pub struct Peak {
+    done: Arc<AtomicBool>,
+    handle: JoinHandle<u64>,
+}
+
+impl Peak {
+    pub fn start(sample: impl Fn() -> u64 + Send + 'static) -> Peak {
+        let done = Arc::new(AtomicBool::new(false));
+        let d = done.clone();
+        let handle = std::thread::spawn(move || {
+            let mut peak = sample();
+            while !d.load(Ordering::Relaxed) {
+                peak = peak.max(sample());
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            peak
+        });
+        Peak { done, handle }
+    }
+
+    /// Stops sampling; the highest value seen.
+    pub fn finish(self) -> u64 {
+        self.done.store(true, Ordering::Relaxed);
+        self.handle.join().unwrap()
+    }
+}

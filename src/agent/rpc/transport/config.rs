@@ -14,6 +14,9 @@
 //! | `compression-level` | both | 6 | 0-9 (Flume's source always uses 6) |
 //! | `ipFilter`, `ipFilterRules` | source | false | [`crate::agent::rpc::ipfilter`] |
 //! | `ssl-handshake-timeout` | source | 10000 | Sluice: ms for the handshake |
+//! | `ssl-max-handshakes` | source | 32 | Sluice: TLS handshakes in progress at once |
+//! | `ssl-handshake-rate-per-peer` | source | 20 | Sluice: new handshakes per second per peer address |
+//! | `max-inflate-ratio` | source | 100 | Sluice: inflated bytes per compressed byte (beyond 256 KiB) |
 //!
 //! Lists (protocols, suites) are separated by spaces, as Flume's, or commas. The stores are
 //! read while the configuration is read, so a bad one is reported with its line (and by
@@ -23,15 +26,17 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::settings::{
-    ClientSecurity, Compression, Password, ServerSecurity, TlsClientSettings, TlsServerSettings,
-    TlsVersions, Trust, HANDSHAKE_TIMEOUT_DEFAULT,
+    ClientSecurity, Compression, HandshakeLimits, Password, ServerSecurity, TlsClientSettings,
+    TlsServerSettings, TlsVersions, Trust, HANDSHAKE_TIMEOUT_DEFAULT,
 };
-use super::{tls, ClientTransport, ServerTransport};
+use super::{deflate, handshake_budget, tls, ClientTransport, ServerTransport};
 use crate::agent::config::Ctx;
 use crate::agent::rpc::ipfilter::IpFilter;
 
 /// Longest `ssl-handshake-timeout`, in ms.
 pub const HANDSHAKE_TIMEOUT_MS_MAX: u64 = 600_000;
+/// Largest `max-inflate-ratio` (deflate itself cannot pass about 1032:1).
+pub const INFLATE_RATIO_MAX: u64 = 100_000;
 
 /// Reads a source's `ssl`, `keystore*`, protocol, suite, `compression-*` and `ipFilter*` keys.
 pub fn server_keys(cx: &mut Ctx<'_>) -> ServerSecurity {
@@ -72,11 +77,14 @@ pub fn server_keys(cx: &mut Ctx<'_>) -> ServerSecurity {
         1,
         HANDSHAKE_TIMEOUT_MS_MAX,
     );
+    let (inflate_ratio_max, handshakes) = budget_keys(cx);
     let sec = ServerSecurity {
         tls,
         compression,
         ip_filter,
         handshake_timeout: Duration::from_millis(ms),
+        inflate_ratio_max,
+        handshakes,
     };
     if sec.tls.is_some() {
         if let Err(e) = ServerTransport::new(&sec) {
@@ -84,6 +92,31 @@ pub fn server_keys(cx: &mut Ctx<'_>) -> ServerSecurity {
         }
     }
     sec
+}
+
+/// `max-inflate-ratio`, `ssl-max-handshakes` and `ssl-handshake-rate-per-peer`.
+fn budget_keys(cx: &mut Ctx<'_>) -> (u64, HandshakeLimits) {
+    let inflate_ratio_max = cx.u64(
+        "max-inflate-ratio",
+        deflate::INFLATE_RATIO_DEFAULT,
+        2,
+        INFLATE_RATIO_MAX,
+    );
+    let handshakes = HandshakeLimits {
+        concurrent_max: cx.u64(
+            "ssl-max-handshakes",
+            handshake_budget::CONCURRENT_MAX_DEFAULT as u64,
+            1,
+            handshake_budget::CONCURRENT_MAX_MAX as u64,
+        ) as usize,
+        per_peer_per_s: cx.u64(
+            "ssl-handshake-rate-per-peer",
+            u64::from(handshake_budget::PER_PEER_PER_S_DEFAULT),
+            1,
+            u64::from(handshake_budget::PER_PEER_PER_S_MAX),
+        ) as u32,
+    };
+    (inflate_ratio_max, handshakes)
 }
 
 /// Reads a sink's `ssl`, `truststore*`, `trust-all-certs`, `verify-hostname`, protocol, suite

@@ -10,7 +10,17 @@
 //! the protocol's own frame limits apply to it); the write side compresses at most
 //! [`WRITE_CHUNK_BYTES`] per call and takes nothing new until that has gone out.
 //!
+//! A source caps what a peer's bytes may inflate to ([`Deflate::with_ratio_cap`],
+//! `max-inflate-ratio`): over the connection's life, the bytes inflated may not pass
+//! [`INFLATE_FLOOR_BYTES`] plus the ratio times the compressed bytes received. The cap is
+//! checked before inflating (each read inflates at most what is left of the allowance, plus
+//! one byte that proves the stream goes on), so a zlib bomb costs at most the allowance, not
+//! what it would inflate to. It is the connection's total and not each call's: a floor per
+//! call would let a peer that flushes often multiply it.
+//!
 //! Errors: corrupt input is [`std::io::ErrorKind::InvalidData`] ("not a deflate stream");
+//! a stream over its inflation cap is [`std::io::ErrorKind::InvalidData`] too
+//! ([`DeflateError::Ratio`]);
 //! a stream that ends in the middle of a flushed write (the connection closed after bytes
 //! that do not end with a SYNC flush or the stream's end) is
 //! [`std::io::ErrorKind::UnexpectedEof`] ("deflate stream cut mid-way"). Flume's server never
@@ -20,6 +30,8 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
@@ -33,6 +45,10 @@ pub const INFLATE_CHUNK_BYTES: usize = 64 << 10;
 pub const WRITE_CHUNK_BYTES: usize = 256 << 10;
 /// Flume's `compression-level` default (Netty `ZlibEncoder(6)`).
 pub const LEVEL_DEFAULT: u32 = 6;
+/// Bytes a connection may inflate beyond its ratio cap (its first calls, a handshake).
+pub const INFLATE_FLOOR_BYTES: u64 = 256 << 10;
+/// `max-inflate-ratio` by default: inflated bytes per compressed byte received.
+pub const INFLATE_RATIO_DEFAULT: u64 = 100;
 /// The bytes a SYNC flush ends with (an empty stored block).
 const SYNC_MARKER: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
@@ -52,6 +68,23 @@ pub struct Deflate<S> {
     output: Vec<u8>,
     out_pos: usize,
     finished: bool,
+    cap: Option<RatioCap>,
+}
+
+/// The inflation cap of a source's connection ([`Deflate::with_ratio_cap`]).
+#[derive(Debug)]
+struct RatioCap {
+    ratio_max: u64,
+    /// Counts the connections closed for passing their cap (the source's metric).
+    refused: Arc<AtomicU64>,
+    tripped: bool,
+}
+
+impl RatioCap {
+    /// Inflated bytes allowed after `received` compressed bytes.
+    fn allowance(&self, received: u64) -> u64 {
+        INFLATE_FLOOR_BYTES.saturating_add(self.ratio_max.saturating_mul(received))
+    }
 }
 
 impl<S> Deflate<S> {
@@ -70,7 +103,55 @@ impl<S> Deflate<S> {
             output: Vec::new(),
             out_pos: 0,
             finished: false,
+            cap: None,
         }
+    }
+
+    /// The same, refusing to inflate more than [`INFLATE_FLOOR_BYTES`] plus `ratio_max`
+    /// bytes per compressed byte received; a stream that would is refused with
+    /// [`DeflateError::Ratio`] and counted once in `refused`.
+    pub fn with_ratio_cap(mut self, ratio_max: u64, refused: Arc<AtomicU64>) -> Self {
+        self.cap = Some(RatioCap {
+            ratio_max,
+            refused,
+            tripped: false,
+        });
+        self
+    }
+
+    /// How much of `out_max` this read may inflate (at least 1: one byte past the allowance
+    /// proves the stream would go on).
+    fn capped(&self, out_max: usize) -> usize {
+        match &self.cap {
+            None => out_max,
+            Some(cap) => {
+                let left = cap
+                    .allowance(self.received)
+                    .saturating_sub(self.inflate.total_out());
+                out_max.min(usize::try_from(left).unwrap_or(usize::MAX).max(1))
+            }
+        }
+    }
+
+    /// The error once the inflated total passed the allowance (counted once).
+    fn over_cap(&mut self) -> Option<io::Error> {
+        let cap = self.cap.as_mut()?;
+        let inflated = self.inflate.total_out();
+        if inflated <= cap.allowance(self.received) {
+            return None;
+        }
+        if !cap.tripped {
+            cap.tripped = true;
+            cap.refused.fetch_add(1, Ordering::Relaxed);
+        }
+        Some(io::Error::new(
+            io::ErrorKind::InvalidData,
+            DeflateError::Ratio {
+                inflated,
+                compressed: self.received,
+                ratio_max: cap.ratio_max,
+            },
+        ))
     }
 
     /// The wrapped stream.
@@ -103,6 +184,25 @@ pub enum DeflateError {
          not end a flushed write"
     )]
     Cut(u64),
+    /// The peer's bytes inflate beyond the source's cap (a zlib bomb).
+    #[error(
+        "deflate stream inflates beyond max-inflate-ratio: more than {inflated} bytes from \
+         {compressed} compressed bytes (ratio {}:1; at most {ratio_max}:1 beyond the first {} \
+         bytes)", ratio_of(*.inflated, *.compressed), INFLATE_FLOOR_BYTES
+    )]
+    Ratio {
+        /// Bytes inflated (one past the allowance).
+        inflated: u64,
+        /// Compressed bytes received.
+        compressed: u64,
+        /// `max-inflate-ratio`.
+        ratio_max: u64,
+    },
+}
+
+/// `inflated` per compressed byte, rounded down.
+fn ratio_of(inflated: u64, compressed: u64) -> u64 {
+    inflated / compressed.max(1)
 }
 
 impl DeflateError {
@@ -137,6 +237,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for Deflate<S> {
             if this.read_done {
                 return Poll::Ready(Ok(()));
             }
+            if let Some(e) = this.over_cap() {
+                return Poll::Ready(Err(e));
+            }
+            let out_max = this.capped(out_max);
             // Inflate what is buffered (or what the inflater still holds) into `buf`.
             let (before_in, before_out) = (this.inflate.total_in(), this.inflate.total_out());
             let input = this.input.get(this.in_pos..this.in_len).unwrap_or_default();
@@ -151,6 +255,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for Deflate<S> {
             let used = (this.inflate.total_in() - before_in) as usize;
             let made = (this.inflate.total_out() - before_out) as usize;
             this.in_pos += used;
+            if let Some(e) = this.over_cap() {
+                return Poll::Ready(Err(e));
+            }
             buf.advance(made);
             if status == Status::StreamEnd {
                 // The peer finished its stream (it closes next); nothing follows it.
@@ -325,6 +432,64 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{e}");
         assert!(e.to_string().contains("compression-type = deflate"), "{e}");
+    }
+
+    /// `data` as one zlib stream ending with a SYNC flush.
+    fn zlib(data: &[u8], level: u32) -> Vec<u8> {
+        let mut z = Compress::new(Compression::new(level), true);
+        let mut out = Vec::with_capacity(data.len() + 1024);
+        z.compress_vec(data, &mut out, FlushCompress::Sync).unwrap();
+        out
+    }
+
+    /// Reads all of `compressed` through a capped reader: what was inflated, or the error.
+    async fn inflate_capped(compressed: Vec<u8>, ratio: u64) -> (io::Result<usize>, u64) {
+        let (mut a, b) = tokio::io::duplex(1 << 16);
+        tokio::spawn(async move {
+            let _ = a.write_all(&compressed).await;
+        });
+        let refused = Arc::new(AtomicU64::new(0));
+        let mut d = Deflate::new(b, LEVEL_DEFAULT).with_ratio_cap(ratio, refused.clone());
+        let mut buf = vec![0u8; 1 << 20];
+        let mut total = 0;
+        let r = loop {
+            match d.read(&mut buf).await {
+                Ok(0) => break Ok(total),
+                Ok(n) => total += n,
+                Err(e) => break Err(e),
+            }
+        };
+        (r, refused.load(Ordering::Relaxed))
+    }
+
+    #[tokio::test]
+    async fn a_bomb_is_refused_within_its_allowance_and_ordinary_text_is_not() {
+        // 16 MiB of zeros: about 16 KiB compressed, so at most 256 KiB + 100 x that inflates.
+        let bomb = zlib(&vec![0u8; 16 << 20], 9);
+        let allowance = INFLATE_FLOOR_BYTES + 100 * bomb.len() as u64;
+        let (r, refused) = inflate_capped(bomb, 100).await;
+        let e = r.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{e}");
+        match DeflateError::of(&e) {
+            Some(DeflateError::Ratio { inflated, .. }) => assert!(*inflated <= allowance + 1),
+            other => panic!("{other:?}: {e}"),
+        }
+        assert!(e.to_string().contains("at most 100:1"), "{e}");
+        assert_eq!(refused, 1);
+        // Log-like lines compress far less than 100:1: all of them come through.
+        let text: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| {
+                format!(
+                    "2026-11-25 host{} app[{}]: request {i} served\n",
+                    i % 7,
+                    i % 13
+                )
+                .into_bytes()
+            })
+            .collect();
+        let (r, refused) = inflate_capped(zlib(&text, 6), 100).await;
+        assert_eq!(r.unwrap(), text.len());
+        assert_eq!(refused, 0);
     }
 
     #[tokio::test]

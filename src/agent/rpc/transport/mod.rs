@@ -12,7 +12,12 @@
 //! 2. The first bytes are peeked ([`sniff`]): a peer that speaks TLS to a plain port, plain
 //!    text to a TLS port, deflate to an uncompressed port, or plain data to a deflate port is
 //!    refused with a [`Refusal`] that says so.
-//! 3. The TLS handshake; 4. the deflate wrapper.
+//! 3. The TLS handshake, within the source's handshake budget ([`handshake_budget`]:
+//!    `ssl-max-handshakes` at once, `ssl-handshake-rate-per-peer` per peer address; a
+//!    handshake over it is refused before any cryptography and counted in
+//!    `TlsHandshakeRefusedCount`); 4. the deflate wrapper, whose inflation is capped
+//!    (`max-inflate-ratio`, [`Deflate::with_ratio_cap`]; a connection over it counted in
+//!    `InflateRatioRefusedCount`).
 //!
 //! Every step runs in the connection's own task: a slow or failing peer never stalls the
 //! listener or other connections. Each refusal is one [`Refusal`], for one log line.
@@ -21,6 +26,7 @@ mod client;
 pub mod config;
 mod conn;
 pub mod deflate;
+pub mod handshake_budget;
 pub mod keystore;
 pub mod settings;
 pub mod sniff;
@@ -28,12 +34,16 @@ pub mod tls;
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpStream;
 use tokio::time::Instant;
+use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
+
+use handshake_budget::HandshakeBudget;
 
 pub use client::{ClientTransport, DialError, HandshakeFailed, LinkError};
 pub use conn::Conn;
@@ -73,6 +83,9 @@ pub enum Refusal {
     /// The TLS handshake failed.
     #[error("TLS handshake failed: {0}")]
     Handshake(String),
+    /// The source's handshake budget had no room for it.
+    #[error("TLS handshake refused: {0}")]
+    OverBudget(#[from] handshake_budget::OverBudget),
     /// Nothing (or no whole handshake) within the deadline.
     #[error("no {what} within ssl-handshake-timeout ({ms} ms)")]
     Timeout {
@@ -113,6 +126,10 @@ pub struct ServerTransport {
     filter: Option<IpFilter>,
     names: PeerHeaders,
     handshake_timeout: Duration,
+    handshakes: HandshakeBudget,
+    handshakes_refused: AtomicU64,
+    inflate_ratio_max: u64,
+    inflate_refused: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for ServerTransport {
@@ -152,7 +169,67 @@ impl ServerTransport {
             filter,
             names: PeerHeaders::default(),
             handshake_timeout: sec.handshake_timeout,
+            handshakes: HandshakeBudget::new(
+                sec.handshakes.concurrent_max,
+                sec.handshakes.per_peer_per_s,
+            ),
+            handshakes_refused: AtomicU64::new(0),
+            inflate_ratio_max: sec.inflate_ratio_max,
+            inflate_refused: Arc::default(),
         })
+    }
+
+    /// The transport's gauges for the source's metrics: `TlsHandshakesInProgress` and
+    /// `TlsHandshakeRefusedCount` on a TLS port, `InflateRatioRefusedCount` on a deflate one.
+    pub fn gauges(&self) -> Vec<(&'static str, String)> {
+        let mut g = Vec::new();
+        if self.tls.is_some() {
+            g.push((
+                "TlsHandshakesInProgress",
+                self.handshakes.in_progress().to_string(),
+            ));
+            g.push((
+                "TlsHandshakeRefusedCount",
+                self.handshakes_refused.load(Ordering::Relaxed).to_string(),
+            ));
+        }
+        if self.deflate.is_some() {
+            g.push((
+                "InflateRatioRefusedCount",
+                self.inflate_refused.load(Ordering::Relaxed).to_string(),
+            ));
+        }
+        g
+    }
+
+    fn inflating<S>(&self, inner: S, level: u32) -> Deflate<S> {
+        Deflate::new(inner, level)
+            .with_ratio_cap(self.inflate_ratio_max, self.inflate_refused.clone())
+    }
+
+    /// The TLS handshake within the budget (a slot held while it runs) and the deadline.
+    async fn handshake(
+        &self,
+        acceptor: &TlsAcceptor,
+        stream: TcpStream,
+        peer: SocketAddr,
+        deadline: Instant,
+    ) -> Result<TlsStream<TcpStream>, Refusal> {
+        let _slot = match self.handshakes.admit(peer.ip(), std::time::Instant::now()) {
+            Ok(slot) => slot,
+            Err(over) => {
+                self.handshakes_refused.fetch_add(1, Ordering::Relaxed);
+                return Err(over.into());
+            }
+        };
+        match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
+            Err(_) => Err(Refusal::Timeout {
+                what: "whole TLS handshake",
+                ms: self.handshake_timeout.as_millis() as u64,
+            }),
+            Ok(Err(e)) => Err(Refusal::Handshake(tls::explain(&e))),
+            Ok(Ok(s)) => Ok(s),
+        }
     }
 
     /// What a log line at start says about it (`tls+deflate, ipFilter allow:ip:10.*,...`).
@@ -214,22 +291,13 @@ impl ServerTransport {
         match &self.tls {
             None => Ok(match level {
                 None => Conn::new(stream, "plain"),
-                Some(l) => Conn::new(Deflate::new(stream, l), "deflate"),
+                Some(l) => Conn::new(self.inflating(stream, l), "deflate"),
             }),
             Some(acceptor) => {
-                let tls = match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
-                    Err(_) => {
-                        return Err(Refusal::Timeout {
-                            what: "whole TLS handshake",
-                            ms,
-                        })
-                    }
-                    Ok(Err(e)) => return Err(Refusal::Handshake(tls::explain(&e))),
-                    Ok(Ok(s)) => s,
-                };
+                let tls = self.handshake(acceptor, stream, peer, deadline).await?;
                 Ok(match level {
                     None => Conn::new(tls, "tls"),
-                    Some(l) => Conn::new(Deflate::new(tls, l), "tls+deflate"),
+                    Some(l) => Conn::new(self.inflating(tls, l), "tls+deflate"),
                 })
             }
         }

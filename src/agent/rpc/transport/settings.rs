@@ -100,6 +100,30 @@ pub struct ServerSecurity {
     /// `ssl-handshake-timeout` (Sluice; ms, default 10 s): TLS handshake, and the wait for
     /// a TLS or deflate peer's first bytes.
     pub handshake_timeout: Duration,
+    /// `max-inflate-ratio` (Sluice; default 100): inflated bytes per compressed byte a
+    /// deflate connection may cost ([`super::deflate::Deflate::with_ratio_cap`]).
+    pub inflate_ratio_max: u64,
+    /// `ssl-max-handshakes` and `ssl-handshake-rate-per-peer` (Sluice).
+    pub handshakes: HandshakeLimits,
+}
+
+/// How many TLS handshakes a source runs ([`super::handshake_budget`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HandshakeLimits {
+    /// `ssl-max-handshakes`: handshakes in progress at once; one more is refused.
+    pub concurrent_max: usize,
+    /// `ssl-handshake-rate-per-peer`: new handshakes per second from one peer address (a
+    /// token bucket holding as many).
+    pub per_peer_per_s: u32,
+}
+
+impl Default for HandshakeLimits {
+    fn default() -> Self {
+        HandshakeLimits {
+            concurrent_max: super::handshake_budget::CONCURRENT_MAX_DEFAULT,
+            per_peer_per_s: super::handshake_budget::PER_PEER_PER_S_DEFAULT,
+        }
+    }
 }
 
 impl Default for ServerSecurity {
@@ -109,6 +133,8 @@ impl Default for ServerSecurity {
             compression: Compression::None,
             ip_filter: None,
             handshake_timeout: HANDSHAKE_TIMEOUT_DEFAULT,
+            inflate_ratio_max: super::deflate::INFLATE_RATIO_DEFAULT,
+            handshakes: HandshakeLimits::default(),
         }
     }
 }

@@ -117,7 +117,7 @@ pub async fn run(cfg: AvroSourceConfig, ctx: SourceCtx) -> Result<(), SourceErro
     });
     let g = shared.clone();
     ctx.counters.set_gauges(Box::new(move || {
-        vec![
+        let mut v = vec![
             (
                 "OpenConnectionCount",
                 g.open.load(Ordering::Relaxed).to_string(),
@@ -126,7 +126,9 @@ pub async fn run(cfg: AvroSourceConfig, ctx: SourceCtx) -> Result<(), SourceErro
                 "UpstreamPeerCount",
                 g.peers.recent(Instant::now()).to_string(),
             ),
-        ]
+        ];
+        v.extend(g.transport.gauges());
+        v
     }));
     let c = ctx.clone();
     listener

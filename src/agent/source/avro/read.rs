@@ -145,6 +145,9 @@ where
 fn read_failed(ctx: &SourceCtx, shared: &Shared, peer: SocketAddr, e: &std::io::Error) {
     use crate::agent::rpc::transport::deflate::DeflateError;
     match e.kind() {
+        _ if matches!(DeflateError::of(e), Some(DeflateError::Ratio { .. })) => {
+            bad_input(ctx, shared, peer, &e.to_string(), "inflate-ratio")
+        }
         std::io::ErrorKind::InvalidData => {
             bad_input(ctx, shared, peer, &e.to_string(), "transport")
         }

@@ -92,10 +92,12 @@ pub async fn run(cfg: ThriftSourceConfig, ctx: SourceCtx) -> Result<(), SourceEr
     });
     let g = shared.clone();
     ctx.counters.set_gauges(Box::new(move || {
-        vec![(
+        let mut v = vec![(
             "OpenConnectionCount",
             g.open.load(Ordering::Relaxed).to_string(),
-        )]
+        )];
+        v.extend(g.transport.gauges());
+        v
     }));
     let c = ctx.clone();
     listener

@@ -80,6 +80,18 @@ impl Reading<'_> {
         );
     }
 
+    /// A failed read: a deflate stream over `max-inflate-ratio` is bad input worth a
+    /// warning; other failures (a reset socket) are not.
+    fn read_failed(&self, e: &std::io::Error) {
+        use crate::agent::rpc::transport::deflate::DeflateError;
+        if matches!(DeflateError::of(e), Some(DeflateError::Ratio { .. })) {
+            self.bad(&e.to_string(), "inflate-ratio");
+        } else {
+            let (ctx, peer) = (self.ctx, self.peer);
+            tracing::debug!(source = %ctx.name, %peer, error = %e, "thrift connection: read failed");
+        }
+    }
+
     /// The next frame, or `None` when the connection is over (already logged).
     pub(crate) async fn next_frame<S>(&mut self, stream: &mut S) -> Option<Received>
     where
@@ -114,7 +126,7 @@ impl Reading<'_> {
                         self.reader.push(got);
                     }
                     Ok(Err(e)) => {
-                        tracing::debug!(source = %ctx.name, %peer, error = %e, "thrift connection: read failed");
+                        self.read_failed(&e);
                         return None;
                     }
                     Err(_) => {
@@ -171,7 +183,7 @@ impl Reading<'_> {
                 }
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => {
-                    tracing::debug!(source = %ctx.name, %peer, error = %e, "thrift connection: read failed");
+                    self.read_failed(&e);
                     return None;
                 }
                 Err(_) => {
