@@ -53,6 +53,8 @@ pub struct Uris {
     agent: String,
     sources: Vec<UriSource>,
     texts: Vec<Option<String>>,
+    /// A poll read a new text but could not read every URI: apply at the next good poll.
+    unapplied: bool,
     backup_dir: Option<PathBuf>,
 }
 
@@ -85,6 +87,7 @@ impl Provider {
         Ok(Provider::Uris(Uris {
             agent: agent.to_owned(),
             texts: vec![None; sources.len()],
+            unapplied: false,
             sources,
             backup_dir: a.backup_dir.map(Path::to_owned),
         }))
@@ -187,9 +190,14 @@ impl Provider {
             Provider::Uris(u) => {
                 let before = u.texts.clone();
                 match u.fetch_all(true).await {
-                    Ok(files) if u.texts != before => Ok(Some(files)),
+                    Ok(files) if u.texts != before || std::mem::take(&mut u.unapplied) => {
+                        Ok(Some(files))
+                    }
                     Ok(_) => Ok(None),
                     Err(e) => {
+                        // A URI that answered with a new text before another failed is
+                        // not asked again (304 from now on): remember to apply it.
+                        u.unapplied |= u.texts != before;
                         tracing::warn!(error = %format!("{e:#}"), "polling the configuration URIs; the running configuration stays");
                         Ok(None)
                     }

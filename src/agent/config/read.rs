@@ -60,21 +60,8 @@ pub fn resolve_files(
         overridden,
         ..Resolution::default()
     };
-    if files.len() > files::FILES_MAX {
-        res.problems.push(Problem::error(
-            Origin::CommandLine,
-            "-f",
-            format!(
-                "{} configuration files given; at most {} are read",
-                files.len(),
-                files::FILES_MAX
-            ),
-        ));
-    }
-    for (e, o) in parsed.iter().filter(|(e, _)| e.key.starts_with(&prefix)) {
-        res.problems.extend(comment_hint(e, *o));
-        res.problems.extend(backslash_hint(e, *o));
-    }
+    res.problems
+        .extend(reading_hints(&parsed, &prefix, files.len()));
     let mut entries: Vec<(String, String, Origin)> = parsed
         .into_iter()
         .map(|(e, o)| (e.key, e.value, o))
@@ -128,6 +115,31 @@ pub fn resolve_files(
     entries.retain(|(k, _, _)| k.contains('.') || !keys_read.contains(k));
     res.entries = entries;
     res
+}
+
+/// The problems found reading the text, before any value is resolved: too many files,
+/// end-of-line comments and dropped backslashes in the agent's keys.
+fn reading_hints(
+    parsed: &[(properties::Entry, Origin)],
+    prefix: &str,
+    files: usize,
+) -> Vec<Problem> {
+    let mut out = Vec::new();
+    if files > files::FILES_MAX {
+        out.push(Problem::error(
+            Origin::CommandLine,
+            "-f",
+            format!(
+                "{files} configuration files given; at most {} are read",
+                files::FILES_MAX
+            ),
+        ));
+    }
+    for (e, o) in parsed.iter().filter(|(e, _)| e.key.starts_with(prefix)) {
+        out.extend(comment_hint(e, *o));
+        out.extend(backslash_hint(e, *o));
+    }
+    out
 }
 
 /// Flume's `-DpropertiesImplementation` and `-Dlookups` switches: whether a bare `${NAME}`
