@@ -346,7 +346,7 @@ async fn until_stopped(
             _ = sig.sighup.recv() => (Trigger::Signal, None),
             Some((trigger, reply)) = next_request(http_reloads) => (trigger, Some(reply)),
             _ = poll.tick(), if polls => (Trigger::Poll, None),
-            _ = provider.changed() => (Trigger::Poll, None),
+            _ = provider.changed() => (Trigger::Watch, None),
         };
         let Some(loaded) = load_unless_stopped(args, &mut provider, trigger, &mut sig).await else {
             return;
@@ -377,7 +377,7 @@ async fn load_unless_stopped(
 ) -> Option<Reread> {
     let read = async {
         let files = match trigger {
-            Trigger::Poll => match provider.poll().await {
+            Trigger::Poll | Trigger::Watch => match provider.poll().await {
                 Ok(Some(f)) => f,
                 Ok(None) => return None,
                 Err(e) => return Some(Err(e)),

@@ -225,7 +225,8 @@ fn the_agent_runs_from_its_znode_and_reloads_when_the_data_changes() {
     send(dir, nc, "one");
     wait_line_in(&mut a, &dir.join("out1"), "one");
     z.put("/sluice/a1", &conf(nc, "out2"));
-    a.wait_for(&log, "the new configuration was applied");
+    let text = a.wait_for(&log, "the new configuration was applied");
+    assert!(text.contains("znode change"), "the watch asked:\n{text}");
     send(dir, nc, "two");
     wait_line_in(&mut a, &dir.join("out2"), "two");
     assert_eq!(a.stop(), Some(0));
