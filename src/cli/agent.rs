@@ -84,7 +84,7 @@ pub struct AgentArgs {
     /// configuration directory (as `flume-ng --plugins-path`).
     #[arg(long = "plugins-path", value_name = "DIRS")]
     pub plugins_path: Option<String>,
-    /// Do not poll the file for changes.
+    /// Do not poll the files or URIs for changes (nor watch the ZooKeeper znode).
     #[arg(long = "no-reload-conf")]
     pub no_reload_conf: bool,
     /// Seconds between checks of the files (default 30) or URIs (default 300) for changes
@@ -136,6 +136,12 @@ fn provider(args: &AgentArgs) -> anyhow::Result<Provider> {
         return Provider::zk(hosts, args.zk_base.as_deref(), &args.name, watching);
     }
     if args.conf_uri.is_empty() {
+        if args.backup_dir.is_some() || args.conf_user.is_some() {
+            return Err(exit::Usage(
+                "--backup-directory, --conf-user and --conf-password are for --conf-uri".into(),
+            )
+            .into());
+        }
         return Ok(Provider::files(args.conf_file.clone()));
     }
     let basic = args.conf_user.as_deref().zip(args.conf_password.as_deref());

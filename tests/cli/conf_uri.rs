@@ -2,7 +2,8 @@
 //! behind Basic authentication, which answers `If-Modified-Since` with 304): the agent starts
 //! from the URI and writes the backup; a changed file is seen by the poll and applied; with
 //! the server gone a new start uses the backup; with neither, and with a wrong password, the
-//! start fails with a clear error and exit 3.
+//! start fails with a clear error and exit 3; options that cannot work together are refused
+//! (exit 2).
 
 use std::net::TcpStream;
 use std::path::Path;
@@ -226,18 +227,30 @@ fn a_wrong_password_is_a_clear_error_at_start() {
 }
 
 #[test]
-fn conf_file_and_conf_uri_together_are_refused() {
+fn options_that_cannot_work_together_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let args = [
-        "agent",
-        "-n",
-        "a1",
-        "-f",
-        "a.properties",
-        "-u",
-        "http://127.0.0.1:1/a",
-    ];
-    let (code, _, err) = outcome(&sluice(tmp.path(), &args));
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("--conf-uri"), "{err}");
+    for (args, named) in [
+        (
+            &["-f", "a.properties", "-u", "http://127.0.0.1:1/a"][..],
+            "--conf-uri",
+        ),
+        (
+            &["-f", "a.properties", "-b", "backup"][..],
+            "--backup-directory",
+        ),
+        (
+            &["-u", "ftp://127.0.0.1/a"][..],
+            "only http:// and https://",
+        ),
+        (
+            &["-u", "http://127.0.0.1:1/a", "--conf-user", "u"][..],
+            "--conf-password",
+        ),
+    ] {
+        let mut all = vec!["agent", "-n", "a1"];
+        all.extend(args);
+        let (code, _, err) = outcome(&sluice(tmp.path(), &all));
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(named), "{args:?}: {err}");
+    }
 }
