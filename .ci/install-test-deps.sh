@@ -5,7 +5,8 @@
 # and keytool for the RPC security tests, a Java runtime and Hadoop 2.7.3's HDFS jars for the
 # hdfs_cluster tests, a JDK, MariaDB and its JDBC driver for the Java plugin tests, cargo-deb
 # and systemd-analyze for the packaging test, gmond for the Ganglia reporter test, promtool
-# for the test that lints /metrics, SeaweedFS and boto3 for the object-storage tests.
+# for the test that lints /metrics, SeaweedFS and boto3 for the object-storage tests, and
+# ZooKeeper's jars for the ZooKeeper configuration source's test.
 set -euo pipefail
 cd "$(dirname "$0")"
 bash ./install-build.sh
@@ -20,3 +21,4 @@ bash ./install-package.sh
 bash ./install-ganglia.sh
 bash ./install-promtool.sh
 bash ./install-seaweedfs.sh
+bash ./install-zookeeper.sh

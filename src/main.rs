@@ -49,12 +49,15 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run an agent from a Flume properties file.
+    /// Run an agent from Flume properties files, URIs or a ZooKeeper znode.
     #[command(after_help = "Examples:
   sluice agent -n a1 -f examples/netcat-file-roll.properties
   sluice agent -n a1 -c conf -f conf/flume.conf -Dflume.root.logger=DEBUG,console
   sluice agent -n a1 -f a1.properties -Dflume.root.logger=INFO,LOGFILE -Dflume.log.dir=/var/log/sluice
   sluice agent -n a1 -f a1.properties -Dflume.log.format=json
+  sluice agent -n a1 -f conf/base.properties -f conf/site.properties
+  sluice agent -n a1 -u https://conf.example.com/a1.properties -b /var/lib/sluice/conf-backup
+  sluice agent -n a1 -z zk1:2181,zk2:2181 -p /flume
 
 Exit codes: 0 stopped cleanly, 1 the configuration has errors, 2 bad arguments, 3 could not run.")]
     Agent(cli::agent::AgentArgs),

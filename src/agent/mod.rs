@@ -6,6 +6,7 @@ pub mod alarm;
 pub mod backoff;
 pub mod channel;
 pub mod component;
+pub mod conf_source;
 pub mod config;
 pub mod failpoint;
 pub mod harness;

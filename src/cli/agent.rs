@@ -1,15 +1,17 @@
-//! `sluice agent`: runs an agent from a Flume properties file until SIGINT/SIGTERM, polling
-//! the file for changes (unless `--no-reload-conf`), reading it again on SIGHUP and on
+//! `sluice agent`: runs an agent from Flume properties files (`-f` repeated: later files
+//! override earlier keys, `conf_files.rs`) until SIGINT/SIGTERM, polling the files for
+//! changes (unless `--no-reload-conf`), reading them all again on SIGHUP and on
 //! `POST /reload` (`agent_reload.rs`), and serving metrics over HTTP when
 //! `-Dflume.monitoring.type=http` (on `-Dflume.monitoring.bind`, default loopback, and
 //! `-Dflume.monitoring.port`, default 41414) or sending them to gmond with `type=ganglia`. At
 //! start the soft open-file limit is raised to the hard limit. A stop ends within `SHUTDOWN_BOUND` (10 s) whatever peers do.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use anyhow::Context;
-use sluice::agent::config::Severity;
+use sluice::agent::config::{ConfFile, Severity};
+use sluice::agent::metrics::CounterGroup;
 use sluice::agent::rlimit;
 use sluice::agent::runtime::reload::{self, Trigger};
 use sluice::agent::runtime::{ganglia, http, Agent, Telemetry, SHUTDOWN_BOUND};
@@ -17,6 +19,8 @@ use sluice::agent::stop;
 use sluice::agent::topology::{self as config, AgentConfig};
 
 use crate::cli::agent_reload::{self, report_not_ready};
+use crate::cli::conf_files;
+use crate::cli::conf_provider::{Provider, UriArgs};
 use crate::cli::exit;
 use crate::cli::logging::LogSpec;
 use crate::cli::monitoring::Monitoring;
@@ -27,9 +31,48 @@ pub struct AgentArgs {
     /// The agent name (the first part of every key).
     #[arg(short = 'n', long = "name")]
     pub name: String,
-    /// The properties file.
-    #[arg(short = 'f', long = "conf-file")]
-    pub conf_file: PathBuf,
+    /// The properties file; repeat for several, read in order: a key a later file sets
+    /// replaces the earlier value (as Flume 1.10's `--conf-file`).
+    #[arg(short = 'f', long = "conf-file", required_unless_present_any = ["conf_uri", "zk_hosts"],
+          conflicts_with_all = ["conf_uri", "zk_hosts"])]
+    pub conf_file: Vec<PathBuf>,
+    /// An http:// or https:// URI to read the properties from (as Flume 1.11's `-u`); repeat
+    /// for several, read in order. Polled every `-i` seconds (default 300) with
+    /// `If-Modified-Since`.
+    #[arg(short = 'u', long = "conf-uri", value_name = "URI")]
+    pub conf_uri: Vec<String>,
+    /// The user for Basic authentication at the `--conf-uri` (with `--conf-password`).
+    #[arg(long = "conf-user", requires = "conf_password", requires = "conf_uri")]
+    pub conf_user: Option<String>,
+    /// The password for Basic authentication at the `--conf-uri` (with `--conf-user`).
+    #[arg(long = "conf-password", requires = "conf_user")]
+    pub conf_password: Option<String>,
+    /// Where the last good configuration read from `--conf-uri` is kept
+    /// (`DIR/.AGENT.properties`, replaced atomically), and read at start when a URI cannot be.
+    #[arg(
+        short = 'b',
+        long = "backup-directory",
+        value_name = "DIR",
+        requires = "conf_uri"
+    )]
+    pub backup_dir: Option<PathBuf>,
+    /// ZooKeeper servers (`host:port,...`, as Flume's `-z`): the properties are the data of
+    /// the znode `BASE/AGENT`, watched for changes.
+    #[arg(
+        short = 'z',
+        long = "zkConnString",
+        value_name = "HOSTS",
+        conflicts_with = "conf_uri"
+    )]
+    pub zk_hosts: Option<String>,
+    /// The ZooKeeper base path (as Flume's `-p`; default `/flume`).
+    #[arg(
+        short = 'p',
+        long = "zkBasePath",
+        value_name = "PATH",
+        requires = "zk_hosts"
+    )]
+    pub zk_base: Option<String>,
     /// Configuration directory: where `plugins.d` is looked for (in and beside it).
     #[arg(short = 'c', long = "conf")]
     pub conf_dir: Option<PathBuf>,
@@ -41,13 +84,14 @@ pub struct AgentArgs {
     /// configuration directory (as `flume-ng --plugins-path`).
     #[arg(long = "plugins-path", value_name = "DIRS")]
     pub plugins_path: Option<String>,
-    /// Do not poll the file for changes.
+    /// Do not poll the files or URIs for changes (nor watch the ZooKeeper znode).
     #[arg(long = "no-reload-conf")]
     pub no_reload_conf: bool,
-    /// Seconds between checks of the file for changes (1 to 86400).
-    #[arg(short = 'i', long = "poll-interval", default_value_t = 30,
+    /// Seconds between checks of the files (default 30) or URIs (default 300) for changes
+    /// (1 to 86400).
+    #[arg(short = 'i', long = "poll-interval",
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub poll_interval: u64,
+    pub poll_interval: Option<u64>,
     /// `-Dkey=value`: `flume.root.logger=LEVEL[,console|LOGFILE|DRFA]`, `flume.log.dir`,
     /// `flume.log.file`, `flume.log.format=text|flume|json`, `flume.monitoring.*`, or
     /// `<agent>.<key>` overrides.
@@ -71,25 +115,44 @@ fn define<'a>(args: &'a AgentArgs, key: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// Loads the file; logs warnings; returns the config or the rendered errors.
-pub(crate) fn load(args: &AgentArgs) -> anyhow::Result<Result<AgentConfig, Vec<String>>> {
-    let text = std::fs::read_to_string(&args.conf_file)
-        .with_context(|| format!("reading {}", args.conf_file.display()))?;
-    let loaded = config::load(&text, &args.name, &args.defines);
-    let file = args.conf_file.display().to_string();
+/// Loads the configuration read; logs warnings; returns it or the rendered errors.
+pub(crate) fn load(args: &AgentArgs, files: &[ConfFile]) -> Result<AgentConfig, Vec<String>> {
+    let loaded = config::load_files(files, &args.name, &args.defines);
+    let names = conf_files::names(files);
     let mut errors = Vec::new();
     for p in &loaded.problems {
         match p.severity {
-            Severity::Warning => tracing::warn!("{}", p.render(&file)),
-            Severity::Error => errors.push(p.render(&file)),
+            Severity::Warning => tracing::warn!("{}", conf_files::render(p, &names)),
+            Severity::Error => errors.push(conf_files::render(p, &names)),
         }
     }
-    Ok(loaded.config.ok_or(errors))
+    loaded.config.ok_or(errors)
 }
 
-fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
-    let m = std::fs::metadata(path).ok()?;
-    Some((m.modified().ok()?, m.len()))
+/// Where the configuration comes from.
+fn provider(args: &AgentArgs) -> anyhow::Result<Provider> {
+    if let Some(hosts) = &args.zk_hosts {
+        let watching = !args.no_reload_conf;
+        return Provider::zk(hosts, args.zk_base.as_deref(), &args.name, watching);
+    }
+    if args.conf_uri.is_empty() {
+        if args.backup_dir.is_some() || args.conf_user.is_some() {
+            return Err(exit::Usage(
+                "--backup-directory, --conf-user and --conf-password are for --conf-uri".into(),
+            )
+            .into());
+        }
+        return Ok(Provider::files(args.conf_file.clone()));
+    }
+    let basic = args.conf_user.as_deref().zip(args.conf_password.as_deref());
+    Provider::uris(
+        &args.name,
+        UriArgs {
+            uris: &args.conf_uri,
+            basic,
+            backup_dir: args.backup_dir.as_deref(),
+        },
+    )
 }
 
 /// The line logged for Flume's `-C`/`--classpath`.
@@ -104,13 +167,20 @@ pub fn run(args: AgentArgs) -> anyhow::Result<i32> {
     if let Some(cp) = &args.classpath {
         tracing::info!("{}", classpath_note(cp));
     }
+    let mut provider = provider(&args)?;
+    let first = provider.first_file().unwrap_or(Path::new("")).to_owned();
     crate::cli::plugins::set_java_env(
-        &args.conf_file,
+        &first,
         args.conf_dir.as_deref(),
         args.classpath.as_deref(),
         args.plugins_path.as_deref(),
     );
-    let cfg = match load(&args)? {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    let files = rt.block_on(provider.initial())?;
+    let cfg = match load(&args, &files) {
         Ok(c) => c,
         Err(errors) => {
             for e in errors {
@@ -120,11 +190,12 @@ pub fn run(args: AgentArgs) -> anyhow::Result<i32> {
             return Ok(exit::FAILED_CHECK);
         }
     };
+    provider.good(&files);
     // A Java class that cannot load is a configuration error, as at `config check`: the agent
     // does not start (and restart its JVM forever) around it.
     let java_problems = crate::cli::plugins::check_classes(&cfg)?;
     if !java_problems.is_empty() {
-        let file = args.conf_file.display();
+        let file = files.first().map_or("?", |f| f.name.as_str());
         for p in &java_problems {
             crate::cli::pipe::eprint_line(&format!("{file}: {p}"));
         }
@@ -142,23 +213,19 @@ pub fn run(args: AgentArgs) -> anyhow::Result<i32> {
         Ok(l) => tracing::info!(soft = l.soft_after, hard = l.hard, "open-file limit"),
         Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the tokio runtime")?;
-    let result = rt.block_on(run_agent(args, cfg));
+    let result = rt.block_on(run_agent(args, cfg, provider));
     // Blocking work still running (a channel close past its grace) does not hold the exit.
     rt.shutdown_timeout(Duration::from_millis(500));
     result
 }
 
-async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
+async fn run_agent(args: AgentArgs, cfg: AgentConfig, provider: Provider) -> anyhow::Result<i32> {
     // Signals are caught from the first moment: one that arrives while the agent starts (or
     // right after its readiness line) stops it cleanly instead of killing it.
     use tokio::signal::unix::{signal, SignalKind};
-    let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    let mut sighup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    let sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let sighup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
     let telemetry = Telemetry::for_agent(&args.name);
     let reloads = reload::counters();
     telemetry.metrics.register(&args.name, reloads.clone());
@@ -228,41 +295,20 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
     } else {
         tracing::warn!(agent = %args.name, "agent running, but not every source accepts input");
     }
-    let mut last = stamp(&args.conf_file);
-    let mut poll = tokio::time::interval(Duration::from_secs(args.poll_interval.clamp(1, 86_400)));
-    poll.tick().await;
-    loop {
-        tokio::select! {
-            _ = sigint.recv() => break,
-            _ = sigterm.recv() => break,
-            _ = sighup.recv() => {
-                last = stamp(&args.conf_file);
-                let Some(loaded) = load_unless_stopped(&args, &mut sigterm, &mut sigint).await else {
-                    break;
-                };
-                agent_reload::reload(|| loaded, &mut agent, Trigger::Signal, &reloads).await;
-            }
-            Some((trigger, reply)) = next_request(&mut http_reloads) => {
-                last = stamp(&args.conf_file);
-                let Some(loaded) = load_unless_stopped(&args, &mut sigterm, &mut sigint).await else {
-                    break;
-                };
-                let outcome = agent_reload::reload(|| loaded, &mut agent, trigger, &reloads).await;
-                let _ = reply.send(outcome);
-            }
-            _ = poll.tick(), if !args.no_reload_conf => {
-                let now = stamp(&args.conf_file);
-                if now == last || now.is_none() {
-                    continue;
-                }
-                last = now;
-                let Some(loaded) = load_unless_stopped(&args, &mut sigterm, &mut sigint).await else {
-                    break;
-                };
-                agent_reload::reload(|| loaded, &mut agent, Trigger::Poll, &reloads).await;
-            }
-        }
-    }
+    let signals = Signals {
+        sigterm,
+        sigint,
+        sighup,
+    };
+    until_stopped(
+        &args,
+        provider,
+        &mut agent,
+        signals,
+        &mut http_reloads,
+        &reloads,
+    )
+    .await;
     tracing::info!(
         bound_ms = SHUTDOWN_BOUND.as_millis() as u64,
         "shutting down"
@@ -281,22 +327,94 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig) -> anyhow::Result<i32> {
     Ok(exit::OK)
 }
 
-/// Reads the file again for a reload on a blocking thread, racing SIGTERM and SIGINT: `None`
-/// when a signal came first, so a read that hangs (a FIFO, a stuck network file system) never
-/// holds the agent's stop; the reading thread is left to end by itself (the runtime's
+/// The signals the agent loop waits for.
+struct Signals {
+    sigterm: tokio::signal::unix::Signal,
+    sigint: tokio::signal::unix::Signal,
+    sighup: tokio::signal::unix::Signal,
+}
+
+/// Runs until SIGTERM or SIGINT, reloading on SIGHUP, `POST /reload` and a change the poll
+/// sees.
+async fn until_stopped(
+    args: &AgentArgs,
+    mut provider: Provider,
+    agent: &mut Agent,
+    mut sig: Signals,
+    http_reloads: &mut Option<tokio::sync::mpsc::Receiver<reload::Request>>,
+    reloads: &CounterGroup,
+) {
+    let every = args.poll_interval.unwrap_or(provider.poll_default_s());
+    let mut poll = tokio::time::interval(Duration::from_secs(every.clamp(1, 86_400)));
+    poll.tick().await;
+    let polls = !args.no_reload_conf && provider.polls();
+    loop {
+        let (trigger, reply) = tokio::select! {
+            _ = sig.sigint.recv() => return,
+            _ = sig.sigterm.recv() => return,
+            _ = sig.sighup.recv() => (Trigger::Signal, None),
+            Some((trigger, reply)) = next_request(http_reloads) => (trigger, Some(reply)),
+            _ = poll.tick(), if polls => (Trigger::Poll, None),
+            _ = provider.changed() => (Trigger::Watch, None),
+        };
+        let Some(loaded) = load_unless_stopped(args, &mut provider, trigger, &mut sig).await else {
+            return;
+        };
+        let Some(loaded) = loaded else { continue };
+        let outcome = agent_reload::reload(|| loaded, agent, trigger, reloads).await;
+        if let Some(reply) = reply {
+            let _ = reply.send(outcome);
+        }
+    }
+}
+
+/// What reading the configuration again gave: `None` when a poll saw no change.
+type Reread = Option<anyhow::Result<Result<AgentConfig, Vec<String>>>>;
+
+/// Reads the configuration again for a reload (everything on a request; on a poll, what
+/// changed) and loads it on a blocking thread, racing SIGTERM and SIGINT: `None` when a
+/// signal came first, so a read that hangs (a FIFO, a stuck network file system) never
+/// holds the agent's stop; a reading thread is left to end by itself (the runtime's
 /// shutdown does not wait for it). Keystores are read by `key_file`, which refuses FIFOs
-/// and large files, so this is the second line of defence.
+/// and large files, so this is the second line of defence. A configuration without errors
+/// is kept as the backup (`--backup-directory`).
 async fn load_unless_stopped(
     args: &AgentArgs,
-    sigterm: &mut tokio::signal::unix::Signal,
-    sigint: &mut tokio::signal::unix::Signal,
-) -> Option<anyhow::Result<Result<AgentConfig, Vec<String>>>> {
-    let args = args.clone();
-    let read = tokio::task::spawn_blocking(move || load(&args));
+    provider: &mut Provider,
+    trigger: Trigger,
+    sig: &mut Signals,
+) -> Option<Reread> {
+    let read = async {
+        let files = match trigger {
+            Trigger::Poll | Trigger::Watch => match provider.poll().await {
+                Ok(Some(f)) => f,
+                Ok(None) => return None,
+                Err(e) => return Some(Err(e)),
+            },
+            _ => match provider.reread().await {
+                Ok(f) => f,
+                Err(e) => return Some(Err(e)),
+            },
+        };
+        let a = args.clone();
+        let (files, loaded) = match tokio::task::spawn_blocking(move || {
+            let loaded = load(&a, &files);
+            (files, loaded)
+        })
+        .await
+        {
+            Ok(r) => r,
+            Err(e) => return Some(Err(e.into())),
+        };
+        if loaded.is_ok() {
+            provider.good(&files);
+        }
+        Some(Ok(loaded))
+    };
     tokio::select! {
-        _ = sigterm.recv() => None,
-        _ = sigint.recv() => None,
-        r = read => Some(r.map_err(anyhow::Error::from).and_then(|loaded| loaded)),
+        _ = sig.sigterm.recv() => None,
+        _ = sig.sigint.recv() => None,
+        r = read => Some(r),
     }
 }
 

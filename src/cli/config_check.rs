@@ -1,14 +1,18 @@
-//! `sluice config check`: validates a Flume properties file and prints every problem as
-//! `FILE:LINE: key: message`; exits 1 when any problem is an error, 3 when the file cannot be
-//! read (see `crate::cli::exit`). With `--verify-channels` a valid configuration's file
+//! `sluice config check`: validates Flume properties files (`-f` repeated: later files
+//! override earlier keys, each override printed as a note) and prints every problem as
+//! `FILE:LINE: key: message`, FILE being the file the key came from; exits 1 when any
+//! problem is an error, 3 when a file cannot be read (see `crate::cli::exit`). With `--verify-channels` a valid configuration's file
 //! channels are verified too (`verify_channels.rs`); with `--print` the agent's keys are
 //! printed as read (escapes decoded, `${...}` and config filters resolved), secrets masked.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-use sluice::agent::config::Severity;
+use sluice::agent::config::files::{self, Override};
+use sluice::agent::config::read::{self, Resolution};
+use sluice::agent::config::{Origin, Severity};
 use sluice::agent::topology as config;
+
+use crate::cli::conf_files;
 
 /// Arguments of `sluice config check`.
 #[derive(clap::Args, Debug)]
@@ -16,9 +20,10 @@ pub struct CheckArgs {
     /// The agent name (the first part of every key).
     #[arg(short = 'n', long = "name")]
     pub name: String,
-    /// The properties file.
-    #[arg(short = 'f', long = "conf-file")]
-    pub conf_file: PathBuf,
+    /// The properties file; repeat for several, read in order (a later file's key replaces
+    /// the earlier value).
+    #[arg(short = 'f', long = "conf-file", required = true)]
+    pub conf_file: Vec<PathBuf>,
     /// Configuration directory: where `plugins.d` is looked for (as `sluice agent -c`).
     #[arg(short = 'c', long = "conf")]
     pub conf_dir: Option<PathBuf>,
@@ -43,21 +48,27 @@ pub struct CheckArgs {
 
 /// Runs the subcommand.
 pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
-    let text = std::fs::read_to_string(&args.conf_file)
-        .with_context(|| format!("reading {}", args.conf_file.display()))?;
-    let loaded = config::load(&text, &args.name, &args.defines);
-    let file = args.conf_file.display().to_string();
+    let files = conf_files::read(&args.conf_file)?;
+    let loaded = config::load_files(&files, &args.name, &args.defines);
+    let names = conf_files::names(&files);
+    let first = args
+        .conf_file
+        .first()
+        .map_or(Path::new("."), PathBuf::as_path);
+    let file = first.display().to_string();
     if let Some(cp) = &args.classpath {
         crate::cli::pipe::eprint_line(&format!("note: {}", super::agent::classpath_note(cp)));
     }
     for p in &loaded.problems {
-        println!("{}", p.render(&file));
+        println!("{}", conf_files::render(p, &names));
     }
+    print_overrides(&files::merge(&files).1, &args.name, &names);
     if args.print {
-        print_resolved(&file, &text, &args.name, &args.defines);
+        let res = read::resolve_files(&files, &args.name, &args.defines);
+        print_resolved(&res, &args.name, &names);
     }
     super::plugins::set_java_env(
-        &args.conf_file,
+        first,
         args.conf_dir.as_deref(),
         args.classpath.as_deref(),
         args.plugins_path.as_deref(),
@@ -102,11 +113,24 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     }
 }
 
+/// Prints `FILE:LINE: key: note: overrides FILE:LINE` for every key of the agent a later file
+/// set again (not a problem: overriding is what several files are for).
+fn print_overrides(overridden: &[Override], agent: &str, names: &[String]) {
+    let prefix = format!("{agent}.");
+    for o in overridden.iter().filter(|o| o.key.starts_with(&prefix)) {
+        println!(
+            "{}: {}: note: overrides {}",
+            o.winner.describe(names),
+            o.key,
+            o.replaced.describe(names)
+        );
+    }
+}
+
 /// Prints `FILE:LINE: key = value` for every key of the agent (the last of duplicates), as
 /// read, with secrets masked.
-fn print_resolved(file: &str, text: &str, agent: &str, defines: &[(String, String)]) {
-    use sluice::agent::config::{read, secret};
-    let res = read::resolve(text, agent, defines);
+fn print_resolved(res: &Resolution, agent: &str, names: &[String]) {
+    use sluice::agent::config::secret;
     let mut last = std::collections::BTreeMap::new();
     for (k, v, o) in &res.entries {
         last.insert(k.as_str(), (*o, v.as_str()));
@@ -122,6 +146,10 @@ fn print_resolved(file: &str, text: &str, agent: &str, defines: &[(String, Strin
         } else {
             value
         };
-        println!("{file}:{origin}: {key} = {shown}");
+        let at = match origin {
+            Origin::CommandLine => format!("{}:-D", names.first().map_or("?", String::as_str)),
+            o => o.describe(names),
+        };
+        println!("{at}: {key} = {shown}");
     }
 }

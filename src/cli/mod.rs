@@ -5,6 +5,8 @@ pub mod agent_reload;
 pub mod avro_client;
 pub mod bench;
 pub mod channel;
+pub mod conf_files;
+pub mod conf_provider;
 pub mod config_check;
 pub mod crashtest;
 pub mod exit;

@@ -22,10 +22,11 @@ pub struct TestArgs {
     /// The agent name (default: `agent` in the test file).
     #[arg(short = 'n', long = "name")]
     pub name: Option<String>,
-    /// The properties file under test.
-    #[arg(short = 'f', long = "conf-file")]
-    pub conf_file: PathBuf,
-    /// Test files (default: the properties file with `.tests.toml` for its extension).
+    /// The properties file under test; repeat for several, read in order (a later file's key
+    /// replaces the earlier value).
+    #[arg(short = 'f', long = "conf-file", required = true)]
+    pub conf_file: Vec<PathBuf>,
+    /// Test files (default: the first properties file with `.tests.toml` for its extension).
     pub tests: Vec<PathBuf>,
     /// `-D<agent>.<key>=value` overrides, as `sluice agent` takes them.
     #[arg(short = 'D', value_name = "KEY=VALUE", value_parser = super::agent::parse_define)]
@@ -39,14 +40,18 @@ pub fn default_tests(conf: &Path) -> PathBuf {
 
 /// Runs the subcommand.
 pub fn run(args: TestArgs) -> anyhow::Result<i32> {
+    let first = args
+        .conf_file
+        .first()
+        .map_or(Path::new("."), PathBuf::as_path);
     let files = if args.tests.is_empty() {
-        vec![default_tests(&args.conf_file)]
+        vec![default_tests(first)]
     } else {
         args.tests.clone()
     };
-    let text = std::fs::read_to_string(&args.conf_file)
-        .with_context(|| format!("reading {}", args.conf_file.display()))?;
-    let conf_name = args.conf_file.display().to_string();
+    let confs = crate::cli::conf_files::read(&args.conf_file)?;
+    let names = crate::cli::conf_files::names(&confs);
+    let conf_name = first.display().to_string();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -63,14 +68,14 @@ pub fn run(args: TestArgs) -> anyhow::Result<i32> {
             ))
             .into());
         };
-        let loaded = config::load(&text, &agent, &args.defines);
+        let loaded = config::load_files(&confs, &agent, &args.defines);
         let Some(cfg) = loaded.config else {
             for p in loaded
                 .problems
                 .iter()
                 .filter(|p| p.severity == Severity::Error)
             {
-                println!("{}", p.render(&conf_name));
+                println!("{}", p.render_in(&names));
             }
             println!("{conf_name}: the configuration has errors; no test ran");
             return Ok(exit::FAILED_CHECK);

@@ -55,7 +55,7 @@ fn errors(text: &str) -> Vec<(usize, String, String)> {
         .into_iter()
         .filter(|p| p.0 == Severity::Error)
         .map(|(_, o, k, m)| match o {
-            Origin::Line(n) => (n, k, m),
+            Origin::Line(n) | Origin::FileLine { line: n, .. } => (n, k, m),
             Origin::CommandLine => (0, k, m),
         })
         .collect()

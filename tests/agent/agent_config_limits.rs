@@ -48,7 +48,7 @@ fn errors(extra: &str) -> Vec<(usize, String, String)> {
         .into_iter()
         .filter(|p| p.severity == Severity::Error)
         .map(|p| match p.origin {
-            Origin::Line(n) => (n, p.key, p.message),
+            Origin::Line(n) | Origin::FileLine { line: n, .. } => (n, p.key, p.message),
             Origin::CommandLine => (0, p.key, p.message),
         })
         .collect()
@@ -126,7 +126,7 @@ fn dir_errors(text: &str) -> Vec<(usize, String, String)> {
         .into_iter()
         .filter(|p| p.severity == Severity::Error)
         .map(|p| match p.origin {
-            Origin::Line(n) => (n, p.key, p.message),
+            Origin::Line(n) | Origin::FileLine { line: n, .. } => (n, p.key, p.message),
             Origin::CommandLine => (0, p.key, p.message),
         })
         .collect()

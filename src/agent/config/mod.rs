@@ -3,7 +3,8 @@
 //! problem reported by line and full key ([`problem`]), and [`ctx::Ctx`], the key reader a
 //! component's own parser uses (typed getters in [`values`], ranges in [`limits`]).
 //!
-//! Stages: [`properties`] (text to entries with line numbers) -> [`subst`] (`${...}` in
+//! Stages: [`properties`] (text to entries with line numbers; several files merged by
+//! [`files`], a later file's key replacing an earlier one's) -> [`subst`] (`${...}` in
 //! every value, Flume 1.11's rules) and [`filters`] (`${filter['key']}`) -> [`raw`] (the
 //! `<agent>.<section>.<component>.<property>` grammar) -> each component's parser, in the
 //! component's own folder, found through `crate::agent::registry` -> the checked topology
@@ -14,6 +15,7 @@
 
 pub mod ctx;
 pub mod duration;
+pub mod files;
 pub mod filters;
 pub mod joda;
 pub mod limits;
@@ -27,4 +29,5 @@ pub mod subst;
 pub mod values;
 
 pub use ctx::Ctx;
+pub use files::ConfFile;
 pub use problem::{has_errors, Origin, Problem, Severity};

@@ -5,7 +5,8 @@
 //! skipped); the key ends at the first unescaped `=`, `:` or whitespace, and one `=` or `:`
 //! with whitespace around it separates it from the value; `\t \n \r \f \uXXXX` and `\x` (any
 //! other character, taken literally) are unescaped in keys and values. Keys and values are
-//! trimmed, as Flume does.
+//! trimmed, as Flume does. [`store`] writes entries back so that [`parse`] reads them
+//! unchanged (the `--conf-uri` backup file).
 
 /// One `key = value` entry and the line it starts on (1-based).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -136,9 +137,62 @@ fn unescape(s: &str) -> String {
     out
 }
 
+/// Properties text holding `entries` (key, value) in order, one per line, escaped so that
+/// [`parse`] gives them back as they are (line breaks included; [`parse`] trims values, so
+/// a value read by it has no blanks at its ends to keep).
+pub fn store(entries: &[(String, String)]) -> String {
+    let mut out = String::new();
+    for (k, v) in entries {
+        escape_into(&mut out, k, true);
+        out.push_str(" = ");
+        escape_into(&mut out, v, false);
+        out.push('\n');
+    }
+    out
+}
+
+/// Escapes `s`: `\`, line breaks, tabs and form feeds always; in a key also blanks and the
+/// separators `=` `:` and the comment marks `#` `!`.
+fn escape_into(out: &mut String, s: &str, key: bool) {
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{c}' => out.push_str("\\f"),
+            ' ' if key => out.push_str("\\ "),
+            '=' | ':' | '#' | '!' if key => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn store_then_parse_gives_the_entries_back() {
+        let entries: Vec<(String, String)> = [
+            ("a.b", "plain"),
+            ("k e=y:#!", "lead, \\d, tab\there"),
+            ("multi", "one\ntwo\r\u{c}end"),
+            ("empty", ""),
+            ("#not.comment", "x = y # z"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let text = store(&entries);
+        let back: Vec<(String, String)> =
+            parse(&text).into_iter().map(|e| (e.key, e.value)).collect();
+        assert_eq!(back, entries, "{text}");
+        assert!(parse(&text).iter().all(|e| e.dropped_backslash.is_none()));
+    }
 
     fn kv(text: &str) -> Vec<(String, String, usize)> {
         parse(text)

@@ -1,9 +1,11 @@
-//! Reading one agent's keys: the properties text and the `-D` overrides (which win), every
+//! Reading one agent's keys: the properties text (or several files, merged by `files.rs`)
+//! and the `-D` overrides (which win), every
 //! value resolved (`${...}` by [`subst`], then `${filter['key']}` by [`filters`]), grouped by
 //! the key grammar into listed components, with the problems found on the way.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::files::{self, ConfFile};
 use super::filters;
 use super::problem::{Origin, Problem};
 use super::properties;
@@ -18,7 +20,16 @@ pub const ENV_VAR_RESOLVER: &str = "org.apache.flume.node.EnvVarResolverProperti
 /// Reads agent `agent` from properties text; `overrides` are the `-D` pairs: those whose key
 /// starts with `<agent>.` win over the file, all of them are `${sys:...}`.
 pub fn read(text: &str, agent: &str, overrides: &[(String, String)]) -> (RawAgent, Resolution) {
-    let mut res = resolve(text, agent, overrides);
+    read_files(&[one_file(text)], agent, overrides)
+}
+
+/// [`read`] of several files in order: a key a later file sets replaces the earlier ones'.
+pub fn read_files(
+    files: &[ConfFile],
+    agent: &str,
+    overrides: &[(String, String)],
+) -> (RawAgent, Resolution) {
+    let mut res = resolve_files(files, agent, overrides);
     let (raw, grouping) = raw::group(&res.entries, agent);
     res.problems.extend(grouping);
     (raw, res)
@@ -26,16 +37,34 @@ pub fn read(text: &str, agent: &str, overrides: &[(String, String)]) -> (RawAgen
 
 /// The agent's entries with every value resolved, and the problems found doing it.
 pub fn resolve(text: &str, agent: &str, overrides: &[(String, String)]) -> Resolution {
-    let parsed = properties::parse(text);
-    let prefix = format!("{agent}.");
-    let mut res = Resolution::default();
-    for e in parsed.iter().filter(|e| e.key.starts_with(&prefix)) {
-        res.problems.extend(comment_hint(e));
-        res.problems.extend(backslash_hint(e));
+    resolve_files(&[one_file(text)], agent, overrides)
+}
+
+/// A configuration of one text (its name is the caller's to render).
+fn one_file(text: &str) -> ConfFile {
+    ConfFile {
+        name: String::new(),
+        text: text.to_owned(),
     }
+}
+
+/// [`resolve`] of several files in order (`files::merge`).
+pub fn resolve_files(
+    files: &[ConfFile],
+    agent: &str,
+    overrides: &[(String, String)],
+) -> Resolution {
+    let (parsed, overridden) = files::merge(files);
+    let prefix = format!("{agent}.");
+    let mut res = Resolution {
+        overridden,
+        ..Resolution::default()
+    };
+    res.problems
+        .extend(reading_hints(&parsed, &prefix, files.len()));
     let mut entries: Vec<(String, String, Origin)> = parsed
         .into_iter()
-        .map(|e| (e.key, e.value, Origin::Line(e.line)))
+        .map(|(e, o)| (e.key, e.value, o))
         .collect();
     for (k, v) in overrides {
         if k.starts_with(&prefix) {
@@ -88,6 +117,31 @@ pub fn resolve(text: &str, agent: &str, overrides: &[(String, String)]) -> Resol
     res
 }
 
+/// The problems found reading the text, before any value is resolved: too many files,
+/// end-of-line comments and dropped backslashes in the agent's keys.
+fn reading_hints(
+    parsed: &[(properties::Entry, Origin)],
+    prefix: &str,
+    files: usize,
+) -> Vec<Problem> {
+    let mut out = Vec::new();
+    if files > files::FILES_MAX {
+        out.push(Problem::error(
+            Origin::CommandLine,
+            "-f",
+            format!(
+                "{files} configuration files given; at most {} are read",
+                files::FILES_MAX
+            ),
+        ));
+    }
+    for (e, o) in parsed.iter().filter(|(e, _)| e.key.starts_with(prefix)) {
+        out.extend(comment_hint(e, *o));
+        out.extend(backslash_hint(e, *o));
+    }
+    out
+}
+
 /// Flume's `-DpropertiesImplementation` and `-Dlookups` switches: whether a bare `${NAME}`
 /// also reads the environment; anything Sluice cannot honour is an error.
 fn switches(sys: &BTreeMap<String, String>, problems: &mut Vec<Problem>) -> bool {
@@ -120,13 +174,13 @@ fn switches(sys: &BTreeMap<String, String>, problems: &mut Vec<Problem>) -> bool
 }
 
 /// The end-of-line comment hint: Java properties (so Flume) keep ` # ...` in the value.
-fn comment_hint(e: &properties::Entry) -> Option<Problem> {
+fn comment_hint(e: &properties::Entry, origin: Origin) -> Option<Problem> {
     let at = [" #", "\t#", " !", "\t!"]
         .iter()
         .filter_map(|m| e.value.find(m))
         .min()?;
     Some(Problem::warning(
-        Origin::Line(e.line),
+        origin,
         e.key.as_str(),
         format!(
             "this looks like an end-of-line comment ({:?}); properties files only allow \
@@ -138,10 +192,10 @@ fn comment_hint(e: &properties::Entry) -> Option<Problem> {
 }
 
 /// The dropped-backslash hint: `\d` in a properties file reads as `d` (Flume is silent).
-fn backslash_hint(e: &properties::Entry) -> Option<Problem> {
+fn backslash_hint(e: &properties::Entry, origin: Origin) -> Option<Problem> {
     let written = e.dropped_backslash.as_deref()?;
     Some(Problem::warning(
-        Origin::Line(e.line),
+        origin,
         e.key.as_str(),
         format!(
             "a backslash was dropped: written `{written}`, read as `{}`. A properties file \

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use super::files::Override;
 use super::problem::{Origin, Problem};
 
 /// One agent's keys with their values resolved.
@@ -18,4 +19,6 @@ pub struct Resolution {
     pub failed: BTreeSet<String>,
     /// Keys whose value came (in part) from a config filter: secrets, masked when printed.
     pub filtered: BTreeSet<String>,
+    /// Keys a later file set again (the earlier files' entries are not in `entries`).
+    pub overridden: Vec<Override>,
 }

@@ -54,8 +54,10 @@ pub fn counters() -> Arc<CounterGroup> {
 /// What asked for a reload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
-    /// The `-i` poll saw the file change.
+    /// The `-i` poll saw a file or URI change.
     Poll,
+    /// The ZooKeeper watch on the agent's znode fired.
+    Watch,
     /// SIGHUP.
     Signal,
     /// `POST /reload`.
@@ -66,6 +68,7 @@ impl std::fmt::Display for Trigger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Trigger::Poll => "file change",
+            Trigger::Watch => "znode change",
             Trigger::Signal => "SIGHUP",
             Trigger::Http => "POST /reload",
         })

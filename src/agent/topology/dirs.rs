@@ -118,6 +118,7 @@ pub fn check(raw: &RawAgent, cfg: &AgentConfig, problems: &mut Vec<Problem>) {
                     a.written.display(),
                     match a.origin {
                         Origin::Line(n) => format!("line {n}"),
+                        o @ Origin::FileLine { .. } => format!("line {o}"),
                         Origin::CommandLine => "set with -D".to_owned(),
                     },
                 ),

@@ -9,7 +9,7 @@ use super::checks::cross_checks;
 use super::graph::{AgentConfig, ChannelConfig, Loaded, SinkConfig, SinkGroupConfig, SourceConfig};
 use crate::agent::alarm::config as alarms;
 use crate::agent::config::raw::{RawComponent, Section};
-use crate::agent::config::{ctx, has_errors, read, Problem};
+use crate::agent::config::{ctx, has_errors, read, ConfFile, Problem};
 use crate::agent::registry::{self, Entry, SinkKind, SourceKind};
 use crate::agent::sink::poison;
 use crate::agent::{interceptor, processor, selector};
@@ -17,7 +17,17 @@ use crate::agent::{interceptor, processor, selector};
 /// Loads agent `agent` from properties text; `overrides` are `-D` pairs whose key starts with
 /// `<agent>.` (others are ignored here) and win over the file.
 pub fn load(text: &str, agent: &str, overrides: &[(String, String)]) -> Loaded {
-    let (raw, reading) = read::read(text, agent, overrides);
+    let file = ConfFile {
+        name: String::new(),
+        text: text.to_owned(),
+    };
+    load_files(&[file], agent, overrides)
+}
+
+/// [`load`] of several files read in order: a key a later file sets replaces the earlier
+/// files' value (`config::files`); problems name the file by its index (`Problem::render_in`).
+pub fn load_files(files: &[ConfFile], agent: &str, overrides: &[(String, String)]) -> Loaded {
+    let (raw, reading) = read::read_files(files, agent, overrides);
     let mut problems = reading.problems;
     let first_component_problem = problems.len();
     let mut cfg = AgentConfig {

@@ -7,4 +7,4 @@ pub mod graph;
 pub mod load;
 
 pub use graph::{AgentConfig, ChannelConfig, Loaded, SinkConfig, SinkGroupConfig, SourceConfig};
-pub use load::load;
+pub use load::{load, load_files};
