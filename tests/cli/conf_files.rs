@@ -3,10 +3,9 @@
 //! notes every override, and SIGHUP reads every file again (a file_roll directory set in the
 //! second file moves).
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
 
-use crate::support::cli_support::{free_port, outcome, sluice, Agent, WAIT};
+use crate::support::cli_support::{free_port, outcome, send_line, sluice, wait_line_in, Agent};
 
 /// The base file: netcat on `port` → memory → file_roll into `out1`.
 fn base(port: u16) -> String {
@@ -24,43 +23,6 @@ fn base(port: u16) -> String {
          a1.sinks.k1.sink.rollInterval = 0\n\
          a1.sinks.k1.channel = c1\n"
     )
-}
-
-/// Waits until some file in `dir` contains `line`; panics after [`WAIT`].
-fn wait_line_in(agent: &mut Agent, dir: &Path, line: &str) {
-    let end = Instant::now() + WAIT;
-    loop {
-        let found = std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .any(|e| {
-                std::fs::read_to_string(e.path())
-                    .unwrap_or_default()
-                    .lines()
-                    .any(|l| l == line)
-            });
-        if found {
-            return;
-        }
-        assert!(
-            agent.child.try_wait().unwrap().is_none(),
-            "agent exited; stderr:\n{}",
-            agent.stderr()
-        );
-        assert!(
-            Instant::now() < end,
-            "{line:?} never reached {}; stderr:\n{}",
-            dir.display(),
-            agent.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn send(dir: &Path, port: u16, line: &str) {
-    let (code, out, err) = outcome(&sluice(dir, &["send", "-p", &port.to_string(), line]));
-    assert_eq!(code, 0, "{out}{err}");
 }
 
 #[test]
@@ -146,7 +108,7 @@ fn sighup_reads_every_file_again_and_the_later_file_wins() {
     let mut agent = Agent::start(tmp.path(), "base.properties", &extra, "agent.log");
     let log = agent.log.clone();
     agent.wait_for(&log, "agent started");
-    send(tmp.path(), port, "one");
+    send_line(tmp.path(), port, "one");
     wait_line_in(&mut agent, &tmp.path().join("out2"), "one");
     assert!(
         !tmp.path().join("out1").exists(),
@@ -155,7 +117,7 @@ fn sighup_reads_every_file_again_and_the_later_file_wins() {
     std::fs::write(&site, "a1.sinks.k1.sink.directory = out3\n").unwrap();
     unsafe { libc::kill(agent.child.id() as i32, libc::SIGHUP) };
     agent.wait_for(&log, "the new configuration was applied");
-    send(tmp.path(), port, "two");
+    send_line(tmp.path(), port, "two");
     wait_line_in(&mut agent, &tmp.path().join("out3"), "two");
     assert_eq!(agent.stop(), Some(0));
 }

@@ -10,7 +10,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::support::cli_support::{free_port, outcome, sluice, Agent, WAIT};
+use crate::support::cli_support::{
+    agent, free_port, outcome, send_line, sluice, wait_line_in, WAIT,
+};
 
 /// A Basic-auth file server: `PORT ROOT USER:PASSWORD`.
 const SERVER: &str = r#"
@@ -82,58 +84,6 @@ fn serve(www: &Path, text: &str, ahead_s: u64) {
         .unwrap();
 }
 
-/// `sluice agent -n a1 ARGS` in `dir`, stderr to `log`.
-fn agent(dir: &Path, args: &[&str], log: &str) -> Agent {
-    let log = dir.join(log);
-    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .current_dir(dir)
-        .args(["agent", "-n", "a1"])
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    Agent { child, log }
-}
-
-fn wait_line_in(agent: &mut Agent, dir: &Path, line: &str) {
-    let end = Instant::now() + WAIT;
-    loop {
-        let found = std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .any(|e| {
-                std::fs::read_to_string(e.path())
-                    .unwrap_or_default()
-                    .lines()
-                    .any(|l| l == line)
-            });
-        if found {
-            return;
-        }
-        assert!(
-            agent.child.try_wait().unwrap().is_none(),
-            "agent exited; stderr:\n{}",
-            agent.stderr()
-        );
-        assert!(
-            Instant::now() < end,
-            "{line:?} never reached {}; stderr:\n{}",
-            dir.display(),
-            agent.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn send(dir: &Path, port: u16, line: &str) {
-    let (code, out, err) = outcome(&sluice(dir, &["send", "-p", &port.to_string(), line]));
-    assert_eq!(code, 0, "{out}{err}");
-}
-
 #[test]
 fn a_uri_is_polled_backed_up_and_the_backup_used_when_the_server_is_gone() {
     let tmp = tempfile::tempdir().unwrap();
@@ -159,7 +109,7 @@ fn a_uri_is_polled_backed_up_and_the_backup_used_when_the_server_is_gone() {
     let mut a = agent(dir, &args, "first.log");
     let log = a.log.clone();
     a.wait_for(&log, "agent started");
-    send(dir, nc, "one");
+    send_line(dir, nc, "one");
     wait_line_in(&mut a, &dir.join("out1"), "one");
     let backup = std::fs::read_to_string(dir.join("backup/.a1.properties")).unwrap();
     assert!(
@@ -169,7 +119,7 @@ fn a_uri_is_polled_backed_up_and_the_backup_used_when_the_server_is_gone() {
     // The file changes (a later modification time): the poll sees it and applies it.
     serve(&www, &conf(nc, "out2"), 5);
     a.wait_for(&log, "the new configuration was applied");
-    send(dir, nc, "two");
+    send_line(dir, nc, "two");
     wait_line_in(&mut a, &dir.join("out2"), "two");
     let backup = std::fs::read_to_string(dir.join("backup/.a1.properties")).unwrap();
     assert!(
@@ -183,7 +133,7 @@ fn a_uri_is_polled_backed_up_and_the_backup_used_when_the_server_is_gone() {
     let log = a.log.clone();
     let text = a.wait_for(&log, "agent started");
     assert!(text.contains("starting from the backup"), "{text}");
-    send(dir, nc, "three");
+    send_line(dir, nc, "three");
     wait_line_in(&mut a, &dir.join("out2"), "three");
     assert_eq!(a.stop(), Some(0));
     // No server and no backup: a clear error naming the URI, exit 3.

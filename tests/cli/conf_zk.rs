@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use zookeeper_client as zk;
 
-use crate::support::cli_support::{free_port, outcome, sluice, Agent, WAIT};
+use crate::support::cli_support::{agent, free_port, send_line, wait_line_in, WAIT};
 
 /// The jars of Debian's `zookeeper` package a standalone server needs.
 const JARS: &[&str] = &[
@@ -150,58 +150,6 @@ fn conf(port: u16, out: &str) -> String {
     )
 }
 
-/// `sluice agent -n a1 ARGS` in `dir`, stderr to `log`.
-fn agent(dir: &Path, args: &[&str], log: &str) -> Agent {
-    let log = dir.join(log);
-    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .current_dir(dir)
-        .args(["agent", "-n", "a1"])
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    Agent { child, log }
-}
-
-fn wait_line_in(agent: &mut Agent, dir: &Path, line: &str) {
-    let end = Instant::now() + WAIT;
-    loop {
-        let found = std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .any(|e| {
-                std::fs::read_to_string(e.path())
-                    .unwrap_or_default()
-                    .lines()
-                    .any(|l| l == line)
-            });
-        if found {
-            return;
-        }
-        assert!(
-            agent.child.try_wait().unwrap().is_none(),
-            "agent exited; stderr:\n{}",
-            agent.stderr()
-        );
-        assert!(
-            Instant::now() < end,
-            "{line:?} never reached {}; stderr:\n{}",
-            dir.display(),
-            agent.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn send(dir: &Path, port: u16, line: &str) {
-    let (code, out, err) = outcome(&sluice(dir, &["send", "-p", &port.to_string(), line]));
-    assert_eq!(code, 0, "{out}{err}");
-}
-
 #[test]
 fn the_agent_runs_from_its_znode_and_reloads_when_the_data_changes() {
     let z = ZooKeeper::start();
@@ -222,12 +170,12 @@ fn the_agent_runs_from_its_znode_and_reloads_when_the_data_changes() {
     let mut a = agent(dir, &args, "agent.log");
     let log = a.log.clone();
     a.wait_for(&log, "agent started");
-    send(dir, nc, "one");
+    send_line(dir, nc, "one");
     wait_line_in(&mut a, &dir.join("out1"), "one");
     z.put("/sluice/a1", &conf(nc, "out2"));
     let text = a.wait_for(&log, "the new configuration was applied");
     assert!(text.contains("znode change"), "the watch asked:\n{text}");
-    send(dir, nc, "two");
+    send_line(dir, nc, "two");
     wait_line_in(&mut a, &dir.join("out2"), "two");
     assert_eq!(a.stop(), Some(0));
 }

@@ -239,7 +239,7 @@ fn ids_relayed_by_a_flume_shaped_peer_are_written_once_and_plain_flume_events_ea
     assert_eq!(answers, ["OK", "OK", "OK", "OK"]);
     let want: Vec<String> = with_ids.iter().chain(&plain).cloned().collect();
     let out = tmp.path().join("col/out");
-    wait_for_all(&[out.clone()], &want, &[&col]);
+    wait_for_all(std::slice::from_ref(&out), &want, &[&col]);
     // Give a wrongly kept resend the time to land before counting.
     std::thread::sleep(Duration::from_millis(1500));
     let got = written(&out);

@@ -128,3 +128,58 @@ impl Drop for Agent {
         let _ = self.child.wait();
     }
 }
+
+/// `sluice agent -n a1 ARGS` in `dir`, stderr to `log`.
+pub fn agent(dir: &Path, args: &[&str], log: &str) -> Agent {
+    let log = dir.join(log);
+    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .current_dir(dir)
+        .args(["agent", "-n", "a1"])
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    Agent { child, log }
+}
+
+/// Waits until some file in `dir` holds the line `line`; panics if the agent exits or after
+/// [`WAIT`].
+pub fn wait_line_in(agent: &mut Agent, dir: &Path, line: &str) {
+    let end = Instant::now() + WAIT;
+    loop {
+        let found = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                std::fs::read_to_string(e.path())
+                    .unwrap_or_default()
+                    .lines()
+                    .any(|l| l == line)
+            });
+        if found {
+            return;
+        }
+        assert!(
+            agent.child.try_wait().unwrap().is_none(),
+            "agent exited; stderr:\n{}",
+            agent.stderr()
+        );
+        assert!(
+            Instant::now() < end,
+            "{line:?} never reached {}; stderr:\n{}",
+            dir.display(),
+            agent.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `sluice send -p PORT LINE` from `dir`, which must succeed.
+pub fn send_line(dir: &Path, port: u16, line: &str) {
+    let (code, out, err) = outcome(&sluice(dir, &["send", "-p", &port.to_string(), line]));
+    assert_eq!(code, 0, "{out}{err}");
+}
