@@ -159,6 +159,19 @@ impl<S> Deflate<S> {
         &self.inner
     }
 
+    /// Makes room at the end of the input buffer: empties it when all was used, moves the
+    /// unused bytes to its start when it is full.
+    fn make_input_room(&mut self) {
+        if self.in_pos == self.in_len {
+            self.in_pos = 0;
+            self.in_len = 0;
+        } else if self.in_len == self.input.len() {
+            self.input.copy_within(self.in_pos..self.in_len, 0);
+            self.in_len -= self.in_pos;
+            self.in_pos = 0;
+        }
+    }
+
     fn remember_tail(&mut self, n: usize) {
         let new = self
             .input
@@ -271,14 +284,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Deflate<S> {
                 continue;
             }
             // Need more compressed input.
-            if this.in_pos == this.in_len {
-                this.in_pos = 0;
-                this.in_len = 0;
-            } else if this.in_len == this.input.len() {
-                this.input.copy_within(this.in_pos..this.in_len, 0);
-                this.in_len -= this.in_pos;
-                this.in_pos = 0;
-            }
+            this.make_input_room();
             let mut rb = ReadBuf::new(this.input.get_mut(this.in_len..).unwrap_or_default());
             ready!(Pin::new(&mut this.inner).poll_read(cx, &mut rb))?;
             let n = rb.filled().len();

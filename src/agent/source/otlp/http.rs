@@ -145,7 +145,7 @@ fn decode(
                 format!("the body is not an ExportLogsServiceRequest in protobuf: {e}"),
             )
         }),
-        Encoding::Json => serde_json::from_slice(bytes).map_err(|e| {
+        Encoding::Json => super::json::decode(bytes).map_err(|e| {
             (
                 StatusCode::BAD_REQUEST,
                 format!("the body is not an ExportLogsServiceRequest in OTLP JSON: {e}"),

@@ -19,6 +19,7 @@ mod deadline;
 mod export;
 mod grpc;
 mod http;
+mod json;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
