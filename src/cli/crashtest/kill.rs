@@ -162,6 +162,9 @@ pub fn run(
     let started = Instant::now();
     let ch = FileChannel::open(channel_config(ckpt, dirs, args.direct_io)).context("final open")?;
     let recovery_ms = started.elapsed().as_secs_f64() * 1000.0;
+    // The last worker was killed like the others: its output is cut back to the committed
+    // takes here, as each new worker's `cursor` line does at the start of a round.
+    ledger.cut_back(super::worker::committed_lines(&ch));
     ledger.settle();
     let left = ledger.drain(&ch)?;
     ch.close().context("closing the channel")?;

@@ -90,7 +90,7 @@ fn producer(ch: FileChannel, id: u64, seed: u64) -> anyhow::Result<()> {
 pub const TAKER_CURSOR: &str = "crashtest-taker";
 
 /// `took` lines the committed takes account for, as the channel's cursor says.
-fn committed_lines(ch: &FileChannel) -> u64 {
+pub(super) fn committed_lines(ch: &FileChannel) -> u64 {
     ch.cursor(TAKER_CURSOR)
         .and_then(|v| String::from_utf8(v).ok())
         .and_then(|s| s.parse().ok())
