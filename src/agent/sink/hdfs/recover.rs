@@ -75,26 +75,40 @@ pub struct Found {
     pub last_counter: Option<u64>,
 }
 
-/// Finds and recovers every in-use file under `root`, through the store (which cuts and
-/// publishes each: [`recover_file`] on a local file system, lease recovery on HDFS).
+/// Every file below `root` (one [`walk`]), for [`recover_all`] and the exactly-once cut back
+/// at start to share.
+pub fn list_files(store: &dyn Store, root: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    walk(store, root, &mut |dir, name| files.push(dir.join(name)))?;
+    Ok(files)
+}
+
+/// Recovers every in-use file among `files` (a [`list_files`] of `root`), through the store
+/// (which cuts and publishes each: [`recover_file`] on a local file system, lease recovery on
+/// HDFS).
 pub fn recover_all(
     store: &dyn Store,
+    files: &[PathBuf],
     root: &Path,
     naming: &Naming,
     layout: Layout,
 ) -> io::Result<Found> {
     let mut found = Found::default();
     let mut in_use = Vec::new();
-    walk(store, root, &mut |dir, name| {
+    for path in files {
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str()))
+        else {
+            continue;
+        };
         let of_in_use = naming.final_of_in_use(name);
         let counter = naming.counter_of(of_in_use.unwrap_or(name));
         if counter.is_some() {
             found.last_counter = found.last_counter.max(counter);
         }
         if let Some(final_name) = of_in_use.filter(|f| looks_like_ours(f, naming)) {
-            in_use.push((dir.join(name), dir.join(final_name)));
+            in_use.push((path.clone(), dir.join(final_name)));
         }
-    })?;
+    }
     if naming.in_use_prefix.is_empty() && naming.in_use_suffix.is_empty() {
         tracing::warn!(root = %root.display(), "in-use files have no prefix or suffix: files left by a crash cannot be told apart and are not recovered");
         return Ok(found);

@@ -19,7 +19,6 @@ use std::path::{Path, PathBuf};
 
 use super::bucket::Naming;
 use super::format::Layout;
-use super::recover::walk;
 use super::store::Store;
 use sluice_core::CURSOR_VALUE_BYTES_MAX;
 
@@ -106,8 +105,9 @@ pub struct CutBack {
 /// Which files are newer than the snapshot.
 #[derive(Debug)]
 pub enum Newer<'a> {
-    /// Those of ours below the snapshot's root with a higher number (at start).
-    Walk,
+    /// Those of ours among these files (at start: every file below the snapshot's root, the
+    /// listing start-up recovery uses too) with a higher number.
+    Among(&'a [PathBuf]),
     /// These in-use paths (a failed batch: the sink knows what it opened since).
     Listed(&'a [PathBuf]),
 }
@@ -154,15 +154,18 @@ pub fn cut_back(
                 }
             }
         }
-        Newer::Walk => walk(store, &snap.root, &mut |dir, name| {
-            let final_name = naming.final_of_in_use(name).unwrap_or(name);
-            if naming
-                .counter_of(final_name)
-                .is_some_and(|c| c > snap.counter)
-            {
-                newer_files.push(dir.join(name));
-            }
-        })?,
+        Newer::Among(files) => newer_files.extend(
+            files
+                .iter()
+                .filter(|p| {
+                    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                    let final_name = naming.final_of_in_use(name).unwrap_or(name);
+                    naming
+                        .counter_of(final_name)
+                        .is_some_and(|c| c > snap.counter)
+                })
+                .cloned(),
+        ),
     }
     for path in newer_files {
         if !store.exists(&path)? {

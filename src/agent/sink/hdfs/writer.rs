@@ -22,7 +22,7 @@ use super::format::Layout;
 use super::local_store::LocalStore;
 use super::open_files::out_of_descriptors;
 use super::path::{HostNames, PathTemplate};
-use super::recover::{recover_all, search_root, Recovered};
+use super::recover::{list_files, recover_all, search_root, Recovered};
 use super::resume::{Resume, Snapshot};
 pub use super::route::Refused;
 use super::route::{refused_as_name, Router};
@@ -145,9 +145,18 @@ impl HdfsWriter {
         self.store
             .probe()
             .map_err(io_err("checking the store under", &root))?;
-        self.cut_back_at_start(resume, &root)?;
-        let found = recover_all(self.store.as_ref(), &root, &self.naming, self.layout)
-            .map_err(io_err("recovering in-use files under", &root))?;
+        let mut files = list_files(self.store.as_ref(), &root)
+            .map_err(io_err("looking for the sink's files under", &root))?;
+        let handled = self.cut_back_at_start(resume, &root, &files)?;
+        files.retain(|f| !handled.contains(f));
+        let found = recover_all(
+            self.store.as_ref(),
+            &files,
+            &root,
+            &self.naming,
+            self.layout,
+        )
+        .map_err(io_err("recovering in-use files under", &root))?;
         // File numbers only grow, across runs too: a cursor's number must be below every
         // file written after it.
         self.counter = self.counter.max(found.last_counter.unwrap_or(0));

@@ -2,7 +2,7 @@
 //! hands out after each delivered batch, the cut back to the committed cursor at start, and
 //! the cut back to its last delivered snapshot after a failed batch.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::super::error::io_err;
 use super::super::resume::{cut_back, CutBack, Newer, Resume, Snapshot};
@@ -29,25 +29,28 @@ impl HdfsWriter {
         self.delivered.as_ref().map(Snapshot::encode)
     }
 
-    /// Cuts the output back to the last committed take's snapshot (at start).
+    /// Cuts the output back to the last committed take's snapshot (at start); `files` are
+    /// every file below `root`. Returns those it recovered or removed (the rest is left to
+    /// start-up recovery).
     pub(super) fn cut_back_at_start(
         &mut self,
         resume: Option<&Resume>,
         root: &Path,
-    ) -> Result<(), HdfsError> {
+        files: &[PathBuf],
+    ) -> Result<Vec<PathBuf>, HdfsError> {
         let snap = match resume {
-            None => return Ok(()),
+            None => return Ok(Vec::new()),
             Some(_) if !self.store.cuts_back() => {
                 tracing::warn!(store = %self.store.describe(), "this store cannot cut files back: batches taken again after a crash may be written twice");
-                return Ok(());
+                return Ok(Vec::new());
             }
             Some(Resume::Overflow) => {
                 tracing::warn!(root = %root.display(), "the last committed take had more open files than a cursor holds: output not cut back (batches taken again may be written twice)");
-                return Ok(());
+                return Ok(Vec::new());
             }
             Some(Resume::At(snap)) if snap.root != root => {
                 tracing::warn!(cursor_root = %snap.root.display(), root = %root.display(), "the committed cursor names another directory (hdfs.path changed): output not cut back");
-                return Ok(());
+                return Ok(Vec::new());
             }
             Some(Resume::At(snap)) => snap,
         };
@@ -56,12 +59,15 @@ impl HdfsWriter {
             &self.naming,
             self.layout,
             snap,
-            Newer::Walk,
+            Newer::Among(files),
         )
         .map_err(io_err("cutting the output back under", root))?;
         self.counter = self.counter.max(snap.counter);
         report(&done, "at start");
-        Ok(())
+        let listed = snap.files.iter().map(|(p, _)| p.clone());
+        Ok(listed
+            .chain(done.removed.into_iter().map(|(p, _)| p))
+            .collect())
     }
 
     /// Cuts the output back to the last delivered snapshot after a failed batch: every open
