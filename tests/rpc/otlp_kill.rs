@@ -58,11 +58,17 @@ fn records_the_sdk_saw_acknowledged_survive_kill_9_of_edge_and_collector() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // The SDK's start (a Python interpreter and its imports) takes a second or more, longer
+    // on a loaded machine: wait, bounded, for its first acknowledgement.
+    let end = std::time::Instant::now() + Duration::from_secs(60);
+    while std::fs::metadata(&acked).is_err() && std::time::Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(100));
+    }
     assert!(
         std::fs::metadata(&acked).is_ok(),
         "some records acknowledged before the first kill"
     );
+    std::thread::sleep(Duration::from_millis(500));
     edge_p.kill9();
     std::thread::sleep(Duration::from_millis(300));
     edge_p.restart();
