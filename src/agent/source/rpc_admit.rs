@@ -35,6 +35,16 @@ impl Gate<'_> {
     /// counted) or the source stopped first.
     pub async fn admit(self, ctx: &SourceCtx, stream: TcpStream, peer: SocketAddr) -> Option<Conn> {
         let mut stop = ctx.stop.clone();
+        let screened = tokio::select! {
+            _ = stop.wait() => return None,
+            r = self.transport.screen(peer) => r,
+        };
+        if let Err(refusal) = screened {
+            // Counted and logged before the socket closes (dropped at the end of this scope).
+            self.refused(ctx, peer, &refusal);
+            drop(stream);
+            return None;
+        }
         tokio::select! {
             _ = stop.wait() => None,
             r = self.transport.accept(stream, peer) => match r {

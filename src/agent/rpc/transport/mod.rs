@@ -250,9 +250,10 @@ impl ServerTransport {
         }
     }
 
-    /// Takes an accepted socket through the filter, the first-bytes check and the
-    /// handshakes. Cancel safe (dropping it drops the socket).
-    pub async fn accept(&self, stream: TcpStream, peer: SocketAddr) -> Result<Conn, Refusal> {
+    /// The `ipFilter` verdict on a peer (a name lookup when a rule needs one). The caller
+    /// records a refusal before it closes the socket, so the peer never sees the close of a
+    /// refusal that is not yet counted and logged.
+    pub async fn screen(&self, peer: SocketAddr) -> Result<(), Refusal> {
         if let Some(f) = &self.filter {
             let mut d = f.decide(peer.ip(), None);
             if d == Decision::NeedName {
@@ -263,6 +264,12 @@ impl ServerTransport {
                 return Err(Refusal::Filtered { rule });
             }
         }
+        Ok(())
+    }
+
+    /// Takes a socket [`screen`](Self::screen) let through the first-bytes check and the
+    /// handshakes. Cancel safe (dropping it drops the socket).
+    pub async fn accept(&self, stream: TcpStream, peer: SocketAddr) -> Result<Conn, Refusal> {
         let deadline = Instant::now() + self.handshake_timeout;
         let ms = self.handshake_timeout.as_millis() as u64;
         let first = match tokio::time::timeout_at(deadline, peek(&stream)).await {
