@@ -15,8 +15,10 @@ pub mod resume;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tokio::fs::{File, OpenOptions};
-use tokio::io::{AsyncWriteExt, BufWriter};
+use std::fs::File;
+use std::io::Write;
+
+use tokio::fs::OpenOptions;
 use tokio::time::Instant;
 
 use super::SinkError;
@@ -30,7 +32,8 @@ pub struct FileRollSink {
     cfg: FileRollConfig,
     start_ms: u128,
     counter: u64,
-    current: Option<BufWriter<File>>,
+    /// The open file (`None` also while a batch is written on the blocking pool).
+    current: Option<File>,
     /// The current file and its bytes after the last whole batch.
     path: Option<(PathBuf, u64)>,
     roll_at: Option<Instant>,
@@ -89,7 +92,7 @@ impl FileRollSink {
             {
                 Ok(f) => {
                     tracing::debug!(sink = %self.name, path = %path.display(), "opened");
-                    self.current = Some(BufWriter::new(f));
+                    self.current = Some(f.into_std().await);
                     self.path = Some((path.clone(), 0));
                     self.new_entry = true;
                     self.roll_at = self.cfg.roll_interval.map(|d| Instant::now() + d);
@@ -109,54 +112,46 @@ impl FileRollSink {
         Ok(())
     }
 
-    /// Writes and flushes a batch.
+    /// Writes a batch: its bytes gathered here, then written, fsynced (with
+    /// `sink.fsyncPerBatch`, and the directory for a new file) and on failure cut back, all in
+    /// one trip to the blocking pool.
     pub async fn deliver(&mut self, events: &[Event]) -> Result<(), SinkError> {
         self.tick().await?;
         if self.current.is_none() {
             self.open_next().await?;
         }
-        let newline = self.cfg.append_newline;
-        let Some(w) = self.current.as_mut() else {
+        let (Some(file), Some((_, len))) = (self.current.take(), &self.path) else {
             return Err(SinkError {
                 sink: self.name.clone(),
                 message: "no open file".into(),
             });
         };
-        let mut result = Ok(());
-        let mut bytes = 0u64;
-        for e in events {
-            bytes += e.body.len() as u64 + u64::from(newline);
-            result = w.write_all(&e.body).await;
-            if result.is_ok() && newline {
-                result = w.write_all(b"\n").await;
-            }
-            if result.is_err() {
-                break;
-            }
-        }
-        if result.is_ok() {
-            result = w.flush().await;
-        }
-        if result.is_ok() && self.cfg.fsync_per_batch {
-            result = w.get_ref().sync_data().await;
-            if result.is_ok() && self.new_entry {
-                result = sync_dir(self.cfg.directory.clone()).await;
-                self.new_entry = result.is_err();
-            }
-        }
-        if let Err(e) = result {
-            // The batch is rolled back: its bytes go, so the retry does not write them twice.
-            if let (Some(w), Some((_, len))) = (self.current.take(), &self.path) {
-                if let Err(cut) = w.get_ref().set_len(*len).await {
-                    tracing::warn!(sink = %self.name, error = %cut, "cutting a failed batch from the file failed; its events will be written again");
+        let bytes = render(events, self.cfg.append_newline);
+        let n = bytes.len() as u64;
+        let write = BatchWrite {
+            bytes,
+            len: *len,
+            sync: self.cfg.fsync_per_batch,
+            dir: (self.new_entry && self.cfg.fsync_per_batch).then(|| self.cfg.directory.clone()),
+        };
+        let (file, result) = tokio::task::spawn_blocking(move || write.run(file))
+            .await
+            .map_err(|e| self.err("writing", std::io::Error::other(e)))?;
+        match result {
+            Ok(()) => {
+                self.current = Some(file);
+                if self.cfg.fsync_per_batch {
+                    self.new_entry = false;
                 }
+                if let Some((_, len)) = self.path.as_mut() {
+                    *len += n;
+                }
+                Ok(())
             }
-            return Err(self.err("writing", e));
+            // The batch was cut from the file (see `BatchWrite::run`) and the file abandoned: the
+            // next batch starts a new one.
+            Err(e) => Err(self.err("writing", e)),
         }
-        if let Some((_, len)) = self.path.as_mut() {
-            *len += bytes;
-        }
-        Ok(())
     }
 
     /// Cuts the output back to the cursor of the last committed take (see [`resume`]).
@@ -185,22 +180,58 @@ impl FileRollSink {
         Ok(())
     }
 
-    /// Flushes and closes the current file.
+    /// Closes the current file (nothing is buffered: each batch is written whole).
     pub async fn close(&mut self) {
-        if let Some(mut w) = self.current.take() {
-            if let Err(e) = w.shutdown().await {
-                tracing::warn!(sink = %self.name, error = %e, "closing the file failed");
-            }
-        }
+        self.current = None;
         self.roll_at = None;
     }
 }
 
-/// fsyncs a directory so a new file's entry is durable.
-async fn sync_dir(dir: PathBuf) -> std::io::Result<()> {
-    tokio::task::spawn_blocking(move || std::fs::File::open(&dir)?.sync_all())
-        .await
-        .map_err(std::io::Error::other)?
+/// A batch's bytes: each body, then a newline with `appendNewline`.
+fn render(events: &[Event], newline: bool) -> Vec<u8> {
+    let size: usize = events
+        .iter()
+        .map(|e| e.body.len() + usize::from(newline))
+        .sum();
+    let mut out = Vec::with_capacity(size);
+    for e in events {
+        out.extend_from_slice(&e.body);
+        if newline {
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+/// One batch's write, run on the blocking pool.
+struct BatchWrite {
+    bytes: Vec<u8>,
+    /// The file's length before the batch (where a failed write is cut back to).
+    len: u64,
+    /// fdatasync the file after the write.
+    sync: bool,
+    /// fsync this directory too (the file is new).
+    dir: Option<PathBuf>,
+}
+
+impl BatchWrite {
+    /// Writes (and syncs); on failure cuts the file back to `len` so a retry does not write
+    /// the batch twice.
+    fn run(self, mut file: File) -> (File, std::io::Result<()>) {
+        let mut result = file.write_all(&self.bytes);
+        if result.is_ok() && self.sync {
+            result = file.sync_data();
+        }
+        if let (Ok(()), Some(dir)) = (&result, &self.dir) {
+            result = File::open(dir).and_then(|d| d.sync_all());
+        }
+        if result.is_err() {
+            if let Err(cut) = file.set_len(self.len) {
+                tracing::warn!(error = %cut, "cutting a failed batch from the file failed; its events will be written again");
+            }
+        }
+        (file, result)
+    }
 }
 
 impl crate::agent::sink::Sink for FileRollSink {

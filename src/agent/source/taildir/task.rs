@@ -3,7 +3,8 @@
 //!
 //! For every batch: read (positions not moved) → put and commit into every required channel
 //! (retried with Flume's backoff) → move the file's position → replace the position file
-//! (tmp + rename). The replacement is fsynced (tmp fsync, rename, directory fsync) at least
+//! (tmp + rename), the last two in the same trip to the blocking pool as the next read. The
+//! replacement is fsynced (tmp fsync, rename, directory fsync) at least
 //! every `writePosInterval`, when the source goes idle and when it stops, and only then are
 //! the files' fingerprints saved beside it, just before it. So a killed agent
 //! re-sends at most the one batch that was being put; a power loss at most what was
@@ -15,8 +16,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::config::TaildirConfig;
-use super::fingerprint::{self, Fingerprint};
-use super::position::{self, PosEntry};
+use super::fingerprint;
+use super::position;
 use super::tailer::{Batch, Tailer};
 use super::watch::DirWatch;
 use crate::agent::backoff::Backoff;
@@ -64,11 +65,17 @@ pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceErr
         g
     }));
     let mut watch = DirWatch::new(&ctx.name);
-    let mut slot = Some(tailer);
-    let mut writer = PosWriter::new(pos_file);
+    let mut slot = Some(Tail {
+        tailer,
+        pos: PosWriter::new(pos_file),
+    });
     let mut backoff = Duration::ZERO;
     let mut last_scan: Option<Instant> = None;
     let idle_scan = cfg.max_backoff_sleep;
+    // The batch the channel committed whose position is not moved yet: moved (and the
+    // position file written) in the same blocking call that reads the next batch, one trip
+    // to the blocking pool per batch besides the put.
+    let mut committed: Option<(u64, u64)> = None;
     loop {
         if ctx.stop.is_set() {
             break;
@@ -92,37 +99,39 @@ pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceErr
             last_scan = Some(Instant::now());
         }
         let paths = changes.paths;
-        let batch = blocking(&mut slot, &ctx, move |t| {
+        let done = committed.take();
+        let c = cfg.clone();
+        let batch = blocking(&mut slot, &ctx, move |s| {
+            if let Some((inode, end)) = done {
+                s.tailer.commit(inode, end);
+                s.save(false, &c);
+            }
+            let t = &mut s.tailer;
             t.touched(&paths);
             if scan {
                 t.scan();
                 t.close_deleted(Instant::now(), false);
                 t.close_idle();
             }
-            t.next_batch()
+            let batch = t.next_batch();
+            if batch.is_none() {
+                s.save(true, &c);
+            }
+            batch
         })
         .await?;
         match batch {
             Some(Batch { inode, events, end }) => {
                 backoff = Duration::ZERO;
                 match put(&mut slot, &mut ctx, events, inode).await? {
-                    Put::Committed => {}
+                    Put::Committed => committed = Some((inode, end)),
                     Put::Stopped => break,
                     // Its file was closed by a deleted-file limit: the batch was never
                     // committed and its bytes are counted as skipped.
                     Put::Dropped => continue,
                 }
-                let positions = blocking(&mut slot, &ctx, move |t| {
-                    t.commit(inode, end);
-                    (t.positions(), t.fingerprints())
-                })
-                .await?;
-                writer.write(positions, false, &cfg).await;
             }
             None => {
-                let positions =
-                    blocking(&mut slot, &ctx, |t| (t.positions(), t.fingerprints())).await?;
-                writer.write(positions, true, &cfg).await;
                 backoff = (backoff + cfg.backoff_sleep_increment).min(cfg.max_backoff_sleep);
                 // A held multiline event is handed out within about its time-out.
                 if let Some(m) = &cfg.multiline {
@@ -137,10 +146,14 @@ pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceErr
             }
         }
     }
-    if let Some(t) = &slot {
-        let positions = (t.positions(), t.fingerprints());
-        writer.write(positions, true, &cfg).await;
-    }
+    let c = cfg.clone();
+    blocking(&mut slot, &ctx, move |s| {
+        if let Some((inode, end)) = committed {
+            s.tailer.commit(inode, end);
+        }
+        s.save(true, &c);
+    })
+    .await?;
     Ok(())
 }
 
@@ -156,7 +169,7 @@ enum Put {
 /// the channel processor hands back is moved, not copied), and between the retries applies
 /// the deleted-file limits: a full channel is exactly when a deleted file would be held open.
 async fn put(
-    slot: &mut Option<Tailer>,
+    slot: &mut Option<Tail>,
     ctx: &mut SourceCtx,
     events: Vec<sluice_core::Event>,
     inode: u64,
@@ -192,18 +205,31 @@ async fn put(
         if ctx.stop.sleep(wait).await {
             return Ok(Put::Stopped);
         }
-        let closed = blocking(slot, ctx, |t| t.close_deleted(Instant::now(), true)).await?;
+        let closed = blocking(slot, ctx, |s| s.tailer.close_deleted(Instant::now(), true)).await?;
         if closed.contains(&inode) {
             return Ok(Put::Dropped);
         }
     }
 }
 
+/// The tailer with the writer of its position file, moved to the blocking pool together.
+struct Tail {
+    tailer: Tailer,
+    pos: PosWriter,
+}
+
+impl Tail {
+    /// Writes the tailer's positions ([`PosWriter::write`]).
+    fn save(&mut self, idle: bool, cfg: &TaildirConfig) {
+        self.pos.write(&self.tailer, idle, cfg);
+    }
+}
+
 /// Runs `f` on the tailer on the blocking pool.
 async fn blocking<T: Send + 'static>(
-    slot: &mut Option<Tailer>,
+    slot: &mut Option<Tail>,
     ctx: &SourceCtx,
-    f: impl FnOnce(&mut Tailer) -> T + Send + 'static,
+    f: impl FnOnce(&mut Tail) -> T + Send + 'static,
 ) -> Result<T, SourceError> {
     let mut t = slot
         .take()
@@ -240,15 +266,9 @@ impl PosWriter {
     }
 
     /// Writes the position file (Flume's) and, before a durable write, the fingerprints
-    /// beside it.
-    async fn write(
-        &mut self,
-        (positions, fps): (Vec<PosEntry>, Vec<Fingerprint>),
-        idle: bool,
-        cfg: &TaildirConfig,
-    ) {
-        let bytes = position::render(&positions);
-        let fp_bytes = fingerprint::render(&fps);
+    /// beside it. Runs on the blocking pool.
+    fn write(&mut self, t: &Tailer, idle: bool, cfg: &TaildirConfig) {
+        let bytes = position::render(&t.positions());
         let changed = bytes != self.last;
         if changed {
             self.durable_pending = true;
@@ -260,18 +280,15 @@ impl PosWriter {
         if !changed && !durable {
             return;
         }
-        let path = self.path.clone();
-        let b = bytes.clone();
-        let res = tokio::task::spawn_blocking(move || {
+        let res = (|| {
             // With the durable writes only: an older fingerprint still checks the bytes it
             // covers (see `fingerprint`), and the batches between cost no second file.
             if durable {
-                atomic_file::replace(&fingerprint::path_of(&path), &fp_bytes, true)?;
+                let fp_bytes = fingerprint::render(&t.fingerprints());
+                atomic_file::replace(&fingerprint::path_of(&self.path), &fp_bytes, true)?;
             }
-            atomic_file::replace(&path, &b, durable)
-        })
-        .await
-        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+            atomic_file::replace(&self.path, &bytes, durable)
+        })();
         match res {
             Ok(()) => {
                 if self.failing {
