@@ -31,8 +31,8 @@ mod wal;
 
 pub use channel::config::{DirectIo, IGNORED_KEYS, KNOWN_KEYS};
 pub use channel::{
-    ChannelError, ChannelStats, ConfigError, FileChannel, FileChannelConfig, GroupCommitStats,
-    RecoveryInfo, RecoverySource, Transaction,
+    Cached, ChannelError, ChannelStats, ConfigError, FileChannel, FileChannelConfig,
+    GroupCommitStats, RecoveryInfo, RecoverySource, Transaction,
 };
 pub use event::{Bytes, Event, EventData, IntoBody};
 pub use headers::Headers;

@@ -197,6 +197,25 @@ impl EventCache {
         found
     }
 
+    /// The event of the put numbered `seq` if the cache holds it (removed and counted as a
+    /// hit); a miss is not counted, as the caller then asks [`take`](Self::take).
+    pub(super) fn take_held(&self, seq: u64) -> Option<Event> {
+        if self.limit == 0 || !self.used.load(Ordering::Relaxed) {
+            return None;
+        }
+        let event = {
+            let mut held = self.held.lock();
+            let event = held.events.remove(&seq)?;
+            held.bytes -= cost(&event);
+            held.trim_order();
+            event
+        };
+        self.taken_end
+            .fetch_max(seq.saturating_add(1), Ordering::Relaxed);
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        Some(event)
+    }
+
     /// Takes served from memory, and takes that went to the segment.
     pub(super) fn hits_misses(&self) -> (u64, u64) {
         (

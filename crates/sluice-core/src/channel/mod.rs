@@ -39,7 +39,7 @@ pub use config::RecoveryPolicy;
 pub use config::{ConfigError, FileChannelConfig};
 pub use error::ChannelError;
 pub use inner::{ChannelStats, FileChannel, RecoveryInfo, RecoverySource};
-pub use transaction::Transaction;
+pub use transaction::{Cached, Transaction};
 
 use inner::Inner;
 

@@ -8,8 +8,10 @@
 //! events to their places at the head of the queue and discards the puts.
 
 mod buffers;
+mod cached;
 mod encode;
 
+pub use self::cached::Cached;
 pub(super) use self::encode::{PutSeqs, TxnRecords};
 
 use std::sync::atomic::Ordering;
@@ -46,6 +48,22 @@ fn room_for_id(inner: &Inner, len: usize) -> Result<usize, EncodeError> {
 /// The first reservation of a put or take list under `transactionCapacity` `cap`.
 fn list_reserve(cap: u64) -> usize {
     usize::try_from(cap).map_or(LIST_RESERVE_MAX, |c| c.min(LIST_RESERVE_MAX))
+}
+
+/// Adds a taken entry to a take list of capacity `cap` (its first one readies the list and
+/// the read-ahead window).
+fn note_take(
+    takes: &mut Vec<(u64, EventPtr)>,
+    readahead: &mut ReadAhead,
+    cap: u64,
+    entry: (u64, EventPtr),
+) {
+    if takes.capacity() == 0 {
+        takes.reserve(list_reserve(cap));
+        // The read-ahead window reuses a pooled buffer (given back on drop).
+        *readahead = ReadAhead::with_buffer(buffers::take(0));
+    }
+    takes.push(entry);
 }
 
 /// An open transaction. `commit(self)` and `rollback(self)` consume it; dropping it rolls back.
@@ -139,12 +157,7 @@ impl Transaction {
                     .caught_up(inner.seq_next.load(Ordering::SeqCst));
                 return Ok(None);
             };
-            if self.takes.capacity() == 0 {
-                self.takes.reserve(list_reserve(cap));
-                // The read-ahead window reuses a pooled buffer (given back on drop).
-                self.readahead = ReadAhead::with_buffer(buffers::take(0));
-            }
-            self.takes.push((seq, ptr));
+            note_take(&mut self.takes, &mut self.readahead, cap, (seq, ptr));
             if let Some(event) = inner.events.take(seq) {
                 return Ok(Some(event));
             }

@@ -279,3 +279,33 @@ fn a_flume_file_channel_is_named_as_such_and_left_untouched() {
         );
     }
 }
+
+#[test]
+fn take_cached_serves_puts_from_memory_in_order_and_leaves_file_reads_to_take() {
+    use sluice_core::Cached;
+    for bed in Bed::both() {
+        let cfg = bed.config(1);
+        let ch = bed.open(&cfg);
+        // A taker that found the queue empty: the puts after it are kept in memory for it.
+        assert!(matches!(ch.transaction().take_cached(), Ok(Cached::Empty)));
+        put_all(&ch, &["a", "b", "c"]);
+        let mut tx = ch.transaction();
+        for want in ["a", "b"] {
+            match tx.take_cached() {
+                Ok(Cached::Event(e)) => assert_eq!(e.body, want.as_bytes()),
+                other => panic!("{want}: {other:?}"),
+            }
+        }
+        tx.rollback();
+        // Rolled back: the two events are back at the head but no longer in memory, so
+        // `take_cached` takes nothing and `take` reads them in their order.
+        let mut tx = ch.transaction();
+        assert!(matches!(tx.take_cached(), Ok(Cached::Later)));
+        assert_eq!(tx.take().unwrap().unwrap().body, &b"a"[..]);
+        assert_eq!(tx.take().unwrap().unwrap().body, &b"b"[..]);
+        assert!(matches!(tx.take_cached(), Ok(Cached::Event(e)) if e.body == b"c"[..]));
+        assert!(matches!(tx.take_cached(), Ok(Cached::Empty)));
+        tx.commit().unwrap();
+        assert!(drain(&ch).is_empty());
+    }
+}

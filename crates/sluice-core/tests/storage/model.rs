@@ -16,7 +16,7 @@ use std::sync::Arc;
 use crate::common::{config_under, ev, peek_all};
 use proptest::prelude::*;
 use sluice_core::io::{Fault, SimFs};
-use sluice_core::{FileChannel, FileChannelConfig, Transaction};
+use sluice_core::{Cached, Event, FileChannel, FileChannelConfig, Transaction};
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -24,6 +24,8 @@ enum Op {
     Put(u8),
     /// Take up to this many events in the open transaction.
     Take(u8),
+    /// The same through `take_cached` (then `take` where it answers `Later`).
+    TakeCached(u8),
     Commit,
     Rollback,
     Checkpoint,
@@ -39,6 +41,7 @@ fn op_strategy() -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => (1u8..6).prop_map(Op::Put),
         5 => (1u8..6).prop_map(Op::Take),
+        3 => (1u8..6).prop_map(Op::TakeCached),
         5 => Just(Op::Commit),
         2 => Just(Op::Rollback),
         1 => Just(Op::Checkpoint),
@@ -148,6 +151,25 @@ fn body_padding(i: u64) -> String {
     format!("e{i}-{}", "x".repeat((i % 7 * 40) as usize))
 }
 
+/// `take_cached`, then `take` where it answers `Later`; `Empty` only when the model's queue is.
+fn take_cached(
+    tx: &mut Transaction,
+    empty: bool,
+    step: usize,
+) -> Result<Option<Event>, TestCaseError> {
+    let fail = |e: sluice_core::ChannelError| {
+        TestCaseError::fail(format!("step {step}: take failed: {e}"))
+    };
+    match tx.take_cached().map_err(fail)? {
+        Cached::Event(e) => Ok(Some(e)),
+        Cached::Empty => {
+            prop_assert!(empty, "step {}: take_cached said empty", step);
+            Ok(None)
+        }
+        Cached::Later => tx.take().map_err(fail),
+    }
+}
+
 fn run(seed: u64, ops: &[Op]) -> Result<(), TestCaseError> {
     let mut sys = System::new(seed);
     let mut m = Model::default();
@@ -163,11 +185,15 @@ fn run(seed: u64, ops: &[Op]) -> Result<(), TestCaseError> {
                     m.puts.push(body);
                 }
             }
-            Op::Take(n) => {
+            Op::Take(n) | Op::TakeCached(n) => {
                 for _ in 0..*n {
-                    let got = sys.tx().take().map_err(|e| {
-                        TestCaseError::fail(format!("step {step}: take failed: {e}"))
-                    })?;
+                    let got = if matches!(op, Op::TakeCached(_)) {
+                        take_cached(sys.tx(), m.queue.is_empty(), step)?
+                    } else {
+                        sys.tx().take().map_err(|e| {
+                            TestCaseError::fail(format!("step {step}: take failed: {e}"))
+                        })?
+                    };
                     let got = got.map(|e| {
                         String::from_utf8(Vec::from(e.into_parts().1)).unwrap_or_default()
                     });

@@ -11,7 +11,9 @@ use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx};
 use crate::agent::metrics::{ChannelCounter, ChannelGauge};
 use crate::agent::metrics::{CounterGroup, Registry};
 use sluice_core::Event;
-use sluice_core::{ChannelError, FileChannel, FileChannelConfig, ReplayProgress, Transaction};
+use sluice_core::{
+    Cached, ChannelError, FileChannel, FileChannelConfig, ReplayProgress, Transaction,
+};
 
 /// A file channel opened for the agent.
 #[derive(Debug, Clone)]
@@ -210,6 +212,25 @@ fn put_all_commit(ch: &FileChannel, events: Vec<Event>) -> Result<(), ChannelErr
     tx.commit()
 }
 
+/// Takes into `got` up to `max` events without blocking; `(true, _)` when the batch is
+/// complete (full, the queue empty or the transaction at its capacity), `(false, None)` when
+/// the rest must be taken on the blocking pool.
+fn take_from_memory(
+    tx: &mut Transaction,
+    max: usize,
+    got: &mut Vec<Event>,
+) -> (bool, Option<ChannelError>) {
+    while got.len() < max {
+        match tx.take_cached() {
+            Ok(Cached::Event(e)) => got.push(e),
+            Ok(Cached::Empty) | Err(ChannelError::TransactionFull { .. }) => return (true, None),
+            Ok(Cached::Later) => return (false, None),
+            Err(e) => return (false, Some(e)),
+        }
+    }
+    (true, None)
+}
+
 struct FileTx {
     name: String,
     /// `None` only while the transaction is inside a blocking task (or after one panicked).
@@ -269,12 +290,21 @@ impl ChannelTx for FileTx {
         })
     }
 
+    /// Takes from memory on the calling thread while the channel's event cache holds the
+    /// next events ([`Transaction::take_cached`]), and goes to the blocking pool only for the
+    /// rest (events read from their log files, or a busy queue).
     fn take_up_to(&mut self, max: usize) -> BoxFuture<'_, Result<Vec<Event>, AgentChannelError>> {
         Box::pin(async move {
             self.counters.add(ChannelCounter::TakeAttempt, 1);
-            let (got, err) = self
-                .blocking(move |tx| {
-                    let mut got = Vec::new();
+            let mut got = Vec::new();
+            let (finished, err) = match self.tx.as_mut() {
+                Some(tx) => take_from_memory(tx, max, &mut got),
+                None => (false, None),
+            };
+            let (got, err) = if finished || err.is_some() {
+                (got, err)
+            } else {
+                self.blocking(move |tx| {
                     while got.len() < max {
                         match tx.take() {
                             Ok(Some(e)) => got.push(e),
@@ -285,7 +315,8 @@ impl ChannelTx for FileTx {
                     }
                     (got, None)
                 })
-                .await?;
+                .await?
+            };
             self.takes += got.len() as u64;
             match err {
                 Some(e) if got.is_empty() => Err(map_err(&self.name, e)),

@@ -40,7 +40,6 @@ impl ReadyQueue {
     }
 
     /// The entry with the smallest seq.
-    #[cfg(test)]
     pub fn first(&self) -> Option<(u64, EventPtr)> {
         self.chunks.front().and_then(|c| c.front()).copied()
     }
