@@ -112,6 +112,13 @@ impl ChannelProcessor {
         })
     }
 
+    /// Whether every channel of the source drops a put it committed before
+    /// ([`AgentChannel::drops_resends`]): a batch sent again after a crash is then not
+    /// duplicated anywhere.
+    pub fn drops_resends(&self) -> bool {
+        !self.channels.is_empty() && self.channels.values().all(|c| c.drops_resends())
+    }
+
     /// Whether [`ChannelProcessor::offer`] hands a refused batch back, so a source that
     /// retries need not keep a copy.
     pub fn hands_back(&self) -> bool {

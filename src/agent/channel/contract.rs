@@ -170,6 +170,13 @@ pub trait AgentChannel: Send + Sync + std::fmt::Debug {
         false
     }
 
+    /// Whether the channel recognises a put it committed before by its event id and drops
+    /// it (the file channel's `eventIds`): a source may then send again what it cannot prove
+    /// was committed without duplicating it.
+    fn drops_resends(&self) -> bool {
+        false
+    }
+
     /// Puts `events` in one transaction and commits it (rolled back when a put fails): begin,
     /// put all, commit by default. A channel whose every call is a hop of its own (the file
     /// channel's blocking pool) does the whole in one. [`put_batch`] calls this.

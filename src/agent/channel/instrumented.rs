@@ -78,6 +78,10 @@ impl AgentChannel for Instrumented {
         self.inner.hands_back()
     }
 
+    fn drops_resends(&self) -> bool {
+        self.inner.drops_resends()
+    }
+
     fn file_stats(&self) -> Option<sluice_core::ChannelStats> {
         self.inner.file_stats()
     }

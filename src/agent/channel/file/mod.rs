@@ -170,6 +170,10 @@ impl AgentChannel for FileChannelAdapter {
         self.channel.cursor(key)
     }
 
+    fn drops_resends(&self) -> bool {
+        self.channel.config().event_ids
+    }
+
     /// Begin, put all and commit in one blocking call: one hop to the blocking pool and back
     /// per batch instead of two. The commit is durable (fsynced) when this returns `Ok`.
     ///
