@@ -297,7 +297,7 @@ impl PosWriter {
             || self
                 .last_written
                 .is_none_or(|t| t.elapsed() >= PLAIN_WRITE_INTERVAL);
-        if !durable && !(changed && plain_due) {
+        if !(durable || changed && plain_due) {
             return;
         }
         let res = (|| {
