@@ -1,28 +1,30 @@
 //! The `file_roll` sink: writes event bodies (each followed by a newline, with
 //! `appendNewline`) to files named like Flume's path managers (`DEFAULT`:
 //! `<prefix><start millis>-<n>[.ext]`; `ROLLTIME`: `<prefix><open time>-<n>[.ext]`) under
-//! `sink.directory`, starting a new file every `sink.rollInterval` (never when 0). A batch
-//! counts as delivered only after it was written, flushed and (with `sink.fsyncPerBatch`,
-//! the default; Flume never syncs) fsynced, with the directory fsynced for a new file; after
-//! a failed write the file is cut back to its last whole batch and abandoned, and the next
-//! batch starts a new one. On a file channel each take commits the sink's cursor (file and
+//! `sink.directory`, starting a new file every `sink.rollInterval` (never when 0). A batch is
+//! written whole in one call; with `sink.fsyncPerBatch` (the default; Flume never syncs) its
+//! take commits only after an fsync that covers it (and the directory, for a new file), one
+//! fsync shared by the batches written meanwhile ([`group_sync`]). After a failed write the
+//! file is cut back to its last whole batch, after a failed fsync to its last synced one, and
+//! abandoned; the next batch starts a new one. On a file channel each take commits the sink's cursor (file and
 //! length): after a crash the output is cut back to it ([`resume`]), so no batch is written
 //! twice.
 
 pub mod config;
+mod group_sync;
 pub mod resume;
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use std::fs::File;
-use std::io::Write;
+use std::sync::Arc;
 
 use tokio::fs::OpenOptions;
 use tokio::time::Instant;
 
-use super::SinkError;
+use super::{Acks, SinkError};
 pub use config::{FileRollConfig, PathManager};
+use group_sync::{OpenFile, GROUP_SYNC_DEPTH};
 use sluice_core::Event;
 
 /// The file_roll sink.
@@ -32,12 +34,16 @@ pub struct FileRollSink {
     cfg: FileRollConfig,
     start_ms: u128,
     counter: u64,
-    /// The open file (`None` also while a batch is written on the blocking pool).
-    current: Option<File>,
+    /// The open file, shared with the acknowledgements that fsync it ([`group_sync`]).
+    current: Option<Arc<OpenFile>>,
+    /// The last delivered batch's acknowledgement (its fsync), for the runner.
+    acks: Option<Acks>,
+    /// Set by a failed fsync ([`group_sync`]): the current file is cut back before the next
+    /// write.
+    sync_failed: Arc<std::sync::atomic::AtomicBool>,
     /// The current file and its bytes after the last whole batch.
     path: Option<(PathBuf, u64)>,
     roll_at: Option<Instant>,
-    new_entry: bool,
 }
 
 impl FileRollSink {
@@ -53,9 +59,10 @@ impl FileRollSink {
             start_ms,
             counter: 0,
             current: None,
+            acks: None,
+            sync_failed: Arc::default(),
             path: None,
             roll_at: None,
-            new_entry: false,
         }
     }
 
@@ -92,9 +99,10 @@ impl FileRollSink {
             {
                 Ok(f) => {
                     tracing::debug!(sink = %self.name, path = %path.display(), "opened");
-                    self.current = Some(f.into_std().await);
+                    let dir = self.cfg.fsync_per_batch.then(|| self.cfg.directory.clone());
+                    let failed = self.sync_failed.clone();
+                    self.current = Some(OpenFile::new(f.into_std().await, dir, failed));
                     self.path = Some((path.clone(), 0));
-                    self.new_entry = true;
                     self.roll_at = self.cfg.roll_interval.map(|d| Instant::now() + d);
                     return Ok(());
                 }
@@ -112,46 +120,69 @@ impl FileRollSink {
         Ok(())
     }
 
-    /// Writes a batch: its bytes gathered here, then written, fsynced (with
-    /// `sink.fsyncPerBatch`, and the directory for a new file) and on failure cut back, all in
-    /// one trip to the blocking pool.
+    /// Writes a batch: its bytes gathered here, then written (cut back on failure) in one
+    /// trip to the blocking pool. With `sink.fsyncPerBatch` its fsync is its acknowledgement
+    /// ([`group_sync`]), shared with the batches written meanwhile.
     pub async fn deliver(&mut self, events: &[Event]) -> Result<(), SinkError> {
         self.tick().await?;
+        self.abandon_if_unsynced().await?;
         if self.current.is_none() {
             self.open_next().await?;
         }
-        let (Some(file), Some((_, len))) = (self.current.take(), &self.path) else {
+        let (Some(file), Some((_, len))) = (self.current.clone(), &self.path) else {
             return Err(SinkError {
                 sink: self.name.clone(),
                 message: "no open file".into(),
             });
         };
+        let at = *len;
         let bytes = render(events, self.cfg.append_newline);
-        let n = bytes.len() as u64;
-        let write = BatchWrite {
-            bytes,
-            len: *len,
-            sync: self.cfg.fsync_per_batch,
-            dir: (self.new_entry && self.cfg.fsync_per_batch).then(|| self.cfg.directory.clone()),
-        };
-        let (file, result) = tokio::task::spawn_blocking(move || write.run(file))
+        let end = at + bytes.len() as u64;
+        let f = file.clone();
+        let result = tokio::task::spawn_blocking(move || f.write_batch(&bytes, at))
             .await
-            .map_err(|e| self.err("writing", std::io::Error::other(e)))?;
-        match result {
-            Ok(()) => {
-                self.current = Some(file);
-                if self.cfg.fsync_per_batch {
-                    self.new_entry = false;
-                }
-                if let Some((_, len)) = self.path.as_mut() {
-                    *len += n;
-                }
-                Ok(())
-            }
-            // The batch was cut from the file (see `BatchWrite::run`) and the file abandoned: the
-            // next batch starts a new one.
-            Err(e) => Err(self.err("writing", e)),
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        if let Err(e) = result {
+            // The batch was cut from the file and the file abandoned: the next batch starts
+            // a new one.
+            self.current = None;
+            return Err(self.err("writing", e));
         }
+        if let Some((_, len)) = self.path.as_mut() {
+            *len = end;
+        }
+        if self.cfg.fsync_per_batch {
+            let dir = self.cfg.directory.display().to_string();
+            let sink = self.name.clone();
+            self.acks = Some(Acks(Box::pin(async move {
+                file.sync_through(end).await.map_err(|e| SinkError {
+                    sink,
+                    message: format!("fsync in {dir}: {e}"),
+                })
+            })));
+        }
+        Ok(())
+    }
+
+    /// After a failed fsync (of this file or of one before a roll): the runner rolled back
+    /// the batch and every later one, so the current file is cut back to what its last good
+    /// fsync covered, and abandoned.
+    async fn abandon_if_unsynced(&mut self) -> Result<(), SinkError> {
+        if !self
+            .sync_failed
+            .swap(false, std::sync::atomic::Ordering::AcqRel)
+        {
+            return Ok(());
+        }
+        let Some(file) = self.current.take() else {
+            return Ok(());
+        };
+        let keep = file.synced();
+        tracing::warn!(sink = %self.name, length = keep, "an fsync failed: the file is cut back to its last synced batch and a new one starts");
+        tokio::task::spawn_blocking(move || file.cut(keep))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+            .map_err(|e| self.err("cutting back a file whose fsync failed", e))
     }
 
     /// Cuts the output back to the cursor of the last committed take (see [`resume`]).
@@ -203,37 +234,6 @@ fn render(events: &[Event], newline: bool) -> Vec<u8> {
     out
 }
 
-/// One batch's write, run on the blocking pool.
-struct BatchWrite {
-    bytes: Vec<u8>,
-    /// The file's length before the batch (where a failed write is cut back to).
-    len: u64,
-    /// fdatasync the file after the write.
-    sync: bool,
-    /// fsync this directory too (the file is new).
-    dir: Option<PathBuf>,
-}
-
-impl BatchWrite {
-    /// Writes (and syncs); on failure cuts the file back to `len` so a retry does not write
-    /// the batch twice.
-    fn run(self, mut file: File) -> (File, std::io::Result<()>) {
-        let mut result = file.write_all(&self.bytes);
-        if result.is_ok() && self.sync {
-            result = file.sync_data();
-        }
-        if let (Ok(()), Some(dir)) = (&result, &self.dir) {
-            result = File::open(dir).and_then(|d| d.sync_all());
-        }
-        if result.is_err() {
-            if let Err(cut) = file.set_len(self.len) {
-                tracing::warn!(error = %cut, "cutting a failed batch from the file failed; its events will be written again");
-            }
-        }
-        (file, result)
-    }
-}
-
 impl crate::agent::sink::Sink for FileRollSink {
     fn deliver(
         &mut self,
@@ -248,6 +248,18 @@ impl crate::agent::sink::Sink for FileRollSink {
 
     fn tick(&mut self) -> crate::agent::channel::BoxFuture<'_, Result<(), SinkError>> {
         Box::pin(FileRollSink::tick(self))
+    }
+
+    fn take_acks(&mut self) -> Option<Acks> {
+        self.acks.take()
+    }
+
+    fn pipeline_depth(&self) -> usize {
+        if self.cfg.fsync_per_batch {
+            GROUP_SYNC_DEPTH
+        } else {
+            crate::agent::sink::PIPELINE_DEPTH
+        }
     }
 
     fn cursor(&mut self) -> Option<Vec<u8>> {
