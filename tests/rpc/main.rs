@@ -19,6 +19,7 @@ mod net_hostile;
 mod otlp_kill;
 mod otlp_refusals;
 mod otlp_sink;
+mod otlp_sink_untrusted;
 mod otlp_source;
 mod otlp_tls;
 mod rpc_deflate_ipfilter;

@@ -10,6 +10,7 @@
 //! `INVALID_ARGUMENT`, HTTP 400 or 413) is poison too.
 
 pub mod config;
+pub mod dial;
 pub mod partial;
 pub mod send;
 
