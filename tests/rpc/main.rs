@@ -16,6 +16,7 @@ mod avro_source;
 mod deflate_bomb;
 mod dns_slow;
 mod net_hostile;
+mod otlp_h2_flood;
 mod otlp_kill;
 mod otlp_refusals;
 mod otlp_sink;

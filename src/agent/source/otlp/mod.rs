@@ -9,7 +9,8 @@
 //! config.rs reads the keys; grpc.rs is the generated `LogsService` server, http.rs the
 //! `/v1/logs` handler; this file accepts connections (at most `maxConnections`, TLS with
 //! `ssl = true`) and serves each on hyper's HTTP/2 or HTTP/1 connection, whose limits (64
-//! streams per connection, 16 KiB of headers) bound what one peer can hold.
+//! streams per connection, 16 KiB of headers, and the reset budgets that end a rapid-reset or
+//! refused-stream flood with `GOAWAY`: [`h2_builder`]) bound what one peer can hold.
 //!
 //! Delivery: at-least-once for exporters that retry on `UNAVAILABLE` / 503 (all OTLP
 //! exporters do, with backoff); records rejected through `partial_success` are never put.
@@ -52,6 +53,15 @@ pub const STREAM_WINDOW_BYTES: u32 = 4 << 20;
 pub const CONNECTION_WINDOW_BYTES: u32 = 16 << 20;
 /// Largest HTTP/2 frame a peer may send (fewer frames per export than the 16 KiB default).
 pub const FRAME_BYTES_MAX: u32 = 1 << 20;
+/// Streams a peer may reset before the connection accepted them; one more and the connection
+/// ends with `GOAWAY` (`ENHANCE_YOUR_CALM`): the HTTP/2 rapid-reset flood (CVE-2023-44487),
+/// whose HEADERS + RST_STREAM pairs cost the server work but never count as open streams.
+/// h2's own default, set here so it is ours and documented.
+pub const RESETS_PENDING_ACCEPT_MAX: usize = 20;
+/// Streams this side may reset for a peer's errors (malformed frames or headers) on one
+/// connection; one more ends it with `GOAWAY` (the "made you reset" flood,
+/// RUSTSEC-2024-0003 / CVE-2025-8671). hyper's default is 1024; an exporter makes none.
+pub const LOCAL_ERROR_RESETS_MAX: usize = 64;
 
 /// Listens until stopped; open connections finish the request they are serving.
 pub async fn run(cfg: OtlpSourceConfig, ctx: SourceCtx) -> Result<(), SourceError> {
@@ -172,14 +182,7 @@ where
     let io = TokioIo::new(stream);
     let result = match shared.cfg.protocol {
         Protocol::Grpc => {
-            let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                .timer(TokioTimer::new())
-                .max_concurrent_streams(STREAMS_PER_CONNECTION_MAX)
-                .initial_stream_window_size(STREAM_WINDOW_BYTES)
-                .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
-                .max_frame_size(FRAME_BYTES_MAX)
-                .max_header_list_size(HEADER_BYTES_MAX)
-                .serve_connection(io, service);
+            let conn = h2_builder().serve_connection(io, service);
             tokio::pin!(conn);
             tokio::select! {
                 r = conn.as_mut() => r,
@@ -215,6 +218,23 @@ where
     if let Err(e) = result {
         tracing::debug!(source = %name, %peer, error = %e, "otlp connection ended with an error");
     }
+}
+
+/// The HTTP/2 side of a gRPC connection, with its limits: a flood of streams costs one
+/// connection at most [`STREAMS_PER_CONNECTION_MAX`] open streams (more are refused with
+/// `REFUSED_STREAM`), [`RESETS_PENDING_ACCEPT_MAX`] resets before accept and
+/// [`LOCAL_ERROR_RESETS_MAX`] error resets (past either, `GOAWAY` and the close).
+fn h2_builder() -> hyper::server::conn::http2::Builder<TokioExecutor> {
+    let mut b = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    b.timer(TokioTimer::new())
+        .max_concurrent_streams(STREAMS_PER_CONNECTION_MAX)
+        .max_pending_accept_reset_streams(RESETS_PENDING_ACCEPT_MAX)
+        .max_local_error_reset_streams(LOCAL_ERROR_RESETS_MAX)
+        .initial_stream_window_size(STREAM_WINDOW_BYTES)
+        .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
+        .max_frame_size(FRAME_BYTES_MAX)
+        .max_header_list_size(HEADER_BYTES_MAX);
+    b
 }
 
 /// One gRPC call: `maxRequestBytes` of the source's body budget reserved before tonic reads
