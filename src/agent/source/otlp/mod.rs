@@ -10,11 +10,13 @@
 //! `/v1/logs` handler; this file accepts connections (at most `maxConnections`, TLS with
 //! `ssl = true`) and serves each on hyper's HTTP/2 or HTTP/1 connection, whose limits (64
 //! streams per connection, 16 KiB of headers, and the reset budgets that end a rapid-reset or
-//! refused-stream flood with `GOAWAY`: [`h2_builder`]) bound what one peer can hold.
+//! refused-stream flood with `GOAWAY`: [`h2_builder`]; and the abandoned-call budget that
+//! cuts a connection resetting the calls it opened: abandon.rs) bound what one peer can hold.
 //!
 //! Delivery: at-least-once for exporters that retry on `UNAVAILABLE` / 503 (all OTLP
 //! exporters do, with backoff); records rejected through `partial_success` are never put.
 
+mod abandon;
 pub mod config;
 mod deadline;
 mod export;
@@ -24,6 +26,7 @@ mod json;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use hyper::body::Incoming;
@@ -41,6 +44,7 @@ use super::tls::{self, HANDSHAKE_TIMEOUT};
 use super::{SourceCtx, SourceError};
 use crate::agent::otlp::proto::GRPC_LOGS_SERVICE;
 use crate::agent::rpc::ipfilter::{Decision, IpFilter};
+pub use abandon::ABANDONED_CALLS_MAX;
 pub use config::{OtlpSourceConfig, Protocol, STREAMS_PER_CONNECTION_MAX};
 pub use http::RETRY_AFTER_S;
 
@@ -166,17 +170,23 @@ where
     let name = shared.ctx.name.clone();
     let timeout = shared.cfg.request_timeout;
     let grpc = grpc::server(shared.clone());
-    let sh = shared.clone();
+    let (sh, calls) = (shared.clone(), Arc::new(abandon::Calls::default()));
+    let c2 = calls.clone();
     let service = service_fn(move |req: Request<Incoming>| {
-        let (sh, mut grpc) = (sh.clone(), grpc.clone());
+        let (sh, mut grpc, call) = (sh.clone(), grpc.clone(), c2.start());
         async move {
-            Ok::<_, Infallible>(match sh.cfg.protocol {
+            let failed = Arc::new(AtomicBool::new(false));
+            let resp = match sh.cfg.protocol {
                 Protocol::Http => http::answer(req, sh).await,
                 Protocol::Grpc if req.uri().path().starts_with(GRPC_LOGS_SERVICE) => {
-                    grpc_call(&sh, &mut grpc, req).await
+                    grpc_call(&sh, &mut grpc, req, failed.clone()).await
                 }
                 Protocol::Grpc => grpc::unimplemented(req.uri().path()),
-            })
+            };
+            if !failed.load(Ordering::Relaxed) {
+                call.answered();
+            }
+            Ok::<_, Infallible>(resp)
         }
     });
     let io = TokioIo::new(stream);
@@ -186,6 +196,7 @@ where
             tokio::pin!(conn);
             tokio::select! {
                 r = conn.as_mut() => r,
+                _ = calls.cut() => return shared.cut(peer, calls.counts()),
                 _ = stop.wait() => {
                     conn.as_mut().graceful_shutdown();
                     match tokio::time::timeout(timeout, conn.as_mut()).await {
@@ -196,12 +207,7 @@ where
             }
         }
         Protocol::Http => {
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(timeout)
-                .max_buf_size(HEADER_BYTES_MAX as usize * 4)
-                .keep_alive(true)
-                .serve_connection(io, service);
+            let conn = h1_builder(timeout).serve_connection(io, service);
             tokio::pin!(conn);
             tokio::select! {
                 r = conn.as_mut() => r,
@@ -218,6 +224,16 @@ where
     if let Err(e) = result {
         tracing::debug!(source = %name, %peer, error = %e, "otlp connection ended with an error");
     }
+}
+
+/// The HTTP/1 side of an HTTP connection: headers within `timeout` and 4 × 16 KiB.
+fn h1_builder(timeout: std::time::Duration) -> hyper::server::conn::http1::Builder {
+    let mut b = hyper::server::conn::http1::Builder::new();
+    b.timer(TokioTimer::new())
+        .header_read_timeout(timeout)
+        .max_buf_size(HEADER_BYTES_MAX as usize * 4)
+        .keep_alive(true);
+    b
 }
 
 /// The HTTP/2 side of a gRPC connection, with its limits: a flood of streams costs one
@@ -240,11 +256,13 @@ fn h2_builder() -> hyper::server::conn::http2::Builder<TokioExecutor> {
 /// One gRPC call: `maxRequestBytes` of the source's body budget reserved before tonic reads
 /// the body (a gRPC request announces no length), so all streams of all connections together
 /// hold at most `maxInflightBytes` of bodies being received; `UNAVAILABLE` when the budget
-/// stays taken until `requestTimeout`; the body fails at `requestTimeout` (a stalled writer).
+/// stays taken until `requestTimeout`; the body fails at `requestTimeout` (a stalled writer),
+/// and a failed body (that, or a reset) sets `failed`: the call was abandoned.
 async fn grpc_call(
     sh: &export::Shared,
     grpc: &mut opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::LogsServiceServer<grpc::Logs>,
     req: Request<Incoming>,
+    failed: Arc<AtomicBool>,
 ) -> hyper::Response<tonic::body::Body> {
     let deadline = tokio::time::Instant::now() + sh.cfg.request_timeout;
     let reserve = sh.cfg.max_request_bytes as u64;
@@ -254,7 +272,7 @@ async fn grpc_call(
         )
         .into_http();
     };
-    let req = req.map(|b| deadline::DeadlineBody::new(b, deadline));
+    let req = req.map(|b| deadline::DeadlineBody::new(b, deadline).watched(failed));
     let resp = match grpc.call(req).await {
         Ok(r) => r,
         Err(never) => match never {},
