@@ -2,7 +2,9 @@
 //! sink) exports to a collector (otlp source -> file channel) over gRPC and over
 //! HTTP/protobuf; every event arrives with exactly its headers and body, and the records the
 //! collector rejects through `partial_success` (over its `maxEventBytes`) are exactly those
-//! in the edge's dead-letter file, while every other event arrives once.
+//! in the edge's dead-letter file, while every other event arrives once. The same over TLS
+//! both ways: the collector's source with `ssl = true` and the test keystore, the edge's
+//! sink with `ssl = true`, an `https://` endpoint and the test CA as its truststore.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,15 +13,29 @@ use crate::support::multihop::{logs_of, metrics, Proc, WAIT};
 use crate::support::otel_support::*;
 use crate::support::ports::free_port;
 
-fn collector_conf(root: &Path, protocol: &str, port: u16) -> String {
+/// A file of the test TLS material (tests/support/net_support/tls).
+pub fn tls_file(name: &str) -> String {
+    format!(
+        "{}/tests/support/net_support/tls/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+pub fn collector_conf(root: &Path, protocol: &str, port: u16, tls: bool) -> String {
     let mut c = String::from("col.sources = r1\ncol.channels = c1\n");
     c += &otlp_source("col", "r1", protocol, port, "c1");
     c += "col.sources.r1.maxEventBytes = 2000\n";
+    if tls {
+        c += &format!(
+            "col.sources.r1.ssl = true\ncol.sources.r1.keystore = {}\n",
+            tls_file("keystore.pem")
+        );
+    }
     c += &file_channel(root, "col", "c1");
     c
 }
 
-fn edge_conf(root: &Path, http: u16, protocol: &str, endpoint: &str) -> String {
+pub fn edge_conf(root: &Path, http: u16, protocol: &str, endpoint: &str) -> String {
     let mut c = String::from("edge.sources = r1\nedge.channels = c1\nedge.sinks = k1\n");
     c += &format!(
         "edge.sources.r1.type = http\nedge.sources.r1.bind = 127.0.0.1\n\
@@ -91,21 +107,27 @@ fn dead_letters(root: &Path) -> Vec<usize> {
         .collect()
 }
 
-fn round_trip(protocol: &str) {
+/// The sink's endpoint for a collector on `port`.
+pub fn endpoint(protocol: &str, port: u16, tls: bool) -> String {
+    let scheme = if tls { "https" } else { "http" };
+    match protocol {
+        "grpc" => format!("{scheme}://127.0.0.1:{port}"),
+        _ => format!("{scheme}://127.0.0.1:{port}/v1/logs"),
+    }
+}
+
+fn round_trip(protocol: &str, tls: bool) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
     let port = free_port();
     let mut col = Proc::start(
         root,
         "col",
-        &collector_conf(root, protocol, port),
+        &collector_conf(root, protocol, port, tls),
         port,
         &[],
     );
-    let endpoint = match protocol {
-        "grpc" => format!("http://127.0.0.1:{port}"),
-        _ => format!("http://127.0.0.1:{port}/v1/logs"),
-    };
+    let endpoint = endpoint(protocol, port, tls);
     let http = free_port();
     let mon = free_port();
     let args = [
@@ -113,7 +135,14 @@ fn round_trip(protocol: &str) {
         format!("-Dflume.monitoring.port={mon}"),
     ];
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let conf = edge_conf(root, http, protocol, &endpoint);
+    let mut conf = edge_conf(root, http, protocol, &endpoint);
+    if tls {
+        conf += &format!(
+            "edge.sinks.k1.ssl = true\nedge.sinks.k1.truststore = {}\n\
+             edge.sinks.k1.truststore-type = PEM\n",
+            tls_file("ca.pem")
+        );
+    }
     let mut edge = Proc::start(root, "edge", &conf, http, &args);
     let n = 300;
     let all: Vec<_> = (0..n).map(event).collect();
@@ -171,10 +200,20 @@ fn round_trip(protocol: &str) {
 
 #[test]
 fn sluice_to_sluice_over_otlp_grpc_keeps_headers_and_bodies_exactly() {
-    round_trip("grpc");
+    round_trip("grpc", false);
 }
 
 #[test]
 fn sluice_to_sluice_over_otlp_http_keeps_headers_and_bodies_exactly() {
-    round_trip("http");
+    round_trip("http", false);
+}
+
+#[test]
+fn sluice_to_sluice_over_otlp_grpc_with_tls_both_ways_keeps_headers_and_bodies_exactly() {
+    round_trip("grpc", true);
+}
+
+#[test]
+fn sluice_to_sluice_over_otlp_http_with_tls_both_ways_keeps_headers_and_bodies_exactly() {
+    round_trip("http", true);
 }

@@ -4,6 +4,8 @@
 //! the string `"NaN"`, `"inf"` or `"-inf"`). Nesting deeper than [`VALUE_DEPTH_MAX`] is an
 //! error, so a hostile value costs bounded stack and time.
 
+use std::borrow::Cow;
+
 use base64::Engine;
 use serde_json::Value as Json;
 
@@ -18,12 +20,15 @@ pub const VALUE_DEPTH_MAX: usize = 32;
 pub struct TooDeep;
 
 /// The value as a header's text.
-pub fn header_text(v: Option<&AnyValue>) -> Result<String, TooDeep> {
+pub fn header_text(v: Option<&AnyValue>) -> Result<Cow<'_, str>, TooDeep> {
+    // A string (the usual attribute) is borrowed: the headers copy it into their own buffer.
     match v.and_then(|v| v.value.as_ref()) {
-        None => Ok(String::new()),
-        Some(Value::StringValue(s)) => Ok(s.clone()),
-        Some(Value::BytesValue(b)) => Ok(base64::engine::general_purpose::STANDARD.encode(b)),
-        Some(other) => Ok(json(other, 1)?.to_string()),
+        None => Ok(Cow::Borrowed("")),
+        Some(Value::StringValue(s)) => Ok(Cow::Borrowed(s)),
+        Some(Value::BytesValue(b)) => Ok(Cow::Owned(
+            base64::engine::general_purpose::STANDARD.encode(b),
+        )),
+        Some(other) => Ok(Cow::Owned(json(other, 1)?.to_string())),
     }
 }
 

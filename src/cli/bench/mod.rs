@@ -11,6 +11,7 @@ mod commit_report;
 mod compare;
 mod memory;
 mod monitor;
+mod otlp_client;
 mod payload;
 mod probe;
 mod queue;

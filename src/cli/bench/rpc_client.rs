@@ -1,7 +1,6 @@
 //! The client side of `sluice bench --rpc`: the connections (avro or thrift, with the
-//! flags' TLS and deflate; otlp over cleartext gRPC with no compression, its request built
-//! once per connection with the otlp sink's mapping), and the loop that drives them, one call
-//! in flight each, until the stop.
+//! flags' TLS and deflate; otlp over cleartext gRPC with no compression: otlp_client.rs),
+//! and the loop that drives them, one call in flight each, until the stop.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -15,6 +14,7 @@ use sluice::agent::rpc::thrift_client::{ThriftClient, ThriftClientConfig, Thrift
 use sluice::agent::rpc::transport::{ClientSecurity, ClientTransport, Compression};
 
 use super::args::{BenchArgs, RpcKind, Stop};
+use super::otlp_client::OtlpClient;
 use super::payload::Payload;
 
 /// Longest call latency kept in the histogram (ns).
@@ -22,22 +22,11 @@ const LATENCY_NS_MAX: u64 = 600_000_000_000;
 /// Pause after a FAILED answer (a full channel) before the batch is sent again.
 const FAILED_PAUSE: Duration = Duration::from_millis(10);
 
-/// The otlp bench client: tonic's generated one.
-type OtlpClient =
-    opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient<
-        tonic::transport::Channel,
-    >;
-/// The request of the last call, for the number of events it was built from.
-type OtlpRequest = Option<(
-    usize,
-    opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest,
-)>;
-
 /// One connection of any protocol.
 pub enum Client {
     Avro(AvroClient),
     Thrift(ThriftClient),
-    Otlp(Box<(OtlpClient, OtlpRequest)>),
+    Otlp(Box<OtlpClient>),
 }
 
 /// A call answered other than `OK` (resent after a pause), or broken.
@@ -60,10 +49,7 @@ impl Client {
                 ThriftClient::connect_with(target, transport, ThriftClientConfig::default())
                     .await?,
             ),
-            RpcKind::Otlp => {
-                let c = OtlpClient::connect(format!("http://{target}")).await?;
-                Client::Otlp(Box::new((c.max_decoding_message_size(1 << 20), None)))
-            }
+            RpcKind::Otlp => Client::Otlp(Box::new(OtlpClient::connect(target).await?)),
         })
     }
 
@@ -77,22 +63,11 @@ impl Client {
                 ThriftRpcError::Status { .. } => CallError::Status,
                 e => CallError::Other(anyhow::Error::new(e)),
             }),
-            Client::Otlp(c) => {
-                let (client, prepared) = &mut **c;
-                let req = match prepared {
-                    Some((n, r)) if *n == events.len() => r.clone(),
-                    _ => {
-                        let r = sluice::agent::otlp::export_request(events).0;
-                        *prepared = Some((events.len(), r.clone()));
-                        r
-                    }
-                };
-                match client.export(req).await {
-                    Ok(_) => Ok(()),
-                    Err(s) if s.code() == tonic::Code::Unavailable => Err(CallError::Status),
-                    Err(s) => Err(CallError::Other(anyhow::anyhow!("otlp export: {s}"))),
-                }
-            }
+            Client::Otlp(c) => match c.export(events).await {
+                Ok(_) => Ok(()),
+                Err(s) if s.code() == tonic::Code::Unavailable => Err(CallError::Status),
+                Err(s) => Err(CallError::Other(anyhow::anyhow!("otlp export: {s}"))),
+            },
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The `otlp` sink (Sluice's own): each take's events become one `ExportLogsServiceRequest`
 //! (the reverse of the otlp source's mapping, `agent::otlp::to_records`, so Sluice → Sluice
-//! keeps every header and body), exported over gRPC or HTTP/protobuf (send.rs). The take
+//! keeps every header and body), exported over gRPC or HTTP/protobuf (send.rs), plain or TLS
+//! with the avro sink's keys through one connector (dial.rs). The take
 //! commits only after the receiver's `OK`; a transport failure, a timeout or a retryable
 //! status rolls it back and the runner backs off (1 s more each time, up to 5 s) and sends it
 //! again. Records the receiver rejects through `partial_success` are poison (counted, logged,
@@ -10,6 +11,7 @@
 //! `INVALID_ARGUMENT`, HTTP 400 or 413) is poison too.
 
 pub mod config;
+pub mod dial;
 pub mod partial;
 pub mod send;
 

@@ -2,15 +2,17 @@
 //! (the receiver's response, perhaps with `partial_success`), [`Outcome::Retry`] (a transport
 //! failure, a timeout or a retryable status: the take rolls back and the runner backs off) or
 //! [`Outcome::Refused`] (the receiver refuses the batch itself: gRPC `INVALID_ARGUMENT`, HTTP
-//! 400 or 413; its events are poison). gRPC runs on tonic's channel (it reconnects by itself,
-//! connecting bounded by `connectTimeout`), HTTP/protobuf on hyper's client; each export is
-//! bounded by `requestTimeout`, and an answer body is read up to [`RESPONSE_BYTES_MAX`].
+//! 400 or 413; its events are poison). gRPC runs on tonic's channel (it reconnects by itself),
+//! HTTP/protobuf on hyper's pooled client, both connecting through [`Dialer`] (TCP and TLS,
+//! bounded by `connectTimeout`); each export is bounded by `requestTimeout`, and an answer
+//! body is read up to [`RESPONSE_BYTES_MAX`]. A failure's text is its whole cause chain
+//! (tonic and hyper wrap the dialer's error, which names the endpoint and the certificate
+//! problem).
 
 use std::io::Write;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
 use prost::Message;
@@ -19,6 +21,7 @@ use tonic::transport::{Channel, Endpoint};
 use tonic::Code;
 
 use super::config::{OtlpSinkConfig, Protocol};
+use super::dial::Dialer;
 use crate::agent::otlp::proto::{
     ExportLogsServiceRequest, ExportLogsServiceResponse, CONTENT_PROTOBUF,
 };
@@ -37,7 +40,7 @@ pub enum Outcome {
     Refused(String),
 }
 
-type HttpClient = hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>;
+type HttpClient = hyper_util::client::legacy::Client<Dialer, Full<Bytes>>;
 
 /// A connection to the receiver.
 #[derive(Debug)]
@@ -51,14 +54,13 @@ pub enum Client {
 impl Client {
     /// A client for `cfg` (gRPC connects lazily, on the first export).
     pub fn new(cfg: &OtlpSinkConfig) -> Result<Client, String> {
+        let dialer = Dialer::new(cfg)?;
         match cfg.protocol {
             Protocol::Grpc => {
                 let ep = Endpoint::from_shared(cfg.endpoint.clone())
                     .map_err(|e| format!("endpoint {:?}: {e}", cfg.endpoint))?
-                    .connect_timeout(cfg.connect_timeout)
-                    .timeout(cfg.request_timeout)
-                    .tcp_nodelay(true);
-                let mut c = LogsServiceClient::new(ep.connect_lazy())
+                    .timeout(cfg.request_timeout);
+                let mut c = LogsServiceClient::new(ep.connect_with_connector_lazy(dialer))
                     .max_decoding_message_size(RESPONSE_BYTES_MAX)
                     .accept_compressed(CompressionEncoding::Gzip);
                 if cfg.gzip {
@@ -66,14 +68,9 @@ impl Client {
                 }
                 Ok(Client::Grpc(c))
             }
-            Protocol::Http => {
-                let mut http = HttpConnector::new();
-                http.set_connect_timeout(Some(cfg.connect_timeout));
-                http.set_nodelay(true);
-                Ok(Client::Http(
-                    hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(http),
-                ))
-            }
+            Protocol::Http => Ok(Client::Http(
+                hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(dialer),
+            )),
         }
     }
 
@@ -84,7 +81,7 @@ impl Client {
             match self {
                 Client::Grpc(c) => match c.export(req).await {
                     Ok(r) => Outcome::Accepted(r.into_inner()),
-                    Err(s) => grpc_failure(&s),
+                    Err(s) => grpc_failure(&s, &cfg.endpoint),
                 },
                 Client::Http(c) => http_export(c, req, cfg).await,
             }
@@ -103,17 +100,28 @@ impl Client {
 /// A gRPC status as an outcome: `INVALID_ARGUMENT` refuses the batch; every other status is
 /// retried (OTLP's retryable codes, and the rest too: an `UNIMPLEMENTED` or
 /// `UNAUTHENTICATED` receiver is a configuration to fix, not records to throw away).
-fn grpc_failure(s: &tonic::Status) -> Outcome {
-    let text = format!(
-        "{:?}: {}",
-        s.code(),
-        crate::agent::log_text::escape(s.message())
-    );
+fn grpc_failure(s: &tonic::Status, endpoint: &str) -> Outcome {
+    let text = format!("{:?}: {}", s.code(), causes(s, s.message()));
     if s.code() == Code::InvalidArgument {
         Outcome::Refused(format!("the receiver refused the batch ({text})"))
     } else {
-        Outcome::Retry(format!("export failed ({text})"))
+        Outcome::Retry(format!("export to {endpoint} failed ({text})"))
     }
+}
+
+/// `first` and the text of every cause of `e` it does not already hold, `: `-joined and
+/// escaped for a log line.
+fn causes(e: &(dyn std::error::Error + 'static), first: &str) -> String {
+    let mut text = first.to_owned();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let t = cause.to_string();
+        if !text.contains(&t) {
+            text = format!("{text}: {t}");
+        }
+        next = cause.source();
+    }
+    crate::agent::log_text::escape(&text).into_owned()
 }
 
 async fn http_export(
@@ -141,7 +149,13 @@ async fn http_export(
     };
     let resp = match c.request(request).await {
         Ok(r) => r,
-        Err(e) => return Outcome::Retry(format!("POST {}: {e}", cfg.endpoint)),
+        Err(e) => {
+            return Outcome::Retry(format!(
+                "POST {}: {}",
+                cfg.endpoint,
+                causes(&e, &e.to_string())
+            ))
+        }
     };
     let status = resp.status().as_u16();
     let bytes = match Limited::new(resp.into_body(), RESPONSE_BYTES_MAX)

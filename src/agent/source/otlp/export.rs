@@ -20,6 +20,7 @@ use crate::agent::otlp::proto::{
 use crate::agent::otlp::{request_events, Mapped};
 use crate::agent::source::budget::Budget;
 use crate::agent::source::decoders::Decoders;
+use crate::agent::source::refusals::RefusalLog;
 use crate::agent::source::rpc_put::Putter;
 use crate::agent::source::SourceCtx;
 
@@ -34,6 +35,8 @@ pub(super) struct Shared {
     pub(super) bodies: Budget,
     pub(super) decoders: Decoders,
     putter: Putter,
+    /// Connections cut for abandoning their calls, logged at most 8 lines per 10 s.
+    cuts: parking_lot::Mutex<RefusalLog>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -58,8 +61,16 @@ impl Shared {
             bodies: Budget::new(cfg.max_inflight_bytes),
             decoders: Decoders::default(),
             putter: Putter::of(&ctx, "otlp"),
+            cuts: parking_lot::Mutex::new(RefusalLog::bad_input()),
             cfg,
             ctx,
+        }
+    }
+
+    /// Logs (rate-limited) a connection cut for abandoning its calls: `(answered, abandoned)`.
+    pub(super) fn cut(&self, peer: std::net::SocketAddr, (answered, abandoned): (u64, u64)) {
+        if let Some(cut) = self.cuts.lock().refused(std::time::Instant::now()) {
+            tracing::warn!(source = %self.ctx.name, %peer, answered, abandoned, cut, "connection closed: its peer reset more calls than it let finish (an HTTP/2 rapid-reset flood?)");
         }
     }
 

@@ -9,11 +9,14 @@
 //! config.rs reads the keys; grpc.rs is the generated `LogsService` server, http.rs the
 //! `/v1/logs` handler; this file accepts connections (at most `maxConnections`, TLS with
 //! `ssl = true`) and serves each on hyper's HTTP/2 or HTTP/1 connection, whose limits (64
-//! streams per connection, 16 KiB of headers) bound what one peer can hold.
+//! streams per connection, 16 KiB of headers, and the reset budgets that end a rapid-reset or
+//! refused-stream flood with `GOAWAY`: [`h2_builder`]; and the abandoned-call budget that
+//! cuts a connection resetting the calls it opened: abandon.rs) bound what one peer can hold.
 //!
 //! Delivery: at-least-once for exporters that retry on `UNAVAILABLE` / 503 (all OTLP
 //! exporters do, with backoff); records rejected through `partial_success` are never put.
 
+mod abandon;
 pub mod config;
 mod deadline;
 mod export;
@@ -23,6 +26,7 @@ mod json;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use hyper::body::Incoming;
@@ -40,6 +44,7 @@ use super::tls::{self, HANDSHAKE_TIMEOUT};
 use super::{SourceCtx, SourceError};
 use crate::agent::otlp::proto::GRPC_LOGS_SERVICE;
 use crate::agent::rpc::ipfilter::{Decision, IpFilter};
+pub use abandon::ABANDONED_CALLS_MAX;
 pub use config::{OtlpSourceConfig, Protocol, STREAMS_PER_CONNECTION_MAX};
 pub use http::RETRY_AFTER_S;
 
@@ -52,6 +57,15 @@ pub const STREAM_WINDOW_BYTES: u32 = 4 << 20;
 pub const CONNECTION_WINDOW_BYTES: u32 = 16 << 20;
 /// Largest HTTP/2 frame a peer may send (fewer frames per export than the 16 KiB default).
 pub const FRAME_BYTES_MAX: u32 = 1 << 20;
+/// Streams a peer may reset before the connection accepted them; one more and the connection
+/// ends with `GOAWAY` (`ENHANCE_YOUR_CALM`): the HTTP/2 rapid-reset flood (CVE-2023-44487),
+/// whose HEADERS + RST_STREAM pairs cost the server work but never count as open streams.
+/// h2's own default, set here so it is ours and documented.
+pub const RESETS_PENDING_ACCEPT_MAX: usize = 20;
+/// Streams this side may reset for a peer's errors (malformed frames or headers) on one
+/// connection; one more ends it with `GOAWAY` (the "made you reset" flood,
+/// RUSTSEC-2024-0003 / CVE-2025-8671). hyper's default is 1024; an exporter makes none.
+pub const LOCAL_ERROR_RESETS_MAX: usize = 64;
 
 /// Listens until stopped; open connections finish the request they are serving.
 pub async fn run(cfg: OtlpSourceConfig, ctx: SourceCtx) -> Result<(), SourceError> {
@@ -156,33 +170,33 @@ where
     let name = shared.ctx.name.clone();
     let timeout = shared.cfg.request_timeout;
     let grpc = grpc::server(shared.clone());
-    let sh = shared.clone();
+    let (sh, calls) = (shared.clone(), Arc::new(abandon::Calls::default()));
+    let c2 = calls.clone();
     let service = service_fn(move |req: Request<Incoming>| {
-        let (sh, mut grpc) = (sh.clone(), grpc.clone());
+        let (sh, mut grpc, call) = (sh.clone(), grpc.clone(), c2.start());
         async move {
-            Ok::<_, Infallible>(match sh.cfg.protocol {
+            let failed = Arc::new(AtomicBool::new(false));
+            let resp = match sh.cfg.protocol {
                 Protocol::Http => http::answer(req, sh).await,
                 Protocol::Grpc if req.uri().path().starts_with(GRPC_LOGS_SERVICE) => {
-                    grpc_call(&sh, &mut grpc, req).await
+                    grpc_call(&sh, &mut grpc, req, failed.clone()).await
                 }
                 Protocol::Grpc => grpc::unimplemented(req.uri().path()),
-            })
+            };
+            if !failed.load(Ordering::Relaxed) {
+                call.answered();
+            }
+            Ok::<_, Infallible>(resp)
         }
     });
     let io = TokioIo::new(stream);
     let result = match shared.cfg.protocol {
         Protocol::Grpc => {
-            let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                .timer(TokioTimer::new())
-                .max_concurrent_streams(STREAMS_PER_CONNECTION_MAX)
-                .initial_stream_window_size(STREAM_WINDOW_BYTES)
-                .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
-                .max_frame_size(FRAME_BYTES_MAX)
-                .max_header_list_size(HEADER_BYTES_MAX)
-                .serve_connection(io, service);
+            let conn = h2_builder().serve_connection(io, service);
             tokio::pin!(conn);
             tokio::select! {
                 r = conn.as_mut() => r,
+                _ = calls.cut() => return shared.cut(peer, calls.counts()),
                 _ = stop.wait() => {
                     conn.as_mut().graceful_shutdown();
                     match tokio::time::timeout(timeout, conn.as_mut()).await {
@@ -193,12 +207,7 @@ where
             }
         }
         Protocol::Http => {
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(timeout)
-                .max_buf_size(HEADER_BYTES_MAX as usize * 4)
-                .keep_alive(true)
-                .serve_connection(io, service);
+            let conn = h1_builder(timeout).serve_connection(io, service);
             tokio::pin!(conn);
             tokio::select! {
                 r = conn.as_mut() => r,
@@ -217,14 +226,43 @@ where
     }
 }
 
+/// The HTTP/1 side of an HTTP connection: headers within `timeout` and 4 × 16 KiB.
+fn h1_builder(timeout: std::time::Duration) -> hyper::server::conn::http1::Builder {
+    let mut b = hyper::server::conn::http1::Builder::new();
+    b.timer(TokioTimer::new())
+        .header_read_timeout(timeout)
+        .max_buf_size(HEADER_BYTES_MAX as usize * 4)
+        .keep_alive(true);
+    b
+}
+
+/// The HTTP/2 side of a gRPC connection, with its limits: a flood of streams costs one
+/// connection at most [`STREAMS_PER_CONNECTION_MAX`] open streams (more are refused with
+/// `REFUSED_STREAM`), [`RESETS_PENDING_ACCEPT_MAX`] resets before accept and
+/// [`LOCAL_ERROR_RESETS_MAX`] error resets (past either, `GOAWAY` and the close).
+fn h2_builder() -> hyper::server::conn::http2::Builder<TokioExecutor> {
+    let mut b = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    b.timer(TokioTimer::new())
+        .max_concurrent_streams(STREAMS_PER_CONNECTION_MAX)
+        .max_pending_accept_reset_streams(RESETS_PENDING_ACCEPT_MAX)
+        .max_local_error_reset_streams(LOCAL_ERROR_RESETS_MAX)
+        .initial_stream_window_size(STREAM_WINDOW_BYTES)
+        .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
+        .max_frame_size(FRAME_BYTES_MAX)
+        .max_header_list_size(HEADER_BYTES_MAX);
+    b
+}
+
 /// One gRPC call: `maxRequestBytes` of the source's body budget reserved before tonic reads
 /// the body (a gRPC request announces no length), so all streams of all connections together
 /// hold at most `maxInflightBytes` of bodies being received; `UNAVAILABLE` when the budget
-/// stays taken until `requestTimeout`; the body fails at `requestTimeout` (a stalled writer).
+/// stays taken until `requestTimeout`; the body fails at `requestTimeout` (a stalled writer),
+/// and a failed body (that, or a reset) sets `failed`: the call was abandoned.
 async fn grpc_call(
     sh: &export::Shared,
     grpc: &mut opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::LogsServiceServer<grpc::Logs>,
     req: Request<Incoming>,
+    failed: Arc<AtomicBool>,
 ) -> hyper::Response<tonic::body::Body> {
     let deadline = tokio::time::Instant::now() + sh.cfg.request_timeout;
     let reserve = sh.cfg.max_request_bytes as u64;
@@ -234,7 +272,7 @@ async fn grpc_call(
         )
         .into_http();
     };
-    let req = req.map(|b| deadline::DeadlineBody::new(b, deadline));
+    let req = req.map(|b| deadline::DeadlineBody::new(b, deadline).watched(failed));
     let resp = match grpc.call(req).await {
         Ok(r) => r,
         Err(never) => match never {},
