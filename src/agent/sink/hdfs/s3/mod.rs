@@ -21,6 +21,7 @@
 pub mod config;
 pub mod connect;
 pub mod core_site;
+pub mod plain;
 pub mod recover;
 pub mod staging;
 pub mod upload;
