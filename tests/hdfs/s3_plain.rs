@@ -2,9 +2,10 @@
 //! channel → s3 sink with `endpoint`, `pathStyleAccess` and `accessKey`/`secretKey`, every
 //! line read back with boto3 under `keyPrefix`'s `%Y%m%d/%H` layout; seq → file channel → s3
 //! sink with the credentials from `AWS_*` instead, gzip read back with Python's gzip; and
+//! a SequenceFile object downloaded with boto3 and read by Hadoop's own `FsShell -text`; and
 //! `config check` accepting a good `type = s3` sink and naming each bad key.
 
-use crate::support::hdfs_support::{free_port, lines, missing, HttpAgent};
+use crate::support::hdfs_support::{free_port, lines, local_text, missing, HttpAgent};
 use crate::support::s3_support::{self, server, Weed, ACCESS_KEY, SECRET_KEY};
 
 use std::path::Path;
@@ -107,6 +108,63 @@ fn an_s3_sink_takes_its_credentials_from_the_aws_environment_without_keys() {
     let want: Vec<String> = (0..3000).map(|i| i.to_string()).collect();
     assert_eq!(missing(&want, &got), 0, "{}", a.log_text());
     assert_eq!(got.len(), want.len());
+}
+
+#[test]
+fn a_sequence_file_object_reads_back_through_hadoops_own_reader() {
+    let Some(w) = server() else { return };
+    let _turn = s3_support::shared_turn();
+    let tmp = tempfile::tempdir().unwrap();
+    let bucket = w.bucket("seqfile");
+    let (nc, http) = (free_port(), free_port());
+    let source = format!(
+        "a1.sources.r1.type = netcat\na1.sources.r1.bind = 127.0.0.1\na1.sources.r1.port = {nc}\n"
+    );
+    let conf = plain_conf(
+        tmp.path(),
+        w,
+        &source,
+        &bucket,
+        &format!(
+            "a1.sinks.k1.keyPrefix = sf/%Y%m%d/%H\na1.sinks.k1.accessKey = {ACCESS_KEY}\n\
+             a1.sinks.k1.secretKey = {SECRET_KEY}\na1.sinks.k1.fileType = SequenceFile\n\
+             a1.sinks.k1.writeFormat = Text\na1.sinks.k1.rollCount = 1000\n\
+             a1.sinks.k1.rollSize = 0\na1.sinks.k1.rollInterval = 0\n"
+        ),
+    );
+    let mut a = HttpAgent::spawn(tmp.path(), "a1", &conf, Vec::new(), http, Some(nc));
+    let want = lines("sf", 0..3000);
+    send_all(&a, nc, &want);
+    wait_objects(w, &a, &bucket, "sf/", 3);
+    assert_eq!(a.terminate(), Some(0), "{}", a.log_text());
+    let objects = w.ls(&bucket, "");
+    assert_layout(&objects, "sf", "");
+    let dl = tmp.path().join("downloaded");
+    std::fs::create_dir_all(&dl).unwrap();
+    let files = w.download(&bucket, "sf/", &dl);
+    assert_eq!(files.len(), 3, "rollCount 1000 of 3000 lines: {files:?}");
+    let mut got = Vec::new();
+    for f in &files {
+        let Some(out) = local_text(f) else { return };
+        assert!(
+            out.status.success(),
+            "hadoop fs -text {}: {}",
+            f.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            std::fs::read(f).unwrap().starts_with(b"SEQ\x06"),
+            "not a SequenceFile v6"
+        );
+        // `-text` prints each record as `key<TAB>value`: the timestamp, then the line.
+        for l in String::from_utf8_lossy(&out.stdout).lines() {
+            let (ts, body) = l.split_once('\t').unwrap_or_else(|| panic!("{l:?}"));
+            assert!(ts.parse::<u64>().is_ok(), "key {ts:?} is no timestamp");
+            got.push(body.to_owned());
+        }
+    }
+    assert_eq!(missing(&want, &got), 0);
+    assert_eq!(got.len(), want.len(), "duplicates or foreign records");
 }
 
 fn check(text: &str) -> (Option<i32>, String) {
