@@ -26,6 +26,9 @@ pub const KAFKA_SOURCE_OFFSETS_COMMITTED: &str = "kafka-source-offsets-committed
 pub const KAFKA_SINK_SENT: &str = "kafka-sink-sent";
 /// kafka sink: the broker acknowledged every record of a batch; its take is not committed.
 pub const KAFKA_SINK_ACKNOWLEDGED: &str = "kafka-sink-acknowledged";
+/// hdfs sink: a batch is durable in its files (an S3 sink's may have rolled and uploaded
+/// one); its take is not committed yet.
+pub const HDFS_SINK_DELIVERED: &str = "hdfs-sink-delivered";
 
 /// The armed failpoint: its name and the pass that holds.
 #[derive(Debug)]

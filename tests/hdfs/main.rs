@@ -1,4 +1,4 @@
-//! Root test binary `hdfs`: the hdfs sink on local paths, on a real Hadoop 2.7.3 cluster and on a real S3 store (SeaweedFS; one of each per binary), poison events.
+//! Root test binary `hdfs`: the hdfs sink on local paths, on a real Hadoop 2.7.3 cluster and on a real S3 store (SeaweedFS; one of each per binary; `hdfs.path = s3a://` and `type = s3`), poison events.
 //! A module per topic; the shared helpers are `tests/support/`.
 
 #[allow(dead_code, unused_imports)]
@@ -13,6 +13,8 @@ mod hdfs_exactly_once;
 mod hdfs_open_files_limit;
 mod hdfs_poison;
 mod hdfs_sink;
+mod s3_exactly_once;
 mod s3_faults;
 mod s3_kill;
+mod s3_plain;
 mod s3_sink;

@@ -58,6 +58,29 @@ impl<'a> Ctx<'a> {
         self.problems.push(p);
     }
 
+    /// Reports a problem found elsewhere (a component that reads its keys through another
+    /// component's parser translates that parser's problems to its own keys).
+    pub fn report(&mut self, p: Problem) {
+        if p.severity == super::problem::Severity::Error {
+            self.errors += 1;
+        }
+        self.problems.push(p);
+    }
+
+    /// Whether `key` was read (or lies under a prefix marked read).
+    pub fn was_read(&self, key: &str) -> bool {
+        self.used.contains(key)
+            || self
+                .used_prefixes
+                .iter()
+                .any(|p| key.starts_with(p.as_str()))
+    }
+
+    /// The keys read so far.
+    pub fn read_keys(&self) -> impl Iterator<Item = &str> {
+        self.used.iter().map(String::as_str)
+    }
+
     /// Marks every key starting with `prefix` as read.
     pub fn use_prefix(&mut self, prefix: &str) {
         self.used_prefixes.push(prefix.to_owned());

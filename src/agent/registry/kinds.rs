@@ -15,6 +15,7 @@ use crate::agent::channel::memory::MemoryConfig;
 use crate::agent::channel::{AgentChannel, AgentChannelError, BuildChannel};
 use crate::agent::sink::avro::AvroSinkConfig;
 use crate::agent::sink::file_roll::FileRollConfig;
+use crate::agent::sink::hdfs::s3::plain::S3SinkConfig;
 use crate::agent::sink::hdfs::HdfsConfig;
 use crate::agent::sink::http::HttpConfig as HttpSinkConfig;
 use crate::agent::sink::kafka::KafkaSinkConfig;
@@ -168,6 +169,8 @@ pub enum SinkKind {
     FileRoll(FileRollConfig),
     /// `hdfs` (on an HDFS cluster or a local or mounted file system)
     Hdfs(Box<HdfsConfig>),
+    /// `s3` (Sluice's own: the hdfs sink on an S3 bucket, with plain keys)
+    S3(Box<S3SinkConfig>),
     /// `http` (one event per take transaction, as in Flume)
     Http(Box<HttpSinkConfig>),
     /// `avro`
@@ -191,6 +194,7 @@ impl SinkKind {
             SinkKind::Null(c) => c,
             SinkKind::FileRoll(c) => c,
             SinkKind::Hdfs(c) => &**c,
+            SinkKind::S3(c) => &**c,
             SinkKind::Http(c) => &**c,
             SinkKind::Avro(c) => c,
             SinkKind::Thrift(c) => c,

@@ -123,6 +123,11 @@ pub const SINKS: &[Entry<SinkKind>] = &[
         parse: |cx| sink::hdfs::config::parse(cx).map(|c| SinkKind::Hdfs(Box::new(c))),
     },
     Entry {
+        name: "s3",
+        class: sink::hdfs::s3::plain::CLASS,
+        parse: |cx| sink::hdfs::s3::plain::parse(cx).map(|c| SinkKind::S3(Box::new(c))),
+    },
+    Entry {
         name: "http",
         class: "org.apache.flume.sink.http.HttpSink",
         parse: |cx| sink::http::parse(cx).map(|c| SinkKind::Http(Box::new(c))),

@@ -54,6 +54,49 @@ pub fn available() -> bool {
     false
 }
 
+/// `FsShell -text file://PATH` with the Hadoop jars and no cluster (a file Sluice wrote
+/// elsewhere, read by Hadoop's own readers), bounded by [`TOOL_WAIT`]; `None` when the jars
+/// or Java are absent (skipped, as [`available`] says).
+pub fn local_text(path: &Path) -> Option<Output> {
+    if !available() {
+        return None;
+    }
+    let h = hadoop_home();
+    // Hadoop's Configuration wants a core-site.xml on the classpath: an empty one, beside.
+    let conf = path.with_extension("hadoop-conf");
+    std::fs::create_dir_all(&conf).unwrap();
+    std::fs::write(conf.join("core-site.xml"), "<configuration/>\n").unwrap();
+    let child = Command::new("java")
+        .args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"])
+        .arg("-cp")
+        .arg(format!(
+            "{}:{}:{}/jars/*",
+            conf.display(),
+            h.display(),
+            h.display()
+        ))
+        .arg("org.apache.hadoop.fs.FsShell")
+        .arg("-text")
+        .arg(format!("file://{}", path.display()))
+        .env_remove("HADOOP_CONF_DIR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        if rx.recv_timeout(TOOL_WAIT).is_err() {
+            // SAFETY: kill(2) on a child not reaped yet (reaped only after this is told).
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    let _ = tx.send(());
+    Some(out)
+}
+
 /// Pids of the JVMs running now, for the exit hook.
 static PIDS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 static DIR: OnceLock<PathBuf> = OnceLock::new();

@@ -19,7 +19,7 @@ pub use ports::free_port;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-pub use cluster::{cluster, exclusive_turn, shared_turn, Cluster};
+pub use cluster::{cluster, exclusive_turn, local_text, shared_turn, Cluster};
 pub use datanode_loss::{lost_with_the_datanodes_last_chunk, lost_with_the_datanodes_last_chunks};
 
 /// The tutorial's configuration `file` (`05-flume-file-hdfs.properties`, ...), verbatim.

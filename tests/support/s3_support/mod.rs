@@ -311,6 +311,16 @@ impl Weed {
             .collect()
     }
 
+    /// Downloads every object under `prefix` into `dir` (each a file named after its key,
+    /// `/` as `_`); their paths.
+    pub fn download(&self, bucket: &str, prefix: &str, dir: &Path) -> Vec<PathBuf> {
+        let d = dir.display().to_string();
+        self.py_ok(&["get", bucket, prefix, &d])
+            .lines()
+            .map(PathBuf::from)
+            .collect()
+    }
+
     /// Multipart uploads started and not completed under `prefix`.
     pub fn pending_uploads(&self, bucket: &str) -> usize {
         self.py_ok(&["uploads", bucket]).trim().parse().unwrap()
@@ -363,7 +373,8 @@ pub fn text(out: &Output) -> String {
     )
 }
 
-/// The boto3 helper: `ready B`, `mkbucket B`, `ls B PREFIX`, `cat B PREFIX`, `uploads B`.
+/// The boto3 helper: `ready B`, `mkbucket B`, `ls B PREFIX`, `cat B PREFIX`,
+/// `get B PREFIX DIR`, `uploads B`.
 const HELPER: &str = r#"
 import gzip, os, sys
 import boto3
@@ -405,6 +416,11 @@ elif cmd == "cat":
         if o["Key"].endswith(".gz"):
             body = gzip.decompress(body)
         sys.stdout.write(body.decode("utf-8"))
+elif cmd == "get":
+    for o in keys(bucket, sys.argv[3]):
+        dest = os.path.join(sys.argv[4], o["Key"].replace("/", "_"))
+        s3.download_file(bucket, o["Key"], dest)
+        print(dest)
 elif cmd == "uploads":
     print(len(s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])))
 "#;

@@ -114,8 +114,14 @@ pub struct HdfsConfig {
 /// Reads an `hdfs` sink's properties: every key, whatever was refused before it (an error
 /// is reported through `cx`, and the settings then only serve the configuration's checks).
 pub fn parse(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
+    parse_with(cx, None)
+}
+
+/// [`parse`], with an S3 path's connection given (`type = s3`, [`super::s3::plain`]) instead
+/// of read from core-site.xml.
+pub fn parse_with(cx: &mut Ctx<'_>, conn: Option<s3::Connection>) -> Option<HdfsConfig> {
     let (path, remote, s3) = match cx.required("hdfs.path") {
-        Some(p) => target(cx, &p),
+        Some(p) => target(cx, &p, conn),
         None => (None, None, None),
     };
     if let Some(p) = &path {
@@ -330,14 +336,14 @@ type Target = (Option<String>, Option<RemoteConfig>, Option<S3Config>);
 /// `hdfs.path` split into the path inside its file system and, for `hdfs://`, the cluster's
 /// settings (read here, so that they are checked even when the path is refused), or for
 /// `s3a://`/`s3://` the bucket's.
-fn target(cx: &mut Ctx<'_>, p: &str) -> Target {
+fn target(cx: &mut Ctx<'_>, p: &str, conn: Option<s3::Connection>) -> Target {
     let lower = p.to_ascii_lowercase();
     if let Some(rest) = lower
         .strip_prefix("s3a://")
         .or_else(|| lower.strip_prefix("s3://"))
     {
         let rest = &p[p.len() - rest.len()..];
-        let conn = s3::from_core_site(cx);
+        let conn = conn.unwrap_or_else(|| s3::from_core_site(cx));
         return match s3::split_url(cx, p, rest) {
             Some((bucket, path)) => (Some(path), None, Some(s3::parse(cx, bucket, conn))),
             None => (None, None, Some(s3::parse(cx, String::new(), conn))),

@@ -336,6 +336,7 @@ impl HdfsSink {
                 });
             }
         }
+        crate::agent::failpoint::hold(crate::agent::failpoint::HDFS_SINK_DELIVERED).await;
         Ok(())
     }
 

@@ -75,11 +75,12 @@ pub struct Found {
     pub last_counter: Option<u64>,
 }
 
-/// Every file below `root` (one [`walk`]), for [`recover_all`] and the exactly-once cut back
-/// at start to share.
+/// Every file below `root` (one [`walk`], and what [`Store::list_published`] adds), for
+/// [`recover_all`] and the exactly-once cut back at start to share.
 pub fn list_files(store: &dyn Store, root: &Path) -> io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     walk(store, root, &mut |dir, name| files.push(dir.join(name)))?;
+    files.extend(store.list_published(root)?);
     Ok(files)
 }
 

@@ -1,4 +1,4 @@
-//! Exactly-once output for the `hdfs` sink on a local path or HDFS (docs/exactly-once.md).
+//! Exactly-once output for the `hdfs` sink on a local path, HDFS or S3 (docs/exactly-once.md).
 //!
 //! After each delivered batch the sink describes its output as a [`Snapshot`]: the last file
 //! number it gave out and the length of every open file. On a file channel the take commits

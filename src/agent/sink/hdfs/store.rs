@@ -72,7 +72,8 @@ pub trait Store: Send + Sync + Debug {
 
     /// Whether the store can cut its files back to a committed length
     /// ([`Store::cut_published`], [`Store::remove`], `limit` in [`Store::recover`]): what
-    /// exactly-once output needs (`super::resume`). An S3 store cannot cut an uploaded object.
+    /// exactly-once output needs (`super::resume`). An S3 store cuts a staged file in place
+    /// and rewrites an uploaded object (`super::s3::cut`).
     fn cuts_back(&self) -> bool {
         false
     }
@@ -103,6 +104,14 @@ pub trait Store: Send + Sync + Debug {
             io::ErrorKind::Unsupported,
             "this store cannot tell a file's length",
         ))
+    }
+
+    /// The files below `root` that a walk of [`Store::list_dir`] does not see (an S3
+    /// store's uploaded objects: its directories are the staging directory's), for the
+    /// start-up listing that recovery and the exactly-once cut back share.
+    fn list_published(&self, root: &Path) -> io::Result<Vec<PathBuf>> {
+        let _ = root;
+        Ok(Vec::new())
     }
 
     /// A check that the store answers, made when the sink starts (an S3 bucket's listing:

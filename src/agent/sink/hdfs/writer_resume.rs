@@ -89,6 +89,11 @@ impl HdfsWriter {
         )
         .map_err(io_err("cutting the output back under", &root))?;
         report(&done, "after a failed batch");
+        // Closes still pending for these files are done: each was cut back and published,
+        // or removed.
+        let handled: Vec<&PathBuf> = snap.files.iter().map(|(p, _)| p).collect();
+        self.closing
+            .retain(|p| !handled.contains(&&p.in_use) && !self.created.contains(&p.in_use));
         self.created.clear();
         self.rewind_due = false;
         // Every file is closed now: later failures cut back to this.

@@ -6,7 +6,7 @@
 //! `core-site.xml` in `hdfs.hdfsConfigDir` (else `HADOOP_CONF_DIR`), as Hadoop's S3A reads
 //! them; what is not set there comes from the `AWS_*` environment and, for credentials, the
 //! instance's credential chain (`object_store`'s). `type = s3` sets the same through plain
-//! keys ([`super::plain`]).
+//! keys ([`super::plain`]), given to [`parse`] as a [`Connection`].
 
 use std::path::PathBuf;
 
@@ -177,6 +177,12 @@ pub fn from_core_site(cx: &mut Ctx<'_>) -> Connection {
         }
     };
     let get = |k: &str| keys.get(k).filter(|v| !v.is_empty()).cloned();
+    if get("fs.s3a.access.key").is_some() != get("fs.s3a.secret.key").is_some() {
+        cx.error(
+            "hdfs.hdfsConfigDir",
+            "an access key needs its secret key and a secret key its access key (fs.s3a.access.key, fs.s3a.secret.key)",
+        );
+    }
     let ssl =
         !get("fs.s3a.connection.ssl.enabled").is_some_and(|v| v.eq_ignore_ascii_case("false"));
     Connection {
@@ -227,12 +233,6 @@ pub fn parse(cx: &mut Ctx<'_>, bucket: String, conn: Connection) -> S3Config {
         PART_BYTES_MIN,
         PART_BYTES_LIMIT,
     );
-    if conn.access_key.is_some() != conn.secret_key.is_some() {
-        cx.error(
-            "hdfs.hdfsConfigDir",
-            "an access key needs its secret key and a secret key its access key (fs.s3a.access.key, fs.s3a.secret.key)",
-        );
-    }
     S3Config {
         bucket,
         endpoint: conn.endpoint,

@@ -21,6 +21,8 @@
 pub mod config;
 pub mod connect;
 pub mod core_site;
+pub mod cut;
+pub mod plain;
 pub mod recover;
 pub mod staging;
 pub mod upload;
@@ -281,9 +283,40 @@ impl Store for S3Store {
         in_use: &Path,
         target: &Path,
         layout: Layout,
-        _limit: Option<u64>,
+        limit: Option<u64>,
     ) -> io::Result<Recovered> {
-        recover::recover_staged(self, in_use, target, layout)
+        recover::recover_staged(self, in_use, target, layout, limit)
+    }
+
+    fn cuts_back(&self) -> bool {
+        true
+    }
+
+    fn cut_published(&self, path: &Path, len: u64) -> io::Result<u64> {
+        self.cut_object(path, len)
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        match self.staged_len(path)? {
+            Some(len) => self.remove_staged(&self.staged(path), len),
+            None => self.delete_object(path),
+        }
+    }
+
+    fn len(&self, path: &Path) -> io::Result<u64> {
+        if let Some(len) = self.staged_len(path)? {
+            return Ok(len);
+        }
+        self.object_len(path)?.ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{}: no object {}", self.cfg.describe(), path.display()),
+            )
+        })
+    }
+
+    fn list_published(&self, root: &Path) -> io::Result<Vec<PathBuf>> {
+        self.list_objects(root)
     }
 
     fn describe(&self) -> String {

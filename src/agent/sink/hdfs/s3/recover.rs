@@ -1,5 +1,6 @@
 //! Start-up recovery of a staged file a crash (or a failed upload) left behind: the staged
-//! file is cut after its last whole unit (as a local in-use file is, `recover::recover_file`),
+//! file is cut after its last whole unit within the length the last committed take covered
+//! when there is one (as a local in-use file is, `recover::recover_file`),
 //! synced, uploaded whole to its final key, and removed only after the store confirmed the
 //! object. A file with no whole unit is removed. The key is the same one a normal roll
 //! would have used, so an upload that had completed before the crash is overwritten by the
@@ -14,22 +15,25 @@ use crate::agent::sink::hdfs::format::{valid_prefix, Layout};
 use crate::agent::sink::hdfs::store::Recovered;
 use sluice_core::io::OpenMode;
 
-/// Recovers the staged file of the sink path `in_use` to the key of `target`.
+/// Recovers the staged file of the sink path `in_use` to the key of `target`, within its
+/// first `limit` bytes when given (exactly-once output: the committed length).
 pub fn recover_staged(
     store: &S3Store,
     in_use: &Path,
     target: &Path,
     layout: Layout,
+    limit: Option<u64>,
 ) -> io::Result<Recovered> {
     let staged = store.staged(in_use);
     let fs = store.fs.as_ref();
     let data = sluice_core::io::read_file(fs, &staged)?;
     let len = data.len() as u64;
-    let keep = match valid_prefix(layout, &data) {
+    let within = limit.map_or(data.len(), |l| l.min(len) as usize);
+    let keep = match data.get(..within).and_then(|d| valid_prefix(layout, d)) {
         Some(n) => n as u64,
         None => {
             tracing::warn!(path = %staged.display(), "staged file does not start like the configured file type; uploaded without cutting");
-            len
+            within as u64
         }
     };
     drop(data);
