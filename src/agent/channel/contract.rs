@@ -170,6 +170,14 @@ pub trait AgentChannel: Send + Sync + std::fmt::Debug {
         false
     }
 
+    /// Whether several take transactions of the channel may be open at once (a sink runner
+    /// keeps some open while their batches wait for acknowledgements); false for a channel
+    /// that holds a later take until the open one ends (kafka: one consumer), whose runner
+    /// then starts the next take only while the previous one commits.
+    fn concurrent_takes(&self) -> bool {
+        true
+    }
+
     /// Whether the channel recognises a put it committed before by its event id and drops
     /// it (the file channel's `eventIds`): a source may then send again what it cannot prove
     /// was committed without duplicating it.

@@ -82,6 +82,10 @@ impl AgentChannel for Instrumented {
         self.inner.drops_resends()
     }
 
+    fn concurrent_takes(&self) -> bool {
+        self.inner.concurrent_takes()
+    }
+
     fn file_stats(&self) -> Option<sluice_core::ChannelStats> {
         self.inner.file_stats()
     }

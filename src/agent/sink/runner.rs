@@ -85,9 +85,16 @@ async fn arrived(seen: &[(Arc<Arrivals>, u64)], within: Duration) {
 }
 
 /// Delivered batches kept waiting for their commit while the next batch is taken: one less
-/// than the sink's depth ([`Sink::pipeline_depth`]).
-fn delivered_max(sink: &dyn Sink) -> usize {
-    sink.pipeline_depth().max(1) - 1
+/// than the sink's depth ([`Sink::pipeline_depth`]), and at most one on a channel whose takes
+/// cannot overlap ([`AgentChannel::concurrent_takes`]): its next take waits for the open one,
+/// which must then be committing.
+fn delivered_max(u: &SinkUnit) -> usize {
+    let depth = u.sink.pipeline_depth().max(1) - 1;
+    if u.channel.concurrent_takes() {
+        depth
+    } else {
+        depth.min(1)
+    }
 }
 
 /// One sink with its channel.
@@ -269,7 +276,7 @@ async fn drain(pending: &mut VecDeque<Delivered>, policy: &mut SinkPolicy) -> bo
 /// One round on sink `name`: take and deliver a batch while the oldest delivered batch (if
 /// the pipeline is full) commits. The new batch joins `pending`.
 async fn round(name: &str, u: &mut SinkUnit, pending: &mut VecDeque<Delivered>) -> Outcome {
-    let delivered_max = delivered_max(&*u.sink);
+    let delivered_max = delivered_max(u);
     let oldest = if pending.len() >= delivered_max {
         pending.pop_front()
     } else {

@@ -87,6 +87,11 @@ impl KafkaChannel {
 }
 
 impl AgentChannel for KafkaChannel {
+    /// One consumer: a take transaction holds it until it ends.
+    fn concurrent_takes(&self) -> bool {
+        false
+    }
+
     fn begin(&self) -> Box<dyn ChannelTx> {
         Box::new(KafkaTx {
             name: self.name.clone(),
