@@ -12,7 +12,7 @@ use crate::agent::channel::memory::MemoryConfig;
 use crate::agent::processor::{
     FailoverConfig, FailoverPolicy, LoadBalanceConfig, LoadBalancePolicy, Selection,
 };
-use crate::agent::sink::scripted::{FailingCommits, ScriptedSink};
+use crate::agent::sink::scripted::{FailingCommits, OneTaker, ScriptedSink};
 use sluice_core::Event;
 
 const BATCH: usize = 4;
@@ -406,4 +406,31 @@ async fn an_unacknowledged_batch_rolls_back_with_the_later_pending_one_and_both_
     assert_eq!(counters.get("EventWriteFail"), 1);
     assert_eq!(counters.get("EventDrainSuccessCount"), 20);
     assert_eq!(counters.get("EventDrainAttemptCount"), 28);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_channel_with_one_taker_a_deep_pipeline_takes_the_next_batch_while_one_commits() {
+    // A sink that keeps up to 4 takes open while their acknowledgements come (file_roll's
+    // fsync) on a channel whose take holds its one taker until it ends (kafka): the runner
+    // must commit the delivered batch before the next take can start, or it waits forever.
+    let sent = events(20);
+    let mem = memory_channel(sent.clone()).await;
+    let ch = Arc::new(OneTaker {
+        inner: mem.clone(),
+        taker: Arc::default(),
+    });
+    let sink = ScriptedSink {
+        acks_after: Some(Duration::from_millis(20)),
+        depth: Some(4),
+        ..Default::default()
+    };
+    let (u, counters) = unit(&sink, ch);
+    let units = BTreeMap::from([("k1".to_owned(), u)]);
+    let (m, c) = (mem.clone(), counters.clone());
+    run_until(units, SinkPolicy::Default("k1".into()), move || {
+        m.is_empty() && c.get("EventDrainSuccessCount") == 20
+    })
+    .await;
+    assert_eq!(sink.delivered(), sent, "every event once, in order");
+    assert_eq!(counters.get("EventDrainSuccessCount"), 20);
 }

@@ -51,6 +51,8 @@ pub struct ScriptedSink {
     pub acks_after: Option<Duration>,
     /// Calls whose acknowledgements answer an error.
     pub unacknowledged: BTreeSet<usize>,
+    /// The sink's pipeline depth, if not the default.
+    pub depth: Option<usize>,
     /// The acknowledgements of the last call, for [`take_acks`](Self::take_acks).
     pub acks: Arc<Mutex<Option<Acks>>>,
     /// Bodies of events that can never be delivered.
@@ -153,6 +155,74 @@ impl crate::agent::sink::Sink for ScriptedSink {
 
     fn take_acks(&mut self) -> Option<Acks> {
         ScriptedSink::take_acks(self)
+    }
+
+    fn pipeline_depth(&self) -> usize {
+        self.depth.unwrap_or(super::PIPELINE_DEPTH)
+    }
+}
+
+/// A memory channel whose take transaction holds the one taker from its first take until
+/// it ends, as the kafka channel's consumer does ([`AgentChannel::concurrent_takes`] false).
+#[derive(Debug)]
+pub struct OneTaker {
+    /// The channel.
+    pub inner: Arc<MemoryChannel>,
+    /// The taker a take transaction holds.
+    pub taker: Arc<tokio::sync::Mutex<()>>,
+}
+
+struct OneTakerTx {
+    inner: Box<dyn ChannelTx>,
+    taker: Arc<tokio::sync::Mutex<()>>,
+    held: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl AgentChannel for OneTaker {
+    fn begin(&self) -> Box<dyn ChannelTx> {
+        Box::new(OneTakerTx {
+            inner: self.inner.begin(),
+            taker: self.taker.clone(),
+            held: None,
+        })
+    }
+    fn close(&self) -> BoxFuture<'_, Result<(), AgentChannelError>> {
+        self.inner.close()
+    }
+    fn counters(&self) -> Arc<CounterGroup> {
+        self.inner.counters()
+    }
+    fn concurrent_takes(&self) -> bool {
+        false
+    }
+}
+
+impl ChannelTx for OneTakerTx {
+    fn put_all(&mut self, events: Vec<Event>) -> BoxFuture<'_, Result<(), AgentChannelError>> {
+        self.inner.put_all(events)
+    }
+    fn take_up_to(&mut self, max: usize) -> BoxFuture<'_, Result<Vec<Event>, AgentChannelError>> {
+        Box::pin(async move {
+            if self.held.is_none() {
+                self.held = Some(self.taker.clone().lock_owned().await);
+            }
+            self.inner.take_up_to(max).await
+        })
+    }
+    fn commit(self: Box<Self>) -> BoxFuture<'static, Result<(), AgentChannelError>> {
+        let OneTakerTx { inner, held, .. } = *self;
+        Box::pin(async move {
+            let r = inner.commit().await;
+            drop(held);
+            r
+        })
+    }
+    fn rollback(self: Box<Self>) -> BoxFuture<'static, ()> {
+        let OneTakerTx { inner, held, .. } = *self;
+        Box::pin(async move {
+            inner.rollback().await;
+            drop(held);
+        })
     }
 }
 
