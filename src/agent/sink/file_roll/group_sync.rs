@@ -31,7 +31,7 @@ pub struct OpenFile {
     /// The sink's flag, set with `failed`: some batch was not acknowledged.
     sink_failed: Arc<AtomicBool>,
     /// The directory to fsync with the first fsync (the file is new), until done.
-    dir: std::sync::Mutex<Option<PathBuf>>,
+    dir: parking_lot::Mutex<Option<PathBuf>>,
     /// One fsync at a time, so a waiter finds whether the one before covered it.
     turn: tokio::sync::Mutex<()>,
 }
@@ -46,7 +46,7 @@ impl OpenFile {
             synced: AtomicU64::new(0),
             failed: AtomicBool::new(false),
             sink_failed,
-            dir: std::sync::Mutex::new(dir),
+            dir: parking_lot::Mutex::new(dir),
             turn: tokio::sync::Mutex::new(()),
         })
     }
@@ -69,12 +69,10 @@ impl OpenFile {
     /// fdatasyncs now (and the directory of a new file, the first time); blocking.
     fn sync_now(&self) -> std::io::Result<()> {
         self.file.sync_data()?;
-        let dir = self.dir.lock().map(|d| d.clone()).unwrap_or_default();
+        let dir = self.dir.lock().clone();
         if let Some(d) = dir {
             File::open(d)?.sync_all()?;
-            if let Ok(mut g) = self.dir.lock() {
-                *g = None;
-            }
+            *self.dir.lock() = None;
         }
         Ok(())
     }
@@ -139,7 +137,7 @@ mod tests {
         f.clone().sync_through(4).await.unwrap();
         // The first batch's fsync covered all three, and the directory.
         assert_eq!(f.synced.load(Ordering::Acquire), 14);
-        assert!(f.dir.lock().unwrap().is_none());
+        assert!(f.dir.lock().is_none());
         f.clone().sync_through(14).await.unwrap();
         assert!(!failures.load(Ordering::Acquire));
         assert_eq!(std::fs::read(&path).unwrap(), b"one\ntwo\nthree\n");
