@@ -119,6 +119,16 @@ impl ChannelProcessor {
         !self.channels.is_empty() && self.channels.values().all(|c| c.drops_resends())
     }
 
+    /// Most events one call of [`ChannelProcessor::process`] may carry: the smallest
+    /// `transactionCapacity` of the source's channels.
+    pub fn put_capacity(&self) -> usize {
+        self.channels
+            .values()
+            .map(|c| c.put_capacity())
+            .min()
+            .unwrap_or(usize::MAX)
+    }
+
     /// Whether [`ChannelProcessor::offer`] hands a refused batch back, so a source that
     /// retries need not keep a copy.
     pub fn hands_back(&self) -> bool {

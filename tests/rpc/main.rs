@@ -5,6 +5,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod avro_calls_in_flight;
 mod avro_cli;
 mod avro_edge_cpu;
 mod avro_fan_in_kill;

@@ -178,6 +178,12 @@ pub trait AgentChannel: Send + Sync + std::fmt::Debug {
         true
     }
 
+    /// Most events one put transaction may hold (`transactionCapacity`); unbounded by
+    /// default.
+    fn put_capacity(&self) -> usize {
+        usize::MAX
+    }
+
     /// Whether the channel recognises a put it committed before by its event id and drops
     /// it (the file channel's `eventIds`): a source may then send again what it cannot prove
     /// was committed without duplicating it.

@@ -78,6 +78,10 @@ impl AgentChannel for Instrumented {
         self.inner.hands_back()
     }
 
+    fn put_capacity(&self) -> usize {
+        self.inner.put_capacity()
+    }
+
     fn drops_resends(&self) -> bool {
         self.inner.drops_resends()
     }

@@ -21,6 +21,9 @@ pub fn meaning(key: &str) -> Option<&'static str> {
         "ChannelWriteFail" => "Batches the channels refused (full or failed); not acknowledged.",
         "GenericProcessingFail" => "Other failures of the source.",
         "ConnectionRefusedCount" => "Connections refused at a limit (connections or bytes).",
+        "CallsJoinedCount" => {
+            "Calls put in one transaction with an earlier call of their connection (avro)."
+        }
         "UpstreamPeerCount" => "Upstream peers (agents) that sent within the remembered window.",
         "TlsHandshakesInProgress" => "TLS handshakes the source is running now.",
         "TlsHandshakeRefusedCount" => {

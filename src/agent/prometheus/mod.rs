@@ -48,6 +48,7 @@ const GAUGE_COUNTERS: &[&str] = &[
     "DeletedBytesSkippedCount",
     "TailCacheHitCount",
     "TailCacheMissCount",
+    "CallsJoinedCount",
 ];
 
 /// Flume counters that go down too, shown as gauges.

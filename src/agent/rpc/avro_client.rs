@@ -196,6 +196,18 @@ impl AvroClient {
         Err(self.protocol("server keeps answering NONE"))
     }
 
+    /// The connection and its state, for [`super::avro_pipe::AvroPipe`].
+    pub(crate) fn into_parts(self) -> ClientParts {
+        ClientParts {
+            addr: self.addr,
+            stream: self.stream,
+            conn: self.conn,
+            reader: self.reader,
+            serial: self.serial,
+            latency: self.latency,
+        }
+    }
+
     /// The `host:port` this client talks to.
     pub fn addr(&self) -> &str {
         &self.addr
@@ -377,6 +389,16 @@ impl AvroClient {
             .into()),
         }
     }
+}
+
+/// An [`AvroClient`] taken apart ([`AvroClient::into_parts`]).
+pub(crate) struct ClientParts {
+    pub(crate) addr: String,
+    pub(crate) stream: Conn,
+    pub(crate) conn: ClientConn,
+    pub(crate) reader: FrameReader,
+    pub(crate) serial: i32,
+    pub(crate) latency: Option<std::sync::Arc<crate::agent::histogram::Histogram>>,
 }
 
 /// What one round sends.

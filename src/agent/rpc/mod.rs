@@ -1,10 +1,12 @@
 //! RPC connections to other agents: the async edges around the pure codecs of
 //! [`crate::wire`]. [`avro_client`] is the client used by the avro sink and the
-//! `avro-client` / `bench --rpc avro` tools; [`meta`] the call metadata keys a Sluice sink
+//! `avro-client` / `bench --rpc avro` tools, [`avro_pipe`] the same connection with several
+//! calls in flight (the avro sink's `max-calls-in-flight`); [`meta`] the call metadata keys a Sluice sink
 //! sends and an avro source reads back; [`transport`] the TLS / deflate layer under every RPC
 //! connection, [`ipfilter`] Flume's `ipFilterRules`.
 
 pub mod avro_client;
+pub mod avro_pipe;
 pub mod ipfilter;
 pub mod meta;
 pub mod thrift_client;

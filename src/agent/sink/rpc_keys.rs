@@ -42,6 +42,10 @@ pub trait RpcSinkSettings {
     fn timings(&self) -> RpcSinkTimings;
     /// TLS and deflate.
     fn security(&self) -> &ClientSecurity;
+    /// Calls kept in flight on the connection (1: each answered before the next is sent).
+    fn calls_in_flight(&self) -> usize {
+        1
+    }
 }
 
 /// The shared keys of one RPC sink, as read.

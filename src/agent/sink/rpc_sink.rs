@@ -11,6 +11,12 @@
 //! returns an error, so the runner rolls the take back. Nothing is acknowledged upstream of
 //! the channel by this sink, so a failure can only cause a resend (at-least-once).
 //!
+//! A protocol that keeps several calls in flight ([`RpcClient::pipelined`], the avro sink's
+//! `max-calls-in-flight`) has [`RpcSink::send`] write the call and hand its answer to the
+//! runner as the batch's acknowledgements ([`Acks`]): the runner takes and sends the next
+//! batch meanwhile, and commits each take after its own `OK`, in order. A failed answer
+//! breaks the connection; the next [`RpcSink::prepare`] drops it and backs off.
+//!
 //! Every await watches the stop signal: a connect is abandoned at once, a call in flight gets
 //! [`STOP_GRACE`] to finish (its batch is rolled back if it does not; the downstream may then
 //! hold it too, a duplicate, never a loss).
@@ -24,7 +30,7 @@ use tokio::time::Instant;
 
 use super::reconnect::Reconnect;
 use super::rpc_keys::{RpcSinkSettings, RpcSinkTimings};
-use super::SinkError;
+use super::{Acks, SinkError};
 use crate::agent::backoff::Backoff;
 use crate::agent::histogram::Histogram;
 use crate::agent::metrics::CounterGroup;
@@ -66,7 +72,29 @@ pub trait RpcClient: std::fmt::Debug + Send + Sized + 'static {
         &'a mut self,
         events: &'a [Event],
     ) -> impl Future<Output = Result<(), String>> + Send + 'a;
+
+    /// Whether this connection keeps several calls in flight ([`RpcClient::send_batch`]).
+    fn pipelined(&self) -> bool {
+        false
+    }
+
+    /// Writes one `appendBatch` and returns its answer to wait for apart from the client
+    /// (`Ok` only on the peer's `OK`); only called when [`RpcClient::pipelined`].
+    fn send_batch<'a>(
+        &'a mut self,
+        _events: &'a [Event],
+    ) -> impl Future<Output = Result<Answer, String>> + Send + 'a {
+        std::future::ready(Err("this connection keeps one call in flight".to_owned()))
+    }
+
+    /// Why the connection broke while calls were in flight, if it did: it is then dropped.
+    fn broken(&self) -> Option<String> {
+        None
+    }
 }
+
+/// The answer to a call sent with [`RpcClient::send_batch`]: `Ok` only on the peer's `OK`.
+pub type Answer = crate::agent::channel::BoxFuture<'static, Result<(), String>>;
 
 /// One RPC sink over protocol `C`.
 #[derive(Debug)]
@@ -87,6 +115,9 @@ pub struct RpcSink<C: RpcClient> {
     down_since_ms: Arc<AtomicU64>,
     counters: Arc<CounterGroup>,
     stop: Option<Stop>,
+    /// The answer still to come for the batch the last `deliver` sent (several calls in
+    /// flight), for the runner ([`crate::agent::sink::Sink::take_acks`]).
+    acks: Option<Acks>,
 }
 
 fn now_ms() -> u64 {
@@ -118,6 +149,7 @@ impl<C: RpcClient> RpcSink<C> {
             down_since_ms: Arc::new(AtomicU64::new(0)),
             counters: CounterGroup::sink(),
             stop: None,
+            acks: None,
         }
     }
 
@@ -178,6 +210,9 @@ impl<C: RpcClient> RpcSink<C> {
     /// `reset-connection-interval` has passed or the peer closed it while idle), otherwise
     /// connects, unless the reconnect backoff still runs. Cancel safe.
     pub async fn prepare(&mut self) -> Result<(), SinkError> {
+        if let Some(why) = self.client.as_ref().and_then(RpcClient::broken) {
+            self.failed(&why);
+        }
         if let (Some(c), Some(at)) = (self.client.as_mut(), self.connected_at) {
             if self
                 .timings
@@ -287,9 +322,63 @@ impl<C: RpcClient> RpcSink<C> {
         }
     }
 
+    /// Sends `events` in one `appendBatch`, its answer left to come when the connection
+    /// keeps several calls in flight (it is then in [`Self::take_acks`]); as
+    /// [`Self::deliver`] otherwise.
+    pub async fn send(&mut self, events: &[Event]) -> Result<(), SinkError> {
+        let Some(client) = self.client.as_mut().filter(|c| c.pipelined()) else {
+            return self.deliver(events).await;
+        };
+        let what = format!("appendBatch of {} events to {}", events.len(), self.addr);
+        match client.send_batch(events).await {
+            Ok(answer) => {
+                let (sink, stop) = (self.name.clone(), self.stop.clone());
+                self.acks = Some(Acks(Box::pin(async move {
+                    answered(answer, stop).await.map_err(|e| SinkError {
+                        sink,
+                        message: format!("{what}: {e}"),
+                    })
+                })));
+                Ok(())
+            }
+            Err(e) => {
+                self.failed("call failed");
+                Err(self.err(format!("{what}: {e}")))
+            }
+        }
+    }
+
+    /// The answer still to come for the batch the last [`Self::send`] sent, if any.
+    pub fn take_acks(&mut self) -> Option<Acks> {
+        self.acks.take()
+    }
+
+    /// Most take transactions the runner keeps open: one per call in flight and one being
+    /// taken, or the runner's usual depth when one call is in flight.
+    fn depth(&self) -> usize {
+        match self.cfg.calls_in_flight() {
+            0 | 1 => crate::agent::sink::PIPELINE_DEPTH,
+            n => n + 1,
+        }
+    }
+
     /// Closes the connection.
     pub fn stop(&mut self) {
         self.close("sink stopped");
+    }
+}
+
+/// Waits for `answer`; after the stop signal, [`STOP_GRACE`] more.
+async fn answered(mut answer: Answer, stop: Option<Stop>) -> Result<(), String> {
+    let Some(mut stop) = stop else {
+        return answer.await;
+    };
+    tokio::select! {
+        r = &mut answer => r,
+        _ = stop.wait() => match tokio::time::timeout(STOP_GRACE, &mut answer).await {
+            Ok(r) => r,
+            Err(_) => Err(format!("stopping: no answer within {} ms", STOP_GRACE.as_millis())),
+        },
     }
 }
 
@@ -307,10 +396,18 @@ impl<C: RpcClient> crate::agent::sink::Sink for RpcSink<C> {
         events: Vec<Event>,
     ) -> crate::agent::channel::BoxFuture<'_, Result<crate::agent::sink::Delivery, SinkError>> {
         Box::pin(async move {
-            RpcSink::deliver(self, &events)
+            RpcSink::send(self, &events)
                 .await
                 .map(|()| crate::agent::sink::Delivery::Done)
         })
+    }
+
+    fn take_acks(&mut self) -> Option<Acks> {
+        RpcSink::take_acks(self)
+    }
+
+    fn pipeline_depth(&self) -> usize {
+        self.depth()
     }
 
     fn stop(&mut self) -> crate::agent::channel::BoxFuture<'_, ()> {

@@ -40,6 +40,37 @@ impl Putter {
         self.answered(batch, n, routed)
     }
 
+    /// Puts the events of several calls (`batches`: whether each was an `appendBatch`) in one
+    /// transaction, in order; whether every required channel committed them.
+    pub(crate) async fn put_calls(&self, batches: &[bool], events: Vec<Event>) -> bool {
+        let n = events.len() as u64;
+        let c = &self.counters;
+        for b in batches {
+            c.add(call_counters(*b).0, 1);
+        }
+        c.add(SourceCounter::EventReceived, n);
+        tap::offer(tap::Point::Source, &self.name, &events);
+        match self.router.process(events).await {
+            Ok(()) => {
+                for b in batches {
+                    c.add(call_counters(*b).1, 1);
+                }
+                c.add(SourceCounter::EventAccepted, n);
+                true
+            }
+            Err(e) => {
+                c.add(SourceCounter::ChannelWriteFail, batches.len() as u64);
+                tracing::warn!(source = %self.name, calls = batches.len(), events = n, error = %e, "{} calls answered FAILED", self.protocol);
+                false
+            }
+        }
+    }
+
+    /// Most events one [`Putter::put_calls`] may carry (the channels' `transactionCapacity`).
+    pub(crate) fn put_capacity(&self) -> usize {
+        self.router.put_capacity()
+    }
+
     /// Whether a call decoded on the blocking pool is best put from there
     /// ([`ChannelProcessor::puts_blocking`]).
     pub(crate) fn puts_blocking(&self) -> bool {

@@ -174,6 +174,10 @@ impl AgentChannel for FileChannelAdapter {
         self.channel.config().event_ids
     }
 
+    fn put_capacity(&self) -> usize {
+        usize::try_from(self.channel.config().transaction_capacity).unwrap_or(usize::MAX)
+    }
+
     /// Begin, put all and commit in one blocking call: one hop to the blocking pool and back
     /// per batch instead of two. The commit is durable (fsynced) when this returns `Ok`.
     ///

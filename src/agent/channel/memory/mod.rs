@@ -122,6 +122,10 @@ impl MemoryChannel {
 }
 
 impl AgentChannel for MemoryChannel {
+    fn put_capacity(&self) -> usize {
+        usize::try_from(self.shared.cfg.transaction_capacity).unwrap_or(usize::MAX)
+    }
+
     fn begin(&self) -> Box<dyn ChannelTx> {
         Box::new(MemoryTx::new(self.shared.clone()))
     }

@@ -1,7 +1,8 @@
 //! The `avro` sink's settings: Flume's `AvroSink` keys and defaults (`hostname`, `port`,
 //! `batch-size` 100, `connect-timeout` 20000 ms, `request-timeout` 20000 ms,
 //! `reset-connection-interval` none, `compression-type` none, `maxIoWorkers`) plus Sluice's
-//! `max-reconnect-backoff` (5000 ms). TLS (`ssl`, `truststore*`, `trust-all-certs`,
+//! `max-reconnect-backoff` (5000 ms) and `max-calls-in-flight` (4: calls sent before the
+//! first is answered; 1 is Flume's one call at a time). TLS (`ssl`, `truststore*`, `trust-all-certs`,
 //! `verify-hostname`) and deflate (`compression-type`, `compression-level`) are read by the
 //! shared RPC key parser ([`crate::agent::rpc::transport::config`]).
 
@@ -33,7 +34,16 @@ pub struct AvroSinkConfig {
     pub timings: RpcSinkTimings,
     /// `ssl`, `truststore*`, `compression-type`, ... ([`crate::agent::rpc::transport`]).
     pub security: ClientSecurity,
+    /// `max-calls-in-flight`: `appendBatch` calls sent on the connection before the first
+    /// is answered (default [`CALLS_IN_FLIGHT_DEFAULT`]; 1: one at a time, as Flume's sink).
+    pub calls_in_flight: usize,
 }
+
+/// `max-calls-in-flight` by default: enough for the downstream's group commit to take
+/// several calls in one fsync.
+pub const CALLS_IN_FLIGHT_DEFAULT: u64 = 4;
+/// Most `max-calls-in-flight`.
+pub const CALLS_IN_FLIGHT_MAX: u64 = 64;
 
 impl AvroSinkConfig {
     /// A configuration with Flume's defaults for `host:port` (tests and tools).
@@ -45,6 +55,7 @@ impl AvroSinkConfig {
             batch_size: BATCH_SIZE_DEFAULT as usize,
             timings: default_timings(),
             security: ClientSecurity::default(),
+            calls_in_flight: CALLS_IN_FLIGHT_DEFAULT as usize,
         }
     }
 
@@ -66,6 +77,10 @@ impl RpcSinkSettings for AvroSinkConfig {
     fn security(&self) -> &ClientSecurity {
         &self.security
     }
+
+    fn calls_in_flight(&self) -> usize {
+        self.calls_in_flight
+    }
 }
 
 /// Reads an `avro` sink's keys; `None` after an error (reported through `cx`).
@@ -80,6 +95,12 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<AvroSinkConfig> {
     let keys = rpc_keys::read(cx, &["reset-connection-interval"]);
     // Flume's Netty worker threads; Sluice's I/O runs on the agent's tokio runtime.
     cx.u64("maxIoWorkers", 1, 1, 1024);
+    let calls_in_flight = cx.u64(
+        "max-calls-in-flight",
+        CALLS_IN_FLIGHT_DEFAULT,
+        1,
+        CALLS_IN_FLIGHT_MAX,
+    ) as usize;
     let k = keys?;
     Some(AvroSinkConfig {
         agent,
@@ -88,5 +109,6 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<AvroSinkConfig> {
         batch_size: k.batch_size,
         timings: k.timings,
         security: k.security,
+        calls_in_flight,
     })
 }

@@ -1,7 +1,10 @@
 //! The `avro` sink (Flume's `AvroSink`): forwards batches to a downstream avro source with
 //! one `appendBatch` each, over one connection it keeps open and re-opens by itself: an
-//! [`RpcSink`] over [`AvroClient`], whose calls carry the agent's and the sink's names in the
-//! handshake's call metadata. The connection handling is `rpc_sink`'s.
+//! [`RpcSink`] over [`AvroLink`], whose calls carry the agent's and the sink's names in the
+//! handshake's call metadata. With `max-calls-in-flight` above 1 (the default, 4) the
+//! connection is an [`AvroPipe`]: a batch's call is sent and the next batch taken while it is
+//! answered, so the downstream's group commit can take several calls in one fsync; each take
+//! still commits only after its own `OK`. The connection handling is `rpc_sink`'s.
 
 pub mod config;
 
@@ -10,18 +13,29 @@ use std::sync::Arc;
 pub use config::AvroSinkConfig;
 
 use super::rpc_keys::RpcSinkTimings;
-use super::rpc_sink::{RpcClient, RpcSink};
+use super::rpc_sink::{Answer, RpcClient, RpcSink};
 pub use super::rpc_sink::{DOWN_WARN_EVERY, STOP_GRACE};
 use crate::agent::histogram::Histogram;
 use crate::agent::rpc::avro_client::{AvroClient, AvroClientConfig};
+use crate::agent::rpc::avro_pipe::AvroPipe;
 pub use crate::agent::rpc::meta::{META_AGENT, META_SINK};
 use crate::agent::rpc::transport::ClientTransport;
 use sluice_core::Event;
 
 /// One `avro` sink.
-pub type AvroSink = RpcSink<AvroClient>;
+pub type AvroSink = RpcSink<AvroLink>;
 
-impl RpcClient for AvroClient {
+/// The avro sink's connection: one call at a time, or several in flight
+/// (`max-calls-in-flight` above 1).
+#[derive(Debug)]
+pub enum AvroLink {
+    /// Each call answered before the next is sent.
+    One(AvroClient),
+    /// Several calls in flight.
+    Pipe(AvroPipe),
+}
+
+impl RpcClient for AvroLink {
     type Config = AvroSinkConfig;
 
     async fn open_for_sink(
@@ -43,21 +57,52 @@ impl RpcClient for AvroClient {
             (META_AGENT.to_owned(), cfg.agent.clone().into_bytes()),
             (META_SINK.to_owned(), sink.to_owned().into_bytes()),
         ]);
-        Ok(client)
+        if cfg.calls_in_flight > 1 {
+            return AvroPipe::new(client, timings.request_timeout).map(AvroLink::Pipe);
+        }
+        Ok(AvroLink::One(client))
     }
 
     fn idle_broken(&mut self) -> bool {
-        AvroClient::idle_broken(self)
+        match self {
+            AvroLink::One(c) => c.idle_broken(),
+            AvroLink::Pipe(p) => p.closed_idle(),
+        }
     }
 
     fn record_latency(&mut self, h: Arc<Histogram>) {
-        AvroClient::record_latency(self, h);
+        match self {
+            AvroLink::One(c) => c.record_latency(h),
+            AvroLink::Pipe(p) => p.record_latency(h),
+        }
     }
 
     async fn append_batch(&mut self, events: &[Event]) -> Result<(), String> {
-        AvroClient::append_batch(self, events)
-            .await
-            .map_err(|e| e.to_string())
+        match self {
+            AvroLink::One(c) => c.append_batch(events).await.map_err(|e| e.to_string()),
+            AvroLink::Pipe(p) => p.send(events).await?.wait().await,
+        }
+    }
+
+    fn pipelined(&self) -> bool {
+        matches!(self, AvroLink::Pipe(_))
+    }
+
+    async fn send_batch(&mut self, events: &[Event]) -> Result<Answer, String> {
+        match self {
+            AvroLink::One(_) => Err("this connection keeps one call in flight".to_owned()),
+            AvroLink::Pipe(p) => {
+                let answer = p.send(events).await?;
+                Ok(Box::pin(answer.wait()))
+            }
+        }
+    }
+
+    fn broken(&self) -> Option<String> {
+        match self {
+            AvroLink::One(_) => None,
+            AvroLink::Pipe(p) => p.broken(),
+        }
     }
 }
 

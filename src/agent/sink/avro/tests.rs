@@ -278,10 +278,15 @@ async fn the_runner_retries_a_refused_batch_until_the_downstream_accepts_it() {
     let ch = memory_channel(sent.clone()).await;
     let counters = CounterGroup::sink();
     let mut units = std::collections::BTreeMap::new();
+    // One call at a time (Flume's sink): nothing after the refused batch was sent.
+    let cfg = AvroSinkConfig {
+        calls_in_flight: 1,
+        ..sink_config(port)
+    };
     units.insert(
         "k1".to_owned(),
         SinkUnit {
-            sink: Box::new(AvroSink::new("k1", sink_config(port))),
+            sink: Box::new(AvroSink::new("k1", cfg)),
             channel: ch.clone(),
             batch_size: 4,
             counters: counters.clone(),
@@ -430,3 +435,6 @@ fn avro_sink_keys_have_flumes_defaults_and_deflate_is_read() {
     assert!(keys.contains(&"a1.sinks.k1.hostname"), "{keys:?}");
     assert!(keys.contains(&"a1.sinks.k1.port"), "{keys:?}");
 }
+
+#[path = "pipe_tests.rs"]
+mod pipe;

@@ -43,6 +43,13 @@ pub(crate) enum Decoded {
     },
     /// Decoded and put: answer `status`.
     Committed { call: EventCall, status: Status },
+    /// Decoded, not put (asked not to): put `events` (their decoded budget `held` until the
+    /// put returns), then answer.
+    Events {
+        call: EventCall,
+        events: Vec<Event>,
+        held: Held,
+    },
     /// The decoded budget did not free up within the frame's deadline: answer `FAILED`
     /// (the client resends later).
     Busy { call: EventCall, cost: u64 },
@@ -56,10 +63,10 @@ pub(crate) enum Failed {
     Stopped,
 }
 
-/// Decodes `payload` (its frame budget `frame_held` is given back once it is decoded) and
-/// puts its events with `putter`: a call decoded on the blocking pool whose events fit the
+/// Decodes `payload` (its frame budget `frame_held` is given back once it is decoded) and,
+/// with `putter`, puts its events: a call decoded on the blocking pool whose events fit the
 /// first guess is put there when the channel puts blocking, any other from this task. A call
-/// comes back [`Decoded::Committed`].
+/// comes back [`Decoded::Committed`]; without `putter`, [`Decoded::Events`] (decoded only).
 pub(crate) async fn decode(
     conn: &mut ServerConn,
     payload: Bytes,
@@ -67,7 +74,7 @@ pub(crate) async fn decode(
     shared: &Arc<Shared>,
     deadline: Instant,
     stop: &mut Stop,
-    putter: &Putter,
+    putter: Option<&Putter>,
 ) -> Result<Decoded, Failed> {
     let size = payload.len();
     let pass = shared
@@ -88,8 +95,11 @@ pub(crate) async fn decode(
                 }
             },
             {
-                let putter = putter.clone();
-                move |pass| put_now(pass, &putter)
+                let putter = putter.cloned();
+                move |pass| match &putter {
+                    Some(p) => put_now(pass, p),
+                    None => pass,
+                }
             },
         )
         .await
@@ -133,8 +143,16 @@ pub(crate) async fn decode(
 }
 
 /// Puts a decoded call's events from the connection's task (their decoded budget `held`
-/// until the put returns).
-async fn put_here(call: EventCall, events: Vec<Event>, held: Held, putter: &Putter) -> Decoded {
+/// until the put returns); without a putter, hands them back.
+async fn put_here(
+    call: EventCall,
+    events: Vec<Event>,
+    held: Held,
+    putter: Option<&Putter>,
+) -> Decoded {
+    let Some(putter) = putter else {
+        return Decoded::Events { call, events, held };
+    };
     let status = Status::of(putter.put(call.batch, events).await);
     drop(held);
     Decoded::Committed { call, status }

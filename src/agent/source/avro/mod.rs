@@ -75,6 +75,9 @@ pub(crate) struct Shared {
     pub(crate) filtered: Mutex<RefusalLog>,
     /// The rate-limited warning about connections closed for bad input.
     pub(crate) bad_input: Mutex<RefusalLog>,
+    /// Calls put in the transaction of an earlier call of their connection
+    /// (`CallsJoinedCount`: a client with calls in flight, [`conn::serve`]).
+    pub(crate) joined: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -114,6 +117,7 @@ pub async fn run(cfg: AvroSourceConfig, ctx: SourceCtx) -> Result<(), SourceErro
         transport,
         filtered: Mutex::new(RefusalLog::default()),
         bad_input: Mutex::new(RefusalLog::bad_input()),
+        joined: Default::default(),
     });
     let g = shared.clone();
     ctx.counters.set_gauges(Box::new(move || {
@@ -125,6 +129,10 @@ pub async fn run(cfg: AvroSourceConfig, ctx: SourceCtx) -> Result<(), SourceErro
             (
                 "UpstreamPeerCount",
                 g.peers.recent(Instant::now()).to_string(),
+            ),
+            (
+                "CallsJoinedCount",
+                g.joined.load(Ordering::Relaxed).to_string(),
             ),
         ];
         v.extend(g.transport.gauges());
