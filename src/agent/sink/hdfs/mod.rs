@@ -104,6 +104,10 @@ fn clamp_to_nofile(name: &str, cfg: &mut HdfsConfig) {
     }
 }
 
+/// The longest an S3 sink's stop waits for its queued uploads (within the runner's stop
+/// grace, `RUNNER_STOP_GRACE`); what is not uploaded by then stays staged for the next start.
+pub const STOP_UPLOAD_WAIT_MAX: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// How many HDFS calls' deadlines one job of a remote sink may take in all, beyond the wait
 /// for a lease recovery, before the sink stops waiting for it (each call has its own
 /// `hdfs.callTimeout`; this only bounds a job that makes many).
@@ -128,7 +132,9 @@ impl HdfsSink {
 
     /// A sink on the given file system (tests use `SimFs`).
     pub fn with_fs(name: &str, cfg: HdfsConfig, fs: Arc<dyn Fs>) -> HdfsSink {
-        let max_staged = cfg.s3.as_ref().map_or(u64::MAX, |s| s.max_staged_bytes);
+        let (max_staged, staging) = cfg.s3.as_ref().map_or((u64::MAX, Default::default()), |s| {
+            (s.max_staged_bytes, s.staging_dir.clone())
+        });
         HdfsSink {
             name: name.to_owned(),
             cfg,
@@ -139,7 +145,7 @@ impl HdfsSink {
             poisoned: Vec::new(),
             remote: None,
             s3: None,
-            staged: Arc::new(StagedGauge::new(max_staged)),
+            staged: Arc::new(StagedGauge::new(max_staged, &staging)),
             failures: 0,
             buffered: Arc::default(),
             resume: None,
@@ -207,7 +213,7 @@ impl HdfsSink {
                     c,
                     &root.to_string_lossy(),
                     self.fs.clone(),
-                    self.cfg.call_timeout,
+                    (self.cfg.call_timeout, self.cfg.retry_interval),
                     handle,
                     self.staged.clone(),
                 )
@@ -359,12 +365,14 @@ impl HdfsSink {
         }
     }
 
-    /// Closes every open file.
+    /// Closes every open file and waits up to [`STOP_UPLOAD_WAIT_MAX`] (at most
+    /// `hdfs.callTimeout`) for an S3 sink's queued uploads; the rest stays staged.
     pub async fn close(&mut self) {
         if self.writer.is_none() && self.running.is_none() {
             return;
         }
-        if let Err(e) = self.run(|w| w.close_all(Instant::now())).await {
+        let limit = self.cfg.call_timeout.min(STOP_UPLOAD_WAIT_MAX);
+        if let Err(e) = self.run(move |w| w.stop(Instant::now(), limit)).await {
             tracing::warn!(sink = %self.name, error = %e, "closing files failed; they are recovered at the next start");
         }
     }

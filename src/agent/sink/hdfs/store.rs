@@ -10,6 +10,7 @@
 use std::fmt::Debug;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::format::Layout;
 
@@ -118,6 +119,38 @@ pub trait Store: Send + Sync + Debug {
     /// a missing bucket or refused credentials fail the start with one clear error).
     fn probe(&self) -> io::Result<()> {
         Ok(())
+    }
+
+    /// Holds the store's background work on its files (an S3 store's uploads: those running
+    /// end first, no other starts) until [`Store::resume_background`]: the cut back and
+    /// recovery change files an upload reads. Use [`Held`].
+    fn pause_background(&self) {}
+
+    /// Ends one [`Store::pause_background`].
+    fn resume_background(&self) {}
+
+    /// Waits up to `limit` for the background work (an S3 store's queued uploads) at stop;
+    /// what is left is logged and done at the next start.
+    fn drain(&self, limit: Duration) {
+        let _ = limit;
+    }
+}
+
+/// The store's background work held while this lives ([`Store::pause_background`]).
+#[derive(Debug)]
+pub struct Held<'a>(&'a dyn Store);
+
+impl<'a> Held<'a> {
+    /// Holds `store`'s background work.
+    pub fn new(store: &'a dyn Store) -> Held<'a> {
+        store.pause_background();
+        Held(store)
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.resume_background();
     }
 }
 

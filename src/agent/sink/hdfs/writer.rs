@@ -26,7 +26,7 @@ use super::recover::{list_files, recover_all, search_root, Recovered};
 use super::resume::{Resume, Snapshot};
 pub use super::route::Refused;
 use super::route::{refused_as_name, Router};
-use super::store::Store;
+use super::store::{Held, Store};
 use sluice_core::io::Fs;
 use sluice_core::Event;
 
@@ -142,6 +142,8 @@ impl HdfsWriter {
     /// can ([`resume`]).
     pub fn recover(&mut self, resume: Option<&Resume>) -> Result<Vec<Recovered>, HdfsError> {
         let root = self.root();
+        let store = self.store.clone();
+        let _held = Held::new(store.as_ref());
         self.store
             .probe()
             .map_err(io_err("checking the store under", &root))?;
@@ -549,7 +551,15 @@ impl HdfsWriter {
         first_err.map_or(Ok(()), Err)
     }
 
-    /// Closes every open file (at stop), and tries once more every close still pending.
+    /// Closes every open file and waits up to `limit` for the store's background work (an
+    /// S3 store's uploads): the sink's stop.
+    pub fn stop(&mut self, now: Instant, limit: std::time::Duration) -> Result<(), HdfsError> {
+        let closed = self.close_all(now);
+        self.store.drain(limit);
+        closed
+    }
+
+    /// Closes every open file, and tries once more every close still pending.
     pub fn close_all(&mut self, now: Instant) -> Result<(), HdfsError> {
         let keys: Vec<String> = self.open.keys().cloned().collect();
         let mut first_err = None;
@@ -572,3 +582,7 @@ mod writer_resume;
 #[cfg(test)]
 #[path = "writer_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "writer_s3_tests.rs"]
+mod s3_tests;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::super::error::io_err;
 use super::super::resume::{cut_back, CutBack, Newer, Resume, Snapshot};
+use super::super::store::Held;
 use super::{HdfsError, HdfsWriter};
 
 impl HdfsWriter {
@@ -80,6 +81,8 @@ impl HdfsWriter {
         // The handles go first: the store recovers each file (an HDFS lease included).
         self.open.clear();
         let root = snap.root.clone();
+        let store = self.store.clone();
+        let _held = Held::new(store.as_ref());
         let done = cut_back(
             self.store.as_ref(),
             &self.naming,

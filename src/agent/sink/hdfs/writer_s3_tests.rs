@@ -1,0 +1,209 @@
+//! Exactly-once output on S3 with the uploads in the background: staging on the simulated
+//! file system, the bucket the `object_store` crate's in-memory store. A file the committed
+//! snapshot lists as open that rolled since, and waits for its upload, is mid-upload or is
+//! uploaded when the machine dies, is cut back at start to the snapshot's bytes, once, under
+//! its key; a failed batch is cut back while uploads run.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use object_store::memory::InMemory;
+use object_store::path::Path as ObjPath;
+use object_store::{ObjectStore, ObjectStoreExt};
+
+use super::super::config::HdfsConfig;
+use super::super::path::HostNames;
+use super::super::resume::decode;
+use super::super::s3::staging::{staged_bytes, StagedGauge};
+use super::super::s3::transfer::Transfer;
+use super::super::s3::{S3Config, S3Store};
+use super::super::store::Store;
+use super::tests::{cfg, events};
+use super::HdfsWriter;
+use sluice_core::io::{Fault, SimFs};
+
+struct Bucket {
+    rt: tokio::runtime::Runtime,
+    mem: Arc<InMemory>,
+}
+
+impl Bucket {
+    fn new() -> Bucket {
+        Bucket {
+            rt: tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap(),
+            mem: Arc::new(InMemory::new()),
+        }
+    }
+
+    fn store(&self, c: &HdfsConfig, fs: &SimFs) -> Arc<S3Store> {
+        let s3 = c.s3.clone().unwrap();
+        let gauge = Arc::new(StagedGauge::new(s3.max_staged_bytes, &s3.staging_dir));
+        let xfer = Transfer {
+            cfg: s3,
+            fs: Arc::new(fs.clone()),
+            client: self.mem.clone(),
+            handle: self.rt.handle().clone(),
+            call_timeout: Duration::from_secs(5),
+            retry_max: Duration::from_secs(1),
+            gauge,
+        };
+        Arc::new(S3Store::with_client(xfer, "/out").unwrap())
+    }
+
+    /// Every line of every object, sorted.
+    fn lines(&self) -> Vec<String> {
+        let mem = self.mem.clone();
+        let mut got = self.rt.block_on(async move {
+            let mut out = Vec::new();
+            let metas: Vec<_> = mem.list(None).collect().await;
+            for m in metas {
+                let body = mem.get(&m.unwrap().location).await.unwrap();
+                let bytes = body.bytes().await.unwrap();
+                out.extend(String::from_utf8_lossy(&bytes).lines().map(str::to_owned));
+            }
+            out
+        });
+        got.sort();
+        got
+    }
+
+    fn put(&self, key: &str, bytes: Vec<u8>) {
+        let mem = self.mem.clone();
+        let key = ObjPath::from(key);
+        self.rt
+            .block_on(async move { mem.put(&key, bytes.into()).await })
+            .unwrap();
+    }
+}
+
+fn s3_cfg(roll_count: u64) -> HdfsConfig {
+    let mut c = cfg("/out/%{app}");
+    c.roll_count = Some(roll_count);
+    c.s3 = Some(S3Config {
+        bucket: "b".into(),
+        endpoint: None,
+        region: None,
+        access_key: None,
+        secret_key: None,
+        session_token: None,
+        path_style: true,
+        staging_dir: "/staging".into(),
+        max_staged_bytes: 1 << 30,
+        part_bytes: 5 << 20,
+    });
+    c
+}
+
+fn started(c: &HdfsConfig, store: &Arc<S3Store>, resume: Option<&[u8]>) -> HdfsWriter {
+    let s: Arc<dyn Store> = store.clone();
+    let mut w = HdfsWriter::on_store(c.clone(), s, HostNames::default(), 1000).unwrap();
+    w.recover(resume.and_then(decode).as_ref()).unwrap();
+    w
+}
+
+fn expected(range: std::ops::Range<u32>) -> Vec<String> {
+    range.map(|i| format!("line-{i:04}")).collect()
+}
+
+/// Where the upload of the rolled file stands when the machine dies.
+#[derive(Clone, Copy, Debug)]
+enum Upload {
+    Queued,
+    DoneStagedFileKept,
+    Done,
+}
+
+#[test]
+fn a_listed_file_rolled_since_is_cut_back_to_the_snapshot_wherever_its_upload_stood() {
+    for (seed, upload) in [Upload::Queued, Upload::DoneStagedFileKept, Upload::Done]
+        .into_iter()
+        .enumerate()
+    {
+        let (fs, bucket, c) = (SimFs::new(seed as u64), Bucket::new(), s3_cfg(6));
+        let store = bucket.store(&c, &fs);
+        let mut w = started(&c, &store, None);
+        let t = Instant::now();
+        // Committed: 4 lines in the open file F.
+        w.write_batch(&events(0..4), t, 0).unwrap();
+        let committed = w.cursor().unwrap();
+        // Delivered, never committed: F takes two more lines and rolls (rollCount 6), the
+        // rest opens G.
+        store.pause_background();
+        w.write_batch(&events(4..9), t, 0).unwrap();
+        let staged_f = fs_files(&fs, Path::new("/staging/out/a"));
+        assert_eq!(
+            staged_f.len(),
+            2,
+            "{upload:?}: F queued, G open: {staged_f:?}"
+        );
+        match upload {
+            Upload::Queued => {}
+            Upload::DoneStagedFileKept => {
+                // The upload completed; the machine died before the staged file went.
+                let f = &staged_f[0];
+                let bytes = sluice_core::io::read_file(&fs, f).unwrap();
+                let name = f.file_name().unwrap().to_str().unwrap();
+                bucket.put(&format!("out/a/{}", name.trim_end_matches(".tmp")), bytes);
+            }
+            Upload::Done => {
+                store.resume_background();
+                store.drain(Duration::from_secs(10));
+            }
+        }
+        let image = fs.crash_image(seed as u64);
+        drop((w, store));
+        let store = bucket.store(&c, &image);
+        let mut w = started(&c, &store, Some(&committed));
+        store.drain(Duration::from_secs(10));
+        assert_eq!(
+            bucket.lines(),
+            expected(0..4),
+            "{upload:?}: the snapshot's bytes"
+        );
+        // The channel gives the uncommitted batch again: each line once.
+        w.write_batch(&events(4..9), t, 0).unwrap();
+        w.stop(t, Duration::from_secs(10)).unwrap();
+        assert_eq!(bucket.lines(), expected(0..9), "{upload:?}");
+        let left = staged_bytes(&image, Path::new("/staging")).unwrap();
+        assert_eq!(left, 0, "{upload:?}: nothing left staged");
+        assert_eq!(store.gauge().bytes(), 0, "{upload:?}");
+    }
+}
+
+#[test]
+fn a_failed_batch_is_cut_back_while_rolled_files_upload_and_the_retry_writes_it_once() {
+    for k in 0..24u64 {
+        let (fs, bucket, c) = (SimFs::new(k), Bucket::new(), s3_cfg(4));
+        let store = bucket.store(&c, &fs);
+        let mut w = started(&c, &store, None);
+        let t = Instant::now();
+        w.write_batch(&events(0..3), t, 0).unwrap();
+        fs.inject(Fault::Eio {
+            at: fs.op_count() + k,
+        });
+        let batch = events(3..12);
+        let mut tries = 0;
+        while w.write_batch(&batch, t, 0).is_err() {
+            // The runner rolls the take back and the batch comes again.
+            tries += 1;
+            assert!(tries < 5, "fault at +{k}: the batch keeps failing");
+        }
+        fs.clear_faults();
+        w.stop(t, Duration::from_secs(10)).unwrap();
+        assert_eq!(bucket.lines(), expected(0..12), "fault at +{k}");
+    }
+}
+
+/// The files in `dir`, sorted.
+fn fs_files(fs: &SimFs, dir: &Path) -> Vec<std::path::PathBuf> {
+    use sluice_core::io::Fs;
+    let mut names = fs.list_dir(dir).unwrap_or_default();
+    names.sort();
+    names.into_iter().map(|n| dir.join(n)).collect()
+}
