@@ -27,8 +27,15 @@ pub struct DirEntry {
 pub trait Store: Send + Sync + Debug {
     /// Creates `dir` and its missing parents, durably.
     fn mkdirs(&self, dir: &Path) -> io::Result<()>;
-    /// Whether `path` exists.
+    /// Whether `path` exists; an error when the store cannot tell (never "absent" for a
+    /// store that did not answer: the cut back removes and cuts by it).
     fn exists(&self, path: &Path) -> io::Result<bool>;
+    /// Whether a new file may not take the name `path` (the check before [`Store::create`]):
+    /// [`Store::exists`], except that a store may answer "free" when it cannot tell (an S3
+    /// store while the bucket does not answer: names are unique by their number anyway).
+    fn name_taken(&self, path: &Path) -> io::Result<bool> {
+        self.exists(path)
+    }
     /// Creates a new, empty file; fails with `AlreadyExists` if `path` exists.
     fn create(&self, path: &Path) -> io::Result<Box<dyn StoreFile>>;
     /// Renames a closed file to its final name (when the names differ) and makes the new

@@ -207,3 +207,58 @@ fn fs_files(fs: &SimFs, dir: &Path) -> Vec<std::path::PathBuf> {
     names.sort();
     names.into_iter().map(|n| dir.join(n)).collect()
 }
+
+#[test]
+fn a_head_the_store_did_not_answer_fails_the_cut_back_instead_of_reading_as_no_object() {
+    use super::super::bucket::Naming;
+    use super::super::format::Layout;
+    use super::super::resume::{cut_back, Newer, Snapshot};
+    use super::super::s3::connect;
+    // A port nothing listens on: every request is refused (a network failure, no 404).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (fs, bucket) = (SimFs::new(7), Bucket::new());
+    let mut c = s3_cfg(6);
+    let s3 = c.s3.as_mut().unwrap();
+    s3.endpoint = Some(format!("http://127.0.0.1:{port}"));
+    s3.access_key = Some("ak".into());
+    s3.secret_key = Some("sk".into());
+    let timeout = Duration::from_millis(300);
+    let xfer = Transfer {
+        cfg: s3.clone(),
+        fs: Arc::new(fs.clone()),
+        client: connect::client(s3, timeout).unwrap(),
+        handle: bucket.rt.handle().clone(),
+        call_timeout: timeout,
+        retry_max: timeout,
+        gauge: Arc::new(StagedGauge::new(1 << 30, Path::new("/staging"))),
+    };
+    let store = S3Store::with_client(xfer, "/out").unwrap();
+    let naming = Naming {
+        suffix: String::new(),
+        in_use_prefix: String::new(),
+        in_use_suffix: ".tmp".into(),
+        fixed_prefix: Some("FlumeData".into()),
+    };
+    // The snapshot lists a file that is not staged: uploaded, as far as the sink knows.
+    let snap = Snapshot {
+        root: "/out".into(),
+        counter: 1005,
+        files: vec![("/out/a/FlumeData.1005.tmp".into(), 40)],
+    };
+    let r = cut_back(&store, &naming, Layout::of(&c), &snap, Newer::Listed(&[]));
+    let e = r.expect_err("a failed HEAD is not an absent object");
+    assert!(
+        e.to_string().contains("looking up out/a/FlumeData.1005"),
+        "the error names the lookup and the key: {e}"
+    );
+    let target = Path::new("/out/a/FlumeData.1006");
+    assert!(store.exists(target).is_err());
+    assert!(
+        !store.name_taken(target).unwrap(),
+        "a new name is taken as free while the store does not answer"
+    );
+}

@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use object_store::path::Path as ObjPath;
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::ObjectStore;
 use tokio::runtime::Handle;
 
 use super::format::Layout;
@@ -251,23 +251,20 @@ impl Store for S3Store {
         if self.xfer.fs.exists(&self.staged(path)) {
             return Ok(true);
         }
+        // Only the store's 404 is "no object": a HEAD that failed (no answer, 5xx, 403) is
+        // an error, so the cut back fails (and is retried) instead of taking an object it
+        // could not see as absent.
+        Ok(self.object_len(path)?.is_some())
+    }
+
+    fn name_taken(&self, path: &Path) -> io::Result<bool> {
         // A new file's final key is looked up so that an object of that name (another agent
         // with the same prefix, a clock set back) is not overwritten; while the store does
         // not answer, the name (`prefix.<ms clock + n>`) is taken as free, so batches keep
-        // being staged through an outage.
-        let key = self.key(path)?;
-        let client = &self.xfer.client;
-        let cfg = &self.xfer.cfg;
-        let found = self.call("looking up", key.as_ref(), self.xfer.call_timeout, async {
-            match client.head(&key).await {
-                Ok(_) => Ok(true),
-                Err(object_store::Error::NotFound { .. }) => Ok(false),
-                Err(e) => Err(s3_err(cfg, "looking up", key.as_ref(), &e)),
-            }
-        });
-        match found {
+        // being staged through an outage. Refused credentials still fail.
+        match self.exists(path) {
             Err(e) if e.kind() != io::ErrorKind::PermissionDenied => {
-                tracing::debug!(key = %key, error = %e, "cannot look the key up; taking the name as free");
+                tracing::debug!(path = %path.display(), error = %e, "cannot look the key up; taking the name as free");
                 Ok(false)
             }
             r => r,
