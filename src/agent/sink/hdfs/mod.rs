@@ -25,6 +25,7 @@ pub mod config;
 pub mod confine;
 pub mod error;
 pub mod format;
+pub mod keys;
 pub mod local_store;
 pub mod open_files;
 pub mod path;
@@ -89,14 +90,15 @@ fn clamp_to_nofile(name: &str, cfg: &mut HdfsConfig) {
     let limit = match crate::agent::rlimit::nofile_soft_limit() {
         Ok(l) => l,
         Err(e) => {
-            tracing::warn!(sink = %name, error = %e, "cannot read the open-file limit; hdfs.maxOpenFiles is not checked against it");
+            tracing::warn!(sink = %name, error = %e, "cannot read the open-file limit; {} is not checked against it", cfg.keys.of("hdfs.maxOpenFiles"));
             return;
         }
     };
     if let Some(clamped) = open_files::clamp_max_open_files(cfg.max_open_files, limit) {
+        let key = cfg.keys.of("hdfs.maxOpenFiles");
         tracing::warn!(
             sink = %name,
-            "hdfs.maxOpenFiles {} is above the open-file limit {limit} less {} descriptors kept for the rest of the agent; keeping at most {clamped} files open (raise the limit with ulimit -n, or lower hdfs.maxOpenFiles)",
+            "{key} {} is above the open-file limit {limit} less {} descriptors kept for the rest of the agent; keeping at most {clamped} files open (raise the limit with ulimit -n, or lower {key})",
             cfg.max_open_files,
             open_files::FD_HEADROOM,
         );
@@ -135,6 +137,7 @@ impl HdfsSink {
         let (max_staged, staging) = cfg.s3.as_ref().map_or((u64::MAX, Default::default()), |s| {
             (s.max_staged_bytes, s.staging_dir.clone())
         });
+        let staged = StagedGauge::new(max_staged, &staging, cfg.keys.of("hdfs.maxStagedBytes"));
         HdfsSink {
             name: name.to_owned(),
             cfg,
@@ -145,7 +148,7 @@ impl HdfsSink {
             poisoned: Vec::new(),
             remote: None,
             s3: None,
-            staged: Arc::new(StagedGauge::new(max_staged, &staging)),
+            staged: Arc::new(staged),
             failures: 0,
             buffered: Arc::default(),
             resume: None,
@@ -214,6 +217,7 @@ impl HdfsSink {
                     &root.to_string_lossy(),
                     self.fs.clone(),
                     (self.cfg.call_timeout, self.cfg.retry_interval),
+                    self.cfg.keys,
                     handle,
                     self.staged.clone(),
                 )
@@ -256,8 +260,9 @@ impl HdfsSink {
                 Err(_) => {
                     self.running = Some(job);
                     return Err(self.err(format!(
-                        "the previous file call is still running after {} ms (hdfs.callTimeout)",
-                        self.job_deadline().as_millis()
+                        "the previous file call is still running after {} ms ({})",
+                        self.job_deadline().as_millis(),
+                        self.cfg.keys.of("hdfs.callTimeout")
                     )));
                 }
             }
@@ -315,8 +320,9 @@ impl HdfsSink {
             Err(_) => {
                 self.running = Some(tokio::spawn(async move { job.await.ok().map(|(w, _)| w) }));
                 Err(self.err(format!(
-                    "file work took longer than {} ms (hdfs.callTimeout)",
-                    self.job_deadline().as_millis()
+                    "file work took longer than {} ms ({})",
+                    self.job_deadline().as_millis(),
+                    self.cfg.keys.of("hdfs.callTimeout")
                 )))
             }
         }

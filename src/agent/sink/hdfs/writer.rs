@@ -86,9 +86,10 @@ impl HdfsWriter {
         host: HostNames,
         start_ms: u64,
     ) -> Result<HdfsWriter, String> {
-        let path = PathTemplate::parse(&cfg.path).map_err(|e| format!("hdfs.path: {e}"))?;
-        let prefix =
-            PathTemplate::parse(&cfg.file_prefix).map_err(|e| format!("hdfs.filePrefix: {e}"))?;
+        let path = PathTemplate::parse(&cfg.path)
+            .map_err(|e| format!("{}: {e}", cfg.keys.of("hdfs.path")))?;
+        let prefix = PathTemplate::parse(&cfg.file_prefix)
+            .map_err(|e| format!("{}: {e}", cfg.keys.of("hdfs.filePrefix")))?;
         let suffix = match (&cfg.file_suffix, cfg.codec, cfg.file_type) {
             (s, _, _) if !s.is_empty() => s.clone(),
             (_, Some(c), super::config::FileType::CompressedStream) => c.extension().to_owned(),
@@ -268,7 +269,7 @@ impl HdfsWriter {
             else {
                 return Ok(());
             };
-            tracing::debug!(bucket = %key, bytes = largest.writer.buffered_bytes(), "hdfs.maxBufferBytes reached; writing the largest buffer early");
+            tracing::debug!(bucket = %key, bytes = largest.writer.buffered_bytes(), "{} reached; writing the largest buffer early", self.cfg.keys.of("hdfs.maxBufferBytes"));
             let p = largest.writer.in_use_path().to_owned();
             largest
                 .writer
@@ -453,7 +454,7 @@ impl HdfsWriter {
         if closed.is_ok() && self.store.defers_publish() {
             if let Err(e) = o.writer.publish(self.store.as_ref()) {
                 let (in_use, target) = (o.writer.in_use_path(), o.writer.target_path());
-                tracing::warn!(path = %in_use.display(), error = %e, "publishing a closed file failed; it stays where it is, complete, and is published again every hdfs.retryInterval");
+                tracing::warn!(path = %in_use.display(), error = %e, "publishing a closed file failed; it stays where it is, complete, and is published again every {}", self.cfg.keys.of("hdfs.retryInterval"));
                 self.closing.push(PendingClose {
                     in_use: in_use.to_owned(),
                     target: target.to_owned(),

@@ -50,7 +50,7 @@ impl HdfsWriter {
                 return Ok(Vec::new());
             }
             Some(Resume::At(snap)) if snap.root != root => {
-                tracing::warn!(cursor_root = %snap.root.display(), root = %root.display(), "the committed cursor names another directory (hdfs.path changed): output not cut back");
+                tracing::warn!(cursor_root = %snap.root.display(), root = %root.display(), "the committed cursor names another directory ({} changed): output not cut back", self.cfg.keys.of("hdfs.path"));
                 return Ok(Vec::new());
             }
             Some(Resume::At(snap)) => snap,

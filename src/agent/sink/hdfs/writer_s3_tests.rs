@@ -43,7 +43,11 @@ impl Bucket {
 
     fn store(&self, c: &HdfsConfig, fs: &SimFs) -> Arc<S3Store> {
         let s3 = c.s3.clone().unwrap();
-        let gauge = Arc::new(StagedGauge::new(s3.max_staged_bytes, &s3.staging_dir));
+        let gauge = Arc::new(StagedGauge::new(
+            s3.max_staged_bytes,
+            &s3.staging_dir,
+            String::new(),
+        ));
         let xfer = Transfer {
             cfg: s3,
             fs: Arc::new(fs.clone()),
@@ -51,6 +55,7 @@ impl Bucket {
             handle: self.rt.handle().clone(),
             call_timeout: Duration::from_secs(5),
             retry_max: Duration::from_secs(1),
+            keys: c.keys,
             gauge,
         };
         Arc::new(S3Store::with_client(xfer, "/out").unwrap())
@@ -234,7 +239,12 @@ fn a_head_the_store_did_not_answer_fails_the_cut_back_instead_of_reading_as_no_o
         handle: bucket.rt.handle().clone(),
         call_timeout: timeout,
         retry_max: timeout,
-        gauge: Arc::new(StagedGauge::new(1 << 30, Path::new("/staging"))),
+        keys: c.keys,
+        gauge: Arc::new(StagedGauge::new(
+            1 << 30,
+            Path::new("/staging"),
+            String::new(),
+        )),
     };
     let store = S3Store::with_client(xfer, "/out").unwrap();
     let naming = Naming {
@@ -261,4 +271,32 @@ fn a_head_the_store_did_not_answer_fails_the_cut_back_instead_of_reading_as_no_o
         !store.name_taken(target).unwrap(),
         "a new name is taken as free while the store does not answer"
     );
+}
+
+#[test]
+fn an_s3_sinks_runtime_lines_name_its_plain_keys() {
+    use super::super::keys::KeyNames;
+    use super::super::HdfsSink;
+    let mut c = s3_cfg(6);
+    c.keys = KeyNames::Plain;
+    c.s3.as_mut().unwrap().max_staged_bytes = 1000;
+    // The staging bound, as the sink sets it up.
+    let gauge = HdfsSink::with_fs("k1", c.clone(), Arc::new(SimFs::new(1))).staged_gauge();
+    gauge.add(1000);
+    let e = gauge.admit(1).unwrap_err().to_string();
+    assert!(e.contains("would pass maxStagedBytes (1000)"), "{e}");
+    // A poison event's reason.
+    let mut timed = c.clone();
+    timed.path = "/out/%Y".into();
+    let bucket = Bucket::new();
+    let mut w = started(&timed, &bucket.store(&timed, &SimFs::new(2)), None);
+    let refused = w
+        .write_batch(&[sluice_core::Event::new("x")], Instant::now(), 0)
+        .unwrap();
+    let why = &refused[0].reason;
+    assert!(why.contains("useLocalTimeStamp=true"), "{why}");
+    for text in [&e, why] {
+        assert!(!text.contains("hdfs."), "an hdfs.* key in {text}");
+    }
+    w.stop(Instant::now(), Duration::ZERO).unwrap();
 }

@@ -43,6 +43,7 @@ use object_store::ObjectStore;
 use tokio::runtime::Handle;
 
 use super::format::Layout;
+use super::keys::KeyNames;
 use super::local_store::LocalStore;
 use super::store::{DirEntry, Recovered, Store, StoreFile};
 pub use config::S3Config;
@@ -112,6 +113,7 @@ impl S3Store {
         root: &str,
         fs: Arc<dyn Fs>,
         (call_timeout, retry_max): (Duration, Duration),
+        keys: KeyNames,
         handle: Handle,
         gauge: Arc<StagedGauge>,
     ) -> Result<S3Store, String> {
@@ -125,6 +127,7 @@ impl S3Store {
                 handle,
                 call_timeout,
                 retry_max,
+                keys,
                 gauge,
             },
             root,

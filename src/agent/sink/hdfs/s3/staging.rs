@@ -26,14 +26,17 @@ pub struct StagedGauge {
     full: AtomicBool,
     /// The staging directory, for the log lines.
     dir: PathBuf,
+    /// The bound's key as the user wrote it (`hdfs.maxStagedBytes`, `maxStagedBytes`).
+    key: String,
 }
 
 impl StagedGauge {
     /// A gauge for the staging space `dir` of `max_bytes`.
-    pub fn new(max_bytes: u64, dir: &Path) -> StagedGauge {
+    pub fn new(max_bytes: u64, dir: &Path, key: String) -> StagedGauge {
         StagedGauge {
             max_bytes: AtomicU64::new(max_bytes),
             dir: dir.to_owned(),
+            key,
             ..StagedGauge::default()
         }
     }
@@ -91,8 +94,9 @@ impl StagedGauge {
         }
         self.refusals.fetch_add(1, Ordering::Relaxed);
         let msg = format!(
-            "S3 staging {} holds {now} bytes; {need} more would pass hdfs.maxStagedBytes ({max}): the batch waits in the channel until staged files are uploaded",
-            self.dir.display()
+            "S3 staging {} holds {now} bytes; {need} more would pass {} ({max}): the batch waits in the channel until staged files are uploaded",
+            self.dir.display(),
+            self.key
         );
         if !self.full.swap(true, Ordering::Relaxed) {
             tracing::warn!("{msg}");
@@ -157,7 +161,7 @@ mod tests {
 
     #[test]
     fn the_bound_refuses_past_it_and_admits_again_once_uploads_freed_room() {
-        let g = StagedGauge::new(1000, Path::new("/staging"));
+        let g = StagedGauge::new(1000, Path::new("/staging"), "maxStagedBytes".into());
         assert!(
             g.admit(5000).is_ok(),
             "nothing staged: a big batch goes through"
@@ -166,7 +170,7 @@ mod tests {
         assert!(g.admit(100).is_ok());
         let e = g.admit(101).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::StorageFull);
-        assert!(e.to_string().contains("hdfs.maxStagedBytes (1000)"), "{e}");
+        assert!(e.to_string().contains(" maxStagedBytes (1000)"), "{e}");
         assert_eq!(g.refusals(), 1);
         g.sub(900);
         assert!(g.admit(101).is_ok());

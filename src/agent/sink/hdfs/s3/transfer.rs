@@ -19,6 +19,7 @@ use object_store::path::Path as ObjPath;
 use object_store::ObjectStore;
 use tokio::runtime::Handle;
 
+use super::super::keys::KeyNames;
 use super::config::S3Config;
 use super::queue::{retry_after, UploadQueue};
 use super::staging::StagedGauge;
@@ -40,6 +41,8 @@ pub struct Transfer {
     pub call_timeout: Duration,
     /// `hdfs.retryInterval`: the longest wait before a failed upload is tried again.
     pub retry_max: Duration,
+    /// How messages name the keys.
+    pub keys: KeyNames,
     /// The staged bytes.
     pub gauge: Arc<StagedGauge>,
 }
@@ -136,7 +139,7 @@ fn work(queue: &UploadQueue, xfer: &Transfer) {
             Err(e) => {
                 let wait = retry_after(u.tries.saturating_add(1), xfer.retry_max);
                 if u.tries == 0 {
-                    tracing::warn!(path = %u.staged.display(), key = %u.key, error = %e, retry_in_ms = wait.as_millis() as u64, "uploading a rolled file failed; it stays staged and is uploaded again after a backoff (up to hdfs.retryInterval), and at the next start");
+                    tracing::warn!(path = %u.staged.display(), key = %u.key, error = %e, retry_in_ms = wait.as_millis() as u64, "uploading a rolled file failed; it stays staged and is uploaded again after a backoff (up to {}), and at the next start", xfer.keys.of("hdfs.retryInterval"));
                 } else {
                     tracing::debug!(path = %u.staged.display(), error = %e, tries = u.tries + 1, "upload failed again");
                 }
