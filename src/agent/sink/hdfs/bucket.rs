@@ -101,7 +101,7 @@ impl BucketWriter {
             let name = naming.final_name(prefix, *counter);
             let target = dir.join(&name);
             let in_use = dir.join(naming.in_use_name(&name));
-            if store.exists(&target)? {
+            if store.name_taken(&target)? {
                 continue;
             }
             let file = match store.create(&in_use) {

@@ -4,6 +4,7 @@
 //! cluster; its own keys in [`super::remote::config`]), or an `s3a://`/`s3://` URI (an S3
 //! bucket; its keys in [`super::s3::config`]).
 
+use super::keys::KeyNames;
 use std::time::Duration;
 
 use super::budget::{BUFFER_BYTES_DEFAULT, BUFFER_BYTES_LIMIT, BUFFER_BYTES_MIN};
@@ -109,6 +110,8 @@ pub struct HdfsConfig {
     pub sync_interval_bytes: u64,
     /// `hdfs.fsyncPerBatch` (Sluice; default true): fsync each batch before the take commits.
     pub fsync_per_batch: bool,
+    /// How messages name the keys (`type = s3`: plain).
+    pub keys: KeyNames,
 }
 
 /// Reads an `hdfs` sink's properties: every key, whatever was refused before it (an error
@@ -315,6 +318,7 @@ pub fn parse_with(cx: &mut Ctx<'_>, conn: Option<s3::Connection>) -> Option<Hdfs
         append_newline: cx.bool("serializer.appendNewline", true),
         sync_interval_bytes: cx.u64("serializer.syncIntervalBytes", 2_048_000, 32, 1 << 30),
         fsync_per_batch: cx.bool("hdfs.fsyncPerBatch", true),
+        keys: KeyNames::Hdfs,
     })
 }
 

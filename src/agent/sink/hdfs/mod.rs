@@ -25,6 +25,7 @@ pub mod config;
 pub mod confine;
 pub mod error;
 pub mod format;
+pub mod keys;
 pub mod local_store;
 pub mod open_files;
 pub mod path;
@@ -89,20 +90,25 @@ fn clamp_to_nofile(name: &str, cfg: &mut HdfsConfig) {
     let limit = match crate::agent::rlimit::nofile_soft_limit() {
         Ok(l) => l,
         Err(e) => {
-            tracing::warn!(sink = %name, error = %e, "cannot read the open-file limit; hdfs.maxOpenFiles is not checked against it");
+            tracing::warn!(sink = %name, error = %e, "cannot read the open-file limit; {} is not checked against it", cfg.keys.of("hdfs.maxOpenFiles"));
             return;
         }
     };
     if let Some(clamped) = open_files::clamp_max_open_files(cfg.max_open_files, limit) {
+        let key = cfg.keys.of("hdfs.maxOpenFiles");
         tracing::warn!(
             sink = %name,
-            "hdfs.maxOpenFiles {} is above the open-file limit {limit} less {} descriptors kept for the rest of the agent; keeping at most {clamped} files open (raise the limit with ulimit -n, or lower hdfs.maxOpenFiles)",
+            "{key} {} is above the open-file limit {limit} less {} descriptors kept for the rest of the agent; keeping at most {clamped} files open (raise the limit with ulimit -n, or lower {key})",
             cfg.max_open_files,
             open_files::FD_HEADROOM,
         );
         cfg.max_open_files = clamped;
     }
 }
+
+/// The longest an S3 sink's stop waits for its queued uploads (within the runner's stop
+/// grace, `RUNNER_STOP_GRACE`); what is not uploaded by then stays staged for the next start.
+pub const STOP_UPLOAD_WAIT_MAX: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// How many HDFS calls' deadlines one job of a remote sink may take in all, beyond the wait
 /// for a lease recovery, before the sink stops waiting for it (each call has its own
@@ -128,7 +134,10 @@ impl HdfsSink {
 
     /// A sink on the given file system (tests use `SimFs`).
     pub fn with_fs(name: &str, cfg: HdfsConfig, fs: Arc<dyn Fs>) -> HdfsSink {
-        let max_staged = cfg.s3.as_ref().map_or(u64::MAX, |s| s.max_staged_bytes);
+        let (max_staged, staging) = cfg.s3.as_ref().map_or((u64::MAX, Default::default()), |s| {
+            (s.max_staged_bytes, s.staging_dir.clone())
+        });
+        let staged = StagedGauge::new(max_staged, &staging, cfg.keys.of("hdfs.maxStagedBytes"));
         HdfsSink {
             name: name.to_owned(),
             cfg,
@@ -139,7 +148,7 @@ impl HdfsSink {
             poisoned: Vec::new(),
             remote: None,
             s3: None,
-            staged: Arc::new(StagedGauge::new(max_staged)),
+            staged: Arc::new(staged),
             failures: 0,
             buffered: Arc::default(),
             resume: None,
@@ -207,7 +216,8 @@ impl HdfsSink {
                     c,
                     &root.to_string_lossy(),
                     self.fs.clone(),
-                    self.cfg.call_timeout,
+                    (self.cfg.call_timeout, self.cfg.retry_interval),
+                    self.cfg.keys,
                     handle,
                     self.staged.clone(),
                 )
@@ -250,8 +260,9 @@ impl HdfsSink {
                 Err(_) => {
                     self.running = Some(job);
                     return Err(self.err(format!(
-                        "the previous file call is still running after {} ms (hdfs.callTimeout)",
-                        self.job_deadline().as_millis()
+                        "the previous file call is still running after {} ms ({})",
+                        self.job_deadline().as_millis(),
+                        self.cfg.keys.of("hdfs.callTimeout")
                     )));
                 }
             }
@@ -309,8 +320,9 @@ impl HdfsSink {
             Err(_) => {
                 self.running = Some(tokio::spawn(async move { job.await.ok().map(|(w, _)| w) }));
                 Err(self.err(format!(
-                    "file work took longer than {} ms (hdfs.callTimeout)",
-                    self.job_deadline().as_millis()
+                    "file work took longer than {} ms ({})",
+                    self.job_deadline().as_millis(),
+                    self.cfg.keys.of("hdfs.callTimeout")
                 )))
             }
         }
@@ -359,12 +371,14 @@ impl HdfsSink {
         }
     }
 
-    /// Closes every open file.
+    /// Closes every open file and waits up to [`STOP_UPLOAD_WAIT_MAX`] (at most
+    /// `hdfs.callTimeout`) for an S3 sink's queued uploads; the rest stays staged.
     pub async fn close(&mut self) {
         if self.writer.is_none() && self.running.is_none() {
             return;
         }
-        if let Err(e) = self.run(|w| w.close_all(Instant::now())).await {
+        let limit = self.cfg.call_timeout.min(STOP_UPLOAD_WAIT_MAX);
+        if let Err(e) = self.run(move |w| w.stop(Instant::now(), limit)).await {
             tracing::warn!(sink = %self.name, error = %e, "closing files failed; they are recovered at the next start");
         }
     }

@@ -184,7 +184,8 @@ pub struct PathTemplate {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EscapeError {
     /// A time escape without a usable `timestamp` header.
-    #[error("the path uses time escapes but the event's timestamp header is {0}; add a timestamp interceptor or set hdfs.useLocalTimeStamp=true")]
+    /// (The sink's messages add the fix, naming its key as the user writes it.)
+    #[error("the path uses time escapes but the event's timestamp header is {0}")]
     NoTimestamp(&'static str),
 }
 

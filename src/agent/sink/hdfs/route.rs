@@ -111,9 +111,7 @@ impl Router<'_> {
     ) -> Result<Route, String> {
         let ts = event_ts(self.cfg, e, now_ms)?;
         let (zone, round) = (self.cfg.zone, self.cfg.round);
-        let with_ts = |err: super::path::EscapeError| {
-            format!("{err} (timestamp header: {:?})", e.headers.get("timestamp"))
-        };
+        let with_ts = |err: super::path::EscapeError| reason(self.cfg, &err, e);
         let dir = self
             .path
             .render_confined(&e.headers, ts, zone, round, self.host, false)
@@ -154,8 +152,10 @@ impl Router<'_> {
         if let Some(p) = prefix.longest_event_part.as_ref() {
             if name_bytes > NAME_BYTES_MAX {
                 return Err(format!(
-                    "{} in hdfs.filePrefix make a file name of {name_bytes} bytes, more than {NAME_BYTES_MAX}: {:?}…",
-                    p.sources, p.preview
+                    "{} in {} make a file name of {name_bytes} bytes, more than {NAME_BYTES_MAX}: {:?}…",
+                    p.sources,
+                    self.cfg.keys.of("hdfs.filePrefix"),
+                    p.preview
                 ));
             }
         }
@@ -170,6 +170,14 @@ impl Router<'_> {
 }
 
 fn event_ts(cfg: &HdfsConfig, e: &Event, now_ms: i64) -> Result<Option<i64>, String> {
-    event_time(&e.headers, cfg.use_local_timestamp, now_ms)
-        .map_err(|err| format!("{err} (timestamp header: {:?})", e.headers.get("timestamp")))
+    event_time(&e.headers, cfg.use_local_timestamp, now_ms).map_err(|err| reason(cfg, &err, e))
+}
+
+/// Why `e` cannot be routed, naming the key that fixes it as the user writes it.
+fn reason(cfg: &HdfsConfig, err: &super::path::EscapeError, e: &Event) -> String {
+    format!(
+        "{err}; add a timestamp interceptor or set {}=true (timestamp header: {:?})",
+        cfg.keys.of("hdfs.useLocalTimeStamp"),
+        e.headers.get("timestamp")
+    )
 }

@@ -10,6 +10,7 @@
 use std::fmt::Debug;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::format::Layout;
 
@@ -26,8 +27,15 @@ pub struct DirEntry {
 pub trait Store: Send + Sync + Debug {
     /// Creates `dir` and its missing parents, durably.
     fn mkdirs(&self, dir: &Path) -> io::Result<()>;
-    /// Whether `path` exists.
+    /// Whether `path` exists; an error when the store cannot tell (never "absent" for a
+    /// store that did not answer: the cut back removes and cuts by it).
     fn exists(&self, path: &Path) -> io::Result<bool>;
+    /// Whether a new file may not take the name `path` (the check before [`Store::create`]):
+    /// [`Store::exists`], except that a store may answer "free" when it cannot tell (an S3
+    /// store while the bucket does not answer: names are unique by their number anyway).
+    fn name_taken(&self, path: &Path) -> io::Result<bool> {
+        self.exists(path)
+    }
     /// Creates a new, empty file; fails with `AlreadyExists` if `path` exists.
     fn create(&self, path: &Path) -> io::Result<Box<dyn StoreFile>>;
     /// Renames a closed file to its final name (when the names differ) and makes the new
@@ -118,6 +126,38 @@ pub trait Store: Send + Sync + Debug {
     /// a missing bucket or refused credentials fail the start with one clear error).
     fn probe(&self) -> io::Result<()> {
         Ok(())
+    }
+
+    /// Holds the store's background work on its files (an S3 store's uploads: those running
+    /// end first, no other starts) until [`Store::resume_background`]: the cut back and
+    /// recovery change files an upload reads. Use [`Held`].
+    fn pause_background(&self) {}
+
+    /// Ends one [`Store::pause_background`].
+    fn resume_background(&self) {}
+
+    /// Waits up to `limit` for the background work (an S3 store's queued uploads) at stop;
+    /// what is left is logged and done at the next start.
+    fn drain(&self, limit: Duration) {
+        let _ = limit;
+    }
+}
+
+/// The store's background work held while this lives ([`Store::pause_background`]).
+#[derive(Debug)]
+pub struct Held<'a>(&'a dyn Store);
+
+impl<'a> Held<'a> {
+    /// Holds `store`'s background work.
+    pub fn new(store: &'a dyn Store) -> Held<'a> {
+        store.pause_background();
+        Held(store)
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.resume_background();
     }
 }
 

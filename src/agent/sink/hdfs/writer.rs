@@ -26,7 +26,7 @@ use super::recover::{list_files, recover_all, search_root, Recovered};
 use super::resume::{Resume, Snapshot};
 pub use super::route::Refused;
 use super::route::{refused_as_name, Router};
-use super::store::Store;
+use super::store::{Held, Store};
 use sluice_core::io::Fs;
 use sluice_core::Event;
 
@@ -86,9 +86,10 @@ impl HdfsWriter {
         host: HostNames,
         start_ms: u64,
     ) -> Result<HdfsWriter, String> {
-        let path = PathTemplate::parse(&cfg.path).map_err(|e| format!("hdfs.path: {e}"))?;
-        let prefix =
-            PathTemplate::parse(&cfg.file_prefix).map_err(|e| format!("hdfs.filePrefix: {e}"))?;
+        let path = PathTemplate::parse(&cfg.path)
+            .map_err(|e| format!("{}: {e}", cfg.keys.of("hdfs.path")))?;
+        let prefix = PathTemplate::parse(&cfg.file_prefix)
+            .map_err(|e| format!("{}: {e}", cfg.keys.of("hdfs.filePrefix")))?;
         let suffix = match (&cfg.file_suffix, cfg.codec, cfg.file_type) {
             (s, _, _) if !s.is_empty() => s.clone(),
             (_, Some(c), super::config::FileType::CompressedStream) => c.extension().to_owned(),
@@ -142,6 +143,8 @@ impl HdfsWriter {
     /// can ([`resume`]).
     pub fn recover(&mut self, resume: Option<&Resume>) -> Result<Vec<Recovered>, HdfsError> {
         let root = self.root();
+        let store = self.store.clone();
+        let _held = Held::new(store.as_ref());
         self.store
             .probe()
             .map_err(io_err("checking the store under", &root))?;
@@ -266,7 +269,7 @@ impl HdfsWriter {
             else {
                 return Ok(());
             };
-            tracing::debug!(bucket = %key, bytes = largest.writer.buffered_bytes(), "hdfs.maxBufferBytes reached; writing the largest buffer early");
+            tracing::debug!(bucket = %key, bytes = largest.writer.buffered_bytes(), "{} reached; writing the largest buffer early", self.cfg.keys.of("hdfs.maxBufferBytes"));
             let p = largest.writer.in_use_path().to_owned();
             largest
                 .writer
@@ -451,7 +454,7 @@ impl HdfsWriter {
         if closed.is_ok() && self.store.defers_publish() {
             if let Err(e) = o.writer.publish(self.store.as_ref()) {
                 let (in_use, target) = (o.writer.in_use_path(), o.writer.target_path());
-                tracing::warn!(path = %in_use.display(), error = %e, "publishing a closed file failed; it stays where it is, complete, and is published again every hdfs.retryInterval");
+                tracing::warn!(path = %in_use.display(), error = %e, "publishing a closed file failed; it stays where it is, complete, and is published again every {}", self.cfg.keys.of("hdfs.retryInterval"));
                 self.closing.push(PendingClose {
                     in_use: in_use.to_owned(),
                     target: target.to_owned(),
@@ -549,7 +552,15 @@ impl HdfsWriter {
         first_err.map_or(Ok(()), Err)
     }
 
-    /// Closes every open file (at stop), and tries once more every close still pending.
+    /// Closes every open file and waits up to `limit` for the store's background work (an
+    /// S3 store's uploads): the sink's stop.
+    pub fn stop(&mut self, now: Instant, limit: std::time::Duration) -> Result<(), HdfsError> {
+        let closed = self.close_all(now);
+        self.store.drain(limit);
+        closed
+    }
+
+    /// Closes every open file, and tries once more every close still pending.
     pub fn close_all(&mut self, now: Instant) -> Result<(), HdfsError> {
         let keys: Vec<String> = self.open.keys().cloned().collect();
         let mut first_err = None;
@@ -572,3 +583,7 @@ mod writer_resume;
 #[cfg(test)]
 #[path = "writer_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "writer_s3_tests.rs"]
+mod s3_tests;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::super::error::io_err;
 use super::super::resume::{cut_back, CutBack, Newer, Resume, Snapshot};
+use super::super::store::Held;
 use super::{HdfsError, HdfsWriter};
 
 impl HdfsWriter {
@@ -49,7 +50,7 @@ impl HdfsWriter {
                 return Ok(Vec::new());
             }
             Some(Resume::At(snap)) if snap.root != root => {
-                tracing::warn!(cursor_root = %snap.root.display(), root = %root.display(), "the committed cursor names another directory (hdfs.path changed): output not cut back");
+                tracing::warn!(cursor_root = %snap.root.display(), root = %root.display(), "the committed cursor names another directory ({} changed): output not cut back", self.cfg.keys.of("hdfs.path"));
                 return Ok(Vec::new());
             }
             Some(Resume::At(snap)) => snap,
@@ -80,6 +81,8 @@ impl HdfsWriter {
         // The handles go first: the store recovers each file (an HDFS lease included).
         self.open.clear();
         let root = snap.root.clone();
+        let store = self.store.clone();
+        let _held = Held::new(store.as_ref());
         let done = cut_back(
             self.store.as_ref(),
             &self.naming,

@@ -32,8 +32,8 @@ impl S3Store {
     /// The size of the object of a sink path, or `None` when there is none.
     pub fn object_len(&self, path: &Path) -> io::Result<Option<u64>> {
         let key = self.key(path)?;
-        let (client, cfg) = (&self.client, &self.cfg);
-        self.call("looking up", key.as_ref(), self.call_timeout, async {
+        let (client, cfg) = (&self.xfer.client, &self.xfer.cfg);
+        self.call("looking up", key.as_ref(), self.xfer.call_timeout, async {
             match client.head(&key).await {
                 Ok(meta) => Ok(Some(meta.size)),
                 Err(object_store::Error::NotFound { .. }) => Ok(None),
@@ -47,7 +47,7 @@ impl S3Store {
         let size = self.object_len(path)?.ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::NotFound,
-                format!("{}: no object {}", self.cfg.describe(), path.display()),
+                format!("{}: no object {}", self.xfer.cfg.describe(), path.display()),
             )
         })?;
         if size <= len {
@@ -55,14 +55,15 @@ impl S3Store {
         }
         let key = self.key(path)?;
         if len > CUT_OBJECT_BYTES_MAX {
-            tracing::error!(key = %key, store = %self.cfg.describe(), object_bytes = size, committed_bytes = len, "not cutting an object larger than {CUT_OBJECT_BYTES_MAX} bytes back to the last committed take: its last {} bytes are written again (duplicates)", size - len);
+            tracing::error!(key = %key, store = %self.xfer.cfg.describe(), object_bytes = size, committed_bytes = len, "not cutting an object larger than {CUT_OBJECT_BYTES_MAX} bytes back to the last committed take: its last {} bytes are written again (duplicates)", size - len);
             return Ok(0);
         }
-        let parts = len / self.cfg.part_bytes + 1;
+        let parts = len / self.xfer.cfg.part_bytes + 1;
         let limit = self
+            .xfer
             .call_timeout
             .saturating_mul(u32::try_from(2 * parts + 1).unwrap_or(u32::MAX));
-        let (client, cfg) = (&self.client, &self.cfg);
+        let (client, cfg) = (&self.xfer.client, &self.xfer.cfg);
         let part_bytes = cfg.part_bytes;
         self.call("cutting", key.as_ref(), limit, async {
             let fail = |e: object_store::Error| s3_err(cfg, "cutting", key.as_ref(), &e);
@@ -100,8 +101,8 @@ impl S3Store {
     /// Deletes the object of `path`.
     pub fn delete_object(&self, path: &Path) -> io::Result<()> {
         let key = self.key(path)?;
-        let (client, cfg) = (&self.client, &self.cfg);
-        self.call("deleting", key.as_ref(), self.call_timeout, async {
+        let (client, cfg) = (&self.xfer.client, &self.xfer.cfg);
+        self.call("deleting", key.as_ref(), self.xfer.call_timeout, async {
             client
                 .delete(&key)
                 .await
@@ -113,9 +114,9 @@ impl S3Store {
     /// [`LIST_OBJECTS_MAX`], with a WARN when there are more).
     pub fn list_objects(&self, root: &Path) -> io::Result<Vec<PathBuf>> {
         let prefix = self.key(root)?;
-        let (client, cfg) = (&self.client, &self.cfg);
+        let (client, cfg) = (&self.xfer.client, &self.xfer.cfg);
         let pages = (LIST_OBJECTS_MAX / 1000 + 1) as u32;
-        let limit = self.call_timeout.saturating_mul(pages);
+        let limit = self.xfer.call_timeout.saturating_mul(pages);
         let prefix_ref = (!prefix.as_ref().is_empty()).then_some(&prefix);
         let (paths, more) = self.call("listing", prefix.as_ref(), limit, async {
             let mut list = client.list(prefix_ref);
@@ -130,7 +131,7 @@ impl S3Store {
             Ok((out, false))
         })?;
         if more {
-            tracing::warn!(root = %root.display(), store = %self.cfg.describe(), "stopped listing the sink's objects after {LIST_OBJECTS_MAX}: newer objects beyond them are not cut back (give the sink a key prefix of its own)");
+            tracing::warn!(root = %root.display(), store = %self.xfer.cfg.describe(), "stopped listing the sink's objects after {LIST_OBJECTS_MAX}: newer objects beyond them are not cut back (give the sink a key prefix of its own)");
         }
         Ok(paths)
     }
@@ -138,9 +139,9 @@ impl S3Store {
     /// The length of the staged file of `path`, or `None` when there is none.
     pub fn staged_len(&self, path: &Path) -> io::Result<Option<u64>> {
         let staged = self.staged(path);
-        if !self.fs.exists(&staged) {
+        if !self.xfer.fs.exists(&staged) {
             return Ok(None);
         }
-        Ok(Some(self.fs.open(&staged, OpenMode::Read)?.len()?))
+        Ok(Some(self.xfer.fs.open(&staged, OpenMode::Read)?.len()?))
     }
 }

@@ -1,17 +1,19 @@
 //! The `hdfs` sink on an S3 or S3-compatible object store (`hdfs.path = s3a://BUCKET/...`,
 //! `s3://...`, or `type = s3`): a [`Store`] that stages every open file on local disk and
-//! uploads it whole when it is closed.
+//! uploads it whole, in the background, once it is closed.
 //!
 //! Object stores have no append and no sync, so a batch is made durable where the sink's
 //! local files are: [`Store::create`] opens the staging file `<staging dir>/<key>` through
 //! [`LocalStore`] (the `io::Fs` seam), appends go there and [`StoreFile::sync`] fdatasyncs
 //! it (and its directory for a new file) before the take commits. [`Store::publish`] (a
-//! roll) uploads the complete staged file to the final key ([`upload`]: one `PUT`, or a
-//! multipart upload that becomes visible only when complete) and removes the staged file
-//! only after the store confirmed the object. The key is the sink's final path without its
-//! leading `/`, a function of the staged file's name, so an upload repeated after a crash
-//! overwrites the same object. In-use names exist only in staging; start-up recovery
-//! ([`recover`]) cuts a staged file's torn tail and uploads it under its final key.
+//! roll, the file closed and synced) queues the staged file ([`queue`]) and returns: upload
+//! workers ([`transfer`]) upload it to the final key ([`upload`]: one `PUT`, or a multipart
+//! upload that becomes visible only when complete) while the sink writes the next file, and
+//! remove the staged file only after the store confirmed the object. The key is the sink's
+//! final path without its leading `/`, a function of the staged file's name, so an upload
+//! repeated after a crash overwrites the same object. In-use names exist only in staging;
+//! start-up recovery ([`recover`]) cuts a staged file's torn tail and queues it under its
+//! final key; the cut back and recovery hold the queue while they run.
 //!
 //! The store's methods are synchronous (the sink's file work runs on a blocking thread);
 //! each request runs on the agent's runtime through its handle, as [`super::remote`] does for
@@ -23,38 +25,45 @@ pub mod connect;
 pub mod core_site;
 pub mod cut;
 pub mod plain;
+pub mod queue;
 pub mod recover;
 pub mod staging;
+pub mod transfer;
 pub mod upload;
 
 use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use object_store::path::Path as ObjPath;
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::ObjectStore;
 use tokio::runtime::Handle;
 
 use super::format::Layout;
+use super::keys::KeyNames;
 use super::local_store::LocalStore;
 use super::store::{DirEntry, Recovered, Store, StoreFile};
 pub use config::S3Config;
-use sluice_core::io::{Fs, OpenMode};
+use queue::{UploadQueue, UPLOADS_AT_ONCE};
+use sluice_core::io::Fs;
 use staging::{StagedFile, StagedGauge};
+use transfer::Transfer;
 
-/// An S3 bucket with a local staging directory.
+/// The longest a batch waits for running uploads to free staging space before it is refused
+/// (at most `hdfs.callTimeout`).
+pub const ROOM_WAIT_MAX: Duration = Duration::from_secs(5);
+
+/// An S3 bucket with a local staging directory and the uploads of its rolled files.
 #[derive(Debug)]
 pub struct S3Store {
-    cfg: S3Config,
-    fs: Arc<dyn Fs>,
+    xfer: Arc<Transfer>,
     local: LocalStore,
-    client: Arc<dyn ObjectStore>,
-    handle: Handle,
-    call_timeout: Duration,
-    gauge: Arc<StagedGauge>,
+    queue: Arc<UploadQueue>,
+    /// Whether the upload workers were started (at the first roll).
+    workers: std::sync::Once,
     /// The literal root of `hdfs.path` (the probe lists under it).
     root: String,
 }
@@ -97,39 +106,53 @@ fn xml_tag<'a>(text: &'a str, tag: &str) -> Option<&'a str> {
 
 impl S3Store {
     /// A store for `cfg` whose requests run on `handle` (the agent's runtime), each bounded
-    /// by `call_timeout`; `gauge` counts the staged bytes (walked now). Connects lazily.
+    /// by `call_timeout`; a failed upload is tried again after a backoff of at most
+    /// `retry_max`; `gauge` counts the staged bytes (walked now). Connects lazily.
     pub fn connect(
         cfg: &S3Config,
         root: &str,
         fs: Arc<dyn Fs>,
-        call_timeout: Duration,
+        (call_timeout, retry_max): (Duration, Duration),
+        keys: KeyNames,
         handle: Handle,
         gauge: Arc<StagedGauge>,
     ) -> Result<S3Store, String> {
         let client = connect::client(cfg, call_timeout)
             .map_err(|e| format!("{}: cannot set up the S3 client: {e}", cfg.describe()))?;
-        let staged = staging::staged_bytes(fs.as_ref(), &cfg.staging_dir).map_err(|e| {
-            format!(
-                "S3 staging {}: cannot read it: {e}",
-                cfg.staging_dir.display()
-            )
-        })?;
-        gauge.set(staged);
+        S3Store::with_client(
+            Transfer {
+                cfg: cfg.clone(),
+                fs,
+                client,
+                handle,
+                call_timeout,
+                retry_max,
+                keys,
+                gauge,
+            },
+            root,
+        )
+    }
+
+    /// A store on the client of `xfer` (tests give an in-memory one).
+    pub fn with_client(xfer: Transfer, root: &str) -> Result<S3Store, String> {
+        let staging = &xfer.cfg.staging_dir;
+        let staged = staging::staged_bytes(xfer.fs.as_ref(), staging)
+            .map_err(|e| format!("S3 staging {}: cannot read it: {e}", staging.display()))?;
+        xfer.gauge.set(staged);
         Ok(S3Store {
-            cfg: cfg.clone(),
-            local: LocalStore::new(fs.clone()),
-            fs,
-            client,
-            handle,
-            call_timeout,
-            gauge,
+            local: LocalStore::new(xfer.fs.clone()),
+            xfer: Arc::new(xfer),
+            queue: Arc::default(),
+            workers: std::sync::Once::new(),
             root: root.trim_start_matches('/').to_owned(),
         })
     }
 
     /// The staged file of a sink path (`/logs/x.tmp` → `<staging>/logs/x.tmp`).
     pub fn staged(&self, path: &Path) -> PathBuf {
-        self.cfg
+        self.xfer
+            .cfg
             .staging_dir
             .join(path.strip_prefix("/").unwrap_or(path))
     }
@@ -152,12 +175,12 @@ impl S3Store {
 
     /// The settings.
     pub fn config(&self) -> &S3Config {
-        &self.cfg
+        &self.xfer.cfg
     }
 
     /// The staged bytes.
     pub fn gauge(&self) -> &Arc<StagedGauge> {
-        &self.gauge
+        &self.xfer.gauge
     }
 
     /// Runs one store operation to its end, or fails it after `limit`.
@@ -168,54 +191,51 @@ impl S3Store {
         limit: Duration,
         fut: impl Future<Output = Result<T, io::Error>>,
     ) -> io::Result<T> {
-        match self.handle.block_on(tokio::time::timeout(limit, fut)) {
-            Ok(r) => r,
-            Err(_) => Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!(
-                    "{}: {what} {key}: not finished within {} ms",
-                    self.cfg.describe(),
-                    limit.as_millis()
-                ),
-            )),
-        }
+        self.xfer.call(what, key, limit, fut)
     }
 
-    /// Uploads the first `len` bytes of the local file `staged` to `key`; the time allowed
-    /// grows with the parts (`hdfs.callTimeout` per part and one more).
+    /// Uploads the first `len` bytes of the local file `staged` to `key`.
     pub fn upload_staged(&self, staged: &Path, len: u64, key: &ObjPath) -> io::Result<()> {
-        let file = self.fs.open(staged, OpenMode::Read)?;
-        let parts = len / self.cfg.part_bytes + 1;
-        let limit = self
-            .call_timeout
-            .saturating_mul(u32::try_from(parts + 1).unwrap_or(u32::MAX));
-        let client = &self.client;
-        let cfg = &self.cfg;
-        self.call("uploading to", key.as_ref(), limit, async move {
-            upload::upload(client, file.as_ref(), len, key, cfg.part_bytes)
-                .await
-                .map_err(|e| match e {
-                    upload::UploadError::Local(e) => e,
-                    upload::UploadError::Store(e) => s3_err(cfg, "uploading to", key.as_ref(), &e),
-                })
-        })
+        self.xfer.upload_staged(staged, len, key)
     }
 
-    /// Removes a staged file (after its upload) and makes that durable.
+    /// Removes a staged file (after its upload, or cut away) and makes that durable.
     pub fn remove_staged(&self, staged: &Path, len: u64) -> io::Result<()> {
-        self.fs.remove_file(staged)?;
-        self.gauge.sub(len);
-        let dir = staged.parent().unwrap_or(Path::new("/"));
-        self.fs.sync_dir(dir)
+        self.queue.forget(staged);
+        self.xfer.remove_staged(staged, len)
+    }
+
+    /// Queues the staged file `staged` for upload to `key` (the workers start with the
+    /// first one; if they cannot, the file stays staged for the next start).
+    pub fn queue_upload(&self, staged: &Path, key: ObjPath) {
+        self.queue.push(staged, key);
+        self.workers.call_once(|| {
+            if let Err(e) = transfer::spawn_workers(&self.queue, &self.xfer, UPLOADS_AT_ONCE) {
+                tracing::error!(store = %self.xfer.cfg.describe(), error = %e, "cannot start the upload threads; rolled files stay staged and are uploaded at the next start");
+            }
+        });
+    }
+
+    /// Waits up to `limit` for the queued uploads (at stop); logs what stays staged.
+    pub fn drain_uploads(&self, limit: Duration) {
+        if self.queue.is_empty() {
+            return;
+        }
+        let left = self.queue.drain(std::time::Instant::now() + limit);
+        if left.is_empty() {
+            tracing::info!(store = %self.xfer.cfg.describe(), "every rolled file uploaded");
+        } else {
+            tracing::warn!(store = %self.xfer.cfg.describe(), files = left.len(), staging = %self.xfer.cfg.staging_dir.display(), "{} rolled files not uploaded within {} ms of the stop: they stay staged and are uploaded at the next start", left.len(), limit.as_millis());
+        }
     }
 
     /// Whether the bucket answers with these credentials: the first page of a listing under
     /// the path's literal root.
     pub fn probe(&self) -> io::Result<()> {
         let prefix = ObjPath::from(self.root.as_str());
-        let client = &self.client;
-        let cfg = &self.cfg;
-        self.call("listing", &self.root, self.call_timeout, async move {
+        let client = &self.xfer.client;
+        let cfg = &self.xfer.cfg;
+        self.call("listing", &self.root, self.xfer.call_timeout, async move {
             let mut list = client.list(Some(&prefix));
             match list.next().await {
                 Some(Err(e)) => Err(s3_err(cfg, "listing", prefix.as_ref(), &e)),
@@ -231,26 +251,23 @@ impl Store for S3Store {
     }
 
     fn exists(&self, path: &Path) -> io::Result<bool> {
-        if self.fs.exists(&self.staged(path)) {
+        if self.xfer.fs.exists(&self.staged(path)) {
             return Ok(true);
         }
+        // Only the store's 404 is "no object": a HEAD that failed (no answer, 5xx, 403) is
+        // an error, so the cut back fails (and is retried) instead of taking an object it
+        // could not see as absent.
+        Ok(self.object_len(path)?.is_some())
+    }
+
+    fn name_taken(&self, path: &Path) -> io::Result<bool> {
         // A new file's final key is looked up so that an object of that name (another agent
         // with the same prefix, a clock set back) is not overwritten; while the store does
         // not answer, the name (`prefix.<ms clock + n>`) is taken as free, so batches keep
-        // being staged through an outage.
-        let key = self.key(path)?;
-        let client = &self.client;
-        let cfg = &self.cfg;
-        let found = self.call("looking up", key.as_ref(), self.call_timeout, async {
-            match client.head(&key).await {
-                Ok(_) => Ok(true),
-                Err(object_store::Error::NotFound { .. }) => Ok(false),
-                Err(e) => Err(s3_err(cfg, "looking up", key.as_ref(), &e)),
-            }
-        });
-        match found {
+        // being staged through an outage. Refused credentials still fail.
+        match self.exists(path) {
             Err(e) if e.kind() != io::ErrorKind::PermissionDenied => {
-                tracing::debug!(key = %key, error = %e, "cannot look the key up; taking the name as free");
+                tracing::debug!(path = %path.display(), error = %e, "cannot look the key up; taking the name as free");
                 Ok(false)
             }
             r => r,
@@ -261,17 +278,15 @@ impl Store for S3Store {
         let inner = self.local.create(&self.staged(path))?;
         Ok(Box::new(StagedFile {
             inner,
-            gauge: self.gauge.clone(),
+            gauge: self.xfer.gauge.clone(),
         }))
     }
 
     fn publish(&self, from: &Path, to: &Path) -> io::Result<()> {
-        let staged = self.staged(from);
-        let len = self.fs.open(&staged, OpenMode::Read)?.len()?;
+        // Closed and fdatasynced already: durable where it is until the upload confirms.
         let key = self.key(to)?;
-        self.upload_staged(&staged, len, &key)?;
-        tracing::debug!(key = %key, bytes = len, "uploaded");
-        self.remove_staged(&staged, len)
+        self.queue_upload(&self.staged(from), key);
+        Ok(())
     }
 
     fn list_dir(&self, dir: &Path) -> io::Result<Vec<DirEntry>> {
@@ -310,7 +325,7 @@ impl Store for S3Store {
         self.object_len(path)?.ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::NotFound,
-                format!("{}: no object {}", self.cfg.describe(), path.display()),
+                format!("{}: no object {}", self.xfer.cfg.describe(), path.display()),
             )
         })
     }
@@ -320,7 +335,7 @@ impl Store for S3Store {
     }
 
     fn describe(&self) -> String {
-        self.cfg.describe()
+        self.xfer.cfg.describe()
     }
 
     fn defers_publish(&self) -> bool {
@@ -328,10 +343,34 @@ impl Store for S3Store {
     }
 
     fn admit(&self, need: u64) -> io::Result<()> {
-        self.gauge.admit(need, &self.cfg.staging_dir)
+        // Uploads running may free room: wait for them a while before refusing.
+        let deadline = Instant::now() + self.xfer.call_timeout.min(ROOM_WAIT_MAX);
+        while !self.xfer.gauge.has_room(need)
+            && self.queue.running()
+            && self.queue.wait_change(deadline)
+        {}
+        self.xfer.gauge.admit(need)
     }
 
     fn probe(&self) -> io::Result<()> {
         S3Store::probe(self)
+    }
+
+    fn pause_background(&self) {
+        self.queue.pause();
+    }
+
+    fn resume_background(&self) {
+        self.queue.resume();
+    }
+
+    fn drain(&self, limit: Duration) {
+        self.drain_uploads(limit);
+    }
+}
+
+impl Drop for S3Store {
+    fn drop(&mut self) {
+        self.queue.close();
     }
 }

@@ -16,6 +16,7 @@ use crate::agent::config::ctx::{near_miss, Ctx};
 use crate::agent::config::problem::Problem;
 use crate::agent::config::raw::{RawComponent, RawValue};
 use crate::agent::sink::hdfs::config::{parse_with, HdfsConfig};
+use crate::agent::sink::hdfs::keys::KeyNames;
 use crate::agent::sink::hdfs::HdfsSink;
 use crate::agent::sink::{BuildSink, Sink};
 
@@ -92,7 +93,7 @@ fn hdfs_key(plain: &str) -> Result<String, String> {
 
 /// The plain key of one of the hdfs sink's keys (`hdfs.path` is `path_key`), or `None` for
 /// a key that is none of the hdfs sink's.
-fn plain_key(hdfs: &str, path_key: &str) -> Option<String> {
+pub fn plain_key(hdfs: &str, path_key: &str) -> Option<String> {
     if hdfs == "hdfs.path" {
         return Some(path_key.to_owned());
     }
@@ -275,7 +276,10 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<S3SinkConfig> {
             .unwrap_or_default();
         cx.error(&plain, format!("unknown key for an s3 sink{hint}"));
     }
-    cfg.map(S3SinkConfig)
+    cfg.map(|mut c| {
+        c.keys = KeyNames::Plain;
+        S3SinkConfig(c)
+    })
 }
 
 #[cfg(test)]

@@ -70,6 +70,7 @@ fn plain_keys_make_the_same_settings_as_the_hdfs_sink_on_an_s3a_path() {
     s3.path_style = true;
     s3.access_key = Some("AK".into());
     s3.secret_key = Some("SK".into());
+    want.keys = KeyNames::Plain;
     assert_eq!(cfg, want);
     assert_eq!(cfg.path, "/app/%Y%m%d/%H");
 }
@@ -144,6 +145,16 @@ fn the_hdfs_parsers_problems_name_the_plain_keys() {
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert_eq!(errs[0].0, "a1.sinks.k1.stagingDir");
     assert!(errs[0].1.contains("must be an absolute path"), "{errs:?}");
+}
+
+#[test]
+fn a_bad_key_prefix_is_reported_under_key_prefix_with_no_hdfs_key_in_the_text() {
+    let (cfg, problems) = s3_sink("a1.sinks.k1.bucket = logs\na1.sinks.k1.keyPrefix = app/%Q\n");
+    assert!(cfg.is_none());
+    let errs = errors(&problems);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0].0, "a1.sinks.k1.keyPrefix");
+    assert!(!errs[0].1.contains("hdfs."), "{errs:?}");
 }
 
 #[test]

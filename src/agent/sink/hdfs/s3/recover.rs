@@ -1,11 +1,13 @@
-//! Start-up recovery of a staged file a crash (or a failed upload) left behind: the staged
+//! Start-up recovery of a staged file a crash (or a failed write) left behind: the staged
 //! file is cut after its last whole unit within the length the last committed take covered
-//! when there is one (as a local in-use file is, `recover::recover_file`),
-//! synced, uploaded whole to its final key, and removed only after the store confirmed the
-//! object. A file with no whole unit is removed. The key is the same one a normal roll
-//! would have used, so an upload that had completed before the crash is overwritten by the
-//! same bytes, never doubled; nothing is renamed locally, so a crash at any step leaves the
-//! staged file under its in-use name for the next start.
+//! when there is one (as a local in-use file is, `recover::recover_file`), synced, and
+//! queued for upload to its final key as a roll queues it ([`super::queue`]; the upload
+//! removes it only after the store confirmed the object). A file with no whole unit is
+//! removed. The key is the same one a normal roll would have used, so an upload that had
+//! completed before the crash is overwritten by the same bytes, never doubled; nothing is
+//! renamed locally, so a crash at any step leaves the staged file under its in-use name for
+//! the next start. The caller holds the queue ([`super::queue::UploadQueue::pause`]) while
+//! it cuts, so no upload reads a file being cut.
 
 use std::io;
 use std::path::Path;
@@ -25,7 +27,7 @@ pub fn recover_staged(
     limit: Option<u64>,
 ) -> io::Result<Recovered> {
     let staged = store.staged(in_use);
-    let fs = store.fs.as_ref();
+    let fs = store.xfer.fs.as_ref();
     let data = sluice_core::io::read_file(fs, &staged)?;
     let len = data.len() as u64;
     let within = limit.map_or(data.len(), |l| l.min(len) as usize);
@@ -51,13 +53,12 @@ pub fn recover_staged(
         let file = fs.open(&staged, OpenMode::ReadWrite)?;
         file.set_len(keep)?;
         file.sync_data()?;
-        store.gauge.sub(len - keep);
+        store.xfer.gauge.sub(len - keep);
         tracing::warn!(path = %staged.display(), kept_bytes = keep, cut_bytes = len - keep, "cut a torn last record");
     }
     let key = store.key(target)?;
-    store.upload_staged(&staged, keep, &key)?;
-    store.remove_staged(&staged, keep)?;
-    tracing::info!(from = %staged.display(), to = %key, store = %store.config().describe(), kept_bytes = keep, "recovered an in-use file");
+    store.queue_upload(&staged, key.clone());
+    tracing::info!(from = %staged.display(), to = %key, store = %store.config().describe(), kept_bytes = keep, "recovered an in-use file; queued for upload");
     Ok(Recovered {
         from: in_use.to_owned(),
         to: Some(target.to_owned()),

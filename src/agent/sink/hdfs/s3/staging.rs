@@ -2,10 +2,12 @@
 //! ([`StagedGauge`], published as `StagedBytes`), the bound on them (`hdfs.maxStagedBytes`:
 //! a batch that would pass it is refused before anything is written, so the take rolls back
 //! and the channel holds the events; one WARN when the bound is first reached, one INFO when
-//! there is room again), and the open staged file that counts what it appends.
+//! uploads brought the staged bytes down to half the bound again: a staging space that
+//! uploads drain while the sink refills it is one episode, not a WARN per batch), and the
+//! open staged file that counts what it appends.
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -22,13 +24,19 @@ pub struct StagedGauge {
     max_bytes: AtomicU64,
     refusals: AtomicU64,
     full: AtomicBool,
+    /// The staging directory, for the log lines.
+    dir: PathBuf,
+    /// The bound's key as the user wrote it (`hdfs.maxStagedBytes`, `maxStagedBytes`).
+    key: String,
 }
 
 impl StagedGauge {
-    /// A gauge for a staging space of `max_bytes`.
-    pub fn new(max_bytes: u64) -> StagedGauge {
+    /// A gauge for the staging space `dir` of `max_bytes`.
+    pub fn new(max_bytes: u64, dir: &Path, key: String) -> StagedGauge {
         StagedGauge {
             max_bytes: AtomicU64::new(max_bytes),
+            dir: dir.to_owned(),
+            key,
             ..StagedGauge::default()
         }
     }
@@ -48,13 +56,20 @@ impl StagedGauge {
         self.bytes.fetch_add(n, Ordering::Relaxed);
     }
 
-    /// Counts `n` staged bytes gone (uploaded, cut or removed).
+    /// Counts `n` staged bytes gone (uploaded, cut or removed); ends a full episode (one
+    /// INFO) once at most half the bound is staged.
     pub fn sub(&self, n: u64) {
         let _ = self
             .bytes
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
                 Some(b.saturating_sub(n))
             });
+        let now = self.bytes();
+        if now <= self.max_bytes.load(Ordering::Relaxed) / 2
+            && self.full.swap(false, Ordering::Relaxed)
+        {
+            tracing::info!(staging = %self.dir.display(), staged_bytes = now, "S3 staging has room again; takes resume");
+        }
     }
 
     /// Sets the staged bytes (the walk at start).
@@ -62,22 +77,26 @@ impl StagedGauge {
         self.bytes.store(n, Ordering::Relaxed);
     }
 
+    /// Whether `need` more bytes fit now (no side effect; [`StagedGauge::admit`] decides).
+    pub fn has_room(&self, need: u64) -> bool {
+        let now = self.bytes();
+        now == 0 || now.saturating_add(need) <= self.max_bytes.load(Ordering::Relaxed)
+    }
+
     /// Whether `need` more bytes may be staged: always when nothing is staged (a batch larger
     /// than the bound alone still goes through), else only within the bound. A refusal is
-    /// an error of kind `StorageFull` naming the directory and both numbers; the first one in
-    /// a row logs a WARN.
-    pub fn admit(&self, need: u64, dir: &Path) -> io::Result<()> {
+    /// an error of kind `StorageFull` naming the directory and both numbers; the first one
+    /// since the staging space was last at most half full logs a WARN.
+    pub fn admit(&self, need: u64) -> io::Result<()> {
         let (now, max) = (self.bytes(), self.max_bytes.load(Ordering::Relaxed));
-        if now == 0 || now.saturating_add(need) <= max {
-            if self.full.swap(false, Ordering::Relaxed) {
-                tracing::info!(staging = %dir.display(), staged_bytes = now, "S3 staging has room again; takes resume");
-            }
+        if self.has_room(need) {
             return Ok(());
         }
         self.refusals.fetch_add(1, Ordering::Relaxed);
         let msg = format!(
-            "S3 staging {} holds {now} bytes; {need} more would pass hdfs.maxStagedBytes ({max}): the batch waits in the channel until staged files are uploaded",
-            dir.display()
+            "S3 staging {} holds {now} bytes; {need} more would pass {} ({max}): the batch waits in the channel until staged files are uploaded",
+            self.dir.display(),
+            self.key
         );
         if !self.full.swap(true, Ordering::Relaxed) {
             tracing::warn!("{msg}");
@@ -142,20 +161,19 @@ mod tests {
 
     #[test]
     fn the_bound_refuses_past_it_and_admits_again_once_uploads_freed_room() {
-        let g = StagedGauge::new(1000);
-        let dir = Path::new("/staging");
+        let g = StagedGauge::new(1000, Path::new("/staging"), "maxStagedBytes".into());
         assert!(
-            g.admit(5000, dir).is_ok(),
+            g.admit(5000).is_ok(),
             "nothing staged: a big batch goes through"
         );
         g.add(900);
-        assert!(g.admit(100, dir).is_ok());
-        let e = g.admit(101, dir).unwrap_err();
+        assert!(g.admit(100).is_ok());
+        let e = g.admit(101).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::StorageFull);
-        assert!(e.to_string().contains("hdfs.maxStagedBytes (1000)"), "{e}");
+        assert!(e.to_string().contains(" maxStagedBytes (1000)"), "{e}");
         assert_eq!(g.refusals(), 1);
         g.sub(900);
-        assert!(g.admit(101, dir).is_ok());
+        assert!(g.admit(101).is_ok());
         g.sub(5);
         assert_eq!(g.bytes(), 0, "never below zero");
     }
