@@ -7,7 +7,7 @@ use super::problem::{Origin, Problem};
 
 /// The four component sections of an agent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Section {
+pub(crate) enum Section {
     /// `sources`
     Sources,
     /// `channels`
@@ -24,7 +24,7 @@ pub enum Section {
 
 impl Section {
     /// Every section, in start order of the runtime's dependencies.
-    pub const ALL: [Section; 4] = [
+    pub(crate) const ALL: [Section; 4] = [
         Section::Channels,
         Section::Sinks,
         Section::SinkGroups,
@@ -32,7 +32,7 @@ impl Section {
     ];
 
     /// The key word.
-    pub fn word(self) -> &'static str {
+    pub(crate) fn word(self) -> &'static str {
         match self {
             Section::Sources => "sources",
             Section::Channels => "channels",
@@ -53,7 +53,7 @@ impl Section {
 
 /// A value and where it came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RawValue {
+pub(crate) struct RawValue {
     /// The trimmed value.
     pub value: String,
     /// File line or command line.
@@ -62,7 +62,7 @@ pub struct RawValue {
 
 /// One listed component: its properties relative to it (`type`, `channels`, `sink.directory`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RawComponent {
+pub(crate) struct RawComponent {
     /// The component name.
     pub name: String,
     /// Its section.
@@ -77,12 +77,12 @@ pub struct RawComponent {
 
 impl RawComponent {
     /// The full key of a property.
-    pub fn full_key(&self, prop: &str) -> String {
+    pub(crate) fn full_key(&self, prop: &str) -> String {
         format!("{}{prop}", self.key_prefix)
     }
 
     /// Where a property came from, or where the component is listed if it is absent.
-    pub fn origin_of(&self, prop: &str) -> Origin {
+    pub(crate) fn origin_of(&self, prop: &str) -> Origin {
         self.props
             .get(prop)
             .map(|v| v.origin)
@@ -90,7 +90,7 @@ impl RawComponent {
     }
 
     /// The properties as a plain map (for component constructors and change detection).
-    pub fn plain(&self) -> BTreeMap<String, String> {
+    pub(crate) fn plain(&self) -> BTreeMap<String, String> {
         self.props
             .iter()
             .map(|(k, v)| (k.clone(), v.value.clone()))
@@ -100,20 +100,20 @@ impl RawComponent {
 
 /// An agent's listed components, by section and name.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RawAgent {
+pub(crate) struct RawAgent {
     /// Components by section, then by name (only listed ones).
     pub sections: BTreeMap<Section, BTreeMap<String, RawComponent>>,
 }
 
 impl RawAgent {
     /// The components of a section.
-    pub fn section(&self, s: Section) -> impl Iterator<Item = &RawComponent> {
+    pub(crate) fn section(&self, s: Section) -> impl Iterator<Item = &RawComponent> {
         self.sections.get(&s).into_iter().flat_map(|m| m.values())
     }
 }
 
 /// Groups the entries of one agent. Keys of other agents are skipped silently.
-pub fn group(entries: &[(String, String, Origin)], agent: &str) -> (RawAgent, Vec<Problem>) {
+pub(crate) fn group(entries: &[(String, String, Origin)], agent: &str) -> (RawAgent, Vec<Problem>) {
     let mut problems = Vec::new();
     let mut lists: BTreeMap<Section, (Vec<String>, Origin)> = BTreeMap::new();
     let mut props: BTreeMap<(Section, String), BTreeMap<String, RawValue>> = BTreeMap::new();

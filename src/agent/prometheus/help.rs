@@ -3,7 +3,7 @@
 //! (a future gauge) still gets a plain sentence naming its JSON key ([`help`]).
 
 /// What the attribute `key` means (with its unit), or `None` when the table lacks it.
-pub fn meaning(key: &str) -> Option<&'static str> {
+pub(crate) fn meaning(key: &str) -> Option<&'static str> {
     Some(match key {
         "StartTime" => "When the component last started, in seconds since the Unix epoch.",
         "StopTime" => {
@@ -106,7 +106,7 @@ pub fn meaning(key: &str) -> Option<&'static str> {
 }
 
 /// The HELP text of attribute `key` of a `kind` (`SOURCE`, `CHANNEL`, ...) component.
-pub fn help(kind: &str, key: &str) -> String {
+pub(crate) fn help(kind: &str, key: &str) -> String {
     let per = kind.to_ascii_lowercase();
     match meaning(key) {
         Some(m) => format!("{m} Per {per} (JSON key {key})."),

@@ -23,9 +23,9 @@ use crate::wire::splice::{Spliced, SPLICE_BODY_MIN};
 use sluice_core::Event;
 
 /// Flume's `connect-timeout` default (20 s).
-pub const CONNECT_TIMEOUT_DEFAULT: Duration = Duration::from_secs(20);
+pub(crate) const CONNECT_TIMEOUT_DEFAULT: Duration = Duration::from_secs(20);
 /// Flume's `request-timeout` default (20 s).
-pub const REQUEST_TIMEOUT_DEFAULT: Duration = Duration::from_secs(20);
+pub(crate) const REQUEST_TIMEOUT_DEFAULT: Duration = Duration::from_secs(20);
 /// Bytes asked of the socket per read.
 const READ_CHUNK_BYTES: usize = 64 << 10;
 /// On a connection without vectored writes (deflate), a call's parameters from this
@@ -196,25 +196,20 @@ impl AvroClient {
         Err(self.protocol("server keeps answering NONE"))
     }
 
-    /// The `host:port` this client talks to.
-    pub fn addr(&self) -> &str {
-        &self.addr
-    }
-
     /// Records the latency of every later call (answered or failed) in `h`.
-    pub fn record_latency(&mut self, h: std::sync::Arc<crate::agent::histogram::Histogram>) {
+    pub(crate) fn record_latency(&mut self, h: std::sync::Arc<crate::agent::histogram::Histogram>) {
         self.latency = Some(h);
     }
 
     /// Sets the metadata sent with every later call (Flume's server ignores it).
-    pub fn set_call_meta(&mut self, meta: crate::wire::avro::handshake::Meta) {
+    pub(crate) fn set_call_meta(&mut self, meta: crate::wire::avro::handshake::Meta) {
         self.conn.set_call_meta(meta);
     }
 
     /// Whether the idle connection is known to be broken: the server closed it, or sent
     /// bytes nobody asked for. Never blocks (reads what the socket already has, at most one
     /// byte); `false` means "not known to be broken", not "alive".
-    pub fn idle_broken(&mut self) -> bool {
+    pub(crate) fn idle_broken(&mut self) -> bool {
         self.stream.idle_broken()
     }
 

@@ -5,7 +5,7 @@
 //! connection, [`ipfilter`] Flume's `ipFilterRules`.
 
 pub mod avro_client;
-pub mod ipfilter;
-pub mod meta;
+pub(crate) mod ipfilter;
+pub(crate) mod meta;
 pub mod thrift_client;
 pub mod transport;

@@ -7,18 +7,18 @@
 //! shutdown ends within [`SHUTDOWN_BOUND`] whatever peers do. A reload that fails (a new
 //! channel cannot open) rolls back to the configuration that was running.
 
-pub mod alarm_task;
+pub(crate) mod alarm_task;
 mod channel_move;
 pub mod ganglia;
-pub mod health;
-pub mod history;
+pub(crate) mod health;
+pub(crate) mod history;
 pub mod http;
-pub mod own_host;
+pub(crate) mod own_host;
 pub mod reload;
 mod stopping;
-pub mod supervise;
+pub(crate) mod supervise;
 pub mod tap_http;
-pub mod telemetry;
+pub(crate) mod telemetry;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -41,12 +41,12 @@ use supervise::Supervised;
 pub use telemetry::Telemetry;
 
 /// How long sources get to finish the batch they are putting when asked to stop.
-pub const SOURCE_STOP_GRACE: Duration = Duration::from_secs(3);
+pub(crate) const SOURCE_STOP_GRACE: Duration = Duration::from_secs(3);
 /// How long sink runners get to finish their batch when asked to stop.
-pub const RUNNER_STOP_GRACE: Duration = Duration::from_secs(3);
+pub(crate) const RUNNER_STOP_GRACE: Duration = Duration::from_secs(3);
 /// How long channels get to checkpoint and close (an unfinished close is left to recovery at
 /// the next start: everything committed is already durable).
-pub const CHANNEL_CLOSE_GRACE: Duration = Duration::from_secs(3);
+pub(crate) const CHANNEL_CLOSE_GRACE: Duration = Duration::from_secs(3);
 /// The longest a shutdown takes (the three graces, then half a second each for the metrics server
 /// and the runtime).
 pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(10);

@@ -10,7 +10,7 @@ use crate::agent::registry::{ChannelKind, SinkKind, SourceKind};
 use crate::agent::source::spooldir;
 
 /// Adds the problems found across the components of `cfg` (read from `raw`).
-pub fn cross_checks(
+pub(crate) fn cross_checks(
     raw: &raw::RawAgent,
     cfg: &AgentConfig,
     agent: &str,

@@ -13,20 +13,20 @@ use crate::agent::config::raw::{RawAgent, Section};
 use crate::agent::metrics::{CHANNEL_COUNTERS, SINK_COUNTERS, SOURCE_COUNTERS};
 
 mod types;
-pub use types::{AlarmRule, AlarmSeverity, NotifierConfig, NotifierKind, Trigger};
+pub(crate) use types::{AlarmRule, AlarmSeverity, NotifierConfig, NotifierKind, Trigger};
 
 /// Default notifier request timeout.
-pub const NOTIFY_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
+pub(crate) const NOTIFY_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
 /// Default retries after a failed notification.
-pub const NOTIFY_RETRIES_DEFAULT: u64 = 3;
+pub(crate) const NOTIFY_RETRIES_DEFAULT: u64 = 3;
 /// Most retries a notifier may be configured with.
-pub const NOTIFY_RETRIES_MAX: u64 = 100;
+pub(crate) const NOTIFY_RETRIES_MAX: u64 = 100;
 /// Default first pause before a retry (doubling each time).
-pub const NOTIFY_BACKOFF_DEFAULT: Duration = Duration::from_secs(1);
+pub(crate) const NOTIFY_BACKOFF_DEFAULT: Duration = Duration::from_secs(1);
 /// Default longest pause between retries.
-pub const NOTIFY_BACKOFF_MAX_DEFAULT: Duration = Duration::from_secs(30);
+pub(crate) const NOTIFY_BACKOFF_MAX_DEFAULT: Duration = Duration::from_secs(30);
 /// Longest rate window.
-pub const RATE_WINDOW_MAX: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const RATE_WINDOW_MAX: Duration = Duration::from_secs(24 * 3600);
 
 /// Gauges the agent's components show beside Flume's counters (an alarm on another key is
 /// allowed, with a warning: a memory channel or a future component may show it).
@@ -63,7 +63,7 @@ pub struct AlarmsConfig {
 }
 
 /// Reads the `alarms` and `notifiers` sections; problems go to `problems`.
-pub fn build(raw: &RawAgent, problems: &mut Vec<Problem>) -> AlarmsConfig {
+pub(crate) fn build(raw: &RawAgent, problems: &mut Vec<Problem>) -> AlarmsConfig {
     let mut out = AlarmsConfig::default();
     for comp in raw.section(Section::Notifiers) {
         let mut cx = Ctx::new(comp, problems);

@@ -13,11 +13,11 @@ use crate::agent::config::limits::DURATION_MS_MAX;
 use crate::agent::kafka::ClientProps;
 
 /// Flume's `kafka.consumer.group.id` default.
-pub const GROUP_ID_DEFAULT: &str = "flume";
+pub(crate) const GROUP_ID_DEFAULT: &str = "flume";
 /// Flume's `batchSize` default.
-pub const BATCH_SIZE_DEFAULT: u64 = 1000;
+pub(crate) const BATCH_SIZE_DEFAULT: u64 = 1000;
 /// Flume's `batchDurationMillis` default.
-pub const BATCH_DURATION_MS_DEFAULT: u64 = 1000;
+pub(crate) const BATCH_DURATION_MS_DEFAULT: u64 = 1000;
 
 /// What the source subscribes to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,7 +52,7 @@ pub struct KafkaSourceConfig {
 }
 
 /// Reads a `kafka` source's keys; `None` after an error (reported through `cx`).
-pub fn parse(cx: &mut Ctx<'_>) -> Option<KafkaSourceConfig> {
+pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<KafkaSourceConfig> {
     for (old, new) in [
         ("zookeeperConnect", "kafka.bootstrap.servers"),
         ("topic", "kafka.topics"),
@@ -140,7 +140,7 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<KafkaSourceConfig> {
 impl KafkaSourceConfig {
     /// The patterns handed to librdkafka's `subscribe`: a regex starts with `^` there, and is
     /// anchored at both ends because Java's `Pattern.matches` (Flume's) matches whole names.
-    pub fn subscribe_patterns(&self) -> Vec<String> {
+    pub(crate) fn subscribe_patterns(&self) -> Vec<String> {
         match &self.subscription {
             Subscription::Topics(t) => t.clone(),
             Subscription::Regex(r) => vec![format!(

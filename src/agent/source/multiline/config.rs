@@ -14,19 +14,19 @@ use crate::agent::config::duration;
 use super::held::{MAX_HELD_BYTES_DEFAULT, MAX_HELD_BYTES_LIMIT};
 
 /// Default `multiline.maxLines` (Beats' `max_lines`).
-pub const MAX_LINES_DEFAULT: u64 = 500;
+pub(crate) const MAX_LINES_DEFAULT: u64 = 500;
 /// Largest `multiline.maxLines` accepted.
-pub const MAX_LINES_LIMIT: u64 = 1_000_000;
+pub(crate) const MAX_LINES_LIMIT: u64 = 1_000_000;
 /// Default `multiline.maxBytes` (Beats' `max_bytes`).
-pub const MAX_BYTES_DEFAULT: u64 = 10 * 1024 * 1024;
+pub(crate) const MAX_BYTES_DEFAULT: u64 = 10 * 1024 * 1024;
 /// Largest `multiline.maxBytes` accepted (the file channel's record limit is 64 MiB).
-pub const MAX_BYTES_LIMIT: u64 = 60 * 1024 * 1024;
+pub(crate) const MAX_BYTES_LIMIT: u64 = 60 * 1024 * 1024;
 /// Default `multiline.timeout` (Beats' `timeout`).
-pub const TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
+pub(crate) const TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
 /// Shortest `multiline.timeout` accepted.
-pub const TIMEOUT_MIN: Duration = Duration::from_millis(10);
+pub(crate) const TIMEOUT_MIN: Duration = Duration::from_millis(10);
 /// Longest regular expression accepted, in bytes (a limit on compile time and memory).
-pub const PATTERN_BYTES_MAX: usize = 4096;
+pub(crate) const PATTERN_BYTES_MAX: usize = 4096;
 
 /// `multiline.match`: on which side of the lines matched (after `negate`) the event's other
 /// lines are.
@@ -61,7 +61,7 @@ pub struct MultilineConfig {
 
 /// Reads the `multiline.*` keys: `None` when none is set (or after an error, reported on its
 /// key's line).
-pub fn parse(cx: &mut Ctx<'_>) -> Option<MultilineConfig> {
+pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<MultilineConfig> {
     let any = cx.comp().props.keys().any(|k| k.starts_with("multiline."));
     if !any {
         return None;

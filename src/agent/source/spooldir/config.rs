@@ -10,15 +10,15 @@ use crate::agent::config::limits::DURATION_MS_MAX;
 use crate::agent::source::multiline::{self, MultilineConfig};
 
 /// The BLOB deserializer's class name in Flume.
-pub const BLOB_CLASS: &str = "org.apache.flume.sink.solr.morphline.BlobDeserializer$Builder";
+pub(crate) const BLOB_CLASS: &str = "org.apache.flume.sink.solr.morphline.BlobDeserializer$Builder";
 /// Largest `deserializer.maxLineLength` accepted.
-pub const MAX_LINE_LENGTH_LIMIT: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_LINE_LENGTH_LIMIT: u64 = 64 * 1024 * 1024;
 /// Largest `deserializer.maxBlobLength` accepted.
-pub const MAX_BLOB_LENGTH_LIMIT: u64 = 1 << 30;
+pub(crate) const MAX_BLOB_LENGTH_LIMIT: u64 = 1 << 30;
 
 /// A warning when BLOB events may be larger than the file channel `channel` stores in one
 /// event (`RECORD_BYTES_MAX`, headers included): such a file is set aside at run time.
-pub fn blob_over_file_channel(cfg: &SpoolDirConfig, channel: &str) -> Option<String> {
+pub(crate) fn blob_over_file_channel(cfg: &SpoolDirConfig, channel: &str) -> Option<String> {
     let Deserializer::Blob { max_blob_length } = cfg.deserializer else {
         return None;
     };
@@ -131,12 +131,12 @@ fn anchored(pattern: &str) -> String {
 
 impl SpoolDirConfig {
     /// `includePattern` compiled to match the whole name, as Java's `matches()`.
-    pub fn include_regex(&self) -> Result<regex::Regex, regex::Error> {
+    pub(crate) fn include_regex(&self) -> Result<regex::Regex, regex::Error> {
         regex::Regex::new(&anchored(&self.include_pattern))
     }
 
     /// `ignorePattern` compiled to match the whole name.
-    pub fn ignore_regex(&self) -> Result<regex::Regex, regex::Error> {
+    pub(crate) fn ignore_regex(&self) -> Result<regex::Regex, regex::Error> {
         regex::Regex::new(&anchored(&self.ignore_pattern))
     }
 }
@@ -167,7 +167,7 @@ fn choice<T: Copy>(cx: &mut Ctx<'_>, key: &str, default: T, options: &[(&str, T)
 }
 
 /// Reads a `spooldir` source's properties.
-pub fn parse(cx: &mut Ctx<'_>) -> Option<SpoolDirConfig> {
+pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<SpoolDirConfig> {
     let spool_dir = cx.required("spoolDir").map(PathBuf::from);
     let file_suffix = cx
         .get("fileSuffix")

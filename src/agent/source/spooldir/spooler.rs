@@ -107,11 +107,6 @@ impl Spooler {
         })
     }
 
-    /// The file being read, if any.
-    pub fn current_path(&self) -> Option<&PathBuf> {
-        self.current.as_ref().map(|c| &c.cand.path)
-    }
-
     fn blob(&self) -> bool {
         matches!(self.cfg.deserializer, Deserializer::Blob { .. })
     }
@@ -281,7 +276,7 @@ impl Spooler {
     /// A batch of the current file can never be put (an event larger than a channel's
     /// record limit): the file is set aside as other per-file errors are (it keeps its name
     /// and is tried again only when it changes or after a restart); the next file goes on.
-    pub fn set_aside_current(&mut self, why: &str) {
+    pub(crate) fn set_aside_current(&mut self, why: &str) {
         if let Some(cur) = self.current.take() {
             self.aside(&cur.cand, why);
         }

@@ -10,11 +10,11 @@ use crate::agent::config::limits::DURATION_MS_MAX;
 use crate::agent::source::multiline::{self, MultilineConfig};
 
 /// Most file groups per source.
-pub const FILEGROUPS_MAX: usize = 1_000;
+pub(crate) const FILEGROUPS_MAX: usize = 1_000;
 /// Default `maxBatchBytes`: a batch ends once its bodies reach this many bytes.
-pub const MAX_BATCH_BYTES_DEFAULT: u64 = 4 * 1024 * 1024;
+pub(crate) const MAX_BATCH_BYTES_DEFAULT: u64 = 4 * 1024 * 1024;
 /// Largest `maxBatchBytes` accepted.
-pub const MAX_BATCH_BYTES_LIMIT: u64 = 1 << 30;
+pub(crate) const MAX_BATCH_BYTES_LIMIT: u64 = 1 << 30;
 
 /// One `filegroups.<fg>`: a directory and a regular expression for file names in it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,7 +31,7 @@ pub struct FileGroup {
 
 impl FileGroup {
     /// The pattern compiled to match a whole name, as Java's `matches()`.
-    pub fn regex(&self) -> Result<regex::Regex, regex::Error> {
+    pub(crate) fn regex(&self) -> Result<regex::Regex, regex::Error> {
         regex::Regex::new(&format!("^(?:{})$", self.pattern))
     }
 }
@@ -80,7 +80,7 @@ pub struct TaildirConfig {
 }
 
 /// `~/.flume/taildir_position.json` with `~` from `$HOME`.
-pub fn default_position_file() -> PathBuf {
+pub(crate) fn default_position_file() -> PathBuf {
     let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
     home.join(".flume").join("taildir_position.json")
 }
@@ -123,7 +123,7 @@ fn close_deleted_after(cx: &mut Ctx<'_>) -> Option<Duration> {
 }
 
 /// Reads a `TAILDIR` source's properties.
-pub fn parse(cx: &mut Ctx<'_>) -> Option<TaildirConfig> {
+pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<TaildirConfig> {
     let names: Vec<String> = cx
         .required("filegroups")
         .map(|v| v.split_whitespace().map(str::to_owned).collect())

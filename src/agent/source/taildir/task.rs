@@ -29,20 +29,20 @@ use crate::agent::metrics::SourceCounter;
 use crate::agent::source::{atomic_file, SourceCtx, SourceError, BACKOFF_MAX, BACKOFF_STEP};
 
 /// Longest time between two scans while data flows (new files, rotations).
-pub const BUSY_SCAN_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const BUSY_SCAN_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Least time between two position-file replacements that are not fsynced, when every
 /// channel drops resends ([`ChannelProcessor::drops_resends`]); otherwise every batch's.
 ///
 /// [`ChannelProcessor::drops_resends`]: crate::agent::router::ChannelProcessor::drops_resends
-pub const PLAIN_WRITE_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const PLAIN_WRITE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Shortest idle wait while multiline events may be held (so a short `multiline.timeout`
 /// does not make the source spin).
-pub const MULTILINE_WAKE_MIN: Duration = Duration::from_millis(10);
+pub(crate) const MULTILINE_WAKE_MIN: Duration = Duration::from_millis(10);
 
 /// Runs the TAILDIR source until stopped.
-pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
+pub(crate) async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
     let cfg = Arc::new(cfg);
     let pos_file = cfg.position_file.clone();
     let saved = {

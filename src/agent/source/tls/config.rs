@@ -7,7 +7,7 @@ use super::TlsConfig;
 use crate::agent::config::Ctx;
 
 /// `ssl` (or Flume's older `enableSSL`) and the keystore and protocol keys; `None` = no TLS.
-pub fn parse(cx: &mut Ctx<'_>) -> Option<TlsConfig> {
+pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<TlsConfig> {
     let ssl = cx.bool("ssl", false) | cx.bool("enableSSL", false);
     if !ssl {
         for p in ["keystore", "exclude-", "include-"] {
