@@ -313,65 +313,76 @@ impl AvroClient {
             }
         }
         slices.insert(0, IoSlice::new(&self.out));
-        let fut = async {
-            let write = async {
-                self.stream.write_all_slices(&mut slices).await?;
-                // TLS and deflate hold bytes until flushed.
-                self.stream.flush().await
-            };
-            write
-                .await
-                .map_err(|source| LinkError::io(&self.addr, source))?;
-            loop {
-                let frame = self
-                    .reader
-                    .next_frame()
+        // The write and the read share one deadline.
+        let write = async {
+            self.stream.write_all_slices(&mut slices).await?;
+            // TLS and deflate hold bytes until flushed.
+            self.stream.flush().await
+        };
+        match tokio::time::timeout_at(deadline, write).await {
+            Ok(r) => r.map_err(|source| LinkError::io(&self.addr, source))?,
+            Err(_) => return Err(timed_out(&self.addr, what, ms)),
+        }
+        drop(slices);
+        match tokio::time::timeout_at(deadline, self.read_reply(serial)).await {
+            Ok(r) => r,
+            Err(_) => Err(timed_out(&self.addr, what, ms)),
+        }
+    }
+
+    /// Reads frames until the answer to `serial` (another serial is a protocol error).
+    async fn read_reply(&mut self, serial: i32) -> Result<Reply, RpcError> {
+        loop {
+            let frame = self
+                .reader
+                .next_frame()
+                .map_err(|source| RpcError::Protocol {
+                    addr: self.addr.clone(),
+                    source,
+                })?;
+            if let Some(f) = frame {
+                if f.serial != serial {
+                    return Err(RpcError::Protocol {
+                        addr: self.addr.clone(),
+                        source: AvroError::UnexpectedResponse {
+                            reason: format!(
+                                "answer to serial {} while waiting for {serial}",
+                                f.serial
+                            ),
+                        },
+                    });
+                }
+                return self
+                    .conn
+                    .on_response(&f.payload)
                     .map_err(|source| RpcError::Protocol {
                         addr: self.addr.clone(),
                         source,
-                    })?;
-                if let Some(f) = frame {
-                    if f.serial != serial {
-                        return Err(RpcError::Protocol {
-                            addr: self.addr.clone(),
-                            source: AvroError::UnexpectedResponse {
-                                reason: format!(
-                                    "answer to serial {} while waiting for {serial}",
-                                    f.serial
-                                ),
-                            },
-                        });
-                    }
-                    return self.conn.on_response(&f.payload).map_err(|source| {
-                        RpcError::Protocol {
-                            addr: self.addr.clone(),
-                            source,
-                        }
                     });
-                }
-                let buf = self.reader.read_buffer(READ_CHUNK_BYTES);
-                let n = self
-                    .stream
-                    .read_buf(buf)
-                    .await
-                    .map_err(|source| LinkError::io(&self.addr, source))?;
-                if n == 0 {
-                    return Err(RpcError::Closed {
-                        addr: self.addr.clone(),
-                    });
-                }
             }
-        };
-        match tokio::time::timeout_at(deadline, fut).await {
-            Ok(r) => r,
-            Err(_) => Err(LinkError::Timeout {
-                addr: self.addr.clone(),
-                what,
-                ms,
+            let buf = self.reader.read_buffer(READ_CHUNK_BYTES);
+            let n = self
+                .stream
+                .read_buf(buf)
+                .await
+                .map_err(|source| LinkError::io(&self.addr, source))?;
+            if n == 0 {
+                return Err(RpcError::Closed {
+                    addr: self.addr.clone(),
+                });
             }
-            .into()),
         }
     }
+}
+
+/// A round that missed its deadline: `what` (the call) after `ms`.
+fn timed_out(addr: &str, what: &'static str, ms: u64) -> RpcError {
+    LinkError::Timeout {
+        addr: addr.to_owned(),
+        what,
+        ms,
+    }
+    .into()
 }
 
 /// What one round sends.

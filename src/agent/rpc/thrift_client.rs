@@ -174,30 +174,7 @@ impl ThriftClient {
                 .map_err(io)?;
             // TLS and deflate hold bytes until flushed.
             self.stream.flush().await.map_err(io)?;
-            loop {
-                let frame =
-                    self.reader
-                        .next_frame()
-                        .map_err(|source| ThriftRpcError::Protocol {
-                            addr: addr.clone(),
-                            source,
-                        })?;
-                if let Some(payload) = frame {
-                    return decode_reply(&payload, self.cfg.protocol, method, seqid).map_err(
-                        |source| ThriftRpcError::Protocol {
-                            addr: addr.clone(),
-                            source,
-                        },
-                    );
-                }
-                let mut buf = self
-                    .reader
-                    .read_buffer_exact(READ_CHUNK_BYTES)
-                    .limit(READ_CHUNK_BYTES);
-                if self.stream.read_buf(&mut buf).await.map_err(io)? == 0 {
-                    return Err(ThriftRpcError::Closed { addr: addr.clone() });
-                }
-            }
+            self.read_reply(method, seqid).await
         };
         let answered = timeout_at(deadline, round).await;
         // The bodies are the events' (and their frames'): not held past the call.
@@ -215,6 +192,36 @@ impl ThriftClient {
                 addr: self.addr.clone(),
                 status,
             }),
+        }
+    }
+
+    /// Reads frames until the reply to call `seqid` of `method`, decoded.
+    async fn read_reply(&mut self, method: Method, seqid: i32) -> Result<Status, ThriftRpcError> {
+        let addr = &self.addr;
+        let io = |source| ThriftRpcError::from(LinkError::io(addr, source));
+        loop {
+            let frame = self
+                .reader
+                .next_frame()
+                .map_err(|source| ThriftRpcError::Protocol {
+                    addr: addr.clone(),
+                    source,
+                })?;
+            if let Some(payload) = frame {
+                return decode_reply(&payload, self.cfg.protocol, method, seqid).map_err(
+                    |source| ThriftRpcError::Protocol {
+                        addr: addr.clone(),
+                        source,
+                    },
+                );
+            }
+            let mut buf = self
+                .reader
+                .read_buffer_exact(READ_CHUNK_BYTES)
+                .limit(READ_CHUNK_BYTES);
+            if self.stream.read_buf(&mut buf).await.map_err(io)? == 0 {
+                return Err(ThriftRpcError::Closed { addr: addr.clone() });
+            }
         }
     }
 }

@@ -71,32 +71,7 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
     let port = cx.port("port");
     let bind = cx.get("bind").unwrap_or_else(|| "0.0.0.0".into());
     // A refused handler or port does not end the build before every key was read.
-    let handler = match cx.get("handler").as_deref().map(str::trim) {
-        None | Some("org.apache.flume.source.http.JSONHandler") | Some("JSONHandler") => {
-            Some(HttpHandler::Json)
-        }
-        Some("org.apache.flume.sink.solr.morphline.BlobHandler") | Some("BlobHandler") => {
-            Some(HttpHandler::Blob {
-                max_blob_length: cx.usize(
-                    "handler.maxBlobLength",
-                    BLOB_LENGTH_DEFAULT,
-                    1,
-                    i32::MAX as u64,
-                ),
-            })
-        }
-        Some(other) => {
-            cx.error(
-                "handler",
-                format!(
-                    "unsupported handler {other:?}; supported: \
-                     org.apache.flume.source.http.JSONHandler, \
-                     org.apache.flume.sink.solr.morphline.BlobHandler"
-                ),
-            );
-            None
-        }
-    };
+    let handler = handler(cx);
     cx.use_prefix("handler.");
     let tls = crate::agent::source::tls::config::parse(cx);
     for p in [
@@ -147,6 +122,36 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
         port: port?,
         handler: handler?,
     })
+}
+
+/// `handler`: Flume's JSONHandler (the default) or BlobHandler (`handler.maxBlobLength`).
+fn handler(cx: &mut Ctx<'_>) -> Option<HttpHandler> {
+    match cx.get("handler").as_deref().map(str::trim) {
+        None | Some("org.apache.flume.source.http.JSONHandler") | Some("JSONHandler") => {
+            Some(HttpHandler::Json)
+        }
+        Some("org.apache.flume.sink.solr.morphline.BlobHandler") | Some("BlobHandler") => {
+            Some(HttpHandler::Blob {
+                max_blob_length: cx.usize(
+                    "handler.maxBlobLength",
+                    BLOB_LENGTH_DEFAULT,
+                    1,
+                    i32::MAX as u64,
+                ),
+            })
+        }
+        Some(other) => {
+            cx.error(
+                "handler",
+                format!(
+                    "unsupported handler {other:?}; supported: \
+                     org.apache.flume.source.http.JSONHandler, \
+                     org.apache.flume.sink.solr.morphline.BlobHandler"
+                ),
+            );
+            None
+        }
+    }
 }
 
 /// `maxInflightBytes` of an http source: half of it must hold one largest body.

@@ -66,50 +66,10 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<MultilineConfig> {
     if !any {
         return None;
     }
-    let pattern = cx.required("multiline.pattern");
-    if let Some(p) = &pattern {
-        if p.len() > PATTERN_BYTES_MAX {
-            cx.error(
-                "multiline.pattern",
-                format!("{} bytes exceed the limit {PATTERN_BYTES_MAX}", p.len()),
-            );
-        } else if let Err(e) = regex::bytes::Regex::new(p) {
-            cx.error(
-                "multiline.pattern",
-                format!("invalid regular expression {p:?}: {e}"),
-            );
-        }
-    }
+    let pattern = pattern(cx);
     let negate = cx.bool("multiline.negate", false);
-    let match_ = match cx.get("multiline.match") {
-        None => Match::After,
-        Some(v) if v.trim().eq_ignore_ascii_case("after") => Match::After,
-        Some(v) if v.trim().eq_ignore_ascii_case("before") => Match::Before,
-        Some(v) => {
-            cx.error(
-                "multiline.match",
-                format!("unknown value {v:?}; expected after or before"),
-            );
-            Match::After
-        }
-    };
-    let timeout = match cx.get("multiline.timeout") {
-        None => TIMEOUT_DEFAULT,
-        Some(v) => match duration::parse(&v) {
-            Ok(d) if d >= TIMEOUT_MIN => d,
-            Ok(_) => {
-                cx.error(
-                    "multiline.timeout",
-                    format!("must be at least {}ms, got {v:?}", TIMEOUT_MIN.as_millis()),
-                );
-                TIMEOUT_DEFAULT
-            }
-            Err(e) => {
-                cx.error("multiline.timeout", e);
-                TIMEOUT_DEFAULT
-            }
-        },
-    };
+    let match_ = match_side(cx);
+    let timeout = timeout(cx);
     let max_lines = cx.u64("multiline.maxLines", MAX_LINES_DEFAULT, 1, MAX_LINES_LIMIT) as usize;
     let max_bytes = cx.u64("multiline.maxBytes", MAX_BYTES_DEFAULT, 1, MAX_BYTES_LIMIT) as usize;
     let max_held_bytes = cx.u64(
@@ -136,4 +96,60 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<MultilineConfig> {
         max_bytes,
         max_held_bytes,
     })
+}
+
+/// `multiline.pattern` (required): a regular expression of at most [`PATTERN_BYTES_MAX`].
+fn pattern(cx: &mut Ctx<'_>) -> Option<String> {
+    let pattern = cx.required("multiline.pattern");
+    if let Some(p) = &pattern {
+        if p.len() > PATTERN_BYTES_MAX {
+            cx.error(
+                "multiline.pattern",
+                format!("{} bytes exceed the limit {PATTERN_BYTES_MAX}", p.len()),
+            );
+        } else if let Err(e) = regex::bytes::Regex::new(p) {
+            cx.error(
+                "multiline.pattern",
+                format!("invalid regular expression {p:?}: {e}"),
+            );
+        }
+    }
+    pattern
+}
+
+/// `multiline.match`: `after` (the default) or `before`.
+fn match_side(cx: &mut Ctx<'_>) -> Match {
+    match cx.get("multiline.match") {
+        None => Match::After,
+        Some(v) if v.trim().eq_ignore_ascii_case("after") => Match::After,
+        Some(v) if v.trim().eq_ignore_ascii_case("before") => Match::Before,
+        Some(v) => {
+            cx.error(
+                "multiline.match",
+                format!("unknown value {v:?}; expected after or before"),
+            );
+            Match::After
+        }
+    }
+}
+
+/// `multiline.timeout`: at least [`TIMEOUT_MIN`].
+fn timeout(cx: &mut Ctx<'_>) -> Duration {
+    match cx.get("multiline.timeout") {
+        None => TIMEOUT_DEFAULT,
+        Some(v) => match duration::parse(&v) {
+            Ok(d) if d >= TIMEOUT_MIN => d,
+            Ok(_) => {
+                cx.error(
+                    "multiline.timeout",
+                    format!("must be at least {}ms, got {v:?}", TIMEOUT_MIN.as_millis()),
+                );
+                TIMEOUT_DEFAULT
+            }
+            Err(e) => {
+                cx.error("multiline.timeout", e);
+                TIMEOUT_DEFAULT
+            }
+        },
+    }
 }

@@ -175,56 +175,11 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<SpoolDirConfig> {
     if file_suffix.is_empty() || file_suffix.contains('/') {
         cx.error("fileSuffix", "must be non-empty and contain no '/'");
     }
-    let delete_policy = choice(
-        cx,
-        "deletePolicy",
-        DeletePolicy::Never,
-        &[
-            ("never", DeletePolicy::Never),
-            ("immediate", DeletePolicy::Immediate),
-        ],
-    );
-    let tracking_policy = choice(
-        cx,
-        "trackingPolicy",
-        TrackingPolicy::Rename,
-        &[
-            ("rename", TrackingPolicy::Rename),
-            ("tracker_dir", TrackingPolicy::TrackerDir),
-        ],
-    );
-    let consume_order = choice(
-        cx,
-        "consumeOrder",
-        ConsumeOrder::Oldest,
-        &[
-            ("oldest", ConsumeOrder::Oldest),
-            ("youngest", ConsumeOrder::Youngest),
-            ("random", ConsumeOrder::Random),
-        ],
-    );
+    let (delete_policy, tracking_policy, consume_order) = policies(cx);
     let tracker = cx
         .get("trackerDir")
         .unwrap_or_else(|| ".flumespool".to_owned());
-    let input_charset = cx
-        .get("inputCharset")
-        .map_or(Some(InputCharset::Utf8), |v| {
-            InputCharset::parse(&v)
-                .map_err(|e| cx.error("inputCharset", e))
-                .ok()
-        });
-    let decode_error_policy =
-        cx.get("decodeErrorPolicy")
-            .map_or(Some(DecodeErrorPolicy::Fail), |v| {
-                let p = DecodeErrorPolicy::parse(&v);
-                if p.is_none() {
-                    cx.error(
-                        "decodeErrorPolicy",
-                        format!("unknown value {v:?}; expected FAIL, REPLACE or IGNORE"),
-                    );
-                }
-                p
-            });
+    let (input_charset, decode_error_policy) = charsets(cx);
     let deserializer = deserializer(cx);
     let multiline = multiline::config::parse(cx);
     if multiline.is_some() && matches!(deserializer, Some(Deserializer::Blob { .. })) {
@@ -258,6 +213,64 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<SpoolDirConfig> {
         spool_dir: spool_dir?,
     };
     Some(cfg)
+}
+
+/// `deletePolicy`, `trackingPolicy` and `consumeOrder`.
+fn policies(cx: &mut Ctx<'_>) -> (DeletePolicy, TrackingPolicy, ConsumeOrder) {
+    let delete_policy = choice(
+        cx,
+        "deletePolicy",
+        DeletePolicy::Never,
+        &[
+            ("never", DeletePolicy::Never),
+            ("immediate", DeletePolicy::Immediate),
+        ],
+    );
+    let tracking_policy = choice(
+        cx,
+        "trackingPolicy",
+        TrackingPolicy::Rename,
+        &[
+            ("rename", TrackingPolicy::Rename),
+            ("tracker_dir", TrackingPolicy::TrackerDir),
+        ],
+    );
+    let consume_order = choice(
+        cx,
+        "consumeOrder",
+        ConsumeOrder::Oldest,
+        &[
+            ("oldest", ConsumeOrder::Oldest),
+            ("youngest", ConsumeOrder::Youngest),
+            ("random", ConsumeOrder::Random),
+        ],
+    );
+    (delete_policy, tracking_policy, consume_order)
+}
+
+/// `inputCharset` (UTF-8 by default) and `decodeErrorPolicy` (FAIL by default); `None` for
+/// a bad value (the problem reported).
+fn charsets(cx: &mut Ctx<'_>) -> (Option<InputCharset>, Option<DecodeErrorPolicy>) {
+    let input_charset = cx
+        .get("inputCharset")
+        .map_or(Some(InputCharset::Utf8), |v| {
+            InputCharset::parse(&v)
+                .map_err(|e| cx.error("inputCharset", e))
+                .ok()
+        });
+    let decode_error_policy =
+        cx.get("decodeErrorPolicy")
+            .map_or(Some(DecodeErrorPolicy::Fail), |v| {
+                let p = DecodeErrorPolicy::parse(&v);
+                if p.is_none() {
+                    cx.error(
+                        "decodeErrorPolicy",
+                        format!("unknown value {v:?}; expected FAIL, REPLACE or IGNORE"),
+                    );
+                }
+                p
+            });
+    (input_charset, decode_error_policy)
 }
 
 fn deserializer(cx: &mut Ctx<'_>) -> Option<Deserializer> {
