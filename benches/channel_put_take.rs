@@ -4,6 +4,12 @@
 //!
 //! `cargo bench --bench channel_put_take` (add a filter such as `put/b100` to run a part).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "benchmark harness: a failed unwrap aborts the run and names the line"
+)]
+
 mod support;
 
 use std::time::{Duration, Instant};

@@ -4,6 +4,12 @@
 //!
 //! `cargo bench --bench channel_reopen`. The 1M backlog writes ≈330 MB once per run.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "benchmark harness: a failed unwrap aborts the run and names the line"
+)]
+
 mod support;
 
 use std::time::{Duration, Instant};

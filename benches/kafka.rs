@@ -22,6 +22,12 @@
 //! `cargo bench --bench kafka` (N = `SLUICE_KAFKA_BENCH_N`, default 100000); the broker is
 //! tansu on loopback, or `SLUICE_KAFKA_BOOTSTRAP`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "benchmark harness: a failed unwrap aborts the run and names the line"
+)]
+
 #[allow(dead_code, unused_imports)]
 #[path = "../tests/support/mod.rs"]
 mod support;

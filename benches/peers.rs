@@ -6,6 +6,12 @@
 //!
 //! `cargo bench --bench peers`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "benchmark harness: a failed unwrap aborts the run and names the line"
+)]
+
 mod support;
 
 use std::path::Path;

@@ -16,7 +16,7 @@ enum Growth {
 
 /// A capped backoff: the wait before the next attempt.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     first: Duration,
     growth: Growth,
     max: Duration,
@@ -28,7 +28,7 @@ pub struct Backoff {
 
 impl Backoff {
     /// `step`, `2 step`, `3 step`, ... at most `max`.
-    pub fn linear(step: Duration, max: Duration) -> Self {
+    pub(crate) fn linear(step: Duration, max: Duration) -> Self {
         Backoff {
             first: step,
             growth: Growth::Add(step),
@@ -39,7 +39,7 @@ impl Backoff {
     }
 
     /// `first`, `2 first`, `4 first`, ... at most `max`.
-    pub fn doubling(first: Duration, max: Duration) -> Self {
+    pub(crate) fn doubling(first: Duration, max: Duration) -> Self {
         Backoff {
             first,
             growth: Growth::Double,
@@ -50,13 +50,13 @@ impl Backoff {
     }
 
     /// The same backoff, whose first wait is `first` even when `max` is shorter.
-    pub fn first_uncapped(mut self) -> Self {
+    pub(crate) fn first_uncapped(mut self) -> Self {
         self.cap_first = false;
         self
     }
 
     /// The wait after one more failure.
-    pub fn failed(&mut self) -> Duration {
+    pub(crate) fn failed(&mut self) -> Duration {
         self.current = if self.current.is_zero() {
             if self.cap_first {
                 self.first.min(self.max)
@@ -74,12 +74,13 @@ impl Backoff {
     }
 
     /// The last wait (zero after a success or before any failure).
-    pub fn current(&self) -> Duration {
+    #[cfg(test)]
+    pub(crate) fn current(&self) -> Duration {
         self.current
     }
 
     /// Starts over after a success.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.current = Duration::ZERO;
     }
 }

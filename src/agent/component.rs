@@ -17,7 +17,7 @@ pub struct ComponentError {
 
 impl ComponentError {
     /// A new error for `key`.
-    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
         ComponentError {
             key: key.into(),
             message: message.into(),
@@ -26,7 +26,8 @@ impl ComponentError {
 }
 
 /// Builds properties from (key, value) pairs (tests and programmatic configuration).
-pub fn props_of(pairs: &[(&str, &str)]) -> Props {
+#[cfg(test)]
+pub(crate) fn props_of(pairs: &[(&str, &str)]) -> Props {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -37,7 +38,7 @@ pub fn props_of(pairs: &[(&str, &str)]) -> Props {
 pub type TypeTable = &'static [(&'static str, &'static str)];
 
 /// The short name for a configured type: a short name (any case) or an exact class name.
-pub fn resolve(table: TypeTable, value: &str) -> Option<&'static str> {
+pub(crate) fn resolve(table: TypeTable, value: &str) -> Option<&'static str> {
     table
         .iter()
         .find(|(short, class)| short.eq_ignore_ascii_case(value) || *class == value)
@@ -45,7 +46,7 @@ pub fn resolve(table: TypeTable, value: &str) -> Option<&'static str> {
 }
 
 /// "netcat (org.apache.flume.source.NetcatSource), seq (...)" for messages.
-pub fn supported(table: TypeTable) -> String {
+pub(crate) fn supported(table: TypeTable) -> String {
     table
         .iter()
         .map(|(s, c)| format!("{s} ({c})"))

@@ -28,7 +28,7 @@ pub const KAFKA_SINK_SENT: &str = "kafka-sink-sent";
 pub const KAFKA_SINK_ACKNOWLEDGED: &str = "kafka-sink-acknowledged";
 /// hdfs sink: a batch is durable in its files (an S3 sink's may have rolled and uploaded
 /// one); its take is not committed yet.
-pub const HDFS_SINK_DELIVERED: &str = "hdfs-sink-delivered";
+pub(crate) const HDFS_SINK_DELIVERED: &str = "hdfs-sink-delivered";
 
 /// The armed failpoint: its name and the pass that holds.
 #[derive(Debug)]
@@ -68,7 +68,7 @@ fn triggers(name: &str) -> Option<u64> {
 
 /// Passes failpoint `name`: returns at once unless it is armed for this pass, in which case
 /// it logs and never returns (cancel safe: nothing is held but the task itself).
-pub async fn hold(name: &str) {
+pub(crate) async fn hold(name: &str) {
     if let Some(pass) = triggers(name) {
         tracing::warn!("failpoint {name} held (pass {pass})");
         std::future::pending::<()>().await;

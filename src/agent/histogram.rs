@@ -15,7 +15,7 @@ use std::time::Duration;
 
 /// What a histogram measures, and its bucket bounds.
 #[derive(Debug)]
-pub struct HistogramSpec {
+pub(crate) struct HistogramSpec {
     /// Prometheus family name without the `flume_<kind>_` prefix and the unit suffix,
     /// e.g. `put_commit_duration`.
     pub name: &'static str,
@@ -30,7 +30,7 @@ pub struct HistogramSpec {
 
 /// How base units are shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HistogramUnit {
+pub(crate) enum HistogramUnit {
     /// Recorded in nanoseconds, shown in seconds.
     Seconds,
     /// Recorded and shown as a count of events.
@@ -39,7 +39,7 @@ pub enum HistogramUnit {
 
 impl HistogramUnit {
     /// Base units per shown unit.
-    pub fn scale(self) -> f64 {
+    pub(crate) fn scale(self) -> f64 {
         match self {
             HistogramUnit::Seconds => 1e9,
             HistogramUnit::Events => 1.0,
@@ -47,7 +47,7 @@ impl HistogramUnit {
     }
 
     /// The unit's name as Prometheus suffixes it.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             HistogramUnit::Seconds => "seconds",
             HistogramUnit::Events => "events",
@@ -58,7 +58,7 @@ impl HistogramUnit {
 const MS: u64 = 1_000_000;
 
 /// Latency bounds: 50 µs to 10 s, roughly ×2.5 apart.
-pub const LATENCY_BOUNDS_NS: &[u64] = &[
+pub(crate) const LATENCY_BOUNDS_NS: &[u64] = &[
     50_000,
     100_000,
     250_000,
@@ -78,10 +78,10 @@ pub const LATENCY_BOUNDS_NS: &[u64] = &[
 ];
 
 /// Batch size bounds: 1 to 10,000 events.
-pub const BATCH_BOUNDS: &[u64] = &[1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 10_000];
+pub(crate) const BATCH_BOUNDS: &[u64] = &[1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 10_000];
 
 /// Commit latency of channel transactions that put events.
-pub static PUT_COMMIT: HistogramSpec = HistogramSpec {
+pub(crate) static PUT_COMMIT: HistogramSpec = HistogramSpec {
     name: "put_commit_duration",
     help:
         "Time to commit a channel transaction that put events (file channel: includes the fsync).",
@@ -90,7 +90,7 @@ pub static PUT_COMMIT: HistogramSpec = HistogramSpec {
 };
 
 /// Commit latency of channel transactions that took events.
-pub static TAKE_COMMIT: HistogramSpec = HistogramSpec {
+pub(crate) static TAKE_COMMIT: HistogramSpec = HistogramSpec {
     name: "take_commit_duration",
     help: "Time to commit a channel transaction that took events.",
     unit: HistogramUnit::Seconds,
@@ -98,7 +98,7 @@ pub static TAKE_COMMIT: HistogramSpec = HistogramSpec {
 };
 
 /// Events per committed put transaction.
-pub static PUT_BATCH: HistogramSpec = HistogramSpec {
+pub(crate) static PUT_BATCH: HistogramSpec = HistogramSpec {
     name: "put_batch_size",
     help: "Events per committed channel transaction that put events.",
     unit: HistogramUnit::Events,
@@ -106,7 +106,7 @@ pub static PUT_BATCH: HistogramSpec = HistogramSpec {
 };
 
 /// Events per committed take transaction (empty takes are not recorded).
-pub static TAKE_BATCH: HistogramSpec = HistogramSpec {
+pub(crate) static TAKE_BATCH: HistogramSpec = HistogramSpec {
     name: "take_batch_size",
     help: "Events per committed channel transaction that took at least one event.",
     unit: HistogramUnit::Events,
@@ -114,7 +114,7 @@ pub static TAKE_BATCH: HistogramSpec = HistogramSpec {
 };
 
 /// Latency of an RPC sink's calls (append / appendBatch), answered or failed.
-pub static RPC_CALL: HistogramSpec = HistogramSpec {
+pub(crate) static RPC_CALL: HistogramSpec = HistogramSpec {
     name: "rpc_call_duration",
     help: "Time from writing an RPC call to reading its answer (failed calls included).",
     unit: HistogramUnit::Seconds,
@@ -133,7 +133,7 @@ pub struct Histogram {
 
 impl Histogram {
     /// An empty histogram of `spec`.
-    pub fn new(spec: &'static HistogramSpec) -> Self {
+    pub(crate) fn new(spec: &'static HistogramSpec) -> Self {
         Histogram {
             spec,
             buckets: (0..=spec.bounds.len()).map(|_| AtomicU64::new(0)).collect(),
@@ -142,13 +142,13 @@ impl Histogram {
     }
 
     /// What this histogram measures.
-    pub fn spec(&self) -> &'static HistogramSpec {
+    pub(crate) fn spec(&self) -> &'static HistogramSpec {
         self.spec
     }
 
     /// Records `v` base units (ns or events).
     #[inline]
-    pub fn observe(&self, v: u64) {
+    pub(crate) fn observe(&self, v: u64) {
         let i = self.spec.bounds.partition_point(|b| *b < v);
         if let Some(b) = self.buckets.get(i) {
             b.fetch_add(1, Ordering::Relaxed);
@@ -158,12 +158,12 @@ impl Histogram {
 
     /// Records a duration (saturating at u64::MAX ns).
     #[inline]
-    pub fn observe_duration(&self, d: Duration) {
+    pub(crate) fn observe_duration(&self, d: Duration) {
         self.observe(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
     }
 
     /// The current values, in the shown unit.
-    pub fn snapshot(&self) -> HistogramSnapshot {
+    pub(crate) fn snapshot(&self) -> HistogramSnapshot {
         let scale = self.spec.unit.scale();
         let mut cumulative = 0u64;
         let mut buckets = Vec::with_capacity(self.buckets.len());
@@ -186,7 +186,7 @@ impl Histogram {
 
 /// A histogram's values at one moment, in the shown unit.
 #[derive(Debug, Clone, PartialEq)]
-pub struct HistogramSnapshot {
+pub(crate) struct HistogramSnapshot {
     /// Sum of observations.
     pub sum: f64,
     /// Number of observations.

@@ -12,7 +12,7 @@ use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
 /// Largest key, trust or PEM file read: a keystore with a long chain is a few KiB.
-pub const KEY_FILE_BYTES_MAX: u64 = 1 << 20;
+pub(crate) const KEY_FILE_BYTES_MAX: u64 = 1 << 20;
 
 /// Why a key file was not read. The path is named by the caller's error.
 #[derive(Debug, thiserror::Error)]
@@ -70,12 +70,12 @@ fn check(meta: &Metadata, max: u64) -> Result<(), KeyFileError> {
 }
 
 /// Reads the regular file at `path` whole, if it has at most [`KEY_FILE_BYTES_MAX`] bytes.
-pub fn read(path: &Path) -> Result<Vec<u8>, KeyFileError> {
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, KeyFileError> {
     read_at_most(path, KEY_FILE_BYTES_MAX)
 }
 
 /// [`read`] with the cap `max`.
-pub fn read_at_most(path: &Path, max: u64) -> Result<Vec<u8>, KeyFileError> {
+pub(crate) fn read_at_most(path: &Path, max: u64) -> Result<Vec<u8>, KeyFileError> {
     // Looked at before opening: opening a FIFO for reading blocks until a writer comes.
     check(&std::fs::metadata(path)?, max)?;
     let file: File = OpenOptions::new()

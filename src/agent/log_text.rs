@@ -15,7 +15,7 @@ fn unsafe_char(c: char) -> bool {
 }
 
 /// `s` with its unsafe characters escaped (borrowed when there are none).
-pub fn escape(s: &str) -> Cow<'_, str> {
+pub(crate) fn escape(s: &str) -> Cow<'_, str> {
     if !s.chars().any(unsafe_char) {
         return Cow::Borrowed(s);
     }

@@ -2,23 +2,23 @@
 //! selectors, sink processors, interceptors and metrics. It reaches the file channel only
 //! through the channel's public API and never sees on-disk bytes.
 
-pub mod alarm;
-pub mod backoff;
+pub(crate) mod alarm;
+pub(crate) mod backoff;
 pub mod channel;
 pub mod component;
 pub mod conf_source;
 pub mod config;
 pub mod failpoint;
 pub mod harness;
-pub mod histogram;
+pub(crate) mod histogram;
 pub mod interceptor;
 pub mod java;
 pub mod kafka;
-pub mod key_file;
-pub mod log_text;
+pub(crate) mod key_file;
+pub(crate) mod log_text;
 pub mod metrics;
 pub mod otlp;
-pub mod peer;
+pub(crate) mod peer;
 pub mod processor;
 pub mod prometheus;
 pub mod registry;
@@ -31,5 +31,5 @@ pub mod selector;
 pub mod sink;
 pub mod source;
 pub mod stop;
-pub mod tap;
+pub(crate) mod tap;
 pub mod topology;

@@ -5,18 +5,16 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-pub use crate::agent::resolver::LOOKUP_TIMEOUT;
-
 /// Which client headers to add.
 #[derive(Clone, Debug, Default)]
-pub struct PeerHeaders {
+pub(crate) struct PeerHeaders {
     ip_header: Option<String>,
     hostname_header: Option<String>,
 }
 
 impl PeerHeaders {
     /// Headers named by `clientIPHeader` and `clientHostnameHeader`.
-    pub fn new(ip_header: Option<String>, hostname_header: Option<String>) -> Self {
+    pub(crate) fn new(ip_header: Option<String>, hostname_header: Option<String>) -> Self {
         PeerHeaders {
             ip_header,
             hostname_header,
@@ -24,7 +22,7 @@ impl PeerHeaders {
     }
 
     /// The (header, value) pairs for a client.
-    pub async fn for_peer(&self, peer: SocketAddr) -> Vec<(String, String)> {
+    pub(crate) async fn for_peer(&self, peer: SocketAddr) -> Vec<(String, String)> {
         let mut out = Vec::new();
         if let Some(h) = &self.ip_header {
             out.push((h.clone(), peer.ip().to_string()));
@@ -37,7 +35,7 @@ impl PeerHeaders {
 
     /// The host name of `ip` (its text when it has none, the lookup takes too long or the
     /// resolver's queue is full).
-    pub async fn host_name(&self, ip: IpAddr) -> String {
+    pub(crate) async fn host_name(&self, ip: IpAddr) -> String {
         crate::agent::resolver::global().host_name(ip).await
     }
 }

@@ -14,7 +14,7 @@ pub struct NofileLimits {
 }
 
 /// Where the soft limit stops when the hard limit is unlimited.
-pub const NOFILE_TARGET_MAX: u64 = 1 << 20;
+pub(crate) const NOFILE_TARGET_MAX: u64 = 1 << 20;
 
 /// Raises the soft open-file limit to the hard limit (at most [`NOFILE_TARGET_MAX`]).
 // `rlim_t` is u64 on 64-bit Linux but not everywhere.
@@ -61,7 +61,7 @@ pub fn raise_nofile_limit() -> std::io::Result<NofileLimits> {
 /// `u64::MAX` when unlimited.
 // `rlim_t` is u64 on 64-bit Linux but not everywhere.
 #[allow(clippy::unnecessary_cast)]
-pub fn nofile_soft_limit() -> std::io::Result<u64> {
+pub(crate) fn nofile_soft_limit() -> std::io::Result<u64> {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,

@@ -49,7 +49,7 @@ pub struct ChannelProcessor {
 
 /// A batch the channel processor could not put.
 #[derive(Debug)]
-pub struct Rejected {
+pub(crate) struct Rejected {
     /// Why.
     pub error: RouteError,
     /// The batch, unchanged, when [`ChannelProcessor::hands_back`]; else `None`.
@@ -115,7 +115,7 @@ impl ChannelProcessor {
     /// Whether every channel of the source drops a put it committed before
     /// ([`AgentChannel::drops_resends`]): a batch sent again after a crash is then not
     /// duplicated anywhere.
-    pub fn drops_resends(&self) -> bool {
+    pub(crate) fn drops_resends(&self) -> bool {
         !self.channels.is_empty() && self.channels.values().all(|c| c.drops_resends())
     }
 
@@ -131,7 +131,7 @@ impl ChannelProcessor {
 
     /// Whether [`ChannelProcessor::offer`] hands a refused batch back, so a source that
     /// retries need not keep a copy.
-    pub fn hands_back(&self) -> bool {
+    pub(crate) fn hands_back(&self) -> bool {
         self.sole.is_some()
     }
 
@@ -140,7 +140,7 @@ impl ChannelProcessor {
     /// comes back in [`Rejected::events`].
     ///
     /// Cancel safety: not cancel safe; a cancelled call may have committed to some channels.
-    pub async fn offer(&self, events: Vec<Event>) -> Result<(), Rejected> {
+    pub(crate) async fn offer(&self, events: Vec<Event>) -> Result<(), Rejected> {
         match &self.sole {
             Some((name, ch)) => {
                 tap::offer(tap::Point::Channel, name, &events);

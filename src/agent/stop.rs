@@ -25,12 +25,12 @@ impl StopHandle {
 
 impl Stop {
     /// Whether the signal is set.
-    pub fn is_set(&self) -> bool {
+    pub(crate) fn is_set(&self) -> bool {
         *self.0.borrow()
     }
 
     /// Waits until the signal is set (or its sender is gone). Cancel safe.
-    pub async fn wait(&mut self) {
+    pub(crate) async fn wait(&mut self) {
         while !*self.0.borrow_and_update() {
             if self.0.changed().await.is_err() {
                 return;
@@ -39,7 +39,7 @@ impl Stop {
     }
 
     /// Sleeps for `d` unless stopped first; returns true if stopped.
-    pub async fn sleep(&mut self, d: std::time::Duration) -> bool {
+    pub(crate) async fn sleep(&mut self, d: std::time::Duration) -> bool {
         tokio::select! {
             _ = self.wait() => true,
             _ = tokio::time::sleep(d) => self.is_set(),

@@ -19,21 +19,21 @@ use tokio::sync::mpsc;
 use sluice_core::Event;
 
 /// Events one tap may be sent per second at most, by default.
-pub const RATE_DEFAULT: u32 = 100;
+pub(crate) const RATE_DEFAULT: u32 = 100;
 /// Largest rate a tap may ask for.
-pub const RATE_MAX: u32 = 10_000;
+pub(crate) const RATE_MAX: u32 = 10_000;
 /// Events sampled from one batch at most (spread over the batch).
-pub const BATCH_SAMPLE_MAX: usize = 8;
+pub(crate) const BATCH_SAMPLE_MAX: usize = 8;
 /// Body bytes shown per event; the rest is cut (`"truncated": true`).
-pub const BODY_BYTES_MAX: usize = 4096;
+pub(crate) const BODY_BYTES_MAX: usize = 4096;
 /// Lines queued per tap before the newest are dropped.
-pub const QUEUE_LINES_MAX: usize = 1024;
+pub(crate) const QUEUE_LINES_MAX: usize = 1024;
 /// Taps attached at once.
-pub const TAPS_MAX: usize = 4;
+pub(crate) const TAPS_MAX: usize = 4;
 
 /// Where events are seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Point {
+pub(crate) enum Point {
     /// A source's output.
     Source,
     /// A channel's puts.
@@ -83,12 +83,10 @@ static HUB: std::sync::LazyLock<Hub> = std::sync::LazyLock::new(Hub::default);
 
 /// An attached tap: its lines arrive on `lines`; dropping it detaches.
 #[derive(Debug)]
-pub struct Tap {
+pub(crate) struct Tap {
     id: u64,
     /// JSON lines, one per sampled event.
     pub lines: mpsc::Receiver<String>,
-    /// Lines dropped because the client read too slowly.
-    pub dropped: Arc<AtomicU64>,
 }
 
 impl Drop for Tap {
@@ -101,7 +99,7 @@ impl Drop for Tap {
 
 /// Attaches a tap on `component` (every component when `None`) at `rate` events per second;
 /// `None` when [`TAPS_MAX`] are attached already.
-pub fn attach(component: Option<String>, rate: u32) -> Option<Tap> {
+pub(crate) fn attach(component: Option<String>, rate: u32) -> Option<Tap> {
     let mut subs = HUB.subs.lock();
     if subs.len() >= TAPS_MAX {
         return None;
@@ -117,25 +115,21 @@ pub fn attach(component: Option<String>, rate: u32) -> Option<Tap> {
         tokens: rate.min(BATCH_SAMPLE_MAX as f64),
         refilled: Instant::now(),
         tx,
-        dropped: dropped.clone(),
+        dropped,
     });
     HUB.attached.store(subs.len(), Ordering::Relaxed);
-    Some(Tap {
-        id,
-        lines: rx,
-        dropped,
-    })
+    Some(Tap { id, lines: rx })
 }
 
 /// Whether any tap is attached (the data path's only cost when none is).
 #[inline]
-pub fn attached() -> bool {
+pub(crate) fn attached() -> bool {
     HUB.attached.load(Ordering::Relaxed) > 0
 }
 
 /// Offers a batch seen at `point` of `component` to the attached taps.
 #[inline]
-pub fn offer(point: Point, component: &str, events: &[Event]) {
+pub(crate) fn offer(point: Point, component: &str, events: &[Event]) {
     if attached() && !events.is_empty() {
         offer_slow(point, component, events);
     }
@@ -167,7 +161,7 @@ fn offer_slow(point: Point, component: &str, events: &[Event]) {
 }
 
 /// One event as a JSON line (without the newline).
-pub fn render(point: Point, component: &str, e: &Event) -> String {
+pub(crate) fn render(point: Point, component: &str, e: &Event) -> String {
     let cut = e.body.len() > BODY_BYTES_MAX;
     let body = String::from_utf8_lossy(&e.body[..e.body.len().min(BODY_BYTES_MAX)]);
     let mut v = serde_json::json!({

@@ -1,6 +1,12 @@
 //! Root test binary `agent`: the agent in process and as a process: configuration, channels, routing, reload, alarms, the component registry.
 //! A module per topic; the shared helpers are `tests/support/`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed unwrap fails the test and names the line"
+)]
+
 #[allow(dead_code, unused_imports)]
 #[path = "../support/mod.rs"]
 mod support;

@@ -1,6 +1,12 @@
 //! Root test binary `cli`: the sluice command line: exit codes, logging, the channel tools, bench, crashtest, kill -9 of a channel put, the Debian package.
 //! A module per topic; the shared helpers are `tests/support/`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed unwrap fails the test and names the line"
+)]
+
 #[allow(dead_code, unused_imports)]
 #[path = "../support/mod.rs"]
 mod support;

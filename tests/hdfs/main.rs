@@ -1,6 +1,12 @@
 //! Root test binary `hdfs`: the hdfs sink on local paths, on a real Hadoop 2.7.3 cluster and on a real S3 store (SeaweedFS; one of each per binary; `hdfs.path = s3a://` and `type = s3`), poison events.
 //! A module per topic; the shared helpers are `tests/support/`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed unwrap fails the test and names the line"
+)]
+
 #[allow(dead_code, unused_imports)]
 #[path = "../support/mod.rs"]
 mod support;

@@ -1,6 +1,12 @@
 //! Root test binary `kafka`: the kafka source, sink and channel against a real tansu broker: faults, failpoints, kill rounds.
 //! A module per topic; the shared helpers are `tests/support/`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed unwrap fails the test and names the line"
+)]
+
 #[allow(dead_code, unused_imports)]
 #[path = "../support/mod.rs"]
 mod support;

@@ -1,6 +1,12 @@
 //! Root test binary `rpc`: the avro and thrift sources and sinks: multi-hop, kill rounds, TLS, deflate, ipFilter, hostile peers.
 //! A module per topic; the shared helpers are `tests/support/`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed unwrap fails the test and names the line"
+)]
+
 #[allow(dead_code, unused_imports)]
 #[path = "../support/mod.rs"]
 mod support;

@@ -1,6 +1,12 @@
 //! Root test binary `status`: the monitoring server: Prometheus metrics (linted by promtool), `/health` and `/ready`, the status page in Chromium, top, the tap, the Ganglia reporter.
 //! A module per topic; the shared helpers are `tests/support/`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed unwrap fails the test and names the line"
+)]
+
 #[allow(dead_code, unused_imports)]
 #[path = "../support/mod.rs"]
 mod support;

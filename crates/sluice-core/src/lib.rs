@@ -16,9 +16,6 @@
 //!
 //! `examples/embed.rs` is a whole program using the channel directly.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![warn(missing_debug_implementations)]
-
 mod channel;
 mod checkpoint;
 pub mod dedup;

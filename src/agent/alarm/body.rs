@@ -9,14 +9,14 @@ use serde_json::{json, Map, Value};
 use super::notice::{Alarm, Notice, NoticeState};
 
 /// RFC 3339 (UTC, milliseconds) of a wall-clock time in ms since the epoch.
-pub fn rfc3339(ms: u64) -> String {
+pub(crate) fn rfc3339(ms: u64) -> String {
     chrono::DateTime::from_timestamp_millis(ms as i64)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .unwrap_or_default()
 }
 
 /// The JSON object of an active alarm (`GET /alarms`).
-pub fn alarm_json(a: &Alarm) -> Map<String, Value> {
+pub(crate) fn alarm_json(a: &Alarm) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("name".into(), json!(a.name));
     m.insert("id".into(), json!(a.id));
@@ -41,7 +41,7 @@ pub fn alarm_json(a: &Alarm) -> Map<String, Value> {
 }
 
 /// The generic webhook body of a notice.
-pub fn webhook(n: &Notice) -> Vec<u8> {
+pub(crate) fn webhook(n: &Notice) -> Vec<u8> {
     let mut m = alarm_json(&n.alarm);
     m.insert("state".into(), json!(n.state.word()));
     m.insert(
@@ -58,7 +58,7 @@ pub fn webhook(n: &Notice) -> Vec<u8> {
 }
 
 /// The DingTalk robot body: `msgtype` markdown with a title and a text.
-pub fn dingtalk(n: &Notice) -> Vec<u8> {
+pub(crate) fn dingtalk(n: &Notice) -> Vec<u8> {
     let a = &n.alarm;
     let state = match n.state {
         NoticeState::Raised => "RAISED",
@@ -98,7 +98,7 @@ pub fn dingtalk(n: &Notice) -> Vec<u8> {
 }
 
 /// `url` with DingTalk's `timestamp` and `sign` parameters for `secret` at `timestamp_ms`.
-pub fn dingtalk_signed_url(url: &str, secret: &str, timestamp_ms: u64) -> String {
+pub(crate) fn dingtalk_signed_url(url: &str, secret: &str, timestamp_ms: u64) -> String {
     let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
     let tag = ring::hmac::sign(&key, format!("{timestamp_ms}\n{secret}").as_bytes());
     let b64 = base64::engine::general_purpose::STANDARD.encode(tag.as_ref());

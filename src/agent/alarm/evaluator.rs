@@ -18,17 +18,17 @@ use crate::agent::metrics::Registry;
 use crate::agent::stop::Stop;
 
 /// How often metrics are sampled.
-pub const EVAL_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const EVAL_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The rules of an agent and where each stands.
 #[derive(Debug, Default)]
-pub struct Evaluator {
+pub(crate) struct Evaluator {
     states: BTreeMap<String, RuleState>,
 }
 
 impl Evaluator {
     /// Moves to `rules`: unchanged rules keep their state; removed or changed ones clear.
-    pub fn reconcile(&mut self, rules: &BTreeMap<String, AlarmRule>, board: &AlarmBoard) {
+    pub(crate) fn reconcile(&mut self, rules: &BTreeMap<String, AlarmRule>, board: &AlarmBoard) {
         let old = std::mem::take(&mut self.states);
         for (name, st) in old {
             if rules.get(&name) == Some(st.rule()) {
@@ -45,7 +45,7 @@ impl Evaluator {
     }
 
     /// Samples every rule once at `now`.
-    pub fn sample(&mut self, registry: &Registry, board: &AlarmBoard, now: Instant) {
+    pub(crate) fn sample(&mut self, registry: &Registry, board: &AlarmBoard, now: Instant) {
         for (name, st) in &mut self.states {
             let r = st.rule();
             let v = registry.value(&r.component, &r.key);
@@ -78,7 +78,7 @@ impl Evaluator {
 
 /// Runs until `stop`: applies each configuration sent on `cfg` (notifiers and rules) and
 /// samples every [`EVAL_INTERVAL`].
-pub async fn run(
+pub(crate) async fn run(
     registry: Arc<Registry>,
     board: Arc<AlarmBoard>,
     agent: String,

@@ -11,7 +11,7 @@ use super::body::alarm_json;
 use super::AlarmBoard;
 
 /// The answer (status, content type, body) when `path` is an alarm route, else `None`.
-pub fn answer(
+pub(crate) fn answer(
     method: &Method,
     path: &str,
     query: Option<&str>,

@@ -8,14 +8,14 @@
 //! and the evaluator; the board reads the metrics registry, never the other way round. It is
 //! in memory only: an agent restart forgets the active alarms and the remembered upstreams.
 
-pub mod body;
-pub mod config;
-pub mod evaluator;
-pub mod http;
-pub mod notice;
-pub mod notify;
-pub mod rule;
-pub mod upstreams;
+pub(crate) mod body;
+pub(crate) mod config;
+pub(crate) mod evaluator;
+pub(crate) mod http;
+pub(crate) mod notice;
+pub(crate) mod notify;
+pub(crate) mod rule;
+pub(crate) mod upstreams;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -26,7 +26,9 @@ use parking_lot::Mutex;
 
 use crate::agent::alarm::config::{AlarmSeverity, NotifierConfig};
 use crate::agent::metrics::CounterGroup;
-pub use notice::{now_ms, Alarm, AlarmCounter, Notice, NoticeState, UpstreamAlarm, ALARM_COUNTERS};
+pub(crate) use notice::{
+    now_ms, Alarm, AlarmCounter, Notice, NoticeState, UpstreamAlarm, ALARM_COUNTERS,
+};
 use upstreams::{UpstreamChange, UpstreamKey, Upstreams};
 
 /// The active alarms of an agent and where their notices go.
@@ -60,18 +62,18 @@ impl std::fmt::Debug for AlarmBoard {
 
 impl AlarmBoard {
     /// The counters (`ALARMS.notifiers`).
-    pub fn counters(&self) -> Arc<CounterGroup> {
+    pub(crate) fn counters(&self) -> Arc<CounterGroup> {
         self.counters.clone()
     }
 
     /// The agent's name, put in every alarm.
-    pub fn agent(&self) -> String {
+    pub(crate) fn agent(&self) -> String {
         self.agent.lock().clone()
     }
 
     /// Sets the agent name and (re)starts the notifiers when their configuration changed.
     /// Must run inside the tokio runtime.
-    pub fn configure(&self, agent: &str, notifiers: &BTreeMap<String, NotifierConfig>) {
+    pub(crate) fn configure(&self, agent: &str, notifiers: &BTreeMap<String, NotifierConfig>) {
         *self.agent.lock() = agent.to_owned();
         let mut d = self.dispatcher.lock();
         if d.as_ref().is_some_and(|d| d.configs() == notifiers) {
@@ -84,14 +86,14 @@ impl AlarmBoard {
     }
 
     /// Stops the notifiers (notices still queued are not sent).
-    pub fn shutdown(&self) {
+    pub(crate) fn shutdown(&self) {
         if let Some(d) = self.dispatcher.lock().take() {
             d.stop();
         }
     }
 
     /// Raises `alarm` unless an alarm with its id is active.
-    pub fn raise(&self, alarm: Alarm) {
+    pub(crate) fn raise(&self, alarm: Alarm) {
         {
             let mut active = self.active.lock();
             if active.contains_key(&alarm.id) {
@@ -120,7 +122,7 @@ impl AlarmBoard {
     }
 
     /// Clears the active alarm `id` (nothing if it is not active).
-    pub fn clear(&self, id: &str, value: Option<f64>, why: &str) {
+    pub(crate) fn clear(&self, id: &str, value: Option<f64>, why: &str) {
         let Some(alarm) = self.active.lock().remove(id) else {
             return;
         };
@@ -154,7 +156,7 @@ impl AlarmBoard {
 
     /// The upstream table of RPC source `source`, created on first use and kept across
     /// restarts of the source; `gone_after` zero turns its alarm off (active ones clear).
-    pub fn upstream_table(
+    pub(crate) fn upstream_table(
         &self,
         source: &str,
         gone_after: std::time::Duration,
@@ -184,18 +186,23 @@ impl AlarmBoard {
     }
 
     /// A connection of `key` to `source` opened.
-    pub fn upstream_opened(&self, source: &str, table: &Mutex<Upstreams>, key: &UpstreamKey) {
+    pub(crate) fn upstream_opened(
+        &self,
+        source: &str,
+        table: &Mutex<Upstreams>,
+        key: &UpstreamKey,
+    ) {
         let changes = table.lock().opened(key, Instant::now());
         self.apply(source, changes);
     }
 
     /// A connection of `key` to `source` closed.
-    pub fn upstream_closed(&self, table: &Mutex<Upstreams>, key: &UpstreamKey) {
+    pub(crate) fn upstream_closed(&self, table: &Mutex<Upstreams>, key: &UpstreamKey) {
         table.lock().closed(key, Instant::now());
     }
 
     /// Raises and clears upstream-gone alarms as time passes (called every second or so).
-    pub fn tick_upstreams(&self, now: Instant) {
+    pub(crate) fn tick_upstreams(&self, now: Instant) {
         let tables: Vec<(String, Arc<Mutex<Upstreams>>)> = self
             .upstreams
             .lock()
@@ -210,7 +217,7 @@ impl AlarmBoard {
 
     /// Forgets the upstreams matching the filter (`None` matches any) in every source (or in
     /// `source`); how many were forgotten.
-    pub fn forget_upstreams(
+    pub(crate) fn forget_upstreams(
         &self,
         source: Option<&str>,
         ip: Option<IpAddr>,
@@ -234,7 +241,7 @@ impl AlarmBoard {
     }
 
     /// Drops the tables of sources no longer configured (their alarms clear).
-    pub fn retain_upstream_sources(&self, sources: &BTreeSet<String>) {
+    pub(crate) fn retain_upstream_sources(&self, sources: &BTreeSet<String>) {
         let gone: Vec<String> = self
             .upstreams
             .lock()
@@ -305,6 +312,6 @@ impl AlarmBoard {
 }
 
 /// The id of the upstream-gone alarm of `key` at `source`.
-pub fn upstream_id(source: &str, key: &UpstreamKey) -> String {
+pub(crate) fn upstream_id(source: &str, key: &UpstreamKey) -> String {
     format!("{source}.upstreamGone[{}]", key.label())
 }

@@ -62,7 +62,7 @@ pub struct Alarm {
 
 /// Raised or cleared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NoticeState {
+pub(crate) enum NoticeState {
     /// `raised`
     Raised,
     /// `cleared`
@@ -71,7 +71,7 @@ pub enum NoticeState {
 
 impl NoticeState {
     /// The word in notification bodies.
-    pub fn word(self) -> &'static str {
+    pub(crate) fn word(self) -> &'static str {
         match self {
             NoticeState::Raised => "raised",
             NoticeState::Cleared => "cleared",
@@ -81,7 +81,7 @@ impl NoticeState {
 
 /// One thing to tell the notifiers.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Notice {
+pub(crate) struct Notice {
     /// The alarm.
     pub alarm: Alarm,
     /// Raised or cleared.
@@ -93,7 +93,7 @@ pub struct Notice {
 }
 
 /// Wall-clock ms since the epoch.
-pub fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)

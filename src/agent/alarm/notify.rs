@@ -23,9 +23,9 @@ use crate::agent::metrics::CounterGroup;
 use crate::agent::stop::{self, Stop, StopHandle};
 
 /// Notices waiting per notifier.
-pub const QUEUE_MAX: usize = 1024;
+pub(crate) const QUEUE_MAX: usize = 1024;
 /// Most bytes of an answer read (to see DingTalk's `errcode`).
-pub const RESPONSE_BYTES_MAX: usize = 64 << 10;
+pub(crate) const RESPONSE_BYTES_MAX: usize = 64 << 10;
 
 type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
@@ -66,7 +66,7 @@ struct Worker {
 
 /// The running notifiers of an agent.
 #[derive(Debug)]
-pub struct Dispatcher {
+pub(crate) struct Dispatcher {
     configs: BTreeMap<String, NotifierConfig>,
     workers: BTreeMap<String, Worker>,
     counters: Arc<CounterGroup>,
@@ -74,7 +74,10 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     /// Starts one task per notifier (inside the tokio runtime).
-    pub fn start(configs: &BTreeMap<String, NotifierConfig>, counters: Arc<CounterGroup>) -> Self {
+    pub(crate) fn start(
+        configs: &BTreeMap<String, NotifierConfig>,
+        counters: Arc<CounterGroup>,
+    ) -> Self {
         let mut workers = BTreeMap::new();
         for (name, cfg) in configs {
             let queue = Arc::new(Queue::default());
@@ -96,12 +99,12 @@ impl Dispatcher {
     }
 
     /// The configuration it runs.
-    pub fn configs(&self) -> &BTreeMap<String, NotifierConfig> {
+    pub(crate) fn configs(&self) -> &BTreeMap<String, NotifierConfig> {
         &self.configs
     }
 
     /// Queues `n` for its notifiers (the alarm's list, or all). Never waits.
-    pub fn send(&self, n: &Notice) {
+    pub(crate) fn send(&self, n: &Notice) {
         for (name, w) in &self.workers {
             let wanted = n
                 .alarm
@@ -116,7 +119,7 @@ impl Dispatcher {
     }
 
     /// Stops every task.
-    pub fn stop(self) {
+    pub(crate) fn stop(self) {
         for w in self.workers.values() {
             w.stop.stop();
         }

@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use crate::agent::alarm::config::{AlarmRule, Trigger};
 
 /// Most samples a rate window keeps (older ones are thinned: one per window/this).
-pub const RATE_SAMPLES_MAX: usize = 4096;
+pub(crate) const RATE_SAMPLES_MAX: usize = 4096;
 
 /// What an observation changed.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Transition {
+pub(crate) enum Transition {
     /// The alarm is raised, with the value that held.
     Raised(f64),
     /// The alarm is cleared, with the value that cleared it.
@@ -31,7 +31,7 @@ enum Phase {
 
 /// One rule and where it stands.
 #[derive(Clone, Debug)]
-pub struct RuleState {
+pub(crate) struct RuleState {
     rule: AlarmRule,
     phase: Phase,
     window: Option<RateWindow>,
@@ -39,7 +39,7 @@ pub struct RuleState {
 
 impl RuleState {
     /// A rule not raised.
-    pub fn new(rule: AlarmRule) -> Self {
+    pub(crate) fn new(rule: AlarmRule) -> Self {
         let window = rule.rate.map(RateWindow::new);
         RuleState {
             rule,
@@ -49,17 +49,17 @@ impl RuleState {
     }
 
     /// The rule.
-    pub fn rule(&self) -> &AlarmRule {
+    pub(crate) fn rule(&self) -> &AlarmRule {
         &self.rule
     }
 
     /// Whether the alarm is raised.
-    pub fn raised(&self) -> bool {
+    pub(crate) fn raised(&self) -> bool {
         self.phase == Phase::Raised
     }
 
     /// Feeds one sample of the metric (`None`: the metric is not there now).
-    pub fn observe(&mut self, now: Instant, sample: Option<f64>) -> Option<Transition> {
+    pub(crate) fn observe(&mut self, now: Instant, sample: Option<f64>) -> Option<Transition> {
         let raw = sample.filter(|v| v.is_finite())?;
         let v = match &mut self.window {
             Some(w) => w.push(now, raw),
@@ -103,24 +103,19 @@ impl RuleState {
             }
         }
     }
-
-    /// Marks the alarm raised without a transition (it was raised before a reload).
-    pub fn resume_raised(&mut self) {
-        self.phase = Phase::Raised;
-    }
 }
 
 /// A counter's increase over the last `window`, per minute. A counter that goes down (its
 /// component restarted) starts the window again.
 #[derive(Clone, Debug)]
-pub struct RateWindow {
+pub(crate) struct RateWindow {
     window: Duration,
     samples: VecDeque<(Instant, f64)>,
 }
 
 impl RateWindow {
     /// An empty window.
-    pub fn new(window: Duration) -> Self {
+    pub(crate) fn new(window: Duration) -> Self {
         RateWindow {
             window: window.max(Duration::from_millis(1)),
             samples: VecDeque::new(),
@@ -129,7 +124,7 @@ impl RateWindow {
 
     /// Adds a sample; the rate per minute over the window. Until the window has filled, the
     /// increase so far is still divided by the whole window (a young window never overstates).
-    pub fn push(&mut self, now: Instant, v: f64) -> f64 {
+    pub(crate) fn push(&mut self, now: Instant, v: f64) -> f64 {
         if self.samples.back().is_some_and(|(_, last)| v < *last) {
             self.samples.clear();
         }

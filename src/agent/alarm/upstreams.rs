@@ -16,16 +16,16 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 /// Default `clientGoneAfter`.
-pub const GONE_AFTER_DEFAULT: Duration = Duration::from_secs(180);
+pub(crate) const GONE_AFTER_DEFAULT: Duration = Duration::from_secs(180);
 /// Default `clientForgetAfter`.
-pub const FORGET_AFTER_DEFAULT: Duration = Duration::from_secs(7 * 86_400);
+pub(crate) const FORGET_AFTER_DEFAULT: Duration = Duration::from_secs(7 * 86_400);
 /// Most upstreams one source remembers.
-pub const UPSTREAMS_MAX: usize = 10_000;
+pub(crate) const UPSTREAMS_MAX: usize = 10_000;
 /// Most upstreams one source remembers with the same client address (agents and sinks on one
 /// host).
-pub const UPSTREAMS_PER_IP_MAX: usize = 64;
+pub(crate) const UPSTREAMS_PER_IP_MAX: usize = 64;
 /// Longest agent or sink name kept from call metadata (longer ones are cut).
-pub const NAME_BYTES_MAX: usize = 256;
+pub(crate) const NAME_BYTES_MAX: usize = 256;
 
 /// Who an upstream is.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -40,7 +40,7 @@ pub struct UpstreamKey {
 
 impl UpstreamKey {
     /// The key of a client at `ip` whose calls carry `meta`.
-    pub fn from_meta(ip: IpAddr, meta: &[(String, Vec<u8>)]) -> Self {
+    pub(crate) fn from_meta(ip: IpAddr, meta: &[(String, Vec<u8>)]) -> Self {
         let get = |k: &str| {
             meta.iter().find(|(n, _)| n == k).map(|(_, v)| {
                 let v = &v[..v.len().min(NAME_BYTES_MAX)];
@@ -55,7 +55,7 @@ impl UpstreamKey {
     }
 
     /// `ip/agent/sink` (`-` for a missing name), the suffix of the alarm's id.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         format!(
             "{}/{}/{}",
             self.ip,
@@ -75,7 +75,7 @@ struct Entry {
 
 /// What a tick or an admin call changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum UpstreamChange {
+pub(crate) enum UpstreamChange {
     /// Gone for `clientGoneAfter`: raise.
     Gone(UpstreamKey),
     /// Back (connected again): clear.
@@ -87,7 +87,7 @@ pub enum UpstreamChange {
 
 /// The upstreams of one source.
 #[derive(Debug)]
-pub struct Upstreams {
+pub(crate) struct Upstreams {
     map: HashMap<UpstreamKey, Entry>,
     gone_after: Duration,
     forget_after: Duration,
@@ -101,7 +101,7 @@ impl Default for Upstreams {
 
 impl Upstreams {
     /// An empty table.
-    pub fn new(gone_after: Duration, forget_after: Duration) -> Self {
+    pub(crate) fn new(gone_after: Duration, forget_after: Duration) -> Self {
         Upstreams {
             map: HashMap::new(),
             gone_after,
@@ -110,29 +110,31 @@ impl Upstreams {
     }
 
     /// Sets the times (a reload of the source).
-    pub fn configure(&mut self, gone_after: Duration, forget_after: Duration) {
+    pub(crate) fn configure(&mut self, gone_after: Duration, forget_after: Duration) {
         self.gone_after = gone_after;
         self.forget_after = forget_after;
     }
 
     /// `clientGoneAfter` in force.
-    pub fn gone_after(&self) -> Duration {
+    pub(crate) fn gone_after(&self) -> Duration {
         self.gone_after
     }
 
     /// Upstreams remembered.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.map.len()
     }
 
     /// Whether none is remembered.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
 
     /// A connection of `key` opened; `Back` if it was gone, `Forgotten` for one evicted to
     /// make room.
-    pub fn opened(&mut self, key: &UpstreamKey, now: Instant) -> Vec<UpstreamChange> {
+    pub(crate) fn opened(&mut self, key: &UpstreamKey, now: Instant) -> Vec<UpstreamChange> {
         let mut out = Vec::new();
         if !self.map.contains_key(key) {
             let same_ip = self.map.keys().filter(|k| k.ip == key.ip).count();
@@ -181,7 +183,7 @@ impl Upstreams {
     }
 
     /// A connection of `key` closed.
-    pub fn closed(&mut self, key: &UpstreamKey, now: Instant) {
+    pub(crate) fn closed(&mut self, key: &UpstreamKey, now: Instant) {
         if let Some(e) = self.map.get_mut(key) {
             e.open = e.open.saturating_sub(1);
             e.last_seen = now;
@@ -189,7 +191,7 @@ impl Upstreams {
     }
 
     /// Upstreams now gone and upstreams now forgotten.
-    pub fn tick(&mut self, now: Instant) -> Vec<UpstreamChange> {
+    pub(crate) fn tick(&mut self, now: Instant) -> Vec<UpstreamChange> {
         let mut out = Vec::new();
         let (gone_after, forget_after) = (self.gone_after, self.forget_after);
         self.map.retain(|k, e| {
@@ -211,7 +213,7 @@ impl Upstreams {
     }
 
     /// Forgets the upstreams matching the filter (`None` matches any); what was forgotten.
-    pub fn forget(
+    pub(crate) fn forget(
         &mut self,
         ip: Option<IpAddr>,
         agent: Option<&str>,

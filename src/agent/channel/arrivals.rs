@@ -18,12 +18,12 @@ pub struct Arrivals {
 
 impl Arrivals {
     /// Puts committed so far: read it before looking, pass it to [`Arrivals::wait_after`].
-    pub fn seq(&self) -> u64 {
+    pub(crate) fn seq(&self) -> u64 {
         self.seq.load(Ordering::Acquire)
     }
 
     /// A put committed: counts it and wakes every waiter.
-    pub fn arrived(&self) {
+    pub(crate) fn arrived(&self) {
         self.seq.fetch_add(1, Ordering::AcqRel);
         self.notify.notify_waiters();
     }
@@ -31,7 +31,7 @@ impl Arrivals {
     /// Waits until a put commits after `seen` (read before the channel was found empty) or
     /// `within` passes; true when one did. A put between the look and this call is not
     /// missed: the count has moved.
-    pub async fn wait_after(&self, seen: u64, within: Duration) -> bool {
+    pub(crate) async fn wait_after(&self, seen: u64, within: Duration) -> bool {
         let notified = self.notify.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();

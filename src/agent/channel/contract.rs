@@ -93,7 +93,7 @@ pub enum AgentChannelError {
 impl AgentChannelError {
     /// Whether the put can never succeed however often it is retried: an event larger than
     /// the file channel stores (`RECORD_BYTES_MAX` with its headers).
-    pub fn never_fits(&self) -> bool {
+    pub(crate) fn never_fits(&self) -> bool {
         matches!(
             self,
             AgentChannelError::File {
@@ -140,7 +140,7 @@ pub struct Refused {
 
 impl Refused {
     /// A refusal that hands the batch back.
-    pub fn with(error: AgentChannelError, events: Vec<Event>) -> Self {
+    pub(crate) fn with(error: AgentChannelError, events: Vec<Event>) -> Self {
         Refused {
             error,
             events: Some(events),
@@ -148,7 +148,7 @@ impl Refused {
     }
 
     /// A refusal without the batch.
-    pub fn without(error: AgentChannelError) -> Self {
+    pub(crate) fn without(error: AgentChannelError) -> Self {
         Refused {
             error,
             events: None,

@@ -14,14 +14,14 @@ use parking_lot::Mutex;
 
 /// How long a reading is reused (each `/metrics` request and alarm sample would otherwise
 /// call `statvfs` once per directory).
-pub const REFRESH: Duration = Duration::from_secs(1);
+pub(crate) const REFRESH: Duration = Duration::from_secs(1);
 
 /// Gauges as the metrics registry takes them.
 type GaugeList = Vec<(&'static str, String)>;
 
 /// The directories of one file channel and their last reading.
 #[derive(Debug)]
-pub struct DiskSpace {
+pub(crate) struct DiskSpace {
     data_dirs: Vec<PathBuf>,
     checkpoint_dir: PathBuf,
     /// `minimumRequiredSpace`: the free bytes a data directory keeps.
@@ -31,7 +31,7 @@ pub struct DiskSpace {
 
 impl DiskSpace {
     /// Gauges for these directories, whose data directories keep `floor_bytes` free.
-    pub fn new(data_dirs: Vec<PathBuf>, checkpoint_dir: PathBuf, floor_bytes: u64) -> Self {
+    pub(crate) fn new(data_dirs: Vec<PathBuf>, checkpoint_dir: PathBuf, floor_bytes: u64) -> Self {
         DiskSpace {
             data_dirs,
             checkpoint_dir,
@@ -41,7 +41,7 @@ impl DiskSpace {
     }
 
     /// The gauges now (cached for [`REFRESH`]).
-    pub fn gauges(&self) -> GaugeList {
+    pub(crate) fn gauges(&self) -> GaugeList {
         let mut last = self.last.lock();
         if let Some((at, g)) = last.as_ref() {
             if at.elapsed() < REFRESH {

@@ -27,7 +27,7 @@ struct Histograms {
 
 /// A channel whose commits are timed and whose batches are measured.
 #[derive(Debug)]
-pub struct Instrumented {
+pub(crate) struct Instrumented {
     inner: Arc<dyn AgentChannel>,
     h: Arc<Histograms>,
     arrivals: Arc<Arrivals>,
@@ -35,7 +35,7 @@ pub struct Instrumented {
 
 impl Instrumented {
     /// Wraps `inner`, registering its histograms in the channel's counter group.
-    pub fn new(inner: Arc<dyn AgentChannel>) -> Self {
+    pub(crate) fn new(inner: Arc<dyn AgentChannel>) -> Self {
         let g = inner.counters();
         let h = Arc::new(Histograms {
             put_commit: g.histogram(&histogram::PUT_COMMIT),

@@ -5,12 +5,12 @@
 //! file channel, called through `spawn_blocking`) and [`kafka::KafkaChannel`] (a Kafka topic).
 //! All count Flume's channel metrics.
 
-pub mod arrivals;
-pub mod contract;
-pub mod disk_space;
+pub(crate) mod arrivals;
+pub(crate) mod contract;
+pub(crate) mod disk_space;
 pub mod file;
-pub mod instrumented;
-pub mod kafka;
+pub(crate) mod instrumented;
+pub(crate) mod kafka;
 pub mod memory;
 
 pub use contract::{

@@ -20,7 +20,7 @@ use super::CONF_BYTES_MAX;
 
 /// The deadline of one request, connection and body included (Flume's is 60 s to connect
 /// and 60 s to read).
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>;
 

@@ -12,4 +12,4 @@ pub mod zk;
 
 /// The largest configuration text accepted from a URI or a znode (ZooKeeper's own default
 /// `jute.maxbuffer` is 1 MiB).
-pub const CONF_BYTES_MAX: usize = 1 << 20;
+pub(crate) const CONF_BYTES_MAX: usize = 1 << 20;

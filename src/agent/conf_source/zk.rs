@@ -19,13 +19,13 @@ use super::CONF_BYTES_MAX;
 use crate::agent::config::ConfFile;
 
 /// Flume's default base path (`AbstractZooKeeperConfigurationProvider.DEFAULT_ZK_BASE_PATH`).
-pub const BASE_PATH_DEFAULT: &str = "/flume";
+pub(crate) const BASE_PATH_DEFAULT: &str = "/flume";
 
 /// How long a connection (a session established) may take.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The deadline of one read.
-pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why the znode could not be read; every variant names the servers or the znode.
 #[derive(Debug, thiserror::Error)]
@@ -110,7 +110,8 @@ impl ZkSource {
     }
 
     /// `BASE/AGENT`.
-    pub fn path(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> &str {
         &self.path
     }
 

@@ -18,7 +18,7 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     /// Starts reading `comp`.
-    pub fn new(comp: &'a RawComponent, problems: &'a mut Vec<Problem>) -> Self {
+    pub(crate) fn new(comp: &'a RawComponent, problems: &'a mut Vec<Problem>) -> Self {
         let mut used = BTreeSet::new();
         used.insert("type".to_owned());
         Ctx {
@@ -31,36 +31,36 @@ impl<'a> Ctx<'a> {
     }
 
     /// The component.
-    pub fn comp(&self) -> &RawComponent {
+    pub(crate) fn comp(&self) -> &RawComponent {
         self.comp
     }
 
     /// Whether an error was reported through this context.
-    pub fn failed(&self) -> bool {
+    pub(crate) fn failed(&self) -> bool {
         self.errors > 0
     }
 
     /// Where a property is (or where the component is listed).
-    pub fn origin(&self, key: &str) -> Origin {
+    pub(crate) fn origin(&self, key: &str) -> Origin {
         self.comp.origin_of(key)
     }
 
     /// Reports an error about `key`.
-    pub fn error(&mut self, key: &str, message: impl Into<String>) {
+    pub(crate) fn error(&mut self, key: &str, message: impl Into<String>) {
         self.errors += 1;
         let p = Problem::error(self.origin(key), self.comp.full_key(key), message);
         self.problems.push(p);
     }
 
     /// Reports a warning about `key`.
-    pub fn warn(&mut self, key: &str, message: impl Into<String>) {
+    pub(crate) fn warn(&mut self, key: &str, message: impl Into<String>) {
         let p = Problem::warning(self.origin(key), self.comp.full_key(key), message);
         self.problems.push(p);
     }
 
     /// Reports a problem found elsewhere (a component that reads its keys through another
     /// component's parser translates that parser's problems to its own keys).
-    pub fn report(&mut self, p: Problem) {
+    pub(crate) fn report(&mut self, p: Problem) {
         if p.severity == super::problem::Severity::Error {
             self.errors += 1;
         }
@@ -68,7 +68,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Whether `key` was read (or lies under a prefix marked read).
-    pub fn was_read(&self, key: &str) -> bool {
+    pub(crate) fn was_read(&self, key: &str) -> bool {
         self.used.contains(key)
             || self
                 .used_prefixes
@@ -77,24 +77,24 @@ impl<'a> Ctx<'a> {
     }
 
     /// The keys read so far.
-    pub fn read_keys(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn read_keys(&self) -> impl Iterator<Item = &str> {
         self.used.iter().map(String::as_str)
     }
 
     /// Marks every key starting with `prefix` as read.
-    pub fn use_prefix(&mut self, prefix: &str) {
+    pub(crate) fn use_prefix(&mut self, prefix: &str) {
         self.used_prefixes.push(prefix.to_owned());
     }
 
     /// The value of `key`, if set.
-    pub fn get(&mut self, key: &str) -> Option<String> {
+    pub(crate) fn get(&mut self, key: &str) -> Option<String> {
         self.used.insert(key.to_owned());
         self.comp.props.get(key).map(|v| v.value.clone())
     }
 
     /// The value of a required key; an error if it is missing, at the line of a key that looks
     /// like a misspelling of it (`channel` for `channels`) when there is one.
-    pub fn required(&mut self, key: &str) -> Option<String> {
+    pub(crate) fn required(&mut self, key: &str) -> Option<String> {
         let v = self.get(key);
         if v.is_none() {
             let near = self
@@ -124,7 +124,7 @@ impl<'a> Ctx<'a> {
 
     /// An integer in `min..=max`, or `default` when absent (and after an error, which names
     /// the range).
-    pub fn u64(&mut self, key: &str, default: u64, min: u64, max: u64) -> u64 {
+    pub(crate) fn u64(&mut self, key: &str, default: u64, min: u64, max: u64) -> u64 {
         let Some(v) = self.get(key) else {
             return default;
         };
@@ -145,7 +145,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// `true` or `false` (any case), or `default` when absent (and after an error).
-    pub fn bool(&mut self, key: &str, default: bool) -> bool {
+    pub(crate) fn bool(&mut self, key: &str, default: bool) -> bool {
         let Some(v) = self.get(key) else {
             return default;
         };
@@ -160,7 +160,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Warns about every property that was not read. Returns whether no error was reported.
-    pub fn finish(self, what: &str) -> bool {
+    pub(crate) fn finish(self, what: &str) -> bool {
         let unknown: Vec<String> = self
             .comp
             .props
@@ -189,7 +189,7 @@ impl<'a> Ctx<'a> {
 
 /// Whether `written` looks like a misspelling of `known`: another case, a plural `s` added or
 /// dropped, or at most two edits apart (for keys longer than four characters).
-pub fn near_miss(written: &str, known: &str) -> bool {
+pub(crate) fn near_miss(written: &str, known: &str) -> bool {
     if written == known {
         return false;
     }

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 /// Longest duration accepted anywhere (a year): a typo of a unit cannot mean "forever".
-pub const DURATION_MAX: Duration = Duration::from_secs(366 * 24 * 3600);
+pub(crate) const DURATION_MAX: Duration = Duration::from_secs(366 * 24 * 3600);
 
 /// Parses `text`; the error says what was expected.
-pub fn parse(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);

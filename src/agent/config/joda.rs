@@ -3,7 +3,7 @@
 //! (formatting). Pure; the error names the unsupported letters.
 
 /// Translates the common Joda-Time pattern letters into chrono strftime.
-pub fn to_strftime(joda: &str) -> Result<String, String> {
+pub(crate) fn to_strftime(joda: &str) -> Result<String, String> {
     let chars: Vec<char> = joda.chars().collect();
     let mut out = String::new();
     let mut i = 0;

@@ -13,21 +13,21 @@
 //! Architecture Invariant: nothing here imports a component, the registry or the topology;
 //! they import this.
 
-pub mod ctx;
-pub mod duration;
+pub(crate) mod ctx;
+pub(crate) mod duration;
 pub mod files;
-pub mod filters;
-pub mod joda;
-pub mod limits;
-pub mod problem;
+pub(crate) mod filters;
+pub(crate) mod joda;
+pub(crate) mod limits;
+pub(crate) mod problem;
 pub mod properties;
-pub mod raw;
+pub(crate) mod raw;
 pub mod read;
-pub mod resolution;
+pub(crate) mod resolution;
 pub mod secret;
-pub mod subst;
-pub mod values;
+pub(crate) mod subst;
+pub(crate) mod values;
 
-pub use ctx::Ctx;
+pub(crate) use ctx::Ctx;
 pub use files::ConfFile;
 pub use problem::{has_errors, Origin, Problem, Severity};

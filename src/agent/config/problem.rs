@@ -33,7 +33,7 @@ pub enum Origin {
 
 impl Origin {
     /// Line `line` of file number `file` (0 the first).
-    pub fn at(file: u16, line: usize) -> Origin {
+    pub(crate) fn at(file: u16, line: usize) -> Origin {
         match file {
             0 => Origin::Line(line),
             file => Origin::FileLine { file, line },
@@ -41,7 +41,7 @@ impl Origin {
     }
 
     /// The file's index, when the origin is a line of a file.
-    pub fn file(&self) -> Option<u16> {
+    pub(crate) fn file(&self) -> Option<u16> {
         match self {
             Origin::Line(_) => Some(0),
             Origin::FileLine { file, .. } => Some(*file),
@@ -85,7 +85,11 @@ pub struct Problem {
 
 impl Problem {
     /// An error.
-    pub fn error(origin: Origin, key: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn error(
+        origin: Origin,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Problem {
             severity: Severity::Error,
             origin,
@@ -95,7 +99,11 @@ impl Problem {
     }
 
     /// A warning.
-    pub fn warning(origin: Origin, key: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn warning(
+        origin: Origin,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Problem {
             severity: Severity::Warning,
             origin,

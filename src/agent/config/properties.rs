@@ -140,7 +140,7 @@ fn unescape(s: &str) -> String {
 /// Properties text holding `entries` (key, value) in order, one per line, escaped so that
 /// [`parse`] gives them back as they are (line breaks included; [`parse`] trims values, so
 /// a value read by it has no blanks at its ends to keep).
-pub fn store(entries: &[(String, String)]) -> String {
+pub(crate) fn store(entries: &[(String, String)]) -> String {
     let mut out = String::new();
     for (k, v) in entries {
         escape_into(&mut out, k, true);

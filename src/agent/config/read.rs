@@ -15,16 +15,10 @@ use super::subst::{self, Sources};
 
 /// Flume's `-DpropertiesImplementation` value that also reads a bare `${NAME}` from the
 /// environment (Flume 1.11's `MapResolver` keeps it for `EnvVarResolverProperties` users).
-pub const ENV_VAR_RESOLVER: &str = "org.apache.flume.node.EnvVarResolverProperties";
-
-/// Reads agent `agent` from properties text; `overrides` are the `-D` pairs: those whose key
-/// starts with `<agent>.` win over the file, all of them are `${sys:...}`.
-pub fn read(text: &str, agent: &str, overrides: &[(String, String)]) -> (RawAgent, Resolution) {
-    read_files(&[one_file(text)], agent, overrides)
-}
+pub(crate) const ENV_VAR_RESOLVER: &str = "org.apache.flume.node.EnvVarResolverProperties";
 
 /// [`read`] of several files in order: a key a later file sets replaces the earlier ones'.
-pub fn read_files(
+pub(crate) fn read_files(
     files: &[ConfFile],
     agent: &str,
     overrides: &[(String, String)],

@@ -11,13 +11,13 @@ use super::limits::BATCH_SIZE_MAX;
 
 impl Ctx<'_> {
     /// A required port number (`0-65535`).
-    pub fn port(&mut self, key: &str) -> Option<u16> {
+    pub(crate) fn port(&mut self, key: &str) -> Option<u16> {
         let p = self.required(key)?;
         self.port_value(key, &p)
     }
 
     /// `text` (read from `key`, or one word of its list) as a port number.
-    pub fn port_value(&mut self, key: &str, text: &str) -> Option<u16> {
+    pub(crate) fn port_value(&mut self, key: &str, text: &str) -> Option<u16> {
         match text.trim().parse::<u16>() {
             Ok(n) => Some(n),
             Err(_) => {
@@ -28,22 +28,22 @@ impl Ctx<'_> {
     }
 
     /// A batch size of at least 1 and at most [`BATCH_SIZE_MAX`].
-    pub fn batch_size(&mut self, key: &str, default: u64) -> usize {
+    pub(crate) fn batch_size(&mut self, key: &str, default: u64) -> usize {
         self.u64(key, default, 1, BATCH_SIZE_MAX) as usize
     }
 
     /// A size or count in `min..=max` as a `usize`.
-    pub fn usize(&mut self, key: &str, default: u64, min: u64, max: u64) -> usize {
+    pub(crate) fn usize(&mut self, key: &str, default: u64, min: u64, max: u64) -> usize {
         self.u64(key, default, min, max) as usize
     }
 
     /// A number of milliseconds in `min..=max` as a duration.
-    pub fn millis(&mut self, key: &str, default: u64, min: u64, max: u64) -> Duration {
+    pub(crate) fn millis(&mut self, key: &str, default: u64, min: u64, max: u64) -> Duration {
         Duration::from_millis(self.u64(key, default, min, max))
     }
 
     /// A duration written with a unit (`500ms`, `60s`, `3m`, `7d`; Sluice's own keys).
-    pub fn duration(&mut self, key: &str, default: Duration) -> Duration {
+    pub(crate) fn duration(&mut self, key: &str, default: Duration) -> Duration {
         match self.get(key) {
             None => default,
             Some(v) => duration::parse(&v).unwrap_or_else(|e| {
@@ -53,19 +53,9 @@ impl Ctx<'_> {
         }
     }
 
-    /// A list of words separated by spaces or commas (empty when absent).
-    pub fn list(&mut self, key: &str) -> Vec<String> {
-        self.get(key)
-            .unwrap_or_default()
-            .split(|c: char| c.is_whitespace() || c == ',')
-            .filter(|w| !w.is_empty())
-            .map(str::to_owned)
-            .collect()
-    }
-
     /// The properties under `prefix`, with the prefix removed (a selector's, a processor's,
     /// an interceptor's own keys).
-    pub fn sub_props(&self, prefix: &str) -> BTreeMap<String, String> {
+    pub(crate) fn sub_props(&self, prefix: &str) -> BTreeMap<String, String> {
         self.comp()
             .props
             .iter()

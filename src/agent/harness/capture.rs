@@ -11,7 +11,7 @@ use sluice_core::Event;
 
 /// The capturing channel.
 #[derive(Debug)]
-pub struct CaptureChannel {
+pub(crate) struct CaptureChannel {
     events: Arc<Mutex<Vec<Event>>>,
     counters: Arc<CounterGroup>,
 }
@@ -27,7 +27,7 @@ impl Default for CaptureChannel {
 
 impl CaptureChannel {
     /// The committed events so far.
-    pub fn events(&self) -> Vec<Event> {
+    pub(crate) fn events(&self) -> Vec<Event> {
         self.events.lock().clone()
     }
 }

@@ -7,7 +7,7 @@ use super::spec::{Case, Expect, Matcher};
 use sluice_core::Event;
 
 /// Events listed with a count mismatch, at most.
-pub const EVENTS_SHOWN_MAX: usize = 10;
+pub(crate) const EVENTS_SHOWN_MAX: usize = 10;
 
 /// One unmet expectation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +38,7 @@ impl std::fmt::Display for Failure {
 }
 
 /// An event as one line of JSON (the body as text, invalid UTF-8 replaced).
-pub fn render(e: &Event) -> String {
+pub(crate) fn render(e: &Event) -> String {
     serde_json::json!({
         "headers": e.headers.to_map(),
         "body": String::from_utf8_lossy(&e.body),

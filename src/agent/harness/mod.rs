@@ -6,10 +6,10 @@
 //! processor policy: failover, load_balance); [`check`] compares what arrived with the
 //! expectations and describes every difference (the event, the component, the diff).
 
-pub mod capture;
+pub(crate) mod capture;
 pub mod check;
-pub mod run;
-pub mod spec;
+pub(crate) mod run;
+pub(crate) mod spec;
 
 pub use check::{check, Failure};
 pub use run::{run_case, Delivered, RunError};

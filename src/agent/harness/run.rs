@@ -18,9 +18,9 @@ use sluice_core::Event;
 
 /// The header that tags each input with its index while it flows (removed before checks);
 /// a configuration should not use it.
-pub const TAG_HEADER: &str = "sluice.test.input";
+pub(crate) const TAG_HEADER: &str = "sluice.test.input";
 /// Yields after the batch so the detached puts on optional channels finish.
-pub const OPTIONAL_PUT_YIELDS: usize = 64;
+pub(crate) const OPTIONAL_PUT_YIELDS: usize = 64;
 
 /// What arrived where.
 #[derive(Debug, Default, Clone)]

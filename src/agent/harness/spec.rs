@@ -24,11 +24,11 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 /// Most tests in one file.
-pub const TESTS_MAX: usize = 1_000;
+pub(crate) const TESTS_MAX: usize = 1_000;
 /// Most input events of one test.
-pub const INPUTS_MAX: usize = 10_000;
+pub(crate) const INPUTS_MAX: usize = 10_000;
 /// Longest test file read, in bytes.
-pub const FILE_BYTES_MAX: usize = 16 << 20;
+pub(crate) const FILE_BYTES_MAX: usize = 16 << 20;
 
 /// A parsed test file.
 #[derive(Debug, Clone, Deserialize)]
@@ -90,7 +90,7 @@ pub struct Expect {
 
 impl Expect {
     /// `channel c1` or `sink k1`.
-    pub fn component(&self) -> String {
+    pub(crate) fn component(&self) -> String {
         match (&self.channel, &self.sink) {
             (Some(c), _) => format!("channel {c}"),
             (None, Some(s)) => format!("sink {s}"),

@@ -13,7 +13,7 @@ pub struct Chain {
 
 impl Chain {
     /// A chain of already-built interceptors.
-    pub fn new(interceptors: Vec<Box<dyn Interceptor>>) -> Self {
+    pub(crate) fn new(interceptors: Vec<Box<dyn Interceptor>>) -> Self {
         Chain { interceptors }
     }
 
@@ -43,7 +43,8 @@ impl Chain {
 
     /// Keys under `interceptors.` in a source's properties that no listed interceptor reads,
     /// relative to the source (for the config layer's unknown-key warnings).
-    pub fn unknown_keys(source: &Props) -> Vec<String> {
+    #[cfg(test)]
+    pub(crate) fn unknown_keys(source: &Props) -> Vec<String> {
         let listed: Vec<&str> = source
             .get("interceptors")
             .map(|l| l.split_whitespace().collect())
@@ -79,12 +80,13 @@ impl Chain {
     }
 
     /// How many interceptors the chain has.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.interceptors.len()
     }
 
     /// True if the chain has no interceptors (events pass unchanged).
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.interceptors.is_empty()
     }
 }

@@ -18,7 +18,7 @@ pub struct InterceptorSpec {
 
 /// Checks `interceptors` and `interceptors.<i>.*` (by building each) and returns the chain's
 /// specs in order.
-pub fn parse(cx: &mut Ctx<'_>) -> Vec<InterceptorSpec> {
+pub(crate) fn parse(cx: &mut Ctx<'_>) -> Vec<InterceptorSpec> {
     cx.use_prefix("interceptors.");
     let Some(list) = cx.get("interceptors") else {
         return Vec::new();

@@ -27,7 +27,7 @@ fn system_millis() -> i64 {
 /// `timestamp`: the time of interception in epoch milliseconds, as decimal text.
 /// Keys: `headerName` (default `timestamp`), `preserveExisting` (default false).
 #[derive(Debug, Clone)]
-pub struct TimestampInterceptor {
+pub(crate) struct TimestampInterceptor {
     header: String,
     preserve: bool,
     clock: fn() -> i64,
@@ -35,7 +35,7 @@ pub struct TimestampInterceptor {
 
 impl TimestampInterceptor {
     /// Builds from properties, reading the system clock.
-    pub fn from_props(props: &Props) -> Result<Self, ComponentError> {
+    pub(crate) fn from_props(props: &Props) -> Result<Self, ComponentError> {
         Ok(TimestampInterceptor {
             header: string_prop(props, "headerName", "timestamp"),
             preserve: bool_prop(props, "preserveExisting", false)?,
@@ -44,7 +44,8 @@ impl TimestampInterceptor {
     }
 
     /// The same interceptor with another clock (epoch milliseconds), for tests.
-    pub fn with_clock(mut self, clock: fn() -> i64) -> Self {
+    #[cfg(test)]
+    pub(crate) fn with_clock(mut self, clock: fn() -> i64) -> Self {
         self.clock = clock;
         self
     }
@@ -62,7 +63,7 @@ impl Interceptor for TimestampInterceptor {
 /// Keys: `hostHeader` (default `host`), `useIP` (default true), `preserveExisting` (default
 /// false). If the address cannot be found, events pass unchanged, as in Flume.
 #[derive(Debug, Clone)]
-pub struct HostInterceptor {
+pub(crate) struct HostInterceptor {
     header: String,
     preserve: bool,
     host: Option<String>,
@@ -70,7 +71,7 @@ pub struct HostInterceptor {
 
 impl HostInterceptor {
     /// Builds from properties, looking up the local host name and, with `useIP`, its address.
-    pub fn from_props(props: &Props) -> Result<Self, ComponentError> {
+    pub(crate) fn from_props(props: &Props) -> Result<Self, ComponentError> {
         let use_ip = bool_prop(props, "useIP", true)?;
         let name = hostname::get()
             .ok()
@@ -85,7 +86,7 @@ impl HostInterceptor {
     }
 
     /// Builds from properties with a given host value (`None`: leave events unchanged).
-    pub fn with_host(props: &Props, host: Option<String>) -> Result<Self, ComponentError> {
+    pub(crate) fn with_host(props: &Props, host: Option<String>) -> Result<Self, ComponentError> {
         Ok(HostInterceptor {
             header: string_prop(props, "hostHeader", "host"),
             preserve: bool_prop(props, "preserveExisting", false)?,
@@ -116,7 +117,7 @@ impl Interceptor for HostInterceptor {
 /// `static`: a fixed header. Keys: `key` (default `key`), `value` (default `value`),
 /// `preserveExisting` (default **true**).
 #[derive(Debug, Clone)]
-pub struct StaticInterceptor {
+pub(crate) struct StaticInterceptor {
     key: String,
     value: String,
     preserve: bool,
@@ -124,7 +125,7 @@ pub struct StaticInterceptor {
 
 impl StaticInterceptor {
     /// Builds from properties.
-    pub fn from_props(props: &Props) -> Result<Self, ComponentError> {
+    pub(crate) fn from_props(props: &Props) -> Result<Self, ComponentError> {
         Ok(StaticInterceptor {
             key: string_prop(props, "key", "key"),
             value: string_prop(props, "value", "value"),
@@ -144,7 +145,7 @@ impl Interceptor for StaticInterceptor {
 /// `uuid`: a random (v4) UUID, optionally prefixed. Keys: `headerName` (default `id`),
 /// `preserveExisting` (default **true**), `prefix` (default empty).
 #[derive(Debug, Clone)]
-pub struct UuidInterceptor {
+pub(crate) struct UuidInterceptor {
     header: String,
     preserve: bool,
     prefix: String,
@@ -152,7 +153,7 @@ pub struct UuidInterceptor {
 
 impl UuidInterceptor {
     /// Builds from properties.
-    pub fn from_props(props: &Props) -> Result<Self, ComponentError> {
+    pub(crate) fn from_props(props: &Props) -> Result<Self, ComponentError> {
         Ok(UuidInterceptor {
             header: string_prop(props, "headerName", "id"),
             preserve: bool_prop(props, "preserveExisting", true)?,

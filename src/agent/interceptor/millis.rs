@@ -13,13 +13,13 @@ use crate::agent::config::joda;
 
 /// A compiled date pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MillisPattern {
+pub(crate) struct MillisPattern {
     strftime: String,
 }
 
 impl MillisPattern {
     /// Translates a Joda-Time pattern; the error names the unsupported part.
-    pub fn new(joda: &str) -> Result<Self, String> {
+    pub(crate) fn new(joda: &str) -> Result<Self, String> {
         let strftime = joda::to_strftime(joda)?;
         let bad =
             StrftimeItems::new(&strftime).any(|item| matches!(item, chrono::format::Item::Error));
@@ -30,7 +30,7 @@ impl MillisPattern {
     }
 
     /// Epoch milliseconds of `value`, or `None` if it does not fit the pattern.
-    pub fn millis(&self, value: &str) -> Option<i64> {
+    pub(crate) fn millis(&self, value: &str) -> Option<i64> {
         let mut p = Parsed::new();
         parse(&mut p, value.trim(), StrftimeItems::new(&self.strftime)).ok()?;
         fill_joda_defaults(&mut p)?;

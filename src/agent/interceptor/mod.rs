@@ -7,7 +7,7 @@
 //! a configuration error naming the key.
 
 mod chain;
-pub mod config;
+pub(crate) mod config;
 mod headers;
 mod millis;
 mod regex_extractor;
@@ -23,11 +23,13 @@ use crate::agent::component::{ComponentError, Props};
 use sluice_core::Event;
 
 pub use chain::Chain;
-pub use headers::{HostInterceptor, StaticInterceptor, TimestampInterceptor, UuidInterceptor};
-pub use regex_extractor::{RegexExtractorInterceptor, Serializer};
-pub use regex_filter::RegexFilterInterceptor;
-pub use remove_header::RemoveHeaderInterceptor;
-pub use search_replace::SearchReplaceInterceptor;
+pub(crate) use headers::{
+    HostInterceptor, StaticInterceptor, TimestampInterceptor, UuidInterceptor,
+};
+pub(crate) use regex_extractor::RegexExtractorInterceptor;
+pub(crate) use regex_filter::RegexFilterInterceptor;
+pub(crate) use remove_header::RemoveHeaderInterceptor;
+pub(crate) use search_replace::SearchReplaceInterceptor;
 
 /// One step of a source's interceptor chain.
 pub trait Interceptor: Send + Sync + Debug {
@@ -41,7 +43,7 @@ pub trait Interceptor: Send + Sync + Debug {
 }
 
 /// The interceptor types: Flume short name (matched case-insensitively) and Java builder class.
-pub const TYPES: &[(&str, &str)] = &[
+pub(crate) const TYPES: &[(&str, &str)] = &[
     (
         "timestamp",
         "org.apache.flume.interceptor.TimestampInterceptor$Builder",
@@ -78,7 +80,10 @@ pub const TYPES: &[(&str, &str)] = &[
 
 /// Builds an interceptor from its `type` value and its properties (keys relative to the
 /// interceptor, e.g. `preserveExisting`). Errors name the offending key.
-pub fn build(type_name: &str, props: &Props) -> Result<Box<dyn Interceptor>, ComponentError> {
+pub(crate) fn build(
+    type_name: &str,
+    props: &Props,
+) -> Result<Box<dyn Interceptor>, ComponentError> {
     let t = type_name.trim();
     let short = TYPES
         .iter()
@@ -108,7 +113,7 @@ pub fn build(type_name: &str, props: &Props) -> Result<Box<dyn Interceptor>, Com
 
 /// The keys of `props` that an interceptor of `type_name` does not read (for the config layer's
 /// unknown-key warnings). `type` is always known; an unknown type yields no keys.
-pub fn unknown_keys(type_name: &str, props: &Props) -> Vec<String> {
+pub(crate) fn unknown_keys(type_name: &str, props: &Props) -> Vec<String> {
     let t = type_name.trim();
     let Some((short, _)) = TYPES
         .iter()

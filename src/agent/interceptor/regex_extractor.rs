@@ -11,15 +11,15 @@ use crate::agent::component::{ComponentError, Props};
 use sluice_core::Event;
 
 /// Flume's class name of the millis serializer (the short name `millis` is also accepted).
-pub const MILLIS_SERIALIZER: &str =
+pub(crate) const MILLIS_SERIALIZER: &str =
     "org.apache.flume.interceptor.RegexExtractorInterceptorMillisSerializer";
 /// Flume's class name of the pass-through serializer (`DEFAULT`).
-pub const PASS_THROUGH_SERIALIZER: &str =
+pub(crate) const PASS_THROUGH_SERIALIZER: &str =
     "org.apache.flume.interceptor.RegexExtractorInterceptorPassThroughSerializer";
 
 /// How a captured group becomes a header value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Serializer {
+pub(crate) enum Serializer {
     /// The captured text unchanged.
     PassThrough,
     /// A date parsed with a Joda-Time pattern, as epoch milliseconds.
@@ -37,7 +37,7 @@ impl Serializer {
 
 /// Copies capture groups of the first match into headers.
 #[derive(Debug, Clone)]
-pub struct RegexExtractorInterceptor {
+pub(crate) struct RegexExtractorInterceptor {
     regex: Regex,
     /// (header name, serializer) for groups 1, 2, ...
     serializers: Vec<(String, Serializer)>,
@@ -46,7 +46,7 @@ pub struct RegexExtractorInterceptor {
 impl RegexExtractorInterceptor {
     /// Builds from properties; `regex`, `serializers` and each `serializers.<s>.name` are
     /// required.
-    pub fn from_props(props: &Props) -> Result<Self, ComponentError> {
+    pub(crate) fn from_props(props: &Props) -> Result<Self, ComponentError> {
         let regex = compile("regex", required_prop(props, "regex")?)?;
         let names = required_prop(props, "serializers")?;
         let mut serializers = Vec::new();

@@ -10,14 +10,14 @@ use sluice_core::Event;
 
 /// Filters events by a regular expression on the body.
 #[derive(Debug, Clone)]
-pub struct RegexFilterInterceptor {
+pub(crate) struct RegexFilterInterceptor {
     regex: Regex,
     exclude: bool,
 }
 
 impl RegexFilterInterceptor {
     /// Builds from properties: `regex` (default `.*`), `excludeEvents` (default false).
-    pub fn from_props(props: &Props) -> Result<Self, ComponentError> {
+    pub(crate) fn from_props(props: &Props) -> Result<Self, ComponentError> {
         let pattern = props.get("regex").map(String::as_str).unwrap_or(".*");
         Ok(RegexFilterInterceptor {
             regex: compile("regex", pattern)?,

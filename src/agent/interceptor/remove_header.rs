@@ -11,11 +11,11 @@ use crate::agent::component::{ComponentError, Props};
 use sluice_core::Event;
 
 /// Flume's default separator for `fromList`.
-pub const DEFAULT_LIST_SEPARATOR: &str = r"\s*,\s*";
+pub(crate) const DEFAULT_LIST_SEPARATOR: &str = r"\s*,\s*";
 
 /// Removes headers by name, list or pattern.
 #[derive(Debug, Clone)]
-pub struct RemoveHeaderInterceptor {
+pub(crate) struct RemoveHeaderInterceptor {
     with_name: Option<String>,
     from_list: BTreeSet<String>,
     matching: Option<Regex>,
@@ -23,7 +23,7 @@ pub struct RemoveHeaderInterceptor {
 
 impl RemoveHeaderInterceptor {
     /// Builds from properties; none of the keys is required (with none, events pass unchanged).
-    pub fn from_props(props: &Props) -> Result<Self, ComponentError> {
+    pub(crate) fn from_props(props: &Props) -> Result<Self, ComponentError> {
         let separator = props
             .get("fromListSeparator")
             .map(String::as_str)

@@ -66,7 +66,7 @@ impl Charset {
 
 /// Search-and-replace on the body.
 #[derive(Debug, Clone)]
-pub struct SearchReplaceInterceptor {
+pub(crate) struct SearchReplaceInterceptor {
     search: Regex,
     replace: String,
     charset: Charset,
@@ -75,7 +75,7 @@ pub struct SearchReplaceInterceptor {
 impl SearchReplaceInterceptor {
     /// Builds from properties: `searchPattern` (required, not empty), `replaceString`
     /// (required, may be empty), `charset` (default UTF-8).
-    pub fn from_props(props: &Props) -> Result<Self, ComponentError> {
+    pub(crate) fn from_props(props: &Props) -> Result<Self, ComponentError> {
         let search = compile("searchPattern", required_prop(props, "searchPattern")?)?;
         let java = props.get("replaceString").ok_or_else(|| {
             ComponentError::new("replaceString", "is required (an empty value is allowed)")

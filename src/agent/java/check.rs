@@ -10,7 +10,7 @@ use super::jvm::{self, JavaError};
 use super::shim;
 
 /// Longest a check may take (JVM start and class loading).
-pub const CHECK_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const CHECK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// One class that is not usable.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -21,7 +21,7 @@ pub struct JavaConfig {
 }
 
 /// Reads a Java component's keys (its class is its `type`); every key counts as read.
-pub fn parse(cx: &mut Ctx<'_>) -> Option<JavaConfig> {
+pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<JavaConfig> {
     let class = cx.get("type")?;
     let keys: Vec<String> = cx.comp().props.keys().cloned().collect();
     let mut props = Vec::with_capacity(keys.len());

@@ -11,7 +11,7 @@ use crate::agent::metrics::{Counter, CounterGroup, SinkCounter, SourceCounter};
 
 /// A Sluice counter a Flume attribute maps to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mapped {
+pub(crate) enum Mapped {
     /// Of a source's group.
     Source(SourceCounter),
     /// Of a sink's group.
@@ -19,7 +19,7 @@ pub enum Mapped {
 }
 
 /// Flume's attribute names of `SourceCounter` and `SinkCounter` and Sluice's counters.
-pub const NAMES: &[(&str, Mapped)] = &[
+pub(crate) const NAMES: &[(&str, Mapped)] = &[
     (
         "src.events.received",
         Mapped::Source(SourceCounter::EventReceived),
@@ -100,14 +100,14 @@ pub const NAMES: &[(&str, Mapped)] = &[
 ];
 
 /// Sluice's counter of a Flume counter attribute.
-pub fn sluice_counter(flume: &str) -> Option<Mapped> {
+pub(crate) fn sluice_counter(flume: &str) -> Option<Mapped> {
     NAMES.iter().find(|(f, _)| *f == flume).map(|(_, m)| *m)
 }
 
 /// The counts of one component: the agent counts what passes until the plugin reports
 /// counters of its own kind; from then on (across restarts) the plugin's counts are the ones.
 #[derive(Debug)]
-pub struct Counts {
+pub(crate) struct Counts {
     group: Arc<CounterGroup>,
     /// `SOURCE` or `SINK`: the plugin groups that count for this component.
     kind: &'static str,
@@ -117,7 +117,7 @@ pub struct Counts {
 
 impl Counts {
     /// Counts of one JVM run; `plugin_counts` is shared by the runs of one component.
-    pub fn new(
+    pub(crate) fn new(
         group: Arc<CounterGroup>,
         kind: &'static str,
         plugin_counts: Arc<AtomicBool>,
@@ -131,14 +131,14 @@ impl Counts {
     }
 
     /// The agent's own count (ignored once the plugin counts).
-    pub fn own<C: Counter>(&self, c: C, n: u64) {
+    pub(crate) fn own<C: Counter>(&self, c: C, n: u64) {
         if !self.plugin_counts.load(Ordering::Relaxed) {
             self.group.add(c, n);
         }
     }
 
     /// A COUNTERS frame arrived.
-    pub fn reported(&mut self, groups: Vec<GroupCounts>) {
+    pub(crate) fn reported(&mut self, groups: Vec<GroupCounts>) {
         for g in groups.into_iter().filter(|g| g.kind == self.kind) {
             self.plugin_counts.store(true, Ordering::Relaxed);
             for (attr, v) in g.counts {

@@ -10,12 +10,12 @@ use std::sync::OnceLock;
 
 /// Options given to every host JVM after `JAVA_OPTS`: a plugin's OutOfMemoryError ends its
 /// JVM (the agent restarts it) rather than leaving it half alive.
-pub const JVM_FIXED_OPTS: &[&str] = &["-XX:+ExitOnOutOfMemoryError"];
+pub(crate) const JVM_FIXED_OPTS: &[&str] = &["-XX:+ExitOnOutOfMemoryError"];
 /// Options used when `JAVA_OPTS` is not set: a modest heap and the serial collector keep one
 /// plugin's JVM small (Flume's own default heap is `-Xmx20m`).
-pub const JVM_DEFAULT_OPTS: &[&str] = &["-Xmx256m", "-XX:+UseSerialGC"];
+pub(crate) const JVM_DEFAULT_OPTS: &[&str] = &["-Xmx256m", "-XX:+UseSerialGC"];
 /// The host program's main class (in the shim jar).
-pub const HOST_MAIN: &str = "io.sluice.host.Host";
+pub(crate) const HOST_MAIN: &str = "io.sluice.host.Host";
 
 /// Something about Java went wrong.
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +73,7 @@ pub enum JavaError {
 
 impl JavaError {
     /// An I/O error on `path`.
-    pub fn io(what: &'static str, path: &Path, source: std::io::Error) -> Self {
+    pub(crate) fn io(what: &'static str, path: &Path, source: std::io::Error) -> Self {
         JavaError::Io {
             what,
             path: path.to_owned(),
@@ -99,7 +99,7 @@ pub fn set_env(env: JavaEnv) {
 }
 
 /// Where plugins are found (none set: no `plugins.d`, no `-C`).
-pub fn env() -> JavaEnv {
+pub(crate) fn env() -> JavaEnv {
     ENV.get().cloned().unwrap_or_default()
 }
 
@@ -124,7 +124,7 @@ pub fn plugin_dirs(conf_dir: &Path, plugins_path: Option<&str>) -> Vec<PathBuf> 
 }
 
 /// A JDK tool: `JAVA_HOME/bin/NAME` when `JAVA_HOME` is set, else `NAME` on `PATH`.
-pub fn jdk_tool(name: &str) -> PathBuf {
+pub(crate) fn jdk_tool(name: &str) -> PathBuf {
     match std::env::var_os("JAVA_HOME") {
         Some(home) if !home.is_empty() => PathBuf::from(home).join("bin").join(name),
         _ => PathBuf::from(name),
@@ -134,7 +134,7 @@ pub fn jdk_tool(name: &str) -> PathBuf {
 /// The classpath entries and native directories of `env`, in flume-ng's order after the
 /// shim: `-C`, `FLUME_CLASSPATH`, then each plugin's `lib/*.jar` and `libext/*.jar`
 /// (plugins and jars in name order).
-pub fn classpath(env: &JavaEnv, shim: &Path) -> (Vec<OsString>, Vec<PathBuf>) {
+pub(crate) fn classpath(env: &JavaEnv, shim: &Path) -> (Vec<OsString>, Vec<PathBuf>) {
     let mut cp: Vec<OsString> = vec![shim.as_os_str().to_owned()];
     if let Some(c) = &env.classpath {
         cp.extend(c.split(':').filter(|s| !s.is_empty()).map(OsString::from));
@@ -171,7 +171,7 @@ fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// The `java` command for the host program (or `--check`): options, classpath, main class.
-pub fn java_command(env: &JavaEnv, shim: &Path) -> tokio::process::Command {
+pub(crate) fn java_command(env: &JavaEnv, shim: &Path) -> tokio::process::Command {
     let (cp, native) = classpath(env, shim);
     let mut cmd = tokio::process::Command::new(jdk_tool("java"));
     match std::env::var("JAVA_OPTS") {
@@ -195,7 +195,7 @@ pub fn java_command(env: &JavaEnv, shim: &Path) -> tokio::process::Command {
 }
 
 /// A printable list of where classes are looked for (for `config check`).
-pub fn searched(env: &JavaEnv, shim: &Path) -> String {
+pub(crate) fn searched(env: &JavaEnv, shim: &Path) -> String {
     let (cp, _) = classpath(env, shim);
     let dirs: Vec<String> = env
         .plugin_dirs

@@ -12,20 +12,20 @@
 //!   plugin's Flume counters in `/metrics`; [`check`]: `config check`'s class look-up.
 
 pub mod check;
-pub mod config;
-pub mod counts;
+pub(crate) mod config;
+pub(crate) mod counts;
 pub use sluice_wire::java::frame;
 pub mod jvm;
-pub mod session;
+pub(crate) mod session;
 pub mod shim;
-pub mod sink;
-pub mod source;
-pub mod sources;
-pub mod supervise;
+pub(crate) mod sink;
+pub(crate) mod source;
+pub(crate) mod sources;
+pub(crate) mod supervise;
 
 /// Whether a configured `type` names a Java class (a dotted name, as Flume's loader takes
 /// it) rather than one of Sluice's short names.
-pub fn is_class_name(ty: &str) -> bool {
+pub(crate) fn is_class_name(ty: &str) -> bool {
     let ty = ty.trim();
     ty.contains('.')
         && ty.split('.').all(|part| {

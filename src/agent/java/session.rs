@@ -19,29 +19,29 @@ use crate::agent::channel::BoxFuture;
 use crate::agent::stop::Stop;
 
 /// Longest wait for CONFIGURE's answer (a plugin may connect to its database there).
-pub const CONFIGURE_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const CONFIGURE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest wait for START's answer.
-pub const START_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest wait for STOP's answer before the JVM is killed (inside the runtime's 3 s grace).
-pub const STOP_GRACE: Duration = Duration::from_secs(2);
+pub(crate) const STOP_GRACE: Duration = Duration::from_secs(2);
 /// Longest wait for the JVM to end once its stdin is closed, before it is killed.
-pub const EXIT_WAIT: Duration = Duration::from_millis(500);
+pub(crate) const EXIT_WAIT: Duration = Duration::from_millis(500);
 /// Longest a frame to the JVM may take to write (a JVM that stopped reading).
-pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest a frame from the JVM may take to arrive whole once its first byte has (as long as
 /// a frame to the JVM may take to write): a frame left partial (bytes written to the
 /// protocol pipe behind the host's back, a JVM stalled mid-frame) ends the session, and the
 /// supervisor restarts the plugin. Waiting for a frame's first byte has no deadline (an idle
 /// plugin sends nothing).
-pub const FRAME_READ_TIMEOUT: Duration = WRITE_TIMEOUT;
+pub(crate) const FRAME_READ_TIMEOUT: Duration = WRITE_TIMEOUT;
 /// Longest stderr line logged (longer ones are cut).
-pub const LOG_LINE_MAX: usize = 16 << 10;
+pub(crate) const LOG_LINE_MAX: usize = 16 << 10;
 /// Frames read ahead of the serving loop.
 const FRAMES_AHEAD: usize = 4;
 
 /// What the agent runs in a JVM.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Spec {
+pub(crate) struct Spec {
     /// Source or sink.
     pub role: Role,
     /// The plugin's Java class.
@@ -54,7 +54,7 @@ pub struct Spec {
 }
 
 /// The agent's side of the requests of a running plugin.
-pub trait Serve: Send {
+pub(crate) trait Serve: Send {
     /// Answers one request with a whole encoded frame (`None`: it has no answer).
     fn handle(&mut self, msg: FromJvm) -> BoxFuture<'_, Option<Vec<u8>>>;
     /// The plugin's counter groups arrived.
@@ -190,7 +190,7 @@ fn describe_exit(status: std::process::ExitStatus) -> String {
 /// Runs `spec` once: configure, start, serve until `stop` (then `Ok`) or until the JVM fails
 /// (`Err`, naming how it ended). Cancel safety: dropping it kills the JVM (kill on drop) and
 /// drops what `serve` holds (a take transaction rolls back on drop).
-pub async fn run_once(
+pub(crate) async fn run_once(
     spec: &Spec,
     serve: &mut dyn Serve,
     stop: &mut Stop,
@@ -370,7 +370,7 @@ async fn log_stderr(stderr: tokio::process::ChildStderr, name: String, class: St
 }
 
 /// One stderr line's level and text; `before` is the level of the line before it.
-pub fn parse_log_line(text: &str, before: tracing::Level) -> (tracing::Level, &str) {
+pub(crate) fn parse_log_line(text: &str, before: tracing::Level) -> (tracing::Level, &str) {
     for (word, lvl) in [
         ("ERROR ", tracing::Level::ERROR),
         ("WARN ", tracing::Level::WARN),

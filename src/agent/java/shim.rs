@@ -11,12 +11,12 @@ use super::jvm::{jdk_tool, JavaError};
 use super::sources::JAVA_SOURCES;
 
 /// The jar's file name in its cache directory.
-pub const JAR_NAME: &str = "sluice-shim.jar";
+pub(crate) const JAR_NAME: &str = "sluice-shim.jar";
 /// Most bytes of a compiler's output kept for an error message.
 const TOOL_OUTPUT_MAX: usize = 8 << 10;
 
 /// The first 16 hex digits of SHA-256 over every embedded source (path and text).
-pub fn sources_hash() -> String {
+pub(crate) fn sources_hash() -> String {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     for (path, text) in JAVA_SOURCES {
         ctx.update(&(path.len() as u64).to_le_bytes());

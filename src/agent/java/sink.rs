@@ -21,9 +21,9 @@ use crate::agent::metrics::{CounterGroup, SinkCounter};
 use crate::agent::stop::Stop;
 
 /// Most events one TAKE answers (the shim asks for at most as many).
-pub const TAKE_MAX: usize = 10_000;
+pub(crate) const TAKE_MAX: usize = 10_000;
 /// How long a TAKE in a transaction that has taken nothing waits for an event.
-pub const EMPTY_TAKE_WAIT: Duration = Duration::from_millis(100);
+pub(crate) const EMPTY_TAKE_WAIT: Duration = Duration::from_millis(100);
 /// How often an empty channel is looked at again while waiting.
 const EMPTY_TAKE_POLL: Duration = Duration::from_millis(10);
 
@@ -172,7 +172,7 @@ impl Serve for SinkServe {
 
 /// Runs a Java sink on `channel` (of `transactionCapacity` `tx_capacity`) until `stop`,
 /// restarting its JVM with backoff when it fails.
-pub async fn run(
+pub(crate) async fn run(
     class: String,
     name: String,
     props: Vec<(String, String)>,

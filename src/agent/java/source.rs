@@ -59,7 +59,7 @@ impl Serve for SourceServe {
 }
 
 /// Runs a Java source until `stop`, restarting its JVM with backoff when it fails.
-pub async fn run(
+pub(crate) async fn run(
     class: String,
     name: String,
     props: Vec<(String, String)>,

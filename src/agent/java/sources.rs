@@ -12,7 +12,7 @@ macro_rules! src {
 }
 
 /// Every Java source of the shim and the host, by path under `java/`.
-pub const JAVA_SOURCES: &[(&str, &str)] = &[
+pub(crate) const JAVA_SOURCES: &[(&str, &str)] = &[
     src!("flume-shim/src/org/apache/flume/Channel.java"),
     src!("flume-shim/src/org/apache/flume/ChannelException.java"),
     src!("flume-shim/src/org/apache/flume/ChannelFullException.java"),

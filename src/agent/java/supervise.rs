@@ -8,14 +8,14 @@ use super::session::{run_once, Serve, Spec};
 use crate::agent::stop::Stop;
 
 /// First wait before a failed JVM is started again.
-pub const RESTART_FIRST: Duration = Duration::from_secs(1);
+pub(crate) const RESTART_FIRST: Duration = Duration::from_secs(1);
 /// Longest wait between restarts.
-pub const RESTART_MAX: Duration = Duration::from_secs(30);
+pub(crate) const RESTART_MAX: Duration = Duration::from_secs(30);
 /// A run that lasted this long resets the backoff.
-pub const RESTART_RESET_AFTER: Duration = Duration::from_secs(60);
+pub(crate) const RESTART_RESET_AFTER: Duration = Duration::from_secs(60);
 
 /// Runs `spec` until `stop`, a fresh [`Serve`] from `make` for each JVM.
-pub async fn supervise<F>(spec: Spec, mut stop: Stop, mut make: F)
+pub(crate) async fn supervise<F>(spec: Spec, mut stop: Stop, mut make: F)
 where
     F: FnMut() -> Box<dyn Serve>,
 {

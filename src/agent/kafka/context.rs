@@ -7,14 +7,14 @@ use rdkafka::error::KafkaError;
 
 /// Logs librdkafka's messages and errors under a component name.
 #[derive(Debug, Clone)]
-pub struct LogContext {
+pub(crate) struct LogContext {
     /// `sink k1`, `source r1`, `channel c1`.
     pub component: String,
 }
 
 impl LogContext {
     /// A context for `component`.
-    pub fn new(kind: &str, name: &str) -> Self {
+    pub(crate) fn new(kind: &str, name: &str) -> Self {
         LogContext {
             component: format!("{kind} {name}"),
         }

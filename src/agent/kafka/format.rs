@@ -16,12 +16,12 @@ pub fn encode(e: &Event) -> Vec<u8> {
 }
 
 /// Appends `e` as one `AvroFlumeEvent` to `out` (a buffer reused from record to record).
-pub fn encode_into(out: &mut Vec<u8>, e: &Event) {
+pub(crate) fn encode_into(out: &mut Vec<u8>, e: &Event) {
     put_event(out, e);
 }
 
 /// Decodes a record value written by [`encode`] (or by Flume); trailing bytes are an error.
-pub fn decode(value: &[u8]) -> Result<Event, AvroError> {
+pub(crate) fn decode(value: &[u8]) -> Result<Event, AvroError> {
     let mut r = Reader::new(value);
     let e = read_event(&mut r, &CallLimits::default())?;
     r.finish("AvroFlumeEvent")?;

@@ -6,16 +6,16 @@ use crate::agent::config::Ctx;
 
 /// librdkafka's `message.timeout.ms` default: how long a record may wait for its
 /// acknowledgement, retries included.
-pub const MESSAGE_TIMEOUT_MS_DEFAULT: u64 = 300_000;
+pub(crate) const MESSAGE_TIMEOUT_MS_DEFAULT: u64 = 300_000;
 
 /// Keys Sluice sets on the consumer for its delivery guarantees.
-pub const CONSUMER_OVERRIDES: &[(&str, &str)] = &[
+pub(crate) const CONSUMER_OVERRIDES: &[(&str, &str)] = &[
     ("enable.auto.commit", "false"),
     ("enable.auto.offset.store", "false"),
 ];
 
 /// A partition number key (0..=i32::MAX).
-pub fn partition(cx: &mut Ctx<'_>, key: &str) -> Option<i32> {
+pub(crate) fn partition(cx: &mut Ctx<'_>, key: &str) -> Option<i32> {
     cx.get(key)?;
     Some(cx.u64(key, 0, 0, i32::MAX as u64) as i32)
 }

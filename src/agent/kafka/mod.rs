@@ -6,10 +6,10 @@
 //! The client is librdkafka 2.3 through the `rdkafka` crate, built from its bundled source
 //! (DESIGN.md says why).
 
-pub mod context;
+pub(crate) mod context;
 pub mod format;
-pub mod keys;
-pub mod props;
+pub(crate) mod keys;
+pub(crate) mod props;
 
-pub use context::LogContext;
-pub use props::ClientProps;
+pub(crate) use context::LogContext;
+pub(crate) use props::ClientProps;

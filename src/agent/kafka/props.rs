@@ -17,7 +17,7 @@ use rdkafka::config::ClientConfig;
 use crate::agent::config::ctx::Ctx;
 
 /// Java key -> librdkafka key.
-pub const RENAMED: &[(&str, &str)] = &[
+pub(crate) const RENAMED: &[(&str, &str)] = &[
     ("sasl.mechanism", "sasl.mechanisms"),
     ("max.request.size", "message.max.bytes"),
     ("fetch.max.wait.ms", "fetch.wait.max.ms"),
@@ -26,7 +26,7 @@ pub const RENAMED: &[(&str, &str)] = &[
 ];
 
 /// Java-only keys ignored with a warning, and why.
-pub const DROPPED: &[(&str, &str)] = &[
+pub(crate) const DROPPED: &[(&str, &str)] = &[
     (
         "key.serializer",
         "records are bytes; serializers do not apply",
@@ -67,7 +67,7 @@ pub const DROPPED: &[(&str, &str)] = &[
 ];
 
 /// Keys whose Java form cannot be honoured, with what to use instead.
-pub const REFUSED: &[(&str, &str)] = &[
+pub(crate) const REFUSED: &[(&str, &str)] = &[
     ("ssl.truststore.location", "librdkafka reads PEM CA certificates: set ssl.ca.location to a PEM file (keytool -exportcert -rfc converts a JKS trust store)"),
     ("ssl.truststore.password", "librdkafka reads PEM CA certificates: set ssl.ca.location instead of a trust store"),
     ("ssl.truststore.type", "librdkafka reads PEM CA certificates: set ssl.ca.location instead of a trust store"),
@@ -78,7 +78,7 @@ pub const REFUSED: &[(&str, &str)] = &[
 ];
 
 /// Keys Sluice sets itself for its delivery guarantees; a configured value is refused.
-pub const OWNED_BY_SLUICE: &[&str] = &["enable.auto.commit", "enable.auto.offset.store"];
+pub(crate) const OWNED_BY_SLUICE: &[&str] = &["enable.auto.commit", "enable.auto.offset.store"];
 
 /// librdkafka properties of one client, translated and checked.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -90,7 +90,7 @@ pub struct ClientProps {
 impl ClientProps {
     /// Reads `kafka.bootstrap.servers` (required) and every `<prefix>*` key (`kafka.producer.`
     /// or `kafka.consumer.`), translated; problems are reported through `cx`.
-    pub fn read(cx: &mut Ctx<'_>, prefix: &str) -> Option<ClientProps> {
+    pub(crate) fn read(cx: &mut Ctx<'_>, prefix: &str) -> Option<ClientProps> {
         let servers = cx.required("kafka.bootstrap.servers");
         let mut out = ClientProps::default();
         out.read_prefix(cx, prefix);
@@ -102,7 +102,7 @@ impl ClientProps {
 
     /// Reads the `<prefix>*` keys into `self` (a second prefix may follow, e.g. the channel's
     /// producer and consumer keys go to two `ClientProps`).
-    pub fn read_prefix(&mut self, cx: &mut Ctx<'_>, prefix: &str) {
+    pub(crate) fn read_prefix(&mut self, cx: &mut Ctx<'_>, prefix: &str) {
         let keys: Vec<String> = cx
             .comp()
             .props
@@ -163,7 +163,7 @@ impl ClientProps {
     }
 
     /// Asks librdkafka to accept every property; an unknown key or a bad value is an error.
-    pub fn check(&self, cx: &mut Ctx<'_>, prefix: &str) -> bool {
+    pub(crate) fn check(&self, cx: &mut Ctx<'_>, prefix: &str) -> bool {
         let mut ok = true;
         for (k, v) in &self.props {
             let mut one = ClientConfig::new();
@@ -182,7 +182,7 @@ impl ClientProps {
     }
 
     /// A librdkafka configuration with these properties plus `extra` (which win).
-    pub fn client_config(&self, extra: &[(&str, &str)]) -> ClientConfig {
+    pub(crate) fn client_config(&self, extra: &[(&str, &str)]) -> ClientConfig {
         let mut c = ClientConfig::new();
         // Refused connections and unknown topics are warnings: the agent's log shows them.
         // librdkafka's own `debug` contexts (`kafka.consumer.debug = cgrp,fetch`) log at
@@ -202,7 +202,7 @@ impl ClientProps {
     }
 
     /// The value of a librdkafka property, if set.
-    pub fn get(&self, key: &str) -> Option<&str> {
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.props.get(key).map(String::as_str)
     }
 }

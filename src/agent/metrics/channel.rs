@@ -19,7 +19,7 @@ counters! {
 
 /// A gauge a channel reports next to its counters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ChannelGauge {
+pub(crate) enum ChannelGauge {
     /// Events queued.
     Size,
     /// `capacity`.
@@ -59,7 +59,7 @@ pub enum ChannelGauge {
 
 impl ChannelGauge {
     /// Flume's name of the gauge (Sluice's own from `Unhealthy` on).
-    pub const fn flume_name(self) -> &'static str {
+    pub(crate) const fn flume_name(self) -> &'static str {
         match self {
             ChannelGauge::Size => "ChannelSize",
             ChannelGauge::Capacity => "ChannelCapacity",
@@ -82,7 +82,7 @@ impl ChannelGauge {
     }
 
     /// The gauge with its value, as the metrics registry takes it.
-    pub fn with(self, value: impl ToString) -> (&'static str, String) {
+    pub(crate) fn with(self, value: impl ToString) -> (&'static str, String) {
         (self.flume_name(), value.to_string())
     }
 }

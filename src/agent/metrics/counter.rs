@@ -3,7 +3,7 @@
 //! the group directly instead of searching it by name.
 
 /// One counter of a kind of group.
-pub trait Counter: Copy + std::fmt::Debug {
+pub(crate) trait Counter: Copy + std::fmt::Debug {
     /// The kind of group these counters belong to (`SOURCE`, `CHANNEL`, `SINK`, `ALARMS`).
     const KIND: &'static str;
     /// Its position in the group's list of names.
@@ -23,16 +23,18 @@ macro_rules! counters {
     ) => {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub enum $name {
+        pub(crate) enum $name {
             $( $(#[$vmeta])* $var, )+
         }
 
         impl $name {
             /// Every counter, in the order of the group's list.
-            pub const ALL: &'static [$name] = &[$($name::$var,)+];
+            #[cfg(test)]
+            #[allow(dead_code, reason = "made for every group; the unit tests walk some of them")]
+            pub(crate) const ALL: &'static [$name] = &[$($name::$var,)+];
 
             /// Flume's name of the counter.
-            pub const fn flume_name(self) -> &'static str {
+            pub(crate) const fn flume_name(self) -> &'static str {
                 match self {
                     $( $name::$var => $flume, )+
                 }
@@ -52,7 +54,7 @@ macro_rules! counters {
         }
 
         /// The counter names of a group of this kind, in order.
-        pub const $list: &[&str] = &[$($flume,)+];
+        pub(crate) const $list: &[&str] = &[$($flume,)+];
     };
 }
 

@@ -46,7 +46,7 @@ fn now_ms() -> u64 {
 
 impl CounterGroup {
     /// A group of type `kind` (`SOURCE`, `CHANNEL`, `SINK`) with the given counters, started now.
-    pub fn new(kind: &'static str, names: &'static [&'static str]) -> Arc<Self> {
+    pub(crate) fn new(kind: &'static str, names: &'static [&'static str]) -> Arc<Self> {
         Arc::new(CounterGroup {
             kind,
             names,
@@ -64,7 +64,7 @@ impl CounterGroup {
     }
 
     /// A channel group.
-    pub fn channel() -> Arc<Self> {
+    pub(crate) fn channel() -> Arc<Self> {
         Self::new("CHANNEL", CHANNEL_COUNTERS)
     }
 
@@ -75,7 +75,7 @@ impl CounterGroup {
 
     /// Adds `n` to counter `c` (a counter of another kind of group is a programming error:
     /// caught in debug builds, and by each kind's test of its indices).
-    pub fn add<C: Counter>(&self, c: C, n: u64) {
+    pub(crate) fn add<C: Counter>(&self, c: C, n: u64) {
         let i = c.index();
         debug_assert_eq!(
             (self.kind, self.names.get(i).copied()),
@@ -88,7 +88,8 @@ impl CounterGroup {
     }
 
     /// The value of counter `c`.
-    pub fn count<C: Counter>(&self, c: C) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn count<C: Counter>(&self, c: C) -> u64 {
         self.values
             .get(c.index())
             .map_or(0, |v| v.load(Ordering::Relaxed))
@@ -104,18 +105,18 @@ impl CounterGroup {
     }
 
     /// `SOURCE`, `CHANNEL` or `SINK`.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         self.kind
     }
 
     /// Whether `name` is one of this group's own counters (not a gauge).
-    pub fn is_counter(&self, name: &str) -> bool {
+    pub(crate) fn is_counter(&self, name: &str) -> bool {
         self.names.contains(&name)
     }
 
     /// The histogram of `spec` in this group, created on first use. Callers keep the `Arc`
     /// and observe into it without touching the group again.
-    pub fn histogram(&self, spec: &'static HistogramSpec) -> Arc<Histogram> {
+    pub(crate) fn histogram(&self, spec: &'static HistogramSpec) -> Arc<Histogram> {
         let mut hs = self.histograms.lock();
         if let Some(h) = hs.iter().find(|h| std::ptr::eq(h.spec(), spec)) {
             return h.clone();
@@ -126,17 +127,17 @@ impl CounterGroup {
     }
 
     /// The group's histograms.
-    pub fn histograms(&self) -> Vec<Arc<Histogram>> {
+    pub(crate) fn histograms(&self) -> Vec<Arc<Histogram>> {
         self.histograms.lock().clone()
     }
 
     /// Sets the gauges shown next to the counters.
-    pub fn set_gauges(&self, g: Gauges) {
+    pub(crate) fn set_gauges(&self, g: Gauges) {
         *self.gauges.lock() = Some(g);
     }
 
     /// Records the stop time.
-    pub fn stopped(&self) {
+    pub(crate) fn stopped(&self) {
         self.stop_ms.store(now_ms(), Ordering::Relaxed);
     }
 
@@ -164,7 +165,7 @@ impl CounterGroup {
     }
 
     /// The value of counter or gauge `key` as a number (`true`/`false` as 1/0), if shown.
-    pub fn value(&self, key: &str) -> Option<f64> {
+    pub(crate) fn value(&self, key: &str) -> Option<f64> {
         if let Some(i) = self.names.iter().position(|x| *x == key) {
             return Some(self.values[i].load(Ordering::Relaxed) as f64);
         }

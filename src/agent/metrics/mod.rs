@@ -5,17 +5,17 @@
 //!
 //! Architecture Invariant: metrics import no alarm; the alarm board reads the metrics.
 
-pub mod channel;
-pub mod counter;
-pub mod group;
-pub mod registry;
-pub mod sink;
-pub mod source;
+pub(crate) mod channel;
+pub(crate) mod counter;
+pub(crate) mod group;
+pub(crate) mod registry;
+pub(crate) mod sink;
+pub(crate) mod source;
 
-pub use channel::{ChannelCounter, ChannelGauge, CHANNEL_COUNTERS};
+pub(crate) use channel::{ChannelCounter, ChannelGauge, CHANNEL_COUNTERS};
 pub(crate) use counter::counters;
-pub use counter::Counter;
+pub(crate) use counter::Counter;
 pub use group::{CounterGroup, Gauges};
 pub use registry::Registry;
-pub use sink::{SinkCounter, SINK_COUNTERS};
-pub use source::{SourceCounter, SOURCE_COUNTERS};
+pub(crate) use sink::{SinkCounter, SINK_COUNTERS};
+pub(crate) use source::{SourceCounter, SOURCE_COUNTERS};

@@ -19,7 +19,7 @@ pub struct Registry {
 
 impl Registry {
     /// An empty registry of agent `name`.
-    pub fn for_agent(name: &str) -> Self {
+    pub(crate) fn for_agent(name: &str) -> Self {
         Registry {
             groups: Mutex::default(),
             agent: name.to_owned(),
@@ -27,12 +27,12 @@ impl Registry {
     }
 
     /// The agent's name ("" when not given).
-    pub fn agent(&self) -> &str {
+    pub(crate) fn agent(&self) -> &str {
         &self.agent
     }
 
     /// Every group with its key `TYPE.name`, in key order.
-    pub fn groups(&self) -> Vec<(String, Arc<CounterGroup>)> {
+    pub(crate) fn groups(&self) -> Vec<(String, Arc<CounterGroup>)> {
         self.groups
             .lock()
             .iter()
@@ -47,7 +47,7 @@ impl Registry {
     }
 
     /// Removes a component's group.
-    pub fn remove(&self, kind: &str, name: &str) {
+    pub(crate) fn remove(&self, kind: &str, name: &str) {
         self.groups.lock().remove(&format!("{kind}.{name}"));
     }
 
@@ -57,7 +57,7 @@ impl Registry {
     }
 
     /// Flume's JSON: `{"SOURCE.r1": {"EventReceivedCount": "3", ...}, ...}`.
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         let snap: BTreeMap<String, BTreeMap<String, String>> = self
             .groups
             .lock()
@@ -69,7 +69,7 @@ impl Registry {
 
     /// The number `key` of component `component` (`CHANNEL.c1`, `ChannelFillPercentage`):
     /// a counter, or a gauge parsed as a number; `None` when not shown.
-    pub fn value(&self, component: &str, key: &str) -> Option<f64> {
+    pub(crate) fn value(&self, component: &str, key: &str) -> Option<f64> {
         self.get(component)?.value(key)
     }
 }

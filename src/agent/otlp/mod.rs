@@ -11,11 +11,11 @@
 //! `otel.event_name`, `otel.scope.name`, `otel.scope.version`. The sink maps them back, so
 //! Sluice → Sluice keeps every header and body exactly.
 
-pub mod names;
+pub(crate) mod names;
 pub mod proto;
-pub mod to_events;
-pub mod to_records;
-pub mod value;
+pub(crate) mod to_events;
+pub(crate) mod to_records;
+pub(crate) mod value;
 
-pub use to_events::{request_events, Mapped, Rejected};
+pub(crate) use to_events::{request_events, Mapped};
 pub use to_records::export_request;

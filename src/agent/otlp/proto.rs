@@ -1,32 +1,35 @@
 //! The OTLP paths and content types both ends use, and the generated types re-exported under
 //! short names.
 
-pub use opentelemetry_proto::tonic::collector::logs::v1::{
+pub(crate) use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
-pub use opentelemetry_proto::tonic::common::v1::{
-    any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList,
+pub(crate) use opentelemetry_proto::tonic::common::v1::{
+    any_value, AnyValue, InstrumentationScope, KeyValue,
 };
-pub use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
-pub use opentelemetry_proto::tonic::resource::v1::Resource;
+#[cfg(test)]
+pub(crate) use opentelemetry_proto::tonic::common::v1::{ArrayValue, KeyValueList};
+pub(crate) use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+pub(crate) use opentelemetry_proto::tonic::resource::v1::Resource;
 
 /// The OTLP/HTTP logs path.
-pub const HTTP_LOGS_PATH: &str = "/v1/logs";
+pub(crate) const HTTP_LOGS_PATH: &str = "/v1/logs";
 /// The OTLP/HTTP paths of the signals the source does not take.
-pub const HTTP_OTHER_PATHS: [&str; 3] = ["/v1/traces", "/v1/metrics", "/v1development/profiles"];
+pub(crate) const HTTP_OTHER_PATHS: [&str; 3] =
+    ["/v1/traces", "/v1/metrics", "/v1development/profiles"];
 /// The gRPC path of `LogsService/Export`.
 pub const GRPC_LOGS_EXPORT: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
 /// The gRPC service prefix of the logs service.
-pub const GRPC_LOGS_SERVICE: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/";
+pub(crate) const GRPC_LOGS_SERVICE: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/";
 /// OTLP/HTTP's binary protobuf content type.
-pub const CONTENT_PROTOBUF: &str = "application/x-protobuf";
+pub(crate) const CONTENT_PROTOBUF: &str = "application/x-protobuf";
 /// OTLP/HTTP's JSON content type.
-pub const CONTENT_JSON: &str = "application/json";
+pub(crate) const CONTENT_JSON: &str = "application/json";
 /// Where a Sluice source's `partial_success.error_message` starts listing the 0-based
 /// indexes (in request order) of the records it rejected, comma-separated: how a Sluice sink
 /// knows which records to dead-letter (the protocol itself gives only their count).
-pub const INDEXES_MARK: &str = "; rejected indexes: ";
+pub(crate) const INDEXES_MARK: &str = "; rejected indexes: ";
 /// The default gRPC port.
-pub const GRPC_PORT_DEFAULT: u16 = 4317;
+pub(crate) const GRPC_PORT_DEFAULT: u16 = 4317;
 /// The default HTTP port.
-pub const HTTP_PORT_DEFAULT: u16 = 4318;
+pub(crate) const HTTP_PORT_DEFAULT: u16 = 4318;

@@ -14,7 +14,7 @@ const NANOS_PER_MS: u64 = 1_000_000;
 
 /// A record the mapping refused: its index among the request's records and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejected {
+pub(crate) struct Rejected {
     /// 0-based, counting records across every resource and scope in request order.
     pub index: usize,
     /// Why, naming what was wrong.
@@ -23,7 +23,7 @@ pub struct Rejected {
 
 /// The events of a request and the records refused.
 #[derive(Debug, Default)]
-pub struct Mapped {
+pub(crate) struct Mapped {
     /// One per accepted record, in request order.
     pub events: Vec<Event>,
     /// The refused records.
@@ -32,7 +32,7 @@ pub struct Mapped {
 
 /// Maps every record of `req` (taking its bodies without a copy); an event whose body and
 /// headers pass `event_bytes_max` is refused.
-pub fn request_events(req: ExportLogsServiceRequest, event_bytes_max: usize) -> Mapped {
+pub(crate) fn request_events(req: ExportLogsServiceRequest, event_bytes_max: usize) -> Mapped {
     let mut out = Mapped::default();
     let mut index = 0;
     for rl in req.resource_logs {
@@ -130,7 +130,7 @@ fn prefixed(h: &mut Headers, prefix: &str, attrs: &[KeyValue]) -> Result<(), Too
 }
 
 /// Lowercase hex.
-pub fn hex(b: &[u8]) -> String {
+pub(crate) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 

@@ -12,15 +12,15 @@ use serde_json::Value as Json;
 use super::proto::{any_value::Value, AnyValue};
 
 /// Deepest `AnyValue` nesting the mapping follows (an array in an array is depth 2).
-pub const VALUE_DEPTH_MAX: usize = 32;
+pub(crate) const VALUE_DEPTH_MAX: usize = 32;
 
 /// An `AnyValue` nested deeper than [`VALUE_DEPTH_MAX`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("value nested deeper than {VALUE_DEPTH_MAX} levels")]
-pub struct TooDeep;
+pub(crate) struct TooDeep;
 
 /// The value as a header's text.
-pub fn header_text(v: Option<&AnyValue>) -> Result<Cow<'_, str>, TooDeep> {
+pub(crate) fn header_text(v: Option<&AnyValue>) -> Result<Cow<'_, str>, TooDeep> {
     // A string (the usual attribute) is borrowed: the headers copy it into their own buffer.
     match v.and_then(|v| v.value.as_ref()) {
         None => Ok(Cow::Borrowed("")),
@@ -33,7 +33,8 @@ pub fn header_text(v: Option<&AnyValue>) -> Result<Cow<'_, str>, TooDeep> {
 }
 
 /// The value as an event body.
-pub fn body_bytes(v: Option<&AnyValue>) -> Result<Vec<u8>, TooDeep> {
+#[cfg(test)]
+pub(crate) fn body_bytes(v: Option<&AnyValue>) -> Result<Vec<u8>, TooDeep> {
     match v.and_then(|v| v.value.as_ref()) {
         None => Ok(Vec::new()),
         Some(Value::StringValue(s)) => Ok(s.clone().into_bytes()),
@@ -43,7 +44,7 @@ pub fn body_bytes(v: Option<&AnyValue>) -> Result<Vec<u8>, TooDeep> {
 }
 
 /// [`body_bytes`] of a value given up: a string's or bytes' buffer is taken, not copied.
-pub fn body_owned(v: Option<AnyValue>) -> Result<Vec<u8>, TooDeep> {
+pub(crate) fn body_owned(v: Option<AnyValue>) -> Result<Vec<u8>, TooDeep> {
     match v.and_then(|v| v.value) {
         None => Ok(Vec::new()),
         Some(Value::StringValue(s)) => Ok(s.into_bytes()),
@@ -86,7 +87,7 @@ fn json(v: &Value, depth: usize) -> Result<Json, TooDeep> {
 }
 
 /// A string `AnyValue`.
-pub fn string(s: &str) -> AnyValue {
+pub(crate) fn string(s: &str) -> AnyValue {
     AnyValue {
         value: Some(Value::StringValue(s.to_owned())),
     }

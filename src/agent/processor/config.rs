@@ -7,7 +7,7 @@ use crate::agent::component::{resolve, supported, TypeTable};
 use crate::agent::config::Ctx;
 
 /// Sink processor types.
-pub const TYPES: TypeTable = &[
+pub(crate) const TYPES: TypeTable = &[
     ("default", "org.apache.flume.sink.DefaultSinkProcessor"),
     ("failover", "org.apache.flume.sink.FailoverSinkProcessor"),
     (
@@ -17,7 +17,7 @@ pub const TYPES: TypeTable = &[
 ];
 
 /// Checks `processor.*` of a sink group against its sinks and builds the processor config.
-pub fn parse(cx: &mut Ctx<'_>, sinks: &[String]) -> Option<SinkProcessorConfig> {
+pub(crate) fn parse(cx: &mut Ctx<'_>, sinks: &[String]) -> Option<SinkProcessorConfig> {
     cx.use_prefix("processor.");
     let props = cx.sub_props("processor.");
     if let Some(t) = props.get("type") {

@@ -26,7 +26,7 @@ impl FailoverConfig {
     /// Reads `priority.<sink>` (an integer; a sink without one gets -1, -2, ... in list
     /// order, so earlier sinks go first) and `maxpenalty` (ms, default 30000) from the group's
     /// `processor.*` keys with `processor.` stripped. Priorities must be unique.
-    pub fn from_props(props: &Props, sinks: &[String]) -> Result<Self, ComponentError> {
+    pub(crate) fn from_props(props: &Props, sinks: &[String]) -> Result<Self, ComponentError> {
         if sinks.is_empty() {
             return Err(ComponentError::new(
                 "sinks",
@@ -104,7 +104,7 @@ impl FailoverPolicy {
     }
 
     /// A policy with every sink live.
-    pub fn new(config: &FailoverConfig) -> Self {
+    pub(crate) fn new(config: &FailoverConfig) -> Self {
         let mut live = config.sinks.clone();
         live.sort_by_key(|(_, priority)| std::cmp::Reverse(*priority));
         FailoverPolicy {
@@ -131,12 +131,14 @@ impl FailoverPolicy {
     }
 
     /// The first sink of [`order`](Self::order).
-    pub fn next(&self, now: Instant) -> Option<String> {
+    #[cfg(test)]
+    pub(crate) fn next(&self, now: Instant) -> Option<String> {
         self.order(now).into_iter().next()
     }
 
     /// The active sink: the live sink with the highest priority.
-    pub fn active(&self) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn active(&self) -> Option<&str> {
         self.live.first().map(|(s, _)| s.as_str())
     }
 

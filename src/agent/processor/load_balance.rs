@@ -43,7 +43,7 @@ pub struct LoadBalanceConfig {
 
 impl LoadBalanceConfig {
     /// Reads the group's `processor.*` keys with `processor.` stripped. Needs two or more sinks.
-    pub fn from_props(props: &Props, sinks: &[String]) -> Result<Self, ComponentError> {
+    pub(crate) fn from_props(props: &Props, sinks: &[String]) -> Result<Self, ComponentError> {
         if sinks.len() < 2 {
             return Err(ComponentError::new(
                 "sinks",
@@ -130,7 +130,7 @@ impl LoadBalancePolicy {
     }
 
     /// A policy with no failures yet, and a randomly seeded generator.
-    pub fn new(config: &LoadBalanceConfig) -> Self {
+    pub(crate) fn new(config: &LoadBalanceConfig) -> Self {
         LoadBalancePolicy {
             config: config.clone(),
             max_timeout: Duration::from_millis(config.max_timeout_ms),
@@ -197,7 +197,7 @@ impl LoadBalancePolicy {
     /// `sink` delivered a batch: round robin starts after it next time. As in Flume this does
     /// not reset its failure count: only a failure more than an hour after the last backoff
     /// ended starts the count over.
-    pub fn report_success(&mut self, sink: &str) {
+    pub(crate) fn report_success(&mut self, sink: &str) {
         if let Some(i) = self.config.sinks.iter().position(|s| s == sink) {
             self.last_delivered = Some(i);
         }

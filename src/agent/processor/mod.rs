@@ -5,7 +5,7 @@
 //! Types, keys and defaults are Flume's: `default` (one sink), `failover` (`priority.<sink>`,
 //! `maxpenalty`) and `load_balance` (`selector`, `backoff`, `selector.maxTimeOut`).
 
-pub mod config;
+pub(crate) mod config;
 mod failover;
 mod load_balance;
 
@@ -65,7 +65,7 @@ impl SinkProcessorConfig {
 
     /// Keys of the group's `processor.*` properties (prefix stripped) that this processor does
     /// not read (for the config layer's unknown-key warnings).
-    pub fn unknown_keys(&self, props: &Props) -> Vec<String> {
+    pub(crate) fn unknown_keys(&self, props: &Props) -> Vec<String> {
         let known = |k: &str| {
             k == "type"
                 || match self {
@@ -84,7 +84,7 @@ impl SinkProcessorConfig {
     }
 
     /// The group's sinks, in configuration order.
-    pub fn sinks(&self) -> Vec<String> {
+    pub(crate) fn sinks(&self) -> Vec<String> {
         match self {
             SinkProcessorConfig::Default { sink } => vec![sink.clone()],
             SinkProcessorConfig::Failover(c) => c.sinks.iter().map(|(s, _)| s.clone()).collect(),

@@ -1,15 +1,32 @@
 //! The HELP text of every series: what it counts or measures, in which unit, per which
-//! component. One table keyed by the Flume JSON key ([`meaning`]); a key missing from it
-//! (a future gauge) still gets a plain sentence naming its JSON key ([`help`]).
+//! component. A table per component family keyed by the Flume JSON key, asked in turn by
+//! [`meaning`]; a key missing from them (a future gauge) still gets a plain sentence naming its
+//! JSON key ([`help`]).
 
 /// What the attribute `key` means (with its unit), or `None` when the table lacks it.
-pub fn meaning(key: &str) -> Option<&'static str> {
+pub(crate) fn meaning(key: &str) -> Option<&'static str> {
+    lifetime(key)
+        .or_else(|| source(key))
+        .or_else(|| channel(key))
+        .or_else(|| sink(key))
+        .or_else(|| agent(key))
+        .or_else(|| resolver(key))
+}
+
+/// Every component: when it started and stopped.
+fn lifetime(key: &str) -> Option<&'static str> {
     Some(match key {
         "StartTime" => "When the component last started, in seconds since the Unix epoch.",
         "StopTime" => {
             "When the component last stopped, in seconds since the Unix epoch (0: running)."
         }
-        // Sources (Flume's SourceCounter).
+        _ => return None,
+    })
+}
+
+/// Sources (Flume's SourceCounter).
+fn source(key: &str) -> Option<&'static str> {
+    Some(match key {
         "EventReceivedCount" => "Events received by the source, before its channel processor.",
         "EventAcceptedCount" => "Events the source committed to its channels.",
         "AppendReceivedCount" => "Single-event append calls received (RPC sources).",
@@ -35,7 +52,13 @@ pub fn meaning(key: &str) -> Option<&'static str> {
         "DeletedOpenBytes" => "Bytes of deleted files the source still holds open.",
         "DeletedFilesClosedCount" => "Deleted files the source closed before reading them all.",
         "DeletedBytesSkippedCount" => "Bytes of deleted files skipped, never read.",
-        // Channels (Flume's ChannelCounter, the file channel's gauges).
+        _ => return None,
+    })
+}
+
+/// Channels (Flume's ChannelCounter, the file channel's gauges).
+fn channel(key: &str) -> Option<&'static str> {
+    Some(match key {
         "EventPutAttemptCount" => "Events offered to the channel, committed or not.",
         "EventPutSuccessCount" => "Events put by committed transactions.",
         "EventTakeAttemptCount" => "Take calls (batches asked for) on the channel.",
@@ -65,7 +88,13 @@ pub fn meaning(key: &str) -> Option<&'static str> {
             "Puts dropped since the open because the channel had committed their event id."
         }
         "DedupOriginCount" => "Origins (event id spaces) the deduplication table holds.",
-        // Sinks (Flume's SinkCounter).
+        _ => return None,
+    })
+}
+
+/// Sinks (Flume's SinkCounter).
+fn sink(key: &str) -> Option<&'static str> {
+    Some(match key {
         "ConnectionCreatedCount" => "Connections the sink opened.",
         "ConnectionClosedCount" => "Connections the sink closed.",
         "ConnectionFailedCount" => "Connection attempts that failed.",
@@ -85,14 +114,26 @@ pub fn meaning(key: &str) -> Option<&'static str> {
         "BufferedBytesPeak" => "Most batch bytes the sink held unwritten since start, in bytes.",
         "HeldBytes" => "Bytes of open multiline events the source holds now, in bytes.",
         "HeldBytesPeak" => "Most bytes of open multiline events held since start, in bytes.",
-        // The agent's reloads and alarms.
+        _ => return None,
+    })
+}
+
+/// The agent's reloads and alarms.
+fn agent(key: &str) -> Option<&'static str> {
+    Some(match key {
         "ReloadRequestCount" => "Reloads asked for (poll, SIGHUP, POST /reload).",
         "ReloadAppliedCount" => "Reloads that restarted changed components.",
         "ReloadUnchangedCount" => "Reloads of a file describing the running configuration.",
         "ReloadRejectedCount" => "Reloads of a file with errors; the running one stayed.",
         "ReloadFailedCount" => "Reloads that failed to apply; the running configuration stayed.",
         "ReloadRefusedCount" => "Reloads refused because they would leave events behind.",
-        // The process's reverse-DNS resolver (RESOLVER.dns).
+        _ => return None,
+    })
+}
+
+/// The process's reverse-DNS resolver (RESOLVER.dns).
+fn resolver(key: &str) -> Option<&'static str> {
+    Some(match key {
         "ReverseLookupCount" => "Host names asked of the resolver (cache hits included).",
         "ReverseLookupCacheHitCount" => "Host names answered from the resolver's caches.",
         "ReverseLookupTimeoutCount" => "Reverse lookups not answered within the timeout (a miss).",
@@ -109,7 +150,7 @@ pub fn meaning(key: &str) -> Option<&'static str> {
 }
 
 /// The HELP text of attribute `key` of a `kind` (`SOURCE`, `CHANNEL`, ...) component.
-pub fn help(kind: &str, key: &str) -> String {
+pub(crate) fn help(kind: &str, key: &str) -> String {
     let per = kind.to_ascii_lowercase();
     match meaning(key) {
         Some(m) => format!("{m} Per {per} (JSON key {key})."),

@@ -29,14 +29,14 @@ use prometheus_client::registry::Unit;
 use crate::agent::histogram::{HistogramSnapshot, HistogramUnit};
 use crate::agent::metrics::{CounterGroup, Registry};
 
-pub mod help;
-pub mod process;
+pub(crate) mod help;
+pub(crate) mod process;
 
 /// Content type of the OpenMetrics text.
-pub const OPENMETRICS_CONTENT_TYPE: &str =
+pub(crate) const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 /// Content type of the Prometheus text format 0.0.4.
-pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+pub(crate) const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Flume attributes kept in gauges that are really counters (they only grow).
 const GAUGE_COUNTERS: &[&str] = &[
@@ -56,7 +56,7 @@ const COUNTER_GAUGES: &[&str] = &["OpenConnectionCount"];
 
 /// The text format of an exposition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     /// OpenMetrics 1.0 text.
     OpenMetrics,
     /// Prometheus text format 0.0.4.
@@ -67,7 +67,7 @@ impl Format {
     /// The format an `Accept` header asks for: OpenMetrics when it names
     /// `application/openmetrics-text`, text 0.0.4 when it names `text/plain` with
     /// `version=0.0.4`, `None` otherwise (Flume's JSON).
-    pub fn from_accept(accept: &str) -> Option<Format> {
+    pub(crate) fn from_accept(accept: &str) -> Option<Format> {
         let accept = accept.to_ascii_lowercase();
         if accept.contains("application/openmetrics-text") {
             return Some(Format::OpenMetrics);
@@ -81,7 +81,7 @@ impl Format {
     }
 
     /// The content type to answer with.
-    pub fn content_type(self) -> &'static str {
+    pub(crate) fn content_type(self) -> &'static str {
         match self {
             Format::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
             Format::Text004 => TEXT_CONTENT_TYPE,
@@ -220,7 +220,7 @@ pub fn sample_name(kind: &str, key: &str, counter: bool) -> String {
 }
 
 /// Whether attribute `key` of `group` is shown as a counter.
-pub fn is_counter(group: &CounterGroup, key: &str) -> bool {
+pub(crate) fn is_counter(group: &CounterGroup, key: &str) -> bool {
     (group.is_counter(key) && !COUNTER_GAUGES.contains(&key)) || GAUGE_COUNTERS.contains(&key)
 }
 
@@ -302,7 +302,7 @@ fn exposition(registry: &Registry) -> Exposition {
 }
 
 /// The registry in OpenMetrics text (ends with `# EOF`).
-pub fn openmetrics(registry: &Registry) -> String {
+pub(crate) fn openmetrics(registry: &Registry) -> String {
     let mut reg = prometheus_client::registry::Registry::default();
     reg.register_collector(Box::new(exposition(registry)));
     reg.register_collector(Box::new(process::AgentSeries {
@@ -319,7 +319,7 @@ pub fn openmetrics(registry: &Registry) -> String {
 }
 
 /// The registry in `format`.
-pub fn render(registry: &Registry, format: Format) -> String {
+pub(crate) fn render(registry: &Registry, format: Format) -> String {
     let om = openmetrics(registry);
     match format {
         Format::OpenMetrics => om,
@@ -329,7 +329,7 @@ pub fn render(registry: &Registry, format: Format) -> String {
 
 /// OpenMetrics text -> Prometheus text 0.0.4: a counter family's `HELP`/`TYPE` lines name
 /// the sample (`foo_total`), `# UNIT` and `# EOF` lines go. Samples are unchanged.
-pub fn to_text_004(om: &str) -> String {
+pub(crate) fn to_text_004(om: &str) -> String {
     let mut out = String::with_capacity(om.len());
     let mut help: Option<(&str, &str)> = None;
     for line in om.lines() {

@@ -12,19 +12,19 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Unit;
 
 /// The git commit the binary was built from (`build.rs`; "unknown" outside a git checkout).
-pub const GIT_COMMIT: &str = match option_env!("SLUICE_COMMIT") {
+pub(crate) const GIT_COMMIT: &str = match option_env!("SLUICE_COMMIT") {
     Some(c) => c,
     None => "unknown",
 };
 /// The target triple the binary was built for (`build.rs`).
-pub const TARGET: &str = match option_env!("SLUICE_TARGET") {
+pub(crate) const TARGET: &str = match option_env!("SLUICE_TARGET") {
     Some(t) => t,
     None => "unknown",
 };
 
 /// The process's figures at one moment.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct ProcessStats {
+pub(crate) struct ProcessStats {
     /// User and system CPU time, in seconds.
     pub cpu_seconds: Option<f64>,
     /// Resident set size, in bytes.
@@ -78,7 +78,7 @@ fn boot_time(stat: &str) -> Option<f64> {
 }
 
 /// Reads the process's figures from `/proc`.
-pub fn read_process() -> ProcessStats {
+pub(crate) fn read_process() -> ProcessStats {
     let read = |p: &str| std::fs::read_to_string(p).ok();
     let mut s = ProcessStats::default();
     let ticks = sysconf(libc::_SC_CLK_TCK);
@@ -133,7 +133,7 @@ fn one(
 
 /// The agent-wide series as a collector.
 #[derive(Debug)]
-pub struct AgentSeries {
+pub(crate) struct AgentSeries {
     /// The process's figures.
     pub process: ProcessStats,
 }

@@ -75,7 +75,7 @@ pub enum SourceKind {
 
 impl SourceKind {
     /// The source's configuration as the runtime uses it.
-    pub fn builder(&self) -> &dyn BuildSource {
+    pub(crate) fn builder(&self) -> &dyn BuildSource {
         match self {
             SourceKind::Netcat(c) => c,
             SourceKind::Seq(c) => c,
@@ -95,7 +95,7 @@ impl SourceKind {
     }
 
     /// Events per channel transaction.
-    pub fn batch_size(&self) -> usize {
+    pub(crate) fn batch_size(&self) -> usize {
         self.builder().batch_size()
     }
 
@@ -121,7 +121,7 @@ pub enum ChannelKind {
 
 impl ChannelKind {
     /// The channel's configuration as the runtime uses it.
-    pub fn builder(&self) -> &dyn BuildChannel {
+    pub(crate) fn builder(&self) -> &dyn BuildChannel {
         match self {
             ChannelKind::Memory(c) => c,
             ChannelKind::File(c) => c,
@@ -130,12 +130,12 @@ impl ChannelKind {
     }
 
     /// `transactionCapacity`.
-    pub fn transaction_capacity(&self) -> u64 {
+    pub(crate) fn transaction_capacity(&self) -> u64 {
         self.builder().transaction_capacity()
     }
 
     /// The directories the channel keeps its data in.
-    pub fn dirs(&self) -> Vec<PathBuf> {
+    pub(crate) fn dirs(&self) -> Vec<PathBuf> {
         self.builder().dirs()
     }
 
@@ -148,7 +148,7 @@ impl ChannelKind {
 
     /// [`ChannelKind::open`], showing the channel in `registry` while it opens (a file
     /// channel's replay progress).
-    pub async fn open_shown(
+    pub(crate) async fn open_shown(
         &self,
         name: &str,
         registry: Arc<crate::agent::metrics::Registry>,
@@ -188,7 +188,7 @@ pub enum SinkKind {
 
 impl SinkKind {
     /// The sink's configuration as the runtime uses it.
-    pub fn builder(&self) -> &dyn BuildSink {
+    pub(crate) fn builder(&self) -> &dyn BuildSink {
         match self {
             SinkKind::Logger(c) => c,
             SinkKind::Null(c) => c,
@@ -210,7 +210,7 @@ impl SinkKind {
     }
 
     /// The key that sets [`SinkKind::batch_size`] (for messages).
-    pub fn batch_key(&self) -> &'static str {
+    pub(crate) fn batch_key(&self) -> &'static str {
         self.builder().batch_key()
     }
 

@@ -5,7 +5,7 @@ use super::tables::{CHANNELS, INTERCEPTORS, PROCESSORS, SELECTORS, SINKS, SOURCE
 use crate::agent::component::TypeTable;
 
 /// (kind, its short type names), in the order a properties file wires them.
-pub fn kinds() -> Vec<(&'static str, Vec<&'static str>)> {
+pub(crate) fn kinds() -> Vec<(&'static str, Vec<&'static str>)> {
     fn names<K>(t: &'static [Entry<K>]) -> Vec<&'static str> {
         t.iter().map(|e| e.name).collect()
     }

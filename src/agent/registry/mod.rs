@@ -6,10 +6,10 @@
 //! Architecture Invariant: components are found through the registry; nothing below it
 //! (the components, `config`) names it.
 
-pub mod entry;
-pub mod kinds;
+pub(crate) mod entry;
+pub(crate) mod kinds;
 pub mod listing;
-pub mod tables;
+pub(crate) mod tables;
 
 pub use entry::{find, supported, Entry};
 pub use kinds::{ChannelKind, SinkKind, SourceKind};

@@ -15,7 +15,7 @@ struct Entry {
 
 /// Answers by address, each until its time to live ends, at most `entries_max` of them.
 #[derive(Debug)]
-pub struct TtlCache {
+pub(crate) struct TtlCache {
     map: HashMap<IpAddr, Entry>,
     /// Insertion order (an entry replaced since leaves a stale pair, skipped by its `seq`).
     order: VecDeque<(IpAddr, u64)>,
@@ -26,7 +26,7 @@ pub struct TtlCache {
 
 impl TtlCache {
     /// An empty cache keeping each answer for `ttl`, at most `entries_max` (at least 1).
-    pub fn new(ttl: Duration, entries_max: usize) -> Self {
+    pub(crate) fn new(ttl: Duration, entries_max: usize) -> Self {
         TtlCache {
             map: HashMap::new(),
             order: VecDeque::new(),
@@ -37,7 +37,7 @@ impl TtlCache {
     }
 
     /// The answer for `ip` while it lives (an expired one is forgotten).
-    pub fn get(&mut self, ip: IpAddr, now: Instant) -> Option<&str> {
+    pub(crate) fn get(&mut self, ip: IpAddr, now: Instant) -> Option<&str> {
         let expired = self.map.get(&ip).is_some_and(|e| e.expires <= now);
         if expired {
             self.map.remove(&ip);
@@ -47,7 +47,7 @@ impl TtlCache {
     }
 
     /// Keeps `value` for `ip` from `now`, forgetting the oldest entries beyond the bound.
-    pub fn insert(&mut self, ip: IpAddr, value: String, now: Instant) {
+    pub(crate) fn insert(&mut self, ip: IpAddr, value: String, now: Instant) {
         let seq = self.next_seq;
         self.next_seq += 1;
         let entry = Entry {
@@ -71,12 +71,13 @@ impl TtlCache {
     }
 
     /// Entries held now (expired ones included until they are looked up or pushed out).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.map.len()
     }
 
     /// Whether it holds nothing.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
 

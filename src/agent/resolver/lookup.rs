@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 /// `getnameinfo(NI_NAMEREQD)`: the host name of an address, if it has one.
-pub fn reverse_lookup(ip: IpAddr) -> Option<String> {
+pub(crate) fn reverse_lookup(ip: IpAddr) -> Option<String> {
     let sa = socket2_free_sockaddr(ip);
     let mut host = [0 as libc::c_char; 1025];
     // SAFETY: `sa` is a valid, initialised sockaddr of the length passed; `host` is a writable

@@ -14,7 +14,7 @@
 //! Counted in `RESOLVER.dns` (registered by the agent): lookups asked, cache hits, misses by
 //! timeout and by a full queue ([`ResolverCounter`]), and the cache sizes as gauges.
 
-pub mod cache;
+pub(crate) mod cache;
 mod lookup;
 
 use std::collections::HashMap;
@@ -31,17 +31,17 @@ use crate::agent::metrics::CounterGroup;
 use cache::TtlCache;
 
 /// Threads that run lookups.
-pub const WORKERS: usize = 4;
+pub(crate) const WORKERS: usize = 4;
 /// Lookups queued for the workers at most; one more is a miss.
-pub const QUEUE_MAX: usize = 256;
+pub(crate) const QUEUE_MAX: usize = 256;
 /// Longest wait of one asker.
-pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const LOOKUP_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a name found is kept.
-pub const POSITIVE_TTL: Duration = Duration::from_secs(300);
+pub(crate) const POSITIVE_TTL: Duration = Duration::from_secs(300);
 /// How long "no name" (or a failed lookup) is kept.
-pub const NEGATIVE_TTL: Duration = Duration::from_secs(60);
+pub(crate) const NEGATIVE_TTL: Duration = Duration::from_secs(60);
 /// Entries of each cache at most.
-pub const CACHE_ENTRIES_MAX: usize = 4096;
+pub(crate) const CACHE_ENTRIES_MAX: usize = 4096;
 
 counters! {
     /// A counter of the process's reverse-DNS resolver (`RESOLVER.dns`).
@@ -68,7 +68,7 @@ struct State {
 }
 
 /// A pool of lookup threads, its queue and its caches.
-pub struct Resolver {
+pub(crate) struct Resolver {
     state: Arc<Mutex<State>>,
     queue: SyncSender<IpAddr>,
     counters: Arc<CounterGroup>,
@@ -92,7 +92,7 @@ pub fn counters() -> Arc<CounterGroup> {
 }
 
 /// The process's resolver, its threads started by the first use.
-pub fn global() -> &'static Resolver {
+pub(crate) fn global() -> &'static Resolver {
     static GLOBAL: OnceLock<Resolver> = OnceLock::new();
     GLOBAL.get_or_init(|| {
         Resolver::start(
@@ -149,7 +149,7 @@ impl Resolver {
     /// The host name of `ip`, or its text when it has none, the lookup takes longer than
     /// the timeout, or the queue is full. Cancel safe (a dropped wait leaves the job to
     /// finish or be dropped unasked).
-    pub async fn host_name(&self, ip: IpAddr) -> String {
+    pub(crate) async fn host_name(&self, ip: IpAddr) -> String {
         self.counters.add(ResolverCounter::Asked, 1);
         let rx = match self.begin(ip) {
             Begin::Cached(name) => {

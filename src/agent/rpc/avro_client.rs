@@ -23,9 +23,9 @@ use crate::wire::splice::{Spliced, SPLICE_BODY_MIN};
 use sluice_core::Event;
 
 /// Flume's `connect-timeout` default (20 s).
-pub const CONNECT_TIMEOUT_DEFAULT: Duration = Duration::from_secs(20);
+pub(crate) const CONNECT_TIMEOUT_DEFAULT: Duration = Duration::from_secs(20);
 /// Flume's `request-timeout` default (20 s).
-pub const REQUEST_TIMEOUT_DEFAULT: Duration = Duration::from_secs(20);
+pub(crate) const REQUEST_TIMEOUT_DEFAULT: Duration = Duration::from_secs(20);
 /// Bytes asked of the socket per read.
 const READ_CHUNK_BYTES: usize = 64 << 10;
 /// On a connection without vectored writes (deflate), a call's parameters from this
@@ -208,25 +208,20 @@ impl AvroClient {
         }
     }
 
-    /// The `host:port` this client talks to.
-    pub fn addr(&self) -> &str {
-        &self.addr
-    }
-
     /// Records the latency of every later call (answered or failed) in `h`.
-    pub fn record_latency(&mut self, h: std::sync::Arc<crate::agent::histogram::Histogram>) {
+    pub(crate) fn record_latency(&mut self, h: std::sync::Arc<crate::agent::histogram::Histogram>) {
         self.latency = Some(h);
     }
 
     /// Sets the metadata sent with every later call (Flume's server ignores it).
-    pub fn set_call_meta(&mut self, meta: crate::wire::avro::handshake::Meta) {
+    pub(crate) fn set_call_meta(&mut self, meta: crate::wire::avro::handshake::Meta) {
         self.conn.set_call_meta(meta);
     }
 
     /// Whether the idle connection is known to be broken: the server closed it, or sent
     /// bytes nobody asked for. Never blocks (reads what the socket already has, at most one
     /// byte); `false` means "not known to be broken", not "alive".
-    pub fn idle_broken(&mut self) -> bool {
+    pub(crate) fn idle_broken(&mut self) -> bool {
         self.stream.idle_broken()
     }
 
@@ -330,63 +325,64 @@ impl AvroClient {
             }
         }
         slices.insert(0, IoSlice::new(&self.out));
-        let fut = async {
-            let write = async {
-                self.stream.write_all_slices(&mut slices).await?;
-                // TLS and deflate hold bytes until flushed.
-                self.stream.flush().await
-            };
-            write
-                .await
-                .map_err(|source| LinkError::io(&self.addr, source))?;
-            loop {
-                let frame = self
-                    .reader
-                    .next_frame()
+        // The write and the read share one deadline.
+        let write = async {
+            self.stream.write_all_slices(&mut slices).await?;
+            // TLS and deflate hold bytes until flushed.
+            self.stream.flush().await
+        };
+        match tokio::time::timeout_at(deadline, write).await {
+            Ok(r) => r.map_err(|source| LinkError::io(&self.addr, source))?,
+            Err(_) => return Err(timed_out(&self.addr, what, ms)),
+        }
+        drop(slices);
+        match tokio::time::timeout_at(deadline, self.read_reply(serial)).await {
+            Ok(r) => r,
+            Err(_) => Err(timed_out(&self.addr, what, ms)),
+        }
+    }
+
+    /// Reads frames until the answer to `serial` (another serial is a protocol error).
+    async fn read_reply(&mut self, serial: i32) -> Result<Reply, RpcError> {
+        loop {
+            let frame = self
+                .reader
+                .next_frame()
+                .map_err(|source| RpcError::Protocol {
+                    addr: self.addr.clone(),
+                    source,
+                })?;
+            if let Some(f) = frame {
+                if f.serial != serial {
+                    return Err(RpcError::Protocol {
+                        addr: self.addr.clone(),
+                        source: AvroError::UnexpectedResponse {
+                            reason: format!(
+                                "answer to serial {} while waiting for {serial}",
+                                f.serial
+                            ),
+                        },
+                    });
+                }
+                return self
+                    .conn
+                    .on_response(&f.payload)
                     .map_err(|source| RpcError::Protocol {
                         addr: self.addr.clone(),
                         source,
-                    })?;
-                if let Some(f) = frame {
-                    if f.serial != serial {
-                        return Err(RpcError::Protocol {
-                            addr: self.addr.clone(),
-                            source: AvroError::UnexpectedResponse {
-                                reason: format!(
-                                    "answer to serial {} while waiting for {serial}",
-                                    f.serial
-                                ),
-                            },
-                        });
-                    }
-                    return self.conn.on_response(&f.payload).map_err(|source| {
-                        RpcError::Protocol {
-                            addr: self.addr.clone(),
-                            source,
-                        }
                     });
-                }
-                let buf = self.reader.read_buffer(READ_CHUNK_BYTES);
-                let n = self
-                    .stream
-                    .read_buf(buf)
-                    .await
-                    .map_err(|source| LinkError::io(&self.addr, source))?;
-                if n == 0 {
-                    return Err(RpcError::Closed {
-                        addr: self.addr.clone(),
-                    });
-                }
             }
-        };
-        match tokio::time::timeout_at(deadline, fut).await {
-            Ok(r) => r,
-            Err(_) => Err(LinkError::Timeout {
-                addr: self.addr.clone(),
-                what,
-                ms,
+            let buf = self.reader.read_buffer(READ_CHUNK_BYTES);
+            let n = self
+                .stream
+                .read_buf(buf)
+                .await
+                .map_err(|source| LinkError::io(&self.addr, source))?;
+            if n == 0 {
+                return Err(RpcError::Closed {
+                    addr: self.addr.clone(),
+                });
             }
-            .into()),
         }
     }
 }
@@ -399,6 +395,16 @@ pub(crate) struct ClientParts {
     pub(crate) reader: FrameReader,
     pub(crate) serial: i32,
     pub(crate) latency: Option<std::sync::Arc<crate::agent::histogram::Histogram>>,
+}
+
+/// A round that missed its deadline: `what` (the call) after `ms`.
+fn timed_out(addr: &str, what: &'static str, ms: u64) -> RpcError {
+    LinkError::Timeout {
+        addr: addr.to_owned(),
+        what,
+        ms,
+    }
+    .into()
 }
 
 /// What one round sends.

@@ -29,7 +29,7 @@ use std::net::IpAddr;
 use regex::Regex;
 
 /// Most rules in `ipFilterRules`.
-pub const RULES_MAX: usize = 1024;
+pub(crate) const RULES_MAX: usize = 1024;
 
 /// One rule.
 #[derive(Clone, Debug)]
@@ -49,13 +49,13 @@ enum Match {
 
 /// The parsed rules, in order.
 #[derive(Clone, Debug)]
-pub struct IpFilter {
+pub(crate) struct IpFilter {
     rules: Vec<Rule>,
 }
 
 /// What the rules say about a peer.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Admit the peer: `rule` matched (an `allow` rule), or none did (`rule` is `None`).
     Allow {
         /// The matching rule as written.
@@ -104,7 +104,7 @@ pub enum IpFilterError {
 
 impl IpFilter {
     /// Parses `ipFilterRules`.
-    pub fn parse(spec: &str) -> Result<IpFilter, IpFilterError> {
+    pub(crate) fn parse(spec: &str) -> Result<IpFilter, IpFilterError> {
         let mut items: Vec<&str> = spec.split(',').collect();
         // Java's split drops trailing empty items.
         while items.last().is_some_and(|s| s.trim().is_empty()) {
@@ -124,18 +124,18 @@ impl IpFilter {
     }
 
     /// Whether some rule needs the peer's host name.
-    pub fn has_name_rules(&self) -> bool {
+    pub(crate) fn has_name_rules(&self) -> bool {
         self.rules.iter().any(|r| matches!(r.what, Match::Name(_)))
     }
 
     /// The rules as written (for the log line at start).
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let texts: Vec<&str> = self.rules.iter().map(|r| r.text.as_str()).collect();
         texts.join(",")
     }
 
     /// Applies the rules to a peer; `name` is its host name once known.
-    pub fn decide(&self, ip: IpAddr, name: Option<&str>) -> Decision {
+    pub(crate) fn decide(&self, ip: IpAddr, name: Option<&str>) -> Decision {
         let ip = ip.to_canonical();
         let texts = ip_texts(ip);
         for r in &self.rules {

@@ -7,7 +7,7 @@
 
 pub mod avro_client;
 pub mod avro_pipe;
-pub mod ipfilter;
-pub mod meta;
+pub(crate) mod ipfilter;
+pub(crate) mod meta;
 pub mod thrift_client;
 pub mod transport;

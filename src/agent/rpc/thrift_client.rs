@@ -22,12 +22,12 @@ use crate::wire::thrift::{decode_reply, FrameReader, Method, Protocol, Status, T
 use sluice_core::Event;
 
 /// Flume's `connect-timeout` default (20 s).
-pub const CONNECT_TIMEOUT_DEFAULT: Duration = Duration::from_secs(20);
+pub(crate) const CONNECT_TIMEOUT_DEFAULT: Duration = Duration::from_secs(20);
 /// Flume's `request-timeout` default (20 s).
-pub const REQUEST_TIMEOUT_DEFAULT: Duration = Duration::from_secs(20);
+pub(crate) const REQUEST_TIMEOUT_DEFAULT: Duration = Duration::from_secs(20);
 /// Largest reply frame accepted (a reply is a few dozen bytes; an exception's message is cut
 /// at 1 KiB by Sluice, not by every server).
-pub const REPLY_FRAME_BYTES_MAX: usize = 1 << 20;
+pub(crate) const REPLY_FRAME_BYTES_MAX: usize = 1 << 20;
 /// Bytes asked of the socket per read.
 const READ_CHUNK_BYTES: usize = 4 << 10;
 
@@ -97,11 +97,6 @@ pub struct ThriftClient {
 }
 
 impl ThriftClient {
-    /// Connects to `host:port` over plain TCP within `connect_timeout`.
-    pub async fn connect(addr: &str, cfg: ThriftClientConfig) -> Result<Self, ThriftRpcError> {
-        Self::connect_with(addr, &ClientTransport::default(), cfg).await
-    }
-
     /// Connects to `host:port` through `transport` (TLS, deflate), all within
     /// `connect_timeout`.
     pub async fn connect_with(
@@ -126,30 +121,20 @@ impl ThriftClient {
         })
     }
 
-    /// The `host:port` this client talks to.
-    pub fn addr(&self) -> &str {
-        &self.addr
-    }
-
     /// Records the latency of every later call (answered or failed) in `h`.
-    pub fn record_latency(&mut self, h: std::sync::Arc<crate::agent::histogram::Histogram>) {
+    pub(crate) fn record_latency(&mut self, h: std::sync::Arc<crate::agent::histogram::Histogram>) {
         self.latency = Some(h);
     }
 
     /// Whether the idle connection is known to be broken: the server closed it, or sent
     /// bytes nobody asked for. Never blocks; `false` means "not known to be broken".
-    pub fn idle_broken(&mut self) -> bool {
+    pub(crate) fn idle_broken(&mut self) -> bool {
         self.stream.idle_broken()
     }
 
     /// Sends `events` in one `appendBatch`; `Ok` only when the server answered `OK`.
     pub async fn append_batch(&mut self, events: &[Event]) -> Result<(), ThriftRpcError> {
         self.call(Method::AppendBatch, events).await
-    }
-
-    /// Sends one event with `append`; `Ok` only when the server answered `OK`.
-    pub async fn append(&mut self, event: &Event) -> Result<(), ThriftRpcError> {
-        self.call(Method::Append, std::slice::from_ref(event)).await
     }
 
     async fn call(&mut self, method: Method, events: &[Event]) -> Result<(), ThriftRpcError> {
@@ -189,30 +174,7 @@ impl ThriftClient {
                 .map_err(io)?;
             // TLS and deflate hold bytes until flushed.
             self.stream.flush().await.map_err(io)?;
-            loop {
-                let frame =
-                    self.reader
-                        .next_frame()
-                        .map_err(|source| ThriftRpcError::Protocol {
-                            addr: addr.clone(),
-                            source,
-                        })?;
-                if let Some(payload) = frame {
-                    return decode_reply(&payload, self.cfg.protocol, method, seqid).map_err(
-                        |source| ThriftRpcError::Protocol {
-                            addr: addr.clone(),
-                            source,
-                        },
-                    );
-                }
-                let mut buf = self
-                    .reader
-                    .read_buffer_exact(READ_CHUNK_BYTES)
-                    .limit(READ_CHUNK_BYTES);
-                if self.stream.read_buf(&mut buf).await.map_err(io)? == 0 {
-                    return Err(ThriftRpcError::Closed { addr: addr.clone() });
-                }
-            }
+            self.read_reply(method, seqid).await
         };
         let answered = timeout_at(deadline, round).await;
         // The bodies are the events' (and their frames'): not held past the call.
@@ -230,6 +192,36 @@ impl ThriftClient {
                 addr: self.addr.clone(),
                 status,
             }),
+        }
+    }
+
+    /// Reads frames until the reply to call `seqid` of `method`, decoded.
+    async fn read_reply(&mut self, method: Method, seqid: i32) -> Result<Status, ThriftRpcError> {
+        let addr = &self.addr;
+        let io = |source| ThriftRpcError::from(LinkError::io(addr, source));
+        loop {
+            let frame = self
+                .reader
+                .next_frame()
+                .map_err(|source| ThriftRpcError::Protocol {
+                    addr: addr.clone(),
+                    source,
+                })?;
+            if let Some(payload) = frame {
+                return decode_reply(&payload, self.cfg.protocol, method, seqid).map_err(
+                    |source| ThriftRpcError::Protocol {
+                        addr: addr.clone(),
+                        source,
+                    },
+                );
+            }
+            let mut buf = self
+                .reader
+                .read_buffer_exact(READ_CHUNK_BYTES)
+                .limit(READ_CHUNK_BYTES);
+            if self.stream.read_buf(&mut buf).await.map_err(io)? == 0 {
+                return Err(ThriftRpcError::Closed { addr: addr.clone() });
+            }
         }
     }
 }

@@ -10,14 +10,14 @@ use crate::agent::topology::AgentConfig;
 
 /// The agent's alarm evaluator ([`crate::agent::alarm::evaluator`]) and its configuration.
 #[derive(Debug)]
-pub struct AlarmTask {
+pub(crate) struct AlarmTask {
     cfg: tokio::sync::watch::Sender<crate::agent::alarm::config::AlarmsConfig>,
     stop: crate::agent::stop::StopHandle,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl AlarmTask {
-    pub fn start(registry: &Arc<Registry>, board: &Arc<AlarmBoard>, agent: &str) -> Self {
+    pub(crate) fn start(registry: &Arc<Registry>, board: &Arc<AlarmBoard>, agent: &str) -> Self {
         let (cfg, rx) = tokio::sync::watch::channel(Default::default());
         let (stop, stopped) = crate::agent::stop::channel();
         let task = tokio::spawn(crate::agent::alarm::evaluator::run(
@@ -32,7 +32,7 @@ impl AlarmTask {
 
     /// Hands the alarm configuration of `new` to the task; forgets the upstreams of RPC
     /// sources no longer configured.
-    pub fn apply(&self, registry: &Registry, board: &AlarmBoard, new: &AgentConfig) {
+    pub(crate) fn apply(&self, registry: &Registry, board: &AlarmBoard, new: &AgentConfig) {
         self.cfg.send_if_modified(|c| {
             let changed = *c != new.alarms;
             if changed {
@@ -56,7 +56,7 @@ impl AlarmTask {
         }
     }
 
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.stop.stop();
         if tokio::time::timeout(Duration::from_millis(500), self.task)
             .await

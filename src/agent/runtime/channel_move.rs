@@ -13,7 +13,7 @@ use crate::agent::topology::ChannelConfig;
 
 /// Why replacing the running channel `name` (opened with `running`) by `new` would strand
 /// the events it holds, or `None` when it would not.
-pub fn refusal(
+pub(crate) fn refusal(
     name: &str,
     running: &ChannelConfig,
     channel: &dyn AgentChannel,

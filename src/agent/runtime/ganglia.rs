@@ -20,9 +20,9 @@ use crate::agent::stop::Stop;
 use crate::wire::ganglia;
 
 /// Flume's default `pollFrequency`.
-pub const POLL_DEFAULT: Duration = Duration::from_secs(60);
+pub(crate) const POLL_DEFAULT: Duration = Duration::from_secs(60);
 /// Longest `pollFrequency` accepted (a day).
-pub const POLL_MAX_SECS: u64 = 86_400;
+pub(crate) const POLL_MAX_SECS: u64 = 86_400;
 
 /// The reporter's settings, from `-Dflume.monitoring.*`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -30,14 +30,14 @@ impl Readiness {
     }
 
     /// Whether the agent has started.
-    pub fn is_ready(&self) -> bool {
+    pub(crate) fn is_ready(&self) -> bool {
         self.0.load(Ordering::Acquire)
     }
 }
 
 /// One unhealthy component: its key (`SINK.k1`) and why.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Problem {
+pub(crate) struct Problem {
     /// `TYPE.name` as in Flume's JSON.
     pub component: String,
     /// What is wrong, for a person.
@@ -76,7 +76,7 @@ fn sink_problem(value: impl Fn(&str) -> Option<f64>) -> Option<String> {
 }
 
 /// Every unhealthy channel and sink of `registry`, in key order.
-pub fn problems(registry: &Registry) -> Vec<Problem> {
+pub(crate) fn problems(registry: &Registry) -> Vec<Problem> {
     registry
         .groups()
         .into_iter()
@@ -96,7 +96,7 @@ pub fn problems(registry: &Registry) -> Vec<Problem> {
 }
 
 /// The answer to `GET /health`.
-pub fn health_answer(registry: &Registry) -> (StatusCode, &'static str, String) {
+pub(crate) fn health_answer(registry: &Registry) -> (StatusCode, &'static str, String) {
     let found = problems(registry);
     let checked = registry
         .groups()
@@ -120,7 +120,7 @@ pub fn health_answer(registry: &Registry) -> (StatusCode, &'static str, String) 
 }
 
 /// The answer to `GET /ready`.
-pub fn ready_answer(ready: &Readiness) -> (StatusCode, &'static str, String) {
+pub(crate) fn ready_answer(ready: &Readiness) -> (StatusCode, &'static str, String) {
     if ready.is_ready() {
         (
             StatusCode::OK,

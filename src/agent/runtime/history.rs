@@ -14,11 +14,11 @@ use serde::Serialize;
 use crate::agent::metrics::Registry;
 
 /// Time between two samples.
-pub const SAMPLE_INTERVAL: Duration = Duration::from_secs(5);
+pub(crate) const SAMPLE_INTERVAL: Duration = Duration::from_secs(5);
 /// Samples kept: 15 minutes at one every 5 s.
-pub const SAMPLES_MAX: usize = 180;
+pub(crate) const SAMPLES_MAX: usize = 180;
 /// The attributes the status page charts or turns into rates.
-pub const CHARTED: &[&str] = &[
+pub(crate) const CHARTED: &[&str] = &[
     "ChannelFillPercentage",
     "ChannelSize",
     "EventPutSuccessCount",
@@ -30,7 +30,7 @@ pub const CHARTED: &[&str] = &[
 
 /// One sample: time (ms since the epoch) and, per component key, the charted values.
 #[derive(Debug, Clone, Serialize)]
-pub struct Sample {
+pub(crate) struct Sample {
     /// Milliseconds since the Unix epoch.
     pub t: u64,
     /// `"CHANNEL.c1" -> {"ChannelFillPercentage": 12.5, ...}`.
@@ -39,7 +39,7 @@ pub struct Sample {
 
 /// The ring of samples.
 #[derive(Debug, Default)]
-pub struct History {
+pub(crate) struct History {
     ring: Mutex<VecDeque<Sample>>,
 }
 
@@ -52,7 +52,7 @@ struct HistoryJson<'a> {
 
 impl History {
     /// Adds a sample of `registry` now, dropping the oldest past [`SAMPLES_MAX`].
-    pub fn sample(&self, registry: &Registry) {
+    pub(crate) fn sample(&self, registry: &Registry) {
         let t = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
@@ -77,17 +77,13 @@ impl History {
     }
 
     /// Samples held.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.ring.lock().len()
     }
 
-    /// Whether no sample was taken yet.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// `{"intervalMs": 5000, "samples": [{"t": ..., "m": {...}}, ...]}`, oldest first.
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         let ring = self.ring.lock();
         serde_json::to_string(&HistoryJson {
             interval_ms: SAMPLE_INTERVAL.as_millis() as u64,

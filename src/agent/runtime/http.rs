@@ -59,20 +59,20 @@ pub const BIND_DEFAULT: &str = "127.0.0.1";
 /// Flume's default `flume.monitoring.port`.
 pub const PORT_DEFAULT: u16 = 41414;
 /// Connections served at once; scrapers and status pages need one or two each.
-pub const CONNECTIONS_MAX: usize = 16;
+pub(crate) const CONNECTIONS_MAX: usize = 16;
 /// Time a client has to send a request's headers.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest life of one keep-alive connection; then it is closed gracefully.
-pub const CONNECTION_TIME_MAX: Duration = Duration::from_secs(60);
+pub(crate) const CONNECTION_TIME_MAX: Duration = Duration::from_secs(60);
 /// Requests answered on one connection; the last answer says `Connection: close`.
-pub const REQUESTS_PER_CONNECTION_MAX: u32 = 1_000;
+pub(crate) const REQUESTS_PER_CONNECTION_MAX: u32 = 1_000;
 /// Time a connection closed gracefully has to finish the request in progress.
-pub const CLOSE_GRACE: Duration = Duration::from_secs(2);
+pub(crate) const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// Pause after a failed accept (e.g. EMFILE) so the loop does not spin.
-pub const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+pub(crate) const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
 /// The status page (inline CSS and JavaScript; it polls `/metrics`, `/history`, `/alarms`).
-pub const STATUS_PAGE: &str = include_str!("status.html");
+pub(crate) const STATUS_PAGE: &str = include_str!("status.html");
 
 /// What the request handlers read.
 #[derive(Debug)]

@@ -7,18 +7,19 @@
 //! shutdown ends within [`SHUTDOWN_BOUND`] whatever peers do. A reload that fails (a new
 //! channel cannot open) rolls back to the configuration that was running.
 
-pub mod alarm_task;
+pub(crate) mod alarm_task;
 mod channel_move;
+mod diff;
 pub mod ganglia;
-pub mod health;
-pub mod history;
+pub(crate) mod health;
+pub(crate) mod history;
 pub mod http;
-pub mod own_host;
+pub(crate) mod own_host;
 pub mod reload;
 mod stopping;
-pub mod supervise;
+pub(crate) mod supervise;
 pub mod tap_http;
-pub mod telemetry;
+pub(crate) mod telemetry;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -36,17 +37,18 @@ use crate::agent::source::ready::{self, Ready, ReadyWait};
 use crate::agent::source::SourceCtx;
 use crate::agent::topology::{AgentConfig, ChannelConfig};
 use alarm_task::AlarmTask;
+use diff::Diff;
 use stopping::{close_all, stop_all};
 use supervise::Supervised;
 pub use telemetry::Telemetry;
 
 /// How long sources get to finish the batch they are putting when asked to stop.
-pub const SOURCE_STOP_GRACE: Duration = Duration::from_secs(3);
+pub(crate) const SOURCE_STOP_GRACE: Duration = Duration::from_secs(3);
 /// How long sink runners get to finish their batch when asked to stop.
-pub const RUNNER_STOP_GRACE: Duration = Duration::from_secs(3);
+pub(crate) const RUNNER_STOP_GRACE: Duration = Duration::from_secs(3);
 /// How long channels get to checkpoint and close (an unfinished close is left to recovery at
 /// the next start: everything committed is already durable).
-pub const CHANNEL_CLOSE_GRACE: Duration = Duration::from_secs(3);
+pub(crate) const CHANNEL_CLOSE_GRACE: Duration = Duration::from_secs(3);
 /// The longest a shutdown takes (the three graces, then half a second each for the metrics server
 /// and the runtime).
 pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(10);
@@ -199,33 +201,34 @@ impl Agent {
             .filter(|(n, rc)| new.channels.get(*n) != Some(&rc.cfg))
             .map(|(n, _)| n.clone())
             .collect();
-        let touches = |chs: &[&String]| chs.iter().any(|c| changed_channels.contains(c));
-        let old_units = old.runner_units();
-        let new_units = new.runner_units();
-        let unit_changed = |key: &str| -> bool {
-            let (Some(o), Some(n)) = (old_units.get(key), new_units.get(key)) else {
-                return true;
-            };
-            let sinks = n.sinks();
-            o != n
-                || o.sinks() != sinks
-                || key.strip_prefix("group:").is_some_and(|g| {
-                    old.sinkgroups.get(g).map(|x| &x.props)
-                        != new.sinkgroups.get(g).map(|x| &x.props)
-                })
-                || sinks.iter().any(|s| {
-                    old.sinks.get(s) != new.sinks.get(s)
-                        || new.sinks.get(s).is_some_and(|sc| touches(&[&sc.channel]))
-                })
-        };
-        // Stop sources, then sink runners, that must go or restart.
+        let diff = Diff::new(&old, new, changed_channels);
+        self.stop_changed(&diff).await;
+        if guard == Guard::RefuseMoves {
+            // Its sources are stopped now: what it holds can no longer grow.
+            self.refuse_moves(new)?;
+        }
+        self.close_channels(&diff.channels).await;
+        self.open_channels(new).await?;
+        for (key, proc_cfg) in &diff.new_units {
+            if !self.runners.contains_key(key) {
+                self.start_runner(key, proc_cfg);
+            }
+        }
+        for n in new.sources.keys() {
+            if !self.sources.contains_key(n) {
+                self.start_source(n);
+            }
+        }
+        self.alarms.apply(&self.registry, &self.board, new);
+        Ok(())
+    }
+
+    /// Stops the sources, then the sink runners, that must go or restart.
+    async fn stop_changed(&mut self, diff: &Diff<'_>) {
         let stop_sources: Vec<String> = self
             .sources
             .keys()
-            .filter(|n| {
-                let (o, nw) = (old.sources.get(*n), new.sources.get(*n));
-                o != nw || nw.is_some_and(|s| touches(&s.channels.iter().collect::<Vec<_>>()))
-            })
+            .filter(|n| diff.source_changed(n))
             .cloned()
             .collect();
         let sources: Vec<(String, Supervised)> = stop_sources
@@ -236,7 +239,7 @@ impl Agent {
         let stop_runners: Vec<String> = self
             .runners
             .keys()
-            .filter(|k| unit_changed(k))
+            .filter(|k| diff.unit_changed(k))
             .cloned()
             .collect();
         let runners: Vec<(String, Supervised)> = stop_runners
@@ -244,11 +247,11 @@ impl Agent {
             .filter_map(|k| self.runners.remove(k).map(|r| (k.clone(), r)))
             .collect();
         stop_all("sink runner", runners, RUNNER_STOP_GRACE).await;
-        if guard == Guard::RefuseMoves {
-            // Its sources are stopped now: what it holds can no longer grow.
-            self.refuse_moves(new)?;
-        }
-        let closing: Vec<(String, Arc<dyn AgentChannel>)> = changed_channels
+    }
+
+    /// Closes the running channels `names` (their counters unregistered first).
+    async fn close_channels(&mut self, names: &[String]) {
+        let closing: Vec<(String, Arc<dyn AgentChannel>)> = names
             .iter()
             .filter_map(|n| self.channels.remove(n).map(|rc| (n.clone(), rc.channel)))
             .collect();
@@ -256,6 +259,10 @@ impl Agent {
             self.registry.remove("CHANNEL", n);
         }
         close_all(closing).await;
+    }
+
+    /// Opens every channel of `new` that is not running.
+    async fn open_channels(&mut self, new: &AgentConfig) -> Result<(), AgentChannelError> {
         for (n, cc) in &new.channels {
             if self.channels.contains_key(n) {
                 continue;
@@ -271,17 +278,6 @@ impl Agent {
                 },
             );
         }
-        for (key, proc_cfg) in &new_units {
-            if !self.runners.contains_key(key) {
-                self.start_runner(key, proc_cfg);
-            }
-        }
-        for n in new.sources.keys() {
-            if !self.sources.contains_key(n) {
-                self.start_source(n);
-            }
-        }
-        self.alarms.apply(&self.registry, &self.board, new);
         Ok(())
     }
 
@@ -307,29 +303,7 @@ impl Agent {
         if let [(s, crate::agent::registry::SinkKind::Java(jc), ch, counters, _)] =
             members.as_slice()
         {
-            // A Java sink runs its own loop: its transactions are the plugin's (agent::java).
-            let (s, jc, ch, counters) = (s.clone(), jc.clone(), ch.clone(), counters.clone());
-            let tx_capacity = self
-                .cfg
-                .sinks
-                .get(&s)
-                .and_then(|sc| self.cfg.channels.get(&sc.channel))
-                .map_or(1, |c| c.kind.transaction_capacity() as usize);
-            let sup = Supervised::spawn(format!("sink runner {key}"), move |stop| {
-                let fut = crate::agent::java::sink::run(
-                    jc.class.clone(),
-                    s.clone(),
-                    jc.props.clone(),
-                    ch.clone(),
-                    tx_capacity,
-                    counters.clone(),
-                    stop,
-                );
-                async move {
-                    fut.await;
-                    Ok::<(), Infallible>(())
-                }
-            });
+            let sup = self.java_runner(key, s, jc, ch, counters);
             tracing::info!(runner = %key, "Java sink runner started");
             self.runners.insert(key.to_owned(), sup);
             return;
@@ -358,6 +332,40 @@ impl Agent {
         });
         tracing::info!(runner = %key, "sink runner started");
         self.runners.insert(key.to_owned(), sup);
+    }
+
+    /// The runner of a Java sink: it runs its own loop, its transactions are the plugin's
+    /// (agent::java), within its channel's `transactionCapacity`.
+    fn java_runner(
+        &self,
+        key: &str,
+        s: &str,
+        jc: &crate::agent::java::config::JavaConfig,
+        ch: &Arc<dyn AgentChannel>,
+        counters: &Arc<CounterGroup>,
+    ) -> Supervised {
+        let (s, jc, ch, counters) = (s.to_owned(), jc.clone(), ch.clone(), counters.clone());
+        let tx_capacity = self
+            .cfg
+            .sinks
+            .get(&s)
+            .and_then(|sc| self.cfg.channels.get(&sc.channel))
+            .map_or(1, |c| c.kind.transaction_capacity() as usize);
+        Supervised::spawn(format!("sink runner {key}"), move |stop| {
+            let fut = crate::agent::java::sink::run(
+                jc.class.clone(),
+                s.clone(),
+                jc.props.clone(),
+                ch.clone(),
+                tx_capacity,
+                counters.clone(),
+                stop,
+            );
+            async move {
+                fut.await;
+                Ok::<(), Infallible>(())
+            }
+        })
     }
 
     fn start_source(&mut self, name: &str) {

@@ -20,11 +20,11 @@ use hyper::header::{HOST, ORIGIN};
 use hyper::{HeaderMap, Method};
 
 /// Most names `flume.monitoring.hosts` may list.
-pub const HOSTS_MAX: usize = 64;
+pub(crate) const HOSTS_MAX: usize = 64;
 
 /// The names this server answers to besides IP literals and `localhost`.
 #[derive(Debug, Clone, Default)]
-pub struct OwnHost {
+pub(crate) struct OwnHost {
     port: u16,
     names: Vec<String>,
     any: bool,
@@ -33,7 +33,7 @@ pub struct OwnHost {
 impl OwnHost {
     /// The server listening on `port`, bound to `bind`, with the extra `hosts` (a
     /// comma-separated `flume.monitoring.hosts`, `*` for any) and this machine's host name.
-    pub fn new(bind: &str, port: u16, hosts: Option<&str>) -> OwnHost {
+    pub(crate) fn new(bind: &str, port: u16, hosts: Option<&str>) -> OwnHost {
         let mut names: Vec<String> = hosts
             .unwrap_or("")
             .split(',')
@@ -50,7 +50,7 @@ impl OwnHost {
     }
 
     /// Whether the request may be answered; the reason for a 403 when not.
-    pub fn check(&self, method: &Method, headers: &HeaderMap) -> Result<(), &'static str> {
+    pub(crate) fn check(&self, method: &Method, headers: &HeaderMap) -> Result<(), &'static str> {
         if let Some(host) = headers.get(HOST) {
             let ok = host.to_str().ok().is_some_and(|h| self.is_own(h, None));
             if !ok {

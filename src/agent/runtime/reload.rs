@@ -23,9 +23,9 @@ use crate::agent::metrics::CounterGroup;
 
 /// How long `POST /reload` waits for the outcome (a restart of components is bounded by
 /// the shutdown bound of each; more than this answers 504 and the reload goes on).
-pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 /// Reload requests queued at once; more are answered 503 (one is being applied).
-pub const QUEUE_MAX: usize = 4;
+pub(crate) const QUEUE_MAX: usize = 4;
 
 counters! {
     /// A counter of the agent's reloads (`AGENT.<name>`).
@@ -108,7 +108,7 @@ impl Outcome {
     }
 
     /// The HTTP answer: status and a JSON body.
-    pub fn answer(&self) -> (StatusCode, String) {
+    pub(crate) fn answer(&self) -> (StatusCode, String) {
         let (status, outcome, errors) = match self {
             Outcome::Unchanged => (StatusCode::OK, "unchanged", Vec::new()),
             Outcome::Applied => (StatusCode::OK, "applied", Vec::new()),
@@ -149,7 +149,7 @@ pub type Request = (Trigger, oneshot::Sender<Outcome>);
 
 /// The HTTP side's handle on the main loop.
 #[derive(Debug)]
-pub struct Reloader {
+pub(crate) struct Reloader {
     tx: mpsc::Sender<Request>,
     access: Access,
 }
@@ -164,7 +164,7 @@ pub fn install(access: Access) -> Option<mpsc::Receiver<Request>> {
 }
 
 /// Answers `/reload` (`None` for any other path): status, content type, body.
-pub async fn answer(
+pub(crate) async fn answer(
     method: &Method,
     path: &str,
     peer: Option<SocketAddr>,

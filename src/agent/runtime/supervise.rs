@@ -10,22 +10,22 @@ use tokio::task::JoinHandle;
 use crate::agent::stop::{self, Stop, StopHandle};
 
 /// First restart delay.
-pub const RESTART_BACKOFF_MIN: Duration = Duration::from_secs(1);
+pub(crate) const RESTART_BACKOFF_MIN: Duration = Duration::from_secs(1);
 /// Longest restart delay.
-pub const RESTART_BACKOFF_MAX: Duration = Duration::from_secs(30);
+pub(crate) const RESTART_BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// A run this long resets the restart delay.
-pub const HEALTHY_RUN: Duration = Duration::from_secs(60);
+pub(crate) const HEALTHY_RUN: Duration = Duration::from_secs(60);
 
 /// A running, supervised component.
 #[derive(Debug)]
-pub struct Supervised {
+pub(crate) struct Supervised {
     stop: StopHandle,
     task: JoinHandle<()>,
 }
 
 impl Supervised {
     /// Runs `make(stop)` and restarts it while it returns `Err` and is not stopped.
-    pub fn spawn<F, Fut, E>(what: String, mut make: F) -> Supervised
+    pub(crate) fn spawn<F, Fut, E>(what: String, mut make: F) -> Supervised
     where
         F: FnMut(Stop) -> Fut + Send + 'static,
         Fut: Future<Output = Result<(), E>> + Send + 'static,
@@ -63,14 +63,14 @@ impl Supervised {
     }
 
     /// Asks the component to stop (without waiting).
-    pub fn signal(&self) {
+    pub(crate) fn signal(&self) {
         self.stop.stop();
     }
 
     /// Stops the component and waits for it to finish its work in progress, but not past
     /// `deadline`: then the task is aborted (dropped at its current await point; an
     /// uncommitted transaction rolls back when dropped). Returns whether it stopped in time.
-    pub async fn stop_by(self, what: &str, deadline: tokio::time::Instant) -> bool {
+    pub(crate) async fn stop_by(self, what: &str, deadline: tokio::time::Instant) -> bool {
         self.stop.stop();
         let mut task = self.task;
         match tokio::time::timeout_at(deadline, &mut task).await {

@@ -26,7 +26,7 @@ pub fn allow(access: Access) {
 
 /// The body of a tap answer: one line per sampled event until the client goes away.
 #[derive(Debug)]
-pub struct TapBody(Tap);
+pub(crate) struct TapBody(Tap);
 
 impl Body for TapBody {
     type Data = Bytes;
@@ -47,7 +47,7 @@ impl Body for TapBody {
 
 /// What `/tap` answers: a refusal (status, text) or a stream.
 #[derive(Debug)]
-pub enum TapAnswer {
+pub(crate) enum TapAnswer {
     /// Not allowed, bad query, or too many taps.
     Refused(StatusCode, String),
     /// The stream.
@@ -55,7 +55,7 @@ pub enum TapAnswer {
 }
 
 /// Answers `/tap` (`None` for another path).
-pub fn answer(
+pub(crate) fn answer(
     method: &Method,
     path: &str,
     query: Option<&str>,

@@ -7,7 +7,7 @@ use crate::agent::component::{resolve, supported, TypeTable};
 use crate::agent::config::Ctx;
 
 /// Channel selector types.
-pub const TYPES: TypeTable = &[
+pub(crate) const TYPES: TypeTable = &[
     (
         "replicating",
         "org.apache.flume.channel.ReplicatingChannelSelector",
@@ -19,7 +19,7 @@ pub const TYPES: TypeTable = &[
 ];
 
 /// Checks `selector.*` against the source's channel list and builds the selector.
-pub fn parse(cx: &mut Ctx<'_>, channels: &[String]) -> Option<ChannelSelector> {
+pub(crate) fn parse(cx: &mut Ctx<'_>, channels: &[String]) -> Option<ChannelSelector> {
     cx.use_prefix("selector.");
     let props = cx.sub_props("selector.");
     if let Some(t) = props.get("type") {

@@ -6,7 +6,7 @@
 //! one deliberate tightening: a [`Selection`] never names a channel twice, and never names a
 //! required channel as optional (Flume would put the event into such a channel twice).
 
-pub mod config;
+pub(crate) mod config;
 
 use std::collections::BTreeMap;
 
@@ -14,7 +14,7 @@ use crate::agent::component::{ComponentError, Props};
 use sluice_core::Event;
 
 /// Flume's default header for the multiplexing selector.
-pub const DEFAULT_MULTIPLEX_HEADER: &str = "flume.selector.header";
+pub(crate) const DEFAULT_MULTIPLEX_HEADER: &str = "flume.selector.header";
 
 /// The channels one event goes to.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -77,7 +77,7 @@ impl ChannelSelector {
 
     /// Keys of the selector's properties that its type does not read (for the config layer's
     /// unknown-key warnings): `optional.<v>` for replicating, bare `optional` for multiplexing.
-    pub fn unknown_keys(&self, props: &Props) -> Vec<String> {
+    pub(crate) fn unknown_keys(&self, props: &Props) -> Vec<String> {
         let known = |k: &str| match self {
             ChannelSelector::Replicating { .. } => k == "type" || k == "optional",
             ChannelSelector::Multiplexing(_) => {

@@ -32,14 +32,14 @@ use crate::agent::config::limits::DURATION_MS_MAX;
 use sluice_core::Event;
 
 /// Most bytes of an answer body read (the rest is dropped with the connection).
-pub const RESPONSE_BYTES_MAX: usize = 1024 * 1024;
+pub(crate) const RESPONSE_BYTES_MAX: usize = 1024 * 1024;
 
 /// Status codes that refuse the event itself (unless a `rollback.CODE` rule names them).
-pub const POISON_CODES: [u16; 2] = [400, 413];
+pub(crate) const POISON_CODES: [u16; 2] = [400, 413];
 
 /// What to do for a status code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Decision {
+pub(crate) struct Decision {
     /// Roll the take back (the event is sent again).
     pub rollback: bool,
     /// Back off before the next attempt.
@@ -83,12 +83,12 @@ impl HttpConfig {
 
     /// Whether an answer `code` makes the event poison: a code of [`POISON_CODES`] that no
     /// `rollback` rule names.
-    pub fn poisons(&self, code: u16) -> bool {
+    pub(crate) fn poisons(&self, code: u16) -> bool {
         POISON_CODES.contains(&code) && self.rule("rollback", code).is_none()
     }
 
     /// The decision for a status code.
-    pub fn decide(&self, code: u16) -> Decision {
+    pub(crate) fn decide(&self, code: u16) -> Decision {
         let ok = (200..300).contains(&code);
         Decision {
             rollback: self
@@ -105,7 +105,7 @@ impl HttpConfig {
 }
 
 /// Reads an `http` sink's properties.
-pub fn parse(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
+pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
     let endpoint = cx
         .required("endpoint")
         .and_then(|e| match e.parse::<hyper::Uri>() {

@@ -17,7 +17,7 @@ pub struct LoggerConfig {
 }
 
 /// Reads a `logger` sink's keys.
-pub fn parse(cx: &mut Ctx<'_>) -> Option<LoggerConfig> {
+pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<LoggerConfig> {
     Some(LoggerConfig {
         max_bytes_to_log: cx.usize("maxBytesToLog", 16, 0, LINE_BYTES_MAX),
     })
@@ -25,14 +25,14 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<LoggerConfig> {
 
 /// The logger sink.
 #[derive(Debug)]
-pub struct LoggerSink {
+pub(crate) struct LoggerSink {
     name: String,
     max_bytes_to_log: usize,
 }
 
 impl LoggerSink {
     /// A logger sink showing at most `max_bytes_to_log` body bytes.
-    pub fn new(name: &str, max_bytes_to_log: usize) -> Self {
+    pub(crate) fn new(name: &str, max_bytes_to_log: usize) -> Self {
         LoggerSink {
             name: name.to_owned(),
             max_bytes_to_log,
@@ -40,7 +40,7 @@ impl LoggerSink {
     }
 
     /// Logs every event.
-    pub fn deliver(&self, events: &[Event]) {
+    pub(crate) fn deliver(&self, events: &[Event]) {
         for e in events {
             tracing::info!(target: "sluice::sink::logger", sink = %self.name, "Event: {}", format_event(e, self.max_bytes_to_log));
         }
@@ -48,7 +48,7 @@ impl LoggerSink {
 }
 
 /// Flume's `EventHelper.dumpEvent` rendering of an event.
-pub fn format_event(e: &Event, max_bytes: usize) -> String {
+pub(crate) fn format_event(e: &Event, max_bytes: usize) -> String {
     let headers: Vec<String> = e
         .headers
         .iter()

@@ -19,21 +19,21 @@
 
 pub mod avro;
 pub mod contract;
-pub mod file_roll;
+pub(crate) mod file_roll;
 pub mod hdfs;
 pub mod http;
-pub mod kafka;
-pub mod logger;
-pub mod null;
-pub mod otlp;
+pub(crate) mod kafka;
+pub(crate) mod logger;
+pub(crate) mod null;
+pub(crate) mod otlp;
 pub mod poison;
-pub mod reconnect;
-pub mod rpc_keys;
+pub(crate) mod reconnect;
+pub(crate) mod rpc_keys;
 pub mod rpc_sink;
 pub mod runner;
 #[cfg(test)]
-pub mod scripted;
+pub(crate) mod scripted;
 pub mod thrift;
 
 pub use contract::{Acks, BuildSink, Delivery, Sink, SinkError, PIPELINE_DEPTH};
-pub use poison::Poisoned;
+pub(crate) use poison::Poisoned;

@@ -14,7 +14,7 @@ pub struct NullConfig {
 }
 
 /// Reads a `null` sink's keys.
-pub fn parse(cx: &mut Ctx<'_>) -> Option<NullConfig> {
+pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<NullConfig> {
     Some(NullConfig {
         batch_size: cx.batch_size("batchSize", 100),
     })
@@ -22,7 +22,7 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<NullConfig> {
 
 /// The running `null` sink.
 #[derive(Debug, Default)]
-pub struct NullSink;
+pub(crate) struct NullSink;
 
 impl Sink for NullSink {
     fn deliver(&mut self, _events: Vec<Event>) -> BoxFuture<'_, Result<Delivery, SinkError>> {

@@ -25,7 +25,7 @@ use sluice_core::Event;
 
 /// A sink's `deadLetter.directory` (Sluice, any sink type): where its poison events are
 /// written; unset, they are dropped (counted and logged).
-pub fn dead_letter_dir(cx: &mut Ctx<'_>) -> Option<PathBuf> {
+pub(crate) fn dead_letter_dir(cx: &mut Ctx<'_>) -> Option<PathBuf> {
     let dir = cx.get("deadLetter.directory")?;
     if dir.trim().is_empty() {
         cx.error("deadLetter.directory", "must not be empty");
@@ -45,17 +45,17 @@ pub struct Poisoned {
 
 /// Most poison log lines per sink in one [`POISON_LOG_WINDOW`] (one remote client must not
 /// flood the log).
-pub const POISON_LOG_LINES_MAX: u32 = 10;
+pub(crate) const POISON_LOG_LINES_MAX: u32 = 10;
 /// The window of [`POISON_LOG_LINES_MAX`].
-pub const POISON_LOG_WINDOW: Duration = Duration::from_secs(10);
+pub(crate) const POISON_LOG_WINDOW: Duration = Duration::from_secs(10);
 /// Longest reason logged, in characters (the rest is cut, marked with `…`).
-pub const REASON_CHARS_MAX: usize = 512;
+pub(crate) const REASON_CHARS_MAX: usize = 512;
 /// The dead-letter file of a sink: `<directory>/<sink>` + this.
-pub const DEAD_LETTER_SUFFIX: &str = ".deadletter.jsonl";
+pub(crate) const DEAD_LETTER_SUFFIX: &str = ".deadletter.jsonl";
 
 /// `s` with every control character escaped (`\n`, `\u{1b}`, ...) and cut at `max` characters,
 /// so no text from an event can forge a log line or reach a terminal raw.
-pub fn printable(s: &str, max: usize) -> String {
+pub(crate) fn printable(s: &str, max: usize) -> String {
     let mut out = String::with_capacity(s.len().min(max));
     for (n, c) in s.chars().enumerate() {
         if n >= max {
@@ -72,7 +72,7 @@ pub fn printable(s: &str, max: usize) -> String {
 }
 
 /// One dead-letter record: a JSON object on one line.
-pub fn dead_letter_line(sink: &str, p: &Poisoned, time_ms: u64) -> Vec<u8> {
+pub(crate) fn dead_letter_line(sink: &str, p: &Poisoned, time_ms: u64) -> Vec<u8> {
     let mut obj = serde_json::Map::new();
     obj.insert("timeMs".into(), time_ms.into());
     obj.insert("sink".into(), sink.into());
@@ -142,7 +142,7 @@ impl PoisonHandler {
     }
 
     /// The dead-letter file, if one is configured.
-    pub fn dead_letter_file(&self) -> Option<PathBuf> {
+    pub(crate) fn dead_letter_file(&self) -> Option<PathBuf> {
         self.dead_letter
             .as_ref()
             .map(|d| d.join(format!("{}{DEAD_LETTER_SUFFIX}", self.sink)))
@@ -152,7 +152,7 @@ impl PoisonHandler {
     /// then counts and logs them. An error (the dead letter could not be written) leaves
     /// nothing counted: the caller rolls the batch back. Cancel safety: not cancel safe (the
     /// write may have happened).
-    pub async fn handle(
+    pub(crate) async fn handle(
         &mut self,
         poisoned: Vec<Poisoned>,
         counters: &CounterGroup,

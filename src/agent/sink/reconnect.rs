@@ -10,14 +10,14 @@ use crate::agent::backoff::Backoff;
 
 /// When the next connection attempt may start.
 #[derive(Clone, Debug)]
-pub struct Reconnect {
+pub(crate) struct Reconnect {
     backoff: Backoff,
     next_attempt: Option<Instant>,
 }
 
 impl Reconnect {
     /// No attempt waits until the first failure; then `backoff` sets the waits.
-    pub fn new(backoff: Backoff) -> Self {
+    pub(crate) fn new(backoff: Backoff) -> Self {
         Reconnect {
             backoff,
             next_attempt: None,
@@ -25,7 +25,7 @@ impl Reconnect {
     }
 
     /// How long until the next attempt may start, or `None` when it may start at `now`.
-    pub fn wait_left(&self, now: Instant) -> Option<Duration> {
+    pub(crate) fn wait_left(&self, now: Instant) -> Option<Duration> {
         self.next_attempt
             .filter(|at| *at > now)
             .map(|at| at.duration_since(now))
@@ -33,14 +33,14 @@ impl Reconnect {
 
     /// An attempt failed (or the connection broke) at `now`: the next one waits one step
     /// longer. Returns that wait.
-    pub fn failed(&mut self, now: Instant) -> Duration {
+    pub(crate) fn failed(&mut self, now: Instant) -> Duration {
         let wait = self.backoff.failed();
         self.next_attempt = Some(now + wait);
         wait
     }
 
     /// Connected: the next failure starts the backoff over.
-    pub fn connected(&mut self) {
+    pub(crate) fn connected(&mut self) {
         self.backoff.reset();
         self.next_attempt = None;
     }

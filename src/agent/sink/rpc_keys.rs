@@ -50,7 +50,7 @@ pub trait RpcSinkSettings {
 
 /// The shared keys of one RPC sink, as read.
 #[derive(Clone, Debug)]
-pub struct RpcSinkKeys {
+pub(crate) struct RpcSinkKeys {
     /// `hostname`.
     pub hostname: String,
     /// `port`.
@@ -64,7 +64,7 @@ pub struct RpcSinkKeys {
 }
 
 /// Flume's timeouts and Sluice's backoff, unset keys.
-pub fn default_timings() -> RpcSinkTimings {
+pub(crate) fn default_timings() -> RpcSinkTimings {
     RpcSinkTimings {
         connect_timeout: Duration::from_millis(CONNECT_TIMEOUT_MS_DEFAULT),
         request_timeout: Duration::from_millis(REQUEST_TIMEOUT_MS_DEFAULT),
@@ -74,7 +74,7 @@ pub fn default_timings() -> RpcSinkTimings {
 }
 
 /// `host:port`, with an IPv6 literal in brackets.
-pub fn host_port(hostname: &str, port: u16) -> String {
+pub(crate) fn host_port(hostname: &str, port: u16) -> String {
     if hostname.contains(':') && !hostname.starts_with('[') {
         format!("[{hostname}]:{port}")
     } else {
@@ -85,7 +85,7 @@ pub fn host_port(hostname: &str, port: u16) -> String {
 /// Reads the shared keys; the reset interval under any of `reset_keys` (the last one set
 /// wins). `None` after an error (reported through `cx`); every key is read either way, so
 /// all errors are reported at once.
-pub fn read(cx: &mut Ctx<'_>, reset_keys: &[&str]) -> Option<RpcSinkKeys> {
+pub(crate) fn read(cx: &mut Ctx<'_>, reset_keys: &[&str]) -> Option<RpcSinkKeys> {
     let hostname = cx.required("hostname");
     let port = cx
         .required("port")

@@ -23,7 +23,7 @@ use sluice_core::Event;
 
 /// One call of `deliver`: the batch, when it came, and whether it was answered `Ok`.
 #[derive(Debug, Clone)]
-pub struct Call {
+pub(crate) struct Call {
     /// The batch handed to the sink.
     pub events: Vec<Event>,
     /// When.
@@ -36,7 +36,7 @@ pub struct Call {
 
 /// The scripted sink; clones share their record of calls.
 #[derive(Debug, Clone, Default)]
-pub struct ScriptedSink {
+pub(crate) struct ScriptedSink {
     /// Every call so far.
     pub calls: Arc<Mutex<Vec<Call>>>,
     /// Calls (numbered from 0) that fail.
@@ -63,7 +63,7 @@ pub struct ScriptedSink {
 
 impl ScriptedSink {
     /// Records the batch and answers as scripted.
-    pub async fn deliver(&mut self, events: Vec<Event>) -> Result<Delivery, SinkError> {
+    pub(crate) async fn deliver(&mut self, events: Vec<Event>) -> Result<Delivery, SinkError> {
         let n = self.calls.lock().len();
         let watched = self
             .watch
@@ -121,17 +121,17 @@ impl ScriptedSink {
     }
 
     /// The acknowledgements of the last call, if handed over with them to come.
-    pub fn take_acks(&mut self) -> Option<Acks> {
+    pub(crate) fn take_acks(&mut self) -> Option<Acks> {
         self.acks.lock().take()
     }
 
     /// The poison events of the last call.
-    pub fn take_poisoned(&mut self) -> Vec<Poisoned> {
+    pub(crate) fn take_poisoned(&mut self) -> Vec<Poisoned> {
         std::mem::take(&mut self.poisoned)
     }
 
     /// The events of the calls answered `Ok`, in order (poison ones left out).
-    pub fn delivered(&self) -> Vec<Event> {
+    pub(crate) fn delivered(&self) -> Vec<Event> {
         self.calls
             .lock()
             .iter()
@@ -165,7 +165,7 @@ impl crate::agent::sink::Sink for ScriptedSink {
 /// A memory channel whose take transaction holds the one taker from its first take until
 /// it ends, as the kafka channel's consumer does ([`AgentChannel::concurrent_takes`] false).
 #[derive(Debug)]
-pub struct OneTaker {
+pub(crate) struct OneTaker {
     /// The channel.
     pub inner: Arc<MemoryChannel>,
     /// The taker a take transaction holds.
@@ -230,7 +230,7 @@ impl ChannelTx for OneTakerTx {
 /// events are numbered as they take, which is the order the runner commits them); a failed
 /// commit rolls the takes back, as the file channel does.
 #[derive(Debug)]
-pub struct FailingCommits {
+pub(crate) struct FailingCommits {
     /// The channel.
     pub inner: Arc<MemoryChannel>,
     /// Numbers of the take transactions whose commit fails.

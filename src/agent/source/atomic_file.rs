@@ -9,17 +9,17 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Largest state file read back (a limit against a foreign or runaway file).
-pub const STATE_FILE_BYTES_MAX: u64 = 64 * 1024 * 1024;
+pub(crate) const STATE_FILE_BYTES_MAX: u64 = 64 * 1024 * 1024;
 
 /// The temporary name used while replacing `path`.
-pub fn tmp_path(path: &Path) -> PathBuf {
+pub(crate) fn tmp_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".tmp");
     path.with_file_name(name)
 }
 
 /// Replaces `path` by `bytes` (see the module docs).
-pub fn replace(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()> {
+pub(crate) fn replace(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()> {
     let tmp = tmp_path(path);
     let result = (|| {
         let mut f = OpenOptions::new()
@@ -45,7 +45,7 @@ pub fn replace(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()> 
 }
 
 /// Fsyncs the directory holding `path` (so a rename, create or delete in it is durable).
-pub fn sync_parent(path: &Path) -> std::io::Result<()> {
+pub(crate) fn sync_parent(path: &Path) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -54,7 +54,7 @@ pub fn sync_parent(path: &Path) -> std::io::Result<()> {
 }
 
 /// Reads a state file of at most [`STATE_FILE_BYTES_MAX`]; `Ok(None)` if it does not exist.
-pub fn read(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+pub(crate) fn read(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
     match std::fs::metadata(path) {
         Ok(m) if m.len() > STATE_FILE_BYTES_MAX => Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
@@ -71,7 +71,7 @@ pub fn read(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
 
 /// Moves a damaged state file aside to `<name>.corrupt` (kept for the operator) and returns
 /// the new name.
-pub fn set_aside(path: &Path) -> std::io::Result<PathBuf> {
+pub(crate) fn set_aside(path: &Path) -> std::io::Result<PathBuf> {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".corrupt");
     let to = path.with_file_name(name);

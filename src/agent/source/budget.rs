@@ -12,17 +12,17 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// A semaphore of bytes.
 #[derive(Debug)]
-pub struct Budget {
+pub(crate) struct Budget {
     sem: Arc<Semaphore>,
     total: u64,
 }
 
 /// Bytes held from a [`Budget`] (given back on drop).
-pub type Held = OwnedSemaphorePermit;
+pub(crate) type Held = OwnedSemaphorePermit;
 
 impl Budget {
     /// A budget of `total` bytes (at most `u32::MAX`: one wait asks for at most that).
-    pub fn new(total: u64) -> Self {
+    pub(crate) fn new(total: u64) -> Self {
         let total = total.min(u64::from(u32::MAX));
         Budget {
             sem: Arc::new(Semaphore::new(total as usize)),
@@ -31,19 +31,19 @@ impl Budget {
     }
 
     /// All of it.
-    pub fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> u64 {
         self.total
     }
 
     /// Bytes not held now.
     #[cfg(test)]
-    pub fn free(&self) -> u64 {
+    pub(crate) fn free(&self) -> u64 {
         self.sem.available_permits() as u64
     }
 
     /// Waits for `n` bytes (fair: in the order asked); `None` if `n` is more than
     /// [`Budget::total`] (it would never come). Cancel safe: a cancelled wait holds nothing.
-    pub async fn acquire(&self, n: u64) -> Option<Held> {
+    pub(crate) async fn acquire(&self, n: u64) -> Option<Held> {
         if n > self.total {
             return None;
         }
@@ -52,14 +52,14 @@ impl Budget {
     }
 
     /// `n` bytes if they are free now and nobody waits before us.
-    pub fn try_acquire(&self, n: u64) -> Option<Held> {
+    pub(crate) fn try_acquire(&self, n: u64) -> Option<Held> {
         let n = u32::try_from(n).ok()?;
         self.sem.clone().try_acquire_many_owned(n).ok()
     }
 }
 
 /// Adds `more` to what `held` holds.
-pub fn grow(held: &mut Option<Held>, more: Held) {
+pub(crate) fn grow(held: &mut Option<Held>, more: Held) {
     match held {
         Some(h) => h.merge(more),
         None => *held = Some(more),
@@ -67,12 +67,12 @@ pub fn grow(held: &mut Option<Held>, more: Held) {
 }
 
 /// Bytes `held` holds.
-pub fn bytes(held: &Option<Held>) -> u64 {
+pub(crate) fn bytes(held: &Option<Held>) -> u64 {
     held.as_ref().map_or(0, |h| h.num_permits() as u64)
 }
 
 /// Gives back what `held` holds beyond `keep` bytes.
-pub fn shrink_to(held: &mut Held, keep: u64) {
+pub(crate) fn shrink_to(held: &mut Held, keep: u64) {
     let have = held.num_permits() as u64;
     if have > keep {
         drop(held.split((have - keep) as usize));

@@ -50,7 +50,7 @@ pub struct SourceError {
 
 impl SourceCtx {
     /// An error of this source.
-    pub fn error(&self, message: impl std::fmt::Display) -> SourceError {
+    pub(crate) fn error(&self, message: impl std::fmt::Display) -> SourceError {
         SourceError {
             source_name: self.name.clone(),
             message: message.to_string(),
@@ -59,7 +59,7 @@ impl SourceCtx {
 
     /// Puts a batch, retrying with Flume's backoff (1 s more per failure, at most 5 s) until
     /// it is committed or the source is stopped. Returns whether it was committed.
-    pub async fn put_with_retry(&mut self, events: Vec<Event>) -> bool {
+    pub(crate) async fn put_with_retry(&mut self, events: Vec<Event>) -> bool {
         self.put_with_backoff(events, Backoff::linear(BACKOFF_STEP, BACKOFF_MAX))
             .await
     }
@@ -73,14 +73,14 @@ impl SourceCtx {
     /// copy and the source keeps the original, as Flume's sources resend theirs.
     ///
     /// Cancel safety: not cancel safe (an attempt may have committed to some channels).
-    pub async fn put_with_backoff(&mut self, events: Vec<Event>, backoff: Backoff) -> bool {
+    pub(crate) async fn put_with_backoff(&mut self, events: Vec<Event>, backoff: Backoff) -> bool {
         matches!(self.put_until(events, backoff, false).await, Put::Committed)
     }
 
     /// As [`SourceCtx::put_with_backoff`], but with `give_up_if_never_fits` a batch that a
     /// required channel can never take (an event over the file channel's record limit) is
     /// not retried: [`Put::NeverFits`] says why, and the source sets its input aside.
-    pub async fn put_until(
+    pub(crate) async fn put_until(
         &mut self,
         events: Vec<Event>,
         mut backoff: Backoff,
@@ -138,7 +138,7 @@ pub enum Put {
 
 impl SourceCtx {
     /// Puts a batch once (the client decides whether to resend); counts the outcome.
-    pub async fn put_once(&mut self, events: Vec<Event>) -> bool {
+    pub(crate) async fn put_once(&mut self, events: Vec<Event>) -> bool {
         let n = events.len() as u64;
         self.counters.add(SourceCounter::EventReceived, n);
         crate::agent::tap::offer(crate::agent::tap::Point::Source, &self.name, &events);

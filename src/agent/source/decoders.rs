@@ -12,22 +12,22 @@ use tokio::sync::Semaphore;
 use crate::agent::stop::Stop;
 
 /// Largest request decoded on the connection's own task.
-pub const INLINE_DECODE_BYTES_MAX: usize = 8 << 10;
+pub(crate) const INLINE_DECODE_BYTES_MAX: usize = 8 << 10;
 
 /// Most decodes one source runs off the workers at once: the machine's CPUs.
-pub fn decoders_max() -> usize {
+pub(crate) fn decoders_max() -> usize {
     std::thread::available_parallelism().map_or(2, usize::from)
 }
 
 /// The decoders of one source.
 #[derive(Debug)]
-pub struct Decoders {
+pub(crate) struct Decoders {
     sem: Arc<Semaphore>,
 }
 
 /// What [`Decoders::run_then`] did.
 #[derive(Debug)]
-pub enum Then<T, U> {
+pub(crate) enum Then<T, U> {
     /// Decoded inline, on the connection's task: `after` did not run (it may block).
     Decoded(T),
     /// Decoded on the blocking pool, then `after` ran on the same thread.
@@ -46,7 +46,7 @@ impl Decoders {
     /// Runs `f`, which decodes `bytes` bytes: inline when they are few, else on the blocking
     /// pool as one of this source's decoders. `None` when the source stops first (or the
     /// decode panicked, which is logged).
-    pub async fn run<T: Send + 'static>(
+    pub(crate) async fn run<T: Send + 'static>(
         &self,
         bytes: usize,
         stop: &mut Stop,
@@ -61,7 +61,7 @@ impl Decoders {
     /// same thread once this source's decoder slot is given back: a call's put (which may wait
     /// for an fdatasync) follows its decode without a hop back to the async workers and out
     /// again, and does not hold a decoder slot while it waits.
-    pub async fn run_then<T: Send + 'static, U: Send + 'static>(
+    pub(crate) async fn run_then<T: Send + 'static, U: Send + 'static>(
         &self,
         bytes: usize,
         stop: &mut Stop,

@@ -5,7 +5,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The birth time of a file in ns since the epoch (0 when the file system keeps none).
-pub fn born_ns(m: &std::fs::Metadata) -> u64 {
+pub(crate) fn born_ns(m: &std::fs::Metadata) -> u64 {
     m.created()
         .ok()
         .and_then(|t: SystemTime| t.duration_since(UNIX_EPOCH).ok())

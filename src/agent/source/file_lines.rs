@@ -13,13 +13,13 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 
 /// Bytes read from the file per call.
-pub const READ_BYTES: usize = 64 * 1024;
+pub(crate) const READ_BYTES: usize = 64 * 1024;
 /// Bytes remembered before the read position to notice a file truncated and rewritten.
-pub const MARK_BYTES: usize = 64;
+pub(crate) const MARK_BYTES: usize = 64;
 
 /// One line (or one piece of an over-long line).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Line {
+pub(crate) struct Line {
     /// The bytes, without the `\n` (and without a `\r` before it when CR stripping is on).
     pub bytes: Vec<u8>,
     /// File offset of the first byte.
@@ -32,7 +32,7 @@ pub struct Line {
 
 /// What a fill found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fill {
+pub(crate) enum Fill {
     /// This many new bytes were buffered.
     Read(usize),
     /// Nothing more in the file for now.
@@ -44,7 +44,7 @@ pub enum Fill {
 
 /// A line buffer over a file position.
 #[derive(Debug)]
-pub struct LineBuf {
+pub(crate) struct LineBuf {
     buf: Vec<u8>,
     start: usize,
     /// File offset of `buf[start]`.
@@ -59,7 +59,7 @@ pub struct LineBuf {
 
 impl LineBuf {
     /// A buffer positioned at `offset`, cutting lines at `max_line_bytes` (at least 1).
-    pub fn new(offset: u64, max_line_bytes: usize, strip_cr: bool) -> Self {
+    pub(crate) fn new(offset: u64, max_line_bytes: usize, strip_cr: bool) -> Self {
         LineBuf {
             buf: Vec::new(),
             start: 0,
@@ -72,22 +72,22 @@ impl LineBuf {
     }
 
     /// File offset of the next unconsumed byte.
-    pub fn offset(&self) -> u64 {
+    pub(crate) fn offset(&self) -> u64 {
         self.offset
     }
 
     /// Bytes buffered and not consumed (a partial line).
-    pub fn available(&self) -> usize {
+    pub(crate) fn available(&self) -> usize {
         self.buf.len() - self.start
     }
 
     /// File offset where the next read starts.
-    pub fn read_offset(&self) -> u64 {
+    pub(crate) fn read_offset(&self) -> u64 {
         self.offset + self.available() as u64
     }
 
     /// Forgets everything and restarts at `offset`.
-    pub fn reset(&mut self, offset: u64) {
+    pub(crate) fn reset(&mut self, offset: u64) {
         self.buf = Vec::new();
         self.start = 0;
         self.offset = offset;
@@ -96,7 +96,7 @@ impl LineBuf {
     }
 
     /// Frees the buffer when nothing is pending (many idle files must not hold 64 KiB each).
-    pub fn release_if_empty(&mut self) {
+    pub(crate) fn release_if_empty(&mut self) {
         if self.available() == 0 {
             self.buf = Vec::new();
             self.start = 0;
@@ -104,7 +104,8 @@ impl LineBuf {
     }
 
     /// Appends bytes (for tests and in-memory input).
-    pub fn push(&mut self, data: &[u8]) {
+    #[cfg(test)]
+    pub(crate) fn push(&mut self, data: &[u8]) {
         self.compact();
         self.buf.extend_from_slice(data);
         self.remember(data);
@@ -128,7 +129,7 @@ impl LineBuf {
     /// Reads the next bytes of `file` (positional, so the file's cursor does not matter).
     /// With `check_mark`, the bytes remembered before the read position are read again and
     /// compared, in the same call.
-    pub fn fill(&mut self, file: &File, check_mark: bool) -> std::io::Result<Fill> {
+    pub(crate) fn fill(&mut self, file: &File, check_mark: bool) -> std::io::Result<Fill> {
         self.compact();
         let at = self.read_offset();
         let m = if check_mark {
@@ -164,19 +165,9 @@ impl LineBuf {
         Ok(Fill::Read(got))
     }
 
-    /// Whether a line (or a piece at the limit) can be taken without reading more.
-    pub fn has_line(&self) -> bool {
-        let avail = &self.buf[self.start..];
-        avail.len() > self.max_line_bytes
-            || avail
-                .iter()
-                .take(self.max_line_bytes + 1)
-                .any(|&b| b == b'\n')
-    }
-
     /// The next complete line, or a piece of `max_line_bytes` of an over-long one; `None`
     /// when more input is needed.
-    pub fn next_line(&mut self) -> Option<Line> {
+    pub(crate) fn next_line(&mut self) -> Option<Line> {
         let avail = &self.buf[self.start..];
         let window = &avail[..avail.len().min(self.max_line_bytes + 1)];
         let from = self.scanned.min(window.len());
@@ -209,7 +200,7 @@ impl LineBuf {
     }
 
     /// Everything still buffered as one last (unterminated) line, for the end of a file.
-    pub fn take_rest(&mut self) -> Option<Line> {
+    pub(crate) fn take_rest(&mut self) -> Option<Line> {
         if self.available() == 0 {
             return None;
         }

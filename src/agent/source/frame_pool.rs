@@ -21,21 +21,21 @@ use parking_lot::Mutex;
 use crate::wire::recv_buf::BufferHome;
 
 /// Most buffers kept.
-pub const POOLED_MAX: usize = 4;
+pub(crate) const POOLED_MAX: usize = 4;
 /// Largest buffer kept (a larger one is freed).
-pub const POOLED_BYTES_MAX: usize = 4 << 20;
+pub(crate) const POOLED_BYTES_MAX: usize = 4 << 20;
 /// Smallest buffer kept: a smaller one costs little to allocate and would take a place.
-pub const POOLED_BYTES_MIN: usize = 64 << 10;
+pub(crate) const POOLED_BYTES_MIN: usize = 64 << 10;
 
 /// The pool of one source.
 #[derive(Debug, Default)]
-pub struct FramePool {
+pub(crate) struct FramePool {
     kept: Mutex<Vec<Vec<u8>>>,
 }
 
 impl FramePool {
     /// A kept buffer with room for at least `n` bytes, emptied; `None` when there is none.
-    pub fn take(&self, n: usize) -> Option<Vec<u8>> {
+    pub(crate) fn take(&self, n: usize) -> Option<Vec<u8>> {
         let mut kept = self.kept.lock();
         let at = kept.iter().position(|v| v.capacity() >= n)?;
         let mut v = kept.swap_remove(at);
@@ -44,7 +44,7 @@ impl FramePool {
     }
 
     /// Gives a buffer back (kept if small enough and there is room, else freed).
-    pub fn give(&self, v: Vec<u8>) {
+    pub(crate) fn give(&self, v: Vec<u8>) {
         if !(POOLED_BYTES_MIN..=POOLED_BYTES_MAX).contains(&v.capacity()) {
             return;
         }
@@ -55,12 +55,13 @@ impl FramePool {
     }
 
     /// The pool as the frame readers' home for handed-over buffers.
-    pub fn home(self: &Arc<Self>) -> Weak<dyn BufferHome> {
+    pub(crate) fn home(self: &Arc<Self>) -> Weak<dyn BufferHome> {
         Arc::downgrade(self) as Weak<dyn BufferHome>
     }
 
     /// Bytes of buffers kept.
-    pub fn kept_bytes(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn kept_bytes(&self) -> usize {
         self.kept.lock().iter().map(Vec::capacity).sum()
     }
 }

@@ -6,7 +6,7 @@
 
 /// What the splitter yields.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Piece {
+pub(crate) enum Piece {
     /// A complete line, without its `\n` and without a trailing `\r`.
     Line(Vec<u8>),
     /// A line longer than the limit (newline included) was dropped.
@@ -15,7 +15,7 @@ pub enum Piece {
 
 /// A line splitter over a growing buffer.
 #[derive(Debug)]
-pub struct LineSplitter {
+pub(crate) struct LineSplitter {
     buf: Vec<u8>,
     /// Bytes before this are consumed.
     start: usize,
@@ -31,7 +31,7 @@ pub struct LineSplitter {
 
 impl LineSplitter {
     /// A splitter for lines of at most `max_line_bytes` bytes, newline included.
-    pub fn new(max_line_bytes: usize) -> Self {
+    pub(crate) fn new(max_line_bytes: usize) -> Self {
         LineSplitter {
             buf: Vec::with_capacity(4096),
             start: 0,
@@ -43,7 +43,7 @@ impl LineSplitter {
     }
 
     /// Appends bytes read from the peer.
-    pub fn push(&mut self, data: &[u8]) {
+    pub(crate) fn push(&mut self, data: &[u8]) {
         // Drop the consumed prefix once it is at least half the buffer: amortised O(1) a byte.
         if self.start > 0 && self.start >= self.buf.len() / 2 {
             self.buf.drain(..self.start);
@@ -55,22 +55,23 @@ impl LineSplitter {
 
     /// Whether a complete line (or a verdict) may be ready without more input: true when
     /// unscanned bytes remain.
-    pub fn has_unscanned(&self) -> bool {
+    pub(crate) fn has_unscanned(&self) -> bool {
         self.scanned < self.buf.len()
     }
 
     /// Bytes examined by the newline search since creation.
-    pub fn scan_work(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn scan_work(&self) -> u64 {
         self.scan_work
     }
 
     /// Bytes buffered and not yet consumed.
-    pub fn buffered(&self) -> usize {
+    pub(crate) fn buffered(&self) -> usize {
         self.buf.len() - self.start
     }
 
     /// The next piece, or `None` when more input is needed.
-    pub fn next_piece(&mut self) -> Option<Piece> {
+    pub(crate) fn next_piece(&mut self) -> Option<Piece> {
         loop {
             let from = self.scanned;
             let found = memchr::memchr(b'\n', &self.buf[from..]);
@@ -113,7 +114,7 @@ impl LineSplitter {
     /// At the end of the stream: the last line if it had no `\n` (without a trailing `\r`),
     /// or `None` when nothing is left (or the rest belongs to a line already reported too
     /// long). The splitter is empty afterwards.
-    pub fn finish(&mut self) -> Option<Piece> {
+    pub(crate) fn finish(&mut self) -> Option<Piece> {
         let rest = &self.buf[self.start..];
         let piece = if self.discarding || rest.is_empty() {
             None

@@ -25,18 +25,18 @@ use super::refusals::RefusalLog;
 use crate::agent::metrics::SourceCounter;
 
 /// Pause after a failed accept (e.g. EMFILE) so the loop does not spin.
-pub const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+pub(crate) const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
 /// The bound ports of a source, not yet accepting.
 #[derive(Debug)]
-pub struct Listener {
+pub(crate) struct Listener {
     ports: Vec<(u16, TcpListener)>,
     max_connections: usize,
 }
 
 impl Listener {
     /// Binds `host` on every port of `ports`; an error names the address that failed.
-    pub async fn bind(
+    pub(crate) async fn bind(
         ctx: &SourceCtx,
         host: &str,
         ports: &[u16],
@@ -56,14 +56,14 @@ impl Listener {
     }
 
     /// The address the first port is bound to (its real port when 0 was asked for).
-    pub fn local_addr(&self) -> Option<SocketAddr> {
+    pub(crate) fn local_addr(&self) -> Option<SocketAddr> {
         self.ports.first().and_then(|(_, l)| l.local_addr().ok())
     }
 
     /// Accepts on every port until `ctx.stop` is set, running `connection(stream, peer,
     /// local port)` as one task per connection; returns once the ports are closed and every
     /// connection task has ended.
-    pub async fn serve<F, Fut>(self, ctx: &SourceCtx, connection: F)
+    pub(crate) async fn serve<F, Fut>(self, ctx: &SourceCtx, connection: F)
     where
         F: Fn(TcpStream, SocketAddr, u16) -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,

@@ -23,7 +23,7 @@ pub struct NetcatUdpConfig {
 }
 
 /// Reads a `netcatudp` source's keys.
-pub fn parse(cx: &mut Ctx<'_>) -> Option<NetcatUdpConfig> {
+pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<NetcatUdpConfig> {
     let port = cx.port("port");
     let header = cx
         .get("remoteAddressHeader")
@@ -36,7 +36,7 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<NetcatUdpConfig> {
 }
 
 /// Receives datagrams until stopped.
-pub async fn run(cfg: NetcatUdpConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
+pub(crate) async fn run(cfg: NetcatUdpConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
     let sock = udp::bind(&ctx, &cfg.bind, cfg.port).await?;
     tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, "netcatudp source listening");
     let mut buf = vec![0u8; DATAGRAM_BYTES_MAX];
@@ -63,7 +63,7 @@ pub async fn run(cfg: NetcatUdpConfig, mut ctx: SourceCtx) -> Result<(), SourceE
 }
 
 /// The non-empty lines of a datagram, without `\n` or a trailing `\r`.
-pub fn lines(datagram: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub(crate) fn lines(datagram: &[u8]) -> impl Iterator<Item = &[u8]> {
     datagram
         .split(|&b| b == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l))

@@ -10,11 +10,11 @@
 /// The most a buffer grows to unless `readBufferSize` asks for more: at 1 KiB events, one
 /// read then carries 256 events (the syslog TCP source carried 4.2× as much at 1 KiB with
 /// reads this large as with 8 KiB ones).
-pub const GROWN_BYTES_MAX: usize = 256 << 10;
+pub(crate) const GROWN_BYTES_MAX: usize = 256 << 10;
 
 /// A read buffer sized by the load (see the module docs).
 #[derive(Debug)]
-pub struct ReadBuf {
+pub(crate) struct ReadBuf {
     buf: Vec<u8>,
     start: usize,
     max: usize,
@@ -22,7 +22,7 @@ pub struct ReadBuf {
 
 impl ReadBuf {
     /// A buffer of `start` bytes that may grow to `max(start, GROWN_BYTES_MAX)`.
-    pub fn new(start: usize) -> Self {
+    pub(crate) fn new(start: usize) -> Self {
         let start = start.max(1);
         ReadBuf {
             buf: vec![0; start],
@@ -32,18 +32,19 @@ impl ReadBuf {
     }
 
     /// Where the next read goes.
-    pub fn space(&mut self) -> &mut [u8] {
+    pub(crate) fn space(&mut self) -> &mut [u8] {
         &mut self.buf
     }
 
     /// The current size.
-    pub fn capacity(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
         self.buf.len()
     }
 
     /// Takes the `n` bytes the last read put in [`ReadBuf::space`] and sizes the buffer for
     /// the next read: `f` sees the bytes first.
-    pub fn consume<R>(&mut self, n: usize, f: impl FnOnce(&[u8]) -> R) -> R {
+    pub(crate) fn consume<R>(&mut self, n: usize, f: impl FnOnce(&[u8]) -> R) -> R {
         let n = n.min(self.buf.len());
         let r = f(self.buf.get(..n).unwrap_or_default());
         let len = self.buf.len();

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 
 /// Where a source is in its start.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Readiness {
+pub(crate) enum Readiness {
     /// Not accepting input yet.
     Starting,
     /// Accepting input (its sockets are bound).
@@ -23,27 +23,27 @@ pub enum Readiness {
 pub struct Ready(Arc<watch::Sender<Readiness>>);
 
 /// The runtime's side: waits for the source.
-pub type ReadyWait = watch::Receiver<Readiness>;
+pub(crate) type ReadyWait = watch::Receiver<Readiness>;
 
 impl Ready {
     /// A new pair, `Starting`.
-    pub fn new() -> (Ready, ReadyWait) {
+    pub(crate) fn new() -> (Ready, ReadyWait) {
         let (tx, rx) = watch::channel(Readiness::Starting);
         (Ready(Arc::new(tx)), rx)
     }
 
     /// One nobody waits for (tests and benches that run a source on its own).
-    pub fn detached() -> Ready {
+    pub(crate) fn detached() -> Ready {
         Ready::new().0
     }
 
     /// The source accepts input.
-    pub fn accepting(&self) {
+    pub(crate) fn accepting(&self) {
         self.0.send_replace(Readiness::Accepting);
     }
 
     /// The source's start failed with `why`.
-    pub fn failed(&self, why: impl std::fmt::Display) {
+    pub(crate) fn failed(&self, why: impl std::fmt::Display) {
         self.0.send_replace(Readiness::Failed(why.to_string()));
     }
 }
@@ -56,11 +56,11 @@ impl Default for Ready {
 
 /// The longest the runtime waits for its sources to accept input before it reports how far
 /// they got (a bind takes microseconds; this bounds a source stuck before its bind).
-pub const READY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+pub(crate) const READY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Waits until every source of `waits` accepts input or has failed its start, at most
 /// `bound` in all; returns the sources that do not accept input, each with why.
-pub async fn wait_all(
+pub(crate) async fn wait_all(
     waits: &std::collections::BTreeMap<String, ReadyWait>,
     bound: std::time::Duration,
 ) -> Vec<(String, String)> {

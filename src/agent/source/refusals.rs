@@ -8,15 +8,15 @@
 use std::time::{Duration, Instant};
 
 /// Least time between two "connection refused" log lines of one listener.
-pub const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
+pub(crate) const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Lines about connections closed for bad input one source logs per [`REFUSAL_LOG_INTERVAL`].
-pub const BAD_INPUT_LINES_PER_INTERVAL: u32 = 8;
+pub(crate) const BAD_INPUT_LINES_PER_INTERVAL: u32 = 8;
 
 /// Counts refused connections and says when to log: at most `lines_max` lines per
 /// [`REFUSAL_LOG_INTERVAL`] (one by default).
 #[derive(Debug)]
-pub struct RefusalLog {
+pub(crate) struct RefusalLog {
     window: Option<Instant>,
     lines: u32,
     lines_max: u32,
@@ -31,7 +31,7 @@ impl Default for RefusalLog {
 
 impl RefusalLog {
     /// At most `lines_max` (at least 1) lines per [`REFUSAL_LOG_INTERVAL`].
-    pub fn with_lines(lines_max: u32) -> RefusalLog {
+    pub(crate) fn with_lines(lines_max: u32) -> RefusalLog {
         RefusalLog {
             window: None,
             lines: 0,
@@ -41,13 +41,13 @@ impl RefusalLog {
     }
 
     /// The log of connections closed for bad input: [`BAD_INPUT_LINES_PER_INTERVAL`].
-    pub fn bad_input() -> RefusalLog {
+    pub(crate) fn bad_input() -> RefusalLog {
         RefusalLog::with_lines(BAD_INPUT_LINES_PER_INTERVAL)
     }
 
     /// Counts one refused connection at `now`; `Some(n)` when a line is due, `n` being the
     /// connections refused since the last line (this one included).
-    pub fn refused(&mut self, now: Instant) -> Option<u64> {
+    pub(crate) fn refused(&mut self, now: Instant) -> Option<u64> {
         self.since += 1;
         let in_window = self
             .window

@@ -15,7 +15,7 @@ pub struct SeqConfig {
 }
 
 /// Reads a `seq` source's keys.
-pub fn parse(cx: &mut Ctx<'_>) -> Option<SeqConfig> {
+pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<SeqConfig> {
     Some(SeqConfig {
         total_events: cx.u64("totalEvents", i64::MAX as u64, 0, i64::MAX as u64),
         batch_size: cx.batch_size("batchSize", 1),
@@ -23,7 +23,7 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<SeqConfig> {
 }
 
 /// Runs until `totalEvents` were sent and then idles until stopped.
-pub async fn run(cfg: SeqConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
+pub(crate) async fn run(cfg: SeqConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
     let mut next: u64 = 0;
     while next < cfg.total_events && !ctx.stop.is_set() {
         let n = (cfg.batch_size as u64).min(cfg.total_events - next);

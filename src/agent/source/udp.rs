@@ -11,13 +11,13 @@ use super::{SourceCtx, SourceError};
 use crate::agent::stop::Stop;
 
 /// Largest datagram read.
-pub const DATAGRAM_BYTES_MAX: usize = 65_536;
+pub(crate) const DATAGRAM_BYTES_MAX: usize = 65_536;
 /// Pause after a failed receive.
-pub const RECV_ERROR_PAUSE: Duration = Duration::from_millis(10);
+pub(crate) const RECV_ERROR_PAUSE: Duration = Duration::from_millis(10);
 
 /// Binds `host:port`, naming both in the error.
 /// The source then accepts input (`SourceCtx::ready`).
-pub async fn bind(ctx: &SourceCtx, host: &str, port: u16) -> Result<UdpSocket, SourceError> {
+pub(crate) async fn bind(ctx: &SourceCtx, host: &str, port: u16) -> Result<UdpSocket, SourceError> {
     let sock = UdpSocket::bind((host, port))
         .await
         .map_err(|e| ctx.error(format!("cannot bind UDP {host}:{port}: {e}")))?;
@@ -27,7 +27,7 @@ pub async fn bind(ctx: &SourceCtx, host: &str, port: u16) -> Result<UdpSocket, S
 
 /// The next datagram's length and sender, or `None` once the source is stopped. Cancel
 /// safety: cancel safe (a datagram is either returned or left in the socket).
-pub async fn recv(
+pub(crate) async fn recv(
     sock: &UdpSocket,
     buf: &mut [u8],
     source: &str,

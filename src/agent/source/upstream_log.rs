@@ -18,7 +18,7 @@ pub(crate) struct UpstreamLog<'a> {
 
 impl<'a> UpstreamLog<'a> {
     /// A connection of `source` from `peer` to `local`, accepted (DEBUG).
-    pub fn accepted(source: &'a str, peer: SocketAddr, local: Option<SocketAddr>) -> Self {
+    pub(crate) fn accepted(source: &'a str, peer: SocketAddr, local: Option<SocketAddr>) -> Self {
         tracing::debug!(source = %source, %peer, ?local, "connection accepted");
         UpstreamLog {
             source,
@@ -29,7 +29,7 @@ impl<'a> UpstreamLog<'a> {
     }
 
     /// The connection made a valid call: "upstream connected" the first time.
-    pub fn valid_call(&mut self) {
+    pub(crate) fn valid_call(&mut self) {
         if !self.announced {
             self.announced = true;
             tracing::info!(source = %self.source, peer = %self.peer, local = ?self.local, "upstream connected");

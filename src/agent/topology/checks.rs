@@ -10,13 +10,27 @@ use crate::agent::registry::{ChannelKind, SinkKind, SourceKind};
 use crate::agent::source::spooldir;
 
 /// Adds the problems found across the components of `cfg` (read from `raw`).
-pub fn cross_checks(
+pub(crate) fn cross_checks(
     raw: &raw::RawAgent,
     cfg: &AgentConfig,
     agent: &str,
     problems: &mut Vec<Problem>,
 ) {
-    let comp = |s: Section, n: &str| raw.sections.get(&s).and_then(|m| m.get(n));
+    empty_agent(raw, agent, problems);
+    java_sinks_alone(raw, cfg, problems);
+    sink_batches(raw, cfg, problems);
+    source_batches(raw, cfg, problems);
+    dirs::check(raw, cfg, problems);
+    unused_channels(raw, cfg, problems);
+}
+
+/// The component `n` of section `s` as written.
+fn comp<'r>(raw: &'r raw::RawAgent, s: Section, n: &str) -> Option<&'r RawComponent> {
+    raw.sections.get(&s).and_then(|m| m.get(n))
+}
+
+/// An agent without channels, or without sources and sinks (often a wrong `-n`).
+fn empty_agent(raw: &raw::RawAgent, agent: &str, problems: &mut Vec<Problem>) {
     if raw.section(Section::Channels).next().is_none() {
         problems.push(Problem::error(
             Origin::Line(1),
@@ -33,12 +47,16 @@ pub fn cross_checks(
             format!("agent {agent} has no sources and no sinks"),
         ));
     }
+}
+
+/// A Java sink in a sink group of more than one sink (Java sinks run alone).
+fn java_sinks_alone(raw: &raw::RawAgent, cfg: &AgentConfig, problems: &mut Vec<Problem>) {
     for (name, g) in &cfg.sinkgroups {
         let java = g
             .sinks
             .iter()
             .find(|s| matches!(cfg.sinks.get(*s).map(|c| &c.kind), Some(SinkKind::Java(_))));
-        if let (Some(first), Some(rc)) = (java, comp(Section::SinkGroups, name)) {
+        if let (Some(first), Some(rc)) = (java, comp(raw, Section::SinkGroups, name)) {
             if g.sinks.len() > 1 {
                 problems.push(Problem::error(
                     rc.origin_of("sinks"),
@@ -50,9 +68,15 @@ pub fn cross_checks(
             }
         }
     }
+}
+
+/// A sink's batch size over its channel's `transactionCapacity`.
+fn sink_batches(raw: &raw::RawAgent, cfg: &AgentConfig, problems: &mut Vec<Problem>) {
     for (name, s) in &cfg.sinks {
-        let (Some(ch), Some(rc)) = (cfg.channels.get(&s.channel), comp(Section::Sinks, name))
-        else {
+        let (Some(ch), Some(rc)) = (
+            cfg.channels.get(&s.channel),
+            comp(raw, Section::Sinks, name),
+        ) else {
             continue;
         };
         let (batch, cap) = (s.kind.batch_size() as u64, ch.kind.transaction_capacity());
@@ -68,8 +92,13 @@ pub fn cross_checks(
             ));
         }
     }
+}
+
+/// A source's batch size over a channel's `transactionCapacity`, and a spooling directory's
+/// blobs larger than a file channel takes.
+fn source_batches(raw: &raw::RawAgent, cfg: &AgentConfig, problems: &mut Vec<Problem>) {
     for (name, s) in &cfg.sources {
-        let Some(rc) = comp(Section::Sources, name) else {
+        let Some(rc) = comp(raw, Section::Sources, name) else {
             continue;
         };
         for c in &s.channels {
@@ -92,9 +121,12 @@ pub fn cross_checks(
             }
         }
     }
-    dirs::check(raw, cfg, problems);
-    // Wiring as written (`channel` or `channels`, even misspelt), so a source or sink refused
-    // for another reason (an unsupported type, a misspelt key) still counts as a user.
+}
+
+/// A channel no source or sink uses. Wiring as written (`channel` or `channels`, even
+/// misspelt), so a source or sink refused for another reason (an unsupported type, a
+/// misspelt key) still counts as a user.
+fn unused_channels(raw: &raw::RawAgent, cfg: &AgentConfig, problems: &mut Vec<Problem>) {
     let names = |c: &RawComponent| -> Vec<String> {
         ["channels", "channel"]
             .iter()

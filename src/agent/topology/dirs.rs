@@ -24,7 +24,7 @@ struct Dir {
 
 /// `path` made absolute and canonical as far as it exists, with the rest appended
 /// (`.` dropped, `..` applied lexically).
-pub fn canonical_dir(path: &Path) -> PathBuf {
+pub(crate) fn canonical_dir(path: &Path) -> PathBuf {
     let abs = if path.is_absolute() {
         path.to_path_buf()
     } else {
@@ -72,7 +72,7 @@ fn relation(a: &Path, b: &Path) -> Option<&'static str> {
 }
 
 /// Adds an error for every pair of colliding file channel directories.
-pub fn check(raw: &RawAgent, cfg: &AgentConfig, problems: &mut Vec<Problem>) {
+pub(crate) fn check(raw: &RawAgent, cfg: &AgentConfig, problems: &mut Vec<Problem>) {
     let mut dirs: Vec<Dir> = Vec::new();
     for rc in raw.section(Section::Channels) {
         let Some(ChannelKind::File(fc)) = cfg.channels.get(&rc.name).map(|c| &c.kind) else {

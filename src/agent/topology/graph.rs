@@ -104,7 +104,7 @@ pub struct Loaded {
 impl AgentConfig {
     /// The sink runner units: unit key (an ungrouped sink's name, or `group:<name>`) ->
     /// its processor (an ungrouped sink gets the `default` one).
-    pub fn runner_units(&self) -> BTreeMap<String, SinkProcessorConfig> {
+    pub(crate) fn runner_units(&self) -> BTreeMap<String, SinkProcessorConfig> {
         let mut out = BTreeMap::new();
         let mut grouped = std::collections::BTreeSet::new();
         for (g, gc) in &self.sinkgroups {

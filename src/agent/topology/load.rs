@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::checks::cross_checks;
 use super::graph::{AgentConfig, ChannelConfig, Loaded, SinkConfig, SinkGroupConfig, SourceConfig};
 use crate::agent::alarm::config as alarms;
-use crate::agent::config::raw::{RawComponent, Section};
+use crate::agent::config::raw::{RawAgent, RawComponent, Section};
 use crate::agent::config::{ctx, has_errors, read, ConfFile, Problem};
 use crate::agent::registry::{self, Entry, SinkKind, SourceKind};
 use crate::agent::sink::poison;
@@ -34,22 +34,7 @@ pub fn load_files(files: &[ConfFile], agent: &str, overrides: &[(String, String)
         name: agent.to_owned(),
         ..AgentConfig::default()
     };
-    for comp in raw.section(Section::Channels) {
-        // A channel with an error is left out: its refused values were replaced by defaults,
-        // which would make the batch-size checks against it say wrong things.
-        if let Some((kind, true)) = typed(
-            comp,
-            registry::CHANNELS,
-            None,
-            "channel",
-            &mut problems,
-            |cx, e| (e.parse)(cx),
-        ) {
-            let props = comp.plain();
-            cfg.channels
-                .insert(comp.name.clone(), ChannelConfig { kind, props });
-        }
-    }
+    cfg.channels = channels(&raw, &mut problems);
     let channel_names: BTreeSet<String> = raw
         .section(Section::Channels)
         .map(|c| c.name.clone())
@@ -64,13 +49,55 @@ pub fn load_files(files: &[ConfFile], agent: &str, overrides: &[(String, String)
             cfg.sinks.insert(comp.name.clone(), s);
         }
     }
+    cfg.sinkgroups = sink_groups(&raw, agent, &mut problems);
+    cfg.alarms = alarms::build(&raw, &mut problems);
+    cross_checks(&raw, &cfg, agent, &mut problems);
+    // A value that could not be resolved was reported as such; what its parser says about
+    // the unresolved text (`${env:PORT}` is no port) is noise.
+    let mut i = 0;
+    problems.retain(|p| {
+        i += 1;
+        i <= first_component_problem || !reading.failed.contains(&p.key)
+    });
+    problems.sort_by_key(|p| p.origin);
+    let config = (!has_errors(&problems)).then_some(cfg);
+    Loaded { config, problems }
+}
+
+/// The channels without an error. One with an error is left out: its refused values were
+/// replaced by defaults, which would make the batch-size checks against it say wrong things.
+fn channels(raw: &RawAgent, problems: &mut Vec<Problem>) -> BTreeMap<String, ChannelConfig> {
+    let mut out = BTreeMap::new();
+    for comp in raw.section(Section::Channels) {
+        if let Some((kind, true)) = typed(
+            comp,
+            registry::CHANNELS,
+            None,
+            "channel",
+            problems,
+            |cx, e| (e.parse)(cx),
+        ) {
+            let props = comp.plain();
+            out.insert(comp.name.clone(), ChannelConfig { kind, props });
+        }
+    }
+    out
+}
+
+/// The sink groups: each names defined sinks, none in two groups, and a processor.
+fn sink_groups(
+    raw: &RawAgent,
+    agent: &str,
+    problems: &mut Vec<Problem>,
+) -> BTreeMap<String, SinkGroupConfig> {
     let sink_names: BTreeSet<String> = raw
         .section(Section::Sinks)
         .map(|c| c.name.clone())
         .collect();
     let mut grouped: BTreeMap<String, String> = BTreeMap::new();
+    let mut out = BTreeMap::new();
     for comp in raw.section(Section::SinkGroups) {
-        let mut cx = ctx::Ctx::new(comp, &mut problems);
+        let mut cx = ctx::Ctx::new(comp, problems);
         let sinks: Vec<String> = match cx.required("sinks") {
             Some(v) => v.split_whitespace().map(str::to_owned).collect(),
             None => Vec::new(),
@@ -94,22 +121,11 @@ pub fn load_files(files: &[ConfFile], agent: &str, overrides: &[(String, String)
                     processor,
                     props,
                 };
-                cfg.sinkgroups.insert(comp.name.clone(), g);
+                out.insert(comp.name.clone(), g);
             }
         }
     }
-    cfg.alarms = alarms::build(&raw, &mut problems);
-    cross_checks(&raw, &cfg, agent, &mut problems);
-    // A value that could not be resolved was reported as such; what its parser says about
-    // the unresolved text (`${env:PORT}` is no port) is noise.
-    let mut i = 0;
-    problems.retain(|p| {
-        i += 1;
-        i <= first_component_problem || !reading.failed.contains(&p.key)
-    });
-    problems.sort_by_key(|p| p.origin);
-    let config = (!has_errors(&problems)).then_some(cfg);
-    Loaded { config, problems }
+    out
 }
 
 /// Builds one component with `f`: its settings and whether it had no error. Settings built

@@ -1,9 +1,9 @@
 //! The agent's topology: one agent of a properties file read through the registry into typed,
 //! wired and checked components ([`load`]), which the runtime starts and reloads.
 
-pub mod checks;
-pub mod dirs;
-pub mod graph;
+pub(crate) mod checks;
+pub(crate) mod dirs;
+pub(crate) mod graph;
 pub mod load;
 
 pub use graph::{AgentConfig, ChannelConfig, Loaded, SinkConfig, SinkGroupConfig, SourceConfig};

@@ -55,29 +55,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<i32> {
         channel_events_per_sec: channel_eps,
     });
     let kind = args.rpc.unwrap_or(RpcKind::Avro);
-    let channel = match (&args.target, args.channel) {
-        (Some(_), _) => "remote".to_owned(),
-        (None, ChannelKind::Memory) => format!("{} source -> memory", kind.name()),
-        (None, ChannelKind::File) => format!("{} source -> file", kind.name()),
-    };
     let report = Report {
-        channel,
-        workload: serde_json::json!({
-            "rpc": kind.name(),
-            "target": chosen.target,
-            "in_process_agent": args.target.is_none(),
-            "batch": args.batch.max(1),
-            "connections": args.putters.max(1),
-            "sinks": args.sinks,
-            "tls": args.tls_keystore.is_some(),
-            "deflate_level": args.deflate,
-            "event_size": args.event_size,
-            "headers": args.headers,
-            "failed_calls": chosen.failed_calls,
-            "settings": args.set_map()?,
-            "rounds": args.rounds.max(1),
-            "compare_channel": args.compare_channel,
-        }),
+        channel: channel_label(args, kind),
+        workload: workload_json(args, &chosen, kind)?,
         rates: chosen.phase.rates,
         peak_rss_mb: super::resources::now().peak_rss_bytes as f64 / 1e6,
         phases: std::iter::once(chosen.phase).chain(channel_row).collect(),
@@ -94,6 +74,39 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<i32> {
         print!("{}", table::text(&report));
     }
     Ok(0)
+}
+
+/// What the report calls the path measured: `remote`, or the source and its channel.
+fn channel_label(args: &BenchArgs, kind: RpcKind) -> String {
+    match (&args.target, args.channel) {
+        (Some(_), _) => "remote".to_owned(),
+        (None, ChannelKind::Memory) => format!("{} source -> memory", kind.name()),
+        (None, ChannelKind::File) => format!("{} source -> file", kind.name()),
+    }
+}
+
+/// The report's workload: the options of the run and what the chosen round saw.
+fn workload_json(
+    args: &BenchArgs,
+    chosen: &rpc::RpcRound,
+    kind: RpcKind,
+) -> anyhow::Result<serde_json::Value> {
+    Ok(serde_json::json!({
+        "rpc": kind.name(),
+        "target": chosen.target,
+        "in_process_agent": args.target.is_none(),
+        "batch": args.batch.max(1),
+        "connections": args.putters.max(1),
+        "sinks": args.sinks,
+        "tls": args.tls_keystore.is_some(),
+        "deflate_level": args.deflate,
+        "event_size": args.event_size,
+        "headers": args.headers,
+        "failed_calls": chosen.failed_calls,
+        "settings": args.set_map()?,
+        "rounds": args.rounds.max(1),
+        "compare_channel": args.compare_channel,
+    }))
 }
 
 #[cfg(test)]

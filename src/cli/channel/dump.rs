@@ -11,7 +11,7 @@ use anyhow::Context;
 use base64::Engine;
 use serde_json::json;
 use sluice_core::inspect::examine;
-use sluice_core::inspect::ReadError;
+use sluice_core::inspect::{EventPtr, ReadError};
 
 use super::progress::Progress;
 use super::verify::{refusing, require_dirs};
@@ -56,37 +56,10 @@ fn dump(args: DumpArgs) -> anyhow::Result<i32> {
     {
         progress.event();
         let line = match exam.read_event(*seq, *ptr) {
-            Ok(event) => {
-                let (headers, body) = event.into_parts();
-                let (body, encoding) = match String::from_utf8(Vec::from(body)) {
-                    Ok(text) => (text, "utf8"),
-                    Err(e) => (
-                        base64::engine::general_purpose::STANDARD.encode(e.into_bytes()),
-                        "base64",
-                    ),
-                };
-                json!({
-                    "seq": seq,
-                    "segment": ptr.segment,
-                    "offset": ptr.offset,
-                    "headers": headers.to_map(),
-                    "body": body,
-                    "body_encoding": encoding,
-                })
-            }
+            Ok(event) => event_json(*seq, *ptr, event),
             Err(e) => {
                 unreadable += 1;
-                match e {
-                    ReadError::Corrupt {
-                        path,
-                        offset,
-                        detail,
-                    } => eprintln!(
-                        "{}:{offset}: queued event seq {seq}: {detail}",
-                        path.display()
-                    ),
-                    other => eprintln!("queued event seq {seq}: {other}"),
-                }
+                report_unreadable(*seq, e);
                 continue;
             }
         };
@@ -105,4 +78,40 @@ fn dump(args: DumpArgs) -> anyhow::Result<i32> {
     }
     progress.finish();
     Ok(if unreadable == 0 { 0 } else { 1 })
+}
+
+/// One queued event as a JSON line: its seq, its place in the log, its headers and its body
+/// (UTF-8 text, or base64 when it is not).
+fn event_json(seq: u64, ptr: EventPtr, event: sluice_core::Event) -> serde_json::Value {
+    let (headers, body) = event.into_parts();
+    let (body, encoding) = match String::from_utf8(Vec::from(body)) {
+        Ok(text) => (text, "utf8"),
+        Err(e) => (
+            base64::engine::general_purpose::STANDARD.encode(e.into_bytes()),
+            "base64",
+        ),
+    };
+    json!({
+        "seq": seq,
+        "segment": ptr.segment,
+        "offset": ptr.offset,
+        "headers": headers.to_map(),
+        "body": body,
+        "body_encoding": encoding,
+    })
+}
+
+/// An unreadable queued event on stderr, named by file and offset when it is corrupt.
+fn report_unreadable(seq: u64, e: ReadError) {
+    match e {
+        ReadError::Corrupt {
+            path,
+            offset,
+            detail,
+        } => eprintln!(
+            "{}:{offset}: queued event seq {seq}: {detail}",
+            path.display()
+        ),
+        other => eprintln!("queued event seq {seq}: {other}"),
+    }
 }

@@ -173,6 +173,29 @@ fn print_text(v: &Value) {
         ),
         None => println!("oldest event: none (the queue is empty)"),
     }
+    print_checkpoints(v);
+    print_segments(v);
+    println!("events lost: {}", s("events_lost"));
+    if v["events_cut"].as_u64().unwrap_or(0) > 0 {
+        println!(
+            "  {} of them committed in a cut tail (damage in a newest segment, cut under tolerate-tail)",
+            s("events_cut")
+        );
+    }
+    if v["events_cut_back"].as_u64().unwrap_or(0) > 0 {
+        println!(
+            "  {} of them queued in the missing bytes of cut-back segments",
+            s("events_cut_back")
+        );
+    }
+
+    for p in v["problems"].as_array().into_iter().flatten() {
+        println!("  {}", p.as_str().unwrap_or("?"));
+    }
+}
+
+/// Each checkpoint (the current one and its backup): valid, invalid (why) or missing.
+fn print_checkpoints(v: &Value) {
     for c in v["checkpoints"].as_array().into_iter().flatten() {
         let path = c["path"].as_str().unwrap_or("?");
         match c["state"].as_str() {
@@ -190,8 +213,12 @@ fn print_text(v: &Value) {
             _ => println!("{}: missing ({path})", c["role"].as_str().unwrap_or("?")),
         }
     }
+}
+
+/// The segments, one line each: id, bytes, live events, path.
+fn print_segments(v: &Value) {
     let segs = v["segments"].as_array().map_or(&[][..], |a| a.as_slice());
-    println!("segments: {} ({} bytes)", segs.len(), s("segment_bytes"));
+    println!("segments: {} ({} bytes)", segs.len(), v["segment_bytes"]);
     println!("  {:>10} {:>12} {:>11}  path", "id", "bytes", "live_events");
     for g in segs {
         println!(
@@ -201,22 +228,5 @@ fn print_text(v: &Value) {
             g["live_events"].as_u64().unwrap_or(0),
             g["path"].as_str().unwrap_or("?")
         );
-    }
-    println!("events lost: {}", s("events_lost"));
-    if v["events_cut"].as_u64().unwrap_or(0) > 0 {
-        println!(
-            "  {} of them committed in a cut tail (damage in a newest segment, cut under tolerate-tail)",
-            s("events_cut")
-        );
-    }
-    if v["events_cut_back"].as_u64().unwrap_or(0) > 0 {
-        println!(
-            "  {} of them queued in the missing bytes of cut-back segments",
-            s("events_cut_back")
-        );
-    }
-
-    for p in v["problems"].as_array().into_iter().flatten() {
-        println!("  {}", p.as_str().unwrap_or("?"));
     }
 }

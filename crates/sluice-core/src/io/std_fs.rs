@@ -1,7 +1,10 @@
 //! [`StdFs`]: the real file system, through `std::fs` with positional I/O and `fs2` locks.
 
-// The seam itself: the one place in the core allowed `std::fs` (clippy.toml).
-#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+#![allow(
+    clippy::disallowed_types,
+    clippy::disallowed_methods,
+    reason = "the seam itself: the one place in the core allowed `std::fs` (crates/clippy.toml)"
+)]
 
 use std::fs::{File, OpenOptions};
 use std::io;

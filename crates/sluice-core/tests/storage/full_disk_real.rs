@@ -5,8 +5,11 @@
 //! Mounting needs root (CI runs as root); elsewhere the test says so and passes without
 //! running. The simulated file system covers the same logic everywhere (storage/full_disk.rs).
 
-// Acts on the real disk behind the channel's back (as an operator or a full disk would).
-#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+#![allow(
+    clippy::disallowed_types,
+    clippy::disallowed_methods,
+    reason = "acts on the real disk behind the channel's back, as an operator or a full disk would"
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

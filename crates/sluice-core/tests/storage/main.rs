@@ -2,6 +2,12 @@
 //! binary (`cargo test -p sluice-core`). A module per area; `common` and `recycle_support`
 //! are the shared helpers.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed unwrap fails the test and names the line"
+)]
+
 mod common;
 mod recycle_support;
 

@@ -3,8 +3,11 @@
 //! running channel, and a failure to create a segment (EMFILE) that must not poison. On the
 //! simulated file system, so each case is exact and fast.
 
-// Acts on the real disk behind the channel's back (as an operator or a full disk would).
-#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+#![allow(
+    clippy::disallowed_types,
+    clippy::disallowed_methods,
+    reason = "acts on the real disk behind the channel's back, as an operator or a full disk would"
+)]
 
 use std::path::{Path, PathBuf};
 

@@ -65,8 +65,10 @@ struct Pattern {
 fn patterns() -> &'static [Pattern; 2] {
     static P: OnceLock<[Pattern; 2]> = OnceLock::new();
     P.get_or_init(|| {
-        // Constant patterns, checked by the unit tests.
-        #[allow(clippy::expect_used)]
+        #[expect(
+            clippy::expect_used,
+            reason = "constant patterns, compiled by the unit tests"
+        )]
         [
             Pattern {
                 head: Regex::new(rfc5424_head!()).expect("RFC 5424 head"),

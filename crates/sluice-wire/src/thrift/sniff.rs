@@ -26,75 +26,84 @@ const HTTP_METHODS: &[&[u8]] = &[
 /// A guess at what `first` (the first bytes a peer sent) is, when it is not a framed Thrift
 /// message in `expected`: `None` when nothing recognisable.
 pub fn probable_cause(first: &[u8], expected: Protocol) -> Option<String> {
+    not_thrift(first)
+        .or_else(|| unframed_thrift(first))
+        .or_else(|| framed_other_protocol(first, expected))
+        .or_else(|| avro_framing(first))
+        .map(str::to_owned)
+}
+
+/// TLS, HTTP or zlib.
+fn not_thrift(first: &[u8]) -> Option<&'static str> {
     let b = |i: usize| first.get(i).copied();
     // TLS record: handshake (22), version 3.x.
     if b(0) == Some(0x16) && b(1) == Some(0x03) {
-        return Some("a TLS handshake: the peer has ssl = true and this port is plain".into());
+        return Some("a TLS handshake: the peer has ssl = true and this port is plain");
     }
     if HTTP_METHODS.iter().any(|m| first.starts_with(m)) {
-        return Some("an HTTP request: the peer speaks HTTP, not Thrift".into());
+        return Some("an HTTP request: the peer speaks HTTP, not Thrift");
     }
     // zlib header: CMF 0x78 and a check value (FCHECK) that makes CMF*256+FLG a multiple of 31.
     if b(0) == Some(0x78)
         && b(1).is_some_and(|f| (0x7800u16 | u16::from(f)) % 31 == 0 && f & 0x20 == 0)
     {
         return Some(
-            "a zlib stream: the peer compresses (compression-type = deflate), this source does not"
-                .into(),
+            "a zlib stream: the peer compresses (compression-type = deflate), this source does not",
         );
     }
-    // Unframed Thrift: the message head comes first.
+    None
+}
+
+/// Unframed Thrift: the message head comes first.
+fn unframed_thrift(first: &[u8]) -> Option<&'static str> {
+    let b = |i: usize| first.get(i).copied();
     if b(0) == Some(compact::PROTOCOL_ID) && b(1).is_some_and(|v| v & 0x1f == compact::VERSION) {
-        return Some(
-            "an unframed Thrift compact message: the peer must use the framed transport".into(),
-        );
+        return Some("an unframed Thrift compact message: the peer must use the framed transport");
     }
     if b(0) == Some(0x80) && b(1) == Some(0x01) && b(2) == Some(0) {
-        return Some(
-            "an unframed Thrift binary message: the peer must use the framed transport".into(),
-        );
+        return Some("an unframed Thrift binary message: the peer must use the framed transport");
     }
-    // Framed Thrift in the other protocol.
+    None
+}
+
+/// Whether the payload after a frame length starts with a compact, or a binary, Thrift head.
+fn framed_heads(first: &[u8]) -> (bool, bool) {
     let payload = first.get(4..).unwrap_or_default();
     let compact_head = payload.first() == Some(&compact::PROTOCOL_ID);
     let binary_head = payload.starts_with(&[0x80, 0x01, 0x00]);
+    (compact_head, binary_head)
+}
+
+/// Framed Thrift in the other protocol.
+fn framed_other_protocol(first: &[u8], expected: Protocol) -> Option<&'static str> {
+    let (compact_head, binary_head) = framed_heads(first);
     match expected {
-        Protocol::Binary if compact_head => {
-            return Some(
-                "Thrift in the compact protocol: the peer has protocol = compact (the default) \
-                 and this side protocol = binary"
-                    .into(),
-            )
-        }
-        Protocol::Compact if binary_head => {
-            return Some(
-                "Thrift in the binary protocol: the peer has protocol = binary and this side \
-                 protocol = compact (the default)"
-                    .into(),
-            )
-        }
-        _ => {}
+        Protocol::Binary if compact_head => Some(
+            "Thrift in the compact protocol: the peer has protocol = compact (the default) \
+             and this side protocol = binary",
+        ),
+        Protocol::Compact if binary_head => Some(
+            "Thrift in the binary protocol: the peer has protocol = binary and this side \
+             protocol = compact (the default)",
+        ),
+        _ => None,
     }
-    // Avro's Netty framing: serial (small), buffer count (Flume's client sends 2), a length.
+}
+
+/// Avro's Netty framing: serial (small), buffer count (Flume's client sends 2), a length.
+fn avro_framing(first: &[u8]) -> Option<&'static str> {
+    let (compact_head, binary_head) = framed_heads(first);
     let word = |i: usize| {
         first
             .get(i..i + 4)
             .map(|w| i32::from_be_bytes([w[0], w[1], w[2], w[3]]))
     };
-    if let (Some(serial), Some(count)) = (word(0), word(4)) {
-        if (0..1 << 16).contains(&serial)
-            && (1..=64).contains(&count)
-            && !compact_head
-            && !binary_head
-        {
-            return Some(
-                "Avro RPC (Netty framing): the peer is an avro sink or client; point it at an \
-                 avro source or use a thrift sink"
-                    .into(),
-            );
-        }
-    }
-    None
+    let (serial, count) = (word(0)?, word(4)?);
+    let netty = (0..1 << 16).contains(&serial) && (1..=64).contains(&count);
+    (netty && !compact_head && !binary_head).then_some(
+        "Avro RPC (Netty framing): the peer is an avro sink or client; point it at an \
+         avro source or use a thrift sink",
+    )
 }
 
 #[cfg(test)]

@@ -3,6 +3,11 @@
 //! Flume's client sent, answers byte for byte as Flume's AvroSource did, and produces the
 //! client's bytes as Flume's client did. Deflate streams are a later issue.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "reads its fixture files from disk"
+)]
+
 use std::path::PathBuf;
 
 use sluice_core::Event;

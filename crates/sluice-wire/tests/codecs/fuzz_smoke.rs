@@ -3,6 +3,11 @@
 //! valid encodings, none of which may panic or hang. The real fuzzing is `cargo fuzz run
 //! <target>` in `fuzz/` (see docs/testing.md).
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "reads its fixture files from disk"
+)]
+
 #[path = "../../../../fuzz/src/acked_decode.rs"]
 mod acked_decode;
 #[path = "../../../../fuzz/src/avro_decode.rs"]

@@ -3,6 +3,11 @@
 //! Flume's compact frames and of binary-protocol calls, in both protocols, framed and as bare
 //! payloads; none may panic. The real fuzzing is `cargo fuzz run thrift_decode` in `fuzz/`.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "reads its fixture files from disk"
+)]
+
 #[path = "../../../../fuzz/src/thrift_decode.rs"]
 mod thrift_decode;
 

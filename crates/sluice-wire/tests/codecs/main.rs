@@ -2,6 +2,12 @@
 //! 1.11's captured avro and thrift exchanges (golden bytes), `apache-avro` as a differential
 //! oracle, and the fuzz targets' bodies on seeded inputs (a bounded smoke of `fuzz/`).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed unwrap fails the test and names the line"
+)]
+
 mod avro_wire_golden;
 mod avro_wire_oracle;
 mod fuzz_smoke;

@@ -5,6 +5,11 @@
 //! same bytes Flume did, in both directions. Binary-protocol frames are assembled here by
 //! hand from the IDL and Thrift's binary protocol spec, independently of the encoder.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "reads its fixture files from disk"
+)]
+
 use std::path::PathBuf;
 
 use sluice_core::{Bytes, Event};

@@ -13,20 +13,20 @@ use crate::agent::config::raw::{RawAgent, Section};
 use crate::agent::metrics::{CHANNEL_COUNTERS, SINK_COUNTERS, SOURCE_COUNTERS};
 
 mod types;
-pub use types::{AlarmRule, AlarmSeverity, NotifierConfig, NotifierKind, Trigger};
+pub(crate) use types::{AlarmRule, AlarmSeverity, NotifierConfig, NotifierKind, Trigger};
 
 /// Default notifier request timeout.
-pub const NOTIFY_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
+pub(crate) const NOTIFY_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
 /// Default retries after a failed notification.
-pub const NOTIFY_RETRIES_DEFAULT: u64 = 3;
+pub(crate) const NOTIFY_RETRIES_DEFAULT: u64 = 3;
 /// Most retries a notifier may be configured with.
-pub const NOTIFY_RETRIES_MAX: u64 = 100;
+pub(crate) const NOTIFY_RETRIES_MAX: u64 = 100;
 /// Default first pause before a retry (doubling each time).
-pub const NOTIFY_BACKOFF_DEFAULT: Duration = Duration::from_secs(1);
+pub(crate) const NOTIFY_BACKOFF_DEFAULT: Duration = Duration::from_secs(1);
 /// Default longest pause between retries.
-pub const NOTIFY_BACKOFF_MAX_DEFAULT: Duration = Duration::from_secs(30);
+pub(crate) const NOTIFY_BACKOFF_MAX_DEFAULT: Duration = Duration::from_secs(30);
 /// Longest rate window.
-pub const RATE_WINDOW_MAX: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const RATE_WINDOW_MAX: Duration = Duration::from_secs(24 * 3600);
 
 /// Gauges the agent's components show beside Flume's counters (an alarm on another key is
 /// allowed, with a warning: a memory channel or a future component may show it).
@@ -63,7 +63,7 @@ pub struct AlarmsConfig {
 }
 
 /// Reads the `alarms` and `notifiers` sections; problems go to `problems`.
-pub fn build(raw: &RawAgent, problems: &mut Vec<Problem>) -> AlarmsConfig {
+pub(crate) fn build(raw: &RawAgent, problems: &mut Vec<Problem>) -> AlarmsConfig {
     let mut out = AlarmsConfig::default();
     for comp in raw.section(Section::Notifiers) {
         let mut cx = Ctx::new(comp, problems);
@@ -184,97 +184,11 @@ fn notifier(cx: &mut Ctx<'_>, name: &str) -> Option<NotifierConfig> {
 fn rule(cx: &mut Ctx<'_>, name: &str, known: &Components) -> Option<AlarmRule> {
     let metric = cx.required("metric");
     let parsed = metric.as_deref().and_then(|m| metric_parts(cx, m, known));
-    let above = number(cx, "above");
-    let below = number(cx, "below");
-    let clear_below = number(cx, "clearBelow");
-    let clear_above = number(cx, "clearAbove");
-    let trigger = match (above, below) {
-        (Some(_), Some(_)) => {
-            cx.error(
-                "below",
-                "above and below are both set; an alarm has one threshold",
-            );
-            None
-        }
-        (Some(x), None) => Some(Trigger::Above(x)),
-        (None, Some(x)) => Some(Trigger::Below(x)),
-        (None, None) => {
-            cx.error("above", "required key is missing (set above or below)");
-            None
-        }
-    };
-    let mut clear = None;
-    match trigger {
-        Some(Trigger::Above(x)) => {
-            if clear_above.is_some() {
-                cx.error(
-                    "clearAbove",
-                    "an alarm raised above a threshold clears below one: use clearBelow",
-                );
-            }
-            if let Some(c) = clear_below {
-                if c > x {
-                    cx.error("clearBelow", format!("must not be above the threshold {x} (the alarm would clear while raised), got {c}"));
-                }
-                clear = Some(c);
-            }
-        }
-        Some(Trigger::Below(x)) => {
-            if clear_below.is_some() {
-                cx.error(
-                    "clearBelow",
-                    "an alarm raised below a threshold clears above one: use clearAbove",
-                );
-            }
-            if let Some(c) = clear_above {
-                if c < x {
-                    cx.error("clearAbove", format!("must not be below the threshold {x} (the alarm would clear while raised), got {c}"));
-                }
-                clear = Some(c);
-            }
-        }
-        None => {}
-    }
+    let (trigger, clear) = thresholds(cx);
     let hold = dur(cx, "for", Duration::ZERO);
-    let rate = match cx.get("rate") {
-        None => None,
-        Some(v) => match duration::parse(&v) {
-            Ok(d) if d >= Duration::from_secs(1) && d <= RATE_WINDOW_MAX => Some(d),
-            Ok(_) => {
-                cx.error(
-                    "rate",
-                    format!("the rate window must be between 1s and 24h, got {v:?}"),
-                );
-                None
-            }
-            Err(e) => {
-                cx.error("rate", e);
-                None
-            }
-        },
-    };
-    let notifiers = cx.get("notifiers").map(|v| {
-        let list: Vec<String> = v.split_whitespace().map(str::to_owned).collect();
-        for n in &list {
-            if !known.notifiers.contains(n) {
-                cx.error(
-                    "notifiers",
-                    format!("notifier {n} is not defined in the notifiers list"),
-                );
-            }
-        }
-        list
-    });
-    let severity = match cx.get("severity") {
-        None => AlarmSeverity::Warn,
-        Some(s) => AlarmSeverity::parse(&s).unwrap_or_else(|| {
-            cx.error(
-                "severity",
-                format!("expected info, warn, error or critical, got {s:?}"),
-            );
-            AlarmSeverity::Warn
-        }),
-    };
+    let rate = rate_window(cx);
+    let notifiers = notifier_list(cx, known);
+    let severity = severity(cx);
     let message = cx.get("message");
     let (component, key) = parsed?;
     let trigger = trigger?;
@@ -298,6 +212,152 @@ fn rule(cx: &mut Ctx<'_>, name: &str, known: &Components) -> Option<AlarmRule> {
         severity,
         message,
     })
+}
+
+/// The trigger (`above` or `below`, exactly one) and the clearing threshold on the other side
+/// of it (`clearBelow` for `above`, `clearAbove` for `below`), not beyond the trigger's.
+fn thresholds(cx: &mut Ctx<'_>) -> (Option<Trigger>, Option<f64>) {
+    let above = number(cx, "above");
+    let below = number(cx, "below");
+    let clear_below = number(cx, "clearBelow");
+    let clear_above = number(cx, "clearAbove");
+    let trigger = match (above, below) {
+        (Some(_), Some(_)) => {
+            cx.error(
+                "below",
+                "above and below are both set; an alarm has one threshold",
+            );
+            None
+        }
+        (Some(x), None) => Some(Trigger::Above(x)),
+        (None, Some(x)) => Some(Trigger::Below(x)),
+        (None, None) => {
+            cx.error("above", "required key is missing (set above or below)");
+            None
+        }
+    };
+    let clear = match trigger {
+        Some(Trigger::Above(x)) => clear_threshold(cx, x, clear_below, clear_above, Side::Below),
+        Some(Trigger::Below(x)) => clear_threshold(cx, x, clear_above, clear_below, Side::Above),
+        None => None,
+    };
+    (trigger, clear)
+}
+
+/// A side of a threshold: an alarm raised on one side clears on the other.
+#[derive(Clone, Copy)]
+enum Side {
+    Below,
+    Above,
+}
+
+impl Side {
+    fn word(self) -> &'static str {
+        match self {
+            Side::Below => "below",
+            Side::Above => "above",
+        }
+    }
+
+    fn other(self) -> Side {
+        match self {
+            Side::Below => Side::Above,
+            Side::Above => Side::Below,
+        }
+    }
+
+    /// The key of a clearing threshold on this side.
+    fn clear_key(self) -> &'static str {
+        match self {
+            Side::Below => "clearBelow",
+            Side::Above => "clearAbove",
+        }
+    }
+
+    /// Whether clearing on this side at `c` would clear an alarm raised at `x` while raised.
+    fn beyond(self, c: f64, x: f64) -> bool {
+        match self {
+            Side::Below => c > x,
+            Side::Above => c < x,
+        }
+    }
+}
+
+/// The clearing threshold `clear` of an alarm raised at `x` that clears on `side`; a
+/// clearing threshold on the raising side (`wrong`) is an error, and so is one beyond `x`.
+fn clear_threshold(
+    cx: &mut Ctx<'_>,
+    x: f64,
+    clear: Option<f64>,
+    wrong: Option<f64>,
+    side: Side,
+) -> Option<f64> {
+    let raised = side.other();
+    if wrong.is_some() {
+        let (r, s) = (raised.word(), side.word());
+        let msg = format!(
+            "an alarm raised {r} a threshold clears {s} one: use {}",
+            side.clear_key()
+        );
+        cx.error(raised.clear_key(), msg);
+    }
+    let c = clear?;
+    if side.beyond(c, x) {
+        let r = raised.word();
+        let msg = format!(
+            "must not be {r} the threshold {x} (the alarm would clear while raised), got {c}"
+        );
+        cx.error(side.clear_key(), msg);
+    }
+    Some(c)
+}
+
+/// `rate`: the window a counter's rate is taken over, 1 s to [`RATE_WINDOW_MAX`].
+fn rate_window(cx: &mut Ctx<'_>) -> Option<Duration> {
+    let v = cx.get("rate")?;
+    match duration::parse(&v) {
+        Ok(d) if d >= Duration::from_secs(1) && d <= RATE_WINDOW_MAX => Some(d),
+        Ok(_) => {
+            cx.error(
+                "rate",
+                format!("the rate window must be between 1s and 24h, got {v:?}"),
+            );
+            None
+        }
+        Err(e) => {
+            cx.error("rate", e);
+            None
+        }
+    }
+}
+
+/// `notifiers`: names from the agent's notifiers list.
+fn notifier_list(cx: &mut Ctx<'_>, known: &Components) -> Option<Vec<String>> {
+    let v = cx.get("notifiers")?;
+    let list: Vec<String> = v.split_whitespace().map(str::to_owned).collect();
+    for n in &list {
+        if !known.notifiers.contains(n) {
+            cx.error(
+                "notifiers",
+                format!("notifier {n} is not defined in the notifiers list"),
+            );
+        }
+    }
+    Some(list)
+}
+
+/// `severity`: info, warn (the default), error or critical.
+fn severity(cx: &mut Ctx<'_>) -> AlarmSeverity {
+    match cx.get("severity") {
+        None => AlarmSeverity::Warn,
+        Some(s) => AlarmSeverity::parse(&s).unwrap_or_else(|| {
+            cx.error(
+                "severity",
+                format!("expected info, warn, error or critical, got {s:?}"),
+            );
+            AlarmSeverity::Warn
+        }),
+    }
 }
 
 /// `SOURCE|CHANNEL|SINK.name.Key` checked against the agent's components.

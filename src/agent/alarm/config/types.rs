@@ -17,7 +17,7 @@ pub enum AlarmSeverity {
 
 impl AlarmSeverity {
     /// The word used in config, JSON and logs.
-    pub fn word(self) -> &'static str {
+    pub(crate) fn word(self) -> &'static str {
         match self {
             AlarmSeverity::Info => "info",
             AlarmSeverity::Warn => "warn",
@@ -73,12 +73,12 @@ impl Eq for AlarmRule {}
 
 impl AlarmRule {
     /// `COMPONENT.name.Key`, as written.
-    pub fn metric(&self) -> String {
+    pub(crate) fn metric(&self) -> String {
         format!("{}.{}", self.component, self.key)
     }
 
     /// The threshold that raises it.
-    pub fn threshold(&self) -> f64 {
+    pub(crate) fn threshold(&self) -> f64 {
         match self.trigger {
             Trigger::Above(x) | Trigger::Below(x) => x,
         }

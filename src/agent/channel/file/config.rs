@@ -9,7 +9,7 @@ use sluice_core::FileChannelConfig;
 use sluice_core::{IGNORED_KEYS, KNOWN_KEYS};
 
 /// Reads a `file` channel's keys.
-pub fn parse(cx: &mut Ctx<'_>) -> Option<FileChannelConfig> {
+pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<FileChannelConfig> {
     let mut props = BTreeMap::new();
     let keys: Vec<String> = cx.comp().props.keys().cloned().collect();
     for k in keys {

@@ -2,8 +2,8 @@
 //! fsyncing) channel runs on tokio's blocking pool; the transaction moves into the blocking
 //! task and back.
 
-pub mod config;
-pub mod replay_watch;
+pub(crate) mod config;
+pub(crate) mod replay_watch;
 
 use std::sync::Arc;
 
@@ -51,7 +51,7 @@ impl FileChannelAdapter {
     /// [`FileChannelAdapter::open`], with the channel's counter group in `registry` from the
     /// start: while the channel replays it shows the replay's progress
     /// ([`replay_watch`]), then every gauge. A failed open takes the group out again.
-    pub async fn open_shown(
+    pub(crate) async fn open_shown(
         name: &str,
         cfg: FileChannelConfig,
         registry: &Registry,
@@ -128,11 +128,6 @@ impl FileChannelAdapter {
             channel,
             counters,
         })
-    }
-
-    /// The underlying channel.
-    pub fn inner(&self) -> &FileChannel {
-        &self.channel
     }
 }
 

@@ -13,10 +13,10 @@ use sluice_core::{ProgressSnapshot, ReplayProgress};
 use crate::agent::metrics::{ChannelGauge, Gauges};
 
 /// Least time between two replay progress lines; a replay shorter than this logs none.
-pub const REPLAY_LOG_INTERVAL: Duration = Duration::from_secs(5);
+pub(crate) const REPLAY_LOG_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The two replay gauges of `progress`.
-pub fn gauges(progress: &ReplayProgress) -> [(&'static str, String); 2] {
+pub(crate) fn gauges(progress: &ReplayProgress) -> [(&'static str, String); 2] {
     let s = progress.snapshot();
     [
         ChannelGauge::ReplayProgress.with(s.ratio()),
@@ -25,7 +25,7 @@ pub fn gauges(progress: &ReplayProgress) -> [(&'static str, String); 2] {
 }
 
 /// Gauges that show only the replay (the channel is not open yet).
-pub fn replay_only(progress: Arc<ReplayProgress>) -> Gauges {
+pub(crate) fn replay_only(progress: Arc<ReplayProgress>) -> Gauges {
     Box::new(move || gauges(&progress).into_iter().collect())
 }
 
@@ -40,7 +40,7 @@ fn eta_seconds(s: &ProgressSnapshot, elapsed: Duration) -> Option<u64> {
 
 /// Logs `progress` of channel `name` every [`REPLAY_LOG_INTERVAL`] while the replay runs;
 /// never ends: drop it when the open ends. Cancel safe: it only sleeps and logs.
-pub async fn log_until_dropped(name: String, progress: Arc<ReplayProgress>) -> Infallible {
+pub(crate) async fn log_until_dropped(name: String, progress: Arc<ReplayProgress>) -> Infallible {
     let t0 = Instant::now();
     loop {
         tokio::time::sleep(REPLAY_LOG_INTERVAL).await;

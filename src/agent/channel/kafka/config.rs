@@ -12,9 +12,9 @@ use crate::agent::kafka::keys::{partition, MESSAGE_TIMEOUT_MS_DEFAULT};
 use crate::agent::kafka::ClientProps;
 
 /// Flume's `kafka.topic` default for the channel.
-pub const TOPIC_DEFAULT: &str = "flume-channel";
+pub(crate) const TOPIC_DEFAULT: &str = "flume-channel";
 /// Flume's `pollTimeout` default, in ms.
-pub const POLL_TIMEOUT_MS_DEFAULT: u64 = 500;
+pub(crate) const POLL_TIMEOUT_MS_DEFAULT: u64 = 500;
 
 /// `kafka` channel settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,7 +38,7 @@ pub struct KafkaChannelConfig {
 }
 
 /// Reads a `kafka` channel's keys; `None` after an error (reported through `cx`).
-pub fn parse(cx: &mut Ctx<'_>) -> Option<KafkaChannelConfig> {
+pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<KafkaChannelConfig> {
     let servers = cx.required("kafka.bootstrap.servers");
     let mut producer = ClientProps::default();
     producer.read_prefix(cx, "kafka.producer.");

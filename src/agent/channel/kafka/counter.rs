@@ -4,7 +4,7 @@
 use crate::agent::metrics::{Counter, CHANNEL_COUNTERS};
 
 /// The channel's counters: Flume's channel counters and `RollbackCount`, `EventReadFail`.
-pub const KAFKA_CHANNEL_COUNTERS: &[&str] = &[
+pub(crate) const KAFKA_CHANNEL_COUNTERS: &[&str] = &[
     CHANNEL_COUNTERS[0],
     CHANNEL_COUNTERS[1],
     CHANNEL_COUNTERS[2],
@@ -15,7 +15,7 @@ pub const KAFKA_CHANNEL_COUNTERS: &[&str] = &[
 
 /// The counters of Flume's `KafkaChannelCounter` beyond [`ChannelCounter`]'s.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KafkaChannelCounter {
+pub(crate) enum KafkaChannelCounter {
     /// Take transactions rolled back (their partitions seeked back).
     Rollback,
     /// Records that could not be read as events.
@@ -24,7 +24,7 @@ pub enum KafkaChannelCounter {
 
 impl KafkaChannelCounter {
     /// Flume's name of the counter.
-    pub const fn flume_name(self) -> &'static str {
+    pub(crate) const fn flume_name(self) -> &'static str {
         match self {
             KafkaChannelCounter::Rollback => "RollbackCount",
             KafkaChannelCounter::EventReadFail => "EventReadFail",

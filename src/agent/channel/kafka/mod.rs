@@ -15,8 +15,8 @@
 //! with an error naming topic, partition and offset, counted as `EventReadFail`; its offset is
 //! committed with the transaction.
 
-pub mod config;
-pub mod counter;
+pub(crate) mod config;
+pub(crate) mod counter;
 mod tx;
 
 use std::collections::BTreeMap;
@@ -25,16 +25,16 @@ use std::sync::Arc;
 use rdkafka::producer::FutureProducer;
 use tokio::sync::Mutex;
 
-pub use config::KafkaChannelConfig;
+pub(crate) use config::KafkaChannelConfig;
 
 use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx};
 use crate::agent::kafka::LogContext;
 use crate::agent::metrics::CounterGroup;
-pub use counter::{KafkaChannelCounter, KAFKA_CHANNEL_COUNTERS};
+pub(crate) use counter::KAFKA_CHANNEL_COUNTERS;
 use tx::{KafkaTx, Taker};
 
 /// The kafka channel.
-pub struct KafkaChannel {
+pub(crate) struct KafkaChannel {
     name: String,
     cfg: Arc<KafkaChannelConfig>,
     producer: parking_lot::Mutex<Option<FutureProducer<LogContext>>>,
@@ -53,7 +53,7 @@ impl std::fmt::Debug for KafkaChannel {
 
 impl KafkaChannel {
     /// A channel on `cfg.topic`; clients are created when first needed.
-    pub fn new(name: &str, cfg: KafkaChannelConfig) -> Self {
+    pub(crate) fn new(name: &str, cfg: KafkaChannelConfig) -> Self {
         KafkaChannel {
             name: name.to_owned(),
             cfg: Arc::new(cfg),

@@ -37,7 +37,7 @@ impl MemoryConfig {
 }
 
 /// Reads a `memory` channel's keys.
-pub fn parse(cx: &mut Ctx<'_>) -> Option<MemoryConfig> {
+pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<MemoryConfig> {
     let capacity = cx.u64("capacity", 100, 1, CAPACITY_MAX);
     let transaction_capacity = cx.u64("transactionCapacity", 100, 1, CAPACITY_MAX);
     if transaction_capacity > capacity {

@@ -8,7 +8,7 @@
 //! defaults to 80% of the JVM heap. A commit that does not fit in time fails with
 //! [`AgentChannelError::Full`]; the caller still holds its events and decides to retry.
 
-pub mod config;
+pub(crate) mod config;
 mod taken;
 
 use std::collections::VecDeque;
@@ -38,7 +38,7 @@ struct Queue {
 /// Without `byteCapacity`, the byte limit is physical memory divided by this.
 pub const DEFAULT_RAM_DIVISOR: u64 = 8;
 /// The byte limit when physical memory cannot be read (1 GiB).
-pub const DEFAULT_BYTE_CAPACITY_FALLBACK: u64 = 1 << 30;
+pub(crate) const DEFAULT_BYTE_CAPACITY_FALLBACK: u64 = 1 << 30;
 
 /// Physical memory in bytes, if the system says.
 fn physical_memory() -> Option<u64> {

@@ -7,15 +7,15 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long a filter command may run before it is killed.
-pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many bytes of a command's output are read (stdout and stderr each).
-pub const OUTPUT_BYTES_MAX: u64 = 64 * 1024;
+pub(crate) const OUTPUT_BYTES_MAX: u64 = 64 * 1024;
 /// How often a running command is checked for its end.
 const POLL_INTERVAL: Duration = Duration::from_millis(5);
 
 /// The text encodings a filter command's output may be declared in (`charset`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Charset {
+pub(crate) enum Charset {
     /// `UTF-8` (Flume's default).
     Utf8,
     /// `US-ASCII`.
@@ -26,7 +26,7 @@ pub enum Charset {
 
 impl Charset {
     /// The charset of a Java charset name (any case), if Sluice knows it.
-    pub fn parse(name: &str) -> Option<Charset> {
+    pub(crate) fn parse(name: &str) -> Option<Charset> {
         match name.trim().to_ascii_uppercase().as_str() {
             "UTF-8" | "UTF8" => Some(Charset::Utf8),
             "US-ASCII" | "ASCII" => Some(Charset::Ascii),
@@ -47,7 +47,7 @@ impl Charset {
 
 /// Why a filter command gave no value.
 #[derive(Debug, thiserror::Error)]
-pub enum CommandError {
+pub(crate) enum CommandError {
     /// It could not be started.
     #[error("cannot run {command:?}: {source}")]
     Spawn {
@@ -83,7 +83,7 @@ pub enum CommandError {
 }
 
 /// Runs `command` (split at whitespace) with `key` appended; the first line of its output.
-pub fn run(command: &str, key: &str, charset: Charset) -> Result<String, CommandError> {
+pub(crate) fn run(command: &str, key: &str, charset: Charset) -> Result<String, CommandError> {
     let mut words = command.split_whitespace();
     let program = words.next().unwrap_or_default();
     let mut child = Command::new(program)

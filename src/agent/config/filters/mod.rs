@@ -14,27 +14,27 @@ mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use external::{Charset, CommandError, COMMAND_TIMEOUT};
+pub(crate) use external::Charset;
 
 use super::problem::{Origin, Problem};
 use super::resolution::Resolution;
 
 /// The filters an agent lists (`<agent>.configfilters = ...`), in order.
 #[derive(Debug, Default)]
-pub struct Declared {
+pub(crate) struct Declared {
     names: Vec<String>,
 }
 
 impl Declared {
     /// Their names.
-    pub fn names(&self) -> BTreeSet<String> {
+    pub(crate) fn names(&self) -> BTreeSet<String> {
         self.names.iter().cloned().collect()
     }
 }
 
 /// One usable filter.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Filter {
+pub(crate) enum Filter {
     /// Reads an environment variable.
     Env,
     /// Runs a command.
@@ -48,12 +48,12 @@ pub enum Filter {
 
 /// The filters that could be built, by name.
 #[derive(Debug, Default)]
-pub struct Built {
+pub(crate) struct Built {
     filters: BTreeMap<String, Filter>,
 }
 
 /// The filter list of agent `agent` (the last `<agent>.configfilters` wins, as in Flume).
-pub fn declared(entries: &[(String, String, Origin)], agent: &str) -> Declared {
+pub(crate) fn declared(entries: &[(String, String, Origin)], agent: &str) -> Declared {
     let list_key = format!("{agent}.configfilters");
     let names = entries
         .iter()
@@ -65,7 +65,7 @@ pub fn declared(entries: &[(String, String, Origin)], agent: &str) -> Declared {
 }
 
 /// Builds each declared filter from its (resolved) keys; problems name the key and line.
-pub fn build(
+pub(crate) fn build(
     declared: &Declared,
     entries: &[(String, String, Origin)],
     agent: &str,
@@ -179,7 +179,7 @@ fn external_filter(
 
 /// Replaces every `${f['key']}` of the agent's keys (except the filters' own) with what its
 /// filter gives; each key is asked once.
-pub fn apply(
+pub(crate) fn apply(
     built: &Built,
     entries: &mut [(String, String, Origin)],
     agent: &str,

@@ -6,7 +6,7 @@ use chrono::Local;
 use crate::agent::config::joda;
 
 /// The current local time formatted with `pattern`, or why the pattern is refused.
-pub fn date_lookup(pattern: &str) -> Result<String, String> {
+pub(crate) fn date_lookup(pattern: &str) -> Result<String, String> {
     if pattern.is_empty() {
         return Err("a date pattern is needed (${date:yyyy-MM-dd})".into());
     }

@@ -25,13 +25,13 @@ mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use lookup::date_lookup;
+pub(crate) use lookup::date_lookup;
 
 /// How deeply substitutions may nest (references of references, nested names).
-pub const SUBST_DEPTH_MAX: usize = 32;
+pub(crate) const SUBST_DEPTH_MAX: usize = 32;
 
 /// Everything a substitution may read.
-pub struct Sources<'a> {
+pub(crate) struct Sources<'a> {
     /// Every key of the file (and the `-D<agent>.` overrides) with its raw value.
     pub keys: &'a BTreeMap<String, String>,
     /// The environment.
@@ -63,7 +63,7 @@ impl std::fmt::Debug for Sources<'_> {
 
 /// Why a value could not be resolved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SubstError {
+pub(crate) enum SubstError {
     /// Nothing gives the variable a value.
     #[error("${{{var}}} cannot be resolved: {why} (write $${{ for a literal ${{, or give a default: ${{{var}:-value}})")]
     Unresolved {
@@ -105,7 +105,7 @@ pub enum SubstError {
 /// A resolved value (or why not) and the keys its references read, so that a variable line
 /// (`data = /srv`) is not reported as a key without an agent prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Resolved {
+pub(crate) struct Resolved {
     /// The value with every `${...}` replaced.
     pub value: Result<String, SubstError>,
     /// Keys of the file read through `${NAME}`, also when resolution failed later.
@@ -114,7 +114,7 @@ pub struct Resolved {
 
 /// Resolves every `${...}` of `value`, the value of key `key` (a reference back to `key` is
 /// a cycle).
-pub fn resolve(key: &str, value: &str, src: &Sources<'_>) -> Resolved {
+pub(crate) fn resolve(key: &str, value: &str, src: &Sources<'_>) -> Resolved {
     let mut r = Resolver {
         src,
         chain: vec![key.to_owned()],

@@ -80,7 +80,7 @@ pub enum LinkError {
 
 impl LinkError {
     /// The error of a failed [`ClientTransport::dial`] to `addr` within `ms`.
-    pub fn dial(addr: &str, e: DialError, ms: u64) -> Self {
+    pub(crate) fn dial(addr: &str, e: DialError, ms: u64) -> Self {
         let addr = addr.to_owned();
         match e {
             DialError::Timeout(what) => LinkError::Timeout { addr, what, ms },
@@ -90,7 +90,7 @@ impl LinkError {
     }
 
     /// Socket I/O with `addr` failed.
-    pub fn io(addr: &str, source: io::Error) -> Self {
+    pub(crate) fn io(addr: &str, source: io::Error) -> Self {
         LinkError::Io {
             addr: addr.to_owned(),
             source,
@@ -124,14 +124,9 @@ impl ClientTransport {
         })
     }
 
-    /// Whether TLS is on.
-    pub fn is_tls(&self) -> bool {
-        self.tls.is_some()
-    }
-
     /// Connects to `addr` (`host:port`) with `TCP_NODELAY` and sets up the layers over it,
     /// all before `deadline`.
-    pub async fn dial(&self, addr: &str, deadline: Instant) -> Result<Conn, DialError> {
+    pub(crate) async fn dial(&self, addr: &str, deadline: Instant) -> Result<Conn, DialError> {
         let stream = match timeout_at(deadline, TcpStream::connect(addr)).await {
             Err(_) => return Err(DialError::Timeout("connect")),
             Ok(Err(e)) => return Err(DialError::Connect(e)),
@@ -148,7 +143,7 @@ impl ClientTransport {
     /// Sets up the layers over a connected socket to `host` (the name the server's
     /// certificate must carry). The caller bounds it with its connect timeout. Not cancel
     /// safe in a useful way: a cancelled connect leaves nothing to reuse.
-    pub async fn connect(
+    pub(crate) async fn connect(
         &self,
         stream: TcpStream,
         host: &str,

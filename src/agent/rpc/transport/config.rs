@@ -34,12 +34,12 @@ use crate::agent::config::Ctx;
 use crate::agent::rpc::ipfilter::IpFilter;
 
 /// Longest `ssl-handshake-timeout`, in ms.
-pub const HANDSHAKE_TIMEOUT_MS_MAX: u64 = 600_000;
+pub(crate) const HANDSHAKE_TIMEOUT_MS_MAX: u64 = 600_000;
 /// Largest `max-inflate-ratio` (deflate itself cannot pass about 1032:1).
-pub const INFLATE_RATIO_MAX: u64 = 100_000;
+pub(crate) const INFLATE_RATIO_MAX: u64 = 100_000;
 
 /// Reads a source's `ssl`, `keystore*`, protocol, suite, `compression-*` and `ipFilter*` keys.
-pub fn server_keys(cx: &mut Ctx<'_>) -> ServerSecurity {
+pub(crate) fn server_keys(cx: &mut Ctx<'_>) -> ServerSecurity {
     let tls = if cx.bool("ssl", false) {
         server_tls(cx)
     } else {
@@ -121,7 +121,7 @@ fn budget_keys(cx: &mut Ctx<'_>) -> (u64, HandshakeLimits) {
 
 /// Reads a sink's `ssl`, `truststore*`, `trust-all-certs`, `verify-hostname`, protocol, suite
 /// and `compression-*` keys.
-pub fn client_keys(cx: &mut Ctx<'_>) -> ClientSecurity {
+pub(crate) fn client_keys(cx: &mut Ctx<'_>) -> ClientSecurity {
     let tls = if cx.bool("ssl", false) {
         client_tls(cx)
     } else {

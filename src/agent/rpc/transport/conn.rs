@@ -7,14 +7,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 
 /// Any byte stream a [`Conn`] can carry.
 trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
 /// One RPC connection after the transport's handshakes: plain, TLS, deflate or both.
-pub struct Conn {
+pub(crate) struct Conn {
     io: Box<dyn Io>,
     layers: &'static str,
 }
@@ -29,7 +28,10 @@ impl Conn {
     /// Writes every slice in order: in `writev` calls where the stream writes vectored (plain
     /// TCP's `writev`, rustls), one slice per write otherwise (deflate compresses one buffer per
     /// write anyway).
-    pub async fn write_all_slices(&mut self, mut slices: &mut [io::IoSlice<'_>]) -> io::Result<()> {
+    pub(crate) async fn write_all_slices(
+        &mut self,
+        mut slices: &mut [io::IoSlice<'_>],
+    ) -> io::Result<()> {
         use tokio::io::AsyncWriteExt;
         if !self.io.is_write_vectored() {
             for s in slices.iter() {
@@ -58,19 +60,14 @@ impl Conn {
         }
     }
 
-    /// A plain connection (tests and tools).
-    pub fn plain(stream: TcpStream) -> Self {
-        Conn::new(stream, "plain")
-    }
-
     /// `plain`, `tls`, `deflate` or `tls+deflate`.
-    pub fn layers(&self) -> &'static str {
+    pub(crate) fn layers(&self) -> &'static str {
         self.layers
     }
 
     /// Whether an idle connection is known to be broken: the peer closed it or sent bytes
     /// nobody asked for. Never blocks (one poll); `false` means "not known to be broken".
-    pub fn idle_broken(&mut self) -> bool {
+    pub(crate) fn idle_broken(&mut self) -> bool {
         let mut one = [0u8; 1];
         let mut buf = ReadBuf::new(&mut one);
         let mut cx = Context::from_waker(std::task::Waker::noop());

@@ -38,23 +38,24 @@ use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Compressed bytes read from the peer at a time.
-pub const READ_BUFFER_BYTES: usize = 16 << 10;
+pub(crate) const READ_BUFFER_BYTES: usize = 16 << 10;
 /// Most bytes inflated into the caller's buffer by one read.
-pub const INFLATE_CHUNK_BYTES: usize = 64 << 10;
+pub(crate) const INFLATE_CHUNK_BYTES: usize = 64 << 10;
 /// Most bytes of one write compressed at once (a larger write is taken in pieces).
-pub const WRITE_CHUNK_BYTES: usize = 256 << 10;
+pub(crate) const WRITE_CHUNK_BYTES: usize = 256 << 10;
 /// Flume's `compression-level` default (Netty `ZlibEncoder(6)`).
-pub const LEVEL_DEFAULT: u32 = 6;
+#[cfg(test)]
+pub(crate) const LEVEL_DEFAULT: u32 = 6;
 /// Bytes a connection may inflate beyond its ratio cap (its first calls, a handshake).
-pub const INFLATE_FLOOR_BYTES: u64 = 256 << 10;
+pub(crate) const INFLATE_FLOOR_BYTES: u64 = 256 << 10;
 /// `max-inflate-ratio` by default: inflated bytes per compressed byte received.
-pub const INFLATE_RATIO_DEFAULT: u64 = 100;
+pub(crate) const INFLATE_RATIO_DEFAULT: u64 = 100;
 /// The bytes a SYNC flush ends with (an empty stored block).
 const SYNC_MARKER: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
 /// A byte stream whose both directions are zlib streams.
 #[derive(Debug)]
-pub struct Deflate<S> {
+pub(crate) struct Deflate<S> {
     inner: S,
     inflate: Decompress,
     input: Box<[u8]>,
@@ -89,7 +90,7 @@ impl RatioCap {
 
 impl<S> Deflate<S> {
     /// Wraps `inner`; what this side writes is compressed at `level` (0-9).
-    pub fn new(inner: S, level: u32) -> Self {
+    pub(crate) fn new(inner: S, level: u32) -> Self {
         Deflate {
             inner,
             inflate: Decompress::new(true),
@@ -110,7 +111,7 @@ impl<S> Deflate<S> {
     /// The same, refusing to inflate more than [`INFLATE_FLOOR_BYTES`] plus `ratio_max`
     /// bytes per compressed byte received; a stream that would is refused with
     /// [`DeflateError::Ratio`] and counted once in `refused`.
-    pub fn with_ratio_cap(mut self, ratio_max: u64, refused: Arc<AtomicU64>) -> Self {
+    pub(crate) fn with_ratio_cap(mut self, ratio_max: u64, refused: Arc<AtomicU64>) -> Self {
         self.cap = Some(RatioCap {
             ratio_max,
             refused,
@@ -154,11 +155,6 @@ impl<S> Deflate<S> {
         ))
     }
 
-    /// The wrapped stream.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
     /// Makes room at the end of the input buffer: empties it when all was used, moves the
     /// unused bytes to its start when it is full.
     fn make_input_room(&mut self) {
@@ -187,7 +183,7 @@ impl<S> Deflate<S> {
 /// What went wrong in a deflate stream (the inner error of the [`io::Error`] a read
 /// returns; [`DeflateError::of`] finds it).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DeflateError {
+pub(crate) enum DeflateError {
     /// The bytes are not a zlib stream.
     #[error("not a deflate stream ({0}); does the peer use compression-type = deflate too?")]
     Corrupt(String),
@@ -220,7 +216,7 @@ fn ratio_of(inflated: u64, compressed: u64) -> u64 {
 
 impl DeflateError {
     /// The deflate error inside `e`, if it is one.
-    pub fn of(e: &io::Error) -> Option<&DeflateError> {
+    pub(crate) fn of(e: &io::Error) -> Option<&DeflateError> {
         e.get_ref().and_then(|i| i.downcast_ref::<DeflateError>())
     }
 }

@@ -20,19 +20,19 @@ use parking_lot::Mutex;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// `ssl-max-handshakes` by default.
-pub const CONCURRENT_MAX_DEFAULT: usize = 32;
+pub(crate) const CONCURRENT_MAX_DEFAULT: usize = 32;
 /// Largest `ssl-max-handshakes`.
-pub const CONCURRENT_MAX_MAX: usize = 100_000;
+pub(crate) const CONCURRENT_MAX_MAX: usize = 100_000;
 /// `ssl-handshake-rate-per-peer` by default (handshakes per second per peer address).
-pub const PER_PEER_PER_S_DEFAULT: u32 = 20;
+pub(crate) const PER_PEER_PER_S_DEFAULT: u32 = 20;
 /// Largest `ssl-handshake-rate-per-peer`.
-pub const PER_PEER_PER_S_MAX: u32 = 1_000_000;
+pub(crate) const PER_PEER_PER_S_MAX: u32 = 1_000_000;
 /// Most peer addresses whose bucket is remembered.
-pub const PEERS_TRACKED_MAX: usize = 4096;
+pub(crate) const PEERS_TRACKED_MAX: usize = 4096;
 
 /// Why a handshake was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum OverBudget {
+pub(crate) enum OverBudget {
     /// `ssl-max-handshakes` are in progress.
     #[error("{0} TLS handshakes already in progress (ssl-max-handshakes)")]
     Busy(usize),
@@ -51,7 +51,7 @@ struct Bucket {
 
 /// One source's handshake budget.
 #[derive(Debug)]
-pub struct HandshakeBudget {
+pub(crate) struct HandshakeBudget {
     slots: Arc<Semaphore>,
     concurrent_max: usize,
     per_s: u32,
@@ -60,7 +60,7 @@ pub struct HandshakeBudget {
 
 impl HandshakeBudget {
     /// A budget of `concurrent_max` handshakes at once and `per_s` per peer per second.
-    pub fn new(concurrent_max: usize, per_s: u32) -> Self {
+    pub(crate) fn new(concurrent_max: usize, per_s: u32) -> Self {
         HandshakeBudget {
             slots: Arc::new(Semaphore::new(concurrent_max)),
             concurrent_max,
@@ -70,7 +70,11 @@ impl HandshakeBudget {
     }
 
     /// A slot for one handshake of `peer` (held until it ends), or why there is none.
-    pub fn admit(&self, peer: IpAddr, now: Instant) -> Result<OwnedSemaphorePermit, OverBudget> {
+    pub(crate) fn admit(
+        &self,
+        peer: IpAddr,
+        now: Instant,
+    ) -> Result<OwnedSemaphorePermit, OverBudget> {
         self.take_token(peer, now)?;
         self.slots
             .clone()
@@ -79,7 +83,7 @@ impl HandshakeBudget {
     }
 
     /// Handshakes in progress now.
-    pub fn in_progress(&self) -> usize {
+    pub(crate) fn in_progress(&self) -> usize {
         self.concurrent_max
             .saturating_sub(self.slots.available_permits())
     }

@@ -18,11 +18,11 @@ use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 /// Largest keystore or truststore file read ([`key_file`]: regular files only).
-pub const STORE_BYTES_MAX: u64 = key_file::KEY_FILE_BYTES_MAX;
+pub(crate) const STORE_BYTES_MAX: u64 = key_file::KEY_FILE_BYTES_MAX;
 
 /// A store's format, from its first bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StoreFormat {
+pub(crate) enum StoreFormat {
     /// Text with `-----BEGIN` blocks.
     Pem,
     /// A DER `PFX` (an ASN.1 SEQUENCE).
@@ -85,7 +85,7 @@ pub enum StoreError {
 
 /// A certificate chain (leaf first) and its private key.
 #[derive(Debug)]
-pub struct Identity {
+pub(crate) struct Identity {
     /// Leaf first.
     pub chain: Vec<CertificateDer<'static>>,
     /// The leaf's key.
@@ -93,7 +93,7 @@ pub struct Identity {
 }
 
 /// The format of `bytes`, if known.
-pub fn format_of(bytes: &[u8]) -> Option<StoreFormat> {
+pub(crate) fn format_of(bytes: &[u8]) -> Option<StoreFormat> {
     match bytes {
         [0xfe, 0xed, 0xfe, 0xed, ..] => Some(StoreFormat::Jks),
         [0xce, 0xce, 0xce, 0xce, ..] => Some(StoreFormat::Jceks),
@@ -155,7 +155,7 @@ fn pkcs12(
 }
 
 /// Reads a keystore: the certificate chain and private key a server presents.
-pub fn identity(path: &Path, password: Option<&str>) -> Result<Identity, StoreError> {
+pub(crate) fn identity(path: &Path, password: Option<&str>) -> Result<Identity, StoreError> {
     const WHAT: &str = "keystore";
     let (bytes, format) = read(WHAT, path)?;
     if format == StoreFormat::Pem {
@@ -207,7 +207,7 @@ pub fn identity(path: &Path, password: Option<&str>) -> Result<Identity, StoreEr
 }
 
 /// Reads a truststore: every certificate in it is a trusted root.
-pub fn trusted(
+pub(crate) fn trusted(
     path: &Path,
     password: Option<&str>,
 ) -> Result<Vec<CertificateDer<'static>>, StoreError> {

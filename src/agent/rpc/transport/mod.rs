@@ -23,14 +23,14 @@
 //! listener or other connections. Each refusal is one [`Refusal`], for one log line.
 
 mod client;
-pub mod config;
+pub(crate) mod config;
 mod conn;
-pub mod deflate;
-pub mod handshake_budget;
-pub mod keystore;
+pub(crate) mod deflate;
+pub(crate) mod handshake_budget;
+pub(crate) mod keystore;
 pub mod settings;
-pub mod sniff;
-pub mod tls;
+pub(crate) mod sniff;
+pub(crate) mod tls;
 
 use std::io;
 use std::net::SocketAddr;
@@ -46,10 +46,10 @@ use tokio_rustls::TlsAcceptor;
 use handshake_budget::HandshakeBudget;
 
 pub use client::{ClientTransport, DialError, HandshakeFailed, LinkError};
-pub use conn::Conn;
-pub use deflate::Deflate;
+pub(crate) use conn::Conn;
+pub(crate) use deflate::Deflate;
 pub use settings::{ClientSecurity, Compression, ServerSecurity};
-pub use sniff::Opening;
+pub(crate) use sniff::Opening;
 
 use crate::agent::peer::PeerHeaders;
 use crate::agent::rpc::ipfilter::{Decision, IpFilter};
@@ -70,7 +70,7 @@ pub enum TransportError {
 
 /// Why an accepted connection was closed before the protocol saw it.
 #[derive(Debug, thiserror::Error)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// `ipFilter`: a `deny` rule matched first.
     #[error("refused by ipFilter rule {rule:?}")]
     Filtered {
@@ -104,14 +104,14 @@ pub enum Refusal {
 
 impl Refusal {
     /// Whether it is worth a warning (a peer that connects and leaves is not).
-    pub fn is_quiet(&self) -> bool {
+    pub(crate) fn is_quiet(&self) -> bool {
         matches!(self, Refusal::Closed)
     }
 }
 
 /// The protocol a port speaks above the transport (what a first-bytes mismatch names).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Protocol {
+pub(crate) enum Protocol {
     /// Flume's Avro RPC (Netty framing).
     Avro,
     /// Flume's Thrift RPC (framed).
@@ -119,7 +119,7 @@ pub enum Protocol {
 }
 
 /// The accepting side of a source, built once from its [`ServerSecurity`].
-pub struct ServerTransport {
+pub(crate) struct ServerTransport {
     protocol: Protocol,
     tls: Option<TlsAcceptor>,
     deflate: Option<u32>,
@@ -144,13 +144,13 @@ impl std::fmt::Debug for ServerTransport {
 
 impl ServerTransport {
     /// The same, for a port that speaks `protocol` (Avro by default).
-    pub fn speaking(mut self, protocol: Protocol) -> Self {
+    pub(crate) fn speaking(mut self, protocol: Protocol) -> Self {
         self.protocol = protocol;
         self
     }
 
     /// Reads the keystore and the rules (for an Avro port; see [`Self::speaking`]).
-    pub fn new(sec: &ServerSecurity) -> Result<Self, TransportError> {
+    pub(crate) fn new(sec: &ServerSecurity) -> Result<Self, TransportError> {
         let tls = match &sec.tls {
             None => None,
             Some(s) => Some(TlsAcceptor::from(Arc::new(tls::server_config(s)?))),
@@ -181,7 +181,7 @@ impl ServerTransport {
 
     /// The transport's gauges for the source's metrics: `TlsHandshakesInProgress` and
     /// `TlsHandshakeRefusedCount` on a TLS port, `InflateRatioRefusedCount` on a deflate one.
-    pub fn gauges(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn gauges(&self) -> Vec<(&'static str, String)> {
         let mut g = Vec::new();
         if self.tls.is_some() {
             g.push((
@@ -233,7 +233,7 @@ impl ServerTransport {
     }
 
     /// What a log line at start says about it (`tls+deflate, ipFilter allow:ip:10.*,...`).
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut s = self.layers().to_owned();
         if let Some(f) = &self.filter {
             s.push_str(&format!(", ipFilter {}", f.describe()));
@@ -253,7 +253,7 @@ impl ServerTransport {
     /// The `ipFilter` verdict on a peer (a name lookup when a rule needs one). The caller
     /// records a refusal before it closes the socket, so the peer never sees the close of a
     /// refusal that is not yet counted and logged.
-    pub async fn screen(&self, peer: SocketAddr) -> Result<(), Refusal> {
+    pub(crate) async fn screen(&self, peer: SocketAddr) -> Result<(), Refusal> {
         if let Some(f) = &self.filter {
             let mut d = f.decide(peer.ip(), None);
             if d == Decision::NeedName {
@@ -269,7 +269,11 @@ impl ServerTransport {
 
     /// Takes a socket [`screen`](Self::screen) let through the first-bytes check and the
     /// handshakes. Cancel safe (dropping it drops the socket).
-    pub async fn accept(&self, stream: TcpStream, peer: SocketAddr) -> Result<Conn, Refusal> {
+    pub(crate) async fn accept(
+        &self,
+        stream: TcpStream,
+        peer: SocketAddr,
+    ) -> Result<Conn, Refusal> {
         let deadline = Instant::now() + self.handshake_timeout;
         let ms = self.handshake_timeout.as_millis() as u64;
         let first = match tokio::time::timeout_at(deadline, peek(&stream)).await {

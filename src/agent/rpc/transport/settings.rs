@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Longest TLS handshake (and first-bytes wait) of an accepted connection by default.
-pub const HANDSHAKE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
+pub(crate) const HANDSHAKE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
 
 /// A password, never printed.
 #[derive(Clone, PartialEq, Eq)]

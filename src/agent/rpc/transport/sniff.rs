@@ -4,11 +4,11 @@
 //! "oversized frame" decoded from a TLS record header.
 
 /// How many bytes [`classify`] looks at (it decides from fewer).
-pub const SNIFF_BYTES: usize = 8;
+pub(crate) const SNIFF_BYTES: usize = 8;
 
 /// What a connection's first bytes look like.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Opening {
+pub(crate) enum Opening {
     /// A TLS handshake record (`16 03 ..`): a ClientHello.
     Tls,
     /// A zlib (RFC 1950) stream header (`78 9c`, `78 01`, ...): `compression-type = deflate`.
@@ -24,7 +24,7 @@ pub enum Opening {
 
 impl Opening {
     /// How a log line names it.
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             Opening::Tls => "a TLS handshake (a ClientHello: the peer has ssl = true)",
             Opening::Deflate => "a zlib stream header (the peer has compression-type = deflate)",
@@ -36,7 +36,7 @@ impl Opening {
 }
 
 /// Classifies the first bytes of a connection (at least one byte; more makes it surer).
-pub fn classify(first: &[u8]) -> Opening {
+pub(crate) fn classify(first: &[u8]) -> Opening {
     let b = |i: usize| first.get(i).copied();
     match (b(0), b(1)) {
         // A TLS record: content type 22 (handshake), then the major version 3.

@@ -25,7 +25,7 @@ use super::TransportError;
 
 /// The cipher suites rustls (ring) offers, by their IANA/Java names (`TLS_AES_128_GCM_SHA256`,
 /// `TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`, ...).
-pub fn known_suites() -> Vec<String> {
+pub(crate) fn known_suites() -> Vec<String> {
     rustls::crypto::ring::default_provider()
         .cipher_suites
         .iter()
@@ -70,7 +70,7 @@ fn tls_err(what: &str, e: rustls::Error) -> TransportError {
 }
 
 /// The server side: presents the keystore's chain.
-pub fn server_config(s: &TlsServerSettings) -> Result<ServerConfig, TransportError> {
+pub(crate) fn server_config(s: &TlsServerSettings) -> Result<ServerConfig, TransportError> {
     let id = keystore::identity(&s.keystore, s.keystore_password.as_deref())?;
     let mut config = ServerConfig::builder_with_provider(provider(&s.suites))
         .with_protocol_versions(&versions(s.versions))
@@ -83,7 +83,7 @@ pub fn server_config(s: &TlsServerSettings) -> Result<ServerConfig, TransportErr
 }
 
 /// The client side: verifies the server as the settings say.
-pub fn client_config(s: &TlsClientSettings) -> Result<ClientConfig, TransportError> {
+pub(crate) fn client_config(s: &TlsClientSettings) -> Result<ClientConfig, TransportError> {
     let provider = provider(&s.suites);
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions(s.versions))
@@ -230,7 +230,7 @@ impl ServerCertVerifier for AnyName {
 }
 
 /// A handshake error with what the operator can do about it.
-pub fn explain(e: &std::io::Error) -> String {
+pub(crate) fn explain(e: &std::io::Error) -> String {
     let hint = match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
         Some(rustls::Error::InvalidCertificate(c)) => match c {
             CertificateError::UnknownIssuer | CertificateError::BadSignature => {

@@ -42,7 +42,7 @@ pub struct PathManager {
 }
 
 /// Reads a `file_roll` sink's keys.
-pub fn parse(cx: &mut Ctx<'_>) -> Option<FileRollConfig> {
+pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<FileRollConfig> {
     let directory = cx.required("sink.directory").map(PathBuf::from);
     let secs = cx.u64("sink.rollInterval", 30, 0, DURATION_S_MAX);
     let batch_size = cx.batch_size("sink.batchSize", 100);
@@ -68,7 +68,7 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<FileRollConfig> {
 }
 
 /// Reads `sink.pathManager` and its keys.
-pub fn path_manager(cx: &mut Ctx<'_>) -> PathManager {
+pub(crate) fn path_manager(cx: &mut Ctx<'_>) -> PathManager {
     let roll_time = match cx.get("sink.pathManager").as_deref() {
         None => false,
         Some(v) if v.eq_ignore_ascii_case("DEFAULT") => false,
@@ -100,7 +100,7 @@ pub fn path_manager(cx: &mut Ctx<'_>) -> PathManager {
 }
 
 /// A Java date pattern (`yyyy MM dd HH mm ss SSS` and literals) as a chrono format.
-pub fn java_pattern(p: &str) -> Result<String, String> {
+pub(crate) fn java_pattern(p: &str) -> Result<String, String> {
     let mut out = String::new();
     let b = p.as_bytes();
     let mut i = 0;

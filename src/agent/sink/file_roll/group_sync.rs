@@ -16,11 +16,11 @@ use std::sync::Arc;
 
 /// Take transactions a file_roll runner keeps open while their batches wait for a shared
 /// fsync (the runner's [`crate::agent::sink::Sink::pipeline_depth`]).
-pub const GROUP_SYNC_DEPTH: usize = 4;
+pub(crate) const GROUP_SYNC_DEPTH: usize = 4;
 
 /// An open output file shared by the sink (writes) and the acknowledgements (fsyncs).
 #[derive(Debug)]
-pub struct OpenFile {
+pub(crate) struct OpenFile {
     file: File,
     /// Bytes of whole batches written.
     written: AtomicU64,
@@ -39,7 +39,7 @@ pub struct OpenFile {
 impl OpenFile {
     /// A new file whose entry in `dir` is made durable with its first fsync; a failed fsync
     /// also sets `sink_failed`.
-    pub fn new(file: File, dir: Option<PathBuf>, sink_failed: Arc<AtomicBool>) -> Arc<Self> {
+    pub(crate) fn new(file: File, dir: Option<PathBuf>, sink_failed: Arc<AtomicBool>) -> Arc<Self> {
         Arc::new(OpenFile {
             file,
             written: AtomicU64::new(0),
@@ -53,7 +53,7 @@ impl OpenFile {
 
     /// Writes one batch at byte `at` (the file's length); on failure cuts the file back to
     /// `at`, so a retry does not write the batch twice. On the blocking pool.
-    pub fn write_batch(&self, bytes: &[u8], at: u64) -> std::io::Result<()> {
+    pub(crate) fn write_batch(&self, bytes: &[u8], at: u64) -> std::io::Result<()> {
         let result = (&self.file).write_all(bytes);
         if result.is_err() {
             if let Err(cut) = self.file.set_len(at) {
@@ -79,7 +79,7 @@ impl OpenFile {
 
     /// Returns once the file's first `len` bytes are durable: at once if an earlier fsync
     /// covered them, else after an fsync of everything written so far.
-    pub async fn sync_through(self: Arc<Self>, len: u64) -> std::io::Result<()> {
+    pub(crate) async fn sync_through(self: Arc<Self>, len: u64) -> std::io::Result<()> {
         let _turn = self.turn.lock().await;
         if self.failed.load(Ordering::Acquire) {
             return Err(std::io::Error::other(
@@ -106,12 +106,12 @@ impl OpenFile {
     }
 
     /// The bytes the last good fsync covered.
-    pub fn synced(&self) -> u64 {
+    pub(crate) fn synced(&self) -> u64 {
         self.synced.load(Ordering::Acquire)
     }
 
     /// Cuts the file back to `len` (on the blocking pool).
-    pub fn cut(&self, len: u64) -> std::io::Result<()> {
+    pub(crate) fn cut(&self, len: u64) -> std::io::Result<()> {
         self.file.set_len(len)
     }
 }

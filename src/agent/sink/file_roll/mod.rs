@@ -10,9 +10,9 @@
 //! length): after a crash the output is cut back to it ([`resume`]), so no batch is written
 //! twice.
 
-pub mod config;
+pub(crate) mod config;
 mod group_sync;
-pub mod resume;
+pub(crate) mod resume;
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -23,13 +23,13 @@ use tokio::fs::OpenOptions;
 use tokio::time::Instant;
 
 use super::{Acks, SinkError};
-pub use config::{FileRollConfig, PathManager};
+pub(crate) use config::{FileRollConfig, PathManager};
 use group_sync::{OpenFile, GROUP_SYNC_DEPTH};
 use sluice_core::Event;
 
 /// The file_roll sink.
 #[derive(Debug)]
-pub struct FileRollSink {
+pub(crate) struct FileRollSink {
     name: String,
     cfg: FileRollConfig,
     start_ms: u128,
@@ -48,7 +48,7 @@ pub struct FileRollSink {
 
 impl FileRollSink {
     /// A sink that opens its first file on its first batch.
-    pub fn new(name: &str, cfg: FileRollConfig) -> Self {
+    pub(crate) fn new(name: &str, cfg: FileRollConfig) -> Self {
         let start_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis())
@@ -113,7 +113,7 @@ impl FileRollSink {
     }
 
     /// Closes the current file when its roll interval has passed.
-    pub async fn tick(&mut self) -> Result<(), SinkError> {
+    pub(crate) async fn tick(&mut self) -> Result<(), SinkError> {
         if self.roll_at.is_some_and(|t| Instant::now() >= t) {
             self.close().await;
         }
@@ -123,7 +123,7 @@ impl FileRollSink {
     /// Writes a batch: its bytes gathered here, then written (cut back on failure) in one
     /// trip to the blocking pool. With `sink.fsyncPerBatch` its fsync is its acknowledgement
     /// ([`group_sync`]), shared with the batches written meanwhile.
-    pub async fn deliver(&mut self, events: &[Event]) -> Result<(), SinkError> {
+    pub(crate) async fn deliver(&mut self, events: &[Event]) -> Result<(), SinkError> {
         self.tick().await?;
         self.abandon_if_unsynced().await?;
         if self.current.is_none() {
@@ -212,7 +212,7 @@ impl FileRollSink {
     }
 
     /// Closes the current file (nothing is buffered: each batch is written whole).
-    pub async fn close(&mut self) {
+    pub(crate) async fn close(&mut self) {
         self.current = None;
         self.roll_at = None;
     }

@@ -13,12 +13,12 @@ use std::path::{Path, PathBuf};
 use super::PathManager;
 
 /// The cursor of `path` at `len` bytes.
-pub fn encode(path: &Path, len: u64) -> Option<Vec<u8>> {
+pub(crate) fn encode(path: &Path, len: u64) -> Option<Vec<u8>> {
     Some(format!("{len}\t{}", path.to_str()?).into_bytes())
 }
 
 /// The file and length a cursor names.
-pub fn decode(cursor: &[u8]) -> Option<(PathBuf, u64)> {
+pub(crate) fn decode(cursor: &[u8]) -> Option<(PathBuf, u64)> {
     let text = std::str::from_utf8(cursor).ok()?;
     let (len, path) = text.split_once('\t')?;
     Some((PathBuf::from(path), len.parse().ok()?))
@@ -41,7 +41,7 @@ fn order_of(pm: &PathManager, name: &str) -> Option<(u128, String, u64)> {
 
 /// What [`cut_back`] did.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct CutBack {
+pub(crate) struct CutBack {
     /// Bytes cut from the end of the cursor's file.
     pub truncated: u64,
     /// Files opened after it, removed, with their sizes.
@@ -51,7 +51,12 @@ pub struct CutBack {
 }
 
 /// Cuts `dir`'s output back to the cursor `(file, len)`: see the module docs.
-pub fn cut_back(dir: &Path, pm: &PathManager, file: &Path, len: u64) -> std::io::Result<CutBack> {
+pub(crate) fn cut_back(
+    dir: &Path,
+    pm: &PathManager,
+    file: &Path,
+    len: u64,
+) -> std::io::Result<CutBack> {
     let mut done = CutBack::default();
     let Some(name) = file.file_name().and_then(|n| n.to_str()) else {
         return Ok(done);

@@ -19,7 +19,7 @@ use crate::agent::kafka::LogContext;
 
 /// The answers of one batch's records, counted down by the producer's polling thread.
 #[derive(Debug)]
-pub struct BatchAcks {
+pub(crate) struct BatchAcks {
     /// Records not answered yet.
     outstanding: AtomicUsize,
     /// Records answered with an error.
@@ -33,7 +33,7 @@ pub struct BatchAcks {
 impl BatchAcks {
     /// The tracker of a batch of `records` records (each must be answered once, or the batch
     /// abandoned).
-    pub fn new(records: usize) -> Arc<Self> {
+    pub(crate) fn new(records: usize) -> Arc<Self> {
         Arc::new(BatchAcks {
             outstanding: AtomicUsize::new(records),
             failed: AtomicUsize::new(0),
@@ -43,7 +43,7 @@ impl BatchAcks {
     }
 
     /// One record's answer: `Err` with why it was not acknowledged.
-    pub fn answer(&self, outcome: Result<(), String>) {
+    pub(crate) fn answer(&self, outcome: Result<(), String>) {
         if let Err(why) = outcome {
             self.failed.fetch_add(1, Ordering::Relaxed);
             self.first_error.lock().get_or_insert(why);
@@ -59,13 +59,13 @@ impl BatchAcks {
     }
 
     /// Records not answered yet.
-    pub fn outstanding(&self) -> usize {
+    pub(crate) fn outstanding(&self) -> usize {
         self.outstanding.load(Ordering::Acquire)
     }
 
     /// Waits until every record was answered; `Err` says how many failed and the first
     /// reason. Cancel safe (nothing is consumed but the wake-up).
-    pub async fn wait(&self) -> Result<(), String> {
+    pub(crate) async fn wait(&self) -> Result<(), String> {
         loop {
             let woken = self.done.notified();
             if self.outstanding() == 0 {
@@ -86,7 +86,7 @@ impl BatchAcks {
 /// The sink's producer context: librdkafka's log through `tracing` under the sink's name,
 /// and each delivery report counted into its batch.
 #[derive(Debug, Clone)]
-pub struct SinkContext {
+pub(crate) struct SinkContext {
     /// Logs under `sink NAME`.
     pub log: LogContext,
 }

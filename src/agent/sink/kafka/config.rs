@@ -14,11 +14,11 @@ use crate::agent::kafka::keys::{partition, MESSAGE_TIMEOUT_MS_DEFAULT};
 use crate::agent::kafka::ClientProps;
 
 /// Flume's `kafka.topic` default.
-pub const TOPIC_DEFAULT: &str = "default-flume-topic";
+pub(crate) const TOPIC_DEFAULT: &str = "default-flume-topic";
 /// Flume's `flumeBatchSize` default.
-pub const BATCH_SIZE_DEFAULT: u64 = 100;
+pub(crate) const BATCH_SIZE_DEFAULT: u64 = 100;
 /// Flume's `kafka.producer.acks` default (the leader only; `all` is the lossless choice).
-pub const ACKS_DEFAULT: &str = "1";
+pub(crate) const ACKS_DEFAULT: &str = "1";
 
 /// `kafka` sink settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,7 +49,7 @@ pub struct KafkaSinkConfig {
 }
 
 /// Reads a `kafka` sink's keys; `None` after an error (reported through `cx`).
-pub fn parse(cx: &mut Ctx<'_>) -> Option<KafkaSinkConfig> {
+pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<KafkaSinkConfig> {
     deprecated(cx, "brokerList", "kafka.bootstrap.servers");
     deprecated(cx, "topic", "kafka.topic");
     deprecated(cx, "batchSize", "flumeBatchSize");

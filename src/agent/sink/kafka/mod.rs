@@ -25,9 +25,9 @@
 //! librdkafka reconnects by itself, so a broker that went away and came back needs nothing
 //! from the sink: the batch that failed meanwhile is retried by the runner.
 
-pub mod acks;
-pub mod config;
-pub mod placement;
+pub(crate) mod acks;
+pub(crate) mod config;
+pub(crate) mod placement;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -36,9 +36,9 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, ThreadedProducer};
 
-pub use acks::{BatchAcks, SinkContext};
-pub use config::KafkaSinkConfig;
-pub use placement::{placement, substitute, Placement};
+pub(crate) use acks::{BatchAcks, SinkContext};
+pub(crate) use config::KafkaSinkConfig;
+pub(crate) use placement::placement;
 
 use super::{Acks, Poisoned, SinkError};
 use crate::agent::failpoint;
@@ -49,16 +49,16 @@ use sluice_core::Event;
 
 /// Take transactions open at once on a kafka sink (its [`crate::agent::sink::Sink::pipeline_depth`]):
 /// the broker's round trip and the producer's batching overlap several batches.
-pub const KAFKA_PIPELINE_DEPTH: usize = 4;
+pub(crate) const KAFKA_PIPELINE_DEPTH: usize = 4;
 
 /// How long the batches in flight may still wait for acknowledgements after the stop signal
 /// (one grace for all of them, counted from when the first saw the signal).
-pub const STOP_GRACE: Duration = Duration::from_secs(2);
+pub(crate) const STOP_GRACE: Duration = Duration::from_secs(2);
 /// Pause while librdkafka's local queue is full.
 const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(5);
 
 /// One `kafka` sink.
-pub struct KafkaSink {
+pub(crate) struct KafkaSink {
     name: String,
     cfg: KafkaSinkConfig,
     producer: Option<ThreadedProducer<SinkContext>>,
@@ -85,7 +85,7 @@ impl std::fmt::Debug for KafkaSink {
 
 impl KafkaSink {
     /// A sink whose producer is created on the first [`prepare`](Self::prepare).
-    pub fn new(name: &str, cfg: KafkaSinkConfig) -> Self {
+    pub(crate) fn new(name: &str, cfg: KafkaSinkConfig) -> Self {
         KafkaSink {
             name: name.to_owned(),
             cfg,
@@ -100,7 +100,7 @@ impl KafkaSink {
     }
 
     /// Gives the sink its counters and stop signal.
-    pub fn attach(&mut self, counters: Arc<CounterGroup>, stop: Stop) {
+    pub(crate) fn attach(&mut self, counters: Arc<CounterGroup>, stop: Stop) {
         self.counters = Some(counters);
         self.stop = Some(stop);
         self.stop_seen = Arc::default();
@@ -121,7 +121,7 @@ impl KafkaSink {
 
     /// Creates the producer if there is none (librdkafka connects in the background and
     /// keeps reconnecting by itself).
-    pub async fn prepare(&mut self) -> Result<(), SinkError> {
+    pub(crate) async fn prepare(&mut self) -> Result<(), SinkError> {
         if self.producer.is_some() {
             return Ok(());
         }
@@ -148,7 +148,7 @@ impl KafkaSink {
     /// An error here (a record refused, the local queue full for too long) fails the batch at
     /// once. Cancel safety: not cancel safe in the sense that records already handed to
     /// librdkafka may still be delivered (a duplicate after the rollback, never a loss).
-    pub async fn deliver(&mut self, events: &[Event]) -> Result<(), SinkError> {
+    pub(crate) async fn deliver(&mut self, events: &[Event]) -> Result<(), SinkError> {
         self.acks = None;
         self.poisoned.clear();
         self.prepare().await?;
@@ -181,12 +181,12 @@ impl KafkaSink {
     }
 
     /// The records of the last `deliver` refused as too large.
-    pub fn take_poisoned(&mut self) -> Vec<Poisoned> {
+    pub(crate) fn take_poisoned(&mut self) -> Vec<Poisoned> {
         std::mem::take(&mut self.poisoned)
     }
 
     /// The acknowledgements of the batch the last successful `deliver` handed over.
-    pub fn take_acks(&mut self) -> Option<Acks> {
+    pub(crate) fn take_acks(&mut self) -> Option<Acks> {
         let acks = self.acks.take()?;
         let (name, stop, limit) = (
             self.name.clone(),
@@ -289,7 +289,7 @@ impl KafkaSink {
 
     /// Drops the producer (records still queued are purged; their batches were not
     /// committed, so the channel still holds them).
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if self.producer.take().is_some() {
             self.count(SinkCounter::ConnectionClosed);
         }

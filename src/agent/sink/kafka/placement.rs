@@ -10,7 +10,7 @@ use sluice_core::Event;
 
 /// Where and how one event goes.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Placement<'a> {
+pub(crate) struct Placement<'a> {
     /// The topic (borrowed from the configuration unless a header picks or fills it).
     pub topic: Cow<'a, str>,
     /// The partition, if fixed.
@@ -22,7 +22,7 @@ pub struct Placement<'a> {
 /// The topic, partition and timestamp of one event, as Flume's `KafkaSink` picks them. A
 /// partition or timestamp header that is not a number is ignored with a warning (Flume
 /// would fail the batch forever).
-pub fn placement<'a>(cfg: &'a KafkaSinkConfig, e: &'a Event) -> Placement<'a> {
+pub(crate) fn placement<'a>(cfg: &'a KafkaSinkConfig, e: &'a Event) -> Placement<'a> {
     let topic = match e.headers.get(&cfg.topic_header) {
         Some(t) if cfg.allow_topic_override && !t.is_empty() => Cow::Borrowed(t),
         _ => substitute(&cfg.topic, e),
@@ -52,7 +52,7 @@ pub fn placement<'a>(cfg: &'a KafkaSinkConfig, e: &'a Event) -> Placement<'a> {
 }
 
 /// `%{name}` replaced by header `name` (empty when absent), as Flume's topic escapes.
-pub fn substitute<'a>(template: &'a str, e: &Event) -> Cow<'a, str> {
+pub(crate) fn substitute<'a>(template: &'a str, e: &Event) -> Cow<'a, str> {
     if !template.contains("%{") {
         return Cow::Borrowed(template);
     }

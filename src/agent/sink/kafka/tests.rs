@@ -1,5 +1,6 @@
 //! Unit tests of the `kafka` sink's per-record choices and its configuration.
 
+use super::placement::substitute;
 use super::*;
 use crate::agent::topology::{load, AgentConfig};
 

@@ -16,11 +16,11 @@ use crate::agent::rpc::transport::settings::TlsClientSettings;
 use crate::agent::rpc::transport::Compression;
 
 /// Default `batchSize`.
-pub const BATCH_SIZE_DEFAULT: u64 = 100;
+pub(crate) const BATCH_SIZE_DEFAULT: u64 = 100;
 /// Default `connectTimeout` (ms).
-pub const CONNECT_TIMEOUT_MS_DEFAULT: u64 = 5_000;
+pub(crate) const CONNECT_TIMEOUT_MS_DEFAULT: u64 = 5_000;
 /// Default `requestTimeout` (ms).
-pub const REQUEST_TIMEOUT_MS_DEFAULT: u64 = 10_000;
+pub(crate) const REQUEST_TIMEOUT_MS_DEFAULT: u64 = 10_000;
 
 /// The OTLP transport a sink exports over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,7 +51,7 @@ pub struct OtlpSinkConfig {
 }
 
 /// Reads an `otlp` sink's keys.
-pub fn parse(cx: &mut Ctx<'_>) -> Option<OtlpSinkConfig> {
+pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<OtlpSinkConfig> {
     let endpoint = cx.required("endpoint");
     let security = crate::agent::rpc::transport::config::client_keys(cx);
     if security.compression != Compression::None {

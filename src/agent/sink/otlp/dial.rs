@@ -28,7 +28,7 @@ use crate::agent::rpc::transport::tls;
 
 /// Connects to an otlp sink's endpoint (cheap to clone: the TLS configuration is shared).
 #[derive(Clone)]
-pub struct Dialer {
+pub(crate) struct Dialer {
     tls: Option<TlsConnector>,
     /// Whether only the public web roots are trusted (no `truststore`): said on a failure.
     public_roots: bool,
@@ -46,7 +46,7 @@ impl std::fmt::Debug for Dialer {
 
 impl Dialer {
     /// Reads the truststore; an error names it.
-    pub fn new(cfg: &OtlpSinkConfig) -> Result<Dialer, String> {
+    pub(crate) fn new(cfg: &OtlpSinkConfig) -> Result<Dialer, String> {
         let tls = match &cfg.tls {
             None => None,
             Some(s) => {
@@ -66,7 +66,7 @@ impl Dialer {
     }
 
     /// Connects to `uri`'s host and port; TLS over it when configured.
-    pub async fn dial(self, uri: Uri) -> io::Result<TokioIo<Link>> {
+    pub(crate) async fn dial(self, uri: Uri) -> io::Result<TokioIo<Link>> {
         let host = uri
             .host()
             .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned())
@@ -155,7 +155,7 @@ trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
 /// One connection to the receiver, plain or TLS.
-pub struct Link {
+pub(crate) struct Link {
     io: Box<dyn Io>,
     h2: bool,
 }

@@ -10,14 +10,14 @@
 //! another receiver gives only a smaller count. A batch refused as a whole (gRPC
 //! `INVALID_ARGUMENT`, HTTP 400 or 413) is poison too.
 
-pub mod config;
-pub mod dial;
-pub mod partial;
-pub mod send;
+pub(crate) mod config;
+pub(crate) mod dial;
+pub(crate) mod partial;
+pub(crate) mod send;
 
 use std::sync::Arc;
 
-pub use config::{OtlpSinkConfig, Protocol};
+pub(crate) use config::OtlpSinkConfig;
 use send::{Client, Outcome};
 
 use super::{Delivery, Poisoned, SinkError};
@@ -29,7 +29,7 @@ use sluice_core::Event;
 
 /// The `otlp` sink.
 #[derive(Debug)]
-pub struct OtlpSink {
+pub(crate) struct OtlpSink {
     name: String,
     cfg: OtlpSinkConfig,
     client: Option<Client>,
@@ -39,7 +39,7 @@ pub struct OtlpSink {
 
 impl OtlpSink {
     /// A sink exporting to `cfg.endpoint`.
-    pub fn new(name: &str, cfg: OtlpSinkConfig) -> OtlpSink {
+    pub(crate) fn new(name: &str, cfg: OtlpSinkConfig) -> OtlpSink {
         OtlpSink {
             name: name.to_owned(),
             cfg,

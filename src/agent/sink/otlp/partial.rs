@@ -7,7 +7,7 @@
 use crate::agent::otlp::proto::{ExportLogsPartialSuccess, INDEXES_MARK};
 
 /// The indexes (into the batch) of the rejected events; `Some(empty)` when none were.
-pub fn rejected_events(p: &ExportLogsPartialSuccess, order: &[usize]) -> Option<Vec<usize>> {
+pub(crate) fn rejected_events(p: &ExportLogsPartialSuccess, order: &[usize]) -> Option<Vec<usize>> {
     let n = usize::try_from(p.rejected_log_records).unwrap_or(0);
     if n == 0 {
         return Some(Vec::new());

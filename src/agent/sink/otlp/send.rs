@@ -27,11 +27,11 @@ use crate::agent::otlp::proto::{
 };
 
 /// Most bytes of a receiver's answer read.
-pub const RESPONSE_BYTES_MAX: usize = 1 << 20;
+pub(crate) const RESPONSE_BYTES_MAX: usize = 1 << 20;
 
 /// What an export's answer means.
 #[derive(Debug)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The receiver took the request (its `partial_success` may reject some records).
     Accepted(ExportLogsServiceResponse),
     /// Send the batch again later.
@@ -44,7 +44,7 @@ type HttpClient = hyper_util::client::legacy::Client<Dialer, Full<Bytes>>;
 
 /// A connection to the receiver.
 #[derive(Debug)]
-pub enum Client {
+pub(crate) enum Client {
     /// gRPC.
     Grpc(LogsServiceClient<Channel>),
     /// HTTP/protobuf.
@@ -53,7 +53,7 @@ pub enum Client {
 
 impl Client {
     /// A client for `cfg` (gRPC connects lazily, on the first export).
-    pub fn new(cfg: &OtlpSinkConfig) -> Result<Client, String> {
+    pub(crate) fn new(cfg: &OtlpSinkConfig) -> Result<Client, String> {
         let dialer = Dialer::new(cfg)?;
         match cfg.protocol {
             Protocol::Grpc => {
@@ -76,7 +76,11 @@ impl Client {
 
     /// Sends `req`. Cancel safety: cancelling may leave the request delivered (the batch is
     /// then sent again: at least once).
-    pub async fn export(&mut self, req: ExportLogsServiceRequest, cfg: &OtlpSinkConfig) -> Outcome {
+    pub(crate) async fn export(
+        &mut self,
+        req: ExportLogsServiceRequest,
+        cfg: &OtlpSinkConfig,
+    ) -> Outcome {
         let exchange = async {
             match self {
                 Client::Grpc(c) => match c.export(req).await {

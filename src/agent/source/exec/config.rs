@@ -27,7 +27,7 @@ pub struct ExecConfig {
 }
 
 /// Reads an `exec` source's keys.
-pub fn parse(cx: &mut Ctx<'_>) -> Option<ExecConfig> {
+pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<ExecConfig> {
     let command = cx.required("command");
     let shell = cx.get("shell");
     // `command?` comes last: every key is read (and its problems reported) first.

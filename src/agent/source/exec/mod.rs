@@ -10,7 +10,7 @@
 //! of their own, in order and one at a time, so the next batch is read while the previous
 //! one commits (the channel's fsync). The batch timer is one `Sleep` reset per batch.
 
-pub mod config;
+pub(crate) mod config;
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -21,21 +21,21 @@ use tokio::task::JoinHandle;
 
 use super::lines::{LineSplitter, Piece};
 use super::{SourceCtx, SourceError};
-pub use config::ExecConfig;
+pub(crate) use config::ExecConfig;
 use sluice_core::Event;
 
 /// Bytes asked of the child's standard output per read (a Linux pipe holds 64 KiB).
-pub const READ_BYTES: usize = 64 * 1024;
+pub(crate) const READ_BYTES: usize = 64 * 1024;
 /// Longest line accepted, newline included. Flume's exec source has no limit; without one a
 /// child that never writes a newline would fill the agent's memory.
-pub const LINE_BYTES_MAX: usize = 16 * 1024 * 1024;
+pub(crate) const LINE_BYTES_MAX: usize = 16 * 1024 * 1024;
 /// Most events whose room a new batch reserves up front (a larger `batchSize` grows).
 const BATCH_RESERVE_MAX: usize = 4096;
 /// How long a stopped child is waited for after its output ended.
 const EXIT_WAIT: Duration = Duration::from_secs(5);
 
 /// Runs the command (again and again with `restart`) until stopped.
-pub async fn run(cfg: ExecConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
+pub(crate) async fn run(cfg: ExecConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
     loop {
         let status = run_once(&cfg, &mut ctx).await?;
         if ctx.stop.is_set() {

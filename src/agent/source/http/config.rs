@@ -10,22 +10,22 @@ use crate::agent::config::Ctx;
 use crate::agent::source::tls::TlsConfig;
 
 /// Default cap on open connections of an HTTP source (`maxConnections`).
-pub const MAX_CONNECTIONS_DEFAULT: u64 = 1024;
+pub(crate) const MAX_CONNECTIONS_DEFAULT: u64 = 1024;
 /// Default `maxBodyBytes` of the HTTP source.
-pub const HTTP_BODY_BYTES_DEFAULT: u64 = 16 << 20;
+pub(crate) const HTTP_BODY_BYTES_DEFAULT: u64 = 16 << 20;
 /// Largest `maxBodyBytes`.
-pub const HTTP_BODY_BYTES_LIMIT: u64 = 1 << 30;
+pub(crate) const HTTP_BODY_BYTES_LIMIT: u64 = 1 << 30;
 /// Default `maxEventsPerRequest` of the HTTP source (JSON handler).
-pub const HTTP_EVENTS_PER_REQUEST_DEFAULT: u64 = 100_000;
+pub(crate) const HTTP_EVENTS_PER_REQUEST_DEFAULT: u64 = 100_000;
 /// Default `maxInflightBytes` of the HTTP source (128 MiB, raised to twice `maxBodyBytes`).
-pub const HTTP_INFLIGHT_BYTES_DEFAULT: u64 = 128 << 20;
+pub(crate) const HTTP_INFLIGHT_BYTES_DEFAULT: u64 = 128 << 20;
 /// Default time for a client to send a request's headers (`headerReadTimeout`, ms); also how
 /// long an idle keep-alive connection is kept.
-pub const HTTP_HEADER_TIMEOUT_MS_DEFAULT: u64 = 30_000;
+pub(crate) const HTTP_HEADER_TIMEOUT_MS_DEFAULT: u64 = 30_000;
 /// Default time for a client to send a request's body (`requestTimeout`, ms).
-pub const HTTP_REQUEST_TIMEOUT_MS_DEFAULT: u64 = 30_000;
+pub(crate) const HTTP_REQUEST_TIMEOUT_MS_DEFAULT: u64 = 30_000;
 /// Flume's BlobHandler `maxBlobLength` default.
-pub const BLOB_LENGTH_DEFAULT: u64 = 100_000_000;
+pub(crate) const BLOB_LENGTH_DEFAULT: u64 = 100_000_000;
 
 /// The `http` source's handler.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,36 +67,11 @@ pub struct HttpConfig {
 }
 
 /// Reads an `http` source's keys.
-pub fn parse(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
+pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
     let port = cx.port("port");
     let bind = cx.get("bind").unwrap_or_else(|| "0.0.0.0".into());
     // A refused handler or port does not end the build before every key was read.
-    let handler = match cx.get("handler").as_deref().map(str::trim) {
-        None | Some("org.apache.flume.source.http.JSONHandler") | Some("JSONHandler") => {
-            Some(HttpHandler::Json)
-        }
-        Some("org.apache.flume.sink.solr.morphline.BlobHandler") | Some("BlobHandler") => {
-            Some(HttpHandler::Blob {
-                max_blob_length: cx.usize(
-                    "handler.maxBlobLength",
-                    BLOB_LENGTH_DEFAULT,
-                    1,
-                    i32::MAX as u64,
-                ),
-            })
-        }
-        Some(other) => {
-            cx.error(
-                "handler",
-                format!(
-                    "unsupported handler {other:?}; supported: \
-                     org.apache.flume.source.http.JSONHandler, \
-                     org.apache.flume.sink.solr.morphline.BlobHandler"
-                ),
-            );
-            None
-        }
-    };
+    let handler = handler(cx);
     cx.use_prefix("handler.");
     let tls = crate::agent::source::tls::config::parse(cx);
     for p in [
@@ -147,6 +122,36 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
         port: port?,
         handler: handler?,
     })
+}
+
+/// `handler`: Flume's JSONHandler (the default) or BlobHandler (`handler.maxBlobLength`).
+fn handler(cx: &mut Ctx<'_>) -> Option<HttpHandler> {
+    match cx.get("handler").as_deref().map(str::trim) {
+        None | Some("org.apache.flume.source.http.JSONHandler") | Some("JSONHandler") => {
+            Some(HttpHandler::Json)
+        }
+        Some("org.apache.flume.sink.solr.morphline.BlobHandler") | Some("BlobHandler") => {
+            Some(HttpHandler::Blob {
+                max_blob_length: cx.usize(
+                    "handler.maxBlobLength",
+                    BLOB_LENGTH_DEFAULT,
+                    1,
+                    i32::MAX as u64,
+                ),
+            })
+        }
+        Some(other) => {
+            cx.error(
+                "handler",
+                format!(
+                    "unsupported handler {other:?}; supported: \
+                     org.apache.flume.source.http.JSONHandler, \
+                     org.apache.flume.sink.solr.morphline.BlobHandler"
+                ),
+            );
+            None
+        }
+    }
 }
 
 /// `maxInflightBytes` of an http source: half of it must hold one largest body.

@@ -21,7 +21,7 @@ use sluice_core::Event;
 
 /// A request charset the JSON handler accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Charset {
+pub(crate) enum Charset {
     /// UTF-8 (the default).
     Utf8,
     /// UTF-16 (a byte-order mark picks the order; big-endian without one).
@@ -31,7 +31,7 @@ pub enum Charset {
 }
 
 /// The charset named by a `Content-Type` value.
-pub fn charset_of(content_type: Option<&str>) -> Result<Charset, String> {
+pub(crate) fn charset_of(content_type: Option<&str>) -> Result<Charset, String> {
     let Some(ct) = content_type else {
         return Ok(Charset::Utf8);
     };
@@ -53,7 +53,7 @@ pub fn charset_of(content_type: Option<&str>) -> Result<Charset, String> {
 }
 
 /// The request body as text (borrowed when it is UTF-8 already).
-pub fn decode(body: &[u8], cs: Charset) -> Result<Cow<'_, str>, String> {
+pub(crate) fn decode(body: &[u8], cs: Charset) -> Result<Cow<'_, str>, String> {
     match cs {
         Charset::Utf8 => {
             let b = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
@@ -114,7 +114,7 @@ pub fn decode(body: &[u8], cs: Charset) -> Result<Cow<'_, str>, String> {
 }
 
 /// `text` as Java's `String.getBytes(charset)` encodes it.
-pub fn encode(text: &str, cs: Charset) -> Vec<u8> {
+pub(crate) fn encode(text: &str, cs: Charset) -> Vec<u8> {
     match cs {
         Charset::Utf8 => text.as_bytes().to_vec(),
         Charset::Utf16 => {
@@ -170,7 +170,7 @@ impl<'de> Deserialize<'de> for Scalar {
 
 /// `BlobHandler`: the body (cut at `max_blob_length` bytes) with the query parameters as
 /// headers.
-pub fn blob_event(body: &[u8], query: Option<&str>, max_blob_length: usize) -> Event {
+pub(crate) fn blob_event(body: &[u8], query: Option<&str>, max_blob_length: usize) -> Event {
     let mut headers = Headers::new();
     for pair in query
         .unwrap_or_default()

@@ -20,7 +20,7 @@ use sluice_core::Event;
 
 /// Why a JSON request is not taken.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JsonError {
+pub(crate) enum JsonError {
     /// Not a JSON array of events in a supported charset: answer 400 with this reason.
     Bad(String),
     /// More events than allowed: answer 413.
@@ -54,7 +54,8 @@ impl fmt::Display for JsonError {
 }
 
 /// Flume's `JSONHandler` without limits: the events, or the reason to answer 400 with.
-pub fn json_events(body: &[u8], content_type: Option<&str>) -> Result<Vec<Event>, String> {
+#[cfg(test)]
+pub(crate) fn json_events(body: &[u8], content_type: Option<&str>) -> Result<Vec<Event>, String> {
     json_events_counted(body, content_type, usize::MAX, u64::MAX)
         .map(|(events, _)| events)
         .map_err(|e| e.to_string())
@@ -62,7 +63,7 @@ pub fn json_events(body: &[u8], content_type: Option<&str>) -> Result<Vec<Event>
 
 /// The events of a request, at most `events_max` of them and counted for at most `cost_max`
 /// bytes, with what they are counted for (the text of a body not in UTF-8 included).
-pub fn json_events_counted(
+pub(crate) fn json_events_counted(
     body: &[u8],
     content_type: Option<&str>,
     events_max: usize,
@@ -73,7 +74,7 @@ pub fn json_events_counted(
 
 /// What [`json_events_counted`] would count a request's events for, found without keeping
 /// them; the same errors.
-pub fn json_cost(
+pub(crate) fn json_cost(
     body: &[u8],
     content_type: Option<&str>,
     events_max: usize,

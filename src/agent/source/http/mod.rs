@@ -15,9 +15,9 @@
 //! Delivery: at-least-once for clients that resend on anything but 200 (a 200 is sent only
 //! after the commit; a crash before it loses nothing the client was told was accepted).
 
-pub mod config;
-pub mod handler;
-pub mod json;
+pub(crate) mod config;
+pub(crate) mod handler;
+pub(crate) mod json;
 mod request;
 
 use std::convert::Infallible;
@@ -35,10 +35,10 @@ use tokio::task::JoinSet;
 use super::refusals::RefusalLog;
 use super::tls::{self, HANDSHAKE_TIMEOUT};
 use super::{SourceCtx, SourceError};
-pub use config::{HttpConfig, HttpHandler};
+pub(crate) use config::HttpConfig;
 
 /// Listens until stopped; open connections finish the request they are serving.
-pub async fn run(cfg: HttpConfig, ctx: SourceCtx) -> Result<(), SourceError> {
+pub(crate) async fn run(cfg: HttpConfig, ctx: SourceCtx) -> Result<(), SourceError> {
     let listener = TcpListener::bind((cfg.bind.as_str(), cfg.port))
         .await
         .map_err(|e| ctx.error(format!("cannot listen on {}:{}: {e}", cfg.bind, cfg.port)))?;

@@ -118,16 +118,35 @@ pub(super) async fn answer(
         Err(None) => return too_large(cfg, ctx),
     };
     budget::shrink_to(&mut body_held, bytes.len() as u64);
+    let decoded = decode(bytes, content_type, query, sh, ctx, deadline).await;
+    drop(body_held);
+    match decoded {
+        Ok((events, held)) => commit(events, held, ctx).await,
+        Err(resp) => resp,
+    }
+}
+
+/// The body's events by the source's handler, with their share of the decoded budget held;
+/// `Err`: the answer to a body that cannot be decoded now (stopping, busy, bad JSON).
+async fn decode(
+    bytes: Bytes,
+    content_type: Option<String>,
+    query: Option<String>,
+    sh: &Arc<Shared>,
+    ctx: &SourceCtx,
+    deadline: Instant,
+) -> Result<(Vec<Event>, Held), Response<Full<Bytes>>> {
     let mut stop = ctx.stop.clone();
-    let (events, held) = match &cfg.handler {
+    match &sh.cfg.handler {
         HttpHandler::Json => match json(bytes, content_type, sh, deadline, &mut stop).await {
-            Ok(x) => x,
-            Err(Refused::Stopped) => {
-                return reply(StatusCode::SERVICE_UNAVAILABLE, "the source is stopping\n")
-            }
-            Err(Refused::Busy) => {
-                return busy("decoded events of other requests hold the decoded budget")
-            }
+            Ok(x) => Ok(x),
+            Err(Refused::Stopped) => Err(reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the source is stopping\n",
+            )),
+            Err(Refused::Busy) => Err(busy(
+                "decoded events of other requests hold the decoded budget",
+            )),
             Err(Refused::Json(e)) => {
                 ctx.counters.add(SourceCounter::EventReadFail, 1);
                 tracing::warn!(source = %ctx.name, reason = %e, "bad request");
@@ -135,7 +154,7 @@ pub(super) async fn answer(
                     JsonError::Bad(_) => StatusCode::BAD_REQUEST,
                     _ => StatusCode::PAYLOAD_TOO_LARGE,
                 };
-                return reply(status, format!("Bad request from client. {e}\n"));
+                Err(reply(status, format!("Bad request from client. {e}\n")))
             }
         },
         HttpHandler::Blob { max_blob_length } => {
@@ -145,13 +164,20 @@ pub(super) async fn answer(
             let cost = EVENT_COST_BYTES + n + params * HEADER_COST_BYTES + 2 * q.len() as u64;
             let Ok(Some(held)) = tokio::time::timeout_at(deadline, sh.decoded.acquire(cost)).await
             else {
-                return busy("decoded events of other requests hold the decoded budget");
+                return Err(busy(
+                    "decoded events of other requests hold the decoded budget",
+                ));
             };
             let e = handler::blob_event(&bytes, query.as_deref(), *max_blob_length);
-            (vec![e], held)
+            Ok((vec![e], held))
         }
-    };
-    drop(body_held);
+    }
+}
+
+/// Commits the request's events into the channels (none: nothing to commit) and answers:
+/// 200 once committed, 503 when a channel refused them. `held` (their decoded budget) is
+/// released only after the commit.
+async fn commit(events: Vec<Event>, held: Held, ctx: &SourceCtx) -> Response<Full<Bytes>> {
     let n = events.len() as u64;
     ctx.counters.add(SourceCounter::AppendBatchReceived, 1);
     ctx.counters.add(SourceCounter::EventReceived, n);

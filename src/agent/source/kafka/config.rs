@@ -13,11 +13,11 @@ use crate::agent::config::limits::DURATION_MS_MAX;
 use crate::agent::kafka::ClientProps;
 
 /// Flume's `kafka.consumer.group.id` default.
-pub const GROUP_ID_DEFAULT: &str = "flume";
+pub(crate) const GROUP_ID_DEFAULT: &str = "flume";
 /// Flume's `batchSize` default.
-pub const BATCH_SIZE_DEFAULT: u64 = 1000;
+pub(crate) const BATCH_SIZE_DEFAULT: u64 = 1000;
 /// Flume's `batchDurationMillis` default.
-pub const BATCH_DURATION_MS_DEFAULT: u64 = 1000;
+pub(crate) const BATCH_DURATION_MS_DEFAULT: u64 = 1000;
 
 /// What the source subscribes to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,7 +52,7 @@ pub struct KafkaSourceConfig {
 }
 
 /// Reads a `kafka` source's keys; `None` after an error (reported through `cx`).
-pub fn parse(cx: &mut Ctx<'_>) -> Option<KafkaSourceConfig> {
+pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<KafkaSourceConfig> {
     for (old, new) in [
         ("zookeeperConnect", "kafka.bootstrap.servers"),
         ("topic", "kafka.topics"),
@@ -71,9 +71,37 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<KafkaSourceConfig> {
             .entry("auto.offset.reset".into())
             .or_insert_with(|| "earliest".to_owned());
     }
+    let subscription = subscription(cx);
+    let batch_size = cx.u64("batchSize", BATCH_SIZE_DEFAULT, 1, BATCH_SIZE_MAX) as usize;
+    let ms =
+        |cx: &mut Ctx<'_>, k: &str, d: u64| Duration::from_millis(cx.u64(k, d, 1, DURATION_MS_MAX));
+    let batch_duration = ms(cx, "batchDurationMillis", BATCH_DURATION_MS_DEFAULT);
+    let backoff_step = ms(cx, "backoffSleepIncrement", 1000);
+    let backoff_max = ms(cx, "maxBackoffSleep", 5000);
+    let use_flume_event_format = cx.bool("useFlumeEventFormat", false);
+    let set_topic_header = cx.bool("setTopicHeader", true);
+    let topic_header = cx
+        .get("topicHeader")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|| "topic".to_owned());
+    Some(KafkaSourceConfig {
+        client: client?,
+        subscription: subscription?,
+        batch_size,
+        batch_duration,
+        backoff_step,
+        backoff_max,
+        use_flume_event_format,
+        set_topic_header,
+        topic_header,
+    })
+}
+
+/// `kafka.topics` (a comma-separated list) or `kafka.topics.regex`, exactly one.
+fn subscription(cx: &mut Ctx<'_>) -> Option<Subscription> {
     let topics = cx.get("kafka.topics");
     let regex = cx.get("kafka.topics.regex");
-    let subscription = match (topics, regex) {
+    match (topics, regex) {
         (Some(_), Some(_)) => {
             cx.error(
                 "kafka.topics.regex",
@@ -111,36 +139,13 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<KafkaSourceConfig> {
             );
             None
         }
-    };
-    let batch_size = cx.u64("batchSize", BATCH_SIZE_DEFAULT, 1, BATCH_SIZE_MAX) as usize;
-    let ms =
-        |cx: &mut Ctx<'_>, k: &str, d: u64| Duration::from_millis(cx.u64(k, d, 1, DURATION_MS_MAX));
-    let batch_duration = ms(cx, "batchDurationMillis", BATCH_DURATION_MS_DEFAULT);
-    let backoff_step = ms(cx, "backoffSleepIncrement", 1000);
-    let backoff_max = ms(cx, "maxBackoffSleep", 5000);
-    let use_flume_event_format = cx.bool("useFlumeEventFormat", false);
-    let set_topic_header = cx.bool("setTopicHeader", true);
-    let topic_header = cx
-        .get("topicHeader")
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_else(|| "topic".to_owned());
-    Some(KafkaSourceConfig {
-        client: client?,
-        subscription: subscription?,
-        batch_size,
-        batch_duration,
-        backoff_step,
-        backoff_max,
-        use_flume_event_format,
-        set_topic_header,
-        topic_header,
-    })
+    }
 }
 
 impl KafkaSourceConfig {
     /// The patterns handed to librdkafka's `subscribe`: a regex starts with `^` there, and is
     /// anchored at both ends because Java's `Pattern.matches` (Flume's) matches whole names.
-    pub fn subscribe_patterns(&self) -> Vec<String> {
+    pub(crate) fn subscribe_patterns(&self) -> Vec<String> {
         match &self.subscription {
             Subscription::Topics(t) => t.clone(),
             Subscription::Regex(r) => vec![format!(

@@ -17,8 +17,8 @@
 //! true is skipped with an error naming topic, partition and offset, and counted as
 //! `EventReadFail`; its offset is committed with the batch so it is not read again.
 
-pub mod config;
-pub mod resume;
+pub(crate) mod config;
+pub(crate) mod resume;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -32,13 +32,13 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
-pub use config::KafkaSourceConfig;
+pub(crate) use config::KafkaSourceConfig;
 use resume::{Partition, Resume};
 
 use super::{SourceCtx, SourceError};
 use crate::agent::backoff::Backoff;
 use crate::agent::failpoint;
-pub use crate::agent::kafka::keys::CONSUMER_OVERRIDES;
+pub(crate) use crate::agent::kafka::keys::CONSUMER_OVERRIDES;
 use crate::agent::kafka::{format, LogContext};
 use crate::agent::metrics::SourceCounter;
 use sluice_core::Event;
@@ -46,7 +46,7 @@ use sluice_core::Event;
 /// The consumer's context: logs under the source's name and notes revoked and newly
 /// assigned partitions.
 #[derive(Debug)]
-pub struct SourceContext {
+pub(crate) struct SourceContext {
     log: LogContext,
     revoked: Mutex<Vec<(String, i32)>>,
     assigned: Mutex<Vec<(String, i32)>>,
@@ -128,7 +128,7 @@ impl Batch {
 }
 
 /// Runs the source until it is stopped.
-pub async fn run(cfg: KafkaSourceConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
+pub(crate) async fn run(cfg: KafkaSourceConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
     let context = SourceContext {
         log: LogContext::new("source", &ctx.name),
         revoked: Mutex::new(Vec::new()),

@@ -17,11 +17,11 @@ use rdkafka::{Offset, TopicPartitionList};
 const COMMITTED_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A partition: topic and number.
-pub type Partition = (String, i32);
+pub(crate) type Partition = (String, i32);
 
 /// Offsets skipped at a resume: the committed offset and the first record served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Gap {
+pub(crate) struct Gap {
     /// The group's committed offset the partition resumed from.
     pub committed: i64,
     /// The first record the broker served.
@@ -30,25 +30,25 @@ pub struct Gap {
 
 impl Gap {
     /// Records skipped.
-    pub fn records(&self) -> i64 {
+    pub(crate) fn records(&self) -> i64 {
         self.first - self.committed
     }
 }
 
 /// The committed offset of each partition assigned since its first record was seen.
 #[derive(Debug, Default)]
-pub struct Resume {
+pub(crate) struct Resume {
     from: BTreeMap<Partition, i64>,
 }
 
 impl Resume {
     /// Records the committed offsets read for newly assigned partitions.
-    pub fn set(&mut self, committed: impl IntoIterator<Item = (Partition, i64)>) {
+    pub(crate) fn set(&mut self, committed: impl IntoIterator<Item = (Partition, i64)>) {
         self.from.extend(committed);
     }
 
     /// Forgets revoked partitions.
-    pub fn forget(&mut self, revoked: &[Partition]) {
+    pub(crate) fn forget(&mut self, revoked: &[Partition]) {
         for p in revoked {
             self.from.remove(p);
         }
@@ -56,7 +56,7 @@ impl Resume {
 
     /// The first record of `partition` since its assignment is at `offset`: the gap, if the
     /// broker skipped records after the committed offset. Later records are not checked.
-    pub fn first_record(&mut self, partition: &Partition, offset: i64) -> Option<Gap> {
+    pub(crate) fn first_record(&mut self, partition: &Partition, offset: i64) -> Option<Gap> {
         let committed = self.from.remove(partition)?;
         (offset > committed).then_some(Gap {
             committed,
@@ -66,7 +66,7 @@ impl Resume {
 }
 
 /// The list of `partitions` for an OffsetFetch.
-pub fn partition_list(partitions: &[Partition]) -> TopicPartitionList {
+pub(crate) fn partition_list(partitions: &[Partition]) -> TopicPartitionList {
     let mut tpl = TopicPartitionList::new();
     for (t, p) in partitions {
         tpl.add_partition(t, *p);
@@ -75,7 +75,7 @@ pub fn partition_list(partitions: &[Partition]) -> TopicPartitionList {
 }
 
 /// The committed offsets in an OffsetFetch answer (partitions without one left out).
-pub fn committed_of(tpl: &TopicPartitionList) -> Vec<(Partition, i64)> {
+pub(crate) fn committed_of(tpl: &TopicPartitionList) -> Vec<(Partition, i64)> {
     tpl.elements()
         .iter()
         .filter_map(|e| match e.offset() {
@@ -86,7 +86,7 @@ pub fn committed_of(tpl: &TopicPartitionList) -> Vec<(Partition, i64)> {
 }
 
 /// The committed-offset query's time limit.
-pub fn committed_timeout() -> Duration {
+pub(crate) fn committed_timeout() -> Duration {
     COMMITTED_TIMEOUT
 }
 

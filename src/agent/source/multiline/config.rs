@@ -14,19 +14,19 @@ use crate::agent::config::duration;
 use super::held::{MAX_HELD_BYTES_DEFAULT, MAX_HELD_BYTES_LIMIT};
 
 /// Default `multiline.maxLines` (Beats' `max_lines`).
-pub const MAX_LINES_DEFAULT: u64 = 500;
+pub(crate) const MAX_LINES_DEFAULT: u64 = 500;
 /// Largest `multiline.maxLines` accepted.
-pub const MAX_LINES_LIMIT: u64 = 1_000_000;
+pub(crate) const MAX_LINES_LIMIT: u64 = 1_000_000;
 /// Default `multiline.maxBytes` (Beats' `max_bytes`).
-pub const MAX_BYTES_DEFAULT: u64 = 10 * 1024 * 1024;
+pub(crate) const MAX_BYTES_DEFAULT: u64 = 10 * 1024 * 1024;
 /// Largest `multiline.maxBytes` accepted (the file channel's record limit is 64 MiB).
-pub const MAX_BYTES_LIMIT: u64 = 60 * 1024 * 1024;
+pub(crate) const MAX_BYTES_LIMIT: u64 = 60 * 1024 * 1024;
 /// Default `multiline.timeout` (Beats' `timeout`).
-pub const TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
+pub(crate) const TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
 /// Shortest `multiline.timeout` accepted.
-pub const TIMEOUT_MIN: Duration = Duration::from_millis(10);
+pub(crate) const TIMEOUT_MIN: Duration = Duration::from_millis(10);
 /// Longest regular expression accepted, in bytes (a limit on compile time and memory).
-pub const PATTERN_BYTES_MAX: usize = 4096;
+pub(crate) const PATTERN_BYTES_MAX: usize = 4096;
 
 /// `multiline.match`: on which side of the lines matched (after `negate`) the event's other
 /// lines are.
@@ -61,55 +61,15 @@ pub struct MultilineConfig {
 
 /// Reads the `multiline.*` keys: `None` when none is set (or after an error, reported on its
 /// key's line).
-pub fn parse(cx: &mut Ctx<'_>) -> Option<MultilineConfig> {
+pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<MultilineConfig> {
     let any = cx.comp().props.keys().any(|k| k.starts_with("multiline."));
     if !any {
         return None;
     }
-    let pattern = cx.required("multiline.pattern");
-    if let Some(p) = &pattern {
-        if p.len() > PATTERN_BYTES_MAX {
-            cx.error(
-                "multiline.pattern",
-                format!("{} bytes exceed the limit {PATTERN_BYTES_MAX}", p.len()),
-            );
-        } else if let Err(e) = regex::bytes::Regex::new(p) {
-            cx.error(
-                "multiline.pattern",
-                format!("invalid regular expression {p:?}: {e}"),
-            );
-        }
-    }
+    let pattern = pattern(cx);
     let negate = cx.bool("multiline.negate", false);
-    let match_ = match cx.get("multiline.match") {
-        None => Match::After,
-        Some(v) if v.trim().eq_ignore_ascii_case("after") => Match::After,
-        Some(v) if v.trim().eq_ignore_ascii_case("before") => Match::Before,
-        Some(v) => {
-            cx.error(
-                "multiline.match",
-                format!("unknown value {v:?}; expected after or before"),
-            );
-            Match::After
-        }
-    };
-    let timeout = match cx.get("multiline.timeout") {
-        None => TIMEOUT_DEFAULT,
-        Some(v) => match duration::parse(&v) {
-            Ok(d) if d >= TIMEOUT_MIN => d,
-            Ok(_) => {
-                cx.error(
-                    "multiline.timeout",
-                    format!("must be at least {}ms, got {v:?}", TIMEOUT_MIN.as_millis()),
-                );
-                TIMEOUT_DEFAULT
-            }
-            Err(e) => {
-                cx.error("multiline.timeout", e);
-                TIMEOUT_DEFAULT
-            }
-        },
-    };
+    let match_ = match_side(cx);
+    let timeout = timeout(cx);
     let max_lines = cx.u64("multiline.maxLines", MAX_LINES_DEFAULT, 1, MAX_LINES_LIMIT) as usize;
     let max_bytes = cx.u64("multiline.maxBytes", MAX_BYTES_DEFAULT, 1, MAX_BYTES_LIMIT) as usize;
     let max_held_bytes = cx.u64(
@@ -136,4 +96,60 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<MultilineConfig> {
         max_bytes,
         max_held_bytes,
     })
+}
+
+/// `multiline.pattern` (required): a regular expression of at most [`PATTERN_BYTES_MAX`].
+fn pattern(cx: &mut Ctx<'_>) -> Option<String> {
+    let pattern = cx.required("multiline.pattern");
+    if let Some(p) = &pattern {
+        if p.len() > PATTERN_BYTES_MAX {
+            cx.error(
+                "multiline.pattern",
+                format!("{} bytes exceed the limit {PATTERN_BYTES_MAX}", p.len()),
+            );
+        } else if let Err(e) = regex::bytes::Regex::new(p) {
+            cx.error(
+                "multiline.pattern",
+                format!("invalid regular expression {p:?}: {e}"),
+            );
+        }
+    }
+    pattern
+}
+
+/// `multiline.match`: `after` (the default) or `before`.
+fn match_side(cx: &mut Ctx<'_>) -> Match {
+    match cx.get("multiline.match") {
+        None => Match::After,
+        Some(v) if v.trim().eq_ignore_ascii_case("after") => Match::After,
+        Some(v) if v.trim().eq_ignore_ascii_case("before") => Match::Before,
+        Some(v) => {
+            cx.error(
+                "multiline.match",
+                format!("unknown value {v:?}; expected after or before"),
+            );
+            Match::After
+        }
+    }
+}
+
+/// `multiline.timeout`: at least [`TIMEOUT_MIN`].
+fn timeout(cx: &mut Ctx<'_>) -> Duration {
+    match cx.get("multiline.timeout") {
+        None => TIMEOUT_DEFAULT,
+        Some(v) => match duration::parse(&v) {
+            Ok(d) if d >= TIMEOUT_MIN => d,
+            Ok(_) => {
+                cx.error(
+                    "multiline.timeout",
+                    format!("must be at least {}ms, got {v:?}", TIMEOUT_MIN.as_millis()),
+                );
+                TIMEOUT_DEFAULT
+            }
+            Err(e) => {
+                cx.error("multiline.timeout", e);
+                TIMEOUT_DEFAULT
+            }
+        },
+    }
 }

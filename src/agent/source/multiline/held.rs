@@ -12,13 +12,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Default `multiline.maxHeldBytes` (64 MiB, and never below `multiline.maxBytes`, so one
 /// file behaves as without the budget).
-pub const MAX_HELD_BYTES_DEFAULT: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_HELD_BYTES_DEFAULT: u64 = 64 * 1024 * 1024;
 /// Largest `multiline.maxHeldBytes` accepted (16 GiB).
-pub const MAX_HELD_BYTES_LIMIT: u64 = 16 * 1024 * 1024 * 1024;
+pub(crate) const MAX_HELD_BYTES_LIMIT: u64 = 16 * 1024 * 1024 * 1024;
 
 /// The bytes of a source's held events.
 #[derive(Debug)]
-pub struct HeldBytes {
+pub(crate) struct HeldBytes {
     max: u64,
     now: AtomicU64,
     peak: AtomicU64,
@@ -27,7 +27,7 @@ pub struct HeldBytes {
 
 impl HeldBytes {
     /// A budget of `max` bytes.
-    pub fn new(max: u64) -> Self {
+    pub(crate) fn new(max: u64) -> Self {
         HeldBytes {
             max,
             now: AtomicU64::new(0),
@@ -62,27 +62,22 @@ impl HeldBytes {
     }
 
     /// Bytes held now.
-    pub fn bytes(&self) -> u64 {
+    pub(crate) fn bytes(&self) -> u64 {
         self.now.load(Ordering::Relaxed)
     }
 
     /// Most bytes held since start.
-    pub fn peak_bytes(&self) -> u64 {
+    pub(crate) fn peak_bytes(&self) -> u64 {
         self.peak.load(Ordering::Relaxed)
     }
 
-    /// The budget.
-    pub fn max_bytes(&self) -> u64 {
-        self.max
-    }
-
     /// Whether an event was handed out early for the budget since the last call.
-    pub fn take_pressure(&self) -> bool {
+    pub(crate) fn take_pressure(&self) -> bool {
         self.pressure.swap(false, Ordering::Relaxed)
     }
 
     /// The gauges shown with the source's counters.
-    pub fn gauges(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn gauges(&self) -> Vec<(&'static str, String)> {
         vec![
             ("HeldBytes", self.bytes().to_string()),
             ("HeldBytesPeak", self.peak_bytes().to_string()),

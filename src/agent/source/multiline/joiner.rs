@@ -21,7 +21,7 @@ use crate::agent::source::file_lines::Line;
 
 /// The compiled settings, shared by every file of a source.
 #[derive(Debug)]
-pub struct Rules {
+pub(crate) struct Rules {
     pattern: regex::bytes::Regex,
     negate: bool,
     match_: Match,
@@ -33,7 +33,7 @@ pub struct Rules {
 
 impl Rules {
     /// Compiles the settings (the pattern was validated when the config was read).
-    pub fn new(cfg: &MultilineConfig) -> Result<Arc<Self>, regex::Error> {
+    pub(crate) fn new(cfg: &MultilineConfig) -> Result<Arc<Self>, regex::Error> {
         Ok(Arc::new(Rules {
             pattern: regex::bytes::Regex::new(&cfg.pattern)?,
             negate: cfg.negate,
@@ -46,13 +46,8 @@ impl Rules {
     }
 
     /// The bytes every file's joiner holds (`multiline.maxHeldBytes`).
-    pub fn held(&self) -> &HeldBytes {
+    pub(crate) fn held(&self) -> &HeldBytes {
         &self.held
-    }
-
-    /// `multiline.timeout`.
-    pub fn timeout(&self) -> Duration {
-        self.timeout
     }
 
     fn continues(&self, line: &[u8]) -> bool {
@@ -62,7 +57,7 @@ impl Rules {
 
 /// One whole event.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Joined {
+pub(crate) struct Joined {
     /// The lines joined by `\n` (cut at `maxBytes`).
     pub bytes: Vec<u8>,
     /// File offset of its first line.
@@ -77,7 +72,7 @@ pub struct Joined {
 
 impl Joined {
     /// As a line of the file sources (offset, bytes consumed, complete).
-    pub fn into_line(self) -> Line {
+    pub(crate) fn into_line(self) -> Line {
         Line {
             consumed: self.end - self.offset,
             offset: self.offset,
@@ -98,7 +93,7 @@ struct Pending {
 
 /// Joins the lines of one file.
 #[derive(Debug)]
-pub struct Joiner {
+pub(crate) struct Joiner {
     rules: Arc<Rules>,
     pending: Option<Pending>,
     /// The last line pushed was a piece: the next piece continues it.
@@ -113,11 +108,11 @@ pub struct Joiner {
 
 /// What one push hands out: at most two events, in file order (the event a new line ended,
 /// and that new line's event when it alone does not fit in `multiline.maxHeldBytes`).
-pub type Emitted = [Option<Joined>; 2];
+pub(crate) type Emitted = [Option<Joined>; 2];
 
 impl Joiner {
     /// An empty joiner.
-    pub fn new(rules: Arc<Rules>) -> Self {
+    pub(crate) fn new(rules: Arc<Rules>) -> Self {
         Joiner {
             rules,
             pending: None,
@@ -129,12 +124,12 @@ impl Joiner {
     }
 
     /// Bytes of the held event.
-    pub fn held_bytes(&self) -> usize {
+    pub(crate) fn held_bytes(&self) -> usize {
         self.held
     }
 
     /// Asks for the held event at the next chance (as if its time-out passed).
-    pub fn release(&mut self) {
+    pub(crate) fn release(&mut self) {
         self.release = self.pending.is_some();
     }
 
@@ -157,19 +152,19 @@ impl Joiner {
     }
 
     /// Whether lines are held that were not handed out.
-    pub fn is_pending(&self) -> bool {
+    pub(crate) fn is_pending(&self) -> bool {
         self.pending.is_some()
     }
 
     /// The offset before which every line pushed was handed out: `read_to` (the offset after
     /// the last line pushed) when nothing is held, else the first held line's offset.
-    pub fn safe_offset(&self, read_to: u64) -> u64 {
+    pub(crate) fn safe_offset(&self, read_to: u64) -> u64 {
         self.pending.as_ref().map_or(read_to, |p| p.ev.offset)
     }
 
     /// Whether the held event's last line is at least `multiline.timeout` old at `now`.
     /// Also true once the source asked for the event ([`Joiner::release`]).
-    pub fn expired(&self, now: Instant) -> bool {
+    pub(crate) fn expired(&self, now: Instant) -> bool {
         self.pending.is_some()
             && (self.release
                 || self
@@ -178,7 +173,7 @@ impl Joiner {
     }
 
     /// Forgets what is held (the file was truncated and is read again from its start).
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.pending = None;
         self.mid_line = false;
         self.last_push = None;
@@ -186,7 +181,7 @@ impl Joiner {
     }
 
     /// Hands out the held event, if any (end of file, time-out, the file going away).
-    pub fn flush(&mut self) -> Option<Joined> {
+    pub(crate) fn flush(&mut self) -> Option<Joined> {
         self.mid_line = false;
         let ev = self.pending.take().map(|p| p.ev);
         self.account();
@@ -196,7 +191,7 @@ impl Joiner {
     /// Feeds the next line (or piece of a long line) of the file; returns the events it
     /// completed: the one it ended, and its own when it does not fit in
     /// `multiline.maxHeldBytes` (handed out early, as a time-out would).
-    pub fn push(&mut self, line: Line, now: Instant) -> Emitted {
+    pub(crate) fn push(&mut self, line: Line, now: Instant) -> Emitted {
         let out = self.push_line(line, now);
         let early = self.account();
         match out {

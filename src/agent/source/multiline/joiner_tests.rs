@@ -5,11 +5,11 @@ use super::*;
 use crate::agent::source::file_lines::LineBuf;
 
 /// Beats' documented pattern for Java stack traces.
-pub const JAVA: &str = r"^[[:space:]]+(at|\.{3})[[:space:]]+\b|^Caused by:";
+pub(crate) const JAVA: &str = r"^[[:space:]]+(at|\.{3})[[:space:]]+\b|^Caused by:";
 /// A line starting with a date starts an event (Python's logging with a traceback after it).
-pub const DATED: &str = r"^\d{4}-\d{2}-\d{2} ";
+pub(crate) const DATED: &str = r"^\d{4}-\d{2}-\d{2} ";
 
-pub const JAVA_LOG: &str = "\
+pub(crate) const JAVA_LOG: &str = "\
 2026-11-22 10:00:00 INFO starting
 Exception in thread \"main\" java.lang.IllegalStateException: A book has a null property
 \tat com.example.myproject.Author.getBookIds(Author.java:38)
@@ -20,7 +20,7 @@ Caused by: java.lang.NullPointerException
 2026-11-22 10:00:01 INFO next
 ";
 
-pub const PYTHON_LOG: &str = "\
+pub(crate) const PYTHON_LOG: &str = "\
 2026-11-22 10:00:00,001 ERROR request failed
 Traceback (most recent call last):
   File \"/srv/app.py\", line 12, in handle

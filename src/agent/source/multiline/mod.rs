@@ -8,9 +8,9 @@
 //! their last line, and tells the caller the offset before which everything was handed out,
 //! the only position a source may make durable).
 
-pub mod config;
-pub mod held;
-pub mod joiner;
+pub(crate) mod config;
+pub(crate) mod held;
+pub(crate) mod joiner;
 
-pub use config::{Match, MultilineConfig};
-pub use joiner::{Joined, Joiner, Rules};
+pub(crate) use config::MultilineConfig;
+pub(crate) use joiner::{Joiner, Rules};

@@ -6,7 +6,7 @@ use crate::agent::config::Ctx;
 
 /// Default `maxConnections` of a netcat source: each connection costs a descriptor and a
 /// task, and 256 leaves room under the common 1,024 open-file limit for the channels.
-pub const NETCAT_CONNECTIONS_DEFAULT: u64 = 256;
+pub(crate) const NETCAT_CONNECTIONS_DEFAULT: u64 = 256;
 
 /// `netcat` source settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,7 +24,7 @@ pub struct NetcatConfig {
 }
 
 /// Reads a `netcat` source's keys.
-pub fn parse(cx: &mut Ctx<'_>) -> Option<NetcatConfig> {
+pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<NetcatConfig> {
     let bind = cx.required("bind");
     let port = cx.port("port");
     let max_line_length = cx.usize("max-line-length", 512, 1, LINE_BYTES_MAX);

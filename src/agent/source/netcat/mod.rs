@@ -10,7 +10,7 @@
 //! [`REPLY_WRITE_TIMEOUT`] ends the connection, and so does the source's stop signal, so a
 //! client that never reads can hold neither a task nor a shutdown.
 
-pub mod config;
+pub(crate) mod config;
 
 use std::time::Duration;
 
@@ -21,16 +21,16 @@ use super::lines::{LineSplitter, Piece};
 use super::listener::Listener;
 use super::{SourceCtx, SourceError};
 use crate::agent::metrics::SourceCounter;
-pub use config::NetcatConfig;
+pub(crate) use config::NetcatConfig;
 use sluice_core::Event;
 
 /// Most lines put in one batch.
-pub const BATCH_LINES_MAX: usize = 100;
+pub(crate) const BATCH_LINES_MAX: usize = 100;
 /// Longest wait for the peer to take our replies.
-pub const REPLY_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const REPLY_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Listens until stopped; connections finish the batch they are putting.
-pub async fn run(cfg: NetcatConfig, ctx: SourceCtx) -> Result<(), SourceError> {
+pub(crate) async fn run(cfg: NetcatConfig, ctx: SourceCtx) -> Result<(), SourceError> {
     let listener = Listener::bind(&ctx, &cfg.bind, &[cfg.port], cfg.max_connections).await?;
     tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, max_connections = cfg.max_connections, "netcat source listening");
     let conn_ctx = ctx.clone();

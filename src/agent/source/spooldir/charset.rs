@@ -23,7 +23,7 @@ pub enum DecodeErrorPolicy {
 
 impl DecodeErrorPolicy {
     /// Parses FAIL, REPLACE or IGNORE (any case).
-    pub fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         match s.to_ascii_uppercase().as_str() {
             "FAIL" => Some(Self::Fail),
             "REPLACE" => Some(Self::Replace),
@@ -48,7 +48,7 @@ pub enum InputCharset {
 
 impl InputCharset {
     /// Resolves a Java or WHATWG charset name; `Err` says why it cannot be used.
-    pub fn parse(label: &str) -> Result<Self, String> {
+    pub(crate) fn parse(label: &str) -> Result<Self, String> {
         match label.to_ascii_uppercase().replace('_', "-").as_str() {
             "UTF-8" | "UTF8" => return Ok(Self::Utf8),
             "US-ASCII" | "ASCII" => return Ok(Self::Ascii),
@@ -70,7 +70,7 @@ impl InputCharset {
     }
 
     /// Decodes one line. `Err(i)`: malformed input at byte `i` of the line under FAIL.
-    pub fn decode(self, bytes: &[u8], policy: DecodeErrorPolicy) -> Result<String, usize> {
+    pub(crate) fn decode(self, bytes: &[u8], policy: DecodeErrorPolicy) -> Result<String, usize> {
         match self {
             Self::Utf8 => decode_utf8(bytes, policy),
             Self::Ascii => {
@@ -150,7 +150,7 @@ pub enum OutputCharset {
 
 impl OutputCharset {
     /// Resolves a Java charset name.
-    pub fn parse(label: &str) -> Result<Self, String> {
+    pub(crate) fn parse(label: &str) -> Result<Self, String> {
         Ok(match label.to_ascii_uppercase().replace('_', "-").as_str() {
             "UTF-8" | "UTF8" => Self::Utf8,
             "US-ASCII" | "ASCII" => Self::Ascii,
@@ -167,7 +167,7 @@ impl OutputCharset {
     }
 
     /// Encodes a decoded line.
-    pub fn encode(self, s: String) -> Vec<u8> {
+    pub(crate) fn encode(self, s: String) -> Vec<u8> {
         match self {
             Self::Utf8 => s.into_bytes(),
             Self::Ascii => s

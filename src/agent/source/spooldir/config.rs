@@ -10,15 +10,15 @@ use crate::agent::config::limits::DURATION_MS_MAX;
 use crate::agent::source::multiline::{self, MultilineConfig};
 
 /// The BLOB deserializer's class name in Flume.
-pub const BLOB_CLASS: &str = "org.apache.flume.sink.solr.morphline.BlobDeserializer$Builder";
+pub(crate) const BLOB_CLASS: &str = "org.apache.flume.sink.solr.morphline.BlobDeserializer$Builder";
 /// Largest `deserializer.maxLineLength` accepted.
-pub const MAX_LINE_LENGTH_LIMIT: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_LINE_LENGTH_LIMIT: u64 = 64 * 1024 * 1024;
 /// Largest `deserializer.maxBlobLength` accepted.
-pub const MAX_BLOB_LENGTH_LIMIT: u64 = 1 << 30;
+pub(crate) const MAX_BLOB_LENGTH_LIMIT: u64 = 1 << 30;
 
 /// A warning when BLOB events may be larger than the file channel `channel` stores in one
 /// event (`RECORD_BYTES_MAX`, headers included): such a file is set aside at run time.
-pub fn blob_over_file_channel(cfg: &SpoolDirConfig, channel: &str) -> Option<String> {
+pub(crate) fn blob_over_file_channel(cfg: &SpoolDirConfig, channel: &str) -> Option<String> {
     let Deserializer::Blob { max_blob_length } = cfg.deserializer else {
         return None;
     };
@@ -131,12 +131,12 @@ fn anchored(pattern: &str) -> String {
 
 impl SpoolDirConfig {
     /// `includePattern` compiled to match the whole name, as Java's `matches()`.
-    pub fn include_regex(&self) -> Result<regex::Regex, regex::Error> {
+    pub(crate) fn include_regex(&self) -> Result<regex::Regex, regex::Error> {
         regex::Regex::new(&anchored(&self.include_pattern))
     }
 
     /// `ignorePattern` compiled to match the whole name.
-    pub fn ignore_regex(&self) -> Result<regex::Regex, regex::Error> {
+    pub(crate) fn ignore_regex(&self) -> Result<regex::Regex, regex::Error> {
         regex::Regex::new(&anchored(&self.ignore_pattern))
     }
 }
@@ -167,7 +167,7 @@ fn choice<T: Copy>(cx: &mut Ctx<'_>, key: &str, default: T, options: &[(&str, T)
 }
 
 /// Reads a `spooldir` source's properties.
-pub fn parse(cx: &mut Ctx<'_>) -> Option<SpoolDirConfig> {
+pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<SpoolDirConfig> {
     let spool_dir = cx.required("spoolDir").map(PathBuf::from);
     let file_suffix = cx
         .get("fileSuffix")
@@ -175,56 +175,11 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<SpoolDirConfig> {
     if file_suffix.is_empty() || file_suffix.contains('/') {
         cx.error("fileSuffix", "must be non-empty and contain no '/'");
     }
-    let delete_policy = choice(
-        cx,
-        "deletePolicy",
-        DeletePolicy::Never,
-        &[
-            ("never", DeletePolicy::Never),
-            ("immediate", DeletePolicy::Immediate),
-        ],
-    );
-    let tracking_policy = choice(
-        cx,
-        "trackingPolicy",
-        TrackingPolicy::Rename,
-        &[
-            ("rename", TrackingPolicy::Rename),
-            ("tracker_dir", TrackingPolicy::TrackerDir),
-        ],
-    );
-    let consume_order = choice(
-        cx,
-        "consumeOrder",
-        ConsumeOrder::Oldest,
-        &[
-            ("oldest", ConsumeOrder::Oldest),
-            ("youngest", ConsumeOrder::Youngest),
-            ("random", ConsumeOrder::Random),
-        ],
-    );
+    let (delete_policy, tracking_policy, consume_order) = policies(cx);
     let tracker = cx
         .get("trackerDir")
         .unwrap_or_else(|| ".flumespool".to_owned());
-    let input_charset = cx
-        .get("inputCharset")
-        .map_or(Some(InputCharset::Utf8), |v| {
-            InputCharset::parse(&v)
-                .map_err(|e| cx.error("inputCharset", e))
-                .ok()
-        });
-    let decode_error_policy =
-        cx.get("decodeErrorPolicy")
-            .map_or(Some(DecodeErrorPolicy::Fail), |v| {
-                let p = DecodeErrorPolicy::parse(&v);
-                if p.is_none() {
-                    cx.error(
-                        "decodeErrorPolicy",
-                        format!("unknown value {v:?}; expected FAIL, REPLACE or IGNORE"),
-                    );
-                }
-                p
-            });
+    let (input_charset, decode_error_policy) = charsets(cx);
     let deserializer = deserializer(cx);
     let multiline = multiline::config::parse(cx);
     if multiline.is_some() && matches!(deserializer, Some(Deserializer::Blob { .. })) {
@@ -258,6 +213,64 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<SpoolDirConfig> {
         spool_dir: spool_dir?,
     };
     Some(cfg)
+}
+
+/// `deletePolicy`, `trackingPolicy` and `consumeOrder`.
+fn policies(cx: &mut Ctx<'_>) -> (DeletePolicy, TrackingPolicy, ConsumeOrder) {
+    let delete_policy = choice(
+        cx,
+        "deletePolicy",
+        DeletePolicy::Never,
+        &[
+            ("never", DeletePolicy::Never),
+            ("immediate", DeletePolicy::Immediate),
+        ],
+    );
+    let tracking_policy = choice(
+        cx,
+        "trackingPolicy",
+        TrackingPolicy::Rename,
+        &[
+            ("rename", TrackingPolicy::Rename),
+            ("tracker_dir", TrackingPolicy::TrackerDir),
+        ],
+    );
+    let consume_order = choice(
+        cx,
+        "consumeOrder",
+        ConsumeOrder::Oldest,
+        &[
+            ("oldest", ConsumeOrder::Oldest),
+            ("youngest", ConsumeOrder::Youngest),
+            ("random", ConsumeOrder::Random),
+        ],
+    );
+    (delete_policy, tracking_policy, consume_order)
+}
+
+/// `inputCharset` (UTF-8 by default) and `decodeErrorPolicy` (FAIL by default); `None` for
+/// a bad value (the problem reported).
+fn charsets(cx: &mut Ctx<'_>) -> (Option<InputCharset>, Option<DecodeErrorPolicy>) {
+    let input_charset = cx
+        .get("inputCharset")
+        .map_or(Some(InputCharset::Utf8), |v| {
+            InputCharset::parse(&v)
+                .map_err(|e| cx.error("inputCharset", e))
+                .ok()
+        });
+    let decode_error_policy =
+        cx.get("decodeErrorPolicy")
+            .map_or(Some(DecodeErrorPolicy::Fail), |v| {
+                let p = DecodeErrorPolicy::parse(&v);
+                if p.is_none() {
+                    cx.error(
+                        "decodeErrorPolicy",
+                        format!("unknown value {v:?}; expected FAIL, REPLACE or IGNORE"),
+                    );
+                }
+                p
+            });
+    (input_charset, decode_error_policy)
 }
 
 fn deserializer(cx: &mut Ctx<'_>) -> Option<Deserializer> {

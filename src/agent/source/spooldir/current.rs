@@ -7,7 +7,7 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 
 use super::config::{Deserializer, SpoolDirConfig};
 use super::scan::Candidate;
-use crate::agent::source::file_lines::{Fill, LineBuf};
+use crate::agent::source::file_lines::{Fill, Line, LineBuf};
 use crate::agent::source::multiline::Joiner;
 use sluice_core::dedup::{IdSpan, EVENT_ID_HEADER};
 use sluice_core::Event;
@@ -112,6 +112,10 @@ fn headers(cur: &Current, cfg: &SpoolDirConfig, e: &mut Event) {
     }
 }
 
+/// Reads up to a batch of line events (joined by multiline when on); with the offset the
+/// position may move to once they are committed (before any line a multiline event holds).
+/// A malformed line under `decodeErrorPolicy = FAIL` sets `cur.failed` and ends the batch
+/// before it.
 pub(super) fn read_lines(
     cur: &mut Current,
     cfg: &SpoolDirConfig,
@@ -122,27 +126,8 @@ pub(super) fn read_lines(
     let mut events = Vec::new();
     let now = std::time::Instant::now();
     while events.len() < cfg.batch_size && !cur.eof {
-        let line = match cur.lines.next_line() {
-            Some(l) => l,
-            None => match cur.lines.fill(&cur.file, false) {
-                Ok(Fill::Read(_)) => continue,
-                Ok(_) => {
-                    if check_size(cur, false)? {
-                        continue;
-                    }
-                    cur.eof = true;
-                    match cur.lines.take_rest() {
-                        Some(l) => l,
-                        None => break,
-                    }
-                }
-                Err(e) => {
-                    return Err(format!(
-                        "read failed at offset {}: {e}",
-                        cur.lines.read_offset()
-                    ))
-                }
-            },
+        let Some(line) = next_line(cur)? else {
+            break;
         };
         if !line.complete && !cur.eof && !cur.cut_logged {
             cur.cut_logged = true;
@@ -154,24 +139,16 @@ pub(super) fn read_lines(
         {
             Ok(text) => {
                 let body = output_charset.encode(text);
-                let span = (line.offset, line.offset + line.consumed);
-                let bodies = match cur.joiner.as_mut() {
-                    None => [Some((body, span)), None],
-                    Some(j) => {
-                        let piece = crate::agent::source::file_lines::Line {
-                            bytes: body,
-                            ..line
-                        };
-                        j.push(piece, now)
-                            .map(|ev| ev.map(|ev| (ev.bytes, (ev.offset, ev.end))))
-                    }
-                };
-                for (body, (lo, hi)) in bodies.into_iter().flatten() {
-                    let mut e = Event::new(body);
-                    headers(cur, cfg, &mut e);
-                    set_id(cur, &mut e, lo, hi);
-                    events.push(e);
-                }
+                push_line(
+                    cur,
+                    cfg,
+                    Line {
+                        bytes: body,
+                        ..line
+                    },
+                    now,
+                    &mut events,
+                );
             }
             Err(i) => {
                 let why = format!(
@@ -181,24 +158,14 @@ pub(super) fn read_lines(
                 );
                 cur.failed = Some(why);
                 // The lines held before the malformed one are whole lines of the file.
-                if let Some(ev) = cur.joiner.as_mut().and_then(Joiner::flush) {
-                    let mut e = Event::new(ev.bytes);
-                    headers(cur, cfg, &mut e);
-                    set_id(cur, &mut e, ev.offset, ev.end);
-                    events.push(e);
-                }
+                flush_held(cur, cfg, &mut events);
                 return Ok((events, line.offset));
             }
         }
     }
     // The end of the file ends the event held.
     if cur.eof {
-        if let Some(ev) = cur.joiner.as_mut().and_then(Joiner::flush) {
-            let mut e = Event::new(ev.bytes);
-            headers(cur, cfg, &mut e);
-            set_id(cur, &mut e, ev.offset, ev.end);
-            events.push(e);
-        }
+        flush_held(cur, cfg, &mut events);
     }
     let read_to = cur.lines.offset();
     let pos = cur
@@ -206,6 +173,66 @@ pub(super) fn read_lines(
         .as_ref()
         .map_or(read_to, |j| j.safe_offset(read_to));
     Ok((events, pos))
+}
+
+/// The next line of the file (at its end the unterminated rest, `cur.eof` set); `None` when
+/// there is no more.
+fn next_line(cur: &mut Current) -> Result<Option<Line>, String> {
+    loop {
+        if let Some(l) = cur.lines.next_line() {
+            return Ok(Some(l));
+        }
+        match cur.lines.fill(&cur.file, false) {
+            Ok(Fill::Read(_)) => continue,
+            Ok(_) => {
+                if check_size(cur, false)? {
+                    continue;
+                }
+                cur.eof = true;
+                return Ok(cur.lines.take_rest());
+            }
+            Err(e) => {
+                return Err(format!(
+                    "read failed at offset {}: {e}",
+                    cur.lines.read_offset()
+                ))
+            }
+        }
+    }
+}
+
+/// A decoded line as an event, or through the multiline joiner (which may hand out the
+/// event it held, and this one).
+fn push_line(
+    cur: &mut Current,
+    cfg: &SpoolDirConfig,
+    line: Line,
+    now: std::time::Instant,
+    events: &mut Vec<Event>,
+) {
+    let span = (line.offset, line.offset + line.consumed);
+    let bodies = match cur.joiner.as_mut() {
+        None => [Some((line.bytes, span)), None],
+        Some(j) => j
+            .push(line, now)
+            .map(|ev| ev.map(|ev| (ev.bytes, (ev.offset, ev.end)))),
+    };
+    for (body, (lo, hi)) in bodies.into_iter().flatten() {
+        let mut e = Event::new(body);
+        headers(cur, cfg, &mut e);
+        set_id(cur, &mut e, lo, hi);
+        events.push(e);
+    }
+}
+
+/// The event the multiline joiner holds, if any, as the batch's last.
+fn flush_held(cur: &mut Current, cfg: &SpoolDirConfig, events: &mut Vec<Event>) {
+    if let Some(ev) = cur.joiner.as_mut().and_then(Joiner::flush) {
+        let mut e = Event::new(ev.bytes);
+        headers(cur, cfg, &mut e);
+        set_id(cur, &mut e, ev.offset, ev.end);
+        events.push(e);
+    }
 }
 
 impl Current {

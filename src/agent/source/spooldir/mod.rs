@@ -8,16 +8,16 @@
 //! [`scan`] (which files, in which order), [`tracker`] (the saved position and markers),
 //! [`spooler`] (reading and completing, synchronous), [`task`] (the async driver).
 
-pub mod charset;
-pub mod config;
+pub(crate) mod charset;
+pub(crate) mod config;
 mod current;
-pub mod scan;
+pub(crate) mod scan;
 pub mod spooler;
-pub mod task;
-pub mod tracker;
+pub(crate) mod task;
+pub(crate) mod tracker;
 
 pub use config::SpoolDirConfig;
-pub use task::run;
+pub(crate) use task::run;
 
 impl crate::agent::source::BuildSource for SpoolDirConfig {
     fn batch_size(&self) -> usize {

@@ -13,11 +13,11 @@ use regex::Regex;
 use super::config::{ConsumeOrder, SpoolDirConfig};
 
 /// Most directory entries looked at per scan (a limit on one scan's memory and time).
-pub const SCAN_ENTRIES_MAX: usize = 1_000_000;
+pub(crate) const SCAN_ENTRIES_MAX: usize = 1_000_000;
 
 /// A file that may be read.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Candidate {
+pub(crate) struct Candidate {
     /// Full path.
     pub path: PathBuf,
     /// Path relative to `spoolDir`, with `/`.
@@ -32,7 +32,7 @@ pub struct Candidate {
 
 /// The filters of one source.
 #[derive(Debug)]
-pub struct Filter {
+pub(crate) struct Filter {
     include: Regex,
     ignore: Regex,
     suffix: String,
@@ -42,7 +42,7 @@ pub struct Filter {
 
 impl Filter {
     /// The filters of `cfg` (whose patterns were validated).
-    pub fn new(cfg: &SpoolDirConfig) -> Result<Self, regex::Error> {
+    pub(crate) fn new(cfg: &SpoolDirConfig) -> Result<Self, regex::Error> {
         Ok(Filter {
             include: cfg.include_regex()?,
             ignore: cfg.ignore_regex()?,
@@ -53,7 +53,7 @@ impl Filter {
     }
 
     /// Whether a file name is one to read.
-    pub fn wants(&self, name: &str) -> bool {
+    pub(crate) fn wants(&self, name: &str) -> bool {
         !name.starts_with('.')
             && !name.ends_with(&self.suffix)
             && self.include.is_match(name)
@@ -62,7 +62,7 @@ impl Filter {
 
     /// Every file to read under `root`; an unreadable `root` is an error, an unreadable
     /// sub-directory is skipped with a warning.
-    pub fn scan(&self, root: &Path) -> std::io::Result<Vec<Candidate>> {
+    pub(crate) fn scan(&self, root: &Path) -> std::io::Result<Vec<Candidate>> {
         let mut out = Vec::new();
         let mut dirs = vec![(root.to_path_buf(), String::new())];
         let mut seen = 0usize;
@@ -115,7 +115,7 @@ impl Filter {
 }
 
 /// Orders candidates by `consumeOrder`.
-pub fn order(files: &mut [Candidate], how: ConsumeOrder) {
+pub(crate) fn order(files: &mut [Candidate], how: ConsumeOrder) {
     match how {
         ConsumeOrder::Oldest => files.sort_by(|a, b| a.mtime.cmp(&b.mtime).then(a.rel.cmp(&b.rel))),
         ConsumeOrder::Youngest => {

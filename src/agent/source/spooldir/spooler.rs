@@ -107,11 +107,6 @@ impl Spooler {
         })
     }
 
-    /// The file being read, if any.
-    pub fn current_path(&self) -> Option<&PathBuf> {
-        self.current.as_ref().map(|c| &c.cand.path)
-    }
-
     fn blob(&self) -> bool {
         matches!(self.cfg.deserializer, Deserializer::Blob { .. })
     }
@@ -161,15 +156,10 @@ impl Spooler {
             .collect())
     }
 
+    /// Opens the next file to read (the one a tracker position resumes first), setting
+    /// aside the ones that cannot be; `false` when none is ready.
     fn open_next(&mut self) -> Result<bool, SpoolError> {
-        let mut files = self.candidates()?;
-        files.retain(|c| self.set_aside.get(&c.path) != Some(&(c.inode, c.size, c.mtime)));
-        if self.cfg.delete_policy == DeletePolicy::Never
-            && self.cfg.tracking_policy == TrackingPolicy::TrackerDir
-        {
-            files.retain(|c| !self.tracker.marker(&c.rel, &self.cfg.file_suffix).exists());
-        }
-        order(&mut files, self.cfg.consume_order);
+        let mut files = self.ready_files()?;
         let resume = self.resume.take();
         if let Some(r) = &resume {
             if let Some(i) = files
@@ -199,43 +189,48 @@ impl Spooler {
                     continue;
                 }
             };
-            let mut start = 0;
-            let mut origin = file.metadata().ok().and_then(|m| origin_of(&m));
-            if let Some(r) = resume
-                .as_ref()
-                .filter(|r| r.file == c.rel && r.inode == c.inode)
-            {
-                if r.pos <= c.size {
-                    start = r.pos;
-                    tracing::info!(file = %c.path.display(), pos = start, "resuming spool file");
-                } else {
-                    tracing::warn!(file = %c.path.display(), pos = r.pos, size = c.size, "tracker position beyond the end of the file; reading it from the beginning");
-                    // Other bytes at the offsets read before: their ids must not repeat.
-                    origin = None;
-                }
-            }
-            let max = match self.cfg.deserializer {
-                Deserializer::Line {
-                    max_line_length, ..
-                } => max_line_length,
-                Deserializer::Blob { .. } => 1,
-            };
-            self.current = Some(Current {
-                lines: LineBuf::new(start, max, false),
-                blob_pos: start,
-                eof: c.size == 0,
-                failed: None,
-                grew_logged: false,
-                cut_logged: false,
-                joiner: self.multiline.clone().map(Joiner::new),
-                origin,
-                cand: c,
-                file,
-            });
+            let (start, origin) = start_of(&c, &file, resume.as_ref());
+            self.current = Some(self.current_at(c, file, start, origin));
             self.queue = files.collect();
             return Ok(true);
         }
         Ok(false)
+    }
+
+    /// The spool directory's files in consuming order, without the ones set aside (unchanged
+    /// since) and, with a tracker directory, the ones it marks completed.
+    fn ready_files(&mut self) -> Result<Vec<Candidate>, SpoolError> {
+        let mut files = self.candidates()?;
+        files.retain(|c| self.set_aside.get(&c.path) != Some(&(c.inode, c.size, c.mtime)));
+        if self.cfg.delete_policy == DeletePolicy::Never
+            && self.cfg.tracking_policy == TrackingPolicy::TrackerDir
+        {
+            files.retain(|c| !self.tracker.marker(&c.rel, &self.cfg.file_suffix).exists());
+        }
+        order(&mut files, self.cfg.consume_order);
+        Ok(files)
+    }
+
+    /// The file `c` being read from `start`, with the origin its event ids derive from.
+    fn current_at(&self, c: Candidate, file: File, start: u64, origin: Option<u64>) -> Current {
+        let max = match self.cfg.deserializer {
+            Deserializer::Line {
+                max_line_length, ..
+            } => max_line_length,
+            Deserializer::Blob { .. } => 1,
+        };
+        Current {
+            lines: LineBuf::new(start, max, false),
+            blob_pos: start,
+            eof: c.size == 0,
+            failed: None,
+            grew_logged: false,
+            cut_logged: false,
+            joiner: self.multiline.clone().map(Joiner::new),
+            origin,
+            cand: c,
+            file,
+        }
     }
 
     /// The next step (see [`Step`]).
@@ -281,7 +276,7 @@ impl Spooler {
     /// A batch of the current file can never be put (an event larger than a channel's
     /// record limit): the file is set aside as other per-file errors are (it keeps its name
     /// and is tried again only when it changes or after a restart); the next file goes on.
-    pub fn set_aside_current(&mut self, why: &str) {
+    pub(crate) fn set_aside_current(&mut self, why: &str) {
         if let Some(cur) = self.current.take() {
             self.aside(&cur.cand, why);
         }
@@ -343,4 +338,23 @@ impl Spooler {
         self.tracker.clear()?;
         Ok(())
     }
+}
+
+/// Where reading `c` starts: the tracker's position when it resumes this file and lies
+/// within it, else 0; and the origin of its event ids (none when the file is read again from
+/// the beginning, as other bytes were at the offsets read before).
+fn start_of(c: &Candidate, file: &File, resume: Option<&Position>) -> (u64, Option<u64>) {
+    let mut start = 0;
+    let mut origin = file.metadata().ok().and_then(|m| origin_of(&m));
+    if let Some(r) = resume.filter(|r| r.file == c.rel && r.inode == c.inode) {
+        if r.pos <= c.size {
+            start = r.pos;
+            tracing::info!(file = %c.path.display(), pos = start, "resuming spool file");
+        } else {
+            tracing::warn!(file = %c.path.display(), pos = r.pos, size = c.size, "tracker position beyond the end of the file; reading it from the beginning");
+            // Other bytes at the offsets read before: their ids must not repeat.
+            origin = None;
+        }
+    }
+    (start, origin)
 }

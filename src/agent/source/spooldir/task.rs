@@ -20,12 +20,12 @@ use crate::agent::source::{Put, SourceCtx, SourceError};
 use sluice_core::Event;
 
 /// First wait after the channel refused a batch (Flume's 250 ms).
-pub const BACKOFF_START: Duration = Duration::from_millis(250);
+pub(crate) const BACKOFF_START: Duration = Duration::from_millis(250);
 /// Longest wait between retries of a failed tracker write or rename.
-pub const STATE_RETRY_MAX: Duration = Duration::from_secs(10);
+pub(crate) const STATE_RETRY_MAX: Duration = Duration::from_secs(10);
 
 /// Runs the spool directory source until stopped.
-pub async fn run(cfg: SpoolDirConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
+pub(crate) async fn run(cfg: SpoolDirConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
     let cfg = Arc::new(cfg);
     let spooler = Spooler::new(cfg.clone()).map_err(|e| ctx.error(e))?;
     let mut spooler = Some(spooler);

@@ -6,18 +6,18 @@
 //! resumes only in the same file; a damaged tracker is set aside (`.corrupt`) with an error
 //! and the file starts again from its beginning (duplicates, never loss).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 use crate::agent::source::atomic_file;
 
 /// The tracker file's name inside `trackerDir`.
-pub const TRACKER_FILE: &str = "sluice-spool-position.json";
+pub(crate) const TRACKER_FILE: &str = "sluice-spool-position.json";
 
 /// The position inside the file being read.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Position {
+pub(crate) struct Position {
     /// Path relative to `spoolDir`.
     pub file: String,
     /// Its inode when it was opened.
@@ -52,19 +52,14 @@ pub enum TrackerError {
 
 /// The tracker of one spool directory.
 #[derive(Debug, Clone)]
-pub struct Tracker {
+pub(crate) struct Tracker {
     dir: PathBuf,
 }
 
 impl Tracker {
     /// The tracker kept in `dir` (created when first needed).
-    pub fn new(dir: PathBuf) -> Self {
+    pub(crate) fn new(dir: PathBuf) -> Self {
         Tracker { dir }
-    }
-
-    /// `trackerDir`.
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     fn path(&self) -> PathBuf {
@@ -79,7 +74,7 @@ impl Tracker {
     }
 
     /// The saved position, if any. A damaged file is moved aside and reported.
-    pub fn load(&self) -> Result<Option<Position>, TrackerError> {
+    pub(crate) fn load(&self) -> Result<Option<Position>, TrackerError> {
         let path = self.path();
         let Some(bytes) = atomic_file::read(&path).map_err(|e| self.io(e))? else {
             return Ok(None);
@@ -100,14 +95,14 @@ impl Tracker {
     }
 
     /// Saves `pos` durably.
-    pub fn save(&self, pos: &Position) -> Result<(), TrackerError> {
+    pub(crate) fn save(&self, pos: &Position) -> Result<(), TrackerError> {
         std::fs::create_dir_all(&self.dir).map_err(|e| self.io(e))?;
         let bytes = serde_json::to_vec(pos).map_err(|e| self.io(std::io::Error::other(e)))?;
         atomic_file::replace(&self.path(), &bytes, true).map_err(|e| self.io(e))
     }
 
     /// Forgets the position (the file was completed), durably.
-    pub fn clear(&self) -> Result<(), TrackerError> {
+    pub(crate) fn clear(&self) -> Result<(), TrackerError> {
         match std::fs::remove_file(self.path()) {
             Ok(()) => atomic_file::sync_parent(&self.path()).map_err(|e| self.io(e)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -116,12 +111,12 @@ impl Tracker {
     }
 
     /// The "done" marker of `rel` under `trackingPolicy = tracker_dir`.
-    pub fn marker(&self, rel: &str, suffix: &str) -> PathBuf {
+    pub(crate) fn marker(&self, rel: &str, suffix: &str) -> PathBuf {
         self.dir.join(format!("{rel}{suffix}"))
     }
 
     /// Creates the marker of `rel` durably.
-    pub fn mark_done(&self, rel: &str, suffix: &str) -> Result<(), TrackerError> {
+    pub(crate) fn mark_done(&self, rel: &str, suffix: &str) -> Result<(), TrackerError> {
         let m = self.marker(rel, suffix);
         let err = |source| TrackerError::Io {
             path: m.clone(),

@@ -9,19 +9,19 @@ use crate::agent::config::Ctx;
 use crate::agent::source::tls::TlsConfig;
 
 /// Default cap on open connections of a TCP syslog source (`maxConnections`).
-pub const MAX_CONNECTIONS_DEFAULT: u64 = 1024;
+pub(crate) const MAX_CONNECTIONS_DEFAULT: u64 = 1024;
 /// Largest `maxConnections`.
-pub const MAX_CONNECTIONS_LIMIT: u64 = CONNECTIONS_MAX;
+pub(crate) const MAX_CONNECTIONS_LIMIT: u64 = CONNECTIONS_MAX;
 /// Default idle timeout of a TCP syslog connection (`idleTimeout`, ms).
-pub const IDLE_TIMEOUT_MS_DEFAULT: u64 = 120_000;
+pub(crate) const IDLE_TIMEOUT_MS_DEFAULT: u64 = 120_000;
 /// Largest `eventSize`.
-pub const EVENT_SIZE_LIMIT: u64 = 64 << 20;
+pub(crate) const EVENT_SIZE_LIMIT: u64 = 64 << 20;
 /// Default `readBufferSize` of `multiport_syslogtcp`.
-pub const READ_BUFFER_DEFAULT: u64 = 1024;
+pub(crate) const READ_BUFFER_DEFAULT: u64 = 1024;
 /// Largest `readBufferSize`.
-pub const READ_BUFFER_LIMIT: u64 = 1 << 20;
+pub(crate) const READ_BUFFER_LIMIT: u64 = 1 << 20;
 /// Default events per transaction of the TCP syslog sources (`batchSize`).
-pub const SYSLOG_BATCH_DEFAULT: u64 = 100;
+pub(crate) const SYSLOG_BATCH_DEFAULT: u64 = 100;
 
 /// How syslog frames become events (shared by the TCP and UDP sources).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,7 +71,7 @@ pub struct SyslogUdpConfig {
 }
 
 /// Reads a `syslogudp` source's keys.
-pub fn parse_udp(cx: &mut Ctx<'_>) -> Option<SyslogUdpConfig> {
+pub(crate) fn parse_udp(cx: &mut Ctx<'_>) -> Option<SyslogUdpConfig> {
     let port = cx.port("port");
     Some(SyslogUdpConfig {
         host: cx.get("host").unwrap_or_else(|| "0.0.0.0".into()),
@@ -81,12 +81,12 @@ pub fn parse_udp(cx: &mut Ctx<'_>) -> Option<SyslogUdpConfig> {
 }
 
 /// Reads a `syslogtcp` source's keys.
-pub fn parse_tcp(cx: &mut Ctx<'_>) -> Option<SyslogTcpConfig> {
+pub(crate) fn parse_tcp(cx: &mut Ctx<'_>) -> Option<SyslogTcpConfig> {
     syslog_tcp(cx, false)
 }
 
 /// Reads a `multiport_syslogtcp` source's keys.
-pub fn parse_multiport(cx: &mut Ctx<'_>) -> Option<SyslogTcpConfig> {
+pub(crate) fn parse_multiport(cx: &mut Ctx<'_>) -> Option<SyslogTcpConfig> {
     syslog_tcp(cx, true)
 }
 

@@ -7,10 +7,10 @@
 //! While the agent runs, a batch the channel refuses is retried (Flume's backoff) and the
 //! connection is not read meanwhile, so a TCP sender is slowed down instead of losing events.
 
-pub mod config;
-pub use sluice_wire::syslog::{frame, parse};
-pub mod tcp;
-pub mod udp;
+pub(crate) mod config;
+pub(crate) use sluice_wire::syslog::{frame, parse};
+pub(crate) mod tcp;
+pub(crate) mod udp;
 
 use config::SyslogOptions;
 use frame::Frame;
@@ -18,7 +18,7 @@ use parse::{Clock, ParseOptions};
 use sluice_core::Event;
 
 /// Parses frames into events and adds the `extra` headers (client address, port).
-pub fn events(
+pub(crate) fn events(
     frames: impl IntoIterator<Item = Frame>,
     opts: &SyslogOptions,
     extra: &[(String, String)],

@@ -22,7 +22,7 @@ use crate::agent::source::tls::{self, HANDSHAKE_TIMEOUT};
 use crate::agent::source::{SourceCtx, SourceError};
 
 /// Listens on every configured port until stopped.
-pub async fn run(cfg: SyslogTcpConfig, ctx: SourceCtx) -> Result<(), SourceError> {
+pub(crate) async fn run(cfg: SyslogTcpConfig, ctx: SourceCtx) -> Result<(), SourceError> {
     let listener = Listener::bind(&ctx, &cfg.host, &cfg.ports, cfg.max_connections).await?;
     for &port in &cfg.ports {
         tracing::info!(source = %ctx.name, host = %cfg.host, port, "syslog TCP source listening");

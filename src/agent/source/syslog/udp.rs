@@ -10,7 +10,7 @@ use crate::agent::source::udp::{self, DATAGRAM_BYTES_MAX};
 use crate::agent::source::{SourceCtx, SourceError};
 
 /// Receives datagrams until stopped.
-pub async fn run(cfg: SyslogUdpConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
+pub(crate) async fn run(cfg: SyslogUdpConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
     let sock = udp::bind(&ctx, &cfg.host, cfg.port).await?;
     tracing::info!(source = %ctx.name, host = %cfg.host, port = cfg.port, "syslog UDP source listening");
     let peers = PeerHeaders::new(

@@ -10,11 +10,11 @@ use crate::agent::config::limits::DURATION_MS_MAX;
 use crate::agent::source::multiline::{self, MultilineConfig};
 
 /// Most file groups per source.
-pub const FILEGROUPS_MAX: usize = 1_000;
+pub(crate) const FILEGROUPS_MAX: usize = 1_000;
 /// Default `maxBatchBytes`: a batch ends once its bodies reach this many bytes.
-pub const MAX_BATCH_BYTES_DEFAULT: u64 = 4 * 1024 * 1024;
+pub(crate) const MAX_BATCH_BYTES_DEFAULT: u64 = 4 * 1024 * 1024;
 /// Largest `maxBatchBytes` accepted.
-pub const MAX_BATCH_BYTES_LIMIT: u64 = 1 << 30;
+pub(crate) const MAX_BATCH_BYTES_LIMIT: u64 = 1 << 30;
 
 /// One `filegroups.<fg>`: a directory and a regular expression for file names in it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,7 +31,7 @@ pub struct FileGroup {
 
 impl FileGroup {
     /// The pattern compiled to match a whole name, as Java's `matches()`.
-    pub fn regex(&self) -> Result<regex::Regex, regex::Error> {
+    pub(crate) fn regex(&self) -> Result<regex::Regex, regex::Error> {
         regex::Regex::new(&format!("^(?:{})$", self.pattern))
     }
 }
@@ -80,7 +80,7 @@ pub struct TaildirConfig {
 }
 
 /// `~/.flume/taildir_position.json` with `~` from `$HOME`.
-pub fn default_position_file() -> PathBuf {
+pub(crate) fn default_position_file() -> PathBuf {
     let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
     home.join(".flume").join("taildir_position.json")
 }
@@ -122,8 +122,8 @@ fn close_deleted_after(cx: &mut Ctx<'_>) -> Option<Duration> {
     }
 }
 
-/// Reads a `TAILDIR` source's properties.
-pub fn parse(cx: &mut Ctx<'_>) -> Option<TaildirConfig> {
+/// `filegroups`: the group names, at most [`FILEGROUPS_MAX`].
+fn group_names(cx: &mut Ctx<'_>) -> Vec<String> {
     let names: Vec<String> = cx
         .required("filegroups")
         .map(|v| v.split_whitespace().map(str::to_owned).collect())
@@ -137,15 +137,14 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<TaildirConfig> {
             format!("{} groups exceed the limit {FILEGROUPS_MAX}", names.len()),
         );
     }
-    let header_keys: Vec<String> = cx
-        .comp()
-        .props
-        .keys()
-        .filter(|k| k.starts_with("headers."))
-        .cloned()
-        .collect();
+    names
+}
+
+/// `filegroups.<name> = <directory>/<file-name regex>` for each name; a bad one is an error
+/// and left out.
+fn file_groups(cx: &mut Ctx<'_>, names: &[String]) -> Vec<FileGroup> {
     let mut groups = Vec::new();
-    for name in &names {
+    for name in names {
         let key = format!("filegroups.{name}");
         let Some(path) = cx.required(&key) else {
             continue;
@@ -172,6 +171,19 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<TaildirConfig> {
         }
         groups.push(g);
     }
+    groups
+}
+
+/// `headers.<filegroup>.<header> = value` into its group; a group not in `filegroups` is
+/// warned about (one listed but left out as bad is not).
+fn group_headers(cx: &mut Ctx<'_>, groups: &mut [FileGroup], names: &[String]) {
+    let header_keys: Vec<String> = cx
+        .comp()
+        .props
+        .keys()
+        .filter(|k| k.starts_with("headers."))
+        .cloned()
+        .collect();
     for k in header_keys {
         let rest = &k["headers.".len()..];
         let Some((fg, hk)) = rest.split_once('.').filter(|(_, hk)| !hk.is_empty()) else {
@@ -188,6 +200,13 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<TaildirConfig> {
             None => cx.warn(&k, format!("file group {fg} is not in filegroups; ignored")),
         }
     }
+}
+
+/// Reads a `TAILDIR` source's properties.
+pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<TaildirConfig> {
+    let names = group_names(cx);
+    let mut groups = file_groups(cx, &names);
+    group_headers(cx, &mut groups, &names);
     let position_file = cx
         .get("positionFile")
         .map_or_else(default_position_file, |p| expand_home(&p));

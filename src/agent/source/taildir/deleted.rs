@@ -11,12 +11,12 @@
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-pub use super::deleted_stats::DeletedStats;
+pub(crate) use super::deleted_stats::DeletedStats;
 use super::tailer::Tailer;
 
 impl Tailer {
     /// The deleted-file statistics (shared with the metrics).
-    pub fn deleted_stats(&self) -> std::sync::Arc<DeletedStats> {
+    pub(crate) fn deleted_stats(&self) -> std::sync::Arc<DeletedStats> {
         self.deleted.clone()
     }
 
@@ -26,7 +26,7 @@ impl Tailer {
     /// closed (their unread bytes skipped). Only called while none of the closed files'
     /// events are committed-but-unrecorded: a batch in flight from a closed file is dropped
     /// by the caller (it was never committed).
-    pub fn close_deleted(&mut self, now: Instant, all: bool) -> Vec<u64> {
+    pub(crate) fn close_deleted(&mut self, now: Instant, all: bool) -> Vec<u64> {
         let after = self.cfg.close_deleted_after;
         let cap = self.cfg.max_deleted_open_bytes;
         // Only files no longer matched can be deleted; a matched name is a live link.

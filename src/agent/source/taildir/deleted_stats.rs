@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What the deleted-file limits saw and did, for the source's metrics.
 #[derive(Debug, Default)]
-pub struct DeletedStats {
+pub(crate) struct DeletedStats {
     /// Bytes of deleted files still held open, at the last check.
     pub open_bytes: AtomicU64,
     /// Deleted files closed by a limit before they were read to their end.
@@ -16,7 +16,7 @@ pub struct DeletedStats {
 
 impl DeletedStats {
     /// The gauges shown with the source's counters.
-    pub fn gauges(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn gauges(&self) -> Vec<(&'static str, String)> {
         vec![
             (
                 "DeletedOpenBytes",

@@ -26,9 +26,9 @@ use serde::{Deserialize, Serialize};
 use crate::agent::source::atomic_file;
 
 /// Bytes hashed from a file's start.
-pub const HEAD_BYTES: u64 = 1024;
+pub(crate) const HEAD_BYTES: u64 = 1024;
 /// Bytes hashed before the position.
-pub const TAIL_BYTES: u64 = 256;
+pub(crate) const TAIL_BYTES: u64 = 256;
 
 /// The fingerprint of one followed file at a position.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,7 +44,7 @@ pub struct Fingerprint {
 }
 
 /// The fingerprint file of a position file.
-pub fn path_of(position_file: &Path) -> PathBuf {
+pub(crate) fn path_of(position_file: &Path) -> PathBuf {
     let mut name = position_file.file_name().unwrap_or_default().to_os_string();
     name.push(".fingerprints");
     position_file.with_file_name(name)
@@ -73,7 +73,7 @@ fn hashes(file: &File, pos: u64) -> std::io::Result<(String, String)> {
 }
 
 /// Takes the fingerprint of `file` (inode `inode`) at `pos`.
-pub fn take(file: &File, inode: u64, pos: u64) -> std::io::Result<Fingerprint> {
+pub(crate) fn take(file: &File, inode: u64, pos: u64) -> std::io::Result<Fingerprint> {
     let (head, tail) = hashes(file, pos)?;
     Ok(Fingerprint {
         inode,
@@ -85,7 +85,7 @@ pub fn take(file: &File, inode: u64, pos: u64) -> std::io::Result<Fingerprint> {
 
 /// Whether `file` still holds, before `fp.pos`, the bytes the fingerprint was taken of.
 /// `Ok(false)` when it differs or is shorter.
-pub fn still_matches(fp: &Fingerprint, file: &File) -> std::io::Result<bool> {
+pub(crate) fn still_matches(fp: &Fingerprint, file: &File) -> std::io::Result<bool> {
     match hashes(file, fp.pos) {
         Ok((head, tail)) => Ok(head == fp.head && tail == fp.tail),
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
@@ -96,7 +96,7 @@ pub fn still_matches(fp: &Fingerprint, file: &File) -> std::io::Result<bool> {
 /// Whether the file at `path` (inode `inode`) was rewritten since `fp` was taken: its bytes
 /// before the fingerprint's position changed, or it is shorter. Without a fingerprint of this
 /// inode (a Flume position file) nothing can be told: false.
-pub fn rewritten(path: &Path, inode: u64, fp: Option<&Fingerprint>) -> bool {
+pub(crate) fn rewritten(path: &Path, inode: u64, fp: Option<&Fingerprint>) -> bool {
     use std::os::unix::fs::MetadataExt;
     let Some(fp) = fp.filter(|f| f.inode == inode && f.pos > 0) else {
         return false;
@@ -114,13 +114,13 @@ pub fn rewritten(path: &Path, inode: u64, fp: Option<&Fingerprint>) -> bool {
 }
 
 /// Renders fingerprints as JSON.
-pub fn render(fps: &[Fingerprint]) -> Vec<u8> {
+pub(crate) fn render(fps: &[Fingerprint]) -> Vec<u8> {
     serde_json::to_vec(fps).unwrap_or_else(|_| b"[]".to_vec())
 }
 
 /// Loads the fingerprint file of `position_file`, by inode. A missing file is empty (a
 /// position file written by Flume); a damaged one is logged and ignored.
-pub fn load(position_file: &Path) -> HashMap<u64, Fingerprint> {
+pub(crate) fn load(position_file: &Path) -> HashMap<u64, Fingerprint> {
     let path = path_of(position_file);
     let parsed = match atomic_file::read(&path) {
         Ok(None) => return HashMap::new(),

@@ -16,19 +16,19 @@
 //! [`watch`] (change events from `notify`), [`task`] (the async driver), [`deleted`]
 //! (`closeDeletedAfter`, `maxDeletedOpenBytes`: deleted files are not held open forever).
 
-pub mod config;
-pub mod deleted;
-pub mod deleted_stats;
-pub mod fingerprint;
-pub mod origins;
+pub(crate) mod config;
+pub(crate) mod deleted;
+pub(crate) mod deleted_stats;
+pub(crate) mod fingerprint;
+pub(crate) mod origins;
 pub mod position;
-pub mod tail_file;
+pub(crate) mod tail_file;
 pub mod tailer;
-pub mod task;
-pub mod watch;
+pub(crate) mod task;
+pub(crate) mod watch;
 
 pub use config::TaildirConfig;
-pub use task::run;
+pub(crate) use task::run;
 
 impl crate::agent::source::BuildSource for TaildirConfig {
     fn batch_size(&self) -> usize {

@@ -33,14 +33,14 @@ struct Saved {
 
 /// The origins of a TAILDIR source's files, by inode: (origin, birth time in ns).
 #[derive(Debug, Default)]
-pub struct Origins {
+pub(crate) struct Origins {
     path: PathBuf,
     by_inode: BTreeMap<u64, (u64, u64)>,
     warned: bool,
 }
 
 /// `<positionFile>.origins`.
-pub fn path_of(position_file: &Path) -> PathBuf {
+pub(crate) fn path_of(position_file: &Path) -> PathBuf {
     let mut name = position_file.file_name().unwrap_or_default().to_os_string();
     name.push(".origins");
     position_file.with_file_name(name)
@@ -48,7 +48,7 @@ pub fn path_of(position_file: &Path) -> PathBuf {
 
 impl Origins {
     /// The origins saved beside `position_file`; none when missing or unreadable (logged).
-    pub fn load(position_file: &Path) -> Self {
+    pub(crate) fn load(position_file: &Path) -> Self {
         let path = path_of(position_file);
         let parsed = match atomic_file::read(&path) {
             Ok(None) => Ok(Vec::new()),
@@ -76,7 +76,7 @@ impl Origins {
     }
 
     /// The origin saved for a file resumed at its saved position, if it is the same file.
-    pub fn resumed(&self, inode: u64, born_ns: u64) -> Option<u64> {
+    pub(crate) fn resumed(&self, inode: u64, born_ns: u64) -> Option<u64> {
         self.by_inode
             .get(&inode)
             .filter(|(_, b)| *b == born_ns)
@@ -86,7 +86,7 @@ impl Origins {
     /// A fresh origin for `inode`, saved durably before it is returned; `None` (lines
     /// without ids) when it cannot be saved. `live` are the inodes still followed: the others
     /// are dropped from the file.
-    pub fn fresh(&mut self, inode: u64, born_ns: u64, live: &[u64]) -> Option<u64> {
+    pub(crate) fn fresh(&mut self, inode: u64, born_ns: u64, live: &[u64]) -> Option<u64> {
         let origin = fastrand::u64(1..);
         self.by_inode.retain(|i, _| live.contains(i));
         self.by_inode.insert(inode, (origin, born_ns));

@@ -36,7 +36,7 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<PosEntry>, String> {
 /// Loads `path`. A missing file is empty; a damaged one is moved aside to `.corrupt`, logged
 /// with its path and the reason, and every file starts as if never seen (from the
 /// beginning, or the end with `skipToEnd`).
-pub fn load(path: &Path) -> Vec<PosEntry> {
+pub(crate) fn load(path: &Path) -> Vec<PosEntry> {
     let bytes = match atomic_file::read(path) {
         Ok(Some(b)) => b,
         Ok(None) => return Vec::new(),

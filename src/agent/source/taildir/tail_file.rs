@@ -15,11 +15,11 @@ use crate::agent::source::multiline::Joiner;
 
 /// Longest line TAILDIR hands out in one event; a longer one is cut into pieces of this size
 /// (Flume has no limit and would hold the whole line in memory).
-pub const TAILDIR_LINE_BYTES_MAX: usize = 8 * 1024 * 1024;
+pub(crate) const TAILDIR_LINE_BYTES_MAX: usize = 8 * 1024 * 1024;
 
 /// A followed file.
 #[derive(Debug)]
-pub struct TailFile {
+pub(crate) struct TailFile {
     /// Its path when last seen.
     pub path: PathBuf,
     /// Its inode (the identity that survives renames).
@@ -53,7 +53,7 @@ pub struct TailFile {
 
 /// What one read gave.
 #[derive(Debug, Default)]
-pub struct Read {
+pub(crate) struct Read {
     /// Complete lines (or pieces of over-long ones), in order.
     pub lines: Vec<Line>,
     /// Offset after the last of them (the position to commit).
@@ -64,7 +64,13 @@ pub struct Read {
 
 impl TailFile {
     /// A file to follow from `pos`.
-    pub fn new(path: PathBuf, inode: u64, pos: u64, group: usize, mtime: SystemTime) -> Self {
+    pub(crate) fn new(
+        path: PathBuf,
+        inode: u64,
+        pos: u64,
+        group: usize,
+        mtime: SystemTime,
+    ) -> Self {
         TailFile {
             path,
             inode,
@@ -86,58 +92,58 @@ impl TailFile {
 
     /// The size of the file when it is open and deleted (its disk space held only by this
     /// descriptor), else `None`.
-    pub fn deleted_size(&self) -> Option<u64> {
+    pub(crate) fn deleted_size(&self) -> Option<u64> {
         let m = self.file.as_ref()?.metadata().ok()?;
         (m.nlink() == 0).then_some(m.len())
     }
 
     /// Joins its lines into multiline events.
-    pub fn with_joiner(mut self, joiner: Option<Joiner>) -> Self {
+    pub(crate) fn with_joiner(mut self, joiner: Option<Joiner>) -> Self {
         self.joiner = joiner;
         self
     }
 
     /// Whether the joiner holds lines not handed out yet.
-    pub fn holds_lines(&self) -> bool {
+    pub(crate) fn holds_lines(&self) -> bool {
         self.joiner.as_ref().is_some_and(Joiner::is_pending)
     }
 
     /// Bytes of the event the joiner holds.
-    pub fn held_bytes(&self) -> usize {
+    pub(crate) fn held_bytes(&self) -> usize {
         self.joiner.as_ref().map_or(0, Joiner::held_bytes)
     }
 
     /// Asks the joiner for its held event at the next read (`multiline.maxHeldBytes`).
-    pub fn release_held(&mut self) {
+    pub(crate) fn release_held(&mut self) {
         if let Some(j) = self.joiner.as_mut() {
             j.release();
         }
     }
 
     /// Whether the joiner holds lines whose `multiline.timeout` passed at `now`.
-    pub fn multiline_expired(&self, now: Instant) -> bool {
+    pub(crate) fn multiline_expired(&self, now: Instant) -> bool {
         self.joiner.as_ref().is_some_and(|j| j.expired(now))
     }
 
     /// Whether the descriptor is open.
-    pub fn is_open(&self) -> bool {
+    pub(crate) fn is_open(&self) -> bool {
         self.file.is_some()
     }
 
     /// Offset up to which bytes were read into the buffer.
-    pub fn read_offset(&self) -> u64 {
+    pub(crate) fn read_offset(&self) -> u64 {
         self.lines.read_offset()
     }
 
     /// Closes the descriptor (an idle file); it is opened again when it changes.
-    pub fn close(&mut self) {
+    pub(crate) fn close(&mut self) {
         self.file = None;
         self.lines.release_if_empty();
     }
 
     /// The file was truncated (copytruncate): follow it again from its start. Only called
     /// while none of its events are in flight.
-    pub fn restart_from_zero(&mut self, why: &str) {
+    pub(crate) fn restart_from_zero(&mut self, why: &str) {
         tracing::info!(file = %self.path.display(), inode = self.inode, pos = self.pos, "{why}; reading it again from the beginning");
         self.pos = 0;
         self.fingerprint = None;
@@ -166,7 +172,12 @@ impl TailFile {
     /// early once they hold `max_bytes` bytes. A partial last line stays buffered, and so do
     /// the lines the joiner holds: `end` stops before them. With `gone` (the file no longer
     /// matched: rotated away or deleted) the end of the file ends the event held.
-    pub fn read(&mut self, max: usize, max_bytes: usize, gone: bool) -> std::io::Result<Read> {
+    pub(crate) fn read(
+        &mut self,
+        max: usize,
+        max_bytes: usize,
+        gone: bool,
+    ) -> std::io::Result<Read> {
         let mut out = Read::default();
         if self.open()?.is_none() {
             out.at_eof = true;
@@ -235,7 +246,7 @@ impl TailFile {
 
     /// Everything up to `end` was committed; the fingerprint is taken at `end` (through the
     /// open descriptor: the bytes just read).
-    pub fn commit(&mut self, end: u64) {
+    pub(crate) fn commit(&mut self, end: u64) {
         if end != self.pos || self.fingerprint.is_none() {
             self.fingerprint = self
                 .file

@@ -28,9 +28,9 @@ use crate::agent::source::multiline::{Joiner, Rules};
 use sluice_core::Event;
 
 /// Most files followed at once (a limit on descriptors and memory).
-pub const FOLLOWED_FILES_MAX: usize = 100_000;
+pub(crate) const FOLLOWED_FILES_MAX: usize = 100_000;
 /// Flume's header for `byteOffsetHeader`.
-pub const BYTE_OFFSET_HEADER: &str = "byteoffset";
+pub(crate) const BYTE_OFFSET_HEADER: &str = "byteoffset";
 
 #[derive(Debug)]
 struct Group {
@@ -108,7 +108,7 @@ impl Tailer {
 
     /// The origins saved beside the position file ([`Origins::load`]): without them every
     /// file's lines get a fresh origin.
-    pub fn restore_origins(&mut self, origins: Origins) {
+    pub(crate) fn restore_origins(&mut self, origins: Origins) {
         self.origins = origins;
     }
 
@@ -118,11 +118,6 @@ impl Tailer {
             .values()
             .filter_map(|t| t.fingerprint.clone())
             .collect()
-    }
-
-    /// The directories to watch.
-    pub fn dirs(&self) -> Vec<PathBuf> {
-        self.groups.iter().map(|g| g.dir.clone()).collect()
     }
 
     /// Number of followed files.
@@ -308,7 +303,7 @@ impl Tailer {
     }
 
     /// Change events for these paths: the files may have data.
-    pub fn touched(&mut self, paths: &[PathBuf]) {
+    pub(crate) fn touched(&mut self, paths: &[PathBuf]) {
         for p in paths {
             if let Some(t) = self.by_path.get(p).and_then(|i| self.files.get_mut(i)) {
                 t.pending = true;
@@ -318,7 +313,7 @@ impl Tailer {
     }
 
     /// Closes descriptors of files unchanged for `idleTimeout` and read to their end.
-    pub fn close_idle(&mut self) {
+    pub(crate) fn close_idle(&mut self) {
         let idle = self.cfg.idle_timeout;
         for t in self.files.values_mut() {
             if t.is_open() && !t.pending && !t.holds_lines() && t.last_change.elapsed() >= idle {
@@ -344,7 +339,7 @@ impl Tailer {
     }
 
     /// The compiled `multiline.*` settings, whose [`Rules::held`] counts the held bytes.
-    pub fn multiline_rules(&self) -> Option<Arc<Rules>> {
+    pub(crate) fn multiline_rules(&self) -> Option<Arc<Rules>> {
         self.multiline.clone()
     }
 

@@ -29,59 +29,25 @@ use crate::agent::metrics::SourceCounter;
 use crate::agent::source::{atomic_file, SourceCtx, SourceError, BACKOFF_MAX, BACKOFF_STEP};
 
 /// Longest time between two scans while data flows (new files, rotations).
-pub const BUSY_SCAN_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const BUSY_SCAN_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Least time between two position-file replacements that are not fsynced, when every
 /// channel drops resends ([`ChannelProcessor::drops_resends`]); otherwise every batch's.
 ///
 /// [`ChannelProcessor::drops_resends`]: crate::agent::router::ChannelProcessor::drops_resends
-pub const PLAIN_WRITE_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const PLAIN_WRITE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Shortest idle wait while multiline events may be held (so a short `multiline.timeout`
 /// does not make the source spin).
-pub const MULTILINE_WAKE_MIN: Duration = Duration::from_millis(10);
+pub(crate) const MULTILINE_WAKE_MIN: Duration = Duration::from_millis(10);
 
 /// Runs the TAILDIR source until stopped.
-pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
+pub(crate) async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
     let cfg = Arc::new(cfg);
-    let pos_file = cfg.position_file.clone();
-    let saved = {
-        let p = pos_file.clone();
-        tokio::task::spawn_blocking(move || {
-            if let Some(dir) = p.parent() {
-                if let Err(e) = std::fs::create_dir_all(dir) {
-                    tracing::error!(dir = %dir.display(), error = %e, "cannot create the position file's directory");
-                }
-            }
-            (
-                position::load(&p),
-                (fingerprint::load(&p), super::origins::Origins::load(&p)),
-            )
-        })
-        .await
-        .map_err(|e| ctx.error(e))?
-    };
-    let (saved, fingerprints) = saved;
-    let mut tailer = Tailer::new(cfg.clone(), saved).map_err(|e| ctx.error(e))?;
-    tailer.restore_fingerprints(fingerprints.0);
-    tailer.restore_origins(fingerprints.1);
-    let stats = tailer.deleted_stats();
-    let rules = tailer.multiline_rules();
-    ctx.counters.set_gauges(Box::new(move || {
-        let mut g = stats.gauges();
-        if let Some(r) = &rules {
-            g.extend(r.held().gauges());
-        }
-        g
-    }));
+    let mut slot = Some(open_tail(&cfg, &ctx).await?);
     let mut watch = DirWatch::new(&ctx.name);
-    let mut slot = Some(Tail {
-        tailer,
-        pos: PosWriter::new(pos_file, ctx.router.drops_resends()),
-    });
     let mut backoff = Duration::ZERO;
     let mut last_scan: Option<Instant> = None;
-    let idle_scan = cfg.max_backoff_sleep;
     // The batch the channel committed whose position is not moved yet: moved (and the
     // position file written) in the same blocking call that reads the next batch, one trip
     // to the blocking pool per batch besides the put.
@@ -90,47 +56,9 @@ pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceErr
         if ctx.stop.is_set() {
             break;
         }
-        watch.watch(
-            &cfg.filegroups
-                .iter()
-                .map(|g| g.dir.clone())
-                .collect::<Vec<_>>(),
-        );
-        let changes = watch.take();
-        let interval = if backoff.is_zero() {
-            BUSY_SCAN_INTERVAL
-        } else if watch.active() {
-            idle_scan
-        } else {
-            Duration::ZERO
-        };
-        let scan = changes.scan || last_scan.is_none_or(|t| t.elapsed() >= interval);
-        if scan {
-            last_scan = Some(Instant::now());
-        }
-        let paths = changes.paths;
+        let (paths, scan) = changes(&cfg, &mut watch, backoff, &mut last_scan);
         let done = committed.take();
-        let c = cfg.clone();
-        let batch = blocking(&mut slot, &ctx, move |s| {
-            if let Some((inode, end)) = done {
-                s.tailer.commit(inode, end);
-                s.save(false, &c);
-            }
-            let t = &mut s.tailer;
-            t.touched(&paths);
-            if scan {
-                t.scan();
-                t.close_deleted(Instant::now(), false);
-                t.close_idle();
-            }
-            let batch = t.next_batch();
-            if batch.is_none() {
-                s.save(true, &c);
-            }
-            batch
-        })
-        .await?;
-        match batch {
+        match read_batch(&mut slot, &ctx, &cfg, done, paths, scan).await? {
             Some(Batch { inode, events, end }) => {
                 backoff = Duration::ZERO;
                 match put(&mut slot, &mut ctx, events, inode).await? {
@@ -142,11 +70,7 @@ pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceErr
                 }
             }
             None => {
-                backoff = (backoff + cfg.backoff_sleep_increment).min(cfg.max_backoff_sleep);
-                // A held multiline event is handed out within about its time-out.
-                if let Some(m) = &cfg.multiline {
-                    backoff = backoff.min(m.timeout / 2).max(MULTILINE_WAKE_MIN);
-                }
+                backoff = idle_backoff(&cfg, backoff);
                 let mut stop = ctx.stop.clone();
                 tokio::select! {
                     _ = stop.wait() => break,
@@ -165,6 +89,115 @@ pub async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceErr
     })
     .await?;
     Ok(())
+}
+
+/// The tailer restored from the position file (positions, fingerprints, origins) with its
+/// writer; the source's gauges (deleted files held open, multiline events held) registered.
+async fn open_tail(cfg: &Arc<TaildirConfig>, ctx: &SourceCtx) -> Result<Tail, SourceError> {
+    let pos_file = cfg.position_file.clone();
+    let p = pos_file.clone();
+    let (saved, (fingerprints, origins)) = tokio::task::spawn_blocking(move || {
+        if let Some(dir) = p.parent() {
+            if let Err(e) = std::fs::create_dir_all(dir) {
+                tracing::error!(dir = %dir.display(), error = %e, "cannot create the position file's directory");
+            }
+        }
+        (
+            position::load(&p),
+            (fingerprint::load(&p), super::origins::Origins::load(&p)),
+        )
+    })
+    .await
+    .map_err(|e| ctx.error(e))?;
+    let mut tailer = Tailer::new(cfg.clone(), saved).map_err(|e| ctx.error(e))?;
+    tailer.restore_fingerprints(fingerprints);
+    tailer.restore_origins(origins);
+    let stats = tailer.deleted_stats();
+    let rules = tailer.multiline_rules();
+    ctx.counters.set_gauges(Box::new(move || {
+        let mut g = stats.gauges();
+        if let Some(r) = &rules {
+            g.extend(r.held().gauges());
+        }
+        g
+    }));
+    Ok(Tail {
+        tailer,
+        pos: PosWriter::new(pos_file, ctx.router.drops_resends()),
+    })
+}
+
+/// The paths the directory watch saw change, and whether this round scans the directories:
+/// on a watch's request, or once the scan interval (short while data flows, `maxBackoffSleep`
+/// when idle and watched, every round when unwatched) passed since the last scan.
+fn changes(
+    cfg: &TaildirConfig,
+    watch: &mut DirWatch,
+    backoff: Duration,
+    last_scan: &mut Option<Instant>,
+) -> (Vec<std::path::PathBuf>, bool) {
+    watch.watch(
+        &cfg.filegroups
+            .iter()
+            .map(|g| g.dir.clone())
+            .collect::<Vec<_>>(),
+    );
+    let changes = watch.take();
+    let interval = if backoff.is_zero() {
+        BUSY_SCAN_INTERVAL
+    } else if watch.active() {
+        cfg.max_backoff_sleep
+    } else {
+        Duration::ZERO
+    };
+    let scan = changes.scan || last_scan.is_none_or(|t| t.elapsed() >= interval);
+    if scan {
+        *last_scan = Some(Instant::now());
+    }
+    (changes.paths, scan)
+}
+
+/// One trip to the blocking pool: moves the position of the batch committed last (`done`)
+/// and writes the position file, notes the changed `paths`, scans when `scan`, and reads the
+/// next batch (`None`: nothing to read, and the position file is written as idle).
+async fn read_batch(
+    slot: &mut Option<Tail>,
+    ctx: &SourceCtx,
+    cfg: &Arc<TaildirConfig>,
+    done: Option<(u64, u64)>,
+    paths: Vec<std::path::PathBuf>,
+    scan: bool,
+) -> Result<Option<Batch>, SourceError> {
+    let c = cfg.clone();
+    blocking(slot, ctx, move |s| {
+        if let Some((inode, end)) = done {
+            s.tailer.commit(inode, end);
+            s.save(false, &c);
+        }
+        let t = &mut s.tailer;
+        t.touched(&paths);
+        if scan {
+            t.scan();
+            t.close_deleted(Instant::now(), false);
+            t.close_idle();
+        }
+        let batch = t.next_batch();
+        if batch.is_none() {
+            s.save(true, &c);
+        }
+        batch
+    })
+    .await
+}
+
+/// The idle wait after `backoff`: `backoffSleepIncrement` more, up to `maxBackoffSleep`; with
+/// multiline on, at most half its time-out (a held event is handed out within about it).
+fn idle_backoff(cfg: &TaildirConfig, backoff: Duration) -> Duration {
+    let backoff = (backoff + cfg.backoff_sleep_increment).min(cfg.max_backoff_sleep);
+    match &cfg.multiline {
+        Some(m) => backoff.min(m.timeout / 2).max(MULTILINE_WAKE_MIN),
+        None => backoff,
+    }
 }
 
 /// How the put of a batch ended.

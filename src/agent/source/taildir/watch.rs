@@ -14,11 +14,11 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 
 /// Most distinct paths remembered between two looks; past it a full scan is asked for.
-pub const DIRTY_PATHS_MAX: usize = 10_000;
+pub(crate) const DIRTY_PATHS_MAX: usize = 10_000;
 
 /// What changed since the last look.
 #[derive(Debug, Default)]
-pub struct Changes {
+pub(crate) struct Changes {
     /// Files written to.
     pub paths: Vec<PathBuf>,
     /// A directory changed (or events were lost): scan.
@@ -32,7 +32,7 @@ struct Dirty {
 }
 
 /// Watches the file groups' directories.
-pub struct DirWatch {
+pub(crate) struct DirWatch {
     watcher: Option<notify::RecommendedWatcher>,
     watched: HashSet<PathBuf>,
     dirty: Arc<Mutex<Dirty>>,
@@ -50,7 +50,7 @@ impl std::fmt::Debug for DirWatch {
 
 impl DirWatch {
     /// Starts a watcher; without one (e.g. no inotify instances left) the source polls.
-    pub fn new(source: &str) -> Self {
+    pub(crate) fn new(source: &str) -> Self {
         let dirty = Arc::new(Mutex::new(Dirty::default()));
         let wake = Arc::new(Notify::new());
         let (d, w) = (dirty.clone(), wake.clone());
@@ -92,13 +92,13 @@ impl DirWatch {
     }
 
     /// Whether change events arrive.
-    pub fn active(&self) -> bool {
+    pub(crate) fn active(&self) -> bool {
         self.watcher.is_some()
     }
 
     /// Watches the directories not watched yet (one that does not exist yet is tried again
     /// on the next call).
-    pub fn watch(&mut self, dirs: &[PathBuf]) {
+    pub(crate) fn watch(&mut self, dirs: &[PathBuf]) {
         let Some(w) = self.watcher.as_mut() else {
             return;
         };
@@ -118,7 +118,7 @@ impl DirWatch {
     }
 
     /// Takes the changes seen so far.
-    pub fn take(&self) -> Changes {
+    pub(crate) fn take(&self) -> Changes {
         let mut g = self.dirty.lock();
         Changes {
             paths: g.paths.drain().collect(),
@@ -127,7 +127,7 @@ impl DirWatch {
     }
 
     /// Resolves when an event arrived (possibly before this call). Cancel safe.
-    pub async fn changed(&self) {
+    pub(crate) async fn changed(&self) {
         self.wake.notified().await;
     }
 }

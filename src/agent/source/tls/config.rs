@@ -7,7 +7,7 @@ use super::TlsConfig;
 use crate::agent::config::Ctx;
 
 /// `ssl` (or Flume's older `enableSSL`) and the keystore and protocol keys; `None` = no TLS.
-pub fn parse(cx: &mut Ctx<'_>) -> Option<TlsConfig> {
+pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<TlsConfig> {
     let ssl = cx.bool("ssl", false) | cx.bool("enableSSL", false);
     if !ssl {
         for p in ["keystore", "exclude-", "include-"] {
@@ -15,6 +15,25 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<TlsConfig> {
         }
         return None;
     }
+    let keystore = keystore(cx);
+    let (tls12, tls13) = protocols(cx);
+    let cfg = TlsConfig {
+        keystore: PathBuf::from(keystore?),
+        tls12,
+        tls13,
+    };
+    // Read the keystore now, so a bad one is reported with its line (and by `config check`).
+    if tls12 || tls13 {
+        if let Err(e) = super::acceptor(&cfg) {
+            cx.error("keystore", e.to_string());
+        }
+    }
+    Some(cfg)
+}
+
+/// `keystore` (required, a PEM file); its type must be PEM, and the password and cipher-suite
+/// keys are warned about as ignored.
+fn keystore(cx: &mut Ctx<'_>) -> Option<String> {
     let keystore = cx.required("keystore");
     if let Some(t) = cx.get("keystore-type") {
         if !t.trim().eq_ignore_ascii_case("PEM") {
@@ -42,6 +61,12 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<TlsConfig> {
             cx.warn(k, "ignored: rustls offers only its own safe cipher suites");
         }
     }
+    keystore
+}
+
+/// Whether TLSv1.2 and TLSv1.3 are offered, after `include-protocols` and
+/// `exclude-protocols`; offering neither is an error.
+fn protocols(cx: &mut Ctx<'_>) -> (bool, bool) {
     let list = |v: Option<String>| -> Vec<String> {
         v.unwrap_or_default()
             .split(|c: char| c.is_whitespace() || c == ',')
@@ -67,16 +92,5 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<TlsConfig> {
             "no protocol left to offer; Sluice offers TLSv1.2 and TLSv1.3",
         );
     }
-    let cfg = TlsConfig {
-        keystore: PathBuf::from(keystore?),
-        tls12,
-        tls13,
-    };
-    // Read the keystore now, so a bad one is reported with its line (and by `config check`).
-    if tls12 || tls13 {
-        if let Err(e) = super::acceptor(&cfg) {
-            cx.error("keystore", e.to_string());
-        }
-    }
-    Some(cfg)
+    (tls12, tls13)
 }

@@ -8,7 +8,7 @@
 //! 1.3 only (Flume's default `exclude-protocols=SSLv3` is implied); `include-protocols` and
 //! `exclude-protocols` pick among `TLSv1.2` and `TLSv1.3`.
 
-pub mod config;
+pub(crate) mod config;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -22,7 +22,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::agent::key_file::{self, KeyFileError};
 
 /// Longest TLS handshake.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// TLS settings of a listener.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,7 +37,7 @@ pub struct TlsConfig {
 
 /// A keystore that cannot be used.
 #[derive(Debug, thiserror::Error)]
-pub enum TlsError {
+pub(crate) enum TlsError {
     /// The file cannot be read, is not a regular file, or is too large.
     #[error("keystore {path}: {source}")]
     Read {
@@ -65,13 +65,13 @@ pub enum TlsError {
 
 /// Reads the keystore ([`key_file`]: a regular file of at most
 /// [`KEY_FILE_BYTES_MAX`](key_file::KEY_FILE_BYTES_MAX) bytes) and builds the acceptor.
-pub fn acceptor(cfg: &TlsConfig) -> Result<TlsAcceptor, TlsError> {
+pub(crate) fn acceptor(cfg: &TlsConfig) -> Result<TlsAcceptor, TlsError> {
     acceptor_alpn(cfg, &[])
 }
 
 /// [`acceptor`] offering the ALPN protocols `alpn` (the otlp source: `h2` for gRPC, which
 /// gRPC clients require, `http/1.1` for HTTP); none when empty.
-pub fn acceptor_alpn(cfg: &TlsConfig, alpn: &[&[u8]]) -> Result<TlsAcceptor, TlsError> {
+pub(crate) fn acceptor_alpn(cfg: &TlsConfig, alpn: &[&[u8]]) -> Result<TlsAcceptor, TlsError> {
     let path = cfg.keystore.as_path();
     let pem = key_file::read(path).map_err(|source| TlsError::Read {
         path: path.to_owned(),
