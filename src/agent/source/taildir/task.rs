@@ -12,7 +12,9 @@
 //! put it committed before (the file channel's `eventIds`, the ids being the file's origin
 //! and byte offsets), the replacements between the durable ones come at most every
 //! [`PLAIN_WRITE_INTERVAL`]: a killed agent re-reads up to that much, and the channels
-//! drop all of it (a rename per batch was 11 % of the agent's CPU in W2). Idle, the source waits for a change
+//! drop all of it (a rename per batch was 11 % of the agent's CPU in W2). A file new since the
+//! last saved fingerprints gets its fingerprint saved (not fsynced) with its first batch's
+//! position, so a kill does not give it a fresh origin. Idle, the source waits for a change
 //! event or a backoff growing by `backoffSleepIncrement` up to `maxBackoffSleep`, and scans
 //! the directories at least that often.
 
@@ -299,6 +301,8 @@ struct PosWriter {
     failing: bool,
     /// Every channel drops resends: plain replacements only every [`PLAIN_WRITE_INTERVAL`].
     resends_dropped: bool,
+    /// The inodes whose fingerprints the fingerprint file on disk holds.
+    fp_saved: std::collections::HashSet<u64>,
 }
 
 impl PosWriter {
@@ -311,6 +315,7 @@ impl PosWriter {
             durable_pending: true,
             failing: false,
             resends_dropped,
+            fp_saved: Default::default(),
         }
     }
 
@@ -326,7 +331,13 @@ impl PosWriter {
             .last_durable
             .is_none_or(|t| t.elapsed() >= cfg.write_pos_interval);
         let durable = self.durable_pending && (idle || due);
+        // A file without a saved fingerprint would resume with a fresh origin after a kill,
+        // so its re-read lines would not be dropped as resends: with resends dropped, its
+        // fingerprint is saved (and the positions written) at once, not a second later.
+        let fps = t.fingerprints();
+        let young = self.resends_dropped && fps.iter().any(|f| !self.fp_saved.contains(&f.inode));
         let plain_due = !self.resends_dropped
+            || young
             || self
                 .last_written
                 .is_none_or(|t| t.elapsed() >= PLAIN_WRITE_INTERVAL);
@@ -334,11 +345,12 @@ impl PosWriter {
             return;
         }
         let res = (|| {
-            // With the durable writes only: an older fingerprint still checks the bytes it
-            // covers (see `fingerprint`), and the batches between cost no second file.
-            if durable {
-                let fp_bytes = fingerprint::render(&t.fingerprints());
-                atomic_file::replace(&fingerprint::path_of(&self.path), &fp_bytes, true)?;
+            // With the durable writes (and a new file's first) only: an older fingerprint
+            // still checks the bytes it covers (see `fingerprint`), and the batches between
+            // cost no second file.
+            if durable || young {
+                let fp_bytes = fingerprint::render(&fps);
+                atomic_file::replace(&fingerprint::path_of(&self.path), &fp_bytes, durable)?;
             }
             atomic_file::replace(&self.path, &bytes, durable)
         })();
@@ -350,6 +362,9 @@ impl PosWriter {
                 self.failing = false;
                 self.last = bytes;
                 self.last_written = Some(Instant::now());
+                if durable || young {
+                    self.fp_saved = fps.iter().map(|f| f.inode).collect();
+                }
                 if durable {
                     self.durable_pending = false;
                     self.last_durable = Some(Instant::now());
