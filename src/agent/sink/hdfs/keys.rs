@@ -3,9 +3,25 @@
 //! `keyPrefix` for `hdfs.path`, `stagingDir` for `hdfs.s3StagingDir`). Every runtime line and
 //! error that names a key goes through [`KeyNames::of`], which uses the same mapping the
 //! `type = s3` configuration reading reports its problems with
-//! ([`super::s3::plain::plain_key`]), so no message names a key the user did not write.
+//! ([`plain_key`]), so no message names a key the user did not write.
 
-use super::s3::plain::plain_key;
+/// Plain keys whose hdfs key is not `hdfs.` and the plain name: (plain, hdfs key).
+pub const RENAMED: [(&str, &str); 2] = [
+    ("stagingDir", "hdfs.s3StagingDir"),
+    ("partBytes", "hdfs.s3PartBytes"),
+];
+
+/// The plain key of one of the hdfs sink's keys (`hdfs.path` is `path_key`), or `None` for
+/// a key that is none of the hdfs sink's.
+pub fn plain_key(hdfs: &str, path_key: &str) -> Option<String> {
+    if hdfs == "hdfs.path" {
+        return Some(path_key.to_owned());
+    }
+    if let Some((p, _)) = RENAMED.iter().find(|(_, h)| *h == hdfs) {
+        return Some((*p).to_owned());
+    }
+    hdfs.strip_prefix("hdfs.").map(str::to_owned)
+}
 
 /// Which spelling of the sink's keys its messages use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! `type = s3`: the `hdfs` sink on an S3 bucket, configured with plain keys for users who do
 //! not come from Flume. There is one implementation: [`parse`] rewrites the plain keys into
 //! the hdfs sink's (`bucket` and `keyPrefix` become `hdfs.path = s3a://BUCKET/KEYPREFIX`,
-//! every other behaviour key `X` becomes `hdfs.X`, [`RENAMED`] the staging keys, `serializer*`
+//! every other behaviour key `X` becomes `hdfs.X`, [`RENAMED`](crate::agent::sink::hdfs::keys::RENAMED) the staging keys, `serializer*`
 //! stay as they are), reads them with the hdfs sink's own parser
 //! ([`config::parse_with`](crate::agent::sink::hdfs::config::parse_with)), the connection
 //! (`endpoint`, `region`, `pathStyleAccess`, `accessKey`/`secretKey`/`sessionToken`) given
@@ -16,7 +16,7 @@ use crate::agent::config::ctx::{near_miss, Ctx};
 use crate::agent::config::problem::Problem;
 use crate::agent::config::raw::{RawComponent, RawValue};
 use crate::agent::sink::hdfs::config::{parse_with, HdfsConfig};
-use crate::agent::sink::hdfs::keys::KeyNames;
+use crate::agent::sink::hdfs::keys::{plain_key, KeyNames, RENAMED};
 use crate::agent::sink::hdfs::HdfsSink;
 use crate::agent::sink::{BuildSink, Sink};
 
@@ -33,12 +33,6 @@ pub const CONNECTION_KEYS: [&str; 8] = [
     "accessKey",
     "secretKey",
     "sessionToken",
-];
-
-/// Plain keys whose hdfs key is not `hdfs.` and the plain name: (plain, hdfs key).
-pub const RENAMED: [(&str, &str); 2] = [
-    ("stagingDir", "hdfs.s3StagingDir"),
-    ("partBytes", "hdfs.s3PartBytes"),
 ];
 
 /// A bucket the rest of the keys are checked with when `bucket` is missing or refused
@@ -89,18 +83,6 @@ fn hdfs_key(plain: &str) -> Result<String, String> {
         return Err("an s3 sink takes `bucket` and `keyPrefix` instead of a path".to_owned());
     }
     Ok(format!("hdfs.{plain}"))
-}
-
-/// The plain key of one of the hdfs sink's keys (`hdfs.path` is `path_key`), or `None` for
-/// a key that is none of the hdfs sink's.
-pub fn plain_key(hdfs: &str, path_key: &str) -> Option<String> {
-    if hdfs == "hdfs.path" {
-        return Some(path_key.to_owned());
-    }
-    if let Some((p, _)) = RENAMED.iter().find(|(_, h)| *h == hdfs) {
-        return Some((*p).to_owned());
-    }
-    hdfs.strip_prefix("hdfs.").map(str::to_owned)
 }
 
 /// `text` with every `hdfs.KEY` it names spelt as the plain key.
