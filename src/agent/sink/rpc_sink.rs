@@ -210,22 +210,8 @@ impl<C: RpcClient> RpcSink<C> {
     /// `reset-connection-interval` has passed or the peer closed it while idle), otherwise
     /// connects, unless the reconnect backoff still runs. Cancel safe.
     pub async fn prepare(&mut self) -> Result<(), SinkError> {
-        if let Some(why) = self.client.as_ref().and_then(RpcClient::broken) {
-            self.failed(&why);
-        }
-        if let (Some(c), Some(at)) = (self.client.as_mut(), self.connected_at) {
-            if self
-                .timings
-                .reset_connection_interval
-                .is_some_and(|every| at.elapsed() >= every)
-            {
-                self.close("reset-connection-interval");
-            } else if c.idle_broken() {
-                tracing::info!(sink = %self.name, addr = %self.addr, "the downstream closed the idle connection; reconnecting");
-                self.close("closed by the peer while idle");
-            } else {
-                return Ok(());
-            }
+        if self.reusable() {
+            return Ok(());
         }
         let now = Instant::now();
         if let Some(left) = self.reconnect.wait_left(now) {
@@ -250,42 +236,77 @@ impl<C: RpcClient> RpcSink<C> {
             None => connect.await,
         };
         match result {
-            Ok(mut client) => {
-                client.record_latency(self.counters.histogram(&crate::agent::histogram::RPC_CALL));
-                self.counters.add(SinkCounter::ConnectionCreated, 1);
-                let down = self.down_for();
-                if self.failed_attempts > 0 || !down.is_zero() {
-                    tracing::info!(sink = %self.name, addr = %self.addr, down_ms = down.as_millis() as u64, failed_attempts = self.failed_attempts, "reconnected");
-                } else {
-                    tracing::info!(sink = %self.name, addr = %self.addr, "connected");
-                }
-                self.client = Some(client);
-                self.connected_at = Some(Instant::now());
-                self.down_since_ms.store(0, Ordering::Relaxed);
-                self.reconnect.connected();
-                self.failed_attempts = 0;
-                self.last_warn = None;
+            Ok(client) => {
+                self.keep(client);
                 Ok(())
             }
             Err(_) if self.stop.as_ref().is_some_and(|s| s.is_set()) => {
                 Err(self.err(format!("stopping; connect to {} abandoned", self.addr)))
             }
-            Err(e) => {
-                self.counters.add(SinkCounter::ConnectionFailed, 1);
-                self.failed_attempts += 1;
-                self.failed("connect failed");
-                let warn = self
-                    .last_warn
-                    .is_none_or(|t| t.elapsed() >= DOWN_WARN_EVERY);
-                if warn {
-                    self.last_warn = Some(Instant::now());
-                    tracing::warn!(sink = %self.name, addr = %self.addr, error = %e, down_ms = self.down_for().as_millis() as u64, attempts = self.failed_attempts, "cannot connect; retrying with backoff");
-                } else {
-                    tracing::debug!(sink = %self.name, addr = %self.addr, error = %e, "cannot connect");
-                }
-                Err(self.err(format!("cannot connect to {}: {e}", self.addr)))
-            }
+            Err(e) => Err(self.connect_failed(&e)),
         }
+    }
+
+    /// Whether the open connection can take the next batch; drops it (a failed call in
+    /// flight, `reset-connection-interval` passed, closed by the peer while idle) if not.
+    fn reusable(&mut self) -> bool {
+        if let Some(why) = self.client.as_ref().and_then(RpcClient::broken) {
+            self.failed(&why);
+        }
+        let (Some(c), Some(at)) = (self.client.as_mut(), self.connected_at) else {
+            return false;
+        };
+        if self
+            .timings
+            .reset_connection_interval
+            .is_some_and(|every| at.elapsed() >= every)
+        {
+            self.close("reset-connection-interval");
+            false
+        } else if c.idle_broken() {
+            tracing::info!(sink = %self.name, addr = %self.addr, "the downstream closed the idle connection; reconnecting");
+            self.close("closed by the peer while idle");
+            false
+        } else {
+            true
+        }
+    }
+
+    /// Keeps a new connection: counted, logged ("reconnected" after a failure), the backoff
+    /// reset.
+    fn keep(&mut self, mut client: C) {
+        client.record_latency(self.counters.histogram(&crate::agent::histogram::RPC_CALL));
+        self.counters.add(SinkCounter::ConnectionCreated, 1);
+        let down = self.down_for();
+        if self.failed_attempts > 0 || !down.is_zero() {
+            tracing::info!(sink = %self.name, addr = %self.addr, down_ms = down.as_millis() as u64, failed_attempts = self.failed_attempts, "reconnected");
+        } else {
+            tracing::info!(sink = %self.name, addr = %self.addr, "connected");
+        }
+        self.client = Some(client);
+        self.connected_at = Some(Instant::now());
+        self.down_since_ms.store(0, Ordering::Relaxed);
+        self.reconnect.connected();
+        self.failed_attempts = 0;
+        self.last_warn = None;
+    }
+
+    /// A connect attempt failed with `e`: counted, the backoff lengthened, warned at most
+    /// every [`DOWN_WARN_EVERY`] (debug in between).
+    fn connect_failed(&mut self, e: &str) -> SinkError {
+        self.counters.add(SinkCounter::ConnectionFailed, 1);
+        self.failed_attempts += 1;
+        self.failed("connect failed");
+        let warn = self
+            .last_warn
+            .is_none_or(|t| t.elapsed() >= DOWN_WARN_EVERY);
+        if warn {
+            self.last_warn = Some(Instant::now());
+            tracing::warn!(sink = %self.name, addr = %self.addr, error = %e, down_ms = self.down_for().as_millis() as u64, attempts = self.failed_attempts, "cannot connect; retrying with backoff");
+        } else {
+            tracing::debug!(sink = %self.name, addr = %self.addr, error = %e, "cannot connect");
+        }
+        self.err(format!("cannot connect to {}: {e}", self.addr))
     }
 
     /// Sends `events` in one `appendBatch`; `Ok` only when the downstream answered `OK`.

@@ -319,14 +319,9 @@ async fn round(name: &str, u: &mut SinkUnit, pending: &mut VecDeque<Delivered>) 
     outcome
 }
 
-/// Runs sinks under a policy until stopped; the batch in progress is finished first and
-/// every delivered batch is committed.
-pub async fn run(
-    runner: String,
-    mut units: BTreeMap<String, SinkUnit>,
-    mut policy: SinkPolicy,
-    mut stop: Stop,
-) {
+/// Gives each sink its counters and the stop signal, and the cursor its channel committed
+/// with its last take (the sink cuts its output back to it).
+async fn attach(units: &mut BTreeMap<String, SinkUnit>, stop: &Stop) {
     for (name, u) in units.iter_mut() {
         u.sink.attach(u.counters.clone(), stop.clone());
         if let Some(cursor) = u.channel.cursor(name) {
@@ -335,6 +330,40 @@ pub async fn run(
             }
         }
     }
+}
+
+/// The pause after a round that did not deliver: the idle backoff when the channel was
+/// empty, the failure backoff after a failure or a "commit but back off".
+fn pause_after(
+    outcome: Outcome,
+    fail_backoff: &mut Backoff,
+    idle_backoff: &mut Backoff,
+    runner: &str,
+) -> Duration {
+    match outcome {
+        Outcome::Ready => Duration::ZERO,
+        Outcome::Empty => {
+            fail_backoff.reset();
+            idle_backoff.failed()
+        }
+        Outcome::BackOff | Outcome::Failed => {
+            idle_backoff.reset();
+            let wait = fail_backoff.failed();
+            tracing::debug!(runner = %runner, backoff_ms = wait.as_millis() as u64, "backing off");
+            wait
+        }
+    }
+}
+
+/// Runs sinks under a policy until stopped; the batch in progress is finished first and
+/// every delivered batch is committed.
+pub async fn run(
+    runner: String,
+    mut units: BTreeMap<String, SinkUnit>,
+    mut policy: SinkPolicy,
+    mut stop: Stop,
+) {
+    attach(&mut units, &stop).await;
     let mut pending: VecDeque<Delivered> = VecDeque::with_capacity(PIPELINE_DEPTH);
     let mut fail_backoff = Backoff::linear(FAIL_BACKOFF_STEP, FAIL_BACKOFF_MAX);
     let mut idle_backoff = Backoff::linear(IDLE_BACKOFF_STEP, IDLE_BACKOFF_MAX);
@@ -371,19 +400,7 @@ pub async fn run(
         if !drain(&mut pending, &mut policy).await {
             outcome = Outcome::Failed;
         }
-        let pause = match outcome {
-            Outcome::Ready => Duration::ZERO,
-            Outcome::Empty => {
-                fail_backoff.reset();
-                idle_backoff.failed()
-            }
-            Outcome::BackOff | Outcome::Failed => {
-                idle_backoff.reset();
-                let wait = fail_backoff.failed();
-                tracing::debug!(runner = %runner, backoff_ms = wait.as_millis() as u64, "backing off");
-                wait
-            }
-        };
+        let pause = pause_after(outcome, &mut fail_backoff, &mut idle_backoff, &runner);
         for (name, u) in units.iter_mut() {
             if let Err(e) = u.sink.tick().await {
                 tracing::warn!(sink = %name, error = %e, "periodic work failed");

@@ -57,55 +57,19 @@ pub(crate) async fn serve<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let cfg = &shared.cfg;
-    let mut reader = FrameReader::new(FrameLimits {
-        frame_bytes_max: cfg.max_frame_bytes,
-        buffers_max: FRAME_BUFFERS_MAX,
-    });
-    reader.set_home(shared.frame_pool.home());
-    let conn = ServerConn::new(CallLimits {
-        events_max: cfg.max_events_per_call,
-        ..CallLimits::default()
-    });
     let (rd, wr) = tokio::io::split(stream);
     let putter = Putter::of(ctx, "avro");
-    let mut a = Answering {
-        wr,
-        out: Vec::new(),
-        conn,
-        ctx,
-        shared,
-        peer,
-        log,
-        upstream: UpstreamGuard {
-            ctx,
-            shared,
-            key: None,
-        },
-    };
-    let mut idle = Some((rd, reader, ctx.stop.clone()));
+    let mut a = Answering::new(wr, ctx, shared, peer, log);
+    let mut idle = Some((rd, frame_reader(shared), ctx.stop.clone()));
     let mut reading = None;
     let mut calls = futures::stream::FuturesOrdered::new();
     let mut ready: VecDeque<CallDone> = VecDeque::new();
-    let mut putting = None;
-    let mut in_put = 0;
+    let mut putting: Option<(Putting<'_>, usize)> = None;
     loop {
-        // Answer, or put together, what is ready, in order, while no put runs.
-        if putting.is_none() {
-            while let Some(done) = ready.pop_front() {
-                if matches!(done.1, Ok(Decoded::Events { .. })) {
-                    ready.push_front(done);
-                    let group = take_group(&mut ready, putter.put_capacity());
-                    in_put = group.len();
-                    putting = Some(Box::pin(put_group(putter.clone(), group, shared)));
-                    break;
-                }
-                if !a.respond(done).await {
-                    return;
-                }
-            }
+        if putting.is_none() && !settle(&mut ready, &mut putting, &putter, shared, &mut a).await {
+            return;
         }
-        let under_way = calls.len() + ready.len() + in_put;
+        let under_way = calls.len() + ready.len() + putting.as_ref().map_or(0, |p| p.1);
         if idle.is_none() && reading.is_none() && under_way == 0 {
             return;
         }
@@ -124,10 +88,10 @@ pub(crate) async fn serve<S>(
         tokio::select! {
             biased;
             group = async { match putting.as_mut() {
-                Some(p) => p.await,
+                Some((p, _)) => p.await,
                 None => std::future::pending().await,
             } } => {
-                (putting, in_put) = (None, 0);
+                putting = None;
                 for done in group {
                     if !a.respond(done).await {
                         return;
@@ -143,13 +107,50 @@ pub(crate) async fn serve<S>(
                 // None: the peer left or misbehaved (logged): answer what it already sent.
                 if let Some(received) = received {
                     idle = Some(parts);
-                    let alone = under_way == 0;
-                    let put = alone.then(|| putter.clone());
+                    let put = (under_way == 0).then(|| putter.clone());
                     calls.push_back(call(received, a.conn.clone(), shared, put, ctx.stop.clone()));
                 }
             }
         }
     }
+}
+
+/// A connection's frame reader, within the source's limits.
+fn frame_reader(shared: &Shared) -> FrameReader {
+    let mut reader = FrameReader::new(FrameLimits {
+        frame_bytes_max: shared.cfg.max_frame_bytes,
+        buffers_max: FRAME_BUFFERS_MAX,
+    });
+    reader.set_home(shared.frame_pool.home());
+    reader
+}
+
+/// The calls being put together ([`put_group`]).
+type Putting<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Vec<CallDone>> + Send + 'a>>;
+
+/// While no put runs: answers what is ready, in order, up to the first decoded call, and
+/// starts putting it with the decoded calls behind it (`putting`: the put and its calls).
+/// False when the connection ends.
+async fn settle<'a, W: AsyncWrite + Unpin>(
+    ready: &mut VecDeque<CallDone>,
+    putting: &mut Option<(Putting<'a>, usize)>,
+    putter: &Putter,
+    shared: &'a Shared,
+    a: &mut Answering<'_, '_, W>,
+) -> bool {
+    while let Some(done) = ready.pop_front() {
+        if matches!(done.1, Ok(Decoded::Events { .. })) {
+            ready.push_front(done);
+            let group = take_group(ready, putter.put_capacity());
+            let n = group.len();
+            *putting = Some((Box::pin(put_group(putter.clone(), group, shared)), n));
+            return true;
+        }
+        if !a.respond(done).await {
+            return false;
+        }
+    }
+    true
 }
 
 /// The decoded calls at the front of `ready`, up to the first that is not one or that would
@@ -248,7 +249,34 @@ struct Answering<'a, 'l, W> {
     upstream: UpstreamGuard<'a>,
 }
 
-impl<W: AsyncWrite + Unpin> Answering<'_, '_, W> {
+impl<'a, 'l, W: AsyncWrite + Unpin> Answering<'a, 'l, W> {
+    fn new(
+        wr: W,
+        ctx: &'a SourceCtx,
+        shared: &'a Arc<Shared>,
+        peer: SocketAddr,
+        log: &'a mut UpstreamLog<'l>,
+    ) -> Self {
+        let conn = ServerConn::new(CallLimits {
+            events_max: shared.cfg.max_events_per_call,
+            ..CallLimits::default()
+        });
+        Answering {
+            wr,
+            out: Vec::new(),
+            conn,
+            ctx,
+            shared,
+            peer,
+            log,
+            upstream: UpstreamGuard {
+                ctx,
+                shared,
+                key: None,
+            },
+        }
+    }
+
     /// Answers a finished call within `request-timeout`; false when the connection ends
     /// (logged).
     async fn respond(&mut self, (serial, decoded, after): CallDone) -> bool {
