@@ -3,10 +3,10 @@
 //! once and in the order sent, calls that waited behind a put joined into one transaction
 //! (`CallsJoinedCount`), never past the channel's `transactionCapacity`.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::lines_support::written as lines_in;
 use crate::support::ports::free_port;
 use sluice::agent::metrics::Registry;
 use sluice::agent::rpc::avro_client::{AvroClient, AvroClientConfig};
@@ -21,21 +21,6 @@ const PER_CALL: usize = 10;
 const TX_CAPACITY: usize = 25;
 /// Calls written before the first answer is read.
 const IN_FLIGHT: usize = 8;
-
-fn lines_in(dir: &Path) -> Vec<String> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .flat_map(|f| {
-            let text = std::fs::read_to_string(f).unwrap_or_default();
-            text.lines().map(str::to_owned).collect::<Vec<_>>()
-        })
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_in_flight_are_put_together_in_order_within_the_transaction_capacity() {

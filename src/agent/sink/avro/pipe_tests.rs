@@ -4,45 +4,6 @@
 
 use super::*;
 
-/// Runs the sink over `ch` until every event in it was taken and committed, or `within`.
-async fn run_until_drained(
-    ch: Arc<MemoryChannel>,
-    cfg: AvroSinkConfig,
-    counters: Arc<CounterGroup>,
-    within: Duration,
-) {
-    let mut units = std::collections::BTreeMap::new();
-    units.insert(
-        "k1".to_owned(),
-        SinkUnit {
-            sink: Box::new(AvroSink::new("k1", cfg)),
-            channel: ch.clone(),
-            batch_size: 4,
-            counters: counters.clone(),
-            poison: crate::agent::sink::poison::PoisonHandler::new("k1", None),
-        },
-    );
-    let (h, stop) = crate::agent::stop::channel();
-    let task = tokio::spawn(runner::run(
-        "k1".into(),
-        units,
-        SinkPolicy::Default("k1".into()),
-        stop,
-    ));
-    let until = tokio::time::Instant::now() + within;
-    while tokio::time::Instant::now() < until {
-        if ch.is_empty() && counters.get("EventDrainSuccessCount") > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    h.stop();
-    tokio::time::timeout(Duration::from_secs(10), task)
-        .await
-        .unwrap()
-        .unwrap();
-}
-
 /// A source that answers the handshake, then answers nothing until `hold` calls arrived,
 /// then all of them `OK` in order (and every later call at once). A sink with one call in
 /// flight would wait for an answer that never comes.
@@ -101,7 +62,14 @@ async fn calls_go_out_before_the_first_is_answered_and_every_take_commits_in_ord
         calls_in_flight: 3,
         ..sink_config(port)
     };
-    run_until_drained(ch.clone(), cfg, counters.clone(), Duration::from_secs(10)).await;
+    run_until_drained(
+        ch.clone(),
+        cfg,
+        counters.clone(),
+        12,
+        Duration::from_secs(10),
+    )
+    .await;
     assert_eq!(*accepted.lock(), sent, "3 calls were in flight at once");
     assert!(ch.is_empty());
     assert_eq!(counters.get("EventDrainSuccessCount"), 12);
@@ -123,6 +91,7 @@ async fn one_call_in_flight_waits_for_each_answer() {
         ch.clone(),
         cfg,
         counters.clone(),
+        12,
         Duration::from_millis(1500),
     )
     .await;
@@ -145,6 +114,7 @@ async fn a_refused_call_rolls_back_its_batch_and_the_later_ones_nothing_is_lost(
         ch.clone(),
         sink_config(port),
         counters.clone(),
+        12,
         Duration::from_secs(10),
     )
     .await;

@@ -269,20 +269,16 @@ async fn an_idle_connection_closed_by_the_downstream_is_replaced_before_the_take
     assert_eq!(*fake.accepted.lock(), events(2));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_runner_retries_a_refused_batch_until_the_downstream_accepts_it() {
-    let (l, port) = listener().await;
-    let fake = Fake::default();
-    fake.serve(l, vec![Answer::Failed]);
-    let sent = events(6);
-    let ch = memory_channel(sent.clone()).await;
-    let counters = CounterGroup::sink();
+/// Runs the sink over `ch` until `drained` events were committed as delivered and the
+/// channel is empty, or `within`; then stops it.
+async fn run_until_drained(
+    ch: Arc<MemoryChannel>,
+    cfg: AvroSinkConfig,
+    counters: Arc<CounterGroup>,
+    drained: u64,
+    within: Duration,
+) {
     let mut units = std::collections::BTreeMap::new();
-    // One call at a time (Flume's sink): nothing after the refused batch was sent.
-    let cfg = AvroSinkConfig {
-        calls_in_flight: 1,
-        ..sink_config(port)
-    };
     units.insert(
         "k1".to_owned(),
         SinkUnit {
@@ -300,8 +296,9 @@ async fn the_runner_retries_a_refused_batch_until_the_downstream_accepts_it() {
         SinkPolicy::Default("k1".into()),
         stop,
     ));
-    for _ in 0..500 {
-        if fake.accepted.lock().len() >= sent.len() && ch.is_empty() {
+    let until = tokio::time::Instant::now() + within;
+    while tokio::time::Instant::now() < until {
+        if ch.is_empty() && counters.get("EventDrainSuccessCount") >= drained {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -311,6 +308,29 @@ async fn the_runner_retries_a_refused_batch_until_the_downstream_accepts_it() {
         .await
         .unwrap()
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runner_retries_a_refused_batch_until_the_downstream_accepts_it() {
+    let (l, port) = listener().await;
+    let fake = Fake::default();
+    fake.serve(l, vec![Answer::Failed]);
+    let sent = events(6);
+    let ch = memory_channel(sent.clone()).await;
+    let counters = CounterGroup::sink();
+    // One call at a time (Flume's sink): nothing after the refused batch was sent.
+    let cfg = AvroSinkConfig {
+        calls_in_flight: 1,
+        ..sink_config(port)
+    };
+    run_until_drained(
+        ch.clone(),
+        cfg,
+        counters.clone(),
+        6,
+        Duration::from_secs(10),
+    )
+    .await;
     assert_eq!(*fake.accepted.lock(), sent);
     assert!(ch.is_empty());
     assert_eq!(counters.get("EventWriteFail"), 1);
