@@ -163,7 +163,8 @@ impl QueueState {
     }
 
     /// Applies a durable copy forward of the events `txid` holds from segment `from`: each goes
-    /// back to the queue at its seq with the pointer `moved` gives it (in hold order).
+    /// back to the queue at its seq with the pointer `moved` gives it (in hold order); `from`
+    /// keeps whatever else became live there meanwhile.
     pub fn apply_copy(&mut self, txid: u64, from: u32, moved: &[EventPtr]) {
         let held = self.inflight.remove(&txid).unwrap_or_default();
         assert_eq!(
@@ -176,12 +177,18 @@ impl QueueState {
             self.ready.insert(*seq, *ptr);
             *self.live.entry(ptr.segment).or_default() += 1;
         }
-        let was = self.live.remove(&from);
-        assert_eq!(
-            was,
-            Some(held.len() as u64),
-            "segment {from} had other live events"
+        // A commit whose records were appended to `from` before it rolled may apply while
+        // the copy ran (it was pending in the ledger, so the compaction's count missed it):
+        // its events stay live there and keep the segment.
+        let was = self.live.remove(&from).unwrap_or(0);
+        let held = held.len() as u64;
+        assert!(
+            was >= held,
+            "segment {from} had {was} live events, {held} held"
         );
+        if was > held {
+            self.live.insert(from, was - held);
+        }
     }
 
     /// Forgets a transaction's taken events for good: its commit, written to segment
