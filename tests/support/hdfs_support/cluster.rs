@@ -391,6 +391,21 @@ impl Cluster {
         self.shell(&["-cat", path])
     }
 
+    /// `FsShell -cat PATH` while a sink may still roll files there: `None` when a file the
+    /// glob listed was renamed before it was read (try again), else as [`Cluster::cat`].
+    pub fn cat_live(&self, path: &str) -> Option<String> {
+        let out = self.tool("org.apache.hadoop.fs.FsShell", &["-cat", path]);
+        if out.status.success() {
+            return Some(String::from_utf8_lossy(&out.stdout).into_owned());
+        }
+        let t = text(&out);
+        assert!(
+            t.contains("File does not exist"),
+            "FsShell -cat {path}: {t}"
+        );
+        None
+    }
+
     /// `FsShell -text PATH`: SequenceFiles and compressed files decoded by Hadoop.
     pub fn text(&self, path: &str) -> String {
         self.shell(&["-text", path])
