@@ -1,6 +1,7 @@
 //! Exactly once with file sources and file_roll (docs/exactly-once.md), on the real agent:
 //! a TAILDIR line read again because its position write was lost (as a power loss leaves the
-//! position file) is recognised by the file channel, and file_roll cuts its output back to the
+//! position file; also before the file's first position was saved) is recognised by the file
+//! channel, and file_roll cuts its output back to the
 //! last committed take at start. Each scenario also runs without the mechanism (`eventIds =
 //! false`; a memory channel, which keeps no cursor), where the same steps do leave lines
 //! twice or uncommitted lines behind: the scenarios really exercise it.
@@ -56,28 +57,41 @@ fn append(root: &Path, from: usize, to: usize) -> Vec<String> {
     lines
 }
 
-/// Runs the lost-position scenario; returns how many lines were written twice.
-fn lost_position_write(ids: bool) -> usize {
+/// The position and fingerprint files (not the origins, which are fsynced before use).
+fn position_files(root: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let Ok(dir) = std::fs::read_dir(root.join("pos")) else {
+        return Vec::new();
+    };
+    dir.map(|e| e.unwrap().path())
+        .filter(|p| !p.to_string_lossy().contains("origins"))
+        .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
+        .collect()
+}
+
+/// Runs the lost-position scenario; returns how many lines were written twice. `young`: the
+/// position files are set back to before the file was first read (a file killed, or its
+/// power lost, before its first position was saved), else to after its first 40 lines.
+fn lost_position_write(ids: bool, young: bool) -> usize {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
     std::fs::create_dir_all(root.join("logs")).unwrap();
     let conf_path = root.join("agent.properties");
     std::fs::write(&conf_path, conf(root, ids)).unwrap();
     let out = root.join("out");
-    let mut want = append(root, 0, 40);
     let mut agent = Agent::start(root, &conf_path, 0);
+    let mut old = position_files(root);
+    let mut want = append(root, 0, 40);
     wait_for_all(&out, &want, &agent);
-    // The position files as a power loss could leave them: from this moment.
-    let pos = root.join("pos");
-    let old: Vec<(std::path::PathBuf, Vec<u8>)> = std::fs::read_dir(&pos)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| !p.to_string_lossy().contains("origins"))
-        .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
-        .collect();
+    if !young {
+        // The position files as a power loss could leave them: from this moment.
+        old = position_files(root);
+    }
     want.extend(append(root, 40, 100));
     wait_for_all(&out, &want, &agent);
     agent.kill9();
+    for (p, _) in position_files(root) {
+        std::fs::remove_file(p).unwrap();
+    }
     for (p, bytes) in &old {
         std::fs::write(p, bytes).unwrap();
     }
@@ -97,12 +111,19 @@ fn lost_position_write(ids: bool) -> usize {
 
 #[test]
 fn taildir_lines_read_again_after_a_lost_position_write_are_committed_once() {
-    assert_eq!(lost_position_write(true), 0);
-    let without = lost_position_write(false);
+    assert_eq!(lost_position_write(true, false), 0);
+    let without = lost_position_write(false, false);
     assert!(
         without >= 50,
         "without ids the re-read lines come twice ({without})"
     );
+}
+
+/// A file whose first position was never saved is read again from its start with the
+/// origin its anchor names: every line it had committed is dropped as a resend.
+#[test]
+fn a_young_files_lines_read_again_from_its_start_are_committed_once() {
+    assert_eq!(lost_position_write(true, true), 0);
 }
 
 /// Runs the uncommitted-output scenario (on a file channel, or a memory one); returns the

@@ -158,9 +158,9 @@ impl Dedup {
                 lo: n - 1,
                 hi: n,
             }
-            .to_string();
+            .text();
             removed += puts[i].headers.get(EVENT_ID_HEADER).map_or(0, pair);
-            added += pair(&id);
+            added += pair(id.as_str());
             puts[i].headers.insert(EVENT_ID_HEADER, id);
         }
         removed += dropped_at

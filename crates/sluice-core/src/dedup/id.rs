@@ -55,13 +55,81 @@ fn number(s: &str) -> Option<u64> {
     s.parse().ok()
 }
 
+impl IdSpan {
+    /// The header's text, written without `fmt` or an allocation: every event a file channel
+    /// gives an id, and every line a file source reads, writes one (through `fmt` and a
+    /// `String` it was most of what ids cost a receiver).
+    pub fn text(&self) -> IdText {
+        let mut t = IdText {
+            buf: [0; ID_TEXT_BYTES_MAX],
+            len: 0,
+        };
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        for (i, b) in t.buf[..16].iter_mut().enumerate() {
+            *b = HEX[((self.origin >> (60 - 4 * i)) & 0xf) as usize];
+        }
+        t.buf[16] = b':';
+        t.len = 17;
+        if self.lo + 1 != self.hi {
+            t.push_decimal(self.lo);
+            t.buf[t.len] = b'-';
+            t.len += 1;
+        }
+        t.push_decimal(self.hi);
+        t
+    }
+}
+
+/// Longest text form: 16 hex digits, `:`, two 20-digit numbers and `-`.
+const ID_TEXT_BYTES_MAX: usize = 16 + 1 + 20 + 1 + 20;
+
+/// An id's text form on the stack ([`IdSpan::text`]).
+#[derive(Clone, Copy)]
+pub struct IdText {
+    buf: [u8; ID_TEXT_BYTES_MAX],
+    len: usize,
+}
+
+impl IdText {
+    /// Appends `n` in decimal (at most 20 digits: room is kept for two).
+    fn push_decimal(&mut self, mut n: u64) {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let d = &digits[at..];
+        self.buf[self.len..self.len + d.len()].copy_from_slice(d);
+        self.len += d.len();
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII hex digits, decimal digits, ':' and '-' are ever written.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+}
+
+impl AsRef<str> for IdText {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Debug for IdText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
 impl fmt::Display for IdSpan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.lo + 1 == self.hi {
-            write!(f, "{:016x}:{}", self.origin, self.hi)
-        } else {
-            write!(f, "{:016x}:{}-{}", self.origin, self.lo, self.hi)
-        }
+        f.write_str(self.text().as_str())
     }
 }
 
@@ -79,6 +147,10 @@ mod tests {
         assert_eq!(IdSpan::parse(&range.to_string()), Some(range));
         let longest = IdSpan::new(u64::MAX, u64::MAX - 1, u64::MAX).unwrap();
         assert!(8 + EVENT_ID_HEADER.len() + longest.to_string().len() <= ID_HEADER_BYTES_MAX);
+        assert_eq!(
+            IdSpan::new(0, 0, u64::MAX).unwrap().to_string(),
+            format!("0000000000000000:0-{}", u64::MAX)
+        );
         for bad in [
             "",
             "ab:7",
@@ -92,6 +164,24 @@ mod tests {
             "00000000000000ab7",
         ] {
             assert_eq!(IdSpan::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The hand-written text form is `fmt`'s, and parses back.
+        #[test]
+        fn the_text_form_is_fmts_and_parses_back(origin: u64, lo: u64, len in 1u64..4, wide: bool) {
+            let hi = if wide { lo.saturating_add(len) } else { lo.saturating_add(1) };
+            if let Some(span) = IdSpan::new(origin, lo, hi) {
+                let want = if lo + 1 == hi {
+                    format!("{origin:016x}:{hi}")
+                } else {
+                    format!("{origin:016x}:{lo}-{hi}")
+                };
+                let text = span.text();
+                proptest::prop_assert_eq!(text.as_str(), want.as_str());
+                proptest::prop_assert_eq!(IdSpan::parse(text.as_str()), Some(span));
+            }
         }
     }
 }

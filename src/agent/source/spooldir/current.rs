@@ -53,7 +53,7 @@ pub(super) fn origin_of(m: &std::fs::Metadata) -> Option<u64> {
 /// Sets the id of the event made of the file's bytes `(lo, hi]`.
 fn set_id(cur: &Current, e: &mut Event, lo: u64, hi: u64) {
     if let Some(id) = cur.origin.and_then(|o| IdSpan::new(o, lo, hi)) {
-        e.headers.insert(EVENT_ID_HEADER, id.to_string());
+        e.headers.insert(EVENT_ID_HEADER, id.text());
     }
 }
 

@@ -113,6 +113,23 @@ pub(crate) fn rewritten(path: &Path, inode: u64, fp: Option<&Fingerprint>) -> bo
     })
 }
 
+/// Whether the file at `path` is inode `inode` and still holds the bytes `fp` was taken of
+/// (the positive answer [`rewritten`] does not give: false when it cannot be told).
+pub(crate) fn holds(path: &Path, inode: u64, fp: &Fingerprint) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if fp.inode != inode || fp.pos == 0 {
+        return false;
+    }
+    File::open(path)
+        .and_then(|f| {
+            if f.metadata()?.ino() != inode {
+                return Ok(false);
+            }
+            still_matches(fp, &f)
+        })
+        .unwrap_or(false)
+}
+
 /// Renders fingerprints as JSON.
 pub(crate) fn render(fps: &[Fingerprint]) -> Vec<u8> {
     serde_json::to_vec(fps).unwrap_or_else(|_| b"[]".to_vec())

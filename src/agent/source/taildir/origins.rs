@@ -6,19 +6,25 @@
 //!
 //! An origin names one content of one file: a new file, and a file read again from its start
 //! (truncated, rewritten, replaced on its inode), always get a fresh one, so two different
-//! lines never share an id. The only reuse is a file resumed at its saved position at start
-//! whose fingerprint (bytes before that position) was there and matched, with the origin saved
-//! for the same inode and birth time; without a fingerprint (the first `writePosInterval` of a
-//! file) a resumed file gets a fresh origin too, and its lines read again may come twice. Origins
-//! live in `<positionFile>.origins` (JSON), written durably **before** the first event of a
-//! fresh origin is handed out; a file that cannot be written leaves the lines without ids
-//! (at-least-once, as before), with one warning.
+//! lines never share an id. It is reused at start only for the same content, with the origin
+//! saved for the same inode and birth time:
+//! - a file resumed at its saved position whose fingerprint (bytes before that position) was
+//!   there and matched;
+//! - a file whose position or fingerprint was not saved yet (killed, or the power lost, within
+//!   its first batches: a *young* file) whose **anchor** still matches: the fingerprint taken,
+//!   when the origin was made, at the end of the first batch read with it (the bytes of that
+//!   batch and the file's head). Its lines read again carry the ids they had.
+//!
+//! Origins live in `<positionFile>.origins` (JSON), written durably **before** the first
+//! event of a fresh origin is handed out; a file that cannot be written leaves the lines
+//! without ids (at-least-once, as before), with one warning.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::fingerprint::{self, Fingerprint};
 use crate::agent::source::atomic_file;
 
 /// One saved origin.
@@ -29,13 +35,25 @@ struct Saved {
     born_ns: u64,
     /// The origin, 16 hex digits.
     origin: String,
+    /// The file's fingerprint at the end of the first batch read with the origin (absent in
+    /// files written before anchors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    anchor: Option<Fingerprint>,
 }
 
-/// The origins of a TAILDIR source's files, by inode: (origin, birth time in ns).
+/// What is kept of one origin.
+#[derive(Clone, Debug)]
+struct Kept {
+    origin: u64,
+    born_ns: u64,
+    anchor: Option<Fingerprint>,
+}
+
+/// The origins of a TAILDIR source's files, by inode.
 #[derive(Debug, Default)]
 pub(crate) struct Origins {
     path: PathBuf,
-    by_inode: BTreeMap<u64, (u64, u64)>,
+    by_inode: BTreeMap<u64, Kept>,
     warned: bool,
 }
 
@@ -62,10 +80,12 @@ impl Origins {
         let by_inode = saved
             .into_iter()
             .filter_map(|s| {
-                Some((
-                    s.inode,
-                    (u64::from_str_radix(&s.origin, 16).ok()?, s.born_ns),
-                ))
+                let kept = Kept {
+                    origin: u64::from_str_radix(&s.origin, 16).ok()?,
+                    born_ns: s.born_ns,
+                    anchor: s.anchor.filter(|a| a.inode == s.inode && a.pos > 0),
+                };
+                Some((s.inode, kept))
             })
             .collect();
         Origins {
@@ -79,24 +99,46 @@ impl Origins {
     pub(crate) fn resumed(&self, inode: u64, born_ns: u64) -> Option<u64> {
         self.by_inode
             .get(&inode)
-            .filter(|(_, b)| *b == born_ns)
-            .map(|(o, _)| *o)
+            .filter(|k| k.born_ns == born_ns)
+            .map(|k| k.origin)
     }
 
-    /// A fresh origin for `inode`, saved durably before it is returned; `None` (lines
-    /// without ids) when it cannot be saved. `live` are the inodes still followed: the others
-    /// are dropped from the file.
-    pub(crate) fn fresh(&mut self, inode: u64, born_ns: u64, live: &[u64]) -> Option<u64> {
+    /// The origin saved for a young file (no position or fingerprint saved for it) whose
+    /// anchor `file` still matches: the same inode, birth time and bytes up to the end of the
+    /// first batch read with the origin.
+    pub(crate) fn anchored(&self, inode: u64, born_ns: u64, file: &Path) -> Option<u64> {
+        let k = self.by_inode.get(&inode).filter(|k| k.born_ns == born_ns)?;
+        let anchor = k.anchor.as_ref()?;
+        fingerprint::holds(file, inode, anchor).then_some(k.origin)
+    }
+
+    /// A fresh origin for `inode`, saved durably (with its `anchor`: the file's fingerprint at
+    /// the end of the first batch it names) before it is returned; `None` (lines without ids)
+    /// when it cannot be saved. `live` are the inodes still followed: the others are dropped
+    /// from the file.
+    pub(crate) fn fresh(
+        &mut self,
+        inode: u64,
+        born_ns: u64,
+        anchor: Option<Fingerprint>,
+        live: &[u64],
+    ) -> Option<u64> {
         let origin = fastrand::u64(1..);
         self.by_inode.retain(|i, _| live.contains(i));
-        self.by_inode.insert(inode, (origin, born_ns));
+        let kept = Kept {
+            origin,
+            born_ns,
+            anchor,
+        };
+        self.by_inode.insert(inode, kept);
         let saved: Vec<Saved> = self
             .by_inode
             .iter()
-            .map(|(i, (o, b))| Saved {
+            .map(|(i, k)| Saved {
                 inode: *i,
-                born_ns: *b,
-                origin: format!("{o:016x}"),
+                born_ns: k.born_ns,
+                origin: format!("{:016x}", k.origin),
+                anchor: k.anchor.clone(),
             })
             .collect();
         let bytes = serde_json::to_vec(&saved).unwrap_or_default();
@@ -122,8 +164,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let pos = dir.path().join("taildir_position.json");
         let mut o = Origins::load(&pos);
-        let a = o.fresh(7, 100, &[7]).unwrap();
-        let b = o.fresh(8, 200, &[7, 8]).unwrap();
+        let a = o.fresh(7, 100, None, &[7]).unwrap();
+        let b = o.fresh(8, 200, None, &[7, 8]).unwrap();
         assert_ne!(a, b);
         let again = Origins::load(&pos);
         assert_eq!(again.resumed(7, 100), Some(a));
@@ -134,7 +176,7 @@ mod tests {
             "another file on the same inode"
         );
         let mut o = again;
-        let c = o.fresh(9, 1, &[9]).unwrap();
+        let c = o.fresh(9, 1, None, &[9]).unwrap();
         let last = Origins::load(&pos);
         assert_eq!(last.resumed(9, 1), Some(c));
         assert_eq!(
@@ -145,11 +187,52 @@ mod tests {
     }
 
     #[test]
+    fn an_anchored_origin_is_found_again_only_while_the_file_holds_its_first_batch() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let pos = dir.path().join("taildir_position.json");
+        let log = dir.path().join("app.log");
+        std::fs::write(&log, b"one\ntwo\n").unwrap();
+        let ino = std::fs::metadata(&log).unwrap().ino();
+        let anchor = fingerprint::take(&std::fs::File::open(&log).unwrap(), ino, 8).unwrap();
+        let mut o = Origins::load(&pos);
+        let a = o.fresh(ino, 5, Some(anchor), &[ino]).unwrap();
+        let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        std::io::Write::write_all(&mut f, b"three\n").unwrap();
+        let again = Origins::load(&pos);
+        assert_eq!(
+            again.anchored(ino, 5, &log),
+            Some(a),
+            "grown: the same content"
+        );
+        assert_eq!(again.anchored(ino, 6, &log), None, "another birth time");
+        assert_eq!(again.anchored(ino + 1, 5, &log), None, "another inode");
+        // Truncated and rewritten in place (copytruncate): other bytes under the anchor.
+        std::fs::write(&log, b"ONE\ntwo\nthree\n").unwrap();
+        assert_eq!(std::fs::metadata(&log).unwrap().ino(), ino);
+        assert_eq!(again.anchored(ino, 5, &log), None, "rewritten");
+        std::fs::write(&log, b"one\n").unwrap();
+        assert_eq!(
+            again.anchored(ino, 5, &log),
+            None,
+            "shorter than the anchor"
+        );
+        let mut o = again;
+        let b = o.fresh(ino, 5, None, &[ino]).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(
+            Origins::load(&pos).anchored(ino, 5, &log),
+            None,
+            "no anchor, nothing checked"
+        );
+    }
+
+    #[test]
     fn an_origin_file_that_cannot_be_written_gives_no_origin() {
         let dir = tempfile::tempdir().unwrap();
         let pos = dir.path().join("missing-dir").join("pos.json");
         let mut o = Origins::load(&pos);
-        assert_eq!(o.fresh(1, 1, &[1]), None);
+        assert_eq!(o.fresh(1, 1, None, &[1]), None);
         assert_eq!(o.resumed(1, 1), None);
     }
 }

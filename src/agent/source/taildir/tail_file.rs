@@ -244,6 +244,13 @@ impl TailFile {
             .map_or(read_to, |j| j.safe_offset(read_to))
     }
 
+    /// The fingerprint at `end` (through the open descriptor: the bytes just read), before
+    /// anything up to it is committed: an origin's anchor.
+    pub(crate) fn fingerprint_at(&self, end: u64) -> Option<fingerprint::Fingerprint> {
+        let f = self.file.as_ref()?;
+        fingerprint::take(f, self.inode, end).ok()
+    }
+
     /// Everything up to `end` was committed; the fingerprint is taken at `end` (through the
     /// open descriptor: the bytes just read).
     pub(crate) fn commit(&mut self, end: u64) {

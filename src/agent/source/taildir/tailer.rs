@@ -270,6 +270,8 @@ impl Tailer {
                 // same offsets since (a copytruncate just before the crash): a fresh one.
                 if fp.as_ref().is_some_and(|f| f.pos > 0 && f.inode == inode) {
                     origin = self.origins.resumed(inode, born);
+                } else {
+                    origin = self.origins.anchored(inode, born, &path);
                 }
                 (e.pos, fp)
             }
@@ -278,7 +280,12 @@ impl Tailer {
                 (0, None)
             }
             None if self.cfg.skip_to_end => (m.len(), None),
-            None => (0, None),
+            None => {
+                // A young file: its lines read again from the start keep their ids when it
+                // still holds what its origin was anchored on.
+                origin = self.origins.anchored(inode, born, &path);
+                (0, None)
+            }
         };
         tracing::info!(file = %path.display(), inode, pos, "following file");
         self.by_path.insert(path.clone(), inode);
@@ -391,7 +398,7 @@ impl Tailer {
                 }
                 continue;
             }
-            let events = self.events(inode, read.lines);
+            let events = self.events(inode, read.lines, read.end);
             return Some(Batch {
                 inode,
                 events,
@@ -401,15 +408,16 @@ impl Tailer {
         None
     }
 
-    /// The origin of `inode`'s event ids: its own, or a fresh one saved first.
-    fn origin_of(&mut self, inode: u64) -> Option<u64> {
+    /// The origin of `inode`'s event ids: its own, or a fresh one saved first, anchored at
+    /// `end` (the end of the batch about to be handed out).
+    fn origin_of(&mut self, inode: u64, end: u64) -> Option<u64> {
         let t = self.files.get(&inode)?;
         if t.origin.is_some() {
             return t.origin;
         }
-        let born = t.born_ns;
+        let (born, anchor) = (t.born_ns, t.fingerprint_at(end));
         let live: Vec<u64> = self.files.keys().copied().collect();
-        let origin = self.origins.fresh(inode, born, &live);
+        let origin = self.origins.fresh(inode, born, anchor, &live);
         if let Some(t) = self.files.get_mut(&inode) {
             t.origin = origin;
         }
@@ -420,8 +428,9 @@ impl Tailer {
         &mut self,
         inode: u64,
         lines: Vec<crate::agent::source::file_lines::Line>,
+        end: u64,
     ) -> Vec<Event> {
-        let origin = self.origin_of(inode);
+        let origin = self.origin_of(inode, end);
         let Some(t) = self.files.get(&inode) else {
             return Vec::new();
         };
@@ -442,7 +451,7 @@ impl Tailer {
                 }
                 let span = origin.and_then(|o| IdSpan::new(o, l.offset, l.offset + l.consumed));
                 if let Some(id) = span {
-                    e.headers.insert(EVENT_ID_HEADER, id.to_string());
+                    e.headers.insert(EVENT_ID_HEADER, id.text());
                 }
                 e
             })
