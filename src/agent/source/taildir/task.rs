@@ -3,7 +3,10 @@
 //!
 //! For every batch: read (positions not moved) → put and commit into every required channel
 //! (retried with Flume's backoff) → move the file's position → replace the position file
-//! (tmp + rename), the last two in the same trip to the blocking pool as the next read. The
+//! (tmp + rename), the last two in the same trip to the blocking pool as the next read. When
+//! the channels take a put on the calling thread (`ChannelProcessor::puts_blocking`: one
+//! file channel), the first attempt of that put is made in the same trip too, so a batch
+//! costs one trip to the blocking pool, not two; a refused batch is retried from the task. The
 //! replacement is fsynced (tmp fsync, rename, directory fsync) at least
 //! every `writePosInterval`, when the source goes idle and when it stops, and only then are
 //! the files' fingerprints saved beside it, just before it. So a killed agent
@@ -61,9 +64,13 @@ pub(crate) async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), So
         let (paths, scan) = changes(&cfg, &mut watch, backoff, &mut last_scan);
         let done = committed.take();
         match read_batch(&mut slot, &ctx, &cfg, done, paths, scan).await? {
-            Some(Batch { inode, events, end }) => {
+            Trip::Committed { inode, end } => {
                 backoff = Duration::ZERO;
-                match put(&mut slot, &mut ctx, events, inode).await? {
+                committed = Some((inode, end));
+            }
+            Trip::Read(Batch { inode, events, end }, counted) => {
+                backoff = Duration::ZERO;
+                match put(&mut slot, &mut ctx, events, inode, counted).await? {
                     Put::Committed => committed = Some((inode, end)),
                     Put::Stopped => break,
                     // Its file was closed by a deleted-file limit: the batch was never
@@ -71,7 +78,7 @@ pub(crate) async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), So
                     Put::Dropped => continue,
                 }
             }
-            None => {
+            Trip::Idle => {
                 backoff = idle_backoff(&cfg, backoff);
                 let mut stop = ctx.stop.clone();
                 tokio::select! {
@@ -159,9 +166,20 @@ fn changes(
     (changes.paths, scan)
 }
 
+/// What one trip to the blocking pool did.
+enum Trip {
+    /// Nothing to read (the position file was written as idle).
+    Idle,
+    /// A batch read and not put; `true` when it was offered once already (refused, counted
+    /// as received).
+    Read(Batch, bool),
+    /// A batch read, put and committed on the blocking thread.
+    Committed { inode: u64, end: u64 },
+}
+
 /// One trip to the blocking pool: moves the position of the batch committed last (`done`)
-/// and writes the position file, notes the changed `paths`, scans when `scan`, and reads the
-/// next batch (`None`: nothing to read, and the position file is written as idle).
+/// and writes the position file, notes the changed `paths`, scans when `scan`, reads the
+/// next batch and, when the channels put on the calling thread, puts it ([`put_here`]).
 async fn read_batch(
     slot: &mut Option<Tail>,
     ctx: &SourceCtx,
@@ -169,9 +187,14 @@ async fn read_batch(
     done: Option<(u64, u64)>,
     paths: Vec<std::path::PathBuf>,
     scan: bool,
-) -> Result<Option<Batch>, SourceError> {
+) -> Result<Trip, SourceError> {
     let c = cfg.clone();
-    blocking(slot, ctx, move |s| {
+    let here = ctx.router.puts_blocking().then(|| Here {
+        name: ctx.name.clone(),
+        router: ctx.router.clone(),
+        counters: ctx.counters.clone(),
+    });
+    let trip = blocking(slot, ctx, move |s| {
         if let Some((inode, end)) = done {
             s.tailer.commit(inode, end);
             s.save(false, &c);
@@ -183,13 +206,49 @@ async fn read_batch(
             t.close_deleted(Instant::now(), false);
             t.close_idle();
         }
-        let batch = t.next_batch();
-        if batch.is_none() {
+        let Some(batch) = t.next_batch() else {
             s.save(true, &c);
+            return Trip::Idle;
+        };
+        match &here {
+            Some(h) => put_here(h, batch),
+            None => Trip::Read(batch, false),
         }
-        batch
     })
-    .await
+    .await?;
+    Ok(trip)
+}
+
+/// What putting on the blocking thread needs of the source.
+struct Here {
+    name: String,
+    router: Arc<crate::agent::router::ChannelProcessor>,
+    counters: Arc<crate::agent::metrics::CounterGroup>,
+}
+
+/// The first attempt to put `batch`, on the blocking thread (the channels put there); a
+/// refused batch goes back to the task, which retries it with backoff.
+fn put_here(h: &Here, batch: Batch) -> Trip {
+    let n = batch.events.len() as u64;
+    let c = &h.counters;
+    c.add(SourceCounter::EventReceived, n);
+    c.add(SourceCounter::AppendBatchReceived, 1);
+    crate::agent::tap::offer(crate::agent::tap::Point::Source, &h.name, &batch.events);
+    match h.router.process_blocking(batch.events.clone()) {
+        Ok(()) => {
+            c.add(SourceCounter::EventAccepted, n);
+            c.add(SourceCounter::AppendBatchAccepted, 1);
+            Trip::Committed {
+                inode: batch.inode,
+                end: batch.end,
+            }
+        }
+        Err(e) => {
+            c.add(SourceCounter::ChannelWriteFail, 1);
+            tracing::warn!(source = %h.name, error = %e, "batch not accepted; retrying");
+            Trip::Read(batch, true)
+        }
+    }
 }
 
 /// The idle wait after `backoff`: `backoffSleepIncrement` more, up to `maxBackoffSleep`; with
@@ -213,17 +272,26 @@ enum Put {
 /// Puts a batch from `inode` as [`SourceCtx::put_with_retry`] does (Flume's backoff; a batch
 /// the channel processor hands back is moved, not copied), and between the retries applies
 /// the deleted-file limits: a full channel is exactly when a deleted file would be held open.
+/// `refused`: the batch was offered once on the blocking thread and refused (counted there),
+/// so the first attempt here comes after a backoff.
 async fn put(
     slot: &mut Option<Tail>,
     ctx: &mut SourceCtx,
     events: Vec<sluice_core::Event>,
     inode: u64,
+    refused: bool,
 ) -> Result<Put, SourceError> {
     let n = events.len() as u64;
-    ctx.counters.add(SourceCounter::EventReceived, n);
-    ctx.counters.add(SourceCounter::AppendBatchReceived, 1);
-    crate::agent::tap::offer(crate::agent::tap::Point::Source, &ctx.name, &events);
     let mut backoff = Backoff::linear(BACKOFF_STEP, BACKOFF_MAX);
+    if refused {
+        if let Some(p) = wait_to_retry(slot, ctx, &mut backoff, inode).await? {
+            return Ok(p);
+        }
+    } else {
+        ctx.counters.add(SourceCounter::EventReceived, n);
+        ctx.counters.add(SourceCounter::AppendBatchReceived, 1);
+        crate::agent::tap::offer(crate::agent::tap::Point::Source, &ctx.name, &events);
+    }
     let mut batch = events;
     loop {
         let (attempt, kept) = if ctx.router.hands_back() {
@@ -245,16 +313,28 @@ async fn put(
             return Ok(Put::Stopped);
         };
         batch = back;
-        let wait = backoff.failed();
-        tracing::warn!(source = %ctx.name, error = %rejected.error, backoff_ms = wait.as_millis() as u64, "batch not accepted; retrying");
-        if ctx.stop.sleep(wait).await {
-            return Ok(Put::Stopped);
-        }
-        let closed = blocking(slot, ctx, |s| s.tailer.close_deleted(Instant::now(), true)).await?;
-        if closed.contains(&inode) {
-            return Ok(Put::Dropped);
+        tracing::warn!(source = %ctx.name, error = %rejected.error, "batch not accepted; retrying");
+        if let Some(p) = wait_to_retry(slot, ctx, &mut backoff, inode).await? {
+            return Ok(p);
         }
     }
+}
+
+/// The wait after a refused put: the next backoff, then the deleted-file limits; `Some` when
+/// the batch is not to be retried (stopped, or its file closed meanwhile).
+async fn wait_to_retry(
+    slot: &mut Option<Tail>,
+    ctx: &mut SourceCtx,
+    backoff: &mut Backoff,
+    inode: u64,
+) -> Result<Option<Put>, SourceError> {
+    let wait = backoff.failed();
+    tracing::debug!(source = %ctx.name, backoff_ms = wait.as_millis() as u64, "waiting to retry a batch");
+    if ctx.stop.sleep(wait).await {
+        return Ok(Some(Put::Stopped));
+    }
+    let closed = blocking(slot, ctx, |s| s.tailer.close_deleted(Instant::now(), true)).await?;
+    Ok(closed.contains(&inode).then_some(Put::Dropped))
 }
 
 /// The tailer with the writer of its position file, moved to the blocking pool together.
