@@ -2,93 +2,30 @@
 //! source, through a file or memory channel, into file_roll sinks; SIGKILL and restart,
 //! SIGTERM with events in flight, failover, and a reload that changes one sink.
 
+use crate::support::agent_proc::Proc;
 use crate::support::ports;
 use ports::free_port;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(30);
 
-struct AgentProc {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl AgentProc {
-    fn start(dir: &Path, conf: &Path, port: u16, extra: &[&str]) -> AgentProc {
-        let log = dir.join(format!(
-            "agent-{}.log",
-            std::process::id() as u128 * 1000 + rand_suffix()
-        ));
-        let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args(["agent", "-n", "a1", "-f"])
-            .arg(conf)
-            .args(extra)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let a = AgentProc { child, port, log };
-        a.wait_listening();
-        a
-    }
-
-    fn wait_listening(&self) {
-        let end = Instant::now() + WAIT;
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                Instant::now() < end,
-                "agent did not listen; log:\n{}",
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn signal(&self, sig: i32) {
-        let rc = unsafe { libc::kill(self.child.id() as i32, sig) };
-        assert_eq!(rc, 0);
-    }
-
-    fn wait_exit(&mut self) -> Option<i32> {
-        let end = Instant::now() + WAIT;
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s.code();
-            }
-            assert!(
-                Instant::now() < end,
-                "agent did not exit; log:\n{}",
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for AgentProc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn rand_suffix() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
-        % 1000
+/// `sluice agent -n a1 -f CONF EXTRA` with `RUST_LOG=info`, a fresh log per start; waits until
+/// `port` listens.
+fn start_agent(dir: &Path, conf: &Path, port: u16, extra: &[&str]) -> Proc {
+    static STARTS: AtomicUsize = AtomicUsize::new(0);
+    let n = STARTS.fetch_add(1, Ordering::Relaxed);
+    Proc::builder(dir)
+        .conf_file(conf)
+        .log(&format!("agent-{}-{n}.log", std::process::id()))
+        .args(extra)
+        .wait(WAIT)
+        .ready_port(port)
+        .spawn()
 }
 
 /// A netcat client that sends lines and counts `OK` answers (answers come in order).
@@ -148,7 +85,7 @@ fn written(dirs: &[&Path]) -> Vec<String> {
     out
 }
 
-fn wait_for_all(dirs: &[&Path], want: &[String], agent: &AgentProc) -> Vec<String> {
+fn wait_for_all(dirs: &[&Path], want: &[String], agent: &Proc) -> Vec<String> {
     let end = Instant::now() + WAIT;
     loop {
         let got = written(dirs);
@@ -193,7 +130,7 @@ fn lines_sent_to_netcat_reach_file_roll_through_the_file_channel() {
     let tmp = tempfile::tempdir().unwrap();
     let port = free_port();
     let conf = write_conf(tmp.path(), &file_conf(tmp.path(), port, 50));
-    let agent = AgentProc::start(tmp.path(), &conf, port, &["--no-reload-conf"]);
+    let agent = start_agent(tmp.path(), &conf, port, &["--no-reload-conf"]);
     let mut c = Client::connect(port);
     let sent = lines("line", 0..300);
     assert_eq!(c.send(&sent), sent.len());
@@ -209,7 +146,7 @@ fn acknowledged_lines_survive_sigkill_and_restart() {
     let tmp = tempfile::tempdir().unwrap();
     let port = free_port();
     let conf = write_conf(tmp.path(), &file_conf(tmp.path(), port, 1000));
-    let mut agent = AgentProc::start(tmp.path(), &conf, port, &["--no-reload-conf"]);
+    let mut agent = start_agent(tmp.path(), &conf, port, &["--no-reload-conf"]);
     // Two clients send while the agent is killed; a line counts only once answered OK.
     let senders: Vec<_> = ["k", "j"]
         .into_iter()
@@ -245,7 +182,7 @@ fn acknowledged_lines_survive_sigkill_and_restart() {
         .flat_map(|s| s.join().unwrap())
         .collect();
     assert!(acked.len() >= 200);
-    let agent = AgentProc::start(tmp.path(), &conf, port, &["--no-reload-conf"]);
+    let agent = start_agent(tmp.path(), &conf, port, &["--no-reload-conf"]);
     let got = wait_for_all(&[&tmp.path().join("out")], &acked, &agent);
     let sent: BTreeSet<String> = ["k", "j"]
         .iter()
@@ -262,7 +199,7 @@ fn sigterm_with_events_in_flight_shuts_down_cleanly_and_loses_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let port = free_port();
     let conf = write_conf(tmp.path(), &file_conf(tmp.path(), port, 7));
-    let mut agent = AgentProc::start(tmp.path(), &conf, port, &["--no-reload-conf"]);
+    let mut agent = start_agent(tmp.path(), &conf, port, &["--no-reload-conf"]);
     let sender = std::thread::spawn(move || {
         let mut c = Client::connect(port);
         let mut acked = Vec::new();
@@ -297,7 +234,7 @@ fn sigterm_with_events_in_flight_shuts_down_cleanly_and_loses_nothing() {
     );
     let acked = sender.join().unwrap();
     assert!(!acked.is_empty());
-    let agent = AgentProc::start(tmp.path(), &conf, port, &["--no-reload-conf"]);
+    let agent = start_agent(tmp.path(), &conf, port, &["--no-reload-conf"]);
     wait_for_all(&[&tmp.path().join("out")], &acked, &agent);
 }
 
@@ -325,7 +262,7 @@ fn failover_moves_to_the_backup_sink_and_back_when_the_primary_recovers() {
     std::fs::write(&primary, "a file where the primary wants its directory").unwrap();
     let port = free_port();
     let conf = write_conf(tmp.path(), &failover_conf(tmp.path(), port));
-    let agent = AgentProc::start(tmp.path(), &conf, port, &["--no-reload-conf"]);
+    let agent = start_agent(tmp.path(), &conf, port, &["--no-reload-conf"]);
     let mut c = Client::connect(port);
     let first = lines("f", 0..100);
     assert_eq!(c.send(&first), first.len());
@@ -366,7 +303,7 @@ fn reload_refuses_a_broken_edit_then_changes_one_sink_keeping_the_source() {
         a.display()
     );
     let conf = write_conf(tmp.path(), &text);
-    let agent = AgentProc::start(tmp.path(), &conf, port, &["--poll-interval", "1"]);
+    let agent = start_agent(tmp.path(), &conf, port, &["--poll-interval", "1"]);
     let mut c = Client::connect(port);
     let mut sent = lines("r", 0..50);
     assert_eq!(c.send(&sent), 50);

@@ -5,7 +5,7 @@
 
 use crate::support::status_support;
 
-use status_support::{post, seq_memory_null, Agent};
+use status_support::{post, seq_memory_null, start_agent, start_agent_with, HttpAgent};
 
 /// The config with a second source `r2` (a seq that stops after 10 events).
 fn with_r2(total: u64) -> String {
@@ -15,34 +15,34 @@ fn with_r2(total: u64) -> String {
 
 const BROKEN: &str = "a1.sources.r1.batchSize = lots\n";
 
-fn count(agent: &Agent, key: &str) -> u64 {
+fn count(agent: &HttpAgent, key: &str) -> u64 {
     agent.json()["AGENT.a1"][key]
         .as_str()
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
 }
 
-fn has_r2(agent: &Agent) -> bool {
+fn has_r2(agent: &HttpAgent) -> bool {
     agent.json().get("SOURCE.r2").is_some()
 }
 
 #[test]
 fn sighup_applies_a_changed_file_and_keeps_the_running_config_on_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let mut agent = Agent::start(dir.path(), &seq_memory_null(1000));
+    let mut agent = start_agent(dir.path(), &seq_memory_null(1000));
     let conf = dir.path().join("agent.conf");
-    let hup = |agent: &Agent| unsafe { libc::kill(agent.pid() as i32, libc::SIGHUP) };
+    let hup = |agent: &HttpAgent| unsafe { libc::kill(agent.pid() as i32, libc::SIGHUP) };
     assert!(!has_r2(&agent));
     std::fs::write(&conf, with_r2(1000)).unwrap();
     assert_eq!(hup(&agent), 0);
-    agent.wait_for("r2 after SIGHUP", || has_r2(&agent));
-    agent.wait_for("the applied count", || {
+    agent.wait_until("r2 after SIGHUP", || has_r2(&agent));
+    agent.wait_until("the applied count", || {
         count(&agent, "ReloadAppliedCount") == 1
     });
     // A broken file: the agent stays up with r2.
     std::fs::write(&conf, with_r2(1000) + BROKEN).unwrap();
     assert_eq!(hup(&agent), 0);
-    agent.wait_for("the rejected count", || {
+    agent.wait_until("the rejected count", || {
         count(&agent, "ReloadRejectedCount") == 1
     });
     assert!(agent.alive(), "SIGHUP must not stop the agent");
@@ -50,7 +50,7 @@ fn sighup_applies_a_changed_file_and_keeps_the_running_config_on_errors() {
     // Unchanged: nothing restarts.
     std::fs::write(&conf, with_r2(1000)).unwrap();
     assert_eq!(hup(&agent), 0);
-    agent.wait_for("the unchanged count", || {
+    agent.wait_until("the unchanged count", || {
         count(&agent, "ReloadUnchangedCount") == 1
     });
     assert_eq!(count(&agent, "ReloadRequestCount"), 3);
@@ -66,20 +66,20 @@ fn sighup_applies_a_changed_file_and_keeps_the_running_config_on_errors() {
 #[test]
 fn post_reload_answers_with_the_outcome_and_refuses_get() {
     let dir = tempfile::tempdir().unwrap();
-    let agent = Agent::start(dir.path(), &seq_memory_null(1000));
+    let agent = start_agent(dir.path(), &seq_memory_null(1000));
     let conf = dir.path().join("agent.conf");
-    let (status, body) = post(agent.mport, "/reload");
+    let (status, body) = post(agent.http, "/reload");
     assert_eq!(
         (status, body.trim()),
         (200, r#"{"errors":[],"outcome":"unchanged"}"#)
     );
     std::fs::write(&conf, with_r2(1000)).unwrap();
-    let (status, body) = post(agent.mport, "/reload");
+    let (status, body) = post(agent.http, "/reload");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(r#""outcome":"applied""#), "{body}");
     assert!(has_r2(&agent), "applied before the answer");
     std::fs::write(&conf, with_r2(1000) + BROKEN).unwrap();
-    let (status, body) = post(agent.mport, "/reload");
+    let (status, body) = post(agent.http, "/reload");
     assert_eq!(status, 422, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["outcome"], "rejected");
@@ -89,7 +89,7 @@ fn post_reload_answers_with_the_outcome_and_refuses_get() {
         "{err}"
     );
     assert!(has_r2(&agent));
-    let get = status_support::get(agent.mport, "/reload", None).unwrap();
+    let get = status_support::get(agent.http, "/reload", None).unwrap();
     assert_eq!(get.status, 405);
     assert_eq!(count(&agent, "ReloadRequestCount"), 3);
     assert_eq!(count(&agent, "ReloadRejectedCount"), 1);
@@ -98,13 +98,13 @@ fn post_reload_answers_with_the_outcome_and_refuses_get() {
 #[test]
 fn post_reload_is_refused_when_turned_off() {
     let dir = tempfile::tempdir().unwrap();
-    let agent = Agent::start_with(
+    let agent = start_agent_with(
         dir.path(),
         &seq_memory_null(1000),
         &["-Dflume.monitoring.reload=off"],
     );
     std::fs::write(dir.path().join("agent.conf"), with_r2(1000)).unwrap();
-    let (status, _) = post(agent.mport, "/reload");
+    let (status, _) = post(agent.http, "/reload");
     assert_eq!(status, 403);
     assert!(!has_r2(&agent));
     assert_eq!(count(&agent, "ReloadRequestCount"), 0);

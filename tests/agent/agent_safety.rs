@@ -4,119 +4,32 @@
 //! `maxConnections` closes excess connections; a reload whose new channel cannot open keeps
 //! the running configuration.
 
+use crate::support::agent_proc::Proc;
 use crate::support::ports;
 use ports::free_port;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::io::FromRawFd;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Generous bound for anything to happen (never a timing assertion).
 const WAIT: Duration = Duration::from_secs(30);
 
-struct Agent {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Agent {
-    fn start(conf: &Path, extra: &[&str], nofile: Option<u64>) -> Agent {
-        let log = conf.with_extension("log");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice"));
-        cmd.args(["agent", "-n", "a1", "-f"])
-            .arg(conf)
-            .args(extra)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap());
-        if let Some(n) = nofile {
-            // SAFETY: setrlimit is async-signal-safe; nothing else runs in the child here.
-            unsafe {
-                cmd.pre_exec(move || {
-                    let lim = libc::rlimit {
-                        rlim_cur: n as libc::rlim_t,
-                        rlim_max: n as libc::rlim_t,
-                    };
-                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
-            }
-        }
-        Agent {
-            child: cmd.spawn().unwrap(),
-            log,
-        }
+/// `sluice agent -n a1 -f CONF EXTRA` with `RUST_LOG=info`, its log next to `conf` (reads
+/// see its last 256 KiB), the open-file limit at `nofile` when given; not waited for.
+fn start(conf: &Path, extra: &[&str], nofile: Option<u64>) -> Proc {
+    let log = conf.with_extension("log");
+    let mut b = Proc::builder(conf.parent().unwrap())
+        .conf_file(conf)
+        .log(log.file_name().unwrap().to_str().unwrap())
+        .log_window(256 << 10)
+        .args(extra)
+        .wait(WAIT);
+    if let Some(n) = nofile {
+        b = b.nofile(n);
     }
-
-    /// The log's last 256 KiB (a runaway log must not make the test itself slow).
-    fn log_text(&self) -> String {
-        use std::io::{Seek, SeekFrom};
-        let Ok(mut f) = std::fs::File::open(&self.log) else {
-            return String::new();
-        };
-        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-        let _ = f.seek(SeekFrom::Start(len.saturating_sub(256 << 10)));
-        let mut bytes = Vec::new();
-        let _ = f.take(256 << 10).read_to_end(&mut bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
-    }
-
-    fn wait_log(&self, needle: &str) {
-        let end = Instant::now() + WAIT;
-        while !self.log_text().contains(needle) {
-            assert!(
-                Instant::now() < end,
-                "no {needle:?} in the log:\n{}",
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn wait_port(&self, port: u16) {
-        let end = Instant::now() + WAIT;
-        while connect(port).is_err() {
-            assert!(
-                Instant::now() < end,
-                "port {port} not open; log:\n{}",
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// SIGTERM, then the exit code; fails if the process is still running after [`WAIT`].
-    fn terminate(&mut self) -> Option<i32> {
-        // SAFETY: plain kill(2) on our child.
-        assert_eq!(
-            unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) },
-            0
-        );
-        let end = Instant::now() + WAIT;
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s.code();
-            }
-            assert!(
-                Instant::now() < end,
-                "agent did not exit after SIGTERM; log:\n{}",
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    b.spawn()
 }
 
 /// Connects to a loopback port, giving up after 5 s.
@@ -147,7 +60,7 @@ fn send_lines(port: u16, n: usize) -> usize {
 }
 
 /// Sends lines until the port answers `OK` to all of them, for up to [`WAIT`].
-fn wait_ok(agent: &Agent, port: u16) {
+fn wait_ok(agent: &Proc, port: u16) {
     let end = Instant::now() + WAIT;
     while send_lines(port, 3) != 3 {
         assert!(
@@ -243,7 +156,7 @@ fn sigterm_finishes_while_a_client_does_not_read_its_replies() {
     let tmp = tempfile::tempdir().unwrap();
     let port = free_port();
     let conf = netcat_memory_conf(tmp.path(), port, "");
-    let mut agent = Agent::start(&conf, &["--no-reload-conf"], None);
+    let mut agent = start(&conf, &["--no-reload-conf"], None);
     agent.wait_port(port);
     let _stuck = flood_without_reading(port);
     assert_eq!(agent.terminate(), Some(0), "log:\n{}", agent.log_text());
@@ -254,7 +167,7 @@ fn a_reload_that_restarts_a_source_with_a_non_reading_client_finishes() {
     let tmp = tempfile::tempdir().unwrap();
     let port = free_port();
     let conf = netcat_memory_conf(tmp.path(), port, "");
-    let mut agent = Agent::start(&conf, &["-i", "1"], None);
+    let mut agent = start(&conf, &["-i", "1"], None);
     agent.wait_port(port);
     let _stuck = flood_without_reading(port);
     // A changed source key restarts r1.
@@ -299,7 +212,7 @@ fn a_reload_whose_checkpoint_dir_cannot_be_created_keeps_the_running_configurati
     let tmp = tempfile::tempdir().unwrap();
     let port = free_port();
     let conf = netcat_file_conf(tmp.path(), port, &tmp.path().join("ck"), "");
-    let mut agent = Agent::start(&conf, &["-i", "1"], None);
+    let mut agent = start(&conf, &["-i", "1"], None);
     agent.wait_port(port);
     wait_ok(&agent, port);
     // A regular file where a directory should be: its child cannot be created.
@@ -318,7 +231,7 @@ fn a_reload_whose_new_channel_refuses_to_open_restores_the_old_one() {
     let tmp = tempfile::tempdir().unwrap();
     let port = free_port();
     let conf = netcat_file_conf(tmp.path(), port, &tmp.path().join("ck"), "");
-    let mut agent = Agent::start(&conf, &["-i", "1"], None);
+    let mut agent = start(&conf, &["-i", "1"], None);
     agent.wait_port(port);
     wait_ok(&agent, port);
     // The new channel keeps the data dir (so the old channel must close first) and gets a
@@ -342,7 +255,7 @@ fn half_sent_metrics_requests_under_a_low_open_file_limit_leave_the_channel_work
     let mport = free_port();
     let conf = netcat_file_conf(tmp.path(), port, &tmp.path().join("ck"), "");
     let m = format!("-Dflume.monitoring.port={mport}");
-    let mut agent = Agent::start(
+    let mut agent = start(
         &conf,
         &["--no-reload-conf", "-Dflume.monitoring.type=http", &m],
         Some(128),
@@ -392,7 +305,7 @@ fn connections_beyond_max_connections_are_closed_logged_and_counted() {
     let mport = free_port();
     let conf = netcat_memory_conf(tmp.path(), port, "a1.sources.r1.maxConnections = 2\n");
     let m = format!("-Dflume.monitoring.port={mport}");
-    let mut agent = Agent::start(
+    let mut agent = start(
         &conf,
         &["--no-reload-conf", "-Dflume.monitoring.type=http", &m],
         None,

@@ -4,7 +4,7 @@
 use crate::support::agent_proc;
 
 use crate::support::ports;
-use agent_proc::Agent;
+use agent_proc::Proc;
 use ports::free_port;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -31,7 +31,7 @@ fn seq_to_null_is_counted_in_flume_metrics_over_http() {
         a1.channels.c1.type = memory\na1.channels.c1.capacity = 1000\n\
         a1.sinks.k1.type = null\na1.sinks.k1.channel = c1\n";
     let port_arg = format!("-Dflume.monitoring.port={mport}");
-    let mut agent = Agent::start(
+    let mut agent = Proc::plain(
         tmp.path(),
         conf,
         &["-Dflume.monitoring.type=http", &port_arg],
@@ -72,7 +72,7 @@ fn exec_tail_follows_a_growing_file_into_file_roll() {
         input.display(),
         out.display()
     );
-    let mut agent = Agent::start(tmp.path(), &conf, &[]);
+    let mut agent = Proc::plain(tmp.path(), &conf, &[]);
     agent.wait_until("agent did not start", || {
         agent.log_text().contains("source started")
     });
@@ -113,7 +113,7 @@ fn the_logger_sink_logs_in_flume_format() {
          a1.sources.r1.channels = c1\na1.channels.c1.type = memory\n\
          a1.sinks.k1.type = logger\na1.sinks.k1.channel = c1\n"
     );
-    let agent = Agent::start(tmp.path(), &conf, &["-Dflume.root.logger=INFO,console"]);
+    let agent = Proc::plain(tmp.path(), &conf, &["-Dflume.root.logger=INFO,console"]);
     let mut s = None;
     agent.wait_until("no listener", || {
         s = TcpStream::connect(("127.0.0.1", port)).ok();

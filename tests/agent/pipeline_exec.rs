@@ -5,7 +5,7 @@
 
 use crate::support::agent_proc;
 
-use agent_proc::Agent;
+use agent_proc::Proc;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -45,7 +45,7 @@ fn exec_delivers_every_line_once_in_order_with_crlf_and_an_unterminated_last_lin
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let command = "seq 1 20000; printf 'crlf line\\r\\n\\nlast without newline'";
-    let agent = Agent::start(tmp.path(), &conf(command, "", &out), &[]);
+    let agent = Proc::plain(tmp.path(), &conf(command, "", &out), &[]);
     let mut want: Vec<String> = (1..=20_000).map(|i| i.to_string()).collect();
     want.extend(["crlf line", "", "last without newline"].map(str::to_owned));
     let mut got = Vec::new();
@@ -71,7 +71,7 @@ fn a_restarted_command_s_lines_follow_the_first_run_s() {
         r = runs.display()
     );
     let extra = "a1.sources.r1.restart = true\na1.sources.r1.restartThrottle = 100\n";
-    let mut agent = Agent::start(tmp.path(), &conf(&command, extra, &out), &[]);
+    let mut agent = Proc::plain(tmp.path(), &conf(&command, extra, &out), &[]);
     let mut got = Vec::new();
     agent.wait_until("the command did not run three times", || {
         got = written(&out);

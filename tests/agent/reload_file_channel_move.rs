@@ -8,7 +8,7 @@ use crate::support::status_support;
 
 use std::path::Path;
 
-use status_support::{post, Agent};
+use status_support::{post, start_agent, HttpAgent};
 
 const EVENTS: u64 = 500;
 
@@ -36,7 +36,7 @@ fn stuck_sink(port: u16) -> String {
 
 const NULL_SINK: &str = "a1.sinks.k1.type = null\n";
 
-fn counter(agent: &Agent, group: &str, key: &str) -> Option<u64> {
+fn counter(agent: &HttpAgent, group: &str, key: &str) -> Option<u64> {
     agent.json()[group][key]
         .as_str()
         .and_then(|v| v.parse().ok())
@@ -46,11 +46,11 @@ fn counter(agent: &Agent, group: &str, key: &str) -> Option<u64> {
 fn a_reload_that_moves_a_file_channel_holding_events_is_refused_and_the_events_stay() {
     let root = tempfile::tempdir().unwrap();
     let dead = dead_port::dead_port();
-    let agent = Agent::start(
+    let agent = start_agent(
         root.path(),
         &conf(root.path(), "data", "ckpt", &stuck_sink(dead.port)),
     );
-    agent.wait_for("the events in the channel", || {
+    agent.wait_until("the events in the channel", || {
         counter(&agent, "CHANNEL.c1", "ChannelSize") == Some(EVENTS)
     });
     let file = root.path().join("agent.conf");
@@ -61,7 +61,7 @@ fn a_reload_that_moves_a_file_channel_holding_events_is_refused_and_the_events_s
         conf(root.path(), "data2", "ckpt2", &stuck_sink(dead.port)),
     )
     .unwrap();
-    let (status, body) = post(agent.mport, "/reload");
+    let (status, body) = post(agent.http, "/reload");
     assert_eq!(status, 409, "the reload must be refused: {body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["outcome"], "refused", "{body}");
@@ -84,14 +84,14 @@ fn a_reload_that_moves_a_file_channel_holding_events_is_refused_and_the_events_s
         conf(root.path(), "data2", "ckpt", &stuck_sink(dead.port)),
     )
     .unwrap();
-    let (status, body) = post(agent.mport, "/reload");
+    let (status, body) = post(agent.http, "/reload");
     assert_eq!(status, 409, "{body}");
     std::fs::write(
         &file,
         conf(root.path(), "data", "ckpt2", &stuck_sink(dead.port)),
     )
     .unwrap();
-    let (status, body) = post(agent.mport, "/reload");
+    let (status, body) = post(agent.http, "/reload");
     assert_eq!(status, 409, "{body}");
     assert!(body.contains("checkpointDir"), "{body}");
     assert_eq!(
@@ -102,19 +102,19 @@ fn a_reload_that_moves_a_file_channel_holding_events_is_refused_and_the_events_s
     // The same directories with a sink that delivers: applied, and the old channel serves
     // every event it held.
     std::fs::write(&file, conf(root.path(), "data", "ckpt", NULL_SINK)).unwrap();
-    let (status, body) = post(agent.mport, "/reload");
+    let (status, body) = post(agent.http, "/reload");
     assert_eq!(
         (status, v_outcome(&body)),
         (200, "applied".into()),
         "{body}"
     );
-    agent.wait_for("the held events delivered", || {
+    agent.wait_until("the held events delivered", || {
         counter(&agent, "CHANNEL.c1", "ChannelSize") == Some(0)
             && counter(&agent, "SINK.k1", "EventDrainSuccessCount") == Some(EVENTS)
     });
     // Empty now: it may move.
     std::fs::write(&file, conf(root.path(), "data2", "ckpt2", NULL_SINK)).unwrap();
-    let (status, body) = post(agent.mport, "/reload");
+    let (status, body) = post(agent.http, "/reload");
     assert_eq!(
         (status, v_outcome(&body)),
         (200, "applied".into()),

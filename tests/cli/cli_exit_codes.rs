@@ -132,9 +132,9 @@ fn send_delivers_lines_through_the_readme_agent_and_a_second_agent_says_why_once
     .replace("port = 44444", &format!("port = {port}"))
     .replace("bind = localhost", "bind = 127.0.0.1");
     std::fs::write(d.join("a1.properties"), &readme).unwrap();
-    let mut a = Agent::start(d, "a1.properties", &[], "agent.log");
+    let mut a = start_agent(d, "a1.properties", &[], "agent.log");
     let log = a.log.clone();
-    a.wait_for(&log, "agent started");
+    a.wait_file(&log, "agent started");
     let (code, out, err) = outcome(&sluice(
         d,
         &[
@@ -207,5 +207,5 @@ fn send_delivers_lines_through_the_readme_agent_and_a_second_agent_says_why_once
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     assert_eq!(delivered, "hello\nworld\nmore\nlast\n");
-    assert_eq!(a.stop(), Some(0));
+    assert_eq!(a.terminate(), Some(0));
 }

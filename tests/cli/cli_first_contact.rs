@@ -2,6 +2,7 @@
 //! is accepted with a warning, `sluice send` reports a silent source in words, and the
 //! `--help` examples print one command per line, and `--version` says which build it is.
 
+use crate::support::agent_proc::Proc;
 use crate::support::cli_support;
 
 use cli_support::*;
@@ -20,14 +21,14 @@ fn memory_logger_conf(dir: &std::path::Path) -> String {
 fn flume_classpath_option_is_accepted_by_agent_and_noted() {
     let tmp = tempfile::tempdir().unwrap();
     let c = memory_logger_conf(tmp.path());
-    let mut a = Agent::start(tmp.path(), &c, &["-c", "conf", "-C", "conf/"], "agent.log");
+    let mut a = start_agent(tmp.path(), &c, &["-c", "conf", "-C", "conf/"], "agent.log");
     let log = a.log.clone();
-    let text = a.wait_for(&log, "agent started");
+    let text = a.wait_file(&log, "agent started");
     assert!(
         text.contains("-C conf/: added to the classpath of Java plugins"),
         "{text}"
     );
-    assert_eq!(a.stop(), Some(0));
+    assert_eq!(a.terminate(), Some(0));
 }
 
 #[test]
@@ -120,31 +121,20 @@ fn the_hdfs_alternatives_examples_check_clean() {
 
 #[test]
 fn the_staged_hdfs_example_leaves_closed_files_where_the_uploader_looks() {
-    use std::process::{Command, Stdio};
     let tmp = tempfile::tempdir().unwrap();
     let conf = example(tmp.path(), "hdfs-staged.properties");
-    let log = tmp.path().join("agent.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .current_dir(tmp.path())
-        .args(["agent", "-n", "a2", "-f", &conf])
+    let mut agent = Proc::builder(tmp.path())
+        .name("a2")
+        .cwd(tmp.path())
+        .conf_file(&conf)
+        .log("agent.log")
         .arg("-Da2.sources.r2.command=printf 'one\\ntwo\\n'")
         .arg("-Da2.sinks.k2.hdfs.rollInterval=1")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let end = std::time::Instant::now() + WAIT;
-    while !std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .contains("Renaming ")
-    {
-        assert!(std::time::Instant::now() < end, "no file closed");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+        .no_rust_log()
+        .wait(WAIT)
+        .spawn();
+    agent.wait_log("Renaming ");
+    assert_eq!(agent.terminate(), Some(0));
     // What `hdfs-upload.sh` would copy: every file not named `_*` or `*.tmp`.
     let mut closed = Vec::new();
     let mut in_use = Vec::new();

@@ -23,15 +23,15 @@ fn log_levels_from_flume_tutorials_map_or_fall_back_to_info_with_one_warning() {
         ("ALL,console", 0),
         ("info", 0),
     ] {
-        let mut a = Agent::start(
+        let mut a = start_agent(
             tmp.path(),
             &c,
             &[&format!("-Dflume.root.logger={root}")],
             "agent.log",
         );
         let log = a.log.clone();
-        a.wait_for(&log, "agent started");
-        assert_eq!(a.stop(), Some(0));
+        a.wait_file(&log, "agent started");
+        assert_eq!(a.terminate(), Some(0));
         let text = std::fs::read_to_string(&log).unwrap();
         assert_eq!(
             text.matches("unknown log level").count(),
@@ -54,16 +54,16 @@ fn fatal_keeps_the_errors_of_a_source_whose_port_is_taken_and_drops_info() {
     let tmp = tempfile::tempdir().unwrap();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let c = conf(tmp.path(), taken.local_addr().unwrap().port());
-    let mut a = Agent::start(
+    let mut a = start_agent(
         tmp.path(),
         &c,
         &["-Dflume.root.logger=FATAL,console"],
         "agent.log",
     );
     let log = a.log.clone();
-    let text = a.wait_for(&log, "Address already in use");
+    let text = a.wait_file(&log, "Address already in use");
     assert!(text.contains("ERROR"), "{text}");
-    assert_eq!(a.stop(), Some(0));
+    assert_eq!(a.terminate(), Some(0));
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(!text.contains("agent started"), "{text}");
     assert!(!text.contains(" INFO "), "{text}");
@@ -73,15 +73,15 @@ fn fatal_keeps_the_errors_of_a_source_whose_port_is_taken_and_drops_info() {
 fn logfile_appender_writes_to_flume_log_dir_and_not_to_the_console() {
     let tmp = tempfile::tempdir().unwrap();
     let c = conf(tmp.path(), free_port());
-    let mut a = Agent::start(
+    let mut a = start_agent(
         tmp.path(),
         &c,
         &["-Dflume.root.logger=TRACE,LOGFILE", "-Dflume.log.dir=logs"],
         "agent.log",
     );
     let file = tmp.path().join("logs/flume.log");
-    a.wait_for(&file, "agent started");
-    assert_eq!(a.stop(), Some(0));
+    a.wait_file(&file, "agent started");
+    assert_eq!(a.terminate(), Some(0));
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("agent stopped"), "{text}");
     assert_eq!(
@@ -107,7 +107,7 @@ fn flume_and_json_layouts_give_parseable_lines() {
     let port = free_port();
     let c = conf(tmp.path(), port);
     // The console gets Flume's console layout, the log file its LOGFILE layout.
-    let mut a = Agent::start(
+    let mut a = start_agent(
         tmp.path(),
         &c,
         &[
@@ -117,10 +117,10 @@ fn flume_and_json_layouts_give_parseable_lines() {
         "flume.log",
     );
     let log = a.log.clone();
-    a.wait_for(&log, "agent started");
+    a.wait_file(&log, "agent started");
     send_line(port, "hello");
-    a.wait_for(&log, "Event: ");
-    assert_eq!(a.stop(), Some(0));
+    a.wait_file(&log, "Event: ");
+    assert_eq!(a.terminate(), Some(0));
     let text = std::fs::read_to_string(&log).unwrap();
     let line = text.lines().find(|l| l.contains("agent started")).unwrap();
     // %d (%t) [%p - %l] %m%n
@@ -140,10 +140,10 @@ fn flume_and_json_layouts_give_parseable_lines() {
     let event = file.lines().find(|l| l.contains("Event: ")).unwrap();
     assert!(event.contains("(sluice::sink::logger:"), "{event}");
 
-    let mut a = Agent::start(tmp.path(), &c, &["-Dflume.log.format=json"], "json.log");
+    let mut a = start_agent(tmp.path(), &c, &["-Dflume.log.format=json"], "json.log");
     let log = a.log.clone();
-    a.wait_for(&log, "agent started");
-    assert_eq!(a.stop(), Some(0));
+    a.wait_file(&log, "agent started");
+    assert_eq!(a.terminate(), Some(0));
     let text = std::fs::read_to_string(&log).unwrap();
     let objs: Vec<serde_json::Value> = text
         .lines()

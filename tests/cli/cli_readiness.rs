@@ -92,13 +92,13 @@ fn a_source_that_cannot_listen_is_named_instead_of_the_readiness_line() {
         netcat_conf(port, ch, sink),
     )
     .unwrap();
-    let mut a = Agent::start(tmp.path(), "a1.properties", &[], "agent.log");
+    let mut a = start_agent(tmp.path(), "a1.properties", &[], "agent.log");
     let log = a.log.clone();
-    let text = a.wait_for(&log, "agent running, but not every source accepts input");
+    let text = a.wait_file(&log, "agent running, but not every source accepts input");
     assert!(
         text.contains("source does not accept input: source r1: cannot listen on"),
         "{text}"
     );
     assert!(!text.contains("agent started"), "{text}");
-    assert_eq!(a.stop(), Some(0));
+    assert_eq!(a.terminate(), Some(0));
 }

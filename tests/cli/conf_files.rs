@@ -5,7 +5,9 @@
 
 use std::path::PathBuf;
 
-use crate::support::cli_support::{free_port, outcome, send_line, sluice, wait_line_in, Agent};
+use crate::support::cli_support::{
+    free_port, outcome, send_line, sluice, start_agent, wait_line_in,
+};
 
 /// The base file: netcat on `port` → memory → file_roll into `out1`.
 fn base(port: u16) -> String {
@@ -105,9 +107,9 @@ fn sighup_reads_every_file_again_and_the_later_file_wins() {
     let site: PathBuf = tmp.path().join("site.properties");
     std::fs::write(&site, "a1.sinks.k1.sink.directory = out2\n").unwrap();
     let extra = ["-f", "site.properties", "--no-reload-conf"];
-    let mut agent = Agent::start(tmp.path(), "base.properties", &extra, "agent.log");
+    let mut agent = start_agent(tmp.path(), "base.properties", &extra, "agent.log");
     let log = agent.log.clone();
-    agent.wait_for(&log, "agent started");
+    agent.wait_file(&log, "agent started");
     send_line(tmp.path(), port, "one");
     wait_line_in(&mut agent, &tmp.path().join("out2"), "one");
     assert!(
@@ -116,8 +118,8 @@ fn sighup_reads_every_file_again_and_the_later_file_wins() {
     );
     std::fs::write(&site, "a1.sinks.k1.sink.directory = out3\n").unwrap();
     unsafe { libc::kill(agent.child.id() as i32, libc::SIGHUP) };
-    agent.wait_for(&log, "the new configuration was applied");
+    agent.wait_file(&log, "the new configuration was applied");
     send_line(tmp.path(), port, "two");
     wait_line_in(&mut agent, &tmp.path().join("out3"), "two");
-    assert_eq!(agent.stop(), Some(0));
+    assert_eq!(agent.terminate(), Some(0));
 }

@@ -108,7 +108,7 @@ fn a_uri_is_polled_backed_up_and_the_backup_used_when_the_server_is_gone() {
     ];
     let mut a = agent(dir, &args, "first.log");
     let log = a.log.clone();
-    a.wait_for(&log, "agent started");
+    a.wait_file(&log, "agent started");
     send_line(dir, nc, "one");
     wait_line_in(&mut a, &dir.join("out1"), "one");
     let backup = std::fs::read_to_string(dir.join("backup/.a1.properties")).unwrap();
@@ -118,7 +118,7 @@ fn a_uri_is_polled_backed_up_and_the_backup_used_when_the_server_is_gone() {
     );
     // The file changes (a later modification time): the poll sees it and applies it.
     serve(&www, &conf(nc, "out2"), 5);
-    a.wait_for(&log, "the new configuration was applied");
+    a.wait_file(&log, "the new configuration was applied");
     send_line(dir, nc, "two");
     wait_line_in(&mut a, &dir.join("out2"), "two");
     let backup = std::fs::read_to_string(dir.join("backup/.a1.properties")).unwrap();
@@ -126,20 +126,20 @@ fn a_uri_is_polled_backed_up_and_the_backup_used_when_the_server_is_gone() {
         backup.contains("a1.sinks.k1.sink.directory = out2\n"),
         "{backup}"
     );
-    assert_eq!(a.stop(), Some(0));
+    assert_eq!(a.terminate(), Some(0));
     // The server goes away: a new start runs from the backup.
     drop(server);
     let mut a = agent(dir, &args, "second.log");
     let log = a.log.clone();
-    let text = a.wait_for(&log, "agent started");
+    let text = a.wait_file(&log, "agent started");
     assert!(text.contains("starting from the backup"), "{text}");
     send_line(dir, nc, "three");
     wait_line_in(&mut a, &dir.join("out2"), "three");
-    assert_eq!(a.stop(), Some(0));
+    assert_eq!(a.terminate(), Some(0));
     // No server and no backup: a clear error naming the URI, exit 3.
     let mut a = agent(dir, &args[..6], "third.log");
-    assert_eq!(a.wait_exit(), Some(3), "{}", a.stderr());
-    let err = a.stderr();
+    assert_eq!(a.wait_exit(), Some(3), "{}", a.log_text());
+    let err = a.log_text();
     assert!(
         err.contains(&uri) && err.contains("no --backup-directory"),
         "{err}"
@@ -164,8 +164,8 @@ fn a_wrong_password_is_a_clear_error_at_start() {
         "wrong",
     ];
     let mut a = agent(tmp.path(), &args, "agent.log");
-    assert_eq!(a.wait_exit(), Some(3), "{}", a.stderr());
-    let err = a.stderr();
+    assert_eq!(a.wait_exit(), Some(3), "{}", a.log_text());
+    let err = a.log_text();
     assert!(
         err.contains("HTTP 401") && err.contains("--conf-password"),
         "{err}"

@@ -159,25 +159,25 @@ fn the_agent_runs_from_its_znode_and_reloads_when_the_data_changes() {
     let args = ["-z", &hosts, "-p", "/sluice"];
     // No znode yet: a clear error naming it.
     let mut a = agent(dir, &args, "nonode.log");
-    assert_eq!(a.wait_exit(), Some(3), "{}", a.stderr());
+    assert_eq!(a.wait_exit(), Some(3), "{}", a.log_text());
     assert!(
-        a.stderr().contains("has no znode /sluice/a1"),
+        a.log_text().contains("has no znode /sluice/a1"),
         "{}",
-        a.stderr()
+        a.log_text()
     );
     let nc = free_port();
     z.put("/sluice/a1", &conf(nc, "out1"));
     let mut a = agent(dir, &args, "agent.log");
     let log = a.log.clone();
-    a.wait_for(&log, "agent started");
+    a.wait_file(&log, "agent started");
     send_line(dir, nc, "one");
     wait_line_in(&mut a, &dir.join("out1"), "one");
     z.put("/sluice/a1", &conf(nc, "out2"));
-    let text = a.wait_for(&log, "the new configuration was applied");
+    let text = a.wait_file(&log, "the new configuration was applied");
     assert!(text.contains("znode change"), "the watch asked:\n{text}");
     send_line(dir, nc, "two");
     wait_line_in(&mut a, &dir.join("out2"), "two");
-    assert_eq!(a.stop(), Some(0));
+    assert_eq!(a.terminate(), Some(0));
 }
 
 #[test]
@@ -185,8 +185,8 @@ fn zookeeper_down_at_start_is_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     let hosts = format!("127.0.0.1:{}", free_port());
     let mut a = agent(tmp.path(), &["-z", &hosts], "agent.log");
-    assert_eq!(a.wait_exit(), Some(3), "{}", a.stderr());
-    let err = a.stderr();
+    assert_eq!(a.wait_exit(), Some(3), "{}", a.log_text());
+    let err = a.log_text();
     assert!(
         err.contains(&format!("cannot connect to ZooKeeper at {hosts}")),
         "{err}"

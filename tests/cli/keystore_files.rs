@@ -3,6 +3,7 @@
 //! file larger than the keystore cap is refused naming its size (not read whole), and an
 //! agent whose reload meets a FIFO keystore keeps running and still stops on SIGTERM.
 
+use crate::support::agent_proc::Proc;
 use crate::support::cli_support::{free_port, outcome};
 
 use std::ffi::CString;
@@ -112,50 +113,24 @@ fn sigterm_stops_an_agent_whose_reload_meets_a_fifo_keystore() {
     std::fs::copy(tls_dir().join("keystore.pem"), &keystore).unwrap();
     let path = tmp.path().join("a1.properties");
     std::fs::write(&path, conf("http", free_port(), &keystore)).unwrap();
-    let log = tmp.path().join("agent.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["agent", "-n", "a1", "--no-reload-conf", "-f"])
-        .arg(&path)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let text = || std::fs::read_to_string(&log).unwrap_or_default();
-    let wait_for = |needle: &str| {
-        let end = Instant::now() + Duration::from_secs(30);
-        while !text().contains(needle) {
-            assert!(Instant::now() < end, "no {needle:?}; log:\n{}", text());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    };
-    wait_for("agent started");
+    let mut agent = Proc::builder(tmp.path())
+        .conf_file(&path)
+        .log("agent.log")
+        .arg("--no-reload-conf")
+        .no_rust_log()
+        .wait(Duration::from_secs(30))
+        .spawn();
+    agent.wait_log("agent started");
     std::fs::remove_file(&keystore).unwrap();
     mkfifo(&keystore);
-    let pid = child.id() as i32;
-    // SAFETY: kill(2) on the pid of a child this test owns and has not reaped.
-    unsafe { libc::kill(pid, libc::SIGHUP) };
-    wait_for("reload:");
-    assert!(
-        text().contains("is a FIFO, not a regular file"),
-        "{}",
-        text()
-    );
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "the agent keeps running"
-    );
-    // SAFETY: as above.
-    unsafe { libc::kill(pid, libc::SIGTERM) };
-    let end = Instant::now() + PROMPT;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > end {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("SIGTERM did not stop the agent; log:\n{}", text());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(text().contains("agent stopped"), "{}", text());
+    agent.signal(libc::SIGHUP);
+    agent.wait_log("reload:");
+    let text = agent.log_text();
+    assert!(text.contains("is a FIFO, not a regular file"), "{text}");
+    assert!(agent.alive(), "the agent keeps running");
+    // SIGTERM must stop it promptly.
+    agent.wait = PROMPT;
+    agent.terminate();
+    let text = agent.log_text();
+    assert!(text.contains("agent stopped"), "{text}");
 }

@@ -9,7 +9,7 @@ use crate::support::tools_support;
 
 use std::path::Path;
 
-use cli_support::{free_port, outcome, Agent};
+use cli_support::{free_port, outcome, start_agent};
 
 fn channel(root: &Path, tool: &str, data: &str, extra: &[&str], stdin: &[u8]) -> (i32, String) {
     use std::io::Write;
@@ -49,12 +49,12 @@ fn the_readme_channel_opens_under_every_spelling_in_the_agent_and_every_tool() {
                 &format!("dataDirs = {agent_spelling}"),
             );
         std::fs::write(d.join("a1.properties"), conf).unwrap();
-        let mut a = Agent::start(d, "a1.properties", &[], &format!("agent{round}.log"));
+        let mut a = start_agent(d, "a1.properties", &[], &format!("agent{round}.log"));
         let log = a.log.clone();
-        a.wait_for(&log, "agent started");
-        let text = a.stderr();
+        a.wait_file(&log, "agent started");
+        let text = a.log_text();
         assert!(!text.contains("replay"), "{agent_spelling}: {text}");
-        assert_eq!(a.stop(), Some(0));
+        assert_eq!(a.terminate(), Some(0));
         for (i, spelling) in spellings.iter().enumerate() {
             let what = format!("agent {agent_spelling}, tool {spelling}");
             let (code, out) = channel(d, "verify", spelling, &[], b"");

@@ -11,7 +11,7 @@ use crate::support::file_sources_support;
 use std::io::Write;
 use std::path::Path;
 
-use file_sources_support::{duplicates, wait_for_all, written, Agent};
+use file_sources_support::{duplicates, start_agent, wait_for_all, written};
 
 fn conf(root: &Path, ids: bool) -> String {
     file_conf(root, ids)
@@ -78,7 +78,7 @@ fn lost_position_write(ids: bool, young: bool) -> usize {
     let conf_path = root.join("agent.properties");
     std::fs::write(&conf_path, conf(root, ids)).unwrap();
     let out = root.join("out");
-    let mut agent = Agent::start(root, &conf_path, 0);
+    let mut agent = start_agent(root, &conf_path, 0);
     let mut old = position_files(root);
     let mut want = append(root, 0, 40);
     wait_for_all(&out, &want, &agent);
@@ -95,7 +95,7 @@ fn lost_position_write(ids: bool, young: bool) -> usize {
     for (p, bytes) in &old {
         std::fs::write(p, bytes).unwrap();
     }
-    let mut agent = Agent::start(root, &conf_path, 1);
+    let mut agent = start_agent(root, &conf_path, 1);
     want.extend(append(root, 100, 110));
     let counts = wait_for_all(&out, &want, &agent);
     std::thread::sleep(std::time::Duration::from_millis(500));
@@ -141,7 +141,7 @@ fn uncommitted_output(file_channel: bool) -> (usize, Vec<String>) {
     std::fs::write(&conf_path, text).unwrap();
     let out = root.join("out");
     let mut want = append(root, 0, 30);
-    let mut agent = Agent::start(root, &conf_path, 0);
+    let mut agent = start_agent(root, &conf_path, 0);
     wait_for_all(&out, &want, &agent);
     agent.kill9();
     // What a crash between a batch's write and its take's commit leaves: bytes after the
@@ -160,7 +160,7 @@ fn uncommitted_output(file_channel: bool) -> (usize, Vec<String>) {
     let name = file.file_name().unwrap().to_string_lossy().into_owned();
     let (series, _) = name.rsplit_once('-').unwrap();
     std::fs::write(out.join(format!("{series}-99")), "uncommitted-3\n").unwrap();
-    let mut agent = Agent::start(root, &conf_path, 1);
+    let mut agent = start_agent(root, &conf_path, 1);
     want.extend(append(root, 30, 40));
     let counts = wait_for_all(&out, &want, &agent);
     agent.terminate();

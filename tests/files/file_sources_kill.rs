@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use file_sources_support::{
-    channel_and_sink, duplicates, rounds, wait_for_all, wait_until, written, Agent,
+    channel_and_sink, duplicates, rounds, start_agent, wait_for_all, wait_until, written,
 };
 
 const SOURCE_BATCH: usize = 100;
@@ -69,7 +69,7 @@ fn spooldir_loses_no_line_across_kill_9_rounds() {
     .unwrap();
     let out = root.join("out");
     for round in 0..kills {
-        let mut agent = Agent::start(root, &conf, round);
+        let mut agent = start_agent(root, &conf, round);
         // Kill after a random amount of progress.
         let target = written(&out).len() + 200 + fastrand::usize(0..2000);
         let end = Instant::now() + Duration::from_secs(20);
@@ -81,7 +81,7 @@ fn spooldir_loses_no_line_across_kill_9_rounds() {
             add(files - files / 2, &mut want);
         }
     }
-    let mut agent = Agent::start(root, &conf, kills);
+    let mut agent = start_agent(root, &conf, kills);
     let counts = wait_for_all(&out, &want, &agent);
     wait_until(|| uncompleted(&spool).is_empty());
     agent.terminate();
@@ -226,7 +226,7 @@ fn taildir_loses_no_line_across_kill_9_rounds_while_files_rotate() {
     };
     let out = root.join("out");
     for round in 0..kills {
-        let mut agent = Agent::start(&root, &conf, round);
+        let mut agent = start_agent(&root, &conf, round);
         agent_up.store(true, Ordering::SeqCst);
         let target = written(&out).len() + 500 + fastrand::usize(0..3000);
         let end = Instant::now() + Duration::from_secs(20);
@@ -238,7 +238,7 @@ fn taildir_loses_no_line_across_kill_9_rounds_while_files_rotate() {
         agent.kill9();
         drop(guard);
     }
-    let mut agent = Agent::start(&root, &conf, kills);
+    let mut agent = start_agent(&root, &conf, kills);
     agent_up.store(true, Ordering::SeqCst);
     writer.join().unwrap();
     let want: Vec<String> = {

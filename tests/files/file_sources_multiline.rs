@@ -12,7 +12,9 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use file_sources_support::{channel_and_sink, duplicates, rounds, wait_for_all, written, Agent};
+use file_sources_support::{
+    channel_and_sink, duplicates, rounds, start_agent, wait_for_all, written,
+};
 
 const SOURCE_BATCH: usize = 50;
 const SINK_BATCH: usize = 100;
@@ -79,7 +81,7 @@ fn a_java_stack_trace_and_a_python_traceback_are_one_event_each() {
         ),
     )
     .unwrap();
-    let agent = Agent::start(root, &conf, 0);
+    let agent = start_agent(root, &conf, 0);
     let java = "2026-11-22 10:00:00 INFO starting\n\
         Exception in thread \"main\" java.lang.IllegalStateException: A book has a null property\n\
         \tat com.example.myproject.Author.getBookIds(Author.java:38)\n\
@@ -201,7 +203,7 @@ fn taildir_multiline_splits_and_loses_no_event_across_kill_9_rounds() {
     };
     let out = root.join("out");
     for round in 0..kills {
-        let mut agent = Agent::start(&root, &conf, round);
+        let mut agent = start_agent(&root, &conf, round);
         let target = written(&out).len() + 300 + fastrand::usize(0..1500);
         let end = Instant::now() + Duration::from_secs(20);
         while written(&out).len() < target && Instant::now() < end {
@@ -209,7 +211,7 @@ fn taildir_multiline_splits_and_loses_no_event_across_kill_9_rounds() {
         }
         agent.kill9();
     }
-    let mut agent = Agent::start(&root, &conf, kills);
+    let mut agent = start_agent(&root, &conf, kills);
     writer.join().unwrap();
     let counts = wait_for_all(&out, &want, &agent);
     agent.terminate();
@@ -263,7 +265,7 @@ fn spooldir_multiline_splits_and_loses_no_event_across_kill_9_rounds() {
     let want: Vec<String> = want.into_iter().collect();
     let out = root.join("out");
     for round in 0..kills {
-        let mut agent = Agent::start(root, &conf, round);
+        let mut agent = start_agent(root, &conf, round);
         let target = written(&out).len() + 100 + fastrand::usize(0..800);
         let end = Instant::now() + Duration::from_secs(20);
         while written(&out).len() < target.min(want.len()) && Instant::now() < end {
@@ -271,7 +273,7 @@ fn spooldir_multiline_splits_and_loses_no_event_across_kill_9_rounds() {
         }
         agent.kill9();
     }
-    let mut agent = Agent::start(root, &conf, kills);
+    let mut agent = start_agent(root, &conf, kills);
     let counts = wait_for_all(&out, &want, &agent);
     agent.terminate();
     let dups = duplicates(&counts);

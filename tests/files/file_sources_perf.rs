@@ -17,7 +17,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use file_sources_support::Agent;
+use crate::support::agent_proc::Proc;
+use file_sources_support::start_agent;
 
 const LINE_BYTES: usize = 200;
 
@@ -117,7 +118,7 @@ fn taildir_rate_against_bench() {
     std::fs::write(&conf_path, conf(root, "app\\\\.log", 1000)).unwrap();
     let bench_before = bench_put_rate(lines);
     let pos_file = root.join("taildir_position.json");
-    let agent = Agent::start(root, &conf_path, 0);
+    let agent = start_agent(root, &conf_path, 0);
     // Time from the first committed batch to the last, so agent start-up is not counted.
     let end = Instant::now() + Duration::from_secs(300);
     let (mut t0, mut p0) = (None, 0);
@@ -159,7 +160,7 @@ fn idle_cpu_of_1000_followed_files() {
     }
     let conf_path = root.join("agent.properties");
     std::fs::write(&conf_path, conf(root, ".*\\\\.log", 100)).unwrap();
-    let mut agent = Agent::start(root, &conf_path, 0);
+    let mut agent = start_agent(root, &conf_path, 0);
     let pos_file = root.join("taildir_position.json");
     let end = Instant::now() + Duration::from_secs(60);
     while committed_pos(&pos_file)
@@ -186,6 +187,6 @@ fn idle_cpu_of_1000_followed_files() {
     );
 }
 
-fn agent_pid(agent: &Agent) -> u32 {
+fn agent_pid(agent: &Proc) -> u32 {
     agent.pid()
 }

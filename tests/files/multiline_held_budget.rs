@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use file_sources_support::{channel_and_sink, written};
-use status_support::Agent;
+use status_support::{start_agent, HttpAgent};
 
 const FILES: usize = 48;
 const FRAMES: usize = 400;
@@ -42,7 +42,7 @@ fn conf(root: &Path) -> String {
     )
 }
 
-fn gauge(agent: &Agent, key: &str) -> u64 {
+fn gauge(agent: &HttpAgent, key: &str) -> u64 {
     agent.json()["SOURCE.r1"][key]
         .as_str()
         .and_then(|v| v.parse().ok())
@@ -77,9 +77,9 @@ fn many_files_holding_large_open_events_stay_within_max_held_bytes_and_lose_no_l
         }
         std::fs::write(root.join(format!("logs/app{f}.log")), text).unwrap();
     }
-    let agent = Agent::start(root, &conf(root));
+    let agent = start_agent(root, &conf(root));
     let out = root.join("out");
-    agent.wait_for("every line at the sink", || {
+    agent.wait_until("every line at the sink", || {
         let got = lines_out(&out);
         want.iter().all(|l| got.contains_key(l))
     });

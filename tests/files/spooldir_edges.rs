@@ -7,7 +7,7 @@ use crate::support::file_sources_support;
 
 use std::time::{Duration, SystemTime};
 
-use file_sources_support::{channel_and_sink, wait_for_all, wait_until, Agent};
+use file_sources_support::{channel_and_sink, start_agent, wait_for_all, wait_until};
 
 fn conf(root: &std::path::Path) -> String {
     format!(
@@ -56,7 +56,7 @@ fn a_blob_larger_than_the_channel_stores_is_set_aside_and_the_files_behind_it_go
         "names the channel's limit: {said}"
     );
 
-    let mut a = Agent::start(root, &conf_path, 0);
+    let mut a = start_agent(root, &conf_path, 0);
     let counts = wait_for_all(&root.join("out"), &want, &a);
     assert_eq!(counts.len(), want.len(), "only the small files: {counts:?}");
     let done = |i| spool.join(format!("b-{i}.txt.COMPLETED")).exists();

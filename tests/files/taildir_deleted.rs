@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use status_support::Agent;
+use status_support::{start_agent, HttpAgent};
 
 const FILE_BYTES: u64 = 16 << 20;
 
@@ -89,7 +89,7 @@ fn conf(root: &Path, logs: &Path, limit: &str, dead: u16) -> String {
     )
 }
 
-fn gauge(agent: &Agent, key: &str) -> u64 {
+fn gauge(agent: &HttpAgent, key: &str) -> u64 {
     agent.json()["SOURCE.r1"][key]
         .as_str()
         .and_then(|v| v.parse().ok())
@@ -111,9 +111,9 @@ fn a_deleted_file_is_closed_by(limit: &str, name: &str) {
     drop(f);
     let size = std::fs::metadata(&app).unwrap().len();
     let dead = dead_port::dead_port();
-    let agent = Agent::start(root.path(), &conf(root.path(), &logs, limit, dead.port));
+    let agent = start_agent(root.path(), &conf(root.path(), &logs, limit, dead.port));
     let pid = agent.pid();
-    agent.wait_for("the channel to refuse a batch", || {
+    agent.wait_until("the channel to refuse a batch", || {
         // Absent until the source is registered: only a count above 0 says it.
         agent.json()["SOURCE.r1"]["ChannelWriteFail"]
             .as_str()
@@ -125,16 +125,16 @@ fn a_deleted_file_is_closed_by(limit: &str, name: &str) {
     if disk.mounted {
         assert!(disk.used() >= size, "the open file keeps its space");
     }
-    agent.wait_for("the deleted file to be closed", || fds_to(pid, &app) == 0);
+    agent.wait_until("the deleted file to be closed", || fds_to(pid, &app) == 0);
     if disk.mounted {
         // The kernel frees the pages once the last reference to the open file is gone, which
         // can be a moment after the descriptor left the table (a read in flight holds one).
-        agent.wait_for("the deleted file's space to be freed", || {
+        agent.wait_until("the deleted file's space to be freed", || {
             disk.used() < 1 << 20
         });
     }
     // The gauges are stored just after the descriptor is closed.
-    agent.wait_for("the gauges to show the close", || {
+    agent.wait_until("the gauges to show the close", || {
         gauge(&agent, "DeletedFilesClosedCount") == 1 && gauge(&agent, "DeletedOpenBytes") == 0
     });
     assert_eq!(gauge(&agent, "DeletedFilesClosedCount"), 1);

@@ -10,7 +10,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use file_sources_support::{channel_and_sink, wait_for_all, written, Agent, WAIT};
+use file_sources_support::{channel_and_sink, start_agent, wait_for_all, written, WAIT};
 
 fn taildir_conf(root: &Path, extra: &str) -> String {
     format!(
@@ -36,7 +36,7 @@ fn text(lines: &[String]) -> String {
 /// Starts the agent on `conf`, waits for `want` in the output, stops it with SIGTERM (or
 /// SIGKILL once the position file is durable: the source went idle).
 fn run_until_written(root: &Path, conf: &Path, run: usize, want: &[String], kill: bool) -> String {
-    let mut a = Agent::start(root, conf, run);
+    let mut a = start_agent(root, conf, run);
     wait_for_all(&root.join("out"), want, &a);
     if kill {
         // Idle for longer than the longest backoff: the idle (durable) position write is done.
@@ -147,7 +147,7 @@ fn a_two_gib_file_of_nuls_without_a_newline_is_tailed_in_bounded_memory() {
     );
     let conf = root.join("agent.properties");
     std::fs::write(&conf, conf_text).unwrap();
-    let mut a = Agent::start(root, &conf, 0);
+    let mut a = start_agent(root, &conf, 0);
     let pos_file = root.join("taildir_position.json");
     let end = Instant::now() + WAIT * 10;
     let mut peak = 0;

@@ -28,9 +28,9 @@ fn a_collector_logs_upstreams_and_the_hdfs_sink_logs_creating_and_renaming() {
         ),
     )
     .unwrap();
-    let mut a = Agent::start(tmp.path(), "a1.properties", &[], "agent.log");
+    let mut a = start_agent(tmp.path(), "a1.properties", &[], "agent.log");
     let log = a.log.clone();
-    a.wait_for(&log, "agent started");
+    a.wait_file(&log, "agent started");
     let mut client = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .current_dir(tmp.path())
         .args(["avro-client", "-H", "127.0.0.1", "-p", &port.to_string()])
@@ -47,11 +47,11 @@ fn a_collector_logs_upstreams_and_the_hdfs_sink_logs_creating_and_renaming() {
         .unwrap();
     assert_eq!(client.wait().unwrap().code(), Some(0));
     // Three events, two per file: the first file is renamed as the third event arrives.
-    let text = a.wait_for(&log, "Renaming ");
+    let text = a.wait_file(&log, "Renaming ");
     let text = if text.contains("upstream disconnected") {
         text
     } else {
-        a.wait_for(&log, "upstream disconnected")
+        a.wait_file(&log, "upstream disconnected")
     };
     assert!(text.contains("upstream connected"), "{text}");
     let creating = text
@@ -69,5 +69,5 @@ fn a_collector_logs_upstreams_and_the_hdfs_sink_logs_creating_and_renaming() {
             .is_match(renaming),
         "{renaming}"
     );
-    assert_eq!(a.stop(), Some(0));
+    assert_eq!(a.terminate(), Some(0));
 }

@@ -5,7 +5,7 @@
 
 use crate::support::lines_support::netcat_send;
 use crate::support::ports::free_port;
-use crate::support::status_support::Agent;
+use crate::support::status_support::{start_agent, HttpAgent};
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -40,7 +40,7 @@ fn lines_below(dir: &Path) -> BTreeMap<String, usize> {
     out
 }
 
-fn gauge(agent: &Agent, key: &str) -> u64 {
+fn gauge(agent: &HttpAgent, key: &str) -> u64 {
     agent.json()["SINK.k1"][key]
         .as_str()
         .and_then(|v| v.parse().ok())
@@ -71,7 +71,7 @@ fn buckets_chosen_by_a_header_share_max_buffer_bytes_and_every_line_arrives_once
          a1.sinks.k1.hdfs.maxBufferBytes = {BUFFER_BYTES_MAX}\n",
         out.display()
     );
-    let agent = Agent::start(root.path(), &conf);
+    let agent = start_agent(root.path(), &conf);
     let pad = "x".repeat(400);
     let want: Vec<String> = (0..LINES)
         .map(|i| format!("b{}-{i:05}-{pad}", i % BUCKETS))
@@ -90,7 +90,7 @@ fn buckets_chosen_by_a_header_share_max_buffer_bytes_and_every_line_arrives_once
             std::thread::sleep(Duration::from_millis(100));
         }
     }
-    agent.wait_for("every line in the files", || {
+    agent.wait_until("every line in the files", || {
         let have = lines_below(&out);
         want.iter().all(|l| have.contains_key(l))
     });

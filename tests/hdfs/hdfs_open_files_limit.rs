@@ -4,13 +4,12 @@
 //! limit with one WARN naming both numbers, closes the least recently used bucket instead of
 //! failing on EMFILE, and every event arrives.
 
+use crate::support::agent_proc::Proc;
 use crate::support::lines_support::netcat_send;
 use crate::support::ports::free_port;
 
 use std::collections::BTreeSet;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 const NOFILE: u64 = 256;
@@ -18,50 +17,15 @@ const BUCKETS: usize = 400;
 const ROUNDS: usize = 3;
 const WAIT: Duration = Duration::from_secs(60);
 
-struct Agent {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Agent {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// `sluice agent` on `conf` with the open-file limit at `nofile` (soft and hard).
-fn start(root: &Path, conf: &Path, nofile: u64) -> Agent {
-    let log = root.join("agent.log");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice"));
-    cmd.args(["agent", "-n", "a1", "--no-reload-conf", "-f"])
-        .arg(conf)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap());
-    // SAFETY: setrlimit is async-signal-safe; nothing else runs in the child here.
-    unsafe {
-        cmd.pre_exec(move || {
-            let lim = libc::rlimit {
-                rlim_cur: nofile as libc::rlim_t,
-                rlim_max: nofile as libc::rlim_t,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    Agent {
-        child: cmd.spawn().unwrap(),
-        log,
-    }
+fn start(root: &Path, conf: &Path, nofile: u64) -> Proc {
+    Proc::builder(root)
+        .conf_file(conf)
+        .log("agent.log")
+        .arg("--no-reload-conf")
+        .nofile(nofile)
+        .wait(WAIT)
+        .spawn()
 }
 
 /// Every complete line of every file below `dir`, in-use files included.
@@ -126,7 +90,7 @@ fn an_hdfs_sink_with_more_buckets_than_open_files_clamps_max_open_files_and_deli
             Instant::now() < end,
             "the source took {sent} of {} lines; log:\n{}",
             want.len(),
-            agent.log()
+            agent.log_text()
         );
         sent += netcat_send(port, &want[sent..(sent + 100).min(want.len())]);
         if sent == 0 {
@@ -143,11 +107,11 @@ fn an_hdfs_sink_with_more_buckets_than_open_files_clamps_max_open_files_and_deli
             Instant::now() < end,
             "{missing} of {} lines never arrived; log:\n{}",
             want.len(),
-            agent.log()
+            agent.log_text()
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    let log = agent.log();
+    let log = agent.log_text();
     let clamp = log
         .lines()
         .find(|l| l.contains("WARN") && l.contains("maxOpenFiles"))

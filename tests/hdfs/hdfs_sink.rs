@@ -4,69 +4,28 @@
 //! Compressed output is checked with the standard tools when they are installed.
 //! `SLUICE_LONG=1` runs more rounds.
 
+use crate::support::agent_proc::Proc;
 use crate::support::ports;
 use ports::free_port;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(30);
 
-struct Agent {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Agent {
-    fn start(root: &Path, conf: &Path, port: u16, n: usize) -> Agent {
-        let log = root.join(format!("agent-{n}.log"));
-        let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args(["agent", "-n", "a1", "--no-reload-conf", "-f"])
-            .arg(conf)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let a = Agent { child, log };
-        let end = Instant::now() + WAIT;
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < end,
-                "agent did not listen; log:\n{}",
-                a.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        a
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn stop(&mut self, sig: i32) {
-        assert_eq!(unsafe { libc::kill(self.child.id() as i32, sig) }, 0);
-        let end = Instant::now() + WAIT;
-        while self.child.try_wait().unwrap().is_none() {
-            assert!(
-                Instant::now() < end,
-                "agent did not exit; log:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `sluice agent -n a1 -f CONF --no-reload-conf` with `RUST_LOG=info`, its log in
+/// `root/agent-<n>.log`; waits until `port` listens.
+fn start_agent(root: &Path, conf: &Path, port: u16, n: usize) -> Proc {
+    Proc::builder(root)
+        .conf_file(conf)
+        .log(&format!("agent-{n}.log"))
+        .arg("--no-reload-conf")
+        .wait(WAIT)
+        .ready_port(port)
+        .spawn()
 }
 
 /// Sends `prefix-N` lines in batches of 20 until an answer is not OK or `max` lines are
@@ -185,7 +144,7 @@ fn acknowledged_lines_are_in_closed_files_after_kill_9_rounds() {
     );
     let mut acked: Vec<String> = Vec::new();
     for round in 0..rounds {
-        let mut agent = Agent::start(root, &conf, port, round);
+        let mut agent = start_agent(root, &conf, port, round);
         let left_in_use = in_use(&all_files(&out));
         let senders: Vec<_> = ["a", "b"]
             .iter()
@@ -200,7 +159,7 @@ fn acknowledged_lines_are_in_closed_files_after_kill_9_rounds() {
             assert!(
                 Instant::now() < end,
                 "no progress in round {round}; log:\n{}",
-                agent.log()
+                agent.log_text()
             );
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -211,13 +170,14 @@ fn acknowledged_lines_are_in_closed_files_after_kill_9_rounds() {
             "round {round}: in-use files not recovered: {:?}",
             left_in_use.intersection(&now).collect::<Vec<_>>()
         );
-        agent.stop(libc::SIGKILL);
+        agent.signal(libc::SIGKILL);
+        agent.wait_exit();
         for s in senders {
             acked.extend(s.join().unwrap());
         }
     }
     // A last run drains the channel; a clean stop closes every file.
-    let mut agent = Agent::start(root, &conf, port, rounds);
+    let mut agent = start_agent(root, &conf, port, rounds);
     let want: BTreeSet<&String> = acked.iter().collect();
     let end = Instant::now() + WAIT;
     loop {
@@ -231,14 +191,14 @@ fn acknowledged_lines_are_in_closed_files_after_kill_9_rounds() {
         if Instant::now() > end {
             panic!(
                 "{missing} acknowledged lines missing; log:\n{}",
-                agent.log()
+                agent.log_text()
             );
         }
-        agent.stop(libc::SIGTERM);
-        agent = Agent::start(root, &conf, port, rounds + 1);
+        agent.terminate();
+        agent = start_agent(root, &conf, port, rounds + 1);
         std::thread::sleep(Duration::from_millis(200));
     }
-    agent.stop(libc::SIGTERM);
+    agent.terminate();
     let files = all_files(&out);
     assert!(
         in_use(&files).is_empty(),
@@ -298,7 +258,7 @@ fn compressed_outputs_pass_the_standard_tools() {
             port,
             &format!("a1.sinks.k1.hdfs.fileType = CompressedStream\na1.sinks.k1.hdfs.codeC = {codec}\na1.sinks.k1.hdfs.batchSize = 10\na1.sinks.k1.hdfs.rollCount = 100\n"),
         );
-        let mut agent = Agent::start(root, &conf, port, 0);
+        let mut agent = start_agent(root, &conf, port, 0);
         let acked = send_until_failure(port, "z0".into(), 700);
         assert!(acked.len() >= 700);
         let end = Instant::now() + WAIT;
@@ -311,11 +271,11 @@ fn compressed_outputs_pass_the_standard_tools() {
             assert!(
                 Instant::now() < end,
                 "{codec}: no closed file; log:\n{}",
-                agent.log()
+                agent.log_text()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        agent.stop(libc::SIGTERM);
+        agent.terminate();
         let files = all_files(&root.join("out"));
         assert!(in_use(&files).is_empty());
         let mut lines = 0;

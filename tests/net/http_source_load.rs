@@ -5,11 +5,11 @@
 //! connections and prints events/s (docs/performance.md).
 //! No timing assertions.
 
+use crate::support::agent_proc::{HttpAgent, Proc};
 use crate::support::ports;
 use ports::free_port;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const EVENT_BYTES: usize = 1024;
@@ -71,40 +71,23 @@ fn http_source_takes_batches_of_1kib_events_over_keep_alive_connections() {
         .unwrap_or(10);
     let (port, mport) = (free_port(), free_port());
     let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("a.properties");
-    std::fs::write(
-        &conf,
-        format!(
-            "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n\
-             a1.sources.r1.type = http\na1.sources.r1.bind = 127.0.0.1\na1.sources.r1.port = {port}\n\
-             a1.sources.r1.channels = c1\n\
-             a1.channels.c1.type = memory\na1.channels.c1.capacity = 200000\n\
-             a1.channels.c1.transactionCapacity = 1000\n\
-             a1.sinks.k1.type = null\na1.sinks.k1.batchSize = 1000\na1.sinks.k1.channel = c1\n"
-        ),
-    )
-    .unwrap();
-    let log = dir.path().join("agent.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["agent", "--name", "a1", "--conf-file"])
-        .arg(&conf)
+    let conf = format!(
+        "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n\
+         a1.sources.r1.type = http\na1.sources.r1.bind = 127.0.0.1\na1.sources.r1.port = {port}\n\
+         a1.sources.r1.channels = c1\n\
+         a1.channels.c1.type = memory\na1.channels.c1.capacity = 200000\n\
+         a1.channels.c1.transactionCapacity = 1000\n\
+         a1.sinks.k1.type = null\na1.sinks.k1.batchSize = 1000\na1.sinks.k1.channel = c1\n"
+    );
+    let mut agent = Proc::builder(dir.path())
+        .conf_text_as("a.properties", &conf)
+        .log("agent.log")
         .arg("--no-reload-conf")
-        .arg("-Dflume.monitoring.type=http")
-        .arg(format!("-Dflume.monitoring.port={mport}"))
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let end = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < end,
-            "agent did not listen: {}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        .args(HttpAgent::monitoring_args(mport))
+        .no_rust_log()
+        .wait(Duration::from_secs(30))
+        .ready_port(port)
+        .spawn();
     let req = request_bytes(port);
     let conns: usize = if long {
         std::env::var("SLUICE_HTTP_LOAD_CONNS")
@@ -137,8 +120,7 @@ fn http_source_takes_batches_of_1kib_events_over_keep_alive_connections() {
         s.read_to_string(&mut out).unwrap();
         out
     };
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let _ = child.wait();
+    agent.stop();
     assert!(
         metrics.contains(&format!("\"EventAcceptedCount\":\"{events}\"")),
         "source counted {events} accepted events: {metrics}"

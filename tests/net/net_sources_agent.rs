@@ -3,43 +3,26 @@
 //! syslog connection and a keep-alive HTTP connection are open and idle must end the agent
 //! cleanly.
 
+use crate::support::agent_proc::Proc;
 use crate::support::ports;
 use ports::free_port;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, UdpSocket};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(30);
 
-struct Agent(Child, std::path::PathBuf);
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn log_text(a: &Agent) -> String {
-    std::fs::read_to_string(&a.1).unwrap_or_default()
-}
-
-fn connect(a: &Agent, port: u16) -> TcpStream {
-    let end = Instant::now() + WAIT;
-    loop {
-        if let Ok(s) = TcpStream::connect(("127.0.0.1", port)) {
-            s.set_read_timeout(Some(WAIT)).unwrap();
-            return s;
-        }
-        assert!(
-            Instant::now() < end,
-            "no listener on {port}: {}",
-            log_text(a)
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+/// The first connection `port` accepts, waited for (bounded by the agent's wait).
+fn connect(a: &Proc, port: u16) -> TcpStream {
+    let mut stream = None;
+    a.wait_until(&format!("a listener on {port}"), || {
+        stream = TcpStream::connect(("127.0.0.1", port)).ok();
+        stream.is_some()
+    });
+    let s = stream.unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    s
 }
 
 fn out_lines(dir: &Path) -> Vec<String> {
@@ -74,19 +57,13 @@ fn syslog_and_http_events_reach_file_roll_and_sigterm_ends_the_agent_with_idle_c
         data = tmp.path().join("data").display(),
         out = out.display(),
     );
-    let conf_path = tmp.path().join("a.properties");
-    std::fs::write(&conf_path, conf).unwrap();
-    let log = tmp.path().join("agent.log");
-    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["agent", "--name", "a1", "--conf-file"])
-        .arg(&conf_path)
+    let mut agent = Proc::builder(tmp.path())
+        .conf_text_as("a.properties", &conf)
+        .log("agent.log")
         .arg("--no-reload-conf")
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut agent = Agent(child, log);
+        .no_rust_log()
+        .wait(WAIT)
+        .spawn();
 
     let mut tcp = connect(&agent, tport);
     let octet = "<13>Oct 11 22:14:15 h tcp octet";
@@ -131,25 +108,13 @@ fn syslog_and_http_events_reach_file_roll_and_sigterm_ends_the_agent_with_idle_c
         assert!(
             Instant::now() < end,
             "got {got:?}, want {want:?}; log:\n{}",
-            log_text(&agent)
+            agent.log_text()
         );
         std::thread::sleep(Duration::from_millis(100));
     }
     // Both clients stay connected and idle while the agent is told to stop.
-    unsafe { libc::kill(agent.0.id() as i32, libc::SIGTERM) };
-    let end = Instant::now() + WAIT;
-    let code = loop {
-        if let Some(s) = agent.0.try_wait().unwrap() {
-            break s.code();
-        }
-        assert!(
-            Instant::now() < end,
-            "agent did not stop; log:\n{}",
-            log_text(&agent)
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(code, Some(0), "log:\n{}", log_text(&agent));
+    let code = agent.terminate();
+    assert_eq!(code, Some(0), "log:\n{}", agent.log_text());
     let mut rest = Vec::new();
     let _ = tcp.read_to_end(&mut rest);
 }

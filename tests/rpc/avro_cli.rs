@@ -3,9 +3,10 @@
 //! source's configuration keys.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::agent_proc::Proc;
 use crate::support::ports;
 use ports::free_port;
 use sluice::agent::registry::SourceKind;
@@ -13,44 +14,25 @@ use sluice::agent::topology as config;
 
 const WAIT: Duration = Duration::from_secs(30);
 
-struct Agent(Child);
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_agent(dir: &Path, port: u16) -> Agent {
+fn start_agent(dir: &Path, port: u16) -> Proc {
     let out = dir.join("out");
     std::fs::create_dir_all(&out).unwrap();
-    let conf = dir.join("a.properties");
-    std::fs::write(
-        &conf,
-        format!(
-            "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n\
-             a1.sources.r1.type = avro\na1.sources.r1.bind = 127.0.0.1\na1.sources.r1.port = {port}\n\
-             a1.sources.r1.channels = c1\na1.channels.c1.type = memory\n\
-             a1.sinks.k1.type = file_roll\na1.sinks.k1.channel = c1\n\
-             a1.sinks.k1.sink.directory = {}\na1.sinks.k1.sink.rollInterval = 0\n",
-            out.display()
-        ),
-    )
-    .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["agent", "--name", "a1", "--no-reload-conf", "--conf-file"])
-        .arg(&conf)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("agent.log")).unwrap())
+    let conf = format!(
+        "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n\
+         a1.sources.r1.type = avro\na1.sources.r1.bind = 127.0.0.1\na1.sources.r1.port = {port}\n\
+         a1.sources.r1.channels = c1\na1.channels.c1.type = memory\n\
+         a1.sinks.k1.type = file_roll\na1.sinks.k1.channel = c1\n\
+         a1.sinks.k1.sink.directory = {}\na1.sinks.k1.sink.rollInterval = 0\n",
+        out.display()
+    );
+    Proc::builder(dir)
+        .conf_text_as("a.properties", &conf)
+        .log("agent.log")
+        .arg("--no-reload-conf")
+        .no_rust_log()
+        .wait(WAIT)
+        .ready_port(port)
         .spawn()
-        .unwrap();
-    let end = Instant::now() + WAIT;
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < end, "agent never listened");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Agent(child)
 }
 
 fn lines(dir: &Path) -> Vec<String> {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::agent_proc::Agent;
+use crate::support::agent_proc::Proc;
 use crate::support::ports::free_port;
 
 /// A gmond of the test's own; killed on drop.
@@ -99,7 +99,7 @@ fn a_real_gmond_receives_every_component_metric_under_flumes_names() {
                 a1.channels.c1.capacity = 500\na1.sinks.k1.type = null\n\
                 a1.sinks.k1.channel = c1\n";
     let hosts = format!("-Dflume.monitoring.hosts=127.0.0.1:{}", g.udp_port);
-    let mut agent = Agent::start(
+    let mut agent = Proc::plain(
         dir.path(),
         conf,
         &[

@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::support::dead_port::dead_port;
 use crate::support::status_support;
 use sluice_core::{Event, FileChannel, FileChannelConfig};
-use status_support::{get, seq_memory_null, Agent};
+use status_support::{get, seq_memory_null, start_agent};
 
 /// Events in the channel the readiness test replays: enough for a replay that lasts a
 /// moment (about a second on the 2-core test machine), small enough to write in seconds.
@@ -61,14 +61,14 @@ fn replay_of(m: &serde_json::Value) -> Option<(f64, u64)> {
 fn ready_is_503_while_the_file_channel_replays_and_200_once_the_agent_started() {
     let tmp = tempfile::tempdir().unwrap();
     write_backlog(tmp.path());
-    let agent = Agent::start(tmp.path(), &backlog_conf(tmp.path()));
+    let agent = start_agent(tmp.path(), &backlog_conf(tmp.path()));
     // Each round reads /ready, then /metrics. Readiness comes only after the replay is over
     // and the replay's ratio never falls from 1, so a ratio under 1 read after /ready means
     // /ready answered while the channel replayed: it must have said 503.
     let (mut replaying_503, mut rounds) = (0u32, 0u32);
-    agent.wait_for("/ready to answer 200", || {
+    agent.wait_until("/ready to answer 200", || {
         rounds += 1;
-        let ready = get(agent.mport, "/ready", None).expect("GET /ready").status;
+        let ready = get(agent.http, "/ready", None).expect("GET /ready").status;
         let m = agent.json();
         if let Some((ratio, _)) = replay_of(&m) {
             if ratio < 1.0 {
@@ -89,7 +89,7 @@ fn ready_is_503_while_the_file_channel_replays_and_200_once_the_agent_started() 
     assert_eq!(events, BACKLOG, "every put record counted as replayed");
     // Once ready, it stays ready.
     for _ in 0..5 {
-        assert_eq!(get(agent.mport, "/ready", None).unwrap().status, 200);
+        assert_eq!(get(agent.http, "/ready", None).unwrap().status, 200);
     }
     let log = agent.log_text();
     let opened = log.lines().find(|l| l.contains("file channel opened"));
@@ -102,11 +102,11 @@ fn ready_is_503_while_the_file_channel_replays_and_200_once_the_agent_started() 
 #[test]
 fn health_is_200_while_every_channel_and_sink_is_healthy() {
     let tmp = tempfile::tempdir().unwrap();
-    let agent = Agent::start(tmp.path(), &seq_memory_null(100));
-    agent.wait_for("/ready", || {
-        get(agent.mport, "/ready", None).is_some_and(|r| r.status == 200)
+    let agent = start_agent(tmp.path(), &seq_memory_null(100));
+    agent.wait_until("/ready", || {
+        get(agent.http, "/ready", None).is_some_and(|r| r.status == 200)
     });
-    let h = get(agent.mport, "/health", None).unwrap();
+    let h = get(agent.http, "/health", None).unwrap();
     assert_eq!(h.status, 200, "{}", h.body);
     assert_eq!(h.header("content-type"), Some("application/json"));
     let v: serde_json::Value = serde_json::from_str(&h.body).unwrap();
@@ -126,10 +126,10 @@ fn health_is_503_naming_a_sink_that_cannot_deliver() {
          a1.sinks.k1.hostname = 127.0.0.1\na1.sinks.k1.port = {}\n",
         dead.port
     );
-    let agent = Agent::start(tmp.path(), &conf);
+    let agent = start_agent(tmp.path(), &conf);
     let mut last = String::new();
-    agent.wait_for("/health to name the avro sink", || {
-        let h = get(agent.mport, "/health", None).expect("GET /health");
+    agent.wait_until("/health to name the avro sink", || {
+        let h = get(agent.http, "/health", None).expect("GET /health");
         last = h.body.clone();
         h.status == 503 && h.body.contains("SINK.k1")
     });

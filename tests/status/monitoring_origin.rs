@@ -4,19 +4,19 @@
 //! and requests without `Origin` (curl, Prometheus, `sluice top`) keep working. A loopback
 //! peer that reaches a dual-stack listener as `::ffff:127.0.0.1` counts as loopback.
 
-use crate::support::status_support::{seq_memory_null, status_of, Agent};
+use crate::support::status_support::{seq_memory_null, start_agent_with, status_of};
 
 const EVENTS: u64 = 100_000_000_000;
 
 #[test]
 fn a_foreign_host_or_a_cross_site_origin_is_refused_and_the_own_ones_are_served() {
     let dir = tempfile::tempdir().unwrap();
-    let agent = Agent::start_with(
+    let agent = start_agent_with(
         dir.path(),
         &seq_memory_null(EVENTS),
         &["-Dflume.monitoring.tap=loopback"],
     );
-    let port = agent.mport;
+    let port = agent.http;
     let own = format!("127.0.0.1:{port}");
     let ask = |head: String| status_of(port, &head).expect("an answer");
 
@@ -72,7 +72,7 @@ fn a_foreign_host_or_a_cross_site_origin_is_refused_and_the_own_ones_are_served(
 fn an_ipv4_mapped_loopback_peer_counts_as_loopback() {
     let dir = tempfile::tempdir().unwrap();
     // Bound on the IPv6 wildcard, a connection to 127.0.0.1 arrives from ::ffff:127.0.0.1.
-    let agent = Agent::start_with(
+    let agent = start_agent_with(
         dir.path(),
         &seq_memory_null(EVENTS),
         &[
@@ -80,7 +80,7 @@ fn an_ipv4_mapped_loopback_peer_counts_as_loopback() {
             "-Dflume.monitoring.tap=loopback",
         ],
     );
-    let port = agent.mport;
+    let port = agent.http;
     let (status, body) = status_of(
         port,
         &format!("POST /reload HTTP/1.1\r\nHost: 127.0.0.1:{port}"),

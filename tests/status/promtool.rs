@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use crate::support::dead_port::dead_port;
 use crate::support::status_support;
-use status_support::{free_port, get, Agent};
+use status_support::{free_port, get, start_agent};
 
 /// `promtool check metrics` on `text`: (success, what it printed).
 fn promtool_check(text: &str) -> (bool, String) {
@@ -56,11 +56,11 @@ fn promtool_finds_nothing_to_complain_about_in_a_real_agents_metrics() {
         data = d.join("data").display(),
         dead = dead.port,
     );
-    let agent = Agent::start(d, &conf);
-    agent.wait_for("the seq events drained", || {
+    let agent = start_agent(d, &conf);
+    agent.wait_until("the seq events drained", || {
         agent.json()["SINK.k1"]["EventDrainSuccessCount"].as_str() == Some("100")
     });
-    let m = get(agent.mport, "/metrics", Some("text/plain;version=0.0.4")).unwrap();
+    let m = get(agent.http, "/metrics", Some("text/plain;version=0.0.4")).unwrap();
     assert_eq!(m.status, 200);
     // Every kind of series is there, so the lint saw each of them.
     for name in [

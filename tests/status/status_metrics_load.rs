@@ -15,7 +15,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use status_support::Agent;
+use status_support::{start_agent, HttpAgent};
 
 const CONNECTIONS: usize = 4;
 
@@ -119,28 +119,28 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
 
-fn drained(agent: &Agent) -> u64 {
+/// The sink's drained count; 0 while the sink is not in the metrics yet (the metrics server
+/// answers as soon as it listens, before the components start).
+fn drained(agent: &HttpAgent) -> u64 {
     agent.json()["SINK.k1"]["EventDrainSuccessCount"]
         .as_str()
-        .unwrap()
-        .parse()
-        .unwrap()
+        .map_or(0, |v| v.parse().unwrap())
 }
 
 #[test]
 fn metrics_answer_every_paced_request_on_kept_alive_connections_while_events_flow() {
     let tmp = tempfile::tempdir().unwrap();
-    let agent = Agent::start(tmp.path(), &seq_file_null(tmp.path()));
-    agent.wait_for("events flowing", || drained(&agent) > 0);
+    let agent = start_agent(tmp.path(), &seq_file_null(tmp.path()));
+    agent.wait_until("events flowing", || drained(&agent) > 0);
     // The null sink keeps up: its takes come from the file channel's event cache.
-    agent.wait_for("takes served from the event cache", || {
+    agent.wait_until("takes served from the event cache", || {
         let hits = &agent.json()["CHANNEL.c1"]["TailCacheHitCount"];
         hits.as_str().and_then(|v| v.parse::<u64>().ok()) > Some(0)
     });
     let prom = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5";
-    let lat = load(agent.mport, 1_000, 75, prom);
+    let lat = load(agent.http, 1_000, 75, prom);
     assert_eq!(lat.len(), 300);
-    let lat = load(agent.mport, 1_000, 75, "application/json");
+    let lat = load(agent.http, 1_000, 75, "application/json");
     assert_eq!(lat.len(), 300);
 }
 
@@ -148,8 +148,8 @@ fn metrics_answer_every_paced_request_on_kept_alive_connections_while_events_flo
 #[ignore = "measurement for docs/performance.md; run with --ignored --nocapture on a quiet machine"]
 fn metrics_latency_at_1000_requests_per_second_while_the_agent_carries_events() {
     let tmp = tempfile::tempdir().unwrap();
-    let agent = Agent::start(tmp.path(), &seq_file_null(tmp.path()));
-    agent.wait_for("events flowing", || drained(&agent) > 0);
+    let agent = start_agent(tmp.path(), &seq_file_null(tmp.path()));
+    agent.wait_until("events flowing", || drained(&agent) > 0);
     std::thread::sleep(Duration::from_secs(2));
     for (what, accept) in [
         (
@@ -159,7 +159,7 @@ fn metrics_latency_at_1000_requests_per_second_while_the_agent_carries_events() 
         ("json", "application/json"),
     ] {
         let (e0, t0) = (drained(&agent), Instant::now());
-        let lat = load(agent.mport, 1_000, 2_500, accept);
+        let lat = load(agent.http, 1_000, 2_500, accept);
         let secs = t0.elapsed().as_secs_f64();
         let events = (drained(&agent) - e0) as f64 / secs;
         println!(

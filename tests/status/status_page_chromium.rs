@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use status_support::{seq_memory_null, Agent};
+use status_support::{seq_memory_null, start_agent};
 
 /// Longest a Chromium run may take before it is killed.
 const CHROMIUM_TIME_MAX: Duration = Duration::from_secs(60);
@@ -86,11 +86,11 @@ fn console_lines(stderr: &str) -> Vec<&str> {
 fn the_status_page_renders_every_component_and_a_fill_chart_in_headless_chromium() {
     let chromium_path = chromium();
     let tmp = tempfile::tempdir().unwrap();
-    let agent = Agent::start(tmp.path(), &seq_memory_null(5_000));
-    agent.wait_for("events flowing", || {
+    let agent = start_agent(tmp.path(), &seq_memory_null(5_000));
+    agent.wait_until("events flowing", || {
         agent.json()["SINK.k1"]["EventDrainSuccessCount"] != "0"
     });
-    let url = format!("http://127.0.0.1:{}/", agent.mport);
+    let url = format!("http://127.0.0.1:{}/", agent.http);
 
     let (dom, stderr) = run_chromium(
         &tmp.path().join("profile-dom"),

@@ -5,7 +5,7 @@ use crate::support::status_support;
 
 use prometheus_parse::{Scrape, Value};
 use sluice::agent::prometheus::sample_name;
-use status_support::{get, seq_memory_null, Agent};
+use status_support::{get, seq_memory_null, start_agent};
 
 const TOTAL: u64 = 2_000;
 
@@ -23,10 +23,10 @@ fn value(v: &Value) -> Option<f64> {
 #[test]
 fn prometheus_text_parsed_by_a_real_parser_matches_the_json_after_the_flow_ends() {
     let tmp = tempfile::tempdir().unwrap();
-    let agent = Agent::start(tmp.path(), &seq_memory_null(TOTAL));
+    let agent = start_agent(tmp.path(), &seq_memory_null(TOTAL));
     // The put side counts after its commit returns, which can be after the sink drained.
     let total = TOTAL.to_string();
-    agent.wait_for("every event counted put and drained", || {
+    agent.wait_until("every event counted put and drained", || {
         let m = agent.json();
         [
             &m["SINK.k1"]["EventDrainSuccessCount"],
@@ -37,7 +37,7 @@ fn prometheus_text_parsed_by_a_real_parser_matches_the_json_after_the_flow_ends(
         .all(|v| v.as_str() == Some(&*total))
     });
     let before = agent.json();
-    let answer = get(agent.mport, "/metrics", Some("text/plain;version=0.0.4")).unwrap();
+    let answer = get(agent.http, "/metrics", Some("text/plain;version=0.0.4")).unwrap();
     let after = agent.json();
     assert_eq!(answer.status, 200);
     assert_eq!(
@@ -134,9 +134,9 @@ fn prometheus_text_parsed_by_a_real_parser_matches_the_json_after_the_flow_ends(
 #[test]
 fn flume_json_is_unchanged_unless_prometheus_formats_are_asked_for() {
     let tmp = tempfile::tempdir().unwrap();
-    let agent = Agent::start(tmp.path(), &seq_memory_null(10));
+    let agent = start_agent(tmp.path(), &seq_memory_null(10));
     // `/metrics` answers before the components are registered.
-    agent.wait_for("the channel registered", || {
+    agent.wait_until("the channel registered", || {
         agent.json()["CHANNEL.c1"]["Type"].as_str() == Some("CHANNEL")
     });
     for accept in [
@@ -145,7 +145,7 @@ fn flume_json_is_unchanged_unless_prometheus_formats_are_asked_for() {
         Some("application/json"),
         Some("text/plain"),
     ] {
-        let a = get(agent.mport, "/metrics", accept).unwrap();
+        let a = get(agent.http, "/metrics", accept).unwrap();
         assert_eq!(a.status, 200);
         assert_eq!(
             a.header("content-type"),
@@ -156,7 +156,7 @@ fn flume_json_is_unchanged_unless_prometheus_formats_are_asked_for() {
         assert_eq!(v["CHANNEL.c1"]["Type"], "CHANNEL");
     }
     let prom = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
-    let om = get(agent.mport, "/metrics", Some(prom)).unwrap();
+    let om = get(agent.http, "/metrics", Some(prom)).unwrap();
     assert_eq!(
         om.header("content-type"),
         Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
@@ -165,7 +165,7 @@ fn flume_json_is_unchanged_unless_prometheus_formats_are_asked_for() {
     assert!(om
         .body
         .contains("# TYPE flume_channel_event_put_success counter"));
-    let always = get(agent.mport, "/prometheus", None).unwrap();
+    let always = get(agent.http, "/prometheus", None).unwrap();
     assert_eq!(always.status, 200);
     assert!(always
         .body

@@ -5,18 +5,18 @@ use crate::support::status_support;
 
 use std::process::Command;
 
-use status_support::{seq_memory_null, Agent};
+use status_support::{seq_memory_null, start_agent};
 
 #[test]
 fn top_once_prints_every_component_with_rates_from_a_real_agent() {
     let tmp = tempfile::tempdir().unwrap();
-    let agent = Agent::start(tmp.path(), &seq_memory_null(1_000));
-    agent.wait_for("every event drained", || {
+    let agent = start_agent(tmp.path(), &seq_memory_null(1_000));
+    agent.wait_until("every event drained", || {
         agent.json()["SINK.k1"]["EventDrainSuccessCount"] == "1000"
     });
     let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(["top", "--once", "--interval", "0.2", "--url"])
-        .arg(format!("http://127.0.0.1:{}/metrics", agent.mport))
+        .arg(format!("http://127.0.0.1:{}/metrics", agent.http))
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);

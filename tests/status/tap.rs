@@ -8,7 +8,7 @@ use crate::support::status_support;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use status_support::{seq_memory_null, Agent};
+use status_support::{seq_memory_null, start_agent, start_agent_with, HttpAgent};
 
 const EVENTS: u64 = 100_000_000_000;
 
@@ -34,8 +34,8 @@ fn tap(port: u16, extra: &[&str]) -> Output {
 #[test]
 fn the_tap_is_off_by_default() {
     let dir = tempfile::tempdir().unwrap();
-    let agent = Agent::start(dir.path(), &seq_memory_null(EVENTS));
-    let out = tap(agent.mport, &["--limit", "1"]);
+    let agent = start_agent(dir.path(), &seq_memory_null(EVENTS));
+    let out = tap(agent.http, &["--limit", "1"]);
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("the tap is off"), "{err}");
@@ -44,13 +44,13 @@ fn the_tap_is_off_by_default() {
 #[test]
 fn the_tap_prints_a_sources_events_and_a_sinks_takes() {
     let dir = tempfile::tempdir().unwrap();
-    let agent = Agent::start_with(
+    let agent = start_agent_with(
         dir.path(),
         &seq_memory_null(EVENTS),
         &["-Dflume.monitoring.tap=loopback"],
     );
     for (component, point) in [("r1", "source"), ("c1", "channel"), ("k1", "sink")] {
-        let out = tap(agent.mport, &["--component", component, "--limit", "5"]);
+        let out = tap(agent.http, &["--component", component, "--limit", "5"]);
         let text = String::from_utf8_lossy(&out.stdout);
         assert_eq!(
             out.status.code(),
@@ -82,7 +82,7 @@ fn fast_pipeline() -> String {
         .replace("k1.batchSize = 100", "k1.batchSize = 1000")
 }
 
-fn accepted(agent: &Agent) -> u64 {
+fn accepted(agent: &HttpAgent) -> u64 {
     agent.json()["SOURCE.r1"]["EventAcceptedCount"]
         .as_str()
         .and_then(|v| v.parse().ok())
@@ -90,7 +90,7 @@ fn accepted(agent: &Agent) -> u64 {
 }
 
 /// Events accepted during `window`.
-fn rate(agent: &Agent, window: Duration) -> u64 {
+fn rate(agent: &HttpAgent, window: Duration) -> u64 {
     let a = accepted(agent);
     std::thread::sleep(window);
     accepted(agent) - a
@@ -107,7 +107,7 @@ fn median(mut v: Vec<u64>) -> u64 {
 /// docs/monitoring.md come from `cargo test --release --test status tap:: an_attached -- --nocapture`.
 fn an_attached_tap_keeps_the_pipeline_flowing_and_its_cost_is_printed() {
     let dir = tempfile::tempdir().unwrap();
-    let agent = Agent::start_with(
+    let agent = start_agent_with(
         dir.path(),
         &fast_pipeline(),
         &["-Dflume.monitoring.tap=loopback"],
@@ -118,7 +118,7 @@ fn an_attached_tap_keeps_the_pipeline_flowing_and_its_cost_is_printed() {
     for _ in 0..5 {
         off.push(rate(&agent, window));
         let mut t: Child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args(["tap", "--url", &format!("http://127.0.0.1:{}", agent.mport)])
+            .args(["tap", "--url", &format!("http://127.0.0.1:{}", agent.http)])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -21,3 +21,4 @@ pub mod s3_support;
 pub mod status_support;
 pub mod thrift_support;
 pub mod tools_support;
+pub mod wait;

@@ -34,7 +34,7 @@ impl Agent {
 
     /// Rewrites the configuration file (the agent reloads it within a second or two).
     pub fn rewrite(&self, conf: &str) {
-        std::fs::write(&self.conf, conf).unwrap();
+        std::fs::write(self.conf.as_ref().unwrap(), conf).unwrap();
     }
 
     /// `GET /alarms`.

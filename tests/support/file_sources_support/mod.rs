@@ -2,75 +2,23 @@
 //! SIGTERM, and reading what file_roll wrote.
 #![allow(dead_code)]
 
+use crate::support::agent_proc::Proc;
+use crate::support::wait;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub const WAIT: Duration = Duration::from_secs(60);
 
-pub struct Agent {
-    child: Child,
-    pub log: PathBuf,
-}
-
-impl Agent {
-    pub fn start(dir: &Path, conf: &Path, run: usize) -> Agent {
-        let log = dir.join(format!("agent-{run}.log"));
-        let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args(["agent", "-n", "a1", "-f"])
-            .arg(conf)
-            .arg("--no-reload-conf")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        Agent { child, log }
-    }
-
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn signal(&mut self, sig: i32) {
-        unsafe { libc::kill(self.child.id() as i32, sig) };
-        let end = Instant::now() + WAIT;
-        loop {
-            if self.child.try_wait().unwrap().is_some() {
-                return;
-            }
-            assert!(
-                Instant::now() < end,
-                "agent did not exit; log:\n{}",
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    pub fn kill9(&mut self) {
-        self.signal(libc::SIGKILL);
-    }
-
-    pub fn terminate(&mut self) {
-        self.signal(libc::SIGTERM);
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    pub fn alive(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts `sluice agent -n a1 -f CONF --no-reload-conf` with `RUST_LOG=info`, its log in
+/// `dir/agent-<run>.log`; not waited for.
+pub fn start_agent(dir: &Path, conf: &Path, run: usize) -> Proc {
+    Proc::builder(dir)
+        .conf_file(conf)
+        .log(&format!("agent-{run}.log"))
+        .arg("--no-reload-conf")
+        .wait(WAIT)
+        .spawn()
 }
 
 /// Every complete line file_roll wrote under `dir` (a torn last line is left out).
@@ -90,7 +38,7 @@ pub fn written(dir: &Path) -> Vec<String> {
 }
 
 /// Waits until every wanted line was written; returns the count of each line written.
-pub fn wait_for_all(out: &Path, want: &[String], agent: &Agent) -> BTreeMap<String, usize> {
+pub fn wait_for_all(out: &Path, want: &[String], agent: &Proc) -> BTreeMap<String, usize> {
     let end = Instant::now() + WAIT;
     loop {
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
@@ -115,15 +63,8 @@ pub fn wait_for_all(out: &Path, want: &[String], agent: &Agent) -> BTreeMap<Stri
 
 /// Waits (up to 20 s) until `done` holds: a spool file is completed only after its last
 /// commit, so its lines can reach the sink before it is renamed.
-pub fn wait_until(mut done: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + Duration::from_secs(20);
-    while !done() {
-        if Instant::now() >= end {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    true
+pub fn wait_until(done: impl FnMut() -> bool) -> bool {
+    wait::poll_until(Duration::from_secs(20), done)
 }
 
 /// Lines written more than once, in total.

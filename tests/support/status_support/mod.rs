@@ -1,102 +1,42 @@
 //! Helpers of the status tests (`status_*.rs`): a real `sluice agent` with the metrics
-//! server on, and a minimal HTTP/1.1 GET over loopback with timeouts.
+//! server on (an [`HttpAgent`]), and a minimal HTTP/1.1 GET over loopback with timeouts.
 #![allow(dead_code)]
 
+pub use crate::support::agent_proc::HttpAgent;
+use crate::support::agent_proc::Proc;
 use crate::support::ports;
 pub use ports::free_port;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
 /// Longest wait for anything in these tests.
 pub const WAIT: Duration = Duration::from_secs(30);
 
-/// A running agent; killed when dropped.
-pub struct Agent {
-    child: Child,
-    log: PathBuf,
-    /// The metrics server's port.
-    pub mport: u16,
+/// Starts `sluice agent -n a1` on `conf` with `-Dflume.monitoring.type=http` on a free port
+/// and waits until the metrics server answers.
+pub fn start_agent(dir: &Path, conf: &str) -> HttpAgent {
+    start_agent_with(dir, conf, &[])
 }
 
-impl Agent {
-    /// Starts `sluice agent -n a1` on `conf` with `-Dflume.monitoring.type=http` and waits
-    /// until the metrics server answers.
-    pub fn start(dir: &Path, conf: &str) -> Agent {
-        Self::start_with(dir, conf, &[])
-    }
-
-    /// [`Agent::start`] with more command-line arguments.
-    pub fn start_with(dir: &Path, conf: &str, extra: &[&str]) -> Agent {
-        let path = dir.join("agent.conf");
-        std::fs::write(&path, conf).unwrap();
-        let log = dir.join("agent.log");
-        let mport = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args(["agent", "-n", "a1", "-f"])
-            .arg(&path)
-            .args([
-                "--no-reload-conf",
-                "-Dflume.monitoring.type=http",
-                &format!("-Dflume.monitoring.port={mport}"),
-            ])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&log).unwrap())
-            .stderr(Stdio::from(
-                std::fs::OpenOptions::new().append(true).open(&log).unwrap(),
-            ))
-            .spawn()
-            .unwrap();
-        let agent = Agent { child, log, mport };
-        agent.wait_for("the metrics server", || {
-            get(mport, "/metrics", None).is_some_and(|r| r.status == 200)
-        });
-        agent
-    }
-
-    /// Whether the agent still runs.
-    pub fn alive(&mut self) -> bool {
-        self.child.try_wait().ok().flatten().is_none()
-    }
-
-    /// The agent's process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// The agent's log so far.
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Polls `ok` every 100 ms until it holds; panics with the log after [`WAIT`].
-    pub fn wait_for(&self, what: &str, mut ok: impl FnMut() -> bool) {
-        let end = Instant::now() + WAIT;
-        while !ok() {
-            assert!(
-                Instant::now() < end,
-                "timed out waiting for {what}; log:\n{}",
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// The agent's Flume JSON.
-    pub fn json(&self) -> serde_json::Value {
-        let r = get(self.mport, "/metrics", None).expect("GET /metrics");
-        serde_json::from_str(&r.body).unwrap()
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// [`start_agent`] with more command-line arguments.
+pub fn start_agent_with(dir: &Path, conf: &str, extra: &[&str]) -> HttpAgent {
+    let http = free_port();
+    let proc = Proc::builder(dir)
+        .conf_text_as("agent.conf", conf)
+        .log("agent.log")
+        .stdout_to_log()
+        .no_rust_log()
+        .arg("--no-reload-conf")
+        .args(HttpAgent::monitoring_args(http))
+        .args(extra)
+        .wait(WAIT)
+        .ready_when("the metrics server", move || {
+            get(http, "/metrics", None).is_some_and(|r| r.status == 200)
+        })
+        .spawn();
+    HttpAgent { proc, http }
 }
 
 /// An HTTP answer.
