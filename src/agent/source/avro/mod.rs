@@ -5,9 +5,11 @@
 //! Connections are accepted by the shared [`Listener`](super::listener) (the
 //! `max-connections` cap; connections beyond it are closed at once and counted as
 //! `ConnectionRefusedCount`) and admitted by [`Gate`](super::rpc_admit).
-//! One task per connection ([`conn`]) reads frames ([`read`]), decodes them through the pure
-//! state machine [`crate::wire::avro::server::ServerConn`] ([`decode`]: off the async workers
-//! when large); `append`/`appendBatch` go to the channel processor as one batch (one
+//! One task per connection runs the RPC connection machine
+//! ([`crate::agent::source::rpc`]: frames read ahead of their answers, decoded off the async
+//! workers when large, calls in flight joined into one put), with the avro protocol
+//! ([`protocol`]: the pure state machine [`crate::wire::avro::server::ServerConn`]);
+//! `append`/`appendBatch` go to the channel processor as one batch (one
 //! transaction per channel per call) and are answered `OK` only after every required channel
 //! committed, `FAILED` otherwise. Pipelined calls are answered in order, each with its
 //! serial. Limits: `max-frame-size`, `max-events-per-call`, `max-connections`,
@@ -21,24 +23,17 @@
 //! `compression-type`), each connection in its own task.
 
 pub mod config;
-mod conn;
-mod decode;
 mod peers;
-mod read;
+mod protocol;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use parking_lot::Mutex;
-use tokio::sync::Semaphore;
-
-use super::budget::Budget;
-use super::decoders::Decoders;
-use super::frame_pool::FramePool;
 use super::listener::Listener;
 use super::refusals::RefusalLog;
+use super::rpc::RpcBase;
 use super::rpc_admit::Gate;
 use super::upstream_log::UpstreamLog;
 use super::{SourceCtx, SourceError};
@@ -48,6 +43,7 @@ use crate::agent::rpc::transport::ServerTransport;
 use crate::wire::avro::handshake::answer_with;
 use crate::wire::avro::{AvroError, HandshakeRequest, HandshakeResponse, KnownClients};
 pub use config::AvroSourceConfig;
+use parking_lot::Mutex;
 pub use peers::{Peers, PEER_WINDOW};
 
 /// What the connections of one source share.
@@ -58,15 +54,8 @@ pub(crate) struct Shared {
     pub(crate) known: Mutex<KnownClients>,
     pub(crate) open: AtomicUsize,
     pub(crate) peers: Peers,
-    pub(crate) threads: Option<Semaphore>,
-    /// Bytes of frames being received: half of `max-inflight-bytes`.
-    pub(crate) frames: Budget,
-    /// Bytes the decoded events of calls are counted for: the other half.
-    pub(crate) decoded: Budget,
-    /// Decodes running off the workers.
-    pub(crate) decoders: Decoders,
-    /// Frame buffers given back by decoded calls, for the next large frames.
-    pub(crate) frame_pool: Arc<FramePool>,
+    /// Budgets, decoders, `threads`, timeouts ([`crate::agent::source::rpc`]).
+    pub(crate) rpc: RpcBase,
     /// This source's remembered upstreams (the upstream-gone alarm).
     pub(crate) upstreams: Arc<Mutex<Upstreams>>,
     /// ipFilter, TLS and deflate ([`crate::agent::rpc::transport`]).
@@ -75,9 +64,6 @@ pub(crate) struct Shared {
     pub(crate) filtered: Mutex<RefusalLog>,
     /// The rate-limited warning about connections closed for bad input.
     pub(crate) bad_input: Mutex<RefusalLog>,
-    /// Calls put in the transaction of an earlier call of their connection
-    /// (`CallsJoinedCount`: a client with calls in flight, [`conn::serve`]).
-    pub(crate) joined: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -104,11 +90,12 @@ pub async fn run(cfg: AvroSourceConfig, ctx: SourceCtx) -> Result<(), SourceErro
     tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, ?local, transport = %transport.describe(), "avro source listening");
     let cfg_gone = (cfg.client_gone_after, cfg.client_forget_after);
     let shared = Arc::new(Shared {
-        threads: cfg.threads.map(Semaphore::new),
-        frames: Budget::new(cfg.max_inflight_bytes / 2),
-        decoded: Budget::new(cfg.max_inflight_bytes / 2),
-        decoders: Decoders::default(),
-        frame_pool: Arc::default(),
+        rpc: RpcBase::new(
+            cfg.threads,
+            cfg.max_inflight_bytes,
+            cfg.request_timeout,
+            cfg.idle_timeout,
+        ),
         cfg,
         known: Mutex::new(KnownClients::default()),
         open: AtomicUsize::new(0),
@@ -117,7 +104,6 @@ pub async fn run(cfg: AvroSourceConfig, ctx: SourceCtx) -> Result<(), SourceErro
         transport,
         filtered: Mutex::new(RefusalLog::default()),
         bad_input: Mutex::new(RefusalLog::bad_input()),
-        joined: Default::default(),
     });
     let g = shared.clone();
     ctx.counters.set_gauges(Box::new(move || {
@@ -132,7 +118,7 @@ pub async fn run(cfg: AvroSourceConfig, ctx: SourceCtx) -> Result<(), SourceErro
             ),
             (
                 "CallsJoinedCount",
-                g.joined.load(Ordering::Relaxed).to_string(),
+                g.rpc.joined.load(Ordering::Relaxed).to_string(),
             ),
         ];
         v.extend(g.transport.gauges());
@@ -171,7 +157,7 @@ fn connection(
         };
         let conn = gate.admit(&ctx, stream, peer).await;
         if let Some(conn) = conn {
-            conn::serve(conn, peer, &ctx, &shared, &mut log).await;
+            super::rpc::conn::serve(conn, peer, &ctx, &shared, &mut log).await;
         }
         drop(log);
         shared.open.fetch_sub(1, Ordering::Relaxed);

@@ -6,11 +6,13 @@
 //! Connections are accepted by the shared [`Listener`](super::listener) (the
 //! `max-connections` cap; connections beyond it are closed at once and counted as
 //! `ConnectionRefusedCount`) and admitted by [`Gate`](super::rpc_admit).
-//! One task per connection ([`conn`]) reads frames ([`read`]: the frame's bytes reserved from
-//! the frame budget before they are read, the whole frame within `request-timeout`), decodes
-//! them through the pure codec [`crate::wire::thrift`] ([`decode`]: off the async workers when
-//! large, the events counted against the decoded budget); `append`/`appendBatch` go to the
-//! channel processor as one batch (one transaction per channel per call) and are answered
+//! One task per connection runs the RPC connection machine ([`crate::agent::source::rpc`]:
+//! frames read within `request-timeout` of their first byte and reserved from the frame
+//! budget before they are read, up to 8 calls read ahead of their answers, decoded off the
+//! async workers when large and counted against the decoded budget, the calls that waited
+//! behind a put joined into one transaction, `CallsJoinedCount`) with the thrift protocol
+//! ([`protocol`]: the pure codec [`crate::wire::thrift`]); `append`/`appendBatch` go to the
+//! channel processor as one batch (one transaction per channel per call, or per joined calls) and are answered
 //! `OK` only after every required channel committed, `FAILED` otherwise. Calls are answered
 //! in order, each with its seqid. Garbage closes its connection with a log line naming the
 //! probable cause (rate-limited per source: a few per interval, then a count; a connection
@@ -23,23 +25,16 @@
 //! its own task, as for the avro source.
 
 pub mod config;
-mod conn;
-mod decode;
-mod read;
+mod protocol;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use parking_lot::Mutex;
-use tokio::sync::Semaphore;
-
-use super::budget::Budget;
-use super::decoders::Decoders;
-use super::frame_pool::FramePool;
 use super::listener::Listener;
 use super::refusals::RefusalLog;
+use super::rpc::RpcBase;
 use super::rpc_admit::Gate;
 use super::upstream_log::UpstreamLog;
 use super::{SourceCtx, SourceError};
@@ -47,21 +42,15 @@ use crate::agent::metrics::SourceCounter;
 use crate::agent::rpc::transport::{Protocol as Speaks, ServerTransport};
 use crate::wire::thrift::sniff::probable_cause;
 pub use config::ThriftSourceConfig;
+use parking_lot::Mutex;
 
 /// What the connections of one source share.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) cfg: ThriftSourceConfig,
     pub(crate) open: AtomicUsize,
-    pub(crate) threads: Option<Semaphore>,
-    /// Bytes of frames being received: half of `max-inflight-bytes`.
-    pub(crate) frames: Budget,
-    /// Bytes the decoded events of calls are counted for: the other half.
-    pub(crate) decoded: Budget,
-    /// Decodes running off the workers.
-    pub(crate) decoders: Decoders,
-    /// Frame buffers given back by decoded calls, for the next large frames.
-    pub(crate) frame_pool: Arc<FramePool>,
+    /// Budgets, decoders, `threads`, timeouts ([`crate::agent::source::rpc`]).
+    pub(crate) rpc: RpcBase,
     /// ipFilter, TLS and deflate ([`crate::agent::rpc::transport`]).
     pub(crate) transport: ServerTransport,
     /// The rate-limited warning about peers refused by `ipFilter`.
@@ -79,11 +68,12 @@ pub async fn run(cfg: ThriftSourceConfig, ctx: SourceCtx) -> Result<(), SourceEr
     let local = listener.local_addr();
     tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, protocol = cfg.protocol.name(), ?local, transport = %transport.describe(), "thrift source listening");
     let shared = Arc::new(Shared {
-        threads: cfg.threads.map(Semaphore::new),
-        frames: Budget::new(cfg.max_inflight_bytes / 2),
-        decoded: Budget::new(cfg.max_inflight_bytes / 2),
-        decoders: Decoders::default(),
-        frame_pool: Arc::default(),
+        rpc: RpcBase::new(
+            cfg.threads,
+            cfg.max_inflight_bytes,
+            cfg.request_timeout,
+            cfg.idle_timeout,
+        ),
         cfg,
         open: AtomicUsize::new(0),
         transport,
@@ -92,10 +82,16 @@ pub async fn run(cfg: ThriftSourceConfig, ctx: SourceCtx) -> Result<(), SourceEr
     });
     let g = shared.clone();
     ctx.counters.set_gauges(Box::new(move || {
-        let mut v = vec![(
-            "OpenConnectionCount",
-            g.open.load(Ordering::Relaxed).to_string(),
-        )];
+        let mut v = vec![
+            (
+                "OpenConnectionCount",
+                g.open.load(Ordering::Relaxed).to_string(),
+            ),
+            (
+                "CallsJoinedCount",
+                g.rpc.joined.load(Ordering::Relaxed).to_string(),
+            ),
+        ];
         v.extend(g.transport.gauges());
         v
     }));
@@ -128,7 +124,7 @@ fn connection(
             protocol: "thrift",
         };
         if let Some(conn) = gate.admit(&ctx, stream, peer).await {
-            conn::serve(conn, peer, &ctx, &shared, &mut log).await;
+            super::rpc::conn::serve(conn, peer, &ctx, &shared, &mut log).await;
         }
         drop(log);
         shared.open.fetch_sub(1, Ordering::Relaxed);

@@ -1,13 +1,12 @@
-//! Decoding a call of the avro source: off the async workers when large
-//! ([`crate::agent::source::decoders`]), within the decoded budget. The handshake is
-//! answered with the `known` lock held only to look up and remember a hash.
+//! Decoding a call of an RPC source: off the async workers when large
+//! ([`crate::agent::source::decoders`]), within the decoded budget.
 //!
-//! The events of a call are counted (`call::read_params`: bodies, keys and values plus a
-//! fixed cost per event and per header, [`crate::wire::cost`]) against the source's decoded
-//! budget before they exist: first optimistically (a guess from the payload's size, if it is
-//! free now), and when the call needs more than the guess, its exact count is taken without
-//! decoding and waited for (within the frame's deadline; a call that would need more than the
-//! whole budget is refused). The budget is held until the put returns.
+//! The events of a call are counted (bodies, keys and values plus a fixed cost per event
+//! and per header, [`crate::wire::cost`]) against the source's decoded budget before they
+//! exist: first optimistically (a guess from the payload's size, if it is free now), and when
+//! the call needs more than the guess, its exact count is taken without decoding and waited
+//! for (within the frame's deadline; a call that would need more than the whole budget is
+//! refused). The budget is held until the put returns.
 //!
 //! A call decoded on the blocking pool at the first guess is put on the same thread (see
 //! [`crate::agent::source::rpc_put`]): one hop to the blocking pool per call instead of two.
@@ -16,14 +15,11 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use super::Shared;
+use super::{Bad, Begun, Decoded, Failed, RpcProtocol};
 use crate::agent::source::budget::{self, Held};
 use crate::agent::source::decoders::Then;
 use crate::agent::source::rpc_put::Putter;
 use crate::agent::stop::Stop;
-use crate::wire::avro::server::{Begun, EventCall, ServerConn};
-use crate::wire::avro::{AvroError, Status};
-use crate::wire::bodies::Bodies;
 use sluice_core::{Bytes, Event};
 
 /// The first guess of a call's decoded bytes: this many times its payload, plus
@@ -32,52 +28,26 @@ const GUESS_FACTOR: u64 = 2;
 /// See [`GUESS_FACTOR`].
 const GUESS_EXTRA_BYTES: u64 = 64 << 10;
 
-/// A request decoded.
-pub(crate) enum Decoded {
-    /// Send these buffers; nothing to put.
-    Reply(Vec<Vec<u8>>),
-    /// Send these buffers and close (another protocol).
-    Refuse {
-        reply: Vec<Vec<u8>>,
-        error: AvroError,
-    },
-    /// Decoded and put: answer `status`.
-    Committed { call: EventCall, status: Status },
-    /// Decoded, not put (asked not to): put `events` (their decoded budget `held` until the
-    /// put returns), then answer.
-    Events {
-        call: EventCall,
-        events: Vec<Event>,
-        held: Held,
-    },
-    /// The decoded budget did not free up within the frame's deadline: answer `FAILED`
-    /// (the client resends later).
-    Busy { call: EventCall, cost: u64 },
-}
-
-/// Why a request could not be decoded.
-pub(crate) enum Failed {
-    /// Garbage or over a limit: log, count, close.
-    Bad(AvroError),
-    /// The source is stopping.
-    Stopped,
+fn bad<P: RpcProtocol>(call: Option<P::Call>, error: P::Error) -> Failed<P> {
+    Failed::Bad(Bad { call, error })
 }
 
 /// Decodes `payload` (its frame budget `frame_held` is given back once it is decoded) and,
 /// with `putter`, puts its events: a call decoded on the blocking pool whose events fit the
 /// first guess is put there when the channel puts blocking, any other from this task. A call
 /// comes back [`Decoded::Committed`]; without `putter`, [`Decoded::Events`] (decoded only).
-pub(crate) async fn decode(
-    conn: &mut ServerConn,
+pub(crate) async fn decode<P: RpcProtocol>(
+    conn: &mut P::Conn,
     payload: Bytes,
     frame_held: Option<Held>,
-    shared: &Arc<Shared>,
+    shared: &Arc<P>,
     deadline: Instant,
     stop: &mut Stop,
     putter: Option<&Putter>,
-) -> Result<Decoded, Failed> {
+) -> Result<Decoded<P>, Failed<P>> {
     let size = payload.len();
-    let pass = shared
+    let base = shared.base();
+    let pass = base
         .decoders
         .run_then(
             size,
@@ -85,7 +55,7 @@ pub(crate) async fn decode(
             {
                 let (mut c, shared) = (conn.clone(), shared.clone());
                 move || {
-                    let first = first(&mut c, &payload, &shared);
+                    let first = first(&mut c, &payload, &*shared);
                     Pass {
                         conn: c,
                         payload,
@@ -112,7 +82,7 @@ pub(crate) async fn decode(
         first,
     } = pass;
     *conn = c;
-    let (call, cost) = match first.map_err(Failed::Bad)? {
+    let (call, cost) = match first? {
         First::Done(d) => return Ok(d),
         First::Put { call, events, held } => {
             drop((payload, frame_held));
@@ -123,63 +93,65 @@ pub(crate) async fn decode(
     // The exact count is known and fits the budget: wait for it.
     let held = tokio::select! {
         _ = stop.wait() => return Err(Failed::Stopped),
-        r = tokio::time::timeout_at(deadline, shared.decoded.acquire(cost)) => r,
+        r = tokio::time::timeout_at(deadline, base.decoded.acquire(cost)) => r,
     };
-    let held = match held {
-        Ok(Some(h)) => h,
-        Ok(None) | Err(_) => return Ok(Decoded::Busy { call, cost }),
+    let Ok(Some(held)) = held else {
+        return Ok(Decoded::Busy { call, cost });
     };
-    let decoded = shared
+    let s = shared.clone();
+    let (call, decoded) = base
         .decoders
         .run(size, stop, move || {
-            call.decode(&payload, Bodies::Share(&payload), cost)
-                .map(|(events, _)| (call, events))
+            let d = s.decode(&call, &payload, cost);
+            (call, d)
         })
         .await
         .ok_or(Failed::Stopped)?;
     drop(frame_held);
-    let (call, events) = decoded.map_err(Failed::Bad)?;
-    Ok(put_here(call, events, held, putter).await)
+    match decoded {
+        Ok((events, _)) => Ok(put_here(call, events, held, putter).await),
+        Err(e) => Err(bad(Some(call), e)),
+    }
 }
 
 /// Puts a decoded call's events from the connection's task (their decoded budget `held`
 /// until the put returns); without a putter, hands them back.
-async fn put_here(
-    call: EventCall,
+async fn put_here<P: RpcProtocol>(
+    call: P::Call,
     events: Vec<Event>,
     held: Held,
     putter: Option<&Putter>,
-) -> Decoded {
+) -> Decoded<P> {
     let Some(putter) = putter else {
         return Decoded::Events { call, events, held };
     };
-    let status = Status::of(putter.put(call.batch, events).await);
+    let committed = putter.put(P::batch(&call), events).await;
     drop(held);
-    Decoded::Committed { call, status }
+    Decoded::Committed { call, committed }
 }
 
 /// The first pass's outcome and what the second (if any) needs.
-struct Pass {
-    conn: ServerConn,
+struct Pass<P: RpcProtocol> {
+    conn: P::Conn,
     payload: Bytes,
     frame_held: Option<Held>,
-    first: Result<First, AvroError>,
+    first: Result<First<P>, Failed<P>>,
 }
 
 /// On the blocking thread that decoded it: puts a decoded call (its frame budget given back
 /// first, its decoded budget once the put returns; the payload's buffer goes back to the
 /// frame pool when the last event's body is dropped); anything else as it is.
-fn put_now(pass: Pass, putter: &Putter) -> Pass {
+fn put_now<P: RpcProtocol>(pass: Pass<P>, putter: &Putter) -> Pass<P> {
     match pass.first {
         Ok(First::Put { call, events, held }) if putter.puts_blocking() => {
             drop((pass.payload, pass.frame_held));
-            let status = Status::of(putter.put_blocking(call.batch, events));
+            let committed = putter.put_blocking(P::batch(&call), events);
             drop(held);
             Pass {
                 conn: pass.conn,
                 payload: Bytes::new(),
                 frame_held: None,
-                first: Ok(First::Done(Decoded::Committed { call, status })),
+                first: Ok(First::Done(Decoded::Committed { call, committed })),
             }
         }
         first => Pass { first, ..pass },
@@ -187,50 +159,53 @@ fn put_now(pass: Pass, putter: &Putter) -> Pass {
 }
 
 /// What the first pass found.
-enum First {
+enum First<P: RpcProtocol> {
     /// Nothing to put (or already put, [`Decoded::Committed`]).
-    Done(Decoded),
+    Done(Decoded<P>),
     /// Put these events, then answer; `held` is their decoded budget.
     Put {
-        call: EventCall,
+        call: P::Call,
         events: Vec<Event>,
         held: Held,
     },
     /// The call's events need `cost` decoded bytes, more than the guess had free.
-    Count { call: EventCall, cost: u64 },
+    Count { call: P::Call, cost: u64 },
 }
 
-/// Handshake and call head, then the events if the guess of their decoded bytes is free and
+/// The request's head, then the events if the guess of their decoded bytes is free and
 /// enough; else their exact count.
-fn first(conn: &mut ServerConn, payload: &Bytes, shared: &Shared) -> Result<First, AvroError> {
-    let call = match conn.begin(payload, &mut |req| shared.answer_handshake(req))? {
-        Begun::Reply(b) => return Ok(First::Done(Decoded::Reply(b))),
-        Begun::Refuse { reply, error } => return Ok(First::Done(Decoded::Refuse { reply, error })),
-        Begun::Events(call) => call,
+fn first<P: RpcProtocol>(
+    conn: &mut P::Conn,
+    payload: &Bytes,
+    shared: &P,
+) -> Result<First<P>, Failed<P>> {
+    let call = match shared.begin(conn, payload).map_err(|e| bad(None, e))? {
+        Begun::Other(o) => return Ok(First::Done(Decoded::Other(o))),
+        Begun::Call(call) => call,
     };
-    let total = shared.decoded.total();
+    let decoded = &shared.base().decoded;
+    let total = decoded.total();
     let guess = (payload.len() as u64)
         .saturating_mul(GUESS_FACTOR)
         .saturating_add(GUESS_EXTRA_BYTES)
         .min(total);
-    if let Some(mut held) = shared.decoded.try_acquire(guess) {
-        match call.decode(payload, Bodies::Share(payload), guess) {
+    if let Some(mut held) = decoded.try_acquire(guess) {
+        match shared.decode(&call, payload, guess) {
             Ok((events, cost)) => {
                 budget::shrink_to(&mut held, cost);
                 return Ok(First::Put { call, events, held });
             }
-            Err(AvroError::OverBudget { .. }) => {}
-            Err(e) => return Err(e),
+            Err(e) if P::over_budget(&e) => {}
+            Err(e) => return Err(bad(Some(call), e)),
         }
     }
-    let cost = call.cost(payload)?;
+    let cost = match shared.cost(&call, payload) {
+        Ok(cost) => cost,
+        Err(e) => return Err(bad(Some(call), e)),
+    };
     if cost > total {
-        return Err(AvroError::TooLong {
-            what: "decoded call (max-inflight-bytes / 2)",
-            len: cost,
-            max: total,
-            offset: call.params_at,
-        });
+        let e = P::too_long(&call, cost, total);
+        return Err(bad(Some(call), e));
     }
     Ok(First::Count { call, cost })
 }
