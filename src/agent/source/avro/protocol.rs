@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{bad_input, Shared};
+use super::Shared;
 use crate::agent::alarm::upstreams::UpstreamKey;
 use crate::agent::source::rpc::{
     Answer, At, Bad, Begun, Decoded, FrameRead, RpcBase, RpcProtocol, Then,
@@ -101,6 +101,15 @@ impl RpcProtocol for Shared {
         })
     }
 
+    fn gauges(&self) -> Vec<(&'static str, String)> {
+        let peers = self.peers.recent(Instant::now());
+        vec![("UpstreamPeerCount", peers.to_string())]
+    }
+
+    fn seen(&self, peer: SocketAddr) {
+        self.peers.seen(peer.ip(), Instant::now());
+    }
+
     fn reads_ahead(conn: &ServerConn) -> bool {
         conn.handshaken()
     }
@@ -148,7 +157,10 @@ impl RpcProtocol for Shared {
     }
 
     fn bad_input(&self, at: At<'_>, _first: &[u8], what: &str, kind: &str) {
-        bad_input(at.ctx, self, at.peer, what, kind);
+        if let Some(closed) = self.rpc.closed_for(at, Self::NAME, what, kind) {
+            let (source, peer) = (&at.ctx.name, at.peer);
+            tracing::warn!(source = %source, %peer, kind, closed, "avro connection closed: {what}");
+        }
     }
 
     fn answer(
@@ -165,7 +177,7 @@ impl RpcProtocol for Shared {
         );
         let (bufs, then) = match done {
             Err(Bad { error, .. }) => {
-                bad_input(at.ctx, self, at.peer, &error.to_string(), error.kind());
+                self.bad_input(at, &[], &error.to_string(), error.kind());
                 return Answer {
                     valid,
                     then: Then::End,
@@ -173,7 +185,7 @@ impl RpcProtocol for Shared {
             }
             Ok(Decoded::Other(Other::Reply(bufs))) => (bufs, Then::Send),
             Ok(Decoded::Other(Other::Refuse { reply, error })) => {
-                bad_input(at.ctx, self, at.peer, &error.to_string(), error.kind());
+                self.bad_input(at, &[], &error.to_string(), error.kind());
                 (reply, Then::SendAndClose)
             }
             Ok(Decoded::Busy { call, .. } | Decoded::Events { call, .. }) => {

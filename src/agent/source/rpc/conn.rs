@@ -63,12 +63,7 @@ pub(crate) async fn serve<P, S>(
     let putter = Putter::of(ctx, P::NAME);
     let at = At { ctx, peer };
     let link = P::link(shared, ctx);
-    let reading = Reading {
-        reader: shared.reader(&link),
-        shared: &**shared,
-        at,
-        stop: ctx.stop.clone(),
-    };
+    let reading = Reading::new(&**shared, at, &link);
     let mut a = Answering::new(wr, at, shared, log, link);
     let mut idle = Some((rd, reading));
     let mut read = None;

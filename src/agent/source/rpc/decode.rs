@@ -47,34 +47,9 @@ pub(crate) async fn decode<P: RpcProtocol>(
 ) -> Result<Decoded<P>, Failed<P>> {
     let size = payload.len();
     let base = shared.base();
-    let pass = base
-        .decoders
-        .run_then(
-            size,
-            stop,
-            {
-                let (mut c, shared) = (conn.clone(), shared.clone());
-                move || {
-                    let first = first(&mut c, &payload, &*shared);
-                    Pass {
-                        conn: c,
-                        payload,
-                        frame_held,
-                        first,
-                    }
-                }
-            },
-            {
-                let putter = putter.cloned();
-                move |pass| match &putter {
-                    Some(p) => put_now(pass, p),
-                    None => pass,
-                }
-            },
-        )
+    let pass = first_pass(conn.clone(), payload, frame_held, shared, stop, putter)
         .await
         .ok_or(Failed::Stopped)?;
-    let (Then::Decoded(pass) | Then::After(pass)) = pass;
     let Pass {
         conn: c,
         payload,
@@ -112,6 +87,40 @@ pub(crate) async fn decode<P: RpcProtocol>(
         Ok((events, _)) => Ok(put_here(call, events, held, putter).await),
         Err(e) => Err(bad(Some(call), e)),
     }
+}
+
+/// The first pass ([`first`]): off the workers when the payload is large, and there the
+/// put too when the events fit the guess ([`put_now`]). `None` when the source stops.
+async fn first_pass<P: RpcProtocol>(
+    mut c: P::Conn,
+    payload: Bytes,
+    frame_held: Option<Held>,
+    shared: &Arc<P>,
+    stop: &mut Stop,
+    putter: Option<&Putter>,
+) -> Option<Pass<P>> {
+    let size = payload.len();
+    let (s, putter) = (shared.clone(), putter.cloned());
+    let decode = move || {
+        let first = first(&mut c, &payload, &*s);
+        Pass {
+            conn: c,
+            payload,
+            frame_held,
+            first,
+        }
+    };
+    let then = move |pass| match &putter {
+        Some(p) => put_now(pass, p),
+        None => pass,
+    };
+    let pass = shared
+        .base()
+        .decoders
+        .run_then(size, stop, decode, then)
+        .await?;
+    let (Then::Decoded(pass) | Then::After(pass)) = pass;
+    Some(pass)
 }
 
 /// Puts a decoded call's events from the connection's task (their decoded budget `held`

@@ -6,6 +6,9 @@
 //! - [`decode`]: a call decoded off the async workers when large, its events counted against
 //!   the decoded budget (a guess first, then the exact count), put on the blocking thread
 //!   that decoded it when nothing else of its connection is under way;
+//! - [`listen`]: the source's gauges; each accepted connection admitted
+//!   ([`crate::agent::source::rpc_admit`]: `ipFilter`, TLS, deflate) and served in its own
+//!   task;
 //! - [`conn`]: up to [`conn::CALLS_AT_ONCE_MAX`] calls read ahead of their answers, the calls
 //!   that wait behind a put put together in one transaction in the order sent (up to the
 //!   channels' `transactionCapacity`; `CallsJoinedCount`), answers in the calls' order,
@@ -18,19 +21,24 @@
 
 pub(crate) mod conn;
 pub(crate) mod decode;
+pub(crate) mod listen;
 pub(crate) mod read;
 
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use tokio::sync::Semaphore;
 
 use super::budget::{Budget, Held};
 use super::decoders::Decoders;
 use super::frame_pool::FramePool;
+use super::refusals::RefusalLog;
 use super::SourceCtx;
+use crate::agent::metrics::SourceCounter;
+use crate::agent::rpc::transport::ServerTransport;
 use sluice_core::{Bytes, Event};
 
 pub(crate) use read::FrameRead;
@@ -55,11 +63,20 @@ pub(crate) struct RpcBase {
     pub(crate) request_timeout: Duration,
     /// `idle-timeout`: the wait for a frame's first byte (`None`: forever).
     pub(crate) idle_timeout: Option<Duration>,
+    /// Connections open (`OpenConnectionCount`).
+    pub(crate) open: AtomicUsize,
+    /// ipFilter, TLS and deflate ([`crate::agent::rpc::transport`]).
+    pub(crate) transport: ServerTransport,
+    /// The rate-limited warning about peers refused by `ipFilter`.
+    pub(crate) filtered: Mutex<RefusalLog>,
+    /// The rate-limited warning about connections closed for bad input.
+    pub(crate) bad_input: Mutex<RefusalLog>,
 }
 
 impl RpcBase {
     /// The shared state of a source with these settings.
     pub(crate) fn new(
+        transport: ServerTransport,
         threads: Option<usize>,
         inflight_bytes: u64,
         request_timeout: Duration,
@@ -74,7 +91,33 @@ impl RpcBase {
             joined: AtomicU64::new(0),
             request_timeout,
             idle_timeout,
+            open: AtomicUsize::new(0),
+            transport,
+            filtered: Mutex::new(RefusalLog::default()),
+            bad_input: Mutex::new(RefusalLog::bad_input()),
         }
+    }
+}
+
+impl RpcBase {
+    /// Counts a connection closed for bad input (`EventReadFail`); with the connections
+    /// closed since the last warning when this one is to be warned about (rate-limited:
+    /// [`RefusalLog::bad_input`], a few per interval, then a count), else `None` (said here
+    /// at debug).
+    pub(crate) fn closed_for(
+        &self,
+        at: At<'_>,
+        protocol: &str,
+        what: &str,
+        kind: &str,
+    ) -> Option<u64> {
+        at.ctx.counters.add(SourceCounter::EventReadFail, 1);
+        let closed = self.bad_input.lock().refused(std::time::Instant::now());
+        if closed.is_none() {
+            let (source, peer) = (&at.ctx.name, at.peer);
+            tracing::debug!(source = %source, %peer, kind, "{protocol} connection closed: {what}");
+        }
+        closed
     }
 }
 
@@ -172,6 +215,12 @@ pub(crate) trait RpcProtocol: Send + Sync + Sized + 'static {
     fn reader(&self, link: &Self::Link) -> Self::Reader;
     /// A new connection's call state.
     fn conn(&self) -> Self::Conn;
+    /// The protocol's own gauges, besides the machine's and the transport's.
+    fn gauges(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+    /// A connection from `peer` opened or closed (avro: `UpstreamPeerCount`).
+    fn seen(&self, _peer: SocketAddr) {}
     /// Whether calls may be read ahead of the answers (avro: once the handshake is done).
     fn reads_ahead(_conn: &Self::Conn) -> bool {
         true

@@ -66,7 +66,17 @@ pub(crate) struct Reading<'a, P: RpcProtocol> {
     pub(crate) stop: Stop,
 }
 
-impl<P: RpcProtocol> Reading<'_, P> {
+impl<'a, P: RpcProtocol> Reading<'a, P> {
+    /// A new connection's reading side.
+    pub(crate) fn new(shared: &'a P, at: At<'a>, link: &P::Link) -> Self {
+        Reading {
+            reader: shared.reader(link),
+            shared,
+            at,
+            stop: at.ctx.stop.clone(),
+        }
+    }
+
     fn bad(&self, what: &str, kind: &str) {
         self.shared
             .bad_input(self.at, self.reader.first(), what, kind);

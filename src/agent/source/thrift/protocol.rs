@@ -14,14 +14,14 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::{bad_input, Shared};
+use super::Shared;
 use crate::agent::source::rpc::{
     read, Answer, At, Bad, Begun, Decoded, FrameRead, RpcBase, RpcProtocol, Then,
 };
 use crate::agent::source::SourceCtx;
 use crate::wire::bodies::Bodies;
 use crate::wire::thrift::service::HEADERS_PER_EVENT_MAX_DEFAULT;
-use crate::wire::thrift::sniff::SNIFF_BYTES;
+use crate::wire::thrift::sniff::{probable_cause, SNIFF_BYTES};
 use crate::wire::thrift::{
     begin, encode_exception, encode_reply, CallLimits, EventCall, ExceptionKind, FrameReader,
     Method, Status, ThriftError,
@@ -183,8 +183,20 @@ impl RpcProtocol for Shared {
         call.method == Method::AppendBatch
     }
 
+    /// `first` names the probable cause when it is not framed Thrift.
     fn bad_input(&self, at: At<'_>, first: &[u8], what: &str, kind: &str) {
-        bad_input(at.ctx, self, at.peer, first, what, kind);
+        let Some(closed) = self.rpc.closed_for(at, Self::NAME, what, kind) else {
+            return;
+        };
+        let (source, peer, protocol) = (&at.ctx.name, at.peer, self.cfg.protocol.name());
+        match probable_cause(first, self.cfg.protocol) {
+            Some(cause) => {
+                tracing::warn!(source = %source, %peer, kind, closed, protocol, "thrift connection closed: {what}; the peer probably sent {cause}")
+            }
+            None => {
+                tracing::warn!(source = %source, %peer, kind, closed, protocol, "thrift connection closed: {what}")
+            }
+        }
     }
 
     fn read_failed_kind(e: &std::io::Error) -> Option<&'static str> {
@@ -205,7 +217,7 @@ impl RpcProtocol for Shared {
             Err(Bad { call, error }) => {
                 let first = link.lock().clone();
                 let what = error.to_string();
-                bad_input(at.ctx, self, at.peer, first.get(), &what, error.kind());
+                self.bad_input(at, first.get(), &what, error.kind());
                 match call {
                     Some(c) if !c.oneway => {
                         let (kind, name) = (ExceptionKind::ProtocolError, c.method.name());
