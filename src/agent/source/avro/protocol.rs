@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use super::Shared;
 use crate::agent::alarm::upstreams::UpstreamKey;
+use crate::agent::source::rpc::read::NextFrame;
 use crate::agent::source::rpc::{
     Answer, At, Bad, Begun, Decoded, FrameRead, RpcBase, RpcProtocol, Then,
 };
@@ -38,7 +39,7 @@ pub(crate) enum Other {
 impl FrameRead for FrameReader {
     type Id = i32;
 
-    fn next_frame(&mut self) -> Result<Option<(i32, Bytes)>, (String, &'static str)> {
+    fn next_frame(&mut self) -> NextFrame<i32> {
         match FrameReader::next_frame(self) {
             Ok(f) => Ok(f.map(|f| (f.serial, f.payload))),
             Err(e) => Err((e.to_string(), e.kind())),

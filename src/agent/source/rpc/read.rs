@@ -27,12 +27,16 @@ pub(crate) const LOOKAHEAD_BYTES: usize = 1024;
 /// A timeout long enough to mean "never".
 const NEVER: std::time::Duration = std::time::Duration::from_secs(365 * 24 * 3600);
 
+/// What [`FrameRead::next_frame`] found: a whole frame (its id and payload), none yet, or
+/// garbage (what, kind: final).
+pub(crate) type NextFrame<I> = Result<Option<(I, Bytes)>, (String, &'static str)>;
+
 /// A framing's receive buffer (the wire crate's frame readers).
 pub(crate) trait FrameRead: Send + 'static {
     /// What a frame is answered with besides its payload (avro: its serial).
     type Id: Send + 'static;
     /// The next whole frame, if there is one; an error (what, kind) is final.
-    fn next_frame(&mut self) -> Result<Option<(Self::Id, Bytes)>, (String, &'static str)>;
+    fn next_frame(&mut self) -> NextFrame<Self::Id>;
     /// Appends received bytes.
     fn push(&mut self, bytes: &[u8]);
     /// Bytes received and not yet returned in a frame.

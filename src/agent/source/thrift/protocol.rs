@@ -15,6 +15,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::Shared;
+use crate::agent::source::rpc::read::NextFrame;
 use crate::agent::source::rpc::{
     read, Answer, At, Bad, Begun, Decoded, FrameRead, RpcBase, RpcProtocol, Then,
 };
@@ -62,7 +63,7 @@ pub(crate) struct Reader {
 impl FrameRead for Reader {
     type Id = ();
 
-    fn next_frame(&mut self) -> Result<Option<((), Bytes)>, (String, &'static str)> {
+    fn next_frame(&mut self) -> NextFrame<()> {
         match self.inner.next_frame() {
             Ok(p) => Ok(p.map(|p| ((), p))),
             Err(e) => Err((e.to_string(), e.kind())),
