@@ -33,6 +33,7 @@ mod otlp_tls;
 mod rpc_deflate_ipfilter;
 mod rpc_tls;
 mod rpc_tls_kill;
+mod thrift_calls_in_flight;
 mod thrift_garbage_flood;
 mod thrift_multihop_kill;
 mod thrift_source;

@@ -25,6 +25,7 @@ pub mod otlp;
 pub(crate) mod read_buf;
 pub(crate) mod ready;
 pub(crate) mod refusals;
+pub(crate) mod rpc;
 pub(crate) mod rpc_admit;
 pub(crate) mod rpc_answer;
 pub(crate) mod rpc_put;

@@ -123,6 +123,76 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
 /// [`parse`], with an S3 path's connection given (`type = s3`, [`super::s3::plain`]) instead
 /// of read from core-site.xml.
 pub fn parse_with(cx: &mut Ctx<'_>, conn: Option<s3::Connection>) -> Option<HdfsConfig> {
+    let (path, remote, s3) = hdfs_path(cx, conn);
+    let file_prefix = file_prefix(cx);
+    let (file_type, codec) = file_type_and_codec(cx);
+    let (write_format, serializer) = format_keys(cx, file_type);
+    let round = rounding(cx);
+    let zone = time_zone(cx);
+    let secs = |cx: &mut Ctx<'_>, key: &str, default: u64| {
+        let n = cx.u64(key, default, 0, DURATION_S_MAX);
+        (n > 0).then(|| Duration::from_secs(n))
+    };
+    let roll_interval = secs(cx, "hdfs.rollInterval", 30);
+    let idle_timeout = secs(cx, "hdfs.idleTimeout", 0);
+    let roll_size = Some(cx.u64("hdfs.rollSize", 1024, 0, u64::MAX)).filter(|n| *n > 0);
+    let roll_count = Some(cx.u64("hdfs.rollCount", 10, 0, u64::MAX)).filter(|n| *n > 0);
+    let batch_size = cx.u64("hdfs.batchSize", 100, 1, BATCH_SIZE_LIMIT);
+    let max_open_files = cx.u64("hdfs.maxOpenFiles", 5000, 1, MAX_OPEN_FILES_LIMIT);
+    let empty_in_use_suffix = cx.bool("hdfs.emptyInUseSuffix", false);
+    let in_use_suffix = cx.get("hdfs.inUseSuffix").unwrap_or_else(|| ".tmp".into());
+    let close_tries = cx.u64("hdfs.closeTries", 0, 0, u32::MAX as u64) as u32;
+    let retry_interval = Duration::from_secs(cx.u64("hdfs.retryInterval", 180, 0, DURATION_S_MAX));
+    let call_timeout =
+        Duration::from_millis(cx.u64("hdfs.callTimeout", 30_000, 1, DURATION_MS_MAX));
+    if remote.is_none() && s3.is_none() {
+        warn_local_only_keys(cx);
+    }
+    // A refused `hdfs.path` (reported above) does not stop the rest of the sink from being
+    // read and checked: every other key is read below, and the settings are returned with an
+    // empty path, which `config::load` uses only for its cross-component checks (the batch
+    // size against the channel) because the component has an error.
+    let in_use_suffix = in_use_suffix_of(cx, s3.is_some(), empty_in_use_suffix, in_use_suffix);
+    Some(HdfsConfig {
+        path: path.unwrap_or_default(),
+        remote,
+        s3,
+        file_prefix,
+        file_suffix: cx.get("hdfs.fileSuffix").unwrap_or_default(),
+        in_use_prefix: cx.get("hdfs.inUsePrefix").unwrap_or_default(),
+        in_use_suffix,
+        roll_interval,
+        roll_size,
+        roll_count,
+        idle_timeout,
+        batch_size: batch_size.min(BATCH_SIZE_LIMIT) as usize,
+        file_type,
+        codec,
+        write_format,
+        max_open_files: max_open_files.min(MAX_OPEN_FILES_LIMIT) as usize,
+        max_buffer_bytes: usize::try_from(cx.u64(
+            "hdfs.maxBufferBytes",
+            BUFFER_BYTES_DEFAULT,
+            BUFFER_BYTES_MIN,
+            BUFFER_BYTES_LIMIT,
+        ))
+        .unwrap_or(usize::MAX),
+        round,
+        zone,
+        use_local_timestamp: cx.bool("hdfs.useLocalTimeStamp", false),
+        close_tries,
+        retry_interval,
+        call_timeout,
+        serializer,
+        append_newline: cx.bool("serializer.appendNewline", true),
+        sync_interval_bytes: cx.u64("serializer.syncIntervalBytes", 2_048_000, 32, 1 << 30),
+        fsync_per_batch: cx.bool("hdfs.fsyncPerBatch", true),
+        keys: KeyNames::Hdfs,
+    })
+}
+
+/// `hdfs.path`: its target ([`target`]), the path checked as a template.
+fn hdfs_path(cx: &mut Ctx<'_>, conn: Option<s3::Connection>) -> Target {
     let (path, remote, s3) = match cx.required("hdfs.path") {
         Some(p) => target(cx, &p, conn),
         None => (None, None, None),
@@ -132,6 +202,11 @@ pub fn parse_with(cx: &mut Ctx<'_>, conn: Option<s3::Connection>) -> Option<Hdfs
             cx.error("hdfs.path", e);
         }
     }
+    (path, remote, s3)
+}
+
+/// `hdfs.filePrefix` (default `FlumeData`): a template without '/'.
+fn file_prefix(cx: &mut Ctx<'_>) -> String {
     let file_prefix = cx
         .get("hdfs.filePrefix")
         .unwrap_or_else(|| "FlumeData".into());
@@ -144,6 +219,12 @@ pub fn parse_with(cx: &mut Ctx<'_>, conn: Option<s3::Connection>) -> Option<Hdfs
             "must not contain '/'; put directories in hdfs.path",
         );
     }
+    file_prefix
+}
+
+/// `hdfs.fileType` and `hdfs.codeC`, checked together (the codec as used: none but for
+/// `CompressedStream`).
+fn file_type_and_codec(cx: &mut Ctx<'_>) -> (FileType, Option<Codec>) {
     let file_type = match cx.get("hdfs.fileType").as_deref() {
         None => FileType::SequenceFile,
         Some(v) if v.eq_ignore_ascii_case("SequenceFile") => FileType::SequenceFile,
@@ -186,6 +267,11 @@ pub fn parse_with(cx: &mut Ctx<'_>, conn: Option<s3::Connection>) -> Option<Hdfs
         }
         _ => None,
     };
+    (file_type, codec)
+}
+
+/// `hdfs.writeFormat` and `serializer*`, checked against the file type.
+fn format_keys(cx: &mut Ctx<'_>, file_type: FileType) -> (WriteFormat, Serializer) {
     let write_format = match cx.get("hdfs.writeFormat").as_deref() {
         None => WriteFormat::Writable,
         Some(v) if v.eq_ignore_ascii_case("Writable") => WriteFormat::Writable,
@@ -232,8 +318,12 @@ pub fn parse_with(cx: &mut Ctx<'_>, conn: Option<s3::Connection>) -> Option<Hdfs
             );
         }
     }
-    let round = rounding(cx);
-    let zone = match cx.get("hdfs.timeZone") {
+    (write_format, serializer)
+}
+
+/// `hdfs.timeZone` (default: the machine's).
+fn time_zone(cx: &mut Ctx<'_>) -> Zone {
+    match cx.get("hdfs.timeZone") {
         None => Zone::Local,
         Some(v) => match Zone::parse(&v) {
             Some(z) => z,
@@ -245,81 +335,25 @@ pub fn parse_with(cx: &mut Ctx<'_>, conn: Option<s3::Connection>) -> Option<Hdfs
                 Zone::Local
             }
         },
-    };
-    let secs = |cx: &mut Ctx<'_>, key: &str, default: u64| {
-        let n = cx.u64(key, default, 0, DURATION_S_MAX);
-        (n > 0).then(|| Duration::from_secs(n))
-    };
-    let roll_interval = secs(cx, "hdfs.rollInterval", 30);
-    let idle_timeout = secs(cx, "hdfs.idleTimeout", 0);
-    let roll_size = Some(cx.u64("hdfs.rollSize", 1024, 0, u64::MAX)).filter(|n| *n > 0);
-    let roll_count = Some(cx.u64("hdfs.rollCount", 10, 0, u64::MAX)).filter(|n| *n > 0);
-    let batch_size = cx.u64("hdfs.batchSize", 100, 1, BATCH_SIZE_LIMIT);
-    let max_open_files = cx.u64("hdfs.maxOpenFiles", 5000, 1, MAX_OPEN_FILES_LIMIT);
-    let empty_in_use_suffix = cx.bool("hdfs.emptyInUseSuffix", false);
-    let in_use_suffix = cx.get("hdfs.inUseSuffix").unwrap_or_else(|| ".tmp".into());
-    let close_tries = cx.u64("hdfs.closeTries", 0, 0, u32::MAX as u64) as u32;
-    let retry_interval = Duration::from_secs(cx.u64("hdfs.retryInterval", 180, 0, DURATION_S_MAX));
-    let call_timeout =
-        Duration::from_millis(cx.u64("hdfs.callTimeout", 30_000, 1, DURATION_MS_MAX));
-    // Keys of Hadoop's HDFS client that have no meaning on a local file system (an
-    // `hdfs://` path read them in `remote::parse`).
-    if remote.is_none() && s3.is_none() {
-        for k in [
-            "hdfs.minBlockReplicas",
-            "hdfs.threadsPoolSize",
-            "hdfs.rollTimerPoolSize",
-            "hdfs.kerberosPrincipal",
-            "hdfs.kerberosKeytab",
-            "hdfs.proxyUser",
-            "hdfs.hdfsConfigDir",
-        ] {
-            if cx.get(k).is_some() {
-                cx.warn(k, "has no effect on a local file system; ignored");
-            }
+    }
+}
+
+/// Warns about keys of Hadoop's HDFS client that have no meaning on a local file system (an
+/// `hdfs://` path reads them in `remote::parse`).
+fn warn_local_only_keys(cx: &mut Ctx<'_>) {
+    for k in [
+        "hdfs.minBlockReplicas",
+        "hdfs.threadsPoolSize",
+        "hdfs.rollTimerPoolSize",
+        "hdfs.kerberosPrincipal",
+        "hdfs.kerberosKeytab",
+        "hdfs.proxyUser",
+        "hdfs.hdfsConfigDir",
+    ] {
+        if cx.get(k).is_some() {
+            cx.warn(k, "has no effect on a local file system; ignored");
         }
     }
-    // A refused `hdfs.path` (reported above) does not stop the rest of the sink from being
-    // read and checked: every other key is read below, and the settings are returned with an
-    // empty path, which `config::load` uses only for its cross-component checks (the batch
-    // size against the channel) because the component has an error.
-    let in_use_suffix = in_use_suffix_of(cx, s3.is_some(), empty_in_use_suffix, in_use_suffix);
-    Some(HdfsConfig {
-        path: path.unwrap_or_default(),
-        remote,
-        s3,
-        file_prefix,
-        file_suffix: cx.get("hdfs.fileSuffix").unwrap_or_default(),
-        in_use_prefix: cx.get("hdfs.inUsePrefix").unwrap_or_default(),
-        in_use_suffix,
-        roll_interval,
-        roll_size,
-        roll_count,
-        idle_timeout,
-        batch_size: batch_size.min(BATCH_SIZE_LIMIT) as usize,
-        file_type,
-        codec,
-        write_format,
-        max_open_files: max_open_files.min(MAX_OPEN_FILES_LIMIT) as usize,
-        max_buffer_bytes: usize::try_from(cx.u64(
-            "hdfs.maxBufferBytes",
-            BUFFER_BYTES_DEFAULT,
-            BUFFER_BYTES_MIN,
-            BUFFER_BYTES_LIMIT,
-        ))
-        .unwrap_or(usize::MAX),
-        round,
-        zone,
-        use_local_timestamp: cx.bool("hdfs.useLocalTimeStamp", false),
-        close_tries,
-        retry_interval,
-        call_timeout,
-        serializer,
-        append_newline: cx.bool("serializer.appendNewline", true),
-        sync_interval_bytes: cx.u64("serializer.syncIntervalBytes", 2_048_000, 32, 1 << 30),
-        fsync_per_batch: cx.bool("hdfs.fsyncPerBatch", true),
-        keys: KeyNames::Hdfs,
-    })
 }
 
 /// `hdfs.inUseSuffix` as used: empty with `hdfs.emptyInUseSuffix`, except with S3, where

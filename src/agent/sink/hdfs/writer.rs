@@ -25,7 +25,7 @@ use super::path::{HostNames, PathTemplate};
 use super::recover::{list_files, recover_all, search_root, Recovered};
 use super::resume::{Resume, Snapshot};
 pub use super::route::Refused;
-use super::route::{refused_as_name, Router};
+use super::route::{refused_as_name, Bucket, Router};
 use super::store::{Held, Store};
 use sluice_core::io::Fs;
 use sluice_core::Event;
@@ -323,36 +323,13 @@ impl HdfsWriter {
                 continue;
             };
             let key = bucket.key.as_str();
-            if !self.open.contains_key(key) {
-                self.make_room(now)?;
-                let dir = PathBuf::from(&bucket.dir);
-                let mut opened = self.open_in(&dir, &bucket.prefix, now);
-                if opened.as_ref().is_err_and(out_of_descriptors) && !self.open.is_empty() {
-                    // Fewer descriptors than maxOpenFiles assumed (other files of the agent,
-                    // a lower limit): give one back, as an eviction does, and try once more.
-                    tracing::warn!(open = self.open.len(), dir = %dir.display(), "out of file descriptors opening a file; closing the least recently used one and trying again");
-                    self.close_least_recent(now)?;
-                    opened = self.open_in(&dir, &bucket.prefix, now);
-                }
-                let w = match opened {
-                    Ok(w) => w,
-                    Err(err) if bucket.from_event && refused_as_name(&err) => {
-                        let why = format!(
-                            "the file system refuses the name of a file in {:?} made from headers: {err}",
-                            bucket.dir
-                        );
-                        refused.push(Refused {
-                            index,
-                            reason: why.clone(),
-                        });
-                        bad.push((route.bucket, why));
-                        continue;
-                    }
-                    Err(err) => return Err(io_err("opening a file in", &dir)(err)),
-                };
-                tracing::debug!(path = %w.in_use_path().display(), "opened");
-                self.open
-                    .insert(key.to_owned(), Open { writer: w, used: 0 });
+            if let Some(why) = self.open_bucket(bucket, now)? {
+                refused.push(Refused {
+                    index,
+                    reason: why.clone(),
+                });
+                bad.push((route.bucket, why));
+                continue;
             }
             if let Err(err) = self.append_to(key, e, route.ts.unwrap_or(now_ms), now)? {
                 // The encoder adds nothing of an event it refuses (a record too large).
@@ -368,6 +345,39 @@ impl HdfsWriter {
             self.roll_if_full(key, now)?;
         }
         Ok(())
+    }
+
+    /// Opens the file of `bucket` unless it is open (making room among `hdfs.maxOpenFiles`
+    /// first); `Some(why)` when the file system refuses the name of a file made from headers
+    /// (its events are refused, the batch goes on).
+    fn open_bucket(&mut self, bucket: &Bucket, now: Instant) -> Result<Option<String>, HdfsError> {
+        if self.open.contains_key(bucket.key.as_str()) {
+            return Ok(None);
+        }
+        self.make_room(now)?;
+        let dir = PathBuf::from(&bucket.dir);
+        let mut opened = self.open_in(&dir, &bucket.prefix, now);
+        if opened.as_ref().is_err_and(out_of_descriptors) && !self.open.is_empty() {
+            // Fewer descriptors than maxOpenFiles assumed (other files of the agent,
+            // a lower limit): give one back, as an eviction does, and try once more.
+            tracing::warn!(open = self.open.len(), dir = %dir.display(), "out of file descriptors opening a file; closing the least recently used one and trying again");
+            self.close_least_recent(now)?;
+            opened = self.open_in(&dir, &bucket.prefix, now);
+        }
+        let w = match opened {
+            Ok(w) => w,
+            Err(err) if bucket.from_event && refused_as_name(&err) => {
+                return Ok(Some(format!(
+                    "the file system refuses the name of a file in {:?} made from headers: {err}",
+                    bucket.dir
+                )));
+            }
+            Err(err) => return Err(io_err("opening a file in", &dir)(err)),
+        };
+        tracing::debug!(path = %w.in_use_path().display(), "opened");
+        self.open
+            .insert(bucket.key.clone(), Open { writer: w, used: 0 });
+        Ok(None)
     }
 
     /// Adds `e` to the open bucket `key`, first making room for it in `hdfs.maxBufferBytes`.

@@ -5,9 +5,11 @@
 //! Connections are accepted by the shared [`Listener`](super::listener) (the
 //! `max-connections` cap; connections beyond it are closed at once and counted as
 //! `ConnectionRefusedCount`) and admitted by [`Gate`](super::rpc_admit).
-//! One task per connection ([`conn`]) reads frames ([`read`]), decodes them through the pure
-//! state machine [`crate::wire::avro::server::ServerConn`] ([`decode`]: off the async workers
-//! when large); `append`/`appendBatch` go to the channel processor as one batch (one
+//! One task per connection runs the RPC connection machine
+//! ([`crate::agent::source::rpc`]: frames read ahead of their answers, decoded off the async
+//! workers when large, calls in flight joined into one put), with the avro protocol
+//! ([`protocol`]: the pure state machine [`crate::wire::avro::server::ServerConn`]);
+//! `append`/`appendBatch` go to the channel processor as one batch (one
 //! transaction per channel per call) and are answered `OK` only after every required channel
 //! committed, `FAILED` otherwise. Pipelined calls are answered in order, each with its
 //! serial. Limits: `max-frame-size`, `max-events-per-call`, `max-connections`,
@@ -21,33 +23,20 @@
 //! `compression-type`), each connection in its own task.
 
 pub mod config;
-mod conn;
-mod decode;
 mod peers;
-mod read;
+mod protocol;
 
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 
-use parking_lot::Mutex;
-use tokio::sync::Semaphore;
-
-use super::budget::Budget;
-use super::decoders::Decoders;
-use super::frame_pool::FramePool;
 use super::listener::Listener;
-use super::refusals::RefusalLog;
-use super::rpc_admit::Gate;
-use super::upstream_log::UpstreamLog;
+use super::rpc::RpcBase;
 use super::{SourceCtx, SourceError};
 use crate::agent::alarm::upstreams::Upstreams;
-use crate::agent::metrics::SourceCounter;
 use crate::agent::rpc::transport::ServerTransport;
 use crate::wire::avro::handshake::answer_with;
 use crate::wire::avro::{AvroError, HandshakeRequest, HandshakeResponse, KnownClients};
 pub use config::AvroSourceConfig;
+use parking_lot::Mutex;
 pub use peers::{Peers, PEER_WINDOW};
 
 /// What the connections of one source share.
@@ -56,28 +45,12 @@ pub(crate) struct Shared {
     pub(crate) cfg: AvroSourceConfig,
     /// Client protocol hashes accepted (locked only to look one up or remember one).
     pub(crate) known: Mutex<KnownClients>,
-    pub(crate) open: AtomicUsize,
     pub(crate) peers: Peers,
-    pub(crate) threads: Option<Semaphore>,
-    /// Bytes of frames being received: half of `max-inflight-bytes`.
-    pub(crate) frames: Budget,
-    /// Bytes the decoded events of calls are counted for: the other half.
-    pub(crate) decoded: Budget,
-    /// Decodes running off the workers.
-    pub(crate) decoders: Decoders,
-    /// Frame buffers given back by decoded calls, for the next large frames.
-    pub(crate) frame_pool: Arc<FramePool>,
+    /// Budgets, decoders, `threads`, timeouts, the transport and the connection counts
+    /// ([`crate::agent::source::rpc`]).
+    pub(crate) rpc: RpcBase,
     /// This source's remembered upstreams (the upstream-gone alarm).
     pub(crate) upstreams: Arc<Mutex<Upstreams>>,
-    /// ipFilter, TLS and deflate ([`crate::agent::rpc::transport`]).
-    pub(crate) transport: ServerTransport,
-    /// The rate-limited warning about peers refused by `ipFilter`.
-    pub(crate) filtered: Mutex<RefusalLog>,
-    /// The rate-limited warning about connections closed for bad input.
-    pub(crate) bad_input: Mutex<RefusalLog>,
-    /// Calls put in the transaction of an earlier call of their connection
-    /// (`CallsJoinedCount`: a client with calls in flight, [`conn::serve`]).
-    pub(crate) joined: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -104,97 +77,20 @@ pub async fn run(cfg: AvroSourceConfig, ctx: SourceCtx) -> Result<(), SourceErro
     tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, ?local, transport = %transport.describe(), "avro source listening");
     let cfg_gone = (cfg.client_gone_after, cfg.client_forget_after);
     let shared = Arc::new(Shared {
-        threads: cfg.threads.map(Semaphore::new),
-        frames: Budget::new(cfg.max_inflight_bytes / 2),
-        decoded: Budget::new(cfg.max_inflight_bytes / 2),
-        decoders: Decoders::default(),
-        frame_pool: Arc::default(),
+        rpc: RpcBase::new(
+            transport,
+            cfg.threads,
+            cfg.max_inflight_bytes,
+            cfg.request_timeout,
+            cfg.idle_timeout,
+        ),
         cfg,
         known: Mutex::new(KnownClients::default()),
-        open: AtomicUsize::new(0),
         peers: Peers::default(),
         upstreams: ctx.alarms.upstream_table(&ctx.name, cfg_gone.0, cfg_gone.1),
-        transport,
-        filtered: Mutex::new(RefusalLog::default()),
-        bad_input: Mutex::new(RefusalLog::bad_input()),
-        joined: Default::default(),
     });
-    let g = shared.clone();
-    ctx.counters.set_gauges(Box::new(move || {
-        let mut v = vec![
-            (
-                "OpenConnectionCount",
-                g.open.load(Ordering::Relaxed).to_string(),
-            ),
-            (
-                "UpstreamPeerCount",
-                g.peers.recent(Instant::now()).to_string(),
-            ),
-            (
-                "CallsJoinedCount",
-                g.joined.load(Ordering::Relaxed).to_string(),
-            ),
-        ];
-        v.extend(g.transport.gauges());
-        v
-    }));
-    let c = ctx.clone();
-    listener
-        .serve(&ctx, move |stream, peer, _| {
-            connection(stream, peer, c.clone(), shared.clone())
-        })
-        .await;
+    super::rpc::listen::accept(listener, &ctx, shared).await;
     Ok(())
-}
-
-/// One accepted connection: counted open from here, then (in its own task) the transport's
-/// checks and the calls until the peer leaves or the source stops.
-fn connection(
-    stream: tokio::net::TcpStream,
-    peer: SocketAddr,
-    ctx: SourceCtx,
-    shared: Arc<Shared>,
-) -> impl std::future::Future<Output = ()> + Send + 'static {
-    let _ = stream.set_nodelay(true);
-    shared.open.fetch_add(1, Ordering::Relaxed);
-    shared.peers.seen(peer.ip(), Instant::now());
-    // Flume's avro source logs OPEN, BOUND and CONNECTED (and DISCONNECTED, UNBOUND, CLOSED):
-    // one line each way here, once the connection made a valid call (UpstreamLog).
-    let local = stream.local_addr().ok();
-    async move {
-        let mut log = UpstreamLog::accepted(&ctx.name, peer, local);
-        let gate = Gate {
-            transport: &shared.transport,
-            filtered: &shared.filtered,
-            bad_input: &shared.bad_input,
-            protocol: "avro",
-        };
-        let conn = gate.admit(&ctx, stream, peer).await;
-        if let Some(conn) = conn {
-            conn::serve(conn, peer, &ctx, &shared, &mut log).await;
-        }
-        drop(log);
-        shared.open.fetch_sub(1, Ordering::Relaxed);
-        shared.peers.seen(peer.ip(), Instant::now());
-    }
-}
-
-/// The metric and the rate-limited log line ([`RefusalLog::bad_input`]; the line counts the
-/// connections closed since the last) of a connection closed for bad input.
-pub(crate) fn bad_input(
-    ctx: &SourceCtx,
-    shared: &Shared,
-    peer: SocketAddr,
-    what: &str,
-    kind: &str,
-) {
-    ctx.counters.add(SourceCounter::EventReadFail, 1);
-    match shared.bad_input.lock().refused(Instant::now()) {
-        Some(closed) => {
-            tracing::warn!(source = %ctx.name, %peer, kind, closed, "avro connection closed: {what}")
-        }
-        None => tracing::debug!(source = %ctx.name, %peer, kind, "avro connection closed: {what}"),
-    }
 }
 
 impl crate::agent::source::BuildSource for AvroSourceConfig {
