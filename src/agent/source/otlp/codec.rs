@@ -53,6 +53,13 @@ impl Decoder for ExportCodec {
     type Item = Received;
     type Error = Status;
 
+    fn buffer_settings(&self) -> BufferSettings {
+        // The message buffer starts with room for a whole first frame and the 5-byte gRPC
+        // prefix, so that frame is not copied into a grown buffer before the message's own
+        // reserve.
+        BufferSettings::new(super::FRAME_BYTES_MAX as usize + 5, 32 << 10)
+    }
+
     fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Received>, Status> {
         // The message as one `Bytes` (tonic's buffer split, not copied): prost then reads
         // each field from a contiguous slice and takes each string as a cheap sub-slice,
@@ -64,9 +71,5 @@ impl Decoder for ExportCodec {
             Status::internal(format!("not an ExportLogsServiceRequest in protobuf: {e}"))
         })?;
         Ok(Some(Received { request, bytes }))
-    }
-
-    fn buffer_settings(&self) -> BufferSettings {
-        BufferSettings::default()
     }
 }
