@@ -1,7 +1,12 @@
 //! Build script: records what identifies this build for `sluice --version` and the
 //! `sluice_build_info` series: the git commit
 //! (`SLUICE_COMMIT` overrides it; `unknown` outside a git checkout), the build date (from
-//! `SOURCE_DATE_EPOCH` when set, for reproducible builds) and the target triple.
+//! `SOURCE_DATE_EPOCH` when set, for reproducible builds) and the target triple; and generates
+//! the otlp source's request types (`src/agent/otlp/borrowed.rs`) from the OTLP `.proto` files
+//! vendored in `proto/`: protox compiles them (no `protoc`), every `string` field is read as
+//! `bytes` (the same wire type, length-delimited), and prost-build generates `bytes::Bytes` for
+//! every bytes field, so a decoded request's strings and bodies are slices of the received
+//! buffer, not copies.
 
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -29,7 +34,43 @@ fn civil_date(secs: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// The vendored OTLP file whose messages (and their imports') the source decodes.
+const OTLP_LOGS_PROTO: &str = "opentelemetry/proto/collector/logs/v1/logs_service.proto";
+/// Where the vendored `.proto` files are (imports resolve against it).
+const PROTO_DIR: &str = "proto";
+/// The generated module tree, in `OUT_DIR`.
+const OTLP_BORROWED_RS: &str = "otlp_borrowed.rs";
+
+/// A message's `string` fields (its nested messages' too) typed `bytes`.
+fn strings_as_bytes(m: &mut prost_types::DescriptorProto) {
+    use prost_types::field_descriptor_proto::Type;
+    for f in &mut m.field {
+        if f.r#type() == Type::String {
+            f.set_type(Type::Bytes);
+        }
+    }
+    m.nested_type.iter_mut().for_each(strings_as_bytes);
+}
+
+/// Generates the otlp source's borrowing request types into `OUT_DIR`.
+fn otlp_borrowed() -> Result<(), Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-changed={PROTO_DIR}");
+    let mut fds = protox::compile([OTLP_LOGS_PROTO], [PROTO_DIR])?;
+    for file in &mut fds.file {
+        file.message_type.iter_mut().for_each(strings_as_bytes);
+    }
+    prost_build::Config::new()
+        .bytes(["."])
+        .include_file(OTLP_BORROWED_RS)
+        .compile_fds(fds)?;
+    Ok(())
+}
+
 fn main() {
+    if let Err(e) = otlp_borrowed() {
+        println!("cargo:warning=cannot generate the OTLP types from {PROTO_DIR}/: {e}");
+        std::process::exit(1);
+    }
     println!("cargo:rerun-if-env-changed=SLUICE_COMMIT");
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
     println!("cargo:rerun-if-changed=build.rs");

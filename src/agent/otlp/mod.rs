@@ -1,7 +1,9 @@
 //! What the `otlp` source and sink share: the mapping between OpenTelemetry log records and
 //! Flume events, both ways (`to_events.rs`, `to_records.rs`), over the header names of
 //! `names.rs`, and the protocol's paths and content types (`proto.rs`). Pure: no sockets, no
-//! channel; the generated types are `opentelemetry-proto`'s.
+//! channel; the generated types are `opentelemetry-proto`'s, except the request the source
+//! decodes (`borrowed.rs`: types generated at build time whose strings are slices of the
+//! received buffer).
 //!
 //! The mapping (docs/otlp.md has the table): a record's body is the event body (a string or
 //! bytes as they are, any other `AnyValue` as JSON); its attributes are headers of the same
@@ -11,6 +13,7 @@
 //! `otel.event_name`, `otel.scope.name`, `otel.scope.version`. The sink maps them back, so
 //! Sluice → Sluice keeps every header and body exactly.
 
+pub(crate) mod borrowed;
 pub(crate) mod names;
 pub mod proto;
 pub(crate) mod to_events;

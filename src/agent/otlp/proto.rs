@@ -4,11 +4,11 @@
 pub(crate) use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
+#[cfg(test)]
+pub(crate) use opentelemetry_proto::tonic::common::v1::ArrayValue;
 pub(crate) use opentelemetry_proto::tonic::common::v1::{
     any_value, AnyValue, InstrumentationScope, KeyValue,
 };
-#[cfg(test)]
-pub(crate) use opentelemetry_proto::tonic::common::v1::{ArrayValue, KeyValueList};
 pub(crate) use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 pub(crate) use opentelemetry_proto::tonic::resource::v1::Resource;
 

@@ -2,12 +2,16 @@
 //! record's resource and scope flattened into its headers (module docs of `otlp`). A record
 //! that cannot become an event (a value nested too deep, an event over the size limit) is
 //! rejected with its index and reason, for the answer's `partial_success`; the others go on.
+//! The request is `borrowed.rs`'s: a body is a slice of the received buffer, and a header's
+//! text is checked for UTF-8 and copied once, into the event's headers.
+
+use std::fmt::Write as _;
 
 use sluice_core::{Event, Headers};
 
+use super::borrowed::{ExportLogsServiceRequest, InstrumentationScope, KeyValue, LogRecord};
 use super::names;
-use super::proto::{ExportLogsServiceRequest, InstrumentationScope, KeyValue, LogRecord};
-use super::value::{body_owned, header_text, TooDeep};
+use super::value::{body, header_text, text, ValueError};
 
 /// Nanoseconds per millisecond.
 const NANOS_PER_MS: u64 = 1_000_000;
@@ -30,11 +34,21 @@ pub(crate) struct Mapped {
     pub rejected: Vec<Rejected>,
 }
 
-/// Maps every record of `req` (taking its bodies without a copy); an event whose body and
-/// headers pass `event_bytes_max` is refused.
+/// Maps every record of `req` (its bodies stay slices of the request's buffer); an event whose
+/// body and headers pass `event_bytes_max` is refused.
 pub(crate) fn request_events(req: ExportLogsServiceRequest, event_bytes_max: usize) -> Mapped {
-    let mut out = Mapped::default();
+    let records = req
+        .resource_logs
+        .iter()
+        .flat_map(|r| &r.scope_logs)
+        .map(|s| s.log_records.len())
+        .sum();
+    let mut out = Mapped {
+        events: Vec::with_capacity(records),
+        rejected: Vec::new(),
+    };
     let mut index = 0;
+    let mut num = String::new();
     for rl in req.resource_logs {
         let resource = rl.resource.as_ref().map(|r| r.attributes.as_slice());
         let mut outer = Headers::new();
@@ -44,8 +58,8 @@ pub(crate) fn request_events(req: ExportLogsServiceRequest, event_bytes_max: usi
             let scoped = shared.and_then(|()| scope_headers(&mut common, sl.scope.as_ref()));
             for rec in sl.log_records {
                 let mapped = scoped
-                    .map_err(|e| e.to_string())
-                    .and_then(|()| record_event(rec, &common, event_bytes_max));
+                    .map_err(|e| format!("resource or scope: {e}"))
+                    .and_then(|()| record_event(rec, &common, event_bytes_max, &mut num));
                 match mapped {
                     Ok(e) => out.events.push(e),
                     Err(reason) => out.rejected.push(Rejected { index, reason }),
@@ -57,17 +71,22 @@ pub(crate) fn request_events(req: ExportLogsServiceRequest, event_bytes_max: usi
     out
 }
 
-/// One record as an event, its resource's and scope's headers in `common`.
+/// One record as an event, its resource's and scope's headers in `common`; `num` is a
+/// scratch buffer for the numeric headers' text.
 fn record_event(
     mut rec: LogRecord,
     common: &Headers,
     event_bytes_max: usize,
+    num: &mut String,
 ) -> Result<Event, String> {
     let mut h = common.clone();
+    h.reserve(rec.attributes.len());
     for kv in &rec.attributes {
-        let text =
-            header_text(kv.value.as_ref()).map_err(|e| format!("attribute {:?}: {e}", kv.key))?;
-        h.insert(&kv.key, text);
+        let bad = |e: ValueError| format!("attribute {:?}: {e}", String::from_utf8_lossy(&kv.key));
+        h.insert(
+            text(&kv.key).map_err(bad)?,
+            header_text(kv.value.as_ref()).map_err(bad)?,
+        );
     }
     let nanos = if rec.time_unix_nano != 0 {
         rec.time_unix_nano
@@ -75,13 +94,16 @@ fn record_event(
         rec.observed_time_unix_nano
     };
     if nanos != 0 {
-        h.insert(names::TIMESTAMP, (nanos / NANOS_PER_MS).to_string());
+        insert_number(&mut h, names::TIMESTAMP, nanos / NANOS_PER_MS, num);
     }
-    if !rec.severity_text.is_empty() {
-        h.insert(names::SEVERITY_TEXT, &rec.severity_text);
-    }
+    field(
+        &mut h,
+        names::SEVERITY_TEXT,
+        &rec.severity_text,
+        "severity_text",
+    )?;
     if rec.severity_number != 0 {
-        h.insert(names::SEVERITY_NUMBER, rec.severity_number.to_string());
+        insert_number(&mut h, names::SEVERITY_NUMBER, rec.severity_number, num);
     }
     if !rec.trace_id.is_empty() {
         h.insert(names::TRACE_ID, hex(&rec.trace_id));
@@ -90,12 +112,10 @@ fn record_event(
         h.insert(names::SPAN_ID, hex(&rec.span_id));
     }
     if rec.flags != 0 {
-        h.insert(names::TRACE_FLAGS, rec.flags.to_string());
+        insert_number(&mut h, names::TRACE_FLAGS, rec.flags, num);
     }
-    if !rec.event_name.is_empty() {
-        h.insert(names::EVENT_NAME, &rec.event_name);
-    }
-    let body = body_owned(rec.body.take()).map_err(|e| format!("body: {e}"))?;
+    field(&mut h, names::EVENT_NAME, &rec.event_name, "event_name")?;
+    let body = body(rec.body.take()).map_err(|e| format!("body: {e}"))?;
     let event = Event::with_headers(h, body);
     let bytes = event.payload_bytes();
     if bytes > event_bytes_max {
@@ -106,23 +126,38 @@ fn record_event(
     Ok(event)
 }
 
+/// A non-empty string field as header `key`.
+fn field(h: &mut Headers, key: &str, value: &[u8], what: &str) -> Result<(), String> {
+    if !value.is_empty() {
+        h.insert(key, text(value).map_err(|e| format!("{what}: {e}"))?);
+    }
+    Ok(())
+}
+
+/// A number's decimal text as header `key`, written into `num` (no allocation per record).
+fn insert_number(h: &mut Headers, key: &str, n: impl std::fmt::Display, num: &mut String) {
+    num.clear();
+    let _ = write!(num, "{n}");
+    h.insert(key, num.as_str());
+}
+
 /// The scope's name, version and attributes into `h`.
-fn scope_headers(h: &mut Headers, scope: Option<&InstrumentationScope>) -> Result<(), TooDeep> {
+fn scope_headers(h: &mut Headers, scope: Option<&InstrumentationScope>) -> Result<(), ValueError> {
     let Some(s) = scope else { return Ok(()) };
     if !s.name.is_empty() {
-        h.insert(names::SCOPE_NAME, &s.name);
+        h.insert(names::SCOPE_NAME, text(&s.name)?);
     }
     if !s.version.is_empty() {
-        h.insert(names::SCOPE_VERSION, &s.version);
+        h.insert(names::SCOPE_VERSION, text(&s.version)?);
     }
     prefixed(h, names::SCOPE_ATTR_PREFIX, &s.attributes)
 }
 
 /// Attributes into `h`, each key behind `prefix`.
-fn prefixed(h: &mut Headers, prefix: &str, attrs: &[KeyValue]) -> Result<(), TooDeep> {
+fn prefixed(h: &mut Headers, prefix: &str, attrs: &[KeyValue]) -> Result<(), ValueError> {
     for kv in attrs {
         h.insert(
-            format!("{prefix}{}", kv.key),
+            format!("{prefix}{}", text(&kv.key)?),
             header_text(kv.value.as_ref())?,
         );
     }

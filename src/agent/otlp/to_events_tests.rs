@@ -1,10 +1,17 @@
 //! The source's mapping: every field to its header, rejected records named by index.
 
 use super::*;
+use crate::agent::otlp::borrowed::from_owned;
 use crate::agent::otlp::proto::{
-    any_value::Value, AnyValue, ArrayValue, Resource, ResourceLogs, ScopeLogs,
+    any_value::Value, AnyValue, ArrayValue, ExportLogsServiceRequest, InstrumentationScope,
+    KeyValue, LogRecord, Resource, ResourceLogs, ScopeLogs,
 };
-use crate::agent::otlp::value::string;
+use crate::agent::otlp::to_records::string;
+
+/// `req` as the source decodes it.
+pub(super) fn received(req: &ExportLogsServiceRequest) -> super::ExportLogsServiceRequest {
+    from_owned(req).unwrap()
+}
 
 fn kv(k: &str, v: AnyValue) -> KeyValue {
     KeyValue {
@@ -74,7 +81,7 @@ pub(super) fn sample() -> ExportLogsServiceRequest {
 
 #[test]
 fn every_field_of_a_record_becomes_its_header() {
-    let m = request_events(sample(), 1 << 20);
+    let m = request_events(received(&sample()), 1 << 20);
     assert_eq!(m.events.len(), 2);
     let e = &m.events[0];
     assert_eq!(&e.body[..], b"hello");
@@ -103,7 +110,7 @@ fn every_field_of_a_record_becomes_its_header() {
 
 #[test]
 fn a_record_that_cannot_be_an_event_is_rejected_by_index_and_the_rest_kept() {
-    let m = request_events(sample(), 1 << 20);
+    let m = request_events(received(&sample()), 1 << 20);
     assert_eq!(m.rejected.len(), 1);
     assert_eq!(m.rejected[0].index, 1);
     assert!(
@@ -111,7 +118,7 @@ fn a_record_that_cannot_be_an_event_is_rejected_by_index_and_the_rest_kept() {
         "{}",
         m.rejected[0].reason
     );
-    let small = request_events(sample(), 120);
+    let small = request_events(received(&sample()), 120);
     assert_eq!(
         small.events.len(),
         1,
@@ -119,4 +126,41 @@ fn a_record_that_cannot_be_an_event_is_rejected_by_index_and_the_rest_kept() {
     );
     assert_eq!(small.rejected.len(), 2);
     assert!(small.rejected[0].reason.contains("maxEventBytes"));
+}
+
+#[test]
+fn a_string_that_is_not_utf8_rejects_its_record_alone() {
+    use crate::agent::otlp::borrowed::Value as Received;
+    let mut req = received(&sample());
+    let records = &mut req.resource_logs[0].scope_logs[0].log_records;
+    let user = records[0].attributes[0].value.as_mut().unwrap();
+    user.value = Some(Received::StringValue(bytes::Bytes::from_static(&[
+        b'a', 0xff,
+    ])));
+    let m = request_events(req, 1 << 20);
+    let indexes: Vec<usize> = m.rejected.iter().map(|r| r.index).collect();
+    assert_eq!(
+        indexes,
+        vec![0, 1],
+        "the bad string's record and the deep one"
+    );
+    let reason = &m.rejected[0].reason;
+    assert!(
+        reason.contains("\"user\"") && reason.contains("UTF-8"),
+        "{reason}"
+    );
+    assert_eq!(m.events.len(), 1);
+    assert_eq!(&m.events[0].body[..], &[0, 1, 2]);
+}
+
+#[test]
+fn a_body_is_a_slice_of_the_received_buffer_not_a_copy() {
+    use prost::Message;
+    let buf = bytes::Bytes::from(sample().encode_to_vec());
+    let inside = buf.as_ptr_range();
+    let req = crate::agent::otlp::borrowed::ExportLogsServiceRequest::decode(buf.clone()).unwrap();
+    let m = request_events(req, 1 << 20);
+    assert_eq!(&m.events[0].body[..], b"hello");
+    assert!(inside.contains(&m.events[0].body.as_ptr()));
+    assert!(inside.contains(&m.events[1].body.as_ptr()));
 }

@@ -16,7 +16,6 @@ use super::proto::{
     LogRecord, Resource, ResourceLogs, ScopeLogs,
 };
 use super::to_events::hex;
-use super::value::string;
 
 /// Nanoseconds per millisecond.
 const NANOS_PER_MS: u64 = 1_000_000;
@@ -120,6 +119,13 @@ fn attr(k: &str, v: &str) -> KeyValue {
     KeyValue {
         key: k.to_owned(),
         value: Some(string(v)),
+    }
+}
+
+/// A string `AnyValue`.
+pub(crate) fn string(s: &str) -> AnyValue {
+    AnyValue {
+        value: Some(Value::StringValue(s.to_owned())),
     }
 }
 

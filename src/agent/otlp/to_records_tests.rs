@@ -58,7 +58,10 @@ fn events_round_trip_through_a_request_exactly() {
         vec![0, 3, 1, 2],
         "records grouped by resource and scope"
     );
-    let back = request_events(req, 1 << 20);
+    let back = request_events(
+        crate::agent::otlp::borrowed::from_owned(&req).unwrap(),
+        1 << 20,
+    );
     assert!(back.rejected.is_empty());
     let got: Vec<&Event> = back.events.iter().collect();
     for (pos, &i) in order.iter().enumerate() {

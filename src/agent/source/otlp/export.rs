@@ -11,11 +11,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use prost::Message;
-
 use super::config::OtlpSourceConfig;
+use crate::agent::otlp::borrowed::ExportLogsServiceRequest;
 use crate::agent::otlp::proto::{
-    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse, INDEXES_MARK,
+    ExportLogsPartialSuccess, ExportLogsServiceResponse, INDEXES_MARK,
 };
 use crate::agent::otlp::{request_events, Mapped};
 use crate::agent::source::budget::Budget;
@@ -74,13 +73,14 @@ impl Shared {
         }
     }
 
-    /// Maps and puts a decoded request; the response once every required channel committed.
+    /// Maps and puts a decoded request of `size` bytes (its protobuf message); the response
+    /// once every required channel committed.
     pub(super) async fn export(
         self: &Arc<Self>,
         req: ExportLogsServiceRequest,
+        size: usize,
         deadline: Instant,
     ) -> Result<ExportLogsServiceResponse, Refusal> {
-        let size = req.encoded_len();
         let held = tokio::time::timeout_at(deadline.into(), self.inflight.acquire(size as u64))
             .await
             .ok()

@@ -18,9 +18,8 @@ use hyper::{Method, Request, Response, StatusCode};
 use prost::Message;
 
 use super::export::{Refusal, Shared};
-use crate::agent::otlp::proto::{
-    ExportLogsServiceRequest, CONTENT_JSON, CONTENT_PROTOBUF, HTTP_LOGS_PATH, HTTP_OTHER_PATHS,
-};
+use crate::agent::otlp::borrowed::{from_owned, ExportLogsServiceRequest};
+use crate::agent::otlp::proto::{CONTENT_JSON, CONTENT_PROTOBUF, HTTP_LOGS_PATH, HTTP_OTHER_PATHS};
 
 /// Seconds a client is told to wait after a 503.
 pub const RETRY_AFTER_S: u32 = 2;
@@ -88,15 +87,15 @@ pub(super) async fn answer(req: Request<Incoming>, sh: Arc<Shared>) -> Response<
     let decoded = sh
         .decoders
         .run(body.len(), &mut stop, move || {
-            decode(&body, gzip, encoding, max)
+            decode(body, gzip, encoding, max)
         })
         .await;
-    let req = match decoded {
+    let (req, size) = match decoded {
         None => return busy("the source is stopping"),
         Some(Err((status, why))) => return text(status, format!("{why}\n")),
         Some(Ok(r)) => r,
     };
-    match sh.export(req, deadline).await {
+    match sh.export(req, size, deadline).await {
         Ok(resp) => encoded(encoding, &resp),
         Err(Refusal::Busy(why)) => busy(&why),
     }
@@ -124,34 +123,36 @@ async fn read(body: Incoming, max: usize, deadline: Instant) -> Result<Bytes, Re
     }
 }
 
-/// The request in `body` (gunzipped first when `gzip`), or the status and reason to refuse it.
+/// The request in `body` (gunzipped first when `gzip`) and its bytes (decompressed), or the
+/// status and reason to refuse it. A protobuf body is decoded into slices of itself; a JSON
+/// one through `opentelemetry-proto`'s serde mapping, then re-encoded and decoded so.
 fn decode(
-    body: &[u8],
+    body: Bytes,
     gzip: bool,
     encoding: Encoding,
     max: usize,
-) -> Result<ExportLogsServiceRequest, (StatusCode, String)> {
-    let plain;
+) -> Result<(ExportLogsServiceRequest, usize), (StatusCode, String)> {
     let bytes = if gzip {
-        plain = gunzip(body, max)?;
-        plain.as_slice()
+        Bytes::from(gunzip(&body, max)?)
     } else {
         body
     };
-    match encoding {
-        Encoding::Protobuf => ExportLogsServiceRequest::decode(bytes).map_err(|e| {
-            (
-                StatusCode::BAD_REQUEST,
-                format!("the body is not an ExportLogsServiceRequest in protobuf: {e}"),
-            )
-        }),
-        Encoding::Json => super::json::decode(bytes).map_err(|e| {
-            (
-                StatusCode::BAD_REQUEST,
-                format!("the body is not an ExportLogsServiceRequest in OTLP JSON: {e}"),
-            )
-        }),
-    }
+    let size = bytes.len();
+    let refused = |what: &str, e: &dyn std::fmt::Display| {
+        (
+            StatusCode::BAD_REQUEST,
+            format!("the body is not an ExportLogsServiceRequest in {what}: {e}"),
+        )
+    };
+    let req = match encoding {
+        Encoding::Protobuf => {
+            ExportLogsServiceRequest::decode(bytes).map_err(|e| refused("protobuf", &e))?
+        }
+        Encoding::Json => super::json::decode(&bytes)
+            .map_err(|e| refused("OTLP JSON", &e))
+            .and_then(|r| from_owned(&r).map_err(|e| refused("OTLP JSON", &e)))?,
+    };
+    Ok((req, size))
 }
 
 /// `body` gunzipped, refused past `max` bytes.
