@@ -97,37 +97,32 @@ pub(crate) fn still_matches(fp: &Fingerprint, file: &File) -> std::io::Result<bo
 /// before the fingerprint's position changed, or it is shorter. Without a fingerprint of this
 /// inode (a Flume position file) nothing can be told: false.
 pub(crate) fn rewritten(path: &Path, inode: u64, fp: Option<&Fingerprint>) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    let Some(fp) = fp.filter(|f| f.inode == inode && f.pos > 0) else {
-        return false;
-    };
-    let check = File::open(path).and_then(|f| {
-        if f.metadata()?.ino() != inode {
-            return Ok(true);
-        }
-        still_matches(fp, &f).map(|same| !same)
-    });
-    check.unwrap_or_else(|e| {
-        tracing::debug!(file = %path.display(), error = %e, "fingerprint not checked");
-        false
-    })
+    let Some(fp) = fp else { return false };
+    check(path, inode, fp).is_some_and(|same| !same)
 }
 
 /// Whether the file at `path` is inode `inode` and still holds the bytes `fp` was taken of
 /// (the positive answer [`rewritten`] does not give: false when it cannot be told).
 pub(crate) fn holds(path: &Path, inode: u64, fp: &Fingerprint) -> bool {
+    check(path, inode, fp) == Some(true)
+}
+
+/// Whether the file at `path` still holds `fp`'s bytes (another inode there: `false`);
+/// `None` when nothing can be told: `fp` is not of `inode` or of no bytes, or the file cannot
+/// be read (logged at debug).
+fn check(path: &Path, inode: u64, fp: &Fingerprint) -> Option<bool> {
     use std::os::unix::fs::MetadataExt;
     if fp.inode != inode || fp.pos == 0 {
-        return false;
+        return None;
     }
-    File::open(path)
-        .and_then(|f| {
-            if f.metadata()?.ino() != inode {
-                return Ok(false);
-            }
-            still_matches(fp, &f)
-        })
-        .unwrap_or(false)
+    let same = File::open(path).and_then(|f| {
+        if f.metadata()?.ino() != inode {
+            return Ok(false);
+        }
+        still_matches(fp, &f)
+    });
+    same.map_err(|e| tracing::debug!(file = %path.display(), error = %e, "fingerprint not checked"))
+        .ok()
 }
 
 /// Renders fingerprints as JSON.

@@ -30,7 +30,7 @@ use super::position;
 use super::tailer::{Batch, Tailer};
 use super::watch::DirWatch;
 use crate::agent::backoff::Backoff;
-use crate::agent::metrics::SourceCounter;
+use crate::agent::metrics::{CounterGroup, SourceCounter};
 use crate::agent::source::{atomic_file, SourceCtx, SourceError, BACKOFF_MAX, BACKOFF_STEP};
 
 /// Longest time between two scans while data flows (new files, rotations).
@@ -223,32 +223,42 @@ async fn read_batch(
 struct Here {
     name: String,
     router: Arc<crate::agent::router::ChannelProcessor>,
-    counters: Arc<crate::agent::metrics::CounterGroup>,
+    counters: Arc<CounterGroup>,
 }
 
 /// The first attempt to put `batch`, on the blocking thread (the channels put there); a
 /// refused batch goes back to the task, which retries it with backoff.
 fn put_here(h: &Here, batch: Batch) -> Trip {
-    let n = batch.events.len() as u64;
-    let c = &h.counters;
-    c.add(SourceCounter::EventReceived, n);
-    c.add(SourceCounter::AppendBatchReceived, 1);
-    crate::agent::tap::offer(crate::agent::tap::Point::Source, &h.name, &batch.events);
+    let n = received(&h.counters, &h.name, &batch.events);
     match h.router.process_blocking(batch.events.clone()) {
         Ok(()) => {
-            c.add(SourceCounter::EventAccepted, n);
-            c.add(SourceCounter::AppendBatchAccepted, 1);
+            accepted(&h.counters, n);
             Trip::Committed {
                 inode: batch.inode,
                 end: batch.end,
             }
         }
         Err(e) => {
-            c.add(SourceCounter::ChannelWriteFail, 1);
+            h.counters.add(SourceCounter::ChannelWriteFail, 1);
             tracing::warn!(source = %h.name, error = %e, "batch not accepted; retrying");
             Trip::Read(batch, true)
         }
     }
+}
+
+/// Counts a batch as received and offers it to the tap; its event count.
+fn received(c: &CounterGroup, name: &str, events: &[sluice_core::Event]) -> u64 {
+    let n = events.len() as u64;
+    c.add(SourceCounter::EventReceived, n);
+    c.add(SourceCounter::AppendBatchReceived, 1);
+    crate::agent::tap::offer(crate::agent::tap::Point::Source, name, events);
+    n
+}
+
+/// Counts a batch of `n` events as accepted by the channels.
+fn accepted(c: &CounterGroup, n: u64) {
+    c.add(SourceCounter::EventAccepted, n);
+    c.add(SourceCounter::AppendBatchAccepted, 1);
 }
 
 /// The idle wait after `backoff`: `backoffSleepIncrement` more, up to `maxBackoffSleep`; with
@@ -288,9 +298,7 @@ async fn put(
             return Ok(p);
         }
     } else {
-        ctx.counters.add(SourceCounter::EventReceived, n);
-        ctx.counters.add(SourceCounter::AppendBatchReceived, 1);
-        crate::agent::tap::offer(crate::agent::tap::Point::Source, &ctx.name, &events);
+        received(&ctx.counters, &ctx.name, &events);
     }
     let mut batch = events;
     loop {
@@ -301,8 +309,7 @@ async fn put(
         };
         let rejected = match ctx.router.offer(attempt).await {
             Ok(()) => {
-                ctx.counters.add(SourceCounter::EventAccepted, n);
-                ctx.counters.add(SourceCounter::AppendBatchAccepted, 1);
+                accepted(&ctx.counters, n);
                 return Ok(Put::Committed);
             }
             Err(r) => r,
