@@ -38,6 +38,14 @@ impl Entry {
         &text[self.key_at..self.value_at()]
     }
 
+    /// The key's bytes: what lookups compare (`str` orders as its bytes do, and slicing bytes
+    /// skips the two char-boundary checks a `str` slice makes).
+    fn key_bytes<'t>(&self, text: &'t str) -> &'t [u8] {
+        text.as_bytes()
+            .get(self.key_at..self.value_at())
+            .unwrap_or_default()
+    }
+
     fn value<'t>(&self, text: &'t str) -> &'t str {
         &text[self.value_at()..self.value_at() + self.value_len]
     }
@@ -92,7 +100,19 @@ impl Headers {
     }
 
     fn find(&self, key: &str) -> Result<usize, usize> {
-        self.index.binary_search_by(|e| self.key_of(e).cmp(key))
+        let key = key.as_bytes();
+        self.index
+            .binary_search_by(|e| e.key_bytes(&self.text).cmp(key))
+    }
+
+    /// Where `key` is or goes, trying the end first: decoders meet keys in order (the log and
+    /// Sluice peers write them so), and an event's id header is usually added last.
+    fn slot(&self, key: &str) -> Result<usize, usize> {
+        match self.index.last() {
+            None => Err(0),
+            Some(e) if e.key_bytes(&self.text) < key.as_bytes() => Err(self.index.len()),
+            Some(_) => self.find(key),
+        }
     }
 
     /// The value of `key`.
@@ -108,7 +128,7 @@ impl Headers {
     /// Sets `key` to `value`, replacing any value it had.
     pub fn insert(&mut self, key: impl AsRef<str>, value: impl AsRef<str>) {
         let (key, value) = (key.as_ref(), value.as_ref());
-        let slot = self.find(key);
+        let slot = self.slot(key);
         if self.text.capacity() == 0 {
             // The first pair sizes the buffer for as many like it as the index has room for.
             let pairs = self.index.capacity().max(1);
@@ -380,5 +400,36 @@ mod tests {
         assert_eq!(a.to_map(), BTreeMap::from([("h".into(), "new".into())]));
         assert_eq!(Headers::from(a.to_map()), b);
         assert_eq!(format!("{a:?}"), r#"{"h": "new"}"#);
+    }
+
+    proptest::proptest! {
+        /// Any mix of inserts (in order, out of order, replacing), removals and retains gives
+        /// the pairs and lookups a `BTreeMap` gives.
+        #[test]
+        fn behaves_as_a_sorted_map(
+            ops in proptest::collection::vec(
+                (0u8..4, proptest::sample::select(vec!["", "a", "b", "host", "sluiceId", "timestamp", "ключ", "z"]), "[a-z0-9]{0,6}"),
+                0..40,
+            )
+        ) {
+            let (mut h, mut model) = (Headers::new(), BTreeMap::new());
+            for (op, key, value) in ops {
+                match op {
+                    0 | 1 => {
+                        h.insert(key, &value);
+                        model.insert(key.to_owned(), value);
+                    }
+                    2 => proptest::prop_assert_eq!(h.remove(key), model.remove(key)),
+                    _ => {
+                        h.retain(|k, _| k != key);
+                        model.remove(key);
+                    }
+                }
+                for probe in ["", "a", "host", "sluiceId", "ключ", "zz"] {
+                    proptest::prop_assert_eq!(h.get(probe), model.get(probe).map(String::as_str));
+                }
+            }
+            proptest::prop_assert_eq!(h.to_map(), model);
+        }
     }
 }
