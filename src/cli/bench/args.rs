@@ -106,6 +106,12 @@ pub struct BenchArgs {
     #[arg(long, requires = "rpc", conflicts_with = "target", default_value_t = 1,
           value_parser = clap::value_parser!(u32).range(1..=SINKS_MAX as i64))]
     pub sinks: u32,
+    /// With `--rpc`: every event carries an event id (`sluiceId`, one origin, dense), as
+    /// events from an upstream Sluice with `eventIds` do, so a receiving file channel with
+    /// `eventIds` parses and checks ids instead of giving its own (the collector's side of a
+    /// hop).
+    #[arg(long, requires = "rpc")]
+    pub upstream_ids: bool,
 }
 
 /// Most `--sinks`.

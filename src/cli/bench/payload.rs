@@ -23,6 +23,8 @@ pub struct Payload {
     pool: Vec<u8>,
     /// Header keys, made once: generation cost belongs to the harness, not the channel.
     keys: Vec<String>,
+    /// The origin of the event ids the events carry, as an upstream Sluice's would.
+    upstream: Option<u64>,
 }
 
 impl Payload {
@@ -40,7 +42,15 @@ impl Payload {
             headers,
             pool,
             keys: (0..headers).map(|k| format!("header{k:02}")).collect(),
+            upstream: None,
         }
+    }
+
+    /// Events that carry event ids of `origin`, as events from an upstream Sluice whose file
+    /// channel has `eventIds` (the sender numbers each call's events: [`Payload::number`]).
+    pub fn with_upstream_ids(mut self, origin: u64) -> Payload {
+        self.upstream = Some(origin);
+        self
     }
 
     fn offset(&self, id: u64) -> usize {
@@ -67,6 +77,20 @@ impl Payload {
         // Hex digits are ASCII, so this never takes the empty fallback; verify would catch it.
         v.push_str(std::str::from_utf8(&digits).unwrap_or_default());
         v
+    }
+
+    /// The origin of the event ids the events carry, if they do.
+    pub fn upstream_ids(&self) -> Option<u64> {
+        self.upstream
+    }
+
+    /// Gives `events` the event ids of `origin` after `first` (`first + 1`, `first + 2`, ...).
+    pub fn number(events: &mut [Event], origin: u64, first: u64) {
+        for (k, e) in (first..).zip(events.iter_mut()) {
+            if let Some(span) = IdSpan::one(origin, k + 1) {
+                e.headers.insert(EVENT_ID_HEADER, span.text().as_str());
+            }
+        }
     }
 
     /// The event with the given id.

@@ -139,13 +139,19 @@ fn channel_stats(ch: &Option<Arc<dyn AgentChannel>>) -> Option<sluice_core::Chan
     ch.as_ref().and_then(|c| c.file_stats())
 }
 
+/// The origin of the ids `--upstream-ids` events carry.
+const UPSTREAM_ORIGIN: u64 = 0x5eed_0000_0000_0001;
+
 /// Runs one RPC round: starts the in-process agent (unless `--target`), connects, drives the
 /// calls, stops the agent.
 pub fn round(args: &BenchArgs, rts: &Runtimes) -> anyhow::Result<RpcRound> {
     let batch = args.batch.max(1);
     let connections = args.putters.max(1);
     let stop = args.stop()?;
-    let payload = Payload::new(args.sizes()?, args.headers);
+    let mut payload = Payload::new(args.sizes()?, args.headers);
+    if args.upstream_ids {
+        payload = payload.with_upstream_ids(UPSTREAM_ORIGIN);
+    }
     let dir = scratch()?;
     let (agent, target) = match &args.target {
         Some(t) => (None, t.clone()),

@@ -154,11 +154,12 @@ pub async fn drive(
     };
     let mut tasks = tokio::task::JoinSet::new();
     for (i, mut client) in clients.into_iter().enumerate() {
-        let events: Vec<sluice_core::Event> = (0..batch as u64)
+        let mut events: Vec<sluice_core::Event> = (0..batch as u64)
             .map(|k| payload.event(i as u64 * batch as u64 + k))
             .collect();
         let (sent, failed, hist, claimed) =
             (sent.clone(), failed.clone(), hist.clone(), claimed.clone());
+        let ids = payload.upstream_ids();
         tasks.spawn(async move {
             let mut local = Histogram::<u64>::new_with_bounds(1, LATENCY_NS_MAX, 3)
                 .map_err(|e| anyhow::anyhow!("histogram: {e}"))?;
@@ -171,6 +172,11 @@ pub async fn drive(
                     break;
                 }
                 let n = (budget - start).min(batch as u64) as usize;
+                if let Some(origin) = ids {
+                    // Fresh ids per call, as an upstream's next batch has (a resent call
+                    // below keeps them: the receiver drops what it committed).
+                    Payload::number(&mut events[..n], origin, start);
+                }
                 loop {
                     let t = Instant::now();
                     match client.append_batch(&events[..n]).await {

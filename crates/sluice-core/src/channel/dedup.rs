@@ -128,7 +128,7 @@ impl Dedup {
             for (i, ev) in puts.iter().enumerate() {
                 match ev.headers.get(EVENT_ID_HEADER).and_then(IdSpan::parse) {
                     Some(span) if st.seen(&span) || covered(&spans, &span) => dropped_at.push(i),
-                    Some(span) => spans.push(span),
+                    Some(span) => extend(&mut spans, span),
                     None => fresh.push(i),
                 }
             }
@@ -228,6 +228,16 @@ impl Dedup {
 }
 
 /// Whether `span` lies within one of `spans` (a duplicate inside one transaction).
+/// Adds `span` to a transaction's spans, merged into the last one when it continues it: ids
+/// from one upstream come in order, so a batch's spans stay one per origin run and
+/// [`covered`] scans a few, not one per event before it.
+fn extend(spans: &mut Vec<IdSpan>, span: IdSpan) {
+    match spans.last_mut() {
+        Some(last) if last.origin == span.origin && last.hi == span.lo => last.hi = span.hi,
+        _ => spans.push(span),
+    }
+}
+
 fn covered(spans: &[IdSpan], span: &IdSpan) -> bool {
     spans
         .iter()

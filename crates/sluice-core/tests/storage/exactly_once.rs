@@ -74,6 +74,27 @@ fn a_resent_id_is_committed_once_across_reopen_checkpoint_and_full_replay() {
 }
 
 #[test]
+fn an_id_twice_in_one_transaction_is_committed_once_in_or_out_of_order() {
+    for bed in Bed::both() {
+        let cfg = bed.config(2);
+        let ch = bed.open(&cfg);
+        // Runs in order (merged as they come), a repeat inside a run, one behind it, and the
+        // same ids again after a gap.
+        let seqs = [1, 2, 3, 2, 4, 7, 8, 5, 3, 6, 8, 1, 9];
+        assert_eq!(send(&ch, seqs), 9);
+        assert_eq!(ch.stats().duplicates, 4);
+        let ids = drain_ids(&ch);
+        let expect: Vec<String> = [1, 2, 3, 4, 7, 8, 5, 6, 9]
+            .iter()
+            .map(|&s| IdSpan::one(ORIGIN, s).unwrap().to_string())
+            .collect();
+        assert_eq!(ids, expect);
+        assert_eq!(send(&ch, 1..=10), 1, "only id 10 is new");
+        ch.close().unwrap();
+    }
+}
+
+#[test]
 fn the_channel_gives_dense_ids_of_its_own_origin_and_never_one_twice() {
     for bed in Bed::both() {
         let cfg = bed.config(1);
