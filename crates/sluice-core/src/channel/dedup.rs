@@ -121,14 +121,30 @@ impl Dedup {
         let mut spans: Vec<IdSpan> = Vec::new();
         let mut dropped_at: Vec<usize> = Vec::new();
         let mut fresh: Vec<usize> = Vec::new();
+        // The record bytes change by the headers added (less a malformed one replaced) and
+        // the duplicates dropped: counted here, not summed again over every put.
+        let pair = |v: &str| 8 + EVENT_ID_HEADER.len() + v.len();
+        let (mut added, mut removed) = (0usize, 0usize);
+        // Each put's id, parsed before the lock is taken.
+        let ids: Vec<Option<IdSpan>> = puts
+            .iter()
+            .map(|ev| {
+                let text = ev.headers.get(EVENT_ID_HEADER)?;
+                let span = IdSpan::parse(text);
+                if span.is_none() {
+                    removed += pair(text);
+                }
+                span
+            })
+            .collect();
         // Under the lock only what must be: the lookups and the own ids' reservation (one
         // span); the headers are written after it, so committers do not queue behind them.
         let (own, first) = {
             let mut st = self.state.lock();
-            for (i, ev) in puts.iter().enumerate() {
-                match ev.headers.get(EVENT_ID_HEADER).and_then(IdSpan::parse) {
-                    Some(span) if st.seen(&span) || covered(&spans, &span) => dropped_at.push(i),
-                    Some(span) => extend(&mut spans, span),
+            for (i, id) in ids.iter().enumerate() {
+                match id {
+                    Some(span) if st.seen(span) || covered(&spans, span) => dropped_at.push(i),
+                    Some(span) => extend(&mut spans, *span),
                     None => fresh.push(i),
                 }
             }
@@ -147,10 +163,6 @@ impl Dedup {
             }
             (own, first)
         };
-        // The record bytes change by the headers added (less a malformed one replaced) and
-        // the duplicates dropped: counted here, not summed again over every put.
-        let pair = |v: &str| 8 + EVENT_ID_HEADER.len() + v.len();
-        let (mut added, mut removed) = (0usize, 0usize);
         for (k, &i) in fresh.iter().enumerate() {
             let n = first + k as u64;
             let id = IdSpan {
@@ -159,7 +171,6 @@ impl Dedup {
                 hi: n,
             }
             .text();
-            removed += puts[i].headers.get(EVENT_ID_HEADER).map_or(0, pair);
             added += pair(id.as_str());
             puts[i].headers.insert(EVENT_ID_HEADER, id);
         }
