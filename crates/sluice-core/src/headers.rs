@@ -16,6 +16,10 @@ use smallvec::SmallVec;
 /// Pairs indexed inside the event itself, without an allocation of their own.
 const INDEX_INLINE: usize = 3;
 
+/// Text bytes the first pair reserves beyond its estimate: an event id (`sluiceId` and
+/// `ORIGIN:SEQ`, about 33 bytes) or a short header added on the way.
+const TEXT_SPARE_BYTES: usize = 40;
+
 /// Where one pair's key and value lie in the text buffer.
 #[derive(Clone, Copy, Debug)]
 struct Entry {
@@ -117,7 +121,7 @@ impl Headers {
 
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.find(key).ok().map(|i| self.value_of(&self.index[i]))
+        self.slot(key).ok().map(|i| self.value_of(&self.index[i]))
     }
 
     /// Whether `key` has a value.
@@ -130,10 +134,15 @@ impl Headers {
         let (key, value) = (key.as_ref(), value.as_ref());
         let slot = self.slot(key);
         if self.text.capacity() == 0 {
-            // The first pair sizes the buffer for as many like it as the index has room for.
+            // The first pair sizes the buffer for as many like it as the index has room for,
+            // and one short pair more: the event id a file channel adds to every put, or the
+            // timestamp or host an interceptor adds, then fit without moving the text.
             let pairs = self.index.capacity().max(1);
-            self.text
-                .reserve((key.len() + value.len()).saturating_mul(pairs));
+            self.text.reserve(
+                (key.len() + value.len())
+                    .saturating_mul(pairs)
+                    .saturating_add(TEXT_SPARE_BYTES),
+            );
         }
         let key_at = self.text.len();
         self.text.push_str(key);

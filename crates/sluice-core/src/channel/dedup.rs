@@ -23,7 +23,7 @@ use parking_lot::Mutex;
 
 use super::config::FileChannelConfig;
 use crate::checkpoint::format::{CheckpointImage, DedupImage};
-use crate::dedup::{coalesce, DedupLimits, DedupTable, IdSpan, EVENT_ID_HEADER};
+use crate::dedup::{coalesce, DedupLimits, DedupTable, IdPrefix, IdSpan, EVENT_ID_HEADER};
 use crate::event::Event;
 use crate::wal::assemble::CommittedTxn;
 use crate::wal::record::put_record_len;
@@ -163,15 +163,11 @@ impl Dedup {
             }
             (own, first)
         };
+        let prefix = IdPrefix::new(own);
         for (k, &i) in fresh.iter().enumerate() {
-            let n = first + k as u64;
-            let id = IdSpan {
-                origin: own,
-                lo: n - 1,
-                hi: n,
-            }
-            .text();
-            added += pair(id.as_str());
+            let id = prefix.one(first + k as u64);
+            let id = id.as_str();
+            added += pair(id);
             puts[i].headers.insert(EVENT_ID_HEADER, id);
         }
         removed += dropped_at

@@ -60,22 +60,52 @@ impl IdSpan {
     /// gives an id, and every line a file source reads, writes one (through `fmt` and a
     /// `String` it was most of what ids cost a receiver).
     pub fn text(&self) -> IdText {
-        let mut t = IdText {
-            buf: [0; ID_TEXT_BYTES_MAX],
-            len: 0,
-        };
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        for (i, b) in t.buf[..16].iter_mut().enumerate() {
-            *b = HEX[((self.origin >> (60 - 4 * i)) & 0xf) as usize];
-        }
-        t.buf[16] = b':';
-        t.len = 17;
+        let mut t = IdPrefix::new(self.origin).text();
         if self.lo + 1 != self.hi {
             t.push_decimal(self.lo);
             t.buf[t.len] = b'-';
             t.len += 1;
         }
         t.push_decimal(self.hi);
+        t
+    }
+}
+
+/// Bytes of an id's `origin:` part.
+const PREFIX_BYTES: usize = 17;
+
+/// The `origin:` part of one origin's ids, written once for many: a channel numbering a
+/// batch writes the origin's hex digits once, not once per event ([`IdPrefix::one`]).
+#[derive(Clone, Copy, Debug)]
+pub struct IdPrefix {
+    buf: [u8; PREFIX_BYTES],
+}
+
+impl IdPrefix {
+    /// The prefix of `origin`'s ids.
+    pub fn new(origin: u64) -> Self {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut buf = [b':'; PREFIX_BYTES];
+        for (i, b) in buf[..16].iter_mut().enumerate() {
+            *b = HEX[((origin >> (60 - 4 * i)) & 0xf) as usize];
+        }
+        IdPrefix { buf }
+    }
+
+    fn text(&self) -> IdText {
+        let mut t = IdText {
+            buf: [0; ID_TEXT_BYTES_MAX],
+            len: PREFIX_BYTES,
+        };
+        t.buf[..PREFIX_BYTES].copy_from_slice(&self.buf);
+        t
+    }
+
+    /// The text of the single id `seq` of this origin (what `IdSpan::one(origin, seq)`'s
+    /// `text` gives).
+    pub fn one(&self, seq: u64) -> IdText {
+        let mut t = self.text();
+        t.push_decimal(seq);
         t
     }
 }
@@ -93,15 +123,27 @@ pub struct IdText {
 impl IdText {
     /// Appends `n` in decimal (at most 20 digits: room is kept for two).
     fn push_decimal(&mut self, mut n: u64) {
+        // Two digits per division, from a table of the hundred pairs.
+        const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+            2021222324252627282930313233343536373839\
+            4041424344454647484950515253545556575859\
+            6061626364656667686970717273747576777879\
+            8081828384858687888990919293949596979899";
         let mut digits = [0u8; 20];
         let mut at = digits.len();
-        loop {
+        while n >= 100 {
+            let pair = (n % 100) as usize * 2;
+            n /= 100;
+            at -= 2;
+            digits[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+        }
+        if n >= 10 {
+            let pair = n as usize * 2;
+            at -= 2;
+            digits[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+        } else {
             at -= 1;
-            digits[at] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
+            digits[at] = b'0' + n as u8;
         }
         let d = &digits[at..];
         self.buf[self.len..self.len + d.len()].copy_from_slice(d);
@@ -181,6 +223,19 @@ mod tests {
                 let text = span.text();
                 proptest::prop_assert_eq!(text.as_str(), want.as_str());
                 proptest::prop_assert_eq!(IdSpan::parse(text.as_str()), Some(span));
+            }
+        }
+
+        /// A prefix's single ids are `IdSpan::one`'s text, short numbers and long.
+        #[test]
+        fn a_prefixs_ids_are_the_spans_text(origin: u64, small in 1u64..100_000, big: u64, long: bool) {
+            let seq = if long { big.max(1) } else { small };
+            let span = IdSpan::one(origin, seq);
+            proptest::prop_assert!(span.is_some());
+            if let Some(span) = span {
+                let (text, want) = (IdPrefix::new(origin).one(seq), span.text());
+                proptest::prop_assert_eq!(text.as_str(), want.as_str());
+                proptest::prop_assert_eq!(text.as_str(), format!("{origin:016x}:{seq}"));
             }
         }
     }

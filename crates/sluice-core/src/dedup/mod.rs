@@ -16,5 +16,5 @@
 mod id;
 mod table;
 
-pub use id::{IdSpan, IdText, EVENT_ID_HEADER, ID_HEADER_BYTES_MAX};
+pub use id::{IdPrefix, IdSpan, IdText, EVENT_ID_HEADER, ID_HEADER_BYTES_MAX};
 pub use table::{coalesce, DedupLimits, DedupTable, OriginState};

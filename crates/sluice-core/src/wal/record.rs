@@ -65,13 +65,11 @@ impl RecordBuf for Vec<u8> {
 
 /// Bytes a put record of `event` takes on disk.
 pub fn put_record_len(event: &Event) -> usize {
+    // Two length fields per pair; the keys' and values' bytes are counted by the headers.
     RECORD_HEADER_BYTES
         + 4
-        + event
-            .headers
-            .iter()
-            .map(|(k, v)| 8 + k.len() + v.len())
-            .sum::<usize>()
+        + 8 * event.headers.len()
+        + event.headers.text_bytes()
         + 4
         + event.body.len()
 }
@@ -154,17 +152,59 @@ pub fn encode_put<B: RecordBuf + ?Sized>(
     hot_assert!(expected <= RECORD_BYTES_MAX, "put of {expected} bytes");
     let start = begin(buf, RecordKind::Put, txid, seq);
     buf.reserve(expected - RECORD_HEADER_BYTES);
-    put_u32(buf, len_u32(event.headers.len()));
+    // The short pieces are gathered on the stack and appended a few at a time: `buf` is
+    // usually behind `dyn RecordBuf`, and four calls per header were most of a header's cost.
+    let mut g = Gather::new();
+    g.add(buf, &len_u32(event.headers.len()).to_le_bytes());
     for (k, v) in &event.headers {
-        put_u32(buf, len_u32(k.len()));
-        buf.put(k.as_bytes());
-        put_u32(buf, len_u32(v.len()));
-        buf.put(v.as_bytes());
+        g.add(buf, &len_u32(k.len()).to_le_bytes());
+        g.add(buf, k.as_bytes());
+        g.add(buf, &len_u32(v.len()).to_le_bytes());
+        g.add(buf, v.as_bytes());
     }
-    put_u32(buf, len_u32(event.body.len()));
+    g.add(buf, &len_u32(event.body.len()).to_le_bytes());
+    g.flush(buf);
     buf.put(&event.body);
     hot_assert!(buf.end() - start == expected);
     finish(buf.held_mut(), start, salt);
+}
+
+/// Bytes [`Gather`] holds before it appends them.
+const GATHER_BYTES: usize = 256;
+
+/// Short pieces of a record collected on the stack, appended to a [`RecordBuf`] in one call
+/// when full or flushed; a piece larger than the whole goes straight through.
+struct Gather {
+    bytes: [u8; GATHER_BYTES],
+    len: usize,
+}
+
+impl Gather {
+    fn new() -> Self {
+        Gather {
+            bytes: [0; GATHER_BYTES],
+            len: 0,
+        }
+    }
+
+    fn add<B: RecordBuf + ?Sized>(&mut self, buf: &mut B, piece: &[u8]) {
+        if self.len + piece.len() > GATHER_BYTES {
+            self.flush(buf);
+            if piece.len() > GATHER_BYTES {
+                buf.put(piece);
+                return;
+            }
+        }
+        self.bytes[self.len..self.len + piece.len()].copy_from_slice(piece);
+        self.len += piece.len();
+    }
+
+    fn flush<B: RecordBuf + ?Sized>(&mut self, buf: &mut B) {
+        if self.len > 0 {
+            buf.put(&self.bytes[..self.len]);
+            self.len = 0;
+        }
+    }
 }
 
 /// Appends a take record to `buf`.
