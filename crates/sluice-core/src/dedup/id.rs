@@ -60,14 +60,7 @@ impl IdSpan {
     /// gives an id, and every line a file source reads, writes one (through `fmt` and a
     /// `String` it was most of what ids cost a receiver).
     pub fn text(&self) -> IdText {
-        let mut t = IdPrefix::new(self.origin).text();
-        if self.lo + 1 != self.hi {
-            t.push_decimal(self.lo);
-            t.buf[t.len] = b'-';
-            t.len += 1;
-        }
-        t.push_decimal(self.hi);
-        t
+        IdPrefix::new(self.origin).span(self.lo, self.hi)
     }
 }
 
@@ -106,6 +99,19 @@ impl IdPrefix {
     pub fn one(&self, seq: u64) -> IdText {
         let mut t = self.text();
         t.push_decimal(seq);
+        t
+    }
+
+    /// The text of this origin's ids `(lo, hi]` (what `IdSpan::new(origin, lo, hi)`'s `text`
+    /// gives; `lo < hi`).
+    pub fn span(&self, lo: u64, hi: u64) -> IdText {
+        let mut t = self.text();
+        if lo.checked_add(1) != Some(hi) {
+            t.push_decimal(lo);
+            t.buf[t.len] = b'-';
+            t.len += 1;
+        }
+        t.push_decimal(hi);
         t
     }
 }

@@ -11,7 +11,7 @@
 
 use super::origins::Origins;
 use crate::agent::source::file_id::born_ns;
-use sluice_core::dedup::{IdSpan, EVENT_ID_HEADER};
+use sluice_core::dedup::{IdPrefix, EVENT_ID_HEADER};
 use std::collections::{BTreeMap, HashMap};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -440,6 +440,8 @@ impl Tailer {
         };
         let group_headers = self.groups.get(t.group).map(|g| &g.headers);
         let path = self.cfg.file_header.then(|| t.path.display().to_string());
+        // The file's origin written once for the batch, each line's offsets after it.
+        let prefix = origin.map(IdPrefix::new);
         lines
             .into_iter()
             .map(|l| {
@@ -453,9 +455,9 @@ impl Tailer {
                 if let Some(p) = &path {
                     e.headers.insert(&self.cfg.file_header_key, p);
                 }
-                let span = origin.and_then(|o| IdSpan::new(o, l.offset, l.offset + l.consumed));
-                if let Some(id) = span {
-                    e.headers.insert(EVENT_ID_HEADER, id.text());
+                if let Some(p) = prefix.as_ref().filter(|_| l.consumed > 0) {
+                    e.headers
+                        .insert(EVENT_ID_HEADER, p.span(l.offset, l.offset + l.consumed));
                 }
                 e
             })
