@@ -47,10 +47,10 @@ pub fn run(data: &[u8]) {
     let opts = ParseOptions {
         keep: KeepFields::parse(keep),
     };
-    let clock = Clock {
-        now: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default(),
-        zone: chrono::FixedOffset::east_opt(3600),
-    };
+    let clock = Clock::at(
+        chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default(),
+        chrono::FixedOffset::east_opt(3600),
+    );
     for f in &whole {
         assert!(f.bytes.len() <= event_size, "a frame exceeds eventSize");
         let e = parse(&f.bytes, f.cut, &opts, &clock);

@@ -4,10 +4,10 @@
 use super::*;
 
 fn clock() -> Clock {
-    Clock {
-        now: "2026-11-23T00:00:00Z".parse().unwrap(),
-        zone: FixedOffset::east_opt(0),
-    }
+    Clock::at(
+        "2026-11-23T00:00:00Z".parse().unwrap(),
+        FixedOffset::east_opt(0),
+    )
 }
 
 fn run(msg: &str, keep: &str) -> Event {
@@ -96,6 +96,39 @@ fn an_rfc3164_date_more_than_a_month_ahead_is_last_year() {
         Some("1767574923000"),
         "two spaces before a 1-digit day"
     );
+}
+
+#[test]
+fn one_clock_reading_many_lines_gives_each_stamp_what_a_fresh_clock_gives() {
+    // The clock keeps the last stamp it read: repeats, changes, the same text in the other
+    // format, and a line without a stamp between them must each read as on their own.
+    let lines = [
+        "<34>Oct 11 22:14:15 mymachine su: a",
+        "<34>Oct 11 22:14:15 mymachine su: b",
+        "<34>Dec 25 00:00:00 mymachine su: c",
+        "<34>Oct 11 22:14:15 mymachine su: d",
+        "<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 - e",
+        "<165>1 - mymachine.example.com evntslog - ID47 - f",
+        "<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 - g",
+        "<34>Oct 11 22:14:15 mymachine su: h",
+    ];
+    let opts = ParseOptions {
+        keep: KeepFields::parse("none"),
+    };
+    let shared = clock();
+    for line in lines {
+        let alone = parse(line.as_bytes(), false, &opts, &clock());
+        let e = parse(line.as_bytes(), false, &opts, &shared);
+        assert_eq!(h(&e, "timestamp"), h(&alone, "timestamp"), "{line}");
+    }
+    let stamps: Vec<_> = lines
+        .iter()
+        .map(|l| h(&parse(l.as_bytes(), false, &opts, &shared), "timestamp").map(str::to_owned))
+        .collect();
+    assert_eq!(stamps[0], stamps[1]);
+    assert_ne!(stamps[0], stamps[2]);
+    assert_eq!(stamps[5], None);
+    assert!(stamps.iter().all(|s| s.as_deref() != Some("")));
 }
 
 #[test]
