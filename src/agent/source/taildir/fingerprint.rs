@@ -51,11 +51,14 @@ pub(crate) fn path_of(position_file: &Path) -> PathBuf {
 }
 
 fn hash(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let d = ring::digest::digest(&ring::digest::SHA256, bytes);
-    d.as_ref()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let mut out = String::with_capacity(32);
+    for b in &d.as_ref()[..16] {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    out
 }
 
 fn read_range(file: &File, at: u64, len: u64) -> std::io::Result<Vec<u8>> {
@@ -81,6 +84,31 @@ pub(crate) fn take(file: &File, inode: u64, pos: u64) -> std::io::Result<Fingerp
         head,
         tail,
     })
+}
+
+/// Takes the fingerprint at `pos` of a file whose fingerprint at an earlier committed
+/// position was `prev`: once that position is past [`HEAD_BYTES`] its head hash covers the
+/// same committed bytes, which an append does not change, so only the tail is read and hashed
+/// (a TAILDIR commit takes one per batch). Otherwise as [`take`].
+pub(crate) fn take_after(
+    prev: Option<&Fingerprint>,
+    file: &File,
+    inode: u64,
+    pos: u64,
+) -> std::io::Result<Fingerprint> {
+    match prev {
+        Some(p) if p.inode == inode && p.pos >= HEAD_BYTES && pos >= p.pos => {
+            let tail_len = pos.min(TAIL_BYTES);
+            let tail = read_range(file, pos - tail_len, tail_len)?;
+            Ok(Fingerprint {
+                inode,
+                pos,
+                head: p.head.clone(),
+                tail: hash(&tail),
+            })
+        }
+        _ => take(file, inode, pos),
+    }
 }
 
 /// Whether `file` still holds, before `fp.pos`, the bytes the fingerprint was taken of.
@@ -202,6 +230,30 @@ mod tests {
         text[4900] = b'y';
         std::fs::write(&p, &text).unwrap();
         assert!(!still_matches(&fp, &File::open(&p).unwrap()).unwrap());
+    }
+
+    #[test]
+    fn hashes_keep_their_saved_form_and_a_later_fingerprint_reuses_only_a_full_head() {
+        // Saved fingerprints compare as text: the first 16 bytes of SHA-256, lowercase hex.
+        assert_eq!(hash(b"abc"), "ba7816bf8f01cfea414140de5dae2223");
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a.log");
+        let text: Vec<u8> = (0..6000u32).map(|i| b'a' + (i % 23) as u8).collect();
+        std::fs::write(&p, &text).unwrap();
+        let f = File::open(&p).unwrap();
+        let mut prev: Option<Fingerprint> = None;
+        for pos in [0, 10, 700, 1023, 1024, 1500, 1500, 4000, 6000] {
+            let later = take_after(prev.as_ref(), &f, 3, pos).unwrap();
+            assert_eq!(later, take(&f, 3, pos).unwrap(), "at {pos}");
+            prev = Some(later);
+        }
+        // Another inode's, or a position before the last: taken whole.
+        let other = take_after(prev.as_ref(), &f, 4, 6000).unwrap();
+        assert_eq!(other, take(&f, 4, 6000).unwrap());
+        assert_eq!(
+            take_after(prev.as_ref(), &f, 3, 2000).unwrap(),
+            take(&f, 3, 2000).unwrap()
+        );
     }
 
     #[test]

@@ -255,10 +255,11 @@ impl TailFile {
     /// open descriptor: the bytes just read).
     pub(crate) fn commit(&mut self, end: u64) {
         if end != self.pos || self.fingerprint.is_none() {
+            let prev = self.fingerprint.take();
             self.fingerprint = self
                 .file
                 .as_ref()
-                .and_then(|f| fingerprint::take(f, self.inode, end).ok());
+                .and_then(|f| fingerprint::take_after(prev.as_ref(), f, self.inode, end).ok());
         }
         self.pos = end;
     }
