@@ -19,7 +19,7 @@ use bytes::BufMut;
 use sluice_core::Event;
 
 use super::encode_record::{
-    delimited_len, is_scope_header, key_value, record, role, text, Len, Out, Put, Role,
+    delimited_len, is_scope_header, key_value, record, role, text, Fields, Len, Out, Put, Role,
 };
 use super::names;
 
@@ -53,6 +53,8 @@ struct RecordPlan {
     len: usize,
     /// Whether the body is UTF-8 (a string value) or not (a bytes value).
     text_body: bool,
+    /// Whether every header is an attribute (`Fields::plain`).
+    plain: bool,
 }
 
 /// One `ScopeLogs`: its scope's headers are those of event `rep`.
@@ -97,11 +99,13 @@ impl ExportBatch {
             .iter()
             .map(|e| {
                 let text_body = simdutf8::basic::from_utf8(&e.body).is_ok();
+                let fields = Fields::of(e);
                 let mut n = Len(0);
-                record(&mut n, e, text_body);
+                record(&mut n, e, &fields, text_body);
                 RecordPlan {
                     len: n.0,
                     text_body,
+                    plain: fields.plain,
                 }
             })
             .collect();
@@ -150,7 +154,12 @@ impl ExportBatch {
                 for &i in &s.members {
                     if let (Some(e), Some(p)) = (self.events.get(i), self.records.get(i)) {
                         o.delimited(tags::LOG_RECORDS, p.len, None);
-                        record(o, e, p.text_body);
+                        let f = if p.plain {
+                            Fields::plain()
+                        } else {
+                            Fields::of(e)
+                        };
+                        record(o, e, &f, p.text_body);
                     }
                 }
             }
@@ -163,7 +172,7 @@ impl ExportBatch {
         let events = self.events.clone();
         for (i, e) in events.iter().enumerate() {
             if let Some((r, s)) = last {
-                if let Some(scope) = self.same_group(r, s, e) {
+                if let Some(scope) = self.same_group(r, s, i, e) {
                     scope.members.push(i);
                     continue;
                 }
@@ -178,11 +187,16 @@ impl ExportBatch {
             .collect();
     }
 
-    /// Scope group `s` of resource group `r`, if `e` belongs to it.
-    fn same_group(&mut self, r: usize, s: usize, e: &Event) -> Option<&mut ScopePlan> {
+    /// Scope group `s` of resource group `r`, if event `i` (`e`) belongs to it.
+    fn same_group(&mut self, r: usize, s: usize, i: usize, e: &Event) -> Option<&mut ScopePlan> {
+        let plain = |i: usize| self.records.get(i).is_some_and(|p| p.plain);
         let res = self.resources.get_mut(r)?;
-        let rep = self.events.get(res.rep)?;
         let scope = res.scopes.get_mut(s)?;
+        // Plain events have neither resource nor scope headers.
+        if plain(i) && plain(res.rep) && plain(scope.rep) {
+            return Some(scope);
+        }
+        let rep = self.events.get(res.rep)?;
         let scope_rep = self.events.get(scope.rep)?;
         (same(rep, e, is_resource) && same(scope_rep, e, is_scope_header)).then_some(scope)
     }
@@ -211,7 +225,10 @@ impl ExportBatch {
             return (0, 0);
         };
         let found = res.scopes.iter().position(|s| {
-            s.hash == sh && events.get(s.rep).is_some_and(|x| same(x, e, is_scope_header))
+            s.hash == sh
+                && events
+                    .get(s.rep)
+                    .is_some_and(|x| same(x, e, is_scope_header))
         });
         let s = match found {
             Some(s) => {
@@ -298,7 +315,11 @@ fn resource(o: &mut impl Out, e: &Event) {
 fn scope(o: &mut impl Out, e: &Event) {
     let h = &e.headers;
     text(o, tags::SCOPE_NAME, h.get(names::SCOPE_NAME).unwrap_or(""));
-    text(o, tags::SCOPE_VERSION, h.get(names::SCOPE_VERSION).unwrap_or(""));
+    text(
+        o,
+        tags::SCOPE_VERSION,
+        h.get(names::SCOPE_VERSION).unwrap_or(""),
+    );
     for (k, v) in h.iter() {
         if let Some(rest) = k.strip_prefix(names::SCOPE_ATTR_PREFIX) {
             key_value(o, tags::SCOPE_ATTRIBUTES, rest, v);

@@ -86,13 +86,22 @@ impl Out for Len {
     }
 }
 
+/// Most bytes of a field's key and length prefix (two 64-bit varints).
+const HEAD_BYTES_MAX: usize = 20;
+
 /// Writes a walk's bytes into a buffer.
 pub(super) struct Put<'b, B: BufMut>(pub(super) &'b mut B);
 
 impl<B: BufMut> Out for Put<'_, B> {
     fn delimited(&mut self, tag: u32, len: usize, v: Option<&[u8]>) {
-        encode_key(tag, WireType::LengthDelimited, self.0);
-        encode_varint(len as u64, self.0);
+        // Key and length into a stack array, then one append: each of prost's varint bytes
+        // put straight into the message buffer paid its capacity check.
+        let mut head = [0u8; HEAD_BYTES_MAX];
+        let mut w: &mut [u8] = &mut head;
+        encode_key(tag, WireType::LengthDelimited, &mut w);
+        encode_varint(len as u64, &mut w);
+        let n = HEAD_BYTES_MAX - w.len();
+        self.0.put_slice(head.get(..n).unwrap_or_default());
         if let Some(v) = v {
             self.0.put_slice(v);
         }
@@ -238,8 +247,7 @@ fn field<'a>(k: &str, v: &'a str) -> Option<Field<'a>> {
 /// `v` as a number whose decimal text is `v` again (no sign, no leading zero), and not 0.
 fn exact_u64(v: &str) -> Option<u64> {
     let b = v.as_bytes();
-    if b.first().is_none_or(|&c| !(b'1'..=b'9').contains(&c)) || !b.iter().all(u8::is_ascii_digit)
-    {
+    if b.first().is_none_or(|&c| !(b'1'..=b'9').contains(&c)) || !b.iter().all(u8::is_ascii_digit) {
         return None;
     }
     v.parse().ok()
@@ -249,12 +257,16 @@ fn exact_u64(v: &str) -> Option<u64> {
 fn is_hex(v: &str) -> bool {
     !v.is_empty()
         && v.len() % 2 == 0
-        && v.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+        && v.bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
 }
 
 /// The record fields an event's headers set (each at most once: header keys are unique).
 #[derive(Debug, Default)]
-struct Fields<'a> {
+pub(super) struct Fields<'a> {
+    /// Whether every header is an attribute (none is `timestamp` or `otel.*`): the common
+    /// case, whose walks and grouping skip the mapping's checks.
+    pub(super) plain: bool,
     time: u64,
     severity_number: i32,
     flags: u32,
@@ -265,10 +277,23 @@ struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
-    fn of(e: &'a Event) -> Fields<'a> {
-        let mut f = Fields::default();
+    /// The fields of a plain event: none.
+    pub(super) fn plain() -> Fields<'a> {
+        Fields {
+            plain: true,
+            ..Fields::default()
+        }
+    }
+
+    /// The fields `e`'s headers set.
+    pub(super) fn of(e: &'a Event) -> Fields<'a> {
+        let mut f = Fields::plain();
         for (k, v) in e.headers.iter() {
-            if let Role::Field(x) = role(k, v) {
+            let r = role(k, v);
+            if r != Role::Attribute {
+                f.plain = false;
+            }
+            if let Role::Field(x) = r {
                 match x {
                     Field::Time(n) => f.time = n,
                     Field::SeverityNumber(n) => f.severity_number = n,
@@ -284,11 +309,10 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// Writes the `LogRecord` of `e` (its resource and scope headers left to the groups);
-/// `text_body` says whether the body is UTF-8.
-pub(super) fn record(o: &mut impl Out, e: &Event, text_body: bool) {
+/// Writes the `LogRecord` of `e` (its resource and scope headers left to the groups), whose
+/// fields are `f` (`Fields::of(e)`); `text_body` says whether the body is UTF-8.
+pub(super) fn record(o: &mut impl Out, e: &Event, f: &Fields<'_>, text_body: bool) {
     use log_record as t;
-    let f = Fields::of(e);
     if f.time != 0 {
         o.fixed64(t::TIME_UNIX_NANO, f.time);
     }
@@ -306,7 +330,7 @@ pub(super) fn record(o: &mut impl Out, e: &Event, text_body: bool) {
         o.delimited(tag, e.body.len(), Some(&e.body));
     }
     for (k, v) in e.headers.iter() {
-        if role(k, v) == Role::Attribute {
+        if f.plain || role(k, v) == Role::Attribute {
             key_value(o, t::ATTRIBUTES, k, v);
         }
     }

@@ -26,7 +26,11 @@ fn encode(events: &[Event]) -> (Vec<u8>, Vec<usize>) {
     let batch = ExportBatch::new(Arc::from(events.to_vec()));
     let mut buf = BytesMut::new();
     batch.encode(&mut buf);
-    assert_eq!(buf.len(), batch.encoded_len(), "encoded_len is what encode writes");
+    assert_eq!(
+        buf.len(),
+        batch.encoded_len(),
+        "encoded_len is what encode writes"
+    );
     (buf.to_vec(), batch.order().to_vec())
 }
 
@@ -37,7 +41,11 @@ fn assert_same_as_before(events: &[Event]) {
     let decoded = ExportLogsServiceRequest::decode(bytes.as_slice()).unwrap();
     assert_eq!(decoded, old, "decoded with opentelemetry-proto's types");
     assert_eq!(order, old_order, "record order");
-    assert_eq!(bytes, old.encode_to_vec(), "the bytes prost writes for that request");
+    assert_eq!(
+        bytes,
+        old.encode_to_vec(),
+        "the bytes prost writes for that request"
+    );
 }
 
 /// Every header shape of the mapping: fields, headers that look like fields but are
@@ -96,7 +104,9 @@ fn shapes() -> Vec<Event> {
                 ("", "empty key"),
                 ("empty value", ""),
             ],
-            "é, and a body longer than one varint byte: ".repeat(8).as_bytes(),
+            "é, and a body longer than one varint byte: "
+                .repeat(8)
+                .as_bytes(),
         ),
         event(
             &[
@@ -107,7 +117,10 @@ fn shapes() -> Vec<Event> {
             ],
             &vec![0x80; 20_000],
         ),
-        event(&[("otel.resource.service.name", "other")], b"back to a group"),
+        event(
+            &[("otel.resource.service.name", "other")],
+            b"back to a group",
+        ),
         event(&[], b"no headers at all"),
     ]
 }
@@ -163,7 +176,9 @@ fn mixed_batches_encode_as_the_former_mapping_did() {
     let values = ["1", "0", "1700000000000", "ab", "AB", "", "-3", "x", "0a0b"];
     let mut x = 0x5eed_u64;
     let mut next = move || {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (x >> 33) as usize
     };
     for _ in 0..50 {
@@ -184,15 +199,18 @@ fn mixed_batches_encode_as_the_former_mapping_did() {
 fn events_round_trip_through_the_encoder_and_the_source_exactly() {
     let events = shapes();
     let (bytes, order) = encode(&events);
-    let req = crate::agent::otlp::borrowed::ExportLogsServiceRequest::decode(bytes::Bytes::from(
-        bytes,
-    ))
-    .unwrap();
+    let req =
+        crate::agent::otlp::borrowed::ExportLogsServiceRequest::decode(bytes::Bytes::from(bytes))
+            .unwrap();
     let back = request_events(req, 1 << 20);
     assert!(back.rejected.is_empty(), "{:?}", back.rejected);
     assert_eq!(back.events.len(), events.len());
     for (got, &i) in back.events.iter().zip(&order) {
-        assert_eq!(got.headers.to_map(), events[i].headers.to_map(), "event {i}");
+        assert_eq!(
+            got.headers.to_map(),
+            events[i].headers.to_map(),
+            "event {i}"
+        );
         assert_eq!(got.body, events[i].body, "event {i}");
     }
 }

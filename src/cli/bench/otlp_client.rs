@@ -40,7 +40,10 @@ impl OtlpClient {
     /// Exports `events` (shared again when they are the batch last sent).
     pub async fn export(&mut self, events: &[Event]) -> Result<(), Status> {
         let shared = match &self.events {
-            Some(e) if e.len() == events.len() && e.iter().zip(events).all(|(a, b)| a.shares_with(b)) => {
+            Some(e)
+                if e.len() == events.len()
+                    && e.iter().zip(events).all(|(a, b)| a.shares_with(b)) =>
+            {
                 e.clone()
             }
             _ => {

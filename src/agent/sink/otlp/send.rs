@@ -76,7 +76,11 @@ impl Client {
 
     /// Sends `batch`'s request. Cancel safety: cancelling may leave the request delivered
     /// (the batch is then sent again: at least once).
-    pub(crate) async fn export(&mut self, batch: &Arc<ExportBatch>, cfg: &OtlpSinkConfig) -> Outcome {
+    pub(crate) async fn export(
+        &mut self,
+        batch: &Arc<ExportBatch>,
+        cfg: &OtlpSinkConfig,
+    ) -> Outcome {
         let exchange = async {
             match self {
                 Client::Grpc(c) => match grpc_export(c, batch).await {
