@@ -1,9 +1,11 @@
 //! What the `otlp` source and sink share: the mapping between OpenTelemetry log records and
-//! Flume events, both ways (`to_events.rs`, `to_records.rs`), over the header names of
-//! `names.rs`, and the protocol's paths and content types (`proto.rs`). Pure: no sockets, no
-//! channel; the generated types are `opentelemetry-proto`'s, except the request the source
-//! decodes (`borrowed.rs`: types generated at build time whose strings are slices of the
-//! received buffer).
+//! Flume events, both ways (`to_events.rs`; `encode.rs` and `encode_record.rs`, which write
+//! the sink's request bytes straight from the events, with `client_codec.rs` their gRPC
+//! codec), over the header names of `names.rs`, and the protocol's paths and content types
+//! (`proto.rs`). Pure: no sockets, no channel; the generated types are `opentelemetry-proto`'s,
+//! except the request the source decodes (`borrowed.rs`: types generated at build time whose
+//! strings are slices of the received buffer). `to_records.rs`, the sink's former mapping into
+//! `opentelemetry-proto`'s owned request, is kept for the tests as the encoder's reference.
 //!
 //! The mapping (docs/otlp.md has the table): a record's body is the event body (a string or
 //! bytes as they are, any other `AnyValue` as JSON); its attributes are headers of the same
@@ -14,11 +16,16 @@
 //! Sluice → Sluice keeps every header and body exactly.
 
 pub(crate) mod borrowed;
+mod client_codec;
+mod encode;
+mod encode_record;
 pub(crate) mod names;
 pub mod proto;
 pub(crate) mod to_events;
+#[cfg(test)]
 pub(crate) mod to_records;
 pub(crate) mod value;
 
+pub use client_codec::ExportCodec;
+pub use encode::ExportBatch;
 pub(crate) use to_events::{request_events, Mapped};
-pub use to_records::export_request;

@@ -5,6 +5,10 @@
 //! exactly from it (`timestamp` `1700000000123`, not `0` or `0123`, which stay attributes), so
 //! whatever the header, Sluice → Sluice gives it back as it was. The body is a string value
 //! when it is UTF-8, else a bytes value.
+//!
+//! Test-only: the sink's former mapping into `opentelemetry-proto`'s owned request, kept as
+//! the reference `encode.rs`'s bytes are compared with (an independent path: owned types,
+//! prost's generated encoding).
 
 use std::collections::HashMap;
 

@@ -1,6 +1,6 @@
 //! The `otlp` sink (Sluice's own): each take's events become one `ExportLogsServiceRequest`
-//! (the reverse of the otlp source's mapping, `agent::otlp::to_records`, so Sluice → Sluice
-//! keeps every header and body), exported over gRPC or HTTP/protobuf (send.rs), plain or TLS
+//! (the reverse of the otlp source's mapping, written straight from the events by
+//! `agent::otlp::ExportBatch`, so Sluice → Sluice keeps every header and body), exported over gRPC or HTTP/protobuf (send.rs), plain or TLS
 //! with the avro sink's keys through one connector (dial.rs). The take
 //! commits only after the receiver's `OK`; a transport failure, a timeout or a retryable
 //! status rolls it back and the runner backs off (1 s more each time, up to 5 s) and sends it
@@ -23,7 +23,7 @@ use send::{Client, Outcome};
 use super::{Delivery, Poisoned, SinkError};
 use crate::agent::channel::BoxFuture;
 use crate::agent::metrics::{CounterGroup, SinkCounter};
-use crate::agent::otlp::export_request;
+use crate::agent::otlp::ExportBatch;
 use crate::agent::stop::Stop;
 use sluice_core::Event;
 
@@ -74,11 +74,12 @@ impl OtlpSink {
             self.client = Some(c);
             self.count(SinkCounter::ConnectionCreated);
         }
-        let (req, order) = export_request(&events);
+        let batch = Arc::new(ExportBatch::new(events.into()));
         let outcome = match self.client.as_mut() {
-            Some(c) => c.export(req, &self.cfg).await,
+            Some(c) => c.export(&batch, &self.cfg).await,
             None => Outcome::Retry("no client".into()),
         };
+        let events = batch.events();
         match outcome {
             Outcome::Retry(why) => {
                 self.count(SinkCounter::ConnectionFailed);
@@ -86,9 +87,9 @@ impl OtlpSink {
             }
             Outcome::Refused(why) => {
                 self.poisoned = events
-                    .into_iter()
+                    .iter()
                     .map(|event| Poisoned {
-                        event,
+                        event: event.clone(),
                         reason: why.clone(),
                     })
                     .collect();
@@ -96,7 +97,7 @@ impl OtlpSink {
             }
             Outcome::Accepted(resp) => {
                 if let Some(p) = resp.partial_success {
-                    self.rejected(&p, &order, &events);
+                    self.rejected(&p, batch.order(), events);
                 }
                 Ok(Delivery::Done)
             }

@@ -10,21 +10,21 @@
 //! problem).
 
 use std::io::Write;
+use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::rt::TokioExecutor;
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
 use prost::Message;
 use tonic::codec::CompressionEncoding;
+use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::{Channel, Endpoint};
 use tonic::Code;
 
 use super::config::{OtlpSinkConfig, Protocol};
 use super::dial::Dialer;
-use crate::agent::otlp::proto::{
-    ExportLogsServiceRequest, ExportLogsServiceResponse, CONTENT_PROTOBUF,
-};
+use crate::agent::otlp::proto::{ExportLogsServiceResponse, CONTENT_PROTOBUF, GRPC_LOGS_EXPORT};
+use crate::agent::otlp::{ExportBatch, ExportCodec};
 
 /// Most bytes of a receiver's answer read.
 pub(crate) const RESPONSE_BYTES_MAX: usize = 1 << 20;
@@ -45,8 +45,8 @@ type HttpClient = hyper_util::client::legacy::Client<Dialer, Full<Bytes>>;
 /// A connection to the receiver.
 #[derive(Debug)]
 pub(crate) enum Client {
-    /// gRPC.
-    Grpc(LogsServiceClient<Channel>),
+    /// gRPC (`LogsService/Export` through [`ExportCodec`]).
+    Grpc(tonic::client::Grpc<Channel>),
     /// HTTP/protobuf.
     Http(HttpClient),
 }
@@ -60,7 +60,7 @@ impl Client {
                 let ep = Endpoint::from_shared(cfg.endpoint.clone())
                     .map_err(|e| format!("endpoint {:?}: {e}", cfg.endpoint))?
                     .timeout(cfg.request_timeout);
-                let mut c = LogsServiceClient::new(ep.connect_with_connector_lazy(dialer))
+                let mut c = tonic::client::Grpc::new(ep.connect_with_connector_lazy(dialer))
                     .max_decoding_message_size(RESPONSE_BYTES_MAX)
                     .accept_compressed(CompressionEncoding::Gzip);
                 if cfg.gzip {
@@ -74,20 +74,20 @@ impl Client {
         }
     }
 
-    /// Sends `req`. Cancel safety: cancelling may leave the request delivered (the batch is
-    /// then sent again: at least once).
+    /// Sends `batch`'s request. Cancel safety: cancelling may leave the request delivered
+    /// (the batch is then sent again: at least once).
     pub(crate) async fn export(
         &mut self,
-        req: ExportLogsServiceRequest,
+        batch: &Arc<ExportBatch>,
         cfg: &OtlpSinkConfig,
     ) -> Outcome {
         let exchange = async {
             match self {
-                Client::Grpc(c) => match c.export(req).await {
-                    Ok(r) => Outcome::Accepted(r.into_inner()),
+                Client::Grpc(c) => match grpc_export(c, batch).await {
+                    Ok(r) => Outcome::Accepted(r),
                     Err(s) => grpc_failure(&s, &cfg.endpoint),
                 },
-                Client::Http(c) => http_export(c, req, cfg).await,
+                Client::Http(c) => http_export(c, batch, cfg).await,
             }
         };
         match tokio::time::timeout(cfg.request_timeout, exchange).await {
@@ -99,6 +99,21 @@ impl Client {
             )),
         }
     }
+}
+
+/// One `Export` call.
+async fn grpc_export(
+    c: &mut tonic::client::Grpc<Channel>,
+    batch: &Arc<ExportBatch>,
+) -> Result<ExportLogsServiceResponse, tonic::Status> {
+    c.ready()
+        .await
+        .map_err(|e| tonic::Status::unavailable(format!("connection not ready: {e}")))?;
+    let path = PathAndQuery::from_static(GRPC_LOGS_EXPORT);
+    let codec = ExportCodec::for_batch(batch);
+    c.unary(tonic::Request::new(batch.clone()), path, codec)
+        .await
+        .map(tonic::Response::into_inner)
 }
 
 /// A gRPC status as an outcome: `INVALID_ARGUMENT` refuses the batch; every other status is
@@ -128,24 +143,22 @@ fn causes(e: &(dyn std::error::Error + 'static), first: &str) -> String {
     crate::agent::log_text::escape(&text).into_owned()
 }
 
-async fn http_export(
-    c: &HttpClient,
-    req: ExportLogsServiceRequest,
-    cfg: &OtlpSinkConfig,
-) -> Outcome {
-    let mut body = req.encode_to_vec();
+async fn http_export(c: &HttpClient, batch: &ExportBatch, cfg: &OtlpSinkConfig) -> Outcome {
+    let mut buf = BytesMut::with_capacity(batch.encoded_len());
+    batch.encode(&mut buf);
+    let mut body = buf.freeze();
     let mut builder =
         hyper::Request::post(&cfg.endpoint).header(hyper::header::CONTENT_TYPE, CONTENT_PROTOBUF);
     if cfg.gzip {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         if gz.write_all(&body).is_ok() {
             if let Ok(b) = gz.finish() {
-                body = b;
+                body = Bytes::from(b);
                 builder = builder.header(hyper::header::CONTENT_ENCODING, "gzip");
             }
         }
     }
-    let request = match builder.body(Full::new(Bytes::from(body))) {
+    let request = match builder.body(Full::new(body)) {
         Ok(r) => r,
         Err(e) => {
             return Outcome::Refused(format!("cannot build a request for {}: {e}", cfg.endpoint))
