@@ -7,6 +7,7 @@
 #   SINK=null benches/hdfs-sink.sh                            # the same flow into a null sink
 #   SINK=s3 S3_ENDPOINT=http://127.0.0.1:8333 S3_BUCKET=b AWS_ACCESS_KEY_ID=.. \
 #     AWS_SECRET_ACCESS_KEY=.. benches/hdfs-sink.sh           # `type = s3` (staged in BASE)
+# S3_KEYS: more lines for the s3 sink's keys (`a1.sinks.k1.signPayload = true`).
 # DUR (seconds measured, default 10), WARM (seconds before measuring, default 3), BASE
 # (directory, default /var/tmp). Prints one line: sink ev/s, bench put ev/s (the mean of a
 # run before and one after the agent) and the ratio,
@@ -58,7 +59,8 @@ a1.sinks.k1.bucket = ${S3_BUCKET:?}
 a1.sinks.k1.keyPrefix = bench-$$/%Y%m%d/%H
 a1.sinks.k1.endpoint = ${S3_ENDPOINT:?}
 a1.sinks.k1.pathStyleAccess = true
-a1.sinks.k1.stagingDir = $dir/staging"
+a1.sinks.k1.stagingDir = $dir/staging
+${S3_KEYS:-}"
 fi
 cat > "$dir/agent.properties" <<CONF
 a1.sources = r1

@@ -2,7 +2,8 @@
 //! file channel → `hdfs.path = s3a://BUCKET/logs/%Y%m%d/%H` with the endpoint, keys and
 //! path-style access in a core-site.xml's `fs.s3a.*` keys, read back with boto3; a gzip
 //! CompressedStream through `s3://` and `HADOOP_CONF_DIR`, read back with Python's gzip; a
-//! file above `hdfs.s3PartBytes` uploaded in parts, whole, with no upload left pending.
+//! file above `hdfs.s3PartBytes` uploaded in parts, whole, with no upload left pending (with
+//! the body unsigned, the default, and signed: `hdfs.s3SignPayload = true`).
 
 use crate::support::hdfs_support::{drained, free_port, lines, missing, netcat_send, HttpAgent};
 use crate::support::s3_support::{self, server, Weed, SECRET_KEY};
@@ -206,10 +207,22 @@ fn a_gzip_compressed_stream_through_s3_and_hadoop_conf_dir_reads_back_with_pytho
 
 #[test]
 fn a_file_above_the_part_size_is_uploaded_in_parts_as_one_whole_object() {
+    multipart_round("multipart", false);
+}
+
+#[test]
+fn a_multipart_upload_with_signed_payloads_is_accepted_whole() {
+    multipart_round("multipart-signed", true);
+}
+
+/// A file of three parts (two in flight, the third read into the first part's buffer once
+/// the store has that part) uploaded to a bucket named after `name`, with `hdfs.s3SignPayload`
+/// = `sign`: one object, the whole file in order, no upload left pending.
+fn multipart_round(name: &str, sign: bool) {
     let Some(w) = server() else { return };
     let _turn = s3_support::shared_turn();
     let tmp = tempfile::tempdir().unwrap();
-    let bucket = w.bucket("multipart");
+    let bucket = w.bucket(name);
     let conf_dir = w.core_site(tmp.path(), SECRET_KEY);
     let (nc, http) = (free_port(), free_port());
     let conf = s3_agent_conf(
@@ -220,7 +233,7 @@ fn a_file_above_the_part_size_is_uploaded_in_parts_as_one_whole_object() {
             "a1.sinks.k1.hdfs.hdfsConfigDir = {}\na1.sinks.k1.hdfs.fileType = DataStream\n\
              a1.sinks.k1.hdfs.rollSize = 0\na1.sinks.k1.hdfs.rollCount = 0\n\
              a1.sinks.k1.hdfs.rollInterval = 0\na1.sinks.k1.hdfs.idleTimeout = 2\n\
-             a1.sinks.k1.hdfs.s3PartBytes = 5242880\n",
+             a1.sinks.k1.hdfs.s3PartBytes = 5242880\na1.sinks.k1.hdfs.s3SignPayload = {sign}\n",
             conf_dir.display()
         ),
     );

@@ -6,9 +6,10 @@
 //! ([`plain_key`]), so no message names a key the user did not write.
 
 /// Plain keys whose hdfs key is not `hdfs.` and the plain name: (plain, hdfs key).
-pub const RENAMED: [(&str, &str); 2] = [
+pub const RENAMED: [(&str, &str); 3] = [
     ("stagingDir", "hdfs.s3StagingDir"),
     ("partBytes", "hdfs.s3PartBytes"),
+    ("signPayload", "hdfs.s3SignPayload"),
 ];
 
 /// The plain key of one of the hdfs sink's keys (`hdfs.path` is `path_key`), or `None` for

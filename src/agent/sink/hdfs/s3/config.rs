@@ -52,6 +52,9 @@ pub struct S3Config {
     pub max_staged_bytes: u64,
     /// `hdfs.s3PartBytes`: multipart above it, in parts of it.
     pub part_bytes: u64,
+    /// `hdfs.s3SignPayload`: whether SigV4 signs each request's body (a SHA-256 of every
+    /// part) or only its headers (`UNSIGNED-PAYLOAD`, the default).
+    pub sign_payload: bool,
 }
 
 impl std::fmt::Debug for S3Config {
@@ -68,6 +71,7 @@ impl std::fmt::Debug for S3Config {
             .field("staging_dir", &self.staging_dir)
             .field("max_staged_bytes", &self.max_staged_bytes)
             .field("part_bytes", &self.part_bytes)
+            .field("sign_payload", &self.sign_payload)
             .finish()
     }
 }
@@ -233,6 +237,7 @@ pub fn parse(cx: &mut Ctx<'_>, bucket: String, conn: Connection) -> S3Config {
         PART_BYTES_MIN,
         PART_BYTES_LIMIT,
     );
+    let sign_payload = cx.bool("hdfs.s3SignPayload", false);
     S3Config {
         bucket,
         endpoint: conn.endpoint,
@@ -244,6 +249,7 @@ pub fn parse(cx: &mut Ctx<'_>, bucket: String, conn: Connection) -> S3Config {
         staging_dir,
         max_staged_bytes,
         part_bytes,
+        sign_payload,
     }
 }
 

@@ -3,7 +3,9 @@
 //! chain when no key is set anywhere), then the sink's settings over it (`fs.s3a.*` or the
 //! plain keys of `type = s3`). Every request is bounded by `hdfs.callTimeout`, and so are its
 //! retries (5xx, 429, 503 SlowDown; backoff from [`RETRY_BACKOFF_INIT`] doubling to
-//! [`RETRY_BACKOFF_MAX`]).
+//! [`RETRY_BACKOFF_MAX`]). SigV4 signs every request's headers; its body only with
+//! `hdfs.s3SignPayload = true` (else `UNSIGNED-PAYLOAD`: no SHA-256 of each part, the
+//! body's integrity left to TLS, as the AWS SDKs do on HTTPS).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,7 +59,8 @@ pub fn client(
         .with_bucket_name(&cfg.bucket)
         .with_retry(retry)
         .with_client_options(options)
-        .with_virtual_hosted_style_request(!cfg.path_style);
+        .with_virtual_hosted_style_request(!cfg.path_style)
+        .with_unsigned_payload(!cfg.sign_payload);
     if let Some(e) = &cfg.endpoint {
         b = if cfg.path_style {
             b.with_endpoint(e)

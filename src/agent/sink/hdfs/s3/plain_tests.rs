@@ -38,7 +38,8 @@ fn plain_keys_make_the_same_settings_as_the_hdfs_sink_on_an_s3a_path() {
          a1.sinks.k1.batchSize = 50\na1.sinks.k1.fileType = CompressedStream\n\
          a1.sinks.k1.codeC = gzip\na1.sinks.k1.serializer = header_and_text\n\
          a1.sinks.k1.useLocalTimeStamp = true\na1.sinks.k1.stagingDir = /var/s3\n\
-         a1.sinks.k1.maxStagedBytes = 2097152\na1.sinks.k1.partBytes = 5242880\n",
+         a1.sinks.k1.maxStagedBytes = 2097152\na1.sinks.k1.partBytes = 5242880\n\
+         a1.sinks.k1.signPayload = true\n",
     );
     assert!(errors(&problems).is_empty(), "{problems:?}");
     let about_k1: Vec<&Problem> = problems
@@ -55,7 +56,8 @@ fn plain_keys_make_the_same_settings_as_the_hdfs_sink_on_an_s3a_path() {
              a1.sinks.k1.hdfs.batchSize = 50\na1.sinks.k1.hdfs.fileType = CompressedStream\n\
              a1.sinks.k1.hdfs.codeC = gzip\na1.sinks.k1.serializer = header_and_text\n\
              a1.sinks.k1.hdfs.useLocalTimeStamp = true\na1.sinks.k1.hdfs.s3StagingDir = /var/s3\n\
-             a1.sinks.k1.hdfs.maxStagedBytes = 2097152\na1.sinks.k1.hdfs.s3PartBytes = 5242880\n"
+             a1.sinks.k1.hdfs.maxStagedBytes = 2097152\na1.sinks.k1.hdfs.s3PartBytes = 5242880\n\
+             a1.sinks.k1.hdfs.s3SignPayload = true\n"
         ),
         "a1",
         &[],
@@ -71,6 +73,7 @@ fn plain_keys_make_the_same_settings_as_the_hdfs_sink_on_an_s3a_path() {
     s3.access_key = Some("AK".into());
     s3.secret_key = Some("SK".into());
     want.keys = KeyNames::Plain;
+    assert!(want.s3.as_ref().is_some_and(|s| s.sign_payload));
     assert_eq!(cfg, want);
     assert_eq!(cfg.path, "/app/%Y%m%d/%H");
 }
