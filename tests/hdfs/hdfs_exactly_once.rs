@@ -5,7 +5,7 @@
 //! `FsShell -cat` then reads every acknowledged line, and every line exactly once: the
 //! collector drops the batches the edge sends again (event ids), and its hdfs sink cuts its
 //! files back to the last committed take. HDFS's own hole with one replica is allowed for (at
-//! most one checksum chunk per DataNode kill, `datanode_loss`). 9 kills, 30 with
+//! most one checksum chunk per DataNode kill, `datanode_loss`). 12 kills, 30 with
 //! `SLUICE_LONG`; `SLUICE_SEED` repeats a run.
 
 use crate::support::{hdfs_support, multihop};
@@ -45,7 +45,7 @@ fn collector_conf(root: &std::path::Path, port: u16, url: &str, dir: &str) -> St
 fn kill_9_of_edge_collector_and_datanode_leaves_every_line_in_hdfs_exactly_once() {
     let Some(c) = cluster() else { return };
     let _turn = exclusive_turn();
-    let (kills, _, mut rng) = kill_schedule_of(" (edge, collector, DataNode in turn)", 9, 30);
+    let (kills, _, mut rng) = kill_schedule_of(" (edge, collector, DataNode in turn)", 12, 30);
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
     let dir = c.test_dir("exactly-once");
@@ -90,6 +90,37 @@ fn kill_9_of_edge_collector_and_datanode_leaves_every_line_in_hdfs_exactly_once(
         acked.len()
     );
     let procs = [&edge, &collector];
+    let (got, lost) = read_back_all(&c, &dir, &acked, datanode_kills, procs);
+    let sent: BTreeSet<String> = lines("x", 0..sent).into_iter().collect();
+    assert!(
+        got.iter().all(|l| sent.contains(l)),
+        "a torn or foreign line in HDFS"
+    );
+    let twice = duplicates(&got);
+    eprintln!(
+        "{kills} kills ({datanode_kills} of the DataNode): {} lines acknowledged, {} read back, {twice} duplicates, {lost} lost with the DataNode's last chunks",
+        acked.len(),
+        got.len(),
+    );
+    assert_eq!(
+        twice,
+        0,
+        "lines written twice (docs/exactly-once.md); logs:\n{}",
+        logs_of(procs)
+    );
+}
+
+/// Reads `dir` back with `FsShell -cat` until every line of `want` is there but for HDFS's
+/// one-replica hole (a chunk per DataNode kill), then once more after the sinks' last batches
+/// landed; panics with the agents' logs past [`WAIT`]. Returns the lines and how many the
+/// hole took.
+fn read_back_all<'a>(
+    c: &hdfs_support::Cluster,
+    dir: &str,
+    want: &[String],
+    datanode_kills: usize,
+    procs: [&'a Proc; 2],
+) -> (Vec<String>, usize) {
     // A `-cat` fails when a roll renames a file between the glob's expansion and the read,
     // or while a file's lease recovery is not finished (`Cannot obtain block length`, after a
     // DataNode kill): read again, for a bounded while.
@@ -114,37 +145,151 @@ fn kill_9_of_edge_collector_and_datanode_leaves_every_line_in_hdfs_exactly_once(
     };
     let end = Instant::now() + WAIT;
     let mut got = read_back();
-    while lost_with_the_datanodes_last_chunks(&acked, &got, datanode_kills).is_err() {
-        assert!(
-            Instant::now() < end,
-            "{}; logs:\n{}",
-            lost_with_the_datanodes_last_chunks(&acked, &got, datanode_kills).unwrap_err(),
-            logs_of(procs)
-        );
+    while let Err(e) = lost_with_the_datanodes_last_chunks(want, &got, datanode_kills) {
+        assert!(Instant::now() < end, "{e}; logs:\n{}", logs_of(procs));
         std::thread::sleep(Duration::from_secs(2));
         got = read_back();
     }
     // Whatever the sinks still had in flight lands too before the count.
     std::thread::sleep(Duration::from_secs(3));
     let got = read_back();
-    let lost = lost_with_the_datanodes_last_chunks(&acked, &got, datanode_kills);
-    assert!(
-        lost.is_ok(),
-        "{}; logs:\n{}",
-        lost.unwrap_err(),
-        logs_of(procs)
+    match lost_with_the_datanodes_last_chunks(want, &got, datanode_kills) {
+        Ok(lost) => (got, lost),
+        Err(e) => panic!("{e}; logs:\n{}", logs_of(procs)),
+    }
+}
+
+/// The edge of [`taildir_fed_chain_under_kill_9_leaves_every_written_line_in_hdfs_exactly_once`]:
+/// TAILDIR on `logs/app.log*` -> file channel -> `sinks`.
+fn taildir_edge_conf(root: &std::path::Path, sinks: &str) -> String {
+    format!(
+        "edge.sources = r1\nedge.channels = c1\nedge.sinks = k1\n\
+         edge.sources.r1.type = TAILDIR\nedge.sources.r1.channels = c1\n\
+         edge.sources.r1.filegroups = f1\nedge.sources.r1.filegroups.f1 = {r}/logs/app.log.*\n\
+         edge.sources.r1.positionFile = {r}/edge/taildir_position.json\n\
+         edge.channels.c1.type = file\nedge.channels.c1.checkpointDir = {r}/edge/ck\n\
+         edge.channels.c1.dataDirs = {r}/edge/data\n\
+         edge.channels.c1.minimumRequiredSpace = 1048576\n{sinks}",
+        r = root.display()
+    )
+}
+
+/// Appends lines `t-N` to `logs/app.log` in bursts, renaming it to `app.log.K` every few
+/// thousand lines (the old file keeps matching the edge's pattern), until `done`; joins to
+/// how many lines it wrote.
+fn spawn_log_writer(
+    logs: std::path::PathBuf,
+    done: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<usize> {
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let app = logs.join("app.log");
+        let open = || {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&app)
+                .unwrap()
+        };
+        let (mut f, mut n, mut rotated) = (open(), 0usize, 0usize);
+        let mut next_rotation = fastrand::usize(1000..4000);
+        while !done.load(Ordering::SeqCst) {
+            let mut text = String::new();
+            for _ in 0..fastrand::usize(1..40) {
+                text.push_str(&format!(
+                    "t-{n:07}-{}\n",
+                    "y".repeat(fastrand::usize(0..60))
+                ));
+                n += 1;
+            }
+            f.write_all(text.as_bytes()).unwrap();
+            if n >= next_rotation {
+                next_rotation = n + fastrand::usize(1000..4000);
+                rotated += 1;
+                std::fs::rename(&app, logs.join(format!("app.log.{rotated}"))).unwrap();
+                f = open();
+            }
+            std::thread::sleep(Duration::from_millis(fastrand::u64(1..8)));
+        }
+        n
+    })
+}
+
+/// The chain fed by files (issue 46's first test): TAILDIR on a log being appended and
+/// rotated -> edge file channel -> avro -> collector -> hdfs, the collector, the edge and the
+/// DataNode killed with SIGKILL in turn. The files are the durable source, so every line
+/// written is in HDFS afterwards, exactly once: a line the edge reads again after a kill has
+/// its file's id and offset, and the edge's channel or the collector drops it.
+#[test]
+fn taildir_fed_chain_under_kill_9_leaves_every_written_line_in_hdfs_exactly_once() {
+    let Some(c) = cluster() else { return };
+    let _turn = exclusive_turn();
+    let what = " (TAILDIR edge, collector, DataNode in turn)";
+    let (kills, _, mut rng) = kill_schedule_of(what, 12, 30);
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let logs = root.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let dir = c.test_dir("exactly-once-taildir");
+    let avro = free_port();
+    let col_conf = collector_conf(root, avro, &c.url(), &dir);
+    let mut collector = Proc::start(root, "col", &col_conf, avro, &[]);
+    let conf = patient(&taildir_edge_conf(root, &avro_sink("k1", avro)));
+    let mut edge = Proc::spawn(root, "edge", &conf, vec!["--no-reload-conf".into()], None);
+    let done = Arc::new(AtomicBool::new(false));
+    let writer = spawn_log_writer(logs.clone(), done.clone());
+    let mut datanode_kills = 0;
+    for i in 0..kills {
+        std::thread::sleep(Duration::from_millis(rng.u64(500..2500)));
+        match i % 3 {
+            0 => {
+                collector.kill9();
+                std::thread::sleep(Duration::from_millis(rng.u64(0..800)));
+                collector.restart();
+            }
+            1 => {
+                edge.kill9();
+                std::thread::sleep(Duration::from_millis(rng.u64(0..800)));
+                edge.restart();
+            }
+            _ => {
+                c.kill_datanode();
+                datanode_kills += 1;
+                std::thread::sleep(Duration::from_millis(rng.u64(0..2000)));
+                c.restart_datanode();
+            }
+        }
+    }
+    done.store(true, Ordering::SeqCst);
+    let n = writer.join().unwrap();
+    assert!(n >= 1000, "only {n} lines written");
+    let written: Vec<String> = {
+        // The lines as written, padding and all, read back from the files themselves.
+        let mut all = Vec::new();
+        for entry in std::fs::read_dir(&logs).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            all.extend(text.lines().map(str::to_owned));
+        }
+        all.sort_by_key(|l| l.get(2..9).and_then(|d| d.parse::<usize>().ok()));
+        all
+    };
+    assert_eq!(
+        written.len(),
+        n,
+        "the writer's files hold {} lines",
+        written.len()
     );
-    let sent: BTreeSet<String> = lines("x", 0..sent).into_iter().collect();
-    assert!(
-        got.iter().all(|l| sent.contains(l)),
-        "a torn or foreign line in HDFS"
-    );
+    let procs = [&edge, &collector];
+    let (got, lost) = read_back_all(&c, &dir, &written, datanode_kills, procs);
     let twice = duplicates(&got);
     eprintln!(
-        "{kills} kills ({datanode_kills} of the DataNode): {} lines acknowledged, {} read back, {twice} duplicates, {} lost with the DataNode's last chunks",
-        acked.len(),
-        got.len(),
-        lost.unwrap_or_default()
+        "{kills} kills ({datanode_kills} of the DataNode): {n} lines written, {} read back, {twice} duplicates, {lost} lost with the DataNode's last chunks",
+        got.len()
+    );
+    let known: BTreeSet<&str> = written.iter().map(String::as_str).collect();
+    assert!(
+        got.iter().all(|l| known.contains(l.as_str())),
+        "a torn or foreign line in HDFS"
     );
     assert_eq!(
         twice,

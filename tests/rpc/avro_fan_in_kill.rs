@@ -2,7 +2,7 @@
 //! one collector (avro source → file channel → file_roll); the edges and the collector are
 //! killed with SIGKILL at random, several times, while a client per edge keeps sending. Every
 //! line either edge acknowledged is in the collector's output exactly once: each edge's
-//! channel is its own origin, and the collector drops what it committed before. 6 kills, 20
+//! channel is its own origin, and the collector drops what it committed before. 10 kills, 20
 //! with `SLUICE_LONG`; `SLUICE_SEED` repeats a run.
 
 use crate::support::multihop;
@@ -16,7 +16,7 @@ use multihop::*;
 
 #[test]
 fn two_edges_into_one_collector_under_sigkills_deliver_every_line_once() {
-    let (kills, _, mut rng) = kill_schedule_of(" (two edges, one collector)", 6, 20);
+    let (kills, _, mut rng) = kill_schedule_of(" (two edges, one collector)", 10, 20);
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
     let (nc1, nc2, avro) = (free_port(), free_port(), free_port());

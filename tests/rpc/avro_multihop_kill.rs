@@ -2,7 +2,7 @@
 //! forwards to a collector (avro source -> file channel -> file_roll); the collector and the
 //! edge are each killed with SIGKILL at random moments, several times, while a client keeps
 //! sending. In the end every line the edge acknowledged is in the collector's output;
-//! duplicates are counted and reported. 4 kills by default, 16 with SLUICE_LONG=1; the seed
+//! duplicates are counted and reported. 10 kills by default, 20 with SLUICE_LONG=1; the seed
 //! is printed (SLUICE_SEED=<n> repeats a run's schedule).
 
 use crate::support::multihop;

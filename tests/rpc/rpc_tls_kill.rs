@@ -3,7 +3,7 @@
 //! a collector (avro source with a PKCS12 keystore and deflate -> file channel ->
 //! file_roll); collector and edge are each killed with SIGKILL at random moments while a
 //! client keeps sending. In the end every line the edge acknowledged is in the collector's
-//! output. 4 kills (16 with SLUICE_LONG=1); the seed is printed (SLUICE_SEED repeats it).
+//! output. 10 kills (20 with SLUICE_LONG=1); the seed is printed (SLUICE_SEED repeats it).
 
 use crate::support::multihop;
 use crate::support::rpcsec_support;

@@ -2,7 +2,7 @@
 //! thrift sink) that forwards to a collector (thrift source -> file channel -> file_roll);
 //! the collector and the edge are each killed with SIGKILL at random moments, several times,
 //! while a client keeps sending. In the end every line the edge acknowledged is in the
-//! collector's output; duplicates are counted and reported. 4 kills by default, 16 with
+//! collector's output; duplicates are counted and reported. 10 kills by default, 20 with
 //! SLUICE_LONG=1; the seed is printed (SLUICE_SEED=<n> repeats a run's schedule). Rounds
 //! alternate the compact and the binary protocol by seed.
 
