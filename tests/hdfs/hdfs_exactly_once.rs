@@ -90,7 +90,7 @@ fn kill_9_of_edge_collector_and_datanode_leaves_every_line_in_hdfs_exactly_once(
         acked.len()
     );
     let procs = [&edge, &collector];
-    let (got, lost) = read_back_all(&c, &dir, &acked, datanode_kills, procs);
+    let (got, lost) = read_back_all(c, &dir, &acked, datanode_kills, procs);
     let sent: BTreeSet<String> = lines("x", 0..sent).into_iter().collect();
     assert!(
         got.iter().all(|l| sent.contains(l)),
@@ -114,12 +114,12 @@ fn kill_9_of_edge_collector_and_datanode_leaves_every_line_in_hdfs_exactly_once(
 /// one-replica hole (a chunk per DataNode kill), then once more after the sinks' last batches
 /// landed; panics with the agents' logs past [`WAIT`]. Returns the lines and how many the
 /// hole took.
-fn read_back_all<'a>(
+fn read_back_all(
     c: &hdfs_support::Cluster,
     dir: &str,
     want: &[String],
     datanode_kills: usize,
-    procs: [&'a Proc; 2],
+    procs: [&Proc; 2],
 ) -> (Vec<String>, usize) {
     // A `-cat` fails when a roll renames a file between the glob's expansion and the read,
     // or while a file's lease recovery is not finished (`Cannot obtain block length`, after a
@@ -280,7 +280,7 @@ fn taildir_fed_chain_under_kill_9_leaves_every_written_line_in_hdfs_exactly_once
         written.len()
     );
     let procs = [&edge, &collector];
-    let (got, lost) = read_back_all(&c, &dir, &written, datanode_kills, procs);
+    let (got, lost) = read_back_all(c, &dir, &written, datanode_kills, procs);
     let twice = duplicates(&got);
     eprintln!(
         "{kills} kills ({datanode_kills} of the DataNode): {n} lines written, {} read back, {twice} duplicates, {lost} lost with the DataNode's last chunks",
