@@ -254,6 +254,46 @@ impl ChannelProcessor {
         })
     }
 
+    /// [`ChannelProcessor::process_blocking`] for several batches at once, each its own
+    /// transaction, committed in order as one group where the channel shares what a commit
+    /// costs ([`AgentChannel::put_commit_group_blocking`]: one fdatasync for a file channel).
+    /// Only when [`ChannelProcessor::puts_blocking`]; otherwise each batch goes through
+    /// `process_blocking` in turn. A prefix of the batches commits; the outcomes in order.
+    pub fn process_blocking_group(&self, batches: Vec<Vec<Event>>) -> Vec<Result<(), RouteError>> {
+        let Some((name, ch)) = self.single.as_ref().filter(|(_, ch)| ch.puts_blocking()) else {
+            let total = batches.len();
+            let mut out: Vec<Result<(), RouteError>> = Vec::with_capacity(total);
+            for b in batches {
+                let cut = out.iter().any(Result::is_err);
+                out.push(if cut {
+                    Err(RouteError {
+                        channel: String::new(),
+                        source: AgentChannelError::GroupCut {
+                            position: out.len() + 1,
+                            total,
+                        },
+                    })
+                } else {
+                    self.process_blocking(b)
+                });
+            }
+            return out;
+        };
+        let batches: Vec<Vec<Event>> = batches.into_iter().map(|b| self.intercept(b)).collect();
+        for b in &batches {
+            tap::offer(tap::Point::Channel, name, b);
+        }
+        ch.put_commit_group_blocking(batches)
+            .into_iter()
+            .map(|r| {
+                r.map_err(|source| RouteError {
+                    channel: name.clone(),
+                    source,
+                })
+            })
+            .collect()
+    }
+
     /// Runs the interceptor chain; the bodies of what is left get buffers of their own if it
     /// carries under half of the batch's body bytes (nothing to weigh without interceptors:
     /// only they drop or shrink events).

@@ -3,6 +3,7 @@
 //! [`BuildChannel`], the trait each channel's config implements so the runtime opens it
 //! without knowing which channel it is.
 
+use std::any::Any;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -88,6 +89,15 @@ pub enum AgentChannelError {
     /// A blocking task panicked or was cancelled.
     #[error("channel {0}: blocking task failed")]
     Join(String),
+    /// A transaction of a group commit ([`AgentChannel::commit_group`]) rolled back because
+    /// one before it in the group failed.
+    #[error("not committed: transaction {position} of a group of {total}, after an earlier one of the group failed")]
+    GroupCut {
+        /// Its place in the group (from 1).
+        position: usize,
+        /// The group's size.
+        total: usize,
+    },
 }
 
 impl AgentChannelError {
@@ -104,12 +114,70 @@ impl AgentChannelError {
     }
 }
 
+/// Lets a channel find its own transaction type behind a `Box<dyn ChannelTx>`
+/// ([`AgentChannel::commit_group`]); every sized `Send + 'static` type has it.
+pub trait AnyTx: Send {
+    /// The transaction, to be downcast.
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
+    /// The transaction, to ask its type.
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<T: Send + 'static> AnyTx for T {
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
+        self
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// Whether every one of `txs` is a `T` ([`group_of`] then unwraps them).
+pub(crate) fn all_are<T: 'static>(txs: &[Box<dyn ChannelTx>]) -> bool {
+    // `(**t)`: the box itself is `AnyTx` too (every sized type is), and would answer `false`.
+    txs.iter().all(|t| (**t).as_any().is::<T>())
+}
+
+/// `txs` as `T`s, or `None` (all of them handed back) when one is not a `T`.
+pub(crate) fn group_of<T: 'static>(
+    txs: Vec<Box<dyn ChannelTx>>,
+) -> Result<Vec<T>, Vec<Box<dyn ChannelTx>>> {
+    if !all_are::<T>(txs.as_slice()) {
+        return Err(txs);
+    }
+    Ok(txs
+        .into_iter()
+        .filter_map(|t| t.into_any().downcast::<T>().ok().map(|b| *b))
+        .collect())
+}
+
+/// Commits `txs` one after another, in order; after the first failure the rest roll back
+/// ([`AgentChannelError::GroupCut`]): what commits is a prefix of the group. The default
+/// [`AgentChannel::commit_group`].
+pub async fn commit_in_order(txs: Vec<Box<dyn ChannelTx>>) -> Vec<Result<(), AgentChannelError>> {
+    let total = txs.len();
+    let mut out = Vec::with_capacity(total);
+    for (i, tx) in txs.into_iter().enumerate() {
+        if out.iter().any(Result::is_err) {
+            tx.rollback().await;
+            out.push(Err(AgentChannelError::GroupCut {
+                position: i + 1,
+                total,
+            }));
+        } else {
+            out.push(tx.commit().await);
+        }
+    }
+    out
+}
+
 /// A channel transaction. Dropping it without `commit` rolls it back.
 ///
 /// Cancel safety: cancelling a pending `put_all`/`take_up_to`/`commit` drops the transaction's
 /// work; for the file channel the blocking call runs to its end and the transaction then rolls
 /// back when dropped, unless `commit` had already made it durable.
-pub trait ChannelTx: Send {
+pub trait ChannelTx: AnyTx {
     /// Adds events to the put list.
     fn put_all(&mut self, events: Vec<Event>) -> BoxFuture<'_, Result<(), AgentChannelError>>;
     /// Takes up to `max` events (fewer, possibly none, when the channel has fewer).
@@ -170,6 +238,17 @@ pub trait AgentChannel: Send + Sync + std::fmt::Debug {
         false
     }
 
+    /// Commits `txs` (transactions this channel began) in order as one group, sharing what a
+    /// commit costs where the channel can: the file channel writes them all before one
+    /// fdatasync covers them ([`sluice_core::Transaction::commit_all`]). What commits is a
+    /// prefix of the group: after a failure the rest roll back. The outcomes, in order.
+    fn commit_group(
+        &self,
+        txs: Vec<Box<dyn ChannelTx>>,
+    ) -> BoxFuture<'_, Vec<Result<(), AgentChannelError>>> {
+        Box::pin(commit_in_order(txs))
+    }
+
     /// Whether several take transactions of the channel may be open at once (a sink runner
     /// keeps some open while their batches wait for acknowledgements); false for a channel
     /// that holds a later take until the open one ends (kafka: one consumer), whose runner
@@ -213,6 +292,29 @@ pub trait AgentChannel: Send + Sync + std::fmt::Debug {
     /// (`Handle::block_on`). Never call it on an async worker.
     fn put_commit_blocking(&self, events: Vec<Event>) -> Result<(), AgentChannelError> {
         tokio::runtime::Handle::current().block_on(self.put_commit(events))
+    }
+
+    /// Puts each of `batches` in a transaction of its own and commits them in order as one
+    /// group ([`AgentChannel::commit_group`]), on the calling thread (the runtime's blocking
+    /// pool, as [`AgentChannel::put_commit_blocking`]): a prefix of them commits; the outcomes
+    /// in order. By default one after another, stopping at the first failure.
+    fn put_commit_group_blocking(
+        &self,
+        batches: Vec<Vec<Event>>,
+    ) -> Vec<Result<(), AgentChannelError>> {
+        let total = batches.len();
+        let mut out = Vec::with_capacity(total);
+        for (i, batch) in batches.into_iter().enumerate() {
+            if out.iter().any(Result::is_err) {
+                out.push(Err(AgentChannelError::GroupCut {
+                    position: i + 1,
+                    total,
+                }));
+            } else {
+                out.push(self.put_commit_blocking(batch));
+            }
+        }
+        out
     }
 
     /// Whether [`AgentChannel::put_commit_blocking`] is the channel's own blocking put (the

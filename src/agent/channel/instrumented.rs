@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::arrivals::Arrivals;
+use super::contract::{commit_in_order, group_of};
 use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx, Refused};
 use crate::agent::histogram::{self, Histogram};
 use crate::agent::metrics::CounterGroup;
@@ -118,6 +119,37 @@ impl AgentChannel for Instrumented {
         self.inner.puts_blocking()
     }
 
+    /// The inner channel's group commit, each committed transaction measured as a commit
+    /// of its own (with the whole group's time).
+    fn commit_group(
+        &self,
+        txs: Vec<Box<dyn ChannelTx>>,
+    ) -> BoxFuture<'_, Vec<Result<(), AgentChannelError>>> {
+        Box::pin(async move {
+            let txs = match group_of::<InstrumentedTx>(txs) {
+                Ok(t) => t,
+                Err(txs) => return commit_in_order(txs).await,
+            };
+            let counts: Vec<(u64, u64)> = txs.iter().map(|t| (t.puts, t.takes)).collect();
+            let inner = txs.into_iter().map(|t| t.inner).collect();
+            let start = Instant::now();
+            let results = self.inner.commit_group(inner).await;
+            self.observe_group(start.elapsed(), &results, &counts);
+            results
+        })
+    }
+
+    fn put_commit_group_blocking(
+        &self,
+        batches: Vec<Vec<Event>>,
+    ) -> Vec<Result<(), AgentChannelError>> {
+        let counts: Vec<(u64, u64)> = batches.iter().map(|b| (b.len() as u64, 0)).collect();
+        let start = Instant::now();
+        let results = self.inner.put_commit_group_blocking(batches);
+        self.observe_group(start.elapsed(), &results, &counts);
+        results
+    }
+
     /// As `put_commit`, on the calling thread (the runtime's blocking pool).
     fn put_commit_blocking(&self, events: Vec<Event>) -> Result<(), AgentChannelError> {
         let n = events.len() as u64;
@@ -144,6 +176,32 @@ impl AgentChannel for Instrumented {
             }
             Ok(())
         })
+    }
+}
+
+impl Instrumented {
+    /// Records each committed transaction of a group (`counts`: its puts and takes).
+    fn observe_group(
+        &self,
+        took: std::time::Duration,
+        results: &[Result<(), AgentChannelError>],
+        counts: &[(u64, u64)],
+    ) {
+        let mut arrived = false;
+        for (_, &(puts, takes)) in results.iter().zip(counts).filter(|(r, _)| r.is_ok()) {
+            if puts > 0 {
+                arrived = true;
+                self.h.put_commit.observe_duration(took);
+                self.h.put_batch.observe(puts);
+            }
+            if takes > 0 {
+                self.h.take_commit.observe_duration(took);
+                self.h.take_batch.observe(takes);
+            }
+        }
+        if arrived {
+            self.arrivals.arrived();
+        }
     }
 }
 

@@ -33,6 +33,7 @@ pub mod rpc_sink;
 pub mod runner;
 #[cfg(test)]
 pub(crate) mod scripted;
+mod settle;
 pub mod thrift;
 
 pub use contract::{Acks, BuildSink, Delivery, Sink, SinkError, PIPELINE_DEPTH};

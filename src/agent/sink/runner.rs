@@ -8,12 +8,14 @@
 //! `rollback = false, backoff = true`) has its take committed, then the runner backs off as
 //! after a failure (Flume's `BACKOFF`), without reporting a failure to the policy.
 //!
-//! Rounds are pipelined: while batch N's take commits (the channel's fsync), batch N+1 is
-//! taken and delivered (the sink's write and fsync), so the two fsyncs overlap:
-//! `deliver(N) → [commit(N) ∥ take+deliver(N+1)] → [commit(N+1) ∥ take+deliver(N+2)] …`.
-//! At most [`PIPELINE_DEPTH`] take transactions of a runner are open at once.
+//! Rounds are pipelined: while the delivered batches' takes commit (the channel's fsync), the
+//! next batch is taken and delivered (the sink's write and fsync), so the two fsyncs overlap.
+//! Once the pipeline is full, every delivered batch commits as one group as soon as it is
+//! acknowledged, in order ([`super::settle`]: one fdatasync for the group on a file channel):
+//! `deliver(1..3) → [commit(1..3) ∥ take+deliver(4)] → deliver(5, 6) → [commit(4..6) ∥ …]`.
+//! At most the sink's [`Sink::pipeline_depth`] take transactions of a runner are open at once.
 //! - Takes commit strictly in order, each only after its own batch was delivered (for the
-//!   file sinks: durable).
+//!   file sinks: durable); what commits of a group is a prefix.
 //! - A failed delivery rolls back only its own batch; batches already delivered still commit.
 //! - A failed commit returns that batch's events to the channel (the channel rolls back the
 //!   transaction), so they are delivered again: at least once, duplicates possible.
@@ -34,10 +36,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::poison::PoisonHandler;
-use super::{Acks, Delivery, Sink};
+use super::settle::{commit_ready, roll_back_from, Delivered, Settled};
+use super::{Delivery, Sink};
 use crate::agent::backoff::Backoff;
 use crate::agent::channel::arrivals::Arrivals;
-use crate::agent::channel::{AgentChannel, ChannelTx};
+use crate::agent::channel::AgentChannel;
 use crate::agent::metrics::CounterGroup;
 use crate::agent::metrics::SinkCounter;
 use crate::agent::processor::SinkPolicy;
@@ -120,26 +123,6 @@ enum Outcome {
     Failed,
 }
 
-/// A batch the sink delivered whose take is not committed yet.
-struct Delivered {
-    sink: String,
-    tx: Box<dyn ChannelTx>,
-    events: u64,
-    counters: Arc<CounterGroup>,
-    /// What the take waits for before it may commit ([`Sink::take_acks`]).
-    acks: Option<Acks>,
-}
-
-/// How a delivered batch ended.
-enum Settled {
-    Committed,
-    /// The take's commit failed: the channel returns the events, they come again.
-    CommitFailed,
-    /// The sink's acknowledgements answered an error: this batch and every later one still
-    /// pending roll back ([`roll_back_from`]).
-    Unacknowledged(Delivered),
-}
-
 /// What taking and delivering one batch gave.
 enum Batch {
     Delivered(Delivered, Delivery),
@@ -198,6 +181,7 @@ async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
             Batch::Delivered(
                 Delivered {
                     sink: name.to_owned(),
+                    channel: u.channel.clone(),
                     tx,
                     events: n - bad,
                     counters: c.clone(),
@@ -215,74 +199,52 @@ async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
     }
 }
 
-/// Commits a delivered batch's take once its acknowledgements (if pending) answered `Ok`;
-/// a failed commit returns the events to the channel (they are delivered again), an
-/// unacknowledged batch is handed back to be rolled back with the ones after it.
-async fn commit(mut d: Delivered) -> Settled {
-    if let Some(Acks(acks)) = d.acks.take() {
-        if let Err(e) = acks.await {
-            d.counters.add(SinkCounter::EventWriteFail, 1);
-            tracing::warn!(sink = %d.sink, error = %e, events = d.events,
-                "delivery not acknowledged; rolling back");
-            return Settled::Unacknowledged(d);
-        }
-    }
-    match d.tx.commit().await {
-        Ok(()) => {
-            d.counters.add(SinkCounter::EventDrainSuccess, d.events);
-            Settled::Committed
-        }
-        Err(e) => {
-            d.counters.add(SinkCounter::ChannelReadFail, 1);
-            tracing::warn!(sink = %d.sink, error = %e, events = d.events,
-                "commit of take failed; the delivered batch will be delivered again");
-            Settled::CommitFailed
-        }
-    }
-}
-
-async fn commit_some(d: Option<Delivered>) -> Option<Settled> {
-    Some(commit(d?).await)
-}
-
-/// Rolls back an unacknowledged batch and every batch after it still pending, newest first,
-/// so the channel gets their events back in the order they were taken.
-async fn roll_back_from(failed: Delivered, pending: &mut VecDeque<Delivered>) {
-    while let Some(d) = pending.pop_back() {
-        tracing::warn!(sink = %d.sink, events = d.events,
-            "rolling back a delivered batch: a batch before it was not acknowledged");
-        d.tx.rollback().await;
-    }
-    failed.tx.rollback().await;
-}
-
-/// Commits every delivered batch, oldest first; a failed commit is reported to the policy
-/// as a failure of its sink. Returns false if any commit failed.
+/// Commits every delivered batch, oldest first, in groups; a failed commit is reported to
+/// the policy as a failure of its sink. Returns false if any commit failed.
 async fn drain(pending: &mut VecDeque<Delivered>, policy: &mut SinkPolicy) -> bool {
     let mut all = true;
-    while let Some(d) = pending.pop_front() {
-        let sink = d.sink.clone();
-        match commit(d).await {
-            Settled::Committed => continue,
-            Settled::CommitFailed => {}
-            Settled::Unacknowledged(d) => roll_back_from(d, pending).await,
+    while let Some(sink) = pending.front().map(|d| d.sink.clone()) {
+        if settle(commit_ready(pending, true).await, pending).await {
+            policy.report_failure(&sink, Instant::now());
+            all = false;
         }
-        policy.report_failure(&sink, Instant::now());
-        all = false;
     }
     all
 }
 
-/// One round on sink `name`: take and deliver a batch while the oldest delivered batch (if
-/// the pipeline is full) commits. The new batch joins `pending`.
+/// Handles a group's outcomes; true if any failed (an unacknowledged batch is rolled back
+/// with every batch after it).
+async fn settle(settled: Vec<Settled>, pending: &mut VecDeque<Delivered>) -> bool {
+    let mut failed = false;
+    for s in settled {
+        match s {
+            Settled::Committed => {}
+            Settled::CommitFailed => failed = true,
+            Settled::Unacknowledged(d) => {
+                failed = true;
+                roll_back_from(d, pending).await;
+            }
+        }
+    }
+    failed
+}
+
+/// One round on sink `name`: take and deliver a batch while, if the pipeline is full, the
+/// delivered batches commit as one group once acknowledged (in order, up to the first that
+/// is not). The new batch joins `pending`.
 async fn round(name: &str, u: &mut SinkUnit, pending: &mut VecDeque<Delivered>) -> Outcome {
     let delivered_max = delivered_max(u);
-    let oldest = if pending.len() >= delivered_max {
-        pending.pop_front()
-    } else {
-        None
-    };
-    let (committed, batch) = tokio::join!(commit_some(oldest), take_and_deliver(name, u));
+    let full = pending.len() >= delivered_max;
+    let (settled, batch) = tokio::join!(
+        async {
+            if full {
+                commit_ready(pending, true).await
+            } else {
+                Vec::new()
+            }
+        },
+        take_and_deliver(name, u)
+    );
     let mut outcome = match batch {
         Batch::Delivered(d, delivery) => {
             pending.push_back(d);
@@ -294,26 +256,14 @@ async fn round(name: &str, u: &mut SinkUnit, pending: &mut VecDeque<Delivered>) 
         Batch::Empty => Outcome::Empty,
         Batch::Failed => Outcome::Failed,
     };
-    match committed {
-        None | Some(Settled::Committed) => {}
-        // The channel could not commit: count it as this sink's failed round.
-        Some(Settled::CommitFailed) => outcome = Outcome::Failed,
-        Some(Settled::Unacknowledged(d)) => {
-            outcome = Outcome::Failed;
-            roll_back_from(d, pending).await;
-        }
+    // The channel could not commit, or a batch was not acknowledged: this sink's round failed.
+    if settle(settled, pending).await {
+        outcome = Outcome::Failed;
     }
     // With a depth of 1 the batch just delivered commits now.
     while pending.len() > delivered_max {
-        if let Some(d) = pending.pop_front() {
-            match commit(d).await {
-                Settled::Committed => {}
-                Settled::CommitFailed => outcome = Outcome::Failed,
-                Settled::Unacknowledged(d) => {
-                    outcome = Outcome::Failed;
-                    roll_back_from(d, pending).await;
-                }
-            }
+        if settle(commit_ready(pending, false).await, pending).await {
+            outcome = Outcome::Failed;
         }
     }
     outcome
@@ -434,3 +384,7 @@ mod tests;
 #[cfg(test)]
 #[path = "runner_wake_tests.rs"]
 mod wake_tests;
+
+#[cfg(test)]
+#[path = "runner_group_tests.rs"]
+mod group_tests;

@@ -17,7 +17,7 @@ use sluice_core::Event;
 
 const BATCH: usize = 4;
 
-fn events(n: usize) -> Vec<Event> {
+pub(super) fn events(n: usize) -> Vec<Event> {
     (0..n).map(|i| Event::new(format!("e{i:03}"))).collect()
 }
 
@@ -32,7 +32,10 @@ async fn memory_channel(events: Vec<Event>) -> Arc<MemoryChannel> {
     ch
 }
 
-fn unit(sink: &ScriptedSink, ch: Arc<dyn AgentChannel>) -> (SinkUnit, Arc<CounterGroup>) {
+pub(super) fn unit(
+    sink: &ScriptedSink,
+    ch: Arc<dyn AgentChannel>,
+) -> (SinkUnit, Arc<CounterGroup>) {
     let counters = CounterGroup::sink();
     (
         SinkUnit {
@@ -48,7 +51,11 @@ fn unit(sink: &ScriptedSink, ch: Arc<dyn AgentChannel>) -> (SinkUnit, Arc<Counte
 
 /// Runs the units under `policy` until `done` says so (checked every 10 ms, at most 10 s),
 /// then stops the runner and waits for it.
-async fn run_until(units: BTreeMap<String, SinkUnit>, policy: SinkPolicy, done: impl Fn() -> bool) {
+pub(super) async fn run_until(
+    units: BTreeMap<String, SinkUnit>,
+    policy: SinkPolicy,
+    done: impl Fn() -> bool,
+) {
     let (h, stop) = crate::agent::stop::channel();
     let task = tokio::spawn(run("r".into(), units, policy, stop));
     for _ in 0..1000 {

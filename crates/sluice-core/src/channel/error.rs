@@ -117,6 +117,15 @@ pub enum ChannelError {
     /// The channel was closed.
     #[error("the channel is closed")]
     Closed,
+    /// A transaction of a group commit ([`Transaction::commit_all`](super::Transaction::commit_all))
+    /// not committed because one before it could not be written.
+    #[error("not committed: transaction {position} of a group of {total}, after an earlier one of the group failed")]
+    GroupCut {
+        /// Its place in the group (from 1).
+        position: usize,
+        /// The group's size.
+        total: usize,
+    },
     /// A cursor beyond the limits (`wal::record::layout`, "commit tail").
     #[error("cursor {key:?} refused: {why}")]
     Cursor {

@@ -66,6 +66,15 @@ fn note_take(
     takes.push(entry);
 }
 
+/// A commit written and registered, waiting for its fdatasync ([`Transaction::stage`]).
+struct Staged {
+    ticket: Ticket,
+    /// The first sequence number of its records.
+    base: u64,
+    /// Its takes.
+    nt: usize,
+}
+
 /// An open transaction. `commit(self)` and `rollback(self)` consume it; dropping it rolls back.
 #[derive(Debug)]
 pub struct Transaction {
@@ -216,9 +225,57 @@ impl Transaction {
     /// as far as this process can tell (taken events are back in the queue, puts are dropped);
     /// after a failed fsync the channel is poisoned and a reopen tells what reached the disk.
     pub fn commit(mut self) -> Result<(), ChannelError> {
+        match self.stage()? {
+            Some(staged) => self.finish(staged),
+            None => Ok(()),
+        }
+    }
+
+    /// Commits `txns` in order as one group: every one's records are written before any
+    /// waits for its fdatasync, so one fdatasync (group commit) covers the whole group where
+    /// one per transaction would otherwise follow one another. Each stays a transaction of its
+    /// own (its `transactionCapacity`, its commit record, applied in order); the outcomes
+    /// come back in order. A transaction that cannot be written ends the group there: it and
+    /// every later one are rolled back (a later one is refused with
+    /// [`ChannelError::GroupCut`]), so what commits is always a prefix of the group, as when
+    /// they are committed one by one and the caller stops at the first failure.
+    pub fn commit_all(txns: Vec<Transaction>) -> Vec<Result<(), ChannelError>> {
+        let total = txns.len();
+        let mut staged = Vec::with_capacity(total);
+        let mut cut = false;
+        for (i, mut tx) in txns.into_iter().enumerate() {
+            if cut {
+                tx.done = true;
+                tx.abort();
+                staged.push((
+                    tx,
+                    Err(ChannelError::GroupCut {
+                        position: i + 1,
+                        total,
+                    }),
+                ));
+                continue;
+            }
+            let s = tx.stage();
+            cut = s.is_err();
+            staged.push((tx, s));
+        }
+        staged
+            .into_iter()
+            .map(|(mut tx, s)| match s? {
+                Some(st) => tx.finish(st),
+                None => Ok(()),
+            })
+            .collect()
+    }
+
+    /// A commit's first half: encodes and appends the records and registers them (no
+    /// fdatasync yet). `None` when there is nothing to write (empty, or every put a duplicate).
+    /// On error the transaction is rolled back.
+    fn stage(&mut self) -> Result<Option<Staged>, ChannelError> {
         self.done = true;
         if self.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let inner = self.inner.clone();
         if let Err(e) = inner.check_open() {
@@ -228,7 +285,7 @@ impl Transaction {
         let ids = self.admit_ids();
         if self.is_empty() {
             // Every put was a duplicate: committed before, nothing to write.
-            return Ok(());
+            return Ok(None);
         }
         let np = self.puts.len();
         let nt = self.takes.len();
@@ -251,28 +308,38 @@ impl Transaction {
         let min_free = (np > 0).then_some(inner.config.minimum_required_space_bytes);
         // No gate: the ledger lets a checkpoint see this commit as pending (see `ledger`).
         let (taken, cursors) = (&self.takes, &self.cursors);
-        let durable = inner
-            .append_registered(&mut txn, min_free, |txn, a| {
-                let puts = (base..).zip(txn.put_pointers(a)).collect();
-                Pending::commit(taken, puts, a.segment_id, (ids.clone(), cursors.clone()))
-            })
-            .and_then(|t| inner.make_durable(&t).map(|()| t));
+        let appended = inner.append_registered(&mut txn, min_free, |txn, a| {
+            let puts = (base..).zip(txn.put_pointers(a)).collect();
+            Pending::commit(taken, puts, a.segment_id, (ids.clone(), cursors.clone()))
+        });
         drop(txn);
-        let ticket = match durable {
-            Ok(t) => t,
-            Err(e) => {
-                if np > 0 {
-                    inner.counters.put_errors.fetch_add(1, Ordering::Relaxed);
-                }
-                if nt > 0 {
-                    inner.counters.take_errors.fetch_add(1, Ordering::Relaxed);
-                }
-                self.abort();
-                return Err(e.into());
-            }
-        };
-        self.apply(&inner, &ticket, base, nt);
+        match appended {
+            Ok(ticket) => Ok(Some(Staged { ticket, base, nt })),
+            Err(e) => Err(self.failed(e.into())),
+        }
+    }
+
+    /// A commit's second half: waits until the staged records are durable and applies them.
+    fn finish(&mut self, staged: Staged) -> Result<(), ChannelError> {
+        let inner = self.inner.clone();
+        if let Err(e) = inner.make_durable(&staged.ticket) {
+            return Err(self.failed(e.into()));
+        }
+        self.apply(&inner, &staged.ticket, staged.base, staged.nt);
         Ok(())
+    }
+
+    /// Counts a failed commit and rolls the transaction back.
+    fn failed(&mut self, e: ChannelError) -> ChannelError {
+        let c = &self.inner.counters;
+        if !self.puts.is_empty() {
+            c.put_errors.fetch_add(1, Ordering::Relaxed);
+        }
+        if !self.takes.is_empty() {
+            c.take_errors.fetch_add(1, Ordering::Relaxed);
+        }
+        self.abort();
+        e
     }
 
     /// Makes a durable commit visible: its puts to takers, its takes finished, in log order.

@@ -15,6 +15,7 @@ mod channel_concurrency;
 mod channel_semantics;
 mod checkpoint_restart;
 mod ckpt_stall;
+mod commit_all;
 mod damage;
 mod dedup_model;
 mod direct_io;

@@ -3,6 +3,7 @@
 //! task and back.
 
 pub(crate) mod config;
+mod group;
 pub(crate) mod replay_watch;
 
 use std::sync::Arc;
@@ -155,6 +156,20 @@ impl AgentChannel for FileChannelAdapter {
 
     fn counters(&self) -> Arc<CounterGroup> {
         self.counters.clone()
+    }
+
+    fn commit_group(
+        &self,
+        txs: Vec<Box<dyn ChannelTx>>,
+    ) -> BoxFuture<'_, Vec<Result<(), AgentChannelError>>> {
+        self.group(txs)
+    }
+
+    fn put_commit_group_blocking(
+        &self,
+        batches: Vec<Vec<Event>>,
+    ) -> Vec<Result<(), AgentChannelError>> {
+        self.put_group_blocking(batches)
     }
 
     fn file_stats(&self) -> Option<sluice_core::ChannelStats> {

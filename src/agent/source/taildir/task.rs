@@ -6,7 +6,10 @@
 //! (tmp + rename), the last two in the same trip to the blocking pool as the next read. When
 //! the channels take a put on the calling thread (`ChannelProcessor::puts_blocking`: one
 //! file channel), the first attempt of that put is made in the same trip too, so a batch
-//! costs one trip to the blocking pool, not two; a refused batch is retried from the task. The
+//! costs one trip to the blocking pool, not two; a refused batch is retried from the task.
+//! There the trip also reads up to [`GROUP_BATCHES_MAX`] batches that are already there and
+//! commits them as one group (each its own transaction, one fdatasync for all; a prefix
+//! commits, its positions move, the rest is retried in order). The
 //! replacement is fsynced (tmp fsync, rename, directory fsync) at least
 //! every `writePosInterval`, when the source goes idle and when it stops, and only then are
 //! the files' fingerprints saved beside it, just before it. So a killed agent
@@ -42,6 +45,12 @@ pub(crate) const BUSY_SCAN_INTERVAL: Duration = Duration::from_secs(1);
 /// [`ChannelProcessor::drops_resends`]: crate::agent::router::ChannelProcessor::drops_resends
 pub(crate) const PLAIN_WRITE_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Batches a trip reads while more are already there and puts as one group commit (each
+/// batch its own transaction of at most `batchSize`; one fdatasync for all on a file
+/// channel): with Flume's `batchSize` 100, a file being caught up commits 400 lines per
+/// fdatasync, and a file that has less waiting commits what it has at once.
+pub(crate) const GROUP_BATCHES_MAX: usize = 4;
+
 /// Shortest idle wait while multiline events may be held (so a short `multiline.timeout`
 /// does not make the source spin).
 pub(crate) const MULTILINE_WAKE_MIN: Duration = Duration::from_millis(10);
@@ -53,25 +62,39 @@ pub(crate) async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), So
     let mut watch = DirWatch::new(&ctx.name);
     let mut backoff = Duration::ZERO;
     let mut last_scan: Option<Instant> = None;
-    // The batch the channel committed whose position is not moved yet: moved (and the
-    // position file written) in the same blocking call that reads the next batch, one trip
-    // to the blocking pool per batch besides the put.
-    let mut committed: Option<(u64, u64)> = None;
-    loop {
+    // The batches the channel committed whose positions are not moved yet (file, end; in
+    // order): moved (and the position file written) in the same blocking call that reads the
+    // next batches, one trip to the blocking pool per group besides the put.
+    let mut committed: Vec<(u64, u64)> = Vec::new();
+    'tail: loop {
         if ctx.stop.is_set() {
             break;
         }
         let (paths, scan) = changes(&cfg, &mut watch, backoff, &mut last_scan);
-        let done = committed.take();
+        let done = std::mem::take(&mut committed);
         match read_batch(&mut slot, &ctx, &cfg, done, paths, scan).await? {
-            Trip::Committed { inode, end } => {
+            Trip::Put { done, retry } => {
                 backoff = Duration::ZERO;
-                committed = Some((inode, end));
+                committed = done;
+                // Refused on the blocking thread (counted there): retried in order, with
+                // backoff; a file closed meanwhile by a deleted-file limit loses the rest of
+                // its batches (never committed, their bytes counted as skipped).
+                let mut closed = None;
+                for Batch { inode, events, end } in retry {
+                    if closed == Some(inode) {
+                        continue;
+                    }
+                    match put(&mut slot, &mut ctx, events, inode, true).await? {
+                        Put::Committed => committed.push((inode, end)),
+                        Put::Stopped => break 'tail,
+                        Put::Dropped => closed = Some(inode),
+                    }
+                }
             }
             Trip::Read(Batch { inode, events, end }, counted) => {
                 backoff = Duration::ZERO;
                 match put(&mut slot, &mut ctx, events, inode, counted).await? {
-                    Put::Committed => committed = Some((inode, end)),
+                    Put::Committed => committed.push((inode, end)),
                     Put::Stopped => break,
                     // Its file was closed by a deleted-file limit: the batch was never
                     // committed and its bytes are counted as skipped.
@@ -91,7 +114,7 @@ pub(crate) async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), So
     }
     let c = cfg.clone();
     blocking(&mut slot, &ctx, move |s| {
-        if let Some((inode, end)) = committed {
+        for (inode, end) in committed {
             s.tailer.commit(inode, end);
         }
         s.save(true, &c);
@@ -173,18 +196,23 @@ enum Trip {
     /// A batch read and not put; `true` when it was offered once already (refused, counted
     /// as received).
     Read(Batch, bool),
-    /// A batch read, put and committed on the blocking thread.
-    Committed { inode: u64, end: u64 },
+    /// Batches read and put on the blocking thread as one group: those committed (file, end;
+    /// a prefix) and the rest, refused there, to retry in order.
+    Put {
+        done: Vec<(u64, u64)>,
+        retry: Vec<Batch>,
+    },
 }
 
-/// One trip to the blocking pool: moves the position of the batch committed last (`done`)
+/// One trip to the blocking pool: moves the positions of the batches committed last (`done`)
 /// and writes the position file, notes the changed `paths`, scans when `scan`, reads the
-/// next batch and, when the channels put on the calling thread, puts it ([`put_here`]).
+/// next batch and, when the channels put on the calling thread, up to [`GROUP_BATCHES_MAX`]
+/// that are already there, and puts them as one group ([`put_here`]).
 async fn read_batch(
     slot: &mut Option<Tail>,
     ctx: &SourceCtx,
     cfg: &Arc<TaildirConfig>,
-    done: Option<(u64, u64)>,
+    done: Vec<(u64, u64)>,
     paths: Vec<std::path::PathBuf>,
     scan: bool,
 ) -> Result<Trip, SourceError> {
@@ -195,8 +223,10 @@ async fn read_batch(
         counters: ctx.counters.clone(),
     });
     let trip = blocking(slot, ctx, move |s| {
-        if let Some((inode, end)) = done {
-            s.tailer.commit(inode, end);
+        if !done.is_empty() {
+            for (inode, end) in done {
+                s.tailer.commit(inode, end);
+            }
             s.save(false, &c);
         }
         let t = &mut s.tailer;
@@ -211,7 +241,16 @@ async fn read_batch(
             return Trip::Idle;
         };
         match &here {
-            Some(h) => put_here(h, batch),
+            Some(h) => {
+                let mut group = vec![batch];
+                while group.len() < GROUP_BATCHES_MAX {
+                    match t.next_batch() {
+                        Some(b) => group.push(b),
+                        None => break,
+                    }
+                }
+                put_here(h, group)
+            }
             None => Trip::Read(batch, false),
         }
     })
@@ -226,24 +265,36 @@ struct Here {
     counters: Arc<CounterGroup>,
 }
 
-/// The first attempt to put `batch`, on the blocking thread (the channels put there); a
-/// refused batch goes back to the task, which retries it with backoff.
-fn put_here(h: &Here, batch: Batch) -> Trip {
-    let n = received(&h.counters, &h.name, &batch.events);
-    match h.router.process_blocking(batch.events.clone()) {
-        Ok(()) => {
-            accepted(&h.counters, n);
-            Trip::Committed {
-                inode: batch.inode,
-                end: batch.end,
+/// The first attempt to put `group`, on the blocking thread (the channels put there), each
+/// batch its own transaction, committed as one group; the batches refused go back to the
+/// task, which retries them in order with backoff.
+fn put_here(h: &Here, group: Vec<Batch>) -> Trip {
+    let counts: Vec<u64> = group
+        .iter()
+        .map(|b| received(&h.counters, &h.name, &b.events))
+        .collect();
+    let results = h
+        .router
+        .process_blocking_group(group.iter().map(|b| b.events.clone()).collect());
+    let mut done = Vec::with_capacity(group.len());
+    let mut retry = Vec::new();
+    for ((batch, r), n) in group.into_iter().zip(results).zip(counts) {
+        match r {
+            Ok(()) if retry.is_empty() => {
+                accepted(&h.counters, n);
+                done.push((batch.inode, batch.end));
+            }
+            Ok(()) => retry.push(batch),
+            Err(e) => {
+                if retry.is_empty() {
+                    h.counters.add(SourceCounter::ChannelWriteFail, 1);
+                    tracing::warn!(source = %h.name, error = %e, "batch not accepted; retrying");
+                }
+                retry.push(batch);
             }
         }
-        Err(e) => {
-            h.counters.add(SourceCounter::ChannelWriteFail, 1);
-            tracing::warn!(source = %h.name, error = %e, "batch not accepted; retrying");
-            Trip::Read(batch, true)
-        }
     }
+    Trip::Put { done, retry }
 }
 
 /// Counts a batch as received and offers it to the tap; its event count.
