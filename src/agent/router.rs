@@ -294,6 +294,53 @@ impl ChannelProcessor {
             .collect()
     }
 
+    /// [`ChannelProcessor::process_blocking_group`] from an async task: on the blocking pool
+    /// when the channel puts there ([`ChannelProcessor::puts_blocking`]), otherwise each batch
+    /// through [`ChannelProcessor::process`] in turn, stopping at the first refusal. A prefix
+    /// of the batches commits; the outcomes in order.
+    pub async fn process_group(
+        self: &Arc<Self>,
+        batches: Vec<Vec<Event>>,
+    ) -> Vec<Result<(), RouteError>> {
+        let total = batches.len();
+        if self.puts_blocking() {
+            let me = self.clone();
+            let name = self
+                .single
+                .as_ref()
+                .map(|(n, _)| n.clone())
+                .unwrap_or_default();
+            return match tokio::task::spawn_blocking(move || me.process_blocking_group(batches))
+                .await
+            {
+                Ok(r) => r,
+                Err(_) => (0..total)
+                    .map(|_| {
+                        Err(RouteError {
+                            channel: name.clone(),
+                            source: AgentChannelError::Join(name.clone()),
+                        })
+                    })
+                    .collect(),
+            };
+        }
+        let mut out: Vec<Result<(), RouteError>> = Vec::with_capacity(total);
+        for b in batches {
+            out.push(if out.iter().any(Result::is_err) {
+                Err(RouteError {
+                    channel: String::new(),
+                    source: AgentChannelError::GroupCut {
+                        position: out.len() + 1,
+                        total,
+                    },
+                })
+            } else {
+                self.process(b).await
+            });
+        }
+        out
+    }
+
     /// Runs the interceptor chain; the bodies of what is left get buffers of their own if it
     /// carries under half of the batch's body bytes (nothing to weigh without interceptors:
     /// only they drop or shrink events).

@@ -83,13 +83,82 @@ impl SourceCtx {
     pub(crate) async fn put_until(
         &mut self,
         events: Vec<Event>,
+        backoff: Backoff,
+        give_up_if_never_fits: bool,
+    ) -> Put {
+        self.received(&events);
+        self.retry(events, backoff, give_up_if_never_fits).await
+    }
+
+    /// Puts several batches that are already there, each its own transaction, committed in
+    /// order as one group where the channels share what a commit costs
+    /// ([`ChannelProcessor::process_group`]: one fdatasync for a file channel); the batches
+    /// from the first refused one on are retried one by one, in order, with Flume's backoff.
+    /// Returns whether all were committed (false: the source was stopped first).
+    ///
+    /// Cancel safety: not cancel safe (an attempt may have committed to some channels).
+    pub(crate) async fn put_group_with_retry(&mut self, batches: Vec<Vec<Event>>) -> bool {
+        if batches.len() < 2 {
+            for b in batches {
+                return self.put_with_retry(b).await;
+            }
+            return true;
+        }
+        for b in &batches {
+            self.received(b);
+        }
+        let results = self.router.process_group(batches.clone()).await;
+        let mut rest = Vec::new();
+        for (b, r) in batches.into_iter().zip(results) {
+            match r {
+                Ok(()) => self.accepted(b.len() as u64),
+                Err(e) => {
+                    if rest.is_empty() {
+                        self.counters.add(SourceCounter::ChannelWriteFail, 1);
+                        tracing::warn!(source = %self.name, error = %e, "batch not accepted; retrying");
+                    }
+                    rest.push(b);
+                }
+            }
+        }
+        if rest.is_empty() {
+            return true;
+        }
+        let mut backoff = Backoff::linear(BACKOFF_STEP, BACKOFF_MAX);
+        if self.stop.sleep(backoff.failed()).await {
+            return false;
+        }
+        for b in rest {
+            let fresh = Backoff::linear(BACKOFF_STEP, BACKOFF_MAX);
+            if self.retry(b, fresh, false).await != Put::Committed {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Counts a batch as received and offers it to the tap.
+    fn received(&self, events: &[Event]) {
+        self.counters
+            .add(SourceCounter::EventReceived, events.len() as u64);
+        self.counters.add(SourceCounter::AppendBatchReceived, 1);
+        crate::agent::tap::offer(crate::agent::tap::Point::Source, &self.name, events);
+    }
+
+    /// Counts a batch of `n` events as accepted by every required channel.
+    fn accepted(&self, n: u64) {
+        self.counters.add(SourceCounter::EventAccepted, n);
+        self.counters.add(SourceCounter::AppendBatchAccepted, 1);
+    }
+
+    /// [`SourceCtx::put_until`]'s attempts, for a batch already counted as received.
+    async fn retry(
+        &mut self,
+        events: Vec<Event>,
         mut backoff: Backoff,
         give_up_if_never_fits: bool,
     ) -> Put {
         let n = events.len() as u64;
-        self.counters.add(SourceCounter::EventReceived, n);
-        self.counters.add(SourceCounter::AppendBatchReceived, 1);
-        crate::agent::tap::offer(crate::agent::tap::Point::Source, &self.name, &events);
         let mut batch = events;
         loop {
             let (attempt, kept) = if self.router.hands_back() {
@@ -99,8 +168,7 @@ impl SourceCtx {
             };
             let rejected = match self.router.offer(attempt).await {
                 Ok(()) => {
-                    self.counters.add(SourceCounter::EventAccepted, n);
-                    self.counters.add(SourceCounter::AppendBatchAccepted, 1);
+                    self.accepted(n);
                     return Put::Committed;
                 }
                 Err(r) => r,

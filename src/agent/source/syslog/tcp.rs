@@ -4,7 +4,8 @@
 //! after `idleTimeout` without data. Messages are framed by newline or octet count
 //! (frame.rs); the messages already received, up to `batchSize`, go in one transaction.
 //! Reads start at `readBufferSize` and grow while they come back full (read_buf.rs), so a
-//! busy connection's transactions fill up to `batchSize` instead of one 8 KiB read each.
+//! busy connection's transactions fill up to `batchSize` instead of one 8 KiB read each, and
+//! up to [`GROUP_BATCHES_MAX`] of them commit as one group (one fdatasync on a file channel).
 //! With `ssl = true` each connection first completes a TLS handshake (tls.rs), bounded by
 //! [`HANDSHAKE_TIMEOUT`].
 
@@ -64,6 +65,10 @@ pub(crate) async fn run(cfg: SyslogTcpConfig, ctx: SourceCtx) -> Result<(), Sour
     Ok(())
 }
 
+/// Batches of `batchSize` events that one read brought and that are put as one group commit
+/// (each its own transaction; one fdatasync for all on a file channel).
+pub(crate) const GROUP_BATCHES_MAX: usize = 4;
+
 async fn connection<S: AsyncRead + Unpin>(
     mut stream: S,
     peer: SocketAddr,
@@ -81,21 +86,28 @@ async fn connection<S: AsyncRead + Unpin>(
     let mut stop = ctx.stop.clone();
     let mut eof = false;
     loop {
-        let mut frames = Vec::new();
-        while frames.len() < cfg.batch_size {
-            let f = if eof {
-                framer.finish()
-            } else {
-                framer.next_frame()
-            };
-            match f {
-                Some(f) => frames.push(f),
-                None => break,
+        // Up to GROUP_BATCHES_MAX batches of what one read brought, committed as one group.
+        let mut group = Vec::new();
+        while group.len() < GROUP_BATCHES_MAX {
+            let mut frames = Vec::new();
+            while frames.len() < cfg.batch_size {
+                let f = if eof {
+                    framer.finish()
+                } else {
+                    framer.next_frame()
+                };
+                match f {
+                    Some(f) => frames.push(f),
+                    None => break,
+                }
             }
+            if frames.is_empty() {
+                break;
+            }
+            group.push(super::events(frames, &cfg.syslog, &extra));
         }
-        if !frames.is_empty() {
-            let batch = super::events(frames, &cfg.syslog, &extra);
-            if !ctx.put_with_retry(batch).await {
+        if !group.is_empty() {
+            if !ctx.put_group_with_retry(group).await {
                 return;
             }
             continue;
