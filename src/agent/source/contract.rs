@@ -99,10 +99,10 @@ impl SourceCtx {
     /// Cancel safety: not cancel safe (an attempt may have committed to some channels).
     pub(crate) async fn put_group_with_retry(&mut self, batches: Vec<Vec<Event>>) -> bool {
         if batches.len() < 2 {
-            for b in batches {
-                return self.put_with_retry(b).await;
-            }
-            return true;
+            return match batches.into_iter().next() {
+                Some(b) => self.put_with_retry(b).await,
+                None => true,
+            };
         }
         for b in &batches {
             self.received(b);
