@@ -265,7 +265,7 @@ mod tests {
     use crate::agent::selector::ChannelSelector;
 
     /// A source wired to channel `c1` alone, with the given interceptors.
-    struct OneChannel(Vec<InterceptorSpec>, Vec<String>, ChannelSelector);
+    pub(super) struct OneChannel(Vec<InterceptorSpec>, Vec<String>, ChannelSelector);
 
     impl Wiring for OneChannel {
         fn interceptors(&self) -> &[InterceptorSpec] {
@@ -279,7 +279,7 @@ mod tests {
         }
     }
 
-    fn wiring(interceptors: Vec<InterceptorSpec>) -> OneChannel {
+    pub(super) fn wiring(interceptors: Vec<InterceptorSpec>) -> OneChannel {
         let channels = vec!["c1".to_owned()];
         let selector = ChannelSelector::from_props(&BTreeMap::new(), &channels).unwrap();
         OneChannel(interceptors, channels, selector)
@@ -385,3 +385,7 @@ mod tests {
         assert_eq!(accepted, 2);
     }
 }
+
+#[cfg(test)]
+#[path = "contract_group_tests.rs"]
+mod group_tests;
