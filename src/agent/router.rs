@@ -261,23 +261,7 @@ impl ChannelProcessor {
     /// `process_blocking` in turn. A prefix of the batches commits; the outcomes in order.
     pub fn process_blocking_group(&self, batches: Vec<Vec<Event>>) -> Vec<Result<(), RouteError>> {
         let Some((name, ch)) = self.single.as_ref().filter(|(_, ch)| ch.puts_blocking()) else {
-            let total = batches.len();
-            let mut out: Vec<Result<(), RouteError>> = Vec::with_capacity(total);
-            for b in batches {
-                let cut = out.iter().any(Result::is_err);
-                out.push(if cut {
-                    Err(RouteError {
-                        channel: String::new(),
-                        source: AgentChannelError::GroupCut {
-                            position: out.len() + 1,
-                            total,
-                        },
-                    })
-                } else {
-                    self.process_blocking(b)
-                });
-            }
-            return out;
+            return tokio::runtime::Handle::current().block_on(self.process_in_order(batches));
         };
         let batches: Vec<Vec<Event>> = batches.into_iter().map(|b| self.intercept(b)).collect();
         for b in &batches {
@@ -324,6 +308,13 @@ impl ChannelProcessor {
                     .collect(),
             };
         }
+        self.process_in_order(batches).await
+    }
+
+    /// Each batch through [`ChannelProcessor::process`] in turn; after the first refusal the
+    /// rest are not offered ([`AgentChannelError::GroupCut`]).
+    async fn process_in_order(&self, batches: Vec<Vec<Event>>) -> Vec<Result<(), RouteError>> {
+        let total = batches.len();
         let mut out: Vec<Result<(), RouteError>> = Vec::with_capacity(total);
         for b in batches {
             out.push(if out.iter().any(Result::is_err) {

@@ -3,24 +3,17 @@
 //! group, every event once and in order.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::tests::{events, run_until, unit};
 use super::*;
-use crate::agent::channel::file::FileChannelAdapter;
-use crate::agent::channel::instrumented::Instrumented;
+use crate::agent::channel::file::open_for_test;
 use crate::agent::sink::scripted::ScriptedSink;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_batches_commit_their_takes_in_groups_with_fewer_fdatasyncs_than_batches() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = sluice_core::FileChannelConfig::with_dirs(
-        dir.path().join("ck"),
-        vec![dir.path().join("data")],
-    );
-    let file = FileChannelAdapter::open("c1", cfg).await.unwrap();
-    let ch: Arc<dyn AgentChannel> = Arc::new(Instrumented::new(Arc::new(file)));
+    let ch = open_for_test(dir.path()).await;
     let sent = events(200);
     ch.put_commit(sent.clone()).await.unwrap();
     let sink = ScriptedSink {

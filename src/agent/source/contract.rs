@@ -279,6 +279,23 @@ mod tests {
         }
     }
 
+    /// Source `r1` putting through `router`, with its counters and its stop handle.
+    pub(super) fn ctx_for(
+        router: Arc<ChannelProcessor>,
+    ) -> (SourceCtx, Arc<CounterGroup>, crate::agent::stop::StopHandle) {
+        let (handle, stop) = crate::agent::stop::channel();
+        let counters = CounterGroup::source();
+        let ctx = SourceCtx {
+            name: "r1".into(),
+            router,
+            counters: counters.clone(),
+            stop,
+            alarms: Arc::default(),
+            ready: crate::agent::source::ready::Ready::detached(),
+        };
+        (ctx, counters, handle)
+    }
+
     pub(super) fn wiring(interceptors: Vec<InterceptorSpec>) -> OneChannel {
         let channels = vec!["c1".to_owned()];
         let selector = ChannelSelector::from_props(&BTreeMap::new(), &channels).unwrap();
@@ -336,16 +353,7 @@ mod tests {
         let ch = full_channel().await;
         let chans = BTreeMap::from([("c1".to_owned(), ch.clone())]);
         let router = Arc::new(ChannelProcessor::new(&wiring(interceptors), &chans).unwrap());
-        let (_stop_handle, stop) = crate::agent::stop::channel();
-        let counters = CounterGroup::source();
-        let mut ctx = SourceCtx {
-            name: "r1".into(),
-            router,
-            counters: counters.clone(),
-            stop,
-            alarms: Arc::default(),
-            ready: crate::agent::source::ready::Ready::detached(),
-        };
+        let (mut ctx, counters, _stop_handle) = ctx_for(router);
         let backoff = Backoff::linear(Duration::from_millis(20), Duration::from_millis(20));
         let put = tokio::spawn(async move { ctx.put_with_backoff(batch(), backoff).await });
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::tests::wiring;
+use super::tests::{ctx_for, wiring};
 use super::*;
-use crate::agent::channel::file::FileChannelAdapter;
+use crate::agent::channel::file::open_for_test;
 use crate::agent::channel::instrumented::Instrumented;
 use crate::agent::channel::memory::{MemoryChannel, MemoryConfig};
 use crate::agent::channel::AgentChannel;
@@ -27,18 +27,9 @@ fn ctx(
     ch: &Arc<dyn AgentChannel>,
 ) -> (SourceCtx, Arc<CounterGroup>, crate::agent::stop::StopHandle) {
     let chans = BTreeMap::from([("c1".to_owned(), ch.clone())]);
-    let router = Arc::new(ChannelProcessor::new(&wiring(Vec::new()), &chans).unwrap());
-    let (handle, stop) = crate::agent::stop::channel();
-    let counters = CounterGroup::source();
-    let ctx = SourceCtx {
-        name: "r1".into(),
-        router,
-        counters: counters.clone(),
-        stop,
-        alarms: Arc::default(),
-        ready: crate::agent::source::ready::Ready::detached(),
-    };
-    (ctx, counters, handle)
+    ctx_for(Arc::new(
+        ChannelProcessor::new(&wiring(Vec::new()), &chans).unwrap(),
+    ))
 }
 
 async fn take_all(ch: &Arc<dyn AgentChannel>, each: usize) -> Vec<Event> {
@@ -57,12 +48,7 @@ async fn take_all(ch: &Arc<dyn AgentChannel>, each: usize) -> Vec<Event> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_batches_go_into_a_file_channel_with_one_fdatasync() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = sluice_core::FileChannelConfig::with_dirs(
-        dir.path().join("ck"),
-        vec![dir.path().join("data")],
-    );
-    let file = FileChannelAdapter::open("c1", cfg).await.unwrap();
-    let ch: Arc<dyn AgentChannel> = Arc::new(Instrumented::new(Arc::new(file)));
+    let ch = open_for_test(dir.path()).await;
     let (mut ctx, counters, _h) = ctx(&ch);
     let before = ch.file_stats().unwrap().fsyncs;
     assert!(ctx.put_group_with_retry(batches()).await);

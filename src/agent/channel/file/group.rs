@@ -112,15 +112,10 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::agent::channel::instrumented::Instrumented;
     use crate::agent::channel::AgentChannel;
     use sluice_core::FileChannelConfig;
 
-    async fn channel(dir: &std::path::Path) -> Arc<dyn AgentChannel> {
-        let cfg = FileChannelConfig::with_dirs(dir.join("ck"), vec![dir.join("data")]);
-        let file = FileChannelAdapter::open("c1", cfg).await.unwrap();
-        Arc::new(Instrumented::new(Arc::new(file)))
-    }
+    use super::super::open_for_test as channel;
 
     fn batch(tag: usize, n: usize) -> Vec<Event> {
         (0..n)

@@ -416,3 +416,14 @@ impl super::BuildChannel for FileChannelConfig {
         })
     }
 }
+
+/// A file channel in `dir` (default keys) behind the metrics wrapper, as the runtime opens
+/// one: for tests.
+#[cfg(test)]
+pub(crate) async fn open_for_test(dir: &std::path::Path) -> Arc<dyn AgentChannel> {
+    let cfg = FileChannelConfig::with_dirs(dir.join("ck"), vec![dir.join("data")]);
+    let file = FileChannelAdapter::open("c1", cfg)
+        .await
+        .unwrap_or_else(|e| panic!("opening a test channel: {e}"));
+    Arc::new(super::instrumented::Instrumented::new(Arc::new(file)))
+}
