@@ -6,6 +6,7 @@
 //! the written events.
 
 use crate::support::file_sources_support;
+use crate::support::rotating_log::RotatingLog;
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -170,23 +171,14 @@ fn taildir_multiline_splits_and_loses_no_event_across_kill_9_rounds() {
     let writer = {
         let logs = logs.clone();
         std::thread::spawn(move || {
-            let app = logs.join("app.log");
-            let open = || {
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&app)
-                    .unwrap()
-            };
-            let mut f = open();
-            let mut rotated = 0;
+            let mut log = RotatingLog::open(&logs);
             for id in 0..total {
                 let text = event(id, id % 9);
                 // Each event in one to three writes, cut anywhere (mid-line too).
                 let mut rest = text.as_bytes();
                 while !rest.is_empty() {
                     let n = fastrand::usize(1..=rest.len());
-                    f.write_all(&rest[..n]).unwrap();
+                    log.write(&rest[..n]);
                     rest = &rest[n..];
                     if fastrand::u8(0..3) == 0 {
                         std::thread::sleep(Duration::from_micros(fastrand::u64(50..1500)));
@@ -194,9 +186,7 @@ fn taildir_multiline_splits_and_loses_no_event_across_kill_9_rounds() {
                 }
                 // Rename rotation between events now and then.
                 if fastrand::usize(0..1500) == 0 {
-                    rotated += 1;
-                    std::fs::rename(&app, logs.join(format!("app.log.{rotated}"))).unwrap();
-                    f = open();
+                    log.rotate();
                 }
             }
         })

@@ -8,6 +8,7 @@
 //! most one checksum chunk per DataNode kill, `datanode_loss`). 12 kills, 30 with
 //! `SLUICE_LONG`; `SLUICE_SEED` repeats a run.
 
+use crate::support::rotating_log::RotatingLog;
 use crate::support::{hdfs_support, multihop};
 
 use std::collections::BTreeSet;
@@ -182,16 +183,8 @@ fn spawn_log_writer(
     done: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<usize> {
     std::thread::spawn(move || {
-        use std::io::Write;
-        let app = logs.join("app.log");
-        let open = || {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&app)
-                .unwrap()
-        };
-        let (mut f, mut n, mut rotated) = (open(), 0usize, 0usize);
+        let mut log = RotatingLog::open(&logs);
+        let mut n = 0usize;
         let mut next_rotation = fastrand::usize(1000..4000);
         while !done.load(Ordering::SeqCst) {
             let mut text = String::new();
@@ -202,12 +195,10 @@ fn spawn_log_writer(
                 ));
                 n += 1;
             }
-            f.write_all(text.as_bytes()).unwrap();
+            log.write(text.as_bytes());
             if n >= next_rotation {
                 next_rotation = n + fastrand::usize(1000..4000);
-                rotated += 1;
-                std::fs::rename(&app, logs.join(format!("app.log.{rotated}"))).unwrap();
-                f = open();
+                log.rotate();
             }
             std::thread::sleep(Duration::from_millis(fastrand::u64(1..8)));
         }

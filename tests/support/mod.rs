@@ -16,6 +16,7 @@ pub mod multihop;
 pub mod net_support;
 pub mod otel_support;
 pub mod ports;
+pub mod rotating_log;
 pub mod rpcsec_support;
 pub mod s3_support;
 pub mod status_support;
