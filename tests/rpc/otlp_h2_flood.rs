@@ -266,15 +266,26 @@ fn a_peer_resetting_every_call_once_accepted_is_cut_after_the_abandoned_call_bud
     }
     let a = c.finish(Duration::from_secs(10));
     eprintln!("{sent} calls reset; {a:?}");
-    assert!(a.closed && a.goaway.is_none(), "cut by the agent: {a:?}");
     assert!(
-        sent > 64 && sent < 200,
-        "cut after the 64 abandoned calls of its budget: {sent}"
+        sent > 20 && sent < 200,
+        "cut after the 64 abandoned calls of its budget (or 20 resets pending accept): {sent}"
     );
-    agent.wait_until("the cut logged", || {
-        agent
-            .log_text()
-            .contains("reset more calls than it let finish")
-    });
+    match a.goaway {
+        // The budget this test is about: the agent closes the connection, and logs why.
+        None => {
+            assert!(a.closed, "cut by the agent: {a:?}");
+            assert!(sent > 64, "cut only past the 64 abandoned calls: {sent}");
+            agent.wait_until("the cut logged", || {
+                agent
+                    .log_text()
+                    .contains("reset more calls than it let finish")
+            });
+        }
+        // A loaded machine: the agent's runtime fell behind accepting, so resets reached h2
+        // before hyper took their streams, and more than 20 of them pending at once made h2 end
+        // the connection first (seen once in CI, at 96 calls). The flooder is cut either way.
+        Some(ENHANCE_YOUR_CALM) => assert!(a.closed, "GOAWAY and the close: {a:?}"),
+        Some(other) => panic!("GOAWAY {other:#x} instead of a cut: {a:?}"),
+    }
     still_serves(grpc, &agent);
 }
