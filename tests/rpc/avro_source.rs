@@ -160,6 +160,58 @@ async fn a_plain_avro_ipc_client_gets_ok_for_pipelined_calls_answered_by_serial(
     bed.stop().await;
 }
 
+/// Calls written together to an idle connection are one transaction: the first waits for the
+/// calls whose bytes came with it instead of being put alone (before, it was put at once and
+/// at most the three behind it joined each other: `CallsJoinedCount` grew by 2 a burst at most).
+/// A burst whose calls are split by a scheduling delay over `GATHER_MAX` joins fewer, so the
+/// test tries up to 20 bursts for one that joined all four.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_written_together_to_an_idle_connection_are_put_in_one_transaction() {
+    let bed = start("", "").await;
+    let (port, registry) = (bed.port, bed.registry.clone());
+    let joined = move || {
+        let g = registry.get("SOURCE.r1").unwrap();
+        g.snapshot()
+            .get("CallsJoinedCount")
+            .map_or(0, |v| v.parse::<u64>().unwrap())
+    };
+    let (whole, bursts, sent) = tokio::task::spawn_blocking(move || {
+        let mut s = connect(port);
+        let first = plain::request(true, "append", &[("k", "v", b"hello")]);
+        s.write_all(&plain::frame(1, &first)).unwrap();
+        assert_eq!(plain::read_frame(&mut s).unwrap().0, 1);
+        let (mut whole, mut bursts, mut sent) = (false, 0, 1);
+        while !whole && bursts < 20 {
+            let before = joined();
+            let mut bytes = Vec::new();
+            for c in 0..4 {
+                let body = format!("b{bursts}-c{c}");
+                let events: [(&str, &str, &[u8]); 1] = [("k", "v", body.as_bytes())];
+                let call = plain::request(false, "appendBatch", &events);
+                bytes.extend(plain::frame(10 + c, &call));
+            }
+            s.write_all(&bytes).unwrap();
+            for c in 0..4 {
+                assert_eq!(plain::read_frame(&mut s).unwrap(), (10 + c, vec![0, 0, 0]));
+            }
+            bursts += 1;
+            sent += 4;
+            whole = joined() - before == 3;
+        }
+        (whole, bursts, sent)
+    })
+    .await
+    .unwrap();
+    assert!(
+        whole,
+        "no burst of four calls was one transaction in {bursts}"
+    );
+    let lines = bed.wait_lines(sent).await;
+    assert_eq!(lines.len(), sent);
+    assert_eq!(lines[1], "b0-c0");
+    bed.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sluices_client_delivers_batches_and_a_full_channel_answers_failed() {
     let bed = start(

@@ -4,7 +4,8 @@
 //! log line and `EventReadFail`; the source and its other connections go on. The stop signal
 //! is watched while waiting for input or for a budget; a call being put is finished.
 //! Frames are read ahead of their answers (a client with calls in flight), and the calls that
-//! wait behind one put are put together in one transaction, in order ([`serve`]).
+//! wait behind one put, or arrive right behind one another, are put together in one
+//! transaction, in order ([`serve`]).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -23,6 +24,11 @@ use crate::agent::source::SourceCtx;
 /// Most calls of one connection read ahead of their answers (a client with several calls in
 /// flight: a Sluice avro sink's `max-calls-in-flight`).
 pub(crate) const CALLS_AT_ONCE_MAX: usize = 8;
+
+/// The longest decoded calls wait for the calls arriving right behind them (a frame whose
+/// first bytes came with the one before, or one read and being decoded) before they are put
+/// without them. A call with nothing behind it is put at once.
+pub(crate) const GATHER_MAX: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// A frame's id (what its answer carries besides the call's own).
 type Id<P> = <<P as RpcProtocol>::Reader as FrameRead>::Id;
@@ -47,8 +53,11 @@ type Putting<'a, P> =
 /// once (on the blocking thread that decoded it, when large); calls read behind others are
 /// decoded, then put together: every decoded call waiting when the connection's previous put
 /// returns goes into one transaction, in the order they were sent, so a client's calls in
-/// flight share one commit (and one fsync) and keep their order. Answers go out in the calls'
-/// order (a call the protocol does not answer, a oneway one, keeps its place silently).
+/// flight share one commit (and one fsync) and keep their order. A call with more arriving
+/// right behind it (the next frame's first bytes came in its read, or the next call is being
+/// decoded) waits for them, at most [`GATHER_MAX`], so the burst a sink sends at once is one
+/// commit, not its first call alone and then the rest. Answers go out in the calls' order (a
+/// call the protocol does not answer, a oneway one, keeps its place silently).
 pub(crate) async fn serve<P, S>(
     stream: S,
     peer: SocketAddr,
@@ -70,9 +79,27 @@ pub(crate) async fn serve<P, S>(
     let mut calls = futures::stream::FuturesOrdered::new();
     let mut ready: VecDeque<CallDone<P>> = VecDeque::new();
     let mut putting: Option<(Putting<'_, P>, usize)> = None;
+    // The last frame read brought the next one's first bytes: a call is right behind it.
+    let mut behind = false;
+    // Until when decoded calls wait for those arriving behind them.
+    let mut gather_until: Option<tokio::time::Instant> = None;
     loop {
-        if putting.is_none() && !settle(&mut ready, &mut putting, &putter, shared, &mut a).await {
-            return;
+        let under_way = calls.len() + ready.len() + putting.as_ref().map_or(0, |p| p.1);
+        if putting.is_none() {
+            let arriving = !calls.is_empty() || (behind && read.is_some());
+            let hold = arriving
+                && under_way < CALLS_AT_ONCE_MAX
+                && gather_until.is_none_or(|t| tokio::time::Instant::now() < t)
+                && events_in(&ready) < putter.put_capacity();
+            if !settle(&mut ready, &mut putting, hold, &putter, shared, &mut a).await {
+                return;
+            }
+            gather_until = match (&putting, ready.is_empty()) {
+                (None, false) => {
+                    gather_until.or_else(|| Some(tokio::time::Instant::now() + GATHER_MAX))
+                }
+                _ => None,
+            };
         }
         let under_way = calls.len() + ready.len() + putting.as_ref().map_or(0, |p| p.1);
         if idle.is_none() && read.is_none() && under_way == 0 {
@@ -89,6 +116,7 @@ pub(crate) async fn serve<P, S>(
                 }));
             }
         }
+        let gather = gather_until.filter(|_| putting.is_none());
         tokio::select! {
             biased;
             group = async { match putting.as_mut() {
@@ -108,23 +136,30 @@ pub(crate) async fn serve<P, S>(
                 None => std::future::pending().await,
             } } => {
                 read = None;
+                behind = false;
                 // None: the peer left or misbehaved (logged): answer what it already sent.
                 if let Some(received) = received {
+                    behind = parts.1.reader.pending() > 0;
                     idle = Some(parts);
-                    let put = (under_way == 0).then(|| putter.clone());
+                    let put = (under_way == 0 && !behind).then(|| putter.clone());
                     calls.push_back(call(received, a.conn.clone(), shared, put, ctx.stop.clone()));
                 }
             }
+            () = async { match gather {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
+            } } => {}
         }
     }
 }
 
 /// While no put runs: answers what is ready, in order, up to the first decoded call, and
-/// starts putting it with the decoded calls behind it (`putting`: the put and its calls).
-/// False when the connection ends.
+/// starts putting it with the decoded calls behind it (`putting`: the put and its calls),
+/// unless it is to `hold` them for calls arriving behind. False when the connection ends.
 async fn settle<'a, P: RpcProtocol, W: AsyncWrite + Unpin>(
     ready: &mut VecDeque<CallDone<P>>,
     putting: &mut Option<(Putting<'a, P>, usize)>,
+    hold: bool,
     putter: &Putter,
     shared: &'a P,
     a: &mut Answering<'_, '_, P, W>,
@@ -132,6 +167,9 @@ async fn settle<'a, P: RpcProtocol, W: AsyncWrite + Unpin>(
     while let Some(done) = ready.pop_front() {
         if matches!(done.1, Ok(Decoded::Events { .. })) {
             ready.push_front(done);
+            if hold {
+                return true;
+            }
             let group = take_group(ready, putter.put_capacity());
             let n = group.len();
             *putting = Some((Box::pin(put_group(putter.clone(), group, shared)), n));
@@ -142,6 +180,17 @@ async fn settle<'a, P: RpcProtocol, W: AsyncWrite + Unpin>(
         }
     }
     true
+}
+
+/// The events of the decoded calls in `ready`.
+fn events_in<P: RpcProtocol>(ready: &VecDeque<CallDone<P>>) -> usize {
+    ready
+        .iter()
+        .map(|d| match &d.1 {
+            Ok(Decoded::Events { events, .. }) => events.len(),
+            _ => 0,
+        })
+        .sum()
 }
 
 /// The decoded calls at the front of `ready`, up to the first that is not one or that would
