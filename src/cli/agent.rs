@@ -87,6 +87,12 @@ pub struct AgentArgs {
     /// Do not poll the files or URIs for changes (nor watch the ZooKeeper znode).
     #[arg(long = "no-reload-conf")]
     pub no_reload_conf: bool,
+    /// Async worker threads (1 to 1024); default tokio's `TOKIO_WORKER_THREADS` when set,
+    /// else one fewer than the CPUs available, at least 1 (commits and file I/O run on
+    /// threads of their own beside them).
+    #[arg(long = "worker-threads", value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub worker_threads: Option<u16>,
     /// Seconds between checks of the files (default 30) or URIs (default 300) for changes
     /// (1 to 86400).
     #[arg(short = 'i', long = "poll-interval",
@@ -175,7 +181,9 @@ pub fn run(args: AgentArgs) -> anyhow::Result<i32> {
         args.classpath.as_deref(),
         args.plugins_path.as_deref(),
     );
+    let workers = crate::cli::workers::workers(args.worker_threads.map(usize::from));
     let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;

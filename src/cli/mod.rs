@@ -19,3 +19,4 @@ pub mod tap;
 pub mod test_cmd;
 pub mod top;
 pub mod verify_channels;
+pub(crate) mod workers;
