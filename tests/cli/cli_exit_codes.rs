@@ -38,6 +38,22 @@ fn each_failure_class_has_its_own_exit_code_in_every_subcommand() {
             1,
         ),
         (
+            "agent without workers",
+            outcome(&sluice(
+                d,
+                &[
+                    "agent",
+                    "-n",
+                    "a1",
+                    "-f",
+                    "conf/good.properties",
+                    "--worker-threads",
+                    "0",
+                ],
+            )),
+            2,
+        ),
+        (
             "agent missing file",
             outcome(&sluice(d, &["agent", "-n", "a1", "-f", "nope"])),
             3,
@@ -83,6 +99,14 @@ fn each_failure_class_has_its_own_exit_code_in_every_subcommand() {
     for (what, (code, out, err), want) in cases {
         assert_eq!(code, want, "{what}: {out}{err}");
     }
+    let (_, _, err) = outcome(&sluice(
+        d,
+        &["agent", "-n", "a1", "-f", "x", "--worker-threads", "1025"],
+    ));
+    assert!(
+        err.contains("--worker-threads") && err.contains("1..=1024"),
+        "{err}"
+    );
     let (_, _, err) = check(&["-f", "missing.properties"]);
     assert!(
         err.starts_with("sluice: error: reading missing.properties: "),

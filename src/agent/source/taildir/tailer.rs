@@ -25,7 +25,7 @@ use super::fingerprint::{self, Fingerprint};
 use super::position::PosEntry;
 use super::tail_file::TailFile;
 use crate::agent::source::multiline::{Joiner, Rules};
-use sluice_core::Event;
+use sluice_core::{Event, Headers};
 
 /// Most files followed at once (a limit on descriptors and memory).
 pub(crate) const FOLLOWED_FILES_MAX: usize = 100_000;
@@ -445,21 +445,21 @@ impl Tailer {
         lines
             .into_iter()
             .map(|l| {
-                let mut e = Event::new(l.bytes);
+                // Headers first, then the event: no copy-on-write check per header.
+                let mut headers = Headers::new();
                 if let Some(h) = group_headers {
-                    e.headers.extend(h.iter());
+                    headers.extend(h.iter());
                 }
                 if self.cfg.byte_offset_header {
-                    e.headers.insert(BYTE_OFFSET_HEADER, l.offset.to_string());
+                    headers.insert(BYTE_OFFSET_HEADER, l.offset.to_string());
                 }
                 if let Some(p) = &path {
-                    e.headers.insert(&self.cfg.file_header_key, p);
+                    headers.insert(&self.cfg.file_header_key, p);
                 }
                 if let Some(p) = prefix.as_ref().filter(|_| l.consumed > 0) {
-                    e.headers
-                        .insert(EVENT_ID_HEADER, p.span(l.offset, l.offset + l.consumed));
+                    headers.insert(EVENT_ID_HEADER, p.span(l.offset, l.offset + l.consumed));
                 }
-                e
+                Event::with_headers(headers, l.bytes)
             })
             .collect()
     }
