@@ -84,11 +84,10 @@ pub(crate) async fn serve<P, S>(
     // Until when decoded calls wait for those arriving behind them.
     let mut gather_until: Option<tokio::time::Instant> = None;
     loop {
-        let under_way = calls.len() + ready.len() + putting.as_ref().map_or(0, |p| p.1);
         if putting.is_none() {
             let arriving = !calls.is_empty() || (behind && read.is_some());
             let hold = arriving
-                && under_way < CALLS_AT_ONCE_MAX
+                && calls.len() + ready.len() < CALLS_AT_ONCE_MAX
                 && gather_until.is_none_or(|t| tokio::time::Instant::now() < t)
                 && events_in(&ready) < putter.put_capacity();
             if !settle(&mut ready, &mut putting, hold, &putter, shared, &mut a).await {
