@@ -49,7 +49,8 @@ pub trait FsFile: Send + Sync + Debug {
     /// Truncates or extends the file.
     fn set_len(&self, len: u64) -> io::Result<()>;
     /// Whether the file has lost its last directory entry (fstat's link count is 0): it was
-    /// unlinked, or its directory removed, while open. One `fstat`, about a microsecond.
+    /// unlinked, or its directory removed, while open. One `statx` of the link count alone,
+    /// about a microsecond (not `fstat`: see `std_fs.rs` on multigrain timestamps).
     fn is_unlinked(&self) -> io::Result<bool>;
 
     /// Allocates the file's blocks up to `len` bytes, extending it with zeros when it is

@@ -24,6 +24,46 @@ const PAD_ZEROS_MAX: usize = 8192;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct StdFs;
 
+/// One `statx` of `file` asking for `mask` alone; `None` where the kernel has no `statx`
+/// (the caller then asks `fstat`).
+///
+/// Why not `fstat` (`File::metadata`): it asks for the change and modification times, and a
+/// file system with multigrain timestamps (ext4 and xfs since Linux 6.13) then stamps the
+/// file's next write with a fresh fine-grained time, which the next fdatasync writes out with
+/// the inode. Asked after every group commit's fdatasync, that was one more metadata write
+/// and wait per fdatasync (6,424 4 KiB `WSM` requests beside 5,940 flushes in 1.5 s of W2, on
+/// Linux 6.18 and ext4); asking for the link count alone leaves the times unqueried, and
+/// the file's time is written out only when it moves (about once per clock tick).
+fn statx_only(file: &File, mask: libc::c_uint) -> Option<io::Result<libc::statx>> {
+    use std::os::fd::AsRawFd;
+    let mut st = std::mem::MaybeUninit::<libc::statx>::zeroed();
+    // SAFETY: statx(2) on a descriptor this value owns, with an empty NUL-terminated path and
+    // AT_EMPTY_PATH (the descriptor itself); `st` is a valid, writable `statx` buffer.
+    let r = unsafe {
+        libc::statx(
+            file.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH | libc::AT_STATX_SYNC_AS_STAT,
+            mask,
+            st.as_mut_ptr(),
+        )
+    };
+    if r != 0 {
+        let e = io::Error::last_os_error();
+        return match e.raw_os_error() {
+            Some(libc::ENOSYS) => None,
+            _ => Some(Err(e)),
+        };
+    }
+    // SAFETY: statx returned 0, so it filled the buffer (which started zeroed).
+    let st = unsafe { st.assume_init() };
+    if st.stx_mask & mask != mask {
+        // The file system could not say: ask fstat.
+        return None;
+    }
+    Some(Ok(st))
+}
+
 #[derive(Debug)]
 struct StdFile(File);
 
@@ -98,7 +138,10 @@ impl FsFile for StdFile {
     }
 
     fn len(&self) -> io::Result<u64> {
-        Ok(self.0.metadata()?.len())
+        match statx_only(&self.0, libc::STATX_SIZE) {
+            Some(r) => r.map(|st| st.stx_size),
+            None => Ok(self.0.metadata()?.len()),
+        }
     }
 
     fn set_len(&self, len: u64) -> io::Result<()> {
@@ -106,7 +149,10 @@ impl FsFile for StdFile {
     }
 
     fn is_unlinked(&self) -> io::Result<bool> {
-        Ok(self.0.metadata()?.nlink() == 0)
+        match statx_only(&self.0, libc::STATX_NLINK) {
+            Some(r) => r.map(|st| st.stx_nlink == 0),
+            None => Ok(self.0.metadata()?.nlink() == 0),
+        }
     }
 
     fn prefetch(&self, offset: u64, len: u64) {
@@ -250,5 +296,30 @@ impl Fs for StdFs {
 
     fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
         std::fs::canonicalize(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_size_and_the_link_check_answer_from_statx_as_fstat_would() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seg");
+        let f = StdFs.open(&path, OpenMode::CreateNew).unwrap();
+        assert_eq!(f.len().unwrap(), 0);
+        f.write_all_at(b"0123456789", 0).unwrap();
+        assert_eq!(f.len().unwrap(), 10);
+        f.allocate(1 << 16).unwrap();
+        assert_eq!(
+            f.len().unwrap(),
+            1 << 16,
+            "allocated ahead: the size is raised"
+        );
+        assert!(!f.is_unlinked().unwrap());
+        std::fs::remove_file(&path).unwrap();
+        assert!(f.is_unlinked().unwrap(), "its only name removed");
+        assert_eq!(f.len().unwrap(), 1 << 16, "an unlinked file keeps its size");
     }
 }
