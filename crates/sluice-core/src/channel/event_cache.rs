@@ -94,7 +94,7 @@ impl Held {
 
     /// Keeps a commit's run, first dropping (into `evicted`) any held run it overlaps.
     /// Commits become durable together, so runs may arrive a little out of order: the place
-    /// is searched from the back.
+    /// is found by a binary search (usually the back).
     fn insert(&mut self, run: Run, evicted: &mut Vec<Event>) {
         let mut at = self.runs.partition_point(|r| r.first < run.first);
         // A sequence number is never reused within one open; stay consistent anyway.
