@@ -1,12 +1,16 @@
-//! file_roll's group sync: a batch is written at once and fsynced by its acknowledgement
-//! ([`crate::agent::sink::Acks`]), which the runner awaits before it commits the batch's take.
-//! One fsync covers every batch written before it started, so while one fsync runs the next
-//! batches are taken and written, and the one after it syncs them all: a take still commits
-//! only after its bytes are durable, with one fsync per group of batches instead of per
-//! batch. A failed fsync marks the file (every later acknowledgement of it fails) and the
+//! file_roll's group sync: a batch is rendered into the open file's pending bytes and
+//! acknowledged ([`crate::agent::sink::Acks`]) by a trip to the blocking pool that writes
+//! every pending batch and then fsyncs; the runner awaits that before it commits the batch's
+//! take. One trip covers every batch staged before it started, so while one runs the next
+//! batches are taken and staged, and the one after it writes and syncs them all: a take still
+//! commits only after its bytes are durable, with one trip to the blocking pool (one write,
+//! one fsync) per group of batches instead of a write per batch and an fsync per group. A
+//! failed write or fsync marks the file (every later acknowledgement of it fails) and the
 //! sink: the runner rolls back that batch and every later one, so before it writes again the
 //! sink cuts its current file back to what that file's last good fsync covered (a batch
-//! written after a roll is in the new file), and no batch is kept twice.
+//! staged after a roll is in the new file), and no batch is kept twice. Without
+//! `sink.fsyncPerBatch` a batch is written at once ([`OpenFile::write_batch`]) and nothing is
+//! synced.
 
 use std::fs::File;
 use std::io::Write;
@@ -14,37 +18,47 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use sluice_core::Event;
+
 /// Take transactions a file_roll runner keeps open while their batches wait for a shared
 /// fsync (the runner's [`crate::agent::sink::Sink::pipeline_depth`]). 8, not 4: W2's
 /// collector (Flume's 100-event batches) then keeps up with its avro source, at 0.85 of the
 /// CPU per event; 16 measured no better (docs/performance.md).
 pub(crate) const GROUP_SYNC_DEPTH: usize = 8;
 
-/// An open output file shared by the sink (writes) and the acknowledgements (fsyncs).
+/// An open output file shared by the sink (which stages batches) and the acknowledgements
+/// (which write and fsync them).
 #[derive(Debug)]
 pub(crate) struct OpenFile {
     file: File,
-    /// Bytes of whole batches written.
-    written: AtomicU64,
+    /// Batches staged and not yet written, and the file's length once they are.
+    pending: parking_lot::Mutex<Pending>,
     /// Bytes the last good fsync covered.
     synced: AtomicU64,
-    /// An fsync failed: nothing after `synced` may be relied on.
+    /// A write or fsync failed: nothing after `synced` may be relied on.
     failed: AtomicBool,
     /// The sink's flag, set with `failed`: some batch was not acknowledged.
     sink_failed: Arc<AtomicBool>,
     /// The directory to fsync with the first fsync (the file is new), until done.
     dir: parking_lot::Mutex<Option<PathBuf>>,
-    /// One fsync at a time, so a waiter finds whether the one before covered it.
+    /// One write-and-fsync at a time, so a waiter finds whether the one before covered it.
     turn: tokio::sync::Mutex<()>,
 }
 
+/// Staged bytes: whole batches, in order, ending at byte `end` of the file.
+#[derive(Debug, Default)]
+struct Pending {
+    bytes: Vec<u8>,
+    end: u64,
+}
+
 impl OpenFile {
-    /// A new file whose entry in `dir` is made durable with its first fsync; a failed fsync
-    /// also sets `sink_failed`.
+    /// A new (empty) file whose entry in `dir` is made durable with its first fsync; a failed
+    /// write or fsync also sets `sink_failed`.
     pub(crate) fn new(file: File, dir: Option<PathBuf>, sink_failed: Arc<AtomicBool>) -> Arc<Self> {
         Arc::new(OpenFile {
             file,
-            written: AtomicU64::new(0),
+            pending: parking_lot::Mutex::default(),
             synced: AtomicU64::new(0),
             failed: AtomicBool::new(false),
             sink_failed,
@@ -53,51 +67,80 @@ impl OpenFile {
         })
     }
 
-    /// Writes one batch at byte `at` (the file's length); on failure cuts the file back to
-    /// `at`, so a retry does not write the batch twice. On the blocking pool.
+    /// Writes one batch at byte `at` (the file's length) now; on failure cuts the file back
+    /// to `at`, so a retry does not write the batch twice. On the blocking pool; for a sink
+    /// that does not sync (a syncing one stages its batches instead).
     pub(crate) fn write_batch(&self, bytes: &[u8], at: u64) -> std::io::Result<()> {
         let result = (&self.file).write_all(bytes);
         if result.is_err() {
             if let Err(cut) = self.file.set_len(at) {
                 tracing::warn!(error = %cut, "cutting a failed batch from the file failed; its events will be written again");
             }
-        } else {
-            self.written
-                .store(at + bytes.len() as u64, Ordering::Release);
         }
         result
     }
 
-    /// fdatasyncs now (and the directory of a new file, the first time); blocking.
-    fn sync_now(&self) -> std::io::Result<()> {
-        self.file.sync_data()?;
-        let dir = self.dir.lock().clone();
-        if let Some(d) = dir {
-            File::open(d)?.sync_all()?;
-            *self.dir.lock() = None;
-        }
-        Ok(())
+    /// Renders a batch (each body, then a newline with `newline`) after the staged ones; the
+    /// file's length once it is written. No I/O: the next [`OpenFile::sync_through`] writes it.
+    pub(crate) fn stage(&self, events: &[Event], newline: bool) -> u64 {
+        let mut p = self.pending.lock();
+        let before = p.bytes.len();
+        render_into(&mut p.bytes, events, newline);
+        p.end += (p.bytes.len() - before) as u64;
+        p.end
     }
 
-    /// Returns once the file's first `len` bytes are durable: at once if an earlier fsync
-    /// covered them, else after an fsync of everything written so far.
+    /// Writes the staged batches, then fdatasyncs (and the directory of a new file, the first
+    /// time); the length the fsync covers. Blocking.
+    fn write_and_sync(&self) -> std::io::Result<u64> {
+        let (mut bytes, end) = {
+            let mut p = self.pending.lock();
+            (std::mem::take(&mut p.bytes), p.end)
+        };
+        (&self.file)
+            .write_all(&bytes)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("writing: {e}")))?;
+        bytes.clear();
+        {
+            // The buffer back for the next batches, unless some were staged meanwhile.
+            let mut p = self.pending.lock();
+            if p.bytes.is_empty() {
+                p.bytes = bytes;
+            }
+        }
+        self.file
+            .sync_data()
+            .map_err(|e| std::io::Error::new(e.kind(), format!("fdatasync: {e}")))?;
+        let dir = self.dir.lock().clone();
+        if let Some(d) = dir {
+            File::open(&d)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| {
+                    std::io::Error::new(e.kind(), format!("fsync of {}: {e}", d.display()))
+                })?;
+            *self.dir.lock() = None;
+        }
+        Ok(end)
+    }
+
+    /// Returns once the file's first `len` bytes are durable: at once if an earlier trip
+    /// covered them, else after one that writes everything staged so far and fsyncs.
     pub(crate) async fn sync_through(self: Arc<Self>, len: u64) -> std::io::Result<()> {
         let _turn = self.turn.lock().await;
         if self.failed.load(Ordering::Acquire) {
             return Err(std::io::Error::other(
-                "an earlier fsync of this file failed",
+                "an earlier write or fsync of this file failed",
             ));
         }
         if self.synced.load(Ordering::Acquire) >= len {
             return Ok(());
         }
-        let target = self.written.load(Ordering::Acquire).max(len);
         let me = self.clone();
-        let result = tokio::task::spawn_blocking(move || me.sync_now())
+        let result = tokio::task::spawn_blocking(move || me.write_and_sync())
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)));
         match result {
-            Ok(()) => self.synced.fetch_max(target, Ordering::AcqRel),
+            Ok(end) => self.synced.fetch_max(end, Ordering::AcqRel),
             Err(e) => {
                 self.failed.store(true, Ordering::Release);
                 self.sink_failed.store(true, Ordering::Release);
@@ -118,12 +161,32 @@ impl OpenFile {
     }
 }
 
+/// Appends a batch's bytes to `out`: each body, then a newline with `newline`.
+pub(crate) fn render_into(out: &mut Vec<u8>, events: &[Event], newline: bool) {
+    let size: usize = events
+        .iter()
+        .map(|e| e.body.len() + usize::from(newline))
+        .sum();
+    out.reserve(size);
+    for e in events {
+        out.extend_from_slice(&e.body);
+        if newline {
+            out.push(b'\n');
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn batch(bodies: &[&str]) -> Vec<Event> {
+        bodies.iter().map(|b| Event::new(b.to_string())).collect()
+    }
+
     #[tokio::test]
-    async fn one_fsync_covers_every_batch_written_before_it_and_a_failed_one_marks_the_file() {
+    async fn one_trip_writes_and_syncs_every_batch_staged_before_it_and_a_failed_one_marks_the_file(
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out");
         let failures = Arc::new(AtomicBool::new(false));
@@ -132,20 +195,43 @@ mod tests {
             Some(dir.path().to_owned()),
             failures.clone(),
         );
-        f.write_batch(b"one\n", 0).unwrap();
-        f.write_batch(b"two\n", 4).unwrap();
-        f.write_batch(b"three\n", 8).unwrap();
-        assert_eq!(f.synced.load(Ordering::Acquire), 0);
+        assert_eq!(f.stage(&batch(&["one"]), true), 4);
+        assert_eq!(f.stage(&batch(&["two", "2"]), true), 10);
+        assert_eq!(f.stage(&batch(&["three"]), true), 16);
+        // Staged is not written.
+        assert_eq!(std::fs::read(&path).unwrap(), b"");
+        assert_eq!(f.synced(), 0);
         f.clone().sync_through(4).await.unwrap();
-        // The first batch's fsync covered all three, and the directory.
-        assert_eq!(f.synced.load(Ordering::Acquire), 14);
+        // The first batch's trip wrote and synced all three, and the directory.
+        assert_eq!(f.synced(), 16);
         assert!(f.dir.lock().is_none());
-        f.clone().sync_through(14).await.unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"one\ntwo\n2\nthree\n");
+        // Covered already: no trip, no write.
+        f.clone().sync_through(16).await.unwrap();
+        assert_eq!(f.stage(&batch(&["four"]), false), 20);
+        f.clone().sync_through(20).await.unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"one\ntwo\n2\nthree\nfour");
         assert!(!failures.load(Ordering::Acquire));
-        assert_eq!(std::fs::read(&path).unwrap(), b"one\ntwo\nthree\n");
-        // After a failed fsync later acknowledgements fail; the sink cuts to `synced`.
+        // After a failure later acknowledgements fail; the sink cuts to `synced`.
         f.failed.store(true, Ordering::Release);
-        assert!(f.clone().sync_through(20).await.is_err());
-        assert_eq!(f.synced(), 14);
+        assert!(f.clone().sync_through(30).await.is_err());
+        assert_eq!(f.synced(), 20);
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_fails_the_acknowledgement_and_marks_the_file_and_the_sink() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
+        File::create(&path).unwrap();
+        let failures = Arc::new(AtomicBool::new(false));
+        // Opened read-only: the write fails (EBADF), as a full disk's would.
+        let f = OpenFile::new(File::open(&path).unwrap(), None, failures.clone());
+        f.stage(&batch(&["lost"]), true);
+        let e = f.clone().sync_through(5).await.unwrap_err();
+        assert!(e.to_string().starts_with("writing: "), "{e}");
+        assert!(failures.load(Ordering::Acquire));
+        assert_eq!(f.synced(), 0);
+        f.stage(&batch(&["after"]), true);
+        assert!(f.clone().sync_through(11).await.is_err(), "the file stays failed");
     }
 }

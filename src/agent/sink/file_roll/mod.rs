@@ -1,10 +1,11 @@
 //! The `file_roll` sink: writes event bodies (each followed by a newline, with
 //! `appendNewline`) to files named like Flume's path managers (`DEFAULT`:
 //! `<prefix><start millis>-<n>[.ext]`; `ROLLTIME`: `<prefix><open time>-<n>[.ext]`) under
-//! `sink.directory`, starting a new file every `sink.rollInterval` (never when 0). A batch is
-//! written whole in one call; with `sink.fsyncPerBatch` (the default; Flume never syncs) its
-//! take commits only after an fsync that covers it (and the directory, for a new file), one
-//! fsync shared by the batches written meanwhile ([`group_sync`]). After a failed write the
+//! `sink.directory`, starting a new file every `sink.rollInterval` (never when 0). With
+//! `sink.fsyncPerBatch` (the default; Flume never syncs) a batch is staged and its take
+//! commits only after a write and an fsync that cover it (and the directory, for a new file),
+//! one trip shared by the batches staged meanwhile ([`group_sync`]); without, it is written
+//! whole in one call. After a failed write the
 //! file is cut back to its last whole batch, after a failed fsync to its last synced one, and
 //! abandoned; the next batch starts a new one. On a file channel each take commits the sink's cursor (file and
 //! length): after a crash the output is cut back to it ([`resume`]), so no batch is written
@@ -120,9 +121,10 @@ impl FileRollSink {
         Ok(())
     }
 
-    /// Writes a batch: its bytes gathered here, then written (cut back on failure) in one
-    /// trip to the blocking pool. With `sink.fsyncPerBatch` its fsync is its acknowledgement
-    /// ([`group_sync`]), shared with the batches written meanwhile.
+    /// Delivers a batch. With `sink.fsyncPerBatch` it is staged in the open file, and its
+    /// acknowledgement writes and fsyncs it together with the batches staged meanwhile
+    /// ([`group_sync`]); without, its bytes are written (cut back on failure) in one trip to
+    /// the blocking pool.
     pub(crate) async fn deliver(&mut self, events: &[Event]) -> Result<(), SinkError> {
         self.tick().await?;
         self.abandon_if_unsynced().await?;
@@ -135,19 +137,25 @@ impl FileRollSink {
                 message: "no open file".into(),
             });
         };
-        let at = *len;
-        let bytes = render(events, self.cfg.append_newline);
-        let end = at + bytes.len() as u64;
-        let f = file.clone();
-        let result = tokio::task::spawn_blocking(move || f.write_batch(&bytes, at))
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
-        if let Err(e) = result {
-            // The batch was cut from the file and the file abandoned: the next batch starts
-            // a new one.
-            self.current = None;
-            return Err(self.err("writing", e));
-        }
+        let end = if self.cfg.fsync_per_batch {
+            file.stage(events, self.cfg.append_newline)
+        } else {
+            let at = *len;
+            let mut bytes = Vec::new();
+            group_sync::render_into(&mut bytes, events, self.cfg.append_newline);
+            let end = at + bytes.len() as u64;
+            let f = file.clone();
+            let result = tokio::task::spawn_blocking(move || f.write_batch(&bytes, at))
+                .await
+                .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+            if let Err(e) = result {
+                // The batch was cut from the file and the file abandoned: the next batch
+                // starts a new one.
+                self.current = None;
+                return Err(self.err("writing", e));
+            }
+            end
+        };
         if let Some((_, len)) = self.path.as_mut() {
             *len = end;
         }
@@ -157,16 +165,16 @@ impl FileRollSink {
             self.acks = Some(Acks(Box::pin(async move {
                 file.sync_through(end).await.map_err(|e| SinkError {
                     sink,
-                    message: format!("fsync in {dir}: {e}"),
+                    message: format!("{dir}: {e}"),
                 })
             })));
         }
         Ok(())
     }
 
-    /// After a failed fsync (of this file or of one before a roll): the runner rolled back
-    /// the batch and every later one, so the current file is cut back to what its last good
-    /// fsync covered, and abandoned.
+    /// After a failed write or fsync of staged batches (of this file or of one before a
+    /// roll): the runner rolled back the batch and every later one, so the current file is
+    /// cut back to what its last good fsync covered, and abandoned.
     async fn abandon_if_unsynced(&mut self) -> Result<(), SinkError> {
         if !self
             .sync_failed
@@ -178,11 +186,11 @@ impl FileRollSink {
             return Ok(());
         };
         let keep = file.synced();
-        tracing::warn!(sink = %self.name, length = keep, "an fsync failed: the file is cut back to its last synced batch and a new one starts");
+        tracing::warn!(sink = %self.name, length = keep, "a write or fsync failed: the file is cut back to its last synced batch and a new one starts");
         tokio::task::spawn_blocking(move || file.cut(keep))
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)))
-            .map_err(|e| self.err("cutting back a file whose fsync failed", e))
+            .map_err(|e| self.err("cutting back a file whose write or fsync failed", e))
     }
 
     /// Cuts the output back to the cursor of the last committed take (see [`resume`]).
@@ -216,22 +224,6 @@ impl FileRollSink {
         self.current = None;
         self.roll_at = None;
     }
-}
-
-/// A batch's bytes: each body, then a newline with `appendNewline`.
-fn render(events: &[Event], newline: bool) -> Vec<u8> {
-    let size: usize = events
-        .iter()
-        .map(|e| e.body.len() + usize::from(newline))
-        .sum();
-    let mut out = Vec::with_capacity(size);
-    for e in events {
-        out.extend_from_slice(&e.body);
-        if newline {
-            out.push(b'\n');
-        }
-    }
-    out
 }
 
 impl crate::agent::sink::Sink for FileRollSink {
