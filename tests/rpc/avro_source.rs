@@ -398,3 +398,58 @@ async fn connections_beyond_max_connections_are_closed_at_once() {
     }
     bed.stop().await;
 }
+
+/// Calls between 8 and 64 KiB are decoded on the connection's task when their events are few
+/// (a batch of longer lines) and off the workers when they are many (thousands of tiny
+/// events, over the inline cost cap): both kinds, alone and written together, arrive whole
+/// and in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mid_sized_calls_of_few_or_of_thousands_of_events_arrive_whole_and_in_order() {
+    let bed = start(
+        "",
+        "a1.channels.c1.capacity = 100000\na1.channels.c1.transactionCapacity = 20000\n",
+    )
+    .await;
+    let port = bed.port;
+    let want = tokio::task::spawn_blocking(move || {
+        // 100 lines of 250 bytes (~27 KiB: inline), 5,000 of 1-4 bytes (~40 KiB: over the cap).
+        let few: Vec<String> = (0..100).map(|i| format!("{i:0>250}")).collect();
+        let many: Vec<String> = (0..5000).map(|i| format!("{i}")).collect();
+        let call = |lines: &[String]| {
+            let events: Vec<(&str, &str, &[u8])> =
+                lines.iter().map(|l| ("k", "v", l.as_bytes())).collect();
+            plain::request(false, "appendBatch", &events)
+        };
+        let mut s = connect(port);
+        let first = plain::request(true, "append", &[("k", "v", b"hello")]);
+        s.write_all(&plain::frame(1, &first)).unwrap();
+        assert_eq!(plain::read_frame(&mut s).unwrap().0, 1);
+        let (a, b) = (call(&few), call(&many));
+        assert!(a.len() > 8 << 10 && a.len() < 64 << 10, "{}", a.len());
+        assert!(b.len() > 8 << 10 && b.len() < 64 << 10, "{}", b.len());
+        let mut want = vec!["hello".to_owned()];
+        // One at a time, then the four written together (read ahead, put as a group).
+        for (serial, p) in [(2, &a), (3, &b)] {
+            s.write_all(&plain::frame(serial, p)).unwrap();
+            assert_eq!(plain::read_frame(&mut s).unwrap(), (serial, vec![0, 0, 0]));
+        }
+        let mut burst = Vec::new();
+        for (serial, p) in [(4, &b), (5, &a), (6, &a), (7, &b)] {
+            burst.extend(plain::frame(serial, p));
+        }
+        s.write_all(&burst).unwrap();
+        for serial in 4..8 {
+            assert_eq!(plain::read_frame(&mut s).unwrap(), (serial, vec![0, 0, 0]));
+        }
+        for lines in [&few, &many, &many, &few, &few, &many] {
+            want.extend(lines.iter().cloned());
+        }
+        want
+    })
+    .await
+    .unwrap();
+    let lines = bed.wait_lines(want.len()).await;
+    assert_eq!(lines.len(), want.len());
+    assert!(lines == want, "the lines differ from what was sent");
+    bed.stop().await;
+}

@@ -113,11 +113,9 @@ impl OpenFile {
             .map_err(|e| std::io::Error::new(e.kind(), format!("fdatasync: {e}")))?;
         let dir = self.dir.lock().clone();
         if let Some(d) = dir {
-            File::open(&d)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| {
-                    std::io::Error::new(e.kind(), format!("fsync of {}: {e}", d.display()))
-                })?;
+            File::open(&d).and_then(|f| f.sync_all()).map_err(|e| {
+                std::io::Error::new(e.kind(), format!("fsync of {}: {e}", d.display()))
+            })?;
             *self.dir.lock() = None;
         }
         Ok(end)
@@ -232,6 +230,9 @@ mod tests {
         assert!(failures.load(Ordering::Acquire));
         assert_eq!(f.synced(), 0);
         f.stage(&batch(&["after"]), true);
-        assert!(f.clone().sync_through(11).await.is_err(), "the file stays failed");
+        assert!(
+            f.clone().sync_through(11).await.is_err(),
+            "the file stays failed"
+        );
     }
 }

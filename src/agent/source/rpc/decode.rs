@@ -17,10 +17,20 @@ use tokio::time::Instant;
 
 use super::{Bad, Begun, Decoded, Failed, RpcProtocol};
 use crate::agent::source::budget::{self, Held};
-use crate::agent::source::decoders::Then;
+use crate::agent::source::decoders::{Then, INLINE_DECODE_BYTES_MAX};
 use crate::agent::source::rpc_put::Putter;
 use crate::agent::stop::Stop;
 use sluice_core::{Bytes, Event};
+
+/// Largest call decoded on its connection's task when its events are few enough
+/// ([`INLINE_CALL_COST_MAX`]): Flume's 100-event batches of small lines. Decoding one on the
+/// blocking pool cost two task switches, more than its decode (W2's collector: 17 % of both
+/// agents' CPU per event, docs/performance.md).
+pub(crate) const INLINE_CALL_BYTES_MAX: usize = 64 << 10;
+/// Most decoded bytes ([`crate::wire::cost`]) of a call decoded on its connection's task:
+/// about 1,300 empty events or 1,000 empty headers, 0.1 ms of decoding here, less than the
+/// worst call of [`INLINE_DECODE_BYTES_MAX`] (4,000 empty events, 0.28 ms).
+pub(crate) const INLINE_CALL_COST_MAX: u64 = 128 << 10;
 
 /// The first guess of a call's decoded bytes: this many times its payload, plus
 /// [`GUESS_EXTRA_BYTES`] (events of 1 KiB bodies with a few headers count about 1.4 times).
@@ -89,10 +99,12 @@ pub(crate) async fn decode<P: RpcProtocol>(
     }
 }
 
-/// The first pass ([`first`]): off the workers when the payload is large, and there the
-/// put too when the events fit the guess ([`put_now`]). `None` when the source stops.
+/// The first pass ([`first`]): on the connection's task when the payload is small (at most
+/// [`INLINE_DECODE_BYTES_MAX`], or up to [`INLINE_CALL_BYTES_MAX`] when its events come to
+/// at most [`INLINE_CALL_COST_MAX`] decoded bytes), else off the workers, and there the put
+/// too when the events fit the guess ([`put_now`]). `None` when the source stops.
 async fn first_pass<P: RpcProtocol>(
-    mut c: P::Conn,
+    c: P::Conn,
     payload: Bytes,
     frame_held: Option<Held>,
     shared: &Arc<P>,
@@ -100,6 +112,19 @@ async fn first_pass<P: RpcProtocol>(
     putter: Option<&Putter>,
 ) -> Option<Pass<P>> {
     let size = payload.len();
+    if size > INLINE_DECODE_BYTES_MAX && size <= INLINE_CALL_BYTES_MAX {
+        let mut inline = c.clone();
+        // `None`: too many events or headers for a worker; decoded again, off the workers.
+        if let Some(first) = first_inline(&mut inline, &payload, &**shared) {
+            return Some(Pass {
+                conn: inline,
+                payload,
+                frame_held,
+                first,
+            });
+        }
+    }
+    let mut c = c;
     let (s, putter) = (shared.clone(), putter.cloned());
     let decode = move || {
         let first = first(&mut c, &payload, &*s);
@@ -192,22 +217,11 @@ fn first<P: RpcProtocol>(
         Begun::Other(o) => return Ok(First::Done(Decoded::Other(o))),
         Begun::Call(call) => call,
     };
-    let decoded = &shared.base().decoded;
-    let total = decoded.total();
-    let guess = (payload.len() as u64)
-        .saturating_mul(GUESS_FACTOR)
-        .saturating_add(GUESS_EXTRA_BYTES)
-        .min(total);
-    if let Some(mut held) = decoded.try_acquire(guess) {
-        match shared.decode(&call, payload, guess) {
-            Ok((events, cost)) => {
-                budget::shrink_to(&mut held, cost);
-                return Ok(First::Put { call, events, held });
-            }
-            Err(e) if P::over_budget(&e) => {}
-            Err(e) => return Err(bad(Some(call), e)),
-        }
-    }
+    let call = match guessed(call, payload, shared, u64::MAX)? {
+        Ok(put) => return Ok(put),
+        Err(call) => call,
+    };
+    let total = shared.base().decoded.total();
     let cost = match shared.cost(&call, payload) {
         Ok(cost) => cost,
         Err(e) => return Err(bad(Some(call), e)),
@@ -217,4 +231,51 @@ fn first<P: RpcProtocol>(
         return Err(bad(Some(call), e));
     }
     Ok(First::Count { call, cost })
+}
+
+/// [`first`] on the connection's task: the events decoded only up to `INLINE_CALL_COST_MAX`
+/// decoded bytes; `None` when they need more (or their guess is not free), to be decoded
+/// again off the workers.
+fn first_inline<P: RpcProtocol>(
+    conn: &mut P::Conn,
+    payload: &Bytes,
+    shared: &P,
+) -> Option<Result<First<P>, Failed<P>>> {
+    let call = match shared.begin(conn, payload) {
+        Err(e) => return Some(Err(bad(None, e))),
+        Ok(Begun::Other(o)) => return Some(Ok(First::Done(Decoded::Other(o)))),
+        Ok(Begun::Call(call)) => call,
+    };
+    match guessed(call, payload, shared, INLINE_CALL_COST_MAX) {
+        Ok(Ok(put)) => Some(Ok(put)),
+        Ok(Err(_)) => None,
+        Err(e) => Some(Err(e)),
+    }
+}
+
+/// The call's events decoded within the guess of their decoded bytes (and `cap`), if the
+/// guess is free: [`First::Put`], or the call back (`Err`) when the guess is taken or too
+/// small.
+fn guessed<P: RpcProtocol>(
+    call: P::Call,
+    payload: &Bytes,
+    shared: &P,
+    cap: u64,
+) -> Result<Result<First<P>, P::Call>, Failed<P>> {
+    let decoded = &shared.base().decoded;
+    let guess = (payload.len() as u64)
+        .saturating_mul(GUESS_FACTOR)
+        .saturating_add(GUESS_EXTRA_BYTES)
+        .min(decoded.total());
+    let Some(mut held) = decoded.try_acquire(guess) else {
+        return Ok(Err(call));
+    };
+    match shared.decode(&call, payload, guess.min(cap)) {
+        Ok((events, cost)) => {
+            budget::shrink_to(&mut held, cost);
+            Ok(Ok(First::Put { call, events, held }))
+        }
+        Err(e) if P::over_budget(&e) => Ok(Err(call)),
+        Err(e) => Err(bad(Some(call), e)),
+    }
 }
