@@ -399,10 +399,10 @@ async fn connections_beyond_max_connections_are_closed_at_once() {
     bed.stop().await;
 }
 
-/// Calls between 8 and 64 KiB are decoded on the connection's task when their events are few
-/// (a batch of longer lines) and off the workers when they are many (thousands of tiny
-/// events, over the inline cost cap): both kinds, alone and written together, arrive whole
-/// and in order.
+/// Calls between 8 and 64 KiB: alone, each is decoded and put on one blocking thread; read
+/// behind others (written together), one of few events (a batch of longer lines) is decoded
+/// on the connection's task and one of thousands of tiny events (over the inline cost cap)
+/// off the workers. Every kind arrives whole and in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mid_sized_calls_of_few_or_of_thousands_of_events_arrive_whole_and_in_order() {
     let bed = start(

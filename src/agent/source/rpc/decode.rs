@@ -22,10 +22,12 @@ use crate::agent::source::rpc_put::Putter;
 use crate::agent::stop::Stop;
 use sluice_core::{Bytes, Event};
 
-/// Largest call decoded on its connection's task when its events are few enough
-/// ([`INLINE_CALL_COST_MAX`]): Flume's 100-event batches of small lines. Decoding one on the
-/// blocking pool cost two task switches, more than its decode (W2's collector: 17 % of both
-/// agents' CPU per event, docs/performance.md).
+/// Largest call read behind others decoded on its connection's task when its events are few
+/// enough ([`INLINE_CALL_COST_MAX`]): Flume's 100-event batches of small lines. Decoded on the
+/// blocking pool, such a call came back to the task to be put with the calls around it: two
+/// hops where the put needs one, and the hops cost more than the decode (W2's collector: 17 %
+/// of both agents' CPU per event, docs/performance.md). A call put at once is decoded and put
+/// on one blocking thread, as before.
 pub(crate) const INLINE_CALL_BYTES_MAX: usize = 64 << 10;
 /// Most decoded bytes ([`crate::wire::cost`]) of a call decoded on its connection's task:
 /// about 1,300 empty events or 1,000 empty headers, 0.1 ms of decoding here, less than the
@@ -100,9 +102,10 @@ pub(crate) async fn decode<P: RpcProtocol>(
 }
 
 /// The first pass ([`first`]): on the connection's task when the payload is small (at most
-/// [`INLINE_DECODE_BYTES_MAX`], or up to [`INLINE_CALL_BYTES_MAX`] when its events come to
-/// at most [`INLINE_CALL_COST_MAX`] decoded bytes), else off the workers, and there the put
-/// too when the events fit the guess ([`put_now`]). `None` when the source stops.
+/// [`INLINE_DECODE_BYTES_MAX`], or, for a call not put at once (without `putter`: it waits
+/// to be put with the calls around it), up to [`INLINE_CALL_BYTES_MAX`] when its events come
+/// to at most [`INLINE_CALL_COST_MAX`] decoded bytes), else off the workers, and there the
+/// put too when the events fit the guess ([`put_now`]). `None` when the source stops.
 async fn first_pass<P: RpcProtocol>(
     c: P::Conn,
     payload: Bytes,
@@ -112,7 +115,7 @@ async fn first_pass<P: RpcProtocol>(
     putter: Option<&Putter>,
 ) -> Option<Pass<P>> {
     let size = payload.len();
-    if size > INLINE_DECODE_BYTES_MAX && size <= INLINE_CALL_BYTES_MAX {
+    if putter.is_none() && size > INLINE_DECODE_BYTES_MAX && size <= INLINE_CALL_BYTES_MAX {
         let mut inline = c.clone();
         // `None`: too many events or headers for a worker; decoded again, off the workers.
         if let Some(first) = first_inline(&mut inline, &payload, &**shared) {
