@@ -25,7 +25,8 @@ use tokio::time::Instant;
 
 use super::{Acks, SinkError};
 pub(crate) use config::{FileRollConfig, PathManager};
-use group_sync::{OpenFile, GROUP_SYNC_DEPTH};
+use group_sync::OpenFile;
+pub(crate) use group_sync::GROUP_SYNC_DEPTH;
 use sluice_core::Event;
 
 /// The file_roll sink.

@@ -139,6 +139,17 @@ impl BucketWriter {
         &self.in_use
     }
 
+    /// Makes everything written durable (what [`BucketWriter::flush`] with `fsync` does after
+    /// its write).
+    pub fn sync(&mut self) -> io::Result<()> {
+        self.file.sync()
+    }
+
+    /// A handle that syncs this file from another thread, when its store shares syncs.
+    pub fn syncer(&self) -> Option<std::sync::Arc<dyn super::store::FileSync>> {
+        self.file.syncer()
+    }
+
     /// The final path.
     pub fn target_path(&self) -> &Path {
         &self.target

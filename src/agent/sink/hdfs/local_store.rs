@@ -4,11 +4,12 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::format::Layout;
 use super::recover::recover_file;
-use super::store::{DirEntry, Recovered, Store, StoreFile};
+use super::store::{DirEntry, FileSync, Recovered, Store, StoreFile};
 use sluice_core::io::{Fs, FsFile, OpenMode};
 
 /// A local or mounted file system, through the `io::Fs` seam.
@@ -55,6 +56,10 @@ impl Store for LocalStore {
         create_dirs_durably(self.fs.as_ref(), dir)
     }
 
+    fn shares_syncs(&self) -> bool {
+        true
+    }
+
     fn exists(&self, path: &Path) -> io::Result<bool> {
         Ok(self.fs.exists(path))
     }
@@ -62,12 +67,15 @@ impl Store for LocalStore {
     fn create(&self, path: &Path) -> io::Result<Box<dyn StoreFile>> {
         let file = self.fs.open(path, OpenMode::CreateNew)?;
         Ok(Box::new(LocalFile {
-            fs: self.fs.clone(),
-            dir: parent_of(path),
+            sync: Arc::new(LocalSync {
+                fs: self.fs.clone(),
+                dir: parent_of(path),
+                file: file.clone(),
+                new_entry: AtomicBool::new(true),
+            }),
             file,
             offset: 0,
             dirty: false,
-            new_entry: true,
         }))
     }
 
@@ -131,12 +139,33 @@ impl Store for LocalStore {
 /// An open local file: positioned writes at its end, fdatasync on sync.
 #[derive(Debug)]
 struct LocalFile {
+    file: Arc<dyn FsFile>,
+    sync: Arc<LocalSync>,
+    offset: u64,
+    dirty: bool,
+}
+
+/// What syncs a local file, shareable with the acknowledgements of its batches.
+#[derive(Debug)]
+struct LocalSync {
     fs: Arc<dyn Fs>,
     dir: PathBuf,
     file: Arc<dyn FsFile>,
-    offset: u64,
-    dirty: bool,
-    new_entry: bool,
+    /// The file's directory entry is not durable yet.
+    new_entry: AtomicBool,
+}
+
+impl FileSync for LocalSync {
+    fn sync(&self) -> io::Result<()> {
+        self.file.sync_data()?;
+        if self.new_entry.swap(false, Ordering::AcqRel) {
+            if let Err(e) = self.fs.sync_dir(&self.dir) {
+                self.new_entry.store(true, Ordering::Release);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
 }
 
 impl StoreFile for LocalFile {
@@ -151,12 +180,8 @@ impl StoreFile for LocalFile {
     }
 
     fn sync(&mut self) -> io::Result<()> {
-        self.file.sync_data()?;
+        self.sync.sync()?;
         self.dirty = false;
-        if self.new_entry {
-            self.fs.sync_dir(&self.dir)?;
-            self.new_entry = false;
-        }
         Ok(())
     }
 
@@ -167,5 +192,9 @@ impl StoreFile for LocalFile {
             self.dirty = false;
         }
         Ok(())
+    }
+
+    fn syncer(&self) -> Option<Arc<dyn FileSync>> {
+        Some(self.sync.clone())
     }
 }

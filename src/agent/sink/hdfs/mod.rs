@@ -25,6 +25,7 @@ pub mod config;
 pub mod confine;
 pub mod error;
 pub mod format;
+pub mod group_sync;
 pub mod keys;
 pub mod local_store;
 pub mod open_files;
@@ -83,6 +84,8 @@ pub struct HdfsSink {
     buffered: Arc<budget::BufferGauge>,
     /// The last committed take's cursor, until start-up recovery has cut back to it.
     resume: Option<resume::Resume>,
+    /// The last delivered batch's shared sync, for the runner ([`group_sync`]).
+    acks: Option<crate::agent::sink::Acks>,
 }
 
 /// Clamps `cfg.max_open_files` to the open-file limit in force ([`open_files`]).
@@ -152,6 +155,7 @@ impl HdfsSink {
             failures: 0,
             buffered: Arc::default(),
             resume: None,
+            acks: None,
         }
     }
 
@@ -291,6 +295,7 @@ impl HdfsSink {
                 if let Err(e) = w.recover(resume.as_ref()) {
                     return (w, Err(e));
                 }
+                w.share_syncs();
             }
             let r = f(&mut w);
             (w, r)
@@ -333,12 +338,24 @@ impl HdfsSink {
     /// Events that can never be written are left out and kept for [`take_poisoned`](Self::take_poisoned).
     pub async fn deliver(&mut self, events: Vec<Event>) -> Result<(), SinkError> {
         self.poisoned.clear();
-        let (events, refused) = self
+        let (events, refused, pending) = self
             .run(move |w| {
                 let refused = w.write_batch(&events, Instant::now(), now_ms())?;
-                Ok((events, refused))
+                Ok((events, refused, w.take_pending_sync()))
             })
             .await?;
+        if let Some((group, generation)) = pending {
+            let (sink, dir) = (self.name.clone(), self.cfg.path.clone());
+            self.acks = Some(crate::agent::sink::Acks(Box::pin(async move {
+                tokio::task::spawn_blocking(move || group.sync_through(generation))
+                    .await
+                    .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+                    .map_err(|e| SinkError {
+                        sink,
+                        message: format!("syncing the batch's files under {dir}: {e}"),
+                    })
+            })));
+        }
         let mut events: Vec<Option<Event>> = events.into_iter().map(Some).collect();
         for r in refused {
             if let Some(event) = events.get_mut(r.index).and_then(Option::take) {
@@ -390,6 +407,20 @@ impl HdfsSink {
 }
 
 impl crate::agent::sink::Sink for HdfsSink {
+    fn take_acks(&mut self) -> Option<crate::agent::sink::Acks> {
+        self.acks.take()
+    }
+
+    /// With shared syncs (a local path, `hdfs.fsyncPerBatch`), as many takes open as
+    /// file_roll keeps, so one sync covers several batches.
+    fn pipeline_depth(&self) -> usize {
+        if self.cfg.fsync_per_batch && self.cfg.remote.is_none() && self.cfg.s3.is_none() {
+            crate::agent::sink::file_roll::GROUP_SYNC_DEPTH
+        } else {
+            crate::agent::sink::PIPELINE_DEPTH
+        }
+    }
+
     fn take_poisoned(&mut self) -> Vec<crate::agent::sink::Poisoned> {
         HdfsSink::take_poisoned(self)
     }

@@ -10,6 +10,7 @@
 use std::fmt::Debug;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::format::Layout;
@@ -27,6 +28,11 @@ pub struct DirEntry {
 pub trait Store: Send + Sync + Debug {
     /// Creates `dir` and its missing parents, durably.
     fn mkdirs(&self, dir: &Path) -> io::Result<()>;
+    /// Whether its files hand out sync handles ([`StoreFile::syncer`]): batches may share a
+    /// sync ([`super::group_sync`]).
+    fn shares_syncs(&self) -> bool {
+        false
+    }
     /// Whether `path` exists; an error when the store cannot tell (never "absent" for a
     /// store that did not answer: the cut back removes and cuts by it).
     fn exists(&self, path: &Path) -> io::Result<bool>;
@@ -171,6 +177,19 @@ pub trait StoreFile: Send + Debug {
     /// Makes everything appended durable and closes the file (HDFS: completes it), so that
     /// [`Store::publish`] may rename it.
     fn close(&mut self) -> io::Result<()>;
+    /// A handle that makes what was appended so far durable from another thread, as
+    /// [`StoreFile::sync`] does (a local file); `None` when the store cannot share its syncs
+    /// (HDFS, S3): the sink then syncs each batch itself.
+    fn syncer(&self) -> Option<Arc<dyn FileSync>> {
+        None
+    }
+}
+
+/// Makes a file's appended bytes (and, for a new file, its directory entry) durable; shared
+/// by the acknowledgements of the batches written to it ([`super::group_sync`]).
+pub trait FileSync: Send + Sync + Debug {
+    /// fdatasync, and the directory the first time for a new file.
+    fn sync(&self) -> io::Result<()>;
 }
 
 /// What recovery did to one file.

@@ -65,6 +65,9 @@ pub struct HdfsWriter {
     created: Vec<PathBuf>,
     /// A failed batch is not cut back yet: nothing is written until it is.
     rewind_due: bool,
+    /// Batches written without a sync, synced by their acknowledgements
+    /// ([`super::group_sync`]; [`HdfsWriter::share_syncs`]).
+    pub(super) shared: Option<writer_group::Shared>,
 }
 
 impl HdfsWriter {
@@ -118,6 +121,7 @@ impl HdfsWriter {
             delivered: None,
             created: Vec::new(),
             rewind_due: false,
+            shared: None,
         })
     }
 
@@ -186,8 +190,10 @@ impl HdfsWriter {
         now: Instant,
         now_ms: i64,
     ) -> Result<Vec<Refused>, HdfsError> {
+        self.cut_back_unsynced();
         if self.rewind_due {
             self.rewind()?;
+            self.rewound();
         }
         // A busy sink is never idle, so the interval rolls are checked here too.
         if let Err(e) = self.tick(now) {
@@ -199,27 +205,31 @@ impl HdfsWriter {
         let result = self.write_events(events, now, now_ms, &mut touched, &mut refused);
         // Kept for the next batch: at most the budget's share of each open bucket.
         let keep = self.cfg.max_buffer_bytes / self.open.len().max(1);
+        let sync = self.syncs_each_batch();
         let result = result.and_then(|()| {
             for key in &touched {
                 if let Some(o) = self.open.get_mut(key) {
                     let p = o.writer.in_use_path().to_owned();
-                    o.writer
-                        .flush(self.cfg.fsync_per_batch, keep)
-                        .map_err(io_err("writing", &p))?;
+                    o.writer.flush(sync, keep).map_err(io_err("writing", &p))?;
                 }
             }
             Ok(())
         });
+        let result = result.and_then(|()| self.stage_sync(&touched));
         match &result {
             Ok(()) if self.delivered.is_some() => {
                 self.delivered = Some(self.snapshot());
+                self.note_batch();
                 self.created.clear();
             }
             Ok(()) => {}
             Err(_) if self.delivered.is_some() => {
                 self.rewind_due = true;
-                if let Err(e) = self.rewind() {
-                    tracing::warn!(error = %e, "cutting the output back after a failed batch failed; retried before the next batch is written");
+                match self.rewind() {
+                    Ok(()) => self.rewound(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cutting the output back after a failed batch failed; retried before the next batch is written");
+                    }
                 }
             }
             Err(_) => {
@@ -271,9 +281,10 @@ impl HdfsWriter {
             };
             tracing::debug!(bucket = %key, bytes = largest.writer.buffered_bytes(), "{} reached; writing the largest buffer early", self.cfg.keys.of("hdfs.maxBufferBytes"));
             let p = largest.writer.in_use_path().to_owned();
+            let sync = self.cfg.fsync_per_batch && self.shared.is_none();
             largest
                 .writer
-                .flush(self.cfg.fsync_per_batch, 0)
+                .flush(sync, 0)
                 .map_err(io_err("writing", &p))?;
             self.buffered.set(self.buffered_bytes());
         }
@@ -589,6 +600,9 @@ impl HdfsWriter {
 
 #[path = "writer_resume.rs"]
 mod writer_resume;
+
+#[path = "writer_group.rs"]
+pub(super) mod writer_group;
 
 #[cfg(test)]
 #[path = "writer_tests.rs"]
