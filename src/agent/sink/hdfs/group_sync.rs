@@ -3,9 +3,9 @@
 //! syncs every file written since the last sync, so one fdatasync per file covers the
 //! batches written meanwhile, as file_roll's does. Each batch gets a generation; a sync
 //! covers every generation handed out when it began. A failed sync fails its batch's
-//! acknowledgement and every one after it that is not yet synced; the runner rolls those
-//! takes back, and before the writer writes again it cuts its output back to the snapshot of
-//! the last synced batch ([`super::writer`]), so no batch is kept twice or half.
+//! acknowledgement and every one not yet synced until the writer has cut back: the runner
+//! rolls those takes back, and before the writer writes again it cuts its output back to the
+//! snapshot of the last synced batch ([`super::writer`]), so no batch is kept twice or half.
 
 use std::sync::Arc;
 
@@ -55,13 +55,16 @@ impl SyncGroup {
         let _turn = self.turn.lock();
         let (files, upto) = {
             let mut s = self.state.lock();
-            if generation <= s.failed_through {
+            if s.synced >= generation {
+                return Ok(());
+            }
+            // After a failed sync nothing more is called durable until the writer has cut
+            // its output back: the failed files' unsynced pages may be gone even if a later
+            // fdatasync of them succeeds.
+            if s.failure || generation <= s.failed_through {
                 return Err(std::io::Error::other(
                     "an earlier sync of this sink's files failed",
                 ));
-            }
-            if s.synced >= generation {
-                return Ok(());
             }
             (std::mem::take(&mut s.dirty), s.last)
         };
