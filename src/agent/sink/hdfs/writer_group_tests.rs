@@ -27,28 +27,21 @@ fn started(fs: &SimFs) -> HdfsWriter {
 
 /// The lines of the files in `dir` that would survive a power loss now.
 fn durable_lines(fs: &SimFs, dir: &Path) -> Vec<String> {
-    let mut names = fs.list_dir(dir).unwrap_or_default();
-    names.sort();
-    names
-        .iter()
-        .flat_map(|n| {
-            let b = fs.durable_bytes(&dir.join(n)).unwrap();
-            String::from_utf8_lossy(&b)
-                .lines()
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
-        .collect()
+    lines_by(fs, dir, |p| fs.durable_bytes(p).unwrap())
 }
 
 fn lines(fs: &SimFs, dir: &Path) -> Vec<String> {
+    lines_by(fs, dir, |p| sluice_core::io::read_file(fs, p).unwrap())
+}
+
+/// The lines of the files in `dir`, in name order, each file's bytes as `read` gives them.
+fn lines_by(fs: &SimFs, dir: &Path, read: impl Fn(&Path) -> Vec<u8>) -> Vec<String> {
     let mut names = fs.list_dir(dir).unwrap_or_default();
     names.sort();
     names
         .iter()
         .flat_map(|n| {
-            let b = sluice_core::io::read_file(fs, &dir.join(n)).unwrap();
-            String::from_utf8_lossy(&b)
+            String::from_utf8_lossy(&read(&dir.join(n)))
                 .lines()
                 .map(str::to_owned)
                 .collect::<Vec<_>>()
