@@ -275,7 +275,7 @@ fn the_security_keys_are_read_and_bad_values_named() {
         (
             "max-inflate-ratio = 1",
             "",
-            "r1.max-inflate-ratio: must be between 2 and",
+            "r1.max-inflate-ratio: must be 0 (no ratio cap) or between 2 and",
         ),
         (
             "ssl-max-handshakes = 0",

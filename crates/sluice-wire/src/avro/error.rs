@@ -13,7 +13,7 @@ pub enum AvroError {
         max: usize,
     },
     /// The frame's buffers add up to more bytes than allowed.
-    #[error("frame of at least {len} bytes exceeds the limit of {max} bytes")]
+    #[error("frame of at least {len} bytes exceeds the limit of {max} bytes (max-frame-size)")]
     FrameTooLarge {
         /// Bytes announced so far.
         len: u64,

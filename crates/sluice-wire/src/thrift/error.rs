@@ -14,7 +14,7 @@ pub enum ThriftError {
         offset: usize,
     },
     /// The frame announces more bytes than allowed.
-    #[error("frame of {len} bytes exceeds the limit of {max} bytes")]
+    #[error("frame of {len} bytes exceeds the limit of {max} bytes (max-frame-size)")]
     FrameTooLarge {
         /// The announced length.
         len: u64,

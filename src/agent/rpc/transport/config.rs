@@ -16,7 +16,7 @@
 //! | `ssl-handshake-timeout` | source | 10000 | Sluice: ms for the handshake |
 //! | `ssl-max-handshakes` | source | 32 | Sluice: TLS handshakes in progress at once |
 //! | `ssl-handshake-rate-per-peer` | source | 20 | Sluice: new handshakes per second per peer address |
-//! | `max-inflate-ratio` | source | 100 | Sluice: inflated bytes per compressed byte (beyond 256 KiB) |
+//! | `max-inflate-ratio` | source | 0 (off) | Sluice: inflated bytes per compressed byte (beyond 256 KiB); 0 or 2-100000 |
 //!
 //! Lists (protocols, suites) are separated by spaces, as Flume's, or commas. The stores are
 //! read while the configuration is read, so a bad one is reported with its line (and by
@@ -99,9 +99,15 @@ fn budget_keys(cx: &mut Ctx<'_>) -> (u64, HandshakeLimits) {
     let inflate_ratio_max = cx.u64(
         "max-inflate-ratio",
         deflate::INFLATE_RATIO_DEFAULT,
-        2,
+        0,
         INFLATE_RATIO_MAX,
     );
+    if inflate_ratio_max == 1 {
+        cx.error(
+            "max-inflate-ratio",
+            "must be 0 (no ratio cap) or between 2 and 100000: 1 refuses every compressed byte",
+        );
+    }
     let handshakes = HandshakeLimits {
         concurrent_max: cx.u64(
             "ssl-max-handshakes",

@@ -15,9 +15,10 @@
 //! 3. The TLS handshake, within the source's handshake budget ([`handshake_budget`]:
 //!    `ssl-max-handshakes` at once, `ssl-handshake-rate-per-peer` per peer address; a
 //!    handshake over it is refused before any cryptography and counted in
-//!    `TlsHandshakeRefusedCount`); 4. the deflate wrapper, whose inflation is capped
-//!    (`max-inflate-ratio`, [`Deflate::with_ratio_cap`]; a connection over it counted in
-//!    `InflateRatioRefusedCount`).
+//!    `TlsHandshakeRefusedCount`); 4. the deflate wrapper: its inflated bytes fill frames
+//!    under `max-frame-size` and `max-inflight-bytes` like any others, and, when
+//!    `max-inflate-ratio` is set, are capped per compressed byte ([`Deflate::with_ratio_cap`];
+//!    a connection over it counted in `InflateRatioRefusedCount`).
 //!
 //! Every step runs in the connection's own task: a slow or failing peer never stalls the
 //! listener or other connections. Each refusal is one [`Refusal`], for one log line.
@@ -203,8 +204,11 @@ impl ServerTransport {
     }
 
     fn inflating<S>(&self, inner: S, level: u32) -> Deflate<S> {
-        Deflate::new(inner, level)
-            .with_ratio_cap(self.inflate_ratio_max, self.inflate_refused.clone())
+        let d = Deflate::new(inner, level);
+        if self.inflate_ratio_max == 0 {
+            return d;
+        }
+        d.with_ratio_cap(self.inflate_ratio_max, self.inflate_refused.clone())
     }
 
     /// The TLS handshake within the budget (a slot held while it runs) and the deadline.

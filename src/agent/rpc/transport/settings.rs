@@ -100,7 +100,7 @@ pub struct ServerSecurity {
     /// `ssl-handshake-timeout` (Sluice; ms, default 10 s): TLS handshake, and the wait for
     /// a TLS or deflate peer's first bytes.
     pub handshake_timeout: Duration,
-    /// `max-inflate-ratio` (Sluice; default 100): inflated bytes per compressed byte a
+    /// `max-inflate-ratio` (Sluice; default 0, off): inflated bytes per compressed byte a
     /// deflate connection may cost ([`super::deflate::Deflate::with_ratio_cap`]).
     pub inflate_ratio_max: u64,
     /// `ssl-max-handshakes` and `ssl-handshake-rate-per-peer` (Sluice).
