@@ -11,6 +11,7 @@ pub mod config;
 pub mod failpoint;
 pub mod harness;
 pub(crate) mod histogram;
+pub mod id_trust;
 pub mod interceptor;
 pub mod java;
 pub mod kafka;

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::agent::channel::{put_batch, AgentChannel, AgentChannelError};
+use crate::agent::id_trust::IdGate;
 use crate::agent::interceptor::config::InterceptorSpec;
 use crate::agent::interceptor::{self, Chain, Interceptor};
 use crate::agent::selector::ChannelSelector;
@@ -31,6 +32,11 @@ pub trait Wiring {
     fn selector(&self) -> &ChannelSelector;
     /// The source's channels, in order.
     fn channels(&self) -> &[String];
+    /// Whether the events' own `sluiceId` headers are kept (`trustEventIds`,
+    /// [`crate::agent::id_trust`]); otherwise they are removed before the interceptors.
+    fn trusts_event_ids(&self) -> bool {
+        true
+    }
 }
 
 /// Routes a source's batches into its channels.
@@ -45,6 +51,8 @@ pub struct ChannelProcessor {
     /// The one channel every event goes to (after the interceptors), when there is one and
     /// nothing optional: [`ChannelProcessor::process_blocking`] puts there directly.
     single: Option<(String, Arc<dyn AgentChannel>)>,
+    /// Keeps or removes the events' ids before anything else sees them.
+    ids: IdGate,
 }
 
 /// A batch the channel processor could not put.
@@ -109,7 +117,14 @@ impl ChannelProcessor {
             channels: mine,
             sole,
             single,
+            ids: IdGate::new(cfg.trusts_event_ids()),
         })
+    }
+
+    /// Counts the ids it removes into the source's `counters` (`EventIdStrippedCount`).
+    pub fn with_counters(mut self, counters: Arc<crate::agent::metrics::CounterGroup>) -> Self {
+        self.ids.count_into(counters);
+        self
     }
 
     /// Whether every channel of the source drops a put it committed before
@@ -140,9 +155,10 @@ impl ChannelProcessor {
     /// comes back in [`Rejected::events`].
     ///
     /// Cancel safety: not cancel safe; a cancelled call may have committed to some channels.
-    pub(crate) async fn offer(&self, events: Vec<Event>) -> Result<(), Rejected> {
+    pub(crate) async fn offer(&self, mut events: Vec<Event>) -> Result<(), Rejected> {
         match &self.sole {
             Some((name, ch)) => {
+                self.ids.admit(&mut events);
                 tap::offer(tap::Point::Channel, name, &events);
                 ch.offer(events).await.map_err(|r| Rejected {
                     error: RouteError {
@@ -335,7 +351,8 @@ impl ChannelProcessor {
     /// Runs the interceptor chain; the bodies of what is left get buffers of their own if it
     /// carries under half of the batch's body bytes (nothing to weigh without interceptors:
     /// only they drop or shrink events).
-    fn intercept(&self, events: Vec<Event>) -> Vec<Event> {
+    fn intercept(&self, mut events: Vec<Event>) -> Vec<Event> {
+        self.ids.admit(&mut events);
         if self.chain.is_empty() {
             return events;
         }

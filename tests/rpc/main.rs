@@ -22,6 +22,7 @@ mod avro_multihop_kill;
 mod avro_source;
 mod deflate_bomb;
 mod dns_slow;
+mod forged_ids;
 mod net_hostile;
 mod otlp_h2_flood;
 mod otlp_kill;

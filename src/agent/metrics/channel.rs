@@ -53,6 +53,8 @@ pub(crate) enum ChannelGauge {
     /// Puts dropped since the open because their event id was committed before (file
     /// channel, `eventIds`).
     Duplicates,
+    /// Puts whose event id the channel refused and numbered afresh (file channel).
+    IdsRefused,
     /// Origins the deduplication table holds (file channel, `eventIds`).
     DedupOrigins,
 }
@@ -77,6 +79,7 @@ impl ChannelGauge {
             ChannelGauge::ReplayProgress => "ReplayProgressRatio",
             ChannelGauge::ReplayEvents => "ReplayEvents",
             ChannelGauge::Duplicates => "EventDuplicateCount",
+            ChannelGauge::IdsRefused => "EventIdRefusedCount",
             ChannelGauge::DedupOrigins => "DedupOriginCount",
         }
     }

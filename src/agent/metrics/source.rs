@@ -27,5 +27,7 @@ counters! {
         GenericProcessingFail = "GenericProcessingFail",
         /// Connections refused at a limit.
         ConnectionRefused = "ConnectionRefusedCount",
+        /// Events whose `sluiceId` header the source removed (`trustEventIds = false`).
+        EventIdStripped = "EventIdStrippedCount",
     }
 }

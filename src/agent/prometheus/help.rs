@@ -38,6 +38,9 @@ fn source(key: &str) -> Option<&'static str> {
         "ChannelWriteFail" => "Batches the channels refused (full or failed); not acknowledged.",
         "GenericProcessingFail" => "Other failures of the source.",
         "ConnectionRefusedCount" => "Connections refused at a limit (connections or bytes).",
+        "EventIdStrippedCount" => {
+            "Events whose sluiceId header the source removed (trustEventIds = false)."
+        }
         "CallsJoinedCount" => {
             "Calls put in one transaction with an earlier call of their connection (avro)."
         }
@@ -88,6 +91,9 @@ fn channel(key: &str) -> Option<&'static str> {
             "Puts dropped since the open because the channel had committed their event id."
         }
         "DedupOriginCount" => "Origins (event id spaces) the deduplication table holds.",
+        "EventIdRefusedCount" => {
+            "Puts whose event id the channel refused as forged or malformed and numbered afresh."
+        }
         _ => return None,
     })
 }

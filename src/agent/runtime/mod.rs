@@ -392,7 +392,9 @@ impl Agent {
             let source_name = source_name.clone();
             async move {
                 let run = async {
-                    let router = ChannelProcessor::new(&sc, &chans).map_err(|e| e.to_string())?;
+                    let router = ChannelProcessor::new(&sc, &chans)
+                        .map_err(|e| e.to_string())?
+                        .with_counters(counters.clone());
                     let ctx = SourceCtx {
                         name: source_name,
                         router: Arc::new(router),

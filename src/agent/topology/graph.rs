@@ -24,6 +24,9 @@ pub struct SourceConfig {
     pub selector: ChannelSelector,
     /// The interceptor chain.
     pub interceptors: Vec<InterceptorSpec>,
+    /// `trustEventIds`: whether the events' `sluiceId` headers are kept
+    /// ([`crate::agent::id_trust`]).
+    pub trust_ids: bool,
     /// Every property as written (a change restarts the source).
     pub props: Props,
 }
@@ -39,6 +42,10 @@ impl Wiring for SourceConfig {
 
     fn channels(&self) -> &[String] {
         &self.channels
+    }
+
+    fn trusts_event_ids(&self) -> bool {
+        self.trust_ids
     }
 }
 

@@ -12,7 +12,7 @@ use crate::agent::config::raw::{RawAgent, RawComponent, Section};
 use crate::agent::config::{ctx, has_errors, read, ConfFile, Problem};
 use crate::agent::registry::{self, Entry, SinkKind, SourceKind};
 use crate::agent::sink::poison;
-use crate::agent::{interceptor, processor, selector};
+use crate::agent::{id_trust, interceptor, processor, selector};
 
 /// Loads agent `agent` from properties text; `overrides` are `-D` pairs whose key starts with
 /// `<agent>.` (others are ignored here) and win over the file.
@@ -193,18 +193,20 @@ fn source(
             }
             let selector = selector::config::parse(cx, &list);
             let interceptors = interceptor::config::parse(cx);
-            wiring = Some((list, selector, interceptors));
+            let trust = cx.bool(id_trust::TRUST_KEY, id_trust::trusted_by_default(e.name));
+            wiring = Some((list, selector, interceptors, trust));
             kind
         },
     )?
     .0;
-    let (channels, selector, interceptors) = wiring?;
+    let (channels, selector, interceptors, trust_ids) = wiring?;
     let selector = selector?;
     Some(SourceConfig {
         kind,
         channels,
         selector,
         interceptors,
+        trust_ids,
         props: comp.plain(),
     })
 }

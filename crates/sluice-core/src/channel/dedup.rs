@@ -23,7 +23,7 @@ use parking_lot::Mutex;
 
 use super::config::FileChannelConfig;
 use crate::checkpoint::format::{CheckpointImage, DedupImage};
-use crate::dedup::{coalesce, DedupLimits, DedupTable, IdPrefix, IdSpan, EVENT_ID_HEADER};
+use crate::dedup::{coalesce, DedupLimits, DedupTable, IdPrefix, IdSpan, EVENT_ID_HEADER, ID_MAX};
 use crate::event::Event;
 use crate::wal::assemble::CommittedTxn;
 use crate::wal::record::put_record_len;
@@ -39,13 +39,90 @@ struct State {
 
 impl State {
     fn seen(&self, span: &IdSpan) -> bool {
-        self.table.contains(span)
-            || self.pending.iter().any(|(_, spans)| {
-                spans
-                    .iter()
-                    .any(|s| s.origin == span.origin && s.lo <= span.lo && span.hi <= s.hi)
-            })
+        self.table.contains(span) || self.pending.iter().any(|(_, spans)| covered(spans, span))
     }
+
+    /// Whether `span` names ids of this channel's own origin that it has not given yet: no
+    /// event can carry them but a forged one.
+    fn unissued(&self, span: &IdSpan) -> bool {
+        span.origin == self.own && span.hi >= self.own_next
+    }
+
+    /// Reserves `n` ids of the own origin, the first one's number returned. When the origin's
+    /// numbers would pass [`ID_MAX`] (only a damaged or forged state gets near it), the
+    /// channel takes a fresh origin first: its ids were never given, so none repeats.
+    fn reserve_own(&mut self, n: u64) -> (u64, u64) {
+        if self.own_next.checked_add(n).is_none_or(|end| end > ID_MAX) {
+            let old = self.own;
+            self.own = fresh_origin_besides(&self.table, old);
+            self.own_next = 1;
+            tracing::warn!(
+                old_origin = %format!("{old:016x}"),
+                new_origin = %format!("{:016x}", self.own),
+                "the channel's own event ids reached their limit; it numbers new events under a fresh origin"
+            );
+        }
+        let first = self.own_next;
+        self.own_next += n;
+        (self.own, first)
+    }
+
+    /// The lookups of one transaction under the lock: which puts are duplicates, which get
+    /// fresh own ids (none, or one this channel refuses), the spans the rest commit.
+    fn plan(&mut self, txid: u64, ids: &[Option<IdSpan>]) -> Plan {
+        let mut plan = Plan::default();
+        for (i, id) in ids.iter().enumerate() {
+            match id {
+                Some(span) if self.unissued(span) => {
+                    plan.refused += 1;
+                    plan.fresh.push(i);
+                }
+                Some(span) if self.seen(span) || covered(&plan.spans, span) => {
+                    plan.dropped_at.push(i)
+                }
+                Some(span) => add_sorted(&mut plan.spans, *span),
+                None => plan.fresh.push(i),
+            }
+        }
+        let (own, first) = self.reserve_own(plan.fresh.len() as u64);
+        (plan.own, plan.first) = (own, first);
+        if !plan.fresh.is_empty() {
+            plan.spans.push(IdSpan {
+                origin: own,
+                lo: first - 1,
+                hi: first - 1 + plan.fresh.len() as u64,
+            });
+        }
+        coalesce(&mut plan.spans);
+        if !plan.spans.is_empty() {
+            self.pending.push((txid, plan.spans.clone()));
+        }
+        plan
+    }
+}
+
+/// A fresh random origin that is neither `old` nor one the table holds.
+fn fresh_origin_besides(table: &DedupTable, old: u64) -> u64 {
+    let mut o = fresh_origin();
+    while o == old || table.origin(o).is_some() {
+        o = o.wrapping_mul(0x9e37_79b9_7f4a_7c15).max(1);
+    }
+    o
+}
+
+/// What [`State::plan`] decided for a transaction's puts.
+#[derive(Debug, Default)]
+struct Plan {
+    /// Puts dropped as duplicates, by index.
+    dropped_at: Vec<usize>,
+    /// Puts that get the next own ids, by index.
+    fresh: Vec<usize>,
+    /// Of those, puts whose id named the own origin's ids not given yet.
+    refused: u64,
+    /// The ids the transaction commits, coalesced.
+    spans: Vec<IdSpan>,
+    own: u64,
+    first: u64,
 }
 
 /// What `admit` did to a transaction's puts.
@@ -66,6 +143,11 @@ pub(super) struct Dedup {
     expiry_ms: u64,
     state: Mutex<State>,
     duplicates: AtomicU64,
+    /// Puts whose id the channel would not take (malformed, implausible, or an own id not
+    /// given yet): they got fresh ids.
+    refused: AtomicU64,
+    /// When the next line about dropped duplicates or refused ids may be logged (ms).
+    log_after_ms: AtomicU64,
 }
 
 /// Milliseconds since the epoch (0 if the clock is before it).
@@ -84,6 +166,9 @@ pub(super) fn fresh_origin() -> u64 {
     h.finish().max(1)
 }
 
+/// Least time between two log lines about dropped duplicates or refused ids.
+const DEDUP_LOG_INTERVAL_MS: u64 = 10_000;
+
 impl Dedup {
     /// The state an open rebuilt: `image` from its checkpoint (own origin 0: a fresh one),
     /// then every replayed commit's spans inserted into `table`.
@@ -97,16 +182,22 @@ impl Dedup {
             .own_next
             .max(table.max_id(own).map_or(1, |m| m.saturating_add(1)))
             .max(1);
+        let mut state = State {
+            table,
+            own,
+            own_next,
+            pending: Vec::new(),
+        };
+        // A state whose own numbers are already past the limit (damaged, or forged before
+        // ids were checked) moves to a fresh origin now rather than at the first commit.
+        state.reserve_own(0);
         Dedup {
             enabled,
             expiry_ms,
-            state: Mutex::new(State {
-                table,
-                own,
-                own_next,
-                pending: Vec::new(),
-            }),
+            state: Mutex::new(state),
             duplicates: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+            log_after_ms: AtomicU64::new(0),
         }
     }
 
@@ -116,79 +207,93 @@ impl Dedup {
     }
 
     /// Drops the puts of transaction `txid` committed before (or in flight), gives the
-    /// others without an id the next ones of the own origin, and holds their ids pending.
+    /// others without an id (or with one the channel refuses: malformed, not
+    /// [`IdSpan::plausible`], or an own id not given yet) the next ones of the own origin,
+    /// and holds their ids pending.
     pub fn admit(&self, txid: u64, puts: &mut Vec<Event>, put_bytes: usize) -> Admitted {
-        let mut spans: Vec<IdSpan> = Vec::new();
-        let mut dropped_at: Vec<usize> = Vec::new();
-        let mut fresh: Vec<usize> = Vec::new();
-        // The record bytes change by the headers added (less a malformed one replaced) and
-        // the duplicates dropped: counted here, not summed again over every put.
-        let pair = |v: &str| 8 + EVENT_ID_HEADER.len() + v.len();
-        let (mut added, mut removed) = (0usize, 0usize);
-        // Each put's id, parsed before the lock is taken.
+        // Each put's id, parsed and checked before the lock is taken.
+        let mut refused = 0u64;
         let ids: Vec<Option<IdSpan>> = puts
             .iter()
             .map(|ev| {
                 let text = ev.headers.get(EVENT_ID_HEADER)?;
-                let span = IdSpan::parse(text);
-                if span.is_none() {
-                    removed += pair(text);
-                }
+                let span = IdSpan::parse(text).filter(IdSpan::plausible);
+                refused += u64::from(span.is_none());
                 span
             })
             .collect();
         // Under the lock only what must be: the lookups and the own ids' reservation (one
         // span); the headers are written after it, so committers do not queue behind them.
-        let (own, first) = {
-            let mut st = self.state.lock();
-            for (i, id) in ids.iter().enumerate() {
-                match id {
-                    Some(span) if st.seen(span) || covered(&spans, span) => dropped_at.push(i),
-                    Some(span) => extend(&mut spans, *span),
-                    None => fresh.push(i),
-                }
-            }
-            let (own, first) = (st.own, st.own_next);
-            st.own_next += fresh.len() as u64;
-            if !fresh.is_empty() {
-                spans.push(IdSpan {
-                    origin: own,
-                    lo: first - 1,
-                    hi: first - 1 + fresh.len() as u64,
-                });
-            }
-            coalesce(&mut spans);
-            if !spans.is_empty() {
-                st.pending.push((txid, spans.clone()));
-            }
-            (own, first)
-        };
-        let prefix = IdPrefix::new(own);
-        for (k, &i) in fresh.iter().enumerate() {
-            let id = prefix.one(first + k as u64);
+        let plan = self.state.lock().plan(txid, &ids);
+        refused += plan.refused;
+        // The record bytes change by the headers added (less any replaced) and the
+        // duplicates dropped: counted here, not summed again over every put.
+        let pair = |v: &str| 8 + EVENT_ID_HEADER.len() + v.len();
+        let (mut added, mut removed) = (0usize, 0usize);
+        let prefix = IdPrefix::new(plan.own);
+        for (k, &i) in plan.fresh.iter().enumerate() {
+            let id = prefix.one(plan.first + k as u64);
             let id = id.as_str();
+            removed += puts[i].headers.get(EVENT_ID_HEADER).map_or(0, pair);
             added += pair(id);
             puts[i].headers.insert(EVENT_ID_HEADER, id);
         }
-        removed += dropped_at
+        let dropped = plan.dropped_at.len();
+        if dropped > 0 || refused > 0 {
+            self.note(puts, &plan.dropped_at, refused);
+        }
+        removed += plan
+            .dropped_at
             .iter()
             .map(|&i| put_record_len(&puts[i]))
             .sum::<usize>();
-        if !dropped_at.is_empty() {
-            let mut at = 0;
-            let mut next = dropped_at.iter().peekable();
-            puts.retain(|_| {
-                let drop = next.next_if_eq(&&at).is_some();
-                at += 1;
-                !drop
-            });
-        }
-        let dropped = dropped_at.len();
+        drop_at(puts, &plan.dropped_at);
         self.duplicates.fetch_add(dropped as u64, Ordering::Relaxed);
         Admitted {
-            spans,
+            spans: plan.spans,
             dropped,
             put_bytes: put_bytes + added - removed,
+        }
+    }
+
+    /// Counts refused ids and logs, at most every [`DEDUP_LOG_INTERVAL_MS`], what a
+    /// transaction dropped as duplicates (the first one's id) and how many ids it refused.
+    fn note(&self, puts: &[Event], dropped_at: &[usize], refused: u64) {
+        let total_refused = self.refused.fetch_add(refused, Ordering::Relaxed) + refused;
+        let now = now_ms();
+        let after = self.log_after_ms.load(Ordering::Relaxed);
+        if now < after
+            || self
+                .log_after_ms
+                .compare_exchange(
+                    after,
+                    now + DEDUP_LOG_INTERVAL_MS,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_err()
+        {
+            return;
+        }
+        let first = dropped_at
+            .first()
+            .and_then(|&i| puts[i].headers.get(EVENT_ID_HEADER))
+            .unwrap_or("");
+        let total_dropped = self.duplicates.load(Ordering::Relaxed) + dropped_at.len() as u64;
+        if refused > 0 {
+            tracing::warn!(
+                refused,
+                total_refused,
+                "puts carried an event id this channel does not take (malformed, past the id limit, wider than one event, or one of its own ids not given yet); they were given fresh ids"
+            );
+        }
+        if !dropped_at.is_empty() {
+            tracing::info!(
+                dropped = dropped_at.len(),
+                total_dropped,
+                first_id = first,
+                "puts dropped as duplicates: the channel committed their event ids before"
+            );
         }
     }
 
@@ -227,28 +332,68 @@ impl Dedup {
         }
     }
 
-    /// Puts dropped as duplicates since open, and origins held.
-    pub fn stats(&self) -> (u64, u64) {
+    /// Puts dropped as duplicates since open, puts whose id was refused (given a fresh
+    /// one), and origins held.
+    pub fn stats(&self) -> (u64, u64, u64) {
         let origins = self.state.lock().table.origins() as u64;
-        (self.duplicates.load(Ordering::Relaxed), origins)
+        (
+            self.duplicates.load(Ordering::Relaxed),
+            self.refused.load(Ordering::Relaxed),
+            origins,
+        )
     }
 }
 
-/// Whether `span` lies within one of `spans` (a duplicate inside one transaction).
-/// Adds `span` to a transaction's spans, merged into the last one when it continues it: ids
-/// from one upstream come in order, so a batch's spans stay one per origin run and
-/// [`covered`] scans a few, not one per event before it.
-fn extend(spans: &mut Vec<IdSpan>, span: IdSpan) {
-    match spans.last_mut() {
-        Some(last) if last.origin == span.origin && last.hi == span.lo => last.hi = span.hi,
-        _ => spans.push(span),
+/// Adds `span` to a transaction's spans, kept sorted and merged (as [`coalesce`] leaves
+/// them), so [`covered`] is a binary search. Ids from one upstream come in order: the common
+/// case continues the last span and moves nothing; sparse or shuffled ids cost a search and
+/// a shift, never a scan per event of the spans before it.
+fn add_sorted(spans: &mut Vec<IdSpan>, span: IdSpan) {
+    if let Some(last) = spans.last_mut() {
+        if last.origin == span.origin && last.hi == span.lo {
+            last.hi = span.hi;
+            return;
+        }
+    }
+    let at = spans.partition_point(|s| (s.origin, s.lo) < (span.origin, span.lo));
+    spans.insert(at, span);
+    // Merge with the neighbours it overlaps or touches (same rule as `coalesce`).
+    let mut i = at.saturating_sub(1);
+    while i + 1 < spans.len() {
+        let (a, b) = (spans[i], spans[i + 1]);
+        if a.origin == b.origin && b.lo <= a.hi {
+            spans[i].hi = a.hi.max(b.hi);
+            spans.remove(i + 1);
+        } else if i + 1 > at {
+            break;
+        } else {
+            i += 1;
+        }
     }
 }
 
+/// Whether `span` lies within one of `spans`, sorted and merged (a duplicate inside one
+/// transaction, or of one in flight).
 fn covered(spans: &[IdSpan], span: &IdSpan) -> bool {
-    spans
-        .iter()
-        .any(|s| s.origin == span.origin && s.lo <= span.lo && span.hi <= s.hi)
+    let i = spans.partition_point(|s| (s.origin, s.lo) <= (span.origin, span.lo));
+    i > 0 && {
+        let s = &spans[i - 1];
+        s.origin == span.origin && s.lo <= span.lo && span.hi <= s.hi
+    }
+}
+
+/// Removes the puts at the sorted indices `at`.
+fn drop_at(puts: &mut Vec<Event>, at: &[usize]) {
+    if at.is_empty() {
+        return;
+    }
+    let mut i = 0;
+    let mut next = at.iter().peekable();
+    puts.retain(|_| {
+        let drop = next.next_if_eq(&&i).is_some();
+        i += 1;
+        !drop
+    });
 }
 
 /// The table an open starts from: a checkpoint's `image`.
@@ -311,4 +456,35 @@ pub(super) fn recovered_cursors(
         map.insert(c.key.clone(), c.value.clone());
     }
     map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_whose_own_ids_reached_the_limit_numbers_under_a_fresh_origin_without_overflow() {
+        let own = 0x0a;
+        let mut table = DedupTable::new(DedupLimits::default());
+        // What a forged span of the own origin left in a checkpoint before ids were checked.
+        let forged = IdSpan::new(own, u64::MAX - 1, u64::MAX).unwrap();
+        table.insert(&forged, 0, own);
+        let image = DedupImage {
+            own_origin: own,
+            own_next: 5,
+            origins: Vec::new(),
+        };
+        let dedup = Dedup::new(true, u64::MAX, table, &image);
+        let mut puts: Vec<Event> = (0..3).map(|i| Event::new(format!("e{i}"))).collect();
+        let admitted = dedup.admit(1, &mut puts, 0);
+        assert_eq!(admitted.dropped, 0);
+        assert_eq!(admitted.spans.len(), 1);
+        let span = admitted.spans[0];
+        assert_ne!(span.origin, own);
+        assert_eq!((span.lo, span.hi), (0, 3));
+        for (i, e) in puts.iter().enumerate() {
+            let id = IdSpan::parse(e.headers.get(EVENT_ID_HEADER).unwrap()).unwrap();
+            assert_eq!(id, IdSpan::one(span.origin, i as u64 + 1).unwrap());
+        }
+    }
 }

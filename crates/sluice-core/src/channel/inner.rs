@@ -96,6 +96,9 @@ pub struct ChannelStats {
     /// Puts dropped because the channel had committed their event id before
     /// (EventDuplicateCount).
     pub duplicates: u64,
+    /// Puts whose event id the channel refused (malformed, past `ID_MAX`, wider than one
+    /// event, or one of its own ids not given yet) and numbered afresh (EventIdRefusedCount).
+    pub ids_refused: u64,
     /// Origins the deduplication table holds.
     pub dedup_origins: u64,
 }

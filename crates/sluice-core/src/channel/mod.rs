@@ -107,7 +107,7 @@ impl FileChannel {
         };
         let c = &inner.counters;
         let (tail_cache_hits, tail_cache_misses) = inner.events.hits_misses();
-        let (duplicates, dedup_origins) = inner.dedup.stats();
+        let (duplicates, ids_refused, dedup_origins) = inner.dedup.stats();
         ChannelStats {
             queued,
             in_flight_takes: in_flight,
@@ -130,6 +130,7 @@ impl FileChannel {
             tail_cache_hits,
             tail_cache_misses,
             duplicates,
+            ids_refused,
             dedup_origins,
             group_commit: inner.writers.iter().fold(
                 GroupCommitStats {

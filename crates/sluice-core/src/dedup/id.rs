@@ -11,6 +11,18 @@ pub const EVENT_ID_HEADER: &str = "sluiceId";
 /// and their two length fields.
 pub const ID_HEADER_BYTES_MAX: usize = 8 + EVENT_ID_HEADER.len() + 16 + 1 + 20 + 1 + 20;
 
+/// The highest id a span may end at: no origin issues 2^63 ids (a channel numbering a million
+/// events a second for 290,000 years), so a span past it is forged or wrapped, and a channel
+/// refuses it ([`IdSpan::plausible`]). Keeping ids this far below `u64::MAX` also keeps every
+/// `hi + n` of the channel's own numbering from overflowing.
+pub const ID_MAX: u64 = i64::MAX as u64;
+
+/// The widest span one event may carry: a file source's line is a byte range of at most one
+/// record (64 MiB) read through a charset of at most 4 bytes per character, with room to
+/// spare; a channel's own ids are spans of one. A wider span would hide a whole future range
+/// of its origin's ids behind one event, so a channel refuses it ([`IdSpan::plausible`]).
+pub const ID_SPAN_WIDTH_MAX: u64 = 1 << 30;
+
 /// The ids `(lo, hi]` of origin `origin`; `lo < hi`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct IdSpan {
@@ -31,6 +43,14 @@ impl IdSpan {
     /// The span `(lo, hi]`, if `lo < hi`.
     pub fn new(origin: u64, lo: u64, hi: u64) -> Option<Self> {
         (lo < hi).then_some(IdSpan { origin, lo, hi })
+    }
+
+    /// Whether a channel may take this span as an event's id: it ends at most at [`ID_MAX`]
+    /// and is at most [`ID_SPAN_WIDTH_MAX`] wide. Anything else is not an id Sluice gives
+    /// (a forgery or a wrapped number), and treating it as one could make a channel drop
+    /// events its origin has not even numbered yet.
+    pub fn plausible(&self) -> bool {
+        self.hi <= ID_MAX && self.hi - self.lo <= ID_SPAN_WIDTH_MAX
     }
 
     /// Parses the header's text; `None` when it is not an id this code writes: 16 hex
@@ -203,6 +223,17 @@ impl fmt::Display for IdSpan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spans_past_the_id_limit_or_wider_than_one_event_are_implausible() {
+        let ok = |lo, hi| IdSpan::new(7, lo, hi).is_some_and(|s| s.plausible());
+        assert!(ok(0, 1));
+        assert!(ok(ID_MAX - 1, ID_MAX));
+        assert!(ok(100, 100 + ID_SPAN_WIDTH_MAX));
+        assert!(!ok(ID_MAX, ID_MAX + 1), "past ID_MAX");
+        assert!(!ok(2000, u64::MAX), "the forged tail of an origin");
+        assert!(!ok(100, 101 + ID_SPAN_WIDTH_MAX), "wider than one event");
+    }
 
     #[test]
     fn the_text_form_round_trips_and_refuses_what_it_does_not_write() {

@@ -16,5 +16,7 @@
 mod id;
 mod table;
 
-pub use id::{IdPrefix, IdSpan, IdText, EVENT_ID_HEADER, ID_HEADER_BYTES_MAX};
+pub use id::{
+    IdPrefix, IdSpan, IdText, EVENT_ID_HEADER, ID_HEADER_BYTES_MAX, ID_MAX, ID_SPAN_WIDTH_MAX,
+};
 pub use table::{coalesce, DedupLimits, DedupTable, OriginState};

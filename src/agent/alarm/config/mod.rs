@@ -48,6 +48,7 @@ const CHANNEL_GAUGES: &[&str] = &[
     "ReplayProgressRatio",
     "ReplayEvents",
     "EventDuplicateCount",
+    "EventIdRefusedCount",
     "DedupOriginCount",
 ];
 const SINK_GAUGES: &[&str] = &["ConnectionDownMillis"];

@@ -117,6 +117,7 @@ impl FileChannelAdapter {
                 ChannelGauge::TailCacheHits.with(s.tail_cache_hits),
                 ChannelGauge::TailCacheMisses.with(s.tail_cache_misses),
                 ChannelGauge::Duplicates.with(s.duplicates),
+                ChannelGauge::IdsRefused.with(s.ids_refused),
                 ChannelGauge::DedupOrigins.with(s.dedup_origins),
             ]
             .into_iter()
