@@ -238,9 +238,9 @@ fn flumes_deflate_client_sending_repetitive_logs_far_past_100_to_1_is_answered_o
         out: Vec::new(),
     };
     let (mut raw, mut wire, mut sent) = (0usize, 0usize, 0usize);
-    let mut serial = 0;
     // 50 calls of 1,000 lines, then 500 calls of 100: 100,000 lines.
-    for batch in std::iter::repeat_n(1_000, 50).chain(std::iter::repeat_n(100, 500)) {
+    let batches = std::iter::repeat_n(1_000, 50).chain(std::iter::repeat_n(100, 500));
+    for (serial, batch) in (0i32..).zip(batches) {
         let events: Vec<(&str, &str, &[u8])> =
             (0..batch).map(|_| ("host", "web-7", &line[..])).collect();
         let frame = plain::frame(serial, &plain::request(serial == 0, "appendBatch", &events));
@@ -251,7 +251,6 @@ fn flumes_deflate_client_sending_repetitive_logs_far_past_100_to_1_is_answered_o
         let answer = r.frame();
         assert_eq!(answer.last(), Some(&0), "call {serial} answered OK");
         sent += batch;
-        serial += 1;
     }
     let ratio = raw / wire.max(1);
     eprintln!("{raw} bytes sent as {wire} ({ratio}:1)");
