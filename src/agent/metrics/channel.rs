@@ -140,6 +140,7 @@ mod tests {
                 "ChannelWriteFail",
                 "GenericProcessingFail",
                 "ConnectionRefusedCount",
+                "EventIdStrippedCount",
             ]
         );
         assert_eq!(
