@@ -191,8 +191,9 @@ fn an_own_id_near_the_limit_from_a_trusted_peer_is_refused_and_a_restart_loses_n
     want.extend(later);
     want.extend((0..3).map(|i| format!("forged{i}")));
     let got = wait_for_all(&[root.join("col/out")], &want, &[&col, &edge]);
+    // The kill may make the edge resend a batch the collector had committed: dropped as a
+    // duplicate, so every line is still written once.
     assert_eq!(got.len(), want.len(), "each line once");
-    assert_eq!(counter(col_mon, "CHANNEL.c1", "EventDuplicateCount"), 0);
     let log = edge.log_text();
     assert!(!log.contains("panicked"), "{log}");
     assert!(
