@@ -266,7 +266,7 @@ fn half_sent_metrics_requests_under_a_low_open_file_limit_leave_the_channel_work
     let mut held = Vec::new();
     for _ in 0..256 {
         if let Ok(mut s) = connect(mport) {
-            let _ = s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n");
+            let _ = s.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n");
             held.push(s);
         }
     }
@@ -281,7 +281,7 @@ fn half_sent_metrics_requests_under_a_low_open_file_limit_leave_the_channel_work
     loop {
         if let Ok(mut s) = connect(mport) {
             s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-            let _ = s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+            let _ = s.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
             let mut body = String::new();
             let _ = s.read_to_string(&mut body);
             if body.contains("EventAcceptedCount") {
@@ -345,7 +345,7 @@ fn connections_beyond_max_connections_are_closed_logged_and_counted() {
     }
     agent.wait_log("too many connections");
     let mut s = connect(mport).unwrap();
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         .unwrap();
     let mut body = String::new();
     s.read_to_string(&mut body).unwrap();

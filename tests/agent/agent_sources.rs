@@ -13,7 +13,7 @@ use std::process::Command;
 
 fn get_metrics(port: u16) -> Option<serde_json::Value> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         .ok()?;
     let mut resp = String::new();
     s.read_to_string(&mut resp).ok()?;

@@ -21,6 +21,7 @@ mod conf_files;
 mod conf_uri;
 mod conf_zk;
 mod config_check_verify;
+mod config_deep;
 mod config_examples;
 mod config_subst;
 mod crashtest_cli;

@@ -19,6 +19,7 @@ mod hdfs_exactly_once;
 mod hdfs_open_files_limit;
 mod hdfs_poison;
 mod hdfs_sink;
+mod s3_endpoint_env;
 mod s3_exactly_once;
 mod s3_faults;
 mod s3_kill;

@@ -17,3 +17,4 @@ mod kafka_failpoints;
 mod kafka_faults;
 mod kafka_inflight;
 mod kafka_kill_rounds;
+mod kafka_partitions_held;

@@ -1,6 +1,11 @@
 """Two kafka-python consumers in one group against a broker; one is killed with SIGKILL and
 restarted 1 s later while records are produced. Reports every consumer's final assignment and
-the records no consumer received. Independent of Sluice and of librdkafka."""
+the records no consumer received. Independent of Sluice and of librdkafka.
+
+Environment: LEADER_FIRST=SECONDS starts b that long before a (b is then the group's leader
+and a, the one killed, is not); KILL_AFTER=SECONDS (default 1.5) is when a is killed;
+TANSU_LOG is tansu's RUST_LOG (warn,tansu_broker::coordinator=info shows the member expiry);
+STATIC=1 gives each consumer a group_instance_id."""
 import os, signal, socket, subprocess, sys, time
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
@@ -39,7 +44,7 @@ def main(seed):
     os.makedirs(d, exist_ok=True)
     broker = subprocess.Popen([os.path.expanduser("~/.cargo/bin/tansu"), "broker", "--listener-url", f"tcp://{bs}",
         "--advertised-listener-url", f"tcp://{bs}", "--storage-engine", "memory://tansu/"],
-        stdout=open(f"{d}/broker.log", "w"), stderr=subprocess.STDOUT, env={**os.environ, "RUST_LOG": "warn"})
+        stdout=open(f"{d}/broker.log", "w"), stderr=subprocess.STDOUT, env={**os.environ, "RUST_LOG": os.environ.get("TANSU_LOG", "warn")})
     try:
         for _ in range(100):
             try:
@@ -49,7 +54,10 @@ def main(seed):
         time.sleep(1)
         me = sys.executable
         start = lambda n: subprocess.Popen([me, __file__, "consumer", bs, "logs", "g", f"{d}/{n}.out"])
-        a, b = start("a"), start("b")
+        b = start("b")
+        if os.environ.get("LEADER_FIRST"):
+            time.sleep(float(os.environ["LEADER_FIRST"]))
+        a = start("a")
         p = KafkaProducer(bootstrap_servers=bs, acks='all', linger_ms=5)
         sent = []
         t0 = time.time(); killed = restarted = False
@@ -60,7 +68,7 @@ def main(seed):
                     v = f"k-{i:07d}"; p.send("logs", v.encode()); sent.append(v); i += 1
                 p.flush()
             time.sleep(0.06)
-            if not killed and time.time() - t0 > 1.5:
+            if not killed and time.time() - t0 > float(os.environ.get("KILL_AFTER", "1.5")):
                 a.send_signal(signal.SIGKILL); a.wait(); killed = time.time()
             if killed and not restarted and time.time() - killed > 1.0:
                 a = start("a2"); restarted = True

@@ -114,7 +114,7 @@ fn http_source_takes_batches_of_1kib_events_over_keep_alive_connections() {
     let events = requests * BATCH as u64;
     let metrics = {
         let mut s = TcpStream::connect(("127.0.0.1", mport)).unwrap();
-        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
             .unwrap();
         let mut out = String::new();
         s.read_to_string(&mut out).unwrap();

@@ -16,7 +16,7 @@
 //! just before (a ratio of rates measured in the same run), and that an ordinary export is
 //! served afterwards.
 
-mod raw;
+pub(crate) mod raw;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -13,6 +13,7 @@ mod support;
 
 mod ganglia;
 mod health;
+mod monitoring_budget;
 mod monitoring_origin;
 mod promtool;
 mod status_metrics_load;

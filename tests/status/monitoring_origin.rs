@@ -1,8 +1,9 @@
-//! The monitoring server answers only requests meant for it (issue 47, item 15): a `Host`
-//! that is not the server's own (DNS rebinding) is refused on every path, a state-changing
-//! request (`POST /reload`) with a foreign `Origin` (a cross-site form or fetch) is refused,
-//! and requests without `Origin` (curl, Prometheus, `sluice top`) keep working. A loopback
-//! peer that reaches a dual-stack listener as `::ffff:127.0.0.1` counts as loopback.
+//! The monitoring server answers only requests meant for it (issue 47, item 15; issue 64,
+//! item 9 for reads): a `Host` that is not the server's own (DNS rebinding) is refused on
+//! every path, a state-changing request (`POST /reload`) with a foreign `Origin` (a
+//! cross-site form or fetch) is refused, and requests without `Origin` (curl, Prometheus,
+//! `sluice top`) keep working. A loopback peer that reaches a dual-stack listener as
+//! `::ffff:127.0.0.1` counts as loopback.
 
 use crate::support::status_support::{seq_memory_null, start_agent_with, status_of};
 
@@ -29,10 +30,10 @@ fn a_foreign_host_or_a_cross_site_origin_is_refused_and_the_own_ones_are_served(
     // ... and so is a Host naming another port of this machine.
     let (status, _) = ask("GET /tap?component=r1 HTTP/1.1\r\nHost: 127.0.0.1:1".to_owned());
     assert_eq!(status, 403);
-    // The read-only pages answer any Host, so a scrape by any DNS name keeps working.
-    for path in ["/metrics", "/"] {
+    // So are the read-only pages (issue 64: a rebinding page could read them).
+    for path in ["/metrics", "/", "/history"] {
         let (status, body) = ask(format!("GET {path} HTTP/1.1\r\nHost: evil.example:{port}"));
-        assert_eq!(status, 200, "GET {path} with another Host: {body}");
+        assert_eq!(status, 403, "GET {path} with a foreign Host: {body}");
     }
 
     // A cross-site POST: the Host is ours, the Origin is not.

@@ -11,7 +11,7 @@ use super::problem::{Origin, Problem};
 use super::properties;
 use super::raw::{self, RawAgent};
 pub use super::resolution::Resolution;
-use super::subst::{self, Sources};
+use super::subst::{self, Budget, Sources};
 
 /// Flume's `-DpropertiesImplementation` value that also reads a bare `${NAME}` from the
 /// environment (Flume 1.11's `MapResolver` keeps it for `EnvVarResolverProperties` users).
@@ -87,12 +87,19 @@ pub fn resolve_files(
         keep_bare: false,
     };
     let mut keys_read = BTreeSet::new();
+    // One budget for the whole file: once spent, the later keys fail with it, and only the
+    // key that spent it is reported.
+    let mut budget = Budget::default();
     for (key, value, origin) in entries.iter_mut().filter(|e| e.0.starts_with(&prefix)) {
+        if budget.is_spent() {
+            res.failed.insert(key.clone());
+            continue;
+        }
         let src = Sources {
             keep_bare: key.ends_with(".replaceString"),
             ..src
         };
-        let r = subst::resolve(key, value, &src);
+        let r = subst::resolve_within(key, value, &src, &mut budget);
         keys_read.extend(r.keys_read);
         match r.value {
             Ok(v) => *value = v,

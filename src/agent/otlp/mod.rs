@@ -4,7 +4,8 @@
 //! codec), over the header names of `names.rs`, and the protocol's paths and content types
 //! (`proto.rs`). Pure: no sockets, no channel; the generated types are `opentelemetry-proto`'s,
 //! except the request the source decodes (`borrowed.rs`: types generated at build time whose
-//! strings are slices of the received buffer). `to_records.rs`, the sink's former mapping into
+//! strings are slices of the received buffer) and what its events will cost once mapped, from
+//! that decode (`cost.rs`). `to_records.rs`, the sink's former mapping into
 //! `opentelemetry-proto`'s owned request, is kept for the tests as the encoder's reference.
 //!
 //! The mapping (docs/otlp.md has the table): a record's body is the event body (a string or
@@ -17,6 +18,7 @@
 
 pub(crate) mod borrowed;
 mod client_codec;
+pub(crate) mod cost;
 mod encode;
 mod encode_record;
 pub(crate) mod names;

@@ -55,6 +55,7 @@ fn source(key: &str) -> Option<&'static str> {
         "DeletedOpenBytes" => "Bytes of deleted files the source still holds open.",
         "DeletedFilesClosedCount" => "Deleted files the source closed before reading them all.",
         "DeletedBytesSkippedCount" => "Bytes of deleted files skipped, never read.",
+        "KafkaPartitionsAssigned" => "Kafka partitions the source holds now (kafka source).",
         _ => return None,
     })
 }

@@ -51,6 +51,10 @@ fn names_follow_the_documented_scheme() {
         "flume_sink_connection_down_seconds"
     );
     assert_eq!(
+        sample_name("SOURCE", "KafkaPartitionsAssigned", false),
+        "flume_source_kafka_partitions_assigned"
+    );
+    assert_eq!(
         sample_name("SOURCE", "EventReadFail", true),
         "flume_source_event_read_fail_total"
     );

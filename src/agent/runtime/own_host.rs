@@ -5,8 +5,12 @@
 //!
 //! - **`Host`**: answered only when it names this server: an IP literal (rebinding needs a
 //!   name, so any address is fine), `localhost`, the `flume.monitoring.bind` name, this
-//!   machine's host name, or a name listed in `flume.monitoring.hosts` (`*`: any). A port,
-//!   when given, must be the server's. No `Host` at all (HTTP/1.0) is accepted.
+//!   machine's host name, or a name listed in `flume.monitoring.hosts` (`*`: any). Every
+//!   request is checked, reads (`/metrics`, `/`, `/history`, `/health`, ...) included. For
+//!   the tap and state-changing requests a port, when given, must be the server's; a read may
+//!   name any port (a scrape through a mapped port or a proxy names the outside one; DNS
+//!   rebinding needs a foreign name, which is refused whatever the port). No `Host` at all
+//!   (HTTP/1.0) is accepted.
 //! - **`Origin`**, for a request that changes state (any method but `GET` and `HEAD`): when
 //!   present it must be `http://` and a host and port that pass the `Host` rule (`null`, an
 //!   opaque origin, is refused). Clients that are not browsers (curl, Prometheus, `sluice
@@ -49,14 +53,17 @@ impl OwnHost {
         OwnHost { port, names, any }
     }
 
-    /// Whether the request may be answered; the reason for a 403 when not.
+    /// Whether a read (`GET` or `HEAD` of anything but the tap) may be answered: its `Host`,
+    /// when given, names this server; any port (a scrape through a mapped port or a proxy
+    /// names the outside one). The reason for a 403 when not.
+    pub(crate) fn check_name(&self, headers: &HeaderMap) -> Result<(), &'static str> {
+        self.check_host(headers, false)
+    }
+
+    /// Whether the request may be answered: its `Host` names this server and its port, and
+    /// one that changes state comes from no other site; the reason for a 403 when not.
     pub(crate) fn check(&self, method: &Method, headers: &HeaderMap) -> Result<(), &'static str> {
-        if let Some(host) = headers.get(HOST) {
-            let ok = host.to_str().ok().is_some_and(|h| self.is_own(h, None));
-            if !ok {
-                return Err("the Host header does not name this server (flume.monitoring.hosts lists more names)");
-            }
-        }
+        self.check_host(headers, true)?;
         if method == Method::GET || method == Method::HEAD {
             return Ok(());
         }
@@ -75,6 +82,30 @@ impl OwnHost {
         }
     }
 
+    /// The `Host` rule: absent, or naming this server (and its port when `port` is asked).
+    fn check_host(&self, headers: &HeaderMap, port: bool) -> Result<(), &'static str> {
+        let Some(host) = headers.get(HOST) else {
+            return Ok(());
+        };
+        let ok = host.to_str().ok().is_some_and(|h| {
+            if port {
+                self.is_own(h, None)
+            } else {
+                self.names_own(h)
+            }
+        });
+        if ok {
+            Ok(())
+        } else {
+            Err("the Host header does not name this server (flume.monitoring.hosts lists more names)")
+        }
+    }
+
+    /// Whether `authority` (`host[:port]`) names this server, whatever its port.
+    fn names_own(&self, authority: &str) -> bool {
+        split_authority(authority).is_some_and(|(host, _)| self.is_own_host(host))
+    }
+
     /// Whether `authority` (`host[:port]`) names this server; `default_port` is the port an
     /// authority without one means (`None`: any).
     fn is_own(&self, authority: &str, default_port: Option<u16>) -> bool {
@@ -85,6 +116,11 @@ impl OwnHost {
             Some(p) if p != self.port => return false,
             _ => {}
         }
+        self.is_own_host(host)
+    }
+
+    /// Whether `host` (no port) is an IP literal or one of this server's names.
+    fn is_own_host(&self, host: &str) -> bool {
         if host.parse::<IpAddr>().is_ok() || self.any {
             return true;
         }
@@ -177,6 +213,24 @@ mod tests {
             any.check(&Method::GET, &headers(&[(HOST, "x.example:41414")])),
             Ok(())
         );
+    }
+
+    #[test]
+    fn reads_check_the_name_whatever_the_port() {
+        let own = OwnHost::new("127.0.0.1", 41414, Some("agent.example.com"));
+        let read = |host: &str| own.check_name(&headers(&[(HOST, host)]));
+        for ok in [
+            "127.0.0.1:8080",
+            "localhost",
+            "agent.example.com:80",
+            "[::1]:1",
+        ] {
+            assert_eq!(read(ok), Ok(()), "{ok}");
+        }
+        for bad in ["evil.example:41414", "evil.example", "localhost:x", "x", ""] {
+            assert!(read(bad).is_err(), "{bad}");
+        }
+        assert_eq!(own.check_name(&HeaderMap::new()), Ok(()));
     }
 
     #[test]

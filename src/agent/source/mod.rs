@@ -22,6 +22,7 @@ pub(crate) mod multiline;
 pub(crate) mod netcat;
 pub(crate) mod netcat_udp;
 pub mod otlp;
+pub(crate) mod peer_conns;
 pub(crate) mod read_buf;
 pub(crate) mod ready;
 pub(crate) mod refusals;

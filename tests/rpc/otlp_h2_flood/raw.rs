@@ -92,7 +92,12 @@ pub struct Conn {
 impl Conn {
     /// Connects, sends the preface and empty SETTINGS, and waits (bounded) for the server's.
     pub fn open(port: u16) -> std::io::Result<Conn> {
-        let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+        Conn::open_from(std::net::Ipv4Addr::LOCALHOST, port)
+    }
+
+    /// [`Conn::open`] from the local address `from` (any of 127.0.0.0/8).
+    pub fn open_from(from: std::net::Ipv4Addr, port: u16) -> std::io::Result<Conn> {
+        let mut stream = crate::support::hostile_support::connect_from(from, port)?;
         stream.set_nodelay(true)?;
         stream.set_write_timeout(Some(Duration::from_secs(10)))?;
         stream.write_all(PREFACE)?;

@@ -32,6 +32,9 @@ pub use ports::free_port;
 pub const WAIT: Duration = Duration::from_secs(60);
 /// The environment variable naming an external cluster.
 pub const BOOTSTRAP_ENV: &str = "SLUICE_KAFKA_BOOTSTRAP";
+/// tansu's log filter: warnings, and its group coordinator's own lines (a member expired
+/// after a missed heartbeat, a new leader) as evidence of what the group did.
+pub const TANSU_LOG: &str = "warn,tansu_broker::coordinator=info";
 /// How to get the broker the tests start.
 pub const INSTALL: &str = "cargo install tansu --features dynostore --locked";
 
@@ -168,7 +171,7 @@ impl Broker {
                 &advertised,
             ])
             .args(["--storage-engine", "memory://tansu/"])
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", TANSU_LOG)
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()

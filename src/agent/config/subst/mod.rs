@@ -18,6 +18,14 @@
 //! - `${f['k']}` where `f` is a declared config filter is left for the filter stage.
 //! - Where a bare `${name}` means something to the component (a `search_replace`
 //!   interceptor's `replaceString` names a regex group so), an unresolvable one is kept.
+//!
+//! Limits, against a file written to exhaust the agent (a reloaded file, a `--conf-uri` body or
+//! a znode is as hostile as any peer): `${` nested inside names and references of references
+//! together go at most [`SUBST_DEPTH_MAX`] deep, checked before each level is entered, so the
+//! stack a resolution takes is bounded whatever the text; and one file's resolution reads at
+//! most [`SUBST_BYTES_MAX`] bytes and [`SUBST_LOOKUPS_MAX`] variables ([`Budget`]), so
+//! references that multiply (`a = ${b}${b}`, `b = ${c}${c}`, ...) cost bounded time and memory.
+//! Ordinary files stay far below all three (tens of references, nesting of two or three).
 
 mod lookup;
 #[cfg(test)]
@@ -27,8 +35,18 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub(crate) use lookup::date_lookup;
 
-/// How deeply substitutions may nest (references of references, nested names).
+/// How deeply substitutions may nest: `${` inside a variable's name and references of
+/// references, counted together (Flume's own examples nest two).
 pub(crate) const SUBST_DEPTH_MAX: usize = 32;
+/// The most bytes of text one file's substitutions may read (the values, and each referenced
+/// value once per reference): 16 times the largest configuration a URI or znode may send.
+pub(crate) const SUBST_BYTES_MAX: usize = 16 << 20;
+/// The most variables one file's substitutions may resolve.
+pub(crate) const SUBST_LOOKUPS_MAX: usize = 100_000;
+/// The most characters of a variable's name an error shows.
+const NAME_SHOWN_MAX: usize = 80;
+/// The most characters of what was looked at an error shows.
+const WHY_SHOWN_MAX: usize = 4 * NAME_SHOWN_MAX;
 
 /// Everything a substitution may read.
 pub(crate) struct Sources<'a> {
@@ -95,11 +113,94 @@ pub(crate) enum SubstError {
         at: usize,
     },
     /// References nested deeper than [`SUBST_DEPTH_MAX`].
-    #[error("substitutions nest deeper than {SUBST_DEPTH_MAX} levels at ${{{var}}}")]
+    #[error("substitutions nest deeper than {SUBST_DEPTH_MAX} levels (SUBST_DEPTH_MAX, nested `${{` and references of references together) at ${{{var}}}")]
     TooDeep {
-        /// The variable.
+        /// The variable (its start, [`shown`]).
         var: String,
     },
+    /// The file's substitutions read more than their [`Budget`].
+    #[error("substitutions in this file read more than {limit} ({name}; references that multiply, such as a = ${{b}}${{b}} and b = ${{c}}${{c}}, grow it); stopped at ${{{var}}}")]
+    OverBudget {
+        /// The variable being resolved when the budget ran out (its start, [`shown`]).
+        var: String,
+        /// The limit, with its unit.
+        limit: String,
+        /// The limit's name.
+        name: &'static str,
+    },
+}
+
+/// What one file's substitutions may still read: bytes of text and variables. Shared by every
+/// value of the file, so the file as a whole costs bounded time and memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Budget {
+    bytes_left: usize,
+    lookups_left: usize,
+    spent: bool,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            bytes_left: SUBST_BYTES_MAX,
+            lookups_left: SUBST_LOOKUPS_MAX,
+            spent: false,
+        }
+    }
+}
+
+impl Budget {
+    /// Whether a resolution ran out of it (every later value would fail the same way).
+    pub(crate) fn is_spent(&self) -> bool {
+        self.spent
+    }
+
+    fn read(&mut self, bytes: usize, var: &str) -> Result<(), SubstError> {
+        match self.bytes_left.checked_sub(bytes) {
+            Some(left) => {
+                self.bytes_left = left;
+                Ok(())
+            }
+            None => {
+                self.spent = true;
+                Err(SubstError::OverBudget {
+                    var: shown(var),
+                    limit: format!("{} MiB", SUBST_BYTES_MAX >> 20),
+                    name: "SUBST_BYTES_MAX",
+                })
+            }
+        }
+    }
+
+    fn lookup(&mut self, var: &str) -> Result<(), SubstError> {
+        match self.lookups_left.checked_sub(1) {
+            Some(left) => {
+                self.lookups_left = left;
+                Ok(())
+            }
+            None => {
+                self.spent = true;
+                Err(SubstError::OverBudget {
+                    var: shown(var),
+                    limit: format!("{SUBST_LOOKUPS_MAX} variables"),
+                    name: "SUBST_LOOKUPS_MAX",
+                })
+            }
+        }
+    }
+}
+
+/// The start of a variable's name for an error: at most [`NAME_SHOWN_MAX`] characters.
+fn shown(var: &str) -> String {
+    cut(var, NAME_SHOWN_MAX)
+}
+
+/// At most `max` characters of `text`, and how long it was when cut.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((at, _)) => format!("{}... ({} bytes)", &text[..at], text.len()),
+    }
 }
 
 /// A resolved value (or why not) and the keys its references read, so that a variable line
@@ -113,14 +214,27 @@ pub(crate) struct Resolved {
 }
 
 /// Resolves every `${...}` of `value`, the value of key `key` (a reference back to `key` is
-/// a cycle).
+/// a cycle), with a budget of its own.
+#[cfg(test)]
 pub(crate) fn resolve(key: &str, value: &str, src: &Sources<'_>) -> Resolved {
+    resolve_within(key, value, src, &mut Budget::default())
+}
+
+/// [`resolve`] spending the file's `budget`.
+pub(crate) fn resolve_within(
+    key: &str,
+    value: &str,
+    src: &Sources<'_>,
+    budget: &mut Budget,
+) -> Resolved {
     let mut r = Resolver {
         src,
         chain: vec![key.to_owned()],
+        depth: 0,
+        budget,
         keys_read: BTreeSet::new(),
     };
-    let value = r.subst(value);
+    let value = r.subst(value, key);
     Resolved {
         value,
         keys_read: r.keys_read,
@@ -129,12 +243,18 @@ pub(crate) fn resolve(key: &str, value: &str, src: &Sources<'_>) -> Resolved {
 
 struct Resolver<'s, 'a> {
     src: &'s Sources<'a>,
+    /// The keys being resolved, outermost first (a cycle comes back to one of them).
     chain: Vec<String>,
+    /// How many [`Resolver::variable`] calls are open: the recursion's depth.
+    depth: usize,
+    budget: &'s mut Budget,
     keys_read: BTreeSet<String>,
 }
 
 impl Resolver<'_, '_> {
-    fn subst(&mut self, s: &str) -> Result<String, SubstError> {
+    /// `s` with its variables replaced; `var` names what `s` is for the budget's error.
+    fn subst(&mut self, s: &str, var: &str) -> Result<String, SubstError> {
+        self.budget.read(s.len(), var)?;
         let mut out = String::with_capacity(s.len());
         let mut i = 0;
         while i < s.len() {
@@ -160,12 +280,21 @@ impl Resolver<'_, '_> {
         Ok(out)
     }
 
-    /// The value of one `${inner}`.
+    /// The value of one `${inner}`: the depth is checked before anything recurses.
     fn variable(&mut self, inner: &str) -> Result<String, SubstError> {
-        if self.chain.len() >= SUBST_DEPTH_MAX {
-            return Err(SubstError::TooDeep { var: inner.into() });
+        if self.depth >= SUBST_DEPTH_MAX {
+            return Err(SubstError::TooDeep { var: shown(inner) });
         }
-        let expr = self.subst(inner)?;
+        self.budget.lookup(inner)?;
+        self.depth += 1;
+        let v = self.variable_within(inner);
+        self.depth -= 1;
+        v
+    }
+
+    /// [`Resolver::variable`] one level down.
+    fn variable_within(&mut self, inner: &str) -> Result<String, SubstError> {
+        let expr = self.subst(inner, inner)?;
         let (name, default) = match expr.split_once(":-") {
             Some((n, d)) => (n.to_owned(), Some(d.to_owned())),
             None => (expr.clone(), None),
@@ -174,21 +303,28 @@ impl Resolver<'_, '_> {
             let mut chain = self.chain.clone();
             chain.push(name.clone());
             return Err(SubstError::Cycle {
-                var: name,
-                chain: chain.join(" -> "),
+                var: shown(&name),
+                chain: chain
+                    .iter()
+                    .map(|k| shown(k))
+                    .collect::<Vec<_>>()
+                    .join(" -> "),
             });
         }
         match self.lookup(&name)? {
             Ok(raw) => {
                 self.chain.push(name);
-                let v = self.subst(&raw);
+                let v = self.subst(&raw, &expr);
                 self.chain.pop();
                 v
             }
             Err(_) if default.is_none() && self.src.keep_bare && !name.contains(':') => {
                 Ok(format!("${{{expr}}}"))
             }
-            Err(why) => default.ok_or(SubstError::Unresolved { var: expr, why }),
+            Err(why) => default.ok_or_else(|| SubstError::Unresolved {
+                var: shown(&expr),
+                why: cut(&why, WHY_SHOWN_MAX),
+            }),
         }
     }
 

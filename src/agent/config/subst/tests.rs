@@ -191,3 +191,59 @@ fn a_kept_bare_name_stays_as_written_but_lookups_still_resolve() {
     w.keys.insert("k".into(), "${env:NOPE}".into());
     assert!(w.get("k").is_err(), "a lookup is never kept");
 }
+
+#[test]
+fn names_nested_twenty_thousand_deep_are_refused_at_the_depth_limit_with_a_short_error() {
+    // A test thread has a 2 MiB stack, as a tokio worker: recursion per level would overflow.
+    let deep = format!("{}x{}", "${".repeat(20_000), "}".repeat(20_000));
+    let w = World::new(&[("k", &deep)]);
+    let err = w.get("k").unwrap_err();
+    assert!(matches!(err, SubstError::TooDeep { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("SUBST_DEPTH_MAX"), "{text}");
+    assert!(
+        text.len() < 400,
+        "the error shows the start of the name only: {text}"
+    );
+}
+
+#[test]
+fn references_of_references_count_against_the_same_depth_as_nesting() {
+    let chain = |n: usize| -> Vec<(String, String)> {
+        (0..n)
+            .map(|i| (format!("v{i}"), format!("${{v{}}}", i + 1)))
+            .chain([(format!("v{n}"), "end".to_owned())])
+            .collect()
+    };
+    let keys = chain(SUBST_DEPTH_MAX - 1);
+    let refs: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(World::new(&refs).get("v0").unwrap(), "end");
+    let keys = chain(SUBST_DEPTH_MAX + 1);
+    let refs: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert!(matches!(
+        World::new(&refs).get("v0"),
+        Err(SubstError::TooDeep { .. })
+    ));
+}
+
+#[test]
+fn references_that_multiply_stop_at_the_files_budget() {
+    // v0 = ${v1}${v1}, v1 = ${v2}${v2}, ...: 2^30 variables, each a kilobyte.
+    let leaf = "x".repeat(1024);
+    let mut keys: Vec<(String, String)> = (0..30)
+        .map(|i| (format!("v{i}"), format!("${{v{n}}}${{v{n}}}", n = i + 1)))
+        .collect();
+    keys.push(("v30".into(), leaf));
+    let refs: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    match World::new(&refs).get("v0") {
+        Err(SubstError::OverBudget { name, .. }) => assert_eq!(name, "SUBST_BYTES_MAX"),
+        other => panic!("{:?}", other.map(|v| v.len())),
+    }
+    // Empty leaves cost no bytes of output but one variable each.
+    keys[30].1 = String::new();
+    let refs: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    match World::new(&refs).get("v0") {
+        Err(SubstError::OverBudget { name, .. }) => assert_eq!(name, "SUBST_LOOKUPS_MAX"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -93,6 +93,7 @@ fn s3_cfg(roll_count: u64) -> HdfsConfig {
     c.s3 = Some(S3Config {
         bucket: "b".into(),
         endpoint: None,
+        endpoint_from: Default::default(),
         region: None,
         access_key: None,
         secret_key: None,

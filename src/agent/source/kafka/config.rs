@@ -3,10 +3,12 @@
 //! `kafka.consumer.group.id` flume, `batchSize` 1000, `batchDurationMillis` 1000,
 //! `backoffSleepIncrement` 1000, `maxBackoffSleep` 5000, `useFlumeEventFormat` false,
 //! `setTopicHeader` true, `topicHeader` topic, `kafka.consumer.*`; `auto.offset.reset`
-//! earliest, as Flume's source sets it).
+//! earliest, as Flume's source sets it). `kafka.consumer.group.instance.id = auto` derives a
+//! static member id ([`super::static_id`]).
 
 use std::time::Duration;
 
+use super::static_id;
 use crate::agent::config::ctx::Ctx;
 use crate::agent::config::limits::BATCH_SIZE_MAX;
 use crate::agent::config::limits::DURATION_MS_MAX;
@@ -18,6 +20,8 @@ pub(crate) const GROUP_ID_DEFAULT: &str = "flume";
 pub(crate) const BATCH_SIZE_DEFAULT: u64 = 1000;
 /// Flume's `batchDurationMillis` default.
 pub(crate) const BATCH_DURATION_MS_DEFAULT: u64 = 1000;
+/// librdkafka's (and the Java client's) `session.timeout.ms` default.
+pub(crate) const SESSION_TIMEOUT_MS_DEFAULT: u64 = 45_000;
 
 /// What the source subscribes to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,6 +53,9 @@ pub struct KafkaSourceConfig {
     pub set_topic_header: bool,
     /// `topicHeader` (default `topic`).
     pub topic_header: String,
+    /// `kafka.consumer.session.timeout.ms` (librdkafka's default when unset): how long the
+    /// group waits for a member that stopped heartbeating.
+    pub session_timeout: Duration,
 }
 
 /// Reads a `kafka` source's keys; `None` after an error (reported through `cx`).
@@ -70,7 +77,23 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<KafkaSourceConfig> {
         c.props
             .entry("auto.offset.reset".into())
             .or_insert_with(|| "earliest".to_owned());
+        let auto = c
+            .get("group.instance.id")
+            .is_some_and(|v| v.eq_ignore_ascii_case(static_id::AUTO));
+        if auto {
+            let comp = cx.comp();
+            let agent = comp.key_prefix.split('.').next().unwrap_or("agent");
+            let id = static_id::derive(&static_id::host(), agent, &comp.name);
+            c.props.insert("group.instance.id".into(), id);
+        }
     }
+    let session_timeout = Duration::from_millis(
+        client
+            .as_ref()
+            .and_then(|c| c.get("session.timeout.ms"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(SESSION_TIMEOUT_MS_DEFAULT),
+    );
     let subscription = subscription(cx);
     let batch_size = cx.u64("batchSize", BATCH_SIZE_DEFAULT, 1, BATCH_SIZE_MAX) as usize;
     let ms =
@@ -94,6 +117,7 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<KafkaSourceConfig> {
         use_flume_event_format,
         set_topic_header,
         topic_header,
+        session_timeout,
     })
 }
 

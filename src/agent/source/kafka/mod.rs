@@ -16,13 +16,21 @@
 //! UTF-8 are copied too. A record that is not a Flume event while `useFlumeEventFormat` is
 //! true is skipped with an error naming topic, partition and offset, and counted as
 //! `EventReadFail`; its offset is committed with the batch so it is not read again.
+//!
+//! What the source holds is visible: the gauge `KafkaPartitionsAssigned`, a line at every
+//! change of its assignment, and a WARN when it has held no partition of a subscribed topic
+//! for longer than the session timeout ([`ownership`]). `kafka.consumer.group.instance.id`
+//! makes it a static member (`auto`: derived, [`static_id`]).
 
 pub(crate) mod config;
+pub(crate) mod ownership;
 pub(crate) mod resume;
+pub(crate) mod static_id;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 use rdkafka::client::ClientContext;
@@ -33,6 +41,8 @@ use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
 pub(crate) use config::KafkaSourceConfig;
+use config::Subscription;
+use ownership::Ownership;
 use resume::{Partition, Resume};
 
 use super::{SourceCtx, SourceError};
@@ -43,13 +53,17 @@ use crate::agent::kafka::{format, LogContext};
 use crate::agent::metrics::SourceCounter;
 use sluice_core::Event;
 
+/// How long the partition count of a topic may take to arrive (the ownership WARN's check).
+pub(crate) const METADATA_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The consumer's context: logs under the source's name and notes revoked and newly
-/// assigned partitions.
+/// assigned partitions, and that the assignment changed.
 #[derive(Debug)]
 pub(crate) struct SourceContext {
     log: LogContext,
     revoked: Mutex<Vec<(String, i32)>>,
     assigned: Mutex<Vec<(String, i32)>>,
+    changed: AtomicBool,
 }
 
 impl ClientContext for SourceContext {
@@ -64,6 +78,7 @@ impl ClientContext for SourceContext {
 
 impl ConsumerContext for SourceContext {
     fn pre_rebalance(&self, rebalance: &Rebalance<'_>) {
+        self.changed.store(true, Ordering::Release);
         match rebalance {
             Rebalance::Revoke(tpl) => {
                 let mut r = self.revoked.lock();
@@ -133,6 +148,7 @@ pub(crate) async fn run(cfg: KafkaSourceConfig, mut ctx: SourceCtx) -> Result<()
         log: LogContext::new("source", &ctx.name),
         revoked: Mutex::new(Vec::new()),
         assigned: Mutex::new(Vec::new()),
+        changed: AtomicBool::new(false),
     };
     let consumer: KafkaConsumer = cfg
         .client
@@ -145,11 +161,26 @@ pub(crate) async fn run(cfg: KafkaSourceConfig, mut ctx: SourceCtx) -> Result<()
     consumer
         .subscribe(&refs)
         .map_err(|e| ctx.error(format!("cannot subscribe to {patterns:?}: {e}")))?;
-    tracing::info!(source = %ctx.name, topics = ?patterns, "kafka source subscribed");
+    tracing::info!(source = %ctx.name, topics = ?patterns,
+        group = cfg.client.get("group.id").unwrap_or(""),
+        group_instance_id = cfg.client.get("group.instance.id").unwrap_or("(none: dynamic member)"),
+        session_timeout_ms = cfg.session_timeout.as_millis() as u64,
+        "kafka source subscribed");
+    let held = Arc::new(AtomicU64::new(0));
+    let gauge = held.clone();
+    ctx.counters.set_gauges(Box::new(move || {
+        vec![(ownership::GAUGE, gauge.load(Ordering::Relaxed).to_string())]
+    }));
+    let watched = match &cfg.subscription {
+        Subscription::Topics(t) => t.clone(),
+        Subscription::Regex(_) => Vec::new(),
+    };
+    let mut owned = Ownership::new(watched, cfg.session_timeout, Instant::now(), held);
     let stop = ctx.stop.clone();
     let mut resume = Resume::default();
     while !stop.is_set() {
         let batch = gather(&cfg, &consumer, &mut ctx, &mut resume).await;
+        watch(&cfg, &consumer, &mut owned, &ctx.name).await;
         if batch.next.is_empty() {
             continue;
         }
@@ -166,6 +197,61 @@ pub(crate) async fn run(cfg: KafkaSourceConfig, mut ctx: SourceCtx) -> Result<()
         failpoint::hold(failpoint::KAFKA_SOURCE_OFFSETS_COMMITTED).await;
     }
     Ok(())
+}
+
+/// Reads the assignment after a rebalance into `owned` (the gauge), and warns about a
+/// subscribed topic the source has held no partition of for longer than the session timeout
+/// while it has partitions.
+async fn watch(
+    cfg: &KafkaSourceConfig,
+    consumer: &Arc<KafkaConsumer>,
+    owned: &mut Ownership,
+    name: &str,
+) {
+    let now = Instant::now();
+    if consumer.context().changed.swap(false, Ordering::AcqRel) {
+        match consumer.assignment() {
+            Ok(tpl) => {
+                let held: Vec<Partition> = tpl
+                    .elements()
+                    .iter()
+                    .map(|e| (e.topic().to_owned(), e.partition()))
+                    .collect();
+                owned.set(&held, now);
+                tracing::info!(source = %name, held = held.len(),
+                    partitions = %ownership::names(&held), "kafka partitions held now");
+            }
+            Err(e) => {
+                tracing::debug!(source = %name, error = %e, "assignment not read; read again later");
+                consumer.context().changed.store(true, Ordering::Release);
+            }
+        }
+    }
+    for topic in owned.due(now) {
+        match partition_count(consumer, &topic).await {
+            Some(n) if n > 0 => {
+                tracing::warn!(source = %name, topic = %topic, partitions = n,
+                    group = cfg.client.get("group.id").unwrap_or(""),
+                    session_timeout_ms = owned.limit().as_millis() as u64,
+                    "this source has held no partition of topic {topic} (partitions: {n}) for longer than the session timeout: normal if the group has more members than the topic has partitions; otherwise the broker left partitions to no member (their records wait in the topic; docs/kafka.md, \"Partitions no member holds\")");
+                owned.warned(&topic);
+            }
+            _ => owned.later(&topic, now),
+        }
+    }
+}
+
+/// The number of partitions of `topic` (`None` when the metadata did not arrive).
+async fn partition_count(consumer: &Arc<KafkaConsumer>, topic: &str) -> Option<usize> {
+    let c = Arc::clone(consumer);
+    let t = topic.to_owned();
+    let md = tokio::task::spawn_blocking(move || {
+        c.fetch_metadata(Some(&t), METADATA_TIMEOUT)
+            .ok()
+            .and_then(|md| md.topics().first().map(|t| t.partitions().len()))
+    })
+    .await;
+    md.ok().flatten()
 }
 
 /// Puts with the configured backoff; false if stopped before a commit.

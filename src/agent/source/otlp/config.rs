@@ -3,7 +3,7 @@
 //! receivers), the TLS keys of the http source, and the limits `maxRequestBytes` (a request's
 //! body, compressed and decompressed), `maxEventBytes` (one record's event: a larger one is
 //! rejected through `partial_success`), `maxInflightBytes`, `maxConnections`,
-//! `requestTimeout`, and the avro source's `ipFilter`/`ipFilterRules` (`ip:` rules only).
+//! `maxConnectionsPerPeer`, `requestTimeout`, `idleTimeout`, and the avro source's `ipFilter`/`ipFilterRules` (`ip:` rules only).
 
 use std::time::Duration;
 
@@ -23,8 +23,14 @@ pub const EVENT_BYTES_DEFAULT: u64 = 1 << 20;
 pub const INFLIGHT_BYTES_DEFAULT: u64 = 128 << 20;
 /// Default `maxConnections`.
 pub const CONNECTIONS_DEFAULT: u64 = 1024;
+/// Default `maxConnectionsPerPeer`: connections one peer address may hold open (an exporter
+/// uses one, a Collector a few; 128 applications behind one NAT address still fit).
+pub const CONNECTIONS_PER_PEER_DEFAULT: u64 = 128;
 /// Default `requestTimeout` (ms): receiving a request's body.
 pub const REQUEST_TIMEOUT_MS_DEFAULT: u64 = 30_000;
+/// Default `idleTimeout` (ms): a gRPC connection with no call in progress that long is
+/// closed with `GOAWAY` (its client reconnects at its next export).
+pub const IDLE_TIMEOUT_MS_DEFAULT: u64 = 120_000;
 /// Most concurrent gRPC streams (requests) per HTTP/2 connection.
 pub const STREAMS_PER_CONNECTION_MAX: u32 = 64;
 
@@ -55,8 +61,12 @@ pub struct OtlpSourceConfig {
     pub max_inflight_bytes: u64,
     /// `maxConnections` (default 1024).
     pub max_connections: usize,
+    /// `maxConnectionsPerPeer` (default 128): open connections of one peer address.
+    pub max_connections_per_peer: usize,
     /// `requestTimeout` (ms, default 30000): receiving one request.
     pub request_timeout: Duration,
+    /// `idleTimeout` (ms, default 120000): a gRPC connection without a call in progress.
+    pub idle_timeout: Duration,
     /// `ssl = true`: TLS with the PEM `keystore`.
     pub tls: Option<TlsConfig>,
     /// `ipFilterRules` when `ipFilter = true` (checked: `ip:` rules only).
@@ -112,12 +122,19 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<OtlpSourceConfig> {
         max_event_bytes,
         max_inflight_bytes,
         max_connections: cx.usize("maxConnections", CONNECTIONS_DEFAULT, 1, CONNECTIONS_MAX),
+        max_connections_per_peer: cx.usize(
+            "maxConnectionsPerPeer",
+            CONNECTIONS_PER_PEER_DEFAULT,
+            1,
+            CONNECTIONS_MAX,
+        ),
         request_timeout: cx.millis(
             "requestTimeout",
             REQUEST_TIMEOUT_MS_DEFAULT,
             1,
             DURATION_MS_MAX,
         ),
+        idle_timeout: cx.millis("idleTimeout", IDLE_TIMEOUT_MS_DEFAULT, 1, DURATION_MS_MAX),
         tls,
         ip_filter_rules,
         protocol: protocol?,

@@ -1,8 +1,13 @@
-//! One export request, whatever its transport: its records mapped to events (large requests
-//! on the blocking pool), the events put through the channel processor in one call, and the
-//! answer: a response (with `partial_success` when records were rejected) only after every
-//! required channel committed, or [`Refusal::Busy`] (gRPC `UNAVAILABLE`, HTTP 503) when a
-//! channel did not take them or the in-flight budget stayed taken.
+//! One export request, whatever its transport: what its events will cost once mapped
+//! (`agent::otlp::cost`: the resource's and scope's attributes counted once per record, as
+//! the mapping copies them) charged against the in-flight budget **before** any event is
+//! built, its records mapped to events (large requests on the blocking pool), the events put
+//! through the channel processor in one call, and the answer: a response (with
+//! `partial_success` when records were rejected) only after every required channel
+//! committed; [`Refusal::TooLarge`] (gRPC `RESOURCE_EXHAUSTED`, HTTP 413) when the cost is
+//! more than the whole budget (`maxInflightBytes`), which names both; or [`Refusal::Busy`]
+//! (gRPC `UNAVAILABLE`, HTTP 503) when a channel did not take them or the in-flight budget
+//! stayed taken.
 //!
 //! A `partial_success.error_message` names the first rejected record and why, then lists the
 //! 0-based indexes of every rejected record after `INDEXES_MARK` (records counted across
@@ -11,8 +16,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::body::Bodies;
 use super::config::OtlpSourceConfig;
+use super::inflate::Inflaters;
 use crate::agent::otlp::borrowed::ExportLogsServiceRequest;
+use crate::agent::otlp::cost::mapped_bytes;
 use crate::agent::otlp::proto::{
     ExportLogsPartialSuccess, ExportLogsServiceResponse, INDEXES_MARK,
 };
@@ -27,12 +35,14 @@ use crate::agent::source::SourceCtx;
 pub(super) struct Shared {
     pub(super) cfg: OtlpSourceConfig,
     pub(super) ctx: SourceCtx,
-    /// Request bytes held by requests in flight, from their decode to their commit
-    /// (`maxInflightBytes`).
+    /// What the events of requests in flight cost, from before their mapping to their
+    /// commit (`maxInflightBytes`).
     pub(super) inflight: Budget,
-    /// gRPC bodies being received, `maxRequestBytes` each (`maxInflightBytes` too).
-    pub(super) bodies: Budget,
+    /// Bodies being received and held until answered, charged as read (`maxInflightBytes`
+    /// too, at most half of it per peer address).
+    pub(super) bodies: Arc<Bodies>,
     pub(super) decoders: Decoders,
+    pub(super) inflaters: Inflaters,
     putter: Putter,
     /// Connections cut for abandoning their calls, logged at most 8 lines per 10 s.
     cuts: parking_lot::Mutex<RefusalLog>,
@@ -51,14 +61,18 @@ impl std::fmt::Debug for Shared {
 pub(super) enum Refusal {
     /// The client should resend later (gRPC `UNAVAILABLE`, HTTP 503 with `Retry-After`).
     Busy(String),
+    /// The request's events would cost more than the whole in-flight budget (gRPC
+    /// `RESOURCE_EXHAUSTED`, HTTP 413); the reason names the limit and the cost.
+    TooLarge(String),
 }
 
 impl Shared {
     pub(super) fn new(cfg: OtlpSourceConfig, ctx: SourceCtx) -> Self {
         Shared {
             inflight: Budget::new(cfg.max_inflight_bytes),
-            bodies: Budget::new(cfg.max_inflight_bytes),
+            bodies: Bodies::new(cfg.max_inflight_bytes),
             decoders: Decoders::default(),
+            inflaters: Inflaters::default(),
             putter: Putter::of(&ctx, "otlp"),
             cuts: parking_lot::Mutex::new(RefusalLog::bad_input()),
             cfg,
@@ -73,15 +87,39 @@ impl Shared {
         }
     }
 
-    /// Maps and puts a decoded request of `size` bytes (its protobuf message); the response
-    /// once every required channel committed.
+    /// Maps and puts a decoded request of `size` bytes (its protobuf message, which the
+    /// events' bodies slice); the response once every required channel committed.
     pub(super) async fn export(
         self: &Arc<Self>,
         req: ExportLogsServiceRequest,
         size: usize,
         deadline: Instant,
     ) -> Result<ExportLogsServiceResponse, Refusal> {
-        let held = tokio::time::timeout_at(deadline.into(), self.inflight.acquire(size as u64))
+        let mut stop = self.ctx.stop.clone();
+        let (req, cost) = self
+            .decoders
+            .run(size, &mut stop, move || {
+                let cost = mapped_bytes(&req, size);
+                (req, cost)
+            })
+            .await
+            .ok_or_else(|| Refusal::Busy("the source is stopping".into()))?;
+        let total = self.inflight.total();
+        if cost > total {
+            let records: usize = req
+                .resource_logs
+                .iter()
+                .flat_map(|r| &r.scope_logs)
+                .map(|s| s.log_records.len())
+                .sum();
+            return Err(Refusal::TooLarge(format!(
+                "the request's {records} records would take {cost} bytes once decoded \
+                 (resource and scope attributes are copied into each record's event; \
+                 {size} bytes as sent), more than maxInflightBytes ({total} bytes); \
+                 send fewer records per request"
+            )));
+        }
+        let held = tokio::time::timeout_at(deadline.into(), self.inflight.acquire(cost))
             .await
             .ok()
             .flatten()
@@ -89,10 +127,14 @@ impl Shared {
                 Refusal::Busy("requests in flight hold the source's maxInflightBytes".into())
             })?;
         let max = self.cfg.max_event_bytes;
-        let mut stop = self.ctx.stop.clone();
         let mapped = self
             .decoders
-            .run(size, &mut stop, move || request_events(req, max))
+            // Mapping work follows the events' cost, not the bytes sent.
+            .run(
+                usize::try_from(cost).unwrap_or(usize::MAX),
+                &mut stop,
+                move || request_events(req, max),
+            )
             .await
             .ok_or_else(|| Refusal::Busy("the source is stopping".into()))?;
         let response = response_for(&mapped);

@@ -1,65 +1,219 @@
-//! The gRPC side: `LogsService/Export` served by tonic's unary server with the source's own
-//! codec (codec.rs: the request decoded into `borrowed.rs`'s types, not `opentelemetry-proto`'s
-//! owned ones), gzip accepted, messages over `maxRequestBytes` refused with `OUT_OF_RANGE` by
-//! tonic; the call is [`Shared::export`], and a full channel answers `UNAVAILABLE`, which OTLP
-//! exporters retry with backoff. Any other gRPC path (the trace and metrics services, another
-//! method) answers `UNIMPLEMENTED` naming the one method this source serves.
+//! The gRPC side: `LogsService/Export`, a unary call served here rather than by tonic's
+//! server, so that the source owns every step that costs memory or CPU: the body is read
+//! frame by frame, each frame charged to the body budget before it is kept (body.rs) and the
+//! whole by `requestTimeout`; a gzip message (`grpc-encoding: gzip`) is inflated off the async
+//! workers, at most `maxRequestBytes` (inflate.rs); the message is decoded into
+//! `borrowed.rs`'s types (each string and body a slice of it) and is [`Shared::export`].
+//!
+//! Answers: the response message with `grpc-status: 0`; `OUT_OF_RANGE` for a message over
+//! `maxRequestBytes` (compressed or not, as tonic's limit answered), `RESOURCE_EXHAUSTED` for
+//! one whose events would cost more than `maxInflightBytes`, `UNAVAILABLE` (which OTLP
+//! exporters retry with backoff) when a budget stayed taken or a channel did not take the
+//! records, `INTERNAL` for a message that is not an `ExportLogsServiceRequest`,
+//! `UNIMPLEMENTED` for another compression, and for any other gRPC path (the trace and metrics
+//! services, another method) naming the one method this source serves. Responses are not
+//! compressed.
 
-use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::task::{Context, Poll};
 
-use tonic::codec::CompressionEncoding;
-use tonic::server::{Grpc, UnaryService};
-use tonic::{Request, Response, Status};
+use bytes::{BufMut, Bytes, BytesMut};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
+use prost::Message;
+use tonic::Status;
 
-use super::codec::{ExportCodec, Received};
+use super::body::{self, BodyError};
 use super::export::{Refusal, Shared};
-use crate::agent::otlp::proto::{ExportLogsServiceResponse, GRPC_LOGS_EXPORT};
+use super::inflate::InflateError;
+use crate::agent::otlp::borrowed::ExportLogsServiceRequest;
+use crate::agent::otlp::proto::GRPC_LOGS_EXPORT;
 
-/// The `Export` method of one source.
-#[derive(Debug)]
-struct Export(Arc<Shared>);
+/// Bytes of a gRPC message's prefix: a compressed flag and a 4-byte big-endian length.
+const PREFIX_BYTES: usize = 5;
 
-/// What [`Export`]'s call returns.
-type ExportFuture =
-    Pin<Box<dyn Future<Output = Result<Response<ExportLogsServiceResponse>, Status>> + Send>>;
-
-impl UnaryService<Received> for Export {
-    type Response = ExportLogsServiceResponse;
-    type Future = ExportFuture;
-
-    fn call(&mut self, request: Request<Received>) -> ExportFuture {
-        let shared = self.0.clone();
-        Box::pin(async move {
-            let deadline = Instant::now() + shared.cfg.request_timeout;
-            let Received { request, bytes } = request.into_inner();
-            match shared.export(request, bytes, deadline).await {
-                Ok(r) => Ok(Response::new(r)),
-                Err(Refusal::Busy(why)) => Err(Status::unavailable(why)),
-            }
-        })
-    }
-}
-
-/// Answers one gRPC call of the logs service.
-pub(super) async fn call<B>(
-    shared: Arc<Shared>,
-    req: hyper::Request<B>,
-) -> hyper::Response<tonic::body::Body>
-where
-    B: hyper::body::Body + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
-{
+/// Answers one gRPC call of the logs service from `peer`; `failed` is set when its body
+/// failed (a reset, or not whole by `requestTimeout`): the call was abandoned (abandon.rs).
+pub(super) async fn call(
+    sh: Arc<Shared>,
+    req: hyper::Request<Incoming>,
+    peer: SocketAddr,
+    failed: Arc<AtomicBool>,
+) -> hyper::Response<tonic::body::Body> {
     if req.uri().path() != GRPC_LOGS_EXPORT {
         return unimplemented(req.uri().path());
     }
-    let mut grpc = Grpc::new(ExportCodec)
-        .accept_compressed(CompressionEncoding::Gzip)
-        .send_compressed(CompressionEncoding::Gzip)
-        .max_decoding_message_size(shared.cfg.max_request_bytes);
-    grpc.unary(Export(shared), req).await
+    let gzip = match req
+        .headers()
+        .get("grpc-encoding")
+        .map(HeaderValue::as_bytes)
+    {
+        None | Some(b"identity") => false,
+        Some(b"gzip") => true,
+        Some(other) => {
+            return Status::unimplemented(format!(
+                "grpc-encoding {:?} is not supported; send gzip or identity",
+                String::from_utf8_lossy(other)
+            ))
+            .into_http()
+        }
+    };
+    let deadline = tokio::time::Instant::now() + sh.cfg.request_timeout;
+    let max = sh.cfg.max_request_bytes;
+    let mut charged = sh.bodies.charge_for(peer.ip());
+    let raw = match body::read(req.into_body(), max + PREFIX_BYTES, &mut charged, deadline).await {
+        Ok(b) => b,
+        Err(e) => {
+            if matches!(e, BodyError::TimedOut | BodyError::Failed(_)) {
+                failed.store(true, Ordering::Relaxed);
+            }
+            return refused_body(&e, max).into_http();
+        }
+    };
+    let message = match message(raw, max) {
+        Ok(m) => m,
+        Err(s) => return s.into_http(),
+    };
+    let mut stop = sh.ctx.stop.clone();
+    let message = match (message, gzip) {
+        (Framed::Plain(m), _) => m,
+        (Framed::Compressed(_), false) => {
+            return Status::internal("a compressed message without grpc-encoding").into_http()
+        }
+        (Framed::Compressed(m), true) => match sh.inflaters.gunzip(m, max, &mut stop).await {
+            Ok(m) => m,
+            Err(InflateError::Stopped) => {
+                return Status::unavailable("the source is stopping").into_http()
+            }
+            Err(e @ InflateError::TooLarge(_)) => {
+                return Status::out_of_range(format!("message too large: {e}")).into_http()
+            }
+            Err(e) => return Status::internal(e.to_string()).into_http(),
+        },
+    };
+    let size = message.len();
+    let decoded = sh
+        .decoders
+        .run(size, &mut stop, move || {
+            ExportLogsServiceRequest::decode(message)
+        })
+        .await;
+    let request = match decoded {
+        None => return Status::unavailable("the source is stopping").into_http(),
+        // As tonic's prost codec answers a message that does not decode.
+        Some(Err(e)) => {
+            return Status::internal(format!("not an ExportLogsServiceRequest in protobuf: {e}"))
+                .into_http()
+        }
+        Some(Ok(r)) => r,
+    };
+    let answer = match sh.export(request, size, deadline.into_std()).await {
+        Ok(r) => reply(&r),
+        Err(Refusal::Busy(why)) => Status::unavailable(why).into_http(),
+        Err(Refusal::TooLarge(why)) => Status::resource_exhausted(why).into_http(),
+    };
+    drop(charged);
+    answer
+}
+
+/// The status for a body that was not received.
+fn refused_body(e: &BodyError, max: usize) -> Status {
+    match e {
+        BodyError::TooLarge(_) => Status::out_of_range(format!(
+            "message too large: more than maxRequestBytes ({max} bytes)"
+        )),
+        BodyError::Busy | BodyError::PeerShare(_) => Status::unavailable(e.to_string()),
+        BodyError::TimedOut => Status::deadline_exceeded(e.to_string()),
+        BodyError::Failed(_) => Status::cancelled(e.to_string()),
+    }
+}
+
+/// A unary call's one message, by its compressed flag.
+enum Framed {
+    Plain(Bytes),
+    Compressed(Bytes),
+}
+
+/// The one message of a unary call's body.
+fn message(mut raw: Bytes, max: usize) -> Result<Framed, Status> {
+    if raw.len() < PREFIX_BYTES {
+        return Err(Status::internal("the request has no whole gRPC message"));
+    }
+    let prefix = raw.split_to(PREFIX_BYTES);
+    let len = u32::from_be_bytes([prefix[1], prefix[2], prefix[3], prefix[4]]) as usize;
+    if len > max {
+        return Err(Status::out_of_range(format!(
+            "message too large: {len} bytes, more than maxRequestBytes ({max} bytes)"
+        )));
+    }
+    if raw.len() != len {
+        return Err(Status::internal(format!(
+            "a unary call's body must be one message of {len} bytes; it has {} bytes after the prefix",
+            raw.len()
+        )));
+    }
+    match prefix[0] {
+        0 => Ok(Framed::Plain(raw)),
+        1 => Ok(Framed::Compressed(raw)),
+        f => Err(Status::internal(format!("invalid compressed flag {f}"))),
+    }
+}
+
+/// The `OK` answer carrying `resp`.
+fn reply(
+    resp: &crate::agent::otlp::proto::ExportLogsServiceResponse,
+) -> hyper::Response<tonic::body::Body> {
+    let len = resp.encoded_len();
+    let mut data = BytesMut::with_capacity(PREFIX_BYTES + len);
+    data.put_u8(0);
+    data.put_u32(len as u32);
+    // Encoding into a buffer with room for the message cannot fail.
+    let _ = resp.encode(&mut data);
+    let mut trailers = HeaderMap::new();
+    trailers.insert("grpc-status", HeaderValue::from_static("0"));
+    let mut r = hyper::Response::new(tonic::body::Body::new(Unary {
+        data: Some(data.freeze()),
+        trailers: Some(trailers),
+    }));
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    r.headers_mut().insert(
+        "grpc-accept-encoding",
+        HeaderValue::from_static("gzip,identity"),
+    );
+    r
+}
+
+/// A unary answer's body: the message, then the trailers.
+struct Unary {
+    data: Option<Bytes>,
+    trailers: Option<HeaderMap>,
+}
+
+impl Body for Unary {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if let Some(d) = self.data.take() {
+            return Poll::Ready(Some(Ok(Frame::data(d))));
+        }
+        Poll::Ready(self.trailers.take().map(|t| Ok(Frame::trailers(t))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data.is_none() && self.trailers.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.data.as_ref().map_or(0, |d| d.len() as u64))
+    }
 }
 
 /// The answer to a gRPC call of another service (traces, metrics, profiles) or method.

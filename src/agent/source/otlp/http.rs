@@ -1,23 +1,28 @@
 //! The HTTP side: `POST /v1/logs` with a protobuf (`application/x-protobuf`) or JSON
 //! (`application/json`, OTLP's JSON mapping through `opentelemetry-proto`'s serde) body,
-//! plain or gzip (`Content-Encoding`), bounded by `maxRequestBytes` before and after
-//! decompression and by `requestTimeout`. The answer is the `ExportLogsServiceResponse` in
-//! the request's encoding (200) once the channel committed; 503 with `Retry-After` when it
-//! did not; 400 for a body that does not decode; 404 for the traces and metrics paths (and
-//! any other), 405, 413 and 415 with a line saying what is accepted.
+//! plain or gzip (`Content-Encoding`, inflated off the async workers: inflate.rs), bounded by
+//! `maxRequestBytes` before and after decompression and by `requestTimeout`, its bytes
+//! charged to the body budget as they are read (body.rs). The answer is the
+//! `ExportLogsServiceResponse` in the request's encoding (200) once the channel committed;
+//! 503 with `Retry-After` when it did not, or a budget stayed taken; 400 for a body that does
+//! not decode; 413 for a body over `maxRequestBytes` or whose events would cost more than
+//! `maxInflightBytes` (export.rs); 404 for the traces and metrics paths (and any other), 405
+//! and 415 with a line saying what is accepted.
 
-use std::io::Read;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode};
 use prost::Message;
 
+use super::body::{self, BodyError};
 use super::export::{Refusal, Shared};
+use super::inflate::InflateError;
 use crate::agent::otlp::borrowed::{from_owned, ExportLogsServiceRequest};
 use crate::agent::otlp::proto::{CONTENT_JSON, CONTENT_PROTOBUF, HTTP_LOGS_PATH, HTTP_OTHER_PATHS};
 
@@ -35,7 +40,11 @@ enum Encoding {
 }
 
 /// Answers one HTTP request.
-pub(super) async fn answer(req: Request<Incoming>, sh: Arc<Shared>) -> Response<Body> {
+pub(super) async fn answer(
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    sh: Arc<Shared>,
+) -> Response<Body> {
     let path = req.uri().path();
     if path != HTTP_LOGS_PATH {
         let what = if HTTP_OTHER_PATHS.contains(&path) {
@@ -78,65 +87,60 @@ pub(super) async fn answer(req: Request<Incoming>, sh: Arc<Shared>) -> Response<
         }
     };
     let deadline = Instant::now() + sh.cfg.request_timeout;
-    let body = match read(req.into_body(), sh.cfg.max_request_bytes, deadline).await {
-        Ok(b) => b,
-        Err(resp) => return resp,
-    };
     let max = sh.cfg.max_request_bytes;
+    let mut charged = sh.bodies.charge_for(peer.ip());
+    let body = match body::read(req.into_body(), max, &mut charged, deadline.into()).await {
+        Ok(b) => b,
+        Err(e) => return refused_body(&e),
+    };
     let mut stop = sh.ctx.stop.clone();
+    let body = if gzip {
+        match sh.inflaters.gunzip(body, max, &mut stop).await {
+            Ok(b) => b,
+            Err(InflateError::Stopped) => return busy("the source is stopping"),
+            Err(e @ InflateError::TooLarge(_)) => {
+                return text(StatusCode::PAYLOAD_TOO_LARGE, format!("{e}\n"))
+            }
+            Err(e) => return text(StatusCode::BAD_REQUEST, format!("{e}\n")),
+        }
+    } else {
+        body
+    };
     let decoded = sh
         .decoders
-        .run(body.len(), &mut stop, move || {
-            decode(body, gzip, encoding, max)
-        })
+        .run(body.len(), &mut stop, move || decode(body, encoding))
         .await;
     let (req, size) = match decoded {
         None => return busy("the source is stopping"),
         Some(Err((status, why))) => return text(status, format!("{why}\n")),
         Some(Ok(r)) => r,
     };
-    match sh.export(req, size, deadline).await {
+    let answer = match sh.export(req, size, deadline).await {
         Ok(resp) => encoded(encoding, &resp),
         Err(Refusal::Busy(why)) => busy(&why),
-    }
-}
-
-/// The body, at most `max` bytes, by `deadline`.
-async fn read(body: Incoming, max: usize, deadline: Instant) -> Result<Bytes, Response<Body>> {
-    let collected = tokio::time::timeout_at(deadline.into(), Limited::new(body, max).collect());
-    match collected.await {
-        Err(_) => Err(text(
-            StatusCode::REQUEST_TIMEOUT,
-            "request body not received within requestTimeout\n",
-        )),
-        Ok(Ok(c)) => Ok(c.to_bytes()),
-        Ok(Err(e))
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            Err(too_large(max))
-        }
-        Ok(Err(e)) => Err(text(
-            StatusCode::BAD_REQUEST,
-            format!("cannot read the request body: {e}\n"),
-        )),
-    }
-}
-
-/// The request in `body` (gunzipped first when `gzip`) and its bytes (decompressed), or the
-/// status and reason to refuse it. A protobuf body is decoded into slices of itself; a JSON
-/// one through `opentelemetry-proto`'s serde mapping, then re-encoded and decoded so.
-fn decode(
-    body: Bytes,
-    gzip: bool,
-    encoding: Encoding,
-    max: usize,
-) -> Result<(ExportLogsServiceRequest, usize), (StatusCode, String)> {
-    let bytes = if gzip {
-        Bytes::from(gunzip(&body, max)?)
-    } else {
-        body
+        Err(Refusal::TooLarge(why)) => text(StatusCode::PAYLOAD_TOO_LARGE, format!("{why}\n")),
     };
+    drop(charged);
+    answer
+}
+
+/// The answer to a body that was not received.
+fn refused_body(e: &BodyError) -> Response<Body> {
+    match e {
+        BodyError::TooLarge(_) => text(StatusCode::PAYLOAD_TOO_LARGE, format!("{e}\n")),
+        BodyError::TimedOut => text(StatusCode::REQUEST_TIMEOUT, format!("{e}\n")),
+        BodyError::Busy | BodyError::PeerShare(_) => busy(&e.to_string()),
+        BodyError::Failed(_) => text(StatusCode::BAD_REQUEST, format!("{e}\n")),
+    }
+}
+
+/// The request in `body` (already gunzipped) and its bytes, or the status and reason to
+/// refuse it. A protobuf body is decoded into slices of itself; a JSON one through
+/// `opentelemetry-proto`'s serde mapping, then re-encoded and decoded so.
+fn decode(
+    bytes: Bytes,
+    encoding: Encoding,
+) -> Result<(ExportLogsServiceRequest, usize), (StatusCode, String)> {
     let size = bytes.len();
     let refused = |what: &str, e: &dyn std::fmt::Display| {
         (
@@ -153,25 +157,6 @@ fn decode(
             .and_then(|r| from_owned(&r).map_err(|e| refused("OTLP JSON", &e)))?,
     };
     Ok((req, size))
-}
-
-/// `body` gunzipped, refused past `max` bytes.
-fn gunzip(body: &[u8], max: usize) -> Result<Vec<u8>, (StatusCode, String)> {
-    let mut out = Vec::new();
-    let mut d = flate2::read::GzDecoder::new(body).take(max as u64 + 1);
-    d.read_to_end(&mut out).map_err(|e| {
-        (
-            StatusCode::BAD_REQUEST,
-            format!("the body is not valid gzip: {e}"),
-        )
-    })?;
-    if out.len() > max {
-        return Err((
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the body decompresses to more than maxRequestBytes ({max} bytes)"),
-        ));
-    }
-    Ok(out)
 }
 
 /// The response in the request's encoding.
@@ -226,11 +211,4 @@ fn busy(why: &str) -> Response<Body> {
     r.headers_mut()
         .insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_S));
     r
-}
-
-fn too_large(max: usize) -> Response<Body> {
-    text(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        format!("the request body exceeds maxRequestBytes ({max} bytes)\n"),
-    )
 }

@@ -6,23 +6,31 @@
 //! processor and the answer is sent only after every required channel committed them
 //! (export.rs): with the file channel, an OTLP `OK` means "on disk".
 //!
-//! config.rs reads the keys; grpc.rs serves `LogsService/Export` (codec.rs decodes its
-//! request into `agent::otlp::borrowed`'s types), http.rs the `/v1/logs` handler; this file accepts connections (at most `maxConnections`, TLS with
-//! `ssl = true`) and serves each on hyper's HTTP/2 or HTTP/1 connection, whose limits (64
-//! streams per connection, 16 KiB of headers, and the reset budgets that end a rapid-reset or
-//! refused-stream flood with `GOAWAY`: [`h2_builder`]; and the abandoned-call budget that
-//! cuts a connection resetting the calls it opened: abandon.rs) bound what one peer can hold.
+//! config.rs reads the keys; grpc.rs serves `LogsService/Export` (its request decoded into
+//! `agent::otlp::borrowed`'s types), http.rs the `/v1/logs` handler; both read bodies through
+//! body.rs (charged to the body budget as read, half of it at most per peer address), gunzip
+//! through inflate.rs (off the async workers, half the CPUs at most) and export through
+//! export.rs (the events' cost charged before they are built). This file accepts
+//! connections (at most `maxConnections`, and `maxConnectionsPerPeer` per peer address:
+//! `agent::source::peer_conns`; TLS with `ssl = true`) and serves each on hyper's HTTP/2 or
+//! HTTP/1 connection, whose limits (64 streams per connection, 16 KiB of headers, and the
+//! reset budgets that end a rapid-reset or refused-stream flood with `GOAWAY`:
+//! [`h2_builder`]; the abandoned-call budget that cuts a connection resetting the calls it
+//! opened: abandon.rs; `idleTimeout` for a gRPC connection without calls: idle.rs; the
+//! header and keep-alive time of an HTTP/1 one, `requestTimeout`) bound what one peer can
+//! hold.
 //!
 //! Delivery: at-least-once for exporters that retry on `UNAVAILABLE` / 503 (all OTLP
 //! exporters do, with backoff); records rejected through `partial_success` are never put.
 
 mod abandon;
-mod codec;
+mod body;
 pub mod config;
-mod deadline;
 mod export;
 mod grpc;
 mod http;
+mod idle;
+mod inflate;
 mod json;
 
 use std::convert::Infallible;
@@ -39,14 +47,18 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use super::peer_conns::PeerConns;
 use super::refusals::RefusalLog;
 use super::tls::{self, HANDSHAKE_TIMEOUT};
 use super::{SourceCtx, SourceError};
+use crate::agent::metrics::SourceCounter;
 use crate::agent::otlp::proto::GRPC_LOGS_SERVICE;
 use crate::agent::rpc::ipfilter::{Decision, IpFilter};
 pub use abandon::ABANDONED_CALLS_MAX;
+pub use body::PEER_SHARE_DIVISOR;
 pub use config::{OtlpSourceConfig, Protocol, STREAMS_PER_CONNECTION_MAX};
 pub use http::RETRY_AFTER_S;
+pub use inflate::inflaters_max;
 
 /// Most bytes of request headers a peer may send (HTTP/1 and HTTP/2).
 pub const HEADER_BYTES_MAX: u32 = 16 << 10;
@@ -55,10 +67,9 @@ pub const HEADER_BYTES_MAX: u32 = 16 << 10;
 pub const STREAM_WINDOW_BYTES: u32 = 4 << 20;
 /// HTTP/2 flow-control window of one connection (all its streams).
 pub const CONNECTION_WINDOW_BYTES: u32 = 16 << 20;
-/// Largest HTTP/2 frame a peer may send: small next to an export. tonic copies each DATA frame
-/// into one message buffer and reserves the whole message only after the first frame, whose
-/// bytes that reserve copies again: with 1 MiB frames, 90 % of a 1.1 MB export was copied twice
-/// (docs/otlp.md#throughput); with 64 KiB frames, 6 %, for 17 frames instead of 2.
+/// Largest HTTP/2 frame a peer may send: small next to an export, so a body is charged to the
+/// body budget (body.rs) in steps of at most this much. (Under tonic's server, which copied
+/// each frame into its message buffer, it also kept the copies down: docs/otlp.md#throughput.)
 pub const FRAME_BYTES_MAX: u32 = 64 << 10;
 /// Streams a peer may reset before the connection accepted them; one more and the connection
 /// ends with `GOAWAY` (`ENHANCE_YOUR_CALM`): the HTTP/2 rapid-reset flood (CVE-2023-44487),
@@ -92,6 +103,8 @@ pub async fn run(cfg: OtlpSourceConfig, ctx: SourceCtx) -> Result<(), SourceErro
     };
     ctx.ready.accepting();
     let max_connections = cfg.max_connections;
+    let per_peer = PeerConns::new(cfg.max_connections_per_peer);
+    let mut peer_refusals = RefusalLog::default();
     let shared = Arc::new(export::Shared::new(cfg, ctx.clone()));
     let permits = Arc::new(Semaphore::new(max_connections));
     let mut conns = JoinSet::new();
@@ -104,8 +117,8 @@ pub async fn run(cfg: OtlpSourceConfig, ctx: SourceCtx) -> Result<(), SourceErro
                 Ok((_, peer)) if denied(filter.as_ref(), peer) => {
                     tracing::debug!(source = %ctx.name, %peer, "connection refused by ipFilterRules");
                 }
-                Ok((stream, peer)) => match permits.clone().try_acquire_owned() {
-                    Ok(permit) => {
+                Ok((stream, peer)) => match (permits.clone().try_acquire_owned(), per_peer.admit(peer.ip())) {
+                    (Ok(permit), Some(slot)) => {
                         let (shared, acceptor) = (shared.clone(), acceptor.clone());
                         let _ = stream.set_nodelay(true);
                         conns.spawn(async move {
@@ -113,12 +126,19 @@ pub async fn run(cfg: OtlpSourceConfig, ctx: SourceCtx) -> Result<(), SourceErro
                                 None => connection(stream, peer, shared).await,
                                 Some(a) => handshake(a, stream, peer, shared).await,
                             }
-                            drop(permit);
+                            drop((permit, slot));
                         });
                     }
-                    Err(_) => {
+                    (Err(_), _) => {
+                        ctx.counters.add(SourceCounter::ConnectionRefused, 1);
                         if let Some(refused) = refusals.refused(std::time::Instant::now()) {
                             tracing::warn!(source = %ctx.name, %peer, max = max_connections, refused, "too many connections; closing new ones (maxConnections)");
+                        }
+                    }
+                    (Ok(_), None) => {
+                        ctx.counters.add(SourceCounter::ConnectionRefused, 1);
+                        if let Some(refused) = peer_refusals.refused(std::time::Instant::now()) {
+                            tracing::warn!(source = %ctx.name, %peer, max = per_peer.per_peer_max(), refused, "too many connections from one peer address; closing its new ones (maxConnectionsPerPeer)");
                         }
                     }
                 },
@@ -173,21 +193,23 @@ where
     let name = shared.ctx.name.clone();
     let timeout = shared.cfg.request_timeout;
     let (sh, calls) = (shared.clone(), Arc::new(abandon::Calls::default()));
-    let c2 = calls.clone();
+    let activity = Arc::new(idle::Activity::default());
+    let (c2, a2) = (calls.clone(), activity.clone());
     let service = service_fn(move |req: Request<Incoming>| {
-        let (sh, call) = (sh.clone(), c2.start());
+        let (sh, call, busy) = (sh.clone(), c2.start(), a2.busy());
         async move {
             let failed = Arc::new(AtomicBool::new(false));
             let resp = match sh.cfg.protocol {
-                Protocol::Http => http::answer(req, sh).await,
+                Protocol::Http => http::answer(req, peer, sh).await,
                 Protocol::Grpc if req.uri().path().starts_with(GRPC_LOGS_SERVICE) => {
-                    grpc_call(sh, req, failed.clone()).await
+                    grpc::call(sh, req, peer, failed.clone()).await
                 }
                 Protocol::Grpc => grpc::unimplemented(req.uri().path()),
             };
             if !failed.load(Ordering::Relaxed) {
                 call.answered();
             }
+            drop(busy);
             Ok::<_, Infallible>(resp)
         }
     });
@@ -196,10 +218,18 @@ where
         Protocol::Grpc => {
             let conn = h2_builder().serve_connection(io, service);
             tokio::pin!(conn);
-            tokio::select! {
-                r = conn.as_mut() => r,
+            let closing = tokio::select! {
+                r = conn.as_mut() => Err(r),
                 _ = calls.cut() => return shared.cut(peer, calls.counts()),
-                _ = stop.wait() => {
+                _ = activity.idle_for(shared.cfg.idle_timeout) => {
+                    tracing::debug!(source = %name, %peer, "otlp connection idle for idleTimeout; closing it");
+                    Ok(())
+                }
+                _ = stop.wait() => Ok(()),
+            };
+            match closing {
+                Err(r) => r,
+                Ok(()) => {
                     conn.as_mut().graceful_shutdown();
                     match tokio::time::timeout(timeout, conn.as_mut()).await {
                         Ok(r) => r,
@@ -253,30 +283,6 @@ fn h2_builder() -> hyper::server::conn::http2::Builder<TokioExecutor> {
         .max_frame_size(FRAME_BYTES_MAX)
         .max_header_list_size(HEADER_BYTES_MAX);
     b
-}
-
-/// One gRPC call: `maxRequestBytes` of the source's body budget reserved before tonic reads
-/// the body (a gRPC request announces no length), so all streams of all connections together
-/// hold at most `maxInflightBytes` of bodies being received; `UNAVAILABLE` when the budget
-/// stays taken until `requestTimeout`; the body fails at `requestTimeout` (a stalled writer),
-/// and a failed body (that, or a reset) sets `failed`: the call was abandoned.
-async fn grpc_call(
-    sh: Arc<export::Shared>,
-    req: Request<Incoming>,
-    failed: Arc<AtomicBool>,
-) -> hyper::Response<tonic::body::Body> {
-    let deadline = tokio::time::Instant::now() + sh.cfg.request_timeout;
-    let reserve = sh.cfg.max_request_bytes as u64;
-    let Ok(Some(held)) = tokio::time::timeout_at(deadline, sh.bodies.acquire(reserve)).await else {
-        return tonic::Status::unavailable(
-            "requests being received hold the source's maxInflightBytes; retry later",
-        )
-        .into_http();
-    };
-    let req = req.map(|b| deadline::DeadlineBody::new(b, deadline).watched(failed));
-    let resp = grpc::call(sh, req).await;
-    drop(held);
-    resp
 }
 
 impl crate::agent::source::BuildSource for OtlpSourceConfig {

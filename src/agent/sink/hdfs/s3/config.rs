@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 
 use super::core_site::read_s3a_keys;
+use super::endpoint::{self, EndpointFrom};
 use crate::agent::config::ctx::Ctx;
 use crate::agent::sink::hdfs::remote::config::HADOOP_CONF_DIR_ENV;
 
@@ -36,6 +37,8 @@ pub struct S3Config {
     pub bucket: String,
     /// The store's URL (`http://127.0.0.1:8333`), or `None` for AWS itself.
     pub endpoint: Option<String>,
+    /// Which setting named the endpoint.
+    pub endpoint_from: EndpointFrom,
     /// The region signed for (`None`: `AWS_REGION`, else [`REGION_DEFAULT`]).
     pub region: Option<String>,
     /// The access key (`None`: `AWS_ACCESS_KEY_ID`, else the credential chain).
@@ -63,6 +66,7 @@ impl std::fmt::Debug for S3Config {
         f.debug_struct("S3Config")
             .field("bucket", &self.bucket)
             .field("endpoint", &self.endpoint)
+            .field("endpoint_from", &self.endpoint_from)
             .field("region", &self.region)
             .field("access_key", &self.access_key)
             .field("secret_key", &masked(&self.secret_key))
@@ -77,14 +81,21 @@ impl std::fmt::Debug for S3Config {
 }
 
 impl S3Config {
-    /// The bucket and endpoint, for log lines: `bucket logs at http://127.0.0.1:8333`.
+    /// The bucket and endpoint, for log lines: `bucket logs at http://127.0.0.1:8333
+    /// (endpoint from AWS_ENDPOINT_URL_S3, http)`.
     pub fn describe(&self) -> String {
         match &self.endpoint {
-            Some(e) => format!("bucket {} at {e}", self.bucket),
-            None => format!(
-                "bucket {} at AWS S3 ({})",
+            Some(e) => format!(
+                "bucket {} at {e} (endpoint from {}, {})",
                 self.bucket,
-                self.region.as_deref().unwrap_or("region from AWS_REGION")
+                self.endpoint_from,
+                endpoint::scheme(e).to_ascii_lowercase()
+            ),
+            None => format!(
+                "bucket {} at AWS S3 ({}; no endpoint set: none of fs.s3a.endpoint, {})",
+                self.bucket,
+                self.region.as_deref().unwrap_or("region from AWS_REGION"),
+                endpoint::ENDPOINT_ENV.join(", ")
             ),
         }
     }
@@ -95,6 +106,8 @@ impl S3Config {
 pub struct Connection {
     /// The store's URL.
     pub endpoint: Option<String>,
+    /// Which setting named it.
+    pub endpoint_from: EndpointFrom,
     /// The region.
     pub region: Option<String>,
     /// The access key.
@@ -189,8 +202,13 @@ pub fn from_core_site(cx: &mut Ctx<'_>) -> Connection {
     }
     let ssl =
         !get("fs.s3a.connection.ssl.enabled").is_some_and(|v| v.eq_ignore_ascii_case("false"));
+    let endpoint = get("fs.s3a.endpoint").map(|e| endpoint_url(&e, ssl));
     Connection {
-        endpoint: get("fs.s3a.endpoint").map(|e| endpoint_url(&e, ssl)),
+        endpoint_from: match endpoint {
+            Some(_) => EndpointFrom::CoreSite,
+            None => EndpointFrom::Aws,
+        },
+        endpoint,
         region: get("fs.s3a.endpoint.region"),
         access_key: get("fs.s3a.access.key"),
         secret_key: get("fs.s3a.secret.key"),
@@ -212,8 +230,36 @@ pub fn default_staging_dir(cx: &Ctx<'_>) -> PathBuf {
         .join(format!("{agent}-{}", comp.name))
 }
 
+/// The connection with its endpoint from [`endpoint::ENDPOINT_ENV`] when the sink's
+/// settings name none; an endpoint that is not an `http://` or `https://` URL is refused
+/// naming the variable.
+pub fn with_env_endpoint(
+    cx: &mut Ctx<'_>,
+    mut conn: Connection,
+    get: impl Fn(&str) -> Option<String>,
+) -> Connection {
+    if conn.endpoint.is_some() {
+        return conn;
+    }
+    if let Some((name, url)) = endpoint::from_env(get) {
+        if !endpoint::is_http_url(&url) {
+            cx.error(
+                "hdfs.path",
+                format!("the store's endpoint comes from {name} = {url:?}, which is not an http:// or https:// URL: set {name} to http(s)://host[:port], or set the sink's endpoint (fs.s3a.endpoint in core-site.xml; endpoint with type = s3), which wins over it"),
+            );
+        }
+        conn.endpoint = Some(url);
+        conn.endpoint_from = EndpointFrom::Env(name);
+    }
+    conn
+}
+
 /// Reads the staging keys and puts together an S3 sink's settings.
 pub fn parse(cx: &mut Ctx<'_>, bucket: String, conn: Connection) -> S3Config {
+    let conn = with_env_endpoint(cx, conn, |k| std::env::var(k).ok());
+    // No bucket can be a label of an IP address: such an endpoint is addressed path-style
+    // (as the AWS SDKs do).
+    let path_style = conn.path_style || conn.endpoint.as_deref().is_some_and(endpoint::host_is_ip);
     let staging_dir = match cx.get("hdfs.s3StagingDir").filter(|d| !d.trim().is_empty()) {
         Some(d) if std::path::Path::new(&d).is_relative() => {
             cx.error(
@@ -241,11 +287,12 @@ pub fn parse(cx: &mut Ctx<'_>, bucket: String, conn: Connection) -> S3Config {
     S3Config {
         bucket,
         endpoint: conn.endpoint,
+        endpoint_from: conn.endpoint_from,
         region: conn.region,
         access_key: conn.access_key,
         secret_key: conn.secret_key,
         session_token: conn.session_token,
-        path_style: conn.path_style,
+        path_style,
         staging_dir,
         max_staged_bytes,
         part_bytes,

@@ -1,7 +1,9 @@
 //! Building the `object_store` S3 client of an S3 sink: the `AWS_*` environment first
-//! (`AmazonS3Builder::from_env`: keys, session token, region, the instance's credential
-//! chain when no key is set anywhere), then the sink's settings over it (`fs.s3a.*` or the
-//! plain keys of `type = s3`). Every request is bounded by `hdfs.callTimeout`, and so are its
+//! (keys, session token, region, the instance's credential chain when no key is set
+//! anywhere; the endpoint variables are left out, [`super::endpoint`] resolved them into
+//! the settings already), then the sink's settings over it (`fs.s3a.*` or the plain keys of
+//! `type = s3`). Plain `http://` is allowed exactly when the endpoint's scheme is `http`.
+//! Every request is bounded by `hdfs.callTimeout`, and so are its
 //! retries (5xx, 429, 503 SlowDown; backoff from [`RETRY_BACKOFF_INIT`] doubling to
 //! [`RETRY_BACKOFF_MAX`]). SigV4 signs every request's headers; its body only with
 //! `hdfs.s3SignPayload = true` (else `UNSIGNED-PAYLOAD`: no SHA-256 of each part, the
@@ -10,10 +12,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
 
 use super::config::S3Config;
+use super::endpoint;
 
 /// Retries of one request before it fails.
 pub const RETRIES_MAX: usize = 10;
@@ -33,6 +36,29 @@ pub fn virtual_hosted(endpoint: &str, bucket: &str) -> String {
     }
 }
 
+/// A builder with the `AWS_*` variables of `vars` (as `AmazonS3Builder::from_env`) but
+/// the endpoint ones: `object_store` would let `AWS_ENDPOINT_URL_S3` win over the sink's own
+/// `fs.s3a.endpoint`, and take `AWS_ENDPOINT`/`AWS_ENDPOINT_URL` in whatever order the
+/// environment lists them.
+pub fn from_env_but_the_endpoint(
+    vars: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+) -> AmazonS3Builder {
+    let mut b = AmazonS3Builder::new();
+    for (k, v) in vars {
+        let (Some(k), Some(v)) = (k.to_str(), v.to_str()) else {
+            continue;
+        };
+        if !k.starts_with("AWS_") {
+            continue;
+        }
+        match k.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
+            Ok(AmazonS3ConfigKey::Endpoint | AmazonS3ConfigKey::S3Endpoint) | Err(_) => {}
+            Ok(key) => b = b.with_config(key, v),
+        }
+    }
+    b
+}
+
 /// The client of `cfg`.
 pub fn client(
     cfg: &S3Config,
@@ -47,15 +73,12 @@ pub fn client(
         max_retries: RETRIES_MAX,
         retry_timeout: call_timeout,
     };
-    let http = cfg
-        .endpoint
-        .as_deref()
-        .is_some_and(|e| e.to_ascii_lowercase().starts_with("http://"));
+    let http = cfg.endpoint.as_deref().is_some_and(endpoint::is_plain_http);
     let options = ClientOptions::new()
         .with_timeout(call_timeout)
         .with_connect_timeout(call_timeout.min(CONNECT_TIMEOUT_MAX))
         .with_allow_http(http);
-    let mut b = AmazonS3Builder::from_env()
+    let mut b = from_env_but_the_endpoint(std::env::vars_os())
         .with_bucket_name(&cfg.bucket)
         .with_retry(retry)
         .with_client_options(options)
@@ -83,6 +106,24 @@ pub fn client(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_endpoint_variables_are_left_to_the_sinks_own_resolution() {
+        let vars = [
+            ("AWS_ENDPOINT_URL_S3", "http://a:1"),
+            ("AWS_ENDPOINT_URL", "http://b:1"),
+            ("AWS_ENDPOINT", "http://c:1"),
+            ("AWS_REGION", "eu-west-3"),
+        ]
+        .map(|(k, v)| (std::ffi::OsString::from(k), std::ffi::OsString::from(v)));
+        let b = from_env_but_the_endpoint(vars);
+        assert_eq!(b.get_config_value(&AmazonS3ConfigKey::Endpoint), None);
+        assert_eq!(b.get_config_value(&AmazonS3ConfigKey::S3Endpoint), None);
+        assert_eq!(
+            b.get_config_value(&AmazonS3ConfigKey::Region).as_deref(),
+            Some("eu-west-3")
+        );
+    }
 
     #[test]
     fn a_virtual_hosted_endpoint_puts_the_bucket_first_in_the_host() {

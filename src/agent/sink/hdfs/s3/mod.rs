@@ -24,6 +24,8 @@ pub mod config;
 pub mod connect;
 pub mod core_site;
 pub mod cut;
+pub mod endpoint;
+pub mod error;
 pub mod plain;
 pub mod queue;
 pub mod recover;
@@ -47,6 +49,7 @@ use super::keys::KeyNames;
 use super::local_store::LocalStore;
 use super::store::{DirEntry, Recovered, Store, StoreFile};
 pub use config::S3Config;
+pub use error::s3_err;
 use queue::{UploadQueue, UPLOADS_AT_ONCE};
 use sluice_core::io::Fs;
 use staging::{StagedFile, StagedGauge};
@@ -68,42 +71,6 @@ pub struct S3Store {
     root: String,
 }
 
-/// An object store error as an `io::Error` whose kind the sink reads and whose text names
-/// the bucket, the endpoint, the operation and the key.
-pub fn s3_err(cfg: &S3Config, what: &str, key: &str, e: &dyn std::fmt::Display) -> io::Error {
-    let text = e.to_string();
-    let kind = if text.contains("403") || text.contains("SignatureDoesNotMatch") {
-        io::ErrorKind::PermissionDenied
-    } else if text.contains("NoSuchBucket") {
-        io::ErrorKind::NotFound
-    } else {
-        io::ErrorKind::Other
-    };
-    let mut short: String = text
-        .lines()
-        .next()
-        .unwrap_or("")
-        .trim_end_matches("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
-        .chars()
-        .take(400)
-        .collect();
-    for tag in ["Code", "Message"] {
-        if let Some(v) = xml_tag(&text, tag) {
-            short.push_str(&format!(" {tag}: {v}."));
-        }
-    }
-    io::Error::new(kind, format!("{}: {what} {key}: {short}", cfg.describe()))
-}
-
-/// The text of the first `<tag>` of an S3 error body, at most 200 characters.
-fn xml_tag<'a>(text: &'a str, tag: &str) -> Option<&'a str> {
-    let open = format!("<{tag}>");
-    let start = text.find(&open)? + open.len();
-    let len = text[start..].find("</")?;
-    let v = &text[start..start + len];
-    Some(v.get(..200).unwrap_or(v))
-}
-
 impl S3Store {
     /// A store for `cfg` whose requests run on `handle` (the agent's runtime), each bounded
     /// by `call_timeout`; a failed upload is tried again after a backoff of at most
@@ -118,7 +85,8 @@ impl S3Store {
         gauge: Arc<StagedGauge>,
     ) -> Result<S3Store, String> {
         let client = connect::client(cfg, call_timeout)
-            .map_err(|e| format!("{}: cannot set up the S3 client: {e}", cfg.describe()))?;
+            .map_err(|e| s3_err(cfg, "setting up the client for", root, &e).to_string())?;
+        tracing::info!(store = %cfg.describe(), path_style = cfg.path_style, "S3 store");
         S3Store::with_client(
             Transfer {
                 cfg: cfg.clone(),

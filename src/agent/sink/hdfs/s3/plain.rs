@@ -148,6 +148,10 @@ fn connection(cx: &mut Ctx<'_>) -> Connection {
         );
     }
     Connection {
+        endpoint_from: match endpoint {
+            Some(_) => super::endpoint::EndpointFrom::SinkKey,
+            None => super::endpoint::EndpointFrom::Aws,
+        },
         endpoint,
         region: cx.get("region").filter(|r| !r.trim().is_empty()),
         access_key,

@@ -63,9 +63,10 @@ impl Transfer {
             Err(_) => Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 format!(
-                    "{}: {what} {key}: not finished within {} ms",
+                    "{}: {what} {key}: not finished within {} ms ({})",
                     self.cfg.describe(),
-                    limit.as_millis()
+                    limit.as_millis(),
+                    self.cfg.endpoint_from.what_to_set()
                 ),
             )),
         }
