@@ -20,6 +20,7 @@ mod channel;
 mod checkpoint;
 pub mod dedup;
 mod event;
+pub mod flume;
 mod headers;
 pub mod inspect;
 mod invariant;

@@ -1,0 +1,104 @@
+//! Flume's `inflightputs` and `inflighttakes`: the transactions a checkpoint caught open. The
+//! file is a 16-byte MD5 of the rest, then per transaction its id, the number `n` of pointers
+//! and the `n` pointers, as big-endian longs (Flume's `FlumeEventQueue.InflightEventWrapper`).
+//! Transactions come out in the file's order (Flume reads them into a hash map, so its own
+//! order among several open transactions is the map's); a transaction with no pointers (the
+//! zero pair Flume ends the file with) is no transaction.
+
+use md5::{Digest, Md5};
+
+/// One open transaction: its id and its event pointers, in the file's order.
+pub type InflightTxn = (i64, Vec<u64>);
+
+/// Bytes of the MD5 at the start of the file.
+const DIGEST_BYTES: usize = 16;
+
+/// Parses an in-flight file's bytes; `Err` says why it is not whole (Flume then refuses the
+/// checkpoint: `BadCheckpointException`).
+pub fn parse(bytes: &[u8]) -> Result<Vec<InflightTxn>, String> {
+    let Some((digest, rest)) = bytes.split_at_checked(DIGEST_BYTES) else {
+        return Err(format!("{} bytes, shorter than its MD5", bytes.len()));
+    };
+    if Md5::digest(rest).as_slice() != digest {
+        return Err("its MD5 does not match its contents".into());
+    }
+    if rest.len() % 8 != 0 {
+        return Err(format!(
+            "{} bytes of longs, not a multiple of 8",
+            rest.len()
+        ));
+    }
+    let longs: Vec<i64> = rest
+        .chunks_exact(8)
+        .map(|c| i64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+        .collect();
+    let mut txns = Vec::new();
+    let mut i = 0;
+    while i < longs.len() {
+        let (Some(&txid), Some(&n)) = (longs.get(i), longs.get(i + 1)) else {
+            return Err(format!("transaction at long {i} has no pointer count"));
+        };
+        let n = usize::try_from(n)
+            .ok()
+            .filter(|n| *n <= longs.len().saturating_sub(i + 2))
+            .ok_or_else(|| format!("transaction {txid} claims {n} pointers, more than remain"))?;
+        let ptrs = longs[i + 2..i + 2 + n]
+            .iter()
+            .map(|p| *p as u64)
+            .collect::<Vec<_>>();
+        if !ptrs.is_empty() {
+            txns.push((txid, ptrs));
+        }
+        i += 2 + n;
+    }
+    Ok(txns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(longs: &[i64]) -> Vec<u8> {
+        let body: Vec<u8> = longs.iter().flat_map(|l| l.to_be_bytes()).collect();
+        let mut out = Md5::digest(&body).to_vec();
+        out.extend_from_slice(&body);
+        out
+    }
+
+    #[test]
+    fn transactions_come_out_in_file_order_and_the_zero_pair_is_none() {
+        let bytes = file(&[
+            7,
+            2,
+            0x1_0000_0010,
+            0x1_0000_0020,
+            9,
+            1,
+            0x2_0000_0000,
+            0,
+            0,
+        ]);
+        let txns = parse(&bytes).unwrap();
+        assert_eq!(
+            txns,
+            vec![
+                (7, vec![0x1_0000_0010, 0x1_0000_0020]),
+                (9, vec![0x2_0000_0000])
+            ]
+        );
+        assert!(parse(&file(&[0, 0])).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_changed_byte_a_short_file_or_a_lying_count_is_refused() {
+        let mut bytes = file(&[7, 1, 5]);
+        bytes[20] ^= 1;
+        assert!(parse(&bytes).unwrap_err().contains("MD5"));
+        assert!(parse(&bytes[..10]).is_err());
+        assert!(parse(&file(&[7, 3, 5]))
+            .unwrap_err()
+            .contains("more than remain"));
+        assert!(parse(&file(&[7, -1])).is_err());
+        assert!(parse(&file(&[7])).is_err());
+    }
+}

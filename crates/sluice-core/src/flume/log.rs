@@ -1,0 +1,426 @@
+//! Flume's `log-N` files: records from offset 0, each the op byte `0x7F`, a big-endian
+//! 4-byte length and that many bytes of length-delimited protobuf (a
+//! `TransactionEventHeader`, the record, an empty footer); `0x80` (OP_EOF) fills the rest of
+//! the file Flume grew ahead, and `0x00` marks a record voided by Flume's integrity tool. An
+//! encrypted file (its `log-N.meta` names the key alias and the IV) has the record bytes in
+//! AES/CTR/NoPadding, every record from the file's IV (Flume restarts its cipher per record).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use aes::cipher::{KeyIvInit, StreamCipher};
+use prost::Message;
+use zeroize::Zeroizing;
+
+use super::error::{corrupt, io_err, FlumeError};
+use super::proto;
+use crate::event::{Bytes, Event};
+use crate::headers::Headers;
+use crate::io::{read_file, Fs, FsFile, OpenMode};
+
+/// The op byte of a record.
+pub const OP_RECORD: u8 = 0x7F;
+/// The op byte of a record Flume's integrity tool voided.
+pub const OP_NOOP: u8 = 0x00;
+/// The op byte Flume fills the unwritten end of a file with.
+pub const OP_EOF: u8 = 0x80;
+/// Bytes before a record's payload: the op byte and the length.
+pub const RECORD_PREFIX: u64 = 5;
+
+/// The keys of an encrypted channel by alias (AES keys of 16, 24 or 32 bytes).
+pub type FlumeKeys = BTreeMap<String, Zeroizing<Vec<u8>>>;
+
+/// What a record does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// An event put (its pointer is the record's own place).
+    Put,
+    /// The event at this pointer taken.
+    Take(u64),
+    /// The transaction rolled back.
+    Rollback,
+    /// The transaction committed; `true` for a take transaction.
+    Commit(bool),
+}
+
+/// One record's place and meaning (a put's event is read later, by pointer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// Its offset: the op byte.
+    pub offset: u64,
+    /// Its transaction.
+    pub txid: i64,
+    /// Its place in the channel's write order.
+    pub woid: i64,
+    /// What it does.
+    pub op: Op,
+}
+
+/// Where a sequential read of a file stopped, when it was not the end Flume marks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stop {
+    /// The offset.
+    pub offset: u64,
+    /// Why: a torn record, an unknown op byte, bytes that do not decode.
+    pub why: String,
+}
+
+/// The next step of a sequential read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// A record.
+    Record(Record),
+    /// A record voided by Flume's integrity tool, skipped.
+    Voided,
+    /// The end Flume marks (OP_EOF or the file's end at a record boundary).
+    End,
+    /// Damage: nothing after it is read.
+    Stopped(Stop),
+}
+
+/// The cipher of an encrypted file.
+#[derive(Clone)]
+struct Cipher {
+    key: Zeroizing<Vec<u8>>,
+    iv: [u8; 16],
+}
+
+impl Cipher {
+    /// Deciphers one record's bytes in place (each record from the file's IV).
+    fn apply(&self, buf: &mut [u8]) -> Result<(), String> {
+        let iv = &self.iv;
+        match self.key.len() {
+            16 => ctr::Ctr128BE::<aes::Aes128>::new_from_slices(&self.key, iv)
+                .map(|mut c| c.apply_keystream(buf)),
+            24 => ctr::Ctr128BE::<aes::Aes192>::new_from_slices(&self.key, iv)
+                .map(|mut c| c.apply_keystream(buf)),
+            32 => ctr::Ctr128BE::<aes::Aes256>::new_from_slices(&self.key, iv)
+                .map(|mut c| c.apply_keystream(buf)),
+            n => return Err(format!("an AES key of {n} bytes")),
+        }
+        .map_err(|e| e.to_string())
+    }
+}
+
+/// One `log-N` and its meta.
+pub struct LogFile {
+    /// `N`.
+    pub id: u32,
+    /// The file.
+    pub path: PathBuf,
+    /// Its `log-N.meta`, when there is one Flume finished.
+    pub meta: Option<proto::LogFileMetaData>,
+    /// The key alias, when encrypted.
+    pub key_alias: Option<String>,
+    file: Arc<dyn FsFile>,
+    len: u64,
+    cipher: Option<Cipher>,
+}
+
+impl std::fmt::Debug for LogFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogFile")
+            .field("id", &self.id)
+            .field("path", &self.path)
+            .field("len", &self.len)
+            .field("key_alias", &self.key_alias)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The id of a Flume log file's name (`log-<digits>`, nothing after).
+pub fn log_id(name: &str) -> Option<u32> {
+    let d = name.strip_prefix("log-")?;
+    (!d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| d.parse().ok())
+        .flatten()
+}
+
+impl LogFile {
+    /// Opens `path` (log `id`) and reads its meta; an encrypted file needs its key in `keys`.
+    pub fn open(
+        fs: &dyn Fs,
+        id: u32,
+        path: PathBuf,
+        keys: &FlumeKeys,
+    ) -> Result<LogFile, FlumeError> {
+        let file = fs
+            .open(&path, OpenMode::Read)
+            .map_err(io_err("open", &path))?;
+        let len = file.len().map_err(io_err("measure", &path))?;
+        let meta_path = PathBuf::from(format!("{}.meta", path.display()));
+        let meta = if fs.exists(&meta_path) {
+            let b = read_file(fs, &meta_path).map_err(io_err("read", &meta_path))?;
+            if b.is_empty() {
+                None
+            } else {
+                Some(
+                    proto::LogFileMetaData::decode_length_delimited(b.as_slice()).map_err(|e| {
+                        corrupt(&meta_path, 0, format!("not a LogFileMetaData: {e}"))
+                    })?,
+                )
+            }
+        } else {
+            None
+        };
+        let (key_alias, cipher) = match meta.as_ref().and_then(|m| m.encryption.as_ref()) {
+            None => (None, None),
+            Some(enc) => {
+                if !enc.cipher_provider.eq_ignore_ascii_case("AESCTRNOPADDING") {
+                    return Err(FlumeError::UnknownCipher {
+                        path,
+                        provider: enc.cipher_provider.clone(),
+                    });
+                }
+                let Some(key) = keys.get(&enc.key_alias) else {
+                    return Err(FlumeError::MissingKey {
+                        path,
+                        alias: enc.key_alias.clone(),
+                    });
+                };
+                let iv: [u8; 16] = enc
+                    .parameters
+                    .as_deref()
+                    .and_then(|p| p.try_into().ok())
+                    .ok_or_else(|| corrupt(&meta_path, 0, "an IV that is not 16 bytes"))?;
+                let cipher = Cipher {
+                    key: key.clone(),
+                    iv,
+                };
+                (Some(enc.key_alias.clone()), Some(cipher))
+            }
+        };
+        Ok(LogFile {
+            id,
+            path,
+            meta,
+            key_alias,
+            file,
+            len,
+            cipher,
+        })
+    }
+
+    /// The file's length.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the file is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Where a replay after checkpoint `woid` may start reading this file (Flume's
+    /// `skipToLastCheckpointPosition`): the checkpoint's position when the meta is of that
+    /// checkpoint or an earlier one, else the backup's, else the start.
+    pub fn start_for(&self, woid: Option<i64>) -> u64 {
+        let (Some(m), Some(w)) = (&self.meta, woid) else {
+            return 0;
+        };
+        if m.checkpoint_write_order_id <= w {
+            return u64::try_from(m.checkpoint_position).unwrap_or(0);
+        }
+        match (
+            m.backup_checkpoint_write_order_id,
+            m.backup_checkpoint_position,
+        ) {
+            (Some(bw), Some(bp)) if bw <= w => u64::try_from(bp).unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    /// Reads `n` bytes at `at`; `None` when the file ends first.
+    fn bytes_at(&self, at: u64, n: u64) -> Result<Option<Vec<u8>>, FlumeError> {
+        if at.checked_add(n).is_none_or(|end| end > self.len) {
+            return Ok(None);
+        }
+        let mut buf = vec![0u8; usize::try_from(n).unwrap_or(usize::MAX)];
+        self.file
+            .read_exact_at(&mut buf, at)
+            .map_err(io_err("read", &self.path))?;
+        Ok(Some(buf))
+    }
+
+    /// The op byte and the (deciphered) payload of the record at `at`, or where reading stops.
+    fn payload_at(&self, at: u64) -> Result<Result<(u8, Bytes), Next>, FlumeError> {
+        let Some(prefix) = self.bytes_at(at, RECORD_PREFIX)? else {
+            return Ok(Err(self.end_or_torn(at)?));
+        };
+        let op = prefix[0];
+        if op == OP_EOF {
+            return Ok(Err(Next::End));
+        }
+        if op != OP_RECORD && op != OP_NOOP {
+            return Ok(Err(stop(at, format!("an unknown op byte 0x{op:02x}"))));
+        }
+        let n = u32::from_be_bytes([prefix[1], prefix[2], prefix[3], prefix[4]]);
+        if n > i32::MAX as u32 {
+            return Ok(Err(stop(
+                at,
+                format!("a negative record length {}", n as i32),
+            )));
+        }
+        let Some(mut payload) = self.bytes_at(at + RECORD_PREFIX, u64::from(n))? else {
+            return Ok(Err(stop(
+                at,
+                format!(
+                    "a record of {n} bytes torn by the file's end at {}",
+                    self.len
+                ),
+            )));
+        };
+        if let Some(c) = &self.cipher {
+            if let Err(why) = c.apply(&mut payload) {
+                return Ok(Err(stop(at, why)));
+            }
+        }
+        Ok(Ok((op, Bytes::from(payload))))
+    }
+
+    /// The file ends at `at` with fewer than a prefix's bytes: the end when nothing or only
+    /// OP_EOF is left, a torn record otherwise.
+    fn end_or_torn(&self, at: u64) -> Result<Next, FlumeError> {
+        let left = self.len.saturating_sub(at);
+        let tail = self.bytes_at(at, left)?.unwrap_or_default();
+        Ok(if tail.iter().all(|b| *b == OP_EOF) {
+            Next::End
+        } else {
+            stop(at, format!("{left} bytes too short for a record"))
+        })
+    }
+
+    /// Reads the record at `at`; returns it and where the next one starts.
+    pub fn next_at(&self, at: u64) -> Result<(Next, u64), FlumeError> {
+        let (op, payload) = match self.payload_at(at)? {
+            Ok(p) => p,
+            Err(next) => return Ok((next, at)),
+        };
+        let after = at + RECORD_PREFIX + payload.len() as u64;
+        if op == OP_NOOP {
+            return Ok((Next::Voided, after));
+        }
+        Ok(match decode_op(payload, at) {
+            Ok(r) => (Next::Record(r), after),
+            Err(why) => (stop(at, why), at),
+        })
+    }
+
+    /// The event of the put record at `offset`, its CRC32 checked.
+    pub fn read_event(&self, offset: u64) -> Result<Event, FlumeError> {
+        let payload = match self.payload_at(offset)? {
+            Ok((OP_RECORD, p)) => p,
+            Ok(_) => return Err(corrupt(&self.path, offset, "a voided record")),
+            Err(Next::Stopped(s)) => return Err(corrupt(&self.path, offset, s.why)),
+            Err(_) => return Err(corrupt(&self.path, offset, "no record here")),
+        };
+        let mut buf = payload;
+        let header = proto::TransactionEventHeader::decode_length_delimited(&mut buf)
+            .map_err(|e| corrupt(&self.path, offset, format!("record header: {e}")))?;
+        if header.r#type != 1 {
+            return Err(corrupt(&self.path, offset, "not a put record"));
+        }
+        let put = proto::Put::decode_length_delimited(&mut buf)
+            .map_err(|e| corrupt(&self.path, offset, format!("put record: {e}")))?;
+        let ev = put.event.unwrap_or_default();
+        if let Some(sum) = put.checksum {
+            let crc = crc32fast::hash(&ev.body);
+            if sum as u64 != u64::from(crc) {
+                return Err(corrupt(
+                    &self.path,
+                    offset,
+                    format!("the put's CRC32 {crc:08x} does not match the {sum:08x} written"),
+                ));
+            }
+        }
+        let mut headers = Headers::with_capacity(ev.headers.len());
+        for h in &ev.headers {
+            headers.insert(&h.key, h.value.as_deref().unwrap_or(""));
+        }
+        Ok(Event::with_headers(headers, ev.body))
+    }
+}
+
+fn stop(offset: u64, why: impl Into<String>) -> Next {
+    Next::Stopped(Stop {
+        offset,
+        why: why.into(),
+    })
+}
+
+/// Decodes a record's header and, for takes and commits, its body.
+fn decode_op(mut buf: Bytes, at: u64) -> Result<Record, String> {
+    let h = proto::TransactionEventHeader::decode_length_delimited(&mut buf)
+        .map_err(|e| format!("a record header that does not decode: {e}"))?;
+    let op = match h.r#type {
+        1 => Op::Put,
+        2 => {
+            let t = proto::Take::decode_length_delimited(&mut buf)
+                .map_err(|e| format!("a take that does not decode: {e}"))?;
+            Op::Take((u64::from(t.file_id as u32) << 32) | u64::from(t.offset as u32))
+        }
+        3 => Op::Rollback,
+        4 => {
+            let c = proto::Commit::decode_length_delimited(&mut buf)
+                .map_err(|e| format!("a commit that does not decode: {e}"))?;
+            match c.r#type {
+                1 => Op::Commit(false),
+                2 => Op::Commit(true),
+                t => return Err(format!("a commit of transaction type {t}")),
+            }
+        }
+        t => return Err(format!("a record of type {t}")),
+    };
+    Ok(Record {
+        offset: at,
+        txid: h.transaction_id,
+        woid: h.write_order_id,
+        op,
+    })
+}
+
+/// Finds every `log-N` in `data_dirs`, sorted by id, and opens each.
+pub fn discover(
+    fs: &dyn Fs,
+    data_dirs: &[PathBuf],
+    keys: &FlumeKeys,
+) -> Result<Vec<LogFile>, FlumeError> {
+    let mut found: BTreeMap<u32, PathBuf> = BTreeMap::new();
+    for dir in data_dirs {
+        let names = fs.list_dir(dir).map_err(io_err("list", dir))?;
+        for name in names {
+            let Some(id) = log_id(&name) else { continue };
+            let path = dir.join(&name);
+            if let Some(first) = found.insert(id, path.clone()) {
+                return Err(FlumeError::DuplicateLog {
+                    id,
+                    first,
+                    second: path,
+                });
+            }
+        }
+    }
+    if found.is_empty() {
+        return Err(FlumeError::NoLogs {
+            dirs: join(data_dirs),
+        });
+    }
+    found
+        .into_iter()
+        .map(|(id, path)| LogFile::open(fs, id, path, keys))
+        .collect()
+}
+
+/// Directories as one comma-separated string.
+pub(crate) fn join(dirs: &[PathBuf]) -> String {
+    dirs.iter()
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A pointer's file id and offset.
+pub fn split_ptr(ptr: u64) -> (u32, u64) {
+    ((ptr >> 32) as u32, ptr & 0xFFFF_FFFF)
+}
