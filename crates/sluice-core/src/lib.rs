@@ -27,6 +27,7 @@ mod invariant;
 pub mod io;
 mod wal;
 
+pub use channel::adopt;
 pub use channel::config::{DirectIo, IGNORED_KEYS, KNOWN_KEYS};
 pub use channel::{
     Cached, ChannelError, ChannelStats, ConfigError, FileChannel, FileChannelConfig,

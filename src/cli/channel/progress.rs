@@ -92,6 +92,12 @@ impl Fs for Metered {
     fn remove_file(&self, path: &Path) -> std::io::Result<()> {
         self.inner.remove_file(path)
     }
+    fn remove_dir(&self, path: &Path) -> std::io::Result<()> {
+        self.inner.remove_dir(path)
+    }
+    fn posix_lock_holder(&self, path: &Path) -> std::io::Result<Option<u32>> {
+        self.inner.posix_lock_holder(path)
+    }
     fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
         self.inner.rename(from, to)
     }

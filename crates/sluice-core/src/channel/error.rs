@@ -90,13 +90,19 @@ pub enum ChannelError {
         /// The directory.
         dir: PathBuf,
     },
-    /// The directories hold an Apache Flume file channel, whose format Sluice does not read.
-    #[error("{} holds an Apache Flume file channel ({found}), which Sluice cannot read: let Flume drain it first (stop its sources and let its sinks empty it), then point this channel at new, empty directories (docs/coming-from-flume.md)", dir.display())]
+    /// The directories hold an Apache Flume file channel, not adopted.
+    #[error("{} holds an Apache Flume file channel ({found}): set adoptFlumeChannel = true on this channel to adopt its events in place, or run `sluice channel adopt` (docs/coming-from-flume.md, \"Moving a Flume agent\")", dir.display())]
     FlumeChannel {
         /// The first directory with Flume's files.
         dir: PathBuf,
         /// Up to three of Flume's files found there.
         found: String,
+    },
+    /// An adoption of a Flume channel into these directories did not finish.
+    #[error("an adoption of a Flume channel into {} was interrupted (adopt.state): rerun `sluice channel adopt` with the same arguments, or start the agent with adoptFlumeChannel = true, to finish it", dir.display())]
+    AdoptionInterrupted {
+        /// The checkpoint directory.
+        dir: PathBuf,
     },
     /// A file-system operation failed during open, close or checkpoint.
     #[error("{op} {}: {source}", path.display())]

@@ -3,7 +3,9 @@
 //! segment with "bad magic" and say nothing useful. Flume leaves files Sluice never writes
 //! (`checkpoint.meta`, `inflightputs`, `inflighttakes`, `queueset/` beside its checkpoint;
 //! `log-N.meta` beside every data file), so their presence names the channel for what it is
-//! and says what to do: let Flume drain it, then give Sluice new directories.
+//! and says what to do: adopt it (`sluice channel adopt`, or `adoptFlumeChannel = true`),
+//! or let Flume drain it and give Sluice new directories. An adoption's unfinished state file
+//! refuses the channel too: a half-adopted channel never runs.
 
 use std::path::{Path, PathBuf};
 
@@ -47,6 +49,11 @@ pub(crate) fn refuse_flume_channel(
     fs: &dyn Fs,
     config: &FileChannelConfig,
 ) -> Result<(), ChannelError> {
+    if fs.exists(&config.checkpoint_dir.join(super::adopt::ADOPT_STATE)) {
+        return Err(ChannelError::AdoptionInterrupted {
+            dir: config.checkpoint_dir.clone(),
+        });
+    }
     let mut dirs: Vec<(&PathBuf, bool)> = vec![(&config.checkpoint_dir, true)];
     if let Some(b) = &config.backup_checkpoint_dir {
         dirs.push((b, true));

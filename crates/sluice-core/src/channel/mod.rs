@@ -7,6 +7,7 @@
 //! load the newest valid checkpoint, replay what was written after it, roll every directory to
 //! a fresh segment. See `DESIGN.md` for the invariants.
 
+pub mod adopt;
 mod apply;
 mod checkpointer;
 mod compact;

@@ -120,6 +120,15 @@ pub trait Fs: Send + Sync + Debug {
     /// Takes an exclusive lock on a directory (a lock file inside it), failing at once with
     /// `WouldBlock` if another process or channel holds it.
     fn lock_dir(&self, dir: &Path) -> io::Result<Box<dyn DirLock>>;
+    /// Removes the empty directory `path`.
+    fn remove_dir(&self, path: &Path) -> io::Result<()>;
+    /// The process holding a POSIX record lock (`fcntl`, what Java's `FileChannel.lock`
+    /// takes, so a live Flume) on the existing file `path`, if one does. Simulated file
+    /// systems have no other processes: the default says none.
+    fn posix_lock_holder(&self, path: &Path) -> io::Result<Option<u32>> {
+        let _ = path;
+        Ok(None)
+    }
     /// Bytes available to this process on the file system holding `path`.
     fn available_space(&self, path: &Path) -> io::Result<u64>;
     /// The canonical form of an existing `path` (absolute; symlinks, `.` and `..` resolved):

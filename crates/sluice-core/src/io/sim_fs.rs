@@ -315,6 +315,26 @@ impl Fs for SimFs {
         Ok(())
     }
 
+    fn remove_dir(&self, path: &Path) -> io::Result<()> {
+        let mut st = self.state.lock();
+        st.tick()?;
+        let has_files = st
+            .dirs
+            .get(path)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{}", path.display())))?
+            .len();
+        let has_dirs = st.dirs.keys().any(|d| d.parent() == Some(path));
+        if has_files > 0 || has_dirs {
+            return Err(io::Error::new(
+                io::ErrorKind::DirectoryNotEmpty,
+                format!("{}", path.display()),
+            ));
+        }
+        st.dirs.remove(path);
+        st.durable_dirs.remove(path);
+        Ok(())
+    }
+
     fn sync_dir(&self, path: &Path) -> io::Result<()> {
         let mut st = self.state.lock();
         st.tick()?;

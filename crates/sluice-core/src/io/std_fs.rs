@@ -261,6 +261,24 @@ impl Fs for StdFs {
         std::fs::rename(from, to)
     }
 
+    fn remove_dir(&self, path: &Path) -> io::Result<()> {
+        std::fs::remove_dir(path)
+    }
+
+    fn posix_lock_holder(&self, path: &Path) -> io::Result<Option<u32>> {
+        use std::os::fd::AsRawFd;
+        let file = OpenOptions::new().read(true).write(true).open(path)?;
+        // SAFETY: `flock` is plain data; zeroed is a valid value for every field.
+        let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+        fl.l_type = libc::F_WRLCK as libc::c_short;
+        fl.l_whence = libc::SEEK_SET as libc::c_short;
+        // SAFETY: a valid open descriptor and a valid `flock` the call fills in.
+        if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETLK, &mut fl) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok((fl.l_type != libc::F_UNLCK as libc::c_short).then_some(fl.l_pid as u32))
+    }
+
     fn sync_dir(&self, path: &Path) -> io::Result<()> {
         File::open(path)?.sync_all()
     }

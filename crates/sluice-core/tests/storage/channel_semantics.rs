@@ -259,7 +259,8 @@ fn a_flume_file_channel_is_named_as_such_and_left_untouched() {
         let msg = err.to_string();
         assert!(msg.contains("Apache Flume file channel"), "{msg}");
         assert!(msg.contains("checkpoint.meta, inflightputs"), "{msg}");
-        assert!(msg.contains("let Flume drain it first"), "{msg}");
+        assert!(msg.contains("adoptFlumeChannel = true"), "{msg}");
+        assert!(msg.contains("sluice channel adopt"), "{msg}");
         let err = sluice_core::inspect::verify(bed.fs.clone(), &cfg).unwrap_err();
         assert!(matches!(err, ChannelError::FlumeChannel { .. }), "{err}");
         // Only the data directory has Flume's files: still recognised, by `log-N.meta`.

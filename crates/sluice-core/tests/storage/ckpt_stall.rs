@@ -107,6 +107,12 @@ impl Fs for ParkingFs {
     fn remove_file(&self, path: &Path) -> io::Result<()> {
         self.sim.remove_file(path)
     }
+    fn remove_dir(&self, path: &Path) -> io::Result<()> {
+        self.sim.remove_dir(path)
+    }
+    fn posix_lock_holder(&self, path: &Path) -> io::Result<Option<u32>> {
+        self.sim.posix_lock_holder(path)
+    }
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         self.sim.rename(from, to)
     }

@@ -21,6 +21,7 @@ mod dedup_model;
 mod direct_io;
 mod exactly_once;
 mod fault_sweep;
+mod flume_adopt;
 mod flume_fixtures;
 mod full_disk;
 mod full_disk_real;

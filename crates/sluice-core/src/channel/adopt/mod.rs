@@ -1,0 +1,299 @@
+//! Adopting an Apache Flume file channel: the events Flume had acknowledged and not yet
+//! delivered become a Sluice file channel's queue, in Flume's order, headers and bodies byte
+//! for byte, fsynced before success is reported. Flume's files are only read; in place they
+//! are moved into a `flume-adopted-<time>/` folder in each directory once the new channel is
+//! durable. A kill at any moment and a rerun give the same channel, never half of one and
+//! never an event twice (`staging.rs`). [`survey`] reads everything and writes nothing.
+
+mod staging;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use self::staging::{Phase, *};
+pub use self::staging::{ADOPTED_PREFIX, ADOPT_STATE, STAGING};
+use super::config::FileChannelConfig;
+use super::error::ChannelError;
+use super::inner::FileChannel;
+use crate::flume::{FlumeChannel, FlumeDirs, FlumeError, FlumeKeys, FlumeReport};
+use crate::io::{Fs, LOCK_FILE_NAME};
+
+/// The most events one transaction of the new channel carries.
+const BATCH_MAX: usize = 1000;
+
+/// Why an adoption stopped; nothing it wrote is used until a run ends.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdoptError {
+    /// Reading Flume's channel failed.
+    #[error(transparent)]
+    Flume(#[from] FlumeError),
+    /// Writing the new channel failed.
+    #[error(transparent)]
+    Channel(#[from] ChannelError),
+    /// A file operation failed.
+    #[error("cannot {op} {}: {source}", path.display())]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A live Flume holds the channel.
+    #[error("{} is locked by process {pid} (a running Flume agent?): stop it first", path.display())]
+    FlumeRunning {
+        /// The lock file.
+        path: PathBuf,
+        /// Its holder.
+        pid: u32,
+    },
+    /// A target directory holds files already.
+    #[error("{} is not empty ({found}): give new, empty directories, or adopt in place", dir.display())]
+    TargetNotEmpty {
+        /// The directory.
+        dir: PathBuf,
+        /// Some of what it holds.
+        found: String,
+    },
+    /// More events than the new channel's capacity.
+    #[error("Flume's channel holds {events} events, more than the new channel's capacity {capacity}: raise capacity")]
+    OverCapacity {
+        /// Events queued.
+        events: u64,
+        /// The capacity.
+        capacity: u64,
+    },
+    /// The state file is not one an adoption writes.
+    #[error("{} holds {text:?}, not an adoption's state: remove it only if no adoption ran here", path.display())]
+    BadState {
+        /// The file.
+        path: PathBuf,
+        /// Its start.
+        text: String,
+    },
+}
+
+/// What to adopt and where.
+#[derive(Debug)]
+pub struct AdoptRequest<'a> {
+    /// Flume's directories.
+    pub flume: FlumeDirs,
+    /// The keys of an encrypted Flume channel.
+    pub keys: &'a FlumeKeys,
+    /// The new channel (its directories are Flume's when `in_place`).
+    pub target: FileChannelConfig,
+    /// Move Flume's files aside in its own directories instead of writing new ones.
+    pub in_place: bool,
+    /// Skip queued events whose record is damaged (each named) instead of stopping.
+    pub skip_damaged: bool,
+    /// When the adoption started (ms since the epoch): names the folder in place.
+    pub now_ms: u64,
+}
+
+/// What an adoption did.
+#[derive(Debug)]
+pub struct Adopted {
+    /// Events in the new channel.
+    pub events: u64,
+    /// Flume's replay, when this run read it (a rerun that only finished moves did not).
+    pub report: Option<FlumeReport>,
+    /// Damaged events skipped, each named.
+    pub skipped: Vec<String>,
+    /// Where Flume's files went, in place.
+    pub moved_to: Option<String>,
+    /// Whether this run finished an interrupted one.
+    pub resumed: bool,
+}
+
+/// What a Flume channel holds, read whole without writing.
+#[derive(Debug)]
+pub struct Survey {
+    /// The replay.
+    pub report: FlumeReport,
+    /// Events queued.
+    pub events: u64,
+    /// Their header and body bytes.
+    pub bytes: u64,
+    /// The first and last queued event's `timestamp` header, if they have one.
+    pub first_last_timestamp: (Option<String>, Option<String>),
+    /// Queued events whose record is damaged, each named.
+    pub damaged: Vec<String>,
+}
+
+/// Reads the Flume channel in `dirs` and every queued event, writing nothing.
+pub fn survey(fs: &dyn Fs, dirs: &FlumeDirs, keys: &FlumeKeys) -> Result<Survey, AdoptError> {
+    refuse_live_flume(fs, dirs)?;
+    let ch = FlumeChannel::open(fs, dirs, keys)?;
+    let (mut bytes, mut damaged) = (0u64, Vec::new());
+    for p in &ch.queue {
+        match ch.read_event(*p) {
+            Ok(e) => bytes += e.payload_bytes() as u64,
+            Err(e) => damaged.push(e.to_string()),
+        }
+    }
+    let stamp = |p: Option<&u64>| {
+        p.and_then(|p| ch.read_event(*p).ok())
+            .and_then(|e| e.headers.get("timestamp").map(str::to_string))
+    };
+    Ok(Survey {
+        events: ch.queue.len() as u64,
+        bytes,
+        first_last_timestamp: (stamp(ch.queue.first()), stamp(ch.queue.last())),
+        damaged,
+        report: ch.report,
+    })
+}
+
+/// Refuses a Flume channel whose `in_use.lock` a live process holds.
+fn refuse_live_flume(fs: &dyn Fs, dirs: &FlumeDirs) -> Result<(), AdoptError> {
+    let all = std::iter::once(&dirs.checkpoint_dir)
+        .chain(&dirs.backup_checkpoint_dir)
+        .chain(&dirs.data_dirs);
+    for d in all {
+        let lock = d.join(LOCK_FILE_NAME);
+        if !fs.exists(&lock) {
+            continue;
+        }
+        match fs.posix_lock_holder(&lock) {
+            Ok(Some(pid)) => return Err(AdoptError::FlumeRunning { path: lock, pid }),
+            Ok(None) => {}
+            Err(source) => {
+                return Err(AdoptError::Io {
+                    op: "check the lock of",
+                    path: lock,
+                    source,
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every directory of the new channel.
+fn target_dirs(c: &FileChannelConfig) -> Vec<PathBuf> {
+    let mut v = vec![c.checkpoint_dir.clone()];
+    v.extend(c.backup_checkpoint_dir.iter().cloned());
+    v.extend(c.data_dirs.iter().cloned());
+    v
+}
+
+/// Refuses a target directory (not in place) holding anything but an adoption's own files.
+fn refuse_non_empty(fs: &dyn Fs, dir: &Path) -> Result<(), AdoptError> {
+    let Ok(names) = fs.list_dir(dir) else {
+        return Ok(());
+    };
+    let other: Vec<String> = names
+        .into_iter()
+        .filter(|n| n != STAGING && n != ADOPT_STATE)
+        .take(3)
+        .collect();
+    if other.is_empty() {
+        Ok(())
+    } else {
+        Err(AdoptError::TargetNotEmpty {
+            dir: dir.to_path_buf(),
+            found: other.join(", "),
+        })
+    }
+}
+
+/// Adopts the Flume channel of `req` (or finishes an interrupted adoption).
+pub fn adopt(fs: Arc<dyn Fs>, req: &AdoptRequest<'_>) -> Result<Adopted, AdoptError> {
+    let fsr = fs.as_ref();
+    let dirs = target_dirs(&req.target);
+    let ckpt = &req.target.checkpoint_dir;
+    let phase = read_phase(fsr, ckpt)?;
+    let resumed = phase != Phase::Idle;
+    let mut out = Adopted {
+        events: 0,
+        report: None,
+        skipped: Vec::new(),
+        moved_to: None,
+        resumed,
+    };
+    let (folder, events) = match phase {
+        Phase::Moving(f, n) | Phase::Raising(f, n) => (f, n),
+        Phase::Idle | Phase::Writing => {
+            refuse_live_flume(fsr, &req.flume)?;
+            if !req.in_place && phase == Phase::Idle {
+                for d in &dirs {
+                    refuse_non_empty(fsr, d)?;
+                }
+            }
+            write_phase(fsr, ckpt, &Phase::Writing)?;
+            for d in &dirs {
+                clear_staging(fsr, d)?;
+            }
+            let events = write_staged(fs.clone(), req, &mut out)?;
+            let folder = format!("{ADOPTED_PREFIX}{}", req.now_ms);
+            write_phase(fsr, ckpt, &Phase::Moving(folder.clone(), events))?;
+            (folder, events)
+        }
+    };
+    if !matches!(read_phase(fsr, ckpt)?, Phase::Raising(..)) {
+        if req.in_place {
+            for d in &dirs {
+                move_flume_files(fsr, d, &folder)?;
+            }
+            out.moved_to = Some(folder.clone());
+        }
+        write_phase(fsr, ckpt, &Phase::Raising(folder.clone(), events))?;
+    } else if req.in_place {
+        out.moved_to = Some(folder.clone());
+    }
+    for d in &dirs {
+        raise_staging(fsr, d)?;
+    }
+    write_phase(fsr, ckpt, &Phase::Idle)?;
+    out.events = events;
+    Ok(out)
+}
+
+/// Writes Flume's queue into the staged channel, durably; returns the events written.
+fn write_staged(
+    fs: Arc<dyn Fs>,
+    req: &AdoptRequest<'_>,
+    out: &mut Adopted,
+) -> Result<u64, AdoptError> {
+    let flume = FlumeChannel::open(fs.as_ref(), &req.flume, req.keys)?;
+    let events = flume.queue.len() as u64;
+    if events > req.target.capacity {
+        return Err(AdoptError::OverCapacity {
+            events,
+            capacity: req.target.capacity,
+        });
+    }
+    let mut cfg = req.target.clone();
+    cfg.checkpoint_dir = staged(&cfg.checkpoint_dir);
+    cfg.backup_checkpoint_dir = cfg.backup_checkpoint_dir.as_deref().map(staged);
+    cfg.data_dirs = cfg.data_dirs.iter().map(|d| staged(d)).collect();
+    cfg.checkpoint_on_close = true;
+    let ch = FileChannel::open_with_fs(cfg, fs)?;
+    let batch = usize::try_from(req.target.transaction_capacity)
+        .unwrap_or(BATCH_MAX)
+        .clamp(1, BATCH_MAX);
+    let mut written = 0u64;
+    for chunk in flume.queue.chunks(batch) {
+        let mut txn = ch.transaction();
+        for p in chunk {
+            match flume.read_event(*p) {
+                Ok(e) => {
+                    txn.put(e)?;
+                    written += 1;
+                }
+                Err(e) if req.skip_damaged => out.skipped.push(e.to_string()),
+                Err(e) => {
+                    txn.rollback();
+                    let _ = ch.close();
+                    return Err(e.into());
+                }
+            }
+        }
+        txn.commit()?;
+    }
+    ch.close()?;
+    out.report = Some(flume.report);
+    Ok(written)
+}

@@ -1,0 +1,141 @@
+//! The adoption's state on disk, so a rerun after a kill at any moment ends where an
+//! uninterrupted run would. The new channel is written into `.sluice-adopt/` inside each
+//! target directory (same file system: moving its files up is a rename each); the file
+//! `adopt.state` in the target checkpoint directory names the phase:
+//!
+//! - `writing`: the staged channel is incomplete; a rerun empties the staging and starts over
+//!   (Flume's files are untouched in this phase).
+//! - `moving <folder> <events>`: the staged channel is durable; in place, Flume's files are
+//!   being moved into `<folder>` (`flume-adopted-<time>`) in each directory.
+//! - `raising <folder> <events>`: Flume's files are all moved; the staged files are being
+//!   moved up into the directories.
+//!
+//! The state file goes last, after every move is durable. A file channel refuses to open a
+//! directory holding it ([`ADOPT_STATE`]), so a half-adopted channel never runs.
+
+use std::path::{Path, PathBuf};
+
+use super::AdoptError;
+use crate::io::{read_file, write_file_atomic, Fs};
+
+/// The state file's name, in the target checkpoint directory.
+pub const ADOPT_STATE: &str = "adopt.state";
+/// The staging directory's name, in every target directory.
+pub const STAGING: &str = ".sluice-adopt";
+/// The prefix of the folder Flume's files are moved into, in place.
+pub const ADOPTED_PREFIX: &str = "flume-adopted-";
+
+/// Where an adoption stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// No adoption under way.
+    Idle,
+    /// The staged channel is being written.
+    Writing,
+    /// Flume's files are moving into the folder; the staged channel holds `events`.
+    Moving(String, u64),
+    /// The staged files are moving up.
+    Raising(String, u64),
+}
+
+fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> AdoptError + 'a {
+    move |source| AdoptError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Reads the phase from `checkpoint_dir`.
+pub fn read_phase(fs: &dyn Fs, checkpoint_dir: &Path) -> Result<Phase, AdoptError> {
+    let path = checkpoint_dir.join(ADOPT_STATE);
+    if !fs.exists(&path) {
+        return Ok(Phase::Idle);
+    }
+    let text = read_file(fs, &path).map_err(io("read", &path))?;
+    let text = String::from_utf8_lossy(&text);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let events = |w: Option<&&str>| w.and_then(|w| w.parse::<u64>().ok());
+    match (words.first().copied(), words.get(1), events(words.get(2))) {
+        (Some("writing"), None, _) => Ok(Phase::Writing),
+        (Some("moving"), Some(f), Some(n)) => Ok(Phase::Moving((*f).to_string(), n)),
+        (Some("raising"), Some(f), Some(n)) => Ok(Phase::Raising((*f).to_string(), n)),
+        _ => Err(AdoptError::BadState {
+            path,
+            text: text.trim().chars().take(80).collect(),
+        }),
+    }
+}
+
+/// Writes `phase` durably into `checkpoint_dir` (removing the file for [`Phase::Idle`]).
+pub fn write_phase(fs: &dyn Fs, checkpoint_dir: &Path, phase: &Phase) -> Result<(), AdoptError> {
+    let path = checkpoint_dir.join(ADOPT_STATE);
+    let text = match phase {
+        Phase::Idle => {
+            if fs.exists(&path) {
+                fs.remove_file(&path).map_err(io("remove", &path))?;
+                fs.sync_dir(checkpoint_dir)
+                    .map_err(io("sync", checkpoint_dir))?;
+            }
+            return Ok(());
+        }
+        Phase::Writing => "writing\n".to_string(),
+        Phase::Moving(f, n) => format!("moving {f} {n}\n"),
+        Phase::Raising(f, n) => format!("raising {f} {n}\n"),
+    };
+    fs.create_dir_all(checkpoint_dir)
+        .map_err(io("create", checkpoint_dir))?;
+    write_file_atomic(fs, &path, text.as_bytes()).map_err(io("write", &path))
+}
+
+/// Empties and removes `dir/.sluice-adopt` (files only: the staged channel has no folders).
+pub fn clear_staging(fs: &dyn Fs, dir: &Path) -> Result<(), AdoptError> {
+    let staging = dir.join(STAGING);
+    if !fs.exists(&staging) {
+        return Ok(());
+    }
+    for name in fs.list_dir(&staging).map_err(io("list", &staging))? {
+        let p = staging.join(&name);
+        fs.remove_file(&p).map_err(io("remove", &p))?;
+    }
+    fs.remove_dir(&staging).map_err(io("remove", &staging))?;
+    fs.sync_dir(dir).map_err(io("sync", dir))
+}
+
+/// Moves every entry of `dir` but the adoption's own into `dir/folder` (Flume's files, in
+/// place); what an earlier run moved is not there any more, so a rerun moves the rest.
+pub fn move_flume_files(fs: &dyn Fs, dir: &Path, folder: &str) -> Result<(), AdoptError> {
+    let dest = dir.join(folder);
+    fs.create_dir_all(&dest).map_err(io("create", &dest))?;
+    for name in fs.list_dir(dir).map_err(io("list", dir))? {
+        if name == STAGING || name == ADOPT_STATE || name.starts_with(ADOPTED_PREFIX) {
+            continue;
+        }
+        let from = dir.join(&name);
+        fs.rename(&from, &dest.join(&name))
+            .map_err(io("move", &from))?;
+    }
+    fs.sync_dir(&dest).map_err(io("sync", &dest))?;
+    fs.sync_dir(dir).map_err(io("sync", dir))
+}
+
+/// Moves the staged files of `dir` up into it and removes the staging directory.
+pub fn raise_staging(fs: &dyn Fs, dir: &Path) -> Result<(), AdoptError> {
+    let staging = dir.join(STAGING);
+    if !fs.exists(&staging) {
+        return Ok(());
+    }
+    for name in fs.list_dir(&staging).map_err(io("list", &staging))? {
+        let from = staging.join(&name);
+        fs.rename(&from, &dir.join(&name))
+            .map_err(io("move", &from))?;
+    }
+    fs.sync_dir(dir).map_err(io("sync", dir))?;
+    fs.remove_dir(&staging).map_err(io("remove", &staging))?;
+    fs.sync_dir(dir).map_err(io("sync", dir))
+}
+
+/// `dir/.sluice-adopt`.
+pub fn staged(dir: &Path) -> PathBuf {
+    dir.join(STAGING)
+}
