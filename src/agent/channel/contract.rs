@@ -40,6 +40,14 @@ pub enum AgentChannelError {
     /// The channel is closed.
     #[error("channel {0} is closed")]
     Closed(String),
+    /// Adopting the Flume channel in the file channel's directories failed.
+    #[error("channel {channel}: adopting the Apache Flume channel in its directories stopped; nothing was started, and a restart finishes it: {cause}")]
+    Adopt {
+        /// Channel name.
+        channel: String,
+        /// Why.
+        cause: sluice_core::adopt::AdoptError,
+    },
     /// The file channel failed. The cause is part of the message and deliberately not a
     /// `source()`, so a printed chain (`{:#}`) does not say it twice.
     #[error("channel {channel}: {cause}")]

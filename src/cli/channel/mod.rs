@@ -1,5 +1,6 @@
 //! `sluice channel ...`: put, take and the integrity tools over a channel on disk.
 
+mod adopt;
 mod args;
 mod dump;
 mod inspect;
@@ -45,6 +46,12 @@ pub enum ChannelCommand {
         after_help = "Example:\n  sluice channel salvage --checkpoint-dir data/checkpoint --data-dirs data/data \\\n      --output-checkpoint-dir saved/checkpoint --output-data-dirs saved/data\n\nExit codes: 0 done (read the report), 2 bad arguments, 3 nothing done."
     )]
     Salvage(salvage::SalvageArgs),
+    /// Make the events an Apache Flume file channel holds a Sluice channel's queue, in
+    /// Flume's order (into new directories, or in place); `--dry-run` only reports.
+    #[command(
+        after_help = "Examples:\n  sluice channel adopt --flume-checkpoint-dir /var/flume/checkpoint --flume-data-dirs /var/flume/data --dry-run\n  sluice channel adopt --flume-checkpoint-dir /var/flume/checkpoint --flume-data-dirs /var/flume/data \\\n      --checkpoint-dir /var/sluice/checkpoint --data-dirs /var/sluice/data\n  sluice channel adopt --flume-checkpoint-dir /var/flume/checkpoint --flume-data-dirs /var/flume/data --in-place\n\nExit codes: 0 done, 1 done or read with damaged events (printed), 2 bad arguments, 3 nothing adopted (rerun to finish an interrupted one)."
+    )]
+    Adopt(adopt::AdoptArgs),
 }
 
 /// Runs a channel subcommand.
@@ -57,5 +64,6 @@ pub fn run(cmd: ChannelCommand) -> anyhow::Result<i32> {
         ChannelCommand::Verify(a) => verify::run(a),
         ChannelCommand::Dump(a) => dump::run(a),
         ChannelCommand::Salvage(a) => salvage::run(a),
+        ChannelCommand::Adopt(a) => adopt::run(a),
     }
 }

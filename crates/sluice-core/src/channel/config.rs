@@ -114,6 +114,10 @@ pub struct FileChannelConfig {
     pub dedup_expiry_ms: u64,
     /// `dedupRangesPerOrigin` and `dedupOrigins` (Sluice, advanced): the table's bounds.
     pub dedup_limits: DedupLimits,
+    /// `adoptFlumeChannel` (Sluice): when the directories hold an Apache Flume file channel
+    /// (or an adoption of one that did not finish), adopt its events in place before opening
+    /// (`channel::adopt`); off, such directories are refused with the command to run.
+    pub adopt_flume_channel: bool,
 }
 
 impl Default for FileChannelConfig {
@@ -143,6 +147,7 @@ impl Default for FileChannelConfig {
             recycle_segments: RECYCLE_SEGMENTS_DEFAULT,
             acked_end_refresh_ms: ACKED_END_REFRESH_MS_DEFAULT,
             event_ids: true,
+            adopt_flume_channel: false,
             dedup_expiry_ms: DEDUP_EXPIRY_S_DEFAULT * 1000,
             dedup_limits: DedupLimits::default(),
         }

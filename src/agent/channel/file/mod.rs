@@ -24,6 +24,39 @@ pub struct FileChannelAdapter {
     counters: Arc<CounterGroup>,
 }
 
+/// With `adoptFlumeChannel`, adopts the Flume channel the directories hold, in place, and
+/// says what it did; a Flume channel without the key is refused by the open that follows.
+fn adopt_flume(name: &str, cfg: &FileChannelConfig) -> Result<(), AgentChannelError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let keys = sluice_core::flume::FlumeKeys::new();
+    let fs = std::sync::Arc::new(sluice_core::io::StdFs);
+    match sluice_core::adopt::adopt_if_flume(fs, cfg, &keys, now) {
+        Ok(None) => Ok(()),
+        Ok(Some(done)) => {
+            let c = done.report.as_ref().map(|r| r.counts.clone()).unwrap_or_default();
+            tracing::info!(
+                channel = name,
+                events = done.events,
+                inflight_takes_returned = c.inflight_takes_returned,
+                uncommitted_puts_left_out = c.uncommitted_puts,
+                resumed = done.resumed,
+                flume_files_moved_to = done.moved_to.as_deref().unwrap_or(""),
+                "adopted the Apache Flume file channel in the channel's directories"
+            );
+            for (path, offset, why) in &c.stopped {
+                tracing::warn!(channel = name, file = %path.display(), offset, "Flume log read stopped at damage: {why}");
+            }
+            Ok(())
+        }
+        Err(cause) => Err(AgentChannelError::Adopt {
+            channel: name.to_owned(),
+            cause,
+        }),
+    }
+}
+
 fn map_err(name: &str, e: ChannelError) -> AgentChannelError {
     match e {
         ChannelError::Full { capacity, .. } => AgentChannelError::Full {
@@ -79,15 +112,17 @@ impl FileChannelAdapter {
         let dirs = (cfg.data_dirs.clone(), cfg.checkpoint_dir.clone());
         let floor_bytes = cfg.minimum_required_space_bytes;
         let p = progress.clone();
-        let opening = tokio::task::spawn_blocking(move || FileChannel::open_with_progress(cfg, &p));
+        let chan = name.to_owned();
+        let opening = tokio::task::spawn_blocking(move || {
+            adopt_flume(&chan, &cfg)?;
+            FileChannel::open_with_progress(cfg, &p).map_err(|e| map_err(&chan, e))
+        });
         let logging = replay_watch::log_until_dropped(name.to_owned(), progress.clone());
         let opened = tokio::select! {
             r = opening => r,
             never = logging => match never {},
         };
-        let channel = opened
-            .map_err(|_| AgentChannelError::Join(name.to_owned()))?
-            .map_err(|e| map_err(name, e))?;
+        let channel = opened.map_err(|_| AgentChannelError::Join(name.to_owned()))??;
         let info = channel.recovery_info();
         tracing::info!(
             channel = name,

@@ -174,7 +174,9 @@ fn refuse_live_flume(fs: &dyn Fs, dirs: &FlumeDirs) -> Result<(), AdoptError> {
 /// Every directory of the new channel.
 fn target_dirs(c: &FileChannelConfig) -> Vec<PathBuf> {
     let mut v = vec![c.checkpoint_dir.clone()];
-    v.extend(c.backup_checkpoint_dir.iter().cloned());
+    if c.use_dual_checkpoints {
+        v.extend(c.backup_checkpoint_dir.iter().cloned());
+    }
     v.extend(c.data_dirs.iter().cloned());
     v
 }
@@ -249,6 +251,39 @@ pub fn adopt(fs: Arc<dyn Fs>, req: &AdoptRequest<'_>) -> Result<Adopted, AdoptEr
     write_phase(fsr, ckpt, &Phase::Idle)?;
     out.events = events;
     Ok(out)
+}
+
+/// With `adoptFlumeChannel`, adopts in place the Flume channel the directories of `config`
+/// hold (or finishes an adoption that did not end); `None` when there is nothing to adopt.
+pub fn adopt_if_flume(
+    fs: Arc<dyn Fs>,
+    config: &FileChannelConfig,
+    keys: &FlumeKeys,
+    now_ms: u64,
+) -> Result<Option<Adopted>, AdoptError> {
+    let dirs = target_dirs(config);
+    let pending = fs.exists(&config.checkpoint_dir.join(ADOPT_STATE));
+    if !config.adopt_flume_channel
+        || !(pending || dirs.iter().any(|d| crate::flume::looks_like_flume(fs.as_ref(), d)))
+    {
+        return Ok(None);
+    }
+    let req = AdoptRequest {
+        flume: FlumeDirs {
+            checkpoint_dir: config.checkpoint_dir.clone(),
+            backup_checkpoint_dir: config
+                .backup_checkpoint_dir
+                .clone()
+                .filter(|_| config.use_dual_checkpoints),
+            data_dirs: config.data_dirs.clone(),
+        },
+        keys,
+        target: config.clone(),
+        in_place: true,
+        skip_damaged: false,
+        now_ms,
+    };
+    adopt(fs, &req).map(Some)
 }
 
 /// Writes Flume's queue into the staged channel, durably; returns the events written.

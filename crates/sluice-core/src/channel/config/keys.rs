@@ -32,6 +32,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "dedupExpiry",
     "dedupRangesPerOrigin",
     "dedupOrigins",
+    "adoptFlumeChannel",
 ];
 
 /// What one key does to the configuration (`k` the key, for messages; `v` its trimmed value).
@@ -112,6 +113,10 @@ pub(super) const KEY_TABLE: &[(&str, ApplyKey)] = &[
     }),
     ("eventIds", |c, k, v, _| {
         c.event_ids = parse_bool(k, v)?;
+        Ok(())
+    }),
+    ("adoptFlumeChannel", |c, k, v, _| {
+        c.adopt_flume_channel = parse_bool(k, v)?;
         Ok(())
     }),
     ("dedupExpiry", |c, k, v, _| {

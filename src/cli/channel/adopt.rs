@@ -1,0 +1,183 @@
+//! `sluice channel adopt`: makes the events a stopped or crashed Flume left queued in its file
+//! channel a Sluice file channel's queue (core `adopt`), into new directories or in place;
+//! `--dry-run` reads everything and prints what it found without writing. Flume's files are
+//! only read; in place they are moved into `flume-adopted-<time>/` once the new channel is
+//! durable. A kill at any moment and a rerun with the same arguments give the same channel.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use sluice_core::adopt::{adopt, survey, AdoptRequest};
+use sluice_core::flume::{CheckpointUsed, FlumeDirs, FlumeKeys, FlumeReport};
+use sluice_core::io::StdFs;
+
+use super::verify::{now_ms, refusing};
+use super::ChannelArgs;
+use crate::cli::exit::{Usage, FAILED_CHECK, OK};
+
+/// Arguments of `sluice channel adopt`.
+#[derive(clap::Args, Debug)]
+pub struct AdoptArgs {
+    /// Flume's `checkpointDir`.
+    #[arg(long)]
+    flume_checkpoint_dir: PathBuf,
+    /// Flume's `dataDirs`, comma-separated.
+    #[arg(long)]
+    flume_data_dirs: String,
+    /// Flume's `backupCheckpointDir` (with `useDualCheckpoints`): used when the primary
+    /// checkpoint is refused, as Flume does.
+    #[arg(long)]
+    flume_backup_checkpoint_dir: Option<PathBuf>,
+    /// The new channel's checkpoint directory (with `--data-dirs`; not with `--in-place`).
+    #[arg(long, requires = "data_dirs", conflicts_with = "in_place")]
+    checkpoint_dir: Option<String>,
+    /// The new channel's data directories, comma-separated.
+    #[arg(long, requires = "checkpoint_dir")]
+    data_dirs: Option<String>,
+    /// Any other key of the new channel, e.g. `--set capacity=2000000` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Adopt into Flume's own directories; its files move into `flume-adopted-<time>/`.
+    #[arg(long)]
+    in_place: bool,
+    /// Read everything and print what was found; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Skip queued events whose record is damaged (each printed) instead of stopping.
+    #[arg(long)]
+    skip_damaged: bool,
+}
+
+/// Runs `sluice channel adopt`.
+pub fn run(args: AdoptArgs) -> anyhow::Result<i32> {
+    refusing(run_adopt(args))
+}
+
+fn split_dirs(list: &str) -> Vec<PathBuf> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .collect()
+}
+
+fn run_adopt(args: AdoptArgs) -> anyhow::Result<i32> {
+    let flume = FlumeDirs {
+        checkpoint_dir: args.flume_checkpoint_dir.clone(),
+        backup_checkpoint_dir: args.flume_backup_checkpoint_dir.clone(),
+        data_dirs: split_dirs(&args.flume_data_dirs),
+    };
+    let keys = FlumeKeys::new();
+    if args.dry_run {
+        let s = survey(&StdFs, &flume, &keys).context("cannot read the Flume channel")?;
+        print_report(&s.report);
+        println!("events: {} ({} bytes of headers and bodies)", s.events, s.bytes);
+        if let (Some(a), Some(b)) = &s.first_last_timestamp {
+            println!("timestamp header: first {a}, last {b}");
+        }
+        for d in &s.damaged {
+            println!("damaged: {d}");
+        }
+        return Ok(if s.damaged.is_empty() && s.report.counts.stopped.is_empty() {
+            OK
+        } else {
+            FAILED_CHECK
+        });
+    }
+    let (checkpoint_dir, data_dirs) = match (&args.checkpoint_dir, &args.data_dirs, args.in_place)
+    {
+        (Some(c), Some(d), false) => (c.clone(), d.clone()),
+        (None, None, true) => (
+            flume.checkpoint_dir.display().to_string(),
+            args.flume_data_dirs.clone(),
+        ),
+        _ => {
+            return Err(Usage(
+                "give the new channel's --checkpoint-dir and --data-dirs, or --in-place".into(),
+            )
+            .into())
+        }
+    };
+    let mut set = args.set.clone();
+    if let (true, Some(b)) = (args.in_place, &flume.backup_checkpoint_dir) {
+        set.push("useDualCheckpoints=true".into());
+        set.push(format!("backupCheckpointDir={}", b.display()));
+    }
+    let target = ChannelArgs {
+        checkpoint_dir,
+        data_dirs,
+        set,
+    }
+    .config()?;
+    let req = AdoptRequest {
+        flume,
+        keys: &keys,
+        target: target.clone(),
+        in_place: args.in_place,
+        skip_damaged: args.skip_damaged,
+        now_ms: now_ms(),
+    };
+    let done = adopt(Arc::new(StdFs), &req).context("the adoption stopped (rerun it to finish)")?;
+    if let Some(r) = &done.report {
+        print_report(r);
+    }
+    for s in &done.skipped {
+        println!("skipped damaged: {s}");
+    }
+    if done.resumed {
+        println!("finished an interrupted adoption");
+    }
+    println!(
+        "adopted {} events into {} ({})",
+        done.events,
+        target.checkpoint_dir.display(),
+        target
+            .data_dirs
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if let Some(folder) = &done.moved_to {
+        println!("Flume's files moved into {folder}/ in each of its directories");
+    }
+    Ok(if done.skipped.is_empty() { OK } else { FAILED_CHECK })
+}
+
+/// What the replay found, one fact per line.
+fn print_report(r: &FlumeReport) {
+    let ckpt = match &r.checkpoint {
+        CheckpointUsed::Primary => "the checkpoint".to_string(),
+        CheckpointUsed::Backup(why) => format!("the backup checkpoint (primary refused: {why})"),
+        CheckpointUsed::None(why) => format!("no checkpoint ({why}): the logs alone"),
+    };
+    println!(
+        "flume channel: replayed from {ckpt}, {} queued in it",
+        r.checkpoint_queue
+    );
+    for (path, bytes, alias) in &r.files {
+        match alias {
+            Some(a) => println!("log file: {} ({bytes} bytes, key {a})", path.display()),
+            None => println!("log file: {} ({bytes} bytes)", path.display()),
+        }
+    }
+    let c = &r.counts;
+    println!(
+        "records: {} read, {} before the checkpoint, {} puts, {} takes, {} commits, {} rollbacks, {} voided",
+        c.read, c.skipped, c.puts, c.takes, c.commits, c.rollbacks, c.voided
+    );
+    println!(
+        "in-flight takes returned to the head: {}; puts never committed (never acknowledged), left out: {}",
+        c.inflight_takes_returned, c.uncommitted_puts
+    );
+    if c.unmatched_takes > 0 {
+        println!(
+            "committed takes of events not queued: {} (Flume: duplicates may exist downstream)",
+            c.unmatched_takes
+        );
+    }
+    for (path, offset, why) in &c.stopped {
+        println!("stopped: {}:{offset}: {why}", path.display());
+    }
+}
