@@ -9,6 +9,7 @@ pub mod avro_decode;
 pub mod channel_ops;
 pub mod checkpoint_decode;
 pub mod java_frames;
+pub mod keystore_parse;
 pub mod record_decode;
 pub mod segment_replay;
 pub mod syslog_frames;

@@ -8,7 +8,8 @@
 //! - the channel: [`FileChannel`], [`Transaction`], [`FileChannelConfig`], [`RecoveryPolicy`],
 //!   the errors and reports ([`ChannelError`], [`ChannelStats`], [`RecoveryInfo`]), [`Event`];
 //! - the file-system seam: [`io`] ([`io::Fs`], [`io::StdFs`], [`io::SimFs`]);
-//! - the integrity tools' API: [`inspect`] (examine, verify, typed reports).
+//! - the integrity tools' API: [`inspect`] (examine, verify, typed reports);
+//! - secret keys from Java keystores (JCEKS, PKCS#12) and Flume's key files: [`keystore`].
 //!
 //! The layers inside (`io` < `wal`, `checkpoint` < `channel`) are private; fuzz targets,
 //! benches and white-box tests reach them through [`internals`] with the `internals` feature
@@ -25,6 +26,7 @@ mod headers;
 pub mod inspect;
 mod invariant;
 pub mod io;
+pub mod keystore;
 mod wal;
 
 pub use channel::adopt;

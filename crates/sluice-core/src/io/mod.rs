@@ -10,7 +10,8 @@ mod sim_fs;
 mod std_fs;
 
 pub use seam::{
-    read_file, write_file_atomic, DirLock, Fs, FsFile, OpenMode, DIRECT_ALIGN, LOCK_FILE_NAME,
+    read_file, write_file_atomic, DirLock, FileInfo, FileKind, Fs, FsFile, OpenMode, DIRECT_ALIGN,
+    LOCK_FILE_NAME,
 };
 pub use sim_fs::{Fault, SimFs, SyncHook};
 pub use std_fs::StdFs;

@@ -88,6 +88,26 @@ pub trait FsFile: Send + Sync + Debug {
     }
 }
 
+/// What a path names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// Anything else (a device, a socket, a FIFO).
+    Other,
+}
+
+/// A path's kind and permission bits (symlinks followed), from [`Fs::file_info`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileInfo {
+    /// What the path names.
+    pub kind: FileKind,
+    /// Its permission bits (`st_mode & 0o7777`).
+    pub mode: u32,
+}
+
 /// A held exclusive directory lock; dropping it releases the lock.
 pub trait DirLock: Send + Sync + Debug {}
 
@@ -131,6 +151,15 @@ pub trait Fs: Send + Sync + Debug {
     }
     /// Bytes available to this process on the file system holding `path`.
     fn available_space(&self, path: &Path) -> io::Result<u64>;
+    /// What `path` names and its permission bits, symlinks followed (`stat`). The default, for
+    /// file systems that have no such notion, fails with `Unsupported`.
+    fn file_info(&self, path: &Path) -> io::Result<FileInfo> {
+        let _ = path;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this file system reports no file kinds or modes",
+        ))
+    }
     /// The canonical form of an existing `path` (absolute; symlinks, `.` and `..` resolved):
     /// what identifies a directory whatever spelling a configuration uses. The default, for
     /// simulated file systems whose paths are already canonical, returns `path` unchanged.

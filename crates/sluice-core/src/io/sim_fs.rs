@@ -31,7 +31,7 @@ use self::fault::HookSlot;
 pub use self::fault::{Fault, SyncHook};
 use self::file::SimFile;
 use self::state::{Inode, Pending, State};
-use super::seam::{DirLock, Fs, FsFile, OpenMode};
+use super::seam::{DirLock, FileInfo, FileKind, Fs, FsFile, OpenMode};
 
 /// The simulated file system. Cloning shares the same state.
 #[derive(Clone, Debug, Default)]
@@ -348,6 +348,22 @@ impl Fs for SimFs {
     fn exists(&self, path: &Path) -> bool {
         let st = self.state.lock();
         st.dirs.contains_key(path) || st.lookup(path).is_ok()
+    }
+
+    /// Simulated files have no owners: files are `0o600`, directories `0o700`.
+    fn file_info(&self, path: &Path) -> io::Result<FileInfo> {
+        let st = self.state.lock();
+        if st.dirs.contains_key(path) {
+            return Ok(FileInfo {
+                kind: FileKind::Dir,
+                mode: 0o700,
+            });
+        }
+        st.lookup(path)?;
+        Ok(FileInfo {
+            kind: FileKind::File,
+            mode: 0o600,
+        })
     }
 
     fn lock_dir(&self, dir: &Path) -> io::Result<Box<dyn DirLock>> {

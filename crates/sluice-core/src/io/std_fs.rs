@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use fs2::FileExt as _;
 
-use super::seam::{DirLock, Fs, FsFile, OpenMode, LOCK_FILE_NAME};
+use super::seam::{DirLock, FileInfo, FileKind, Fs, FsFile, OpenMode, LOCK_FILE_NAME};
 
 /// The most zeros [`FsFile::write_all_at_padded`] writes from a static buffer (a page and a
 /// frame header: what the buffered writer of a recycled segment pads with).
@@ -314,6 +314,21 @@ impl Fs for StdFs {
 
     fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
         std::fs::canonicalize(path)
+    }
+
+    fn file_info(&self, path: &Path) -> io::Result<FileInfo> {
+        let meta = std::fs::metadata(path)?;
+        let kind = if meta.is_file() {
+            FileKind::File
+        } else if meta.is_dir() {
+            FileKind::Dir
+        } else {
+            FileKind::Other
+        };
+        Ok(FileInfo {
+            kind,
+            mode: meta.mode() & 0o7777,
+        })
     }
 }
 

@@ -1,0 +1,152 @@
+//! [`KeyFiles`]: Flume's key configuration (`encryption.keyProvider.keyStoreFile`,
+//! `keyStorePasswordFile`, `keys`, `keys.<alias>.passwordFile`) loaded through the
+//! [`Fs`] seam. Password files are read whole, one trailing `\n` or `\r\n` removed; every file
+//! must be a regular file, and one that group or others may read is reported as a
+//! [`KeyWarning`] (the caller logs it). No message holds a password.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use zeroize::Zeroizing;
+
+use super::error::KeystoreError;
+use super::secret_key::SecretKey;
+use super::store::Keystore;
+use crate::io::{FileKind, Fs, OpenMode};
+
+/// Largest password file read, in bytes.
+pub const PASSWORD_FILE_BYTES_MAX: u64 = 64 * 1024;
+/// Largest keystore file read, in bytes (real ones are a few kilobytes).
+pub const KEYSTORE_BYTES_MAX: u64 = 16 * 1024 * 1024;
+/// Permission bits that let group or others read a file.
+const GROUP_OTHER_READ: u32 = 0o044;
+
+/// The files of Flume's `JCEKSFILE` key provider, as its configuration names them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyFiles {
+    /// `encryption.keyProvider.keyStoreFile`.
+    pub keystore_file: PathBuf,
+    /// `encryption.keyProvider.keyStorePasswordFile`.
+    pub store_password_file: PathBuf,
+    /// `encryption.keyProvider.keys`, each with its `keys.<alias>.passwordFile` if set (the
+    /// store password otherwise).
+    pub keys: Vec<(String, Option<PathBuf>)>,
+}
+
+/// Something wrong but not fatal about a file of the key configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyWarning {
+    /// The file.
+    pub path: PathBuf,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// The keys of a [`KeyFiles`], in its order, and the warnings about its files.
+#[derive(Debug)]
+pub struct LoadedKeys {
+    /// One key per configured alias.
+    pub keys: Vec<SecretKey>,
+    /// Files readable by group or others.
+    pub warnings: Vec<KeyWarning>,
+}
+
+impl KeyFiles {
+    /// Reads the keystore and password files through `fs` and decrypts every configured key.
+    pub fn load(&self, fs: &dyn Fs) -> Result<LoadedKeys, KeystoreError> {
+        let mut warnings = Vec::new();
+        let store_bytes = read_checked(
+            fs,
+            &self.keystore_file,
+            "keyStoreFile",
+            KEYSTORE_BYTES_MAX,
+            &mut warnings,
+        )?;
+        let name = self.keystore_file.display().to_string();
+        let store = Keystore::parse_named(&name, &store_bytes)?;
+        let store_password = password(
+            fs,
+            &self.store_password_file,
+            "keyStorePasswordFile",
+            &mut warnings,
+        )?;
+        let mut keys = Vec::with_capacity(self.keys.len());
+        for (alias, file) in &self.keys {
+            let key_password = match file {
+                Some(path) => {
+                    let config_key = format!("keys.{alias}.passwordFile");
+                    Some(password(fs, path, &config_key, &mut warnings)?)
+                }
+                None => None,
+            };
+            let key_password = key_password.as_ref().map(|p| p.as_str());
+            keys.push(store.secret_key(alias, &store_password, key_password)?);
+        }
+        Ok(LoadedKeys { keys, warnings })
+    }
+}
+
+/// A password file's text, one trailing line ending removed.
+fn password(
+    fs: &dyn Fs,
+    path: &Path,
+    config_key: &str,
+    warnings: &mut Vec<KeyWarning>,
+) -> Result<Zeroizing<String>, KeystoreError> {
+    let mut bytes = read_checked(fs, path, config_key, PASSWORD_FILE_BYTES_MAX, warnings)?;
+    let len = bytes.len();
+    let ending = if bytes.ends_with(b"\r\n") {
+        2
+    } else {
+        usize::from(bytes.ends_with(b"\n"))
+    };
+    bytes.truncate(len - ending);
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => Ok(Zeroizing::new(text.to_owned())),
+        Err(_) => Err(KeystoreError::PasswordNotText {
+            path: path.to_path_buf(),
+            config_key: config_key.to_owned(),
+        }),
+    }
+}
+
+/// A whole regular file of at most `max` bytes, in a zeroizing buffer.
+fn read_checked(
+    fs: &dyn Fs,
+    path: &Path,
+    config_key: &str,
+    max: u64,
+    warnings: &mut Vec<KeyWarning>,
+) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+    let io_error = |source: io::Error| KeystoreError::Io {
+        path: path.to_path_buf(),
+        config_key: config_key.to_owned(),
+        source,
+    };
+    let info = fs.file_info(path).map_err(io_error)?;
+    if info.kind != FileKind::File {
+        return Err(KeystoreError::NotAFile {
+            path: path.to_path_buf(),
+            config_key: config_key.to_owned(),
+        });
+    }
+    if info.mode & GROUP_OTHER_READ != 0 {
+        warnings.push(KeyWarning {
+            path: path.to_path_buf(),
+            message: format!(
+                "{} (encryption.keyProvider.{config_key}) is readable by group or others (mode {:o}); chmod 600 it",
+                path.display(),
+                info.mode
+            ),
+        });
+    }
+    let file = fs.open(path, OpenMode::Read).map_err(io_error)?;
+    let len = file.len().map_err(io_error)?;
+    if len > max {
+        let msg = format!("{len} bytes, more than the {max} read");
+        return Err(io_error(io::Error::new(io::ErrorKind::InvalidData, msg)));
+    }
+    let mut buf = Zeroizing::new(vec![0u8; len as usize]);
+    file.read_exact_at(&mut buf, 0).map_err(io_error)?;
+    Ok(buf)
+}

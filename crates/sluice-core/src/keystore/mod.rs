@@ -1,0 +1,29 @@
+//! Secret keys from Java keystores, read natively (no JVM): JCEKS stores made by
+//! `keytool -genseckey -storetype jceks` (Flume's `encryption.keyProvider = JCEFILE`) and
+//! PKCS#12 stores holding secret keys (keytool's default type). JKS stores cannot hold secret
+//! keys and are refused with a hint.
+//!
+//! [`Keystore::parse`] is pure on bytes and checks structure only; [`Keystore::secret_key`]
+//! checks the store's integrity with the store password, then decrypts one key with its key
+//! password. [`KeyFiles`] loads Flume's key configuration through the [`crate::io::Fs`] seam.
+//! Formats, algorithms and errors: docs/keystores.md.
+
+mod error;
+mod java_ser;
+mod java_value;
+mod jceks;
+mod key_files;
+mod key_protector;
+mod pkcs12;
+mod pkcs12_crypto;
+mod reader;
+mod secret_key;
+mod store;
+mod unsealed;
+
+pub use error::{EntryKind, KeystoreError};
+pub use key_files::{
+    KeyFiles, KeyWarning, LoadedKeys, KEYSTORE_BYTES_MAX, PASSWORD_FILE_BYTES_MAX,
+};
+pub use secret_key::{SecretKey, AES_KEY_BYTES};
+pub use store::{Keystore, KeystoreFormat, MEMORY_STORE_NAME};
