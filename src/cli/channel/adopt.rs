@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use sluice_core::adopt::{adopt, survey, AdoptRequest};
-use sluice_core::flume::{CheckpointUsed, FlumeDirs, FlumeKeys, FlumeReport};
+use sluice_core::flume::{load_keys, CheckpointUsed, FlumeDirs, FlumeKeys, FlumeReport};
 use sluice_core::io::StdFs;
+use sluice_core::keystore::KeyFiles;
 
 use super::verify::{now_ms, refusing};
 use super::ChannelArgs;
@@ -47,6 +48,59 @@ pub struct AdoptArgs {
     /// Skip queued events whose record is damaged (each printed) instead of stopping.
     #[arg(long)]
     skip_damaged: bool,
+    /// An encrypted channel's keystore (Flume's `encryption.keyProvider.keyStoreFile`, JCEKS
+    /// or PKCS12).
+    #[arg(
+        long,
+        requires = "flume_keystore_password_file",
+        requires = "flume_keys"
+    )]
+    flume_keystore_file: Option<PathBuf>,
+    /// Its `keyStorePasswordFile`.
+    #[arg(long, requires = "flume_keystore_file")]
+    flume_keystore_password_file: Option<PathBuf>,
+    /// Its `keys`: every alias whose files may hold events, space- or comma-separated.
+    #[arg(long, requires = "flume_keystore_file")]
+    flume_keys: Option<String>,
+    /// A key's own password file (`keys.<alias>.passwordFile`), as `ALIAS=FILE` (repeatable).
+    #[arg(long, value_name = "ALIAS=FILE", requires = "flume_keystore_file")]
+    flume_key_password_file: Vec<String>,
+}
+
+/// The keys the `--flume-keystore-*` arguments name (none without them).
+fn flume_keys(args: &AdoptArgs) -> anyhow::Result<FlumeKeys> {
+    let (Some(store), Some(pw), Some(aliases)) = (
+        &args.flume_keystore_file,
+        &args.flume_keystore_password_file,
+        &args.flume_keys,
+    ) else {
+        return Ok(FlumeKeys::new());
+    };
+    let mut own = std::collections::BTreeMap::new();
+    for kv in &args.flume_key_password_file {
+        let Some((alias, file)) = kv.split_once('=') else {
+            return Err(Usage(format!(
+                "--flume-key-password-file {kv:?}: expected ALIAS=FILE"
+            ))
+            .into());
+        };
+        own.insert(alias.trim().to_string(), PathBuf::from(file.trim()));
+    }
+    let files = KeyFiles {
+        keystore_file: store.clone(),
+        store_password_file: pw.clone(),
+        keys: aliases
+            .split([' ', ','])
+            .filter(|a| !a.is_empty())
+            .map(|a| (a.to_string(), own.get(a).cloned()))
+            .collect(),
+    };
+    let (keys, warnings) =
+        load_keys(&StdFs, &files).context("cannot load the Flume channel's keys")?;
+    for w in warnings {
+        eprintln!("sluice: warning: {}: {}", w.path.display(), w.message);
+    }
+    Ok(keys)
 }
 
 /// Runs `sluice channel adopt`.
@@ -68,25 +122,29 @@ fn run_adopt(args: AdoptArgs) -> anyhow::Result<i32> {
         backup_checkpoint_dir: args.flume_backup_checkpoint_dir.clone(),
         data_dirs: split_dirs(&args.flume_data_dirs),
     };
-    let keys = FlumeKeys::new();
+    let keys = flume_keys(&args)?;
     if args.dry_run {
         let s = survey(&StdFs, &flume, &keys).context("cannot read the Flume channel")?;
         print_report(&s.report);
-        println!("events: {} ({} bytes of headers and bodies)", s.events, s.bytes);
+        println!(
+            "events: {} ({} bytes of headers and bodies)",
+            s.events, s.bytes
+        );
         if let (Some(a), Some(b)) = &s.first_last_timestamp {
             println!("timestamp header: first {a}, last {b}");
         }
         for d in &s.damaged {
             println!("damaged: {d}");
         }
-        return Ok(if s.damaged.is_empty() && s.report.counts.stopped.is_empty() {
-            OK
-        } else {
-            FAILED_CHECK
-        });
+        return Ok(
+            if s.damaged.is_empty() && s.report.counts.stopped.is_empty() {
+                OK
+            } else {
+                FAILED_CHECK
+            },
+        );
     }
-    let (checkpoint_dir, data_dirs) = match (&args.checkpoint_dir, &args.data_dirs, args.in_place)
-    {
+    let (checkpoint_dir, data_dirs) = match (&args.checkpoint_dir, &args.data_dirs, args.in_place) {
         (Some(c), Some(d), false) => (c.clone(), d.clone()),
         (None, None, true) => (
             flume.checkpoint_dir.display().to_string(),
@@ -142,7 +200,11 @@ fn run_adopt(args: AdoptArgs) -> anyhow::Result<i32> {
     if let Some(folder) = &done.moved_to {
         println!("Flume's files moved into {folder}/ in each of its directories");
     }
-    Ok(if done.skipped.is_empty() { OK } else { FAILED_CHECK })
+    Ok(if done.skipped.is_empty() {
+        OK
+    } else {
+        FAILED_CHECK
+    })
 }
 
 /// What the replay found, one fact per line.

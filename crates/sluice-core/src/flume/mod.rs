@@ -147,6 +147,21 @@ impl FlumeChannel {
     }
 }
 
+/// The keys of an encrypted Flume channel, loaded from its `JCEKSFILE` key provider's files
+/// (`keystore::KeyFiles`), by the aliases the configuration lists; and the warnings about
+/// those files (readable by group or others), for the caller to log.
+pub fn load_keys(
+    fs: &dyn Fs,
+    files: &crate::keystore::KeyFiles,
+) -> Result<(FlumeKeys, Vec<crate::keystore::KeyWarning>), crate::keystore::KeystoreError> {
+    let loaded = files.load(fs)?;
+    let mut keys = FlumeKeys::new();
+    for ((alias, _), key) in files.keys.iter().zip(&loaded.keys) {
+        keys.insert(alias.clone(), zeroize::Zeroizing::new(key.bytes().to_vec()));
+    }
+    Ok((keys, loaded.warnings))
+}
+
 /// Whether `dir` holds a Flume checkpoint or data directory's files (`checkpoint.meta`,
 /// `inflightputs`, `log-N.meta`, ...).
 pub fn looks_like_flume(fs: &dyn Fs, dir: &Path) -> bool {

@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use sluice_core::flume::{CheckpointUsed, FlumeChannel, FlumeDirs, FlumeKeys};
+use sluice_core::flume::{load_keys, CheckpointUsed, FlumeChannel, FlumeDirs, FlumeKeys};
 use sluice_core::io::StdFs;
+use sluice_core::keystore::KeyFiles;
 
 /// The fixtures folder (`SLUICE_SHARED`, else `shared/` beside the repository or a parent).
 pub fn fixtures() -> PathBuf {
@@ -94,10 +95,29 @@ fn read_all(ch: &FlumeChannel) -> Vec<(String, BTreeMap<String, String>)> {
         .collect()
 }
 
+/// The keys of the `encrypted` fixture, loaded as its `flume.conf` names them.
+pub fn fixture_keys(root: &Path) -> FlumeKeys {
+    let k = root.join("keys");
+    let files = KeyFiles {
+        keystore_file: k.join("keystore.jceks"),
+        store_password_file: k.join("keystore.password"),
+        keys: vec![
+            ("key-0".into(), None),
+            ("key-1".into(), Some(k.join("key-1.password"))),
+        ],
+    };
+    load_keys(&StdFs, &files).unwrap().0
+}
+
 fn check(fixture: &str, truth_dir: &str, change: impl FnOnce(&Path)) -> FlumeChannel {
     let tmp = copy_fixture(fixture);
     change(tmp.path());
-    let ch = FlumeChannel::open(&StdFs, &dirs_of(tmp.path()), &FlumeKeys::new()).unwrap();
+    let keys = if fixture == "encrypted" {
+        fixture_keys(tmp.path())
+    } else {
+        FlumeKeys::new()
+    };
+    let ch = FlumeChannel::open(&StdFs, &dirs_of(tmp.path()), &keys).unwrap();
     let want = truth(&fixtures().join(truth_dir));
     let got = read_all(&ch);
     assert_eq!(got.len(), want.len(), "{fixture}: events");
@@ -170,4 +190,37 @@ fn an_encrypted_channel_without_its_keys_is_refused_naming_the_alias() {
     let err = FlumeChannel::open(&StdFs, &dirs_of(tmp.path()), &FlumeKeys::new()).unwrap_err();
     let text = err.to_string();
     assert!(text.contains("key-0") || text.contains("key-1"), "{text}");
+}
+
+#[test]
+fn an_encrypted_channel_reads_with_the_keys_its_jceks_keystore_holds() {
+    let ch = check("encrypted", "encrypted", |_| {});
+    let aliases: Vec<_> = ch.report.files.iter().filter_map(|f| f.2.clone()).collect();
+    assert_eq!(aliases, vec!["key-0".to_string(), "key-1".to_string()]);
+}
+
+#[test]
+fn an_encrypted_channel_with_a_wrong_key_never_yields_altered_events() {
+    let tmp = copy_fixture("encrypted");
+    let mut keys = fixture_keys(tmp.path());
+    let k0 = keys.get("key-1").unwrap().clone();
+    keys.insert("key-0".into(), k0);
+    // key-0 is 16 bytes; key-1 32: the wrong key deciphers garbage, which never decodes
+    // into the truth's events.
+    let want = truth(&fixtures().join("encrypted"));
+    match FlumeChannel::open(&StdFs, &dirs_of(tmp.path()), &keys) {
+        Err(_) => {}
+        Ok(ch) => {
+            let got: Vec<_> = ch
+                .queue
+                .iter()
+                .filter_map(|p| ch.read_event(*p).ok())
+                .collect();
+            assert!(got.len() < want.len());
+            for e in got {
+                let body = String::from_utf8(e.body.to_vec()).unwrap();
+                assert!(want.iter().any(|(b, _)| *b == body), "{body:?}");
+            }
+        }
+    }
 }

@@ -35,7 +35,11 @@ fn adopt_flume(name: &str, cfg: &FileChannelConfig) -> Result<(), AgentChannelEr
     match sluice_core::adopt::adopt_if_flume(fs, cfg, &keys, now) {
         Ok(None) => Ok(()),
         Ok(Some(done)) => {
-            let c = done.report.as_ref().map(|r| r.counts.clone()).unwrap_or_default();
+            let c = done
+                .report
+                .as_ref()
+                .map(|r| r.counts.clone())
+                .unwrap_or_default();
             tracing::info!(
                 channel = name,
                 events = done.events,

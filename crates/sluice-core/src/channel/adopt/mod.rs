@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use self::staging::{Phase, *};
-pub use self::staging::{ADOPTED_PREFIX, ADOPT_STATE, STAGING};
+pub use self::staging::{ADOPTED_PREFIX, ADOPT_DONE, ADOPT_STATE, STAGING};
 use super::config::FileChannelConfig;
 use super::error::ChannelError;
 use super::inner::FileChannel;
@@ -188,7 +188,7 @@ fn refuse_non_empty(fs: &dyn Fs, dir: &Path) -> Result<(), AdoptError> {
     };
     let other: Vec<String> = names
         .into_iter()
-        .filter(|n| n != STAGING && n != ADOPT_STATE)
+        .filter(|n| n != STAGING && n != ADOPT_STATE && n != ADOPT_DONE)
         .take(3)
         .collect();
     if other.is_empty() {
@@ -207,6 +207,17 @@ pub fn adopt(fs: Arc<dyn Fs>, req: &AdoptRequest<'_>) -> Result<Adopted, AdoptEr
     let dirs = target_dirs(&req.target);
     let ckpt = &req.target.checkpoint_dir;
     let phase = read_phase(fsr, ckpt)?;
+    if phase == Phase::Idle {
+        if let Some(events) = read_done(fsr, ckpt)? {
+            return Ok(Adopted {
+                events,
+                report: None,
+                skipped: Vec::new(),
+                moved_to: None,
+                resumed: true,
+            });
+        }
+    }
     let resumed = phase != Phase::Idle;
     let mut out = Adopted {
         events: 0,
@@ -248,7 +259,7 @@ pub fn adopt(fs: Arc<dyn Fs>, req: &AdoptRequest<'_>) -> Result<Adopted, AdoptEr
     for d in &dirs {
         raise_staging(fsr, d)?;
     }
-    write_phase(fsr, ckpt, &Phase::Idle)?;
+    write_done(fsr, ckpt, events)?;
     out.events = events;
     Ok(out)
 }
@@ -264,7 +275,10 @@ pub fn adopt_if_flume(
     let dirs = target_dirs(config);
     let pending = fs.exists(&config.checkpoint_dir.join(ADOPT_STATE));
     if !config.adopt_flume_channel
-        || !(pending || dirs.iter().any(|d| crate::flume::looks_like_flume(fs.as_ref(), d)))
+        || !(pending
+            || dirs
+                .iter()
+                .any(|d| crate::flume::looks_like_flume(fs.as_ref(), d)))
     {
         return Ok(None);
     }

@@ -20,6 +20,9 @@ use crate::io::{read_file, write_file_atomic, Fs};
 
 /// The state file's name, in the target checkpoint directory.
 pub const ADOPT_STATE: &str = "adopt.state";
+/// The file a finished adoption leaves in the target checkpoint directory (`done <events>`),
+/// so that a rerun after a kill that came just too late says so instead of refusing.
+pub const ADOPT_DONE: &str = "adopt.done";
 /// The staging directory's name, in every target directory.
 pub const STAGING: &str = ".sluice-adopt";
 /// The prefix of the folder Flume's files are moved into, in place.
@@ -67,6 +70,34 @@ pub fn read_phase(fs: &dyn Fs, checkpoint_dir: &Path) -> Result<Phase, AdoptErro
     }
 }
 
+/// The events of the finished adoption recorded in `checkpoint_dir`, if there was one.
+pub fn read_done(fs: &dyn Fs, checkpoint_dir: &Path) -> Result<Option<u64>, AdoptError> {
+    let path = checkpoint_dir.join(ADOPT_DONE);
+    if !fs.exists(&path) {
+        return Ok(None);
+    }
+    let text = read_file(fs, &path).map_err(io("read", &path))?;
+    let text = String::from_utf8_lossy(&text);
+    match text.split_whitespace().collect::<Vec<_>>()[..] {
+        ["done", n] => n.parse().map(Some).map_err(|_| AdoptError::BadState {
+            path: path.clone(),
+            text: text.trim().chars().take(80).collect(),
+        }),
+        _ => Err(AdoptError::BadState {
+            path,
+            text: text.trim().chars().take(80).collect(),
+        }),
+    }
+}
+
+/// Records a finished adoption of `events` durably, then removes the state file.
+pub fn write_done(fs: &dyn Fs, checkpoint_dir: &Path, events: u64) -> Result<(), AdoptError> {
+    let path = checkpoint_dir.join(ADOPT_DONE);
+    write_file_atomic(fs, &path, format!("done {events}\n").as_bytes())
+        .map_err(io("write", &path))?;
+    write_phase(fs, checkpoint_dir, &Phase::Idle)
+}
+
 /// Writes `phase` durably into `checkpoint_dir` (removing the file for [`Phase::Idle`]).
 pub fn write_phase(fs: &dyn Fs, checkpoint_dir: &Path, phase: &Phase) -> Result<(), AdoptError> {
     let path = checkpoint_dir.join(ADOPT_STATE);
@@ -108,7 +139,11 @@ pub fn move_flume_files(fs: &dyn Fs, dir: &Path, folder: &str) -> Result<(), Ado
     let dest = dir.join(folder);
     fs.create_dir_all(&dest).map_err(io("create", &dest))?;
     for name in fs.list_dir(dir).map_err(io("list", dir))? {
-        if name == STAGING || name == ADOPT_STATE || name.starts_with(ADOPTED_PREFIX) {
+        if name == STAGING
+            || name == ADOPT_STATE
+            || name == ADOPT_DONE
+            || name.starts_with(ADOPTED_PREFIX)
+        {
             continue;
         }
         let from = dir.join(&name);
