@@ -8,6 +8,7 @@ pub mod acked_decode;
 pub mod avro_decode;
 pub mod channel_ops;
 pub mod checkpoint_decode;
+pub mod flume_log;
 pub mod java_frames;
 pub mod keystore_parse;
 pub mod record_decode;

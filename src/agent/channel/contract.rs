@@ -46,7 +46,7 @@ pub enum AgentChannelError {
         /// Channel name.
         channel: String,
         /// Why.
-        cause: sluice_core::adopt::AdoptError,
+        cause: Box<sluice_core::adopt::AdoptError>,
     },
     /// The file channel failed. The cause is part of the message and deliberately not a
     /// `source()`, so a printed chain (`{:#}`) does not say it twice.

@@ -86,10 +86,10 @@ pub fn replay(
     let mut pos: Vec<u64> = logs.iter().map(|l| l.start_for(woid)).collect();
     let mut heads: Vec<Option<Record>> = vec![None; logs.len()];
     let mut heap = BinaryHeap::new();
-    for i in 0..logs.len() {
+    for (i, head) in heads.iter_mut().enumerate() {
         if let Some(r) = next_record(logs, &mut pos, i, counts)? {
             heap.push(Reverse((r.woid, r.txid, op_rank(&r.op), i)));
-            heads[i] = Some(r);
+            *head = Some(r);
         }
     }
     while let Some(Reverse((_, _, _, i))) = heap.pop() {

@@ -4,6 +4,12 @@
 //! channel always queues exactly what Flume delivered, in its order, and Flume's files are
 //! left byte for byte as they were.
 
+#![allow(
+    clippy::disallowed_types,
+    clippy::disallowed_methods,
+    reason = "copies Flume's fixtures from the shared folder and checks its files on the real disk"
+)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

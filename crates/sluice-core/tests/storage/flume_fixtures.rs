@@ -2,6 +2,12 @@
 //! 1.11 and drained by it for the truth): the reader's queue is the truth, event for event,
 //! body and headers, in Flume's order, for every fixture and variant.
 
+#![allow(
+    clippy::disallowed_types,
+    clippy::disallowed_methods,
+    reason = "copies Flume's fixtures from the shared folder and checks its files on the real disk"
+)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -22,6 +22,7 @@ mod direct_io;
 mod exactly_once;
 mod fault_sweep;
 mod flume_adopt;
+mod flume_damage;
 mod flume_fixtures;
 mod full_disk;
 mod full_disk_real;

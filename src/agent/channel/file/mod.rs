@@ -56,7 +56,7 @@ fn adopt_flume(name: &str, cfg: &FileChannelConfig) -> Result<(), AgentChannelEr
         }
         Err(cause) => Err(AgentChannelError::Adopt {
             channel: name.to_owned(),
-            cause,
+            cause: Box::new(cause),
         }),
     }
 }
