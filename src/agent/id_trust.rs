@@ -55,6 +55,11 @@ impl IdGate {
         }
     }
 
+    /// Whether ids are kept.
+    pub(crate) fn trusts(&self) -> bool {
+        !self.strip
+    }
+
     /// Counts removed ids into `counters` (`EventIdStrippedCount`).
     pub(crate) fn count_into(&mut self, counters: Arc<CounterGroup>) {
         self.counters = Some(counters);

@@ -150,6 +150,11 @@ impl ChannelProcessor {
         self.sole.is_some()
     }
 
+    /// Whether the source's events keep the ids their peers set (`trustEventIds`).
+    pub(crate) fn trusts_event_ids(&self) -> bool {
+        self.ids.trusts()
+    }
+
     /// As [`ChannelProcessor::process`]; when [`ChannelProcessor::hands_back`] (one channel,
     /// no interceptors), the batch goes to the channel in one transaction and a refused batch
     /// comes back in [`Rejected::events`].

@@ -177,6 +177,70 @@ fn an_adoption_killed_at_a_random_moment_and_rerun_queues_every_event_once() {
 }
 
 #[test]
+fn an_in_place_adoption_killed_at_a_random_moment_and_rerun_gives_the_same_channel() {
+    let want = truth("two-datadirs");
+    let flume = [
+        "--flume-checkpoint-dir",
+        "checkpoint",
+        "--flume-data-dirs",
+        "data-1,data-2",
+    ];
+    let take = [
+        "--checkpoint-dir",
+        "checkpoint",
+        "--data-dirs",
+        "data-1,data-2",
+    ];
+    for (round, delay_ms) in [2u64, 10, 25, 60, 150].into_iter().enumerate() {
+        let tmp = fixture("two-datadirs");
+        let args = [&["channel", "adopt", "--in-place"][..], &flume].concat();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .current_dir(tmp.path())
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let (code, stdout, stderr) = outcome(&sluice(tmp.path(), &args));
+        assert_eq!(code, 0, "round {round}: {stdout}{stderr}");
+        let out = sluice(
+            tmp.path(),
+            &[&["channel", "take"][..], &take, &["--max", "100000"]].concat(),
+        );
+        let (code, got, stderr) = outcome(&out);
+        assert_eq!(code, 0, "round {round}: {stderr}");
+        let got: Vec<String> = got.lines().map(str::to_owned).collect();
+        same(&got, &want)
+            .unwrap_or_else(|e| panic!("round {round} (kill after {delay_ms} ms): {e}"));
+    }
+}
+
+#[test]
+fn verify_flume_reports_a_flume_channel_without_writing() {
+    let tmp = fixture("two-datadirs");
+    let out = sluice(
+        tmp.path(),
+        &[
+            "channel",
+            "verify",
+            "--flume",
+            "--checkpoint-dir",
+            "checkpoint",
+            "--data-dirs",
+            "data-1,data-2",
+        ],
+    );
+    let (code, stdout, stderr) = outcome(&out);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let n = truth("two-datadirs").len();
+    assert!(stdout.contains(&format!("events: {n} (")), "{stdout}");
+    assert!(!tmp.path().join("checkpoint/.sluice-adopt").exists());
+}
+
+#[test]
 fn a_flume_still_holding_its_lock_is_refused() {
     let tmp = fixture("clean-stop");
     let lock = tmp.path().join("data/in_use.lock");

@@ -5,34 +5,15 @@
 //! origin near `u64::MAX`, from a source told to trust its peers, is refused by the channel
 //! (numbered afresh), so neither a panic nor a lost line follows a restart.
 
-use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Duration;
 
 use crate::support::agent_proc::{counter, HttpAgent, Proc};
 use crate::support::lines_support::netcat_send;
 use crate::support::multihop::{avro_sink, edge_conf, lines, wait_for_all};
+use crate::support::otel_support::post_json_to as post;
 use crate::support::ports::free_port;
 use crate::support::wait::wait_until;
-
-/// `POST path` of a JSON `body` on a connection of its own; the status.
-fn post(port: u16, path: &str, body: &str) -> u16 {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    raw.split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
-}
 
 /// One http-source event (Flume's JSON handler) carrying `id`.
 fn http_event(id: &str, body: &str) -> String {

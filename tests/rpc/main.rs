@@ -24,6 +24,7 @@ mod deflate_bomb;
 mod dns_slow;
 mod forged_ids;
 mod net_hostile;
+mod origin_bound;
 mod otlp_amplification;
 mod otlp_h2_flood;
 mod otlp_kill;

@@ -23,6 +23,7 @@ pub(crate) mod netcat;
 pub(crate) mod netcat_udp;
 pub mod otlp;
 pub(crate) mod peer_conns;
+pub(crate) mod peer_origins;
 pub(crate) mod read_buf;
 pub(crate) mod ready;
 pub(crate) mod refusals;

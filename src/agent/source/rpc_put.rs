@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::agent::metrics::{CounterGroup, SourceCounter};
 use crate::agent::router::{ChannelProcessor, RouteError};
+use crate::agent::source::peer_origins::{PeerOrigins, CONNECTION_ORIGINS_MAX};
 use crate::agent::source::SourceCtx;
 use crate::agent::tap;
 use sluice_core::Event;
@@ -20,6 +21,8 @@ pub(crate) struct Putter {
     protocol: &'static str,
     counters: Arc<CounterGroup>,
     router: Arc<ChannelProcessor>,
+    /// The event-id origins of one connection, when the source takes ids.
+    origins: Option<Arc<PeerOrigins>>,
 }
 
 impl Putter {
@@ -29,12 +32,35 @@ impl Putter {
             protocol,
             counters: ctx.counters.clone(),
             router: ctx.router.clone(),
+            origins: None,
+        }
+    }
+
+    /// The putter of one connection from `peer`: when the source takes event ids, the origins
+    /// the connection may bring are bounded (`peer_origins.rs`).
+    pub(crate) fn for_peer(mut self, peer: std::net::SocketAddr) -> Self {
+        if self.router.trusts_event_ids() {
+            self.origins = Some(Arc::new(PeerOrigins::new(
+                self.name.clone(),
+                peer,
+                self.counters.clone(),
+                CONNECTION_ORIGINS_MAX,
+            )));
+        }
+        self
+    }
+
+    /// Applies the connection's bound on origins to `events`.
+    fn bound(&self, events: &mut [Event]) {
+        if let Some(o) = &self.origins {
+            o.admit(events);
         }
     }
 
     /// Puts one call's events from the connection's task; whether every required channel
     /// committed them (answer `OK`; else `FAILED`).
-    pub(crate) async fn put(&self, batch: bool, events: Vec<Event>) -> bool {
+    pub(crate) async fn put(&self, batch: bool, mut events: Vec<Event>) -> bool {
+        self.bound(&mut events);
         let n = self.received(batch, &events);
         let routed = self.router.process(events).await;
         self.answered(batch, n, routed)
@@ -42,7 +68,8 @@ impl Putter {
 
     /// Puts the events of several calls (`batches`: whether each was an `appendBatch`) in one
     /// transaction, in order; whether every required channel committed them.
-    pub(crate) async fn put_calls(&self, batches: &[bool], events: Vec<Event>) -> bool {
+    pub(crate) async fn put_calls(&self, batches: &[bool], mut events: Vec<Event>) -> bool {
+        self.bound(&mut events);
         let n = events.len() as u64;
         let c = &self.counters;
         for b in batches {
@@ -78,7 +105,8 @@ impl Putter {
     }
 
     /// The same on the runtime's blocking pool (never on an async worker).
-    pub(crate) fn put_blocking(&self, batch: bool, events: Vec<Event>) -> bool {
+    pub(crate) fn put_blocking(&self, batch: bool, mut events: Vec<Event>) -> bool {
+        self.bound(&mut events);
         let n = self.received(batch, &events);
         let routed = self.router.process_blocking(events);
         self.answered(batch, n, routed)

@@ -124,25 +124,7 @@ fn run_adopt(args: AdoptArgs) -> anyhow::Result<i32> {
     };
     let keys = flume_keys(&args)?;
     if args.dry_run {
-        let s = survey(&StdFs, &flume, &keys).context("cannot read the Flume channel")?;
-        print_report(&s.report);
-        println!(
-            "events: {} ({} bytes of headers and bodies)",
-            s.events, s.bytes
-        );
-        if let (Some(a), Some(b)) = &s.first_last_timestamp {
-            println!("timestamp header: first {a}, last {b}");
-        }
-        for d in &s.damaged {
-            println!("damaged: {d}");
-        }
-        return Ok(
-            if s.damaged.is_empty() && s.report.counts.stopped.is_empty() {
-                OK
-            } else {
-                FAILED_CHECK
-            },
-        );
+        return report(&flume, &keys);
     }
     let (checkpoint_dir, data_dirs) = match (&args.checkpoint_dir, &args.data_dirs, args.in_place) {
         (Some(c), Some(d), false) => (c.clone(), d.clone()),
@@ -205,6 +187,31 @@ fn run_adopt(args: AdoptArgs) -> anyhow::Result<i32> {
     } else {
         FAILED_CHECK
     })
+}
+
+/// Reads the Flume channel in `flume` whole and prints what it holds, writing nothing:
+/// `adopt --dry-run` and `verify --flume`. Exit 0 when everything reads, 1 when something is
+/// damaged.
+pub(super) fn report(flume: &FlumeDirs, keys: &FlumeKeys) -> anyhow::Result<i32> {
+    let s = survey(&StdFs, flume, keys).context("cannot read the Flume channel")?;
+    print_report(&s.report);
+    println!(
+        "events: {} ({} bytes of headers and bodies)",
+        s.events, s.bytes
+    );
+    if let (Some(a), Some(b)) = &s.first_last_timestamp {
+        println!("timestamp header: first {a}, last {b}");
+    }
+    for d in &s.damaged {
+        println!("damaged: {d}");
+    }
+    Ok(
+        if s.damaged.is_empty() && s.report.counts.stopped.is_empty() {
+            OK
+        } else {
+            FAILED_CHECK
+        },
+    )
 }
 
 /// What the replay found, one fact per line.

@@ -19,6 +19,10 @@ pub struct VerifyArgs {
     /// Print only the problems, not the summary.
     #[arg(long, short)]
     quiet: bool,
+    /// The directories hold an Apache Flume file channel: read it whole as `channel adopt
+    /// --dry-run` does (what it holds, each damaged record), writing nothing.
+    #[arg(long)]
+    flume: bool,
 }
 
 /// Maps a tool's failure to a message and its exit code (`crate::cli::exit`), so that scripts
@@ -58,6 +62,19 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<i32> {
 }
 
 fn run_verify(args: VerifyArgs) -> anyhow::Result<i32> {
+    if args.flume {
+        let dirs = sluice_core::flume::FlumeDirs {
+            checkpoint_dir: args.channel.checkpoint_dir.clone().into(),
+            backup_checkpoint_dir: None,
+            data_dirs: args
+                .channel
+                .data_dirs
+                .split(',')
+                .map(|d| std::path::PathBuf::from(d.trim()))
+                .collect(),
+        };
+        return super::adopt::report(&dirs, &sluice_core::flume::FlumeKeys::new());
+    }
     let config = args.channel.config()?;
     let (fs, progress) = Progress::scan("verify", &config);
     let v = verify(fs, &config).context("cannot verify the channel")?;

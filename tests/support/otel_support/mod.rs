@@ -115,13 +115,18 @@ pub fn dump(root: &Path, name: &str, ch: &str) -> Vec<(serde_json::Value, String
 /// `POST /` of `body` (JSON) with `Content-Type: application/json` on a connection of its own
 /// to an http source: the status.
 pub fn post_json(port: u16, body: &str) -> u16 {
+    post_json_to(port, "/", body)
+}
+
+/// `POST path` of a JSON `body` on a connection of its own; the status (0 if none came).
+pub fn post_json_to(port: u16, path: &str, body: &str) -> u16 {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
         .unwrap();
     write!(
         s,
-        "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )

@@ -9,7 +9,7 @@ mod checkpoint;
 mod error;
 mod inflight;
 mod log;
-mod proto;
+pub mod proto;
 mod queue;
 mod replay;
 

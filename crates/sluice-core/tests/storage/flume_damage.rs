@@ -161,3 +161,27 @@ fn a_log_file_the_queue_needs_is_an_error_naming_it_and_its_events() {
     assert!(text.contains(&name), "{text}");
     assert!(text.contains("queued events"), "{text}");
 }
+
+#[test]
+fn a_zeroed_checkpoint_is_refused_and_the_logs_alone_give_flumes_full_replay() {
+    let tmp = copy_fixture("kill9-midstream");
+    let ck = tmp.path().join("checkpoint/checkpoint");
+    let len = std::fs::metadata(&ck).unwrap().len() as usize;
+    std::fs::write(&ck, vec![0u8; len]).unwrap();
+    let ch = FlumeChannel::open(&StdFs, &dirs_of(tmp.path()), &FlumeKeys::new()).unwrap();
+    match &ch.report.checkpoint {
+        sluice_core::flume::CheckpointUsed::None(why) => {
+            assert!(why.contains("version 0"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // Flume's own full replay of this channel (the incomplete-checkpoint variant's truth).
+    let want = truth(&fixtures().join("variants/incomplete-checkpoint"));
+    let got: Vec<String> = ch
+        .queue
+        .iter()
+        .map(|p| String::from_utf8(ch.read_event(*p).unwrap().body.to_vec()).unwrap())
+        .collect();
+    assert_eq!(got.len(), want.len());
+    assert!(got.iter().zip(&want).all(|(g, (w, _))| g == w));
+}

@@ -24,6 +24,7 @@ mod fault_sweep;
 mod flume_adopt;
 mod flume_damage;
 mod flume_fixtures;
+mod flume_gen;
 mod full_disk;
 mod full_disk_real;
 mod gcommit_power_loss;

@@ -69,7 +69,7 @@ pub(crate) async fn serve<P, S>(
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let (rd, wr) = tokio::io::split(stream);
-    let putter = Putter::of(ctx, P::NAME);
+    let putter = Putter::of(ctx, P::NAME).for_peer(peer);
     let at = At { ctx, peer };
     let link = P::link(shared, ctx);
     let reading = Reading::new(&**shared, at, &link);
