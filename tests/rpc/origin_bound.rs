@@ -61,9 +61,12 @@ fn one_connection_naming_a_new_origin_per_event_fills_at_most_its_share_of_the_t
         s.write_all(&frame(call as i32, &payload)).unwrap();
         read_frame(&mut s).unwrap();
     }
-    let got = wait_for_all(&[out.clone()], &bodies, Duration::from_secs(60), || {
-        col.proc.log_text()
-    });
+    let got = wait_for_all(
+        std::slice::from_ref(&out),
+        &bodies,
+        Duration::from_secs(60),
+        || col.proc.log_text(),
+    );
     assert_eq!(got.len(), ORIGINS as usize, "every event written once");
     assert_eq!(
         counter(mon, "SOURCE.r1", "EventIdStrippedCount"),
