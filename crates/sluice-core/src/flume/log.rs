@@ -15,6 +15,7 @@ use zeroize::Zeroizing;
 
 use super::error::{corrupt, io_err, FlumeError};
 use super::proto;
+use super::window::Window;
 use crate::event::{Bytes, Event};
 use crate::headers::Headers;
 use crate::io::{read_file, Fs, FsFile, OpenMode};
@@ -116,6 +117,7 @@ pub struct LogFile {
     file: Arc<dyn FsFile>,
     len: u64,
     cipher: Option<Cipher>,
+    window: parking_lot::Mutex<Window>,
 }
 
 impl std::fmt::Debug for LogFile {
@@ -199,6 +201,7 @@ impl LogFile {
             file,
             len,
             cipher,
+            window: parking_lot::Mutex::new(Window::default()),
         })
     }
 
@@ -233,14 +236,10 @@ impl LogFile {
 
     /// Reads `n` bytes at `at`; `None` when the file ends first.
     fn bytes_at(&self, at: u64, n: u64) -> Result<Option<Vec<u8>>, FlumeError> {
-        if at.checked_add(n).is_none_or(|end| end > self.len) {
-            return Ok(None);
-        }
-        let mut buf = vec![0u8; usize::try_from(n).unwrap_or(usize::MAX)];
-        self.file
-            .read_exact_at(&mut buf, at)
-            .map_err(io_err("read", &self.path))?;
-        Ok(Some(buf))
+        self.window
+            .lock()
+            .read(self.file.as_ref(), self.len, at, n)
+            .map_err(io_err("read", &self.path))
     }
 
     /// The op byte and the (deciphered) payload of the record at `at`, or where reading stops.

@@ -12,6 +12,7 @@ mod log;
 pub mod proto;
 mod queue;
 mod replay;
+mod window;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
