@@ -98,6 +98,9 @@ impl Fs for Metered {
     fn posix_lock_holder(&self, path: &Path) -> std::io::Result<Option<u32>> {
         self.inner.posix_lock_holder(path)
     }
+    fn file_info(&self, path: &Path) -> std::io::Result<sluice_core::io::FileInfo> {
+        self.inner.file_info(path)
+    }
     fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
         self.inner.rename(from, to)
     }

@@ -113,6 +113,9 @@ impl Fs for ParkingFs {
     fn posix_lock_holder(&self, path: &Path) -> io::Result<Option<u32>> {
         self.sim.posix_lock_holder(path)
     }
+    fn file_info(&self, path: &Path) -> io::Result<sluice_core::io::FileInfo> {
+        self.sim.file_info(path)
+    }
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         self.sim.rename(from, to)
     }
