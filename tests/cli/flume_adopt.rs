@@ -5,11 +5,11 @@
 //! itself delivered from the same files, in its order.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::support::agent_proc::Proc;
-use crate::support::cli_support::{free_port, outcome};
+use crate::support::cli_support::{free_port, outcome, sluice};
 use crate::support::java_support::reference;
 use crate::support::lines_support::written;
 use crate::support::wait::wait_until;
@@ -44,16 +44,6 @@ fn truth(name: &str) -> Vec<String> {
         .lines()
         .map(str::to_owned)
         .collect()
-}
-
-fn sluice(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .current_dir(dir)
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
 }
 
 const FLUME: [&str; 4] = [
@@ -150,27 +140,30 @@ fn an_encrypted_flume_channel_is_adopted_with_its_jceks_keystore_in_flumes_order
     );
 }
 
+/// Starts `sluice ARGS` in `dir`, kills it (SIGKILL) after `delay_ms`, then runs it again to
+/// the end and asserts the rerun succeeded.
+fn kill_then_rerun(dir: &Path, args: &[&str], delay_ms: u64, round: usize) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .current_dir(dir)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(delay_ms));
+    let _ = child.kill();
+    let _ = child.wait();
+    let (code, stdout, stderr) = outcome(&sluice(dir, args));
+    assert_eq!(code, 0, "round {round}: {stdout}{stderr}");
+}
+
 #[test]
 fn an_adoption_killed_at_a_random_moment_and_rerun_queues_every_event_once() {
     let want = truth("clean-stop");
     for (round, delay_ms) in [3u64, 15, 40, 90, 200].into_iter().enumerate() {
         let tmp = fixture("clean-stop");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .current_dir(tmp.path())
-            .args([&["channel", "adopt"][..], &FLUME, &TARGET].concat())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(delay_ms));
-        let _ = child.kill();
-        let _ = child.wait();
-        let out = sluice(
-            tmp.path(),
-            &[&["channel", "adopt"][..], &FLUME, &TARGET].concat(),
-        );
-        let (code, stdout, stderr) = outcome(&out);
-        assert_eq!(code, 0, "round {round}: {stdout}{stderr}");
+        let args = [&["channel", "adopt"][..], &FLUME, &TARGET].concat();
+        kill_then_rerun(tmp.path(), &args, delay_ms, round);
         same(&take_all(tmp.path()), &want)
             .unwrap_or_else(|e| panic!("round {round} (kill after {delay_ms} ms): {e}"));
     }
@@ -194,18 +187,7 @@ fn an_in_place_adoption_killed_at_a_random_moment_and_rerun_gives_the_same_chann
     for (round, delay_ms) in [2u64, 10, 25, 60, 150].into_iter().enumerate() {
         let tmp = fixture("two-datadirs");
         let args = [&["channel", "adopt", "--in-place"][..], &flume].concat();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .current_dir(tmp.path())
-            .args(&args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(delay_ms));
-        let _ = child.kill();
-        let _ = child.wait();
-        let (code, stdout, stderr) = outcome(&sluice(tmp.path(), &args));
-        assert_eq!(code, 0, "round {round}: {stdout}{stderr}");
+        kill_then_rerun(tmp.path(), &args, delay_ms, round);
         let out = sluice(
             tmp.path(),
             &[&["channel", "take"][..], &take, &["--max", "100000"]].concat(),
