@@ -12,6 +12,7 @@ use sluice_core::adopt::{adopt, survey, AdoptRequest};
 use sluice_core::flume::{load_keys, CheckpointUsed, FlumeDirs, FlumeKeys, FlumeReport};
 use sluice_core::io::StdFs;
 use sluice_core::keystore::KeyFiles;
+use sluice_core::FileChannelConfig;
 
 use super::verify::{now_ms, refusing};
 use super::ChannelArgs;
@@ -116,16 +117,9 @@ fn split_dirs(list: &str) -> Vec<PathBuf> {
         .collect()
 }
 
-fn run_adopt(args: AdoptArgs) -> anyhow::Result<i32> {
-    let flume = FlumeDirs {
-        checkpoint_dir: args.flume_checkpoint_dir.clone(),
-        backup_checkpoint_dir: args.flume_backup_checkpoint_dir.clone(),
-        data_dirs: split_dirs(&args.flume_data_dirs),
-    };
-    let keys = flume_keys(&args)?;
-    if args.dry_run {
-        return report(&flume, &keys);
-    }
+/// The new channel's configuration: its own directories, or Flume's with `--in-place` (with
+/// Flume's backup checkpoint directory as its own).
+fn target_config(args: &AdoptArgs, flume: &FlumeDirs) -> anyhow::Result<FileChannelConfig> {
     let (checkpoint_dir, data_dirs) = match (&args.checkpoint_dir, &args.data_dirs, args.in_place) {
         (Some(c), Some(d), false) => (c.clone(), d.clone()),
         (None, None, true) => (
@@ -144,12 +138,25 @@ fn run_adopt(args: AdoptArgs) -> anyhow::Result<i32> {
         set.push("useDualCheckpoints=true".into());
         set.push(format!("backupCheckpointDir={}", b.display()));
     }
-    let target = ChannelArgs {
+    ChannelArgs {
         checkpoint_dir,
         data_dirs,
         set,
     }
-    .config()?;
+    .config()
+}
+
+fn run_adopt(args: AdoptArgs) -> anyhow::Result<i32> {
+    let flume = FlumeDirs {
+        checkpoint_dir: args.flume_checkpoint_dir.clone(),
+        backup_checkpoint_dir: args.flume_backup_checkpoint_dir.clone(),
+        data_dirs: split_dirs(&args.flume_data_dirs),
+    };
+    let keys = flume_keys(&args)?;
+    if args.dry_run {
+        return report(&flume, &keys);
+    }
+    let target = target_config(&args, &flume)?;
     let req = AdoptRequest {
         flume,
         keys: &keys,

@@ -65,6 +65,84 @@ fn ptr_of(id: u32, offset: u64) -> u64 {
     (u64::from(id) << 32) | (offset & 0xFFFF_FFFF)
 }
 
+/// What the replay holds between records: Flume's queue, the open transactions, the puts the
+/// checkpoint caught in flight, the transactions finished, and committed takes of events not
+/// (yet) queued.
+#[derive(Default)]
+struct State {
+    queue: ReplayQueue,
+    txns: HashMap<i64, Txn>,
+    inflight_puts: HashMap<i64, Vec<u64>>,
+    finished: HashSet<i64>,
+    pending_takes: HashMap<u64, u32>,
+}
+
+impl State {
+    /// The state a replay after `checkpoint` (or from nothing) starts from.
+    fn new(checkpoint: Option<&FlumeCheckpoint>) -> State {
+        let mut st = State {
+            queue: ReplayQueue::from_head(checkpoint.map_or(&[][..], |c| &c.queue)),
+            ..State::default()
+        };
+        if let Some(c) = checkpoint {
+            for (id, ptrs) in &c.inflight_puts {
+                st.inflight_puts.entry(*id).or_default().extend(ptrs);
+            }
+        }
+        st
+    }
+
+    /// Transaction `txid` committed: its takes leave the queue, or its puts (those in flight
+    /// at the checkpoint first) join it.
+    fn commit(&mut self, txid: i64, of_takes: bool) {
+        let txn = self.txns.remove(&txid).unwrap_or_default();
+        self.finished.insert(txid);
+        if of_takes {
+            for p in txn.takes {
+                if !self.queue.remove(p) {
+                    *self.pending_takes.entry(p).or_default() += 1;
+                }
+            }
+            return;
+        }
+        let early = self.inflight_puts.remove(&txid).unwrap_or_default();
+        for p in early.into_iter().chain(txn.puts) {
+            match self.pending_takes.get_mut(&p) {
+                Some(n) if *n > 0 => *n -= 1,
+                _ => self.queue.add_tail(p),
+            }
+        }
+    }
+
+    /// The queue once every record is applied: the checkpoint's in-flight takes that no
+    /// commit finished return to the head, one by one (Flume's `addHead`).
+    fn finish(
+        mut self,
+        checkpoint: Option<&FlumeCheckpoint>,
+        counts: &mut ReplayCounts,
+    ) -> Vec<u64> {
+        counts.uncommitted_puts = self.txns.values().map(|t| t.puts.len() as u64).sum::<u64>()
+            + self
+                .inflight_puts
+                .values()
+                .map(|p| p.len() as u64)
+                .sum::<u64>();
+        counts.unmatched_takes = self.pending_takes.values().map(|n| u64::from(*n)).sum();
+        if let Some(c) = checkpoint {
+            for (id, ptrs) in &c.inflight_takes {
+                if self.finished.contains(id) {
+                    continue;
+                }
+                for p in ptrs {
+                    self.queue.add_head(*p);
+                    counts.inflight_takes_returned += 1;
+                }
+            }
+        }
+        self.queue.into_vec()
+    }
+}
+
 /// Replays `logs` on `checkpoint` (or from nothing); returns the queue, head first.
 pub fn replay(
     logs: &[LogFile],
@@ -72,16 +150,7 @@ pub fn replay(
     counts: &mut ReplayCounts,
 ) -> Result<Vec<u64>, FlumeError> {
     let woid = checkpoint.map(|c| c.write_order_id);
-    let mut queue = ReplayQueue::from_head(checkpoint.map_or(&[][..], |c| &c.queue));
-    let mut txns: HashMap<i64, Txn> = HashMap::new();
-    let mut inflight_puts: HashMap<i64, Vec<u64>> = HashMap::new();
-    if let Some(c) = checkpoint {
-        for (id, ptrs) in &c.inflight_puts {
-            inflight_puts.entry(*id).or_default().extend(ptrs);
-        }
-    }
-    let mut finished: HashSet<i64> = HashSet::new();
-    let mut pending_takes: HashMap<u64, u32> = HashMap::new();
+    let mut st = State::new(checkpoint);
     // One head record per file, smallest (woid, txid, rank) first.
     let mut pos: Vec<u64> = logs.iter().map(|l| l.start_for(woid)).collect();
     let mut heads: Vec<Option<Record>> = vec![None; logs.len()];
@@ -98,25 +167,9 @@ pub fn replay(
         if woid.is_some_and(|w| r.woid <= w) {
             counts.skipped += 1;
         } else {
-            apply(&r, logs[i].id, &mut txns, counts);
+            apply(&r, logs[i].id, &mut st.txns, counts);
             if let Op::Commit(of_takes) = r.op {
-                let txn = txns.remove(&r.txid).unwrap_or_default();
-                finished.insert(r.txid);
-                if of_takes {
-                    for p in txn.takes {
-                        if !queue.remove(p) {
-                            *pending_takes.entry(p).or_default() += 1;
-                        }
-                    }
-                } else {
-                    let early = inflight_puts.remove(&r.txid).unwrap_or_default();
-                    for p in early.into_iter().chain(txn.puts) {
-                        match pending_takes.get_mut(&p) {
-                            Some(n) if *n > 0 => *n -= 1,
-                            _ => queue.add_tail(p),
-                        }
-                    }
-                }
+                st.commit(r.txid, of_takes);
             }
         }
         if let Some(n) = next_record(logs, &mut pos, i, counts)? {
@@ -124,21 +177,7 @@ pub fn replay(
             heads[i] = Some(n);
         }
     }
-    counts.uncommitted_puts = txns.values().map(|t| t.puts.len() as u64).sum::<u64>()
-        + inflight_puts.values().map(|p| p.len() as u64).sum::<u64>();
-    counts.unmatched_takes = pending_takes.values().map(|n| u64::from(*n)).sum();
-    if let Some(c) = checkpoint {
-        for (id, ptrs) in &c.inflight_takes {
-            if finished.contains(id) {
-                continue;
-            }
-            for p in ptrs {
-                queue.add_head(*p);
-                counts.inflight_takes_returned += 1;
-            }
-        }
-    }
-    Ok(queue.into_vec())
+    Ok(st.finish(checkpoint, counts))
 }
 
 /// Applies a put, take or rollback record to its transaction and counts every record.
