@@ -3,6 +3,7 @@
 mod adopt;
 mod args;
 mod dump;
+mod flume_report;
 mod inspect;
 mod progress;
 mod put_take;

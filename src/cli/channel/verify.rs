@@ -73,7 +73,7 @@ fn run_verify(args: VerifyArgs) -> anyhow::Result<i32> {
                 .map(|d| std::path::PathBuf::from(d.trim()))
                 .collect(),
         };
-        return super::adopt::report(&dirs, &sluice_core::flume::FlumeKeys::new());
+        return super::flume_report::report(&dirs, &sluice_core::flume::FlumeKeys::new());
     }
     let config = args.channel.config()?;
     let (fs, progress) = Progress::scan("verify", &config);
