@@ -30,7 +30,7 @@ pub mod keystore;
 mod wal;
 
 pub use channel::adopt;
-pub use channel::config::{DirectIo, IGNORED_KEYS, KNOWN_KEYS};
+pub use channel::config::{DirectIo, EncryptionConfig, KeysError, IGNORED_KEYS, KNOWN_KEYS};
 pub use channel::{
     Cached, ChannelError, ChannelStats, ConfigError, FileChannel, FileChannelConfig,
     GroupCommitStats, RecoveryInfo, RecoverySource, Transaction,
@@ -40,6 +40,7 @@ pub use headers::Headers;
 pub use invariant::hot_asserts_on;
 pub use wal::record::{CURSOR_VALUE_BYTES_MAX, RECORD_BYTES_MAX};
 pub use wal::replay::{ProgressSnapshot, ReplayError, ReplayProgress};
+pub use wal::seal::{Keyring, SealError};
 pub use wal::writer::WalError;
 pub use wal::RecoveryPolicy;
 

@@ -158,7 +158,8 @@ fn append_chunk(
         (events, PutSeqs::Listed(chunk), None),
         (&[], commit_seq),
         (commit_seq, Default::default()),
-    );
+    )
+    .sealed(inner.seals());
     let min_free = Some(inner.config.minimum_required_space_bytes);
     let ticket = inner.append_registered(&mut txn, min_free, |txn, a| {
         let seqs = chunk.iter().map(|(seq, _)| *seq);

@@ -118,6 +118,9 @@ pub struct FileChannelConfig {
     /// (or an adoption of one that did not finish), adopt its events in place before opening
     /// (`channel::adopt`); off, such directories are refused with the command to run.
     pub adopt_flume_channel: bool,
+    /// `encryption.*` (Flume's keys): every new segment is sealed with `activeKey`
+    /// (docs/encryption.md); `None`: segments are written plain.
+    pub encryption: Option<EncryptionConfig>,
 }
 
 impl Default for FileChannelConfig {
@@ -148,6 +151,7 @@ impl Default for FileChannelConfig {
             acked_end_refresh_ms: ACKED_END_REFRESH_MS_DEFAULT,
             event_ids: true,
             adopt_flume_channel: false,
+            encryption: None,
             dedup_expiry_ms: DEDUP_EXPIRY_S_DEFAULT * 1000,
             dedup_limits: DedupLimits::default(),
         }
@@ -240,6 +244,9 @@ impl FileChannelConfig {
     }
 }
 
+mod encryption;
 mod keys;
 #[cfg(test)]
 mod tests;
+
+pub use encryption::{EncryptionConfig, KeysError};

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::config::ConfigError;
+use super::config::{ConfigError, KeysError};
 use crate::checkpoint::store::LoadError;
 use crate::event::Event;
 use crate::wal::record::EncodeError;
@@ -114,6 +114,9 @@ pub enum ChannelError {
         /// The error.
         source: std::io::Error,
     },
+    /// The `encryption.*` keys could not be loaded (names the file and the config key).
+    #[error("encryption keys: {0}")]
+    Keys(#[from] KeysError),
     /// A checkpoint could not be loaded and the policy refuses to fall back.
     #[error("checkpoint: {0}")]
     Checkpoint(LoadError),

@@ -275,6 +275,11 @@ impl Inner {
         self.writers.get(next).map_or(0, DirWriter::active_salt)
     }
 
+    /// Whether the channel seals its segments (encryption configured).
+    pub(super) fn seals(&self) -> bool {
+        self.writers.first().is_some_and(DirWriter::seals)
+    }
+
     fn stop_background(&self) {
         *self.shutdown.stop.lock() = true;
         self.shutdown.cv.notify_all();

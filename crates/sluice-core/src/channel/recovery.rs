@@ -29,6 +29,7 @@ use crate::wal::policy::{Action, Damage, Position, Repair};
 use crate::wal::replay::{
     replay, FoundSegment, ReplayOutcome, ReplayProgress, ReplayReport, StartPosition,
 };
+use crate::wal::seal::Keyring;
 use crate::wal::segment::{segment_file_name, SEGMENT_HEADER_BYTES};
 use crate::wal::table::SegmentTable;
 use crate::wal::writer::{DirWriter, LastSegment, Poison};
@@ -135,6 +136,8 @@ pub(crate) struct RecoveredState {
     pub seq_next: u64,
     pub txid_next: u64,
     pub segment_next: u32,
+    /// The configured encryption keys (`encryption.*`), loaded.
+    pub keyring: Option<Arc<Keyring>>,
 }
 
 /// Loads the checkpoint, replays the log after it and rebuilds the queue. With
@@ -162,8 +165,13 @@ pub(crate) fn recover_state(
     );
     let unfinished = finish_deletions(fs, config, repair)?;
     let policy = config.recovery_policy;
-    let mut outcome = replay(fs, &config.data_dirs, &starts, policy, repair, progress)
-        .map_err(ChannelError::Recovery)?;
+    let keyring = match &config.encryption {
+        Some(e) => Some(Arc::new(e.keyring(fs)?)),
+        None => None,
+    };
+    let how = (policy, repair, keyring.as_deref());
+    let mut outcome =
+        replay(fs, &config.data_dirs, &starts, how, progress).map_err(ChannelError::Recovery)?;
     if !unfinished.is_empty() {
         // Read-only: leave the files, but see the channel as it is once they are gone.
         outcome.segments.retain(|s| !unfinished.contains(&s.id));
@@ -197,6 +205,7 @@ pub(crate) fn recover_state(
         seq_next,
         txid_next,
         segment_next,
+        keyring,
     })
 }
 
@@ -313,7 +322,13 @@ pub(crate) fn segment_table(
         let file = fs
             .open(&seg.path, OpenMode::Read)
             .map_err(io_err("open segment", &seg.path))?;
-        table.insert(seg.id, seg.dir_index, seg.path.clone(), file, seg.salt);
+        table.insert(
+            seg.id,
+            seg.dir_index,
+            seg.path.clone(),
+            file,
+            seg.codec.clone(),
+        );
     }
     Ok(table)
 }
@@ -322,7 +337,7 @@ pub(crate) fn segment_table(
 fn start_writers(
     fs: &Arc<dyn Fs>,
     config: &FileChannelConfig,
-    segments: &[FoundSegment],
+    (segments, keyring): (&[FoundSegment], Option<&Arc<Keyring>>),
     (poison, ids, table): (&Arc<Poison>, &Arc<AtomicU32>, &Arc<SegmentTable>),
 ) -> Result<Vec<DirWriter>, ChannelError> {
     let mut writers = Vec::with_capacity(config.data_dirs.len());
@@ -350,7 +365,8 @@ fn start_writers(
                 config.recycle_segments,
                 config.acked_end_refresh_ms.saturating_mul(1_000_000),
             ),
-        )?;
+        )?
+        .with_keyring(keyring.cloned());
         if fresh {
             // A directory without any segment gets its first one now, so that the checkpoint
             // names it as the directory's replay position: should every segment of the
@@ -393,7 +409,8 @@ pub(super) fn open(
     let poison = Arc::new(Poison::default());
     let ids = Arc::new(AtomicU32::new(rec.segment_next));
     let shared = (&poison, &ids, &table);
-    let writers = start_writers(&fs, &config, &rec.outcome.segments, shared)?;
+    let found = (&rec.outcome.segments[..], rec.keyring.as_ref());
+    let writers = start_writers(&fs, &config, found, shared)?;
     let ledgers = writers
         .iter()
         .map(|w| DirLedger::new(w.position()))

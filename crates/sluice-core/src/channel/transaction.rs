@@ -304,7 +304,8 @@ impl Transaction {
                     cursors: &self.cursors,
                 },
             ),
-        );
+        )
+        .sealed(inner.seals());
         let min_free = (np > 0).then_some(inner.config.minimum_required_space_bytes);
         // No gate: the ledger lets a checkpoint see this commit as pending (see `ledger`).
         let (taken, cursors) = (&self.takes, &self.cursors);

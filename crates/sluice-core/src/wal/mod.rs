@@ -12,6 +12,7 @@ pub mod policy;
 pub mod readahead;
 pub mod record;
 pub mod replay;
+pub mod seal;
 pub mod segment;
 pub mod table;
 pub mod writer;

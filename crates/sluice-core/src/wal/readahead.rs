@@ -8,7 +8,8 @@
 //! frame, checksum and sequence number all check out; anything else is read afresh through
 //! [`SegmentTable::read_event`], which reports damage with file and offset.
 
-use super::record::{decode, frame_len, EventPtr, RecordBody};
+use super::record::{frame_len, EventPtr, RecordBody};
+use super::seal::FrameCodec;
 use super::table::{ReadError, SegmentTable};
 use crate::event::Event;
 use crate::invariant::hot_assert;
@@ -26,8 +27,8 @@ const WINDOW_MAX: usize = 256 << 10;
 #[derive(Debug)]
 pub struct ReadAhead {
     segment: u32,
-    /// The segment's record CRC salt.
-    salt: u32,
+    /// How the segment's records read (CRC salt, data key when sealed).
+    codec: FrameCodec,
     start: u64,
     buf: Vec<u8>,
     next_len: usize,
@@ -37,7 +38,7 @@ impl Default for ReadAhead {
     fn default() -> Self {
         ReadAhead {
             segment: u32::MAX,
-            salt: 0,
+            codec: FrameCodec::plain(0),
             start: 0,
             buf: Vec::new(),
             next_len: WINDOW_MIN,
@@ -110,7 +111,7 @@ impl ReadAhead {
             "read-ahead window past its maximum"
         );
         self.segment = ptr.segment;
-        self.salt = entry.salt;
+        self.codec = entry.codec;
         self.start = offset;
         self.next_len = (self.next_len * 2).min(WINDOW_MAX);
         true
@@ -124,7 +125,7 @@ impl ReadAhead {
         let rel = usize::try_from(offset - self.start).ok()?;
         let head = self.buf.get(rel..)?;
         let total = frame_len(head).ok()?;
-        let (record, _) = decode(head.get(..total)?, self.salt).ok()?;
+        let (record, _) = self.codec.decode(head.get(..total)?, offset).ok()?;
         match record.body {
             RecordBody::Put(event) if record.seq == seq => Some(event),
             _ => None,
@@ -166,7 +167,13 @@ mod tests {
         let f = fs.open(path, OpenMode::CreateNew).unwrap();
         f.write_all_at(bytes, 0).unwrap();
         let table = SegmentTable::default();
-        table.insert(1, 0, path.to_path_buf(), Arc::clone(&f), 0);
+        table.insert(
+            1,
+            0,
+            path.to_path_buf(),
+            Arc::clone(&f),
+            FrameCodec::plain(0),
+        );
         (fs, table)
     }
 

@@ -26,6 +26,9 @@ pub const SEGMENT_MAGIC: [u8; 8] = *b"SLUICEWL";
 pub const SEGMENT_VERSION: u32 = 2;
 /// The first segment format, still read: records' CRCs unsalted (salt 0).
 pub const SEGMENT_VERSION_V1: u32 = 1;
+/// A sealed segment: version 2's salted records, each sealed (`wal/seal/`), and a seal block
+/// after the header naming the key that wraps the segment's data key.
+pub const SEGMENT_VERSION_SEALED: u32 = 3;
 
 /// Header bytes 0..8: [`SEGMENT_MAGIC`].
 pub const SEGMENT_MAGIC_AT: Range<usize> = 0..8;
@@ -80,6 +83,29 @@ impl SegmentHeader {
             created_ms,
             prev_in_dir,
             version: SEGMENT_VERSION,
+        }
+    }
+
+    /// A sealed segment's header (version 3).
+    pub fn sealed(segment_id: u32, created_ms: u64, prev_in_dir: u32) -> Self {
+        SegmentHeader {
+            version: SEGMENT_VERSION_SEALED,
+            ..SegmentHeader::new(segment_id, created_ms, prev_in_dir)
+        }
+    }
+
+    /// Whether the segment's records are sealed (version 3).
+    pub fn is_sealed(&self) -> bool {
+        self.version == SEGMENT_VERSION_SEALED
+    }
+
+    /// Where the segment's records start: after the header, and the seal block of a sealed
+    /// segment.
+    pub fn records_start(&self) -> u64 {
+        if self.is_sealed() {
+            crate::wal::seal::SEALED_RECORDS_START
+        } else {
+            SEGMENT_HEADER_BYTES
         }
     }
 
@@ -143,7 +169,10 @@ pub fn encode_header(h: &SegmentHeader) -> [u8; HEADER_LEN] {
         h.prev_in_dir
     );
     assert!(
-        h.version == SEGMENT_VERSION || h.version == SEGMENT_VERSION_V1,
+        matches!(
+            h.version,
+            SEGMENT_VERSION | SEGMENT_VERSION_V1 | SEGMENT_VERSION_SEALED
+        ),
         "segment format version {} is not one this code writes",
         h.version
     );
@@ -173,7 +202,10 @@ pub fn decode_header(b: &[u8]) -> Result<SegmentHeader, HeaderError> {
         return Err(HeaderError::Checksum);
     }
     let version = LE::read_u32(&b[SEGMENT_VERSION_AT]);
-    if version != SEGMENT_VERSION && version != SEGMENT_VERSION_V1 {
+    if !matches!(
+        version,
+        SEGMENT_VERSION | SEGMENT_VERSION_V1 | SEGMENT_VERSION_SEALED
+    ) {
         return Err(HeaderError::BadVersion(version));
     }
     let h = SegmentHeader {
@@ -279,11 +311,15 @@ mod tests {
         assert_eq!(back, v1);
         assert_eq!(back.record_salt(), 0);
         assert_eq!(SegmentHeader::new(9, 1, 8).record_salt(), 9);
-        let mut v3 = b;
-        LE::write_u32(&mut v3[SEGMENT_VERSION_AT], 3);
-        let crc = crc32fast::hash(&v3[..SEGMENT_CRC_AT.start]);
-        LE::write_u32(&mut v3[SEGMENT_CRC_AT], crc);
-        assert_eq!(decode_header(&v3).unwrap_err(), HeaderError::BadVersion(3));
+        let sealed = decode_header(&encode_header(&SegmentHeader::sealed(9, 1, 8))).unwrap();
+        assert!(sealed.is_sealed());
+        assert_eq!(sealed.record_salt(), 9);
+        assert_eq!(sealed.records_start(), 192);
+        let mut v4 = b;
+        LE::write_u32(&mut v4[SEGMENT_VERSION_AT], 4);
+        let crc = crc32fast::hash(&v4[..SEGMENT_CRC_AT.start]);
+        LE::write_u32(&mut v4[SEGMENT_CRC_AT], crc);
+        assert_eq!(decode_header(&v4).unwrap_err(), HeaderError::BadVersion(4));
     }
 
     #[test]

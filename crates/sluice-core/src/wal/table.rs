@@ -8,7 +8,8 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 use super::buffer_pool::BufferPool;
-use super::record::{decode, frame_len, DecodeError, EventPtr, RecordBody};
+use super::record::{frame_len, DecodeError, EventPtr, RecordBody};
+use super::seal::FrameCodec;
 use crate::event::Event;
 use crate::io::FsFile;
 
@@ -21,8 +22,9 @@ pub struct SegmentEntry {
     pub path: PathBuf,
     /// A handle for positional reads.
     pub file: Arc<dyn FsFile>,
-    /// The salt of its record CRCs (from its header's version: 0 or the segment id).
-    pub salt: u32,
+    /// How its records read: their CRC salt (from its header's version: 0 or the segment
+    /// id) and, for a sealed segment, its data key.
+    pub codec: FrameCodec,
 }
 
 /// Why an event could not be read back.
@@ -66,14 +68,14 @@ impl SegmentTable {
         &self.pool
     }
 
-    /// Registers a segment whose record CRCs are salted with `salt`.
+    /// Registers a segment whose records read with `codec`.
     pub fn insert(
         &self,
         id: u32,
         dir_index: usize,
         path: PathBuf,
         file: Arc<dyn FsFile>,
-        salt: u32,
+        codec: FrameCodec,
     ) {
         self.segments.write().insert(
             id,
@@ -81,7 +83,7 @@ impl SegmentTable {
                 dir_index,
                 path,
                 file,
-                salt,
+                codec,
             },
         );
     }
@@ -155,7 +157,10 @@ impl SegmentTable {
                     }
                 })?;
         }
-        let (record, _) = decode(&buf, entry.salt).map_err(|e| corrupt(e.to_string()))?;
+        let (record, _) = entry
+            .codec
+            .decode(&buf, offset)
+            .map_err(|e| corrupt(e.to_string()))?;
         if record.seq != expected_seq {
             return Err(corrupt(format!(
                 "expected the put with seq {expected_seq}, found seq {}",

@@ -71,6 +71,7 @@ use self::space::SpaceGauge;
 use self::sync_state::SyncState;
 pub use self::sync_state::{LEADERS_DEFAULT, LEADERS_MAX};
 use self::zero_ahead::IoScratch;
+use super::seal::{Keyring, SegmentKey, SEALED_RECORDS_START};
 use super::segment::{segment_file_name, SEGMENT_HEADER_BYTES};
 use super::table::SegmentTable;
 use crate::io::{Fs, FsFile};
@@ -107,6 +108,8 @@ struct Active {
     reserved_id: Option<u32>,
     /// A roll failed: nothing more goes to the old segment (the half-made new one is newer).
     must_roll: bool,
+    /// Its data key, when the segment is sealed.
+    key: Option<Arc<SegmentKey>>,
 }
 
 /// The newest segment of a directory, as recovery left it.
@@ -160,6 +163,8 @@ pub struct DirWriter {
     min_free_seen: AtomicU64,
     /// The directory's acknowledged-end record, kept fresh by leaders (`acked_end`).
     acked: AckedEnd,
+    /// With encryption on: the keys that seal every segment this writer starts.
+    keyring: Option<Arc<Keyring>>,
 }
 
 impl DirWriter {
@@ -192,6 +197,7 @@ impl DirWriter {
             written: 0,
             reserved_id: None,
             must_roll: false,
+            key: None,
         };
         if let Some(last) = last {
             assert!(last.id > 0, "segment id 0 is never written");
@@ -224,8 +230,35 @@ impl DirWriter {
             recycled: AtomicU64::new(0),
             min_free_seen: AtomicU64::new(0),
             acked: AckedEnd::loaded(acked_ends, acked_refresh_ns),
+            keyring: None,
         }
         .with_spares_found())
+    }
+
+    /// Seals every segment this writer starts with `keyring`'s active key (none: plain).
+    pub fn with_keyring(mut self, keyring: Option<Arc<Keyring>>) -> Self {
+        self.keyring = keyring;
+        self
+    }
+
+    /// Whether the segments this writer starts are sealed.
+    pub fn seals(&self) -> bool {
+        self.keyring.is_some()
+    }
+
+    /// Where records start in the segments this writer starts.
+    fn records_start(&self) -> u64 {
+        if self.keyring.is_some() {
+            SEALED_RECORDS_START
+        } else {
+            SEGMENT_HEADER_BYTES
+        }
+    }
+
+    /// The data key of the active segment, when it is sealed.
+    #[cfg(feature = "internals")]
+    pub fn active_key(&self) -> Option<Arc<SegmentKey>> {
+        self.active.lock().key.clone()
     }
 
     /// The directory written.

@@ -230,15 +230,16 @@ impl FileChannelConfig {
     ) -> Result<(FileChannelConfig, Vec<String>), ConfigError> {
         let mut c = FileChannelConfig::default();
         let mut warnings = Vec::new();
-        for (key, value) in props {
+        for (key, value) in props.iter().filter(|(k, _)| !k.starts_with("encryption.")) {
             c.apply_key(key.as_str(), value.trim(), &mut warnings)?;
         }
+        c.encryption = EncryptionConfig::from_properties(props)?;
         c.validate()?;
         Ok((c, warnings))
     }
 
-    /// Applies one key: a row of [`KEY_TABLE`], an ignored Flume key (a warning), a refused
-    /// `encryption.*` key, or an unknown key (a warning).
+    /// Applies one key: a row of [`KEY_TABLE`], an ignored Flume key (a warning), or an
+    /// unknown key (a warning). `encryption.*` keys are read together ([`EncryptionConfig`]).
     fn apply_key(
         &mut self,
         k: &str,
@@ -251,11 +252,6 @@ impl FileChannelConfig {
         if IGNORED_KEYS.contains(&k) {
             warnings.push(format!(
                 "{k} is accepted for Flume compatibility and ignored"
-            ));
-        } else if k.starts_with("encryption.") {
-            return Err(err(
-                k,
-                "encryption of the file channel is not supported yet",
             ));
         } else {
             warnings.push(format!("unknown file channel key {k} ignored"));

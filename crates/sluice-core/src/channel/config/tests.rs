@@ -120,12 +120,23 @@ fn non_positive_capacity_falls_back_to_the_default_with_a_warning() {
 }
 
 #[test]
-fn unknown_keys_warn_and_encryption_is_refused() {
+fn unknown_keys_warn_and_an_incomplete_encryption_block_is_refused() {
     let (_, w) = FileChannelConfig::from_properties(&props(&[("bogus", "1")])).unwrap();
     assert!(w[0].contains("bogus"));
     let e =
         FileChannelConfig::from_properties(&props(&[("encryption.activeKey", "k")])).unwrap_err();
-    assert_eq!(e.key, "encryption.activeKey");
+    assert_eq!(e.key, "encryption.cipherProvider");
+    let (c, w) = FileChannelConfig::from_properties(&props(&[
+        ("encryption.activeKey", "k"),
+        ("encryption.cipherProvider", "AESCTRNOPADDING"),
+        ("encryption.keyProvider", "JCEKSFILE"),
+        ("encryption.keyProvider.keyStoreFile", "ks"),
+        ("encryption.keyProvider.keyStorePasswordFile", "pw"),
+        ("encryption.keyProvider.keys", "k"),
+    ]))
+    .unwrap();
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!(c.encryption.unwrap().active_key, "k");
 }
 
 #[test]

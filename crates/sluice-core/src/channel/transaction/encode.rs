@@ -13,7 +13,7 @@ use crate::event::Event;
 use crate::invariant::hot_assert;
 use crate::wal::record::{
     commit_record_len, encode_commit_with, encode_put, encode_take, put_record_len, CommitExtras,
-    RecordBuf, TAKE_RECORD_BYTES,
+    RecordBuf, SEALED_FRAME_EXTRA, TAKE_RECORD_BYTES,
 };
 use crate::wal::writer::{copy_salted, Appended, Records};
 use crate::wal::EventPtr;
@@ -40,7 +40,10 @@ pub(in crate::channel) struct TxnRecords<'e> {
     commit_seq: u64,
     /// The ids the puts commit and the cursors it sets, for the commit record.
     extras: CommitExtras<'e>,
+    /// Bytes of the plain records.
     len: usize,
+    /// Bytes each record grows by when sealed (0: the channel writes plain segments).
+    seal_extra: usize,
     /// Offset of each put record within the records, in put order (set by the encoding).
     pub put_offsets: Vec<u64>,
     /// The records encoded ahead, and the salt they now carry.
@@ -76,9 +79,17 @@ impl<'e> TxnRecords<'e> {
             commit_seq,
             extras,
             len: put_bytes + nt * TAKE_RECORD_BYTES + commit_record_len(&extras),
+            seal_extra: 0,
             put_offsets: Vec::with_capacity(np),
             ahead: None,
         }
+    }
+
+    /// Counts the records as sealed (each [`SEALED_FRAME_EXTRA`] bytes longer) when `sealed`:
+    /// the channel writes sealed segments, which the writer seals them for.
+    pub fn sealed(mut self, sealed: bool) -> Self {
+        self.seal_extra = if sealed { SEALED_FRAME_EXTRA } else { 0 };
+        self
     }
 
     fn put_seq(&self, i: usize) -> u64 {
@@ -96,7 +107,8 @@ impl<'e> TxnRecords<'e> {
         for (i, ev) in self.puts.iter().enumerate() {
             let seq = self.put_seq(i);
             debug_assert!(seq < self.commit_seq, "a put after its commit");
-            self.put_offsets.push((out.end() - base) as u64);
+            self.put_offsets
+                .push(((out.end() - base) + i * self.seal_extra) as u64);
             encode_put(out, salt, self.txid, seq, ev);
         }
         for (j, (put_seq, ptr)) in self.takes.iter().enumerate() {
@@ -142,7 +154,8 @@ impl<'e> TxnRecords<'e> {
 
 impl Records for TxnRecords<'_> {
     fn len(&self) -> u64 {
-        self.len as u64
+        let records = self.puts.len() + self.takes.len() + 1;
+        (self.len + records * self.seal_extra) as u64
     }
 
     fn encoded(&mut self) -> (&mut [u8], &mut u32) {

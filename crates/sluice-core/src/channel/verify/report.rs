@@ -77,6 +77,9 @@ pub struct Verification {
     pub queued: u64,
     /// Why `open` would refuse the channel under its configured recovery policy, if it would.
     pub open_refusal: Option<String>,
+    /// Sealed segments by the alias of the key that wraps their data key (every tag of their
+    /// records checked).
+    pub sealed_by: std::collections::BTreeMap<String, u64>,
 }
 
 impl Verification {

@@ -9,9 +9,10 @@ use super::report::{problem, read_problem, Problem, Verification};
 use crate::channel::{ChannelError, FileChannelConfig};
 use crate::io::{Fs, FsFile, OpenMode};
 use crate::wal::assemble::{Assembler, Fed};
-use crate::wal::record::{decode_meta, frame_len, RECORD_BYTES_MAX};
-use crate::wal::replay::{list_segments, read_header};
-use crate::wal::segment::{scan_records, SEGMENT_HEADER_BYTES};
+use crate::wal::record::{frame_len, FRAME_BYTES_MAX};
+use crate::wal::replay::{list_segments, read_header, segment_codec};
+use crate::wal::seal::FrameCodec;
+use crate::wal::segment::scan_records;
 use crate::wal::table::SegmentTable;
 use crate::wal::{EventPtr, RecordKind};
 
@@ -38,6 +39,10 @@ pub(super) fn scan_all(
     config: &FileChannelConfig,
     v: &mut Verification,
 ) -> Result<Scan, ChannelError> {
+    let keyring = match &config.encryption {
+        Some(e) => Some(e.keyring(fs)?),
+        None => None,
+    };
     let table = SegmentTable::default();
     let mut found: BTreeMap<u32, ScannedSegment> = BTreeMap::new();
     let mut good_puts = Vec::new();
@@ -62,18 +67,32 @@ pub(super) fn scan_all(
             let file = fs.open(&path, OpenMode::Read).map_err(io("open"))?;
             let len = file.len().map_err(io("stat"))?;
             v.bytes += len;
-            let salt = match read_header(file.as_ref(), id, len) {
-                Ok(h) => h.record_salt(),
+            let header = match read_header(file.as_ref(), id, len) {
+                Ok(h) => h,
                 Err(what) => {
                     v.problems.push(problem(&path, 0, what.to_string()));
                     continue;
                 }
             };
+            let codec = match segment_codec(file.as_ref(), &header, keyring.as_ref()) {
+                Ok(Ok(codec)) => codec,
+                Ok(Err(what)) => {
+                    v.problems.push(problem(&path, 0, what.to_string()));
+                    continue;
+                }
+                Err(what) => {
+                    v.problems.push(problem(&path, 0, what.to_string()));
+                    continue;
+                }
+            };
+            if let Some(key) = &codec.key {
+                *v.sealed_by.entry(key.alias().to_owned()).or_default() += 1;
+            }
             found.insert(id, ScannedSegment { dir_index, len });
-            table.insert(id, dir_index, path.clone(), file.clone(), salt);
+            table.insert(id, dir_index, path.clone(), file.clone(), codec.clone());
             let mut problems = scan_segment(
                 &table,
-                (id, &path, &file, salt),
+                (id, &path, &file, (&codec, header.records_start())),
                 &mut asm,
                 &mut good_puts,
                 v,
@@ -95,14 +114,13 @@ pub(super) fn scan_all(
 /// Reads every record of one segment; `asm` carries the directory's open transactions.
 fn scan_segment(
     table: &SegmentTable,
-    (id, path, file, salt): (u32, &Path, &Arc<dyn FsFile>, u32),
+    (id, path, file, (codec, from)): (u32, &Path, &Arc<dyn FsFile>, (&FrameCodec, u64)),
     asm: &mut Assembler,
     good_puts: &mut Vec<(u64, u64)>,
     v: &mut Verification,
 ) -> std::io::Result<Vec<Problem>> {
     let mut problems = Vec::new();
-    let from = SEGMENT_HEADER_BYTES;
-    let scan = scan_records(file.as_ref(), from, salt, true, |offset, meta| {
+    let scan = scan_records(file.as_ref(), from, codec, true, |offset, meta| {
         let ptr = match asm.feed(id, offset, meta) {
             Ok(Fed::Committed {
                 mismatch: Some(m), ..
@@ -129,7 +147,7 @@ fn scan_segment(
     })?;
     v.records += scan.records;
     for (offset, bytes) in &scan.skipped {
-        let what = damage_at(file.as_ref(), *offset, scan.file_len, salt);
+        let what = damage_at(file.as_ref(), *offset, scan.file_len, codec);
         let extent = if offset + bytes >= scan.file_len {
             format!("{bytes} bytes to the end of the file are unreadable")
         } else {
@@ -140,8 +158,8 @@ fn scan_segment(
     Ok(problems)
 }
 
-/// What is wrong with the frame at `offset` (which the scanner could not decode with `salt`).
-fn damage_at(file: &dyn FsFile, offset: u64, file_len: u64, salt: u32) -> String {
+/// What is wrong with the frame at `offset` (which the scanner could not decode with `codec`).
+fn damage_at(file: &dyn FsFile, offset: u64, file_len: u64, codec: &FrameCodec) -> String {
     let avail = file_len.saturating_sub(offset);
     let mut head = vec![0u8; avail.min(8) as usize];
     if let Err(e) = file.read_exact_at(&mut head, offset) {
@@ -151,12 +169,12 @@ fn damage_at(file: &dyn FsFile, offset: u64, file_len: u64, salt: u32) -> String
         Ok(t) => t,
         Err(e) => return e.to_string(),
     };
-    let want = (total.min(RECORD_BYTES_MAX) as u64).min(avail) as usize;
+    let want = (total.min(FRAME_BYTES_MAX) as u64).min(avail) as usize;
     let mut frame = vec![0u8; want];
     if let Err(e) = file.read_exact_at(&mut frame, offset) {
         return format!("cannot read: {e}");
     }
-    match decode_meta(&frame, salt) {
+    match codec.decode_meta(&frame, offset) {
         Ok(_) => "record unreadable".to_owned(),
         Err(e) => e.to_string(),
     }

@@ -12,8 +12,8 @@ use super::layout::{
     Cursor as KeptCursor, EventPtr, Record, RecordBody, RecordKind, COMMIT_BODY_BYTES,
     COMMIT_IDS_COUNT_AT, COMMIT_ID_SPAN_BYTES, COMMIT_PUTS_AT, COMMIT_TAKES_AT,
     CURSORS_PER_COMMIT_MAX, CURSOR_KEY_BYTES_MAX, CURSOR_VALUE_BYTES_MAX, EVENT_HEADERS_MAX,
-    FRAME_CRC_AT, FRAME_KIND_AT, FRAME_LEN_AT, FRAME_RESERVED_AT, FRAME_SEQ_AT, FRAME_TXID_AT,
-    RECORD_BYTES_MAX, RECORD_HEADER_BYTES, TAKE_BODY_BYTES, TAKE_OFFSET_AT, TAKE_PUT_SEQ_AT,
+    FRAME_BYTES_MAX, FRAME_CRC_AT, FRAME_KIND_AT, FRAME_LEN_AT, FRAME_RESERVED_AT, FRAME_SEQ_AT,
+    FRAME_TXID_AT, RECORD_HEADER_BYTES, TAKE_BODY_BYTES, TAKE_OFFSET_AT, TAKE_PUT_SEQ_AT,
     TAKE_SEGMENT_AT,
 };
 use crate::event::Event;
@@ -50,6 +50,10 @@ pub enum DecodeError {
     /// An all-zero frame header: unwritten space, not a record.
     #[error("zeroed space where a record should start")]
     Zeroed,
+    /// A sealed record's authentication tag does not hold: its bytes were altered, or it was
+    /// moved from another place, segment or key.
+    #[error("sealed record fails its authentication tag (altered, moved, or sealed elsewhere)")]
+    Tag,
 }
 
 /// The kind of a frame whose checksum held, checking the reserved bytes after it.
@@ -88,7 +92,7 @@ pub fn frame_len(header: &[u8]) -> Result<usize, DecodeError> {
     }
     // Widening: `usize` has at least 32 bits (asserted with the layout).
     let total = len as usize + FRAME_LEN_AT.end;
-    if !(RECORD_HEADER_BYTES..=RECORD_BYTES_MAX).contains(&total) {
+    if !(RECORD_HEADER_BYTES..=FRAME_BYTES_MAX).contains(&total) {
         return Err(DecodeError::BadLength(len));
     }
     Ok(total)

@@ -24,6 +24,11 @@ pub const FRAME_SEQ_AT: Range<usize> = 20..28;
 pub const RECORD_HEADER_BYTES: usize = 28;
 /// The largest record accepted on write and on read (64 MiB).
 pub const RECORD_BYTES_MAX: usize = 64 << 20;
+/// Bytes a sealed frame carries beyond the plain record it seals (an 8-byte nonce counter and
+/// a 16-byte tag: `wal/seal/frame.rs`).
+pub const SEALED_FRAME_EXTRA: usize = 24;
+/// The largest frame read: a record of [`RECORD_BYTES_MAX`], sealed.
+pub const FRAME_BYTES_MAX: usize = RECORD_BYTES_MAX + SEALED_FRAME_EXTRA;
 /// The most headers one event may carry.
 pub const EVENT_HEADERS_MAX: usize = 65_536;
 
@@ -75,7 +80,7 @@ const _: () = {
     assert!(COMMIT_PUTS_AT.end == COMMIT_TAKES_AT.start);
     assert!(COMMIT_TAKES_AT.end == COMMIT_BODY_BYTES);
     assert!(COMMIT_IDS_COUNT_AT.start == COMMIT_BODY_BYTES);
-    assert!(RECORD_BYTES_MAX <= u32::MAX as usize);
+    assert!(FRAME_BYTES_MAX <= u32::MAX as usize);
     assert!(EVENT_HEADERS_MAX <= u32::MAX as usize);
     assert!(usize::BITS >= 32);
 };

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::files::{list_segments, read_header, HeaderProblem};
+use super::files::{list_segments, read_header, segment_codec, HeaderProblem};
 use super::progress::{ProgressTally, ReplayProgress};
 use super::report::{io_err, CutBack, FoundSegment, ReplayError, ReplayReport, StartPosition};
 use crate::io::{Fs, FsFile, OpenMode};
@@ -12,6 +12,7 @@ use crate::wal::acked::AckedEnds;
 use crate::wal::assemble::{AssembleError, Assembler, CommittedTxn, Fed};
 use crate::wal::policy::{Action, Damage, Position, RecoveryPolicy, Repair};
 use crate::wal::record::RecordKind;
+use crate::wal::seal::{FrameCodec, Keyring};
 use crate::wal::segment::{
     scan_records, ScanOutcome, ScanProblem, SegmentHeader, SEGMENT_HEADER_BYTES,
 };
@@ -40,6 +41,7 @@ struct DirReplay<'a> {
     start: StartPosition,
     policy: RecoveryPolicy,
     repair: Repair,
+    keyring: Option<&'a Keyring>,
     asm: Assembler,
     out: DirResult,
     tally: ProgressTally<'a>,
@@ -76,10 +78,8 @@ fn bytes_to_read(fs: &dyn Fs, segments: &[(u32, PathBuf)], start: StartPosition)
 pub(super) fn replay_dir(
     fs: &dyn Fs,
     dir: &Path,
-    dir_index: usize,
-    start: StartPosition,
-    policy: RecoveryPolicy,
-    repair: Repair,
+    (dir_index, start): (usize, StartPosition),
+    (policy, repair, keyring): (RecoveryPolicy, Repair, Option<&Keyring>),
     progress: &ReplayProgress,
 ) -> Result<DirResult, ReplayError> {
     let segments = list_segments(fs, dir)?;
@@ -104,6 +104,7 @@ pub(super) fn replay_dir(
         start,
         policy,
         repair,
+        keyring,
         asm: Assembler::default(),
         out: DirResult {
             dir_index,
@@ -162,6 +163,19 @@ impl DirReplay<'_> {
                 return self.header_damage(file, path, id, newest, problem);
             }
         };
+        let codec = match segment_codec(file.as_ref(), &header, self.keyring) {
+            Ok(Ok(codec)) => codec,
+            Ok(Err(source)) => {
+                return Err(ReplayError::Seal {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
+            Err(problem) => {
+                let newest = newest && held.acked.is_none();
+                return self.header_damage(file, path, id, newest, problem);
+            }
+        };
         self.note_chain_gap(id, path, &header, before);
         let mut found = FoundSegment {
             id,
@@ -169,13 +183,14 @@ impl DirReplay<'_> {
             path: path.to_path_buf(),
             len,
             records: 0,
-            salt: header.record_salt(),
+            codec,
         };
+        let records_start = header.records_start();
         let from = match self.start {
             Some((sid, _)) if id < sid => None,
             // A position past the end (a cut-back segment, noted above) reads nothing.
-            Some((sid, off)) if id == sid => Some(off.max(SEGMENT_HEADER_BYTES).min(len)),
-            _ => Some(SEGMENT_HEADER_BYTES),
+            Some((sid, off)) if id == sid => Some(off.max(records_start).min(len)),
+            _ => Some(records_start.min(len)),
         };
         if let Some(from) = from {
             let refuse =
@@ -289,12 +304,12 @@ impl DirReplay<'_> {
         newest: bool,
         refuse: bool,
     ) -> Result<(), ReplayError> {
-        let (seg_id, path, salt) = (found.id, found.path.clone(), found.salt);
+        let (seg_id, path, codec) = (found.id, found.path.clone(), found.codec.clone());
         let (asm, out, tally) = (&mut self.asm, &mut self.out, &mut self.tally);
         let mut bad: Option<AssembleError> = None;
         let resync = self.policy.resyncs();
         let mut last = from;
-        let scan = scan_records(file, from, salt, resync, |offset, meta| {
+        let scan = scan_records(file, from, &codec, resync, |offset, meta| {
             tally.record(offset.saturating_sub(last), meta.kind == RecordKind::Put);
             last = offset;
             match asm.feed(seg_id, offset, meta) {
@@ -419,7 +434,7 @@ impl DirReplay<'_> {
         self.out.report.truncated.push((path.clone(), cut, dropped));
         let also = match scan.readable_after {
             Some(next) => {
-                let cost = committed_events_from(file, path, next, found.salt)?;
+                let cost = committed_events_from(file, path, next, &found.codec)?;
                 self.out.report.events_cut += cost;
                 if cost > 0 {
                     tracing::error!(path = %path.display(), offset = next, events = cost, "the cut tail holds committed events");
@@ -451,15 +466,15 @@ fn truncate(file: &dyn FsFile, path: &Path, len: u64) -> Result<(), ReplayError>
 }
 
 /// The events counted by the commit records readable from `from` on (resynchronising past
-/// damage; CRCs salted with `salt`): what cutting the segment at or before `from` costs.
+/// damage; records read with `codec`): what cutting the segment at or before `from` costs.
 fn committed_events_from(
     file: &dyn FsFile,
     path: &Path,
     from: u64,
-    salt: u32,
+    codec: &FrameCodec,
 ) -> Result<u64, ReplayError> {
     let mut events = 0u64;
-    scan_records(file, from, salt, true, |_, meta| {
+    scan_records(file, from, codec, true, |_, meta| {
         if let (RecordKind::Commit, Some((puts, _))) = (meta.kind, meta.commit) {
             events += u64::from(puts);
         }

@@ -3,12 +3,15 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::report::{io_err, ReplayError};
 use crate::io::{Fs, FsFile};
 use crate::wal::policy::Damage;
+use crate::wal::seal::{read_seal_block, FrameCodec, Keyring, SealError};
 use crate::wal::segment::{
-    decode_header, parse_segment_file_name, HeaderError, SegmentHeader, SEGMENT_HEADER_BYTES,
+    decode_header, encode_header, parse_segment_file_name, HeaderError, SegmentHeader,
+    SEGMENT_HEADER_BYTES,
 };
 
 /// Lists the segment ids and paths of a directory, in id order.
@@ -31,6 +34,9 @@ pub enum HeaderProblem {
     /// The header does not decode.
     #[error(transparent)]
     Decode(#[from] HeaderError),
+    /// A sealed segment's seal block is cut short or damaged.
+    #[error(transparent)]
+    SealBlock(SealError),
     /// A good header naming another segment than the file name does.
     #[error("segment header names segment {named}, the file name says {file}")]
     WrongId {
@@ -49,7 +55,9 @@ impl HeaderProblem {
             HeaderProblem::Unreadable(_) | HeaderProblem::Decode(HeaderError::Truncated(_)) => {
                 Damage::TornHeader
             }
-            HeaderProblem::Decode(_) | HeaderProblem::WrongId { .. } => Damage::BadHeader,
+            HeaderProblem::Decode(_)
+            | HeaderProblem::WrongId { .. }
+            | HeaderProblem::SealBlock(_) => Damage::BadHeader,
         }
     }
 }
@@ -68,4 +76,29 @@ pub fn read_header(file: &dyn FsFile, id: u32, len: u64) -> Result<SegmentHeader
         });
     }
     Ok(h)
+}
+
+/// How the records of segment `id` (whose `header` is good) read: plain with its salt, or,
+/// sealed, with its data key unwrapped by `keyring`. A seal block cut short or damaged is a
+/// [`HeaderProblem`] (damage); a key that cannot be had is a [`SealError`] (refused).
+pub fn segment_codec(
+    file: &dyn FsFile,
+    header: &SegmentHeader,
+    keyring: Option<&Keyring>,
+) -> Result<Result<FrameCodec, SealError>, HeaderProblem> {
+    if !header.is_sealed() {
+        return Ok(Ok(FrameCodec::plain(header.record_salt())));
+    }
+    let id = header.segment_id;
+    let block = read_seal_block(file, id).map_err(HeaderProblem::SealBlock)?;
+    let Some(keyring) = keyring else {
+        return Ok(Err(SealError::NotConfigured {
+            alias: block.alias,
+            segment: id,
+        }));
+    };
+    let bytes = encode_header(header);
+    Ok(keyring
+        .open_segment(&bytes, &block)
+        .map(|k| FrameCodec::sealed(Arc::new(k))))
 }

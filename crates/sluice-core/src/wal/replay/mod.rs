@@ -20,10 +20,11 @@ mod report;
 pub use super::assemble::CommittedTxn;
 use super::policy::{RecoveryPolicy, Repair};
 use crate::io::Fs;
+use crate::wal::seal::Keyring;
 use dir::{replay_dir, DirResult};
 #[cfg(feature = "internals")]
 pub use files::HeaderProblem;
-pub use files::{list_segments, read_header};
+pub use files::{list_segments, read_header, segment_codec};
 pub use progress::{ProgressSnapshot, ReplayProgress};
 pub use report::{
     CutBack, FoundSegment, ReplayError, ReplayOutcome, ReplayReport, StartPosition, BY_ACKED_END,
@@ -31,18 +32,17 @@ pub use report::{
 };
 
 /// Replays every directory (in parallel), from `starts[i]` for directory `i`.
-/// With [`Repair::OnDisk`], torn tails are truncated on disk; otherwise nothing is changed.
+/// Sealed segments open with `keyring`'s keys. With [`Repair::OnDisk`], torn tails are truncated on disk; otherwise nothing is changed.
 /// `progress` counts the bytes and events read as the directories' threads go.
 pub fn replay(
     fs: &dyn Fs,
     dirs: &[PathBuf],
     starts: &[StartPosition],
-    policy: RecoveryPolicy,
-    repair: Repair,
+    (policy, repair, keyring): (RecoveryPolicy, Repair, Option<&Keyring>),
     progress: &ReplayProgress,
 ) -> Result<ReplayOutcome, ReplayError> {
     progress.start(0);
-    let outcome = replay_all(fs, dirs, starts, policy, repair, progress);
+    let outcome = replay_all(fs, dirs, starts, (policy, repair, keyring), progress);
     progress.finish();
     outcome
 }
@@ -51,8 +51,7 @@ fn replay_all(
     fs: &dyn Fs,
     dirs: &[PathBuf],
     starts: &[StartPosition],
-    policy: RecoveryPolicy,
-    repair: Repair,
+    how: (RecoveryPolicy, Repair, Option<&Keyring>),
     progress: &ReplayProgress,
 ) -> Result<ReplayOutcome, ReplayError> {
     let results: Vec<Result<DirResult, ReplayError>> = std::thread::scope(|s| {
@@ -61,7 +60,7 @@ fn replay_all(
             .enumerate()
             .map(|(i, dir)| {
                 let start = starts.get(i).copied().flatten();
-                s.spawn(move || replay_dir(fs, dir, i, start, policy, repair, progress))
+                s.spawn(move || replay_dir(fs, dir, (i, start), how, progress))
             })
             .collect();
         handles

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::CommittedTxn;
 use crate::wal::acked::AckedEnds;
+use crate::wal::seal::{FrameCodec, SealError};
 
 /// A segment found on disk.
 #[derive(Clone, Debug)]
@@ -20,8 +21,9 @@ pub struct FoundSegment {
     pub len: u64,
     /// Records read from it in this replay.
     pub records: u64,
-    /// The salt of its record CRCs (0 for a version-1 segment, else its id).
-    pub salt: u32,
+    /// How its records read: the salt of their CRCs (0 for a version-1 segment, else its id)
+    /// and a sealed segment's data key.
+    pub codec: FrameCodec,
 }
 
 /// A segment shorter than something durable says it was: cut back by an outside actor (no
@@ -164,6 +166,15 @@ pub enum ReplayError {
         path: PathBuf,
         /// The error.
         source: io::Error,
+    },
+    /// A sealed segment whose data key cannot be had: no encryption configured, its key's
+    /// alias not listed, or a different key under that alias.
+    #[error("{}: {source}", path.display())]
+    Seal {
+        /// The segment.
+        path: PathBuf,
+        /// Why.
+        source: SealError,
     },
     /// The same segment id in two places.
     #[error("segment id {id} exists twice: {} and {}", first.display(), second.display())]

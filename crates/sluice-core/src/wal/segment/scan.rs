@@ -14,7 +14,8 @@ use std::io;
 
 use crate::invariant::hot_assert;
 use crate::io::FsFile;
-use crate::wal::record::{decode_meta, frame_len, plausible_frame, DecodeError, RecordMeta};
+use crate::wal::record::{frame_len, plausible_frame, DecodeError, RecordMeta};
+use crate::wal::seal::FrameCodec;
 
 /// A problem met while scanning: where, and what.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,8 +65,8 @@ struct Buffered<'a> {
     file_len: u64,
     buf: Vec<u8>,
     buf_start: u64,
-    /// The segment's record CRC salt.
-    salt: u32,
+    /// How the segment's records read (CRC salt, data key when sealed).
+    codec: &'a FrameCodec,
 }
 
 impl Buffered<'_> {
@@ -108,13 +109,13 @@ impl Buffered<'_> {
 }
 
 /// Scans records from `start` to the end of the file, calling `visit(offset, meta)` for each
-/// good one, checking every CRC with `salt` (the segment's). Without `resync` it stops at the
+/// good one, checking every CRC (and every tag of a sealed segment) with `codec`. Without `resync` it stops at the
 /// first bad frame; with it, it searches forward byte by byte for the next frame whose
 /// checksum holds and goes on from there.
 pub fn scan_records(
     file: &dyn FsFile,
     start: u64,
-    salt: u32,
+    codec: &FrameCodec,
     resync: bool,
     mut visit: impl FnMut(u64, &RecordMeta),
 ) -> io::Result<ScanOutcome> {
@@ -124,7 +125,7 @@ pub fn scan_records(
         file_len,
         buf: Vec::new(),
         buf_start: start,
-        salt,
+        codec,
     };
     let mut out = ScanOutcome {
         valid_end: start,
@@ -177,9 +178,9 @@ fn next_record(r: &mut Buffered<'_>, pos: u64) -> io::Result<Next> {
         Err(DecodeError::Zeroed) if all_zero_from(r, pos)? => return Ok(Next::CleanEnd),
         Err(e) => return Ok(Next::Bad(e)),
     };
-    let salt = r.salt;
+    let codec = r.codec;
     let frame = r.window(pos, total)?;
-    Ok(match decode_meta(frame, salt) {
+    Ok(match codec.decode_meta(frame, pos) {
         Ok((meta, len)) => {
             hot_assert!(len == total && len > 0);
             Next::Record(meta, len)
@@ -196,7 +197,7 @@ fn on_damage(
     error: DecodeError,
     resync: bool,
 ) -> io::Result<Option<u64>> {
-    if r.salt != 0 && error == DecodeError::Zeroed && out.problem.is_none() {
+    if r.codec.salt != 0 && error == DecodeError::Zeroed && out.problem.is_none() {
         // Zeroes, then nothing of this segment: the end of this use of a recycled file.
         let limit = pos.saturating_add(STALE_SEARCH_BYTES).min(r.file_len);
         if resync_within(r, pos + 1, limit)?.is_none() {
@@ -255,9 +256,9 @@ fn resync_within(r: &mut Buffered<'_>, from: u64, end: u64) -> io::Result<Option
     let mut pos = from;
     // Each round moves past one candidate (or ends), so this runs at most once per byte.
     while let Some((at, total)) = next_plausible(r, pos, end)? {
-        let salt = r.salt;
+        let codec = r.codec;
         let frame = r.window(at, total)?;
-        if decode_meta(frame, salt).is_ok() {
+        if codec.decode_meta(frame, at).is_ok() {
             return Ok(Some(at));
         }
         pos = at + 1;

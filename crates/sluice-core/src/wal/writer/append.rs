@@ -60,7 +60,7 @@ impl DirWriter {
     fn needs_roll(&self, a: &Active, len: u64) -> bool {
         a.file.is_none()
             || a.must_roll
-            || (a.offset + len > self.max_file_bytes && a.offset > SEGMENT_HEADER_BYTES)
+            || (a.offset + len > self.max_file_bytes && a.offset > self.records_start())
     }
 
     /// Places the records at the active segment's end (the segment exists), salted for it.
@@ -81,11 +81,40 @@ impl DirWriter {
             "append at {offset}, inside the header"
         );
         let segment_id = a.segment_id;
-        // Every segment this writer starts is version 2: its salt is its id.
+        let key = a.key.clone();
+        // Every segment this writer starts is version 2 or 3: its salt is its id.
         let pending_write = match a.direct.as_mut() {
             Some(tail) => {
-                self.buffer_direct(tail, (segment_id, offset), records, min_free)?;
+                self.buffer_direct(
+                    tail,
+                    (segment_id, offset, key.as_deref()),
+                    records,
+                    min_free,
+                )?;
                 true
+            }
+            None if key.is_some() => {
+                let Some((file, key)) = a.file.clone().zip(key) else {
+                    let path = self.segment_path(segment_id);
+                    let lost = io::Error::other("no active segment after a roll");
+                    return Err(self.poison.refuse("append to", path, lost));
+                };
+                let mut sealed = Vec::with_capacity(len as usize);
+                records.seal_into(&mut sealed, &key, offset);
+                hot_assert!(
+                    sealed.len() as u64 == len,
+                    "sealed records are not the length they said"
+                );
+                let written = if a.padded {
+                    let pad = recycle::page_pad(offset + len);
+                    file.write_all_at_padded(&sealed, pad, offset)
+                } else {
+                    file.write_all_at(&sealed, offset)
+                };
+                if let Err(e) = written {
+                    return Err(self.write_failed(file.as_ref(), segment_id, offset, len, e));
+                }
+                false
             }
             None => {
                 let Some(file) = a.file.clone() else {

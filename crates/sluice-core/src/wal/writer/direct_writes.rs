@@ -6,13 +6,13 @@
 use std::sync::Arc;
 
 use super::direct::{Cut, DirectTail};
-use super::records::Records;
+use super::records::{first_frame_checks_out, Records};
 use super::start::is_enospc;
 use super::{Active, DirWriter, WalError};
 use crate::invariant::hot_assert;
 use crate::io::FsFile;
 use crate::wal::aligned::{align_up, AlignedBuf};
-use crate::wal::record::first_frame_salted_with;
+use crate::wal::seal::SegmentKey;
 
 /// Smallest capacity of a fresh direct-I/O buffer (sized at one and a half times the last
 /// group's bytes, and grown into a larger pooled one when a group needs more).
@@ -25,7 +25,7 @@ impl DirWriter {
     pub(super) fn buffer_direct(
         &self,
         tail: &mut DirectTail,
-        (segment_id, offset): (u32, u64),
+        (segment_id, offset, key): (u32, u64, Option<&SegmentKey>),
         records: &mut dyn Records,
         min_free: Option<u64>,
     ) -> Result<(), WalError> {
@@ -67,14 +67,17 @@ impl DirWriter {
             let old = std::mem::replace(&mut tail.buf, bigger);
             self.table.pool().recycle(old);
         }
-        records.encode_into(&mut tail.buf, segment_id);
+        match key {
+            Some(key) => records.seal_into(&mut tail.buf, key, offset),
+            None => records.encode_into(&mut tail.buf, segment_id),
+        }
         hot_assert!(
             tail.start + tail.buf.len() as u64 == end,
             "records encoded into the direct tail are not the length they said"
         );
         let at = (offset - tail.start) as usize;
         hot_assert!(
-            first_frame_salted_with(&tail.buf.as_slice()[at..], segment_id),
+            first_frame_checks_out(&tail.buf.as_slice()[at..], segment_id, key, offset),
             "records appended to segment {segment_id} are not salted for it"
         );
         Ok(())

@@ -5,7 +5,8 @@
 //! `Vec` first, a 1 KiB event was copied twice more before its direct write (≈ 10 % of a
 //! direct avro → file receiver's samples, docs/performance-findings.md).
 
-use crate::wal::record::{resalt, RecordBuf};
+use crate::wal::record::{first_frame_salted_with, resalt, RecordBuf};
+use crate::wal::seal::SegmentKey;
 
 /// One transaction's records, as a [`DirWriter`](super::DirWriter) appends them.
 pub trait Records {
@@ -23,6 +24,13 @@ pub trait Records {
     /// Appends them to `out` salted with `salt`: encoded there, or copied from the bytes
     /// [`Records::encoded`] made (re-salted when their salt is another).
     fn encode_into(&mut self, out: &mut dyn RecordBuf, salt: u32);
+    /// Appends them to `out` sealed with `key`, the first landing at `offset` of the segment
+    /// (sealed segments; [`Records::len`] then counts the sealed bytes). The plain bytes of
+    /// [`Records::encoded`] stay as they were, for a retry elsewhere.
+    fn seal_into(&mut self, out: &mut dyn RecordBuf, key: &SegmentKey, offset: u64) {
+        let (bytes, _) = self.encoded();
+        key.seal_frames(bytes, out, offset);
+    }
 }
 
 /// Records that were encoded before the append (the writer's tests).
@@ -62,4 +70,18 @@ pub fn resalt_for(bytes: &mut [u8], from: &mut u32, salt: u32) {
 pub fn copy_salted(bytes: &mut [u8], from: &mut u32, out: &mut dyn RecordBuf, salt: u32) {
     resalt_for(bytes, from, salt);
     out.put(bytes);
+}
+
+/// Whether the first frame of `bytes`, appended at `offset` of a segment salted with `salt`
+/// (and sealed with `key`), reads back (for assertions).
+pub fn first_frame_checks_out(
+    bytes: &[u8],
+    salt: u32,
+    key: Option<&SegmentKey>,
+    offset: u64,
+) -> bool {
+    match key {
+        None => first_frame_salted_with(bytes, salt),
+        Some(key) => key.open_frame(bytes, offset).is_ok(),
+    }
 }

@@ -45,12 +45,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::direct::DirectTail;
-use super::start::{now_ms, SEGMENT_HEADER_LEN};
 use super::{DirWriter, WalError};
 use crate::io::{FsFile, OpenMode, DIRECT_ALIGN};
 use crate::wal::aligned::AlignedBuf;
 use crate::wal::record::FRAME_LEN_AT;
-use crate::wal::segment::{encode_header, is_spare_file_name, spare_file_name, SegmentHeader};
+use crate::wal::segment::{is_spare_file_name, spare_file_name};
 
 /// The zeros a buffered append into a recycled file that ends at `end` carries: up to the
 /// page boundary at least one frame header past it, so the scanner always meets a zeroed frame
@@ -163,14 +162,15 @@ impl DirWriter {
         removed
     }
 
-    /// Starts segment `id` (after `prev_in_dir`) in a spare, when recycling and one is there:
-    /// new header block written with O_DIRECT and synced, renamed, directory fsynced.
+    /// Starts segment `id` in a spare, when recycling and one is there: its `header` (and
+    /// seal block) written as the first block with O_DIRECT and synced, renamed, directory
+    /// fsynced.
     /// `Ok(None)`: no spare, or it could not be prepared (then it is dropped and the caller
     /// creates a fresh file). Errors after the rename are the caller's to handle as a roll's.
     pub(super) fn start_recycled(
         &self,
         id: u32,
-        prev_in_dir: u32,
+        header: &[u8],
     ) -> Result<Option<Recycled>, WalError> {
         if !self.recycling() {
             return Ok(None);
@@ -178,11 +178,10 @@ impl DirWriter {
         let Some(spare) = self.spares.lock().pop() else {
             return Ok(None);
         };
-        let header = encode_header(&SegmentHeader::new(id, now_ms(), prev_in_dir));
         let prepared = if self.writes_direct() {
-            self.prepare_spare(&spare, &header).map(Some)
+            self.prepare_spare(&spare, header).map(Some)
         } else {
-            self.prepare_spare_buffered(&spare, &header).map(|()| None)
+            self.prepare_spare_buffered(&spare, header).map(|()| None)
         };
         let direct = match prepared {
             Ok(f) => f,
@@ -225,7 +224,7 @@ impl DirWriter {
             source: e,
         })?;
         let allocated = len - len % DIRECT_ALIGN as u64;
-        let mut tail = DirectTail::new(direct, self.fresh_buffer(0), &header, allocated);
+        let mut tail = DirectTail::new(direct, self.fresh_buffer(0), header, allocated);
         // Written whole by its earlier use: nothing to zero ahead inside it.
         tail.zeroed = allocated;
         self.recycled.fetch_add(1, Ordering::Relaxed);
@@ -238,11 +237,7 @@ impl DirWriter {
 
     /// Opens `spare` for direct I/O and makes its first block the new `header` followed by
     /// zeros, durably.
-    fn prepare_spare(
-        &self,
-        spare: &Path,
-        header: &[u8; SEGMENT_HEADER_LEN],
-    ) -> io::Result<Arc<dyn FsFile>> {
+    fn prepare_spare(&self, spare: &Path, header: &[u8]) -> io::Result<Arc<dyn FsFile>> {
         let file = self.fs.open_direct(spare)?;
         let mut block = AlignedBuf::with_capacity(DIRECT_ALIGN);
         block.extend(header);
@@ -253,11 +248,7 @@ impl DirWriter {
 
     /// Opens `spare` through the page cache and makes its first page the new `header`
     /// followed by zeros, durably.
-    fn prepare_spare_buffered(
-        &self,
-        spare: &Path,
-        header: &[u8; SEGMENT_HEADER_LEN],
-    ) -> io::Result<()> {
+    fn prepare_spare_buffered(&self, spare: &Path, header: &[u8]) -> io::Result<()> {
         let file = self.fs.open(spare, OpenMode::ReadWrite)?;
         file.write_all_at_padded(header, DIRECT_ALIGN - header.len(), 0)?;
         file.sync_data()

@@ -6,10 +6,13 @@ use std::io;
 use std::sync::atomic::Ordering;
 
 use super::direct::{DirectIo, DirectTail};
-use super::start::{check_linked, create_segment, SEGMENT_HEADER_LEN};
+use std::sync::Arc;
+
+use super::start::{check_linked, create_segment, now_ms};
 use super::{Active, DirWriter, WalError};
 use crate::io::FsFile;
-use crate::wal::segment::SEGMENT_HEADER_BYTES;
+use crate::wal::seal::{FrameCodec, SegmentKey, SEALED_RECORDS_START};
+use crate::wal::segment::{encode_header, SegmentHeader};
 
 impl DirWriter {
     /// Seals the active segment and starts a new one (under `io` and `active`). A failure to
@@ -25,14 +28,22 @@ impl DirWriter {
             None => self.ids.fetch_add(1, Ordering::SeqCst),
         };
         assert!(id > a.segment_id, "new segment {id} after {}", a.segment_id);
-        let started = match self.start_recycled(id, a.segment_id) {
+        let (head, key) = match self.segment_head(id, a.segment_id) {
+            Ok(h) => h,
+            Err(e) => {
+                a.reserved_id = Some(id);
+                a.must_roll = true;
+                return Err(e);
+            }
+        };
+        let started = match self.start_recycled(id, &head) {
             // A spare written through the page cache pads its appends (recycle.rs).
             Ok(Some(r)) => {
                 let padded = r.tail.is_none();
                 Ok(((r.tail, padded), r.file))
             }
-            Ok(None) => create_segment(self.fs.as_ref(), &self.dir, id, a.segment_id, retry)
-                .and_then(|(file, header)| Ok((self.start_direct(id, &header)?, file)))
+            Ok(None) => create_segment(self.fs.as_ref(), &self.dir, id, a.segment_id, retry, &head)
+                .and_then(|file| Ok((self.start_direct(id, &head)?, file)))
                 .map(|(direct, file)| ((direct, false), file)),
             Err(e) => Err(e),
         };
@@ -51,9 +62,13 @@ impl DirWriter {
                 return Err(e);
             }
         };
-        // Every segment started here is version 2: its records' CRC salt is its id.
+        // Every segment started here is version 2 or 3: its records' CRC salt is its id.
+        let codec = match &key {
+            Some(k) => FrameCodec::sealed(k.clone()),
+            None => FrameCodec::plain(id),
+        };
         self.table
-            .insert(id, self.index, self.segment_path(id), file.clone(), id);
+            .insert(id, self.index, self.segment_path(id), file.clone(), codec);
         tracing::debug!(dir = %self.dir.display(), segment = id, direct = direct.is_some(), recycled_buffered = padded, "rolled to a new segment");
         // Best effort: a head record that lags only narrows what recovery can see missing.
         if let Err(e) = crate::wal::head::write(self.fs.as_ref(), &self.dir, id) {
@@ -64,7 +79,8 @@ impl DirWriter {
         a.padded = padded;
         a.segment_id = id;
         self.active_salt.store(id, Ordering::Relaxed);
-        a.offset = SEGMENT_HEADER_BYTES;
+        a.offset = head.len() as u64;
+        a.key = key;
         a.reserved_id = None;
         a.must_roll = false;
         Ok(())
@@ -73,16 +89,12 @@ impl DirWriter {
     /// Opens new segment `id` (whose `header` is durable) for direct I/O and allocates its
     /// first step, or `None` to write it buffered: `directIo = false`, or `auto` on a file
     /// system that refuses either (remembered, and said once).
-    fn start_direct(
-        &self,
-        id: u32,
-        header: &[u8; SEGMENT_HEADER_LEN],
-    ) -> Result<Option<DirectTail>, WalError> {
+    fn start_direct(&self, id: u32, header: &[u8]) -> Result<Option<DirectTail>, WalError> {
         if !self.writes_direct() {
             return Ok(None);
         }
         let path = self.segment_path(id);
-        let first = DirectTail::allocation_for(SEGMENT_HEADER_BYTES + 1, self.max_file_bytes);
+        let first = DirectTail::allocation_for(header.len() as u64 + 1, self.max_file_bytes);
         let opened = self
             .fs
             .open_direct(&path)
@@ -111,6 +123,30 @@ impl DirWriter {
                 source: e,
             }),
         }
+    }
+
+    /// The first bytes of new segment `id` (after `prev_in_dir`): its header, and with
+    /// encryption on the seal block holding its fresh data key wrapped by the active key (the
+    /// key returned). A failure (the random source) is a failed roll, retried.
+    fn segment_head(
+        &self,
+        id: u32,
+        prev_in_dir: u32,
+    ) -> Result<(Vec<u8>, Option<Arc<SegmentKey>>), WalError> {
+        let Some(keyring) = self.keyring.as_ref() else {
+            let header = encode_header(&SegmentHeader::new(id, now_ms(), prev_in_dir));
+            return Ok((header.to_vec(), None));
+        };
+        let header = encode_header(&SegmentHeader::sealed(id, now_ms(), prev_in_dir));
+        let (block, key) = keyring.seal_segment(&header).map_err(|e| WalError::Roll {
+            op: "seal",
+            path: self.segment_path(id),
+            source: io::Error::other(e),
+        })?;
+        let mut head = header.to_vec();
+        head.extend_from_slice(&block.encode());
+        debug_assert_eq!(head.len() as u64, SEALED_RECORDS_START);
+        Ok((head, Some(Arc::new(key))))
     }
 
     /// Makes the active segment `file` durable before the roll leaves it (its pending direct

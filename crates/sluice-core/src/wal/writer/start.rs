@@ -7,10 +7,7 @@ use std::sync::Arc;
 
 use super::error::WalError;
 use crate::io::{Fs, FsFile, OpenMode};
-use crate::wal::segment::{encode_header, segment_file_name, SegmentHeader, SEGMENT_HEADER_BYTES};
-
-/// Bytes of a segment header, as an array length.
-pub(super) const SEGMENT_HEADER_LEN: usize = SEGMENT_HEADER_BYTES as usize;
+use crate::wal::segment::segment_file_name;
 
 /// Milliseconds since the Unix epoch (0 if the clock is before it; saturating far after).
 pub(super) fn now_ms() -> u64 {
@@ -19,7 +16,7 @@ pub(super) fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// Creates segment `id` with its header, durably; returns the file and the header's bytes. `retry`: the id was reserved by an earlier
+/// Creates segment `id` with its `head` (header, and seal block when sealed), durably. `retry`: the id was reserved by an earlier
 /// attempt that may have left a partial file, which is overwritten. Failures before the
 /// directory fsync are [`WalError::Roll`] (nothing acknowledged is at stake); a failed
 /// directory fsync is [`WalError::Io`] (the caller poisons: it is never retried).
@@ -29,7 +26,8 @@ pub(super) fn create_segment(
     id: u32,
     prev_in_dir: u32,
     retry: bool,
-) -> Result<(Arc<dyn FsFile>, [u8; SEGMENT_HEADER_LEN]), WalError> {
+    head: &[u8],
+) -> Result<Arc<dyn FsFile>, WalError> {
     assert!(id > prev_in_dir, "segment {id} after segment {prev_in_dir}");
     let path = dir.join(segment_file_name(id));
     let roll_err = |op, source| WalError::Roll {
@@ -43,8 +41,7 @@ pub(super) fn create_segment(
         OpenMode::CreateNew
     };
     let file = fs.open(&path, mode).map_err(|e| roll_err("create", e))?;
-    let header = encode_header(&SegmentHeader::new(id, now_ms(), prev_in_dir));
-    file.write_all_at(&header, 0)
+    file.write_all_at(head, 0)
         .map_err(|e| roll_err("write header", e))?;
     file.sync_data().map_err(|e| roll_err("sync header", e))?;
     fs.sync_dir(dir).map_err(|e| WalError::Io {
@@ -52,7 +49,7 @@ pub(super) fn create_segment(
         path: dir.to_path_buf(),
         source: e,
     })?;
-    Ok((file, header))
+    Ok(file)
 }
 
 /// Fails if `file` no longer has a directory entry: its directory was removed or the file

@@ -1,6 +1,7 @@
 //! The scanner's ends: zeros, torn frames, a recycled file's earlier use, damage.
 
 use super::*;
+use crate::wal::seal::FrameCodec;
 
 fn scan_of(bytes: &[u8], resync: bool) -> ScanOutcome {
     scan_salted(bytes, 0, resync)
@@ -13,7 +14,7 @@ fn scan_salted(bytes: &[u8], salt: u32, resync: bool) -> ScanOutcome {
     let path = std::path::Path::new("/d/seg");
     let f = fs.open(path, OpenMode::CreateNew).unwrap();
     f.write_all_at(bytes, 0).unwrap();
-    scan_records(f.as_ref(), 0, salt, resync, |_, _| {}).unwrap()
+    scan_records(f.as_ref(), 0, &FrameCodec::plain(salt), resync, |_, _| {}).unwrap()
 }
 
 fn two_records_around(gap: &[u8]) -> (Vec<u8>, u64) {
