@@ -89,6 +89,21 @@ impl FileChannel {
         &self.inner.recovery
     }
 
+    /// The segments the channel holds, by the alias of the key that seals them (`""` for
+    /// plain segments), oldest key first: which keys are still needed.
+    pub fn sealed_by(&self) -> Vec<(String, u64)> {
+        let mut by: Vec<(String, u64, u32)> = Vec::new();
+        for (id, entry) in self.inner.table.all() {
+            let alias = entry.codec.key.as_ref().map_or("", |k| k.alias());
+            match by.iter_mut().find(|(a, _, _)| a == alias) {
+                Some((_, n, _)) => *n += 1,
+                None => by.push((alias.to_owned(), 1, id)),
+            }
+        }
+        by.sort_by_key(|(_, _, first)| *first);
+        by.into_iter().map(|(a, n, _)| (a, n)).collect()
+    }
+
     /// The configuration in force.
     pub fn config(&self) -> &FileChannelConfig {
         &self.inner.config

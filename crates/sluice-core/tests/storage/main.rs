@@ -32,6 +32,7 @@ mod missing_segments;
 mod model;
 mod recycle_crash;
 mod recycle_segments;
+mod sealed;
 mod segment_gc;
 mod tools_verify_lib;
 mod truncated_segments;

@@ -1,6 +1,7 @@
 //! The `file` channel's keys: Flume's `FileChannel` keys handed to the core's own parser
 //! (`sluice_core::FileChannelConfig::from_properties`, which holds the defaults), its
-//! warnings and errors placed on the key's line; `encryption.*` is refused.
+//! warnings and errors placed on the key's line. `encryption.*` (Flume's keys) are read by
+//! the core too (`sluice_core::EncryptionConfig`): the segments are then sealed.
 
 use std::collections::BTreeMap;
 
@@ -16,13 +17,13 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<FileChannelConfig> {
         if k == "type" {
             continue;
         }
-        if KNOWN_KEYS.contains(&k.as_str()) || IGNORED_KEYS.contains(&k.as_str()) {
+        if KNOWN_KEYS.contains(&k.as_str())
+            || IGNORED_KEYS.contains(&k.as_str())
+            || k.starts_with("encryption.")
+        {
             if let Some(v) = cx.get(&k) {
                 props.insert(k, v);
             }
-        } else if k.starts_with("encryption.") {
-            cx.get(&k);
-            cx.error(&k, "encryption of the file channel is not supported");
         }
     }
     match FileChannelConfig::from_properties(&props) {

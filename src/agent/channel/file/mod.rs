@@ -136,6 +136,24 @@ impl FileChannelAdapter {
             elapsed_ms = info.elapsed.as_millis() as u64,
             "file channel opened"
         );
+        if let Some(enc) = &channel.config().encryption {
+            let by: Vec<String> = channel
+                .sealed_by()
+                .iter()
+                .map(|(alias, n)| match alias.as_str() {
+                    "" => format!("plain={n}"),
+                    a => format!("{a}={n}"),
+                })
+                .collect();
+            tracing::info!(
+                channel = name,
+                cipher_provider = %enc.cipher_provider,
+                active_key = %enc.active_key,
+                segments = %by.join(" "),
+                "encryption on: {} is mapped to sealed segments (AES-256-GCM, authenticated); segments by key, oldest first",
+                enc.cipher_provider
+            );
+        }
         let ch = channel.clone();
         let disk = super::disk_space::DiskSpace::new(dirs.0, dirs.1, floor_bytes);
         counters.set_gauges(Box::new(move || {
