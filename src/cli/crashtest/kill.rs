@@ -63,6 +63,7 @@ fn round(
         .args(["--id-base", &(r * args.producers).to_string()])
         .args(["--seed", &rng.next_u64().to_string()])
         .args(["--direct-io", args.direct_io.as_key()])
+        .args(args.set.iter().flat_map(|kv| ["--set", kv.as_str()]))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -160,7 +161,9 @@ pub fn run(
         );
     }
     let started = Instant::now();
-    let ch = FileChannel::open(channel_config(ckpt, dirs, args.direct_io)).context("final open")?;
+    let mut config = channel_config(ckpt, dirs, args.direct_io);
+    config.encryption = super::encryption_of(&args.set)?;
+    let ch = FileChannel::open(config).context("final open")?;
     let recovery_ms = started.elapsed().as_secs_f64() * 1000.0;
     // The last worker was killed like the others: its output is cut back to the committed
     // takes here, as each new worker's `cursor` line does at the start of a round.

@@ -24,7 +24,9 @@ mod worker;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sluice_core::{DirectIo, FileChannelConfig};
+use sluice_core::{DirectIo, EncryptionConfig, FileChannelConfig};
+
+use crate::cli::exit::Usage;
 
 pub use worker::{run_worker, WorkerArgs};
 
@@ -67,6 +69,27 @@ pub struct CrashtestArgs {
     /// duplicate (docs/exactly-once.md).
     #[arg(long, conflicts_with_all = ["power_loss", "remove"])]
     pub exactly_once: bool,
+    /// An `encryption.*` key of the channel under test, e.g. `--set
+    /// encryption.activeKey=key-0` (repeatable): its segments are sealed (docs/encryption.md).
+    /// With --power-loss the key files are copied onto the simulated disk first.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+/// The encryption of the channel under test, from `--set` pairs (only `encryption.*` keys).
+pub(crate) fn encryption_of(set: &[String]) -> anyhow::Result<Option<EncryptionConfig>> {
+    let mut props = std::collections::BTreeMap::new();
+    for kv in set {
+        let Some((k, v)) = kv.split_once('=') else {
+            return Err(Usage(format!("--set {kv:?}: expected KEY=VALUE")).into());
+        };
+        if !k.trim().starts_with("encryption.") {
+            return Err(Usage(format!("--set {k}: crashtest takes encryption.* keys only")).into());
+        }
+        props.insert(k.trim().to_owned(), v.trim().to_owned());
+    }
+    EncryptionConfig::from_properties(&props)
+        .map_err(|e| Usage(format!("invalid encryption keys: {e}")).into())
 }
 
 /// Parses a `directIo` value as the config key takes it.

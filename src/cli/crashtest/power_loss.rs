@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use sluice_core::io::{Fault, SimFs};
+use sluice_core::io::{Fault, Fs, SimFs};
 use sluice_core::{Event, FileChannel};
 
 use super::ledger::Ledger;
@@ -75,7 +75,11 @@ pub fn run(
     // No background checkpoints: every operation must follow from the seed.
     config.checkpoint_interval_ms = 3_600_000;
     config.max_file_size_bytes = 64 * 1024;
+    config.encryption = super::encryption_of(&args.set)?;
     let mut sim = SimFs::new(seed);
+    if let Some(enc) = &config.encryption {
+        copy_key_files(&sim, &enc.key_files)?;
+    }
     for r in 0..args.rounds {
         let started = Instant::now();
         let ch = FileChannel::open_with_fs(config.clone(), Arc::new(sim.clone()))
@@ -110,4 +114,21 @@ pub fn run(
     let left = ledger.drain(&ch)?;
     println!("final: recovery {recovery_ms:.1} ms, {left} events left in the channel");
     Ok(ledger)
+}
+
+/// Copies the keystore and password files onto the simulated disk at the same paths (written
+/// durably, so every crash image keeps them).
+fn copy_key_files(sim: &SimFs, files: &sluice_core::keystore::KeyFiles) -> anyhow::Result<()> {
+    let own = files.keys.iter().filter_map(|(_, p)| p.as_ref());
+    for path in [&files.keystore_file, &files.store_password_file]
+        .into_iter()
+        .chain(own)
+    {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        if let Some(parent) = path.parent() {
+            sim.create_dir_all(parent)?;
+        }
+        sluice_core::io::write_file_atomic(sim, path, &bytes)?;
+    }
+    Ok(())
 }

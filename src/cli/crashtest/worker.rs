@@ -41,6 +41,9 @@ pub struct WorkerArgs {
     /// `directIo` of the channel.
     #[arg(long, default_value = "auto", value_parser = super::parse_direct_io)]
     pub direct_io: sluice_core::DirectIo,
+    /// `encryption.*` keys of the channel (as `crashtest --set`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
 }
 
 fn say(line: &str) -> std::io::Result<()> {
@@ -133,7 +136,8 @@ fn taker(ch: FileChannel, seed: u64, mut lines_out: u64) -> anyhow::Result<()> {
 /// Runs the worker until killed (or until a thread fails, which exits non-zero).
 pub fn run_worker(args: WorkerArgs) -> anyhow::Result<i32> {
     crate::cli::logging::init("error");
-    let config = channel_config(&args.checkpoint_dir, &args.data_dirs, args.direct_io);
+    let mut config = channel_config(&args.checkpoint_dir, &args.data_dirs, args.direct_io);
+    config.encryption = super::encryption_of(&args.set)?;
     let started = Instant::now();
     let ch = FileChannel::open(config).context("cannot open the channel")?;
     let queued = ch.stats().queued;
