@@ -326,3 +326,72 @@ fn an_agent_with_adopt_flume_channel_delivers_what_flume_would_have_in_its_order
         .collect();
     assert_eq!(moved.len(), 1, "Flume's files are kept in one folder");
 }
+
+/// Issue 65: the `encrypted` fixture's own `encryption.*` lines, as Flume was given them
+/// (relative paths, the agent started in the fixture's folder), with `adoptFlumeChannel`: the
+/// agent reads Flume's AES-CTR logs with those keys, delivers what Flume would have, and
+/// the events it moved are sealed with the active key.
+#[test]
+fn an_agent_adopts_an_encrypted_flume_channel_with_its_own_encryption_keys() {
+    let tmp = fixture("encrypted");
+    let root = tmp.path().to_path_buf();
+    std::fs::create_dir_all(root.join("out")).unwrap();
+    let drain = std::fs::read_to_string(root.join("drain.conf")).unwrap();
+    let keys: String = drain
+        .lines()
+        .filter(|l| l.contains(".channels.c1.encryption."))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(keys.lines().count(), 7, "{drain}");
+    let port = free_port();
+    let conf = agent_conf(&root, port, true) + &keys;
+    let mut agent = Proc::builder(&root)
+        .conf_text(&conf)
+        .cwd(&root)
+        .ready_port(port)
+        .spawn();
+    let want = truth("encrypted");
+    let out: PathBuf = root.join("out");
+    wait_until(
+        Duration::from_secs(60),
+        || written(&out).len() >= want.len(),
+        || {
+            format!(
+                "{} of {} delivered:\n{}",
+                written(&out).len(),
+                want.len(),
+                agent.log_text()
+            )
+        },
+    );
+    agent.stop();
+    same(&written(&out), &want).unwrap();
+    let log = agent.log_text();
+    assert!(
+        log.contains("adopted the Apache Flume file channel"),
+        "{log}"
+    );
+    assert!(log.contains("AES-256-GCM"), "{log}");
+    let mut sealed = 0;
+    for e in std::fs::read_dir(root.join("data")).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("log-"))
+        {
+            let b = std::fs::read(&p).unwrap();
+            assert_eq!(
+                b.get(8..12),
+                Some(&[3u8, 0, 0, 0][..]),
+                "{} is not sealed",
+                p.display()
+            );
+            assert!(
+                !b.windows(13).any(|w| w == b"pub:encrypted"),
+                "{} holds plaintext",
+                p.display()
+            );
+            sealed += 1;
+        }
+    }
+    assert!(sealed > 0, "no sealed segment");
+}

@@ -26,6 +26,7 @@ mod config_examples;
 mod config_subst;
 mod crashtest_cli;
 mod docs_true;
+mod encrypted_channel;
 mod flume_adopt;
 mod keystore_files;
 mod kill;

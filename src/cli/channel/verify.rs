@@ -95,6 +95,17 @@ fn run_verify(args: VerifyArgs) -> anyhow::Result<i32> {
             "segments: {}, bytes: {}, good records: {}, unfinished transactions: {}, events after recovery: {}",
             v.segments, v.bytes, v.records, v.unfinished_txns, v.queued
         );
+        if !v.sealed_by.is_empty() {
+            let by: Vec<String> = v
+                .sealed_by
+                .iter()
+                .map(|(a, n)| format!("{a}={n}"))
+                .collect();
+            eprintln!(
+                "sealed segments by key (every tag checked): {}",
+                by.join(" ")
+            );
+        }
         if let Some(why) = &v.open_refusal {
             eprintln!("open would refuse the channel: {why}");
         }

@@ -20,9 +20,9 @@ mod keyring;
 
 use std::sync::Arc;
 
-pub use self::block::{read_seal_block, SEALED_RECORDS_START};
 #[cfg(feature = "internals")]
-pub use self::block::{SealBlock, SEAL_BLOCK_BYTES};
+pub use self::block::SealBlock;
+pub use self::block::{read_seal_block, SEALED_RECORDS_START, SEAL_BLOCK_BYTES};
 pub use self::error::SealError;
 pub use self::frame::SegmentKey;
 #[cfg(feature = "internals")]

@@ -427,3 +427,33 @@ fn power_loss_keeps_every_acknowledged_commit_and_never_reuses_a_nonce() {
         );
     }
 }
+
+#[test]
+fn a_seal_block_torn_by_a_crash_is_a_torn_start_not_damage() {
+    use sluice_core::internals::wal::segment::{encode_header, segment_file_name, SegmentHeader};
+    let bed = Bed::sim(5);
+    let config = sealed_config(&bed, "key-0");
+    let want = bodies("torn", 50);
+    put_all(&bed.open(&config), &want);
+    let segs = segments(bed.fs.as_ref(), &config);
+    let (last, path) = segs.last().unwrap().clone();
+    let dir = path.parent().unwrap();
+    // The next segment of that directory, its header written and its seal block cut short.
+    let next = segs.iter().map(|(id, _)| *id).max().unwrap() + 1;
+    let header = encode_header(&SegmentHeader::sealed(next, 1, last));
+    for cut in [32, 100] {
+        let p = dir.join(segment_file_name(next));
+        let f = bed.fs.open(&p, OpenMode::CreateTruncate).unwrap();
+        let mut head = header.to_vec();
+        head.resize(cut, 0);
+        f.write_all_at(&head, 0).unwrap();
+        f.sync_data().unwrap();
+        let ch = bed.open(&config);
+        assert!(
+            !bed.fs.exists(&p),
+            "the torn start of segment {next} is removed"
+        );
+        drop(ch);
+    }
+    assert_eq!(drain(&bed.open(&config)), want);
+}

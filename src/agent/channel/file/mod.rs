@@ -26,12 +26,26 @@ pub struct FileChannelAdapter {
 
 /// With `adoptFlumeChannel`, adopts the Flume channel the directories hold, in place, and
 /// says what it did; a Flume channel without the key is refused by the open that follows.
+/// An encrypted Flume channel is read with the channel's own `encryption.*` keys (the same
+/// keys Flume was given), and its events are sealed with `activeKey` as they move.
 fn adopt_flume(name: &str, cfg: &FileChannelConfig) -> Result<(), AgentChannelError> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
-    let keys = sluice_core::flume::FlumeKeys::new();
     let fs = std::sync::Arc::new(sluice_core::io::StdFs);
+    let keys = match cfg.encryption.as_ref().filter(|_| cfg.adopt_flume_channel) {
+        None => sluice_core::flume::FlumeKeys::new(),
+        Some(enc) => match sluice_core::flume::load_keys(fs.as_ref(), &enc.key_files) {
+            Ok((keys, _warnings)) => keys,
+            Err(e) => {
+                let keys = sluice_core::ChannelError::Keys(e.into());
+                return Err(AgentChannelError::Adopt {
+                    channel: name.to_owned(),
+                    cause: Box::new(keys.into()),
+                });
+            }
+        },
+    };
     match sluice_core::adopt::adopt_if_flume(fs, cfg, &keys, now) {
         Ok(None) => Ok(()),
         Ok(Some(done)) => {

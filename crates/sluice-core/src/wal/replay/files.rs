@@ -8,7 +8,9 @@ use std::sync::Arc;
 use super::report::{io_err, ReplayError};
 use crate::io::{Fs, FsFile};
 use crate::wal::policy::Damage;
-use crate::wal::seal::{read_seal_block, FrameCodec, Keyring, SealError};
+use crate::wal::seal::{
+    read_seal_block, FrameCodec, Keyring, SealError, SEALED_RECORDS_START, SEAL_BLOCK_BYTES,
+};
 use crate::wal::segment::{
     decode_header, encode_header, parse_segment_file_name, HeaderError, SegmentHeader,
     SEGMENT_HEADER_BYTES,
@@ -90,7 +92,22 @@ pub fn segment_codec(
         return Ok(Ok(FrameCodec::plain(header.record_salt())));
     }
     let id = header.segment_id;
-    let block = read_seal_block(file, id).map_err(HeaderProblem::SealBlock)?;
+    // The header and seal block are one write, synced before any record: a file that ends
+    // inside the block, or a block still all zeros, is a start torn by a crash.
+    let len = file.len().map_err(HeaderProblem::Unreadable)?;
+    if len < SEALED_RECORDS_START {
+        return Err(HeaderError::Truncated(len as usize).into());
+    }
+    let block = read_seal_block(file, id).map_err(|e| {
+        let mut b = [0u8; SEAL_BLOCK_BYTES];
+        let zeros =
+            file.read_exact_at(&mut b, SEGMENT_HEADER_BYTES).is_ok() && b.iter().all(|x| *x == 0);
+        if zeros {
+            HeaderProblem::Decode(HeaderError::Truncated(SEGMENT_HEADER_BYTES as usize))
+        } else {
+            HeaderProblem::SealBlock(e)
+        }
+    })?;
     let Some(keyring) = keyring else {
         return Ok(Err(SealError::NotConfigured {
             alias: block.alias,

@@ -51,7 +51,11 @@ impl Keyring {
                 });
             }
         }
-        let Some(active) = keys.iter().position(|k| k.alias() == active) else {
+        // Aliases match ignoring ASCII case, as Java keystores match them.
+        let Some(active) = keys
+            .iter()
+            .position(|k| k.alias().eq_ignore_ascii_case(active))
+        else {
             return Err(SealError::ActiveNotListed {
                 alias: active.to_owned(),
             });
@@ -125,7 +129,11 @@ impl Keyring {
     /// The data key of the segment whose header is `header` and seal block `block`.
     pub fn open_segment(&self, header: &[u8], block: &SealBlock) -> Result<SegmentKey, SealError> {
         let segment = segment_of(header);
-        let Some(user) = self.keys.iter().find(|k| k.alias() == block.alias) else {
+        let found = self
+            .keys
+            .iter()
+            .find(|k| k.alias().eq_ignore_ascii_case(&block.alias));
+        let Some(user) = found else {
             return Err(SealError::MissingKey {
                 alias: block.alias.clone(),
                 segment,
