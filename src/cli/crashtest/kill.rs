@@ -162,7 +162,7 @@ pub fn run(
     }
     let started = Instant::now();
     let mut config = channel_config(ckpt, dirs, args.direct_io);
-    config.encryption = super::encryption_of(&args.set)?;
+    config.encryption = super::encryption_of(&args.set)?.map(Box::new);
     let ch = FileChannel::open(config).context("final open")?;
     let recovery_ms = started.elapsed().as_secs_f64() * 1000.0;
     // The last worker was killed like the others: its output is cut back to the committed

@@ -75,7 +75,7 @@ pub fn run(
     // No background checkpoints: every operation must follow from the seed.
     config.checkpoint_interval_ms = 3_600_000;
     config.max_file_size_bytes = 64 * 1024;
-    config.encryption = super::encryption_of(&args.set)?;
+    config.encryption = super::encryption_of(&args.set)?.map(Box::new);
     let mut sim = SimFs::new(seed);
     if let Some(enc) = &config.encryption {
         copy_key_files(&sim, &enc.key_files)?;

@@ -137,7 +137,7 @@ fn taker(ch: FileChannel, seed: u64, mut lines_out: u64) -> anyhow::Result<()> {
 pub fn run_worker(args: WorkerArgs) -> anyhow::Result<i32> {
     crate::cli::logging::init("error");
     let mut config = channel_config(&args.checkpoint_dir, &args.data_dirs, args.direct_io);
-    config.encryption = super::encryption_of(&args.set)?;
+    config.encryption = super::encryption_of(&args.set)?.map(Box::new);
     let started = Instant::now();
     let ch = FileChannel::open(config).context("cannot open the channel")?;
     let queued = ch.stats().queued;

@@ -120,7 +120,7 @@ pub struct FileChannelConfig {
     pub adopt_flume_channel: bool,
     /// `encryption.*` (Flume's keys): every new segment is sealed with `activeKey`
     /// (docs/encryption.md); `None`: segments are written plain.
-    pub encryption: Option<EncryptionConfig>,
+    pub encryption: Option<Box<EncryptionConfig>>,
 }
 
 impl Default for FileChannelConfig {

@@ -116,7 +116,7 @@ pub enum ChannelError {
     },
     /// The `encryption.*` keys could not be loaded (names the file and the config key).
     #[error("encryption keys: {0}")]
-    Keys(#[from] KeysError),
+    Keys(Box<KeysError>),
     /// A checkpoint could not be loaded and the policy refuses to fall back.
     #[error("checkpoint: {0}")]
     Checkpoint(LoadError),
@@ -176,5 +176,11 @@ impl From<WalError> for ChannelError {
             WalError::Poisoned { op, path, source } => ChannelError::Poisoned { op, path, source },
             other => ChannelError::Wal(other),
         }
+    }
+}
+
+impl From<KeysError> for ChannelError {
+    fn from(e: KeysError) -> Self {
+        ChannelError::Keys(Box::new(e))
     }
 }

@@ -29,7 +29,7 @@ const MARKER: &str = "PLAINTEXT-MARKER";
 
 /// Copies the reference keystore and its password files into `root/keys` on `fs`, and returns
 /// the encryption config that lists `keys` with `active` active.
-fn keys_on(fs: &dyn Fs, root: &Path, keys: &[&str], active: &str) -> EncryptionConfig {
+fn keys_on(fs: &dyn Fs, root: &Path, keys: &[&str], active: &str) -> Box<EncryptionConfig> {
     let from = fixtures().join("encrypted/keys");
     let to = root.join("keys");
     fs.create_dir_all(&to).unwrap();
@@ -37,7 +37,7 @@ fn keys_on(fs: &dyn Fs, root: &Path, keys: &[&str], active: &str) -> EncryptionC
         let bytes = std::fs::read(from.join(name)).unwrap();
         write_file_atomic(fs, &to.join(name), &bytes).unwrap();
     }
-    EncryptionConfig {
+    Box::new(EncryptionConfig {
         active_key: active.into(),
         cipher_provider: "AESCTRNOPADDING".into(),
         key_files: KeyFiles {
@@ -51,7 +51,7 @@ fn keys_on(fs: &dyn Fs, root: &Path, keys: &[&str], active: &str) -> EncryptionC
                 })
                 .collect(),
         },
-    }
+    })
 }
 
 fn sealed_config(bed: &Bed, active: &str) -> FileChannelConfig {

@@ -38,7 +38,7 @@ fn adopt_flume(name: &str, cfg: &FileChannelConfig) -> Result<(), AgentChannelEr
         Some(enc) => match sluice_core::flume::load_keys(fs.as_ref(), &enc.key_files) {
             Ok((keys, _warnings)) => keys,
             Err(e) => {
-                let keys = sluice_core::ChannelError::Keys(e.into());
+                let keys = sluice_core::ChannelError::from(sluice_core::KeysError::from(e));
                 return Err(AgentChannelError::Adopt {
                     channel: name.to_owned(),
                     cause: Box::new(keys.into()),

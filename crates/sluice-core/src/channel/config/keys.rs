@@ -233,7 +233,7 @@ impl FileChannelConfig {
         for (key, value) in props.iter().filter(|(k, _)| !k.starts_with("encryption.")) {
             c.apply_key(key.as_str(), value.trim(), &mut warnings)?;
         }
-        c.encryption = EncryptionConfig::from_properties(props)?;
+        c.encryption = EncryptionConfig::from_properties(props)?.map(Box::new);
         c.validate()?;
         Ok((c, warnings))
     }
