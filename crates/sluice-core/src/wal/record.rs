@@ -19,6 +19,7 @@ use byteorder::{ByteOrder, LittleEndian as LE};
 pub use self::decode::{
     decode, decode_meta, frame_len, plausible_frame, record_crc, DecodeError, RecordMeta,
 };
+pub(crate) use self::decode::{decode_frame, decode_meta_frame};
 pub use self::layout::*;
 use crate::event::Event;
 use crate::invariant::hot_assert;
@@ -63,6 +64,48 @@ impl RecordBuf for Vec<u8> {
     }
 }
 
+/// How a frame is encoded: salted with `salt` and finished, or (`sealed`) laid out for a
+/// sealed segment (room for the nonce counter after the header and for the tag after the
+/// body) and left for [`SegmentKey::seal_in_place`] to seal, which also writes its CRC.
+///
+/// [`SegmentKey::seal_in_place`]: crate::wal::seal::SegmentKey::seal_in_place
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Framing {
+    /// The CRC salt (plain frames).
+    pub salt: u32,
+    /// Laid out for sealing.
+    pub sealed: bool,
+}
+
+impl From<u32> for Framing {
+    fn from(salt: u32) -> Self {
+        Framing {
+            salt,
+            sealed: false,
+        }
+    }
+}
+
+impl Framing {
+    /// Bytes between the frame header and the body (the nonce counter's room).
+    fn head(self) -> usize {
+        if self.sealed {
+            SEALED_COUNTER_BYTES
+        } else {
+            0
+        }
+    }
+
+    /// Bytes a frame takes beyond its plain record.
+    pub fn extra(self) -> usize {
+        if self.sealed {
+            SEALED_FRAME_EXTRA
+        } else {
+            0
+        }
+    }
+}
+
 /// Bytes a put record of `event` takes on disk.
 pub fn put_record_len(event: &Event) -> usize {
     // Two length fields per pair; the keys' and values' bytes are counted by the headers.
@@ -76,9 +119,13 @@ pub fn put_record_len(event: &Event) -> usize {
 
 /// Starts a frame: reserves its header and fills kind, txid and seq (CRC and `len` are
 /// written by [`finish`]). Returns where the frame starts in `buf`.
-fn begin<B: RecordBuf + ?Sized>(buf: &mut B, kind: RecordKind, txid: u64, seq: u64) -> usize {
+fn begin<B: RecordBuf + ?Sized>(
+    buf: &mut B,
+    (kind, txid, seq): (RecordKind, u64, u64),
+    f: Framing,
+) -> usize {
     let start = buf.end();
-    buf.put(&[0u8; RECORD_HEADER_BYTES]);
+    buf.put(&[0u8; RECORD_HEADER_BYTES + SEALED_COUNTER_BYTES][..RECORD_HEADER_BYTES + f.head()]);
     let h = &mut buf.held_mut()[start..];
     h[FRAME_KIND_AT] = kind as u8;
     LE::write_u64(&mut h[FRAME_TXID_AT], txid);
@@ -87,21 +134,29 @@ fn begin<B: RecordBuf + ?Sized>(buf: &mut B, kind: RecordKind, txid: u64, seq: u
     start
 }
 
-/// Ends the frame that starts at `start`: writes `len` and the CRC (from `salt`), asserting
+/// Ends the frame that starts at `start`: writes `len` and the CRC (from `f.salt`), asserting
 /// first that the frame is one [`frame_len`] accepts (so what is written is what decode will
-/// take).
-fn finish(buf: &mut [u8], start: usize, salt: u32) {
+/// take). A frame laid out for sealing gets its tag's room and no CRC (the seal writes it).
+fn finish<B: RecordBuf + ?Sized>(buf: &mut B, start: usize, f: Framing) {
+    if f.sealed {
+        buf.put(&[0u8; SEALED_FRAME_EXTRA - SEALED_COUNTER_BYTES]);
+    }
+    let buf = buf.held_mut();
     let total = buf.len() - start;
     hot_assert!(
-        (RECORD_HEADER_BYTES..=RECORD_BYTES_MAX).contains(&total),
+        (RECORD_HEADER_BYTES..=RECORD_BYTES_MAX + f.extra()).contains(&total),
         "a record of {total} bytes is outside the frame limits"
     );
-    let len = len_u32(total - FRAME_LEN_AT.end);
+    let len = (total - FRAME_LEN_AT.end) as u32;
     LE::write_u32(
         &mut buf[start + FRAME_LEN_AT.start..start + FRAME_LEN_AT.end],
         len,
     );
-    let crc = record_crc(salt, &buf[start + FRAME_LEN_AT.start..]);
+    hot_assert!(frame_len(&buf[start..]) == Ok(total));
+    if f.sealed {
+        return;
+    }
+    let crc = record_crc(f.salt, &buf[start + FRAME_LEN_AT.start..]);
     LE::write_u32(
         &mut buf[start + FRAME_CRC_AT.start..start + FRAME_CRC_AT.end],
         crc,
@@ -142,16 +197,17 @@ pub fn checked_put_len(event: &Event) -> Result<usize, EncodeError> {
 /// Appends a put record to `buf`, its CRC salted with `salt`. The event must have passed [`check_event`] (asserted).
 pub fn encode_put<B: RecordBuf + ?Sized>(
     buf: &mut B,
-    salt: u32,
+    salt: impl Into<Framing>,
     txid: u64,
     seq: u64,
     event: &Event,
 ) {
     hot_assert!(event.headers.len() <= EVENT_HEADERS_MAX);
+    let f = salt.into();
     let expected = put_record_len(event);
     hot_assert!(expected <= RECORD_BYTES_MAX, "put of {expected} bytes");
-    let start = begin(buf, RecordKind::Put, txid, seq);
-    buf.reserve(expected - RECORD_HEADER_BYTES);
+    let start = begin(buf, (RecordKind::Put, txid, seq), f);
+    buf.reserve(expected + f.extra() - RECORD_HEADER_BYTES);
     // The short pieces are gathered on the stack and appended a few at a time: `buf` is
     // usually behind `dyn RecordBuf`, and four calls per header were most of a header's cost.
     let mut g = Gather::new();
@@ -165,8 +221,8 @@ pub fn encode_put<B: RecordBuf + ?Sized>(
     g.add(buf, &len_u32(event.body.len()).to_le_bytes());
     g.flush(buf);
     buf.put(&event.body);
-    hot_assert!(buf.end() - start == expected);
-    finish(buf.held_mut(), start, salt);
+    hot_assert!(buf.end() - start == expected + f.head());
+    finish(buf, start, f);
 }
 
 /// Bytes [`Gather`] holds before it appends them.
@@ -210,18 +266,19 @@ impl Gather {
 /// Appends a take record to `buf`.
 pub fn encode_take<B: RecordBuf + ?Sized>(
     buf: &mut B,
-    salt: u32,
+    salt: impl Into<Framing>,
     txid: u64,
     seq: u64,
     put_seq: u64,
     ptr: EventPtr,
 ) {
-    let start = begin(buf, RecordKind::Take, txid, seq);
+    let f = salt.into();
+    let start = begin(buf, (RecordKind::Take, txid, seq), f);
     buf.put(&put_seq.to_le_bytes());
     put_u32(buf, ptr.segment);
     put_u32(buf, ptr.offset);
-    hot_assert!(buf.end() - start == TAKE_RECORD_BYTES);
-    finish(buf.held_mut(), start, salt);
+    hot_assert!(buf.end() - start == TAKE_RECORD_BYTES + f.head());
+    finish(buf, start, f);
 }
 
 /// Appends a commit record without ids to `buf`.
@@ -253,27 +310,28 @@ pub fn commit_record_len(extras: &CommitExtras<'_>) -> usize {
 /// [`commit`](self::commit); the limits the decoder checks are asserted).
 pub fn encode_commit_with<B: RecordBuf + ?Sized>(
     buf: &mut B,
-    salt: u32,
+    salt: impl Into<Framing>,
     txid: u64,
     seq: u64,
     (puts, takes): (u32, u32),
     extras: &CommitExtras<'_>,
 ) {
-    let start = begin(buf, RecordKind::Commit, txid, seq);
+    let f = salt.into();
+    let start = begin(buf, (RecordKind::Commit, txid, seq), f);
     put_u32(buf, puts);
     put_u32(buf, takes);
     encode_extras(extras, buf, puts);
-    hot_assert!(buf.end() - start == commit_record_len(extras));
-    finish(buf.held_mut(), start, salt);
+    hot_assert!(buf.end() - start == commit_record_len(extras) + f.head());
+    finish(buf, start, f);
 }
 
 /// Appends a rollback record to `buf` (Sluice writes none: nothing reaches the disk before
 /// commit; replay still reads them).
 #[cfg(any(test, feature = "internals"))]
 pub fn encode_rollback(buf: &mut Vec<u8>, salt: u32, txid: u64, seq: u64) {
-    let start = begin(buf, RecordKind::Rollback, txid, seq);
+    let start = begin(buf, (RecordKind::Rollback, txid, seq), salt.into());
     hot_assert!(buf.len() - start == ROLLBACK_RECORD_BYTES);
-    finish(buf, start, salt);
+    finish(buf, start, salt.into());
 }
 
 /// Rewrites the CRC of every record in `bytes` (whole frames, as one transaction's encoding)

@@ -28,7 +28,9 @@ pub use self::frame::SegmentKey;
 #[cfg(feature = "internals")]
 pub use self::frame::SEAL_OVERHEAD;
 pub use self::keyring::Keyring;
-use super::record::{decode, decode_meta, DecodeError, Record, RecordMeta};
+use super::record::{
+    decode, decode_frame, decode_meta, decode_meta_frame, DecodeError, Record, RecordMeta,
+};
 
 /// How the records of one segment are read: their CRC salt, and the segment's key when it is
 /// sealed.
@@ -61,7 +63,7 @@ impl FrameCodec {
             None => decode(bytes, self.salt),
             Some(key) => {
                 let (plain, total) = key.open_frame(bytes, offset)?;
-                decode(&plain, self.salt).map(|(r, _)| (r, total))
+                decode_frame(&plain).map(|(r, _)| (r, total))
             }
         }
     }
@@ -77,7 +79,7 @@ impl FrameCodec {
             None => decode_meta(bytes, self.salt),
             Some(key) => {
                 let (plain, total) = key.open_frame(bytes, offset)?;
-                decode_meta(&plain, self.salt).map(|(m, _)| (m, total))
+                decode_meta_frame(&plain).map(|(m, _)| (m, total))
             }
         }
     }

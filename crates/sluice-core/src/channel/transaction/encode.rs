@@ -13,8 +13,9 @@ use crate::event::Event;
 use crate::invariant::hot_assert;
 use crate::wal::record::{
     commit_record_len, encode_commit_with, encode_put, encode_take, put_record_len, CommitExtras,
-    RecordBuf, SEALED_FRAME_EXTRA, TAKE_RECORD_BYTES,
+    Framing, RecordBuf, SEALED_FRAME_EXTRA, TAKE_RECORD_BYTES,
 };
+use crate::wal::seal::SegmentKey;
 use crate::wal::writer::{copy_salted, Appended, Records};
 use crate::wal::EventPtr;
 
@@ -99,16 +100,26 @@ impl<'e> TxnRecords<'e> {
         }
     }
 
-    /// Encodes every record at the end of `out`, salted with `salt`.
+    /// How the records are encoded: salted with `salt`, or laid out for sealing.
+    fn framing(&self, salt: u32) -> Framing {
+        Framing {
+            salt,
+            sealed: self.seal_extra > 0,
+        }
+    }
+
+    /// Encodes every record at the end of `out`, salted with `salt` (or laid out for
+    /// sealing, on a channel that seals).
     fn encode(&mut self, out: &mut dyn RecordBuf, salt: u32) {
         let base = out.end();
-        out.reserve(self.len);
+        let total = Records::len(self) as usize;
+        out.reserve(total);
         self.put_offsets.clear();
+        let salt = self.framing(salt);
         for (i, ev) in self.puts.iter().enumerate() {
             let seq = self.put_seq(i);
             debug_assert!(seq < self.commit_seq, "a put after its commit");
-            self.put_offsets
-                .push(((out.end() - base) + i * self.seal_extra) as u64);
+            self.put_offsets.push((out.end() - base) as u64);
             encode_put(out, salt, self.txid, seq, ev);
         }
         for (j, (put_seq, ptr)) in self.takes.iter().enumerate() {
@@ -129,7 +140,7 @@ impl<'e> TxnRecords<'e> {
             &self.extras,
         );
         hot_assert!(
-            out.end() - base == self.len,
+            out.end() - base == total,
             "a transaction encoded to another length than it counted"
         );
     }
@@ -162,7 +173,7 @@ impl Records for TxnRecords<'_> {
         let ahead = match self.ahead.take() {
             Some(ahead) => ahead,
             None => {
-                let mut bytes = buffers::take(self.len);
+                let mut bytes = buffers::take(Records::len(self) as usize);
                 self.encode(&mut bytes, self.salt_hint);
                 (bytes, self.salt_hint)
             }
@@ -172,10 +183,28 @@ impl Records for TxnRecords<'_> {
     }
 
     fn encode_into(&mut self, out: &mut dyn RecordBuf, salt: u32) {
+        assert!(
+            self.seal_extra == 0,
+            "records laid out for sealing appended plain"
+        );
         match self.ahead.as_mut() {
             Some((bytes, from)) => copy_salted(bytes, from, out, salt),
             None => self.encode(out, salt),
         }
+    }
+
+    fn seal_into(&mut self, out: &mut dyn RecordBuf, key: &SegmentKey, offset: u64) {
+        assert!(
+            self.seal_extra > 0,
+            "plain records appended to a sealed segment"
+        );
+        let start = out.end();
+        match self.ahead.as_ref() {
+            Some((bytes, _)) => out.put(bytes),
+            None => self.encode(out, key.segment()),
+        }
+        let end = out.end();
+        key.seal_in_place(&mut out.held_mut()[start..end], offset);
     }
 }
 

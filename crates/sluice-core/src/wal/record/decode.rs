@@ -178,7 +178,12 @@ fn decode_put(c: &mut Cursor<'_>) -> Result<Event, DecodeError> {
 /// Decodes one record from the start of `bytes`, its checksum salted with `salt` (the
 /// segment's [`record_crc`] salt); returns it and its total length.
 pub fn decode(bytes: &[u8], salt: u32) -> Result<(Record, usize), DecodeError> {
-    let frame = checked_frame(bytes, salt)?;
+    decode_frame(checked_frame(bytes, salt)?)
+}
+
+/// [`decode`] of a whole frame whose checksum was checked already (or, opened from a sealed
+/// frame, whose tag held).
+pub(crate) fn decode_frame(frame: &[u8]) -> Result<(Record, usize), DecodeError> {
     let kind = frame_kind(frame)?;
     let txid = LE::read_u64(&frame[FRAME_TXID_AT]);
     let seq = LE::read_u64(&frame[FRAME_SEQ_AT]);
@@ -239,7 +244,12 @@ pub struct RecordMeta {
 /// Decodes the frame and checksum of the record at the start of `bytes` and the fields replay
 /// needs (checksum salted with `salt`), without building the event. Returns the metadata and the record's total length.
 pub fn decode_meta(bytes: &[u8], salt: u32) -> Result<(RecordMeta, usize), DecodeError> {
-    let frame = checked_frame(bytes, salt)?;
+    decode_meta_frame(checked_frame(bytes, salt)?)
+}
+
+/// [`decode_meta`] of a whole frame whose checksum was checked already (or, opened from a
+/// sealed frame, whose tag held).
+pub(crate) fn decode_meta_frame(frame: &[u8]) -> Result<(RecordMeta, usize), DecodeError> {
     let kind = frame_kind(frame)?;
     let body = &frame[RECORD_HEADER_BYTES..];
     let mut meta = RecordMeta {

@@ -24,6 +24,8 @@ pub const FRAME_SEQ_AT: Range<usize> = 20..28;
 pub const RECORD_HEADER_BYTES: usize = 28;
 /// The largest record accepted on write and on read (64 MiB).
 pub const RECORD_BYTES_MAX: usize = 64 << 20;
+/// Bytes of a sealed frame's nonce counter, after the frame header.
+pub const SEALED_COUNTER_BYTES: usize = 8;
 /// Bytes a sealed frame carries beyond the plain record it seals (an 8-byte nonce counter and
 /// a 16-byte tag: `wal/seal/frame.rs`).
 pub const SEALED_FRAME_EXTRA: usize = 24;

@@ -124,23 +124,46 @@ impl SegmentKey {
             };
             assert!(pos + total <= plain.len(), "a frame runs past the bytes");
             let frame = &plain[pos..pos + total];
-            let at = offset + (out.end() - first) as u64;
             let start = out.end();
-            let sealed_total = total + SEAL_OVERHEAD;
-            let counter = self.next.fetch_add(1, Ordering::Relaxed);
             out.put(&frame[..RECORD_HEADER_BYTES]);
-            out.put(&counter.to_le_bytes());
+            out.put(&[0u8; SEAL_COUNTER_BYTES]);
             out.put(&frame[RECORD_HEADER_BYTES..]);
             out.put(&[0u8; SEAL_TAG_BYTES]);
+            let sealed_total = total + SEAL_OVERHEAD;
             let buf = &mut out.held_mut()[start..start + sealed_total];
             // Fits: FRAME_BYTES_MAX < u32::MAX (asserted with the layout).
             LE::write_u32(
                 &mut buf[FRAME_LEN_AT],
                 (sealed_total - FRAME_LEN_AT.end) as u32,
             );
-            let aad = self.aad(at, buf);
+            pos += total;
+        }
+        let end = out.end();
+        self.seal_in_place(&mut out.held_mut()[first..end], offset);
+        end - first
+    }
+
+    /// Seals in place whole frames laid out for sealing (`Framing { sealed: true }`: room
+    /// for the counter and the tag, `len` counting them), the first at byte `offset` of the
+    /// segment: hands each its nonce counter, encrypts its body, writes its tag and its CRC.
+    /// Panics on bytes that are not such frames (a bug).
+    pub fn seal_in_place(&self, bytes: &mut [u8], offset: u64) {
+        let mut pos = 0;
+        // Each step moves past one frame of at least RECORD_HEADER_BYTES bytes.
+        while pos < bytes.len() {
+            let Ok(total) = frame_len(&bytes[pos..]) else {
+                panic!("sealing bytes that are not whole frames (at {pos})");
+            };
+            assert!(
+                pos + total <= bytes.len() && total >= RECORD_HEADER_BYTES + SEAL_OVERHEAD,
+                "a frame laid out for sealing runs past the bytes or has no room for its seal"
+            );
+            let buf = &mut bytes[pos..pos + total];
+            let counter = self.next.fetch_add(1, Ordering::Relaxed);
             let body_at = RECORD_HEADER_BYTES + SEAL_COUNTER_BYTES;
-            let tag_at = sealed_total - SEAL_TAG_BYTES;
+            LE::write_u64(&mut buf[RECORD_HEADER_BYTES..body_at], counter);
+            let aad = self.aad(offset + pos as u64, buf);
+            let tag_at = total - SEAL_TAG_BYTES;
             let Ok(tag) = self.aead.seal_in_place_separate_tag(
                 self.nonce(counter),
                 Aad::from(aad),
@@ -153,12 +176,11 @@ impl SegmentKey {
             LE::write_u32(&mut buf[FRAME_CRC_AT], crc);
             pos += total;
         }
-        out.end() - first
     }
 
     /// Opens the sealed frame at the start of `bytes`, read at `offset` of the segment: checks
-    /// its CRC and its tag and returns the plain frame it was sealed from (salted with the
-    /// segment id) and the sealed frame's length.
+    /// its CRC and its tag and returns the plain frame it was sealed from (its `len` set, its
+    /// CRC field left as it was: the tag vouches for it) and the sealed frame's length.
     pub fn open_frame(&self, bytes: &[u8], offset: u64) -> Result<(Vec<u8>, usize), DecodeError> {
         let total = frame_len(bytes)?;
         let Some(frame) = bytes.get(..total) else {
@@ -200,8 +222,6 @@ impl SegmentKey {
             &mut plain[FRAME_LEN_AT],
             (plain_total - FRAME_LEN_AT.end) as u32,
         );
-        let crc = record_crc(self.segment, &plain[FRAME_LEN_AT.start..]);
-        LE::write_u32(&mut plain[FRAME_CRC_AT], crc);
         Ok((plain, total))
     }
 }
