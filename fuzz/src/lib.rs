@@ -12,6 +12,7 @@ pub mod flume_log;
 pub mod java_frames;
 pub mod keystore_parse;
 pub mod record_decode;
+pub mod sealed_frame;
 pub mod segment_replay;
 pub mod syslog_frames;
 pub mod thrift_decode;

@@ -24,6 +24,16 @@ impl SecretKey {
         }
     }
 
+    /// A key from its bytes (copied into a zeroizing buffer): a key held elsewhere than in a
+    /// keystore file, or a test's.
+    pub fn from_bytes(alias: &str, algorithm: &str, bytes: &[u8]) -> Self {
+        SecretKey::new(
+            alias.into(),
+            algorithm.into(),
+            Zeroizing::new(bytes.to_vec()),
+        )
+    }
+
     /// The entry's alias, as the store spells it.
     pub fn alias(&self) -> &str {
         &self.alias
