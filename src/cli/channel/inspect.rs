@@ -47,9 +47,13 @@ fn inspect(args: InspectArgs) -> anyhow::Result<i32> {
         }
         Err(e) => return Err(anyhow::Error::new(e).context("cannot examine the channel")),
     };
+    let keyring = match &config.encryption {
+        Some(e) => Some(e.keyring(fs.as_ref())?),
+        None => None,
+    };
     let checks: Vec<CheckpointCheck> = checkpoint_dirs(&config)
         .into_iter()
-        .map(|(role, dir)| check_checkpoint(fs.as_ref(), role, &dir).0)
+        .map(|(role, dir)| check_checkpoint(fs.as_ref(), role, &dir, keyring.as_ref()).0)
         .collect();
     let view = to_json(&exam, &checks, refusal.as_deref());
     if args.json {

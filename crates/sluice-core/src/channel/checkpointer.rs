@@ -18,7 +18,7 @@ use super::inner::{Inner, Shutdown};
 use super::ledger::Pending;
 use super::state::{QueueState, ReadyQueue};
 use crate::checkpoint::format::{encode, CheckpointImage, DirPosition};
-use crate::checkpoint::store;
+use crate::checkpoint::{sealed, store};
 use crate::wal::EventPtr;
 
 fn now_ms() -> u64 {
@@ -32,7 +32,14 @@ pub(super) fn checkpoint(inner: &Inner) -> Result<(), ChannelError> {
     let _one_at_a_time = inner.checkpoint_lock.lock();
     inner.poison.check()?;
     let (image, position_segments) = snapshot(inner)?;
-    let bytes = encode(&image);
+    let mut bytes = encode(&image);
+    if let Some(keyring) = &inner.keyring {
+        bytes = sealed::seal(keyring, &bytes).map_err(|e| ChannelError::Io {
+            op: "seal checkpoint in",
+            path: inner.config.checkpoint_dir.clone(),
+            source: std::io::Error::other(e),
+        })?;
+    }
     if let Err(e) = store::write(inner.fs.as_ref(), &inner.config.checkpoint_dir, &bytes) {
         inner
             .counters

@@ -16,6 +16,7 @@ use super::ledger::DirLedger;
 use super::state::{Capacity, QueueState};
 use crate::io::{DirLock, Fs};
 use crate::wal::replay::ReplayReport;
+use crate::wal::seal::Keyring;
 use crate::wal::table::SegmentTable;
 use crate::wal::writer::{DirWriter, GroupCommitStats, Poison};
 
@@ -123,6 +124,8 @@ pub(crate) struct Shutdown {
 #[derive(Debug)]
 pub(super) struct Inner {
     pub(super) config: FileChannelConfig,
+    /// The configured encryption keys, loaded: they seal segments and checkpoints.
+    pub(super) keyring: Option<Arc<Keyring>>,
     pub(super) fs: Arc<dyn Fs>,
     pub(super) writers: Vec<DirWriter>,
     pub(super) table: Arc<SegmentTable>,

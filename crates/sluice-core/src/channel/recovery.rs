@@ -38,9 +38,10 @@ use crate::wal::writer::{DirWriter, LastSegment, Poison};
 fn choose_checkpoint(
     fs: &dyn Fs,
     config: &FileChannelConfig,
+    keyring: Option<&Keyring>,
     fallbacks: &mut Vec<String>,
 ) -> (Option<CheckpointImage>, RecoverySource) {
-    match store::load(fs, &config.checkpoint_dir) {
+    match store::load_with(fs, &config.checkpoint_dir, keyring) {
         Ok(img) => return (Some(img), RecoverySource::Checkpoint),
         Err(e) => {
             let first_start = matches!(e, store::LoadError::Missing(_));
@@ -52,7 +53,7 @@ fn choose_checkpoint(
     }
     if config.use_dual_checkpoints {
         if let Some(backup) = &config.backup_checkpoint_dir {
-            match store::load(fs, backup) {
+            match store::load_with(fs, backup, keyring) {
                 Ok(img) => {
                     tracing::warn!(dir = %backup.display(), "recovering from the backup checkpoint");
                     return (Some(img), RecoverySource::BackupCheckpoint);
@@ -150,7 +151,11 @@ pub(crate) fn recover_state(
     progress: &ReplayProgress,
 ) -> Result<RecoveredState, ChannelError> {
     let mut fallbacks = Vec::new();
-    let (image, source) = choose_checkpoint(fs, config, &mut fallbacks);
+    let keyring = match &config.encryption {
+        Some(e) => Some(Arc::new(e.keyring(fs)?)),
+        None => None,
+    };
+    let (image, source) = choose_checkpoint(fs, config, keyring.as_deref(), &mut fallbacks);
     let mut starts: Vec<StartPosition> = vec![None; config.data_dirs.len()];
     let mut absent_positions = Vec::new();
     if let Some(img) = &image {
@@ -165,10 +170,6 @@ pub(crate) fn recover_state(
     );
     let unfinished = finish_deletions(fs, config, repair)?;
     let policy = config.recovery_policy;
-    let keyring = match &config.encryption {
-        Some(e) => Some(Arc::new(e.keyring(fs)?)),
-        None => None,
-    };
     let how = (policy, repair, keyring.as_deref());
     let mut outcome =
         replay(fs, &config.data_dirs, &starts, how, progress).map_err(ChannelError::Recovery)?;
@@ -424,6 +425,7 @@ pub(super) fn open(
     log_damage(&report, events_lost);
     let replayed_any = report.records > 0 || rec.image.is_none();
     let inner = Arc::new(Inner {
+        keyring: rec.keyring.clone(),
         capacity: Capacity::new(config.capacity, depth),
         config,
         fs,

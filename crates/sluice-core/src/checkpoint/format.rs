@@ -162,6 +162,9 @@ pub enum CheckpointError {
     /// The content is inconsistent.
     #[error("malformed checkpoint: {0}")]
     Malformed(&'static str),
+    /// A sealed checkpoint that does not open (docs/encryption.md).
+    #[error("sealed checkpoint: {0}")]
+    Sealed(String),
 }
 
 /// Asserts what [`decode`] will check of an image: the limits, dependencies sorted and

@@ -7,6 +7,7 @@
 
 pub mod format;
 pub mod journal;
+pub mod sealed;
 pub mod store;
 
 pub use format::{CheckpointImage, DirPosition};

@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use super::format::{
     decode, CheckpointError, CheckpointImage, CHECKPOINT_BYTES_MIN, CHECKPOINT_MAGIC,
 };
+use super::sealed;
 use crate::io::{read_file, Fs, OpenMode};
+use crate::wal::seal::Keyring;
 
 /// Bytes of a checkpoint written and fdatasynced at a time (about a millisecond of this
 /// disk's buffered synced writes).
@@ -52,8 +54,18 @@ pub enum LoadError {
     },
 }
 
-/// Loads and validates the checkpoint in `dir`.
+/// Loads and validates the checkpoint in `dir` (a sealed one cannot be opened: see
+/// [`load_with`]).
 pub fn load(fs: &dyn Fs, dir: &Path) -> Result<CheckpointImage, LoadError> {
+    load_with(fs, dir, None)
+}
+
+/// Loads and validates the checkpoint in `dir`, opening a sealed one with `keyring`.
+pub fn load_with(
+    fs: &dyn Fs,
+    dir: &Path,
+    keyring: Option<&Keyring>,
+) -> Result<CheckpointImage, LoadError> {
     let path = checkpoint_path(dir);
     if !fs.exists(&path) {
         return Err(LoadError::Missing(path));
@@ -62,14 +74,22 @@ pub fn load(fs: &dyn Fs, dir: &Path) -> Result<CheckpointImage, LoadError> {
         path: path.clone(),
         source,
     })?;
-    decode(&bytes).map_err(|source| LoadError::Invalid { path, source })
+    let opened = if sealed::is_sealed(&bytes) {
+        sealed::open(keyring, &bytes)
+    } else {
+        Ok(bytes)
+    };
+    opened
+        .and_then(|b| decode(&b))
+        .map_err(|source| LoadError::Invalid { path, source })
 }
 
 /// Writes encoded checkpoint bytes into `dir` atomically. `bytes` come from
 /// [`encode`](super::format::encode) (asserted: at least the smallest image, with the magic).
 pub fn write(fs: &dyn Fs, dir: &Path, bytes: &[u8]) -> std::io::Result<()> {
     assert!(
-        bytes.len() >= CHECKPOINT_BYTES_MIN && bytes.starts_with(&CHECKPOINT_MAGIC),
+        bytes.len() >= CHECKPOINT_BYTES_MIN
+            && (bytes.starts_with(&CHECKPOINT_MAGIC) || sealed::is_sealed(bytes)),
         "not an encoded checkpoint ({} bytes)",
         bytes.len()
     );

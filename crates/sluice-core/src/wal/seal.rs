@@ -28,6 +28,7 @@ pub use self::frame::SegmentKey;
 #[cfg(feature = "internals")]
 pub use self::frame::SEAL_OVERHEAD;
 pub use self::keyring::Keyring;
+pub(crate) use self::keyring::{Unwrapped, Wrap};
 use super::record::{
     decode, decode_frame, decode_meta, decode_meta_frame, DecodeError, Record, RecordMeta,
 };

@@ -457,3 +457,31 @@ fn a_seal_block_torn_by_a_crash_is_a_torn_start_not_damage() {
     }
     assert_eq!(drain(&bed.open(&config)), want);
 }
+
+#[test]
+fn the_checkpoint_is_sealed_and_an_altered_one_costs_a_full_replay_not_an_event() {
+    use sluice_core::RecoverySource;
+    for bed in Bed::both() {
+        let config = sealed_config(&bed, "key-1");
+        let want = bodies("ckpt", 300);
+        {
+            let ch = bed.open(&config);
+            put_all(&ch, &want);
+            ch.checkpoint().unwrap();
+        }
+        let path = config.checkpoint_dir.join("checkpoint");
+        let mut b = read_all(bed.fs.as_ref(), &path);
+        assert_eq!(&b[..8], b"SLUICESC", "the checkpoint is sealed");
+        assert_eq!(
+            bed.open(&config).recovery_info().source,
+            RecoverySource::Checkpoint
+        );
+        // Altered (its CRC cannot help: the tag covers it): the channel replays every segment.
+        let at = b.len() / 2;
+        b[at] ^= 0x20;
+        write_all(bed.fs.as_ref(), &path, &b);
+        let ch = bed.open(&config);
+        assert_eq!(ch.recovery_info().source, RecoverySource::FullReplay);
+        assert_eq!(drain(&ch), want);
+    }
+}

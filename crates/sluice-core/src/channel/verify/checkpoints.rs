@@ -11,15 +11,17 @@ use crate::channel::FileChannelConfig;
 use crate::checkpoint::store::{self, checkpoint_path, LoadError};
 use crate::checkpoint::CheckpointImage;
 use crate::io::Fs;
+use crate::wal::seal::Keyring;
 
 /// Loads and checks the checkpoint file in `dir` (read-only).
 pub fn check_checkpoint(
     fs: &dyn Fs,
     role: &'static str,
     dir: &Path,
+    keyring: Option<&Keyring>,
 ) -> (CheckpointCheck, Option<CheckpointImage>) {
     let path = checkpoint_path(dir);
-    let (state, image) = match store::load(fs, dir) {
+    let (state, image) = match store::load_with(fs, dir, keyring) {
         Ok(img) => (
             CheckpointState::Valid {
                 created_ms: img.created_ms,

@@ -59,8 +59,12 @@ pub fn verify(fs: Arc<dyn Fs>, config: &FileChannelConfig) -> Result<Verificatio
     let _locks = lock_existing(fs.as_ref(), config)?;
     let mut v = Verification::default();
     let mut images = Vec::new();
+    let keyring = match &config.encryption {
+        Some(e) => Some(e.keyring(fs.as_ref())?),
+        None => None,
+    };
     for (role, dir) in checkpoint_dirs(config) {
-        let (check, image) = check_checkpoint(fs.as_ref(), role, &dir);
+        let (check, image) = check_checkpoint(fs.as_ref(), role, &dir, keyring.as_ref());
         match &check.state {
             CheckpointState::Valid { .. } => {}
             CheckpointState::Missing => v.problems.push(problem(
@@ -75,7 +79,7 @@ pub fn verify(fs: Arc<dyn Fs>, config: &FileChannelConfig) -> Result<Verificatio
         }
         v.checkpoints.push(check);
     }
-    let scan = segments::scan_all(fs.as_ref(), config, &mut v)?;
+    let scan = segments::scan_all(fs.as_ref(), config, keyring.as_ref(), &mut v)?;
     for (path, img) in &images {
         checkpoints::cross_check(fs.as_ref(), config, path, img, &scan.found, &mut v.problems);
         ids::check_image(path, img, &mut v.problems);

@@ -11,7 +11,7 @@ use crate::io::{Fs, FsFile, OpenMode};
 use crate::wal::assemble::{Assembler, Fed};
 use crate::wal::record::{frame_len, FRAME_BYTES_MAX};
 use crate::wal::replay::{list_segments, read_header, segment_codec};
-use crate::wal::seal::FrameCodec;
+use crate::wal::seal::{FrameCodec, Keyring};
 use crate::wal::segment::scan_records;
 use crate::wal::table::SegmentTable;
 use crate::wal::{EventPtr, RecordKind};
@@ -37,12 +37,9 @@ pub(super) struct Scan {
 pub(super) fn scan_all(
     fs: &dyn Fs,
     config: &FileChannelConfig,
+    keyring: Option<&Keyring>,
     v: &mut Verification,
 ) -> Result<Scan, ChannelError> {
-    let keyring = match &config.encryption {
-        Some(e) => Some(e.keyring(fs)?),
-        None => None,
-    };
     let table = SegmentTable::default();
     let mut found: BTreeMap<u32, ScannedSegment> = BTreeMap::new();
     let mut good_puts = Vec::new();
@@ -74,7 +71,7 @@ pub(super) fn scan_all(
                     continue;
                 }
             };
-            let codec = match segment_codec(file.as_ref(), &header, keyring.as_ref()) {
+            let codec = match segment_codec(file.as_ref(), &header, keyring) {
                 Ok(Ok(codec)) => codec,
                 Ok(Err(what)) => {
                     v.problems.push(problem(&path, 0, what.to_string()));

@@ -87,10 +87,12 @@ impl Keyring {
         Some((LessSafeKey::new(unbound), byte))
     }
 
-    /// A new data key for the segment whose header is `header` (its first 28 bytes are bound
-    /// in), wrapped with the active key: the seal block to write after the header, and the key.
-    pub fn seal_segment(&self, header: &[u8]) -> Result<(SealBlock, SegmentKey), SealError> {
-        let segment = segment_of(header);
+    /// A fresh data key wrapped with the active key; `aad_of(alias, wrap cipher)` gives the
+    /// associated data the wrap binds. Returns the wrap and the data key.
+    pub(crate) fn wrap_new(
+        &self,
+        aad_of: impl FnOnce(&str, u8) -> Vec<u8>,
+    ) -> Result<(Wrap, Zeroizing<[u8; DATA_KEY_BYTES]>), SealError> {
         let user = &self.keys[self.active];
         let Some((wrap, wrap_cipher)) = Self::wrapping_key(user) else {
             return Err(SealError::KeySize {
@@ -99,67 +101,128 @@ impl Keyring {
             });
         };
         let mut data_key = Zeroizing::new([0u8; DATA_KEY_BYTES]);
-        let mut prefix = [0u8; PREFIX_BYTES];
-        let mut wrap_nonce = [0u8; 12];
-        for b in [&mut data_key[..], &mut prefix[..], &mut wrap_nonce[..]] {
-            self.rng.fill(b).map_err(|_| SealError::Random)?;
+        let mut nonce = [0u8; 12];
+        for b in [&mut data_key[..], &mut nonce[..]] {
+            self.fill(b)?;
         }
-        let mut block = SealBlock {
-            alias: user.alias().to_owned(),
-            wrap_cipher,
-            prefix,
-            wrap_nonce,
-            wrapped: [0; 48],
-        };
-        let aad = bound(header, &block);
-        let mut wrapped = Zeroizing::new(data_key.to_vec());
+        let aad = aad_of(user.alias(), wrap_cipher);
+        let mut sealed = Zeroizing::new(data_key.to_vec());
         let tag = wrap
             .seal_in_place_separate_tag(
-                Nonce::assume_unique_for_key(wrap_nonce),
+                Nonce::assume_unique_for_key(nonce),
                 Aad::from(&aad[..]),
-                &mut wrapped[..],
+                &mut sealed[..],
             )
             .map_err(|_| SealError::Random)?;
-        block.wrapped[..DATA_KEY_BYTES].copy_from_slice(&wrapped);
-        block.wrapped[DATA_KEY_BYTES..].copy_from_slice(tag.as_ref());
-        let key = SegmentKey::new(&data_key[..], segment, prefix, user.alias())?;
+        let mut wrapped = [0u8; 48];
+        wrapped[..DATA_KEY_BYTES].copy_from_slice(&sealed);
+        wrapped[DATA_KEY_BYTES..].copy_from_slice(tag.as_ref());
+        let w = Wrap {
+            alias: user.alias().to_owned(),
+            wrap_cipher,
+            nonce,
+            wrapped,
+        };
+        Ok((w, data_key))
+    }
+
+    /// The data key of wrap `w`, its associated data `aad`.
+    pub(crate) fn unwrap(&self, w: &Wrap, aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, Unwrapped> {
+        let found = self
+            .keys
+            .iter()
+            .find(|k| k.alias().eq_ignore_ascii_case(&w.alias));
+        let Some(user) = found else {
+            return Err(Unwrapped::Missing);
+        };
+        let Some((key, wrap_cipher)) = Self::wrapping_key(user) else {
+            return Err(Unwrapped::Failed);
+        };
+        if wrap_cipher != w.wrap_cipher {
+            return Err(Unwrapped::Failed);
+        }
+        let mut wrapped = Zeroizing::new(w.wrapped.to_vec());
+        let len = key
+            .open_in_place(
+                Nonce::assume_unique_for_key(w.nonce),
+                Aad::from(aad),
+                &mut wrapped[..],
+            )
+            .map_err(|_| Unwrapped::Failed)?
+            .len();
+        wrapped.truncate(len);
+        Ok(wrapped)
+    }
+
+    /// Fills `b` from the system's random source.
+    pub(crate) fn fill(&self, b: &mut [u8]) -> Result<(), SealError> {
+        self.rng.fill(b).map_err(|_| SealError::Random)
+    }
+
+    /// A new data key for the segment whose header is `header` (its first 28 bytes are bound
+    /// in), wrapped with the active key: the seal block to write after the header, and the key.
+    pub fn seal_segment(&self, header: &[u8]) -> Result<(SealBlock, SegmentKey), SealError> {
+        let segment = segment_of(header);
+        let mut prefix = [0u8; PREFIX_BYTES];
+        self.fill(&mut prefix)?;
+        let mut block = SealBlock {
+            alias: String::new(),
+            wrap_cipher: 0,
+            prefix,
+            wrap_nonce: [0; 12],
+            wrapped: [0; 48],
+        };
+        let (w, data_key) = self.wrap_new(|alias, cipher| {
+            block.alias = alias.to_owned();
+            block.wrap_cipher = cipher;
+            bound(header, &block)
+        })?;
+        block.wrap_nonce = w.nonce;
+        block.wrapped = w.wrapped;
+        let key = SegmentKey::new(&data_key[..], segment, prefix, &w.alias)?;
         Ok((block, key))
     }
 
     /// The data key of the segment whose header is `header` and seal block `block`.
     pub fn open_segment(&self, header: &[u8], block: &SealBlock) -> Result<SegmentKey, SealError> {
         let segment = segment_of(header);
-        let found = self
-            .keys
-            .iter()
-            .find(|k| k.alias().eq_ignore_ascii_case(&block.alias));
-        let Some(user) = found else {
-            return Err(SealError::MissingKey {
-                alias: block.alias.clone(),
-                segment,
-            });
-        };
-        let unwrap_err = || SealError::Unwrap {
+        let w = Wrap {
             alias: block.alias.clone(),
-            segment,
+            wrap_cipher: block.wrap_cipher,
+            nonce: block.wrap_nonce,
+            wrapped: block.wrapped,
         };
-        let Some((wrap, wrap_cipher)) = Self::wrapping_key(user) else {
-            return Err(unwrap_err());
-        };
-        if wrap_cipher != block.wrap_cipher {
-            return Err(unwrap_err());
-        }
-        let aad = bound(header, block);
-        let mut wrapped = Zeroizing::new(block.wrapped.to_vec());
-        let data_key = wrap
-            .open_in_place(
-                Nonce::assume_unique_for_key(block.wrap_nonce),
-                Aad::from(&aad[..]),
-                &mut wrapped[..],
-            )
-            .map_err(|_| unwrap_err())?;
-        SegmentKey::new(data_key, segment, block.prefix, &block.alias)
+        let data_key = self.unwrap(&w, &bound(header, block)).map_err(|e| {
+            let alias = block.alias.clone();
+            match e {
+                Unwrapped::Missing => SealError::MissingKey { alias, segment },
+                Unwrapped::Failed => SealError::Unwrap { alias, segment },
+            }
+        })?;
+        SegmentKey::new(&data_key, segment, block.prefix, &block.alias)
     }
+}
+
+/// A data key wrapped by a user key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Wrap {
+    /// The user key's alias.
+    pub alias: String,
+    /// 1: AES-128-GCM, 2: AES-256-GCM.
+    pub wrap_cipher: u8,
+    /// The wrap's nonce.
+    pub nonce: [u8; 12],
+    /// The wrapped key and its tag.
+    pub wrapped: [u8; 48],
+}
+
+/// Why a wrap did not open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Unwrapped {
+    /// No key of its alias.
+    Missing,
+    /// Another key under the alias, or altered bytes.
+    Failed,
 }
 
 /// The segment id in a header's bytes.
