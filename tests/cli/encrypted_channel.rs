@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::support::agent_proc::Proc;
-use crate::support::cli_support::sluice;
+use crate::support::agent_proc::{metrics, HttpAgent, Proc};
+use crate::support::cli_support::{free_port, sluice};
 use crate::support::lines_support::{duplicates, wait_for_all};
 
 const MARKER: &str = "CARD-4111";
@@ -188,19 +188,61 @@ fn a_flume_encryption_config_runs_unchanged_and_rotates_its_key() {
     // Rotate: key-1 active, key-0 kept for the old segments.
     std::fs::write(dir.join("agent.properties"), conf("key-1")).unwrap();
     let second = lines("k1", 3_000);
+    let http = free_port();
     let mut agent = Proc::builder(dir)
         .conf_text(&conf("key-1"))
         .cwd(dir)
         .arg("--no-reload-conf")
+        .args(HttpAgent::monitoring_args(http))
         .spawn();
     std::fs::write(dir.join("spool/b.log"), second.join("\n") + "\n").unwrap();
     let all = [first, second].concat();
     let got = wait_for_all(&outs, &all, Duration::from_secs(60), || agent.log_text());
     assert_eq!(duplicates(&got), 0, "every event once");
+    // Which keys still seal segments, as the metrics show it.
+    let m = &metrics(http)["CHANNEL.c1"];
+    let sealed: u64 = m["SealedSegmentCount"]
+        .as_str()
+        .unwrap_or("0")
+        .parse()
+        .unwrap();
+    let by = m["SegmentsByKey"].as_str().unwrap_or_default();
+    let oldest = m["OldestKeyInUse"].as_str().unwrap_or_default();
+    assert!(sealed > 0 && by.contains("key-1="), "{m}");
+    assert!(["key-0", "key-1"].contains(&oldest), "{m}");
     agent.stop();
     assert_no_plaintext(dir);
     let (ok, err) = verify(dir, "key-1", "key-0 key-1");
     assert!(ok && err.contains("key-1="), "{err}");
+    // The other tools take the same keys: put one event and dump it back.
+    let tool = |verb: &str, stdin: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .current_dir(dir)
+            .args(["channel", verb])
+            .args(tool_args(dir, "key-1", "key-0 key-1"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        std::io::Write::write_all(&mut input, stdin.as_bytes()).unwrap();
+        drop(input);
+        child.wait_with_output().unwrap()
+    };
+    let put = tool("put", "CARD-4111-tool\n");
+    assert!(
+        put.status.success(),
+        "{}",
+        String::from_utf8_lossy(&put.stderr)
+    );
+    let dump = tool("dump", "");
+    let text = String::from_utf8_lossy(&dump.stdout);
+    assert!(
+        dump.status.success() && text.contains("CARD-4111-tool"),
+        "{text}"
+    );
+    assert_no_plaintext(dir);
 
     // A wrong store password: one line naming the keystore.
     secret(&dir.join("keys/keystore.password"), "not-it\n");

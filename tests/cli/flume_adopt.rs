@@ -255,6 +255,34 @@ fn a_flume_still_holding_its_lock_is_refused() {
     assert!(!tmp.path().join("new/checkpoint").exists());
 }
 
+/// Waits until `agent` has written as many lines into `root/out` as fixture `name`'s truth
+/// holds, stops it, and checks they are the truth in Flume's order and that it said it
+/// adopted; returns its log.
+fn delivers_in_flumes_order(root: &Path, agent: &mut Proc, name: &str) -> String {
+    let want = truth(name);
+    let out: PathBuf = root.join("out");
+    wait_until(
+        Duration::from_secs(60),
+        || written(&out).len() >= want.len(),
+        || {
+            format!(
+                "{} of {} delivered:\n{}",
+                written(&out).len(),
+                want.len(),
+                agent.log_text()
+            )
+        },
+    );
+    agent.stop();
+    same(&written(&out), &want).unwrap();
+    let log = agent.log_text();
+    assert!(
+        log.contains("adopted the Apache Flume file channel"),
+        "{log}"
+    );
+    log
+}
+
 /// An agent whose file channel is the fixture's Flume channel, draining into `out/`.
 fn agent_conf(root: &Path, port: u16, adopt: bool) -> String {
     let p = |s: &str| root.join(s).display().to_string();
@@ -294,27 +322,7 @@ fn an_agent_with_adopt_flume_channel_delivers_what_flume_would_have_in_its_order
         vec![],
         Some(port),
     );
-    let want = truth("kill9-midstream");
-    let out: PathBuf = root.join("out");
-    wait_until(
-        Duration::from_secs(60),
-        || written(&out).len() >= want.len(),
-        || {
-            format!(
-                "{} of {} delivered:\n{}",
-                written(&out).len(),
-                want.len(),
-                agent.log_text()
-            )
-        },
-    );
-    agent.stop();
-    same(&written(&out), &want).unwrap();
-    let log = agent.log_text();
-    assert!(
-        log.contains("adopted the Apache Flume file channel"),
-        "{log}"
-    );
+    delivers_in_flumes_order(&root, &mut agent, "kill9-midstream");
     let moved: Vec<_> = std::fs::read_dir(root.join("data"))
         .unwrap()
         .filter_map(|e| e.ok())
@@ -350,27 +358,7 @@ fn an_agent_adopts_an_encrypted_flume_channel_with_its_own_encryption_keys() {
         .cwd(&root)
         .ready_port(port)
         .spawn();
-    let want = truth("encrypted");
-    let out: PathBuf = root.join("out");
-    wait_until(
-        Duration::from_secs(60),
-        || written(&out).len() >= want.len(),
-        || {
-            format!(
-                "{} of {} delivered:\n{}",
-                written(&out).len(),
-                want.len(),
-                agent.log_text()
-            )
-        },
-    );
-    agent.stop();
-    same(&written(&out), &want).unwrap();
-    let log = agent.log_text();
-    assert!(
-        log.contains("adopted the Apache Flume file channel"),
-        "{log}"
-    );
+    let log = delivers_in_flumes_order(&root, &mut agent, "encrypted");
     assert!(log.contains("AES-256-GCM"), "{log}");
     let mut sealed = 0;
     for e in std::fs::read_dir(root.join("data")).unwrap() {

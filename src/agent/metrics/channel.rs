@@ -57,6 +57,14 @@ pub(crate) enum ChannelGauge {
     IdsRefused,
     /// Origins the deduplication table holds (file channel, `eventIds`).
     DedupOrigins,
+    /// Segments sealed with a key (file channel, `encryption.*`).
+    SealedSegments,
+    /// The alias of the oldest key still sealing a segment ("" without encryption): a key
+    /// older than it may leave `encryption.keyProvider.keys` (JSON only, a text).
+    OldestKeyInUse,
+    /// Segments by the alias that seals them, oldest first, `key-0=3 key-1=5` (`plain=N`:
+    /// segments not sealed; JSON only, a text).
+    SegmentsByKey,
 }
 
 impl ChannelGauge {
@@ -81,6 +89,9 @@ impl ChannelGauge {
             ChannelGauge::Duplicates => "EventDuplicateCount",
             ChannelGauge::IdsRefused => "EventIdRefusedCount",
             ChannelGauge::DedupOrigins => "DedupOriginCount",
+            ChannelGauge::SealedSegments => "SealedSegmentCount",
+            ChannelGauge::OldestKeyInUse => "OldestKeyInUse",
+            ChannelGauge::SegmentsByKey => "SegmentsByKey",
         }
     }
 

@@ -92,6 +92,7 @@ fn channel(key: &str) -> Option<&'static str> {
             "Puts dropped since the open because the channel had committed their event id."
         }
         "DedupOriginCount" => "Origins (event id spaces) the deduplication table holds.",
+        "SealedSegmentCount" => "Segments sealed with an encryption key (encryption.*).",
         "EventIdRefusedCount" => {
             "Puts whose event id the channel refused as forged or malformed and numbered afresh."
         }

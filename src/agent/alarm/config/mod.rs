@@ -50,6 +50,7 @@ const CHANNEL_GAUGES: &[&str] = &[
     "EventDuplicateCount",
     "EventIdRefusedCount",
     "DedupOriginCount",
+    "SealedSegmentCount",
 ];
 const SINK_GAUGES: &[&str] = &["ConnectionDownMillis"];
 const SOURCE_GAUGES: &[&str] = &["OpenConnectionCount", "UpstreamPeerCount"];

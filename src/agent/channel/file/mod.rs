@@ -24,6 +24,32 @@ pub struct FileChannelAdapter {
     counters: Arc<CounterGroup>,
 }
 
+/// The encryption gauges: sealed segments, the oldest key still in use, segments by key.
+fn key_gauges(ch: &FileChannel) -> Vec<(&'static str, String)> {
+    let by = ch.sealed_by();
+    let sealed: u64 = by
+        .iter()
+        .filter(|(a, _)| !a.is_empty())
+        .map(|(_, n)| n)
+        .sum();
+    let oldest = by
+        .iter()
+        .find(|(a, _)| !a.is_empty())
+        .map_or("", |(a, _)| a.as_str());
+    let text: Vec<String> = by
+        .iter()
+        .map(|(a, n)| match a.as_str() {
+            "" => format!("plain={n}"),
+            a => format!("{a}={n}"),
+        })
+        .collect();
+    vec![
+        ChannelGauge::SealedSegments.with(sealed),
+        ChannelGauge::OldestKeyInUse.with(oldest),
+        ChannelGauge::SegmentsByKey.with(text.join(" ")),
+    ]
+}
+
 /// With `adoptFlumeChannel`, adopts the Flume channel the directories hold, in place, and
 /// says what it did; a Flume channel without the key is refused by the open that follows.
 /// An encrypted Flume channel is read with the channel's own `encryption.*` keys (the same
@@ -151,19 +177,12 @@ impl FileChannelAdapter {
             "file channel opened"
         );
         if let Some(enc) = &channel.config().encryption {
-            let by: Vec<String> = channel
-                .sealed_by()
-                .iter()
-                .map(|(alias, n)| match alias.as_str() {
-                    "" => format!("plain={n}"),
-                    a => format!("{a}={n}"),
-                })
-                .collect();
+            let by = key_gauges(&channel);
             tracing::info!(
                 channel = name,
                 cipher_provider = %enc.cipher_provider,
                 active_key = %enc.active_key,
-                segments = %by.join(" "),
+                segments = %by[2].1,
                 "encryption on: {} is mapped to sealed segments (AES-256-GCM, authenticated); segments by key, oldest first",
                 enc.cipher_provider
             );
@@ -192,6 +211,7 @@ impl FileChannelAdapter {
                 ChannelGauge::DedupOrigins.with(s.dedup_origins),
             ]
             .into_iter()
+            .chain(key_gauges(&ch))
             .chain(replay_watch::gauges(&progress))
             .chain(disk.gauges())
             .collect()
