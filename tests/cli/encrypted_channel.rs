@@ -141,6 +141,22 @@ fn tool_args(dir: &Path, active: &str, keys: &str) -> Vec<String> {
     a
 }
 
+/// Runs `sluice ARGS` in `dir` with `stdin` written to it.
+fn with_stdin(dir: &Path, args: &[String], stdin: &str) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .current_dir(dir)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut input, stdin.as_bytes()).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
 fn verify(dir: &Path, active: &str, keys: &str) -> (bool, String) {
     let mut args = vec!["channel".to_owned(), "verify".to_owned()];
     args.extend(tool_args(dir, active, keys));
@@ -216,19 +232,9 @@ fn a_flume_encryption_config_runs_unchanged_and_rotates_its_key() {
     assert!(ok && err.contains("key-1="), "{err}");
     // The other tools take the same keys: put one event and dump it back.
     let tool = |verb: &str, stdin: &str| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .current_dir(dir)
-            .args(["channel", verb])
-            .args(tool_args(dir, "key-1", "key-0 key-1"))
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut input = child.stdin.take().unwrap();
-        std::io::Write::write_all(&mut input, stdin.as_bytes()).unwrap();
-        drop(input);
-        child.wait_with_output().unwrap()
+        let mut args = vec!["channel".to_owned(), verb.to_owned()];
+        args.extend(tool_args(dir, "key-1", "key-0 key-1"));
+        with_stdin(dir, &args, stdin)
     };
     let put = tool("put", "CARD-4111-tool\n");
     assert!(
@@ -341,34 +347,29 @@ fn a_pkcs12_keystore_seals_the_channel_too() {
     );
     secret(&dir.join("keys/p12.password"), "p12-secret\n");
     let run = |verb: &str, stdin: &str| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .current_dir(dir)
-            .args([
-                "channel",
-                verb,
-                "--checkpoint-dir",
-                "ckpt",
-                "--data-dirs",
-                "data",
-            ])
-            .args(["--set", "encryption.activeKey=p12-key"])
-            .args(["--set", "encryption.cipherProvider=AESCTRNOPADDING"])
-            .args(["--set", "encryption.keyProvider=JCEKSFILE"])
-            .args(["--set", "encryption.keyProvider.keyStoreFile=keys/keys.p12"])
-            .args([
-                "--set",
-                "encryption.keyProvider.keyStorePasswordFile=keys/p12.password",
-            ])
-            .args(["--set", "encryption.keyProvider.keys=p12-key"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut input = child.stdin.take().unwrap();
-        std::io::Write::write_all(&mut input, stdin.as_bytes()).unwrap();
-        drop(input);
-        child.wait_with_output().unwrap()
+        let mut args: Vec<String> = [
+            "channel",
+            verb,
+            "--checkpoint-dir",
+            "ckpt",
+            "--data-dirs",
+            "data",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        for kv in [
+            "encryption.activeKey=p12-key",
+            "encryption.cipherProvider=AESCTRNOPADDING",
+            "encryption.keyProvider=JCEKSFILE",
+            "encryption.keyProvider.keyStoreFile=keys/keys.p12",
+            "encryption.keyProvider.keyStorePasswordFile=keys/p12.password",
+            "encryption.keyProvider.keys=p12-key",
+        ] {
+            args.push("--set".into());
+            args.push(kv.into());
+        }
+        with_stdin(dir, &args, stdin)
     };
     std::fs::create_dir_all(dir.join("ckpt")).unwrap();
     std::fs::create_dir_all(dir.join("data")).unwrap();
