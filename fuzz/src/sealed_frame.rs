@@ -19,7 +19,7 @@ pub fn run(data: &[u8]) {
         panic!("a 256-bit key is refused");
     };
     let header = encode_header(&SegmentHeader::sealed(7, 1, 0));
-    let Ok((block, key)) = ring.seal_segment(&header) else {
+    let Ok((block, key)) = ring.seal_segment(&header, [1; 16]) else {
         return;
     };
     assert!(ring.open_segment(&header, &block).is_ok());

@@ -9,6 +9,7 @@
 
 pub mod adopt;
 mod apply;
+mod channel_id;
 mod checkpointer;
 mod compact;
 pub mod config;

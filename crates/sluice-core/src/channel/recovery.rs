@@ -139,6 +139,8 @@ pub(crate) struct RecoveredState {
     pub segment_next: u32,
     /// The configured encryption keys (`encryption.*`), loaded.
     pub keyring: Option<Arc<Keyring>>,
+    /// The channel's id, in every sealed segment (zeros without encryption).
+    pub channel_id: [u8; 16],
 }
 
 /// Loads the checkpoint, replays the log after it and rebuilds the queue. With
@@ -154,6 +156,10 @@ pub(crate) fn recover_state(
     let keyring = match &config.encryption {
         Some(e) => Some(Arc::new(e.keyring(fs)?)),
         None => None,
+    };
+    let channel_id = match &keyring {
+        Some(k) => super::channel_id::channel_id(fs, config, k)?,
+        None => [0; 16],
     };
     let (image, source) = choose_checkpoint(fs, config, keyring.as_deref(), &mut fallbacks);
     let mut starts: Vec<StartPosition> = vec![None; config.data_dirs.len()];
@@ -207,6 +213,7 @@ pub(crate) fn recover_state(
         txid_next,
         segment_next,
         keyring,
+        channel_id,
     })
 }
 
@@ -338,7 +345,7 @@ pub(crate) fn segment_table(
 fn start_writers(
     fs: &Arc<dyn Fs>,
     config: &FileChannelConfig,
-    (segments, keyring): (&[FoundSegment], Option<&Arc<Keyring>>),
+    (segments, keyring, channel): (&[FoundSegment], Option<&Arc<Keyring>>, [u8; 16]),
     (poison, ids, table): (&Arc<Poison>, &Arc<AtomicU32>, &Arc<SegmentTable>),
 ) -> Result<Vec<DirWriter>, ChannelError> {
     let mut writers = Vec::with_capacity(config.data_dirs.len());
@@ -367,7 +374,7 @@ fn start_writers(
                 config.acked_end_refresh_ms.saturating_mul(1_000_000),
             ),
         )?
-        .with_keyring(keyring.cloned());
+        .with_keyring(keyring.cloned(), channel);
         if fresh {
             // A directory without any segment gets its first one now, so that the checkpoint
             // names it as the directory's replay position: should every segment of the
@@ -410,7 +417,11 @@ pub(super) fn open(
     let poison = Arc::new(Poison::default());
     let ids = Arc::new(AtomicU32::new(rec.segment_next));
     let shared = (&poison, &ids, &table);
-    let found = (&rec.outcome.segments[..], rec.keyring.as_ref());
+    let found = (
+        &rec.outcome.segments[..],
+        rec.keyring.as_ref(),
+        rec.channel_id,
+    );
     let writers = start_writers(&fs, &config, found, shared)?;
     let ledgers = writers
         .iter()

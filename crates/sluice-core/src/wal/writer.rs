@@ -165,6 +165,8 @@ pub struct DirWriter {
     acked: AckedEnd,
     /// With encryption on: the keys that seal every segment this writer starts.
     keyring: Option<Arc<Keyring>>,
+    /// The channel's id, written in every sealed segment's seal block.
+    channel: [u8; 16],
 }
 
 impl DirWriter {
@@ -231,13 +233,16 @@ impl DirWriter {
             min_free_seen: AtomicU64::new(0),
             acked: AckedEnd::loaded(acked_ends, acked_refresh_ns),
             keyring: None,
+            channel: [0; 16],
         }
         .with_spares_found())
     }
 
-    /// Seals every segment this writer starts with `keyring`'s active key (none: plain).
-    pub fn with_keyring(mut self, keyring: Option<Arc<Keyring>>) -> Self {
+    /// Seals every segment this writer starts with `keyring`'s active key (none: plain), as
+    /// a segment of channel `channel`.
+    pub fn with_keyring(mut self, keyring: Option<Arc<Keyring>>, channel: [u8; 16]) -> Self {
         self.keyring = keyring;
+        self.channel = channel;
         self
     }
 

@@ -485,3 +485,33 @@ fn the_checkpoint_is_sealed_and_an_altered_one_costs_a_full_replay_not_an_event(
         assert_eq!(drain(&ch), want);
     }
 }
+
+#[test]
+fn a_sealed_segment_of_another_channel_under_the_same_keys_is_refused_by_name() {
+    for bed in Bed::both() {
+        let ours = sealed_config(&bed, "key-0");
+        put_all(&bed.open(&ours), &bodies("ours", 100));
+        let mut theirs = crate::common::config_under(&bed.root.join("other"), 1);
+        theirs.max_file_size_bytes = 16 << 10;
+        theirs.encryption = ours.encryption.clone();
+        put_all(&bed.open(&theirs), &bodies("theirs", 400));
+        let ours_max = segments(bed.fs.as_ref(), &ours).last().unwrap().0;
+        let (id, from) = segments(bed.fs.as_ref(), &theirs).pop().unwrap();
+        assert!(
+            id > ours_max,
+            "their newest segment {id} is past ours {ours_max}"
+        );
+        let to = ours.data_dirs[0].join(from.file_name().unwrap());
+        let bytes = read_all(bed.fs.as_ref(), &from);
+        write_file_atomic(bed.fs.as_ref(), &to, &bytes).unwrap();
+        let e = FileChannel::open_with_fs(ours.clone(), bed.fs.clone())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&to.display().to_string()) && e.contains("another channel"),
+            "{e}"
+        );
+        bed.fs.remove_file(&to).unwrap();
+        assert_eq!(drain(&bed.open(&ours)), bodies("ours", 100));
+    }
+}

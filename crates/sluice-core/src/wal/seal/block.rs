@@ -13,7 +13,8 @@
 //! 72     4    prefix       the segment's nonce prefix (random)
 //! 76     12   wrap nonce   (random)
 //! 88     48   wrapped key  the 32-byte data key, encrypted, and its 16-byte tag
-//! 136    20   reserved     0
+//! 136    16   channel      the channel's id (random, the same in all its segments)
+//! 152    4    reserved     0
 //! 156    4    crc32        of bytes 0..156
 //! ```
 
@@ -45,7 +46,9 @@ const ALIAS_AT: Range<usize> = 8..72;
 const PREFIX_AT: Range<usize> = 72..76;
 const WRAP_NONCE_AT: Range<usize> = 76..88;
 const WRAPPED_AT: Range<usize> = 88..136;
-const PAD_AT: Range<usize> = 136..156;
+/// The channel's id.
+pub(super) const CHANNEL_AT: Range<usize> = 136..152;
+const PAD_AT: Range<usize> = 152..156;
 const CRC_AT: Range<usize> = 156..160;
 /// The bytes the wrap binds as associated data (with the segment header's first 28).
 pub(super) const BOUND_AT: Range<usize> = 0..WRAP_NONCE_AT.start;
@@ -57,7 +60,8 @@ const _: () = {
     assert!(ALIAS_AT.end - ALIAS_AT.start == ALIAS_BYTES_MAX);
     assert!(ALIAS_AT.end == PREFIX_AT.start && PREFIX_AT.end - PREFIX_AT.start == PREFIX_BYTES);
     assert!(PREFIX_AT.end == WRAP_NONCE_AT.start && WRAP_NONCE_AT.end == WRAPPED_AT.start);
-    assert!(WRAPPED_AT.end == PAD_AT.start && PAD_AT.end == CRC_AT.start);
+    assert!(WRAPPED_AT.end == CHANNEL_AT.start && CHANNEL_AT.end == PAD_AT.start);
+    assert!(PAD_AT.end == CRC_AT.start);
     assert!(CRC_AT.end == SEAL_BLOCK_BYTES);
 };
 
@@ -74,6 +78,8 @@ pub struct SealBlock {
     pub wrap_nonce: [u8; 12],
     /// The wrapped data key and its tag.
     pub wrapped: [u8; 48],
+    /// The id of the channel the segment belongs to (bound by the wrap).
+    pub channel: [u8; 16],
 }
 
 impl SealBlock {
@@ -95,6 +101,7 @@ impl SealBlock {
         b[PREFIX_AT].copy_from_slice(&self.prefix);
         b[WRAP_NONCE_AT].copy_from_slice(&self.wrap_nonce);
         b[WRAPPED_AT].copy_from_slice(&self.wrapped);
+        b[CHANNEL_AT].copy_from_slice(&self.channel);
         let crc = crc32fast::hash(&b[..CRC_AT.start]);
         LE::write_u32(&mut b[CRC_AT], crc);
         b
@@ -134,7 +141,9 @@ impl SealBlock {
             prefix: [0; PREFIX_BYTES],
             wrap_nonce: [0; 12],
             wrapped: [0; 48],
+            channel: [0; 16],
         };
+        block.channel.copy_from_slice(&b[CHANNEL_AT]);
         block.prefix.copy_from_slice(&b[PREFIX_AT]);
         block.wrap_nonce.copy_from_slice(&b[WRAP_NONCE_AT]);
         block.wrapped.copy_from_slice(&b[WRAPPED_AT]);
@@ -165,6 +174,7 @@ mod tests {
             prefix: [1, 2, 3, 4],
             wrap_nonce: [5; 12],
             wrapped: [6; 48],
+            channel: [8; 16],
         }
     }
 

@@ -8,7 +8,7 @@ use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM, AES_256_GCM};
 use ring::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
 
-use super::block::{SealBlock, ALIAS_BYTES_MAX, BOUND_AT};
+use super::block::{SealBlock, ALIAS_BYTES_MAX, BOUND_AT, CHANNEL_AT};
 use super::error::SealError;
 use super::frame::{SegmentKey, DATA_KEY_BYTES, PREFIX_BYTES};
 use crate::keystore::SecretKey;
@@ -160,8 +160,13 @@ impl Keyring {
     }
 
     /// A new data key for the segment whose header is `header` (its first 28 bytes are bound
-    /// in), wrapped with the active key: the seal block to write after the header, and the key.
-    pub fn seal_segment(&self, header: &[u8]) -> Result<(SealBlock, SegmentKey), SealError> {
+    /// in) of channel `channel`, wrapped with the active key: the seal block to write after the
+    /// header, and the key.
+    pub fn seal_segment(
+        &self,
+        header: &[u8],
+        channel: [u8; 16],
+    ) -> Result<(SealBlock, SegmentKey), SealError> {
         let segment = segment_of(header);
         let mut prefix = [0u8; PREFIX_BYTES];
         self.fill(&mut prefix)?;
@@ -171,6 +176,7 @@ impl Keyring {
             prefix,
             wrap_nonce: [0; 12],
             wrapped: [0; 48],
+            channel,
         };
         let (w, data_key) = self.wrap_new(|alias, cipher| {
             block.alias = alias.to_owned();
@@ -232,11 +238,13 @@ fn segment_of(header: &[u8]) -> u32 {
     u32::from_le_bytes(id)
 }
 
-/// The associated data of a wrap: the header before its CRC, and the block's bound bytes.
+/// The associated data of a wrap: the header before its CRC, the block's bound bytes and its
+/// channel id.
 fn bound(header: &[u8], block: &SealBlock) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(HEADER_BOUND + BOUND_AT.end);
+    let mut aad = Vec::with_capacity(HEADER_BOUND + BOUND_AT.end + CHANNEL_AT.len());
     aad.extend_from_slice(&header[..HEADER_BOUND]);
     aad.extend_from_slice(&block.encode()[BOUND_AT]);
+    aad.extend_from_slice(&block.encode()[CHANNEL_AT]);
     aad
 }
 

@@ -138,11 +138,14 @@ impl DirWriter {
             return Ok((header.to_vec(), None));
         };
         let header = encode_header(&SegmentHeader::sealed(id, now_ms(), prev_in_dir));
-        let (block, key) = keyring.seal_segment(&header).map_err(|e| WalError::Roll {
-            op: "seal",
-            path: self.segment_path(id),
-            source: io::Error::other(e),
-        })?;
+        let (block, key) =
+            keyring
+                .seal_segment(&header, self.channel)
+                .map_err(|e| WalError::Roll {
+                    op: "seal",
+                    path: self.segment_path(id),
+                    source: io::Error::other(e),
+                })?;
         let mut head = header.to_vec();
         head.extend_from_slice(&block.encode());
         debug_assert_eq!(head.len() as u64, SEALED_RECORDS_START);

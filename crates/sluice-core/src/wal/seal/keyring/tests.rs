@@ -13,7 +13,7 @@ fn header(id: u32) -> [u8; 32] {
 fn a_data_key_wrapped_by_the_active_key_unwraps_with_any_ring_that_lists_it() {
     let ring = Keyring::new(vec![user("key-0", 16, 1), user("key-1", 32, 2)], "key-1").unwrap();
     let h = header(5);
-    let (block, key) = ring.seal_segment(&h).unwrap();
+    let (block, key) = ring.seal_segment(&h, [3; 16]).unwrap();
     assert_eq!(block.alias, "key-1");
     assert_eq!(block.wrap_cipher, 2);
     let mut sealed = Vec::new();
@@ -44,8 +44,8 @@ fn a_data_key_wrapped_by_the_active_key_unwraps_with_any_ring_that_lists_it() {
 #[test]
 fn every_segment_gets_its_own_data_key_and_prefix() {
     let ring = Keyring::new(vec![user("k", 16, 1)], "k").unwrap();
-    let (a, _) = ring.seal_segment(&header(1)).unwrap();
-    let (b, _) = ring.seal_segment(&header(1)).unwrap();
+    let (a, _) = ring.seal_segment(&header(1), [3; 16]).unwrap();
+    let (b, _) = ring.seal_segment(&header(1), [3; 16]).unwrap();
     assert_ne!(a.wrapped, b.wrapped);
     assert_ne!(a.wrap_nonce, b.wrap_nonce);
 }
