@@ -18,7 +18,8 @@ use std::sync::Arc;
 use crate::agent::channel::{put_batch, AgentChannel, AgentChannelError};
 use crate::agent::id_trust::IdGate;
 use crate::agent::interceptor::config::InterceptorSpec;
-use crate::agent::interceptor::{self, Chain, Interceptor};
+use crate::agent::interceptor::{self, Chain, InterceptError, Step};
+use crate::agent::java::interceptor::JavaInterceptor;
 use crate::agent::selector::ChannelSelector;
 use crate::agent::tap;
 use sluice_core::Event;
@@ -64,15 +65,54 @@ pub(crate) struct Rejected {
     pub events: Option<Vec<Event>>,
 }
 
-/// A batch could not be put on a required channel.
+/// A batch could not be routed: an interceptor refused it, or a required channel did not
+/// commit it.
 #[derive(Debug, thiserror::Error)]
-#[error("unable to put batch on required channel {channel}: {source}")]
-pub struct RouteError {
-    /// The failing channel.
-    pub channel: String,
-    /// Why.
-    #[source]
-    pub source: AgentChannelError,
+pub enum RouteError {
+    /// A required channel did not commit its part.
+    #[error("unable to put batch on required channel {channel}: {source}")]
+    Channel {
+        /// The failing channel.
+        channel: String,
+        /// Why.
+        #[source]
+        source: AgentChannelError,
+    },
+    /// A Java interceptor threw or its JVM ended: nothing of the batch was put.
+    #[error("the interceptor chain refused the batch: {0}")]
+    Intercept(#[from] InterceptError),
+}
+
+impl RouteError {
+    /// The channel that refused the batch, when one did.
+    pub fn channel(&self) -> Option<&str> {
+        match self {
+            RouteError::Channel { channel, .. } => Some(channel),
+            RouteError::Intercept(_) => None,
+        }
+    }
+
+    /// The channel's error, when a channel refused the batch.
+    pub fn channel_error(&self) -> Option<&AgentChannelError> {
+        match self {
+            RouteError::Channel { source, .. } => Some(source),
+            RouteError::Intercept(_) => None,
+        }
+    }
+
+    /// Whether the batch can never be committed as it is (it would not fit an empty channel,
+    /// or an event is too large to cross to a Java interceptor).
+    pub fn never_fits(&self) -> bool {
+        match self {
+            RouteError::Channel { source, .. } => source.never_fits(),
+            RouteError::Intercept(e) => !e.source.retryable(),
+        }
+    }
+
+    /// Whether a required channel was full.
+    pub fn is_full(&self) -> bool {
+        matches!(self.channel_error(), Some(AgentChannelError::Full { .. }))
+    }
 }
 
 impl ChannelProcessor {
@@ -82,9 +122,15 @@ impl ChannelProcessor {
         cfg: &impl Wiring,
         channels: &BTreeMap<String, Arc<dyn AgentChannel>>,
     ) -> Result<Self, crate::agent::component::ComponentError> {
-        let mut built: Vec<Box<dyn Interceptor>> = Vec::new();
+        let mut built: Vec<(String, Step)> = Vec::new();
         for spec in cfg.interceptors() {
-            built.push(interceptor::build(&spec.kind, &spec.props)?);
+            let step = match spec.props.get("type") {
+                Some(class) if spec.kind == interceptor::JAVA_KIND => {
+                    Step::Java(JavaInterceptor::start(&spec.name, class, &spec.props))
+                }
+                _ => Step::Native(interceptor::build(&spec.kind, &spec.props)?),
+            };
+            built.push((spec.name.clone(), step));
         }
         let mut mine = BTreeMap::new();
         for name in cfg.channels() {
@@ -96,7 +142,7 @@ impl ChannelProcessor {
             })?;
             mine.insert(name.clone(), ch.clone());
         }
-        let chain = Chain::new(built);
+        let chain = Chain::of(built);
         let selector = cfg.selector().clone();
         let single = match (&selector, mine.iter().next()) {
             (ChannelSelector::Replicating { required, optional }, Some((name, ch)))
@@ -166,7 +212,7 @@ impl ChannelProcessor {
                 self.ids.admit(&mut events);
                 tap::offer(tap::Point::Channel, name, &events);
                 ch.offer(events).await.map_err(|r| Rejected {
-                    error: RouteError {
+                    error: RouteError::Channel {
                         channel: name.clone(),
                         source: r.error,
                     },
@@ -187,13 +233,13 @@ impl ChannelProcessor {
     pub async fn process(&self, events: Vec<Event>) -> Result<(), RouteError> {
         if let ChannelSelector::Replicating { required, optional } = &self.selector {
             if distinct(required) && distinct(optional) {
-                let events = self.intercept(events);
+                let events = self.intercept(events).await?;
                 return self.replicate(events, required, optional).await;
             }
         }
         // Each channel's share is weighed against the whole batch as it arrived.
         let received = body_bytes(&events);
-        let events = self.intercept(events);
+        let events = self.intercept(events).await?;
         let mut required: BTreeMap<&str, Vec<Event>> = BTreeMap::new();
         let mut optional: BTreeMap<&str, Vec<Event>> = BTreeMap::new();
         let mut order: Vec<&str> = Vec::new();
@@ -238,7 +284,7 @@ impl ChannelProcessor {
             tap::offer(tap::Point::Channel, name, &batch);
             put_batch(ch.as_ref(), batch)
                 .await
-                .map_err(|source| RouteError {
+                .map_err(|source| RouteError::Channel {
                     channel: name.to_owned(),
                     source,
                 })?;
@@ -252,27 +298,30 @@ impl ChannelProcessor {
     /// [`AgentChannel::puts_blocking`]): a source that decoded a call on the blocking pool then
     /// puts it there rather than going back to its async task.
     pub fn puts_blocking(&self) -> bool {
-        self.single
-            .as_ref()
-            .is_some_and(|(_, ch)| ch.puts_blocking())
+        !self.chain.calls_java()
+            && self
+                .single
+                .as_ref()
+                .is_some_and(|(_, ch)| ch.puts_blocking())
     }
 
     /// [`ChannelProcessor::process`] for a caller on the runtime's blocking pool (never an
     /// async worker): with one channel and nothing optional, the batch is intercepted and put
     /// on this thread ([`AgentChannel::put_commit_blocking`]); otherwise `process` runs here.
     pub fn process_blocking(&self, events: Vec<Event>) -> Result<(), RouteError> {
-        let Some((name, ch)) = &self.single else {
+        let Some((name, ch)) = self.single.as_ref().filter(|_| !self.chain.calls_java()) else {
             return tokio::runtime::Handle::current().block_on(self.process(events));
         };
-        let events = self.intercept(events);
+        let events = self.intercept_native(events)?;
         if events.is_empty() {
             return Ok(());
         }
         tap::offer(tap::Point::Channel, name, &events);
-        ch.put_commit_blocking(events).map_err(|source| RouteError {
-            channel: name.clone(),
-            source,
-        })
+        ch.put_commit_blocking(events)
+            .map_err(|source| RouteError::Channel {
+                channel: name.clone(),
+                source,
+            })
     }
 
     /// [`ChannelProcessor::process_blocking`] for several batches at once, each its own
@@ -281,17 +330,24 @@ impl ChannelProcessor {
     /// Only when [`ChannelProcessor::puts_blocking`]; otherwise each batch goes through
     /// `process_blocking` in turn. A prefix of the batches commits; the outcomes in order.
     pub fn process_blocking_group(&self, batches: Vec<Vec<Event>>) -> Vec<Result<(), RouteError>> {
-        let Some((name, ch)) = self.single.as_ref().filter(|(_, ch)| ch.puts_blocking()) else {
+        let Some((name, ch)) = self.single.as_ref().filter(|_| self.puts_blocking()) else {
             return tokio::runtime::Handle::current().block_on(self.process_in_order(batches));
         };
-        let batches: Vec<Vec<Event>> = batches.into_iter().map(|b| self.intercept(b)).collect();
+        let mut intercepted = Vec::with_capacity(batches.len());
+        for b in batches {
+            match self.intercept_native(b) {
+                Ok(b) => intercepted.push(b),
+                Err(e) => return vec![Err(e)],
+            }
+        }
+        let batches = intercepted;
         for b in &batches {
             tap::offer(tap::Point::Channel, name, b);
         }
         ch.put_commit_group_blocking(batches)
             .into_iter()
             .map(|r| {
-                r.map_err(|source| RouteError {
+                r.map_err(|source| RouteError::Channel {
                     channel: name.clone(),
                     source,
                 })
@@ -321,7 +377,7 @@ impl ChannelProcessor {
                 Ok(r) => r,
                 Err(_) => (0..total)
                     .map(|_| {
-                        Err(RouteError {
+                        Err(RouteError::Channel {
                             channel: name.clone(),
                             source: AgentChannelError::Join(name.clone()),
                         })
@@ -339,7 +395,7 @@ impl ChannelProcessor {
         let mut out: Vec<Result<(), RouteError>> = Vec::with_capacity(total);
         for b in batches {
             out.push(if out.iter().any(Result::is_err) {
-                Err(RouteError {
+                Err(RouteError::Channel {
                     channel: String::new(),
                     source: AgentChannelError::GroupCut {
                         position: out.len() + 1,
@@ -355,16 +411,30 @@ impl ChannelProcessor {
 
     /// Runs the interceptor chain; the bodies of what is left get buffers of their own if it
     /// carries under half of the batch's body bytes (nothing to weigh without interceptors:
-    /// only they drop or shrink events).
-    fn intercept(&self, mut events: Vec<Event>) -> Vec<Event> {
+    /// only they drop or shrink events). A Java interceptor that throws or whose JVM ends
+    /// refuses the batch: nothing of it is put.
+    async fn intercept(&self, mut events: Vec<Event>) -> Result<Vec<Event>, RouteError> {
         self.ids.admit(&mut events);
         if self.chain.is_empty() {
-            return events;
+            return Ok(events);
         }
         let received = body_bytes(&events);
-        let mut events = self.chain.intercept_batch(events);
+        let mut events = self.chain.apply(events).await?;
         detach_if_sparse(&mut events, received);
-        events
+        Ok(events)
+    }
+
+    /// [`ChannelProcessor::intercept`] on the calling thread, for a chain of Sluice's own
+    /// interceptors only.
+    fn intercept_native(&self, mut events: Vec<Event>) -> Result<Vec<Event>, RouteError> {
+        self.ids.admit(&mut events);
+        if self.chain.is_empty() {
+            return Ok(events);
+        }
+        let received = body_bytes(&events);
+        let mut events = self.chain.apply_native(events)?;
+        detach_if_sparse(&mut events, received);
+        Ok(events)
     }
 
     /// [`ChannelProcessor::process`] for a replicating selector, whose choice is the same for
@@ -405,7 +475,7 @@ impl ChannelProcessor {
             tap::offer(tap::Point::Channel, name, &batch);
             put_batch(ch.as_ref(), batch)
                 .await
-                .map_err(|source| RouteError {
+                .map_err(|source| RouteError::Channel {
                     channel: (*name).to_owned(),
                     source,
                 })?;

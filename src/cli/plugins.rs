@@ -43,6 +43,17 @@ pub fn java_classes(cfg: &AgentConfig) -> Vec<(String, Role, String)> {
             ));
         }
     }
+    for (name, s) in &cfg.sources {
+        for i in &s.interceptors {
+            if i.kind == sluice::agent::interceptor::JAVA_KIND {
+                v.push((
+                    format!("{}.sources.{name}.interceptors.{}.type", cfg.name, i.name),
+                    Role::Interceptor,
+                    i.props.get("type").cloned().unwrap_or_default(),
+                ));
+            }
+        }
+    }
     for (name, s) in &cfg.sinks {
         if let SinkKind::Java(j) = &s.kind {
             v.push((

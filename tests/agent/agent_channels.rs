@@ -160,7 +160,7 @@ async fn a_full_required_channel_fails_the_batch() {
     let (req, opt) = (mem(2, 2, None), mem(100, 100, None));
     let p = processor(&req, &opt);
     let err = p.process(events("r", 5)).await.unwrap_err();
-    assert_eq!(err.channel, "req");
+    assert_eq!(err.channel(), Some("req"));
     assert!(req.is_empty(), "the failed transaction was rolled back");
 }
 
@@ -269,7 +269,7 @@ a1.sinks.k1.channel = f
         .await
         .unwrap()
         .unwrap_err();
-    assert_eq!(err.channel, "req");
+    assert_eq!(err.channel(), Some("req"));
     assert!(req.is_empty());
 }
 

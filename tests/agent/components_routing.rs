@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use sluice::agent::component::Props;
-use sluice::agent::interceptor::{Chain, Interceptor};
+use sluice::agent::interceptor::Chain;
 use sluice::agent::processor::SinkProcessorConfig;
 use sluice::agent::selector::ChannelSelector;
 use sluice_core::Event;
@@ -69,7 +69,7 @@ fn a_batch_is_intercepted_then_routed_by_an_extracted_header() {
         Event::new("INFO started"),
         Event::new("no level here"),
     ];
-    let kept = chain.intercept_batch(batch);
+    let kept = chain.apply_native(batch).unwrap();
     assert_eq!(kept.len(), 3, "the DEBUG line is dropped");
     assert!(kept.iter().all(|e| e.headers.get("dc") == Some("eu-1")));
 

@@ -11,6 +11,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod java_interceptors;
 mod java_partial_frame;
 mod java_plugins;
 mod java_plugins_kill;

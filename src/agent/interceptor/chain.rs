@@ -1,20 +1,87 @@
 //! A source's interceptor chain: the interceptors named by the source's `interceptors` key,
-//! applied in the listed order; an event dropped by one is not seen by the next.
+//! applied in the listed order; an event dropped by one is not seen by the next. Sluice's own
+//! steps are synchronous; a Java step ([`JavaInterceptor`]) is a call into its JVM, so a chain
+//! that has one is applied with [`Chain::apply`] and may fail (the batch is then refused).
 
 use super::{build, Interceptor};
 use crate::agent::component::{ComponentError, Props};
+use crate::agent::java::call::CallError;
+use crate::agent::java::interceptor::JavaInterceptor;
 use sluice_core::Event;
+
+/// One step of a chain.
+#[derive(Debug)]
+pub(crate) enum Step {
+    /// One of Sluice's interceptors.
+    Native(Box<dyn Interceptor>),
+    /// A user's Java interceptor.
+    Java(JavaInterceptor),
+}
+
+/// A Java interceptor refused a batch.
+#[derive(Debug, thiserror::Error)]
+#[error("interceptor {name}: {source}")]
+pub struct InterceptError {
+    /// The interceptor's name in `interceptors`.
+    pub name: String,
+    /// Why.
+    #[source]
+    pub source: CallError,
+}
 
 /// Interceptors applied in order.
 #[derive(Debug, Default)]
 pub struct Chain {
-    interceptors: Vec<Box<dyn Interceptor>>,
+    steps: Vec<(String, Step)>,
 }
 
 impl Chain {
-    /// A chain of already-built interceptors.
-    pub(crate) fn new(interceptors: Vec<Box<dyn Interceptor>>) -> Self {
-        Chain { interceptors }
+    /// A chain of already-built interceptors, each with its name.
+    pub(crate) fn of(steps: Vec<(String, Step)>) -> Self {
+        Chain { steps }
+    }
+
+    /// Whether a step is a Java interceptor (the chain must then be [`Chain::apply`]'d).
+    pub(crate) fn calls_java(&self) -> bool {
+        self.steps.iter().any(|(_, s)| matches!(s, Step::Java(_)))
+    }
+
+    /// Applies every step in order: Sluice's in place, a Java one by a call into its JVM.
+    pub(crate) async fn apply(&self, mut v: Vec<Event>) -> Result<Vec<Event>, InterceptError> {
+        for (name, step) in &self.steps {
+            if v.is_empty() {
+                break;
+            }
+            v = match step {
+                Step::Native(i) => i.intercept_batch(v),
+                Step::Java(j) => j.intercept(v).await.map_err(|source| InterceptError {
+                    name: name.clone(),
+                    source,
+                })?,
+            };
+        }
+        Ok(v)
+    }
+
+    /// Applies the chain on the calling thread; only for a chain that does not
+    /// [`Chain::calls_java`] (a Java step is refused).
+    pub fn apply_native(&self, mut v: Vec<Event>) -> Result<Vec<Event>, InterceptError> {
+        for (name, step) in &self.steps {
+            v = match step {
+                Step::Native(i) => i.intercept_batch(v),
+                Step::Java(j) => {
+                    return Err(InterceptError {
+                        name: name.clone(),
+                        source: CallError::Answer {
+                            plugin: j.label().to_owned(),
+                            message: "a Java interceptor cannot be called on a blocking thread"
+                                .into(),
+                        },
+                    })
+                }
+            };
+        }
+        Ok(v)
     }
 
     /// Builds the chain from a source's properties (keys relative to the source):
@@ -36,9 +103,11 @@ impl Chain {
                 .ok_or_else(|| ComponentError::new(format!("{prefix}type"), "is required"))?;
             let built = build(type_name, &props)
                 .map_err(|e| ComponentError::new(format!("{prefix}{}", e.key), e.message))?;
-            interceptors.push(built);
+            interceptors.push((name.to_owned(), Step::Native(built)));
         }
-        Ok(Chain { interceptors })
+        Ok(Chain {
+            steps: interceptors,
+        })
     }
 
     /// Keys under `interceptors.` in a source's properties that no listed interceptor reads,
@@ -82,24 +151,24 @@ impl Chain {
     /// How many interceptors the chain has.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.interceptors.len()
+        self.steps.len()
     }
 
     /// True if the chain has no interceptors (events pass unchanged).
     pub(crate) fn is_empty(&self) -> bool {
-        self.interceptors.is_empty()
+        self.steps.is_empty()
     }
-}
 
-impl Interceptor for Chain {
+    /// One event through a chain of Sluice's interceptors (tests).
+    #[cfg(test)]
     fn intercept(&self, e: Event) -> Option<Event> {
-        self.interceptors.iter().try_fold(e, |e, i| i.intercept(e))
+        self.apply_native(vec![e]).ok()?.pop()
     }
 
+    /// A batch through a chain of Sluice's interceptors (tests).
+    #[cfg(test)]
     fn intercept_batch(&self, v: Vec<Event>) -> Vec<Event> {
-        self.interceptors
-            .iter()
-            .fold(v, |v, i| i.intercept_batch(v))
+        self.apply_native(v).unwrap_or_default()
     }
 }
 

@@ -1,5 +1,6 @@
 //! A source's `interceptors` list and each `interceptors.<name>.*`: the type checked
-//! against [`TYPES`], the interceptor built once so a bad key is reported with its line.
+//! against [`TYPES`], the interceptor built once so a bad key is reported with its line. A
+//! type that is a Java class name is a user's interceptor: every key is its own.
 
 use super::TYPES;
 use crate::agent::component::{resolve, supported, Props};
@@ -10,9 +11,10 @@ use crate::agent::config::Ctx;
 pub struct InterceptorSpec {
     /// Its name in `interceptors = i1 i2`.
     pub name: String,
-    /// The short type name.
+    /// The short type name ([`super::JAVA_KIND`] for a user's Java class).
     pub kind: String,
-    /// Its properties relative to `interceptors.<name>.` (including `type`).
+    /// Its properties relative to `interceptors.<name>.` (including `type`: for a Java
+    /// interceptor, its builder's class).
     pub props: Props,
 }
 
@@ -32,6 +34,16 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Vec<InterceptorSpec> {
             continue;
         };
         let Some(short) = resolve(TYPES, &t) else {
+            if crate::agent::java::is_class_name(&t) {
+                // A user's `Interceptor.Builder`: loaded (and checked) in its JVM.
+                props.insert("type".into(), t.trim().to_owned());
+                out.push(InterceptorSpec {
+                    name: name.to_owned(),
+                    kind: super::JAVA_KIND.to_owned(),
+                    props,
+                });
+                continue;
+            }
             let msg = format!(
                 "unknown interceptor type {t:?}; supported: {}",
                 supported(TYPES)

@@ -2,7 +2,8 @@
 //! selector, with Flume's type names, keys and defaults. [`build`] makes one from its type name
 //! and properties; [`Chain`] applies a source's list in order.
 //!
-//! Every interceptor is pure and synchronous. Regular expressions use the `regex` crate, whose
+//! Every one of Sluice's interceptors is pure and synchronous (a user's Java interceptor is a
+//! [`Step::Java`] of the chain, crate::agent::java::interceptor). Regular expressions use the `regex` crate, whose
 //! syntax is close to Java's but has no look-around or back-references; a pattern using them is
 //! a configuration error naming the key.
 
@@ -22,7 +23,11 @@ use regex::Regex;
 use crate::agent::component::{ComponentError, Props};
 use sluice_core::Event;
 
-pub use chain::Chain;
+pub(crate) use chain::Step;
+pub use chain::{Chain, InterceptError};
+
+/// The kind of an [`config::InterceptorSpec`] whose `type` is a user's Java builder class.
+pub const JAVA_KIND: &str = "java";
 pub(crate) use headers::{
     HostInterceptor, StaticInterceptor, TimestampInterceptor, UuidInterceptor,
 };

@@ -1,6 +1,7 @@
 //! `config check` of Java components: runs the host's `--check` once for every configured
-//! Java class (only when there is one) and answers, per class, whether it loads and is a
-//! source or a sink, and where it was looked for.
+//! Java class (only when there is one) and answers, per class, whether it loads and is what
+//! its place needs (a source, a sink, an interceptor's builder, ...), and where it was looked
+//! for.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -32,11 +33,7 @@ pub async fn check(classes: &[(Role, String)]) -> Result<(Vec<Missing>, String),
     let mut cmd = jvm::java_command(&env, &jar);
     cmd.arg("--check");
     for (role, class) in classes {
-        let r = match role {
-            Role::Source => "source",
-            Role::Sink => "sink",
-        };
-        cmd.arg(format!("{r}={class}"));
+        cmd.arg(format!("{}={class}", role.word()));
     }
     cmd.stdin(Stdio::null()).kill_on_drop(true);
     let out = tokio::time::timeout(CHECK_TIMEOUT, cmd.output())

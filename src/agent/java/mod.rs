@@ -1,6 +1,6 @@
-//! Users' own Flume plugins (Java sources and sinks) run by Sluice: a `type` that is a Java
-//! class name rather than one of Sluice's types is run in a JVM of its own, a child process
-//! that runs Sluice's host program over the Flume-API shim (`java/` in the repository), and
+//! Users' own Flume plugins (sources, sinks, interceptors, serializers, selectors) run by
+//! Sluice: a `type` that is a Java class name rather than one of Sluice's types is run in a
+//! JVM of its own, a child process that runs Sluice's host program over the Flume-API shim (`java/` in the repository), and
 //! talks to the agent in [`frame`]s over its stdin and stdout. docs/java-plugins.md has the
 //! user's view, DESIGN.md the invariants.
 //!
@@ -8,13 +8,16 @@
 //!   [`shim`]: building the shim jar into a cache; [`jvm`]: finding `java`, the classpath
 //!   (`plugins.d`, `-C`, `FLUME_CLASSPATH`), `JAVA_OPTS`;
 //! - [`session`]: one JVM run (configure, start, serve, stop or kill); [`supervise`]: restarts
-//!   with backoff; [`source`] and [`sink`]: the agent's side of each role; [`counts`]: the
+//!   with backoff; [`source`] and [`sink`]: the agent's side of each role that calls the
+//!   agent; [`call`]: calls into a plugin the agent drives ([`interceptor`]); [`counts`]: the
 //!   plugin's Flume counters in `/metrics`; [`check`]: `config check`'s class look-up.
 
+pub(crate) mod call;
 pub mod check;
 pub(crate) mod config;
 pub(crate) mod counts;
 pub use sluice_wire::java::frame;
+pub(crate) mod interceptor;
 pub mod jvm;
 pub(crate) mod session;
 pub mod shim;

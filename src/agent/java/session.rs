@@ -1,6 +1,7 @@
 //! One run of a host JVM: start it (the shim jar built first if needed), CONFIGURE and
-//! START it, serve its requests through a [`Serve`] (the source or sink side) until the agent
-//! stops it or it ends, then STOP it within [`STOP_GRACE`] or kill it. Its stderr is logged
+//! START it, serve its requests through a [`Serve`] (the source or sink side) and pass it the
+//! agent's [`Call`]s (an interceptor's, serializer's or selector's), one at a time, until the
+//! agent stops it or it ends, then STOP it within [`STOP_GRACE`] or kill it. Its stderr is logged
 //! under the component's name; its frames are read by a task of their own, so waiting for
 //! one is cancel safe, and a frame that begins must arrive whole within
 //! [`FRAME_READ_TIMEOUT`] (else the session ends naming the bytes received and expected).
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::frame::{self, FromJvm, GroupCounts, Role, Status, ToJvm, LEN_BYTES};
 use super::jvm::{self, JavaError};
@@ -61,6 +62,32 @@ pub(crate) trait Serve: Send {
     fn counts(&mut self, groups: Vec<GroupCounts>);
     /// The JVM is gone or stopped: end what it left open (roll back a take).
     fn abandon(&mut self) -> BoxFuture<'_, ()>;
+}
+
+/// A call the agent makes into a plugin: a whole encoded frame and where its answer goes
+/// (INTERCEPTED, WRITTEN, SELECTED or THREW; dropped unanswered when the JVM ends first).
+pub(crate) struct Call {
+    /// The frame (prefix included).
+    pub frame: Vec<u8>,
+    /// Where the answer goes.
+    pub reply: oneshot::Sender<FromJvm>,
+}
+
+/// Whether a frame from the JVM answers a [`Call`].
+fn answers_a_call(msg: &FromJvm) -> bool {
+    matches!(
+        msg,
+        FromJvm::Intercepted(_) | FromJvm::Written(_) | FromJvm::Selected(_) | FromJvm::Threw(_)
+    )
+}
+
+/// The next call to pass on, once the one before was answered (`ready`); never, without
+/// calls; `None` when every caller is gone.
+async fn next_call(calls: &mut Option<&mut mpsc::Receiver<Call>>, ready: bool) -> Option<Call> {
+    match calls {
+        Some(rx) if ready => rx.recv().await,
+        _ => std::future::pending().await,
+    }
 }
 
 struct Session {
@@ -187,13 +214,15 @@ fn describe_exit(status: std::process::ExitStatus) -> String {
     }
 }
 
-/// Runs `spec` once: configure, start, serve until `stop` (then `Ok`) or until the JVM fails
-/// (`Err`, naming how it ended). Cancel safety: dropping it kills the JVM (kill on drop) and
+/// Runs `spec` once: configure, start, serve (and pass on `calls`) until `stop` or every
+/// caller is gone (then `Ok`) or until the JVM fails (`Err`, naming how it ended; a call in
+/// flight is dropped unanswered). Cancel safety: dropping it kills the JVM (kill on drop) and
 /// drops what `serve` holds (a take transaction rolls back on drop).
 pub(crate) async fn run_once(
     spec: &Spec,
     serve: &mut dyn Serve,
     stop: &mut Stop,
+    mut calls: Option<&mut mpsc::Receiver<Call>>,
 ) -> Result<(), JavaError> {
     let mut s = Session::spawn(spec).await?;
     let configure = frame::encode_to_jvm(&ToJvm::Configure {
@@ -222,21 +251,7 @@ pub(crate) async fn run_once(
         return Ok(());
     };
     let outcome = match started {
-        Ok(()) => loop {
-            tokio::select! {
-                _ = stop.wait() => break Ok(()),
-                msg = s.next(serve) => match msg {
-                    Ok(m) => {
-                        if let Some(reply) = serve.handle(m).await {
-                            if let Err(e) = s.send(&reply).await {
-                                break Err(e);
-                            }
-                        }
-                    }
-                    Err(e) => break Err(e),
-                },
-            }
-        },
+        Ok(()) => serve_until_stop(&mut s, serve, stop, &mut calls).await,
         Err(e) => Err(e),
     };
     match outcome {
@@ -259,6 +274,38 @@ pub(crate) async fn run_once(
                 JavaError::Exited(_) => JavaError::Exited(how),
                 other => JavaError::Plugin(format!("{other}; the JVM ended with {how}")),
             })
+        }
+    }
+}
+
+/// The started plugin's loop: requests to `serve`, calls passed on one at a time, until stop.
+async fn serve_until_stop(
+    s: &mut Session,
+    serve: &mut dyn Serve,
+    stop: &mut Stop,
+    calls: &mut Option<&mut mpsc::Receiver<Call>>,
+) -> Result<(), JavaError> {
+    let mut pending: Option<oneshot::Sender<FromJvm>> = None;
+    loop {
+        tokio::select! {
+            _ = stop.wait() => return Ok(()),
+            call = next_call(calls, pending.is_none()) => {
+                let Some(call) = call else { return Ok(()) };
+                s.send(&call.frame).await?;
+                pending = Some(call.reply);
+            }
+            msg = s.next(serve) => {
+                let m = msg?;
+                if answers_a_call(&m) {
+                    let Some(reply) = pending.take() else {
+                        return Err(JavaError::Protocol("an answer to no call".into()));
+                    };
+                    // A caller that gave up (its source stopped) drops the answer.
+                    let _ = reply.send(m);
+                } else if let Some(reply) = serve.handle(m).await {
+                    s.send(&reply).await?;
+                }
+            }
         }
     }
 }

@@ -150,7 +150,13 @@ impl Serve for SinkServe {
                     Status::Error,
                     "a sink's channel does not accept puts".into(),
                 ))),
-                FromJvm::Ack(..) | FromJvm::Counters(_) | FromJvm::Failed(_) => None,
+                FromJvm::Ack(..)
+                | FromJvm::Counters(_)
+                | FromJvm::Failed(_)
+                | FromJvm::Intercepted(_)
+                | FromJvm::Written(_)
+                | FromJvm::Selected(_)
+                | FromJvm::Threw(_) => None,
             }
         })
     }
@@ -188,7 +194,7 @@ pub(crate) async fn run(
         props,
     };
     let flag = Arc::new(AtomicBool::new(false));
-    supervise(spec, stop, move || {
+    supervise(spec, stop, None, move || {
         Box::new(SinkServe {
             channel: channel.clone(),
             counts: Counts::new(counters.clone(), "SINK", flag.clone()),

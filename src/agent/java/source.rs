@@ -10,7 +10,7 @@ use super::counts::Counts;
 use super::frame::{encode_to_jvm, FromJvm, GroupCounts, Role, Status, ToJvm};
 use super::session::{Serve, Spec};
 use super::supervise::supervise;
-use crate::agent::channel::{AgentChannelError, BoxFuture};
+use crate::agent::channel::BoxFuture;
 use crate::agent::metrics::{CounterGroup, SourceCounter};
 use crate::agent::router::ChannelProcessor;
 use crate::agent::stop::Stop;
@@ -38,9 +38,10 @@ impl Serve for SourceServe {
                 }
                 Err(e) => {
                     self.counts.own(SourceCounter::ChannelWriteFail, 1);
-                    let status = match e.source {
-                        AgentChannelError::Full { .. } => Status::Full,
-                        _ => Status::Error,
+                    let status = if e.is_full() {
+                        Status::Full
+                    } else {
+                        Status::Error
                     };
                     ToJvm::PutDone(status, e.to_string())
                 }
@@ -74,7 +75,7 @@ pub(crate) async fn run(
         props,
     };
     let flag = Arc::new(AtomicBool::new(false));
-    supervise(spec, stop, move || {
+    supervise(spec, stop, None, move || {
         Box::new(SourceServe {
             router: router.clone(),
             counts: Counts::new(counters.clone(), "SOURCE", flag.clone()),

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use super::session::{run_once, Serve, Spec};
+use tokio::sync::mpsc;
+
+use super::session::{run_once, Call, Serve, Spec};
 use crate::agent::stop::Stop;
 
 /// First wait before a failed JVM is started again.
@@ -14,9 +16,14 @@ pub(crate) const RESTART_MAX: Duration = Duration::from_secs(30);
 /// A run that lasted this long resets the backoff.
 pub(crate) const RESTART_RESET_AFTER: Duration = Duration::from_secs(60);
 
-/// Runs `spec` until `stop`, a fresh [`Serve`] from `make` for each JVM.
-pub(crate) async fn supervise<F>(spec: Spec, mut stop: Stop, mut make: F)
-where
+/// Runs `spec` until `stop` (or until every caller of `calls` is gone), a fresh [`Serve`]
+/// from `make` for each JVM. Calls wait in `calls` while a JVM restarts.
+pub(crate) async fn supervise<F>(
+    spec: Spec,
+    mut stop: Stop,
+    mut calls: Option<mpsc::Receiver<Call>>,
+    mut make: F,
+) where
     F: FnMut() -> Box<dyn Serve>,
 {
     let mut wait = RESTART_FIRST;
@@ -24,13 +31,13 @@ where
         let began = tokio::time::Instant::now();
         let mut serve = make();
         tracing::info!(component = %spec.name, class = %spec.class, "starting Java plugin");
-        let result = run_once(&spec, serve.as_mut(), &mut stop).await;
+        let result = run_once(&spec, serve.as_mut(), &mut stop, calls.as_mut()).await;
         drop(serve);
         let err = match result {
             Ok(()) => return,
             Err(e) => e,
         };
-        if stop.is_set() {
+        if stop.is_set() || calls.as_ref().is_some_and(|c| c.is_closed()) {
             return;
         }
         if began.elapsed() >= RESTART_RESET_AFTER {

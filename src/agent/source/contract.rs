@@ -174,7 +174,7 @@ impl SourceCtx {
                 Err(r) => r,
             };
             self.counters.add(SourceCounter::ChannelWriteFail, 1);
-            if give_up_if_never_fits && rejected.error.source.never_fits() {
+            if give_up_if_never_fits && rejected.error.never_fits() {
                 return Put::NeverFits(rejected.error.to_string());
             }
             let Some(back) = rejected.events.or(kept) else {
@@ -335,8 +335,8 @@ mod tests {
         let rejected = router.offer(batch()).await.unwrap_err();
         assert!(
             matches!(
-                rejected.error.source,
-                crate::agent::channel::AgentChannelError::Full { .. }
+                rejected.error.channel_error(),
+                Some(crate::agent::channel::AgentChannelError::Full { .. })
             ),
             "{:?}",
             rejected.error

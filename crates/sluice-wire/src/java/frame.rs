@@ -8,7 +8,9 @@
 
 use sluice_core::{Event, Headers};
 
-pub use super::messages::{FrameError, FromJvm, GroupCounts, Role, Status, ToJvm, MAX_FRAME_BYTES};
+pub use super::messages::{
+    Choice, FrameError, FromJvm, GroupCounts, Role, SerializeOp, Status, ToJvm, MAX_FRAME_BYTES,
+};
 
 /// Most events in one PUT or TAKEN frame.
 pub const MAX_EVENTS: usize = 100_000;
@@ -25,6 +27,9 @@ mod code {
     pub const PUT_DONE: u8 = 0x10;
     pub const TAKEN: u8 = 0x11;
     pub const TX_DONE: u8 = 0x12;
+    pub const INTERCEPT: u8 = 0x13;
+    pub const SERIALIZE: u8 = 0x14;
+    pub const SELECT: u8 = 0x15;
     pub const ACK: u8 = 0x80;
     pub const PUT: u8 = 0x90;
     pub const TAKE: u8 = 0x91;
@@ -32,6 +37,10 @@ mod code {
     pub const ROLLBACK: u8 = 0x93;
     pub const COUNTERS: u8 = 0xA0;
     pub const FAILED: u8 = 0xA1;
+    pub const INTERCEPTED: u8 = 0xB0;
+    pub const WRITTEN: u8 = 0xB1;
+    pub const SELECTED: u8 = 0xB2;
+    pub const THREW: u8 = 0xB3;
 }
 
 /// The payload length a frame's 4-byte prefix announces (type byte included), checked.
@@ -116,8 +125,37 @@ pub fn encode_to_jvm(msg: &ToJvm) -> Vec<u8> {
             o.u8(*s as u8);
             o.bytes(m.as_bytes());
         }
+        ToJvm::Intercept(events) => {
+            o = Out::start(code::INTERCEPT);
+            o.events(events);
+        }
+        ToJvm::Serialize { stream, op, events } => {
+            o = Out::start(code::SERIALIZE);
+            o.u32(*stream as usize);
+            o.u8(*op as u8);
+            o.events(events);
+        }
+        ToJvm::Select(events) => {
+            o = Out::start(code::SELECT);
+            o.events(events);
+        }
     }
     o.done()
+}
+
+/// Bytes `events` take in a frame (what [`encode_to_jvm`] adds for them), so a caller can
+/// cut a batch into frames under [`MAX_FRAME_BYTES`].
+pub fn events_bytes(events: &[Event]) -> usize {
+    events.iter().map(event_bytes).sum::<usize>() + 4
+}
+
+/// Bytes one event takes in a frame.
+pub fn event_bytes(e: &Event) -> usize {
+    8 + e.body.len()
+        + e.headers
+            .iter()
+            .map(|(k, v)| 8 + k.len() + v.len())
+            .sum::<usize>()
 }
 
 /// A whole TAKEN frame of `events` (the sink keeps them: the plugin may leave some unused).
@@ -164,6 +202,30 @@ pub fn encode_from_jvm(msg: &FromJvm) -> Vec<u8> {
         }
         FromJvm::Failed(m) => {
             o = Out::start(code::FAILED);
+            o.bytes(m.as_bytes());
+        }
+        FromJvm::Intercepted(events) => {
+            o = Out::start(code::INTERCEPTED);
+            o.events(events);
+        }
+        FromJvm::Written(bytes) => {
+            o = Out::start(code::WRITTEN);
+            o.bytes(bytes);
+        }
+        FromJvm::Selected(choices) => {
+            o = Out::start(code::SELECTED);
+            o.u32(choices.len());
+            for c in choices {
+                for list in [&c.required, &c.optional] {
+                    o.u32(list.len());
+                    for i in list {
+                        o.u32(*i as usize);
+                    }
+                }
+            }
+        }
+        FromJvm::Threw(m) => {
+            o = Out::start(code::THREW);
             o.bytes(m.as_bytes());
         }
     }
@@ -243,6 +305,10 @@ impl<'a> In<'a> {
         }
         Ok(out)
     }
+    fn indexes(&mut self) -> Result<Vec<u32>, FrameError> {
+        let n = self.count(MAX_ENTRIES, 4)?;
+        (0..n).map(|_| self.u32().map(|v| v as u32)).collect()
+    }
     fn end<T>(self, v: T) -> Result<T, FrameError> {
         if self.rest.is_empty() {
             Ok(v)
@@ -279,6 +345,19 @@ pub fn decode_from_jvm(body: &[u8]) -> Result<FromJvm, FrameError> {
             FromJvm::Counters(groups)
         }
         code::FAILED => FromJvm::Failed(i.string()?),
+        code::INTERCEPTED => FromJvm::Intercepted(i.events()?),
+        code::WRITTEN => FromJvm::Written(i.bytes()?.to_vec()),
+        code::SELECTED => {
+            let n = i.count(MAX_EVENTS, 8)?;
+            let mut choices = Vec::with_capacity(n);
+            for _ in 0..n {
+                let required = i.indexes()?;
+                let optional = i.indexes()?;
+                choices.push(Choice { required, optional });
+            }
+            FromJvm::Selected(choices)
+        }
+        code::THREW => FromJvm::Threw(i.string()?),
         other => return Err(FrameError::Type(other)),
     };
     i.end(msg)
@@ -290,11 +369,8 @@ pub fn decode_to_jvm(body: &[u8]) -> Result<ToJvm, FrameError> {
     let mut i = In { ty, rest };
     let msg = match ty {
         code::CONFIGURE => {
-            let role = match i.u8()? {
-                0 => Role::Source,
-                1 => Role::Sink,
-                v => return Err(FrameError::Value(ty, v)),
-            };
+            let v = i.u8()?;
+            let role = Role::from_u8(v).ok_or(FrameError::Value(ty, v))?;
             let class = i.string()?;
             let name = i.string()?;
             let n = i.count(MAX_ENTRIES, 8)?;
@@ -315,6 +391,20 @@ pub fn decode_to_jvm(body: &[u8]) -> Result<ToJvm, FrameError> {
         code::PUT_DONE => ToJvm::PutDone(i.status()?, i.string()?),
         code::TAKEN => ToJvm::Taken(i.events()?),
         code::TX_DONE => ToJvm::TxDone(i.status()?, i.string()?),
+        code::INTERCEPT => ToJvm::Intercept(i.events()?),
+        code::SERIALIZE => {
+            let stream = i.u32()? as u32;
+            let op = match i.u8()? {
+                0 => SerializeOp::Create,
+                1 => SerializeOp::Reopen,
+                2 => SerializeOp::Write,
+                3 => SerializeOp::Close,
+                v => return Err(FrameError::Value(ty, v)),
+            };
+            let events = i.events()?;
+            ToJvm::Serialize { stream, op, events }
+        }
+        code::SELECT => ToJvm::Select(i.events()?),
         other => return Err(FrameError::Type(other)),
     };
     i.end(msg)

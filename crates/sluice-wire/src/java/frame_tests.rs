@@ -42,6 +42,16 @@ fn every_frame_round_trips() {
             counts: vec![("src.events.received".into(), u64::MAX)],
         }]),
         FromJvm::Failed("oom".into()),
+        FromJvm::Intercepted(ev.clone()),
+        FromJvm::Written(vec![0, 1, 2, 255]),
+        FromJvm::Selected(vec![
+            Choice {
+                required: vec![0, 2],
+                optional: vec![1],
+            },
+            Choice::default(),
+        ]),
+        FromJvm::Threw("java.lang.IllegalStateException: no".into()),
     ] {
         assert_eq!(decode_from_jvm(body(&encode_from_jvm(&m))).unwrap(), m);
     }
@@ -57,6 +67,24 @@ fn every_frame_round_trips() {
         ToJvm::PutDone(Status::Full, "full".into()),
         ToJvm::Taken(ev.clone()),
         ToJvm::TxDone(Status::Ok, String::new()),
+        ToJvm::Intercept(ev.clone()),
+        ToJvm::Serialize {
+            stream: 7,
+            op: SerializeOp::Write,
+            events: ev.clone(),
+        },
+        ToJvm::Serialize {
+            stream: 0,
+            op: SerializeOp::Close,
+            events: Vec::new(),
+        },
+        ToJvm::Select(ev.clone()),
+        ToJvm::Configure {
+            role: Role::Interceptor,
+            class: "a.B$Builder".into(),
+            name: "r1.i1".into(),
+            props: Vec::new(),
+        },
     ] {
         assert_eq!(decode_to_jvm(body(&encode_to_jvm(&m))).unwrap(), m);
     }
@@ -102,4 +130,15 @@ fn truncated_trailing_and_unknown_frames_are_errors_not_panics() {
         decode_from_jvm(&[0xA1, 0, 0, 0, 1, 0xFF]),
         Err(FrameError::Utf8(0xA1))
     );
+}
+
+#[test]
+fn events_bytes_is_what_a_batch_adds_to_a_frame() {
+    let ev = vec![
+        Event::new(vec![7u8; 300]).header("service", "api"),
+        Event::new("").header("a", "é").header("b", ""),
+    ];
+    let f = encode_to_jvm(&ToJvm::Intercept(ev.clone()));
+    assert_eq!(f.len(), LEN_BYTES + 1 + events_bytes(&ev));
+    assert_eq!(events_bytes(&[]), 4);
 }

@@ -13,6 +13,61 @@ pub enum Role {
     Source = 0,
     /// A Flume `Sink`.
     Sink = 1,
+    /// A Flume `Interceptor.Builder` (the agent calls [`ToJvm::Intercept`]).
+    Interceptor = 2,
+    /// A Flume `EventSerializer.Builder` (the agent calls [`ToJvm::Serialize`]).
+    Serializer = 3,
+    /// A Flume `ChannelSelector` (the agent calls [`ToJvm::Select`]).
+    Selector = 4,
+}
+
+impl Role {
+    /// The role of a CONFIGURE frame's byte.
+    pub fn from_u8(v: u8) -> Option<Role> {
+        Some(match v {
+            0 => Role::Source,
+            1 => Role::Sink,
+            2 => Role::Interceptor,
+            3 => Role::Serializer,
+            4 => Role::Selector,
+            _ => return None,
+        })
+    }
+
+    /// The word `--check` and the logs use.
+    pub fn word(self) -> &'static str {
+        match self {
+            Role::Source => "source",
+            Role::Sink => "sink",
+            Role::Interceptor => "interceptor",
+            Role::Serializer => "serializer",
+            Role::Selector => "selector",
+        }
+    }
+}
+
+/// What a SERIALIZE call asks of the serializer of one output stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SerializeOp {
+    /// A new file: build a serializer on a new stream, `afterCreate()`.
+    Create = 0,
+    /// An existing file appended to: build one, `afterReopen()` (refused unless
+    /// `supportsReopen()`).
+    Reopen = 1,
+    /// `write(e)` for each event, then `flush()`.
+    Write = 2,
+    /// `flush()`, `beforeClose()`; the stream is forgotten.
+    Close = 3,
+}
+
+/// One event's channels as a Java selector chose them: indexes into the channel list it was
+/// configured with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Choice {
+    /// `getRequiredChannels(e)`.
+    pub required: Vec<u32>,
+    /// `getOptionalChannels(e)`.
+    pub optional: Vec<u32>,
 }
 
 /// How a request ended.
@@ -50,6 +105,21 @@ pub enum ToJvm {
     Taken(Vec<Event>),
     /// The answer to a COMMIT or ROLLBACK (or a TAKE that failed).
     TxDone(Status, String),
+    /// An interceptor's `intercept(List<Event>)` of this batch; answered by INTERCEPTED or
+    /// THREW.
+    Intercept(Vec<Event>),
+    /// A serializer call on output stream `stream`; answered by WRITTEN (the bytes the
+    /// serializer wrote into the stream during the call) or THREW.
+    Serialize {
+        /// The sink's number for the file.
+        stream: u32,
+        /// What to call.
+        op: SerializeOp,
+        /// The events of a [`SerializeOp::Write`] (none otherwise).
+        events: Vec<Event>,
+    },
+    /// A selector's choice for each event; answered by SELECTED or THREW.
+    Select(Vec<Event>),
 }
 
 /// One counter group a plugin keeps (Flume's `MonitoredCounterGroup`).
@@ -80,6 +150,14 @@ pub enum FromJvm {
     Counters(Vec<GroupCounts>),
     /// The plugin failed fatally; the JVM ends.
     Failed(String),
+    /// The answer to INTERCEPT: the events the chain goes on with.
+    Intercepted(Vec<Event>),
+    /// The answer to SERIALIZE: the bytes written into the stream.
+    Written(Vec<u8>),
+    /// The answer to SELECT: one choice per event, in order.
+    Selected(Vec<Choice>),
+    /// A call (INTERCEPT, SERIALIZE, SELECT) threw: the exception's class and message.
+    Threw(String),
 }
 
 /// A frame that cannot be decoded.
@@ -103,7 +181,7 @@ pub enum FrameError {
     /// A string that is not UTF-8.
     #[error("frame type {0:#04x} holds a string that is not UTF-8")]
     Utf8(u8),
-    /// A status byte other than 0, 1, 2 (or a role other than 0, 1).
+    /// A status byte other than 0, 1, 2 (or an unknown role or serializer call).
     #[error("frame type {0:#04x} holds the unknown value {1}")]
     Value(u8, u8),
 }

@@ -1,8 +1,11 @@
 // Sluice's Java host: `--check`, used by `sluice config check`.
 package io.sluice.host;
 
+import org.apache.flume.ChannelSelector;
 import org.apache.flume.Sink;
 import org.apache.flume.Source;
+import org.apache.flume.interceptor.Interceptor;
+import org.apache.flume.serialization.EventSerializer;
 
 /** For each `ROLE=CLASS` argument, prints one line: `ok ROLE CLASS` or `missing|wrong ...`. */
 final class Check {
@@ -14,7 +17,11 @@ final class Check {
       String[] rc = args[i].split("=", 2);
       String role = rc[0];
       String name = rc.length > 1 ? rc[1] : "";
-      Class<?> want = role.equals("source") ? Source.class : Sink.class;
+      Class<?> want = role.equals("source") ? Source.class
+          : role.equals("interceptor") ? Interceptor.Builder.class
+          : role.equals("serializer") ? EventSerializer.Builder.class
+          : role.equals("selector") ? ChannelSelector.class
+          : Sink.class;
       try {
         Class<?> c = Class.forName(name, false, Check.class.getClassLoader());
         if (!want.isAssignableFrom(c)) {

@@ -1,4 +1,4 @@
-// Sluice's Java host: the program the agent starts for one Java source or sink.
+// Sluice's Java host: the program the agent starts for one Java plugin.
 package io.sluice.host;
 
 import java.io.FileDescriptor;
@@ -16,7 +16,8 @@ import org.apache.flume.conf.Configurable;
 import org.apache.flume.lifecycle.LifecycleAware;
 
 /**
- * Runs one Flume source or sink for the agent, which talks to it over this JVM's stdin and
+ * Runs one Flume plugin for the agent (a source, a sink, or one the agent calls: an
+ * interceptor, a serializer, a selector), which talks to it over this JVM's stdin and
  * stdout (Wire's frames); stdout is the agent's alone, so System.out goes to stderr, which the
  * agent logs. The agent's stream ending means the agent is gone: the JVM halts at once.
  * `--check CLASS...` instead says for each class whether it loads and what it is.
@@ -27,12 +28,14 @@ public final class Host {
 
   private final Wire wire;
   private final Agent agent;
+  private final Calls calls;
   private volatile LifecycleAware component;
   private volatile Runner runner;
 
   private Host(Wire wire) {
     this.wire = wire;
     this.agent = new Agent(wire);
+    this.calls = new Calls(agent);
   }
 
   public static void main(String[] args) throws Exception {
@@ -81,6 +84,11 @@ public final class Host {
           case Wire.TX_DONE:
             agent.reply(f);
             break;
+          case Wire.INTERCEPT:
+          case Wire.SERIALIZE:
+          case Wire.SELECT:
+            calls.answer(f);
+            break;
           default:
             throw new IOException("unknown frame type " + f.type);
         }
@@ -124,6 +132,10 @@ public final class Host {
     String className = Wire.str(f.body);
     String name = Wire.str(f.body);
     Map<String, String> props = Wire.map(f.body);
+    if (role >= 2) {
+      calls.configure(role, className, name, props);
+      return;
+    }
     Class<?> cls = Class.forName(className, true, Thread.currentThread().getContextClassLoader());
     Object o = cls.getDeclaredConstructor().newInstance();
     if (role == 0) {
@@ -148,7 +160,8 @@ public final class Host {
   private void start() {
     LifecycleAware c = component;
     if (c == null) {
-      throw new IllegalStateException("start before configure");
+      calls.start();
+      return;
     }
     c.start();
     if (c instanceof PollableSource) {
@@ -166,6 +179,8 @@ public final class Host {
     LifecycleAware c = component;
     if (c != null) {
       c.stop();
+    } else {
+      calls.stop();
     }
   }
 

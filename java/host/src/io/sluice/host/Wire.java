@@ -20,7 +20,7 @@ import org.apache.flume.event.SimpleEvent;
  * Frames: a 4-byte big-endian length of what follows, a 1-byte type, the payload. Strings and
  * byte arrays are a 4-byte big-endian length and the bytes (UTF-8 for strings); an event is
  * its header count, each key and value, and its body. The codes and limits match the
- * agent's src/agent/java/frame.rs.
+ * agent's crates/sluice-wire/src/java/frame.rs.
  */
 final class Wire {
   static final int MAX_FRAME_BYTES = 64 << 20;
@@ -33,6 +33,9 @@ final class Wire {
   static final int PUT_DONE = 0x10;
   static final int TAKEN = 0x11;
   static final int TX_DONE = 0x12;
+  static final int INTERCEPT = 0x13;
+  static final int SERIALIZE = 0x14;
+  static final int SELECT = 0x15;
   // JVM -> agent
   static final int ACK = 0x80;
   static final int PUT = 0x90;
@@ -41,6 +44,10 @@ final class Wire {
   static final int ROLLBACK = 0x93;
   static final int COUNTERS = 0xA0;
   static final int FAILED = 0xA1;
+  static final int INTERCEPTED = 0xB0;
+  static final int WRITTEN = 0xB1;
+  static final int SELECTED = 0xB2;
+  static final int THREW = 0xB3;
 
   static final int OK = 0;
   static final int FULL = 1;

@@ -1,0 +1,150 @@
+//! The agent's calls into a plugin it drives rather than one that drives it (an interceptor,
+//! a serializer, a selector). A [`Caller`] owns the plugin's supervised JVM: each call is one
+//! frame and its answer, one at a time in the order made; a call made while the JVM restarts
+//! waits for the new one; a call in flight when the JVM ends fails ([`CallError::Gone`]) and the
+//! caller refuses its batch upstream. Dropping the caller stops the plugin.
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::frame::{encode_to_jvm, FromJvm, GroupCounts, Role, Status, ToJvm};
+use super::session::{Call, Serve, Spec};
+use super::supervise::supervise;
+use crate::agent::channel::BoxFuture;
+use crate::agent::stop::{self, StopHandle};
+
+/// A call into a plugin failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    /// The plugin threw: its exception's class and message.
+    #[error("{plugin} threw {message}")]
+    Threw {
+        /// The component and its class.
+        plugin: String,
+        /// The exception.
+        message: String,
+    },
+    /// The JVM ended (or was stopped) before it answered; it is restarted.
+    #[error("{plugin}: its JVM ended before it answered")]
+    Gone {
+        /// The component and its class.
+        plugin: String,
+    },
+    /// The answer does not fit the call (a host out of step with the agent).
+    #[error("{plugin}: {message}")]
+    Answer {
+        /// The component and its class.
+        plugin: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// One event is larger than a frame can carry.
+    #[error("{plugin}: an event of {bytes} bytes cannot cross to the JVM (a frame holds at most {max} bytes)")]
+    TooLarge {
+        /// The component and its class.
+        plugin: String,
+        /// The event's size in a frame.
+        bytes: usize,
+        /// The most a frame carries.
+        max: usize,
+    },
+}
+
+impl CallError {
+    /// Whether sending the same batch again may succeed: a JVM that ended is restarted and a
+    /// plugin may throw on one batch only; an event too large never fits.
+    pub fn retryable(&self) -> bool {
+        !matches!(self, CallError::TooLarge { .. })
+    }
+}
+
+/// How many calls wait for the plugin beyond the one in flight (the rest wait to be queued).
+const CALLS_QUEUED: usize = 16;
+
+/// The handle of a plugin the agent calls.
+#[derive(Debug)]
+pub(crate) struct Caller {
+    tx: mpsc::Sender<Call>,
+    label: String,
+    _stop: StopHandle,
+}
+
+impl Caller {
+    /// Starts `spec`'s JVM under supervision (on the current tokio runtime, which must exist).
+    pub(crate) fn start(spec: Spec) -> Caller {
+        let (tx, rx) = mpsc::channel(CALLS_QUEUED);
+        let (handle, stop) = stop::channel();
+        let label = format!("{} ({})", spec.name, spec.class);
+        tokio::spawn(supervise(spec, stop, Some(rx), || Box::new(Callee)));
+        Caller {
+            tx,
+            label,
+            _stop: handle,
+        }
+    }
+
+    /// The component and its class, for messages.
+    pub(crate) fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Makes one call and waits for its answer (a THREW answer is [`CallError::Threw`]).
+    ///
+    /// Cancel safety: cancel safe; a cancelled call is still made, its answer dropped.
+    pub(crate) async fn call(&self, msg: &ToJvm) -> Result<FromJvm, CallError> {
+        let (reply, answer) = oneshot::channel();
+        let call = Call {
+            frame: encode_to_jvm(msg),
+            reply,
+        };
+        let gone = || CallError::Gone {
+            plugin: self.label.clone(),
+        };
+        self.tx.send(call).await.map_err(|_| gone())?;
+        match answer.await {
+            Ok(FromJvm::Threw(message)) => Err(CallError::Threw {
+                plugin: self.label.clone(),
+                message,
+            }),
+            Ok(m) => Ok(m),
+            Err(_) => Err(gone()),
+        }
+    }
+
+    /// An error for an answer that does not fit its call.
+    pub(crate) fn wrong(&self, message: impl Into<String>) -> CallError {
+        CallError::Answer {
+            plugin: self.label.clone(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The serving side of a called plugin: it has no channel to ask anything of.
+struct Callee;
+
+impl Serve for Callee {
+    fn handle(&mut self, _msg: FromJvm) -> BoxFuture<'_, Option<Vec<u8>>> {
+        let m = "an interceptor, serializer or selector has no channel".to_owned();
+        Box::pin(std::future::ready(Some(encode_to_jvm(&ToJvm::TxDone(
+            Status::Error,
+            m,
+        )))))
+    }
+
+    fn counts(&mut self, _groups: Vec<GroupCounts>) {}
+
+    fn abandon(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(std::future::ready(()))
+    }
+}
+
+/// The spec of a called plugin: `name` as it appears in logs, `props` its Context.
+pub(crate) fn spec(role: Role, class: &str, name: String, props: Vec<(String, String)>) -> Spec {
+    Spec {
+        role,
+        class: class.trim().to_owned(),
+        name,
+        props,
+    }
+}
