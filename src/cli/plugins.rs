@@ -55,12 +55,15 @@ pub fn java_classes(cfg: &AgentConfig) -> Vec<(String, Role, String)> {
         }
     }
     for (name, s) in &cfg.sinks {
-        if let SinkKind::Java(j) = &s.kind {
-            v.push((
-                format!("{}.sinks.{name}.type", cfg.name),
-                Role::Sink,
-                j.class.clone(),
-            ));
+        let key = |k: &str| format!("{}.sinks.{name}.{k}", cfg.name);
+        match &s.kind {
+            SinkKind::Java(j) => v.push((key("type"), Role::Sink, j.class.clone())),
+            SinkKind::FileRoll(f) => {
+                if let Some(j) = &f.java_serializer {
+                    v.push((key("sink.serializer"), Role::Serializer, j.class.clone()));
+                }
+            }
+            _ => {}
         }
     }
     v

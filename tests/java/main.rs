@@ -16,3 +16,4 @@ mod java_partial_frame;
 mod java_plugins;
 mod java_plugins_kill;
 mod java_plugins_sql;
+mod java_serializers;

@@ -6,11 +6,13 @@
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::frame::{encode_to_jvm, FromJvm, GroupCounts, Role, Status, ToJvm};
+use super::frame::MAX_FRAME_BYTES;
+use super::frame::{encode_to_jvm, event_bytes, FromJvm, GroupCounts, Role, Status, ToJvm};
 use super::session::{Call, Serve, Spec};
 use super::supervise::supervise;
 use crate::agent::channel::BoxFuture;
 use crate::agent::stop::{self, StopHandle};
+use sluice_core::Event;
 
 /// A call into a plugin failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -88,15 +90,13 @@ impl Caller {
         &self.label
     }
 
-    /// Makes one call and waits for its answer (a THREW answer is [`CallError::Threw`]).
+    /// Makes one call (a whole encoded frame) and waits for its answer (a THREW answer is
+    /// [`CallError::Threw`]).
     ///
     /// Cancel safety: cancel safe; a cancelled call is still made, its answer dropped.
-    pub(crate) async fn call(&self, msg: &ToJvm) -> Result<FromJvm, CallError> {
+    pub(crate) async fn call(&self, frame: Vec<u8>) -> Result<FromJvm, CallError> {
         let (reply, answer) = oneshot::channel();
-        let call = Call {
-            frame: encode_to_jvm(msg),
-            reply,
-        };
+        let call = Call { frame, reply };
         let gone = || CallError::Gone {
             plugin: self.label.clone(),
         };
@@ -118,6 +118,39 @@ impl Caller {
             message: message.into(),
         }
     }
+}
+
+/// The most event bytes one frame of events carries (the frame less its type byte, a 4-byte
+/// stream number, an op byte and the 4-byte count).
+const FRAME_EVENT_BYTES: usize = MAX_FRAME_BYTES - 1 - 4 - 1 - 4;
+
+/// `events` cut into runs that each fit one frame (one run in the usual case); an event too
+/// large for any frame is [`CallError::TooLarge`].
+pub(crate) fn frame_runs<'a>(
+    events: &'a [Event],
+    caller: &Caller,
+) -> Result<Vec<&'a [Event]>, CallError> {
+    let mut runs = Vec::with_capacity(1);
+    let (mut start, mut bytes) = (0usize, 0usize);
+    for (i, e) in events.iter().enumerate() {
+        let n = event_bytes(e);
+        if n > FRAME_EVENT_BYTES {
+            return Err(CallError::TooLarge {
+                plugin: caller.label().to_owned(),
+                bytes: n,
+                max: FRAME_EVENT_BYTES,
+            });
+        }
+        if bytes + n > FRAME_EVENT_BYTES && i > start {
+            runs.push(&events[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += n;
+    }
+    if start < events.len() {
+        runs.push(&events[start..]);
+    }
+    Ok(runs)
 }
 
 /// The serving side of a called plugin: it has no channel to ask anything of.

@@ -4,14 +4,10 @@
 //! headers and bodies byte for byte, are what the chain goes on with. A batch larger than a
 //! frame is cut into frames (each an `intercept` call of its own).
 
-use super::call::{self, CallError, Caller};
-use super::frame::{event_bytes, FromJvm, Role, ToJvm, MAX_FRAME_BYTES};
+use super::call::{self, frame_runs, CallError, Caller};
+use super::frame::{encode_intercept, FromJvm, Role};
 use crate::agent::component::Props;
 use sluice_core::Event;
-
-/// The most event bytes one INTERCEPT frame carries (the frame less its type byte and its
-/// 4-byte count).
-const FRAME_EVENT_BYTES: usize = MAX_FRAME_BYTES - 1 - 4;
 
 /// One Java interceptor of a source's chain.
 #[derive(Debug)]
@@ -46,43 +42,12 @@ impl JavaInterceptor {
             return Ok(events);
         }
         let mut out = Vec::with_capacity(events.len());
-        for part in frames(events, &self.caller)? {
-            match self.caller.call(&ToJvm::Intercept(part)).await? {
+        for run in frame_runs(&events, &self.caller)? {
+            match self.caller.call(encode_intercept(run)).await? {
                 FromJvm::Intercepted(kept) => out.extend(kept),
-                other => {
-                    return Err(self
-                        .caller
-                        .wrong(format!("answered an INTERCEPT with {other:?}")))
-                }
+                _ => return Err(self.caller.wrong("answered an INTERCEPT with another kind")),
             }
         }
         Ok(out)
     }
-}
-
-/// `events` cut into batches that each fit a frame (one batch in the usual case).
-fn frames(events: Vec<Event>, caller: &Caller) -> Result<Vec<Vec<Event>>, CallError> {
-    let mut out: Vec<Vec<Event>> = Vec::with_capacity(1);
-    let mut cur: Vec<Event> = Vec::new();
-    let mut bytes = 0usize;
-    for e in events {
-        let n = event_bytes(&e);
-        if n > FRAME_EVENT_BYTES {
-            return Err(CallError::TooLarge {
-                plugin: caller.label().to_owned(),
-                bytes: n,
-                max: FRAME_EVENT_BYTES,
-            });
-        }
-        if bytes + n > FRAME_EVENT_BYTES && !cur.is_empty() {
-            out.push(std::mem::take(&mut cur));
-            bytes = 0;
-        }
-        bytes += n;
-        cur.push(e);
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    Ok(out)
 }

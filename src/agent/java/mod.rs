@@ -9,7 +9,8 @@
 //!   (`plugins.d`, `-C`, `FLUME_CLASSPATH`), `JAVA_OPTS`;
 //! - [`session`]: one JVM run (configure, start, serve, stop or kill); [`supervise`]: restarts
 //!   with backoff; [`source`] and [`sink`]: the agent's side of each role that calls the
-//!   agent; [`call`]: calls into a plugin the agent drives ([`interceptor`]); [`counts`]: the
+//!   agent; [`call`]: calls into a plugin the agent drives ([`interceptor`], [`serializer`]);
+//!   [`counts`]: the
 //!   plugin's Flume counters in `/metrics`; [`check`]: `config check`'s class look-up.
 
 pub(crate) mod call;
@@ -19,6 +20,7 @@ pub(crate) mod counts;
 pub use sluice_wire::java::frame;
 pub(crate) mod interceptor;
 pub mod jvm;
+pub mod serializer;
 pub(crate) mod session;
 pub mod shim;
 pub(crate) mod sink;

@@ -125,20 +125,9 @@ pub fn encode_to_jvm(msg: &ToJvm) -> Vec<u8> {
             o.u8(*s as u8);
             o.bytes(m.as_bytes());
         }
-        ToJvm::Intercept(events) => {
-            o = Out::start(code::INTERCEPT);
-            o.events(events);
-        }
-        ToJvm::Serialize { stream, op, events } => {
-            o = Out::start(code::SERIALIZE);
-            o.u32(*stream as usize);
-            o.u8(*op as u8);
-            o.events(events);
-        }
-        ToJvm::Select(events) => {
-            o = Out::start(code::SELECT);
-            o.events(events);
-        }
+        ToJvm::Intercept(events) => return encode_events(code::INTERCEPT, events),
+        ToJvm::Serialize { stream, op, events } => return encode_serialize(*stream, *op, events),
+        ToJvm::Select(events) => return encode_events(code::SELECT, events),
     }
     o.done()
 }
@@ -156,6 +145,31 @@ pub fn event_bytes(e: &Event) -> usize {
             .iter()
             .map(|(k, v)| 8 + k.len() + v.len())
             .sum::<usize>()
+}
+
+/// A whole INTERCEPT frame of `events` (borrowed: [`ToJvm::Intercept`] without a copy).
+pub fn encode_intercept(events: &[Event]) -> Vec<u8> {
+    encode_events(code::INTERCEPT, events)
+}
+
+/// A whole SELECT frame of `events` (borrowed: [`ToJvm::Select`] without a copy).
+pub fn encode_select(events: &[Event]) -> Vec<u8> {
+    encode_events(code::SELECT, events)
+}
+
+fn encode_events(ty: u8, events: &[Event]) -> Vec<u8> {
+    let mut o = Out::start(ty);
+    o.events(events);
+    o.done()
+}
+
+/// A whole SERIALIZE frame (the events borrowed: a sink keeps its batch until it commits).
+pub fn encode_serialize(stream: u32, op: SerializeOp, events: &[Event]) -> Vec<u8> {
+    let mut o = Out::start(code::SERIALIZE);
+    o.u32(stream as usize);
+    o.u8(op as u8);
+    o.events(events);
+    o.done()
 }
 
 /// A whole TAKEN frame of `events` (the sink keeps them: the plugin may leave some unused).

@@ -1,13 +1,16 @@
 //! The `file_roll` sink's keys (Flume's `RollingFileSink`): `sink.directory`,
 //! `sink.rollInterval` (30 s; 0 = never), `sink.batchSize` (100), `sink.serializer` (TEXT)
 //! with `sink.serializer.appendNewline` (true), `sink.pathManager` (DEFAULT or ROLLTIME) with
-//! its `prefix`, `extension` and `pattern`, plus Sluice's `sink.fsyncPerBatch` (true).
+//! its `prefix`, `extension` and `pattern`, plus Sluice's `sink.fsyncPerBatch` (true). A
+//! `sink.serializer` that is a Java class is a user's `EventSerializer.Builder`, given the
+//! `sink.serializer.*` keys (crate::agent::java::serializer).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::agent::config::limits::DURATION_S_MAX;
 use crate::agent::config::Ctx;
+use crate::agent::java::serializer::{self, JavaSerializerSpec};
 
 /// `file_roll` sink settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,6 +28,8 @@ pub struct FileRollConfig {
     /// `sink.fsyncPerBatch` (Sluice; default true): fsync each batch (and a new file's
     /// directory entry) before the take commits.
     pub fsync_per_batch: bool,
+    /// `sink.serializer` naming a user's Java `EventSerializer.Builder` (instead of TEXT).
+    pub java_serializer: Option<JavaSerializerSpec>,
 }
 
 /// `file_roll`'s `sink.pathManager`: how files are named.
@@ -46,13 +51,16 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<FileRollConfig> {
     let directory = cx.required("sink.directory").map(PathBuf::from);
     let secs = cx.u64("sink.rollInterval", 30, 0, DURATION_S_MAX);
     let batch_size = cx.batch_size("sink.batchSize", 100);
-    if let Some(s) = cx.get("sink.serializer") {
-        if !s.eq_ignore_ascii_case("text") {
-            cx.error(
-                "sink.serializer",
-                format!("unsupported serializer {s:?}; supported: TEXT"),
-            );
-        }
+    let java_serializer = serializer::parse(cx, "sink.serializer");
+    match cx.get("sink.serializer") {
+        Some(s) if java_serializer.is_none() && !s.eq_ignore_ascii_case("text") => cx.error(
+            "sink.serializer",
+            format!(
+                "unsupported serializer {s:?}; supported: TEXT, or the class name of a Java \
+                 EventSerializer.Builder (docs/java-plugins.md)"
+            ),
+        ),
+        _ => {}
     }
     let append_newline = cx.bool("sink.serializer.appendNewline", true);
     let path_manager = path_manager(cx);
@@ -63,6 +71,7 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<FileRollConfig> {
         append_newline,
         path_manager,
         fsync_per_batch: cx.bool("sink.fsyncPerBatch", true),
+        java_serializer,
         directory: directory?,
     })
 }

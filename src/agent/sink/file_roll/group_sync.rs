@@ -90,6 +90,15 @@ impl OpenFile {
         p.end
     }
 
+    /// Stages bytes already rendered (a Java serializer's) after the staged ones; the file's
+    /// length once they are written.
+    pub(crate) fn stage_bytes(&self, bytes: &[u8]) -> u64 {
+        let mut p = self.pending.lock();
+        p.bytes.extend_from_slice(bytes);
+        p.end += bytes.len() as u64;
+        p.end
+    }
+
     /// Writes the staged batches, then fdatasyncs (and the directory of a new file, the first
     /// time); the length the fsync covers. Blocking.
     fn write_and_sync(&self) -> std::io::Result<u64> {

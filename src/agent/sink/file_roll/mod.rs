@@ -9,10 +9,12 @@
 //! file is cut back to its last whole batch, after a failed fsync to its last synced one, and
 //! abandoned; the next batch starts a new one. On a file channel each take commits the sink's cursor (file and
 //! length): after a crash the output is cut back to it ([`resume`]), so no batch is written
-//! twice.
+//! twice. With a Java `sink.serializer` the bytes of a file (its header, each batch, its
+//! footer) are the serializer's ([`java_out`]), under the same rules.
 
 pub(crate) mod config;
 mod group_sync;
+mod java_out;
 pub(crate) mod resume;
 
 use std::path::PathBuf;
@@ -46,6 +48,8 @@ pub(crate) struct FileRollSink {
     /// The current file and its bytes after the last whole batch.
     path: Option<(PathBuf, u64)>,
     roll_at: Option<Instant>,
+    /// The user's Java serializer, when `sink.serializer` names one.
+    java: Option<java_out::JavaOut>,
 }
 
 impl FileRollSink {
@@ -55,6 +59,10 @@ impl FileRollSink {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis())
             .unwrap_or(0);
+        let java = cfg
+            .java_serializer
+            .clone()
+            .map(|spec| java_out::JavaOut::new(name, spec));
         FileRollSink {
             name: name.to_owned(),
             cfg,
@@ -65,6 +73,7 @@ impl FileRollSink {
             sync_failed: Arc::default(),
             path: None,
             roll_at: None,
+            java,
         }
     }
 
@@ -103,9 +112,19 @@ impl FileRollSink {
                     tracing::debug!(sink = %self.name, path = %path.display(), "opened");
                     let dir = self.cfg.fsync_per_batch.then(|| self.cfg.directory.clone());
                     let failed = self.sync_failed.clone();
-                    self.current = Some(OpenFile::new(f.into_std().await, dir, failed));
+                    let file = OpenFile::new(f.into_std().await, dir, failed);
+                    self.current = Some(file.clone());
                     self.path = Some((path.clone(), 0));
                     self.roll_at = self.cfg.roll_interval.map(|d| Instant::now() + d);
+                    if let Some(j) = self.java.as_mut() {
+                        let header = j.create(self.counter).await.inspect_err(|_| {
+                            self.current = None;
+                        })?;
+                        let end = self.put_bytes(&file, header, 0).await?;
+                        if let Some((_, len)) = self.path.as_mut() {
+                            *len = end;
+                        }
+                    }
                     return Ok(());
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
@@ -132,30 +151,30 @@ impl FileRollSink {
         if self.current.is_none() {
             self.open_next().await?;
         }
-        let (Some(file), Some((_, len))) = (self.current.clone(), &self.path) else {
+        let (Some(file), Some(len)) = (self.current.clone(), self.path.as_ref().map(|p| p.1))
+        else {
             return Err(SinkError {
                 sink: self.name.clone(),
                 message: "no open file".into(),
             });
         };
-        let end = if self.cfg.fsync_per_batch {
+        let end = if let Some(j) = self.java.as_mut() {
+            let bytes = match j.write(events).await {
+                Ok(b) => b,
+                Err(e) => {
+                    // The serializer's state for this file is unknown (or gone with its
+                    // JVM): the file is left as its synced batches made it.
+                    self.current = None;
+                    return Err(e);
+                }
+            };
+            self.put_bytes(&file, bytes, len).await?
+        } else if self.cfg.fsync_per_batch {
             file.stage(events, self.cfg.append_newline)
         } else {
-            let at = *len;
             let mut bytes = Vec::new();
             group_sync::render_into(&mut bytes, events, self.cfg.append_newline);
-            let end = at + bytes.len() as u64;
-            let f = file.clone();
-            let result = tokio::task::spawn_blocking(move || f.write_batch(&bytes, at))
-                .await
-                .unwrap_or_else(|e| Err(std::io::Error::other(e)));
-            if let Err(e) = result {
-                // The batch was cut from the file and the file abandoned: the next batch
-                // starts a new one.
-                self.current = None;
-                return Err(self.err("writing", e));
-            }
-            end
+            self.put_bytes(&file, bytes, len).await?
         };
         if let Some((_, len)) = self.path.as_mut() {
             *len = end;
@@ -171,6 +190,32 @@ impl FileRollSink {
             })));
         }
         Ok(())
+    }
+
+    /// Puts rendered bytes at byte `at` of the open `file`: staged (written and synced by the
+    /// next acknowledgement) with `sink.fsyncPerBatch`, else written now in one trip to the
+    /// blocking pool (cut back and the file left on failure). The file's length after them.
+    async fn put_bytes(
+        &mut self,
+        file: &Arc<OpenFile>,
+        bytes: Vec<u8>,
+        at: u64,
+    ) -> Result<u64, SinkError> {
+        if self.cfg.fsync_per_batch {
+            return Ok(file.stage_bytes(&bytes));
+        }
+        let end = at + bytes.len() as u64;
+        let f = file.clone();
+        let result = tokio::task::spawn_blocking(move || f.write_batch(&bytes, at))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        if let Err(e) = result {
+            // The bytes were cut from the file and the file left: the next batch starts a
+            // new one.
+            self.current = None;
+            return Err(self.err("writing", e));
+        }
+        Ok(end)
     }
 
     /// After a failed write or fsync of staged batches (of this file or of one before a
@@ -217,13 +262,44 @@ impl FileRollSink {
         if done.missing > 0 {
             tracing::warn!(sink = %self.name, file = %file.display(), missing_bytes = done.missing, "the file is shorter than its committed length: bytes written without fsync were lost (sink.fsyncPerBatch = false?)");
         }
-        Ok(())
+        match self.java.as_mut() {
+            Some(j) if file.is_file() => j.finish(&file).await,
+            _ => Ok(()),
+        }
     }
 
-    /// Closes the current file (nothing is buffered: each batch is written whole).
+    /// Closes the current file: nothing is buffered (each batch is written whole), but a Java
+    /// serializer's `beforeClose()` bytes are written and synced first.
     pub(crate) async fn close(&mut self) {
-        self.current = None;
         self.roll_at = None;
+        let Some(file) = self.current.take() else {
+            return;
+        };
+        let (Some(j), Some((path, len))) = (self.java.as_mut(), self.path.clone()) else {
+            return;
+        };
+        let footer = match j.close().await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(sink = %self.name, path = %path.display(), error = %e, "the serializer's beforeClose() failed; the file ends after its last batch");
+                return;
+            }
+        };
+        if footer.is_empty() {
+            return;
+        }
+        let end = match self.put_bytes(&file, footer, len).await {
+            Ok(end) => end,
+            Err(e) => {
+                tracing::warn!(sink = %self.name, error = %e, "writing the serializer's last bytes failed");
+                return;
+            }
+        };
+        if self.cfg.fsync_per_batch {
+            if let Err(e) = file.sync_through(end).await {
+                tracing::warn!(sink = %self.name, path = %path.display(), error = %e, "syncing the serializer's last bytes failed");
+            }
+        }
     }
 }
 

@@ -1,0 +1,182 @@
+//! A user's Java `EventSerializer` (issue 67) on a real JVM: the file_roll sink writes its
+//! files through a length-prefixed serializer compiled by the test, the test reads every file
+//! back (header, records, footer), and after a restart the last committed file is finished
+//! again (its footer rewritten) and nothing is written twice.
+
+use crate::support::agent_proc;
+use crate::support::java_support;
+use crate::support::lines_support::netcat_send;
+
+use std::path::{Path, PathBuf};
+
+use agent_proc::Proc;
+use java_support::*;
+
+/// One record of the length-prefixed format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Record {
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+/// A file of the format: its records, and its footer's count when it has one. `strict`: it
+/// must be whole (magic, records, footer, nothing after).
+fn read_file(bytes: &[u8], strict: bool) -> (Vec<Record>, Option<u32>) {
+    assert!(
+        bytes.starts_with(b"LPv2"),
+        "no magic: {:?}",
+        &bytes[..bytes.len().min(8)]
+    );
+    let mut at = 4;
+    let mut records = Vec::new();
+    let u32_at = |b: &[u8], at: usize| u32::from_be_bytes(b[at..at + 4].try_into().unwrap());
+    let u16_at = |b: &[u8], at: usize| u16::from_be_bytes(b[at..at + 2].try_into().unwrap());
+    while at < bytes.len() {
+        match bytes[at] {
+            b'E' => {
+                let n = u32_at(bytes, at + 1);
+                assert_eq!(at + 5, bytes.len(), "bytes after the footer");
+                return (records, Some(n));
+            }
+            b'R' => {
+                let mut p = at + 1;
+                let count = u32_at(bytes, p);
+                p += 4;
+                let text = |p: &mut usize| {
+                    let n = usize::from(u16_at(bytes, *p));
+                    let s = String::from_utf8(bytes[*p + 2..*p + 2 + n].to_vec()).unwrap();
+                    *p += 2 + n;
+                    s
+                };
+                let mut headers = Vec::new();
+                for _ in 0..count {
+                    let k = text(&mut p);
+                    let v = text(&mut p);
+                    headers.push((k, v));
+                }
+                let n = u32_at(bytes, p) as usize;
+                let body = bytes[p + 4..p + 4 + n].to_vec();
+                at = p + 4 + n;
+                headers.sort();
+                records.push(Record { headers, body });
+            }
+            other => panic!("unknown tag {other} at byte {at}"),
+        }
+    }
+    assert!(!strict, "a file without its footer");
+    (records, None)
+}
+
+/// Every record of every file in `dir`, and how many files had no footer.
+fn read_dir(dir: &Path, strict: bool) -> (Vec<Record>, usize) {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    let (mut all, mut open) = (Vec::new(), 0);
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        if bytes.is_empty() && !strict {
+            continue;
+        }
+        let (records, footer) = read_file(&bytes, strict);
+        match footer {
+            // A file finished after a restart counts what its new serializer wrote: none.
+            Some(n) => assert!(n as usize == records.len() || n == 0, "{}", f.display()),
+            None => open += 1,
+        }
+        all.extend(records);
+    }
+    (all, open)
+}
+
+fn bodies(records: &[Record]) -> Vec<String> {
+    let mut v: Vec<String> = records
+        .iter()
+        .map(|r| String::from_utf8(r.body.clone()).unwrap())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_java_serializer_writes_the_file_roll_sinks_files_and_they_read_back_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins_d = tmp.path().join("plugins.d");
+    let src = java_files(&test_plugins().join("serializers"));
+    plugin(&plugins_d, "ser", &src, &[], &[]);
+    let port = free_port();
+    let d = tmp.path().display();
+    let conf = format!(
+        "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n\
+         a1.sources.r1.type = netcat\na1.sources.r1.bind = 127.0.0.1\n\
+         a1.sources.r1.port = {port}\na1.sources.r1.channels = c1\n\
+         a1.sources.r1.interceptors = s\na1.sources.r1.interceptors.s.type = static\n\
+         a1.sources.r1.interceptors.s.key = k\na1.sources.r1.interceptors.s.value = caf\u{e9}\n\
+         a1.channels.c1.type = file\na1.channels.c1.checkpointDir = {d}/ckpt\n\
+         a1.channels.c1.dataDirs = {d}/data\n\
+         a1.sinks.k1.type = file_roll\na1.sinks.k1.channel = c1\n\
+         a1.sinks.k1.sink.directory = {d}/out\na1.sinks.k1.sink.rollInterval = 1\n\
+         a1.sinks.k1.sink.serializer = sluicetest.ser.LengthPrefixed$Builder\n\
+         a1.sinks.k1.sink.serializer.magic = LPv2\n"
+    );
+    let mut a = Proc::builder(tmp.path())
+        .name("a1")
+        .conf_text(&conf)
+        .append_log()
+        .args(["--plugins-path".to_owned(), plugins_d.display().to_string()])
+        .env("SLUICE_JAVA_CACHE", &cache().display().to_string())
+        .ready_port(port)
+        .spawn();
+    let out = tmp.path().join("out");
+    let first: Vec<String> = (0..3000).map(|i| format!("line-{i:05}")).collect();
+    for chunk in first.chunks(300) {
+        assert_eq!(netcat_send(port, chunk), chunk.len(), "{}", a.log_text());
+    }
+    a.wait_until("every line in a file", || {
+        read_dir(&out, false).0.len() >= first.len()
+    });
+    assert_eq!(a.terminate(), Some(0), "{}", a.log_text());
+    let (records, open) = read_dir(&out, true);
+    assert_eq!(open, 0);
+    assert_eq!(bodies(&records), first);
+    let header = vec![("k".to_owned(), "caf\u{e9}".to_owned())];
+    // Every header the sink's events carry, Sluice's event id included (as TEXT and
+    // HEADER_AND_TEXT see them).
+    let own = |r: &Record| -> Vec<(String, String)> {
+        r.headers
+            .iter()
+            .filter(|(k, _)| k != "sluiceId")
+            .cloned()
+            .collect()
+    };
+    assert!(
+        records.iter().all(|r| own(r) == header),
+        "{:?}",
+        records.first()
+    );
+    let files_before = std::fs::read_dir(&out).unwrap().count();
+    assert!(files_before >= 1);
+
+    // Again: the last committed file is cut back to its last batch and finished again.
+    a.restart();
+    let second: Vec<String> = (3000..3100).map(|i| format!("line-{i:05}")).collect();
+    assert_eq!(netcat_send(port, &second), second.len(), "{}", a.log_text());
+    a.wait_until("the second run's lines in a file", || {
+        read_dir(&out, false).0.len() >= first.len() + second.len()
+    });
+    assert_eq!(a.terminate(), Some(0), "{}", a.log_text());
+    // The footer written at the first stop came after the last committed batch: cut, then
+    // written again through afterReopen() and beforeClose().
+    assert!(
+        a.log_text()
+            .contains("output cut back to the last committed take"),
+        "{}",
+        a.log_text()
+    );
+    let (records, open) = read_dir(&out, true);
+    assert_eq!(open, 0);
+    let mut want = first;
+    want.extend(second);
+    assert_eq!(bodies(&records), want, "every line once");
+}
