@@ -20,7 +20,9 @@ use crate::agent::id_trust::IdGate;
 use crate::agent::interceptor::config::InterceptorSpec;
 use crate::agent::interceptor::{self, Chain, InterceptError, Step};
 use crate::agent::java::interceptor::JavaInterceptor;
-use crate::agent::selector::ChannelSelector;
+use crate::agent::java::selector::JavaSelector;
+use crate::agent::java::CallError;
+use crate::agent::selector::{ChannelSelector, Selection};
 use crate::agent::tap;
 use sluice_core::Event;
 
@@ -54,6 +56,8 @@ pub struct ChannelProcessor {
     single: Option<(String, Arc<dyn AgentChannel>)>,
     /// Keeps or removes the events' ids before anything else sees them.
     ids: IdGate,
+    /// The user's Java selector, when `selector.type` names one.
+    java_selector: Option<JavaSelector>,
 }
 
 /// A batch the channel processor could not put.
@@ -81,6 +85,9 @@ pub enum RouteError {
     /// A Java interceptor threw or its JVM ended: nothing of the batch was put.
     #[error("the interceptor chain refused the batch: {0}")]
     Intercept(#[from] InterceptError),
+    /// The Java channel selector threw or its JVM ended: nothing of the batch was put.
+    #[error("the channel selector refused the batch: {0}")]
+    Select(CallError),
 }
 
 impl RouteError {
@@ -88,7 +95,7 @@ impl RouteError {
     pub fn channel(&self) -> Option<&str> {
         match self {
             RouteError::Channel { channel, .. } => Some(channel),
-            RouteError::Intercept(_) => None,
+            RouteError::Intercept(_) | RouteError::Select(_) => None,
         }
     }
 
@@ -96,7 +103,7 @@ impl RouteError {
     pub fn channel_error(&self) -> Option<&AgentChannelError> {
         match self {
             RouteError::Channel { source, .. } => Some(source),
-            RouteError::Intercept(_) => None,
+            RouteError::Intercept(_) | RouteError::Select(_) => None,
         }
     }
 
@@ -106,6 +113,7 @@ impl RouteError {
         match self {
             RouteError::Channel { source, .. } => source.never_fits(),
             RouteError::Intercept(e) => !e.source.retryable(),
+            RouteError::Select(e) => !e.retryable(),
         }
     }
 
@@ -164,6 +172,10 @@ impl ChannelProcessor {
             sole,
             single,
             ids: IdGate::new(cfg.trusts_event_ids()),
+            java_selector: match cfg.selector() {
+                ChannelSelector::Java(spec) => Some(JavaSelector::start(spec)),
+                _ => None,
+            },
         })
     }
 
@@ -240,11 +252,14 @@ impl ChannelProcessor {
         // Each channel's share is weighed against the whole batch as it arrived.
         let received = body_bytes(&events);
         let events = self.intercept(events).await?;
+        let selections: Vec<Selection> = match &self.java_selector {
+            Some(js) => js.select(&events).await.map_err(RouteError::Select)?,
+            None => events.iter().map(|e| self.selector.select(e)).collect(),
+        };
         let mut required: BTreeMap<&str, Vec<Event>> = BTreeMap::new();
         let mut optional: BTreeMap<&str, Vec<Event>> = BTreeMap::new();
         let mut order: Vec<&str> = Vec::new();
-        for e in events {
-            let sel = self.selector.select(&e);
+        for (e, sel) in events.into_iter().zip(selections) {
             for c in &sel.optional {
                 if let Some((k, _)) = self.channels.get_key_value(c.as_str()) {
                     optional.entry(k.as_str()).or_default().push(e.clone());

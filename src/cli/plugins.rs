@@ -44,6 +44,13 @@ pub fn java_classes(cfg: &AgentConfig) -> Vec<(String, Role, String)> {
         }
     }
     for (name, s) in &cfg.sources {
+        if let sluice::agent::selector::ChannelSelector::Java(j) = &s.selector {
+            v.push((
+                format!("{}.sources.{name}.selector.type", cfg.name),
+                Role::Selector,
+                j.class.clone(),
+            ));
+        }
         for i in &s.interceptors {
             if i.kind == sluice::agent::interceptor::JAVA_KIND {
                 v.push((

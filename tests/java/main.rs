@@ -16,4 +16,5 @@ mod java_partial_frame;
 mod java_plugins;
 mod java_plugins_kill;
 mod java_plugins_sql;
+mod java_selectors;
 mod java_serializers;

@@ -9,17 +9,20 @@
 //!   (`plugins.d`, `-C`, `FLUME_CLASSPATH`), `JAVA_OPTS`;
 //! - [`session`]: one JVM run (configure, start, serve, stop or kill); [`supervise`]: restarts
 //!   with backoff; [`source`] and [`sink`]: the agent's side of each role that calls the
-//!   agent; [`call`]: calls into a plugin the agent drives ([`interceptor`], [`serializer`]);
+//!   agent; [`call`]: calls into a plugin the agent drives ([`interceptor`], [`serializer`],
+//!   [`selector`]);
 //!   [`counts`]: the
 //!   plugin's Flume counters in `/metrics`; [`check`]: `config check`'s class look-up.
 
 pub(crate) mod call;
 pub mod check;
+pub use call::CallError;
 pub(crate) mod config;
 pub(crate) mod counts;
 pub use sluice_wire::java::frame;
 pub(crate) mod interceptor;
 pub mod jvm;
+pub(crate) mod selector;
 pub mod serializer;
 pub(crate) mod session;
 pub mod shim;

@@ -4,7 +4,10 @@
 //!
 //! Semantics follow Flume's `ReplicatingChannelSelector` and `MultiplexingChannelSelector`, with
 //! one deliberate tightening: a [`Selection`] never names a channel twice, and never names a
-//! required channel as optional (Flume would put the event into such a channel twice).
+//! required channel as optional (Flume would put the event into such a channel twice). A
+//! `selector.type` that is a Java class is a user's `ChannelSelector`
+//! ([`ChannelSelector::Java`]), asked by the router once per batch
+//! (crate::agent::java::selector), under the same tightening.
 
 pub(crate) mod config;
 
@@ -37,6 +40,19 @@ pub enum ChannelSelector {
     },
     /// Channels chosen by the value of one header.
     Multiplexing(Multiplexing),
+    /// A user's Java `ChannelSelector`, run in a JVM of its own.
+    Java(JavaSelectorSpec),
+}
+
+/// A user's Java channel selector: its class, its Context and the channels it is given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JavaSelectorSpec {
+    /// The `ChannelSelector` class.
+    pub class: String,
+    /// The source's `selector.*` keys without `selector.` (`type` included, as in Flume).
+    pub props: Vec<(String, String)>,
+    /// The source's channels, in order (`setChannels`).
+    pub channels: Vec<String>,
 }
 
 /// The multiplexing selector's tables.
@@ -85,11 +101,13 @@ impl ChannelSelector {
                     || k.starts_with("mapping.")
                     || k.starts_with("optional.")
             }
+            ChannelSelector::Java(_) => true,
         };
         props.keys().filter(|k| !known(k)).cloned().collect()
     }
 
-    /// The channels `event` goes to.
+    /// The channels `event` goes to. A Java selector is asked per batch by the router, never
+    /// here: it selects nothing.
     pub fn select(&self, event: &Event) -> Selection {
         match self {
             ChannelSelector::Replicating { required, optional } => Selection {
@@ -97,6 +115,7 @@ impl ChannelSelector {
                 optional: optional.clone(),
             },
             ChannelSelector::Multiplexing(m) => m.select(event),
+            ChannelSelector::Java(_) => Selection::default(),
         }
     }
 }

@@ -1,0 +1,79 @@
+//! A Java channel selector (`selector.type = com.example.MySelector`): the class is given the
+//! source's channels (`setChannels`, in order) and its `selector.*` keys (`configure`) in a
+//! JVM of its own; each batch crosses once and comes back as each event's required and
+//! optional channels. As for Sluice's selectors, a channel is named at most once per event
+//! and never both required and optional (required wins).
+
+use super::call::{self, frame_runs, CallError, Caller};
+use super::frame::{encode_select, Choice, FromJvm, Role};
+use crate::agent::selector::{JavaSelectorSpec, Selection};
+use sluice_core::Event;
+
+/// The key of a selector's CONFIGURE that carries its channel names (the host removes it
+/// before it builds the selector's Context).
+pub(crate) const CHANNELS_KEY: &str = "sluice.channels";
+
+/// A source's Java selector.
+#[derive(Debug)]
+pub(crate) struct JavaSelector {
+    caller: Caller,
+    channels: Vec<String>,
+}
+
+impl JavaSelector {
+    /// Starts the JVM of the selector `spec` (on the current tokio runtime).
+    pub(crate) fn start(spec: &JavaSelectorSpec) -> JavaSelector {
+        let mut props = spec.props.clone();
+        props.push((CHANNELS_KEY.to_owned(), spec.channels.join(" ")));
+        let spec_run = call::spec(Role::Selector, &spec.class, "selector".to_owned(), props);
+        JavaSelector {
+            caller: Caller::start(spec_run),
+            channels: spec.channels.clone(),
+        }
+    }
+
+    /// The channels of each event, in order.
+    pub(crate) async fn select(&self, events: &[Event]) -> Result<Vec<Selection>, CallError> {
+        let mut out = Vec::with_capacity(events.len());
+        for run in frame_runs(events, &self.caller)? {
+            let FromJvm::Selected(choices) = self.caller.call(encode_select(run)).await? else {
+                return Err(self.caller.wrong("answered a SELECT with another kind"));
+            };
+            if choices.len() != run.len() {
+                return Err(self.caller.wrong(format!(
+                    "chose for {} events of {}",
+                    choices.len(),
+                    run.len()
+                )));
+            }
+            for c in &choices {
+                out.push(self.selection(c)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A choice's channel names, each once, required ones never optional.
+    fn selection(&self, c: &Choice) -> Result<Selection, CallError> {
+        let name = |i: &u32| {
+            self.channels
+                .get(*i as usize)
+                .cloned()
+                .ok_or_else(|| self.caller.wrong(format!("chose channel number {i}")))
+        };
+        let mut s = Selection::default();
+        for i in &c.required {
+            let n = name(i)?;
+            if !s.required.contains(&n) {
+                s.required.push(n);
+            }
+        }
+        for i in &c.optional {
+            let n = name(i)?;
+            if !s.required.contains(&n) && !s.optional.contains(&n) {
+                s.optional.push(n);
+            }
+        }
+        Ok(s)
+    }
+}
