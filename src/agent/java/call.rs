@@ -1,6 +1,7 @@
 //! The agent's calls into a plugin it drives rather than one that drives it (an interceptor,
 //! a serializer, a selector). A [`Caller`] owns the plugin's supervised JVM: each call is one
-//! frame and its answer, one at a time in the order made; a call made while the JVM restarts
+//! frame and its answer, answered in the order made (a few in flight at once: the host works
+//! on one while the next ones wait in its pipe); a call made while the JVM restarts
 //! waits for the new one; a call in flight when the JVM ends fails ([`CallError::Gone`]) and the
 //! caller refuses its batch upstream. Dropping the caller stops the plugin.
 

@@ -1,6 +1,6 @@
 //! One run of a host JVM: start it (the shim jar built first if needed), CONFIGURE and
 //! START it, serve its requests through a [`Serve`] (the source or sink side) and pass it the
-//! agent's [`Call`]s (an interceptor's, serializer's or selector's), one at a time, until the
+//! agent's [`Call`]s (an interceptor's, serializer's or selector's), answered in order, until the
 //! agent stops it or it ends, then STOP it within [`STOP_GRACE`] or kill it. Its stderr is logged
 //! under the component's name; its frames are read by a task of their own, so waiting for
 //! one is cancel safe, and a frame that begins must arrive whole within
@@ -81,8 +81,14 @@ fn answers_a_call(msg: &FromJvm) -> bool {
     )
 }
 
-/// The next call to pass on, once the one before was answered (`ready`); never, without
-/// calls; `None` when every caller is gone.
+/// Calls passed to the JVM and not yet answered, at most. The host answers them in order, one
+/// at a time; while it works on one the next ones are already in its pipe, so the agent's
+/// encoding and decoding overlap the plugin's work. At most [`FRAMES_AHEAD`], so the frame
+/// reader can always take every answer in flight and a full pipe never blocks both ends.
+pub(crate) const CALLS_IN_FLIGHT: usize = FRAMES_AHEAD;
+
+/// The next call to pass on, while fewer than [`CALLS_IN_FLIGHT`] wait (`ready`); never,
+/// without calls; `None` when every caller is gone.
 async fn next_call(calls: &mut Option<&mut mpsc::Receiver<Call>>, ready: bool) -> Option<Call> {
     match calls {
         Some(rx) if ready => rx.recv().await,
@@ -278,26 +284,29 @@ pub(crate) async fn run_once(
     }
 }
 
-/// The started plugin's loop: requests to `serve`, calls passed on one at a time, until stop.
+/// The started plugin's loop: requests to `serve`, calls passed on (up to
+/// [`CALLS_IN_FLIGHT`] unanswered), until stop.
 async fn serve_until_stop(
     s: &mut Session,
     serve: &mut dyn Serve,
     stop: &mut Stop,
     calls: &mut Option<&mut mpsc::Receiver<Call>>,
 ) -> Result<(), JavaError> {
-    let mut pending: Option<oneshot::Sender<FromJvm>> = None;
+    // Calls passed on, oldest first: the host answers in order.
+    let mut pending: std::collections::VecDeque<oneshot::Sender<FromJvm>> =
+        std::collections::VecDeque::with_capacity(CALLS_IN_FLIGHT);
     loop {
         tokio::select! {
             _ = stop.wait() => return Ok(()),
-            call = next_call(calls, pending.is_none()) => {
+            call = next_call(calls, pending.len() < CALLS_IN_FLIGHT) => {
                 let Some(call) = call else { return Ok(()) };
                 s.send(&call.frame).await?;
-                pending = Some(call.reply);
+                pending.push_back(call.reply);
             }
             msg = s.next(serve) => {
                 let m = msg?;
                 if answers_a_call(&m) {
-                    let Some(reply) = pending.take() else {
+                    let Some(reply) = pending.pop_front() else {
                         return Err(JavaError::Protocol("an answer to no call".into()));
                     };
                     // A caller that gave up (its source stopped) drops the answer.
