@@ -131,18 +131,24 @@ pub(crate) fn frame_runs<'a>(
     events: &'a [Event],
     caller: &Caller,
 ) -> Result<Vec<&'a [Event]>, CallError> {
+    runs_under(events, FRAME_EVENT_BYTES).map_err(|bytes| CallError::TooLarge {
+        plugin: caller.label().to_owned(),
+        bytes,
+        max: FRAME_EVENT_BYTES,
+    })
+}
+
+/// `events` cut into runs of at most `max` frame bytes, in order; `Err` with the size of an
+/// event larger than `max`.
+fn runs_under(events: &[Event], max: usize) -> Result<Vec<&[Event]>, usize> {
     let mut runs = Vec::with_capacity(1);
     let (mut start, mut bytes) = (0usize, 0usize);
     for (i, e) in events.iter().enumerate() {
         let n = event_bytes(e);
-        if n > FRAME_EVENT_BYTES {
-            return Err(CallError::TooLarge {
-                plugin: caller.label().to_owned(),
-                bytes: n,
-                max: FRAME_EVENT_BYTES,
-            });
+        if n > max {
+            return Err(n);
         }
-        if bytes + n > FRAME_EVENT_BYTES && i > start {
+        if bytes + n > max && i > start {
             runs.push(&events[start..i]);
             (start, bytes) = (i, 0);
         }
@@ -180,5 +186,47 @@ pub(crate) fn spec(role: Role, class: &str, name: String, props: Vec<(String, St
         class: class.trim().to_owned(),
         name,
         props,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_are_cut_into_runs_that_each_fit_a_frame_in_order() {
+        // Each event of a 10-byte body takes 18 bytes of a frame.
+        let events: Vec<Event> = (0..7)
+            .map(|i| Event::new(format!("event-{i:04}")))
+            .collect();
+        assert_eq!(event_bytes(&events[0]), 18);
+        let runs = runs_under(&events, 40).unwrap();
+        let sizes: Vec<usize> = runs.iter().map(|r| r.len()).collect();
+        assert_eq!(sizes, [2, 2, 2, 1]);
+        let again: Vec<&Event> = runs.iter().flat_map(|r| r.iter()).collect();
+        assert!(again.iter().zip(&events).all(|(a, b)| *a == b));
+        assert_eq!(runs_under(&events, 1 << 20).unwrap().len(), 1);
+        assert!(runs_under(&[], 40).unwrap().is_empty());
+        assert_eq!(runs_under(&events, 17), Err(18));
+    }
+
+    #[test]
+    fn only_an_event_too_large_is_not_worth_retrying() {
+        let plugin = "i1 (a.B)".to_owned();
+        assert!(!CallError::TooLarge {
+            plugin: plugin.clone(),
+            bytes: 2,
+            max: 1
+        }
+        .retryable());
+        assert!(CallError::Gone {
+            plugin: plugin.clone()
+        }
+        .retryable());
+        assert!(CallError::Threw {
+            plugin,
+            message: "x".into()
+        }
+        .retryable());
     }
 }

@@ -47,33 +47,53 @@ impl JavaSelector {
                 )));
             }
             for c in &choices {
-                out.push(self.selection(c)?);
+                let s = selection(&self.channels, c)
+                    .map_err(|i| self.caller.wrong(format!("chose channel number {i}")))?;
+                out.push(s);
             }
         }
         Ok(out)
     }
+}
 
-    /// A choice's channel names, each once, required ones never optional.
-    fn selection(&self, c: &Choice) -> Result<Selection, CallError> {
-        let name = |i: &u32| {
-            self.channels
-                .get(*i as usize)
-                .cloned()
-                .ok_or_else(|| self.caller.wrong(format!("chose channel number {i}")))
+/// A choice's channel names, each once, required ones never optional; `Err` with an index
+/// past `channels`.
+fn selection(channels: &[String], c: &Choice) -> Result<Selection, u32> {
+    let name = |i: &u32| channels.get(*i as usize).cloned().ok_or(*i);
+    let mut s = Selection::default();
+    for i in &c.required {
+        let n = name(i)?;
+        if !s.required.contains(&n) {
+            s.required.push(n);
+        }
+    }
+    for i in &c.optional {
+        let n = name(i)?;
+        if !s.required.contains(&n) && !s.optional.contains(&n) {
+            s.optional.push(n);
+        }
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_choice_names_each_channel_once_and_required_wins() {
+        let channels: Vec<String> = ["c1", "c2", "c3"].map(String::from).to_vec();
+        let c = Choice {
+            required: vec![0, 0, 2],
+            optional: vec![1, 0, 1, 2],
         };
-        let mut s = Selection::default();
-        for i in &c.required {
-            let n = name(i)?;
-            if !s.required.contains(&n) {
-                s.required.push(n);
-            }
-        }
-        for i in &c.optional {
-            let n = name(i)?;
-            if !s.required.contains(&n) && !s.optional.contains(&n) {
-                s.optional.push(n);
-            }
-        }
-        Ok(s)
+        let s = selection(&channels, &c).unwrap();
+        assert_eq!(s.required, ["c1", "c3"]);
+        assert_eq!(s.optional, ["c2"]);
+        let bad = Choice {
+            required: vec![3],
+            optional: Vec::new(),
+        };
+        assert_eq!(selection(&channels, &bad), Err(3));
     }
 }

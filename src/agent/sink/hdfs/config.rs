@@ -295,10 +295,17 @@ fn format_keys(cx: &mut Ctx<'_>, file_type: FileType) -> (WriteFormat, Serialize
             Serializer::AvroEvent
         }
         Some(v) => {
+            let java = if crate::agent::java::is_class_name(v) {
+                " (a Java EventSerializer runs on the file_roll sink's sink.serializer, not yet \
+                 on hdfs: docs/java-plugins.md)"
+            } else {
+                ""
+            };
             cx.error(
                 "serializer",
                 format!(
-                    "unsupported serializer {v:?}; supported: TEXT, HEADER_AND_TEXT, avro_event"
+                    "unsupported serializer {v:?}; supported: TEXT, HEADER_AND_TEXT, \
+                     avro_event{java}"
                 ),
             );
             Serializer::Text
