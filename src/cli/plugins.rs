@@ -70,6 +70,11 @@ pub fn java_classes(cfg: &AgentConfig) -> Vec<(String, Role, String)> {
                     v.push((key("sink.serializer"), Role::Serializer, j.class.clone()));
                 }
             }
+            SinkKind::Hdfs(h) => {
+                if let Some(j) = &h.java_serializer {
+                    v.push((key("serializer"), Role::Serializer, j.class.clone()));
+                }
+            }
             _ => {}
         }
     }

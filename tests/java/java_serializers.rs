@@ -180,3 +180,67 @@ fn a_java_serializer_writes_the_file_roll_sinks_files_and_they_read_back_whole()
     want.extend(second);
     assert_eq!(bodies(&records), want, "every line once");
 }
+
+#[test]
+fn a_java_serializer_writes_the_hdfs_sinks_files_per_bucket_and_they_read_back_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins_d = tmp.path().join("plugins.d");
+    let src = java_files(&test_plugins().join("serializers"));
+    plugin(&plugins_d, "ser", &src, &[], &[]);
+    let port = free_port();
+    let d = tmp.path().display();
+    // Ten buckets by the last digit (a header), each rolled every 100 events.
+    let conf = format!(
+        "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n\
+         a1.sources.r1.type = netcat\na1.sources.r1.bind = 127.0.0.1\n\
+         a1.sources.r1.port = {port}\na1.sources.r1.channels = c1\n\
+         a1.sources.r1.interceptors = x\na1.sources.r1.interceptors.x.type = regex_extractor\n\
+         a1.sources.r1.interceptors.x.regex = ([0-9])$\n\
+         a1.sources.r1.interceptors.x.serializers = s\n\
+         a1.sources.r1.interceptors.x.serializers.s.name = last\n\
+         a1.channels.c1.type = file\na1.channels.c1.checkpointDir = {d}/ckpt\n\
+         a1.channels.c1.dataDirs = {d}/data\n\
+         a1.sinks.k1.type = hdfs\na1.sinks.k1.channel = c1\n\
+         a1.sinks.k1.hdfs.path = {d}/out/%{{last}}\na1.sinks.k1.hdfs.fileType = DataStream\n\
+         a1.sinks.k1.hdfs.rollInterval = 0\na1.sinks.k1.hdfs.rollSize = 0\n\
+         a1.sinks.k1.hdfs.rollCount = 100\n\
+         a1.sinks.k1.serializer = sluicetest.ser.LengthPrefixed$Builder\n\
+         a1.sinks.k1.serializer.magic = LPv2\n"
+    );
+    let mut a = Proc::builder(tmp.path())
+        .name("a1")
+        .conf_text(&conf)
+        .append_log()
+        .args(["--plugins-path".to_owned(), plugins_d.display().to_string()])
+        .env("SLUICE_JAVA_CACHE", &cache().display().to_string())
+        .ready_port(port)
+        .spawn();
+    let lines: Vec<String> = (0..3000).map(|i| format!("line-{i:05}")).collect();
+    for chunk in lines.chunks(300) {
+        assert_eq!(netcat_send(port, chunk), chunk.len(), "{}", a.log_text());
+    }
+    let out = tmp.path().join("out");
+    let count = || -> usize {
+        std::fs::read_dir(&out)
+            .map(|rd| {
+                rd.map(|b| read_dir(&b.unwrap().path(), false).0.len())
+                    .sum()
+            })
+            .unwrap_or(0)
+    };
+    a.wait_until("every line in a file", || count() >= lines.len());
+    assert_eq!(a.terminate(), Some(0), "{}", a.log_text());
+    let mut all = Vec::new();
+    for digit in 0..10 {
+        let bucket = out.join(digit.to_string());
+        let (records, open) = read_dir(&bucket, true);
+        assert_eq!(open, 0, "bucket {digit}");
+        assert_eq!(records.len(), 300, "bucket {digit}");
+        let last = digit.to_string();
+        assert!(records.iter().all(|r| r.body.ends_with(last.as_bytes())));
+        let files = std::fs::read_dir(&bucket).unwrap().count();
+        assert_eq!(files, 3, "bucket {digit} rolled every 100 events");
+        all.extend(records);
+    }
+    assert_eq!(bodies(&all), lines, "every line once");
+}

@@ -12,6 +12,19 @@ use super::frame::{encode_serialize, FromJvm, Role, SerializeOp};
 use crate::agent::config::Ctx;
 use sluice_core::Event;
 
+/// Flume's TEXT serializer by its class name (Sluice's own TEXT).
+pub(crate) const FLUME_TEXT: &str =
+    "org.apache.flume.serialization.BodyTextEventSerializer$Builder";
+/// Flume's HEADER_AND_TEXT serializer by its class name (Sluice's own).
+pub(crate) const FLUME_HEADER_AND_TEXT: &str =
+    "org.apache.flume.serialization.HeaderAndBodyTextEventSerializer$Builder";
+/// Flume's serializers by class name that are Sluice's own, never a user's Java class.
+const FLUME_OWN: &[&str] = &[
+    FLUME_TEXT,
+    FLUME_HEADER_AND_TEXT,
+    "org.apache.flume.serialization.FlumeEventAvroEventSerializer$Builder",
+];
+
 /// A sink's Java serializer: the builder's class and its keys.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JavaSerializerSpec {
@@ -26,7 +39,7 @@ pub struct JavaSerializerSpec {
 /// not a class name (one of the sink's own serializers).
 pub(crate) fn parse(cx: &mut Ctx<'_>, key: &str) -> Option<JavaSerializerSpec> {
     let class = cx.get(key)?;
-    if !super::is_class_name(&class) {
+    if !super::is_class_name(&class) || FLUME_OWN.contains(&class.trim()) {
         return None;
     }
     let prefix = format!("{key}.");

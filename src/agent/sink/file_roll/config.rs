@@ -53,13 +53,19 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<FileRollConfig> {
     let batch_size = cx.batch_size("sink.batchSize", 100);
     let java_serializer = serializer::parse(cx, "sink.serializer");
     match cx.get("sink.serializer") {
-        Some(s) if java_serializer.is_none() && !s.eq_ignore_ascii_case("text") => cx.error(
-            "sink.serializer",
-            format!(
-                "unsupported serializer {s:?}; supported: TEXT, or the class name of a Java \
+        Some(s)
+            if java_serializer.is_none()
+                && !s.eq_ignore_ascii_case("text")
+                && s != serializer::FLUME_TEXT =>
+        {
+            cx.error(
+                "sink.serializer",
+                format!(
+                    "unsupported serializer {s:?}; supported: TEXT, or the class name of a Java \
                  EventSerializer.Builder (docs/java-plugins.md)"
-            ),
-        ),
+                ),
+            )
+        }
         _ => {}
     }
     let append_newline = cx.bool("sink.serializer.appendNewline", true);

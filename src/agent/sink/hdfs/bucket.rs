@@ -8,8 +8,12 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use std::sync::Arc;
+
 use super::format::{Encoder, Layout};
 use super::store::{Store, StoreFile};
+use crate::agent::java::serializer::JavaSerializer;
+use crate::agent::java::CallError;
 use sluice_core::Event;
 
 /// Tries at finding an unused file name before giving up.
@@ -82,6 +86,31 @@ pub struct BucketWriter {
     pub last_write: Instant,
     /// Bytes written to the file (its header included).
     pub written: u64,
+    /// The user's Java serializer of this file, when the sink has one.
+    java: Option<JavaStream>,
+}
+
+/// A file's stream in the sink's Java serializer: the batch's events wait here until
+/// [`BucketWriter::flush`] hands them over and writes the bytes it gets back.
+#[derive(Debug)]
+struct JavaStream {
+    ser: Arc<JavaSerializer>,
+    stream: u32,
+    events: Vec<Event>,
+    body_bytes: usize,
+    rt: tokio::runtime::Handle,
+}
+
+impl JavaStream {
+    /// Runs a call on the blocking thread the writer runs on.
+    fn wait<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, CallError>>,
+    ) -> io::Result<T> {
+        self.rt
+            .block_on(call)
+            .map_err(|e| io::Error::other(format!("the Java serializer: {e}")))
+    }
 }
 
 impl BucketWriter {
@@ -123,6 +152,7 @@ impl BucketWriter {
                 opened_at: now,
                 last_write: now,
                 written: 0,
+                java: None,
             });
         }
         Err(io::Error::new(
@@ -132,6 +162,21 @@ impl BucketWriter {
                 dir.display()
             ),
         ))
+    }
+
+    /// Writes this new file through the sink's Java serializer, as stream `stream`: its
+    /// `afterCreate()` bytes become the file's header. On the writer's blocking thread.
+    pub(crate) fn attach_java(&mut self, ser: Arc<JavaSerializer>, stream: u32) -> io::Result<()> {
+        let js = JavaStream {
+            ser,
+            stream,
+            events: Vec::new(),
+            body_bytes: 0,
+            rt: tokio::runtime::Handle::try_current().map_err(io::Error::other)?,
+        };
+        self.header = js.wait(js.ser.create(stream))?;
+        self.java = Some(js);
+        Ok(())
     }
 
     /// The in-use path.
@@ -163,7 +208,13 @@ impl BucketWriter {
 
     /// Adds an event to the batch being built.
     pub fn append(&mut self, e: &Event, ts_ms: i64, now: Instant) -> io::Result<()> {
-        self.encoder.add(e, ts_ms)?;
+        match self.java.as_mut() {
+            Some(js) => {
+                js.events.push(e.clone());
+                js.body_bytes += e.body.len();
+            }
+            None => self.encoder.add(e, ts_ms)?,
+        }
         self.events += 1;
         self.body_bytes += e.body.len() as u64;
         self.last_write = now;
@@ -172,13 +223,26 @@ impl BucketWriter {
 
     /// Bytes appended and not yet written.
     pub fn buffered_bytes(&self) -> usize {
-        self.encoder.buffered_bytes()
+        match &self.java {
+            Some(js) => js.body_bytes,
+            None => self.encoder.buffered_bytes(),
+        }
     }
 
     /// Writes the batch built so far; with `fsync`, makes it (and a new file's directory
     /// entry) durable before returning. The batch buffer is kept for the next batch only up
     /// to `keep_bytes`.
     pub fn flush(&mut self, fsync: bool, keep_bytes: usize) -> io::Result<()> {
+        if let Some(js) = self.java.as_mut() {
+            let events = std::mem::take(&mut js.events);
+            js.body_bytes = 0;
+            let bytes = if events.is_empty() {
+                Vec::new()
+            } else {
+                js.wait(js.ser.write(js.stream, &events))?
+            };
+            return self.write_raw(bytes, fsync);
+        }
         // One write per batch, from the encoder's reused buffer (with the file's header
         // in front on its first write).
         let batch = self.encoder.batch()?;
@@ -204,9 +268,34 @@ impl BucketWriter {
         self.publish(store)
     }
 
-    /// Flushes, syncs and closes the file (everything appended is durable after it).
+    /// Writes bytes already rendered (a Java serializer's) after the header, if it is not
+    /// written yet; with `fsync`, makes them durable.
+    fn write_raw(&mut self, bytes: Vec<u8>, fsync: bool) -> io::Result<()> {
+        let bytes = if self.header.is_empty() {
+            bytes
+        } else {
+            let mut all = std::mem::take(&mut self.header);
+            all.extend_from_slice(&bytes);
+            all
+        };
+        if !bytes.is_empty() {
+            self.file.append(&bytes)?;
+            self.written += bytes.len() as u64;
+        }
+        if fsync {
+            self.file.sync()?;
+        }
+        Ok(())
+    }
+
+    /// Flushes, syncs and closes the file (everything appended is durable after it); a Java
+    /// serializer's `beforeClose()` bytes come last.
     pub fn finish(&mut self, fsync: bool) -> io::Result<()> {
         self.flush(fsync, 0)?;
+        if let Some(js) = self.java.take() {
+            let footer = js.wait(js.ser.close(js.stream))?;
+            self.write_raw(footer, fsync)?;
+        }
         // Even without per-batch fsync the rename must not publish unsynced bytes.
         self.file.close()
     }

@@ -14,6 +14,7 @@ use super::remote::config::{self as remote, RemoteConfig};
 use super::s3::config::{self as s3, S3Config};
 use crate::agent::config::ctx::Ctx;
 use crate::agent::config::limits::{DURATION_MS_MAX, DURATION_S_MAX};
+use crate::agent::java::serializer::{self as java_serializer, JavaSerializerSpec};
 
 /// Largest `hdfs.maxOpenFiles` accepted (a limit on open file handles).
 pub const MAX_OPEN_FILES_LIMIT: u64 = 100_000;
@@ -104,6 +105,9 @@ pub struct HdfsConfig {
     pub call_timeout: Duration,
     /// `serializer` (default TEXT).
     pub serializer: Serializer,
+    /// `serializer` naming a user's Java `EventSerializer.Builder` (with the `serializer.*`
+    /// keys as its Context): it writes the bytes of DataStream files.
+    pub java_serializer: Option<JavaSerializerSpec>,
     /// `serializer.appendNewline` (default true).
     pub append_newline: bool,
     /// `serializer.syncIntervalBytes` for avro_event (default 2048000).
@@ -127,6 +131,13 @@ pub fn parse_with(cx: &mut Ctx<'_>, conn: Option<s3::Connection>) -> Option<Hdfs
     let file_prefix = file_prefix(cx);
     let (file_type, codec) = file_type_and_codec(cx);
     let (write_format, serializer) = format_keys(cx, file_type);
+    let java_serializer = java_serializer::parse(cx, "serializer");
+    if java_serializer.is_some() && file_type != FileType::DataStream {
+        cx.error(
+            "hdfs.fileType",
+            "a Java serializer writes DataStream files (set hdfs.fileType = DataStream)",
+        );
+    }
     let round = rounding(cx);
     let zone = time_zone(cx);
     let secs = |cx: &mut Ctx<'_>, key: &str, default: u64| {
@@ -184,6 +195,7 @@ pub fn parse_with(cx: &mut Ctx<'_>, conn: Option<s3::Connection>) -> Option<Hdfs
         retry_interval,
         call_timeout,
         serializer,
+        java_serializer,
         append_newline: cx.bool("serializer.appendNewline", true),
         sync_interval_bytes: cx.u64("serializer.syncIntervalBytes", 2_048_000, 32, 1 << 30),
         fsync_per_batch: cx.bool("hdfs.fsyncPerBatch", true),
@@ -286,26 +298,29 @@ fn format_keys(cx: &mut Ctx<'_>, file_type: FileType) -> (WriteFormat, Serialize
     };
     let serializer = match cx.get("serializer").as_deref() {
         None => Serializer::Text,
-        Some(v) if v.eq_ignore_ascii_case("text") => Serializer::Text,
-        Some(v) if v.eq_ignore_ascii_case("header_and_text") => Serializer::HeaderAndText,
+        Some(v) if v.eq_ignore_ascii_case("text") || v == java_serializer::FLUME_TEXT => {
+            Serializer::Text
+        }
+        Some(v)
+            if v.eq_ignore_ascii_case("header_and_text")
+                || v == java_serializer::FLUME_HEADER_AND_TEXT =>
+        {
+            Serializer::HeaderAndText
+        }
         Some(v)
             if v.eq_ignore_ascii_case("avro_event")
                 || v == "org.apache.flume.serialization.FlumeEventAvroEventSerializer$Builder" =>
         {
             Serializer::AvroEvent
         }
+        // A user's Java EventSerializer.Builder ([`HdfsConfig::java_serializer`]).
+        Some(v) if crate::agent::java::is_class_name(v) => Serializer::Text,
         Some(v) => {
-            let java = if crate::agent::java::is_class_name(v) {
-                " (a Java EventSerializer runs on the file_roll sink's sink.serializer, not yet \
-                 on hdfs: docs/java-plugins.md)"
-            } else {
-                ""
-            };
             cx.error(
                 "serializer",
                 format!(
                     "unsupported serializer {v:?}; supported: TEXT, HEADER_AND_TEXT, \
-                     avro_event{java}"
+                     avro_event, or the class name of a Java EventSerializer.Builder"
                 ),
             );
             Serializer::Text

@@ -54,6 +54,15 @@ pub enum Layout {
 impl Layout {
     /// The layout a configuration asks for.
     pub fn of(cfg: &HdfsConfig) -> Layout {
+        if cfg.java_serializer.is_some() {
+            // A Java serializer's bytes, opaque: recovery keeps every byte a file has (the
+            // last committed take's cursor still cuts what came after it).
+            return Layout::Stream {
+                with_headers: false,
+                newline: false,
+                codec: None,
+            };
+        }
         match (cfg.file_type, cfg.serializer) {
             (FileType::SequenceFile, _) => Layout::Sequence {
                 text: cfg.write_format == WriteFormat::Text,

@@ -38,6 +38,7 @@ pub mod s3;
 pub mod store;
 pub mod writer;
 
+use crate::agent::java::serializer::JavaSerializer;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -86,6 +87,8 @@ pub struct HdfsSink {
     resume: Option<resume::Resume>,
     /// The last delivered batch's shared sync, for the runner ([`group_sync`]).
     acks: Option<crate::agent::sink::Acks>,
+    /// The user's Java serializer (started with the first writer), kept across writers.
+    java: Option<Arc<JavaSerializer>>,
 }
 
 /// Clamps `cfg.max_open_files` to the open-file limit in force ([`open_files`]).
@@ -156,6 +159,7 @@ impl HdfsSink {
             buffered: Arc::default(),
             resume: None,
             acks: None,
+            java: None,
         }
     }
 
@@ -279,6 +283,13 @@ impl HdfsSink {
         let mut w = HdfsWriter::on_store(self.cfg.clone(), store, host, now_ms().max(0) as u64)
             .map_err(|e| self.err(e))?;
         w.set_buffer_gauge(self.buffered.clone());
+        if let Some(spec) = &self.cfg.java_serializer {
+            let name = &self.name;
+            let ser = self
+                .java
+                .get_or_insert_with(|| Arc::new(JavaSerializer::start(name, spec)));
+            w.set_java(ser.clone());
+        }
         Ok(Box::new(w))
     }
 

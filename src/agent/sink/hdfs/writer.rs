@@ -27,6 +27,7 @@ use super::resume::{Resume, Snapshot};
 pub use super::route::Refused;
 use super::route::{refused_as_name, Bucket, Router};
 use super::store::{Held, Store};
+use crate::agent::java::serializer::JavaSerializer;
 use sluice_core::io::Fs;
 use sluice_core::Event;
 
@@ -68,6 +69,8 @@ pub struct HdfsWriter {
     /// Batches written without a sync, synced by their acknowledgements
     /// ([`super::group_sync`]; [`HdfsWriter::share_syncs`]).
     pub(super) shared: Option<writer_group::Shared>,
+    /// The sink's Java serializer, when `serializer` names one.
+    java: Option<Arc<JavaSerializer>>,
 }
 
 impl HdfsWriter {
@@ -122,7 +125,13 @@ impl HdfsWriter {
             created: Vec::new(),
             rewind_due: false,
             shared: None,
+            java: None,
         })
+    }
+
+    /// Writes new files through the sink's Java serializer (`serializer` naming a class).
+    pub(crate) fn set_java(&mut self, ser: Arc<JavaSerializer>) {
+        self.java = Some(ser);
     }
 
     /// Publishes the buffered bytes to `gauge` (the sink's, kept across writers).
@@ -437,7 +446,7 @@ impl HdfsWriter {
 
     /// Opens a new file of the bucket `prefix` in `dir`.
     fn open_in(&mut self, dir: &Path, prefix: &str, now: Instant) -> io::Result<BucketWriter> {
-        let w = BucketWriter::open(
+        let mut w = BucketWriter::open(
             self.store.as_ref(),
             dir,
             prefix,
@@ -446,6 +455,13 @@ impl HdfsWriter {
             self.layout,
             now,
         )?;
+        if let Some(ser) = &self.java {
+            // The stream is named by the file's counter (a u32 of it: never two open files).
+            if let Err(e) = w.attach_java(ser.clone(), self.counter as u32) {
+                self.abandon(w, now);
+                return Err(e);
+            }
+        }
         if self.delivered.is_some() {
             self.created.push(w.in_use_path().to_owned());
         }
