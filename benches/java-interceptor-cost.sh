@@ -15,7 +15,7 @@ export SLUICE_JAVA_CACHE=$work/cache
 shim=$("$bin" plugins build)
 jackson=/usr/share/java/jackson-databind.jar:/usr/share/java/jackson-core.jar:/usr/share/java/jackson-annotations.jar
 mkdir -p classes plugins.d/icpt/lib plugins.d/icpt/libext
-javac -nowarn -cp "$shim:$jackson" -d classes \
+javac -nowarn -cp "$shim:$jackson" -d classes "$repo/examples/java-interceptor/JsonHeaders.java" \
   $(find "$repo/tests/support/java_support/plugins/interceptors" -name '*.java')
 jar --create --file plugins.d/icpt/lib/icpt.jar -C classes .
 cp /usr/share/java/jackson-{databind,core,annotations}.jar plugins.d/icpt/libext/
@@ -38,7 +38,7 @@ one() { # $1 = mode, $2 = round
     pass) icpt="a1.sources.r1.interceptors = j
 a1.sources.r1.interceptors.j.type = sluicetest.icpt.PassThrough\$Builder" ;;
     json) icpt="a1.sources.r1.interceptors = j
-a1.sources.r1.interceptors.j.type = sluicetest.icpt.JsonHeaders\$Builder
+a1.sources.r1.interceptors.j.type = example.JsonHeaders\$Builder
 a1.sources.r1.interceptors.j.fields = service level" ;;
   esac
   cat >"$d/a1.properties" <<P

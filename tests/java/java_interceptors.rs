@@ -4,7 +4,6 @@
 //! JVM that exits is restarted while the agent's other source goes on; kill -9 of the agent
 //! with a Java interceptor in the chain loses nothing acknowledged.
 
-use crate::support::agent_proc;
 use crate::support::java_support;
 use crate::support::lines_support::{duplicates, netcat_send, wait_for_all, written};
 
@@ -14,17 +13,21 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use agent_proc::Proc;
 use java_support::*;
 
-/// Compiles the interceptors into `plugins.d/icpt`, with Jackson in its `libext/`.
+/// Compiles the test interceptors and the example's `JsonHeaders` (examples/java-interceptor/)
+/// into `plugins.d/icpt`, with Jackson in its `libext/`.
 fn interceptors(root: &Path) -> PathBuf {
     let plugins_d = root.join("plugins.d");
     let jackson: Vec<PathBuf> = ["jackson-databind", "jackson-core", "jackson-annotations"]
         .iter()
         .map(|j| PathBuf::from(format!("/usr/share/java/{j}.jar")))
         .collect();
-    let src = java_files(&test_plugins().join("interceptors"));
+    let mut src = java_files(&test_plugins().join("interceptors"));
+    src.push(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/java-interceptor/JsonHeaders.java"),
+    );
     plugin(&plugins_d, "icpt", &src, &jackson, &[]);
     let libext = plugins_d.join("icpt/libext");
     std::fs::create_dir_all(&libext).unwrap();
@@ -88,7 +91,7 @@ fn java_interceptors_route_json_lines_by_their_fields_between_sluices_own_interc
          a1.sources.r1.interceptors.rename.type = search_replace\n\
          a1.sources.r1.interceptors.rename.searchPattern = \"svc\"\n\
          a1.sources.r1.interceptors.rename.replaceString = \"service\"\n\
-         a1.sources.r1.interceptors.json.type = sluicetest.icpt.JsonHeaders$Builder\n\
+         a1.sources.r1.interceptors.json.type = example.JsonHeaders$Builder\n\
          a1.sources.r1.interceptors.json.fields = service level\n\
          a1.sources.r1.interceptors.drop.type = sluicetest.icpt.DropTenth$Builder\n\
          a1.sources.r1.interceptors.mark.type = sluicetest.icpt.BatchMarker$Builder\n\
@@ -107,14 +110,7 @@ fn java_interceptors_route_json_lines_by_their_fields_between_sluices_own_interc
          a1.sinks.k2.hdfs.fileType = DataStream\na1.sinks.k2.hdfs.rollInterval = 0\n\
          a1.sinks.k2.hdfs.rollSize = 0\na1.sinks.k2.hdfs.rollCount = 0\n"
     );
-    let mut a = Proc::builder(tmp.path())
-        .name("a1")
-        .conf_text(&conf)
-        .append_log()
-        .args(["--plugins-path".to_owned(), plugins_d.display().to_string()])
-        .env("SLUICE_JAVA_CACHE", &cache().display().to_string())
-        .ready_port(port)
-        .spawn();
+    let mut a = java_agent(tmp.path(), &conf, &plugins_d, Some(port));
     const N: usize = 1000;
     let lines: Vec<String> = (1..=N).map(json_line).collect();
     for chunk in lines.chunks(100) {
@@ -229,13 +225,7 @@ fn a_batch_an_interceptor_throws_on_is_refused_and_redelivered_nothing_lost_or_d
     let conf = faulty_conf(tmp.path(), "throw", None);
     let lines = line_numbers("line", 0..3000);
     spool(tmp.path(), &lines);
-    let a = Proc::builder(tmp.path())
-        .name("a1")
-        .conf_text(&conf)
-        .append_log()
-        .args(["--plugins-path".to_owned(), plugins_d.display().to_string()])
-        .env("SLUICE_JAVA_CACHE", &cache().display().to_string())
-        .spawn();
+    let a = java_agent(tmp.path(), &conf, &plugins_d, None);
     let out = tmp.path().join("out");
     let got = wait_for_all(&[out], &lines, Duration::from_secs(60), || a.log_text());
     assert_eq!(duplicates(&got), 0);
@@ -261,14 +251,7 @@ fn an_interceptor_that_exits_its_jvm_is_restarted_while_the_other_source_goes_on
     let port = free_port();
     let conf = faulty_conf(tmp.path(), "exit", Some(port));
     let lines = line_numbers("line", 0..3000);
-    let mut a = Proc::builder(tmp.path())
-        .name("a1")
-        .conf_text(&conf)
-        .append_log()
-        .args(["--plugins-path".to_owned(), plugins_d.display().to_string()])
-        .env("SLUICE_JAVA_CACHE", &cache().display().to_string())
-        .ready_port(port)
-        .spawn();
+    let mut a = java_agent(tmp.path(), &conf, &plugins_d, Some(port));
     spool(tmp.path(), &lines);
     a.wait_until("the interceptor's JVM exited", || {
         a.log_text()
@@ -308,14 +291,7 @@ fn kill_9_with_a_java_interceptor_in_the_chain_loses_nothing_acknowledged() {
          a1.sinks.k1.type = file_roll\na1.sinks.k1.channel = c1\n\
          a1.sinks.k1.sink.directory = {d}/out\na1.sinks.k1.sink.rollInterval = 0\n"
     );
-    let mut a = Proc::builder(tmp.path())
-        .name("a1")
-        .conf_text(&conf)
-        .append_log()
-        .args(["--plugins-path".to_owned(), plugins_d.display().to_string()])
-        .env("SLUICE_JAVA_CACHE", &cache().display().to_string())
-        .ready_port(port)
-        .spawn();
+    let mut a = java_agent(tmp.path(), &conf, &plugins_d, Some(port));
     let lines = line_numbers("line", 0..20_000);
     // Sent 200 lines a connection; the count of lines answered OK so far.
     let acked = Arc::new(AtomicUsize::new(0));

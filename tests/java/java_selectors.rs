@@ -1,13 +1,11 @@
 //! A user's Java `ChannelSelector` (issue 67) on a real JVM, and `config check` of the Java
 //! classes an interceptor, a serializer and a selector name.
 
-use crate::support::agent_proc;
 use crate::support::java_support;
 use crate::support::lines_support::{netcat_send, written};
 
 use std::process::Command;
 
-use agent_proc::Proc;
 use java_support::*;
 
 #[test]
@@ -40,14 +38,7 @@ fn a_java_selector_chooses_each_events_channels_and_sluice_puts_it_there_once() 
              a1.sinks.k{i}.sink.directory = {d}/out{i}\na1.sinks.k{i}.sink.rollInterval = 0\n"
         ));
     }
-    let mut a = Proc::builder(tmp.path())
-        .name("a1")
-        .conf_text(&conf)
-        .append_log()
-        .args(["--plugins-path".to_owned(), plugins_d.display().to_string()])
-        .env("SLUICE_JAVA_CACHE", &cache().display().to_string())
-        .ready_port(port)
-        .spawn();
+    let mut a = java_agent(tmp.path(), &conf, &plugins_d, Some(port));
     let lines: Vec<String> = (0..600)
         .map(|i| {
             if i % 3 == 0 {

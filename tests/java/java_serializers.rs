@@ -3,13 +3,11 @@
 //! back (header, records, footer), and after a restart the last committed file is finished
 //! again (its footer rewritten) and nothing is written twice.
 
-use crate::support::agent_proc;
 use crate::support::java_support;
 use crate::support::lines_support::netcat_send;
 
 use std::path::{Path, PathBuf};
 
-use agent_proc::Proc;
 use java_support::*;
 
 /// One record of the length-prefixed format.
@@ -120,14 +118,7 @@ fn a_java_serializer_writes_the_file_roll_sinks_files_and_they_read_back_whole()
          a1.sinks.k1.sink.serializer = sluicetest.ser.LengthPrefixed$Builder\n\
          a1.sinks.k1.sink.serializer.magic = LPv2\n"
     );
-    let mut a = Proc::builder(tmp.path())
-        .name("a1")
-        .conf_text(&conf)
-        .append_log()
-        .args(["--plugins-path".to_owned(), plugins_d.display().to_string()])
-        .env("SLUICE_JAVA_CACHE", &cache().display().to_string())
-        .ready_port(port)
-        .spawn();
+    let mut a = java_agent(tmp.path(), &conf, &plugins_d, Some(port));
     let out = tmp.path().join("out");
     let first: Vec<String> = (0..3000).map(|i| format!("line-{i:05}")).collect();
     for chunk in first.chunks(300) {
@@ -207,14 +198,7 @@ fn a_java_serializer_writes_the_hdfs_sinks_files_per_bucket_and_they_read_back_w
          a1.sinks.k1.serializer = sluicetest.ser.LengthPrefixed$Builder\n\
          a1.sinks.k1.serializer.magic = LPv2\n"
     );
-    let mut a = Proc::builder(tmp.path())
-        .name("a1")
-        .conf_text(&conf)
-        .append_log()
-        .args(["--plugins-path".to_owned(), plugins_d.display().to_string()])
-        .env("SLUICE_JAVA_CACHE", &cache().display().to_string())
-        .ready_port(port)
-        .spawn();
+    let mut a = java_agent(tmp.path(), &conf, &plugins_d, Some(port));
     let lines: Vec<String> = (0..3000).map(|i| format!("line-{i:05}")).collect();
     for chunk in lines.chunks(300) {
         assert_eq!(netcat_send(port, chunk), chunk.len(), "{}", a.log_text());

@@ -146,3 +146,23 @@ pub fn tutorial_config(file: &str, replace: &[(&str, &str)]) -> String {
     }
     text
 }
+
+/// Starts agent `a1` on `conf` in `dir`, its plugins in `plugins_d` (`--plugins-path`), the
+/// tests' shim cache, ready once `port` accepts connections (when given).
+pub fn java_agent(
+    dir: &Path,
+    conf: &str,
+    plugins_d: &Path,
+    port: Option<u16>,
+) -> crate::support::agent_proc::Proc {
+    let mut b = crate::support::agent_proc::Proc::builder(dir)
+        .name("a1")
+        .conf_text(conf)
+        .append_log()
+        .args(["--plugins-path".to_owned(), plugins_d.display().to_string()])
+        .env("SLUICE_JAVA_CACHE", &cache().display().to_string());
+    if let Some(port) = port {
+        b = b.ready_port(port);
+    }
+    b.spawn()
+}
