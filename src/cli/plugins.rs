@@ -61,6 +61,15 @@ pub fn java_classes(cfg: &AgentConfig) -> Vec<(String, Role, String)> {
             }
         }
     }
+    for (name, g) in &cfg.sinkgroups {
+        if let sluice::agent::processor::SinkProcessorConfig::Java(j) = &g.processor {
+            v.push((
+                format!("{}.sinkgroups.{name}.processor.type", cfg.name),
+                Role::Processor,
+                j.class.clone(),
+            ));
+        }
+    }
     for (name, s) in &cfg.sinks {
         let key = |k: &str| format!("{}.sinks.{name}.{k}", cfg.name);
         match &s.kind {

@@ -1,5 +1,6 @@
-//! A user's Java `ChannelSelector` (issue 67) on a real JVM, and `config check` of the Java
-//! classes an interceptor, a serializer and a selector name.
+//! A user's Java `ChannelSelector` and `SinkProcessor` (issue 67) on a real JVM, and
+//! `config check` of the Java classes an interceptor, a serializer, a selector and a sink
+//! processor name.
 
 use crate::support::java_support;
 use crate::support::lines_support::{netcat_send, written};
@@ -70,7 +71,7 @@ fn a_java_selector_chooses_each_events_channels_and_sluice_puts_it_there_once() 
 }
 
 #[test]
-fn config_check_names_each_java_interceptor_serializer_and_selector_it_cannot_load() {
+fn config_check_names_each_java_interceptor_serializer_selector_and_processor_it_cannot_load() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(tmp.path().join("plugins.d/empty/lib")).unwrap();
     let conf = tmp.path().join("a1.properties");
@@ -85,7 +86,9 @@ fn config_check_names_each_java_interceptor_serializer_and_selector_it_cannot_lo
          a1.channels.c1.type = memory\n\
          a1.sinks.k1.type = file_roll\na1.sinks.k1.channel = c1\n\
          a1.sinks.k1.sink.directory = /tmp\n\
-         a1.sinks.k1.sink.serializer = org.apache.flume.Context\n",
+         a1.sinks.k1.sink.serializer = org.apache.flume.Context\n\
+         a1.sinkgroups = g1\na1.sinkgroups.g1.sinks = k1\n\
+         a1.sinkgroups.g1.processor.type = com.example.NoSuchProcessor\n",
     )
     .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
@@ -102,10 +105,74 @@ fn config_check_names_each_java_interceptor_serializer_and_selector_it_cannot_lo
          java.lang.ClassNotFoundException: com.example.NoSuchInterceptor$Builder",
         "a1.sources.r1.selector.type: error: Java class com.example.NoSuchSelector cannot be \
          used: java.lang.ClassNotFoundException: com.example.NoSuchSelector",
+        "a1.sinkgroups.g1.processor.type: error: Java class com.example.NoSuchProcessor cannot \
+         be used: java.lang.ClassNotFoundException: com.example.NoSuchProcessor",
         // A class that loads but is not a serializer's builder.
         "a1.sinks.k1.sink.serializer: error: Java class org.apache.flume.Context cannot be \
          used: is not a org.apache.flume.serialization.EventSerializer$Builder",
     ] {
         assert!(stdout.contains(want), "{want}\n{stdout}");
     }
+}
+
+#[test]
+fn a_java_sink_processor_drives_sluices_sinks_and_skips_one_that_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins_d = tmp.path().join("plugins.d");
+    plugin(
+        &plugins_d,
+        "proc",
+        &java_files(&test_plugins().join("processors")),
+        &[],
+        &[],
+    );
+    // k3's directory lies under a regular file: every delivery to it fails.
+    std::fs::write(tmp.path().join("not-a-dir"), b"").unwrap();
+    let port = free_port();
+    let d = tmp.path().display();
+    let mut conf = format!(
+        "a1.sources = r1\na1.channels = c1\na1.sinks = k1 k2 k3\na1.sinkgroups = g1\n\
+         a1.sources.r1.type = netcat\na1.sources.r1.bind = 127.0.0.1\n\
+         a1.sources.r1.port = {port}\na1.sources.r1.channels = c1\n\
+         a1.channels.c1.type = file\na1.channels.c1.checkpointDir = {d}/ckpt\n\
+         a1.channels.c1.dataDirs = {d}/data\n\
+         a1.sinkgroups.g1.sinks = k1 k2 k3\n\
+         a1.sinkgroups.g1.processor.type = sluicetest.proc.RoundRobin\n\
+         a1.sinkgroups.g1.processor.first = 2\n\
+         a1.sinks.k3.type = file_roll\na1.sinks.k3.channel = c1\n\
+         a1.sinks.k3.sink.directory = {d}/not-a-dir/out3\n"
+    );
+    for i in 1..=2 {
+        conf.push_str(&format!(
+            "a1.sinks.k{i}.type = file_roll\na1.sinks.k{i}.channel = c1\n\
+             a1.sinks.k{i}.sink.batchSize = 10\n\
+             a1.sinks.k{i}.sink.directory = {d}/out{i}\na1.sinks.k{i}.sink.rollInterval = 0\n"
+        ));
+    }
+    let mut a = java_agent(tmp.path(), &conf, &plugins_d, Some(port));
+    let lines: Vec<String> = (0..1000).map(|i| format!("line-{i:05}")).collect();
+    for chunk in lines.chunks(100) {
+        assert_eq!(netcat_send(port, chunk), chunk.len(), "{}", a.log_text());
+    }
+    let out = |i: usize| tmp.path().join(format!("out{i}"));
+    a.wait_until("every line in k1's or k2's file", || {
+        written(&out(1)).len() + written(&out(2)).len() >= lines.len()
+    });
+    assert_eq!(a.terminate(), Some(0), "{}", a.log_text());
+    let (one, two) = (written(&out(1)), written(&out(2)));
+    assert!(
+        !one.is_empty() && !two.is_empty(),
+        "{} and {}",
+        one.len(),
+        two.len()
+    );
+    let mut all = one;
+    all.extend(two);
+    all.sort();
+    assert_eq!(all, lines, "every line once");
+    let log = a.log_text();
+    assert!(
+        log.contains("delivery failed") && log.contains("k3"),
+        "{log}"
+    );
 }

@@ -10,7 +10,7 @@
 //! - [`session`]: one JVM run (configure, start, serve, stop or kill); [`supervise`]: restarts
 //!   with backoff; [`source`] and [`sink`]: the agent's side of each role that calls the
 //!   agent; [`call`]: calls into a plugin the agent drives ([`interceptor`], [`serializer`],
-//!   [`selector`]);
+//!   [`selector`]); [`processor`]: a sink processor that drives the agent's sinks;
 //!   [`counts`]: the
 //!   plugin's Flume counters in `/metrics`; [`check`]: `config check`'s class look-up.
 
@@ -22,6 +22,7 @@ pub(crate) mod counts;
 pub use sluice_wire::java::frame;
 pub(crate) mod interceptor;
 pub mod jvm;
+pub(crate) mod processor;
 pub(crate) mod selector;
 pub mod serializer;
 pub(crate) mod session;

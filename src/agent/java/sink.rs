@@ -156,7 +156,8 @@ impl Serve for SinkServe {
                 | FromJvm::Intercepted(_)
                 | FromJvm::Written(_)
                 | FromJvm::Selected(_)
-                | FromJvm::Threw(_) => None,
+                | FromJvm::Threw(_)
+                | FromJvm::Process(_) => None,
             }
         })
     }

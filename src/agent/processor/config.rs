@@ -1,8 +1,9 @@
 //! A sink group's `processor.*` keys: the type checked against [`TYPES`], every
 //! `priority.<sink>` checked against the group's `sinks`, then built with
-//! [`SinkProcessorConfig::from_props`] so its errors carry lines.
+//! [`SinkProcessorConfig::from_props`] so its errors carry lines. A type that is a Java class
+//! name is a user's processor ([`SinkProcessorConfig::Java`]).
 
-use super::SinkProcessorConfig;
+use super::{JavaProcessorSpec, SinkProcessorConfig};
 use crate::agent::component::{resolve, supported, TypeTable};
 use crate::agent::config::Ctx;
 
@@ -21,6 +22,14 @@ pub(crate) fn parse(cx: &mut Ctx<'_>, sinks: &[String]) -> Option<SinkProcessorC
     cx.use_prefix("processor.");
     let props = cx.sub_props("processor.");
     if let Some(t) = props.get("type") {
+        if resolve(TYPES, t).is_none() && crate::agent::java::is_class_name(t) {
+            // A user's SinkProcessor: its keys are its own, checked by its configure().
+            return Some(SinkProcessorConfig::Java(JavaProcessorSpec {
+                class: t.trim().to_owned(),
+                props: props.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                sinks: sinks.to_vec(),
+            }));
+        }
         if resolve(TYPES, t).is_none() {
             let msg = format!(
                 "unknown sink processor type {t:?}; supported: {}",

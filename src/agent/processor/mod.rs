@@ -31,6 +31,20 @@ pub enum SinkProcessorConfig {
     Failover(FailoverConfig),
     /// `load_balance`.
     LoadBalance(LoadBalanceConfig),
+    /// A user's Java `SinkProcessor`, run in a JVM of its own: it drives the group's sinks
+    /// (crate::agent::java::processor).
+    Java(JavaProcessorSpec),
+}
+
+/// A user's Java sink processor: its class, its Context and the group's sinks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JavaProcessorSpec {
+    /// The `SinkProcessor` class.
+    pub class: String,
+    /// The group's `processor.*` keys without `processor.` (`type` included, as in Flume).
+    pub props: Vec<(String, String)>,
+    /// The group's sinks, in order (`setSinks`).
+    pub sinks: Vec<String>,
 }
 
 impl SinkProcessorConfig {
@@ -78,6 +92,7 @@ impl SinkProcessorConfig {
                     SinkProcessorConfig::LoadBalance(_) => {
                         ["selector", "backoff", "selector.maxTimeOut"].contains(&k)
                     }
+                    SinkProcessorConfig::Java(_) => true,
                 }
         };
         props.keys().filter(|k| !known(k)).cloned().collect()
@@ -89,13 +104,27 @@ impl SinkProcessorConfig {
             SinkProcessorConfig::Default { sink } => vec![sink.clone()],
             SinkProcessorConfig::Failover(c) => c.sinks.iter().map(|(s, _)| s.clone()).collect(),
             SinkProcessorConfig::LoadBalance(c) => c.sinks.clone(),
+            SinkProcessorConfig::Java(j) => j.sinks.clone(),
         }
     }
 
-    /// A fresh policy (no failures yet) for this configuration.
+    /// A fresh policy (no failures yet) for this configuration. A Java processor chooses its
+    /// sinks itself (the runtime runs it with crate::agent::java::processor): its policy here
+    /// is failover in the listed order, for a caller that has no JVM (`sluice test`).
     pub fn policy(&self) -> SinkPolicy {
         match self {
             SinkProcessorConfig::Default { sink } => SinkPolicy::Default(sink.clone()),
+            SinkProcessorConfig::Java(j) => {
+                SinkPolicy::Failover(FailoverPolicy::new(&FailoverConfig {
+                    sinks: j
+                        .sinks
+                        .iter()
+                        .zip(1i32..)
+                        .map(|(s, i)| (s.clone(), -i))
+                        .collect(),
+                    max_penalty_ms: DEFAULT_MAX_PENALTY_MS,
+                }))
+            }
             SinkProcessorConfig::Failover(c) => SinkPolicy::Failover(FailoverPolicy::new(c)),
             SinkProcessorConfig::LoadBalance(c) => {
                 SinkPolicy::LoadBalance(LoadBalancePolicy::new(c))
@@ -187,6 +216,7 @@ mod tests {
                 SinkProcessorConfig::Failover(_) => "failover",
                 SinkProcessorConfig::LoadBalance(_) => "load_balance",
                 SinkProcessorConfig::Default { .. } => "default",
+                SinkProcessorConfig::Java(_) => "java",
             };
             assert_eq!(got, want, "{t}");
             assert_eq!(c.sinks(), s);
@@ -199,6 +229,14 @@ mod tests {
         assert_eq!(c.sinks(), ["k1"]);
         let err = SinkProcessorConfig::from_props(&props(&[("type", "custom")]), &s).unwrap_err();
         assert_eq!(err.key, "type");
+        // A Java policy (for a caller without a JVM) tries the sinks in the listed order.
+        let j = SinkProcessorConfig::Java(JavaProcessorSpec {
+            class: "com.example.P".into(),
+            props: Vec::new(),
+            sinks: s.clone(),
+        });
+        assert_eq!(j.sinks(), s);
+        assert_eq!(j.policy().order(Instant::now()), s);
         assert!(err.message.contains("load_balance"), "{err}");
     }
 

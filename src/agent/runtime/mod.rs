@@ -326,7 +326,14 @@ impl Agent {
                     (s.clone(), unit)
                 })
                 .collect();
-            let fut = runner::run(name.clone(), units, policy_cfg.policy(), stop);
+            let fut: crate::agent::channel::BoxFuture<'static, ()> =
+                match &policy_cfg {
+                    // A user's Java SinkProcessor drives the group's sinks from its JVM.
+                    SinkProcessorConfig::Java(spec) => Box::pin(
+                        crate::agent::java::processor::run(name.clone(), units, spec.clone(), stop),
+                    ),
+                    _ => Box::pin(runner::run(name.clone(), units, policy_cfg.policy(), stop)),
+                };
             async move {
                 fut.await;
                 Ok::<(), Infallible>(())

@@ -115,11 +115,16 @@ pub struct SinkUnit {
     pub poison: PoisonHandler,
 }
 
+/// How one round on a sink ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
+pub(crate) enum Outcome {
+    /// A batch was delivered.
     Ready,
+    /// A batch was delivered and the sink asked to back off.
     BackOff,
+    /// The channel had nothing.
     Empty,
+    /// The take, the delivery or the commit failed: the batch was rolled back.
     Failed,
 }
 
@@ -269,9 +274,25 @@ async fn round(name: &str, u: &mut SinkUnit, pending: &mut VecDeque<Delivered>) 
     outcome
 }
 
+/// One round on sink `name`, its batch committed (or rolled back) before it returns: for a
+/// Java sink processor, whose `process()` on a sink returns only when that sink is done.
+pub(crate) async fn process_once(name: &str, u: &mut SinkUnit) -> Outcome {
+    if let Err(e) = u.sink.tick().await {
+        tracing::warn!(sink = %name, error = %e, "periodic work failed");
+    }
+    let mut pending: VecDeque<Delivered> = VecDeque::with_capacity(1);
+    let mut outcome = round(name, u, &mut pending).await;
+    while !pending.is_empty() {
+        if settle(commit_ready(&mut pending, true).await, &mut pending).await {
+            outcome = Outcome::Failed;
+        }
+    }
+    outcome
+}
+
 /// Gives each sink its counters and the stop signal, and the cursor its channel committed
 /// with its last take (the sink cuts its output back to it).
-async fn attach(units: &mut BTreeMap<String, SinkUnit>, stop: &Stop) {
+pub(crate) async fn attach(units: &mut BTreeMap<String, SinkUnit>, stop: &Stop) {
     for (name, u) in units.iter_mut() {
         u.sink.attach(u.counters.clone(), stop.clone());
         if let Some(cursor) = u.channel.cursor(name) {

@@ -9,7 +9,8 @@
 use sluice_core::{Event, Headers};
 
 pub use super::messages::{
-    Choice, FrameError, FromJvm, GroupCounts, Role, SerializeOp, Status, ToJvm, MAX_FRAME_BYTES,
+    Choice, FrameError, FromJvm, GroupCounts, Processed, Role, SerializeOp, Status, ToJvm,
+    MAX_FRAME_BYTES,
 };
 
 /// Most events in one PUT or TAKEN frame.
@@ -30,11 +31,13 @@ mod code {
     pub const INTERCEPT: u8 = 0x13;
     pub const SERIALIZE: u8 = 0x14;
     pub const SELECT: u8 = 0x15;
+    pub const PROCESSED: u8 = 0x16;
     pub const ACK: u8 = 0x80;
     pub const PUT: u8 = 0x90;
     pub const TAKE: u8 = 0x91;
     pub const COMMIT: u8 = 0x92;
     pub const ROLLBACK: u8 = 0x93;
+    pub const PROCESS: u8 = 0x94;
     pub const COUNTERS: u8 = 0xA0;
     pub const FAILED: u8 = 0xA1;
     pub const INTERCEPTED: u8 = 0xB0;
@@ -128,6 +131,16 @@ pub fn encode_to_jvm(msg: &ToJvm) -> Vec<u8> {
         ToJvm::Intercept(events) => return encode_events(code::INTERCEPT, events),
         ToJvm::Serialize { stream, op, events } => return encode_serialize(*stream, *op, events),
         ToJvm::Select(events) => return encode_events(code::SELECT, events),
+        ToJvm::Processed(p) => {
+            o = Out::start(code::PROCESSED);
+            let (v, m) = match p {
+                Processed::Ready => (0, ""),
+                Processed::Backoff => (1, ""),
+                Processed::Failed(m) => (2, m.as_str()),
+            };
+            o.u8(v);
+            o.bytes(m.as_bytes());
+        }
     }
     o.done()
 }
@@ -241,6 +254,10 @@ pub fn encode_from_jvm(msg: &FromJvm) -> Vec<u8> {
         FromJvm::Threw(m) => {
             o = Out::start(code::THREW);
             o.bytes(m.as_bytes());
+        }
+        FromJvm::Process(i) => {
+            o = Out::start(code::PROCESS);
+            o.u32(*i as usize);
         }
     }
     o.done()
@@ -372,6 +389,7 @@ pub fn decode_from_jvm(body: &[u8]) -> Result<FromJvm, FrameError> {
             FromJvm::Selected(choices)
         }
         code::THREW => FromJvm::Threw(i.string()?),
+        code::PROCESS => FromJvm::Process(i.u32()? as u32),
         other => return Err(FrameError::Type(other)),
     };
     i.end(msg)
@@ -419,6 +437,16 @@ pub fn decode_to_jvm(body: &[u8]) -> Result<ToJvm, FrameError> {
             ToJvm::Serialize { stream, op, events }
         }
         code::SELECT => ToJvm::Select(i.events()?),
+        code::PROCESSED => {
+            let v = i.u8()?;
+            let m = i.string()?;
+            ToJvm::Processed(match v {
+                0 => Processed::Ready,
+                1 => Processed::Backoff,
+                2 => Processed::Failed(m),
+                v => return Err(FrameError::Value(ty, v)),
+            })
+        }
         other => return Err(FrameError::Type(other)),
     };
     i.end(msg)

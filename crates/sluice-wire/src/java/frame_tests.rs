@@ -52,6 +52,7 @@ fn every_frame_round_trips() {
             Choice::default(),
         ]),
         FromJvm::Threw("java.lang.IllegalStateException: no".into()),
+        FromJvm::Process(1),
     ] {
         assert_eq!(decode_from_jvm(body(&encode_from_jvm(&m))).unwrap(), m);
     }
@@ -79,6 +80,9 @@ fn every_frame_round_trips() {
             events: Vec::new(),
         },
         ToJvm::Select(ev.clone()),
+        ToJvm::Processed(Processed::Ready),
+        ToJvm::Processed(Processed::Backoff),
+        ToJvm::Processed(Processed::Failed("k1: delivery failed".into())),
         ToJvm::Configure {
             role: Role::Interceptor,
             class: "a.B$Builder".into(),

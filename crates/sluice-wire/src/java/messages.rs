@@ -19,6 +19,8 @@ pub enum Role {
     Serializer = 3,
     /// A Flume `ChannelSelector` (the agent calls [`ToJvm::Select`]).
     Selector = 4,
+    /// A Flume `SinkProcessor` driving the agent's sinks ([`FromJvm::Process`]).
+    Processor = 5,
 }
 
 impl Role {
@@ -30,6 +32,7 @@ impl Role {
             2 => Role::Interceptor,
             3 => Role::Serializer,
             4 => Role::Selector,
+            5 => Role::Processor,
             _ => return None,
         })
     }
@@ -42,6 +45,7 @@ impl Role {
             Role::Interceptor => "interceptor",
             Role::Serializer => "serializer",
             Role::Selector => "selector",
+            Role::Processor => "processor",
         }
     }
 }
@@ -58,6 +62,17 @@ pub enum SerializeOp {
     Write = 2,
     /// `flush()`, `beforeClose()`; the stream is forgotten.
     Close = 3,
+}
+
+/// How one `process()` of a sink driven by a Java sink processor ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Processed {
+    /// A batch was delivered and committed (`Status.READY`).
+    Ready,
+    /// Nothing to deliver, or the sink asked to back off (`Status.BACKOFF`).
+    Backoff,
+    /// The delivery failed and its batch was rolled back (`EventDeliveryException`).
+    Failed(String),
 }
 
 /// One event's channels as a Java selector chose them: indexes into the channel list it was
@@ -120,6 +135,8 @@ pub enum ToJvm {
     },
     /// A selector's choice for each event; answered by SELECTED or THREW.
     Select(Vec<Event>),
+    /// The answer to a PROCESS.
+    Processed(Processed),
 }
 
 /// One counter group a plugin keeps (Flume's `MonitoredCounterGroup`).
@@ -158,6 +175,8 @@ pub enum FromJvm {
     Selected(Vec<Choice>),
     /// A call (INTERCEPT, SERIALIZE, SELECT) threw: the exception's class and message.
     Threw(String),
+    /// A Java sink processor calls `process()` on the group's sink of this index.
+    Process(u32),
 }
 
 /// A frame that cannot be decoded.

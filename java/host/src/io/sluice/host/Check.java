@@ -3,6 +3,7 @@ package io.sluice.host;
 
 import org.apache.flume.ChannelSelector;
 import org.apache.flume.Sink;
+import org.apache.flume.SinkProcessor;
 import org.apache.flume.Source;
 import org.apache.flume.interceptor.Interceptor;
 import org.apache.flume.serialization.EventSerializer;
@@ -21,6 +22,7 @@ final class Check {
           : role.equals("interceptor") ? Interceptor.Builder.class
           : role.equals("serializer") ? EventSerializer.Builder.class
           : role.equals("selector") ? ChannelSelector.class
+          : role.equals("processor") ? SinkProcessor.class
           : Sink.class;
       try {
         Class<?> c = Class.forName(name, false, Check.class.getClassLoader());

@@ -6,11 +6,14 @@ import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.apache.flume.Context;
 import org.apache.flume.EventDrivenSource;
 import org.apache.flume.PollableSource;
 import org.apache.flume.Sink;
+import org.apache.flume.SinkProcessor;
 import org.apache.flume.Source;
 import org.apache.flume.conf.Configurable;
 import org.apache.flume.lifecycle.LifecycleAware;
@@ -31,6 +34,7 @@ public final class Host {
   private final Calls calls;
   private volatile LifecycleAware component;
   private volatile Runner runner;
+  private volatile String processorName;
 
   private Host(Wire wire) {
     this.wire = wire;
@@ -82,6 +86,7 @@ public final class Host {
           case Wire.PUT_DONE:
           case Wire.TAKEN:
           case Wire.TX_DONE:
+          case Wire.PROCESSED:
             agent.reply(f);
             break;
           case Wire.INTERCEPT:
@@ -132,6 +137,10 @@ public final class Host {
     String className = Wire.str(f.body);
     String name = Wire.str(f.body);
     Map<String, String> props = Wire.map(f.body);
+    if (role == 5) {
+      component = processor(className, name, props);
+      return;
+    }
     if (role >= 2) {
       calls.configure(role, className, name, props);
       return;
@@ -157,6 +166,24 @@ public final class Host {
     component = (LifecycleAware) o;
   }
 
+  /** A sink group's processor over the agent's sinks (named in its CONFIGURE). */
+  private SinkProcessor processor(String className, String name, Map<String, String> props)
+      throws Exception {
+    Class<?> cls = Class.forName(className, true, Thread.currentThread().getContextClassLoader());
+    SinkProcessor p = (SinkProcessor) cls.getDeclaredConstructor().newInstance();
+    String names = props.remove(GroupSink.SINKS_KEY);
+    List<Sink> sinks = new ArrayList<Sink>();
+    for (String n : (names == null ? "" : names.trim()).split("\\s+")) {
+      if (!n.isEmpty()) {
+        sinks.add(new GroupSink(agent, sinks.size(), n));
+      }
+    }
+    p.setSinks(sinks);
+    p.configure(new Context(props));
+    processorName = name;
+    return p;
+  }
+
   private void start() {
     LifecycleAware c = component;
     if (c == null) {
@@ -164,7 +191,9 @@ public final class Host {
       return;
     }
     c.start();
-    if (c instanceof PollableSource) {
+    if (c instanceof SinkProcessor) {
+      runner = Runner.processor(processorName, (SinkProcessor) c);
+    } else if (c instanceof PollableSource) {
       runner = Runner.source((PollableSource) c);
     } else if (c instanceof Sink) {
       runner = Runner.sink((Sink) c);

@@ -4,6 +4,7 @@ package io.sluice.host;
 import org.apache.flume.EventDeliveryException;
 import org.apache.flume.PollableSource;
 import org.apache.flume.Sink;
+import org.apache.flume.SinkProcessor;
 
 /**
  * PollableSourceRunner's loop (BACKOFF sleeps min(consecutive * increment, max); an exception
@@ -38,6 +39,11 @@ final class Runner {
   static Runner sink(Sink s) {
     return new Runner("SinkRunner-" + s.getName(),
         () -> s.process() == Sink.Status.BACKOFF,
+        SINK_BACKOFF_INCREMENT_MS, SINK_MAX_BACKOFF_MS);
+  }
+
+  static Runner processor(String group, SinkProcessor p) {
+    return new Runner("SinkRunner-" + group, () -> p.process() == Sink.Status.BACKOFF,
         SINK_BACKOFF_INCREMENT_MS, SINK_MAX_BACKOFF_MS);
   }
 

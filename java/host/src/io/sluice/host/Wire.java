@@ -36,12 +36,14 @@ final class Wire {
   static final int INTERCEPT = 0x13;
   static final int SERIALIZE = 0x14;
   static final int SELECT = 0x15;
+  static final int PROCESSED = 0x16;
   // JVM -> agent
   static final int ACK = 0x80;
   static final int PUT = 0x90;
   static final int TAKE = 0x91;
   static final int COMMIT = 0x92;
   static final int ROLLBACK = 0x93;
+  static final int PROCESS = 0x94;
   static final int COUNTERS = 0xA0;
   static final int FAILED = 0xA1;
   static final int INTERCEPTED = 0xB0;
