@@ -183,6 +183,28 @@ fn a_directory_holding_files_is_refused_as_a_target_and_nothing_is_written() {
     assert!(!target.checkpoint_dir.join(ADOPT_STATE).exists());
 }
 
+#[test]
+fn a_state_files_temporary_left_by_a_kill_is_the_adoptions_own_and_a_rerun_finishes() {
+    // A kill between the write of `adopt.state.tmp` and its rename leaves only that file.
+    let keys = FlumeKeys::new();
+    let tmp = copy_fixture("clean-stop");
+    let target = target_under(&tmp.path().join("sluice"), 1);
+    std::fs::create_dir_all(&target.checkpoint_dir).unwrap();
+    let leftover = target.checkpoint_dir.join(format!("{ADOPT_STATE}.tmp"));
+    std::fs::write(&leftover, b"writ").unwrap();
+    adopt(
+        Arc::new(StdFs),
+        &request(dirs_of(tmp.path()), &keys, target.clone()),
+    )
+    .unwrap();
+    let ch = FileChannel::open(target).unwrap();
+    assert_same(
+        &drain_all(&ch),
+        &truth(&fixtures().join("clean-stop")),
+        "after a leftover temporary",
+    );
+}
+
 /// Copies a fixture's files into the simulated file system under `/f`, durably.
 fn load_into(sim: &SimFs, from: &Path, to: &Path) {
     sim.create_dir_all(to).unwrap();

@@ -188,7 +188,7 @@ fn refuse_non_empty(fs: &dyn Fs, dir: &Path) -> Result<(), AdoptError> {
     };
     let other: Vec<String> = names
         .into_iter()
-        .filter(|n| n != STAGING && n != ADOPT_STATE && n != ADOPT_DONE)
+        .filter(|n| !staging::is_adoption_file(n))
         .take(3)
         .collect();
     if other.is_empty() {

@@ -133,17 +133,20 @@ pub fn clear_staging(fs: &dyn Fs, dir: &Path) -> Result<(), AdoptError> {
     fs.sync_dir(dir).map_err(io("sync", dir))
 }
 
+/// Whether `name` in a target directory is the adoption's own: its staging folder, its state
+/// files, or a state file's temporary (left by a kill between its write and its rename).
+pub fn is_adoption_file(name: &str) -> bool {
+    let base = name.strip_suffix(".tmp").unwrap_or(name);
+    base == ADOPT_STATE || base == ADOPT_DONE || name == STAGING
+}
+
 /// Moves every entry of `dir` but the adoption's own into `dir/folder` (Flume's files, in
 /// place); what an earlier run moved is not there any more, so a rerun moves the rest.
 pub fn move_flume_files(fs: &dyn Fs, dir: &Path, folder: &str) -> Result<(), AdoptError> {
     let dest = dir.join(folder);
     fs.create_dir_all(&dest).map_err(io("create", &dest))?;
     for name in fs.list_dir(dir).map_err(io("list", dir))? {
-        if name == STAGING
-            || name == ADOPT_STATE
-            || name == ADOPT_DONE
-            || name.starts_with(ADOPTED_PREFIX)
-        {
+        if is_adoption_file(&name) || name.starts_with(ADOPTED_PREFIX) {
             continue;
         }
         let from = dir.join(&name);
