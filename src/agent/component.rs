@@ -53,3 +53,17 @@ pub(crate) fn supported(table: TypeTable) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// Whether a configured `type` names a Java class (a dotted name, as Flume's loader takes
+/// it) rather than one of Sluice's short names: a user's plugin (crate::agent::java) where a
+/// component, interceptor, serializer, selector or sink processor may be one.
+pub(crate) fn is_class_name(ty: &str) -> bool {
+    let ty = ty.trim();
+    ty.contains('.')
+        && ty.split('.').all(|part| {
+            let mut c = part.chars();
+            c.next()
+                .is_some_and(|f| f.is_alphabetic() || f == '_' || f == '$')
+                && c.all(|ch| ch.is_alphanumeric() || ch == '_' || ch == '$')
+        })
+}

@@ -34,7 +34,7 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Vec<InterceptorSpec> {
             continue;
         };
         let Some(short) = resolve(TYPES, &t) else {
-            if crate::agent::java::is_class_name(&t) {
+            if crate::agent::component::is_class_name(&t) {
                 // A user's `Interceptor.Builder`: loaded (and checked) in its JVM.
                 props.insert("type".into(), t.trim().to_owned());
                 out.push(InterceptorSpec {

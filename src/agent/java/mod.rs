@@ -32,22 +32,11 @@ pub(crate) mod source;
 pub(crate) mod sources;
 pub(crate) mod supervise;
 
-/// Whether a configured `type` names a Java class (a dotted name, as Flume's loader takes
-/// it) rather than one of Sluice's short names.
-pub(crate) fn is_class_name(ty: &str) -> bool {
-    let ty = ty.trim();
-    ty.contains('.')
-        && ty.split('.').all(|part| {
-            let mut c = part.chars();
-            c.next()
-                .is_some_and(|f| f.is_alphabetic() || f == '_' || f == '$')
-                && c.all(|ch| ch.is_alphanumeric() || ch == '_' || ch == '$')
-        })
-}
+pub(crate) use crate::agent::component::is_class_name;
 
 #[cfg(test)]
 mod tests {
-    use super::is_class_name;
+    use crate::agent::component::is_class_name;
 
     #[test]
     fn class_names_are_dotted_java_identifiers() {

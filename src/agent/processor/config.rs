@@ -22,7 +22,7 @@ pub(crate) fn parse(cx: &mut Ctx<'_>, sinks: &[String]) -> Option<SinkProcessorC
     cx.use_prefix("processor.");
     let props = cx.sub_props("processor.");
     if let Some(t) = props.get("type") {
-        if resolve(TYPES, t).is_none() && crate::agent::java::is_class_name(t) {
+        if resolve(TYPES, t).is_none() && crate::agent::component::is_class_name(t) {
             // A user's SinkProcessor: its keys are its own, checked by its configure().
             return Some(SinkProcessorConfig::Java(JavaProcessorSpec {
                 class: t.trim().to_owned(),

@@ -24,7 +24,7 @@ pub(crate) fn parse(cx: &mut Ctx<'_>, channels: &[String]) -> Option<ChannelSele
     cx.use_prefix("selector.");
     let props = cx.sub_props("selector.");
     if let Some(t) = props.get("type") {
-        if resolve(TYPES, t).is_none() && crate::agent::java::is_class_name(t) {
+        if resolve(TYPES, t).is_none() && crate::agent::component::is_class_name(t) {
             // A user's ChannelSelector: its keys are its own, checked by its configure().
             return Some(ChannelSelector::Java(JavaSelectorSpec {
                 class: t.trim().to_owned(),

@@ -314,7 +314,7 @@ fn format_keys(cx: &mut Ctx<'_>, file_type: FileType) -> (WriteFormat, Serialize
             Serializer::AvroEvent
         }
         // A user's Java EventSerializer.Builder ([`HdfsConfig::java_serializer`]).
-        Some(v) if crate::agent::java::is_class_name(v) => Serializer::Text,
+        Some(v) if crate::agent::component::is_class_name(v) => Serializer::Text,
         Some(v) => {
             cx.error(
                 "serializer",
