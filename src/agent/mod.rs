@@ -3,6 +3,7 @@
 //! through the channel's public API and never sees on-disk bytes.
 
 pub(crate) mod alarm;
+pub(crate) mod atomic_file;
 pub(crate) mod backoff;
 pub mod channel;
 pub mod component;

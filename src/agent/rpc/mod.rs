@@ -3,11 +3,13 @@
 //! `avro-client` / `bench --rpc avro` tools, [`avro_pipe`] the same connection with several
 //! calls in flight (the avro sink's `max-calls-in-flight`); [`meta`] the call metadata keys a Sluice sink
 //! sends and an avro source reads back; [`transport`] the TLS / deflate layer under every RPC
-//! connection, [`ipfilter`] Flume's `ipFilterRules`.
+//! connection, [`ipfilter`] Flume's `ipFilterRules`, [`thrift_protocol`] the thrift source's and sink's
+//! `protocol` key.
 
 pub mod avro_client;
 pub mod avro_pipe;
 pub(crate) mod ipfilter;
 pub(crate) mod meta;
 pub mod thrift_client;
+pub(crate) mod thrift_protocol;
 pub mod transport;

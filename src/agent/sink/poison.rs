@@ -114,7 +114,7 @@ fn append_durably(dir: &Path, file: &Path, bytes: &[u8]) -> std::io::Result<()> 
     f.write_all(bytes)?;
     f.sync_data()?;
     if created {
-        crate::agent::source::atomic_file::sync_parent(file)?;
+        crate::agent::atomic_file::sync_parent(file)?;
     }
     Ok(())
 }

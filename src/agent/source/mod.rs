@@ -5,7 +5,6 @@
 //! runs until its stop signal is set, finishing the batch it is putting; an `Err` makes the
 //! supervisor restart it.
 
-pub(crate) mod atomic_file;
 pub mod avro;
 pub(crate) mod budget;
 pub(crate) mod contract;
@@ -28,9 +27,6 @@ pub(crate) mod read_buf;
 pub(crate) mod ready;
 pub(crate) mod refusals;
 pub(crate) mod rpc;
-pub(crate) mod rpc_admit;
-pub(crate) mod rpc_answer;
-pub(crate) mod rpc_put;
 pub(crate) mod seq;
 pub mod spooldir;
 pub(crate) mod syslog;

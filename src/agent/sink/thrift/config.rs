@@ -80,7 +80,7 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<ThriftSinkConfig> {
         cx,
         &["connection-reset-interval", "reset-connection-interval"],
     );
-    let protocol = crate::agent::source::thrift::config::protocol(cx);
+    let protocol = crate::agent::rpc::thrift_protocol::protocol(cx);
     if cx.bool("kerberos", false) {
         cx.error(
             "kerberos",

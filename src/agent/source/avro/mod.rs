@@ -4,7 +4,7 @@
 //!
 //! Connections are accepted by the shared [`Listener`](super::listener) (the
 //! `max-connections` cap; connections beyond it are closed at once and counted as
-//! `ConnectionRefusedCount`) and admitted by [`Gate`](super::rpc_admit).
+//! `ConnectionRefusedCount`) and admitted by [`Gate`](super::rpc::admit).
 //! One task per connection runs the RPC connection machine
 //! ([`crate::agent::source::rpc`]: frames read ahead of their answers, decoded off the async
 //! workers when large, calls in flight joined into one put), with the avro protocol

@@ -28,7 +28,7 @@ use crate::agent::otlp::{request_events, Mapped};
 use crate::agent::source::budget::Budget;
 use crate::agent::source::decoders::Decoders;
 use crate::agent::source::refusals::RefusalLog;
-use crate::agent::source::rpc_put::Putter;
+use crate::agent::source::rpc::put::Putter;
 use crate::agent::source::SourceCtx;
 
 /// What a source's requests share.

@@ -16,8 +16,8 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use super::read::{FrameRead, Reading, Received};
 use super::{decode, At, Decoded, Failed, RpcProtocol, Then};
 use crate::agent::metrics::SourceCounter;
-use crate::agent::source::rpc_answer::write_answer;
-use crate::agent::source::rpc_put::Putter;
+use crate::agent::source::rpc::answer::write_answer;
+use crate::agent::source::rpc::put::Putter;
 use crate::agent::source::upstream_log::UpstreamLog;
 use crate::agent::source::SourceCtx;
 

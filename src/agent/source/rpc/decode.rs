@@ -9,7 +9,7 @@
 //! refused). The budget is held until the put returns.
 //!
 //! A call decoded on the blocking pool at the first guess is put on the same thread (see
-//! [`crate::agent::source::rpc_put`]): one hop to the blocking pool per call instead of two.
+//! [`crate::agent::source::rpc::put`]): one hop to the blocking pool per call instead of two.
 
 use std::sync::Arc;
 
@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use super::{Bad, Begun, Decoded, Failed, RpcProtocol};
 use crate::agent::source::budget::{self, Held};
 use crate::agent::source::decoders::{Then, INLINE_DECODE_BYTES_MAX};
-use crate::agent::source::rpc_put::Putter;
+use crate::agent::source::rpc::put::Putter;
 use crate::agent::stop::Stop;
 use sluice_core::{Bytes, Event};
 

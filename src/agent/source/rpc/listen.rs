@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::RpcProtocol;
 use crate::agent::source::listener::Listener;
-use crate::agent::source::rpc_admit::Gate;
+use crate::agent::source::rpc::admit::Gate;
 use crate::agent::source::upstream_log::UpstreamLog;
 use crate::agent::source::SourceCtx;
 

@@ -7,7 +7,7 @@
 //!   the decoded budget (a guess first, then the exact count), put on the blocking thread
 //!   that decoded it when nothing else of its connection is under way;
 //! - [`listen`]: the source's gauges; each accepted connection admitted
-//!   ([`crate::agent::source::rpc_admit`]: `ipFilter`, TLS, deflate) and served in its own
+//!   ([`crate::agent::source::rpc::admit`]: `ipFilter`, TLS, deflate) and served in its own
 //!   task;
 //! - [`conn`]: up to [`conn::CALLS_AT_ONCE_MAX`] calls read ahead of their answers, the calls
 //!   that wait behind a put put together in one transaction in the order sent (up to the
@@ -19,9 +19,12 @@
 //! garbage closes the connection with one log line and `EventReadFail`
 //! ([`RpcProtocol::bad_input`]).
 
+pub(crate) mod admit;
+pub(crate) mod answer;
 pub(crate) mod conn;
 pub(crate) mod decode;
 pub(crate) mod listen;
+pub(crate) mod put;
 pub(crate) mod read;
 
 use std::net::SocketAddr;

@@ -20,7 +20,7 @@ use super::config::{DeletePolicy, Deserializer, SpoolDirConfig, TrackingPolicy};
 use super::current::{check_size, origin_of, read_blobs, read_lines, Current};
 use super::scan::{order, Candidate, Filter};
 use super::tracker::{Position, Tracker, TrackerError};
-use crate::agent::source::atomic_file;
+use crate::agent::atomic_file;
 use crate::agent::source::file_lines::LineBuf;
 use crate::agent::source::multiline::{Joiner, Rules};
 use sluice_core::Event;

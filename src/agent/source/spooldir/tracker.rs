@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::agent::source::atomic_file;
+use crate::agent::atomic_file;
 
 /// The tracker file's name inside `trackerDir`.
 pub(crate) const TRACKER_FILE: &str = "sluice-spool-position.json";

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::agent::source::atomic_file;
+use crate::agent::atomic_file;
 
 /// Bytes hashed from a file's start.
 pub(crate) const HEAD_BYTES: u64 = 1024;

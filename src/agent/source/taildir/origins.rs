@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::fingerprint::{self, Fingerprint};
-use crate::agent::source::atomic_file;
+use crate::agent::atomic_file;
 
 /// One saved origin.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

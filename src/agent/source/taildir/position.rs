@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::agent::source::atomic_file;
+use crate::agent::atomic_file;
 
 /// One followed file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

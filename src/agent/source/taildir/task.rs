@@ -32,9 +32,10 @@ use super::fingerprint;
 use super::position;
 use super::tailer::{Batch, Tailer};
 use super::watch::DirWatch;
+use crate::agent::atomic_file;
 use crate::agent::backoff::Backoff;
 use crate::agent::metrics::{CounterGroup, SourceCounter};
-use crate::agent::source::{atomic_file, SourceCtx, SourceError, BACKOFF_MAX, BACKOFF_STEP};
+use crate::agent::source::{SourceCtx, SourceError, BACKOFF_MAX, BACKOFF_STEP};
 
 /// Longest time between two scans while data flows (new files, rotations).
 pub(crate) const BUSY_SCAN_INTERVAL: Duration = Duration::from_secs(1);

@@ -100,7 +100,7 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<ThriftSourceConfig> {
         0 => None,
         n => Some(n as usize),
     };
-    let protocol = protocol(cx);
+    let protocol = crate::agent::rpc::thrift_protocol::protocol(cx);
     let max_frame_bytes = cx.u64(
         "max-frame-size",
         FRAME_BYTES_MAX_DEFAULT as u64,
@@ -137,23 +137,6 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<ThriftSourceConfig> {
         max_inflight_bytes,
         security,
     })
-}
-
-/// `protocol`, shared with the thrift sink.
-pub fn protocol(cx: &mut Ctx<'_>) -> Option<Protocol> {
-    match cx.get("protocol") {
-        None => Some(Protocol::Compact),
-        Some(v) => match Protocol::parse(&v) {
-            Some(p) => Some(p),
-            None => {
-                cx.error(
-                    "protocol",
-                    format!("unknown Thrift protocol {v:?}; supported: compact (default), binary"),
-                );
-                None
-            }
-        },
-    }
 }
 
 /// Flume's Kerberos keys: refused when turned on, read (not "unknown") otherwise.

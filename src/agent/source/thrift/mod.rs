@@ -5,7 +5,7 @@
 //!
 //! Connections are accepted by the shared [`Listener`](super::listener) (the
 //! `max-connections` cap; connections beyond it are closed at once and counted as
-//! `ConnectionRefusedCount`) and admitted by [`Gate`](super::rpc_admit).
+//! `ConnectionRefusedCount`) and admitted by [`Gate`](super::rpc::admit).
 //! One task per connection runs the RPC connection machine ([`crate::agent::source::rpc`]:
 //! frames read within `request-timeout` of their first byte and reserved from the frame
 //! budget before they are read, up to 8 calls read ahead of their answers, decoded off the

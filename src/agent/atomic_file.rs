@@ -1,4 +1,5 @@
-//! Replacing a small state file atomically (the spooldir tracker, the TAILDIR position file):
+//! Replacing a small state file atomically (the spooldir tracker, the TAILDIR position file,
+//! the poison dead-letter file's directory sync):
 //! write `<name>.tmp`, optionally fsync it, rename it over the file, optionally fsync the
 //! directory. A reader sees the old or the new contents, never a mix. Without `durable`
 //! the new contents survive a killed process (the page cache keeps them) but not a power

@@ -2,7 +2,7 @@
 //! sees it: [`ServerTransport::accept`] (`ipFilter`, the first bytes, the TLS handshake and the
 //! deflate layer), bounded by the source's stop, with one log line and one count per refusal.
 //! `ipFilter` refusals count as `ConnectionRefusedCount` (one warning per
-//! [`REFUSAL_LOG_INTERVAL`](super::refusals::REFUSAL_LOG_INTERVAL)); the others (wrong first
+//! [`REFUSAL_LOG_INTERVAL`](crate::agent::source::refusals::REFUSAL_LOG_INTERVAL)); the others (wrong first
 //! bytes, a failed TLS handshake) as `EventReadFail`, warned through the source's bad-input
 //! log ([`RefusalLog::bad_input`]: a few lines per interval, then a count). A handshake over
 //! the source's TLS budget counts as `ConnectionRefusedCount` (and the transport's
@@ -14,10 +14,10 @@ use std::time::Instant;
 use parking_lot::Mutex;
 use tokio::net::TcpStream;
 
-use super::refusals::RefusalLog;
-use super::SourceCtx;
 use crate::agent::metrics::SourceCounter;
 use crate::agent::rpc::transport::{Conn, Refusal, ServerTransport};
+use crate::agent::source::refusals::RefusalLog;
+use crate::agent::source::SourceCtx;
 
 /// A source's transport and its rate-limited `ipFilter` warning.
 #[derive(Clone, Copy)]
