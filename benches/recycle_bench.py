@@ -1,4 +1,4 @@
-"""Segment recycling, recycleSegments=0 vs 2 (docs/performance.md, "Segment recycling").
+"""Segment recycling, recycleSegments=0 vs 2 (docs/performance-findings.md, "Segment recycling").
 
 Each run: a fresh directory, a 2 s `--phase both` run that leaves two spares, then the measured
 5 s put phase; 16x1 and 4x100 (putters x batch), alternating the order, 3 rounds, medians.

@@ -5,8 +5,8 @@ mod cli;
 
 /// mimalloc instead of glibc's malloc: an event is six small allocations (body, header map,
 /// keys and values) made on one side of the channel and freed on the other, and glibc's
-/// malloc and free were ≈ 18 % of the CPU samples of a `sluice bench` run (docs/performance.md,
-/// "CPU per event").
+/// malloc and free were ≈ 18 % of the CPU samples of a `sluice bench` run
+/// (docs/performance-findings.md, "CPU per event").
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -7,7 +7,8 @@
 //! and was woken again for every commit handed back, and workers, blocking threads and the
 //! kernel's I/O preempted one another: on 2 vCPUs, W2's two agents spent a third of the
 //! collector's CPU in the scheduler. One worker there carried W2 at 12 % less CPU per event
-//! and more events/s, W1 at its ratios to Fluent Bit (docs/performance.md, "Worker threads").
+//! and more events/s, W1 at its ratios to Fluent Bit (docs/performance-findings.md, "Worker
+//! threads").
 
 /// Tokio's variable for the default number of workers.
 const TOKIO_ENV: &str = "TOKIO_WORKER_THREADS";

@@ -20,7 +20,7 @@ use hostile_support::{
 const VM_HWM_MAX_MIB: u64 = 512;
 /// A liveness bound, not a speed one, on the netcat client's longest wait for one answer
 /// during an attack: wide enough for a loaded CI machine. The gaps are printed (≈ 0.2 s
-/// since decoding left the async workers, 1.7-4.4 s before: docs/performance.md); this
+/// since decoding left the async workers, 1.7-4.4 s before: docs/performance-findings.md); this
 /// bound catches an agent that stops answering, the memory bound below the blow-ups.
 const FLOW_GAP_MAX: Duration = Duration::from_secs(15);
 

@@ -37,8 +37,8 @@ pub const MINIMUM_REQUIRED_SPACE_MAX: u64 = 1 << 50;
 
 /// Default `tailCacheSize`: 256 MiB. A 200 MB file found at once by TAILDIR put the edge's
 /// takers about 230 MiB behind its puts: with 64 MiB, 52 % of its takes read the disk and the
-/// two W2 agents spent 11 % more CPU per event (docs/performance.md, "Two costs a profile of
-/// W2 showed").
+/// two W2 agents spent 11 % more CPU per event (docs/performance-findings.md, "Two costs a
+/// profile of W2 showed").
 pub const TAIL_CACHE_BYTES_DEFAULT: u64 = 256 << 20;
 /// The largest `tailCacheSize` (16 GiB).
 pub const TAIL_CACHE_BYTES_MAX: u64 = 16 << 30;

@@ -42,7 +42,7 @@ pub struct AvroSinkConfig {
 /// `max-calls-in-flight` by default: enough for the downstream's group commit to take
 /// several calls in one fsync, and for the runner to commit up to 8 takes as one group (W2 by
 /// hand, 2026-11-26: 4 → 8 carried 155–181k → 231–237k events/s at 6.6–7.9 → 5.3–5.6 µs per
-/// event, both agents; 12 and 16 no better; docs/performance.md).
+/// event, both agents; 12 and 16 no better; docs/performance-findings.md).
 pub const CALLS_IN_FLIGHT_DEFAULT: u64 = 8;
 /// Most `max-calls-in-flight`.
 pub const CALLS_IN_FLIGHT_MAX: u64 = 64;

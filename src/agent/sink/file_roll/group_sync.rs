@@ -23,7 +23,7 @@ use sluice_core::Event;
 /// Take transactions a file_roll runner keeps open while their batches wait for a shared
 /// fsync (the runner's [`crate::agent::sink::Sink::pipeline_depth`]). 8, not 4: W2's
 /// collector (Flume's 100-event batches) then keeps up with its avro source, at 0.85 of the
-/// CPU per event; 16 measured no better (docs/performance.md).
+/// CPU per event; 16 measured no better (docs/performance-findings.md).
 pub(crate) const GROUP_SYNC_DEPTH: usize = 8;
 
 /// An open output file shared by the sink (which stages batches) and the acknowledgements

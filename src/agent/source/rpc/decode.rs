@@ -26,8 +26,8 @@ use sluice_core::{Bytes, Event};
 /// enough ([`INLINE_CALL_COST_MAX`]): Flume's 100-event batches of small lines. Decoded on the
 /// blocking pool, such a call came back to the task to be put with the calls around it: two
 /// hops where the put needs one, and the hops cost more than the decode (W2's collector: 17 %
-/// of both agents' CPU per event, docs/performance.md). A call put at once is decoded and put
-/// on one blocking thread, as before.
+/// of both agents' CPU per event, docs/performance-findings.md). A call put at once is decoded
+/// and put on one blocking thread, as before.
 pub(crate) const INLINE_CALL_BYTES_MAX: usize = 64 << 10;
 /// Most decoded bytes ([`crate::wire::cost`]) of a call decoded on its connection's task:
 /// about 1,300 empty events or 1,000 empty headers, 0.1 ms of decoding here, less than the

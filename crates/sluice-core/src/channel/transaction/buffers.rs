@@ -3,7 +3,7 @@
 //! A commit encodes its records into one buffer (110 KiB for 100 events of 1 KiB). Allocated
 //! and freed per commit, a buffer that size comes from fresh pages each time (the allocator
 //! hands the top of its heap back to the kernel on free), so every commit paid page faults
-//! and zeroing for it: ≈ 2 % of the process's CPU in the profile of docs/performance.md
+//! and zeroing for it: ≈ 2 % of the process's CPU in the profile of docs/performance-findings.md
 //! ("CPU per event"). A small process-wide pool keeps a few buffers instead, bounded in count
 //! and in the size of what it keeps (`BUFFERS_MAX` × `BUFFER_BYTES_MAX` = 16 MiB at most).
 //! A taking transaction borrows one for its read-ahead window (up to 256 KiB) until it ends:

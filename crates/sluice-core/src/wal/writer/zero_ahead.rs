@@ -7,7 +7,7 @@
 //! the file system's journal before it returns. Written once with zeros, the blocks take later
 //! writes in place and an fdatasync only flushes the device. Measured here (16 KiB O_DIRECT
 //! write + fdatasync, alternating): into fallocated extents 1,600–2,600/s, into pre-written
-//! blocks 3,800–3,900/s, zeroing 1 MiB ahead inline 2,900–3,300/s (docs/performance.md,
+//! blocks 3,800–3,900/s, zeroing 1 MiB ahead inline 2,900–3,300/s (docs/performance-findings.md,
 //! "Direct I/O"). Groups of [`ZERO_AHEAD_MAX_CUT`] or more do not zero: the journal commit is
 //! spread over their own bytes, and zeroing would double what they write. Nor does a small
 //! group among large ones (the running average of the cuts, [`ZeroPlan::cut_avg`], at
