@@ -124,8 +124,8 @@ pub const SINKS: &[Entry<SinkKind>] = &[
     },
     Entry {
         name: "s3",
-        class: sink::hdfs::s3::plain::CLASS,
-        parse: |cx| sink::hdfs::s3::plain::parse(cx).map(|c| SinkKind::S3(Box::new(c))),
+        class: sink::s3::CLASS,
+        parse: |cx| sink::s3::parse(cx).map(|c| SinkKind::S3(Box::new(c))),
     },
     Entry {
         name: "http",

@@ -96,7 +96,7 @@ pub trait Sink: std::fmt::Debug + Send {
     /// The poison events of the last `deliver` (events it can never deliver; the rest of
     /// the batch was delivered). The runner asks right after each `deliver`, and drops them
     /// when `deliver` failed (the batch comes again whole).
-    fn take_poisoned(&mut self) -> Vec<super::Poisoned> {
+    fn take_poisoned(&mut self) -> Vec<super::poison::Poisoned> {
         Vec::new()
     }
 

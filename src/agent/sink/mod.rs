@@ -1,8 +1,8 @@
-//! Sinks: `logger`, `null`, `file_roll`, `hdfs`, `http`, `avro` and `kafka`. A sink only delivers a
-//! batch it is handed; the [`runner`] takes the batch from the channel and commits the take
-//! only after `deliver` returned `Ok` (for `file_roll` and `hdfs`: after the bytes were
-//! written, flushed and fsynced; for `avro`: after the downstream answered `OK`; for `kafka`:
-//! after the broker acknowledged every record).
+//! Sinks: `logger`, `null`, `file_roll`, `hdfs`, `s3`, `http`, `avro`, `thrift`, `otlp` and
+//! `kafka`. A sink only delivers a batch it is handed; the [`runner`] takes the batch from the
+//! channel and commits the take only after `deliver` returned `Ok` (for `file_roll` and `hdfs`:
+//! after the bytes were written, flushed and fsynced; for `avro`: after the downstream answered
+//! `OK`; for `kafka`: after the broker acknowledged every record).
 //!
 //! Poison events (events a sink can never deliver: an impossible file name from a header, a
 //! record over the destination's size limit, a status that refuses the event itself) are not
@@ -31,6 +31,7 @@ pub(crate) mod reconnect;
 pub(crate) mod rpc_keys;
 pub mod rpc_sink;
 pub mod runner;
+pub(crate) mod s3;
 #[cfg(test)]
 pub(crate) mod scripted;
 mod settle;

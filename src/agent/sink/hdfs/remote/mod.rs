@@ -12,7 +12,6 @@
 //! closed (completed at the NameNode) before it is renamed to its final name; a file left in
 //! use by a crash is closed by lease recovery ([`recover`]).
 
-pub mod config;
 pub mod recover;
 
 use std::future::Future;
@@ -27,7 +26,7 @@ use tokio::runtime::Handle;
 use super::format::Layout;
 use super::recover::Recovered;
 use super::store::{DirEntry, Store, StoreFile};
-pub use config::RemoteConfig;
+pub use crate::agent::sink::hdfs::config::remote::RemoteConfig;
 
 /// Permission of the directories the sink creates (Hadoop's default before the umask).
 pub const DIR_PERMISSION: u32 = 0o755;

@@ -15,8 +15,8 @@ use std::time::Duration;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
 
-use super::config::S3Config;
-use super::endpoint;
+use crate::agent::sink::hdfs::config::endpoint;
+use crate::agent::sink::hdfs::config::s3::S3Config;
 
 /// Retries of one request before it fails.
 pub const RETRIES_MAX: usize = 10;

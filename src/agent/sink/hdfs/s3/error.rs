@@ -8,8 +8,8 @@
 
 use std::io;
 
-use super::config::S3Config;
-use super::endpoint::EndpointFrom;
+use crate::agent::sink::hdfs::config::endpoint::EndpointFrom;
+use crate::agent::sink::hdfs::config::s3::S3Config;
 
 /// Most characters of the store's reason kept in a message.
 pub const REASON_CHARS_MAX: usize = 400;

@@ -20,13 +20,9 @@
 //! HDFS, bounded by `hdfs.callTimeout` per request and in retries (`object_store` retries
 //! 5xx, 429 and 503 SlowDown with backoff).
 
-pub mod config;
 pub mod connect;
-pub mod core_site;
 pub mod cut;
-pub mod endpoint;
 pub mod error;
-pub mod plain;
 pub mod queue;
 pub mod recover;
 pub mod staging;
@@ -48,7 +44,7 @@ use super::format::Layout;
 use super::keys::KeyNames;
 use super::local_store::LocalStore;
 use super::store::{DirEntry, Recovered, Store, StoreFile};
-pub use config::S3Config;
+pub use crate::agent::sink::hdfs::config::s3::S3Config;
 pub use error::s3_err;
 use queue::{UploadQueue, UPLOADS_AT_ONCE};
 use sluice_core::io::Fs;

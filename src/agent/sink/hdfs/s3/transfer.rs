@@ -20,10 +20,10 @@ use object_store::ObjectStore;
 use tokio::runtime::Handle;
 
 use super::super::keys::KeyNames;
-use super::config::S3Config;
 use super::queue::{retry_after, UploadQueue};
 use super::staging::StagedGauge;
 use super::{s3_err, upload};
+use crate::agent::sink::hdfs::config::s3::S3Config;
 use sluice_core::io::{Fs, OpenMode};
 
 /// The client and the staging space of one S3 sink.

@@ -11,10 +11,10 @@
 
 use std::collections::BTreeMap;
 
-use super::config::{endpoint_url, valid_bucket, Connection};
 use crate::agent::config::ctx::{near_miss, Ctx};
 use crate::agent::config::problem::Problem;
 use crate::agent::config::raw::{RawComponent, RawValue};
+use crate::agent::sink::hdfs::config::s3::{endpoint_url, valid_bucket, Connection};
 use crate::agent::sink::hdfs::config::{parse_with, HdfsConfig};
 use crate::agent::sink::hdfs::keys::{plain_key, KeyNames, RENAMED};
 use crate::agent::sink::hdfs::HdfsSink;
@@ -149,8 +149,8 @@ fn connection(cx: &mut Ctx<'_>) -> Connection {
     }
     Connection {
         endpoint_from: match endpoint {
-            Some(_) => super::endpoint::EndpointFrom::SinkKey,
-            None => super::endpoint::EndpointFrom::Aws,
+            Some(_) => crate::agent::sink::hdfs::config::endpoint::EndpointFrom::SinkKey,
+            None => crate::agent::sink::hdfs::config::endpoint::EndpointFrom::Aws,
         },
         endpoint,
         region: cx.get("region").filter(|r| !r.trim().is_empty()),
@@ -269,5 +269,4 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<S3SinkConfig> {
 }
 
 #[cfg(test)]
-#[path = "plain_tests.rs"]
 mod tests;

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use super::core_site::read_s3a_keys;
 use super::endpoint::{self, EndpointFrom};
 use crate::agent::config::ctx::Ctx;
-use crate::agent::sink::hdfs::remote::config::HADOOP_CONF_DIR_ENV;
+use crate::agent::sink::hdfs::config::remote::HADOOP_CONF_DIR_ENV;
 
 /// Default `hdfs.maxStagedBytes`: the staged bytes of one sink before it refuses takes.
 pub const STAGED_BYTES_DEFAULT: u64 = 1 << 30;

@@ -4,14 +4,19 @@
 //! cluster; its own keys in [`super::remote::config`]), or an `s3a://`/`s3://` URI (an S3
 //! bucket; its keys in [`super::s3::config`]).
 
+pub mod core_site;
+pub mod endpoint;
+pub mod remote;
+pub mod s3;
+
 use super::keys::KeyNames;
+use remote::RemoteConfig;
+use s3::S3Config;
 use std::time::Duration;
 
 use super::budget::{BUFFER_BYTES_DEFAULT, BUFFER_BYTES_LIMIT, BUFFER_BYTES_MIN};
 use super::codec::Codec;
 use super::path::{PathTemplate, RoundUnit, Rounding, Zone};
-use super::remote::config::{self as remote, RemoteConfig};
-use super::s3::config::{self as s3, S3Config};
 use crate::agent::config::ctx::Ctx;
 use crate::agent::config::limits::{DURATION_MS_MAX, DURATION_S_MAX};
 use crate::agent::java::serializer::{self as java_serializer, JavaSerializerSpec};
@@ -124,7 +129,7 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
     parse_with(cx, None)
 }
 
-/// [`parse`], with an S3 path's connection given (`type = s3`, [`super::s3::plain`]) instead
+/// [`parse`], with an S3 path's connection given (`type = s3`, [`crate::agent::sink::s3`]) instead
 /// of read from core-site.xml.
 pub fn parse_with(cx: &mut Ctx<'_>, conn: Option<s3::Connection>) -> Option<HdfsConfig> {
     let (path, remote, s3) = hdfs_path(cx, conn);
