@@ -1,18 +1,20 @@
-//! Users' own Flume plugins (sources, sinks, interceptors, serializers, selectors) run by
-//! Sluice: a `type` that is a Java class name rather than one of Sluice's types is run in a
-//! JVM of its own, a child process that runs Sluice's host program over the Flume-API shim (`java/` in the repository), and
-//! talks to the agent in [`frame`]s over its stdin and stdout. docs/java-plugins.md has the
-//! user's view, DESIGN.md the invariants.
+//! Users' own Flume plugins (sources, sinks, interceptors, serializers, selectors, sink
+//! processors) run by Sluice: a `type` that is a Java class name rather than one of Sluice's
+//! types is run in a JVM of its own, a child process that runs Sluice's host program over the
+//! Flume-API shim (`java/` in the repository), and talks to the agent in [`frame`]s over its
+//! stdin and stdout. docs/java-plugins.md has the user's view, DESIGN.md the invariants.
 //!
-//! - [`frame`]: the pure codec of the frames (the messages in `messages.rs`); [`sources`]: the embedded Java sources;
-//!   [`shim`]: building the shim jar into a cache; [`jvm`]: finding `java`, the classpath
-//!   (`plugins.d`, `-C`, `FLUME_CLASSPATH`), `JAVA_OPTS`;
+//! - [`frame`]: the pure codec of the frames (the messages in `messages.rs`); [`sources`]: the
+//!   embedded Java sources; [`shim`]: building the shim jar into a cache; [`jvm`]: finding
+//!   `java`, the classpath (`plugins.d`, `-C`, `FLUME_CLASSPATH`), `JAVA_OPTS`;
 //! - [`session`]: one JVM run (configure, start, serve, stop or kill); [`supervise`]: restarts
-//!   with backoff; [`source`] and [`sink`]: the agent's side of each role that calls the
-//!   agent; [`call`]: calls into a plugin the agent drives ([`interceptor`], [`serializer`],
-//!   [`selector`]); [`processor`]: a sink processor that drives the agent's sinks;
-//!   [`counts`]: the
-//!   plugin's Flume counters in `/metrics`; [`check`]: `config check`'s class look-up.
+//!   with backoff; [`call`]: calls into a plugin the agent drives ([`interceptor`],
+//!   [`serializer`], [`selector`]); [`counts`]: the plugin's Flume counters in `/metrics`;
+//!   [`check`]: `config check`'s class look-up.
+//!
+//! This folder is plumbing below the components: the components built on it live with their
+//! kind (`source/java.rs`, `sink/java.rs`, and `sink/java_group.rs`, a sink processor that
+//! drives the agent's sinks), so nothing here imports a source, a sink or the router.
 
 pub(crate) mod call;
 pub mod check;
@@ -22,13 +24,10 @@ pub(crate) mod counts;
 pub use sluice_wire::java::frame;
 pub(crate) mod interceptor;
 pub mod jvm;
-pub(crate) mod processor;
 pub(crate) mod selector;
 pub mod serializer;
 pub(crate) mod session;
 pub mod shim;
-pub(crate) mod sink;
-pub(crate) mod source;
 pub(crate) mod sources;
 pub(crate) mod supervise;
 

@@ -32,7 +32,7 @@ pub enum SinkProcessorConfig {
     /// `load_balance`.
     LoadBalance(LoadBalanceConfig),
     /// A user's Java `SinkProcessor`, run in a JVM of its own: it drives the group's sinks
-    /// (crate::agent::java::processor).
+    /// (crate::agent::sink::java_group).
     Java(JavaProcessorSpec),
 }
 
@@ -109,7 +109,7 @@ impl SinkProcessorConfig {
     }
 
     /// A fresh policy (no failures yet) for this configuration. A Java processor chooses its
-    /// sinks itself (the runtime runs it with crate::agent::java::processor): its policy here
+    /// sinks itself (the runtime runs it with crate::agent::sink::java_group): its policy here
     /// is failover in the listed order, for a caller that has no JVM (`sluice test`).
     pub fn policy(&self) -> SinkPolicy {
         match self {

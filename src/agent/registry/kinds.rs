@@ -182,7 +182,7 @@ pub enum SinkKind {
     /// `otlp` (Sluice's own)
     Otlp(OtlpSinkConfig),
     /// A Flume plugin's Java class, run in a JVM of its own (`agent::java`); the runtime runs
-    /// it with `agent::java::sink::run`, never through a sink runner.
+    /// it with `agent::sink::java::run`, never through a sink runner.
     Java(crate::agent::java::config::JavaConfig),
 }
 

@@ -326,14 +326,16 @@ impl Agent {
                     (s.clone(), unit)
                 })
                 .collect();
-            let fut: crate::agent::channel::BoxFuture<'static, ()> =
-                match &policy_cfg {
-                    // A user's Java SinkProcessor drives the group's sinks from its JVM.
-                    SinkProcessorConfig::Java(spec) => Box::pin(
-                        crate::agent::java::processor::run(name.clone(), units, spec.clone(), stop),
-                    ),
-                    _ => Box::pin(runner::run(name.clone(), units, policy_cfg.policy(), stop)),
-                };
+            let fut: crate::agent::channel::BoxFuture<'static, ()> = match &policy_cfg {
+                // A user's Java SinkProcessor drives the group's sinks from its JVM.
+                SinkProcessorConfig::Java(spec) => Box::pin(crate::agent::sink::java_group::run(
+                    name.clone(),
+                    units,
+                    spec.clone(),
+                    stop,
+                )),
+                _ => Box::pin(runner::run(name.clone(), units, policy_cfg.policy(), stop)),
+            };
             async move {
                 fut.await;
                 Ok::<(), Infallible>(())
@@ -361,7 +363,7 @@ impl Agent {
             .and_then(|sc| self.cfg.channels.get(&sc.channel))
             .map_or(1, |c| c.kind.transaction_capacity() as usize);
         Supervised::spawn(format!("sink runner {key}"), move |stop| {
-            let fut = crate::agent::java::sink::run(
+            let fut = crate::agent::sink::java::run(
                 jc.class.clone(),
                 s.clone(),
                 jc.props.clone(),

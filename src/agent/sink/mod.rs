@@ -22,6 +22,8 @@ pub mod contract;
 pub(crate) mod file_roll;
 pub mod hdfs;
 pub mod http;
+pub(crate) mod java;
+pub(crate) mod java_group;
 pub(crate) mod kafka;
 pub(crate) mod logger;
 pub(crate) mod null;

@@ -6,11 +6,11 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use super::counts::Counts;
-use super::frame::{encode_to_jvm, FromJvm, GroupCounts, Role, Status, ToJvm};
-use super::session::{Serve, Spec};
-use super::supervise::supervise;
 use crate::agent::channel::BoxFuture;
+use crate::agent::java::counts::Counts;
+use crate::agent::java::frame::{encode_to_jvm, FromJvm, GroupCounts, Role, Status, ToJvm};
+use crate::agent::java::session::{Serve, Spec};
+use crate::agent::java::supervise::supervise;
 use crate::agent::metrics::{CounterGroup, SourceCounter};
 use crate::agent::router::ChannelProcessor;
 use crate::agent::stop::Stop;
@@ -84,7 +84,7 @@ pub(crate) async fn run(
     .await;
 }
 
-impl crate::agent::source::BuildSource for super::config::JavaConfig {
+impl crate::agent::source::BuildSource for crate::agent::java::config::JavaConfig {
     fn batch_size(&self) -> usize {
         self.batch_size
     }

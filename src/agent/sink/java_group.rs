@@ -11,10 +11,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::frame::{encode_to_jvm, FromJvm, GroupCounts, Processed, Role, Status, ToJvm};
-use super::session::{Serve, Spec};
-use super::supervise::supervise;
 use crate::agent::channel::BoxFuture;
+use crate::agent::java::frame::{
+    encode_to_jvm, FromJvm, GroupCounts, Processed, Role, Status, ToJvm,
+};
+use crate::agent::java::session::{Serve, Spec};
+use crate::agent::java::supervise::supervise;
 use crate::agent::processor::JavaProcessorSpec;
 use crate::agent::sink::runner::{self, Outcome, SinkUnit};
 use crate::agent::stop::Stop;

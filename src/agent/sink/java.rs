@@ -12,11 +12,13 @@ use std::time::Duration;
 
 use sluice_core::Event;
 
-use super::counts::Counts;
-use super::frame::{encode_taken, encode_to_jvm, FromJvm, GroupCounts, Role, Status, ToJvm};
-use super::session::{Serve, Spec};
-use super::supervise::supervise;
 use crate::agent::channel::{AgentChannel, BoxFuture, ChannelTx};
+use crate::agent::java::counts::Counts;
+use crate::agent::java::frame::{
+    encode_taken, encode_to_jvm, FromJvm, GroupCounts, Role, Status, ToJvm,
+};
+use crate::agent::java::session::{Serve, Spec};
+use crate::agent::java::supervise::supervise;
 use crate::agent::metrics::{CounterGroup, SinkCounter};
 use crate::agent::stop::Stop;
 
@@ -211,7 +213,7 @@ pub(crate) async fn run(
 /// The typed configuration of a Java sink, as the registry holds it. The runtime runs a Java
 /// sink with [`run`] (its transactions are the plugin's), never through a sink runner, so
 /// [`BuildSink::build`] answers a sink that refuses every batch.
-impl crate::agent::sink::BuildSink for super::config::JavaConfig {
+impl crate::agent::sink::BuildSink for crate::agent::java::config::JavaConfig {
     fn batch_size(&self) -> usize {
         self.batch_size
     }
