@@ -14,6 +14,7 @@ pub mod harness;
 pub(crate) mod histogram;
 pub mod id_trust;
 pub mod interceptor;
+pub(crate) mod invariant;
 pub mod java;
 pub mod kafka;
 pub(crate) mod key_file;

@@ -191,6 +191,7 @@ async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
                     events: n - bad,
                     counters: c.clone(),
                     acks,
+                    taken: super::settle::next_take(),
                 },
                 d,
             )

@@ -19,7 +19,17 @@ use std::task::{Context, Poll, Waker};
 
 use super::Acks;
 use crate::agent::channel::{AgentChannel, ChannelTx};
+use crate::agent::invariant::{self, Sequence};
 use crate::agent::metrics::{CounterGroup, SinkCounter};
+
+/// Numbers takes in the order they were taken, over every runner of the process: a runner's
+/// pending batches carry growing numbers, and a group commits them in that order.
+static TAKEN: Sequence = Sequence::new();
+
+/// The number of a take just taken.
+pub(super) fn next_take() -> u64 {
+    TAKEN.next()
+}
 
 /// A batch the sink delivered whose take is not committed yet.
 pub(super) struct Delivered {
@@ -30,6 +40,8 @@ pub(super) struct Delivered {
     pub(super) counters: Arc<CounterGroup>,
     /// What the take waits for before it may commit ([`super::Sink::take_acks`]).
     pub(super) acks: Option<Acks>,
+    /// When it was taken ([`next_take`]): pending batches commit in this order.
+    pub(super) taken: u64,
 }
 
 /// How a delivered batch ended.
@@ -106,11 +118,24 @@ pub(super) async fn commit_ready(
     let channel = group[0].channel.clone();
     let mut txs = Vec::with_capacity(group.len());
     let mut meta = Vec::with_capacity(group.len());
+    let mut last_taken = 0;
     for d in group {
+        invariant::after(
+            last_taken,
+            d.taken,
+            "a sink runner's takes commit in the order taken",
+        );
+        last_taken = d.taken;
         txs.push(d.tx);
         meta.push((d.sink, d.events, d.counters));
     }
     let results = channel.commit_group(txs).await;
+    assert_eq!(
+        results.len(),
+        meta.len(),
+        "invariant: one commit result per take"
+    );
+    invariant::ok_prefix(&results, "a group commit of takes");
     results
         .into_iter()
         .zip(meta)
@@ -138,4 +163,58 @@ pub(super) async fn roll_back_from(failed: Delivered, pending: &mut VecDeque<Del
         d.tx.rollback().await;
     }
     failed.tx.rollback().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::agent::channel::memory::{MemoryChannel, MemoryConfig};
+    use sluice_core::Event;
+
+    /// A batch of one event taken from `ch`, numbered `taken`.
+    async fn delivered(ch: &Arc<MemoryChannel>, taken: u64) -> Delivered {
+        let mut tx = ch.begin();
+        let events = tx.take_up_to(1).await.unwrap();
+        Delivered {
+            sink: "k1".into(),
+            channel: ch.clone(),
+            tx,
+            events: events.len() as u64,
+            counters: CounterGroup::sink(),
+            acks: None,
+            taken,
+        }
+    }
+
+    async fn channel_of(n: usize) -> Arc<MemoryChannel> {
+        let ch = Arc::new(MemoryChannel::new(
+            "c1",
+            MemoryConfig::sized(100, 10, Duration::from_secs(1)),
+        ));
+        let mut tx = ch.begin();
+        let events = (0..n).map(|i| Event::new(format!("e{i}"))).collect();
+        tx.put_all(events).await.unwrap();
+        tx.commit().await.unwrap();
+        ch
+    }
+
+    #[tokio::test]
+    async fn takes_in_order_commit_as_one_group() {
+        let ch = channel_of(2).await;
+        let mut pending = VecDeque::from([delivered(&ch, 1).await, delivered(&ch, 2).await]);
+        let settled = commit_ready(&mut pending, true).await;
+        assert_eq!(settled.len(), 2);
+        assert!(settled.iter().all(|s| matches!(s, Settled::Committed)));
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "takes commit in the order taken")]
+    async fn a_take_pending_before_an_older_one_fires() {
+        let ch = channel_of(2).await;
+        let (a, b) = (delivered(&ch, 1).await, delivered(&ch, 2).await);
+        let mut pending = VecDeque::from([b, a]);
+        commit_ready(&mut pending, true).await;
+    }
 }

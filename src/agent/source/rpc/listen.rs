@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::RpcProtocol;
+use crate::agent::invariant;
 use crate::agent::source::listener::Listener;
 use crate::agent::source::rpc::admit::Gate;
 use crate::agent::source::upstream_log::UpstreamLog;
@@ -68,7 +69,7 @@ fn connection<P: RpcProtocol>(
             super::conn::serve(conn, peer, &ctx, &shared, &mut log).await;
         }
         drop(log);
-        base.open.fetch_sub(1, Ordering::Relaxed);
+        invariant::release(&base.open, 1, "an RPC source's open connections");
         shared.seen(peer);
     }
 }

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
 use super::fingerprint::{self, Fingerprint};
+use crate::agent::invariant;
 use crate::agent::source::file_lines::{Fill, Line, LineBuf};
 use crate::agent::source::multiline::Joiner;
 
@@ -254,6 +255,9 @@ impl TailFile {
     /// Everything up to `end` was committed; the fingerprint is taken at `end` (through the
     /// open descriptor: the bytes just read).
     pub(crate) fn commit(&mut self, end: u64) {
+        // Batches commit in the order read, and a truncation sets the position back to 0
+        // before the file is read again: a commit never moves it back.
+        invariant::not_back(self.pos, end, "a TAILDIR file's committed position");
         if end != self.pos || self.fingerprint.is_none() {
             let prev = self.fingerprint.take();
             self.fingerprint = self
@@ -315,6 +319,18 @@ mod tests {
         f.write_all(b"2\n").unwrap();
         std::fs::write(&p, b"new\n").unwrap();
         assert_eq!(bodies(&t.read(10, usize::MAX, false).unwrap()), ["2"]);
+    }
+
+    #[test]
+    #[should_panic(expected = "position moved back from 9 to 4")]
+    fn a_commit_behind_the_committed_position_fires() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a.log");
+        std::fs::write(&p, b"one\ntwo\n").unwrap();
+        let mut t = follow(&p);
+        let r = t.read(10, usize::MAX, false).unwrap();
+        t.commit(r.end);
+        t.commit(4);
     }
 
     #[test]

@@ -12,16 +12,20 @@
 //! the events it gets are given bodies of their own first ([`Event::detach_body`]), so a
 //! channel that keeps one event of each call never holds whole frames beyond what it counts.
 
+mod error;
+mod group;
+
+pub use error::RouteError;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::agent::channel::{put_batch, AgentChannel, AgentChannelError};
+use crate::agent::channel::{put_batch, AgentChannel};
 use crate::agent::id_trust::IdGate;
 use crate::agent::interceptor::config::InterceptorSpec;
-use crate::agent::interceptor::{self, Chain, InterceptError, Step};
+use crate::agent::interceptor::{self, Chain, Step};
 use crate::agent::java::interceptor::JavaInterceptor;
 use crate::agent::java::selector::JavaSelector;
-use crate::agent::java::CallError;
 use crate::agent::selector::{ChannelSelector, Selection};
 use crate::agent::tap;
 use sluice_core::Event;
@@ -67,60 +71,6 @@ pub(crate) struct Rejected {
     pub error: RouteError,
     /// The batch, unchanged, when [`ChannelProcessor::hands_back`]; else `None`.
     pub events: Option<Vec<Event>>,
-}
-
-/// A batch could not be routed: an interceptor refused it, or a required channel did not
-/// commit it.
-#[derive(Debug, thiserror::Error)]
-pub enum RouteError {
-    /// A required channel did not commit its part.
-    #[error("unable to put batch on required channel {channel}: {source}")]
-    Channel {
-        /// The failing channel.
-        channel: String,
-        /// Why.
-        #[source]
-        source: AgentChannelError,
-    },
-    /// A Java interceptor threw or its JVM ended: nothing of the batch was put.
-    #[error("the interceptor chain refused the batch: {0}")]
-    Intercept(#[from] InterceptError),
-    /// The Java channel selector threw or its JVM ended: nothing of the batch was put.
-    #[error("the channel selector refused the batch: {0}")]
-    Select(CallError),
-}
-
-impl RouteError {
-    /// The channel that refused the batch, when one did.
-    pub fn channel(&self) -> Option<&str> {
-        match self {
-            RouteError::Channel { channel, .. } => Some(channel),
-            RouteError::Intercept(_) | RouteError::Select(_) => None,
-        }
-    }
-
-    /// The channel's error, when a channel refused the batch.
-    pub fn channel_error(&self) -> Option<&AgentChannelError> {
-        match self {
-            RouteError::Channel { source, .. } => Some(source),
-            RouteError::Intercept(_) | RouteError::Select(_) => None,
-        }
-    }
-
-    /// Whether the batch can never be committed as it is (it would not fit an empty channel,
-    /// or an event is too large to cross to a Java interceptor).
-    pub fn never_fits(&self) -> bool {
-        match self {
-            RouteError::Channel { source, .. } => source.never_fits(),
-            RouteError::Intercept(e) => !e.source.retryable(),
-            RouteError::Select(e) => !e.retryable(),
-        }
-    }
-
-    /// Whether a required channel was full.
-    pub fn is_full(&self) -> bool {
-        matches!(self.channel_error(), Some(AgentChannelError::Full { .. }))
-    }
 }
 
 impl ChannelProcessor {
@@ -304,124 +254,12 @@ impl ChannelProcessor {
                     source,
                 })?;
         }
+        assert!(
+            required.is_empty(),
+            "invariant: a batch is acknowledged only after every required channel took its part"
+        );
         self.put_optional(optional);
         Ok(())
-    }
-
-    /// Whether [`ChannelProcessor::process_blocking`] puts on the calling thread with the
-    /// channel's own blocking put (one channel, nothing optional, a channel that
-    /// [`AgentChannel::puts_blocking`]): a source that decoded a call on the blocking pool then
-    /// puts it there rather than going back to its async task.
-    pub fn puts_blocking(&self) -> bool {
-        !self.chain.calls_java()
-            && self
-                .single
-                .as_ref()
-                .is_some_and(|(_, ch)| ch.puts_blocking())
-    }
-
-    /// [`ChannelProcessor::process`] for a caller on the runtime's blocking pool (never an
-    /// async worker): with one channel and nothing optional, the batch is intercepted and put
-    /// on this thread ([`AgentChannel::put_commit_blocking`]); otherwise `process` runs here.
-    pub fn process_blocking(&self, events: Vec<Event>) -> Result<(), RouteError> {
-        let Some((name, ch)) = self.single.as_ref().filter(|_| !self.chain.calls_java()) else {
-            return tokio::runtime::Handle::current().block_on(self.process(events));
-        };
-        let events = self.intercept_native(events)?;
-        if events.is_empty() {
-            return Ok(());
-        }
-        tap::offer(tap::Point::Channel, name, &events);
-        ch.put_commit_blocking(events)
-            .map_err(|source| RouteError::Channel {
-                channel: name.clone(),
-                source,
-            })
-    }
-
-    /// [`ChannelProcessor::process_blocking`] for several batches at once, each its own
-    /// transaction, committed in order as one group where the channel shares what a commit
-    /// costs ([`AgentChannel::put_commit_group_blocking`]: one fdatasync for a file channel).
-    /// Only when [`ChannelProcessor::puts_blocking`]; otherwise each batch goes through
-    /// `process_blocking` in turn. A prefix of the batches commits; the outcomes in order.
-    pub fn process_blocking_group(&self, batches: Vec<Vec<Event>>) -> Vec<Result<(), RouteError>> {
-        let Some((name, ch)) = self.single.as_ref().filter(|_| self.puts_blocking()) else {
-            return tokio::runtime::Handle::current().block_on(self.process_in_order(batches));
-        };
-        let mut intercepted = Vec::with_capacity(batches.len());
-        for b in batches {
-            match self.intercept_native(b) {
-                Ok(b) => intercepted.push(b),
-                Err(e) => return vec![Err(e)],
-            }
-        }
-        let batches = intercepted;
-        for b in &batches {
-            tap::offer(tap::Point::Channel, name, b);
-        }
-        ch.put_commit_group_blocking(batches)
-            .into_iter()
-            .map(|r| {
-                r.map_err(|source| RouteError::Channel {
-                    channel: name.clone(),
-                    source,
-                })
-            })
-            .collect()
-    }
-
-    /// [`ChannelProcessor::process_blocking_group`] from an async task: on the blocking pool
-    /// when the channel puts there ([`ChannelProcessor::puts_blocking`]), otherwise each batch
-    /// through [`ChannelProcessor::process`] in turn, stopping at the first refusal. A prefix
-    /// of the batches commits; the outcomes in order.
-    pub async fn process_group(
-        self: &Arc<Self>,
-        batches: Vec<Vec<Event>>,
-    ) -> Vec<Result<(), RouteError>> {
-        let total = batches.len();
-        if self.puts_blocking() {
-            let me = self.clone();
-            let name = self
-                .single
-                .as_ref()
-                .map(|(n, _)| n.clone())
-                .unwrap_or_default();
-            return match tokio::task::spawn_blocking(move || me.process_blocking_group(batches))
-                .await
-            {
-                Ok(r) => r,
-                Err(_) => (0..total)
-                    .map(|_| {
-                        Err(RouteError::Channel {
-                            channel: name.clone(),
-                            source: AgentChannelError::Join(name.clone()),
-                        })
-                    })
-                    .collect(),
-            };
-        }
-        self.process_in_order(batches).await
-    }
-
-    /// Each batch through [`ChannelProcessor::process`] in turn; after the first refusal the
-    /// rest are not offered ([`AgentChannelError::GroupCut`]).
-    async fn process_in_order(&self, batches: Vec<Vec<Event>>) -> Vec<Result<(), RouteError>> {
-        let total = batches.len();
-        let mut out: Vec<Result<(), RouteError>> = Vec::with_capacity(total);
-        for b in batches {
-            out.push(if out.iter().any(Result::is_err) {
-                Err(RouteError::Channel {
-                    channel: String::new(),
-                    source: AgentChannelError::GroupCut {
-                        position: out.len() + 1,
-                        total,
-                    },
-                })
-            } else {
-                self.process(b).await
-            });
-        }
-        out
     }
 
     /// Runs the interceptor chain; the bodies of what is left get buffers of their own if it
