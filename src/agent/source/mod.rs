@@ -16,7 +16,6 @@ pub(crate) mod file_lines;
 pub(crate) mod frame_pool;
 pub(crate) mod http;
 pub(crate) mod kafka;
-pub(crate) mod lines;
 pub(crate) mod listener;
 pub(crate) mod multiline;
 pub(crate) mod netcat;
