@@ -9,6 +9,7 @@ pub mod avro_decode;
 pub mod channel_ops;
 pub mod checkpoint_decode;
 pub mod flume_log;
+pub mod http_json;
 pub mod java_frames;
 pub mod keystore_parse;
 pub mod line_split;
