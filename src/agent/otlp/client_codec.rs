@@ -9,8 +9,8 @@ use prost::Message;
 use tonic::codec::{BufferSettings, Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::Status;
 
-use super::encode::ExportBatch;
 use super::proto::ExportLogsServiceResponse;
+use super::ExportBatch;
 
 /// Bytes of tonic's gRPC message prefix (compression flag and length).
 const GRPC_PREFIX_BYTES: usize = 5;

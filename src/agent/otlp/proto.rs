@@ -4,16 +4,6 @@
 pub(crate) use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
-// The owned record types: the JSON encoding's and the tests' (the sink writes its request
-// with `encode.rs`, the source decodes into `borrowed.rs`'s).
-#[cfg(test)]
-pub(crate) use opentelemetry_proto::tonic::common::v1::{
-    any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue,
-};
-#[cfg(test)]
-pub(crate) use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
-#[cfg(test)]
-pub(crate) use opentelemetry_proto::tonic::resource::v1::Resource;
 
 /// The OTLP/HTTP logs path.
 pub(crate) const HTTP_LOGS_PATH: &str = "/v1/logs";

@@ -16,7 +16,6 @@ pub(crate) mod frame_pool;
 pub(crate) mod http;
 pub(crate) mod java;
 pub(crate) mod kafka;
-pub(crate) mod lines;
 pub(crate) mod listener;
 pub(crate) mod multiline;
 pub(crate) mod netcat;

@@ -12,6 +12,8 @@ mod avro_wire_golden;
 mod avro_wire_oracle;
 mod fuzz_smoke;
 mod fuzz_smoke_java;
+mod fuzz_smoke_json;
+mod fuzz_smoke_otlp;
 mod fuzz_smoke_seal;
 mod fuzz_smoke_syslog;
 mod fuzz_smoke_thrift;

@@ -19,8 +19,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::Command;
 use tokio::task::JoinHandle;
 
-use super::lines::{LineSplitter, Piece};
 use super::{SourceCtx, SourceError};
+use crate::wire::lines::{LineSplitter, Piece};
 pub(crate) use config::ExecConfig;
 use sluice_core::Event;
 

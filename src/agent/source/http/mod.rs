@@ -1,5 +1,5 @@
 //! The `http` source (Flume's `HTTPSource`) on hyper's HTTP/1 server: a POST's body goes
-//! through the handler (handler.rs, json.rs; request.rs reads, decodes and commits it) and
+//! through the handler (handler.rs, `wire::json`; request.rs reads, decodes and commits it) and
 //! its events are put in **one transaction**; the answer is 200 only after every required
 //! channel committed them, 400 with the reason for a body the handler refuses, 413 for a
 //! body over `maxBodyBytes` or a JSON body over `maxEventsPerRequest` or whose events would
@@ -17,7 +17,6 @@
 
 pub(crate) mod config;
 pub(crate) mod handler;
-pub(crate) mod json;
 mod request;
 
 use std::convert::Infallible;

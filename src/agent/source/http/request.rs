@@ -14,12 +14,12 @@ use tokio::time::Instant;
 
 use super::config::{HttpConfig, HttpHandler};
 use super::handler;
-use super::json::{json_cost, json_events_counted, JsonError};
 use crate::agent::metrics::SourceCounter;
 use crate::agent::source::budget::{self, Budget, Held};
 use crate::agent::source::decoders::Decoders;
 use crate::agent::source::SourceCtx;
 use crate::wire::cost::{EVENT_COST_BYTES, HEADER_COST_BYTES};
+use crate::wire::json::{json_cost, json_events_counted, JsonError};
 use sluice_core::Event;
 
 /// The first guess of a JSON body's decoded bytes: this many times the body, plus

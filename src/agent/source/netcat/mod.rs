@@ -17,10 +17,10 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::lines::{LineSplitter, Piece};
 use super::listener::Listener;
 use super::{SourceCtx, SourceError};
 use crate::agent::metrics::SourceCounter;
+use crate::wire::lines::{LineSplitter, Piece};
 pub(crate) use config::NetcatConfig;
 use sluice_core::Event;
 

@@ -2,11 +2,12 @@
 //! byte once: a long line read in many small chunks costs time linear in its length (the
 //! search for `\n` resumes where the previous one stopped) instead of rescanning the buffer
 //! after every read. The search is `memchr` (word-at-a-time/SIMD), and each line costs one
-//! allocation: its own `Vec`, exactly sized.
+//! allocation: its own `Vec`, exactly sized. The netcat and exec sources split their streams
+//! with it.
 
 /// What the splitter yields.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Piece {
+pub enum Piece {
     /// A complete line, without its `\n` and without a trailing `\r`.
     Line(Vec<u8>),
     /// A line longer than the limit (newline included) was dropped.
@@ -15,7 +16,7 @@ pub(crate) enum Piece {
 
 /// A line splitter over a growing buffer.
 #[derive(Debug)]
-pub(crate) struct LineSplitter {
+pub struct LineSplitter {
     buf: Vec<u8>,
     /// Bytes before this are consumed.
     start: usize,
@@ -31,7 +32,7 @@ pub(crate) struct LineSplitter {
 
 impl LineSplitter {
     /// A splitter for lines of at most `max_line_bytes` bytes, newline included.
-    pub(crate) fn new(max_line_bytes: usize) -> Self {
+    pub fn new(max_line_bytes: usize) -> Self {
         LineSplitter {
             buf: Vec::with_capacity(4096),
             start: 0,
@@ -43,7 +44,7 @@ impl LineSplitter {
     }
 
     /// Appends bytes read from the peer.
-    pub(crate) fn push(&mut self, data: &[u8]) {
+    pub fn push(&mut self, data: &[u8]) {
         // Drop the consumed prefix once it is at least half the buffer: amortised O(1) a byte.
         if self.start > 0 && self.start >= self.buf.len() / 2 {
             self.buf.drain(..self.start);
@@ -55,7 +56,7 @@ impl LineSplitter {
 
     /// Whether a complete line (or a verdict) may be ready without more input: true when
     /// unscanned bytes remain.
-    pub(crate) fn has_unscanned(&self) -> bool {
+    pub fn has_unscanned(&self) -> bool {
         self.scanned < self.buf.len()
     }
 
@@ -66,12 +67,12 @@ impl LineSplitter {
     }
 
     /// Bytes buffered and not yet consumed.
-    pub(crate) fn buffered(&self) -> usize {
+    pub fn buffered(&self) -> usize {
         self.buf.len() - self.start
     }
 
     /// The next piece, or `None` when more input is needed.
-    pub(crate) fn next_piece(&mut self) -> Option<Piece> {
+    pub fn next_piece(&mut self) -> Option<Piece> {
         loop {
             let from = self.scanned;
             let found = memchr::memchr(b'\n', &self.buf[from..]);
@@ -114,7 +115,7 @@ impl LineSplitter {
     /// At the end of the stream: the last line if it had no `\n` (without a trailing `\r`),
     /// or `None` when nothing is left (or the rest belongs to a line already reported too
     /// long). The splitter is empty afterwards.
-    pub(crate) fn finish(&mut self) -> Option<Piece> {
+    pub fn finish(&mut self) -> Option<Piece> {
         let rest = &self.buf[self.start..];
         let piece = if self.discarding || rest.is_empty() {
             None

@@ -1,7 +1,7 @@
 //! The sink's mapping: the reverse of the source's, so events round-trip exactly.
 
 use super::*;
-use crate::agent::otlp::to_events::request_events;
+use crate::otlp::to_events::request_events;
 use sluice_core::Headers;
 
 fn event(pairs: &[(&str, &str)], body: &[u8]) -> Event {
@@ -58,10 +58,7 @@ fn events_round_trip_through_a_request_exactly() {
         vec![0, 3, 1, 2],
         "records grouped by resource and scope"
     );
-    let back = request_events(
-        crate::agent::otlp::borrowed::from_owned(&req).unwrap(),
-        1 << 20,
-    );
+    let back = request_events(crate::otlp::borrowed::from_owned(&req).unwrap(), 1 << 20);
     assert!(back.rejected.is_empty());
     let got: Vec<&Event> = back.events.iter().collect();
     for (pos, &i) in order.iter().enumerate() {

@@ -15,11 +15,11 @@ use serde_json::Value as Json;
 use super::borrowed::{AnyValue, Value};
 
 /// Deepest `AnyValue` nesting the mapping follows (an array in an array is depth 2).
-pub(crate) const VALUE_DEPTH_MAX: usize = 32;
+pub const VALUE_DEPTH_MAX: usize = 32;
 
 /// Why a value cannot be text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum ValueError {
+pub enum ValueError {
     /// An `AnyValue` nested deeper than [`VALUE_DEPTH_MAX`].
     #[error("value nested deeper than {VALUE_DEPTH_MAX} levels")]
     TooDeep,
@@ -29,12 +29,12 @@ pub(crate) enum ValueError {
 }
 
 /// A `string` field's text (checked with SIMD: a 1 KiB body costs a few ns, not ~100).
-pub(crate) fn text(b: &[u8]) -> Result<&str, ValueError> {
+pub fn text(b: &[u8]) -> Result<&str, ValueError> {
     simdutf8::basic::from_utf8(b).map_err(|_| ValueError::NotUtf8)
 }
 
 /// The value as a header's text.
-pub(crate) fn header_text(v: Option<&AnyValue>) -> Result<Cow<'_, str>, ValueError> {
+pub fn header_text(v: Option<&AnyValue>) -> Result<Cow<'_, str>, ValueError> {
     // A string (the usual attribute) is borrowed: the headers copy it into their own buffer.
     match v.and_then(|v| v.value.as_ref()) {
         None => Ok(Cow::Borrowed("")),
@@ -47,7 +47,7 @@ pub(crate) fn header_text(v: Option<&AnyValue>) -> Result<Cow<'_, str>, ValueErr
 }
 
 /// The value as an event body: a string's or bytes' slice of the request as it is.
-pub(crate) fn body(v: Option<AnyValue>) -> Result<Bytes, ValueError> {
+pub fn body(v: Option<AnyValue>) -> Result<Bytes, ValueError> {
     match v.and_then(|v| v.value) {
         None => Ok(Bytes::new()),
         Some(Value::StringValue(s)) => {
@@ -95,7 +95,7 @@ fn json(v: &Value, depth: usize) -> Result<Json, ValueError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::otlp::borrowed::{ArrayValue, KeyValue, KeyValueList};
+    use crate::otlp::borrowed::{ArrayValue, KeyValue, KeyValueList};
 
     fn v(x: Value) -> AnyValue {
         AnyValue { value: Some(x) }

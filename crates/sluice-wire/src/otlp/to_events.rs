@@ -16,18 +16,54 @@ use super::value::{body, header_text, text, ValueError};
 /// Nanoseconds per millisecond.
 const NANOS_PER_MS: u64 = 1_000_000;
 
+/// Why a record cannot be an event; its text names what was wrong (the answer's
+/// `partial_success.error_message` quotes it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// Its resource's or its scope's name, version or attributes.
+    #[error("resource or scope: {0}")]
+    ResourceOrScope(#[source] ValueError),
+    /// One of its attributes (the key as text, invalid UTF-8 replaced).
+    #[error("attribute {key:?}: {source}")]
+    Attribute {
+        /// The attribute's key.
+        key: String,
+        /// What is wrong with its key or value.
+        source: ValueError,
+    },
+    /// One of its string fields (`severity_text`, `event_name`).
+    #[error("{field}: {source}")]
+    Field {
+        /// The field's protobuf name.
+        field: &'static str,
+        /// What is wrong with it.
+        source: ValueError,
+    },
+    /// Its body.
+    #[error("body: {0}")]
+    Body(#[source] ValueError),
+    /// The event would be larger than allowed.
+    #[error("event of {bytes} bytes (body and headers) exceeds maxEventBytes ({max})")]
+    TooLarge {
+        /// The event's body and headers.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
+}
+
 /// A record the mapping refused: its index among the request's records and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Rejected {
+pub struct Rejected {
     /// 0-based, counting records across every resource and scope in request order.
     pub index: usize,
     /// Why, naming what was wrong.
-    pub reason: String,
+    pub reason: RecordError,
 }
 
 /// The events of a request and the records refused.
 #[derive(Debug, Default)]
-pub(crate) struct Mapped {
+pub struct Mapped {
     /// One per accepted record, in request order.
     pub events: Vec<Event>,
     /// The refused records.
@@ -36,7 +72,7 @@ pub(crate) struct Mapped {
 
 /// Maps every record of `req` (its bodies stay slices of the request's buffer); an event whose
 /// body and headers pass `event_bytes_max` is refused.
-pub(crate) fn request_events(req: ExportLogsServiceRequest, event_bytes_max: usize) -> Mapped {
+pub fn request_events(req: ExportLogsServiceRequest, event_bytes_max: usize) -> Mapped {
     let records = req
         .resource_logs
         .iter()
@@ -58,7 +94,7 @@ pub(crate) fn request_events(req: ExportLogsServiceRequest, event_bytes_max: usi
             let scoped = shared.and_then(|()| scope_headers(&mut common, sl.scope.as_ref()));
             for rec in sl.log_records {
                 let mapped = scoped
-                    .map_err(|e| format!("resource or scope: {e}"))
+                    .map_err(RecordError::ResourceOrScope)
                     .and_then(|()| record_event(rec, &common, event_bytes_max, &mut num));
                 match mapped {
                     Ok(e) => out.events.push(e),
@@ -78,11 +114,14 @@ fn record_event(
     common: &Headers,
     event_bytes_max: usize,
     num: &mut String,
-) -> Result<Event, String> {
+) -> Result<Event, RecordError> {
     let mut h = common.clone();
     h.reserve(rec.attributes.len());
     for kv in &rec.attributes {
-        let bad = |e: ValueError| format!("attribute {:?}: {e}", String::from_utf8_lossy(&kv.key));
+        let bad = |source| RecordError::Attribute {
+            key: String::from_utf8_lossy(&kv.key).into_owned(),
+            source,
+        };
         h.insert(
             text(&kv.key).map_err(bad)?,
             header_text(kv.value.as_ref()).map_err(bad)?,
@@ -115,21 +154,26 @@ fn record_event(
         insert_number(&mut h, names::TRACE_FLAGS, rec.flags, num);
     }
     field(&mut h, names::EVENT_NAME, &rec.event_name, "event_name")?;
-    let body = body(rec.body.take()).map_err(|e| format!("body: {e}"))?;
+    let body = body(rec.body.take()).map_err(RecordError::Body)?;
     let event = Event::with_headers(h, body);
     let bytes = event.payload_bytes();
     if bytes > event_bytes_max {
-        return Err(format!(
-            "event of {bytes} bytes (body and headers) exceeds maxEventBytes ({event_bytes_max})"
-        ));
+        return Err(RecordError::TooLarge {
+            bytes,
+            max: event_bytes_max,
+        });
     }
     Ok(event)
 }
 
 /// A non-empty string field as header `key`.
-fn field(h: &mut Headers, key: &str, value: &[u8], what: &str) -> Result<(), String> {
+fn field(h: &mut Headers, key: &str, value: &[u8], what: &'static str) -> Result<(), RecordError> {
     if !value.is_empty() {
-        h.insert(key, text(value).map_err(|e| format!("{what}: {e}"))?);
+        let text = text(value).map_err(|source| RecordError::Field {
+            field: what,
+            source,
+        })?;
+        h.insert(key, text);
     }
     Ok(())
 }

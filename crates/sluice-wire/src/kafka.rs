@@ -1,11 +1,12 @@
 //! The Flume event format on Kafka records (`useFlumeEventFormat`, `parseAsFlumeEvent`): the
 //! record value is one Avro-binary `AvroFlumeEvent {headers: map<string>, body: bytes}`, the
 //! very bytes Flume's `SpecificDatumWriter` writes, through the codec of the Avro RPC
-//! (`wire::avro::call`). Pure functions of bytes.
+//! (`avro::call`). Pure functions of bytes; the agent's `kafka` sink, source and channel use
+//! them as `agent::kafka::format`.
 
-use crate::wire::avro::binary::Reader;
-use crate::wire::avro::call::{put_event, read_event, CallLimits};
-use crate::wire::avro::AvroError;
+use crate::avro::binary::Reader;
+use crate::avro::call::{put_event, read_event, CallLimits};
+use crate::avro::AvroError;
 use sluice_core::Event;
 
 /// Encodes `e` as one `AvroFlumeEvent`.
@@ -16,12 +17,12 @@ pub fn encode(e: &Event) -> Vec<u8> {
 }
 
 /// Appends `e` as one `AvroFlumeEvent` to `out` (a buffer reused from record to record).
-pub(crate) fn encode_into(out: &mut Vec<u8>, e: &Event) {
+pub fn encode_into(out: &mut Vec<u8>, e: &Event) {
     put_event(out, e);
 }
 
 /// Decodes a record value written by [`encode`] (or by Flume); trailing bytes are an error.
-pub(crate) fn decode(value: &[u8]) -> Result<Event, AvroError> {
+pub fn decode(value: &[u8]) -> Result<Event, AvroError> {
     let mut r = Reader::new(value);
     let e = read_event(&mut r, &CallLimits::default())?;
     r.finish("AvroFlumeEvent")?;

@@ -1,5 +1,5 @@
-//! The encoder against the sink's former mapping (`to_records.rs`, `opentelemetry-proto`'s
-//! owned request): the same bytes, decoding (with `opentelemetry-proto`'s prost types, an
+//! The encoder against the sink's former mapping (`to_records.rs`, the owned request of
+//! `owned.rs`): the same bytes, decoding (with the owned types' prost decoding, an
 //! independent decoder) to the same records, for every header shape the mapping has.
 
 use std::sync::Arc;
@@ -9,9 +9,9 @@ use prost::Message;
 use sluice_core::Headers;
 
 use super::*;
-use crate::agent::otlp::proto::ExportLogsServiceRequest;
-use crate::agent::otlp::to_events::request_events;
-use crate::agent::otlp::to_records::export_request;
+use crate::otlp::owned::ExportLogsServiceRequest;
+use crate::otlp::to_events::request_events;
+use crate::otlp::to_records::export_request;
 
 fn event(pairs: &[(&str, &str)], body: &[u8]) -> Event {
     let mut h = Headers::new();
@@ -39,7 +39,7 @@ fn assert_same_as_before(events: &[Event]) {
     let (bytes, order) = encode(events);
     let (old, old_order) = export_request(events);
     let decoded = ExportLogsServiceRequest::decode(bytes.as_slice()).unwrap();
-    assert_eq!(decoded, old, "decoded with opentelemetry-proto's types");
+    assert_eq!(decoded, old, "decoded with the owned types");
     assert_eq!(order, old_order, "record order");
     assert_eq!(
         bytes,
@@ -150,7 +150,7 @@ fn non_utf8_and_empty_bodies_are_bytes_values_and_no_body() {
     let (bytes, _) = encode(&events);
     let req = ExportLogsServiceRequest::decode(bytes.as_slice()).unwrap();
     let recs = &req.resource_logs[0].scope_logs[0].log_records;
-    use crate::agent::otlp::proto::any_value::Value;
+    use crate::otlp::owned::any_value::Value;
     let body = |i: usize| recs[i].body.as_ref().and_then(|b| b.value.clone());
     assert_eq!(body(0), Some(Value::BytesValue(vec![0xff])));
     assert_eq!(body(1), Some(Value::StringValue("t".into())));
@@ -200,8 +200,7 @@ fn events_round_trip_through_the_encoder_and_the_source_exactly() {
     let events = shapes();
     let (bytes, order) = encode(&events);
     let req =
-        crate::agent::otlp::borrowed::ExportLogsServiceRequest::decode(bytes::Bytes::from(bytes))
-            .unwrap();
+        crate::otlp::borrowed::ExportLogsServiceRequest::decode(bytes::Bytes::from(bytes)).unwrap();
     let back = request_events(req, 1 << 20);
     assert!(back.rejected.is_empty(), "{:?}", back.rejected);
     assert_eq!(back.events.len(), events.len());

@@ -6,8 +6,8 @@
 //! whatever the header, Sluice → Sluice gives it back as it was. The body is a string value
 //! when it is UTF-8, else a bytes value.
 //!
-//! Test-only: the sink's former mapping into `opentelemetry-proto`'s owned request, kept as
-//! the reference `encode.rs`'s bytes are compared with (an independent path: owned types,
+//! Test-only: the sink's former mapping into the owned request (`owned.rs`: the types
+//! `opentelemetry-proto` generates), kept as the reference `encode.rs`'s bytes are compared with (an independent path: owned types,
 //! prost's generated encoding).
 
 use std::collections::HashMap;
@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use sluice_core::Event;
 
 use super::names;
-use super::proto::{
+use super::owned::{
     any_value::Value, AnyValue, ExportLogsServiceRequest, InstrumentationScope, KeyValue,
     LogRecord, Resource, ResourceLogs, ScopeLogs,
 };

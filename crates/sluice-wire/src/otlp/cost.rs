@@ -18,9 +18,9 @@ use super::names;
 
 /// Bytes one event costs beyond its headers' text and index: the shared event data (body
 /// handle, headers, counters) and its slot in the request's batch.
-pub(crate) const EVENT_BYTES: u64 = 160;
+pub const EVENT_BYTES: u64 = 160;
 /// Bytes one header pair costs in the headers' index, beyond its text.
-pub(crate) const HEADER_PAIR_BYTES: u64 = 32;
+pub const HEADER_PAIR_BYTES: u64 = 32;
 /// Text of the record's own fields when all are set (`timestamp`, `otel.severity_*`,
 /// `otel.trace_id`, `otel.span_id`, `otel.trace_flags`: names and values), beyond the
 /// `severity_text` and `event_name` strings, which are counted as they are.
@@ -36,7 +36,7 @@ const JSON_BYTES_PER_WIRE_BYTE: u64 = 6;
 /// The bytes `req`'s events will hold once mapped: `wire_bytes` (the request's buffer, which
 /// the bodies slice) plus, per record, its event, its headers (its resource's and scope's
 /// attributes counted again for each record) and a structured body's JSON text.
-pub(crate) fn mapped_bytes(req: &ExportLogsServiceRequest, wire_bytes: usize) -> u64 {
+pub fn mapped_bytes(req: &ExportLogsServiceRequest, wire_bytes: usize) -> u64 {
     let mut total = wire_bytes as u64;
     for rl in &req.resource_logs {
         let resource = rl.resource.as_ref().map_or(Headers::default(), |r| {

@@ -1,12 +1,12 @@
 //! The source's mapping: every field to its header, rejected records named by index.
 
 use super::*;
-use crate::agent::otlp::borrowed::from_owned;
-use crate::agent::otlp::proto::{
+use crate::otlp::borrowed::from_owned;
+use crate::otlp::owned::{
     any_value::Value, AnyValue, ArrayValue, ExportLogsServiceRequest, InstrumentationScope,
     KeyValue, LogRecord, Resource, ResourceLogs, ScopeLogs,
 };
-use crate::agent::otlp::to_records::string;
+use crate::otlp::to_records::string;
 
 /// `req` as the source decodes it.
 pub(super) fn received(req: &ExportLogsServiceRequest) -> super::ExportLogsServiceRequest {
@@ -114,7 +114,7 @@ fn a_record_that_cannot_be_an_event_is_rejected_by_index_and_the_rest_kept() {
     assert_eq!(m.rejected.len(), 1);
     assert_eq!(m.rejected[0].index, 1);
     assert!(
-        m.rejected[0].reason.contains("nested deeper"),
+        m.rejected[0].reason.to_string().contains("nested deeper"),
         "{}",
         m.rejected[0].reason
     );
@@ -125,12 +125,19 @@ fn a_record_that_cannot_be_an_event_is_rejected_by_index_and_the_rest_kept() {
         "only the bytes record fits in 120 bytes"
     );
     assert_eq!(small.rejected.len(), 2);
-    assert!(small.rejected[0].reason.contains("maxEventBytes"));
+    assert!(small.rejected[0]
+        .reason
+        .to_string()
+        .contains("maxEventBytes"));
+    assert!(matches!(
+        small.rejected[0].reason,
+        RecordError::TooLarge { max: 120, .. }
+    ));
 }
 
 #[test]
 fn a_string_that_is_not_utf8_rejects_its_record_alone() {
-    use crate::agent::otlp::borrowed::Value as Received;
+    use crate::otlp::borrowed::Value as Received;
     let mut req = received(&sample());
     let records = &mut req.resource_logs[0].scope_logs[0].log_records;
     let user = records[0].attributes[0].value.as_mut().unwrap();
@@ -144,7 +151,11 @@ fn a_string_that_is_not_utf8_rejects_its_record_alone() {
         vec![0, 1],
         "the bad string's record and the deep one"
     );
-    let reason = &m.rejected[0].reason;
+    assert!(matches!(
+        &m.rejected[0].reason,
+        RecordError::Attribute { key, source: ValueError::NotUtf8 } if key == "user"
+    ));
+    let reason = m.rejected[0].reason.to_string();
     assert!(
         reason.contains("\"user\"") && reason.contains("UTF-8"),
         "{reason}"
@@ -158,7 +169,7 @@ fn a_body_is_a_slice_of_the_received_buffer_not_a_copy() {
     use prost::Message;
     let buf = bytes::Bytes::from(sample().encode_to_vec());
     let inside = buf.as_ptr_range();
-    let req = crate::agent::otlp::borrowed::ExportLogsServiceRequest::decode(buf.clone()).unwrap();
+    let req = crate::otlp::borrowed::ExportLogsServiceRequest::decode(buf.clone()).unwrap();
     let m = request_events(req, 1 << 20);
     assert_eq!(&m.events[0].body[..], b"hello");
     assert!(inside.contains(&m.events[0].body.as_ptr()));

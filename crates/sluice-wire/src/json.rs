@@ -1,10 +1,11 @@
-//! Flume's `JSONHandler` as a pure function of a request's bytes: a JSON array of
-//! `{"headers": {"k": "v", ...}, "body": "text"}`, numbers and booleans taken as their text (as
-//! Gson does), a missing body empty, in the charset of `Content-Type` (handler.rs).
+//! Flume's `JSONHandler` (the `http` source's default) as a pure function of a request's bytes:
+//! a JSON array of `{"headers": {"k": "v", ...}, "body": "text"}`, numbers and booleans taken
+//! as their text (as Gson does), a missing body empty, in the charset of `Content-Type`
+//! (`charset.rs`).
 //!
 //! The array is decoded as a stream straight into events, never into an intermediate tree, and
 //! within limits checked as it goes: at most `maxEventsPerRequest` events, and the events
-//! counted ([`crate::wire::cost`]: bodies, keys and values plus a fixed cost per event and per
+//! counted ([`crate::cost`]: bodies, keys and values plus a fixed cost per event and per
 //! header) for at most a given number of bytes. [`json_cost`] makes the same count without
 //! keeping anything, so a caller can learn what a request needs before it decodes it: a
 //! 16 MiB body of `[{},{},...]` cannot turn into hundreds of MiB of events.
@@ -14,56 +15,80 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::handler::{charset_of, decode, encode, Charset, Scalar};
-use crate::wire::cost::Cost;
+mod charset;
+
+use charset::{charset_of, decode, encode, Charset, Scalar};
+
+use crate::cost::Cost;
 use sluice_core::Event;
 
 /// Why a JSON request is not taken.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum JsonError {
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JsonError {
     /// Not a JSON array of events in a supported charset: answer 400 with this reason.
-    Bad(String),
+    #[error(transparent)]
+    Bad(#[from] BadJson),
     /// More events than allowed: answer 413.
+    #[error("request has more than {max} events (maxEventsPerRequest)")]
     TooManyEvents {
         /// The limit.
         max: usize,
     },
     /// The events would be counted for more bytes than allowed (nothing is kept).
+    #[error("request's events would take more than {max} bytes in memory (maxInflightBytes / 2)")]
     OverBudget {
         /// The limit.
         max: u64,
     },
 }
 
-impl fmt::Display for JsonError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            JsonError::Bad(reason) => f.write_str(reason),
-            JsonError::TooManyEvents { max } => {
-                write!(
-                    f,
-                    "request has more than {max} events (maxEventsPerRequest)"
-                )
-            }
-            JsonError::OverBudget { max } => write!(
-                f,
-                "request's events would take more than {max} bytes in memory (maxInflightBytes / 2)"
-            ),
-        }
-    }
+/// Why a request is not a JSON array of events in a supported charset (the 400's reason).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadJson {
+    /// `Content-Type` names a charset other than UTF-8, UTF-16 and UTF-32.
+    #[error("unsupported charset {0:?}: the JSON handler supports UTF-8, UTF-16 and UTF-32 only")]
+    UnsupportedCharset(String),
+    /// A UTF-8 body that is not.
+    #[error("request body is not valid UTF-8 (at byte {valid_up_to})")]
+    NotUtf8 {
+        /// Bytes of valid UTF-8 before the first bad one.
+        valid_up_to: usize,
+    },
+    /// A UTF-16 body of an odd number of bytes.
+    #[error("request body is not valid UTF-16 (odd length)")]
+    Utf16OddLength,
+    /// A UTF-16 body with an unpaired surrogate.
+    #[error("request body is not valid UTF-16: {0}")]
+    NotUtf16(#[source] std::char::DecodeUtf16Error),
+    /// A UTF-32 body whose length is not a multiple of 4.
+    #[error("request body is not valid UTF-32 (length not a multiple of 4)")]
+    Utf32Length,
+    /// A UTF-32 body holding a value that is not a code point.
+    #[error("request body is not valid UTF-32 (code point {0:#x})")]
+    NotUtf32(u32),
+    /// An empty body (or only whitespace).
+    #[error("request body is empty; expected a JSON array of events")]
+    Empty,
+    /// A body that does not start with `[`; the character it starts with.
+    #[error("request body is not a JSON array of events (it starts with {0:?}); expected [{{\"headers\":{{...}},\"body\":\"...\"}}, ...]")]
+    NotAnArray(char),
+    /// Not JSON, or not events; the parser's message.
+    #[error("request has invalid JSON: {0}")]
+    Invalid(String),
 }
 
 /// Flume's `JSONHandler` without limits: the events, or the reason to answer 400 with.
 #[cfg(test)]
-pub(crate) fn json_events(body: &[u8], content_type: Option<&str>) -> Result<Vec<Event>, String> {
-    json_events_counted(body, content_type, usize::MAX, u64::MAX)
-        .map(|(events, _)| events)
-        .map_err(|e| e.to_string())
+pub(crate) fn json_events(
+    body: &[u8],
+    content_type: Option<&str>,
+) -> Result<Vec<Event>, JsonError> {
+    json_events_counted(body, content_type, usize::MAX, u64::MAX).map(|(events, _)| events)
 }
 
 /// The events of a request, at most `events_max` of them and counted for at most `cost_max`
 /// bytes, with what they are counted for (the text of a body not in UTF-8 included).
-pub(crate) fn json_events_counted(
+pub fn json_events_counted(
     body: &[u8],
     content_type: Option<&str>,
     events_max: usize,
@@ -74,7 +99,7 @@ pub(crate) fn json_events_counted(
 
 /// What [`json_events_counted`] would count a request's events for, found without keeping
 /// them; the same errors.
-pub(crate) fn json_cost(
+pub fn json_cost(
     body: &[u8],
     content_type: Option<&str>,
     events_max: usize,
@@ -89,20 +114,14 @@ fn run(
     cost_max: u64,
     keep: bool,
 ) -> Result<(Vec<Event>, u64), JsonError> {
-    let cs = charset_of(content_type).map_err(JsonError::Bad)?;
-    let text = decode(body, cs).map_err(JsonError::Bad)?;
+    let cs = charset_of(content_type)?;
+    let text = decode(body, cs)?;
     let trimmed = text.trim_start();
     if trimmed.is_empty() {
-        return Err(JsonError::Bad(
-            "request body is empty; expected a JSON array of events".into(),
-        ));
+        return Err(BadJson::Empty.into());
     }
     if !trimmed.starts_with('[') {
-        return Err(JsonError::Bad(format!(
-            "request body is not a JSON array of events (it starts with {:?}); expected \
-             [{{\"headers\":{{...}},\"body\":\"...\"}}, ...]",
-            trimmed.chars().next().unwrap_or(' ')
-        )));
+        return Err(BadJson::NotAnArray(trimmed.chars().next().unwrap_or(' ')).into());
     }
     let mut st = State {
         cost: Cost::new(cost_max),
@@ -124,7 +143,7 @@ fn run(
         Err(e) => Err(st
             .stopped
             .take()
-            .unwrap_or_else(|| JsonError::Bad(format!("request has invalid JSON: {e}")))),
+            .unwrap_or_else(|| BadJson::Invalid(e.to_string()).into())),
     }
 }
 
@@ -144,10 +163,7 @@ struct State {
 
 impl State {
     /// Counts `n` bytes, or stops decoding.
-    fn count<E: de::Error>(
-        &mut self,
-        n: Result<(), crate::wire::cost::OverBudget>,
-    ) -> Result<(), E> {
+    fn count<E: de::Error>(&mut self, n: Result<(), crate::cost::OverBudget>) -> Result<(), E> {
         n.map_err(|_| self.stop(over(&self.cost)))
     }
 
@@ -298,15 +314,21 @@ mod tests {
 
     #[test]
     fn a_json_body_that_is_not_an_array_is_refused_with_the_reason() {
-        let err = json_events(br#"{"headers":{},"body":"x"}"#, None).unwrap_err();
+        let err = json_events(br#"{"headers":{},"body":"x"}"#, None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not a JSON array"), "{err}");
-        let err = json_events(b"", None).unwrap_err();
+        let err = json_events(b"", None).unwrap_err().to_string();
         assert!(err.contains("empty"), "{err}");
-        let err = json_events(br#"[{"body":"x"}"#, None).unwrap_err();
+        let err = json_events(br#"[{"body":"x"}"#, None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("invalid JSON"), "{err}");
-        let err = json_events(br#"[{"body":{"x":1}}]"#, None).unwrap_err();
+        let err = json_events(br#"[{"body":{"x":1}}]"#, None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("invalid JSON"), "{err}");
-        let err = json_events(b"[\"\xff\"]", None).unwrap_err();
+        let err = json_events(b"[\"\xff\"]", None).unwrap_err().to_string();
         assert!(err.contains("not valid UTF-8"), "{err}");
     }
 
@@ -330,7 +352,12 @@ mod tests {
 
     #[test]
     fn an_unsupported_charset_is_refused() {
-        let err = json_events(b"[]", Some("application/json; charset=ISO-8859-1")).unwrap_err();
+        let bad = json_events(b"[]", Some("application/json; charset=ISO-8859-1")).unwrap_err();
+        assert_eq!(
+            bad,
+            JsonError::Bad(BadJson::UnsupportedCharset("ISO-8859-1".into()))
+        );
+        let err = bad.to_string();
         assert!(err.contains("ISO-8859-1"), "{err}");
     }
 
@@ -363,7 +390,9 @@ mod tests {
     fn unknown_keys_are_ignored_and_duplicates_refused() {
         let ev = json_events(br#"[{"x":[1,{}],"body":"b","headers":null}]"#, None).unwrap();
         assert_eq!(ev[0].body, &b"b"[..]);
-        let err = json_events(br#"[{"body":"a","body":"b"}]"#, None).unwrap_err();
+        let err = json_events(br#"[{"body":"a","body":"b"}]"#, None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("invalid JSON"), "{err}");
     }
 }

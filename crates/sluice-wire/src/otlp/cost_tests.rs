@@ -4,13 +4,13 @@
 use prost::Message;
 
 use super::*;
-use crate::agent::otlp::borrowed::from_owned;
-use crate::agent::otlp::proto::{
+use crate::otlp::borrowed::from_owned;
+use crate::otlp::owned::{
     ExportLogsServiceRequest as Owned, KeyValue as OwnedKv, LogRecord as OwnedRecord, Resource,
     ResourceLogs, ScopeLogs,
 };
-use crate::agent::otlp::request_events;
-use crate::agent::otlp::to_records::string;
+use crate::otlp::request_events;
+use crate::otlp::to_records::string;
 
 /// `records` records of `body_bytes` each and 3 attributes, sharing one resource of
 /// `resource_attrs` attributes whose values are `value_bytes` long.

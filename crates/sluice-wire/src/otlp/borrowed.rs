@@ -1,5 +1,5 @@
 //! The logs request as the source decodes it: types that prost-build generates at build time
-//! (build.rs) from the OTLP `.proto` files vendored in `proto/` (opentelemetry-proto v1.8.0,
+//! (the crate's build.rs) from the OTLP `.proto` files vendored in the crate's `proto/` (opentelemetry-proto v1.8.0,
 //! the version `opentelemetry-proto` 0.31 generates from), with every `string` and `bytes`
 //! field a [`bytes::Bytes`]. Decoded from a `Bytes` buffer (tonic's message buffer, the HTTP
 //! body), each string, body and id is a slice of that buffer: no allocation and no copy per
@@ -8,8 +8,8 @@
 //! `bytes` that must be UTF-8), so the mapping (`to_events.rs`) checks UTF-8 where it makes
 //! text, and a record whose string is not UTF-8 is rejected alone, through `partial_success`.
 //!
-//! Only the request is decoded with these types; responses, the sink's requests and the JSON
-//! encoding keep `opentelemetry-proto`'s.
+//! Only the request is decoded with these types; responses and the JSON encoding keep
+//! `opentelemetry-proto`'s (the agent's), and the sink's requests are written by `encode.rs`.
 
 #[allow(
     clippy::all,
@@ -24,18 +24,18 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/otlp_borrowed.rs"));
 }
 
-pub(crate) use generated::opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest;
-pub(crate) use generated::opentelemetry::proto::common::v1::{
-    any_value::Value, AnyValue, InstrumentationScope, KeyValue,
+pub use generated::opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest;
+pub use generated::opentelemetry::proto::common::v1::{
+    any_value::Value, AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList,
 };
-#[cfg(test)]
-pub(crate) use generated::opentelemetry::proto::common::v1::{ArrayValue, KeyValueList};
-pub(crate) use generated::opentelemetry::proto::logs::v1::LogRecord;
+pub use generated::opentelemetry::proto::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+pub use generated::opentelemetry::proto::resource::v1::Resource;
 
-/// `req` (`opentelemetry-proto`'s owned type, as the JSON mapping reads it) as the borrowed
-/// type, through its protobuf encoding (which cannot fail to decode: same schema).
-pub(crate) fn from_owned(
-    req: &super::proto::ExportLogsServiceRequest,
+/// `req`, an owned request of the same schema (`opentelemetry-proto`'s, as the agent's JSON
+/// mapping reads it), as the borrowed type, through its protobuf encoding (which cannot fail
+/// to decode: same schema).
+pub fn from_owned(
+    req: &impl prost::Message,
 ) -> Result<ExportLogsServiceRequest, prost::DecodeError> {
     use prost::Message;
     ExportLogsServiceRequest::decode(bytes::Bytes::from(req.encode_to_vec()))
