@@ -36,7 +36,6 @@ pub mod spooldir;
 pub(crate) mod syslog;
 pub mod taildir;
 pub mod thrift;
-pub(crate) mod tls;
 pub(crate) mod udp;
 pub(crate) mod upstream_log;
 

@@ -9,7 +9,7 @@
 //! (more are closed at once, with one warning at most every 10 s), and `headerReadTimeout`
 //! bounds both reading a request's headers and an idle keep-alive connection.
 //!
-//! With `ssl = true` each connection first completes a TLS handshake (../tls.rs), bounded by
+//! With `ssl = true` each connection first completes a TLS handshake (`rpc::transport::tls`: a PEM or PKCS12 keystore), bounded by
 //! [`HANDSHAKE_TIMEOUT`].
 //!
 //! Delivery: at-least-once for clients that resend on anything but 200 (a 200 is sent only
@@ -33,8 +33,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::refusals::RefusalLog;
-use super::tls::{self, HANDSHAKE_TIMEOUT};
 use super::{SourceCtx, SourceError};
+use crate::agent::rpc::transport::settings::HANDSHAKE_TIMEOUT_DEFAULT as HANDSHAKE_TIMEOUT;
+use crate::agent::rpc::transport::tls;
 pub(crate) use config::HttpConfig;
 
 /// Listens until stopped; open connections finish the request they are serving.
@@ -44,7 +45,7 @@ pub(crate) async fn run(cfg: HttpConfig, ctx: SourceCtx) -> Result<(), SourceErr
         .map_err(|e| ctx.error(format!("cannot listen on {}:{}: {e}", cfg.bind, cfg.port)))?;
     tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, "http source listening");
     let acceptor = match &cfg.tls {
-        Some(t) => Some(tls::acceptor(t).map_err(|e| ctx.error(e))?),
+        Some(t) => Some(tls::acceptor(t, &[]).map_err(|e| ctx.error(e))?),
         None => None,
     };
     ctx.ready.accepting();

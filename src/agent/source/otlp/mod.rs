@@ -49,11 +49,12 @@ use tokio::task::JoinSet;
 
 use super::peer_conns::PeerConns;
 use super::refusals::RefusalLog;
-use super::tls::{self, HANDSHAKE_TIMEOUT};
 use super::{SourceCtx, SourceError};
 use crate::agent::metrics::SourceCounter;
 use crate::agent::otlp::proto::GRPC_LOGS_SERVICE;
 use crate::agent::rpc::ipfilter::{Decision, IpFilter};
+use crate::agent::rpc::transport::settings::HANDSHAKE_TIMEOUT_DEFAULT as HANDSHAKE_TIMEOUT;
+use crate::agent::rpc::transport::tls;
 pub use abandon::ABANDONED_CALLS_MAX;
 pub use body::PEER_SHARE_DIVISOR;
 pub use config::{OtlpSourceConfig, Protocol, STREAMS_PER_CONNECTION_MAX};
@@ -93,7 +94,7 @@ pub async fn run(cfg: OtlpSourceConfig, ctx: SourceCtx) -> Result<(), SourceErro
                 Protocol::Grpc => &[b"h2"],
                 Protocol::Http => &[b"http/1.1"],
             };
-            Some(tls::acceptor_alpn(t, alpn).map_err(|e| ctx.error(e))?)
+            Some(tls::acceptor(t, alpn).map_err(|e| ctx.error(e))?)
         }
         None => None,
     };
