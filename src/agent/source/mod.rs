@@ -15,6 +15,7 @@ pub(crate) mod file_id;
 pub(crate) mod file_lines;
 pub(crate) mod frame_pool;
 pub(crate) mod http;
+pub(crate) mod http_serve;
 pub(crate) mod kafka;
 pub(crate) mod lines;
 pub(crate) mod listener;
