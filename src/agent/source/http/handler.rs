@@ -19,6 +19,29 @@ use serde::Deserialize;
 
 use sluice_core::Event;
 
+/// Why a request's charset or text is refused (the JSON handler answers 400 with it).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum CharsetError {
+    /// `Content-Type` names another charset.
+    #[error("unsupported charset {0:?}: the JSON handler supports UTF-8, UTF-16 and UTF-32 only")]
+    Unsupported(String),
+    /// Not UTF-8 from this byte on.
+    #[error("request body is not valid UTF-8 (at byte {0})")]
+    Utf8(usize),
+    /// UTF-16 of an odd length.
+    #[error("request body is not valid UTF-16 (odd length)")]
+    Utf16Length,
+    /// A lone surrogate.
+    #[error("request body is not valid UTF-16: {0}")]
+    Utf16(std::char::DecodeUtf16Error),
+    /// UTF-32 whose length is not a multiple of 4.
+    #[error("request body is not valid UTF-32 (length not a multiple of 4)")]
+    Utf32Length,
+    /// Not a Unicode scalar value.
+    #[error("request body is not valid UTF-32 (code point {0:#x})")]
+    Utf32(u32),
+}
+
 /// A request charset the JSON handler accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Charset {
@@ -31,7 +54,7 @@ pub(crate) enum Charset {
 }
 
 /// The charset named by a `Content-Type` value.
-pub(crate) fn charset_of(content_type: Option<&str>) -> Result<Charset, String> {
+pub(crate) fn charset_of(content_type: Option<&str>) -> Result<Charset, CharsetError> {
     let Some(ct) = content_type else {
         return Ok(Charset::Utf8);
     };
@@ -46,23 +69,18 @@ pub(crate) fn charset_of(content_type: Option<&str>) -> Result<Charset, String> 
         Some(c) if c.eq_ignore_ascii_case("utf-8") => Ok(Charset::Utf8),
         Some(c) if c.eq_ignore_ascii_case("utf-16") => Ok(Charset::Utf16),
         Some(c) if c.eq_ignore_ascii_case("utf-32") => Ok(Charset::Utf32),
-        Some(c) => Err(format!(
-            "unsupported charset {c:?}: the JSON handler supports UTF-8, UTF-16 and UTF-32 only"
-        )),
+        Some(c) => Err(CharsetError::Unsupported(c)),
     }
 }
 
 /// The request body as text (borrowed when it is UTF-8 already).
-pub(crate) fn decode(body: &[u8], cs: Charset) -> Result<Cow<'_, str>, String> {
+pub(crate) fn decode(body: &[u8], cs: Charset) -> Result<Cow<'_, str>, CharsetError> {
     match cs {
         Charset::Utf8 => {
             let b = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-            std::str::from_utf8(b).map(Cow::Borrowed).map_err(|e| {
-                format!(
-                    "request body is not valid UTF-8 (at byte {})",
-                    e.valid_up_to()
-                )
-            })
+            std::str::from_utf8(b)
+                .map(Cow::Borrowed)
+                .map_err(|e| CharsetError::Utf8(e.valid_up_to()))
         }
         Charset::Utf16 => {
             let (le, b) = match body {
@@ -71,7 +89,7 @@ pub(crate) fn decode(body: &[u8], cs: Charset) -> Result<Cow<'_, str>, String> {
                 _ => (false, body),
             };
             if b.len() % 2 != 0 {
-                return Err("request body is not valid UTF-16 (odd length)".into());
+                return Err(CharsetError::Utf16Length);
             }
             let units = b.chunks_exact(2).map(|c| {
                 let pair = [c[0], c[1]];
@@ -84,7 +102,7 @@ pub(crate) fn decode(body: &[u8], cs: Charset) -> Result<Cow<'_, str>, String> {
             char::decode_utf16(units)
                 .collect::<Result<String, _>>()
                 .map(Cow::Owned)
-                .map_err(|e| format!("request body is not valid UTF-16: {e}"))
+                .map_err(CharsetError::Utf16)
         }
         Charset::Utf32 => {
             let (le, b) = match body {
@@ -93,7 +111,7 @@ pub(crate) fn decode(body: &[u8], cs: Charset) -> Result<Cow<'_, str>, String> {
                 _ => (false, body),
             };
             if b.len() % 4 != 0 {
-                return Err("request body is not valid UTF-32 (length not a multiple of 4)".into());
+                return Err(CharsetError::Utf32Length);
             }
             b.chunks_exact(4)
                 .map(|c| {
@@ -103,9 +121,7 @@ pub(crate) fn decode(body: &[u8], cs: Charset) -> Result<Cow<'_, str>, String> {
                     } else {
                         u32::from_be_bytes(q)
                     };
-                    char::from_u32(n).ok_or_else(|| {
-                        format!("request body is not valid UTF-32 (code point {n:#x})")
-                    })
+                    char::from_u32(n).ok_or(CharsetError::Utf32(n))
                 })
                 .collect::<Result<String, _>>()
                 .map(Cow::Owned)

@@ -14,7 +14,7 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::handler::{charset_of, decode, encode, Charset, Scalar};
+use super::handler::{charset_of, decode, encode, Charset, CharsetError, Scalar};
 use crate::wire::cost::Cost;
 use sluice_core::Event;
 
@@ -23,6 +23,8 @@ use sluice_core::Event;
 pub(crate) enum JsonError {
     /// Not a JSON array of events in a supported charset: answer 400 with this reason.
     Bad(String),
+    /// The request's charset, or its text in it, is refused: answer 400.
+    Charset(CharsetError),
     /// More events than allowed: answer 413.
     TooManyEvents {
         /// The limit.
@@ -35,10 +37,17 @@ pub(crate) enum JsonError {
     },
 }
 
+impl From<CharsetError> for JsonError {
+    fn from(e: CharsetError) -> Self {
+        JsonError::Charset(e)
+    }
+}
+
 impl fmt::Display for JsonError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             JsonError::Bad(reason) => f.write_str(reason),
+            JsonError::Charset(e) => e.fmt(f),
             JsonError::TooManyEvents { max } => {
                 write!(
                     f,
@@ -89,8 +98,8 @@ fn run(
     cost_max: u64,
     keep: bool,
 ) -> Result<(Vec<Event>, u64), JsonError> {
-    let cs = charset_of(content_type).map_err(JsonError::Bad)?;
-    let text = decode(body, cs).map_err(JsonError::Bad)?;
+    let cs = charset_of(content_type)?;
+    let text = decode(body, cs)?;
     let trimmed = text.trim_start();
     if trimmed.is_empty() {
         return Err(JsonError::Bad(

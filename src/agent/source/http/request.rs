@@ -151,7 +151,7 @@ async fn decode(
                 ctx.counters.add(SourceCounter::EventReadFail, 1);
                 tracing::warn!(source = %ctx.name, reason = %e, "bad request");
                 let status = match e {
-                    JsonError::Bad(_) => StatusCode::BAD_REQUEST,
+                    JsonError::Bad(_) | JsonError::Charset(_) => StatusCode::BAD_REQUEST,
                     _ => StatusCode::PAYLOAD_TOO_LARGE,
                 };
                 Err(reply(status, format!("Bad request from client. {e}\n")))
