@@ -69,12 +69,8 @@ fn check(meta: &Metadata, max: u64) -> Result<(), KeyFileError> {
     Ok(())
 }
 
-/// Reads the regular file at `path` whole, if it has at most [`KEY_FILE_BYTES_MAX`] bytes.
-pub(crate) fn read(path: &Path) -> Result<Vec<u8>, KeyFileError> {
-    read_at_most(path, KEY_FILE_BYTES_MAX)
-}
-
-/// [`read`] with the cap `max`.
+/// Reads the regular file at `path` whole, if it has at most `max` bytes (the stores use
+/// [`KEY_FILE_BYTES_MAX`]).
 pub(crate) fn read_at_most(path: &Path, max: u64) -> Result<Vec<u8>, KeyFileError> {
     // Looked at before opening: opening a FIFO for reading blocks until a writer comes.
     check(&std::fs::metadata(path)?, max)?;
@@ -96,6 +92,10 @@ pub(crate) fn read_at_most(path: &Path, max: u64) -> Result<Vec<u8>, KeyFileErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn read(path: &Path) -> Result<Vec<u8>, KeyFileError> {
+        read_at_most(path, KEY_FILE_BYTES_MAX)
+    }
 
     #[test]
     fn a_small_regular_file_is_read_whole() {

@@ -306,23 +306,29 @@ async fn syslogtcp_with_ssl_reads_messages_over_tls_with_a_pem_keystore() {
 }
 
 #[test]
-fn a_java_keystore_type_is_a_config_error_with_the_conversion() {
-    let text = "a1.sources = r1\na1.channels = c1\na1.sources.r1.type = syslogtcp\n\
-                a1.sources.r1.port = 5140\na1.sources.r1.ssl = true\n\
-                a1.sources.r1.keystore = /etc/ks.jks\na1.sources.r1.keystore-type = JKS\n\
-                a1.sources.r1.keystore-password = secret\n\
-                a1.sources.r1.channels = c1\na1.channels.c1.type = memory\n";
-    let loaded = sluice::agent::topology::load(text, "a1", &[]);
+fn a_java_keystore_is_a_config_error_with_the_conversion() {
+    let tmp = tempfile::tempdir().unwrap();
+    let jks = tmp.path().join("ks.jks");
+    std::fs::write(&jks, [0xFE, 0xED, 0xFE, 0xED, 0, 0, 0, 2]).unwrap();
+    let text = format!(
+        "a1.sources = r1\na1.channels = c1\na1.sources.r1.type = syslogtcp\n\
+         a1.sources.r1.port = 5140\na1.sources.r1.ssl = true\n\
+         a1.sources.r1.keystore = {}\na1.sources.r1.keystore-type = JKS\n\
+         a1.sources.r1.keystore-password = secret\n\
+         a1.sources.r1.channels = c1\na1.channels.c1.type = memory\n",
+        jks.display()
+    );
+    let loaded = sluice::agent::topology::load(&text, "a1", &[]);
     assert!(loaded.config.is_none());
     let p = loaded
         .problems
         .iter()
-        .find(|p| p.key == "a1.sources.r1.keystore-type")
-        .expect("a keystore-type problem");
+        .find(|p| p.key == "a1.sources.r1.keystore")
+        .expect("a keystore problem");
     assert!(
         p.message.contains("keytool -importkeystore"),
         "{}",
         p.message
     );
-    assert!(p.render("f").starts_with("f:7: "), "{}", p.render("f"));
+    assert!(p.render("f").starts_with("f:6: "), "{}", p.render("f"));
 }

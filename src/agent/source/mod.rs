@@ -14,6 +14,7 @@ pub(crate) mod file_id;
 pub(crate) mod file_lines;
 pub(crate) mod frame_pool;
 pub(crate) mod http;
+pub(crate) mod http_serve;
 pub(crate) mod java;
 pub(crate) mod kafka;
 pub(crate) mod listener;
@@ -32,7 +33,6 @@ pub mod spooldir;
 pub(crate) mod syslog;
 pub mod taildir;
 pub mod thrift;
-pub(crate) mod tls;
 pub(crate) mod udp;
 pub(crate) mod upstream_log;
 

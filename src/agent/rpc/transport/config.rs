@@ -18,6 +18,10 @@
 //! | `ssl-handshake-rate-per-peer` | source | 20 | Sluice: new handshakes per second per peer address |
 //! | `max-inflate-ratio` | source | 0 (off) | Sluice: inflated bytes per compressed byte (beyond 256 KiB); 0 or 2-100000 |
 //!
+//! The http, otlp and syslog TCP sources read the same `ssl`, `keystore*`, protocol and suite
+//! keys through [`listener_tls_keys`] (and Flume's HTTP source's older `enableSSL` and
+//! `keystorePassword`).
+//!
 //! Lists (protocols, suites) are separated by spaces, as Flume's, or commas. The stores are
 //! read while the configuration is read, so a bad one is reported with its line (and by
 //! `sluice config check`).
@@ -92,6 +96,23 @@ pub(crate) fn server_keys(cx: &mut Ctx<'_>) -> ServerSecurity {
         }
     }
     sec
+}
+
+/// The TLS keys of a source that is not an RPC one (http, otlp, syslog TCP): `ssl` (or
+/// `enableSSL`), `keystore*`, protocols and suites; `None` = no TLS. The keystore is read
+/// now, so a bad one is reported with its line (and by `config check`).
+pub(crate) fn listener_tls_keys(cx: &mut Ctx<'_>) -> Option<TlsServerSettings> {
+    if !(cx.bool("ssl", false) | cx.bool("enableSSL", false)) {
+        for p in ["keystore", "include-", "exclude-"] {
+            cx.use_prefix(p);
+        }
+        return None;
+    }
+    let tls = server_tls(cx)?;
+    if let Err(e) = tls::acceptor(&tls, &[]) {
+        cx.error("keystore", e.to_string());
+    }
+    Some(tls)
 }
 
 /// `max-inflate-ratio`, `ssl-max-handshakes` and `ssl-handshake-rate-per-peer`.
@@ -181,7 +202,8 @@ fn store_type(cx: &mut Ctx<'_>, key: &str, env: &str) {
 
 fn server_tls(cx: &mut Ctx<'_>) -> Option<TlsServerSettings> {
     let keystore = key_or_env(cx, "keystore", "FLUME_SSL_KEYSTORE_PATH");
-    let password = key_or_env(cx, "keystore-password", "FLUME_SSL_KEYSTORE_PASSWORD");
+    let password = key_or_env(cx, "keystore-password", "FLUME_SSL_KEYSTORE_PASSWORD")
+        .or_else(|| cx.get("keystorePassword"));
     store_type(cx, "keystore-type", "FLUME_SSL_KEYSTORE_TYPE");
     let versions = protocols(cx);
     let suites = suites(cx);

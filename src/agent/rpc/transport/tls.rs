@@ -1,6 +1,8 @@
-//! rustls configurations of the RPC hops (ring provider, no OpenSSL): a server's from its
-//! keystore, a client's from its truststore (or the public web roots, or `trust-all-certs`),
-//! both limited to the protocols and cipher suites the keys leave.
+//! rustls configurations of every TLS hop (ring provider, no OpenSSL): a server's from its
+//! keystore (the RPC sources, and through [`acceptor`] the http, otlp and syslog TCP
+//! sources), a client's from its truststore (or the public web roots, or `trust-all-certs`;
+//! the RPC sinks and the otlp sink), both limited to the protocols and cipher suites the keys
+//! leave. Every store is read by keystore.rs (PEM or PKCS12), the one reader.
 //!
 //! What a client verifies: the server's chain up to a trusted root, its validity dates, and
 //! (unless `verify-hostname = false`) that it names the `hostname` the sink connects to.
@@ -18,6 +20,7 @@ use tokio_rustls::rustls::{
     self, CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig,
     SignatureScheme,
 };
+use tokio_rustls::TlsAcceptor;
 
 use super::keystore;
 use super::settings::{TlsClientSettings, TlsServerSettings, TlsVersions, Trust};
@@ -69,8 +72,26 @@ fn tls_err(what: &str, e: rustls::Error) -> TransportError {
     TransportError::Tls(format!("{what}: {e}"))
 }
 
-/// The server side: presents the keystore's chain.
+/// The server side: presents the keystore's chain (no ALPN).
 pub(crate) fn server_config(s: &TlsServerSettings) -> Result<ServerConfig, TransportError> {
+    server_config_alpn(s, &[])
+}
+
+/// A listener's acceptor offering the ALPN protocols `alpn` (the otlp source: `h2` for gRPC,
+/// which gRPC clients require, `http/1.1` for HTTP); none when empty.
+pub(crate) fn acceptor(
+    s: &TlsServerSettings,
+    alpn: &[&[u8]],
+) -> Result<TlsAcceptor, TransportError> {
+    Ok(TlsAcceptor::from(std::sync::Arc::new(server_config_alpn(
+        s, alpn,
+    )?)))
+}
+
+fn server_config_alpn(
+    s: &TlsServerSettings,
+    alpn: &[&[u8]],
+) -> Result<ServerConfig, TransportError> {
     let id = keystore::identity(&s.keystore, s.keystore_password.as_deref())?;
     let mut config = ServerConfig::builder_with_provider(provider(&s.suites))
         .with_protocol_versions(&versions(s.versions))
@@ -78,7 +99,7 @@ pub(crate) fn server_config(s: &TlsServerSettings) -> Result<ServerConfig, Trans
         .with_no_client_auth()
         .with_single_cert(id.chain, id.key)
         .map_err(|e| tls_err("the keystore's certificate and key", e))?;
-    config.alpn_protocols.clear();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Ok(config)
 }
 

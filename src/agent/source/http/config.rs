@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::agent::config::limits::{BATCH_SIZE_MAX, CONNECTIONS_MAX, DURATION_MS_MAX};
 use crate::agent::config::Ctx;
-use crate::agent::source::tls::TlsConfig;
+use crate::agent::rpc::transport::settings::TlsServerSettings;
 
 /// Default cap on open connections of an HTTP source (`maxConnections`).
 pub(crate) const MAX_CONNECTIONS_DEFAULT: u64 = 1024;
@@ -62,8 +62,8 @@ pub struct HttpConfig {
     pub header_read_timeout: Duration,
     /// `requestTimeout` (ms, default 30000) to receive a body.
     pub request_timeout: Duration,
-    /// `ssl = true`: TLS with the PEM `keystore`.
-    pub tls: Option<TlsConfig>,
+    /// `ssl = true`: TLS with the `keystore` (PEM or PKCS12).
+    pub tls: Option<TlsServerSettings>,
 }
 
 /// Reads an `http` source's keys.
@@ -73,7 +73,7 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
     // A refused handler or port does not end the build before every key was read.
     let handler = handler(cx);
     cx.use_prefix("handler.");
-    let tls = crate::agent::source::tls::config::parse(cx);
+    let tls = crate::agent::rpc::transport::config::listener_tls_keys(cx);
     for p in [
         "QueuedThreadPool.",
         "HttpConfiguration.",

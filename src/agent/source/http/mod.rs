@@ -6,11 +6,11 @@
 //! take more than half of `maxInflightBytes`, 503 when a channel did not accept the batch or
 //! the source's in-flight budget stayed taken (the client should resend), 408 when the body
 //! does not arrive within `requestTimeout`. Connections are kept alive; at most `maxConnections` are open
-//! (more are closed at once, with one warning at most every 10 s), and `headerReadTimeout`
-//! bounds both reading a request's headers and an idle keep-alive connection.
-//!
-//! With `ssl = true` each connection first completes a TLS handshake (../tls.rs), bounded by
-//! [`HANDSHAKE_TIMEOUT`].
+//! (more are closed at once, counted as `ConnectionRefusedCount`, with one warning at most
+//! every 10 s), and `headerReadTimeout` bounds both reading a request's headers and an idle
+//! keep-alive connection. Listening, the connection limit, TLS (`ssl = true`: a PEM or PKCS12
+//! keystore, the handshake within 10 s) and the stop are the serving path's
+//! (`source/http_serve`), shared with the otlp source; this source answers the requests.
 //!
 //! Delivery: at-least-once for clients that resend on anything but 200 (a 200 is sent only
 //! after the commit; a crash before it loses nothing the client was told was accepted).
@@ -19,120 +19,61 @@ pub(crate) mod config;
 pub(crate) mod handler;
 mod request;
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::Request;
 
-use super::refusals::RefusalLog;
-use super::tls::{self, HANDSHAKE_TIMEOUT};
+use super::http_serve::{self, Answer, HttpService, Serve, Version};
 use super::{SourceCtx, SourceError};
 pub(crate) use config::HttpConfig;
 
-/// Listens until stopped; open connections finish the request they are serving.
+/// Listens until stopped (on the one HTTP serving path, `source/http_serve`); open
+/// connections finish the request they are serving.
 pub(crate) async fn run(cfg: HttpConfig, ctx: SourceCtx) -> Result<(), SourceError> {
-    let listener = TcpListener::bind((cfg.bind.as_str(), cfg.port))
-        .await
-        .map_err(|e| ctx.error(format!("cannot listen on {}:{}: {e}", cfg.bind, cfg.port)))?;
-    tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, "http source listening");
-    let acceptor = match &cfg.tls {
-        Some(t) => Some(tls::acceptor(t).map_err(|e| ctx.error(e))?),
-        None => None,
+    let serve = Serve {
+        what: "http source",
+        bind: cfg.bind.clone(),
+        port: cfg.port,
+        tls: cfg.tls.clone(),
+        alpn: &[],
+        ip_filter_rules: None,
+        max_connections: cfg.max_connections,
+        max_connections_per_peer: usize::MAX,
+        request_timeout: cfg.request_timeout,
+        version: Version::Http1 {
+            header_read_timeout: cfg.header_read_timeout,
+            buf_bytes_max: None,
+        },
     };
-    ctx.ready.accepting();
-    let shared = Arc::new(request::Shared::new(cfg));
-    let cfg = &shared.cfg;
-    let permits = Arc::new(Semaphore::new(cfg.max_connections));
-    let mut conns = JoinSet::new();
-    let mut stop = ctx.stop.clone();
-    let mut refusals = RefusalLog::default();
-    loop {
-        tokio::select! {
-            _ = stop.wait() => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => match permits.clone().try_acquire_owned() {
-                    Ok(permit) => {
-                        let (shared, ctx) = (shared.clone(), ctx.clone());
-                        let acceptor = acceptor.clone();
-                        let _ = stream.set_nodelay(true);
-                        conns.spawn(async move {
-                            match acceptor {
-                                None => connection(stream, peer, shared, ctx).await,
-                                Some(a) => {
-                                    let mut stop = ctx.stop.clone();
-                                    let shake = tokio::select! {
-                                        _ = stop.wait() => None,
-                                        r = tokio::time::timeout(HANDSHAKE_TIMEOUT, a.accept(stream)) => Some(r),
-                                    };
-                                    match shake {
-                                        Some(Ok(Ok(s))) => connection(s, peer, shared, ctx).await,
-                                        Some(Ok(Err(e))) => tracing::warn!(source = %ctx.name, %peer, error = %e, "TLS handshake failed"),
-                                        Some(Err(_)) => tracing::warn!(source = %ctx.name, %peer, "TLS handshake timed out"),
-                                        None => {}
-                                    }
-                                }
-                            }
-                            drop(permit);
-                        });
-                    }
-                    Err(_) => {
-                        if let Some(refused) = refusals.refused(std::time::Instant::now()) {
-                            tracing::warn!(source = %ctx.name, %peer, max = cfg.max_connections, refused, "too many connections; closing new ones (maxConnections)");
-                        }
-                    }
-                },
-                Err(e) => {
-                    tracing::warn!(source = %ctx.name, error = %e, "accept failed");
-                    if stop.sleep(std::time::Duration::from_millis(100)).await {
-                        break;
-                    }
-                }
-            },
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
-        }
-    }
-    drop(listener);
-    while conns.join_next().await.is_some() {}
-    Ok(())
+    let source = Arc::new(HttpSource {
+        shared: Arc::new(request::Shared::new(cfg)),
+        ctx: ctx.clone(),
+    });
+    http_serve::serve(serve, source, &ctx).await
 }
 
-async fn connection<S>(stream: S, peer: SocketAddr, shared: Arc<request::Shared>, ctx: SourceCtx)
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let mut stop = ctx.stop.clone();
-    let name = ctx.name.clone();
-    let cfg = &shared.cfg;
-    let svc_shared = shared.clone();
-    let service = service_fn(move |req| {
-        let (shared, ctx) = (svc_shared.clone(), ctx.clone());
-        async move { Ok::<_, Infallible>(request::answer(req, &shared, &ctx).await) }
-    });
-    let conn = http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(cfg.header_read_timeout)
-        .keep_alive(true)
-        .serve_connection(TokioIo::new(stream), service);
-    tokio::pin!(conn);
-    let result = tokio::select! {
-        r = conn.as_mut() => r,
-        _ = stop.wait() => {
-            conn.as_mut().graceful_shutdown();
-            match tokio::time::timeout(cfg.request_timeout, conn.as_mut()).await {
-                Ok(r) => r,
-                Err(_) => return,
-            }
-        }
-    };
-    if let Err(e) = result {
-        tracing::debug!(source = %name, %peer, error = %e, "http connection ended with an error");
+/// The http source on the serving path.
+struct HttpSource {
+    shared: Arc<request::Shared>,
+    ctx: SourceCtx,
+}
+
+impl HttpService for HttpSource {
+    type Body = Full<Bytes>;
+
+    async fn answer(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+        _peer: SocketAddr,
+    ) -> Answer<Self::Body> {
+        Answer::answered(request::answer(req, &self.shared, &self.ctx).await)
+    }
+
+    fn cut(&self, _peer: SocketAddr, _answered: u64, _abandoned: u64) {
+        // HTTP/1 serves one request at a time: no call is abandoned behind an answered one.
     }
 }
 

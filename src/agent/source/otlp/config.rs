@@ -11,7 +11,7 @@ use crate::agent::config::limits::{CONNECTIONS_MAX, DURATION_MS_MAX};
 use crate::agent::config::Ctx;
 use crate::agent::otlp::proto::{GRPC_PORT_DEFAULT, HTTP_PORT_DEFAULT};
 use crate::agent::rpc::ipfilter::IpFilter;
-use crate::agent::source::tls::TlsConfig;
+use crate::agent::rpc::transport::settings::TlsServerSettings;
 
 /// Default `maxRequestBytes` (16 MiB).
 pub const REQUEST_BYTES_DEFAULT: u64 = 16 << 20;
@@ -67,8 +67,8 @@ pub struct OtlpSourceConfig {
     pub request_timeout: Duration,
     /// `idleTimeout` (ms, default 120000): a gRPC connection without a call in progress.
     pub idle_timeout: Duration,
-    /// `ssl = true`: TLS with the PEM `keystore`.
-    pub tls: Option<TlsConfig>,
+    /// `ssl = true`: TLS with the `keystore` (PEM or PKCS12).
+    pub tls: Option<TlsServerSettings>,
     /// `ipFilterRules` when `ipFilter = true` (checked: `ip:` rules only).
     pub ip_filter_rules: Option<String>,
 }
@@ -95,7 +95,7 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<OtlpSourceConfig> {
         Some(_) => cx.port("port"),
     };
     let bind = cx.get("bind").unwrap_or_else(|| "0.0.0.0".into());
-    let tls = crate::agent::source::tls::config::parse(cx);
+    let tls = crate::agent::rpc::transport::config::listener_tls_keys(cx);
     let ip_filter_rules = ip_filter(cx);
     let max_request_bytes = cx.usize(
         "maxRequestBytes",

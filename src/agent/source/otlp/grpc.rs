@@ -16,7 +16,6 @@
 
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -30,36 +29,26 @@ use super::body::{self, BodyError};
 use super::export::{Refusal, Shared};
 use super::inflate::InflateError;
 use crate::agent::otlp::borrowed::ExportLogsServiceRequest;
-use crate::agent::otlp::proto::GRPC_LOGS_EXPORT;
+use crate::agent::otlp::proto::{ExportLogsServiceResponse, GRPC_LOGS_EXPORT};
+use crate::agent::source::http_serve::Answer;
 
 /// Bytes of a gRPC message's prefix: a compressed flag and a 4-byte big-endian length.
 const PREFIX_BYTES: usize = 5;
 
-/// Answers one gRPC call of the logs service from `peer`; `failed` is set when its body
-/// failed (a reset, or not whole by `requestTimeout`): the call was abandoned (abandon.rs).
+/// Answers one gRPC call of the logs service from `peer`; abandoned when its body failed (a
+/// reset, or not whole by `requestTimeout`): it counts against the connection's
+/// abandoned-call budget (`source/http_serve`).
 pub(super) async fn call(
     sh: Arc<Shared>,
     req: hyper::Request<Incoming>,
     peer: SocketAddr,
-    failed: Arc<AtomicBool>,
-) -> hyper::Response<tonic::body::Body> {
+) -> Answer<tonic::body::Body> {
     if req.uri().path() != GRPC_LOGS_EXPORT {
-        return unimplemented(req.uri().path());
+        return Answer::answered(unimplemented(req.uri().path()));
     }
-    let gzip = match req
-        .headers()
-        .get("grpc-encoding")
-        .map(HeaderValue::as_bytes)
-    {
-        None | Some(b"identity") => false,
-        Some(b"gzip") => true,
-        Some(other) => {
-            return Status::unimplemented(format!(
-                "grpc-encoding {:?} is not supported; send gzip or identity",
-                String::from_utf8_lossy(other)
-            ))
-            .into_http()
-        }
+    let gzip = match gzip(req.headers()) {
+        Ok(g) => g,
+        Err(s) => return Answer::answered(s.into_http()),
     };
     let deadline = tokio::time::Instant::now() + sh.cfg.request_timeout;
     let max = sh.cfg.max_request_bytes;
@@ -67,31 +56,57 @@ pub(super) async fn call(
     let raw = match body::read(req.into_body(), max + PREFIX_BYTES, &mut charged, deadline).await {
         Ok(b) => b,
         Err(e) => {
-            if matches!(e, BodyError::TimedOut | BodyError::Failed(_)) {
-                failed.store(true, Ordering::Relaxed);
+            return Answer {
+                response: refused_body(&e, max).into_http(),
+                abandoned: matches!(e, BodyError::TimedOut | BodyError::Failed(_)),
             }
-            return refused_body(&e, max).into_http();
         }
     };
-    let message = match message(raw, max) {
-        Ok(m) => m,
-        Err(s) => return s.into_http(),
+    let response = match export(&sh, raw, gzip, deadline).await {
+        Ok(r) => reply(&r),
+        Err(s) => s.into_http(),
     };
+    drop(charged);
+    Answer::answered(response)
+}
+
+/// Whether the call's message is gzipped (`grpc-encoding`); another encoding is refused.
+fn gzip(headers: &HeaderMap) -> Result<bool, Status> {
+    match headers.get("grpc-encoding").map(HeaderValue::as_bytes) {
+        None | Some(b"identity") => Ok(false),
+        Some(b"gzip") => Ok(true),
+        Some(other) => Err(Status::unimplemented(format!(
+            "grpc-encoding {:?} is not supported; send gzip or identity",
+            String::from_utf8_lossy(other)
+        ))),
+    }
+}
+
+/// The body's one message, inflated, decoded and exported: the response, or the status.
+async fn export(
+    sh: &Arc<Shared>,
+    raw: Bytes,
+    gzip: bool,
+    deadline: tokio::time::Instant,
+) -> Result<ExportLogsServiceResponse, Status> {
+    let max = sh.cfg.max_request_bytes;
     let mut stop = sh.ctx.stop.clone();
-    let message = match (message, gzip) {
+    let message = match (message(raw, max)?, gzip) {
         (Framed::Plain(m), _) => m,
         (Framed::Compressed(_), false) => {
-            return Status::internal("a compressed message without grpc-encoding").into_http()
+            return Err(Status::internal(
+                "a compressed message without grpc-encoding",
+            ))
         }
         (Framed::Compressed(m), true) => match sh.inflaters.gunzip(m, max, &mut stop).await {
             Ok(m) => m,
             Err(InflateError::Stopped) => {
-                return Status::unavailable("the source is stopping").into_http()
+                return Err(Status::unavailable("the source is stopping"))
             }
             Err(e @ InflateError::TooLarge(_)) => {
-                return Status::out_of_range(format!("message too large: {e}")).into_http()
+                return Err(Status::out_of_range(format!("message too large: {e}")))
             }
-            Err(e) => return Status::internal(e.to_string()).into_http(),
+            Err(e) => return Err(Status::internal(e.to_string())),
         },
     };
     let size = message.len();
@@ -102,21 +117,21 @@ pub(super) async fn call(
         })
         .await;
     let request = match decoded {
-        None => return Status::unavailable("the source is stopping").into_http(),
+        None => return Err(Status::unavailable("the source is stopping")),
         // As tonic's prost codec answers a message that does not decode.
         Some(Err(e)) => {
-            return Status::internal(format!("not an ExportLogsServiceRequest in protobuf: {e}"))
-                .into_http()
+            return Err(Status::internal(format!(
+                "not an ExportLogsServiceRequest in protobuf: {e}"
+            )))
         }
         Some(Ok(r)) => r,
     };
-    let answer = match sh.export(request, size, deadline.into_std()).await {
-        Ok(r) => reply(&r),
-        Err(Refusal::Busy(why)) => Status::unavailable(why).into_http(),
-        Err(Refusal::TooLarge(why)) => Status::resource_exhausted(why).into_http(),
-    };
-    drop(charged);
-    answer
+    sh.export(request, size, deadline.into_std())
+        .await
+        .map_err(|e| match e {
+            Refusal::Busy(why) => Status::unavailable(why),
+            Refusal::TooLarge(why) => Status::resource_exhausted(why),
+        })
 }
 
 /// The status for a body that was not received.
@@ -163,9 +178,7 @@ fn message(mut raw: Bytes, max: usize) -> Result<Framed, Status> {
 }
 
 /// The `OK` answer carrying `resp`.
-fn reply(
-    resp: &crate::agent::otlp::proto::ExportLogsServiceResponse,
-) -> hyper::Response<tonic::body::Body> {
+fn reply(resp: &ExportLogsServiceResponse) -> hyper::Response<tonic::body::Body> {
     let len = resp.encoded_len();
     let mut data = BytesMut::with_capacity(PREFIX_BYTES + len);
     data.put_u8(0);

@@ -45,46 +45,9 @@ pub(super) async fn answer(
     peer: SocketAddr,
     sh: Arc<Shared>,
 ) -> Response<Body> {
-    let path = req.uri().path();
-    if path != HTTP_LOGS_PATH {
-        let what = if HTTP_OTHER_PATHS.contains(&path) {
-            "this Sluice otlp source takes logs only"
-        } else {
-            "not found"
-        };
-        return text(
-            StatusCode::NOT_FOUND,
-            format!("{what}: POST OTLP logs to {HTTP_LOGS_PATH}\n"),
-        );
-    }
-    if req.method() != Method::POST {
-        return text(
-            StatusCode::METHOD_NOT_ALLOWED,
-            format!("method {} not allowed; POST OTLP logs\n", req.method()),
-        );
-    }
-    let encoding = match header(&req, CONTENT_TYPE).as_deref().map(media_type) {
-        Some(t) if t == CONTENT_PROTOBUF => Encoding::Protobuf,
-        Some(t) if t == CONTENT_JSON => Encoding::Json,
-        other => {
-            return text(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!(
-                    "content type {:?} not supported; send {CONTENT_PROTOBUF} or {CONTENT_JSON}\n",
-                    other.unwrap_or_default()
-                ),
-            )
-        }
-    };
-    let gzip = match header(&req, CONTENT_ENCODING).as_deref().map(str::trim) {
-        None | Some("identity") | Some("") => false,
-        Some(g) if g.eq_ignore_ascii_case("gzip") => true,
-        Some(other) => {
-            return text(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("content encoding {other:?} not supported; send gzip or none\n"),
-            )
-        }
+    let (encoding, gzip) = match accepted(&req) {
+        Ok(x) => x,
+        Err(refused) => return *refused,
     };
     let deadline = Instant::now() + sh.cfg.request_timeout;
     let max = sh.cfg.max_request_bytes;
@@ -93,6 +56,67 @@ pub(super) async fn answer(
         Ok(b) => b,
         Err(e) => return refused_body(&e),
     };
+    let answer = export(&sh, body, encoding, gzip, deadline).await;
+    drop(charged);
+    answer
+}
+
+/// The request's encoding and whether it is gzipped, or the answer refusing its path,
+/// method, content type or content encoding.
+fn accepted(req: &Request<Incoming>) -> Result<(Encoding, bool), Box<Response<Body>>> {
+    let path = req.uri().path();
+    if path != HTTP_LOGS_PATH {
+        let what = if HTTP_OTHER_PATHS.contains(&path) {
+            "this Sluice otlp source takes logs only"
+        } else {
+            "not found"
+        };
+        return Err(Box::new(text(
+            StatusCode::NOT_FOUND,
+            format!("{what}: POST OTLP logs to {HTTP_LOGS_PATH}\n"),
+        )));
+    }
+    if req.method() != Method::POST {
+        return Err(Box::new(text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("method {} not allowed; POST OTLP logs\n", req.method()),
+        )));
+    }
+    let encoding = match header(req, CONTENT_TYPE).as_deref().map(media_type) {
+        Some(t) if t == CONTENT_PROTOBUF => Encoding::Protobuf,
+        Some(t) if t == CONTENT_JSON => Encoding::Json,
+        other => {
+            return Err(Box::new(text(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
+                    "content type {:?} not supported; send {CONTENT_PROTOBUF} or {CONTENT_JSON}\n",
+                    other.unwrap_or_default()
+                ),
+            )))
+        }
+    };
+    let gzip = match header(req, CONTENT_ENCODING).as_deref().map(str::trim) {
+        None | Some("identity") | Some("") => false,
+        Some(g) if g.eq_ignore_ascii_case("gzip") => true,
+        Some(other) => {
+            return Err(Box::new(text(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("content encoding {other:?} not supported; send gzip or none\n"),
+            )))
+        }
+    };
+    Ok((encoding, gzip))
+}
+
+/// The body gunzipped, decoded and exported: the answer.
+async fn export(
+    sh: &Arc<Shared>,
+    body: Bytes,
+    encoding: Encoding,
+    gzip: bool,
+    deadline: Instant,
+) -> Response<Body> {
+    let max = sh.cfg.max_request_bytes;
     let mut stop = sh.ctx.stop.clone();
     let body = if gzip {
         match sh.inflaters.gunzip(body, max, &mut stop).await {
@@ -115,13 +139,11 @@ pub(super) async fn answer(
         Some(Err((status, why))) => return text(status, format!("{why}\n")),
         Some(Ok(r)) => r,
     };
-    let answer = match sh.export(req, size, deadline).await {
+    match sh.export(req, size, deadline).await {
         Ok(resp) => encoded(encoding, &resp),
         Err(Refusal::Busy(why)) => busy(&why),
         Err(Refusal::TooLarge(why)) => text(StatusCode::PAYLOAD_TOO_LARGE, format!("{why}\n")),
-    };
-    drop(charged);
-    answer
+    }
 }
 
 /// The answer to a body that was not received.

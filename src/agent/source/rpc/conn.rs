@@ -86,19 +86,11 @@ pub(crate) async fn serve<P, S>(
     loop {
         if putting.is_none() {
             let arriving = !calls.is_empty() || (behind && read.is_some());
-            let hold = arriving
-                && calls.len() + ready.len() < CALLS_AT_ONCE_MAX
-                && gather_until.is_none_or(|t| tokio::time::Instant::now() < t)
-                && events_in(&ready) < putter.put_capacity();
+            let hold = hold(arriving, calls.len(), &ready, gather_until, &putter);
             if !settle(&mut ready, &mut putting, hold, &putter, shared, &mut a).await {
                 return;
             }
-            gather_until = match (&putting, ready.is_empty()) {
-                (None, false) => {
-                    gather_until.or_else(|| Some(tokio::time::Instant::now() + GATHER_MAX))
-                }
-                _ => None,
-            };
+            gather_until = gather_deadline(putting.is_none(), ready.is_empty(), gather_until);
         }
         let under_way = calls.len() + ready.len() + putting.as_ref().map_or(0, |p| p.1);
         if idle.is_none() && read.is_none() && under_way == 0 {
@@ -107,13 +99,11 @@ pub(crate) async fn serve<P, S>(
         // Read the next frame while calls run, up to the bound; before the protocol reads
         // ahead, only once the call before it answered (it may be the handshake).
         let room = under_way < CALLS_AT_ONCE_MAX && (P::reads_ahead(&a.conn) || under_way == 0);
-        if room && read.is_none() {
-            if let Some((mut rd, mut reading)) = idle.take() {
-                read = Some(Box::pin(async move {
-                    let r = reading.next_frame(&mut rd).await;
-                    (r, (rd, reading))
-                }));
-            }
+        if let Some((mut rd, mut reading)) = idle.take_if(|_| room && read.is_none()) {
+            read = Some(Box::pin(async move {
+                let r = reading.next_frame(&mut rd).await;
+                (r, (rd, reading))
+            }));
         }
         let gather = gather_until.filter(|_| putting.is_none());
         tokio::select! {
@@ -149,6 +139,36 @@ pub(crate) async fn serve<P, S>(
                 None => std::future::pending().await,
             } } => {}
         }
+    }
+}
+
+/// Whether the decoded calls in `ready` wait for calls arriving behind them (`arriving`;
+/// `decoding` being decoded): there is room for them, the gathering time (`gather_until`)
+/// is not over and the group is under the channels' `transactionCapacity`.
+fn hold<P: RpcProtocol>(
+    arriving: bool,
+    decoding: usize,
+    ready: &VecDeque<CallDone<P>>,
+    gather_until: Option<tokio::time::Instant>,
+    putter: &Putter,
+) -> bool {
+    arriving
+        && decoding + ready.len() < CALLS_AT_ONCE_MAX
+        && gather_until.is_none_or(|t| tokio::time::Instant::now() < t)
+        && events_in(ready) < putter.put_capacity()
+}
+
+/// Until when decoded calls wait for those arriving behind them: [`GATHER_MAX`] from when
+/// calls were first ready with no put running (`no_put`); `None` otherwise.
+fn gather_deadline(
+    no_put: bool,
+    ready_empty: bool,
+    until: Option<tokio::time::Instant>,
+) -> Option<tokio::time::Instant> {
+    if no_put && !ready_empty {
+        until.or_else(|| Some(tokio::time::Instant::now() + GATHER_MAX))
+    } else {
+        None
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::parse::{KeepFields, EVENT_SIZE_DEFAULT, EVENT_SIZE_MIN};
 use crate::agent::config::limits::{CONNECTIONS_MAX, DURATION_MS_MAX};
 use crate::agent::config::Ctx;
-use crate::agent::source::tls::TlsConfig;
+use crate::agent::rpc::transport::settings::TlsServerSettings;
 
 /// Default cap on open connections of a TCP syslog source (`maxConnections`).
 pub(crate) const MAX_CONNECTIONS_DEFAULT: u64 = 1024;
@@ -55,8 +55,8 @@ pub struct SyslogTcpConfig {
     pub max_connections: usize,
     /// `idleTimeout` (ms, default 120000): a connection silent this long is closed.
     pub idle_timeout: Duration,
-    /// `ssl = true`: TLS with the PEM `keystore`.
-    pub tls: Option<TlsConfig>,
+    /// `ssl = true`: TLS with the `keystore` (PEM or PKCS12).
+    pub tls: Option<TlsServerSettings>,
 }
 
 /// `syslogudp` settings.
@@ -143,7 +143,7 @@ fn syslog_tcp(cx: &mut Ctx<'_>, multi: bool) -> Option<SyslogTcpConfig> {
     };
     let port_list = ports.clone().unwrap_or_default();
     let syslog = syslog_options(cx, "none");
-    let tls = crate::agent::source::tls::config::parse(cx);
+    let tls = crate::agent::rpc::transport::config::listener_tls_keys(cx);
     let port_header = if multi { cx.get("portHeader") } else { None };
     if multi {
         charsets(cx, &port_list);

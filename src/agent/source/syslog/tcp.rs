@@ -6,8 +6,8 @@
 //! Reads start at `readBufferSize` and grow while they come back full (read_buf.rs), so a
 //! busy connection's transactions fill up to `batchSize` instead of one 8 KiB read each, and
 //! up to [`GROUP_BATCHES_MAX`] of them commit as one group (one fdatasync on a file channel).
-//! With `ssl = true` each connection first completes a TLS handshake (tls.rs), bounded by
-//! [`HANDSHAKE_TIMEOUT`].
+//! With `ssl = true` each connection first completes a TLS handshake (the keystore read by
+//! `rpc::transport`'s one reader, PEM or PKCS12), bounded by [`HANDSHAKE_TIMEOUT`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,9 +17,10 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use super::config::SyslogTcpConfig;
 use super::frame::Framer;
 use crate::agent::peer::PeerHeaders;
+use crate::agent::rpc::transport::settings::HANDSHAKE_TIMEOUT_DEFAULT as HANDSHAKE_TIMEOUT;
+use crate::agent::rpc::transport::tls;
 use crate::agent::source::listener::Listener;
 use crate::agent::source::read_buf::ReadBuf;
-use crate::agent::source::tls::{self, HANDSHAKE_TIMEOUT};
 use crate::agent::source::{SourceCtx, SourceError};
 
 /// Listens on every configured port until stopped.
@@ -29,7 +30,7 @@ pub(crate) async fn run(cfg: SyslogTcpConfig, ctx: SourceCtx) -> Result<(), Sour
         tracing::info!(source = %ctx.name, host = %cfg.host, port, "syslog TCP source listening");
     }
     let acceptor = match &cfg.tls {
-        Some(t) => Some(tls::acceptor(t).map_err(|e| ctx.error(e))?),
+        Some(t) => Some(tls::acceptor(t, &[]).map_err(|e| ctx.error(e))?),
         None => None,
     };
     let cfg = Arc::new(cfg);

@@ -1,7 +1,7 @@
-//! The abandoned-call budget of one gRPC connection: a call the peer resets (RST_STREAM) after
-//! hyper accepted its stream fails reading its body (or is dropped unanswered), and h2's
-//! pending-accept budget does not count it, so a rapid-reset flooder whose streams are
-//! accepted first costs a task and a call each, thousands per connection. [`Calls`] counts
+//! The abandoned-call budget of one HTTP/2 connection (gRPC): a call the peer resets
+//! (RST_STREAM) after hyper accepted its stream fails reading its body (or is dropped
+//! unanswered), and h2's pending-accept budget does not count it, so a rapid-reset flooder
+//! whose streams are accepted first costs a task and a call each, thousands per connection. [`Calls`] counts
 //! calls answered and calls abandoned (dropped, or whose request body failed: a reset, or no
 //! whole body by `requestTimeout`);
 //! once more than [`ABANDONED_CALLS_MAX`] were abandoned, and more than were answered, the

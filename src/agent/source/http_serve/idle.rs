@@ -1,5 +1,5 @@
-//! The idle time of one connection: a connection with no call in progress for `idleTimeout`
-//! (one that never sent a request, or whose client stopped sending) is closed (HTTP/2: a
+//! The idle time of one HTTP/2 connection (gRPC): a connection with no call in progress for
+//! `idleTimeout` (one that never sent a request, or whose client stopped sending) is closed (HTTP/2: a
 //! `GOAWAY`, after which a gRPC client reconnects at its next call), so idle connections do
 //! not keep the source's `maxConnections` (or their peer's share of it) forever.
 

@@ -1,0 +1,249 @@
+//! One HTTP serving path for the sources that speak HTTP (the `http` source and the `otlp`
+//! source, HTTP/1 and gRPC over HTTP/2), as the RPC sources share `source/rpc/` (model:
+//! vector's `sources/util/http`). A source implements [`HttpService`] (one request in, one
+//! answer out) and hands [`serve`] its [`Serve`] settings; everything around the requests is
+//! here: listening, `ipFilterRules` (`ip:` rules, decided before a byte is read),
+//! `maxConnections` and `maxConnectionsPerPeer` (peer_conns.rs; a connection past either is
+//! closed at once, counted as `ConnectionRefusedCount` and logged at most every 10 s), the
+//! TLS handshake (`rpc::transport::tls`: a PEM or PKCS12 keystore, ALPN as the source says,
+//! within [`HANDSHAKE_TIMEOUT`], in the connection's task), and each connection on hyper
+//! (conn.rs: HTTP/1 with its header and keep-alive time, or HTTP/2 with its stream and reset
+//! limits, the idle time (idle.rs) and the abandoned-call budget (abandon.rs)). A stop ends
+//! the accept loop; open connections finish the requests they serve within the source's
+//! `requestTimeout`. Request bodies, their budgets and the commit are the source's own.
+//!
+//! Imports flow down: nothing here names the http or otlp source.
+
+mod abandon;
+mod conn;
+mod idle;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+use super::peer_conns::{PeerConns, PeerSlot};
+use super::refusals::RefusalLog;
+use super::{SourceCtx, SourceError};
+use crate::agent::metrics::SourceCounter;
+use crate::agent::rpc::ipfilter::{Decision, IpFilter};
+use crate::agent::rpc::transport::settings::TlsServerSettings;
+use crate::agent::rpc::transport::tls;
+pub use abandon::ABANDONED_CALLS_MAX;
+pub(crate) use conn::{H2Limits, Version};
+
+/// Longest TLS handshake of an accepted connection.
+pub(crate) const HANDSHAKE_TIMEOUT: Duration =
+    crate::agent::rpc::transport::settings::HANDSHAKE_TIMEOUT_DEFAULT;
+
+/// A source's protocol on the serving path: one request to one answer.
+pub(crate) trait HttpService: Send + Sync + 'static {
+    /// The answers' body.
+    type Body: hyper::body::Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+        + Send
+        + 'static;
+
+    /// Answers one request from `peer`. Cancel safety: dropped when the peer resets the
+    /// request's stream or the connection ends; it then counts as abandoned.
+    fn answer(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> impl Future<Output = Answer<Self::Body>> + Send;
+
+    /// The connection from `peer` was cut for abandoning more calls than it let finish
+    /// (abandon.rs): `answered` and `abandoned` so far. Logged by the source.
+    fn cut(&self, peer: SocketAddr, answered: u64, abandoned: u64);
+}
+
+/// A request's answer, and whether its request was abandoned (its body failed: a reset, or
+/// not whole by `requestTimeout`), which counts against the connection's budget.
+#[derive(Debug)]
+pub(crate) struct Answer<B> {
+    /// What is sent back.
+    pub(crate) response: Response<B>,
+    /// The request's body failed.
+    pub(crate) abandoned: bool,
+}
+
+impl<B> Answer<B> {
+    /// An answer to a request that was received.
+    pub(crate) fn answered(response: Response<B>) -> Self {
+        Answer {
+            response,
+            abandoned: false,
+        }
+    }
+}
+
+/// How a source listens and serves its connections.
+#[derive(Clone, Debug)]
+pub(crate) struct Serve {
+    /// `http source`, `otlp source`: the start of its log lines.
+    pub(crate) what: &'static str,
+    /// `bind`.
+    pub(crate) bind: String,
+    /// `port`.
+    pub(crate) port: u16,
+    /// `ssl = true`: the keystore and protocols.
+    pub(crate) tls: Option<TlsServerSettings>,
+    /// ALPN protocols offered in the TLS handshake (none when empty).
+    pub(crate) alpn: &'static [&'static [u8]],
+    /// `ipFilterRules` when `ipFilter = true` (checked when read: `ip:` rules only).
+    pub(crate) ip_filter_rules: Option<String>,
+    /// `maxConnections`.
+    pub(crate) max_connections: usize,
+    /// `maxConnectionsPerPeer` (`usize::MAX`: no share per peer address).
+    pub(crate) max_connections_per_peer: usize,
+    /// `requestTimeout`: at a stop, the time a connection has to finish its requests.
+    pub(crate) request_timeout: Duration,
+    /// HTTP/1 or HTTP/2, with its limits.
+    pub(crate) version: Version,
+}
+
+/// Listens until stopped, serving each connection with `service`; open connections finish
+/// the request they are serving.
+pub(crate) async fn serve<S: HttpService>(
+    cfg: Serve,
+    service: Arc<S>,
+    ctx: &SourceCtx,
+) -> Result<(), SourceError> {
+    let listener = TcpListener::bind((cfg.bind.as_str(), cfg.port))
+        .await
+        .map_err(|e| ctx.error(format!("cannot listen on {}:{}: {e}", cfg.bind, cfg.port)))?;
+    tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, "{} listening", cfg.what);
+    let acceptor = match &cfg.tls {
+        Some(t) => Some(tls::acceptor(t, cfg.alpn).map_err(|e| ctx.error(e))?),
+        None => None,
+    };
+    let mut gate = Gate::new(&cfg, ctx)?;
+    ctx.ready.accepting();
+    let cfg = Arc::new(cfg);
+    let mut conns = JoinSet::new();
+    let mut stop = ctx.stop.clone();
+    loop {
+        tokio::select! {
+            _ = stop.wait() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let Some(admitted) = gate.admit(peer, ctx) else { continue };
+                    let _ = stream.set_nodelay(true);
+                    let (cfg, service, ctx) = (cfg.clone(), service.clone(), ctx.clone());
+                    let acceptor = acceptor.clone();
+                    conns.spawn(async move {
+                        match acceptor {
+                            None => conn::serve(stream, peer, service, &cfg, &ctx).await,
+                            Some(a) => handshake(a, stream, peer, service, &cfg, &ctx).await,
+                        }
+                        drop(admitted);
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(source = %ctx.name, error = %e, "accept failed");
+                    if stop.sleep(Duration::from_millis(100)).await {
+                        break;
+                    }
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    drop(listener);
+    while conns.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// A TLS handshake (bounded by [`HANDSHAKE_TIMEOUT`] and the stop), then the connection.
+async fn handshake<S: HttpService>(
+    a: TlsAcceptor,
+    stream: TcpStream,
+    peer: SocketAddr,
+    service: Arc<S>,
+    cfg: &Serve,
+    ctx: &SourceCtx,
+) {
+    let mut stop = ctx.stop.clone();
+    let shake = tokio::select! {
+        _ = stop.wait() => return,
+        r = tokio::time::timeout(HANDSHAKE_TIMEOUT, a.accept(stream)) => r,
+    };
+    match shake {
+        Ok(Ok(s)) => conn::serve(s, peer, service, cfg, ctx).await,
+        Ok(Err(e)) => {
+            tracing::warn!(source = %ctx.name, %peer, error = %e, "TLS handshake failed")
+        }
+        Err(_) => tracing::warn!(source = %ctx.name, %peer, "TLS handshake timed out"),
+    }
+}
+
+/// Who may connect: `ipFilterRules`, `maxConnections`, `maxConnectionsPerPeer`.
+struct Gate {
+    filter: Option<IpFilter>,
+    permits: Arc<Semaphore>,
+    max_connections: usize,
+    per_peer: PeerConns,
+    refusals: RefusalLog,
+    peer_refusals: RefusalLog,
+}
+
+impl Gate {
+    fn new(cfg: &Serve, ctx: &SourceCtx) -> Result<Gate, SourceError> {
+        let filter = match &cfg.ip_filter_rules {
+            Some(r) => Some(IpFilter::parse(r).map_err(|e| ctx.error(e))?),
+            None => None,
+        };
+        Ok(Gate {
+            filter,
+            permits: Arc::new(Semaphore::new(cfg.max_connections)),
+            max_connections: cfg.max_connections,
+            per_peer: PeerConns::new(cfg.max_connections_per_peer),
+            refusals: RefusalLog::default(),
+            peer_refusals: RefusalLog::default(),
+        })
+    }
+
+    /// The connection's slots, or `None`: close it (counted and logged here).
+    fn admit(
+        &mut self,
+        peer: SocketAddr,
+        ctx: &SourceCtx,
+    ) -> Option<(OwnedSemaphorePermit, PeerSlot)> {
+        // The rules are `ip:` ones only, so no name is looked up.
+        let denied = self
+            .filter
+            .as_ref()
+            .is_some_and(|f| matches!(f.decide(peer.ip(), None), Decision::Deny { .. }));
+        if denied {
+            tracing::debug!(source = %ctx.name, %peer, "connection refused by ipFilterRules");
+            return None;
+        }
+        let now = std::time::Instant::now();
+        match (
+            self.permits.clone().try_acquire_owned(),
+            self.per_peer.admit(peer.ip()),
+        ) {
+            (Ok(permit), Some(slot)) => return Some((permit, slot)),
+            (Err(_), _) => {
+                if let Some(refused) = self.refusals.refused(now) {
+                    tracing::warn!(source = %ctx.name, %peer, max = self.max_connections, refused, "too many connections; closing new ones (maxConnections)");
+                }
+            }
+            (Ok(_), None) => {
+                if let Some(refused) = self.peer_refusals.refused(now) {
+                    tracing::warn!(source = %ctx.name, %peer, max = self.per_peer.per_peer_max(), refused, "too many connections from one peer address; closing its new ones (maxConnectionsPerPeer)");
+                }
+            }
+        }
+        ctx.counters.add(SourceCounter::ConnectionRefused, 1);
+        None
+    }
+}
