@@ -8,6 +8,8 @@ use crate::event::Event;
 /// them), so [`covered`] is a binary search. Ids from one upstream come in order: the common
 /// case continues the last span and moves nothing; sparse or shuffled ids cost a search and
 /// a shift, never a scan per event of the spans before it.
+///
+/// [`coalesce`]: crate::dedup::coalesce
 pub(super) fn add_sorted(spans: &mut Vec<IdSpan>, span: IdSpan) {
     if let Some(last) = spans.last_mut() {
         if last.origin == span.origin && last.hi == span.lo {
