@@ -10,23 +10,27 @@
 //! positions; replay adds those after. The own origin never expires and its next id is in
 //! every image, so an id is never given twice.
 //!
-//! The channel's cursors (`Transaction::set_cursor`) are recovered here too: like the ids,
+//! The channel's cursors (`Transaction::set_cursor`) are recovered here too (`recovered.rs`,
+//! beside the ids' table; `spans.rs` keeps a transaction's spans sorted): like the ids,
 //! they are carried by commit records and checkpoints.
 //!
 //! Lock order: the queue lock → `state` (the commit path takes `state` alone before it
 //! appends).
 
-use std::collections::BTreeMap;
+mod recovered;
+mod spans;
+
+pub(super) use recovered::{recovered, recovered_cursors, recovered_table};
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
-use super::config::FileChannelConfig;
-use crate::checkpoint::format::{CheckpointImage, DedupImage};
-use crate::dedup::{coalesce, DedupLimits, DedupTable, IdPrefix, IdSpan, EVENT_ID_HEADER, ID_MAX};
+use crate::checkpoint::format::DedupImage;
+use crate::dedup::{coalesce, DedupTable, IdPrefix, IdSpan, EVENT_ID_HEADER, ID_MAX};
 use crate::event::Event;
-use crate::wal::assemble::CommittedTxn;
 use crate::wal::record::put_record_len;
+use spans::{add_sorted, covered, drop_at};
 
 #[derive(Debug)]
 struct State {
@@ -344,123 +348,10 @@ impl Dedup {
     }
 }
 
-/// Adds `span` to a transaction's spans, kept sorted and merged (as [`coalesce`] leaves
-/// them), so [`covered`] is a binary search. Ids from one upstream come in order: the common
-/// case continues the last span and moves nothing; sparse or shuffled ids cost a search and
-/// a shift, never a scan per event of the spans before it.
-fn add_sorted(spans: &mut Vec<IdSpan>, span: IdSpan) {
-    if let Some(last) = spans.last_mut() {
-        if last.origin == span.origin && last.hi == span.lo {
-            last.hi = span.hi;
-            return;
-        }
-    }
-    let at = spans.partition_point(|s| (s.origin, s.lo) < (span.origin, span.lo));
-    spans.insert(at, span);
-    // Merge with the neighbours it overlaps or touches (same rule as `coalesce`).
-    let mut i = at.saturating_sub(1);
-    while i + 1 < spans.len() {
-        let (a, b) = (spans[i], spans[i + 1]);
-        if a.origin == b.origin && b.lo <= a.hi {
-            spans[i].hi = a.hi.max(b.hi);
-            spans.remove(i + 1);
-        } else if i + 1 > at {
-            break;
-        } else {
-            i += 1;
-        }
-    }
-}
-
-/// Whether `span` lies within one of `spans`, sorted and merged (a duplicate inside one
-/// transaction, or of one in flight).
-fn covered(spans: &[IdSpan], span: &IdSpan) -> bool {
-    let i = spans.partition_point(|s| (s.origin, s.lo) <= (span.origin, span.lo));
-    i > 0 && {
-        let s = &spans[i - 1];
-        s.origin == span.origin && s.lo <= span.lo && span.hi <= s.hi
-    }
-}
-
-/// Removes the puts at the sorted indices `at`.
-fn drop_at(puts: &mut Vec<Event>, at: &[usize]) {
-    if at.is_empty() {
-        return;
-    }
-    let mut i = 0;
-    let mut next = at.iter().peekable();
-    puts.retain(|_| {
-        let drop = next.next_if_eq(&&i).is_some();
-        i += 1;
-        !drop
-    });
-}
-
-/// The table an open starts from: a checkpoint's `image`.
-pub(super) fn table_from(image: &DedupImage, limits: DedupLimits) -> DedupTable {
-    let mut t = DedupTable::new(limits);
-    for (id, o) in &image.origins {
-        t.restore(*id, o.clone());
-    }
-    t
-}
-
-/// The state an open recovered: the checkpoint's (if any) and the ids of every transaction
-/// replayed after it.
-pub(super) fn recovered(
-    config: &FileChannelConfig,
-    image: Option<&CheckpointImage>,
-    committed: &[CommittedTxn],
-) -> Dedup {
-    let empty = DedupImage::default();
-    let img = image.map_or(&empty, |i| &i.dedup);
-    let table = recovered_table(config, image, committed);
-    Dedup::new(config.event_ids, config.dedup_expiry_ms, table, img)
-}
-
-/// The table an open rebuilds: the checkpoint's, then every replayed commit's spans.
-pub(super) fn recovered_table(
-    config: &FileChannelConfig,
-    image: Option<&CheckpointImage>,
-    committed: &[CommittedTxn],
-) -> DedupTable {
-    let empty = DedupImage::default();
-    let img = image.map_or(&empty, |i| &i.dedup);
-    let mut table = table_from(img, config.dedup_limits);
-    let now = now_ms();
-    for s in committed.iter().flat_map(|t| &t.ids) {
-        table.insert(s, now, img.own_origin);
-    }
-    table
-}
-
-/// The cursors an open recovered: the checkpoint's, then each replayed commit's in commit
-/// order (the last committed value of a key wins). Without a checkpoint there are none: a
-/// full replay no longer sees the commits of deleted segments, so a value it found could be
-/// older than the last committed one, and a sink that cut its output back to it would cut
-/// committed output.
-pub(super) fn recovered_cursors(
-    image: Option<&CheckpointImage>,
-    committed: &[CommittedTxn],
-) -> BTreeMap<String, Vec<u8>> {
-    if image.is_none() {
-        if committed.iter().any(|t| !t.cursors.is_empty()) {
-            tracing::warn!("no checkpoint: sink cursors are not recovered (their sinks deliver at least once until the next commit)");
-        }
-        return BTreeMap::new();
-    }
-    let mut map: BTreeMap<String, Vec<u8>> = image
-        .map(|i| i.cursors.iter().cloned().collect())
-        .unwrap_or_default();
-    for c in committed.iter().flat_map(|t| &t.cursors) {
-        map.insert(c.key.clone(), c.value.clone());
-    }
-    map
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dedup::DedupLimits;
 
     #[test]
     fn a_state_whose_own_ids_reached_the_limit_numbers_under_a_fresh_origin_without_overflow() {

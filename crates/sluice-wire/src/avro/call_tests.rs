@@ -1,6 +1,7 @@
 //! Tests of the call codec: limits refused before decoding, the counted bytes, error responses.
 
 use super::*;
+use sluice_core::Headers;
 
 #[test]
 fn a_batch_announcing_more_events_than_allowed_is_refused_before_reading_them() {

@@ -2,6 +2,7 @@
 //! from its patterns and date formats), in UTC with a fixed "now".
 
 use super::*;
+use chrono::FixedOffset;
 
 fn clock() -> Clock {
     Clock::at(

@@ -1,0 +1,103 @@
+//! One record of a `log-N` file: its op byte and prefix, what it does ([`Op`]) and where it
+//! sits ([`Record`]), the steps of a sequential read ([`Next`], [`Stop`]), and the decoding of
+//! its header and body.
+
+use prost::Message;
+
+use crate::event::Bytes;
+use crate::flume::proto;
+
+/// The op byte of a record.
+pub const OP_RECORD: u8 = 0x7F;
+/// The op byte of a record Flume's integrity tool voided.
+pub const OP_NOOP: u8 = 0x00;
+/// The op byte Flume fills the unwritten end of a file with.
+pub const OP_EOF: u8 = 0x80;
+/// Bytes before a record's payload: the op byte and the length.
+pub const RECORD_PREFIX: u64 = 5;
+
+/// What a record does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// An event put (its pointer is the record's own place).
+    Put,
+    /// The event at this pointer taken.
+    Take(u64),
+    /// The transaction rolled back.
+    Rollback,
+    /// The transaction committed; `true` for a take transaction.
+    Commit(bool),
+}
+
+/// One record's place and meaning (a put's event is read later, by pointer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// Its offset: the op byte.
+    pub offset: u64,
+    /// Its transaction.
+    pub txid: i64,
+    /// Its place in the channel's write order.
+    pub woid: i64,
+    /// What it does.
+    pub op: Op,
+}
+
+/// Where a sequential read of a file stopped, when it was not the end Flume marks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stop {
+    /// The offset.
+    pub offset: u64,
+    /// Why: a torn record, an unknown op byte, bytes that do not decode.
+    pub why: String,
+}
+
+/// The next step of a sequential read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// A record.
+    Record(Record),
+    /// A record voided by Flume's integrity tool, skipped.
+    Voided,
+    /// The end Flume marks (OP_EOF or the file's end at a record boundary).
+    End,
+    /// Damage: nothing after it is read.
+    Stopped(Stop),
+}
+
+pub(super) fn stop(offset: u64, why: impl Into<String>) -> Next {
+    Next::Stopped(Stop {
+        offset,
+        why: why.into(),
+    })
+}
+
+/// Decodes a record's header and, for takes and commits, its body.
+pub(super) fn decode_op(mut buf: Bytes, at: u64) -> Result<Record, String> {
+    let h = proto::TransactionEventHeader::decode_length_delimited(&mut buf)
+        .map_err(|e| format!("a record header that does not decode: {e}"))?;
+    let op = match h.r#type {
+        1 => Op::Put,
+        2 => {
+            let t = proto::Take::decode_length_delimited(&mut buf)
+                .map_err(|e| format!("a take that does not decode: {e}"))?;
+            Op::Take((u64::from(t.file_id as u32) << 32) | u64::from(t.offset as u32))
+        }
+        3 => Op::Rollback,
+        4 => {
+            let c = proto::Commit::decode_length_delimited(&mut buf)
+                .map_err(|e| format!("a commit that does not decode: {e}"))?;
+            match c.r#type {
+                1 => Op::Commit(false),
+                2 => Op::Commit(true),
+                t => return Err(format!("a commit of transaction type {t}")),
+            }
+        }
+        t => return Err(format!("a record of type {t}")),
+    };
+    Ok(Record {
+        offset: at,
+        txid: h.transaction_id,
+        woid: h.write_order_id,
+        op,
+    })
+}

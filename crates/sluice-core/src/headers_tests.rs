@@ -1,0 +1,99 @@
+//! Tests of [`Headers`]: key order, the inline index, rewrites bounding the buffer, and
+//! equality, map form and `Debug` independent of the buffer's layout.
+
+use super::*;
+
+#[test]
+fn pairs_come_back_in_key_order_with_the_last_value_of_each_key() {
+    let mut h = Headers::new();
+    h.insert("b", "2");
+    h.insert("a", "1");
+    h.insert("", "");
+    h.insert("b", "two");
+    h.insert("ключ", "значение");
+    let pairs: Vec<_> = h.iter().collect();
+    assert_eq!(
+        pairs,
+        [("", ""), ("a", "1"), ("b", "two"), ("ключ", "значение")]
+    );
+    assert_eq!((h.get("b"), h.get("c")), (Some("two"), None));
+    assert_eq!(&h["a"], "1");
+    assert_eq!(h.text_bytes(), 1 + 1 + 1 + 3 + "ключзначение".len());
+}
+
+#[test]
+fn up_to_three_pairs_are_indexed_inline_and_a_fourth_moves_the_index_out() {
+    let mut h = Headers::with_capacity(2);
+    for k in ["timestamp", "host", "topic"] {
+        h.insert(k, "v");
+    }
+    assert!(!h.index.spilled(), "three pairs allocated an index");
+    h.insert("file", "v");
+    assert!(h.index.spilled());
+    assert_eq!(
+        h.keys().collect::<Vec<_>>(),
+        ["file", "host", "timestamp", "topic"]
+    );
+}
+
+#[test]
+fn remove_retain_and_many_rewrites_keep_the_pairs_and_bound_the_buffer() {
+    let mut h: Headers = [("k", "v"), ("x", "y")].into();
+    assert_eq!(h.remove("k").as_deref(), Some("v"));
+    assert_eq!(h.remove("k"), None);
+    for i in 0..1000 {
+        h.insert("x", i.to_string());
+    }
+    assert_eq!(h.get("x"), Some("999"));
+    assert!(h.text.len() <= 4 * h.text_bytes(), "{}", h.text.len());
+    h.extend([("a", "1"), ("b", "2"), ("c", "3")]);
+    h.retain(|k, _| k != "b");
+    assert_eq!(h.keys().collect::<Vec<_>>(), ["a", "c", "x"]);
+    h.retain(|_, _| false);
+    assert!(h.is_empty());
+    assert_eq!(h.text_bytes(), 0);
+}
+
+#[test]
+fn equality_map_form_and_debug_ignore_the_buffer_layout() {
+    let mut a = Headers::new();
+    a.insert("h", "old");
+    a.insert("h", "new");
+    let b: Headers = [("h", "new")].into();
+    assert_eq!(a, b);
+    assert_ne!(a, Headers::new());
+    assert_eq!(a.to_map(), BTreeMap::from([("h".into(), "new".into())]));
+    assert_eq!(Headers::from(a.to_map()), b);
+    assert_eq!(format!("{a:?}"), r#"{"h": "new"}"#);
+}
+
+proptest::proptest! {
+    /// Any mix of inserts (in order, out of order, replacing), removals and retains gives
+    /// the pairs and lookups a `BTreeMap` gives.
+    #[test]
+    fn behaves_as_a_sorted_map(
+        ops in proptest::collection::vec(
+            (0u8..4, proptest::sample::select(vec!["", "a", "b", "host", "sluiceId", "timestamp", "ключ", "z"]), "[a-z0-9]{0,6}"),
+            0..40,
+        )
+    ) {
+        let (mut h, mut model) = (Headers::new(), BTreeMap::new());
+        for (op, key, value) in ops {
+            match op {
+                0 | 1 => {
+                    h.insert(key, &value);
+                    model.insert(key.to_owned(), value);
+                }
+                2 => proptest::prop_assert_eq!(h.remove(key), model.remove(key)),
+                _ => {
+                    h.retain(|k, _| k != key);
+                    model.remove(key);
+                }
+            }
+            for probe in ["", "a", "host", "sluiceId", "ключ", "zz"] {
+                proptest::prop_assert_eq!(h.get(probe), model.get(probe).map(String::as_str));
+            }
+        }
+        proptest::prop_assert_eq!(h.to_map(), model);
+    }
+}
