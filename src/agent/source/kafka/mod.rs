@@ -375,12 +375,16 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// A record that is not a Flume event though `useFlumeEventFormat = true`.
+#[derive(Debug, thiserror::Error)]
+#[error("not a Flume event (useFlumeEventFormat = true): {0}")]
+struct NotAFlumeEvent(#[source] crate::wire::avro::AvroError);
+
 /// The event a record stands for, with Flume's headers.
-fn to_event(cfg: &KafkaSourceConfig, m: &BorrowedMessage<'_>) -> Result<Event, String> {
+fn to_event(cfg: &KafkaSourceConfig, m: &BorrowedMessage<'_>) -> Result<Event, NotAFlumeEvent> {
     let value = m.payload().unwrap_or(&[]);
     let mut e = if cfg.use_flume_event_format {
-        format::decode(value)
-            .map_err(|err| format!("not a Flume event (useFlumeEventFormat = true): {err}"))?
+        format::decode(value).map_err(NotAFlumeEvent)?
     } else {
         let mut e = Event::new(value.to_vec());
         if let Some(h) = m.headers() {
