@@ -285,7 +285,7 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig, provider: Provider) -> any
             define(&args, "flume.monitoring.pollFrequency"),
             define(&args, "flume.monitoring.isGanglia3"),
         )
-        .map_err(exit::Usage)?;
+        .map_err(|e| exit::Usage(e.to_string()))?;
         let task = ganglia::start(settings, telemetry.metrics.clone(), http_stopped.clone())
             .await
             .context("starting the ganglia reporter")?;

@@ -32,7 +32,7 @@ mod wal;
 pub use channel::adopt;
 pub use channel::config::{DirectIo, EncryptionConfig, KeysError, IGNORED_KEYS, KNOWN_KEYS};
 pub use channel::{
-    Cached, ChannelError, ChannelStats, ConfigError, FileChannel, FileChannelConfig,
+    Cached, ChannelError, ChannelStats, ConfigError, ConfigWarning, FileChannel, FileChannelConfig,
     GroupCommitStats, RecoveryInfo, RecoverySource, Transaction,
 };
 pub use event::{Bytes, Event, EventData, IntoBody};

@@ -175,8 +175,36 @@ async fn work(cfg: NotifierConfig, queue: Arc<Queue>, counters: Arc<CounterGroup
     }
 }
 
+/// Why one notification attempt failed.
+#[derive(Debug, thiserror::Error)]
+enum NotifyError {
+    /// The request could not be built (a bad URL).
+    #[error("bad request for {notifier}: {source}")]
+    Request {
+        notifier: String,
+        #[source]
+        source: hyper::http::Error,
+    },
+    /// Connecting or sending failed.
+    #[error("POST: {0}")]
+    Post(#[source] hyper_util::client::legacy::Error),
+    /// Not a 2xx answer.
+    #[error("answered {0}")]
+    Status(hyper::StatusCode),
+    /// DingTalk answered a non-zero `errcode`.
+    #[error("DingTalk errcode {code}: {message}")]
+    DingTalk { code: i64, message: String },
+    /// No answer in time.
+    #[error("no answer within {ms} ms")]
+    Timeout { ms: u64 },
+}
+
 /// One attempt: `Ok` on a 2xx answer (and DingTalk's `errcode` 0 when it sends one).
-async fn send_once(http: &HttpsClient, cfg: &NotifierConfig, n: &Notice) -> Result<(), String> {
+async fn send_once(
+    http: &HttpsClient,
+    cfg: &NotifierConfig,
+    n: &Notice,
+) -> Result<(), NotifyError> {
     let (payload, url) = match cfg.kind {
         NotifierKind::Log => {
             let b = body::webhook(n);
@@ -199,9 +227,12 @@ async fn send_once(http: &HttpsClient, cfg: &NotifierConfig, n: &Notice) -> Resu
             "application/json; charset=utf-8",
         )
         .body(Full::new(Bytes::from(payload)))
-        .map_err(|e| format!("bad request for {}: {e}", cfg.name))?;
+        .map_err(|source| NotifyError::Request {
+            notifier: cfg.name.clone(),
+            source,
+        })?;
     let exchange = async {
-        let resp = http.request(req).await.map_err(|e| format!("POST: {e}"))?;
+        let resp = http.request(req).await.map_err(NotifyError::Post)?;
         let status = resp.status();
         let answer = Limited::new(resp.into_body(), RESPONSE_BYTES_MAX)
             .collect()
@@ -209,7 +240,7 @@ async fn send_once(http: &HttpsClient, cfg: &NotifierConfig, n: &Notice) -> Resu
             .map(|b| b.to_bytes())
             .unwrap_or_default();
         if !status.is_success() {
-            return Err(format!("answered {status}"));
+            return Err(NotifyError::Status(status));
         }
         if cfg.kind == NotifierKind::DingTalk {
             if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&answer) {
@@ -218,7 +249,10 @@ async fn send_once(http: &HttpsClient, cfg: &NotifierConfig, n: &Notice) -> Resu
                     .and_then(|c| c.as_i64())
                     .filter(|c| *c != 0)
                 {
-                    return Err(format!("DingTalk errcode {code}: {}", v["errmsg"]));
+                    return Err(NotifyError::DingTalk {
+                        code,
+                        message: v["errmsg"].to_string(),
+                    });
                 }
             }
         }
@@ -226,7 +260,9 @@ async fn send_once(http: &HttpsClient, cfg: &NotifierConfig, n: &Notice) -> Resu
     };
     match tokio::time::timeout(cfg.timeout, exchange).await {
         Ok(r) => r,
-        Err(_) => Err(format!("no answer within {} ms", cfg.timeout.as_millis())),
+        Err(_) => Err(NotifyError::Timeout {
+            ms: cfg.timeout.as_millis() as u64,
+        }),
     }
 }
 

@@ -2,8 +2,25 @@
 //! shared by the `regex_extractor` millis serializer (parsing) and `${date:...}` substitution
 //! (formatting). Pure; the error names the unsupported letters.
 
+/// A date pattern that cannot be translated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum JodaError {
+    /// A quoted literal is not closed.
+    #[error("unterminated quote in date pattern")]
+    UnterminatedQuote,
+    /// Letters with no strftime equivalent (a run of one letter, such as `"zzz"`).
+    #[error("unsupported date pattern letters {0:?}")]
+    Unsupported(String),
+    /// The translation is not a pattern chrono can use.
+    #[error("cannot translate date pattern {0:?}")]
+    Untranslatable(String),
+    /// No pattern at all.
+    #[error("a date pattern is needed (${{date:yyyy-MM-dd}})")]
+    Empty,
+}
+
 /// Translates the common Joda-Time pattern letters into chrono strftime.
-pub(crate) fn to_strftime(joda: &str) -> Result<String, String> {
+pub(crate) fn to_strftime(joda: &str) -> Result<String, JodaError> {
     let chars: Vec<char> = joda.chars().collect();
     let mut out = String::new();
     let mut i = 0;
@@ -18,7 +35,7 @@ pub(crate) fn to_strftime(joda: &str) -> Result<String, String> {
             }
             loop {
                 match chars.get(i) {
-                    None => return Err("unterminated quote in date pattern".into()),
+                    None => return Err(JodaError::UnterminatedQuote),
                     Some('\'') if chars.get(i + 1) == Some(&'\'') => {
                         out.push('\'');
                         i += 2;
@@ -61,12 +78,7 @@ pub(crate) fn to_strftime(joda: &str) -> Result<String, String> {
             ('E', _) => "%A",
             ('Z', 1) => "%z",
             ('Z', 2) => "%:z",
-            _ => {
-                return Err(format!(
-                    "unsupported date pattern letters {:?}",
-                    c.to_string().repeat(run)
-                ))
-            }
+            _ => return Err(JodaError::Unsupported(c.to_string().repeat(run))),
         };
         out.push_str(spec);
         i += run;

@@ -47,7 +47,7 @@ impl Ctx<'_> {
         match self.get(key) {
             None => default,
             Some(v) => duration::parse(&v).unwrap_or_else(|e| {
-                self.error(key, e);
+                self.error(key, e.to_string());
                 default
             }),
         }

@@ -19,12 +19,12 @@ pub(crate) struct MillisPattern {
 
 impl MillisPattern {
     /// Translates a Joda-Time pattern; the error names the unsupported part.
-    pub(crate) fn new(joda: &str) -> Result<Self, String> {
+    pub(crate) fn new(joda: &str) -> Result<Self, joda::JodaError> {
         let strftime = joda::to_strftime(joda)?;
         let bad =
             StrftimeItems::new(&strftime).any(|item| matches!(item, chrono::format::Item::Error));
         if bad {
-            return Err(format!("cannot translate date pattern {joda:?}"));
+            return Err(joda::JodaError::Untranslatable(joda.to_owned()));
         }
         Ok(MillisPattern { strftime })
     }
@@ -143,7 +143,10 @@ mod tests {
 
     #[test]
     fn unsupported_letters_are_errors() {
-        assert!(MillisPattern::new("yyyy z").unwrap_err().contains("\"z\""));
+        assert_eq!(
+            MillisPattern::new("yyyy z"),
+            Err(joda::JodaError::Unsupported("z".into()))
+        );
         assert!(MillisPattern::new("SS").is_err());
         assert!(MillisPattern::new("'open").is_err());
     }

@@ -64,7 +64,7 @@ impl RegexExtractorInterceptor {
             } else if kind.eq_ignore_ascii_case("millis") || kind == MILLIS_SERIALIZER {
                 let pattern = required_prop(props, &key("pattern"))?;
                 let p = MillisPattern::new(pattern)
-                    .map_err(|m| ComponentError::new(key("pattern"), m))?;
+                    .map_err(|m| ComponentError::new(key("pattern"), m.to_string()))?;
                 Serializer::Millis(p)
             } else {
                 return Err(ComponentError::new(

@@ -80,8 +80,8 @@ impl SearchReplaceInterceptor {
         let java = props.get("replaceString").ok_or_else(|| {
             ComponentError::new("replaceString", "is required (an empty value is allowed)")
         })?;
-        let replace =
-            java_replacement(java, &search).map_err(|m| ComponentError::new("replaceString", m))?;
+        let replace = java_replacement(java, &search)
+            .map_err(|m| ComponentError::new("replaceString", m.to_string()))?;
         let charset = match props.get("charset") {
             Some(name) => Charset::parse(name).ok_or_else(|| {
                 ComponentError::new(
@@ -109,9 +109,26 @@ impl Interceptor for SearchReplaceInterceptor {
     }
 }
 
+/// Why a Java replacement string is refused (Java's own messages).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum ReplacementError {
+    #[error("character to be escaped is missing at the end")]
+    TrailingEscape,
+    #[error("group name is missing its closing '}}'")]
+    UnclosedName,
+    #[error("invalid group name ${{{0}}}")]
+    InvalidName(String),
+    #[error("no group named {0:?} in searchPattern")]
+    NoSuchName(String),
+    #[error("illegal group reference: '$' must be followed by a digit or '{{'")]
+    BadReference,
+    #[error("no group {0} in searchPattern")]
+    NoSuchGroup(usize),
+}
+
 /// Translates a Java replacement string into the `regex` crate's syntax, checking every group
 /// reference against `re` (Java fails on a bad reference at the first match; Sluice at start).
-fn java_replacement(java: &str, re: &Regex) -> Result<String, String> {
+fn java_replacement(java: &str, re: &Regex) -> Result<String, ReplacementError> {
     let groups = re.captures_len() - 1;
     let mut out = String::with_capacity(java.len());
     let mut chars = java.chars().peekable();
@@ -120,7 +137,7 @@ fn java_replacement(java: &str, re: &Regex) -> Result<String, String> {
             '\\' => match chars.next() {
                 Some('$') => out.push_str("$$"),
                 Some(other) => out.push(other),
-                None => return Err("character to be escaped is missing at the end".into()),
+                None => return Err(ReplacementError::TrailingEscape),
             },
             '$' if chars.peek() == Some(&'{') => {
                 chars.next();
@@ -129,16 +146,16 @@ fn java_replacement(java: &str, re: &Regex) -> Result<String, String> {
                     match chars.next() {
                         Some('}') => break,
                         Some(c) => name.push(c),
-                        None => return Err("group name is missing its closing '}'".into()),
+                        None => return Err(ReplacementError::UnclosedName),
                     }
                 }
                 let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
                     && name.chars().all(|c| c.is_ascii_alphanumeric());
                 if !valid {
-                    return Err(format!("invalid group name ${{{name}}}"));
+                    return Err(ReplacementError::InvalidName(name));
                 }
                 if !re.capture_names().flatten().any(|n| n == name) {
-                    return Err(format!("no group named {name:?} in searchPattern"));
+                    return Err(ReplacementError::NoSuchName(name));
                 }
                 out.push_str(&format!("${{{name}}}"));
             }
@@ -146,10 +163,10 @@ fn java_replacement(java: &str, re: &Regex) -> Result<String, String> {
                 let first = chars
                     .next()
                     .and_then(|d| d.to_digit(10))
-                    .ok_or("illegal group reference: '$' must be followed by a digit or '{'")?;
+                    .ok_or(ReplacementError::BadReference)?;
                 let mut group = first as usize;
                 if group > groups {
-                    return Err(format!("no group {group} in searchPattern"));
+                    return Err(ReplacementError::NoSuchGroup(group));
                 }
                 // Java takes further digits only while the number stays a valid group.
                 while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {

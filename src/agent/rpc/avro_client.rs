@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
+pub use crate::agent::rpc::error::RpcError;
 use crate::agent::rpc::transport::{ClientTransport, Conn, LinkError};
 use crate::wire::avro::client::{ClientConn, Reply};
 use crate::wire::avro::{
@@ -63,53 +64,6 @@ impl Default for AvroClientConfig {
     }
 }
 
-/// Why a connection or a call failed. After any of these, drop the client.
-#[derive(Debug, thiserror::Error)]
-pub enum RpcError {
-    /// The connection failed: connect, time-out, socket I/O or TLS handshake.
-    #[error(transparent)]
-    Link(#[from] LinkError),
-    /// The server closed the connection.
-    #[error("{addr} closed the connection")]
-    Closed {
-        /// The target.
-        addr: String,
-    },
-    /// The server's bytes are not a valid answer.
-    #[error("bad answer from {addr}: {source}")]
-    Protocol {
-        /// The target.
-        addr: String,
-        /// What is wrong.
-        #[source]
-        source: AvroError,
-    },
-    /// The server answered `FAILED` or `UNKNOWN` (the events were not accepted).
-    #[error("{addr} answered {status:?}")]
-    Status {
-        /// The target.
-        addr: String,
-        /// The answer.
-        status: Status,
-    },
-    /// The connection failed during the handshake on a deflate connection: the most common
-    /// cause is a peer that does not use `compression-type = deflate` (a plain source closes a
-    /// connection whose first bytes are a deflate stream), so the error says so.
-    #[error("{inner} (during the handshake on a deflate connection: the peer may not be using compression-type = deflate; both ends must set the same compression-type)")]
-    NotDeflate {
-        /// What failed.
-        inner: Box<RpcError>,
-    },
-    /// The server answered with an Avro system error.
-    #[error("{addr} answered with an error: {message}")]
-    Remote {
-        /// The target.
-        addr: String,
-        /// Its message (control characters escaped: it is the peer's text).
-        message: String,
-    },
-}
-
 /// One connection to an Avro source.
 #[derive(Debug)]
 pub struct AvroClient {
@@ -126,18 +80,6 @@ pub struct AvroClient {
     cfg: AvroClientConfig,
     /// Where each call's latency is recorded, if anywhere.
     latency: Option<std::sync::Arc<crate::agent::histogram::Histogram>>,
-}
-
-impl RpcError {
-    /// Whether the peer went away or stopped answering (closed, reset, timed out) rather than
-    /// answering something.
-    fn is_link_loss(&self) -> bool {
-        matches!(
-            self,
-            RpcError::Closed { .. }
-                | RpcError::Link(LinkError::Io { .. } | LinkError::Timeout { .. })
-        )
-    }
 }
 
 impl AvroClient {

@@ -23,10 +23,11 @@ use tokio::time::Instant;
 
 use crate::agent::histogram::Histogram;
 use crate::agent::rpc::avro_client::AvroClient;
-use crate::agent::rpc::transport::Conn;
+use crate::agent::rpc::error::RpcError;
+use crate::agent::rpc::transport::{Conn, LinkError};
 use crate::wire::avro::call::decode_response;
 use crate::wire::avro::client::ClientConn;
-use crate::wire::avro::{encode_frame_head_len, FrameReader, Message, Outcome, Status};
+use crate::wire::avro::{encode_frame_head_len, AvroError, FrameReader, Message, Outcome, Status};
 use crate::wire::splice::{Spliced, SPLICE_BODY_MIN};
 use sluice_core::Event;
 
@@ -34,26 +35,27 @@ use sluice_core::Event;
 const READ_CHUNK_BYTES: usize = 64 << 10;
 
 /// What an [`Answer`] gives: `Ok` on the server's `OK`, else why not.
-pub type Answered = Result<(), String>;
+pub type Answered = Result<(), RpcError>;
 
 /// The calls waiting for their answers, and whether the pipe broke (then why, and whether
 /// a call failed with it or the peer only closed the idle connection).
 #[derive(Debug, Default)]
 struct Waiting {
     calls: HashMap<i32, oneshot::Sender<Answered>>,
-    broken: Option<String>,
+    broken: Option<Arc<RpcError>>,
     failed: bool,
 }
 
 impl Waiting {
     /// Breaks the pipe: every call still waiting fails with `why`. `failed`: a call failed
     /// (else the pipe only failed if calls were waiting).
-    fn break_with(&mut self, why: String, failed: bool) {
+    fn break_with(&mut self, why: RpcError, failed: bool) -> Arc<RpcError> {
         self.failed |= failed || !self.calls.is_empty();
+        let why = self.broken.get_or_insert(Arc::new(why)).clone();
         for (_, tx) in self.calls.drain() {
-            let _ = tx.send(Err(why.clone()));
+            let _ = tx.send(Err(RpcError::Broken(why.clone())));
         }
-        self.broken.get_or_insert(why);
+        why
     }
 }
 
@@ -92,6 +94,7 @@ pub struct Answer {
     deadline: Instant,
     started: Instant,
     addr: String,
+    timeout_ms: u64,
     waiting: Arc<Mutex<Waiting>>,
     latency: Option<Arc<Histogram>>,
 }
@@ -102,11 +105,16 @@ impl Answer {
     pub async fn wait(self) -> Answered {
         let r = match tokio::time::timeout_at(self.deadline, self.rx).await {
             Ok(Ok(r)) => r,
-            Ok(Err(_)) => Err(format!("connection to {} lost", self.addr)),
+            Ok(Err(_)) => Err(RpcError::Closed { addr: self.addr }),
             Err(_) => {
-                let why = format!("no answer from {} within request-timeout", self.addr);
-                self.waiting.lock().break_with(why.clone(), true);
-                Err(why)
+                let why = LinkError::Timeout {
+                    addr: self.addr,
+                    what: "appendBatch (no answer within request-timeout)",
+                    ms: self.timeout_ms,
+                };
+                Err(RpcError::Broken(
+                    self.waiting.lock().break_with(why.into(), true),
+                ))
             }
         };
         if let Some(h) = &self.latency {
@@ -119,10 +127,10 @@ impl Answer {
 impl AvroPipe {
     /// The pipe over `client`'s connection (its handshake done), each call answered within
     /// `request_timeout` of its sending.
-    pub fn new(client: AvroClient, request_timeout: Duration) -> Result<Self, String> {
+    pub fn new(client: AvroClient, request_timeout: Duration) -> Result<Self, RpcError> {
         let parts = client.into_parts();
         if !parts.conn.handshaken() {
-            return Err(format!("{}: the handshake is not done", parts.addr));
+            return Err(RpcError::NotHandshaken { addr: parts.addr });
         }
         let vectored = parts.stream.is_write_vectored();
         let (rd, writer) = tokio::io::split(parts.stream);
@@ -161,9 +169,9 @@ impl AvroPipe {
 
     /// Why the pipe broke with a call failing, if it did: it must be dropped (its
     /// connection's state is unknown).
-    pub fn broken(&self) -> Option<String> {
+    pub fn broken(&self) -> Option<RpcError> {
         let w = self.waiting.lock();
-        w.broken.clone().filter(|_| w.failed)
+        w.broken.clone().filter(|_| w.failed).map(RpcError::Broken)
     }
 
     /// Whether the peer closed the connection while no call was waiting (reconnect, nothing
@@ -180,9 +188,9 @@ impl AvroPipe {
 
     /// Writes one `appendBatch` of `events` (within `request-timeout`) and returns its
     /// [`Answer`] to wait on. An error breaks the pipe.
-    pub async fn send(&mut self, events: &[Event]) -> Result<Answer, String> {
+    pub async fn send(&mut self, events: &[Event]) -> Result<Answer, RpcError> {
         if let Some(why) = self.waiting.lock().broken.clone() {
-            return Err(why);
+            return Err(RpcError::Broken(why));
         }
         let started = Instant::now();
         let deadline = started + self.request_timeout;
@@ -216,21 +224,23 @@ impl AvroPipe {
         (self.head, self.params) = (head, params);
         let failed = match written {
             Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(format!("writing to {}: {e}", self.addr)),
-            Err(_) => Some(format!(
-                "{} did not take the call within request-timeout",
-                self.addr
-            )),
+            Ok(Err(e)) => Some(LinkError::io(&self.addr, e)),
+            Err(_) => Some(LinkError::Timeout {
+                addr: self.addr.clone(),
+                what: "writing appendBatch (the call not taken within request-timeout)",
+                ms: self.request_timeout.as_millis() as u64,
+            }),
         };
         if let Some(why) = failed {
-            self.waiting.lock().break_with(why.clone(), true);
-            return Err(why);
+            let why = self.waiting.lock().break_with(why.into(), true);
+            return Err(RpcError::Broken(why));
         }
         Ok(Answer {
             rx,
             deadline,
             started,
             addr: self.addr.clone(),
+            timeout_ms: self.request_timeout.as_millis() as u64,
             waiting: self.waiting.clone(),
             latency: self.latency.clone(),
         })
@@ -268,46 +278,52 @@ async fn read_answers(
     addr: String,
     waiting: Arc<Mutex<Waiting>>,
 ) {
+    let bad = |source: AvroError| RpcError::Protocol {
+        addr: addr.clone(),
+        source,
+    };
     let why = loop {
         let frame = match reader.next_frame() {
             Ok(f) => f,
-            Err(e) => break format!("bad answer from {addr}: {e}"),
+            Err(e) => break bad(e),
         };
         let Some(frame) = frame else {
             match rd.read_buf(reader.read_buffer(READ_CHUNK_BYTES)).await {
-                Ok(0) => break format!("{addr} closed the connection"),
+                Ok(0) => break RpcError::Closed { addr: addr.clone() },
                 Ok(_) => continue,
-                Err(e) => break format!("reading from {addr}: {e}"),
+                Err(e) => break LinkError::io(&addr, e).into(),
             }
         };
         let answered = match decode_response(&frame.payload, false) {
             Ok(resp) => match resp.outcome {
                 Some(Outcome::Status(Status::Ok)) => Ok(()),
-                Some(Outcome::Status(status)) => Err(format!("{addr} answered {status:?}")),
-                Some(Outcome::Error(m)) => Err(format!(
-                    "{addr} answered with an error: {}",
-                    crate::agent::log_text::escape(&m)
-                )),
-                None => Err(format!(
-                    "bad answer from {addr}: a call answered like a ping"
-                )),
+                Some(Outcome::Status(status)) => Err(RpcError::Status {
+                    addr: addr.clone(),
+                    status,
+                }),
+                Some(Outcome::Error(m)) => Err(RpcError::Remote {
+                    addr: addr.clone(),
+                    message: crate::agent::log_text::escape(&m).into_owned(),
+                }),
+                None => Err(bad(AvroError::UnexpectedResponse {
+                    reason: "a call answered like a ping".into(),
+                })),
             },
-            Err(e) => Err(format!("bad answer from {addr}: {e}")),
+            Err(e) => Err(bad(e)),
         };
         let mut w = waiting.lock();
         let Some(tx) = w.calls.remove(&frame.serial) else {
-            break format!(
-                "bad answer from {addr}: serial {} answers no call",
-                frame.serial
-            );
+            break bad(AvroError::UnexpectedResponse {
+                reason: format!("serial {} answers no call", frame.serial),
+            });
         };
         match answered {
             Ok(()) => {
                 let _ = tx.send(Ok(()));
             }
             Err(why) => {
-                let _ = tx.send(Err(why.clone()));
-                w.break_with(why, true);
+                let why = w.break_with(why, true);
+                let _ = tx.send(Err(RpcError::Broken(why)));
                 return;
             }
         }

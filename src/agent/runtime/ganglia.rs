@@ -35,18 +35,33 @@ pub struct Settings {
     pub ganglia30: bool,
 }
 
+/// A ganglia setting that cannot be used; it names the `-D` define.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    /// No `flume.monitoring.hosts`.
+    #[error("-Dflume.monitoring.hosts is required with type=ganglia (HOST:PORT,...)")]
+    NoHosts,
+    /// A host that is not `HOST:PORT`.
+    #[error("-Dflume.monitoring.hosts: {0:?} is not HOST:PORT (a gmond's udp_recv_channel)")]
+    BadHost(String),
+    /// A poll frequency out of range.
+    #[error("-Dflume.monitoring.pollFrequency must be seconds 1-{POLL_MAX_SECS}, got {0:?}")]
+    BadPoll(String),
+    /// `isGanglia3` neither true nor false.
+    #[error("-Dflume.monitoring.isGanglia3 must be true or false, got {0:?}")]
+    BadGanglia3(String),
+}
+
 impl Settings {
     /// Reads `flume.monitoring.hosts`, `.pollFrequency` and `.isGanglia3`.
     pub fn parse(
         hosts: Option<&str>,
         poll: Option<&str>,
         ganglia3: Option<&str>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, SettingsError> {
         let hosts_text = hosts.map(str::trim).unwrap_or_default();
         if hosts_text.is_empty() {
-            return Err(
-                "-Dflume.monitoring.hosts is required with type=ganglia (HOST:PORT,...)".into(),
-            );
+            return Err(SettingsError::NoHosts);
         }
         let mut list = Vec::new();
         for h in hosts_text.split(',').map(str::trim) {
@@ -54,9 +69,7 @@ impl Settings {
                 !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
             });
             if !ok {
-                return Err(format!(
-                    "-Dflume.monitoring.hosts: {h:?} is not HOST:PORT (a gmond's udp_recv_channel)"
-                ));
+                return Err(SettingsError::BadHost(h.to_owned()));
             }
             list.push(h.to_owned());
         }
@@ -64,22 +77,14 @@ impl Settings {
             None => POLL_DEFAULT,
             Some(p) => match p.parse::<u64>() {
                 Ok(s) if (1..=POLL_MAX_SECS).contains(&s) => Duration::from_secs(s),
-                _ => {
-                    return Err(format!(
-                    "-Dflume.monitoring.pollFrequency must be seconds 1-{POLL_MAX_SECS}, got {p:?}"
-                ))
-                }
+                _ => return Err(SettingsError::BadPoll(p.to_owned())),
             },
         };
         let ganglia30 = match ganglia3.map(str::trim) {
             None => false,
             Some(v) if v.eq_ignore_ascii_case("true") => true,
             Some(v) if v.eq_ignore_ascii_case("false") => false,
-            Some(v) => {
-                return Err(format!(
-                    "-Dflume.monitoring.isGanglia3 must be true or false, got {v:?}"
-                ))
-            }
+            Some(v) => return Err(SettingsError::BadGanglia3(v.to_owned())),
         };
         Ok(Settings {
             hosts: list,
@@ -181,7 +186,7 @@ mod tests {
             (Some("g:1"), None, Some("yes"), "isGanglia3"),
         ] {
             let e = Settings::parse(h, p, g).unwrap_err();
-            assert!(e.contains(key), "{e}");
+            assert!(e.to_string().contains(key), "{e}");
         }
     }
 }

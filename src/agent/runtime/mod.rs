@@ -36,7 +36,7 @@ use crate::agent::router::ChannelProcessor;
 use crate::agent::sink::poison::PoisonHandler;
 use crate::agent::sink::runner;
 use crate::agent::source::ready::{self, Ready, ReadyWait};
-use crate::agent::source::SourceCtx;
+use crate::agent::source::{SourceCtx, SourceError, SourceErrorKind};
 use crate::agent::topology::{AgentConfig, ChannelConfig};
 use alarm_task::AlarmTask;
 use diff::Diff;
@@ -404,7 +404,11 @@ impl Agent {
             async move {
                 let run = async {
                     let router = ChannelProcessor::new(&sc, &chans)
-                        .map_err(|e| e.to_string())?
+                        .map_err(|e| SourceError {
+                            source_name: source_name.clone(),
+                            kind: SourceErrorKind::Config,
+                            source: e.into(),
+                        })?
                         .with_counters(counters.clone());
                     let ctx = SourceCtx {
                         name: source_name,
@@ -414,7 +418,7 @@ impl Agent {
                         alarms,
                         ready: ready.clone(),
                     };
-                    sc.kind.run(ctx).await.map_err(|e| e.to_string())
+                    sc.kind.run(ctx).await
                 };
                 run.await.inspect_err(|e| ready.failed(e))
             }

@@ -1,6 +1,9 @@
 //! Supervision: a component runs in its own task; when it fails it is restarted after a
 //! backoff that doubles from 1 s up to 30 s (reset after a minute of good running), and the
-//! rest of the agent keeps running.
+//! rest of the agent keeps running. A failure that says a restart cannot help without a
+//! change of configuration ([`Failure::retryable`] false: a source's
+//! [`SourceErrorKind::Config`](crate::agent::source::SourceErrorKind)) waits the longest delay
+//! at once, so a broken component does not fill the log.
 
 use std::future::Future;
 use std::time::Duration;
@@ -16,6 +19,34 @@ pub(crate) const RESTART_BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// A run this long resets the restart delay.
 pub(crate) const HEALTHY_RUN: Duration = Duration::from_secs(60);
 
+/// A component's failure, as its supervisor sees it.
+pub(crate) trait Failure: std::fmt::Display + Send + 'static {
+    /// Whether a restart may succeed without a change of configuration.
+    fn retryable(&self) -> bool {
+        true
+    }
+}
+
+impl Failure for String {}
+
+impl Failure for std::convert::Infallible {}
+
+impl Failure for crate::agent::source::SourceError {
+    fn retryable(&self) -> bool {
+        crate::agent::source::SourceError::retryable(self)
+    }
+}
+
+/// The delay before the next restart, after a run that ended with a failure that is
+/// `retryable` or not: `backoff`, or the longest delay when a restart cannot help.
+fn restart_delay(backoff: Duration, retryable: bool) -> Duration {
+    if retryable {
+        backoff
+    } else {
+        RESTART_BACKOFF_MAX
+    }
+}
+
 /// A running, supervised component.
 #[derive(Debug)]
 pub(crate) struct Supervised {
@@ -29,7 +60,7 @@ impl Supervised {
     where
         F: FnMut(Stop) -> Fut + Send + 'static,
         Fut: Future<Output = Result<(), E>> + Send + 'static,
-        E: std::fmt::Display + Send + 'static,
+        E: Failure,
     {
         let (handle, stop) = stop::channel();
         let task = tokio::spawn(async move {
@@ -50,8 +81,10 @@ impl Supervised {
                         if started.elapsed() >= HEALTHY_RUN {
                             backoff = RESTART_BACKOFF_MIN;
                         }
-                        tracing::error!(component = %what, error = %e, restart_in_ms = backoff.as_millis() as u64, "component failed; restarting");
-                        if stop.sleep(backoff).await {
+                        let retryable = e.retryable();
+                        let delay = restart_delay(backoff, retryable);
+                        tracing::error!(component = %what, error = %e, retryable, restart_in_ms = delay.as_millis() as u64, "component failed; restarting");
+                        if stop.sleep(delay).await {
                             return;
                         }
                         backoff = (backoff * 2).min(RESTART_BACKOFF_MAX);
@@ -86,5 +119,40 @@ impl Supervised {
                 false
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::source::{SourceError, SourceErrorKind};
+
+    fn source_error(kind: SourceErrorKind) -> SourceError {
+        SourceError {
+            source_name: "s".into(),
+            kind,
+            source: "why".into(),
+        }
+    }
+
+    #[test]
+    fn a_source_that_cannot_bind_restarts_after_the_growing_backoff() {
+        let e = source_error(SourceErrorKind::Bind);
+        assert!(Failure::retryable(&e));
+        assert_eq!(
+            restart_delay(RESTART_BACKOFF_MIN, e.retryable()),
+            RESTART_BACKOFF_MIN
+        );
+    }
+
+    #[test]
+    fn a_source_whose_configuration_cannot_work_restarts_after_the_longest_delay() {
+        let e = source_error(SourceErrorKind::Config);
+        assert!(!Failure::retryable(&e));
+        assert_eq!(
+            restart_delay(RESTART_BACKOFF_MIN, e.retryable()),
+            RESTART_BACKOFF_MAX
+        );
+        assert_eq!(e.to_string(), "source s: why");
     }
 }

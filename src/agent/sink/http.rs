@@ -26,7 +26,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use super::{Delivery, Poisoned, SinkError};
+use super::{Delivery, Poisoned, SinkError, SinkErrorKind};
 use crate::agent::config::ctx::Ctx;
 use crate::agent::config::limits::DURATION_MS_MAX;
 use sluice_core::Event;
@@ -200,14 +200,8 @@ impl HttpSink {
         }
     }
 
-    fn err(&self, message: String) -> SinkError {
-        SinkError {
-            sink: self.name.clone(),
-            message,
-        }
-    }
-
-    async fn post(&self, e: &Event) -> Result<u16, String> {
+    async fn post(&self, e: &Event) -> Result<u16, PostError> {
+        let endpoint = || self.cfg.endpoint.clone();
         let mut req = hyper::Request::post(&self.cfg.endpoint)
             .header(hyper::header::CONTENT_TYPE, &self.cfg.content_type)
             .header(hyper::header::ACCEPT, &self.cfg.accept);
@@ -218,27 +212,32 @@ impl HttpSink {
         }
         let req = req
             .body(Full::new(e.body.clone()))
-            .map_err(|err| format!("bad request for {}: {err}", self.cfg.endpoint))?;
+            .map_err(|source| PostError::Request {
+                endpoint: endpoint(),
+                source,
+            })?;
         let exchange = async {
             let resp = self
                 .client
                 .request(req)
                 .await
-                .map_err(|err| format!("POST {}: {err}", self.cfg.endpoint))?;
+                .map_err(|source| PostError::Exchange {
+                    endpoint: endpoint(),
+                    source,
+                })?;
             let code = resp.status().as_u16();
             // Read (a bounded part of) the answer so the connection can be reused.
             let _ = Limited::new(resp.into_body(), RESPONSE_BYTES_MAX)
                 .collect()
                 .await;
-            Ok::<u16, String>(code)
+            Ok::<u16, PostError>(code)
         };
         match tokio::time::timeout(self.cfg.request_timeout, exchange).await {
             Ok(r) => r,
-            Err(_) => Err(format!(
-                "POST {}: no answer within requestTimeout ({} ms)",
-                self.cfg.endpoint,
-                self.cfg.request_timeout.as_millis()
-            )),
+            Err(_) => Err(PostError::Timeout {
+                endpoint: endpoint(),
+                ms: self.cfg.request_timeout.as_millis() as u64,
+            }),
         }
     }
 
@@ -251,7 +250,10 @@ impl HttpSink {
         let mut delivery = Delivery::Done;
         self.poisoned.clear();
         for e in events {
-            let code = self.post(e).await.map_err(|m| self.err(m))?;
+            let code = self
+                .post(e)
+                .await
+                .map_err(|e| e.into_sink_error(&self.name))?;
             if self.cfg.poisons(code) {
                 self.poisoned.push(Poisoned {
                     event: e.clone(),
@@ -264,10 +266,13 @@ impl HttpSink {
             }
             let d = self.cfg.decide(code);
             if d.rollback {
-                return Err(self.err(format!(
-                    "{} answered {code}; rolling back (rollback.{code} or defaultRollback)",
-                    self.cfg.endpoint
-                )));
+                return Err(SinkError::peer(
+                    self.name.clone(),
+                    format!(
+                        "{} answered {code}; rolling back (rollback.{code} or defaultRollback)",
+                        self.cfg.endpoint
+                    ),
+                ));
             }
             if d.backoff {
                 tracing::debug!(sink = %self.name, code, "committing, then backing off (backoff.{code} or defaultBackoff)");
@@ -283,6 +288,42 @@ impl HttpSink {
     /// The poison events of the last `deliver`.
     pub fn take_poisoned(&mut self) -> Vec<Poisoned> {
         std::mem::take(&mut self.poisoned)
+    }
+}
+
+/// Why a POST got no status code.
+#[derive(Debug, thiserror::Error)]
+enum PostError {
+    /// The request could not be built from the event.
+    #[error("bad request for {endpoint}: {source}")]
+    Request {
+        endpoint: String,
+        #[source]
+        source: hyper::http::Error,
+    },
+    /// Connecting, sending or reading the answer failed.
+    #[error("POST {endpoint}: {source}")]
+    Exchange {
+        endpoint: String,
+        #[source]
+        source: hyper_util::client::legacy::Error,
+    },
+    /// No answer within `requestTimeout`.
+    #[error("POST {endpoint}: no answer within requestTimeout ({ms} ms)")]
+    Timeout { endpoint: String, ms: u64 },
+}
+
+impl PostError {
+    /// The sink's error: a bad request is the event's configuration (it never goes), a
+    /// failed connect is [`SinkErrorKind::Connect`], any other failed exchange the peer's.
+    fn into_sink_error(self, sink: &str) -> SinkError {
+        let kind = match &self {
+            PostError::Request { .. } => SinkErrorKind::Config,
+            PostError::Exchange { source, .. } if source.is_connect() => SinkErrorKind::Connect,
+            PostError::Exchange { .. } => SinkErrorKind::Peer,
+            PostError::Timeout { .. } => SinkErrorKind::Timeout,
+        };
+        SinkError::new(sink, kind, self)
     }
 }
 

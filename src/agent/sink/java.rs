@@ -231,10 +231,10 @@ impl crate::agent::sink::Sink for NotRunnerDriven {
         &mut self,
         _events: Vec<Event>,
     ) -> BoxFuture<'_, Result<crate::agent::sink::Delivery, crate::agent::sink::SinkError>> {
-        let e = crate::agent::sink::SinkError {
-            sink: self.0.clone(),
-            message: "a Java sink takes in its own transactions, not from a sink runner".into(),
-        };
+        let e = crate::agent::sink::SinkError::config(
+            self.0.clone(),
+            "a Java sink takes in its own transactions, not from a sink runner",
+        );
         Box::pin(std::future::ready(Err(e)))
     }
 }

@@ -39,5 +39,5 @@ pub(crate) mod scripted;
 mod settle;
 pub mod thrift;
 
-pub use contract::{Acks, BuildSink, Delivery, Sink, SinkError, PIPELINE_DEPTH};
+pub use contract::{Acks, BuildSink, Delivery, Sink, SinkError, SinkErrorKind, PIPELINE_DEPTH};
 pub(crate) use poison::Poisoned;

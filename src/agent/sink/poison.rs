@@ -21,6 +21,7 @@ use base64::Engine;
 
 use crate::agent::config::Ctx;
 use crate::agent::metrics::{CounterGroup, SinkCounter};
+use crate::agent::sink::SinkError;
 use sluice_core::Event;
 
 /// A sink's `deadLetter.directory` (Sluice, any sink type): where its poison events are
@@ -32,6 +33,23 @@ pub(crate) fn dead_letter_dir(cx: &mut Ctx<'_>) -> Option<PathBuf> {
         return None;
     }
     Some(PathBuf::from(dir))
+}
+
+/// Why poison events could not be set aside (the batch is then rolled back).
+#[derive(Debug, thiserror::Error)]
+pub enum DeadLetterError {
+    /// The blocking task that writes the dead letter failed.
+    #[error("dead-letter writer: {0}")]
+    Writer(#[source] tokio::task::JoinError),
+    /// The dead letter could not be written or synced.
+    #[error("cannot write the dead letter {}: {source}", path.display())]
+    Write {
+        /// The dead-letter file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// An event a sink can never deliver, with why.
@@ -156,7 +174,7 @@ impl PoisonHandler {
         &mut self,
         poisoned: Vec<Poisoned>,
         counters: &CounterGroup,
-    ) -> Result<(), String> {
+    ) -> Result<(), SinkError> {
         if poisoned.is_empty() {
             return Ok(());
         }
@@ -176,8 +194,14 @@ impl PoisonHandler {
                     let r = append_durably(&dir, &path, &bytes);
                     (poisoned, r)
                 });
-                let (poisoned, r) = job.await.map_err(|e| format!("dead-letter writer: {e}"))?;
-                r.map_err(|e| format!("cannot write the dead letter {}: {e}", file.display()))?;
+                let disk = |e: DeadLetterError| SinkError::disk(self.sink.clone(), e);
+                let (poisoned, r) = job.await.map_err(|e| disk(DeadLetterError::Writer(e)))?;
+                r.map_err(|source| {
+                    disk(DeadLetterError::Write {
+                        path: file.clone(),
+                        source,
+                    })
+                })?;
                 (poisoned, true)
             }
             _ => (poisoned, false),
@@ -296,10 +320,12 @@ mod tests {
         // A directory under a regular file cannot be created.
         let mut h = PoisonHandler::new("k1", Some(blocker.join("dead")));
         let c = CounterGroup::sink();
-        assert!(h
+        let e = h
             .handle(vec![poisoned(b"1", ("a", "x"))], &c)
             .await
-            .is_err());
+            .unwrap_err();
+        assert_eq!(e.kind(), crate::agent::sink::SinkErrorKind::Disk);
+        assert!(e.retryable(), "{e}");
         assert_eq!(c.get("EventPoisonCount"), 0);
     }
 }

@@ -28,14 +28,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::time::Instant;
 
+use super::contract::BoxError;
 use super::reconnect::Reconnect;
 use super::rpc_keys::{RpcSinkSettings, RpcSinkTimings};
-use super::{Acks, SinkError};
+use super::{Acks, SinkError, SinkErrorKind};
 use crate::agent::backoff::Backoff;
 use crate::agent::histogram::Histogram;
 use crate::agent::metrics::CounterGroup;
 use crate::agent::metrics::SinkCounter;
-use crate::agent::rpc::transport::ClientTransport;
+use crate::agent::rpc::error::{RpcError, RpcErrorKind};
+use crate::agent::rpc::transport::{ClientTransport, TransportError};
 use crate::agent::stop::Stop;
 use sluice_core::Event;
 
@@ -59,7 +61,7 @@ pub trait RpcClient: std::fmt::Debug + Send + Sized + 'static {
         cfg: &'a Self::Config,
         timings: &'a RpcSinkTimings,
         sink: &'a str,
-    ) -> impl Future<Output = Result<Self, String>> + Send + 'a;
+    ) -> impl Future<Output = Result<Self, RpcError>> + Send + 'a;
 
     /// Whether the peer closed the connection while it was idle.
     fn idle_broken(&mut self) -> bool;
@@ -71,7 +73,7 @@ pub trait RpcClient: std::fmt::Debug + Send + Sized + 'static {
     fn append_batch<'a>(
         &'a mut self,
         events: &'a [Event],
-    ) -> impl Future<Output = Result<(), String>> + Send + 'a;
+    ) -> impl Future<Output = Result<(), RpcError>> + Send + 'a;
 
     /// Whether this connection keeps several calls in flight ([`RpcClient::send_batch`]).
     fn pipelined(&self) -> bool {
@@ -79,22 +81,84 @@ pub trait RpcClient: std::fmt::Debug + Send + Sized + 'static {
     }
 
     /// Writes one `appendBatch` and returns its answer to wait for apart from the client
-    /// (`Ok` only on the peer's `OK`); only called when [`RpcClient::pipelined`].
+    /// (`Ok` only on the peer's `OK`); only called when [`RpcClient::pipelined`] (else
+    /// it sends the batch and waits for its answer).
     fn send_batch<'a>(
         &'a mut self,
-        _events: &'a [Event],
-    ) -> impl Future<Output = Result<Answer, String>> + Send + 'a {
-        std::future::ready(Err("this connection keeps one call in flight".to_owned()))
+        events: &'a [Event],
+    ) -> impl Future<Output = Result<Answer, RpcError>> + Send + 'a {
+        async move {
+            let r = self.append_batch(events).await;
+            Ok(Box::pin(std::future::ready(r)) as Answer)
+        }
     }
 
     /// Why the connection broke while calls were in flight, if it did: it is then dropped.
-    fn broken(&self) -> Option<String> {
+    fn broken(&self) -> Option<RpcError> {
         None
     }
 }
 
 /// The answer to a call sent with [`RpcClient::send_batch`]: `Ok` only on the peer's `OK`.
-pub type Answer = crate::agent::channel::BoxFuture<'static, Result<(), String>>;
+pub type Answer = crate::agent::channel::BoxFuture<'static, Result<(), RpcError>>;
+
+/// The sink's kind of an RPC failure: a failed handshake or a peer speaking another protocol
+/// is the configuration's ([`SinkErrorKind::Config`]: a reconnect cannot fix it), a closed
+/// connection or a `FAILED` the peer's.
+pub fn sink_kind(kind: RpcErrorKind) -> SinkErrorKind {
+    match kind {
+        RpcErrorKind::Connect => SinkErrorKind::Connect,
+        RpcErrorKind::Timeout => SinkErrorKind::Timeout,
+        RpcErrorKind::Handshake | RpcErrorKind::Codec => SinkErrorKind::Config,
+        _ => SinkErrorKind::Peer,
+    }
+}
+
+/// Why a call got no `OK`: the client's failure, or the stop signal's grace ran out.
+#[derive(Debug, thiserror::Error)]
+enum CallFailed {
+    /// The client's failure.
+    #[error(transparent)]
+    Rpc(#[from] RpcError),
+    /// Stopping, and no answer within [`STOP_GRACE`].
+    #[error("stopping: no answer within {ms} ms")]
+    Stopping { ms: u64 },
+}
+
+/// A failed call, with what it was (`appendBatch of N events to ADDR`).
+#[derive(Debug, thiserror::Error)]
+#[error("{what}: {source}")]
+struct Call {
+    what: String,
+    #[source]
+    source: CallFailed,
+}
+
+impl Call {
+    fn into_sink_error(self, sink: impl Into<String>) -> SinkError {
+        let kind = match &self.source {
+            CallFailed::Rpc(e) => sink_kind(e.kind()),
+            CallFailed::Stopping { .. } => SinkErrorKind::Stopped,
+        };
+        SinkError::new(sink, kind, self)
+    }
+}
+
+/// A connect attempt failed.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot connect to {addr}: {source}")]
+struct ConnectFailed {
+    addr: String,
+    #[source]
+    source: RpcError,
+}
+
+/// What to say when the stop signal's grace ran out.
+fn stopping() -> CallFailed {
+    CallFailed::Stopping {
+        ms: STOP_GRACE.as_millis() as u64,
+    }
+}
 
 /// One RPC sink over protocol `C`.
 #[derive(Debug)]
@@ -104,7 +168,7 @@ pub struct RpcSink<C: RpcClient> {
     timings: RpcSinkTimings,
     addr: String,
     /// TLS and deflate, built once (or why they cannot be).
-    transport: Result<ClientTransport, String>,
+    transport: Result<ClientTransport, Arc<TransportError>>,
     client: Option<C>,
     connected_at: Option<Instant>,
     /// When the next connect attempt may start (250 ms doubling to `max-reconnect-backoff`).
@@ -133,7 +197,7 @@ impl<C: RpcClient> RpcSink<C> {
     /// `cfg` also carries the protocol's own settings for [`RpcClient::open_for_sink`].
     pub fn new(name: &str, cfg: C::Config) -> Self {
         let (addr, timings) = (cfg.addr(), cfg.timings());
-        let transport = ClientTransport::new(cfg.security()).map_err(|e| e.to_string());
+        let transport = ClientTransport::new(cfg.security()).map_err(Arc::new);
         let backoff = Backoff::doubling(RECONNECT_BACKOFF_INITIAL, timings.reconnect_backoff_max);
         RpcSink {
             name: name.to_owned(),
@@ -182,11 +246,8 @@ impl<C: RpcClient> RpcSink<C> {
         }
     }
 
-    fn err(&self, message: String) -> SinkError {
-        SinkError {
-            sink: self.name.clone(),
-            message,
-        }
+    fn err(&self, kind: SinkErrorKind, e: impl Into<BoxError>) -> SinkError {
+        SinkError::new(self.name.clone(), kind, e)
     }
 
     fn close(&mut self, why: &str) {
@@ -215,35 +276,41 @@ impl<C: RpcClient> RpcSink<C> {
         }
         let now = Instant::now();
         if let Some(left) = self.reconnect.wait_left(now) {
-            return Err(self.err(format!(
-                "connection to {} is down (for {} ms); next attempt in {} ms",
-                self.addr,
-                self.down_for().as_millis(),
-                left.as_millis()
-            )));
+            return Err(self.err(
+                SinkErrorKind::Connect,
+                format!(
+                    "connection to {} is down (for {} ms); next attempt in {} ms",
+                    self.addr,
+                    self.down_for().as_millis(),
+                    left.as_millis()
+                ),
+            ));
         }
         let transport = match &self.transport {
             Ok(t) => t.clone(),
-            Err(e) => return Err(self.err(e.clone())),
+            Err(e) => return Err(self.err(SinkErrorKind::Config, e.clone())),
         };
         let connect =
             C::open_for_sink(&self.addr, &transport, &self.cfg, &self.timings, &self.name);
         let result = match self.stop.clone() {
             Some(mut stop) => tokio::select! {
-                r = connect => r,
-                _ = stop.wait() => Err("stopping".to_owned()),
+                r = connect => Some(r),
+                _ = stop.wait() => None,
             },
-            None => connect.await,
+            None => Some(connect.await),
         };
         match result {
-            Ok(client) => {
+            Some(Ok(client)) => {
                 self.keep(client);
                 Ok(())
             }
-            Err(_) if self.stop.as_ref().is_some_and(|s| s.is_set()) => {
-                Err(self.err(format!("stopping; connect to {} abandoned", self.addr)))
+            Some(Err(e)) if !self.stop.as_ref().is_some_and(|s| s.is_set()) => {
+                Err(self.connect_failed(e))
             }
-            Err(e) => Err(self.connect_failed(&e)),
+            _ => Err(self.err(
+                SinkErrorKind::Stopped,
+                format!("stopping; connect to {} abandoned", self.addr),
+            )),
         }
     }
 
@@ -251,7 +318,7 @@ impl<C: RpcClient> RpcSink<C> {
     /// flight, `reset-connection-interval` passed, closed by the peer while idle) if not.
     fn reusable(&mut self) -> bool {
         if let Some(why) = self.client.as_ref().and_then(RpcClient::broken) {
-            self.failed(&why);
+            self.failed(&why.to_string());
         }
         let (Some(c), Some(at)) = (self.client.as_mut(), self.connected_at) else {
             return false;
@@ -293,7 +360,7 @@ impl<C: RpcClient> RpcSink<C> {
 
     /// A connect attempt failed with `e`: counted, the backoff lengthened, warned at most
     /// every [`DOWN_WARN_EVERY`] (debug in between).
-    fn connect_failed(&mut self, e: &str) -> SinkError {
+    fn connect_failed(&mut self, e: RpcError) -> SinkError {
         self.counters.add(SinkCounter::ConnectionFailed, 1);
         self.failed_attempts += 1;
         self.failed("connect failed");
@@ -306,7 +373,9 @@ impl<C: RpcClient> RpcSink<C> {
         } else {
             tracing::debug!(sink = %self.name, addr = %self.addr, error = %e, "cannot connect");
         }
-        self.err(format!("cannot connect to {}: {e}", self.addr))
+        let kind = sink_kind(e.kind());
+        let addr = self.addr.clone();
+        self.err(kind, ConnectFailed { addr, source: e })
     }
 
     /// Sends `events` in one `appendBatch`; `Ok` only when the downstream answered `OK`.
@@ -314,31 +383,29 @@ impl<C: RpcClient> RpcSink<C> {
     /// connection is dropped and the caller must roll the take back.
     pub async fn deliver(&mut self, events: &[Event]) -> Result<(), SinkError> {
         let Some(client) = self.client.as_mut() else {
-            return Err(self.err(format!("not connected to {}", self.addr)));
+            let why = format!("not connected to {}", self.addr);
+            return Err(self.err(SinkErrorKind::Connect, why));
         };
-        let result = {
+        let result: Result<(), CallFailed> = {
             let call = client.append_batch(events);
             tokio::pin!(call);
             match self.stop.clone() {
                 Some(mut stop) => tokio::select! {
-                    r = &mut call => r,
+                    r = &mut call => r.map_err(CallFailed::from),
                     _ = stop.wait() => match tokio::time::timeout(STOP_GRACE, &mut call).await {
-                        Ok(r) => r,
-                        Err(_) => Err(format!("stopping: no answer within {} ms", STOP_GRACE.as_millis())),
+                        Ok(r) => r.map_err(CallFailed::from),
+                        Err(_) => Err(stopping()),
                     },
                 },
-                None => call.await,
+                None => call.await.map_err(CallFailed::from),
             }
         };
         match result {
             Ok(()) => Ok(()),
-            Err(e) => {
+            Err(source) => {
                 self.failed("call failed");
-                Err(self.err(format!(
-                    "appendBatch of {} events to {}: {e}",
-                    events.len(),
-                    self.addr
-                )))
+                let what = format!("appendBatch of {} events to {}", events.len(), self.addr);
+                Err(Call { what, source }.into_sink_error(self.name.clone()))
             }
         }
     }
@@ -355,16 +422,16 @@ impl<C: RpcClient> RpcSink<C> {
             Ok(answer) => {
                 let (sink, stop) = (self.name.clone(), self.stop.clone());
                 self.acks = Some(Acks(Box::pin(async move {
-                    answered(answer, stop).await.map_err(|e| SinkError {
-                        sink,
-                        message: format!("{what}: {e}"),
-                    })
+                    answered(answer, stop)
+                        .await
+                        .map_err(|source| Call { what, source }.into_sink_error(sink))
                 })));
                 Ok(())
             }
             Err(e) => {
                 self.failed("call failed");
-                Err(self.err(format!("{what}: {e}")))
+                let source = CallFailed::Rpc(e);
+                Err(Call { what, source }.into_sink_error(self.name.clone()))
             }
         }
     }
@@ -390,15 +457,15 @@ impl<C: RpcClient> RpcSink<C> {
 }
 
 /// Waits for `answer`; after the stop signal, [`STOP_GRACE`] more.
-async fn answered(mut answer: Answer, stop: Option<Stop>) -> Result<(), String> {
+async fn answered(mut answer: Answer, stop: Option<Stop>) -> Result<(), CallFailed> {
     let Some(mut stop) = stop else {
-        return answer.await;
+        return Ok(answer.await?);
     };
     tokio::select! {
-        r = &mut answer => r,
+        r = &mut answer => Ok(r?),
         _ = stop.wait() => match tokio::time::timeout(STOP_GRACE, &mut answer).await {
-            Ok(r) => r,
-            Err(_) => Err(format!("stopping: no answer within {} ms", STOP_GRACE.as_millis())),
+            Ok(r) => Ok(r?),
+            Err(_) => Err(stopping()),
         },
     }
 }
@@ -434,5 +501,40 @@ impl<C: RpcClient> crate::agent::sink::Sink for RpcSink<C> {
     fn stop(&mut self) -> crate::agent::channel::BoxFuture<'_, ()> {
         RpcSink::stop(self);
         Box::pin(std::future::ready(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_rpc_failure_keeps_its_retryability_as_a_sink_error() {
+        for kind in [
+            RpcErrorKind::Connect,
+            RpcErrorKind::Handshake,
+            RpcErrorKind::Timeout,
+            RpcErrorKind::Peer,
+            RpcErrorKind::Codec,
+            RpcErrorKind::Closed,
+        ] {
+            assert_eq!(sink_kind(kind).retryable(), kind.retryable(), "{kind:?}");
+        }
+        assert_eq!(sink_kind(RpcErrorKind::Connect), SinkErrorKind::Connect);
+        assert_eq!(sink_kind(RpcErrorKind::Handshake), SinkErrorKind::Config);
+    }
+
+    #[test]
+    fn a_call_cut_by_the_stop_is_a_stop_not_a_failure() {
+        let call = Call {
+            what: "appendBatch of 3 events to h:1".into(),
+            source: stopping(),
+        };
+        let e = call.into_sink_error("k1");
+        assert_eq!(e.kind(), SinkErrorKind::Stopped);
+        assert_eq!(
+            e.to_string(),
+            "sink k1: appendBatch of 3 events to h:1: stopping: no answer within 2000 ms"
+        );
     }
 }

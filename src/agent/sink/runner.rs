@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 
 use super::poison::PoisonHandler;
 use super::settle::{commit_ready, roll_back_from, Delivered, Settled};
-use super::{Delivery, Sink};
+use super::{Delivery, Sink, SinkError, SinkErrorKind};
 use crate::agent::backoff::Backoff;
 use crate::agent::channel::arrivals::Arrivals;
 use crate::agent::channel::AgentChannel;
@@ -128,6 +128,27 @@ pub(crate) enum Outcome {
     Failed,
 }
 
+/// What the runner makes of a failed delivery, by the error's kind (the batch is rolled back
+/// and the runner backs off in every case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnFailure {
+    /// A failure that may pass ([`SinkError::retryable`]): counted, warned.
+    Retry,
+    /// A failure that retrying cannot fix (configuration, a refusal for good): counted, and
+    /// logged as an error.
+    NeedsChange,
+    /// Abandoned because the agent is stopping: not the sink's failure, not counted.
+    Stopping,
+}
+
+fn on_failure(e: &SinkError) -> OnFailure {
+    match e.kind() {
+        SinkErrorKind::Stopped => OnFailure::Stopping,
+        _ if e.retryable() => OnFailure::Retry,
+        _ => OnFailure::NeedsChange,
+    }
+}
+
 /// What taking and delivering one batch gave.
 enum Batch {
     Delivered(Delivered, Delivery),
@@ -177,7 +198,7 @@ async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
             let bad = poisoned.len() as u64;
             if let Err(e) = u.poison.handle(poisoned, c).await {
                 c.add(SinkCounter::EventWriteFail, 1);
-                tracing::error!(sink = name, error = %e,
+                tracing::error!(sink = name, error = %e, kind = ?e.kind(),
                     "poison events not set aside; rolling back the batch (its delivered events come again)");
                 drop(acks);
                 tx.rollback().await;
@@ -197,8 +218,20 @@ async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
             )
         }
         Err(e) => {
-            c.add(SinkCounter::EventWriteFail, 1);
-            tracing::warn!(sink = name, error = %e, "delivery failed; rolling back");
+            match on_failure(&e) {
+                OnFailure::Stopping => {
+                    tracing::debug!(sink = name, error = %e, "delivery abandoned on stop; rolling back");
+                }
+                OnFailure::Retry => {
+                    c.add(SinkCounter::EventWriteFail, 1);
+                    tracing::warn!(sink = name, error = %e, kind = ?e.kind(), "delivery failed; rolling back");
+                }
+                OnFailure::NeedsChange => {
+                    c.add(SinkCounter::EventWriteFail, 1);
+                    tracing::error!(sink = name, error = %e, kind = ?e.kind(),
+                        "delivery failed, and retrying cannot help until the configuration or the peer changes; rolling back");
+                }
+            }
             tx.rollback().await;
             Batch::Failed
         }

@@ -441,3 +441,13 @@ async fn on_a_channel_with_one_taker_a_deep_pipeline_takes_the_next_batch_while_
     assert_eq!(sink.delivered(), sent, "every event once, in order");
     assert_eq!(counters.get("EventDrainSuccessCount"), 20);
 }
+
+#[test]
+fn the_runner_treats_a_failure_by_its_kind() {
+    let e = SinkError::connect("k1", "connection refused");
+    assert_eq!(on_failure(&e), OnFailure::Retry);
+    let e = SinkError::config("k1", "the truststore cannot be read");
+    assert_eq!(on_failure(&e), OnFailure::NeedsChange);
+    let e = SinkError::stopped("k1", "stopping: no answer within 2000 ms");
+    assert_eq!(on_failure(&e), OnFailure::Stopping);
+}

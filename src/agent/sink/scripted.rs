@@ -100,18 +100,18 @@ impl ScriptedSink {
                 if acked {
                     Ok(())
                 } else {
-                    Err(SinkError {
-                        sink: "scripted".into(),
-                        message: format!("call {n} is not acknowledged, as scripted"),
-                    })
+                    Err(SinkError::peer(
+                        "scripted",
+                        format!("call {n} is not acknowledged, as scripted"),
+                    ))
                 }
             })));
         }
         if !ok {
-            return Err(SinkError {
-                sink: "scripted".into(),
-                message: format!("call {n} fails as scripted"),
-            });
+            return Err(SinkError::peer(
+                "scripted",
+                format!("call {n} fails as scripted"),
+            ));
         }
         Ok(if self.back_off.contains(&n) {
             Delivery::CommitAndBackOff

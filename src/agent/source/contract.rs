@@ -38,23 +38,75 @@ pub struct SourceCtx {
     pub ready: super::ready::Ready,
 }
 
-/// A source failed and should be restarted.
+/// What kind of failure a [`SourceError`] is; it decides how soon the source is restarted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SourceErrorKind {
+    /// Its socket could not be bound (the port may be freed).
+    Bind,
+    /// Local I/O failed (a directory it reads, a process it runs, a state file).
+    Disk,
+    /// The peer it reads from failed (a broker).
+    Peer,
+    /// Its configuration cannot work (an unreadable TLS key, an empty command): a restart
+    /// without a change cannot help.
+    Config,
+    /// Its worker task was lost (a panic).
+    Internal,
+    /// Not classified.
+    Other,
+}
+
+impl SourceErrorKind {
+    /// Whether a restart may succeed without a change of configuration.
+    pub fn retryable(self) -> bool {
+        !matches!(self, SourceErrorKind::Config)
+    }
+}
+
+/// A source failed and should be restarted; its [`SourceErrorKind`] says how soon
+/// (`runtime::supervise`). `Display` is `source NAME: WHY`.
 #[derive(Debug, thiserror::Error)]
-#[error("source {source_name}: {message}")]
+#[error("source {source_name}: {source}")]
 pub struct SourceError {
     /// The source.
     pub source_name: String,
+    /// What kind of failure.
+    pub kind: SourceErrorKind,
     /// What happened.
-    pub message: String,
+    #[source]
+    pub source: crate::agent::sink::contract::BoxError,
+}
+
+impl SourceError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> SourceErrorKind {
+        self.kind
+    }
+
+    /// Whether a restart may succeed without a change ([`SourceErrorKind::retryable`]).
+    pub fn retryable(&self) -> bool {
+        self.kind.retryable()
+    }
 }
 
 impl SourceCtx {
-    /// An error of this source.
-    pub(crate) fn error(&self, message: impl std::fmt::Display) -> SourceError {
+    /// An error of this source, of kind `kind`, caused by `source` (an error or a sentence).
+    pub(crate) fn fail(
+        &self,
+        kind: SourceErrorKind,
+        source: impl Into<crate::agent::sink::contract::BoxError>,
+    ) -> SourceError {
         SourceError {
             source_name: self.name.clone(),
-            message: message.to_string(),
+            kind,
+            source: source.into(),
         }
+    }
+
+    /// An error of this source, not classified ([`SourceErrorKind::Other`]).
+    pub(crate) fn error(&self, message: impl std::fmt::Display) -> SourceError {
+        self.fail(SourceErrorKind::Other, message.to_string())
     }
 
     /// Puts a batch, retrying with Flume's backoff (1 s more per failure, at most 5 s) until

@@ -20,7 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::contract::{SourceCtx, SourceError};
+use super::contract::{SourceCtx, SourceError, SourceErrorKind};
 use super::refusals::RefusalLog;
 use crate::agent::metrics::SourceCounter;
 
@@ -44,9 +44,12 @@ impl Listener {
     ) -> Result<Listener, SourceError> {
         let mut bound = Vec::with_capacity(ports.len());
         for &port in ports {
-            let l = TcpListener::bind((host, port))
-                .await
-                .map_err(|e| ctx.error(format!("cannot listen on {host}:{port}: {e}")))?;
+            let l = TcpListener::bind((host, port)).await.map_err(|e| {
+                ctx.fail(
+                    SourceErrorKind::Bind,
+                    format!("cannot listen on {host}:{port}: {e}"),
+                )
+            })?;
             bound.push((port, l));
         }
         Ok(Listener {

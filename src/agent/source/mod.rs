@@ -37,5 +37,6 @@ pub(crate) mod udp;
 pub(crate) mod upstream_log;
 
 pub use contract::{
-    BuildSource, Put, SourceCtx, SourceError, SourceTask, BACKOFF_MAX, BACKOFF_STEP,
+    BuildSource, Put, SourceCtx, SourceError, SourceErrorKind, SourceTask, BACKOFF_MAX,
+    BACKOFF_STEP,
 };

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::net::UdpSocket;
 
-use super::{SourceCtx, SourceError};
+use super::{SourceCtx, SourceError, SourceErrorKind};
 use crate::agent::stop::Stop;
 
 /// Largest datagram read.
@@ -18,9 +18,12 @@ pub(crate) const RECV_ERROR_PAUSE: Duration = Duration::from_millis(10);
 /// Binds `host:port`, naming both in the error.
 /// The source then accepts input (`SourceCtx::ready`).
 pub(crate) async fn bind(ctx: &SourceCtx, host: &str, port: u16) -> Result<UdpSocket, SourceError> {
-    let sock = UdpSocket::bind((host, port))
-        .await
-        .map_err(|e| ctx.error(format!("cannot bind UDP {host}:{port}: {e}")))?;
+    let sock = UdpSocket::bind((host, port)).await.map_err(|e| {
+        ctx.fail(
+            SourceErrorKind::Bind,
+            format!("cannot bind UDP {host}:{port}: {e}"),
+        )
+    })?;
     ctx.ready.accepting();
     Ok(sock)
 }

@@ -168,6 +168,26 @@ pub struct ConfigError {
     pub message: String,
 }
 
+/// A configuration key whose value was replaced by a default or that was ignored: the key and
+/// the sentence said about it (its `Display`, naming the key).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ConfigWarning {
+    /// The Flume key.
+    pub key: String,
+    /// What was done about it.
+    pub message: String,
+}
+
+impl ConfigWarning {
+    fn new(key: &str, message: String) -> ConfigWarning {
+        ConfigWarning {
+            key: key.to_owned(),
+            message,
+        }
+    }
+}
+
 fn err(key: &str, message: impl Into<String>) -> ConfigError {
     ConfigError {
         key: key.to_owned(),

@@ -38,7 +38,7 @@ use std::thread::JoinHandle;
 pub use crate::wal::writer::GroupCommitStats;
 #[cfg(feature = "internals")]
 pub use config::RecoveryPolicy;
-pub use config::{ConfigError, FileChannelConfig};
+pub use config::{ConfigError, ConfigWarning, FileChannelConfig};
 pub use error::ChannelError;
 pub use inner::{ChannelStats, FileChannel, RecoveryInfo, RecoverySource};
 pub use transaction::{Cached, Transaction};

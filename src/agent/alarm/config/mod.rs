@@ -107,7 +107,7 @@ fn dur(cx: &mut Ctx<'_>, key: &str, default: Duration) -> Duration {
     match cx.get(key) {
         None => default,
         Some(v) => duration::parse(&v).unwrap_or_else(|e| {
-            cx.error(key, e);
+            cx.error(key, e.to_string());
             default
         }),
     }
@@ -327,7 +327,7 @@ fn rate_window(cx: &mut Ctx<'_>) -> Option<Duration> {
             None
         }
         Err(e) => {
-            cx.error("rate", e);
+            cx.error("rate", e.to_string());
             None
         }
     }

@@ -29,17 +29,12 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<FileChannelConfig> {
     match FileChannelConfig::from_properties(&props) {
         Ok((cfg, warnings)) => {
             for w in warnings {
-                let key = w
-                    .split(|c: char| c.is_whitespace() || c == '=')
-                    .next()
-                    .unwrap_or("")
-                    .to_owned();
-                let key = if props.contains_key(&key) {
-                    key
+                let key = if props.contains_key(&w.key) {
+                    w.key
                 } else {
                     "type".into()
                 };
-                cx.warn(&key, w);
+                cx.warn(&key, w.message);
             }
             Some(cfg)
         }

@@ -35,11 +35,10 @@ impl Charset {
         }
     }
 
-    fn decode(self, bytes: &[u8]) -> Result<String, String> {
+    fn decode(self, bytes: &[u8]) -> Result<String, OutputError> {
         match self {
-            Charset::Utf8 => String::from_utf8(bytes.to_vec())
-                .map_err(|_| "its output is not valid UTF-8".to_owned()),
-            Charset::Ascii if !bytes.is_ascii() => Err("its output is not US-ASCII".to_owned()),
+            Charset::Utf8 => String::from_utf8(bytes.to_vec()).map_err(|_| OutputError::NotUtf8),
+            Charset::Ascii if !bytes.is_ascii() => Err(OutputError::NotAscii),
             Charset::Ascii | Charset::Latin1 => Ok(bytes.iter().map(|&b| char::from(b)).collect()),
         }
     }
@@ -78,8 +77,22 @@ pub(crate) enum CommandError {
         /// The command.
         command: String,
         /// What is wrong with it.
-        why: String,
+        why: OutputError,
     },
+}
+
+/// What is wrong with a filter command's output.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum OutputError {
+    /// Not UTF-8 (the declared charset).
+    #[error("its output is not valid UTF-8")]
+    NotUtf8,
+    /// Not US-ASCII (the declared charset).
+    #[error("its output is not US-ASCII")]
+    NotAscii,
+    /// Nothing printed for the key.
+    #[error("it printed nothing for {0}")]
+    Empty(String),
 }
 
 /// Runs `command` (split at whitespace) with `key` appended; the first line of its output.
@@ -137,7 +150,7 @@ pub(crate) fn run(command: &str, key: &str, charset: Charset) -> Result<String, 
         Some(line) => Ok(line.to_owned()),
         None => Err(CommandError::Output {
             command: command.to_owned(),
-            why: format!("it printed nothing for {key}"),
+            why: OutputError::Empty(key.to_owned()),
         }),
     }
 }

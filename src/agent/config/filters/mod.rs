@@ -190,7 +190,7 @@ pub(crate) fn apply(
     }
     let own = format!("{agent}.configfilters");
     let prefix = format!("{agent}.");
-    let mut cache: BTreeMap<(String, String), Result<String, String>> = BTreeMap::new();
+    let mut cache: BTreeMap<(String, String), Result<String, FilterError>> = BTreeMap::new();
     for (key, value, origin) in entries.iter_mut() {
         if !key.starts_with(&prefix) || key.starts_with(&own) || res.failed.contains(key) {
             continue;
@@ -203,7 +203,7 @@ pub(crate) fn apply(
             }
             Err(msg) => {
                 res.problems
-                    .push(Problem::error(*origin, key.as_str(), msg));
+                    .push(Problem::error(*origin, key.as_str(), msg.to_string()));
                 res.failed.insert(key.clone());
             }
         }
@@ -214,8 +214,8 @@ pub(crate) fn apply(
 fn replace(
     value: &str,
     built: &Built,
-    cache: &mut BTreeMap<(String, String), Result<String, String>>,
-) -> Result<Option<String>, String> {
+    cache: &mut BTreeMap<(String, String), Result<String, FilterError>>,
+) -> Result<Option<String>, FilterError> {
     let mut out = String::new();
     let mut rest = value;
     let mut any = false;
@@ -226,10 +226,7 @@ fn replace(
                 .keys()
                 .find(|f| rest[at + 2..].starts_with(&format!("{f}[")));
             if let Some(f) = named {
-                return Err(format!(
-                    "a reference to config filter {f} is written ${{{f}['key']}} (also \
-                     ${{{f}[\"key\"]}} or ${{{f}[key]}}) with a key of letters, digits, - and _"
-                ));
+                return Err(FilterError::BadReference(f.clone()));
             }
             out.push_str(&rest[..at + 2]);
             rest = &rest[at + 2..];
@@ -271,14 +268,49 @@ fn reference(s: &str, built: &Built) -> Option<(String, String, usize)> {
     ))
 }
 
-fn ask(name: &str, key: &str, built: &Built) -> Result<String, String> {
+/// Why a filter reference gives no value.
+#[derive(Debug, Clone, thiserror::Error)]
+enum FilterError {
+    /// A reference to a filter written the wrong way.
+    #[error("a reference to config filter {0} is written ${{{0}['key']}} (also ${{{0}[\"key\"]}} or ${{{0}[key]}}) with a key of letters, digits, - and _")]
+    BadReference(String),
+    /// The `env` filter's variable is not set.
+    #[error("config filter {name} (env): environment variable {key} is not set")]
+    EnvUnset {
+        /// The filter.
+        name: String,
+        /// The variable.
+        key: String,
+    },
+    /// The `external` filter's command gave no value.
+    #[error("config filter {name} (external) for {key}: {source}")]
+    External {
+        /// The filter.
+        name: String,
+        /// The key asked.
+        key: String,
+        /// Why (shared: one answer per key serves every reference).
+        #[source]
+        source: std::sync::Arc<external::CommandError>,
+    },
+    /// No filter has the name.
+    #[error("{0} is no config filter")]
+    NoFilter(String),
+}
+
+fn ask(name: &str, key: &str, built: &Built) -> Result<String, FilterError> {
     match built.filters.get(name) {
-        Some(Filter::Env) => std::env::var(key).map_err(|_| {
-            format!("config filter {name} (env): environment variable {key} is not set")
+        Some(Filter::Env) => std::env::var(key).map_err(|_| FilterError::EnvUnset {
+            name: name.to_owned(),
+            key: key.to_owned(),
         }),
         Some(Filter::External { command, charset }) => external::run(command, key, *charset)
-            .map_err(|e| format!("config filter {name} (external) for {key}: {e}")),
-        None => Err(format!("{name} is no config filter")),
+            .map_err(|e| FilterError::External {
+                name: name.to_owned(),
+                key: key.to_owned(),
+                source: std::sync::Arc::new(e),
+            }),
+        None => Err(FilterError::NoFilter(name.to_owned())),
     }
 }
 

@@ -3,18 +3,18 @@
 
 use chrono::Local;
 
-use crate::agent::config::joda;
+use crate::agent::config::joda::{self, JodaError};
 
 /// The current local time formatted with `pattern`, or why the pattern is refused.
-pub(crate) fn date_lookup(pattern: &str) -> Result<String, String> {
+pub(crate) fn date_lookup(pattern: &str) -> Result<String, JodaError> {
     if pattern.is_empty() {
-        return Err("a date pattern is needed (${date:yyyy-MM-dd})".into());
+        return Err(JodaError::Empty);
     }
     let strftime = joda::to_strftime(pattern)?;
     let bad = chrono::format::StrftimeItems::new(&strftime)
         .any(|item| matches!(item, chrono::format::Item::Error));
     if bad {
-        return Err(format!("cannot translate date pattern {pattern:?}"));
+        return Err(JodaError::Untranslatable(pattern.to_owned()));
     }
     Ok(Local::now().format(&strftime).to_string())
 }

@@ -48,6 +48,11 @@ const NAME_SHOWN_MAX: usize = 80;
 /// The most characters of what was looked at an error shows.
 const WHY_SHOWN_MAX: usize = 4 * NAME_SHOWN_MAX;
 
+/// Nothing has a variable: what was looked at (`no key X in the file`, ...).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+struct NotFound(String);
+
 /// Everything a substitution may read.
 pub(crate) struct Sources<'a> {
     /// Every key of the file (and the `-D<agent>.` overrides) with its raw value.
@@ -57,7 +62,7 @@ pub(crate) struct Sources<'a> {
     /// System properties: the `-D` defines.
     pub sys: &'a BTreeMap<String, String>,
     /// `${date:PATTERN}`: the current time formatted, or why the pattern is refused.
-    pub date: &'a dyn Fn(&str) -> Result<String, String>,
+    pub date: &'a dyn Fn(&str) -> Result<String, crate::agent::config::joda::JodaError>,
     /// A bare `${NAME}` that is no key is read from the environment (`EnvVarResolverProperties`).
     pub bare_env: bool,
     /// Names of the declared config filters (`${f['k']}` is theirs).
@@ -323,27 +328,28 @@ impl Resolver<'_, '_> {
             }
             Err(why) => default.ok_or_else(|| SubstError::Unresolved {
                 var: shown(&expr),
-                why: cut(&why, WHY_SHOWN_MAX),
+                why: cut(&why.0, WHY_SHOWN_MAX),
             }),
         }
     }
 
     /// `Ok(Ok(raw value))`, `Ok(Err(what was looked at))` when nothing has it.
-    fn lookup(&mut self, name: &str) -> Result<Result<String, String>, SubstError> {
+    fn lookup(&mut self, name: &str) -> Result<Result<String, NotFound>, SubstError> {
         let Some((prefix, rest)) = name.split_once(':') else {
             return Ok(self.bare(name));
         };
         let found = match prefix.to_ascii_lowercase().as_str() {
-            "env" => (self.src.env)(rest).ok_or(format!("environment variable {rest} is not set")),
-            "sys" => self.src.sys.get(rest).cloned().ok_or(format!(
+            "env" => (self.src.env)(rest)
+                .ok_or(NotFound(format!("environment variable {rest} is not set"))),
+            "sys" => self.src.sys.get(rest).cloned().ok_or(NotFound(format!(
                 "system property {rest} is not set (Sluice: a -D{rest}=VALUE define)"
-            )),
+            ))),
             "date" => {
                 return (self.src.date)(rest)
                     .map(Ok)
                     .map_err(|why| SubstError::Refused {
                         var: name.into(),
-                        why,
+                        why: why.to_string(),
                     })
             }
             "java" => {
@@ -352,29 +358,31 @@ impl Resolver<'_, '_> {
                     why: "java: lookups describe a JVM, and Sluice's agent is none".into(),
                 })
             }
-            other => Err(format!(
+            other => Err(NotFound(format!(
                 "{other}: is no lookup (Flume 1.11 has env, sys, java and date)"
-            )),
+            ))),
         };
         // Commons Text's interpolator falls back to the default lookup with the rest.
         Ok(match found {
             Ok(v) => Ok(v),
-            Err(why) => self.bare(rest).map_err(|also| format!("{why}, and {also}")),
+            Err(why) => self
+                .bare(rest)
+                .map_err(|also| NotFound(format!("{why}, and {also}"))),
         })
     }
 
     /// A bare name: a key of the file (or the environment in `EnvVarResolverProperties` mode).
-    fn bare(&mut self, name: &str) -> Result<String, String> {
+    fn bare(&mut self, name: &str) -> Result<String, NotFound> {
         if let Some(v) = self.src.keys.get(name) {
             self.keys_read.insert(name.to_owned());
             return Ok(v.clone());
         }
         if self.src.bare_env {
-            return (self.src.env)(name).ok_or(format!(
+            return (self.src.env)(name).ok_or(NotFound(format!(
                 "no key {name} in the file and no environment variable {name}"
-            ));
+            )));
         }
-        Err(format!("no key {name} in the file"))
+        Err(NotFound(format!("no key {name} in the file")))
     }
 
     fn is_filter_ref(&self, inner: &str) -> bool {

@@ -18,6 +18,7 @@ pub use super::rpc_sink::{DOWN_WARN_EVERY, STOP_GRACE};
 use crate::agent::histogram::Histogram;
 use crate::agent::rpc::avro_client::{AvroClient, AvroClientConfig};
 use crate::agent::rpc::avro_pipe::AvroPipe;
+use crate::agent::rpc::error::RpcError;
 pub use crate::agent::rpc::meta::{META_AGENT, META_SINK};
 use crate::agent::rpc::transport::ClientTransport;
 use sluice_core::Event;
@@ -44,15 +45,13 @@ impl RpcClient for AvroLink {
         cfg: &AvroSinkConfig,
         timings: &RpcSinkTimings,
         sink: &str,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, RpcError> {
         let client_cfg = AvroClientConfig {
             connect_timeout: timings.connect_timeout,
             request_timeout: timings.request_timeout,
             ..AvroClientConfig::default()
         };
-        let mut client = AvroClient::connect_with(addr, transport, client_cfg)
-            .await
-            .map_err(|e| e.to_string())?;
+        let mut client = AvroClient::connect_with(addr, transport, client_cfg).await?;
         client.set_call_meta(vec![
             (META_AGENT.to_owned(), cfg.agent.clone().into_bytes()),
             (META_SINK.to_owned(), sink.to_owned().into_bytes()),
@@ -77,9 +76,9 @@ impl RpcClient for AvroLink {
         }
     }
 
-    async fn append_batch(&mut self, events: &[Event]) -> Result<(), String> {
+    async fn append_batch(&mut self, events: &[Event]) -> Result<(), RpcError> {
         match self {
-            AvroLink::One(c) => c.append_batch(events).await.map_err(|e| e.to_string()),
+            AvroLink::One(c) => c.append_batch(events).await,
             AvroLink::Pipe(p) => p.send(events).await?.wait().await,
         }
     }
@@ -88,9 +87,12 @@ impl RpcClient for AvroLink {
         matches!(self, AvroLink::Pipe(_))
     }
 
-    async fn send_batch(&mut self, events: &[Event]) -> Result<Answer, String> {
+    async fn send_batch(&mut self, events: &[Event]) -> Result<Answer, RpcError> {
         match self {
-            AvroLink::One(_) => Err("this connection keeps one call in flight".to_owned()),
+            AvroLink::One(c) => {
+                let r = c.append_batch(events).await;
+                Ok(Box::pin(std::future::ready(r)))
+            }
             AvroLink::Pipe(p) => {
                 let answer = p.send(events).await?;
                 Ok(Box::pin(answer.wait()))
@@ -98,7 +100,7 @@ impl RpcClient for AvroLink {
         }
     }
 
-    fn broken(&self) -> Option<String> {
+    fn broken(&self) -> Option<RpcError> {
         match self {
             AvroLink::One(_) => None,
             AvroLink::Pipe(p) => p.broken(),

@@ -194,11 +194,14 @@ async fn the_sink_reconnects_by_itself_when_the_downstream_comes_back() {
     let mut sink = AvroSink::new("k1", cfg);
     sink.attach(counters.clone(), stop);
     let e = sink.prepare().await.unwrap_err();
-    assert!(e.message.contains("cannot connect"), "{e}");
+    assert!(e.to_string().contains("cannot connect"), "{e}");
+    assert_eq!(e.kind(), crate::agent::sink::SinkErrorKind::Connect);
+    assert!(e.retryable());
     assert_eq!(counters.get("ConnectionFailedCount"), 1);
     // Within the backoff no attempt is made, and the error says so.
     let e = sink.prepare().await.unwrap_err();
-    assert!(e.message.contains("next attempt in"), "{e}");
+    assert!(e.to_string().contains("next attempt in"), "{e}");
+    assert_eq!(e.kind(), crate::agent::sink::SinkErrorKind::Connect);
     assert_eq!(counters.get("ConnectionFailedCount"), 1);
     tokio::time::sleep(Duration::from_millis(5)).await;
     assert!(!sink.down_for().is_zero());

@@ -102,7 +102,7 @@ pub(crate) fn path_manager(cx: &mut Ctx<'_>) -> PathManager {
     let pattern = match java_pattern(&java) {
         Ok(p) => p,
         Err(e) => {
-            cx.error("sink.pathManager.pattern", e);
+            cx.error("sink.pathManager.pattern", e.to_string());
             "%Y%m%d%H%M%S".into()
         }
     };
@@ -114,8 +114,20 @@ pub(crate) fn path_manager(cx: &mut Ctx<'_>) -> PathManager {
     }
 }
 
+/// A pattern letter run [`java_pattern`] does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unsupported pattern letters {letters:?} in {pattern:?}; supported: yyyy yy MM dd HH mm ss SSS"
+)]
+pub(crate) struct PatternError {
+    /// The letters.
+    pub letters: String,
+    /// The whole pattern.
+    pub pattern: String,
+}
+
 /// A Java date pattern (`yyyy MM dd HH mm ss SSS` and literals) as a chrono format.
-pub(crate) fn java_pattern(p: &str) -> Result<String, String> {
+pub(crate) fn java_pattern(p: &str) -> Result<String, PatternError> {
     let mut out = String::new();
     let b = p.as_bytes();
     let mut i = 0;
@@ -132,10 +144,10 @@ pub(crate) fn java_pattern(p: &str) -> Result<String, String> {
             (b's', 2) => "%S",
             (b'S', 3) => "%3f",
             (c, _) if c.is_ascii_alphabetic() => {
-                return Err(format!(
-                "unsupported pattern letters {:?} in {p:?}; supported: yyyy yy MM dd HH mm ss SSS",
-                &p[i..i + run]
-            ))
+                return Err(PatternError {
+                    letters: p[i..i + run].to_owned(),
+                    pattern: p.to_owned(),
+                })
             }
             (b'%', _) => "%%",
             _ => {
@@ -161,6 +173,6 @@ mod tests {
             java_pattern("yy-MM-dd_HH.mm.ss.SSS").unwrap(),
             "%y-%m-%d_%H.%M.%S.%3f"
         );
-        assert!(java_pattern("EEE").unwrap_err().contains("EEE"));
+        assert_eq!(java_pattern("EEE").unwrap_err().letters, "EEE");
     }
 }

@@ -40,11 +40,9 @@ impl JavaOut {
             .get_or_insert_with(|| JavaSerializer::start(&self.sink, &self.spec))
     }
 
+    /// The serializer's JVM failed a call: it is this sink's peer.
     fn err(&self, what: &str, e: impl std::fmt::Display) -> SinkError {
-        SinkError {
-            sink: self.sink.clone(),
-            message: format!("the serializer's {what}: {e}"),
-        }
+        SinkError::peer(self.sink.clone(), format!("the serializer's {what}: {e}"))
     }
 
     /// File number `counter` was created: its serializer's `afterCreate()` bytes.

@@ -78,10 +78,10 @@ impl FileRollSink {
     }
 
     fn err(&self, what: &str, e: std::io::Error) -> SinkError {
-        SinkError {
-            sink: self.name.clone(),
-            message: format!("{what} in {}: {e}", self.cfg.directory.display()),
-        }
+        SinkError::disk(
+            self.name.clone(),
+            format!("{what} in {}: {e}", self.cfg.directory.display()),
+        )
     }
 
     async fn open_next(&mut self) -> Result<(), SinkError> {
@@ -153,10 +153,7 @@ impl FileRollSink {
         }
         let (Some(file), Some(len)) = (self.current.clone(), self.path.as_ref().map(|p| p.1))
         else {
-            return Err(SinkError {
-                sink: self.name.clone(),
-                message: "no open file".into(),
-            });
+            return Err(SinkError::disk(self.name.clone(), "no open file"));
         };
         let end = if let Some(j) = self.java.as_mut() {
             let bytes = match j.write(events).await {
@@ -183,10 +180,9 @@ impl FileRollSink {
             let dir = self.cfg.directory.display().to_string();
             let sink = self.name.clone();
             self.acks = Some(Acks(Box::pin(async move {
-                file.sync_through(end).await.map_err(|e| SinkError {
-                    sink,
-                    message: format!("{dir}: {e}"),
-                })
+                file.sync_through(end)
+                    .await
+                    .map_err(|e| SinkError::disk(sink, format!("{dir}: {e}")))
             })));
         }
         Ok(())

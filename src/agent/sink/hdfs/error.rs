@@ -20,6 +20,14 @@ pub enum HdfsError {
         /// The error.
         source: io::Error,
     },
+    /// A path template (`hdfs.path`, `hdfs.filePrefix`) cannot be parsed.
+    #[error("{key}: {source}")]
+    Template {
+        /// The key, as the user writes it.
+        key: String,
+        /// Why.
+        source: super::path::TemplateError,
+    },
 }
 
 pub(crate) fn io_err<'a>(

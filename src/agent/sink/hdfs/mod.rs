@@ -50,7 +50,8 @@ use s3::staging::StagedGauge;
 use s3::S3Store;
 use store::Store;
 
-use super::{Poisoned, SinkError};
+use super::contract::BoxError;
+use super::{Poisoned, SinkError, SinkErrorKind};
 use crate::agent::metrics::CounterGroup;
 use crate::agent::stop::Stop;
 pub use config::HdfsConfig;
@@ -229,7 +230,7 @@ impl HdfsSink {
                     handle,
                     self.staged.clone(),
                 )
-                .map_err(|e| self.err(e))?,
+                .map_err(|e| self.err(SinkErrorKind::Config, e))?,
             );
             self.s3 = Some(s.clone());
             return Ok(s);
@@ -242,17 +243,15 @@ impl HdfsSink {
         }
         let handle = tokio::runtime::Handle::current();
         let s = Arc::new(
-            HdfsStore::connect(r, self.cfg.call_timeout, handle).map_err(|e| self.err(e))?,
+            HdfsStore::connect(r, self.cfg.call_timeout, handle)
+                .map_err(|e| self.err(SinkErrorKind::Config, e))?,
         );
         self.remote = Some(s.clone());
         Ok(s)
     }
 
-    fn err(&self, message: String) -> SinkError {
-        SinkError {
-            sink: self.name.clone(),
-            message,
-        }
+    fn err(&self, kind: SinkErrorKind, e: impl Into<BoxError>) -> SinkError {
+        SinkError::new(self.name.clone(), kind, e)
     }
 
     async fn writer(&mut self) -> Result<Box<HdfsWriter>, SinkError> {
@@ -263,15 +262,18 @@ impl HdfsSink {
                 Ok(_) => {
                     // The writer is gone with the thread; a new one recovers its files.
                     self.started = false;
-                    return Err(self.err("file worker failed".to_owned()));
+                    return Err(self.err(SinkErrorKind::Store, "file worker failed"));
                 }
                 Err(_) => {
                     self.running = Some(job);
-                    return Err(self.err(format!(
-                        "the previous file call is still running after {} ms ({})",
-                        self.job_deadline().as_millis(),
-                        self.cfg.keys.of("hdfs.callTimeout")
-                    )));
+                    return Err(self.err(
+                        SinkErrorKind::Timeout,
+                        format!(
+                            "the previous file call is still running after {} ms ({})",
+                            self.job_deadline().as_millis(),
+                            self.cfg.keys.of("hdfs.callTimeout")
+                        ),
+                    ));
                 }
             }
         }
@@ -281,7 +283,7 @@ impl HdfsSink {
         let host = path::HostNames::detect();
         let store = self.store()?;
         let mut w = HdfsWriter::on_store(self.cfg.clone(), store, host, now_ms().max(0) as u64)
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.err(SinkErrorKind::Store, e))?;
         w.set_buffer_gauge(self.buffered.clone());
         if let Some(spec) = &self.cfg.java_serializer {
             let name = &self.name;
@@ -327,19 +329,22 @@ impl HdfsSink {
                     Ok(_) => {}
                     Err(_) => self.failures = self.failures.saturating_add(1),
                 }
-                r.map_err(|e| self.err(e.to_string()))
+                r.map_err(|e| self.err(SinkErrorKind::Store, e))
             }
             Ok(Err(e)) => {
                 self.started = false;
-                Err(self.err(format!("file worker failed: {e}")))
+                Err(self.err(SinkErrorKind::Store, format!("file worker failed: {e}")))
             }
             Err(_) => {
                 self.running = Some(tokio::spawn(async move { job.await.ok().map(|(w, _)| w) }));
-                Err(self.err(format!(
-                    "file work took longer than {} ms ({})",
-                    self.job_deadline().as_millis(),
-                    self.cfg.keys.of("hdfs.callTimeout")
-                )))
+                Err(self.err(
+                    SinkErrorKind::Timeout,
+                    format!(
+                        "file work took longer than {} ms ({})",
+                        self.job_deadline().as_millis(),
+                        self.cfg.keys.of("hdfs.callTimeout")
+                    ),
+                ))
             }
         }
     }
@@ -361,9 +366,11 @@ impl HdfsSink {
                 tokio::task::spawn_blocking(move || group.sync_through(generation))
                     .await
                     .unwrap_or_else(|e| Err(std::io::Error::other(e)))
-                    .map_err(|e| SinkError {
-                        sink,
-                        message: format!("syncing the batch's files under {dir}: {e}"),
+                    .map_err(|e| {
+                        SinkError::store(
+                            sink,
+                            format!("syncing the batch's files under {dir}: {e}"),
+                        )
                     })
             })));
         }
@@ -469,7 +476,10 @@ impl crate::agent::sink::Sink for HdfsSink {
                     self.resume = Some(r);
                     Ok(())
                 }
-                None => Err(self.err("the committed cursor is not one this sink wrote".to_owned())),
+                None => Err(self.err(
+                    SinkErrorKind::Store,
+                    "the committed cursor is not one this sink wrote",
+                )),
             }
         })
     }

@@ -189,9 +189,52 @@ pub enum EscapeError {
     NoTimestamp(&'static str),
 }
 
+/// A path template that cannot be parsed; it says where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    /// `%{` or `%[` without its closing bracket.
+    #[error("unclosed {open} at byte {at}")]
+    Unclosed {
+        /// `%{` or `%[`.
+        open: &'static str,
+        /// Where it starts.
+        at: usize,
+    },
+    /// A header name with characters other than letters, digits and `_.-`.
+    #[error("bad header name {name:?} in %{{...}} at byte {at}")]
+    BadHeader {
+        /// The name.
+        name: String,
+        /// Where.
+        at: usize,
+    },
+    /// `%[...]` naming no host key.
+    #[error("unknown %[{key}] at byte {at}; supported: %[localhost], %[IP], %[FQDN]")]
+    UnknownHost {
+        /// What was written.
+        key: String,
+        /// Where.
+        at: usize,
+    },
+    /// An escape letter that is no time escape.
+    #[error("unknown escape %{escape} at byte {at}; supported: %{{header}}, %[localhost], %[IP], %[FQDN], %% and %{}", TIME_ESCAPES.chars().map(String::from).collect::<Vec<_>>().join(" %"))]
+    UnknownEscape {
+        /// The letter.
+        escape: char,
+        /// Where.
+        at: usize,
+    },
+    /// `%` as the last character.
+    #[error("a lone % at the end (byte {at}); write %% for a percent sign")]
+    LonePercent {
+        /// Where.
+        at: usize,
+    },
+}
+
 impl PathTemplate {
     /// Parses a template; an unknown escape is an error naming it.
-    pub fn parse(s: &str) -> Result<PathTemplate, String> {
+    pub fn parse(s: &str) -> Result<PathTemplate, TemplateError> {
         let mut tokens = Vec::new();
         let mut lit = String::new();
         let mut it = s.char_indices().peekable();
@@ -209,12 +252,17 @@ impl PathTemplate {
                     let rest = &s[i + 2..];
                     let end = rest
                         .find('}')
-                        .ok_or_else(|| format!("unclosed %{{ at byte {i}"))?;
+                        .ok_or(TemplateError::Unclosed { open: "%{", at: i })?;
                     let name = &rest[..end];
                     if name.is_empty()
-                        || !name.chars().all(|c| c.is_alphanumeric() || "_.-".contains(c))
+                        || !name
+                            .chars()
+                            .all(|c| c.is_alphanumeric() || "_.-".contains(c))
                     {
-                        return Err(format!("bad header name {name:?} in %{{...}} at byte {i}"));
+                        return Err(TemplateError::BadHeader {
+                            name: name.to_owned(),
+                            at: i,
+                        });
                     }
                     for _ in 0..=end {
                         it.next();
@@ -225,15 +273,16 @@ impl PathTemplate {
                     let rest = &s[i + 2..];
                     let end = rest
                         .find(']')
-                        .ok_or_else(|| format!("unclosed %[ at byte {i}"))?;
+                        .ok_or(TemplateError::Unclosed { open: "%[", at: i })?;
                     let key = match &rest[..end] {
                         k if k.eq_ignore_ascii_case("localhost") => HostKey::Localhost,
                         k if k.eq_ignore_ascii_case("IP") => HostKey::Ip,
                         k if k.eq_ignore_ascii_case("FQDN") => HostKey::Fqdn,
                         k => {
-                            return Err(format!(
-                                "unknown %[{k}] at byte {i}; supported: %[localhost], %[IP], %[FQDN]"
-                            ))
+                            return Err(TemplateError::UnknownHost {
+                                key: k.to_owned(),
+                                at: i,
+                            })
                         }
                     };
                     for _ in 0..=end {
@@ -242,13 +291,8 @@ impl PathTemplate {
                     Token::Host(key)
                 }
                 Some((_, t)) if TIME_ESCAPES.contains(t) => Token::Time(t),
-                Some((_, t)) => {
-                    return Err(format!(
-                        "unknown escape %{t} at byte {i}; supported: %{{header}}, %[localhost], %[IP], %[FQDN], %% and %{}",
-                        TIME_ESCAPES.chars().map(String::from).collect::<Vec<_>>().join(" %")
-                    ))
-                }
-                None => return Err(format!("a lone % at the end (byte {i}); write %% for a percent sign")),
+                Some((_, t)) => return Err(TemplateError::UnknownEscape { escape: t, at: i }),
+                None => return Err(TemplateError::LonePercent { at: i }),
             };
             if !lit.is_empty() {
                 tokens.push(Token::Lit(std::mem::take(&mut lit)));

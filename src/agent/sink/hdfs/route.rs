@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::io;
 
 use super::config::HdfsConfig;
-use super::confine::{Confined, NAME_BYTES_MAX, PATH_BYTES_MAX};
+use super::confine::{Confined, EventPart, NAME_BYTES_MAX, PATH_BYTES_MAX};
 use super::path::{event_time, HostNames, PathTemplate};
 use sluice_core::Event;
 
@@ -64,7 +64,7 @@ pub struct Routes {
     /// The batch's distinct buckets.
     pub buckets: Vec<Bucket>,
     /// Per event, in order: its route, or why it can never be written.
-    pub events: Vec<Result<Route, String>>,
+    pub events: Vec<Result<Route, Unroutable>>,
 }
 
 /// What routing needs of the sink.
@@ -108,7 +108,7 @@ impl Router<'_> {
         now_ms: i64,
         buckets: &mut Vec<Bucket>,
         index: &mut HashMap<String, usize>,
-    ) -> Result<Route, String> {
+    ) -> Result<Route, Unroutable> {
         let ts = event_ts(self.cfg, e, now_ms)?;
         let (zone, round) = (self.cfg.zone, self.cfg.round);
         let with_ts = |err: super::path::EscapeError| reason(self.cfg, &err, e);
@@ -139,45 +139,73 @@ impl Router<'_> {
     }
 
     /// Refuses names the headers made too long for any file system.
-    fn check(&self, dir: &Confined, prefix: &Confined) -> Result<(), String> {
+    fn check(&self, dir: &Confined, prefix: &Confined) -> Result<(), Unroutable> {
         if let Some(p) = &dir.longest_event_part {
             if p.len > NAME_BYTES_MAX {
-                return Err(format!(
-                    "{} make a directory name of {} bytes, more than {NAME_BYTES_MAX}: {:?}…",
-                    p.sources, p.len, p.preview
-                ));
+                return Err(Unroutable::DirNameTooLong(p.clone()));
             }
         }
         let name_bytes = prefix.text.len() + self.name_extra_bytes;
         if let Some(p) = prefix.longest_event_part.as_ref() {
             if name_bytes > NAME_BYTES_MAX {
-                return Err(format!(
-                    "{} in {} make a file name of {name_bytes} bytes, more than {NAME_BYTES_MAX}: {:?}…",
-                    p.sources,
-                    self.cfg.keys.of("hdfs.filePrefix"),
-                    p.preview
-                ));
+                return Err(Unroutable::FileNameTooLong {
+                    part: p.clone(),
+                    key: self.cfg.keys.of("hdfs.filePrefix"),
+                    name_bytes,
+                });
             }
         }
         let path_bytes = dir.text.len() + 1 + name_bytes;
         if (dir.from_event || prefix.from_event) && path_bytes > PATH_BYTES_MAX {
-            return Err(format!(
-                "header values make a path of {path_bytes} bytes, more than {PATH_BYTES_MAX}"
-            ));
+            return Err(Unroutable::PathTooLong { path_bytes });
         }
         Ok(())
     }
 }
 
-fn event_ts(cfg: &HdfsConfig, e: &Event, now_ms: i64) -> Result<Option<i64>, String> {
+fn event_ts(cfg: &HdfsConfig, e: &Event, now_ms: i64) -> Result<Option<i64>, Unroutable> {
     event_time(&e.headers, cfg.use_local_timestamp, now_ms).map_err(|err| reason(cfg, &err, e))
 }
 
 /// Why `e` cannot be routed, naming the key that fixes it as the user writes it.
-fn reason(cfg: &HdfsConfig, err: &super::path::EscapeError, e: &Event) -> String {
-    format!(
-        "{err}; add a timestamp interceptor or set {}=true (timestamp header: {:?})",
-        cfg.keys.of("hdfs.useLocalTimeStamp"),
-        e.headers.get("timestamp")
-    )
+fn reason(cfg: &HdfsConfig, err: &super::path::EscapeError, e: &Event) -> Unroutable {
+    Unroutable::NoTimestamp {
+        err: err.clone(),
+        key: cfg.keys.of("hdfs.useLocalTimeStamp"),
+        header: e.headers.get("timestamp").map(str::to_owned),
+    }
+}
+
+/// Why an event can never be written (a poison event): its reason names the header or key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unroutable {
+    /// A time escape without a usable `timestamp` header.
+    #[error("{err}; add a timestamp interceptor or set {key}=true (timestamp header: {header:?})")]
+    NoTimestamp {
+        /// What is wrong with the header.
+        err: super::path::EscapeError,
+        /// `hdfs.useLocalTimeStamp`, as the user writes it.
+        key: String,
+        /// The header's value.
+        header: Option<String>,
+    },
+    /// Header values make a directory name too long.
+    #[error("{} make a directory name of {} bytes, more than {NAME_BYTES_MAX}: {:?}…", .0.sources, .0.len, .0.preview)]
+    DirNameTooLong(EventPart),
+    /// Header values in the file prefix make a file name too long.
+    #[error("{} in {key} make a file name of {name_bytes} bytes, more than {NAME_BYTES_MAX}: {:?}…", part.sources, part.preview)]
+    FileNameTooLong {
+        /// The longest part the event made.
+        part: EventPart,
+        /// `hdfs.filePrefix`, as the user writes it.
+        key: String,
+        /// The file name's length.
+        name_bytes: usize,
+    },
+    /// Header values make the whole path too long.
+    #[error("header values make a path of {path_bytes} bytes, more than {PATH_BYTES_MAX}")]
+    PathTooLong {
+        /// The path's length.
+        path_bytes: usize,
+    },
 }

@@ -81,7 +81,7 @@ impl HdfsWriter {
         fs: Arc<dyn Fs>,
         host: HostNames,
         start_ms: u64,
-    ) -> Result<HdfsWriter, String> {
+    ) -> Result<HdfsWriter, HdfsError> {
         HdfsWriter::on_store(cfg, Arc::new(LocalStore::new(fs)), host, start_ms)
     }
 
@@ -91,11 +91,13 @@ impl HdfsWriter {
         store: Arc<dyn Store>,
         host: HostNames,
         start_ms: u64,
-    ) -> Result<HdfsWriter, String> {
-        let path = PathTemplate::parse(&cfg.path)
-            .map_err(|e| format!("{}: {e}", cfg.keys.of("hdfs.path")))?;
-        let prefix = PathTemplate::parse(&cfg.file_prefix)
-            .map_err(|e| format!("{}: {e}", cfg.keys.of("hdfs.filePrefix")))?;
+    ) -> Result<HdfsWriter, HdfsError> {
+        let template = |key: &str| {
+            let key = cfg.keys.of(key);
+            move |source| HdfsError::Template { key, source }
+        };
+        let path = PathTemplate::parse(&cfg.path).map_err(template("hdfs.path"))?;
+        let prefix = PathTemplate::parse(&cfg.file_prefix).map_err(template("hdfs.filePrefix"))?;
         let suffix = match (&cfg.file_suffix, cfg.codec, cfg.file_type) {
             (s, _, _) if !s.is_empty() => s.clone(),
             (_, Some(c), super::config::FileType::CompressedStream) => c.extension().to_owned(),
@@ -328,6 +330,7 @@ impl HdfsWriter {
             let route = match route {
                 Ok(r) => r,
                 Err(reason) => {
+                    let reason = reason.to_string();
                     refused.push(Refused { index, reason });
                     continue;
                 }

@@ -25,7 +25,7 @@ pub(crate) struct BatchAcks {
     /// Records answered with an error.
     failed: AtomicUsize,
     /// The first error, for the log line.
-    first_error: Mutex<Option<String>>,
+    first_error: Mutex<Option<RecordFailed>>,
     /// Woken when `outstanding` reaches zero.
     done: Notify,
 }
@@ -43,7 +43,7 @@ impl BatchAcks {
     }
 
     /// One record's answer: `Err` with why it was not acknowledged.
-    pub(crate) fn answer(&self, outcome: Result<(), String>) {
+    pub(crate) fn answer(&self, outcome: Result<(), RecordFailed>) {
         if let Err(why) = outcome {
             self.failed.fetch_add(1, Ordering::Relaxed);
             self.first_error.lock().get_or_insert(why);
@@ -65,7 +65,7 @@ impl BatchAcks {
 
     /// Waits until every record was answered; `Err` says how many failed and the first
     /// reason. Cancel safe (nothing is consumed but the wake-up).
-    pub(crate) async fn wait(&self) -> Result<(), String> {
+    pub(crate) async fn wait(&self) -> Result<(), Unacknowledged> {
         loop {
             let woken = self.done.notified();
             if self.outstanding() == 0 {
@@ -75,12 +75,35 @@ impl BatchAcks {
         }
         match self.failed.load(Ordering::Acquire) {
             0 => Ok(()),
-            n => Err(format!(
-                "{n} record(s) of the batch failed; first: {}",
-                self.first_error.lock().as_deref().unwrap_or("unknown")
-            )),
+            failed => Err(Unacknowledged {
+                failed,
+                first: self.first_error.lock().clone().unwrap_or(RecordFailed {
+                    topic: String::new(),
+                    why: "unknown".into(),
+                }),
+            }),
         }
     }
+}
+
+/// Why one record was not acknowledged (the broker's or the client's error, with the topic).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("record to topic {topic:?} not acknowledged: {why}")]
+pub(crate) struct RecordFailed {
+    /// The record's topic.
+    pub topic: String,
+    /// librdkafka's error.
+    pub why: String,
+}
+
+/// A batch some of whose records were not acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{failed} record(s) of the batch failed; first: {first}")]
+pub(crate) struct Unacknowledged {
+    /// Records answered with an error.
+    pub failed: usize,
+    /// The first of them.
+    pub first: RecordFailed,
 }
 
 /// The sink's producer context: librdkafka's log through `tracing` under the sink's name,
@@ -107,10 +130,10 @@ impl ProducerContext for SinkContext {
     fn delivery(&self, result: &DeliveryResult<'_>, acks: Arc<BatchAcks>) {
         acks.answer(match result {
             Ok(_) => Ok(()),
-            Err((e, m)) => Err(format!(
-                "record to topic {:?} not acknowledged: {e}",
-                m.topic()
-            )),
+            Err((e, m)) => Err(RecordFailed {
+                topic: m.topic().to_owned(),
+                why: e.to_string(),
+            }),
         });
     }
 }
@@ -143,11 +166,16 @@ mod tests {
     async fn one_failed_record_fails_the_batch_with_the_first_reason() {
         let acks = BatchAcks::new(3);
         acks.answer(Ok(()));
-        acks.answer(Err("first reason".into()));
-        acks.answer(Err("second reason".into()));
+        let failed = |why: &str| RecordFailed {
+            topic: "t".into(),
+            why: why.into(),
+        };
+        acks.answer(Err(failed("first reason")));
+        acks.answer(Err(failed("second reason")));
         let err = acks.wait().await.unwrap_err();
-        assert!(err.starts_with("2 record(s)"), "{err}");
-        assert!(err.contains("first reason"), "{err}");
+        assert_eq!(err.failed, 2);
+        assert_eq!(err.first, failed("first reason"));
+        assert!(err.to_string().starts_with("2 record(s)"), "{err}");
         // An extra answer does not wrap the count around.
         acks.answer(Ok(()));
         assert_eq!(acks.outstanding(), 0);

@@ -40,7 +40,8 @@ pub(crate) use acks::{BatchAcks, SinkContext};
 pub(crate) use config::KafkaSinkConfig;
 pub(crate) use placement::placement;
 
-use super::{Acks, Poisoned, SinkError};
+use super::contract::BoxError;
+use super::{Acks, Poisoned, SinkError, SinkErrorKind};
 use crate::agent::failpoint;
 use crate::agent::kafka::{format, LogContext};
 use crate::agent::metrics::{CounterGroup, SinkCounter};
@@ -106,11 +107,8 @@ impl KafkaSink {
         self.stop_seen = Arc::default();
     }
 
-    fn error(&self, message: impl std::fmt::Display) -> SinkError {
-        SinkError {
-            sink: self.name.clone(),
-            message: message.to_string(),
-        }
+    fn error(&self, kind: SinkErrorKind, message: impl std::fmt::Display) -> SinkError {
+        SinkError::new(self.name.clone(), kind, message.to_string())
     }
 
     fn count(&self, counter: SinkCounter) {
@@ -136,7 +134,10 @@ impl KafkaSink {
             }
             Err(e) => {
                 self.count(SinkCounter::ConnectionFailed);
-                Err(self.error(format!("cannot create the Kafka producer: {e}")))
+                Err(self.error(
+                    SinkErrorKind::Config,
+                    format!("cannot create the Kafka producer: {e}"),
+                ))
             }
         }
     }
@@ -197,10 +198,7 @@ impl KafkaSink {
         Some(Acks(Box::pin(async move {
             wait_acks(&acks, stop, &stop_seen, limit)
                 .await
-                .map_err(|message| SinkError {
-                    sink: name,
-                    message,
-                })?;
+                .map_err(|(kind, why)| SinkError::new(name, kind, why))?;
             failpoint::hold(failpoint::KAFKA_SINK_ACKNOWLEDGED).await;
             Ok(())
         })))
@@ -214,7 +212,9 @@ impl KafkaSink {
         scratch: &mut Vec<u8>,
     ) -> Result<(), Sent> {
         let Some(producer) = self.producer.as_ref() else {
-            return Err(Sent::Failed(self.error("no producer")));
+            return Err(Sent::Failed(
+                self.error(SinkErrorKind::Connect, "no producer"),
+            ));
         };
         let place = placement(&self.cfg, e);
         let value: &[u8] = if self.cfg.use_flume_event_format {
@@ -262,7 +262,9 @@ impl KafkaSink {
                 Ok(()) => return Ok(()),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     if tokio::time::Instant::now() >= deadline || self.stopping() {
-                        return Err(Sent::Failed(self.error("librdkafka's queue stayed full")));
+                        return Err(Sent::Failed(
+                            self.error(SinkErrorKind::Timeout, "librdkafka's queue stayed full"),
+                        ));
                     }
                     record = back;
                     tokio::time::sleep(QUEUE_FULL_PAUSE).await;
@@ -275,9 +277,10 @@ impl KafkaSink {
                     )))
                 }
                 Err((e, _)) => {
-                    return Err(Sent::Failed(
-                        self.error(format!("cannot produce to topic {:?}: {e}", place.topic)),
-                    ))
+                    return Err(Sent::Failed(self.error(
+                        SinkErrorKind::Peer,
+                        format!("cannot produce to topic {:?}: {e}", place.topic),
+                    )))
                 }
             }
         }
@@ -305,19 +308,23 @@ enum Sent {
 }
 
 /// Waits for every acknowledgement of a batch, within `limit` and the stop grace (shared by
-/// the sink's batches through `stop_seen`, so two batches in flight do not wait twice).
+/// the sink's batches through `stop_seen`, so two batches in flight do not wait twice); an
+/// error says its kind (the broker's answer, the time limit, the stop) and why.
 async fn wait_acks(
     acks: &BatchAcks,
     mut stop: Option<Stop>,
     stop_seen: &OnceLock<tokio::time::Instant>,
     limit: Duration,
-) -> Result<(), String> {
+) -> Result<(), (SinkErrorKind, BoxError)> {
     tokio::select! {
-        r = tokio::time::timeout(limit, acks.wait()) => r.unwrap_or_else(|_| Err(format!(
-            "no acknowledgement within {} ms ({} record(s) unanswered)",
-            limit.as_millis(),
-            acks.outstanding()
-        ))),
+        r = tokio::time::timeout(limit, acks.wait()) => match r {
+            Ok(r) => r.map_err(|e| (SinkErrorKind::Peer, e.into())),
+            Err(_) => Err((SinkErrorKind::Timeout, format!(
+                "no acknowledgement within {} ms ({} record(s) unanswered)",
+                limit.as_millis(),
+                acks.outstanding()
+            ).into())),
+        },
         _ = async {
             match stop.as_mut() {
                 Some(s) => {
@@ -327,7 +334,10 @@ async fn wait_acks(
                 }
                 None => std::future::pending().await,
             }
-        } => Err("stopping: the batch was not acknowledged within the stop grace".into()),
+        } => Err((
+            SinkErrorKind::Stopped,
+            "stopping: the batch was not acknowledged within the stop grace".into(),
+        )),
     }
 }
 

@@ -24,7 +24,7 @@ use tokio_rustls::TlsConnector;
 
 use super::config::{OtlpSinkConfig, Protocol};
 use crate::agent::rpc::transport::settings::Trust;
-use crate::agent::rpc::transport::tls;
+use crate::agent::rpc::transport::{tls, TransportError};
 
 /// Connects to an otlp sink's endpoint (cheap to clone: the TLS configuration is shared).
 #[derive(Clone)]
@@ -46,11 +46,11 @@ impl std::fmt::Debug for Dialer {
 
 impl Dialer {
     /// Reads the truststore; an error names it.
-    pub(crate) fn new(cfg: &OtlpSinkConfig) -> Result<Dialer, String> {
+    pub(crate) fn new(cfg: &OtlpSinkConfig) -> Result<Dialer, TransportError> {
         let tls = match &cfg.tls {
             None => None,
             Some(s) => {
-                let mut c = tls::client_config(s).map_err(|e| e.to_string())?;
+                let mut c = tls::client_config(s)?;
                 c.alpn_protocols = vec![match cfg.protocol {
                     Protocol::Grpc => b"h2".to_vec(),
                     Protocol::Http => b"http/1.1".to_vec(),

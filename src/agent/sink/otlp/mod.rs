@@ -20,7 +20,8 @@ use std::sync::Arc;
 pub(crate) use config::OtlpSinkConfig;
 use send::{Client, Outcome};
 
-use super::{Delivery, Poisoned, SinkError};
+use super::contract::BoxError;
+use super::{Delivery, Poisoned, SinkError, SinkErrorKind};
 use crate::agent::channel::BoxFuture;
 use crate::agent::metrics::{CounterGroup, SinkCounter};
 use crate::agent::otlp::ExportBatch;
@@ -49,11 +50,8 @@ impl OtlpSink {
         }
     }
 
-    fn err(&self, message: String) -> SinkError {
-        SinkError {
-            sink: self.name.clone(),
-            message,
-        }
+    fn err(&self, kind: SinkErrorKind, e: impl Into<BoxError>) -> SinkError {
+        SinkError::new(self.name.clone(), kind, e)
     }
 
     fn count(&self, c: SinkCounter) {
@@ -70,7 +68,7 @@ impl OtlpSink {
             return Ok(Delivery::Done);
         }
         if self.client.is_none() {
-            let c = Client::new(&self.cfg).map_err(|m| self.err(m))?;
+            let c = Client::new(&self.cfg).map_err(|e| self.err(SinkErrorKind::Config, e))?;
             self.client = Some(c);
             self.count(SinkCounter::ConnectionCreated);
         }
@@ -83,7 +81,7 @@ impl OtlpSink {
         match outcome {
             Outcome::Retry(why) => {
                 self.count(SinkCounter::ConnectionFailed);
-                Err(self.err(why))
+                Err(self.err(SinkErrorKind::Peer, why))
             }
             Outcome::Refused(why) => {
                 self.poisoned = events

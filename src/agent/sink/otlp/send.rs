@@ -51,14 +51,32 @@ pub(crate) enum Client {
     Http(HttpClient),
 }
 
+/// Why a [`Client`] cannot be made: the configuration cannot work.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ClientError {
+    /// The TLS settings (truststore, keys) cannot be used.
+    #[error(transparent)]
+    Tls(#[from] crate::agent::rpc::transport::TransportError),
+    /// The endpoint is not a usable URI.
+    #[error("endpoint {endpoint:?}: {source}")]
+    Endpoint {
+        endpoint: String,
+        #[source]
+        source: tonic::transport::Error,
+    },
+}
+
 impl Client {
     /// A client for `cfg` (gRPC connects lazily, on the first export).
-    pub(crate) fn new(cfg: &OtlpSinkConfig) -> Result<Client, String> {
+    pub(crate) fn new(cfg: &OtlpSinkConfig) -> Result<Client, ClientError> {
         let dialer = Dialer::new(cfg)?;
         match cfg.protocol {
             Protocol::Grpc => {
                 let ep = Endpoint::from_shared(cfg.endpoint.clone())
-                    .map_err(|e| format!("endpoint {:?}: {e}", cfg.endpoint))?
+                    .map_err(|source| ClientError::Endpoint {
+                        endpoint: cfg.endpoint.clone(),
+                        source,
+                    })?
                     .timeout(cfg.request_timeout);
                 let mut c = tonic::client::Grpc::new(ep.connect_with_connector_lazy(dialer))
                     .max_decoding_message_size(RESPONSE_BYTES_MAX)

@@ -59,8 +59,22 @@ fn runner_key(k: &str) -> bool {
     k == "type" || k == "channel" || k.starts_with("deadLetter.")
 }
 
+/// Why a plain key has no hdfs sink key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum NoHdfsKey {
+    /// The hdfs sink's key of a renamed plain key.
+    #[error("unknown key for an s3 sink (did you mean `{0}`?)")]
+    DidYouMean(&'static str),
+    /// An `hdfs.`-prefixed key.
+    #[error("an s3 sink takes the hdfs sink's keys without `hdfs.`: `{0}`")]
+    HdfsPrefixed(String),
+    /// `path`.
+    #[error("an s3 sink takes `bucket` and `keyPrefix` instead of a path")]
+    Path,
+}
+
 /// The hdfs sink's key for a plain key (`rollSize` → `hdfs.rollSize`), or why there is none.
-fn hdfs_key(plain: &str) -> Result<String, String> {
+fn hdfs_key(plain: &str) -> Result<String, NoHdfsKey> {
     if let Some((_, h)) = RENAMED.iter().find(|(p, _)| *p == plain) {
         return Ok((*h).to_owned());
     }
@@ -71,16 +85,14 @@ fn hdfs_key(plain: &str) -> Result<String, String> {
         .iter()
         .find(|(_, h)| h.strip_prefix("hdfs.") == Some(plain))
     {
-        return Err(format!("unknown key for an s3 sink (did you mean `{p}`?)"));
+        return Err(NoHdfsKey::DidYouMean(p));
     }
     if let Some(tail) = plain.strip_prefix("hdfs.") {
         let tail = plain_key(plain, "keyPrefix").unwrap_or_else(|| tail.to_owned());
-        return Err(format!(
-            "an s3 sink takes the hdfs sink's keys without `hdfs.`: `{tail}`"
-        ));
+        return Err(NoHdfsKey::HdfsPrefixed(tail));
     }
     if plain == "path" {
-        return Err("an s3 sink takes `bucket` and `keyPrefix` instead of a path".to_owned());
+        return Err(NoHdfsKey::Path);
     }
     Ok(format!("hdfs.{plain}"))
 }
@@ -202,7 +214,7 @@ fn renamed(cx: &mut Ctx<'_>, url: String, path_key: &str) -> RawComponent {
             Err(why) => {
                 // Marked read, so the reader's final pass does not report it a second time.
                 let _ = cx.get(k);
-                cx.error(k, why);
+                cx.error(k, why.to_string());
             }
         }
     }

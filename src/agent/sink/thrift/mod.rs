@@ -13,6 +13,7 @@ use super::rpc_keys::RpcSinkTimings;
 use super::rpc_sink::{RpcClient, RpcSink};
 pub use super::rpc_sink::{DOWN_WARN_EVERY, STOP_GRACE};
 use crate::agent::histogram::Histogram;
+use crate::agent::rpc::error::RpcError;
 use crate::agent::rpc::thrift_client::{ThriftClient, ThriftClientConfig};
 use crate::agent::rpc::transport::ClientTransport;
 use sluice_core::Event;
@@ -29,15 +30,13 @@ impl RpcClient for ThriftClient {
         cfg: &ThriftSinkConfig,
         timings: &RpcSinkTimings,
         _sink: &str,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, RpcError> {
         let client_cfg = ThriftClientConfig {
             connect_timeout: timings.connect_timeout,
             request_timeout: timings.request_timeout,
             protocol: cfg.protocol,
         };
-        ThriftClient::connect_with(addr, transport, client_cfg)
-            .await
-            .map_err(|e| e.to_string())
+        Ok(ThriftClient::connect_with(addr, transport, client_cfg).await?)
     }
 
     fn idle_broken(&mut self) -> bool {
@@ -48,10 +47,8 @@ impl RpcClient for ThriftClient {
         ThriftClient::record_latency(self, h);
     }
 
-    async fn append_batch(&mut self, events: &[Event]) -> Result<(), String> {
-        ThriftClient::append_batch(self, events)
-            .await
-            .map_err(|e| e.to_string())
+    async fn append_batch(&mut self, events: &[Event]) -> Result<(), RpcError> {
+        Ok(ThriftClient::append_batch(self, events).await?)
     }
 }
 

@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 use super::listener::Listener;
 use super::rpc::RpcBase;
-use super::{SourceCtx, SourceError};
+use super::{SourceCtx, SourceError, SourceErrorKind};
 use crate::agent::alarm::upstreams::Upstreams;
 use crate::agent::rpc::transport::ServerTransport;
 use crate::wire::avro::handshake::answer_with;
@@ -71,7 +71,8 @@ impl Shared {
 
 /// Listens until stopped; each connection finishes the call it is putting.
 pub async fn run(cfg: AvroSourceConfig, ctx: SourceCtx) -> Result<(), SourceError> {
-    let transport = ServerTransport::new(&cfg.security).map_err(|e| ctx.error(e.to_string()))?;
+    let transport =
+        ServerTransport::new(&cfg.security).map_err(|e| ctx.fail(SourceErrorKind::Config, e))?;
     let listener = Listener::bind(&ctx, &cfg.bind, &[cfg.port], cfg.max_connections).await?;
     let local = listener.local_addr();
     tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, ?local, transport = %transport.describe(), "avro source listening");

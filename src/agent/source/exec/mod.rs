@@ -19,7 +19,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::Command;
 use tokio::task::JoinHandle;
 
-use super::{SourceCtx, SourceError};
+use super::{SourceCtx, SourceError, SourceErrorKind};
 use crate::wire::lines::{LineSplitter, Piece};
 pub(crate) use config::ExecConfig;
 use sluice_core::Event;
@@ -127,14 +127,17 @@ fn new_batch(batch_size: usize) -> Vec<Event> {
 }
 
 async fn run_once(cfg: &ExecConfig, ctx: &mut SourceCtx) -> Result<Option<i32>, SourceError> {
-    let mut cmd = command(cfg).ok_or_else(|| ctx.error("empty command"))?;
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| ctx.error(format!("cannot start {:?}: {e}", cfg.command)))?;
+    let mut cmd = command(cfg).ok_or_else(|| ctx.fail(SourceErrorKind::Config, "empty command"))?;
+    let mut child = cmd.spawn().map_err(|e| {
+        ctx.fail(
+            SourceErrorKind::Disk,
+            format!("cannot start {:?}: {e}", cfg.command),
+        )
+    })?;
     let mut stdout = child
         .stdout
         .take()
-        .ok_or_else(|| ctx.error("no stdout pipe"))?;
+        .ok_or_else(|| ctx.fail(SourceErrorKind::Internal, "no stdout pipe"))?;
     if let Some(err) = child.stderr.take() {
         let name = ctx.name.clone();
         tokio::spawn(async move {

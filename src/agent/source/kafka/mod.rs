@@ -45,7 +45,7 @@ use config::Subscription;
 use ownership::Ownership;
 use resume::{Partition, Resume};
 
-use super::{SourceCtx, SourceError};
+use super::{SourceCtx, SourceError, SourceErrorKind};
 use crate::agent::backoff::Backoff;
 use crate::agent::failpoint;
 pub(crate) use crate::agent::kafka::keys::CONSUMER_OVERRIDES;
@@ -154,13 +154,21 @@ pub(crate) async fn run(cfg: KafkaSourceConfig, mut ctx: SourceCtx) -> Result<()
         .client
         .client_config(CONSUMER_OVERRIDES)
         .create_with_context(context)
-        .map_err(|e| ctx.error(format!("cannot create the Kafka consumer: {e}")))?;
+        .map_err(|e| {
+            ctx.fail(
+                SourceErrorKind::Config,
+                format!("cannot create the Kafka consumer: {e}"),
+            )
+        })?;
     let consumer = Arc::new(consumer);
     let patterns = cfg.subscribe_patterns();
     let refs: Vec<&str> = patterns.iter().map(String::as_str).collect();
-    consumer
-        .subscribe(&refs)
-        .map_err(|e| ctx.error(format!("cannot subscribe to {patterns:?}: {e}")))?;
+    consumer.subscribe(&refs).map_err(|e| {
+        ctx.fail(
+            SourceErrorKind::Peer,
+            format!("cannot subscribe to {patterns:?}: {e}"),
+        )
+    })?;
     tracing::info!(source = %ctx.name, topics = ?patterns,
         group = cfg.client.get("group.id").unwrap_or(""),
         group_instance_id = cfg.client.get("group.instance.id").unwrap_or("(none: dynamic member)"),
@@ -367,12 +375,16 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// A record that is not a Flume event though `useFlumeEventFormat = true`.
+#[derive(Debug, thiserror::Error)]
+#[error("not a Flume event (useFlumeEventFormat = true): {0}")]
+struct NotAFlumeEvent(#[source] crate::wire::avro::AvroError);
+
 /// The event a record stands for, with Flume's headers.
-fn to_event(cfg: &KafkaSourceConfig, m: &BorrowedMessage<'_>) -> Result<Event, String> {
+fn to_event(cfg: &KafkaSourceConfig, m: &BorrowedMessage<'_>) -> Result<Event, NotAFlumeEvent> {
     let value = m.payload().unwrap_or(&[]);
     let mut e = if cfg.use_flume_event_format {
-        format::decode(value)
-            .map_err(|err| format!("not a Flume event (useFlumeEventFormat = true): {err}"))?
+        format::decode(value).map_err(NotAFlumeEvent)?
     } else {
         let mut e = Event::new(value.to_vec());
         if let Some(h) = m.headers() {

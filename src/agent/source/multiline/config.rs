@@ -147,7 +147,7 @@ fn timeout(cx: &mut Ctx<'_>) -> Duration {
                 TIMEOUT_DEFAULT
             }
             Err(e) => {
-                cx.error("multiline.timeout", e);
+                cx.error("multiline.timeout", e.to_string());
                 TIMEOUT_DEFAULT
             }
         },

@@ -46,9 +46,23 @@ pub enum InputCharset {
     Other(&'static Encoding),
 }
 
+/// A charset name that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum CharsetError {
+    /// No charset has the name.
+    #[error("unknown charset {0:?}")]
+    Unknown(String),
+    /// Lines are split at the byte `\n`, which this charset does not keep.
+    #[error("charset {0:?} is not ASCII-compatible; lines are split at the byte \\n")]
+    NotAsciiCompatible(String),
+    /// Not one of the output charsets.
+    #[error("unsupported output charset {0:?}; supported: UTF-8, US-ASCII, ISO-8859-1, UTF-16, UTF-16BE, UTF-16LE")]
+    UnsupportedOutput(String),
+}
+
 impl InputCharset {
     /// Resolves a Java or WHATWG charset name; `Err` says why it cannot be used.
-    pub(crate) fn parse(label: &str) -> Result<Self, String> {
+    pub(crate) fn parse(label: &str) -> Result<Self, CharsetError> {
         match label.to_ascii_uppercase().replace('_', "-").as_str() {
             "UTF-8" | "UTF8" => return Ok(Self::Utf8),
             "US-ASCII" | "ASCII" => return Ok(Self::Ascii),
@@ -56,11 +70,9 @@ impl InputCharset {
             _ => {}
         }
         let enc = Encoding::for_label(label.as_bytes())
-            .ok_or_else(|| format!("unknown charset {label:?}"))?;
+            .ok_or_else(|| CharsetError::Unknown(label.to_owned()))?;
         if !enc.is_ascii_compatible() {
-            return Err(format!(
-                "charset {label:?} is not ASCII-compatible; lines are split at the byte \\n"
-            ));
+            return Err(CharsetError::NotAsciiCompatible(label.to_owned()));
         }
         Ok(if enc == encoding_rs::UTF_8 {
             Self::Utf8
@@ -150,20 +162,18 @@ pub enum OutputCharset {
 
 impl OutputCharset {
     /// Resolves a Java charset name.
-    pub(crate) fn parse(label: &str) -> Result<Self, String> {
-        Ok(match label.to_ascii_uppercase().replace('_', "-").as_str() {
-            "UTF-8" | "UTF8" => Self::Utf8,
-            "US-ASCII" | "ASCII" => Self::Ascii,
-            "ISO-8859-1" | "ISO8859-1" | "LATIN1" => Self::Latin1,
-            "UTF-16BE" => Self::Utf16Be,
-            "UTF-16LE" => Self::Utf16Le,
-            "UTF-16" => Self::Utf16,
-            _ => {
-                return Err(format!(
-                "unsupported output charset {label:?}; supported: UTF-8, US-ASCII, ISO-8859-1, UTF-16, UTF-16BE, UTF-16LE"
-            ))
-            }
-        })
+    pub(crate) fn parse(label: &str) -> Result<Self, CharsetError> {
+        Ok(
+            match label.to_ascii_uppercase().replace('_', "-").as_str() {
+                "UTF-8" | "UTF8" => Self::Utf8,
+                "US-ASCII" | "ASCII" => Self::Ascii,
+                "ISO-8859-1" | "ISO8859-1" | "LATIN1" => Self::Latin1,
+                "UTF-16BE" => Self::Utf16Be,
+                "UTF-16LE" => Self::Utf16Le,
+                "UTF-16" => Self::Utf16,
+                _ => return Err(CharsetError::UnsupportedOutput(label.to_owned())),
+            },
+        )
     }
 
     /// Encodes a decoded line.
@@ -232,9 +242,13 @@ mod tests {
 
     #[test]
     fn utf16_input_is_refused_and_unknown_names_are_reported() {
-        assert!(InputCharset::parse("UTF-16").unwrap_err().contains("ASCII"));
+        assert_eq!(
+            InputCharset::parse("UTF-16"),
+            Err(CharsetError::NotAsciiCompatible("UTF-16".into()))
+        );
         assert!(InputCharset::parse("no-such")
             .unwrap_err()
+            .to_string()
             .contains("unknown"));
         assert_eq!(InputCharset::parse("utf-8").unwrap(), InputCharset::Utf8);
     }

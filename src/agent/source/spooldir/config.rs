@@ -255,7 +255,7 @@ fn charsets(cx: &mut Ctx<'_>) -> (Option<InputCharset>, Option<DecodeErrorPolicy
         .get("inputCharset")
         .map_or(Some(InputCharset::Utf8), |v| {
             InputCharset::parse(&v)
-                .map_err(|e| cx.error("inputCharset", e))
+                .map_err(|e| cx.error("inputCharset", e.to_string()))
                 .ok()
         });
     let decode_error_policy =
@@ -293,7 +293,7 @@ fn deserializer(cx: &mut Ctx<'_>) -> Option<Deserializer> {
                 output_charset,
             }),
             Err(e) => {
-                cx.error("deserializer.outputCharset", e);
+                cx.error("deserializer.outputCharset", e.to_string());
                 None
             }
         }

@@ -21,7 +21,7 @@ pub(super) struct Current {
     pub(super) blob_pos: u64,
     pub(super) eof: bool,
     /// Set when the file must be set aside after the batch in flight.
-    pub(super) failed: Option<String>,
+    pub(super) failed: Option<FileError>,
     pub(super) grew_logged: bool,
     pub(super) cut_logged: bool,
     /// `multiline.*`: joins the file's lines; positions stop before what it holds.
@@ -57,6 +57,45 @@ fn set_id(cur: &Current, e: &mut Event, lo: u64, hi: u64) {
     }
 }
 
+/// Why the spool file being read is set aside.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum FileError {
+    /// The open file cannot be stat'ed.
+    #[error("cannot stat: {0}")]
+    Stat(#[source] std::io::Error),
+    /// Its name now names another file.
+    #[error("file changed after it was dropped in: replaced by another file")]
+    Replaced,
+    /// Its name is gone (or cannot be stat'ed).
+    #[error("file changed after it was dropped in: {0}")]
+    Gone(#[source] std::io::Error),
+    /// It is shorter than what was read.
+    #[error("file changed after it was dropped in: it shrank to {size} bytes below the {read} already read")]
+    Shrank {
+        /// Its size now.
+        size: u64,
+        /// Bytes already read.
+        read: u64,
+    },
+    /// A read failed.
+    #[error("read failed at offset {offset}: {source}")]
+    Read {
+        /// Where.
+        offset: u64,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A malformed line under `decodeErrorPolicy = FAIL`.
+    #[error("malformed {charset} input at byte offset {offset} (decodeErrorPolicy = FAIL)")]
+    Malformed {
+        /// The input charset.
+        charset: String,
+        /// The offset of the first bad byte.
+        offset: u64,
+    },
+}
+
 impl Current {
     pub(super) fn read_end(&self, blob: bool) -> u64 {
         if blob {
@@ -69,24 +108,17 @@ impl Current {
 
 /// Whether the file grew past what was read (`Ok(true)`), or an error if it shrank or was
 /// replaced.
-pub(super) fn check_size(cur: &mut Current, blob: bool) -> Result<bool, String> {
+pub(super) fn check_size(cur: &mut Current, blob: bool) -> Result<bool, FileError> {
     let read = cur.read_end(blob);
-    let by_fd = cur
-        .file
-        .metadata()
-        .map_err(|e| format!("cannot stat: {e}"))?;
+    let by_fd = cur.file.metadata().map_err(FileError::Stat)?;
     match std::fs::metadata(&cur.cand.path) {
-        Ok(m) if m.ino() != cur.cand.inode => {
-            return Err("file changed after it was dropped in: replaced by another file".into())
-        }
-        Err(e) => return Err(format!("file changed after it was dropped in: {e}")),
+        Ok(m) if m.ino() != cur.cand.inode => return Err(FileError::Replaced),
+        Err(e) => return Err(FileError::Gone(e)),
         Ok(_) => {}
     }
     let size = by_fd.len();
     if size < read {
-        return Err(format!(
-            "file changed after it was dropped in: it shrank to {size} bytes below the {read} already read"
-        ));
+        return Err(FileError::Shrank { size, read });
     }
     if size > read && !cur.grew_logged {
         cur.grew_logged = true;
@@ -119,7 +151,7 @@ fn headers(cur: &Current, cfg: &SpoolDirConfig, e: &mut Event) {
 pub(super) fn read_lines(
     cur: &mut Current,
     cfg: &SpoolDirConfig,
-) -> Result<(Vec<Event>, u64), String> {
+) -> Result<(Vec<Event>, u64), FileError> {
     let Deserializer::Line { output_charset, .. } = cfg.deserializer else {
         return Ok((Vec::new(), cur.lines.offset()));
     };
@@ -151,12 +183,10 @@ pub(super) fn read_lines(
                 );
             }
             Err(i) => {
-                let why = format!(
-                    "malformed {:?} input at byte offset {} (decodeErrorPolicy = FAIL)",
-                    cfg.input_charset,
-                    line.offset + i as u64
-                );
-                cur.failed = Some(why);
+                cur.failed = Some(FileError::Malformed {
+                    charset: format!("{:?}", cfg.input_charset),
+                    offset: line.offset + i as u64,
+                });
                 // The lines held before the malformed one are whole lines of the file.
                 flush_held(cur, cfg, &mut events);
                 return Ok((events, line.offset));
@@ -177,7 +207,7 @@ pub(super) fn read_lines(
 
 /// The next line of the file (at its end the unterminated rest, `cur.eof` set); `None` when
 /// there is no more.
-fn next_line(cur: &mut Current) -> Result<Option<Line>, String> {
+fn next_line(cur: &mut Current) -> Result<Option<Line>, FileError> {
     loop {
         if let Some(l) = cur.lines.next_line() {
             return Ok(Some(l));
@@ -191,11 +221,11 @@ fn next_line(cur: &mut Current) -> Result<Option<Line>, String> {
                 cur.eof = true;
                 return Ok(cur.lines.take_rest());
             }
-            Err(e) => {
-                return Err(format!(
-                    "read failed at offset {}: {e}",
-                    cur.lines.read_offset()
-                ))
+            Err(source) => {
+                return Err(FileError::Read {
+                    offset: cur.lines.read_offset(),
+                    source,
+                })
             }
         }
     }
@@ -249,7 +279,7 @@ impl Current {
 pub(super) fn read_blobs(
     cur: &mut Current,
     cfg: &SpoolDirConfig,
-) -> Result<(Vec<Event>, u64), String> {
+) -> Result<(Vec<Event>, u64), FileError> {
     let Deserializer::Blob { max_blob_length } = cfg.deserializer else {
         return Ok((Vec::new(), cur.blob_pos));
     };
@@ -265,7 +295,10 @@ pub(super) fn read_blobs(
             let n = cur
                 .file
                 .read_at(&mut body[old..], cur.blob_pos)
-                .map_err(|e| format!("read failed at offset {}: {e}", cur.blob_pos))?;
+                .map_err(|source| FileError::Read {
+                    offset: cur.blob_pos,
+                    source,
+                })?;
             body.truncate(old + n);
             cur.blob_pos += n as u64;
             if n == 0 {

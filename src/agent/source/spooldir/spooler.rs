@@ -267,7 +267,7 @@ impl Spooler {
                 Err(why) => {
                     let c = cur.cand.clone();
                     self.current = None;
-                    self.aside(&c, &why);
+                    self.aside(&c, &why.to_string());
                 }
             }
         }

@@ -16,7 +16,7 @@ use super::config::SpoolDirConfig;
 use super::spooler::{SpoolError, Spooler, Step};
 use crate::agent::backoff::Backoff;
 use crate::agent::metrics::SourceCounter;
-use crate::agent::source::{Put, SourceCtx, SourceError};
+use crate::agent::source::{Put, SourceCtx, SourceError, SourceErrorKind};
 use sluice_core::Event;
 
 /// First wait after the channel refused a batch (Flume's 250 ms).
@@ -27,7 +27,8 @@ pub(crate) const STATE_RETRY_MAX: Duration = Duration::from_secs(10);
 /// Runs the spool directory source until stopped.
 pub(crate) async fn run(cfg: SpoolDirConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
     let cfg = Arc::new(cfg);
-    let spooler = Spooler::new(cfg.clone()).map_err(|e| ctx.error(e))?;
+    let spooler =
+        Spooler::new(cfg.clone()).map_err(|e| ctx.fail(SourceErrorKind::Disk, e.to_string()))?;
     let mut spooler = Some(spooler);
     let mut idle_wait = cfg.poll_delay;
     loop {
@@ -82,13 +83,18 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, SourceError> {
     let mut s = slot
         .take()
-        .ok_or_else(|| ctx.error("spooler lost after a panic"))?;
+        .ok_or_else(|| ctx.fail(SourceErrorKind::Internal, "spooler lost after a panic"))?;
     let (s, out) = tokio::task::spawn_blocking(move || {
         let out = f(&mut s);
         (s, out)
     })
     .await
-    .map_err(|e| ctx.error(format!("spooler task failed: {e}")))?;
+    .map_err(|e| {
+        ctx.fail(
+            SourceErrorKind::Internal,
+            format!("spooler task failed: {e}"),
+        )
+    })?;
     *slot = Some(s);
     Ok(out)
 }

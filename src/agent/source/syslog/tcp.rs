@@ -21,7 +21,7 @@ use crate::agent::rpc::transport::settings::HANDSHAKE_TIMEOUT_DEFAULT as HANDSHA
 use crate::agent::rpc::transport::tls;
 use crate::agent::source::listener::Listener;
 use crate::agent::source::read_buf::ReadBuf;
-use crate::agent::source::{SourceCtx, SourceError};
+use crate::agent::source::{SourceCtx, SourceError, SourceErrorKind};
 
 /// Listens on every configured port until stopped.
 pub(crate) async fn run(cfg: SyslogTcpConfig, ctx: SourceCtx) -> Result<(), SourceError> {
@@ -30,7 +30,9 @@ pub(crate) async fn run(cfg: SyslogTcpConfig, ctx: SourceCtx) -> Result<(), Sour
         tracing::info!(source = %ctx.name, host = %cfg.host, port, "syslog TCP source listening");
     }
     let acceptor = match &cfg.tls {
-        Some(t) => Some(tls::acceptor(t, &[]).map_err(|e| ctx.error(e))?),
+        Some(t) => Some(
+            tls::acceptor(t, &[]).map_err(|e| ctx.fail(SourceErrorKind::Config, e.to_string()))?,
+        ),
         None => None,
     };
     let cfg = Arc::new(cfg);

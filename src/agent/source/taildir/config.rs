@@ -104,7 +104,7 @@ fn close_deleted_after(cx: &mut Ctx<'_>) -> Option<Duration> {
             .map(Duration::from_millis)
             .ok_or_else(|| format!("must be at most {DURATION_MS_MAX} ms, got {v:?}"))
     } else {
-        crate::agent::config::duration::parse(t)
+        crate::agent::config::duration::parse(t).map_err(|e| e.to_string())
     };
     match parsed {
         Ok(d) if !d.is_zero() => Some(d),

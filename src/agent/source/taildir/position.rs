@@ -26,11 +26,11 @@ pub fn render(entries: &[PosEntry]) -> Vec<u8> {
 
 /// Parses a position file's contents. An empty file counts as no entries (Flume writes one
 /// before its first position).
-pub fn parse(bytes: &[u8]) -> Result<Vec<PosEntry>, String> {
+pub fn parse(bytes: &[u8]) -> Result<Vec<PosEntry>, serde_json::Error> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Vec::new());
     }
-    serde_json::from_slice::<Vec<PosEntry>>(bytes).map_err(|e| e.to_string())
+    serde_json::from_slice::<Vec<PosEntry>>(bytes)
 }
 
 /// Loads `path`. A missing file is empty; a damaged one is moved aside to `.corrupt`, logged

@@ -35,7 +35,7 @@ use super::watch::DirWatch;
 use crate::agent::atomic_file;
 use crate::agent::backoff::Backoff;
 use crate::agent::metrics::{CounterGroup, SourceCounter};
-use crate::agent::source::{SourceCtx, SourceError, BACKOFF_MAX, BACKOFF_STEP};
+use crate::agent::source::{SourceCtx, SourceError, SourceErrorKind, BACKOFF_MAX, BACKOFF_STEP};
 
 /// Longest time between two scans while data flows (new files, rotations).
 pub(crate) const BUSY_SCAN_INTERVAL: Duration = Duration::from_secs(1);
@@ -141,8 +141,9 @@ async fn open_tail(cfg: &Arc<TaildirConfig>, ctx: &SourceCtx) -> Result<Tail, So
         )
     })
     .await
-    .map_err(|e| ctx.error(e))?;
-    let mut tailer = Tailer::new(cfg.clone(), saved).map_err(|e| ctx.error(e))?;
+    .map_err(|e| ctx.fail(SourceErrorKind::Internal, e.to_string()))?;
+    let mut tailer = Tailer::new(cfg.clone(), saved)
+        .map_err(|e| ctx.fail(SourceErrorKind::Disk, e.to_string()))?;
     tailer.restore_fingerprints(fingerprints);
     tailer.restore_origins(origins);
     let stats = tailer.deleted_stats();
@@ -417,13 +418,18 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, SourceError> {
     let mut t = slot
         .take()
-        .ok_or_else(|| ctx.error("tailer lost after a panic"))?;
+        .ok_or_else(|| ctx.fail(SourceErrorKind::Internal, "tailer lost after a panic"))?;
     let (t, out) = tokio::task::spawn_blocking(move || {
         let out = f(&mut t);
         (t, out)
     })
     .await
-    .map_err(|e| ctx.error(format!("tailer task failed: {e}")))?;
+    .map_err(|e| {
+        ctx.fail(
+            SourceErrorKind::Internal,
+            format!("tailer task failed: {e}"),
+        )
+    })?;
     *slot = Some(t);
     Ok(out)
 }

@@ -31,7 +31,7 @@ use std::sync::Arc;
 
 use super::listener::Listener;
 use super::rpc::RpcBase;
-use super::{SourceCtx, SourceError};
+use super::{SourceCtx, SourceError, SourceErrorKind};
 use crate::agent::rpc::transport::{Protocol as Speaks, ServerTransport};
 pub use config::ThriftSourceConfig;
 
@@ -47,7 +47,7 @@ pub(crate) struct Shared {
 /// Listens until stopped; each connection finishes the call it is putting.
 pub async fn run(cfg: ThriftSourceConfig, ctx: SourceCtx) -> Result<(), SourceError> {
     let transport = ServerTransport::new(&cfg.security)
-        .map_err(|e| ctx.error(e.to_string()))?
+        .map_err(|e| ctx.fail(SourceErrorKind::Config, e))?
         .speaking(Speaks::Thrift);
     let listener = Listener::bind(&ctx, &cfg.bind, &[cfg.port], cfg.max_connections).await?;
     let local = listener.local_addr();

@@ -36,7 +36,8 @@ pub const KNOWN_KEYS: &[&str] = &[
 ];
 
 /// What one key does to the configuration (`k` the key, for messages; `v` its trimmed value).
-type ApplyKey = fn(&mut FileChannelConfig, &str, &str, &mut Vec<String>) -> Result<(), ConfigError>;
+type ApplyKey =
+    fn(&mut FileChannelConfig, &str, &str, &mut Vec<ConfigWarning>) -> Result<(), ConfigError>;
 
 /// Every key the file channel reads and what it does: [`KNOWN_KEYS`] (and `type`) as a table.
 /// Numbers go through `apply_number`, which checks their ranges.
@@ -147,7 +148,7 @@ fn apply_data_dirs(
     c: &mut FileChannelConfig,
     k: &str,
     v: &str,
-    _: &mut Vec<String>,
+    _: &mut Vec<ConfigWarning>,
 ) -> Result<(), ConfigError> {
     let dirs: Vec<PathBuf> = v
         .split(',')
@@ -167,7 +168,7 @@ fn apply_numeric(
     c: &mut FileChannelConfig,
     k: &str,
     v: &str,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<ConfigWarning>,
 ) -> Result<(), ConfigError> {
     c.apply_number(k, parse_i64(k, v)?, warnings)
 }
@@ -227,7 +228,7 @@ impl FileChannelConfig {
     /// Returns the config and warnings (values replaced by defaults, ignored or unknown keys).
     pub fn from_properties(
         props: &BTreeMap<String, String>,
-    ) -> Result<(FileChannelConfig, Vec<String>), ConfigError> {
+    ) -> Result<(FileChannelConfig, Vec<ConfigWarning>), ConfigError> {
         let mut c = FileChannelConfig::default();
         let mut warnings = Vec::new();
         for (key, value) in props.iter().filter(|(k, _)| !k.starts_with("encryption.")) {
@@ -244,17 +245,21 @@ impl FileChannelConfig {
         &mut self,
         k: &str,
         v: &str,
-        warnings: &mut Vec<String>,
+        warnings: &mut Vec<ConfigWarning>,
     ) -> Result<(), ConfigError> {
         if let Some((_, apply)) = KEY_TABLE.iter().find(|(key, _)| *key == k) {
             return apply(self, k, v, warnings);
         }
         if IGNORED_KEYS.contains(&k) {
-            warnings.push(format!(
-                "{k} is accepted for Flume compatibility and ignored"
+            warnings.push(ConfigWarning::new(
+                k,
+                format!("{k} is accepted for Flume compatibility and ignored"),
             ));
         } else {
-            warnings.push(format!("unknown file channel key {k} ignored"));
+            warnings.push(ConfigWarning::new(
+                k,
+                format!("unknown file channel key {k} ignored"),
+            ));
         }
         Ok(())
     }
@@ -265,7 +270,7 @@ impl FileChannelConfig {
         &mut self,
         k: &str,
         n: i64,
-        warnings: &mut Vec<String>,
+        warnings: &mut Vec<ConfigWarning>,
     ) -> Result<(), ConfigError> {
         match k {
             "capacity" | "transactionCapacity" => {
@@ -276,8 +281,9 @@ impl FileChannelConfig {
                     &mut self.transaction_capacity
                 };
                 if n <= 0 {
-                    warnings.push(format!(
-                        "{k}={n} is not positive; using the default {field}"
+                    warnings.push(ConfigWarning::new(
+                        k,
+                        format!("{k}={n} is not positive; using the default {field}"),
                     ));
                 } else {
                     *field = n as u64;
@@ -286,7 +292,10 @@ impl FileChannelConfig {
             "checkpointInterval" => {
                 at_most(k, n, 1, DURATION_S_MAX * 1000)?;
                 if n <= 0 {
-                    warnings.push(format!("{k}={n} is not positive; using the default 30000"));
+                    warnings.push(ConfigWarning::new(
+                        k,
+                        format!("{k}={n} is not positive; using the default 30000"),
+                    ));
                 } else {
                     self.checkpoint_interval_ms = (n as u64).max(CHECKPOINT_INTERVAL_MS_FLOOR);
                 }

@@ -117,12 +117,18 @@ fn non_positive_capacity_falls_back_to_the_default_with_a_warning() {
     let (c, w) = FileChannelConfig::from_properties(&props(&[("capacity", "-1")])).unwrap();
     assert_eq!(c.capacity, 1_000_000);
     assert_eq!(w.len(), 1);
+    assert_eq!(w[0].key, "capacity");
+    assert_eq!(
+        w[0].to_string(),
+        "capacity=-1 is not positive; using the default 1000000"
+    );
 }
 
 #[test]
 fn unknown_keys_warn_and_an_incomplete_encryption_block_is_refused() {
     let (_, w) = FileChannelConfig::from_properties(&props(&[("bogus", "1")])).unwrap();
-    assert!(w[0].contains("bogus"));
+    assert_eq!(w[0].key, "bogus");
+    assert_eq!(w[0].to_string(), "unknown file channel key bogus ignored");
     let e =
         FileChannelConfig::from_properties(&props(&[("encryption.activeKey", "k")])).unwrap_err();
     assert_eq!(e.key, "encryption.cipherProvider");

@@ -20,32 +20,65 @@ pub const S3A_KEYS: [&str; 7] = [
     "fs.s3a.endpoint.region",
 ];
 
+/// The mapped `fs.s3a.*` keys of a core-site.xml, by name.
+pub type S3aKeys = BTreeMap<String, String>;
+
 /// Reads the mapped `fs.s3a.*` keys of `dir/core-site.xml`: an empty map when the file does
 /// not exist, an error naming the file when it cannot be read or parsed.
-pub fn read_s3a_keys(dir: &Path) -> Result<BTreeMap<String, String>, String> {
+pub fn read_s3a_keys(dir: &Path) -> Result<S3aKeys, CoreSiteError> {
     let path = dir.join("core-site.xml");
+    let io = |source| CoreSiteError::Io {
+        path: path.clone(),
+        source,
+    };
     let meta = match std::fs::metadata(&path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
+        Err(e) => return Err(io(e)),
     };
     if meta.len() > CORE_SITE_BYTES_MAX {
-        return Err(format!(
-            "{}: larger than {CORE_SITE_BYTES_MAX} bytes",
-            path.display()
-        ));
+        return Err(CoreSiteError::TooLarge { path });
     }
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    parse_s3a_keys(&text).map_err(|e| format!("{}: {e}", path.display()))
+    let text = std::fs::read_to_string(&path).map_err(io)?;
+    parse_s3a_keys(&text).map_err(|source| CoreSiteError::Xml { path, source })
+}
+
+/// Why a core-site.xml cannot be used; it names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreSiteError {
+    /// It cannot be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// It is larger than [`CORE_SITE_BYTES_MAX`].
+    #[error("{}: larger than {CORE_SITE_BYTES_MAX} bytes", path.display())]
+    TooLarge {
+        /// The file.
+        path: std::path::PathBuf,
+    },
+    /// It is not XML.
+    #[error("{}: {source}", path.display())]
+    Xml {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: roxmltree::Error,
+    },
 }
 
 /// The mapped `fs.s3a.*` keys of a core-site.xml text (a later property wins, as in Hadoop).
-pub fn parse_s3a_keys(text: &str) -> Result<BTreeMap<String, String>, String> {
+pub fn parse_s3a_keys(text: &str) -> Result<S3aKeys, roxmltree::Error> {
     let opts = roxmltree::ParsingOptions {
         allow_dtd: true,
         ..Default::default()
     };
-    let doc = roxmltree::Document::parse_with_options(text, opts).map_err(|e| e.to_string())?;
+    let doc = roxmltree::Document::parse_with_options(text, opts)?;
     let mut out = BTreeMap::new();
     for prop in doc.descendants().filter(|n| n.has_tag_name("property")) {
         let child = |tag: &str| {

@@ -216,7 +216,7 @@ fn hdfs_path(cx: &mut Ctx<'_>, conn: Option<s3::Connection>) -> Target {
     };
     if let Some(p) = &path {
         if let Err(e) = PathTemplate::parse(p) {
-            cx.error("hdfs.path", e);
+            cx.error("hdfs.path", e.to_string());
         }
     }
     (path, remote, s3)
@@ -228,7 +228,7 @@ fn file_prefix(cx: &mut Ctx<'_>) -> String {
         .get("hdfs.filePrefix")
         .unwrap_or_else(|| "FlumeData".into());
     if let Err(e) = PathTemplate::parse(&file_prefix) {
-        cx.error("hdfs.filePrefix", e);
+        cx.error("hdfs.filePrefix", e.to_string());
     }
     if file_prefix.contains('/') {
         cx.error(

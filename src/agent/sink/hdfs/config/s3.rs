@@ -189,7 +189,7 @@ pub fn from_core_site(cx: &mut Ctx<'_>) -> Connection {
     let keys = match read_s3a_keys(std::path::Path::new(&dir)) {
         Ok(k) => k,
         Err(e) => {
-            cx.error("hdfs.hdfsConfigDir", e);
+            cx.error("hdfs.hdfsConfigDir", e.to_string());
             return Connection::default();
         }
     };

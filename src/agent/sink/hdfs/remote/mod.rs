@@ -90,6 +90,17 @@ fn path_str(path: &Path) -> io::Result<&str> {
     })
 }
 
+/// The HDFS client cannot be set up (a bad URL or configuration directory).
+#[derive(Debug, thiserror::Error)]
+#[error("{namenode}: cannot set up the HDFS client: {source}")]
+pub struct ClientSetupError {
+    /// The NameNode, as configured.
+    pub namenode: String,
+    /// Why.
+    #[source]
+    pub source: HdfsError,
+}
+
 impl HdfsStore {
     /// A store for `remote` whose calls run on `handle` (the agent's runtime) and each take
     /// at most `call_timeout`. Connects lazily: an unreachable NameNode fails the first call.
@@ -97,7 +108,7 @@ impl HdfsStore {
         remote: &RemoteConfig,
         call_timeout: Duration,
         handle: Handle,
-    ) -> Result<HdfsStore, String> {
+    ) -> Result<HdfsStore, ClientSetupError> {
         let namenode = remote.describe();
         let timeout_ms = call_timeout.as_millis().max(1).to_string();
         let settings = [
@@ -124,9 +135,10 @@ impl HdfsStore {
         if let Some(user) = &remote.user {
             builder = builder.with_user(user.clone());
         }
-        let client = builder
-            .build()
-            .map_err(|e| format!("{namenode}: cannot set up the HDFS client: {e}"))?;
+        let client = builder.build().map_err(|source| ClientSetupError {
+            namenode: namenode.clone(),
+            source,
+        })?;
         Ok(HdfsStore {
             client,
             handle,

@@ -67,6 +67,23 @@ pub struct S3Store {
     root: String,
 }
 
+/// Why an [`S3Store`] cannot be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The object store client cannot be made (its [`s3_err`] names the store).
+    #[error("{0}")]
+    Client(#[source] io::Error),
+    /// The staging directory cannot be read.
+    #[error("S3 staging {}: cannot read it: {source}", path.display())]
+    Staging {
+        /// The staging directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+}
+
 impl S3Store {
     /// A store for `cfg` whose requests run on `handle` (the agent's runtime), each bounded
     /// by `call_timeout`; a failed upload is tried again after a backoff of at most
@@ -79,9 +96,9 @@ impl S3Store {
         keys: KeyNames,
         handle: Handle,
         gauge: Arc<StagedGauge>,
-    ) -> Result<S3Store, String> {
+    ) -> Result<S3Store, SetupError> {
         let client = connect::client(cfg, call_timeout)
-            .map_err(|e| s3_err(cfg, "setting up the client for", root, &e).to_string())?;
+            .map_err(|e| SetupError::Client(s3_err(cfg, "setting up the client for", root, &e)))?;
         tracing::info!(store = %cfg.describe(), path_style = cfg.path_style, "S3 store");
         S3Store::with_client(
             Transfer {
@@ -99,10 +116,14 @@ impl S3Store {
     }
 
     /// A store on the client of `xfer` (tests give an in-memory one).
-    pub fn with_client(xfer: Transfer, root: &str) -> Result<S3Store, String> {
+    pub fn with_client(xfer: Transfer, root: &str) -> Result<S3Store, SetupError> {
         let staging = &xfer.cfg.staging_dir;
-        let staged = staging::staged_bytes(xfer.fs.as_ref(), staging)
-            .map_err(|e| format!("S3 staging {}: cannot read it: {e}", staging.display()))?;
+        let staged = staging::staged_bytes(xfer.fs.as_ref(), staging).map_err(|source| {
+            SetupError::Staging {
+                path: staging.clone(),
+                source,
+            }
+        })?;
         xfer.gauge.set(staged);
         Ok(S3Store {
             local: LocalStore::new(xfer.fs.clone()),
