@@ -16,6 +16,7 @@ pub mod pipe;
 pub mod plugins;
 pub mod send;
 pub mod tap;
+mod tap_stream;
 pub mod test_cmd;
 pub mod top;
 pub mod verify_channels;
