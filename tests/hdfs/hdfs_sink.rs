@@ -194,7 +194,7 @@ fn drain_all(root: &Path, conf: &Path, port: u16, rounds: usize, acked: &[String
 
 #[test]
 fn acknowledged_lines_are_in_closed_files_after_kill_9_rounds() {
-    let rounds = if std::env::var("SLUICE_LONG").is_ok() {
+    let rounds = if crate::support::long_runs::long_runs() {
         12
     } else {
         3

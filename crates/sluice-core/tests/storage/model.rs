@@ -13,7 +13,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::common::{config_under, ev, peek_all};
+use crate::common::{config_under, ev, long_runs, peek_all};
 use proptest::prelude::*;
 use sluice_core::io::{Fault, SimFs};
 use sluice_core::{Cached, Event, FileChannel, FileChannelConfig, Transaction};
@@ -314,7 +314,7 @@ fn crash_in_commit(
 }
 
 fn cases() -> u32 {
-    if std::env::var_os("SLUICE_LONG").is_some() {
+    if long_runs() {
         2_000
     } else {
         64
