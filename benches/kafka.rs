@@ -27,6 +27,11 @@
     clippy::expect_used,
     reason = "benchmark harness: a failed unwrap aborts the run and names the line"
 )]
+#![allow(
+    clippy::disallowed_types,
+    clippy::disallowed_methods,
+    reason = "the test support it includes makes its fixtures on the real disk (DESIGN.md, the agent's std::fs rule)"
+)]
 
 #[allow(dead_code, unused_imports)]
 #[path = "../tests/support/mod.rs"]

@@ -111,6 +111,10 @@ pub(crate) fn acceptor_alpn(cfg: &TlsConfig, alpn: &[&[u8]]) -> Result<TlsAccept
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "tests make and read their fixtures on the real disk (DESIGN.md, the agent's std::fs rule)"
+)]
 mod tests {
     use super::*;
 
