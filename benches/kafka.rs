@@ -27,6 +27,11 @@
     clippy::expect_used,
     reason = "benchmark harness: a failed unwrap aborts the run and names the line"
 )]
+#![allow(
+    clippy::disallowed_types,
+    clippy::disallowed_methods,
+    reason = "the test support it includes makes its fixtures on the real disk (DESIGN.md, the agent's std::fs rule)"
+)]
 
 #[allow(dead_code, unused_imports)]
 #[path = "../tests/support/mod.rs"]
@@ -267,6 +272,64 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// One round of the produce side (client all at once, sink, client with 2 and 1 batches in
+/// flight; reversed on odd rounds), printed: the sink's rate over the client's, and the topic
+/// the client filled.
+fn one_round(b: &Broker, rt: &tokio::runtime::Runtime, round: usize, n: usize) -> (f64, String) {
+    let topics: Vec<String> = ["bench-client", "bench-sink", "bench-win2", "bench-win1"]
+        .iter()
+        .map(|p| unique(p))
+        .collect();
+    for t in &topics {
+        b.create_topic(t, 4);
+    }
+    let cfg = conf(b, "unused", &topics[1], n);
+    // Rates of: client (all at once), sink, client 2 batches in flight, 1 batch.
+    let mut r = [0.0f64; 4];
+    let order: [usize; 4] = if round % 2 == 0 {
+        [0, 1, 2, 3]
+    } else {
+        [3, 2, 1, 0]
+    };
+    rt.block_on(async {
+        for i in order {
+            let d = match i {
+                0 => client_produce(b, &topics[0], n, None).await,
+                1 => sluice_sink(&cfg, n).await,
+                2 => client_produce(b, &topics[2], n, Some(2)).await,
+                _ => client_produce(b, &topics[3], n, Some(1)).await,
+            };
+            r[i] = rate(n, d);
+        }
+    });
+    let [cp, sp, w2, w1] = r;
+    println!(
+        "  round {round}: librdkafka producer {cp:>8.0} rec/s | kafka sink (flumeBatchSize \
+         {BATCH}) {sp:>8.0} rec/s = {:.2} of the client | client with 2 batches of {BATCH} \
+         in flight {w2:>8.0} rec/s = {:.2} | with 1 batch {w1:>8.0} rec/s = {:.2}",
+        sp / cp,
+        w2 / cp,
+        w1 / cp
+    );
+    (sp / cp, topics[0].clone())
+}
+
+/// The consume side: librdkafka's consumer, then the kafka source, on the `topic` a round
+/// filled; printed.
+fn consume_side(b: &Broker, rt: &tokio::runtime::Runtime, topic: &str, n: usize) {
+    let cfg = conf(b, topic, "unused", n);
+    rt.block_on(async {
+        let cc = client_consume(b, topic, n).await;
+        let sc = sluice_source(&cfg, n).await;
+        let (cc, sc) = (rate(n, cc), rate(n, sc));
+        println!("  librdkafka consumer:                    {cc:>10.0} records/s");
+        println!(
+            "  kafka source -> memory -> null:         {sc:>10.0} records/s  = {:.2} of the client",
+            sc / cc
+        );
+    });
+}
+
 fn main() {
     let n = env_usize("SLUICE_KAFKA_BENCH_N", 100_000).max(BATCH) / BATCH * BATCH;
     let rounds = env_usize("SLUICE_KAFKA_BENCH_ROUNDS", 3).max(1);
@@ -300,43 +363,9 @@ fn main() {
     let mut ratios = Vec::new();
     let mut first_topic = None;
     for round in 0..rounds {
-        let topics: Vec<String> = ["bench-client", "bench-sink", "bench-win2", "bench-win1"]
-            .iter()
-            .map(|p| unique(p))
-            .collect();
-        for t in &topics {
-            b.create_topic(t, 4);
-        }
-        let cfg = conf(&b, "unused", &topics[1], n);
-        // Rates of: client (all at once), sink, client 2 batches in flight, 1 batch.
-        let mut r = [0.0f64; 4];
-        let order: [usize; 4] = if round % 2 == 0 {
-            [0, 1, 2, 3]
-        } else {
-            [3, 2, 1, 0]
-        };
-        rt.block_on(async {
-            for i in order {
-                let d = match i {
-                    0 => client_produce(&b, &topics[0], n, None).await,
-                    1 => sluice_sink(&cfg, n).await,
-                    2 => client_produce(&b, &topics[2], n, Some(2)).await,
-                    _ => client_produce(&b, &topics[3], n, Some(1)).await,
-                };
-                r[i] = rate(n, d);
-            }
-        });
-        let [cp, sp, w2, w1] = r;
-        ratios.push(sp / cp);
-        println!(
-            "  round {round}: librdkafka producer {cp:>8.0} rec/s | kafka sink (flumeBatchSize \
-             {BATCH}) {sp:>8.0} rec/s = {:.2} of the client | client with 2 batches of {BATCH} \
-             in flight {w2:>8.0} rec/s = {:.2} | with 1 batch {w1:>8.0} rec/s = {:.2}",
-            sp / cp,
-            w2 / cp,
-            w1 / cp
-        );
-        first_topic.get_or_insert(topics[0].clone());
+        let (ratio, client_topic) = one_round(&b, &rt, round, n);
+        ratios.push(ratio);
+        first_topic.get_or_insert(client_topic);
     }
     println!(
         "  kafka sink / librdkafka producer, median of {rounds}: {:.2}",
@@ -345,16 +374,5 @@ fn main() {
     if !consume {
         return;
     }
-    let topic = first_topic.unwrap();
-    let cfg = conf(&b, &topic, "unused", n);
-    rt.block_on(async {
-        let cc = client_consume(&b, &topic, n).await;
-        let sc = sluice_source(&cfg, n).await;
-        let (cc, sc) = (rate(n, cc), rate(n, sc));
-        println!("  librdkafka consumer:                    {cc:>10.0} records/s");
-        println!(
-            "  kafka source -> memory -> null:         {sc:>10.0} records/s  = {:.2} of the client",
-            sc / cc
-        );
-    });
+    consume_side(&b, &rt, &first_topic.unwrap(), n);
 }

@@ -107,24 +107,8 @@ pub fn run(data: &[u8]) {
     let mut it = data.iter().copied().take(OPS_MAX);
     while let Some(op) = it.next() {
         match op % 8 {
-            0 | 1 => {
-                let body = format!("e{}-{}", r.next, "x".repeat((op / 8) as usize)).into_bytes();
-                r.next += 1;
-                r.tx().put(Event::new(body.clone())).expect("put");
-                r.puts.push(body);
-            }
-            2 => {
-                let got = r
-                    .tx()
-                    .take()
-                    .expect("take")
-                    .map(|e| Vec::from(e.into_parts().1));
-                let want = r.queue.pop_front();
-                assert_eq!(got, want, "take");
-                if let Some(b) = want {
-                    r.takes.push(b);
-                }
-            }
+            0 | 1 => r.put(op),
+            2 => r.take_one(),
             3 => {
                 if let Some(tx) = r.tx.take() {
                     tx.commit().expect("commit");
@@ -135,46 +119,80 @@ pub fn run(data: &[u8]) {
                 r.tx = None;
                 r.model_rollback();
             }
-            5 => {
-                if op & 0x80 == 0 {
-                    r.ch().checkpoint().expect("checkpoint");
-                } else {
-                    r.tx = None;
-                    r.ch = None;
-                    r.open();
-                    r.model_rollback();
-                    assert_eq!(r.contents(), Vec::from(r.queue.clone()), "after reopen");
-                }
-            }
+            5 => r.checkpoint_or_reopen(op),
             6 => {
                 let seed = u64::from(it.next().unwrap_or(0));
                 r.power_loss(seed);
                 r.model_rollback();
                 assert_eq!(r.contents(), Vec::from(r.queue.clone()), "after power loss");
             }
-            _ => {
-                let k = u64::from(it.next().unwrap_or(0) % 16);
-                let mut with: Vec<Vec<u8>> = r.queue.iter().cloned().collect();
-                with.extend(r.puts.iter().cloned());
-                let mut without = r.takes.clone();
-                without.extend(r.queue.iter().cloned());
-                r.sim.inject(Fault::Crash {
-                    at: r.sim.op_count() + k,
-                });
-                let acked = r.tx.take().is_none_or(|tx| tx.commit().is_ok());
-                r.power_loss(k);
-                let got = r.contents();
-                if acked {
-                    assert_eq!(got, with, "an acknowledged commit was lost");
-                } else {
-                    assert!(got == with || got == without, "a cut commit left {got:?}");
-                }
-                if got == with {
-                    r.model_commit();
-                } else {
-                    r.model_rollback();
-                }
-            }
+            _ => r.crash_in_commit(u64::from(it.next().unwrap_or(0) % 16)),
+        }
+    }
+}
+
+impl Run {
+    /// A put of the next numbered body, padded by the op's high bits.
+    fn put(&mut self, op: u8) {
+        let body = format!("e{}-{}", self.next, "x".repeat((op / 8) as usize)).into_bytes();
+        self.next += 1;
+        self.tx().put(Event::new(body.clone())).expect("put");
+        self.puts.push(body);
+    }
+
+    /// A take, which must answer the model's head.
+    fn take_one(&mut self) {
+        let got = self
+            .tx()
+            .take()
+            .expect("take")
+            .map(|e| Vec::from(e.into_parts().1));
+        let want = self.queue.pop_front();
+        assert_eq!(got, want, "take");
+        if let Some(b) = want {
+            self.takes.push(b);
+        }
+    }
+
+    /// A checkpoint, or (high bit set) a clean close and reopen that keeps the queue.
+    fn checkpoint_or_reopen(&mut self, op: u8) {
+        if op & 0x80 == 0 {
+            self.ch().checkpoint().expect("checkpoint");
+        } else {
+            self.tx = None;
+            self.ch = None;
+            self.open();
+            self.model_rollback();
+            assert_eq!(
+                self.contents(),
+                Vec::from(self.queue.clone()),
+                "after reopen"
+            );
+        }
+    }
+
+    /// A commit with a power loss at the `k`-th I/O operation from now: acknowledged, it
+    /// survives; cut, it is all there or not at all.
+    fn crash_in_commit(&mut self, k: u64) {
+        let mut with: Vec<Vec<u8>> = self.queue.iter().cloned().collect();
+        with.extend(self.puts.iter().cloned());
+        let mut without = self.takes.clone();
+        without.extend(self.queue.iter().cloned());
+        self.sim.inject(Fault::Crash {
+            at: self.sim.op_count() + k,
+        });
+        let acked = self.tx.take().is_none_or(|tx| tx.commit().is_ok());
+        self.power_loss(k);
+        let got = self.contents();
+        if acked {
+            assert_eq!(got, with, "an acknowledged commit was lost");
+        } else {
+            assert!(got == with || got == without, "a cut commit left {got:?}");
+        }
+        if got == with {
+            self.model_commit();
+        } else {
+            self.model_rollback();
         }
     }
 }

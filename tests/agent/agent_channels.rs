@@ -339,7 +339,12 @@ a1.sinks.k1.channel = many
         "most of the frame: shared"
     );
 
-    // A filter interceptor dropping nine of ten on the single-channel blocking path.
+    a_filter_keeping_a_tenth_of_a_frame_copies_it().await;
+}
+
+/// A filter interceptor dropping nine of ten on the single-channel blocking path: the one
+/// kept is a copy.
+async fn a_filter_keeping_a_tenth_of_a_frame_copies_it() {
     let text = "\
 a1.sources = r1
 a1.channels = c

@@ -3,7 +3,8 @@
 //! yet" column names none of it), and the reference pages docs/configuration.md and
 //! docs/components.md (every `### \`type\` (\`class\`)` heading and every row of a
 //! "Type | Java class" table is a registry row, and every registry row is documented there).
-//! The checkers are tested on planted mismatches, so a test that cannot fail is not one.
+//! The README's "What is in the box" line lists exactly the registry's sources, channels and
+//! sinks. The checkers are tested on planted mismatches, so a test that cannot fail is not one.
 
 use std::collections::BTreeSet;
 
@@ -196,6 +197,47 @@ fn check_reference(pages: &[(&str, &str)], rows: &[Row]) -> Vec<String> {
     out
 }
 
+/// What is wrong with the README's list of sources, channels and sinks ("(sources `a`, ...;
+/// channels ...; sinks ...; selectors"): each kind's names are the registry's.
+fn check_readme(readme: &str, rows: &[Row]) -> Vec<String> {
+    let Some(start) = readme.find("(sources ") else {
+        return vec!["the README has no \"(sources ...\" list".to_owned()];
+    };
+    let list = &readme[start + 1..];
+    let list = &list[..list.find("; selectors").unwrap_or(list.len())];
+    // The parts: "sources ...; channels ...; sinks ..." (a part may hold "; " of its own).
+    let at = |label: &str| list.find(label).unwrap_or(list.len());
+    let (channels, sinks) = (at("; channels "), at("; sinks "));
+    let mut out = Vec::new();
+    for (kind, label, part) in [
+        (Kind::Source, "sources", &list[..channels.min(sinks)]),
+        (Kind::Channel, "channels", &list[channels.min(sinks)..sinks]),
+        (Kind::Sink, "sinks", &list[sinks..]),
+    ] {
+        // Type names only: ticked words without a space (`hdfs dfs -put` is a command).
+        let listed: BTreeSet<&str> = ticked(part)
+            .into_iter()
+            .filter(|w| !w.contains(' '))
+            .collect();
+        let have: BTreeSet<&str> = rows
+            .iter()
+            .filter(|r| r.0 == kind)
+            .map(|r| r.1.as_str())
+            .collect();
+        for n in listed.difference(&have) {
+            out.push(format!(
+                "README {label}: lists `{n}`; the registry lacks it"
+            ));
+        }
+        for n in have.difference(&listed) {
+            out.push(format!(
+                "README {label}: the registry has `{n}`; the list misses it"
+            ));
+        }
+    }
+    out
+}
+
 fn read(path: &str) -> String {
     std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR")))
         .unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -316,6 +358,34 @@ fn the_reference_checker_fails_on_a_planted_mismatch() {
         vec![
             "a.md documents `thrift` (`org.apache.flume.sink.ThriftSink`); the registry has no such type",
             "the registry has Sink `avro` (`org.apache.flume.sink.AvroSink`); no reference page documents it",
+        ]
+    );
+}
+
+#[test]
+fn the_readme_lists_exactly_the_registrys_sources_channels_and_sinks() {
+    let problems = check_readme(&read("README.md"), &registry_rows());
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+const PLANTED_README: &str = "- `sluice agent`: an agent (sources `netcat`; channels `memory`; \
+sinks `avro` (staged, `hdfs dfs -put`); selectors, sink processors and interceptors).";
+
+#[test]
+fn the_readme_checker_accepts_a_list_that_matches_and_fails_on_a_planted_mismatch() {
+    assert_eq!(
+        check_readme(PLANTED_README, &planted_rows()),
+        Vec::<String>::new()
+    );
+    // The avro sink missing, a `jms` source the registry lacks.
+    let page = PLANTED_README
+        .replace("sinks `avro`", "sinks")
+        .replace("sources `netcat`", "sources `netcat`, `jms`");
+    assert_eq!(
+        check_readme(&page, &planted_rows()),
+        vec![
+            "README sources: lists `jms`; the registry lacks it",
+            "README sinks: the registry has `avro`; the list misses it",
         ]
     );
 }

@@ -54,51 +54,7 @@ fn a_reload_that_moves_a_file_channel_holding_events_is_refused_and_the_events_s
         counter(&agent, "CHANNEL.c1", "ChannelSize") == Some(EVENTS)
     });
     let file = root.path().join("agent.conf");
-    // dataDirs and checkpointDir moved (Flume and Sluice until now opened an empty channel
-    // there and answered `applied`).
-    std::fs::write(
-        &file,
-        conf(root.path(), "data2", "ckpt2", &stuck_sink(dead.port)),
-    )
-    .unwrap();
-    let (status, body) = post(agent.http, "/reload");
-    assert_eq!(status, 409, "the reload must be refused: {body}");
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(v["outcome"], "refused", "{body}");
-    let why = v["errors"][0].as_str().unwrap();
-    assert!(
-        why.contains("channel c1")
-            && why.contains("dataDirs")
-            && why.contains("data2")
-            && why.contains(&format!("{EVENTS} events")),
-        "{why}"
-    );
-    let log = agent.log_text();
-    assert!(
-        log.contains("refused") && log.contains("dataDirs changed"),
-        "{log}"
-    );
-    // Only dataDirs moved, then only checkpointDir: refused as well.
-    std::fs::write(
-        &file,
-        conf(root.path(), "data2", "ckpt", &stuck_sink(dead.port)),
-    )
-    .unwrap();
-    let (status, body) = post(agent.http, "/reload");
-    assert_eq!(status, 409, "{body}");
-    std::fs::write(
-        &file,
-        conf(root.path(), "data", "ckpt2", &stuck_sink(dead.port)),
-    )
-    .unwrap();
-    let (status, body) = post(agent.http, "/reload");
-    assert_eq!(status, 409, "{body}");
-    assert!(body.contains("checkpointDir"), "{body}");
-    assert_eq!(
-        counter(&agent, "CHANNEL.c1", "ChannelSize"),
-        Some(EVENTS),
-        "the running channel keeps its events"
-    );
+    every_move_is_refused(&agent, root.path(), &stuck_sink(dead.port));
     // The same directories with a sink that delivers: applied, and the old channel serves
     // every event it held.
     std::fs::write(&file, conf(root.path(), "data", "ckpt", NULL_SINK)).unwrap();
@@ -121,6 +77,46 @@ fn a_reload_that_moves_a_file_channel_holding_events_is_refused_and_the_events_s
         "{body}"
     );
     assert!(root.path().join("data2").is_dir());
+}
+
+/// Reloads that move the file channel holding the events (`stuck` keeps them there):
+/// dataDirs and checkpointDir, dataDirs alone, checkpointDir alone; each refused, naming the
+/// channel, the directory and the events, and the channel keeps them.
+fn every_move_is_refused(agent: &HttpAgent, root: &Path, stuck: &str) {
+    let file = root.join("agent.conf");
+    // dataDirs and checkpointDir moved (Flume and Sluice until now opened an empty channel
+    // there and answered `applied`).
+    std::fs::write(&file, conf(root, "data2", "ckpt2", stuck)).unwrap();
+    let (status, body) = post(agent.http, "/reload");
+    assert_eq!(status, 409, "the reload must be refused: {body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["outcome"], "refused", "{body}");
+    let why = v["errors"][0].as_str().unwrap();
+    assert!(
+        why.contains("channel c1")
+            && why.contains("dataDirs")
+            && why.contains("data2")
+            && why.contains(&format!("{EVENTS} events")),
+        "{why}"
+    );
+    let log = agent.log_text();
+    assert!(
+        log.contains("refused") && log.contains("dataDirs changed"),
+        "{log}"
+    );
+    // Only dataDirs moved, then only checkpointDir: refused as well.
+    std::fs::write(&file, conf(root, "data2", "ckpt", stuck)).unwrap();
+    let (status, body) = post(agent.http, "/reload");
+    assert_eq!(status, 409, "{body}");
+    std::fs::write(&file, conf(root, "data", "ckpt2", stuck)).unwrap();
+    let (status, body) = post(agent.http, "/reload");
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("checkpointDir"), "{body}");
+    assert_eq!(
+        counter(agent, "CHANNEL.c1", "ChannelSize"),
+        Some(EVENTS),
+        "the running channel keeps its events"
+    );
 }
 
 fn v_outcome(body: &str) -> String {

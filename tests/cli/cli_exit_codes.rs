@@ -7,6 +7,8 @@ use crate::support::cli_support;
 
 use cli_support::*;
 
+use std::path::Path;
+
 const GOOD: &str = "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n\
     a1.sources.r1.type = seq\na1.sources.r1.channels = c1\n\
     a1.channels.c1.type = memory\na1.sinks.k1.type = null\na1.sinks.k1.channel = c1\n";
@@ -18,20 +20,51 @@ fn each_failure_class_has_its_own_exit_code_in_every_subcommand() {
     std::fs::create_dir(d.join("conf")).unwrap();
     std::fs::write(d.join("conf/good.properties"), GOOD).unwrap();
     std::fs::write(d.join("bad.properties"), GOOD.replace("= null", "= nosuch")).unwrap();
-    let check = |args: &[&str]| {
-        let mut all = vec!["config", "check", "-n", "a1"];
-        all.extend_from_slice(args);
-        outcome(&sluice(d, &all))
-    };
-    let cases: Vec<(&str, (i32, String, String), i32)> = vec![
+    let mut cases = config_and_agent_cases(d);
+    cases.extend(channel_and_send_cases(d));
+    for (what, (code, out, err), want) in cases {
+        assert_eq!(code, want, "{what}: {out}{err}");
+    }
+    let (_, _, err) = outcome(&sluice(
+        d,
+        &["agent", "-n", "a1", "-f", "x", "--worker-threads", "1025"],
+    ));
+    assert!(
+        err.contains("--worker-threads") && err.contains("1..=1024"),
+        "{err}"
+    );
+    let (_, _, err) = check(d, &["-f", "missing.properties"]);
+    assert!(
+        err.starts_with("sluice: error: reading missing.properties: "),
+        "{err}"
+    );
+}
+
+/// A case: what it is, the run's (code, stdout, stderr), the code it must exit with.
+type Case = (&'static str, (i32, String, String), i32);
+
+/// `sluice config check -n a1` with `args`, in `d`.
+fn check(d: &Path, args: &[&str]) -> (i32, String, String) {
+    let mut all = vec!["config", "check", "-n", "a1"];
+    all.extend_from_slice(args);
+    outcome(&sluice(d, &all))
+}
+
+/// `config check` and `agent`: ok, errors, usage, missing file.
+fn config_and_agent_cases(d: &Path) -> Vec<Case> {
+    vec![
         (
             "config check -c",
-            check(&["-c", "conf", "-f", "conf/good.properties"]),
+            check(d, &["-c", "conf", "-f", "conf/good.properties"]),
             0,
         ),
-        ("config errors", check(&["-f", "bad.properties"]), 1),
-        ("unknown option", check(&["-f", "bad.properties", "-x"]), 2),
-        ("missing file", check(&["-f", "missing.properties"]), 3),
+        ("config errors", check(d, &["-f", "bad.properties"]), 1),
+        (
+            "unknown option",
+            check(d, &["-f", "bad.properties", "-x"]),
+            2,
+        ),
+        ("missing file", check(d, &["-f", "missing.properties"]), 3),
         (
             "agent config errors",
             outcome(&sluice(d, &["agent", "-n", "a1", "-f", "bad.properties"])),
@@ -58,6 +91,12 @@ fn each_failure_class_has_its_own_exit_code_in_every_subcommand() {
             outcome(&sluice(d, &["agent", "-n", "a1", "-f", "nope"])),
             3,
         ),
+    ]
+}
+
+/// `channel verify` and `send`: missing dirs, a bad `--set`, nobody listening.
+fn channel_and_send_cases(d: &Path) -> Vec<Case> {
+    vec![
         (
             "verify missing dirs",
             outcome(&sluice(
@@ -95,23 +134,7 @@ fn each_failure_class_has_its_own_exit_code_in_every_subcommand() {
             outcome(&sluice(d, &["send", "-p", &free_port().to_string(), "x"])),
             3,
         ),
-    ];
-    for (what, (code, out, err), want) in cases {
-        assert_eq!(code, want, "{what}: {out}{err}");
-    }
-    let (_, _, err) = outcome(&sluice(
-        d,
-        &["agent", "-n", "a1", "-f", "x", "--worker-threads", "1025"],
-    ));
-    assert!(
-        err.contains("--worker-threads") && err.contains("1..=1024"),
-        "{err}"
-    );
-    let (_, _, err) = check(&["-f", "missing.properties"]);
-    assert!(
-        err.starts_with("sluice: error: reading missing.properties: "),
-        "{err}"
-    );
+    ]
 }
 
 #[test]
@@ -173,7 +196,15 @@ fn send_delivers_lines_through_the_readme_agent_and_a_second_agent_says_why_once
     ));
     assert_eq!((code, out.as_str()), (0, "OK\nOK\n"), "{err}");
     assert_eq!(err, "sluice send: 2 lines sent, 2 OK, 0 FAILED\n");
-    // From stdin (the last line without its newline), and a line the source refuses.
+    send_from_stdin_with_a_refused_line(d, port);
+    a_second_agent_on_the_channel_says_why_once(d, &readme, port);
+    assert_eq!(wait_delivered(d), "hello\nworld\nmore\nlast\n");
+    assert_eq!(a.terminate(), Some(0));
+}
+
+/// `sluice send` from stdin (the last line without its newline), with a line the source
+/// refuses: exit 1, the refused line named.
+fn send_from_stdin_with_a_refused_line(d: &Path, port: u16) {
     let long = "y".repeat(600);
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
         .current_dir(d)
@@ -201,8 +232,10 @@ fn send_delivers_lines_through_the_readme_agent_and_a_second_agent_says_why_once
         err.ends_with("sluice send: 3 lines sent, 2 OK, 1 FAILED\n"),
         "{err}"
     );
+}
 
-    // A second agent on the same channel (another port) refuses to start, saying why once.
+/// A second agent on the same channel (another port) refuses to start, saying why once.
+fn a_second_agent_on_the_channel_says_why_once(d: &Path, readme: &str, port: u16) {
     std::fs::write(
         d.join("a2.properties"),
         readme.replace(&port.to_string(), &free_port().to_string()),
@@ -217,19 +250,21 @@ fn send_delivers_lines_through_the_readme_agent_and_a_second_agent_says_why_once
          Sluice channel or process (lock file ./data/checkpoint/in_use.lock); stop it first or \
          point this channel at other directories"
     );
-    // The sink delivers both lines (it polls the channel; wait, bounded).
+}
+
+/// What the file_roll sink wrote once it holds the four lines (it polls the channel; wait,
+/// bounded).
+fn wait_delivered(d: &Path) -> String {
     let out_dir = d.join("data/out");
     let end = std::time::Instant::now() + WAIT;
-    let delivered = loop {
+    loop {
         let mut text = String::new();
         for e in std::fs::read_dir(&out_dir).into_iter().flatten() {
             text.push_str(&std::fs::read_to_string(e.unwrap().path()).unwrap_or_default());
         }
         if text == "hello\nworld\nmore\nlast\n" || std::time::Instant::now() > end {
-            break text;
+            return text;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
-    };
-    assert_eq!(delivered, "hello\nworld\nmore\nlast\n");
-    assert_eq!(a.terminate(), Some(0));
+    }
 }

@@ -191,8 +191,18 @@ fn a_flume_encryption_config_runs_unchanged_and_rotates_its_key() {
     agent.stop();
     assert_no_plaintext(dir);
 
-    // The newest segment is sealed with key-0: dropping key-0 while it remains is refused,
-    // naming the alias; with both keys every tag checks out.
+    key0_is_needed_while_a_segment_holds_it(dir);
+    rotate_to_key1(dir, first);
+    the_tools_take_the_same_keys(dir);
+    // A wrong store password: one line naming the keystore.
+    secret(&dir.join("keys/keystore.password"), "not-it\n");
+    let (ok, err) = verify(dir, "key-1", "key-0 key-1");
+    assert!(!ok && err.contains("keystore.jceks"), "{err}");
+}
+
+/// The newest segment is sealed with key-0: dropping key-0 while it remains is refused,
+/// naming the alias; with both keys every tag checks out.
+fn key0_is_needed_while_a_segment_holds_it(dir: &Path) {
     let (ok, err) = verify(dir, "key-1", "key-1");
     assert!(!ok && err.contains("\"key-0\""), "{err}");
     let (ok, err) = verify(dir, "key-0", "key-0 key-1");
@@ -200,8 +210,12 @@ fn a_flume_encryption_config_runs_unchanged_and_rotates_its_key() {
         ok && err.contains("sealed segments by key") && err.contains("key-0="),
         "{err}"
     );
+}
 
-    // Rotate: key-1 active, key-0 kept for the old segments.
+/// Rotate: key-1 active, key-0 kept for the old segments; every event once, and the metrics
+/// show which keys still seal segments.
+fn rotate_to_key1(dir: &Path, first: Vec<String>) {
+    let outs = [dir.join("out")];
     std::fs::write(dir.join("agent.properties"), conf("key-1")).unwrap();
     let second = lines("k1", 3_000);
     let http = free_port();
@@ -228,9 +242,13 @@ fn a_flume_encryption_config_runs_unchanged_and_rotates_its_key() {
     assert!(["key-0", "key-1"].contains(&oldest), "{m}");
     agent.stop();
     assert_no_plaintext(dir);
+}
+
+/// `verify` with both keys, and the other tools take the same keys: put one event and dump
+/// it back.
+fn the_tools_take_the_same_keys(dir: &Path) {
     let (ok, err) = verify(dir, "key-1", "key-0 key-1");
     assert!(ok && err.contains("key-1="), "{err}");
-    // The other tools take the same keys: put one event and dump it back.
     let tool = |verb: &str, stdin: &str| {
         let mut args = vec!["channel".to_owned(), verb.to_owned()];
         args.extend(tool_args(dir, "key-1", "key-0 key-1"));
@@ -249,11 +267,6 @@ fn a_flume_encryption_config_runs_unchanged_and_rotates_its_key() {
         "{text}"
     );
     assert_no_plaintext(dir);
-
-    // A wrong store password: one line naming the keystore.
-    secret(&dir.join("keys/keystore.password"), "not-it\n");
-    let (ok, err) = verify(dir, "key-1", "key-0 key-1");
-    assert!(!ok && err.contains("keystore.jceks"), "{err}");
 }
 
 #[test]

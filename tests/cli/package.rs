@@ -148,22 +148,42 @@ fn the_deb_installs_the_binary_the_unit_and_a_configuration_that_checks() {
         );
     }
 
-    let conffiles = control_file(&deb, scratch.path(), "conffiles");
+    the_control_files_keep_the_config_and_add_the_user(&deb, scratch.path());
+    every_linked_library_is_a_dependency(&deb, &bin);
+    the_unit_verifies_against_the_unpacked_binary(&root, &bin, scratch.path());
+    // The configuration the unit runs passes the check the unit runs first.
+    let conf_arg = conf.to_str().expect("a UTF-8 temp path");
+    let out = sluice(
+        scratch.path(),
+        &["config", "check", "-n", "a1", "-f", conf_arg],
+    );
+    assert!(
+        out.status.success(),
+        "packaged config: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The conffiles (the configuration and the defaults) and the postinst that adds the user.
+fn the_control_files_keep_the_config_and_add_the_user(deb: &Path, scratch: &Path) {
+    let conffiles = control_file(deb, scratch, "conffiles");
     for c in ["/etc/sluice/sluice.properties", "/etc/default/sluice"] {
         assert!(
             conffiles.lines().any(|l| l.trim() == c),
             "{c} is a conffile: {conffiles}"
         );
     }
-    let postinst = control_file(&deb, scratch.path(), "postinst");
+    let postinst = control_file(deb, scratch, "postinst");
     assert!(
         postinst.contains("adduser --system"),
         "postinst: {postinst}"
     );
+}
 
-    // Every shared library the binary links is declared.
-    let depends = field(&deb, "Depends");
-    let ldd = run(Command::new("ldd").arg(&bin), "ldd");
+/// Every shared library the binary links is declared.
+fn every_linked_library_is_a_dependency(deb: &Path, bin: &Path) {
+    let depends = field(deb, "Depends");
+    let ldd = run(Command::new("ldd").arg(bin), "ldd");
     for line in String::from_utf8_lossy(&ldd.stdout).lines() {
         let lib = line.split_whitespace().next().unwrap_or_default();
         let lib = lib.rsplit('/').next().unwrap_or(lib);
@@ -176,9 +196,11 @@ fn the_deb_installs_the_binary_the_unit_and_a_configuration_that_checks() {
             None => panic!("the binary links {lib}, which no Depends entry is known to cover"),
         }
     }
+}
 
-    // The unit as systemd reads it, against the unpacked binary.
-    let unit = unit_path(&root);
+/// The unit as systemd reads it, against the unpacked binary.
+fn the_unit_verifies_against_the_unpacked_binary(root: &Path, bin: &Path, scratch: &Path) {
+    let unit = unit_path(root);
     let text = std::fs::read_to_string(&unit).expect("unit");
     for line in [
         "ExecStartPre=/usr/bin/sluice config check",
@@ -192,7 +214,7 @@ fn the_deb_installs_the_binary_the_unit_and_a_configuration_that_checks() {
     // `systemd-analyze verify` checks the unit as systemd would load it, the executables of
     // its Exec lines included: the copy points at the unpacked binary. It exits 0 on unknown
     // keys and unparsable values, only warning, so any line naming the unit is a failure.
-    let checked = scratch.path().join("sluice.service");
+    let checked = scratch.join("sluice.service");
     let sluice_bin = bin.to_str().expect("a UTF-8 temp path");
     std::fs::write(&checked, text.replace("/usr/bin/sluice", sluice_bin)).expect("unit copy");
     let out = run(
@@ -207,16 +229,4 @@ fn the_deb_installs_the_binary_the_unit_and_a_configuration_that_checks() {
         .filter(|l| l.contains("sluice.service"))
         .collect();
     assert!(about_unit.is_empty(), "systemd-analyze: {about_unit:?}");
-
-    // The configuration the unit runs passes the check the unit runs first.
-    let conf_arg = conf.to_str().expect("a UTF-8 temp path");
-    let out = sluice(
-        scratch.path(),
-        &["config", "check", "-n", "a1", "-f", conf_arg],
-    );
-    assert!(
-        out.status.success(),
-        "packaged config: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }

@@ -138,6 +138,120 @@ fn taildir_conf(root: &Path) -> String {
     )
 }
 
+/// What the writer thread and the kill rounds share.
+#[derive(Clone, Default)]
+struct Shared {
+    /// The writer holds this lock while it copytruncates and until the agent noticed, so a
+    /// kill never falls into the window where copytruncate itself loses data (for any
+    /// follower: the rest of the old file is only in the unfollowed copy).
+    rotation: Arc<Mutex<()>>,
+    /// Whether an agent runs (a copytruncate waits for it to catch up).
+    agent_up: Arc<AtomicBool>,
+    /// Lines written so far.
+    written_lines: Arc<AtomicUsize>,
+    /// Rotations by rename and by copytruncate.
+    stats: Arc<Mutex<(usize, usize)>>,
+}
+
+/// Appends `total` lines to `logs/app.log` in bursts, rotating it every 500-3000 lines by
+/// rename or (when the agent is up and caught up) by copytruncate.
+fn write_rotating(logs: &Path, pos_file: &Path, total: usize, sh: &Shared) {
+    let app = logs.join("app.log");
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&app)
+        .unwrap();
+    let mut n = 0usize;
+    let mut rotated = 0usize;
+    let mut next_rotation = fastrand::usize(500..3000);
+    while n < total {
+        let burst = fastrand::usize(1..60).min(total - n);
+        let mut text = String::new();
+        for _ in 0..burst {
+            text.push_str(&format!(
+                "w-{n:07}-{}\n",
+                "x".repeat(fastrand::usize(0..80))
+            ));
+            n += 1;
+        }
+        f.write_all(text.as_bytes()).unwrap();
+        sh.written_lines.store(n, Ordering::SeqCst);
+        if n >= next_rotation {
+            next_rotation = n + fastrand::usize(500..3000);
+            rotated += 1;
+            rotate(&mut f, logs, pos_file, rotated, sh);
+        }
+        std::thread::sleep(Duration::from_micros(fastrand::u64(100..2000)));
+    }
+}
+
+/// One rotation of `app.log`, under the rotation lock.
+fn rotate(f: &mut std::fs::File, logs: &Path, pos_file: &Path, rotated: usize, sh: &Shared) {
+    let app = logs.join("app.log");
+    let guard = sh.rotation.lock().unwrap();
+    if fastrand::bool() && sh.agent_up.load(Ordering::SeqCst) && {
+        let end = Instant::now() + Duration::from_secs(5);
+        while !caught_up(pos_file, &app) && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        caught_up(pos_file, &app)
+    } {
+        // copytruncate: copy to a name outside the pattern, truncate in place.
+        std::fs::copy(&app, logs.join(format!("copy-{rotated}"))).unwrap();
+        f.set_len(0).unwrap();
+        let m = std::fs::metadata(&app).unwrap();
+        let end = Instant::now() + Duration::from_secs(5);
+        // Wait until the agent saw the truncation (its position went back).
+        while !caught_up(pos_file, &app) && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = m;
+        sh.stats.lock().unwrap().1 += 1;
+    } else {
+        // rename rotation: the old file keeps matching the pattern.
+        std::fs::rename(&app, logs.join(format!("app.log.{rotated}"))).unwrap();
+        *f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&app)
+            .unwrap();
+        sh.stats.lock().unwrap().0 += 1;
+    }
+    drop(guard);
+}
+
+/// `kills` rounds: an agent runs until a few hundred to a few thousand more lines are out,
+/// then is killed with SIGKILL (never inside a copytruncate).
+fn kill_rounds(root: &Path, conf: &Path, kills: usize, sh: &Shared) {
+    let out = root.join("out");
+    for round in 0..kills {
+        let mut agent = start_agent(root, conf, round);
+        sh.agent_up.store(true, Ordering::SeqCst);
+        let target = written(&out).len() + 500 + fastrand::usize(0..3000);
+        let end = Instant::now() + Duration::from_secs(20);
+        while written(&out).len() < target && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(fastrand::u64(1..20)));
+        }
+        let guard = sh.rotation.lock().unwrap();
+        sh.agent_up.store(false, Ordering::SeqCst);
+        agent.kill9();
+        drop(guard);
+    }
+}
+
+/// Every line of every file in `logs`, sorted, once.
+fn lines_in(logs: &Path) -> Vec<String> {
+    let mut counts = std::collections::BTreeSet::new();
+    for l in std::fs::read_dir(logs).unwrap() {
+        let p = l.unwrap().path();
+        for line in std::fs::read_to_string(&p).unwrap().lines() {
+            counts.insert(line.to_owned());
+        }
+    }
+    counts.into_iter().collect()
+}
+
 #[test]
 fn taildir_loses_no_line_across_kill_9_rounds_while_files_rotate() {
     let tmp = tempfile::tempdir().unwrap();
@@ -149,110 +263,17 @@ fn taildir_loses_no_line_across_kill_9_rounds_while_files_rotate() {
     let conf = root.join("agent.properties");
     std::fs::write(&conf, taildir_conf(&root)).unwrap();
     let pos_file = root.join("taildir_position.json");
-    // The writer holds this lock while it copytruncates and until the agent noticed, so a
-    // kill never falls into the window where copytruncate itself loses data (for any
-    // follower: the rest of the old file is only in the unfollowed copy).
-    let rotation = Arc::new(Mutex::new(()));
-    let agent_up = Arc::new(AtomicBool::new(false));
-    let written_lines = Arc::new(AtomicUsize::new(0));
-    let stats = Arc::new(Mutex::new((0usize, 0usize)));
+    let sh = Shared::default();
     let writer = {
-        let (logs, pos_file) = (logs.clone(), pos_file.clone());
-        let (rotation, agent_up, written_lines, stats) = (
-            rotation.clone(),
-            agent_up.clone(),
-            written_lines.clone(),
-            stats.clone(),
-        );
-        std::thread::spawn(move || {
-            let app = logs.join("app.log");
-            let mut f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&app)
-                .unwrap();
-            let mut n = 0usize;
-            let mut rotated = 0usize;
-            let mut next_rotation = fastrand::usize(500..3000);
-            while n < total {
-                let burst = fastrand::usize(1..60).min(total - n);
-                let mut text = String::new();
-                for _ in 0..burst {
-                    text.push_str(&format!(
-                        "w-{n:07}-{}\n",
-                        "x".repeat(fastrand::usize(0..80))
-                    ));
-                    n += 1;
-                }
-                f.write_all(text.as_bytes()).unwrap();
-                written_lines.store(n, Ordering::SeqCst);
-                if n >= next_rotation {
-                    next_rotation = n + fastrand::usize(500..3000);
-                    rotated += 1;
-                    let guard = rotation.lock().unwrap();
-                    if fastrand::bool() && agent_up.load(Ordering::SeqCst) && {
-                        let end = Instant::now() + Duration::from_secs(5);
-                        while !caught_up(&pos_file, &app) && Instant::now() < end {
-                            std::thread::sleep(Duration::from_millis(5));
-                        }
-                        caught_up(&pos_file, &app)
-                    } {
-                        // copytruncate: copy to a name outside the pattern, truncate in place.
-                        std::fs::copy(&app, logs.join(format!("copy-{rotated}"))).unwrap();
-                        f.set_len(0).unwrap();
-                        let m = std::fs::metadata(&app).unwrap();
-                        let end = Instant::now() + Duration::from_secs(5);
-                        // Wait until the agent saw the truncation (its position went back).
-                        while !caught_up(&pos_file, &app) && Instant::now() < end {
-                            std::thread::sleep(Duration::from_millis(5));
-                        }
-                        let _ = m;
-                        stats.lock().unwrap().1 += 1;
-                    } else {
-                        // rename rotation: the old file keeps matching the pattern.
-                        std::fs::rename(&app, logs.join(format!("app.log.{rotated}"))).unwrap();
-                        f = std::fs::OpenOptions::new()
-                            .create(true)
-                            .append(true)
-                            .open(&app)
-                            .unwrap();
-                        stats.lock().unwrap().0 += 1;
-                    }
-                    drop(guard);
-                }
-                std::thread::sleep(Duration::from_micros(fastrand::u64(100..2000)));
-            }
-        })
+        let (logs, pos_file, sh) = (logs.clone(), pos_file.clone(), sh.clone());
+        std::thread::spawn(move || write_rotating(&logs, &pos_file, total, &sh))
     };
+    kill_rounds(&root, &conf, kills, &sh);
     let out = root.join("out");
-    for round in 0..kills {
-        let mut agent = start_agent(&root, &conf, round);
-        agent_up.store(true, Ordering::SeqCst);
-        let target = written(&out).len() + 500 + fastrand::usize(0..3000);
-        let end = Instant::now() + Duration::from_secs(20);
-        while written(&out).len() < target && Instant::now() < end {
-            std::thread::sleep(Duration::from_millis(fastrand::u64(1..20)));
-        }
-        let guard = rotation.lock().unwrap();
-        agent_up.store(false, Ordering::SeqCst);
-        agent.kill9();
-        drop(guard);
-    }
     let mut agent = start_agent(&root, &conf, kills);
-    agent_up.store(true, Ordering::SeqCst);
+    sh.agent_up.store(true, Ordering::SeqCst);
     writer.join().unwrap();
-    let want: Vec<String> = {
-        let mut counts = std::collections::BTreeSet::new();
-        for l in std::fs::read_dir(&logs).unwrap() {
-            let p = l.unwrap().path();
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            let _ = name;
-            for line in std::fs::read_to_string(&p).unwrap().lines() {
-                counts.insert(line.to_owned());
-            }
-        }
-        counts.into_iter().collect()
-    };
+    let want = lines_in(&logs);
     assert_eq!(
         want.len(),
         total,
@@ -261,7 +282,7 @@ fn taildir_loses_no_line_across_kill_9_rounds_while_files_rotate() {
     let counts = wait_for_all(&out, &want, &agent);
     agent.terminate();
     let dups = duplicates(&counts);
-    let (renames, truncations) = *stats.lock().unwrap();
+    let (renames, truncations) = *sh.stats.lock().unwrap();
     eprintln!(
         "taildir: {total} lines, {kills} kills, {renames} renames, {truncations} copytruncates, {dups} duplicates"
     );
@@ -273,5 +294,5 @@ fn taildir_loses_no_line_across_kill_9_rounds_while_files_rotate() {
         dups <= kills * SOURCE_BATCH,
         "{dups} duplicates exceed one source batch per kill (docs/exactly-once.md)"
     );
-    assert_eq!(written_lines.load(Ordering::SeqCst), total);
+    assert_eq!(sh.written_lines.load(Ordering::SeqCst), total);
 }

@@ -144,6 +144,42 @@ fn joined(text: &str) -> String {
     text.trim_end().replace('\n', "|")
 }
 
+/// Appends `total` stack-trace events to `logs`, each in one to three writes cut anywhere
+/// (mid-line too), rotating by rename between events now and then.
+fn write_in_pieces(logs: &Path, total: usize) {
+    let mut log = RotatingLog::open(logs);
+    for id in 0..total {
+        let text = event(id, id % 9);
+        // Each event in one to three writes, cut anywhere (mid-line too).
+        let mut rest = text.as_bytes();
+        while !rest.is_empty() {
+            let n = fastrand::usize(1..=rest.len());
+            log.write(&rest[..n]);
+            rest = &rest[n..];
+            if fastrand::u8(0..3) == 0 {
+                std::thread::sleep(Duration::from_micros(fastrand::u64(50..1500)));
+            }
+        }
+        // Rename rotation between events now and then.
+        if fastrand::usize(0..1500) == 0 {
+            log.rotate();
+        }
+    }
+}
+
+/// One round: an agent runs until `more` lines are out (at most 20 s), then is killed with
+/// SIGKILL.
+fn kill_round(root: &Path, conf: &Path, round: usize, more: usize) {
+    let out = root.join("out");
+    let mut agent = start_agent(root, conf, round);
+    let target = written(&out).len() + more;
+    let end = Instant::now() + Duration::from_secs(20);
+    while written(&out).len() < target && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(fastrand::u64(1..20)));
+    }
+    agent.kill9();
+}
+
 #[test]
 fn taildir_multiline_splits_and_loses_no_event_across_kill_9_rounds() {
     let tmp = tempfile::tempdir().unwrap();
@@ -170,36 +206,11 @@ fn taildir_multiline_splits_and_loses_no_event_across_kill_9_rounds() {
         .collect();
     let writer = {
         let logs = logs.clone();
-        std::thread::spawn(move || {
-            let mut log = RotatingLog::open(&logs);
-            for id in 0..total {
-                let text = event(id, id % 9);
-                // Each event in one to three writes, cut anywhere (mid-line too).
-                let mut rest = text.as_bytes();
-                while !rest.is_empty() {
-                    let n = fastrand::usize(1..=rest.len());
-                    log.write(&rest[..n]);
-                    rest = &rest[n..];
-                    if fastrand::u8(0..3) == 0 {
-                        std::thread::sleep(Duration::from_micros(fastrand::u64(50..1500)));
-                    }
-                }
-                // Rename rotation between events now and then.
-                if fastrand::usize(0..1500) == 0 {
-                    log.rotate();
-                }
-            }
-        })
+        std::thread::spawn(move || write_in_pieces(&logs, total))
     };
     let out = root.join("out");
     for round in 0..kills {
-        let mut agent = start_agent(&root, &conf, round);
-        let target = written(&out).len() + 300 + fastrand::usize(0..1500);
-        let end = Instant::now() + Duration::from_secs(20);
-        while written(&out).len() < target && Instant::now() < end {
-            std::thread::sleep(Duration::from_millis(fastrand::u64(1..20)));
-        }
-        agent.kill9();
+        kill_round(&root, &conf, round, 300 + fastrand::usize(0..1500));
     }
     let mut agent = start_agent(&root, &conf, kills);
     writer.join().unwrap();

@@ -16,7 +16,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hdfs_support::{cluster, duplicates, exclusive_turn, lost_with_the_datanodes_last_chunks};
+use hdfs_support::{
+    cluster, duplicates, exclusive_turn, lost_with_the_datanodes_last_chunks, Cluster,
+};
 use multihop::{
     avro_sink, edge_conf, free_port, kill_schedule_of, lines, logs_of, patient, spawn_sender, Proc,
 };
@@ -206,6 +208,52 @@ fn spawn_log_writer(
     })
 }
 
+/// `kills` SIGKILLs at random moments: the collector, the edge and the DataNode in turn,
+/// each restarted after a random pause; answers how many were of the DataNode.
+fn kill_in_turn(
+    c: &Cluster,
+    collector: &mut Proc,
+    edge: &mut Proc,
+    kills: usize,
+    rng: &mut fastrand::Rng,
+) -> usize {
+    let mut datanode_kills = 0;
+    for i in 0..kills {
+        std::thread::sleep(Duration::from_millis(rng.u64(500..2500)));
+        match i % 3 {
+            0 => {
+                collector.kill9();
+                std::thread::sleep(Duration::from_millis(rng.u64(0..800)));
+                collector.restart();
+            }
+            1 => {
+                edge.kill9();
+                std::thread::sleep(Duration::from_millis(rng.u64(0..800)));
+                edge.restart();
+            }
+            _ => {
+                c.kill_datanode();
+                datanode_kills += 1;
+                std::thread::sleep(Duration::from_millis(rng.u64(0..2000)));
+                c.restart_datanode();
+            }
+        }
+    }
+    datanode_kills
+}
+
+/// The lines as written, padding and all, read back from the files in `logs` themselves, in
+/// the writer's order.
+fn lines_of(logs: &std::path::Path) -> Vec<String> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(logs).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        all.extend(text.lines().map(str::to_owned));
+    }
+    all.sort_by_key(|l| l.get(2..9).and_then(|d| d.parse::<usize>().ok()));
+    all
+}
+
 /// The chain fed by files (issue 46's first test): TAILDIR on a log being appended and
 /// rotated -> edge file channel -> avro -> collector -> hdfs, the collector, the edge and the
 /// DataNode killed with SIGKILL in turn. The files are the durable source, so every line
@@ -229,41 +277,11 @@ fn taildir_fed_chain_under_kill_9_leaves_every_written_line_in_hdfs_exactly_once
     let mut edge = Proc::spawn(root, "edge", &conf, vec!["--no-reload-conf".into()], None);
     let done = Arc::new(AtomicBool::new(false));
     let writer = spawn_log_writer(logs.clone(), done.clone());
-    let mut datanode_kills = 0;
-    for i in 0..kills {
-        std::thread::sleep(Duration::from_millis(rng.u64(500..2500)));
-        match i % 3 {
-            0 => {
-                collector.kill9();
-                std::thread::sleep(Duration::from_millis(rng.u64(0..800)));
-                collector.restart();
-            }
-            1 => {
-                edge.kill9();
-                std::thread::sleep(Duration::from_millis(rng.u64(0..800)));
-                edge.restart();
-            }
-            _ => {
-                c.kill_datanode();
-                datanode_kills += 1;
-                std::thread::sleep(Duration::from_millis(rng.u64(0..2000)));
-                c.restart_datanode();
-            }
-        }
-    }
+    let datanode_kills = kill_in_turn(c, &mut collector, &mut edge, kills, &mut rng);
     done.store(true, Ordering::SeqCst);
     let n = writer.join().unwrap();
     assert!(n >= 1000, "only {n} lines written");
-    let written: Vec<String> = {
-        // The lines as written, padding and all, read back from the files themselves.
-        let mut all = Vec::new();
-        for entry in std::fs::read_dir(&logs).unwrap() {
-            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-            all.extend(text.lines().map(str::to_owned));
-        }
-        all.sort_by_key(|l| l.get(2..9).and_then(|d| d.parse::<usize>().ok()));
-        all
-    };
+    let written = lines_of(&logs);
     assert_eq!(
         written.len(),
         n,

@@ -126,9 +126,75 @@ fn conf(root: &Path, port: u16, extra: &str) -> PathBuf {
     p
 }
 
+/// One round: an agent, two senders until it fails, killed with SIGKILL once the closed
+/// files hold 300 lines more than the `acked` of the rounds before (the in-use files of the
+/// run before recovered at its start); the lines acknowledged.
+fn kill_round(root: &Path, conf: &Path, port: u16, round: usize, acked: usize) -> Vec<String> {
+    let out = root.join("out");
+    let mut agent = start_agent(root, conf, port, round);
+    let left_in_use = in_use(&all_files(&out));
+    let senders: Vec<_> = ["a", "b"]
+        .iter()
+        .map(|p| {
+            let prefix = format!("{p}{round}");
+            std::thread::spawn(move || send_until_failure(port, prefix, 50_000))
+        })
+        .collect();
+    // Let the sink write some files, then kill the agent mid-flight.
+    let end = Instant::now() + WAIT;
+    while closed_lines(&out).len() < acked + 300 {
+        assert!(
+            Instant::now() < end,
+            "no progress in round {round}; log:\n{}",
+            agent.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The in-use files of the previous run were recovered at start.
+    let now = in_use(&all_files(&out));
+    assert!(
+        left_in_use.is_disjoint(&now),
+        "round {round}: in-use files not recovered: {:?}",
+        left_in_use.intersection(&now).collect::<Vec<_>>()
+    );
+    agent.signal(libc::SIGKILL);
+    agent.wait_exit();
+    senders
+        .into_iter()
+        .flat_map(|s| s.join().unwrap())
+        .collect()
+}
+
+/// A last run drains the channel (restarted until every acknowledged line is in a closed
+/// file: a clean stop closes the files still open); the agent, still running.
+fn drain_all(root: &Path, conf: &Path, port: u16, rounds: usize, acked: &[String]) -> Proc {
+    let out = root.join("out");
+    let mut agent = start_agent(root, conf, port, rounds);
+    let want: BTreeSet<&String> = acked.iter().collect();
+    let end = Instant::now() + WAIT;
+    loop {
+        let got = closed_lines(&out);
+        let have: BTreeSet<&String> = got.iter().collect();
+        let missing = want.iter().filter(|l| !have.contains(**l)).count();
+        if missing == 0 {
+            return agent;
+        }
+        // Files still open hold the tail: a clean stop closes them.
+        if Instant::now() > end {
+            panic!(
+                "{missing} acknowledged lines missing; log:\n{}",
+                agent.log_text()
+            );
+        }
+        agent.terminate();
+        agent = start_agent(root, conf, port, rounds + 1);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 #[test]
 fn acknowledged_lines_are_in_closed_files_after_kill_9_rounds() {
-    let rounds = if std::env::var("SLUICE_LONG").is_ok() {
+    let rounds = if crate::support::long_runs::long_runs() {
         12
     } else {
         3
@@ -144,60 +210,10 @@ fn acknowledged_lines_are_in_closed_files_after_kill_9_rounds() {
     );
     let mut acked: Vec<String> = Vec::new();
     for round in 0..rounds {
-        let mut agent = start_agent(root, &conf, port, round);
-        let left_in_use = in_use(&all_files(&out));
-        let senders: Vec<_> = ["a", "b"]
-            .iter()
-            .map(|p| {
-                let prefix = format!("{p}{round}");
-                std::thread::spawn(move || send_until_failure(port, prefix, 50_000))
-            })
-            .collect();
-        // Let the sink write some files, then kill the agent mid-flight.
-        let end = Instant::now() + WAIT;
-        while closed_lines(&out).len() < acked.len() + 300 {
-            assert!(
-                Instant::now() < end,
-                "no progress in round {round}; log:\n{}",
-                agent.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        // The in-use files of the previous run were recovered at start.
-        let now = in_use(&all_files(&out));
-        assert!(
-            left_in_use.is_disjoint(&now),
-            "round {round}: in-use files not recovered: {:?}",
-            left_in_use.intersection(&now).collect::<Vec<_>>()
-        );
-        agent.signal(libc::SIGKILL);
-        agent.wait_exit();
-        for s in senders {
-            acked.extend(s.join().unwrap());
-        }
+        acked.extend(kill_round(root, &conf, port, round, acked.len()));
     }
     // A last run drains the channel; a clean stop closes every file.
-    let mut agent = start_agent(root, &conf, port, rounds);
-    let want: BTreeSet<&String> = acked.iter().collect();
-    let end = Instant::now() + WAIT;
-    loop {
-        let got = closed_lines(&out);
-        let have: BTreeSet<&String> = got.iter().collect();
-        let missing = want.iter().filter(|l| !have.contains(**l)).count();
-        if missing == 0 {
-            break;
-        }
-        // Files still open hold the tail: a clean stop closes them.
-        if Instant::now() > end {
-            panic!(
-                "{missing} acknowledged lines missing; log:\n{}",
-                agent.log_text()
-            );
-        }
-        agent.terminate();
-        agent = start_agent(root, &conf, port, rounds + 1);
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let mut agent = drain_all(root, &conf, port, rounds, &acked);
     agent.terminate();
     let files = all_files(&out);
     assert!(

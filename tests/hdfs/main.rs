@@ -6,6 +6,11 @@
     clippy::expect_used,
     reason = "test code: a failed unwrap fails the test and names the line"
 )]
+#![allow(
+    clippy::disallowed_types,
+    clippy::disallowed_methods,
+    reason = "tests make and read their fixtures on the real disk (DESIGN.md, the agent's std::fs rule)"
+)]
 
 #[allow(dead_code, unused_imports)]
 #[path = "../support/mod.rs"]

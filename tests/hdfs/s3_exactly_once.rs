@@ -12,7 +12,7 @@
 use crate::support::multihop::{
     duplicates, free_port, kill_schedule_of, lines, logs_of, spawn_sender, Proc,
 };
-use crate::support::s3_support::{self, server, SECRET_KEY};
+use crate::support::s3_support::{self, server, Weed, SECRET_KEY};
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,6 +25,54 @@ use super::s3_sink::{s3_agent_conf, staged_files};
 const HELD: &str = "failpoint hdfs-sink-delivered held";
 /// Longest wait for the last acknowledged line to reach the bucket.
 const WAIT: Duration = Duration::from_secs(120);
+
+/// `kills` SIGKILLs of the agent: at random moments on even rounds, held after a delivered
+/// batch on odd ones; each restart set to hold at its N-th delivered batch.
+fn kill_rounds(a: &mut Proc, kills: usize, rng: &mut fastrand::Rng) {
+    for i in 0..kills {
+        if i % 2 == 0 {
+            std::thread::sleep(Duration::from_millis(rng.u64(500..2500)));
+        } else {
+            // Held after a delivered batch, before its take commits: the batch often rolled
+            // (uploaded) a file the last committed take still had open.
+            let held = a.log_text().matches(HELD).count();
+            let end = Instant::now() + WAIT;
+            while a.log_text().matches(HELD).count() == held {
+                assert!(Instant::now() < end, "never held; log:\n{}", logs_of([&*a]));
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        a.kill9();
+        std::thread::sleep(Duration::from_millis(rng.u64(0..800)));
+        // The next start holds at its N-th delivered batch (odd rounds wait for it).
+        let pass = if i % 2 == 0 && i + 1 < kills {
+            rng.u64(2..12)
+        } else {
+            1_000_000
+        };
+        a.env = vec![(
+            "SLUICE_FAILPOINT".to_owned(),
+            format!("hdfs-sink-delivered:{pass}"),
+        )];
+        a.restart();
+    }
+}
+
+/// Waits until `missing` counts nothing of what the bucket holds under `eo/`.
+fn wait_in_bucket(w: &Weed, bucket: &str, missing: &dyn Fn(&[String]) -> usize, a: &Proc) {
+    let end = Instant::now() + WAIT;
+    let mut got = w.cat(bucket, "eo/");
+    while missing(&got) > 0 {
+        assert!(
+            Instant::now() < end,
+            "{} acknowledged lines not in the bucket; log:\n{}",
+            missing(&got),
+            logs_of([a])
+        );
+        std::thread::sleep(Duration::from_secs(1));
+        got = w.cat(bucket, "eo/");
+    }
+}
 
 #[test]
 fn kill_9_rounds_leave_every_acknowledged_line_in_the_bucket_exactly_once() {
@@ -50,33 +98,7 @@ fn kill_9_rounds_leave_every_acknowledged_line_in_the_bucket_exactly_once() {
     let mut a = Proc::start(tmp.path(), "a1", &conf, nc, &[]);
     let done = Arc::new(AtomicBool::new(false));
     let sender = spawn_sender(nc, "x", done.clone());
-    for i in 0..kills {
-        if i % 2 == 0 {
-            std::thread::sleep(Duration::from_millis(rng.u64(500..2500)));
-        } else {
-            // Held after a delivered batch, before its take commits: the batch often rolled
-            // (uploaded) a file the last committed take still had open.
-            let held = a.log_text().matches(HELD).count();
-            let end = Instant::now() + WAIT;
-            while a.log_text().matches(HELD).count() == held {
-                assert!(Instant::now() < end, "never held; log:\n{}", logs_of([&a]));
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        a.kill9();
-        std::thread::sleep(Duration::from_millis(rng.u64(0..800)));
-        // The next start holds at its N-th delivered batch (odd rounds wait for it).
-        let pass = if i % 2 == 0 && i + 1 < kills {
-            rng.u64(2..12)
-        } else {
-            1_000_000
-        };
-        a.env = vec![(
-            "SLUICE_FAILPOINT".to_owned(),
-            format!("hdfs-sink-delivered:{pass}"),
-        )];
-        a.restart();
-    }
+    kill_rounds(&mut a, kills, &mut rng);
     std::thread::sleep(Duration::from_millis(500));
     done.store(true, Ordering::SeqCst);
     let (acked, sent) = sender.join().unwrap();
@@ -86,22 +108,11 @@ fn kill_9_rounds_leave_every_acknowledged_line_in_the_bucket_exactly_once() {
         acked.len()
     );
     let want: BTreeSet<&str> = acked.iter().map(String::as_str).collect();
-    let end = Instant::now() + WAIT;
     let missing = |got: &[String]| {
         let have: BTreeSet<&str> = got.iter().map(String::as_str).collect();
         want.difference(&have).count()
     };
-    let mut got = w.cat(&bucket, "eo/");
-    while missing(&got) > 0 {
-        assert!(
-            Instant::now() < end,
-            "{} acknowledged lines not in the bucket; log:\n{}",
-            missing(&got),
-            logs_of([&a])
-        );
-        std::thread::sleep(Duration::from_secs(1));
-        got = w.cat(&bucket, "eo/");
-    }
+    wait_in_bucket(w, &bucket, &missing, &a);
     assert_eq!(a.terminate(), Some(0), "{}", logs_of([&a]));
     let got = w.cat(&bucket, "eo/");
     assert_eq!(missing(&got), 0);

@@ -7,8 +7,9 @@
 
 use crate::support::hdfs_support::HttpAgent;
 use crate::support::hdfs_support::{drained, duplicates, free_port, lines, missing, netcat_send};
-use crate::support::s3_support::{self, server, SECRET_KEY};
+use crate::support::s3_support::{self, server, Weed, SECRET_KEY};
 
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -51,16 +52,11 @@ fn recoveries(a: &HttpAgent) -> usize {
             .count()
 }
 
-#[test]
-fn kill_9_rounds_lose_no_acknowledged_line_and_leave_no_staged_file_or_partial_object() {
-    let Some(w) = server() else { return };
-    let _turn = s3_support::shared_turn();
-    let tmp = tempfile::tempdir().unwrap();
-    let bucket = w.bucket("kill");
-    let conf_dir = w.core_site(tmp.path(), SECRET_KEY);
-    let (nc, http) = (free_port(), free_port());
-    let conf = s3_agent_conf(
-        tmp.path(),
+/// netcat on `nc` -> file channel -> hdfs sink on `s3a://{bucket}/kill/%Y%m%d` (the store
+/// configured in `conf_dir`), rolling at 100,000 bytes or 2 s idle.
+fn kill_conf(root: &Path, nc: u16, bucket: &str, conf_dir: &Path) -> String {
+    s3_agent_conf(
+        root,
         nc,
         &format!("s3a://{bucket}/kill/%Y%m%d"),
         &format!(
@@ -69,10 +65,35 @@ fn kill_9_rounds_lose_no_acknowledged_line_and_leave_no_staged_file_or_partial_o
              a1.sinks.k1.hdfs.rollSize = 100000\na1.sinks.k1.hdfs.idleTimeout = 2\n",
             conf_dir.display()
         ),
-    );
-    let staging = tmp.path().join("staging");
-    let mut a = HttpAgent::spawn(tmp.path(), "a1", &conf, Vec::new(), http, Some(nc));
-    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    )
+}
+
+/// Waits until everything acknowledged is in the bucket (the last file once idle for 2 s).
+fn wait_in_bucket(w: &Weed, bucket: &str, want: &[String], a: &HttpAgent) {
+    let end = Instant::now() + WAIT;
+    loop {
+        let got = w.cat(bucket, "kill/");
+        if missing(want, &got) == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < end,
+            "{} acknowledged lines missing; log:\n{}",
+            missing(want, &got),
+            a.log_text()
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// `ROUNDS` rounds: a sender, then SIGKILL once the sink has written part of the stream
+/// (leaving a staged file), then a restart that uploads the killed agent's files.
+fn kill_rounds(
+    a: &mut HttpAgent,
+    (nc, http): (u16, u16),
+    staging: &Path,
+    acked: &Arc<Mutex<Vec<String>>>,
+) {
     let mut next = 0usize;
     for round in 0..ROUNDS {
         let stop = Arc::new(AtomicBool::new(false));
@@ -87,34 +108,36 @@ fn kill_9_rounds_lose_no_acknowledged_line_and_leave_no_staged_file_or_partial_o
         a.kill9();
         stop.store(true, Ordering::Relaxed);
         next = s.join().unwrap();
-        let staged = staged_files(&staging);
+        let staged = staged_files(staging);
         assert!(
             staged.iter().any(|f| f.ends_with(".tmp")),
             "round {round}: no staged file left by the kill: {staged:?}"
         );
-        let before = recoveries(&a);
+        let before = recoveries(a);
         a.proc.restart();
         a.wait_until(
             "the restarted agent uploads the killed agent's files",
-            || recoveries(&a) > before,
+            || recoveries(a) > before,
         );
     }
+}
+
+#[test]
+fn kill_9_rounds_lose_no_acknowledged_line_and_leave_no_staged_file_or_partial_object() {
+    let Some(w) = server() else { return };
+    let _turn = s3_support::shared_turn();
+    let tmp = tempfile::tempdir().unwrap();
+    let bucket = w.bucket("kill");
+    let conf_dir = w.core_site(tmp.path(), SECRET_KEY);
+    let (nc, http) = (free_port(), free_port());
+    let conf = kill_conf(tmp.path(), nc, &bucket, &conf_dir);
+    let staging = tmp.path().join("staging");
+    let mut a = HttpAgent::spawn(tmp.path(), "a1", &conf, Vec::new(), http, Some(nc));
+    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    kill_rounds(&mut a, (nc, http), &staging, &acked);
     // Everything acknowledged reaches the bucket (the last file once idle for 2 s).
     let want = acked.lock().unwrap().clone();
-    let end = Instant::now() + WAIT;
-    loop {
-        let got = w.cat(&bucket, "kill/");
-        if missing(&want, &got) == 0 {
-            break;
-        }
-        assert!(
-            Instant::now() < end,
-            "{} acknowledged lines missing; log:\n{}",
-            missing(&want, &got),
-            a.log_text()
-        );
-        std::thread::sleep(Duration::from_secs(1));
-    }
+    wait_in_bucket(w, &bucket, &want, &a);
     assert_eq!(a.terminate(), Some(0), "{}", a.log_text());
     let left = staged_files(&staging);
     assert!(left.is_empty(), "staged files left: {left:?}");

@@ -74,16 +74,15 @@ fn json_line(n: usize) -> String {
     )
 }
 
-#[test]
-fn java_interceptors_route_json_lines_by_their_fields_between_sluices_own_interceptors() {
-    let tmp = tempfile::tempdir().unwrap();
-    let plugins_d = interceptors(tmp.path());
-    let port = free_port();
-    let d = tmp.path().display();
+/// netcat -> search_replace (Sluice) -> JsonHeaders (Java, Jackson) -> DropTenth (Java) ->
+/// BatchMarker (Java) -> static dc=eu (Sluice); multiplexing on `level`; hdfs paths on
+/// `%{dc}/%{service}` under `root`'s `out` and `err`.
+fn routing_conf(root: &Path, port: u16) -> String {
+    let d = root.display();
     // search_replace (Sluice) -> JsonHeaders (Java, Jackson) -> DropTenth (Java) ->
     // BatchMarker (Java) -> static dc=eu (Sluice); multiplexing on `level`; hdfs paths on
     // `%{dc}/%{service}`.
-    let conf = format!(
+    format!(
         "a1.sources = r1\na1.channels = c1 c2\na1.sinks = k1 k2\n\
          a1.sources.r1.type = netcat\na1.sources.r1.bind = 127.0.0.1\n\
          a1.sources.r1.port = {port}\na1.sources.r1.channels = c1 c2\n\
@@ -109,29 +108,13 @@ fn java_interceptors_route_json_lines_by_their_fields_between_sluices_own_interc
          a1.sinks.k2.hdfs.path = {d}/err/%{{dc}}/%{{service}}\n\
          a1.sinks.k2.hdfs.fileType = DataStream\na1.sinks.k2.hdfs.rollInterval = 0\n\
          a1.sinks.k2.hdfs.rollSize = 0\na1.sinks.k2.hdfs.rollCount = 0\n"
-    );
-    let mut a = java_agent(tmp.path(), &conf, &plugins_d, Some(port));
-    const N: usize = 1000;
-    let lines: Vec<String> = (1..=N).map(json_line).collect();
-    for chunk in lines.chunks(100) {
-        assert_eq!(netcat_send(port, chunk), chunk.len(), "{}", a.log_text());
-    }
-    let kept: Vec<usize> = (1..=N).filter(|n| n % 10 != 0).collect();
-    a.wait_until("every kept line in a file", || {
-        let files = files_under(&tmp.path().join("out"));
-        let err = files_under(&tmp.path().join("err"));
-        let count = |m: &BTreeMap<String, Vec<u8>>| {
-            m.iter()
-                .filter(|(k, _)| !k.contains("marker"))
-                .map(|(_, v)| v.iter().filter(|b| **b == b'\n').count())
-                .sum::<usize>()
-        };
-        count(&files) + count(&err) >= kept.len()
-    });
-    assert_eq!(a.terminate(), Some(0), "{}", a.log_text());
+    )
+}
 
-    for (root, level) in [("out", "info"), ("err", "error")] {
-        let files = files_under(&tmp.path().join(root));
+/// Each `kept` line (renamed `service`) is in `{out|err}/eu/{service}/` by its level.
+fn each_kept_line_is_in_its_level_and_service_path(root: &Path, kept: &[usize]) {
+    for (sub, level) in [("out", "info"), ("err", "error")] {
+        let files = files_under(&root.join(sub));
         for svc in SERVICES {
             let got: Vec<String> = files
                 .iter()
@@ -153,12 +136,15 @@ fn java_interceptors_route_json_lines_by_their_fields_between_sluices_own_interc
             sorted.sort();
             let mut want_sorted = want.clone();
             want_sorted.sort();
-            assert_eq!(sorted, want_sorted, "{root}/eu/{svc}");
+            assert_eq!(sorted, want_sorted, "{sub}/eu/{svc}");
         }
     }
-    // One marker per batch, its bytes exact, routed by its own headers (level unset:
-    // the default channel), after Sluice's static interceptor set dc.
-    let out = files_under(&tmp.path().join("out"));
+}
+
+/// One marker per batch, its bytes exact, routed by its own headers (level unset: the
+/// default channel), after Sluice's static interceptor set dc.
+fn one_exact_marker_per_batch_in_the_default_channel(root: &Path) {
+    let out = files_under(&root.join("out"));
     let markers: Vec<&Vec<u8>> = out
         .iter()
         .filter(|(k, _)| k.starts_with("eu/marker/"))
@@ -170,9 +156,39 @@ fn java_interceptors_route_json_lines_by_their_fields_between_sluices_own_interc
     assert!(!bytes.is_empty(), "no marker event arrived");
     assert_eq!(bytes.len() % unit.len(), 0);
     assert!(bytes.chunks(unit.len()).all(|c| c == unit.as_slice()));
-    assert!(files_under(&tmp.path().join("err"))
+    assert!(files_under(&root.join("err"))
         .keys()
         .all(|k| !k.contains("marker")));
+}
+
+#[test]
+fn java_interceptors_route_json_lines_by_their_fields_between_sluices_own_interceptors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins_d = interceptors(tmp.path());
+    let port = free_port();
+    let conf = routing_conf(tmp.path(), port);
+    let mut a = java_agent(tmp.path(), &conf, &plugins_d, Some(port));
+    const N: usize = 1000;
+    let lines: Vec<String> = (1..=N).map(json_line).collect();
+    for chunk in lines.chunks(100) {
+        assert_eq!(netcat_send(port, chunk), chunk.len(), "{}", a.log_text());
+    }
+    let kept: Vec<usize> = (1..=N).filter(|n| n % 10 != 0).collect();
+    a.wait_until("every kept line in a file", || {
+        let files = files_under(&tmp.path().join("out"));
+        let err = files_under(&tmp.path().join("err"));
+        let count = |m: &BTreeMap<String, Vec<u8>>| {
+            m.iter()
+                .filter(|(k, _)| !k.contains("marker"))
+                .map(|(_, v)| v.iter().filter(|b| **b == b'\n').count())
+                .sum::<usize>()
+        };
+        count(&files) + count(&err) >= kept.len()
+    });
+    assert_eq!(a.terminate(), Some(0), "{}", a.log_text());
+
+    each_kept_line_is_in_its_level_and_service_path(tmp.path(), &kept);
+    one_exact_marker_per_batch_in_the_default_channel(tmp.path());
 }
 
 /// A spooling directory source into a file_roll sink through the Faulty interceptor at

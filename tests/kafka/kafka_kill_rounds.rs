@@ -112,6 +112,94 @@ fn send_all(port: u16, lines: &[String], deadline: Instant) -> usize {
     acked
 }
 
+/// The two collectors, `ca` and `cb`, in one consumer group on `topic`.
+fn start_collectors(root: &Path, b: &Broker, topic: &str, group: &str) -> Vec<Agent> {
+    ["ca", "cb"]
+        .iter()
+        .map(|n| {
+            HttpAgent::spawn_env(
+                root,
+                n,
+                &collector_conf(root, n, b, topic, group),
+                vec!["--no-reload-conf".to_owned()],
+                debug_env(),
+                free_port(),
+                None,
+            )
+        })
+        .collect()
+}
+
+/// The round's kill: one collector, both in turn, or the edge; each restarted after 1 s.
+fn kill(variant: Variant, edge: &mut Agent, cols: &mut [Agent], nc: u16, rng: &mut fastrand::Rng) {
+    match variant {
+        Variant::One => {
+            cols[0].kill9();
+            std::thread::sleep(Duration::from_secs(1));
+            cols[0].restart_on(None);
+        }
+        Variant::Alternate => {
+            for i in [0, 1] {
+                cols[i].kill9();
+                std::thread::sleep(Duration::from_secs(1));
+                cols[i].restart_on(None);
+                std::thread::sleep(Duration::from_millis(500 + rng.u64(0..1500)));
+            }
+        }
+        Variant::Edge => {
+            edge.kill9();
+            std::thread::sleep(Duration::from_secs(1));
+            edge.restart_on(Some(nc));
+        }
+    }
+}
+
+/// Where a round's lines go: the broker, the topic, the collectors' group and output dirs.
+struct Heal<'a> {
+    b: &'a Broker,
+    topic: &'a str,
+    group: &'a str,
+    dirs: &'a [PathBuf],
+}
+
+impl Heal<'_> {
+    /// Waits for `want` in the outputs; when some stay undelivered, restarts the collectors
+    /// as an operator would and waits again. Answers the lines still undelivered, how many
+    /// were stuck before the restart, and those stuck in a partition a live collector held.
+    fn deliver(
+        &self,
+        want: &[String],
+        edge: &Agent,
+        cols: &mut [Agent],
+    ) -> (Vec<String>, usize, Vec<String>) {
+        let mut undelivered = wait_delivered(self.dirs, want);
+        let mut stuck = 0;
+        let mut stuck_in_held = Vec::new();
+        if !undelivered.is_empty() {
+            // Classify (evidence), then do what an operator does when a broker leaves partitions
+            // unconsumed: stop every collector gracefully (the consumers leave the group) and
+            // start them again. A line the group committed past, or one never in the topic, is
+            // still missing after that, and fails the round; so does a line of a partition a live
+            // collector held all along (the broker's limit is only partitions no member holds).
+            stuck = undelivered.len();
+            explain(self.b, self.topic, self.group, &undelivered, edge, cols);
+            stuck_in_held = in_held_partitions(self.b, self.topic, &undelivered, cols);
+            for c in cols.iter_mut() {
+                c.stop();
+            }
+            for c in cols.iter_mut() {
+                c.restart_on(None);
+            }
+            undelivered = wait_delivered(self.dirs, want);
+            if !undelivered.is_empty() {
+                eprintln!("still undelivered after the collectors' restart:");
+                explain(self.b, self.topic, self.group, &undelivered, edge, cols);
+            }
+        }
+        (undelivered, stuck, stuck_in_held)
+    }
+}
+
 fn round(variant: Variant, seed: u64) -> Outcome {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
@@ -120,20 +208,7 @@ fn round(variant: Variant, seed: u64) -> Outcome {
     b.create_topic(&topic, 4);
     let nc = free_port();
     let mut edge = Agent::start(root, "edge", &edge_conf(root, &b, nc, &topic), Some(nc));
-    let mut cols: Vec<Agent> = ["ca", "cb"]
-        .iter()
-        .map(|n| {
-            HttpAgent::spawn_env(
-                root,
-                n,
-                &collector_conf(root, n, &b, &topic, &group),
-                vec!["--no-reload-conf".to_owned()],
-                debug_env(),
-                free_port(),
-                None,
-            )
-        })
-        .collect();
+    let mut cols = start_collectors(root, &b, &topic, &group);
     let sent = lines(&format!("k{seed}"), 0..LINES);
     let mut rng = fastrand::Rng::with_seed(seed);
     let kill_after = Duration::from_millis(1000 + rng.u64(0..2000));
@@ -141,26 +216,7 @@ fn round(variant: Variant, seed: u64) -> Outcome {
     let acked = std::thread::scope(|s| {
         let sender = s.spawn(|| send_all(nc, &sent, Instant::now() + Duration::from_secs(120)));
         std::thread::sleep(kill_after.saturating_sub(started.elapsed()));
-        match variant {
-            Variant::One => {
-                cols[0].kill9();
-                std::thread::sleep(Duration::from_secs(1));
-                cols[0].restart_on(None);
-            }
-            Variant::Alternate => {
-                for i in [0, 1] {
-                    cols[i].kill9();
-                    std::thread::sleep(Duration::from_secs(1));
-                    cols[i].restart_on(None);
-                    std::thread::sleep(Duration::from_millis(500 + rng.u64(0..1500)));
-                }
-            }
-            Variant::Edge => {
-                edge.kill9();
-                std::thread::sleep(Duration::from_secs(1));
-                edge.restart_on(Some(nc));
-            }
-        }
+        kill(variant, &mut edge, &mut cols, nc, &mut rng);
         sender.join().unwrap()
     });
     let want = &sent[..acked];
@@ -168,30 +224,13 @@ fn round(variant: Variant, seed: u64) -> Outcome {
         .iter()
         .map(|n| root.join(n).join("out"))
         .collect();
-    let mut undelivered = wait_delivered(&dirs, want);
-    let mut stuck = 0;
-    let mut stuck_in_held = Vec::new();
-    if !undelivered.is_empty() {
-        // Classify (evidence), then do what an operator does when a broker leaves partitions
-        // unconsumed: stop every collector gracefully (the consumers leave the group) and
-        // start them again. A line the group committed past, or one never in the topic, is
-        // still missing after that, and fails the round; so does a line of a partition a live
-        // collector held all along (the broker's limit is only partitions no member holds).
-        stuck = undelivered.len();
-        explain(&b, &topic, &group, &undelivered, &edge, &cols);
-        stuck_in_held = in_held_partitions(&b, &topic, &undelivered, &cols);
-        for c in cols.iter_mut() {
-            c.stop();
-        }
-        for c in cols.iter_mut() {
-            c.restart_on(None);
-        }
-        undelivered = wait_delivered(&dirs, want);
-        if !undelivered.is_empty() {
-            eprintln!("still undelivered after the collectors' restart:");
-            explain(&b, &topic, &group, &undelivered, &edge, &cols);
-        }
-    }
+    let heal = Heal {
+        b: &b,
+        topic: &topic,
+        group: &group,
+        dirs: &dirs,
+    };
+    let (undelivered, stuck, stuck_in_held) = heal.deliver(want, &edge, &mut cols);
     // Lines the broker never served: the collectors' kafka sources logged a resume gap
     // (committed offset C, first record served F) and the read-back topic has the line at
     // an offset in C..F of that partition. Anything else undelivered is Sluice's loss.

@@ -64,7 +64,7 @@ fn client(port: u16, req: &[u8], until: Instant, max_requests: u64) -> u64 {
 
 #[test]
 fn http_source_takes_batches_of_1kib_events_over_keep_alive_connections() {
-    let long = std::env::var("SLUICE_LONG").is_ok_and(|v| v == "1");
+    let long = crate::support::long_runs::long_runs();
     let secs: u64 = std::env::var("SLUICE_HTTP_LOAD_SECS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -35,14 +35,9 @@ fn out_lines(dir: &Path) -> Vec<String> {
     lines
 }
 
-#[test]
-fn syslog_and_http_events_reach_file_roll_and_sigterm_ends_the_agent_with_idle_clients() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (tport, hport) = (free_port(), free_port());
-    let uport = free_port();
-    let out = tmp.path().join("out");
-    std::fs::create_dir(&out).unwrap();
-    let conf = format!(
+/// syslogtcp, syslogudp and http sources under `root` -> file channel -> file_roll in `out`.
+fn net_conf(root: &Path, (tport, uport, hport): (u16, u16, u16), out: &Path) -> String {
+    format!(
         "a1.sources = st su h\na1.channels = c1\na1.sinks = k1\n\
          a1.sources.st.type = syslogtcp\na1.sources.st.host = 127.0.0.1\na1.sources.st.port = {tport}\n\
          a1.sources.st.channels = c1\n\
@@ -53,23 +48,16 @@ fn syslog_and_http_events_reach_file_roll_and_sigterm_ends_the_agent_with_idle_c
          a1.channels.c1.type = file\na1.channels.c1.checkpointDir = {cp}\na1.channels.c1.dataDirs = {data}\n\
          a1.sinks.k1.type = file_roll\na1.sinks.k1.sink.directory = {out}\na1.sinks.k1.sink.rollInterval = 0\n\
          a1.sinks.k1.channel = c1\n",
-        cp = tmp.path().join("cp").display(),
-        data = tmp.path().join("data").display(),
+        cp = root.join("cp").display(),
+        data = root.join("data").display(),
         out = out.display(),
-    );
-    let mut agent = Proc::builder(tmp.path())
-        .conf_text_as("a.properties", &conf)
-        .log("agent.log")
-        .arg("--no-reload-conf")
-        .no_rust_log()
-        .wait(WAIT)
-        .spawn();
+    )
+}
 
-    let mut tcp = connect(&agent, tport);
-    let octet = "<13>Oct 11 22:14:15 h tcp octet";
-    tcp.write_all(format!("<13>Oct 11 22:14:15 h tcp line\n{} {octet}", octet.len()).as_bytes())
-        .unwrap();
-    let http = connect(&agent, hport);
+/// POSTs two events to the http source and reads the answer's head; the connection, kept
+/// open (idle) by the caller.
+fn post_two_events(agent: &Proc, hport: u16) -> (TcpStream, BufReader<TcpStream>) {
+    let http = connect(agent, hport);
     let mut hw = http.try_clone().unwrap();
     let mut hr = BufReader::new(http);
     let body = br#"[{"headers":{},"body":"http one"},{"body":"http two"}]"#;
@@ -92,18 +80,23 @@ fn syslog_and_http_events_reach_file_roll_and_sigterm_ends_the_agent_with_idle_c
             break;
         }
     }
+    (hw, hr)
+}
+
+/// Waits until the five lines are out (the UDP one resent until it is).
+fn wait_all_out(agent: &Proc, out: &Path, uport: u16) {
     let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
     let want = ["http one", "http two", "tcp line", "tcp octet", "udp"];
     let end = Instant::now() + WAIT;
     loop {
-        if !out_lines(&out).iter().any(|l| l == "udp") {
+        if !out_lines(out).iter().any(|l| l == "udp") {
             udp.send_to(b"<13>Oct 11 22:14:15 h udp", ("127.0.0.1", uport))
                 .unwrap();
         }
-        let mut got = out_lines(&out);
+        let mut got = out_lines(out);
         got.dedup();
         if want.iter().all(|w| got.iter().any(|l| l == w)) {
-            break;
+            return;
         }
         assert!(
             Instant::now() < end,
@@ -112,6 +105,30 @@ fn syslog_and_http_events_reach_file_roll_and_sigterm_ends_the_agent_with_idle_c
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+#[test]
+fn syslog_and_http_events_reach_file_roll_and_sigterm_ends_the_agent_with_idle_clients() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (tport, hport) = (free_port(), free_port());
+    let uport = free_port();
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let conf = net_conf(tmp.path(), (tport, uport, hport), &out);
+    let mut agent = Proc::builder(tmp.path())
+        .conf_text_as("a.properties", &conf)
+        .log("agent.log")
+        .arg("--no-reload-conf")
+        .no_rust_log()
+        .wait(WAIT)
+        .spawn();
+
+    let mut tcp = connect(&agent, tport);
+    let octet = "<13>Oct 11 22:14:15 h tcp octet";
+    tcp.write_all(format!("<13>Oct 11 22:14:15 h tcp line\n{} {octet}", octet.len()).as_bytes())
+        .unwrap();
+    let _http = post_two_events(&agent, hport);
+    wait_all_out(&agent, &out, uport);
     // Both clients stay connected and idle while the agent is told to stop.
     let code = agent.terminate();
     assert_eq!(code, Some(0), "log:\n{}", agent.log_text());

@@ -22,13 +22,10 @@ const TX_CAPACITY: usize = 25;
 /// Calls written before the first answer is read.
 const IN_FLIGHT: usize = 8;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn calls_in_flight_are_put_together_in_order_within_the_transaction_capacity() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (root, port) = (tmp.path(), free_port());
-    let out = root.join("out");
-    std::fs::create_dir_all(&out).unwrap();
-    let text = format!(
+/// avro source on `port` -> file channel (`transactionCapacity` [`TX_CAPACITY`]) ->
+/// file_roll into `out`.
+fn agent_conf(root: &std::path::Path, port: u16, out: &std::path::Path) -> String {
+    format!(
         "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n\
          a1.sources.r1.type = avro\na1.sources.r1.bind = 127.0.0.1\na1.sources.r1.port = {port}\n\
          a1.sources.r1.channels = c1\n\
@@ -39,32 +36,27 @@ async fn calls_in_flight_are_put_together_in_order_within_the_transaction_capaci
         cp = root.join("cp").display(),
         data = root.join("data").display(),
         out = out.display(),
-    );
-    let loaded = config::load(&text, "a1", &[]);
-    let cfg = loaded
-        .config
-        .unwrap_or_else(|| panic!("{:?}", loaded.problems));
-    let registry = Arc::new(Registry::default());
-    let agent = Agent::start(cfg, registry.clone()).await.unwrap();
+    )
+}
+
+/// A client of the source on `port`, once it listens.
+async fn connect(port: u16) -> AvroClient {
     let addr = format!("127.0.0.1:{port}");
     let end = Instant::now() + WAIT;
-    let client = loop {
+    loop {
         match AvroClient::connect(&addr, AvroClientConfig::default()).await {
-            Ok(c) => break c,
+            Ok(c) => return c,
             Err(e) => assert!(Instant::now() < end, "source never listened: {e}"),
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    let mut pipe = AvroPipe::new(client, WAIT).unwrap();
-    let joined = || {
-        let g = registry.get("SOURCE.r1").unwrap();
-        g.snapshot()
-            .get("CallsJoinedCount")
-            .map_or(0, |v| v.parse::<u64>().unwrap())
-    };
+    }
+}
+
+/// Bursts of [`IN_FLIGHT`] calls until some calls were joined (the first burst almost always
+/// does it: a call read while the one before it is being fsynced waits for it), at most 40;
+/// the bodies sent, in order.
+async fn send_until_joined(pipe: &mut AvroPipe, joined: &dyn Fn() -> u64) -> Vec<String> {
     let mut sent = Vec::new();
-    // Bursts until some calls were joined (the first burst almost always does it: a call
-    // read while the one before it is being fsynced waits for it), at most 40.
     for burst in 0..40 {
         let mut answers = Vec::new();
         for c in 0..IN_FLIGHT {
@@ -85,6 +77,31 @@ async fn calls_in_flight_are_put_together_in_order_within_the_transaction_capaci
             break;
         }
     }
+    sent
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_in_flight_are_put_together_in_order_within_the_transaction_capacity() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, port) = (tmp.path(), free_port());
+    let out = root.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let text = agent_conf(root, port, &out);
+    let loaded = config::load(&text, "a1", &[]);
+    let cfg = loaded
+        .config
+        .unwrap_or_else(|| panic!("{:?}", loaded.problems));
+    let registry = Arc::new(Registry::default());
+    let agent = Agent::start(cfg, registry.clone()).await.unwrap();
+    let client = connect(port).await;
+    let mut pipe = AvroPipe::new(client, WAIT).unwrap();
+    let joined = || {
+        let g = registry.get("SOURCE.r1").unwrap();
+        g.snapshot()
+            .get("CallsJoinedCount")
+            .map_or(0, |v| v.parse::<u64>().unwrap())
+    };
+    let sent = send_until_joined(&mut pipe, &joined).await;
     assert!(joined() > 0, "no call was put with an earlier one");
     assert!(pipe.broken().is_none());
     let end = Instant::now() + WAIT;

@@ -118,20 +118,15 @@ pub fn endpoint(protocol: &str, port: u16, tls: bool) -> String {
     }
 }
 
-fn round_trip(protocol: &str, tls: bool) {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path();
-    let port = free_port();
-    let mut col = Proc::start(
-        root,
-        "col",
-        &collector_conf(root, protocol, port, tls),
-        port,
-        &[],
-    );
+/// The edge: http source on `http` -> file channel -> otlp sink to the collector on `port`
+/// (over TLS when `tls`), its metrics on `mon`.
+fn start_edge(
+    root: &Path,
+    protocol: &str,
+    (port, tls): (u16, bool),
+    (http, mon): (u16, u16),
+) -> Proc {
     let endpoint = endpoint(protocol, port, tls);
-    let http = free_port();
-    let mon = free_port();
     let args = [
         "-Dflume.monitoring.type=http".to_owned(),
         format!("-Dflume.monitoring.port={mon}"),
@@ -145,7 +140,46 @@ fn round_trip(protocol: &str, tls: bool) {
             tls_file("ca.pem")
         );
     }
-    let mut edge = Proc::start(root, "edge", &conf, http, &args);
+    Proc::start(root, "edge", &conf, http, &args)
+}
+
+/// Each event the collector holds is the one sent, headers and body exactly, with the id
+/// the edge's file channel gave it.
+fn each_event_arrived_whole(
+    protocol: &str,
+    got: Vec<(serde_json::Value, String)>,
+    all: &[(BTreeMap<String, String>, String)],
+) {
+    for (headers, body) in got {
+        let i: usize = headers["n"].as_str().unwrap().parse().unwrap();
+        let (want_h, want_b) = &all[i];
+        let mut got_h: BTreeMap<String, String> = serde_json::from_value(headers).unwrap();
+        // The edge's file channel gave the event its id, and it travels (exactly-once).
+        let id = got_h.remove(sluice_core::dedup::EVENT_ID_HEADER);
+        assert!(
+            id.as_deref()
+                .and_then(sluice_core::dedup::IdSpan::parse)
+                .is_some(),
+            "{protocol}: event {i} lost its id over OTLP: {id:?}"
+        );
+        assert_eq!(&got_h, want_h, "{protocol}: event {i}'s headers");
+        assert_eq!(&body, want_b, "{protocol}: event {i}'s body");
+    }
+}
+
+fn round_trip(protocol: &str, tls: bool) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let port = free_port();
+    let mut col = Proc::start(
+        root,
+        "col",
+        &collector_conf(root, protocol, port, tls),
+        port,
+        &[],
+    );
+    let (http, mon) = (free_port(), free_port());
+    let mut edge = start_edge(root, protocol, (port, tls), (http, mon));
     let n = 300;
     let all: Vec<_> = (0..n).map(event).collect();
     for chunk in all.chunks(60) {
@@ -183,21 +217,7 @@ fn round_trip(protocol: &str, tls: bool) {
         n - big.len(),
         "{protocol}: every other event once"
     );
-    for (headers, body) in got {
-        let i: usize = headers["n"].as_str().unwrap().parse().unwrap();
-        let (want_h, want_b) = &all[i];
-        let mut got_h: BTreeMap<String, String> = serde_json::from_value(headers).unwrap();
-        // The edge's file channel gave the event its id, and it travels (exactly-once).
-        let id = got_h.remove(sluice_core::dedup::EVENT_ID_HEADER);
-        assert!(
-            id.as_deref()
-                .and_then(sluice_core::dedup::IdSpan::parse)
-                .is_some(),
-            "{protocol}: event {i} lost its id over OTLP: {id:?}"
-        );
-        assert_eq!(&got_h, want_h, "{protocol}: event {i}'s headers");
-        assert_eq!(&body, want_b, "{protocol}: event {i}'s body");
-    }
+    each_event_arrived_whole(protocol, got, &all);
 }
 
 #[test]

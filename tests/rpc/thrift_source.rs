@@ -132,12 +132,9 @@ fn hostile(port: u16, bytes: &[u8]) -> (bool, Vec<u8>) {
     (closed, got)
 }
 
-#[test]
-fn hostile_and_mistaken_peers_cost_one_connection_each_and_name_the_probable_cause() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (col, port) = collector(tmp.path(), "compact", "max-frame-size = 65536\n");
-    let mut good = Good::connect(port);
-    assert_eq!(good.send("good-0"), Ok(Status::Ok));
+/// The hostile and mistaken peers' first bytes: (name, bytes, the probable cause the source
+/// logs).
+fn attacks() -> [(&'static str, Vec<u8>, &'static str); 6] {
     let mut tls = vec![
         0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03,
     ];
@@ -161,7 +158,7 @@ fn hostile_and_mistaken_peers_cost_one_connection_each_and_name_the_probable_cau
     let mut lying = vec![0, 0, 0, 0x13, 0x82, 0x21, 0x07, 0x0b];
     lying.extend(b"appendBatch");
     lying.extend([0x19, 0xfc, 0x64, 0x00, 0x00]);
-    let attacks: [(&str, Vec<u8>, &str); 6] = [
+    [
         ("tls", tls, "TLS handshake"),
         (
             "http",
@@ -172,7 +169,16 @@ fn hostile_and_mistaken_peers_cost_one_connection_each_and_name_the_probable_cau
         ("binary", binary, "binary protocol"),
         ("huge", huge, "exceeds the limit of 65536"),
         ("lying", lying, "list size: 100 exceeds"),
-    ];
+    ]
+}
+
+#[test]
+fn hostile_and_mistaken_peers_cost_one_connection_each_and_name_the_probable_cause() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (col, port) = collector(tmp.path(), "compact", "max-frame-size = 65536\n");
+    let mut good = Good::connect(port);
+    assert_eq!(good.send("good-0"), Ok(Status::Ok));
+    let attacks = attacks();
     for (i, (name, bytes, cause)) in attacks.iter().enumerate() {
         let (closed, answer) = hostile(port, bytes);
         assert!(closed, "{name}: the connection was not closed");

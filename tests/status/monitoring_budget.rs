@@ -228,7 +228,7 @@ fn scrape_once(s: &mut TcpStream, request: &str) -> Option<()> {
 
 #[test]
 fn a_netcat_sources_rate_while_metrics_is_scraped_in_a_loop() {
-    let long = std::env::var("SLUICE_LONG").is_ok_and(|v| v == "1");
+    let long = crate::support::long_runs::long_runs();
     let secs = if long { 10.0 } else { 1.0 };
     let dir = tempfile::tempdir().unwrap();
     let nc = free_port();

@@ -20,32 +20,14 @@ fn value(v: &Value) -> Option<f64> {
     }
 }
 
-#[test]
-fn prometheus_text_parsed_by_a_real_parser_matches_the_json_after_the_flow_ends() {
-    let tmp = tempfile::tempdir().unwrap();
-    let agent = start_agent(tmp.path(), &seq_memory_null(TOTAL));
-    // The put side counts after its commit returns, which can be after the sink drained.
-    let total = TOTAL.to_string();
-    agent.wait_until("every event counted put and drained", || {
-        let m = agent.json();
-        [
-            &m["SINK.k1"]["EventDrainSuccessCount"],
-            &m["CHANNEL.c1"]["EventPutSuccessCount"],
-            &m["SOURCE.r1"]["EventAcceptedCount"],
-        ]
-        .iter()
-        .all(|v| v.as_str() == Some(&*total))
-    });
-    let before = agent.json();
-    let answer = get(agent.http, "/metrics", Some("text/plain;version=0.0.4")).unwrap();
-    let after = agent.json();
-    assert_eq!(answer.status, 200);
-    assert_eq!(
-        answer.header("content-type"),
-        Some("text/plain; version=0.0.4; charset=utf-8")
-    );
-    let scrape = parse(&answer.body);
-
+/// Compares every JSON value that did not move during the scrape with its sample in
+/// `scrape` (`body` its text); how many were compared.
+fn compare_with_json(
+    before: &serde_json::Value,
+    after: &serde_json::Value,
+    scrape: &Scrape,
+    body: &str,
+) -> usize {
     let mut compared = 0;
     for (key, attrs) in before.as_object().unwrap() {
         let (kind, component) = key.split_once('.').unwrap();
@@ -66,12 +48,8 @@ fn prometheus_text_parsed_by_a_real_parser_matches_the_json_after_the_flow_ends(
                     && s.labels.get("type") == Some(kind)
                     && s.labels.get("agent") == Some("a1")
             });
-            let sample = sample.unwrap_or_else(|| {
-                panic!(
-                    "no sample {names:?} for {key}; exposition:\n{}",
-                    answer.body
-                )
-            });
+            let sample = sample
+                .unwrap_or_else(|| panic!("no sample {names:?} for {key}; exposition:\n{}", body));
             let shown = value(&sample.value).unwrap();
             let expect = if sample.metric.ends_with("_seconds") {
                 json / 1000.0
@@ -86,14 +64,18 @@ fn prometheus_text_parsed_by_a_real_parser_matches_the_json_after_the_flow_ends(
             compared += 1;
         }
     }
-    assert!(compared >= 25, "only {compared} values compared");
+    compared
+}
 
+/// A few samples by name: the totals as counters, the fill as a gauge, the batch sizes and
+/// commit durations as histograms.
+fn the_named_samples_have_their_values_and_types(scrape: &Scrape, body: &str) {
     let find = |metric: &str| {
         scrape
             .samples
             .iter()
             .find(|s| s.metric == metric)
-            .unwrap_or_else(|| panic!("no {metric}; exposition:\n{}", answer.body))
+            .unwrap_or_else(|| panic!("no {metric}; exposition:\n{}", body))
     };
     assert_eq!(
         find("flume_channel_event_put_success_total").value,
@@ -129,6 +111,38 @@ fn prometheus_text_parsed_by_a_real_parser_matches_the_json_after_the_flow_ends(
         find("flume_channel_put_commit_duration_seconds").value,
         Value::Histogram(_)
     ));
+}
+
+#[test]
+fn prometheus_text_parsed_by_a_real_parser_matches_the_json_after_the_flow_ends() {
+    let tmp = tempfile::tempdir().unwrap();
+    let agent = start_agent(tmp.path(), &seq_memory_null(TOTAL));
+    // The put side counts after its commit returns, which can be after the sink drained.
+    let total = TOTAL.to_string();
+    agent.wait_until("every event counted put and drained", || {
+        let m = agent.json();
+        [
+            &m["SINK.k1"]["EventDrainSuccessCount"],
+            &m["CHANNEL.c1"]["EventPutSuccessCount"],
+            &m["SOURCE.r1"]["EventAcceptedCount"],
+        ]
+        .iter()
+        .all(|v| v.as_str() == Some(&*total))
+    });
+    let before = agent.json();
+    let answer = get(agent.http, "/metrics", Some("text/plain;version=0.0.4")).unwrap();
+    let after = agent.json();
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        answer.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    let scrape = parse(&answer.body);
+
+    let compared = compare_with_json(&before, &after, &scrape, &answer.body);
+    assert!(compared >= 25, "only {compared} values compared");
+
+    the_named_samples_have_their_values_and_types(&scrape, &answer.body);
 }
 
 #[test]

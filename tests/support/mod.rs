@@ -12,6 +12,7 @@ pub mod hostile_support;
 pub mod java_support;
 pub mod kafka_support;
 pub mod lines_support;
+pub mod long_runs;
 pub mod multihop;
 pub mod net_support;
 pub mod otel_support;

@@ -218,22 +218,27 @@ async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
             )
         }
         Err(e) => {
-            match on_failure(&e) {
-                OnFailure::Stopping => {
-                    tracing::debug!(sink = name, error = %e, "delivery abandoned on stop; rolling back");
-                }
-                OnFailure::Retry => {
-                    c.add(SinkCounter::EventWriteFail, 1);
-                    tracing::warn!(sink = name, error = %e, kind = ?e.kind(), "delivery failed; rolling back");
-                }
-                OnFailure::NeedsChange => {
-                    c.add(SinkCounter::EventWriteFail, 1);
-                    tracing::error!(sink = name, error = %e, kind = ?e.kind(),
-                        "delivery failed, and retrying cannot help until the configuration or the peer changes; rolling back");
-                }
-            }
+            count_failure(name, &e, c);
             tx.rollback().await;
             Batch::Failed
+        }
+    }
+}
+
+/// Counts and logs a failed delivery as its kind says ([`on_failure`]).
+fn count_failure(name: &str, e: &SinkError, c: &CounterGroup) {
+    match on_failure(e) {
+        OnFailure::Stopping => {
+            tracing::debug!(sink = name, error = %e, "delivery abandoned on stop; rolling back");
+        }
+        OnFailure::Retry => {
+            c.add(SinkCounter::EventWriteFail, 1);
+            tracing::warn!(sink = name, error = %e, kind = ?e.kind(), "delivery failed; rolling back");
+        }
+        OnFailure::NeedsChange => {
+            c.add(SinkCounter::EventWriteFail, 1);
+            tracing::error!(sink = name, error = %e, kind = ?e.kind(),
+                "delivery failed, and retrying cannot help until the configuration or the peer changes; rolling back");
         }
     }
 }

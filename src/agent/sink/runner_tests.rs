@@ -2,6 +2,11 @@
 //! committed, rolled back and delivered again when a delivery or a take commit fails, for
 //! "commit but back off", for stop in the middle of the pipeline and for sink groups.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests make and read their fixtures on the real disk (DESIGN.md, the agent's std::fs rule)"
+)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;

@@ -115,7 +115,15 @@ pub(super) async fn commit_ready(
         }
         group.extend(pending.pop_front());
     }
-    let channel = group[0].channel.clone();
+    commit_group(group).await
+}
+
+/// Commits `group` (pending batches, oldest first, each acknowledged) as one group commit;
+/// each batch's outcome in order.
+async fn commit_group(group: Vec<Delivered>) -> Vec<Settled> {
+    let Some(channel) = group.first().map(|d| d.channel.clone()) else {
+        return Vec::new();
+    };
     let mut txs = Vec::with_capacity(group.len());
     let mut meta = Vec::with_capacity(group.len());
     let mut last_taken = 0;

@@ -1,14 +1,15 @@
-//! The channel a bench run opens: its configuration from the flags ([`channel_config`]),
-//! temporary directories removed afterwards ([`scratch`]), and one put phase of the file
+//! The channel a bench run opens: its directories ([`run_dirs`]), its configuration from the
+//! flags ([`channel_config`]), the file channel itself ([`open_file_channel`]), temporary
+//! directories removed afterwards ([`scratch`]), and one put phase of the file
 //! channel alone in fresh ones ([`put_round`], the figure `--rpc --compare-channel` sets next
 //! to the RPC one). A leaf: `mod.rs`, `rpc.rs` and `compare.rs` import it.
 
 use std::path::PathBuf;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use sluice_core::{FileChannel, FileChannelConfig};
 
-use super::args::{BenchArgs, Stop};
+use super::args::{BenchArgs, ChannelKind, PhaseArg, Stop};
 use super::payload::Payload;
 use super::queue::FileQueue;
 use super::report::PhaseReport;
@@ -32,6 +33,48 @@ pub fn scratch() -> anyhow::Result<Scratch> {
     let p = std::env::temp_dir().join(format!("sluice-bench-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&p).with_context(|| format!("creating {}", p.display()))?;
     Ok(Scratch(p))
+}
+
+/// The checkpoint and data directories of a run: the given ones, or (for those not given)
+/// ones in a scratch directory removed when the answered [`Scratch`] drops.
+pub fn run_dirs(args: &BenchArgs) -> anyhow::Result<(PathBuf, Vec<PathBuf>, Option<Scratch>)> {
+    if let (Some(c), false) = (&args.checkpoint_dir, args.data_dirs.is_empty()) {
+        return Ok((c.clone(), args.data_dirs.clone(), None));
+    }
+    let s = scratch()?;
+    let ckpt = args
+        .checkpoint_dir
+        .clone()
+        .unwrap_or_else(|| s.0.join("checkpoint"));
+    let data = if args.data_dirs.is_empty() {
+        vec![s.0.join("data")]
+    } else {
+        args.data_dirs.clone()
+    };
+    Ok((ckpt, data, Some(s)))
+}
+
+/// The file channel of a `--channel file` run (None for the memory queue), refused when it
+/// already holds events a put-and-take-back run would miscount.
+pub fn open_file_channel(
+    args: &BenchArgs,
+    config: &FileChannelConfig,
+) -> anyhow::Result<Option<FileChannel>> {
+    if args.channel != ChannelKind::File {
+        if args.reopen || args.checkpoint_every_ms.is_some() {
+            bail!("--reopen and --checkpoint-every-ms need --channel file");
+        }
+        return Ok(None);
+    }
+    let ch = FileChannel::open(config.clone()).context("cannot open the channel")?;
+    let queued = ch.stats().queued;
+    if queued > 0 && matches!(args.phase, PhaseArg::Both | PhaseArg::Mixed) {
+        bail!(
+            "the channel already holds {queued} events; --phase both/mixed needs an empty one \
+             (use fresh directories, or --phase take to drain it)"
+        );
+    }
+    Ok(Some(ch))
 }
 
 /// One put phase of the file channel alone, in fresh temporary directories, with the run's

@@ -11,7 +11,6 @@
 //! takes).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{bail, Context};
 use sluice::agent::channel::AgentChannel;
@@ -21,11 +20,11 @@ use sluice::agent::topology as config;
 
 use super::args::{BenchArgs, ChannelKind, RpcKind};
 use super::channel_setup::scratch;
-use super::commit_report::GroupCommitReport;
 use super::payload::Payload;
-use super::report::{hit_rate, Latency, PhaseReport, Rates};
+use super::report::PhaseReport;
 use super::resources;
-use super::rpc_client::{client_transport, connect_all, drive, Driven};
+use super::rpc_client::{client_transport, connect_all, drive};
+use super::rpc_figures::{phase_report, Measured};
 
 /// The in-process agent's channel.
 const AGENT_CHANNEL: &str = "c1";
@@ -184,81 +183,17 @@ pub fn round(args: &BenchArgs, rts: &Runtimes) -> anyhow::Result<RpcRound> {
         rts.agent.block_on(a.shutdown());
     }
     drop(dir);
-    let Driven {
-        sent: events,
-        failed,
-        hist: h,
-        secs,
-    } = driven?;
-    let us = |ns: u64| ns as f64 / 1000.0;
-    let latency = if h.is_empty() {
-        Latency::default()
-    } else {
-        Latency {
-            p50: us(h.value_at_quantile(0.5)),
-            p99: us(h.value_at_quantile(0.99)),
-            p999: us(h.value_at_quantile(0.999)),
-            max: us(h.max()),
-        }
+    let driven = driven?;
+    let failed_calls = driven.failed;
+    let measured = Measured {
+        driven,
+        used,
+        client_cpu,
+        stats: (stats0, stats1),
     };
-    let payload_bytes: u64 = (0..batch as u64)
-        .map(|i| payload.payload_bytes(i) as u64)
-        .sum::<u64>()
-        * events
-        / batch as u64;
-    // The channel's own counters over the run: its commits are the source's puts and the
-    // sink's takes, its event cache serves the sink's takes.
-    let segments_recycled = match (&stats0, &stats1) {
-        (Some(a), Some(b)) => b.segments_recycled.saturating_sub(a.segments_recycled),
-        _ => 0,
-    };
-    let (fsyncs, group_commit, tail_cache_hit_rate) = match (&stats0, &stats1) {
-        (Some(a), Some(b)) => {
-            let fsyncs = b.fsyncs.saturating_sub(a.fsyncs);
-            let commits = b.commits.saturating_sub(a.commits);
-            let g = b.group_commit.since(&a.group_commit);
-            let tail = (
-                b.tail_cache_hits.saturating_sub(a.tail_cache_hits),
-                b.tail_cache_misses.saturating_sub(a.tail_cache_misses),
-            );
-            (
-                fsyncs,
-                GroupCommitReport::from_stats(&g, commits, fsyncs),
-                hit_rate(tail),
-            )
-        }
-        _ => (0, None, None),
-    };
-    let per_event = |d: Duration| d.as_secs_f64() * 1e6 / events.max(1) as f64;
-    let rates = Rates {
-        events_per_sec: events as f64 / secs,
-        payload_mb_per_sec: payload_bytes as f64 / secs / 1e6,
-        disk_mb_per_sec: used.storage_write_bytes() as f64 / secs / 1e6,
-        disk_read_bytes: used.read_bytes,
-        tail_cache_hit_rate,
-        commits_per_sec: h.len() as f64 / secs,
-        fsyncs_per_sec: fsyncs as f64 / secs,
-        commit_latency_us: latency,
-        bytes_written_per_event: used.wchar as f64 / events.max(1) as f64,
-        cpu_us_per_event: per_event(used.cpu),
-    };
-    let receiver_cpu_us_per_event = args
-        .target
-        .is_none()
-        .then(|| per_event(used.cpu.saturating_sub(client_cpu)));
     Ok(RpcRound {
-        phase: PhaseReport {
-            phase: "rpc".into(),
-            events_put: events,
-            events_taken: 0,
-            secs,
-            rates,
-            checkpoints: None,
-            group_commit,
-            segments_recycled,
-            receiver_cpu_us_per_event,
-        },
+        phase: phase_report(args, &payload, batch, measured),
         target,
-        failed_calls: failed,
+        failed_calls,
     })
 }

@@ -130,6 +130,18 @@ pub struct Driven {
     pub secs: f64,
 }
 
+/// What the connections share: the counters, the latencies, the events claimed so far, and
+/// when to stop (a budget of events, or a deadline).
+struct Shared {
+    sent: AtomicU64,
+    failed: AtomicU64,
+    hist: Mutex<Histogram<u64>>,
+    claimed: AtomicU64,
+    budget: u64,
+    deadline: Option<Instant>,
+    batch: usize,
+}
+
 /// Every connection sends its prepared batch, one call in flight, until the stop.
 pub async fn drive(
     clients: Vec<Client>,
@@ -137,75 +149,87 @@ pub async fn drive(
     batch: usize,
     stop: Stop,
 ) -> anyhow::Result<Driven> {
-    let sent = Arc::new(AtomicU64::new(0));
-    let failed = Arc::new(AtomicU64::new(0));
-    let hist = Arc::new(Mutex::new(
-        Histogram::<u64>::new_with_bounds(1, LATENCY_NS_MAX, 3).context("histogram")?,
-    ));
-    let budget = match stop {
-        Stop::Events(n) => n,
-        Stop::Duration(_) => u64::MAX,
-    };
-    let claimed = Arc::new(AtomicU64::new(0));
     let t0 = Instant::now();
-    let deadline = match stop {
-        Stop::Duration(d) => Some(t0 + d),
-        Stop::Events(_) => None,
-    };
+    let shared = Arc::new(Shared {
+        sent: AtomicU64::new(0),
+        failed: AtomicU64::new(0),
+        hist: Mutex::new(
+            Histogram::<u64>::new_with_bounds(1, LATENCY_NS_MAX, 3).context("histogram")?,
+        ),
+        claimed: AtomicU64::new(0),
+        budget: match stop {
+            Stop::Events(n) => n,
+            Stop::Duration(_) => u64::MAX,
+        },
+        deadline: match stop {
+            Stop::Duration(d) => Some(t0 + d),
+            Stop::Events(_) => None,
+        },
+        batch,
+    });
     let mut tasks = tokio::task::JoinSet::new();
-    for (i, mut client) in clients.into_iter().enumerate() {
-        let mut events: Vec<sluice_core::Event> = (0..batch as u64)
+    for (i, client) in clients.into_iter().enumerate() {
+        let events: Vec<sluice_core::Event> = (0..batch as u64)
             .map(|k| payload.event(i as u64 * batch as u64 + k))
             .collect();
-        let (sent, failed, hist, claimed) =
-            (sent.clone(), failed.clone(), hist.clone(), claimed.clone());
         let ids = payload.upstream_ids();
-        tasks.spawn(async move {
-            let mut local = Histogram::<u64>::new_with_bounds(1, LATENCY_NS_MAX, 3)
-                .map_err(|e| anyhow::anyhow!("histogram: {e}"))?;
-            loop {
-                if deadline.is_some_and(|d| Instant::now() >= d) {
-                    break;
-                }
-                let start = claimed.fetch_add(batch as u64, Ordering::Relaxed);
-                if start >= budget {
-                    break;
-                }
-                let n = (budget - start).min(batch as u64) as usize;
-                if let Some(origin) = ids {
-                    // Fresh ids per call, as an upstream's next batch has (a resent call
-                    // below keeps them: the receiver drops what it committed).
-                    Payload::number(&mut events[..n], origin, start);
-                }
-                loop {
-                    let t = Instant::now();
-                    match client.append_batch(&events[..n]).await {
-                        Ok(()) => {
-                            let _ = local.record(t.elapsed().as_nanos().max(1) as u64);
-                            sent.fetch_add(n as u64, Ordering::Relaxed);
-                            break;
-                        }
-                        Err(CallError::Status) => {
-                            failed.fetch_add(1, Ordering::Relaxed);
-                            tokio::time::sleep(FAILED_PAUSE).await;
-                        }
-                        Err(CallError::Other(e)) => return Err(e.context("appendBatch")),
-                    }
-                }
-            }
-            let _ = hist.lock().add(&local);
-            Ok::<(), anyhow::Error>(())
-        });
+        tasks.spawn(connection(client, events, ids, shared.clone()));
     }
     while let Some(r) = tasks.join_next().await {
         r.context("bench connection task")??;
     }
     let secs = t0.elapsed().as_secs_f64().max(1e-9);
-    let hist = hist.lock().clone();
+    let hist = shared.hist.lock().clone();
     Ok(Driven {
-        sent: sent.load(Ordering::Relaxed),
-        failed: failed.load(Ordering::Relaxed),
+        sent: shared.sent.load(Ordering::Relaxed),
+        failed: shared.failed.load(Ordering::Relaxed),
         hist,
         secs,
     })
+}
+
+/// One connection: claims a batch of the budget at a time and sends it (numbered afresh
+/// when `ids` is an upstream origin) until the budget or the deadline is spent; a call
+/// answered with a failure status is counted and resent after a pause.
+async fn connection(
+    mut client: Client,
+    mut events: Vec<sluice_core::Event>,
+    ids: Option<u64>,
+    shared: Arc<Shared>,
+) -> anyhow::Result<()> {
+    let batch = shared.batch as u64;
+    let mut local = Histogram::<u64>::new_with_bounds(1, LATENCY_NS_MAX, 3)
+        .map_err(|e| anyhow::anyhow!("histogram: {e}"))?;
+    loop {
+        if shared.deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+        let start = shared.claimed.fetch_add(batch, Ordering::Relaxed);
+        if start >= shared.budget {
+            break;
+        }
+        let n = (shared.budget - start).min(batch) as usize;
+        if let Some(origin) = ids {
+            // Fresh ids per call, as an upstream's next batch has (a resent call
+            // below keeps them: the receiver drops what it committed).
+            Payload::number(&mut events[..n], origin, start);
+        }
+        loop {
+            let t = Instant::now();
+            match client.append_batch(&events[..n]).await {
+                Ok(()) => {
+                    let _ = local.record(t.elapsed().as_nanos().max(1) as u64);
+                    shared.sent.fetch_add(n as u64, Ordering::Relaxed);
+                    break;
+                }
+                Err(CallError::Status) => {
+                    shared.failed.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(FAILED_PAUSE).await;
+                }
+                Err(CallError::Other(e)) => return Err(e.context("appendBatch")),
+            }
+        }
+    }
+    let _ = shared.hist.lock().add(&local);
+    Ok(())
 }

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::probe::ProbeResult;
-use super::report::Report;
+use super::report::{Comparison, PhaseReport, Report, Verification};
 
 /// Renders the probe alone (`sluice bench --probe`).
 pub fn probe_text(p: &ProbeResult) -> String {
@@ -83,70 +83,7 @@ pub fn text(r: &Report) -> String {
         "CPU µs/ev"
     );
     for p in &r.phases {
-        let q = &p.rates;
-        let l = &q.commit_latency_us;
-        let _ = writeln!(
-            s,
-            "{:<6} {:>9} {:>7.2} {:>10.0} {:>8.1} {:>9.1} {:>9.0} {:>8.0} {:>8.0} {:>8.0} {:>9.0} {:>8.0} {:>8.0} {:>9.2}",
-            p.phase,
-            p.events_put.max(p.events_taken),
-            p.secs,
-            q.events_per_sec,
-            q.payload_mb_per_sec,
-            q.disk_mb_per_sec,
-            q.commits_per_sec,
-            q.fsyncs_per_sec,
-            l.p50,
-            l.p99,
-            l.p999,
-            l.max,
-            q.bytes_written_per_event,
-            q.cpu_us_per_event
-        );
-        let _ = writeln!(
-            s,
-            "  disk reads: {} bytes ({:.1} MB)",
-            q.disk_read_bytes,
-            q.disk_read_bytes as f64 / 1e6
-        );
-        if let Some(rate) = q.tail_cache_hit_rate {
-            let _ = writeln!(
-                s,
-                "  tail cache: {:.1} % of takes served from memory",
-                rate * 100.0
-            );
-        }
-        if let Some(r) = p.receiver_cpu_us_per_event {
-            let _ = writeln!(s, "  receiver CPU: {r:.2} µs/event");
-        }
-        if p.segments_recycled > 0 {
-            let _ = writeln!(
-                s,
-                "  segments recycled: {} (written into spares)",
-                p.segments_recycled
-            );
-        }
-        if let Some(g) = &p.group_commit {
-            g.write_text(&mut s);
-        }
-        if let Some(c) = &p.checkpoints {
-            let _ = writeln!(
-                s,
-                "  {} checkpoints: longest {:.0} µs; longest commit during one {:.0} µs, otherwise {:.0} µs",
-                c.count,
-                c.longest_checkpoint_us,
-                c.longest_commit_during_checkpoint_us,
-                c.longest_commit_otherwise_us
-            );
-            let _ = writeln!(
-                s,
-                "  commits during a checkpoint: {} (p99 {:.0} µs); otherwise: {} (p99 {:.0} µs)",
-                c.commits_during_checkpoint,
-                c.p99_commit_during_checkpoint_us,
-                c.commits_otherwise,
-                c.p99_commit_otherwise_us
-            );
-        }
+        write_phase(&mut s, p);
     }
     let _ = writeln!(
         s,
@@ -154,45 +91,10 @@ pub fn text(r: &Report) -> String {
         r.peak_rss_mb, r.load_average
     );
     if let Some(c) = &r.comparison {
-        let list = |v: &[f64]| {
-            v.iter()
-                .map(|x| format!("{x:.0}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let _ = writeln!(
-            s,
-            "rounds: {}; rpc events/s [{}]",
-            c.rounds,
-            list(&c.rpc_events_per_sec)
-        );
-        if let Some(ratio) = c.ratio {
-            let _ = writeln!(
-                s,
-                "channel put events/s [{}]; ratio = rpc / channel put (medians) = {ratio:.2}; receiver CPU {:.2} vs {:.2} µs/event",
-                list(&c.channel_events_per_sec),
-                c.rpc_receiver_cpu_us_per_event.unwrap_or(f64::NAN),
-                c.channel_cpu_us_per_event.unwrap_or(f64::NAN)
-            );
-        }
+        write_comparison(&mut s, c);
     }
     if let Some(v) = &r.verified {
-        if v.ok {
-            let _ = writeln!(
-                s,
-                "verified: all {} events put were taken back intact",
-                v.put
-            );
-        } else {
-            let _ = writeln!(
-                s,
-                "VERIFICATION FAILED: put {}, taken {}, missing {}, duplicates {}, damaged {}",
-                v.put, v.taken, v.missing, v.duplicates, v.damaged
-            );
-            for p in &v.problems {
-                let _ = writeln!(s, "  {p}");
-            }
-        }
+        write_verification(&mut s, v);
     }
     if let Some(p) = &r.probe {
         s.push_str(&probe_text(p));
@@ -221,4 +123,117 @@ pub fn text(r: &Report) -> String {
         );
     }
     s
+}
+
+/// A phase's row and the lines under it (reads, caches, group commit, checkpoints).
+fn write_phase(s: &mut String, p: &PhaseReport) {
+    let q = &p.rates;
+    let l = &q.commit_latency_us;
+    let _ = writeln!(
+        s,
+        "{:<6} {:>9} {:>7.2} {:>10.0} {:>8.1} {:>9.1} {:>9.0} {:>8.0} {:>8.0} {:>8.0} {:>9.0} {:>8.0} {:>8.0} {:>9.2}",
+        p.phase,
+        p.events_put.max(p.events_taken),
+        p.secs,
+        q.events_per_sec,
+        q.payload_mb_per_sec,
+        q.disk_mb_per_sec,
+        q.commits_per_sec,
+        q.fsyncs_per_sec,
+        l.p50,
+        l.p99,
+        l.p999,
+        l.max,
+        q.bytes_written_per_event,
+        q.cpu_us_per_event
+    );
+    let _ = writeln!(
+        s,
+        "  disk reads: {} bytes ({:.1} MB)",
+        q.disk_read_bytes,
+        q.disk_read_bytes as f64 / 1e6
+    );
+    if let Some(rate) = q.tail_cache_hit_rate {
+        let _ = writeln!(
+            s,
+            "  tail cache: {:.1} % of takes served from memory",
+            rate * 100.0
+        );
+    }
+    if let Some(r) = p.receiver_cpu_us_per_event {
+        let _ = writeln!(s, "  receiver CPU: {r:.2} µs/event");
+    }
+    if p.segments_recycled > 0 {
+        let _ = writeln!(
+            s,
+            "  segments recycled: {} (written into spares)",
+            p.segments_recycled
+        );
+    }
+    if let Some(g) = &p.group_commit {
+        g.write_text(s);
+    }
+    if let Some(c) = &p.checkpoints {
+        let _ = writeln!(
+            s,
+            "  {} checkpoints: longest {:.0} µs; longest commit during one {:.0} µs, otherwise {:.0} µs",
+            c.count,
+            c.longest_checkpoint_us,
+            c.longest_commit_during_checkpoint_us,
+            c.longest_commit_otherwise_us
+        );
+        let _ = writeln!(
+            s,
+            "  commits during a checkpoint: {} (p99 {:.0} µs); otherwise: {} (p99 {:.0} µs)",
+            c.commits_during_checkpoint,
+            c.p99_commit_during_checkpoint_us,
+            c.commits_otherwise,
+            c.p99_commit_otherwise_us
+        );
+    }
+}
+
+/// The RPC rounds and their ratio to the channel alone.
+fn write_comparison(s: &mut String, c: &Comparison) {
+    let list = |v: &[f64]| {
+        v.iter()
+            .map(|x| format!("{x:.0}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = writeln!(
+        s,
+        "rounds: {}; rpc events/s [{}]",
+        c.rounds,
+        list(&c.rpc_events_per_sec)
+    );
+    if let Some(ratio) = c.ratio {
+        let _ = writeln!(
+            s,
+            "channel put events/s [{}]; ratio = rpc / channel put (medians) = {ratio:.2}; receiver CPU {:.2} vs {:.2} µs/event",
+            list(&c.channel_events_per_sec),
+            c.rpc_receiver_cpu_us_per_event.unwrap_or(f64::NAN),
+            c.channel_cpu_us_per_event.unwrap_or(f64::NAN)
+        );
+    }
+}
+
+/// What the run took back, or every problem found.
+fn write_verification(s: &mut String, v: &Verification) {
+    if v.ok {
+        let _ = writeln!(
+            s,
+            "verified: all {} events put were taken back intact",
+            v.put
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "VERIFICATION FAILED: put {}, taken {}, missing {}, duplicates {}, damaged {}",
+            v.put, v.taken, v.missing, v.duplicates, v.damaged
+        );
+        for p in &v.problems {
+            let _ = writeln!(s, "  {p}");
+        }
+    }
 }

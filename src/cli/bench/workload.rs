@@ -124,36 +124,83 @@ pub fn run_phase(
     progress: bool,
 ) -> anyhow::Result<PhaseResult> {
     let start = Instant::now();
-    let sh = Shared {
-        spec,
-        queue,
-        payload,
-        next_id: AtomicU64::new(spec.first_id),
-        put: AtomicU64::new(0),
-        taken: AtomicU64::new(0),
-        payload_bytes: AtomicU64::new(0),
-        putters_done: AtomicBool::new(spec.putters == 0),
-        stop_all: AtomicBool::new(false),
-        helpers_done: AtomicBool::new(false),
-        ckpt_epoch: AtomicU64::new(0),
-        deadline: match spec.stop {
-            Stop::Duration(d) => Some(start + d),
-            Stop::Events(_) => None,
-        },
-        hist: Mutex::new(new_hist()?),
-        ckpt: Mutex::new(CheckpointPauses::default()),
-        split: Mutex::new(Split::new()?),
-        taken_ids: Mutex::new(Vec::new()),
-        damaged: Mutex::new((0, Vec::new())),
-    };
+    let sh = Shared::new(spec, queue, payload, start)?;
     let c0 = queue.counters();
     let u0 = resources::now();
-    let result: anyhow::Result<()> = std::thread::scope(|s| {
-        let sh = &sh;
-        let putters: Vec<_> = (0..spec.putters)
+    run_threads(&sh, checkpoint, progress, start)?;
+    let elapsed = start.elapsed();
+    let c1 = queue.counters();
+    let usage = resources::now().since(&u0);
+    let mut ckpt = sh.ckpt.into_inner();
+    sh.split.into_inner().summarise(&mut ckpt);
+    Ok(PhaseResult {
+        name: spec.name,
+        put: sh.put.into_inner(),
+        taken: sh.taken.into_inner(),
+        payload_bytes: sh.payload_bytes.into_inner(),
+        elapsed,
+        commits: c1.commits.saturating_sub(c0.commits),
+        fsyncs: c1.fsyncs.saturating_sub(c0.fsyncs),
+        tail_cache: (
+            c1.tail_cache.0.saturating_sub(c0.tail_cache.0),
+            c1.tail_cache.1.saturating_sub(c0.tail_cache.1),
+        ),
+        group_commit: c1.group_commit.since(&c0.group_commit),
+        segments_recycled: c1.segments_recycled.saturating_sub(c0.segments_recycled),
+        latency: sh.hist.into_inner(),
+        usage,
+        taken_ids: sh.taken_ids.into_inner(),
+        damaged: sh.damaged.into_inner(),
+        checkpoints: checkpoint.map(|_| ckpt),
+    })
+}
+
+impl<'a> Shared<'a> {
+    /// The state of a phase starting at `start`: nothing put or taken yet.
+    fn new(
+        spec: PhaseSpec,
+        queue: &'a dyn BenchQueue,
+        payload: &'a Payload,
+        start: Instant,
+    ) -> anyhow::Result<Shared<'a>> {
+        Ok(Shared {
+            spec,
+            queue,
+            payload,
+            next_id: AtomicU64::new(spec.first_id),
+            put: AtomicU64::new(0),
+            taken: AtomicU64::new(0),
+            payload_bytes: AtomicU64::new(0),
+            putters_done: AtomicBool::new(spec.putters == 0),
+            stop_all: AtomicBool::new(false),
+            helpers_done: AtomicBool::new(false),
+            ckpt_epoch: AtomicU64::new(0),
+            deadline: match spec.stop {
+                Stop::Duration(d) => Some(start + d),
+                Stop::Events(_) => None,
+            },
+            hist: Mutex::new(new_hist()?),
+            ckpt: Mutex::new(CheckpointPauses::default()),
+            split: Mutex::new(Split::new()?),
+            taken_ids: Mutex::new(Vec::new()),
+            damaged: Mutex::new((0, Vec::new())),
+        })
+    }
+}
+
+/// The phase's threads: putters, then takers (each stopping all on an error), the
+/// checkpointer and the progress line; the first error.
+fn run_threads(
+    sh: &Shared<'_>,
+    checkpoint: Option<(Duration, CheckpointFn<'_>)>,
+    progress: bool,
+    start: Instant,
+) -> anyhow::Result<()> {
+    std::thread::scope(|s| {
+        let putters: Vec<_> = (0..sh.spec.putters)
             .map(|_| s.spawn(move || putter(sh)))
             .collect();
-        let takers: Vec<_> = (0..spec.takers)
+        let takers: Vec<_> = (0..sh.spec.takers)
             .map(|_| s.spawn(move || taker(sh)))
             .collect();
         let helper_done = &sh.helpers_done;
@@ -196,32 +243,6 @@ pub fn run_phase(
             let _ = h.join();
         }
         first_err.map_or(Ok(()), Err)
-    });
-    result?;
-    let elapsed = start.elapsed();
-    let c1 = queue.counters();
-    let usage = resources::now().since(&u0);
-    let mut ckpt = sh.ckpt.into_inner();
-    sh.split.into_inner().summarise(&mut ckpt);
-    Ok(PhaseResult {
-        name: spec.name,
-        put: sh.put.into_inner(),
-        taken: sh.taken.into_inner(),
-        payload_bytes: sh.payload_bytes.into_inner(),
-        elapsed,
-        commits: c1.commits.saturating_sub(c0.commits),
-        fsyncs: c1.fsyncs.saturating_sub(c0.fsyncs),
-        tail_cache: (
-            c1.tail_cache.0.saturating_sub(c0.tail_cache.0),
-            c1.tail_cache.1.saturating_sub(c0.tail_cache.1),
-        ),
-        group_commit: c1.group_commit.since(&c0.group_commit),
-        segments_recycled: c1.segments_recycled.saturating_sub(c0.segments_recycled),
-        latency: sh.hist.into_inner(),
-        usage,
-        taken_ids: sh.taken_ids.into_inner(),
-        damaged: sh.damaged.into_inner(),
-        checkpoints: checkpoint.map(|_| ckpt),
     })
 }
 

@@ -1,17 +1,16 @@
-//! SIGKILL mode: each round starts the worker (this binary, `crashtest-worker`), lets it run
-//! for a random time (sometimes killing it while it is still recovering), kills it with
-//! SIGKILL and books what it printed. At the end the channel is opened here and drained.
+//! SIGKILL mode: each round starts the worker (this binary, `crashtest-worker`, through
+//! [`WorkerProc`]), lets it run for a random time (sometimes killing it while it is still
+//! recovering), kills it with SIGKILL and books what it printed. At the end the channel is
+//! opened here and drained.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use sluice_core::FileChannel;
 
 use super::ledger::Ledger;
+use super::worker_proc::WorkerProc;
 use super::{channel_config, CrashtestArgs, Rng};
 
 /// Books one line of worker output; returns the recovery time of a `ready` line.
@@ -36,13 +35,6 @@ fn book(ledger: &mut Ledger, line: &str) -> Option<f64> {
     None
 }
 
-fn dirs_arg(dirs: &[PathBuf]) -> String {
-    dirs.iter()
-        .map(|d| d.display().to_string())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 /// One round: spawn, wait, SIGKILL, book. Returns the recovery time if the worker got there.
 fn round(
     args: &CrashtestArgs,
@@ -52,39 +44,7 @@ fn round(
     dirs: &[PathBuf],
     ledger: &mut Ledger,
 ) -> anyhow::Result<(Option<f64>, u64)> {
-    let exe = std::env::current_exe().context("locating the sluice binary")?;
-    let mut child = Command::new(exe)
-        .arg("crashtest-worker")
-        .arg("--checkpoint-dir")
-        .arg(ckpt)
-        .arg("--data-dirs")
-        .arg(dirs_arg(dirs))
-        .args(["--producers", &args.producers.to_string()])
-        .args(["--id-base", &(r * args.producers).to_string()])
-        .args(["--seed", &rng.next_u64().to_string()])
-        .args(["--direct-io", args.direct_io.as_key()])
-        .args(args.set.iter().flat_map(|kv| ["--set", kv.as_str()]))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("starting the worker")?;
-    let stdout = child.stdout.take().context("worker stdout")?;
-    let stderr = child.stderr.take().context("worker stderr")?;
-    let (tx, rx) = mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut s);
-        s
-    });
+    let mut worker = WorkerProc::spawn(args, r, rng.next_u64(), ckpt, dirs)?;
     let started = Instant::now();
     let mut recovery = None;
     // One round in eight is killed at once, likely while it is recovering.
@@ -94,38 +54,10 @@ fn round(
     if early {
         std::thread::sleep(Duration::from_millis(rng.below(30)));
     } else {
-        loop {
-            match rx.recv_timeout(Duration::from_secs(120)) {
-                Ok(line) => {
-                    let ready = line.starts_with("ready ");
-                    lines.push(line);
-                    if ready {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    let _ = child.kill();
-                    let status = child.wait()?;
-                    let errors = err_reader.join().unwrap_or_default();
-                    let why = match e {
-                        mpsc::RecvTimeoutError::Timeout => "within 120 s",
-                        mpsc::RecvTimeoutError::Disconnected => "(its output ended)",
-                    };
-                    bail!(
-                        "round {r}: the worker never became ready {why}, {status}: {}",
-                        errors.trim()
-                    );
-                }
-            }
-        }
+        worker.wait_ready(r, &mut lines)?;
         std::thread::sleep(Duration::from_millis(run_ms));
     }
-    let exited_early = child.try_wait()?.is_some();
-    let _ = child.kill();
-    let status = child.wait()?;
-    let _ = reader.join();
-    let errors = err_reader.join().unwrap_or_default();
-    lines.extend(rx.try_iter());
+    let (exited_early, status, errors) = worker.kill(&mut lines)?;
     for line in &lines {
         if let Some(ms) = book(ledger, line) {
             recovery = Some(ms);

@@ -20,6 +20,7 @@ mod ledger;
 mod missing;
 mod power_loss;
 mod worker;
+mod worker_proc;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -74,7 +74,7 @@ pub fn duplicates(counts: &BTreeMap<String, usize>) -> usize {
 
 /// Rounds of kills: a few by default, more with `SLUICE_LONG=1`.
 pub fn rounds(short: usize, long: usize) -> usize {
-    if std::env::var("SLUICE_LONG").is_ok_and(|v| v == "1") {
+    if crate::support::long_runs::long_runs() {
         long
     } else {
         short

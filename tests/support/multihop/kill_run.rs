@@ -20,7 +20,7 @@ pub fn kill_schedule(what: &str) -> (usize, u64, fastrand::Rng) {
 
 /// `short` kills, `long` with `SLUICE_LONG`; the seed as [`kill_schedule`]'s.
 pub fn kill_schedule_of(what: &str, short: usize, long: usize) -> (usize, u64, fastrand::Rng) {
-    let kills = if std::env::var_os("SLUICE_LONG").is_some() {
+    let kills = if crate::support::long_runs::long_runs() {
         long
     } else {
         short

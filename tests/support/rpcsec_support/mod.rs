@@ -39,22 +39,8 @@ pub const PASSWORD: &str = "changeit";
 impl Pki {
     /// Generates everything in `dir` (P-256 keys: fast).
     pub fn generate(dir: &Path) -> Pki {
-        let ec = [
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-        ];
         for ca in ["ca", "otherca"] {
-            let mut a = vec!["req", "-x509"];
-            a.extend(ec);
-            let subj = format!("/CN=Sluice test {ca}");
-            let (key, pem) = (format!("{ca}.key"), format!("{ca}.pem"));
-            a.extend([
-                "-keyout", &key, "-out", &pem, "-subj", &subj, "-days", "3650",
-            ]);
-            run(dir, "openssl", &a);
+            make_ca(dir, ca);
         }
         std::fs::write(
             dir.join("san.ext"),
@@ -70,73 +56,9 @@ impl Pki {
             ("othername", "ca", "365", "other.ext"),
         ];
         for (name, ca, days, ext) in certs {
-            let (key, csr, pem) = (
-                format!("{name}.key"),
-                format!("{name}.csr"),
-                format!("{name}.pem"),
-            );
-            let mut a = vec!["req"];
-            a.extend(ec);
-            a.extend(["-keyout", &key, "-out", &csr, "-subj", "/CN=localhost"]);
-            run(dir, "openssl", &a);
-            let (ca_pem, ca_key) = (format!("{ca}.pem"), format!("{ca}.key"));
-            run(
-                dir,
-                "openssl",
-                &[
-                    "x509",
-                    "-req",
-                    "-in",
-                    &csr,
-                    "-CA",
-                    &ca_pem,
-                    "-CAkey",
-                    &ca_key,
-                    "-CAcreateserial",
-                    "-out",
-                    &pem,
-                    "-days",
-                    days,
-                    "-extfile",
-                    ext,
-                ],
-            );
-            let keystore = [
-                std::fs::read(dir.join(&pem)).unwrap(),
-                std::fs::read(dir.join(&key)).unwrap(),
-            ]
-            .concat();
-            std::fs::write(dir.join(format!("{name}-keystore.pem")), keystore).unwrap();
+            make_signed(dir, name, ca, days, ext);
         }
-        let pass = format!("pass:{PASSWORD}");
-        run(
-            dir,
-            "openssl",
-            &[
-                "pkcs12",
-                "-export",
-                "-in",
-                "server.pem",
-                "-inkey",
-                "server.key",
-                "-certfile",
-                "ca.pem",
-                "-name",
-                "server",
-                "-out",
-                "server.p12",
-                "-passout",
-                &pass,
-            ],
-        );
-        run(
-            dir,
-            "openssl",
-            &[
-                "pkcs12", "-export", "-nokeys", "-in", "ca.pem", "-out", "ca.p12", "-passout",
-                &pass,
-            ],
-        );
+        make_pkcs12_stores(dir);
         Pki {
             dir: dir.to_owned(),
         }
@@ -284,4 +206,99 @@ pub async fn wait_for_log(parts: &[&str]) -> String {
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+/// The `openssl req` arguments of a new P-256 key without a passphrase.
+const EC_KEY: [&str; 5] = [
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+];
+
+/// A self-signed CA: `<ca>.key` and `<ca>.pem`.
+fn make_ca(dir: &Path, ca: &str) {
+    let mut a = vec!["req", "-x509"];
+    a.extend(EC_KEY);
+    let subj = format!("/CN=Sluice test {ca}");
+    let (key, pem) = (format!("{ca}.key"), format!("{ca}.pem"));
+    a.extend([
+        "-keyout", &key, "-out", &pem, "-subj", &subj, "-days", "3650",
+    ]);
+    run(dir, "openssl", &a);
+}
+
+/// A localhost certificate signed by `ca` valid for `days` (-1: expired yesterday) with the
+/// extensions file `ext`, and `<name>-keystore.pem` (chain + key).
+fn make_signed(dir: &Path, name: &str, ca: &str, days: &str, ext: &str) {
+    let (key, csr, pem) = (
+        format!("{name}.key"),
+        format!("{name}.csr"),
+        format!("{name}.pem"),
+    );
+    let mut a = vec!["req"];
+    a.extend(EC_KEY);
+    a.extend(["-keyout", &key, "-out", &csr, "-subj", "/CN=localhost"]);
+    run(dir, "openssl", &a);
+    let (ca_pem, ca_key) = (format!("{ca}.pem"), format!("{ca}.key"));
+    run(
+        dir,
+        "openssl",
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca_pem,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-out",
+            &pem,
+            "-days",
+            days,
+            "-extfile",
+            ext,
+        ],
+    );
+    let keystore = [
+        std::fs::read(dir.join(&pem)).unwrap(),
+        std::fs::read(dir.join(&key)).unwrap(),
+    ]
+    .concat();
+    std::fs::write(dir.join(format!("{name}-keystore.pem")), keystore).unwrap();
+}
+
+/// `server.p12` (the server's key and chain) and `ca.p12` (the CA as a truststore).
+fn make_pkcs12_stores(dir: &Path) {
+    let pass = format!("pass:{PASSWORD}");
+    run(
+        dir,
+        "openssl",
+        &[
+            "pkcs12",
+            "-export",
+            "-in",
+            "server.pem",
+            "-inkey",
+            "server.key",
+            "-certfile",
+            "ca.pem",
+            "-name",
+            "server",
+            "-out",
+            "server.p12",
+            "-passout",
+            &pass,
+        ],
+    );
+    run(
+        dir,
+        "openssl",
+        &[
+            "pkcs12", "-export", "-nokeys", "-in", "ca.pem", "-out", "ca.p12", "-passout", &pass,
+        ],
+    );
 }

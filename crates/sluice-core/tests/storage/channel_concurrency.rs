@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::common::*;
-use sluice_core::Event;
+use sluice_core::{Event, FileChannel};
 
 #[test]
 fn concurrent_putters_and_takers_lose_and_duplicate_nothing() {
@@ -23,49 +23,13 @@ fn concurrent_putters_and_takers_lose_and_duplicate_nothing() {
                 .map(|t| {
                     let ch = ch.clone();
                     let done = done.clone();
-                    s.spawn(move || {
-                        let mut got = Vec::new();
-                        loop {
-                            let finished = done.load(Ordering::SeqCst);
-                            let mut tx = ch.transaction();
-                            let mut batch = Vec::new();
-                            for _ in 0..(7 + t) {
-                                match tx.take().unwrap() {
-                                    Some(e) => batch.push(parse(&e)),
-                                    None => break,
-                                }
-                            }
-                            let empty = batch.is_empty();
-                            // Every fifth batch is rolled back and must come back later.
-                            if !empty && got.len() % 5 == 1 {
-                                tx.rollback();
-                                got.push((usize::MAX, 0));
-                                continue;
-                            }
-                            tx.commit().unwrap();
-                            got.extend(batch);
-                            if empty && finished {
-                                return got;
-                            }
-                        }
-                    })
+                    s.spawn(move || take_until_done(&ch, t, &done))
                 })
                 .collect();
             let putters: Vec<_> = (0..producers)
                 .map(|p| {
                     let ch = ch.clone();
-                    s.spawn(move || {
-                        let mut i = 0;
-                        while i < per_producer {
-                            let mut tx = ch.transaction();
-                            let n = 1 + (i % 13);
-                            for k in i..(i + n).min(per_producer) {
-                                tx.put(Event::new(format!("{p}:{k}").into_bytes())).unwrap();
-                            }
-                            tx.commit().unwrap();
-                            i += n;
-                        }
-                    })
+                    s.spawn(move || put_numbered(&ch, p, per_producer))
                 })
                 .collect();
             for h in putters {
@@ -88,6 +52,49 @@ fn concurrent_putters_and_takers_lose_and_duplicate_nothing() {
         let st = ch.stats();
         assert_eq!(st.queued, 0);
         assert_eq!(st.in_flight_takes, 0);
+    }
+}
+
+/// A taker: batches of `7 + t` until the putters are `done` and the channel is empty; every
+/// fifth batch rolled back (marked `(usize::MAX, 0)`) to come back later.
+fn take_until_done(ch: &FileChannel, t: usize, done: &AtomicBool) -> Vec<(usize, usize)> {
+    let mut got = Vec::new();
+    loop {
+        let finished = done.load(Ordering::SeqCst);
+        let mut tx = ch.transaction();
+        let mut batch = Vec::new();
+        for _ in 0..(7 + t) {
+            match tx.take().unwrap() {
+                Some(e) => batch.push(parse(&e)),
+                None => break,
+            }
+        }
+        let empty = batch.is_empty();
+        // Every fifth batch is rolled back and must come back later.
+        if !empty && got.len() % 5 == 1 {
+            tx.rollback();
+            got.push((usize::MAX, 0));
+            continue;
+        }
+        tx.commit().unwrap();
+        got.extend(batch);
+        if empty && finished {
+            return got;
+        }
+    }
+}
+
+/// A putter: `"{p}:{k}"` for k below `per_producer`, in transactions of 1 to 13.
+fn put_numbered(ch: &FileChannel, p: usize, per_producer: usize) {
+    let mut i = 0;
+    while i < per_producer {
+        let mut tx = ch.transaction();
+        let n = 1 + (i % 13);
+        for k in i..(i + n).min(per_producer) {
+            tx.put(Event::new(format!("{p}:{k}").into_bytes())).unwrap();
+        }
+        tx.commit().unwrap();
+        i += n;
     }
 }
 

@@ -125,3 +125,9 @@ pub fn peek_all(ch: &FileChannel) -> Vec<String> {
     tx.rollback();
     out
 }
+
+/// Whether the long forms of the fuzz, crash and soak runs are on: `SLUICE_LONG` set to
+/// anything but empty or `0` (docs/testing.md). Every test of this binary asks here.
+pub fn long_runs() -> bool {
+    std::env::var_os("SLUICE_LONG").is_some_and(|v| !v.is_empty() && v != "0")
+}

@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::common::{config_under, drain, ev};
+use crate::common::{config_under, drain, ev, long_runs};
 use sluice_core::io::{Fault, SimFs};
 use sluice_core::WalError;
 use sluice_core::{ChannelError, FileChannel, FileChannelConfig};
@@ -340,10 +340,10 @@ fn every_acknowledged_commit_survives_a_power_loss_at_every_operation() {
 
 #[test]
 fn seeded_power_loss_sweep_for_the_long_run() {
-    let Some(_) = std::env::var_os("SLUICE_LONG") else {
+    if !long_runs() {
         eprintln!("skipped: set SLUICE_LONG=1 for the seeded power-loss sweep");
         return;
-    };
+    }
     // Enough crash images per operation index for at least 10,000 points, unless told.
     let indices: u64 = WORKLOADS
         .iter()

@@ -13,7 +13,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::common::{config_under, ev, peek_all};
+use crate::common::{config_under, ev, long_runs, peek_all};
 use proptest::prelude::*;
 use sluice_core::io::{Fault, SimFs};
 use sluice_core::{Cached, Event, FileChannel, FileChannelConfig, Transaction};
@@ -174,103 +174,7 @@ fn run(seed: u64, ops: &[Op]) -> Result<(), TestCaseError> {
     let mut sys = System::new(seed);
     let mut m = Model::default();
     for (step, op) in ops.iter().enumerate() {
-        match op {
-            Op::Put(n) => {
-                for _ in 0..*n {
-                    let body = body_padding(sys.next);
-                    sys.next += 1;
-                    sys.tx().put(ev(&body)).map_err(|e| {
-                        TestCaseError::fail(format!("step {step}: put failed: {e}"))
-                    })?;
-                    m.puts.push(body);
-                }
-            }
-            Op::Take(n) | Op::TakeCached(n) => {
-                for _ in 0..*n {
-                    let got = if matches!(op, Op::TakeCached(_)) {
-                        take_cached(sys.tx(), m.queue.is_empty(), step)?
-                    } else {
-                        sys.tx().take().map_err(|e| {
-                            TestCaseError::fail(format!("step {step}: take failed: {e}"))
-                        })?
-                    };
-                    let got = got.map(|e| {
-                        String::from_utf8(Vec::from(e.into_parts().1)).unwrap_or_default()
-                    });
-                    let want = m.queue.pop_front();
-                    prop_assert_eq!(&got, &want, "step {}: take", step);
-                    if let Some(b) = want {
-                        m.takes.push(b);
-                    }
-                }
-            }
-            Op::Commit => {
-                if let Some(tx) = sys.tx.take() {
-                    tx.commit().map_err(|e| {
-                        TestCaseError::fail(format!("step {step}: commit failed: {e}"))
-                    })?;
-                }
-                m.commit();
-            }
-            Op::Rollback => {
-                if let Some(tx) = sys.tx.take() {
-                    tx.rollback();
-                }
-                m.rollback();
-            }
-            Op::Checkpoint => {
-                sys.ch().checkpoint().map_err(|e| {
-                    TestCaseError::fail(format!("step {step}: checkpoint failed: {e}"))
-                })?;
-            }
-            Op::Reopen => {
-                sys.reopen();
-                m.rollback();
-                prop_assert_eq!(peek_all(sys.ch()), Vec::from(m.queue.clone()));
-            }
-            Op::Crash(s) => {
-                sys.power_loss(*s);
-                m.rollback();
-                prop_assert_eq!(
-                    peek_all(sys.ch()),
-                    Vec::from(m.queue.clone()),
-                    "step {}: after power loss (seed {})",
-                    step,
-                    s
-                );
-            }
-            Op::CrashInCommit(k, s) => {
-                let with = m.committed_if_commit();
-                let without = m.committed_if_rollback();
-                sys.sim.inject(Fault::Crash {
-                    at: sys.sim.op_count() + u64::from(*k),
-                });
-                let acked = match sys.tx.take() {
-                    Some(tx) => tx.commit().is_ok(),
-                    None => true,
-                };
-                sys.power_loss(*s);
-                let got = peek_all(sys.ch());
-                if acked {
-                    prop_assert_eq!(&got, &with, "step {}: acked commit lost (k {})", step, k);
-                } else {
-                    prop_assert!(
-                        got == with || got == without,
-                        "step {}: failed commit at k {} left {:?}, neither {:?} nor {:?}",
-                        step,
-                        k,
-                        got,
-                        with,
-                        without
-                    );
-                }
-                if got == with {
-                    m.commit();
-                } else {
-                    m.rollback();
-                }
-            }
-        }
+        apply(&mut sys, &mut m, step, op)?;
     }
     // Finally: a crash with everything committed, and the queue must be exactly the model's.
     if let Some(tx) = sys.tx.take() {
@@ -283,8 +187,134 @@ fn run(seed: u64, ops: &[Op]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// One step on the channel and on the model, checking the channel against the model.
+fn apply(sys: &mut System, m: &mut Model, step: usize, op: &Op) -> Result<(), TestCaseError> {
+    match op {
+        Op::Put(n) => put_n(sys, m, step, *n)?,
+        Op::Take(n) => take_n(sys, m, step, *n, false)?,
+        Op::TakeCached(n) => take_n(sys, m, step, *n, true)?,
+        Op::Commit => {
+            if let Some(tx) = sys.tx.take() {
+                tx.commit()
+                    .map_err(|e| TestCaseError::fail(format!("step {step}: commit failed: {e}")))?;
+            }
+            m.commit();
+        }
+        Op::Rollback => {
+            if let Some(tx) = sys.tx.take() {
+                tx.rollback();
+            }
+            m.rollback();
+        }
+        Op::Checkpoint => {
+            sys.ch()
+                .checkpoint()
+                .map_err(|e| TestCaseError::fail(format!("step {step}: checkpoint failed: {e}")))?;
+        }
+        Op::Reopen => {
+            sys.reopen();
+            m.rollback();
+            prop_assert_eq!(peek_all(sys.ch()), Vec::from(m.queue.clone()));
+        }
+        Op::Crash(s) => {
+            sys.power_loss(*s);
+            m.rollback();
+            prop_assert_eq!(
+                peek_all(sys.ch()),
+                Vec::from(m.queue.clone()),
+                "step {}: after power loss (seed {})",
+                step,
+                s
+            );
+        }
+        Op::CrashInCommit(k, s) => crash_in_commit(sys, m, step, *k, *s)?,
+    }
+    Ok(())
+}
+
+/// `n` puts in the open transaction.
+fn put_n(sys: &mut System, m: &mut Model, step: usize, n: u8) -> Result<(), TestCaseError> {
+    for _ in 0..n {
+        let body = body_padding(sys.next);
+        sys.next += 1;
+        sys.tx()
+            .put(ev(&body))
+            .map_err(|e| TestCaseError::fail(format!("step {step}: put failed: {e}")))?;
+        m.puts.push(body);
+    }
+    Ok(())
+}
+
+/// Up to `n` takes in the open transaction (through `take_cached` when `cached`), each the
+/// model's head.
+fn take_n(
+    sys: &mut System,
+    m: &mut Model,
+    step: usize,
+    n: u8,
+    cached: bool,
+) -> Result<(), TestCaseError> {
+    for _ in 0..n {
+        let got = if cached {
+            take_cached(sys.tx(), m.queue.is_empty(), step)?
+        } else {
+            sys.tx()
+                .take()
+                .map_err(|e| TestCaseError::fail(format!("step {step}: take failed: {e}")))?
+        };
+        let got = got.map(|e| String::from_utf8(Vec::from(e.into_parts().1)).unwrap_or_default());
+        let want = m.queue.pop_front();
+        prop_assert_eq!(&got, &want, "step {}: take", step);
+        if let Some(b) = want {
+            m.takes.push(b);
+        }
+    }
+    Ok(())
+}
+
+/// A commit with a power loss at the `k`-th I/O operation from now: an acknowledged commit
+/// survives whole, a failed one is all there or not at all.
+fn crash_in_commit(
+    sys: &mut System,
+    m: &mut Model,
+    step: usize,
+    k: u8,
+    s: u64,
+) -> Result<(), TestCaseError> {
+    let with = m.committed_if_commit();
+    let without = m.committed_if_rollback();
+    sys.sim.inject(Fault::Crash {
+        at: sys.sim.op_count() + u64::from(k),
+    });
+    let acked = match sys.tx.take() {
+        Some(tx) => tx.commit().is_ok(),
+        None => true,
+    };
+    sys.power_loss(s);
+    let got = peek_all(sys.ch());
+    if acked {
+        prop_assert_eq!(&got, &with, "step {}: acked commit lost (k {})", step, k);
+    } else {
+        prop_assert!(
+            got == with || got == without,
+            "step {}: failed commit at k {} left {:?}, neither {:?} nor {:?}",
+            step,
+            k,
+            got,
+            with,
+            without
+        );
+    }
+    if got == with {
+        m.commit();
+    } else {
+        m.rollback();
+    }
+    Ok(())
+}
+
 fn cases() -> u32 {
-    if std::env::var_os("SLUICE_LONG").is_some() {
+    if long_runs() {
         2_000
     } else {
         64

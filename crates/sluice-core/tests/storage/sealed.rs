@@ -209,51 +209,62 @@ fn written(bed: &Bed, want: &[String]) -> FileChannelConfig {
     config
 }
 
+/// Alters a written channel's segments; answers the segment it altered.
+type Tamper = fn(&dyn Fs, &[(u32, PathBuf)]) -> PathBuf;
+
+/// One bit of the fourth record of the first segment flipped (and the frame re-salted).
+fn flip_a_bit(fs: &dyn Fs, segs: &[(u32, PathBuf)]) -> PathBuf {
+    let (id, path) = &segs[0];
+    let mut b = read_all(fs, path);
+    let (at, t) = frames(&b)[3];
+    b[at + t - 20] ^= 0x04;
+    resalt(&mut b[at..at + t], *id);
+    write_all(fs, path, &b);
+    path.clone()
+}
+
+/// Two puts of one length swapped within the first segment.
+fn swap_two_puts(fs: &dyn Fs, segs: &[(u32, PathBuf)]) -> PathBuf {
+    let (_, path) = &segs[0];
+    let mut b = read_all(fs, path);
+    let f = frames(&b);
+    let (i, j) = (0..f.len())
+        .flat_map(|i| (i + 1..f.len()).map(move |j| (i, j)))
+        .find(|(i, j)| f[*i].1 == f[*j].1 && b[f[*i].0 + 8] == 1 && b[f[*j].0 + 8] == 1)
+        .expect("two puts of one length");
+    let (a, t) = f[i];
+    let c = f[j].0;
+    let first = b[a..a + t].to_vec();
+    b.copy_within(c..c + t, a);
+    b[c..c + t].copy_from_slice(&first);
+    write_all(fs, path, &b);
+    path.clone()
+}
+
+/// The first record of one segment put in place of another segment's first (re-salted).
+fn move_to_another_segment(fs: &dyn Fs, segs: &[(u32, PathBuf)]) -> PathBuf {
+    let (_, from) = &segs[0];
+    let (to_id, to) = segs
+        .iter()
+        .find(|(_, p)| p != from)
+        .expect("a second segment");
+    let src = read_all(fs, from);
+    let mut dst = read_all(fs, to);
+    let (at, t) = frames(&src)[0];
+    let (dat, dt) = frames(&dst)[0];
+    assert_eq!(at, dat);
+    let mut frame = src[at..at + t].to_vec();
+    resalt(&mut frame, *to_id);
+    dst.splice(dat..dat + dt, frame);
+    write_all(fs, to, &dst);
+    to.clone()
+}
+
 #[test]
 fn a_flipped_swapped_moved_or_cut_record_is_found_and_never_delivered_altered() {
-    type Tamper = fn(&dyn Fs, &[(u32, PathBuf)]) -> PathBuf;
-    let flip: Tamper = |fs, segs| {
-        let (id, path) = &segs[0];
-        let mut b = read_all(fs, path);
-        let (at, t) = frames(&b)[3];
-        b[at + t - 20] ^= 0x04;
-        resalt(&mut b[at..at + t], *id);
-        write_all(fs, path, &b);
-        path.clone()
-    };
-    let swap: Tamper = |fs, segs| {
-        let (_, path) = &segs[0];
-        let mut b = read_all(fs, path);
-        let f = frames(&b);
-        let (i, j) = (0..f.len())
-            .flat_map(|i| (i + 1..f.len()).map(move |j| (i, j)))
-            .find(|(i, j)| f[*i].1 == f[*j].1 && b[f[*i].0 + 8] == 1 && b[f[*j].0 + 8] == 1)
-            .expect("two puts of one length");
-        let (a, t) = f[i];
-        let c = f[j].0;
-        let first = b[a..a + t].to_vec();
-        b.copy_within(c..c + t, a);
-        b[c..c + t].copy_from_slice(&first);
-        write_all(fs, path, &b);
-        path.clone()
-    };
-    let moved: Tamper = |fs, segs| {
-        let (_, from) = &segs[0];
-        let (to_id, to) = segs
-            .iter()
-            .find(|(_, p)| p != from)
-            .expect("a second segment");
-        let src = read_all(fs, from);
-        let mut dst = read_all(fs, to);
-        let (at, t) = frames(&src)[0];
-        let (dat, dt) = frames(&dst)[0];
-        assert_eq!(at, dat);
-        let mut frame = src[at..at + t].to_vec();
-        resalt(&mut frame, *to_id);
-        dst.splice(dat..dat + dt, frame);
-        write_all(fs, to, &dst);
-        to.clone()
-    };
+    let flip: Tamper = flip_a_bit;
+    let swap: Tamper = swap_two_puts;
+    let moved: Tamper = move_to_another_segment;
     for (what, tamper) in [("flipped", flip), ("swapped", swap), ("moved", moved)] {
         let bed = Bed::real();
         let want = bodies(what, 400);
@@ -274,7 +285,11 @@ fn a_flipped_swapped_moved_or_cut_record_is_found_and_never_delivered_altered() 
             "{what}: an altered event delivered"
         );
     }
-    // Cut: a segment shortened below what was acknowledged is refused, naming it.
+    a_cut_segment_is_refused_by_name();
+}
+
+/// Cut: a segment shortened below what was acknowledged is refused, naming it.
+fn a_cut_segment_is_refused_by_name() {
     let bed = Bed::real();
     let want = bodies("cut", 400);
     let config = written(&bed, &want);

@@ -50,8 +50,9 @@ fn assert_same_as_before(events: &[Event]) {
 
 /// Every header shape of the mapping: fields, headers that look like fields but are
 /// attributes, resource and scope groups interleaved, empty keys and values.
+/// Every header shape the encoder meets: the ordinary ones, then the edges ([`edge_shapes`]).
 fn shapes() -> Vec<Event> {
-    vec![
+    let mut v = vec![
         event(
             &[
                 ("timestamp", "1700000000123"),
@@ -95,6 +96,14 @@ fn shapes() -> Vec<Event> {
             ],
             b"third of the first group",
         ),
+    ];
+    v.extend(edge_shapes());
+    v
+}
+
+/// Numbers at their limits, empty keys and values, long bodies, groups coming back.
+fn edge_shapes() -> Vec<Event> {
+    vec![
         event(
             &[
                 ("timestamp", "18446744073709551615"),

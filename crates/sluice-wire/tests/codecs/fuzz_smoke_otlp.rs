@@ -73,9 +73,9 @@ fn kv(k: &'static str, value: Option<AnyValue>) -> KeyValue {
     }
 }
 
-/// A request with every field the mapping reads, a structured body, a value nested too deep
-/// and a string that is not UTF-8.
-fn rich_request() -> Vec<u8> {
+/// An array nested 40 deep (deeper than the mapping follows) and a key-value list of an
+/// int, a NaN and bytes.
+fn nested_values() -> (Option<AnyValue>, Option<AnyValue>) {
     let mut deep = text("leaf");
     for _ in 0..40 {
         deep = Some(AnyValue {
@@ -108,6 +108,13 @@ fn rich_request() -> Vec<u8> {
             ],
         })),
     });
+    (deep, list)
+}
+
+/// A request with every field the mapping reads, a structured body, a value nested too deep
+/// and a string that is not UTF-8.
+fn rich_request() -> Vec<u8> {
+    let (deep, list) = nested_values();
     let record = |body: Option<AnyValue>| LogRecord {
         time_unix_nano: 1_700_000_000_123_456_789,
         severity_number: 9,

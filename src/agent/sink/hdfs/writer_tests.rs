@@ -1,6 +1,11 @@
 //! Rolling by count, size, interval and idleness; maxOpenFiles eviction; durability of a
 //! written batch across a simulated power loss; recovery of in-use files.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests make and read their fixtures on the real disk (DESIGN.md, the agent's std::fs rule)"
+)]
+
 use std::path::Path;
 use std::time::Duration;
 

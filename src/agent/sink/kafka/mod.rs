@@ -235,25 +235,7 @@ impl KafkaSink {
         if let Some(t) = place.timestamp_ms {
             record = record.timestamp(t);
         }
-        let id = e.headers.get(sluice_core::dedup::EVENT_ID_HEADER);
-        if !self.cfg.kafka_headers.is_empty() || id.is_some() {
-            let mut h = OwnedHeaders::new();
-            // The event id goes along as a record header, so a consumer can drop a record a
-            // crash made the sink send again (docs/exactly-once.md).
-            if let Some(v) = id {
-                h = h.insert(Header {
-                    key: sluice_core::dedup::EVENT_ID_HEADER,
-                    value: Some(v.as_bytes()),
-                });
-            }
-            for (flume, kafka) in &self.cfg.kafka_headers {
-                if let Some(v) = e.headers.get(flume) {
-                    h = h.insert(Header {
-                        key: kafka,
-                        value: Some(v.as_bytes()),
-                    });
-                }
-            }
+        if let Some(h) = self.record_headers(e) {
             record = record.headers(h);
         }
         let deadline = tokio::time::Instant::now() + self.cfg.delivery_timeout;
@@ -284,6 +266,33 @@ impl KafkaSink {
                 }
             }
         }
+    }
+
+    /// The record's headers: the event id, then the `kafka.header.*` ones the event has;
+    /// `None` when there are none to send.
+    fn record_headers(&self, e: &Event) -> Option<OwnedHeaders> {
+        let id = e.headers.get(sluice_core::dedup::EVENT_ID_HEADER);
+        if self.cfg.kafka_headers.is_empty() && id.is_none() {
+            return None;
+        }
+        let mut h = OwnedHeaders::new();
+        // The event id goes along as a record header, so a consumer can drop a record a
+        // crash made the sink send again (docs/exactly-once.md).
+        if let Some(v) = id {
+            h = h.insert(Header {
+                key: sluice_core::dedup::EVENT_ID_HEADER,
+                value: Some(v.as_bytes()),
+            });
+        }
+        for (flume, kafka) in &self.cfg.kafka_headers {
+            if let Some(v) = e.headers.get(flume) {
+                h = h.insert(Header {
+                    key: kafka,
+                    value: Some(v.as_bytes()),
+                });
+            }
+        }
+        Some(h)
     }
 
     fn stopping(&self) -> bool {

@@ -47,45 +47,10 @@ impl EncryptionConfig {
     pub fn from_properties(
         props: &BTreeMap<String, String>,
     ) -> Result<Option<EncryptionConfig>, ConfigError> {
-        let get = |k: &str| props.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-        let active = get("encryption.activeKey");
-        let cipher = get("encryption.cipherProvider");
-        let provider = get("encryption.keyProvider");
-        if active.is_none() && cipher.is_none() && provider.is_none() {
-            if let Some(k) = props.keys().find(|k| k.starts_with(PREFIX)) {
-                return Err(err(
-                    k,
-                    "set without encryption.activeKey, encryption.cipherProvider and encryption.keyProvider",
-                ));
-            }
+        let get = |k: &str| trimmed(props, k);
+        let Some((active, cipher)) = required_trio(props)? else {
             return Ok(None);
-        }
-        let (Some(active), Some(cipher), Some(provider)) = (active, cipher, provider) else {
-            let missing = [
-                ("encryption.activeKey", active),
-                ("encryption.cipherProvider", cipher),
-                ("encryption.keyProvider", provider),
-            ]
-            .into_iter()
-            .find(|(_, v)| v.is_none())
-            .map_or("encryption.activeKey", |(k, _)| k);
-            return Err(err(
-                missing,
-                "missing: encryption.activeKey, encryption.cipherProvider and encryption.keyProvider are set together or not at all",
-            ));
         };
-        if !cipher.eq_ignore_ascii_case(CIPHER_AES_CTR) {
-            return Err(err(
-                "encryption.cipherProvider",
-                format!("{cipher:?} is not supported: Flume's {CIPHER_AES_CTR} is (a Java class is not); Sluice seals with AES-256-GCM either way"),
-            ));
-        }
-        if !provider.eq_ignore_ascii_case(KEY_PROVIDER_JCEKS) {
-            return Err(err(
-                "encryption.keyProvider",
-                format!("{provider:?} is not supported: {KEY_PROVIDER_JCEKS} is (JCEKS and PKCS12 keystores)"),
-            ));
-        }
         let path = |k: &str| -> Result<PathBuf, ConfigError> {
             let key = format!("{KP}{k}");
             get(&key)
@@ -94,35 +59,8 @@ impl EncryptionConfig {
         };
         let keystore_file = path("keyStoreFile")?;
         let store_password_file = path("keyStorePasswordFile")?;
-        let aliases: Vec<String> = get("encryption.keyProvider.keys")
-            .map(|v| v.split_whitespace().map(str::to_owned).collect())
-            .unwrap_or_default();
-        if aliases.is_empty() {
-            return Err(err(
-                "encryption.keyProvider.keys",
-                "required: the aliases of every key still needed, the active one included",
-            ));
-        }
-        if !aliases.iter().any(|a| a == active) {
-            return Err(err(
-                "encryption.activeKey",
-                format!("{active:?} is not listed in encryption.keyProvider.keys"),
-            ));
-        }
-        for k in props.keys().filter(|k| k.starts_with(PREFIX)) {
-            let known = matches!(
-                k.as_str(),
-                "encryption.activeKey"
-                    | "encryption.cipherProvider"
-                    | "encryption.keyProvider"
-                    | "encryption.keyProvider.keyStoreFile"
-                    | "encryption.keyProvider.keyStorePasswordFile"
-                    | "encryption.keyProvider.keys"
-            ) || password_file_alias(k).is_some_and(|a| aliases.iter().any(|x| x == a));
-            if !known {
-                return Err(err(k, "unknown encryption key (or a password file for an alias encryption.keyProvider.keys does not list)"));
-            }
-        }
+        let aliases = listed_aliases(props, active)?;
+        check_known_keys(props, &aliases)?;
         let keys = aliases
             .iter()
             .map(|a| {
@@ -167,6 +105,100 @@ impl EncryptionConfig {
         }
         self
     }
+}
+
+/// The value of `key` among `props`, trimmed; `None` when absent or blank.
+fn trimmed<'a>(props: &'a BTreeMap<String, String>, key: &str) -> Option<&'a str> {
+    props.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
+}
+
+/// `activeKey` and `cipherProvider` when the three keys Flume requires together are set (and
+/// name the one cipher and key provider), `None` when no `encryption.*` key is set at all.
+fn required_trio(props: &BTreeMap<String, String>) -> Result<Option<(&str, &str)>, ConfigError> {
+    let active = trimmed(props, "encryption.activeKey");
+    let cipher = trimmed(props, "encryption.cipherProvider");
+    let provider = trimmed(props, "encryption.keyProvider");
+    if active.is_none() && cipher.is_none() && provider.is_none() {
+        if let Some(k) = props.keys().find(|k| k.starts_with(PREFIX)) {
+            return Err(err(
+                k,
+                "set without encryption.activeKey, encryption.cipherProvider and encryption.keyProvider",
+            ));
+        }
+        return Ok(None);
+    }
+    let (Some(active), Some(cipher), Some(provider)) = (active, cipher, provider) else {
+        let missing = [
+            ("encryption.activeKey", active),
+            ("encryption.cipherProvider", cipher),
+            ("encryption.keyProvider", provider),
+        ]
+        .into_iter()
+        .find(|(_, v)| v.is_none())
+        .map_or("encryption.activeKey", |(k, _)| k);
+        return Err(err(
+            missing,
+            "missing: encryption.activeKey, encryption.cipherProvider and encryption.keyProvider are set together or not at all",
+        ));
+    };
+    if !cipher.eq_ignore_ascii_case(CIPHER_AES_CTR) {
+        return Err(err(
+            "encryption.cipherProvider",
+            format!("{cipher:?} is not supported: Flume's {CIPHER_AES_CTR} is (a Java class is not); Sluice seals with AES-256-GCM either way"),
+        ));
+    }
+    if !provider.eq_ignore_ascii_case(KEY_PROVIDER_JCEKS) {
+        return Err(err(
+            "encryption.keyProvider",
+            format!("{provider:?} is not supported: {KEY_PROVIDER_JCEKS} is (JCEKS and PKCS12 keystores)"),
+        ));
+    }
+    Ok(Some((active, cipher)))
+}
+
+/// `encryption.keyProvider.keys`: required, and listing the active key.
+fn listed_aliases(
+    props: &BTreeMap<String, String>,
+    active: &str,
+) -> Result<Vec<String>, ConfigError> {
+    let aliases: Vec<String> = trimmed(props, "encryption.keyProvider.keys")
+        .map(|v| v.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default();
+    if aliases.is_empty() {
+        return Err(err(
+            "encryption.keyProvider.keys",
+            "required: the aliases of every key still needed, the active one included",
+        ));
+    }
+    if !aliases.iter().any(|a| a == active) {
+        return Err(err(
+            "encryption.activeKey",
+            format!("{active:?} is not listed in encryption.keyProvider.keys"),
+        ));
+    }
+    Ok(aliases)
+}
+
+/// Every `encryption.*` key is one Flume reads (a password file only for a listed alias).
+fn check_known_keys(
+    props: &BTreeMap<String, String>,
+    aliases: &[String],
+) -> Result<(), ConfigError> {
+    for k in props.keys().filter(|k| k.starts_with(PREFIX)) {
+        let known = matches!(
+            k.as_str(),
+            "encryption.activeKey"
+                | "encryption.cipherProvider"
+                | "encryption.keyProvider"
+                | "encryption.keyProvider.keyStoreFile"
+                | "encryption.keyProvider.keyStorePasswordFile"
+                | "encryption.keyProvider.keys"
+        ) || password_file_alias(k).is_some_and(|a| aliases.iter().any(|x| x == a));
+        if !known {
+            return Err(err(k, "unknown encryption key (or a password file for an alias encryption.keyProvider.keys does not list)"));
+        }
+    }
+    Ok(())
 }
 
 /// The alias of `encryption.keyProvider.keys.<alias>.passwordFile`.

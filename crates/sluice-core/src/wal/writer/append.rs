@@ -93,50 +93,8 @@ impl DirWriter {
                 )?;
                 true
             }
-            None if key.is_some() => {
-                let Some((file, key)) = a.file.clone().zip(key) else {
-                    let path = self.segment_path(segment_id);
-                    let lost = io::Error::other("no active segment after a roll");
-                    return Err(self.poison.refuse("append to", path, lost));
-                };
-                let mut sealed = Vec::with_capacity(len as usize);
-                records.seal_into(&mut sealed, &key, offset);
-                hot_assert!(
-                    sealed.len() as u64 == len,
-                    "sealed records are not the length they said"
-                );
-                let written = if a.padded {
-                    let pad = recycle::page_pad(offset + len);
-                    file.write_all_at_padded(&sealed, pad, offset)
-                } else {
-                    file.write_all_at(&sealed, offset)
-                };
-                if let Err(e) = written {
-                    return Err(self.write_failed(file.as_ref(), segment_id, offset, len, e));
-                }
-                false
-            }
             None => {
-                let Some(file) = a.file.clone() else {
-                    let path = self.segment_path(segment_id);
-                    let lost = io::Error::other("no active segment after a roll");
-                    return Err(self.poison.refuse("append to", path, lost));
-                };
-                let (bytes, salt) = records.encoded();
-                resalt_for(bytes, salt, segment_id);
-                hot_assert!(
-                    first_frame_salted_with(bytes, segment_id),
-                    "records appended to segment {segment_id} are not salted for it"
-                );
-                let written = if a.padded {
-                    let pad = recycle::page_pad(offset + len);
-                    file.write_all_at_padded(bytes, pad, offset)
-                } else {
-                    file.write_all_at(bytes, offset)
-                };
-                if let Err(e) = written {
-                    return Err(self.write_failed(file.as_ref(), segment_id, offset, len, e));
-                }
+                self.write_buffered(a, records, offset, len)?;
                 false
             }
         };
@@ -149,5 +107,51 @@ impl DirWriter {
             end: a.written,
             pending_write,
         })
+    }
+
+    /// Writes the records at `offset` of the active buffered segment: sealed with its key, or
+    /// as encoded, re-salted for it.
+    fn write_buffered(
+        &self,
+        a: &Active,
+        records: &mut dyn Records,
+        offset: u64,
+        len: u64,
+    ) -> Result<(), WalError> {
+        let segment_id = a.segment_id;
+        let Some(file) = a.file.clone() else {
+            let path = self.segment_path(segment_id);
+            let lost = io::Error::other("no active segment after a roll");
+            return Err(self.poison.refuse("append to", path, lost));
+        };
+        let sealed;
+        let bytes: &[u8] = if let Some(key) = a.key.as_ref() {
+            let mut buf = Vec::with_capacity(len as usize);
+            records.seal_into(&mut buf, key, offset);
+            hot_assert!(
+                buf.len() as u64 == len,
+                "sealed records are not the length they said"
+            );
+            sealed = buf;
+            &sealed
+        } else {
+            let (bytes, salt) = records.encoded();
+            resalt_for(bytes, salt, segment_id);
+            hot_assert!(
+                first_frame_salted_with(bytes, segment_id),
+                "records appended to segment {segment_id} are not salted for it"
+            );
+            bytes
+        };
+        let written = if a.padded {
+            let pad = recycle::page_pad(offset + len);
+            file.write_all_at_padded(bytes, pad, offset)
+        } else {
+            file.write_all_at(bytes, offset)
+        };
+        match written {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.write_failed(file.as_ref(), segment_id, offset, len, e)),
+        }
     }
 }
