@@ -1,9 +1,13 @@
-//! Types shared by every agent component: property maps, configuration errors and type tables.
+//! Types shared by every agent component: property maps, failure causes, configuration errors
+//! and type tables.
 
 use std::collections::BTreeMap;
 
 /// A component's properties, keys relative to the component (e.g. `capacity`, `selector.header`).
 pub type Props = BTreeMap<String, String>;
+
+/// The cause a source's or a sink's failure carries: a typed error, or a sentence.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A component property with a bad or missing value.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -19,6 +19,7 @@
 
 pub mod avro;
 pub mod contract;
+pub mod error;
 pub(crate) mod file_roll;
 pub mod hdfs;
 pub mod http;

@@ -25,9 +25,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 
+use super::error::SinkError;
 use crate::agent::config::Ctx;
 use crate::agent::metrics::{CounterGroup, SinkCounter};
-use crate::agent::sink::SinkError;
 use sluice_core::Event;
 
 /// A sink's `deadLetter.directory` (Sluice, any sink type): where its poison events are

@@ -75,7 +75,7 @@ pub struct SourceError {
     pub kind: SourceErrorKind,
     /// What happened.
     #[source]
-    pub source: crate::agent::sink::contract::BoxError,
+    pub source: crate::agent::component::BoxError,
 }
 
 impl SourceError {
@@ -95,7 +95,7 @@ impl SourceCtx {
     pub(crate) fn fail(
         &self,
         kind: SourceErrorKind,
-        source: impl Into<crate::agent::sink::contract::BoxError>,
+        source: impl Into<crate::agent::component::BoxError>,
     ) -> SourceError {
         SourceError {
             source_name: self.name.clone(),

@@ -322,7 +322,7 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "position moved back from 9 to 4")]
+    #[should_panic(expected = "position moved back from 8 to 4")]
     fn a_commit_behind_the_committed_position_fires() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("a.log");
