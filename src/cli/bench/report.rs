@@ -21,6 +21,21 @@ pub struct Latency {
     pub max: f64,
 }
 
+impl Latency {
+    /// The quantiles of a histogram of nanoseconds, in microseconds (zeros when it is empty).
+    pub fn of(h: &hdrhistogram::Histogram<u64>) -> Latency {
+        if h.is_empty() {
+            return Latency::default();
+        }
+        Latency {
+            p50: us(h.value_at_quantile(0.5)),
+            p99: us(h.value_at_quantile(0.99)),
+            p999: us(h.value_at_quantile(0.999)),
+            max: us(h.max()),
+        }
+    }
+}
+
 /// What a phase achieved, per second and per event.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct Rates {
@@ -171,17 +186,7 @@ impl PhaseReport {
     pub fn from_result(r: &PhaseResult) -> PhaseReport {
         let secs = r.elapsed.as_secs_f64().max(1e-9);
         let events = r.events().max(1) as f64;
-        let h = &r.latency;
-        let latency = if h.is_empty() {
-            Latency::default()
-        } else {
-            Latency {
-                p50: us(h.value_at_quantile(0.5)),
-                p99: us(h.value_at_quantile(0.99)),
-                p999: us(h.value_at_quantile(0.999)),
-                max: us(h.max()),
-            }
-        };
+        let latency = Latency::of(&r.latency);
         PhaseReport {
             phase: r.name.to_owned(),
             events_put: r.put,

@@ -54,7 +54,7 @@ pub(super) fn phase_report(
         tail_cache_hit_rate,
         commits_per_sec: h.len() as f64 / secs,
         fsyncs_per_sec: fsyncs as f64 / secs,
-        commit_latency_us: latency(&h),
+        commit_latency_us: Latency::of(&h),
         bytes_written_per_event: used.wchar as f64 / events.max(1) as f64,
         cpu_us_per_event: per_event(used.cpu),
     };
@@ -72,21 +72,6 @@ pub(super) fn phase_report(
         group_commit,
         segments_recycled,
         receiver_cpu_us_per_event,
-    }
-}
-
-/// A call's round trip, in microseconds.
-fn latency(h: &hdrhistogram::Histogram<u64>) -> Latency {
-    let us = |ns: u64| ns as f64 / 1000.0;
-    if h.is_empty() {
-        Latency::default()
-    } else {
-        Latency {
-            p50: us(h.value_at_quantile(0.5)),
-            p99: us(h.value_at_quantile(0.99)),
-            p999: us(h.value_at_quantile(0.999)),
-            max: us(h.max()),
-        }
     }
 }
 
