@@ -19,21 +19,9 @@ use sluice_wire::otlp::borrowed::{
 };
 use sluice_wire::otlp::ExportBatch;
 
-/// xorshift64.
-struct Rng(u64);
+use super::smoke_rng::XorShift as Rng;
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
     /// Flips, truncates, overwrites, duplicates or inserts a few bytes of `seed`.
     fn mutate(&mut self, seed: &[u8]) -> Vec<u8> {
         let mut b = seed.to_vec();

@@ -6,21 +6,7 @@
 #[path = "../../../../fuzz/src/syslog_frames.rs"]
 mod syslog_frames;
 
-/// xorshift64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use super::smoke_rng::XorShift as Rng;
 
 const SEEDS: &[&[u8]] = &[
     b"<34>Oct 11 22:14:15 mymachine su: 'su root' failed\n<13>Jan  5 01:02:03 h x\r\n",

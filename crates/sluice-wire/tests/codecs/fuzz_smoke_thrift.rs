@@ -15,21 +15,7 @@ use sluice_core::Event;
 use sluice_wire::thrift::{encode_call, encode_exception, encode_reply, ExceptionKind};
 use sluice_wire::thrift::{Method, Protocol, Status};
 
-/// xorshift64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use super::smoke_rng::XorShift as Rng;
 
 /// Framed streams: Flume's capture and Sluice's encodings of calls and replies.
 fn seeds() -> Vec<(Protocol, Vec<u8>)> {

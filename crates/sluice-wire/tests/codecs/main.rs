@@ -18,4 +18,5 @@ mod fuzz_smoke_seal;
 mod fuzz_smoke_syslog;
 mod fuzz_smoke_thrift;
 mod ganglia_golden;
+mod smoke_rng;
 mod thrift_wire_golden;
