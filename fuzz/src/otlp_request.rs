@@ -9,7 +9,7 @@
 use bytes::Bytes;
 use prost::Message;
 use sluice_wire::otlp::borrowed::ExportLogsServiceRequest;
-use sluice_wire::otlp::cost::mapped_bytes;
+use sluice_wire::otlp::cost::{mapped_bytes, records};
 use sluice_wire::otlp::{request_events, ExportBatch};
 
 /// Largest event the mapping takes, as the source's default `maxEventBytes` (1 MiB).
@@ -21,12 +21,7 @@ pub fn run(data: &[u8]) {
     let Ok(req) = ExportLogsServiceRequest::decode(buf) else {
         return;
     };
-    let records: usize = req
-        .resource_logs
-        .iter()
-        .flat_map(|r| &r.scope_logs)
-        .map(|s| s.log_records.len())
-        .sum();
+    let records = records(&req);
     let cost = mapped_bytes(&req, data.len());
     let mapped = request_events(req, EVENT_BYTES_MAX);
     assert_eq!(

@@ -33,6 +33,15 @@ const NUMBER_TEXT_BYTES: u64 = 24;
 /// escaped as `\u0000`).
 const JSON_BYTES_PER_WIRE_BYTE: u64 = 6;
 
+/// How many log records `req` holds, over every resource and scope.
+pub fn records(req: &ExportLogsServiceRequest) -> usize {
+    req.resource_logs
+        .iter()
+        .flat_map(|r| &r.scope_logs)
+        .map(|s| s.log_records.len())
+        .sum()
+}
+
 /// The bytes `req`'s events will hold once mapped: `wire_bytes` (the request's buffer, which
 /// the bodies slice) plus, per record, its event, its headers (its resource's and scope's
 /// attributes counted again for each record) and a structured body's JSON text.

@@ -20,7 +20,7 @@ use super::body::Bodies;
 use super::config::OtlpSourceConfig;
 use super::inflate::Inflaters;
 use crate::agent::otlp::borrowed::ExportLogsServiceRequest;
-use crate::agent::otlp::cost::mapped_bytes;
+use crate::agent::otlp::cost::{mapped_bytes, records};
 use crate::agent::otlp::proto::{
     ExportLogsPartialSuccess, ExportLogsServiceResponse, INDEXES_MARK,
 };
@@ -106,12 +106,7 @@ impl Shared {
             .ok_or_else(|| Refusal::Busy("the source is stopping".into()))?;
         let total = self.inflight.total();
         if cost > total {
-            let records: usize = req
-                .resource_logs
-                .iter()
-                .flat_map(|r| &r.scope_logs)
-                .map(|s| s.log_records.len())
-                .sum();
+            let records = records(&req);
             return Err(Refusal::TooLarge(format!(
                 "the request's {records} records would take {cost} bytes once decoded \
                  (resource and scope attributes are copied into each record's event; \
