@@ -142,7 +142,7 @@ impl ClientProps {
                             self.props.insert(k.into(), v);
                         }
                     }
-                    Err(why) => cx.error(&full, why),
+                    Err(why) => cx.error(&full, why.to_string()),
                 }
                 continue;
             }
@@ -154,7 +154,7 @@ impl ClientProps {
             let value = match translate_value(&name, &value) {
                 Ok(v) => v,
                 Err(why) => {
-                    cx.error(&full, why);
+                    cx.error(&full, why.to_string());
                     continue;
                 }
             };
@@ -222,8 +222,25 @@ fn original_key(cx: &Ctx<'_>, prefix: &str, k: &str) -> String {
     }
 }
 
+/// Why a Java client property cannot be given to librdkafka.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum PropError {
+    /// A `partition.assignment.strategy` entry librdkafka has no counterpart for.
+    #[error("unknown assignor {0:?}; librdkafka has range, roundrobin and cooperative-sticky")]
+    UnknownAssignor(String),
+    /// A Plain or Scram `sasl.jaas.config` entry without one of its fields.
+    #[error("no {0}=\"...\" in the JAAS entry")]
+    JaasMissing(&'static str),
+    /// A `sasl.jaas.config` login module other than Plain, Scram or Krb5.
+    #[error(
+        "only PlainLoginModule, ScramLoginModule and Krb5LoginModule entries are understood; \
+         set sasl.username/sasl.password (librdkafka's keys) instead"
+    )]
+    JaasModule,
+}
+
 /// Java values librdkafka spells differently.
-fn translate_value(key: &str, value: &str) -> Result<String, String> {
+fn translate_value(key: &str, value: &str) -> Result<String, PropError> {
     match key {
         // PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL.
         "security.protocol" => Ok(value.to_ascii_lowercase()),
@@ -236,10 +253,7 @@ fn translate_value(key: &str, value: &str) -> Result<String, String> {
                     "RangeAssignor" | "range" => Ok("range"),
                     "RoundRobinAssignor" | "roundrobin" => Ok("roundrobin"),
                     "CooperativeStickyAssignor" | "cooperative-sticky" => Ok("cooperative-sticky"),
-                    other => Err(format!(
-                        "unknown assignor {other:?}; librdkafka has range, roundrobin and \
-                         cooperative-sticky"
-                    )),
+                    other => Err(PropError::UnknownAssignor(other.to_owned())),
                 }
             })
             .collect::<Result<Vec<_>, _>>()
@@ -249,7 +263,7 @@ fn translate_value(key: &str, value: &str) -> Result<String, String> {
 }
 
 /// The librdkafka properties a `sasl.jaas.config` value stands for.
-fn jaas(value: &str) -> Result<Vec<(&'static str, String)>, String> {
+fn jaas(value: &str) -> Result<Vec<(&'static str, String)>, PropError> {
     let field = |name: &str| -> Option<String> {
         let re = regex::Regex::new(&format!(r#"(?i)\b{name}\s*=\s*"([^"]*)""#)).ok()?;
         re.captures(value)
@@ -257,8 +271,8 @@ fn jaas(value: &str) -> Result<Vec<(&'static str, String)>, String> {
             .map(|m| m.as_str().to_owned())
     };
     if value.contains("PlainLoginModule") || value.contains("ScramLoginModule") {
-        let user = field("username").ok_or("no username=\"...\" in the JAAS entry")?;
-        let pass = field("password").ok_or("no password=\"...\" in the JAAS entry")?;
+        let user = field("username").ok_or(PropError::JaasMissing("username"))?;
+        let pass = field("password").ok_or(PropError::JaasMissing("password"))?;
         Ok(vec![("sasl.username", user), ("sasl.password", pass)])
     } else if value.contains("Krb5LoginModule") {
         let mut out = Vec::new();
@@ -270,11 +284,7 @@ fn jaas(value: &str) -> Result<Vec<(&'static str, String)>, String> {
         }
         Ok(out)
     } else {
-        Err(
-            "only PlainLoginModule, ScramLoginModule and Krb5LoginModule entries are \
-             understood; set sasl.username/sasl.password (librdkafka's keys) instead"
-                .into(),
-        )
+        Err(PropError::JaasModule)
     }
 }
 
