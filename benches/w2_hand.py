@@ -2,7 +2,7 @@
 """W2 by hand: the peers' two Sluice agents (../shared/peers/configs/sluice-w2-*.properties:
 TAILDIR -> file channel -> avro, then avro -> file channel -> file_roll) on the first N lines
 of a W2 input file, started as the peers' harness starts them; prints the wall time, events/s
-and each agent's user and system CPU. Beside the harness it splits user from kernel time and
+and each agent's user and system CPU and peak RSS (VmHWM). Beside the harness it splits user from kernel time and
 takes extra keys per agent.
 
 usage: benches/w2_hand.py BIN INPUT [N]     (INPUT: the harness's w2-input-1000000-200.log)
@@ -58,6 +58,12 @@ while time.time() < t0 + 120:
     if n >= N: break
     time.sleep(0.1)
 t1 = time.time(); e1 = ticks(edge.pid); c1 = ticks(col.pid)
+def hwm_mib(pid):
+    """Peak resident set (VmHWM) of a process, in MiB."""
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith("VmHWM:"): return int(line.split()[1]) / 1024
+    return 0.0
+rss = (hwm_mib(edge.pid), hwm_mib(col.pid))
 hz = os.sysconf("SC_CLK_TCK")
 eu, es = e1[0] / hz, e1[1] / hz; cu, cs = (c1[0] - c0[0]) / hz, (c1[1] - c0[1]) / hz
 if os.environ.get("MON"):
@@ -71,5 +77,5 @@ if os.environ.get("MON"):
 for p in (edge, col): p.terminate()
 for p in (edge, col): p.wait()
 secs = t1 - t0
-print("n=%d secs=%.2f ev/s=%d edge u/s=%.2f/%.2f col u/s=%.2f/%.2f cpu us/ev=%.2f (user %.2f sys %.2f)" % (
-    n, secs, n / secs, eu, es, cu, cs, (eu + es + cu + cs) * 1e6 / n, (eu + cu) * 1e6 / n, (es + cs) * 1e6 / n))
+print("n=%d secs=%.2f ev/s=%d edge u/s=%.2f/%.2f col u/s=%.2f/%.2f cpu us/ev=%.2f (user %.2f sys %.2f) peak MiB edge/col=%.0f/%.0f" % (
+    n, secs, n / secs, eu, es, cu, cs, (eu + es + cu + cs) * 1e6 / n, (eu + cu) * 1e6 / n, (es + cs) * 1e6 / n, rss[0], rss[1]))

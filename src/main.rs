@@ -6,7 +6,10 @@ mod cli;
 /// mimalloc instead of glibc's malloc: an event is six small allocations (body, header map,
 /// keys and values) made on one side of the channel and freed on the other, and glibc's
 /// malloc and free were ≈ 18 % of the CPU samples of a `sluice bench` run
-/// (docs/performance-findings.md, "CPU per event").
+/// (docs/performance-findings.md, "CPU per event"). Built without transparent huge pages
+/// (`no_thp`): with them an arena grows resident 2 MiB at a time, which put an idle agent at
+/// 32 MiB instead of 23 and W2's collector at 67-99 MiB instead of 40-45 (docs/performance.md,
+/// "Memory"); `MIMALLOC_ALLOW_THP=1` in the environment turns them back on.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -170,6 +170,8 @@ pub fn classpath_note(classpath: &str) -> String {
 pub fn run(args: AgentArgs) -> anyhow::Result<i32> {
     let spec = LogSpec::from_defines(&args.defines).map_err(exit::Usage)?;
     crate::cli::logging::init_spec(&spec)?;
+    let cache_total = crate::cli::cache_total::parse(define(&args, crate::cli::cache_total::KEY));
+    crate::cli::cache_total::install(cache_total.map_err(exit::Usage)?);
     if let Some(cp) = &args.classpath {
         tracing::info!("{}", classpath_note(cp));
     }

@@ -10,6 +10,7 @@ pub mod agent;
 pub mod agent_reload;
 pub mod avro_client;
 pub mod bench;
+pub mod cache_total;
 pub mod channel;
 pub mod conf_files;
 pub mod conf_provider;

@@ -33,6 +33,21 @@ fn each_failure_class_has_its_own_exit_code_in_every_subcommand() {
         err.contains("--worker-threads") && err.contains("1..=1024"),
         "{err}"
     );
+    let (code, _, err) = outcome(&sluice(
+        d,
+        &[
+            "agent",
+            "-n",
+            "a1",
+            "-f",
+            "conf/good.properties",
+            "-Dsluice.tailCacheTotal=16m",
+        ],
+    ));
+    assert!(
+        code == 2 && err.contains("-Dsluice.tailCacheTotal=16m: expected a number of bytes"),
+        "{code}: {err}"
+    );
     let (_, _, err) = check(d, &["-f", "missing.properties"]);
     assert!(
         err.starts_with("sluice: error: reading missing.properties: "),

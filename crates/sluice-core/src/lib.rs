@@ -6,7 +6,7 @@
 //!
 //! The public surface, and nothing else:
 //! - the channel: [`FileChannel`], [`Transaction`], [`FileChannelConfig`], [`RecoveryPolicy`],
-//!   the errors and reports ([`ChannelError`], [`ChannelStats`], [`RecoveryInfo`]), [`Event`];
+//!   the agent-wide memory budget of the channels' event caches ([`CacheBudget`]), the errors and reports ([`ChannelError`], [`ChannelStats`], [`RecoveryInfo`]), [`Event`];
 //! - the file-system seam: [`io`] ([`io::Fs`], [`io::StdFs`], [`io::SimFs`]);
 //! - the integrity tools' API: [`inspect`] (examine, verify, typed reports);
 //! - secret keys from Java keystores (JCEKS, PKCS#12) and Flume's key files: [`keystore`].
@@ -32,8 +32,8 @@ mod wal;
 pub use channel::adopt;
 pub use channel::config::{DirectIo, EncryptionConfig, KeysError, IGNORED_KEYS, KNOWN_KEYS};
 pub use channel::{
-    Cached, ChannelError, ChannelStats, ConfigError, ConfigWarning, FileChannel, FileChannelConfig,
-    GroupCommitStats, RecoveryInfo, RecoverySource, Transaction,
+    CacheBudget, Cached, ChannelError, ChannelStats, ConfigError, ConfigWarning, FileChannel,
+    FileChannelConfig, GroupCommitStats, RecoveryInfo, RecoverySource, Transaction,
 };
 pub use event::{Bytes, Event, EventData, IntoBody};
 pub use headers::Headers;

@@ -16,9 +16,13 @@
 //! shows up (a take, or a look at an empty queue) nothing is kept: a channel filling with
 //! no sink running is a backlog, and holding its first events only cost the putters memory.
 //!
+//! Every channel of an agent draws on one [`CacheBudget`] (`budget.rs`): a cache holds at most
+//! the smaller of its `tailCacheSize` and its equal share of the budget.
+//!
 //! It changes no durability property: an event is here only after its commit is durable, and
 //! the log stays the only thing recovery reads.
 
+mod budget;
 mod held;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -26,11 +30,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use parking_lot::Mutex;
 
 use crate::event::Event;
+pub use budget::CacheBudget;
+use budget::Share;
 use held::{cost, Held, Run};
 
 /// The committed events takers are most likely to ask for next.
 pub(super) struct EventCache {
+    /// `tailCacheSize`.
     limit: usize,
+    /// This cache's share of the agent's [`CacheBudget`] (unbounded without one).
+    share: Share,
     held: Mutex<Held>,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -46,6 +55,7 @@ impl std::fmt::Debug for EventCache {
         let held = self.held.lock();
         f.debug_struct("EventCache")
             .field("limit", &self.limit)
+            .field("share", &self.share.get())
             .field("events", &held.events)
             .field("bytes", &held.bytes)
             .finish()
@@ -57,6 +67,7 @@ impl EventCache {
     pub(super) fn new(limit: usize) -> Self {
         EventCache {
             limit,
+            share: Share::unbounded(),
             held: Mutex::new(Held::default()),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -83,14 +94,30 @@ impl EventCache {
             return false;
         }
         let gap = seq.saturating_sub(taken_end - 1) / 2;
-        usize::try_from(gap).is_ok_and(|g| g.saturating_mul(cost) <= self.limit)
+        usize::try_from(gap).is_ok_and(|g| g.saturating_mul(cost) <= self.bound())
+    }
+
+    /// The bytes this cache may hold now: its `tailCacheSize`, or its share of the agent's
+    /// budget when that is smaller.
+    fn bound(&self) -> usize {
+        self.limit.min(self.share.get())
+    }
+
+    /// Sets this cache's share of the budget and evicts the oldest events above it now.
+    fn set_share(&self, bytes: usize) {
+        self.share.bytes.store(bytes, Ordering::Relaxed);
+        let mut evicted = Vec::new();
+        self.held.lock().evict_to(self.bound(), &mut evicted);
+        // Freed outside the lock.
+        drop(evicted);
     }
 
     /// Keeps (moves out of `puts`) the durable puts of one commit, numbered from `first`,
     /// evicting the oldest events beyond the limit, unless the takers lag too far to reach
     /// them from here. An event larger than the whole cache is not kept.
     pub(super) fn insert(&self, first: u64, puts: &mut Vec<Event>) {
-        if self.limit == 0 || puts.is_empty() {
+        let bound = self.bound();
+        if bound == 0 || puts.is_empty() {
             return;
         }
         let bytes: usize = puts.iter().map(cost).sum();
@@ -99,7 +126,7 @@ impl EventCache {
         }
         let slots: Vec<Option<Event>> = puts
             .drain(..)
-            .map(|event| (cost(&event) <= self.limit).then_some(event))
+            .map(|event| (cost(&event) <= bound).then_some(event))
             .collect();
         let live = slots.iter().flatten().count();
         if live == 0 {
@@ -115,7 +142,7 @@ impl EventCache {
         {
             let mut held = self.held.lock();
             held.insert(run, &mut evicted);
-            held.evict_to(self.limit, &mut evicted);
+            held.evict_to(bound, &mut evicted);
             if held.events > 0 {
                 self.used.store(true, Ordering::Relaxed);
             }
@@ -170,6 +197,16 @@ impl EventCache {
     fn held(&self) -> (usize, usize, usize) {
         let held = self.held.lock();
         (held.events, held.runs.len(), held.bytes)
+    }
+}
+
+impl Drop for EventCache {
+    /// A closed channel's share goes back to the other channels of the budget.
+    fn drop(&mut self) {
+        let budget = self.share.budget.lock().take();
+        if let Some(budget) = budget.and_then(|b| b.upgrade()) {
+            budget.left();
+        }
     }
 }
 

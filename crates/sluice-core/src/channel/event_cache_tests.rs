@@ -218,3 +218,59 @@ proptest::proptest! {
         }
     }
 }
+
+/// Fills `cache` with `n` events of 100-byte bodies from sequence number `first`.
+fn fill(cache: &EventCache, first: u64, n: usize) {
+    let body = "x".repeat(100);
+    cache.insert(first, &mut (0..n).map(|_| ev(&body)).collect());
+}
+
+#[test]
+fn caches_on_one_budget_hold_at_most_an_equal_share_each() {
+    let per = 100 + EVENT_OVERHEAD;
+    let budget = CacheBudget::new(10 * per);
+    let a = std::sync::Arc::new(EventCache::new(1 << 20));
+    let b = std::sync::Arc::new(EventCache::new(1 << 20));
+    a.caught_up(0);
+    b.caught_up(0);
+    budget.join(&a);
+    fill(&a, 0, 20);
+    assert_eq!(a.held().0, 10, "alone, a cache has the whole budget");
+    budget.join(&b);
+    assert_eq!(
+        a.held(),
+        (5, 1, 5 * per),
+        "a second member trims the first at once"
+    );
+    fill(&b, 0, 20);
+    assert_eq!(b.held().0, 5);
+    assert!(
+        a.take(15).is_some() && a.take(14).is_none(),
+        "the oldest left"
+    );
+    drop(b);
+    fill(&a, 20, 20);
+    assert_eq!(a.held().0, 10, "a closed member's share goes back");
+}
+
+#[test]
+fn a_cache_keeps_its_own_limit_under_a_larger_share() {
+    let per = 100 + EVENT_OVERHEAD;
+    let budget = CacheBudget::new(100 * per);
+    let a = std::sync::Arc::new(EventCache::new(3 * per));
+    a.caught_up(0);
+    budget.join(&a);
+    fill(&a, 0, 10);
+    assert_eq!(a.held().0, 3);
+}
+
+#[test]
+fn a_budget_of_zero_keeps_nothing() {
+    let budget = CacheBudget::new(0);
+    let a = std::sync::Arc::new(EventCache::new(1 << 20));
+    a.caught_up(0);
+    budget.join(&a);
+    fill(&a, 0, 10);
+    assert_eq!(a.held(), (0, 0, 0));
+    assert!(a.take(0).is_none());
+}

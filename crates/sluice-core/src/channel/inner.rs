@@ -130,7 +130,7 @@ pub(super) struct Inner {
     pub(super) writers: Vec<DirWriter>,
     pub(super) table: Arc<SegmentTable>,
     /// The newest committed events, for takers that keep up (`tailCacheSize`).
-    pub(super) events: EventCache,
+    pub(super) events: Arc<EventCache>,
     pub(super) poison: Arc<Poison>,
     pub(super) seq_next: AtomicU64,
     pub(super) txid_next: AtomicU64,

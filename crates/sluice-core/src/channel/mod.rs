@@ -40,6 +40,7 @@ pub use crate::wal::writer::GroupCommitStats;
 pub use config::RecoveryPolicy;
 pub use config::{ConfigError, ConfigWarning, FileChannelConfig};
 pub use error::ChannelError;
+pub use event_cache::CacheBudget;
 pub use inner::{ChannelStats, FileChannel, RecoveryInfo, RecoverySource};
 pub use transaction::{Cached, Transaction};
 

@@ -15,6 +15,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use super::read::{FrameRead, Reading, Received};
 use super::{decode, At, Decoded, Failed, RpcProtocol, Then};
+use crate::agent::invariant;
 use crate::agent::metrics::SourceCounter;
 use crate::agent::source::rpc::answer::write_answer;
 use crate::agent::source::rpc::put::Putter;
@@ -33,10 +34,11 @@ pub(crate) const GATHER_MAX: std::time::Duration = std::time::Duration::from_mil
 /// A frame's id (what its answer carries besides the call's own).
 type Id<P> = <<P as RpcProtocol>::Reader as FrameRead>::Id;
 
-/// What a call's future gives back: the frame's id, the outcome, and the connection's call
-/// state after it (the handshake's).
+/// What a call's future gives back: its number on the connection (from 1, in the order read)
+/// with the frame's id, the outcome, and the connection's call state after it (the
+/// handshake's).
 type CallDone<P> = (
-    Id<P>,
+    (u64, Id<P>),
     Result<Decoded<P>, Failed<P>>,
     <P as RpcProtocol>::Conn,
 );
@@ -131,7 +133,7 @@ pub(crate) async fn serve<P, S>(
                     behind = parts.1.reader.pending() > 0;
                     idle = Some(parts);
                     let put = (under_way == 0 && !behind).then(|| putter.clone());
-                    calls.push_back(call(received, a.conn.clone(), shared, put, ctx.stop.clone()));
+                    calls.push_back(call(received, a.conn.clone(), shared, put, &ctx.stop));
                 }
             }
             () = async { match gather {
@@ -271,18 +273,19 @@ async fn put_group<P: RpcProtocol>(
         .collect()
 }
 
-/// One call: a `threads` permit, then decoded (and put, with `putter`). Owns what it uses, so
-/// several run at once beside the connection's reads.
+/// One call: a `threads` permit, then decoded (and put, with `putter`). Owns what it uses,
+/// so several run at once beside the connection's reads.
 async fn call<P: RpcProtocol>(
     received: Received<Id<P>>,
     mut conn: P::Conn,
     shared: &Arc<P>,
     putter: Option<Putter>,
-    mut stop: crate::agent::stop::Stop,
+    stop: &crate::agent::stop::Stop,
 ) -> CallDone<P> {
+    let mut stop = stop.clone();
     let base = shared.base();
     let deadline = tokio::time::Instant::now() + base.request_timeout;
-    let id = received.id;
+    let id = (received.number, received.id);
     // `threads` bounds the calls being decoded and put at once.
     let _thread = match &base.threads {
         None => None,
@@ -314,6 +317,8 @@ struct Answering<'a, 'l, P: RpcProtocol, W> {
     shared: &'a Arc<P>,
     log: &'a mut UpstreamLog<'l>,
     link: P::Link,
+    /// The number of the last call answered (0: none yet).
+    answered: u64,
 }
 
 impl<'a, 'l, P: RpcProtocol, W: AsyncWrite + Unpin> Answering<'a, 'l, P, W> {
@@ -332,12 +337,14 @@ impl<'a, 'l, P: RpcProtocol, W: AsyncWrite + Unpin> Answering<'a, 'l, P, W> {
             shared,
             log,
             link,
+            answered: 0,
         }
     }
 
     /// Answers a finished call within `request-timeout`; false when the connection ends
     /// (logged).
-    async fn respond(&mut self, (id, decoded, after): CallDone<P>) -> bool {
+    async fn respond(&mut self, ((number, id), decoded, after): CallDone<P>) -> bool {
+        in_call_order(&mut self.answered, number);
         if !P::reads_ahead(&self.conn) {
             self.conn = after;
         }
@@ -376,5 +383,39 @@ impl<'a, 'l, P: RpcProtocol, W: AsyncWrite + Unpin> Answering<'a, 'l, P, W> {
             return false;
         }
         true
+    }
+}
+
+/// Asserts that the call numbered `number` is answered after the last one (`answered`), and
+/// records it: a client matches answers to its calls by their order (avro has no call id).
+fn in_call_order(answered: &mut u64, number: u64) {
+    invariant::after(
+        *answered,
+        number,
+        "an RPC connection's answers go out in call order",
+    );
+    *answered = number;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_call_order;
+
+    #[test]
+    fn answers_in_the_order_read_pass() {
+        let mut answered = 0;
+        for n in [1, 2, 4, 5] {
+            in_call_order(&mut answered, n);
+        }
+        assert_eq!(answered, 5);
+    }
+
+    #[test]
+    #[should_panic(expected = "answers go out in call order: 2 does not come after 3")]
+    fn an_answer_out_of_call_order_fires() {
+        let mut answered = 0;
+        for n in [1, 3, 2] {
+            in_call_order(&mut answered, n);
+        }
     }
 }

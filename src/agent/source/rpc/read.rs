@@ -57,6 +57,8 @@ pub(crate) trait FrameRead: Send + 'static {
 
 /// A whole frame and the frame budget it holds (until its payload is decoded).
 pub(crate) struct Received<I> {
+    /// The frame's number on its connection, from 1 in the order read: answers go out in it.
+    pub(crate) number: u64,
     pub(crate) id: I,
     pub(crate) payload: Bytes,
     pub(crate) held: Option<Held>,
@@ -68,6 +70,8 @@ pub(crate) struct Reading<'a, P: RpcProtocol> {
     pub(crate) at: At<'a>,
     pub(crate) reader: P::Reader,
     pub(crate) stop: Stop,
+    /// Frames read so far.
+    read: u64,
 }
 
 impl<'a, P: RpcProtocol> Reading<'a, P> {
@@ -78,6 +82,7 @@ impl<'a, P: RpcProtocol> Reading<'a, P> {
             shared,
             at,
             stop: at.ctx.stop.clone(),
+            read: 0,
         }
     }
 
@@ -98,7 +103,16 @@ impl<'a, P: RpcProtocol> Reading<'a, P> {
         let mut deadline: Option<Instant> = None;
         loop {
             match self.reader.next_frame() {
-                Ok(Some((id, payload))) => return Some(Received { id, payload, held }),
+                Ok(Some((id, payload))) => {
+                    self.read += 1;
+                    let number = self.read;
+                    return Some(Received {
+                        number,
+                        id,
+                        payload,
+                        held,
+                    });
+                }
                 Ok(None) => {}
                 Err((what, kind)) => {
                     self.bad(&what, kind);

@@ -12,7 +12,7 @@ use super::{recover_state, segment_table};
 use crate::channel::checkpointer;
 use crate::channel::config::FileChannelConfig;
 use crate::channel::error::ChannelError;
-use crate::channel::event_cache::EventCache;
+use crate::channel::event_cache::{CacheBudget, EventCache};
 use crate::channel::inner::{Counters, FileChannel, Inner, RecoveryInfo};
 use crate::channel::ledger::DirLedger;
 use crate::channel::locks::lock_all;
@@ -126,7 +126,9 @@ pub(in crate::channel) fn open(
         fs,
         writers,
         table,
-        events: EventCache::new(usize::try_from(config_tail_cache).unwrap_or(usize::MAX)),
+        events: Arc::new(EventCache::new(
+            usize::try_from(config_tail_cache).unwrap_or(usize::MAX),
+        )),
         poison,
         seq_next: AtomicU64::new(rec.seq_next),
         txid_next: AtomicU64::new(rec.txid_next),
@@ -166,6 +168,9 @@ fn started(inner: Arc<Inner>, replayed_any: bool) -> Result<FileChannel, Channel
         checkpointer::checkpoint(&inner)?;
     }
     checkpointer::start_background(&inner)?;
+    if let Some(budget) = CacheBudget::process() {
+        budget.join(&inner.events);
+    }
     tracing::info!(
         events = inner.recovery.recovered_events,
         events_lost = inner.recovery.events_lost,

@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Steady load: W2 of ../shared/peers/run.py (tail a file -> durable buffer -> acknowledged hop ->
+durable buffer -> a file) fed at one fixed rate for every tool, so latency, CPU per event and
+memory are compared at equal work rather than at saturation.
+
+    python3 benches/steady_load.py --sluice target/release/sluice [--rate N] [--secs 30] [--rounds 3]
+
+The rate defaults to half of Fluent Bit's W2 maximum, measured first in the same run (one
+saturated W2 round of Fluent Bit through run.py's own w2_run). Each round then appends lines
+to the edge's input file every 5 ms at that rate for --secs seconds, each line numbered; a
+poller reads the output files every 2 ms and stamps each number when it first shows up.
+Latency is that stamp minus the time its write() returned: p50, p99, p999 and the maximum,
+with the poller's 2 ms period as its resolution. CPU per event is both agents' CPU (utime +
+stime from /proc) over the lines delivered; RSS is each agent's VmHWM. Rounds alternate the
+tools; figures are per round and medians. Loopback only; every wait is bounded.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PEERS = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "peers"))
+sys.path.insert(0, PEERS)
+import run as peers  # noqa: E402  (../shared/peers/run.py: tools, configs, process helpers)
+
+TICK_S = 0.005
+POLL_S = 0.002
+
+
+class Arrivals:
+    """Polls the output files and stamps the first time each line number shows up."""
+
+    def __init__(self, pattern, n):
+        self.pattern = pattern
+        self.seen = [0.0] * n
+        self.count = 0
+        self.offsets = {}
+        self.stopped = False
+        self.th = threading.Thread(target=self._loop, daemon=True)
+        self.th.start()
+
+    def _poll(self):
+        now = time.time()
+        for path in peers.glob.glob(self.pattern):
+            off = self.offsets.get(path, 0)
+            try:
+                with open(path, "rb") as f:
+                    f.seek(off)
+                    data = f.read()
+            except OSError:
+                continue
+            last = data.rfind(b"\n")
+            if last < 0:
+                continue
+            for m in peers.SEQ_RE.finditer(data, 0, last + 1):
+                i = int(m.group(1))
+                if i < len(self.seen) and self.seen[i] == 0.0:
+                    self.seen[i] = now
+                    self.count += 1
+            self.offsets[path] = off + last + 1
+
+    def _loop(self):
+        while not self.stopped:
+            self._poll()
+            time.sleep(POLL_S)
+
+    def stop(self):
+        self.stopped = True
+        self.th.join(5)
+        self._poll()
+
+
+def pct(xs, q):
+    if not xs:
+        return None
+    return xs[min(len(xs) - 1, int(q * len(xs)))]
+
+
+def steady_run(tool, args, rate, rnd):
+    base = peers.fresh(os.path.join(args.work, "steady-" + tool.name))
+    indir = peers.fresh(os.path.join(base, "in"))
+    outdir = peers.fresh(os.path.join(base, "out"))
+    cwork = peers.fresh(os.path.join(base, "collector"))
+    ework = peers.fresh(os.path.join(base, "edge"))
+    n = int(rate * args.secs)
+    res = {"tool": tool.name, "round": rnd, "rate": rate, "n": n}
+    port = peers.free_port()
+    col = tool.w2_collector(cwork, port, outdir)
+    edge = None
+    written = [0.0] * n
+    try:
+        if not peers.wait_port(port, 30):
+            raise RuntimeError("%s collector did not open its port" % tool.name)
+        path = os.path.join(indir, "in.log")
+        f = open(path, "ab")
+        edge = tool.w2_edge(ework, port, indir)
+        time.sleep(args.warmup)
+        col.mark()
+        edge.mark()
+        arrivals = Arrivals(tool.out_glob(outdir), n)
+        t0 = time.time()
+        i = 0
+        while i < n:
+            due = min(n, int((time.time() - t0) * rate) + 1)
+            if due > i:
+                f.write(b"".join(peers.file_line(j, args.size) for j in range(i, due)))
+                f.flush()
+                now = time.time()
+                for j in range(i, due):
+                    written[j] = now
+                i = due
+            time.sleep(TICK_S)
+        f.close()
+        deadline = time.time() + args.drain
+        while arrivals.count < n and time.time() < deadline:
+            time.sleep(0.05)
+        arrivals.stop()
+        res["edge_cpu_s"] = edge.cpu_since_mark()
+        res["collector_cpu_s"] = col.cpu_since_mark()
+        res["edge_rss_kib"] = peers.hwm_kib(edge.pid)
+        res["collector_rss_kib"] = peers.hwm_kib(col.pid)
+        lat = sorted((arrivals.seen[j] - written[j]) * 1000 for j in range(n) if arrivals.seen[j])
+        res["delivered"] = len(lat)
+        res["cpu_us_per_event"] = ((res["edge_cpu_s"] or 0) + (res["collector_cpu_s"] or 0)) * 1e6 / max(len(lat), 1)
+        for name, q in (("p50_ms", 0.5), ("p99_ms", 0.99), ("p999_ms", 0.999)):
+            res[name] = pct(lat, q)
+        res["max_ms"] = lat[-1] if lat else None
+    finally:
+        if edge is not None:
+            edge.stop()
+        col.stop()
+    return res
+
+
+def fluent_bit_max(args):
+    fb = peers.FluentBit(args)
+    r = peers.w2_run(fb, args, args.w2_n, args.size)
+    return r["events_per_s"]
+
+
+def summarize(results, names):
+    lines = ["steady load at %s lines/s for %s s (%d B lines); medians over rounds (range)" % (
+        peers.fmt(results["rate"]), results["secs"], results["size"]),
+        "%-12s %24s %24s %24s %14s %9s %9s %11s" % ("tool", "p50 ms", "p99 ms", "p999 ms", "CPU us/event",
+                                                    "edge MiB", "coll MiB", "delivered")]
+    for t in names:
+        rs = [r for r in results["rounds"] if r["tool"] == t and "p50_ms" in r]
+        if not rs:
+            continue
+
+        def col(key, d=1):
+            xs = [r[key] for r in rs if r.get(key) is not None]
+            if not xs:
+                return "-"
+            return "%s (%s-%s)" % (peers.fmt(statistics.median(xs), d), peers.fmt(min(xs), d), peers.fmt(max(xs), d))
+        lines.append("%-12s %24s %24s %24s %14s %9s %9s %11s" % (
+            t, col("p50_ms"), col("p99_ms"), col("p999_ms"), peers.fmt(statistics.median(r["cpu_us_per_event"] for r in rs), 2),
+            peers.fmt(max((r["edge_rss_kib"] or 0) / 1024 for r in rs)),
+            peers.fmt(max((r["collector_rss_kib"] or 0) / 1024 for r in rs)),
+            "/".join("%d" % r["delivered"] for r in rs)))
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sluice", required=True)
+    ap.add_argument("--fluent-bit", default=os.path.join(peers.PEERS, "fluent-bit"))
+    ap.add_argument("--rsyslogd", default="/usr/sbin/rsyslogd")
+    ap.add_argument("--syslog-ng-root", default=os.path.join(peers.PEERS, "syslog-ng-root"))
+    ap.add_argument("--tools", default="sluice,fluent-bit")
+    ap.add_argument("--rate", type=float, default=0, help="lines/s (default: half of Fluent Bit's W2 maximum)")
+    ap.add_argument("--secs", type=float, default=30)
+    ap.add_argument("--size", type=int, default=200)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--warmup", type=float, default=2.0, help="seconds between starting the edge and the first line")
+    ap.add_argument("--drain", type=float, default=60, help="seconds to wait for the last lines")
+    ap.add_argument("--w2-n", type=int, default=1000000, help="lines of the saturated Fluent Bit run")
+    ap.add_argument("--work", default=os.path.join(peers.PEERS, "work"))
+    ap.add_argument("--settle", type=float, default=2.0)
+    ap.add_argument("--w2-timeout", type=float, default=300)
+    ap.add_argument("--out", default="steady.json")
+    args = ap.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    names = args.tools.split(",")
+    tools = [peers.TOOLS[t](args) for t in names]
+    rate = args.rate
+    results = {"secs": args.secs, "size": args.size, "rounds": []}
+    if rate <= 0:
+        fb_max = fluent_bit_max(args)
+        results["fluent_bit_max"] = fb_max
+        rate = fb_max / 2
+        print("Fluent Bit W2 maximum %s lines/s: steady rate %s" % (peers.fmt(fb_max), peers.fmt(rate)), flush=True)
+    results["rate"] = rate
+    for rnd in range(args.rounds):
+        for t in tools[rnd % len(tools):] + tools[:rnd % len(tools)]:
+            try:
+                r = steady_run(t, args, rate, rnd)
+            except Exception as e:  # noqa: a failed round is reported, not fatal
+                r = {"tool": t.name, "round": rnd, "error": str(e)}
+            results["rounds"].append(r)
+            print("[steady r%d %s] %s" % (rnd, t.name, " ".join(
+                "%s=%s" % (k, peers.fmt(v, 2) if isinstance(v, float) else v) for k, v in r.items()
+                if k not in ("tool", "round", "rate"))), flush=True)
+            with open(args.out, "w") as f:
+                json.dump(results, f, indent=1)
+    print(summarize(results, names))
+
+
+if __name__ == "__main__":
+    main()
