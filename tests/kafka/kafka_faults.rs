@@ -81,7 +81,7 @@ fn two_collectors_in_one_group_share_partitions_and_lose_nothing_when_one_is_kil
     // Trickle records until both collectors wrote some: the group shares the partitions.
     // Each record is a record batch of its own: a collector's batch may end inside a producer's
     // batch, and tansu 0.6 cannot resume from inside one (docs/kafka.md, "tansu"; the source
-    // reports such a gap, and tests/kafka/kafka_kill_rounds.rs checks that report). This test is
+    // reports such a gap, and tests/kafka/kafka_kill_rounds/ checks that report). This test is
     // about the group sharing and taking over partitions, so every committed offset must be a
     // place the broker can resume from.
     let mut sent = Vec::new();

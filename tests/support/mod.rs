@@ -20,6 +20,7 @@ pub mod ports;
 pub mod rotating_log;
 pub mod rpcsec_support;
 pub mod s3_support;
+pub mod server_proc;
 pub mod status_support;
 pub mod thrift_support;
 pub mod tools_support;

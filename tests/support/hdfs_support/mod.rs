@@ -5,6 +5,8 @@
 
 pub mod cluster;
 pub mod datanode_loss;
+pub mod fsshell;
+pub mod site;
 
 use crate::support::agent_proc;
 #[allow(unused_imports)]

@@ -3,6 +3,12 @@
 //! them is on disk in the clear; the active key rotates across a restart and every event
 //! arrives once; a key still needed cannot be dropped; the tools and the crashtest (SIGKILL
 //! and power loss) take the same keys.
+//!
+//! This file holds the keystore and the agent's run with its key rotation; `crashtest.rs` the
+//! crashtest on sealed segments; `pkcs12.rs` a PKCS12 keystore.
+
+mod crashtest;
+mod pkcs12;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -267,137 +273,4 @@ fn the_tools_take_the_same_keys(dir: &Path) {
         "{text}"
     );
     assert_no_plaintext(dir);
-}
-
-#[test]
-fn crashtest_rounds_on_sealed_segments_lose_nothing_acknowledged() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    keys(dir);
-    let base = format!("{}/", dir.display());
-    let set: Vec<String> = encryption("key-1", "key-0 key-1", &base)
-        .into_iter()
-        .flat_map(|(k, v)| ["--set".to_owned(), format!("{k}={v}")])
-        .collect();
-    for mode in [&["--max-run-ms", "150"][..], &["--power-loss"][..]] {
-        let run = dir.join(if mode[0] == "--power-loss" {
-            "pl"
-        } else {
-            "kill"
-        });
-        let run_s = run.display().to_string();
-        let mut args = vec![
-            "crashtest",
-            "--dir",
-            &run_s,
-            "--rounds",
-            "5",
-            "--seed",
-            "65",
-        ];
-        args.extend_from_slice(mode);
-        args.extend(set.iter().map(String::as_str));
-        let out = sluice(dir, &args);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{mode:?}: {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let last = stdout.lines().last().unwrap_or("");
-        assert!(
-            last.contains(" lost=0 ") && !last.contains("acked=0 "),
-            "{mode:?}: {last}"
-        );
-        if mode[0] != "--power-loss" {
-            let segs: Vec<PathBuf> = files(&run.join("data"))
-                .into_iter()
-                .filter(|p| {
-                    p.file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with("log-"))
-                })
-                .collect();
-            assert!(!segs.is_empty());
-            for s in segs {
-                let b = std::fs::read(&s).unwrap();
-                assert_eq!(
-                    b.get(8..12),
-                    Some(&[3u8, 0, 0, 0][..]),
-                    "{} is not sealed",
-                    s.display()
-                );
-            }
-        }
-    }
-}
-
-/// A PKCS12 keystore (keytool's default store type) works as a JCEKS one does: events put
-/// with `sluice channel put` are sealed, read back by `dump`, and `verify` checks every tag.
-#[test]
-fn a_pkcs12_keystore_seals_the_channel_too() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    std::fs::create_dir_all(dir.join("keys")).unwrap();
-    let out = Command::new("keytool")
-        .current_dir(dir)
-        .args([
-            "-genseckey",
-            "-alias",
-            "p12-key",
-            "-keyalg",
-            "AES",
-            "-keysize",
-            "256",
-        ])
-        .args(["-storetype", "pkcs12", "-keystore", "keys/keys.p12"])
-        .args(["-storepass", "p12-secret", "-keypass", "p12-secret"])
-        .output()
-        .expect("run keytool");
-    assert!(
-        out.status.success(),
-        "keytool: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    secret(&dir.join("keys/p12.password"), "p12-secret\n");
-    let run = |verb: &str, stdin: &str| {
-        let mut args: Vec<String> = [
-            "channel",
-            verb,
-            "--checkpoint-dir",
-            "ckpt",
-            "--data-dirs",
-            "data",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
-        for kv in [
-            "encryption.activeKey=p12-key",
-            "encryption.cipherProvider=AESCTRNOPADDING",
-            "encryption.keyProvider=JCEKSFILE",
-            "encryption.keyProvider.keyStoreFile=keys/keys.p12",
-            "encryption.keyProvider.keyStorePasswordFile=keys/p12.password",
-            "encryption.keyProvider.keys=p12-key",
-        ] {
-            args.push("--set".into());
-            args.push(kv.into());
-        }
-        with_stdin(dir, &args, stdin)
-    };
-    std::fs::create_dir_all(dir.join("ckpt")).unwrap();
-    std::fs::create_dir_all(dir.join("data")).unwrap();
-    let events: String = lines("p12", 200).iter().map(|l| format!("{l}\n")).collect();
-    let put = run("put", &events);
-    assert!(
-        put.status.success(),
-        "{}",
-        String::from_utf8_lossy(&put.stderr)
-    );
-    assert_no_plaintext(dir);
-    let verify = run("verify", "");
-    let err = String::from_utf8_lossy(&verify.stderr);
-    assert!(verify.status.success() && err.contains("p12-key="), "{err}");
-    let dump = run("dump", "");
-    let text = String::from_utf8_lossy(&dump.stdout);
-    assert_eq!(text.matches(MARKER).count(), 200, "{text}");
 }
