@@ -227,27 +227,9 @@ impl Agent {
 
     /// Stops the sources, then the sink runners, that must go or restart.
     async fn stop_changed(&mut self, diff: &Diff<'_>) {
-        let stop_sources: Vec<String> = self
-            .sources
-            .keys()
-            .filter(|n| diff.source_changed(n))
-            .cloned()
-            .collect();
-        let sources: Vec<(String, Supervised)> = stop_sources
-            .iter()
-            .filter_map(|n| self.sources.remove(n).map(|s| (n.clone(), s)))
-            .collect();
+        let sources = take_where(&mut self.sources, |n| diff.source_changed(n));
         stop_all("source", sources, SOURCE_STOP_GRACE).await;
-        let stop_runners: Vec<String> = self
-            .runners
-            .keys()
-            .filter(|k| diff.unit_changed(k))
-            .cloned()
-            .collect();
-        let runners: Vec<(String, Supervised)> = stop_runners
-            .iter()
-            .filter_map(|k| self.runners.remove(k).map(|r| (k.clone(), r)))
-            .collect();
+        let runners = take_where(&mut self.runners, |k| diff.unit_changed(k));
         stop_all("sink runner", runners, RUNNER_STOP_GRACE).await;
     }
 
@@ -309,4 +291,16 @@ impl Agent {
         .await;
         self.alarms.stop().await;
     }
+}
+
+/// Removes from `running` the units whose name `pick` picks, in name order.
+fn take_where(
+    running: &mut BTreeMap<String, Supervised>,
+    pick: impl Fn(&str) -> bool,
+) -> Vec<(String, Supervised)> {
+    let names: Vec<String> = running.keys().filter(|n| pick(n)).cloned().collect();
+    names
+        .into_iter()
+        .filter_map(|n| running.remove(&n).map(|s| (n, s)))
+        .collect()
 }
