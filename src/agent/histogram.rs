@@ -28,6 +28,28 @@ pub(crate) struct HistogramSpec {
     pub bounds: &'static [u64],
 }
 
+impl HistogramSpec {
+    /// A latency histogram: recorded in nanoseconds, shown in seconds, [`LATENCY_BOUNDS_NS`].
+    const fn latency(name: &'static str, help: &'static str) -> Self {
+        HistogramSpec {
+            name,
+            help,
+            unit: HistogramUnit::Seconds,
+            bounds: LATENCY_BOUNDS_NS,
+        }
+    }
+
+    /// A batch-size histogram: events, [`BATCH_BOUNDS`].
+    const fn batch(name: &'static str, help: &'static str) -> Self {
+        HistogramSpec {
+            name,
+            help,
+            unit: HistogramUnit::Events,
+            bounds: BATCH_BOUNDS,
+        }
+    }
+}
+
 /// How base units are shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum HistogramUnit {
@@ -81,45 +103,34 @@ pub(crate) const LATENCY_BOUNDS_NS: &[u64] = &[
 pub(crate) const BATCH_BOUNDS: &[u64] = &[1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 10_000];
 
 /// Commit latency of channel transactions that put events.
-pub(crate) static PUT_COMMIT: HistogramSpec = HistogramSpec {
-    name: "put_commit_duration",
-    help:
-        "Time to commit a channel transaction that put events (file channel: includes the fsync).",
-    unit: HistogramUnit::Seconds,
-    bounds: LATENCY_BOUNDS_NS,
-};
+pub(crate) static PUT_COMMIT: HistogramSpec = HistogramSpec::latency(
+    "put_commit_duration",
+    "Time to commit a channel transaction that put events (file channel: includes the fsync).",
+);
 
 /// Commit latency of channel transactions that took events.
-pub(crate) static TAKE_COMMIT: HistogramSpec = HistogramSpec {
-    name: "take_commit_duration",
-    help: "Time to commit a channel transaction that took events.",
-    unit: HistogramUnit::Seconds,
-    bounds: LATENCY_BOUNDS_NS,
-};
+pub(crate) static TAKE_COMMIT: HistogramSpec = HistogramSpec::latency(
+    "take_commit_duration",
+    "Time to commit a channel transaction that took events.",
+);
 
 /// Events per committed put transaction.
-pub(crate) static PUT_BATCH: HistogramSpec = HistogramSpec {
-    name: "put_batch_size",
-    help: "Events per committed channel transaction that put events.",
-    unit: HistogramUnit::Events,
-    bounds: BATCH_BOUNDS,
-};
+pub(crate) static PUT_BATCH: HistogramSpec = HistogramSpec::batch(
+    "put_batch_size",
+    "Events per committed channel transaction that put events.",
+);
 
 /// Events per committed take transaction (empty takes are not recorded).
-pub(crate) static TAKE_BATCH: HistogramSpec = HistogramSpec {
-    name: "take_batch_size",
-    help: "Events per committed channel transaction that took at least one event.",
-    unit: HistogramUnit::Events,
-    bounds: BATCH_BOUNDS,
-};
+pub(crate) static TAKE_BATCH: HistogramSpec = HistogramSpec::batch(
+    "take_batch_size",
+    "Events per committed channel transaction that took at least one event.",
+);
 
 /// Latency of an RPC sink's calls (append / appendBatch), answered or failed.
-pub(crate) static RPC_CALL: HistogramSpec = HistogramSpec {
-    name: "rpc_call_duration",
-    help: "Time from writing an RPC call to reading its answer (failed calls included).",
-    unit: HistogramUnit::Seconds,
-    bounds: LATENCY_BOUNDS_NS,
-};
+pub(crate) static RPC_CALL: HistogramSpec = HistogramSpec::latency(
+    "rpc_call_duration",
+    "Time from writing an RPC call to reading its answer (failed calls included).",
+);
 
 /// One histogram: a bucket array and a sum, all atomics.
 #[derive(Debug)]

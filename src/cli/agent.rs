@@ -5,8 +5,9 @@
 //! `-Dflume.monitoring.type=http` (on `-Dflume.monitoring.bind`, default loopback, and
 //! `-Dflume.monitoring.port`, default 41414) or sending them to gmond with `type=ganglia`. At
 //! start the soft open-file limit is raised to the hard limit. A stop ends within `SHUTDOWN_BOUND` (10 s) whatever peers do.
+//! Its arguments: `agent_args.rs`; its reporters and HTTP access: `agent_monitoring.rs`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -14,112 +15,17 @@ use sluice::agent::config::{ConfFile, Severity};
 use sluice::agent::metrics::CounterGroup;
 use sluice::agent::rlimit;
 use sluice::agent::runtime::reload::{self, Trigger};
-use sluice::agent::runtime::{ganglia, http, Agent, Telemetry, SHUTDOWN_BOUND};
+use sluice::agent::runtime::{Agent, Telemetry, SHUTDOWN_BOUND};
 use sluice::agent::stop;
 use sluice::agent::topology::{self as config, AgentConfig};
 
+pub use crate::cli::agent_args::{parse_define, AgentArgs};
+use crate::cli::agent_monitoring::{allow_tap, reload_access, start_monitoring};
 use crate::cli::agent_reload::{self, report_not_ready};
 use crate::cli::conf_files;
 use crate::cli::conf_provider::{Provider, UriArgs};
 use crate::cli::exit;
 use crate::cli::logging::LogSpec;
-use crate::cli::monitoring::Monitoring;
-
-/// Arguments of `sluice agent`.
-#[derive(clap::Args, Debug, Clone)]
-pub struct AgentArgs {
-    /// The agent name (the first part of every key).
-    #[arg(short = 'n', long = "name")]
-    pub name: String,
-    /// The properties file; repeat for several, read in order: a key a later file sets
-    /// replaces the earlier value (as Flume 1.10's `--conf-file`).
-    #[arg(short = 'f', long = "conf-file", required_unless_present_any = ["conf_uri", "zk_hosts"],
-          conflicts_with_all = ["conf_uri", "zk_hosts"])]
-    pub conf_file: Vec<PathBuf>,
-    /// An http:// or https:// URI to read the properties from (as Flume 1.11's `-u`); repeat
-    /// for several, read in order. Polled every `-i` seconds (default 300) with
-    /// `If-Modified-Since`.
-    #[arg(short = 'u', long = "conf-uri", value_name = "URI")]
-    pub conf_uri: Vec<String>,
-    /// The user for Basic authentication at the `--conf-uri` (with `--conf-password`).
-    #[arg(long = "conf-user", requires = "conf_password", requires = "conf_uri")]
-    pub conf_user: Option<String>,
-    /// The password for Basic authentication at the `--conf-uri` (with `--conf-user`).
-    #[arg(long = "conf-password", requires = "conf_user")]
-    pub conf_password: Option<String>,
-    /// Where the last good configuration read from `--conf-uri` is kept
-    /// (`DIR/.AGENT.properties`, replaced atomically), and read at start when a URI cannot be.
-    #[arg(
-        short = 'b',
-        long = "backup-directory",
-        value_name = "DIR",
-        requires = "conf_uri"
-    )]
-    pub backup_dir: Option<PathBuf>,
-    /// ZooKeeper servers (`host:port,...`, as Flume's `-z`): the properties are the data of
-    /// the znode `BASE/AGENT`, watched for changes.
-    #[arg(
-        short = 'z',
-        long = "zkConnString",
-        value_name = "HOSTS",
-        conflicts_with = "conf_uri"
-    )]
-    pub zk_hosts: Option<String>,
-    /// The ZooKeeper base path (as Flume's `-p`; default `/flume`).
-    #[arg(
-        short = 'p',
-        long = "zkBasePath",
-        value_name = "PATH",
-        requires = "zk_hosts"
-    )]
-    pub zk_base: Option<String>,
-    /// Configuration directory: where `plugins.d` is looked for (in and beside it).
-    #[arg(short = 'c', long = "conf")]
-    pub conf_dir: Option<PathBuf>,
-    /// Extra classpath of Java plugins (`:`-separated), after Sluice's shim, before
-    /// `FLUME_CLASSPATH` and `plugins.d` (as `flume-ng -C`).
-    #[arg(short = 'C', long = "classpath", value_name = "CLASSPATH")]
-    pub classpath: Option<String>,
-    /// `plugins.d` directories (`:`-separated); default: `plugins.d` in and beside the
-    /// configuration directory (as `flume-ng --plugins-path`).
-    #[arg(long = "plugins-path", value_name = "DIRS")]
-    pub plugins_path: Option<String>,
-    /// Do not poll the files or URIs for changes (nor watch the ZooKeeper znode).
-    #[arg(long = "no-reload-conf")]
-    pub no_reload_conf: bool,
-    /// Async worker threads (1 to 1024); default tokio's `TOKIO_WORKER_THREADS` when set,
-    /// else one fewer than the CPUs available, at least 1 (commits and file I/O run on
-    /// threads of their own beside them).
-    #[arg(long = "worker-threads", value_name = "N",
-          value_parser = clap::value_parser!(u16).range(1..=1024))]
-    pub worker_threads: Option<u16>,
-    /// Seconds between checks of the files (default 30) or URIs (default 300) for changes
-    /// (1 to 86400).
-    #[arg(short = 'i', long = "poll-interval",
-          value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub poll_interval: Option<u64>,
-    /// `-Dkey=value`: `flume.root.logger=LEVEL[,console|LOGFILE|DRFA]`, `flume.log.dir`,
-    /// `flume.log.file`, `flume.log.format=text|flume|json`, `flume.monitoring.*`, or
-    /// `<agent>.<key>` overrides.
-    #[arg(short = 'D', value_name = "KEY=VALUE", value_parser = parse_define)]
-    pub defines: Vec<(String, String)>,
-}
-
-/// Parses `key=value` of a `-D` option.
-pub fn parse_define(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.trim().to_owned())),
-        _ => Err(format!("expected -Dkey=value, got -D{s}")),
-    }
-}
-
-fn define<'a>(args: &'a AgentArgs, key: &str) -> Option<&'a str> {
-    args.defines
-        .iter()
-        .rev()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-}
 
 /// Loads the configuration read; logs warnings; returns it or the rendered errors.
 pub(crate) fn load(args: &AgentArgs, files: &[ConfFile]) -> Result<AgentConfig, Vec<String>> {
@@ -161,28 +67,19 @@ fn provider(args: &AgentArgs) -> anyhow::Result<Provider> {
     )
 }
 
-/// The line logged for Flume's `-C`/`--classpath`.
-pub fn classpath_note(classpath: &str) -> String {
-    format!("-C {classpath}: added to the classpath of Java plugins (docs/java-plugins.md)")
-}
-
 /// Runs the subcommand.
 pub fn run(args: AgentArgs) -> anyhow::Result<i32> {
     let spec = LogSpec::from_defines(&args.defines).map_err(exit::Usage)?;
     crate::cli::logging::init_spec(&spec)?;
-    let cache_total = crate::cli::cache_total::parse(define(&args, crate::cli::cache_total::KEY));
+    let cache_total = crate::cli::agent_args::define(&args, crate::cli::cache_total::KEY);
+    let cache_total = crate::cli::cache_total::parse(cache_total);
     crate::cli::cache_total::install(cache_total.map_err(exit::Usage)?);
-    if let Some(cp) = &args.classpath {
-        tracing::info!("{}", classpath_note(cp));
+    if let Some(note) = args.plugins.classpath_note() {
+        tracing::info!("{note}");
     }
     let mut provider = provider(&args)?;
     let first = provider.first_file().unwrap_or(Path::new("")).to_owned();
-    crate::cli::plugins::set_java_env(
-        &first,
-        args.conf_dir.as_deref(),
-        args.classpath.as_deref(),
-        args.plugins_path.as_deref(),
-    );
+    args.plugins.set_java_env(&first);
     let workers = crate::cli::workers::workers(args.worker_threads.map(usize::from));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
@@ -288,72 +185,6 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig, provider: Provider) -> any
     }
     tracing::info!("agent stopped");
     Ok(exit::OK)
-}
-
-/// Who may ask for a reload over HTTP (`-Dflume.monitoring.reload`, loopback by default).
-fn reload_access(args: &AgentArgs) -> anyhow::Result<reload::Access> {
-    Ok(match define(args, "flume.monitoring.reload") {
-        None => reload::Access::Loopback,
-        Some(v) => reload::Access::parse(v).ok_or_else(|| {
-            exit::Usage(format!(
-                "-Dflume.monitoring.reload must be off, loopback or any, got {v:?}"
-            ))
-        })?,
-    })
-}
-
-/// Who may tap a component over HTTP (`-Dflume.monitoring.tap`), when set.
-fn allow_tap(args: &AgentArgs) -> anyhow::Result<()> {
-    if let Some(v) = define(args, "flume.monitoring.tap") {
-        sluice::agent::runtime::tap_http::allow(reload::Access::parse(v).ok_or_else(|| {
-            exit::Usage(format!(
-                "-Dflume.monitoring.tap must be off, loopback or any, got {v:?}"
-            ))
-        })?);
-    }
-    Ok(())
-}
-
-/// The `-Dflume.monitoring.type` reporter (the HTTP server or the Ganglia one), started; its
-/// task, which ends after `stopped`.
-async fn start_monitoring(
-    args: &AgentArgs,
-    telemetry: &Telemetry,
-    stopped: stop::Stop,
-) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
-    let monitoring = define(args, "flume.monitoring.type")
-        .map(|t| Monitoring::parse(t).map_err(exit::Usage))
-        .transpose()?;
-    match monitoring {
-        Some(Monitoring::Http) => {
-            let port: u16 = match define(args, "flume.monitoring.port") {
-                None => http::PORT_DEFAULT,
-                Some(p) => p.parse().with_context(|| {
-                    format!("-Dflume.monitoring.port must be a port number 0-65535, got {p:?}")
-                })?,
-            };
-            let bind = define(args, "flume.monitoring.bind").unwrap_or(http::BIND_DEFAULT);
-            let hosts = define(args, "flume.monitoring.hosts");
-            let (addr, task) = http::serve(bind, port, hosts, telemetry.clone(), stopped)
-                .await
-                .with_context(|| format!("serving metrics on {bind}:{port}"))?;
-            tracing::info!(%addr, "metrics at GET /metrics");
-            Ok(Some(task))
-        }
-        Some(Monitoring::Ganglia) => {
-            let settings = ganglia::Settings::parse(
-                define(args, "flume.monitoring.hosts"),
-                define(args, "flume.monitoring.pollFrequency"),
-                define(args, "flume.monitoring.isGanglia3"),
-            )
-            .map_err(|e| exit::Usage(e.to_string()))?;
-            let task = ganglia::start(settings, telemetry.metrics.clone(), stopped)
-                .await
-                .context("starting the ganglia reporter")?;
-            Ok(Some(task))
-        }
-        None => Ok(None),
-    }
 }
 
 /// The signals the agent loop waits for.

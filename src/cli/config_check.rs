@@ -13,6 +13,7 @@ use sluice::agent::config::{Origin, Severity};
 use sluice::agent::topology as config;
 
 use crate::cli::conf_files;
+use crate::cli::plugins::JavaPluginArgs;
 
 /// Arguments of `sluice config check`.
 #[derive(clap::Args, Debug)]
@@ -24,15 +25,9 @@ pub struct CheckArgs {
     /// the earlier value).
     #[arg(short = 'f', long = "conf-file", required = true)]
     pub conf_file: Vec<PathBuf>,
-    /// Configuration directory: where `plugins.d` is looked for (as `sluice agent -c`).
-    #[arg(short = 'c', long = "conf")]
-    pub conf_dir: Option<PathBuf>,
-    /// Extra classpath of Java plugins (as `sluice agent -C`).
-    #[arg(short = 'C', long = "classpath", value_name = "CLASSPATH")]
-    pub classpath: Option<String>,
-    /// `plugins.d` directories (as `sluice agent --plugins-path`).
-    #[arg(long = "plugins-path", value_name = "DIRS")]
-    pub plugins_path: Option<String>,
+    /// Where Java plugins are found (`-c`, `-C`, `--plugins-path`, as `sluice agent` takes them).
+    #[command(flatten)]
+    pub plugins: JavaPluginArgs,
     /// Overrides: `-D<agent>.<key>=value` (other -D keys are accepted and ignored).
     #[arg(short = 'D', value_name = "KEY=VALUE", value_parser = super::agent::parse_define)]
     pub defines: Vec<(String, String)>,
@@ -56,8 +51,8 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
         .first()
         .map_or(Path::new("."), PathBuf::as_path);
     let file = first.display().to_string();
-    if let Some(cp) = &args.classpath {
-        crate::cli::pipe::eprint_line(&format!("note: {}", super::agent::classpath_note(cp)));
+    if let Some(note) = args.plugins.classpath_note() {
+        crate::cli::pipe::eprint_line(&format!("note: {note}"));
     }
     for p in &loaded.problems {
         println!("{}", conf_files::render(p, &names));
@@ -67,12 +62,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
         let res = read::resolve_files(&files, &args.name, &args.defines);
         print_resolved(&res, &args.name, &names);
     }
-    super::plugins::set_java_env(
-        first,
-        args.conf_dir.as_deref(),
-        args.classpath.as_deref(),
-        args.plugins_path.as_deref(),
-    );
+    args.plugins.set_java_env(first);
     // Java classes are looked up (by running `java`) only when the configuration names some.
     let java_problems = match &loaded.config {
         Some(c) => super::plugins::check_classes(c)?,

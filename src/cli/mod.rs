@@ -7,6 +7,8 @@
 )]
 
 pub mod agent;
+pub mod agent_args;
+mod agent_monitoring;
 pub mod agent_reload;
 pub mod avro_client;
 pub mod bench;

@@ -9,26 +9,46 @@ use sluice::agent::java::{check, frame::Role, jvm, shim};
 use sluice::agent::registry::{SinkKind, SourceKind};
 use sluice::agent::topology::AgentConfig;
 
-/// Sets where the agent finds Java plugins: `plugins_path`, else `plugins.d` in and beside the
-/// configuration directory (`-c`, else the configuration file's directory).
-pub fn set_java_env(
-    conf_file: &Path,
-    conf_dir: Option<&Path>,
-    classpath: Option<&str>,
-    plugins_path: Option<&str>,
-) {
-    let dir: PathBuf = match conf_dir {
-        Some(d) => d.to_owned(),
-        None => match conf_file.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-            _ => PathBuf::from("."),
-        },
-    };
-    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
-    jvm::set_env(jvm::JavaEnv {
-        plugin_dirs: jvm::plugin_dirs(&dir, plugins_path),
-        classpath: classpath.map(str::to_owned),
-    });
+/// Where Java plugins are found, as `flume-ng` takes them (`sluice agent`, `config check`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct JavaPluginArgs {
+    /// Configuration directory: where `plugins.d` is looked for (in and beside it).
+    #[arg(short = 'c', long = "conf")]
+    pub conf_dir: Option<PathBuf>,
+    /// Extra classpath of Java plugins (`:`-separated), after Sluice's shim, before
+    /// `FLUME_CLASSPATH` and `plugins.d` (as `flume-ng -C`).
+    #[arg(short = 'C', long = "classpath", value_name = "CLASSPATH")]
+    pub classpath: Option<String>,
+    /// `plugins.d` directories (`:`-separated); default: `plugins.d` in and beside the
+    /// configuration directory (as `flume-ng --plugins-path`).
+    #[arg(long = "plugins-path", value_name = "DIRS")]
+    pub plugins_path: Option<String>,
+}
+
+impl JavaPluginArgs {
+    /// The line logged for Flume's `-C`/`--classpath`, when given.
+    pub fn classpath_note(&self) -> Option<String> {
+        self.classpath.as_ref().map(|classpath| {
+            format!("-C {classpath}: added to the classpath of Java plugins (docs/java-plugins.md)")
+        })
+    }
+
+    /// Sets where the agent finds Java plugins: `--plugins-path`, else `plugins.d` in and
+    /// beside the configuration directory (`-c`, else `conf_file`'s directory).
+    pub fn set_java_env(&self, conf_file: &Path) {
+        let dir: PathBuf = match &self.conf_dir {
+            Some(d) => d.to_owned(),
+            None => match conf_file.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+                _ => PathBuf::from("."),
+            },
+        };
+        let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+        jvm::set_env(jvm::JavaEnv {
+            plugin_dirs: jvm::plugin_dirs(&dir, self.plugins_path.as_deref()),
+            classpath: self.classpath.clone(),
+        });
+    }
 }
 
 /// The Java classes a configuration names, with their roles.

@@ -14,7 +14,9 @@ pub mod ganglia;
 pub(crate) mod health;
 pub(crate) mod history;
 pub mod http;
+mod http_answer;
 mod http_slots;
+mod launch;
 pub(crate) mod own_host;
 pub mod reload;
 mod scrape;
@@ -24,19 +26,13 @@ pub mod tap_http;
 pub(crate) mod telemetry;
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::agent::alarm::AlarmBoard;
 use crate::agent::channel::{AgentChannel, AgentChannelError};
-use crate::agent::metrics::{CounterGroup, Registry};
-use crate::agent::processor::SinkProcessorConfig;
-use crate::agent::router::ChannelProcessor;
-use crate::agent::sink::poison::PoisonHandler;
-use crate::agent::sink::runner;
-use crate::agent::source::ready::{self, Ready, ReadyWait};
-use crate::agent::source::{SourceCtx, SourceError, SourceErrorKind};
+use crate::agent::metrics::Registry;
+use crate::agent::source::ready::{self, ReadyWait};
 use crate::agent::topology::{AgentConfig, ChannelConfig};
 use alarm_task::AlarmTask;
 use diff::Diff;
@@ -231,27 +227,9 @@ impl Agent {
 
     /// Stops the sources, then the sink runners, that must go or restart.
     async fn stop_changed(&mut self, diff: &Diff<'_>) {
-        let stop_sources: Vec<String> = self
-            .sources
-            .keys()
-            .filter(|n| diff.source_changed(n))
-            .cloned()
-            .collect();
-        let sources: Vec<(String, Supervised)> = stop_sources
-            .iter()
-            .filter_map(|n| self.sources.remove(n).map(|s| (n.clone(), s)))
-            .collect();
+        let sources = take_where(&mut self.sources, |n| diff.source_changed(n));
         stop_all("source", sources, SOURCE_STOP_GRACE).await;
-        let stop_runners: Vec<String> = self
-            .runners
-            .keys()
-            .filter(|k| diff.unit_changed(k))
-            .cloned()
-            .collect();
-        let runners: Vec<(String, Supervised)> = stop_runners
-            .iter()
-            .filter_map(|k| self.runners.remove(k).map(|r| (k.clone(), r)))
-            .collect();
+        let runners = take_where(&mut self.runners, |k| diff.unit_changed(k));
         stop_all("sink runner", runners, RUNNER_STOP_GRACE).await;
     }
 
@@ -287,150 +265,6 @@ impl Agent {
         Ok(())
     }
 
-    fn start_runner(&mut self, key: &str, proc_cfg: &SinkProcessorConfig) {
-        let mut members = Vec::new();
-        for s in proc_cfg.sinks() {
-            let Some(sc) = self.cfg.sinks.get(&s) else {
-                continue;
-            };
-            let Some(rc) = self.channels.get(&sc.channel) else {
-                continue;
-            };
-            let counters = CounterGroup::sink();
-            self.registry.register(&s, counters.clone());
-            members.push((
-                s,
-                sc.kind.clone(),
-                rc.channel.clone(),
-                counters,
-                sc.dead_letter.clone(),
-            ));
-        }
-        if let [(s, crate::agent::registry::SinkKind::Java(jc), ch, counters, _)] =
-            members.as_slice()
-        {
-            let sup = self.java_runner(key, s, jc, ch, counters);
-            tracing::info!(runner = %key, "Java sink runner started");
-            self.runners.insert(key.to_owned(), sup);
-            return;
-        }
-        let policy_cfg = proc_cfg.clone();
-        let name = key.to_owned();
-        let sup = Supervised::spawn(format!("sink runner {key}"), move |stop| {
-            let units = members
-                .iter()
-                .map(|(s, kind, ch, counters, dead_letter)| {
-                    let unit = runner::SinkUnit {
-                        sink: kind.build(s),
-                        channel: ch.clone(),
-                        batch_size: kind.batch_size(),
-                        counters: counters.clone(),
-                        poison: PoisonHandler::new(s, dead_letter.clone()),
-                    };
-                    (s.clone(), unit)
-                })
-                .collect();
-            let fut: crate::agent::channel::BoxFuture<'static, ()> = match &policy_cfg {
-                // A user's Java SinkProcessor drives the group's sinks from its JVM.
-                SinkProcessorConfig::Java(spec) => Box::pin(crate::agent::sink::java_group::run(
-                    name.clone(),
-                    units,
-                    spec.clone(),
-                    stop,
-                )),
-                _ => Box::pin(runner::run(name.clone(), units, policy_cfg.policy(), stop)),
-            };
-            async move {
-                fut.await;
-                Ok::<(), Infallible>(())
-            }
-        });
-        tracing::info!(runner = %key, "sink runner started");
-        self.runners.insert(key.to_owned(), sup);
-    }
-
-    /// The runner of a Java sink: it runs its own loop, its transactions are the plugin's
-    /// (agent::java), within its channel's `transactionCapacity`.
-    fn java_runner(
-        &self,
-        key: &str,
-        s: &str,
-        jc: &crate::agent::java::config::JavaConfig,
-        ch: &Arc<dyn AgentChannel>,
-        counters: &Arc<CounterGroup>,
-    ) -> Supervised {
-        let (s, jc, ch, counters) = (s.to_owned(), jc.clone(), ch.clone(), counters.clone());
-        let tx_capacity = self
-            .cfg
-            .sinks
-            .get(&s)
-            .and_then(|sc| self.cfg.channels.get(&sc.channel))
-            .map_or(1, |c| c.kind.transaction_capacity() as usize);
-        Supervised::spawn(format!("sink runner {key}"), move |stop| {
-            let fut = crate::agent::sink::java::run(
-                jc.class.clone(),
-                s.clone(),
-                jc.props.clone(),
-                ch.clone(),
-                tx_capacity,
-                counters.clone(),
-                stop,
-            );
-            async move {
-                fut.await;
-                Ok::<(), Infallible>(())
-            }
-        })
-    }
-
-    fn start_source(&mut self, name: &str) {
-        let Some(sc) = self.cfg.sources.get(name).cloned() else {
-            return;
-        };
-        let chans: BTreeMap<String, Arc<dyn AgentChannel>> = self
-            .channels
-            .iter()
-            .map(|(n, rc)| (n.clone(), rc.channel.clone()))
-            .collect();
-        let counters = CounterGroup::source();
-        self.registry.register(name, counters.clone());
-        let source_name = name.to_owned();
-        let alarms = self.board.clone();
-        let (ready, wait) = Ready::new();
-        self.ready.insert(name.to_owned(), wait);
-        let sup = Supervised::spawn(format!("source {name}"), move |stop| {
-            let ready = ready.clone();
-            let alarms = alarms.clone();
-            let sc = sc.clone();
-            let chans = chans.clone();
-            let counters = counters.clone();
-            let source_name = source_name.clone();
-            async move {
-                let run = async {
-                    let router = ChannelProcessor::new(&sc, &chans)
-                        .map_err(|e| SourceError {
-                            source_name: source_name.clone(),
-                            kind: SourceErrorKind::Config,
-                            source: e.into(),
-                        })?
-                        .with_counters(counters.clone());
-                    let ctx = SourceCtx {
-                        name: source_name,
-                        router: Arc::new(router),
-                        counters,
-                        stop,
-                        alarms,
-                        ready: ready.clone(),
-                    };
-                    sc.kind.run(ctx).await
-                };
-                run.await.inspect_err(|e| ready.failed(e))
-            }
-        });
-        tracing::info!(source = %name, "source started");
-        self.sources.insert(name.to_owned(), sup);
-    }
-
     /// Waits until every source accepts input (its sockets are bound) or has failed its
     /// start, at most [`ready::READY_WAIT`]; returns the sources that do not accept input,
     /// each with why (a failed one is restarted with backoff).
@@ -457,4 +291,16 @@ impl Agent {
         .await;
         self.alarms.stop().await;
     }
+}
+
+/// Removes from `running` the units whose name `pick` picks, in name order.
+fn take_where(
+    running: &mut BTreeMap<String, Supervised>,
+    pick: impl Fn(&str) -> bool,
+) -> Vec<(String, Supervised)> {
+    let names: Vec<String> = running.keys().filter(|n| pick(n)).cloned().collect();
+    names
+        .into_iter()
+        .filter_map(|n| running.remove(&n).map(|s| (n, s)))
+        .collect()
 }

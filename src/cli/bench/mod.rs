@@ -8,11 +8,14 @@
 mod args;
 mod channel_setup;
 mod commit_report;
+mod commit_split;
 mod compare;
 mod memory;
 mod monitor;
 mod otlp_client;
 mod payload;
+mod phase_shared;
+mod phase_threads;
 mod phases;
 mod probe;
 mod queue;

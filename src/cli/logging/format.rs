@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
-use tracing::{Event, Subscriber};
+use tracing::{Event, Metadata, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
@@ -81,19 +81,9 @@ fn finish_line(mut w: Writer<'_>, f: &Fields) -> fmt::Result {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FlumeConsoleFormat;
 
-impl<S, N> FormatEvent<S, N> for FlumeConsoleFormat
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-{
-    fn format_event(
-        &self,
-        _ctx: &FmtContext<'_, S, N>,
-        mut w: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
-        let meta = event.metadata();
-        let f = Fields::of(event);
+impl FlumeConsoleFormat {
+    /// The line of an event with metadata `meta` and fields `f`.
+    fn line(&self, mut w: Writer<'_>, meta: &Metadata<'_>, f: Fields) -> fmt::Result {
         let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S,%3f");
         let file = meta
             .file()
@@ -116,19 +106,9 @@ where
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FlumeFormat;
 
-impl<S, N> FormatEvent<S, N> for FlumeFormat
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-{
-    fn format_event(
-        &self,
-        _ctx: &FmtContext<'_, S, N>,
-        mut w: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
-        let meta = event.metadata();
-        let f = Fields::of(event);
+impl FlumeFormat {
+    /// The line of an event with metadata `meta` and fields `f`.
+    fn line(&self, mut w: Writer<'_>, meta: &Metadata<'_>, f: Fields) -> fmt::Result {
         let now = chrono::Local::now().format("%d %b %Y %H:%M:%S,%3f");
         let level = meta.level().as_str();
         write!(
@@ -148,19 +128,9 @@ where
 #[derive(Clone, Copy, Debug, Default)]
 pub struct JsonFormat;
 
-impl<S, N> FormatEvent<S, N> for JsonFormat
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-{
-    fn format_event(
-        &self,
-        _ctx: &FmtContext<'_, S, N>,
-        mut w: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
-        let meta = event.metadata();
-        let f = Fields::of(event);
+impl JsonFormat {
+    /// The line of an event with metadata `meta` and fields `f`.
+    fn line(&self, mut w: Writer<'_>, meta: &Metadata<'_>, f: Fields) -> fmt::Result {
         let ts = chrono::Utc::now()
             .format("%Y-%m-%dT%H:%M:%S%.3fZ")
             .to_string();
@@ -176,3 +146,26 @@ where
         writeln!(w, "{}", Value::Object(obj))
     }
 }
+
+/// Implements tracing's `FormatEvent` for layouts through their `line` method: the plumbing
+/// (the subscriber's bounds, reading the event's fields) is written once for them all.
+macro_rules! format_event_by_line {
+    ($($layout:ty),+) => {$(
+        impl<S, N> FormatEvent<S, N> for $layout
+        where
+            S: Subscriber + for<'a> LookupSpan<'a>,
+            N: for<'a> FormatFields<'a> + 'static,
+        {
+            fn format_event(
+                &self,
+                _ctx: &FmtContext<'_, S, N>,
+                w: Writer<'_>,
+                event: &Event<'_>,
+            ) -> fmt::Result {
+                self.line(w, event.metadata(), Fields::of(event))
+            }
+        }
+    )+};
+}
+
+format_event_by_line!(FlumeConsoleFormat, FlumeFormat, JsonFormat);

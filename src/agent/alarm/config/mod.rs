@@ -12,19 +12,15 @@ use crate::agent::config::problem::Problem;
 use crate::agent::config::raw::{RawAgent, Section};
 use crate::agent::metrics::{CHANNEL_COUNTERS, SINK_COUNTERS, SOURCE_COUNTERS};
 
+mod keys;
+mod notifier;
+mod threshold;
 mod types;
+use keys::dur;
+use notifier::notifier;
+use threshold::thresholds;
 pub(crate) use types::{AlarmRule, AlarmSeverity, NotifierConfig, NotifierKind, Trigger};
 
-/// Default notifier request timeout.
-pub(crate) const NOTIFY_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
-/// Default retries after a failed notification.
-pub(crate) const NOTIFY_RETRIES_DEFAULT: u64 = 3;
-/// Most retries a notifier may be configured with.
-pub(crate) const NOTIFY_RETRIES_MAX: u64 = 100;
-/// Default first pause before a retry (doubling each time).
-pub(crate) const NOTIFY_BACKOFF_DEFAULT: Duration = Duration::from_secs(1);
-/// Default longest pause between retries.
-pub(crate) const NOTIFY_BACKOFF_MAX_DEFAULT: Duration = Duration::from_secs(30);
 /// Longest rate window.
 pub(crate) const RATE_WINDOW_MAX: Duration = Duration::from_secs(24 * 3600);
 
@@ -103,86 +99,6 @@ struct Components {
     notifiers: BTreeSet<String>,
 }
 
-fn dur(cx: &mut Ctx<'_>, key: &str, default: Duration) -> Duration {
-    match cx.get(key) {
-        None => default,
-        Some(v) => duration::parse(&v).unwrap_or_else(|e| {
-            cx.error(key, e.to_string());
-            default
-        }),
-    }
-}
-
-fn number(cx: &mut Ctx<'_>, key: &str) -> Option<f64> {
-    let v = cx.get(key)?;
-    match v.trim().parse::<f64>() {
-        Ok(x) if x.is_finite() => Some(x),
-        _ => {
-            cx.error(key, format!("expected a number, got {v:?}"));
-            None
-        }
-    }
-}
-
-fn notifier(cx: &mut Ctx<'_>, name: &str) -> Option<NotifierConfig> {
-    let t = cx.required("type")?;
-    let kind = match t.to_ascii_lowercase().as_str() {
-        "webhook" => NotifierKind::Webhook,
-        "dingtalk" => NotifierKind::DingTalk,
-        "log" => NotifierKind::Log,
-        _ => {
-            cx.error(
-                "type",
-                format!("unknown notifier type {t:?}; supported: webhook, dingtalk, log"),
-            );
-            return None;
-        }
-    };
-    let url = if kind == NotifierKind::Log {
-        None
-    } else {
-        let u = cx.required("url")?;
-        match u.parse::<hyper::Uri>() {
-            Ok(uri) if matches!(uri.scheme_str(), Some("http") | Some("https")) => {}
-            _ => {
-                cx.error(
-                    "url",
-                    format!("expected an http:// or https:// URL, got {u:?}"),
-                );
-                return None;
-            }
-        }
-        Some(u)
-    };
-    let secret = cx.get("secret");
-    if secret.is_some() && kind != NotifierKind::DingTalk {
-        cx.warn(
-            "secret",
-            "only dingtalk notifiers sign their requests; ignored",
-        );
-    }
-    let timeout = dur(cx, "timeout", NOTIFY_TIMEOUT_DEFAULT);
-    if timeout.is_zero() {
-        cx.error("timeout", "must be more than 0");
-    }
-    let retries = cx.u64("retries", NOTIFY_RETRIES_DEFAULT, 0, NOTIFY_RETRIES_MAX);
-    let backoff = dur(cx, "backoff", NOTIFY_BACKOFF_DEFAULT);
-    let max_backoff = dur(cx, "maxBackoff", NOTIFY_BACKOFF_MAX_DEFAULT);
-    if max_backoff < backoff {
-        cx.error("maxBackoff", "must not be shorter than backoff");
-    }
-    Some(NotifierConfig {
-        name: name.to_owned(),
-        kind,
-        url,
-        secret,
-        timeout,
-        retries,
-        backoff,
-        max_backoff,
-    })
-}
-
 fn rule(cx: &mut Ctx<'_>, name: &str, known: &Components) -> Option<AlarmRule> {
     let metric = cx.required("metric");
     let parsed = metric.as_deref().and_then(|m| metric_parts(cx, m, known));
@@ -214,104 +130,6 @@ fn rule(cx: &mut Ctx<'_>, name: &str, known: &Components) -> Option<AlarmRule> {
         severity,
         message,
     })
-}
-
-/// The trigger (`above` or `below`, exactly one) and the clearing threshold on the other side
-/// of it (`clearBelow` for `above`, `clearAbove` for `below`), not beyond the trigger's.
-fn thresholds(cx: &mut Ctx<'_>) -> (Option<Trigger>, Option<f64>) {
-    let above = number(cx, "above");
-    let below = number(cx, "below");
-    let clear_below = number(cx, "clearBelow");
-    let clear_above = number(cx, "clearAbove");
-    let trigger = match (above, below) {
-        (Some(_), Some(_)) => {
-            cx.error(
-                "below",
-                "above and below are both set; an alarm has one threshold",
-            );
-            None
-        }
-        (Some(x), None) => Some(Trigger::Above(x)),
-        (None, Some(x)) => Some(Trigger::Below(x)),
-        (None, None) => {
-            cx.error("above", "required key is missing (set above or below)");
-            None
-        }
-    };
-    let clear = match trigger {
-        Some(Trigger::Above(x)) => clear_threshold(cx, x, clear_below, clear_above, Side::Below),
-        Some(Trigger::Below(x)) => clear_threshold(cx, x, clear_above, clear_below, Side::Above),
-        None => None,
-    };
-    (trigger, clear)
-}
-
-/// A side of a threshold: an alarm raised on one side clears on the other.
-#[derive(Clone, Copy)]
-enum Side {
-    Below,
-    Above,
-}
-
-impl Side {
-    fn word(self) -> &'static str {
-        match self {
-            Side::Below => "below",
-            Side::Above => "above",
-        }
-    }
-
-    fn other(self) -> Side {
-        match self {
-            Side::Below => Side::Above,
-            Side::Above => Side::Below,
-        }
-    }
-
-    /// The key of a clearing threshold on this side.
-    fn clear_key(self) -> &'static str {
-        match self {
-            Side::Below => "clearBelow",
-            Side::Above => "clearAbove",
-        }
-    }
-
-    /// Whether clearing on this side at `c` would clear an alarm raised at `x` while raised.
-    fn beyond(self, c: f64, x: f64) -> bool {
-        match self {
-            Side::Below => c > x,
-            Side::Above => c < x,
-        }
-    }
-}
-
-/// The clearing threshold `clear` of an alarm raised at `x` that clears on `side`; a
-/// clearing threshold on the raising side (`wrong`) is an error, and so is one beyond `x`.
-fn clear_threshold(
-    cx: &mut Ctx<'_>,
-    x: f64,
-    clear: Option<f64>,
-    wrong: Option<f64>,
-    side: Side,
-) -> Option<f64> {
-    let raised = side.other();
-    if wrong.is_some() {
-        let (r, s) = (raised.word(), side.word());
-        let msg = format!(
-            "an alarm raised {r} a threshold clears {s} one: use {}",
-            side.clear_key()
-        );
-        cx.error(raised.clear_key(), msg);
-    }
-    let c = clear?;
-    if side.beyond(c, x) {
-        let r = raised.word();
-        let msg = format!(
-            "must not be {r} the threshold {x} (the alarm would clear while raised), got {c}"
-        );
-        cx.error(side.clear_key(), msg);
-    }
-    Some(c)
 }
 
 /// `rate`: the window a counter's rate is taken over, 1 s to [`RATE_WINDOW_MAX`].

@@ -36,7 +36,7 @@ fn the_issue_example_parses_with_every_default() {
     let d = &cfg.alarms.notifiers["ding"];
     assert_eq!(d.kind, super::NotifierKind::DingTalk);
     assert_eq!(d.secret.as_deref(), Some("SEC"));
-    assert_eq!(d.retries, super::NOTIFY_RETRIES_DEFAULT);
+    assert_eq!(d.retries, super::notifier::NOTIFY_RETRIES_DEFAULT);
 }
 
 #[test]
