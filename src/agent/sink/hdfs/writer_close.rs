@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::super::bucket::BucketWriter;
+use super::super::store::ToRecover;
 use super::{HdfsError, HdfsWriter};
 
 #[derive(Debug)]
@@ -81,7 +82,13 @@ impl HdfsWriter {
                 continue;
             }
             p.tries += 1;
-            match self.store.recover(&p.in_use, &p.target, self.layout, None) {
+            let file = ToRecover {
+                in_use: &p.in_use,
+                target: &p.target,
+                layout: self.layout,
+                limit: None,
+            };
+            match self.store.recover(file) {
                 Ok(_) => {}
                 Err(e) if self.cfg.close_tries > 0 && p.tries >= self.cfg.close_tries => {
                     tracing::error!(path = %p.in_use.display(), error = %e, tries = p.tries, "giving up closing; the file keeps its in-use name until the next start recovers it");

@@ -30,9 +30,8 @@ use error::path_str;
 pub use error::ClientSetupError;
 use file::{HdfsCalls, HdfsFile};
 
-use super::format::Layout;
 use super::recover::Recovered;
-use super::store::{DirEntry, Store, StoreFile};
+use super::store::{DirEntry, Store, StoreFile, ToRecover};
 pub use crate::agent::sink::hdfs::config::remote::RemoteConfig;
 
 /// Permission of the directories the sink creates (Hadoop's default before the umask).
@@ -228,14 +227,8 @@ impl Store for HdfsStore {
             .collect())
     }
 
-    fn recover(
-        &self,
-        in_use: &Path,
-        target: &Path,
-        layout: Layout,
-        limit: Option<u64>,
-    ) -> io::Result<Recovered> {
-        recover::recover_file(self, in_use, target, layout, limit)
+    fn recover(&self, f: ToRecover<'_>) -> io::Result<Recovered> {
+        recover::recover_file(self, f.in_use, f.target, f.layout, f.limit)
     }
 
     fn cuts_back(&self) -> bool {
