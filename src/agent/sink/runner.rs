@@ -37,14 +37,21 @@ use std::time::{Duration, Instant};
 
 use super::poison::PoisonHandler;
 use super::settle::{commit_ready, roll_back_from, Delivered, Settled};
-use super::{Delivery, Sink, SinkError, SinkErrorKind};
+use super::{Delivery, Sink};
 use crate::agent::backoff::Backoff;
 use crate::agent::channel::arrivals::Arrivals;
 use crate::agent::channel::AgentChannel;
 use crate::agent::metrics::CounterGroup;
-use crate::agent::metrics::SinkCounter;
 use crate::agent::processor::SinkPolicy;
 use crate::agent::stop::Stop;
+
+#[path = "runner_batch.rs"]
+mod batch;
+#[path = "runner_pause.rs"]
+mod pause;
+
+use batch::{take_and_deliver, Batch};
+use pause::{arrived, distinct_arrivals, pause_after};
 
 /// Backoff step after a failed round (or a "commit but back off" answer).
 pub const FAIL_BACKOFF_STEP: Duration = Duration::from_secs(1);
@@ -55,37 +62,6 @@ pub const IDLE_BACKOFF_STEP: Duration = Duration::from_millis(100);
 /// Longest backoff while the channel is empty.
 pub const IDLE_BACKOFF_MAX: Duration = Duration::from_secs(1);
 pub use super::contract::PIPELINE_DEPTH;
-
-/// The [`Arrivals`] of the channels the units read, each once.
-fn distinct_arrivals(units: &BTreeMap<String, SinkUnit>) -> Vec<Arc<Arrivals>> {
-    let mut out: Vec<Arc<Arrivals>> = Vec::new();
-    for a in units.values().filter_map(|u| u.channel.arrivals()) {
-        if !out.iter().any(|o| Arc::ptr_eq(o, &a)) {
-            out.push(a);
-        }
-    }
-    out
-}
-
-/// Waits until a put commits on any of the channels since its count in `seen`, or `within`
-/// passes (the whole pause when no channel counts its puts).
-async fn arrived(seen: &[(Arc<Arrivals>, u64)], within: Duration) {
-    match seen {
-        [] => tokio::time::sleep(within).await,
-        [(a, s)] => {
-            a.wait_after(*s, within).await;
-        }
-        many => {
-            // Sinks of one group reading different channels: the first arrival wakes them.
-            let mut waits = tokio::task::JoinSet::new();
-            for (a, s) in many {
-                let (a, s) = (a.clone(), *s);
-                waits.spawn(async move { a.wait_after(s, within).await });
-            }
-            let _ = waits.join_next().await;
-        }
-    }
-}
 
 /// Delivered batches kept waiting for their commit while the next batch is taken: one less
 /// than the sink's depth ([`Sink::pipeline_depth`]), and at most one on a channel whose takes
@@ -126,121 +102,6 @@ pub(crate) enum Outcome {
     Empty,
     /// The take, the delivery or the commit failed: the batch was rolled back.
     Failed,
-}
-
-/// What the runner makes of a failed delivery, by the error's kind (the batch is rolled back
-/// and the runner backs off in every case).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum OnFailure {
-    /// A failure that may pass ([`SinkError::retryable`]): counted, warned.
-    Retry,
-    /// A failure that retrying cannot fix (configuration, a refusal for good): counted, and
-    /// logged as an error.
-    NeedsChange,
-    /// Abandoned because the agent is stopping: not the sink's failure, not counted.
-    Stopping,
-}
-
-fn on_failure(e: &SinkError) -> OnFailure {
-    match e.kind() {
-        SinkErrorKind::Stopped => OnFailure::Stopping,
-        _ if e.retryable() => OnFailure::Retry,
-        _ => OnFailure::NeedsChange,
-    }
-}
-
-/// What taking and delivering one batch gave.
-enum Batch {
-    Delivered(Delivered, Delivery),
-    Empty,
-    Failed,
-}
-
-/// Takes a batch and delivers it; a failure rolls this batch back. Not cancel safe (see
-/// [`Sink::deliver`]); dropping it rolls the batch back.
-async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
-    let c = &u.counters;
-    if let Err(e) = u.sink.prepare().await {
-        tracing::debug!(sink = name, error = %e, "sink not ready");
-        return Batch::Failed;
-    }
-    let mut tx = u.channel.begin();
-    let events = match tx.take_up_to(u.batch_size).await {
-        Ok(e) => e,
-        Err(e) => {
-            c.add(SinkCounter::ChannelReadFail, 1);
-            tracing::warn!(sink = name, error = %e, "take failed");
-            tx.rollback().await;
-            return Batch::Failed;
-        }
-    };
-    let n = events.len() as u64;
-    crate::agent::tap::offer(crate::agent::tap::Point::Sink, name, &events);
-    if n == 0 {
-        c.add(SinkCounter::BatchEmpty, 1);
-        let _ = tx.commit().await;
-        return Batch::Empty;
-    }
-    c.add(SinkCounter::EventDrainAttempt, n);
-    if events.len() < u.batch_size {
-        c.add(SinkCounter::BatchUnderflow, 1);
-    } else {
-        c.add(SinkCounter::BatchComplete, 1);
-    }
-    let delivered = u.sink.deliver(events).await;
-    let poisoned = u.sink.take_poisoned();
-    match delivered {
-        Ok(d) => {
-            if let Some(cursor) = u.sink.cursor() {
-                tx.set_cursor(name, cursor);
-            }
-            let acks = u.sink.take_acks();
-            let bad = poisoned.len() as u64;
-            if let Err(e) = u.poison.handle(poisoned, c).await {
-                c.add(SinkCounter::EventWriteFail, 1);
-                tracing::error!(sink = name, error = %e, kind = ?e.kind(),
-                    "poison events not set aside; rolling back the batch (its delivered events come again)");
-                drop(acks);
-                tx.rollback().await;
-                return Batch::Failed;
-            }
-            Batch::Delivered(
-                Delivered {
-                    sink: name.to_owned(),
-                    channel: u.channel.clone(),
-                    tx,
-                    events: n - bad,
-                    counters: c.clone(),
-                    acks,
-                    taken: super::settle::next_take(),
-                },
-                d,
-            )
-        }
-        Err(e) => {
-            count_failure(name, &e, c);
-            tx.rollback().await;
-            Batch::Failed
-        }
-    }
-}
-
-/// Counts and logs a failed delivery as its kind says ([`on_failure`]).
-fn count_failure(name: &str, e: &SinkError, c: &CounterGroup) {
-    match on_failure(e) {
-        OnFailure::Stopping => {
-            tracing::debug!(sink = name, error = %e, "delivery abandoned on stop; rolling back");
-        }
-        OnFailure::Retry => {
-            c.add(SinkCounter::EventWriteFail, 1);
-            tracing::warn!(sink = name, error = %e, kind = ?e.kind(), "delivery failed; rolling back");
-        }
-        OnFailure::NeedsChange => {
-            c.add(SinkCounter::EventWriteFail, 1);
-            tracing::error!(sink = name, error = %e, kind = ?e.kind(),
-                "delivery failed, and retrying cannot help until the configuration or the peer changes; rolling back");
-        }
-    }
 }
 
 /// Commits every delivered batch, oldest first, in groups; a failed commit is reported to
@@ -342,29 +203,6 @@ pub(crate) async fn attach(units: &mut BTreeMap<String, SinkUnit>, stop: &Stop) 
     }
 }
 
-/// The pause after a round that did not deliver: the idle backoff when the channel was
-/// empty, the failure backoff after a failure or a "commit but back off".
-fn pause_after(
-    outcome: Outcome,
-    fail_backoff: &mut Backoff,
-    idle_backoff: &mut Backoff,
-    runner: &str,
-) -> Duration {
-    match outcome {
-        Outcome::Ready => Duration::ZERO,
-        Outcome::Empty => {
-            fail_backoff.reset();
-            idle_backoff.failed()
-        }
-        Outcome::BackOff | Outcome::Failed => {
-            idle_backoff.reset();
-            let wait = fail_backoff.failed();
-            tracing::debug!(runner = %runner, backoff_ms = wait.as_millis() as u64, "backing off");
-            wait
-        }
-    }
-}
-
 /// Runs sinks under a policy until stopped; the batch in progress is finished first and
 /// every delivered batch is committed.
 pub async fn run(
@@ -438,7 +276,7 @@ pub async fn run(
 }
 
 #[cfg(test)]
-#[path = "runner_tests.rs"]
+#[path = "runner_tests/mod.rs"]
 mod tests;
 
 #[cfg(test)]

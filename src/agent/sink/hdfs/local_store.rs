@@ -7,9 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::format::Layout;
 use super::recover::recover_file;
-use super::store::{DirEntry, FileSync, Recovered, Store, StoreFile};
+use super::store::{DirEntry, FileSync, Recovered, Store, StoreFile, ToRecover};
 use sluice_core::io::{Fs, FsFile, OpenMode};
 
 /// A local or mounted file system, through the `io::Fs` seam.
@@ -97,14 +96,8 @@ impl Store for LocalStore {
             .collect())
     }
 
-    fn recover(
-        &self,
-        in_use: &Path,
-        target: &Path,
-        layout: Layout,
-        limit: Option<u64>,
-    ) -> io::Result<Recovered> {
-        recover_file(self.fs.as_ref(), in_use, target, layout, limit)
+    fn recover(&self, f: ToRecover<'_>) -> io::Result<Recovered> {
+        recover_file(self.fs.as_ref(), f.in_use, f.target, f.layout, f.limit)
     }
 
     fn cuts_back(&self) -> bool {

@@ -6,6 +6,8 @@
 
 use std::io;
 
+use super::config::HdfsConfig;
+
 /// Descriptors kept for everything else in the agent (sockets, channel segments, the
 /// metrics server, the runtime) when the sink's share of the open-file limit is computed.
 pub const FD_HEADROOM: u64 = 64;
@@ -21,6 +23,27 @@ pub fn clamp_max_open_files(configured: usize, soft_limit: u64) -> Option<usize>
 /// Whether `e` says the process (EMFILE) or the system (ENFILE) has no descriptor left.
 pub fn out_of_descriptors(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE))
+}
+
+/// Clamps `cfg.max_open_files` to the open-file limit in force, less [`FD_HEADROOM`].
+pub(super) fn clamp_to_nofile(name: &str, cfg: &mut HdfsConfig) {
+    let limit = match crate::agent::rlimit::nofile_soft_limit() {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(sink = %name, error = %e, "cannot read the open-file limit; {} is not checked against it", cfg.keys.of("hdfs.maxOpenFiles"));
+            return;
+        }
+    };
+    if let Some(clamped) = clamp_max_open_files(cfg.max_open_files, limit) {
+        let key = cfg.keys.of("hdfs.maxOpenFiles");
+        tracing::warn!(
+            sink = %name,
+            "{key} {} is above the open-file limit {limit} less {} descriptors kept for the rest of the agent; keeping at most {clamped} files open (raise the limit with ulimit -n, or lower {key})",
+            cfg.max_open_files,
+            FD_HEADROOM,
+        );
+        cfg.max_open_files = clamped;
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use super::bucket::Naming;
 use super::format::{valid_prefix, Layout};
 pub use super::store::Recovered;
-use super::store::{DirEntry, Store};
+use super::store::{DirEntry, Store, ToRecover};
 use sluice_core::io::{Fs, OpenMode};
 
 /// Deepest directory level searched below the path's literal root.
@@ -115,7 +115,13 @@ pub fn recover_all(
         return Ok(found);
     }
     for (path, target) in in_use {
-        match store.recover(&path, &target, layout, None) {
+        let file = ToRecover {
+            in_use: &path,
+            target: &target,
+            layout,
+            limit: None,
+        };
+        match store.recover(file) {
             Ok(r) => found.recovered.push(r),
             Err(e) if store.skips_unrecoverable() && e.kind() == io::ErrorKind::WouldBlock => {
                 tracing::warn!(path = %path.display(), error = %e, "cannot recover this in-use file now; it keeps its name until the next start");
@@ -150,12 +156,7 @@ pub fn recover_file(
         fs.remove_file(in_use)?;
         fs.sync_dir(dir)?;
         tracing::warn!(path = %in_use.display(), cut_bytes = len, "removed an in-use file that held no whole record");
-        return Ok(Recovered {
-            from: in_use.to_owned(),
-            to: None,
-            kept: 0,
-            cut: len,
-        });
+        return Ok(Recovered::removed(in_use, len));
     }
     let file = fs.open(in_use, OpenMode::ReadWrite)?;
     if keep < len {

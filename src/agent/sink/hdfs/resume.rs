@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use super::bucket::Naming;
 use super::format::Layout;
-use super::store::Store;
+use super::store::{Store, ToRecover};
 use sluice_core::CURSOR_VALUE_BYTES_MAX;
 
 const MAGIC: &str = "sluice-hdfs 1";
@@ -133,7 +133,12 @@ pub fn cut_back(
     for (in_use, len) in &snap.files {
         let target = target_of(naming, in_use);
         if in_use != &target && store.exists(in_use)? {
-            let r = store.recover(in_use, &target, layout, Some(*len))?;
+            let r = store.recover(ToRecover {
+                in_use,
+                target: &target,
+                layout,
+                limit: Some(*len),
+            })?;
             done.cut += r.cut;
             done.missing += len.saturating_sub(r.kept);
         } else if store.exists(&target)? {

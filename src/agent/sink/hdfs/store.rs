@@ -52,13 +52,7 @@ pub trait Store: Send + Sync + Debug {
     /// Closes a file a crash or a failed write left in use (its torn tail cut after the last
     /// whole unit, within its first `limit` bytes when given: the length its last committed
     /// take covered) and publishes it under `target` (or `target.recovered` when that exists).
-    fn recover(
-        &self,
-        in_use: &Path,
-        target: &Path,
-        layout: Layout,
-        limit: Option<u64>,
-    ) -> io::Result<Recovered>;
+    fn recover(&self, file: ToRecover<'_>) -> io::Result<Recovered>;
     /// Where the files go, for log lines (`local file system`, `NameNode hdfs://host:port`).
     fn describe(&self) -> String;
     /// Whether start-up recovery goes on past a file whose recovery failed with `WouldBlock`
@@ -192,6 +186,20 @@ pub trait FileSync: Send + Sync + Debug {
     fn sync(&self) -> io::Result<()>;
 }
 
+/// One file for [`Store::recover`]: every store's recovery reads the same four things.
+#[derive(Clone, Copy, Debug)]
+pub struct ToRecover<'a> {
+    /// The in-use file.
+    pub in_use: &'a Path,
+    /// Its final name.
+    pub target: &'a Path,
+    /// Where the file type's whole units end.
+    pub layout: Layout,
+    /// Only the file's first `limit` bytes count, when given: the length its last committed
+    /// take covered.
+    pub limit: Option<u64>,
+}
+
 /// What recovery did to one file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Recovered {
@@ -203,4 +211,16 @@ pub struct Recovered {
     pub kept: u64,
     /// Bytes cut from the end.
     pub cut: u64,
+}
+
+impl Recovered {
+    /// An in-use file of `len` bytes that held no whole unit and was removed.
+    pub fn removed(from: &Path, len: u64) -> Recovered {
+        Recovered {
+            from: from.to_owned(),
+            to: None,
+            kept: 0,
+            cut: len,
+        }
+    }
 }

@@ -13,6 +13,7 @@ use object_store::memory::InMemory;
 use object_store::path::Path as ObjPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 
+use super::super::config::s3::Connection;
 use super::super::config::HdfsConfig;
 use super::super::path::HostNames;
 use super::super::resume::decode;
@@ -92,13 +93,10 @@ fn s3_cfg(roll_count: u64) -> HdfsConfig {
     c.roll_count = Some(roll_count);
     c.s3 = Some(S3Config {
         bucket: "b".into(),
-        endpoint: None,
-        endpoint_from: Default::default(),
-        region: None,
-        access_key: None,
-        secret_key: None,
-        session_token: None,
-        path_style: true,
+        conn: Connection {
+            path_style: true,
+            ..Connection::default()
+        },
         staging_dir: "/staging".into(),
         max_staged_bytes: 1 << 30,
         part_bytes: 5 << 20,
@@ -230,9 +228,9 @@ fn a_head_the_store_did_not_answer_fails_the_cut_back_instead_of_reading_as_no_o
     let (fs, bucket) = (SimFs::new(7), Bucket::new());
     let mut c = s3_cfg(6);
     let s3 = c.s3.as_mut().unwrap();
-    s3.endpoint = Some(format!("http://127.0.0.1:{port}"));
-    s3.access_key = Some("ak".into());
-    s3.secret_key = Some("sk".into());
+    s3.conn.endpoint = Some(format!("http://127.0.0.1:{port}"));
+    s3.conn.access_key = Some("ak".into());
+    s3.conn.secret_key = Some("sk".into());
     let timeout = Duration::from_millis(300);
     let xfer = Transfer {
         cfg: s3.clone(),

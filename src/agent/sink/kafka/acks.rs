@@ -2,10 +2,12 @@
 //! `Arc<BatchAcks>` as its librdkafka delivery opaque (no allocation per record: one reference
 //! count up on send, down on the answer); the producer's polling thread answers each record
 //! through [`SinkContext::delivery`], and [`BatchAcks::wait`] returns once every record of the
-//! batch was answered: `Ok` only if the broker acknowledged all of them.
+//! batch was answered: `Ok` only if the broker acknowledged all of them; [`wait_acks`] waits
+//! for that within the delivery timeout and the stop grace.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use rdkafka::client::ClientContext;
@@ -15,7 +17,11 @@ use rdkafka::message::Message;
 use rdkafka::producer::{DeliveryResult, ProducerContext};
 use tokio::sync::Notify;
 
+use super::STOP_GRACE;
 use crate::agent::kafka::LogContext;
+use crate::agent::sink::contract::BoxError;
+use crate::agent::sink::SinkErrorKind;
+use crate::agent::stop::Stop;
 
 /// The answers of one batch's records, counted down by the producer's polling thread.
 #[derive(Debug)]
@@ -135,6 +141,40 @@ impl ProducerContext for SinkContext {
                 why: e.to_string(),
             }),
         });
+    }
+}
+
+/// Waits for every acknowledgement of a batch, within `limit` and the stop grace (shared by
+/// the sink's batches through `stop_seen`, so two batches in flight do not wait twice); an
+/// error says its kind (the broker's answer, the time limit, the stop) and why.
+pub(super) async fn wait_acks(
+    acks: &BatchAcks,
+    mut stop: Option<Stop>,
+    stop_seen: &OnceLock<tokio::time::Instant>,
+    limit: Duration,
+) -> Result<(), (SinkErrorKind, BoxError)> {
+    tokio::select! {
+        r = tokio::time::timeout(limit, acks.wait()) => match r {
+            Ok(r) => r.map_err(|e| (SinkErrorKind::Peer, e.into())),
+            Err(_) => Err((SinkErrorKind::Timeout, format!(
+                "no acknowledgement within {} ms ({} record(s) unanswered)",
+                limit.as_millis(),
+                acks.outstanding()
+            ).into())),
+        },
+        _ = async {
+            match stop.as_mut() {
+                Some(s) => {
+                    s.wait().await;
+                    let seen = *stop_seen.get_or_init(tokio::time::Instant::now);
+                    tokio::time::sleep_until(seen + STOP_GRACE).await
+                }
+                None => std::future::pending().await,
+            }
+        } => Err((
+            SinkErrorKind::Stopped,
+            "stopping: the batch was not acknowledged within the stop grace".into(),
+        )),
     }
 }
 

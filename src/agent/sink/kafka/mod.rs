@@ -28,22 +28,22 @@
 pub(crate) mod acks;
 pub(crate) mod config;
 pub(crate) mod placement;
+mod record;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, ThreadedProducer};
+use rdkafka::producer::ThreadedProducer;
 
+use acks::wait_acks;
 pub(crate) use acks::{BatchAcks, SinkContext};
 pub(crate) use config::KafkaSinkConfig;
 pub(crate) use placement::placement;
+use record::Sent;
 
-use super::contract::BoxError;
 use super::{Acks, Poisoned, SinkError, SinkErrorKind};
 use crate::agent::failpoint;
-use crate::agent::kafka::{format, LogContext};
+use crate::agent::kafka::LogContext;
 use crate::agent::metrics::{CounterGroup, SinkCounter};
 use crate::agent::stop::Stop;
 use sluice_core::Event;
@@ -55,8 +55,6 @@ pub(crate) const KAFKA_PIPELINE_DEPTH: usize = 4;
 /// How long the batches in flight may still wait for acknowledgements after the stop signal
 /// (one grace for all of them, counted from when the first saw the signal).
 pub(crate) const STOP_GRACE: Duration = Duration::from_secs(2);
-/// Pause while librdkafka's local queue is full.
-const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(5);
 
 /// One `kafka` sink.
 pub(crate) struct KafkaSink {
@@ -204,97 +202,6 @@ impl KafkaSink {
         })))
     }
 
-    /// Hands one record to librdkafka (waiting while its queue is full).
-    async fn send(
-        &self,
-        e: &Event,
-        acks: &Arc<BatchAcks>,
-        scratch: &mut Vec<u8>,
-    ) -> Result<(), Sent> {
-        let Some(producer) = self.producer.as_ref() else {
-            return Err(Sent::Failed(
-                self.error(SinkErrorKind::Connect, "no producer"),
-            ));
-        };
-        let place = placement(&self.cfg, e);
-        let value: &[u8] = if self.cfg.use_flume_event_format {
-            scratch.clear();
-            format::encode_into(scratch, e);
-            scratch
-        } else {
-            &e.body
-        };
-        let mut record: BaseRecord<'_, str, [u8], Arc<BatchAcks>> =
-            BaseRecord::with_opaque_to(&place.topic, acks.clone()).payload(value);
-        if let Some(k) = e.headers.get("key") {
-            record = record.key(k);
-        }
-        if let Some(p) = place.partition {
-            record = record.partition(p);
-        }
-        if let Some(t) = place.timestamp_ms {
-            record = record.timestamp(t);
-        }
-        if let Some(h) = self.record_headers(e) {
-            record = record.headers(h);
-        }
-        let deadline = tokio::time::Instant::now() + self.cfg.delivery_timeout;
-        loop {
-            match producer.send(record) {
-                Ok(()) => return Ok(()),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                    if tokio::time::Instant::now() >= deadline || self.stopping() {
-                        return Err(Sent::Failed(
-                            self.error(SinkErrorKind::Timeout, "librdkafka's queue stayed full"),
-                        ));
-                    }
-                    record = back;
-                    tokio::time::sleep(QUEUE_FULL_PAUSE).await;
-                }
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge), _)) => {
-                    return Err(Sent::TooLarge(format!(
-                        "a record of {} bytes to topic {:?} is larger than message.max.bytes",
-                        value.len(),
-                        place.topic
-                    )))
-                }
-                Err((e, _)) => {
-                    return Err(Sent::Failed(self.error(
-                        SinkErrorKind::Peer,
-                        format!("cannot produce to topic {:?}: {e}", place.topic),
-                    )))
-                }
-            }
-        }
-    }
-
-    /// The record's headers: the event id, then the `kafka.header.*` ones the event has;
-    /// `None` when there are none to send.
-    fn record_headers(&self, e: &Event) -> Option<OwnedHeaders> {
-        let id = e.headers.get(sluice_core::dedup::EVENT_ID_HEADER);
-        if self.cfg.kafka_headers.is_empty() && id.is_none() {
-            return None;
-        }
-        let mut h = OwnedHeaders::new();
-        // The event id goes along as a record header, so a consumer can drop a record a
-        // crash made the sink send again (docs/exactly-once.md).
-        if let Some(v) = id {
-            h = h.insert(Header {
-                key: sluice_core::dedup::EVENT_ID_HEADER,
-                value: Some(v.as_bytes()),
-            });
-        }
-        for (flume, kafka) in &self.cfg.kafka_headers {
-            if let Some(v) = e.headers.get(flume) {
-                h = h.insert(Header {
-                    key: kafka,
-                    value: Some(v.as_bytes()),
-                });
-            }
-        }
-        Some(h)
-    }
-
     fn stopping(&self) -> bool {
         self.stop.as_ref().is_some_and(Stop::is_set)
     }
@@ -305,48 +212,6 @@ impl KafkaSink {
         if self.producer.take().is_some() {
             self.count(SinkCounter::ConnectionClosed);
         }
-    }
-}
-
-/// Why one record was not handed to librdkafka.
-enum Sent {
-    /// Larger than `message.max.bytes`: the record is poison.
-    TooLarge(String),
-    /// Anything else fails the batch.
-    Failed(SinkError),
-}
-
-/// Waits for every acknowledgement of a batch, within `limit` and the stop grace (shared by
-/// the sink's batches through `stop_seen`, so two batches in flight do not wait twice); an
-/// error says its kind (the broker's answer, the time limit, the stop) and why.
-async fn wait_acks(
-    acks: &BatchAcks,
-    mut stop: Option<Stop>,
-    stop_seen: &OnceLock<tokio::time::Instant>,
-    limit: Duration,
-) -> Result<(), (SinkErrorKind, BoxError)> {
-    tokio::select! {
-        r = tokio::time::timeout(limit, acks.wait()) => match r {
-            Ok(r) => r.map_err(|e| (SinkErrorKind::Peer, e.into())),
-            Err(_) => Err((SinkErrorKind::Timeout, format!(
-                "no acknowledgement within {} ms ({} record(s) unanswered)",
-                limit.as_millis(),
-                acks.outstanding()
-            ).into())),
-        },
-        _ = async {
-            match stop.as_mut() {
-                Some(s) => {
-                    s.wait().await;
-                    let seen = *stop_seen.get_or_init(tokio::time::Instant::now);
-                    tokio::time::sleep_until(seen + STOP_GRACE).await
-                }
-                None => std::future::pending().await,
-            }
-        } => Err((
-            SinkErrorKind::Stopped,
-            "stopping: the batch was not acknowledged within the stop grace".into(),
-        )),
     }
 }
 

@@ -67,12 +67,12 @@ fn plain_keys_make_the_same_settings_as_the_hdfs_sink_on_an_s3a_path() {
     };
     let mut want = (**want).clone();
     let s3 = want.s3.as_mut().expect("an s3a path");
-    s3.endpoint = Some("https://127.0.0.1:9000".into());
-    s3.endpoint_from = crate::agent::sink::hdfs::config::endpoint::EndpointFrom::SinkKey;
-    s3.region = Some("eu-west-1".into());
-    s3.path_style = true;
-    s3.access_key = Some("AK".into());
-    s3.secret_key = Some("SK".into());
+    s3.conn.endpoint = Some("https://127.0.0.1:9000".into());
+    s3.conn.endpoint_from = crate::agent::sink::hdfs::config::endpoint::EndpointFrom::SinkKey;
+    s3.conn.region = Some("eu-west-1".into());
+    s3.conn.path_style = true;
+    s3.conn.access_key = Some("AK".into());
+    s3.conn.secret_key = Some("SK".into());
     want.keys = KeyNames::Plain;
     assert!(want.s3.as_ref().is_some_and(|s| s.sign_payload));
     assert_eq!(cfg, want);

@@ -9,10 +9,15 @@ pub mod endpoint;
 pub mod remote;
 pub mod s3;
 
+mod format;
+mod target;
+
 use super::keys::KeyNames;
+use format::{file_type_and_codec, format_keys};
 use remote::RemoteConfig;
 use s3::S3Config;
 use std::time::Duration;
+use target::hdfs_path;
 
 use super::budget::{BUFFER_BYTES_DEFAULT, BUFFER_BYTES_LIMIT, BUFFER_BYTES_MIN};
 use super::codec::Codec;
@@ -208,20 +213,6 @@ pub fn parse_with(cx: &mut Ctx<'_>, conn: Option<s3::Connection>) -> Option<Hdfs
     })
 }
 
-/// `hdfs.path`: its target ([`target`]), the path checked as a template.
-fn hdfs_path(cx: &mut Ctx<'_>, conn: Option<s3::Connection>) -> Target {
-    let (path, remote, s3) = match cx.required("hdfs.path") {
-        Some(p) => target(cx, &p, conn),
-        None => (None, None, None),
-    };
-    if let Some(p) = &path {
-        if let Err(e) = PathTemplate::parse(p) {
-            cx.error("hdfs.path", e.to_string());
-        }
-    }
-    (path, remote, s3)
-}
-
 /// `hdfs.filePrefix` (default `FlumeData`): a template without '/'.
 fn file_prefix(cx: &mut Ctx<'_>) -> String {
     let file_prefix = cx
@@ -237,115 +228,6 @@ fn file_prefix(cx: &mut Ctx<'_>) -> String {
         );
     }
     file_prefix
-}
-
-/// `hdfs.fileType` and `hdfs.codeC`, checked together (the codec as used: none but for
-/// `CompressedStream`).
-fn file_type_and_codec(cx: &mut Ctx<'_>) -> (FileType, Option<Codec>) {
-    let file_type = match cx.get("hdfs.fileType").as_deref() {
-        None => FileType::SequenceFile,
-        Some(v) if v.eq_ignore_ascii_case("SequenceFile") => FileType::SequenceFile,
-        Some(v) if v.eq_ignore_ascii_case("DataStream") => FileType::DataStream,
-        Some(v) if v.eq_ignore_ascii_case("CompressedStream") => FileType::CompressedStream,
-        Some(v) => {
-            cx.error(
-                "hdfs.fileType",
-                format!("unknown file type {v:?}; supported: SequenceFile, DataStream, CompressedStream"),
-            );
-            FileType::DataStream
-        }
-    };
-    let codec = cx.get("hdfs.codeC").and_then(|v| match Codec::parse(&v) {
-        Some(c) => Some(c),
-        None => {
-            cx.error(
-                "hdfs.codeC",
-                format!("unknown codec {v:?}; supported: {}", Codec::SUPPORTED),
-            );
-            None
-        }
-    });
-    match (file_type, codec) {
-        (FileType::CompressedStream, None) if !cx.failed() => {
-            cx.error("hdfs.codeC", "fileType CompressedStream needs hdfs.codeC")
-        }
-        (FileType::SequenceFile, Some(_)) => cx.error(
-            "hdfs.codeC",
-            "compressed SequenceFiles are not supported; use fileType CompressedStream",
-        ),
-        _ => {}
-    }
-    // Flume ignores codeC for DataStream; so do we, but say so.
-    let codec = match file_type {
-        FileType::CompressedStream => codec,
-        FileType::DataStream if codec.is_some() => {
-            cx.warn("hdfs.codeC", "ignored: fileType is DataStream");
-            None
-        }
-        _ => None,
-    };
-    (file_type, codec)
-}
-
-/// `hdfs.writeFormat` and `serializer*`, checked against the file type.
-fn format_keys(cx: &mut Ctx<'_>, file_type: FileType) -> (WriteFormat, Serializer) {
-    let write_format = match cx.get("hdfs.writeFormat").as_deref() {
-        None => WriteFormat::Writable,
-        Some(v) if v.eq_ignore_ascii_case("Writable") => WriteFormat::Writable,
-        Some(v) if v.eq_ignore_ascii_case("Text") => WriteFormat::Text,
-        Some(v) => {
-            cx.error(
-                "hdfs.writeFormat",
-                format!("unknown write format {v:?}; supported: Writable, Text"),
-            );
-            WriteFormat::Writable
-        }
-    };
-    let serializer = match cx.get("serializer").as_deref() {
-        None => Serializer::Text,
-        Some(v) if v.eq_ignore_ascii_case("text") || v == java_serializer::FLUME_TEXT => {
-            Serializer::Text
-        }
-        Some(v)
-            if v.eq_ignore_ascii_case("header_and_text")
-                || v == java_serializer::FLUME_HEADER_AND_TEXT =>
-        {
-            Serializer::HeaderAndText
-        }
-        Some(v)
-            if v.eq_ignore_ascii_case("avro_event")
-                || v == "org.apache.flume.serialization.FlumeEventAvroEventSerializer$Builder" =>
-        {
-            Serializer::AvroEvent
-        }
-        // A user's Java EventSerializer.Builder ([`HdfsConfig::java_serializer`]).
-        Some(v) if crate::agent::component::is_class_name(v) => Serializer::Text,
-        Some(v) => {
-            cx.error(
-                "serializer",
-                format!(
-                    "unsupported serializer {v:?}; supported: TEXT, HEADER_AND_TEXT, \
-                     avro_event, or the class name of a Java EventSerializer.Builder"
-                ),
-            );
-            Serializer::Text
-        }
-    };
-    if serializer == Serializer::AvroEvent && file_type == FileType::CompressedStream {
-        cx.error(
-            "serializer",
-            "avro_event with CompressedStream is not supported; use DataStream (Avro containers are not compressed by an outer codec)",
-        );
-    }
-    if let Some(c) = cx.get("serializer.compressionCodec") {
-        if !c.eq_ignore_ascii_case("null") {
-            cx.error(
-                "serializer.compressionCodec",
-                format!("Avro block compression {c:?} is not supported; only null"),
-            );
-        }
-    }
-    (write_format, serializer)
 }
 
 /// `hdfs.timeZone` (default: the machine's).
@@ -392,66 +274,6 @@ fn in_use_suffix_of(cx: &mut Ctx<'_>, s3: bool, empty: bool, suffix: String) -> 
         return ".tmp".to_owned();
     }
     suffix
-}
-
-/// What `hdfs.path` names: the path inside its file system, and the cluster's settings for
-/// `hdfs://` or the bucket's for `s3a://` and `s3://`.
-type Target = (Option<String>, Option<RemoteConfig>, Option<S3Config>);
-
-/// `hdfs.path` split into the path inside its file system and, for `hdfs://`, the cluster's
-/// settings (read here, so that they are checked even when the path is refused), or for
-/// `s3a://`/`s3://` the bucket's.
-fn target(cx: &mut Ctx<'_>, p: &str, conn: Option<s3::Connection>) -> Target {
-    let lower = p.to_ascii_lowercase();
-    if let Some(rest) = lower
-        .strip_prefix("s3a://")
-        .or_else(|| lower.strip_prefix("s3://"))
-    {
-        let rest = &p[p.len() - rest.len()..];
-        let conn = conn.unwrap_or_else(|| s3::from_core_site(cx));
-        return match s3::split_url(cx, p, rest) {
-            Some((bucket, path)) => (Some(path), None, Some(s3::parse(cx, bucket, conn))),
-            None => (None, None, Some(s3::parse(cx, String::new(), conn))),
-        };
-    }
-    let Some(rest) = lower.strip_prefix("hdfs://") else {
-        return (local_path(cx, p), None, None);
-    };
-    let rest = &p[p.len() - rest.len()..];
-    match remote::split_url(cx, p, rest) {
-        Some((authority, path)) => (Some(path), Some(remote::parse(cx, authority)), None),
-        None => (None, Some(remote::parse(cx, String::new())), None),
-    }
-}
-
-/// `hdfs.path` as a local path: plain or `file://`; schemes other than `hdfs://` are refused.
-fn local_path(cx: &mut Ctx<'_>, p: &str) -> Option<String> {
-    let lower = p.to_ascii_lowercase();
-    if let Some(rest) = lower.strip_prefix("file://") {
-        let rest = &p[p.len() - rest.len()..];
-        if !rest.starts_with('/') {
-            cx.error(
-                "hdfs.path",
-                format!("{p:?}: a file:// URI needs an absolute path (file:///data/logs)"),
-            );
-            return None;
-        }
-        return Some(rest.to_owned());
-    }
-    if let Some((scheme, _)) = p.split_once("://") {
-        cx.error(
-            "hdfs.path",
-            format!(
-                "{p:?}: the {scheme}:// scheme is not supported; Sluice writes to HDFS (hdfs://HOST:PORT/... or hdfs:///... with fs.defaultFS), to S3 (s3a://BUCKET/... or s3://BUCKET/...) or to a local or mounted file system (a plain path or file:///...)"
-            ),
-        );
-        return None;
-    }
-    if p.is_empty() {
-        cx.error("hdfs.path", "must not be empty");
-        return None;
-    }
-    Some(p.to_owned())
 }
 
 fn rounding(cx: &mut Ctx<'_>) -> Option<Rounding> {

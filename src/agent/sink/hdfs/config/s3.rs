@@ -35,20 +35,9 @@ pub const REGION_DEFAULT: &str = "us-east-1";
 pub struct S3Config {
     /// The bucket.
     pub bucket: String,
-    /// The store's URL (`http://127.0.0.1:8333`), or `None` for AWS itself.
-    pub endpoint: Option<String>,
-    /// Which setting named the endpoint.
-    pub endpoint_from: EndpointFrom,
-    /// The region signed for (`None`: `AWS_REGION`, else [`REGION_DEFAULT`]).
-    pub region: Option<String>,
-    /// The access key (`None`: `AWS_ACCESS_KEY_ID`, else the credential chain).
-    pub access_key: Option<String>,
-    /// The secret key.
-    pub secret_key: Option<String>,
-    /// A session token with temporary credentials.
-    pub session_token: Option<String>,
-    /// Path-style requests (`endpoint/bucket/key`) instead of virtual-hosted ones.
-    pub path_style: bool,
+    /// The endpoint, region, credentials and path style (always path style for an endpoint
+    /// whose host is an IP address).
+    pub conn: Connection,
     /// The local directory open files are staged in.
     pub staging_dir: PathBuf,
     /// `hdfs.maxStagedBytes`: the staged bytes before takes are refused.
@@ -65,13 +54,13 @@ impl std::fmt::Debug for S3Config {
         let masked = |s: &Option<String>| s.as_ref().map(|_| "********");
         f.debug_struct("S3Config")
             .field("bucket", &self.bucket)
-            .field("endpoint", &self.endpoint)
-            .field("endpoint_from", &self.endpoint_from)
-            .field("region", &self.region)
-            .field("access_key", &self.access_key)
-            .field("secret_key", &masked(&self.secret_key))
-            .field("session_token", &masked(&self.session_token))
-            .field("path_style", &self.path_style)
+            .field("endpoint", &self.conn.endpoint)
+            .field("endpoint_from", &self.conn.endpoint_from)
+            .field("region", &self.conn.region)
+            .field("access_key", &self.conn.access_key)
+            .field("secret_key", &masked(&self.conn.secret_key))
+            .field("session_token", &masked(&self.conn.session_token))
+            .field("path_style", &self.conn.path_style)
             .field("staging_dir", &self.staging_dir)
             .field("max_staged_bytes", &self.max_staged_bytes)
             .field("part_bytes", &self.part_bytes)
@@ -84,39 +73,43 @@ impl S3Config {
     /// The bucket and endpoint, for log lines: `bucket logs at http://127.0.0.1:8333
     /// (endpoint from AWS_ENDPOINT_URL_S3, http)`.
     pub fn describe(&self) -> String {
-        match &self.endpoint {
+        match &self.conn.endpoint {
             Some(e) => format!(
                 "bucket {} at {e} (endpoint from {}, {})",
                 self.bucket,
-                self.endpoint_from,
+                self.conn.endpoint_from,
                 endpoint::scheme(e).to_ascii_lowercase()
             ),
             None => format!(
                 "bucket {} at AWS S3 ({}; no endpoint set: none of fs.s3a.endpoint, {})",
                 self.bucket,
-                self.region.as_deref().unwrap_or("region from AWS_REGION"),
+                self.conn
+                    .region
+                    .as_deref()
+                    .unwrap_or("region from AWS_REGION"),
                 endpoint::ENDPOINT_ENV.join(", ")
             ),
         }
     }
 }
 
-/// The endpoint, region, credentials and path style, before the sink's own keys.
+/// The endpoint, region, credentials and path style: read before the sink's own keys, and
+/// then part of its [`S3Config`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Connection {
-    /// The store's URL.
+    /// The store's URL (`http://127.0.0.1:8333`), or `None` for AWS itself.
     pub endpoint: Option<String>,
-    /// Which setting named it.
+    /// Which setting named the endpoint.
     pub endpoint_from: EndpointFrom,
-    /// The region.
+    /// The region signed for (`None`: `AWS_REGION`, else [`REGION_DEFAULT`]).
     pub region: Option<String>,
-    /// The access key.
+    /// The access key (`None`: `AWS_ACCESS_KEY_ID`, else the credential chain).
     pub access_key: Option<String>,
     /// The secret key.
     pub secret_key: Option<String>,
-    /// A session token.
+    /// A session token with temporary credentials.
     pub session_token: Option<String>,
-    /// Path-style requests.
+    /// Path-style requests (`endpoint/bucket/key`) instead of virtual-hosted ones.
     pub path_style: bool,
 }
 
@@ -286,13 +279,7 @@ pub fn parse(cx: &mut Ctx<'_>, bucket: String, conn: Connection) -> S3Config {
     let sign_payload = cx.bool("hdfs.s3SignPayload", false);
     S3Config {
         bucket,
-        endpoint: conn.endpoint,
-        endpoint_from: conn.endpoint_from,
-        region: conn.region,
-        access_key: conn.access_key,
-        secret_key: conn.secret_key,
-        session_token: conn.session_token,
-        path_style,
+        conn: Connection { path_style, ..conn },
         staging_dir,
         max_staged_bytes,
         part_bytes,

@@ -14,6 +14,9 @@
 
 pub mod recover;
 
+mod error;
+mod file;
+
 use std::future::Future;
 use std::io;
 use std::path::Path;
@@ -23,9 +26,12 @@ use bytes::Bytes;
 use hdfs_native::{Client, ClientBuilder, HdfsError, WriteOptions};
 use tokio::runtime::Handle;
 
-use super::format::Layout;
+use error::path_str;
+pub use error::ClientSetupError;
+use file::{HdfsCalls, HdfsFile};
+
 use super::recover::Recovered;
-use super::store::{DirEntry, Store, StoreFile};
+use super::store::{DirEntry, Store, StoreFile, ToRecover};
 pub use crate::agent::sink::hdfs::config::remote::RemoteConfig;
 
 /// Permission of the directories the sink creates (Hadoop's default before the umask).
@@ -39,66 +45,7 @@ pub const CLIENT_RETRY_SLEEP_MAX_MS: u64 = 1_000;
 #[derive(Debug)]
 pub struct HdfsStore {
     client: Client,
-    handle: Handle,
-    call_timeout: Duration,
-    namenode: String,
-}
-
-/// Why an HDFS call failed, as an `io::Error` whose kind the sink's logic reads
-/// (`AlreadyExists`, `NotFound`, `TimedOut`) and whose text names the NameNode, the path
-/// and the reason.
-fn hdfs_err(namenode: &str, what: &str, path: &Path, e: HdfsError) -> io::Error {
-    let kind = match &e {
-        HdfsError::AlreadyExists(_) => io::ErrorKind::AlreadyExists,
-        HdfsError::FileNotFound(_) => io::ErrorKind::NotFound,
-        HdfsError::RPCError(class, _) if class.ends_with("FileAlreadyExistsException") => {
-            io::ErrorKind::AlreadyExists
-        }
-        HdfsError::RPCError(class, _) if class.ends_with("FileNotFoundException") => {
-            io::ErrorKind::NotFound
-        }
-        HdfsError::RPCError(class, _) if class.ends_with("AccessControlException") => {
-            io::ErrorKind::PermissionDenied
-        }
-        HdfsError::IOError(io) => io.kind(),
-        _ => io::ErrorKind::Other,
-    };
-    io::Error::new(
-        kind,
-        format!("{namenode}: {what} {}: {}", path.display(), reason(&e)),
-    )
-}
-
-/// A short reason for an HDFS error: the Java exception's class and first line of message.
-fn reason(e: &HdfsError) -> String {
-    match e {
-        HdfsError::RPCError(class, msg) | HdfsError::FatalRPCError(class, msg) => {
-            let short = class.rsplit('.').next().unwrap_or(class);
-            let first = msg.lines().next().unwrap_or("");
-            format!("{short}: {first}")
-        }
-        other => other.to_string(),
-    }
-}
-
-fn path_str(path: &Path) -> io::Result<&str> {
-    path.to_str().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{} is not UTF-8; HDFS paths are", path.display()),
-        )
-    })
-}
-
-/// The HDFS client cannot be set up (a bad URL or configuration directory).
-#[derive(Debug, thiserror::Error)]
-#[error("{namenode}: cannot set up the HDFS client: {source}")]
-pub struct ClientSetupError {
-    /// The NameNode, as configured.
-    pub namenode: String,
-    /// Why.
-    #[source]
-    pub source: HdfsError,
+    calls: HdfsCalls,
 }
 
 impl HdfsStore {
@@ -141,15 +88,17 @@ impl HdfsStore {
         })?;
         Ok(HdfsStore {
             client,
-            handle,
-            call_timeout,
-            namenode,
+            calls: HdfsCalls {
+                handle,
+                call_timeout,
+                namenode,
+            },
         })
     }
 
     /// The NameNode, for log lines.
     pub fn namenode(&self) -> &str {
-        &self.namenode
+        &self.calls.namenode
     }
 
     /// Runs one HDFS call to its end or its deadline.
@@ -159,20 +108,7 @@ impl HdfsStore {
         path: &Path,
         fut: impl Future<Output = Result<T, HdfsError>>,
     ) -> io::Result<T> {
-        let limit = self.call_timeout;
-        match self.handle.block_on(tokio::time::timeout(limit, fut)) {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(hdfs_err(&self.namenode, what, path, e)),
-            Err(_) => Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!(
-                    "{}: {what} {}: no answer within hdfs.callTimeout ({} ms)",
-                    self.namenode,
-                    path.display(),
-                    limit.as_millis()
-                ),
-            )),
-        }
+        self.calls.call(what, path, fut)
     }
 
     /// `recover_lease` once: whether the file is closed.
@@ -263,11 +199,7 @@ impl Store for HdfsStore {
                 .create(p, WriteOptions::default().create_parent(false)),
         )?;
         Ok(Box::new(HdfsFile {
-            store: HdfsCalls {
-                handle: self.handle.clone(),
-                call_timeout: self.call_timeout,
-                namenode: self.namenode.clone(),
-            },
+            store: self.calls.clone(),
             path: path.to_owned(),
             writer: Some(writer),
         }))
@@ -295,14 +227,8 @@ impl Store for HdfsStore {
             .collect())
     }
 
-    fn recover(
-        &self,
-        in_use: &Path,
-        target: &Path,
-        layout: Layout,
-        limit: Option<u64>,
-    ) -> io::Result<Recovered> {
-        recover::recover_file(self, in_use, target, layout, limit)
+    fn recover(&self, f: ToRecover<'_>) -> io::Result<Recovered> {
+        recover::recover_file(self, f.in_use, f.target, f.layout, f.limit)
     }
 
     fn cuts_back(&self) -> bool {
@@ -322,91 +248,10 @@ impl Store for HdfsStore {
     }
 
     fn describe(&self) -> String {
-        self.namenode.clone()
+        self.calls.namenode.clone()
     }
 
     fn skips_unrecoverable(&self) -> bool {
         true
-    }
-}
-
-/// What an open file needs to run its own calls under the deadline.
-#[derive(Debug)]
-struct HdfsCalls {
-    handle: Handle,
-    call_timeout: Duration,
-    namenode: String,
-}
-
-/// One file open for writing on HDFS (its lease held by this client).
-struct HdfsFile {
-    store: HdfsCalls,
-    path: std::path::PathBuf,
-    writer: Option<hdfs_native::file::FileWriter>,
-}
-
-impl std::fmt::Debug for HdfsFile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HdfsFile")
-            .field("path", &self.path)
-            .field("open", &self.writer.is_some())
-            .finish()
-    }
-}
-
-impl HdfsFile {
-    fn run<T>(
-        &mut self,
-        what: &str,
-        f: impl for<'w> FnOnce(
-            &'w mut hdfs_native::file::FileWriter,
-        )
-            -> std::pin::Pin<Box<dyn Future<Output = Result<T, HdfsError>> + 'w>>,
-    ) -> io::Result<T> {
-        let c = &self.store;
-        let Some(w) = self.writer.as_mut() else {
-            return Err(io::Error::other(format!(
-                "{}: {what} {}: the file was already closed",
-                c.namenode,
-                self.path.display()
-            )));
-        };
-        match c
-            .handle
-            .block_on(tokio::time::timeout(c.call_timeout, f(w)))
-        {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(hdfs_err(&c.namenode, what, &self.path, e)),
-            Err(_) => Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!(
-                    "{}: {what} {}: no answer within hdfs.callTimeout ({} ms)",
-                    c.namenode,
-                    self.path.display(),
-                    c.call_timeout.as_millis()
-                ),
-            )),
-        }
-    }
-}
-
-impl StoreFile for HdfsFile {
-    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
-        if bytes.is_empty() {
-            return Ok(());
-        }
-        let buf = Bytes::copy_from_slice(bytes);
-        self.run("writing", move |w| Box::pin(w.write_bytes(buf)))
-            .map(|_| ())
-    }
-
-    fn sync(&mut self) -> io::Result<()> {
-        self.run("syncing (hsync)", |w| Box::pin(w.hsync()))
-    }
-
-    fn close(&mut self) -> io::Result<()> {
-        self.run("closing", |w| Box::pin(w.close()))?;
-        self.writer = None;
-        Ok(())
     }
 }

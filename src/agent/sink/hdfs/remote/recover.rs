@@ -92,12 +92,7 @@ pub fn recover_file(
     if keep == 0 {
         store.remove(in_use)?;
         tracing::warn!(namenode = %store.namenode(), path = %in_use.display(), cut_bytes = len, "removed an in-use file that held no whole record");
-        return Ok(Recovered {
-            from: in_use.to_owned(),
-            to: None,
-            kept: 0,
-            cut: len,
-        });
+        return Ok(Recovered::removed(in_use, len));
     }
     let mut to = target.to_owned();
     if in_use != target && store.exists(&to)? {

@@ -73,7 +73,11 @@ pub fn client(
         max_retries: RETRIES_MAX,
         retry_timeout: call_timeout,
     };
-    let http = cfg.endpoint.as_deref().is_some_and(endpoint::is_plain_http);
+    let http = cfg
+        .conn
+        .endpoint
+        .as_deref()
+        .is_some_and(endpoint::is_plain_http);
     let options = ClientOptions::new()
         .with_timeout(call_timeout)
         .with_connect_timeout(call_timeout.min(CONNECT_TIMEOUT_MAX))
@@ -82,21 +86,21 @@ pub fn client(
         .with_bucket_name(&cfg.bucket)
         .with_retry(retry)
         .with_client_options(options)
-        .with_virtual_hosted_style_request(!cfg.path_style)
+        .with_virtual_hosted_style_request(!cfg.conn.path_style)
         .with_unsigned_payload(!cfg.sign_payload);
-    if let Some(e) = &cfg.endpoint {
-        b = if cfg.path_style {
+    if let Some(e) = &cfg.conn.endpoint {
+        b = if cfg.conn.path_style {
             b.with_endpoint(e)
         } else {
             b.with_endpoint(virtual_hosted(e, &cfg.bucket))
         };
     }
-    if let Some(r) = &cfg.region {
+    if let Some(r) = &cfg.conn.region {
         b = b.with_region(r);
     }
-    if let (Some(k), Some(s)) = (&cfg.access_key, &cfg.secret_key) {
+    if let (Some(k), Some(s)) = (&cfg.conn.access_key, &cfg.conn.secret_key) {
         b = b.with_access_key_id(k).with_secret_access_key(s);
-        if let Some(t) = &cfg.session_token {
+        if let Some(t) = &cfg.conn.session_token {
             b = b.with_token(t);
         }
     }

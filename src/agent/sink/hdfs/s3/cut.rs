@@ -33,13 +33,14 @@ impl S3Store {
     pub fn object_len(&self, path: &Path) -> io::Result<Option<u64>> {
         let key = self.key(path)?;
         let (client, cfg) = (&self.xfer.client, &self.xfer.cfg);
-        self.call("looking up", key.as_ref(), self.xfer.call_timeout, async {
-            match client.head(&key).await {
-                Ok(meta) => Ok(Some(meta.size)),
-                Err(object_store::Error::NotFound { .. }) => Ok(None),
-                Err(e) => Err(s3_err(cfg, "looking up", key.as_ref(), &e)),
-            }
-        })
+        self.xfer
+            .call("looking up", key.as_ref(), self.xfer.call_timeout, async {
+                match client.head(&key).await {
+                    Ok(meta) => Ok(Some(meta.size)),
+                    Err(object_store::Error::NotFound { .. }) => Ok(None),
+                    Err(e) => Err(s3_err(cfg, "looking up", key.as_ref(), &e)),
+                }
+            })
     }
 
     /// Rewrites the object of `path` as its first `len` bytes; the bytes cut.
@@ -65,7 +66,7 @@ impl S3Store {
             .saturating_mul(u32::try_from(2 * parts + 1).unwrap_or(u32::MAX));
         let (client, cfg) = (&self.xfer.client, &self.xfer.cfg);
         let part_bytes = cfg.part_bytes;
-        self.call("cutting", key.as_ref(), limit, async {
+        self.xfer.call("cutting", key.as_ref(), limit, async {
             let fail = |e: object_store::Error| s3_err(cfg, "cutting", key.as_ref(), &e);
             if len <= part_bytes {
                 let body = client.get_range(&key, 0..len).await.map_err(fail)?;
@@ -102,12 +103,13 @@ impl S3Store {
     pub fn delete_object(&self, path: &Path) -> io::Result<()> {
         let key = self.key(path)?;
         let (client, cfg) = (&self.xfer.client, &self.xfer.cfg);
-        self.call("deleting", key.as_ref(), self.xfer.call_timeout, async {
-            client
-                .delete(&key)
-                .await
-                .map_err(|e| s3_err(cfg, "deleting", key.as_ref(), &e))
-        })
+        self.xfer
+            .call("deleting", key.as_ref(), self.xfer.call_timeout, async {
+                client
+                    .delete(&key)
+                    .await
+                    .map_err(|e| s3_err(cfg, "deleting", key.as_ref(), &e))
+            })
     }
 
     /// The sink paths of the objects below the sink path `root` (at most
@@ -118,7 +120,7 @@ impl S3Store {
         let pages = (LIST_OBJECTS_MAX / 1000 + 1) as u32;
         let limit = self.xfer.call_timeout.saturating_mul(pages);
         let prefix_ref = (!prefix.as_ref().is_empty()).then_some(&prefix);
-        let (paths, more) = self.call("listing", prefix.as_ref(), limit, async {
+        let (paths, more) = self.xfer.call("listing", prefix.as_ref(), limit, async {
             let mut list = client.list(prefix_ref);
             let mut out = Vec::new();
             while let Some(meta) = list.next().await {

@@ -78,8 +78,8 @@ impl S3Error {
         }
         S3Error {
             store: cfg.describe(),
-            endpoint: cfg.endpoint.clone(),
-            endpoint_from: cfg.endpoint_from,
+            endpoint: cfg.conn.endpoint.clone(),
+            endpoint_from: cfg.conn.endpoint_from,
             what: what.to_owned(),
             key: key.to_owned(),
             reason,
@@ -154,21 +154,21 @@ fn classify(text: &str) -> Class {
 }
 
 fn hint(class: Class, cfg: &S3Config) -> String {
-    let set = cfg.endpoint_from.what_to_set();
+    let set = cfg.conn.endpoint_from.what_to_set();
     match class {
         Class::Endpoint => format!("the endpoint is not a URL requests can be sent to: {set}"),
-        Class::Unreachable => match &cfg.endpoint {
+        Class::Unreachable => match &cfg.conn.endpoint {
             Some(e) => format!("no answer from {e}: is the store there? {set}"),
             None => format!("no answer from AWS S3; {set}"),
         },
         Class::Refused => format!(
             "the store refused the credentials or the signature: check fs.s3a.access.key/fs.s3a.secret.key (or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) and the region signed for; and that {} is the store meant",
-            cfg.endpoint.as_deref().unwrap_or("AWS S3")
+            cfg.conn.endpoint.as_deref().unwrap_or("AWS S3")
         ),
         Class::NoBucket => format!(
             "no bucket {} at {}: create it, or check the path's bucket and the endpoint",
             cfg.bucket,
-            cfg.endpoint.as_deref().unwrap_or("AWS S3")
+            cfg.conn.endpoint.as_deref().unwrap_or("AWS S3")
         ),
         Class::Other => set,
     }
@@ -186,6 +186,7 @@ fn xml_tag<'a>(text: &'a str, tag: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::agent::sink::hdfs::config::s3::Connection;
 
     #[derive(Debug)]
     struct Layer(&'static str, Option<Box<Layer>>);
@@ -205,13 +206,12 @@ mod tests {
     fn cfg(endpoint: Option<&str>, from: EndpointFrom) -> S3Config {
         S3Config {
             bucket: "logs".into(),
-            endpoint: endpoint.map(str::to_owned),
-            endpoint_from: from,
-            region: None,
-            access_key: None,
-            secret_key: None,
-            session_token: None,
-            path_style: true,
+            conn: Connection {
+                endpoint: endpoint.map(str::to_owned),
+                endpoint_from: from,
+                path_style: true,
+                ..Connection::default()
+            },
             staging_dir: "/staging".into(),
             max_staged_bytes: 1 << 30,
             part_bytes: 5 << 20,

@@ -29,7 +29,6 @@ pub mod staging;
 pub mod transfer;
 pub mod upload;
 
-use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -40,10 +39,9 @@ use object_store::path::Path as ObjPath;
 use object_store::ObjectStore;
 use tokio::runtime::Handle;
 
-use super::format::Layout;
 use super::keys::KeyNames;
 use super::local_store::LocalStore;
-use super::store::{DirEntry, Recovered, Store, StoreFile};
+use super::store::{DirEntry, Recovered, Store, StoreFile, ToRecover};
 pub use crate::agent::sink::hdfs::config::s3::S3Config;
 pub use error::s3_err;
 use queue::{UploadQueue, UPLOADS_AT_ONCE};
@@ -99,7 +97,7 @@ impl S3Store {
     ) -> Result<S3Store, SetupError> {
         let client = connect::client(cfg, call_timeout)
             .map_err(|e| SetupError::Client(s3_err(cfg, "setting up the client for", root, &e)))?;
-        tracing::info!(store = %cfg.describe(), path_style = cfg.path_style, "S3 store");
+        tracing::info!(store = %cfg.describe(), path_style = cfg.conn.path_style, "S3 store");
         S3Store::with_client(
             Transfer {
                 cfg: cfg.clone(),
@@ -168,17 +166,6 @@ impl S3Store {
         &self.xfer.gauge
     }
 
-    /// Runs one store operation to its end, or fails it after `limit`.
-    fn call<T>(
-        &self,
-        what: &str,
-        key: &str,
-        limit: Duration,
-        fut: impl Future<Output = Result<T, io::Error>>,
-    ) -> io::Result<T> {
-        self.xfer.call(what, key, limit, fut)
-    }
-
     /// Uploads the first `len` bytes of the local file `staged` to `key`.
     pub fn upload_staged(&self, staged: &Path, len: u64, key: &ObjPath) -> io::Result<()> {
         self.xfer.upload_staged(staged, len, key)
@@ -220,13 +207,14 @@ impl S3Store {
         let prefix = ObjPath::from(self.root.as_str());
         let client = &self.xfer.client;
         let cfg = &self.xfer.cfg;
-        self.call("listing", &self.root, self.xfer.call_timeout, async move {
-            let mut list = client.list(Some(&prefix));
-            match list.next().await {
-                Some(Err(e)) => Err(s3_err(cfg, "listing", prefix.as_ref(), &e)),
-                _ => Ok(()),
-            }
-        })
+        self.xfer
+            .call("listing", &self.root, self.xfer.call_timeout, async move {
+                let mut list = client.list(Some(&prefix));
+                match list.next().await {
+                    Some(Err(e)) => Err(s3_err(cfg, "listing", prefix.as_ref(), &e)),
+                    _ => Ok(()),
+                }
+            })
     }
 }
 
@@ -278,14 +266,8 @@ impl Store for S3Store {
         self.local.list_dir(&self.staged(dir))
     }
 
-    fn recover(
-        &self,
-        in_use: &Path,
-        target: &Path,
-        layout: Layout,
-        limit: Option<u64>,
-    ) -> io::Result<Recovered> {
-        recover::recover_staged(self, in_use, target, layout, limit)
+    fn recover(&self, f: ToRecover<'_>) -> io::Result<Recovered> {
+        recover::recover_staged(self, f.in_use, f.target, f.layout, f.limit)
     }
 
     fn cuts_back(&self) -> bool {

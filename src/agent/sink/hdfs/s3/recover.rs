@@ -42,12 +42,7 @@ pub fn recover_staged(
     if keep == 0 {
         store.remove_staged(&staged, len)?;
         tracing::warn!(path = %staged.display(), cut_bytes = len, "removed a staged file that held no whole record");
-        return Ok(Recovered {
-            from: in_use.to_owned(),
-            to: None,
-            kept: 0,
-            cut: len,
-        });
+        return Ok(Recovered::removed(in_use, len));
     }
     if keep < len {
         let file = fs.open(&staged, OpenMode::ReadWrite)?;

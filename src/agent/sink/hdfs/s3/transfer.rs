@@ -66,7 +66,7 @@ impl Transfer {
                     "{}: {what} {key}: not finished within {} ms ({})",
                     self.cfg.describe(),
                     limit.as_millis(),
-                    self.cfg.endpoint_from.what_to_set()
+                    self.cfg.conn.endpoint_from.what_to_set()
                 ),
             )),
         }

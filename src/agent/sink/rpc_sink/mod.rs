@@ -21,7 +21,6 @@
 //! [`STOP_GRACE`] to finish (its batch is rolled back if it does not; the downstream may then
 //! hold it too, a duplicate, never a loss).
 
-use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -33,13 +32,20 @@ use super::reconnect::Reconnect;
 use super::rpc_keys::{RpcSinkSettings, RpcSinkTimings};
 use super::{Acks, SinkError, SinkErrorKind};
 use crate::agent::backoff::Backoff;
-use crate::agent::histogram::Histogram;
 use crate::agent::metrics::CounterGroup;
 use crate::agent::metrics::SinkCounter;
-use crate::agent::rpc::error::{RpcError, RpcErrorKind};
+use crate::agent::rpc::error::RpcError;
 use crate::agent::rpc::transport::{ClientTransport, TransportError};
 use crate::agent::stop::Stop;
 use sluice_core::Event;
+
+mod client;
+mod failure;
+mod send;
+
+pub use client::{Answer, RpcClient};
+pub use failure::sink_kind;
+use failure::ConnectFailed;
 
 /// How long a call in flight may still run after the stop signal.
 pub const STOP_GRACE: Duration = Duration::from_secs(2);
@@ -48,117 +54,6 @@ pub const STOP_GRACE: Duration = Duration::from_secs(2);
 pub const DOWN_WARN_EVERY: Duration = Duration::from_secs(60);
 /// The first reconnect backoff (Flume's RPC sinks: 250 ms, doubling).
 pub const RECONNECT_BACKOFF_INITIAL: Duration = Duration::from_millis(250);
-
-/// One RPC protocol's client, as [`RpcSink`] drives it.
-pub trait RpcClient: std::fmt::Debug + Send + Sized + 'static {
-    /// The sink's settings this protocol reads when it connects.
-    type Config: RpcSinkSettings + Send + Sync + std::fmt::Debug + 'static;
-
-    /// Connects to `addr` over `transport` within `timings.connect_timeout`, for sink `sink`.
-    fn open_for_sink<'a>(
-        addr: &'a str,
-        transport: &'a ClientTransport,
-        cfg: &'a Self::Config,
-        timings: &'a RpcSinkTimings,
-        sink: &'a str,
-    ) -> impl Future<Output = Result<Self, RpcError>> + Send + 'a;
-
-    /// Whether the peer closed the connection while it was idle.
-    fn idle_broken(&mut self) -> bool;
-
-    /// Records each call's round trip into `h`.
-    fn record_latency(&mut self, h: Arc<Histogram>);
-
-    /// One `appendBatch`: `Ok` only on the peer's `OK`.
-    fn append_batch<'a>(
-        &'a mut self,
-        events: &'a [Event],
-    ) -> impl Future<Output = Result<(), RpcError>> + Send + 'a;
-
-    /// Whether this connection keeps several calls in flight ([`RpcClient::send_batch`]).
-    fn pipelined(&self) -> bool {
-        false
-    }
-
-    /// Writes one `appendBatch` and returns its answer to wait for apart from the client
-    /// (`Ok` only on the peer's `OK`); only called when [`RpcClient::pipelined`] (else
-    /// it sends the batch and waits for its answer).
-    fn send_batch<'a>(
-        &'a mut self,
-        events: &'a [Event],
-    ) -> impl Future<Output = Result<Answer, RpcError>> + Send + 'a {
-        async move {
-            let r = self.append_batch(events).await;
-            Ok(Box::pin(std::future::ready(r)) as Answer)
-        }
-    }
-
-    /// Why the connection broke while calls were in flight, if it did: it is then dropped.
-    fn broken(&self) -> Option<RpcError> {
-        None
-    }
-}
-
-/// The answer to a call sent with [`RpcClient::send_batch`]: `Ok` only on the peer's `OK`.
-pub type Answer = crate::agent::channel::BoxFuture<'static, Result<(), RpcError>>;
-
-/// The sink's kind of an RPC failure: a failed handshake or a peer speaking another protocol
-/// is the configuration's ([`SinkErrorKind::Config`]: a reconnect cannot fix it), a closed
-/// connection or a `FAILED` the peer's.
-pub fn sink_kind(kind: RpcErrorKind) -> SinkErrorKind {
-    match kind {
-        RpcErrorKind::Connect => SinkErrorKind::Connect,
-        RpcErrorKind::Timeout => SinkErrorKind::Timeout,
-        RpcErrorKind::Handshake | RpcErrorKind::Codec => SinkErrorKind::Config,
-        _ => SinkErrorKind::Peer,
-    }
-}
-
-/// Why a call got no `OK`: the client's failure, or the stop signal's grace ran out.
-#[derive(Debug, thiserror::Error)]
-enum CallFailed {
-    /// The client's failure.
-    #[error(transparent)]
-    Rpc(#[from] RpcError),
-    /// Stopping, and no answer within [`STOP_GRACE`].
-    #[error("stopping: no answer within {ms} ms")]
-    Stopping { ms: u64 },
-}
-
-/// A failed call, with what it was (`appendBatch of N events to ADDR`).
-#[derive(Debug, thiserror::Error)]
-#[error("{what}: {source}")]
-struct Call {
-    what: String,
-    #[source]
-    source: CallFailed,
-}
-
-impl Call {
-    fn into_sink_error(self, sink: impl Into<String>) -> SinkError {
-        let kind = match &self.source {
-            CallFailed::Rpc(e) => sink_kind(e.kind()),
-            CallFailed::Stopping { .. } => SinkErrorKind::Stopped,
-        };
-        SinkError::new(sink, kind, self)
-    }
-}
-
-/// A connect attempt failed.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot connect to {addr}: {source}")]
-struct ConnectFailed {
-    addr: String,
-    #[source]
-    source: RpcError,
-}
-
-/// What to say when the stop signal's grace ran out.
-fn stopping() -> CallFailed {
-    CallFailed::Stopping {
-        ms: STOP_GRACE.as_millis() as u64,
-    }
-}
 
 /// One RPC sink over protocol `C`.
 #[derive(Debug)]
@@ -378,69 +273,6 @@ impl<C: RpcClient> RpcSink<C> {
         self.err(kind, ConnectFailed { addr, source: e })
     }
 
-    /// Sends `events` in one `appendBatch`; `Ok` only when the downstream answered `OK`.
-    /// Not cancel safe (the batch may or may not have been delivered): on any error the
-    /// connection is dropped and the caller must roll the take back.
-    pub async fn deliver(&mut self, events: &[Event]) -> Result<(), SinkError> {
-        let Some(client) = self.client.as_mut() else {
-            let why = format!("not connected to {}", self.addr);
-            return Err(self.err(SinkErrorKind::Connect, why));
-        };
-        let result: Result<(), CallFailed> = {
-            let call = client.append_batch(events);
-            tokio::pin!(call);
-            match self.stop.clone() {
-                Some(mut stop) => tokio::select! {
-                    r = &mut call => r.map_err(CallFailed::from),
-                    _ = stop.wait() => match tokio::time::timeout(STOP_GRACE, &mut call).await {
-                        Ok(r) => r.map_err(CallFailed::from),
-                        Err(_) => Err(stopping()),
-                    },
-                },
-                None => call.await.map_err(CallFailed::from),
-            }
-        };
-        match result {
-            Ok(()) => Ok(()),
-            Err(source) => {
-                self.failed("call failed");
-                let what = format!("appendBatch of {} events to {}", events.len(), self.addr);
-                Err(Call { what, source }.into_sink_error(self.name.clone()))
-            }
-        }
-    }
-
-    /// Sends `events` in one `appendBatch`, its answer left to come when the connection
-    /// keeps several calls in flight (it is then in [`Self::take_acks`]); as
-    /// [`Self::deliver`] otherwise.
-    pub async fn send(&mut self, events: &[Event]) -> Result<(), SinkError> {
-        let Some(client) = self.client.as_mut().filter(|c| c.pipelined()) else {
-            return self.deliver(events).await;
-        };
-        let what = format!("appendBatch of {} events to {}", events.len(), self.addr);
-        match client.send_batch(events).await {
-            Ok(answer) => {
-                let (sink, stop) = (self.name.clone(), self.stop.clone());
-                self.acks = Some(Acks(Box::pin(async move {
-                    answered(answer, stop)
-                        .await
-                        .map_err(|source| Call { what, source }.into_sink_error(sink))
-                })));
-                Ok(())
-            }
-            Err(e) => {
-                self.failed("call failed");
-                let source = CallFailed::Rpc(e);
-                Err(Call { what, source }.into_sink_error(self.name.clone()))
-            }
-        }
-    }
-
-    /// The answer still to come for the batch the last [`Self::send`] sent, if any.
-    pub fn take_acks(&mut self) -> Option<Acks> {
-        self.acks.take()
-    }
-
     /// Most take transactions the runner keeps open: one per call in flight and one being
     /// taken, or the runner's usual depth when one call is in flight.
     fn depth(&self) -> usize {
@@ -453,20 +285,6 @@ impl<C: RpcClient> RpcSink<C> {
     /// Closes the connection.
     pub fn stop(&mut self) {
         self.close("sink stopped");
-    }
-}
-
-/// Waits for `answer`; after the stop signal, [`STOP_GRACE`] more.
-async fn answered(mut answer: Answer, stop: Option<Stop>) -> Result<(), CallFailed> {
-    let Some(mut stop) = stop else {
-        return Ok(answer.await?);
-    };
-    tokio::select! {
-        r = &mut answer => Ok(r?),
-        _ = stop.wait() => match tokio::time::timeout(STOP_GRACE, &mut answer).await {
-            Ok(r) => Ok(r?),
-            Err(_) => Err(stopping()),
-        },
     }
 }
 
@@ -501,40 +319,5 @@ impl<C: RpcClient> crate::agent::sink::Sink for RpcSink<C> {
     fn stop(&mut self) -> crate::agent::channel::BoxFuture<'_, ()> {
         RpcSink::stop(self);
         Box::pin(std::future::ready(()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_rpc_failure_keeps_its_retryability_as_a_sink_error() {
-        for kind in [
-            RpcErrorKind::Connect,
-            RpcErrorKind::Handshake,
-            RpcErrorKind::Timeout,
-            RpcErrorKind::Peer,
-            RpcErrorKind::Codec,
-            RpcErrorKind::Closed,
-        ] {
-            assert_eq!(sink_kind(kind).retryable(), kind.retryable(), "{kind:?}");
-        }
-        assert_eq!(sink_kind(RpcErrorKind::Connect), SinkErrorKind::Connect);
-        assert_eq!(sink_kind(RpcErrorKind::Handshake), SinkErrorKind::Config);
-    }
-
-    #[test]
-    fn a_call_cut_by_the_stop_is_a_stop_not_a_failure() {
-        let call = Call {
-            what: "appendBatch of 3 events to h:1".into(),
-            source: stopping(),
-        };
-        let e = call.into_sink_error("k1");
-        assert_eq!(e.kind(), SinkErrorKind::Stopped);
-        assert_eq!(
-            e.to_string(),
-            "sink k1: appendBatch of 3 events to h:1: stopping: no answer within 2000 ms"
-        );
     }
 }

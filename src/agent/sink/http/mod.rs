@@ -7,7 +7,7 @@
 //! fails the batch (the runner rolls back and backs off); backoff without rollback commits
 //! and then backs off ([`Delivery::CommitAndBackOff`], Flume's `BACKOFF`).
 //!
-//! Sluice: an answer in [`POISON_CODES`] (400 Bad Request, 413 Content Too Large) that no
+//! Sluice: an answer in [`POISON_CODES`](config::POISON_CODES) (400 Bad Request, 413 Content Too Large) that no
 //! `rollback.CODE` rule names (exact or class) refuses the event itself, so it is a poison
 //! event ([`super::poison`]): counted, logged and dropped or dead-lettered, never retried
 //! (Flume rolls it back and retries it forever).
@@ -17,9 +17,6 @@
 //! by `connectTimeout`, the whole exchange (request and reading the answer) by
 //! `requestTimeout`; an answer body is read up to [`RESPONSE_BYTES_MAX`].
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -27,139 +24,15 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use super::{Delivery, Poisoned, SinkError, SinkErrorKind};
-use crate::agent::config::ctx::Ctx;
-use crate::agent::config::limits::DURATION_MS_MAX;
 use sluice_core::Event;
+
+mod config;
+
+pub(crate) use config::parse;
+pub use config::HttpConfig;
 
 /// Most bytes of an answer body read (the rest is dropped with the connection).
 pub(crate) const RESPONSE_BYTES_MAX: usize = 1024 * 1024;
-
-/// Status codes that refuse the event itself (unless a `rollback.CODE` rule names them).
-pub(crate) const POISON_CODES: [u16; 2] = [400, 413];
-
-/// What to do for a status code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Decision {
-    /// Roll the take back (the event is sent again).
-    pub rollback: bool,
-    /// Back off before the next attempt.
-    pub backoff: bool,
-    /// Count the event as drained in the metrics.
-    pub increment_metrics: bool,
-}
-
-/// `http` sink settings.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HttpConfig {
-    /// `endpoint`: an `http://` or `https://` URL.
-    pub endpoint: String,
-    /// `connectTimeout` (default 5000 ms).
-    pub connect_timeout: Duration,
-    /// `requestTimeout` (default 5000 ms).
-    pub request_timeout: Duration,
-    /// `contentTypeHeader` (default `text/plain`).
-    pub content_type: String,
-    /// `acceptHeader` (default `text/plain`).
-    pub accept: String,
-    /// `defaultBackoff` (default true).
-    pub default_backoff: bool,
-    /// `defaultRollback` (default true).
-    pub default_rollback: bool,
-    /// `defaultIncrementMetrics` (default false).
-    pub default_increment_metrics: bool,
-    /// `backoff.CODE`, `rollback.CODE`, `incrementMetrics.CODE`: (kind, code) -> value.
-    pub rules: BTreeMap<(String, String), bool>,
-}
-
-impl HttpConfig {
-    fn rule(&self, kind: &str, code: u16) -> Option<bool> {
-        let exact = code.to_string();
-        let class = format!("{}XX", code / 100);
-        self.rules
-            .get(&(kind.to_owned(), exact))
-            .or_else(|| self.rules.get(&(kind.to_owned(), class)))
-            .copied()
-    }
-
-    /// Whether an answer `code` makes the event poison: a code of [`POISON_CODES`] that no
-    /// `rollback` rule names.
-    pub(crate) fn poisons(&self, code: u16) -> bool {
-        POISON_CODES.contains(&code) && self.rule("rollback", code).is_none()
-    }
-
-    /// The decision for a status code.
-    pub(crate) fn decide(&self, code: u16) -> Decision {
-        let ok = (200..300).contains(&code);
-        Decision {
-            rollback: self
-                .rule("rollback", code)
-                .unwrap_or(!ok && self.default_rollback),
-            backoff: self
-                .rule("backoff", code)
-                .unwrap_or(!ok && self.default_backoff),
-            increment_metrics: self
-                .rule("incrementMetrics", code)
-                .unwrap_or(ok || self.default_increment_metrics),
-        }
-    }
-}
-
-/// Reads an `http` sink's properties.
-pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
-    let endpoint = cx
-        .required("endpoint")
-        .and_then(|e| match e.parse::<hyper::Uri>() {
-            Ok(u)
-                if matches!(u.scheme_str(), Some("http") | Some("https")) && u.host().is_some() =>
-            {
-                Some(e)
-            }
-            _ => {
-                cx.error(
-                    "endpoint",
-                    format!("expected an http:// or https:// URL, got {e:?}"),
-                );
-                None
-            }
-        });
-    let mut rules = BTreeMap::new();
-    let keys: Vec<String> = cx.comp().props.keys().cloned().collect();
-    for k in keys {
-        let Some((kind, code)) = k.split_once('.') else {
-            continue;
-        };
-        if !matches!(kind, "backoff" | "rollback" | "incrementMetrics") {
-            continue;
-        }
-        let valid = code.len() == 3
-            && code.as_bytes()[0].is_ascii_digit()
-            && (code[1..].eq_ignore_ascii_case("XX")
-                || code[1..].bytes().all(|b| b.is_ascii_digit()));
-        if !valid {
-            cx.get(&k);
-            cx.error(&k, format!("expected a status code like 503 or a class like 5XX after {kind}., got {code:?}"));
-            continue;
-        }
-        let v = cx.bool(&k, false);
-        rules.insert((kind.to_owned(), code.to_ascii_uppercase()), v);
-    }
-    // Every key is read before a refused endpoint ends the build (fields run in order).
-    Some(HttpConfig {
-        connect_timeout: Duration::from_millis(cx.u64("connectTimeout", 5000, 1, DURATION_MS_MAX)),
-        request_timeout: Duration::from_millis(cx.u64("requestTimeout", 5000, 1, DURATION_MS_MAX)),
-        content_type: cx
-            .get("contentTypeHeader")
-            .unwrap_or_else(|| "text/plain".into()),
-        accept: cx
-            .get("acceptHeader")
-            .unwrap_or_else(|| "text/plain".into()),
-        default_backoff: cx.bool("defaultBackoff", true),
-        default_rollback: cx.bool("defaultRollback", true),
-        default_increment_metrics: cx.bool("defaultIncrementMetrics", false),
-        rules,
-        endpoint: endpoint?,
-    })
-}
 
 type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
@@ -348,57 +221,5 @@ impl crate::agent::sink::BuildSink for HttpConfig {
 
     fn build(&self, name: &str) -> Box<dyn crate::agent::sink::Sink> {
         Box::new(HttpSink::new(name, self.clone()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cfg(rules: &[(&str, &str, bool)]) -> HttpConfig {
-        HttpConfig {
-            endpoint: "http://127.0.0.1:1/".into(),
-            connect_timeout: Duration::from_secs(1),
-            request_timeout: Duration::from_secs(1),
-            content_type: "text/plain".into(),
-            accept: "text/plain".into(),
-            default_backoff: true,
-            default_rollback: true,
-            default_increment_metrics: false,
-            rules: rules
-                .iter()
-                .map(|(k, c, v)| ((k.to_string(), c.to_string()), *v))
-                .collect(),
-        }
-    }
-
-    #[test]
-    fn an_exact_code_rule_wins_over_its_class_and_the_defaults() {
-        let c = cfg(&[
-            ("rollback", "4XX", false),
-            ("rollback", "429", true),
-            ("backoff", "4XX", false),
-        ]);
-        assert!(!c.decide(400).rollback);
-        assert!(c.decide(429).rollback);
-        assert!(!c.decide(404).backoff);
-        assert!(
-            c.decide(503).rollback && c.decide(503).backoff,
-            "defaults for 5XX"
-        );
-        let ok = c.decide(200);
-        assert!(!ok.rollback && !ok.backoff && ok.increment_metrics);
-        let c = cfg(&[("rollback", "2XX", true)]);
-        assert!(c.decide(204).rollback, "a rule can make even 2XX roll back");
-    }
-
-    #[test]
-    fn a_400_or_413_poisons_the_event_unless_a_rollback_rule_names_it() {
-        let c = cfg(&[]);
-        assert!(c.poisons(400) && c.poisons(413));
-        assert!(!c.poisons(404) && !c.poisons(503) && !c.poisons(200));
-        assert!(!cfg(&[("rollback", "400", true)]).poisons(400));
-        assert!(!cfg(&[("rollback", "4XX", false)]).poisons(413));
-        assert!(cfg(&[("backoff", "4XX", false)]).poisons(413));
     }
 }

@@ -1,0 +1,123 @@
+//! One batch of a sink runner's round: prepare the sink, take up to its batch size in one
+//! transaction, deliver, set its poison events aside; a failure rolls back this batch only,
+//! and is counted and logged as its kind says ([`on_failure`]).
+
+use super::super::settle::Delivered;
+use super::super::{Delivery, SinkError, SinkErrorKind};
+use super::SinkUnit;
+use crate::agent::metrics::{CounterGroup, SinkCounter};
+
+/// What the runner makes of a failed delivery, by the error's kind (the batch is rolled back
+/// and the runner backs off in every case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum OnFailure {
+    /// A failure that may pass ([`SinkError::retryable`]): counted, warned.
+    Retry,
+    /// A failure that retrying cannot fix (configuration, a refusal for good): counted, and
+    /// logged as an error.
+    NeedsChange,
+    /// Abandoned because the agent is stopping: not the sink's failure, not counted.
+    Stopping,
+}
+
+pub(super) fn on_failure(e: &SinkError) -> OnFailure {
+    match e.kind() {
+        SinkErrorKind::Stopped => OnFailure::Stopping,
+        _ if e.retryable() => OnFailure::Retry,
+        _ => OnFailure::NeedsChange,
+    }
+}
+
+/// What taking and delivering one batch gave.
+pub(super) enum Batch {
+    Delivered(Delivered, Delivery),
+    Empty,
+    Failed,
+}
+
+/// Takes a batch and delivers it; a failure rolls this batch back. Not cancel safe (see
+/// [`Sink::deliver`]); dropping it rolls the batch back.
+pub(super) async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
+    let c = &u.counters;
+    if let Err(e) = u.sink.prepare().await {
+        tracing::debug!(sink = name, error = %e, "sink not ready");
+        return Batch::Failed;
+    }
+    let mut tx = u.channel.begin();
+    let events = match tx.take_up_to(u.batch_size).await {
+        Ok(e) => e,
+        Err(e) => {
+            c.add(SinkCounter::ChannelReadFail, 1);
+            tracing::warn!(sink = name, error = %e, "take failed");
+            tx.rollback().await;
+            return Batch::Failed;
+        }
+    };
+    let n = events.len() as u64;
+    crate::agent::tap::offer(crate::agent::tap::Point::Sink, name, &events);
+    if n == 0 {
+        c.add(SinkCounter::BatchEmpty, 1);
+        let _ = tx.commit().await;
+        return Batch::Empty;
+    }
+    c.add(SinkCounter::EventDrainAttempt, n);
+    if events.len() < u.batch_size {
+        c.add(SinkCounter::BatchUnderflow, 1);
+    } else {
+        c.add(SinkCounter::BatchComplete, 1);
+    }
+    let delivered = u.sink.deliver(events).await;
+    let poisoned = u.sink.take_poisoned();
+    match delivered {
+        Ok(d) => {
+            if let Some(cursor) = u.sink.cursor() {
+                tx.set_cursor(name, cursor);
+            }
+            let acks = u.sink.take_acks();
+            let bad = poisoned.len() as u64;
+            if let Err(e) = u.poison.handle(poisoned, c).await {
+                c.add(SinkCounter::EventWriteFail, 1);
+                tracing::error!(sink = name, error = %e, kind = ?e.kind(),
+                    "poison events not set aside; rolling back the batch (its delivered events come again)");
+                drop(acks);
+                tx.rollback().await;
+                return Batch::Failed;
+            }
+            Batch::Delivered(
+                Delivered {
+                    sink: name.to_owned(),
+                    channel: u.channel.clone(),
+                    tx,
+                    events: n - bad,
+                    counters: c.clone(),
+                    acks,
+                    taken: super::super::settle::next_take(),
+                },
+                d,
+            )
+        }
+        Err(e) => {
+            count_failure(name, &e, c);
+            tx.rollback().await;
+            Batch::Failed
+        }
+    }
+}
+
+/// Counts and logs a failed delivery as its kind says ([`on_failure`]).
+pub(super) fn count_failure(name: &str, e: &SinkError, c: &CounterGroup) {
+    match on_failure(e) {
+        OnFailure::Stopping => {
+            tracing::debug!(sink = name, error = %e, "delivery abandoned on stop; rolling back");
+        }
+        OnFailure::Retry => {
+            c.add(SinkCounter::EventWriteFail, 1);
+            tracing::warn!(sink = name, error = %e, kind = ?e.kind(), "delivery failed; rolling back");
+        }
+        OnFailure::NeedsChange => {
+            c.add(SinkCounter::EventWriteFail, 1);
+            tracing::error!(sink = name, error = %e, kind = ?e.kind(),
+                "delivery failed, and retrying cannot help until the configuration or the peer changes; rolling back");
+        }
+    }
+}
