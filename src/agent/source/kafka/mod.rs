@@ -21,96 +21,46 @@
 //! change of its assignment, and a WARN when it has held no partition of a subscribed topic
 //! for longer than the session timeout ([`ownership`]). `kafka.consumer.group.instance.id`
 //! makes it a static member (`auto`: derived, [`static_id`]).
+//!
+//! Here: the source's loop, its batches and their offsets; `context.rs` the consumer's
+//! context, `watch.rs` the assignment watch, `record.rs` a record as an event.
 
 pub(crate) mod config;
+mod context;
 pub(crate) mod ownership;
+mod record;
 pub(crate) mod resume;
 pub(crate) mod static_id;
+mod watch;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use rdkafka::client::ClientContext;
-use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
-use rdkafka::error::KafkaError;
-use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::consumer::{CommitMode, Consumer};
+use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
 pub(crate) use config::KafkaSourceConfig;
 use config::Subscription;
+use context::{KafkaConsumer, SourceContext};
 use ownership::Ownership;
+use record::to_event;
 use resume::{Partition, Resume};
+use watch::watch;
 
 use super::{SourceCtx, SourceError, SourceErrorKind};
 use crate::agent::backoff::Backoff;
 use crate::agent::failpoint;
 pub(crate) use crate::agent::kafka::keys::CONSUMER_OVERRIDES;
-use crate::agent::kafka::{format, LogContext};
+use crate::agent::kafka::LogContext;
 use crate::agent::metrics::SourceCounter;
 use sluice_core::Event;
 
 /// How long the partition count of a topic may take to arrive (the ownership WARN's check).
 pub(crate) const METADATA_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The consumer's context: logs under the source's name and notes revoked and newly
-/// assigned partitions, and that the assignment changed.
-#[derive(Debug)]
-pub(crate) struct SourceContext {
-    log: LogContext,
-    revoked: Mutex<Vec<(String, i32)>>,
-    assigned: Mutex<Vec<(String, i32)>>,
-    changed: AtomicBool,
-}
-
-impl ClientContext for SourceContext {
-    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
-        self.log.log(level, fac, log_message);
-    }
-
-    fn error(&self, error: KafkaError, reason: &str) {
-        self.log.error(error, reason);
-    }
-}
-
-impl ConsumerContext for SourceContext {
-    fn pre_rebalance(&self, rebalance: &Rebalance<'_>) {
-        self.changed.store(true, Ordering::Release);
-        match rebalance {
-            Rebalance::Revoke(tpl) => {
-                let mut r = self.revoked.lock();
-                for e in tpl.elements() {
-                    r.push((e.topic().to_owned(), e.partition()));
-                }
-                tracing::info!(component = %self.log.component, partitions = %names(tpl), "partitions revoked");
-            }
-            Rebalance::Assign(tpl) => {
-                let mut a = self.assigned.lock();
-                for e in tpl.elements() {
-                    a.push((e.topic().to_owned(), e.partition()));
-                }
-                tracing::info!(component = %self.log.component, partitions = %names(tpl), "partitions assigned");
-            }
-            Rebalance::Error(e) => {
-                tracing::warn!(component = %self.log.component, error = %e, "rebalance failed");
-            }
-        }
-    }
-}
-
-/// `topic/0 topic/1 ...` for a rebalance's log line.
-fn names(tpl: &TopicPartitionList) -> String {
-    tpl.elements()
-        .iter()
-        .map(|e| format!("{}/{}", e.topic(), e.partition()))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-type KafkaConsumer = StreamConsumer<SourceContext>;
 
 /// One batch being gathered: events, and the first offset and the next offset of each
 /// partition it read.
@@ -205,61 +155,6 @@ pub(crate) async fn run(cfg: KafkaSourceConfig, mut ctx: SourceCtx) -> Result<()
         failpoint::hold(failpoint::KAFKA_SOURCE_OFFSETS_COMMITTED).await;
     }
     Ok(())
-}
-
-/// Reads the assignment after a rebalance into `owned` (the gauge), and warns about a
-/// subscribed topic the source has held no partition of for longer than the session timeout
-/// while it has partitions.
-async fn watch(
-    cfg: &KafkaSourceConfig,
-    consumer: &Arc<KafkaConsumer>,
-    owned: &mut Ownership,
-    name: &str,
-) {
-    let now = Instant::now();
-    if consumer.context().changed.swap(false, Ordering::AcqRel) {
-        match consumer.assignment() {
-            Ok(tpl) => {
-                let held: Vec<Partition> = tpl
-                    .elements()
-                    .iter()
-                    .map(|e| (e.topic().to_owned(), e.partition()))
-                    .collect();
-                owned.set(&held, now);
-                tracing::info!(source = %name, held = held.len(),
-                    partitions = %ownership::names(&held), "kafka partitions held now");
-            }
-            Err(e) => {
-                tracing::debug!(source = %name, error = %e, "assignment not read; read again later");
-                consumer.context().changed.store(true, Ordering::Release);
-            }
-        }
-    }
-    for topic in owned.due(now) {
-        match partition_count(consumer, &topic).await {
-            Some(n) if n > 0 => {
-                tracing::warn!(source = %name, topic = %topic, partitions = n,
-                    group = cfg.client.get("group.id").unwrap_or(""),
-                    session_timeout_ms = owned.limit().as_millis() as u64,
-                    "this source has held no partition of topic {topic} (partitions: {n}) for longer than the session timeout: normal if the group has more members than the topic has partitions; otherwise the broker left partitions to no member (their records wait in the topic; docs/kafka.md, \"Partitions no member holds\")");
-                owned.warned(&topic);
-            }
-            _ => owned.later(&topic, now),
-        }
-    }
-}
-
-/// The number of partitions of `topic` (`None` when the metadata did not arrive).
-async fn partition_count(consumer: &Arc<KafkaConsumer>, topic: &str) -> Option<usize> {
-    let c = Arc::clone(consumer);
-    let t = topic.to_owned();
-    let md = tokio::task::spawn_blocking(move || {
-        c.fetch_metadata(Some(&t), METADATA_TIMEOUT)
-            .ok()
-            .and_then(|md| md.topics().first().map(|t| t.partitions().len()))
-    })
-    .await;
-    md.ok().flatten()
 }
 
 /// Puts with the configured backoff; false if stopped before a commit.
@@ -366,49 +261,6 @@ async fn commit(consumer: &Arc<KafkaConsumer>, next: &BTreeMap<(String, i32), i6
         }
         Err(e) => tracing::warn!(source = %name, error = %e, "offset commit task failed"),
     }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
-/// A record that is not a Flume event though `useFlumeEventFormat = true`.
-#[derive(Debug, thiserror::Error)]
-#[error("not a Flume event (useFlumeEventFormat = true): {0}")]
-struct NotAFlumeEvent(#[source] crate::wire::avro::AvroError);
-
-/// The event a record stands for, with Flume's headers.
-fn to_event(cfg: &KafkaSourceConfig, m: &BorrowedMessage<'_>) -> Result<Event, NotAFlumeEvent> {
-    let value = m.payload().unwrap_or(&[]);
-    let mut e = if cfg.use_flume_event_format {
-        format::decode(value).map_err(NotAFlumeEvent)?
-    } else {
-        let mut e = Event::new(value.to_vec());
-        if let Some(h) = m.headers() {
-            for i in 0..h.count() {
-                if let Some(hd) = h.try_get(i) {
-                    if let Some(Ok(v)) = hd.value.map(std::str::from_utf8) {
-                        e.headers.insert(hd.key, v);
-                    }
-                }
-            }
-        }
-        e
-    };
-    let h = &mut e.headers;
-    h.insert_if_absent("timestamp", || now_ms().to_string());
-    if cfg.set_topic_header {
-        h.insert_if_absent(&cfg.topic_header, || m.topic());
-    }
-    h.insert_if_absent("partition", || m.partition().to_string());
-    h.insert_if_absent("offset", || m.offset().to_string());
-    if let Some(k) = m.key() {
-        h.insert("key", String::from_utf8_lossy(k));
-    }
-    Ok(e)
 }
 
 impl crate::agent::source::BuildSource for KafkaSourceConfig {

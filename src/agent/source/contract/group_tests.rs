@@ -12,6 +12,8 @@ use crate::agent::channel::file::open_for_test;
 use crate::agent::channel::instrumented::Instrumented;
 use crate::agent::channel::memory::{MemoryChannel, MemoryConfig};
 use crate::agent::channel::AgentChannel;
+use crate::agent::metrics::SourceCounter;
+use sluice_core::Event;
 
 fn batches() -> Vec<Vec<Event>> {
     (0..4)

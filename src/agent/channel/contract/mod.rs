@@ -2,183 +2,26 @@
 //! put and take batches and then commit or roll back, [`AgentChannelError`], and
 //! [`BuildChannel`], the trait each channel's config implements so the runtime opens it
 //! without knowing which channel it is.
+//!
+//! [`AgentChannelError`] is in `error.rs`; group commits across transactions in `group.rs`.
 
-use std::any::Any;
+mod error;
+mod group;
+
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::agent::metrics::CounterGroup;
-use sluice_core::ChannelError;
 use sluice_core::Event;
+
+pub use error::AgentChannelError;
+pub(crate) use group::group_of;
+pub use group::{commit_in_order, AnyTx};
 
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// Why a channel operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum AgentChannelError {
-    /// No room within `keep-alive`.
-    #[error("channel {channel} is full (capacity {capacity}); sinks are not keeping up")]
-    Full {
-        /// Channel name.
-        channel: String,
-        /// Its capacity.
-        capacity: u64,
-    },
-    /// More events than `transactionCapacity` in one transaction.
-    #[error(
-        "channel {channel}: more than transactionCapacity {capacity} events in one transaction"
-    )]
-    TransactionFull {
-        /// Channel name.
-        channel: String,
-        /// The limit.
-        capacity: u64,
-    },
-    /// The channel is closed.
-    #[error("channel {0} is closed")]
-    Closed(String),
-    /// Adopting the Flume channel in the file channel's directories failed.
-    #[error("channel {channel}: adopting the Apache Flume channel in its directories stopped; nothing was started, and a restart finishes it: {cause}")]
-    Adopt {
-        /// Channel name.
-        channel: String,
-        /// Why.
-        cause: Box<sluice_core::adopt::AdoptError>,
-    },
-    /// The file channel failed. The cause is part of the message and deliberately not a
-    /// `source()`, so a printed chain (`{:#}`) does not say it twice.
-    #[error("channel {channel}: {cause}")]
-    File {
-        /// Channel name.
-        channel: String,
-        /// The file channel's error.
-        cause: ChannelError,
-    },
-    /// A directory of a new channel could not be created.
-    #[error("channel {channel}: cannot create {}: {source}", path.display())]
-    Prepare {
-        /// Channel name.
-        channel: String,
-        /// The directory.
-        path: std::path::PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A reload would give a file channel that holds events other directories (or another
-    /// type): the events would be left behind, so the reload is refused.
-    #[error(
-        "channel {channel}: {key} changed from {from} to {to} while it holds {events} events; \
-         drain it first or restart with the old directories"
-    )]
-    Moved {
-        /// Channel name.
-        channel: String,
-        /// The key that changed (`dataDirs`, `checkpointDir`, `type`).
-        key: &'static str,
-        /// Its running value.
-        from: String,
-        /// Its value in the new configuration.
-        to: String,
-        /// Events the channel holds (queued and taken by open transactions).
-        events: u64,
-    },
-    /// The kafka channel's client failed (produce, consume, commit).
-    #[error("channel {channel}: {message}")]
-    Kafka {
-        /// Channel name.
-        channel: String,
-        /// What failed.
-        message: String,
-    },
-    /// A blocking task panicked or was cancelled.
-    #[error("channel {0}: blocking task failed")]
-    Join(String),
-    /// A transaction of a group commit ([`AgentChannel::commit_group`]) rolled back because
-    /// one before it in the group failed.
-    #[error("not committed: transaction {position} of a group of {total}, after an earlier one of the group failed")]
-    GroupCut {
-        /// Its place in the group (from 1).
-        position: usize,
-        /// The group's size.
-        total: usize,
-    },
-}
-
-impl AgentChannelError {
-    /// Whether the put can never succeed however often it is retried: an event larger than
-    /// the file channel stores (`RECORD_BYTES_MAX` with its headers).
-    pub(crate) fn never_fits(&self) -> bool {
-        matches!(
-            self,
-            AgentChannelError::File {
-                cause: ChannelError::EventTooLarge { .. },
-                ..
-            }
-        )
-    }
-}
-
-/// Lets a channel find its own transaction type behind a `Box<dyn ChannelTx>`
-/// ([`AgentChannel::commit_group`]); every sized `Send + 'static` type has it.
-pub trait AnyTx: Send {
-    /// The transaction, to be downcast.
-    fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
-    /// The transaction, to ask its type.
-    fn as_any(&self) -> &dyn Any;
-}
-
-impl<T: Send + 'static> AnyTx for T {
-    fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
-        self
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
-
-/// Whether every one of `txs` is a `T` ([`group_of`] then unwraps them).
-pub(crate) fn all_are<T: 'static>(txs: &[Box<dyn ChannelTx>]) -> bool {
-    // `(**t)`: the box itself is `AnyTx` too (every sized type is), and would answer `false`.
-    txs.iter().all(|t| (**t).as_any().is::<T>())
-}
-
-/// `txs` as `T`s, or `None` (all of them handed back) when one is not a `T`.
-pub(crate) fn group_of<T: 'static>(
-    txs: Vec<Box<dyn ChannelTx>>,
-) -> Result<Vec<T>, Vec<Box<dyn ChannelTx>>> {
-    if !all_are::<T>(txs.as_slice()) {
-        return Err(txs);
-    }
-    Ok(txs
-        .into_iter()
-        .filter_map(|t| t.into_any().downcast::<T>().ok().map(|b| *b))
-        .collect())
-}
-
-/// Commits `txs` one after another, in order; after the first failure the rest roll back
-/// ([`AgentChannelError::GroupCut`]): what commits is a prefix of the group. The default
-/// [`AgentChannel::commit_group`].
-pub async fn commit_in_order(txs: Vec<Box<dyn ChannelTx>>) -> Vec<Result<(), AgentChannelError>> {
-    let total = txs.len();
-    let mut out = Vec::with_capacity(total);
-    for (i, tx) in txs.into_iter().enumerate() {
-        if out.iter().any(Result::is_err) {
-            tx.rollback().await;
-            out.push(Err(AgentChannelError::GroupCut {
-                position: i + 1,
-                total,
-            }));
-        } else {
-            out.push(tx.commit().await);
-        }
-    }
-    out
-}
 
 /// A channel transaction. Dropping it without `commit` rolls it back.
 ///

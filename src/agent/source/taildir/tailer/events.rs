@@ -1,0 +1,61 @@
+//! The events of a TAILDIR batch: the file group's headers, `byteOffsetHeader`, the file
+//! header, and each line's event id under the file's origin (a fresh origin saved first).
+
+use sluice_core::dedup::{IdPrefix, EVENT_ID_HEADER};
+use sluice_core::{Event, Headers};
+
+use super::{Tailer, BYTE_OFFSET_HEADER};
+
+impl Tailer {
+    /// The origin of `inode`'s event ids: its own, or a fresh one saved first, anchored at
+    /// `end` (the end of the batch about to be handed out).
+    fn origin_of(&mut self, inode: u64, end: u64) -> Option<u64> {
+        let t = self.files.get(&inode)?;
+        if t.origin.is_some() {
+            return t.origin;
+        }
+        let (born, anchor) = (t.born_ns, t.fingerprint_at(end));
+        let live: Vec<u64> = self.files.keys().copied().collect();
+        let origin = self.origins.fresh(inode, born, anchor, &live);
+        if let Some(t) = self.files.get_mut(&inode) {
+            t.origin = origin;
+        }
+        origin
+    }
+
+    pub(super) fn events(
+        &mut self,
+        inode: u64,
+        lines: Vec<crate::agent::source::file_lines::Line>,
+        end: u64,
+    ) -> Vec<Event> {
+        let origin = self.origin_of(inode, end);
+        let Some(t) = self.files.get(&inode) else {
+            return Vec::new();
+        };
+        let group_headers = self.groups.get(t.group).map(|g| &g.headers);
+        let path = self.cfg.file_header.then(|| t.path.display().to_string());
+        // The file's origin written once for the batch, each line's offsets after it.
+        let prefix = origin.map(IdPrefix::new);
+        lines
+            .into_iter()
+            .map(|l| {
+                // Headers first, then the event: no copy-on-write check per header.
+                let mut headers = Headers::new();
+                if let Some(h) = group_headers {
+                    headers.extend(h.iter());
+                }
+                if self.cfg.byte_offset_header {
+                    headers.insert(BYTE_OFFSET_HEADER, l.offset.to_string());
+                }
+                if let Some(p) = &path {
+                    headers.insert(&self.cfg.file_header_key, p);
+                }
+                if let Some(p) = prefix.as_ref().filter(|_| l.consumed > 0) {
+                    headers.insert(EVENT_ID_HEADER, p.span(l.offset, l.offset + l.consumed));
+                }
+                Event::with_headers(headers, l.bytes)
+            })
+            .collect()
+    }
+}

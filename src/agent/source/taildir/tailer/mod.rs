@@ -1,0 +1,244 @@
+//! The synchronous heart of TAILDIR: which files are followed (scans of the file groups'
+//! directories), which have data (scans, change events), and batches read from them in
+//! Flume's order (up to `maxBatchCount` batches from one file, then the next).
+//!
+//! Files are known by inode. A scan finds: a known inode under a new name (rename rotation:
+//! followed on), a known inode shorter than what was read (copytruncate: from 0 again), an
+//! unknown inode (a new file: from its saved position unless its fingerprint says it was
+//! rewritten meanwhile, else from 0, or its end with `skipToEnd`), and known inodes no
+//! longer matched (rotated away or deleted: read to their end through the open descriptor,
+//! then forgotten).
+//!
+//! Here: the tailer and its batches; `scan.rs` the scans and change events, `events.rs` a
+//! batch's events and their ids.
+
+mod events;
+mod scan;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use regex::Regex;
+
+use super::config::TaildirConfig;
+use super::fingerprint::Fingerprint;
+use super::origins::Origins;
+use super::position::PosEntry;
+use super::tail_file::TailFile;
+use crate::agent::source::multiline::Rules;
+use sluice_core::Event;
+
+/// Most files followed at once (a limit on descriptors and memory).
+pub(crate) const FOLLOWED_FILES_MAX: usize = 100_000;
+/// Flume's header for `byteOffsetHeader`.
+pub(crate) const BYTE_OFFSET_HEADER: &str = "byteoffset";
+
+#[derive(Debug)]
+struct Group {
+    dir: PathBuf,
+    regex: Regex,
+    headers: BTreeMap<String, String>,
+    /// Cached listing: (directory mtime, when listed, matching paths).
+    cache: Option<(SystemTime, SystemTime, Vec<PathBuf>)>,
+}
+
+/// A batch read from one file.
+#[derive(Debug)]
+pub struct Batch {
+    /// The file's inode.
+    pub inode: u64,
+    /// The events.
+    pub events: Vec<Event>,
+    /// Position to commit after them.
+    pub end: u64,
+}
+
+/// Follows the files of a TAILDIR source.
+#[derive(Debug)]
+pub struct Tailer {
+    pub(super) cfg: Arc<TaildirConfig>,
+    groups: Vec<Group>,
+    pub(super) files: BTreeMap<u64, TailFile>,
+    by_path: HashMap<PathBuf, u64>,
+    saved: HashMap<u64, PosEntry>,
+    /// Fingerprints of the saved positions, by inode.
+    fingerprints: HashMap<u64, Fingerprint>,
+    current: Option<(u64, u64)>,
+    scanned_once: bool,
+    /// `multiline.*`, compiled once for every file.
+    multiline: Option<Arc<Rules>>,
+    /// What the deleted-file limits did (shown as the source's gauges).
+    pub(super) deleted: Arc<super::deleted_stats::DeletedStats>,
+    /// The origins of the files' event ids (`<positionFile>.origins`).
+    origins: Origins,
+}
+
+impl Tailer {
+    /// A tailer starting from the saved positions (patterns were validated).
+    pub fn new(cfg: Arc<TaildirConfig>, saved: Vec<PosEntry>) -> Result<Self, regex::Error> {
+        let mut groups = Vec::new();
+        for g in &cfg.filegroups {
+            groups.push(Group {
+                dir: g.dir.clone(),
+                regex: g.regex()?,
+                headers: g.headers.clone(),
+                cache: None,
+            });
+        }
+        let multiline = cfg.multiline.as_ref().map(Rules::new).transpose()?;
+        Ok(Tailer {
+            deleted: Arc::default(),
+            multiline,
+            cfg,
+            groups,
+            files: BTreeMap::new(),
+            by_path: HashMap::new(),
+            saved: saved.into_iter().map(|e| (e.inode, e)).collect(),
+            fingerprints: HashMap::new(),
+            current: None,
+            scanned_once: false,
+            origins: Origins::default(),
+        })
+    }
+
+    /// The fingerprints saved with the positions ([`fingerprint::load`]), checked when each
+    /// file is first seen.
+    pub fn restore_fingerprints(&mut self, fps: HashMap<u64, Fingerprint>) {
+        self.fingerprints = fps;
+    }
+
+    /// The origins saved beside the position file ([`Origins::load`]): without them every
+    /// file's lines get a fresh origin.
+    pub(crate) fn restore_origins(&mut self, origins: Origins) {
+        self.origins = origins;
+    }
+
+    /// The fingerprints of the committed positions (for `<positionFile>.fingerprints`).
+    pub fn fingerprints(&self) -> Vec<Fingerprint> {
+        self.files
+            .values()
+            .filter_map(|t| t.fingerprint.clone())
+            .collect()
+    }
+
+    /// Number of followed files.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Whether no file is followed.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// The committed positions, in Flume's form.
+    pub fn positions(&self) -> Vec<PosEntry> {
+        self.files
+            .values()
+            .map(|t| PosEntry {
+                inode: t.inode,
+                pos: t.pos,
+                file: t.path.display().to_string(),
+            })
+            .collect()
+    }
+
+    pub(super) fn forget(&mut self, inode: u64) {
+        if let Some(t) = self.files.remove(&inode) {
+            tracing::info!(file = %t.path.display(), inode, pos = t.pos, "stopped following file");
+            if self.by_path.get(&t.path) == Some(&inode) {
+                self.by_path.remove(&t.path);
+            }
+        }
+        if self.current.map(|c| c.0) == Some(inode) {
+            self.current = None;
+        }
+    }
+
+    fn pick(&self) -> Option<u64> {
+        if let Some((inode, count)) = self.current {
+            if count < self.cfg.max_batch_count && self.files.get(&inode).is_some_and(|t| t.pending)
+            {
+                return Some(inode);
+            }
+        }
+        let after = self.current.map_or(0, |c| c.0);
+        self.files
+            .range(after.saturating_add(1)..)
+            .chain(self.files.range(..=after))
+            .find(|(_, t)| t.pending)
+            .map(|(i, _)| *i)
+    }
+
+    /// The compiled `multiline.*` settings, whose [`Rules::held`] counts the held bytes.
+    pub(crate) fn multiline_rules(&self) -> Option<Arc<Rules>> {
+        self.multiline.clone()
+    }
+
+    /// The next batch from a file with data, or `None` when no file has any.
+    pub fn next_batch(&mut self) -> Option<Batch> {
+        let (max, max_bytes) = (self.cfg.batch_size, self.cfg.max_batch_bytes);
+        if let Some(rules) = &self.multiline {
+            if rules.held().take_pressure() {
+                // multiline.maxHeldBytes was reached: the largest held event goes out next.
+                if let Some(t) = self.files.values_mut().max_by_key(|t| t.held_bytes()) {
+                    t.release_held();
+                }
+            }
+            let now = Instant::now();
+            for t in self.files.values_mut() {
+                if t.multiline_expired(now) {
+                    t.pending = true;
+                }
+            }
+        }
+        while let Some(inode) = self.pick() {
+            let Some(t) = self.files.get_mut(&inode) else {
+                self.current = None;
+                continue;
+            };
+            let read = match t.read(max, max_bytes, !t.matched) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(file = %t.path.display(), inode, error = %e, "cannot read followed file");
+                    t.pending = false;
+                    t.close();
+                    if !t.matched {
+                        self.forget(inode);
+                    }
+                    continue;
+                }
+            };
+            if read.lines.len() < max || read.at_eof {
+                t.pending = !read.at_eof;
+            }
+            let count = match self.current {
+                Some((i, c)) if i == inode => c + 1,
+                _ => 1,
+            };
+            self.current = Some((inode, count));
+            if read.lines.is_empty() {
+                if read.at_eof && !t.matched {
+                    self.forget(inode);
+                }
+                continue;
+            }
+            let events = self.events(inode, read.lines, read.end);
+            return Some(Batch {
+                inode,
+                events,
+                end: read.end,
+            });
+        }
+        None
+    }
+
+    /// The batch read from `inode` up to `end` was committed.
+    pub fn commit(&mut self, inode: u64, end: u64) {
+        if let Some(t) = self.files.get_mut(&inode) {
+            t.commit(end);
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Which files a TAILDIR source follows and which have data: the file groups' directories
+//! listed (a cached listing while a directory's mtime holds), every matching file stated and
+//! met by inode (see [`Tailer`]'s module docs), change events and idle files closed.
+
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use super::{Tailer, FOLLOWED_FILES_MAX};
+use crate::agent::source::file_id::born_ns;
+use crate::agent::source::multiline::Joiner;
+use crate::agent::source::taildir::fingerprint;
+use crate::agent::source::taildir::tail_file::TailFile;
+
+impl Tailer {
+    fn list(&mut self, gi: usize) -> Vec<PathBuf> {
+        let cache_ok = self.cfg.cache_pattern_matching;
+        let g = &mut self.groups[gi];
+        let dir_mtime = match std::fs::metadata(&g.dir).and_then(|m| m.modified()) {
+            Ok(t) => t,
+            Err(e) => {
+                if g.cache.take().is_some() || !self.scanned_once {
+                    tracing::warn!(dir = %g.dir.display(), error = %e, "file group directory cannot be read");
+                }
+                return Vec::new();
+            }
+        };
+        if let Some((mt, listed, paths)) = &g.cache {
+            // A listing made within a second of the directory's change may have missed a
+            // second change with the same coarse mtime: list again then.
+            if cache_ok && *mt == dir_mtime && *listed > dir_mtime + Duration::from_secs(1) {
+                return paths.clone();
+            }
+        }
+        let now = SystemTime::now();
+        let mut paths = Vec::new();
+        if let Ok(rd) = std::fs::read_dir(&g.dir) {
+            for e in rd.flatten() {
+                let name = e.file_name();
+                let Some(name) = name.to_str() else { continue };
+                if g.regex.is_match(name) {
+                    paths.push(e.path());
+                }
+            }
+        }
+        paths.sort();
+        g.cache = Some((dir_mtime, now, paths.clone()));
+        paths
+    }
+
+    /// Lists every group and stats every matching file (see the module docs).
+    pub fn scan(&mut self) {
+        let mut seen: HashMap<u64, ()> = HashMap::new();
+        for gi in 0..self.groups.len() {
+            for path in self.list(gi) {
+                let Ok(m) = std::fs::metadata(&path) else {
+                    continue;
+                };
+                if !m.is_file() || seen.insert(m.ino(), ()).is_some() {
+                    continue;
+                }
+                self.saw(path, gi, &m);
+            }
+        }
+        let gone: Vec<u64> = self
+            .files
+            .keys()
+            .copied()
+            .filter(|i| !seen.contains_key(i))
+            .collect();
+        for inode in gone {
+            if let Some(t) = self.files.get_mut(&inode) {
+                let was_matched = std::mem::replace(&mut t.matched, false);
+                if was_matched && t.is_open() {
+                    tracing::info!(file = %t.path.display(), inode, "file no longer matched (rotated or deleted); reading it to its end");
+                    t.pending = true;
+                } else if !t.pending {
+                    // Read to its end since it went (or never open): nothing more to come.
+                    self.forget(inode);
+                }
+            }
+        }
+        if !self.scanned_once {
+            self.scanned_once = true;
+            if !self.saved.is_empty() {
+                let sample: Vec<&str> = self
+                    .saved
+                    .values()
+                    .take(3)
+                    .map(|e| e.file.as_str())
+                    .collect();
+                tracing::warn!(
+                    position_file = %self.cfg.position_file.display(),
+                    entries = self.saved.len(),
+                    ?sample,
+                    "position entries match no followed file (files gone, or a position file from another host); ignored"
+                );
+                self.saved.clear();
+            }
+        }
+    }
+
+    fn saw(&mut self, path: PathBuf, gi: usize, m: &std::fs::Metadata) {
+        let inode = m.ino();
+        let mtime = m.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+        if let Some(t) = self.files.get_mut(&inode) {
+            if t.path != path {
+                tracing::info!(from = %t.path.display(), to = %path.display(), inode, "followed file renamed; following it on");
+                self.by_path.remove(&t.path);
+                t.path = path.clone();
+            }
+            self.by_path.insert(path, inode);
+            t.matched = true;
+            if m.len() < t.read_offset() {
+                t.restart_from_zero("file shrank below the read position (copytruncate)");
+            } else if m.len() > t.read_offset() || mtime != t.mtime {
+                t.pending = true;
+                t.last_change = Instant::now();
+            }
+            t.mtime = mtime;
+            return;
+        }
+        if self.files.len() >= FOLLOWED_FILES_MAX {
+            tracing::warn!(file = %path.display(), limit = FOLLOWED_FILES_MAX, "too many followed files; not following this one");
+            return;
+        }
+        let fp = self.fingerprints.remove(&inode);
+        let born = born_ns(m);
+        let mut origin = None;
+        let (pos, fp) = match self.saved.remove(&inode) {
+            Some(e) if e.pos <= m.len() && fingerprint::rewritten(&path, inode, fp.as_ref()) => {
+                tracing::warn!(file = %path.display(), inode, pos = e.pos, size = m.len(), "file truncated and rewritten, or replaced on the same inode, while the source was down (bytes it had read changed); reading it again from the beginning");
+                // Truncated while running, with a fresh origin anchored on the new bytes,
+                // before its position was saved: those lines keep their ids.
+                origin = self.origins.anchored(inode, born, &path);
+                (0, None)
+            }
+            Some(e) if e.pos <= m.len() => {
+                if Path::new(&e.file) != path {
+                    tracing::info!(file = %path.display(), was = %e.file, inode, pos = e.pos, "resuming a file renamed while the source was down");
+                }
+                // The saved origin names the content its fingerprint checked; a file with
+                // nothing checked (position 0, no fingerprint) may hold other bytes at the
+                // same offsets since (a copytruncate just before the crash): a fresh one.
+                if fp.as_ref().is_some_and(|f| f.pos > 0 && f.inode == inode) {
+                    origin = self.origins.resumed(inode, born);
+                } else {
+                    origin = self.origins.anchored(inode, born, &path);
+                }
+                (e.pos, fp)
+            }
+            Some(e) => {
+                tracing::warn!(file = %path.display(), inode, pos = e.pos, size = m.len(), "saved position beyond the end of the file (truncated while down); reading from the beginning");
+                origin = self.origins.anchored(inode, born, &path);
+                (0, None)
+            }
+            None if self.cfg.skip_to_end => (m.len(), None),
+            None => {
+                // A young file: its lines read again from the start keep their ids when it
+                // still holds what its origin was anchored on.
+                origin = self.origins.anchored(inode, born, &path);
+                (0, None)
+            }
+        };
+        tracing::info!(file = %path.display(), inode, pos, "following file");
+        self.by_path.insert(path.clone(), inode);
+        let joiner = self.multiline.clone().map(Joiner::new);
+        let mut t = TailFile::new(path, inode, pos, gi, mtime).with_joiner(joiner);
+        t.fingerprint = fp;
+        t.origin = origin;
+        t.born_ns = born;
+        self.files.insert(inode, t);
+    }
+
+    /// Change events for these paths: the files may have data.
+    pub(crate) fn touched(&mut self, paths: &[PathBuf]) {
+        for p in paths {
+            if let Some(t) = self.by_path.get(p).and_then(|i| self.files.get_mut(i)) {
+                t.pending = true;
+                t.last_change = Instant::now();
+            }
+        }
+    }
+
+    /// Closes descriptors of files unchanged for `idleTimeout` and read to their end.
+    pub(crate) fn close_idle(&mut self) {
+        let idle = self.cfg.idle_timeout;
+        for t in self.files.values_mut() {
+            if t.is_open() && !t.pending && !t.holds_lines() && t.last_change.elapsed() >= idle {
+                tracing::debug!(file = %t.path.display(), "closing idle file");
+                t.close();
+            }
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! The TAILDIR task: drives the [`Tailer`] on the blocking pool, puts its batches and keeps
+//! the position file in step with the channel.
+//!
+//! For every batch: read (positions not moved) → put and commit into every required channel
+//! (retried with Flume's backoff) → move the file's position → replace the position file
+//! (tmp + rename), the last two in the same trip to the blocking pool as the next read. When
+//! the channels take a put on the calling thread (`ChannelProcessor::puts_blocking`: one
+//! file channel), the first attempt of that put is made in the same trip too, so a batch
+//! costs one trip to the blocking pool, not two; a refused batch is retried from the task.
+//! There the trip also reads up to [`GROUP_BATCHES_MAX`] batches that are already there and
+//! commits them as one group (each its own transaction, one fdatasync for all; a prefix
+//! commits, its positions move, the rest is retried in order). The
+//! replacement is fsynced (tmp fsync, rename, directory fsync) at least
+//! every `writePosInterval`, when the source goes idle and when it stops, and only then are
+//! the files' fingerprints saved beside it, just before it. So a killed agent
+//! re-sends at most the one batch that was being put; a power loss at most what was
+//! committed since the last fsynced position file. When every channel of the source drops a
+//! put it committed before (the file channel's `eventIds`, the ids being the file's origin
+//! and byte offsets), the replacements between the durable ones come at most every
+//! [`PLAIN_WRITE_INTERVAL`]: a killed agent re-reads up to that much, and the channels
+//! drop all of it (a rename per batch was 11 % of the agent's CPU in W2). A file new since the
+//! last saved fingerprints gets its fingerprint saved (not fsynced) with its first batch's
+//! position, so a kill does not give it a fresh origin. Idle, the source waits for a change
+//! event or a backoff growing by `backoffSleepIncrement` up to `maxBackoffSleep`, and scans
+//! the directories at least that often.
+//!
+//! Here: the task's loop and its idle wait; `trip.rs` one trip to the blocking pool,
+//! `retry.rs` a refused batch retried, `tail.rs` the tailer with its position-file writer.
+
+mod retry;
+mod tail;
+mod trip;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::config::TaildirConfig;
+use super::tailer::Batch;
+use super::watch::DirWatch;
+use crate::agent::source::{SourceCtx, SourceError};
+
+use retry::{put, Put};
+use tail::{blocking, open_tail};
+use trip::{read_batch, Trip};
+
+/// Longest time between two scans while data flows (new files, rotations).
+pub(crate) const BUSY_SCAN_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Least time between two position-file replacements that are not fsynced, when every
+/// channel drops resends ([`ChannelProcessor::drops_resends`]); otherwise every batch's.
+///
+/// [`ChannelProcessor::drops_resends`]: crate::agent::router::ChannelProcessor::drops_resends
+pub(crate) const PLAIN_WRITE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Batches a trip reads while more are already there and puts as one group commit (each
+/// batch its own transaction of at most `batchSize`; one fdatasync for all on a file
+/// channel): with Flume's `batchSize` 100, a file being caught up commits 400 lines per
+/// fdatasync, and a file that has less waiting commits what it has at once.
+pub(crate) const GROUP_BATCHES_MAX: usize = 4;
+
+/// Shortest idle wait while multiline events may be held (so a short `multiline.timeout`
+/// does not make the source spin).
+pub(crate) const MULTILINE_WAKE_MIN: Duration = Duration::from_millis(10);
+
+/// Runs the TAILDIR source until stopped.
+pub(crate) async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
+    let cfg = Arc::new(cfg);
+    let mut slot = Some(open_tail(&cfg, &ctx).await?);
+    let mut watch = DirWatch::new(&ctx.name);
+    let mut backoff = Duration::ZERO;
+    let mut last_scan: Option<Instant> = None;
+    // The batches the channel committed whose positions are not moved yet (file, end; in
+    // order): moved (and the position file written) in the same blocking call that reads the
+    // next batches, one trip to the blocking pool per group besides the put.
+    let mut committed: Vec<(u64, u64)> = Vec::new();
+    'tail: loop {
+        if ctx.stop.is_set() {
+            break;
+        }
+        let (paths, scan) = changes(&cfg, &mut watch, backoff, &mut last_scan);
+        let done = std::mem::take(&mut committed);
+        match read_batch(&mut slot, &ctx, &cfg, done, paths, scan).await? {
+            Trip::Put { done, retry } => {
+                backoff = Duration::ZERO;
+                committed = done;
+                // Refused on the blocking thread (counted there): retried in order, with
+                // backoff; a file closed meanwhile by a deleted-file limit loses the rest of
+                // its batches (never committed, their bytes counted as skipped).
+                let mut closed = None;
+                for Batch { inode, events, end } in retry {
+                    if closed == Some(inode) {
+                        continue;
+                    }
+                    match put(&mut slot, &mut ctx, events, inode, true).await? {
+                        Put::Committed => committed.push((inode, end)),
+                        Put::Stopped => break 'tail,
+                        Put::Dropped => closed = Some(inode),
+                    }
+                }
+            }
+            Trip::Read(Batch { inode, events, end }, counted) => {
+                backoff = Duration::ZERO;
+                match put(&mut slot, &mut ctx, events, inode, counted).await? {
+                    Put::Committed => committed.push((inode, end)),
+                    Put::Stopped => break,
+                    // Its file was closed by a deleted-file limit: the batch was never
+                    // committed and its bytes are counted as skipped.
+                    Put::Dropped => continue,
+                }
+            }
+            Trip::Idle => {
+                backoff = idle_backoff(&cfg, backoff);
+                let mut stop = ctx.stop.clone();
+                tokio::select! {
+                    _ = stop.wait() => break,
+                    _ = watch.changed() => {}
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+            }
+        }
+    }
+    let c = cfg.clone();
+    blocking(&mut slot, &ctx, move |s| {
+        for (inode, end) in committed {
+            s.tailer.commit(inode, end);
+        }
+        s.save(true, &c);
+    })
+    .await?;
+    Ok(())
+}
+
+/// The paths the directory watch saw change, and whether this round scans the directories:
+/// on a watch's request, or once the scan interval (short while data flows, `maxBackoffSleep`
+/// when idle and watched, every round when unwatched) passed since the last scan.
+fn changes(
+    cfg: &TaildirConfig,
+    watch: &mut DirWatch,
+    backoff: Duration,
+    last_scan: &mut Option<Instant>,
+) -> (Vec<std::path::PathBuf>, bool) {
+    watch.watch(
+        &cfg.filegroups
+            .iter()
+            .map(|g| g.dir.clone())
+            .collect::<Vec<_>>(),
+    );
+    let changes = watch.take();
+    let interval = if backoff.is_zero() {
+        BUSY_SCAN_INTERVAL
+    } else if watch.active() {
+        cfg.max_backoff_sleep
+    } else {
+        Duration::ZERO
+    };
+    let scan = changes.scan || last_scan.is_none_or(|t| t.elapsed() >= interval);
+    if scan {
+        *last_scan = Some(Instant::now());
+    }
+    (changes.paths, scan)
+}
+
+/// The idle wait after `backoff`: `backoffSleepIncrement` more, up to `maxBackoffSleep`; with
+/// multiline on, at most half its time-out (a held event is handed out within about it).
+fn idle_backoff(cfg: &TaildirConfig, backoff: Duration) -> Duration {
+    let backoff = (backoff + cfg.backoff_sleep_increment).min(cfg.max_backoff_sleep);
+    match &cfg.multiline {
+        Some(m) => backoff.min(m.timeout / 2).max(MULTILINE_WAKE_MIN),
+        None => backoff,
+    }
+}

@@ -1,0 +1,83 @@
+//! A batch put from the TAILDIR task, retried with Flume's backoff until the channels take it,
+//! the source stops, or a deleted-file limit closes its file meanwhile.
+
+use std::time::Instant;
+
+use super::tail::{blocking, Tail};
+use super::trip::{accepted, received};
+use crate::agent::backoff::Backoff;
+use crate::agent::metrics::SourceCounter;
+use crate::agent::source::{SourceCtx, SourceError, BACKOFF_MAX, BACKOFF_STEP};
+
+/// How the put of a batch ended.
+pub(super) enum Put {
+    Committed,
+    Stopped,
+    /// Its file was closed by `closeDeletedAfter`/`maxDeletedOpenBytes` meanwhile.
+    Dropped,
+}
+
+/// Puts a batch from `inode` as [`SourceCtx::put_with_retry`] does (Flume's backoff; a batch
+/// the channel processor hands back is moved, not copied), and between the retries applies
+/// the deleted-file limits: a full channel is exactly when a deleted file would be held open.
+/// `refused`: the batch was offered once on the blocking thread and refused (counted there),
+/// so the first attempt here comes after a backoff.
+pub(super) async fn put(
+    slot: &mut Option<Tail>,
+    ctx: &mut SourceCtx,
+    events: Vec<sluice_core::Event>,
+    inode: u64,
+    refused: bool,
+) -> Result<Put, SourceError> {
+    let n = events.len() as u64;
+    let mut backoff = Backoff::linear(BACKOFF_STEP, BACKOFF_MAX);
+    if refused {
+        if let Some(p) = wait_to_retry(slot, ctx, &mut backoff, inode).await? {
+            return Ok(p);
+        }
+    } else {
+        received(&ctx.counters, &ctx.name, &events);
+    }
+    let mut batch = events;
+    loop {
+        let (attempt, kept) = if ctx.router.hands_back() {
+            (batch, None)
+        } else {
+            (batch.clone(), Some(batch))
+        };
+        let rejected = match ctx.router.offer(attempt).await {
+            Ok(()) => {
+                accepted(&ctx.counters, n);
+                return Ok(Put::Committed);
+            }
+            Err(r) => r,
+        };
+        ctx.counters.add(SourceCounter::ChannelWriteFail, 1);
+        let Some(back) = rejected.events.or(kept) else {
+            tracing::error!(source = %ctx.name, error = %rejected.error, "a refused batch was not handed back; giving up on it");
+            return Ok(Put::Stopped);
+        };
+        batch = back;
+        tracing::warn!(source = %ctx.name, error = %rejected.error, "batch not accepted; retrying");
+        if let Some(p) = wait_to_retry(slot, ctx, &mut backoff, inode).await? {
+            return Ok(p);
+        }
+    }
+}
+
+/// The wait after a refused put: the next backoff, then the deleted-file limits; `Some` when
+/// the batch is not to be retried (stopped, or its file closed meanwhile).
+async fn wait_to_retry(
+    slot: &mut Option<Tail>,
+    ctx: &mut SourceCtx,
+    backoff: &mut Backoff,
+    inode: u64,
+) -> Result<Option<Put>, SourceError> {
+    let wait = backoff.failed();
+    tracing::debug!(source = %ctx.name, backoff_ms = wait.as_millis() as u64, "waiting to retry a batch");
+    if ctx.stop.sleep(wait).await {
+        return Ok(Some(Put::Stopped));
+    }
+    let closed = blocking(slot, ctx, |s| s.tailer.close_deleted(Instant::now(), true)).await?;
+    Ok(closed.contains(&inode).then_some(Put::Dropped))
+}

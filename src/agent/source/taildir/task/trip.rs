@@ -1,0 +1,136 @@
+//! One trip of the TAILDIR task to the blocking pool: move the positions committed last,
+//! write the position file, scan, read the next batches and, when the channels put on the
+//! calling thread, put them there as one group commit.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::tail::{blocking, Tail};
+use super::GROUP_BATCHES_MAX;
+use crate::agent::metrics::{CounterGroup, SourceCounter};
+use crate::agent::source::taildir::config::TaildirConfig;
+use crate::agent::source::taildir::tailer::Batch;
+use crate::agent::source::{SourceCtx, SourceError};
+
+/// What one trip to the blocking pool did.
+pub(super) enum Trip {
+    /// Nothing to read (the position file was written as idle).
+    Idle,
+    /// A batch read and not put; `true` when it was offered once already (refused, counted
+    /// as received).
+    Read(Batch, bool),
+    /// Batches read and put on the blocking thread as one group: those committed (file, end;
+    /// a prefix) and the rest, refused there, to retry in order.
+    Put {
+        done: Vec<(u64, u64)>,
+        retry: Vec<Batch>,
+    },
+}
+
+/// One trip to the blocking pool: moves the positions of the batches committed last (`done`)
+/// and writes the position file, notes the changed `paths`, scans when `scan`, reads the
+/// next batch and, when the channels put on the calling thread, up to [`GROUP_BATCHES_MAX`]
+/// that are already there, and puts them as one group ([`put_here`]).
+pub(super) async fn read_batch(
+    slot: &mut Option<Tail>,
+    ctx: &SourceCtx,
+    cfg: &Arc<TaildirConfig>,
+    done: Vec<(u64, u64)>,
+    paths: Vec<std::path::PathBuf>,
+    scan: bool,
+) -> Result<Trip, SourceError> {
+    let c = cfg.clone();
+    let here = ctx.router.puts_blocking().then(|| Here {
+        name: ctx.name.clone(),
+        router: ctx.router.clone(),
+        counters: ctx.counters.clone(),
+    });
+    let trip = blocking(slot, ctx, move |s| {
+        if !done.is_empty() {
+            for (inode, end) in done {
+                s.tailer.commit(inode, end);
+            }
+            s.save(false, &c);
+        }
+        let t = &mut s.tailer;
+        t.touched(&paths);
+        if scan {
+            t.scan();
+            t.close_deleted(Instant::now(), false);
+            t.close_idle();
+        }
+        let Some(batch) = t.next_batch() else {
+            s.save(true, &c);
+            return Trip::Idle;
+        };
+        match &here {
+            Some(h) => {
+                let mut group = vec![batch];
+                while group.len() < GROUP_BATCHES_MAX {
+                    match t.next_batch() {
+                        Some(b) => group.push(b),
+                        None => break,
+                    }
+                }
+                put_here(h, group)
+            }
+            None => Trip::Read(batch, false),
+        }
+    })
+    .await?;
+    Ok(trip)
+}
+
+/// What putting on the blocking thread needs of the source.
+struct Here {
+    name: String,
+    router: Arc<crate::agent::router::ChannelProcessor>,
+    counters: Arc<CounterGroup>,
+}
+
+/// The first attempt to put `group`, on the blocking thread (the channels put there), each
+/// batch its own transaction, committed as one group; the batches refused go back to the
+/// task, which retries them in order with backoff.
+fn put_here(h: &Here, group: Vec<Batch>) -> Trip {
+    let counts: Vec<u64> = group
+        .iter()
+        .map(|b| received(&h.counters, &h.name, &b.events))
+        .collect();
+    let results = h
+        .router
+        .process_blocking_group(group.iter().map(|b| b.events.clone()).collect());
+    let mut done = Vec::with_capacity(group.len());
+    let mut retry = Vec::new();
+    for ((batch, r), n) in group.into_iter().zip(results).zip(counts) {
+        match r {
+            Ok(()) if retry.is_empty() => {
+                accepted(&h.counters, n);
+                done.push((batch.inode, batch.end));
+            }
+            Ok(()) => retry.push(batch),
+            Err(e) => {
+                if retry.is_empty() {
+                    h.counters.add(SourceCounter::ChannelWriteFail, 1);
+                    tracing::warn!(source = %h.name, error = %e, "batch not accepted; retrying");
+                }
+                retry.push(batch);
+            }
+        }
+    }
+    Trip::Put { done, retry }
+}
+
+/// Counts a batch as received and offers it to the tap; its event count.
+pub(super) fn received(c: &CounterGroup, name: &str, events: &[sluice_core::Event]) -> u64 {
+    let n = events.len() as u64;
+    c.add(SourceCounter::EventReceived, n);
+    c.add(SourceCounter::AppendBatchReceived, 1);
+    crate::agent::tap::offer(crate::agent::tap::Point::Source, name, events);
+    n
+}
+
+/// Counts a batch of `n` events as accepted by the channels.
+pub(super) fn accepted(c: &CounterGroup, n: u64) {
+    c.add(SourceCounter::EventAccepted, n);
+    c.add(SourceCounter::AppendBatchAccepted, 1);
+}
