@@ -13,8 +13,8 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
-pub use crate::agent::rpc::error::RpcError;
 use crate::agent::rpc::clients::{dial, timed};
+pub use crate::agent::rpc::error::RpcError;
 use crate::agent::rpc::transport::{ClientTransport, Conn, LinkError};
 use crate::wire::avro::client::{ClientConn, Reply};
 use crate::wire::avro::{
