@@ -122,6 +122,49 @@ impl RecvBuf {
     }
 }
 
+/// The methods a frame reader hands straight to its [`RecvBuf`] (a field named `rx`), written
+/// once for the Avro and Thrift readers: their framing differs, their receive buffer does not.
+macro_rules! recv_buf_methods {
+    () => {
+        /// Appends received bytes.
+        pub fn push(&mut self, bytes: &[u8]) {
+            self.rx.push(bytes);
+        }
+
+        /// See [`RecvBuf::read_buffer`].
+        pub fn read_buffer(&mut self, n: usize) -> &mut Vec<u8> {
+            self.rx.read_buffer(n)
+        }
+
+        /// See [`RecvBuf::read_buffer_exact`].
+        pub fn read_buffer_exact(&mut self, n: usize) -> &mut Vec<u8> {
+            self.rx.read_buffer_exact(n)
+        }
+
+        /// See [`RecvBuf::adopt`].
+        pub fn adopt_buffer(&mut self, v: Vec<u8>) {
+            self.rx.adopt(v);
+        }
+
+        /// Where buffers handed over in frames go back to once the last view of them is
+        /// dropped ([`RecvBuf::hand_over`]).
+        pub fn set_home(&mut self, home: std::sync::Weak<dyn BufferHome>) {
+            self.rx.home = Some(home);
+        }
+
+        /// Bytes the receive buffer holds allocated.
+        pub fn capacity(&self) -> usize {
+            self.rx.capacity()
+        }
+
+        /// Bytes received and not yet returned in a frame.
+        pub fn pending(&self) -> usize {
+            self.rx.pending()
+        }
+    };
+}
+pub(crate) use recv_buf_methods;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
+use crate::agent::rpc::clients::{dial, timed};
 pub use crate::agent::rpc::error::RpcError;
 use crate::agent::rpc::transport::{ClientTransport, Conn, LinkError};
 use crate::wire::avro::client::{ClientConn, Reply};
@@ -20,7 +21,7 @@ use crate::wire::avro::{
     encode_frame, encode_frame_head_len, AvroError, FrameLimits, FrameReader, Message, Outcome,
     Status,
 };
-use crate::wire::splice::{Spliced, SPLICE_BODY_MIN};
+use crate::wire::splice::Spliced;
 use sluice_core::Event;
 
 /// Flume's `connect-timeout` default (20 s).
@@ -96,12 +97,7 @@ impl AvroClient {
         transport: &ClientTransport,
         cfg: AvroClientConfig,
     ) -> Result<Self, RpcError> {
-        let deadline = Instant::now() + cfg.connect_timeout;
-        let ms = cfg.connect_timeout.as_millis() as u64;
-        let stream = transport
-            .dial(addr, deadline)
-            .await
-            .map_err(|e| LinkError::dial(addr, e, ms))?;
+        let (stream, deadline, ms) = dial(transport, addr, cfg.connect_timeout).await?;
         let mut client = AvroClient {
             addr: addr.to_owned(),
             stream,
@@ -179,12 +175,8 @@ impl AvroClient {
     }
 
     async fn call(&mut self, message: Message, events: &[Event]) -> Result<(), RpcError> {
-        let start = Instant::now();
-        let r = self.call_once(message, events).await;
-        if let Some(h) = &self.latency {
-            h.observe_duration(start.elapsed());
-        }
-        r
+        let latency = self.latency.clone();
+        timed(latency, self.call_once(message, events)).await
     }
 
     async fn call_once(&mut self, message: Message, events: &[Event]) -> Result<(), RpcError> {
@@ -194,11 +186,7 @@ impl AvroClient {
             Message::Append => "append",
             Message::AppendBatch => "appendBatch",
         };
-        let splice_min = if self.stream.is_write_vectored() {
-            SPLICE_BODY_MIN
-        } else {
-            usize::MAX
-        };
+        let splice_min = self.stream.splice_min();
         for _ in 0..2 {
             let mut head = std::mem::take(&mut self.head);
             let mut params = std::mem::take(&mut self.params);

@@ -8,6 +8,7 @@
 
 pub mod avro_client;
 pub mod avro_pipe;
+mod clients;
 pub mod error;
 pub(crate) mod ipfilter;
 pub(crate) mod meta;

@@ -11,12 +11,13 @@
 use std::time::Duration;
 
 use bytes::BufMut;
-use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{timeout_at, Instant};
 
+use crate::agent::rpc::clients::{dial, timed};
 use crate::agent::rpc::transport::{ClientTransport, Conn, LinkError};
 
-use crate::wire::splice::{Spliced, SPLICE_BODY_MIN};
+use crate::wire::splice::Spliced;
 use crate::wire::thrift::client::encode_call_spliced;
 use crate::wire::thrift::{decode_reply, FrameReader, Method, Protocol, Status, ThriftError};
 use sluice_core::Event;
@@ -104,12 +105,7 @@ impl ThriftClient {
         transport: &ClientTransport,
         cfg: ThriftClientConfig,
     ) -> Result<Self, ThriftRpcError> {
-        let deadline = Instant::now() + cfg.connect_timeout;
-        let ms = cfg.connect_timeout.as_millis() as u64;
-        let stream = transport
-            .dial(addr, deadline)
-            .await
-            .map_err(|e| LinkError::dial(addr, e, ms))?;
+        let (stream, _, _) = dial(transport, addr, cfg.connect_timeout).await?;
         Ok(ThriftClient {
             addr: addr.to_owned(),
             stream,
@@ -138,12 +134,8 @@ impl ThriftClient {
     }
 
     async fn call(&mut self, method: Method, events: &[Event]) -> Result<(), ThriftRpcError> {
-        let start = Instant::now();
-        let r = self.call_once(method, events).await;
-        if let Some(h) = &self.latency {
-            h.observe_duration(start.elapsed());
-        }
-        r
+        let latency = self.latency.clone();
+        timed(latency, self.call_once(method, events)).await
     }
 
     async fn call_once(&mut self, method: Method, events: &[Event]) -> Result<(), ThriftRpcError> {
@@ -151,11 +143,7 @@ impl ThriftClient {
         let ms = self.cfg.request_timeout.as_millis() as u64;
         self.seqid = self.seqid.wrapping_add(1);
         let seqid = self.seqid;
-        let splice_min = if self.stream.is_write_vectored() {
-            SPLICE_BODY_MIN
-        } else {
-            usize::MAX
-        };
+        let splice_min = self.stream.splice_min();
         encode_call_spliced(
             self.cfg.protocol,
             (method, seqid),

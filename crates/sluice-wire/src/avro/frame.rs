@@ -7,12 +7,10 @@
 //! announced length against [`FrameLimits`] as soon as their headers arrive, before the bytes
 //! they announce are waited for, so a peer announcing 2 GiB costs nothing.
 
-use std::sync::Weak;
-
 use bytes::Bytes;
 
 use super::error::AvroError;
-use crate::recv_buf::{BufferHome, RecvBuf};
+use crate::recv_buf::{recv_buf_methods, BufferHome, RecvBuf};
 
 /// Bytes of the frame header (serial and buffer count).
 pub const FRAME_HEADER_BYTES: usize = 8;
@@ -257,41 +255,7 @@ impl FrameReader {
         }
     }
 
-    /// Appends received bytes.
-    pub fn push(&mut self, bytes: &[u8]) {
-        self.rx.push(bytes);
-    }
-
-    /// See [`RecvBuf::read_buffer`].
-    pub fn read_buffer(&mut self, n: usize) -> &mut Vec<u8> {
-        self.rx.read_buffer(n)
-    }
-
-    /// See [`RecvBuf::read_buffer_exact`].
-    pub fn read_buffer_exact(&mut self, n: usize) -> &mut Vec<u8> {
-        self.rx.read_buffer_exact(n)
-    }
-
-    /// See [`RecvBuf::adopt`].
-    pub fn adopt_buffer(&mut self, v: Vec<u8>) {
-        self.rx.adopt(v);
-    }
-
-    /// Where buffers handed over in frames go back to once the last view of them is
-    /// dropped ([`RecvBuf::hand_over`]).
-    pub fn set_home(&mut self, home: Weak<dyn BufferHome>) {
-        self.rx.home = Some(home);
-    }
-
-    /// Bytes the receive buffer holds allocated.
-    pub fn capacity(&self) -> usize {
-        self.rx.capacity()
-    }
-
-    /// Bytes received and not yet returned in a frame.
-    pub fn pending(&self) -> usize {
-        self.rx.pending()
-    }
+    recv_buf_methods!();
 
     /// Bytes of the frame being received that are announced so far: its header, every
     /// buffer length read and the bytes those lengths announce (0 before its header).

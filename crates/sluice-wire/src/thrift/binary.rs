@@ -7,6 +7,7 @@
 //! `0` is the stop field. Lists: `byte type, i32 count`; maps: `byte key, byte value, i32
 //! count`.
 
+use super::cursor::{check_method_name, Cursor, TypeCodes};
 use super::error::ThriftError;
 use super::proto::{checked_count, MessageHead, MessageType, ProtoIn, ProtoOut, TType};
 
@@ -14,76 +15,41 @@ use super::proto::{checked_count, MessageHead, MessageType, ProtoIn, ProtoOut, T
 pub const VERSION_1: u32 = 0x8001_0000;
 const VERSION_MASK: u32 = 0xffff_0000;
 
-fn ttype(code: u8, offset: usize, what: &'static str) -> Result<TType, ThriftError> {
-    Ok(match code {
-        2 => TType::Bool,
-        3 => TType::Byte,
-        4 => TType::Double,
-        6 => TType::I16,
-        8 => TType::I32,
-        10 => TType::I64,
-        11 => TType::Binary,
-        12 => TType::Struct,
-        13 => TType::Map,
-        14 => TType::Set,
-        15 => TType::List,
-        16 => TType::Uuid,
-        _ => return Err(ThriftError::BadType { what, code, offset }),
-    })
-}
-
-fn code(ty: TType) -> u8 {
-    match ty {
-        TType::Bool => 2,
-        TType::Byte => 3,
-        TType::Double => 4,
-        TType::I16 => 6,
-        TType::I32 => 8,
-        TType::I64 => 10,
-        TType::Binary => 11,
-        TType::Struct => 12,
-        TType::Map => 13,
-        TType::Set => 14,
-        TType::List => 15,
-        TType::Uuid => 16,
-    }
-}
+/// The binary protocol's type codes.
+pub(super) const TYPES: TypeCodes = TypeCodes(&[
+    (2, TType::Bool),
+    (3, TType::Byte),
+    (4, TType::Double),
+    (6, TType::I16),
+    (8, TType::I32),
+    (10, TType::I64),
+    (11, TType::Binary),
+    (12, TType::Struct),
+    (13, TType::Map),
+    (14, TType::Set),
+    (15, TType::List),
+    (16, TType::Uuid),
+]);
 
 /// Reads binary-protocol values from one payload.
 #[derive(Debug)]
 pub struct BinaryIn<'a> {
-    buf: &'a [u8],
-    at: usize,
+    cur: Cursor<'a>,
 }
 
 impl<'a> BinaryIn<'a> {
     /// A reader at the start of `buf`.
     pub fn new(buf: &'a [u8]) -> Self {
-        BinaryIn { buf, at: 0 }
-    }
-
-    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], ThriftError> {
-        let start = self.at;
-        let s = start
-            .checked_add(n)
-            .and_then(|end| self.buf.get(start..end))
-            .ok_or(ThriftError::Truncated {
-                what,
-                offset: start,
-            })?;
-        self.at += n;
-        Ok(s)
+        BinaryIn {
+            cur: Cursor::new(buf),
+        }
     }
 
     fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], ThriftError> {
-        let s = self.take(N, what)?;
+        let s = self.cur.take(N, what)?;
         let mut a = [0u8; N];
         a.copy_from_slice(s);
         Ok(a)
-    }
-
-    fn u8(&mut self, what: &'static str) -> Result<u8, ThriftError> {
-        Ok(self.array::<1>(what)?[0])
     }
 
     fn be_i32(&mut self, what: &'static str) -> Result<i32, ThriftError> {
@@ -91,20 +57,20 @@ impl<'a> BinaryIn<'a> {
     }
 
     fn counted(&mut self, what: &'static str) -> Result<&'a [u8], ThriftError> {
-        let at = self.at;
+        let at = self.cur.at;
         let len = self.be_i32(what)?;
         let len = checked_count(what, i64::from(len), self.remaining(), at)?;
-        self.take(len, what)
+        self.cur.take(len, what)
     }
 }
 
 impl<'a> ProtoIn<'a> for BinaryIn<'a> {
     fn offset(&self) -> usize {
-        self.at
+        self.cur.at
     }
 
     fn remaining(&self) -> usize {
-        self.buf.len().saturating_sub(self.at)
+        self.cur.remaining()
     }
 
     fn message_begin(&mut self) -> Result<MessageHead<'a>, ThriftError> {
@@ -117,9 +83,9 @@ impl<'a> ProtoIn<'a> for BinaryIn<'a> {
                     reason: format!("version 0x{:08x}, not 0x{VERSION_1:08x}", v & VERSION_MASK),
                 });
             }
-            let at = self.at;
+            let at = self.cur.at;
             let name = self.counted("method name")?;
-            check_name(name, at)?;
+            check_method_name(name.len(), at)?;
             (name, (v & 0xff) as u8, self.be_i32("seqid")?)
         } else {
             // Non-strict: the name's length comes first.
@@ -132,8 +98,8 @@ impl<'a> ProtoIn<'a> for BinaryIn<'a> {
                     ),
                 });
             }
-            let name = self.take(len, "method name")?;
-            (name, self.u8("message type")?, self.be_i32("seqid")?)
+            let name = self.cur.take(len, "method name")?;
+            (name, self.cur.u8("message type")?, self.be_i32("seqid")?)
         };
         let kind = MessageType::from_code(code).ok_or(ThriftError::BadMessageType {
             kind: code,
@@ -147,19 +113,19 @@ impl<'a> ProtoIn<'a> for BinaryIn<'a> {
     fn struct_end(&mut self) {}
 
     fn field_begin(&mut self) -> Result<Option<(TType, i16)>, ThriftError> {
-        let at = self.at;
-        let t = self.u8("field header")?;
+        let at = self.cur.at;
+        let t = self.cur.u8("field header")?;
         if t == 0 {
             return Ok(None);
         }
-        let ty = ttype(t, at, "field type")?;
+        let ty = TYPES.ttype(t, at, "field type")?;
         let id = i16::from_be_bytes(self.array("field id")?);
         Ok(Some((ty, id)))
     }
 
     fn list_begin(&mut self) -> Result<(TType, usize), ThriftError> {
-        let at = self.at;
-        let ty = ttype(self.u8("list header")?, at, "list element type")?;
+        let at = self.cur.at;
+        let ty = TYPES.ttype(self.cur.u8("list header")?, at, "list element type")?;
         let n = self.be_i32("list size")?;
         Ok((
             ty,
@@ -168,9 +134,9 @@ impl<'a> ProtoIn<'a> for BinaryIn<'a> {
     }
 
     fn map_begin(&mut self) -> Result<(TType, TType, usize), ThriftError> {
-        let at = self.at;
-        let k = ttype(self.u8("map header")?, at, "map key type")?;
-        let v = ttype(self.u8("map header")?, at + 1, "map value type")?;
+        let at = self.cur.at;
+        let k = TYPES.ttype(self.cur.u8("map header")?, at, "map key type")?;
+        let v = TYPES.ttype(self.cur.u8("map header")?, at + 1, "map value type")?;
         let n = self.be_i32("map size")?;
         Ok((
             k,
@@ -180,11 +146,11 @@ impl<'a> ProtoIn<'a> for BinaryIn<'a> {
     }
 
     fn bool(&mut self) -> Result<bool, ThriftError> {
-        Ok(self.u8("bool")? != 0)
+        Ok(self.cur.u8("bool")? != 0)
     }
 
     fn byte(&mut self) -> Result<i8, ThriftError> {
-        Ok(self.u8("byte")? as i8)
+        Ok(self.cur.u8("byte")? as i8)
     }
 
     fn i16(&mut self) -> Result<i16, ThriftError> {
@@ -200,28 +166,16 @@ impl<'a> ProtoIn<'a> for BinaryIn<'a> {
     }
 
     fn double(&mut self) -> Result<(), ThriftError> {
-        self.take(8, "double").map(drop)
+        self.cur.take(8, "double").map(drop)
     }
 
     fn uuid(&mut self) -> Result<(), ThriftError> {
-        self.take(16, "uuid").map(drop)
+        self.cur.take(16, "uuid").map(drop)
     }
 
     fn bytes(&mut self, what: &'static str) -> Result<&'a [u8], ThriftError> {
         self.counted(what)
     }
-}
-
-fn check_name(name: &[u8], at: usize) -> Result<(), ThriftError> {
-    if name.len() > super::proto::METHOD_NAME_BYTES_MAX {
-        return Err(ThriftError::TooLong {
-            what: "method name",
-            len: name.len() as u64,
-            max: super::proto::METHOD_NAME_BYTES_MAX as u64,
-            offset: at,
-        });
-    }
-    Ok(())
 }
 
 /// Writes binary-protocol values (strict message heads) into a buffer.
@@ -252,7 +206,7 @@ impl ProtoOut for BinaryOut<'_> {
     }
 
     fn field_begin(&mut self, ty: TType, id: i16) {
-        self.out.push(code(ty));
+        self.out.push(TYPES.code(ty));
         self.out.extend_from_slice(&id.to_be_bytes());
     }
 
@@ -262,13 +216,13 @@ impl ProtoOut for BinaryOut<'_> {
     }
 
     fn list_begin(&mut self, elem: TType, count: usize) {
-        self.out.push(code(elem));
+        self.out.push(TYPES.code(elem));
         self.out.extend_from_slice(&(count as i32).to_be_bytes());
     }
 
     fn map_begin(&mut self, key: TType, value: TType, count: usize) {
-        self.out.push(code(key));
-        self.out.push(code(value));
+        self.out.push(TYPES.code(key));
+        self.out.push(TYPES.code(value));
         self.out.extend_from_slice(&(count as i32).to_be_bytes());
     }
 

@@ -7,6 +7,7 @@
 //! `count << 4 | type`, or `0xf_ | type` then a varint count. Maps: a varint count, then
 //! (when not empty) one byte `key type << 4 | value type`.
 
+use super::cursor::{check_method_name, Cursor, TypeCodes};
 use super::error::ThriftError;
 use super::proto::{checked_count, MessageHead, MessageType, ProtoIn, ProtoOut, TType};
 
@@ -20,40 +21,22 @@ const TYPE_SHIFT: u8 = 5;
 /// Deepest struct nesting whose field ids are tracked without allocating.
 const STACK_INLINE: usize = 8;
 
-fn ttype(code: u8, offset: usize, what: &'static str) -> Result<TType, ThriftError> {
-    Ok(match code {
-        1 | 2 => TType::Bool,
-        3 => TType::Byte,
-        4 => TType::I16,
-        5 => TType::I32,
-        6 => TType::I64,
-        7 => TType::Double,
-        8 => TType::Binary,
-        9 => TType::List,
-        10 => TType::Set,
-        11 => TType::Map,
-        12 => TType::Struct,
-        13 => TType::Uuid,
-        _ => return Err(ThriftError::BadType { what, code, offset }),
-    })
-}
-
-fn code(ty: TType) -> u8 {
-    match ty {
-        TType::Bool => 1,
-        TType::Byte => 3,
-        TType::I16 => 4,
-        TType::I32 => 5,
-        TType::I64 => 6,
-        TType::Double => 7,
-        TType::Binary => 8,
-        TType::List => 9,
-        TType::Set => 10,
-        TType::Map => 11,
-        TType::Struct => 12,
-        TType::Uuid => 13,
-    }
-}
+/// The compact protocol's type codes (`2` is a `bool` too: a false one, in a field header).
+pub(super) const TYPES: TypeCodes = TypeCodes(&[
+    (1, TType::Bool),
+    (2, TType::Bool),
+    (3, TType::Byte),
+    (4, TType::I16),
+    (5, TType::I32),
+    (6, TType::I64),
+    (7, TType::Double),
+    (8, TType::Binary),
+    (9, TType::List),
+    (10, TType::Set),
+    (11, TType::Map),
+    (12, TType::Struct),
+    (13, TType::Uuid),
+]);
 
 fn unzigzag(n: u64) -> i64 {
     ((n >> 1) as i64) ^ -((n & 1) as i64)
@@ -62,8 +45,7 @@ fn unzigzag(n: u64) -> i64 {
 /// Reads compact-protocol values from one payload.
 #[derive(Debug)]
 pub struct CompactIn<'a> {
-    buf: &'a [u8],
-    at: usize,
+    cur: Cursor<'a>,
     /// The last field id of each struct being read (the deltas are relative to it).
     last_ids: Vec<i16>,
     last_id: i16,
@@ -75,42 +57,19 @@ impl<'a> CompactIn<'a> {
     /// A reader at the start of `buf`.
     pub fn new(buf: &'a [u8]) -> Self {
         CompactIn {
-            buf,
-            at: 0,
+            cur: Cursor::new(buf),
             last_ids: Vec::with_capacity(STACK_INLINE),
             last_id: 0,
             pending_bool: None,
         }
     }
 
-    fn u8(&mut self, what: &'static str) -> Result<u8, ThriftError> {
-        let b = *self.buf.get(self.at).ok_or(ThriftError::Truncated {
-            what,
-            offset: self.at,
-        })?;
-        self.at += 1;
-        Ok(b)
-    }
-
-    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], ThriftError> {
-        let start = self.at;
-        let s = start
-            .checked_add(n)
-            .and_then(|end| self.buf.get(start..end))
-            .ok_or(ThriftError::Truncated {
-                what,
-                offset: start,
-            })?;
-        self.at += n;
-        Ok(s)
-    }
-
     /// An unsigned varint of at most `max_bytes` bytes.
     fn varint(&mut self, what: &'static str, max_bytes: usize) -> Result<u64, ThriftError> {
-        let start = self.at;
+        let start = self.cur.at;
         let mut v: u64 = 0;
         for i in 0..max_bytes {
-            let b = self.u8(what)?;
+            let b = self.cur.u8(what)?;
             v |= u64::from(b & 0x7f) << (7 * i);
             if b & 0x80 == 0 {
                 return Ok(v);
@@ -129,22 +88,22 @@ impl<'a> CompactIn<'a> {
 
 impl<'a> ProtoIn<'a> for CompactIn<'a> {
     fn offset(&self) -> usize {
-        self.at
+        self.cur.at
     }
 
     fn remaining(&self) -> usize {
-        self.buf.len().saturating_sub(self.at)
+        self.cur.remaining()
     }
 
     fn message_begin(&mut self) -> Result<MessageHead<'a>, ThriftError> {
-        let id = self.u8("protocol id")?;
+        let id = self.cur.u8("protocol id")?;
         if id != PROTOCOL_ID {
             return Err(ThriftError::BadMessageHead {
                 protocol: "compact",
                 reason: format!("protocol id 0x{id:02x}, not 0x{PROTOCOL_ID:02x}"),
             });
         }
-        let vt = self.u8("version and type")?;
+        let vt = self.cur.u8("version and type")?;
         if vt & VERSION_MASK != VERSION {
             return Err(ThriftError::BadMessageHead {
                 protocol: "compact",
@@ -157,18 +116,11 @@ impl<'a> ProtoIn<'a> for CompactIn<'a> {
             expected: "1-4",
         })?;
         let seqid = self.varint32("seqid")? as i32;
-        let at = self.at;
+        let at = self.cur.at;
         let len = self.varint32("method name")? as i32;
         let len = checked_count("method name", i64::from(len), self.remaining(), at)?;
-        if len > super::proto::METHOD_NAME_BYTES_MAX {
-            return Err(ThriftError::TooLong {
-                what: "method name",
-                len: len as u64,
-                max: super::proto::METHOD_NAME_BYTES_MAX as u64,
-                offset: at,
-            });
-        }
-        let name = self.take(len, "method name")?;
+        check_method_name(len, at)?;
+        let name = self.cur.take(len, "method name")?;
         Ok(MessageHead { name, kind, seqid })
     }
 
@@ -182,12 +134,12 @@ impl<'a> ProtoIn<'a> for CompactIn<'a> {
     }
 
     fn field_begin(&mut self) -> Result<Option<(TType, i16)>, ThriftError> {
-        let at = self.at;
-        let b = self.u8("field header")?;
+        let at = self.cur.at;
+        let b = self.cur.u8("field header")?;
         if b == 0 {
             return Ok(None);
         }
-        let ty = ttype(b & 0x0f, at, "field type")?;
+        let ty = TYPES.ttype(b & 0x0f, at, "field type")?;
         let delta = b >> 4;
         let id = if delta == 0 {
             let raw = self.varint("field id", 3)?;
@@ -207,9 +159,9 @@ impl<'a> ProtoIn<'a> for CompactIn<'a> {
     }
 
     fn list_begin(&mut self) -> Result<(TType, usize), ThriftError> {
-        let at = self.at;
-        let b = self.u8("list header")?;
-        let ty = ttype(b & 0x0f, at, "list element type")?;
+        let at = self.cur.at;
+        let b = self.cur.u8("list header")?;
+        let ty = TYPES.ttype(b & 0x0f, at, "list element type")?;
         let short = b >> 4;
         let n = if short == 15 {
             i64::from(self.varint32("list size")? as i32)
@@ -220,16 +172,16 @@ impl<'a> ProtoIn<'a> for CompactIn<'a> {
     }
 
     fn map_begin(&mut self) -> Result<(TType, TType, usize), ThriftError> {
-        let at = self.at;
+        let at = self.cur.at;
         let n = i64::from(self.varint32("map size")? as i32);
         let n = checked_count("map size", n, self.remaining(), at)?;
         if n == 0 {
             return Ok((TType::Binary, TType::Binary, 0));
         }
-        let kv_at = self.at;
-        let kv = self.u8("map types")?;
-        let k = ttype(kv >> 4, kv_at, "map key type")?;
-        let v = ttype(kv & 0x0f, kv_at, "map value type")?;
+        let kv_at = self.cur.at;
+        let kv = self.cur.u8("map types")?;
+        let k = TYPES.ttype(kv >> 4, kv_at, "map key type")?;
+        let v = TYPES.ttype(kv & 0x0f, kv_at, "map value type")?;
         Ok((k, v, n))
     }
 
@@ -237,11 +189,11 @@ impl<'a> ProtoIn<'a> for CompactIn<'a> {
         if let Some(b) = self.pending_bool.take() {
             return Ok(b);
         }
-        Ok(self.u8("bool")? == 1)
+        Ok(self.cur.u8("bool")? == 1)
     }
 
     fn byte(&mut self) -> Result<i8, ThriftError> {
-        Ok(self.u8("byte")? as i8)
+        Ok(self.cur.u8("byte")? as i8)
     }
 
     fn i16(&mut self) -> Result<i16, ThriftError> {
@@ -257,18 +209,18 @@ impl<'a> ProtoIn<'a> for CompactIn<'a> {
     }
 
     fn double(&mut self) -> Result<(), ThriftError> {
-        self.take(8, "double").map(drop)
+        self.cur.take(8, "double").map(drop)
     }
 
     fn uuid(&mut self) -> Result<(), ThriftError> {
-        self.take(16, "uuid").map(drop)
+        self.cur.take(16, "uuid").map(drop)
     }
 
     fn bytes(&mut self, what: &'static str) -> Result<&'a [u8], ThriftError> {
-        let at = self.at;
+        let at = self.cur.at;
         let len = i64::from(self.varint32(what)? as i32);
         let len = checked_count(what, len, self.remaining(), at)?;
-        self.take(len, what)
+        self.cur.take(len, what)
     }
 }
 
@@ -333,7 +285,7 @@ impl ProtoOut for CompactOut<'_> {
     }
 
     fn field_begin(&mut self, ty: TType, id: i16) {
-        self.header(code(ty), id);
+        self.header(TYPES.code(ty), id);
     }
 
     fn bool_field(&mut self, id: i16, value: bool) {
@@ -342,9 +294,9 @@ impl ProtoOut for CompactOut<'_> {
 
     fn list_begin(&mut self, elem: TType, count: usize) {
         if count < 15 {
-            self.out.push(((count as u8) << 4) | code(elem));
+            self.out.push(((count as u8) << 4) | TYPES.code(elem));
         } else {
-            self.out.push(0xf0 | code(elem));
+            self.out.push(0xf0 | TYPES.code(elem));
             self.varint(count as u64);
         }
     }
@@ -352,7 +304,7 @@ impl ProtoOut for CompactOut<'_> {
     fn map_begin(&mut self, key: TType, value: TType, count: usize) {
         self.varint(count as u64);
         if count > 0 {
-            self.out.push((code(key) << 4) | code(value));
+            self.out.push((TYPES.code(key) << 4) | TYPES.code(value));
         }
     }
 

@@ -6,12 +6,10 @@
 //! peer announcing 2 GiB costs nothing; [`FrameReader::announced`] tells a caller how much of
 //! the frame being received to reserve and read.
 
-use std::sync::Weak;
-
 use bytes::Bytes;
 
 use super::error::ThriftError;
-use crate::recv_buf::{BufferHome, RecvBuf};
+use crate::recv_buf::{recv_buf_methods, BufferHome, RecvBuf};
 
 /// Bytes of the length prefix.
 pub const FRAME_HEADER_BYTES: usize = 4;
@@ -58,36 +56,7 @@ impl FrameReader {
         }
     }
 
-    /// Appends received bytes.
-    pub fn push(&mut self, bytes: &[u8]) {
-        self.rx.push(bytes);
-    }
-
-    /// See [`RecvBuf::read_buffer_exact`].
-    pub fn read_buffer_exact(&mut self, n: usize) -> &mut Vec<u8> {
-        self.rx.read_buffer_exact(n)
-    }
-
-    /// See [`RecvBuf::adopt`].
-    pub fn adopt_buffer(&mut self, v: Vec<u8>) {
-        self.rx.adopt(v);
-    }
-
-    /// Where buffers handed over in frames go back to once the last view of them is
-    /// dropped ([`RecvBuf::hand_over`]).
-    pub fn set_home(&mut self, home: Weak<dyn BufferHome>) {
-        self.rx.home = Some(home);
-    }
-
-    /// Bytes the receive buffer holds allocated.
-    pub fn capacity(&self) -> usize {
-        self.rx.capacity()
-    }
-
-    /// Bytes received and not yet returned in a frame.
-    pub fn pending(&self) -> usize {
-        self.rx.pending()
-    }
+    recv_buf_methods!();
 
     /// Bytes of the frame being received, prefix included, once its prefix is in (else 0).
     pub fn announced(&self) -> usize {

@@ -13,6 +13,7 @@
 pub mod binary;
 pub mod client;
 pub mod compact;
+mod cursor;
 pub mod error;
 pub mod frame;
 pub mod proto;

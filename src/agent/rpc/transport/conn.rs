@@ -1,26 +1,22 @@
 //! [`Conn`]: one RPC connection after the transport's handshakes, the byte stream the
 //! protocol code reads and writes (it must `flush` after each frame: TLS and deflate hold
-//! bytes until flushed).
+//! bytes until flushed); a [`Boxed`] stream tagged with its layers.
 
 use std::io;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::Context;
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncWrite, ReadBuf};
 
-/// Any byte stream a [`Conn`] can carry.
-trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
-impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
+use super::boxed::Boxed;
+use crate::wire::splice::SPLICE_BODY_MIN;
 
-/// One RPC connection after the transport's handshakes: plain, TLS, deflate or both.
-pub(crate) struct Conn {
-    io: Box<dyn Io>,
-    layers: &'static str,
-}
+/// One RPC connection after the transport's handshakes: plain, TLS, deflate or both (the
+/// tag: `plain`, `tls`, `deflate` or `tls+deflate`).
+pub(crate) type Conn = Boxed<&'static str>;
 
 impl std::fmt::Debug for Conn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Conn({})", self.layers)
+        write!(f, "Conn({})", self.tag())
     }
 }
 
@@ -33,7 +29,7 @@ impl Conn {
         mut slices: &mut [io::IoSlice<'_>],
     ) -> io::Result<()> {
         use tokio::io::AsyncWriteExt;
-        if !self.io.is_write_vectored() {
+        if !self.is_write_vectored() {
             for s in slices.iter() {
                 self.write_all(s).await?;
             }
@@ -50,19 +46,20 @@ impl Conn {
         Ok(())
     }
 
-    pub(super) fn new(
-        io: impl AsyncRead + AsyncWrite + Send + Unpin + 'static,
-        layers: &'static str,
-    ) -> Self {
-        Conn {
-            io: Box::new(io),
-            layers,
+    /// The smallest event body worth sending from where it lies (a slice of a vectored
+    /// write) rather than copied: [`SPLICE_BODY_MIN`] where the stream writes vectored,
+    /// never otherwise.
+    pub(crate) fn splice_min(&self) -> usize {
+        if self.is_write_vectored() {
+            SPLICE_BODY_MIN
+        } else {
+            usize::MAX
         }
     }
 
     /// `plain`, `tls`, `deflate` or `tls+deflate`.
     pub(crate) fn layers(&self) -> &'static str {
-        self.layers
+        self.tag()
     }
 
     /// Whether an idle connection is known to be broken: the peer closed it or sent bytes
@@ -71,49 +68,6 @@ impl Conn {
         let mut one = [0u8; 1];
         let mut buf = ReadBuf::new(&mut one);
         let mut cx = Context::from_waker(std::task::Waker::noop());
-        Pin::new(&mut *self.io)
-            .poll_read(&mut cx, &mut buf)
-            .is_ready()
-    }
-}
-
-impl AsyncRead for Conn {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.get_mut().io).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Conn {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut *self.get_mut().io).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut *self.get_mut().io).poll_write_vectored(cx, bufs)
-    }
-
-    /// True for plain TCP (`writev`) and TLS (rustls); deflate takes one buffer per write.
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.get_mut().io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.get_mut().io).poll_shutdown(cx)
+        self.io_mut().poll_read(&mut cx, &mut buf).is_ready()
     }
 }

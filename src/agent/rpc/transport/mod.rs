@@ -23,6 +23,7 @@
 //! Every step runs in the connection's own task: a slow or failing peer never stalls the
 //! listener or other connections. Each refusal is one [`Refusal`], for one log line.
 
+pub(crate) mod boxed;
 mod client;
 pub(crate) mod config;
 mod conn;

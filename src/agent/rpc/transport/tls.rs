@@ -111,7 +111,10 @@ pub(crate) fn client_config(s: &TlsClientSettings) -> Result<ClientConfig, Trans
         .map_err(|e| tls_err("protocols and cipher suites", e))?;
     let roots = match &s.trust {
         Trust::AllCerts => {
-            let verifier = Arc::new(TrustAll { provider });
+            let verifier = Arc::new(Lenient {
+                chain: None,
+                provider,
+            });
             return Ok(builder
                 .dangerous()
                 .with_custom_certificate_verifier(verifier)
@@ -135,31 +138,48 @@ pub(crate) fn client_config(s: &TlsClientSettings) -> Result<ClientConfig, Trans
     if s.verify_hostname {
         return Ok(builder.with_root_certificates(roots).with_no_client_auth());
     }
-    let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+    let chain = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
         .map_err(|e| TransportError::Tls(format!("truststore: {e}")))?;
+    let verifier = Lenient {
+        chain: Some(chain),
+        provider,
+    };
     Ok(builder
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AnyName { inner }))
+        .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth())
 }
 
-/// `trust-all-certs = true`: any certificate; the handshake signatures are still checked.
+/// A verifier that accepts more than webpki's: `trust-all-certs = true` (no `chain`: any
+/// certificate) or `verify-hostname = false` (the chain and dates verified by `chain`, the
+/// name not). Either way the handshake's own signatures are checked, with the provider's
+/// algorithms as webpki checks them.
 #[derive(Debug)]
-struct TrustAll {
+struct Lenient {
+    chain: Option<Arc<WebPkiServerVerifier>>,
     provider: Arc<CryptoProvider>,
 }
 
-impl ServerCertVerifier for TrustAll {
+impl ServerCertVerifier for Lenient {
     fn verify_server_cert(
         &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        // webpki checks the name last, after the chain and the dates passed.
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            r => r,
+        }
     }
 
     fn verify_tls12_signature(
@@ -194,59 +214,6 @@ impl ServerCertVerifier for TrustAll {
         self.provider
             .signature_verification_algorithms
             .supported_schemes()
-    }
-}
-
-/// `verify-hostname = false`: the chain and dates are verified, the name is not.
-#[derive(Debug)]
-struct AnyName {
-    inner: Arc<WebPkiServerVerifier>,
-}
-
-impl ServerCertVerifier for AnyName {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        // webpki checks the name last, after the chain and the dates passed.
-        match self.inner.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        ) {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            r => r,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
     }
 }
 

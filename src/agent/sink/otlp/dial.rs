@@ -17,12 +17,12 @@ use std::time::Duration;
 use hyper::Uri;
 use hyper_util::client::legacy::connect::{Connected, Connection};
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::TlsConnector;
 
 use super::config::{OtlpSinkConfig, Protocol};
+use crate::agent::rpc::transport::boxed::Boxed;
 use crate::agent::rpc::transport::settings::Trust;
 use crate::agent::rpc::transport::{tls, TransportError};
 
@@ -96,7 +96,7 @@ impl Dialer {
             })?;
         let _ = tcp.set_nodelay(true);
         let Some(connector) = &self.tls else {
-            return Ok(TokioIo::new(Link::new(tcp, false)));
+            return Ok(TokioIo::new(Link::new(tcp, Alpn { h2: false })));
         };
         let name = ServerName::try_from(host.clone()).map_err(|e| {
             io::Error::new(
@@ -109,7 +109,7 @@ impl Dialer {
             .map_err(|_| timed_out("the TLS handshake with"))?
             .map_err(|e| self.handshake_failed(&host, port, &e))?;
         let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-        Ok(TokioIo::new(Link::new(stream, h2)))
+        Ok(TokioIo::new(Link::new(stream, Alpn { h2 })))
     }
 
     fn handshake_failed(&self, host: &str, port: u16, e: &io::Error) -> io::Error {
@@ -150,78 +150,28 @@ impl tonic::codegen::Service<Uri> for Dialer {
     }
 }
 
-/// A byte stream a [`Link`] carries.
-trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
-impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
-
-/// One connection to the receiver, plain or TLS.
-pub(crate) struct Link {
-    io: Box<dyn Io>,
+/// What a [`Link`] negotiated: whether ALPN chose `h2`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Alpn {
     h2: bool,
 }
 
+/// One connection to the receiver, plain or TLS.
+pub(crate) type Link = Boxed<Alpn>;
+
 impl std::fmt::Debug for Link {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Link").field("h2", &self.h2).finish()
-    }
-}
-
-impl Link {
-    fn new(io: impl AsyncRead + AsyncWrite + Send + Unpin + 'static, h2: bool) -> Link {
-        Link {
-            io: Box::new(io),
-            h2,
-        }
+        f.debug_struct("Link").field("h2", &self.tag().h2).finish()
     }
 }
 
 impl Connection for Link {
     fn connected(&self) -> Connected {
         let c = Connected::new();
-        if self.h2 {
+        if self.tag().h2 {
             c.negotiated_h2()
         } else {
             c
         }
-    }
-}
-
-impl AsyncRead for Link {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.get_mut().io).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Link {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut *self.get_mut().io).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut *self.get_mut().io).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.get_mut().io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.get_mut().io).poll_shutdown(cx)
     }
 }

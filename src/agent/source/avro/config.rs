@@ -8,24 +8,28 @@
 use std::time::Duration;
 
 use crate::agent::alarm::upstreams::{FORGET_AFTER_DEFAULT, GONE_AFTER_DEFAULT};
-use crate::agent::config::limits::{
-    BATCH_SIZE_MAX, CONNECTIONS_MAX, DURATION_MS_MAX, DURATION_S_MAX, THREADS_MAX,
-};
+use crate::agent::config::limits::{CONNECTIONS_MAX, THREADS_MAX};
 use crate::agent::config::Ctx;
+use crate::agent::source::rpc::keys::{self, Codec};
 use crate::wire::avro::call::EVENTS_PER_CALL_MAX_DEFAULT;
-use crate::wire::avro::frame::FRAME_BYTES_MAX_DEFAULT;
+use crate::wire::avro::frame::{FRAME_BYTES_MAX_DEFAULT, FRAME_OVERHEAD_BYTES_MAX};
+
+pub use crate::agent::source::rpc::keys::{
+    INFLIGHT_BYTES_DEFAULT as AVRO_INFLIGHT_BYTES_DEFAULT,
+    INFLIGHT_BYTES_LIMIT as AVRO_INFLIGHT_BYTES_LIMIT,
+    INFLIGHT_BYTES_MIN as AVRO_INFLIGHT_BYTES_MIN,
+};
 
 /// Most connections an `avro` source may be configured to hold.
 pub const AVRO_CONNECTIONS_MAX: u64 = CONNECTIONS_MAX;
-/// Default `max-inflight-bytes` of the avro source (256 MiB).
-pub const AVRO_INFLIGHT_BYTES_DEFAULT: u64 = 256 << 20;
-/// Least `max-inflight-bytes`.
-pub const AVRO_INFLIGHT_BYTES_MIN: u64 = 1 << 20;
-/// Bytes a connection may have read past the frame it reserved for (its look-ahead reads),
-/// with room to spare; part of the least `max-inflight-bytes`.
-const AVRO_READ_SLACK_BYTES: u64 = 64 << 10;
-/// Largest `max-inflight-bytes` (what a semaphore wait can ask for at once, 4 GiB - 1).
-pub const AVRO_INFLIGHT_BYTES_LIMIT: u64 = u32::MAX as u64;
+
+/// What avro's codec says of the shared RPC keys ([`keys`]): its frames' buffer headers.
+const AVRO: Codec = Codec {
+    frame_bytes_default: FRAME_BYTES_MAX_DEFAULT,
+    events_default: EVENTS_PER_CALL_MAX_DEFAULT,
+    framing_bytes: FRAME_OVERHEAD_BYTES_MAX as u64,
+    framing_name: "headers",
+};
 
 /// `avro` source settings (Flume's keys plus Sluice's limits).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,69 +72,23 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<AvroSourceConfig> {
     let threads = cx
         .get("threads")
         .map(|_| cx.usize("threads", 1, 1, THREADS_MAX));
-    let max_frame_bytes = cx.u64(
-        "max-frame-size",
-        FRAME_BYTES_MAX_DEFAULT as u64,
-        1024,
-        i32::MAX as u64,
-    );
-    let max_events_per_call = cx.u64(
-        "max-events-per-call",
-        EVENTS_PER_CALL_MAX_DEFAULT as u64,
-        1,
-        BATCH_SIZE_MAX,
-    );
-    let max_connections = cx.u64("max-connections", 4096, 1, AVRO_CONNECTIONS_MAX);
-    let idle = cx.u64("idle-timeout", 600, 0, DURATION_S_MAX);
-    let request_timeout = cx.millis("request-timeout", 20_000, 1, DURATION_MS_MAX);
-    let max_inflight_bytes = inflight_bytes(cx, max_frame_bytes);
+    let limits = keys::limits(cx, AVRO);
     let security = crate::agent::rpc::transport::config::server_keys(cx);
     let (client_gone_after, client_forget_after) = upstream_keys(cx);
     Some(AvroSourceConfig {
         bind: bind?,
         port: port?,
         threads,
-        max_frame_bytes: max_frame_bytes.min(i32::MAX as u64) as usize,
-        max_events_per_call: max_events_per_call.min(BATCH_SIZE_MAX) as usize,
-        max_connections: max_connections.min(AVRO_CONNECTIONS_MAX) as usize,
-        idle_timeout: (idle > 0).then(|| Duration::from_secs(idle)),
-        request_timeout,
-        max_inflight_bytes,
+        max_frame_bytes: limits.max_frame_bytes,
+        max_events_per_call: limits.max_events_per_call,
+        max_connections: limits.max_connections,
+        idle_timeout: limits.idle_timeout,
+        request_timeout: limits.request_timeout,
+        max_inflight_bytes: limits.max_inflight_bytes,
         client_gone_after,
         client_forget_after,
         security,
     })
-}
-
-/// `max-inflight-bytes` of an avro source: half of it must hold one largest frame.
-fn inflight_bytes(cx: &mut Ctx<'_>, max_frame_bytes: u64) -> u64 {
-    use crate::wire::avro::frame::FRAME_OVERHEAD_BYTES_MAX;
-    // One whole frame, its headers, and the look-ahead reads past it.
-    let floor = 2
-        * (max_frame_bytes.min(i32::MAX as u64)
-            + FRAME_OVERHEAD_BYTES_MAX as u64
-            + AVRO_READ_SLACK_BYTES);
-    match cx.get("max-inflight-bytes") {
-        None => AVRO_INFLIGHT_BYTES_DEFAULT.max(floor),
-        Some(_) => {
-            let n = cx.u64(
-                "max-inflight-bytes",
-                AVRO_INFLIGHT_BYTES_DEFAULT,
-                AVRO_INFLIGHT_BYTES_MIN,
-                AVRO_INFLIGHT_BYTES_LIMIT,
-            );
-            if n < floor {
-                cx.error(
-                    "max-inflight-bytes",
-                    format!(
-                        "{n} is less than twice max-frame-size and its headers ({floor}): \
-                         half of the budget must hold one whole frame"
-                    ),
-                );
-            }
-            n
-        }
-    }
 }
 
 /// `clientGoneAfter` and `clientForgetAfter` of an RPC source (the upstream-gone alarm).

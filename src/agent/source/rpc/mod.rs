@@ -23,6 +23,7 @@ pub(crate) mod admit;
 pub(crate) mod answer;
 pub(crate) mod conn;
 pub(crate) mod decode;
+pub(crate) mod keys;
 pub(crate) mod listen;
 pub(crate) mod put;
 pub(crate) mod read;
