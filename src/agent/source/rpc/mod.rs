@@ -25,6 +25,7 @@ pub(crate) mod conn;
 pub(crate) mod decode;
 pub(crate) mod keys;
 pub(crate) mod listen;
+mod order;
 pub(crate) mod put;
 pub(crate) mod read;
 

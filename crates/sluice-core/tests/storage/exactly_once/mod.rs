@@ -21,15 +21,21 @@ fn with_id(seq: u64) -> Event {
     Event::new(format!("e{seq}")).header(EVENT_ID_HEADER, id.to_string())
 }
 
-/// Puts the events of ids `seqs` in one transaction; returns how many the channel added.
+/// Puts the events of ids `seqs` in one transaction; returns how many the channel added
+/// (with no other putter or taker at work meanwhile: the count is the queue's growth).
 fn send(ch: &FileChannel, seqs: impl IntoIterator<Item = u64>) -> u64 {
     let before = ch.stats().queued;
+    put_all(ch, seqs);
+    ch.stats().queued - before
+}
+
+/// Puts the events of ids `seqs` in one transaction (beside other putters: nothing counted).
+fn put_all(ch: &FileChannel, seqs: impl IntoIterator<Item = u64>) {
     let mut tx = ch.transaction();
     for s in seqs {
         tx.put(with_id(s)).unwrap();
     }
     tx.commit().unwrap();
-    ch.stats().queued - before
 }
 
 /// Takes and commits everything; returns each event's id header (or its body without one).
