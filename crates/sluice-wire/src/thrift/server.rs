@@ -146,14 +146,7 @@ impl Walk<'_, '_> {
                 (Method::AppendBatch, TType::List, 1) => {
                     let at = p.offset();
                     let (elem, n) = p.list_begin()?;
-                    if n > self.limits.events_max {
-                        return Err(ThriftError::TooLong {
-                            what: "events in appendBatch",
-                            len: n as u64,
-                            max: self.limits.events_max as u64,
-                            offset: at,
-                        });
-                    }
+                    at_most("events in appendBatch", n, self.limits.events_max, at)?;
                     if n > 0 && elem != TType::Struct {
                         return Err(ThriftError::BadValue {
                             what: "appendBatch list element type (a struct expected)",
@@ -213,14 +206,7 @@ impl Walk<'_, '_> {
                 (TType::Map, 1) => {
                     let at = p.offset();
                     let (k, v, n) = p.map_begin()?;
-                    if n > self.limits.headers_max {
-                        return Err(ThriftError::TooLong {
-                            what: "headers in an event",
-                            len: n as u64,
-                            max: self.limits.headers_max as u64,
-                            offset: at,
-                        });
-                    }
+                    at_most("headers in an event", n, self.limits.headers_max, at)?;
                     if n > 0 && (k != TType::Binary || v != TType::Binary) {
                         return Err(ThriftError::BadValue {
                             what: "headers map types (string to string expected)",
@@ -263,6 +249,20 @@ impl Walk<'_, '_> {
         }
         Ok(())
     }
+}
+
+/// Refuses a count `n` of `what` over its limit `max` (read at `at`), before anything is
+/// allocated for it.
+fn at_most(what: &'static str, n: usize, max: usize, at: usize) -> Result<(), ThriftError> {
+    if n > max {
+        return Err(ThriftError::TooLong {
+            what,
+            len: n as u64,
+            max: max as u64,
+            offset: at,
+        });
+    }
+    Ok(())
 }
 
 /// Appends one framed reply: `status` to the call `name`/`seqid`.
