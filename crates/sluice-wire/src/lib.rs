@@ -10,6 +10,7 @@
 pub mod avro;
 pub mod bodies;
 pub mod cost;
+mod flume_call;
 pub mod ganglia;
 pub mod java;
 pub mod json;

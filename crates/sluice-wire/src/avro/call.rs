@@ -21,47 +21,9 @@ use crate::bodies::Bodies;
 use crate::splice::{inline_bytes, Spliced};
 use sluice_core::Event;
 
-/// Default most events in one `appendBatch`.
-pub const EVENTS_PER_CALL_MAX_DEFAULT: usize = 100_000;
-/// Default most headers in one event.
-pub const HEADERS_PER_EVENT_MAX_DEFAULT: usize = 1024;
-
-/// Limits on what one call may carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CallLimits {
-    /// Most events in one call.
-    pub events_max: usize,
-    /// Most headers in one event.
-    pub headers_max: usize,
-}
-
-impl Default for CallLimits {
-    fn default() -> Self {
-        CallLimits {
-            events_max: EVENTS_PER_CALL_MAX_DEFAULT,
-            headers_max: HEADERS_PER_EVENT_MAX_DEFAULT,
-        }
-    }
-}
-
-/// The messages of `AvroSourceProtocol`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Message {
-    /// `append(AvroFlumeEvent)`.
-    Append,
-    /// `appendBatch(array<AvroFlumeEvent>)`.
-    AppendBatch,
-}
-
-impl Message {
-    /// The name on the wire.
-    pub fn name(self) -> &'static str {
-        match self {
-            Message::Append => "append",
-            Message::AppendBatch => "appendBatch",
-        }
-    }
-}
+pub use crate::flume_call::{
+    CallLimits, Method as Message, EVENTS_PER_CALL_MAX_DEFAULT, HEADERS_PER_EVENT_MAX_DEFAULT,
+};
 
 /// The `Status` enum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

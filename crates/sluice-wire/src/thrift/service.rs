@@ -19,10 +19,10 @@ use super::compact::CompactOut;
 use super::proto::{ProtoOut, TType};
 use sluice_core::Event;
 
-/// Default most events in one `appendBatch`.
-pub const EVENTS_PER_CALL_MAX_DEFAULT: usize = 100_000;
-/// Default most headers in one event.
-pub const HEADERS_PER_EVENT_MAX_DEFAULT: usize = 1024;
+pub use crate::flume_call::{
+    CallLimits, Method, EVENTS_PER_CALL_MAX_DEFAULT, HEADERS_PER_EVENT_MAX_DEFAULT,
+};
+
 /// Longest exception message this side writes or keeps (the peer's text is cut there).
 pub const EXCEPTION_MESSAGE_BYTES_MAX: usize = 1024;
 
@@ -51,43 +51,6 @@ impl Protocol {
             "compact" => Some(Protocol::Compact),
             "binary" => Some(Protocol::Binary),
             _ => None,
-        }
-    }
-}
-
-/// Limits on what one call may carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CallLimits {
-    /// Most events in one call.
-    pub events_max: usize,
-    /// Most headers in one event.
-    pub headers_max: usize,
-}
-
-impl Default for CallLimits {
-    fn default() -> Self {
-        CallLimits {
-            events_max: EVENTS_PER_CALL_MAX_DEFAULT,
-            headers_max: HEADERS_PER_EVENT_MAX_DEFAULT,
-        }
-    }
-}
-
-/// The methods of `ThriftSourceProtocol`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    /// `append(ThriftFlumeEvent)`.
-    Append,
-    /// `appendBatch(list<ThriftFlumeEvent>)`.
-    AppendBatch,
-}
-
-impl Method {
-    /// The name on the wire.
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::Append => "append",
-            Method::AppendBatch => "appendBatch",
         }
     }
 }
