@@ -11,18 +11,7 @@
 //! Only the request is decoded with these types; responses and the JSON encoding keep
 //! `opentelemetry-proto`'s (the agent's), and the sink's requests are written by `encode.rs`.
 
-#[allow(
-    clippy::all,
-    clippy::pedantic,
-    dead_code,
-    missing_docs,
-    missing_debug_implementations,
-    unreachable_pub,
-    rustdoc::all
-)]
-mod generated {
-    include!(concat!(env!("OUT_DIR"), "/otlp_borrowed.rs"));
-}
+generated!("/otlp_borrowed.rs");
 
 pub use generated::opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest;
 pub use generated::opentelemetry::proto::common::v1::{

@@ -15,6 +15,25 @@
 //! `otel.event_name`, `otel.scope.name`, `otel.scope.version`. The sink maps them back, so
 //! Sluice → Sluice keeps every header and body exactly.
 
+/// `mod generated`: the types build.rs wrote to `$OUT_DIR` + `$file`, under the one lint
+/// allow-list generated code needs (prost's output is not ours to document or lint).
+macro_rules! generated {
+    ($file:literal) => {
+        #[allow(
+            clippy::all,
+            clippy::pedantic,
+            dead_code,
+            missing_docs,
+            missing_debug_implementations,
+            unreachable_pub,
+            rustdoc::all
+        )]
+        mod generated {
+            include!(concat!(env!("OUT_DIR"), $file));
+        }
+    };
+}
+
 pub mod borrowed;
 pub mod cost;
 mod encode;

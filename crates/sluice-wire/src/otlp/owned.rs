@@ -3,18 +3,7 @@
 //! encodes them to the same bytes. The tests' reference (`to_records.rs`) and their way to
 //! build requests.
 
-#[allow(
-    clippy::all,
-    clippy::pedantic,
-    dead_code,
-    missing_docs,
-    missing_debug_implementations,
-    unreachable_pub,
-    rustdoc::all
-)]
-mod generated {
-    include!(concat!(env!("OUT_DIR"), "/owned/otlp_owned.rs"));
-}
+generated!("/owned/otlp_owned.rs");
 
 pub(crate) use generated::opentelemetry::proto::collector::logs::v1::ExportLogsServiceRequest;
 pub(crate) use generated::opentelemetry::proto::common::v1::{
