@@ -54,15 +54,16 @@ pub enum MessageType {
 }
 
 impl MessageType {
-    /// The type of this wire code.
+    const ALL: [MessageType; 4] = [
+        MessageType::Call,
+        MessageType::Reply,
+        MessageType::Exception,
+        MessageType::Oneway,
+    ];
+
+    /// The type of this wire code (the code is the variant's discriminant).
     pub fn from_code(code: u8) -> Option<Self> {
-        Some(match code {
-            1 => MessageType::Call,
-            2 => MessageType::Reply,
-            3 => MessageType::Exception,
-            4 => MessageType::Oneway,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|t| *t as u8 == code)
     }
 }
 

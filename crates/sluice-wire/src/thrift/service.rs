@@ -78,15 +78,11 @@ impl Status {
         }
     }
 
-    /// The status of this wire value.
+    const ALL: [Status; 4] = [Status::Ok, Status::Failed, Status::Error, Status::Unknown];
+
+    /// The status of this wire value (the value is the variant's discriminant).
     pub fn from_i32(v: i32) -> Option<Self> {
-        Some(match v {
-            0 => Status::Ok,
-            1 => Status::Failed,
-            2 => Status::Error,
-            3 => Status::Unknown,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|s| *s as i32 == v)
     }
 }
 
@@ -126,18 +122,24 @@ impl ExceptionKind {
         }
     }
 
-    /// The type of this wire value (`UNKNOWN` for a value this side does not know).
+    const ALL: [ExceptionKind; 8] = [
+        ExceptionKind::Unknown,
+        ExceptionKind::UnknownMethod,
+        ExceptionKind::InvalidMessageType,
+        ExceptionKind::WrongMethodName,
+        ExceptionKind::BadSequenceId,
+        ExceptionKind::MissingResult,
+        ExceptionKind::InternalError,
+        ExceptionKind::ProtocolError,
+    ];
+
+    /// The type of this wire value (the value is the variant's discriminant; `UNKNOWN` for a
+    /// value this side does not know).
     pub fn from_i32(v: i32) -> Self {
-        match v {
-            1 => ExceptionKind::UnknownMethod,
-            2 => ExceptionKind::InvalidMessageType,
-            3 => ExceptionKind::WrongMethodName,
-            4 => ExceptionKind::BadSequenceId,
-            5 => ExceptionKind::MissingResult,
-            6 => ExceptionKind::InternalError,
-            7 => ExceptionKind::ProtocolError,
-            _ => ExceptionKind::Unknown,
-        }
+        Self::ALL
+            .into_iter()
+            .find(|k| *k as i32 == v)
+            .unwrap_or(ExceptionKind::Unknown)
     }
 }
 
@@ -165,4 +167,24 @@ pub(crate) fn put_event_head(w: &mut dyn ProtoOut, e: &Event) {
         w.bytes(v.as_bytes());
     }
     w.field_begin(TType::Binary, 2);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_values_read_back_as_their_variant() {
+        for s in Status::ALL {
+            assert_eq!(Status::from_i32(s as i32), Some(s));
+        }
+        assert_eq!(Status::from_i32(4), None);
+        assert_eq!(Status::from_i32(-1), None);
+        for k in ExceptionKind::ALL {
+            assert_eq!(ExceptionKind::from_i32(k as i32), k);
+        }
+        assert_eq!(ExceptionKind::from_i32(7), ExceptionKind::ProtocolError);
+        assert_eq!(ExceptionKind::from_i32(8), ExceptionKind::Unknown);
+        assert_eq!(ExceptionKind::from_i32(-1), ExceptionKind::Unknown);
+    }
 }
