@@ -11,7 +11,7 @@ use sluice_core::FileChannel;
 
 use super::ledger::Ledger;
 use super::worker_proc::WorkerProc;
-use super::{channel_config, CrashtestArgs, Rng};
+use super::{channel_config, CrashtestArgs, Plan, Rng};
 
 /// Books one line of worker output; returns the recovery time of a `ready` line.
 fn book(ledger: &mut Ledger, line: &str) -> Option<f64> {
@@ -74,13 +74,11 @@ fn round(
 }
 
 /// Runs every round and the final drain.
-pub fn run(
-    args: &CrashtestArgs,
-    seed: u64,
-    ckpt: &Path,
-    dirs: &[PathBuf],
-) -> anyhow::Result<Ledger> {
-    let mut rng = Rng::new(seed);
+pub fn run(plan: Plan<'_>) -> anyhow::Result<Ledger> {
+    let Plan {
+        args, ckpt, dirs, ..
+    } = plan;
+    let mut rng = plan.rng();
     let mut ledger = Ledger::new(args.exactly_once);
     for r in 0..args.rounds {
         let (recovery, ran_ms) = round(args, r, &mut rng, ckpt, dirs, &mut ledger)?;

@@ -77,6 +77,23 @@ pub struct CrashtestArgs {
     pub set: Vec<String>,
 }
 
+/// What a SIGKILL or power-loss run is given: the arguments, the seed, and the channel's
+/// checkpoint and data directories.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Plan<'a> {
+    pub(crate) args: &'a CrashtestArgs,
+    pub(crate) seed: u64,
+    pub(crate) ckpt: &'a Path,
+    pub(crate) dirs: &'a [PathBuf],
+}
+
+impl Plan<'_> {
+    /// The run's random numbers, from its seed.
+    pub(crate) fn rng(&self) -> Rng {
+        Rng::new(self.seed)
+    }
+}
+
 /// The encryption of the channel under test, from `--set` pairs (only `encryption.*` keys).
 pub(crate) fn encryption_of(set: &[String]) -> anyhow::Result<Option<EncryptionConfig>> {
     let mut props = std::collections::BTreeMap::new();
@@ -200,10 +217,16 @@ pub fn run(args: CrashtestArgs) -> anyhow::Result<i32> {
         },
         data_dirs.len()
     );
+    let plan = Plan {
+        args: &args,
+        seed,
+        ckpt: &checkpoint_dir,
+        dirs: &data_dirs,
+    };
     let ledger = if args.power_loss {
-        power_loss::run(&args, seed, &checkpoint_dir, &data_dirs)?
+        power_loss::run(plan)?
     } else {
-        kill::run(&args, seed, &checkpoint_dir, &data_dirs)?
+        kill::run(plan)?
     };
     let r = ledger.report(args.rounds);
     println!("order violations: {}", r.misordered);

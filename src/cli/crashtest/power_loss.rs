@@ -4,7 +4,6 @@
 //! system by its crash image: unsynced writes dropped or torn, unsynced directory entries
 //! gone. Everything is decided by the seed, so a run replays exactly.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -13,7 +12,7 @@ use sluice_core::io::{Fault, Fs, SimFs};
 use sluice_core::{Event, FileChannel};
 
 use super::ledger::Ledger;
-use super::{channel_config, event_body, CrashtestArgs, Rng};
+use super::{channel_config, event_body, Plan, Rng};
 
 /// Most actions in a round before the power is cut anyway.
 const ACTIONS_MAX: u64 = 400;
@@ -63,13 +62,14 @@ fn act(ch: &FileChannel, rng: &mut Rng, producers: &mut [Producer], ledger: &mut
 }
 
 /// Runs every round and the final drain.
-pub fn run(
-    args: &CrashtestArgs,
-    seed: u64,
-    ckpt: &Path,
-    dirs: &[PathBuf],
-) -> anyhow::Result<Ledger> {
-    let mut rng = Rng::new(seed);
+pub fn run(plan: Plan<'_>) -> anyhow::Result<Ledger> {
+    let Plan {
+        args,
+        seed,
+        ckpt,
+        dirs,
+    } = plan;
+    let mut rng = plan.rng();
     let mut ledger = Ledger::default();
     let mut config = channel_config(ckpt, dirs, args.direct_io);
     // No background checkpoints: every operation must follow from the seed.

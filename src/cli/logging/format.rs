@@ -75,6 +75,44 @@ fn finish_line(mut w: Writer<'_>, f: &Fields) -> fmt::Result {
     writeln!(w)
 }
 
+/// What log4j's conversion characters draw from one event: `%d`, `%t`, `%p`, the target
+/// standing for `%C`, the file name and line of `%l`/`%L`, and `%m`.
+struct Log4jParts<'a> {
+    date: String,
+    thread: String,
+    level: &'static str,
+    target: &'a str,
+    file: &'a str,
+    line: u32,
+    message: &'a str,
+}
+
+/// Writes one log4j line: `pattern` over the event's [`Log4jParts`] (the date in `date`'s
+/// format, local time), then the event's other fields and the line's end.
+fn log4j_line(
+    mut w: Writer<'_>,
+    date: &str,
+    meta: &Metadata<'_>,
+    f: Fields,
+    pattern: impl FnOnce(&mut Writer<'_>, Log4jParts<'_>) -> fmt::Result,
+) -> fmt::Result {
+    let file = meta
+        .file()
+        .map(|p| p.rsplit('/').next().unwrap_or(p))
+        .unwrap_or("?");
+    let parts = Log4jParts {
+        date: chrono::Local::now().format(date).to_string(),
+        thread: thread_name(),
+        level: meta.level().as_str(),
+        target: meta.target(),
+        file,
+        line: meta.line().unwrap_or(0),
+        message: &f.message,
+    };
+    pattern(&mut w, parts)?;
+    finish_line(w, &f)
+}
+
 /// Flume's log4j console layout, `%d (%t) [%p - %l] %m%n`: log4j's default date
 /// (`yyyy-MM-dd HH:mm:ss,SSS`), the thread, the level, and the location as
 /// `target(file.rs:line)` where Java has `class.method(File.java:line)`.
@@ -83,22 +121,14 @@ pub struct FlumeConsoleFormat;
 
 impl FlumeConsoleFormat {
     /// The line of an event with metadata `meta` and fields `f`.
-    fn line(&self, mut w: Writer<'_>, meta: &Metadata<'_>, f: Fields) -> fmt::Result {
-        let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S,%3f");
-        let file = meta
-            .file()
-            .map(|p| p.rsplit('/').next().unwrap_or(p))
-            .unwrap_or("?");
-        write!(
-            w,
-            "{now} ({}) [{} - {}({file}:{})] {}",
-            thread_name(),
-            meta.level().as_str(),
-            meta.target(),
-            meta.line().unwrap_or(0),
-            f.message
-        )?;
-        finish_line(w, &f)
+    fn line(&self, w: Writer<'_>, meta: &Metadata<'_>, f: Fields) -> fmt::Result {
+        log4j_line(w, "%Y-%m-%d %H:%M:%S,%3f", meta, f, |w, p| {
+            write!(
+                w,
+                "{} ({}) [{} - {}({}:{})] {}",
+                p.date, p.thread, p.level, p.target, p.file, p.line, p.message
+            )
+        })
     }
 }
 
@@ -108,18 +138,14 @@ pub struct FlumeFormat;
 
 impl FlumeFormat {
     /// The line of an event with metadata `meta` and fields `f`.
-    fn line(&self, mut w: Writer<'_>, meta: &Metadata<'_>, f: Fields) -> fmt::Result {
-        let now = chrono::Local::now().format("%d %b %Y %H:%M:%S,%3f");
-        let level = meta.level().as_str();
-        write!(
-            w,
-            "{now} {level:<5} [{}] ({}:{}) - {}",
-            thread_name(),
-            meta.target(),
-            meta.line().unwrap_or(0),
-            f.message
-        )?;
-        finish_line(w, &f)
+    fn line(&self, w: Writer<'_>, meta: &Metadata<'_>, f: Fields) -> fmt::Result {
+        log4j_line(w, "%d %b %Y %H:%M:%S,%3f", meta, f, |w, p| {
+            write!(
+                w,
+                "{} {:<5} [{}] ({}:{}) - {}",
+                p.date, p.level, p.thread, p.target, p.line, p.message
+            )
+        })
     }
 }
 

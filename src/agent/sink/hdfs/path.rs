@@ -227,23 +227,10 @@ impl PathTemplate {
         }
     }
 
-    /// Renders the template for one event as a directory path, header values confined to
-    /// their component ([`super::confine`]). `ts_ms` is the event's time (already chosen from
-    /// the header or the clock); it is rounded here when `round` is set.
-    pub fn render(
-        &self,
-        headers: &Headers,
-        ts_ms: Option<i64>,
-        zone: Zone,
-        round: Option<Rounding>,
-        host: &HostNames,
-    ) -> Result<String, EscapeError> {
-        self.render_confined(headers, ts_ms, zone, round, host, false)
-            .map(|c| c.text)
-    }
-
-    /// Renders the template for one event (see [`render`](Self::render)), as one file name
-    /// with `one_name`, reporting what the headers made of it.
+    /// Renders the template for one event, header values confined to their component
+    /// ([`super::confine`]): as a directory path, or as one file name with `one_name`,
+    /// reporting what the headers made of it. `ts_ms` is the event's time (already chosen
+    /// from the header or the clock); it is rounded here when `round` is set.
     pub fn render_confined(
         &self,
         headers: &Headers,

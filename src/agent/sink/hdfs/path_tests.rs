@@ -21,8 +21,9 @@ fn render(t: &str, ts: i64, zone: Zone, round: Option<Rounding>) -> String {
     let h: Headers = [("app", "shop")].into();
     PathTemplate::parse(t)
         .unwrap()
-        .render(&h, Some(ts), zone, round, &host())
+        .render_confined(&h, Some(ts), zone, round, &host(), false)
         .unwrap()
+        .text
 }
 
 fn utc() -> Zone {
@@ -130,7 +131,7 @@ fn unknown_escapes_and_unclosed_braces_are_refused_with_their_position() {
 fn a_time_escape_without_a_timestamp_says_the_header_is_missing() {
     let t = PathTemplate::parse("/l/%Y").unwrap();
     let e = t
-        .render(&Headers::new(), None, utc(), None, &host())
+        .render_confined(&Headers::new(), None, utc(), None, &host(), false)
         .unwrap_err();
     assert!(e.to_string().contains("timestamp header is"), "{e}");
     assert!(!PathTemplate::parse("/l/%{a}").unwrap().needs_time());

@@ -5,7 +5,7 @@
 //! buckets within `hdfs.maxBufferBytes` (the largest buffer is written first, [`super::budget`]),
 //! and makes every batch durable before [`HdfsWriter::write_batch`] returns. It runs on a
 //! blocking thread;
-//! all file access goes through the [`Fs`] seam.
+//! all file access goes through the [`sluice_core::io::Fs`] seam.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -17,14 +17,12 @@ use super::config::HdfsConfig;
 use super::error::io_err;
 pub use super::error::HdfsError;
 use super::format::Layout;
-use super::local_store::LocalStore;
 use super::path::{HostNames, PathTemplate};
 use super::recover::{list_files, recover_all, search_root, Recovered};
 use super::resume::{Resume, Snapshot};
 pub use super::route::Refused;
 use super::store::{Held, Store};
 use crate::agent::java::serializer::JavaSerializer;
-use sluice_core::io::Fs;
 use writer_close::PendingClose;
 
 #[derive(Debug)]
@@ -62,18 +60,8 @@ pub struct HdfsWriter {
 }
 
 impl HdfsWriter {
-    /// A writer on a local file system; `start_ms` seeds the file counter (Flume starts it
-    /// at the clock).
-    pub fn new(
-        cfg: HdfsConfig,
-        fs: Arc<dyn Fs>,
-        host: HostNames,
-        start_ms: u64,
-    ) -> Result<HdfsWriter, HdfsError> {
-        HdfsWriter::on_store(cfg, Arc::new(LocalStore::new(fs)), host, start_ms)
-    }
-
-    /// A writer on any [`Store`] (a local file system or an HDFS cluster).
+    /// A writer on any [`Store`] (a local file system, [`super::local_store::LocalStore`], or an HDFS cluster);
+    /// `start_ms` seeds the file counter (Flume starts it at the clock).
     pub fn on_store(
         cfg: HdfsConfig,
         store: Arc<dyn Store>,

@@ -7,19 +7,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::super::super::path::HostNames;
-use super::super::tests::{cfg, events};
+use super::super::tests::{cfg, events, on_fs};
 use super::HdfsWriter;
 use sluice_core::io::{Fs, SimFs};
 
 fn started(fs: &SimFs) -> HdfsWriter {
-    let mut w = HdfsWriter::new(
-        cfg("/out"),
-        Arc::new(fs.clone()),
-        HostNames::default(),
-        1000,
-    )
-    .unwrap();
+    let mut w = on_fs(cfg("/out"), Arc::new(fs.clone()), 1000);
     w.recover(None).unwrap();
     assert!(w.share_syncs());
     w

@@ -7,14 +7,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::super::super::config::HdfsConfig;
-use super::super::super::path::HostNames;
 use super::super::super::resume::{decode, Resume};
-use super::super::tests::{cfg, events};
+use super::super::tests::{cfg, events, on_fs};
 use super::HdfsWriter;
 use sluice_core::io::{Fault, Fs, SimFs};
 
 fn started(c: HdfsConfig, fs: &SimFs, resume: Option<&Resume>, start_ms: u64) -> HdfsWriter {
-    let mut w = HdfsWriter::new(c, Arc::new(fs.clone()), HostNames::default(), start_ms).unwrap();
+    let mut w = on_fs(c, Arc::new(fs.clone()), start_ms);
     w.recover(resume).unwrap();
     w
 }

@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::agent::sink::hdfs::config::{FileType, Serializer, WriteFormat};
+use crate::agent::sink::hdfs::local_store::LocalStore;
 use crate::agent::sink::hdfs::path::Zone;
-use sluice_core::io::{SimFs, StdFs};
+use sluice_core::io::{Fs, SimFs, StdFs};
 use sluice_core::Event;
 
 pub(super) fn cfg(path: &str) -> HdfsConfig {
@@ -51,7 +52,13 @@ pub(super) fn cfg(path: &str) -> HdfsConfig {
 }
 
 fn writer(c: HdfsConfig, fs: Arc<dyn Fs>) -> HdfsWriter {
-    HdfsWriter::new(c, fs, HostNames::default(), 1000).unwrap()
+    on_fs(c, fs, 1000)
+}
+
+/// A writer on the local file system `fs`, its file counter seeded with `start_ms`.
+pub(super) fn on_fs(c: HdfsConfig, fs: Arc<dyn Fs>, start_ms: u64) -> HdfsWriter {
+    let store = Arc::new(LocalStore::new(fs));
+    HdfsWriter::on_store(c, store, HostNames::default(), start_ms).unwrap()
 }
 
 pub(super) fn events(range: std::ops::Range<u32>) -> Vec<Event> {
