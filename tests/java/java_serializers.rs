@@ -18,8 +18,12 @@ struct Record {
 }
 
 /// A file of the format: its records, and its footer's count when it has one. `strict`: it
-/// must be whole (magic, records, footer, nothing after).
+/// must be whole (magic, records, footer, nothing after). Not strict, the file may be one the
+/// sink is still writing: a record cut short at its end is not read yet.
 fn read_file(bytes: &[u8], strict: bool) -> (Vec<Record>, Option<u32>) {
+    if !strict && bytes.len() < 4 {
+        return (Vec::new(), None);
+    }
     assert!(
         bytes.starts_with(b"LPv2"),
         "no magic: {:?}",
@@ -27,42 +31,64 @@ fn read_file(bytes: &[u8], strict: bool) -> (Vec<Record>, Option<u32>) {
     );
     let mut at = 4;
     let mut records = Vec::new();
-    let u32_at = |b: &[u8], at: usize| u32::from_be_bytes(b[at..at + 4].try_into().unwrap());
-    let u16_at = |b: &[u8], at: usize| u16::from_be_bytes(b[at..at + 2].try_into().unwrap());
     while at < bytes.len() {
-        match bytes[at] {
-            b'E' => {
-                let n = u32_at(bytes, at + 1);
+        match read_item(bytes, at) {
+            Some(Item::Footer(n)) => {
                 assert_eq!(at + 5, bytes.len(), "bytes after the footer");
                 return (records, Some(n));
             }
-            b'R' => {
-                let mut p = at + 1;
-                let count = u32_at(bytes, p);
-                p += 4;
-                let text = |p: &mut usize| {
-                    let n = usize::from(u16_at(bytes, *p));
-                    let s = String::from_utf8(bytes[*p + 2..*p + 2 + n].to_vec()).unwrap();
-                    *p += 2 + n;
-                    s
-                };
-                let mut headers = Vec::new();
-                for _ in 0..count {
-                    let k = text(&mut p);
-                    let v = text(&mut p);
-                    headers.push((k, v));
-                }
-                let n = u32_at(bytes, p) as usize;
-                let body = bytes[p + 4..p + 4 + n].to_vec();
-                at = p + 4 + n;
-                headers.sort();
-                records.push(Record { headers, body });
+            Some(Item::Record(record, next)) => {
+                records.push(record);
+                at = next;
             }
-            other => panic!("unknown tag {other} at byte {at}"),
+            None => {
+                assert!(!strict, "a record cut short at byte {at}");
+                return (records, None);
+            }
         }
     }
     assert!(!strict, "a file without its footer");
     (records, None)
+}
+
+/// One tagged item of a file.
+enum Item {
+    Footer(u32),
+    /// The record and the offset just after it.
+    Record(Record, usize),
+}
+
+/// The item at `at`; `None` when the bytes end before it does.
+fn read_item(bytes: &[u8], at: usize) -> Option<Item> {
+    let take = |p: &mut usize, n: usize| -> Option<&[u8]> {
+        let s = bytes.get(*p..p.checked_add(n)?)?;
+        *p += n;
+        Some(s)
+    };
+    let u32_at = |p: &mut usize| Some(u32::from_be_bytes(take(p, 4)?.try_into().ok()?));
+    let u16_at = |p: &mut usize| Some(u16::from_be_bytes(take(p, 2)?.try_into().ok()?));
+    let text = |p: &mut usize| -> Option<String> {
+        let n = usize::from(u16_at(p)?);
+        Some(String::from_utf8(take(p, n)?.to_vec()).unwrap())
+    };
+    let mut p = at + 1;
+    match *bytes.get(at)? {
+        b'E' => Some(Item::Footer(u32_at(&mut p)?)),
+        b'R' => {
+            let count = u32_at(&mut p)?;
+            let mut headers = Vec::new();
+            for _ in 0..count {
+                let k = text(&mut p)?;
+                let v = text(&mut p)?;
+                headers.push((k, v));
+            }
+            let n = u32_at(&mut p)? as usize;
+            let body = take(&mut p, n)?.to_vec();
+            headers.sort();
+            Some(Item::Record(Record { headers, body }, p))
+        }
+        other => panic!("unknown tag {other} at byte {at}"),
+    }
 }
 
 /// Every record of every file in `dir`, and how many files had no footer.
@@ -73,7 +99,12 @@ fn read_dir(dir: &Path, strict: bool) -> (Vec<Record>, usize) {
     files.sort();
     let (mut all, mut open) = (Vec::new(), 0);
     for f in files {
-        let bytes = std::fs::read(&f).unwrap();
+        let bytes = match std::fs::read(&f) {
+            Ok(bytes) => bytes,
+            // A file the sink renamed (finished) since the listing: the next poll reads it.
+            Err(e) if !strict && e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => panic!("{}: {e}", f.display()),
+        };
         if bytes.is_empty() && !strict {
             continue;
         }
