@@ -76,6 +76,8 @@ fn promtool_finds_nothing_to_complain_about_in_a_real_agents_metrics() {
         "process_open_fds ",
         "process_max_fds ",
         "process_resident_memory_bytes ",
+        "sluice_process_resident_memory_bytes ",
+        "sluice_process_resident_memory_peak_bytes ",
         "process_virtual_memory_bytes ",
         "process_start_time_seconds ",
     ] {

@@ -2,8 +2,10 @@
 //! was built: version, git commit, target triple; value 1) and the `process_*` series read
 //! from `/proc/self` on Linux (CPU time, resident and virtual memory, open and maximum file
 //! descriptors, start time), with the names and units of the Go and Java clients, so the
-//! usual dashboards work. A file that cannot be read leaves its series out (not Linux, or a
-//! locked-down `/proc`).
+//! usual dashboards work; and the agent's own memory figures under its prefix,
+//! `sluice_process_resident_memory_bytes` (now) and `..._peak_bytes` (the most since start,
+//! what the footprint benchmarks compare). A file that cannot be read leaves its series out
+//! (not Linux, or a locked-down `/proc`).
 
 #![allow(
     clippy::disallowed_types,
@@ -35,6 +37,8 @@ pub(crate) struct ProcessStats {
     pub cpu_seconds: Option<f64>,
     /// Resident set size, in bytes.
     pub resident_bytes: Option<f64>,
+    /// The most resident memory since the process started (`VmHWM`), in bytes.
+    pub peak_resident_bytes: Option<f64>,
     /// Virtual memory size, in bytes.
     pub virtual_bytes: Option<f64>,
     /// Open file descriptors.
@@ -74,6 +78,18 @@ fn max_open_files(limits: &str) -> Option<f64> {
         .ok()
 }
 
+/// `VmHWM` of `/proc/<pid>/status` (the resident peak), in bytes.
+fn peak_resident(status: &str) -> Option<f64> {
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some(kib * 1024.0)
+}
+
 /// `btime` of `/proc/stat`: the boot time in seconds since the epoch.
 fn boot_time(stat: &str) -> Option<f64> {
     stat.lines()
@@ -103,6 +119,7 @@ pub(crate) fn read_process() -> ProcessStats {
             _ => None,
         };
     }
+    s.peak_resident_bytes = read("/proc/self/status").as_deref().and_then(peak_resident);
     s.open_fds = std::fs::read_dir("/proc/self/fd")
         .ok()
         .map(|d| d.count() as f64);
@@ -168,6 +185,26 @@ impl prometheus_client::collector::Collector for AgentSeries {
             false,
             p.resident_bytes,
         )?;
+        let own = "Resident memory of the agent's process, in bytes (the value of \
+                   process_resident_memory_bytes, under the agent's prefix).";
+        one(
+            &mut enc,
+            "sluice_process_resident_memory",
+            own,
+            b.clone(),
+            false,
+            p.resident_bytes,
+        )?;
+        let peak = "The most resident memory the agent's process has held since it started \
+                    (VmHWM), in bytes.";
+        one(
+            &mut enc,
+            "sluice_process_resident_memory_peak",
+            peak,
+            b.clone(),
+            false,
+            p.peak_resident_bytes,
+        )?;
         let vsz = "Virtual memory of the process, in bytes.";
         one(
             &mut enc,
@@ -215,6 +252,9 @@ mod tests {
                       Max open files            1024                 524288               files\n";
         assert_eq!(max_open_files(limits), Some(1024.0));
         assert_eq!(boot_time("cpu  1 2 3\nbtime 1700000000\n"), Some(1.7e9));
+        let status = "Name:\tsluice\nVmPeak:\t  900 kB\nVmHWM:\t   23456 kB\nVmRSS:\t 20000 kB\n";
+        assert_eq!(peak_resident(status), Some(23456.0 * 1024.0));
+        assert_eq!(peak_resident("Name:\tx\n"), None);
     }
 
     #[test]
@@ -222,6 +262,8 @@ mod tests {
         let p = read_process();
         assert!(p.cpu_seconds.is_some_and(|c| c >= 0.0), "{p:?}");
         assert!(p.resident_bytes.is_some_and(|b| b > 0.0), "{p:?}");
+        let (now, peak) = (p.resident_bytes.unwrap_or(0.0), p.peak_resident_bytes);
+        assert!(peak.is_some_and(|b| b >= now * 0.9), "{p:?}");
         assert!(p.open_fds.is_some_and(|n| n >= 3.0), "{p:?}");
         assert!(p.max_fds.is_some_and(|n| n >= 3.0), "{p:?}");
         assert!(p.start_time_seconds.is_some_and(|t| t > 1.5e9), "{p:?}");

@@ -133,6 +133,8 @@ fn the_exposition_carries_build_info_and_process_series() {
     for name in [
         "# TYPE process_cpu_seconds_total counter\n",
         "# TYPE process_resident_memory_bytes gauge\n",
+        "# TYPE sluice_process_resident_memory_bytes gauge\n",
+        "# TYPE sluice_process_resident_memory_peak_bytes gauge\n",
         "# TYPE process_virtual_memory_bytes gauge\n",
         "# TYPE process_open_fds gauge\n",
         "# TYPE process_max_fds gauge\n",
