@@ -3,11 +3,11 @@
 //! opens. `tailCacheSize` still bounds each channel; this bounds them together
 //! (docs/configuration.md, "Memory").
 
-/// The default budget: 256 MiB for all the agent's channels together, what one channel's
-/// `tailCacheSize` allowed before, so a one-channel agent keeps its speed (16 MiB put W2's
-/// edge at 52-55 MiB instead of 186-200 but cost 27 % more CPU per event: its sink lags a
-/// file read at once, and each miss reads the segment back; docs/performance.md, "Memory").
-pub const TAIL_CACHE_TOTAL_DEFAULT: u64 = 256 << 20;
+/// The default budget: 16 MiB for all the agent's channels together. File sources read no
+/// further ahead of a sink that takes than half their channel's share (`source::pace`), so
+/// the sink's takes still hit the cache: W2's edge peaked at 42-44 MiB (186-217 at 256 MiB)
+/// for no more CPU per event (docs/performance.md, "Memory").
+pub const TAIL_CACHE_TOTAL_DEFAULT: u64 = 16 << 20;
 
 /// The `-D` key.
 pub const KEY: &str = "sluice.tailCacheTotal";

@@ -26,4 +26,5 @@ mod spooldir_edges;
 mod taildir;
 mod taildir_deleted;
 mod taildir_edges;
+mod taildir_paced;
 mod tutorial_logs;

@@ -32,8 +32,8 @@ mod wal;
 pub use channel::adopt;
 pub use channel::config::{DirectIo, EncryptionConfig, KeysError, IGNORED_KEYS, KNOWN_KEYS};
 pub use channel::{
-    CacheBudget, Cached, ChannelError, ChannelStats, ConfigError, ConfigWarning, FileChannel,
-    FileChannelConfig, GroupCommitStats, RecoveryInfo, RecoverySource, Transaction,
+    Backlog, CacheBudget, Cached, ChannelError, ChannelStats, ConfigError, ConfigWarning,
+    FileChannel, FileChannelConfig, GroupCommitStats, RecoveryInfo, RecoverySource, Transaction,
 };
 pub use event::{Bytes, Event, EventData, IntoBody};
 pub use headers::Headers;

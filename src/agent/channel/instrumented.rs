@@ -99,6 +99,10 @@ impl AgentChannel for Instrumented {
         self.inner.cursor(key)
     }
 
+    fn backlog(&self) -> Option<sluice_core::Backlog> {
+        self.inner.backlog()
+    }
+
     /// Times the inner channel's put and commit as a put commit (the file channel does both in
     /// one blocking call), and measures its batch.
     fn put_commit(&self, events: Vec<Event>) -> BoxFuture<'_, Result<(), AgentChannelError>> {

@@ -142,6 +142,12 @@ impl ChannelProcessor {
         !self.channels.is_empty() && self.channels.values().all(|c| c.drops_resends())
     }
 
+    /// The backlogs of the source's channels that report one
+    /// ([`AgentChannel::backlog`]), read now.
+    pub(crate) fn backlogs(&self) -> impl Iterator<Item = sluice_core::Backlog> + '_ {
+        self.channels.values().filter_map(|c| c.backlog())
+    }
+
     /// Most events one call of [`ChannelProcessor::process`] may carry: the smallest
     /// `transactionCapacity` of the source's channels.
     pub fn put_capacity(&self) -> usize {

@@ -22,6 +22,7 @@ pub(crate) mod multiline;
 pub(crate) mod netcat;
 pub(crate) mod netcat_udp;
 pub mod otlp;
+pub(crate) mod pace;
 pub(crate) mod peer_conns;
 pub(crate) mod peer_origins;
 pub(crate) mod read_buf;

@@ -25,10 +25,11 @@
 mod budget;
 mod held;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 
+use super::backlog::TakeClock;
 use crate::event::Event;
 pub use budget::CacheBudget;
 use budget::Share;
@@ -48,6 +49,11 @@ pub(super) struct EventCache {
     /// One past the highest sequence number a take asked for (or the channel's next one when
     /// a taker found the queue empty); 0 until a taker shows up.
     taken_end: AtomicU64,
+    /// What one event of the latest committed put cost (counted bytes, averaged over its
+    /// commit), for [`Backlog`](super::Backlog); 0 before the first.
+    pub(super) put_cost: AtomicUsize,
+    /// When takes last committed, for [`Backlog`](super::Backlog).
+    pub(super) takes: TakeClock,
 }
 
 impl std::fmt::Debug for EventCache {
@@ -73,6 +79,8 @@ impl EventCache {
             misses: AtomicU64::new(0),
             used: AtomicBool::new(false),
             taken_end: AtomicU64::new(0),
+            put_cost: AtomicUsize::new(0),
+            takes: TakeClock::new(),
         }
     }
 
@@ -99,7 +107,7 @@ impl EventCache {
 
     /// The bytes this cache may hold now: its `tailCacheSize`, or its share of the agent's
     /// budget when that is smaller.
-    fn bound(&self) -> usize {
+    pub(super) fn bound(&self) -> usize {
         self.limit.min(self.share.get())
     }
 
@@ -121,6 +129,7 @@ impl EventCache {
             return;
         }
         let bytes: usize = puts.iter().map(cost).sum();
+        self.put_cost.store(bytes / puts.len(), Ordering::Relaxed);
         if !self.takers_near(first, bytes / puts.len()) {
             return;
         }

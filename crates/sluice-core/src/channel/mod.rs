@@ -9,6 +9,7 @@
 
 pub mod adopt;
 mod apply;
+mod backlog;
 mod channel_id;
 mod checkpointer;
 mod compact;
@@ -36,6 +37,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 pub use crate::wal::writer::GroupCommitStats;
+pub use backlog::Backlog;
 #[cfg(feature = "internals")]
 pub use config::RecoveryPolicy;
 pub use config::{ConfigError, ConfigWarning, FileChannelConfig};

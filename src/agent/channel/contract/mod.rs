@@ -188,6 +188,13 @@ pub trait AgentChannel: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// The file channel's queue against its event cache, read now
+    /// ([`sluice_core::FileChannel::backlog`]): a file source paces its reads to it
+    /// (`source::pace`). `None` for a channel without an event cache.
+    fn backlog(&self) -> Option<sluice_core::Backlog> {
+        None
+    }
+
     /// The file channel's own counters (fsyncs, commits, group commit's breakdown), read now;
     /// `None` for a channel that is not a Sluice file channel.
     fn file_stats(&self) -> Option<sluice_core::ChannelStats> {

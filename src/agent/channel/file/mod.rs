@@ -94,6 +94,10 @@ impl AgentChannel for FileChannelAdapter {
         self.channel.cursor(key)
     }
 
+    fn backlog(&self) -> Option<sluice_core::Backlog> {
+        Some(self.channel.backlog())
+    }
+
     fn drops_resends(&self) -> bool {
         self.channel.config().event_ids
     }

@@ -7,7 +7,8 @@
 //! A kill at any moment therefore re-sends at most the batch whose position was not saved.
 //! A batch a channel can never take (an event larger than the file channel's record limit,
 //! e.g. a BLOB over 64 MiB) is not retried: its file is set aside as other per-file errors
-//! are, and the files behind it go on.
+//! are, and the files behind it go on. Before it reads, the source waits while its channels'
+//! takers lag by more than their event cache holds (`source::pace`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use super::config::SpoolDirConfig;
 use super::spooler::{SpoolError, Spooler, Step};
 use crate::agent::backoff::Backoff;
 use crate::agent::metrics::SourceCounter;
+use crate::agent::source::pace::pace;
 use crate::agent::source::{Put, SourceCtx, SourceError, SourceErrorKind};
 use sluice_core::Event;
 
@@ -32,7 +34,7 @@ pub(crate) async fn run(cfg: SpoolDirConfig, mut ctx: SourceCtx) -> Result<(), S
     let mut spooler = Some(spooler);
     let mut idle_wait = cfg.poll_delay;
     loop {
-        if ctx.stop.is_set() {
+        if ctx.stop.is_set() || pace(&ctx).await {
             return Ok(());
         }
         let step = blocking(&mut spooler, &ctx, |s| s.next_step()).await?;

@@ -158,6 +158,9 @@ impl Transaction {
             "a commit finished other takes than its own"
         );
         inner.capacity.release(finished);
+        if finished > 0 {
+            inner.events.takes.took();
+        }
         inner.counters.commits.fetch_add(1, Ordering::Relaxed);
     }
 }

@@ -22,7 +22,9 @@
 //! last saved fingerprints gets its fingerprint saved (not fsynced) with its first batch's
 //! position, so a kill does not give it a fresh origin. Idle, the source waits for a change
 //! event or a backoff growing by `backoffSleepIncrement` up to `maxBackoffSleep`, and scans
-//! the directories at least that often.
+//! the directories at least that often. Before a trip, the source waits while its channels'
+//! takers lag by more than their event cache holds (`source::pace`), its committed positions
+//! saved first.
 //!
 //! Here: the task's loop and its idle wait; `trip.rs` one trip to the blocking pool,
 //! `retry.rs` a refused batch retried, `tail.rs` the tailer with its position-file writer.
@@ -37,6 +39,7 @@ use std::time::{Duration, Instant};
 use super::config::TaildirConfig;
 use super::tailer::Batch;
 use super::watch::DirWatch;
+use crate::agent::source::pace::{held_back, pace};
 use crate::agent::source::{SourceCtx, SourceError};
 
 use retry::{put, Put};
@@ -76,6 +79,13 @@ pub(crate) async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), So
     'tail: loop {
         if ctx.stop.is_set() {
             break;
+        }
+        if held_back(&ctx) {
+            // The committed positions are saved before the wait, not after it.
+            save_committed(&mut slot, &ctx, &cfg, std::mem::take(&mut committed)).await?;
+            if pace(&ctx).await {
+                break;
+            }
         }
         let (paths, scan) = changes(&cfg, &mut watch, backoff, &mut last_scan);
         let done = std::mem::take(&mut committed);
@@ -128,6 +138,27 @@ pub(crate) async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), So
     })
     .await?;
     Ok(())
+}
+
+/// Moves the positions of the batches committed last and writes the position file (as a
+/// trip does before it reads).
+async fn save_committed(
+    slot: &mut Option<tail::Tail>,
+    ctx: &SourceCtx,
+    cfg: &Arc<TaildirConfig>,
+    done: Vec<(u64, u64)>,
+) -> Result<(), SourceError> {
+    if done.is_empty() {
+        return Ok(());
+    }
+    let c = cfg.clone();
+    blocking(slot, ctx, move |s| {
+        for (inode, end) in done {
+            s.tailer.commit(inode, end);
+        }
+        s.save(false, &c);
+    })
+    .await
 }
 
 /// The paths the directory watch saw change, and whether this round scans the directories:

@@ -1,0 +1,155 @@
+//! TAILDIR paced to the takers of its file channel (issue 69): while a taker commits takes,
+//! the source reads no further ahead than about half the channel's event cache (plus the
+//! batches of one read); once the taker stops, it reads on at full speed and the channel is
+//! the buffer. Real file channel, real files, bounded loops; the outcome asserted is the
+//! queue's size and every line delivered once, in order.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sluice::agent::channel::file::FileChannelAdapter;
+use sluice::agent::channel::AgentChannel;
+use sluice::agent::metrics::CounterGroup;
+use sluice::agent::router::ChannelProcessor;
+use sluice::agent::source::SourceCtx;
+use sluice::agent::stop;
+use sluice::agent::topology::load;
+use sluice_core::FileChannelConfig;
+
+/// The channel's event cache: about 560 events of the lines below.
+const CACHE_BYTES: u64 = 256 << 10;
+/// Lines written while the taker takes, and after it stopped.
+const PACED_LINES: usize = 6_000;
+const UNPACED_LINES: usize = 3_000;
+/// Most events a slow taker may find queued: half the cache, one read of the source
+/// (`GROUP_BATCHES_MAX` batches of 100) and a batch of slack.
+const QUEUED_MAX: u64 = 280 + 400 + 100;
+
+fn line(i: usize) -> String {
+    format!("{i:06} {}\n", "x".repeat(190))
+}
+
+fn append(p: &Path, from: usize, to: usize) {
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(p)
+        .unwrap();
+    let text: String = (from..to).map(line).collect();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+fn source_config(dir: &Path) -> String {
+    format!(
+        "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n\
+         a1.sources.r1.type = TAILDIR\na1.sources.r1.channels = c1\n\
+         a1.sources.r1.positionFile = {d}/pos/taildir_position.json\n\
+         a1.sources.r1.filegroups = f1\n\
+         a1.sources.r1.filegroups.f1 = {d}/logs/app\\.log\n\
+         a1.channels.c1.type = memory\n\
+         a1.sinks.k1.type = null\na1.sinks.k1.channel = c1\n",
+        d = dir.display()
+    )
+}
+
+/// Takes up to `max` events in one committed transaction; their bodies.
+async fn take(ch: &dyn AgentChannel, max: usize) -> Vec<String> {
+    let mut tx = ch.begin();
+    let got = tx.take_up_to(max).await.unwrap();
+    tx.commit().await.unwrap();
+    got.iter()
+        .map(|e| String::from_utf8_lossy(&e.body).into_owned())
+        .collect()
+}
+
+/// Takes until `n` bodies are in `into`, `max` at a time, `pause` between takes; the most
+/// events found queued before a take.
+async fn take_slowly(
+    ch: &dyn AgentChannel,
+    into: &mut Vec<String>,
+    n: usize,
+    max: usize,
+    pause: Duration,
+) -> u64 {
+    let mut queued_max = 0;
+    for _ in 0..200_000 {
+        if into.len() >= n {
+            return queued_max;
+        }
+        queued_max = queued_max.max(ch.backlog().unwrap().queued);
+        into.extend(take(ch, max).await);
+        tokio::time::sleep(pause).await;
+    }
+    panic!("only {} of {n} lines arrived", into.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn taildir_waits_for_a_slow_taker_and_reads_on_once_it_stops() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("logs/app.log");
+    std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+    append(&log, 0, 1);
+    let cfg = FileChannelConfig {
+        minimum_required_space_bytes: 1 << 20,
+        tail_cache_bytes: CACHE_BYTES,
+        ..FileChannelConfig::with_dirs(tmp.path().join("ck"), vec![tmp.path().join("d")])
+    };
+    let ch: Arc<dyn AgentChannel> = Arc::new(FileChannelAdapter::open("c1", cfg).await.unwrap());
+    let loaded = load(&source_config(tmp.path()), "a1", &[]);
+    let agent = loaded.config.unwrap();
+    let src = &agent.sources["r1"];
+    let chans = BTreeMap::from([("c1".to_owned(), ch.clone())]);
+    let (handle, rx) = stop::channel();
+    let ctx = SourceCtx {
+        name: "r1".into(),
+        router: Arc::new(ChannelProcessor::new(src, &chans).unwrap()),
+        counters: CounterGroup::source(),
+        stop: rx,
+        alarms: Default::default(),
+        ready: Default::default(),
+    };
+    let task = tokio::spawn(src.kind.clone().run(ctx));
+
+    // A taker that takes: the first line, then the rest ten at a time.
+    let mut got = Vec::new();
+    take_slowly(ch.as_ref(), &mut got, 1, 10, Duration::from_millis(5)).await;
+    append(&log, 1, 1 + PACED_LINES);
+    let queued_max = take_slowly(
+        ch.as_ref(),
+        &mut got,
+        1 + PACED_LINES,
+        10,
+        Duration::from_millis(1),
+    )
+    .await;
+    assert!(
+        queued_max <= QUEUED_MAX,
+        "the source read {queued_max} events ahead of a taker that takes"
+    );
+
+    // The taker stops: the source reads everything into the channel.
+    append(&log, 1 + PACED_LINES, 1 + PACED_LINES + UNPACED_LINES);
+    let mut queued = 0;
+    for _ in 0..6_000 {
+        queued = ch.backlog().unwrap().queued;
+        if queued >= UNPACED_LINES as u64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        queued, UNPACED_LINES as u64,
+        "a stopped taker stopped the source"
+    );
+    let all = 1 + PACED_LINES + UNPACED_LINES;
+    take_slowly(ch.as_ref(), &mut got, all, 1000, Duration::ZERO).await;
+
+    handle.stop();
+    task.await.unwrap().unwrap();
+    let want: Vec<String> = (0..all).map(|i| line(i).trim_end().to_owned()).collect();
+    assert_eq!(got, want, "every line once, in order");
+    ch.close().await.unwrap();
+}
