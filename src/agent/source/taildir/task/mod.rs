@@ -131,10 +131,7 @@ pub(crate) async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), So
     }
     let c = cfg.clone();
     blocking(&mut slot, &ctx, move |s| {
-        for (inode, end) in committed {
-            s.tailer.commit(inode, end);
-        }
-        s.save(true, &c);
+        s.commit_and_save(committed, true, &c)
     })
     .await?;
     Ok(())
@@ -152,13 +149,7 @@ async fn save_committed(
         return Ok(());
     }
     let c = cfg.clone();
-    blocking(slot, ctx, move |s| {
-        for (inode, end) in done {
-            s.tailer.commit(inode, end);
-        }
-        s.save(false, &c);
-    })
-    .await
+    blocking(slot, ctx, move |s| s.commit_and_save(done, false, &c)).await
 }
 
 /// The paths the directory watch saw change, and whether this round scans the directories:

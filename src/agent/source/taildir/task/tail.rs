@@ -63,6 +63,24 @@ impl Tail {
     pub(super) fn save(&mut self, idle: bool, cfg: &TaildirConfig) {
         self.pos.write(&self.tailer, idle, cfg);
     }
+
+    /// Moves the tailer's committed positions to the ends of the batches in `done` (inode,
+    /// end offset) and writes the position file ([`Tail::save`]); nothing when `done` is empty
+    /// and the save is not `idle`.
+    pub(super) fn commit_and_save(
+        &mut self,
+        done: Vec<(u64, u64)>,
+        idle: bool,
+        cfg: &TaildirConfig,
+    ) {
+        if done.is_empty() && !idle {
+            return;
+        }
+        for (inode, end) in done {
+            self.tailer.commit(inode, end);
+        }
+        self.save(idle, cfg);
+    }
 }
 
 /// Runs `f` on the tailer on the blocking pool.

@@ -46,12 +46,7 @@ pub(super) async fn read_batch(
         counters: ctx.counters.clone(),
     });
     let trip = blocking(slot, ctx, move |s| {
-        if !done.is_empty() {
-            for (inode, end) in done {
-                s.tailer.commit(inode, end);
-            }
-            s.save(false, &c);
-        }
+        s.commit_and_save(done, false, &c);
         let t = &mut s.tailer;
         t.touched(&paths);
         if scan {
