@@ -4,13 +4,15 @@ durable buffer -> a file) fed at one fixed rate for every tool, so latency, CPU 
 memory are compared at equal work rather than at saturation.
 
     python3 benches/steady_load.py --sluice target/release/sluice [--rate N] [--secs 30] [--rounds 3]
+        [--input-dir /dev/shm/steady] [--sluice-extra 'channels.c1.checkpointInterval = 10000']
 
 The rate defaults to half of Fluent Bit's W2 maximum, measured first in the same run (one
 saturated W2 round of Fluent Bit through run.py's own w2_run). Each round then appends lines
 to the edge's input file every 5 ms at that rate for --secs seconds, each line numbered; a
 poller reads the output files every 2 ms and stamps each number when it first shows up.
 Latency is that stamp minus the time its write() returned: p50, p99, p999 and the maximum,
-with the poller's 2 ms period as its resolution. CPU per event is both agents' CPU (utime +
+with the poller's 2 ms period as its resolution; `slow_windows` says when the slow lines were
+written (the 20 slowest 100 ms windows whose slowest line took over 50 ms). CPU per event is both agents' CPU (utime +
 stime from /proc) over the lines delivered; RSS is each agent's VmHWM. Rounds alternate the
 tools; figures are per round and medians. Loopback only; every wait is bounded.
 """
@@ -82,7 +84,7 @@ def pct(xs, q):
 
 def steady_run(tool, args, rate, rnd):
     base = peers.fresh(os.path.join(args.work, "steady-" + tool.name))
-    indir = peers.fresh(os.path.join(base, "in"))
+    indir = peers.fresh(os.path.join(args.input_dir or base, "in"))
     outdir = peers.fresh(os.path.join(base, "out"))
     cwork = peers.fresh(os.path.join(base, "collector"))
     ework = peers.fresh(os.path.join(base, "edge"))
@@ -129,11 +131,24 @@ def steady_run(tool, args, rate, rnd):
         for name, q in (("p50_ms", 0.5), ("p99_ms", 0.99), ("p999_ms", 0.999)):
             res[name] = pct(lat, q)
         res["max_ms"] = lat[-1] if lat else None
+        res["slow_windows"] = slow_windows(written, arrivals.seen, t0)
     finally:
         if edge is not None:
             edge.stop()
         col.stop()
     return res
+
+
+def slow_windows(written, seen, t0, window_s=0.1, slow_ms=50.0):
+    """Where the slow lines were: the 20 slowest 100 ms windows of write time whose slowest line
+    took more than 50 ms, as [seconds after the first line, that line's latency in ms]."""
+    worst = {}
+    for w, s in zip(written, seen):
+        if s:
+            k = int((w - t0) / window_s)
+            worst[k] = max(worst.get(k, 0.0), (s - w) * 1000)
+    slow = sorted(((v, k) for k, v in worst.items() if v > slow_ms), reverse=True)[:20]
+    return [[round(k * window_s, 1), round(v, 1)] for v, k in sorted(slow, key=lambda x: x[1])]
 
 
 def fluent_bit_max(args):
@@ -165,6 +180,22 @@ def summarize(results, names):
     return "\n".join(lines)
 
 
+def with_extra_keys(extra):
+    """Appends `extra` ("key = value; ...", without the agent's name) to both Sluice agents'
+    configs as the harness renders them (edge `e`, collector `c`)."""
+    keys = [kv.strip() for kv in extra.split(";") if kv.strip()]
+    render = peers.render
+
+    def render_extra(template, dest, **kw):
+        out = render(template, dest, **kw)
+        agent = {"e.properties": "e", "c.properties": "c"}.get(os.path.basename(dest))
+        if agent and template.startswith("sluice-"):
+            with open(out, "a") as f:
+                f.write("".join("\n%s.%s" % (agent, kv) for kv in keys) + "\n")
+        return out
+    peers.render = render_extra
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sluice", required=True)
@@ -183,7 +214,13 @@ def main():
     ap.add_argument("--settle", type=float, default=2.0)
     ap.add_argument("--w2-timeout", type=float, default=300)
     ap.add_argument("--out", default="steady.json")
+    ap.add_argument("--input-dir", default="", help="where the tailed input file is written (default: "
+                    "beside the agents' files; /dev/shm keeps the kernel's writeback of it off their disk)")
+    ap.add_argument("--sluice-extra", default="", help="keys for both Sluice agents, e.g. "
+                    "'channels.c1.checkpointInterval = 10000; sinks.k1.batch-size = 500'")
     args = ap.parse_args()
+    if args.sluice_extra:
+        with_extra_keys(args.sluice_extra)
     os.makedirs(args.work, exist_ok=True)
     names = args.tools.split(",")
     tools = [peers.TOOLS[t](args) for t in names]
