@@ -27,4 +27,5 @@ mod taildir;
 mod taildir_deleted;
 mod taildir_edges;
 mod taildir_paced;
+mod taildir_trickle;
 mod tutorial_logs;

@@ -11,7 +11,9 @@
 //! commits them as one group (each its own transaction, one fdatasync for all; a prefix
 //! commits, its positions move, the rest is retried in order). The
 //! replacement is fsynced (tmp fsync, rename, directory fsync) at least
-//! every `writePosInterval`, when the source goes idle and when it stops, and only then are
+//! every `writePosInterval`, when the source has found nothing to read for
+//! [`tail::IDLE_SETTLED`] (a trickle of lines, idle between every two batches, costs no fsync
+//! per batch) and when it stops, and only then are
 //! the files' fingerprints saved beside it, just before it. So a killed agent
 //! re-sends at most the one batch that was being put; a power loss at most what was
 //! committed since the last fsynced position file. When every channel of the source drops a

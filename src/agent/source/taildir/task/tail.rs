@@ -3,7 +3,7 @@
 //! `writePosInterval`).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::PLAIN_WRITE_INTERVAL;
 use crate::agent::atomic_file;
@@ -49,19 +49,41 @@ pub(super) async fn open_tail(
     Ok(Tail {
         tailer,
         pos: PosWriter::new(pos_file, ctx.router.drops_resends()),
+        idle_since: None,
     })
 }
+
+/// How long the trips find nothing to read before an idle one writes the position file
+/// durably ([`Tail::save_idle`]).
+pub(super) const IDLE_SETTLED: Duration = Duration::from_millis(250);
 
 /// The tailer with the writer of its position file, moved to the blocking pool together.
 pub(super) struct Tail {
     pub(super) tailer: Tailer,
     pos: PosWriter,
+    /// When the trips began to find nothing to read (none while they read).
+    idle_since: Option<Instant>,
 }
 
 impl Tail {
     /// Writes the tailer's positions ([`PosWriter::write`]).
     pub(super) fn save(&mut self, idle: bool, cfg: &TaildirConfig) {
         self.pos.write(&self.tailer, idle, cfg);
+    }
+
+    /// Writes the position file after a trip that found nothing to read: durably (with the
+    /// fingerprints) only once the trips have found nothing for [`IDLE_SETTLED`], so the
+    /// source has gone quiet. A trickle of lines, idle between every two batches (and woken
+    /// at once by the change events of the batch just read), so costs no fsync per batch
+    /// (four with the fingerprints), only one every `writePosInterval`.
+    pub(super) fn save_idle(&mut self, cfg: &TaildirConfig) {
+        let since = *self.idle_since.get_or_insert_with(Instant::now);
+        self.save(since.elapsed() >= IDLE_SETTLED, cfg);
+    }
+
+    /// A trip read a batch: the source is not idle.
+    pub(super) fn busy(&mut self) {
+        self.idle_since = None;
     }
 
     /// Moves the tailer's committed positions to the ends of the batches in `done` (inode,

@@ -14,7 +14,7 @@ use crate::agent::source::{SourceCtx, SourceError};
 
 /// What one trip to the blocking pool did.
 pub(super) enum Trip {
-    /// Nothing to read (the position file was written as idle).
+    /// Nothing to read (the position file was written as idle: [`Tail::save_idle`]).
     Idle,
     /// A batch read and not put; `true` when it was offered once already (refused, counted
     /// as received).
@@ -55,9 +55,11 @@ pub(super) async fn read_batch(
             t.close_idle();
         }
         let Some(batch) = t.next_batch() else {
-            s.save(true, &c);
+            s.save_idle(&c);
             return Trip::Idle;
         };
+        s.busy();
+        let t = &mut s.tailer;
         match &here {
             Some(h) => {
                 let mut group = vec![batch];
