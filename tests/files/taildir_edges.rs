@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use file_sources_support::{channel_and_sink, start_agent, wait_for_all, written, WAIT};
 
-fn taildir_conf(root: &Path, extra: &str) -> String {
+pub(crate) fn taildir_conf(root: &Path, extra: &str) -> String {
     format!(
         "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n\
          a1.sources.r1.type = TAILDIR\na1.sources.r1.channels = c1\n\

@@ -14,22 +14,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use file_sources_support::{channel_and_sink, start_agent, wait_for_all, WAIT};
+use crate::taildir_edges::taildir_conf;
+use file_sources_support::{start_agent, wait_for_all, WAIT};
 
 const LINES: usize = 60;
-
-fn conf(root: &Path) -> String {
-    format!(
-        "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n\
-         a1.sources.r1.type = TAILDIR\na1.sources.r1.channels = c1\n\
-         a1.sources.r1.positionFile = {r}/taildir_position.json\n\
-         a1.sources.r1.filegroups = f1\n\
-         a1.sources.r1.filegroups.f1 = {r}/logs/app\\\\.log\n\
-         a1.sources.r1.maxBackoffSleep = 200\na1.sources.r1.backoffSleepIncrement = 50\n{}",
-        channel_and_sink(root, 100),
-        r = root.display()
-    )
-}
 
 /// The fingerprint file's position for the one file tailed (0 when there is none yet).
 fn fingerprint_pos(path: &Path) -> u64 {
@@ -50,7 +38,7 @@ fn trickle_makes_the_position_durable_when_quiet_not_per_batch() {
     let logs = root.join("logs");
     std::fs::create_dir_all(&logs).unwrap();
     let conf_path = root.join("agent.properties");
-    std::fs::write(&conf_path, conf(root)).unwrap();
+    std::fs::write(&conf_path, taildir_conf(root, "")).unwrap();
     let app = logs.join("app.log");
     let mut f = std::fs::File::create(&app).unwrap();
     writeln!(f, "first").unwrap();
