@@ -6,8 +6,10 @@
 //!   `flume.syslog.status=Invalid`, and the raw frame as body.
 //! - Otherwise `Facility = pri / 8`, `Severity = pri % 8`, and the frame is matched against
 //!   Flume's RFC 5424 pattern, then its RFC 3164 pattern (the same regular expressions, ASCII
-//!   classes). A match adds `priority`, `version` (5424), `timestamp` (epoch millis) and `host`,
-//!   and the body is the message after the host. No match keeps the raw frame as body.
+//!   classes), by hand in `head.rs`; the `regex` crate runs them only in the tests, as the
+//!   oracle the hand-written matchers must equal on every input. A match adds `priority`,
+//!   `version` (5424), `timestamp` (epoch millis) and `host`, and the body is the message
+//!   after the host. No match keeps the raw frame as body.
 //! - A frame cut at `eventSize` is marked `flume.syslog.status=Incomplete`.
 //! - `keepFields`: `all` keeps the raw frame as body; a list puts the named fields back in
 //!   front of the body (`<pri>version timestamp hostname body`).
@@ -19,13 +21,11 @@
 //! received instead of being decoded and re-encoded. Timestamps are read in `clock.rs`.
 
 mod clock;
+mod head;
 
 pub use clock::Clock;
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
-
-use regex::bytes::Regex;
 
 use sluice_core::{Bytes, Event};
 
@@ -43,85 +43,6 @@ pub const STATUS_INCOMPLETE: &str = "Incomplete";
 pub const EVENT_SIZE_DEFAULT: usize = 2500;
 /// Flume's smallest `eventSize` (smaller values are raised to it).
 pub const EVENT_SIZE_MIN: usize = 10;
-
-// Each format's pattern is its head (priority, version, timestamp, host) and then the body,
-// `([^\r\n]*)\z`. The head alone is matched first (a few dozen bytes instead of the whole
-// message); see [`fields`].
-macro_rules! rfc5424_head {
-    () => {
-        r"(?-u)\A<([0-9]{1,3})>(?:([0-9]?)[ \t\n\x0B\x0C\r]?)(?:([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:[+-][0-9]{2}:[0-9]{2}|Z)?)|-)[ \t\n\x0B\x0C\r](?:([A-Za-z0-9_][A-Za-z0-9_.@-]*)|-)[ \t\n\x0B\x0C\r]"
-    };
-}
-macro_rules! rfc3164_head {
-    () => {
-        r"(?-u)\A<([0-9]{1,3})>(?:([0-9])?[ \t\n\x0B\x0C\r]?)([A-Z][a-z][a-z][ \t\n\x0B\x0C\r]{1,2}[0-9]{1,2}[ \t\n\x0B\x0C\r][0-9]{2}:[0-9]{2}:[0-9]{2})[ \t\n\x0B\x0C\r]([A-Za-z0-9_][A-Za-z0-9_.@-]*)[ \t\n\x0B\x0C\r]"
-    };
-}
-const RFC5424: &str = concat!(rfc5424_head!(), r"([^\r\n]*)\z");
-const RFC3164: &str = concat!(rfc3164_head!(), r"([^\r\n]*)\z");
-
-/// A format's head pattern and its whole pattern.
-struct Pattern {
-    head: Regex,
-    full: Regex,
-}
-
-fn patterns() -> &'static [Pattern; 2] {
-    static P: OnceLock<[Pattern; 2]> = OnceLock::new();
-    P.get_or_init(|| {
-        #[expect(
-            clippy::expect_used,
-            reason = "constant patterns, compiled by the unit tests"
-        )]
-        [
-            Pattern {
-                head: Regex::new(rfc5424_head!()).expect("RFC 5424 head"),
-                full: Regex::new(RFC5424).expect("RFC 5424 pattern"),
-            },
-            Pattern {
-                head: Regex::new(rfc3164_head!()).expect("RFC 3164 head"),
-                full: Regex::new(RFC3164).expect("RFC 3164 pattern"),
-            },
-        ]
-    })
-}
-
-/// The fields a format's pattern captures in a frame.
-struct Fields<'f> {
-    priority: Option<&'f [u8]>,
-    version: Option<&'f [u8]>,
-    stamp: Option<&'f [u8]>,
-    host: Option<&'f [u8]>,
-    body: &'f [u8],
-}
-
-/// Matches `frame` against `p`, exactly as `p.full` would. The head alone is matched first:
-/// when the body after it holds no CR or LF, the head's preferred match also satisfies the
-/// body's `[^\r\n]*\z`, so it is the whole pattern's preferred match too (both try the
-/// head's alternatives in the same order). Otherwise the whole pattern decides.
-fn fields<'f>(p: &Pattern, frame: &'f [u8]) -> Option<Fields<'f>> {
-    let caps = p.head.captures(frame)?;
-    let end = caps.get(0).map_or(0, |m| m.end());
-    let body = frame.get(end..).unwrap_or_default();
-    let bytes = |i: usize, c: &regex::bytes::Captures<'f>| c.get(i).map(|m| m.as_bytes());
-    if !body.iter().any(|&b| b == b'\r' || b == b'\n') {
-        return Some(Fields {
-            priority: bytes(1, &caps),
-            version: bytes(2, &caps),
-            stamp: bytes(3, &caps),
-            host: bytes(4, &caps),
-            body,
-        });
-    }
-    let caps = p.full.captures(frame)?;
-    Some(Fields {
-        priority: bytes(1, &caps),
-        version: bytes(2, &caps),
-        stamp: bytes(3, &caps),
-        host: bytes(4, &caps),
-        body: bytes(5, &caps).unwrap_or_default(),
-    })
-}
 
 /// Which fields `keepFields` puts back into the body.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -217,16 +138,15 @@ fn match_fields(
     clock: &Clock,
     e: &mut Event,
 ) -> Option<Vec<u8>> {
-    let [p5424, p3164] = patterns();
-    let (f, rfc3164) = match fields(p5424, frame) {
+    let (f, rfc3164) = match head::rfc5424(frame) {
         Some(f) => (f, false),
-        None => (fields(p3164, frame)?, true),
+        None => (head::rfc3164(frame)?, true),
     };
     let priority = text(f.priority);
     let version = text(f.version).filter(|v| !v.is_empty());
     let stamp = text(f.stamp);
     let host = text(f.host).filter(|h| !h.is_empty());
-    let body = f.body;
+    let body = frame.get(f.body_at..).unwrap_or_default();
     if let Some(p) = &priority {
         e.headers.insert("priority", p);
     }
