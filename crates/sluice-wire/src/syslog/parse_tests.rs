@@ -222,3 +222,37 @@ fn non_utf8_bytes_in_the_body_are_kept_as_received() {
         "a carriage return inside does not match Flume's pattern"
     );
 }
+
+#[test]
+fn a_handed_over_frame_becomes_the_body_without_a_copy() {
+    let opts = ParseOptions {
+        keep: KeepFields::default(),
+    };
+    let frame = Bytes::from(b"<34>Oct 11 22:14:15 mymachine su: hi".to_vec());
+    let start = frame.as_ptr() as usize;
+    let e = parse_bytes(frame.clone(), false, &opts, &clock());
+    assert_eq!(e.body, &b"su: hi"[..]);
+    assert_eq!(
+        e.body.as_ptr() as usize,
+        start + 30,
+        "the body is the frame's own bytes"
+    );
+    assert_eq!(e, parse(&frame, false, &opts, &clock()));
+}
+
+#[test]
+fn headers_hold_every_integer_as_text() {
+    let e = run("<191>Oct 11 22:14:15 h x", "none");
+    assert_eq!(
+        (h(&e, "Facility"), h(&e, "Severity")),
+        (Some("23"), Some("7"))
+    );
+    let e = run("<0>1 1900-01-01T00:00:00Z h x", "none");
+    assert_eq!(
+        (h(&e, "Facility"), h(&e, "Severity")),
+        (Some("0"), Some("0"))
+    );
+    assert_eq!(h(&e, "timestamp"), Some("-2208988800000"));
+    let e = run("<13>1 1970-01-01T00:00:00Z h x", "none");
+    assert_eq!(h(&e, "timestamp"), Some("0"));
+}
