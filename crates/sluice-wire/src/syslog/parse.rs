@@ -6,8 +6,10 @@
 //!   `flume.syslog.status=Invalid`, and the raw frame as body.
 //! - Otherwise `Facility = pri / 8`, `Severity = pri % 8`, and the frame is matched against
 //!   Flume's RFC 5424 pattern, then its RFC 3164 pattern (the same regular expressions, ASCII
-//!   classes). A match adds `priority`, `version` (5424), `timestamp` (epoch millis) and `host`,
-//!   and the body is the message after the host. No match keeps the raw frame as body.
+//!   classes), by hand in `head.rs`; the `regex` crate runs them only in the tests, as the
+//!   oracle the hand-written matchers must equal on every input. A match adds `priority`,
+//!   `version` (5424), `timestamp` (epoch millis) and `host`, and the body is the message
+//!   after the host. No match keeps the raw frame as body.
 //! - A frame cut at `eventSize` is marked `flume.syslog.status=Incomplete`.
 //! - `keepFields`: `all` keeps the raw frame as body; a list puts the named fields back in
 //!   front of the body (`<pri>version timestamp hostname body`).
@@ -17,17 +19,23 @@
 //! local time), a fraction is read as a decimal fraction (Flume reads `.5` as 5 ms), a missing
 //! field kept in the body is written `-` (Flume writes `null`), and the body bytes are kept as
 //! received instead of being decoded and re-encoded. Timestamps are read in `clock.rs`.
+//!
+//! Cost per event (W1, docs/performance.md): [`parse_bytes`] takes the frame's buffer and
+//! makes the body a view of it, the headers are written once into a map sized for them, and
+//! numbers are formatted on the stack: the event's allocations are its own (the shared
+//! handle, the header text and index), none per field.
 
 mod clock;
+mod head;
 
 pub use clock::Clock;
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
 
-use regex::bytes::Regex;
+use bytes::Buf;
+use sluice_core::{Bytes, Event, Headers};
 
-use sluice_core::{Bytes, Event};
+use head::Fields;
 
 /// Header with the facility (`pri / 8`).
 pub const FACILITY: &str = "Facility";
@@ -43,85 +51,6 @@ pub const STATUS_INCOMPLETE: &str = "Incomplete";
 pub const EVENT_SIZE_DEFAULT: usize = 2500;
 /// Flume's smallest `eventSize` (smaller values are raised to it).
 pub const EVENT_SIZE_MIN: usize = 10;
-
-// Each format's pattern is its head (priority, version, timestamp, host) and then the body,
-// `([^\r\n]*)\z`. The head alone is matched first (a few dozen bytes instead of the whole
-// message); see [`fields`].
-macro_rules! rfc5424_head {
-    () => {
-        r"(?-u)\A<([0-9]{1,3})>(?:([0-9]?)[ \t\n\x0B\x0C\r]?)(?:([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:[+-][0-9]{2}:[0-9]{2}|Z)?)|-)[ \t\n\x0B\x0C\r](?:([A-Za-z0-9_][A-Za-z0-9_.@-]*)|-)[ \t\n\x0B\x0C\r]"
-    };
-}
-macro_rules! rfc3164_head {
-    () => {
-        r"(?-u)\A<([0-9]{1,3})>(?:([0-9])?[ \t\n\x0B\x0C\r]?)([A-Z][a-z][a-z][ \t\n\x0B\x0C\r]{1,2}[0-9]{1,2}[ \t\n\x0B\x0C\r][0-9]{2}:[0-9]{2}:[0-9]{2})[ \t\n\x0B\x0C\r]([A-Za-z0-9_][A-Za-z0-9_.@-]*)[ \t\n\x0B\x0C\r]"
-    };
-}
-const RFC5424: &str = concat!(rfc5424_head!(), r"([^\r\n]*)\z");
-const RFC3164: &str = concat!(rfc3164_head!(), r"([^\r\n]*)\z");
-
-/// A format's head pattern and its whole pattern.
-struct Pattern {
-    head: Regex,
-    full: Regex,
-}
-
-fn patterns() -> &'static [Pattern; 2] {
-    static P: OnceLock<[Pattern; 2]> = OnceLock::new();
-    P.get_or_init(|| {
-        #[expect(
-            clippy::expect_used,
-            reason = "constant patterns, compiled by the unit tests"
-        )]
-        [
-            Pattern {
-                head: Regex::new(rfc5424_head!()).expect("RFC 5424 head"),
-                full: Regex::new(RFC5424).expect("RFC 5424 pattern"),
-            },
-            Pattern {
-                head: Regex::new(rfc3164_head!()).expect("RFC 3164 head"),
-                full: Regex::new(RFC3164).expect("RFC 3164 pattern"),
-            },
-        ]
-    })
-}
-
-/// The fields a format's pattern captures in a frame.
-struct Fields<'f> {
-    priority: Option<&'f [u8]>,
-    version: Option<&'f [u8]>,
-    stamp: Option<&'f [u8]>,
-    host: Option<&'f [u8]>,
-    body: &'f [u8],
-}
-
-/// Matches `frame` against `p`, exactly as `p.full` would. The head alone is matched first:
-/// when the body after it holds no CR or LF, the head's preferred match also satisfies the
-/// body's `[^\r\n]*\z`, so it is the whole pattern's preferred match too (both try the
-/// head's alternatives in the same order). Otherwise the whole pattern decides.
-fn fields<'f>(p: &Pattern, frame: &'f [u8]) -> Option<Fields<'f>> {
-    let caps = p.head.captures(frame)?;
-    let end = caps.get(0).map_or(0, |m| m.end());
-    let body = frame.get(end..).unwrap_or_default();
-    let bytes = |i: usize, c: &regex::bytes::Captures<'f>| c.get(i).map(|m| m.as_bytes());
-    if !body.iter().any(|&b| b == b'\r' || b == b'\n') {
-        return Some(Fields {
-            priority: bytes(1, &caps),
-            version: bytes(2, &caps),
-            stamp: bytes(3, &caps),
-            host: bytes(4, &caps),
-            body,
-        });
-    }
-    let caps = p.full.captures(frame)?;
-    Some(Fields {
-        priority: bytes(1, &caps),
-        version: bytes(2, &caps),
-        stamp: bytes(3, &caps),
-        host: bytes(4, &caps),
-        body: bytes(5, &caps).unwrap_or_default(),
-    })
-}
 
 /// Which fields `keepFields` puts back into the body.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -173,24 +102,51 @@ pub struct ParseOptions {
 
 /// Turns one frame into an event. `incomplete`: the frame was cut at `eventSize`.
 pub fn parse(frame: &[u8], incomplete: bool, opts: &ParseOptions, clock: &Clock) -> Event {
-    let Some(pri) = priority(frame) else {
-        return Event::new(frame.to_vec())
-            .header(FACILITY, "0")
-            .header(SEVERITY, "0")
-            .header(STATUS, STATUS_INVALID);
+    parse_bytes(Bytes::copy_from_slice(frame), incomplete, opts, clock)
+}
+
+/// [`parse`] of a frame the caller hands over: the event's body is the frame's own buffer
+/// (from where the message starts, or whole), not a copy of it.
+pub fn parse_bytes(
+    mut frame: Bytes,
+    incomplete: bool,
+    opts: &ParseOptions,
+    clock: &Clock,
+) -> Event {
+    let Some(pri) = priority(&frame) else {
+        let headers = [(FACILITY, "0"), (SEVERITY, "0"), (STATUS, STATUS_INVALID)];
+        return Event::with_headers(headers, frame);
     };
-    let mut e = Event::new(Vec::new())
-        .header(FACILITY, (pri / 8).to_string())
-        .header(SEVERITY, (pri % 8).to_string());
-    let body = match_fields(frame, opts, clock, &mut e);
-    e.body = match body {
-        Some(b) if !opts.keep.all && !b.is_empty() => b.into(),
-        _ => Bytes::copy_from_slice(frame),
-    };
+    let matched = head::rfc5424(&frame)
+        .map(|f| (f, false))
+        .or_else(|| head::rfc3164(&frame).map(|f| (f, true)));
+    let fields = matched.map_or(0, |(f, _)| {
+        [f.priority, f.version, f.stamp, f.host]
+            .iter()
+            .filter(|b| b.is_some_and(|b| !b.is_empty()))
+            .count()
+    });
+    let mut headers = Headers::with_capacity(2 + usize::from(incomplete) + fields);
+    let mut digits = Digits::default();
+    // In key order, which the map appends without a search.
+    headers.insert(FACILITY, digits.of(i64::from(pri / 8)));
+    headers.insert(SEVERITY, digits.of(i64::from(pri % 8)));
     if incomplete {
-        e.headers.insert(STATUS, STATUS_INCOMPLETE);
+        headers.insert(STATUS, STATUS_INCOMPLETE);
     }
-    e
+    let body = match matched {
+        Some((f, rfc3164)) => add_fields(&frame, &f, rfc3164, opts, clock, &mut headers),
+        None => Body::Frame,
+    };
+    let body = match body {
+        Body::After(at) if at < frame.len() => {
+            frame.advance(at);
+            frame
+        }
+        Body::Built(b) if !b.is_empty() => Bytes::from(b),
+        _ => frame,
+    };
+    Event::with_headers(headers, body)
 }
 
 /// Flume's PRIO state machine: `<` then 1 to 3 digits then `>`.
@@ -206,65 +162,102 @@ fn priority(frame: &[u8]) -> Option<u32> {
         .try_fold(0u32, |n, &d| Some(n * 10 + u32::from(d - b'0')))
 }
 
+/// A header value's text: what the patterns capture is ASCII, so this borrows.
 fn text(b: Option<&[u8]>) -> Option<Cow<'_, str>> {
     b.map(String::from_utf8_lossy)
 }
 
-/// Matches the known formats; sets the headers and returns the body (with kept fields).
-fn match_fields(
+/// An event's body: the frame, the frame from an offset, or built anew (`keepFields` lists).
+/// An empty one is the frame (as in Flume).
+enum Body {
+    Frame,
+    After(usize),
+    Built(Vec<u8>),
+}
+
+/// Sets the matched fields' headers (after `Facility`, `Severity` and the status, in key
+/// order) and says what the body is.
+fn add_fields(
     frame: &[u8],
+    f: &Fields<'_>,
+    rfc3164: bool,
     opts: &ParseOptions,
     clock: &Clock,
-    e: &mut Event,
-) -> Option<Vec<u8>> {
-    let [p5424, p3164] = patterns();
-    let (f, rfc3164) = match fields(p5424, frame) {
-        Some(f) => (f, false),
-        None => (fields(p3164, frame)?, true),
-    };
+    headers: &mut Headers,
+) -> Body {
     let priority = text(f.priority);
     let version = text(f.version).filter(|v| !v.is_empty());
     let stamp = text(f.stamp);
     let host = text(f.host).filter(|h| !h.is_empty());
-    let body = f.body;
-    if let Some(p) = &priority {
-        e.headers.insert("priority", p);
+    if let Some(h) = &host {
+        headers.insert("host", h);
     }
-    if let Some(v) = &version {
-        e.headers.insert("version", v);
+    if let Some(p) = &priority {
+        headers.insert("priority", p);
     }
     let millis = stamp.as_deref().and_then(|s| clock.millis(s, rfc3164));
     if let Some(ms) = millis {
-        e.headers.insert("timestamp", ms.to_string());
+        headers.insert("timestamp", Digits::default().of(ms));
     }
-    if let Some(h) = &host {
-        e.headers.insert("host", h);
+    if let Some(v) = &version {
+        headers.insert("version", v);
     }
     let k = &opts.keep;
-    if k.all || !k.any() {
-        return Some(body.to_vec());
+    if k.all {
+        return Body::Frame;
     }
-    let mut prefix = String::new();
+    if !k.any() {
+        return Body::After(f.body_at);
+    }
+    let body = frame.get(f.body_at..).unwrap_or_default();
+    let mut out = Vec::with_capacity(frame.len() + 8);
+    let field = |out: &mut Vec<u8>, v: Option<&str>| {
+        out.extend_from_slice(v.unwrap_or("-").as_bytes());
+        out.push(b' ');
+    };
     if k.priority {
-        prefix.push_str(&format!("<{}>", priority.as_deref().unwrap_or("-")));
+        out.push(b'<');
+        out.extend_from_slice(priority.as_deref().unwrap_or("-").as_bytes());
+        out.push(b'>');
     }
-    if k.version {
-        if let Some(v) = &version {
-            prefix.push_str(v);
-            prefix.push(' ');
-        }
+    if k.version && version.is_some() {
+        field(&mut out, version.as_deref());
     }
     if k.timestamp {
-        prefix.push_str(stamp.as_deref().unwrap_or("-"));
-        prefix.push(' ');
+        field(&mut out, stamp.as_deref());
     }
     if k.hostname {
-        prefix.push_str(host.as_deref().unwrap_or("-"));
-        prefix.push(' ');
+        field(&mut out, host.as_deref());
     }
-    let mut out = prefix.into_bytes();
     out.extend_from_slice(body);
-    Some(out)
+    Body::Built(out)
+}
+
+/// A decimal integer written on the stack (a header value without a `String` of its own).
+#[derive(Default)]
+struct Digits([u8; 20]);
+
+impl Digits {
+    fn of(&mut self, n: i64) -> &str {
+        let mut v = n.unsigned_abs();
+        let mut at = self.0.len();
+        for slot in self.0.iter_mut().rev() {
+            // `v % 10` is below 10.
+            *slot = b'0' + (v % 10) as u8;
+            at -= 1;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        if n < 0 {
+            at -= 1;
+            if let Some(sign) = self.0.get_mut(at) {
+                *sign = b'-';
+            }
+        }
+        std::str::from_utf8(self.0.get(at..).unwrap_or_default()).unwrap_or_default()
+    }
 }
 
 #[cfg(test)]

@@ -23,11 +23,6 @@ fn h<'a>(e: &'a Event, k: &str) -> Option<&'a str> {
 }
 
 #[test]
-fn the_patterns_compile() {
-    let _ = patterns();
-}
-
-#[test]
 fn an_rfc5424_message_gets_flumes_headers_and_the_text_after_the_host_as_body() {
     let e = run(
         "<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - 'su root' failed",
@@ -228,76 +223,36 @@ fn non_utf8_bytes_in_the_body_are_kept_as_received() {
     );
 }
 
-/// What the whole pattern alone captures: the reference [`fields`] must equal.
-fn by_full_pattern(p: &Pattern, frame: &[u8]) -> Option<Vec<Option<Vec<u8>>>> {
-    let c = p.full.captures(frame)?;
-    Some(
-        (1..=5)
-            .map(|i| c.get(i).map(|m| m.as_bytes().to_vec()))
-            .collect(),
-    )
-}
-
-fn by_fields(p: &Pattern, frame: &[u8]) -> Option<Vec<Option<Vec<u8>>>> {
-    let f = fields(p, frame)?;
-    Some(
-        [f.priority, f.version, f.stamp, f.host, Some(f.body)]
-            .iter()
-            .map(|b| b.map(<[u8]>::to_vec))
-            .collect(),
-    )
-}
-
-fn one_of(items: &'static [&'static str]) -> proptest::sample::Select<&'static str> {
-    proptest::sample::select(items)
-}
-
-const WS: &[&str] = &["", " ", "  ", "\n", "\r", "\t", "\x0b", " \n", "\r\n"];
-
-proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
-    /// Matching the head first gives exactly what the whole pattern gives, whatever CR, LF and
-    /// other white space stand where: frames built field by field from each format's own
-    /// pieces, valid and not.
-    #[test]
-    fn the_head_first_match_equals_the_whole_pattern(
-        pri in one_of(&["<13>", "<1>", "<999>", "<>", "13>", ""]),
-        ver in one_of(&["", "1", "12", "x"]),
-        ws1 in one_of(WS),
-        stamp in one_of(&[
-            "Nov 25 12:00:00", "Nov  5 12:00:00", "Nov\n5 12:00:00", "2026-11-25T12:00:00Z",
-            "2026-11-25T12:00:00.123+01:00", "-", "Nov 25", "",
-        ]),
-        ws2 in one_of(WS),
-        host in one_of(&["host", "h.example", "-", "", "a\nb", "é"]),
-        ws3 in one_of(WS),
-        body in one_of(&["", "msg", "app: one two", "a\nb", "x\r", "\n", "é", "-"]),
-    ) {
-        let frame = [pri, ver, ws1, stamp, ws2, host, ws3, body].concat();
-        for p in patterns() {
-            proptest::prop_assert_eq!(
-                by_fields(p, frame.as_bytes()),
-                by_full_pattern(p, frame.as_bytes()),
-                "{:?}", frame
-            );
-        }
-    }
+#[test]
+fn a_handed_over_frame_becomes_the_body_without_a_copy() {
+    let opts = ParseOptions {
+        keep: KeepFields::default(),
+    };
+    let frame = Bytes::from(b"<34>Oct 11 22:14:15 mymachine su: hi".to_vec());
+    let start = frame.as_ptr() as usize;
+    let e = parse_bytes(frame.clone(), false, &opts, &clock());
+    assert_eq!(e.body, &b"su: hi"[..]);
+    assert_eq!(
+        e.body.as_ptr() as usize,
+        start + 30,
+        "the body is the frame's own bytes"
+    );
+    assert_eq!(e, parse(&frame, false, &opts, &clock()));
 }
 
 #[test]
-fn the_head_first_match_takes_the_whole_pattern_when_the_body_has_a_line_break() {
-    for frame in [
-        "<13>Nov 25 12:00:00 host app: one\ntwo",
-        "<13>Nov 25 12:00:00 host\nmsg",
-        "<13>1 2026-11-25T12:00:00Z host\rmsg",
-        "<13>Nov 25 12:00:00 host msg\r",
-    ] {
-        for p in patterns() {
-            assert_eq!(
-                by_fields(p, frame.as_bytes()),
-                by_full_pattern(p, frame.as_bytes()),
-                "{frame:?}"
-            );
-        }
-    }
+fn headers_hold_every_integer_as_text() {
+    let e = run("<191>Oct 11 22:14:15 h x", "none");
+    assert_eq!(
+        (h(&e, "Facility"), h(&e, "Severity")),
+        (Some("23"), Some("7"))
+    );
+    let e = run("<0>1 1900-01-01T00:00:00Z h x", "none");
+    assert_eq!(
+        (h(&e, "Facility"), h(&e, "Severity")),
+        (Some("0"), Some("0"))
+    );
+    assert_eq!(h(&e, "timestamp"), Some("-2208988800000"));
+    let e = run("<13>1 1970-01-01T00:00:00Z h x", "none");
+    assert_eq!(h(&e, "timestamp"), Some("0"));
 }

@@ -30,7 +30,7 @@ pub(crate) fn events(
     frames
         .into_iter()
         .map(|f| {
-            let mut e = parse::parse(&f.bytes, f.cut, &popts, &clock);
+            let mut e = parse::parse_bytes(f.bytes.into(), f.cut, &popts, &clock);
             for (k, v) in extra {
                 e.headers.insert(k, v);
             }
