@@ -4,6 +4,13 @@
 //! and then only refusals, which a source relies on to move its positions
 //! (`agent::invariant`, asserted here).
 
+// One outcome per batch, in a Vec: a refusal is the rare path, and boxing it would add an
+// allocation per refused batch to save stack in a vector of at most GROUP_BATCHES_MAX.
+#![allow(
+    clippy::result_large_err,
+    reason = "outcomes of a group, not a hot return"
+)]
+
 use std::sync::Arc;
 
 use super::{ChannelProcessor, Rejected, RouteError};
