@@ -33,7 +33,8 @@ pub use channel::adopt;
 pub use channel::config::{DirectIo, EncryptionConfig, KeysError, IGNORED_KEYS, KNOWN_KEYS};
 pub use channel::{
     Backlog, CacheBudget, Cached, ChannelError, ChannelStats, ConfigError, ConfigWarning,
-    FileChannel, FileChannelConfig, GroupCommitStats, RecoveryInfo, RecoverySource, Transaction,
+    FileChannel, FileChannelConfig, GroupCommitStats, NotCommitted, RecoveryInfo, RecoverySource,
+    Transaction,
 };
 pub use event::{Bytes, Event, EventData, IntoBody};
 pub use headers::Headers;

@@ -143,10 +143,7 @@ impl AgentChannel for Instrumented {
         })
     }
 
-    fn put_commit_group_blocking(
-        &self,
-        batches: Vec<Vec<Event>>,
-    ) -> Vec<Result<(), AgentChannelError>> {
+    fn put_commit_group_blocking(&self, batches: Vec<Vec<Event>>) -> Vec<Result<(), Refused>> {
         let counts: Vec<(u64, u64)> = batches.iter().map(|b| (b.len() as u64, 0)).collect();
         let start = Instant::now();
         let results = self.inner.put_commit_group_blocking(batches);
@@ -185,10 +182,10 @@ impl AgentChannel for Instrumented {
 
 impl Instrumented {
     /// Records each committed transaction of a group (`counts`: its puts and takes).
-    fn observe_group(
+    fn observe_group<E>(
         &self,
         took: std::time::Duration,
-        results: &[Result<(), AgentChannelError>],
+        results: &[Result<(), E>],
         counts: &[(u64, u64)],
     ) {
         let mut arrived = false;

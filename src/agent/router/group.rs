@@ -4,9 +4,16 @@
 //! and then only refusals, which a source relies on to move its positions
 //! (`agent::invariant`, asserted here).
 
+// One outcome per batch, in a Vec: a refusal is the rare path, and boxing it would add an
+// allocation per refused batch to save stack in a vector of at most GROUP_BATCHES_MAX.
+#![allow(
+    clippy::result_large_err,
+    reason = "outcomes of a group, not a hot return"
+)]
+
 use std::sync::Arc;
 
-use super::{ChannelProcessor, RouteError};
+use super::{ChannelProcessor, Rejected, RouteError};
 use crate::agent::channel::AgentChannelError;
 use crate::agent::invariant;
 use crate::agent::tap;
@@ -48,8 +55,10 @@ impl ChannelProcessor {
     /// transaction, committed in order as one group where the channel shares what a commit
     /// costs ([`AgentChannel::put_commit_group_blocking`]: one fdatasync for a file channel).
     /// Only when [`ChannelProcessor::puts_blocking`]; otherwise each batch goes through
-    /// `process_blocking` in turn. A prefix of the batches commits; the outcomes in order.
-    pub fn process_blocking_group(&self, batches: Vec<Vec<Event>>) -> Vec<Result<(), RouteError>> {
+    /// `process` in turn. A prefix of the batches commits; the outcomes in order. When
+    /// [`ChannelProcessor::hands_back`], every refused batch comes back in
+    /// [`Rejected::events`], so the caller keeps no copy.
+    pub fn process_blocking_group(&self, batches: Vec<Vec<Event>>) -> Vec<Result<(), Rejected>> {
         let Some((name, ch)) = self.single.as_ref().filter(|_| self.puts_blocking()) else {
             return tokio::runtime::Handle::current().block_on(self.process_in_order(batches));
         };
@@ -59,20 +68,26 @@ impl ChannelProcessor {
             match self.intercept_native(b) {
                 Ok(b) => intercepted.push(b),
                 // One outcome per batch: none of them was offered.
-                Err(e) => return cut_after(Err(e), 0, total),
+                Err(e) => return cut_after(Err(refusal(e)), 0, total),
             }
         }
         let batches = intercepted;
         for b in &batches {
             tap::offer(tap::Point::Channel, name, b);
         }
-        let out: Vec<Result<(), RouteError>> = ch
+        // Intercepted batches are not what the source retries with: only handed back as
+        // they came (no interceptors).
+        let hands_back = self.hands_back();
+        let out: Vec<Result<(), Rejected>> = ch
             .put_commit_group_blocking(batches)
             .into_iter()
             .map(|r| {
-                r.map_err(|source| RouteError::Channel {
-                    channel: name.clone(),
-                    source,
+                r.map_err(|r| Rejected {
+                    error: RouteError::Channel {
+                        channel: name.clone(),
+                        source: r.error,
+                    },
+                    events: r.events.filter(|_| hands_back),
                 })
             })
             .collect();
@@ -81,12 +96,15 @@ impl ChannelProcessor {
 
     /// [`ChannelProcessor::process_blocking_group`] from an async task: on the blocking pool
     /// when the channel puts there ([`ChannelProcessor::puts_blocking`]), otherwise each batch
-    /// through [`ChannelProcessor::process`] in turn, stopping at the first refusal. A prefix
-    /// of the batches commits; the outcomes in order.
+    /// through [`ChannelProcessor::offer`] in turn, stopping at the first refusal. A prefix
+    /// of the batches commits; the outcomes in order, refused batches handed back as
+    /// `process_blocking_group` hands them back.
+    ///
+    /// Cancel safety: not cancel safe (some batches may have committed).
     pub async fn process_group(
         self: &Arc<Self>,
         batches: Vec<Vec<Event>>,
-    ) -> Vec<Result<(), RouteError>> {
+    ) -> Vec<Result<(), Rejected>> {
         let total = batches.len();
         if self.puts_blocking() {
             let me = self.clone();
@@ -99,12 +117,13 @@ impl ChannelProcessor {
                 .await
             {
                 Ok(r) => r,
+                // The batches are lost with the task (it panicked): nothing to hand back.
                 Err(_) => (0..total)
                     .map(|_| {
-                        Err(RouteError::Channel {
+                        Err(refusal(RouteError::Channel {
                             channel: name.clone(),
                             source: AgentChannelError::Join(name.clone()),
-                        })
+                        }))
                     })
                     .collect(),
             };
@@ -112,19 +131,31 @@ impl ChannelProcessor {
         group_outcomes(self.process_in_order(batches).await, total)
     }
 
-    /// Each batch through [`ChannelProcessor::process`] in turn; after the first refusal the
-    /// rest are not offered ([`AgentChannelError::GroupCut`]).
-    async fn process_in_order(&self, batches: Vec<Vec<Event>>) -> Vec<Result<(), RouteError>> {
+    /// Each batch through [`ChannelProcessor::offer`] in turn; after the first refusal the
+    /// rest are not offered ([`AgentChannelError::GroupCut`]), and come back as they are when
+    /// [`ChannelProcessor::hands_back`].
+    async fn process_in_order(&self, batches: Vec<Vec<Event>>) -> Vec<Result<(), Rejected>> {
         let total = batches.len();
-        let mut out: Vec<Result<(), RouteError>> = Vec::with_capacity(total);
+        let mut out: Vec<Result<(), Rejected>> = Vec::with_capacity(total);
         for b in batches {
             out.push(if out.iter().any(Result::is_err) {
-                Err(group_cut(out.len(), total))
+                Err(Rejected {
+                    error: group_cut(out.len(), total),
+                    events: self.hands_back().then_some(b),
+                })
             } else {
-                self.process(b).await
+                self.offer(b).await
             });
         }
         out
+    }
+}
+
+/// A refusal that hands nothing back.
+fn refusal(error: RouteError) -> Rejected {
+    Rejected {
+        error,
+        events: None,
     }
 }
 
@@ -141,21 +172,17 @@ fn group_cut(index: usize, total: usize) -> RouteError {
 }
 
 /// `first` as the outcome of the batch at `at`, every later batch of the `total` cut.
-fn cut_after(
-    first: Result<(), RouteError>,
-    at: usize,
-    total: usize,
-) -> Vec<Result<(), RouteError>> {
+fn cut_after(first: Result<(), Rejected>, at: usize, total: usize) -> Vec<Result<(), Rejected>> {
     let mut out = Vec::with_capacity(total);
     out.push(first);
-    out.extend((at + 1..total).map(|i| Err(group_cut(i, total))));
+    out.extend((at + 1..total).map(|i| Err(refusal(group_cut(i, total)))));
     out
 }
 
 /// A group's outcomes as its callers rely on them: one per batch, a committed prefix, then
 /// only refusals (a source moves its positions for the `Ok` ones; DESIGN.md, "Sinks and
 /// sources").
-fn group_outcomes(out: Vec<Result<(), RouteError>>, total: usize) -> Vec<Result<(), RouteError>> {
+fn group_outcomes(out: Vec<Result<(), Rejected>>, total: usize) -> Vec<Result<(), Rejected>> {
     assert_eq!(
         out.len(),
         total,
@@ -171,7 +198,7 @@ mod invariant_tests {
 
     #[test]
     fn a_refused_interception_refuses_every_batch_of_the_group() {
-        let out = cut_after(Err(group_cut(0, 3)), 0, 3);
+        let out = cut_after(Err(refusal(group_cut(0, 3))), 0, 3);
         assert_eq!(out.len(), 3);
         assert!(out.iter().all(Result::is_err));
         group_outcomes(out, 3);
@@ -180,12 +207,12 @@ mod invariant_tests {
     #[test]
     #[should_panic(expected = "one outcome per batch")]
     fn fewer_outcomes_than_batches_fire() {
-        group_outcomes(vec![Err(group_cut(0, 3))], 3);
+        group_outcomes(vec![Err(refusal(group_cut(0, 3)))], 3);
     }
 
     #[test]
     #[should_panic(expected = "succeeded after item 1 failed")]
     fn a_commit_after_a_refusal_fires() {
-        group_outcomes(vec![Err(group_cut(0, 2)), Ok(())], 2);
+        group_outcomes(vec![Err(refusal(group_cut(0, 2))), Ok(())], 2);
     }
 }

@@ -66,7 +66,7 @@ pub struct ChannelProcessor {
 
 /// A batch the channel processor could not put.
 #[derive(Debug)]
-pub(crate) struct Rejected {
+pub struct Rejected {
     /// Why.
     pub error: RouteError,
     /// The batch, unchanged, when [`ChannelProcessor::hands_back`]; else `None`.

@@ -17,8 +17,8 @@ pub enum ChannelError {
     /// The channel stayed full for the whole `keep-alive`. The event comes back.
     #[error("the channel is full: capacity {capacity} reached and no room freed within keep-alive; sinks are not keeping up")]
     Full {
-        /// The event that was not put.
-        event: Box<Event>,
+        /// The event that was not put (`None` once taken: [`ChannelError::take_event`]).
+        event: Option<Box<Event>>,
         /// The channel's capacity.
         capacity: u64,
     },
@@ -33,8 +33,8 @@ pub enum ChannelError {
     /// The event is too large to store.
     #[error("event cannot be stored: {reason}")]
     EventTooLarge {
-        /// The event.
-        event: Box<Event>,
+        /// The event (`None` once taken: [`ChannelError::take_event`]).
+        event: Option<Box<Event>>,
         /// Which limit it breaks.
         reason: EncodeError,
     },
@@ -147,12 +147,17 @@ pub enum ChannelError {
 
 impl ChannelError {
     /// The event handed back by a failed put, if any.
-    pub fn into_event(self) -> Option<Event> {
+    pub fn into_event(mut self) -> Option<Event> {
+        self.take_event()
+    }
+
+    /// The event handed back by a failed put, taken out of the error (which stays as it
+    /// was otherwise): a caller that puts a batch hands it back whole with the error.
+    pub fn take_event(&mut self) -> Option<Event> {
         match self {
-            ChannelError::Full { event, .. } | ChannelError::EventTooLarge { event, .. } => {
-                Some(*event)
-            }
-            ChannelError::TransactionFull { event, .. } => event.map(|e| *e),
+            ChannelError::Full { event, .. }
+            | ChannelError::EventTooLarge { event, .. }
+            | ChannelError::TransactionFull { event, .. } => event.take().map(|e| *e),
             _ => None,
         }
     }

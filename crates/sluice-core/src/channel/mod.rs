@@ -44,7 +44,7 @@ pub use config::{ConfigError, ConfigWarning, FileChannelConfig};
 pub use error::ChannelError;
 pub use event_cache::CacheBudget;
 pub use inner::{ChannelStats, FileChannel, RecoveryInfo, RecoverySource};
-pub use transaction::{Cached, Transaction};
+pub use transaction::{Cached, NotCommitted, Transaction};
 
 use inner::Inner;
 

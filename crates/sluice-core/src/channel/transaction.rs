@@ -13,6 +13,7 @@ mod commit;
 mod encode;
 
 pub use self::cached::Cached;
+pub use self::commit::NotCommitted;
 pub(super) use self::encode::{PutSeqs, TxnRecords};
 
 use std::sync::atomic::Ordering;
@@ -113,14 +114,14 @@ impl Transaction {
             Ok(len) => len,
             Err(e) => {
                 return Err(ChannelError::EventTooLarge {
-                    event: Box::new(event),
+                    event: Some(Box::new(event)),
                     reason: e,
                 })
             }
         };
         if !inner.capacity.acquire(inner.config.keep_alive) {
             return Err(ChannelError::Full {
-                event: Box::new(event),
+                event: Some(Box::new(event)),
                 capacity: inner.capacity.limit(),
             });
         }
@@ -213,9 +214,15 @@ impl Transaction {
     }
 
     /// Discards the puts and returns taken events to the head of the queue.
-    pub fn rollback(mut self) {
+    pub fn rollback(self) {
+        drop(self.rollback_returning());
+    }
+
+    /// [`Transaction::rollback`], handing the puts back in put order (a caller that retries
+    /// a refused batch keeps no copy of it).
+    pub fn rollback_returning(mut self) -> Vec<Event> {
         self.done = true;
-        self.abort();
+        self.abort()
     }
 
     /// Nothing to write: no puts, takes or cursors.
@@ -236,24 +243,27 @@ impl Transaction {
         admitted.spans
     }
 
-    fn abort(&mut self) {
+    /// Rolls back: the ids pending freed, the puts' capacity released and the puts returned,
+    /// the takes back at the head of the queue.
+    fn abort(&mut self) -> Vec<Event> {
         let inner = &self.inner;
         if inner.dedup.enabled() {
             inner.dedup.abandon(self.txid);
         }
         inner.capacity.release(self.puts.len() as u64);
-        self.puts.clear();
+        let puts = std::mem::take(&mut self.puts);
         if !self.takes.is_empty() {
             inner.state.lock().untake(self.txid);
             self.takes.clear();
         }
+        puts
     }
 }
 
 impl Drop for Transaction {
     fn drop(&mut self) {
         if !self.done {
-            self.abort();
+            drop(self.abort());
         }
         buffers::give_back(std::mem::take(&mut self.readahead).into_buffer());
     }

@@ -28,6 +28,7 @@ mod flume_gen;
 mod full_disk;
 mod full_disk_real;
 mod gcommit_power_loss;
+mod hand_back;
 mod missing_segments;
 mod model;
 mod recycle_crash;

@@ -148,21 +148,22 @@ pub trait AgentChannel: Send + Sync + std::fmt::Debug {
     /// Puts each of `batches` in a transaction of its own and commits them in order as one
     /// group ([`AgentChannel::commit_group`]), on the calling thread (the runtime's blocking
     /// pool, as [`AgentChannel::put_commit_blocking`]): a prefix of them commits; the outcomes
-    /// in order. By default one after another, stopping at the first failure.
-    fn put_commit_group_blocking(
-        &self,
-        batches: Vec<Vec<Event>>,
-    ) -> Vec<Result<(), AgentChannelError>> {
+    /// in order. A batch after the first refused one is handed back ([`Refused::events`]);
+    /// the refused one too when the channel [`hands_back`](AgentChannel::hands_back). By
+    /// default one after another ([`AgentChannel::offer`]), stopping at the first failure.
+    fn put_commit_group_blocking(&self, batches: Vec<Vec<Event>>) -> Vec<Result<(), Refused>> {
         let total = batches.len();
         let mut out = Vec::with_capacity(total);
+        let handle = tokio::runtime::Handle::current();
         for (i, batch) in batches.into_iter().enumerate() {
             if out.iter().any(Result::is_err) {
-                out.push(Err(AgentChannelError::GroupCut {
+                let cut = AgentChannelError::GroupCut {
                     position: i + 1,
                     total,
-                }));
+                };
+                out.push(Err(Refused::with(cut, batch)));
             } else {
-                out.push(self.put_commit_blocking(batch));
+                out.push(handle.block_on(self.offer(batch)));
             }
         }
         out

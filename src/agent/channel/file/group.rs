@@ -6,9 +6,9 @@
 
 use sluice_core::{Event, Transaction};
 
-use super::{map_err, FileChannelAdapter, FileTx};
+use super::{map_err, put_all, FileChannelAdapter, FileTx};
 use crate::agent::channel::contract::{commit_in_order, group_of};
-use crate::agent::channel::{AgentChannelError, BoxFuture, ChannelTx};
+use crate::agent::channel::{AgentChannelError, BoxFuture, ChannelTx, Refused};
 use crate::agent::metrics::ChannelCounter;
 
 impl FileChannelAdapter {
@@ -63,41 +63,45 @@ impl FileChannelAdapter {
     }
 
     /// Puts each of `batches` in a transaction of its own and commits them as one group
-    /// on the calling thread (the runtime's blocking pool): a prefix of them commits.
-    pub(super) fn put_group_blocking(
-        &self,
-        batches: Vec<Vec<Event>>,
-    ) -> Vec<Result<(), AgentChannelError>> {
+    /// on the calling thread (the runtime's blocking pool): a prefix of them commits; every
+    /// other batch is handed back whole, in order.
+    pub(super) fn put_group_blocking(&self, batches: Vec<Vec<Event>>) -> Vec<Result<(), Refused>> {
         let total = batches.len();
         let mut txs = Vec::with_capacity(total);
         let mut counts = Vec::with_capacity(total);
         let mut refused = None;
-        for batch in batches {
+        let mut rest = batches.into_iter();
+        for batch in rest.by_ref() {
             let n = batch.len() as u64;
             self.counters.add(ChannelCounter::PutAttempt, n);
-            let mut tx = self.channel.transaction();
-            if let Err(e) = batch.into_iter().try_for_each(|e| tx.put(e)) {
-                refused = Some(map_err(&self.name, e));
-                break;
+            match put_all(self.channel.transaction(), batch) {
+                Ok(tx) => {
+                    txs.push(tx);
+                    counts.push(n);
+                }
+                Err((e, back)) => {
+                    refused = Some(Refused::with(map_err(&self.name, e), back));
+                    break;
+                }
             }
-            txs.push(tx);
-            counts.push(n);
         }
-        let mut out: Vec<Result<(), AgentChannelError>> = Transaction::commit_all(txs)
+        let mut out: Vec<Result<(), Refused>> = Transaction::commit_all_returning(txs)
             .into_iter()
             .zip(&counts)
             .map(|(r, &n)| {
                 r.map(|()| self.counters.add(ChannelCounter::PutSuccess, n))
-                    .map_err(|e| map_err(&self.name, e))
+                    .map_err(|f| Refused::with(map_err(&self.name, f.error), f.puts))
             })
             .collect();
-        if let Some(e) = refused {
-            out.push(Err(e));
-            let position = out.len();
-            out.extend(
-                (position + 1..=total)
-                    .map(|position| Err(AgentChannelError::GroupCut { position, total })),
-            );
+        if let Some(r) = refused {
+            out.push(Err(r));
+            let cut_from = out.len() + 1;
+            out.extend((cut_from..=total).zip(rest).map(|(position, batch)| {
+                Err(Refused::with(
+                    AgentChannelError::GroupCut { position, total },
+                    batch,
+                ))
+            }));
         }
         out
     }
@@ -192,20 +196,34 @@ mod tests {
         .await
         .unwrap();
         assert!(results[0].is_ok() && results[1].is_ok(), "{results:?}");
-        assert!(
-            matches!(results[2], Err(AgentChannelError::Full { .. })),
-            "{results:?}"
-        );
+        let refused: Vec<&Refused> = results.iter().filter_map(|r| r.as_ref().err()).collect();
         assert!(
             matches!(
-                results[3],
-                Err(AgentChannelError::GroupCut {
-                    position: 4,
-                    total: 4
-                })
+                refused.as_slice(),
+                [
+                    Refused {
+                        error: AgentChannelError::Full { .. },
+                        ..
+                    },
+                    Refused {
+                        error: AgentChannelError::GroupCut {
+                            position: 4,
+                            total: 4
+                        },
+                        ..
+                    }
+                ]
             ),
             "{results:?}"
         );
+        // Both come back whole, in order: nothing of them stays in the channel.
+        for (r, g) in refused.iter().zip(2..) {
+            assert_eq!(
+                r.events.as_deref().map(bodies),
+                Some(bodies(&batch(g, 25))),
+                "batch {g} handed back"
+            );
+        }
         let mut got = Vec::new();
         for _ in 0..3 {
             let mut tx = ch.begin();

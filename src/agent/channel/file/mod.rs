@@ -14,7 +14,7 @@ mod tx;
 
 use std::sync::Arc;
 
-use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx};
+use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx, Refused};
 use crate::agent::metrics::{ChannelCounter, CounterGroup, Registry};
 use sluice_core::Event;
 use sluice_core::{ChannelError, FileChannel, FileChannelConfig};
@@ -79,10 +79,7 @@ impl AgentChannel for FileChannelAdapter {
         self.group(txs)
     }
 
-    fn put_commit_group_blocking(
-        &self,
-        batches: Vec<Vec<Event>>,
-    ) -> Vec<Result<(), AgentChannelError>> {
+    fn put_commit_group_blocking(&self, batches: Vec<Vec<Event>>) -> Vec<Result<(), Refused>> {
         self.put_group_blocking(batches)
     }
 
@@ -119,7 +116,30 @@ impl AgentChannel for FileChannelAdapter {
             tokio::task::spawn_blocking(move || put_all_commit(&ch, events))
                 .await
                 .map_err(|_| AgentChannelError::Join(self.name.clone()))?
-                .map_err(|e| map_err(&self.name, e))?;
+                .map_err(|(e, _)| map_err(&self.name, e))?;
+            self.counters.add(ChannelCounter::PutSuccess, n);
+            Ok(())
+        })
+    }
+
+    /// Nothing of a refused batch stays in the channel (its transaction rolled back), so it
+    /// is handed back.
+    fn hands_back(&self) -> bool {
+        true
+    }
+
+    /// [`AgentChannel::put_commit`], handing a refused batch back whole and in order (with
+    /// `eventIds`, a batch refused at its commit carries the ids it was given: free again,
+    /// and kept by the retry). Only a blocking task that panicked loses it.
+    fn offer(&self, events: Vec<Event>) -> BoxFuture<'_, Result<(), Refused>> {
+        Box::pin(async move {
+            let n = events.len() as u64;
+            self.counters.add(ChannelCounter::PutAttempt, n);
+            let ch = self.channel.clone();
+            tokio::task::spawn_blocking(move || put_all_commit(&ch, events))
+                .await
+                .map_err(|_| Refused::without(AgentChannelError::Join(self.name.clone())))?
+                .map_err(|(e, back)| Refused::with(map_err(&self.name, e), back))?;
             self.counters.add(ChannelCounter::PutSuccess, n);
             Ok(())
         })
@@ -133,19 +153,36 @@ impl AgentChannel for FileChannelAdapter {
     fn put_commit_blocking(&self, events: Vec<Event>) -> Result<(), AgentChannelError> {
         let n = events.len() as u64;
         self.counters.add(ChannelCounter::PutAttempt, n);
-        put_all_commit(&self.channel, events).map_err(|e| map_err(&self.name, e))?;
+        put_all_commit(&self.channel, events).map_err(|(e, _)| map_err(&self.name, e))?;
         self.counters.add(ChannelCounter::PutSuccess, n);
         Ok(())
     }
 }
 
-/// Begin, put every event, commit (a failed put drops the transaction, which rolls it back).
-fn put_all_commit(ch: &FileChannel, events: Vec<Event>) -> Result<(), ChannelError> {
-    let mut tx = ch.transaction();
-    for e in events {
-        tx.put(e)?;
+/// Begin, put every event, commit. A batch that does not take effect (a put refused: the
+/// transaction rolls back; or the commit failed) comes back whole, in order, with the error.
+fn put_all_commit(ch: &FileChannel, events: Vec<Event>) -> Result<(), (ChannelError, Vec<Event>)> {
+    put_all(ch.transaction(), events)?
+        .commit_returning()
+        .map_err(|n| (n.error, n.puts))
+}
+
+/// Puts every event into `tx`; when one is refused, `tx` rolls back and every put of it, the
+/// refused event and the rest come back in order with the error.
+fn put_all(
+    mut tx: sluice_core::Transaction,
+    events: Vec<Event>,
+) -> Result<sluice_core::Transaction, (ChannelError, Vec<Event>)> {
+    let mut rest = events.into_iter();
+    while let Some(e) = rest.next() {
+        if let Err(mut error) = tx.put(e) {
+            let mut back = tx.rollback_returning();
+            back.extend(error.take_event());
+            back.extend(rest);
+            return Err((error, back));
+        }
     }
-    tx.commit()
+    Ok(tx)
 }
 
 impl super::BuildChannel for FileChannelConfig {
@@ -192,7 +229,17 @@ impl super::BuildChannel for FileChannelConfig {
 /// one: for tests.
 #[cfg(test)]
 pub(crate) async fn open_for_test(dir: &std::path::Path) -> Arc<dyn AgentChannel> {
-    let cfg = FileChannelConfig::with_dirs(dir.join("ck"), vec![dir.join("data")]);
+    open_configured_for_test(dir, |_| {}).await
+}
+
+/// As [`open_for_test`], with `set` changing the default keys first.
+#[cfg(test)]
+pub(crate) async fn open_configured_for_test(
+    dir: &std::path::Path,
+    set: impl FnOnce(&mut FileChannelConfig),
+) -> Arc<dyn AgentChannel> {
+    let mut cfg = FileChannelConfig::with_dirs(dir.join("ck"), vec![dir.join("data")]);
+    set(&mut cfg);
     let file = FileChannelAdapter::open("c1", cfg)
         .await
         .unwrap_or_else(|e| panic!("opening a test channel: {e}"));

@@ -1,6 +1,6 @@
 //! [`SourceCtx::put_group_with_retry`]: batches that are already there go as one group commit
 //! (one fdatasync into a file channel), and from a refused one on they are retried in order
-//! until committed, each once.
+//! until committed, each once; into a file channel, handed back by it rather than copied.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::tests::{ctx_for, wiring};
 use super::*;
-use crate::agent::channel::file::open_for_test;
+use crate::agent::channel::file::{open_configured_for_test, open_for_test};
 use crate::agent::channel::instrumented::Instrumented;
 use crate::agent::channel::memory::{MemoryChannel, MemoryConfig};
 use crate::agent::channel::AgentChannel;
@@ -94,4 +94,86 @@ async fn from_a_refused_batch_on_the_group_is_retried_in_order_until_committed_o
     assert_eq!(bodies(&got), bodies(&want), "every event once, in order");
     assert_eq!(counters.count(SourceCounter::EventAccepted), 100);
     assert_eq!(counters.count(SourceCounter::AppendBatchReceived), 4);
+}
+
+/// Four batches of 25 events, each with a header of its own.
+fn tagged() -> Vec<Vec<Event>> {
+    batches()
+        .into_iter()
+        .map(|b| {
+            b.into_iter()
+                .map(|e| {
+                    let tag = String::from_utf8_lossy(&e.body).into_owned();
+                    e.header("tag", tag)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The bodies and the `tag` headers, in order.
+fn tags(events: &[Event]) -> Vec<(bytes::Bytes, Option<String>)> {
+    events
+        .iter()
+        .map(|e| (e.body.clone(), e.headers.get("tag").map(str::to_owned)))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_refused_by_a_full_file_channel_is_handed_back_and_retried_intact_once() {
+    // Room for two batches of 25: the third is refused at its put, the fourth cut with it;
+    // both come back from the channel (no copy kept by the source) and are retried in order.
+    let dir = tempfile::tempdir().unwrap();
+    let ch = open_configured_for_test(dir.path(), |cfg| {
+        cfg.capacity = 50;
+        cfg.transaction_capacity = 25;
+        cfg.keep_alive = Duration::ZERO;
+    })
+    .await;
+    let (mut ctx, counters, _h) = ctx(&ch);
+    assert!(
+        ctx.router.hands_back(),
+        "the file channel hands refused batches back"
+    );
+    let put = tokio::spawn(async move { ctx.put_group_with_retry(tagged()).await });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while counters.count(SourceCounter::ChannelWriteFail) == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "never refused");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(counters.count(SourceCounter::EventAccepted), 50);
+    // Drain while the source retries (Flume's backoff: 1 s, then 2 s).
+    let mut got = Vec::new();
+    while got.len() < 100 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} arrived",
+            got.len()
+        );
+        got.extend(take_all(&ch, 25).await);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(tokio::time::timeout(Duration::from_secs(10), put)
+        .await
+        .unwrap()
+        .unwrap());
+    got.extend(take_all(&ch, 25).await);
+    assert_eq!(
+        tags(&got),
+        tags(&tagged().concat()),
+        "every event once, in order, with its body and headers"
+    );
+    let ids: std::collections::BTreeSet<&str> = got
+        .iter()
+        .filter_map(|e| e.headers.get(sluice_core::dedup::EVENT_ID_HEADER))
+        .collect();
+    assert_eq!(
+        ids.len(),
+        100,
+        "each event committed under an id of its own"
+    );
+    assert_eq!(counters.count(SourceCounter::EventAccepted), 100);
+    assert_eq!(counters.count(SourceCounter::AppendBatchAccepted), 4);
+    assert_eq!(counters.count(SourceCounter::AppendBatchReceived), 4);
+    assert_eq!(ch.file_stats().unwrap().queued, 0);
 }

@@ -45,7 +45,10 @@ impl SourceCtx {
     /// order as one group where the channels share what a commit costs
     /// ([`ChannelProcessor::process_group`]: one fdatasync for a file channel); the batches
     /// from the first refused one on are retried one by one, in order, with Flume's backoff.
-    /// Returns whether all were committed (false: the source was stopped first).
+    /// A refused batch comes back from the channel processor when it
+    /// [`hands_back`](ChannelProcessor::hands_back); only otherwise does the source keep a copy
+    /// of the group. Returns whether all were committed (false: the source was stopped first,
+    /// or a refused batch was lost to a blocking task that panicked).
     ///
     /// Cancel safety: not cancel safe (an attempt may have committed to some channels).
     pub(crate) async fn put_group_with_retry(&mut self, batches: Vec<Vec<Event>>) -> bool {
@@ -58,17 +61,26 @@ impl SourceCtx {
         for b in &batches {
             self.received(b);
         }
-        let results = self.router.process_group(batches.clone()).await;
+        let sizes: Vec<u64> = batches.iter().map(|b| b.len() as u64).collect();
+        // A copy only when refused batches do not come back (interceptors, several channels).
+        let kept = (!self.router.hands_back()).then(|| batches.clone());
+        let mut kept = kept.into_iter().flatten();
+        let results = self.router.process_group(batches).await;
         let mut rest = Vec::new();
-        for (b, r) in batches.into_iter().zip(results) {
+        for (r, n) in results.into_iter().zip(sizes) {
+            let copy = kept.next();
             match r {
-                Ok(()) => self.accepted(b.len() as u64),
-                Err(e) => {
+                Ok(()) => self.accepted(n),
+                Err(rejected) => {
                     if rest.is_empty() {
                         self.counters.add(SourceCounter::ChannelWriteFail, 1);
-                        tracing::warn!(source = %self.name, error = %e, "batch not accepted; retrying");
+                        tracing::warn!(source = %self.name, error = %rejected.error, "batch not accepted; retrying");
                     }
-                    rest.push(b);
+                    let Some(back) = rejected.events.or(copy) else {
+                        tracing::error!(source = %self.name, error = %rejected.error, "a refused batch was not handed back; giving up on it");
+                        return false;
+                    };
+                    rest.push(back);
                 }
             }
         }

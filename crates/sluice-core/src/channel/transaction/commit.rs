@@ -1,6 +1,7 @@
 //! A transaction's commit: staged (its records encoded, appended and registered), then
 //! finished (its fdatasync awaited, shared with concurrent committers) and applied, alone
-//! or with others as one group ([`Transaction::commit_all`]).
+//! or with others as one group ([`Transaction::commit_all`]). A commit that does not take
+//! effect can hand its puts back ([`NotCommitted`]), so a caller that retries keeps no copy.
 
 use std::sync::atomic::Ordering;
 
@@ -8,7 +9,20 @@ use super::{PutSeqs, Transaction, TxnRecords};
 use crate::channel::error::ChannelError;
 use crate::channel::inner::Inner;
 use crate::channel::ledger::{Pending, Ticket};
+use crate::event::Event;
 use crate::wal::record::CommitExtras;
+
+/// A commit that did not take effect ([`Transaction::commit_returning`]): why, and the puts
+/// it held, in put order, to be put again. With `eventIds` they carry the ids the commit gave
+/// them (free again: a retry commits them under the same ids), and puts it dropped as
+/// duplicates of earlier commits are not among them (committed before).
+#[derive(Debug)]
+pub struct NotCommitted {
+    /// Why.
+    pub error: ChannelError,
+    /// The transaction's puts.
+    pub puts: Vec<Event>,
+}
 
 /// A commit written and registered, waiting for its fdatasync ([`Transaction::stage`]).
 struct Staged {
@@ -23,7 +37,12 @@ impl Transaction {
     /// Makes the transaction durable and applies it. On error nothing of it took effect
     /// as far as this process can tell (taken events are back in the queue, puts are dropped);
     /// after a failed fsync the channel is poisoned and a reopen tells what reached the disk.
-    pub fn commit(mut self) -> Result<(), ChannelError> {
+    pub fn commit(self) -> Result<(), ChannelError> {
+        self.commit_returning().map_err(|n| n.error)
+    }
+
+    /// [`Transaction::commit`], handing the puts back when the commit does not take effect.
+    pub fn commit_returning(mut self) -> Result<(), NotCommitted> {
         match self.stage()? {
             Some(staged) => self.finish(staged),
             None => Ok(()),
@@ -39,18 +58,30 @@ impl Transaction {
     /// [`ChannelError::GroupCut`]), so what commits is always a prefix of the group, as when
     /// they are committed one by one and the caller stops at the first failure.
     pub fn commit_all(txns: Vec<Transaction>) -> Vec<Result<(), ChannelError>> {
+        Self::commit_all_returning(txns)
+            .into_iter()
+            .map(|r| r.map_err(|n| n.error))
+            .collect()
+    }
+
+    /// [`Transaction::commit_all`], handing back the puts of each transaction that does not
+    /// take effect.
+    pub fn commit_all_returning(txns: Vec<Transaction>) -> Vec<Result<(), NotCommitted>> {
         let total = txns.len();
         let mut staged = Vec::with_capacity(total);
         let mut cut = false;
         for (i, mut tx) in txns.into_iter().enumerate() {
             if cut {
                 tx.done = true;
-                tx.abort();
+                let puts = tx.abort();
                 staged.push((
                     tx,
-                    Err(ChannelError::GroupCut {
-                        position: i + 1,
-                        total,
+                    Err(NotCommitted {
+                        error: ChannelError::GroupCut {
+                            position: i + 1,
+                            total,
+                        },
+                        puts,
                     }),
                 ));
                 continue;
@@ -71,15 +102,15 @@ impl Transaction {
     /// A commit's first half: encodes and appends the records and registers them (no
     /// fdatasync yet). `None` when there is nothing to write (empty, or every put a duplicate).
     /// On error the transaction is rolled back.
-    fn stage(&mut self) -> Result<Option<Staged>, ChannelError> {
+    fn stage(&mut self) -> Result<Option<Staged>, NotCommitted> {
         self.done = true;
         if self.is_empty() {
             return Ok(None);
         }
         let inner = self.inner.clone();
-        if let Err(e) = inner.check_open() {
-            self.abort();
-            return Err(e);
+        if let Err(error) = inner.check_open() {
+            let puts = self.abort();
+            return Err(NotCommitted { error, puts });
         }
         let ids = self.admit_ids();
         if self.is_empty() {
@@ -120,7 +151,7 @@ impl Transaction {
     }
 
     /// A commit's second half: waits until the staged records are durable and applies them.
-    fn finish(&mut self, staged: Staged) -> Result<(), ChannelError> {
+    fn finish(&mut self, staged: Staged) -> Result<(), NotCommitted> {
         let inner = self.inner.clone();
         if let Err(e) = inner.make_durable(&staged.ticket) {
             return Err(self.failed(e.into()));
@@ -129,8 +160,8 @@ impl Transaction {
         Ok(())
     }
 
-    /// Counts a failed commit and rolls the transaction back.
-    fn failed(&mut self, e: ChannelError) -> ChannelError {
+    /// Counts a failed commit and rolls the transaction back, its puts handed back.
+    fn failed(&mut self, error: ChannelError) -> NotCommitted {
         let c = &self.inner.counters;
         if !self.puts.is_empty() {
             c.put_errors.fetch_add(1, Ordering::Relaxed);
@@ -138,8 +169,8 @@ impl Transaction {
         if !self.takes.is_empty() {
             c.take_errors.fetch_add(1, Ordering::Relaxed);
         }
-        self.abort();
-        e
+        let puts = self.abort();
+        NotCommitted { error, puts }
     }
 
     /// Makes a durable commit visible: its puts to takers, its takes finished, in log order.

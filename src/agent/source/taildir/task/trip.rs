@@ -105,10 +105,10 @@ fn put_here(h: &Here, group: Vec<Batch>) -> Trip {
                 done.push((batch.inode, batch.end));
             }
             Ok(()) => retry.push(batch),
-            Err(e) => {
+            Err(r) => {
                 if retry.is_empty() {
                     h.counters.add(SourceCounter::ChannelWriteFail, 1);
-                    tracing::warn!(source = %h.name, error = %e, "batch not accepted; retrying");
+                    tracing::warn!(source = %h.name, error = %r.error, "batch not accepted; retrying");
                 }
                 retry.push(batch);
             }
