@@ -109,17 +109,7 @@ impl AgentChannel for FileChannelAdapter {
     /// Cancel safety: the blocking call runs to its end; the batch is committed or rolled back
     /// whether or not the future is still awaited.
     fn put_commit(&self, events: Vec<Event>) -> BoxFuture<'_, Result<(), AgentChannelError>> {
-        Box::pin(async move {
-            let n = events.len() as u64;
-            self.counters.add(ChannelCounter::PutAttempt, n);
-            let ch = self.channel.clone();
-            tokio::task::spawn_blocking(move || put_all_commit(&ch, events))
-                .await
-                .map_err(|_| AgentChannelError::Join(self.name.clone()))?
-                .map_err(|(e, _)| map_err(&self.name, e))?;
-            self.counters.add(ChannelCounter::PutSuccess, n);
-            Ok(())
-        })
+        Box::pin(async move { self.offer(events).await.map_err(|r| r.error) })
     }
 
     /// Nothing of a refused batch stays in the channel (its transaction rolled back), so it
