@@ -72,9 +72,10 @@ fn trickle_makes_the_position_durable_when_quiet_not_per_batch() {
     wait_for_all(&root.join("out"), &want, &agent);
     stop.store(true, Ordering::Relaxed);
     let replaced = watcher.join().unwrap();
-    // Per batch it would be about one per line; `writePosInterval` (3 s) allows one or two.
+    // Per batch it would be about one per line (61 for 60); `writePosInterval` (3 s) gives
+    // one or two, and each pause of this writer past 250 ms on a loaded machine one more.
     assert!(
-        replaced <= 6,
+        replaced <= 15,
         "the fingerprint file was replaced {replaced} times for {LINES} lines a batch each: \
          the position file is made durable per batch"
     );
