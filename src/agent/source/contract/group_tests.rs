@@ -47,6 +47,39 @@ async fn take_all(ch: &Arc<dyn AgentChannel>, each: usize) -> Vec<Event> {
     }
 }
 
+/// Puts `group` (100 events) into a channel with room for 50, waits for the refusal, then
+/// drains the channel while the source retries (Flume's backoff: 1 s, then 2 s) until all
+/// 100 arrived and the put returned true; returns what was taken.
+async fn refused_then_drained(
+    mut ctx: SourceCtx,
+    counters: &CounterGroup,
+    ch: &Arc<dyn AgentChannel>,
+    group: Vec<Vec<Event>>,
+) -> Vec<Event> {
+    let put = tokio::spawn(async move { ctx.put_group_with_retry(group).await });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while counters.count(SourceCounter::ChannelWriteFail) == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "never refused");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(counters.count(SourceCounter::EventAccepted), 50);
+    let mut got = Vec::new();
+    while got.len() < 100 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} arrived",
+            got.len()
+        );
+        got.extend(take_all(ch, 25).await);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(tokio::time::timeout(Duration::from_secs(10), put)
+        .await
+        .unwrap()
+        .unwrap());
+    got
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_batches_go_into_a_file_channel_with_one_fdatasync() {
     let dir = tempfile::tempdir().unwrap();
@@ -67,29 +100,8 @@ async fn from_a_refused_batch_on_the_group_is_retried_in_order_until_committed_o
     let cfg = MemoryConfig::sized(50, 25, Duration::ZERO);
     let ch: Arc<dyn AgentChannel> =
         Arc::new(Instrumented::new(Arc::new(MemoryChannel::new("c1", cfg))));
-    let (mut ctx, counters, _h) = ctx(&ch);
-    let put = tokio::spawn(async move { ctx.put_group_with_retry(batches()).await });
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while counters.count(SourceCounter::ChannelWriteFail) == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "never refused");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    assert_eq!(counters.count(SourceCounter::EventAccepted), 50);
-    // Drain while the source retries (Flume's backoff: 1 s, then 2 s).
-    let mut got = Vec::new();
-    while got.len() < 100 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "only {} arrived",
-            got.len()
-        );
-        got.extend(take_all(&ch, 25).await);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(tokio::time::timeout(Duration::from_secs(10), put)
-        .await
-        .unwrap()
-        .unwrap());
+    let (ctx, counters, _h) = ctx(&ch);
+    let got = refused_then_drained(ctx, &counters, &ch, batches()).await;
     let want: Vec<Event> = batches().concat();
     assert_eq!(bodies(&got), bodies(&want), "every event once, in order");
     assert_eq!(counters.count(SourceCounter::EventAccepted), 100);
@@ -130,33 +142,12 @@ async fn a_group_refused_by_a_full_file_channel_is_handed_back_and_retried_intac
         cfg.keep_alive = Duration::ZERO;
     })
     .await;
-    let (mut ctx, counters, _h) = ctx(&ch);
+    let (ctx, counters, _h) = ctx(&ch);
     assert!(
         ctx.router.hands_back(),
         "the file channel hands refused batches back"
     );
-    let put = tokio::spawn(async move { ctx.put_group_with_retry(tagged()).await });
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while counters.count(SourceCounter::ChannelWriteFail) == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "never refused");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    assert_eq!(counters.count(SourceCounter::EventAccepted), 50);
-    // Drain while the source retries (Flume's backoff: 1 s, then 2 s).
-    let mut got = Vec::new();
-    while got.len() < 100 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "only {} arrived",
-            got.len()
-        );
-        got.extend(take_all(&ch, 25).await);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(tokio::time::timeout(Duration::from_secs(10), put)
-        .await
-        .unwrap()
-        .unwrap());
+    let mut got = refused_then_drained(ctx, &counters, &ch, tagged()).await;
     got.extend(take_all(&ch, 25).await);
     assert_eq!(
         tags(&got),

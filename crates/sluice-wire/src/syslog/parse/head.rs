@@ -116,6 +116,20 @@ impl<'f> Frame<'f> {
         self.run(i, usize::MAX, is_host)
     }
 
+    /// `(?:(X)|-)` at `i`: `-` gives no capture, otherwise `x` matches X; the capture (if
+    /// any) and the position after it.
+    fn nil_or(
+        self,
+        i: usize,
+        x: impl Fn(usize) -> Option<usize>,
+    ) -> Option<(Option<&'f [u8]>, usize)> {
+        if let Some(after) = self.byte(i, b'-') {
+            return Some((None, after));
+        }
+        let end = x(i)?;
+        Some((Some(self.slice(i, end)?), end))
+    }
+
     /// RFC 5424's stamp from `i` (its zone and fraction optional): its end.
     fn stamp_5424(self, i: usize) -> Option<usize> {
         let i = self.digits(i, 4)?;
@@ -176,21 +190,9 @@ pub(super) fn rfc5424(frame: &[u8]) -> Option<Fields<'_>> {
     let f = Frame(frame);
     let (priority, v0) = f.priority()?;
     f.versions(v0).find_map(|(v1, s0)| {
-        let (stamp, s1) = match f.byte(s0, b'-') {
-            Some(after) => (None, after),
-            None => {
-                let end = f.stamp_5424(s0)?;
-                (Some(f.slice(s0, end)?), end)
-            }
-        };
+        let (stamp, s1) = f.nil_or(s0, |i| f.stamp_5424(i))?;
         let h0 = f.space(s1)?;
-        let (host, h1) = match f.byte(h0, b'-') {
-            Some(after) => (None, after),
-            None => {
-                let end = f.host(h0)?;
-                (Some(f.slice(h0, end)?), end)
-            }
-        };
+        let (host, h1) = f.nil_or(h0, |i| f.host(i))?;
         let body_at = f.space(h1)?;
         f.body_ok(body_at).then_some(Fields {
             priority: Some(priority),
