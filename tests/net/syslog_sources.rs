@@ -38,6 +38,37 @@ async fn syslogtcp_turns_newline_and_octet_counted_messages_into_events_with_flu
     src.stop().await;
 }
 
+/// One connection's long stream spans many group commits, each parsed while the one before
+/// commits: every line arrives once, in order, the last one (without a newline) at the close.
+#[tokio::test]
+async fn one_connection_delivers_a_long_stream_whole_and_in_order() {
+    let port = free_port();
+    let src = start(
+        &format!("type = syslogtcp\nport = {port}\nhost = 127.0.0.1"),
+        100_000,
+        100,
+    );
+    let mut s = connect(port).await;
+    let n = 30_000;
+    let mut text = String::new();
+    for i in 0..n {
+        text.push_str(&format!("<13>Oct 11 22:14:15 h line {i}\n"));
+    }
+    text.push_str("<13>Oct 11 22:14:15 h the last, unterminated");
+    // Uneven pieces, so frames straddle reads.
+    for piece in text.as_bytes().chunks(7_919) {
+        s.write_all(piece).await.unwrap();
+    }
+    drop(s);
+    let ev = src.take_n(n + 1).await;
+    assert_eq!(ev.len(), n + 1);
+    for (i, e) in ev.iter().take(n).enumerate() {
+        assert_eq!(e.body, format!("line {i}").as_bytes(), "event {i}");
+    }
+    assert_eq!(ev[n].body, &b"the last, unterminated"[..]);
+    src.stop().await;
+}
+
 #[tokio::test]
 async fn a_message_longer_than_event_size_is_marked_incomplete_and_its_rest_kept() {
     let port = free_port();

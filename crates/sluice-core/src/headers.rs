@@ -12,6 +12,7 @@ mod traits;
 
 pub use traits::Iter;
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use smallvec::SmallVec;
@@ -21,7 +22,7 @@ const INDEX_INLINE: usize = 3;
 
 /// Text bytes the first pair reserves beyond its estimate: an event id (`sluiceId` and
 /// `ORIGIN:SEQ`, about 33 bytes) or a short header added on the way.
-const TEXT_SPARE_BYTES: usize = 40;
+pub const TEXT_SPARE_BYTES: usize = 40;
 
 /// Where one pair's key and value lie in the text buffer.
 #[derive(Clone, Copy, Debug)]
@@ -58,6 +59,19 @@ impl Entry {
     }
 }
 
+/// Orders two keys as `str` does (by their bytes), inline: header keys are short and mostly
+/// differ in their first byte, where a call to the C library's `memcmp` per comparison cost
+/// more than the comparison (5-9 % of a syslog agent's CPU, in every lookup and insert).
+#[inline]
+fn key_cmp(a: &[u8], b: &[u8]) -> Ordering {
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
 /// String headers with unique keys, in key order (as a `BTreeMap<String, String>` iterates).
 #[derive(Clone, Default)]
 pub struct Headers {
@@ -78,6 +92,16 @@ impl Headers {
     pub fn with_capacity(pairs: usize) -> Self {
         Headers {
             text: String::new(),
+            index: SmallVec::with_capacity(pairs),
+            unused: 0,
+        }
+    }
+
+    /// Room for `pairs` pairs in the index and `text` bytes of keys and values, for a
+    /// decoder that knows what it will insert: no estimate at the first pair, no growth after.
+    pub fn with_capacity_text(pairs: usize, text: usize) -> Self {
+        Headers {
+            text: String::with_capacity(text),
             index: SmallVec::with_capacity(pairs),
             unused: 0,
         }
@@ -109,7 +133,7 @@ impl Headers {
     fn find(&self, key: &str) -> Result<usize, usize> {
         let key = key.as_bytes();
         self.index
-            .binary_search_by(|e| e.key_bytes(&self.text).cmp(key))
+            .binary_search_by(|e| key_cmp(e.key_bytes(&self.text), key))
     }
 
     /// Where `key` is or goes, trying the end first: decoders meet keys in order (the log and
@@ -117,7 +141,9 @@ impl Headers {
     fn slot(&self, key: &str) -> Result<usize, usize> {
         match self.index.last() {
             None => Err(0),
-            Some(e) if e.key_bytes(&self.text) < key.as_bytes() => Err(self.index.len()),
+            Some(e) if key_cmp(e.key_bytes(&self.text), key.as_bytes()) == Ordering::Less => {
+                Err(self.index.len())
+            }
             Some(_) => self.find(key),
         }
     }

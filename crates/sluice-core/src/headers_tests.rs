@@ -73,7 +73,7 @@ proptest::proptest! {
     #[test]
     fn behaves_as_a_sorted_map(
         ops in proptest::collection::vec(
-            (0u8..4, proptest::sample::select(vec!["", "a", "b", "host", "sluiceId", "timestamp", "ключ", "z"]), "[a-z0-9]{0,6}"),
+            (0u8..4, proptest::sample::select(vec!["", "a", "b", "hos", "host", "hostname", "sluiceId", "sluiceIdx", "timestamp", "ключ", "z"]), "[a-z0-9]{0,6}"),
             0..40,
         )
     ) {
@@ -90,10 +90,35 @@ proptest::proptest! {
                     model.remove(key);
                 }
             }
-            for probe in ["", "a", "host", "sluiceId", "ключ", "zz"] {
+            for probe in ["", "a", "hos", "host", "hostnam", "sluiceId", "ключ", "zz"] {
                 proptest::prop_assert_eq!(h.get(probe), model.get(probe).map(String::as_str));
             }
         }
         proptest::prop_assert_eq!(h.to_map(), model);
     }
+
+    /// Keys order as `str`s do: prefixes, equal keys, bytes past 0x7f, any length.
+    #[test]
+    fn keys_order_as_their_bytes(a in "[ab\\x00\\x7fé]{0,12}", b in "[ab\\x00\\x7fé]{0,12}") {
+        proptest::prop_assert_eq!(super::key_cmp(a.as_bytes(), b.as_bytes()), a.cmp(&b));
+        proptest::prop_assert_eq!(super::key_cmp(b.as_bytes(), a.as_bytes()), b.cmp(&a));
+        proptest::prop_assert_eq!(super::key_cmp(a.as_bytes(), a.as_bytes()), std::cmp::Ordering::Equal);
+    }
+}
+
+#[test]
+fn headers_sized_up_front_take_pairs_past_their_room() {
+    let mut h = Headers::with_capacity_text(1, 4);
+    h.insert("timestamp", "1065910455003");
+    h.insert("Facility", "4");
+    h.insert("host", "h");
+    assert_eq!(
+        h.iter().collect::<Vec<_>>(),
+        [
+            ("Facility", "4"),
+            ("host", "h"),
+            ("timestamp", "1065910455003")
+        ]
+    );
+    assert_eq!(h.get("host"), Some("h"));
 }

@@ -37,7 +37,7 @@ pub use channel::{
     Transaction,
 };
 pub use event::{Bytes, Event, EventData, IntoBody};
-pub use headers::Headers;
+pub use headers::{Headers, TEXT_SPARE_BYTES};
 pub use invariant::hot_asserts_on;
 pub use wal::record::{CURSOR_VALUE_BYTES_MAX, RECORD_BYTES_MAX};
 pub use wal::replay::{ProgressSnapshot, ReplayError, ReplayProgress};

@@ -1,7 +1,9 @@
 //! The `null` sink (Flume's `NullSink`): takes `batchSize` events (100) per transaction and
 //! drops them. Its delivery costs nothing, so what it costs is its take commits: with
-//! [`NULL_PIPELINE_DEPTH`] open, the runner commits three at a time as one group (one
-//! fdatasync on a file channel), as it does for the file_roll and avro sinks.
+//! [`NULL_PIPELINE_DEPTH`] open, the runner commits fifteen at a time as one group (one
+//! fdatasync on a file channel for 1,500 events at the default `batchSize`), as it does for
+//! the file_roll and avro sinks. With four (three to a group) the null sink drained W1's
+//! channel slower than a syslog connection filled it once that parsed beside its commits.
 
 use crate::agent::channel::BoxFuture;
 use crate::agent::config::Ctx;
@@ -27,7 +29,7 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<NullConfig> {
 pub(crate) struct NullSink;
 
 /// Take transactions the null sink's runner keeps open ([`Sink::pipeline_depth`]).
-pub(crate) const NULL_PIPELINE_DEPTH: usize = 4;
+pub(crate) const NULL_PIPELINE_DEPTH: usize = 16;
 
 impl Sink for NullSink {
     fn pipeline_depth(&self) -> usize {

@@ -33,7 +33,7 @@ pub use clock::Clock;
 use std::borrow::Cow;
 
 use bytes::Buf;
-use sluice_core::{Bytes, Event, Headers};
+use sluice_core::{Bytes, Event, Headers, TEXT_SPARE_BYTES};
 
 use head::Fields;
 
@@ -120,13 +120,23 @@ pub fn parse_bytes(
     let matched = head::rfc5424(&frame)
         .map(|f| (f, false))
         .or_else(|| head::rfc3164(&frame).map(|f| (f, true)));
-    let fields = matched.map_or(0, |(f, _)| {
-        [f.priority, f.version, f.stamp, f.host]
+    let (fields, text) = matched.map_or((0, 0), |(f, _)| {
+        let present = [f.priority, f.version, f.stamp, f.host]
             .iter()
             .filter(|b| b.is_some_and(|b| !b.is_empty()))
-            .count()
+            .count();
+        // Keys and values: the matched text, its key (at most 9 bytes), the stamp's
+        // milliseconds (at most 20 digits, against the stamp's own length).
+        let bytes = [f.priority, f.version, f.stamp, f.host]
+            .iter()
+            .map(|b| b.map_or(0, |b| b.len() + 9))
+            .sum::<usize>();
+        (present, bytes + 20)
     });
-    let mut headers = Headers::with_capacity(2 + usize::from(incomplete) + fields);
+    // Room for one more pair: the event id a file channel adds to every put.
+    let pairs = 2 + usize::from(incomplete) + fields + 1;
+    let text = 2 * 16 + STATUS.len() + STATUS_INCOMPLETE.len() + text + TEXT_SPARE_BYTES;
+    let mut headers = Headers::with_capacity_text(pairs, text);
     let mut digits = Digits::default();
     // In key order, which the map appends without a search.
     headers.insert(FACILITY, digits.of(i64::from(pri / 8)));

@@ -8,6 +8,7 @@
 //! connection is not read meanwhile, so a TCP sender is slowed down instead of losing events.
 
 pub(crate) mod config;
+mod conn;
 pub(crate) use sluice_wire::syslog::{frame, parse};
 pub(crate) mod tcp;
 pub(crate) mod udp;

@@ -2,25 +2,24 @@
 //! one task per connection, at most `maxConnections` connections over all ports (more are
 //! closed at once and counted as `ConnectionRefusedCount`), each closed
 //! after `idleTimeout` without data. Messages are framed by newline or octet count
-//! (frame.rs); the messages already received, up to `batchSize`, go in one transaction.
-//! Reads start at `readBufferSize` and grow while they come back full (read_buf.rs), so a
-//! busy connection's transactions fill up to `batchSize` instead of one 8 KiB read each, and
-//! up to [`GROUP_BATCHES_MAX`] of them commit as one group (one fdatasync on a file channel).
+//! (frame.rs); the messages already received, up to `batchSize`, go in one transaction, and
+//! up to [`GROUP_BATCHES_MAX`](super::conn::GROUP_BATCHES_MAX) such transactions commit as one group (one fdatasync on a
+//! file channel) while the connection parses the next group (conn.rs). Reads start at
+//! `readBufferSize` and grow while they come back full (read_buf.rs), so a busy
+//! connection's transactions fill up to `batchSize` instead of one 8 KiB read each.
 //! With `ssl = true` each connection first completes a TLS handshake (the keystore read by
 //! `rpc::transport`'s one reader, PEM or PKCS12), bounded by [`HANDSHAKE_TIMEOUT`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::AsyncRead;
 
 use super::config::SyslogTcpConfig;
-use super::frame::Framer;
 use crate::agent::peer::PeerHeaders;
 use crate::agent::rpc::transport::settings::HANDSHAKE_TIMEOUT_DEFAULT as HANDSHAKE_TIMEOUT;
 use crate::agent::rpc::transport::tls;
 use crate::agent::source::listener::Listener;
-use crate::agent::source::read_buf::ReadBuf;
 use crate::agent::source::{SourceCtx, SourceError, SourceErrorKind};
 
 /// Listens on every configured port until stopped.
@@ -68,73 +67,19 @@ pub(crate) async fn run(cfg: SyslogTcpConfig, ctx: SourceCtx) -> Result<(), Sour
     Ok(())
 }
 
-/// Batches of `batchSize` events that one read brought and that are put as one group commit
-/// (each its own transaction; one fdatasync for all on a file channel).
-pub(crate) const GROUP_BATCHES_MAX: usize = 4;
-
 async fn connection<S: AsyncRead + Unpin>(
-    mut stream: S,
+    stream: S,
     peer: SocketAddr,
     port: u16,
     cfg: Arc<SyslogTcpConfig>,
-    mut ctx: SourceCtx,
+    ctx: SourceCtx,
     peers: PeerHeaders,
 ) {
     let mut extra = peers.for_peer(peer).await;
     if let Some(h) = &cfg.port_header {
         extra.push((h.clone(), port.to_string()));
     }
-    let mut framer = Framer::new(cfg.syslog.event_size, true);
-    let mut chunk = ReadBuf::new(cfg.read_buffer_size);
-    let mut stop = ctx.stop.clone();
-    let mut eof = false;
-    loop {
-        // Up to GROUP_BATCHES_MAX batches of what one read brought, committed as one group.
-        let mut group = Vec::new();
-        while group.len() < GROUP_BATCHES_MAX {
-            let mut frames = Vec::new();
-            while frames.len() < cfg.batch_size {
-                let f = if eof {
-                    framer.finish()
-                } else {
-                    framer.next_frame()
-                };
-                match f {
-                    Some(f) => frames.push(f),
-                    None => break,
-                }
-            }
-            if frames.is_empty() {
-                break;
-            }
-            group.push(super::events(frames, &cfg.syslog, &extra));
-        }
-        if !group.is_empty() {
-            if !ctx.put_group_with_retry(group).await {
-                return;
-            }
-            continue;
-        }
-        if eof {
-            return;
-        }
-        let read = tokio::select! {
-            _ = stop.wait() => return,
-            r = tokio::time::timeout(cfg.idle_timeout, stream.read(chunk.space())) => r,
-        };
-        match read {
-            Err(_) => {
-                tracing::debug!(source = %ctx.name, %peer, "idle connection closed");
-                eof = true;
-            }
-            Ok(Ok(0)) => eof = true,
-            Ok(Ok(n)) => chunk.consume(n, |bytes| framer.push(bytes)),
-            Ok(Err(e)) => {
-                tracing::debug!(source = %ctx.name, %peer, error = %e, "read failed");
-                eof = true;
-            }
-        }
-    }
+    super::conn::run(stream, peer, cfg, ctx, extra).await;
 }
 
 impl crate::agent::source::BuildSource for SyslogTcpConfig {
