@@ -1,7 +1,7 @@
 //! The `avro` sink's settings: Flume's `AvroSink` keys and defaults (`hostname`, `port`,
 //! `batch-size` 100, `connect-timeout` 20000 ms, `request-timeout` 20000 ms,
 //! `reset-connection-interval` none, `compression-type` none, `maxIoWorkers`) plus Sluice's
-//! `max-reconnect-backoff` (5000 ms) and `max-calls-in-flight` (8: calls sent before the
+//! `max-reconnect-backoff` (5000 ms) and `max-calls-in-flight` (16: calls sent before the
 //! first is answered; 1 is Flume's one call at a time). TLS (`ssl`, `truststore*`, `trust-all-certs`,
 //! `verify-hostname`) and deflate (`compression-type`, `compression-level`) are read by the
 //! shared RPC key parser ([`crate::agent::rpc::transport::config`]).
@@ -40,10 +40,11 @@ pub struct AvroSinkConfig {
 }
 
 /// `max-calls-in-flight` by default: enough for the downstream's group commit to take
-/// several calls in one fsync, and for the runner to commit up to 8 takes as one group (W2 by
+/// several calls in one fsync, and for the runner to commit up to 16 takes as one group (W2 by
 /// hand, 2026-11-26: 4 → 8 carried 155–181k → 231–237k events/s at 6.6–7.9 → 5.3–5.6 µs per
-/// event, both agents; 12 and 16 no better; docs/performance-findings.md).
-pub const CALLS_IN_FLIGHT_DEFAULT: u64 = 8;
+/// event, both agents; 2026-11-28, with the collector reading 16 calls ahead and its file_roll
+/// grouping 16 batches: 8 → 16 part of 343-369k → 452-497k; docs/performance-findings.md).
+pub const CALLS_IN_FLIGHT_DEFAULT: u64 = 16;
 /// Most `max-calls-in-flight`.
 pub const CALLS_IN_FLIGHT_MAX: u64 = 64;
 

@@ -23,8 +23,8 @@ use crate::agent::source::upstream_log::UpstreamLog;
 use crate::agent::source::SourceCtx;
 
 /// Most calls of one connection read ahead of their answers (a client with several calls in
-/// flight: a Sluice avro sink's `max-calls-in-flight`).
-pub(crate) const CALLS_AT_ONCE_MAX: usize = 8;
+/// flight: a Sluice avro sink's `max-calls-in-flight`, 16 by default).
+pub(crate) const CALLS_AT_ONCE_MAX: usize = 16;
 
 /// The longest decoded calls wait for the calls arriving right behind them (a frame whose
 /// first bytes came with the one before, or one read and being decoded) before they are put
