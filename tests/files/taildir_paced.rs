@@ -1,8 +1,9 @@
-//! TAILDIR paced to the takers of its file channel (issue 69): while a taker commits takes,
-//! the source reads no further ahead than about half the channel's event cache (plus the
-//! batches of one read); once the taker stops, it reads on at full speed and the channel is
-//! the buffer. Real file channel, real files, bounded loops; the outcome asserted is the
-//! queue's size and every line delivered once, in order.
+//! TAILDIR and a syslog TCP connection paced to the takers of their file channel (issue 69):
+//! while a taker commits takes, the source reads no further ahead than about half the
+//! channel's event cache (plus the batches of one read or group); once the taker stops, it
+//! reads on at full speed and the channel is the buffer. Real file channel, real files and
+//! sockets, bounded loops; the outcome asserted is the queue's size and every line delivered
+//! once, in order.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -25,8 +26,8 @@ const CACHE_BYTES: u64 = 256 << 10;
 const PACED_LINES: usize = 6_000;
 const UNPACED_LINES: usize = 3_000;
 /// Most events a slow taker may find queued: half the cache, one read of the source
-/// (`GROUP_BATCHES_MAX` batches of 100) and a batch of slack.
-const QUEUED_MAX: u64 = 280 + 400 + 100;
+/// (`GROUP_BATCHES_MAX`, 8 batches of 100) and a batch of slack.
+const QUEUED_MAX: u64 = 280 + 800 + 100;
 /// `source::pace::TAKER_IDLE` (crate-private), less a margin for the source's own poll.
 const TAKER_IDLE_IN_TEST: Duration = Duration::from_millis(900);
 
@@ -169,6 +170,106 @@ async fn taildir_waits_for_a_slow_taker_and_reads_on_once_it_stops() {
     handle.stop();
     task.await.unwrap().unwrap();
     let want: Vec<String> = (0..all).map(|i| line(i).trim_end().to_owned()).collect();
+    assert_eq!(got, want, "every line once, in order");
+    ch.close().await.unwrap();
+}
+
+/// The syslog test's cache: about 7,900 of its events (body, 5 headers and 256 bytes each).
+const SYSLOG_CACHE_BYTES: u64 = 4 << 20;
+const SYSLOG_LINES: usize = 30_000;
+/// Half the cache, one group of the connection (16 batches of 100), one parsed ahead while it
+/// commits, and a batch of slack.
+const SYSLOG_QUEUED_MAX: u64 = 3_950 + 1_600 + 1_600 + 100;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_syslog_connection_waits_for_a_slow_taker_and_sends_on_once_it_stops() {
+    use tokio::io::AsyncWriteExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = FileChannelConfig {
+        minimum_required_space_bytes: 1 << 20,
+        tail_cache_bytes: SYSLOG_CACHE_BYTES,
+        ..FileChannelConfig::with_dirs(tmp.path().join("ck"), vec![tmp.path().join("d")])
+    };
+    let ch: Arc<dyn AgentChannel> = Arc::new(FileChannelAdapter::open("c1", cfg).await.unwrap());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let props = format!(
+        "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n\
+         a1.sources.r1.type = syslogtcp\na1.sources.r1.channels = c1\n\
+         a1.sources.r1.host = 127.0.0.1\na1.sources.r1.port = {port}\n\
+         a1.channels.c1.type = memory\n\
+         a1.sinks.k1.type = null\na1.sinks.k1.channel = c1\n"
+    );
+    let agent = load(&props, "a1", &[]).config.unwrap();
+    let src = &agent.sources["r1"];
+    let chans = BTreeMap::from([("c1".to_owned(), ch.clone())]);
+    let (handle, rx) = stop::channel();
+    let ctx = SourceCtx {
+        name: "r1".into(),
+        router: Arc::new(ChannelProcessor::new(src, &chans).unwrap()),
+        counters: CounterGroup::source(),
+        stop: rx,
+        alarms: Default::default(),
+        ready: Default::default(),
+    };
+    let task = tokio::spawn(src.kind.clone().run(ctx));
+    let mut conn = None;
+    for _ in 0..500 {
+        if let Ok(c) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+            conn = Some(c);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut conn = conn.expect("the syslog source did not listen");
+    let text: String = (0..SYSLOG_LINES)
+        .map(|i| format!("<13>Oct 11 22:14:15 h {}", line(i)))
+        .collect();
+    // The sender writes everything at once; what the source does not read waits in TCP.
+    let sender = tokio::spawn(async move {
+        conn.write_all(text.as_bytes()).await.unwrap();
+        conn
+    });
+
+    // A taker that takes: the first line, then ten at a time, for a third of the lines.
+    let mut got = Vec::new();
+    let taken = take_slowly(
+        ch.as_ref(),
+        &mut got,
+        SYSLOG_LINES / 3,
+        10,
+        Duration::from_millis(1),
+    )
+    .await;
+    assert!(
+        taken.queued_max <= SYSLOG_QUEUED_MAX || taken.longest_gap >= TAKER_IDLE_IN_TEST,
+        "the connection was read {} events ahead of a taker that takes (longest gap {:?})",
+        taken.queued_max,
+        taken.longest_gap
+    );
+
+    // The taker stops: the connection is read to its end into the channel.
+    let rest = (SYSLOG_LINES - got.len()) as u64;
+    let mut queued = 0;
+    for _ in 0..6_000 {
+        queued = ch.backlog().unwrap().queued;
+        if queued >= rest {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(queued, rest, "a stopped taker stopped the connection");
+    take_slowly(ch.as_ref(), &mut got, SYSLOG_LINES, 1000, Duration::ZERO).await;
+    drop(sender.await.unwrap());
+
+    handle.stop();
+    task.await.unwrap().unwrap();
+    let want: Vec<String> = (0..SYSLOG_LINES)
+        .map(|i| line(i).trim_end().to_owned())
+        .collect();
     assert_eq!(got, want, "every line once, in order");
     ch.close().await.unwrap();
 }
