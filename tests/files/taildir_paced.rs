@@ -102,6 +102,30 @@ async fn take_slowly(
     panic!("only {} of {n} lines arrived", into.len());
 }
 
+/// Starts the source `r1` of `props` (an agent `a1`) on `ch` in place of its channel; the
+/// handle that stops it and its task.
+fn start_source(
+    props: &str,
+    ch: &Arc<dyn AgentChannel>,
+) -> (
+    stop::StopHandle,
+    tokio::task::JoinHandle<Result<(), sluice::agent::source::SourceError>>,
+) {
+    let agent = load(props, "a1", &[]).config.unwrap();
+    let src = &agent.sources["r1"];
+    let chans = BTreeMap::from([("c1".to_owned(), ch.clone())]);
+    let (handle, rx) = stop::channel();
+    let ctx = SourceCtx {
+        name: "r1".into(),
+        router: Arc::new(ChannelProcessor::new(src, &chans).unwrap()),
+        counters: CounterGroup::source(),
+        stop: rx,
+        alarms: Default::default(),
+        ready: Default::default(),
+    };
+    (handle, tokio::spawn(src.kind.clone().run(ctx)))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn taildir_waits_for_a_slow_taker_and_reads_on_once_it_stops() {
     let tmp = tempfile::tempdir().unwrap();
@@ -114,20 +138,7 @@ async fn taildir_waits_for_a_slow_taker_and_reads_on_once_it_stops() {
         ..FileChannelConfig::with_dirs(tmp.path().join("ck"), vec![tmp.path().join("d")])
     };
     let ch: Arc<dyn AgentChannel> = Arc::new(FileChannelAdapter::open("c1", cfg).await.unwrap());
-    let loaded = load(&source_config(tmp.path()), "a1", &[]);
-    let agent = loaded.config.unwrap();
-    let src = &agent.sources["r1"];
-    let chans = BTreeMap::from([("c1".to_owned(), ch.clone())]);
-    let (handle, rx) = stop::channel();
-    let ctx = SourceCtx {
-        name: "r1".into(),
-        router: Arc::new(ChannelProcessor::new(src, &chans).unwrap()),
-        counters: CounterGroup::source(),
-        stop: rx,
-        alarms: Default::default(),
-        ready: Default::default(),
-    };
-    let task = tokio::spawn(src.kind.clone().run(ctx));
+    let (handle, task) = start_source(&source_config(tmp.path()), &ch);
 
     // A taker that takes: the first line, then the rest ten at a time.
     let mut got = Vec::new();
@@ -203,28 +214,8 @@ async fn a_syslog_connection_waits_for_a_slow_taker_and_sends_on_once_it_stops()
          a1.channels.c1.type = memory\n\
          a1.sinks.k1.type = null\na1.sinks.k1.channel = c1\n"
     );
-    let agent = load(&props, "a1", &[]).config.unwrap();
-    let src = &agent.sources["r1"];
-    let chans = BTreeMap::from([("c1".to_owned(), ch.clone())]);
-    let (handle, rx) = stop::channel();
-    let ctx = SourceCtx {
-        name: "r1".into(),
-        router: Arc::new(ChannelProcessor::new(src, &chans).unwrap()),
-        counters: CounterGroup::source(),
-        stop: rx,
-        alarms: Default::default(),
-        ready: Default::default(),
-    };
-    let task = tokio::spawn(src.kind.clone().run(ctx));
-    let mut conn = None;
-    for _ in 0..500 {
-        if let Ok(c) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
-            conn = Some(c);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let mut conn = conn.expect("the syslog source did not listen");
+    let (handle, task) = start_source(&props, &ch);
+    let mut conn = connect(port).await;
     let text: String = (0..SYSLOG_LINES)
         .map(|i| format!("<13>Oct 11 22:14:15 h {}", line(i)))
         .collect();
@@ -272,4 +263,15 @@ async fn a_syslog_connection_waits_for_a_slow_taker_and_sends_on_once_it_stops()
         .collect();
     assert_eq!(got, want, "every line once, in order");
     ch.close().await.unwrap();
+}
+
+/// A connection to the source on `port`, once it listens (at most 5 s).
+async fn connect(port: u16) -> tokio::net::TcpStream {
+    for _ in 0..500 {
+        if let Ok(c) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+            return c;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the syslog source did not listen on {port}");
 }
