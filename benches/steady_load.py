@@ -14,7 +14,8 @@ Latency is that stamp minus the time its write() returned: p50, p99, p999 and th
 with the poller's 2 ms period as its resolution; `slow_windows` says when the slow lines were
 written (the 20 slowest 100 ms windows whose slowest line took over 50 ms). CPU per event is both agents' CPU (utime +
 stime from /proc) over the lines delivered; RSS is each agent's VmHWM. Rounds alternate the
-tools; figures are per round and medians. Loopback only; every wait is bounded.
+tools, each after a sync() of what the round before left unsynced; figures are per round and
+medians. Loopback only; every wait is bounded.
 """
 import argparse
 import json
@@ -90,6 +91,11 @@ def steady_run(tool, args, rate, rnd):
     ework = peers.fresh(os.path.join(base, "edge"))
     n = int(rate * args.secs)
     res = {"tool": tool.name, "round": rnd, "rate": rate, "n": n}
+    # What the previous round's tool left unsynced (Fluent Bit syncs nothing) would otherwise
+    # be written back once 30 s old (vm.dirty_expire_centisecs), in this round's measurement,
+    # and every fdatasync of the tool measured would queue behind it.
+    os.sync()
+    time.sleep(args.settle)
     port = peers.free_port()
     col = tool.w2_collector(cwork, port, outdir)
     edge = None
