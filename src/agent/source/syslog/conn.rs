@@ -25,6 +25,12 @@ use sluice_core::Event;
 /// fdatasync for all on a file channel).
 pub(crate) const GROUP_BATCHES_MAX: usize = 16;
 
+/// Message bytes after which a group takes no more batches: a connection holds at most two
+/// groups (one committing, one parsed), so this bounds what a busy connection keeps in
+/// memory at about what four batches of the largest default messages (2,500 bytes) did
+/// before groups grew to 16 batches; 16 batches of W1's 200-byte lines are 320 KiB.
+pub(crate) const GROUP_BYTES_MAX: usize = 1 << 20;
+
 /// What a connection has received and not yet put.
 struct Intake {
     framer: Framer,
@@ -33,6 +39,8 @@ struct Intake {
     eof: bool,
     /// The group being parsed for the next commit.
     next: Vec<Vec<Event>>,
+    /// Message bytes in `next`.
+    next_bytes: usize,
     cfg: Arc<SyslogTcpConfig>,
     extra: Vec<(String, String)>,
 }
@@ -40,11 +48,18 @@ struct Intake {
 impl Intake {
     /// Whether the next group has room for more events.
     fn wants(&self) -> bool {
-        self.next.len() < GROUP_BATCHES_MAX
-            || self
-                .next
-                .last()
-                .is_some_and(|b| b.len() < self.cfg.batch_size)
+        self.next_bytes < GROUP_BYTES_MAX
+            && (self.next.len() < GROUP_BATCHES_MAX
+                || self
+                    .next
+                    .last()
+                    .is_some_and(|b| b.len() < self.cfg.batch_size))
+    }
+
+    /// The next group, taken for its commit.
+    fn take_group(&mut self) -> Vec<Vec<Event>> {
+        self.next_bytes = 0;
+        std::mem::take(&mut self.next)
     }
 
     /// Parses up to one batch of buffered frames into the next group (topping up its last
@@ -69,7 +84,13 @@ impl Intake {
                 self.framer.next_frame()
             };
             match f {
-                Some(f) => frames.push(f),
+                Some(f) => {
+                    self.next_bytes += f.bytes.len();
+                    frames.push(f);
+                    if self.next_bytes >= GROUP_BYTES_MAX {
+                        break;
+                    }
+                }
                 None => break,
             }
         }
@@ -114,6 +135,7 @@ pub(super) async fn run<S: AsyncRead + Unpin>(
         chunk: ReadBuf::new(cfg.read_buffer_size),
         eof: false,
         next: Vec::new(),
+        next_bytes: 0,
         cfg,
         extra,
     };
@@ -141,7 +163,7 @@ pub(super) async fn run<S: AsyncRead + Unpin>(
         if pace(&ctx).await {
             return;
         }
-        let group = std::mem::take(&mut intake.next);
+        let group = intake.take_group();
         if !commit_while_parsing(&mut ctx, group, &mut stream, &mut intake, peer).await {
             return;
         }
@@ -176,5 +198,72 @@ async fn commit_while_parsing<S: AsyncRead + Unpin>(
                 starved = false;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::registry::kinds::SourceKind;
+
+    fn intake(batch_size: usize) -> Intake {
+        let props = format!(
+            "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n\
+             a1.sources.r1.type = syslogtcp\na1.sources.r1.port = 1\n\
+             a1.sources.r1.channels = c1\na1.sources.r1.batchSize = {batch_size}\n\
+             a1.sources.r1.eventSize = 20000\n\
+             a1.channels.c1.type = memory\na1.sinks.k1.type = null\na1.sinks.k1.channel = c1\n"
+        );
+        let agent = crate::agent::topology::load(&props, "a1", &[])
+            .config
+            .unwrap();
+        let SourceKind::SyslogTcp(cfg) = agent.sources["r1"].kind.clone() else {
+            panic!("not a syslogtcp source");
+        };
+        Intake {
+            framer: Framer::new(cfg.syslog.event_size, true),
+            chunk: ReadBuf::new(cfg.read_buffer_size),
+            eof: false,
+            next: Vec::new(),
+            next_bytes: 0,
+            cfg: Arc::new(cfg),
+            extra: Vec::new(),
+        }
+    }
+
+    /// Parses what is buffered into the next group, as far as it wants; its events.
+    fn fill(i: &mut Intake) -> usize {
+        while i.wants() && i.parse_some() {}
+        i.next.iter().map(Vec::len).sum()
+    }
+
+    #[test]
+    fn a_group_holds_sixteen_batches_of_short_lines() {
+        let mut i = intake(100);
+        i.framer.push(
+            "<13>Oct 11 22:14:15 h short line\n"
+                .repeat(2_000)
+                .as_bytes(),
+        );
+        assert_eq!(fill(&mut i), GROUP_BATCHES_MAX * 100);
+        assert_eq!(i.take_group().len(), GROUP_BATCHES_MAX);
+        assert_eq!(
+            fill(&mut i),
+            2_000 - GROUP_BATCHES_MAX * 100,
+            "the rest, next group"
+        );
+    }
+
+    #[test]
+    fn a_group_of_long_messages_stops_at_its_byte_bound() {
+        let mut i = intake(100);
+        let line = format!("<13>Oct 11 22:14:15 h {}\n", "x".repeat(9_977));
+        i.framer.push(line.repeat(400).as_bytes());
+        let per = line.len() - 1;
+        let bound = GROUP_BYTES_MAX.div_ceil(per);
+        assert_eq!(fill(&mut i), bound, "one message past the bound, no more");
+        assert_eq!(i.take_group().len(), bound.div_ceil(100));
+        assert_eq!(i.next_bytes, 0);
+        assert_eq!(fill(&mut i), bound, "the next group likewise");
     }
 }
