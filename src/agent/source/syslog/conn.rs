@@ -159,10 +159,10 @@ pub(super) async fn run<S: AsyncRead + Unpin>(
             }
             continue;
         }
-        // A sink that keeps up is not outrun past the channel's event cache (pace.rs).
-        if pace(&ctx).await {
-            return;
-        }
+        // A sink that keeps up is not outrun past the channel's event cache (pace.rs). A
+        // stop ends the wait, not the put: what was read is still offered, and the next read
+        // (above) sees the stop.
+        let _stopped = pace(&ctx).await;
         let group = intake.take_group();
         if !commit_while_parsing(&mut ctx, group, &mut stream, &mut intake, peer).await {
             return;
@@ -180,6 +180,8 @@ async fn commit_while_parsing<S: AsyncRead + Unpin>(
     peer: SocketAddr,
 ) -> bool {
     let name = ctx.name.clone();
+    // Once stopped, nothing more is read: the buffered rest is put and the connection ends.
+    let stop = ctx.stop.clone();
     let commit = ctx.put_group_with_retry(group);
     tokio::pin!(commit);
     // Nothing complete is buffered: only a read can bring more.
@@ -193,7 +195,7 @@ async fn commit_while_parsing<S: AsyncRead + Unpin>(
                 starved = !intake.parse_some();
             }
             // Cancel safe: a read dropped unfinished has consumed nothing.
-            r = stream.read(intake.chunk.space()), if wants && starved && !intake.eof => {
+            r = stream.read(intake.chunk.space()), if wants && starved && !intake.eof && !stop.is_set() => {
                 intake.took(r, &name, peer);
                 starved = false;
             }
