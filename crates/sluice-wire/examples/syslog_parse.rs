@@ -8,20 +8,9 @@ use std::time::Instant;
 
 use sluice_wire::syslog::parse::{parse, Clock, KeepFields, ParseOptions};
 
-/// W1's line `i` of `size` bytes, without its newline.
-fn w1_line(i: u64, size: usize) -> Vec<u8> {
-    let head = format!(
-        "<14>Nov 25 07:00:00 loadgen app[4242]: seq={i:09} user=u{:05} action=GET \
-         path=/api/v1/items/{} status=200 bytes={} ",
-        i % 99991,
-        i % 7919,
-        i % 65536
-    );
-    let pad = size.saturating_sub(head.len() + 1);
-    let mut line = head.into_bytes();
-    line.extend("abcdefghij".bytes().cycle().take(pad));
-    line
-}
+#[path = "../src/syslog/parse/w1_line.rs"]
+mod w1_line;
+use w1_line::w1_line;
 
 fn main() {
     let mut args = std::env::args().skip(1);

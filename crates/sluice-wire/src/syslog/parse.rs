@@ -120,18 +120,15 @@ pub fn parse_bytes(
     let matched = head::rfc5424(&frame)
         .map(|f| (f, false))
         .or_else(|| head::rfc3164(&frame).map(|f| (f, true)));
+    // Pairs, and their keys and values: the matched text and its key (at most 9 bytes) each,
+    // and room for the stamp's milliseconds (at most 20 digits, against the stamp's length).
     let (fields, text) = matched.map_or((0, 0), |(f, _)| {
-        let present = [f.priority, f.version, f.stamp, f.host]
+        [f.priority, f.version, f.stamp, f.host]
             .iter()
-            .filter(|b| b.is_some_and(|b| !b.is_empty()))
-            .count();
-        // Keys and values: the matched text, its key (at most 9 bytes), the stamp's
-        // milliseconds (at most 20 digits, against the stamp's own length).
-        let bytes = [f.priority, f.version, f.stamp, f.host]
-            .iter()
-            .map(|b| b.map_or(0, |b| b.len() + 9))
-            .sum::<usize>();
-        (present, bytes + 20)
+            .flatten()
+            .fold((0, 20), |(n, bytes), b| {
+                (n + usize::from(!b.is_empty()), bytes + b.len() + 9)
+            })
     });
     // Room for one more pair: the event id a file channel adds to every put.
     let pairs = 2 + usize::from(incomplete) + fields + 1;

@@ -224,5 +224,9 @@ pub(super) fn rfc3164(frame: &[u8]) -> Option<Fields<'_>> {
 }
 
 #[cfg(test)]
+#[path = "w1_line.rs"]
+mod w1_line;
+
+#[cfg(test)]
 #[path = "head_tests.rs"]
 mod tests;

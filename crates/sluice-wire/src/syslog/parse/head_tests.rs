@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 use regex::bytes::Regex;
 
+use super::w1_line::w1_line;
 use super::{rfc3164, rfc5424, Fields};
 
 const RFC5424: &str = concat!(
@@ -222,21 +223,6 @@ fn mutated() -> impl Strategy<Value = Vec<u8>> {
         }
         frame
     })
-}
-
-/// W1's line (`/work/shared/peers/run.py`, `syslog_line`), without its newline.
-fn w1_line(i: u64, size: usize) -> Vec<u8> {
-    let head = format!(
-        "<14>Nov 25 07:00:00 loadgen app[4242]: seq={i:09} user=u{:05} action=GET \
-         path=/api/v1/items/{} status=200 bytes={} ",
-        i % 99991,
-        i % 7919,
-        i % 65536
-    );
-    let pad = size.saturating_sub(head.len() + 1);
-    let mut line = head.into_bytes();
-    line.extend("abcdefghij".bytes().cycle().take(pad));
-    line
 }
 
 proptest! {
