@@ -13,6 +13,7 @@ pub mod cost;
 mod flume_call;
 pub mod ganglia;
 pub mod java;
+pub mod java_map;
 pub mod json;
 pub mod kafka;
 pub mod lines;
