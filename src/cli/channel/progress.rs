@@ -101,6 +101,16 @@ impl Fs for Metered {
     fn file_info(&self, path: &Path) -> std::io::Result<sluice_core::io::FileInfo> {
         self.inner.file_info(path)
     }
+    fn entry_info(&self, path: &Path) -> std::io::Result<sluice_core::io::EntryInfo> {
+        self.inner.entry_info(path)
+    }
+    fn open_regular(
+        &self,
+        path: &Path,
+        links: sluice_core::io::Links,
+    ) -> std::io::Result<Arc<dyn FsFile>> {
+        Ok(self.wrap(self.inner.open_regular(path, links)?))
+    }
     fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
         self.inner.rename(from, to)
     }

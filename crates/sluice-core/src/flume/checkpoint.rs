@@ -9,10 +9,14 @@ use std::path::Path;
 
 use prost::Message;
 
-use super::error::{io_err, FlumeError};
+use super::error::{io_err, present, read_small, FlumeError};
 use super::inflight::{self, InflightTxn};
+use super::limits::{
+    CHECKPOINT_CAPACITY_MAX, INFLIGHT_BYTES_MAX, META_BYTES_MAX, QUEUE_EVENTS_MAX,
+};
 use super::proto;
-use crate::io::{read_file, Fs};
+use super::window::WINDOW_BYTES;
+use crate::io::{Fs, FsFile, Links};
 
 /// Longs before the queue ring.
 const HEADER_LONGS: usize = 1029;
@@ -49,33 +53,38 @@ pub enum CheckpointRead {
     Refused(String),
 }
 
-/// Reads the checkpoint in `dir`; `Err` only when a file exists and cannot be read.
-pub fn read(fs: &dyn Fs, dir: &Path) -> Result<CheckpointRead, FlumeError> {
-    let file = dir.join("checkpoint");
+/// Reads the checkpoint in `dir`; `Err` only when a file exists and cannot be read, or claims
+/// more than it may (`OverLimit`, naming the file and the offset). `queue_max` bounds the
+/// queue by what the logs could hold. The `checkpoint` file is read in windows: its header,
+/// then only the ring's occupied slots.
+pub fn read(fs: &dyn Fs, dir: &Path, queue_max: u64) -> Result<CheckpointRead, FlumeError> {
+    let path = dir.join("checkpoint");
     let meta = dir.join("checkpoint.meta");
-    if !fs.exists(&file) {
-        return Ok(if fs.exists(&meta) {
+    if !present(fs, &path) {
+        return Ok(if present(fs, &meta) {
             CheckpointRead::Refused("checkpoint.meta without a checkpoint file".into())
         } else {
             CheckpointRead::Absent
         });
     }
-    let bytes = read_file(fs, &file).map_err(io_err("read", &file))?;
-    if bytes.is_empty() {
+    let file = fs
+        .open_regular(&path, Links::Refuse)
+        .map_err(io_err("open", &path))?;
+    let len = file.len().map_err(io_err("measure", &path))?;
+    if len == 0 {
         return Ok(CheckpointRead::Absent);
     }
-    if !fs.exists(&meta) {
+    if !present(fs, &meta) {
         return Ok(CheckpointRead::Refused(
             "no checkpoint.meta beside checkpoint".into(),
         ));
     }
-    let meta_bytes = read_file(fs, &meta).map_err(io_err("read", &meta))?;
+    let meta_bytes = read_small(fs, &meta, META_BYTES_MAX)?;
     let mut ins = Vec::with_capacity(2);
     for name in ["inflightputs", "inflighttakes"] {
-        let path = dir.join(name);
-        let txns = if fs.exists(&path) {
-            let b = read_file(fs, &path).map_err(io_err("read", &path))?;
-            match inflight::parse(&b) {
+        let p = dir.join(name);
+        let txns = if present(fs, &p) {
+            match inflight::parse(&read_small(fs, &p, INFLIGHT_BYTES_MAX)?) {
                 Ok(t) => t,
                 Err(why) => return Ok(CheckpointRead::Refused(format!("{name}: {why}"))),
             }
@@ -86,30 +95,110 @@ pub fn read(fs: &dyn Fs, dir: &Path) -> Result<CheckpointRead, FlumeError> {
     }
     let takes = ins.pop().unwrap_or_default();
     let puts = ins.pop().unwrap_or_default();
-    Ok(match parse(&bytes, &meta_bytes) {
-        Ok((write_order_id, queue)) => CheckpointRead::Usable(FlumeCheckpoint {
-            write_order_id,
-            queue,
-            inflight_puts: puts,
-            inflight_takes: takes,
-        }),
-        Err(why) => CheckpointRead::Refused(why),
-    })
+    let head = read_at(file.as_ref(), &path, 0, HEADER_BYTES.min(len))?;
+    let ring = match parse_header(&head, len, &meta_bytes) {
+        Ok(r) => r,
+        Err(why) => return Ok(CheckpointRead::Refused(why)),
+    };
+    check_ring(&path, &meta, &ring, queue_max)?;
+    let queue = read_ring(file.as_ref(), &path, &ring)?;
+    Ok(CheckpointRead::Usable(FlumeCheckpoint {
+        write_order_id: ring.write_order_id,
+        queue,
+        inflight_puts: puts,
+        inflight_takes: takes,
+    }))
 }
 
-/// The write-order id and the queue of a `checkpoint` file and its `checkpoint.meta`.
-pub fn parse(file: &[u8], meta: &[u8]) -> Result<(i64, Vec<u64>), String> {
-    if file.len() % 8 != 0 || file.len() / 8 <= HEADER_LONGS {
+/// Bytes of the header before the ring.
+const HEADER_BYTES: u64 = HEADER_LONGS as u64 * 8;
+
+/// Where a checkpoint's queue lies in its ring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ring {
+    /// The write-order id.
+    pub write_order_id: i64,
+    /// Slots in the ring.
+    pub capacity: u64,
+    /// Events queued.
+    pub size: u64,
+    /// The head's slot.
+    pub head: u64,
+}
+
+/// The ring's capacity and the queue's size against the stated maxima (Flume's `int`
+/// capacity; what the logs could hold), before anything is allocated for the queue.
+fn check_ring(path: &Path, meta: &Path, ring: &Ring, queue_max: u64) -> Result<(), FlumeError> {
+    if ring.capacity > CHECKPOINT_CAPACITY_MAX {
+        return Err(FlumeError::OverLimit {
+            path: path.to_path_buf(),
+            offset: 0,
+            what: "a capacity (slots, from the file's size)",
+            claimed: ring.capacity,
+            max: CHECKPOINT_CAPACITY_MAX,
+        });
+    }
+    let max = queue_max.min(QUEUE_EVENTS_MAX);
+    if ring.size > max {
+        return Err(FlumeError::OverLimit {
+            path: meta.to_path_buf(),
+            offset: 0,
+            what: "a queue size in events (bounded by the logs' bytes)",
+            claimed: ring.size,
+            max,
+        });
+    }
+    Ok(())
+}
+
+/// `n` bytes at `at` of the checkpoint file.
+fn read_at(file: &dyn FsFile, path: &Path, at: u64, n: u64) -> Result<Vec<u8>, FlumeError> {
+    debug_assert!(n <= WINDOW_BYTES as u64, "checkpoint reads are windowed");
+    let mut buf = vec![0u8; usize::try_from(n).unwrap_or(0)];
+    file.read_exact_at(&mut buf, at)
+        .map_err(io_err("read", path))?;
+    Ok(buf)
+}
+
+/// The queue's pointers, head first, read from the ring in windows of [`WINDOW_BYTES`].
+fn read_ring(file: &dyn FsFile, path: &Path, ring: &Ring) -> Result<Vec<u64>, FlumeError> {
+    let mut queue = Vec::new();
+    let slots_per_window = (WINDOW_BYTES / 8) as u64;
+    // At most two runs of slots: from the head to the ring's end, then from its start.
+    let first = ring.size.min(ring.capacity - ring.head);
+    for (start, count) in [(ring.head, first), (0, ring.size - first)] {
+        let mut done = 0;
+        while done < count {
+            let n = (count - done).min(slots_per_window);
+            let at = HEADER_BYTES + (start + done) * 8;
+            let bytes = read_at(file, path, at, n * 8)?;
+            queue.extend(
+                bytes
+                    .chunks_exact(8)
+                    .map(|b| u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])),
+            );
+            done += n;
+        }
+    }
+    debug_assert_eq!(queue.len() as u64, ring.size, "every queued slot read once");
+    Ok(queue)
+}
+
+/// The ring of a `checkpoint` file `len` bytes long, from its header (the first
+/// [`HEADER_BYTES`], fewer when the file is shorter) and its `checkpoint.meta`; `Err` says
+/// why Flume would refuse it.
+pub fn parse_header(head: &[u8], len: u64, meta: &[u8]) -> Result<Ring, String> {
+    if len % 8 != 0 || len / 8 <= HEADER_LONGS as u64 {
         return Err(format!(
-            "checkpoint is {} bytes, not 8 x (1029 + capacity)",
-            file.len()
+            "checkpoint is {len} bytes, not 8 x (1029 + capacity)"
         ));
     }
     let long = |i: usize| {
-        let b = &file[i * 8..i * 8 + 8];
+        let b = &head[i * 8..i * 8 + 8];
         i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
     };
-    let capacity = file.len() / 8 - HEADER_LONGS;
+    debug_assert_eq!(head.len() as u64, HEADER_BYTES, "a whole header was read");
+    let capacity = len / 8 - HEADER_LONGS as u64;
     if long(VERSION_AT) != VERSION {
         return Err(format!("checkpoint version {}, not 3", long(VERSION_AT)));
     }
@@ -128,8 +217,7 @@ pub fn parse(file: &[u8], meta: &[u8]) -> Result<(i64, Vec<u64>), String> {
             long(WRITE_ORDER_AT)
         ));
     }
-    let (Ok(size), Ok(head)) = (usize::try_from(m.queue_size), usize::try_from(m.queue_head))
-    else {
+    let (Ok(size), Ok(head)) = (u64::try_from(m.queue_size), u64::try_from(m.queue_head)) else {
         return Err("checkpoint.meta has a negative queue size or head".into());
     };
     if size > capacity || head >= capacity {
@@ -137,10 +225,29 @@ pub fn parse(file: &[u8], meta: &[u8]) -> Result<(i64, Vec<u64>), String> {
             "checkpoint.meta's queue (size {size}, head {head}) does not fit the capacity {capacity}"
         ));
     }
-    let queue = (0..size)
-        .map(|i| long(HEADER_LONGS + (head + i) % capacity) as u64)
+    Ok(Ring {
+        write_order_id: m.write_order_id,
+        capacity,
+        size,
+        head,
+    })
+}
+
+/// The write-order id and the queue of a whole `checkpoint` file and its `checkpoint.meta`
+/// (the pure form of [`read`], for the tests).
+#[cfg(test)]
+pub fn parse(file: &[u8], meta: &[u8]) -> Result<(i64, Vec<u64>), String> {
+    let head = &file[..file.len().min(HEADER_BYTES as usize)];
+    let ring = parse_header(head, file.len() as u64, meta)?;
+    let slot = |i: u64| {
+        let at = (HEADER_BYTES + i * 8) as usize;
+        let b = &file[at..at + 8];
+        u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+    };
+    let queue = (0..ring.size)
+        .map(|i| slot((ring.head + i) % ring.capacity))
         .collect();
-    Ok((m.write_order_id, queue))
+    Ok((ring.write_order_id, queue))
 }
 
 #[cfg(test)]

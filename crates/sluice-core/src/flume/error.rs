@@ -1,7 +1,9 @@
 //! What can stop reading a Flume file channel, each naming the file and, where there is one,
 //! the byte offset.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use crate::io::{Fs, Links};
 
 /// Why a Flume channel cannot be read.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +63,29 @@ pub enum FlumeError {
         /// The alias named in its meta file.
         alias: String,
     },
+    /// A length or count read from a file is past the file's size or the stated maximum
+    /// (nothing was allocated for it).
+    #[error("{} at byte {offset}: {what} of {claimed}, more than the {max} allowed: not what Flume writes (a damaged or planted file); move it away or restore Flume's own", path.display())]
+    OverLimit {
+        /// The file.
+        path: PathBuf,
+        /// Where the length or count is.
+        offset: u64,
+        /// What it counts ("a record length in bytes").
+        what: &'static str,
+        /// What the file claims.
+        claimed: u64,
+        /// The most accepted.
+        max: u64,
+    },
+    /// A file Flume writes as a regular file is something else (a FIFO, a link, a device).
+    #[error("{} is {}, not a regular file: Flume writes only regular files there; remove it or put Flume's file back", path.display(), kind.describe())]
+    NotRegular {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead.
+        kind: crate::io::EntryKind,
+    },
     /// An encrypted log file of a cipher Flume's reader does not know.
     #[error("{} is encrypted with {provider:?}; only AESCTRNOPADDING is read", path.display())]
     UnknownCipher {
@@ -76,11 +101,46 @@ pub(crate) fn io_err<'a>(
     op: &'static str,
     path: &'a std::path::Path,
 ) -> impl FnOnce(std::io::Error) -> FlumeError + 'a {
-    move |source| FlumeError::Io {
-        op,
-        path: path.to_path_buf(),
-        source,
+    move |source| match crate::io::not_regular(&source) {
+        Some(n) => FlumeError::NotRegular {
+            path: path.to_path_buf(),
+            kind: n.kind,
+        },
+        None => FlumeError::Io {
+            op,
+            path: path.to_path_buf(),
+            source,
+        },
     }
+}
+
+/// The whole of a small file of Flume's (a meta, an in-flight file): opened as a regular
+/// file, links refused, its size checked against `max` before anything is allocated.
+pub(crate) fn read_small(fs: &dyn Fs, path: &Path, max: u64) -> Result<Vec<u8>, FlumeError> {
+    let file = fs
+        .open_regular(path, Links::Refuse)
+        .map_err(io_err("open", path))?;
+    let len = file.len().map_err(io_err("measure", path))?;
+    if len > max {
+        return Err(FlumeError::OverLimit {
+            path: path.to_path_buf(),
+            offset: 0,
+            what: "a file size in bytes",
+            claimed: len,
+            max,
+        });
+    }
+    let mut buf = vec![0u8; usize::try_from(len).unwrap_or(0)];
+    debug_assert_eq!(buf.len() as u64, len, "a size below `max` fits memory");
+    file.read_exact_at(&mut buf, 0)
+        .map_err(io_err("read", path))?;
+    Ok(buf)
+}
+
+/// Whether `path` is there: a file, a directory, or an entry that is neither (a dangling
+/// link, a FIFO), which the reader then refuses by name instead of passing over it.
+pub(crate) fn present(fs: &dyn Fs, path: &Path) -> bool {
+    fs.exists(path) || fs.entry_info(path).is_ok()
 }
 
 /// The structure of `path` at `offset` is not Flume's.

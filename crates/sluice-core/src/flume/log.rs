@@ -17,12 +17,13 @@ use aes::cipher::{KeyIvInit, StreamCipher};
 use prost::Message;
 use zeroize::Zeroizing;
 
-use super::error::{corrupt, io_err, FlumeError};
+use super::error::{corrupt, io_err, present, read_small, FlumeError};
+use super::limits::{META_BYTES_MAX, RECORD_PAYLOAD_BYTES_MAX};
 use super::proto;
 use super::window::Window;
 use crate::event::{Bytes, Event};
 use crate::headers::Headers;
-use crate::io::{read_file, Fs, FsFile, OpenMode};
+use crate::io::{Fs, FsFile, Links};
 use record::{decode_op, stop};
 
 /// The keys of an encrypted channel by alias (AES keys of 16, 24 or 32 bytes).
@@ -96,12 +97,12 @@ impl LogFile {
         keys: &FlumeKeys,
     ) -> Result<LogFile, FlumeError> {
         let file = fs
-            .open(&path, OpenMode::Read)
+            .open_regular(&path, Links::Refuse)
             .map_err(io_err("open", &path))?;
         let len = file.len().map_err(io_err("measure", &path))?;
         let meta_path = PathBuf::from(format!("{}.meta", path.display()));
-        let meta = if fs.exists(&meta_path) {
-            let b = read_file(fs, &meta_path).map_err(io_err("read", &meta_path))?;
+        let meta = if present(fs, &meta_path) {
+            let b = read_small(fs, &meta_path, META_BYTES_MAX)?;
             if b.is_empty() {
                 None
             } else {
@@ -209,6 +210,17 @@ impl LogFile {
                 format!("a negative record length {}", n as i32),
             )));
         }
+        if at + RECORD_PREFIX + u64::from(n) <= self.len && u64::from(n) > RECORD_PAYLOAD_BYTES_MAX
+        {
+            // Inside the file (a sparse one, or a planted length): refused before reading.
+            return Err(FlumeError::OverLimit {
+                path: self.path.clone(),
+                offset: at + 1,
+                what: "a record length in bytes",
+                claimed: u64::from(n),
+                max: RECORD_PAYLOAD_BYTES_MAX,
+            });
+        }
         let Some(mut payload) = self.bytes_at(at + RECORD_PREFIX, u64::from(n))? else {
             return Ok(Err(stop(
                 at,
@@ -218,6 +230,11 @@ impl LogFile {
                 ),
             )));
         };
+        debug_assert_eq!(
+            payload.len() as u64,
+            u64::from(n),
+            "the window gives what was asked"
+        );
         if let Some(c) = &self.cipher {
             if let Err(why) = c.apply(&mut payload) {
                 return Ok(Err(stop(at, why)));

@@ -8,6 +8,7 @@
 mod checkpoint;
 mod error;
 mod inflight;
+pub mod limits;
 mod log;
 pub mod proto;
 mod queue;
@@ -70,18 +71,20 @@ pub struct FlumeChannel {
 }
 
 /// The checkpoint to start from and what was decided.
+/// `queue_max` is the most events the logs could hold.
 fn choose_checkpoint(
     fs: &dyn Fs,
     dirs: &FlumeDirs,
+    queue_max: u64,
 ) -> Result<(Option<FlumeCheckpoint>, CheckpointUsed), FlumeError> {
-    let why = match checkpoint::read(fs, &dirs.checkpoint_dir)? {
+    let why = match checkpoint::read(fs, &dirs.checkpoint_dir, queue_max)? {
         CheckpointRead::Usable(c) => return Ok((Some(c), CheckpointUsed::Primary)),
         CheckpointRead::Absent => "no checkpoint file".to_string(),
         CheckpointRead::Refused(why) => why,
     };
     if let Some(b) = &dirs.backup_checkpoint_dir {
         if fs.exists(&b.join("backupComplete")) {
-            match checkpoint::read(fs, b)? {
+            match checkpoint::read(fs, b, queue_max)? {
                 CheckpointRead::Usable(c) => return Ok((Some(c), CheckpointUsed::Backup(why))),
                 CheckpointRead::Absent => {}
                 CheckpointRead::Refused(b_why) => {
@@ -100,7 +103,8 @@ impl FlumeChannel {
     /// Replays the channel in `dirs`; encrypted log files need their keys in `keys`.
     pub fn open(fs: &dyn Fs, dirs: &FlumeDirs, keys: &FlumeKeys) -> Result<Self, FlumeError> {
         let logs = log::discover(fs, &dirs.data_dirs, keys)?;
-        let (ckpt, used) = choose_checkpoint(fs, dirs)?;
+        let log_bytes: u64 = logs.iter().map(LogFile::len).sum();
+        let (ckpt, used) = choose_checkpoint(fs, dirs, log_bytes / limits::PUT_RECORD_BYTES_MIN)?;
         let mut counts = ReplayCounts::default();
         let queue = replay::replay(&logs, ckpt.as_ref(), &mut counts)?;
         let report = FlumeReport {

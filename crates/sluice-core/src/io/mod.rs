@@ -5,10 +5,13 @@
 //! durable bytes apart, can produce a crash image (unsynced writes dropped or torn, unsynced
 //! directory entries lost) and can fail a chosen operation with EIO or ENOSPC.
 
+mod entry;
 mod seam;
 mod sim_fs;
+mod statx;
 mod std_fs;
 
+pub use entry::{not_regular, read_regular, EntryInfo, EntryKind, Links, NotRegular};
 pub use seam::{
     read_file, write_file_atomic, DirLock, FileInfo, FileKind, Fs, FsFile, OpenMode, DIRECT_ALIGN,
     LOCK_FILE_NAME,

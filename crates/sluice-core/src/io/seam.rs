@@ -6,6 +6,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::entry::{EntryInfo, EntryKind, Links, NotRegular};
+
 /// How to open a file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OpenMode {
@@ -166,6 +168,48 @@ pub trait Fs: Send + Sync + Debug {
     fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
         Ok(path.to_path_buf())
     }
+    /// What `path` names itself and who owns it, a link at its last component not followed
+    /// (`lstat`). The default, for file systems with no such notion, fails with `Unsupported`
+    /// (and whoever must not follow a link then refuses to go on).
+    fn entry_info(&self, path: &Path) -> io::Result<EntryInfo> {
+        let _ = path;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this file system reports no entry kinds or owners",
+        ))
+    }
+    /// Opens an existing file to read that must be a regular file: opened non-blocking (a
+    /// FIFO never waits for a writer), a link at the last component refused with
+    /// [`Links::Refuse`] (`O_NOFOLLOW`), then checked on the descriptor (`fstat`), so a swap
+    /// between a check and the open is caught too. Anything else fails with [`NotRegular`]
+    /// inside an `InvalidInput` error. The default, for wrappers, checks by path and then opens
+    /// (not race-free: real file systems override it).
+    fn open_regular(&self, path: &Path, links: Links) -> io::Result<Arc<dyn FsFile>> {
+        if links == Links::Refuse {
+            let e = self.entry_info(path)?;
+            if e.kind != EntryKind::File {
+                return Err(NotRegular { kind: e.kind }.into_io());
+            }
+        }
+        match self.file_info(path) {
+            Ok(i) if i.kind == FileKind::Dir => {
+                return Err(NotRegular {
+                    kind: EntryKind::Dir,
+                }
+                .into_io())
+            }
+            Ok(i) if i.kind == FileKind::Other => {
+                return Err(NotRegular {
+                    kind: EntryKind::Other,
+                }
+                .into_io())
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Unsupported => {}
+            Err(e) => return Err(e),
+        }
+        self.open(path, OpenMode::Read)
+    }
 }
 
 /// Name of the lock file placed in every locked directory.
@@ -190,7 +234,12 @@ pub fn write_file_atomic(fs: &dyn Fs, path: &Path, bytes: &[u8]) -> io::Result<(
     let mut tmp_name = path.as_os_str().to_owned();
     tmp_name.push(".tmp");
     let tmp = std::path::PathBuf::from(tmp_name);
-    let file = fs.open(&tmp, OpenMode::CreateTruncate)?;
+    // A temporary left by a crash (or planted: a link to another file) is removed, never
+    // written through: `CreateNew` (O_EXCL) does not follow a link and fails if one reappears.
+    if fs.exists(&tmp) || fs.entry_info(&tmp).is_ok() {
+        fs.remove_file(&tmp)?;
+    }
+    let file = fs.open(&tmp, OpenMode::CreateNew)?;
     file.write_all_at(bytes, 0)?;
     file.sync_data()?;
     drop(file);

@@ -23,6 +23,8 @@ use parking_lot::Mutex;
 mod crash;
 mod fault;
 mod file;
+mod helpers;
+mod special;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -30,7 +32,9 @@ mod tests;
 use self::fault::HookSlot;
 pub use self::fault::{Fault, SyncHook};
 use self::file::SimFile;
+use self::special::OpenSpecial;
 use self::state::{Inode, Pending, State};
+use super::entry::{EntryInfo, Links};
 use super::seam::{DirLock, FileInfo, FileKind, Fs, FsFile, OpenMode};
 
 /// The simulated file system. Cloning shares the same state.
@@ -110,59 +114,6 @@ impl SimFs {
     pub fn on_sync(&self, hook: Option<SyncHook>) {
         self.state.lock().sync_hook = hook.map(HookSlot);
     }
-
-    /// The bytes of `path` that survive a power loss now (its durable content), for tests.
-    pub fn durable_bytes(&self, path: &Path) -> io::Result<Vec<u8>> {
-        let st = self.state.lock();
-        let ino = st.lookup(path)?;
-        st.inodes
-            .get(&ino)
-            .map(|i| i.durable.clone())
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "inode"))
-    }
-
-    /// Removes `dir`, its files and its subdirectories at once, durably (`rm -rf` and a
-    /// sync). Open handles keep working on the unlinked files, as on Linux.
-    pub fn remove_tree(&self, dir: &Path) {
-        let mut st = self.state.lock();
-        st.dirs.retain(|d, _| !d.starts_with(dir));
-        st.durable_dirs.retain(|d, _| !d.starts_with(dir));
-    }
-
-    /// Removes one directory entry without syncing the directory: a crash image taken before
-    /// the next `sync_dir` of `path`'s directory still has it. Test helper (not a seam call).
-    pub fn unlink_durably(&self, path: &Path) -> io::Result<()> {
-        let mut st = self.state.lock();
-        let (dir, name) = State::split(path)?;
-        let gone = st.dirs.get_mut(&dir).and_then(|d| d.remove(&name));
-        if let Some(d) = st.durable_dirs.get_mut(&dir) {
-            d.remove(&name);
-        }
-        gone.map(|_| ())
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{}", path.display())))
-    }
-
-    /// Flips one byte of a file in place (current and durable), for corruption tests.
-    pub fn corrupt_byte(&self, path: &Path, offset: u64) -> io::Result<()> {
-        let mut st = self.state.lock();
-        let ino = st.lookup(path)?;
-        let inode = st
-            .inodes
-            .get_mut(&ino)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "inode"))?;
-        let off = offset as usize;
-        if off >= inode.current.len() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "offset past end",
-            ));
-        }
-        inode.current[off] ^= 0xFF;
-        if off < inode.durable.len() {
-            inode.durable[off] ^= 0xFF;
-        }
-        Ok(())
-    }
 }
 
 impl Fs for SimFs {
@@ -190,6 +141,7 @@ impl Fs for SimFs {
             io::Error::new(io::ErrorKind::NotFound, format!("{}", path.display()))
         })?;
         let mut names: Vec<String> = dir.keys().cloned().collect();
+        names.extend(special::names_in(&st, path));
         // Subdirectories are listed too.
         for d in st.dirs.keys() {
             if d.parent() == Some(path) {
@@ -205,6 +157,10 @@ impl Fs for SimFs {
     fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Arc<dyn FsFile>> {
         let mut st = self.state.lock();
         st.tick()?;
+        if let OpenSpecial::Follow(target) = special::on_open(&st, path, None)? {
+            drop(st);
+            return self.open(&target, mode);
+        }
         let (dir, name) = State::split(path)?;
         if !st.dirs.contains_key(&dir) {
             return Err(io::Error::new(
@@ -285,6 +241,9 @@ impl Fs for SimFs {
     fn remove_file(&self, path: &Path) -> io::Result<()> {
         let mut st = self.state.lock();
         st.tick()?;
+        if special::remove(&mut st, path) {
+            return Ok(());
+        }
         let (dir, name) = State::split(path)?;
         let removed = st.dirs.get_mut(&dir).and_then(|d| d.remove(&name));
         if removed.is_none() {
@@ -299,6 +258,9 @@ impl Fs for SimFs {
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         let mut st = self.state.lock();
         st.tick()?;
+        if special::rename(&mut st, from, to) {
+            return Ok(());
+        }
         let (fdir, fname) = State::split(from)?;
         let (tdir, tname) = State::split(to)?;
         let ino = st
@@ -346,8 +308,35 @@ impl Fs for SimFs {
     }
 
     fn exists(&self, path: &Path) -> bool {
+        let target = {
+            let st = self.state.lock();
+            match special::on_open(&st, path, Some(Links::Follow)) {
+                Ok(OpenSpecial::Plain) => {
+                    return st.dirs.contains_key(path) || st.lookup(path).is_ok()
+                }
+                Ok(OpenSpecial::Follow(t)) => t,
+                Err(_) => return true,
+            }
+        };
+        self.exists(&target)
+    }
+
+    fn entry_info(&self, path: &Path) -> io::Result<EntryInfo> {
+        special::entry_info(&self.state.lock(), path)
+    }
+
+    fn open_regular(&self, path: &Path, links: Links) -> io::Result<Arc<dyn FsFile>> {
         let st = self.state.lock();
-        st.dirs.contains_key(path) || st.lookup(path).is_ok()
+        if let OpenSpecial::Follow(target) = special::on_open(&st, path, Some(links))? {
+            drop(st);
+            return self.open_regular(&target, links);
+        }
+        if st.dirs.contains_key(path) {
+            let kind = super::EntryKind::Dir;
+            return Err(super::NotRegular { kind }.into_io());
+        }
+        drop(st);
+        self.open(path, OpenMode::Read)
     }
 
     /// Simulated files have no owners: files are `0o600`, directories `0o700`.

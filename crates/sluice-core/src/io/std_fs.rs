@@ -14,7 +14,9 @@ use std::sync::Arc;
 
 use fs2::FileExt as _;
 
+use super::entry::{EntryInfo, EntryKind, Links, NotRegular};
 use super::seam::{DirLock, FileInfo, FileKind, Fs, FsFile, OpenMode, LOCK_FILE_NAME};
+use super::statx::statx_only;
 
 /// The most zeros [`FsFile::write_all_at_padded`] writes from a static buffer (a page and a
 /// frame header: what the buffered writer of a recycled segment pads with).
@@ -24,44 +26,20 @@ const PAD_ZEROS_MAX: usize = 8192;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct StdFs;
 
-/// One `statx` of `file` asking for `mask` alone; `None` where the kernel has no `statx`
-/// (the caller then asks `fstat`).
-///
-/// Why not `fstat` (`File::metadata`): it asks for the change and modification times, and a
-/// file system with multigrain timestamps (ext4 and xfs since Linux 6.13) then stamps the
-/// file's next write with a fresh fine-grained time, which the next fdatasync writes out with
-/// the inode. Asked after every group commit's fdatasync, that was one more metadata write
-/// and wait per fdatasync (6,424 4 KiB `WSM` requests beside 5,940 flushes in 1.5 s of W2, on
-/// Linux 6.18 and ext4); asking for the link count alone leaves the times unqueried, and
-/// the file's time is written out only when it moves (about once per clock tick).
-fn statx_only(file: &File, mask: libc::c_uint) -> Option<io::Result<libc::statx>> {
-    use std::os::fd::AsRawFd;
-    let mut st = std::mem::MaybeUninit::<libc::statx>::zeroed();
-    // SAFETY: statx(2) on a descriptor this value owns, with an empty NUL-terminated path and
-    // AT_EMPTY_PATH (the descriptor itself); `st` is a valid, writable `statx` buffer.
-    let r = unsafe {
-        libc::statx(
-            file.as_raw_fd(),
-            c"".as_ptr(),
-            libc::AT_EMPTY_PATH | libc::AT_STATX_SYNC_AS_STAT,
-            mask,
-            st.as_mut_ptr(),
-        )
-    };
-    if r != 0 {
-        let e = io::Error::last_os_error();
-        return match e.raw_os_error() {
-            Some(libc::ENOSYS) => None,
-            _ => Some(Err(e)),
-        };
+/// The seam's kind of a file type.
+fn entry_kind(t: std::fs::FileType) -> EntryKind {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_symlink() {
+        EntryKind::Symlink
+    } else if t.is_file() {
+        EntryKind::File
+    } else if t.is_dir() {
+        EntryKind::Dir
+    } else if t.is_fifo() {
+        EntryKind::Fifo
+    } else {
+        EntryKind::Other
     }
-    // SAFETY: statx returned 0, so it filled the buffer (which started zeroed).
-    let st = unsafe { st.assume_init() };
-    if st.stx_mask & mask != mask {
-        // The file system could not say: ask fstat.
-        return None;
-    }
-    Some(Ok(st))
 }
 
 #[derive(Debug)]
@@ -314,6 +292,41 @@ impl Fs for StdFs {
 
     fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
         std::fs::canonicalize(path)
+    }
+
+    fn entry_info(&self, path: &Path) -> io::Result<EntryInfo> {
+        let meta = std::fs::symlink_metadata(path)?;
+        // SAFETY: geteuid(2) cannot fail and touches no memory.
+        let euid = unsafe { libc::geteuid() };
+        Ok(EntryInfo {
+            kind: entry_kind(meta.file_type()),
+            uid: meta.uid(),
+            own: meta.uid() == euid,
+        })
+    }
+
+    fn open_regular(&self, path: &Path, links: Links) -> io::Result<Arc<dyn FsFile>> {
+        let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
+        if links == Links::Refuse {
+            flags |= libc::O_NOFOLLOW;
+        }
+        let file = match OpenOptions::new().read(true).custom_flags(flags).open(path) {
+            Ok(f) => f,
+            // open(2): ELOOP "O_NOFOLLOW was specified and the final component is a link".
+            Err(e) if links == Links::Refuse && e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err(NotRegular {
+                    kind: EntryKind::Symlink,
+                }
+                .into_io())
+            }
+            Err(e) => return Err(e),
+        };
+        // The descriptor's own type: what was opened, whatever the path names by now.
+        let kind = entry_kind(file.metadata()?.file_type());
+        if kind != EntryKind::File {
+            return Err(NotRegular { kind }.into_io());
+        }
+        Ok(Arc::new(StdFile(file)))
     }
 
     fn file_info(&self, path: &Path) -> io::Result<FileInfo> {

@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 use super::error::KeystoreError;
 use super::secret_key::SecretKey;
 use super::store::Keystore;
-use crate::io::{FileKind, Fs, OpenMode};
+use crate::io::{FileKind, Fs, Links};
 
 /// Largest password file read, in bytes.
 pub const PASSWORD_FILE_BYTES_MAX: u64 = 64 * 1024;
@@ -140,7 +140,19 @@ fn read_checked(
             ),
         });
     }
-    let file = fs.open(path, OpenMode::Read).map_err(io_error)?;
+    // Non-blocking and checked on the descriptor: a path swapped to a FIFO (or anything not
+    // a regular file) after the check above is refused, never waited on. A keystore may be
+    // a link (to a secrets mount), so links are followed.
+    let file = fs.open_regular(path, Links::Follow).map_err(|e| {
+        if crate::io::not_regular(&e).is_some() {
+            KeystoreError::NotAFile {
+                path: path.to_path_buf(),
+                config_key: config_key.to_owned(),
+            }
+        } else {
+            io_error(e)
+        }
+    })?;
     let len = file.len().map_err(io_error)?;
     if len > max {
         let msg = format!("{len} bytes, more than the {max} read");

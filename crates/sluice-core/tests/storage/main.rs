@@ -25,6 +25,7 @@ mod flume_adopt;
 mod flume_damage;
 mod flume_fixtures;
 mod flume_gen;
+mod flume_hostile;
 mod full_disk;
 mod full_disk_real;
 mod gcommit_power_loss;

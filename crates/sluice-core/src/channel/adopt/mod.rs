@@ -65,6 +65,15 @@ pub enum AdoptError {
         /// The capacity.
         capacity: u64,
     },
+    /// Where the adoption expects its own directory or file there is a link, a FIFO, or
+    /// another user's: nothing was removed or moved.
+    #[error("{} is {found}, where the adoption expects its own directory or file (made by this user): it never follows a link or works in another user's folder, and removed or moved nothing; check what it is, remove it, and rerun", path.display())]
+    NotOwn {
+        /// The path.
+        path: PathBuf,
+        /// What is there instead.
+        found: String,
+    },
     /// The state file is not one an adoption writes.
     #[error("{} holds {text:?}, not an adoption's state: remove it only if no adoption ran here", path.display())]
     BadState {
@@ -206,6 +215,7 @@ pub fn adopt(fs: Arc<dyn Fs>, req: &AdoptRequest<'_>) -> Result<Adopted, AdoptEr
     let fsr = fs.as_ref();
     let dirs = target_dirs(&req.target);
     let ckpt = &req.target.checkpoint_dir;
+    guard_all(fsr, &dirs, ckpt)?;
     let phase = read_phase(fsr, ckpt)?;
     if phase == Phase::Idle {
         if let Some(events) = read_done(fsr, ckpt)? {

@@ -16,7 +16,7 @@
 use std::path::{Path, PathBuf};
 
 use super::AdoptError;
-use crate::io::{read_file, write_file_atomic, Fs};
+use crate::io::{read_file, write_file_atomic, EntryKind, Fs};
 
 /// The state file's name, in the target checkpoint directory.
 pub const ADOPT_STATE: &str = "adopt.state";
@@ -119,9 +119,62 @@ pub fn write_phase(fs: &dyn Fs, checkpoint_dir: &Path, phase: &Phase) -> Result<
     write_file_atomic(fs, &path, text.as_bytes()).map_err(io("write", &path))
 }
 
+/// What `path` must be, where the adoption creates, empties, moves or removes things.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Own {
+    /// A directory of the adoption's own (`.sluice-adopt`, `flume-adopted-<time>`).
+    Dir,
+    /// A file of the adoption's own (`adopt.state`, `adopt.done`).
+    File,
+}
+
+/// Refuses `path` unless it is absent or what the adoption itself made: a directory (or
+/// file) owned by this process's user, not a link, a FIFO or another user's. Links are not
+/// followed (`lstat`), so nothing is ever emptied, moved or removed through one.
+pub fn guard_own(fs: &dyn Fs, path: &Path, want: Own) -> Result<(), AdoptError> {
+    let info = match fs.entry_info(path) {
+        Ok(i) => i,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io("inspect", path)(e)),
+    };
+    let kind_ok = match want {
+        Own::Dir => info.kind == EntryKind::Dir,
+        Own::File => info.kind == EntryKind::File,
+    };
+    if kind_ok && info.own {
+        return Ok(());
+    }
+    Err(AdoptError::NotOwn {
+        path: path.to_path_buf(),
+        found: if kind_ok {
+            format!("owned by uid {}, another user", info.uid)
+        } else {
+            info.kind.describe().to_string()
+        },
+    })
+}
+
+/// Checks, before anything is removed or moved, every path of `dirs` an adoption creates,
+/// empties, moves or removes: each `.sluice-adopt` and `flume-adopted-*`, and the state files
+/// in `checkpoint_dir`.
+pub fn guard_all(fs: &dyn Fs, dirs: &[PathBuf], checkpoint_dir: &Path) -> Result<(), AdoptError> {
+    for name in [ADOPT_STATE, ADOPT_DONE] {
+        guard_own(fs, &checkpoint_dir.join(name), Own::File)?;
+    }
+    for d in dirs {
+        guard_own(fs, &d.join(STAGING), Own::Dir)?;
+        let Ok(names) = fs.list_dir(d) else { continue };
+        for n in names.iter().filter(|n| n.starts_with(ADOPTED_PREFIX)) {
+            guard_own(fs, &d.join(n), Own::Dir)?;
+        }
+    }
+    Ok(())
+}
+
 /// Empties and removes `dir/.sluice-adopt` (files only: the staged channel has no folders).
 pub fn clear_staging(fs: &dyn Fs, dir: &Path) -> Result<(), AdoptError> {
     let staging = dir.join(STAGING);
+    guard_own(fs, &staging, Own::Dir)?;
     if !fs.exists(&staging) {
         return Ok(());
     }
@@ -144,7 +197,9 @@ pub fn is_adoption_file(name: &str) -> bool {
 /// place); what an earlier run moved is not there any more, so a rerun moves the rest.
 pub fn move_flume_files(fs: &dyn Fs, dir: &Path, folder: &str) -> Result<(), AdoptError> {
     let dest = dir.join(folder);
+    guard_own(fs, &dest, Own::Dir)?;
     fs.create_dir_all(&dest).map_err(io("create", &dest))?;
+    guard_own(fs, &dest, Own::Dir)?;
     for name in fs.list_dir(dir).map_err(io("list", dir))? {
         if is_adoption_file(&name) || name.starts_with(ADOPTED_PREFIX) {
             continue;
@@ -160,6 +215,7 @@ pub fn move_flume_files(fs: &dyn Fs, dir: &Path, folder: &str) -> Result<(), Ado
 /// Moves the staged files of `dir` up into it and removes the staging directory.
 pub fn raise_staging(fs: &dyn Fs, dir: &Path) -> Result<(), AdoptError> {
     let staging = dir.join(STAGING);
+    guard_own(fs, &staging, Own::Dir)?;
     if !fs.exists(&staging) {
         return Ok(());
     }

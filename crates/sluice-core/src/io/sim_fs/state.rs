@@ -37,6 +37,15 @@ pub(super) fn apply(target: &mut Vec<u8>, p: &Pending) {
     }
 }
 
+/// An entry that is neither a file nor a directory (made only by test helpers).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Special {
+    /// A symbolic link to this path.
+    Symlink(PathBuf),
+    /// A FIFO.
+    Fifo,
+}
+
 #[derive(Debug, Default)]
 pub(super) struct State {
     pub(super) inodes: HashMap<u64, Inode>,
@@ -58,6 +67,10 @@ pub(super) struct State {
     pub(super) direct_align: usize,
     pub(super) sync_hook: Option<super::fault::HookSlot>,
     pub(super) rng: u64,
+    /// Links and FIFOs by path (test helpers make them; not kept by crash images).
+    pub(super) specials: BTreeMap<PathBuf, Special>,
+    /// Paths owned by another user than the process's.
+    pub(super) foreign: BTreeSet<PathBuf>,
 }
 
 impl State {

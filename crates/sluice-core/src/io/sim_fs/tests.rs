@@ -58,3 +58,31 @@ fn second_lock_on_a_directory_is_refused_until_the_first_is_dropped() {
     drop(l);
     assert!(fs.lock_dir(Path::new("/d")).is_ok());
 }
+
+#[test]
+fn a_simulated_link_or_fifo_is_reported_as_such_and_refused_where_a_regular_file_must_be() {
+    use crate::io::{not_regular, EntryKind, Links};
+    let fs = SimFs::new(1);
+    let dir = Path::new("/d");
+    fs.create_dir_all(dir).unwrap();
+    let f = fs.open(&dir.join("real"), OpenMode::CreateNew).unwrap();
+    f.write_all_at(b"abc", 0).unwrap();
+    fs.make_symlink(&dir.join("link"), &dir.join("real")).unwrap();
+    fs.make_fifo(&dir.join("fifo")).unwrap();
+    fs.set_foreign_owner(&dir.join("real"));
+    assert_eq!(fs.list_dir(dir).unwrap(), ["fifo", "link", "real"]);
+    let kind = |p: &str| fs.entry_info(&dir.join(p)).unwrap().kind;
+    assert_eq!(kind("link"), EntryKind::Symlink);
+    assert_eq!(kind("fifo"), EntryKind::Fifo);
+    assert!(!fs.entry_info(&dir.join("real")).unwrap().own);
+    let refused = |p: &str, links| {
+        let e = fs.open_regular(&dir.join(p), links).unwrap_err();
+        not_regular(&e).map(|n| n.kind)
+    };
+    assert_eq!(refused("link", Links::Refuse), Some(EntryKind::Symlink));
+    assert_eq!(refused("fifo", Links::Follow), Some(EntryKind::Fifo));
+    let through = fs.open_regular(&dir.join("link"), Links::Follow).unwrap();
+    assert_eq!(through.len().unwrap(), 3);
+    fs.remove_file(&dir.join("link")).unwrap();
+    assert!(fs.exists(&dir.join("real")), "removing a link leaves its target");
+}

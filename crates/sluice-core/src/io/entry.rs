@@ -1,0 +1,99 @@
+//! What a path names *itself*, links not followed ([`EntryInfo`], from [`Fs::entry_info`]),
+//! and the error a file that must be regular gives when it is not ([`NotRegular`], from
+//! [`Fs::open_regular`]): what the adoption checks before it empties, moves or removes
+//! anything, and what every reader of another program's files (Flume's logs and checkpoints,
+//! keystores, key files) opens through, so a FIFO or a device is refused, never waited on.
+
+use std::io;
+use std::path::Path;
+
+use super::seam::Fs;
+
+/// What a directory entry is, links not followed (`lstat`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link (whatever it points at).
+    Symlink,
+    /// A FIFO (named pipe).
+    Fifo,
+    /// Anything else: a device or a socket.
+    Other,
+}
+
+impl EntryKind {
+    /// The kind in words, for errors ("a symbolic link").
+    pub fn describe(self) -> &'static str {
+        match self {
+            EntryKind::File => "a regular file",
+            EntryKind::Dir => "a directory",
+            EntryKind::Symlink => "a symbolic link",
+            EntryKind::Fifo => "a FIFO",
+            EntryKind::Other => "a device or a socket",
+        }
+    }
+}
+
+/// A directory entry's kind and owner, links not followed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EntryInfo {
+    /// What the entry is.
+    pub kind: EntryKind,
+    /// Its owner's uid.
+    pub uid: u32,
+    /// Whether its owner is this process's effective uid (what Sluice creates is).
+    pub own: bool,
+}
+
+/// Whether [`Fs::open_regular`] follows a symbolic link at the path's last component.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Links {
+    /// Follow it (keystores and key files may legitimately be links).
+    Follow,
+    /// Refuse it (`O_NOFOLLOW`): another program's data files, which never are.
+    Refuse,
+}
+
+/// A file that must be regular is not: the error inside the `io::Error` that
+/// [`Fs::open_regular`] returns (`InvalidInput`), found with [`not_regular`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not a regular file: {}", kind.describe())]
+pub struct NotRegular {
+    /// What the path names instead.
+    pub kind: EntryKind,
+}
+
+impl NotRegular {
+    /// The `io::Error` carrying it.
+    pub fn into_io(self) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidInput, self)
+    }
+}
+
+/// The [`NotRegular`] an error of [`Fs::open_regular`] carries, if it is one.
+pub fn not_regular(e: &io::Error) -> Option<NotRegular> {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<NotRegular>())
+        .copied()
+}
+
+/// Reads a whole regular file of at most `max_bytes` bytes: opened with
+/// [`Fs::open_regular`], its length checked on the descriptor before anything is allocated.
+pub fn read_regular(fs: &dyn Fs, path: &Path, links: Links, max_bytes: u64) -> io::Result<Vec<u8>> {
+    let file = fs.open_regular(path, links)?;
+    let len = file.len()?;
+    if len > max_bytes {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{len} bytes, more than the {max_bytes} such a file may hold"),
+        ));
+    }
+    let len = usize::try_from(len)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "file too large to read"))?;
+    let mut buf = vec![0u8; len];
+    file.read_exact_at(&mut buf, 0)?;
+    Ok(buf)
+}
