@@ -50,6 +50,10 @@ pub struct AdoptArgs {
     /// Skip queued events whose record is damaged (each printed) instead of stopping.
     #[arg(long)]
     skip_damaged: bool,
+    /// Adopt an encrypted Flume channel into a new channel without `encryption.*` keys, its
+    /// events then written in plaintext (refused without this flag).
+    #[arg(long)]
+    allow_plaintext: bool,
     /// An encrypted channel's keystore (Flume's `encryption.keyProvider.keyStoreFile`, JCEKS
     /// or PKCS12).
     #[arg(
@@ -165,8 +169,18 @@ fn run_adopt(args: AdoptArgs) -> anyhow::Result<i32> {
         in_place: args.in_place,
         skip_damaged: args.skip_damaged,
         now_ms: now_ms(),
+        allow_plaintext: args.allow_plaintext,
     };
-    let done = adopt(Arc::new(StdFs), &req).context("the adoption stopped (rerun it to finish)")?;
+    let done = adopt(Arc::new(StdFs), &req).context("the adoption stopped")?;
+    if done.already_done {
+        println!(
+            "nothing to adopt: {} holds a finished adoption of {} events ({}); the channel is ready",
+            target.checkpoint_dir.display(),
+            done.events,
+            sluice_core::adopt::ADOPT_DONE
+        );
+        return Ok(OK);
+    }
     if let Some(r) = &done.report {
         print_report(r);
     }

@@ -73,6 +73,7 @@ fn request<'a>(
         in_place: false,
         skip_damaged: false,
         now_ms: 1_800_000_000_000,
+        allow_plaintext: false,
     }
 }
 

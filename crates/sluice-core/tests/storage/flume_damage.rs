@@ -93,6 +93,7 @@ fn a_put_whose_crc_fails_is_named_and_never_read_as_an_event() {
         in_place: false,
         skip_damaged: false,
         now_ms: 1,
+        allow_plaintext: false,
     };
     let err = adopt(Arc::new(StdFs), &req).unwrap_err();
     assert!(

@@ -71,6 +71,7 @@ fn adopt_in_place(dirs: &FlumeDirs) -> Result<(), AdoptError> {
         in_place: true,
         skip_damaged: false,
         now_ms: NOW_MS,
+        allow_plaintext: false,
     };
     adopt(Arc::new(StdFs), &req).map(|_| ())
 }

@@ -5,18 +5,20 @@
 //! durable. A kill at any moment and a rerun give the same channel, never half of one and
 //! never an event twice (`staging.rs`). [`survey`] reads everything and writes nothing.
 
+mod refuse;
 mod staging;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
+use self::refuse::{refuse_downgrade, refuse_live_flume, refuse_non_empty};
 use self::staging::{Phase, *};
 pub use self::staging::{ADOPTED_PREFIX, ADOPT_DONE, ADOPT_STATE, STAGING};
 use super::config::FileChannelConfig;
 use super::error::ChannelError;
 use super::inner::FileChannel;
 use crate::flume::{FlumeChannel, FlumeDirs, FlumeError, FlumeKeys, FlumeReport};
-use crate::io::{Fs, LOCK_FILE_NAME};
+use crate::io::Fs;
 
 /// The most events one transaction of the new channel carries.
 const BATCH_MAX: usize = 1000;
@@ -74,6 +76,17 @@ pub enum AdoptError {
         /// What is there instead.
         found: String,
     },
+    /// Flume's channel is encrypted and the new one has no keys: its events would be written
+    /// in plaintext.
+    #[error("Flume's channel is encrypted ({files} log files with key {alias:?}, e.g. {}) but the new channel has no encryption keys, so its events would be written in plaintext: give the new channel its keys (encryption.activeKey and encryption.keyProvider.*: in the agent's channel, or `sluice channel adopt --set encryption.activeKey=ALIAS --set encryption.keyProvider=JCEKSFILE --set encryption.keyProvider.keyStoreFile=FILE ...`, see docs/encryption.md), or pass --allow-plaintext to accept plaintext", example.display())]
+    WouldDowngrade {
+        /// Flume's encrypted log files.
+        files: usize,
+        /// One of them.
+        example: PathBuf,
+        /// Its key alias.
+        alias: String,
+    },
     /// The state file is not one an adoption writes.
     #[error("{} holds {text:?}, not an adoption's state: remove it only if no adoption ran here", path.display())]
     BadState {
@@ -99,6 +112,9 @@ pub struct AdoptRequest<'a> {
     pub skip_damaged: bool,
     /// When the adoption started (ms since the epoch): names the folder in place.
     pub now_ms: u64,
+    /// Adopt an encrypted Flume channel into a channel without encryption keys, its events
+    /// then written in plaintext (refused otherwise: [`AdoptError::WouldDowngrade`]).
+    pub allow_plaintext: bool,
 }
 
 /// What an adoption did.
@@ -114,6 +130,8 @@ pub struct Adopted {
     pub moved_to: Option<String>,
     /// Whether this run finished an interrupted one.
     pub resumed: bool,
+    /// Whether a finished adoption was found and nothing was done (`adopt.done`).
+    pub already_done: bool,
 }
 
 /// What a Flume channel holds, read whole without writing.
@@ -155,31 +173,6 @@ pub fn survey(fs: &dyn Fs, dirs: &FlumeDirs, keys: &FlumeKeys) -> Result<Survey,
     })
 }
 
-/// Refuses a Flume channel whose `in_use.lock` a live process holds.
-fn refuse_live_flume(fs: &dyn Fs, dirs: &FlumeDirs) -> Result<(), AdoptError> {
-    let all = std::iter::once(&dirs.checkpoint_dir)
-        .chain(&dirs.backup_checkpoint_dir)
-        .chain(&dirs.data_dirs);
-    for d in all {
-        let lock = d.join(LOCK_FILE_NAME);
-        if !fs.exists(&lock) {
-            continue;
-        }
-        match fs.posix_lock_holder(&lock) {
-            Ok(Some(pid)) => return Err(AdoptError::FlumeRunning { path: lock, pid }),
-            Ok(None) => {}
-            Err(source) => {
-                return Err(AdoptError::Io {
-                    op: "check the lock of",
-                    path: lock,
-                    source,
-                })
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Every directory of the new channel.
 fn target_dirs(c: &FileChannelConfig) -> Vec<PathBuf> {
     let mut v = vec![c.checkpoint_dir.clone()];
@@ -188,26 +181,6 @@ fn target_dirs(c: &FileChannelConfig) -> Vec<PathBuf> {
     }
     v.extend(c.data_dirs.iter().cloned());
     v
-}
-
-/// Refuses a target directory (not in place) holding anything but an adoption's own files.
-fn refuse_non_empty(fs: &dyn Fs, dir: &Path) -> Result<(), AdoptError> {
-    let Ok(names) = fs.list_dir(dir) else {
-        return Ok(());
-    };
-    let other: Vec<String> = names
-        .into_iter()
-        .filter(|n| !staging::is_adoption_file(n))
-        .take(3)
-        .collect();
-    if other.is_empty() {
-        Ok(())
-    } else {
-        Err(AdoptError::TargetNotEmpty {
-            dir: dir.to_path_buf(),
-            found: other.join(", "),
-        })
-    }
 }
 
 /// Adopts the Flume channel of `req` (or finishes an interrupted adoption).
@@ -224,7 +197,8 @@ pub fn adopt(fs: Arc<dyn Fs>, req: &AdoptRequest<'_>) -> Result<Adopted, AdoptEr
                 report: None,
                 skipped: Vec::new(),
                 moved_to: None,
-                resumed: true,
+                resumed: false,
+                already_done: true,
             });
         }
     }
@@ -235,6 +209,7 @@ pub fn adopt(fs: Arc<dyn Fs>, req: &AdoptRequest<'_>) -> Result<Adopted, AdoptEr
         skipped: Vec::new(),
         moved_to: None,
         resumed,
+        already_done: false,
     };
     let (folder, events) = match phase {
         Phase::Moving(f, n) | Phase::Raising(f, n) => (f, n),
@@ -306,6 +281,9 @@ pub fn adopt_if_flume(
         in_place: true,
         skip_damaged: false,
         now_ms,
+        // The agent reads Flume's keys from the channel's own `encryption.*`, so an encrypted
+        // Flume channel is read only where the new one seals: no downgrade to allow.
+        allow_plaintext: false,
     };
     adopt(fs, &req).map(Some)
 }
@@ -317,6 +295,7 @@ fn write_staged(
     out: &mut Adopted,
 ) -> Result<u64, AdoptError> {
     let flume = FlumeChannel::open(fs.as_ref(), &req.flume, req.keys)?;
+    refuse_downgrade(&flume.report, req)?;
     let events = flume.queue.len() as u64;
     if events > req.target.capacity {
         return Err(AdoptError::OverCapacity {
