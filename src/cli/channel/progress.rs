@@ -101,6 +101,9 @@ impl Fs for Metered {
     fn file_info(&self, path: &Path) -> std::io::Result<sluice_core::io::FileInfo> {
         self.inner.file_info(path)
     }
+    fn remove_own_dir(&self, dir: &Path) -> std::io::Result<()> {
+        self.inner.remove_own_dir(dir)
+    }
     fn entry_info(&self, path: &Path) -> std::io::Result<sluice_core::io::EntryInfo> {
         self.inner.entry_info(path)
     }

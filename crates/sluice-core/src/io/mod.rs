@@ -6,6 +6,7 @@
 //! directory entries lost) and can fail a chosen operation with EIO or ENOSPC.
 
 mod entry;
+mod own_dir;
 mod seam;
 mod sim_fs;
 mod statx;

@@ -168,6 +168,29 @@ pub trait Fs: Send + Sync + Debug {
     fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
         Ok(path.to_path_buf())
     }
+    /// Removes every file in the directory `dir`, then `dir`, where `dir` must be a directory
+    /// of this process's user (one Sluice made): a link or another user's directory there is
+    /// refused (`PermissionDenied`) and left as it is. The real file system works through a
+    /// descriptor (`O_NOFOLLOW`, `fstat`, `unlinkat`), so a swap after a check removes nothing
+    /// outside; the default checks with [`Fs::entry_info`], then removes by path.
+    fn remove_own_dir(&self, dir: &Path) -> io::Result<()> {
+        let info = self.entry_info(dir)?;
+        if info.kind != EntryKind::Dir || !info.own {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} is {} of uid {}, not a directory of this user's own: left as it is",
+                    dir.display(),
+                    info.kind.describe(),
+                    info.uid
+                ),
+            ));
+        }
+        for name in self.list_dir(dir)? {
+            self.remove_file(&dir.join(name))?;
+        }
+        self.remove_dir(dir)
+    }
     /// What `path` names itself and who owns it, a link at its last component not followed
     /// (`lstat`). The default, for file systems with no such notion, fails with `Unsupported`
     /// (and whoever must not follow a link then refuses to go on).

@@ -294,6 +294,10 @@ impl Fs for StdFs {
         std::fs::canonicalize(path)
     }
 
+    fn remove_own_dir(&self, dir: &Path) -> io::Result<()> {
+        super::own_dir::remove_own_dir(dir)
+    }
+
     fn entry_info(&self, path: &Path) -> io::Result<EntryInfo> {
         let meta = std::fs::symlink_metadata(path)?;
         // SAFETY: geteuid(2) cannot fail and touches no memory.

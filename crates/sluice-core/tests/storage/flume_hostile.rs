@@ -330,3 +330,19 @@ fn the_seam_reports_a_link_as_a_link_and_refuses_to_open_it_where_links_are_not_
         1
     );
 }
+
+#[test]
+fn removing_an_own_directory_refuses_a_link_and_leaves_the_victim_but_empties_a_real_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = victim(tmp.path());
+    let link = tmp.path().join("staging");
+    std::os::unix::fs::symlink(&v, &link).unwrap();
+    let e = StdFs.remove_own_dir(&link).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{e}");
+    assert_victim_intact(&v);
+    std::fs::remove_file(&link).unwrap();
+    std::fs::create_dir(&link).unwrap();
+    std::fs::write(link.join("a"), b"1").unwrap();
+    StdFs.remove_own_dir(&link).unwrap();
+    assert!(!link.exists());
+}
