@@ -205,6 +205,19 @@ fn at_most(key: &str, n: i64, min: i64, max: u64) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// `n`, or `floor` when `n` is below it (as Flume raises it), said in a warning naming the
+/// key, the given and the used value: a clamp is never silent.
+fn raised(k: &str, n: u64, floor: u64, unit: &str, warnings: &mut Vec<ConfigWarning>) -> u64 {
+    if n >= floor {
+        return n;
+    }
+    warnings.push(ConfigWarning::new(
+        k,
+        format!("{k}={n} is below the smallest {floor} {unit} (as in Flume); using {floor}"),
+    ));
+    floor
+}
+
 /// `n` when it is between 1 and `max`; else the error naming the key and the range.
 fn positive(key: &str, n: i64, max: u64) -> Result<u64, ConfigError> {
     if n < 1 {
@@ -297,7 +310,8 @@ impl FileChannelConfig {
                         format!("{k}={n} is not positive; using the default 30000"),
                     ));
                 } else {
-                    self.checkpoint_interval_ms = (n as u64).max(CHECKPOINT_INTERVAL_MS_FLOOR);
+                    self.checkpoint_interval_ms =
+                        raised(k, n as u64, CHECKPOINT_INTERVAL_MS_FLOOR, "ms", warnings);
                 }
             }
             "maxFileSize" => {
@@ -307,19 +321,34 @@ impl FileChannelConfig {
                         format!("must be at least {MAX_FILE_SIZE_MIN} bytes, got {n}"),
                     ));
                 }
-                self.max_file_size_bytes = (n as u64).min(MAX_FILE_SIZE_LIMIT);
+                self.max_file_size_bytes = n as u64;
+                if self.max_file_size_bytes > MAX_FILE_SIZE_LIMIT {
+                    warnings.push(ConfigWarning::new(
+                        k,
+                        format!(
+                            "{k}={n} is above the largest {MAX_FILE_SIZE_LIMIT} bytes (as in Flume); using {MAX_FILE_SIZE_LIMIT}"
+                        ),
+                    ));
+                    self.max_file_size_bytes = MAX_FILE_SIZE_LIMIT;
+                }
             }
-            _ => self.apply_bounded(k, n)?,
+            _ => self.apply_bounded(k, n, warnings)?,
         }
         Ok(())
     }
 
     /// The numeric keys that refuse a negative value outright.
-    fn apply_bounded(&mut self, k: &str, n: i64) -> Result<(), ConfigError> {
+    fn apply_bounded(
+        &mut self,
+        k: &str,
+        n: i64,
+        warnings: &mut Vec<ConfigWarning>,
+    ) -> Result<(), ConfigError> {
         match k {
             "minimumRequiredSpace" => {
-                self.minimum_required_space_bytes = non_negative(k, n, MINIMUM_REQUIRED_SPACE_MAX)?
-                    .max(MINIMUM_REQUIRED_SPACE_FLOOR);
+                let given = non_negative(k, n, MINIMUM_REQUIRED_SPACE_MAX)?;
+                self.minimum_required_space_bytes =
+                    raised(k, given, MINIMUM_REQUIRED_SPACE_FLOOR, "bytes", warnings);
             }
             "keep-alive" => {
                 self.keep_alive = Duration::from_secs(non_negative(k, n, DURATION_S_MAX)?);

@@ -27,7 +27,9 @@ fn flume_keys_parse_into_typed_fields() {
         ("recoveryPolicy", "salvage"),
     ]))
     .unwrap();
-    assert!(w.is_empty(), "{w:?}");
+    // The one warning: minimumRequiredSpace = 5 is raised to its floor.
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].key, "minimumRequiredSpace");
     assert_eq!(c.checkpoint_dir, PathBuf::from("/c"));
     assert_eq!(
         c.data_dirs,
@@ -38,6 +40,34 @@ fn flume_keys_parse_into_typed_fields() {
     assert_eq!(c.minimum_required_space_bytes, MINIMUM_REQUIRED_SPACE_FLOOR);
     assert!(!c.fsync_per_transaction);
     assert_eq!(c.recovery_policy, RecoveryPolicy::Salvage);
+}
+
+#[test]
+fn a_flume_value_raised_to_its_floor_or_cut_to_its_limit_is_said_with_the_key_and_both_values() {
+    let (c, w) = FileChannelConfig::from_properties(&props(&[
+        ("checkpointInterval", "250"),
+        ("minimumRequiredSpace", "1000"),
+        ("maxFileSize", "3000000000"),
+    ]))
+    .unwrap();
+    assert_eq!(c.checkpoint_interval_ms, CHECKPOINT_INTERVAL_MS_FLOOR);
+    assert_eq!(c.max_file_size_bytes, MAX_FILE_SIZE_LIMIT);
+    let said: Vec<(String, String)> = w.into_iter().map(|w| (w.key, w.message)).collect();
+    let of = |k: &str| {
+        said.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, m)| m.clone())
+            .unwrap_or_else(|| panic!("no warning for {k}: {said:?}"))
+    };
+    assert_eq!(
+        of("checkpointInterval"),
+        "checkpointInterval=250 is below the smallest 1000 ms (as in Flume); using 1000"
+    );
+    assert!(of("minimumRequiredSpace").contains("=1000 is below the smallest 1048576 bytes"));
+    assert!(of("maxFileSize").contains("using 2147483647"));
+    let (_, w) =
+        FileChannelConfig::from_properties(&props(&[("checkpointInterval", "1000")])).unwrap();
+    assert!(w.is_empty(), "{w:?}");
 }
 
 #[test]
