@@ -28,23 +28,27 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<InflightTxn>, String> {
             rest.len()
         ));
     }
-    let longs: Vec<i64> = rest
-        .chunks_exact(8)
-        .map(|c| i64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-        .collect();
+    // Read in place (no copy of the file as longs): a count is checked against the longs
+    // that remain before its pointers are collected.
+    let count = rest.len() / 8;
+    let long = |i: usize| {
+        rest.get(i * 8..i * 8 + 8)
+            .map(|c| i64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+    };
     let mut txns = Vec::new();
     let mut i = 0;
-    while i < longs.len() {
-        let (Some(&txid), Some(&n)) = (longs.get(i), longs.get(i + 1)) else {
+    while i < count {
+        let (Some(txid), Some(n)) = (long(i), long(i + 1)) else {
             return Err(format!("transaction at long {i} has no pointer count"));
         };
         let n = usize::try_from(n)
             .ok()
-            .filter(|n| *n <= longs.len().saturating_sub(i + 2))
+            .filter(|n| *n <= count.saturating_sub(i + 2))
             .ok_or_else(|| format!("transaction {txid} claims {n} pointers, more than remain"))?;
-        let ptrs = longs[i + 2..i + 2 + n]
-            .iter()
-            .map(|p| *p as u64)
+        debug_assert!(i + 2 + n <= count, "a checked count stays inside the file");
+        let ptrs = (i + 2..i + 2 + n)
+            .filter_map(long)
+            .map(|p| p as u64)
             .collect::<Vec<_>>();
         if !ptrs.is_empty() {
             txns.push((txid, ptrs));

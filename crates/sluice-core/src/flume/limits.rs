@@ -23,6 +23,6 @@ pub const QUEUE_EVENTS_MAX: u64 = crate::channel::config::CAPACITY_MAX;
 /// header and put Flume encodes. What bounds a queue by the logs' size.
 pub const PUT_RECORD_BYTES_MIN: u64 = 8;
 
-/// The most bytes of an `inflightputs` or `inflighttakes` file: 8 M pointers in flight (Flume
+/// The most bytes of an `inflightputs` or `inflighttakes` file: 2 M pointers in flight (Flume
 /// holds a transaction's events in memory; its default transaction is 10,000 events).
-pub const INFLIGHT_BYTES_MAX: u64 = 64 << 20;
+pub const INFLIGHT_BYTES_MAX: u64 = 16 << 20;

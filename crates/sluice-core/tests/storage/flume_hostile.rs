@@ -278,6 +278,7 @@ fn a_sparse_1_gib_checkpoint_is_read_in_windows_and_a_queue_it_cannot_hold_is_re
     // Grown to 1 GiB, sparse: only the header and the queued slots are read.
     let file = std::fs::OpenOptions::new().write(true).open(&ckpt).unwrap();
     let slots = std::fs::metadata(&ckpt).unwrap().len() / 8 - 1029;
+    let bytes = std::fs::read(&ckpt).unwrap();
     file.set_len(1 << 30).unwrap();
     let meta = sluice_core::flume::proto::Checkpoint::decode_length_delimited(
         std::fs::read(dirs.checkpoint_dir.join("checkpoint.meta"))
@@ -285,14 +286,20 @@ fn a_sparse_1_gib_checkpoint_is_read_in_windows_and_a_queue_it_cannot_hold_is_re
             .as_slice(),
     )
     .unwrap();
+    // The fixture's queue wraps (head 9998 of 10000): its wrapped slots are copied to where
+    // the grown ring continues, so the queue is the same one in a 1 GiB ring.
+    let (head, size) = (meta.queue_head as u64, meta.queue_size as u64);
+    let wrapped = (head + size).saturating_sub(slots);
+    assert!(wrapped > 0, "the fixture's queue wraps: {meta:?}");
+    let from = (1029 * 8) as usize;
+    let moved = &bytes[from..from + (wrapped * 8) as usize];
+    std::os::unix::fs::FileExt::write_all_at(&file, moved, (1029 + slots) * 8).unwrap();
     let read = FlumeChannel::open(&StdFs, &dirs, &FlumeKeys::new());
-    if (meta.queue_head as u64) + (meta.queue_size as u64) <= slots {
-        assert_eq!(
-            read.unwrap().queue,
-            honest,
-            "the same queue, read in windows"
-        );
-    }
+    assert_eq!(
+        read.unwrap().queue,
+        honest,
+        "the same queue, read in windows"
+    );
     // A meta claiming the whole 1 GiB ring queued: more than the logs could hold.
     let mut lying = meta.clone();
     lying.queue_size = ((1u64 << 30) / 8 - 1029) as i32;
@@ -345,4 +352,21 @@ fn removing_an_own_directory_refuses_a_link_and_leaves_the_victim_but_empties_a_
     std::fs::write(link.join("a"), b"1").unwrap();
     StdFs.remove_own_dir(&link).unwrap();
     assert!(!link.exists());
+}
+
+#[test]
+fn a_sparse_1_gib_inflight_file_or_meta_is_refused_by_its_size_before_it_is_read() {
+    for rel in ["checkpoint/inflightputs", "data/log-2.meta"] {
+        let tmp = copy_fixture("clean-stop");
+        let dirs = dirs_of(tmp.path());
+        let path = tmp.path().join(rel);
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.set_len(1 << 30).unwrap();
+        let err = FlumeChannel::open(&StdFs, &dirs, &FlumeKeys::new()).unwrap_err();
+        assert!(
+            matches!(&err, FlumeError::OverLimit { path: p, offset: 0, claimed, .. }
+                if *p == path && *claimed == 1 << 30),
+            "{rel}: {err}"
+        );
+    }
 }
