@@ -245,7 +245,23 @@ impl Fs for StdFs {
 
     fn posix_lock_holder(&self, path: &Path) -> io::Result<Option<u32>> {
         use std::os::fd::AsRawFd;
-        let file = OpenOptions::new().read(true).write(true).open(path)?;
+        // Another program's file: a link is not followed and a FIFO not waited on.
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(path)
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::ELOOP) => NotRegular {
+                    kind: EntryKind::Symlink,
+                }
+                .into_io(),
+                _ => e,
+            })?;
+        let kind = entry_kind(file.metadata()?.file_type());
+        if kind != EntryKind::File {
+            return Err(NotRegular { kind }.into_io());
+        }
         // SAFETY: `flock` is plain data; zeroed is a valid value for every field.
         let mut fl: libc::flock = unsafe { std::mem::zeroed() };
         fl.l_type = libc::F_WRLCK as libc::c_short;

@@ -370,3 +370,20 @@ fn a_sparse_1_gib_inflight_file_or_meta_is_refused_by_its_size_before_it_is_read
         );
     }
 }
+
+#[test]
+fn a_fifo_as_flumes_lock_file_is_refused_not_waited_on() {
+    let tmp = copy_fixture("clean-stop");
+    let dirs = dirs_of(tmp.path());
+    let lock = dirs.data_dirs[0].join("in_use.lock");
+    let _ = std::fs::remove_file(&lock);
+    mkfifo(&lock);
+    let err = within_5s(move || {
+        sluice_core::adopt::survey(&StdFs, &dirs, &FlumeKeys::new())
+            .map(|_| ())
+            .err()
+    })
+    .expect("a FIFO lock accepted");
+    assert!(err.to_string().contains("a FIFO"), "{err}");
+    assert!(err.to_string().contains("in_use.lock"), "{err}");
+}
