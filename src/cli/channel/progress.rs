@@ -104,6 +104,15 @@ impl Fs for Metered {
     fn remove_own_dir(&self, dir: &Path) -> std::io::Result<()> {
         self.inner.remove_own_dir(dir)
     }
+    fn move_entries(
+        &self,
+        from: &Path,
+        to: &Path,
+        names: &[String],
+        own: sluice_core::io::OwnEnd,
+    ) -> std::io::Result<()> {
+        self.inner.move_entries(from, to, names, own)
+    }
     fn entry_info(&self, path: &Path) -> std::io::Result<sluice_core::io::EntryInfo> {
         self.inner.entry_info(path)
     }

@@ -57,6 +57,15 @@ pub enum Links {
     Refuse,
 }
 
+/// Which end of [`Fs::move_entries`] must be a directory of this process's own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OwnEnd {
+    /// The directory the entries leave (the staging folder raised into Flume's directory).
+    From,
+    /// The directory the entries go into (`flume-adopted-<time>`, Flume's files moved aside).
+    To,
+}
+
 /// A file that must be regular is not: the error inside the `io::Error` that
 /// [`Fs::open_regular`] returns (`InvalidInput`), found with [`not_regular`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -96,4 +105,20 @@ pub fn read_regular(fs: &dyn Fs, path: &Path, links: Links, max_bytes: u64) -> i
     let mut buf = vec![0u8; len];
     file.read_exact_at(&mut buf, 0)?;
     Ok(buf)
+}
+
+/// The seam's kind of a file type.
+pub(super) fn entry_kind(t: std::fs::FileType) -> EntryKind {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_symlink() {
+        EntryKind::Symlink
+    } else if t.is_file() {
+        EntryKind::File
+    } else if t.is_dir() {
+        EntryKind::Dir
+    } else if t.is_fifo() {
+        EntryKind::Fifo
+    } else {
+        EntryKind::Other
+    }
 }

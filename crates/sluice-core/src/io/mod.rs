@@ -12,7 +12,7 @@ mod sim_fs;
 mod statx;
 mod std_fs;
 
-pub use entry::{not_regular, read_regular, EntryInfo, EntryKind, Links, NotRegular};
+pub use entry::{not_regular, read_regular, EntryInfo, EntryKind, Links, NotRegular, OwnEnd};
 pub use seam::{
     read_file, write_file_atomic, DirLock, FileInfo, FileKind, Fs, FsFile, OpenMode, DIRECT_ALIGN,
     LOCK_FILE_NAME,

@@ -6,7 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::entry::{EntryInfo, EntryKind, Links, NotRegular};
+use super::entry::{EntryInfo, EntryKind, Links, NotRegular, OwnEnd};
 
 /// How to open a file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -190,6 +190,36 @@ pub trait Fs: Send + Sync + Debug {
             self.remove_file(&dir.join(name))?;
         }
         self.remove_dir(dir)
+    }
+    /// Moves the entries `names` of the directory `from` into the directory `to` (each a
+    /// rename), where the end `own` names must be a directory of this process's user: a link
+    /// or another user's directory there is refused (`PermissionDenied`). The real file system
+    /// renames between descriptors (`renameat`), so a swap after a check moves nothing through
+    /// a link; the default checks with [`Fs::entry_info`], then renames by path.
+    fn move_entries(
+        &self,
+        from: &Path,
+        to: &Path,
+        names: &[String],
+        own: OwnEnd,
+    ) -> io::Result<()> {
+        let mine = if own == OwnEnd::From { from } else { to };
+        let info = self.entry_info(mine)?;
+        if info.kind != EntryKind::Dir || !info.own {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} is {} of uid {}, not a directory of this user's own: left as it is",
+                    mine.display(),
+                    info.kind.describe(),
+                    info.uid
+                ),
+            ));
+        }
+        for n in names {
+            self.rename(&from.join(n), &to.join(n))?;
+        }
+        Ok(())
     }
     /// What `path` names itself and who owns it, a link at its last component not followed
     /// (`lstat`). The default, for file systems with no such notion, fails with `Unsupported`

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use fs2::FileExt as _;
 
-use super::entry::{EntryInfo, EntryKind, Links, NotRegular};
+use super::entry::{entry_kind, EntryInfo, EntryKind, Links, NotRegular, OwnEnd};
 use super::seam::{DirLock, FileInfo, FileKind, Fs, FsFile, OpenMode, LOCK_FILE_NAME};
 use super::statx::statx_only;
 
@@ -25,22 +25,6 @@ const PAD_ZEROS_MAX: usize = 8192;
 /// The operating system's file system.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct StdFs;
-
-/// The seam's kind of a file type.
-fn entry_kind(t: std::fs::FileType) -> EntryKind {
-    use std::os::unix::fs::FileTypeExt;
-    if t.is_symlink() {
-        EntryKind::Symlink
-    } else if t.is_file() {
-        EntryKind::File
-    } else if t.is_dir() {
-        EntryKind::Dir
-    } else if t.is_fifo() {
-        EntryKind::Fifo
-    } else {
-        EntryKind::Other
-    }
-}
 
 #[derive(Debug)]
 struct StdFile(File);
@@ -312,6 +296,16 @@ impl Fs for StdFs {
 
     fn remove_own_dir(&self, dir: &Path) -> io::Result<()> {
         super::own_dir::remove_own_dir(dir)
+    }
+
+    fn move_entries(
+        &self,
+        from: &Path,
+        to: &Path,
+        names: &[String],
+        own: OwnEnd,
+    ) -> io::Result<()> {
+        super::own_dir::move_entries(from, to, names, own)
     }
 
     fn entry_info(&self, path: &Path) -> io::Result<EntryInfo> {

@@ -28,7 +28,7 @@ use sluice_core::FileChannelConfig;
 const NOW_MS: u64 = 1_800_000_000_000;
 
 /// A victim directory outside the channel holding three files.
-fn victim(root: &Path) -> PathBuf {
+pub(crate) fn victim(root: &Path) -> PathBuf {
     let v = root.join("victim");
     std::fs::create_dir_all(&v).unwrap();
     for i in 0..3 {
@@ -38,7 +38,7 @@ fn victim(root: &Path) -> PathBuf {
 }
 
 /// Asserts the victim still holds exactly its three files, unchanged.
-fn assert_victim_intact(v: &Path) {
+pub(crate) fn assert_victim_intact(v: &Path) {
     let mut names: Vec<String> = std::fs::read_dir(v)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -311,47 +311,6 @@ fn a_sparse_1_gib_checkpoint_is_read_in_windows_and_a_queue_it_cannot_hold_is_re
         matches!(&err, FlumeError::OverLimit { path, offset: 0, .. } if *path == meta_path),
         "{err}"
     );
-}
-
-#[test]
-fn the_seam_reports_a_link_as_a_link_and_refuses_to_open_it_where_links_are_not_expected() {
-    let tmp = tempfile::tempdir().unwrap();
-    let target = tmp.path().join("target");
-    std::fs::write(&target, b"x").unwrap();
-    let link = tmp.path().join("link");
-    std::os::unix::fs::symlink(&target, &link).unwrap();
-    let info = StdFs.entry_info(&link).unwrap();
-    assert_eq!(info.kind, EntryKind::Symlink);
-    assert!(info.own);
-    let e = StdFs.open_regular(&link, Links::Refuse).unwrap_err();
-    assert_eq!(
-        sluice_core::io::not_regular(&e).map(|n| n.kind),
-        Some(EntryKind::Symlink)
-    );
-    assert_eq!(
-        StdFs
-            .open_regular(&link, Links::Follow)
-            .unwrap()
-            .len()
-            .unwrap(),
-        1
-    );
-}
-
-#[test]
-fn removing_an_own_directory_refuses_a_link_and_leaves_the_victim_but_empties_a_real_one() {
-    let tmp = tempfile::tempdir().unwrap();
-    let v = victim(tmp.path());
-    let link = tmp.path().join("staging");
-    std::os::unix::fs::symlink(&v, &link).unwrap();
-    let e = StdFs.remove_own_dir(&link).unwrap_err();
-    assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{e}");
-    assert_victim_intact(&v);
-    std::fs::remove_file(&link).unwrap();
-    std::fs::create_dir(&link).unwrap();
-    std::fs::write(link.join("a"), b"1").unwrap();
-    StdFs.remove_own_dir(&link).unwrap();
-    assert!(!link.exists());
 }
 
 #[test]

@@ -35,6 +35,7 @@ mod model;
 mod recycle_crash;
 mod recycle_segments;
 mod sealed;
+mod seam_links;
 mod segment_gc;
 mod tools_verify_lib;
 mod truncated_segments;

@@ -16,7 +16,7 @@
 use std::path::{Path, PathBuf};
 
 use super::AdoptError;
-use crate::io::{read_file, write_file_atomic, EntryKind, Fs};
+use crate::io::{read_file, write_file_atomic, EntryKind, Fs, OwnEnd};
 
 /// The state file's name, in the target checkpoint directory.
 pub const ADOPT_STATE: &str = "adopt.state";
@@ -198,14 +198,15 @@ pub fn move_flume_files(fs: &dyn Fs, dir: &Path, folder: &str) -> Result<(), Ado
     guard_own(fs, &dest, Own::Dir)?;
     fs.create_dir_all(&dest).map_err(io("create", &dest))?;
     guard_own(fs, &dest, Own::Dir)?;
-    for name in fs.list_dir(dir).map_err(io("list", dir))? {
-        if is_adoption_file(&name) || name.starts_with(ADOPTED_PREFIX) {
-            continue;
-        }
-        let from = dir.join(&name);
-        fs.rename(&from, &dest.join(&name))
-            .map_err(io("move", &from))?;
-    }
+    let names: Vec<String> = fs
+        .list_dir(dir)
+        .map_err(io("list", dir))?
+        .into_iter()
+        .filter(|n| !is_adoption_file(n) && !n.starts_with(ADOPTED_PREFIX))
+        .collect();
+    // Between descriptors: a link swapped in for the folder after the check moves nothing.
+    fs.move_entries(dir, &dest, &names, OwnEnd::To)
+        .map_err(io("move Flume's files into", &dest))?;
     fs.sync_dir(&dest).map_err(io("sync", &dest))?;
     fs.sync_dir(dir).map_err(io("sync", dir))
 }
@@ -217,11 +218,9 @@ pub fn raise_staging(fs: &dyn Fs, dir: &Path) -> Result<(), AdoptError> {
     if !fs.exists(&staging) {
         return Ok(());
     }
-    for name in fs.list_dir(&staging).map_err(io("list", &staging))? {
-        let from = staging.join(&name);
-        fs.rename(&from, &dir.join(&name))
-            .map_err(io("move", &from))?;
-    }
+    let names = fs.list_dir(&staging).map_err(io("list", &staging))?;
+    fs.move_entries(&staging, dir, &names, OwnEnd::From)
+        .map_err(io("move the staged files out of", &staging))?;
     fs.sync_dir(dir).map_err(io("sync", dir))?;
     fs.remove_dir(&staging).map_err(io("remove", &staging))?;
     fs.sync_dir(dir).map_err(io("sync", dir))

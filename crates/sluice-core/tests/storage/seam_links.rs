@@ -1,0 +1,78 @@
+//! The seam's answers to links on the real disk: `entry_info` reports a link as a link,
+//! `open_regular` refuses one where none is expected, and `remove_own_dir` and
+//! `move_entries` refuse a link (or another user's directory) at the end that must be the
+//! process's own, so a victim directory behind it keeps its three files.
+
+#![allow(
+    clippy::disallowed_methods,
+    reason = "plants links and files on the real disk"
+)]
+
+use crate::flume_hostile::{assert_victim_intact, victim};
+use sluice_core::io::{EntryKind, Fs, Links, StdFs};
+
+#[test]
+fn the_seam_reports_a_link_as_a_link_and_refuses_to_open_it_where_links_are_not_expected() {
+    let tmp = tempfile::tempdir().unwrap();
+    let target = tmp.path().join("target");
+    std::fs::write(&target, b"x").unwrap();
+    let link = tmp.path().join("link");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let info = StdFs.entry_info(&link).unwrap();
+    assert_eq!(info.kind, EntryKind::Symlink);
+    assert!(info.own);
+    let e = StdFs.open_regular(&link, Links::Refuse).unwrap_err();
+    assert_eq!(
+        sluice_core::io::not_regular(&e).map(|n| n.kind),
+        Some(EntryKind::Symlink)
+    );
+    assert_eq!(
+        StdFs
+            .open_regular(&link, Links::Follow)
+            .unwrap()
+            .len()
+            .unwrap(),
+        1
+    );
+}
+
+#[test]
+fn removing_an_own_directory_refuses_a_link_and_leaves_the_victim_but_empties_a_real_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = victim(tmp.path());
+    let link = tmp.path().join("staging");
+    std::os::unix::fs::symlink(&v, &link).unwrap();
+    let e = StdFs.remove_own_dir(&link).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{e}");
+    assert_victim_intact(&v);
+    std::fs::remove_file(&link).unwrap();
+    std::fs::create_dir(&link).unwrap();
+    std::fs::write(link.join("a"), b"1").unwrap();
+    StdFs.remove_own_dir(&link).unwrap();
+    assert!(!link.exists());
+}
+
+#[test]
+fn moving_entries_refuses_a_link_at_the_own_end_and_moves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = victim(tmp.path());
+    let flume = tmp.path().join("flume");
+    std::fs::create_dir_all(&flume).unwrap();
+    std::fs::write(flume.join("log-1"), b"flume").unwrap();
+    let link = tmp.path().join("flume-adopted-1");
+    std::os::unix::fs::symlink(&v, &link).unwrap();
+    let names = vec!["log-1".to_string()];
+    let e = StdFs
+        .move_entries(&flume, &link, &names, sluice_core::io::OwnEnd::To)
+        .unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{e}");
+    assert_victim_intact(&v);
+    assert!(flume.join("log-1").exists());
+    // From a linked staging folder: the victim's files are not moved out.
+    let names: Vec<String> = (0..3).map(|i| format!("precious-{i}")).collect();
+    let e = StdFs
+        .move_entries(&link, &flume, &names, sluice_core::io::OwnEnd::From)
+        .unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{e}");
+    assert_victim_intact(&v);
+}
