@@ -289,7 +289,12 @@ pub fn write_file_atomic(fs: &dyn Fs, path: &Path, bytes: &[u8]) -> io::Result<(
     let tmp = std::path::PathBuf::from(tmp_name);
     // A temporary left by a crash (or planted: a link to another file) is removed, never
     // written through: `CreateNew` (O_EXCL) does not follow a link and fails if one reappears.
-    if fs.exists(&tmp) || fs.entry_info(&tmp).is_ok() {
+    let left = match fs.entry_info(&tmp) {
+        Ok(_) => true,
+        Err(e) if e.kind() == io::ErrorKind::Unsupported => fs.exists(&tmp),
+        Err(_) => false,
+    };
+    if left {
         fs.remove_file(&tmp)?;
     }
     let file = fs.open(&tmp, OpenMode::CreateNew)?;
