@@ -113,6 +113,8 @@ fn an_encrypted_flume_channel_given_keys_for_the_new_channel_is_sealed() {
         "--set",
         "encryption.activeKey=key-1",
         "--set",
+        "encryption.cipherProvider=AESCTRNOPADDING",
+        "--set",
         "encryption.keyProvider=JCEKSFILE",
         "--set",
         "encryption.keyProvider.keyStoreFile=keys/keystore.jceks",
