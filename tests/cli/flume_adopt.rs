@@ -14,7 +14,7 @@ use crate::support::java_support::reference;
 use crate::support::lines_support::written;
 use crate::support::wait::wait_until;
 
-fn copy_tree(from: &Path, to: &Path) {
+pub(super) fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();
@@ -27,7 +27,7 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 /// A copy of fixture `name` in a temporary directory.
-fn fixture(name: &str) -> tempfile::TempDir {
+pub(super) fn fixture(name: &str) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     copy_tree(&reference().join("flume-channel").join(name), tmp.path());
     std::fs::create_dir_all(tmp.path().join("checkpoint")).unwrap();
@@ -113,9 +113,17 @@ fn an_encrypted_flume_channel_is_adopted_with_its_jceks_keystore_in_flumes_order
         "--flume-key-password-file",
         "key-1=keys/key-1.password",
     ];
+    // Into a channel without keys of its own: plaintext, which only the flag allows.
     let out = sluice(
         tmp.path(),
-        &[&["channel", "adopt"][..], &FLUME, &TARGET, &keys].concat(),
+        &[
+            &["channel", "adopt"][..],
+            &FLUME,
+            &TARGET,
+            &keys,
+            &["--allow-plaintext"],
+        ]
+        .concat(),
     );
     let (code, stdout, stderr) = outcome(&out);
     assert_eq!(code, 0, "{stdout}{stderr}");
