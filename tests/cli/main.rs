@@ -33,6 +33,7 @@ mod crashtest_cli;
 mod docs_true;
 mod encrypted_channel;
 mod flume_adopt;
+mod flume_drain;
 mod flume_adopt_safety;
 mod keystore_files;
 mod kill;

@@ -23,6 +23,7 @@ mod avro_fan_in_kill;
 mod avro_hostile;
 mod avro_hostile_cpu;
 mod avro_multihop;
+mod avro_multihop_headers;
 mod avro_multihop_kill;
 mod avro_source;
 mod deflate_bomb;

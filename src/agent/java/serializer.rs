@@ -18,12 +18,11 @@ pub(crate) const FLUME_TEXT: &str =
 /// Flume's HEADER_AND_TEXT serializer by its class name (Sluice's own).
 pub(crate) const FLUME_HEADER_AND_TEXT: &str =
     "org.apache.flume.serialization.HeaderAndBodyTextEventSerializer$Builder";
+/// Flume's `avro_event` serializer by its class name (Sluice's own).
+pub(crate) const FLUME_AVRO_EVENT: &str =
+    "org.apache.flume.serialization.FlumeEventAvroEventSerializer$Builder";
 /// Flume's serializers by class name that are Sluice's own, never a user's Java class.
-const FLUME_OWN: &[&str] = &[
-    FLUME_TEXT,
-    FLUME_HEADER_AND_TEXT,
-    "org.apache.flume.serialization.FlumeEventAvroEventSerializer$Builder",
-];
+const FLUME_OWN: &[&str] = &[FLUME_TEXT, FLUME_HEADER_AND_TEXT, FLUME_AVRO_EVENT];
 
 /// A sink's Java serializer: the builder's class and its keys.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,6 +31,8 @@ pub struct JavaSerializerSpec {
     pub class: String,
     /// Its keys without the sink's serializer prefix (Flume's serializer `Context`).
     pub props: Vec<(String, String)>,
+    /// The sink's `keepEventId`: the serializer sees the event id among the headers.
+    pub keep_event_id: bool,
 }
 
 /// Reads `key` (`sink.serializer`, `serializer`) as a Java builder class when it is one: the
@@ -59,6 +60,7 @@ pub(crate) fn parse(cx: &mut Ctx<'_>, key: &str) -> Option<JavaSerializerSpec> {
     Some(JavaSerializerSpec {
         class: class.trim().to_owned(),
         props,
+        keep_event_id: crate::agent::sink::out_headers::keep_event_id(cx),
     })
 }
 
@@ -66,11 +68,13 @@ pub(crate) fn parse(cx: &mut Ctx<'_>, key: &str) -> Option<JavaSerializerSpec> {
 #[derive(Debug)]
 pub(crate) struct JavaSerializer {
     caller: Caller,
+    keep_event_id: bool,
 }
 
 impl JavaSerializer {
     /// Starts the JVM of sink `sink`'s serializer (on the current tokio runtime).
     pub(crate) fn start(sink: &str, spec: &JavaSerializerSpec) -> JavaSerializer {
+        let keep_event_id = spec.keep_event_id;
         let spec = call::spec(
             Role::Serializer,
             &spec.class,
@@ -79,6 +83,7 @@ impl JavaSerializer {
         );
         JavaSerializer {
             caller: Caller::start(spec),
+            keep_event_id,
         }
     }
 
@@ -93,8 +98,23 @@ impl JavaSerializer {
         self.op(stream, SerializeOp::Reopen, &[]).await
     }
 
-    /// `write(e)` of each event, then `flush()`: the bytes of the batch.
+    /// `write(e)` of each event, then `flush()`: the bytes of the batch. The serializer sees
+    /// the events' own headers: the event id only with the sink's `keepEventId`.
     pub(crate) async fn write(&self, stream: u32, events: &[Event]) -> Result<Vec<u8>, CallError> {
+        let stripped: Vec<Event>;
+        let events = if self.keep_event_id
+            || !events
+                .iter()
+                .any(|e| e.headers.contains_key(sluice_core::dedup::EVENT_ID_HEADER))
+        {
+            events
+        } else {
+            stripped = events
+                .iter()
+                .map(|e| crate::agent::sink::out_headers::without_id(e, false).into_owned())
+                .collect();
+            &stripped
+        };
         let mut out = Vec::new();
         for run in frame_runs(events, &self.caller)? {
             out.extend(self.op(stream, SerializeOp::Write, run).await?);

@@ -1,6 +1,7 @@
 //! The `logger` sink: logs each event at INFO in Flume's format,
-//! `Event: { headers:{k=v, ...} body: 48 69  Hi }`: the headers as a Java map prints them,
-//! then a hex dump (16 bytes a row) and the printable text of at most `maxBytesToLog` bytes.
+//! `Event: { headers:{k=v, ...} body: 48 69  Hi }`: the headers as a Java map prints them
+//! (Flume's order, without the event id unless `keepEventId`: [`super::out_headers`]), then a
+//! hex dump (16 bytes a row) and the printable text of at most `maxBytesToLog` bytes.
 //! Header keys and values come from peers: their control characters are escaped (`\n`,
 //! `\u{1b}`), so an event cannot forge a log line or drive the terminal.
 
@@ -14,12 +15,15 @@ use sluice_core::Event;
 pub struct LoggerConfig {
     /// `maxBytesToLog` (default 16): body bytes shown per event.
     pub max_bytes_to_log: usize,
+    /// `keepEventId` (Sluice; default false): show the event id among the headers.
+    pub keep_event_id: bool,
 }
 
 /// Reads a `logger` sink's keys.
 pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<LoggerConfig> {
     Some(LoggerConfig {
         max_bytes_to_log: cx.usize("maxBytesToLog", 16, 0, LINE_BYTES_MAX),
+        keep_event_id: super::out_headers::keep_event_id(cx),
     })
 }
 
@@ -28,30 +32,31 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<LoggerConfig> {
 pub(crate) struct LoggerSink {
     name: String,
     max_bytes_to_log: usize,
+    keep_event_id: bool,
 }
 
 impl LoggerSink {
     /// A logger sink showing at most `max_bytes_to_log` body bytes.
-    pub(crate) fn new(name: &str, max_bytes_to_log: usize) -> Self {
+    pub(crate) fn new(name: &str, cfg: &LoggerConfig) -> Self {
         LoggerSink {
             name: name.to_owned(),
-            max_bytes_to_log,
+            max_bytes_to_log: cfg.max_bytes_to_log,
+            keep_event_id: cfg.keep_event_id,
         }
     }
 
     /// Logs every event.
     pub(crate) fn deliver(&self, events: &[Event]) {
         for e in events {
-            tracing::info!(target: "sluice::sink::logger", sink = %self.name, "Event: {}", format_event(e, self.max_bytes_to_log));
+            tracing::info!(target: "sluice::sink::logger", sink = %self.name, "Event: {}", format_event(e, self.max_bytes_to_log, self.keep_event_id));
         }
     }
 }
 
 /// Flume's `EventHelper.dumpEvent` rendering of an event.
-pub(crate) fn format_event(e: &Event, max_bytes: usize) -> String {
-    let headers: Vec<String> = e
-        .headers
-        .iter()
+pub(crate) fn format_event(e: &Event, max_bytes: usize, keep_id: bool) -> String {
+    let headers: Vec<String> = super::out_headers::flume_order(e, keep_id)
+        .into_iter()
         .map(|(k, v)| format!("{}={}", escape(k), escape(v)))
         .collect();
     let body = &e.body[..e.body.len().min(max_bytes)];
@@ -105,7 +110,7 @@ impl crate::agent::sink::BuildSink for LoggerConfig {
     }
 
     fn build(&self, name: &str) -> Box<dyn crate::agent::sink::Sink> {
-        Box::new(LoggerSink::new(name, self.max_bytes_to_log))
+        Box::new(LoggerSink::new(name, self))
     }
 }
 
@@ -116,7 +121,7 @@ mod tests {
     #[test]
     fn header_control_characters_are_escaped() {
         let e = Event::new("x").header("h\n", "a\n2026 ERROR forged\u{1b}[2J");
-        let s = format_event(&e, 16);
+        let s = format_event(&e, 16, false);
         assert!(
             s.starts_with("{ headers:{h\\n=a\\n2026 ERROR forged\\u{1b}[2J} body:"),
             "{s}"
@@ -129,7 +134,7 @@ mod tests {
         let e = Event::new(&b"Hello world!\r"[..])
             .header("a", "1")
             .header("b", "x");
-        let s = format_event(&e, 16);
+        let s = format_event(&e, 16, false);
         assert_eq!(
             s,
             "{ headers:{a=1, b=x} body: 48 65 6C 6C 6F 20 77 6F 72 6C 64 21 0D          Hello world!. }"
@@ -139,7 +144,7 @@ mod tests {
     #[test]
     fn the_body_is_cut_at_max_bytes_to_log() {
         let e = Event::new(vec![b'a'; 40]);
-        let s = format_event(&e, 4);
+        let s = format_event(&e, 4, false);
         assert_eq!(
             s,
             format!(

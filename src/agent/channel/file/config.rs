@@ -2,6 +2,12 @@
 //! (`sluice_core::FileChannelConfig::from_properties`, which holds the defaults), its
 //! warnings and errors placed on the key's line. `encryption.*` (Flume's keys) are read by
 //! the core too (`sluice_core::EncryptionConfig`): the segments are then sealed.
+//!
+//! One default differs from the core's: an agent adopts the Apache Flume file channel it finds
+//! in its directories (`adoptFlumeChannel` unset means true here), so a Flume operator's
+//! properties file runs unchanged on Flume's own directories. The adoption keeps every file of
+//! Flume's (moved into `flume-adopted-<time>/`, docs/coming-from-flume.md); the library and
+//! the channel tools, which may be pointed at any directory, keep refusing unless asked.
 
 use std::collections::BTreeMap;
 
@@ -27,7 +33,10 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<FileChannelConfig> {
         }
     }
     match FileChannelConfig::from_properties(&props) {
-        Ok((cfg, warnings)) => {
+        Ok((mut cfg, warnings)) => {
+            if !props.contains_key("adoptFlumeChannel") {
+                cfg.adopt_flume_channel = true;
+            }
             for w in warnings {
                 let key = if props.contains_key(&w.key) {
                     w.key

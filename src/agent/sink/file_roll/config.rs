@@ -1,9 +1,11 @@
 //! The `file_roll` sink's keys (Flume's `RollingFileSink`): `sink.directory`,
-//! `sink.rollInterval` (30 s; 0 = never), `sink.batchSize` (100), `sink.serializer` (TEXT)
-//! with `sink.serializer.appendNewline` (true), `sink.pathManager` (DEFAULT or ROLLTIME) with
-//! its `prefix`, `extension` and `pattern`, plus Sluice's `sink.fsyncPerBatch` (true). A
-//! `sink.serializer` that is a Java class is a user's `EventSerializer.Builder`, given the
-//! `sink.serializer.*` keys (crate::agent::java::serializer).
+//! `sink.rollInterval` (30 s; 0 = never), `sink.batchSize` (100), `sink.serializer` (`TEXT`,
+//! `HEADER_AND_TEXT` or `AVRO_EVENT`, any case, or Flume's class names for them) with
+//! `sink.serializer.appendNewline` (true) and `sink.serializer.syncIntervalBytes` (2048000),
+//! `sink.pathManager` (DEFAULT or ROLLTIME) with its `prefix`, `extension` and `pattern`, plus
+//! Sluice's `sink.fsyncPerBatch` (true) and `keepEventId` (false). A `sink.serializer` that is
+//! a Java class is a user's `EventSerializer.Builder`, given the `sink.serializer.*` keys
+//! (crate::agent::java::serializer).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -28,8 +30,27 @@ pub struct FileRollConfig {
     /// `sink.fsyncPerBatch` (Sluice; default true): fsync each batch (and a new file's
     /// directory entry) before the take commits.
     pub fsync_per_batch: bool,
+    /// `sink.serializer`: one of Flume's own (when `java_serializer` is `None`).
+    pub serializer: RollSerializer,
     /// `sink.serializer` naming a user's Java `EventSerializer.Builder` (instead of TEXT).
     pub java_serializer: Option<JavaSerializerSpec>,
+    /// `keepEventId` (Sluice; default false): the event id among the headers written.
+    pub keep_event_id: bool,
+}
+
+/// One of Flume's own serializers for `file_roll` (`EventSerializerType`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RollSerializer {
+    /// `TEXT`: the body, then a newline with `appendNewline`.
+    Text,
+    /// `HEADER_AND_TEXT`: Java's `Map.toString()` of the headers, a space, the body, then a
+    /// newline with `appendNewline`.
+    HeaderAndText,
+    /// `AVRO_EVENT`: an Avro object container of Flume's event schema, a block per batch.
+    AvroEvent {
+        /// `sink.serializer.syncIntervalBytes`: a block at least this often within a batch.
+        sync_interval_bytes: usize,
+    },
 }
 
 /// `file_roll`'s `sink.pathManager`: how files are named.
@@ -52,22 +73,7 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<FileRollConfig> {
     let secs = cx.u64("sink.rollInterval", 30, 0, DURATION_S_MAX);
     let batch_size = cx.batch_size("sink.batchSize", 100);
     let java_serializer = serializer::parse(cx, "sink.serializer");
-    match cx.get("sink.serializer") {
-        Some(s)
-            if java_serializer.is_none()
-                && !s.eq_ignore_ascii_case("text")
-                && s != serializer::FLUME_TEXT =>
-        {
-            cx.error(
-                "sink.serializer",
-                format!(
-                    "unsupported serializer {s:?}; supported: TEXT, or the class name of a Java \
-                 EventSerializer.Builder (docs/java-plugins.md)"
-                ),
-            )
-        }
-        _ => {}
-    }
+    let own = own_serializer(cx, java_serializer.is_some());
     let append_newline = cx.bool("sink.serializer.appendNewline", true);
     let path_manager = path_manager(cx);
     // `directory?` comes last: every key is read (and its problems reported) first.
@@ -77,9 +83,53 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<FileRollConfig> {
         append_newline,
         path_manager,
         fsync_per_batch: cx.bool("sink.fsyncPerBatch", true),
+        serializer: own,
         java_serializer,
+        keep_event_id: crate::agent::sink::out_headers::keep_event_id(cx),
         directory: directory?,
     })
+}
+
+/// Reads `sink.serializer` as one of Flume's own (TEXT when it is unset or a Java class);
+/// anything else is refused naming what is supported.
+fn own_serializer(cx: &mut Ctx<'_>, java: bool) -> RollSerializer {
+    let Some(s) = cx.get("sink.serializer").filter(|_| !java) else {
+        return RollSerializer::Text;
+    };
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("text") || s == serializer::FLUME_TEXT {
+        RollSerializer::Text
+    } else if s.eq_ignore_ascii_case("header_and_text") || s == serializer::FLUME_HEADER_AND_TEXT {
+        RollSerializer::HeaderAndText
+    } else if s.eq_ignore_ascii_case("avro_event") || s == serializer::FLUME_AVRO_EVENT {
+        avro_keys(cx)
+    } else {
+        cx.error(
+            "sink.serializer",
+            format!(
+                "unsupported serializer {s:?}; supported: TEXT, HEADER_AND_TEXT, AVRO_EVENT, or \
+                 the class name of a Java EventSerializer.Builder (docs/java-plugins.md)"
+            ),
+        );
+        RollSerializer::Text
+    }
+}
+
+/// `AVRO_EVENT`'s keys: `syncIntervalBytes` (Flume's default 2048000) and `compressionCodec`
+/// (`null` only: an Avro block codec Sluice does not write is refused, not ignored).
+fn avro_keys(cx: &mut Ctx<'_>) -> RollSerializer {
+    let sync = cx.u64("sink.serializer.syncIntervalBytes", 2_048_000, 32, 1 << 30);
+    if let Some(c) = cx.get("sink.serializer.compressionCodec") {
+        if !c.trim().eq_ignore_ascii_case("null") {
+            cx.error(
+                "sink.serializer.compressionCodec",
+                format!("unsupported Avro codec {c:?}; supported: null"),
+            );
+        }
+    }
+    RollSerializer::AvroEvent {
+        sync_interval_bytes: usize::try_from(sync).unwrap_or(2_048_000),
+    }
 }
 
 /// Reads `sink.pathManager` and its keys.

@@ -82,12 +82,12 @@ impl OpenFile {
         result
     }
 
-    /// Renders a batch (each body, then a newline with `newline`) after the staged ones; the
-    /// file's length once it is written. No I/O: the next [`OpenFile::sync_through`] writes it.
-    pub(crate) fn stage(&self, events: &[Event], newline: bool) -> u64 {
+    /// Renders a batch (each event as `style` says) after the staged ones; the file's length
+    /// once it is written. No I/O: the next [`OpenFile::sync_through`] writes it.
+    pub(crate) fn stage(&self, events: &[Event], style: LineStyle) -> u64 {
         let mut p = self.pending.lock();
         let before = p.bytes.len();
-        render_into(&mut p.bytes, events, newline);
+        render_into(&mut p.bytes, events, style);
         p.end += (p.bytes.len() - before) as u64;
         p.end
     }
@@ -170,16 +170,31 @@ impl OpenFile {
     }
 }
 
-/// Appends a batch's bytes to `out`: each body, then a newline with `newline`.
-pub(crate) fn render_into(out: &mut Vec<u8>, events: &[Event], newline: bool) {
+/// How `TEXT` and `HEADER_AND_TEXT` write one event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LineStyle {
+    /// `appendNewline`: a newline after each body.
+    pub(crate) newline: bool,
+    /// `HEADER_AND_TEXT`: Java's `Map.toString()` of the headers and a space before the body.
+    pub(crate) headers: bool,
+    /// `keepEventId`: the event id among those headers.
+    pub(crate) keep_id: bool,
+}
+
+/// Appends a batch's bytes to `out`: for each event its headers as Flume prints them (with
+/// `style.headers`), its body, then a newline (with `style.newline`).
+pub(crate) fn render_into(out: &mut Vec<u8>, events: &[Event], style: LineStyle) {
     let size: usize = events
         .iter()
-        .map(|e| e.body.len() + usize::from(newline))
+        .map(|e| e.body.len() + usize::from(style.newline))
         .sum();
     out.reserve(size);
     for e in events {
+        if style.headers {
+            crate::agent::sink::out_headers::write_header_text(out, e, style.keep_id);
+        }
         out.extend_from_slice(&e.body);
-        if newline {
+        if style.newline {
             out.push(b'\n');
         }
     }
@@ -188,6 +203,17 @@ pub(crate) fn render_into(out: &mut Vec<u8>, events: &[Event], newline: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const LINES: LineStyle = LineStyle {
+        newline: true,
+        headers: false,
+        keep_id: false,
+    };
+    const BODIES: LineStyle = LineStyle {
+        newline: false,
+        headers: false,
+        keep_id: false,
+    };
 
     fn batch(bodies: &[&str]) -> Vec<Event> {
         bodies.iter().map(|b| Event::new(b.to_string())).collect()
@@ -204,9 +230,9 @@ mod tests {
             Some(dir.path().to_owned()),
             failures.clone(),
         );
-        assert_eq!(f.stage(&batch(&["one"]), true), 4);
-        assert_eq!(f.stage(&batch(&["two", "2"]), true), 10);
-        assert_eq!(f.stage(&batch(&["three"]), true), 16);
+        assert_eq!(f.stage(&batch(&["one"]), LINES), 4);
+        assert_eq!(f.stage(&batch(&["two", "2"]), LINES), 10);
+        assert_eq!(f.stage(&batch(&["three"]), LINES), 16);
         // Staged is not written.
         assert_eq!(std::fs::read(&path).unwrap(), b"");
         assert_eq!(f.synced(), 0);
@@ -217,7 +243,7 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"one\ntwo\n2\nthree\n");
         // Covered already: no trip, no write.
         f.clone().sync_through(16).await.unwrap();
-        assert_eq!(f.stage(&batch(&["four"]), false), 20);
+        assert_eq!(f.stage(&batch(&["four"]), BODIES), 20);
         f.clone().sync_through(20).await.unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"one\ntwo\n2\nthree\nfour");
         assert!(!failures.load(Ordering::Acquire));
@@ -235,12 +261,12 @@ mod tests {
         let failures = Arc::new(AtomicBool::new(false));
         // Opened read-only: the write fails (EBADF), as a full disk's would.
         let f = OpenFile::new(File::open(&path).unwrap(), None, failures.clone());
-        f.stage(&batch(&["lost"]), true);
+        f.stage(&batch(&["lost"]), LINES);
         let e = f.clone().sync_through(5).await.unwrap_err();
         assert!(e.to_string().starts_with("writing: "), "{e}");
         assert!(failures.load(Ordering::Acquire));
         assert_eq!(f.synced(), 0);
-        f.stage(&batch(&["after"]), true);
+        f.stage(&batch(&["after"]), LINES);
         assert!(
             f.clone().sync_through(11).await.is_err(),
             "the file stays failed"

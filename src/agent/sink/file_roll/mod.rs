@@ -1,5 +1,8 @@
-//! The `file_roll` sink: writes event bodies (each followed by a newline, with
-//! `appendNewline`) to files named like Flume's path managers (`DEFAULT`:
+//! The `file_roll` sink: writes events as Flume's serializers do (`TEXT`: each body followed
+//! by a newline, with `appendNewline`; `HEADER_AND_TEXT`: Java's `Map.toString()` of the
+//! headers in Flume's order and a space first, the event id left out unless `keepEventId`;
+//! `AVRO_EVENT`: an Avro container of Flume's event schema, one block per batch, through the
+//! hdfs sink's [`Encoder`]) to files named like Flume's path managers (`DEFAULT`:
 //! `<prefix><start millis>-<n>[.ext]`; `ROLLTIME`: `<prefix><open time>-<n>[.ext]`) under
 //! `sink.directory`, starting a new file every `sink.rollInterval` (never when 0). With
 //! `sink.fsyncPerBatch` (the default; Flume never syncs) a batch is staged and its take
@@ -32,9 +35,10 @@ use tokio::fs::OpenOptions;
 use tokio::time::Instant;
 
 use super::{Acks, SinkError};
-pub(crate) use config::{FileRollConfig, PathManager};
-use group_sync::OpenFile;
+use crate::agent::sink::hdfs::format::{Encoder, Layout};
+pub(crate) use config::{FileRollConfig, PathManager, RollSerializer};
 pub(crate) use group_sync::GROUP_SYNC_DEPTH;
+use group_sync::{LineStyle, OpenFile};
 use sluice_core::Event;
 
 /// The file_roll sink.
@@ -56,6 +60,8 @@ pub(crate) struct FileRollSink {
     roll_at: Option<Instant>,
     /// The user's Java serializer, when `sink.serializer` names one.
     java: Option<java_out::JavaOut>,
+    /// The open file's Avro encoder (its sync marker), with `AVRO_EVENT`.
+    avro: Option<Encoder>,
 }
 
 impl FileRollSink {
@@ -80,7 +86,52 @@ impl FileRollSink {
             path: None,
             roll_at: None,
             java,
+            avro: None,
         }
+    }
+
+    /// How `TEXT` and `HEADER_AND_TEXT` write an event.
+    fn style(&self) -> LineStyle {
+        LineStyle {
+            newline: self.cfg.append_newline,
+            headers: self.cfg.serializer == RollSerializer::HeaderAndText,
+            keep_id: self.cfg.keep_event_id,
+        }
+    }
+
+    /// A new file's Avro encoder and its header bytes, with `AVRO_EVENT`.
+    fn start_avro(&mut self) -> Option<Vec<u8>> {
+        let RollSerializer::AvroEvent {
+            sync_interval_bytes,
+        } = self.cfg.serializer
+        else {
+            return None;
+        };
+        let layout = Layout::Avro {
+            sync_interval: sync_interval_bytes,
+            keep_id: self.cfg.keep_event_id,
+        };
+        let enc = Encoder::new(layout, self.counter ^ fastrand::u64(..));
+        let header = enc.header();
+        self.avro = Some(enc);
+        Some(header)
+    }
+
+    /// A batch's bytes through the open file's Avro encoder: whole blocks.
+    fn avro_batch(&mut self, events: &[Event]) -> Result<Vec<u8>, SinkError> {
+        let Some(enc) = self.avro.as_mut() else {
+            return Err(SinkError::disk(
+                self.name.clone(),
+                "no Avro encoder for the open file",
+            ));
+        };
+        let mut encoded = || -> std::io::Result<Vec<u8>> {
+            for e in events {
+                enc.add(e, 0)?;
+            }
+            enc.take_batch()
+        };
+        encoded().map_err(|e| self.err("encoding Avro", e))
     }
 
     fn err(&self, what: &str, e: std::io::Error) -> SinkError {
@@ -122,10 +173,14 @@ impl FileRollSink {
                     self.current = Some(file.clone());
                     self.path = Some((path.clone(), 0));
                     self.roll_at = self.cfg.roll_interval.map(|d| Instant::now() + d);
-                    if let Some(j) = self.java.as_mut() {
-                        let header = j.create(self.counter).await.inspect_err(|_| {
+                    let header = if let Some(j) = self.java.as_mut() {
+                        Some(j.create(self.counter).await.inspect_err(|_| {
                             self.current = None;
-                        })?;
+                        })?)
+                    } else {
+                        self.start_avro()
+                    };
+                    if let Some(header) = header {
                         let end = self.put_bytes(&file, header, 0).await?;
                         if let Some((_, len)) = self.path.as_mut() {
                             *len = end;
@@ -172,11 +227,16 @@ impl FileRollSink {
                 }
             };
             self.put_bytes(&file, bytes, len).await?
+        } else if self.avro.is_some() {
+            let bytes = self
+                .avro_batch(events)
+                .inspect_err(|_| self.current = None)?;
+            self.put_bytes(&file, bytes, len).await?
         } else if self.cfg.fsync_per_batch {
-            file.stage(events, self.cfg.append_newline)
+            file.stage(events, self.style())
         } else {
             let mut bytes = Vec::new();
-            group_sync::render_into(&mut bytes, events, self.cfg.append_newline);
+            group_sync::render_into(&mut bytes, events, self.style());
             self.put_bytes(&file, bytes, len).await?
         };
         if let Some((_, len)) = self.path.as_mut() {

@@ -69,7 +69,7 @@ mod tests {
     #[test]
     fn the_bound_covers_a_text_line_with_headers() {
         let e = Event::new("body").header("app", "a").header("host", "h1");
-        let text = super::super::format::headers_text(&e).len() + e.body.len() + 1;
+        let text = super::super::format::headers_text(&e, false).len() + e.body.len() + 1;
         assert!(event_bytes_max(&e) >= text);
     }
 

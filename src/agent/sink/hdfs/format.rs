@@ -12,6 +12,7 @@ use std::io;
 
 use super::codec::Codec;
 use super::config::{FileType, HdfsConfig, Serializer, WriteFormat};
+use crate::agent::sink::out_headers::{flume_order, write_header_text};
 use sluice_core::Event;
 
 /// Flume's Avro event schema (`FlumeEventAvroEventSerializer`).
@@ -38,6 +39,8 @@ pub enum Layout {
         newline: bool,
         /// `hdfs.codeC`.
         codec: Option<Codec>,
+        /// `keepEventId`: the event id among the written headers.
+        keep_id: bool,
     },
     /// Hadoop SequenceFile; `text` = writeFormat Text.
     Sequence {
@@ -48,6 +51,8 @@ pub enum Layout {
     Avro {
         /// `serializer.syncIntervalBytes`.
         sync_interval: usize,
+        /// `keepEventId`: the event id among the written headers.
+        keep_id: bool,
     },
 }
 
@@ -61,6 +66,7 @@ impl Layout {
                 with_headers: false,
                 newline: false,
                 codec: None,
+                keep_id: cfg.keep_event_id,
             };
         }
         match (cfg.file_type, cfg.serializer) {
@@ -69,6 +75,7 @@ impl Layout {
             },
             (_, Serializer::AvroEvent) => Layout::Avro {
                 sync_interval: cfg.sync_interval_bytes as usize,
+                keep_id: cfg.keep_event_id,
             },
             (ft, s) => Layout::Stream {
                 with_headers: s == Serializer::HeaderAndText,
@@ -78,6 +85,7 @@ impl Layout {
                 } else {
                     None
                 },
+                keep_id: cfg.keep_event_id,
             },
         }
     }
@@ -155,6 +163,7 @@ impl Encoder {
                 with_headers,
                 newline,
                 codec,
+                keep_id,
             } => {
                 // Uncompressed bytes go straight to the batch's output: one copy per body.
                 let to = if codec.is_none() {
@@ -163,7 +172,7 @@ impl Encoder {
                     &mut self.pending
                 };
                 if with_headers {
-                    to.extend_from_slice(headers_text(e).as_bytes());
+                    write_header_text(to, e, keep_id);
                 }
                 to.extend_from_slice(&e.body);
                 if newline {
@@ -196,10 +205,15 @@ impl Encoder {
                 self.out.extend_from_slice(&value);
                 self.since_sync += self.out.len() - start;
             }
-            Layout::Avro { sync_interval } => {
-                if !e.headers.is_empty() {
-                    avro_long(&mut self.pending, e.headers.len() as i64);
-                    for (k, v) in &e.headers {
+            Layout::Avro {
+                sync_interval,
+                keep_id,
+            } => {
+                // Flume writes the map as its HashMap iterates, the id left out.
+                let headers = flume_order(e, keep_id);
+                if !headers.is_empty() {
+                    avro_long(&mut self.pending, headers.len() as i64);
+                    for (k, v) in headers {
                         avro_bytes(&mut self.pending, k.as_bytes());
                         avro_bytes(&mut self.pending, v.as_bytes());
                     }
@@ -262,10 +276,12 @@ impl Encoder {
     }
 }
 
-/// Java's `Map.toString()` of the headers and a space, as `HEADER_AND_TEXT` writes them.
-pub fn headers_text(e: &Event) -> String {
-    let inner: Vec<String> = e.headers.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    format!("{{{}}} ", inner.join(", "))
+/// The bytes `HEADER_AND_TEXT` writes before an event's body: Java's `Map.toString()` of its
+/// headers in Flume's order (the id only with `keep_id`) and a space.
+pub fn headers_text(e: &Event, keep_id: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_header_text(&mut out, e, keep_id);
+    out
 }
 
 /// Hadoop's `WritableUtils.writeVLong`.

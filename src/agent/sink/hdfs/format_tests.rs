@@ -25,10 +25,34 @@ fn header_and_text_writes_javas_map_string_before_the_body() {
             with_headers: true,
             newline: true,
             codec: None,
+            keep_id: false,
         },
         &[&["a"]],
     );
     assert_eq!(f, b"{k=v} a\n");
+}
+
+#[test]
+fn header_and_text_prints_headers_in_flumes_order_without_the_event_id() {
+    let e = Event::new("a")
+        .header("timestamp", "1795746851140")
+        .header("host", "pub-clean-stop")
+        .header("sluiceId", "0000000000000007:3");
+    let mut enc = Encoder::new(
+        Layout::Stream {
+            with_headers: true,
+            newline: true,
+            codec: None,
+            keep_id: false,
+        },
+        7,
+    );
+    enc.add(&e, 0).unwrap();
+    // Flume's truth-headers.txt of the adopted fixtures, byte for byte.
+    assert_eq!(
+        enc.take_batch().unwrap(),
+        b"{host=pub-clean-stop, timestamp=1795746851140} a\n"
+    );
 }
 
 #[test]
@@ -37,6 +61,7 @@ fn text_recovery_cuts_after_the_last_newline() {
         with_headers: false,
         newline: true,
         codec: None,
+        keep_id: false,
     };
     assert_eq!(valid_prefix(l, b"one\ntwo\nthr"), Some(8));
     assert_eq!(valid_prefix(l, b"thr"), Some(0));
@@ -88,6 +113,7 @@ fn a_sequence_file_has_hadoops_header_and_records_with_sync_escapes() {
 fn an_avro_container_cut_mid_block_keeps_the_whole_blocks() {
     let l = Layout::Avro {
         sync_interval: 2_048_000,
+        keep_id: false,
     };
     let one = encode(l, &[&["a", "b"]]);
     let two = encode(l, &[&["a", "b"], &["c"]]);
@@ -99,7 +125,10 @@ fn an_avro_container_cut_mid_block_keeps_the_whole_blocks() {
 #[test]
 fn the_apache_avro_reader_reads_our_container_with_flumes_schema() {
     use apache_avro::types::Value;
-    let l = Layout::Avro { sync_interval: 64 };
+    let l = Layout::Avro {
+        sync_interval: 64,
+        keep_id: false,
+    };
     let bodies: Vec<String> = (0..20).map(|i| format!("body {i}")).collect();
     let refs: Vec<&str> = bodies.iter().map(|s| s.as_str()).collect();
     let f = encode(l, &[&refs[..7], &refs[7..]]);

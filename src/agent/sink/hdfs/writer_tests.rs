@@ -47,6 +47,7 @@ pub(super) fn cfg(path: &str) -> HdfsConfig {
         append_newline: true,
         sync_interval_bytes: 2_048_000,
         fsync_per_batch: true,
+        keep_event_id: false,
         keys: Default::default(),
     }
 }
