@@ -58,7 +58,7 @@ impl Agent {
                         channel: ch.clone(),
                         batch_size: kind.batch_size(),
                         counters: counters.clone(),
-                        poison: PoisonHandler::new(s, dead_letter.clone()),
+                        poison: PoisonHandler::with(s, dead_letter.clone()),
                     };
                     (s.clone(), unit)
                 })

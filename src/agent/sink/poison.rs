@@ -6,12 +6,13 @@
 //! again and the batch's good events are never delivered twice.
 //!
 //! The handler counts them (`EventPoisonCount`, and `EventDeadLetterCount` for those written
-//! to the dead letter), logs each once with its reason (at most [`POISON_LOG_LINES_MAX`] lines
-//! per [`POISON_LOG_WINDOW`] and sink, then one line with how many were not logged), and either
-//! drops them or, with `<sink>.deadLetter.directory`, appends them as JSON lines to
-//! `<directory>/<sink>.deadletter.jsonl` (fsynced before the take commits). A dead letter that
-//! cannot be written fails the batch: it is rolled back and delivered again (its good events
-//! become duplicates, as after any failure; never a loss).
+//! to the dead letter), logs each once with its reason and the dead letter's path (at most
+//! [`POISON_LOG_LINES_MAX`] lines per [`POISON_LOG_WINDOW`] and sink, then one line with how
+//! many were not logged), and appends them as JSON lines to the sink's dead letter
+//! ([`dead_letter`]: by default a bounded directory beside the channel; fsynced before the
+//! take commits), or drops them only with `deadLetter.drop = true`. A dead letter that
+//! cannot be written, or is full, fails the batch: it is rolled back and delivered again (its
+//! good events become duplicates, as after any failure; never a loss).
 
 #![allow(
     clippy::disallowed_types,
@@ -19,44 +20,17 @@
     reason = "the poison dead-letter file is on the real disk and tested there (DESIGN.md, the agent's std::fs rule)"
 )]
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+#[path = "dead_letter.rs"]
+pub mod dead_letter;
+
+use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 
-use super::error::SinkError;
-use crate::agent::config::Ctx;
 use crate::agent::metrics::{CounterGroup, SinkCounter};
+pub use dead_letter::{DeadLetter, DeadLetterError, DEAD_LETTER_SUFFIX};
 use sluice_core::Event;
-
-/// A sink's `deadLetter.directory` (Sluice, any sink type): where its poison events are
-/// written; unset, they are dropped (counted and logged).
-pub(crate) fn dead_letter_dir(cx: &mut Ctx<'_>) -> Option<PathBuf> {
-    let dir = cx.get("deadLetter.directory")?;
-    if dir.trim().is_empty() {
-        cx.error("deadLetter.directory", "must not be empty");
-        return None;
-    }
-    Some(PathBuf::from(dir))
-}
-
-/// Why poison events could not be set aside (the batch is then rolled back).
-#[derive(Debug, thiserror::Error)]
-pub enum DeadLetterError {
-    /// The blocking task that writes the dead letter failed.
-    #[error("dead-letter writer: {0}")]
-    Writer(#[source] tokio::task::JoinError),
-    /// The dead letter could not be written or synced.
-    #[error("cannot write the dead letter {}: {source}", path.display())]
-    Write {
-        /// The dead-letter file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-}
 
 /// An event a sink can never deliver, with why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,10 +46,10 @@ pub struct Poisoned {
 pub(crate) const POISON_LOG_LINES_MAX: u32 = 10;
 /// The window of [`POISON_LOG_LINES_MAX`].
 pub(crate) const POISON_LOG_WINDOW: Duration = Duration::from_secs(10);
+/// How often a full dead letter is said again while the sink stalls on it.
+pub(crate) const FULL_LOG_INTERVAL: Duration = Duration::from_secs(60);
 /// Longest reason logged, in characters (the rest is cut, marked with `…`).
 pub(crate) const REASON_CHARS_MAX: usize = 512;
-/// The dead-letter file of a sink: `<directory>/<sink>` + this.
-pub(crate) const DEAD_LETTER_SUFFIX: &str = ".deadletter.jsonl";
 
 /// `s` with every control character escaped (`\n`, `\u{1b}`, ...) and cut at `max` characters,
 /// so no text from an event can forge a log line or reach a terminal raw.
@@ -125,70 +99,69 @@ pub(crate) fn dead_letter_line(sink: &str, p: &Poisoned, time_ms: u64) -> Vec<u8
     line
 }
 
-/// Appends `bytes` to `file` (created with `dir` if missing) and makes them durable.
-fn append_durably(dir: &Path, file: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let created = !file.exists();
-    if created {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(file)?;
-    f.write_all(bytes)?;
-    f.sync_data()?;
-    if created {
-        crate::agent::atomic_file::sync_parent(file)?;
-    }
-    Ok(())
-}
-
-/// Counts, logs and drops or dead-letters one sink's poison events.
+/// Counts, logs and dead-letters (or, with `deadLetter.drop = true`, drops) one sink's
+/// poison events.
 #[derive(Debug)]
 pub struct PoisonHandler {
     sink: String,
-    dead_letter: Option<PathBuf>,
+    dead_letter: DeadLetter,
     window_start: Option<Instant>,
     logged: u32,
     not_logged: u64,
+    full_said: Option<Instant>,
 }
 
 impl PoisonHandler {
-    /// The handler of sink `sink`; `dead_letter` is `<sink>.deadLetter.directory`.
+    /// The handler of sink `sink`: `Some(dir)` writes to `dir` with the default bound, `None`
+    /// drops (as `deadLetter.drop = true`; the agent builds its handlers with [`Self::with`]).
     pub fn new(sink: &str, dead_letter: Option<PathBuf>) -> Self {
+        Self::with(
+            sink,
+            dead_letter.map_or(DeadLetter::Drop, DeadLetter::in_dir),
+        )
+    }
+
+    /// The handler of sink `sink` with its resolved `deadLetter.*` keys.
+    pub fn with(sink: &str, dead_letter: DeadLetter) -> Self {
         PoisonHandler {
             sink: sink.to_owned(),
             dead_letter,
             window_start: None,
             logged: 0,
             not_logged: 0,
+            full_said: None,
         }
     }
 
-    /// The dead-letter file, if one is configured.
+    /// The dead-letter file, unless poison events are dropped.
     pub(crate) fn dead_letter_file(&self) -> Option<PathBuf> {
-        self.dead_letter
-            .as_ref()
-            .map(|d| d.join(format!("{}{DEAD_LETTER_SUFFIX}", self.sink)))
+        match &self.dead_letter {
+            DeadLetter::Write { dir, .. } => {
+                Some(dir.join(format!("{}{DEAD_LETTER_SUFFIX}", self.sink)))
+            }
+            DeadLetter::Drop => None,
+        }
     }
 
-    /// Writes the events to the dead letter (if configured; durably, on a blocking thread),
-    /// then counts and logs them. An error (the dead letter could not be written) leaves
-    /// nothing counted: the caller rolls the batch back. Cancel safety: not cancel safe (the
-    /// write may have happened).
+    /// Writes the events to the dead letter (durably, on a blocking thread; unless dropping),
+    /// then counts and logs them. An error (the dead letter could not be written, or is full:
+    /// said here as a WARN, at most once per [`FULL_LOG_INTERVAL`]) leaves nothing counted:
+    /// the caller rolls the batch back. Cancel safety: not cancel safe (the write may have
+    /// happened).
     pub(crate) async fn handle(
         &mut self,
         poisoned: Vec<Poisoned>,
         counters: &CounterGroup,
-    ) -> Result<(), SinkError> {
+    ) -> Result<(), DeadLetterError> {
         if poisoned.is_empty() {
             return Ok(());
         }
         let n = poisoned.len() as u64;
         let file = self.dead_letter_file();
-        let (poisoned, written) = match (&self.dead_letter, &file) {
-            (Some(dir), Some(file)) => {
-                let (dir, path, sink) = (dir.clone(), file.clone(), self.sink.clone());
+        let poisoned = match (&self.dead_letter, &file) {
+            (DeadLetter::Write { dir, max_bytes }, Some(file)) => {
+                let (dir, path, sink, max) =
+                    (dir.clone(), file.clone(), self.sink.clone(), *max_bytes);
                 let job = tokio::task::spawn_blocking(move || {
                     let now = SystemTime::now()
                         .duration_since(UNIX_EPOCH)
@@ -197,25 +170,45 @@ impl PoisonHandler {
                     for p in &poisoned {
                         bytes.extend_from_slice(&dead_letter_line(&sink, p, now));
                     }
-                    let r = append_durably(&dir, &path, &bytes);
+                    let r = dead_letter::append_bounded(&dir, &path, &bytes, max);
                     (poisoned, r)
                 });
-                let disk = |e: DeadLetterError| SinkError::disk(self.sink.clone(), e);
-                let (poisoned, r) = job.await.map_err(|e| disk(DeadLetterError::Writer(e)))?;
-                r.map_err(|source| {
-                    disk(DeadLetterError::Write {
-                        path: file.clone(),
-                        source,
-                    })
-                })?;
-                (poisoned, true)
+                let (poisoned, r) = job.await.map_err(DeadLetterError::Writer)?;
+                if let Err(e) = r {
+                    self.say_full(&e);
+                    return Err(e);
+                }
+                self.full_said = None;
+                counters.add(SinkCounter::EventDeadLetter, n);
+                poisoned
             }
-            _ => (poisoned, false),
+            _ => poisoned,
         };
         counters.add(SinkCounter::EventPoison, n);
-        if written {
-            counters.add(SinkCounter::EventDeadLetter, n);
+        self.log(&poisoned, file.as_deref());
+        Ok(())
+    }
+
+    /// The WARN of a full dead letter: when it first fills, then once per
+    /// [`FULL_LOG_INTERVAL`] while the sink stalls on it.
+    fn say_full(&mut self, e: &DeadLetterError) {
+        if !matches!(e, DeadLetterError::Full { .. }) {
+            return;
         }
+        let now = Instant::now();
+        if self
+            .full_said
+            .is_some_and(|t| now.duration_since(t) < FULL_LOG_INTERVAL)
+        {
+            return;
+        }
+        self.full_said = Some(now);
+        tracing::warn!(sink = %self.sink, error = %e,
+            "poison events not set aside: the batch is rolled back, nothing of it is lost or committed, and the sink retries after its backoff");
+    }
+
+    /// Logs each poison event once, within [`POISON_LOG_LINES_MAX`] per window.
+    fn log(&mut self, poisoned: &[Poisoned], file: Option<&std::path::Path>) {
         let now = Instant::now();
         if self
             .window_start
@@ -229,11 +222,11 @@ impl PoisonHandler {
             self.logged = 0;
             self.not_logged = 0;
         }
-        let fate = match &file {
-            Some(f) if written => format!("written to the dead letter {}", f.display()),
-            _ => "dropped (no deadLetter.directory)".to_owned(),
+        let fate = match file {
+            Some(f) => format!("written to the dead letter {}", f.display()),
+            None => "dropped (deadLetter.drop = true)".to_owned(),
         };
-        for p in &poisoned {
+        for p in poisoned {
             if self.logged >= POISON_LOG_LINES_MAX {
                 self.not_logged += 1;
                 continue;
@@ -242,7 +235,6 @@ impl PoisonHandler {
             tracing::warn!(sink = %self.sink, reason = %printable(&p.reason, REASON_CHARS_MAX),
                 "poison event: it can never be delivered; {fate}; the rest of its batch goes on");
         }
-        Ok(())
     }
 }
 
@@ -308,8 +300,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn without_a_dead_letter_poison_events_are_counted_and_dropped() {
-        let mut h = PoisonHandler::new("k1", None);
+    async fn with_drop_configured_poison_events_are_counted_and_dropped() {
+        let mut h = PoisonHandler::with("k1", DeadLetter::Drop);
         let c = CounterGroup::sink();
         h.handle(vec![poisoned(b"1", ("a", "x"))], &c)
             .await
@@ -330,8 +322,43 @@ mod tests {
             .handle(vec![poisoned(b"1", ("a", "x"))], &c)
             .await
             .unwrap_err();
-        assert_eq!(e.kind(), crate::agent::sink::SinkErrorKind::Disk);
-        assert!(e.retryable(), "{e}");
+        assert!(matches!(e, DeadLetterError::Write { .. }), "{e}");
         assert_eq!(c.get("EventPoisonCount"), 0);
+    }
+
+    #[tokio::test]
+    async fn a_full_dead_letter_refuses_the_events_counts_nothing_and_says_what_to_do() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("dead");
+        let line = dead_letter_line("k1", &poisoned(b"1", ("a", "x")), 0).len() as u64;
+        // Room for two events (their time may take a few more digits than 0).
+        let max_bytes = 2 * (line + 16);
+        let mut h = PoisonHandler::with(
+            "k1",
+            DeadLetter::Write {
+                dir: dir.clone(),
+                max_bytes,
+            },
+        );
+        let c = CounterGroup::sink();
+        let two = || vec![poisoned(b"1", ("a", "x")), poisoned(b"2", ("a", "y"))];
+        h.handle(two(), &c).await.unwrap();
+        let file = dir.join("k1.deadletter.jsonl");
+        let before = std::fs::read(&file).unwrap();
+        let e = h.handle(two(), &c).await.unwrap_err();
+        let DeadLetterError::Full { path, max, .. } = &e else {
+            panic!("not full: {e}");
+        };
+        assert_eq!((path, *max), (&file, max_bytes));
+        let said = e.to_string();
+        assert!(said.contains("move the file away"), "{said}");
+        assert!(said.contains(&file.display().to_string()), "{said}");
+        assert_eq!(
+            std::fs::read(&file).unwrap(),
+            before,
+            "nothing more written"
+        );
+        assert_eq!(c.get("EventPoisonCount"), 2, "only the first two");
+        assert_eq!(c.get("EventDeadLetterCount"), 2);
     }
 }

@@ -2,6 +2,7 @@
 //! transaction, deliver, set its poison events aside; a failure rolls back this batch only,
 //! and is counted and logged as its kind says ([`on_failure`]).
 
+use super::super::poison::DeadLetterError;
 use super::super::settle::Delivered;
 use super::super::{Delivery, SinkError, SinkErrorKind};
 use super::SinkUnit;
@@ -77,8 +78,11 @@ pub(super) async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
             let bad = poisoned.len() as u64;
             if let Err(e) = u.poison.handle(poisoned, c).await {
                 c.add(SinkCounter::EventWriteFail, 1);
-                tracing::error!(sink = name, error = %e, kind = ?e.kind(),
-                    "poison events not set aside; rolling back the batch (its delivered events come again)");
+                // A full dead letter was said by the handler (a WARN, rate-limited).
+                if !matches!(e, DeadLetterError::Full { .. }) {
+                    tracing::error!(sink = name, error = %e,
+                        "poison events not set aside; rolling back the batch (its delivered events come again)");
+                }
                 drop(acks);
                 tx.rollback().await;
                 return Batch::Failed;

@@ -1,6 +1,7 @@
 //! The checks across components: an agent with no channels or nothing to run, a batch size
-//! larger than a channel's `transactionCapacity`, colliding file channel directories and
-//! channels nobody uses.
+//! larger than a channel's `transactionCapacity`, colliding file channel directories,
+//! channels nobody uses, and time-escaped hdfs/s3 paths nothing gives a timestamp to
+//! (`timestamps.rs`).
 
 use super::dirs;
 use super::graph::AgentConfig;
@@ -22,6 +23,7 @@ pub(crate) fn cross_checks(
     source_batches(raw, cfg, problems);
     dirs::check(raw, cfg, problems);
     unused_channels(raw, cfg, problems);
+    super::timestamps::check(raw, cfg, problems);
 }
 
 /// The component `n` of section `s` as written.

@@ -65,8 +65,9 @@ pub struct SinkConfig {
     pub kind: SinkKind,
     /// `channel`.
     pub channel: String,
-    /// `deadLetter.directory` (Sluice): where poison events are written; `None` drops them.
-    pub dead_letter: Option<std::path::PathBuf>,
+    /// `deadLetter.*` (Sluice): where poison events are written (by default a bounded
+    /// directory beside the channel), or dropped with `deadLetter.drop = true`.
+    pub dead_letter: crate::agent::sink::poison::DeadLetter,
     /// Every property as written.
     pub props: Props,
 }

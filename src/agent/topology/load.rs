@@ -45,7 +45,7 @@ pub fn load_files(files: &[ConfFile], agent: &str, overrides: &[(String, String)
         }
     }
     for comp in raw.section(Section::Sinks) {
-        if let Some(s) = sink(comp, &channel_names, &mut problems) {
+        if let Some(s) = sink(comp, &channel_names, &cfg.channels, &mut problems) {
             cfg.sinks.insert(comp.name.clone(), s);
         }
     }
@@ -214,9 +214,10 @@ fn source(
 fn sink(
     comp: &RawComponent,
     channels: &BTreeSet<String>,
+    channel_cfgs: &BTreeMap<String, ChannelConfig>,
     problems: &mut Vec<Problem>,
 ) -> Option<SinkConfig> {
-    let mut channel = None;
+    let mut channel: Option<String> = None;
     let mut dead_letter = None;
     let kind = typed(
         comp,
@@ -226,7 +227,7 @@ fn sink(
         problems,
         |cx, e| {
             let kind: Option<SinkKind> = (e.parse)(cx);
-            dead_letter = poison::dead_letter_dir(cx);
+            dead_letter = Some(poison::dead_letter::parse(cx));
             if let Some(c) = cx.required("channel") {
                 if c.split_whitespace().count() != 1 {
                     cx.error(
@@ -246,9 +247,11 @@ fn sink(
         },
     )?
     .0;
+    let channel = channel?;
+    let dead_letter = dead_letter?.resolve(channel_cfgs.get(&channel).map(|c| &c.kind));
     Some(SinkConfig {
         kind,
-        channel: channel?,
+        channel,
         dead_letter,
         props: comp.plain(),
     })

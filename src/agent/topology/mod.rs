@@ -5,6 +5,7 @@ pub(crate) mod checks;
 pub(crate) mod dirs;
 pub(crate) mod graph;
 pub mod load;
+pub(crate) mod timestamps;
 
 pub use graph::{AgentConfig, ChannelConfig, Loaded, SinkConfig, SinkGroupConfig, SourceConfig};
 pub use load::{load, load_files};

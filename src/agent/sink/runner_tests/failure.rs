@@ -116,3 +116,70 @@ fn the_runner_treats_a_failure_by_its_kind() {
     let e = SinkError::stopped("k1", "stopping: no answer within 2000 ms");
     assert_eq!(on_failure(&e), OnFailure::Stopping);
 }
+
+/// Bytes the dead letter of [`all_poison`] may hold (8 events' lines take about 600).
+const DEAD_LETTER_MAX: usize = 4096;
+
+/// A sink whose every event is poison, its dead letter `dir` bounded at [`DEAD_LETTER_MAX`].
+fn all_poison(
+    sent: &[Event],
+    mem: Arc<MemoryChannel>,
+    dir: &std::path::Path,
+) -> (ScriptedSink, SinkUnit, Arc<CounterGroup>) {
+    let sink = ScriptedSink {
+        poison: sent.iter().map(|e| e.body.to_vec()).collect(),
+        ..Default::default()
+    };
+    let (mut u, counters) = unit(&sink, mem);
+    u.poison = PoisonHandler::with(
+        "k1",
+        crate::agent::sink::poison::DeadLetter::Write {
+            dir: dir.to_owned(),
+            max_bytes: DEAD_LETTER_MAX as u64,
+        },
+    );
+    (sink, u, counters)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_dead_letter_rolls_its_batch_back_and_commits_nothing_until_there_is_room() {
+    let sent = events(8);
+    let mem = memory_channel(sent.clone()).await;
+    let d = tempfile::tempdir().unwrap();
+    let file = d.path().join("k1.deadletter.jsonl");
+    std::fs::write(&file, vec![b'x'; DEAD_LETTER_MAX]).unwrap();
+    let (_, u, counters) = all_poison(&sent, mem.clone(), d.path());
+    let c = counters.clone();
+    run_until(
+        BTreeMap::from([("k1".to_owned(), u)]),
+        SinkPolicy::Default("k1".into()),
+        move || c.get("EventWriteFail") >= 2,
+    )
+    .await;
+    assert_eq!(mem.len(), 8, "every event is still in the channel");
+    assert_eq!(
+        counters.get("EventWriteFail"),
+        2,
+        "retried after the backoff"
+    );
+    assert_eq!(counters.get("EventPoisonCount"), 0);
+    assert_eq!(counters.get("EventDeadLetterCount"), 0);
+    assert_eq!(
+        std::fs::read(&file).unwrap().len(),
+        DEAD_LETTER_MAX,
+        "nothing over the bound"
+    );
+    // The operator moves the file away: the same events go to a new one.
+    std::fs::rename(&file, d.path().join("old")).unwrap();
+    let (_, u, counters) = all_poison(&sent, mem.clone(), d.path());
+    let (m, c) = (mem.clone(), counters.clone());
+    run_until(
+        BTreeMap::from([("k1".to_owned(), u)]),
+        SinkPolicy::Default("k1".into()),
+        move || m.is_empty() && c.get("EventDeadLetterCount") == 8,
+    )
+    .await;
+    assert_eq!(counters.get("EventDeadLetterCount"), 8);
+    let kept = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(kept.lines().count(), 8, "{kept}");
+}

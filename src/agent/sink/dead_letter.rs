@@ -1,0 +1,239 @@
+//! A sink's dead letter: where its poison events go ([`super::PoisonHandler`]), on by default
+//! so that no acknowledged event is lost to a default (issue 79).
+//!
+//! - `deadLetter.directory` unset: a directory `deadletter` beside the sink's channel, i.e.
+//!   in the parent of a file channel's `checkpointDir` (`/var/lib/flume/ck` →
+//!   `/var/lib/flume/deadletter`), or `./deadletter` in the agent's working directory for a
+//!   memory or kafka channel ([`default_dir`]).
+//! - `deadLetter.maxBytes` (default [`DEAD_LETTER_BYTES_DEFAULT`], 1 GiB): the file's bound. A
+//!   batch whose poison events would take it over the bound is not committed (rolled back,
+//!   retried after the runner's backoff: the sink stalls as Flume's does), with a WARN naming
+//!   the file and what to do; nothing is dropped.
+//! - `deadLetter.drop = true`: the only way to drop poison events (counted and logged).
+//!
+//! The file is `<directory>/<sink>.deadletter.jsonl`, one JSON object per event, fsynced
+//! before the take commits.
+
+#![allow(
+    clippy::disallowed_types,
+    clippy::disallowed_methods,
+    reason = "the poison dead-letter file is on the real disk and tested there (DESIGN.md, the agent's std::fs rule)"
+)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::agent::config::Ctx;
+use crate::agent::registry::ChannelKind;
+
+/// The default `deadLetter.maxBytes`: 1 GiB.
+pub const DEAD_LETTER_BYTES_DEFAULT: u64 = 1 << 30;
+/// The smallest `deadLetter.maxBytes` accepted (64 KiB: a few batches of poison events).
+pub const DEAD_LETTER_BYTES_MIN: u64 = 64 << 10;
+/// The name of the default dead-letter directory, beside the channel.
+pub const DEFAULT_DIR_NAME: &str = "deadletter";
+/// The dead-letter file of a sink: `<directory>/<sink>` + this.
+pub const DEAD_LETTER_SUFFIX: &str = ".deadletter.jsonl";
+
+/// What a sink does with its poison events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeadLetter {
+    /// Appended to `<dir>/<sink>.deadletter.jsonl`, which never grows over `max_bytes`.
+    Write {
+        /// The directory (`deadLetter.directory`, or the default beside the channel).
+        dir: PathBuf,
+        /// `deadLetter.maxBytes`.
+        max_bytes: u64,
+    },
+    /// Dropped, counted and logged (`deadLetter.drop = true`).
+    Drop,
+}
+
+impl DeadLetter {
+    /// Written to `dir`, bounded by the default `deadLetter.maxBytes`.
+    pub fn in_dir(dir: impl Into<PathBuf>) -> Self {
+        DeadLetter::Write {
+            dir: dir.into(),
+            max_bytes: DEAD_LETTER_BYTES_DEFAULT,
+        }
+    }
+}
+
+/// A sink's `deadLetter.*` keys as written, before the channel's default is applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct DeadLetterKeys {
+    dir: Option<PathBuf>,
+    drop: bool,
+    max_bytes: u64,
+}
+
+/// Reads `deadLetter.directory`, `deadLetter.maxBytes` and `deadLetter.drop` (any sink type).
+pub(crate) fn parse(cx: &mut Ctx<'_>) -> DeadLetterKeys {
+    let dir = cx.get("deadLetter.directory");
+    if dir.as_deref().is_some_and(|d| d.trim().is_empty()) {
+        cx.error(
+            "deadLetter.directory",
+            "must not be empty; leave it unset for the default directory beside the channel, or set deadLetter.drop = true to drop poison events",
+        );
+    }
+    let max_bytes = cx.u64(
+        "deadLetter.maxBytes",
+        DEAD_LETTER_BYTES_DEFAULT,
+        DEAD_LETTER_BYTES_MIN,
+        u64::MAX,
+    );
+    let drop = cx.bool("deadLetter.drop", false);
+    if drop && dir.is_some() {
+        cx.error(
+            "deadLetter.drop",
+            "deadLetter.drop = true drops poison events, but deadLetter.directory is set too; keep one of them",
+        );
+    }
+    DeadLetterKeys {
+        dir: dir.filter(|d| !d.trim().is_empty()).map(PathBuf::from),
+        drop,
+        max_bytes,
+    }
+}
+
+impl DeadLetterKeys {
+    /// The sink's dead letter: its keys, the default directory of `channel` when
+    /// `deadLetter.directory` is unset.
+    pub(crate) fn resolve(self, channel: Option<&ChannelKind>) -> DeadLetter {
+        if self.drop {
+            return DeadLetter::Drop;
+        }
+        DeadLetter::Write {
+            dir: self.dir.unwrap_or_else(|| default_dir(channel)),
+            max_bytes: self.max_bytes,
+        }
+    }
+}
+
+/// The default dead-letter directory of a sink reading `channel`: `deadletter` in the parent
+/// of a file channel's `checkpointDir`, else `./deadletter` (the agent's working directory;
+/// `/var/lib/sluice` under the packaged systemd unit).
+pub fn default_dir(channel: Option<&ChannelKind>) -> PathBuf {
+    match channel {
+        Some(ChannelKind::File(fc)) => match fc.checkpoint_dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.join(DEFAULT_DIR_NAME),
+            _ => PathBuf::from(DEFAULT_DIR_NAME),
+        },
+        _ => PathBuf::from(DEFAULT_DIR_NAME),
+    }
+}
+
+/// Why poison events could not be set aside (the batch is then rolled back).
+#[derive(Debug, thiserror::Error)]
+pub enum DeadLetterError {
+    /// The blocking task that writes the dead letter failed.
+    #[error("dead-letter writer: {0}")]
+    Writer(#[source] tokio::task::JoinError),
+    /// The dead letter could not be written or synced.
+    #[error("cannot write the dead letter {}: {source}", path.display())]
+    Write {
+        /// The dead-letter file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The dead letter would grow over `deadLetter.maxBytes`.
+    #[error("the dead letter {} is full: {used} bytes, and {more} more would pass deadLetter.maxBytes = {max}; move the file away (or raise deadLetter.maxBytes) and the sink goes on by itself", path.display())]
+    Full {
+        /// The dead-letter file.
+        path: PathBuf,
+        /// Its size.
+        used: u64,
+        /// The bytes of the batch's poison events.
+        more: u64,
+        /// `deadLetter.maxBytes`.
+        max: u64,
+    },
+}
+
+/// Appends `bytes` to `file` (created with `dir` if missing) and makes them durable, unless
+/// the file would grow over `max_bytes` (then nothing is written). The size is read from the
+/// disk each time, so a file moved away by the operator frees the bound at once.
+pub(crate) fn append_bounded(
+    dir: &Path,
+    file: &Path,
+    bytes: &[u8],
+    max_bytes: u64,
+) -> Result<(), DeadLetterError> {
+    let io = |source| DeadLetterError::Write {
+        path: file.to_owned(),
+        source,
+    };
+    let used = match std::fs::metadata(file) {
+        Ok(m) => Some(m.len()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(io(e)),
+    };
+    let more = bytes.len() as u64;
+    let now = used.unwrap_or(0);
+    if now.saturating_add(more) > max_bytes {
+        return Err(DeadLetterError::Full {
+            path: file.to_owned(),
+            used: now,
+            more,
+            max: max_bytes,
+        });
+    }
+    if used.is_none() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_data().map_err(io)?;
+    if used.is_none() {
+        crate::agent::atomic_file::sync_parent(file).map_err(io)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_core::FileChannelConfig;
+
+    #[test]
+    fn the_default_directory_is_beside_a_file_channels_checkpoint_dir() {
+        let fc = FileChannelConfig::with_dirs("/var/lib/flume/ck", vec![PathBuf::from("/d")]);
+        let kind = ChannelKind::File(fc);
+        assert_eq!(
+            default_dir(Some(&kind)),
+            PathBuf::from("/var/lib/flume/deadletter")
+        );
+        assert_eq!(default_dir(None), PathBuf::from("deadletter"));
+    }
+
+    #[test]
+    fn a_write_over_the_bound_is_refused_and_writes_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let file = d.path().join("k1.deadletter.jsonl");
+        append_bounded(d.path(), &file, b"0123456789", 15).unwrap();
+        let e = append_bounded(d.path(), &file, b"0123456789", 15).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DeadLetterError::Full {
+                    used: 10,
+                    more: 10,
+                    max: 15,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().contains("deadLetter.maxBytes"), "{e}");
+        assert_eq!(std::fs::read(&file).unwrap(), b"0123456789");
+        // Moved away by the operator: there is room again.
+        std::fs::rename(&file, d.path().join("old")).unwrap();
+        append_bounded(d.path(), &file, b"0123456789", 15).unwrap();
+    }
+}
