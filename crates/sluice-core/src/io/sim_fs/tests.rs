@@ -67,7 +67,8 @@ fn a_simulated_link_or_fifo_is_reported_as_such_and_refused_where_a_regular_file
     fs.create_dir_all(dir).unwrap();
     let f = fs.open(&dir.join("real"), OpenMode::CreateNew).unwrap();
     f.write_all_at(b"abc", 0).unwrap();
-    fs.make_symlink(&dir.join("link"), &dir.join("real")).unwrap();
+    fs.make_symlink(&dir.join("link"), &dir.join("real"))
+        .unwrap();
     fs.make_fifo(&dir.join("fifo")).unwrap();
     fs.set_foreign_owner(&dir.join("real"));
     assert_eq!(fs.list_dir(dir).unwrap(), ["fifo", "link", "real"]);
@@ -84,5 +85,8 @@ fn a_simulated_link_or_fifo_is_reported_as_such_and_refused_where_a_regular_file
     let through = fs.open_regular(&dir.join("link"), Links::Follow).unwrap();
     assert_eq!(through.len().unwrap(), 3);
     fs.remove_file(&dir.join("link")).unwrap();
-    assert!(fs.exists(&dir.join("real")), "removing a link leaves its target");
+    assert!(
+        fs.exists(&dir.join("real")),
+        "removing a link leaves its target"
+    );
 }
