@@ -423,3 +423,6 @@ impl crate::agent::sink::BuildSink for FileRollConfig {
         Box::new(FileRollSink::new(name, self.clone()))
     }
 }
+
+#[cfg(test)]
+mod tests;
