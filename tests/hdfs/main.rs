@@ -20,6 +20,7 @@ mod hdfs_buffer_budget;
 mod hdfs_cluster_faults;
 mod hdfs_cluster_kill;
 mod hdfs_cluster_tutorial;
+mod hdfs_dead_letter;
 mod hdfs_exactly_once;
 mod hdfs_open_files_limit;
 mod hdfs_poison;
