@@ -25,6 +25,7 @@ mod cli_readiness;
 mod conf_files;
 mod conf_uri;
 mod conf_zk;
+mod config_check_timestamps;
 mod config_check_verify;
 mod config_deep;
 mod config_examples;
