@@ -64,10 +64,17 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     }
     args.plugins.set_java_env(first);
     // Java classes are looked up (by running `java`) only when the configuration names some.
-    let java_problems = match &loaded.config {
+    let mut java_problems = match &loaded.config {
         Some(c) => super::plugins::check_classes(c)?,
         None => Vec::new(),
     };
+    // Every class loads: each Java component's configure() runs (in a JVM then stopped), so
+    // one that would throw at the agent's start fails the check.
+    if java_problems.is_empty() {
+        if let Some(c) = &loaded.config {
+            java_problems = super::plugins::configure_components(c)?;
+        }
+    }
     for p in &java_problems {
         println!("{file}: {p}");
     }

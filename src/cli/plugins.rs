@@ -146,6 +146,111 @@ pub fn check_classes(cfg: &AgentConfig) -> anyhow::Result<Vec<String>> {
         .collect())
 }
 
+/// The Java components a configuration names, each with its config key, as the agent runs
+/// them (name and keys), for `config check`'s configure run.
+pub fn java_components(cfg: &AgentConfig) -> Vec<(String, check::Component)> {
+    let c = |role, class: &str, name: String, props: Vec<(String, String)>| check::Component {
+        role,
+        class: class.trim().to_owned(),
+        name,
+        props,
+    };
+    let mut v = Vec::new();
+    for (name, s) in &cfg.sources {
+        let key = |k: &str| format!("{}.sources.{name}.{k}", cfg.name);
+        if let SourceKind::Java(j) = &s.kind {
+            let props = j.props.clone();
+            v.push((key("type"), c(Role::Source, &j.class, name.clone(), props)));
+        }
+        if let sluice::agent::selector::ChannelSelector::Java(j) = &s.selector {
+            let mut props = j.props.clone();
+            props.push((
+                check::SELECTOR_CHANNELS_KEY.to_owned(),
+                j.channels.join(" "),
+            ));
+            let sel = c(Role::Selector, &j.class, "selector".to_owned(), props);
+            v.push((key("selector.type"), sel));
+        }
+        for i in &s.interceptors {
+            if i.kind == sluice::agent::interceptor::JAVA_KIND {
+                let class = i.props.get("type").cloned().unwrap_or_default();
+                let props = i
+                    .props
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                let name = format!("interceptors.{}", i.name);
+                let at = key(&format!("interceptors.{}.type", i.name));
+                v.push((at, c(Role::Interceptor, &class, name, props)));
+            }
+        }
+    }
+    for (name, g) in &cfg.sinkgroups {
+        if let sluice::agent::processor::SinkProcessorConfig::Java(j) = &g.processor {
+            let mut props = j.props.clone();
+            props.push((check::PROCESSOR_SINKS_KEY.to_owned(), j.sinks.join(" ")));
+            let at = format!("{}.sinkgroups.{name}.processor.type", cfg.name);
+            v.push((at, c(Role::Processor, &j.class, name.clone(), props)));
+        }
+    }
+    for (name, s) in &cfg.sinks {
+        let key = |k: &str| format!("{}.sinks.{name}.{k}", cfg.name);
+        let ser = |j: &sluice::agent::java::serializer::JavaSerializerSpec| {
+            c(
+                Role::Serializer,
+                &j.class,
+                format!("{name}.serializer"),
+                j.props.clone(),
+            )
+        };
+        match &s.kind {
+            SinkKind::Java(j) => v.push((
+                key("type"),
+                c(Role::Sink, &j.class, name.clone(), j.props.clone()),
+            )),
+            SinkKind::FileRoll(f) => {
+                if let Some(j) = &f.java_serializer {
+                    v.push((key("sink.serializer"), ser(j)));
+                }
+            }
+            SinkKind::Hdfs(h) => {
+                if let Some(j) = &h.java_serializer {
+                    v.push((key("serializer"), ser(j)));
+                }
+            }
+            _ => {}
+        }
+    }
+    v
+}
+
+/// Runs the `configure()` of every Java component of `cfg` in a JVM it then stops (nothing
+/// runs when there are none): one message per component that throws, naming its key, its
+/// class and the exception.
+pub fn configure_components(cfg: &AgentConfig) -> anyhow::Result<Vec<String>> {
+    let components = java_components(cfg);
+    if components.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    let list: Vec<check::Component> = components.iter().map(|(_, c)| c.clone()).collect();
+    let failed = rt.block_on(check::configure(&list));
+    Ok(failed
+        .into_iter()
+        .filter_map(|(i, why)| {
+            let (key, c) = components.get(i)?;
+            Some(format!(
+                "{key}: error: Java class {} cannot start: its {} {why}",
+                c.class,
+                c.role.word()
+            ))
+        })
+        .collect())
+}
+
 /// `sluice plugins ...`.
 #[derive(clap::Subcommand, Debug)]
 pub enum PluginsCommand {

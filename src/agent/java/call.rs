@@ -3,14 +3,17 @@
 //! frame and its answer, answered in the order made (a few in flight at once: the host works
 //! on one while the next ones wait in its pipe); a call made while the JVM restarts
 //! waits for the new one; a call in flight when the JVM ends fails ([`CallError::Gone`]) and the
-//! caller refuses its batch upstream. Dropping the caller stops the plugin.
+//! caller refuses its batch upstream. A call to a plugin that cannot start (its last start
+//! failed, [`super::status`]) fails at once ([`CallError::Down`]), so its source refuses its
+//! clients instead of holding them. Dropping the caller stops the plugin.
 
 use tokio::sync::{mpsc, oneshot};
 
 use super::frame::MAX_FRAME_BYTES;
 use super::frame::{encode_to_jvm, event_bytes, FromJvm, GroupCounts, Role, Status, ToJvm};
 use super::session::{Call, Serve, Spec};
-use super::supervise::supervise;
+use super::status::{self, Status as PluginStatus};
+use super::supervise::supervise_on;
 use crate::agent::channel::BoxFuture;
 use crate::agent::stop::{self, StopHandle};
 use sluice_core::Event;
@@ -32,6 +35,15 @@ pub enum CallError {
     Gone {
         /// The component and its class.
         plugin: String,
+    },
+    /// The plugin cannot start (its last configure or start failed, a class is missing): the
+    /// call is refused at once rather than held until a JVM that would fail again.
+    #[error("{plugin} cannot start: {reason}")]
+    Down {
+        /// The component and its class.
+        plugin: String,
+        /// Why its last start failed.
+        reason: String,
     },
     /// The answer does not fit the call (a host out of step with the agent).
     #[error("{plugin}: {message}")]
@@ -69,6 +81,7 @@ const CALLS_QUEUED: usize = 16;
 pub(crate) struct Caller {
     tx: mpsc::Sender<Call>,
     label: String,
+    status: std::sync::Arc<PluginStatus>,
     _stop: StopHandle,
 }
 
@@ -78,10 +91,15 @@ impl Caller {
         let (tx, rx) = mpsc::channel(CALLS_QUEUED);
         let (handle, stop) = stop::channel();
         let label = format!("{} ({})", spec.name, spec.class);
-        tokio::spawn(supervise(spec, stop, Some(rx), || Box::new(Callee)));
+        let entry = status::register(spec.role, &spec.name, &spec.class);
+        let status = entry.status().clone();
+        tokio::spawn(supervise_on(spec, entry, stop, Some(rx), || {
+            Box::new(Callee)
+        }));
         Caller {
             tx,
             label,
+            status,
             _stop: handle,
         }
     }
@@ -91,15 +109,28 @@ impl Caller {
         &self.label
     }
 
+    /// [`CallError::Down`] while the plugin cannot start.
+    fn down(&self) -> Option<CallError> {
+        self.status.failing().map(|reason| CallError::Down {
+            plugin: self.label.clone(),
+            reason,
+        })
+    }
+
     /// Makes one call (a whole encoded frame) and waits for its answer (a THREW answer is
-    /// [`CallError::Threw`]).
+    /// [`CallError::Threw`]); fails at once while the plugin cannot start.
     ///
     /// Cancel safety: cancel safe; a cancelled call is still made, its answer dropped.
     pub(crate) async fn call(&self, frame: Vec<u8>) -> Result<FromJvm, CallError> {
+        if let Some(down) = self.down() {
+            return Err(down);
+        }
         let (reply, answer) = oneshot::channel();
         let call = Call { frame, reply };
-        let gone = || CallError::Gone {
-            plugin: self.label.clone(),
+        let gone = || {
+            self.down().unwrap_or_else(|| CallError::Gone {
+                plugin: self.label.clone(),
+            })
         };
         self.tx.send(call).await.map_err(|_| gone())?;
         match answer.await {

@@ -1,7 +1,9 @@
 //! `config check` of Java components: runs the host's `--check` once for every configured
 //! Java class (only when there is one) and answers, per class, whether it loads and is what
 //! its place needs (a source, a sink, an interceptor's builder, ...), and where it was looked
-//! for.
+//! for; then [`configure`] runs each component's `configure()` with its keys in a JVM it then
+//! stops, so a plugin that would throw at the agent's start (a missing dependency, a bad key)
+//! fails the check (a systemd `ExecStartPre=sluice config check`).
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -68,3 +70,75 @@ pub async fn check(classes: &[(Role, String)]) -> Result<(Vec<Missing>, String),
     }
     Ok((missing, jvm::searched(&env, &jar)))
 }
+
+/// A Java component `config check` configures: what the agent would run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Component {
+    /// Its place (source, sink, interceptor, ...).
+    pub role: Role,
+    /// Its class.
+    pub class: String,
+    /// Its name as the agent's log names it (`r1`, `interceptors.i1`).
+    pub name: String,
+    /// Its keys, as Flume's `Context` gets them.
+    pub props: Vec<(String, String)>,
+}
+
+/// Runs each component's `configure()` in a JVM of its own that is then stopped (never
+/// started): answers, per component that failed, its index in `components` and why (its
+/// exception's class and message, and where the missing jar goes when a class is missing).
+pub async fn configure(components: &[Component]) -> Vec<(usize, String)> {
+    let mut failed = Vec::new();
+    for (i, c) in components.iter().enumerate() {
+        let spec = super::session::Spec {
+            role: c.role,
+            class: c.class.clone(),
+            name: c.name.clone(),
+            props: c.props.clone(),
+        };
+        let mut refuse = Refuse;
+        let run = super::session::configure_only(&spec, &mut refuse);
+        let why = match tokio::time::timeout(CHECK_TIMEOUT, run).await {
+            Ok(Ok(())) => continue,
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("configure() did not return within {CHECK_TIMEOUT:?}"),
+        };
+        let hint = super::hint::jar_hint(&why, &c.class, &jvm::env());
+        failed.push((
+            i,
+            match hint {
+                Some(h) => format!("{why} ({h})"),
+                None => why,
+            },
+        ));
+    }
+    failed
+}
+
+/// What a plugin being configured asks of the agent is refused (nothing runs yet).
+struct Refuse;
+
+impl super::session::Serve for Refuse {
+    fn handle(
+        &mut self,
+        _msg: super::frame::FromJvm,
+    ) -> crate::agent::channel::BoxFuture<'_, Option<Vec<u8>>> {
+        let m = "config check: nothing runs while a plugin is configured".to_owned();
+        let answer = super::frame::encode_to_jvm(&super::frame::ToJvm::TxDone(
+            super::frame::Status::Error,
+            m,
+        ));
+        Box::pin(std::future::ready(Some(answer)))
+    }
+
+    fn counts(&mut self, _groups: Vec<super::frame::GroupCounts>) {}
+
+    fn abandon(&mut self) -> crate::agent::channel::BoxFuture<'_, ()> {
+        Box::pin(std::future::ready(()))
+    }
+}
+
+/// The key under which a Java selector's `configure()` gets the source's channels.
+pub const SELECTOR_CHANNELS_KEY: &str = super::selector::CHANNELS_KEY;
+/// The key under which a Java sink processor's `configure()` gets the group's sinks.
+pub const PROCESSOR_SINKS_KEY: &str = crate::agent::sink::java_group::SINKS_KEY;

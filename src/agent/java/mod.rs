@@ -10,7 +10,8 @@
 //! - [`session`]: one JVM run (configure, start, serve, stop or kill); [`supervise`]: restarts
 //!   with backoff; [`call`]: calls into a plugin the agent drives ([`interceptor`],
 //!   [`serializer`], [`selector`]); [`counts`]: the plugin's Flume counters in `/metrics`;
-//!   [`check`]: `config check`'s class look-up.
+//!   [`check`]: `config check`'s class look-up and configure run; [`status`]: whether each
+//!   plugin runs (for `/health`, `/ready` and its callers); [`hint`]: where a missing jar goes.
 //!
 //! This folder is plumbing below the components: the components built on it live with their
 //! kind (`source/java.rs`, `sink/java.rs`, and `sink/java_group.rs`, a sink processor that
@@ -21,6 +22,7 @@ pub mod check;
 pub use call::CallError;
 pub(crate) mod config;
 pub(crate) mod counts;
+pub(crate) mod hint;
 pub use sluice_wire::java::frame;
 pub(crate) mod interceptor;
 pub mod jvm;
@@ -29,6 +31,7 @@ pub mod serializer;
 pub(crate) mod session;
 pub mod shim;
 pub(crate) mod sources;
+pub(crate) mod status;
 pub(crate) mod supervise;
 
 pub(crate) use crate::agent::component::is_class_name;

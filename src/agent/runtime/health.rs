@@ -6,11 +6,14 @@
 //! closed, full (`ChannelFillPercentage` at 100) or whose data directory is under its
 //! `minimumRequiredSpace` (`DataDirBelowMinimum`); a sink whose connection is down
 //! (`ConnectionDownMillis` above 0: the avro and thrift sinks, between failed connection
-//! attempts). 200 with `{"status":"ok",...}` when there is none, else 503 naming each
-//! component and why.
+//! attempts); a Java plugin that cannot start ([`crate::agent::java::status`]: its configure
+//! or start threw, a class is missing), named with its class and exception. 200 with
+//! `{"status":"ok",...}` when there is none, else 503 naming each component and why.
 //!
 //! Readiness ([`Readiness`]) is set once the agent logs `agent started` (channels replayed,
-//! every component running, every source accepting input) and stays set through reloads.
+//! every component running, every source accepting input) and stays set through reloads;
+//! `/ready` answers 503 while a Java plugin's first JVM starts or while it cannot start, and
+//! 200 again once it starts.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -75,6 +78,17 @@ fn sink_problem(value: impl Fn(&str) -> Option<f64>) -> Option<String> {
     ))
 }
 
+/// Every Java plugin of the process that cannot start.
+fn java_problems() -> Vec<Problem> {
+    crate::agent::java::status::failing()
+        .into_iter()
+        .map(|d| Problem {
+            component: d.component,
+            reason: d.reason,
+        })
+        .collect()
+}
+
 /// Every unhealthy channel and sink of `registry`, in key order.
 pub(crate) fn problems(registry: &Registry) -> Vec<Problem> {
     registry
@@ -97,7 +111,13 @@ pub(crate) fn problems(registry: &Registry) -> Vec<Problem> {
 
 /// The answer to `GET /health`.
 pub(crate) fn health_answer(registry: &Registry) -> (StatusCode, &'static str, String) {
-    let found = problems(registry);
+    answer_health(registry, java_problems())
+}
+
+/// The answer to `GET /health` given the Java plugins that cannot start (`java`).
+fn answer_health(registry: &Registry, java: Vec<Problem>) -> (StatusCode, &'static str, String) {
+    let mut found = problems(registry);
+    found.extend(java);
     let checked = registry
         .groups()
         .iter()
@@ -119,8 +139,33 @@ pub(crate) fn health_answer(registry: &Registry) -> (StatusCode, &'static str, S
     )
 }
 
-/// The answer to `GET /ready`.
+/// The answer to `GET /ready`: 503 before `agent started`, while a Java plugin's first JVM
+/// is starting and while a Java plugin cannot start.
 pub(crate) fn ready_answer(ready: &Readiness) -> (StatusCode, &'static str, String) {
+    let down: Vec<Problem> = crate::agent::java::status::not_started()
+        .into_iter()
+        .map(|d| Problem {
+            component: d.component,
+            reason: d.reason,
+        })
+        .collect();
+    answer_ready(ready, &down)
+}
+
+/// The answer to `GET /ready` given the Java plugins that cannot start (`down`).
+fn answer_ready(ready: &Readiness, down: &[Problem]) -> (StatusCode, &'static str, String) {
+    if ready.is_ready() && !down.is_empty() {
+        let reason: Vec<String> = down
+            .iter()
+            .map(|p| format!("{}: {}", p.component, p.reason))
+            .collect();
+        let body = json!({"status": "degraded", "reason": reason.join("; ")});
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "application/json",
+            format!("{body}\n"),
+        );
+    }
     if ready.is_ready() {
         (
             StatusCode::OK,
@@ -157,7 +202,7 @@ mod tests {
             vec![("ChannelFillPercentage", "12.5"), ("Unhealthy", "0")],
         );
         r.register("c1", c);
-        let (status, _, body) = health_answer(&r);
+        let (status, _, body) = answer_health(&r, Vec::new());
         assert_eq!(status, StatusCode::OK, "{body}");
         assert!(body.contains("\"checked\":1"), "{body}");
     }
@@ -177,7 +222,7 @@ mod tests {
         assert!(p[0].reason.contains("full"), "{p:?}");
         assert_eq!(p[1].component, "SINK.k1");
         assert!(p[1].reason.contains("2.5 s"), "{p:?}");
-        let (status, _, body) = health_answer(&r);
+        let (status, _, body) = answer_health(&r, Vec::new());
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v["problems"][1]["component"], "SINK.k1");
@@ -186,8 +231,32 @@ mod tests {
     #[test]
     fn ready_is_503_until_set() {
         let r = Readiness::default();
-        assert_eq!(ready_answer(&r).0, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(answer_ready(&r, &[]).0, StatusCode::SERVICE_UNAVAILABLE);
         r.set_ready();
-        assert_eq!(ready_answer(&r).0, StatusCode::OK);
+        assert_eq!(answer_ready(&r, &[]).0, StatusCode::OK);
+    }
+
+    #[test]
+    fn a_java_plugin_that_cannot_start_makes_the_agent_unhealthy_and_not_ready() {
+        let down = vec![Problem {
+            component: "INTERCEPTOR.i1".into(),
+            reason: "Java plugin a.B$Builder cannot start: configure failed: \
+                     java.lang.NoClassDefFoundError: com/google/common/base/Strings"
+                .into(),
+        }];
+        let r = Readiness::default();
+        r.set_ready();
+        let (status, _, body) = answer_ready(&r, &down);
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            body.contains("INTERCEPTOR.i1") && body.contains("degraded"),
+            "{body}"
+        );
+        let (status, _, body) = answer_health(&Registry::for_agent("a1"), down);
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["problems"][0]["component"], "INTERCEPTOR.i1");
+        let reason = v["problems"][0]["reason"].as_str().unwrap();
+        assert!(reason.contains("NoClassDefFoundError"), "{reason}");
     }
 }

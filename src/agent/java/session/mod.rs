@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::frame::{self, FromJvm, GroupCounts, Role, ToJvm};
 use super::jvm::JavaError;
+use super::status::{State, Status};
 use crate::agent::channel::BoxFuture;
 use crate::agent::stop::Stop;
 use process::Session;
@@ -100,15 +101,17 @@ async fn next_call(calls: &mut Option<&mut mpsc::Receiver<Call>>, ready: bool) -
     }
 }
 
-/// Runs `spec` once: configure, start, serve (and pass on `calls`) until `stop` or every
-/// caller is gone (then `Ok`) or until the JVM fails (`Err`, naming how it ended; a call in
-/// flight is dropped unanswered). Cancel safety: dropping it kills the JVM (kill on drop) and
-/// drops what `serve` holds (a take transaction rolls back on drop).
+/// Runs `spec` once: configure, start (then `status` is [`State::Running`]), serve (and pass
+/// on `calls`) until `stop` or every caller is gone (then `Ok`) or until the JVM fails
+/// (`Err`, naming how it ended; a call in flight is dropped unanswered). Cancel safety:
+/// dropping it kills the JVM (kill on drop) and drops what `serve` holds (a take transaction
+/// rolls back on drop).
 pub(crate) async fn run_once(
     spec: &Spec,
     serve: &mut dyn Serve,
     stop: &mut Stop,
     mut calls: Option<&mut mpsc::Receiver<Call>>,
+    status: &Status,
 ) -> Result<(), JavaError> {
     let mut s = Session::spawn(spec).await?;
     let configure = frame::encode_to_jvm(&ToJvm::Configure {
@@ -137,9 +140,44 @@ pub(crate) async fn run_once(
         return Ok(());
     };
     let outcome = match started {
-        Ok(()) => serve_until_stop(&mut s, serve, stop, &mut calls).await,
+        Ok(()) => {
+            status.set(State::Running);
+            serve_until_stop(&mut s, serve, stop, &mut calls).await
+        }
         Err(e) => Err(e),
     };
+    end_run(spec, s, serve, outcome).await
+}
+
+/// Runs `spec`'s `configure()` in a JVM of its own, then ends that JVM (never starting the
+/// plugin): `Ok` once it configured, else why (the plugin's exception, a class that did not
+/// load, the JVM's end). For `config check`; `serve` answers what the plugin asks meanwhile.
+pub(crate) async fn configure_only(spec: &Spec, serve: &mut dyn Serve) -> Result<(), JavaError> {
+    let mut s = Session::spawn(spec).await?;
+    let configure = frame::encode_to_jvm(&ToJvm::Configure {
+        role: spec.role,
+        class: spec.class.clone(),
+        name: spec.name.clone(),
+        props: spec.props.clone(),
+    });
+    let configured = match s.send(&configure).await {
+        Ok(()) => s.until_ack("configure", CONFIGURE_TIMEOUT, serve).await,
+        Err(e) => Err(e),
+    };
+    let how = s.end().await;
+    configured.map_err(|e| match e {
+        JavaError::Exited(_) => JavaError::Exited(how),
+        other => other,
+    })
+}
+
+/// Ends a started run: STOP within [`STOP_GRACE`] after `Ok`, else the JVM's end described.
+async fn end_run(
+    spec: &Spec,
+    mut s: Session,
+    serve: &mut dyn Serve,
+    outcome: Result<(), JavaError>,
+) -> Result<(), JavaError> {
     match outcome {
         Ok(()) => {
             let stopped = match s.send(&frame::encode_to_jvm(&ToJvm::Stop)).await {

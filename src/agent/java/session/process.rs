@@ -1,5 +1,6 @@
 //! One host JVM process: spawned (the shim jar built first if needed) with its stderr logged
-//! and its frames read by tasks of their own, frames written to it, answers awaited, and its
+//! by a thread of its own (within a budget, stderr.rs) and its frames read by a task of its
+//! own, frames written to it, answers awaited, and its
 //! end (stdin closed, then killed) described.
 
 use std::process::Stdio;
@@ -10,7 +11,7 @@ use tokio::process::{Child, ChildStdin};
 use tokio::sync::mpsc;
 
 use super::frames::read_frames;
-use super::stderr::log_stderr;
+use super::stderr::spawn_drain;
 use super::{Serve, Spec, EXIT_WAIT, FRAMES_AHEAD, WRITE_TIMEOUT};
 use crate::agent::java::frame::{FromJvm, Status};
 use crate::agent::java::jvm::{self, JavaError};
@@ -30,24 +31,31 @@ impl Session {
             .await
             .map_err(|e| JavaError::Plugin(format!("building the shim: {e}")))??;
         let mut cmd = jvm::java_command(&jvm::env(), &jar);
+        // stderr is a pipe of the agent's own, drained by a thread (stderr.rs), not the
+        // runtime.
+        let (err_reader, err_writer) = output_pipe().map_err(|e| JavaError::Tool {
+            tool: "java",
+            message: format!("cannot make a pipe for the JVM's output: {e}"),
+        })?;
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(err_writer)
             .kill_on_drop(true);
-        let mut child = cmd.spawn().map_err(|e| JavaError::Tool {
+        let spawned = cmd.spawn();
+        // The agent's copy of the write end closes here, so the drain sees the JVM's end.
+        drop(cmd);
+        let mut child = spawned.map_err(|e| JavaError::Tool {
             tool: "java",
             message: format!(
                 "cannot start {:?}: {e} (set JAVA_HOME or put java on PATH)",
                 jvm::jdk_tool("java")
             ),
         })?;
-        let (Some(stdin), Some(stdout), Some(stderr)) =
-            (child.stdin.take(), child.stdout.take(), child.stderr.take())
-        else {
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             return Err(JavaError::Protocol("the JVM's pipes are missing".into()));
         };
         let label = format!("{} ({})", spec.name, spec.class);
-        tokio::spawn(log_stderr(stderr, spec.name.clone(), spec.class.clone()));
+        spawn_drain(err_reader, spec.name.clone(), spec.class.clone());
         let (tx, frames) = mpsc::channel(FRAMES_AHEAD);
         tokio::spawn(read_frames(stdout, tx, label));
         Ok(Session {
@@ -126,6 +134,22 @@ impl Session {
         }
         text
     }
+}
+
+/// A pipe for the JVM's stderr (both ends close-on-exec; the child gets its end as fd 2):
+/// the reading end, to read on a thread with blocking reads, and the writing end.
+fn output_pipe() -> std::io::Result<(std::process::ChildStderr, Stdio)> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: pipe2(2) writes two descriptors into the array it is given, which has room for
+    // two; on success each is new and owned by nobody else.
+    let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just made by pipe2 and are owned here alone.
+    let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    Ok((std::process::ChildStderr::from(r), Stdio::from(w)))
 }
 
 fn describe_exit(status: std::process::ExitStatus) -> String {
