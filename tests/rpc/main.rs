@@ -31,6 +31,7 @@ mod dns_slow;
 mod forged_ids;
 mod net_hostile;
 mod origin_bound;
+mod origin_churn;
 mod otlp_amplification;
 mod otlp_h2_flood;
 mod otlp_kill;

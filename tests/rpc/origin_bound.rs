@@ -1,6 +1,6 @@
 //! The origins one connection may bring to a collector's dedup table (issue 64, item 5), on the
 //! real binary: an avro client whose every event names a new event-id origin gets every event
-//! written, but past `CONNECTION_ORIGINS_MAX` (4,096) origins on one connection the ids are
+//! written, but past `ADDRESS_ORIGINS_MAX` (4,096) origins from one address the ids are
 //! removed (`EventIdStrippedCount`), so the channel's table holds no more than that.
 
 use std::io::Write;
@@ -14,7 +14,7 @@ use crate::support::ports::free_port;
 
 /// Origins the client names, one event each.
 const ORIGINS: u64 = 5_000;
-/// The bound (src/agent/source/peer_origins.rs).
+/// The bound of one address (src/agent/source/peer_origins.rs).
 const BOUND: u64 = 4_096;
 
 #[test]
@@ -78,5 +78,5 @@ fn one_connection_naming_a_new_origin_per_event_fills_at_most_its_share_of_the_t
     assert!(col
         .proc
         .log_text()
-        .contains("more event-id origins than one connection may"));
+        .contains("more event-id origins than its address may"));
 }

@@ -57,6 +57,9 @@ pub(crate) enum ChannelGauge {
     IdsRefused,
     /// Origins the deduplication table holds (file channel, `eventIds`).
     DedupOrigins,
+    /// New origins the full deduplication table did not remember since the open: every
+    /// origin it held was committed recently (file channel, `eventIds`).
+    DedupOriginsTurnedAway,
     /// Segments sealed with a key (file channel, `encryption.*`).
     SealedSegments,
     /// The alias of the oldest key still sealing a segment ("" without encryption): a key
@@ -89,6 +92,7 @@ impl ChannelGauge {
             ChannelGauge::Duplicates => "EventDuplicateCount",
             ChannelGauge::IdsRefused => "EventIdRefusedCount",
             ChannelGauge::DedupOrigins => "DedupOriginCount",
+            ChannelGauge::DedupOriginsTurnedAway => "DedupOriginTurnedAwayCount",
             ChannelGauge::SealedSegments => "SealedSegmentCount",
             ChannelGauge::OldestKeyInUse => "OldestKeyInUse",
             ChannelGauge::SegmentsByKey => "SegmentsByKey",

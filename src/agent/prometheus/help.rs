@@ -96,6 +96,9 @@ fn channel(key: &str) -> Option<&'static str> {
         "EventIdRefusedCount" => {
             "Puts whose event id the channel refused as forged or malformed and numbered afresh."
         }
+        "DedupOriginTurnedAwayCount" => {
+            "New origins the full deduplication table did not remember (all held were recent)."
+        }
         _ => return None,
     })
 }

@@ -1,18 +1,26 @@
-//! A bound on the event-id origins one RPC connection brings (avro and thrift, whose ids the
-//! file channel takes: docs/exactly-once.md). Each origin a collector's channel has seen costs
-//! a row of its dedup table, in its checkpoint and in memory, and the table's eviction is work
-//! every committer shares; one connection that names a new origin per event would make every
-//! other source of the agent pay for it. A Sluice edge brings one origin per channel, a hop in
-//! the middle one per edge behind it: [`CONNECTION_ORIGINS_MAX`] origins per connection. Beyond
-//! them an event keeps its place and its body but loses its id: the channel numbers it itself
-//! (at least once for that event, never a loss), counted in `EventIdStrippedCount` and said once
-//! per connection. A client that reconnects gets a fresh share; the channel's `dedupOrigins`
-//! bounds the whole table.
+//! A bound on the event-id origins the peers of an RPC source bring (avro and thrift, whose
+//! ids the file channel takes: docs/exactly-once.md). Each origin a collector's channel has
+//! seen costs a row of its dedup table, in its checkpoint and in memory, and a full table
+//! forgets an origin for each new one: a client naming fresh origins could push a real
+//! upstream's origin out and have its resend after a crash committed twice (issue 80, item 5).
+//!
+//! So origins are admitted per peer *address* (an IPv6 peer by its /64), across all its
+//! connections, by one [`OriginQuotas`] per source: at most [`ADDRESS_ORIGINS_MAX`] origins
+//! per address, and [`SOURCE_ORIGINS_MAX`] in all. A known origin stays admitted while it is
+//! in use; a new one past either bound takes the place of an origin idle for
+//! [`ORIGIN_IDLE`] (the address's own first, then any), else it is refused. So one address
+//! brings at most [`ADDRESS_ORIGINS_MAX`] new origins per [`ORIGIN_IDLE`], reconnecting or
+//! not. A Sluice edge brings one origin per channel, a hop in the middle one per edge behind
+//! it. A refused origin's events keep their place and their bodies but lose their ids: the
+//! channel numbers them itself (at least once for them, never a loss), counted in
+//! `EventIdStrippedCount` and said once per connection. The channel's table itself never
+//! forgets a recently committed origin for a new one (`DedupLimits::recent_ms`).
 
-use std::collections::HashSet;
-use std::net::SocketAddr;
+use std::collections::{BTreeSet, HashMap};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
@@ -20,50 +28,178 @@ use crate::agent::metrics::{CounterGroup, SourceCounter};
 use sluice_core::dedup::{IdSpan, EVENT_ID_HEADER};
 use sluice_core::Event;
 
-/// Event-id origins one connection may bring (a hop in front of 4,096 edges; ids of further
+/// Event-id origins one peer address may bring (a hop in front of 4,096 edges; ids of further
 /// origins are removed).
-pub(crate) const CONNECTION_ORIGINS_MAX: usize = 4_096;
+pub(crate) const ADDRESS_ORIGINS_MAX: usize = 4_096;
+/// Event-id origins all the peers of one source may bring.
+pub(crate) const SOURCE_ORIGINS_MAX: usize = 65_536;
+/// An admitted origin not seen for this long may give its place to a new one.
+pub(crate) const ORIGIN_IDLE: Duration = Duration::from_secs(600);
+/// A known origin's last use is written down at most this often.
+const TOUCH_EVERY: Duration = Duration::from_secs(1);
 
 /// Hex digits of an id's origin, before its `:`.
 const ORIGIN_HEX: usize = 16;
 
-/// The origins one connection brought.
+/// The key origins are counted under: the address, an IPv6 one by its /64 (one host).
+fn address_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(bits.into())
+        }
+        v4 => v4,
+    }
+}
+
+/// The origins one address brought, and when each was last seen.
+#[derive(Debug, Default)]
+struct Address {
+    seen: HashMap<u64, Instant>,
+    /// `(last seen, origin)`: the idlest first.
+    by_age: BTreeSet<(Instant, u64)>,
+}
+
+/// The origins the peers of one source brought, by address.
+#[derive(Debug)]
+pub(crate) struct OriginQuotas {
+    per_address: usize,
+    total: usize,
+    idle: Duration,
+    state: Mutex<Quotas>,
+}
+
+#[derive(Debug, Default)]
+struct Quotas {
+    addresses: HashMap<IpAddr, Address>,
+    /// `(last seen, address, origin)` of every admitted origin: the idlest first.
+    by_age: BTreeSet<(Instant, IpAddr, u64)>,
+}
+
+impl Default for OriginQuotas {
+    fn default() -> Self {
+        OriginQuotas::new(ADDRESS_ORIGINS_MAX, SOURCE_ORIGINS_MAX, ORIGIN_IDLE)
+    }
+}
+
+impl OriginQuotas {
+    /// Quotas of `per_address` origins per address, `total` in all, an origin idle for
+    /// `idle` giving its place.
+    pub(crate) fn new(per_address: usize, total: usize, idle: Duration) -> Self {
+        OriginQuotas {
+            per_address,
+            total,
+            idle,
+            state: Mutex::new(Quotas::default()),
+        }
+    }
+
+    /// Origins admitted now (all addresses).
+    #[cfg(test)]
+    fn admitted(&self) -> usize {
+        self.state.lock().by_age.len()
+    }
+
+    /// Whether `origin` from `ip` is admitted at `now`.
+    #[cfg(test)]
+    fn admit_at(&self, ip: IpAddr, origin: u64, now: Instant) -> bool {
+        self.state.lock().admit(self, address_key(ip), origin, now)
+    }
+}
+
+impl Quotas {
+    /// Whether `origin` from `addr` is admitted at `now` (seen again, or new within the
+    /// bounds, or new in the place of an idle one).
+    fn admit(&mut self, q: &OriginQuotas, addr: IpAddr, origin: u64, now: Instant) -> bool {
+        let mut idlest_own = None;
+        if let Some(entry) = self.addresses.get_mut(&addr) {
+            if let Some(at) = entry.seen.get_mut(&origin) {
+                if now.saturating_duration_since(*at) >= TOUCH_EVERY {
+                    entry.by_age.remove(&(*at, origin));
+                    self.by_age.remove(&(*at, addr, origin));
+                    *at = now;
+                    entry.by_age.insert((now, origin));
+                    self.by_age.insert((now, addr, origin));
+                }
+                return true;
+            }
+            if entry.seen.len() >= q.per_address {
+                idlest_own = Some(entry.by_age.first().copied());
+            }
+        }
+        // Past the address's bound: its idlest origin gives its place, if idle long enough.
+        if let Some(idlest) = idlest_own {
+            match idlest {
+                Some((at, old)) if now.saturating_duration_since(at) >= q.idle => {
+                    self.forget(addr, old, at);
+                }
+                _ => return false,
+            }
+        }
+        // Past the source's bound: the idlest origin of any address.
+        if self.by_age.len() >= q.total {
+            match self.by_age.first().copied() {
+                Some((at, a, old)) if now.saturating_duration_since(at) >= q.idle => {
+                    self.forget(a, old, at);
+                }
+                _ => return false,
+            }
+        }
+        let entry = self.addresses.entry(addr).or_default();
+        entry.seen.insert(origin, now);
+        entry.by_age.insert((now, origin));
+        self.by_age.insert((now, addr, origin));
+        true
+    }
+
+    fn forget(&mut self, addr: IpAddr, origin: u64, at: Instant) {
+        self.by_age.remove(&(at, addr, origin));
+        if let Some(a) = self.addresses.get_mut(&addr) {
+            a.seen.remove(&origin);
+            a.by_age.remove(&(at, origin));
+            if a.seen.is_empty() {
+                self.addresses.remove(&addr);
+            }
+        }
+    }
+}
+
+/// One connection's side of its source's [`OriginQuotas`].
 #[derive(Debug)]
 pub(crate) struct PeerOrigins {
     source: Arc<str>,
     peer: SocketAddr,
-    max: usize,
-    seen: Mutex<HashSet<u64>>,
+    quotas: Arc<OriginQuotas>,
     said: AtomicBool,
     counters: Arc<CounterGroup>,
 }
 
 impl PeerOrigins {
-    /// The bound of one connection from `peer` to source `source`.
+    /// The bound of one connection from `peer` to source `source`, within `quotas`.
     pub(crate) fn new(
         source: Arc<str>,
         peer: SocketAddr,
         counters: Arc<CounterGroup>,
-        max: usize,
+        quotas: Arc<OriginQuotas>,
     ) -> Self {
         PeerOrigins {
             source,
             peer,
-            max,
-            seen: Mutex::new(HashSet::new()),
+            quotas,
             said: AtomicBool::new(false),
             counters,
         }
     }
 
-    /// Removes the id of each event whose origin would pass the bound. Events of the origin
-    /// just admitted (a batch's common case) cost no lookup.
+    /// Removes the id of each event whose origin its address may not bring. Events of the
+    /// origin just admitted (a batch's common case) cost no lookup.
     pub(crate) fn admit(&self, events: &mut [Event]) {
         // The 16 hex digits of the origin last admitted: a hop's batch is one origin, so
         // most events cost a 16-byte comparison, not a parse and a lookup.
         let mut last: Option<[u8; ORIGIN_HEX]> = None;
         let mut removed = 0u64;
-        let mut seen = self.seen.lock();
+        let (addr, now) = (address_key(self.peer.ip()), Instant::now());
+        let mut quotas = self.quotas.state.lock();
         for e in events.iter_mut() {
             let Some(text) = e.headers.get(EVENT_ID_HEADER) else {
                 continue;
@@ -77,23 +213,27 @@ impl PeerOrigins {
             let Some(origin) = IdSpan::parse(text).map(|s| s.origin) else {
                 continue;
             };
-            if seen.contains(&origin) || (seen.len() < self.max && seen.insert(origin)) {
+            if quotas.admit(&self.quotas, addr, origin, now) {
                 last = hex.and_then(|h| h.try_into().ok());
             } else {
                 e.headers.remove(EVENT_ID_HEADER);
                 removed += 1;
             }
         }
-        drop(seen);
+        drop(quotas);
         if removed > 0 {
             self.counters.add(SourceCounter::EventIdStripped, removed);
             if !self.said.swap(true, Ordering::Relaxed) {
                 tracing::warn!(
                     source = %self.source,
                     peer = %self.peer,
-                    origins = self.max,
-                    "a connection brought events of more event-id origins than one connection may ({} at most); the ids of events from further origins are removed and the channel numbers them itself (delivered at least once)",
-                    self.max
+                    per_address = self.quotas.per_address,
+                    total = self.quotas.total,
+                    idle_s = self.quotas.idle.as_secs(),
+                    "a peer brought events of more event-id origins than its address may ({} at most, {} for the source, an origin's place freed after {} s idle); the ids of events from further origins are removed and the channel numbers them itself (delivered at least once)",
+                    self.quotas.per_address,
+                    self.quotas.total,
+                    self.quotas.idle.as_secs()
                 );
             }
         }
@@ -101,42 +241,5 @@ impl PeerOrigins {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn of(origin: u64, n: u64) -> Event {
-        Event::new(format!("e{n}")).header(EVENT_ID_HEADER, format!("{origin:016x}:{n}"))
-    }
-
-    #[test]
-    fn origins_past_the_bound_lose_their_ids_and_known_ones_keep_them() {
-        let counters = CounterGroup::source();
-        let b = PeerOrigins::new(
-            Arc::from("r1"),
-            "127.0.0.1:9".parse().unwrap(),
-            counters.clone(),
-            2,
-        );
-        let mut batch = vec![
-            of(1, 1),
-            of(1, 2),
-            of(2, 3),
-            of(3, 4),
-            of(1, 5),
-            Event::new("plain"),
-        ];
-        b.admit(&mut batch);
-        let kept: Vec<bool> = batch
-            .iter()
-            .map(|e| e.headers.contains_key(EVENT_ID_HEADER))
-            .collect();
-        assert_eq!(kept, vec![true, true, true, false, true, false]);
-        assert_eq!(counters.count(SourceCounter::EventIdStripped), 1);
-        // A later batch: origin 3 is still past the bound, 2 still known.
-        let mut later = vec![of(3, 6), of(2, 7)];
-        b.admit(&mut later);
-        assert!(!later[0].headers.contains_key(EVENT_ID_HEADER));
-        assert!(later[1].headers.contains_key(EVENT_ID_HEADER));
-        assert_eq!(counters.count(SourceCounter::EventIdStripped), 2);
-    }
-}
+#[path = "peer_origins_tests.rs"]
+mod tests;

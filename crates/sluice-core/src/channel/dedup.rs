@@ -17,6 +17,7 @@
 //! Lock order: the queue lock → `state` (the commit path takes `state` alone before it
 //! appends).
 
+mod notes;
 mod recovered;
 mod spans;
 
@@ -152,6 +153,8 @@ pub(super) struct Dedup {
     refused: AtomicU64,
     /// When the next line about dropped duplicates or refused ids may be logged (ms).
     log_after_ms: AtomicU64,
+    /// When the next line about origins the full table turned away may be logged (ms).
+    turned_away_log_after_ms: AtomicU64,
 }
 
 /// Milliseconds since the epoch (0 if the clock is before it).
@@ -202,6 +205,7 @@ impl Dedup {
             duplicates: AtomicU64::new(0),
             refused: AtomicU64::new(0),
             log_after_ms: AtomicU64::new(0),
+            turned_away_log_after_ms: AtomicU64::new(0),
         }
     }
 
@@ -260,47 +264,6 @@ impl Dedup {
         }
     }
 
-    /// Counts refused ids and logs, at most every [`DEDUP_LOG_INTERVAL_MS`], what a
-    /// transaction dropped as duplicates (the first one's id) and how many ids it refused.
-    fn note(&self, puts: &[Event], dropped_at: &[usize], refused: u64) {
-        let total_refused = self.refused.fetch_add(refused, Ordering::Relaxed) + refused;
-        let now = now_ms();
-        let after = self.log_after_ms.load(Ordering::Relaxed);
-        if now < after
-            || self
-                .log_after_ms
-                .compare_exchange(
-                    after,
-                    now + DEDUP_LOG_INTERVAL_MS,
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                )
-                .is_err()
-        {
-            return;
-        }
-        let first = dropped_at
-            .first()
-            .and_then(|&i| puts[i].headers.get(EVENT_ID_HEADER))
-            .unwrap_or("");
-        let total_dropped = self.duplicates.load(Ordering::Relaxed) + dropped_at.len() as u64;
-        if refused > 0 {
-            tracing::warn!(
-                refused,
-                total_refused,
-                "puts carried an event id this channel does not take (malformed, past the id limit, wider than one event, or one of its own ids not given yet); they were given fresh ids"
-            );
-        }
-        if !dropped_at.is_empty() {
-            tracing::info!(
-                dropped = dropped_at.len(),
-                total_dropped,
-                first_id = first,
-                "puts dropped as duplicates: the channel committed their event ids before"
-            );
-        }
-    }
-
     /// Transaction `txid` applied: its ids join the table. Call under the queue lock.
     pub fn committed(&self, txid: u64) {
         let mut st = self.state.lock();
@@ -309,8 +272,16 @@ impl Dedup {
         };
         let (_, spans) = st.pending.swap_remove(i);
         let (now, own) = (now_ms(), st.own);
+        let mut turned_away = None;
         for s in &spans {
-            st.table.insert(s, now, own);
+            if !st.table.insert(s, now, own) {
+                turned_away.get_or_insert(s.origin);
+            }
+        }
+        if let Some(origin) = turned_away {
+            let (total, limits) = (st.table.turned_away(), st.table.limits());
+            drop(st);
+            self.note_turned_away(origin, total, limits);
         }
     }
 
@@ -337,13 +308,16 @@ impl Dedup {
     }
 
     /// Puts dropped as duplicates since open, puts whose id was refused (given a fresh
-    /// one), and origins held.
-    pub fn stats(&self) -> (u64, u64, u64) {
-        let origins = self.state.lock().table.origins() as u64;
+    /// one), origins held, and new origins the full table did not remember since open.
+    pub fn stats(&self) -> (u64, u64, u64, u64) {
+        let st = self.state.lock();
+        let (origins, turned_away) = (st.table.origins() as u64, st.table.turned_away());
+        drop(st);
         (
             self.duplicates.load(Ordering::Relaxed),
             self.refused.load(Ordering::Relaxed),
             origins,
+            turned_away,
         )
     }
 }

@@ -102,6 +102,9 @@ pub struct ChannelStats {
     pub ids_refused: u64,
     /// Origins the deduplication table holds.
     pub dedup_origins: u64,
+    /// New origins the full deduplication table did not remember since open: every origin
+    /// it held was committed within `recent_ms` (DedupOriginTurnedAwayCount).
+    pub dedup_origins_turned_away: u64,
 }
 
 #[derive(Debug, Default)]

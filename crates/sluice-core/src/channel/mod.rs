@@ -127,7 +127,8 @@ impl FileChannel {
         };
         let c = &inner.counters;
         let (tail_cache_hits, tail_cache_misses) = inner.events.hits_misses();
-        let (duplicates, ids_refused, dedup_origins) = inner.dedup.stats();
+        let (duplicates, ids_refused, dedup_origins, dedup_origins_turned_away) =
+            inner.dedup.stats();
         ChannelStats {
             queued,
             in_flight_takes: in_flight,
@@ -152,6 +153,7 @@ impl FileChannel {
             duplicates,
             ids_refused,
             dedup_origins,
+            dedup_origins_turned_away,
             group_commit: inner.writers.iter().fold(
                 GroupCommitStats {
                     fresh_buffers: inner.table.pool().fresh_buffers(),

@@ -11,7 +11,8 @@
 //! whatever its count) and drops a put whose span it holds. The table is bounded: at most
 //! `ranges_per_origin` ranges per origin (the lowest is forgotten first: a resend that old
 //! is let through, a possible duplicate, never a loss) and `origins` origins (the one seen
-//! longest ago goes first), and origins not seen for the expiry are dropped.
+//! longest ago goes first, unless it was seen within `recent_ms`: then the new origin is not
+//! remembered), and origins not seen for the expiry are dropped.
 
 mod id;
 mod table;
@@ -19,4 +20,4 @@ mod table;
 pub use id::{
     IdPrefix, IdSpan, IdText, EVENT_ID_HEADER, ID_HEADER_BYTES_MAX, ID_MAX, ID_SPAN_WIDTH_MAX,
 };
-pub use table::{coalesce, DedupLimits, DedupTable, OriginState};
+pub use table::{coalesce, DedupLimits, DedupTable, OriginState, DEDUP_RECENT_MS_DEFAULT};

@@ -6,6 +6,12 @@
 //! table full, a new origin each commit) and expiring take the index's front. A table of
 //! 100,000 origins scanned once per new origin held a channel's queue lock for about a
 //! second per batch of new origins.
+//!
+//! A full table never forgets an origin committed within [`DedupLimits::recent_ms`] to make
+//! room for a new one: a new origin then goes unremembered instead (counted in
+//! [`DedupTable::turned_away`]; a resend of its events would be committed again, at least
+//! once). So a client that names fresh origins faster than real upstreams commit can fill
+//! the table, but never push a live upstream's origin out of it (issue 80, item 5).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,15 +22,24 @@ use super::IdSpan;
 pub struct DedupLimits {
     /// Ranges kept per origin; past it the lowest is forgotten.
     pub ranges_per_origin: usize,
-    /// Origins kept; past it the one seen longest ago is forgotten.
+    /// Origins kept; past it the one seen longest ago is forgotten, if it was last seen
+    /// `recent_ms` ago or longer.
     pub origins: usize,
+    /// An origin committed within this long is never forgotten for a new one (0: the
+    /// stalest always goes).
+    pub recent_ms: u64,
 }
+
+/// Default of [`DedupLimits::recent_ms`]: an hour (an upstream that crashed and resends
+/// within it keeps its place against any churn of new origins).
+pub const DEDUP_RECENT_MS_DEFAULT: u64 = 3_600_000;
 
 impl Default for DedupLimits {
     fn default() -> Self {
         DedupLimits {
             ranges_per_origin: 64,
             origins: 100_000,
+            recent_ms: DEDUP_RECENT_MS_DEFAULT,
         }
     }
 }
@@ -70,6 +85,8 @@ pub struct DedupTable {
     limits: DedupLimits,
     /// Ranges and origins forgotten to stay within the limits (not expiry).
     evicted: u64,
+    /// New origins not remembered: the table was full of recent ones.
+    turned_away: u64,
 }
 
 impl DedupTable {
@@ -80,6 +97,7 @@ impl DedupTable {
             by_age: BTreeSet::new(),
             limits,
             evicted: 0,
+            turned_away: 0,
         }
     }
 
@@ -91,10 +109,19 @@ impl DedupTable {
     }
 
     /// Records `span` as committed at `now_ms`, forgetting what the limits make it forget
-    /// (never `keep`, the channel's own origin).
-    pub fn insert(&mut self, span: &IdSpan, now_ms: u64, keep: u64) {
-        if !self.origins.contains_key(&span.origin) && self.origins.len() >= self.limits.origins {
-            self.evict_oldest_origin(keep);
+    /// (never `keep`, the channel's own origin). A new origin in a full table takes the
+    /// place of the stalest one only if that one was last seen `recent_ms` ago or longer;
+    /// otherwise it is not recorded (counted in [`Self::turned_away`]). `keep` is always
+    /// recorded and not counted against the limit.
+    /// Returns whether the span was recorded.
+    pub fn insert(&mut self, span: &IdSpan, now_ms: u64, keep: u64) -> bool {
+        if span.origin != keep
+            && !self.origins.contains_key(&span.origin)
+            && self.others(keep) >= self.limits.origins
+            && !self.evict_oldest_origin(keep, now_ms)
+        {
+            self.turned_away += 1;
+            return false;
         }
         let o = match self.origins.entry(span.origin) {
             std::collections::btree_map::Entry::Occupied(e) => {
@@ -121,15 +148,29 @@ impl DedupTable {
             o.ranges.drain(..extra);
             self.evicted += extra as u64;
         }
+        true
     }
 
-    fn evict_oldest_origin(&mut self, keep: u64) {
+    /// Origins held besides `keep` (the channel's own origin is not counted against
+    /// [`DedupLimits::origins`], so it never takes an upstream's place).
+    fn others(&self, keep: u64) -> usize {
+        self.origins.len() - usize::from(self.origins.contains_key(&keep))
+    }
+
+    /// Forgets the stalest origin but `keep`, if it was last seen `recent_ms` before `now_ms`
+    /// or earlier; whether it did.
+    fn evict_oldest_origin(&mut self, keep: u64, now_ms: u64) -> bool {
         let oldest = self.by_age.iter().find(|(_, id)| *id != keep).copied();
-        if let Some((seen, id)) = oldest {
-            self.by_age.remove(&(seen, id));
-            self.origins.remove(&id);
-            self.evicted += 1;
+        let Some((seen, id)) = oldest else {
+            return false;
+        };
+        if now_ms.saturating_sub(seen) < self.limits.recent_ms {
+            return false;
         }
+        self.by_age.remove(&(seen, id));
+        self.origins.remove(&id);
+        self.evicted += 1;
+        true
     }
 
     /// Drops the origins last seen before `before_ms` (never `keep`); returns how many.
@@ -167,6 +208,12 @@ impl DedupTable {
     /// Ranges and origins forgotten to stay within the limits.
     pub fn evicted(&self) -> u64 {
         self.evicted
+    }
+
+    /// New origins not recorded because the table was full of origins seen within
+    /// `recent_ms`.
+    pub fn turned_away(&self) -> u64 {
+        self.turned_away
     }
 
     /// Every origin and its state, by origin.
@@ -231,7 +278,8 @@ mod tests {
     fn limits_forget_the_lowest_range_and_the_stalest_origin_but_never_the_kept_one() {
         let mut t = DedupTable::new(DedupLimits {
             ranges_per_origin: 2,
-            origins: 2,
+            origins: 1,
+            recent_ms: 0,
         });
         for lo in [0, 10, 20] {
             t.insert(&span(1, lo, lo + 1), 5, 1);
@@ -253,7 +301,8 @@ mod tests {
         let origins = 10_000u64;
         let mut t = DedupTable::new(DedupLimits {
             ranges_per_origin: 4,
-            origins: origins as usize,
+            origins: origins as usize - 1,
+            recent_ms: 0,
         });
         for o in 1..=origins {
             t.insert(&span(o, 0, 1), o, 1);
@@ -277,6 +326,44 @@ mod tests {
         let expired = t.expire(origins / 2, 1);
         assert_eq!(t.by_age.len(), t.origins.len());
         assert!(expired > 0 && !t.contains(&span(1_004, 0, 1)));
+    }
+
+    #[test]
+    fn a_full_table_turns_new_origins_away_rather_than_forget_one_seen_recently() {
+        let mut t = DedupTable::new(DedupLimits {
+            ranges_per_origin: 4,
+            origins: 3,
+            recent_ms: 1_000,
+        });
+        // The own origin 1 (not counted), a real upstream 2 committed at 100, a churned
+        // origin 3 at 200, another at 300.
+        t.insert(&span(1, 0, 1), 100, 1);
+        t.insert(&span(2, 0, 500), 100, 1);
+        t.insert(&span(3, 0, 1), 200, 1);
+        t.insert(&span(4_000, 0, 1), 300, 1);
+        // Fresh origins within a second of the upstream's commit: none gets in.
+        for o in 4..1_004 {
+            assert!(!t.insert(&span(o, 0, 1), 300, 1), "origin {o}");
+        }
+        assert_eq!(t.turned_away(), 1_000);
+        assert!(
+            t.contains(&span(2, 0, 500)),
+            "the upstream's ids are all kept"
+        );
+        // The upstream commits again at 1_150; at 1_250 the churned origin 3 (seen at 200)
+        // is stale, so a new origin takes its place, and the next one finds no stale origin.
+        assert!(t.insert(&span(2, 500, 501), 1_150, 1));
+        assert!(t.insert(&span(5_000, 0, 1), 1_250, 1));
+        assert!(!t.contains(&span(3, 0, 1)));
+        assert!(!t.insert(&span(5_001, 0, 1), 1_260, 1));
+        // The own origin always gets in, and takes no upstream's place.
+        let mut own_full = DedupTable::new(t.limits());
+        for o in [2, 3, 4] {
+            own_full.insert(&span(o, 0, 1), 0, 9);
+        }
+        assert!(own_full.insert(&span(9, 0, 1), 1, 9));
+        assert_eq!(own_full.origins(), 4);
+        assert!(own_full.contains(&span(2, 0, 1)));
     }
 
     #[test]

@@ -62,7 +62,7 @@ fn check(ops: Vec<Op>, limits: DedupLimits, probes: Vec<(u64, u64, u64)>) {
             }
             Op::Restart => t = restarted(&t),
         }
-        forgot |= t.evicted() > 0;
+        forgot |= t.evicted() > 0 || t.turned_away() > 0;
         for &(o, lo, len) in &probes {
             let span = IdSpan::new(o, lo, lo + len).unwrap();
             let all = (lo + 1..=lo + len).all(|i| model.contains(&(o, i)));
@@ -87,7 +87,8 @@ proptest! {
         ranges in 1usize..5,
         origins in 1usize..4,
         probes in proptest::collection::vec((1u64..4, 0u64..64, 1u64..4), 1..12),
+        recent_ms in 0u64..8,
     ) {
-        check(ops, DedupLimits { ranges_per_origin: ranges, origins }, probes);
+        check(ops, DedupLimits { ranges_per_origin: ranges, origins, recent_ms }, probes);
     }
 }

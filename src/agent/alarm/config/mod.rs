@@ -46,6 +46,7 @@ const CHANNEL_GAUGES: &[&str] = &[
     "EventDuplicateCount",
     "EventIdRefusedCount",
     "DedupOriginCount",
+    "DedupOriginTurnedAwayCount",
     "SealedSegmentCount",
 ];
 const SINK_GAUGES: &[&str] = &["ConnectionDownMillis"];

@@ -157,31 +157,12 @@ impl FileChannelAdapter {
         let ch = channel.clone();
         let disk = crate::agent::channel::disk_space::DiskSpace::new(dirs.0, dirs.1, floor_bytes);
         counters.set_gauges(Box::new(move || {
-            let s = ch.stats();
-            let fill = s.queued as f64 * 100.0 / s.capacity.max(1) as f64;
-            vec![
-                ChannelGauge::Size.with(s.queued),
-                ChannelGauge::Capacity.with(s.capacity),
-                ChannelGauge::FillPercentage.with(fill),
-                ChannelGauge::PutErrors.with(s.put_errors),
-                ChannelGauge::TakeErrors.with(s.take_errors),
-                ChannelGauge::CheckpointWriteErrors.with(s.checkpoint_write_errors),
-                ChannelGauge::CheckpointBackupWriteErrors.with(s.checkpoint_backup_write_errors),
-                ChannelGauge::Open.with(s.open),
-                ChannelGauge::Closed.with(u8::from(!s.open)),
-                ChannelGauge::Unhealthy.with(u8::from(s.unhealthy)),
-                ChannelGauge::EventsLostOnOpen.with(s.events_lost_on_open),
-                ChannelGauge::TailCacheHits.with(s.tail_cache_hits),
-                ChannelGauge::TailCacheMisses.with(s.tail_cache_misses),
-                ChannelGauge::Duplicates.with(s.duplicates),
-                ChannelGauge::IdsRefused.with(s.ids_refused),
-                ChannelGauge::DedupOrigins.with(s.dedup_origins),
-            ]
-            .into_iter()
-            .chain(key_gauges(&ch))
-            .chain(replay_watch::gauges(&progress))
-            .chain(disk.gauges())
-            .collect()
+            stats_gauges(&ch.stats())
+                .into_iter()
+                .chain(key_gauges(&ch))
+                .chain(replay_watch::gauges(&progress))
+                .chain(disk.gauges())
+                .collect()
         }));
         Ok(FileChannelAdapter {
             name: name.to_owned(),
@@ -189,4 +170,28 @@ impl FileChannelAdapter {
             counters,
         })
     }
+}
+
+/// The gauges of a file channel's stats.
+fn stats_gauges(s: &sluice_core::ChannelStats) -> Vec<(&'static str, String)> {
+    let fill = s.queued as f64 * 100.0 / s.capacity.max(1) as f64;
+    vec![
+        ChannelGauge::Size.with(s.queued),
+        ChannelGauge::Capacity.with(s.capacity),
+        ChannelGauge::FillPercentage.with(fill),
+        ChannelGauge::PutErrors.with(s.put_errors),
+        ChannelGauge::TakeErrors.with(s.take_errors),
+        ChannelGauge::CheckpointWriteErrors.with(s.checkpoint_write_errors),
+        ChannelGauge::CheckpointBackupWriteErrors.with(s.checkpoint_backup_write_errors),
+        ChannelGauge::Open.with(s.open),
+        ChannelGauge::Closed.with(u8::from(!s.open)),
+        ChannelGauge::Unhealthy.with(u8::from(s.unhealthy)),
+        ChannelGauge::EventsLostOnOpen.with(s.events_lost_on_open),
+        ChannelGauge::TailCacheHits.with(s.tail_cache_hits),
+        ChannelGauge::TailCacheMisses.with(s.tail_cache_misses),
+        ChannelGauge::Duplicates.with(s.duplicates),
+        ChannelGauge::IdsRefused.with(s.ids_refused),
+        ChannelGauge::DedupOrigins.with(s.dedup_origins),
+        ChannelGauge::DedupOriginsTurnedAway.with(s.dedup_origins_turned_away),
+    ]
 }

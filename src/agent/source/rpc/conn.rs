@@ -71,7 +71,7 @@ pub(crate) async fn serve<P, S>(
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let (rd, wr) = tokio::io::split(stream);
-    let putter = Putter::of(ctx, P::NAME).for_peer(peer);
+    let putter = Putter::of(ctx, P::NAME).for_peer(peer, &shared.base().origins);
     let at = At { ctx, peer };
     let link = P::link(shared, ctx);
     let reading = Reading::new(&**shared, at, &link);

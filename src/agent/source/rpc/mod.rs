@@ -40,6 +40,7 @@ use tokio::sync::Semaphore;
 use super::budget::{Budget, Held};
 use super::decoders::Decoders;
 use super::frame_pool::FramePool;
+use super::peer_origins::OriginQuotas;
 use super::refusals::RefusalLog;
 use super::SourceCtx;
 use crate::agent::metrics::SourceCounter;
@@ -76,6 +77,8 @@ pub(crate) struct RpcBase {
     pub(crate) filtered: Mutex<RefusalLog>,
     /// The rate-limited warning about connections closed for bad input.
     pub(crate) bad_input: Mutex<RefusalLog>,
+    /// The event-id origins each peer address may bring (`peer_origins.rs`).
+    pub(crate) origins: Arc<OriginQuotas>,
 }
 
 impl RpcBase {
@@ -100,6 +103,7 @@ impl RpcBase {
             transport,
             filtered: Mutex::new(RefusalLog::default()),
             bad_input: Mutex::new(RefusalLog::bad_input()),
+            origins: Arc::default(),
         }
     }
 }

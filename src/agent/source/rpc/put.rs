@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::agent::metrics::{CounterGroup, SourceCounter};
 use crate::agent::router::{ChannelProcessor, RouteError};
-use crate::agent::source::peer_origins::{PeerOrigins, CONNECTION_ORIGINS_MAX};
+use crate::agent::source::peer_origins::{OriginQuotas, PeerOrigins};
 use crate::agent::source::SourceCtx;
 use crate::agent::tap;
 use sluice_core::Event;
@@ -37,14 +37,18 @@ impl Putter {
     }
 
     /// The putter of one connection from `peer`: when the source takes event ids, the origins
-    /// the connection may bring are bounded (`peer_origins.rs`).
-    pub(crate) fn for_peer(mut self, peer: std::net::SocketAddr) -> Self {
+    /// the peer's address may bring are bounded by the source's `quotas` (`peer_origins.rs`).
+    pub(crate) fn for_peer(
+        mut self,
+        peer: std::net::SocketAddr,
+        quotas: &Arc<OriginQuotas>,
+    ) -> Self {
         if self.router.trusts_event_ids() {
             self.origins = Some(Arc::new(PeerOrigins::new(
                 self.name.clone(),
                 peer,
                 self.counters.clone(),
-                CONNECTION_ORIGINS_MAX,
+                quotas.clone(),
             )));
         }
         self
