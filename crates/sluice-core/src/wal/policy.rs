@@ -32,6 +32,10 @@ pub enum Damage {
     /// record, the checkpoint's replay position or queued events): cut back by an outside
     /// actor, since no crash shortens fdatasynced bytes. Never a tail.
     CutBack,
+    /// A segment that is not the channel's own: a plain segment whose id is past the channel's
+    /// first sealed segment (a sealed channel writes no plain segment after it), copied in from
+    /// elsewhere. Never a tail: it is refused, or set aside whole (never merged).
+    Foreign,
 }
 
 /// Where the damage lies.
@@ -99,8 +103,11 @@ impl RecoveryPolicy {
     /// segment) and fails on the rest; `salvage` cuts the same tails and skips the rest. A
     /// segment cut back is never a tail: only `salvage` (explicitly lossy) goes on.
     pub fn decide(self, damage: Damage, position: Position) -> Action {
-        let tail =
-            position == Position::Tail && damage != Damage::BadHeader && damage != Damage::CutBack;
+        let tail = position == Position::Tail
+            && !matches!(
+                damage,
+                Damage::BadHeader | Damage::CutBack | Damage::Foreign
+            );
         match self {
             RecoveryPolicy::Strict => Action::Fail,
             RecoveryPolicy::TolerateTail if tail => Action::Cut,
@@ -121,11 +128,12 @@ impl RecoveryPolicy {
 mod tests {
     use super::*;
 
-    const ALL_DAMAGE: [Damage; 4] = [
+    const ALL_DAMAGE: [Damage; 5] = [
         Damage::TornHeader,
         Damage::BadHeader,
         Damage::BadRecords,
         Damage::CutBack,
+        Damage::Foreign,
     ];
 
     #[test]
@@ -148,6 +156,7 @@ mod tests {
         assert_eq!(p.decide(Damage::BadRecords, Position::Tail), Action::Cut);
         assert_eq!(p.decide(Damage::BadHeader, Position::Tail), Action::Fail);
         assert_eq!(p.decide(Damage::CutBack, Position::Tail), Action::Fail);
+        assert_eq!(p.decide(Damage::Foreign, Position::Tail), Action::Fail);
         for d in ALL_DAMAGE {
             assert_eq!(p.decide(d, Position::Inside), Action::Fail, "{d:?}");
         }
@@ -160,6 +169,7 @@ mod tests {
         assert_eq!(p.decide(Damage::BadRecords, Position::Tail), Action::Cut);
         assert_eq!(p.decide(Damage::BadHeader, Position::Tail), Action::Skip);
         assert_eq!(p.decide(Damage::CutBack, Position::Tail), Action::Skip);
+        assert_eq!(p.decide(Damage::Foreign, Position::Tail), Action::Skip);
         for d in ALL_DAMAGE {
             assert_eq!(p.decide(d, Position::Inside), Action::Skip, "{d:?}");
         }

@@ -77,6 +77,7 @@ fn log_damage(report: &ReplayReport, events_lost: u64) {
             problems = report.problems.len(),
             events_lost,
             events_cut = report.events_cut,
+            events_set_aside = report.events_set_aside,
             "recovery met damaged data; see the report"
         );
         for p in &report.problems {

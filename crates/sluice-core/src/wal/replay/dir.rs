@@ -2,6 +2,7 @@
 //! piece of damage classified and decided by the [`RecoveryPolicy`] (in `damage.rs`).
 
 mod damage;
+mod foreign;
 
 use std::path::{Path, PathBuf};
 
@@ -42,6 +43,8 @@ struct DirReplay<'a> {
     policy: RecoveryPolicy,
     repair: Repair,
     keyring: Option<&'a Keyring>,
+    /// The id of the channel's first sealed segment (in any directory), if it has one.
+    first_sealed: Option<u32>,
     asm: Assembler,
     out: DirResult,
     tally: ProgressTally<'a>,
@@ -74,11 +77,12 @@ fn bytes_to_read(fs: &dyn Fs, segments: &[(u32, PathBuf)], start: StartPosition)
         .sum()
 }
 
-/// Replays data directory `dir` (index `dir_index`) from `start`, counting into `progress`.
+/// Replays data directory `dir` (index `dir_index`) from `start`, counting into `progress`;
+/// `first_sealed` is the id of the channel's first sealed segment.
 pub(super) fn replay_dir(
     fs: &dyn Fs,
     dir: &Path,
-    (dir_index, start): (usize, StartPosition),
+    (dir_index, start, first_sealed): (usize, StartPosition, Option<u32>),
     (policy, repair, keyring): (RecoveryPolicy, Repair, Option<&Keyring>),
     progress: &ReplayProgress,
 ) -> Result<DirResult, ReplayError> {
@@ -105,6 +109,7 @@ pub(super) fn replay_dir(
         policy,
         repair,
         keyring,
+        first_sealed,
         asm: Assembler::default(),
         out: DirResult {
             dir_index,
@@ -163,6 +168,9 @@ impl DirReplay<'_> {
                 return self.header_damage(file, path, id, newest, problem);
             }
         };
+        if self.is_foreign(id, &header) {
+            return self.foreign(file.as_ref(), path, id, &header);
+        }
         let codec = match segment_codec(file.as_ref(), &header, self.keyring) {
             Ok(Ok(codec)) => codec,
             Ok(Err(source)) => {

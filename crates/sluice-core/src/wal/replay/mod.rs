@@ -19,7 +19,7 @@ mod report;
 
 pub use super::assemble::CommittedTxn;
 use super::policy::{RecoveryPolicy, Repair};
-use crate::io::Fs;
+use crate::io::{Fs, OpenMode};
 use crate::wal::seal::Keyring;
 use dir::{replay_dir, DirResult};
 #[cfg(feature = "internals")]
@@ -54,13 +54,14 @@ fn replay_all(
     how: (RecoveryPolicy, Repair, Option<&Keyring>),
     progress: &ReplayProgress,
 ) -> Result<ReplayOutcome, ReplayError> {
+    let first_sealed = first_sealed(fs, dirs)?;
     let results: Vec<Result<DirResult, ReplayError>> = std::thread::scope(|s| {
         let handles: Vec<_> = dirs
             .iter()
             .enumerate()
             .map(|(i, dir)| {
                 let start = starts.get(i).copied().flatten();
-                s.spawn(move || replay_dir(fs, dir, (i, start), how, progress))
+                s.spawn(move || replay_dir(fs, dir, (i, start, first_sealed), how, progress))
             })
             .collect();
         handles
@@ -87,6 +88,31 @@ fn replay_all(
     Ok(out)
 }
 
+/// The id of the channel's first sealed segment in any directory (`None`: none is sealed).
+/// Segments whose header does not read are left to the replay, which reports them.
+fn first_sealed(fs: &dyn Fs, dirs: &[PathBuf]) -> Result<Option<u32>, ReplayError> {
+    let mut first: Option<u32> = None;
+    for dir in dirs {
+        for (id, path) in list_segments(fs, dir)? {
+            if first.is_some_and(|f| f < id) {
+                break;
+            }
+            let Ok(file) = fs.open(&path, OpenMode::Read) else {
+                continue;
+            };
+            let header = file
+                .len()
+                .ok()
+                .and_then(|len| read_header(file.as_ref(), id, len).ok());
+            if header.is_some_and(|h| h.is_sealed()) {
+                first = Some(first.map_or(id, |f| f.min(id)));
+                break;
+            }
+        }
+    }
+    Ok(first)
+}
+
 /// Adds one directory's result to the outcome; a segment id seen twice is an error.
 fn merge(
     out: &mut ReplayOutcome,
@@ -111,6 +137,8 @@ fn merge(
     out.report.events_cut += rep.events_cut;
     out.report.cut_back.extend(rep.cut_back);
     out.report.events_cut_back += rep.events_cut_back;
+    out.report.set_aside.extend(rep.set_aside);
+    out.report.events_set_aside += rep.events_set_aside;
     out.acked.push((r.dir_index, r.acked));
     for seg in r.segments {
         if let Some(first) = seen.insert(seg.id, seg.path.clone()) {

@@ -120,6 +120,11 @@ pub struct ReplayReport {
     /// Queued events whose records lay in the missing bytes of a cut-back segment, dropped
     /// under `salvage` (other policies refuse to open).
     pub events_cut_back: u64,
+    /// Segments set aside under `salvage` as not the channel's own (a plain segment past the
+    /// first sealed one), never read into the channel: (file, committed events in it).
+    pub set_aside: Vec<(PathBuf, u64)>,
+    /// The committed events of the set-aside segments (not delivered).
+    pub events_set_aside: u64,
 }
 
 /// The result of a replay.

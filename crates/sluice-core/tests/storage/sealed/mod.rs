@@ -26,6 +26,7 @@ use sluice_core::{EncryptionConfig, FileChannel, FileChannelConfig};
 
 mod crash;
 mod keys;
+mod planted;
 mod tamper;
 
 const MARKER: &str = "PLAINTEXT-MARKER";

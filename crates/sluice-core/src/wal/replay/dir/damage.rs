@@ -170,7 +170,7 @@ pub(super) fn truncate(file: &dyn FsFile, path: &Path, len: u64) -> Result<(), R
 
 /// The events counted by the commit records readable from `from` on (resynchronising past
 /// damage; records read with `codec`): what cutting the segment at or before `from` costs.
-fn committed_events_from(
+pub(super) fn committed_events_from(
     file: &dyn FsFile,
     path: &Path,
     from: u64,
