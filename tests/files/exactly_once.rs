@@ -57,13 +57,14 @@ fn append(root: &Path, from: usize, to: usize) -> Vec<String> {
     lines
 }
 
-/// The position and fingerprint files (not the origins, which are fsynced before use).
+/// The position and fingerprint files (not the origins, which are fsynced before use, nor
+/// the spool of hard links).
 fn position_files(root: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
     let Ok(dir) = std::fs::read_dir(root.join("pos")) else {
         return Vec::new();
     };
     dir.map(|e| e.unwrap().path())
-        .filter(|p| !p.to_string_lossy().contains("origins"))
+        .filter(|p| p.is_file() && !p.to_string_lossy().contains("origins"))
         .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
         .collect()
 }

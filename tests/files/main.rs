@@ -26,6 +26,8 @@ mod spooldir_edges;
 mod taildir;
 mod taildir_deleted;
 mod taildir_edges;
+mod taildir_order;
+mod taildir_outage;
 mod taildir_paced;
 mod taildir_trickle;
 mod tutorial_logs;

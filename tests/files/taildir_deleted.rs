@@ -147,7 +147,7 @@ fn a_deleted_file_is_closed_by(limit: &str, name: &str) {
     let log = agent.log_text();
     let warnings: Vec<&str> = log
         .lines()
-        .filter(|l| l.contains("deleted file closed"))
+        .filter(|l| l.contains("file given up before it was read to its end"))
         .collect();
     assert_eq!(warnings.len(), 1, "logged once: {warnings:#?}");
     assert!(

@@ -29,5 +29,9 @@ counters! {
         ConnectionRefused = "ConnectionRefusedCount",
         /// Events whose `sluiceId` header the source removed (`trustEventIds = false`).
         EventIdStripped = "EventIdStrippedCount",
+        /// Lines a file source gave up unread (TAILDIR: a file deleted or over a limit).
+        LinesLostUnread = "LinesLostUnreadCount",
+        /// Bytes a file source gave up unread.
+        BytesLostUnread = "BytesLostUnreadCount",
     }
 }

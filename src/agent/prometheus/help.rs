@@ -52,6 +52,10 @@ fn source(key: &str) -> Option<&'static str> {
         "InflateRatioRefusedCount" => {
             "Deflate connections closed for inflating beyond max-inflate-ratio."
         }
+        "LinesLostUnreadCount" => {
+            "Lines of files given up unread (deleted, or over spoolBytes or a deleted-file limit)."
+        }
+        "BytesLostUnreadCount" => "Bytes of files given up unread (TAILDIR).",
         "DeletedOpenBytes" => "Bytes of deleted files the source still holds open.",
         "DeletedFilesClosedCount" => "Deleted files the source closed before reading them all.",
         "DeletedBytesSkippedCount" => "Bytes of deleted files skipped, never read.",

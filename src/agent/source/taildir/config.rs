@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::agent::config::ctx::Ctx;
 use crate::agent::config::limits::DURATION_MS_MAX;
 use crate::agent::source::multiline::{self, MultilineConfig};
+use crate::agent::source::taildir::spool::SPOOL_BYTES_DEFAULT;
 
 /// Most file groups per source.
 pub(crate) const FILEGROUPS_MAX: usize = 1_000;
@@ -74,6 +75,10 @@ pub struct TaildirConfig {
     /// `maxDeletedOpenBytes` (Sluice; default 0 = no limit): most bytes deleted files may
     /// keep on disk by being held open; past it the longest-deleted ones are closed.
     pub max_deleted_open_bytes: u64,
+    /// `spoolBytes` (Sluice; default [`SPOOL_BYTES_DEFAULT`], 0 = off): most bytes of
+    /// rotated-away files the spool keeps on disk by hard links once their own names are
+    /// gone (see [`super::spool`]); past it the oldest are given up and counted.
+    pub spool_bytes: u64,
     /// `multiline.*` (Sluice, Beats' keys): lines joined into events; positions move only
     /// past whole events.
     pub multiline: Option<MultilineConfig>,
@@ -246,6 +251,7 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<TaildirConfig> {
         file_header_key: cx.get("fileHeaderKey").unwrap_or_else(|| "file".into()),
         close_deleted_after: close_deleted_after(cx),
         max_deleted_open_bytes: cx.u64("maxDeletedOpenBytes", 0, 0, u64::MAX),
+        spool_bytes: cx.u64("spoolBytes", SPOOL_BYTES_DEFAULT, 0, u64::MAX),
         multiline: multiline::config::parse(cx),
         filegroups: groups,
     };

@@ -1,11 +1,13 @@
 //! Deleted files held open: TAILDIR reads a rotated-away or deleted file to its end through
 //! its open descriptor, so while the channel is full a deleted file's disk space cannot be
 //! freed, and the agent itself can fill the disk (Beats #2395, Fluent Bit #7709,
-//! FLUME-3341). Two limits close such files early: `closeDeletedAfter` (time since the file
-//! was first seen deleted) and `maxDeletedOpenBytes` (total size of deleted files held open;
-//! past it the longest-deleted are closed first). A forced close skips the file's bytes past
-//! its committed position: they are counted (`DeletedBytesSkippedCount`), and one WARN names
-//! the file, the bytes and the limit. Checked at every scan and between the retries of a
+//! FLUME-3341). A file kept by its spool link only ([`super::spool`]) counts as deleted and
+//! held too. Three limits close such files early: `closeDeletedAfter` (time since the file
+//! was first seen deleted), `maxDeletedOpenBytes` and `spoolBytes` (total size of deleted
+//! files held; past it the longest-deleted are closed first). A forced close gives the file
+//! up ([`super::loss`]): its bytes past its committed position are counted
+//! (`DeletedBytesSkippedCount`, `BytesLostUnreadCount`, its lines in `LinesLostUnreadCount`),
+//! and one WARN names the file, what was lost and the limit. Checked at every scan and between the retries of a
 //! batch the channel refused (the case that matters: a full channel).
 
 use std::sync::atomic::Ordering;
@@ -20,9 +22,10 @@ impl Tailer {
         self.deleted.clone()
     }
 
-    /// Applies `closeDeletedAfter` and `maxDeletedOpenBytes` at `now`, to the files no longer
-    /// matched (after a scan) or, with `all`, to every open file (between retries of a put,
-    /// when no scan ran: a file is deleted when its link count is 0). Returns the inodes
+    /// Applies `closeDeletedAfter`, `maxDeletedOpenBytes` and `spoolBytes` at `now`, to the
+    /// files no longer matched (after a scan) or, with `all`, to every file (between retries
+    /// of a put: a file is deleted when only this source keeps it, its link count 0, or 1
+    /// with a spool link). Returns the inodes
     /// closed (their unread bytes skipped). Only called while none of the closed files'
     /// events are committed-but-unrecorded: a batch in flight from a closed file is dropped
     /// by the caller (it was never committed).
@@ -45,35 +48,31 @@ impl Tailer {
         }
         held.sort();
         let mut total: u64 = held.iter().map(|h| h.2).sum();
+        let spool = if self.spool.is_on() {
+            self.cfg.spool_bytes
+        } else {
+            0
+        };
         let mut closed = Vec::new();
         for (since, inode, size) in held {
             let limit = if after.is_some_and(|a| now.saturating_duration_since(since) >= a) {
                 "closeDeletedAfter"
             } else if cap > 0 && total > cap {
                 "maxDeletedOpenBytes"
+            } else if spool > 0 && total > spool {
+                "spoolBytes"
             } else {
                 continue;
             };
-            let Some(t) = self.files.get(&inode) else {
+            let Some(pos) = self.files.get(&inode).map(|t| t.pos) else {
                 continue;
             };
-            let skipped = size.saturating_sub(t.pos);
-            tracing::warn!(
-                file = %t.path.display(),
-                inode,
-                size,
-                pos = t.pos,
-                skipped_bytes = skipped,
-                limit,
-                deleted_open_bytes = total,
-                "deleted file closed before it was read to its end (the limit frees its disk space); its unread bytes are skipped"
-            );
             self.deleted.closed.fetch_add(1, Ordering::Relaxed);
             self.deleted
                 .skipped_bytes
-                .fetch_add(skipped, Ordering::Relaxed);
+                .fetch_add(size.saturating_sub(pos), Ordering::Relaxed);
             total -= size;
-            self.forget(inode);
+            self.give_up(inode, limit);
             closed.push(inode);
         }
         self.deleted.open_bytes.store(total, Ordering::Relaxed);

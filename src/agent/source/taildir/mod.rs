@@ -14,7 +14,9 @@
 //! [`fingerprint`] (the fingerprints beside it),
 //! [`tail_file`] (one followed file), [`tailer`] (scans and batches, synchronous),
 //! [`watch`] (change events from `notify`), [`task`] (the async driver), [`deleted`]
-//! (`closeDeletedAfter`, `maxDeletedOpenBytes`: deleted files are not held open forever).
+//! (`closeDeletedAfter`, `maxDeletedOpenBytes`: deleted files are not held open forever),
+//! [`spool`] (hard links keep unfinished rotated files through a full channel and a kill -9),
+//! [`loss`] (a file given up unread is counted to the line).
 
 #![allow(
     clippy::disallowed_types,
@@ -26,8 +28,10 @@ pub(crate) mod config;
 pub(crate) mod deleted;
 pub(crate) mod deleted_stats;
 pub(crate) mod fingerprint;
+pub(crate) mod loss;
 pub(crate) mod origins;
 pub mod position;
+pub(crate) mod spool;
 pub(crate) mod tail_file;
 pub mod tailer;
 pub(crate) mod task;

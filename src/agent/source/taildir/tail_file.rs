@@ -47,9 +47,27 @@ pub(crate) struct TailFile {
     pub origin: Option<u64>,
     /// Its birth time (ns since the epoch, 0 if unknown), saved with the origin.
     pub born_ns: u64,
+    /// Its hard link in the spool ([`super::spool`]), read when its own name is gone.
+    pub spool: Option<PathBuf>,
+    /// Its size at the last scan (what a file gone unread had, for the count of its loss).
+    pub size_seen: u64,
+    /// The scan that first saw it: with its mtime then, the order of reading (oldest first).
+    pub age: (u64, SystemTime),
+    /// It could not be opened any more (gone from its name, no spool link, no descriptor).
+    pub vanished: bool,
     file: Option<File>,
     lines: LineBuf,
     joiner: Option<Joiner>,
+}
+
+/// `path` opened when it is still the file `inode`; `None` when it is gone or another file.
+fn open_same(path: &std::path::Path, inode: u64) -> std::io::Result<Option<File>> {
+    match File::open(path) {
+        Ok(f) if f.metadata()?.ino() == inode => Ok(Some(f)),
+        Ok(_) => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// What one read gave.
@@ -88,14 +106,22 @@ impl TailFile {
             deleted_since: None,
             origin: None,
             born_ns: 0,
+            spool: None,
+            size_seen: 0,
+            age: (0, mtime),
+            vanished: false,
         }
     }
 
-    /// The size of the file when it is open and deleted (its disk space held only by this
-    /// descriptor), else `None`.
+    /// The size of the file when it is deleted but kept, by this descriptor or its spool
+    /// link only (its disk space held by this source), else `None`.
     pub(crate) fn deleted_size(&self) -> Option<u64> {
-        let m = self.file.as_ref()?.metadata().ok()?;
-        (m.nlink() == 0).then_some(m.len())
+        let m = match (&self.file, &self.spool) {
+            (Some(f), _) => f.metadata().ok()?,
+            (None, Some(l)) => std::fs::metadata(l).ok()?,
+            (None, None) => return None,
+        };
+        (m.nlink() <= u64::from(self.spool.is_some())).then_some(m.len())
     }
 
     /// Joins its lines into multiline events.
@@ -157,13 +183,21 @@ impl TailFile {
         self.pending = true;
     }
 
-    fn open(&mut self) -> std::io::Result<Option<&File>> {
+    /// Opens the descriptor (by its name, else by its spool link); `None` when the file is
+    /// gone from both (then [`TailFile::vanished`]).
+    pub(crate) fn open(&mut self) -> std::io::Result<Option<&File>> {
         if self.file.is_none() {
-            let f = File::open(&self.path)?;
-            if f.metadata()?.ino() != self.inode {
-                // The name now belongs to another file; this one is gone.
-                return Ok(None);
+            let mut f = open_same(&self.path, self.inode)?;
+            if f.is_none() {
+                if let Some(link) = &self.spool {
+                    f = open_same(link, self.inode)?;
+                }
             }
+            let Some(f) = f else {
+                // Gone (or its name belongs to another file now), and not spooled.
+                self.vanished = true;
+                return Ok(None);
+            };
             self.file = Some(f);
         }
         Ok(self.file.as_ref())

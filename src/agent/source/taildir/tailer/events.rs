@@ -15,7 +15,7 @@ impl Tailer {
             return t.origin;
         }
         let (born, anchor) = (t.born_ns, t.fingerprint_at(end));
-        let live: Vec<u64> = self.files.keys().copied().collect();
+        let live = self.live_inodes();
         let origin = self.origins.fresh(inode, born, anchor, &live);
         if let Some(t) = self.files.get_mut(&inode) {
             t.origin = origin;

@@ -2,6 +2,10 @@
 //! directories), which have data (scans, change events), and batches read from them in
 //! Flume's order (up to `maxBatchCount` batches from one file, then the next).
 //!
+//! Files are read oldest first: in the order the scans first saw them, and by their mtime
+//! then (a rotated `app.log.1` before the `app.log` that replaced it; after a restart the
+//! spooled files, then `app.log.3` before `app.log.2` ...), not by inode.
+//!
 //! Files are known by inode. A scan finds: a known inode under a new name (rename rotation:
 //! followed on), a known inode shorter than what was read (copytruncate: from 0 again), an
 //! unknown inode (a new file: from its saved position unless its fingerprint says it was
@@ -15,7 +19,7 @@
 mod events;
 mod scan;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -26,6 +30,7 @@ use super::config::TaildirConfig;
 use super::fingerprint::Fingerprint;
 use super::origins::Origins;
 use super::position::PosEntry;
+use super::spool::Spool;
 use super::tail_file::TailFile;
 use crate::agent::source::multiline::Rules;
 use sluice_core::Event;
@@ -73,6 +78,30 @@ pub struct Tailer {
     pub(super) deleted: Arc<super::deleted_stats::DeletedStats>,
     /// The origins of the files' event ids (`<positionFile>.origins`).
     origins: Origins,
+    /// The followed files in reading order: (scan that first saw it, its mtime then, inode).
+    order: BTreeSet<(u64, SystemTime, u64)>,
+    /// Scans made (the first is 1; files restored from the spool come before it, as 0).
+    scans: u64,
+    /// Scanning between the retries of a refused batch: a copytruncate waits for a later scan.
+    refused: bool,
+    /// Hard links to the files not finished ([`super::spool`]).
+    pub(super) spool: Spool,
+    /// Files forgotten whose last batch is not committed yet: their position and spool link
+    /// are kept until it is ([`Releasing`]).
+    releasing: BTreeMap<u64, Releasing>,
+    /// The end of the last batch handed out from each file, until committed.
+    handed: HashMap<u64, u64>,
+    /// Loss at the source ([`super::loss`]): counters and totals.
+    pub(super) lost: super::loss::Lost,
+}
+
+/// A forgotten file whose last batch is still in flight.
+#[derive(Debug)]
+struct Releasing {
+    pos: u64,
+    end: u64,
+    file: String,
+    link: Option<PathBuf>,
 }
 
 impl Tailer {
@@ -91,7 +120,6 @@ impl Tailer {
         Ok(Tailer {
             deleted: Arc::default(),
             multiline,
-            cfg,
             groups,
             files: BTreeMap::new(),
             by_path: HashMap::new(),
@@ -100,6 +128,14 @@ impl Tailer {
             current: None,
             scanned_once: false,
             origins: Origins::default(),
+            order: BTreeSet::new(),
+            scans: 0,
+            refused: false,
+            spool: Spool::new(&cfg.position_file, cfg.spool_bytes),
+            releasing: BTreeMap::new(),
+            handed: HashMap::new(),
+            lost: Default::default(),
+            cfg,
         })
     }
 
@@ -133,23 +169,63 @@ impl Tailer {
         self.files.is_empty()
     }
 
-    /// The committed positions, in Flume's form.
+    /// The committed positions, in Flume's form (with the files forgotten whose last batch
+    /// is in flight).
     pub fn positions(&self) -> Vec<PosEntry> {
+        let followed = self.files.values().map(|t| PosEntry {
+            inode: t.inode,
+            pos: t.pos,
+            file: t.path.display().to_string(),
+        });
+        let releasing = self.releasing.iter().map(|(i, r)| PosEntry {
+            inode: *i,
+            pos: r.pos,
+            file: r.file.clone(),
+        });
+        followed.chain(releasing).collect()
+    }
+
+    /// The inodes whose positions are kept (followed, or their last batch in flight).
+    pub(super) fn live_inodes(&self) -> Vec<u64> {
         self.files
-            .values()
-            .map(|t| PosEntry {
-                inode: t.inode,
-                pos: t.pos,
-                file: t.path.display().to_string(),
-            })
+            .keys()
+            .chain(self.releasing.keys())
+            .copied()
             .collect()
     }
 
-    pub(super) fn forget(&mut self, inode: u64) {
+    /// Stops following `inode`; its spool link goes now, or once its last batch handed out
+    /// is committed (`given_up`: never, the file is not to be read).
+    pub(super) fn forget(&mut self, inode: u64, given_up: bool) {
         if let Some(t) = self.files.remove(&inode) {
             tracing::info!(file = %t.path.display(), inode, pos = t.pos, "stopped following file");
             if self.by_path.get(&t.path) == Some(&inode) {
                 self.by_path.remove(&t.path);
+            }
+            self.order.remove(&(t.age.0, t.age.1, inode));
+            match self
+                .handed
+                .remove(&inode)
+                .filter(|e| *e > t.pos && !given_up)
+            {
+                Some(end) => {
+                    let file = t.path.display().to_string();
+                    let (pos, link) = (t.pos, t.spool);
+                    self.releasing.insert(
+                        inode,
+                        Releasing {
+                            pos,
+                            end,
+                            file,
+                            link,
+                        },
+                    );
+                }
+                None => {
+                    if let Some(l) = &t.spool {
+                        super::spool::unlink(l);
+                    }
+                }
             }
         }
         if self.current.map(|c| c.0) == Some(inode) {
@@ -157,6 +233,8 @@ impl Tailer {
         }
     }
 
+    /// The file to read next: the current one for up to `maxBatchCount` batches, then the
+    /// next with data in reading order (oldest first), from the start again after the last.
     fn pick(&self) -> Option<u64> {
         if let Some((inode, count)) = self.current {
             if count < self.cfg.max_batch_count && self.files.get(&inode).is_some_and(|t| t.pending)
@@ -164,12 +242,21 @@ impl Tailer {
                 return Some(inode);
             }
         }
-        let after = self.current.map_or(0, |c| c.0);
-        self.files
-            .range(after.saturating_add(1)..)
-            .chain(self.files.range(..=after))
-            .find(|(_, t)| t.pending)
-            .map(|(i, _)| *i)
+        let pending = |k: &&(u64, SystemTime, u64)| self.files.get(&k.2).is_some_and(|t| t.pending);
+        let after = self
+            .current
+            .and_then(|(i, _)| self.files.get(&i))
+            .map(|t| (t.age.0, t.age.1, t.inode));
+        let first = match after {
+            Some(a) => self
+                .order
+                .range((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded))
+                .find(pending),
+            None => None,
+        };
+        first
+            .or_else(|| self.order.iter().find(pending))
+            .map(|k| k.2)
     }
 
     /// The compiled `multiline.*` settings, whose [`Rules::held`] counts the held bytes.
@@ -206,7 +293,7 @@ impl Tailer {
                     t.pending = false;
                     t.close();
                     if !t.matched {
-                        self.forget(inode);
+                        self.give_up(inode, "it could not be read after it left its name");
                     }
                     continue;
                 }
@@ -220,11 +307,18 @@ impl Tailer {
             };
             self.current = Some((inode, count));
             if read.lines.is_empty() {
-                if read.at_eof && !t.matched {
-                    self.forget(inode);
+                if read.at_eof && !t.matched && t.vanished {
+                    self.give_up(
+                        inode,
+                        "it was deleted before it was opened (not held, not spooled)",
+                    );
+                } else if read.at_eof && !t.matched {
+                    self.forget(inode, false);
                 }
                 continue;
             }
+            self.handed.insert(inode, read.end);
+            self.lost.read(&read.lines);
             let events = self.events(inode, read.lines, read.end);
             return Some(Batch {
                 inode,
@@ -237,8 +331,18 @@ impl Tailer {
 
     /// The batch read from `inode` up to `end` was committed.
     pub fn commit(&mut self, inode: u64, end: u64) {
+        if self.handed.get(&inode).is_some_and(|e| *e <= end) {
+            self.handed.remove(&inode);
+        }
         if let Some(t) = self.files.get_mut(&inode) {
             t.commit(end);
+        } else if let Some(r) = self.releasing.get_mut(&inode) {
+            r.pos = r.pos.max(end);
+            if r.pos >= r.end {
+                if let Some(l) = self.releasing.remove(&inode).and_then(|r| r.link) {
+                    super::spool::unlink(&l);
+                }
+            }
         }
     }
 }

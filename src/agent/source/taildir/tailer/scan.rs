@@ -49,8 +49,13 @@ impl Tailer {
         paths
     }
 
-    /// Lists every group and stats every matching file (see the module docs).
+    /// Lists every group and stats every matching file (see the module docs); the first
+    /// scan takes up the files left in the spool first.
     pub fn scan(&mut self) {
+        if self.scans == 0 {
+            self.restore_spool();
+        }
+        self.scans += 1;
         let mut seen: HashMap<u64, ()> = HashMap::new();
         for gi in 0..self.groups.len() {
             for path in self.list(gi) {
@@ -77,7 +82,7 @@ impl Tailer {
                     t.pending = true;
                 } else if !t.pending {
                     // Read to its end since it went (or never open): nothing more to come.
-                    self.forget(inode);
+                    self.forget(inode, false);
                 }
             }
         }
@@ -112,7 +117,14 @@ impl Tailer {
             }
             self.by_path.insert(path, inode);
             t.matched = true;
-            if m.len() < t.read_offset() {
+            t.size_seen = m.len();
+            if t.spool.is_none() {
+                t.spool = self.spool.link(&t.path, inode, m.dev());
+            }
+            if self.refused {
+                // A batch of it may be in flight: a copytruncate waits for the next scan.
+                t.pending = true;
+            } else if m.len() < t.read_offset() {
                 t.restart_from_zero("file shrank below the read position (copytruncate)");
             } else if m.len() > t.read_offset() || mtime != t.mtime {
                 t.pending = true;
@@ -170,7 +182,63 @@ impl Tailer {
         t.fingerprint = fp;
         t.origin = origin;
         t.born_ns = born;
+        t.size_seen = m.len();
+        t.age = (self.scans, mtime);
+        t.spool = self.spool.link(&t.path, inode, m.dev());
+        self.order.insert((t.age.0, mtime, inode));
         self.files.insert(inode, t);
+    }
+
+    /// Scans between the retries of a refused batch: new and rotated files are found and
+    /// kept (spooled, or their descriptors opened), so a rename or a delete cannot take them
+    /// while the channel refuses; nothing is read, and a copytruncate waits.
+    pub(crate) fn scan_while_refused(&mut self) {
+        self.refused = true;
+        self.scan();
+        self.refused = false;
+        for t in self.files.values_mut() {
+            let kept = t.is_open() || t.spool.is_some() || t.vanished;
+            if !kept && t.pending {
+                if let Err(e) = t.open() {
+                    tracing::warn!(file = %t.path.display(), error = %e, "cannot open a followed file to keep it while the channel refuses");
+                }
+            }
+        }
+    }
+
+    /// Takes up the files a stopped or killed source left in the spool, before the first
+    /// scan: each from its saved position (0 if none), under its saved name, read first.
+    fn restore_spool(&mut self) {
+        for s in self.spool.list() {
+            let Ok(m) = std::fs::metadata(&s.link) else {
+                continue;
+            };
+            if let Some(t) = self.files.get_mut(&s.inode) {
+                t.spool = Some(s.link);
+                continue;
+            }
+            let name = self.saved.get(&s.inode).map(|e| PathBuf::from(&e.file));
+            let gi = name.as_ref().map_or(0, |n| self.group_of(n));
+            self.saw(s.link.clone(), gi, &m);
+            self.by_path.remove(&s.link);
+            if let Some(t) = self.files.get_mut(&s.inode) {
+                tracing::info!(link = %s.link.display(), file = ?name, pos = t.pos, "taking up a spooled file");
+                if let Some(n) = name {
+                    t.path = n;
+                }
+                t.spool = Some(s.link);
+                t.matched = false;
+            }
+        }
+    }
+
+    /// The file group whose directory and pattern `path` matches (the first if none does).
+    fn group_of(&self, path: &Path) -> usize {
+        let (dir, name) = (path.parent(), path.file_name().and_then(|n| n.to_str()));
+        self.groups
+            .iter()
+            .position(|g| Some(g.dir.as_path()) == dir && name.is_some_and(|n| g.regex.is_match(n)))
+            .unwrap_or(0)
     }
 
     /// Change events for these paths: the files may have data.

@@ -105,7 +105,7 @@ pub(crate) async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), So
                     if closed == Some(inode) {
                         continue;
                     }
-                    match put(&mut slot, &mut ctx, events, inode, true).await? {
+                    match put(&mut slot, &mut ctx, events, inode, true, &mut committed).await? {
                         Put::Committed => committed.push((inode, end)),
                         Put::Stopped => break 'tail,
                         Put::Dropped => closed = Some(inode),
@@ -114,7 +114,7 @@ pub(crate) async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), So
             }
             Trip::Read(Batch { inode, events, end }, counted) => {
                 backoff = Duration::ZERO;
-                match put(&mut slot, &mut ctx, events, inode, counted).await? {
+                match put(&mut slot, &mut ctx, events, inode, counted, &mut committed).await? {
                     Put::Committed => committed.push((inode, end)),
                     Put::Stopped => break,
                     // Its file was closed by a deleted-file limit: the batch was never

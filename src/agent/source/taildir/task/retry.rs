@@ -7,6 +7,8 @@ use super::tail::{blocking, Tail};
 use super::trip::{accepted, received};
 use crate::agent::backoff::Backoff;
 use crate::agent::metrics::SourceCounter;
+#[cfg(doc)]
+use crate::agent::source::taildir::tailer::Tailer;
 use crate::agent::source::{SourceCtx, SourceError, BACKOFF_MAX, BACKOFF_STEP};
 
 /// How the put of a batch ended.
@@ -28,11 +30,12 @@ pub(super) async fn put(
     events: Vec<sluice_core::Event>,
     inode: u64,
     refused: bool,
+    done: &mut Vec<(u64, u64)>,
 ) -> Result<Put, SourceError> {
     let n = events.len() as u64;
     let mut backoff = Backoff::linear(BACKOFF_STEP, BACKOFF_MAX);
     if refused {
-        if let Some(p) = wait_to_retry(slot, ctx, &mut backoff, inode).await? {
+        if let Some(p) = wait_to_retry(slot, ctx, &mut backoff, inode, done).await? {
             return Ok(p);
         }
     } else {
@@ -59,25 +62,41 @@ pub(super) async fn put(
         };
         batch = back;
         tracing::warn!(source = %ctx.name, error = %rejected.error, "batch not accepted; retrying");
-        if let Some(p) = wait_to_retry(slot, ctx, &mut backoff, inode).await? {
+        if let Some(p) = wait_to_retry(slot, ctx, &mut backoff, inode, done).await? {
             return Ok(p);
         }
     }
 }
 
-/// The wait after a refused put: the next backoff, then the deleted-file limits; `Some` when
+/// The wait after a refused put: the next backoff, then the committed positions in `done`
+/// moved, a scan that keeps new and rotated
+/// files ([`Tailer::scan_while_refused`]) and the deleted-file limits; `Some` when
 /// the batch is not to be retried (stopped, or its file closed meanwhile).
 async fn wait_to_retry(
     slot: &mut Option<Tail>,
     ctx: &mut SourceCtx,
     backoff: &mut Backoff,
     inode: u64,
+    done: &mut Vec<(u64, u64)>,
 ) -> Result<Option<Put>, SourceError> {
     let wait = backoff.failed();
     tracing::debug!(source = %ctx.name, backoff_ms = wait.as_millis() as u64, "waiting to retry a batch");
     if ctx.stop.sleep(wait).await {
         return Ok(Some(Put::Stopped));
     }
-    let closed = blocking(slot, ctx, |s| s.tailer.close_deleted(Instant::now(), true)).await?;
+    // Following goes on while the channel refuses: new and rotated files are found and kept
+    // (spooled or held open), none is read ahead of this batch.
+    // The positions of the batches committed before this one move first, so a file given up
+    // now counts only what was never committed (the position file is written at the next
+    // save, as after any trip).
+    let done = std::mem::take(done);
+    let closed = blocking(slot, ctx, move |s| {
+        for (i, end) in done {
+            s.tailer.commit(i, end);
+        }
+        s.tailer.scan_while_refused();
+        s.tailer.close_deleted(Instant::now(), true)
+    })
+    .await?;
     Ok(closed.contains(&inode).then_some(Put::Dropped))
 }

@@ -37,6 +37,7 @@ pub(super) async fn open_tail(
         .map_err(|e| ctx.fail(SourceErrorKind::Disk, e.to_string()))?;
     tailer.restore_fingerprints(fingerprints);
     tailer.restore_origins(origins);
+    tailer.count_loss_to(ctx.counters.clone());
     let stats = tailer.deleted_stats();
     let rules = tailer.multiline_rules();
     ctx.counters.set_gauges(Box::new(move || {
