@@ -20,7 +20,8 @@ pub struct JavaPluginArgs {
     #[arg(short = 'C', long = "classpath", value_name = "CLASSPATH")]
     pub classpath: Option<String>,
     /// `plugins.d` directories (`:`-separated); default: `plugins.d` in and beside the
-    /// configuration directory (as `flume-ng --plugins-path`).
+    /// configuration directory, then `$FLUME_HOME/plugins.d` when `FLUME_HOME` is set (as
+    /// `flume-ng --plugins-path`).
     #[arg(long = "plugins-path", value_name = "DIRS")]
     pub plugins_path: Option<String>,
 }
@@ -44,11 +45,38 @@ impl JavaPluginArgs {
             },
         };
         let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+        let plugin_dirs = with_flume_home(
+            jvm::plugin_dirs(&dir, self.plugins_path.as_deref()),
+            self.plugins_path.is_some(),
+            std::env::var_os("FLUME_HOME").map(PathBuf::from),
+        );
         jvm::set_env(jvm::JavaEnv {
-            plugin_dirs: jvm::plugin_dirs(&dir, self.plugins_path.as_deref()),
+            plugin_dirs,
             classpath: self.classpath.clone(),
         });
     }
+}
+
+/// `dirs` and, as `flume-ng` looks there when no `--plugins-path` is given,
+/// `$FLUME_HOME/plugins.d` (last, once; an unset or empty `FLUME_HOME` adds nothing).
+fn with_flume_home(
+    mut dirs: Vec<PathBuf>,
+    plugins_path_given: bool,
+    flume_home: Option<PathBuf>,
+) -> Vec<PathBuf> {
+    let home = flume_home.filter(|h| !h.as_os_str().is_empty());
+    let Some(home) = home.filter(|_| !plugins_path_given) else {
+        return dirs;
+    };
+    let d = home.join("plugins.d");
+    let known = |p: &Path| p.canonicalize().ok();
+    let present = dirs
+        .iter()
+        .any(|a| *a == d || known(a.as_path()).is_some_and(|c| Some(c) == known(d.as_path())));
+    if !present {
+        dirs.push(d);
+    }
+    dirs
 }
 
 /// The Java classes a configuration names, with their roles.
@@ -112,8 +140,8 @@ pub fn java_classes(cfg: &AgentConfig) -> Vec<(String, Role, String)> {
 
 /// Where a plugin's jars belong, printed when a class cannot load.
 pub const JAR_PLACEMENT: &str = "note: a plugin's jar belongs in plugins.d/NAME/lib/ (its \
-    dependencies in plugins.d/NAME/libext/) beside the configuration file, in -c DIR, or under \
-    --plugins-path; Flume's own lib/ is not searched (or name the jar with -C/--classpath)";
+    dependencies in plugins.d/NAME/libext/) beside the configuration file, in -c DIR, in \
+    $FLUME_HOME, or under --plugins-path; Flume's own lib/ is not searched (or name the jar with -C/--classpath)";
 
 /// Checks the configuration's Java classes in one JVM (nothing runs when there are none);
 /// answers one message per class that cannot be used.
@@ -266,5 +294,38 @@ pub fn run(cmd: PluginsCommand) -> anyhow::Result<i32> {
             println!("{}", jar.display());
             Ok(crate::cli::exit::OK)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flume_home_plugins_d_is_searched_after_the_configurations_unless_a_plugins_path_is_given() {
+        let conf = vec![
+            PathBuf::from("/etc/x/conf/plugins.d"),
+            PathBuf::from("/etc/x/plugins.d"),
+        ];
+        let home = Some(PathBuf::from("/opt/flume"));
+        let got = with_flume_home(conf.clone(), false, home.clone());
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[..2], conf[..]);
+        assert_eq!(got[2], PathBuf::from("/opt/flume/plugins.d"));
+        assert_eq!(
+            with_flume_home(conf.clone(), true, home),
+            conf,
+            "--plugins-path wins"
+        );
+        assert_eq!(with_flume_home(conf.clone(), false, None), conf);
+        assert_eq!(
+            with_flume_home(conf.clone(), false, Some(PathBuf::new())),
+            conf
+        );
+        let once = with_flume_home(conf.clone(), false, Some(PathBuf::from("/etc/x")));
+        assert_eq!(
+            once, conf,
+            "FLUME_HOME/plugins.d already beside the configuration"
+        );
     }
 }
