@@ -20,4 +20,5 @@ mod http_sink;
 mod http_source;
 mod http_source_load;
 mod net_sources_agent;
+mod syslog_memory;
 mod syslog_sources;

@@ -46,7 +46,7 @@ fn collector_conf(root: &Path, avro: u16, http: u16, otlp: u16) -> String {
          col.channels.c2.type = memory\n\
          col.sinks.k1.type = file_roll\ncol.sinks.k1.channel = c1\n\
          col.sinks.k1.sink.directory = {r}/col/out\ncol.sinks.k1.sink.rollInterval = 0\n\
-         col.sinks.k2.type = logger\ncol.sinks.k2.channel = c2\n",
+         col.sinks.k2.type = logger\ncol.sinks.k2.channel = c2\ncol.sinks.k2.keepEventId = true\n",
         r = root.display()
     )
 }

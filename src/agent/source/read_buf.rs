@@ -36,10 +36,17 @@ impl ReadBuf {
         &mut self.buf
     }
 
-    /// The current size.
-    #[cfg(test)]
+    /// The current size: the most the next read can bring.
     pub(crate) fn capacity(&self) -> usize {
         self.buf.len()
+    }
+
+    /// Gives a grown buffer's memory back (back to `readBufferSize`): a connection about to
+    /// wait for its source's byte budget keeps no grown buffer meanwhile.
+    pub(crate) fn shrink(&mut self) {
+        if self.buf.len() > self.start {
+            self.buf = vec![0; self.start];
+        }
     }
 
     /// Takes the `n` bytes the last read put in [`ReadBuf::space`] and sizes the buffer for

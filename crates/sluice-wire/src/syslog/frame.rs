@@ -77,6 +77,18 @@ impl Framer {
         self.buf.len() - self.start
     }
 
+    /// Bytes of memory the buffer holds (what a caller's memory budget counts).
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Keeps only the bytes not yet framed, giving the rest of the buffer's memory back.
+    pub fn shrink(&mut self) {
+        self.buf.drain(..self.start);
+        self.start = 0;
+        self.buf.shrink_to_fit();
+    }
+
     fn rest(&self) -> &[u8] {
         self.buf.get(self.start..).unwrap_or_default()
     }

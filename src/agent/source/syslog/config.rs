@@ -55,9 +55,19 @@ pub struct SyslogTcpConfig {
     pub max_connections: usize,
     /// `idleTimeout` (ms, default 120000): a connection silent this long is closed.
     pub idle_timeout: Duration,
+    /// `maxBufferedBytes` (Sluice; default [`BUFFERED_BYTES_DEFAULT`]): what all connections
+    /// together may hold received and not yet committed (conn.rs); past it a connection waits
+    /// before it reads, and the sender waits in TCP.
+    pub max_buffered_bytes: u64,
     /// `ssl = true`: TLS with the `keystore` (PEM or PKCS12).
     pub tls: Option<TlsServerSettings>,
 }
+
+/// Default `maxBufferedBytes`: 128 MiB over all of a source's connections (1,000 connections
+/// of a channel that refuses hold this, not the 2 MiB each a connection's two groups may).
+pub const BUFFERED_BYTES_DEFAULT: u64 = 128 << 20;
+/// Least `maxBufferedBytes`: two groups of the largest size and a grown read buffer.
+pub const BUFFERED_BYTES_MIN: u64 = 4 << 20;
 
 /// `syslogudp` settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -165,6 +175,12 @@ fn syslog_tcp(cx: &mut Ctx<'_>, multi: bool) -> Option<SyslogTcpConfig> {
             MAX_CONNECTIONS_LIMIT,
         ),
         idle_timeout: cx.millis("idleTimeout", IDLE_TIMEOUT_MS_DEFAULT, 1, DURATION_MS_MAX),
+        max_buffered_bytes: cx.u64(
+            "maxBufferedBytes",
+            BUFFERED_BYTES_DEFAULT,
+            BUFFERED_BYTES_MIN,
+            u64::from(u32::MAX),
+        ),
         ports: ports?,
     })
 }

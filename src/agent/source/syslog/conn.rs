@@ -8,6 +8,13 @@
 //! channel's event cache (pace.rs), as the file sources do: what the sender has not yet
 //! handed over waits in its own socket instead of being read back from the disk by every
 //! take.
+//!
+//! Memory is bounded per source, not per connection: before every read a connection holds,
+//! from the source's byte budget (`maxBufferedBytes`), what it would then keep (the group it
+//! commits and the one it parses, each message counted twice for its parsed event, the bytes
+//! not yet framed, and a full read); past the budget it waits before reading, so the sender
+//! waits in TCP. A commit needs nothing from the budget and gives its bytes back, so the
+//! waits always end.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,6 +23,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::config::SyslogTcpConfig;
 use super::frame::{Frame, Framer};
+use crate::agent::source::budget::{self, Budget, Held};
 use crate::agent::source::pace::pace;
 use crate::agent::source::read_buf::ReadBuf;
 use crate::agent::source::SourceCtx;
@@ -43,9 +51,34 @@ struct Intake {
     next_bytes: usize,
     cfg: Arc<SyslogTcpConfig>,
     extra: Vec<(String, String)>,
+    /// The source's byte budget and what this connection holds of it.
+    budget: Arc<Budget>,
+    held: Option<Held>,
+    /// Message bytes of the group being committed.
+    committing: usize,
 }
 
+/// A parsed event counted against the budget as this many times its message's bytes.
+const PARSED_FACTOR: usize = 2;
+
 impl Intake {
+    /// Bytes this connection may keep until its next commit if it reads now: the group it
+    /// commits and the one it parses (counted [`PARSED_FACTOR`] times), the framer's buffer
+    /// and a full read; at most the whole budget.
+    fn need(&self) -> u64 {
+        let bytes = PARSED_FACTOR * (self.committing + self.next_bytes)
+            + self.framer.capacity()
+            + self.chunk.capacity();
+        (bytes as u64).min(self.budget.total())
+    }
+
+    /// Gives back what it holds beyond [`Intake::need`] (after a commit).
+    fn release(&mut self) {
+        let need = self.need();
+        if let Some(h) = self.held.as_mut() {
+            budget::shrink_to(h, need);
+        }
+    }
     /// Whether the next group has room for more events.
     fn wants(&self) -> bool {
         self.next_bytes < GROUP_BYTES_MAX
@@ -58,6 +91,7 @@ impl Intake {
 
     /// The next group, taken for its commit.
     fn take_group(&mut self) -> Vec<Vec<Event>> {
+        self.committing = self.next_bytes;
         self.next_bytes = 0;
         std::mem::take(&mut self.next)
     }
@@ -121,6 +155,55 @@ impl Intake {
     }
 }
 
+/// Holds `need` bytes of `budget` in `held` (waiting for what is missing). Cancel safe: a
+/// cancelled wait holds nothing more.
+async fn reserve(held: &mut Option<Held>, budget: &Budget, need: u64) {
+    let have = budget::bytes(held);
+    if need > have {
+        if let Some(more) = budget.acquire(need - have).await {
+            budget::grow(held, more);
+        }
+    }
+}
+
+/// Holds what a read into `chunk` needs: `need` bytes with the buffers as they are if they
+/// are free now, else (the budget is spent) `chunk` and `framer` give their spare memory back
+/// first and the wait is for what the smaller buffers need. Cancel safe as [`reserve`].
+async fn reserve_read(
+    held: &mut Option<Held>,
+    budget: &Budget,
+    need: u64,
+    chunk: &mut ReadBuf,
+    framer: &mut Framer,
+) {
+    let have = budget::bytes(held);
+    if need <= have {
+        return;
+    }
+    if let Some(more) = budget.try_acquire(need - have) {
+        budget::grow(held, more);
+        return;
+    }
+    let before = chunk.capacity() + framer.capacity();
+    chunk.shrink();
+    framer.shrink();
+    let freed = before.saturating_sub(chunk.capacity() + framer.capacity());
+    reserve(held, budget, need.saturating_sub(freed as u64)).await;
+}
+
+/// Reads into `chunk` once `need` bytes of the budget are held ([`reserve_read`]).
+async fn budgeted_read<S: AsyncRead + Unpin>(
+    held: &mut Option<Held>,
+    budget: &Budget,
+    need: u64,
+    stream: &mut S,
+    chunk: &mut ReadBuf,
+    framer: &mut Framer,
+) -> std::io::Result<usize> {
+    reserve_read(held, budget, need, chunk, framer).await;
+    stream.read(chunk.space()).await
+}
+
 /// Runs one connection until the peer closes it, it idles out, or the source stops.
 pub(super) async fn run<S: AsyncRead + Unpin>(
     mut stream: S,
@@ -128,6 +211,7 @@ pub(super) async fn run<S: AsyncRead + Unpin>(
     cfg: Arc<SyslogTcpConfig>,
     mut ctx: SourceCtx,
     extra: Vec<(String, String)>,
+    budget: Arc<Budget>,
 ) {
     let mut stop = ctx.stop.clone();
     let mut intake = Intake {
@@ -138,6 +222,9 @@ pub(super) async fn run<S: AsyncRead + Unpin>(
         next_bytes: 0,
         cfg,
         extra,
+        budget,
+        held: None,
+        committing: 0,
     };
     loop {
         while intake.wants() && intake.parse_some() {}
@@ -146,6 +233,12 @@ pub(super) async fn run<S: AsyncRead + Unpin>(
                 return;
             }
             let idle = intake.cfg.idle_timeout;
+            // The wait for the budget is not idleness: the sender is waiting on us.
+            let need = intake.need();
+            tokio::select! {
+                _ = stop.wait() => return,
+                () = reserve_read(&mut intake.held, &intake.budget, need, &mut intake.chunk, &mut intake.framer) => {}
+            }
             let read = tokio::select! {
                 _ = stop.wait() => return,
                 r = tokio::time::timeout(idle, stream.read(intake.chunk.space())) => r,
@@ -167,6 +260,8 @@ pub(super) async fn run<S: AsyncRead + Unpin>(
         if !commit_while_parsing(&mut ctx, group, &mut stream, &mut intake, peer).await {
             return;
         }
+        intake.committing = 0;
+        intake.release();
     }
 }
 
@@ -188,14 +283,16 @@ async fn commit_while_parsing<S: AsyncRead + Unpin>(
     let mut starved = false;
     loop {
         let wants = intake.wants();
+        let need = intake.need();
         tokio::select! {
             biased;
             committed = &mut commit => return committed,
             () = std::future::ready(()), if wants && !starved => {
                 starved = !intake.parse_some();
             }
-            // Cancel safe: a read dropped unfinished has consumed nothing.
-            r = stream.read(intake.chunk.space()), if wants && starved && !intake.eof && !stop.is_set() => {
+            // Cancel safe: a read dropped unfinished has consumed nothing, and a wait for the
+            // budget dropped unfinished holds nothing more.
+            r = budgeted_read(&mut intake.held, &intake.budget, need, stream, &mut intake.chunk, &mut intake.framer), if wants && starved && !intake.eof && !stop.is_set() => {
                 intake.took(r, &name, peer);
                 starved = false;
             }
@@ -228,8 +325,11 @@ mod tests {
             eof: false,
             next: Vec::new(),
             next_bytes: 0,
+            budget: Arc::new(Budget::new(cfg.max_buffered_bytes)),
             cfg: Arc::new(cfg),
             extra: Vec::new(),
+            held: None,
+            committing: 0,
         }
     }
 
@@ -238,6 +338,42 @@ mod tests {
         while i.wants() && i.parse_some() {}
         i.next.iter().map(Vec::len).sum()
     }
+
+    #[test]
+    fn connections_wait_for_the_sources_budget_and_a_commit_gives_it_back() {
+        use futures::FutureExt;
+        let mut a = intake(100);
+        let mut b = intake(100);
+        let shared = Arc::new(Budget::new(BUFFERED_BYTES_MIN_FOR_TEST));
+        a.budget = shared.clone();
+        b.budget = shared.clone();
+        // `a` commits a group of 1 MiB and parses the next: it needs the whole budget.
+        a.committing = 1 << 20;
+        a.next_bytes = 1 << 20;
+        assert_eq!(a.need(), shared.total());
+        let need = a.need();
+        assert!(reserve(&mut a.held, &a.budget, need)
+            .now_or_never()
+            .is_some());
+        // `b` wants only a read's worth, and waits: the budget is all held.
+        let need = b.need();
+        assert!(need > 0 && need < shared.total());
+        let mut b_held = None;
+        assert!(reserve(&mut b_held, &b.budget, need)
+            .now_or_never()
+            .is_none());
+        // `a`'s commit ends: it keeps what its parsed group and a read need, the rest is free.
+        a.committing = 0;
+        a.release();
+        assert!(budget::bytes(&a.held) < shared.total());
+        assert!(reserve(&mut b_held, &b.budget, need)
+            .now_or_never()
+            .is_some());
+        assert_eq!(budget::bytes(&b_held), need);
+    }
+
+    /// `maxBufferedBytes` at its least.
+    const BUFFERED_BYTES_MIN_FOR_TEST: u64 = super::super::config::BUFFERED_BYTES_MIN;
 
     #[test]
     fn a_group_holds_sixteen_batches_of_short_lines() {

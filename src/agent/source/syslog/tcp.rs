@@ -7,6 +7,8 @@
 //! file channel) while the connection parses the next group (conn.rs). Reads start at
 //! `readBufferSize` and grow while they come back full (read_buf.rs), so a busy
 //! connection's transactions fill up to `batchSize` instead of one 8 KiB read each.
+//! All connections together hold at most `maxBufferedBytes` received and not yet committed
+//! (conn.rs): past it they wait before reading.
 //! With `ssl = true` each connection first completes a TLS handshake (the keystore read by
 //! `rpc::transport`'s one reader, PEM or PKCS12), bounded by [`HANDSHAKE_TIMEOUT`].
 
@@ -19,6 +21,7 @@ use super::config::SyslogTcpConfig;
 use crate::agent::peer::PeerHeaders;
 use crate::agent::rpc::transport::settings::HANDSHAKE_TIMEOUT_DEFAULT as HANDSHAKE_TIMEOUT;
 use crate::agent::rpc::transport::tls;
+use crate::agent::source::budget::Budget;
 use crate::agent::source::listener::Listener;
 use crate::agent::source::{SourceCtx, SourceError, SourceErrorKind};
 
@@ -34,6 +37,8 @@ pub(crate) async fn run(cfg: SyslogTcpConfig, ctx: SourceCtx) -> Result<(), Sour
         ),
         None => None,
     };
+    // One byte budget for all connections of all ports (conn.rs).
+    let budget = Arc::new(Budget::new(cfg.max_buffered_bytes));
     let cfg = Arc::new(cfg);
     let peers = PeerHeaders::new(
         cfg.syslog.client_ip_header.clone(),
@@ -43,10 +48,10 @@ pub(crate) async fn run(cfg: SyslogTcpConfig, ctx: SourceCtx) -> Result<(), Sour
     listener
         .serve(&ctx, move |stream, peer, port| {
             let (cfg, ctx, peers) = (cfg.clone(), conn_ctx.clone(), peers.clone());
-            let acceptor = acceptor.clone();
+            let (acceptor, budget) = (acceptor.clone(), budget.clone());
             async move {
                 match acceptor {
-                    None => connection(stream, peer, port, cfg, ctx, peers).await,
+                    None => connection(stream, peer, port, cfg, ctx, peers, budget).await,
                     Some(a) => {
                         let mut stop = ctx.stop.clone();
                         let shake = tokio::select! {
@@ -54,7 +59,7 @@ pub(crate) async fn run(cfg: SyslogTcpConfig, ctx: SourceCtx) -> Result<(), Sour
                             r = tokio::time::timeout(HANDSHAKE_TIMEOUT, a.accept(stream)) => Some(r),
                         };
                         match shake {
-                            Some(Ok(Ok(s))) => connection(s, peer, port, cfg, ctx, peers).await,
+                            Some(Ok(Ok(s))) => connection(s, peer, port, cfg, ctx, peers, budget).await,
                             Some(Ok(Err(e))) => tracing::warn!(source = %ctx.name, %peer, error = %e, "TLS handshake failed"),
                             Some(Err(_)) => tracing::warn!(source = %ctx.name, %peer, "TLS handshake timed out"),
                             None => {}
@@ -74,12 +79,13 @@ async fn connection<S: AsyncRead + Unpin>(
     cfg: Arc<SyslogTcpConfig>,
     ctx: SourceCtx,
     peers: PeerHeaders,
+    budget: Arc<Budget>,
 ) {
     let mut extra = peers.for_peer(peer).await;
     if let Some(h) = &cfg.port_header {
         extra.push((h.clone(), port.to_string()));
     }
-    super::conn::run(stream, peer, cfg, ctx, extra).await;
+    super::conn::run(stream, peer, cfg, ctx, extra, budget).await;
 }
 
 impl crate::agent::source::BuildSource for SyslogTcpConfig {
