@@ -85,6 +85,11 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     }
     match &loaded.config {
         Some(c) => {
+            let key_failures = crate::cli::check_keys::run(c, &file);
+            if key_failures > 0 {
+                eprintln!("{file}: {key_failures} error(s)");
+                return Ok(crate::cli::exit::FAILED_CHECK);
+            }
             println!(
                 "{file}: agent {}: {} sources, {} channels, {} sinks, {} sink groups: OK",
                 c.name,

@@ -14,6 +14,7 @@ pub mod avro_client;
 pub mod bench;
 pub mod cache_total;
 pub mod channel;
+pub mod check_keys;
 pub mod conf_files;
 pub mod conf_provider;
 pub mod config_check;

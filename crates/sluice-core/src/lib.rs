@@ -30,7 +30,9 @@ pub mod keystore;
 mod wal;
 
 pub use channel::adopt;
-pub use channel::config::{DirectIo, EncryptionConfig, KeysError, IGNORED_KEYS, KNOWN_KEYS};
+pub use channel::config::{
+    split_aliases, DirectIo, EncryptionConfig, KeysError, IGNORED_KEYS, KNOWN_KEYS,
+};
 pub use channel::{
     Backlog, CacheBudget, Cached, ChannelError, ChannelStats, ConfigError, ConfigWarning,
     FileChannel, FileChannelConfig, GroupCommitStats, NotCommitted, RecoveryInfo, RecoverySource,

@@ -4,6 +4,7 @@
 //! only read; in place they are moved into `flume-adopted-<time>/` once the new channel is
 //! durable. A kill at any moment and a rerun with the same arguments give the same channel.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -11,23 +12,41 @@ use anyhow::Context;
 use sluice_core::adopt::{adopt, AdoptRequest};
 use sluice_core::flume::{load_keys, FlumeDirs, FlumeKeys};
 use sluice_core::io::StdFs;
-use sluice_core::keystore::KeyFiles;
+use sluice_core::keystore::{config_name, KeyFiles, NameSetting};
+use sluice_core::split_aliases;
 use sluice_core::FileChannelConfig;
 
+use super::agent_conf::channel_props;
+use super::args::config_of;
 use super::flume_report::{print_report, report};
 use super::verify::{now_ms, refusing};
-use super::ChannelArgs;
 use crate::cli::exit::{Usage, FAILED_CHECK, OK};
 
 /// Arguments of `sluice channel adopt`.
 #[derive(clap::Args, Debug)]
 pub struct AdoptArgs {
+    /// The agent's (or Flume's) properties file: Flume's directories and `encryption.*` keys
+    /// are read from its channel (with `-n` and `-c`), and the new channel takes its other
+    /// keys (capacity, `encryption.*`); the flags below override the file.
+    #[arg(
+        short = 'f',
+        long = "conf-file",
+        requires = "name",
+        requires = "channel"
+    )]
+    conf_file: Option<PathBuf>,
+    /// The agent's name in `--conf-file`.
+    #[arg(short = 'n', long = "name", requires = "conf_file")]
+    name: Option<String>,
+    /// The channel's name in `--conf-file`.
+    #[arg(short = 'c', long = "channel", requires = "conf_file")]
+    channel: Option<String>,
     /// Flume's `checkpointDir`.
-    #[arg(long)]
-    flume_checkpoint_dir: PathBuf,
+    #[arg(long, required_unless_present = "conf_file")]
+    flume_checkpoint_dir: Option<PathBuf>,
     /// Flume's `dataDirs`, comma-separated.
-    #[arg(long)]
-    flume_data_dirs: String,
+    #[arg(long, required_unless_present = "conf_file")]
+    flume_data_dirs: Option<String>,
     /// Flume's `backupCheckpointDir` (with `useDualCheckpoints`): used when the primary
     /// checkpoint is refused, as Flume does.
     #[arg(long)]
@@ -73,16 +92,17 @@ pub struct AdoptArgs {
     flume_key_password_file: Vec<String>,
 }
 
-/// The keys the `--flume-keystore-*` arguments name (none without them).
-fn flume_keys(args: &AdoptArgs) -> anyhow::Result<FlumeKeys> {
+/// The keys the `--flume-keystore-*` arguments name (none without them); an error names
+/// the flag to fix.
+fn flag_keys(args: &AdoptArgs) -> anyhow::Result<Option<KeyFiles>> {
     let (Some(store), Some(pw), Some(aliases)) = (
         &args.flume_keystore_file,
         &args.flume_keystore_password_file,
         &args.flume_keys,
     ) else {
-        return Ok(FlumeKeys::new());
+        return Ok(None);
     };
-    let mut own = std::collections::BTreeMap::new();
+    let mut own = BTreeMap::new();
     for kv in &args.flume_key_password_file {
         let Some((alias, file)) = kv.split_once('=') else {
             return Err(Usage(format!(
@@ -92,26 +112,106 @@ fn flume_keys(args: &AdoptArgs) -> anyhow::Result<FlumeKeys> {
         };
         own.insert(alias.trim().to_string(), PathBuf::from(file.trim()));
     }
-    let files = KeyFiles {
+    Ok(Some(KeyFiles {
         keystore_file: store.clone(),
         store_password_file: pw.clone(),
-        keys: aliases
-            .split([' ', ','])
-            .filter(|a| !a.is_empty())
-            .map(|a| (a.to_string(), own.get(a).cloned()))
+        keys: split_aliases(aliases)
+            .into_iter()
+            .map(|a| {
+                let file = own.get(&a).cloned();
+                (a, file)
+            })
             .collect(),
-    };
-    let (keys, warnings) =
-        load_keys(&StdFs, &files).context("cannot load the Flume channel's keys")?;
+    }))
+}
+
+/// How the tool names a setting of Flume's key configuration: its flag.
+fn flag_name(key: &str) -> String {
+    match key {
+        "keyStoreFile" => "--flume-keystore-file".to_owned(),
+        "keyStorePasswordFile" => "--flume-keystore-password-file".to_owned(),
+        "keys" => "--flume-keys".to_owned(),
+        k => match k
+            .strip_prefix("keys.")
+            .and_then(|a| a.strip_suffix(".passwordFile"))
+        {
+            Some(alias) => format!("--flume-key-password-file {alias}=FILE"),
+            None => config_name(k),
+        },
+    }
+}
+
+/// Loads `files`; an error names each setting by `name`.
+fn load(files: &KeyFiles, name: NameSetting) -> anyhow::Result<FlumeKeys> {
+    let (keys, warnings) = load_keys(&StdFs, files).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot load the Flume channel's keys: {}",
+            e.message_with(name)
+        )
+    })?;
     for w in warnings {
         eprintln!("sluice: warning: {}: {}", w.path.display(), w.message);
     }
     Ok(keys)
 }
 
+/// The keys of a channel configuration's `encryption.*` (none without them); an error
+/// names the configuration key.
+pub(super) fn config_keys(config: &FileChannelConfig) -> anyhow::Result<FlumeKeys> {
+    match &config.encryption {
+        Some(enc) => load(&enc.key_files, config_name),
+        None => Ok(FlumeKeys::new()),
+    }
+}
+
 /// Runs `sluice channel adopt`.
 pub fn run(args: AdoptArgs) -> anyhow::Result<i32> {
     refusing(run_adopt(args))
+}
+
+/// The channel `-f/-n/-c` names: its keys and configuration.
+fn file_channel(
+    args: &AdoptArgs,
+) -> anyhow::Result<Option<(BTreeMap<String, String>, FileChannelConfig)>> {
+    let (Some(f), Some(n), Some(c)) = (&args.conf_file, &args.name, &args.channel) else {
+        return Ok(None);
+    };
+    let props = channel_props(f, n, c)?;
+    let source = format!("{}, channel {c} of agent {n}", f.display());
+    let config = config_of(&props, Some(&source))?;
+    Ok(Some((props, config)))
+}
+
+/// Flume's directories and keys: the flags', else the file's channel.
+fn flume_side(
+    args: &AdoptArgs,
+    file: Option<&FileChannelConfig>,
+) -> anyhow::Result<(FlumeDirs, FlumeKeys)> {
+    let checkpoint_dir = match (&args.flume_checkpoint_dir, file) {
+        (Some(d), _) => d.clone(),
+        (None, Some(c)) => c.checkpoint_dir.clone(),
+        (None, None) => return Err(Usage("give --flume-checkpoint-dir, or -f/-n/-c".into()).into()),
+    };
+    let data_dirs = match (&args.flume_data_dirs, file) {
+        (Some(d), _) => split_dirs(d),
+        (None, Some(c)) => c.data_dirs.clone(),
+        (None, None) => return Err(Usage("give --flume-data-dirs, or -f/-n/-c".into()).into()),
+    };
+    let backup = args.flume_backup_checkpoint_dir.clone().or_else(|| {
+        file.filter(|c| c.use_dual_checkpoints)
+            .and_then(|c| c.backup_checkpoint_dir.clone())
+    });
+    let keys = match (flag_keys(args)?, file) {
+        (Some(files), _) => load(&files, flag_name)?,
+        (None, Some(c)) => config_keys(c)?,
+        (None, None) => FlumeKeys::new(),
+    };
+    let dirs = FlumeDirs {
+        checkpoint_dir,
+        backup_checkpoint_dir: backup,
+        data_dirs,
+    };
+    Ok((dirs, keys))
 }
 
 fn split_dirs(list: &str) -> Vec<PathBuf> {
@@ -122,14 +222,31 @@ fn split_dirs(list: &str) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The new channel's configuration: its own directories, or Flume's with `--in-place` (with
-/// Flume's backup checkpoint directory as its own).
-fn target_config(args: &AdoptArgs, flume: &FlumeDirs) -> anyhow::Result<FileChannelConfig> {
+/// The new channel's keys: the file's channel's (without its directories unless in place),
+/// then its own directories, or Flume's with `--in-place` (with Flume's backup checkpoint
+/// directory as its own), then `--set`.
+fn target_props(
+    args: &AdoptArgs,
+    flume: &FlumeDirs,
+    file: Option<&BTreeMap<String, String>>,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut props = file.cloned().unwrap_or_default();
+    let join = |d: &[PathBuf]| {
+        d.iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     let (checkpoint_dir, data_dirs) = match (&args.checkpoint_dir, &args.data_dirs, args.in_place) {
-        (Some(c), Some(d), false) => (c.clone(), d.clone()),
+        (Some(c), Some(d), false) => {
+            for k in ["useDualCheckpoints", "backupCheckpointDir"] {
+                props.remove(k);
+            }
+            (c.clone(), d.clone())
+        }
         (None, None, true) => (
             flume.checkpoint_dir.display().to_string(),
-            args.flume_data_dirs.clone(),
+            join(&flume.data_dirs),
         ),
         _ => {
             return Err(Usage(
@@ -138,30 +255,48 @@ fn target_config(args: &AdoptArgs, flume: &FlumeDirs) -> anyhow::Result<FileChan
             .into())
         }
     };
-    let mut set = args.set.clone();
+    props.insert("checkpointDir".into(), checkpoint_dir);
+    props.insert("dataDirs".into(), data_dirs);
     if let (true, Some(b)) = (args.in_place, &flume.backup_checkpoint_dir) {
-        set.push("useDualCheckpoints=true".into());
-        set.push(format!("backupCheckpointDir={}", b.display()));
+        props.insert("useDualCheckpoints".into(), "true".into());
+        props.insert("backupCheckpointDir".into(), b.display().to_string());
     }
-    ChannelArgs {
-        checkpoint_dir,
-        data_dirs,
-        set,
+    for kv in &args.set {
+        let Some((k, v)) = kv.split_once('=') else {
+            return Err(Usage(format!("--set {kv:?}: expected KEY=VALUE")).into());
+        };
+        props.insert(k.trim().to_owned(), v.trim().to_owned());
     }
-    .config()
+    Ok(props)
+}
+
+/// Whether a target was named (its directories, `--in-place`): a dry run then checks it.
+fn names_target(args: &AdoptArgs) -> bool {
+    args.in_place || args.checkpoint_dir.is_some()
 }
 
 fn run_adopt(args: AdoptArgs) -> anyhow::Result<i32> {
-    let flume = FlumeDirs {
-        checkpoint_dir: args.flume_checkpoint_dir.clone(),
-        backup_checkpoint_dir: args.flume_backup_checkpoint_dir.clone(),
-        data_dirs: split_dirs(&args.flume_data_dirs),
+    let file = file_channel(&args)?;
+    let (flume, keys) = flume_side(&args, file.as_ref().map(|(_, c)| c))?;
+    let target = if names_target(&args) || !args.dry_run {
+        let props = target_props(&args, &flume, file.as_ref().map(|(p, _)| p))?;
+        Some(config_of(&props, None)?)
+    } else {
+        None
     };
-    let keys = flume_keys(&args)?;
     if args.dry_run {
-        return report(&flume, &keys);
+        let (code, survey) = report(&flume, &keys)?;
+        return match &target {
+            Some(t) => super::adopt_check::check_target(t, &survey, args.allow_plaintext, code),
+            None => Ok(code),
+        };
     }
-    let target = target_config(&args, &flume)?;
+    let Some(target) = target else {
+        return Err(Usage(
+            "give the new channel's --checkpoint-dir and --data-dirs, or --in-place".into(),
+        )
+        .into());
+    };
     let req = AdoptRequest {
         flume,
         keys: &keys,

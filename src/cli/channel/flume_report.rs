@@ -2,7 +2,7 @@
 //! --dry-run`, `sluice channel verify --flume`, and the report an adoption prints.
 
 use anyhow::Context;
-use sluice_core::adopt::survey;
+use sluice_core::adopt::{survey, Survey};
 use sluice_core::flume::{CheckpointUsed, FlumeDirs, FlumeKeys, FlumeReport};
 use sluice_core::io::StdFs;
 
@@ -10,8 +10,8 @@ use crate::cli::exit::{FAILED_CHECK, OK};
 
 /// Reads the Flume channel in `flume` whole and prints what it holds, writing nothing:
 /// `adopt --dry-run` and `verify --flume`. Exit 0 when everything reads, 1 when something is
-/// damaged.
-pub(super) fn report(flume: &FlumeDirs, keys: &FlumeKeys) -> anyhow::Result<i32> {
+/// damaged; and what it holds.
+pub(super) fn report(flume: &FlumeDirs, keys: &FlumeKeys) -> anyhow::Result<(i32, Survey)> {
     let s = survey(&StdFs, flume, keys).context("cannot read the Flume channel")?;
     print_report(&s.report);
     println!(
@@ -24,13 +24,12 @@ pub(super) fn report(flume: &FlumeDirs, keys: &FlumeKeys) -> anyhow::Result<i32>
     for d in &s.damaged {
         println!("damaged: {d}");
     }
-    Ok(
-        if s.damaged.is_empty() && s.report.counts.stopped.is_empty() {
-            OK
-        } else {
-            FAILED_CHECK
-        },
-    )
+    let code = if s.damaged.is_empty() && s.report.counts.stopped.is_empty() {
+        OK
+    } else {
+        FAILED_CHECK
+    };
+    Ok((code, s))
 }
 
 /// What the replay found, one fact per line.

@@ -1,6 +1,8 @@
 //! `sluice channel ...`: put, take and the integrity tools over a channel on disk.
 
 mod adopt;
+mod adopt_check;
+mod agent_conf;
 mod args;
 mod dump;
 mod flume_report;

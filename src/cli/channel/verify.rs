@@ -63,17 +63,14 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<i32> {
 
 fn run_verify(args: VerifyArgs) -> anyhow::Result<i32> {
     if args.flume {
+        let config = args.channel.config()?;
         let dirs = sluice_core::flume::FlumeDirs {
-            checkpoint_dir: args.channel.checkpoint_dir.clone().into(),
+            checkpoint_dir: config.checkpoint_dir.clone(),
             backup_checkpoint_dir: None,
-            data_dirs: args
-                .channel
-                .data_dirs
-                .split(',')
-                .map(|d| std::path::PathBuf::from(d.trim()))
-                .collect(),
+            data_dirs: config.data_dirs.clone(),
         };
-        return super::flume_report::report(&dirs, &sluice_core::flume::FlumeKeys::new());
+        let keys = super::adopt::config_keys(&config)?;
+        return super::flume_report::report(&dirs, &keys).map(|(code, _)| code);
     }
     let config = args.channel.config()?;
     let (fs, progress) = Progress::scan("verify", &config);

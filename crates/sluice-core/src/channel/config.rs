@@ -269,4 +269,4 @@ mod keys;
 #[cfg(test)]
 mod tests;
 
-pub use encryption::{EncryptionConfig, KeysError};
+pub use encryption::{split_aliases, EncryptionConfig, KeysError};

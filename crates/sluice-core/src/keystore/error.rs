@@ -31,7 +31,7 @@ impl fmt::Display for EntryKind {
 #[derive(Debug, thiserror::Error)]
 pub enum KeystoreError {
     /// A file of the key configuration could not be read.
-    #[error("cannot read {path} (encryption.keyProvider.{config_key}): {source}")]
+    #[error("{}", self.message_with(config_name))]
     Io {
         /// The file.
         path: PathBuf,
@@ -43,7 +43,7 @@ pub enum KeystoreError {
         source: io::Error,
     },
     /// A file of the key configuration is a directory or another non-regular file.
-    #[error("{path} (encryption.keyProvider.{config_key}) is not a regular file")]
+    #[error("{}", self.message_with(config_name))]
     NotAFile {
         /// The path.
         path: PathBuf,
@@ -51,7 +51,7 @@ pub enum KeystoreError {
         config_key: String,
     },
     /// A password file is not UTF-8 text (Java reads it as UTF-8 characters).
-    #[error("password file {path} (encryption.keyProvider.{config_key}) is not UTF-8 text")]
+    #[error("{}", self.message_with(config_name))]
     PasswordNotText {
         /// The password file.
         path: PathBuf,
@@ -59,20 +59,24 @@ pub enum KeystoreError {
         config_key: String,
     },
     /// The store's integrity check failed.
-    #[error(
-        "keystore {store}: wrong store password, or the file is damaged (its integrity check failed)"
-    )]
+    #[error("{}", self.message_with(config_name))]
     StorePassword {
         /// The store.
         store: String,
+        /// The file the password was read from (`None` when given in memory).
+        password_file: Option<PathBuf>,
     },
     /// The key could not be decrypted with the key password given.
-    #[error("keystore {store}: wrong password for key {alias:?}")]
+    #[error("{}", self.message_with(config_name))]
     KeyPassword {
         /// The store.
         store: String,
         /// The key's alias.
         alias: String,
+        /// The file the key's own password was read from (`keys.<alias>.passwordFile`).
+        password_file: Option<PathBuf>,
+        /// Whether the store password was tried because no key password was given.
+        store_password_tried: bool,
     },
     /// No entry has this alias.
     #[error("keystore {store} has no entry {alias:?}; it holds {}", list(present))]
@@ -142,4 +146,95 @@ fn list(aliases: &[String]) -> String {
     } else {
         aliases.join(", ")
     }
+}
+
+/// Names a setting of the key configuration (`keys.key-0.passwordFile`) as a message shows
+/// it: [`config_name`] for the agent's configuration, or a tool's flag.
+pub type NameSetting = fn(&str) -> String;
+
+/// `encryption.keyProvider.<key>`: how the agent's configuration names a setting.
+pub fn config_name(key: &str) -> String {
+    format!("encryption.keyProvider.{key}")
+}
+
+impl KeystoreError {
+    /// The setting (under `encryption.keyProvider.`) to fix: the file that could not be
+    /// read, the password file a wrong password came from (or should come from), `keys` for
+    /// a missing alias, else `keyStoreFile`.
+    pub fn setting(&self) -> String {
+        match self {
+            KeystoreError::Io { config_key, .. }
+            | KeystoreError::NotAFile { config_key, .. }
+            | KeystoreError::PasswordNotText { config_key, .. } => config_key.clone(),
+            KeystoreError::StorePassword { .. } => "keyStorePasswordFile".to_owned(),
+            KeystoreError::KeyPassword { alias, .. } => format!("keys.{alias}.passwordFile"),
+            KeystoreError::NoSuchAlias { .. } => "keys".to_owned(),
+            _ => "keyStoreFile".to_owned(),
+        }
+    }
+
+    /// The message, each setting named by `name` (`Display` names them as the agent's
+    /// configuration does; a tool passes its flags).
+    pub fn message_with(&self, name: NameSetting) -> String {
+        match self {
+            KeystoreError::Io {
+                path,
+                config_key,
+                source,
+            } => format!(
+                "cannot read {} ({}): {source}",
+                path.display(),
+                name(config_key)
+            ),
+            KeystoreError::NotAFile { path, config_key } => {
+                format!(
+                    "{} ({}) is not a regular file",
+                    path.display(),
+                    name(config_key)
+                )
+            }
+            KeystoreError::PasswordNotText { path, config_key } => format!(
+                "password file {} ({}) is not UTF-8 text",
+                path.display(),
+                name(config_key)
+            ),
+            KeystoreError::StorePassword {
+                store,
+                password_file,
+            } => {
+                let setting = name("keyStorePasswordFile");
+                format!(
+                    "keystore {store}: wrong store password{}, or the file is damaged (its integrity check failed); put the store's password (keytool -storepass) in the file {setting} names",
+                    read_from(password_file.as_deref(), &setting)
+                )
+            }
+            KeystoreError::KeyPassword {
+                store,
+                alias,
+                password_file,
+                store_password_tried,
+            } => {
+                let setting = name(&format!("keys.{alias}.passwordFile"));
+                let fix = match password_file {
+                    Some(f) => format!(
+                        "{}; put the key's own password (keytool -keypass) in that file",
+                        read_from(Some(f), &setting)
+                    ),
+                    None if *store_password_tried => format!(
+                        ": the store password was tried, as no {setting} was given; a key made with its own password (keytool -keypass) needs {setting} naming a file that holds it"
+                    ),
+                    None => String::new(),
+                };
+                format!("keystore {store}: wrong password for key {alias:?}{fix}")
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+/// ` (read from FILE, SETTING)`, or nothing without a file.
+fn read_from(file: Option<&std::path::Path>, setting: &str) -> String {
+    file.map_or_else(String::new, |f| {
+        format!(" (read from {}, {setting})", f.display())
+    })
 }

@@ -80,9 +80,37 @@ impl KeyFiles {
                 None => None,
             };
             let key_password = key_password.as_ref().map(|p| p.as_str());
-            keys.push(store.secret_key(alias, &store_password, key_password)?);
+            let key = store
+                .secret_key(alias, &store_password, key_password)
+                .map_err(|e| self.with_files(e, file.as_deref()))?;
+            keys.push(key);
         }
         Ok(LoadedKeys { keys, warnings })
+    }
+}
+
+impl KeyFiles {
+    /// `e` naming the password file a wrong password was read from (`key_file`: the key's
+    /// own, when it has one).
+    fn with_files(&self, e: KeystoreError, key_file: Option<&Path>) -> KeystoreError {
+        match e {
+            KeystoreError::StorePassword { store, .. } => KeystoreError::StorePassword {
+                store,
+                password_file: Some(self.store_password_file.clone()),
+            },
+            KeystoreError::KeyPassword {
+                store,
+                alias,
+                store_password_tried,
+                ..
+            } => KeystoreError::KeyPassword {
+                store,
+                alias,
+                password_file: key_file.map(Path::to_path_buf),
+                store_password_tried,
+            },
+            other => other,
+        }
     }
 }
 

@@ -21,7 +21,7 @@ mod secret_key;
 mod store;
 mod unsealed;
 
-pub use error::{EntryKind, KeystoreError};
+pub use error::{config_name, EntryKind, KeystoreError, NameSetting};
 pub use key_files::{
     KeyFiles, KeyWarning, LoadedKeys, KEYSTORE_BYTES_MAX, PASSWORD_FILE_BYTES_MAX,
 };

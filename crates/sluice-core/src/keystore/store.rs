@@ -97,6 +97,7 @@ impl Keystore {
     ) -> Result<SecretKey, KeystoreError> {
         self.verify(store_password)?;
         let index = self.find(alias)?;
+        let store_password_tried = key_password.is_none();
         let key_password = key_password.unwrap_or(store_password);
         let (stored_alias, opened) = match &self.inner {
             Inner::Jceks(j) => {
@@ -117,7 +118,7 @@ impl Keystore {
             }
         };
         let Unsealed { algorithm, bytes } =
-            opened.map_err(|e| self.unseal_error(stored_alias, e))?;
+            opened.map_err(|e| self.unseal_error(stored_alias, e, store_password_tried))?;
         check_size(&self.name, stored_alias, &algorithm, &bytes)?;
         Ok(SecretKey::new(stored_alias.clone(), algorithm, bytes))
     }
@@ -126,11 +127,17 @@ impl Keystore {
         let store = || self.name.clone();
         match &self.inner {
             Inner::Jceks(j) if j.verify(password) => Ok(()),
-            Inner::Jceks(_) => Err(KeystoreError::StorePassword { store: store() }),
+            Inner::Jceks(_) => Err(KeystoreError::StorePassword {
+                store: store(),
+                password_file: None,
+            }),
             Inner::Pkcs12(p) => match &p.mac {
                 None => Ok(()),
                 Some(mac) => verify_mac(mac, &p.auth_safe, password).map_err(|e| match e {
-                    MacError::Mismatch => KeystoreError::StorePassword { store: store() },
+                    MacError::Mismatch => KeystoreError::StorePassword {
+                        store: store(),
+                        password_file: None,
+                    },
                     MacError::Unsupported(what) => KeystoreError::Unsupported {
                         store: store(),
                         what,
@@ -163,11 +170,21 @@ impl Keystore {
         }
     }
 
-    fn unseal_error(&self, alias: &str, e: UnsealError) -> KeystoreError {
+    fn unseal_error(
+        &self,
+        alias: &str,
+        e: UnsealError,
+        store_password_tried: bool,
+    ) -> KeystoreError {
         let store = self.name.clone();
         let alias = alias.to_owned();
         match e {
-            UnsealError::WrongPassword => KeystoreError::KeyPassword { store, alias },
+            UnsealError::WrongPassword => KeystoreError::KeyPassword {
+                store,
+                alias,
+                password_file: None,
+                store_password_tried,
+            },
             UnsealError::PasswordNotAscii => KeystoreError::Unsupported {
                 store,
                 what: format!("a non-ASCII password for key {alias:?} (JCEKS key passwords are printable ASCII in Java)"),

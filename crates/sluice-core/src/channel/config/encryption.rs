@@ -162,7 +162,7 @@ fn listed_aliases(
     active: &str,
 ) -> Result<Vec<String>, ConfigError> {
     let aliases: Vec<String> = trimmed(props, "encryption.keyProvider.keys")
-        .map(|v| v.split_whitespace().map(str::to_owned).collect())
+        .map(split_aliases)
         .unwrap_or_default();
     if aliases.is_empty() {
         return Err(err(
@@ -177,6 +177,15 @@ fn listed_aliases(
         ));
     }
     Ok(aliases)
+}
+
+/// A list of aliases as Flume writes it (`key-0 key-1`) or with commas (`key-0,key-1`,
+/// `key-0, key-1`): both are read the same.
+pub fn split_aliases(list: &str) -> Vec<String> {
+    list.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Every `encryption.*` key is one Flume reads (a password file only for a listed alias).
@@ -257,6 +266,22 @@ mod tests {
             EncryptionConfig::from_properties(&props(&[])).unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn keys_are_read_the_same_with_spaces_commas_or_both() {
+        for list in [
+            "key-0 key-1",
+            "key-0,key-1",
+            "key-0, key-1",
+            " key-0 ,\tkey-1 ",
+        ] {
+            let mut p = props(FLUME);
+            p.insert("encryption.keyProvider.keys".to_owned(), list.to_owned());
+            let c = EncryptionConfig::from_properties(&p).unwrap().unwrap();
+            let aliases: Vec<&str> = c.key_files.keys.iter().map(|(a, _)| a.as_str()).collect();
+            assert_eq!(aliases, ["key-0", "key-1"], "{list:?}");
+        }
     }
 
     #[test]
