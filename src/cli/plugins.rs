@@ -174,16 +174,44 @@ pub fn check_classes(cfg: &AgentConfig) -> anyhow::Result<Vec<String>> {
         .collect())
 }
 
-/// The Java components a configuration names, each with its config key, as the agent runs
-/// them (name and keys), for `config check`'s configure run.
-pub fn java_components(cfg: &AgentConfig) -> Vec<(String, check::Component)> {
-    let c = |role, class: &str, name: String, props: Vec<(String, String)>| check::Component {
+/// A Java component for `config check`'s configure run.
+fn component(
+    role: Role,
+    class: &str,
+    name: String,
+    props: Vec<(String, String)>,
+) -> check::Component {
+    check::Component {
         role,
         class: class.trim().to_owned(),
         name,
         props,
-    };
+    }
+}
+
+/// The Java components a configuration names, each with its config key, as the agent runs
+/// them (name and keys), for `config check`'s configure run.
+pub fn java_components(cfg: &AgentConfig) -> Vec<(String, check::Component)> {
     let mut v = Vec::new();
+    source_components(cfg, &mut v);
+    for (name, g) in &cfg.sinkgroups {
+        if let sluice::agent::processor::SinkProcessorConfig::Java(j) = &g.processor {
+            let mut props = j.props.clone();
+            props.push((check::PROCESSOR_SINKS_KEY.to_owned(), j.sinks.join(" ")));
+            let at = format!("{}.sinkgroups.{name}.processor.type", cfg.name);
+            v.push((
+                at,
+                component(Role::Processor, &j.class, name.clone(), props),
+            ));
+        }
+    }
+    sink_components(cfg, &mut v);
+    v
+}
+
+/// The Java sources, selectors and interceptors of `cfg`, into `v`.
+fn source_components(cfg: &AgentConfig, v: &mut Vec<(String, check::Component)>) {
+    let c = component;
     for (name, s) in &cfg.sources {
         let key = |k: &str| format!("{}.sources.{name}.{k}", cfg.name);
         if let SourceKind::Java(j) = &s.kind {
@@ -213,18 +241,14 @@ pub fn java_components(cfg: &AgentConfig) -> Vec<(String, check::Component)> {
             }
         }
     }
-    for (name, g) in &cfg.sinkgroups {
-        if let sluice::agent::processor::SinkProcessorConfig::Java(j) = &g.processor {
-            let mut props = j.props.clone();
-            props.push((check::PROCESSOR_SINKS_KEY.to_owned(), j.sinks.join(" ")));
-            let at = format!("{}.sinkgroups.{name}.processor.type", cfg.name);
-            v.push((at, c(Role::Processor, &j.class, name.clone(), props)));
-        }
-    }
+}
+
+/// The Java sinks and serializers of `cfg`, into `v`.
+fn sink_components(cfg: &AgentConfig, v: &mut Vec<(String, check::Component)>) {
     for (name, s) in &cfg.sinks {
         let key = |k: &str| format!("{}.sinks.{name}.{k}", cfg.name);
         let ser = |j: &sluice::agent::java::serializer::JavaSerializerSpec| {
-            c(
+            component(
                 Role::Serializer,
                 &j.class,
                 format!("{name}.serializer"),
@@ -234,7 +258,7 @@ pub fn java_components(cfg: &AgentConfig) -> Vec<(String, check::Component)> {
         match &s.kind {
             SinkKind::Java(j) => v.push((
                 key("type"),
-                c(Role::Sink, &j.class, name.clone(), j.props.clone()),
+                component(Role::Sink, &j.class, name.clone(), j.props.clone()),
             )),
             SinkKind::FileRoll(f) => {
                 if let Some(j) = &f.java_serializer {
@@ -249,7 +273,6 @@ pub fn java_components(cfg: &AgentConfig) -> Vec<(String, check::Component)> {
             _ => {}
         }
     }
-    v
 }
 
 /// Runs the `configure()` of every Java component of `cfg` in a JVM it then stops (nothing

@@ -131,6 +131,17 @@ pub struct HdfsConfig {
     pub keys: KeyNames,
 }
 
+/// `hdfs.maxBufferBytes`.
+fn max_buffer_bytes(cx: &mut Ctx<'_>) -> usize {
+    let n = cx.u64(
+        "hdfs.maxBufferBytes",
+        BUFFER_BYTES_DEFAULT,
+        BUFFER_BYTES_MIN,
+        BUFFER_BYTES_LIMIT,
+    );
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
 /// Reads an `hdfs` sink's properties: every key, whatever was refused before it (an error
 /// is reported through `cx`, and the settings then only serve the configuration's checks).
 pub fn parse(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
@@ -194,13 +205,7 @@ pub fn parse_with(cx: &mut Ctx<'_>, conn: Option<s3::Connection>) -> Option<Hdfs
         codec,
         write_format,
         max_open_files: max_open_files.min(MAX_OPEN_FILES_LIMIT) as usize,
-        max_buffer_bytes: usize::try_from(cx.u64(
-            "hdfs.maxBufferBytes",
-            BUFFER_BYTES_DEFAULT,
-            BUFFER_BYTES_MIN,
-            BUFFER_BYTES_LIMIT,
-        ))
-        .unwrap_or(usize::MAX),
+        max_buffer_bytes: max_buffer_bytes(cx),
         round,
         zone,
         use_local_timestamp: cx.bool("hdfs.useLocalTimeStamp", false),
