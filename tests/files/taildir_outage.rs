@@ -82,9 +82,12 @@ fn outage(root: &Path, port: u16) -> (HttpAgent, Vec<String>) {
 fn collector_gets_every_line_once_in_order(root: &Path, port: u16, edge: &Proc, want: &[String]) {
     let mut col = Proc::start(root, "col", &collector_conf(root, "col", port), port, &[]);
     let out: PathBuf = root.join("col/out");
-    let got = wait_for_all(&[out.clone()], want, crate::support::multihop::WAIT, || {
-        format!("edge:\n{}\ncollector:\n{}", edge.log_text(), col.log_text())
-    });
+    let got = wait_for_all(
+        std::slice::from_ref(&out),
+        want,
+        crate::support::multihop::WAIT,
+        || format!("edge:\n{}\ncollector:\n{}", edge.log_text(), col.log_text()),
+    );
     assert_eq!(duplicates(&got), 0, "lines delivered twice");
     let got = written(&out);
     let mut sorted = got.clone();

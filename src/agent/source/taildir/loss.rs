@@ -32,7 +32,7 @@ impl Lost {
     /// Notes lines handed out.
     pub(crate) fn read(&mut self, lines: &[Line]) {
         self.read_lines += lines.len() as u64;
-        self.read_bytes += lines.iter().map(|l| l.consumed.max(1) as u64).sum::<u64>();
+        self.read_bytes += lines.iter().map(|l| l.consumed.max(1)).sum::<u64>();
     }
 
     /// Lines in `bytes` at the mean line length seen (100 bytes before any line was read).

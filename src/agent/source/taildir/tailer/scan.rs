@@ -106,33 +106,44 @@ impl Tailer {
         }
     }
 
-    fn saw(&mut self, path: PathBuf, gi: usize, m: &std::fs::Metadata) {
+    /// A known file seen again (under `path`): renamed, grown, truncated; false when `m` is
+    /// not a followed file.
+    fn saw_again(&mut self, path: &Path, m: &std::fs::Metadata) -> bool {
         let inode = m.ino();
         let mtime = m.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-        if let Some(t) = self.files.get_mut(&inode) {
-            if t.path != path {
-                tracing::info!(from = %t.path.display(), to = %path.display(), inode, "followed file renamed; following it on");
-                self.by_path.remove(&t.path);
-                t.path = path.clone();
-            }
-            self.by_path.insert(path, inode);
-            t.matched = true;
-            t.size_seen = m.len();
-            if t.spool.is_none() {
-                t.spool = self.spool.link(&t.path, inode, m.dev());
-            }
-            if self.refused {
-                // A batch of it may be in flight: a copytruncate waits for the next scan.
-                t.pending = true;
-            } else if m.len() < t.read_offset() {
-                t.restart_from_zero("file shrank below the read position (copytruncate)");
-            } else if m.len() > t.read_offset() || mtime != t.mtime {
-                t.pending = true;
-                t.last_change = Instant::now();
-            }
-            t.mtime = mtime;
+        let Some(t) = self.files.get_mut(&inode) else {
+            return false;
+        };
+        if t.path != path {
+            tracing::info!(from = %t.path.display(), to = %path.display(), inode, "followed file renamed; following it on");
+            self.by_path.remove(&t.path);
+            t.path = path.to_path_buf();
+        }
+        self.by_path.insert(path.to_path_buf(), inode);
+        t.matched = true;
+        t.size_seen = m.len();
+        if t.spool.is_none() {
+            t.spool = self.spool.link(&t.path, inode, m.dev());
+        }
+        if self.refused {
+            // A batch of it may be in flight: a copytruncate waits for the next scan.
+            t.pending = true;
+        } else if m.len() < t.read_offset() {
+            t.restart_from_zero("file shrank below the read position (copytruncate)");
+        } else if m.len() > t.read_offset() || mtime != t.mtime {
+            t.pending = true;
+            t.last_change = Instant::now();
+        }
+        t.mtime = mtime;
+        true
+    }
+
+    fn saw(&mut self, path: PathBuf, gi: usize, m: &std::fs::Metadata) {
+        if self.saw_again(&path, m) {
             return;
         }
+        let inode = m.ino();
+        let mtime = m.modified().unwrap_or(SystemTime::UNIX_EPOCH);
         if self.files.len() >= FOLLOWED_FILES_MAX {
             tracing::warn!(file = %path.display(), limit = FOLLOWED_FILES_MAX, "too many followed files; not following this one");
             return;
