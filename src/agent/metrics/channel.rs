@@ -156,6 +156,8 @@ mod tests {
                 "GenericProcessingFail",
                 "ConnectionRefusedCount",
                 "EventIdStrippedCount",
+                "LinesLostUnreadCount",
+                "BytesLostUnreadCount",
             ]
         );
         assert_eq!(
