@@ -52,7 +52,7 @@ pub enum ChannelCommand {
     /// Make the events an Apache Flume file channel holds a Sluice channel's queue, in
     /// Flume's order (into new directories, or in place); `--dry-run` only reports.
     #[command(
-        after_help = "Examples:\n  sluice channel adopt --flume-checkpoint-dir /var/flume/checkpoint --flume-data-dirs /var/flume/data --dry-run\n  sluice channel adopt --flume-checkpoint-dir /var/flume/checkpoint --flume-data-dirs /var/flume/data \\\n      --checkpoint-dir /var/sluice/checkpoint --data-dirs /var/sluice/data\n  sluice channel adopt --flume-checkpoint-dir /var/flume/checkpoint --flume-data-dirs /var/flume/data --in-place\n\nExit codes: 0 done, 1 done or read with damaged events (printed), 2 bad arguments, 3 nothing adopted (rerun to finish an interrupted one)."
+        after_help = "Examples:\n  sluice channel adopt --flume-checkpoint-dir /var/flume/checkpoint --flume-data-dirs /var/flume/data --dry-run\n  sluice channel adopt --flume-checkpoint-dir /var/flume/checkpoint --flume-data-dirs /var/flume/data \\\n      --checkpoint-dir /var/sluice/checkpoint --data-dirs /var/sluice/data\n  sluice channel adopt --flume-checkpoint-dir /var/flume/checkpoint --flume-data-dirs /var/flume/data --in-place\n  sluice channel adopt -f conf/flume.conf -n a1 -c c1 --in-place --dry-run\n\nExit codes: 0 done, 1 done or read with damaged events (printed), 2 bad arguments, 3 nothing adopted: refused (the message says what to fix; a damaged record: rerun with --skip-damaged), or interrupted (rerun to finish it). A --dry-run naming a target (--checkpoint-dir/--data-dirs or --in-place) exits 3 when the real run would refuse it (capacity, space, keys), writing nothing."
     )]
     Adopt(adopt::AdoptArgs),
 }

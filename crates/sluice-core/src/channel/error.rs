@@ -99,7 +99,7 @@ pub enum ChannelError {
         found: String,
     },
     /// An adoption of a Flume channel into these directories did not finish.
-    #[error("an adoption of a Flume channel into {} was interrupted (adopt.state): rerun `sluice channel adopt` with the same arguments, or start the agent with adoptFlumeChannel = true, to finish it", dir.display())]
+    #[error("an adoption of a Flume channel into {} was interrupted (adopt.state): rerun `sluice channel adopt` with the same arguments, or start the agent with adoptFlumeChannel = true, to finish it (one that stopped at a damaged record stops there again: add --skip-damaged)", dir.display())]
     AdoptionInterrupted {
         /// The checkpoint directory.
         dir: PathBuf,

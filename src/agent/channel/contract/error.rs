@@ -27,7 +27,7 @@ pub enum AgentChannelError {
     #[error("channel {0} is closed")]
     Closed(String),
     /// Adopting the Flume channel in the file channel's directories failed.
-    #[error("channel {channel}: adopting the Apache Flume channel in its directories stopped; nothing was started, and a restart finishes it: {cause}")]
+    #[error("channel {channel}: adopting the Apache Flume channel in its directories stopped and nothing was started; a restart tries again, so first do what the cause says (a damaged record: `sluice channel adopt -f FILE -n AGENT -c {channel} --in-place --skip-damaged`, then start the agent): {cause}")]
     Adopt {
         /// Channel name.
         channel: String,

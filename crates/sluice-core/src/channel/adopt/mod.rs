@@ -87,6 +87,13 @@ pub enum AdoptError {
         /// Its key alias.
         alias: String,
     },
+    /// A queued event's record is damaged and `skip_damaged` was not set: a plain rerun
+    /// stops at the same record.
+    #[error("{cause}: the adoption stopped at this damaged record and adopted nothing (Flume's files are untouched), and a plain rerun stops here again: rerun `sluice channel adopt` with --skip-damaged to adopt every other event, each damaged one printed and lost (--dry-run lists them first)")]
+    Damaged {
+        /// The damaged record.
+        cause: FlumeError,
+    },
     /// The state file is not one an adoption writes.
     #[error("{} holds {text:?}, not an adoption's state: remove it only if no adoption ran here", path.display())]
     BadState {
@@ -322,10 +329,10 @@ fn write_staged(
                     written += 1;
                 }
                 Err(e) if req.skip_damaged => out.skipped.push(e.to_string()),
-                Err(e) => {
+                Err(cause) => {
                     txn.rollback();
                     let _ = ch.close();
-                    return Err(e.into());
+                    return Err(AdoptError::Damaged { cause });
                 }
             }
         }
