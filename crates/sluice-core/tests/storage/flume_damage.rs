@@ -97,9 +97,10 @@ fn a_put_whose_crc_fails_is_named_and_never_read_as_an_event() {
     };
     let err = adopt(Arc::new(StdFs), &req).unwrap_err();
     assert!(
-        matches!(err, AdoptError::Flume(FlumeError::Corrupt { .. })),
+        matches!(&err, AdoptError::Damaged { cause } if matches!(cause, FlumeError::Corrupt { .. })),
         "{err}"
     );
+    assert!(err.to_string().contains("--skip-damaged"), "{err}");
     req.target = config_under(&tmp.path().join("new2"), 1);
     req.skip_damaged = true;
     let done = adopt(Arc::new(StdFs), &req).unwrap();
