@@ -21,6 +21,7 @@ pub(crate) mod key_file;
 pub(crate) mod log_text;
 pub mod metrics;
 pub mod otlp;
+pub(crate) mod out_headers;
 pub(crate) mod peer;
 pub mod processor;
 pub mod prometheus;

@@ -60,7 +60,7 @@ pub(crate) fn parse(cx: &mut Ctx<'_>, key: &str) -> Option<JavaSerializerSpec> {
     Some(JavaSerializerSpec {
         class: class.trim().to_owned(),
         props,
-        keep_event_id: crate::agent::sink::out_headers::keep_event_id(cx),
+        keep_event_id: crate::agent::out_headers::keep_event_id(cx),
     })
 }
 
@@ -111,7 +111,7 @@ impl JavaSerializer {
         } else {
             stripped = events
                 .iter()
-                .map(|e| crate::agent::sink::out_headers::without_id(e, false).into_owned())
+                .map(|e| crate::agent::out_headers::without_id(e, false).into_owned())
                 .collect();
             &stripped
         };

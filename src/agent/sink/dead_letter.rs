@@ -24,7 +24,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::agent::config::Ctx;
-use crate::agent::registry::ChannelKind;
 
 /// The default `deadLetter.maxBytes`: 1 GiB.
 pub const DEAD_LETTER_BYTES_DEFAULT: u64 = 1 << 30;
@@ -97,28 +96,25 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> DeadLetterKeys {
 }
 
 impl DeadLetterKeys {
-    /// The sink's dead letter: its keys, the default directory of `channel` when
-    /// `deadLetter.directory` is unset.
-    pub(crate) fn resolve(self, channel: Option<&ChannelKind>) -> DeadLetter {
+    /// The sink's dead letter: its keys, the default directory beside its channel when
+    /// `deadLetter.directory` is unset (`checkpoint_dir`: a file channel's `checkpointDir`).
+    pub(crate) fn resolve(self, checkpoint_dir: Option<&Path>) -> DeadLetter {
         if self.drop {
             return DeadLetter::Drop;
         }
         DeadLetter::Write {
-            dir: self.dir.unwrap_or_else(|| default_dir(channel)),
+            dir: self.dir.unwrap_or_else(|| default_dir(checkpoint_dir)),
             max_bytes: self.max_bytes,
         }
     }
 }
 
-/// The default dead-letter directory of a sink reading `channel`: `deadletter` in the parent
-/// of a file channel's `checkpointDir`, else `./deadletter` (the agent's working directory;
-/// `/var/lib/sluice` under the packaged systemd unit).
-pub fn default_dir(channel: Option<&ChannelKind>) -> PathBuf {
-    match channel {
-        Some(ChannelKind::File(fc)) => match fc.checkpoint_dir.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.join(DEFAULT_DIR_NAME),
-            _ => PathBuf::from(DEFAULT_DIR_NAME),
-        },
+/// The default dead-letter directory of a sink: `deadletter` in the parent of its file
+/// channel's `checkpointDir` (`checkpoint_dir`), else `./deadletter` (the agent's working
+/// directory; `/var/lib/sluice` under the packaged systemd unit).
+pub fn default_dir(checkpoint_dir: Option<&Path>) -> PathBuf {
+    match checkpoint_dir.and_then(Path::parent) {
+        Some(p) if !p.as_os_str().is_empty() => p.join(DEFAULT_DIR_NAME),
         _ => PathBuf::from(DEFAULT_DIR_NAME),
     }
 }
@@ -199,14 +195,11 @@ pub(crate) fn append_bounded(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sluice_core::FileChannelConfig;
 
     #[test]
     fn the_default_directory_is_beside_a_file_channels_checkpoint_dir() {
-        let fc = FileChannelConfig::with_dirs("/var/lib/flume/ck", vec![PathBuf::from("/d")]);
-        let kind = ChannelKind::File(fc);
         assert_eq!(
-            default_dir(Some(&kind)),
+            default_dir(Some(Path::new("/var/lib/flume/ck"))),
             PathBuf::from("/var/lib/flume/deadletter")
         );
         assert_eq!(default_dir(None), PathBuf::from("deadletter"));

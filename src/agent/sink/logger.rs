@@ -1,6 +1,6 @@
 //! The `logger` sink: logs each event at INFO in Flume's format,
 //! `Event: { headers:{k=v, ...} body: 48 69  Hi }`: the headers as a Java map prints them
-//! (Flume's order, without the event id unless `keepEventId`: [`super::out_headers`]), then a
+//! (Flume's order, without the event id unless `keepEventId`: [`crate::agent::out_headers`]), then a
 //! hex dump (16 bytes a row) and the printable text of at most `maxBytesToLog` bytes.
 //! Header keys and values come from peers: their control characters are escaped (`\n`,
 //! `\u{1b}`), so an event cannot forge a log line or drive the terminal.
@@ -23,7 +23,7 @@ pub struct LoggerConfig {
 pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<LoggerConfig> {
     Some(LoggerConfig {
         max_bytes_to_log: cx.usize("maxBytesToLog", 16, 0, LINE_BYTES_MAX),
-        keep_event_id: super::out_headers::keep_event_id(cx),
+        keep_event_id: crate::agent::out_headers::keep_event_id(cx),
     })
 }
 
@@ -55,7 +55,7 @@ impl LoggerSink {
 
 /// Flume's `EventHelper.dumpEvent` rendering of an event.
 pub(crate) fn format_event(e: &Event, max_bytes: usize, keep_id: bool) -> String {
-    let headers: Vec<String> = super::out_headers::flume_order(e, keep_id)
+    let headers: Vec<String> = crate::agent::out_headers::flume_order(e, keep_id)
         .into_iter()
         .map(|(k, v)| format!("{}={}", escape(k), escape(v)))
         .collect();

@@ -29,7 +29,6 @@ pub(crate) mod kafka;
 pub(crate) mod logger;
 pub(crate) mod null;
 pub(crate) mod otlp;
-pub(crate) mod out_headers;
 pub mod poison;
 pub(crate) mod reconnect;
 pub(crate) mod rpc_keys;

@@ -10,7 +10,7 @@ use super::graph::{AgentConfig, ChannelConfig, Loaded, SinkConfig, SinkGroupConf
 use crate::agent::alarm::config as alarms;
 use crate::agent::config::raw::{RawAgent, RawComponent, Section};
 use crate::agent::config::{ctx, has_errors, read, ConfFile, Problem};
-use crate::agent::registry::{self, Entry, SinkKind, SourceKind};
+use crate::agent::registry::{self, ChannelKind, Entry, SinkKind, SourceKind};
 use crate::agent::sink::poison;
 use crate::agent::{id_trust, interceptor, processor, selector};
 
@@ -248,7 +248,11 @@ fn sink(
     )?
     .0;
     let channel = channel?;
-    let dead_letter = dead_letter?.resolve(channel_cfgs.get(&channel).map(|c| &c.kind));
+    let checkpoint_dir = match channel_cfgs.get(&channel).map(|c| &c.kind) {
+        Some(ChannelKind::File(fc)) => Some(fc.checkpoint_dir.as_path()),
+        _ => None,
+    };
+    let dead_letter = dead_letter?.resolve(checkpoint_dir);
     Some(SinkConfig {
         kind,
         channel,

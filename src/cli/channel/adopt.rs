@@ -10,15 +10,16 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use sluice_core::adopt::{adopt, AdoptRequest};
-use sluice_core::flume::{load_keys, FlumeDirs, FlumeKeys};
+use sluice_core::flume::{FlumeDirs, FlumeKeys};
 use sluice_core::io::StdFs;
-use sluice_core::keystore::{config_name, KeyFiles, NameSetting};
+use sluice_core::keystore::{config_name, KeyFiles};
 use sluice_core::split_aliases;
 use sluice_core::FileChannelConfig;
 
 use super::agent_conf::channel_props;
 use super::args::config_of;
 use super::flume_report::{print_report, report};
+use super::keys::{config_keys, load};
 use super::verify::{now_ms, refusing};
 use crate::cli::exit::{Usage, FAILED_CHECK, OK};
 
@@ -138,29 +139,6 @@ fn flag_name(key: &str) -> String {
             Some(alias) => format!("--flume-key-password-file {alias}=FILE"),
             None => config_name(k),
         },
-    }
-}
-
-/// Loads `files`; an error names each setting by `name`.
-fn load(files: &KeyFiles, name: NameSetting) -> anyhow::Result<FlumeKeys> {
-    let (keys, warnings) = load_keys(&StdFs, files).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot load the Flume channel's keys: {}",
-            e.message_with(name)
-        )
-    })?;
-    for w in warnings {
-        eprintln!("sluice: warning: {}: {}", w.path.display(), w.message);
-    }
-    Ok(keys)
-}
-
-/// The keys of a channel configuration's `encryption.*` (none without them); an error
-/// names the configuration key.
-pub(super) fn config_keys(config: &FileChannelConfig) -> anyhow::Result<FlumeKeys> {
-    match &config.encryption {
-        Some(enc) => load(&enc.key_files, config_name),
-        None => Ok(FlumeKeys::new()),
     }
 }
 

@@ -7,6 +7,7 @@ mod args;
 mod dump;
 mod flume_report;
 mod inspect;
+mod keys;
 mod progress;
 mod put_take;
 mod salvage;

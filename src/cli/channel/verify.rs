@@ -69,7 +69,7 @@ fn run_verify(args: VerifyArgs) -> anyhow::Result<i32> {
             backup_checkpoint_dir: None,
             data_dirs: config.data_dirs.clone(),
         };
-        let keys = super::adopt::config_keys(&config)?;
+        let keys = super::keys::config_keys(&config)?;
         return super::flume_report::report(&dirs, &keys).map(|(code, _)| code);
     }
     let config = args.channel.config()?;

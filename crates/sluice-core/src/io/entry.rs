@@ -1,13 +1,10 @@
-//! What a path names *itself*, links not followed ([`EntryInfo`], from [`Fs::entry_info`]),
+//! What a path names *itself*, links not followed ([`EntryInfo`], from [`Fs::entry_info`](super::Fs::entry_info)),
 //! and the error a file that must be regular gives when it is not ([`NotRegular`], from
-//! [`Fs::open_regular`]): what the adoption checks before it empties, moves or removes
+//! [`Fs::open_regular`](super::Fs::open_regular)): what the adoption checks before it empties, moves or removes
 //! anything, and what every reader of another program's files (Flume's logs and checkpoints,
 //! keystores, key files) opens through, so a FIFO or a device is refused, never waited on.
 
 use std::io;
-use std::path::Path;
-
-use super::seam::Fs;
 
 /// What a directory entry is, links not followed (`lstat`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,7 +45,7 @@ pub struct EntryInfo {
     pub own: bool,
 }
 
-/// Whether [`Fs::open_regular`] follows a symbolic link at the path's last component.
+/// Whether [`Fs::open_regular`](super::Fs::open_regular) follows a symbolic link at the path's last component.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Links {
     /// Follow it (keystores and key files may legitimately be links).
@@ -57,7 +54,7 @@ pub enum Links {
     Refuse,
 }
 
-/// Which end of [`Fs::move_entries`] must be a directory of this process's own.
+/// Which end of [`Fs::move_entries`](super::Fs::move_entries) must be a directory of this process's own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OwnEnd {
     /// The directory the entries leave (the staging folder raised into Flume's directory).
@@ -67,7 +64,7 @@ pub enum OwnEnd {
 }
 
 /// A file that must be regular is not: the error inside the `io::Error` that
-/// [`Fs::open_regular`] returns (`InvalidInput`), found with [`not_regular`].
+/// [`Fs::open_regular`](super::Fs::open_regular) returns (`InvalidInput`), found with [`not_regular`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("not a regular file: {}", kind.describe())]
 pub struct NotRegular {
@@ -82,29 +79,11 @@ impl NotRegular {
     }
 }
 
-/// The [`NotRegular`] an error of [`Fs::open_regular`] carries, if it is one.
+/// The [`NotRegular`] an error of [`Fs::open_regular`](super::Fs::open_regular) carries, if it is one.
 pub fn not_regular(e: &io::Error) -> Option<NotRegular> {
     e.get_ref()
         .and_then(|inner| inner.downcast_ref::<NotRegular>())
         .copied()
-}
-
-/// Reads a whole regular file of at most `max_bytes` bytes: opened with
-/// [`Fs::open_regular`], its length checked on the descriptor before anything is allocated.
-pub fn read_regular(fs: &dyn Fs, path: &Path, links: Links, max_bytes: u64) -> io::Result<Vec<u8>> {
-    let file = fs.open_regular(path, links)?;
-    let len = file.len()?;
-    if len > max_bytes {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{len} bytes, more than the {max_bytes} such a file may hold"),
-        ));
-    }
-    let len = usize::try_from(len)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "file too large to read"))?;
-    let mut buf = vec![0u8; len];
-    file.read_exact_at(&mut buf, 0)?;
-    Ok(buf)
 }
 
 /// The seam's kind of a file type.

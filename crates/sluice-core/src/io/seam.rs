@@ -304,3 +304,21 @@ pub fn write_file_atomic(fs: &dyn Fs, path: &Path, bytes: &[u8]) -> io::Result<(
     fs.rename(&tmp, path)?;
     fs.sync_dir(dir)
 }
+
+/// Reads a whole regular file of at most `max_bytes` bytes: opened with
+/// [`Fs::open_regular`], its length checked on the descriptor before anything is allocated.
+pub fn read_regular(fs: &dyn Fs, path: &Path, links: Links, max_bytes: u64) -> io::Result<Vec<u8>> {
+    let file = fs.open_regular(path, links)?;
+    let len = file.len()?;
+    if len > max_bytes {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{len} bytes, more than the {max_bytes} such a file may hold"),
+        ));
+    }
+    let len = usize::try_from(len)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "file too large to read"))?;
+    let mut buf = vec![0u8; len];
+    file.read_exact_at(&mut buf, 0)?;
+    Ok(buf)
+}

@@ -85,7 +85,7 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<FileRollConfig> {
         fsync_per_batch: cx.bool("sink.fsyncPerBatch", true),
         serializer: own,
         java_serializer,
-        keep_event_id: crate::agent::sink::out_headers::keep_event_id(cx),
+        keep_event_id: crate::agent::out_headers::keep_event_id(cx),
         directory: directory?,
     })
 }

@@ -191,7 +191,7 @@ pub(crate) fn render_into(out: &mut Vec<u8>, events: &[Event], style: LineStyle)
     out.reserve(size);
     for e in events {
         if style.headers {
-            crate::agent::sink::out_headers::write_header_text(out, e, style.keep_id);
+            crate::agent::out_headers::write_header_text(out, e, style.keep_id);
         }
         out.extend_from_slice(&e.body);
         if style.newline {

@@ -12,7 +12,7 @@ use std::io;
 
 use super::codec::Codec;
 use super::config::{FileType, HdfsConfig, Serializer, WriteFormat};
-use crate::agent::sink::out_headers::{flume_order, write_header_text};
+use crate::agent::out_headers::{flume_order, write_header_text};
 use sluice_core::Event;
 
 /// Flume's Avro event schema (`FlumeEventAvroEventSerializer`).

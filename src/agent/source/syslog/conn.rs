@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+use super::budgeted::{budgeted_read, reserve_read};
 use super::config::SyslogTcpConfig;
 use super::frame::{Frame, Framer};
 use crate::agent::source::budget::{self, Budget, Held};
@@ -153,55 +154,6 @@ impl Intake {
             }
         }
     }
-}
-
-/// Holds `need` bytes of `budget` in `held` (waiting for what is missing). Cancel safe: a
-/// cancelled wait holds nothing more.
-async fn reserve(held: &mut Option<Held>, budget: &Budget, need: u64) {
-    let have = budget::bytes(held);
-    if need > have {
-        if let Some(more) = budget.acquire(need - have).await {
-            budget::grow(held, more);
-        }
-    }
-}
-
-/// Holds what a read into `chunk` needs: `need` bytes with the buffers as they are if they
-/// are free now, else (the budget is spent) `chunk` and `framer` give their spare memory back
-/// first and the wait is for what the smaller buffers need. Cancel safe as [`reserve`].
-async fn reserve_read(
-    held: &mut Option<Held>,
-    budget: &Budget,
-    need: u64,
-    chunk: &mut ReadBuf,
-    framer: &mut Framer,
-) {
-    let have = budget::bytes(held);
-    if need <= have {
-        return;
-    }
-    if let Some(more) = budget.try_acquire(need - have) {
-        budget::grow(held, more);
-        return;
-    }
-    let before = chunk.capacity() + framer.capacity();
-    chunk.shrink();
-    framer.shrink();
-    let freed = before.saturating_sub(chunk.capacity() + framer.capacity());
-    reserve(held, budget, need.saturating_sub(freed as u64)).await;
-}
-
-/// Reads into `chunk` once `need` bytes of the budget are held ([`reserve_read`]).
-async fn budgeted_read<S: AsyncRead + Unpin>(
-    held: &mut Option<Held>,
-    budget: &Budget,
-    need: u64,
-    stream: &mut S,
-    chunk: &mut ReadBuf,
-    framer: &mut Framer,
-) -> std::io::Result<usize> {
-    reserve_read(held, budget, need, chunk, framer).await;
-    stream.read(chunk.space()).await
 }
 
 /// Runs one connection until the peer closes it, it idles out, or the source stops.
@@ -341,6 +293,7 @@ mod tests {
 
     #[test]
     fn connections_wait_for_the_sources_budget_and_a_commit_gives_it_back() {
+        use super::super::budgeted::reserve;
         use futures::FutureExt;
         let mut a = intake(100);
         let mut b = intake(100);

@@ -7,6 +7,7 @@
 //! While the agent runs, a batch the channel refuses is retried (Flume's backoff) and the
 //! connection is not read meanwhile, so a TCP sender is slowed down instead of losing events.
 
+mod budgeted;
 pub(crate) mod config;
 mod conn;
 pub(crate) use sluice_wire::syslog::{frame, parse};

@@ -125,7 +125,7 @@ pub struct HdfsConfig {
     /// `hdfs.fsyncPerBatch` (Sluice; default true): fsync each batch before the take commits.
     pub fsync_per_batch: bool,
     /// `keepEventId` (Sluice; default false): `HEADER_AND_TEXT` and `avro_event` write the
-    /// event id among the headers ([`crate::agent::sink::out_headers`]).
+    /// event id among the headers ([`crate::agent::out_headers`]).
     pub keep_event_id: bool,
     /// How messages name the keys (`type = s3`: plain).
     pub keys: KeyNames,
@@ -217,7 +217,7 @@ pub fn parse_with(cx: &mut Ctx<'_>, conn: Option<s3::Connection>) -> Option<Hdfs
         append_newline: cx.bool("serializer.appendNewline", true),
         sync_interval_bytes: cx.u64("serializer.syncIntervalBytes", 2_048_000, 32, 1 << 30),
         fsync_per_batch: cx.bool("hdfs.fsyncPerBatch", true),
-        keep_event_id: crate::agent::sink::out_headers::keep_event_id(cx),
+        keep_event_id: crate::agent::out_headers::keep_event_id(cx),
         keys: KeyNames::Hdfs,
     })
 }

@@ -17,6 +17,7 @@
 //! batch's events and their ids.
 
 mod events;
+mod give_up;
 mod scan;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
