@@ -185,6 +185,38 @@ fn a_directory_holding_files_is_refused_as_a_target_and_nothing_is_written() {
 }
 
 #[test]
+fn an_in_place_adoption_refused_for_capacity_writes_nothing_and_a_rerun_with_room_adopts() {
+    let keys = FlumeKeys::new();
+    let tmp = copy_fixture("kill9-midstream");
+    let dirs = dirs_of(tmp.path());
+    let before = (tree(&dirs.checkpoint_dir), tree(&dirs.data_dirs[0]));
+    let mut small = in_place_config(&dirs);
+    small.capacity = 3;
+    let mut req = request(dirs.clone(), &keys, small);
+    req.in_place = true;
+    let err = adopt(Arc::new(StdFs), &req).unwrap_err();
+    assert!(
+        matches!(err, AdoptError::OverCapacity { capacity: 3, .. }),
+        "{err}"
+    );
+    // Flume's directories exactly as they were: no adopt.state, no staging, nothing moved.
+    let after = (tree(&dirs.checkpoint_dir), tree(&dirs.data_dirs[0]));
+    assert_eq!(
+        after.0.keys().collect::<Vec<_>>(),
+        before.0.keys().collect::<Vec<_>>()
+    );
+    assert_eq!(after, before, "a refused run changed Flume's files");
+    req.target = in_place_config(&dirs);
+    adopt(Arc::new(StdFs), &req).unwrap();
+    let ch = FileChannel::open(in_place_config(&dirs)).unwrap();
+    assert_same(
+        &drain_all(&ch),
+        &truth(&fixtures().join("kill9-midstream")),
+        "rerun with room",
+    );
+}
+
+#[test]
 fn a_state_files_temporary_left_by_a_kill_is_the_adoptions_own_and_a_rerun_finishes() {
     // A kill between the write of `adopt.state.tmp` and its rename leaves only that file.
     let keys = FlumeKeys::new();

@@ -227,11 +227,14 @@ pub fn adopt(fs: Arc<dyn Fs>, req: &AdoptRequest<'_>) -> Result<Adopted, AdoptEr
                     refuse_non_empty(fsr, d)?;
                 }
             }
+            // Every refusal that needs no write comes before `adopt.state`: a refused run
+            // leaves the directories as it found them.
+            let flume = open_checked(fsr, req)?;
             write_phase(fsr, ckpt, &Phase::Writing)?;
             for d in &dirs {
                 clear_staging(fsr, d)?;
             }
-            let events = write_staged(fs.clone(), req, &mut out)?;
+            let events = write_staged(fs.clone(), req, flume, &mut out)?;
             let folder = format!("{ADOPTED_PREFIX}{}", req.now_ms);
             write_phase(fsr, ckpt, &Phase::Moving(folder.clone(), events))?;
             (folder, events)
@@ -295,13 +298,10 @@ pub fn adopt_if_flume(
     adopt(fs, &req).map(Some)
 }
 
-/// Writes Flume's queue into the staged channel, durably; returns the events written.
-fn write_staged(
-    fs: Arc<dyn Fs>,
-    req: &AdoptRequest<'_>,
-    out: &mut Adopted,
-) -> Result<u64, AdoptError> {
-    let flume = FlumeChannel::open(fs.as_ref(), &req.flume, req.keys)?;
+/// Opens Flume's channel and refuses what the target cannot take (a downgrade to plaintext,
+/// more events than its capacity) before anything is written.
+fn open_checked(fs: &dyn Fs, req: &AdoptRequest<'_>) -> Result<FlumeChannel, AdoptError> {
+    let flume = FlumeChannel::open(fs, &req.flume, req.keys)?;
     refuse_downgrade(&flume.report, req)?;
     let events = flume.queue.len() as u64;
     if events > req.target.capacity {
@@ -310,6 +310,16 @@ fn write_staged(
             capacity: req.target.capacity,
         });
     }
+    Ok(flume)
+}
+
+/// Writes Flume's queue into the staged channel, durably; returns the events written.
+fn write_staged(
+    fs: Arc<dyn Fs>,
+    req: &AdoptRequest<'_>,
+    flume: FlumeChannel,
+    out: &mut Adopted,
+) -> Result<u64, AdoptError> {
     let mut cfg = req.target.clone();
     cfg.checkpoint_dir = staged(&cfg.checkpoint_dir);
     cfg.backup_checkpoint_dir = cfg.backup_checkpoint_dir.as_deref().map(staged);
