@@ -136,7 +136,8 @@ pub(crate) struct RecoveredState {
     pub segment_next: u32,
     /// The configured encryption keys (`encryption.*`), loaded.
     pub keyring: Option<Arc<Keyring>>,
-    /// The channel's id, in every sealed segment (zeros without encryption).
+    /// The channel's id: its tag in every plain segment's header, all of it in every sealed
+    /// segment's seal block.
     pub channel_id: [u8; 16],
 }
 
@@ -154,10 +155,7 @@ pub(crate) fn recover_state(
         Some(e) => Some(Arc::new(e.keyring(fs)?)),
         None => None,
     };
-    let channel_id = match &keyring {
-        Some(k) => super::channel_id::channel_id(fs, config, k)?,
-        None => [0; 16],
-    };
+    let channel_id = super::channel_id::channel_id(fs, config, repair)?;
     let (image, source) = choose_checkpoint(fs, config, keyring.as_deref(), &mut fallbacks);
     let mut starts: Vec<StartPosition> = vec![None; config.data_dirs.len()];
     let mut absent_positions = Vec::new();
@@ -174,8 +172,8 @@ pub(crate) fn recover_state(
     let unfinished = finish_deletions(fs, config, repair)?;
     let policy = config.recovery_policy;
     let how = (policy, repair, keyring.as_deref());
-    let mut outcome =
-        replay(fs, &config.data_dirs, &starts, how, progress).map_err(ChannelError::Recovery)?;
+    let mut outcome = replay(fs, &config.data_dirs, &starts, how, channel_id, progress)
+        .map_err(ChannelError::Recovery)?;
     if !unfinished.is_empty() {
         // Read-only: leave the files, but see the channel as it is once they are gone.
         outcome.segments.retain(|s| !unfinished.contains(&s.id));

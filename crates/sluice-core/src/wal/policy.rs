@@ -32,9 +32,10 @@ pub enum Damage {
     /// record, the checkpoint's replay position or queued events): cut back by an outside
     /// actor, since no crash shortens fdatasynced bytes. Never a tail.
     CutBack,
-    /// A segment that is not the channel's own: a plain segment whose id is past the channel's
-    /// first sealed segment (a sealed channel writes no plain segment after it), copied in from
-    /// elsewhere. Never a tail: it is refused, or set aside whole (never merged).
+    /// A segment that is not the channel's own, copied in from elsewhere: one naming another
+    /// channel, a plain segment past the channel's first sealed one, or one naming no channel
+    /// past its first segment naming it (`wal/replay/dir/foreign.rs`). Never a tail: it is
+    /// refused, or set aside whole (never merged).
     Foreign,
 }
 

@@ -3,9 +3,10 @@
 //! seam.
 //!
 //! A segment is `log-<id>` (id zero-padded to 10 digits) in a data directory; it starts with a
-//! 32-byte header (magic, format version, segment id, creation time, the id of the segment
-//! before it in the same directory, CRC) followed by records. The header's byte ranges are
-//! the `SEGMENT_*_AT` constants (docs/format.md, "Segment").
+//! 32-byte header (magic, format version, segment id, the channel's tag in a version-4
+//! segment or the creation time in older ones, the id of the segment before it in the same
+//! directory, CRC) followed by records. The header's byte ranges are the `SEGMENT_*_AT`
+//! constants (docs/format.md, "Segment").
 //!
 //! [`FsFile`]: crate::io::FsFile
 
@@ -21,9 +22,13 @@ pub use self::scan::{scan_records, ScanOutcome, ScanProblem};
 pub const SEGMENT_HEADER_BYTES: u64 = 32;
 /// First bytes of every segment.
 pub const SEGMENT_MAGIC: [u8; 8] = *b"SLUICEWL";
-/// The segment format this code writes: version 2, whose records' CRCs are salted with the
-/// segment id ([`SegmentHeader::record_salt`]).
-pub const SEGMENT_VERSION: u32 = 2;
+/// The plain segment format this code writes: version 4, version 2's salted records under a
+/// header that names the segment's channel ([`SegmentHeader::channel_tag`]) where older
+/// versions kept a creation time.
+pub const SEGMENT_VERSION: u32 = 4;
+/// The second segment format, still read: records' CRCs salted with the segment id
+/// ([`SegmentHeader::record_salt`]), a creation time where version 4 names the channel.
+pub const SEGMENT_VERSION_V2: u32 = 2;
 /// The first segment format, still read: records' CRCs unsalted (salt 0).
 pub const SEGMENT_VERSION_V1: u32 = 1;
 /// A sealed segment: version 2's salted records, each sealed (`wal/seal/`), and a seal block
@@ -36,8 +41,23 @@ pub const SEGMENT_MAGIC_AT: Range<usize> = 0..8;
 pub const SEGMENT_VERSION_AT: Range<usize> = 8..12;
 /// Header bytes 12..16: the segment id (equal to the id in the file name).
 pub const SEGMENT_ID_AT: Range<usize> = 12..16;
-/// Header bytes 16..24: creation time, milliseconds since the Unix epoch.
+/// Header bytes 16..24: the channel's tag in a version-4 segment ([`ChannelTag`]); creation
+/// time, milliseconds since the Unix epoch, in older ones.
 pub const SEGMENT_CREATED_MS_AT: Range<usize> = 16..24;
+/// Header bytes 16..24 of a version-4 segment: the channel's tag (the same bytes as
+/// [`SEGMENT_CREATED_MS_AT`], which older versions use for the creation time).
+pub const SEGMENT_CHANNEL_AT: Range<usize> = SEGMENT_CREATED_MS_AT;
+
+/// The first 8 bytes of a channel's 16-byte id: what a plain (version-4) segment's header
+/// carries to name its channel (a sealed segment's seal block carries all 16).
+pub type ChannelTag = [u8; 8];
+
+/// The tag of channel `id` ([`ChannelTag`]).
+pub fn channel_tag(id: &[u8; 16]) -> ChannelTag {
+    let mut t = [0u8; 8];
+    t.copy_from_slice(&id[..8]);
+    t
+}
 /// Header bytes 24..28: the id of the segment before this one in its directory (0: none).
 pub const SEGMENT_PREV_IN_DIR_AT: Range<usize> = 24..28;
 /// Header bytes 28..32: CRC32 of bytes `0..SEGMENT_CRC_AT.start`.
@@ -64,25 +84,42 @@ const _: () = {
 pub struct SegmentHeader {
     /// Segment id, global across the channel's data directories.
     pub segment_id: u32,
-    /// Creation time, milliseconds since the Unix epoch.
+    /// Creation time, milliseconds since the Unix epoch (0 in a version-4 segment, whose
+    /// bytes name the channel instead).
     pub created_ms: u64,
     /// Id of the segment written before this one in the same data directory (0: none, or a
     /// segment written before this field existed). Replay follows this chain to notice a
     /// segment that vanished from the middle of a directory.
     pub prev_in_dir: u32,
-    /// The format version: [`SEGMENT_VERSION`] for every segment written now,
-    /// [`SEGMENT_VERSION_V1`] for one written before recycling existed.
+    /// The format version: [`SEGMENT_VERSION`] for every plain segment written now,
+    /// [`SEGMENT_VERSION_SEALED`] for a sealed one, [`SEGMENT_VERSION_V2`] and
+    /// [`SEGMENT_VERSION_V1`] for older ones.
     pub version: u32,
+    /// The channel the segment belongs to (version 4 only; a sealed segment names its channel
+    /// in its seal block).
+    pub channel_tag: Option<ChannelTag>,
 }
 
 impl SegmentHeader {
-    /// A header of the current format.
+    /// A version-2 header (the plain format before segments named their channel; tests and
+    /// fuzz targets write it as an older channel did).
     pub fn new(segment_id: u32, created_ms: u64, prev_in_dir: u32) -> Self {
         SegmentHeader {
             segment_id,
             created_ms,
             prev_in_dir,
+            version: SEGMENT_VERSION_V2,
+            channel_tag: None,
+        }
+    }
+
+    /// A plain segment's header of the current format (version 4), naming channel `tag`.
+    pub fn named(segment_id: u32, prev_in_dir: u32, tag: ChannelTag) -> Self {
+        SegmentHeader {
             version: SEGMENT_VERSION,
+            created_ms: 0,
+            channel_tag: Some(tag),
+            ..SegmentHeader::new(segment_id, 0, prev_in_dir)
         }
     }
 
@@ -97,6 +134,12 @@ impl SegmentHeader {
     /// Whether the segment's records are sealed (version 3).
     pub fn is_sealed(&self) -> bool {
         self.version == SEGMENT_VERSION_SEALED
+    }
+
+    /// Whether the segment names its channel: in its header (version 4) or its seal block
+    /// (version 3). Versions 1 and 2 name none.
+    pub fn names_channel(&self) -> bool {
+        matches!(self.version, SEGMENT_VERSION | SEGMENT_VERSION_SEALED)
     }
 
     /// Where the segment's records start: after the header, and the seal block of a sealed
@@ -122,7 +165,7 @@ impl SegmentHeader {
 /// The record CRC salt of segment `id` written in format `version` (see
 /// [`SegmentHeader::record_salt`]).
 pub fn record_salt(version: u32, id: u32) -> u32 {
-    if version >= SEGMENT_VERSION {
+    if version >= SEGMENT_VERSION_V2 {
         id
     } else {
         0
@@ -169,18 +212,23 @@ pub fn encode_header(h: &SegmentHeader) -> [u8; HEADER_LEN] {
         h.prev_in_dir
     );
     assert!(
-        matches!(
-            h.version,
-            SEGMENT_VERSION | SEGMENT_VERSION_V1 | SEGMENT_VERSION_SEALED
-        ),
+        known_version(h.version),
         "segment format version {} is not one this code writes",
         h.version
+    );
+    assert_eq!(
+        h.channel_tag.is_some(),
+        h.version == SEGMENT_VERSION,
+        "a version-4 header names its channel, no other does"
     );
     let mut b = [0u8; HEADER_LEN];
     b[SEGMENT_MAGIC_AT].copy_from_slice(&SEGMENT_MAGIC);
     LE::write_u32(&mut b[SEGMENT_VERSION_AT], h.version);
     LE::write_u32(&mut b[SEGMENT_ID_AT], h.segment_id);
-    LE::write_u64(&mut b[SEGMENT_CREATED_MS_AT], h.created_ms);
+    match h.channel_tag {
+        Some(tag) => b[SEGMENT_CHANNEL_AT].copy_from_slice(&tag),
+        None => LE::write_u64(&mut b[SEGMENT_CREATED_MS_AT], h.created_ms),
+    }
     LE::write_u32(&mut b[SEGMENT_PREV_IN_DIR_AT], h.prev_in_dir);
     let crc = crc32fast::hash(&b[..SEGMENT_CRC_AT.start]);
     LE::write_u32(&mut b[SEGMENT_CRC_AT], crc);
@@ -202,17 +250,22 @@ pub fn decode_header(b: &[u8]) -> Result<SegmentHeader, HeaderError> {
         return Err(HeaderError::Checksum);
     }
     let version = LE::read_u32(&b[SEGMENT_VERSION_AT]);
-    if !matches!(
-        version,
-        SEGMENT_VERSION | SEGMENT_VERSION_V1 | SEGMENT_VERSION_SEALED
-    ) {
+    if !known_version(version) {
         return Err(HeaderError::BadVersion(version));
     }
+    let named = version == SEGMENT_VERSION;
+    let mut tag: ChannelTag = [0; 8];
+    tag.copy_from_slice(&b[SEGMENT_CHANNEL_AT]);
     let h = SegmentHeader {
         segment_id: LE::read_u32(&b[SEGMENT_ID_AT]),
-        created_ms: LE::read_u64(&b[SEGMENT_CREATED_MS_AT]),
+        created_ms: if named {
+            0
+        } else {
+            LE::read_u64(&b[SEGMENT_CREATED_MS_AT])
+        },
         prev_in_dir: LE::read_u32(&b[SEGMENT_PREV_IN_DIR_AT]),
         version,
+        channel_tag: named.then_some(tag),
     };
     // 0 is "none" (and every pre-`prev_in_dir` segment); any other predecessor is older.
     if h.prev_in_dir != 0 && h.prev_in_dir >= h.segment_id {
@@ -222,6 +275,14 @@ pub fn decode_header(b: &[u8]) -> Result<SegmentHeader, HeaderError> {
         });
     }
     Ok(h)
+}
+
+/// Whether `version` is a segment format this code reads (and may write).
+fn known_version(version: u32) -> bool {
+    matches!(
+        version,
+        SEGMENT_VERSION | SEGMENT_VERSION_V2 | SEGMENT_VERSION_V1 | SEGMENT_VERSION_SEALED
+    )
 }
 
 /// The file name of segment `id`.
@@ -252,86 +313,4 @@ pub fn is_spare_file_name(name: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn header_round_trips_and_rejects_damage() {
-        let h = SegmentHeader::new(42, 1_700_000_000_000, 41);
-        let b = encode_header(&h);
-        assert_eq!(&b[0..8], b"SLUICEWL");
-        assert_eq!(decode_header(&b).unwrap(), h);
-        let mut bad = b;
-        bad[13] ^= 1;
-        assert_eq!(decode_header(&bad).unwrap_err(), HeaderError::Checksum);
-        let mut bad = b;
-        bad[0] = b'X';
-        assert_eq!(decode_header(&bad).unwrap_err(), HeaderError::BadMagic);
-        assert!(matches!(
-            decode_header(&b[..10]),
-            Err(HeaderError::Truncated(10))
-        ));
-    }
-
-    #[test]
-    fn header_has_the_documented_golden_bytes_including_prev_in_dir() {
-        let b = encode_header(&SegmentHeader::new(7, 0x0102_0304_0506_0708, 5));
-        assert_eq!(&b[0..8], b"SLUICEWL");
-        assert_eq!(b[8..12], [2, 0, 0, 0]);
-        assert_eq!(b[12..16], [7, 0, 0, 0]);
-        assert_eq!(b[16..24], [8, 7, 6, 5, 4, 3, 2, 1]);
-        assert_eq!(b[24..28], [5, 0, 0, 0]);
-        assert_eq!(LE::read_u32(&b[28..32]), crc32fast::hash(&b[0..28]));
-    }
-
-    #[test]
-    fn a_header_naming_a_newer_predecessor_is_refused_even_with_a_good_checksum() {
-        let mut b = encode_header(&SegmentHeader::new(7, 1, 5));
-        LE::write_u32(&mut b[SEGMENT_PREV_IN_DIR_AT], 9);
-        let crc = crc32fast::hash(&b[..SEGMENT_CRC_AT.start]);
-        LE::write_u32(&mut b[SEGMENT_CRC_AT], crc);
-        assert_eq!(
-            decode_header(&b).unwrap_err(),
-            HeaderError::BadPredecessor {
-                segment_id: 7,
-                prev_in_dir: 9
-            }
-        );
-    }
-
-    #[test]
-    fn version_1_headers_still_decode_and_salt_their_records_with_zero() {
-        let v1 = SegmentHeader {
-            version: SEGMENT_VERSION_V1,
-            ..SegmentHeader::new(9, 1, 8)
-        };
-        let b = encode_header(&v1);
-        assert_eq!(b[8..12], [1, 0, 0, 0]);
-        let back = decode_header(&b).unwrap();
-        assert_eq!(back, v1);
-        assert_eq!(back.record_salt(), 0);
-        assert_eq!(SegmentHeader::new(9, 1, 8).record_salt(), 9);
-        let sealed = decode_header(&encode_header(&SegmentHeader::sealed(9, 1, 8))).unwrap();
-        assert!(sealed.is_sealed());
-        assert_eq!(sealed.record_salt(), 9);
-        assert_eq!(sealed.records_start(), 192);
-        let mut v4 = b;
-        LE::write_u32(&mut v4[SEGMENT_VERSION_AT], 4);
-        let crc = crc32fast::hash(&v4[..SEGMENT_CRC_AT.start]);
-        LE::write_u32(&mut v4[SEGMENT_CRC_AT], crc);
-        assert_eq!(decode_header(&v4).unwrap_err(), HeaderError::BadVersion(4));
-    }
-
-    #[test]
-    fn segment_names_round_trip_and_others_are_ignored() {
-        assert_eq!(segment_file_name(7), "log-0000000007");
-        assert_eq!(parse_segment_file_name("log-0000000007"), Some(7));
-        assert_eq!(parse_segment_file_name("log-7.meta"), None);
-        assert_eq!(parse_segment_file_name("in_use.lock"), None);
-        assert_eq!(spare_file_name(7), "spare-0000000007");
-        assert!(is_spare_file_name("spare-0000000007"));
-        assert_eq!(parse_segment_file_name("spare-0000000007"), None);
-        assert!(!is_spare_file_name("spare-"));
-        assert!(!is_spare_file_name("log-0000000007"));
-    }
-}
+mod tests;

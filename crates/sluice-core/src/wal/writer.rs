@@ -165,7 +165,8 @@ pub struct DirWriter {
     acked: AckedEnd,
     /// With encryption on: the keys that seal every segment this writer starts.
     keyring: Option<Arc<Keyring>>,
-    /// The channel's id, written in every sealed segment's seal block.
+    /// The channel's id: its tag in every plain segment's header, all of it in every sealed
+    /// segment's seal block.
     channel: [u8; 16],
 }
 
@@ -238,8 +239,8 @@ impl DirWriter {
         .with_spares_found())
     }
 
-    /// Seals every segment this writer starts with `keyring`'s active key (none: plain), as
-    /// a segment of channel `channel`.
+    /// Seals every segment this writer starts with `keyring`'s active key (none: plain), and
+    /// names channel `channel` in each.
     pub fn with_keyring(mut self, keyring: Option<Arc<Keyring>>, channel: [u8; 16]) -> Self {
         self.keyring = keyring;
         self.channel = channel;

@@ -30,6 +30,7 @@ mod full_disk;
 mod full_disk_real;
 mod gcommit_power_loss;
 mod hand_back;
+mod lineage;
 mod missing_segments;
 mod model;
 mod recycle_crash;

@@ -7,6 +7,7 @@ mod foreign;
 use std::path::{Path, PathBuf};
 
 use super::files::{list_segments, read_header, segment_codec};
+use super::lineage::Lineage;
 use super::progress::{ProgressTally, ReplayProgress};
 use super::report::{io_err, CutBack, FoundSegment, ReplayError, ReplayReport, StartPosition};
 use crate::io::{Fs, FsFile, OpenMode};
@@ -43,8 +44,8 @@ struct DirReplay<'a> {
     policy: RecoveryPolicy,
     repair: Repair,
     keyring: Option<&'a Keyring>,
-    /// The id of the channel's first sealed segment (in any directory), if it has one.
-    first_sealed: Option<u32>,
+    /// The channel's id and the turns of its history.
+    lineage: Lineage,
     asm: Assembler,
     out: DirResult,
     tally: ProgressTally<'a>,
@@ -78,11 +79,11 @@ fn bytes_to_read(fs: &dyn Fs, segments: &[(u32, PathBuf)], start: StartPosition)
 }
 
 /// Replays data directory `dir` (index `dir_index`) from `start`, counting into `progress`;
-/// `first_sealed` is the id of the channel's first sealed segment.
+/// `lineage` tells the channel's own segments.
 pub(super) fn replay_dir(
     fs: &dyn Fs,
     dir: &Path,
-    (dir_index, start, first_sealed): (usize, StartPosition, Option<u32>),
+    (dir_index, start, lineage): (usize, StartPosition, Lineage),
     (policy, repair, keyring): (RecoveryPolicy, Repair, Option<&Keyring>),
     progress: &ReplayProgress,
 ) -> Result<DirResult, ReplayError> {
@@ -109,7 +110,7 @@ pub(super) fn replay_dir(
         policy,
         repair,
         keyring,
-        first_sealed,
+        lineage,
         asm: Assembler::default(),
         out: DirResult {
             dir_index,
@@ -168,8 +169,8 @@ impl DirReplay<'_> {
                 return self.header_damage(file, path, id, newest, problem);
             }
         };
-        if self.is_foreign(id, &header) {
-            return self.foreign(file.as_ref(), path, id, &header);
+        if let Some(why) = self.not_own(file.as_ref(), id, &header) {
+            return self.foreign(file.as_ref(), path, (id, &header), &why);
         }
         let codec = match segment_codec(file.as_ref(), &header, self.keyring) {
             Ok(Ok(codec)) => codec,

@@ -14,24 +14,27 @@ use std::path::PathBuf;
 
 mod dir;
 mod files;
+mod lineage;
 mod progress;
 mod report;
 
 pub use super::assemble::CommittedTxn;
 use super::policy::{RecoveryPolicy, Repair};
-use crate::io::{Fs, OpenMode};
+use crate::io::Fs;
 use crate::wal::seal::Keyring;
 use dir::{replay_dir, DirResult};
 #[cfg(feature = "internals")]
 pub use files::HeaderProblem;
 pub use files::{list_segments, read_header, segment_codec};
+pub use lineage::Lineage;
 pub use progress::{ProgressSnapshot, ReplayProgress};
 pub use report::{
     CutBack, FoundSegment, ReplayError, ReplayOutcome, ReplayReport, StartPosition, BY_ACKED_END,
     BY_POSITION, BY_QUEUED_EVENTS,
 };
 
-/// Replays every directory (in parallel), from `starts[i]` for directory `i`.
+/// Replays every directory (in parallel), from `starts[i]` for directory `i`, as channel
+/// `channel` (a segment naming another, or breaking its [`Lineage`], is not read).
 /// Sealed segments open with `keyring`'s keys. With [`Repair::OnDisk`], torn tails are truncated on disk; otherwise nothing is changed.
 /// `progress` counts the bytes and events read as the directories' threads go.
 pub fn replay(
@@ -39,10 +42,12 @@ pub fn replay(
     dirs: &[PathBuf],
     starts: &[StartPosition],
     (policy, repair, keyring): (RecoveryPolicy, Repair, Option<&Keyring>),
+    channel: [u8; 16],
     progress: &ReplayProgress,
 ) -> Result<ReplayOutcome, ReplayError> {
     progress.start(0);
-    let outcome = replay_all(fs, dirs, starts, (policy, repair, keyring), progress);
+    let how = (policy, repair, keyring);
+    let outcome = replay_all(fs, dirs, starts, how, channel, progress);
     progress.finish();
     outcome
 }
@@ -52,16 +57,17 @@ fn replay_all(
     dirs: &[PathBuf],
     starts: &[StartPosition],
     how: (RecoveryPolicy, Repair, Option<&Keyring>),
+    channel: [u8; 16],
     progress: &ReplayProgress,
 ) -> Result<ReplayOutcome, ReplayError> {
-    let first_sealed = first_sealed(fs, dirs)?;
+    let lineage = Lineage::of(fs, dirs, channel)?;
     let results: Vec<Result<DirResult, ReplayError>> = std::thread::scope(|s| {
         let handles: Vec<_> = dirs
             .iter()
             .enumerate()
             .map(|(i, dir)| {
                 let start = starts.get(i).copied().flatten();
-                s.spawn(move || replay_dir(fs, dir, (i, start, first_sealed), how, progress))
+                s.spawn(move || replay_dir(fs, dir, (i, start, lineage), how, progress))
             })
             .collect();
         handles
@@ -86,31 +92,6 @@ fn replay_all(
     out.segments.sort_by_key(|s| s.id);
     out.committed.sort_by_key(|t| t.commit_seq);
     Ok(out)
-}
-
-/// The id of the channel's first sealed segment in any directory (`None`: none is sealed).
-/// Segments whose header does not read are left to the replay, which reports them.
-fn first_sealed(fs: &dyn Fs, dirs: &[PathBuf]) -> Result<Option<u32>, ReplayError> {
-    let mut first: Option<u32> = None;
-    for dir in dirs {
-        for (id, path) in list_segments(fs, dir)? {
-            if first.is_some_and(|f| f < id) {
-                break;
-            }
-            let Ok(file) = fs.open(&path, OpenMode::Read) else {
-                continue;
-            };
-            let header = file
-                .len()
-                .ok()
-                .and_then(|len| read_header(file.as_ref(), id, len).ok());
-            if header.is_some_and(|h| h.is_sealed()) {
-                first = Some(first.map_or(id, |f| f.min(id)));
-                break;
-            }
-        }
-    }
-    Ok(first)
 }
 
 /// Adds one directory's result to the outcome; a segment id seen twice is an error.

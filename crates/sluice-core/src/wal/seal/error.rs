@@ -66,18 +66,6 @@ pub enum SealError {
         /// The longest alias a seal block holds.
         max: usize,
     },
-    /// A sealed segment of another channel (another channel id than this channel's segments).
-    #[error(
-        "segment {segment} belongs to another channel (channel id {}, this channel's segments carry {}): a segment copied in from elsewhere?",
-        ids[0],
-        ids[1]
-    )]
-    OtherChannel {
-        /// The segment.
-        segment: u32,
-        /// Its channel id and the channel's, in hex.
-        ids: Box<[String; 2]>,
-    },
     /// The system's random source failed.
     #[error("the system random source failed")]
     Random,

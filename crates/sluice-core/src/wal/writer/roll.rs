@@ -12,7 +12,7 @@ use super::start::{check_linked, create_segment, now_ms};
 use super::{Active, DirWriter, WalError};
 use crate::io::FsFile;
 use crate::wal::seal::{FrameCodec, SegmentKey, SEALED_RECORDS_START};
-use crate::wal::segment::{encode_header, SegmentHeader};
+use crate::wal::segment::{channel_tag, encode_header, SegmentHeader};
 
 impl DirWriter {
     /// Seals the active segment and starts a new one (under `io` and `active`). A failure to
@@ -134,7 +134,8 @@ impl DirWriter {
         prev_in_dir: u32,
     ) -> Result<(Vec<u8>, Option<Arc<SegmentKey>>), WalError> {
         let Some(keyring) = self.keyring.as_ref() else {
-            let header = encode_header(&SegmentHeader::new(id, now_ms(), prev_in_dir));
+            let tag = channel_tag(&self.channel);
+            let header = encode_header(&SegmentHeader::named(id, prev_in_dir, tag));
             return Ok((header.to_vec(), None));
         };
         let header = encode_header(&SegmentHeader::sealed(id, now_ms(), prev_in_dir));

@@ -79,7 +79,7 @@ fn a_plain_segment_planted_in_a_sealed_channel_is_refused_by_name_or_set_aside_a
                 .unwrap_err()
                 .to_string();
             assert!(
-                e.contains(&to.display().to_string()) && e.contains("plain segment"),
+                e.contains(&to.display().to_string()) && e.contains("another channel"),
                 "{policy:?}: {e}"
             );
         }
@@ -99,6 +99,74 @@ fn a_plain_segment_planted_in_a_sealed_channel_is_refused_by_name_or_set_aside_a
         assert!(
             drain(&bed.open(&ours)).is_empty(),
             "the drain was committed"
+        );
+    }
+}
+
+/// Rewrites a version-4 segment's header as version 2 (a plain segment naming no channel).
+fn as_version_2(fs: &dyn Fs, path: &Path) {
+    use byteorder::{ByteOrder, LittleEndian as LE};
+    let mut b = read_all(fs, path);
+    assert_eq!(LE::read_u32(&b[8..12]), 4);
+    LE::write_u32(&mut b[8..12], 2);
+    let crc = crc32fast::hash(&b[..28]);
+    LE::write_u32(&mut b[28..32], crc);
+    write_file_atomic(fs, path, &b).unwrap();
+}
+
+#[test]
+fn an_unnamed_plain_segment_past_the_first_sealed_one_is_refused_as_plain_or_set_aside() {
+    for bed in Bed::both() {
+        let (ours, to, events) = planted(&bed);
+        as_version_2(bed.fs.as_ref(), &to);
+        let e = FileChannel::open_with_fs(ours.clone(), bed.fs.clone())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&to.display().to_string()) && e.contains("plain segment"),
+            "{e}"
+        );
+        let mut c = ours.clone();
+        c.recovery_policy = RecoveryPolicy::Salvage;
+        let ch = bed.open(&c);
+        assert_eq!(ch.recovery_info().report.events_set_aside, events);
+        assert_eq!(drain(&ch), bodies("ours", OURS));
+    }
+}
+
+#[test]
+fn a_sealed_segment_of_another_channel_under_the_same_keys_is_set_aside_under_salvage() {
+    for bed in Bed::both() {
+        let ours = sealed_config(&bed, "key-0");
+        put_all(&bed.open(&ours), &bodies("ours", OURS));
+        let ours_max = segments(bed.fs.as_ref(), &ours).last().unwrap().0;
+        let mut theirs = config_under(&bed.root.join("other"), 1);
+        theirs.max_file_size_bytes = 16 << 10;
+        theirs.encryption = ours.encryption.clone();
+        let ch = bed.open(&theirs);
+        let mut round = 0;
+        while segments(bed.fs.as_ref(), &theirs).last().unwrap().0 <= ours_max + 1 {
+            put_all(&ch, &bodies(&format!("theirs{round}"), 100));
+            round += 1;
+        }
+        drop(ch);
+        let (_, from) = segments(bed.fs.as_ref(), &theirs).pop().unwrap();
+        let to = ours.data_dirs[1].join(from.file_name().unwrap());
+        write_file_atomic(bed.fs.as_ref(), &to, &read_all(bed.fs.as_ref(), &from)).unwrap();
+        let mut c = ours.clone();
+        c.recovery_policy = RecoveryPolicy::Salvage;
+        let ch = bed.open(&c);
+        let report = &ch.recovery_info().report;
+        assert_eq!(report.set_aside.len(), 1, "{:?}", report.set_aside);
+        assert_eq!(report.set_aside[0].0, to);
+        assert!(
+            report.events_set_aside > 0,
+            "its committed events are counted"
+        );
+        assert_eq!(
+            drain(&ch),
+            bodies("ours", OURS),
+            "2,000 of 2,000, none of theirs"
         );
     }
 }
