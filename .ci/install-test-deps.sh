@@ -22,3 +22,4 @@ bash ./install-ganglia.sh
 bash ./install-promtool.sh
 bash ./install-seaweedfs.sh
 bash ./install-zookeeper.sh
+bash ./install-nats.sh

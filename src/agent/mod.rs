@@ -20,6 +20,7 @@ pub mod kafka;
 pub(crate) mod key_file;
 pub(crate) mod log_text;
 pub mod metrics;
+pub(crate) mod nats;
 pub mod otlp;
 pub(crate) mod out_headers;
 pub(crate) mod peer;

@@ -19,6 +19,7 @@ use crate::agent::sink::hdfs::HdfsConfig;
 use crate::agent::sink::http::HttpConfig as HttpSinkConfig;
 use crate::agent::sink::kafka::KafkaSinkConfig;
 use crate::agent::sink::logger::LoggerConfig;
+use crate::agent::sink::nats::NatsSinkConfig;
 use crate::agent::sink::null::NullConfig;
 use crate::agent::sink::otlp::OtlpSinkConfig;
 use crate::agent::sink::s3::S3SinkConfig;
@@ -181,6 +182,8 @@ pub enum SinkKind {
     Kafka(Box<KafkaSinkConfig>),
     /// `otlp` (Sluice's own)
     Otlp(OtlpSinkConfig),
+    /// `nats` (Sluice's own: JetStream)
+    Nats(Box<NatsSinkConfig>),
     /// A Flume plugin's Java class, run in a JVM of its own (`agent::java`); the runtime runs
     /// it with `agent::sink::java::run`, never through a sink runner.
     Java(crate::agent::java::config::JavaConfig),
@@ -200,6 +203,7 @@ impl SinkKind {
             SinkKind::Thrift(c) => c,
             SinkKind::Kafka(c) => &**c,
             SinkKind::Otlp(c) => c,
+            SinkKind::Nats(c) => &**c,
             SinkKind::Java(c) => c,
         }
     }

@@ -152,6 +152,11 @@ pub const SINKS: &[Entry<SinkKind>] = &[
         class: "io.sluice.sink.otlp.OtlpSink",
         parse: |cx| sink::otlp::config::parse(cx).map(SinkKind::Otlp),
     },
+    Entry {
+        name: "nats",
+        class: "io.sluice.sink.nats.NatsSink",
+        parse: |cx| sink::nats::config::parse(cx).map(|c| SinkKind::Nats(Box::new(c))),
+    },
 ];
 
 /// Channel selector types (`selector.type`).

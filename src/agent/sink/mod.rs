@@ -27,6 +27,7 @@ pub(crate) mod java;
 pub(crate) mod java_group;
 pub(crate) mod kafka;
 pub(crate) mod logger;
+pub(crate) mod nats;
 pub(crate) mod null;
 pub(crate) mod otlp;
 pub mod poison;

@@ -1,0 +1,251 @@
+//! The connection keys of the `nats` sink and source, read alike: `url` (comma-separated
+//! `nats://host:port`, or `tls://`; the client reconnects across them and the servers the
+//! cluster announces), credentials (`user` with `password`, `token`, or a `.creds` file in
+//! `credsFile`: at most one), TLS with the RPC sinks' keys (`ssl`, `truststore`,
+//! `trust-all-certs`, ...: [`crate::agent::rpc::transport::config::client_keys`]), and
+//! `connect-timeout` / `request-timeout` in ms. [`connect`] opens the client, logs the
+//! server that answered and keeps [`DownSince`] (the `ConnectionDownMillis` gauge that
+//! `/health` reads) up to date from the client's own connection events.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::{Client, ConnectErrorKind, ConnectOptions, Event, ServerAddr};
+
+use crate::agent::config::ctx::Ctx;
+use crate::agent::metrics::CounterGroup;
+use crate::agent::rpc::transport::config::client_keys;
+use crate::agent::rpc::transport::settings::{Password, TlsClientSettings};
+use crate::agent::rpc::transport::Compression;
+
+/// `connect-timeout` default, in ms (one server's TCP and TLS handshake and `CONNECT`).
+pub(crate) const CONNECT_TIMEOUT_MS_DEFAULT: u64 = 10_000;
+/// `request-timeout` default, in ms (a JetStream API call, a batch's PubAck).
+pub(crate) const REQUEST_TIMEOUT_MS_DEFAULT: u64 = 10_000;
+/// Longest timeout accepted (one hour): a limit, not a target.
+pub(crate) const TIMEOUT_MS_MAX: u64 = 3_600_000;
+
+/// How the client proves who it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Auth {
+    /// No credentials.
+    None,
+    /// `user` and `password`.
+    UserPassword { user: String, password: Password },
+    /// `token`.
+    Token(Password),
+    /// `credsFile`: a JWT and NKey seed, as `nsc` writes them.
+    Creds(PathBuf),
+}
+
+/// The connection settings of one nats component.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ConnKeys {
+    /// `url`, split at commas.
+    pub servers: Vec<String>,
+    /// The credentials.
+    pub auth: Auth,
+    /// `ssl = true` and the truststore keys.
+    pub tls: Option<TlsClientSettings>,
+    /// `connect-timeout`.
+    pub connect_timeout: Duration,
+    /// `request-timeout`.
+    pub request_timeout: Duration,
+}
+
+impl ConnKeys {
+    /// `url` as written (for messages).
+    pub(crate) fn url(&self) -> String {
+        self.servers.join(",")
+    }
+}
+
+/// Reads the connection keys; `None` after an error (reported through `cx`).
+pub(crate) fn read(cx: &mut Ctx<'_>) -> Option<ConnKeys> {
+    let url = cx.required("url");
+    let mut servers = Vec::new();
+    for s in url.iter().flat_map(|u| u.split(',')).map(str::trim) {
+        if s.is_empty() {
+            continue;
+        }
+        match s.parse::<ServerAddr>() {
+            Ok(_) => servers.push(s.to_owned()),
+            Err(e) => cx.error(
+                "url",
+                format!("{s:?} is not a NATS server address (nats://host:port): {e}"),
+            ),
+        }
+    }
+    if url.is_some() && servers.is_empty() {
+        cx.error("url", "names no server (nats://host:port, comma-separated)");
+    }
+    let auth = auth(cx);
+    let security = client_keys(cx);
+    if security.compression != Compression::None {
+        cx.error(
+            "compression-type",
+            "NATS has no deflate transport; remove compression-type",
+        );
+    }
+    let connect_timeout = ms(cx, "connect-timeout", CONNECT_TIMEOUT_MS_DEFAULT);
+    let request_timeout = ms(cx, "request-timeout", REQUEST_TIMEOUT_MS_DEFAULT);
+    if cx.failed() {
+        return None;
+    }
+    Some(ConnKeys {
+        servers,
+        auth: auth?,
+        tls: security.tls,
+        connect_timeout,
+        request_timeout,
+    })
+}
+
+fn ms(cx: &mut Ctx<'_>, key: &str, default: u64) -> Duration {
+    Duration::from_millis(cx.u64(key, default, 1, TIMEOUT_MS_MAX))
+}
+
+/// `user`/`password`, `token`, `credsFile`: at most one kind.
+fn auth(cx: &mut Ctx<'_>) -> Option<Auth> {
+    let user = cx.get("user").map(|s| s.trim().to_owned());
+    let password = cx.get("password");
+    let token = cx.get("token").map(|s| s.trim().to_owned());
+    let creds = cx.get("credsFile").map(|s| PathBuf::from(s.trim()));
+    let kinds = [user.is_some(), token.is_some(), creds.is_some()];
+    if kinds.iter().filter(|k| **k).count() > 1 {
+        cx.error(
+            "user",
+            "set one of user/password, token and credsFile, not several",
+        );
+        return None;
+    }
+    match (user, password, token, creds) {
+        (Some(user), Some(password), ..) => Some(Auth::UserPassword {
+            user,
+            password: Password(password),
+        }),
+        (Some(_), None, ..) => {
+            cx.error("password", "user is set but password is not");
+            None
+        }
+        (None, Some(_), ..) => {
+            cx.error("user", "password is set but user is not");
+            None
+        }
+        (None, None, Some(t), _) => Some(Auth::Token(Password(t))),
+        (None, None, None, Some(p)) => Some(Auth::Creds(p)),
+        (None, None, None, None) => Some(Auth::None),
+    }
+}
+
+/// When the connection went down (ms since the epoch), 0 while it is up: the
+/// `ConnectionDownMillis` gauge `/health` reads.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct DownSince(Arc<AtomicU64>);
+
+impl DownSince {
+    /// Marks the connection down (keeps the first moment of an outage).
+    pub(crate) fn down(&self) {
+        let _ = self
+            .0
+            .compare_exchange(0, now_ms().max(1), Ordering::Relaxed, Ordering::Relaxed);
+    }
+
+    /// Marks the connection up.
+    pub(crate) fn up(&self) {
+        self.0.store(0, Ordering::Relaxed);
+    }
+
+    /// How long the connection has been down, in ms (0 while up).
+    pub(crate) fn down_ms(&self) -> u64 {
+        match self.0.load(Ordering::Relaxed) {
+            0 => 0,
+            since => now_ms().saturating_sub(since).max(1),
+        }
+    }
+
+    /// Shows [`DownSince::down_ms`] as the `ConnectionDownMillis` gauge of `counters`.
+    pub(crate) fn gauge(&self, counters: &CounterGroup) {
+        let me = self.clone();
+        counters.set_gauges(Box::new(move || {
+            vec![("ConnectionDownMillis", me.down_ms().to_string())]
+        }));
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Connects to one of `keys.servers` (each tried once, in random order) as component `who`
+/// (`sink k1`); the client then reconnects by itself for as long as it lives. The error
+/// names the servers and what to do.
+pub(crate) async fn connect(who: &str, keys: &ConnKeys, down: DownSince) -> Result<Client, String> {
+    let opts = options(who, keys, down.clone()).await?;
+    let addrs: Vec<ServerAddr> = keys.servers.iter().filter_map(|s| s.parse().ok()).collect();
+    match opts.connect(addrs).await {
+        Ok(client) => {
+            let info = client.server_info();
+            tracing::info!(component = who, server = %info.server_name, addr = %format!("{}:{}", info.host, info.port), version = %info.version, "connected to NATS");
+            down.up();
+            Ok(client)
+        }
+        Err(e) => {
+            down.down();
+            let hint = match e.kind() {
+                ConnectErrorKind::AuthorizationViolation | ConnectErrorKind::Authentication => {
+                    "the servers refused the credentials: check user/password, token or credsFile"
+                }
+                ConnectErrorKind::Tls => "TLS failed: check ssl and the truststore keys",
+                _ => "is a server running there? check url",
+            };
+            Err(format!(
+                "cannot connect to NATS at {}: {e}; {hint}",
+                keys.url()
+            ))
+        }
+    }
+}
+
+async fn options(who: &str, keys: &ConnKeys, down: DownSince) -> Result<ConnectOptions, String> {
+    let mut o = match &keys.auth {
+        Auth::None => ConnectOptions::new(),
+        Auth::UserPassword { user, password } => {
+            ConnectOptions::with_user_and_password(user.clone(), password.0.clone())
+        }
+        Auth::Token(t) => ConnectOptions::with_token(t.0.clone()),
+        Auth::Creds(p) => ConnectOptions::with_credentials_file(p)
+            .await
+            .map_err(|e| format!("cannot read credsFile {}: {e}", p.display()))?,
+    };
+    if let Some(tls) = &keys.tls {
+        let cfg = crate::agent::rpc::transport::tls::client_config(tls)
+            .map_err(|e| format!("TLS settings (ssl, truststore): {e}"))?;
+        o = o.tls_client_config(cfg).require_tls(true);
+    }
+    let who_cb = who.to_owned();
+    Ok(o.name(format!("sluice {who}"))
+        .connection_timeout(keys.connect_timeout)
+        .request_timeout(Some(keys.request_timeout))
+        .max_reconnects(None)
+        .event_callback(move |ev| {
+            let (down, who) = (down.clone(), who_cb.clone());
+            async move {
+                match ev {
+                    Event::Connected => {
+                        down.up();
+                        tracing::info!(component = %who, "reconnected to NATS");
+                    }
+                    Event::Disconnected => {
+                        down.down();
+                        tracing::warn!(component = %who, "disconnected from NATS; reconnecting");
+                    }
+                    other => tracing::debug!(component = %who, event = %other, "NATS event"),
+                }
+            }
+        }))
+}

@@ -1,0 +1,248 @@
+//! The `nats` sink (Sluice's own): each take's events are published to JetStream, each
+//! event one message (`message.rs`: the body as the payload, the headers as NATS headers,
+//! `Nats-Msg-Id` = the event id), and the take commits only after the server acknowledged
+//! every one of them.
+//!
+//! With `exactlyOnce` (the default) a take is one atomic batch (`batch.rs`) that also carries,
+//! per origin of its events, a progress record saying which ids of that origin the stream
+//! now holds (`progress.rs`), fenced with `Nats-Expected-Last-Subject-Sequence` on the
+//! record's subject. Before publishing, the sink drops the events the records say are stored
+//! (`exactly.rs`). So a batch whose PubAck was lost, a crash between the server's commit
+//! and the channel's, or a restart days later stores nothing twice, however long after the
+//! stream's `duplicate_window` it comes. The argument is docs/nats.md's.
+//!
+//! Without it (`exactlyOnce = false`) every message is a plain JetStream publish and the
+//! PubAcks are awaited together: at least once, deduplicated by the server only within the
+//! stream's `duplicate_window`.
+//!
+//! The client (`async-nats`) reconnects by itself across `url`'s servers and those the
+//! cluster announces; while it has no server the gauge `ConnectionDownMillis` grows, which
+//! `/health` reports, and each batch fails after `request-timeout` and is retried.
+
+pub(crate) mod batch;
+pub(crate) mod config;
+mod exactly;
+pub(crate) mod message;
+pub(crate) mod progress;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_nats::jetstream::context::GetStreamErrorKind;
+use async_nats::jetstream::stream::Stream;
+use async_nats::jetstream::ErrorCode;
+use async_nats::Client;
+
+pub(crate) use config::NatsSinkConfig;
+use progress::Progress;
+
+use super::{Delivery, Poisoned, SinkError, SinkErrorKind};
+use crate::agent::channel::BoxFuture;
+use crate::agent::metrics::{CounterGroup, SinkCounter};
+use crate::agent::nats::subject::matches;
+use crate::agent::nats::{connect, DownSince};
+use crate::agent::stop::Stop;
+use sluice_core::Event;
+
+/// One `nats` sink.
+pub(crate) struct NatsSink {
+    name: String,
+    cfg: NatsSinkConfig,
+    client: Option<Client>,
+    /// The checked stream (with `stream` set).
+    stream: Option<Stream>,
+    counters: Option<Arc<CounterGroup>>,
+    down: DownSince,
+    /// Per origin, its progress record as last read or written (none: read it first).
+    progress: HashMap<u64, Progress>,
+    poisoned: Vec<Poisoned>,
+}
+
+impl std::fmt::Debug for NatsSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsSink")
+            .field("name", &self.name)
+            .field("subject", &self.cfg.subject)
+            .field("stream", &self.cfg.stream)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NatsSink {
+    /// A sink that connects on its first [`prepare`](Self::prepare).
+    pub(crate) fn new(name: &str, cfg: NatsSinkConfig) -> Self {
+        NatsSink {
+            name: name.to_owned(),
+            cfg,
+            client: None,
+            stream: None,
+            counters: None,
+            down: DownSince::default(),
+            progress: HashMap::new(),
+            poisoned: Vec::new(),
+        }
+    }
+
+    fn err(&self, kind: SinkErrorKind, why: impl std::fmt::Display) -> SinkError {
+        SinkError::new(self.name.clone(), kind, why.to_string())
+    }
+
+    fn count(&self, c: SinkCounter) {
+        if let Some(g) = &self.counters {
+            g.add(c, 1);
+        }
+    }
+
+    /// Connects if there is no client, and checks the stream if it is not checked yet.
+    /// Cancel safe (a connection half made is dropped).
+    async fn prepare(&mut self) -> Result<(), SinkError> {
+        if self.client.is_none() {
+            let who = format!("sink {}", self.name);
+            match connect(&who, &self.cfg.conn, self.down.clone()).await {
+                Ok(c) => {
+                    self.count(SinkCounter::ConnectionCreated);
+                    self.client = Some(c);
+                }
+                Err(why) => {
+                    self.count(SinkCounter::ConnectionFailed);
+                    return Err(self.err(SinkErrorKind::Connect, why));
+                }
+            }
+        }
+        if self.stream.is_none() {
+            if let (Some(name), Some(client)) = (self.cfg.stream.clone(), self.client.clone()) {
+                match self.check_stream(&client, &name).await {
+                    Ok(s) => self.stream = Some(s),
+                    Err(why) => {
+                        self.down.down();
+                        return Err(self.err(SinkErrorKind::Config, why));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The stream `name`, if it exists and can take what this sink publishes.
+    async fn check_stream(&self, client: &Client, name: &str) -> Result<Stream, String> {
+        let js = async_nats::jetstream::new(client.clone());
+        let url = self.cfg.conn.url();
+        let stream = js.get_stream(name).await.map_err(|e| match e.kind() {
+            GetStreamErrorKind::JetStream(j) if j.error_code() == ErrorCode::STREAM_NOT_FOUND => format!(
+                "stream {name:?} does not exist at {url}: create it (docs/nats.md) or fix `stream`"
+            ),
+            GetStreamErrorKind::Request => format!(
+                "the servers at {url} answer no JetStream request for stream {name:?} ({e}): is JetStream enabled there (`jetstream {{ ... }}` in the server's config) and for this account?"
+            ),
+            _ => format!("cannot read stream {name:?} at {url}: {e}"),
+        })?;
+        let cfg = &stream.cached_info().config;
+        let covered = |s: &str| cfg.subjects.iter().any(|f| matches(f, s));
+        if !self.cfg.subject.contains("%{") && !covered(&self.cfg.subject) {
+            return Err(format!(
+                "stream {name:?} does not take subject {:?} (its subjects: {:?}); fix `subject` or the stream",
+                self.cfg.subject, cfg.subjects
+            ));
+        }
+        if self.cfg.exactly_once {
+            if !cfg.allow_atomic_publish {
+                return Err(format!("stream {name:?} does not allow atomic batch publish, which exactlyOnce needs: set allow_atomic (nats-server 2.12+), or exactlyOnce = false"));
+            }
+            let sample = format!("{}.0000000000000000", self.cfg.progress_subject);
+            if !covered(&sample) {
+                return Err(format!(
+                    "stream {name:?} does not take the progress records' subjects {}.* (its subjects: {:?}): add them to the stream, or set progressSubject",
+                    self.cfg.progress_subject, cfg.subjects
+                ));
+            }
+        }
+        self.down.up();
+        tracing::info!(sink = %self.name, stream = name, exactly_once = self.cfg.exactly_once, "stream checked");
+        Ok(stream)
+    }
+
+    /// Marks the connection down when the client has no server (the `/health` gauge; the
+    /// client's own events mark it up again).
+    fn down_if_disconnected(&self) {
+        if let Some(c) = &self.client {
+            if c.connection_state() != async_nats::connection::State::Connected {
+                self.down.down();
+            }
+        }
+    }
+
+    /// Publishes `events` one by one and awaits every PubAck (`exactlyOnce = false`).
+    async fn deliver_plain(&mut self, events: Vec<Event>) -> Result<Delivery, SinkError> {
+        let Some(client) = self.client.clone() else {
+            return Err(self.err(SinkErrorKind::Connect, "not connected"));
+        };
+        let js = async_nats::jetstream::new(client);
+        let mut acks = Vec::with_capacity(events.len());
+        for e in &events {
+            match message::to_msg(&self.cfg.subject, e) {
+                Ok(m) => acks.push(
+                    js.publish_with_headers(m.subject, m.headers, m.payload)
+                        .await
+                        .map_err(|e| self.err(SinkErrorKind::Peer, e))?,
+                ),
+                Err(reason) => self.poisoned.push(Poisoned {
+                    event: e.clone(),
+                    reason,
+                }),
+            }
+        }
+        for ack in acks {
+            ack.await.map_err(|e| self.err(SinkErrorKind::Peer, e))?;
+        }
+        Ok(Delivery::Done)
+    }
+}
+
+impl super::Sink for NatsSink {
+    fn attach(&mut self, counters: Arc<CounterGroup>, _stop: Stop) {
+        self.down.gauge(&counters);
+        self.counters = Some(counters);
+    }
+
+    fn prepare(&mut self) -> BoxFuture<'_, Result<(), SinkError>> {
+        Box::pin(NatsSink::prepare(self))
+    }
+
+    fn deliver(&mut self, events: Vec<Event>) -> BoxFuture<'_, Result<Delivery, SinkError>> {
+        Box::pin(async move {
+            self.poisoned.clear();
+            self.prepare().await?;
+            if self.cfg.exactly_once {
+                exactly::deliver(self, events).await
+            } else {
+                self.deliver_plain(events).await
+            }
+        })
+    }
+
+    fn take_poisoned(&mut self) -> Vec<Poisoned> {
+        std::mem::take(&mut self.poisoned)
+    }
+
+    fn stop(&mut self) -> BoxFuture<'_, ()> {
+        let client = self.client.take();
+        if client.is_some() {
+            self.count(SinkCounter::ConnectionClosed);
+        }
+        Box::pin(async move {
+            if let Some(c) = client {
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(2), c.flush()).await;
+            }
+        })
+    }
+}
+
+impl super::BuildSink for NatsSinkConfig {
+    fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    fn build(&self, name: &str) -> Box<dyn super::Sink> {
+        Box::new(NatsSink::new(name, self.clone()))
+    }
+}
