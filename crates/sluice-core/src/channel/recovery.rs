@@ -8,6 +8,7 @@
 //! nothing); `open.rs` starts the channel on it.
 
 mod open;
+mod sequence;
 
 pub(super) use open::open;
 
@@ -181,11 +182,12 @@ pub(crate) fn recover_state(
             .committed
             .retain(|t| !unfinished.contains(&t.segment));
     }
-    let present: BTreeSet<u32> = outcome.segments.iter().map(|s| s.id).collect();
     let (entries, deps) = match &image {
         Some(img) => (img.entries.as_slice(), img.deps.as_slice()),
         None => (&[][..], &[][..]),
     };
+    sequence::check(entries, &mut outcome, policy).map_err(ChannelError::Recovery)?;
+    let present: BTreeSet<u32> = outcome.segments.iter().map(|s| s.id).collect();
     let (mut queue, missing) = QueueState::rebuild(entries, deps, &outcome.committed, &present);
     let heads = missing_heads(fs, config, &starts, &outcome);
     let missing_segments =

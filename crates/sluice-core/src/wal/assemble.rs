@@ -26,6 +26,9 @@ pub struct CommittedTxn {
     pub ids: Vec<IdSpan>,
     /// The cursors it set.
     pub cursors: Vec<Cursor>,
+    /// A copy forward's commit (`COMMIT_FLAG_COPY`): its puts replace live events at their
+    /// sequence numbers.
+    pub copy: bool,
 }
 
 /// A commit whose counts differ from the records of its transaction that were read.
@@ -180,6 +183,7 @@ impl Assembler {
             takes: txn.takes,
             ids: meta.ids.clone(),
             cursors: meta.cursors.clone(),
+            copy: meta.copy,
         };
         Fed::Committed { txn, mismatch }
     }
@@ -216,6 +220,7 @@ mod tests {
             commit: None,
             ids: Vec::new(),
             cursors: Vec::new(),
+            copy: false,
         }
     }
 

@@ -11,6 +11,7 @@
 
 mod decode;
 mod layout;
+mod resalt;
 #[cfg(test)]
 mod tests;
 
@@ -21,6 +22,7 @@ pub use self::decode::{
 };
 pub(crate) use self::decode::{decode_frame, decode_meta_frame};
 pub use self::layout::*;
+pub use self::resalt::{first_frame_salted_with, resalt};
 use crate::event::Event;
 use crate::invariant::hot_assert;
 
@@ -130,7 +132,7 @@ fn begin<B: RecordBuf + ?Sized>(
     h[FRAME_KIND_AT] = kind as u8;
     LE::write_u64(&mut h[FRAME_TXID_AT], txid);
     LE::write_u64(&mut h[FRAME_SEQ_AT], seq);
-    hot_assert!(h[FRAME_RESERVED_AT] == [0, 0, 0]);
+    hot_assert!(h[FRAME_FLAGS_AT] == 0 && h[FRAME_RESERVED_AT] == [0, 0]);
     start
 }
 
@@ -313,11 +315,28 @@ pub fn encode_commit_with<B: RecordBuf + ?Sized>(
     salt: impl Into<Framing>,
     txid: u64,
     seq: u64,
+    counts: (u32, u32),
+    extras: &CommitExtras<'_>,
+) {
+    encode_commit_flagged(buf, (salt.into(), 0), txid, seq, counts, extras);
+}
+
+/// [`encode_commit_with`] with the header's `flags` byte set: 0, or [`COMMIT_FLAG_COPY`] for
+/// a copy forward's commit.
+pub fn encode_commit_flagged<B: RecordBuf + ?Sized>(
+    buf: &mut B,
+    (f, flags): (Framing, u8),
+    txid: u64,
+    seq: u64,
     (puts, takes): (u32, u32),
     extras: &CommitExtras<'_>,
 ) {
-    let f = salt.into();
+    hot_assert!(
+        flags == 0 || flags == COMMIT_FLAG_COPY,
+        "unknown commit flags {flags}"
+    );
     let start = begin(buf, (RecordKind::Commit, txid, seq), f);
+    buf.held_mut()[start + FRAME_FLAGS_AT] = flags;
     put_u32(buf, puts);
     put_u32(buf, takes);
     encode_extras(extras, buf, puts);
@@ -332,32 +351,6 @@ pub fn encode_rollback(buf: &mut Vec<u8>, salt: u32, txid: u64, seq: u64) {
     let start = begin(buf, (RecordKind::Rollback, txid, seq), salt.into());
     hot_assert!(buf.len() - start == ROLLBACK_RECORD_BYTES);
     finish(buf, start, salt.into());
-}
-
-/// Rewrites the CRC of every record in `bytes` (whole frames, as one transaction's encoding)
-/// with `salt`: for bytes encoded for one segment that land in another (a roll happened
-/// between the encoding and the append; rare). Panics on bytes that are not whole frames,
-/// which only a bug produces.
-pub fn resalt(bytes: &mut [u8], salt: u32) {
-    let mut pos = 0;
-    // Each step moves past one frame of at least RECORD_HEADER_BYTES bytes.
-    while pos < bytes.len() {
-        let Ok(total) = frame_len(&bytes[pos..]) else {
-            panic!("resalt of bytes that are not whole frames (at {pos})");
-        };
-        assert!(pos + total <= bytes.len(), "a frame runs past the bytes");
-        let crc = record_crc(salt, &bytes[pos + FRAME_LEN_AT.start..pos + total]);
-        LE::write_u32(
-            &mut bytes[pos + FRAME_CRC_AT.start..pos + FRAME_CRC_AT.end],
-            crc,
-        );
-        pos += total;
-    }
-}
-
-/// Whether the first frame of `bytes` checks out with `salt` (for assertions).
-pub fn first_frame_salted_with(bytes: &[u8], salt: u32) -> bool {
-    decode_meta(bytes, salt).is_ok()
 }
 
 /// Appends a commit record's tail (see `layout`'s note on it), asserting the limits the

@@ -11,9 +11,11 @@ use std::path::{Path, PathBuf};
 use byteorder::{ByteOrder, LittleEndian as LE};
 
 use crate::common::{drain, ev, Bed};
-use sluice_core::internals::wal::record::RecordKind;
+use sluice_core::internals::wal::record::{frame_len, resalt, RecordKind};
 use sluice_core::internals::wal::seal::FrameCodec;
-use sluice_core::internals::wal::segment::{decode_header, parse_segment_file_name, scan_records};
+use sluice_core::internals::wal::segment::{
+    decode_header, encode_header, parse_segment_file_name, scan_records, SegmentHeader,
+};
 use sluice_core::io::{read_file, write_file_atomic, Fs, OpenMode, StdFs};
 use sluice_core::{FileChannel, FileChannelConfig, RecoveryPolicy};
 
@@ -213,6 +215,54 @@ fn a_copy_of_an_own_segment_under_a_new_number_is_refused_or_set_aside() {
         let mut c = ours.clone();
         c.recovery_policy = RecoveryPolicy::Salvage;
         let ch = bed.open(&c);
+        assert_eq!(drain(&ch), bodies("ours", OURS), "each event once");
+    }
+}
+
+/// A copy of segment `from` forged into segment `id` of the same directory: header rewritten
+/// (id, predecessor `prev`), every record re-salted for `id`, so that only the sequence numbers
+/// tell it from the channel's own.
+fn forged_copy(fs: &dyn Fs, from: &Path, (id, prev): (u32, u32)) -> Vec<u8> {
+    let mut b = read_file(fs, from).unwrap();
+    let mut end = 32;
+    while let Ok(total) = frame_len(&b[end..]) {
+        end += total;
+    }
+    resalt(&mut b[32..end], id);
+    let mut tag = [0u8; 8];
+    tag.copy_from_slice(&b[16..24]);
+    b[..32].copy_from_slice(&encode_header(&SegmentHeader::named(id, prev, tag)));
+    b.truncate(end);
+    b
+}
+
+#[test]
+fn a_forged_copy_of_an_own_segment_is_refused_naming_both_files_or_set_aside() {
+    for bed in Bed::both() {
+        let ours = small(&bed.root);
+        put_bodies(&bed.open(&ours), &bodies("ours", OURS));
+        let segs = segments(bed.fs.as_ref(), &ours.data_dirs[0]);
+        let (max, _) = *segs.last().unwrap();
+        let (_, early) = &segs[1];
+        let to = ours.data_dirs[0].join(format!("log-{:010}", max + 1));
+        let forged = forged_copy(bed.fs.as_ref(), early, (max + 1, max));
+        write_file_atomic(bed.fs.as_ref(), &to, &forged).unwrap();
+        for policy in [RecoveryPolicy::Strict, RecoveryPolicy::TolerateTail] {
+            let mut c = ours.clone();
+            c.recovery_policy = policy;
+            let e = FileChannel::open_with_fs(c, bed.fs.clone())
+                .unwrap_err()
+                .to_string();
+            let both =
+                e.contains(&to.display().to_string()) && e.contains(&early.display().to_string());
+            assert!(both && e.contains("sequence number"), "{policy:?}: {e}");
+        }
+        let mut c = ours.clone();
+        c.recovery_policy = RecoveryPolicy::Salvage;
+        let ch = bed.open(&c);
+        let report = &ch.recovery_info().report;
+        assert_eq!(report.set_aside.len(), 1, "{:?}", report.set_aside);
+        assert_eq!(report.set_aside[0].0, to);
         assert_eq!(drain(&ch), bodies("ours", OURS), "each event once");
     }
 }

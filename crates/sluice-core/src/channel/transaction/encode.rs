@@ -12,8 +12,8 @@ use super::buffers;
 use crate::event::Event;
 use crate::invariant::hot_assert;
 use crate::wal::record::{
-    commit_record_len, encode_commit_with, encode_put, encode_take, put_record_len, CommitExtras,
-    Framing, RecordBuf, SEALED_FRAME_EXTRA, TAKE_RECORD_BYTES,
+    commit_record_len, encode_commit_flagged, encode_put, encode_take, put_record_len,
+    CommitExtras, Framing, RecordBuf, COMMIT_FLAG_COPY, SEALED_FRAME_EXTRA, TAKE_RECORD_BYTES,
 };
 use crate::wal::seal::SegmentKey;
 use crate::wal::writer::{copy_salted, Appended, Records};
@@ -131,9 +131,14 @@ impl<'e> TxnRecords<'e> {
             encode_take(out, salt, self.txid, seq, *put_seq, *ptr);
         }
         let (np, nt) = (self.puts.len() as u32, self.takes.len() as u32);
-        encode_commit_with(
+        // A copy forward's puts keep live events' seqs: its commit says so (replay's check).
+        let flags = match self.put_seqs {
+            PutSeqs::From(_) => 0,
+            PutSeqs::Listed(_) => COMMIT_FLAG_COPY,
+        };
+        encode_commit_flagged(
             out,
-            salt,
+            (salt, flags),
             self.txid,
             self.commit_seq,
             (np, nt),

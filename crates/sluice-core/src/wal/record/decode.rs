@@ -10,11 +10,11 @@ use byteorder::{ByteOrder, LittleEndian as LE};
 
 use super::layout::{
     Cursor as KeptCursor, EventPtr, Record, RecordBody, RecordKind, COMMIT_BODY_BYTES,
-    COMMIT_IDS_COUNT_AT, COMMIT_ID_SPAN_BYTES, COMMIT_PUTS_AT, COMMIT_TAKES_AT,
+    COMMIT_FLAG_COPY, COMMIT_IDS_COUNT_AT, COMMIT_ID_SPAN_BYTES, COMMIT_PUTS_AT, COMMIT_TAKES_AT,
     CURSORS_PER_COMMIT_MAX, CURSOR_KEY_BYTES_MAX, CURSOR_VALUE_BYTES_MAX, EVENT_HEADERS_MAX,
-    FRAME_BYTES_MAX, FRAME_CRC_AT, FRAME_KIND_AT, FRAME_LEN_AT, FRAME_RESERVED_AT, FRAME_SEQ_AT,
-    FRAME_TXID_AT, RECORD_HEADER_BYTES, TAKE_BODY_BYTES, TAKE_OFFSET_AT, TAKE_PUT_SEQ_AT,
-    TAKE_SEGMENT_AT,
+    FRAME_BYTES_MAX, FRAME_CRC_AT, FRAME_FLAGS_AT, FRAME_KIND_AT, FRAME_LEN_AT, FRAME_RESERVED_AT,
+    FRAME_SEQ_AT, FRAME_TXID_AT, RECORD_HEADER_BYTES, TAKE_BODY_BYTES, TAKE_OFFSET_AT,
+    TAKE_PUT_SEQ_AT, TAKE_SEGMENT_AT,
 };
 use crate::event::Event;
 use crate::invariant::hot_assert;
@@ -56,24 +56,32 @@ pub enum DecodeError {
     Tag,
 }
 
-/// The kind of a frame whose checksum held, checking the reserved bytes after it.
+/// The kind of a frame whose checksum held, checking the flags and reserved bytes after it.
 fn frame_kind(frame: &[u8]) -> Result<RecordKind, DecodeError> {
     let byte = frame[FRAME_KIND_AT];
     let kind = RecordKind::from_u8(byte).ok_or(DecodeError::UnknownKind(byte))?;
-    if frame[FRAME_RESERVED_AT] != [0, 0, 0] {
+    if !flags_fit(kind, frame[FRAME_FLAGS_AT]) || frame[FRAME_RESERVED_AT] != [0, 0] {
         return Err(DecodeError::Malformed("reserved header bytes are not zero"));
     }
     Ok(kind)
 }
 
+/// Whether a record of `kind` may carry `flags`: a commit [`COMMIT_FLAG_COPY`], others none.
+fn flags_fit(kind: RecordKind, flags: u8) -> bool {
+    flags == 0 || (kind == RecordKind::Commit && flags == COMMIT_FLAG_COPY)
+}
+
 /// Whether the first 12 bytes at some offset could start a record (plausible length, known
-/// kind, zero reserved bytes): a cheap test before reading a whole frame and its checksum
+/// kind, flags it may carry, zero reserved bytes): a cheap test before reading a whole frame and its checksum
 /// when searching damaged bytes for the next record. Returns the frame's total length.
 pub fn plausible_frame(head: &[u8]) -> Option<usize> {
-    if head.len() < FRAME_RESERVED_AT.end || head[FRAME_RESERVED_AT] != [0, 0, 0] {
+    if head.len() < FRAME_RESERVED_AT.end || head[FRAME_RESERVED_AT] != [0, 0] {
         return None;
     }
-    RecordKind::from_u8(head[FRAME_KIND_AT])?;
+    let kind = RecordKind::from_u8(head[FRAME_KIND_AT])?;
+    if !flags_fit(kind, head[FRAME_FLAGS_AT]) {
+        return None;
+    }
     frame_len(head).ok()
 }
 
@@ -239,6 +247,8 @@ pub struct RecordMeta {
     pub ids: Vec<IdSpan>,
     /// For a commit: the cursors it sets.
     pub cursors: Vec<KeptCursor>,
+    /// For a commit: whether it commits a copy forward ([`COMMIT_FLAG_COPY`]).
+    pub copy: bool,
 }
 
 /// Decodes the frame and checksum of the record at the start of `bytes` and the fields replay
@@ -260,6 +270,7 @@ pub(crate) fn decode_meta_frame(frame: &[u8]) -> Result<(RecordMeta, usize), Dec
         commit: None,
         ids: Vec::new(),
         cursors: Vec::new(),
+        copy: frame[FRAME_FLAGS_AT] == COMMIT_FLAG_COPY,
     };
     match kind {
         RecordKind::Take => {

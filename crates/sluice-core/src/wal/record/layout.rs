@@ -14,8 +14,15 @@ pub const FRAME_CRC_AT: Range<usize> = 0..4;
 pub const FRAME_LEN_AT: Range<usize> = 4..8;
 /// Byte 8: the [`RecordKind`].
 pub const FRAME_KIND_AT: usize = 8;
-/// Bytes 9..12: reserved, always zero (anything else is damage).
-pub const FRAME_RESERVED_AT: Range<usize> = 9..12;
+/// Byte 9: flags. A commit record may carry [`COMMIT_FLAG_COPY`]; every other record has 0
+/// (anything else is damage).
+pub const FRAME_FLAGS_AT: usize = 9;
+/// The flag of a copy forward's commit record (`channel/compact.rs`): its puts keep the
+/// sequence numbers of live events, which their new records replace (docs/format.md,
+/// "Sequence numbers").
+pub const COMMIT_FLAG_COPY: u8 = 1;
+/// Bytes 10..12: reserved, always zero (anything else is damage).
+pub const FRAME_RESERVED_AT: Range<usize> = 10..12;
 /// Bytes 12..20: transaction id.
 pub const FRAME_TXID_AT: Range<usize> = 12..20;
 /// Bytes 20..28: write sequence number.
@@ -68,7 +75,8 @@ const _: () = {
     assert!(FRAME_CRC_AT.start == 0);
     assert!(FRAME_CRC_AT.end == FRAME_LEN_AT.start);
     assert!(FRAME_LEN_AT.end == FRAME_KIND_AT);
-    assert!(FRAME_KIND_AT + 1 == FRAME_RESERVED_AT.start);
+    assert!(FRAME_KIND_AT + 1 == FRAME_FLAGS_AT);
+    assert!(FRAME_FLAGS_AT + 1 == FRAME_RESERVED_AT.start);
     assert!(FRAME_RESERVED_AT.end == FRAME_TXID_AT.start);
     assert!(FRAME_TXID_AT.end - FRAME_TXID_AT.start == 8);
     assert!(FRAME_TXID_AT.end == FRAME_SEQ_AT.start);

@@ -193,6 +193,7 @@ impl DirReplay<'_> {
             len,
             records: 0,
             codec,
+            version: header.version,
         };
         let records_start = header.records_start();
         let from = match self.start {

@@ -24,6 +24,8 @@ pub struct FoundSegment {
     /// How its records read: the salt of their CRCs (0 for a version-1 segment, else its id)
     /// and a sealed segment's data key.
     pub codec: FrameCodec,
+    /// Its format version (the header's).
+    pub version: u32,
 }
 
 /// A segment shorter than something durable says it was: cut back by an outside actor (no
