@@ -26,6 +26,10 @@ pub const KAFKA_SOURCE_OFFSETS_COMMITTED: &str = "kafka-source-offsets-committed
 pub const KAFKA_SINK_SENT: &str = "kafka-sink-sent";
 /// kafka sink: the broker acknowledged every record of a batch; its take is not committed.
 pub const KAFKA_SINK_ACKNOWLEDGED: &str = "kafka-sink-acknowledged";
+/// nats sink: the stream stored a batch (its PubAck came); its take is not committed yet.
+pub const NATS_SINK_STORED: &str = "nats-sink-stored";
+/// nats source: the channel committed a batch; its messages are not acknowledged yet.
+pub const NATS_SOURCE_CHANNEL_COMMITTED: &str = "nats-source-channel-committed";
 /// hdfs sink: a batch is durable in its files (an S3 sink's may have rolled and uploaded
 /// one); its take is not committed yet.
 pub(crate) const HDFS_SINK_DELIVERED: &str = "hdfs-sink-delivered";

@@ -22,9 +22,10 @@ use sluice_core::Event;
 /// The key that sets a source's trust.
 pub const TRUST_KEY: &str = "trustEventIds";
 
-/// Source types whose event ids are taken by default: Sluice's hops and the file sources
-/// that number their own lines (Flume's short names, as the registry spells them).
-const TRUSTED_BY_DEFAULT: &[&str] = &["avro", "thrift", "TAILDIR", "spooldir"];
+/// Source types whose event ids are taken by default: Sluice's hops and the sources that
+/// number their own input (the file sources their lines, `nats` its messages by stream
+/// sequence; Flume's short names, as the registry spells them).
+const TRUSTED_BY_DEFAULT: &[&str] = &["avro", "thrift", "TAILDIR", "spooldir", "nats"];
 
 /// Least time between two log lines about removed ids, per source.
 const STRIP_LOG_INTERVAL_MS: u64 = 10_000;

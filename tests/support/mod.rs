@@ -14,6 +14,7 @@ pub mod kafka_support;
 pub mod lines_support;
 pub mod long_runs;
 pub mod multihop;
+pub mod nats_support;
 pub mod net_support;
 pub mod otel_support;
 pub mod ports;

@@ -7,3 +7,7 @@ pub(crate) mod conn;
 pub(crate) mod subject;
 
 pub(crate) use conn::{connect, DownSince};
+
+/// The header a nats sink's progress record carries (its origin), so readers (the nats
+/// source) tell records from events.
+pub(crate) const PROGRESS_HEADER: &str = "Sluice-Progress";

@@ -29,6 +29,7 @@ use crate::agent::source::avro::AvroSourceConfig;
 use crate::agent::source::exec::ExecConfig;
 use crate::agent::source::http::HttpConfig;
 use crate::agent::source::kafka::KafkaSourceConfig;
+use crate::agent::source::nats::NatsSourceConfig;
 use crate::agent::source::netcat::NetcatConfig;
 use crate::agent::source::netcat_udp::NetcatUdpConfig;
 use crate::agent::source::otlp::OtlpSourceConfig;
@@ -70,6 +71,8 @@ pub enum SourceKind {
     Kafka(Box<KafkaSourceConfig>),
     /// `otlp` (Sluice's own)
     Otlp(OtlpSourceConfig),
+    /// `nats` (Sluice's own: a JetStream pull consumer)
+    Nats(Box<NatsSourceConfig>),
     /// A Flume plugin's Java class, run in a JVM of its own (`agent::java`).
     Java(crate::agent::java::config::JavaConfig),
 }
@@ -91,6 +94,7 @@ impl SourceKind {
             SourceKind::Taildir(c) => c,
             SourceKind::Kafka(c) => &**c,
             SourceKind::Otlp(c) => c,
+            SourceKind::Nats(c) => &**c,
             SourceKind::Java(c) => c,
         }
     }

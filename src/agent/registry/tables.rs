@@ -79,6 +79,11 @@ pub const SOURCES: &[Entry<SourceKind>] = &[
         class: "io.sluice.source.otlp.OtlpSource",
         parse: |cx| source::otlp::config::parse(cx).map(SourceKind::Otlp),
     },
+    Entry {
+        name: "nats",
+        class: "io.sluice.source.nats.NatsSource",
+        parse: |cx| source::nats::config::parse(cx).map(|c| SourceKind::Nats(Box::new(c))),
+    },
 ];
 
 /// Channel types.

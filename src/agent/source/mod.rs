@@ -19,6 +19,7 @@ pub(crate) mod java;
 pub(crate) mod kafka;
 pub(crate) mod listener;
 pub(crate) mod multiline;
+pub(crate) mod nats;
 pub(crate) mod netcat;
 pub(crate) mod netcat_udp;
 pub mod otlp;

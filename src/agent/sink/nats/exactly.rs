@@ -24,13 +24,13 @@ use super::batch::{self, BatchError, Msg, ERR_WRONG_LAST_SEQUENCE};
 use super::message::to_msg;
 use super::progress::{Progress, Ranges};
 use super::NatsSink;
+use crate::agent::failpoint;
 use crate::agent::sink::{Delivery, Poisoned, SinkError, SinkErrorKind};
 
 /// Attempts of one take when the fence fails (each reads the records back first).
 pub(super) const FENCE_TRIES: usize = 3;
 
-/// The header a progress record carries (its origin), so readers can tell records from events.
-pub(crate) const PROGRESS_HEADER: &str = "Sluice-Progress";
+use crate::agent::nats::PROGRESS_HEADER;
 
 /// One take's messages, before the records are added.
 struct Plan {
@@ -126,7 +126,7 @@ async fn attempt_batch(sink: &mut NatsSink, plan: &Plan) -> Result<(), Attempt> 
         tracing::info!(sink = %sink.name, dropped, "dropped events the stream already holds (their batch was stored before a failure or a restart)");
     }
     // Only the origins with an event still to send get a record.
-    ranges.retain(|o, r| sink.progress.get(o).map_or(true, |p| p.ranges != *r));
+    ranges.retain(|o, r| sink.progress.get(o).is_none_or(|p| p.ranges != *r));
     if out.is_empty() {
         return Ok(());
     }
@@ -177,6 +177,7 @@ async fn commit(
                     },
                 );
             }
+            failpoint::hold(failpoint::NATS_SINK_STORED).await;
             Ok(())
         }
         Ok(ack) => {

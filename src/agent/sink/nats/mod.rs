@@ -56,7 +56,13 @@ pub(crate) struct NatsSink {
     /// Per origin, its progress record as last read or written (none: read it first).
     progress: HashMap<u64, Progress>,
     poisoned: Vec<Poisoned>,
+    /// The last reason `prepare` failed and when it was logged (the runner logs a failed
+    /// prepare only at debug).
+    last_refusal: Option<(String, std::time::Instant)>,
 }
+
+/// Least time between two log lines of the same reason the sink cannot start.
+const REFUSAL_LOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl std::fmt::Debug for NatsSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -80,6 +86,7 @@ impl NatsSink {
             down: DownSince::default(),
             progress: HashMap::new(),
             poisoned: Vec::new(),
+            last_refusal: None,
         }
     }
 
@@ -105,6 +112,7 @@ impl NatsSink {
                 }
                 Err(why) => {
                     self.count(SinkCounter::ConnectionFailed);
+                    self.refused(&why);
                     return Err(self.err(SinkErrorKind::Connect, why));
                 }
             }
@@ -115,12 +123,27 @@ impl NatsSink {
                     Ok(s) => self.stream = Some(s),
                     Err(why) => {
                         self.down.down();
+                        self.refused(&why);
                         return Err(self.err(SinkErrorKind::Config, why));
                     }
                 }
             }
         }
         Ok(())
+    }
+
+    /// Logs why the sink cannot start: at once when the reason is new, else every
+    /// [`REFUSAL_LOG_INTERVAL`].
+    fn refused(&mut self, why: &str) {
+        let now = std::time::Instant::now();
+        let quiet = self
+            .last_refusal
+            .as_ref()
+            .is_some_and(|(w, at)| w == why && now.duration_since(*at) < REFUSAL_LOG_INTERVAL);
+        if !quiet {
+            tracing::error!(sink = %self.name, "cannot deliver: {why}");
+            self.last_refusal = Some((why.to_owned(), now));
+        }
     }
 
     /// The stream `name`, if it exists and can take what this sink publishes.

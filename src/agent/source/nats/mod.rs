@@ -1,0 +1,190 @@
+//! The `nats` source (Sluice's own): a durable pull consumer (`consumer`, created if missing,
+//! explicit acknowledgements) on `stream`, batches of up to `batchSize` messages, each put
+//! into the channels in one transaction per channel.
+//!
+//! Delivery: a batch's messages are acknowledged only after the channel processor committed
+//! the batch. A crash between the two has the server deliver them again after `ackWait`;
+//! each event's id comes from the stream and the message's stream sequence (`record.rs`), so
+//! a file channel that committed the batch drops the redelivery: exactly once from the stream
+//! into the channel. Explicit (not cumulative) acknowledgements let several collectors share
+//! one durable consumer (the scale-out of docs/nats.md) without one acknowledging another's
+//! messages.
+//!
+//! Progress records of a nats sink (`Sluice-Progress` header) are acknowledged and not put.
+//! The connection and the consumer are retried every [`RETRY`] while they cannot be had,
+//! the error logged and the `ConnectionDownMillis` gauge growing.
+
+pub(crate) mod config;
+pub(crate) mod record;
+
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{pull, AckPolicy, Consumer};
+use async_nats::jetstream::Message;
+use futures::StreamExt;
+
+pub(crate) use config::NatsSourceConfig;
+use record::{origin, to_record, Record};
+
+use super::{SourceCtx, SourceError};
+use crate::agent::backoff::Backoff;
+use crate::agent::failpoint;
+use crate::agent::metrics::SourceCounter;
+use crate::agent::nats::{connect, DownSince};
+use crate::agent::source::contract::{BACKOFF_MAX, BACKOFF_STEP};
+use sluice_core::Event;
+
+/// Pause before trying again to connect or to get the consumer.
+pub(crate) const RETRY: Duration = Duration::from_secs(2);
+/// Longest a fetch waits for its first message.
+pub(crate) const FETCH_EXPIRES: Duration = Duration::from_secs(1);
+
+/// The consumer and what the events' ids are derived from.
+struct Opened {
+    client: async_nats::Client,
+    consumer: Consumer<pull::Config>,
+    origin: u64,
+}
+
+/// Runs the source until it is stopped.
+pub(crate) async fn run(cfg: NatsSourceConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
+    let down = DownSince::default();
+    down.gauge(&ctx.counters);
+    let mut stop = ctx.stop.clone();
+    let opened = loop {
+        match open(&cfg, &ctx.name, &down).await {
+            Ok(o) => break o,
+            Err(why) => {
+                tracing::error!(source = %ctx.name, "{why}");
+                if stop.sleep(RETRY).await {
+                    return Ok(());
+                }
+            }
+        }
+    };
+    while !ctx.stop.is_set() {
+        let msgs = fetch(&cfg, &opened, &mut ctx).await;
+        if msgs.is_empty() {
+            continue;
+        }
+        let events = events(&msgs, opened.origin, &ctx);
+        if !events.is_empty()
+            && !ctx
+                .put_with_backoff(events, Backoff::linear(BACKOFF_STEP, BACKOFF_MAX))
+                .await
+        {
+            // Stopped before the channel took the batch: not acknowledged, delivered again.
+            break;
+        }
+        failpoint::hold(failpoint::NATS_SOURCE_CHANNEL_COMMITTED).await;
+        for m in &msgs {
+            if let Err(e) = m.ack().await {
+                tracing::warn!(source = %ctx.name, error = %e, "acknowledgement not sent; the message comes again after ackWait and the channel drops it");
+            }
+        }
+        let _ = opened.client.flush().await;
+    }
+    Ok(())
+}
+
+/// Connects, reads the stream's identity and gets (or creates) the durable consumer.
+async fn open(cfg: &NatsSourceConfig, name: &str, down: &DownSince) -> Result<Opened, String> {
+    let client = connect(&format!("source {name}"), &cfg.conn, down.clone()).await?;
+    let js = async_nats::jetstream::new(client.clone());
+    let url = cfg.conn.url();
+    let stream = js.get_stream(&cfg.stream).await.map_err(|e| {
+        down.down();
+        format!(
+            "cannot read stream {:?} at {url}: {e}; does it exist, and is JetStream enabled there?",
+            cfg.stream
+        )
+    })?;
+    let info = stream.cached_info();
+    let origin = origin(&info.config.name, info.created.unix_timestamp_nanos());
+    let config = pull::Config {
+        durable_name: Some(cfg.consumer.clone()),
+        ack_policy: AckPolicy::Explicit,
+        ack_wait: cfg.ack_wait,
+        max_ack_pending: cfg.max_ack_pending,
+        filter_subject: cfg.subject.clone().unwrap_or_default(),
+        ..Default::default()
+    };
+    let consumer = stream
+        .get_or_create_consumer(&cfg.consumer, config)
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot get or create consumer {:?} of stream {:?} at {url}: {e}",
+                cfg.consumer, cfg.stream
+            )
+        })?;
+    tracing::info!(source = %name, stream = %cfg.stream, consumer = %cfg.consumer, origin = %format!("{origin:016x}"), "nats source consuming");
+    Ok(Opened {
+        client,
+        consumer,
+        origin,
+    })
+}
+
+/// Up to `batchSize` messages, waiting at most [`FETCH_EXPIRES`] (or until stopped).
+async fn fetch(cfg: &NatsSourceConfig, o: &Opened, ctx: &mut SourceCtx) -> Vec<Message> {
+    let mut out = Vec::new();
+    let batch = o
+        .consumer
+        .fetch()
+        .max_messages(cfg.batch_size)
+        .expires(FETCH_EXPIRES)
+        .messages()
+        .await;
+    let mut batch = match batch {
+        Ok(b) => b,
+        Err(e) => {
+            ctx.counters.add(SourceCounter::GenericProcessingFail, 1);
+            tracing::warn!(source = %ctx.name, error = %e, "fetch failed");
+            let _ = ctx.stop.sleep(RETRY).await;
+            return out;
+        }
+    };
+    let mut stop = ctx.stop.clone();
+    loop {
+        let next = tokio::select! {
+            _ = stop.wait() => break,
+            n = batch.next() => n,
+        };
+        match next {
+            Some(Ok(m)) => out.push(m),
+            Some(Err(e)) => {
+                tracing::debug!(source = %ctx.name, error = %e, "fetch ended");
+                break;
+            }
+            None => break,
+        }
+    }
+    out
+}
+
+/// The batch's events (progress records and unnumbered messages left out).
+fn events(msgs: &[Message], origin: u64, ctx: &SourceCtx) -> Vec<Event> {
+    let mut out = Vec::with_capacity(msgs.len());
+    for m in msgs {
+        match to_record(m, origin) {
+            Record::Event(e) => out.push(e),
+            Record::Progress => {}
+            Record::Unnumbered(why) => {
+                ctx.counters.add(SourceCounter::EventReadFail, 1);
+                tracing::warn!(source = %ctx.name, subject = %m.subject, "message without a stream sequence skipped: {why}");
+            }
+        }
+    }
+    out
+}
+
+impl crate::agent::source::BuildSource for NatsSourceConfig {
+    fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    fn run(&self, ctx: SourceCtx) -> crate::agent::source::SourceTask {
+        Box::pin(run(self.clone(), ctx))
+    }
+}
