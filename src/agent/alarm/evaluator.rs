@@ -73,6 +73,7 @@ impl Evaluator {
             }
         }
         board.tick_upstreams(now);
+        board.tick_losses(now);
     }
 }
 

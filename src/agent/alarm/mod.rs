@@ -1,5 +1,5 @@
 //! Alarms: rules on metrics ([`rule`], sampled by [`evaluator`]), the upstream-gone alarm of
-//! the RPC sources ([`upstreams`]), and the [`AlarmBoard`] that holds the active alarms,
+//! the RPC sources ([`upstreams`]), the lines-lost alarm of the file sources ([`loss`]), and the [`AlarmBoard`] that holds the active alarms,
 //! writes a log line per raise (WARN, ERROR for `error`/`critical`) and per clear (INFO), and
 //! hands a [`Notice`] to the notifiers ([`notify`]: bounded queues, never blocking the caller).
 //! `GET /alarms` lists the board ([`http`]).
@@ -12,6 +12,7 @@ pub(crate) mod body;
 pub(crate) mod config;
 pub(crate) mod evaluator;
 pub(crate) mod http;
+pub(crate) mod loss;
 pub(crate) mod notice;
 pub(crate) mod notify;
 pub(crate) mod rule;
@@ -37,6 +38,8 @@ pub struct AlarmBoard {
     active: Mutex<BTreeMap<String, Alarm>>,
     dispatcher: Mutex<Option<notify::Dispatcher>>,
     upstreams: Mutex<BTreeMap<String, Arc<Mutex<Upstreams>>>>,
+    /// The loss windows of the file sources, by source ([`loss`]).
+    losses: Mutex<BTreeMap<String, Arc<Mutex<loss::LossWindow>>>>,
     counters: Arc<CounterGroup>,
 }
 
@@ -47,6 +50,7 @@ impl Default for AlarmBoard {
             active: Mutex::new(BTreeMap::new()),
             dispatcher: Mutex::new(None),
             upstreams: Mutex::new(BTreeMap::new()),
+            losses: Mutex::new(BTreeMap::new()),
             counters: CounterGroup::new("ALARMS", ALARM_COUNTERS),
         }
     }

@@ -18,4 +18,4 @@ pub(crate) use counter::Counter;
 pub use group::{CounterGroup, Gauges};
 pub use registry::Registry;
 pub(crate) use sink::{SinkCounter, SINK_COUNTERS};
-pub(crate) use source::{SourceCounter, SOURCE_COUNTERS};
+pub(crate) use source::{SourceCounter, SOURCE_COUNTERS, SOURCE_GAUGES};

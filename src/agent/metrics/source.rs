@@ -35,3 +35,38 @@ counters! {
         BytesLostUnread = "BytesLostUnreadCount",
     }
 }
+
+/// The gauges sources show beside Flume's counters, by name: the one list `config check`
+/// knows alarmable source metrics by (an alarm on another key is allowed, with a warning).
+/// TAILDIR names its gauges from here ([`taildir`]); a test checks that every gauge a TAILDIR
+/// source serves is listed.
+pub(crate) const SOURCE_GAUGES: &[&str] = &[
+    "OpenConnectionCount",
+    "CallsJoinedCount",
+    "UpstreamPeerCount",
+    "TlsHandshakesInProgress",
+    "TlsHandshakeRefusedCount",
+    "InflateRatioRefusedCount",
+    "KafkaPartitionsAssigned",
+    "HeldBytes",
+    "HeldBytesPeak",
+    taildir::DELETED_OPEN_BYTES,
+    taildir::DELETED_FILES_CLOSED,
+    taildir::DELETED_BYTES_SKIPPED,
+    taildir::LINES_LOST_RECENTLY,
+    taildir::BYTES_LOST_RECENTLY,
+];
+
+/// The names of TAILDIR's own gauges.
+pub(crate) mod taildir {
+    /// Bytes of deleted files the source still holds open.
+    pub(crate) const DELETED_OPEN_BYTES: &str = "DeletedOpenBytes";
+    /// Deleted files closed by a limit before they were read to their end.
+    pub(crate) const DELETED_FILES_CLOSED: &str = "DeletedFilesClosedCount";
+    /// Bytes those files had past their committed position.
+    pub(crate) const DELETED_BYTES_SKIPPED: &str = "DeletedBytesSkippedCount";
+    /// Lines given up unread within `lossWindow` (`/health` is degraded while above 0).
+    pub(crate) const LINES_LOST_RECENTLY: &str = "LinesLostRecently";
+    /// Bytes given up unread within `lossWindow`.
+    pub(crate) const BYTES_LOST_RECENTLY: &str = "BytesLostRecently";
+}

@@ -31,7 +31,8 @@ impl AlarmTask {
     }
 
     /// Hands the alarm configuration of `new` to the task; forgets the upstreams of RPC
-    /// sources no longer configured.
+    /// sources no longer configured, and the loss windows of
+    /// TAILDIR sources no longer configured.
     pub(crate) fn apply(&self, registry: &Registry, board: &AlarmBoard, new: &AgentConfig) {
         self.cfg.send_if_modified(|c| {
             let changed = *c != new.alarms;
@@ -47,6 +48,13 @@ impl AlarmTask {
             .map(|(n, _)| n.clone())
             .collect();
         board.retain_upstream_sources(&rpc_sources);
+        let file_sources = new
+            .sources
+            .iter()
+            .filter(|(_, s)| matches!(s.kind, crate::agent::registry::SourceKind::Taildir(_)))
+            .map(|(n, _)| n.clone())
+            .collect();
+        board.retain_loss_sources(&file_sources);
         // `ALARMS.notifiers` shows only where alarms are configured, so Flume's tools reading
         // `/metrics` of an agent without alarms see exactly Flume's component types.
         if new.alarms.rules.is_empty() && new.alarms.notifiers.is_empty() {

@@ -10,6 +10,12 @@
 //! or start threw, a class is missing), named with its class and exception. 200 with
 //! `{"status":"ok",...}` when there is none, else 503 naming each component and why.
 //!
+//! Degraded ([`degraded`]): the agent works but lost data recently: a TAILDIR source that gave
+//! up lines unread within its `lossWindow` (`LinesLostRecently` or `BytesLostRecently` above
+//! 0). 200 with `{"status":"degraded","degraded":[...]}` naming the source and the count (a
+//! probe that restarts on 503 must not restart an agent for lines it already lost); with a
+//! problem too, the 503 lists both.
+//!
 //! Readiness ([`Readiness`]) is set once the agent logs `agent started` (channels replayed,
 //! every component running, every source accepting input) and stays set through reloads;
 //! `/ready` answers 503 while a Java plugin's first JVM starts or while it cannot start, and
@@ -78,6 +84,37 @@ fn sink_problem(value: impl Fn(&str) -> Option<f64>) -> Option<String> {
     ))
 }
 
+/// Why a source is degraded, if it is: lines given up unread within its `lossWindow`.
+fn source_degraded(value: impl Fn(&str) -> Option<f64>) -> Option<String> {
+    use crate::agent::metrics::source::taildir::{BYTES_LOST_RECENTLY, LINES_LOST_RECENTLY};
+    let lines = value(LINES_LOST_RECENTLY).unwrap_or(0.0);
+    let bytes = value(BYTES_LOST_RECENTLY).unwrap_or(0.0);
+    if lines <= 0.0 && bytes <= 0.0 {
+        return None;
+    }
+    Some(format!(
+        "gave up {lines} lines ({bytes} bytes) unread within its lossWindow (the WARN \
+         \"file given up before it was read to its end\" names each file; LinesLostUnreadCount \
+         has the total)"
+    ))
+}
+
+/// Every degraded source of `registry`, in key order.
+pub(crate) fn degraded(registry: &Registry) -> Vec<Problem> {
+    registry
+        .groups()
+        .into_iter()
+        .filter(|(_, g)| g.kind() == "SOURCE")
+        .filter_map(|(key, group)| {
+            let reason = source_degraded(|k: &str| group.value(k))?;
+            Some(Problem {
+                component: key,
+                reason,
+            })
+        })
+        .collect()
+}
+
 /// Every Java plugin of the process that cannot start.
 fn java_problems() -> Vec<Problem> {
     crate::agent::java::status::failing()
@@ -123,15 +160,24 @@ fn answer_health(registry: &Registry, java: Vec<Problem>) -> (StatusCode, &'stat
         .iter()
         .filter(|(_, g)| matches!(g.kind(), "CHANNEL" | "SINK"))
         .count();
+    let listed = |v: &[Problem]| -> Vec<serde_json::Value> {
+        v.iter()
+            .map(|p| json!({"component": p.component, "reason": p.reason}))
+            .collect()
+    };
+    let lost = degraded(registry);
     if found.is_empty() {
-        let body = json!({"status": "ok", "checked": checked});
+        let body = if lost.is_empty() {
+            json!({"status": "ok", "checked": checked})
+        } else {
+            json!({"status": "degraded", "checked": checked, "degraded": listed(&lost)})
+        };
         return (StatusCode::OK, "application/json", format!("{body}\n"));
     }
-    let list: Vec<_> = found
-        .iter()
-        .map(|p| json!({"component": p.component, "reason": p.reason}))
-        .collect();
-    let body = json!({"status": "unhealthy", "checked": checked, "problems": list});
+    let mut body = json!({"status": "unhealthy", "checked": checked, "problems": listed(&found)});
+    if !lost.is_empty() {
+        body["degraded"] = json!(listed(&lost));
+    }
     (
         StatusCode::SERVICE_UNAVAILABLE,
         "application/json",
@@ -226,6 +272,30 @@ mod tests {
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v["problems"][1]["component"], "SINK.k1");
+    }
+
+    #[test]
+    fn a_source_that_lost_lines_recently_is_named_degraded_with_its_count() {
+        let r = Registry::for_agent("a1");
+        let s = CounterGroup::source();
+        with_gauges(
+            s.clone(),
+            vec![("LinesLostRecently", "42"), ("BytesLostRecently", "4200")],
+        );
+        r.register("r1", s);
+        let (status, _, body) = answer_health(&r, Vec::new());
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["status"], "degraded", "{body}");
+        assert_eq!(v["degraded"][0]["component"], "SOURCE.r1", "{body}");
+        let reason = v["degraded"][0]["reason"].as_str().unwrap();
+        assert!(reason.contains("42 lines (4200 bytes)"), "{reason}");
+        with_gauges(
+            r.groups()[0].1.clone(),
+            vec![("LinesLostRecently", "0"), ("BytesLostRecently", "0")],
+        );
+        let (_, _, body) = answer_health(&r, Vec::new());
+        assert!(body.contains("\"status\":\"ok\""), "{body}");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::agent::config::ctx::Ctx;
 use crate::agent::config::duration;
 use crate::agent::config::problem::Problem;
 use crate::agent::config::raw::{RawAgent, Section};
-use crate::agent::metrics::{CHANNEL_COUNTERS, SINK_COUNTERS, SOURCE_COUNTERS};
+use crate::agent::metrics::{CHANNEL_COUNTERS, SINK_COUNTERS, SOURCE_COUNTERS, SOURCE_GAUGES};
 
 mod keys;
 mod notifier;
@@ -50,7 +50,6 @@ const CHANNEL_GAUGES: &[&str] = &[
     "SealedSegmentCount",
 ];
 const SINK_GAUGES: &[&str] = &["ConnectionDownMillis"];
-const SOURCE_GAUGES: &[&str] = &["OpenConnectionCount", "UpstreamPeerCount"];
 
 /// Every alarm rule and notifier of an agent.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

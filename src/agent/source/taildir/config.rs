@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::agent::alarm::loss::{LOSS_WINDOW_DEFAULT, LOSS_WINDOW_MAX, LOSS_WINDOW_MIN};
 use crate::agent::config::ctx::Ctx;
 use crate::agent::config::limits::DURATION_MS_MAX;
 use crate::agent::source::multiline::{self, MultilineConfig};
@@ -79,6 +80,12 @@ pub struct TaildirConfig {
     /// rotated-away files the spool keeps on disk by hard links once their own names are
     /// gone (see [`super::spool`]); past it the oldest are given up and counted.
     pub spool_bytes: u64,
+    /// `lossAlarm` (Sluice; default true): the built-in alarm `<source>.linesLost` is raised
+    /// while lines were given up unread within `lossWindow`.
+    pub loss_alarm: bool,
+    /// `lossWindow` (Sluice; default 10 min): how long a loss keeps that alarm raised and
+    /// `/health` degraded.
+    pub loss_window: Duration,
     /// `multiline.*` (Sluice, Beats' keys): lines joined into events; positions move only
     /// past whole events.
     pub multiline: Option<MultilineConfig>,
@@ -98,11 +105,10 @@ fn expand_home(p: &str) -> PathBuf {
     }
 }
 
-/// `closeDeletedAfter`: milliseconds as Flume's other TAILDIR times, or with a unit (`10m`).
-fn close_deleted_after(cx: &mut Ctx<'_>) -> Option<Duration> {
-    let v = cx.get("closeDeletedAfter")?;
+/// A time in milliseconds as Flume's other TAILDIR times, or with a unit (`10m`).
+fn ms_or_duration(v: &str) -> Result<Duration, String> {
     let t = v.trim();
-    let parsed = if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
         t.parse::<u64>()
             .ok()
             .filter(|ms| *ms <= DURATION_MS_MAX)
@@ -110,8 +116,35 @@ fn close_deleted_after(cx: &mut Ctx<'_>) -> Option<Duration> {
             .ok_or_else(|| format!("must be at most {DURATION_MS_MAX} ms, got {v:?}"))
     } else {
         crate::agent::config::duration::parse(t).map_err(|e| e.to_string())
+    }
+}
+
+/// `lossWindow`: how long a loss keeps the `linesLost` alarm raised and `/health` degraded,
+/// 1 s to 24 h (default [`LOSS_WINDOW_DEFAULT`]).
+fn loss_window(cx: &mut Ctx<'_>) -> Duration {
+    let Some(v) = cx.get("lossWindow") else {
+        return LOSS_WINDOW_DEFAULT;
     };
-    match parsed {
+    match ms_or_duration(&v) {
+        Ok(d) if (LOSS_WINDOW_MIN..=LOSS_WINDOW_MAX).contains(&d) => d,
+        Ok(_) => {
+            cx.error(
+                "lossWindow",
+                format!("must be between 1s and 24h, got {v:?}"),
+            );
+            LOSS_WINDOW_DEFAULT
+        }
+        Err(e) => {
+            cx.error("lossWindow", e);
+            LOSS_WINDOW_DEFAULT
+        }
+    }
+}
+
+/// `closeDeletedAfter`: milliseconds as Flume's other TAILDIR times, or with a unit (`10m`).
+fn close_deleted_after(cx: &mut Ctx<'_>) -> Option<Duration> {
+    let v = cx.get("closeDeletedAfter")?;
+    match ms_or_duration(&v) {
         Ok(d) if !d.is_zero() => Some(d),
         Ok(_) => {
             cx.error(
@@ -252,6 +285,8 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<TaildirConfig> {
         close_deleted_after: close_deleted_after(cx),
         max_deleted_open_bytes: cx.u64("maxDeletedOpenBytes", 0, 0, u64::MAX),
         spool_bytes: cx.u64("spoolBytes", SPOOL_BYTES_DEFAULT, 0, u64::MAX),
+        loss_alarm: cx.bool("lossAlarm", true),
+        loss_window: loss_window(cx),
         multiline: multiline::config::parse(cx),
         filegroups: groups,
     };

@@ -3,6 +3,10 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::agent::metrics::source::taildir::{
+    DELETED_BYTES_SKIPPED, DELETED_FILES_CLOSED, DELETED_OPEN_BYTES,
+};
+
 /// What the deleted-file limits saw and did, for the source's metrics.
 #[derive(Debug, Default)]
 pub(crate) struct DeletedStats {
@@ -19,15 +23,15 @@ impl DeletedStats {
     pub(crate) fn gauges(&self) -> Vec<(&'static str, String)> {
         vec![
             (
-                "DeletedOpenBytes",
+                DELETED_OPEN_BYTES,
                 self.open_bytes.load(Ordering::Relaxed).to_string(),
             ),
             (
-                "DeletedFilesClosedCount",
+                DELETED_FILES_CLOSED,
                 self.closed.load(Ordering::Relaxed).to_string(),
             ),
             (
-                "DeletedBytesSkippedCount",
+                DELETED_BYTES_SKIPPED,
                 self.skipped_bytes.load(Ordering::Relaxed).to_string(),
             ),
         ]

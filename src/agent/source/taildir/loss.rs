@@ -4,11 +4,20 @@
 //! its descriptor or spool link, so exactly), or, when no byte of it can be read any more,
 //! estimated from its bytes at the source's mean line length (and the WARN says so). The
 //! counts go to `LinesLostUnreadCount` and `BytesLostUnreadCount`; one WARN names the file,
-//! its size, what was lost and why.
+//! its size, what was lost and why. Each loss is noted in the source's loss window on the
+//! alarm board too ([`crate::agent::alarm::loss`]): the built-in alarm `<source>.linesLost`
+//! and `/health`'s `degraded` (gauges `LinesLostRecently`, `BytesLostRecently`).
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::Arc;
+use std::time::Instant;
 
+use parking_lot::Mutex;
+
+use super::loss_file::{GivenUp, LossState, GIVEN_UP_MAX};
+use crate::agent::alarm::loss::LossWindow;
+use crate::agent::metrics::source::taildir::{BYTES_LOST_RECENTLY, LINES_LOST_RECENTLY};
 use crate::agent::metrics::{CounterGroup, SourceCounter};
 use crate::agent::source::file_lines::Line;
 
@@ -19,12 +28,21 @@ pub(crate) const COUNT_CHUNK_BYTES: usize = 1 << 20;
 #[derive(Debug, Default)]
 pub(crate) struct Lost {
     pub(crate) counters: Option<Arc<CounterGroup>>,
-    /// Lines and bytes lost unread since the source started.
+    /// The source's loss window on the alarm board.
+    pub(crate) window: Option<Arc<Mutex<LossWindow>>>,
+    /// Lines and bytes lost unread since the position file began (restored at start from
+    /// `<positionFile>.loss`).
     pub lines: u64,
     pub bytes: u64,
-    /// Lines and bytes handed out since the source started (their mean line length).
+    /// Lines and bytes handed out (their mean line length).
     read_lines: u64,
     read_bytes: u64,
+    /// Files given up whose position entries may still be on disk (until the next durable
+    /// position write): never counted again at a restart.
+    pub(crate) given_up: Vec<GivenUp>,
+    /// The sizes saved with the last durable position write before the start (for the saved
+    /// entries whose files are gone at the first scan).
+    pub(crate) recorded: BTreeMap<u64, u64>,
 }
 
 impl Lost {
@@ -43,6 +61,60 @@ impl Lost {
         bytes.div_ceil(mean)
     }
 
+    /// Takes up the state saved by the previous run (`<positionFile>.loss`).
+    pub(crate) fn restore(&mut self, s: LossState) {
+        self.lines = s.lines;
+        self.bytes = s.bytes;
+        self.read_lines = s.read_lines;
+        self.read_bytes = s.read_bytes;
+        self.given_up = s.given_up;
+        self.recorded = s.sizes;
+        self.show_totals();
+    }
+
+    /// Raises the source's counters to the totals (a restarted source keeps its counter
+    /// group: never added twice).
+    pub(crate) fn show_totals(&self) {
+        if let Some(c) = &self.counters {
+            let shown = |k: SourceCounter| c.get(k.flume_name());
+            let lines = self
+                .lines
+                .saturating_sub(shown(SourceCounter::LinesLostUnread));
+            let bytes = self
+                .bytes
+                .saturating_sub(shown(SourceCounter::BytesLostUnread));
+            c.add(SourceCounter::LinesLostUnread, lines);
+            c.add(SourceCounter::BytesLostUnread, bytes);
+        }
+    }
+
+    /// Remembers a file given up (its position entry may still be on disk).
+    pub(crate) fn note_given_up(&mut self, inode: u64, file: String) {
+        if self.given_up.len() >= GIVEN_UP_MAX {
+            self.given_up.remove(0);
+        }
+        self.given_up.push(GivenUp { inode, file });
+    }
+
+    /// Whether the saved entry of `inode` at `file` was counted already.
+    pub(crate) fn was_given_up(&self, inode: u64, file: &str) -> bool {
+        self.given_up
+            .iter()
+            .any(|g| g.inode == inode && g.file == file)
+    }
+
+    /// The state to save, with the followed files' `sizes`.
+    pub(crate) fn state(&self, sizes: BTreeMap<u64, u64>) -> LossState {
+        LossState {
+            lines: self.lines,
+            bytes: self.bytes,
+            read_lines: self.read_lines,
+            read_bytes: self.read_bytes,
+            given_up: self.given_up.clone(),
+            sizes,
+        }
+    }
+
     pub(crate) fn add(&mut self, lines: u64, bytes: u64) {
         self.lines += lines;
         self.bytes += bytes;
@@ -50,7 +122,19 @@ impl Lost {
             c.add(SourceCounter::LinesLostUnread, lines);
             c.add(SourceCounter::BytesLostUnread, bytes);
         }
+        if let Some(w) = &self.window {
+            w.lock().lost(Instant::now(), lines, bytes);
+        }
     }
+}
+
+/// The gauges of a loss window: lines and bytes lost within it.
+pub(crate) fn recent_gauges(w: &Mutex<LossWindow>) -> [(&'static str, String); 2] {
+    let (lines, bytes) = w.lock().recent(Instant::now());
+    [
+        (LINES_LOST_RECENTLY, lines.to_string()),
+        (BYTES_LOST_RECENTLY, bytes.to_string()),
+    ]
 }
 
 /// Complete lines (`\n`) and bytes from `from` to the end of `f`.

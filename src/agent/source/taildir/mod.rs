@@ -16,7 +16,8 @@
 //! [`watch`] (change events from `notify`), [`task`] (the async driver), [`deleted`]
 //! (`closeDeletedAfter`, `maxDeletedOpenBytes`: deleted files are not held open forever),
 //! [`spool`] (hard links keep unfinished rotated files through a full channel and a kill -9),
-//! [`loss`] (a file given up unread is counted to the line).
+//! [`loss`] (a file given up unread is counted to the line), [`loss_file`] (the count kept
+//! through a restart), [`gauges`] (every gauge served).
 
 #![allow(
     clippy::disallowed_types,
@@ -28,7 +29,9 @@ pub(crate) mod config;
 pub(crate) mod deleted;
 pub(crate) mod deleted_stats;
 pub(crate) mod fingerprint;
+pub(crate) mod gauges;
 pub(crate) mod loss;
+pub(crate) mod loss_file;
 pub(crate) mod origins;
 pub mod position;
 pub(crate) mod spool;

@@ -17,6 +17,7 @@
 //! batch's events and their ids.
 
 mod events;
+mod forgotten;
 mod give_up;
 mod scan;
 
@@ -94,6 +95,8 @@ pub struct Tailer {
     handed: HashMap<u64, u64>,
     /// Loss at the source ([`super::loss`]): counters and totals.
     pub(super) lost: super::loss::Lost,
+    /// Files read to their end and forgotten, known again if seen under a new name.
+    forgotten: forgotten::ForgottenFiles,
 }
 
 /// A forgotten file whose last batch is still in flight.
@@ -136,6 +139,7 @@ impl Tailer {
             releasing: BTreeMap::new(),
             handed: HashMap::new(),
             lost: Default::default(),
+            forgotten: Default::default(),
             cfg,
         })
     }
@@ -204,11 +208,20 @@ impl Tailer {
                 self.by_path.remove(&t.path);
             }
             self.order.remove(&(t.age.0, t.age.1, inode));
-            match self
-                .handed
-                .remove(&inode)
-                .filter(|e| *e > t.pos && !given_up)
-            {
+            let handed = self.handed.remove(&inode);
+            if given_up {
+                self.forgotten.drop_inode(inode);
+            } else {
+                self.forgotten.remember(forgotten::Forgotten {
+                    inode,
+                    pos: t.pos,
+                    read: handed.unwrap_or(t.pos).max(t.pos),
+                    born_ns: t.born_ns,
+                    fingerprint: t.fingerprint.clone(),
+                    origin: t.origin,
+                });
+            }
+            match handed.filter(|e| *e > t.pos && !given_up) {
                 Some(end) => {
                     let file = t.path.display().to_string();
                     let (pos, link) = (t.pos, t.spool);

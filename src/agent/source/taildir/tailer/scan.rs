@@ -11,7 +11,20 @@ use super::{Tailer, FOLLOWED_FILES_MAX};
 use crate::agent::source::file_id::born_ns;
 use crate::agent::source::multiline::Joiner;
 use crate::agent::source::taildir::fingerprint;
+use crate::agent::source::taildir::fingerprint::Fingerprint;
 use crate::agent::source::taildir::tail_file::TailFile;
+
+/// Where a newly followed file starts.
+struct Start {
+    /// Its committed position.
+    pos: u64,
+    /// Where reading goes on (past `pos` while a batch of it is in flight).
+    read: u64,
+    fingerprint: Option<Fingerprint>,
+    origin: Option<u64>,
+    /// Its spool link, when it has one already.
+    link: Option<PathBuf>,
+}
 
 impl Tailer {
     fn list(&mut self, gi: usize) -> Vec<PathBuf> {
@@ -88,21 +101,7 @@ impl Tailer {
         }
         if !self.scanned_once {
             self.scanned_once = true;
-            if !self.saved.is_empty() {
-                let sample: Vec<&str> = self
-                    .saved
-                    .values()
-                    .take(3)
-                    .map(|e| e.file.as_str())
-                    .collect();
-                tracing::warn!(
-                    position_file = %self.cfg.position_file.display(),
-                    entries = self.saved.len(),
-                    ?sample,
-                    "position entries match no followed file (files gone, or a position file from another host); ignored"
-                );
-                self.saved.clear();
-            }
+            self.count_saved_gone();
         }
     }
 
@@ -143,13 +142,24 @@ impl Tailer {
             return;
         }
         let inode = m.ino();
-        let mtime = m.modified().unwrap_or(SystemTime::UNIX_EPOCH);
         if self.files.len() >= FOLLOWED_FILES_MAX {
             tracing::warn!(file = %path.display(), limit = FOLLOWED_FILES_MAX, "too many followed files; not following this one");
             return;
         }
-        let fp = self.fingerprints.remove(&inode);
         let born = born_ns(m);
+        if let Some((f, link)) = self.found_again(inode, &path, born, m.len()) {
+            tracing::info!(file = %path.display(), inode, pos = f.pos, "a file read before is seen again under a matching name (renamed between two scans); following it on from where it was");
+            let start = Start {
+                pos: f.pos,
+                read: f.read,
+                fingerprint: f.fingerprint,
+                origin: f.origin,
+                link,
+            };
+            self.follow(path, gi, m, start);
+            return;
+        }
+        let fp = self.fingerprints.remove(&inode);
         let mut origin = None;
         let (pos, fp) = match self.saved.remove(&inode) {
             Some(e) if e.pos <= m.len() && fingerprint::rewritten(&path, inode, fp.as_ref()) => {
@@ -187,15 +197,32 @@ impl Tailer {
             }
         };
         tracing::info!(file = %path.display(), inode, pos, "following file");
+        let start = Start {
+            pos,
+            read: pos,
+            fingerprint: fp,
+            origin,
+            link: None,
+        };
+        self.follow(path, gi, m, start);
+    }
+
+    /// Follows the file at `path` (group `gi`, stated as `m`) from `start`.
+    fn follow(&mut self, path: PathBuf, gi: usize, m: &std::fs::Metadata, start: Start) {
+        let inode = m.ino();
+        let mtime = m.modified().unwrap_or(SystemTime::UNIX_EPOCH);
         self.by_path.insert(path.clone(), inode);
         let joiner = self.multiline.clone().map(Joiner::new);
-        let mut t = TailFile::new(path, inode, pos, gi, mtime).with_joiner(joiner);
-        t.fingerprint = fp;
-        t.origin = origin;
-        t.born_ns = born;
+        let mut t = TailFile::new(path, inode, start.read, gi, mtime).with_joiner(joiner);
+        t.pos = start.pos;
+        t.fingerprint = start.fingerprint;
+        t.origin = start.origin;
+        t.born_ns = born_ns(m);
         t.size_seen = m.len();
         t.age = (self.scans, mtime);
-        t.spool = self.spool.link(&t.path, inode, m.dev());
+        t.spool = start
+            .link
+            .or_else(|| self.spool.link(&t.path, inode, m.dev()));
         self.order.insert((t.age.0, mtime, inode));
         self.files.insert(inode, t);
     }

@@ -9,7 +9,7 @@ use super::PLAIN_WRITE_INTERVAL;
 use crate::agent::atomic_file;
 use crate::agent::source::taildir::config::TaildirConfig;
 use crate::agent::source::taildir::tailer::Tailer;
-use crate::agent::source::taildir::{fingerprint, origins, position};
+use crate::agent::source::taildir::{fingerprint, gauges, loss_file, origins, position};
 use crate::agent::source::{SourceCtx, SourceError, SourceErrorKind};
 
 /// The tailer restored from the position file (positions, fingerprints, origins) with its
@@ -20,7 +20,7 @@ pub(super) async fn open_tail(
 ) -> Result<Tail, SourceError> {
     let pos_file = cfg.position_file.clone();
     let p = pos_file.clone();
-    let (saved, (fingerprints, origins)) = tokio::task::spawn_blocking(move || {
+    let (saved, (fingerprints, origins), loss) = tokio::task::spawn_blocking(move || {
         if let Some(dir) = p.parent() {
             if let Err(e) = std::fs::create_dir_all(dir) {
                 tracing::error!(dir = %dir.display(), error = %e, "cannot create the position file's directory");
@@ -29,6 +29,7 @@ pub(super) async fn open_tail(
         (
             position::load(&p),
             (fingerprint::load(&p), origins::Origins::load(&p)),
+            loss_file::load(&p),
         )
     })
     .await
@@ -37,15 +38,15 @@ pub(super) async fn open_tail(
         .map_err(|e| ctx.fail(SourceErrorKind::Disk, e.to_string()))?;
     tailer.restore_fingerprints(fingerprints);
     tailer.restore_origins(origins);
-    tailer.count_loss_to(ctx.counters.clone());
+    tailer.restore_loss(loss);
+    let window = ctx
+        .alarms
+        .loss_window(&ctx.name, cfg.loss_window, cfg.loss_alarm);
+    tailer.count_loss_to(ctx.counters.clone(), window.clone());
     let stats = tailer.deleted_stats();
     let rules = tailer.multiline_rules();
     ctx.counters.set_gauges(Box::new(move || {
-        let mut g = stats.gauges();
-        if let Some(r) = &rules {
-            g.extend(r.held().gauges());
-        }
-        g
+        gauges::served(&stats, rules.as_ref().map(|r| r.held()), &window)
     }));
     Ok(Tail {
         tailer,
@@ -69,7 +70,9 @@ pub(super) struct Tail {
 impl Tail {
     /// Writes the tailer's positions ([`PosWriter::write`]).
     pub(super) fn save(&mut self, idle: bool, cfg: &TaildirConfig) {
-        self.pos.write(&self.tailer, idle, cfg);
+        if self.pos.write(&self.tailer, idle, cfg) {
+            self.tailer.loss_positions_saved();
+        }
     }
 
     /// Writes the position file after a trip that found nothing to read: durably (with the
@@ -160,9 +163,9 @@ impl PosWriter {
         }
     }
 
-    /// Writes the position file (Flume's) and, before a durable write, the fingerprints
-    /// beside it. Runs on the blocking pool.
-    fn write(&mut self, t: &Tailer, idle: bool, cfg: &TaildirConfig) {
+    /// Writes the position file (Flume's) and, before a durable write, the fingerprints and
+    /// the loss state beside it; whether a durable write was made. Runs on the blocking pool.
+    fn write(&mut self, t: &Tailer, idle: bool, cfg: &TaildirConfig) -> bool {
         let bytes = position::render(&t.positions());
         let changed = bytes != self.last;
         if changed {
@@ -183,7 +186,7 @@ impl PosWriter {
                 .last_written
                 .is_none_or(|t| t.elapsed() >= PLAIN_WRITE_INTERVAL);
         if !(durable || changed && plain_due) {
-            return;
+            return false;
         }
         let res = (|| {
             // With the durable writes (and a new file's first) only: an older fingerprint
@@ -192,6 +195,9 @@ impl PosWriter {
             if durable || young {
                 let fp_bytes = fingerprint::render(&fps);
                 atomic_file::replace(&fingerprint::path_of(&self.path), &fp_bytes, durable)?;
+            }
+            if durable {
+                loss_file::save(&self.path, &t.loss_state())?;
             }
             atomic_file::replace(&self.path, &bytes, durable)
         })();
@@ -210,6 +216,7 @@ impl PosWriter {
                     self.durable_pending = false;
                     self.last_durable = Some(Instant::now());
                 }
+                durable
             }
             Err(e) => {
                 // The channel already has the events: a position not saved costs duplicates
@@ -218,6 +225,7 @@ impl PosWriter {
                     tracing::error!(position_file = %self.path.display(), error = %e, "cannot write the position file; a crash now would re-send events");
                 }
                 self.failing = true;
+                false
             }
         }
     }
