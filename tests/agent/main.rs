@@ -28,6 +28,7 @@ mod agent_sources;
 mod alarm_fill;
 mod alarm_reload;
 mod alarm_upstream;
+mod channel_byte_bound;
 mod components_properties;
 mod components_routing;
 mod config_diagnostics;

@@ -31,7 +31,7 @@ mod wal;
 
 pub use channel::adopt;
 pub use channel::config::{
-    split_aliases, DirectIo, EncryptionConfig, KeysError, IGNORED_KEYS, KNOWN_KEYS,
+    parse_size, split_aliases, DirectIo, EncryptionConfig, KeysError, IGNORED_KEYS, KNOWN_KEYS,
 };
 pub use channel::{
     Backlog, CacheBudget, Cached, ChannelError, ChannelStats, ConfigError, ConfigWarning,

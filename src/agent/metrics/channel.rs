@@ -26,6 +26,12 @@ pub(crate) enum ChannelGauge {
     Capacity,
     /// `Size` as a percentage of `Capacity`.
     FillPercentage,
+    /// Bytes of the channel's files under its directories (file channel).
+    SizeBytes,
+    /// `capacityBytes` (file channel; 0: no byte bound).
+    CapacityBytes,
+    /// Puts refused at `capacityBytes` since the open (file channel).
+    FullBytes,
     /// Failed puts (file channel).
     PutErrors,
     /// Failed takes (file channel).
@@ -77,6 +83,9 @@ impl ChannelGauge {
             ChannelGauge::Size => "ChannelSize",
             ChannelGauge::Capacity => "ChannelCapacity",
             ChannelGauge::FillPercentage => "ChannelFillPercentage",
+            ChannelGauge::SizeBytes => "ChannelSizeBytes",
+            ChannelGauge::CapacityBytes => "ChannelCapacityBytes",
+            ChannelGauge::FullBytes => "ChannelFullBytesCount",
             ChannelGauge::PutErrors => "EventPutErrorCount",
             ChannelGauge::TakeErrors => "EventTakeErrorCount",
             ChannelGauge::CheckpointWriteErrors => "CheckpointWriteErrorCount",

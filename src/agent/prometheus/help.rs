@@ -77,6 +77,13 @@ fn channel(key: &str) -> Option<&'static str> {
         "ChannelFillPercentage" => "Queued events as a percentage (0 to 100) of the capacity.",
         "EventPutErrorCount" => "Puts the file channel failed.",
         "EventTakeErrorCount" => "Takes the file channel failed.",
+        "ChannelSizeBytes" => "Bytes of the file channel's files under its directories.",
+        "ChannelCapacityBytes" => {
+            "Bytes the file channel's files may take (capacityBytes; 0: no bound)."
+        }
+        "ChannelFullBytesCount" => {
+            "Puts refused since the open because the files reached capacityBytes."
+        }
         "CheckpointWriteErrorCount" => "Checkpoint writes that failed.",
         "CheckpointBackupWriteErrorCount" => "Backup checkpoint writes that failed.",
         "Open" => "1 while the channel is open.",

@@ -55,6 +55,9 @@ impl RouteError {
 
     /// Whether a required channel was full.
     pub fn is_full(&self) -> bool {
-        matches!(self.channel_error(), Some(AgentChannelError::Full { .. }))
+        matches!(
+            self.channel_error(),
+            Some(AgentChannelError::Full { .. } | AgentChannelError::FullBytes { .. })
+        )
     }
 }

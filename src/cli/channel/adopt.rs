@@ -249,6 +249,15 @@ fn target_props(
 }
 
 /// Whether a target was named (its directories, `--in-place`): a dry run then checks it.
+/// The events of a finished adoption the target holds (`adopt.done`): a rerun, dry or real,
+/// has nothing to adopt, and must not read the new channel's files as Flume's.
+fn finished(target: Option<&FileChannelConfig>) -> anyhow::Result<Option<u64>> {
+    let Some(t) = target else {
+        return Ok(None);
+    };
+    Ok(sluice_core::adopt::read_done(&StdFs, &t.checkpoint_dir)?)
+}
+
 fn names_target(args: &AdoptArgs) -> bool {
     args.in_place || args.checkpoint_dir.is_some()
 }
@@ -262,6 +271,14 @@ fn run_adopt(args: AdoptArgs) -> anyhow::Result<i32> {
     } else {
         None
     };
+    if let Some(events) = finished(target.as_ref())? {
+        println!(
+            "nothing to adopt: {} holds a finished adoption of {events} events ({}); the channel is ready",
+            target.as_ref().map_or(String::new(), |t| t.checkpoint_dir.display().to_string()),
+            sluice_core::adopt::ADOPT_DONE
+        );
+        return Ok(OK);
+    }
     if args.dry_run {
         let (code, survey) = report(&flume, &keys)?;
         return match &target {
@@ -285,15 +302,6 @@ fn run_adopt(args: AdoptArgs) -> anyhow::Result<i32> {
         allow_plaintext: args.allow_plaintext,
     };
     let done = adopt(Arc::new(StdFs), &req).context("the adoption stopped")?;
-    if done.already_done {
-        println!(
-            "nothing to adopt: {} holds a finished adoption of {} events ({}); the channel is ready",
-            target.checkpoint_dir.display(),
-            done.events,
-            sluice_core::adopt::ADOPT_DONE
-        );
-        return Ok(OK);
-    }
     if let Some(r) = &done.report {
         print_report(r);
     }

@@ -70,6 +70,9 @@ pub(super) fn checkpoint(inner: &Inner) -> Result<(), ChannelError> {
     super::gc::delete_unneeded_segments(inner, &position_segments)?;
     // Free what a few live events still pin; the next checkpoint deletes it.
     super::compact::compact(inner, &position_segments)?;
+    if inner.bound.limit() > 0 {
+        inner.bound.measure(inner.fs.as_ref(), &inner.config);
+    }
     Ok(())
 }
 

@@ -7,8 +7,10 @@
 //! a transaction held for a long time, once it lets them go). After each checkpoint, every such
 //! old segment (wholly before its directory's replay position, not active, at least
 //! [`COMPACT_MIN_SEGMENT_BYTES`] or half of `maxFileSize` long) with at most
-//! [`COMPACT_MAX_EVENTS`] live events, none of them in flight, has them rewritten to the active
-//! segment of a directory: transactions of at most [`COPY_CHUNK_EVENTS`] put records (each a
+//! [`COMPACT_MAX_EVENTS`] live events, none of them in flight, all near the head of the queue
+//! and in the second half of the segment (at least half of it taken, so that a copy never
+//! writes more than it frees: under `capacityBytes` small segments of wholly live events were
+//! all copied at each checkpoint), has them rewritten to the active segment of a directory: transactions of at most [`COPY_CHUNK_EVENTS`] put records (each a
 //! short append, so commits to the same directory never wait long behind the copy) that keep
 //! the events' **original sequence numbers** (their queue keys), so their places in the queue
 //! do not change. Replay
@@ -24,11 +26,13 @@
 //! there. Like commits, the chunks go through the write ledger, so a checkpoint never waits
 //! for them.
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
 use super::error::ChannelError;
 use super::inner::Inner;
 use super::ledger::{Pending, Ticket};
+use super::state::ReadyQueue;
 use super::transaction::{PutSeqs, TxnRecords};
 use crate::event::Event;
 use crate::wal::readahead::ReadAhead;
@@ -42,6 +46,9 @@ pub const COMPACT_MAX_EVENTS: u64 = 1000;
 /// many times what it writes, and the small segment left by each reopen is not rewritten on
 /// every restart.
 pub const COMPACT_MIN_SEGMENT_BYTES: u64 = 16 << 20;
+/// Queue entries looked at from the head (under the queue lock) to find the segments worth
+/// compacting: a segment whose live events are not all among them is not at the head.
+const HEAD_SCAN: usize = 4 * COMPACT_MAX_EVENTS as usize;
 /// Queue entries looked at (from the head, under the queue lock) to find a segment's events.
 const SCAN_BUDGET: usize = 100_000;
 /// Events per transaction of a copy forward: each is one append under the writer's lock,
@@ -51,7 +58,7 @@ pub const COPY_CHUNK_EVENTS: usize = 100;
 /// Copies forward the live events of every old segment that holds only a few; returns how
 /// many events were copied.
 pub(super) fn compact(inner: &Inner, positions: &[u32]) -> Result<u64, ChannelError> {
-    let min_len = COMPACT_MIN_SEGMENT_BYTES.min(inner.config.max_file_size_bytes / 2);
+    let min_len = COMPACT_MIN_SEGMENT_BYTES.min(inner.config.segment_bytes_max() / 2);
     // The table is read before the queue lock, which is held only to read live counts.
     let old: Vec<(u32, crate::wal::table::SegmentEntry)> = inner
         .table
@@ -59,23 +66,47 @@ pub(super) fn compact(inner: &Inner, positions: &[u32]) -> Result<u64, ChannelEr
         .into_iter()
         .filter(|(id, e)| positions.get(e.dir_index).is_some_and(|p| id < p))
         .collect();
-    let few: Vec<(u32, u64, crate::wal::table::SegmentEntry)> = {
+    let few: Vec<(u32, u64, u32, crate::wal::table::SegmentEntry)> = {
         let st = inner.state.lock();
+        let head = head_segments(st.ready());
         old.into_iter()
             .map(|(id, e)| (id, st.live_in(id), e))
             .filter(|(_, live, _)| (1..=COMPACT_MAX_EVENTS).contains(live))
+            .filter_map(|(id, live, e)| match head.get(&id) {
+                // Every live event of the segment is near the head of the queue.
+                Some(&(n, first)) if n == live => Some((id, live, first, e)),
+                _ => None,
+            })
             .collect()
     };
+    // Worth copying only when at least half of the segment is taken: its live events are
+    // its last ones (the queue is FIFO), from the first one's offset to its end.
     let candidates: Vec<(u32, u64)> = few
         .into_iter()
-        .filter(|(_, _, e)| e.file.len().is_ok_and(|len| len >= min_len))
-        .map(|(id, live, _)| (id, live))
+        .filter(|(_, _, first, e)| {
+            e.file
+                .len()
+                .is_ok_and(|len| len >= min_len && len - u64::from(*first).min(len) <= len / 2)
+        })
+        .map(|(id, live, _, _)| (id, live))
         .collect();
     let mut copied = 0;
     for (segment, live) in candidates {
         copied += copy_forward(inner, segment, live)?;
     }
     Ok(copied)
+}
+
+/// Per segment, the live events among the first [`HEAD_SCAN`] of the queue and the lowest
+/// offset among them.
+fn head_segments(ready: &ReadyQueue) -> HashMap<u32, (u64, u32)> {
+    let mut head: HashMap<u32, (u64, u32)> = HashMap::new();
+    for (_, ptr) in ready.iter().take(HEAD_SCAN) {
+        let e = head.entry(ptr.segment).or_insert((0, ptr.offset));
+        e.0 += 1;
+        e.1 = e.1.min(ptr.offset);
+    }
+    head
 }
 
 fn copy_forward(inner: &Inner, segment: u32, live: u64) -> Result<u64, ChannelError> {

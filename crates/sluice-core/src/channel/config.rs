@@ -68,6 +68,10 @@ pub struct FileChannelConfig {
     pub backup_checkpoint_dir: Option<PathBuf>,
     /// `capacity`: queued plus reserved events.
     pub capacity: u64,
+    /// `capacityBytes` (Sluice): the most bytes the channel's files may take under its
+    /// directories; a put that would cross it is refused like one at `capacity` (0: no
+    /// byte bound, the default; see `config/capacity_bytes.rs`).
+    pub capacity_bytes: u64,
     /// `transactionCapacity`: puts or takes per transaction.
     pub transaction_capacity: u64,
     /// `checkpointInterval` in milliseconds.
@@ -135,6 +139,7 @@ impl Default for FileChannelConfig {
             use_dual_checkpoints: false,
             backup_checkpoint_dir: None,
             capacity: 1_000_000,
+            capacity_bytes: 0,
             transaction_capacity: 10_000,
             checkpoint_interval_ms: 30_000,
             checkpoint_on_close: true,
@@ -250,7 +255,7 @@ impl FileChannelConfig {
                 return Err(err("dataDirs", format!("{} is listed twice", d.display())));
             }
         }
-        Ok(())
+        self.validate_capacity_bytes()
     }
 
     /// A config for tests and tools: one checkpoint dir and the given data dirs, defaults
@@ -264,9 +269,11 @@ impl FileChannelConfig {
     }
 }
 
+mod capacity_bytes;
 mod encryption;
 mod keys;
 #[cfg(test)]
 mod tests;
 
+pub use capacity_bytes::parse_size;
 pub use encryption::{split_aliases, EncryptionConfig, KeysError};

@@ -22,6 +22,17 @@ pub enum ChannelError {
         /// The channel's capacity.
         capacity: u64,
     },
+    /// The channel's files would cross `capacityBytes` and no room was reclaimed or freed by
+    /// takes within `keep-alive`. The event comes back, as at [`ChannelError::Full`].
+    #[error("the channel is full: its files would take more than capacityBytes {capacity_bytes} ({used_bytes} bytes counted) and no room was freed within keep-alive; sinks are not keeping up")]
+    FullBytes {
+        /// The event that was not put (`None` once taken: [`ChannelError::take_event`]).
+        event: Option<Box<Event>>,
+        /// `capacityBytes`.
+        capacity_bytes: u64,
+        /// What counted against it when the put gave up.
+        used_bytes: u64,
+    },
     /// The transaction already holds `transactionCapacity` puts or takes.
     #[error("transaction capacity {capacity} reached: commit or roll back before adding more")]
     TransactionFull {
@@ -156,6 +167,7 @@ impl ChannelError {
     pub fn take_event(&mut self) -> Option<Event> {
         match self {
             ChannelError::Full { event, .. }
+            | ChannelError::FullBytes { event, .. }
             | ChannelError::EventTooLarge { event, .. }
             | ChannelError::TransactionFull { event, .. } => event.take().map(|e| *e),
             _ => None,
@@ -168,6 +180,7 @@ impl ChannelError {
         matches!(
             self,
             ChannelError::Full { .. }
+                | ChannelError::FullBytes { .. }
                 | ChannelError::TransactionFull { .. }
                 | ChannelError::DiskFull(_)
         )

@@ -9,6 +9,7 @@ use std::thread::JoinHandle;
 
 use parking_lot::{Condvar, Mutex};
 
+use super::bound::DiskBound;
 use super::config::FileChannelConfig;
 use super::dedup::Dedup;
 use super::event_cache::EventCache;
@@ -60,6 +61,14 @@ pub struct ChannelStats {
     pub in_flight_takes: u64,
     /// `capacity`.
     pub capacity: u64,
+    /// `capacityBytes` (0: no byte bound).
+    pub capacity_bytes: u64,
+    /// With `capacityBytes`: the bytes of the channel's files as the channel counts them
+    /// (measured at each checkpoint, plus what was appended since); 0 without one
+    /// ([`FileChannel::size_bytes`] measures).
+    pub size_bytes: u64,
+    /// Puts refused at `capacityBytes` (after reclaiming and waiting `keep-alive`).
+    pub puts_refused_bytes: u64,
     /// Puts that failed (EventPutErrorCount).
     pub put_errors: u64,
     /// Takes that failed (EventTakeErrorCount).
@@ -116,6 +125,7 @@ pub(super) struct Counters {
     pub(super) checkpoints: AtomicU64,
     pub(super) commits: AtomicU64,
     pub(super) segments_deleted: AtomicU64,
+    pub(super) puts_refused_bytes: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -143,6 +153,8 @@ pub(super) struct Inner {
     pub(super) ledgers: Vec<DirLedger>,
     pub(super) state: Mutex<QueueState>,
     pub(super) capacity: Capacity,
+    /// The byte bound (`capacityBytes`) and the bytes counted against it.
+    pub(super) bound: DiskBound,
     pub(super) rr: AtomicUsize,
     pub(super) locks: Mutex<Vec<Box<dyn DirLock>>>,
     pub(super) closed: AtomicBool,

@@ -10,6 +10,7 @@
 pub mod adopt;
 mod apply;
 mod backlog;
+mod bound;
 mod channel_id;
 mod checkpointer;
 mod compact;
@@ -26,6 +27,7 @@ mod ledger;
 mod locks;
 mod missing;
 mod position;
+mod reclaim;
 mod recovery;
 mod state;
 mod transaction;
@@ -133,6 +135,13 @@ impl FileChannel {
             queued,
             in_flight_takes: in_flight,
             capacity: inner.config.capacity,
+            capacity_bytes: inner.bound.limit(),
+            size_bytes: if inner.bound.limit() > 0 {
+                inner.bound.size_bytes()
+            } else {
+                0
+            },
+            puts_refused_bytes: c.puts_refused_bytes.load(Ordering::Relaxed),
             put_errors: c.put_errors.load(Ordering::Relaxed),
             take_errors: c.take_errors.load(Ordering::Relaxed),
             checkpoint_write_errors: c.checkpoint_write_errors.load(Ordering::Relaxed),
@@ -165,6 +174,20 @@ impl FileChannel {
                 },
             ),
         }
+    }
+
+    /// Bytes of the channel's files under its directories: with `capacityBytes` the channel's
+    /// running count (what the bound is checked against, never below the truth); without,
+    /// measured now by listing the directories.
+    pub fn size_bytes(&self) -> u64 {
+        let inner = &self.inner;
+        if inner.bound.limit() > 0 {
+            return inner.bound.size_bytes();
+        }
+        bound::dir_bytes(inner.fs.as_ref(), &inner.config).unwrap_or_else(|(dir, e)| {
+            tracing::debug!(dir = %dir.display(), error = %e, "could not measure the channel's files");
+            0
+        })
     }
 
     /// Segment files on disk with their live-event counts: (id, path, live events).
@@ -268,6 +291,7 @@ impl Inner {
             match w.append(records, min_free) {
                 Ok(a) => {
                     self.note_written(records.len(), Some(w.index()));
+                    self.bound.note_written(records.len());
                     return Ok((w, a));
                 }
                 Err(e @ WalError::DiskFull { .. }) => {

@@ -376,6 +376,11 @@ impl Capacity {
         true
     }
 
+    /// Whether the gate is shut (the channel is closing).
+    pub fn is_shut(&self) -> bool {
+        self.shut.load(Ordering::Acquire)
+    }
+
     /// Shuts the gate: waiting and later puts give up (the channel is closing).
     pub fn shut(&self) {
         self.shut.store(true, Ordering::Release);

@@ -19,10 +19,12 @@ pub(super) use self::encode::{PutSeqs, TxnRecords};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use super::bound::{PUT_EXTRA_BYTES, TAKE_RESERVE_BYTES};
 use super::config::RecoveryPolicy;
 use super::config::CAPACITY_MAX;
 use super::error::ChannelError;
 use super::inner::Inner;
+use super::reclaim::make_room;
 use crate::dedup::{IdSpan, ID_HEADER_BYTES_MAX};
 use crate::event::Event;
 use crate::wal::readahead::ReadAhead;
@@ -74,6 +76,8 @@ pub struct Transaction {
     txid: u64,
     puts: Vec<Event>,
     put_bytes: usize,
+    /// Bytes the puts reserved under the byte bound (`channel::bound`).
+    bytes_reserved: u64,
     takes: Vec<(u64, EventPtr)>,
     cursors: Vec<Cursor>,
     readahead: ReadAhead,
@@ -88,6 +92,7 @@ impl Transaction {
             txid,
             puts: Vec::new(),
             put_bytes: 0,
+            bytes_reserved: 0,
             takes: Vec::new(),
             cursors: Vec::new(),
             readahead: ReadAhead::default(),
@@ -125,6 +130,22 @@ impl Transaction {
                 capacity: inner.capacity.limit(),
             });
         }
+        let cost = record_len as u64 + PUT_EXTRA_BYTES + TAKE_RESERVE_BYTES;
+        if !inner
+            .bound
+            .try_reserve(cost, inner.checkpoint_reserve_bytes())
+            && !make_room(inner, cost, inner.config.keep_alive)
+        {
+            inner.capacity.release(1);
+            let c = &inner.counters;
+            c.puts_refused_bytes.fetch_add(1, Ordering::Relaxed);
+            return Err(ChannelError::FullBytes {
+                event: Some(Box::new(event)),
+                capacity_bytes: inner.bound.limit(),
+                used_bytes: inner.bound.used_bytes(inner.checkpoint_reserve_bytes()),
+            });
+        }
+        self.bytes_reserved += cost;
         self.put_bytes += record_len;
         if self.puts.capacity() == 0 {
             self.puts.reserve(list_reserve(cap));
@@ -251,6 +272,9 @@ impl Transaction {
             inner.dedup.abandon(self.txid);
         }
         inner.capacity.release(self.puts.len() as u64);
+        inner
+            .bound
+            .release(std::mem::take(&mut self.bytes_reserved));
         let puts = std::mem::take(&mut self.puts);
         if !self.takes.is_empty() {
             inner.state.lock().untake(self.txid);

@@ -11,6 +11,8 @@
 mod common;
 mod recycle_support;
 
+mod byte_bound;
+mod byte_bound_bench;
 mod channel_concurrency;
 mod channel_semantics;
 mod checkpoint_restart;

@@ -13,6 +13,14 @@ pub enum AgentChannelError {
         /// Its capacity.
         capacity: u64,
     },
+    /// The file channel's files reached `capacityBytes` and no room came within `keep-alive`.
+    #[error("channel {channel} is full (its files reached capacityBytes {capacity_bytes}); sinks are not keeping up")]
+    FullBytes {
+        /// Channel name.
+        channel: String,
+        /// Its `capacityBytes`.
+        capacity_bytes: u64,
+    },
     /// More events than `transactionCapacity` in one transaction.
     #[error(
         "channel {channel}: more than transactionCapacity {capacity} events in one transaction"

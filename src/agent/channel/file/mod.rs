@@ -34,6 +34,10 @@ fn map_err(name: &str, e: ChannelError) -> AgentChannelError {
             channel: name.to_owned(),
             capacity,
         },
+        ChannelError::FullBytes { capacity_bytes, .. } => AgentChannelError::FullBytes {
+            channel: name.to_owned(),
+            capacity_bytes,
+        },
         ChannelError::TransactionFull { capacity, .. } => AgentChannelError::TransactionFull {
             channel: name.to_owned(),
             capacity,

@@ -159,6 +159,7 @@ impl FileChannelAdapter {
         counters.set_gauges(Box::new(move || {
             stats_gauges(&ch.stats())
                 .into_iter()
+                .chain([ChannelGauge::SizeBytes.with(ch.size_bytes())])
                 .chain(key_gauges(&ch))
                 .chain(replay_watch::gauges(&progress))
                 .chain(disk.gauges())
@@ -179,6 +180,8 @@ fn stats_gauges(s: &sluice_core::ChannelStats) -> Vec<(&'static str, String)> {
         ChannelGauge::Size.with(s.queued),
         ChannelGauge::Capacity.with(s.capacity),
         ChannelGauge::FillPercentage.with(fill),
+        ChannelGauge::CapacityBytes.with(s.capacity_bytes),
+        ChannelGauge::FullBytes.with(s.puts_refused_bytes),
         ChannelGauge::PutErrors.with(s.put_errors),
         ChannelGauge::TakeErrors.with(s.take_errors),
         ChannelGauge::CheckpointWriteErrors.with(s.checkpoint_write_errors),

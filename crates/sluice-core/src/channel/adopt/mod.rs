@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use self::refuse::{refuse_downgrade, refuse_live_flume, refuse_non_empty};
+pub use self::staging::{read_done, ADOPTED_PREFIX, ADOPT_DONE, ADOPT_STATE, STAGING};
 use self::staging::{Phase, *};
-pub use self::staging::{ADOPTED_PREFIX, ADOPT_DONE, ADOPT_STATE, STAGING};
 use super::config::FileChannelConfig;
 use super::error::ChannelError;
 use super::inner::FileChannel;

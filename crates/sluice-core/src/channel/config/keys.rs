@@ -14,6 +14,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "useDualCheckpoints",
     "backupCheckpointDir",
     "capacity",
+    "capacityBytes",
     "transactionCapacity",
     "checkpointInterval",
     "checkpointOnClose",
@@ -132,6 +133,10 @@ pub(super) const KEY_TABLE: &[(&str, ApplyKey)] = &[
     ("dedupOrigins", |c, k, v, _| {
         let n = positive(k, parse_i64(k, v)?, 1 << 24)?;
         c.dedup_limits.origins = usize::try_from(n).unwrap_or(1 << 24);
+        Ok(())
+    }),
+    ("capacityBytes", |c, k, v, _| {
+        c.capacity_bytes = parse_size(k, v)?;
         Ok(())
     }),
     ("capacity", apply_numeric),

@@ -9,6 +9,7 @@ use std::time::Instant;
 use parking_lot::Mutex;
 
 use super::{recover_state, segment_table};
+use crate::channel::bound::DiskBound;
 use crate::channel::checkpointer;
 use crate::channel::config::FileChannelConfig;
 use crate::channel::error::ChannelError;
@@ -45,7 +46,7 @@ fn start_writers(
             fs.clone(),
             dir.clone(),
             i,
-            config.max_file_size_bytes,
+            config.segment_bytes_max(),
             poison.clone(),
             ids.clone(),
             table.clone(),
@@ -123,6 +124,7 @@ pub(in crate::channel) fn open(
     let inner = Arc::new(Inner {
         keyring: rec.keyring.clone(),
         capacity: Capacity::new(config.capacity, depth),
+        bound: DiskBound::new(&config, depth),
         config,
         fs,
         writers,
@@ -167,6 +169,9 @@ pub(in crate::channel) fn open(
 fn started(inner: Arc<Inner>, replayed_any: bool) -> Result<FileChannel, ChannelError> {
     if replayed_any {
         checkpointer::checkpoint(&inner)?;
+    }
+    if inner.bound.limit() > 0 {
+        inner.bound.measure(inner.fs.as_ref(), &inner.config);
     }
     checkpointer::start_background(&inner)?;
     if let Some(budget) = CacheBudget::process() {

@@ -6,6 +6,7 @@
 use std::sync::atomic::Ordering;
 
 use super::{PutSeqs, Transaction, TxnRecords};
+use crate::channel::bound::TAKE_RESERVE_BYTES;
 use crate::channel::error::ChannelError;
 use crate::channel::inner::Inner;
 use crate::channel::ledger::{Pending, Ticket};
@@ -29,6 +30,8 @@ struct Staged {
     ticket: Ticket,
     /// The first sequence number of its records.
     base: u64,
+    /// Its puts.
+    np: usize,
     /// Its takes.
     nt: usize,
 }
@@ -115,6 +118,9 @@ impl Transaction {
         let ids = self.admit_ids();
         if self.is_empty() {
             // Every put was a duplicate: committed before, nothing to write.
+            inner
+                .bound
+                .release(std::mem::take(&mut self.bytes_reserved));
             return Ok(None);
         }
         let np = self.puts.len();
@@ -145,7 +151,12 @@ impl Transaction {
         });
         drop(txn);
         match appended {
-            Ok(ticket) => Ok(Some(Staged { ticket, base, nt })),
+            Ok(ticket) => Ok(Some(Staged {
+                ticket,
+                base,
+                np,
+                nt,
+            })),
             Err(e) => Err(self.failed(e.into())),
         }
     }
@@ -157,6 +168,11 @@ impl Transaction {
             return Err(self.failed(e.into()));
         }
         self.apply(&inner, &staged.ticket, staged.base, staged.nt);
+        // The records are written (counted as such); each queued event keeps the room of its
+        // future take.
+        let keep = (staged.np as u64).saturating_mul(TAKE_RESERVE_BYTES);
+        let written = std::mem::take(&mut self.bytes_reserved).saturating_sub(keep);
+        inner.bound.release(written);
         Ok(())
     }
 
@@ -189,6 +205,7 @@ impl Transaction {
             "a commit finished other takes than its own"
         );
         inner.capacity.release(finished);
+        inner.bound.note_taken(finished);
         if finished > 0 {
             inner.events.takes.took();
         }
