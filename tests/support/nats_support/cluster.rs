@@ -220,24 +220,38 @@ impl Cluster {
 
     /// Every message of stream `name` under `filter`, in stream order.
     pub fn dump(&self, name: &str, filter: &str) -> Vec<Stored> {
-        self.py_ok(&["dump", name, filter])
-            .lines()
-            .map(|l| {
-                let v: serde_json::Value = serde_json::from_str(l).unwrap();
-                Stored {
-                    seq: v["seq"].as_u64().unwrap(),
-                    subject: v["subject"].as_str().unwrap().to_owned(),
-                    headers: v["headers"].as_object().cloned().unwrap_or_default(),
-                    data: v["data"].as_str().unwrap().to_owned(),
-                }
-            })
-            .collect()
+        let out = self.py(&["dump", name, filter]);
+        assert!(out.status.success(), "dump {name}: {}", text(&out));
+        parse_dump(&out.stdout)
+    }
+
+    /// [`Cluster::dump`], or `None` when the cluster does not answer (a leader election
+    /// after a kill).
+    pub fn try_dump(&self, name: &str, filter: &str) -> Option<Vec<Stored>> {
+        let out = self.py(&["dump", name, filter]);
+        out.status.success().then(|| parse_dump(&out.stdout))
     }
 
     /// Publishes `n` messages `line-<i>` to `subject` (each acknowledged).
     pub fn fill(&self, subject: &str, n: usize) {
         self.py_ok(&["fill", subject, &n.to_string()]);
     }
+}
+
+/// The helper's `dump` output.
+fn parse_dump(stdout: &[u8]) -> Vec<Stored> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            Stored {
+                seq: v["seq"].as_u64().unwrap(),
+                subject: v["subject"].as_str().unwrap().to_owned(),
+                headers: v["headers"].as_object().cloned().unwrap_or_default(),
+                data: v["data"].as_str().unwrap().to_owned(),
+            }
+        })
+        .collect()
 }
 
 /// Runs the helper in `dir` against `url`.
