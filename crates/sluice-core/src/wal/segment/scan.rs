@@ -3,8 +3,8 @@
 //! whether readable records follow) or, with `resync`, searches forward for the next record.
 //! Every loop moves forward by at least one byte per step and ends at the end of the file.
 //!
-//! Records are checked with the segment's CRC salt (0 in a version-1 segment, its id in a
-//! version-2 one). In a salted segment, zeroed space followed only by bytes that hold no record
+//! Records are checked with the segment's CRC salt (0 in a version-1 segment, its id in
+//! versions 2 to 4). In a salted segment, zeroed space followed only by bytes that hold no record
 //! of this salt is the *end of this use of the file* ([`ScanOutcome::stale_bytes`]): a
 //! recycled file keeps an earlier use's bytes after the new tail (the direct writer pads the
 //! last block with zeros, and a new segment's first block is written whole), and none of them
@@ -43,7 +43,7 @@ pub struct ScanOutcome {
     /// A problem with nothing readable after it is a torn tail; one with good records after
     /// it is damage in the middle of the segment.
     pub readable_after: Option<u64>,
-    /// In a salted (version-2) segment: bytes after `valid_end` that follow zeroed space and
+    /// In a salted (version 2 or later) segment: bytes after `valid_end` that follow zeroed space and
     /// hold no record of this segment: an earlier use's bytes in a recycled file (or, after a
     /// crash, a lost write's). The scan ends cleanly there (`problem` stays `None`).
     pub stale_bytes: u64,
