@@ -1,15 +1,25 @@
 //! The `external` config filter's command: run without a shell (Flume splits `command` at
-//! whitespace and appends the key as the last argument), bounded in time and output; the
-//! first line of its standard output is the value.
+//! whitespace and appends the key as the last argument), bounded in time and output, in a
+//! process group of its own that is killed when the command times out or when, after it
+//! exited, a descendant still holds its output open (a command that daemonizes a child):
+//! a load or a reload waits on the command, never on what it left behind. The first line of
+//! its standard output is the value.
 
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 /// How long a filter command may run before it is killed.
 pub(crate) const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many bytes of a command's output are read (stdout and stderr each).
 pub(crate) const OUTPUT_BYTES_MAX: u64 = 64 * 1024;
+/// How long the pipes of a command that exited may stay open (a descendant holding them)
+/// before the command's process group is killed.
+pub(crate) const DESCENDANT_GRACE: Duration = Duration::from_millis(500);
 /// How often a running command is checked for its end.
 const POLL_INTERVAL: Duration = Duration::from_millis(5);
 
@@ -95,7 +105,11 @@ pub(crate) enum OutputError {
     Empty(String),
 }
 
-/// Runs `command` (split at whitespace) with `key` appended; the first line of its output.
+/// Runs `command` (split at whitespace) with `key` appended, in a process group of its own;
+/// the first line of its output. The command has [`COMMAND_TIMEOUT`]; once it exited, its
+/// pipes have [`DESCENDANT_GRACE`] more to reach their end, after which its group is killed
+/// (a child it left behind holding them open) and what was read is taken: a load or reload
+/// never waits on the command's descendants.
 pub(crate) fn run(command: &str, key: &str, charset: Charset) -> Result<String, CommandError> {
     let mut words = command.split_whitespace();
     let program = words.next().unwrap_or_default();
@@ -105,6 +119,7 @@ pub(crate) fn run(command: &str, key: &str, charset: Charset) -> Result<String, 
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .spawn()
         .map_err(|source| CommandError::Spawn {
             command: command.to_owned(),
@@ -113,39 +128,69 @@ pub(crate) fn run(command: &str, key: &str, charset: Charset) -> Result<String, 
     let out = child.stdout.take().map(reader);
     let err = child.stderr.take().map(reader);
     let deadline = Instant::now() + COMMAND_TIMEOUT;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break Some(s),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(POLL_INTERVAL),
-            _ => break None,
-        }
-    };
-    let Some(status) = status else {
+    let Some(status) = wait_until(&mut child, deadline) else {
+        kill_group(&child);
         let _ = child.kill();
         let _ = child.wait();
         return Err(CommandError::Timeout {
             command: command.to_owned(),
         });
     };
-    let stdout = out.and_then(|h| h.join().ok()).unwrap_or_default();
-    let stderr = err.and_then(|h| h.join().ok()).unwrap_or_default();
+    let pipes_by = deadline.min(Instant::now() + DESCENDANT_GRACE);
+    let pipes = [out, err];
+    if !pipes.iter().flatten().all(|p| p.ended_by(pipes_by)) {
+        // A descendant holds a pipe open: its group goes, and the pipes end with it.
+        kill_group(&child);
+    }
+    let [stdout, stderr] = pipes.map(|p| p.map(Pipe::take).unwrap_or_default());
+    value(command, key, charset, status, &stdout, &stderr)
+}
+
+/// The command's exit status, or `None` if it still runs at `deadline`.
+fn wait_until(child: &mut Child, deadline: Instant) -> Option<ExitStatus> {
+    loop {
+        match child.try_wait() {
+            Ok(Some(s)) => return Some(s),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(POLL_INTERVAL),
+            _ => return None,
+        }
+    }
+}
+
+/// Kills the process group the command leads (its descendants that stayed in it).
+fn kill_group(child: &Child) {
+    let Ok(pgid) = libc::pid_t::try_from(child.id()) else {
+        return;
+    };
+    // SAFETY: kill(2) with a negative pid signals the process group `pgid`, which the command
+    // was started as the leader of (`process_group(0)`); no memory is touched.
+    let _ = unsafe { libc::kill(-pgid, libc::SIGKILL) };
+}
+
+/// The value from a command that exited with `status`: the first line of `stdout`.
+fn value(
+    command: &str,
+    key: &str,
+    charset: Charset,
+    status: ExitStatus,
+    stdout: &[u8],
+    stderr: &[u8],
+) -> Result<String, CommandError> {
     if !status.success() {
         return Err(CommandError::Failed {
             command: command.to_owned(),
             status,
-            stderr: String::from_utf8_lossy(&stderr)
+            stderr: String::from_utf8_lossy(stderr)
                 .trim()
                 .chars()
                 .take(200)
                 .collect(),
         });
     }
-    let text = charset
-        .decode(&stdout)
-        .map_err(|why| CommandError::Output {
-            command: command.to_owned(),
-            why,
-        })?;
+    let text = charset.decode(stdout).map_err(|why| CommandError::Output {
+        command: command.to_owned(),
+        why,
+    })?;
     match text.lines().next() {
         Some(line) => Ok(line.to_owned()),
         None => Err(CommandError::Output {
@@ -155,13 +200,43 @@ pub(crate) fn run(command: &str, key: &str, charset: Charset) -> Result<String, 
     }
 }
 
+/// One of the command's pipes, read on a thread of its own.
+struct Pipe {
+    bytes: Arc<Mutex<Vec<u8>>>,
+    done: mpsc::Receiver<()>,
+}
+
+impl Pipe {
+    /// Whether the pipe reached its end by `deadline`.
+    fn ended_by(&self, deadline: Instant) -> bool {
+        let left = deadline.saturating_duration_since(Instant::now());
+        !matches!(
+            self.done.recv_timeout(left),
+            Err(mpsc::RecvTimeoutError::Timeout)
+        )
+    }
+
+    /// What was read so far.
+    fn take(self) -> Vec<u8> {
+        std::mem::take(&mut *self.bytes.lock())
+    }
+}
+
 /// Reads at most [`OUTPUT_BYTES_MAX`] bytes of a pipe on a thread (so a full pipe never
-/// blocks the child), then drains the rest.
-fn reader<R: Read + Send + 'static>(mut pipe: R) -> std::thread::JoinHandle<Vec<u8>> {
+/// blocks the child), then drains the rest. Nobody joins the thread: it ends with the pipe.
+fn reader<R: Read + Send + 'static>(mut pipe: R) -> Pipe {
+    let bytes = Arc::new(Mutex::new(Vec::new()));
+    let (tx, done) = mpsc::channel();
+    let kept = bytes.clone();
     std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = (&mut pipe).take(OUTPUT_BYTES_MAX).read_to_end(&mut buf);
-        let _ = std::io::copy(&mut pipe, &mut std::io::sink());
-        buf
-    })
+        let mut buf = [0u8; 4096];
+        let mut left = OUTPUT_BYTES_MAX as usize;
+        while let Ok(n @ 1..) = pipe.read(&mut buf) {
+            let keep = n.min(left);
+            kept.lock().extend_from_slice(&buf[..keep]);
+            left -= keep;
+        }
+        let _ = tx.send(());
+    });
+    Pipe { bytes, done }
 }

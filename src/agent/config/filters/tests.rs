@@ -97,3 +97,48 @@ fn hadoop_is_refused_and_external_needs_a_command() {
     assert!(res.problems[0].message.contains("needs a JVM"));
     assert_eq!(res.problems[1].key, "a1.configfilters.x.command");
 }
+
+/// A filter script that prints `value`, leaves `sleep 600` running in the background
+/// holding its standard output, writes that child's pid to `pid_file` and exits 0.
+fn daemonizing_script(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let (script, pid_file) = (dir.join("get-secret"), dir.join("child.pid"));
+    let text = format!(
+        "#!/bin/sh\necho \"value-of-$1\"\nsleep 600 &\necho $! > {}\nexit 0\n",
+        pid_file.display()
+    );
+    std::fs::write(&script, text).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (script, pid_file)
+}
+
+/// Whether process `pid` is gone or a zombie (killed, not yet reaped).
+fn dead(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+        s.rsplit(')')
+            .next()
+            .is_some_and(|t| t.trim_start().starts_with('Z'))
+    })
+}
+
+#[test]
+fn a_command_that_leaves_a_child_holding_its_output_gives_its_value_and_the_child_is_killed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (script, pid_file) = daemonizing_script(tmp.path());
+    let command = script.display().to_string();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(external::run(&command, "db_pass", Charset::Utf8)));
+    // Without the fix this waits for the sleep's 600 s; the bound only turns a hang into a
+    // failure.
+    let got = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the filter command's run returned");
+    assert_eq!(got.unwrap(), "value-of-db_pass");
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let pid = pid.trim();
+    let gone = (0..200).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(25));
+        dead(pid)
+    });
+    assert!(gone, "the background child {pid} still runs");
+}
