@@ -1,7 +1,8 @@
 //! Segment deletion never brings an event back: a segment holding takes outlives the segments
 //! of the events it took, so that a full replay (both checkpoints lost) still sees every take.
 //! Also: disk use follows the live data once old events are taken, and a crash at any
-//! operation of a deleting checkpoint changes nothing a reopen sees.
+//! operation of a deleting checkpoint changes nothing a reopen sees, and a copy forward's
+//! commit is flagged so that replay's sequence check lets its puts replace queued events.
 
 use crate::common::*;
 use sluice_core::io::Fault;
@@ -232,5 +233,53 @@ fn verify_finds_a_channel_with_an_original_and_its_copy_sound() {
     let v = sluice_core::inspect::verify(bed.fs.clone(), &cfg).unwrap();
     assert!(v.is_sound(), "{:?}", v.problems);
     let ch = bed.open(&cfg);
+    assert_eq!(drain(&ch), LEFT);
+}
+
+/// Commit records flagged as a copy forward's in the segments of `cfg`'s first directory.
+fn copy_commits(bed: &Bed, cfg: &FileChannelConfig) -> usize {
+    use sluice_core::internals::wal::record::RecordKind;
+    use sluice_core::internals::wal::seal::FrameCodec;
+    use sluice_core::internals::wal::segment::{parse_segment_file_name, scan_records};
+    let dir = &cfg.data_dirs[0];
+    let mut n = 0;
+    for name in bed.fs.list_dir(dir).unwrap() {
+        let Some(id) = parse_segment_file_name(&name) else {
+            continue;
+        };
+        let file = bed
+            .fs
+            .open(&dir.join(&name), sluice_core::io::OpenMode::Read)
+            .unwrap();
+        let codec = FrameCodec::plain(id);
+        scan_records(file.as_ref(), 32, &codec, false, |_, m| {
+            n += usize::from(m.kind == RecordKind::Commit && m.copy);
+        })
+        .unwrap();
+    }
+    n
+}
+
+#[test]
+fn copies_forward_are_flagged_and_pass_the_sequence_check_of_a_strict_reopen() {
+    let mut bed = Bed::sim(5);
+    let mut cfg = bed.config(1);
+    cfg.max_file_size_bytes = 4096;
+    cfg.event_ids = false;
+    let ch = three_left_in_an_old_segment(&bed, &cfg);
+    assert_eq!(copy_commits(&bed, &cfg), 0);
+    ch.checkpoint().unwrap();
+    assert!(
+        copy_commits(&bed, &cfg) > 0,
+        "the copy forward's commit is flagged"
+    );
+    // Power loss before the next checkpoint: replay reads the copies, whose seqs the
+    // checkpoint's queue holds at the originals.
+    bed.power_loss(9);
+    drop(ch);
+    assert!(copy_commits(&bed, &cfg) > 0, "the copies are durable");
+    cfg.recovery_policy = sluice_core::RecoveryPolicy::Strict;
+    let ch = bed.open(&cfg);
+    assert!(ch.recovery_info().report.set_aside.is_empty());
     assert_eq!(drain(&ch), LEFT);
 }
