@@ -36,7 +36,7 @@ fn body(i: u64) -> String {
 
 /// Bytes of the regular files directly under the channel's directories, listed through the
 /// bed's file system (`None` when the file system refuses: a crash was injected).
-fn disk_bytes(fs: &dyn Fs, cfg: &FileChannelConfig) -> Option<u64> {
+pub fn disk_bytes(fs: &dyn Fs, cfg: &FileChannelConfig) -> Option<u64> {
     let mut dirs = cfg.data_dirs.clone();
     dirs.push(cfg.checkpoint_dir.clone());
     let mut total = 0;

@@ -33,15 +33,6 @@ fn config(dir: &Path, bound: u64) -> FileChannelConfig {
     c
 }
 
-fn bytes_under(dir: &Path) -> u64 {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    rd.filter_map(|e| e.ok()?.metadata().ok())
-        .map(|m| if m.is_dir() { 0 } else { m.len() })
-        .sum()
-}
-
 /// Puts batches of events of 200-500 bytes, at most `rate` a second once `paced` is set
 /// (unpaced before), retrying a refused batch; until `stop`.
 fn putter(ch: FileChannel, paced: Arc<AtomicBool>, stop: Arc<AtomicBool>, refused: Arc<AtomicU64>) {
@@ -129,8 +120,9 @@ fn byte_bound_benchmark_of_a_full_channel_drained_while_filled() {
     };
     let t0 = Instant::now();
     let mut peak = 0u64;
+    let cfg = config(&dir, bound);
     let look = |peak: &mut u64| {
-        let b = bytes_under(&dir.join("data")) + bytes_under(&dir.join("checkpoint"));
+        let b = crate::byte_bound::disk_bytes(&StdFs, &cfg).unwrap_or(0);
         *peak = (*peak).max(b);
     };
     while !paced.load(Ordering::Relaxed) {

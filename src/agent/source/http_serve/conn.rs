@@ -1,8 +1,10 @@
 //! One connection of an HTTP source on hyper: HTTP/1 (its header and keep-alive time, its
-//! buffer) or HTTP/2 (its stream and reset limits, the idle time of idle.rs and the
-//! abandoned-call budget of abandon.rs), each request answered by the source's
-//! [`HttpService`]. At a stop the connection shuts down gracefully: its requests in progress
-//! have the source's `requestTimeout` to finish.
+//! buffer) or HTTP/2 (its stream and reset limits, its idle time and first-request deadline,
+//! and the abandoned-call budget of abandon.rs), each request answered by the source's
+//! [`HttpService`] and counted in the connection's [`Activity`] (peer_conns.rs). A connection
+//! the table closed for a new one (it was idle at the limit) ends at once. At a stop the
+//! connection shuts down gracefully: its requests in progress have the source's
+//! `requestTimeout` to finish.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -16,8 +18,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::abandon::Calls;
-use super::idle::Activity;
 use super::{Answer, HttpService, Serve};
+use crate::agent::source::peer_conns::Activity;
 use crate::agent::source::SourceCtx;
 
 /// The HTTP version a source serves, with its limits.
@@ -61,11 +63,13 @@ pub(crate) struct H2Limits {
     pub(crate) header_bytes_max: u32,
 }
 
-/// Serves one connection until it closes or the source stops.
+/// Serves one connection, whose requests are counted in `activity`, until it closes, the
+/// table closes it or the source stops.
 pub(super) async fn serve<S, IO>(
     io: IO,
     peer: SocketAddr,
     service: Arc<S>,
+    activity: Arc<Activity>,
     cfg: &Serve,
     ctx: &SourceCtx,
 ) where
@@ -85,12 +89,13 @@ pub(super) async fn serve<S, IO>(
             if let Some(max) = buf_bytes_max {
                 b.max_buf_size(max);
             }
-            let (calls, activity) = (Arc::default(), Arc::default());
+            let calls = Arc::default();
             let conn = b.serve_connection(io, answering(service, peer, &calls, &activity));
             tokio::pin!(conn);
             let mut stop = ctx.stop.clone();
             tokio::select! {
                 r = conn.as_mut() => Some(r),
+                _ = activity.closed() => None,
                 _ = stop.wait() => {
                     conn.as_mut().graceful_shutdown();
                     tokio::time::timeout(cfg.request_timeout, conn.as_mut()).await.ok()
@@ -100,7 +105,18 @@ pub(super) async fn serve<S, IO>(
         Version::Http2 {
             limits,
             idle_timeout,
-        } => h2(io, peer, service, limits, idle_timeout, cfg, ctx).await,
+        } => {
+            h2(
+                io,
+                peer,
+                service,
+                activity,
+                (limits, idle_timeout),
+                cfg,
+                ctx,
+            )
+            .await
+        }
     };
     if let Some(Err(e)) = result {
         tracing::debug!(source = %ctx.name, %peer, error = %e, "{} connection ended with an error", cfg.what);
@@ -138,14 +154,16 @@ fn answering<S: HttpService>(
     })
 }
 
-/// An HTTP/2 connection: closed when idle for `idle_timeout`, cut when it abandons too many
-/// calls, shut down gracefully at a stop. `None`: its requests did not finish in time.
+/// An HTTP/2 connection: closed when idle for `idle_timeout` (for `requestTimeout` before its
+/// first call, if shorter: the first-frame deadline), ended at once when the table closes it,
+/// cut when it abandons too many calls, shut down gracefully at a stop. `None`: its requests
+/// did not finish in time.
 async fn h2<S, IO>(
     io: TokioIo<IO>,
     peer: SocketAddr,
     service: Arc<S>,
-    limits: H2Limits,
-    idle_timeout: Duration,
+    activity: Arc<Activity>,
+    (limits, idle_timeout): (H2Limits, Duration),
     cfg: &Serve,
     ctx: &SourceCtx,
 ) -> Option<Result<(), hyper::Error>>
@@ -153,7 +171,8 @@ where
     S: HttpService,
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (calls, activity) = (Arc::new(Calls::default()), Arc::new(Activity::default()));
+    let calls = Arc::new(Calls::default());
+    let first = idle_timeout.min(cfg.request_timeout);
     let svc = answering(service.clone(), peer, &calls, &activity);
     let conn = h2_builder(limits).serve_connection(io, svc);
     tokio::pin!(conn);
@@ -165,7 +184,8 @@ where
             service.cut(peer, answered, abandoned);
             return None;
         }
-        _ = activity.idle_for(idle_timeout) => {
+        _ = activity.closed() => return None,
+        _ = activity.idle_for(first, idle_timeout) => {
             tracing::debug!(source = %ctx.name, %peer, "{} connection idle for idleTimeout; closing it", cfg.what);
         }
         _ = stop.wait() => {}

@@ -3,12 +3,14 @@
 //! vector's `sources/util/http`). A source implements [`HttpService`] (one request in, one
 //! answer out) and hands [`serve`] its [`Serve`] settings; everything around the requests is
 //! here: listening, `ipFilterRules` (`ip:` rules, decided before a byte is read),
-//! `maxConnections` and `maxConnectionsPerPeer` (peer_conns.rs; a connection past either is
-//! closed at once, counted as `ConnectionRefusedCount` and logged at most every 10 s), the
+//! `maxConnections` and `maxConnectionsPerPeer` (peer_conns.rs: at either limit the
+//! connection idle longest is closed for the new one; when none is idle, the new one is
+//! closed at once, counted as `ConnectionRefusedCount`; both logged at most every 10 s), the
 //! TLS handshake (`rpc::transport::tls`: a PEM or PKCS12 keystore, ALPN as the source says,
 //! within [`HANDSHAKE_TIMEOUT`], in the connection's task), and each connection on hyper
 //! (conn.rs: HTTP/1 with its header and keep-alive time, or HTTP/2 with its stream and reset
-//! limits, the idle time (idle.rs) and the abandoned-call budget (abandon.rs)). A stop ends
+//! limits, its idle time and first-request deadline, and the abandoned-call budget
+//! (abandon.rs)). A stop ends
 //! the accept loop; open connections finish the requests they serve within the source's
 //! `requestTimeout`. Request bodies, their budgets and the commit are the source's own.
 //!
@@ -16,7 +18,6 @@
 
 mod abandon;
 mod conn;
-mod idle;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -27,11 +28,10 @@ use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
-use super::peer_conns::{PeerConns, PeerSlot};
+use super::peer_conns::{Activity, ConnSlot, ConnTable, Evicted, Limit};
 use super::refusals::RefusalLog;
 use super::{SourceCtx, SourceError};
 use crate::agent::metrics::SourceCounter;
@@ -135,16 +135,17 @@ pub(crate) async fn serve<S: HttpService>(
             _ = stop.wait() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    let Some(admitted) = gate.admit(peer, ctx) else { continue };
+                    let Some(slot) = gate.admit(peer, ctx) else { continue };
                     let _ = stream.set_nodelay(true);
                     let (cfg, service, ctx) = (cfg.clone(), service.clone(), ctx.clone());
                     let acceptor = acceptor.clone();
                     conns.spawn(async move {
+                        let activity = slot.activity().clone();
                         match acceptor {
-                            None => conn::serve(stream, peer, service, &cfg, &ctx).await,
-                            Some(a) => handshake(a, stream, peer, service, &cfg, &ctx).await,
+                            None => conn::serve(stream, peer, service, activity, &cfg, &ctx).await,
+                            Some(a) => handshake(a, stream, peer, service, activity, &cfg, &ctx).await,
                         }
-                        drop(admitted);
+                        drop(slot);
                     });
                 }
                 Err(e) => {
@@ -162,22 +163,25 @@ pub(crate) async fn serve<S: HttpService>(
     Ok(())
 }
 
-/// A TLS handshake (bounded by [`HANDSHAKE_TIMEOUT`] and the stop), then the connection.
+/// A TLS handshake (bounded by [`HANDSHAKE_TIMEOUT`], the stop and the table closing the
+/// connection), then the connection.
 async fn handshake<S: HttpService>(
     a: TlsAcceptor,
     stream: TcpStream,
     peer: SocketAddr,
     service: Arc<S>,
+    activity: Arc<Activity>,
     cfg: &Serve,
     ctx: &SourceCtx,
 ) {
     let mut stop = ctx.stop.clone();
     let shake = tokio::select! {
         _ = stop.wait() => return,
+        _ = activity.closed() => return,
         r = tokio::time::timeout(HANDSHAKE_TIMEOUT, a.accept(stream)) => r,
     };
     match shake {
-        Ok(Ok(s)) => conn::serve(s, peer, service, cfg, ctx).await,
+        Ok(Ok(s)) => conn::serve(s, peer, service, activity, cfg, ctx).await,
         Ok(Err(e)) => {
             tracing::warn!(source = %ctx.name, %peer, error = %e, "TLS handshake failed")
         }
@@ -188,11 +192,10 @@ async fn handshake<S: HttpService>(
 /// Who may connect: `ipFilterRules`, `maxConnections`, `maxConnectionsPerPeer`.
 struct Gate {
     filter: Option<IpFilter>,
-    permits: Arc<Semaphore>,
-    max_connections: usize,
-    per_peer: PeerConns,
+    table: ConnTable,
     refusals: RefusalLog,
     peer_refusals: RefusalLog,
+    evictions: RefusalLog,
 }
 
 impl Gate {
@@ -203,20 +206,16 @@ impl Gate {
         };
         Ok(Gate {
             filter,
-            permits: Arc::new(Semaphore::new(cfg.max_connections)),
-            max_connections: cfg.max_connections,
-            per_peer: PeerConns::new(cfg.max_connections_per_peer),
+            table: ConnTable::new(cfg.max_connections, cfg.max_connections_per_peer),
             refusals: RefusalLog::default(),
             peer_refusals: RefusalLog::default(),
+            evictions: RefusalLog::default(),
         })
     }
 
-    /// The connection's slots, or `None`: close it (counted and logged here).
-    fn admit(
-        &mut self,
-        peer: SocketAddr,
-        ctx: &SourceCtx,
-    ) -> Option<(OwnedSemaphorePermit, PeerSlot)> {
+    /// The connection's slot (idle connections closed for it at a limit), or `None`: close
+    /// it (counted and logged here).
+    fn admit(&mut self, peer: SocketAddr, ctx: &SourceCtx) -> Option<ConnSlot> {
         // The rules are `ip:` ones only, so no name is looked up.
         let denied = self
             .filter
@@ -227,23 +226,40 @@ impl Gate {
             return None;
         }
         let now = std::time::Instant::now();
-        match (
-            self.permits.clone().try_acquire_owned(),
-            self.per_peer.admit(peer.ip()),
-        ) {
-            (Ok(permit), Some(slot)) => return Some((permit, slot)),
-            (Err(_), _) => {
+        let limit = match self.table.admit(peer.ip()) {
+            Ok((slot, evicted)) => {
+                for e in evicted {
+                    self.evicted(e, now, ctx);
+                }
+                return Some(slot);
+            }
+            Err(l) => l,
+        };
+        let max = self.table.limit(limit);
+        match limit {
+            Limit::Connections => {
                 if let Some(refused) = self.refusals.refused(now) {
-                    tracing::warn!(source = %ctx.name, %peer, max = self.max_connections, refused, "too many connections; closing new ones (maxConnections)");
+                    tracing::warn!(source = %ctx.name, %peer, max, refused, "too many connections, none of them idle; closing new ones (maxConnections)");
                 }
             }
-            (Ok(_), None) => {
+            Limit::PerPeer => {
                 if let Some(refused) = self.peer_refusals.refused(now) {
-                    tracing::warn!(source = %ctx.name, %peer, max = self.per_peer.per_peer_max(), refused, "too many connections from one peer address; closing its new ones (maxConnectionsPerPeer)");
+                    tracing::warn!(source = %ctx.name, %peer, max, refused, "too many connections from one peer address, none of them idle; closing its new ones (maxConnectionsPerPeer)");
                 }
             }
         }
         ctx.counters.add(SourceCounter::ConnectionRefused, 1);
         None
+    }
+
+    /// Logs (at most every 10 s) a connection closed for a new one.
+    fn evicted(&mut self, e: Evicted, now: std::time::Instant, ctx: &SourceCtx) {
+        if let Some(closed) = self.evictions.refused(now) {
+            let (key, max) = match e.limit {
+                Limit::Connections => ("maxConnections", self.table.limit(e.limit)),
+                Limit::PerPeer => ("maxConnectionsPerPeer", self.table.limit(e.limit)),
+            };
+            tracing::warn!(source = %ctx.name, peer = %e.peer, idle_ms = e.idle.as_millis() as u64, max, closed, "at {key}: closed the connection idle longest for a new one (idle and slow connections go first)");
+        }
     }
 }

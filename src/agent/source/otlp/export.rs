@@ -1,4 +1,6 @@
-//! One export request, whatever its transport: what its events will cost once mapped
+//! One export request, whatever its transport: what its decode will cost (scan.rs,
+//! json.rs) charged against the decode budget before it is decoded ([`Shared::charge_decode`]:
+//! past the whole budget, [`Refusal::TooLarge`]); what its events will cost once mapped
 //! (`agent::otlp::cost`: the resource's and scope's attributes counted once per record, as
 //! the mapping copies them) charged against the in-flight budget **before** any event is
 //! built, its records mapped to events (large requests on the blocking pool), the events put
@@ -25,7 +27,7 @@ use crate::agent::otlp::proto::{
     ExportLogsPartialSuccess, ExportLogsServiceResponse, INDEXES_MARK,
 };
 use crate::agent::otlp::{request_events, Mapped};
-use crate::agent::source::budget::Budget;
+use crate::agent::source::budget::{Budget, Held};
 use crate::agent::source::decoders::Decoders;
 use crate::agent::source::refusals::RefusalLog;
 use crate::agent::source::rpc::put::Putter;
@@ -38,6 +40,10 @@ pub(super) struct Shared {
     /// What the events of requests in flight cost, from before their mapping to their
     /// commit (`maxInflightBytes`).
     pub(super) inflight: Budget,
+    /// What decoding requests costs (the decoded structs: scan.rs, json.rs), from before
+    /// their decode to the end of their mapping (`maxInflightBytes` too; never waited for
+    /// while holding `inflight`, so the two waits close no cycle).
+    pub(super) decoding: Budget,
     /// Bodies being received and held until answered, charged as read (`maxInflightBytes`
     /// too, at most half of it per peer address).
     pub(super) bodies: Arc<Bodies>,
@@ -70,6 +76,7 @@ impl Shared {
     pub(super) fn new(cfg: OtlpSourceConfig, ctx: SourceCtx) -> Self {
         Shared {
             inflight: Budget::new(cfg.max_inflight_bytes),
+            decoding: Budget::new(cfg.max_inflight_bytes),
             bodies: Bodies::new(cfg.max_inflight_bytes),
             decoders: Decoders::default(),
             inflaters: Inflaters::default(),
@@ -87,12 +94,41 @@ impl Shared {
         }
     }
 
+    /// Charges `cost` bytes (what decoding a body of `size` bytes `what` will allocate) to
+    /// the decode budget before the decode: [`Refusal::TooLarge`] past all of it (no retry
+    /// could fit it), [`Refusal::Busy`] while other decodes hold it past `deadline`.
+    pub(super) async fn charge_decode(
+        &self,
+        cost: u64,
+        size: usize,
+        what: &str,
+        deadline: Instant,
+    ) -> Result<Held, Refusal> {
+        let total = self.decoding.total();
+        if cost > total {
+            return Err(Refusal::TooLarge(format!(
+                "the request's {size} bytes of {what} would take {cost} bytes to decode \
+                 (each record, attribute and value is a struct of its own), more than \
+                 maxInflightBytes ({total} bytes); send fewer records or attributes per request"
+            )));
+        }
+        tokio::time::timeout_at(deadline.into(), self.decoding.acquire(cost))
+            .await
+            .ok()
+            .flatten()
+            .ok_or_else(|| {
+                Refusal::Busy("requests being decoded hold the source's maxInflightBytes".into())
+            })
+    }
+
     /// Maps and puts a decoded request of `size` bytes (its protobuf message, which the
-    /// events' bodies slice); the response once every required channel committed.
+    /// events' bodies slice), whose decode holds `decoded` until it is mapped; the response
+    /// once every required channel committed.
     pub(super) async fn export(
         self: &Arc<Self>,
         req: ExportLogsServiceRequest,
         size: usize,
+        decoded: Held,
         deadline: Instant,
     ) -> Result<ExportLogsServiceResponse, Refusal> {
         let mut stop = self.ctx.stop.clone();
@@ -132,6 +168,7 @@ impl Shared {
             )
             .await
             .ok_or_else(|| Refusal::Busy("the source is stopping".into()))?;
+        drop(decoded);
         let response = response_for(&mapped);
         if let Some(p) = &response.partial_success {
             self.ctx.counters.add(

@@ -3,11 +3,13 @@
 //! frame by frame, each frame charged to the body budget before it is kept (body.rs) and the
 //! whole by `requestTimeout`; a gzip message (`grpc-encoding: gzip`) is inflated off the async
 //! workers, at most `maxRequestBytes` (inflate.rs); the message is decoded into
-//! `borrowed.rs`'s types (each string and body a slice of it) and is [`Shared::export`].
+//! `borrowed.rs`'s types (each string and body a slice of it), after what that decode will
+//! allocate was charged to the decode budget (scan.rs), and is [`Shared::export`].
 //!
 //! Answers: the response message with `grpc-status: 0`; `OUT_OF_RANGE` for a message over
 //! `maxRequestBytes` (compressed or not, as tonic's limit answered), `RESOURCE_EXHAUSTED` for
-//! one whose events would cost more than `maxInflightBytes`, `UNAVAILABLE` (which OTLP
+//! one whose decode or events would cost more than `maxInflightBytes` (not retryable per the
+//! OTLP spec without `RetryInfo`, rightly: no retry of it could fit), `UNAVAILABLE` (which OTLP
 //! exporters retry with backoff) when a budget stayed taken or a channel did not take the
 //! records, `INTERNAL` for a message that is not an `ExportLogsServiceRequest`,
 //! `UNIMPLEMENTED` for another compression, and for any other gRPC path (the trace and metrics
@@ -28,6 +30,7 @@ use tonic::Status;
 use super::body::{self, BodyError};
 use super::export::{Refusal, Shared};
 use super::inflate::InflateError;
+use super::scan;
 use crate::agent::otlp::borrowed::ExportLogsServiceRequest;
 use crate::agent::otlp::proto::{ExportLogsServiceResponse, GRPC_LOGS_EXPORT};
 use crate::agent::source::http_serve::Answer;
@@ -110,6 +113,26 @@ async fn export(
         },
     };
     let size = message.len();
+    let refused = |e: Refusal| match e {
+        Refusal::Busy(why) => Status::unavailable(why),
+        Refusal::TooLarge(why) => Status::resource_exhausted(why),
+    };
+    let (message, cost) = match sh
+        .decoders
+        .run(size, &mut stop, move || {
+            let cost = scan::decoded_bytes(&message);
+            (message, cost)
+        })
+        .await
+    {
+        None => return Err(Status::unavailable("the source is stopping")),
+        Some((_, Err(e))) => return Err(not_a_request(e)),
+        Some((m, Ok(cost))) => (m, cost),
+    };
+    let held = sh
+        .charge_decode(cost, size, "protobuf", deadline.into_std())
+        .await
+        .map_err(refused)?;
     let decoded = sh
         .decoders
         .run(size, &mut stop, move || {
@@ -118,20 +141,17 @@ async fn export(
         .await;
     let request = match decoded {
         None => return Err(Status::unavailable("the source is stopping")),
-        // As tonic's prost codec answers a message that does not decode.
-        Some(Err(e)) => {
-            return Err(Status::internal(format!(
-                "not an ExportLogsServiceRequest in protobuf: {e}"
-            )))
-        }
+        Some(Err(e)) => return Err(not_a_request(e)),
         Some(Ok(r)) => r,
     };
-    sh.export(request, size, deadline.into_std())
+    sh.export(request, size, held, deadline.into_std())
         .await
-        .map_err(|e| match e {
-            Refusal::Busy(why) => Status::unavailable(why),
-            Refusal::TooLarge(why) => Status::resource_exhausted(why),
-        })
+        .map_err(refused)
+}
+
+/// As tonic's prost codec answers a message that does not decode.
+fn not_a_request(e: impl std::fmt::Display) -> Status {
+    Status::internal(format!("not an ExportLogsServiceRequest in protobuf: {e}"))
 }
 
 /// The status for a body that was not received.

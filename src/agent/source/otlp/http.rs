@@ -2,11 +2,13 @@
 //! (`application/json`, OTLP's JSON mapping through `opentelemetry-proto`'s serde) body,
 //! plain or gzip (`Content-Encoding`, inflated off the async workers: inflate.rs), bounded by
 //! `maxRequestBytes` before and after decompression and by `requestTimeout`, its bytes
-//! charged to the body budget as they are read (body.rs). The answer is the
+//! charged to the body budget as they are read (body.rs) and what its decode will allocate
+//! to the decode budget before it is decoded (scan.rs, json.rs). The answer is the
 //! `ExportLogsServiceResponse` in the request's encoding (200) once the channel committed;
 //! 503 with `Retry-After` when it did not, or a budget stayed taken; 400 for a body that does
-//! not decode; 413 for a body over `maxRequestBytes` or whose events would cost more than
-//! `maxInflightBytes` (export.rs); 404 for the traces and metrics paths (and any other), 405
+//! not decode; 413 for a body over `maxRequestBytes` or whose decode or events would cost more than
+//! `maxInflightBytes` (export.rs; not retryable per the OTLP spec, rightly: no retry of it
+//! could fit); 404 for the traces and metrics paths (and any other), 405
 //! and 415 with a line saying what is accepted.
 
 use std::net::SocketAddr;
@@ -130,19 +132,88 @@ async fn export(
     } else {
         body
     };
+    let scanned = sh
+        .decoders
+        .run(body.len(), &mut stop, move || {
+            let s = scan(&body, encoding);
+            (body, s)
+        })
+        .await;
+    let (body, scanned) = match scanned {
+        None => return busy("the source is stopping"),
+        Some((_, Err((status, why)))) => return text(status, format!("{why}\n")),
+        Some((b, Ok(s))) => (b, s),
+    };
+    let held = match sh
+        .charge_decode(scanned.cost(), body.len(), encoding.name(), deadline)
+        .await
+    {
+        Ok(h) => h,
+        Err(r) => return refusal(r),
+    };
     let decoded = sh
         .decoders
-        .run(body.len(), &mut stop, move || decode(body, encoding))
+        .run(body.len(), &mut stop, move || decode(body, &scanned))
         .await;
     let (req, size) = match decoded {
         None => return busy("the source is stopping"),
         Some(Err((status, why))) => return text(status, format!("{why}\n")),
         Some(Ok(r)) => r,
     };
-    match sh.export(req, size, deadline).await {
+    match sh.export(req, size, held, deadline).await {
         Ok(resp) => encoded(encoding, &resp),
-        Err(Refusal::Busy(why)) => busy(&why),
-        Err(Refusal::TooLarge(why)) => text(StatusCode::PAYLOAD_TOO_LARGE, format!("{why}\n")),
+        Err(r) => refusal(r),
+    }
+}
+
+/// The answer to a refused request: 503 to retry, 413 for one no retry could fit.
+fn refusal(r: Refusal) -> Response<Body> {
+    match r {
+        Refusal::Busy(why) => busy(&why),
+        Refusal::TooLarge(why) => text(StatusCode::PAYLOAD_TOO_LARGE, format!("{why}\n")),
+    }
+}
+
+/// A body scanned for what its decode costs.
+enum Scanned {
+    Protobuf(u64),
+    Json(super::json::Scan),
+}
+
+impl Scanned {
+    fn cost(&self) -> u64 {
+        match self {
+            Scanned::Protobuf(c) => *c,
+            Scanned::Json(s) => s.cost,
+        }
+    }
+}
+
+impl Encoding {
+    fn name(self) -> &'static str {
+        match self {
+            Encoding::Protobuf => "protobuf",
+            Encoding::Json => "OTLP JSON",
+        }
+    }
+}
+
+/// What decoding `bytes` will cost, or the status and reason to refuse them.
+fn scan(bytes: &[u8], encoding: Encoding) -> Result<Scanned, (StatusCode, String)> {
+    let refused = |e: &dyn std::fmt::Display| {
+        let what = encoding.name();
+        (
+            StatusCode::BAD_REQUEST,
+            format!("the body is not an ExportLogsServiceRequest in {what}: {e}"),
+        )
+    };
+    match encoding {
+        Encoding::Protobuf => super::scan::decoded_bytes(bytes)
+            .map(Scanned::Protobuf)
+            .map_err(|e| refused(&e)),
+        Encoding::Json => super::json::scan(bytes)
+            .map(Scanned::Json)
+            .map_err(|e| refused(&e)),
     }
 }
 
@@ -156,12 +227,12 @@ fn refused_body(e: &BodyError) -> Response<Body> {
     }
 }
 
-/// The request in `body` (already gunzipped) and its bytes, or the status and reason to
-/// refuse it. A protobuf body is decoded into slices of itself; a JSON one through
+/// The request in `body` (already gunzipped and scanned) and its bytes, or the status and
+/// reason to refuse it. A protobuf body is decoded into slices of itself; a JSON one through
 /// `opentelemetry-proto`'s serde mapping, then re-encoded and decoded so.
 fn decode(
     bytes: Bytes,
-    encoding: Encoding,
+    scanned: &Scanned,
 ) -> Result<(ExportLogsServiceRequest, usize), (StatusCode, String)> {
     let size = bytes.len();
     let refused = |what: &str, e: &dyn std::fmt::Display| {
@@ -170,11 +241,11 @@ fn decode(
             format!("the body is not an ExportLogsServiceRequest in {what}: {e}"),
         )
     };
-    let req = match encoding {
-        Encoding::Protobuf => {
+    let req = match scanned {
+        Scanned::Protobuf(_) => {
             ExportLogsServiceRequest::decode(bytes).map_err(|e| refused("protobuf", &e))?
         }
-        Encoding::Json => super::json::decode(&bytes)
+        Scanned::Json(s) => super::json::decode(&bytes, s)
             .map_err(|e| refused("OTLP JSON", &e))
             .and_then(|r| from_owned(&r).map_err(|e| refused("OTLP JSON", &e)))?,
     };

@@ -9,8 +9,10 @@
 //! config.rs reads the keys; grpc.rs serves `LogsService/Export` (its request decoded into
 //! `agent::otlp::borrowed`'s types), http.rs the `/v1/logs` handler; both read bodies through
 //! body.rs (charged to the body budget as read, half of it at most per peer address), gunzip
-//! through inflate.rs (off the async workers, half the CPUs at most) and export through
-//! export.rs (the events' cost charged before they are built). This file gives the serving
+//! through inflate.rs (off the async workers, half the CPUs at most), charge what decoding
+//! will allocate before decoding (scan.rs for protobuf, json.rs for JSON: a small body of
+//! tiny repeated fields is large once decoded) and export through export.rs (the events'
+//! cost charged before they are built). This file gives the serving
 //! path shared with the http source (`source/http_serve`) its settings: connections (at most
 //! `maxConnections`, and `maxConnectionsPerPeer` per peer address; `ipFilterRules`; TLS with
 //! `ssl = true`, a PEM or PKCS12 keystore) served on hyper's HTTP/2 or HTTP/1 connection,
@@ -30,6 +32,7 @@ mod grpc;
 mod http;
 mod inflate;
 mod json;
+mod scan;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
