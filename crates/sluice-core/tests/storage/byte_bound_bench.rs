@@ -144,14 +144,18 @@ fn byte_bound_benchmark_of_a_full_channel_drained_while_filled() {
     let taken = take.join().expect("taker");
     let s = ch.stats();
     ch.close().expect("close");
+    let ratio = if bound == 0 {
+        "no byte bound".to_owned()
+    } else {
+        format!("{:.3}x the bound", peak as f64 / bound as f64)
+    };
     println!(
         "bound {bound} B: full at {} events after {:.1} s; then {secs} s draining while \
          putting {PUT_RATE}/s: {taken} taken, {} batches refused; peak {peak} B under the \
-         channel's dirs = {:.3}x the bound ({:.0} MB); {} checkpoints",
+         channel's dirs = {ratio} ({:.0} MB); {} checkpoints",
         full.0,
         full.1.as_secs_f64(),
         refused.load(Ordering::Relaxed),
-        peak as f64 / bound.max(1) as f64,
         peak as f64 / 1e6,
         s.checkpoints
     );
