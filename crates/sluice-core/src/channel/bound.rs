@@ -9,7 +9,7 @@
 //! over-counts (bytes appended inside a file's allocation count twice until the next
 //! measurement), so the files never take more than the bound but for a checkpoint's new
 //! copy, which the checkpoint reserve covers. Without a bound (0) nothing is refused and the
-//! figures only feed the `ChannelSizeBytes` gauge.
+//! counters stay untouched (`FileChannel::size_bytes` measures instead).
 //!
 //! The measurement lists each directory through the [`Fs`] seam and adds up the length of
 //! every regular file directly in it (a segment's length includes what it allocated ahead).
@@ -90,7 +90,7 @@ impl DiskBound {
     /// Reserves `cost` bytes if they fit under the bound (always, without one).
     pub fn try_reserve(&self, cost: u64, checkpoint_reserve: u64) -> bool {
         if self.limit == 0 {
-            self.reserved.fetch_add(cost, Ordering::AcqRel);
+            // No bound: nothing to count, and no shared counter for every put to touch.
             return true;
         }
         let mut cur = self.reserved.load(Ordering::Acquire);
@@ -116,7 +116,7 @@ impl DiskBound {
 
     /// Returns `n` reserved bytes (a put written or rolled back, a take committed).
     pub fn release(&self, n: u64) {
-        if n == 0 {
+        if n == 0 || self.limit == 0 {
             return;
         }
         let mut cur = self.reserved.load(Ordering::Acquire);
@@ -137,12 +137,15 @@ impl DiskBound {
 
     /// Counts `n` bytes appended to a segment.
     pub fn note_written(&self, n: u64) {
+        if self.limit == 0 {
+            return;
+        }
         self.written.fetch_add(n, Ordering::AcqRel);
     }
 
     /// Counts `n` takes committed and wakes the puts waiting for room.
     pub fn note_taken(&self, n: u64) {
-        if n == 0 {
+        if n == 0 || self.limit == 0 {
             return;
         }
         self.release(n.saturating_mul(TAKE_RESERVE_BYTES));
