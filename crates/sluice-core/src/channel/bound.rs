@@ -49,6 +49,9 @@ pub struct DiskBound {
     pub(super) takes_since_reclaim: AtomicU64,
     /// Wakes puts waiting for room when takes commit.
     pub(super) room: (Mutex<()>, Condvar),
+    /// One measurement at a time: an older listing stored after a newer one would forget
+    /// what was appended between them.
+    measuring: Mutex<()>,
 }
 
 impl DiskBound {
@@ -64,6 +67,7 @@ impl DiskBound {
             reclaim: Mutex::new(None),
             takes_since_reclaim: AtomicU64::new(0),
             room: (Mutex::new(()), Condvar::new()),
+            measuring: Mutex::new(()),
         }
     }
 
@@ -159,6 +163,7 @@ impl DiskBound {
     /// Measures the files under `config`'s directories anew. What is appended while the
     /// listing runs counts in `written` as well (an over-count until the next measurement).
     pub fn measure(&self, fs: &dyn Fs, config: &FileChannelConfig) {
+        let _one = self.measuring.lock();
         let before = self.written.swap(0, Ordering::AcqRel);
         match dir_bytes(fs, config) {
             Ok(total) => self.measured.store(total, Ordering::Release),
