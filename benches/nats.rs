@@ -67,6 +67,11 @@ fn cpu() -> Duration {
     tv(u.ru_utime) + tv(u.ru_stime)
 }
 
+/// The servers of a comma-separated `url`.
+fn addrs(url: &str) -> Vec<async_nats::ServerAddr> {
+    url.split(',').map(|s| s.parse().unwrap()).collect()
+}
+
 /// A fresh stream for one run: subjects `<name>.x` and the sink's records.
 fn stream(c: &Cluster) -> String {
     let s = unique("BENCH");
@@ -79,7 +84,7 @@ fn stream(c: &Cluster) -> String {
 }
 
 async fn client(url: &str, subject: &str, n: usize, body: usize, atomic: bool) {
-    let nc = async_nats::connect(url).await.unwrap();
+    let nc = async_nats::connect(addrs(url)).await.unwrap();
     let js = async_nats::jetstream::new(nc.clone());
     let payload = bytes::Bytes::from(vec![b'x'; body]);
     for b in 0..n / BATCH {
@@ -215,11 +220,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 async fn consume(url: &str, stream: &str, n: usize) -> (Duration, Duration) {
-    let nc = async_nats::connect(url).await.unwrap();
+    let nc = async_nats::connect(addrs(url)).await.unwrap();
     let js = async_nats::jetstream::new(nc.clone());
     let s = js.get_stream(stream).await.unwrap();
     let cfg = async_nats::jetstream::consumer::pull::Config {
         durable_name: Some("bench".into()),
+        ack_policy: async_nats::jetstream::consumer::AckPolicy::All,
         ..Default::default()
     };
     let c = s.get_or_create_consumer("bench", cfg).await.unwrap();

@@ -66,3 +66,25 @@ fn a_server_without_jetstream_is_named_and_the_sink_is_unhealthy() {
     let (_tmp, agent) = agent_against(&server.url(), "ANY", "");
     named_within_10_s(&agent, &["is JetStream enabled there", &server.url()]);
 }
+
+#[test]
+fn a_tls_server_is_reached_with_the_rpc_sinks_truststore_key() {
+    if !available() {
+        return;
+    }
+    let tls =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/net_support/tls");
+    let key = tls.join("keystore.pem").display().to_string();
+    let server = Single::start(
+        "tls",
+        &format!("tls {{ cert_file: \"{key}\", key_file: \"{key}\" }}\njetstream {{ store_dir: \"STORE\" }}"),
+    );
+    let ca = tls.join("ca.pem").display().to_string();
+    let extra = format!("ssl = true\ntruststore = {ca}");
+    // Reached over TLS: the server answers, and the stream (never made) is named missing.
+    let (_tmp, agent) = agent_against(&server.url(), "NOSTREAM", &extra);
+    named_within_10_s(&agent, &["connected to NATS", "does not exist at"]);
+    // Without ssl the same server is not reached.
+    let (_tmp2, plain) = agent_against(&server.url(), "NOSTREAM", "");
+    named_within_10_s(&plain, &["cannot connect to NATS"]);
+}

@@ -27,6 +27,10 @@ use super::NatsSink;
 use crate::agent::failpoint;
 use crate::agent::sink::{Delivery, Poisoned, SinkError, SinkErrorKind};
 
+/// Most origins whose records the sink holds; past it they are all forgotten and read back
+/// as batches need them (a collector's sink sees every edge's origin).
+pub(super) const HELD_RECORDS_MAX: usize = 100_000;
+
 /// Attempts of one take when the fence fails (each reads the records back first).
 pub(super) const FENCE_TRIES: usize = 3;
 
@@ -88,6 +92,9 @@ enum Attempt {
 
 /// One try: read what is missing, drop what is stored, publish the rest with the records.
 async fn attempt_batch(sink: &mut NatsSink, plan: &Plan) -> Result<(), Attempt> {
+    if sink.progress.len() > HELD_RECORDS_MAX {
+        sink.progress.clear();
+    }
     let origins: BTreeSet<u64> = plan
         .msgs
         .iter()

@@ -269,3 +269,6 @@ impl super::BuildSink for NatsSinkConfig {
         Box::new(NatsSink::new(name, self.clone()))
     }
 }
+
+#[cfg(test)]
+mod tests;
