@@ -109,3 +109,56 @@ fn post_reload_is_refused_when_turned_off() {
     assert!(!has_r2(&agent));
     assert_eq!(count(&agent, "ReloadRequestCount"), 0);
 }
+
+/// A config filter script under `dir` that prints `value-of-<key>`, leaves `sleep 600`
+/// running in the background holding its standard output (it daemonizes a child), writes the
+/// child's pid to `child.pid` and exits 0: the filter of `with_daemonizing_filter`.
+fn daemonizing_filter(dir: &std::path::Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("get-secret");
+    let text = format!(
+        "#!/bin/sh\necho \"value-of-$1\"\nsleep 600 &\necho $! > {}\nexit 0\n",
+        dir.join("child.pid").display()
+    );
+    std::fs::write(&script, text).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    format!(
+        "a1.configfilters = sec\na1.configfilters.sec.type = external\n\
+         a1.configfilters.sec.command = {}\n\
+         a1.sources.r1.interceptors = i1\na1.sources.r1.interceptors.i1.type = static\n\
+         a1.sources.r1.interceptors.i1.key = stage\n\
+         a1.sources.r1.interceptors.i1.value = ${{sec['stage']}}\n",
+        script.display()
+    )
+}
+
+#[test]
+fn a_reload_through_a_filter_that_daemonizes_a_child_applies_and_so_does_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = start_agent(dir.path(), &seq_memory_null(1000));
+    let conf = dir.path().join("agent.conf");
+    let hup = |agent: &HttpAgent| unsafe { libc::kill(agent.pid() as i32, libc::SIGHUP) };
+    let filter = daemonizing_filter(dir.path());
+    std::fs::write(&conf, seq_memory_null(1000) + &filter).unwrap();
+    assert_eq!(hup(&agent), 0);
+    agent.wait_until("the reload through the filter applied", || {
+        count(&agent, "ReloadAppliedCount") == 1
+    });
+    // The next reload is not wedged behind the child that still held the filter's output.
+    std::fs::write(&conf, with_r2(1000)).unwrap();
+    assert_eq!(hup(&agent), 0);
+    agent.wait_until("r2 after the second SIGHUP", || has_r2(&agent));
+    assert_eq!(count(&agent, "ReloadAppliedCount"), 2);
+    let pid = std::fs::read_to_string(dir.path().join("child.pid")).unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()));
+    let dead = stat.map_or(true, |s| {
+        s.rsplit(')')
+            .next()
+            .is_some_and(|t| t.trim_start().starts_with('Z'))
+    });
+    assert!(
+        dead,
+        "the filter's background child {} was killed",
+        pid.trim()
+    );
+}
