@@ -2,7 +2,10 @@
 //! applied in the listed order; an event dropped by one is not seen by the next. Sluice's own
 //! steps are synchronous; a Java step ([`JavaInterceptor`]) is a call into its JVM, so a chain
 //! that has one is applied with [`Chain::apply`] and may fail (the batch is then refused).
+//! Either way, a batch that grows past its bound (bound.rs: an amplifying interceptor) after
+//! a step is refused, naming the step.
 
+use super::bound::{self, Grew};
 use super::{build, Interceptor};
 use crate::agent::component::{ComponentError, Props};
 use crate::agent::java::call::CallError;
@@ -18,7 +21,7 @@ pub(crate) enum Step {
     Java(JavaInterceptor),
 }
 
-/// A Java interceptor refused a batch.
+/// An interceptor refused a batch.
 #[derive(Debug, thiserror::Error)]
 #[error("interceptor {name}: {source}")]
 pub struct InterceptError {
@@ -26,7 +29,36 @@ pub struct InterceptError {
     pub name: String,
     /// Why.
     #[source]
-    pub source: CallError,
+    pub source: Refused,
+}
+
+/// Why an interceptor refused a batch.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    /// A Java interceptor threw, its JVM ended, or an event could not cross to it.
+    #[error(transparent)]
+    Call(#[from] CallError),
+    /// The batch grew past its bound (bound.rs).
+    #[error(transparent)]
+    Grew(#[from] Grew),
+}
+
+impl Refused {
+    /// Whether sending the same batch again may succeed (a grown batch would grow again).
+    pub fn retryable(&self) -> bool {
+        match self {
+            Refused::Call(e) => e.retryable(),
+            Refused::Grew(_) => false,
+        }
+    }
+}
+
+/// `source` as the error of step `name`.
+fn refused(name: &str, source: impl Into<Refused>) -> InterceptError {
+    InterceptError {
+        name: name.to_owned(),
+        source: source.into(),
+    }
 }
 
 /// Interceptors applied in order.
@@ -46,19 +78,20 @@ impl Chain {
         self.steps.iter().any(|(_, s)| matches!(s, Step::Java(_)))
     }
 
-    /// Applies every step in order: Sluice's in place, a Java one by a call into its JVM.
+    /// Applies every step in order: Sluice's in place, a Java one by a call into its JVM;
+    /// the batch is weighed after each (bound.rs).
     pub(crate) async fn apply(&self, mut v: Vec<Event>) -> Result<Vec<Event>, InterceptError> {
+        let in_bytes = bound::weight(&v);
+        let max = bound::max_for(in_bytes);
         for (name, step) in &self.steps {
             if v.is_empty() {
                 break;
             }
             v = match step {
                 Step::Native(i) => i.intercept_batch(v),
-                Step::Java(j) => j.intercept(v).await.map_err(|source| InterceptError {
-                    name: name.clone(),
-                    source,
-                })?,
+                Step::Java(j) => j.intercept(v).await.map_err(|e| refused(name, e))?,
             };
+            bound::check(&v, in_bytes, max).map_err(|e| refused(name, e))?;
         }
         Ok(v)
     }
@@ -66,20 +99,23 @@ impl Chain {
     /// Applies the chain on the calling thread; only for a chain that does not
     /// [`Chain::calls_java`] (a Java step is refused).
     pub fn apply_native(&self, mut v: Vec<Event>) -> Result<Vec<Event>, InterceptError> {
+        let in_bytes = bound::weight(&v);
+        let max = bound::max_for(in_bytes);
         for (name, step) in &self.steps {
             v = match step {
                 Step::Native(i) => i.intercept_batch(v),
                 Step::Java(j) => {
-                    return Err(InterceptError {
-                        name: name.clone(),
-                        source: CallError::Answer {
+                    let message = "a Java interceptor cannot be called on a blocking thread";
+                    return Err(refused(
+                        name,
+                        CallError::Answer {
                             plugin: j.label().to_owned(),
-                            message: "a Java interceptor cannot be called on a blocking thread"
-                                .into(),
+                            message: message.into(),
                         },
-                    })
+                    ));
                 }
             };
+            bound::check(&v, in_bytes, max).map_err(|e| refused(name, e))?;
         }
         Ok(v)
     }

@@ -7,6 +7,7 @@
 //! syntax is close to Java's but has no look-around or back-references; a pattern using them is
 //! a configuration error naming the key.
 
+mod bound;
 mod chain;
 pub(crate) mod config;
 mod headers;
@@ -23,8 +24,9 @@ use regex::Regex;
 use crate::agent::component::{ComponentError, Props};
 use sluice_core::Event;
 
+pub use bound::Grew;
 pub(crate) use chain::Step;
-pub use chain::{Chain, InterceptError};
+pub use chain::{Chain, InterceptError, Refused};
 
 /// The kind of an [`config::InterceptorSpec`] whose `type` is a user's Java builder class.
 pub const JAVA_KIND: &str = "java";
