@@ -20,7 +20,7 @@ const LINES_PER_FILE: usize = 300;
 /// Rotations by rename while the collector is down.
 const ROTATIONS: usize = 3;
 
-fn edge_conf(root: &Path, port: u16, extra: &str) -> String {
+pub(crate) fn edge_conf(root: &Path, port: u16, extra: &str) -> String {
     format!(
         "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n\
          a1.sources.r1.type = TAILDIR\na1.sources.r1.channels = c1\n\
@@ -39,11 +39,11 @@ fn edge_conf(root: &Path, port: u16, extra: &str) -> String {
 }
 
 /// Line `n`: numbered so that the order of arrival can be checked.
-fn line(n: usize) -> String {
+pub(crate) fn line(n: usize) -> String {
     format!("line-{n:06} {}", "x".repeat(40))
 }
 
-fn write_lines(log: &mut RotatingLog, from: usize, count: usize) -> Vec<String> {
+pub(crate) fn write_lines(log: &mut RotatingLog, from: usize, count: usize) -> Vec<String> {
     let lines: Vec<String> = (from..from + count).map(line).collect();
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
     log.write(text.as_bytes());

@@ -59,6 +59,8 @@ fn source(key: &str) -> Option<&'static str> {
         "DeletedOpenBytes" => "Bytes of deleted files the source still holds open.",
         "DeletedFilesClosedCount" => "Deleted files the source closed before reading them all.",
         "DeletedBytesSkippedCount" => "Bytes of deleted files skipped, never read.",
+        "LinesLostRecently" => "Lines given up unread within the source's lossWindow (TAILDIR).",
+        "BytesLostRecently" => "Bytes given up unread within the source's lossWindow (TAILDIR).",
         "KafkaPartitionsAssigned" => "Kafka partitions the source holds now (kafka source).",
         _ => return None,
     })
@@ -183,12 +185,13 @@ pub(crate) fn help(kind: &str, key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::metrics::{CHANNEL_COUNTERS, SINK_COUNTERS, SOURCE_COUNTERS};
+    use crate::agent::metrics::{CHANNEL_COUNTERS, SINK_COUNTERS, SOURCE_COUNTERS, SOURCE_GAUGES};
 
     #[test]
-    fn every_flume_counter_has_a_meaning() {
+    fn every_flume_counter_and_source_gauge_has_a_meaning() {
         for key in SOURCE_COUNTERS
             .iter()
+            .chain(SOURCE_GAUGES)
             .chain(CHANNEL_COUNTERS)
             .chain(SINK_COUNTERS)
         {

@@ -66,6 +66,9 @@ pub struct TaildirConfig {
     pub max_backoff_sleep: Duration,
     /// `cachePatternMatching` (default true): list a directory again only when it changed.
     pub cache_pattern_matching: bool,
+    /// `watchChanges` (Sluice; default true): change events from inotify; `false` polls
+    /// (file systems whose changes inotify does not report: NFS, CIFS, FUSE).
+    pub watch_changes: bool,
     /// `fileHeader` (default false): the file's absolute path in `fileHeaderKey`.
     pub file_header: bool,
     /// `fileHeaderKey` (default `file`).
@@ -280,6 +283,7 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<TaildirConfig> {
             DURATION_MS_MAX,
         )),
         cache_pattern_matching: cx.bool("cachePatternMatching", true),
+        watch_changes: cx.bool("watchChanges", true),
         file_header: cx.bool("fileHeader", false),
         file_header_key: cx.get("fileHeaderKey").unwrap_or_else(|| "file".into()),
         close_deleted_after: close_deleted_after(cx),

@@ -49,10 +49,23 @@ impl std::fmt::Debug for DirWatch {
 }
 
 impl DirWatch {
-    /// Starts a watcher; without one (e.g. no inotify instances left) the source polls.
-    pub(crate) fn new(source: &str) -> Self {
+    /// Starts a watcher when `enabled` (`watchChanges`); without one (off, or no inotify
+    /// instances left) the source polls.
+    pub(crate) fn new(source: &str, enabled: bool) -> Self {
         let dirty = Arc::new(Mutex::new(Dirty::default()));
         let wake = Arc::new(Notify::new());
+        if !enabled {
+            tracing::info!(
+                source,
+                "watchChanges = false: no change notifications; polling"
+            );
+            return DirWatch {
+                watcher: None,
+                watched: HashSet::new(),
+                dirty,
+                wake,
+            };
+        }
         let (d, w) = (dirty.clone(), wake.clone());
         let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             let mut g = d.lock();

@@ -139,7 +139,7 @@ impl Tailer {
                 bytes_lost = bytes,
                 lines_counted = "estimated from the bytes at the mean line length read",
                 bytes_counted = "from the size saved at the last durable position write (lines written after it are not known: at least this many)",
-                "file gone while the source was stopped (deleted, not kept by the spool) before it was read to its end; its unread lines are lost (keep spoolBytes on, with positionFile on the logs' file system)"
+                "file gone while the source was stopped (deleted or renamed out of the pattern, not kept by the spool) before it was read to its end; its unread lines are lost (keep spoolBytes on, with positionFile on the logs' file system)"
             );
         }
         if counted {

@@ -14,6 +14,9 @@ use crate::agent::source::taildir::fingerprint;
 use crate::agent::source::taildir::fingerprint::Fingerprint;
 use crate::agent::source::taildir::tail_file::TailFile;
 
+/// Most files [`Tailer::rotated_away`] states.
+pub(crate) const ROTATION_CHECK_FILES_MAX: usize = 256;
+
 /// Where a newly followed file starts.
 struct Start {
     /// Its committed position.
@@ -287,6 +290,17 @@ impl Tailer {
                 t.last_change = Instant::now();
             }
         }
+    }
+
+    /// Whether a followed file left its name (renamed or deleted: a rotation) since the last
+    /// scan: its path no longer names its inode. Only the open files (the ones written
+    /// lately; at most [`ROTATION_CHECK_FILES_MAX`]) are stated, a stat each.
+    pub(crate) fn rotated_away(&self) -> bool {
+        self.files
+            .values()
+            .filter(|t| t.matched && t.is_open())
+            .take(ROTATION_CHECK_FILES_MAX)
+            .any(|t| std::fs::metadata(&t.path).map_or(true, |m| m.ino() != t.inode))
     }
 
     /// Closes descriptors of files unchanged for `idleTimeout` and read to their end.

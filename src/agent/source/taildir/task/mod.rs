@@ -26,11 +26,13 @@
 //! event or a backoff growing by `backoffSleepIncrement` up to `maxBackoffSleep`, and scans
 //! the directories at least that often. Before a trip, the source waits while its channels'
 //! takers lag by more than their event cache holds (`source::pace`), its committed positions
-//! saved first.
+//! saved first. While idle it also looks every half second whether a followed file left its
+//! name (`idle.rs`), so a rotation is noticed at once even without change events.
 //!
 //! Here: the task's loop and its idle wait; `trip.rs` one trip to the blocking pool,
 //! `retry.rs` a refused batch retried, `tail.rs` the tailer with its position-file writer.
 
+mod idle;
 mod retry;
 mod tail;
 mod trip;
@@ -44,6 +46,7 @@ use super::watch::DirWatch;
 use crate::agent::source::pace::{held_back, pace};
 use crate::agent::source::{SourceCtx, SourceError};
 
+use idle::{idle_wait, Woken};
 use retry::{put, Put};
 use tail::{blocking, open_tail};
 use trip::{read_batch, Trip};
@@ -73,7 +76,7 @@ pub(crate) const MULTILINE_WAKE_MIN: Duration = Duration::from_millis(10);
 pub(crate) async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), SourceError> {
     let cfg = Arc::new(cfg);
     let mut slot = Some(open_tail(&cfg, &ctx).await?);
-    let mut watch = DirWatch::new(&ctx.name);
+    let mut watch = DirWatch::new(&ctx.name, cfg.watch_changes);
     let mut backoff = Duration::ZERO;
     let mut last_scan: Option<Instant> = None;
     // The batches the channel committed whose positions are not moved yet (file, end; in
@@ -124,11 +127,14 @@ pub(crate) async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), So
             }
             Trip::Idle => {
                 backoff = idle_backoff(&cfg, backoff);
-                let mut stop = ctx.stop.clone();
-                tokio::select! {
-                    _ = stop.wait() => break,
-                    _ = watch.changed() => {}
-                    _ = tokio::time::sleep(backoff) => {}
+                match idle_wait(&mut slot, &ctx, &watch, backoff).await? {
+                    Woken::Stop => break,
+                    Woken::Changed => {}
+                    // A rotation: scan now, and read on without a backoff.
+                    Woken::Rotated => {
+                        last_scan = None;
+                        backoff = Duration::ZERO;
+                    }
                 }
             }
         }

@@ -87,15 +87,19 @@ async fn wait_to_retry(
     // Following goes on while the channel refuses: new and rotated files are found and kept
     // (spooled or held open), none is read ahead of this batch.
     // The positions of the batches committed before this one move first, so a file given up
-    // now counts only what was never committed (the position file is written at the next
-    // save, as after any trip).
+    // now counts only what was never committed; then the position file is written as after
+    // any trip (durably every `writePosInterval`, with the loss state and the sizes of the
+    // files found meanwhile: a file deleted while the agent is down is counted at its start).
     let done = std::mem::take(done);
     let closed = blocking(slot, ctx, move |s| {
         for (i, end) in done {
             s.tailer.commit(i, end);
         }
         s.tailer.scan_while_refused();
-        s.tailer.close_deleted(Instant::now(), true)
+        let closed = s.tailer.close_deleted(Instant::now(), true);
+        let cfg = s.tailer.cfg.clone();
+        s.save(false, &cfg);
+        closed
     })
     .await?;
     Ok(closed.contains(&inode).then_some(Put::Dropped))
