@@ -25,6 +25,7 @@ mod avro_hostile_cpu;
 mod avro_multihop;
 mod avro_multihop_headers;
 mod avro_multihop_kill;
+mod avro_read_ahead_memory;
 mod avro_source;
 mod deflate_bomb;
 mod dns_slow;
