@@ -148,8 +148,13 @@ def run_one(tool, a):
         marks["writer_done"] = time.time()
         log("%s: writer done, %d lines" % (tool.name, written))
         deadline = time.time() + a.drain_timeout
+        seen, quiet_since = rx.unique, time.time()
         while rx.unique < written and time.time() < deadline:
             time.sleep(0.5)
+            if rx.unique != seen:
+                seen, quiet_since = rx.unique, time.time()
+            elif time.time() - quiet_since > a.idle_end:
+                break  # lines are missing and nothing arrives any more
         marks["end"] = time.time()
     finally:
         if w.poll() is None:
@@ -177,6 +182,8 @@ def figures(tool, a, rx, sm, marks, written):
     drained = sum(v for k, v in rx.per_second.items() if t_back <= k + 0.5 <= (t_end or 0))
     drain_rate = drained / (t_end - t_back) if t_end else None
     lost_counted = tool.lost_total([x for x in sm.lost if x is not None])
+    # Steady again: lines written once the backlog was gone (a second after the last old line).
+    steady = [lat for wt, lat in zip(rx.fresh_wt, rx.fresh_lat) if t_end and wt > t_end + 1]
     r = {
         "tool": tool.name, "written": written, "delivered": rx.unique, "duplicated": rx.dups,
         "lost": written - rx.unique, "lost_counted": lost_counted,
@@ -189,6 +196,7 @@ def figures(tool, a, rx, sm, marks, written):
         "drain_lines_per_s": drain_rate, "drain_x_rate": drain_rate / a.rate if drain_rate else None,
         "warm_p99_s": pct(rx.warm_lat, 0.99), "warm_max_s": max(rx.warm_lat) if rx.warm_lat else None,
         "fresh_max_s": rx.fresh_max if rx.fresh_lat else None, "fresh_p99_s": pct(rx.fresh_lat, 0.99),
+        "after_drain_p99_s": pct(steady, 0.99), "after_drain_max_s": max(steady) if steady else None,
         "edge_back_s": marks.get("edge_back_s"), "beyond": rx.beyond,
         "drained_all": rx.unique >= written, "after_writer_s": round(marks["end"] - marks["writer_done"], 1),
         "disk_samples": sm.samples, "arrivals_per_s": sorted(rx.per_second.items()),
@@ -219,6 +227,7 @@ ROWS = [
     ("warm latency p99 (s)", "warm_p99_s", "{:.2f}"),
     ("warm latency max (s)", "warm_max_s", "{:.2f}"),
     ("longest delay of a fresh line (s)", "fresh_max_s", "{:.1f}"),
+    ("latency p99 once drained (s)", "after_drain_p99_s", "{:.2f}"),
     ("edge answering after the restart (s)", "edge_back_s", "{:.2f}"),
 ]
 
@@ -256,6 +265,7 @@ def parse():
                     help="Sluice capacityBytes (0: off); Fluent Bit's budget includes it")
     ap.add_argument("--retention", type=size_arg, default=size_arg("1.5g"), help="Sluice spoolBytes")
     ap.add_argument("--drain-timeout", type=int, default=300)
+    ap.add_argument("--idle-end", type=int, default=60, help="after the writer: end once no new line came for this many s")
     ap.add_argument("--fb-scheduler-cap", type=int, default=30, help="Fluent Bit's longest retry wait, s")
     ap.add_argument("--work", default="/work/k-outage")
     ap.add_argument("--seed", type=int, default=81)

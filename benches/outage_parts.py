@@ -95,6 +95,7 @@ class Receiver:
         self.warm_lat = array("d")
         self.fresh_max = 0.0
         self.fresh_lat = array("d")
+        self.fresh_wt = array("d")
         self.last_old_arrival = None
         self.per_second = {}
         self.stopped = False
@@ -141,6 +142,7 @@ class Receiver:
                 self.last_old_arrival = now
             else:
                 self.fresh_lat.append(lat)
+                self.fresh_wt.append(wt)
                 self.fresh_max = max(self.fresh_max, lat)
         self.unique += new
         k = int(now)
