@@ -12,9 +12,10 @@ use serde::Deserialize;
 /// The server's limit on messages in one atomic batch (ADR-50).
 pub(crate) const BATCH_MESSAGES_MAX: usize = 1000;
 
-/// JetStream's error code for a failed `Nats-Expected-Last-Subject-Sequence` check ("wrong
-/// last sequence"): another writer stored a record for the origin since it was read.
-pub(crate) const ERR_WRONG_LAST_SEQUENCE: u64 = 10071;
+/// JetStream's error codes for a failed `Nats-Expected-Last-Subject-Sequence` check ("wrong
+/// last sequence: N", and "wrong last sequence" when the subject had no message): another
+/// writer stored a record for the origin since it was read.
+pub(crate) const ERR_WRONG_LAST_SEQUENCE: [u64; 2] = [10071, 10164];
 
 /// One message of a batch.
 #[derive(Debug)]
@@ -127,7 +128,7 @@ mod tests {
         assert!(matches!(
             e,
             BatchError::Refused {
-                err_code: ERR_WRONG_LAST_SEQUENCE,
+                err_code: 10071,
                 ..
             }
         ));

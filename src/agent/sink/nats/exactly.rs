@@ -195,9 +195,9 @@ async fn commit(
             )))
         }
         Err(BatchError::Refused {
-            err_code: ERR_WRONG_LAST_SEQUENCE,
+            err_code,
             description,
-        }) => {
+        }) if ERR_WRONG_LAST_SEQUENCE.contains(&err_code) => {
             forget(sink, &origins);
             Err(Attempt::Fenced(description))
         }

@@ -7,6 +7,7 @@ use crate::agent::topology::load;
 
 const BASE: &str = "a.sources = r\na.channels = c\na.sinks = k\n\
     a.sources.r.type = seq\na.sources.r.channels = c\na.channels.c.type = memory\n\
+    a.channels.c.capacity = 1000\na.channels.c.transactionCapacity = 1000\n\
     a.sinks.k.type = nats\na.sinks.k.channel = c\n";
 
 fn sink(extra: &str) -> Result<super::NatsSinkConfig, Vec<Problem>> {
