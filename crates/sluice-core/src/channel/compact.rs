@@ -33,7 +33,7 @@ use super::error::ChannelError;
 use super::inner::Inner;
 use super::ledger::{Pending, Ticket};
 use super::state::ReadyQueue;
-use super::transaction::{PutSeqs, TxnRecords};
+use super::transaction::encode::{PutSeqs, TxnRecords};
 use crate::event::Event;
 use crate::wal::readahead::ReadAhead;
 use crate::wal::writer::WalError;

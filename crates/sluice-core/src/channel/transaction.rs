@@ -10,7 +10,7 @@
 mod buffers;
 mod cached;
 mod commit;
-mod encode;
+pub(super) mod encode;
 
 pub use self::cached::Cached;
 pub use self::commit::NotCommitted;
