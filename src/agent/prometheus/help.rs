@@ -77,8 +77,6 @@ fn channel(key: &str) -> Option<&'static str> {
         "ChannelSize" => "Events queued in the channel now.",
         "ChannelCapacity" => "Events the channel holds at most (capacity).",
         "ChannelFillPercentage" => "Queued events as a percentage (0 to 100) of the capacity.",
-        "EventPutErrorCount" => "Puts the file channel failed.",
-        "EventTakeErrorCount" => "Takes the file channel failed.",
         "ChannelSizeBytes" => "Bytes of the file channel's files under its directories.",
         "ChannelCapacityBytes" => {
             "Bytes the file channel's files may take (capacityBytes; 0: no bound)."
@@ -86,6 +84,8 @@ fn channel(key: &str) -> Option<&'static str> {
         "ChannelFullBytesCount" => {
             "Puts refused since the open because the files reached capacityBytes."
         }
+        "EventPutErrorCount" => "Puts the file channel failed.",
+        "EventTakeErrorCount" => "Takes the file channel failed.",
         "CheckpointWriteErrorCount" => "Checkpoint writes that failed.",
         "CheckpointBackupWriteErrorCount" => "Backup checkpoint writes that failed.",
         "Open" => "1 while the channel is open.",
