@@ -104,6 +104,41 @@ fn without_change_events_a_rotation_is_still_noticed_without_waiting_for_the_bac
     rotations_are_noticed_at_once("a1.sources.r1.watchChanges = false\n");
 }
 
+/// With a pattern that matches the rotated names too (`app\.log.*`), one scan meets the new
+/// `app.log` first and the old one under `app.log.1`: lines written to the new file after it
+/// was first read must still wake the source (its name stayed mapped to it), not wait for the
+/// idle backoff or the file's own rotation (the ~5 s stall after every rotation that
+/// `benches/outage.py` showed, fixed in `saw_again`).
+#[test]
+fn lines_written_to_the_new_app_log_after_its_first_read_arrive_without_another_rotation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::create_dir_all(root.join("logs")).unwrap();
+    let conf_path = root.join("agent.properties");
+    std::fs::write(&conf_path, conf(root, "app\\\\.log.*", "")).unwrap();
+    let mut log = RotatingLog::open(&root.join("logs"));
+    let mut want = write_lines(&mut log, "start", 10);
+    let agent = start_agent(root, &conf_path, 0);
+    wait_for_all(&root.join("out"), &want, &agent);
+    want.extend(write_lines(&mut log, "old", 20));
+    log.rotate();
+    want.extend(write_lines(&mut log, "new", 20));
+    wait_for_all(&root.join("out"), &want, &agent);
+    for round in 0..3 {
+        // The source idles in its 30 s backoff; only the change events can wake it now.
+        std::thread::sleep(Duration::from_millis(1500));
+        want.extend(write_lines(&mut log, &format!("later{round}"), 20));
+        assert!(
+            arrived_within(&root.join("out"), &want, NOTICED_WITHIN),
+            "round {round}: lines appended to the new app.log did not arrive within \
+             {NOTICED_WITHIN:?} (the idle backoff is {BACKOFF_MS} ms); log:\n{}",
+            agent.log_text()
+        );
+    }
+    let counts = wait_for_all(&root.join("out"), &want, &agent);
+    assert_eq!(duplicates(&counts), 0, "lines delivered twice");
+}
+
 /// Rotates `app.log` logrotate's way, keeping `keep` files: `.{k-1}` → `.{k}` ... `app.log`
 /// → `.1`, a fresh `app.log`; the oldest is deleted.
 fn logrotate(dir: &Path, keep: usize) -> std::fs::File {

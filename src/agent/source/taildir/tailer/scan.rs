@@ -118,7 +118,12 @@ impl Tailer {
         };
         if t.path != path {
             tracing::info!(from = %t.path.display(), to = %path.display(), inode, "followed file renamed; following it on");
-            self.by_path.remove(&t.path);
+            // Its old name may already be the new file's (a rotation met in one scan: the
+            // new `app.log` first, then the old one under `app.log.1`): that mapping stays, or
+            // the new file's writes would wake nothing until it is rotated in turn.
+            if self.by_path.get(&t.path) == Some(&inode) {
+                self.by_path.remove(&t.path);
+            }
             t.path = path.to_path_buf();
         }
         self.by_path.insert(path.to_path_buf(), inode);
