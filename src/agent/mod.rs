@@ -10,6 +10,7 @@ pub mod component;
 pub mod conf_source;
 pub mod config;
 pub mod failpoint;
+pub mod future;
 pub mod harness;
 pub(crate) mod histogram;
 pub mod id_trust;

@@ -83,7 +83,7 @@ fn with_flume_home(
 pub fn java_classes(cfg: &AgentConfig) -> Vec<(String, Role, String)> {
     let mut v = Vec::new();
     for (name, s) in &cfg.sources {
-        if let SourceKind::Java(j) = &s.kind {
+        if let SourceKind::Class(j) = &s.kind {
             v.push((
                 format!("{}.sources.{name}.type", cfg.name),
                 Role::Source,
@@ -92,7 +92,7 @@ pub fn java_classes(cfg: &AgentConfig) -> Vec<(String, Role, String)> {
         }
     }
     for (name, s) in &cfg.sources {
-        if let sluice::agent::selector::ChannelSelector::Java(j) = &s.selector {
+        if let sluice::agent::selector::ChannelSelector::Async(j) = &s.selector {
             v.push((
                 format!("{}.sources.{name}.selector.type", cfg.name),
                 Role::Selector,
@@ -100,7 +100,7 @@ pub fn java_classes(cfg: &AgentConfig) -> Vec<(String, Role, String)> {
             ));
         }
         for i in &s.interceptors {
-            if i.kind == sluice::agent::interceptor::JAVA_KIND {
+            if i.kind == sluice::agent::interceptor::CLASS_KIND {
                 v.push((
                     format!("{}.sources.{name}.interceptors.{}.type", cfg.name, i.name),
                     Role::Interceptor,
@@ -110,7 +110,7 @@ pub fn java_classes(cfg: &AgentConfig) -> Vec<(String, Role, String)> {
         }
     }
     for (name, g) in &cfg.sinkgroups {
-        if let sluice::agent::processor::SinkProcessorConfig::Java(j) = &g.processor {
+        if let sluice::agent::processor::SinkProcessorConfig::OwnLoop(j) = &g.processor {
             v.push((
                 format!("{}.sinkgroups.{name}.processor.type", cfg.name),
                 Role::Processor,
@@ -121,7 +121,7 @@ pub fn java_classes(cfg: &AgentConfig) -> Vec<(String, Role, String)> {
     for (name, s) in &cfg.sinks {
         let key = |k: &str| format!("{}.sinks.{name}.{k}", cfg.name);
         match &s.kind {
-            SinkKind::Java(j) => v.push((key("type"), Role::Sink, j.class.clone())),
+            SinkKind::Class(j) => v.push((key("type"), Role::Sink, j.class.clone())),
             SinkKind::FileRoll(f) => {
                 if let Some(j) = &f.java_serializer {
                     v.push((key("sink.serializer"), Role::Serializer, j.class.clone()));
@@ -195,7 +195,7 @@ pub fn java_components(cfg: &AgentConfig) -> Vec<(String, check::Component)> {
     let mut v = Vec::new();
     source_components(cfg, &mut v);
     for (name, g) in &cfg.sinkgroups {
-        if let sluice::agent::processor::SinkProcessorConfig::Java(j) = &g.processor {
+        if let sluice::agent::processor::SinkProcessorConfig::OwnLoop(j) = &g.processor {
             let mut props = j.props.clone();
             props.push((check::PROCESSOR_SINKS_KEY.to_owned(), j.sinks.join(" ")));
             let at = format!("{}.sinkgroups.{name}.processor.type", cfg.name);
@@ -214,11 +214,11 @@ fn source_components(cfg: &AgentConfig, v: &mut Vec<(String, check::Component)>)
     let c = component;
     for (name, s) in &cfg.sources {
         let key = |k: &str| format!("{}.sources.{name}.{k}", cfg.name);
-        if let SourceKind::Java(j) = &s.kind {
+        if let SourceKind::Class(j) = &s.kind {
             let props = j.props.clone();
             v.push((key("type"), c(Role::Source, &j.class, name.clone(), props)));
         }
-        if let sluice::agent::selector::ChannelSelector::Java(j) = &s.selector {
+        if let sluice::agent::selector::ChannelSelector::Async(j) = &s.selector {
             let mut props = j.props.clone();
             props.push((
                 check::SELECTOR_CHANNELS_KEY.to_owned(),
@@ -228,7 +228,7 @@ fn source_components(cfg: &AgentConfig, v: &mut Vec<(String, check::Component)>)
             v.push((key("selector.type"), sel));
         }
         for i in &s.interceptors {
-            if i.kind == sluice::agent::interceptor::JAVA_KIND {
+            if i.kind == sluice::agent::interceptor::CLASS_KIND {
                 let class = i.props.get("type").cloned().unwrap_or_default();
                 let props = i
                     .props
@@ -256,7 +256,7 @@ fn sink_components(cfg: &AgentConfig, v: &mut Vec<(String, check::Component)>) {
             )
         };
         match &s.kind {
-            SinkKind::Java(j) => v.push((
+            SinkKind::Class(j) => v.push((
                 key("type"),
                 component(Role::Sink, &j.class, name.clone(), j.props.clone()),
             )),

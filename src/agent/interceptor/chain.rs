@@ -1,24 +1,24 @@
 //! A source's interceptor chain: the interceptors named by the source's `interceptors` key,
-//! applied in the listed order; an event dropped by one is not seen by the next. Sluice's own
-//! steps are synchronous; a Java step ([`JavaInterceptor`]) is a call into its JVM, so a chain
-//! that has one is applied with [`Chain::apply`] and may fail (the batch is then refused).
+//! applied in the listed order; an event dropped by one is not seen by the next. A step is
+//! [`Step::Sync`] (called in place) or [`Step::Async`] (awaited: a call into another process),
+//! so a chain that has an async one is applied with [`Chain::apply`] and may fail (the batch
+//! is then refused).
 //! Either way, a batch that grows past its bound (bound.rs: an amplifying interceptor) after
 //! a step is refused, naming the step.
 
 use super::bound::{self, Grew};
-use super::{build, Interceptor};
+use super::{build, AsyncInterceptor, Interceptor};
 use crate::agent::component::{ComponentError, Props};
-use crate::agent::java::call::CallError;
-use crate::agent::java::interceptor::JavaInterceptor;
+use crate::agent::future::StepError;
 use sluice_core::Event;
 
 /// One step of a chain.
 #[derive(Debug)]
 pub(crate) enum Step {
-    /// One of Sluice's interceptors.
-    Native(Box<dyn Interceptor>),
-    /// A user's Java interceptor.
-    Java(JavaInterceptor),
+    /// Called in place (every one of Sluice's interceptors).
+    Sync(Box<dyn Interceptor>),
+    /// Awaited, and may refuse the batch (a user's class, run by the plugin host).
+    Async(Box<dyn AsyncInterceptor>),
 }
 
 /// An interceptor refused a batch.
@@ -35,9 +35,10 @@ pub struct InterceptError {
 /// Why an interceptor refused a batch.
 #[derive(Debug, thiserror::Error)]
 pub enum Refused {
-    /// A Java interceptor threw, its JVM ended, or an event could not cross to it.
+    /// An async step refused it (a plugin threw, its process ended, or an event could not
+    /// cross to it).
     #[error(transparent)]
-    Call(#[from] CallError),
+    Step(#[from] StepError),
     /// The batch grew past its bound (bound.rs).
     #[error(transparent)]
     Grew(#[from] Grew),
@@ -47,7 +48,7 @@ impl Refused {
     /// Whether sending the same batch again may succeed (a grown batch would grow again).
     pub fn retryable(&self) -> bool {
         match self {
-            Refused::Call(e) => e.retryable(),
+            Refused::Step(e) => e.retryable(),
             Refused::Grew(_) => false,
         }
     }
@@ -73,12 +74,12 @@ impl Chain {
         Chain { steps }
     }
 
-    /// Whether a step is a Java interceptor (the chain must then be [`Chain::apply`]'d).
-    pub(crate) fn calls_java(&self) -> bool {
-        self.steps.iter().any(|(_, s)| matches!(s, Step::Java(_)))
+    /// Whether a step is [`Step::Async`] (the chain must then be [`Chain::apply`]'d).
+    pub(crate) fn awaits(&self) -> bool {
+        self.steps.iter().any(|(_, s)| matches!(s, Step::Async(_)))
     }
 
-    /// Applies every step in order: Sluice's in place, a Java one by a call into its JVM;
+    /// Applies every step in order: a sync one in place, an async one awaited;
     /// the batch is weighed after each (bound.rs).
     pub(crate) async fn apply(&self, mut v: Vec<Event>) -> Result<Vec<Event>, InterceptError> {
         let in_bytes = bound::weight(&v);
@@ -88,8 +89,8 @@ impl Chain {
                 break;
             }
             v = match step {
-                Step::Native(i) => i.intercept_batch(v),
-                Step::Java(j) => j.intercept(v).await.map_err(|e| refused(name, e))?,
+                Step::Sync(i) => i.intercept_batch(v),
+                Step::Async(a) => a.intercept_batch(v).await.map_err(|e| refused(name, e))?,
             };
             bound::check(&v, in_bytes, max).map_err(|e| refused(name, e))?;
         }
@@ -97,22 +98,19 @@ impl Chain {
     }
 
     /// Applies the chain on the calling thread; only for a chain that does not
-    /// [`Chain::calls_java`] (a Java step is refused).
+    /// [`Chain::awaits`] (an async step is refused).
     pub fn apply_native(&self, mut v: Vec<Event>) -> Result<Vec<Event>, InterceptError> {
         let in_bytes = bound::weight(&v);
         let max = bound::max_for(in_bytes);
         for (name, step) in &self.steps {
             v = match step {
-                Step::Native(i) => i.intercept_batch(v),
-                Step::Java(j) => {
-                    let message = "a Java interceptor cannot be called on a blocking thread";
-                    return Err(refused(
-                        name,
-                        CallError::Answer {
-                            plugin: j.label().to_owned(),
-                            message: message.into(),
-                        },
-                    ));
+                Step::Sync(i) => i.intercept_batch(v),
+                Step::Async(a) => {
+                    let message = format!(
+                        "{}: an async interceptor cannot be called on a blocking thread",
+                        a.label()
+                    );
+                    return Err(refused(name, StepError::new(message, true)));
                 }
             };
             bound::check(&v, in_bytes, max).map_err(|e| refused(name, e))?;
@@ -139,7 +137,7 @@ impl Chain {
                 .ok_or_else(|| ComponentError::new(format!("{prefix}type"), "is required"))?;
             let built = build(type_name, &props)
                 .map_err(|e| ComponentError::new(format!("{prefix}{}", e.key), e.message))?;
-            interceptors.push((name.to_owned(), Step::Native(built)));
+            interceptors.push((name.to_owned(), Step::Sync(built)));
         }
         Ok(Chain {
             steps: interceptors,
@@ -290,6 +288,76 @@ mod tests {
             ["interceptors.gone.type", "interceptors.tag.vaule"]
         );
         assert!(Chain::unknown_keys(&source()).is_empty());
+    }
+
+    /// An async step that tags each event, or refuses every batch with `refusal`.
+    #[derive(Debug)]
+    struct Remote {
+        refusal: Option<bool>,
+    }
+
+    impl AsyncInterceptor for Remote {
+        fn label(&self) -> &str {
+            "remote (com.example.Remote)"
+        }
+
+        fn intercept_batch(
+            &self,
+            v: Vec<Event>,
+        ) -> crate::agent::future::BoxFuture<'_, Result<Vec<Event>, StepError>> {
+            let out = match self.refusal {
+                Some(retryable) => Err(StepError::new("com.example.Remote threw", retryable)),
+                None => Ok(v.into_iter().map(|e| e.header("remote", "yes")).collect()),
+            };
+            Box::pin(std::future::ready(out))
+        }
+    }
+
+    fn with_remote(refusal: Option<bool>) -> Chain {
+        let tag = build("static", &props(&[("key", "k"), ("value", "v")])).unwrap();
+        Chain::of(vec![
+            ("tag".into(), Step::Sync(tag)),
+            ("far".into(), Step::Async(Box::new(Remote { refusal }))),
+        ])
+    }
+
+    #[tokio::test]
+    async fn an_async_step_is_awaited_in_order_after_the_sync_ones() {
+        let c = with_remote(None);
+        assert!(c.awaits());
+        let out = c.apply(vec![Event::new("x")]).await.unwrap();
+        assert_eq!(
+            out,
+            [Event::new("x").header("k", "v").header("remote", "yes")]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_async_refusal_names_the_step_and_keeps_whether_it_may_pass_later() {
+        let err = with_remote(Some(true))
+            .apply(vec![Event::new("x")])
+            .await
+            .unwrap_err();
+        assert_eq!(err.name, "far");
+        assert!(err.source.retryable());
+        assert_eq!(err.to_string(), "interceptor far: com.example.Remote threw");
+        let never = with_remote(Some(false))
+            .apply(vec![Event::new("x")])
+            .await
+            .unwrap_err();
+        assert!(!never.source.retryable());
+    }
+
+    #[test]
+    fn an_async_step_is_refused_on_a_blocking_thread() {
+        let c = with_remote(None);
+        let err = c.apply_native(vec![Event::new("x")]).unwrap_err();
+        assert_eq!(err.name, "far");
+        assert!(
+            err.to_string().contains("remote (com.example.Remote)"),
+            "{err}"
+        );
+        assert!(!Chain::from_source_props(&source()).unwrap().awaits());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::agent::config::Ctx;
 pub struct InterceptorSpec {
     /// Its name in `interceptors = i1 i2`.
     pub name: String,
-    /// The short type name ([`super::JAVA_KIND`] for a user's Java class).
+    /// The short type name ([`super::CLASS_KIND`] for a user's builder class).
     pub kind: String,
     /// Its properties relative to `interceptors.<name>.` (including `type`: for a Java
     /// interceptor, its builder's class).
@@ -35,11 +35,11 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Vec<InterceptorSpec> {
         };
         let Some(short) = resolve(TYPES, &t) else {
             if crate::agent::component::is_class_name(&t) {
-                // A user's `Interceptor.Builder`: loaded (and checked) in its JVM.
+                // A user's `Interceptor.Builder`: loaded (and checked) by the plugin host.
                 props.insert("type".into(), t.trim().to_owned());
                 out.push(InterceptorSpec {
                     name: name.to_owned(),
-                    kind: super::JAVA_KIND.to_owned(),
+                    kind: super::CLASS_KIND.to_owned(),
                     props,
                 });
                 continue;

@@ -2,8 +2,9 @@
 //! selector, with Flume's type names, keys and defaults. [`build`] makes one from its type name
 //! and properties; [`Chain`] applies a source's list in order.
 //!
-//! Every one of Sluice's interceptors is pure and synchronous (a user's Java interceptor is a
-//! [`Step::Java`] of the chain, crate::agent::java::interceptor). Regular expressions use the `regex` crate, whose
+//! A step runs in one of two shapes: [`Interceptor`], synchronous and called in place (every
+//! one of Sluice's, pure), or [`AsyncInterceptor`], awaited and able to refuse the batch (a
+//! user's class, run by the plugin host the registry names). Regular expressions use the `regex` crate, whose
 //! syntax is close to Java's but has no look-around or back-references; a pattern using them is
 //! a configuration error naming the key.
 
@@ -22,14 +23,16 @@ use std::fmt::Debug;
 use regex::Regex;
 
 use crate::agent::component::{ComponentError, Props};
+use crate::agent::future::{BoxFuture, StepError};
 use sluice_core::Event;
 
 pub use bound::Grew;
 pub(crate) use chain::Step;
 pub use chain::{Chain, InterceptError, Refused};
 
-/// The kind of an [`config::InterceptorSpec`] whose `type` is a user's Java builder class.
-pub const JAVA_KIND: &str = "java";
+/// The kind of an [`config::InterceptorSpec`] whose `type` is a user's builder class (an
+/// [`AsyncInterceptor`] started by the plugin host, `router::PluginHost`).
+pub const CLASS_KIND: &str = "class";
 pub(crate) use headers::{
     HostInterceptor, StaticInterceptor, TimestampInterceptor, UuidInterceptor,
 };
@@ -47,6 +50,17 @@ pub trait Interceptor: Send + Sync + Debug {
     fn intercept_batch(&self, v: Vec<Event>) -> Vec<Event> {
         v.into_iter().filter_map(|e| self.intercept(e)).collect()
     }
+}
+
+/// An awaited step of a source's chain (a call into another process): it takes the batch and
+/// answers the events to go on with, in order, or refuses the whole batch.
+pub trait AsyncInterceptor: Send + Sync + Debug {
+    /// The interceptor and what runs it, for messages.
+    fn label(&self) -> &str;
+
+    /// Transforms a batch. Cancel safety: a cancelled call loses the batch (the caller still
+    /// holds no copy of it) but leaves the step usable.
+    fn intercept_batch(&self, v: Vec<Event>) -> BoxFuture<'_, Result<Vec<Event>, StepError>>;
 }
 
 /// The interceptor types: Flume short name (matched case-insensitively) and Java builder class.

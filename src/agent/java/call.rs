@@ -14,7 +14,7 @@ use super::frame::{encode_to_jvm, event_bytes, FromJvm, GroupCounts, Role, Statu
 use super::session::{Call, Serve, Spec};
 use super::status::{self, Status as PluginStatus};
 use super::supervise::supervise_on;
-use crate::agent::channel::BoxFuture;
+use crate::agent::future::{BoxFuture, StepError};
 use crate::agent::stop::{self, StopHandle};
 use sluice_core::Event;
 
@@ -70,6 +70,13 @@ impl CallError {
     /// plugin may throw on one batch only; an event too large never fits.
     pub fn retryable(&self) -> bool {
         !matches!(self, CallError::TooLarge { .. })
+    }
+}
+
+impl From<CallError> for StepError {
+    fn from(e: CallError) -> StepError {
+        let retryable = e.retryable();
+        StepError::new(e, retryable)
     }
 }
 

@@ -122,7 +122,7 @@ impl super::session::Serve for Refuse {
     fn handle(
         &mut self,
         _msg: super::frame::FromJvm,
-    ) -> crate::agent::channel::BoxFuture<'_, Option<Vec<u8>>> {
+    ) -> crate::agent::future::BoxFuture<'_, Option<Vec<u8>>> {
         let m = "config check: nothing runs while a plugin is configured".to_owned();
         let answer = super::frame::encode_to_jvm(&super::frame::ToJvm::TxDone(
             super::frame::Status::Error,
@@ -133,12 +133,13 @@ impl super::session::Serve for Refuse {
 
     fn counts(&mut self, _groups: Vec<super::frame::GroupCounts>) {}
 
-    fn abandon(&mut self) -> crate::agent::channel::BoxFuture<'_, ()> {
+    fn abandon(&mut self) -> crate::agent::future::BoxFuture<'_, ()> {
         Box::pin(std::future::ready(()))
     }
 }
 
 /// The key under which a Java selector's `configure()` gets the source's channels.
 pub const SELECTOR_CHANNELS_KEY: &str = super::selector::CHANNELS_KEY;
-/// The key under which a Java sink processor's `configure()` gets the group's sinks.
-pub const PROCESSOR_SINKS_KEY: &str = crate::agent::sink::java_group::SINKS_KEY;
+/// The key under which a Java sink processor's `configure()` gets the group's sinks (the
+/// host removes it before it builds the processor's Context).
+pub const PROCESSOR_SINKS_KEY: &str = "sluice.sinks";

@@ -7,6 +7,8 @@
 use super::call::{self, frame_runs, CallError, Caller};
 use super::frame::{encode_intercept, FromJvm, Role};
 use crate::agent::component::Props;
+use crate::agent::future::{BoxFuture, StepError};
+use crate::agent::interceptor::AsyncInterceptor;
 use sluice_core::Event;
 
 /// One Java interceptor of a source's chain.
@@ -31,11 +33,6 @@ impl JavaInterceptor {
         }
     }
 
-    /// The interceptor and its class, for messages.
-    pub(crate) fn label(&self) -> &str {
-        self.caller.label()
-    }
-
     /// `intercept(List<Event>)` of `events`: the events to go on with, in the plugin's order.
     pub(crate) async fn intercept(&self, events: Vec<Event>) -> Result<Vec<Event>, CallError> {
         if events.is_empty() {
@@ -49,5 +46,15 @@ impl JavaInterceptor {
             }
         }
         Ok(out)
+    }
+}
+
+impl AsyncInterceptor for JavaInterceptor {
+    fn label(&self) -> &str {
+        self.caller.label()
+    }
+
+    fn intercept_batch(&self, v: Vec<Event>) -> BoxFuture<'_, Result<Vec<Event>, StepError>> {
+        Box::pin(async move { self.intercept(v).await.map_err(StepError::from) })
     }
 }

@@ -6,7 +6,8 @@
 
 use super::call::{self, frame_runs, CallError, Caller};
 use super::frame::{encode_select, Choice, FromJvm, Role};
-use crate::agent::selector::{JavaSelectorSpec, Selection};
+use crate::agent::future::{BoxFuture, StepError};
+use crate::agent::selector::{AsyncSelector, AsyncSelectorSpec, Selection};
 use sluice_core::Event;
 
 /// The key of a selector's CONFIGURE that carries its channel names (the host removes it
@@ -22,7 +23,7 @@ pub(crate) struct JavaSelector {
 
 impl JavaSelector {
     /// Starts the JVM of the selector `spec` (on the current tokio runtime).
-    pub(crate) fn start(spec: &JavaSelectorSpec) -> JavaSelector {
+    pub(crate) fn start(spec: &AsyncSelectorSpec) -> JavaSelector {
         let mut props = spec.props.clone();
         props.push((CHANNELS_KEY.to_owned(), spec.channels.join(" ")));
         let spec_run = call::spec(Role::Selector, &spec.class, "selector".to_owned(), props);
@@ -53,6 +54,15 @@ impl JavaSelector {
             }
         }
         Ok(out)
+    }
+}
+
+impl AsyncSelector for JavaSelector {
+    fn select_batch<'a>(
+        &'a self,
+        events: &'a [Event],
+    ) -> BoxFuture<'a, Result<Vec<Selection>, StepError>> {
+        Box::pin(async move { self.select(events).await.map_err(StepError::from) })
     }
 }
 

@@ -1,9 +1,9 @@
 //! A sink group's `processor.*` keys: the type checked against [`TYPES`], every
 //! `priority.<sink>` checked against the group's `sinks`, then built with
-//! [`SinkProcessorConfig::from_props`] so its errors carry lines. A type that is a Java class
-//! name is a user's processor ([`SinkProcessorConfig::Java`]).
+//! [`SinkProcessorConfig::from_props`] so its errors carry lines. A type that is a class name
+//! is a user's processor ([`SinkProcessorConfig::OwnLoop`]).
 
-use super::{JavaProcessorSpec, SinkProcessorConfig};
+use super::{OwnLoopSpec, SinkProcessorConfig};
 use crate::agent::component::{resolve, supported, TypeTable};
 use crate::agent::config::Ctx;
 
@@ -24,7 +24,7 @@ pub(crate) fn parse(cx: &mut Ctx<'_>, sinks: &[String]) -> Option<SinkProcessorC
     if let Some(t) = props.get("type") {
         if resolve(TYPES, t).is_none() && crate::agent::component::is_class_name(t) {
             // A user's SinkProcessor: its keys are its own, checked by its configure().
-            return Some(SinkProcessorConfig::Java(JavaProcessorSpec {
+            return Some(SinkProcessorConfig::OwnLoop(OwnLoopSpec {
                 class: t.trim().to_owned(),
                 props: props.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
                 sinks: sinks.to_vec(),

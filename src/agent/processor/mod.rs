@@ -1,6 +1,8 @@
-//! Sink processors: which sink of a sink group handles the next batch. Each policy is a pure
-//! state machine with time passed in; the sink runner asks for an [`SinkPolicy::order`], tries
-//! the sinks in that order until one does not fail, and reports each outcome back.
+//! Sink processors: which sink of a sink group handles the next batch. A processor is
+//! runner-driven (Sluice's: a pure state machine with time passed in; the sink runner asks for
+//! an [`SinkPolicy::order`], tries the sinks in that order until one does not fail, and reports
+//! each outcome back) or runs its own loop over the group's sinks
+//! ([`SinkProcessorConfig::OwnLoop`]: a user's class, run by the plugin host the registry names).
 //!
 //! Types, keys and defaults are Flume's: `default` (one sink), `failover` (`priority.<sink>`,
 //! `maxpenalty`) and `load_balance` (`selector`, `backoff`, `selector.maxTimeOut`).
@@ -31,14 +33,13 @@ pub enum SinkProcessorConfig {
     Failover(FailoverConfig),
     /// `load_balance`.
     LoadBalance(LoadBalanceConfig),
-    /// A user's Java `SinkProcessor`, run in a JVM of its own: it drives the group's sinks
-    /// (crate::agent::sink::java_group).
-    Java(JavaProcessorSpec),
+    /// Runs its own loop and drives the group's sinks (a user's `SinkProcessor` class).
+    OwnLoop(OwnLoopSpec),
 }
 
-/// A user's Java sink processor: its class, its Context and the group's sinks.
+/// A user's sink processor: its class, its Context and the group's sinks.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JavaProcessorSpec {
+pub struct OwnLoopSpec {
     /// The `SinkProcessor` class.
     pub class: String,
     /// The group's `processor.*` keys without `processor.` (`type` included, as in Flume).
@@ -92,7 +93,7 @@ impl SinkProcessorConfig {
                     SinkProcessorConfig::LoadBalance(_) => {
                         ["selector", "backoff", "selector.maxTimeOut"].contains(&k)
                     }
-                    SinkProcessorConfig::Java(_) => true,
+                    SinkProcessorConfig::OwnLoop(_) => true,
                 }
         };
         props.keys().filter(|k| !known(k)).cloned().collect()
@@ -104,17 +105,17 @@ impl SinkProcessorConfig {
             SinkProcessorConfig::Default { sink } => vec![sink.clone()],
             SinkProcessorConfig::Failover(c) => c.sinks.iter().map(|(s, _)| s.clone()).collect(),
             SinkProcessorConfig::LoadBalance(c) => c.sinks.clone(),
-            SinkProcessorConfig::Java(j) => j.sinks.clone(),
+            SinkProcessorConfig::OwnLoop(j) => j.sinks.clone(),
         }
     }
 
-    /// A fresh policy (no failures yet) for this configuration. A Java processor chooses its
-    /// sinks itself (the runtime runs it with crate::agent::sink::java_group): its policy here
-    /// is failover in the listed order, for a caller that has no JVM (`sluice test`).
+    /// A fresh policy (no failures yet) for this configuration. A processor that runs its own
+    /// loop chooses its sinks itself: its policy here is failover in the listed order, for a
+    /// caller that does not start it (`sluice test`).
     pub fn policy(&self) -> SinkPolicy {
         match self {
             SinkProcessorConfig::Default { sink } => SinkPolicy::Default(sink.clone()),
-            SinkProcessorConfig::Java(j) => {
+            SinkProcessorConfig::OwnLoop(j) => {
                 SinkPolicy::Failover(FailoverPolicy::new(&FailoverConfig {
                     sinks: j
                         .sinks
@@ -216,7 +217,7 @@ mod tests {
                 SinkProcessorConfig::Failover(_) => "failover",
                 SinkProcessorConfig::LoadBalance(_) => "load_balance",
                 SinkProcessorConfig::Default { .. } => "default",
-                SinkProcessorConfig::Java(_) => "java",
+                SinkProcessorConfig::OwnLoop(_) => "own loop",
             };
             assert_eq!(got, want, "{t}");
             assert_eq!(c.sinks(), s);
@@ -229,8 +230,8 @@ mod tests {
         assert_eq!(c.sinks(), ["k1"]);
         let err = SinkProcessorConfig::from_props(&props(&[("type", "custom")]), &s).unwrap_err();
         assert_eq!(err.key, "type");
-        // A Java policy (for a caller without a JVM) tries the sinks in the listed order.
-        let j = SinkProcessorConfig::Java(JavaProcessorSpec {
+        // An own-loop policy (for a caller that does not start it) tries the sinks in order.
+        let j = SinkProcessorConfig::OwnLoop(OwnLoopSpec {
             class: "com.example.P".into(),
             props: Vec::new(),
             sinks: s.clone(),

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use sluice_core::FileChannelConfig;
 
+use super::plugins::ClassConfig;
 use crate::agent::channel::instrumented::Instrumented;
 use crate::agent::channel::kafka::KafkaChannelConfig;
 use crate::agent::channel::memory::MemoryConfig;
@@ -73,8 +74,8 @@ pub enum SourceKind {
     Otlp(OtlpSourceConfig),
     /// `nats` (Sluice's own: a JetStream pull consumer)
     Nats(Box<NatsSourceConfig>),
-    /// A Flume plugin's Java class, run in a JVM of its own (`agent::java`).
-    Java(crate::agent::java::config::JavaConfig),
+    /// A user's class (a Flume plugin), run by the plugin host ([`super::plugins`]).
+    Class(ClassConfig),
 }
 
 impl SourceKind {
@@ -95,7 +96,7 @@ impl SourceKind {
             SourceKind::Kafka(c) => &**c,
             SourceKind::Otlp(c) => c,
             SourceKind::Nats(c) => &**c,
-            SourceKind::Java(c) => c,
+            SourceKind::Class(c) => c,
         }
     }
 
@@ -188,9 +189,9 @@ pub enum SinkKind {
     Otlp(OtlpSinkConfig),
     /// `nats` (Sluice's own: JetStream)
     Nats(Box<NatsSinkConfig>),
-    /// A Flume plugin's Java class, run in a JVM of its own (`agent::java`); the runtime runs
-    /// it with `agent::sink::java::run`, never through a sink runner.
-    Java(crate::agent::java::config::JavaConfig),
+    /// A user's class (a Flume plugin), run by the plugin host ([`super::plugins`]); it runs
+    /// its own loop ([`BuildSink::own_loop`]), never through a sink runner.
+    Class(ClassConfig),
 }
 
 impl SinkKind {
@@ -208,7 +209,7 @@ impl SinkKind {
             SinkKind::Kafka(c) => &**c,
             SinkKind::Otlp(c) => c,
             SinkKind::Nats(c) => &**c,
-            SinkKind::Java(c) => c,
+            SinkKind::Class(c) => c,
         }
     }
 

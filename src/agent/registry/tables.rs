@@ -4,8 +4,9 @@
 
 use super::entry::Entry;
 use super::kinds::{ChannelKind, SinkKind, SourceKind};
+use super::plugins;
 use crate::agent::component::TypeTable;
-use crate::agent::{channel, interceptor, java, processor, selector, sink, source};
+use crate::agent::{channel, interceptor, processor, selector, sink, source};
 
 /// Source types.
 pub const SOURCES: &[Entry<SourceKind>] = &[
@@ -125,7 +126,7 @@ pub const SINKS: &[Entry<SinkKind>] = &[
     Entry {
         name: "hdfs",
         class: "org.apache.flume.sink.hdfs.HDFSEventSink",
-        parse: |cx| sink::hdfs::config::parse(cx).map(|c| SinkKind::Hdfs(Box::new(c))),
+        parse: |cx| sink::hdfs::parse(cx).map(|c| SinkKind::Hdfs(Box::new(c))),
     },
     Entry {
         name: "s3",
@@ -171,17 +172,17 @@ pub const PROCESSORS: TypeTable = processor::config::TYPES;
 /// Interceptor types (`interceptors.<name>.type`).
 pub const INTERCEPTORS: TypeTable = interceptor::TYPES;
 
-/// A source whose `type` is a Java class name that is none of [`SOURCES`]: a Flume plugin run
-/// in a JVM of its own (`agent::java`).
+/// A source whose `type` is a Java class name that is none of [`SOURCES`]: a Flume
+/// plugin run by the plugin host (`registry/plugins.rs`).
 pub const JAVA_SOURCE: Entry<SourceKind> = Entry {
     name: "java",
     class: "",
-    parse: |cx| java::config::parse(cx).map(SourceKind::Java),
+    parse: |cx| plugins::parse(cx).map(SourceKind::Class),
 };
 
-/// A sink whose `type` is a Java class name that is none of [`SINKS`] (`agent::java`).
+/// A sink whose `type` is a Java class name that is none of [`SINKS`] (`registry/plugins.rs`).
 pub const JAVA_SINK: Entry<SinkKind> = Entry {
     name: "java",
     class: "",
-    parse: |cx| java::config::parse(cx).map(SinkKind::Java),
+    parse: |cx| plugins::parse(cx).map(SinkKind::Class),
 };

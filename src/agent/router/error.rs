@@ -1,9 +1,9 @@
-//! Why a batch was not routed ([`RouteError`]): an interceptor or a Java selector refused
+//! Why a batch was not routed ([`RouteError`]): an interceptor or an async selector refused
 //! it, or a required channel did not commit it.
 
 use crate::agent::channel::AgentChannelError;
+use crate::agent::future::StepError;
 use crate::agent::interceptor::InterceptError;
-use crate::agent::java::CallError;
 
 /// A batch could not be routed: an interceptor refused it, or a required channel did not
 /// commit it.
@@ -18,12 +18,13 @@ pub enum RouteError {
         #[source]
         source: AgentChannelError,
     },
-    /// A Java interceptor threw or its JVM ended: nothing of the batch was put.
+    /// An interceptor refused it (an async one threw or its process ended, or the batch grew
+    /// past its bound): nothing of the batch was put.
     #[error("the interceptor chain refused the batch: {0}")]
     Intercept(#[from] InterceptError),
-    /// The Java channel selector threw or its JVM ended: nothing of the batch was put.
+    /// The async channel selector threw or its process ended: nothing of the batch was put.
     #[error("the channel selector refused the batch: {0}")]
-    Select(CallError),
+    Select(StepError),
 }
 
 impl RouteError {
@@ -44,7 +45,7 @@ impl RouteError {
     }
 
     /// Whether the batch can never be committed as it is (it would not fit an empty channel,
-    /// or an event is too large to cross to a Java interceptor).
+    /// or an event is too large to cross to an async interceptor or selector).
     pub fn never_fits(&self) -> bool {
         match self {
             RouteError::Channel { source, .. } => source.never_fits(),

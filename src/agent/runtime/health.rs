@@ -6,8 +6,8 @@
 //! closed, full (`ChannelFillPercentage` at 100) or whose data directory is under its
 //! `minimumRequiredSpace` (`DataDirBelowMinimum`); a sink whose connection is down
 //! (`ConnectionDownMillis` above 0: the avro and thrift sinks, between failed connection
-//! attempts); a Java plugin that cannot start ([`crate::agent::java::status`]: its configure
-//! or start threw, a class is missing), named with its class and exception. 200 with
+//! attempts); a plugin that cannot start (a user's class the registry's plugin host runs:
+//! its configure or start threw, a class is missing), named with its class and exception. 200 with
 //! `{"status":"ok",...}` when there is none, else 503 naming each component and why.
 //!
 //! Degraded ([`degraded`]): the agent works but lost data recently: a TAILDIR source that gave
@@ -115,9 +115,9 @@ pub(crate) fn degraded(registry: &Registry) -> Vec<Problem> {
         .collect()
 }
 
-/// Every Java plugin of the process that cannot start.
-fn java_problems() -> Vec<Problem> {
-    crate::agent::java::status::failing()
+/// Every plugin of the process that cannot start.
+fn plugin_problems() -> Vec<Problem> {
+    crate::agent::registry::plugins::failing()
         .into_iter()
         .map(|d| Problem {
             component: d.component,
@@ -148,7 +148,7 @@ pub(crate) fn problems(registry: &Registry) -> Vec<Problem> {
 
 /// The answer to `GET /health`.
 pub(crate) fn health_answer(registry: &Registry) -> (StatusCode, &'static str, String) {
-    answer_health(registry, java_problems())
+    answer_health(registry, plugin_problems())
 }
 
 /// The answer to `GET /health` given the Java plugins that cannot start (`java`).
@@ -188,7 +188,7 @@ fn answer_health(registry: &Registry, java: Vec<Problem>) -> (StatusCode, &'stat
 /// The answer to `GET /ready`: 503 before `agent started`, while a Java plugin's first JVM
 /// is starting and while a Java plugin cannot start.
 pub(crate) fn ready_answer(ready: &Readiness) -> (StatusCode, &'static str, String) {
-    let down: Vec<Problem> = crate::agent::java::status::not_started()
+    let down: Vec<Problem> = crate::agent::registry::plugins::not_started()
         .into_iter()
         .map(|d| Problem {
             component: d.component,

@@ -1,6 +1,8 @@
-//! Starting one unit under supervision: a sink runner (the pipelined runner, a Java sink
-//! processor's group, or a Java sink's own loop) or a source with its channel processor.
-//! Each registers its counters first and is restarted with backoff by [`Supervised`].
+//! Starting one unit under supervision: a sink runner (the pipelined runner over a group's
+//! sinks, a sink processor's own loop over them, or a sink that runs its own loop) or a source
+//! with its channel processor. Each registers its counters first and is restarted with
+//! backoff by [`Supervised`]. Which shape a unit has, its configuration says
+//! ([`crate::agent::sink::BuildSink::runs_own_loop`], [`SinkProcessorConfig::OwnLoop`]).
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -9,17 +11,19 @@ use std::sync::Arc;
 use super::supervise::Supervised;
 use super::Agent;
 use crate::agent::channel::AgentChannel;
+use crate::agent::future::BoxFuture;
 use crate::agent::metrics::CounterGroup;
 use crate::agent::processor::SinkProcessorConfig;
+use crate::agent::registry::SinkKind;
 use crate::agent::router::ChannelProcessor;
 use crate::agent::sink::poison::PoisonHandler;
-use crate::agent::sink::runner;
+use crate::agent::sink::{runner, LoopCtx};
 use crate::agent::source::ready::Ready;
 use crate::agent::source::{SourceCtx, SourceError, SourceErrorKind};
 
 impl Agent {
-    /// Starts the sink runner of unit `key` (a sink's name or `group:<name>`): a Java sink's
-    /// own loop, else the runner (or a Java sink processor) over the group's sinks.
+    /// Starts the sink runner of unit `key` (a sink's name or `group:<name>`): a sink's own
+    /// loop, else the runner (or a processor's own loop) over the group's sinks.
     pub(super) fn start_runner(&mut self, key: &str, proc_cfg: &SinkProcessorConfig) {
         let mut members = Vec::new();
         for s in proc_cfg.sinks() {
@@ -39,13 +43,13 @@ impl Agent {
                 sc.dead_letter.clone(),
             ));
         }
-        if let [(s, crate::agent::registry::SinkKind::Java(jc), ch, counters, _)] =
-            members.as_slice()
-        {
-            let sup = self.java_runner(key, s, jc, ch, counters);
-            tracing::info!(runner = %key, "Java sink runner started");
-            self.runners.insert(key.to_owned(), sup);
-            return;
+        if let [(s, kind, ch, counters, _)] = members.as_slice() {
+            if kind.builder().runs_own_loop() {
+                let sup = self.own_loop_runner(key, s, kind, ch, counters);
+                tracing::info!(runner = %key, "sink runner started (its own loop)");
+                self.runners.insert(key.to_owned(), sup);
+                return;
+            }
         }
         let policy_cfg = proc_cfg.clone();
         let name = key.to_owned();
@@ -63,14 +67,16 @@ impl Agent {
                     (s.clone(), unit)
                 })
                 .collect();
-            let fut: crate::agent::channel::BoxFuture<'static, ()> = match &policy_cfg {
-                // A user's Java SinkProcessor drives the group's sinks from its JVM.
-                SinkProcessorConfig::Java(spec) => Box::pin(crate::agent::sink::java_group::run(
-                    name.clone(),
-                    units,
-                    spec.clone(),
-                    stop,
-                )),
+            let fut: BoxFuture<'static, ()> = match &policy_cfg {
+                // A processor that runs its own loop drives the group's sinks.
+                SinkProcessorConfig::OwnLoop(spec) => {
+                    crate::agent::registry::plugins::processor_loop(
+                        name.clone(),
+                        units,
+                        spec.clone(),
+                        stop,
+                    )
+                }
                 _ => Box::pin(runner::run(name.clone(), units, policy_cfg.policy(), stop)),
             };
             async move {
@@ -82,17 +88,17 @@ impl Agent {
         self.runners.insert(key.to_owned(), sup);
     }
 
-    /// The runner of a Java sink: it runs its own loop, its transactions are the plugin's
-    /// (agent::java), within its channel's `transactionCapacity`.
-    fn java_runner(
+    /// The runner of a sink that runs its own loop: its transactions are its own, within its
+    /// channel's `transactionCapacity`.
+    fn own_loop_runner(
         &self,
         key: &str,
         s: &str,
-        jc: &crate::agent::java::config::JavaConfig,
+        kind: &SinkKind,
         ch: &Arc<dyn AgentChannel>,
         counters: &Arc<CounterGroup>,
     ) -> Supervised {
-        let (s, jc, ch, counters) = (s.to_owned(), jc.clone(), ch.clone(), counters.clone());
+        let (s, kind, ch, counters) = (s.to_owned(), kind.clone(), ch.clone(), counters.clone());
         let tx_capacity = self
             .cfg
             .sinks
@@ -100,17 +106,18 @@ impl Agent {
             .and_then(|sc| self.cfg.channels.get(&sc.channel))
             .map_or(1, |c| c.kind.transaction_capacity() as usize);
         Supervised::spawn(format!("sink runner {key}"), move |stop| {
-            let fut = crate::agent::sink::java::run(
-                jc.class.clone(),
-                s.clone(),
-                jc.props.clone(),
-                ch.clone(),
+            let ctx = LoopCtx {
+                name: s.clone(),
+                channel: ch.clone(),
                 tx_capacity,
-                counters.clone(),
+                counters: counters.clone(),
                 stop,
-            );
+            };
+            let fut = kind.builder().own_loop(ctx);
             async move {
-                fut.await;
+                if let Some(fut) = fut {
+                    fut.await;
+                }
                 Ok::<(), Infallible>(())
             }
         })

@@ -1,9 +1,9 @@
 //! A source's `selector.*` keys: the type checked against [`TYPES`], every channel a key
 //! names checked against the source's `channels`, then built with
-//! [`ChannelSelector::from_props`] so its errors carry lines. A type that is a Java class
-//! name is a user's selector ([`ChannelSelector::Java`]).
+//! [`ChannelSelector::from_props`] so its errors carry lines. A type that is a class name is
+//! a user's selector ([`ChannelSelector::Async`]).
 
-use super::{ChannelSelector, JavaSelectorSpec};
+use super::{AsyncSelectorSpec, ChannelSelector};
 use crate::agent::component::{resolve, supported, TypeTable};
 use crate::agent::config::Ctx;
 
@@ -26,7 +26,7 @@ pub(crate) fn parse(cx: &mut Ctx<'_>, channels: &[String]) -> Option<ChannelSele
     if let Some(t) = props.get("type") {
         if resolve(TYPES, t).is_none() && crate::agent::component::is_class_name(t) {
             // A user's ChannelSelector: its keys are its own, checked by its configure().
-            return Some(ChannelSelector::Java(JavaSelectorSpec {
+            return Some(ChannelSelector::Async(AsyncSelectorSpec {
                 class: t.trim().to_owned(),
                 props: props.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
                 channels: channels.to_vec(),

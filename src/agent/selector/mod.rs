@@ -4,16 +4,19 @@
 //!
 //! Semantics follow Flume's `ReplicatingChannelSelector` and `MultiplexingChannelSelector`, with
 //! one deliberate tightening: a [`Selection`] never names a channel twice, and never names a
-//! required channel as optional (Flume would put the event into such a channel twice). A
-//! `selector.type` that is a Java class is a user's `ChannelSelector`
-//! ([`ChannelSelector::Java`]), asked by the router once per batch
-//! (crate::agent::java::selector), under the same tightening.
+//! required channel as optional (Flume would put the event into such a channel twice).
+//!
+//! A selector runs in one of two shapes: evaluated per event in place ([`ChannelSelector::select`],
+//! Sluice's own), or asked once per batch and awaited ([`AsyncSelector`], a
+//! [`ChannelSelector::Async`]: a `selector.type` that is a user's class, started by the plugin
+//! host the registry names), under the same tightening.
 
 pub(crate) mod config;
 
 use std::collections::BTreeMap;
 
 use crate::agent::component::{ComponentError, Props};
+use crate::agent::future::{BoxFuture, StepError};
 use sluice_core::Event;
 
 /// Flume's default header for the multiplexing selector.
@@ -40,13 +43,24 @@ pub enum ChannelSelector {
     },
     /// Channels chosen by the value of one header.
     Multiplexing(Multiplexing),
-    /// A user's Java `ChannelSelector`, run in a JVM of its own.
-    Java(JavaSelectorSpec),
+    /// Asked once per batch and awaited ([`AsyncSelector`]): a user's `ChannelSelector` class.
+    Async(AsyncSelectorSpec),
 }
 
-/// A user's Java channel selector: its class, its Context and the channels it is given.
+/// A selector asked once per batch: the channels of each event of `events`, in order, or a
+/// refusal of the whole batch.
+pub trait AsyncSelector: Send + Sync + std::fmt::Debug {
+    /// The channels of each event. Cancel safety: a cancelled call selects nothing and leaves
+    /// the selector usable.
+    fn select_batch<'a>(
+        &'a self,
+        events: &'a [Event],
+    ) -> BoxFuture<'a, Result<Vec<Selection>, StepError>>;
+}
+
+/// A user's channel selector: its class, its Context and the channels it is given.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JavaSelectorSpec {
+pub struct AsyncSelectorSpec {
     /// The `ChannelSelector` class.
     pub class: String,
     /// The source's `selector.*` keys without `selector.` (`type` included, as in Flume).
@@ -101,12 +115,12 @@ impl ChannelSelector {
                     || k.starts_with("mapping.")
                     || k.starts_with("optional.")
             }
-            ChannelSelector::Java(_) => true,
+            ChannelSelector::Async(_) => true,
         };
         props.keys().filter(|k| !known(k)).cloned().collect()
     }
 
-    /// The channels `event` goes to. A Java selector is asked per batch by the router, never
+    /// The channels `event` goes to. An async selector is asked per batch by the router, never
     /// here: it selects nothing.
     pub fn select(&self, event: &Event) -> Selection {
         match self {
@@ -115,7 +129,7 @@ impl ChannelSelector {
                 optional: optional.clone(),
             },
             ChannelSelector::Multiplexing(m) => m.select(event),
-            ChannelSelector::Java(_) => Selection::default(),
+            ChannelSelector::Async(_) => Selection::default(),
         }
     }
 }

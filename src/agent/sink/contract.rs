@@ -114,6 +114,33 @@ pub trait BuildSink: std::fmt::Debug + Send + Sync {
         "batchSize"
     }
 
-    /// Builds the running sink named `name`.
+    /// Builds the running sink named `name` (for a runner to drive).
     fn build(&self, name: &str) -> Box<dyn Sink>;
+
+    /// Whether the sink runs its own loop ([`BuildSink::own_loop`]) instead of being driven
+    /// by a runner; such a sink runs alone, never in a sink group.
+    fn runs_own_loop(&self) -> bool {
+        false
+    }
+
+    /// The loop of a sink that takes in its own transactions, run until `ctx.stop` (and
+    /// started again by the runtime if it ends); `None` for a runner-driven sink.
+    fn own_loop(&self, _ctx: LoopCtx) -> Option<BoxFuture<'static, ()>> {
+        None
+    }
+}
+
+/// What a sink that runs its own loop is given.
+#[derive(Debug)]
+pub struct LoopCtx {
+    /// The sink's name.
+    pub name: String,
+    /// The channel it takes from.
+    pub channel: Arc<dyn crate::agent::channel::AgentChannel>,
+    /// The channel's `transactionCapacity`: most events one of its transactions may take.
+    pub tx_capacity: usize,
+    /// The sink's counters.
+    pub counters: Arc<CounterGroup>,
+    /// Ends the loop.
+    pub stop: Stop,
 }

@@ -210,8 +210,8 @@ pub(crate) async fn run(
     .await;
 }
 
-/// The typed configuration of a Java sink, as the registry holds it. The runtime runs a Java
-/// sink with [`run`] (its transactions are the plugin's), never through a sink runner, so
+/// The typed configuration of a Java sink, as the registry holds it. A Java sink runs its own
+/// loop ([`run`]: its transactions are the plugin's), never through a sink runner, so
 /// [`BuildSink::build`] answers a sink that refuses every batch.
 impl crate::agent::sink::BuildSink for crate::agent::java::config::JavaConfig {
     fn batch_size(&self) -> usize {
@@ -220,6 +220,22 @@ impl crate::agent::sink::BuildSink for crate::agent::java::config::JavaConfig {
 
     fn build(&self, name: &str) -> Box<dyn crate::agent::sink::Sink> {
         Box::new(NotRunnerDriven(name.to_owned()))
+    }
+
+    fn runs_own_loop(&self) -> bool {
+        true
+    }
+
+    fn own_loop(&self, ctx: crate::agent::sink::LoopCtx) -> Option<BoxFuture<'static, ()>> {
+        Some(Box::pin(run(
+            self.class.clone(),
+            ctx.name,
+            self.props.clone(),
+            ctx.channel,
+            ctx.tx_capacity,
+            ctx.counters,
+            ctx.stop,
+        )))
     }
 }
 

@@ -11,19 +11,16 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::agent::channel::BoxFuture;
+use crate::agent::future::BoxFuture;
+use crate::agent::java::check::PROCESSOR_SINKS_KEY as SINKS_KEY;
 use crate::agent::java::frame::{
     encode_to_jvm, FromJvm, GroupCounts, Processed, Role, Status, ToJvm,
 };
 use crate::agent::java::session::{Serve, Spec};
 use crate::agent::java::supervise::supervise;
-use crate::agent::processor::JavaProcessorSpec;
+use crate::agent::processor::OwnLoopSpec;
 use crate::agent::sink::runner::{self, Outcome, SinkUnit};
 use crate::agent::stop::Stop;
-
-/// The key of a processor's CONFIGURE that carries its sink names (the host removes it
-/// before it builds the processor's Context).
-pub(crate) const SINKS_KEY: &str = "sluice.sinks";
 
 type Units = Arc<tokio::sync::Mutex<BTreeMap<String, SinkUnit>>>;
 
@@ -83,7 +80,7 @@ impl Serve for ProcessorServe {
 pub(crate) async fn run(
     runner_name: String,
     mut units: BTreeMap<String, SinkUnit>,
-    spec: JavaProcessorSpec,
+    spec: OwnLoopSpec,
     stop: Stop,
 ) {
     runner::attach(&mut units, &stop).await;

@@ -6,7 +6,7 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use crate::agent::channel::BoxFuture;
+use crate::agent::future::BoxFuture;
 use crate::agent::java::counts::Counts;
 use crate::agent::java::frame::{encode_to_jvm, FromJvm, GroupCounts, Role, Status, ToJvm};
 use crate::agent::java::session::{Serve, Spec};

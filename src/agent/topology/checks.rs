@@ -7,7 +7,7 @@ use super::dirs;
 use super::graph::AgentConfig;
 use crate::agent::config::raw::{self, RawComponent, Section};
 use crate::agent::config::{Origin, Problem, Severity};
-use crate::agent::registry::{ChannelKind, SinkKind, SourceKind};
+use crate::agent::registry::{ChannelKind, SourceKind};
 use crate::agent::source::spooldir;
 
 /// Adds the problems found across the components of `cfg` (read from `raw`).
@@ -51,14 +51,16 @@ fn empty_agent(raw: &raw::RawAgent, agent: &str, problems: &mut Vec<Problem>) {
     }
 }
 
-/// A Java sink in a sink group of more than one sink (Java sinks run alone).
+/// A sink that runs its own loop (a Java sink) in a sink group of more than one sink (such
+/// sinks run alone).
 fn java_sinks_alone(raw: &raw::RawAgent, cfg: &AgentConfig, problems: &mut Vec<Problem>) {
     for (name, g) in &cfg.sinkgroups {
-        let java = g
-            .sinks
-            .iter()
-            .find(|s| matches!(cfg.sinks.get(*s).map(|c| &c.kind), Some(SinkKind::Java(_))));
-        if let (Some(first), Some(rc)) = (java, comp(raw, Section::SinkGroups, name)) {
+        let own_loop = g.sinks.iter().find(|s| {
+            cfg.sinks
+                .get(*s)
+                .is_some_and(|c| c.kind.builder().runs_own_loop())
+        });
+        if let (Some(first), Some(rc)) = (own_loop, comp(raw, Section::SinkGroups, name)) {
             if g.sinks.len() > 1 {
                 problems.push(Problem::error(
                     rc.origin_of("sinks"),

@@ -36,6 +36,10 @@ impl Wiring for SourceConfig {
         &self.interceptors
     }
 
+    fn plugins(&self) -> Option<&'static dyn crate::agent::router::PluginHost> {
+        Some(crate::agent::registry::PLUGIN_HOST)
+    }
+
     fn selector(&self) -> &ChannelSelector {
         &self.selector
     }

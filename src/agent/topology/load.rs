@@ -142,8 +142,8 @@ fn typed<K, T>(
 ) -> Option<(T, bool)> {
     let mut cx = ctx::Ctx::new(comp, problems);
     let t = cx.required("type")?;
-    // A Java class name that is none of Sluice's types: a Flume plugin (agent::java).
-    let plugin = java.filter(|_| crate::agent::java::is_class_name(&t));
+    // A Java class name that is none of Sluice's types: a Flume plugin (registry/plugins.rs).
+    let plugin = java.filter(|_| crate::agent::component::is_class_name(&t));
     let Some(entry) = registry::find(table, &t).or(plugin) else {
         let custom = if t.contains('.') || t.starts_with(|c: char| c.is_ascii_uppercase()) {
             "; a Java plugin's type is its full class name (docs/java-plugins.md)"

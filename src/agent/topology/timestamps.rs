@@ -14,10 +14,10 @@ use super::graph::{AgentConfig, SourceConfig};
 use crate::agent::config::raw::{self, Section};
 use crate::agent::config::Problem;
 use crate::agent::interceptor::config::InterceptorSpec;
-use crate::agent::interceptor::JAVA_KIND;
+use crate::agent::interceptor::CLASS_KIND;
 use crate::agent::registry::{SinkKind, SourceKind};
-use crate::agent::sink::hdfs::config::HdfsConfig;
-use crate::agent::sink::hdfs::path::PathTemplate;
+use crate::agent::sink::rolling::path::PathTemplate;
+use crate::agent::sink::rolling::HdfsConfig;
 
 /// The header the hdfs sink's time escapes read.
 const TIMESTAMP: &str = "timestamp";
@@ -101,7 +101,7 @@ fn may_give_timestamp(src: &SourceConfig) -> bool {
             | SourceKind::Avro(_)
             | SourceKind::Thrift(_)
             | SourceKind::Http(_)
-            | SourceKind::Java(_)
+            | SourceKind::Class(_)
     );
     by_source || src.interceptors.iter().any(interceptor_may_set)
 }
@@ -115,7 +115,7 @@ fn interceptor_may_set(i: &InterceptorSpec) -> bool {
         "regex_extractor" => i.props.iter().any(|(k, v)| {
             k.starts_with("serializers.") && k.ends_with(".name") && v.trim() == TIMESTAMP
         }),
-        kind => kind == JAVA_KIND,
+        kind => kind == CLASS_KIND,
     }
 }
 

@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::frame::{self, FromJvm, GroupCounts, Role, ToJvm};
 use super::jvm::JavaError;
 use super::status::{State, Status};
-use crate::agent::channel::BoxFuture;
+use crate::agent::future::BoxFuture;
 use crate::agent::stop::Stop;
 use process::Session;
 
