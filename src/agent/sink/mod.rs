@@ -32,6 +32,7 @@ pub(crate) mod null;
 pub(crate) mod otlp;
 pub mod poison;
 pub(crate) mod reconnect;
+pub mod rolling;
 pub(crate) mod rpc_keys;
 pub mod rpc_sink;
 pub mod runner;

@@ -1,7 +1,8 @@
 //! The file_roll sink as the runner sees it ([`crate::agent::sink::Sink`]): delivery, ticks,
 //! the group-sync acknowledgements, the resume cursor, and its builder.
 
-use super::{FileRollConfig, FileRollSink, GROUP_SYNC_DEPTH};
+use super::{FileRollConfig, FileRollSink};
+use crate::agent::sink::rolling::GROUP_SYNC_DEPTH;
 use crate::agent::sink::{Acks, SinkError};
 use sluice_core::Event;
 

@@ -20,14 +20,6 @@ use std::sync::Arc;
 
 use sluice_core::Event;
 
-/// Take transactions a file_roll runner keeps open while their batches wait for a shared
-/// fsync (the runner's [`crate::agent::sink::Sink::pipeline_depth`]). 8, not 4: W2's
-/// collector (Flume's 100-event batches) then kept up with its avro source, at 0.85 of the
-/// CPU per event; 16 once the edge sends 16 calls at once and TAILDIR commits 8 batches a
-/// group: W2 by hand 452-497k events/s at 2.23-2.48 µs against 343-369k at 2.98-3.19 (both
-/// agents), the disk's fdatasyncs the bound (docs/performance-findings.md).
-pub(crate) const GROUP_SYNC_DEPTH: usize = 16;
-
 /// An open output file shared by the sink (which stages batches) and the acknowledgements
 /// (which write and fsync them).
 #[derive(Debug)]

@@ -2,7 +2,7 @@
 //! by a newline, with `appendNewline`; `HEADER_AND_TEXT`: Java's `Map.toString()` of the
 //! headers in Flume's order and a space first, the event id left out unless `keepEventId`;
 //! `AVRO_EVENT`: an Avro container of Flume's event schema, one block per batch, through the
-//! hdfs sink's [`Encoder`]) to files named like Flume's path managers (`DEFAULT`:
+//! rolling engine's [`Encoder`]) to files named like Flume's path managers (`DEFAULT`:
 //! `<prefix><start millis>-<n>[.ext]`; `ROLLTIME`: `<prefix><open time>-<n>[.ext]`) under
 //! `sink.directory`, starting a new file every `sink.rollInterval` (never when 0). With
 //! `sink.fsyncPerBatch` (the default; Flume never syncs) a batch is staged and its take
@@ -36,9 +36,8 @@ use tokio::fs::OpenOptions;
 use tokio::time::Instant;
 
 use super::{Acks, SinkError};
-use crate::agent::sink::hdfs::format::{Encoder, Layout};
+use crate::agent::sink::rolling::format::{Encoder, Layout};
 pub(crate) use config::{FileRollConfig, PathManager, RollSerializer};
-pub(crate) use group_sync::GROUP_SYNC_DEPTH;
 use group_sync::{LineStyle, OpenFile};
 use sluice_core::Event;
 

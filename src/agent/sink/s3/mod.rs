@@ -1,9 +1,9 @@
 //! `type = s3`: the `hdfs` sink on an S3 bucket, configured with plain keys for users who do
 //! not come from Flume. There is one implementation: [`parse`] rewrites the plain keys into
 //! the hdfs sink's (`bucket` and `keyPrefix` become `hdfs.path = s3a://BUCKET/KEYPREFIX`,
-//! every other behaviour key `X` becomes `hdfs.X`, [`RENAMED`](crate::agent::sink::hdfs::keys::RENAMED) the staging keys, `serializer*`
+//! every other behaviour key `X` becomes `hdfs.X`, [`RENAMED`](crate::agent::sink::rolling::keys::RENAMED) the staging keys, `serializer*`
 //! stay as they are), reads them with the hdfs sink's own parser
-//! ([`config::parse_with`](crate::agent::sink::hdfs::config::parse_with)), the connection
+//! ([`config::parse_with`](crate::agent::sink::rolling::config::parse_with)), the connection
 //! (`endpoint`, `region`, `pathStyleAccess`, `accessKey`/`secretKey`/`sessionToken`) given
 //! directly instead of from core-site.xml, and reports that parser's problems under the plain
 //! keys. What the hdfs parser does not read is an unknown key, and an error: no Flume
@@ -14,10 +14,10 @@ use std::collections::BTreeMap;
 use crate::agent::config::ctx::{near_miss, Ctx};
 use crate::agent::config::problem::Problem;
 use crate::agent::config::raw::{RawComponent, RawValue};
-use crate::agent::sink::hdfs::config::s3::{endpoint_url, valid_bucket, Connection};
-use crate::agent::sink::hdfs::config::{parse_with, HdfsConfig};
-use crate::agent::sink::hdfs::keys::{plain_key, KeyNames, RENAMED};
-use crate::agent::sink::hdfs::HdfsSink;
+use crate::agent::sink::rolling::config::s3::{endpoint_url, valid_bucket, Connection};
+use crate::agent::sink::rolling::config::{parse_with, HdfsConfig};
+use crate::agent::sink::rolling::keys::{plain_key, KeyNames, RENAMED};
+use crate::agent::sink::rolling::HdfsSink;
 use crate::agent::sink::{BuildSink, Sink};
 
 /// The class name a `type` may give instead of `s3` (Sluice's own sink).
@@ -161,8 +161,8 @@ fn connection(cx: &mut Ctx<'_>) -> Connection {
     }
     Connection {
         endpoint_from: match endpoint {
-            Some(_) => crate::agent::sink::hdfs::config::endpoint::EndpointFrom::SinkKey,
-            None => crate::agent::sink::hdfs::config::endpoint::EndpointFrom::Aws,
+            Some(_) => crate::agent::sink::rolling::config::endpoint::EndpointFrom::SinkKey,
+            None => crate::agent::sink::rolling::config::endpoint::EndpointFrom::Aws,
         },
         endpoint,
         region: cx.get("region").filter(|r| !r.trim().is_empty()),

@@ -68,7 +68,7 @@ fn plain_keys_make_the_same_settings_as_the_hdfs_sink_on_an_s3a_path() {
     let mut want = (**want).clone();
     let s3 = want.s3.as_mut().expect("an s3a path");
     s3.conn.endpoint = Some("https://127.0.0.1:9000".into());
-    s3.conn.endpoint_from = crate::agent::sink::hdfs::config::endpoint::EndpointFrom::SinkKey;
+    s3.conn.endpoint_from = crate::agent::sink::rolling::config::endpoint::EndpointFrom::SinkKey;
     s3.conn.region = Some("eu-west-1".into());
     s3.conn.path_style = true;
     s3.conn.access_key = Some("AK".into());

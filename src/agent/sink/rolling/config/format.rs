@@ -1,0 +1,116 @@
+//! The keys of what the `hdfs` sink writes in a file: `hdfs.fileType` with `hdfs.codeC`, and
+//! `hdfs.writeFormat` with `serializer*`, each checked against the file type.
+
+use super::{FileType, Serializer, WriteFormat};
+use crate::agent::config::ctx::Ctx;
+use crate::agent::java::serializer as java_serializer;
+use crate::agent::sink::rolling::codec::Codec;
+
+/// `hdfs.fileType` and `hdfs.codeC`, checked together (the codec as used: none but for
+/// `CompressedStream`).
+pub(super) fn file_type_and_codec(cx: &mut Ctx<'_>) -> (FileType, Option<Codec>) {
+    let file_type = match cx.get("hdfs.fileType").as_deref() {
+        None => FileType::SequenceFile,
+        Some(v) if v.eq_ignore_ascii_case("SequenceFile") => FileType::SequenceFile,
+        Some(v) if v.eq_ignore_ascii_case("DataStream") => FileType::DataStream,
+        Some(v) if v.eq_ignore_ascii_case("CompressedStream") => FileType::CompressedStream,
+        Some(v) => {
+            cx.error(
+                "hdfs.fileType",
+                format!("unknown file type {v:?}; supported: SequenceFile, DataStream, CompressedStream"),
+            );
+            FileType::DataStream
+        }
+    };
+    let codec = cx.get("hdfs.codeC").and_then(|v| match Codec::parse(&v) {
+        Some(c) => Some(c),
+        None => {
+            cx.error(
+                "hdfs.codeC",
+                format!("unknown codec {v:?}; supported: {}", Codec::SUPPORTED),
+            );
+            None
+        }
+    });
+    match (file_type, codec) {
+        (FileType::CompressedStream, None) if !cx.failed() => {
+            cx.error("hdfs.codeC", "fileType CompressedStream needs hdfs.codeC")
+        }
+        (FileType::SequenceFile, Some(_)) => cx.error(
+            "hdfs.codeC",
+            "compressed SequenceFiles are not supported; use fileType CompressedStream",
+        ),
+        _ => {}
+    }
+    // Flume ignores codeC for DataStream; so do we, but say so.
+    let codec = match file_type {
+        FileType::CompressedStream => codec,
+        FileType::DataStream if codec.is_some() => {
+            cx.warn("hdfs.codeC", "ignored: fileType is DataStream");
+            None
+        }
+        _ => None,
+    };
+    (file_type, codec)
+}
+
+/// `hdfs.writeFormat` and `serializer*`, checked against the file type.
+pub(super) fn format_keys(cx: &mut Ctx<'_>, file_type: FileType) -> (WriteFormat, Serializer) {
+    let write_format = match cx.get("hdfs.writeFormat").as_deref() {
+        None => WriteFormat::Writable,
+        Some(v) if v.eq_ignore_ascii_case("Writable") => WriteFormat::Writable,
+        Some(v) if v.eq_ignore_ascii_case("Text") => WriteFormat::Text,
+        Some(v) => {
+            cx.error(
+                "hdfs.writeFormat",
+                format!("unknown write format {v:?}; supported: Writable, Text"),
+            );
+            WriteFormat::Writable
+        }
+    };
+    let serializer = match cx.get("serializer").as_deref() {
+        None => Serializer::Text,
+        Some(v) if v.eq_ignore_ascii_case("text") || v == java_serializer::FLUME_TEXT => {
+            Serializer::Text
+        }
+        Some(v)
+            if v.eq_ignore_ascii_case("header_and_text")
+                || v == java_serializer::FLUME_HEADER_AND_TEXT =>
+        {
+            Serializer::HeaderAndText
+        }
+        Some(v)
+            if v.eq_ignore_ascii_case("avro_event")
+                || v == "org.apache.flume.serialization.FlumeEventAvroEventSerializer$Builder" =>
+        {
+            Serializer::AvroEvent
+        }
+        // A user's Java EventSerializer.Builder ([`HdfsConfig::java_serializer`]).
+        Some(v) if crate::agent::component::is_class_name(v) => Serializer::Text,
+        Some(v) => {
+            cx.error(
+                "serializer",
+                format!(
+                    "unsupported serializer {v:?}; supported: TEXT, HEADER_AND_TEXT, \
+                     avro_event, or the class name of a Java EventSerializer.Builder"
+                ),
+            );
+            Serializer::Text
+        }
+    };
+    if serializer == Serializer::AvroEvent && file_type == FileType::CompressedStream {
+        cx.error(
+            "serializer",
+            "avro_event with CompressedStream is not supported; use DataStream (Avro containers are not compressed by an outer codec)",
+        );
+    }
+    if let Some(c) = cx.get("serializer.compressionCodec") {
+        if !c.eq_ignore_ascii_case("null") {
+            cx.error(
+                "serializer.compressionCodec",
+                format!("Avro block compression {c:?} is not supported; only null"),
+            );
+        }
+    }
+    (write_format, serializer)
+}

@@ -1,0 +1,69 @@
+//! The rolling-file engine: Flume's HDFS sink behaviour (bucketing by `hdfs.path` escapes,
+//! rolling, in-use naming, file types and codecs) with a stronger contract than Flume's: a
+//! batch is written, flushed and fsynced (the file, and its directory for a new file or a
+//! rename) before its take commits, in-use files left by a crash are recovered at start, and
+//! on a file channel the output is cut back to the last committed take (exactly once).
+//! `type = hdfs` ([`super::hdfs`]) and `type = s3` ([`super::s3`]) are this engine with
+//! their own keys; both import this module and neither imports the other.
+//!
+//! # Map
+//! The engine (store-agnostic, synchronous; it reaches files only through [`store::Store`]):
+//! - [`config`]: the `hdfs.*` keys as [`HdfsConfig`] (`config::remote` and `config::s3` read
+//!   an `hdfs://` or `s3a://` path's connection keys; `type = s3` rewrites its plain keys into
+//!   these, [`keys`]).
+//! - [`path`] (`path::time`: the time escapes and rounding), [`confine`] (header values kept
+//!   inside their path component) and [`route`] (an event's bucket, or why it has none).
+//! - [`format`] (`format::prefix`: a file's valid prefix at recovery) and [`codec`]: the bytes
+//!   of a file (`DataStream`, `CompressedStream`, `SequenceFile`, Avro).
+//! - [`bucket`]: one open file and its roll rules (size, count, interval, idle);
+//!   [`budget`]: the unwritten bytes of all buckets (`hdfs.maxBufferBytes`).
+//! - [`writer`]: [`HdfsWriter`], the buckets of one sink: `writer::open` (a bucket's file),
+//!   `writer::batch` (a batch, all or nothing), `writer::close` (rolls and stop),
+//!   `writer::group` (the batch's shared sync) and `writer::resume` (the cut-back).
+//! - [`group_sync`]: one fdatasync per file for the batches written meanwhile, and
+//!   [`GROUP_SYNC_DEPTH`], the takes a syncing sink keeps open.
+//! - [`resume`]: the exactly-once cursor ([`resume::Snapshot`]) and the cut-back to it;
+//!   [`recover`]: in-use files left by a crash, closed at their last valid byte.
+//! - [`open_files`]: `hdfs.maxOpenFiles` kept below the process's open-file limit.
+//!
+//! The stores ([`store`]: the trait; its children are the only store-specific code and the
+//! engine names none of them): [`store::local`] (the `io::Fs` seam), [`store::hdfs`] (a real
+//! cluster through `hdfs-native`, each call bounded by `hdfs.callTimeout`) and [`store::s3`]
+//! (files staged on local disk, uploaded at roll, cut back by key).
+//!
+//! The driver: [`sink`] ([`HdfsSink`], the runner's `Sink`) and `sink::job` (each call as one job
+//! on a blocking thread against the store it picks from the path, bounded by
+//! `hdfs.callTimeout`; a job that times out keeps running and the next call waits for it).
+//!
+//! `file_roll` ([`super::file_roll`]) keeps Flume's file_roll layout and cursor and its own
+//! staged writer (a batch is rendered at `deliver` and written by the sync trip, one write and
+//! one fdatasync per group, where this engine writes at `deliver` and syncs in the trip); it
+//! takes [`GROUP_SYNC_DEPTH`] from here.
+//!
+//! Header values in `hdfs.path` and `hdfs.filePrefix` are confined to their path component;
+//! an event that can never be written (no usable timestamp, a header-made name too long for
+//! any file system) is left out of its batch before anything is written and reported as a
+//! poison event, so the rest of the batch is written once.
+
+pub mod bucket;
+pub mod budget;
+pub mod codec;
+pub mod config;
+pub mod confine;
+pub mod error;
+pub mod format;
+pub mod group_sync;
+pub mod keys;
+pub mod open_files;
+pub mod path;
+pub mod recover;
+pub mod resume;
+pub mod route;
+pub mod sink;
+pub mod store;
+pub mod writer;
+
+pub use config::HdfsConfig;
+pub use group_sync::GROUP_SYNC_DEPTH;
+pub use sink::{HdfsSink, REMOTE_JOB_CALLS_MAX, STOP_UPLOAD_WAIT_MAX};
+pub use writer::HdfsWriter;

@@ -1,0 +1,277 @@
+//! [`HdfsSink`]: the async face of the rolling-file engine, shared by `type = hdfs` and
+//! `type = s3`. It owns a [`HdfsWriter`] (synchronous, run on a blocking thread by [`job`])
+//! and the store's client kept across writers, and hands the runner the batch's group-sync
+//! acknowledgement ([`super::group_sync`]), the exactly-once cursor ([`super::resume`]) and
+//! the poison events ([`crate::agent::sink::poison`]).
+
+use crate::agent::java::serializer::JavaSerializer;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use super::budget;
+use super::config::HdfsConfig;
+use super::group_sync::GROUP_SYNC_DEPTH;
+use super::open_files;
+use super::resume;
+use super::store::hdfs::HdfsStore;
+use super::store::s3::staging::StagedGauge;
+use super::store::s3::S3Store;
+use super::writer::HdfsWriter;
+use crate::agent::metrics::CounterGroup;
+use crate::agent::sink::contract::BoxError;
+use crate::agent::sink::{Poisoned, SinkError, SinkErrorKind};
+use crate::agent::stop::Stop;
+use sluice_core::io::{Fs, StdFs};
+use sluice_core::Event;
+
+mod job;
+
+use job::Running;
+pub use job::REMOTE_JOB_CALLS_MAX;
+
+/// The rolling-file sink (`type = hdfs` and `type = s3`).
+#[derive(Debug)]
+pub struct HdfsSink {
+    name: String,
+    cfg: HdfsConfig,
+    fs: Arc<dyn Fs>,
+    writer: Option<Box<HdfsWriter>>,
+    running: Option<Running>,
+    started: bool,
+    poisoned: Vec<Poisoned>,
+    /// The HDFS client of an `hdfs://` sink, kept across writers.
+    remote: Option<Arc<HdfsStore>>,
+    /// The S3 client of an `s3a://` sink, kept across writers.
+    s3: Option<Arc<S3Store>>,
+    /// The staged bytes of an S3 sink (`hdfs.maxStagedBytes`), kept across writers.
+    staged: Arc<StagedGauge>,
+    /// Failed calls in a row (a line is logged when they end).
+    failures: u32,
+    /// The unwritten bytes of the open buckets (`hdfs.maxBufferBytes`), kept across writers.
+    buffered: Arc<budget::BufferGauge>,
+    /// The last committed take's cursor, until start-up recovery has cut back to it.
+    resume: Option<resume::Resume>,
+    /// The last delivered batch's shared sync, for the runner ([`group_sync`]).
+    acks: Option<crate::agent::sink::Acks>,
+    /// The user's Java serializer (started with the first writer), kept across writers.
+    java: Option<Arc<JavaSerializer>>,
+}
+
+/// The longest an S3 sink's stop waits for its queued uploads (within the runner's stop
+/// grace, `RUNNER_STOP_GRACE`); what is not uploaded by then stays staged for the next start.
+pub const STOP_UPLOAD_WAIT_MAX: std::time::Duration = std::time::Duration::from_secs(2);
+
+pub(super) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl HdfsSink {
+    /// A sink on the real file system. On a local path, `hdfs.maxOpenFiles` is clamped to
+    /// the process's open-file limit less [`open_files::FD_HEADROOM`], with a WARN.
+    pub fn new(name: &str, mut cfg: HdfsConfig) -> HdfsSink {
+        if cfg.remote.is_none() {
+            open_files::clamp_to_nofile(name, &mut cfg);
+        }
+        HdfsSink::with_fs(name, cfg, Arc::new(StdFs))
+    }
+
+    /// A sink on the given file system (tests use `SimFs`).
+    pub fn with_fs(name: &str, cfg: HdfsConfig, fs: Arc<dyn Fs>) -> HdfsSink {
+        let (max_staged, staging) = cfg.s3.as_ref().map_or((u64::MAX, Default::default()), |s| {
+            (s.max_staged_bytes, s.staging_dir.clone())
+        });
+        let staged = StagedGauge::new(max_staged, &staging, cfg.keys.of("hdfs.maxStagedBytes"));
+        HdfsSink {
+            name: name.to_owned(),
+            cfg,
+            fs,
+            writer: None,
+            running: None,
+            started: false,
+            poisoned: Vec::new(),
+            remote: None,
+            s3: None,
+            staged: Arc::new(staged),
+            failures: 0,
+            buffered: Arc::default(),
+            resume: None,
+            acks: None,
+            java: None,
+        }
+    }
+
+    /// The unwritten bytes of the open buckets, now and at most since start.
+    pub fn buffer_gauge(&self) -> Arc<budget::BufferGauge> {
+        self.buffered.clone()
+    }
+
+    /// Publishes `BufferedBytes` and `BufferedBytesPeak` with the sink's counters.
+    /// With S3 also `StagedBytes` and `StagingFullRefusals` (batches refused for want of
+    /// staging space, `hdfs.maxStagedBytes`).
+    pub fn attach(&mut self, counters: Arc<CounterGroup>) {
+        let gauge = self.buffered.clone();
+        let staged = self.cfg.s3.is_some().then(|| self.staged.clone());
+        counters.set_gauges(Box::new(move || {
+            let mut g = vec![
+                ("BufferedBytes", gauge.bytes().to_string()),
+                ("BufferedBytesPeak", gauge.peak_bytes().to_string()),
+            ];
+            if let Some(s) = &staged {
+                g.push(("StagedBytes", s.bytes().to_string()));
+                g.push(("StagingFullRefusals", s.refusals().to_string()));
+            }
+            g
+        }));
+    }
+
+    /// The staged bytes of an S3 sink.
+    pub fn staged_gauge(&self) -> Arc<StagedGauge> {
+        self.staged.clone()
+    }
+
+    fn err(&self, kind: SinkErrorKind, e: impl Into<BoxError>) -> SinkError {
+        SinkError::new(self.name.clone(), kind, e)
+    }
+
+    /// Writes a batch and makes it durable. Cancel safety: not cancel safe; a cancelled call
+    /// leaves its blocking work running, and the next call waits for it.
+    /// Events that can never be written are left out and kept for [`take_poisoned`](Self::take_poisoned).
+    pub async fn deliver(&mut self, events: Vec<Event>) -> Result<(), SinkError> {
+        self.poisoned.clear();
+        let (events, refused, pending) = self
+            .run(move |w| {
+                let refused = w.write_batch(&events, Instant::now(), now_ms())?;
+                Ok((events, refused, w.take_pending_sync()))
+            })
+            .await?;
+        if let Some((group, generation)) = pending {
+            let (sink, dir) = (self.name.clone(), self.cfg.path.clone());
+            self.acks = Some(crate::agent::sink::Acks(Box::pin(async move {
+                tokio::task::spawn_blocking(move || group.sync_through(generation))
+                    .await
+                    .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+                    .map_err(|e| {
+                        SinkError::store(
+                            sink,
+                            format!("syncing the batch's files under {dir}: {e}"),
+                        )
+                    })
+            })));
+        }
+        let mut events: Vec<Option<Event>> = events.into_iter().map(Some).collect();
+        for r in refused {
+            if let Some(event) = events.get_mut(r.index).and_then(Option::take) {
+                self.poisoned.push(Poisoned {
+                    event,
+                    reason: r.reason,
+                });
+            }
+        }
+        crate::agent::failpoint::hold(crate::agent::failpoint::HDFS_SINK_DELIVERED).await;
+        Ok(())
+    }
+
+    /// The events the last `deliver` left out as poison.
+    pub fn take_poisoned(&mut self) -> Vec<Poisoned> {
+        std::mem::take(&mut self.poisoned)
+    }
+
+    /// Rolls files whose interval or idle time passed (the first call recovers in-use files).
+    /// On HDFS, a failure while earlier calls are still failing (the cluster is down) is
+    /// logged at debug only: the line that named the NameNode, the path and the reason was
+    /// logged at the first failure, and the runner logs every failed delivery.
+    pub async fn tick(&mut self) -> Result<(), SinkError> {
+        match self.run(|w| w.tick(Instant::now())).await {
+            Err(e) if (self.cfg.remote.is_some() || self.cfg.s3.is_some()) && self.failures > 1 => {
+                tracing::debug!(sink = %self.name, error = %e, "periodic work still failing");
+                Ok(())
+            }
+            r => r,
+        }
+    }
+
+    /// Closes every open file and waits up to [`STOP_UPLOAD_WAIT_MAX`] (at most
+    /// `hdfs.callTimeout`) for an S3 sink's queued uploads; the rest stays staged.
+    pub async fn close(&mut self) {
+        if self.writer.is_none() && self.running.is_none() {
+            return;
+        }
+        let limit = self.cfg.call_timeout.min(STOP_UPLOAD_WAIT_MAX);
+        if let Err(e) = self.run(move |w| w.stop(Instant::now(), limit)).await {
+            tracing::warn!(sink = %self.name, error = %e, "closing files failed; they are recovered at the next start");
+        }
+    }
+
+    /// Recovers in-use files now (normally done by the first call).
+    pub async fn start(&mut self) -> Result<(), SinkError> {
+        self.run(|_| Ok(())).await
+    }
+}
+
+impl crate::agent::sink::Sink for HdfsSink {
+    fn take_acks(&mut self) -> Option<crate::agent::sink::Acks> {
+        self.acks.take()
+    }
+
+    /// With shared syncs (a local path, `hdfs.fsyncPerBatch`), as many takes open as
+    /// file_roll keeps, so one sync covers several batches.
+    fn pipeline_depth(&self) -> usize {
+        if self.cfg.fsync_per_batch && self.cfg.remote.is_none() && self.cfg.s3.is_none() {
+            GROUP_SYNC_DEPTH
+        } else {
+            crate::agent::sink::PIPELINE_DEPTH
+        }
+    }
+
+    fn take_poisoned(&mut self) -> Vec<crate::agent::sink::Poisoned> {
+        HdfsSink::take_poisoned(self)
+    }
+
+    fn attach(&mut self, counters: Arc<CounterGroup>, _stop: Stop) {
+        HdfsSink::attach(self, counters);
+    }
+
+    fn deliver(
+        &mut self,
+        events: Vec<Event>,
+    ) -> crate::agent::channel::BoxFuture<'_, Result<crate::agent::sink::Delivery, SinkError>> {
+        Box::pin(async move {
+            HdfsSink::deliver(self, events)
+                .await
+                .map(|()| crate::agent::sink::Delivery::Done)
+        })
+    }
+
+    fn tick(&mut self) -> crate::agent::channel::BoxFuture<'_, Result<(), SinkError>> {
+        Box::pin(HdfsSink::tick(self))
+    }
+
+    fn cursor(&mut self) -> Option<Vec<u8>> {
+        self.writer.as_ref()?.cursor()
+    }
+
+    fn restore(
+        &mut self,
+        cursor: Vec<u8>,
+    ) -> crate::agent::channel::BoxFuture<'_, Result<(), SinkError>> {
+        Box::pin(async move {
+            match resume::decode(&cursor) {
+                Some(r) => {
+                    self.resume = Some(r);
+                    Ok(())
+                }
+                None => Err(self.err(
+                    SinkErrorKind::Store,
+                    "the committed cursor is not one this sink wrote",
+                )),
+            }
+        })
+    }
+
+    fn stop(&mut self) -> crate::agent::channel::BoxFuture<'_, ()> {
+        Box::pin(self.close())
+    }
+}

@@ -1,0 +1,193 @@
+//! The `hdfs` sink's [`Store`] on a local or mounted file system, through the `io::Fs` seam:
+//! what the sink always did (directories created durably, in-use files recovered by
+//! `recover::recover_file`).
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use super::{DirEntry, FileSync, Recovered, Store, StoreFile, ToRecover};
+use crate::agent::sink::rolling::recover::recover_file;
+use sluice_core::io::{Fs, FsFile, OpenMode};
+
+/// A local or mounted file system, through the `io::Fs` seam.
+#[derive(Debug, Clone)]
+pub struct LocalStore {
+    fs: Arc<dyn Fs>,
+}
+
+impl LocalStore {
+    /// A store on `fs`.
+    pub fn new(fs: Arc<dyn Fs>) -> LocalStore {
+        LocalStore { fs }
+    }
+}
+
+/// Creates `dir` and its missing parents, and makes each new entry durable.
+pub fn create_dirs_durably(fs: &dyn Fs, dir: &Path) -> io::Result<()> {
+    if fs.exists(dir) {
+        return Ok(());
+    }
+    let mut missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|p| !p.as_os_str().is_empty() && !fs.exists(p))
+        .collect();
+    fs.create_dir_all(dir)?;
+    missing.reverse();
+    for d in missing {
+        if let Some(parent) = d.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs.sync_dir(parent)?;
+        }
+    }
+    Ok(())
+}
+
+fn parent_of(path: &Path) -> PathBuf {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_owned()
+}
+
+impl Store for LocalStore {
+    fn mkdirs(&self, dir: &Path) -> io::Result<()> {
+        create_dirs_durably(self.fs.as_ref(), dir)
+    }
+
+    fn shares_syncs(&self) -> bool {
+        true
+    }
+
+    fn exists(&self, path: &Path) -> io::Result<bool> {
+        Ok(self.fs.exists(path))
+    }
+
+    fn create(&self, path: &Path) -> io::Result<Box<dyn StoreFile>> {
+        let file = self.fs.open(path, OpenMode::CreateNew)?;
+        Ok(Box::new(LocalFile {
+            sync: Arc::new(LocalSync {
+                fs: self.fs.clone(),
+                dir: parent_of(path),
+                file: file.clone(),
+                new_entry: AtomicBool::new(true),
+            }),
+            file,
+            offset: 0,
+            dirty: false,
+        }))
+    }
+
+    fn publish(&self, from: &Path, to: &Path) -> io::Result<()> {
+        if from != to {
+            self.fs.rename(from, to)?;
+        }
+        self.fs.sync_dir(&parent_of(to))
+    }
+
+    fn list_dir(&self, dir: &Path) -> io::Result<Vec<DirEntry>> {
+        let names = self.fs.list_dir(dir)?;
+        Ok(names
+            .into_iter()
+            .map(|name| {
+                let is_dir = self.fs.list_dir(&dir.join(&name)).is_ok();
+                DirEntry { name, is_dir }
+            })
+            .collect())
+    }
+
+    fn recover(&self, f: ToRecover<'_>) -> io::Result<Recovered> {
+        recover_file(self.fs.as_ref(), f.in_use, f.target, f.layout, f.limit)
+    }
+
+    fn cuts_back(&self) -> bool {
+        true
+    }
+
+    fn cut_published(&self, path: &Path, len: u64) -> io::Result<u64> {
+        let file = self.fs.open(path, OpenMode::ReadWrite)?;
+        let size = file.len()?;
+        if size <= len {
+            return Ok(0);
+        }
+        file.set_len(len)?;
+        file.sync_data()?;
+        Ok(size - len)
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        self.fs.remove_file(path)?;
+        self.fs.sync_dir(&parent_of(path))
+    }
+
+    fn len(&self, path: &Path) -> io::Result<u64> {
+        self.fs.open(path, OpenMode::Read)?.len()
+    }
+
+    fn describe(&self) -> String {
+        "the local file system".to_owned()
+    }
+}
+
+/// An open local file: positioned writes at its end, fdatasync on sync.
+#[derive(Debug)]
+struct LocalFile {
+    file: Arc<dyn FsFile>,
+    sync: Arc<LocalSync>,
+    offset: u64,
+    dirty: bool,
+}
+
+/// What syncs a local file, shareable with the acknowledgements of its batches.
+#[derive(Debug)]
+struct LocalSync {
+    fs: Arc<dyn Fs>,
+    dir: PathBuf,
+    file: Arc<dyn FsFile>,
+    /// The file's directory entry is not durable yet.
+    new_entry: AtomicBool,
+}
+
+impl FileSync for LocalSync {
+    fn sync(&self) -> io::Result<()> {
+        self.file.sync_data()?;
+        if self.new_entry.swap(false, Ordering::AcqRel) {
+            if let Err(e) = self.fs.sync_dir(&self.dir) {
+                self.new_entry.store(true, Ordering::Release);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl StoreFile for LocalFile {
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.file.write_all_at(bytes, self.offset)?;
+        self.offset += bytes.len() as u64;
+        self.dirty = true;
+        Ok(())
+    }
+
+    fn sync(&mut self) -> io::Result<()> {
+        self.sync.sync()?;
+        self.dirty = false;
+        Ok(())
+    }
+
+    fn close(&mut self) -> io::Result<()> {
+        // The rename must never publish unsynced bytes; `publish` syncs the directory.
+        if self.dirty {
+            self.file.sync_data()?;
+            self.dirty = false;
+        }
+        Ok(())
+    }
+
+    fn syncer(&self) -> Option<Arc<dyn FileSync>> {
+        Some(self.sync.clone())
+    }
+}

@@ -1,0 +1,128 @@
+//! The [`HdfsWriter`]'s side of exactly-once output ([`super::resume`]): the snapshot it
+//! hands out after each delivered batch, the cut back to the committed cursor at start, and
+//! the cut back to its last delivered snapshot after a failed batch.
+
+use std::path::{Path, PathBuf};
+
+use super::super::error::io_err;
+use super::super::resume::{cut_back, CutBack, Newer, Resume, Snapshot};
+use super::super::store::Held;
+use super::{HdfsError, HdfsWriter};
+
+impl HdfsWriter {
+    /// The output now: the last file number and every open file's length.
+    pub(super) fn snapshot(&self) -> Snapshot {
+        let mut files: Vec<_> = self
+            .open
+            .values()
+            .map(|o| (o.writer.in_use_path().to_owned(), o.writer.written))
+            .collect();
+        files.sort();
+        Snapshot {
+            root: self.root(),
+            counter: self.counter,
+            files,
+        }
+    }
+
+    /// The cursor of the last delivered batch, when the store can be cut back to it.
+    pub fn cursor(&self) -> Option<Vec<u8>> {
+        self.delivered.as_ref().map(Snapshot::encode)
+    }
+
+    /// Cuts the output back to the last committed take's snapshot (at start); `files` are
+    /// every file below `root`. Returns those it recovered or removed (the rest is left to
+    /// start-up recovery).
+    pub(super) fn cut_back_at_start(
+        &mut self,
+        resume: Option<&Resume>,
+        root: &Path,
+        files: &[PathBuf],
+    ) -> Result<Vec<PathBuf>, HdfsError> {
+        let snap = match resume {
+            None => return Ok(Vec::new()),
+            Some(_) if !self.store.cuts_back() => {
+                tracing::warn!(store = %self.store.describe(), "this store cannot cut files back: batches taken again after a crash may be written twice");
+                return Ok(Vec::new());
+            }
+            Some(Resume::Overflow) => {
+                tracing::warn!(root = %root.display(), "the last committed take had more open files than a cursor holds: output not cut back (batches taken again may be written twice)");
+                return Ok(Vec::new());
+            }
+            Some(Resume::At(snap)) if snap.root != root => {
+                tracing::warn!(cursor_root = %snap.root.display(), root = %root.display(), "the committed cursor names another directory ({} changed): output not cut back", self.cfg.keys.of("hdfs.path"));
+                return Ok(Vec::new());
+            }
+            Some(Resume::At(snap)) => snap,
+        };
+        let done = cut_back(
+            self.store.as_ref(),
+            &self.naming,
+            self.layout,
+            snap,
+            Newer::Among(files),
+        )
+        .map_err(io_err("cutting the output back under", root))?;
+        self.counter = self.counter.max(snap.counter);
+        report(&done, "at start");
+        let listed = snap.files.iter().map(|(p, _)| p.clone());
+        Ok(listed
+            .chain(done.removed.into_iter().map(|(p, _)| p))
+            .collect())
+    }
+
+    /// Cuts the output back to the last delivered snapshot after a failed batch: every open
+    /// file is closed at its delivered length, and the files opened since are removed.
+    pub(super) fn rewind(&mut self) -> Result<(), HdfsError> {
+        let Some(snap) = self.delivered.clone() else {
+            self.rewind_due = false;
+            return Ok(());
+        };
+        // The handles go first: the store recovers each file (an HDFS lease included).
+        self.open.clear();
+        let root = snap.root.clone();
+        let store = self.store.clone();
+        let _held = Held::new(store.as_ref());
+        let done = cut_back(
+            self.store.as_ref(),
+            &self.naming,
+            self.layout,
+            &snap,
+            Newer::Listed(&self.created),
+        )
+        .map_err(io_err("cutting the output back under", &root))?;
+        report(&done, "after a failed batch");
+        // Closes still pending for these files are done: each was cut back and published,
+        // or removed.
+        let handled: Vec<&PathBuf> = snap.files.iter().map(|(p, _)| p).collect();
+        self.closing
+            .retain(|p| !handled.contains(&&p.in_use) && !self.created.contains(&p.in_use));
+        self.created.clear();
+        self.rewind_due = false;
+        // Every file is closed now: later failures cut back to this.
+        self.delivered = Some(self.snapshot());
+        self.buffered.set(self.buffered_bytes());
+        Ok(())
+    }
+}
+
+fn report(done: &CutBack, when: &str) {
+    if done.cut > 0 || !done.removed.is_empty() {
+        let removed: u64 = done.removed.iter().map(|(_, n)| n).sum();
+        tracing::info!(
+            cut_bytes = done.cut,
+            removed_files = done.removed.len(),
+            removed_bytes = removed,
+            "output cut back to the last committed take {when} (those batches are taken again and written once)"
+        );
+    }
+    if done.missing > 0 {
+        tracing::error!(
+            missing_bytes = done.missing,
+            "files the last committed take wrote are shorter than it recorded: they were cut or removed outside the sink"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests;
