@@ -15,6 +15,7 @@ use super::limits::{
     CHECKPOINT_CAPACITY_MAX, INFLIGHT_BYTES_MAX, META_BYTES_MAX, QUEUE_EVENTS_MAX,
 };
 use super::proto;
+use super::refusal::CheckpointRefusal;
 use super::window::WINDOW_BYTES;
 use crate::io::{Fs, FsFile, Links};
 
@@ -50,7 +51,7 @@ pub enum CheckpointRead {
     /// No checkpoint file (never written, or removed).
     Absent,
     /// One Flume would refuse, and why.
-    Refused(String),
+    Refused(CheckpointRefusal),
 }
 
 /// Reads the checkpoint in `dir`; `Err` only when a file exists and cannot be read, or claims
@@ -62,7 +63,7 @@ pub fn read(fs: &dyn Fs, dir: &Path, queue_max: u64) -> Result<CheckpointRead, F
     let meta = dir.join("checkpoint.meta");
     if !present(fs, &path) {
         return Ok(if present(fs, &meta) {
-            CheckpointRead::Refused("checkpoint.meta without a checkpoint file".into())
+            CheckpointRead::Refused(CheckpointRefusal::MetaWithoutCheckpoint)
         } else {
             CheckpointRead::Absent
         });
@@ -75,9 +76,7 @@ pub fn read(fs: &dyn Fs, dir: &Path, queue_max: u64) -> Result<CheckpointRead, F
         return Ok(CheckpointRead::Absent);
     }
     if !present(fs, &meta) {
-        return Ok(CheckpointRead::Refused(
-            "no checkpoint.meta beside checkpoint".into(),
-        ));
+        return Ok(CheckpointRead::Refused(CheckpointRefusal::NoMeta));
     }
     let meta_bytes = read_small(fs, &meta, META_BYTES_MAX)?;
     let mut ins = Vec::with_capacity(2);
@@ -86,7 +85,10 @@ pub fn read(fs: &dyn Fs, dir: &Path, queue_max: u64) -> Result<CheckpointRead, F
         let txns = if present(fs, &p) {
             match inflight::parse(&read_small(fs, &p, INFLIGHT_BYTES_MAX)?) {
                 Ok(t) => t,
-                Err(why) => return Ok(CheckpointRead::Refused(format!("{name}: {why}"))),
+                Err(damage) => {
+                    let why = CheckpointRefusal::Inflight { file: name, damage };
+                    return Ok(CheckpointRead::Refused(why));
+                }
             }
         } else {
             Vec::new()
@@ -187,11 +189,9 @@ fn read_ring(file: &dyn FsFile, path: &Path, ring: &Ring) -> Result<Vec<u64>, Fl
 /// The ring of a `checkpoint` file `len` bytes long, from its header (the first
 /// [`HEADER_BYTES`], fewer when the file is shorter) and its `checkpoint.meta`; `Err` says
 /// why Flume would refuse it.
-pub fn parse_header(head: &[u8], len: u64, meta: &[u8]) -> Result<Ring, String> {
+pub fn parse_header(head: &[u8], len: u64, meta: &[u8]) -> Result<Ring, CheckpointRefusal> {
     if len % 8 != 0 || len / 8 <= HEADER_LONGS as u64 {
-        return Err(format!(
-            "checkpoint is {len} bytes, not 8 x (1029 + capacity)"
-        ));
+        return Err(CheckpointRefusal::Size { len });
     }
     let long = |i: usize| {
         let b = &head[i * 8..i * 8 + 8];
@@ -200,30 +200,31 @@ pub fn parse_header(head: &[u8], len: u64, meta: &[u8]) -> Result<Ring, String> 
     debug_assert_eq!(head.len() as u64, HEADER_BYTES, "a whole header was read");
     let capacity = len / 8 - HEADER_LONGS as u64;
     if long(VERSION_AT) != VERSION {
-        return Err(format!("checkpoint version {}, not 3", long(VERSION_AT)));
+        let version = long(VERSION_AT);
+        return Err(CheckpointRefusal::Version { version });
     }
     if long(MARKER_AT) != 0 {
-        return Err("checkpoint is marked incomplete (the agent stopped while writing it)".into());
+        return Err(CheckpointRefusal::Incomplete);
     }
     let m = proto::Checkpoint::decode_length_delimited(meta)
-        .map_err(|e| format!("checkpoint.meta is not a Checkpoint message: {e}"))?;
+        .map_err(|decode| CheckpointRefusal::MetaUndecodable { decode })?;
     if i64::from(m.version) != VERSION {
-        return Err(format!("checkpoint.meta version {}, not 3", m.version));
+        let version = m.version;
+        return Err(CheckpointRefusal::MetaVersion { version });
     }
     if m.write_order_id != long(WRITE_ORDER_AT) {
-        return Err(format!(
-            "checkpoint.meta's write-order id {} differs from checkpoint's {}",
-            m.write_order_id,
-            long(WRITE_ORDER_AT)
-        ));
+        let (meta, file) = (m.write_order_id, long(WRITE_ORDER_AT));
+        return Err(CheckpointRefusal::WriteOrder { meta, file });
     }
     let (Ok(size), Ok(head)) = (u64::try_from(m.queue_size), u64::try_from(m.queue_head)) else {
-        return Err("checkpoint.meta has a negative queue size or head".into());
+        return Err(CheckpointRefusal::NegativeQueue);
     };
     if size > capacity || head >= capacity {
-        return Err(format!(
-            "checkpoint.meta's queue (size {size}, head {head}) does not fit the capacity {capacity}"
-        ));
+        return Err(CheckpointRefusal::QueueOutsideRing {
+            size,
+            head,
+            capacity,
+        });
     }
     Ok(Ring {
         write_order_id: m.write_order_id,
@@ -236,7 +237,7 @@ pub fn parse_header(head: &[u8], len: u64, meta: &[u8]) -> Result<Ring, String> 
 /// The write-order id and the queue of a whole `checkpoint` file and its `checkpoint.meta`
 /// (the pure form of [`read`], for the tests).
 #[cfg(test)]
-pub fn parse(file: &[u8], meta: &[u8]) -> Result<(i64, Vec<u64>), String> {
+pub fn parse(file: &[u8], meta: &[u8]) -> Result<(i64, Vec<u64>), CheckpointRefusal> {
     let head = &file[..file.len().min(HEADER_BYTES as usize)];
     let ring = parse_header(head, file.len() as u64, meta)?;
     let slot = |i: u64| {
@@ -290,13 +291,16 @@ mod tests {
         let file = image(4, 99, 1, &[]);
         assert!(parse(&file, &meta(99, 0, 0))
             .unwrap_err()
+            .to_string()
             .contains("incomplete"));
         let file = image(4, 99, 0, &[]);
         assert!(parse(&file, &meta(98, 0, 0))
             .unwrap_err()
+            .to_string()
             .contains("differs"));
         assert!(parse(&file, &meta(99, 5, 0))
             .unwrap_err()
+            .to_string()
             .contains("capacity"));
         assert!(parse(&file, b"\x02\x08").is_err());
         assert!(parse(&file[..100], &meta(99, 0, 0)).is_err());

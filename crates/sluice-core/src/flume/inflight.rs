@@ -7,6 +7,8 @@
 
 use md5::{Digest, Md5};
 
+use super::refusal::InflightDamage;
+
 /// One open transaction: its id and its event pointers, in the file's order.
 pub type InflightTxn = (i64, Vec<u64>);
 
@@ -15,18 +17,15 @@ const DIGEST_BYTES: usize = 16;
 
 /// Parses an in-flight file's bytes; `Err` says why it is not whole (Flume then refuses the
 /// checkpoint: `BadCheckpointException`).
-pub fn parse(bytes: &[u8]) -> Result<Vec<InflightTxn>, String> {
+pub fn parse(bytes: &[u8]) -> Result<Vec<InflightTxn>, InflightDamage> {
     let Some((digest, rest)) = bytes.split_at_checked(DIGEST_BYTES) else {
-        return Err(format!("{} bytes, shorter than its MD5", bytes.len()));
+        return Err(InflightDamage::Short { bytes: bytes.len() });
     };
     if Md5::digest(rest).as_slice() != digest {
-        return Err("its MD5 does not match its contents".into());
+        return Err(InflightDamage::Digest);
     }
     if rest.len() % 8 != 0 {
-        return Err(format!(
-            "{} bytes of longs, not a multiple of 8",
-            rest.len()
-        ));
+        return Err(InflightDamage::Ragged { bytes: rest.len() });
     }
     // Read in place (no copy of the file as longs): a count is checked against the longs
     // that remain before its pointers are collected.
@@ -39,12 +38,12 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<InflightTxn>, String> {
     let mut i = 0;
     while i < count {
         let (Some(txid), Some(n)) = (long(i), long(i + 1)) else {
-            return Err(format!("transaction at long {i} has no pointer count"));
+            return Err(InflightDamage::NoCount { long: i });
         };
         let n = usize::try_from(n)
             .ok()
             .filter(|n| *n <= count.saturating_sub(i + 2))
-            .ok_or_else(|| format!("transaction {txid} claims {n} pointers, more than remain"))?;
+            .ok_or(InflightDamage::Count { txid, count: n })?;
         debug_assert!(i + 2 + n <= count, "a checked count stays inside the file");
         let ptrs = (i + 2..i + 2 + n)
             .filter_map(long)
@@ -97,10 +96,11 @@ mod tests {
     fn a_changed_byte_a_short_file_or_a_lying_count_is_refused() {
         let mut bytes = file(&[7, 1, 5]);
         bytes[20] ^= 1;
-        assert!(parse(&bytes).unwrap_err().contains("MD5"));
+        assert!(parse(&bytes).unwrap_err().to_string().contains("MD5"));
         assert!(parse(&bytes[..10]).is_err());
         assert!(parse(&file(&[7, 3, 5]))
             .unwrap_err()
+            .to_string()
             .contains("more than remain"));
         assert!(parse(&file(&[7, -1])).is_err());
         assert!(parse(&file(&[7])).is_err());

@@ -20,6 +20,7 @@ use zeroize::Zeroizing;
 use super::error::{corrupt, io_err, present, read_small, FlumeError};
 use super::limits::{META_BYTES_MAX, RECORD_PAYLOAD_BYTES_MAX};
 use super::proto;
+use super::refusal::RecordDamage;
 use super::window::Window;
 use crate::event::{Bytes, Event};
 use crate::headers::Headers;
@@ -38,7 +39,7 @@ struct Cipher {
 
 impl Cipher {
     /// Deciphers one record's bytes in place (each record from the file's IV).
-    fn apply(&self, buf: &mut [u8]) -> Result<(), String> {
+    fn apply(&self, buf: &mut [u8]) -> Result<(), RecordDamage> {
         let iv = &self.iv;
         match self.key.len() {
             16 => ctr::Ctr128BE::<aes::Aes128>::new_from_slices(&self.key, iv)
@@ -47,9 +48,11 @@ impl Cipher {
                 .map(|mut c| c.apply_keystream(buf)),
             32 => ctr::Ctr128BE::<aes::Aes256>::new_from_slices(&self.key, iv)
                 .map(|mut c| c.apply_keystream(buf)),
-            n => return Err(format!("an AES key of {n} bytes")),
+            _ => Err(aes::cipher::InvalidLength),
         }
-        .map_err(|e| e.to_string())
+        .map_err(|_| RecordDamage::KeyLength {
+            key_bytes: self.key.len(),
+        })
     }
 }
 
@@ -201,14 +204,12 @@ impl LogFile {
             return Ok(Err(Next::End));
         }
         if op != OP_RECORD && op != OP_NOOP {
-            return Ok(Err(stop(at, format!("an unknown op byte 0x{op:02x}"))));
+            return Ok(Err(stop(at, RecordDamage::UnknownOp { op })));
         }
         let n = u32::from_be_bytes([prefix[1], prefix[2], prefix[3], prefix[4]]);
         if n > i32::MAX as u32 {
-            return Ok(Err(stop(
-                at,
-                format!("a negative record length {}", n as i32),
-            )));
+            let len = n as i32;
+            return Ok(Err(stop(at, RecordDamage::NegativeLength { len })));
         }
         if at + RECORD_PREFIX + u64::from(n) <= self.len && u64::from(n) > RECORD_PAYLOAD_BYTES_MAX
         {
@@ -222,13 +223,8 @@ impl LogFile {
             });
         }
         let Some(mut payload) = self.bytes_at(at + RECORD_PREFIX, u64::from(n))? else {
-            return Ok(Err(stop(
-                at,
-                format!(
-                    "a record of {n} bytes torn by the file's end at {}",
-                    self.len
-                ),
-            )));
+            let file_bytes = self.len;
+            return Ok(Err(stop(at, RecordDamage::Torn { len: n, file_bytes })));
         };
         debug_assert_eq!(
             payload.len() as u64,
@@ -251,7 +247,7 @@ impl LogFile {
         Ok(if tail.iter().all(|b| *b == OP_EOF) {
             Next::End
         } else {
-            stop(at, format!("{left} bytes too short for a record"))
+            stop(at, RecordDamage::ShortTail { left })
         })
     }
 
@@ -276,7 +272,7 @@ impl LogFile {
         let payload = match self.payload_at(offset)? {
             Ok((OP_RECORD, p)) => p,
             Ok(_) => return Err(corrupt(&self.path, offset, "a voided record")),
-            Err(Next::Stopped(s)) => return Err(corrupt(&self.path, offset, s.why)),
+            Err(Next::Stopped(s)) => return Err(corrupt(&self.path, offset, s.why.to_string())),
             Err(_) => return Err(corrupt(&self.path, offset, "no record here")),
         };
         let mut buf = payload;

@@ -12,6 +12,7 @@ pub mod limits;
 mod log;
 pub mod proto;
 mod queue;
+mod refusal;
 mod replay;
 mod window;
 
@@ -21,6 +22,7 @@ use std::path::{Path, PathBuf};
 pub use self::checkpoint::{CheckpointRead, FlumeCheckpoint};
 pub use self::error::FlumeError;
 pub use self::log::{log_id, split_ptr, FlumeKeys, LogFile};
+pub use self::refusal::{CheckpointRefusal, InflightDamage, RecordDamage};
 pub use self::replay::ReplayCounts;
 use crate::event::Event;
 use crate::io::Fs;
@@ -80,7 +82,7 @@ fn choose_checkpoint(
     let why = match checkpoint::read(fs, &dirs.checkpoint_dir, queue_max)? {
         CheckpointRead::Usable(c) => return Ok((Some(c), CheckpointUsed::Primary)),
         CheckpointRead::Absent => "no checkpoint file".to_string(),
-        CheckpointRead::Refused(why) => why,
+        CheckpointRead::Refused(why) => why.to_string(),
     };
     if let Some(b) = &dirs.backup_checkpoint_dir {
         if fs.exists(&b.join("backupComplete")) {

@@ -218,7 +218,8 @@ fn next_record(
             Next::Voided => counts.voided += 1,
             Next::End => return Ok(None),
             Next::Stopped(s) => {
-                counts.stopped.push((logs[i].path.clone(), s.offset, s.why));
+                let why = s.why.to_string();
+                counts.stopped.push((logs[i].path.clone(), s.offset, why));
                 return Ok(None);
             }
         }

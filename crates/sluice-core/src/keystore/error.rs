@@ -29,6 +29,7 @@ impl fmt::Display for EntryKind {
 
 /// Why a keystore, one of its keys or a file of the key configuration could not be read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum KeystoreError {
     /// A file of the key configuration could not be read.
     #[error("{}", self.message_with(config_name))]

@@ -38,7 +38,7 @@ pub(crate) enum MacError {
 
 /// Checks the store's MAC over `auth_safe` with `password`.
 pub(crate) fn verify_mac(mac: &MacData, auth_safe: &[u8], password: &str) -> Result<(), MacError> {
-    let iterations = bounded(mac.iterations).map_err(MacError::Unsupported)?;
+    let iterations = bounded(mac.iterations).map_err(|e| MacError::Unsupported(e.to_string()))?;
     let salt = mac.mac_salt.as_bytes();
     let want = mac.mac.digest.as_bytes();
     let alg = mac.mac.algorithm.oid;
@@ -70,10 +70,19 @@ where
     hmac.verify_slice(want).ok()
 }
 
-fn bounded(iterations: i32) -> Result<i32, String> {
+/// An iteration count (MAC or KDF) outside `1..=ITERATIONS_MAX`.
+#[derive(Debug, thiserror::Error)]
+#[error("iteration count {iterations}")]
+struct IterationCount {
+    /// The count the store gives.
+    iterations: i32,
+}
+
+/// `iterations` when it is within `1..=ITERATIONS_MAX`.
+fn bounded(iterations: i32) -> Result<i32, IterationCount> {
     match u32::try_from(iterations) {
         Ok(n) if (1..=ITERATIONS_MAX).contains(&n) => Ok(iterations),
-        _ => Err(format!("iteration count {iterations}")),
+        _ => Err(IterationCount { iterations }),
     }
 }
 
@@ -128,7 +137,8 @@ fn tdes_pbe1(
         .as_ref()
         .and_then(|p| p.decode_as::<Pkcs12PbeParams>().ok())
         .ok_or_else(|| UnsealError::Unsupported("PBE parameters".into()))?;
-    let iterations = bounded(params.iterations).map_err(UnsealError::Unsupported)?;
+    let iterations =
+        bounded(params.iterations).map_err(|e| UnsealError::Unsupported(e.to_string()))?;
     let salt = params.salt.as_bytes();
     let derive = |id, len| {
         derive_key_utf8::<sha1::Sha1>(password, salt, id, iterations, len)

@@ -99,7 +99,7 @@ pub enum AvroError {
     #[error("client protocol is not AvroSourceProtocol: {reason}")]
     IncompatibleProtocol {
         /// Why.
-        reason: String,
+        reason: super::protocol::ProtocolMismatch,
     },
     /// A response that does not answer the request (client side).
     #[error("unexpected response: {reason}")]

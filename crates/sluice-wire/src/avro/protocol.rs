@@ -19,12 +19,39 @@ const NAMESPACE: &str = "org.apache.flume.source.avro";
 /// Keys that do not change the wire format.
 const IGNORED_KEYS: &[&str] = &["doc", "aliases", "avro.java.string", "java-class"];
 
+/// Why a client's protocol text is not Flume's.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolMismatch {
+    /// The text is not JSON.
+    #[error("not a JSON protocol: {detail}")]
+    NotJson {
+        /// The JSON parser's reason, with its line and column.
+        detail: String,
+    },
+    /// The built-in protocol text does not parse (a build fault, never the client's).
+    #[error("built-in protocol: {detail}")]
+    BuiltIn {
+        /// The JSON parser's reason.
+        detail: String,
+    },
+    /// A protocol of other types or messages.
+    #[error("protocol {name:?} differs from AvroSourceProtocol (types or messages)")]
+    Differs {
+        /// The name the client's protocol gives itself (`?` when none).
+        name: String,
+    },
+}
+
 /// Whether `text` is Flume's protocol, up to documentation and spelling. `Err` says why not.
-pub fn check_compatible(text: &str) -> Result<(), String> {
-    let theirs: Value =
-        serde_json::from_str(text).map_err(|e| format!("not a JSON protocol: {e}"))?;
+pub fn check_compatible(text: &str) -> Result<(), ProtocolMismatch> {
+    let theirs: Value = serde_json::from_str(text).map_err(|e| ProtocolMismatch::NotJson {
+        detail: e.to_string(),
+    })?;
     let ours: Value =
-        serde_json::from_str(PROTOCOL_JSON).map_err(|e| format!("built-in protocol: {e}"))?;
+        serde_json::from_str(PROTOCOL_JSON).map_err(|e| ProtocolMismatch::BuiltIn {
+            detail: e.to_string(),
+        })?;
     let (theirs, ours) = (normalize(theirs, None), normalize(ours, None));
     if theirs == ours {
         return Ok(());
@@ -32,10 +59,9 @@ pub fn check_compatible(text: &str) -> Result<(), String> {
     let name = theirs
         .get("protocol")
         .and_then(Value::as_str)
-        .unwrap_or("?");
-    Err(format!(
-        "protocol {name:?} differs from AvroSourceProtocol (types or messages)"
-    ))
+        .unwrap_or("?")
+        .to_owned();
+    Err(ProtocolMismatch::Differs { name })
 }
 
 /// Drops ignored keys, writes primitive `{"type": p}` as `p`, and strips Flume's namespace

@@ -6,6 +6,7 @@ use prost::Message;
 
 use crate::event::Bytes;
 use crate::flume::proto;
+use crate::flume::refusal::RecordDamage;
 
 /// The op byte of a record.
 pub const OP_RECORD: u8 = 0x7F;
@@ -48,7 +49,7 @@ pub struct Stop {
     /// The offset.
     pub offset: u64,
     /// Why: a torn record, an unknown op byte, bytes that do not decode.
-    pub why: String,
+    pub why: RecordDamage,
 }
 
 /// The next step of a sequential read.
@@ -64,35 +65,32 @@ pub enum Next {
     Stopped(Stop),
 }
 
-pub(super) fn stop(offset: u64, why: impl Into<String>) -> Next {
-    Next::Stopped(Stop {
-        offset,
-        why: why.into(),
-    })
+pub(super) fn stop(offset: u64, why: RecordDamage) -> Next {
+    Next::Stopped(Stop { offset, why })
 }
 
 /// Decodes a record's header and, for takes and commits, its body.
-pub(super) fn decode_op(mut buf: Bytes, at: u64) -> Result<Record, String> {
+pub(super) fn decode_op(mut buf: Bytes, at: u64) -> Result<Record, RecordDamage> {
+    let undecodable = |part| move |decode| RecordDamage::Undecodable { part, decode };
     let h = proto::TransactionEventHeader::decode_length_delimited(&mut buf)
-        .map_err(|e| format!("a record header that does not decode: {e}"))?;
+        .map_err(undecodable("record header"))?;
     let op = match h.r#type {
         1 => Op::Put,
         2 => {
-            let t = proto::Take::decode_length_delimited(&mut buf)
-                .map_err(|e| format!("a take that does not decode: {e}"))?;
+            let t = proto::Take::decode_length_delimited(&mut buf).map_err(undecodable("take"))?;
             Op::Take((u64::from(t.file_id as u32) << 32) | u64::from(t.offset as u32))
         }
         3 => Op::Rollback,
         4 => {
-            let c = proto::Commit::decode_length_delimited(&mut buf)
-                .map_err(|e| format!("a commit that does not decode: {e}"))?;
+            let c =
+                proto::Commit::decode_length_delimited(&mut buf).map_err(undecodable("commit"))?;
             match c.r#type {
                 1 => Op::Commit(false),
                 2 => Op::Commit(true),
-                t => return Err(format!("a commit of transaction type {t}")),
+                kind => return Err(RecordDamage::CommitType { kind }),
             }
         }
-        t => return Err(format!("a record of type {t}")),
+        kind => return Err(RecordDamage::RecordType { kind }),
     };
     Ok(Record {
         offset: at,
