@@ -209,7 +209,7 @@ a1.sinks.k1.channel = a
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn process_blocking_puts_on_the_calling_thread_as_process_would() {
+async fn the_blocking_put_runs_on_the_calling_thread_as_process_would() {
     // One file channel behind an interceptor: intercepted, put and committed on the blocking
     // thread itself (the avro source's path for a large call).
     let tmp = tempfile::tempdir().unwrap();
@@ -235,12 +235,10 @@ a1.sinks.k1.channel = f
     let cfg = load(text, "a1", &[]).config.unwrap();
     let chans = BTreeMap::from([("f".to_owned(), file.clone())]);
     let p = Arc::new(ChannelProcessor::new(&cfg.sources["r1"], &chans).unwrap());
-    assert!(
-        p.puts_blocking(),
-        "one file channel: a source puts from its decode thread"
-    );
-    let q = p.clone();
-    tokio::task::spawn_blocking(move || q.process_blocking(events("b", 3)))
+    let q = p
+        .blocking()
+        .expect("one file channel: a source puts from its decode thread");
+    tokio::task::spawn_blocking(move || q.process(events("b", 3)))
         .await
         .unwrap()
         .unwrap();
@@ -249,26 +247,20 @@ a1.sinks.k1.channel = f
     assert!(got.iter().all(|e| &e.headers["dc"] == "east"));
     file.close().await.unwrap();
 
-    // A required and an optional memory channel: the general path, run on the blocking thread.
+    // A required and an optional memory channel: no blocking put is handed out; the general
+    // path runs as an async task.
     let (req, opt) = (mem(100, 100, None), mem(100, 100, None));
     let p = Arc::new(processor(&req, &opt));
     assert!(
-        !p.puts_blocking(),
+        p.blocking().is_none(),
         "memory channels: the put stays an async task"
     );
-    let q = p.clone();
-    tokio::task::spawn_blocking(move || q.process_blocking(events("m", 2)))
-        .await
-        .unwrap()
-        .unwrap();
+    p.process(events("m", 2)).await.unwrap();
     assert_eq!(bodies(&take_all(&req, 10).await), ["m0", "m1"]);
     // A full required channel fails the batch on this path too.
     let (req, opt) = (mem(1, 100, None), mem(100, 100, None));
     let p = Arc::new(processor(&req, &opt));
-    let err = tokio::task::spawn_blocking(move || p.process_blocking(events("r", 5)))
-        .await
-        .unwrap()
-        .unwrap_err();
+    let err = p.process(events("r", 5)).await.unwrap_err();
     assert_eq!(err.channel(), Some("req"));
     assert!(req.is_empty());
 }
@@ -342,8 +334,8 @@ a1.sinks.k1.channel = many
     a_filter_keeping_a_tenth_of_a_frame_copies_it().await;
 }
 
-/// A filter interceptor dropping nine of ten on the single-channel blocking path: the one
-/// kept is a copy.
+/// A filter interceptor dropping nine of ten on the single-channel path: the one kept is a
+/// copy.
 async fn a_filter_keeping_a_tenth_of_a_frame_copies_it() {
     let text = "\
 a1.sources = r1
@@ -370,11 +362,7 @@ a1.sinks.k1.channel = c
     let batch: Vec<Event> = (0..10)
         .map(|i| Event::new(frame.slice(i * 100..(i + 1) * 100)))
         .collect();
-    let q = p.clone();
-    tokio::task::spawn_blocking(move || q.process_blocking(batch))
-        .await
-        .unwrap()
-        .unwrap();
+    p.process(batch).await.unwrap();
     let got = take_all(&c, 10).await;
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].body, &frame[..100]);

@@ -12,7 +12,9 @@ use std::time::Instant;
 
 use super::arrivals::Arrivals;
 use super::contract::{commit_in_order, group_of};
-use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx, Refused};
+use super::{
+    AgentChannel, AgentChannelError, BlockingPut, BoxFuture, ChannelTx, GroupOutcome, PutTerms,
+};
 use crate::agent::histogram::{self, Histogram};
 use crate::agent::metrics::CounterGroup;
 use sluice_core::Event;
@@ -75,16 +77,8 @@ impl AgentChannel for Instrumented {
         self.inner.counters()
     }
 
-    fn hands_back(&self) -> bool {
-        self.inner.hands_back()
-    }
-
-    fn put_capacity(&self) -> usize {
-        self.inner.put_capacity()
-    }
-
-    fn drops_resends(&self) -> bool {
-        self.inner.drops_resends()
+    fn put_terms(&self) -> PutTerms {
+        self.inner.put_terms()
     }
 
     fn concurrent_takes(&self) -> bool {
@@ -103,24 +97,26 @@ impl AgentChannel for Instrumented {
         self.inner.backlog()
     }
 
-    /// Times the inner channel's put and commit as a put commit (the file channel does both in
-    /// one blocking call), and measures its batch.
-    fn put_commit(&self, events: Vec<Event>) -> BoxFuture<'_, Result<(), AgentChannelError>> {
-        let n = events.len() as u64;
+    /// The inner channel's group put, each committed batch measured as a put commit of its
+    /// own (with the whole group's time).
+    fn put_group(&self, batches: Vec<Vec<Event>>) -> BoxFuture<'_, GroupOutcome> {
+        let counts = put_counts(&batches);
         Box::pin(async move {
             let start = Instant::now();
-            self.inner.put_commit(events).await?;
-            if n > 0 {
-                self.arrivals.arrived();
-                self.h.put_commit.observe_duration(start.elapsed());
-                self.h.put_batch.observe(n);
-            }
-            Ok(())
+            let results = self.inner.put_group(batches).await;
+            observe_group(&self.h, &self.arrivals, start.elapsed(), &results, &counts);
+            results
         })
     }
 
-    fn puts_blocking(&self) -> bool {
-        self.inner.puts_blocking()
+    /// The inner channel's blocking put, measured as [`Instrumented::put_group`] measures.
+    fn blocking_put(&self) -> Option<Arc<dyn BlockingPut>> {
+        let inner = self.inner.blocking_put()?;
+        Some(Arc::new(InstrumentedBlocking {
+            inner,
+            h: self.h.clone(),
+            arrivals: self.arrivals.clone(),
+        }))
     }
 
     /// The inner channel's group commit, each committed transaction measured as a commit
@@ -138,71 +134,57 @@ impl AgentChannel for Instrumented {
             let inner = txs.into_iter().map(|t| t.inner).collect();
             let start = Instant::now();
             let results = self.inner.commit_group(inner).await;
-            self.observe_group(start.elapsed(), &results, &counts);
+            observe_group(&self.h, &self.arrivals, start.elapsed(), &results, &counts);
             results
-        })
-    }
-
-    fn put_commit_group_blocking(&self, batches: Vec<Vec<Event>>) -> Vec<Result<(), Refused>> {
-        let counts: Vec<(u64, u64)> = batches.iter().map(|b| (b.len() as u64, 0)).collect();
-        let start = Instant::now();
-        let results = self.inner.put_commit_group_blocking(batches);
-        self.observe_group(start.elapsed(), &results, &counts);
-        results
-    }
-
-    /// As `put_commit`, on the calling thread (the runtime's blocking pool).
-    fn put_commit_blocking(&self, events: Vec<Event>) -> Result<(), AgentChannelError> {
-        let n = events.len() as u64;
-        let start = Instant::now();
-        self.inner.put_commit_blocking(events)?;
-        if n > 0 {
-            self.arrivals.arrived();
-            self.h.put_commit.observe_duration(start.elapsed());
-            self.h.put_batch.observe(n);
-        }
-        Ok(())
-    }
-
-    /// Times the inner channel's offer as a put commit, and measures its batch.
-    fn offer(&self, events: Vec<Event>) -> BoxFuture<'_, Result<(), Refused>> {
-        let n = events.len() as u64;
-        Box::pin(async move {
-            let start = Instant::now();
-            self.inner.offer(events).await?;
-            if n > 0 {
-                self.arrivals.arrived();
-                self.h.put_commit.observe_duration(start.elapsed());
-                self.h.put_batch.observe(n);
-            }
-            Ok(())
         })
     }
 }
 
-impl Instrumented {
-    /// Records each committed transaction of a group (`counts`: its puts and takes).
-    fn observe_group<E>(
-        &self,
-        took: std::time::Duration,
-        results: &[Result<(), E>],
-        counts: &[(u64, u64)],
-    ) {
-        let mut arrived = false;
-        for (_, &(puts, takes)) in results.iter().zip(counts).filter(|(r, _)| r.is_ok()) {
-            if puts > 0 {
-                arrived = true;
-                self.h.put_commit.observe_duration(took);
-                self.h.put_batch.observe(puts);
-            }
-            if takes > 0 {
-                self.h.take_commit.observe_duration(took);
-                self.h.take_batch.observe(takes);
-            }
+/// [`Instrumented`]'s blocking put: the inner one, measured.
+#[derive(Debug)]
+struct InstrumentedBlocking {
+    inner: Arc<dyn BlockingPut>,
+    h: Arc<Histograms>,
+    arrivals: Arc<Arrivals>,
+}
+
+impl BlockingPut for InstrumentedBlocking {
+    fn put_group_blocking(&self, batches: Vec<Vec<Event>>) -> GroupOutcome {
+        let counts = put_counts(&batches);
+        let start = Instant::now();
+        let results = self.inner.put_group_blocking(batches);
+        observe_group(&self.h, &self.arrivals, start.elapsed(), &results, &counts);
+        results
+    }
+}
+
+/// The puts and takes (none) of each batch of a group put.
+fn put_counts(batches: &[Vec<Event>]) -> Vec<(u64, u64)> {
+    batches.iter().map(|b| (b.len() as u64, 0)).collect()
+}
+
+/// Records each committed transaction of a group (`counts`: its puts and takes).
+fn observe_group<E>(
+    h: &Histograms,
+    arrivals: &Arrivals,
+    took: std::time::Duration,
+    results: &[Result<(), E>],
+    counts: &[(u64, u64)],
+) {
+    let mut arrived = false;
+    for (_, &(puts, takes)) in results.iter().zip(counts).filter(|(r, _)| r.is_ok()) {
+        if puts > 0 {
+            arrived = true;
+            h.put_commit.observe_duration(took);
+            h.put_batch.observe(puts);
         }
-        if arrived {
-            self.arrivals.arrived();
+        if takes > 0 {
+            h.take_commit.observe_duration(took);
+            h.take_batch.observe(takes);
         }
+    }
+    if arrived {
+        arrivals.arrived();
     }
 }
 

@@ -14,5 +14,6 @@ pub(crate) mod kafka;
 pub mod memory;
 
 pub use contract::{
-    put_batch, AgentChannel, AgentChannelError, BoxFuture, BuildChannel, ChannelTx, Refused,
+    put_batch, AgentChannel, AgentChannelError, BlockingPut, BoxFuture, BuildChannel, ChannelTx,
+    GroupOutcome, PutTerms, Refused,
 };

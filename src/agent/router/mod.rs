@@ -11,22 +11,27 @@
 //! When interceptors or the selector leave a channel less than half of a batch's body bytes,
 //! the events it gets are given bodies of their own first ([`Event::detach_body`]), so a
 //! channel that keeps one event of each call never holds whole frames beyond what it counts.
+//!
+//! The put contract a source sees (`put.rs`): `put_group`/`put` hand every refused batch back
+//! ([`Rejected`]), `process` keeps nothing for a caller that never retries, and
+//! [`ChannelProcessor::blocking`] hands out, once, the put on the caller's blocking thread.
 
 mod error;
-mod group;
+mod plugins;
+mod put;
 
 pub use error::RouteError;
+pub use plugins::PluginHost;
+pub use put::{BlockingRouter, Outcomes, Rejected};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::agent::channel::{put_batch, AgentChannel};
+use crate::agent::channel::{put_batch, AgentChannel, BlockingPut};
 use crate::agent::id_trust::IdGate;
 use crate::agent::interceptor::config::InterceptorSpec;
-use crate::agent::interceptor::{self, Chain, Step};
-use crate::agent::java::interceptor::JavaInterceptor;
-use crate::agent::java::selector::JavaSelector;
-use crate::agent::selector::{ChannelSelector, Selection};
+use crate::agent::interceptor::Chain;
+use crate::agent::selector::{AsyncSelector, ChannelSelector, Selection};
 use crate::agent::tap;
 use sluice_core::Event;
 
@@ -44,6 +49,11 @@ pub trait Wiring {
     fn trusts_event_ids(&self) -> bool {
         true
     }
+    /// What starts the interceptors and the selector whose `type` is a class name; `None`
+    /// refuses them (a source wired by hand, in a test).
+    fn plugins(&self) -> Option<&'static dyn PluginHost> {
+        None
+    }
 }
 
 /// Routes a source's batches into its channels.
@@ -52,25 +62,16 @@ pub struct ChannelProcessor {
     chain: Chain,
     selector: ChannelSelector,
     channels: BTreeMap<String, Arc<dyn AgentChannel>>,
-    /// The one channel every event goes to unchanged, when there is one and it hands a
-    /// refused batch back (no interceptors, one required channel, nothing optional).
-    sole: Option<(String, Arc<dyn AgentChannel>)>,
     /// The one channel every event goes to (after the interceptors), when there is one and
-    /// nothing optional: [`ChannelProcessor::process_blocking`] puts there directly.
+    /// nothing optional: [`ChannelProcessor::put_group`] hands it whole groups.
     single: Option<(String, Arc<dyn AgentChannel>)>,
+    /// That channel's blocking put, when it has one and no interceptor awaits: decided here,
+    /// once ([`ChannelProcessor::blocking`]).
+    blocking: Option<Arc<dyn BlockingPut>>,
     /// Keeps or removes the events' ids before anything else sees them.
     ids: IdGate,
-    /// The user's Java selector, when `selector.type` names one.
-    java_selector: Option<JavaSelector>,
-}
-
-/// A batch the channel processor could not put.
-#[derive(Debug)]
-pub struct Rejected {
-    /// Why.
-    pub error: RouteError,
-    /// The batch, unchanged, when [`ChannelProcessor::hands_back`]; else `None`.
-    pub events: Option<Vec<Event>>,
+    /// The selector asked once per batch, when `selector.type` names one.
+    async_selector: Option<Box<dyn AsyncSelector>>,
 }
 
 impl ChannelProcessor {
@@ -80,16 +81,7 @@ impl ChannelProcessor {
         cfg: &impl Wiring,
         channels: &BTreeMap<String, Arc<dyn AgentChannel>>,
     ) -> Result<Self, crate::agent::component::ComponentError> {
-        let mut built: Vec<(String, Step)> = Vec::new();
-        for spec in cfg.interceptors() {
-            let step = match spec.props.get("type") {
-                Some(class) if spec.kind == interceptor::JAVA_KIND => {
-                    Step::Java(JavaInterceptor::start(&spec.name, class, &spec.props))
-                }
-                _ => Step::Native(interceptor::build(&spec.kind, &spec.props)?),
-            };
-            built.push((spec.name.clone(), step));
-        }
+        let built = plugins::steps(cfg)?;
         let mut mine = BTreeMap::new();
         for name in cfg.channels() {
             let ch = channels.get(name).ok_or_else(|| {
@@ -112,20 +104,18 @@ impl ChannelProcessor {
             }
             _ => None,
         };
-        let sole = single
-            .clone()
-            .filter(|(_, ch)| chain.is_empty() && ch.hands_back());
+        let blocking = single
+            .as_ref()
+            .filter(|_| !chain.awaits())
+            .and_then(|(_, ch)| ch.blocking_put());
         Ok(ChannelProcessor {
             chain,
             selector,
             channels: mine,
-            sole,
             single,
+            blocking,
             ids: IdGate::new(cfg.trusts_event_ids()),
-            java_selector: match cfg.selector() {
-                ChannelSelector::Java(spec) => Some(JavaSelector::start(spec)),
-                _ => None,
-            },
+            async_selector: plugins::selector(cfg)?,
         })
     }
 
@@ -136,10 +126,10 @@ impl ChannelProcessor {
     }
 
     /// Whether every channel of the source drops a put it committed before
-    /// ([`AgentChannel::drops_resends`]): a batch sent again after a crash is then not
+    /// ([`crate::agent::channel::PutTerms::drops_resends`]): a batch sent again after a crash is then not
     /// duplicated anywhere.
     pub(crate) fn drops_resends(&self) -> bool {
-        !self.channels.is_empty() && self.channels.values().all(|c| c.drops_resends())
+        !self.channels.is_empty() && self.channels.values().all(|c| c.put_terms().drops_resends)
     }
 
     /// The backlogs of the source's channels that report one
@@ -153,45 +143,14 @@ impl ChannelProcessor {
     pub fn put_capacity(&self) -> usize {
         self.channels
             .values()
-            .map(|c| c.put_capacity())
+            .map(|c| c.put_terms().capacity)
             .min()
             .unwrap_or(usize::MAX)
-    }
-
-    /// Whether [`ChannelProcessor::offer`] hands a refused batch back, so a source that
-    /// retries need not keep a copy.
-    pub(crate) fn hands_back(&self) -> bool {
-        self.sole.is_some()
     }
 
     /// Whether the source's events keep the ids their peers set (`trustEventIds`).
     pub(crate) fn trusts_event_ids(&self) -> bool {
         self.ids.trusts()
-    }
-
-    /// As [`ChannelProcessor::process`]; when [`ChannelProcessor::hands_back`] (one channel,
-    /// no interceptors), the batch goes to the channel in one transaction and a refused batch
-    /// comes back in [`Rejected::events`].
-    ///
-    /// Cancel safety: not cancel safe; a cancelled call may have committed to some channels.
-    pub(crate) async fn offer(&self, mut events: Vec<Event>) -> Result<(), Rejected> {
-        match &self.sole {
-            Some((name, ch)) => {
-                self.ids.admit(&mut events);
-                tap::offer(tap::Point::Channel, name, &events);
-                ch.offer(events).await.map_err(|r| Rejected {
-                    error: RouteError::Channel {
-                        channel: name.clone(),
-                        source: r.error,
-                    },
-                    events: r.events,
-                })
-            }
-            None => self.process(events).await.map_err(|error| Rejected {
-                error,
-                events: None,
-            }),
-        }
     }
 
     /// Intercepts, selects and puts a batch. Returns once every required channel committed
@@ -208,8 +167,8 @@ impl ChannelProcessor {
         // Each channel's share is weighed against the whole batch as it arrived.
         let received = body_bytes(&events);
         let events = self.intercept(events).await?;
-        let selections: Vec<Selection> = match &self.java_selector {
-            Some(js) => js.select(&events).await.map_err(RouteError::Select)?,
+        let selections: Vec<Selection> = match &self.async_selector {
+            Some(s) => s.select_batch(&events).await.map_err(RouteError::Select)?,
             None => events.iter().map(|e| self.selector.select(e)).collect(),
         };
         let mut required: BTreeMap<&str, Vec<Event>> = BTreeMap::new();
@@ -270,8 +229,8 @@ impl ChannelProcessor {
 
     /// Runs the interceptor chain; the bodies of what is left get buffers of their own if it
     /// carries under half of the batch's body bytes (nothing to weigh without interceptors:
-    /// only they drop or shrink events). A Java interceptor that throws or whose JVM ends
-    /// refuses the batch: nothing of it is put.
+    /// only they drop or shrink events). An async interceptor that refuses (a plugin threw,
+    /// its process ended) refuses the batch: nothing of it is put.
     async fn intercept(&self, mut events: Vec<Event>) -> Result<Vec<Event>, RouteError> {
         self.ids.admit(&mut events);
         if self.chain.is_empty() {

@@ -15,7 +15,9 @@ async fn acknowledged_batches_commit_their_takes_in_groups_with_fewer_fdatasyncs
     let dir = tempfile::tempdir().unwrap();
     let ch = open_for_test(dir.path()).await;
     let sent = events(200);
-    ch.put_commit(sent.clone()).await.unwrap();
+    crate::agent::channel::put_batch(ch.as_ref(), sent.clone())
+        .await
+        .unwrap();
     let sink = ScriptedSink {
         acks_after: Some(Duration::from_millis(20)),
         depth: Some(4),

@@ -3,14 +3,15 @@
 //! [`BuildChannel`], the trait each channel's config implements so the runtime opens it
 //! without knowing which channel it is.
 //!
-//! [`AgentChannelError`] is in `error.rs`; group commits across transactions in `group.rs`.
+//! [`AgentChannelError`] is in `error.rs`; group commits across transactions in `group.rs`;
+//! the one put contract ([`AgentChannel::put_group`], [`BlockingPut`], [`Refused`]) in
+//! `put.rs`.
 
 mod error;
 mod group;
+mod put;
 
-use std::future::Future;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::agent::metrics::CounterGroup;
@@ -19,9 +20,9 @@ use sluice_core::Event;
 pub use error::AgentChannelError;
 pub(crate) use group::group_of;
 pub use group::{commit_in_order, AnyTx};
+pub use put::{put_batch, put_in_order, BlockingPut, GroupOutcome, PutTerms, Refused};
 
-/// A boxed, sendable future.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use crate::agent::future::BoxFuture;
 
 /// A channel transaction. Dropping it without `commit` rolls it back.
 ///
@@ -45,36 +46,6 @@ pub trait ChannelTx: AnyTx {
     }
 }
 
-/// A batch a channel refused, with the error and, when the channel hands it back
-/// ([`AgentChannel::hands_back`]), the events themselves: the caller retries with them
-/// instead of keeping a copy (as Vector's disk buffer hands a record back when it is full).
-#[derive(Debug)]
-pub struct Refused {
-    /// Why the batch was refused.
-    pub error: AgentChannelError,
-    /// The refused events, unchanged and in order; `None` when the channel keeps nothing to
-    /// give back (the caller kept its own copy).
-    pub events: Option<Vec<Event>>,
-}
-
-impl Refused {
-    /// A refusal that hands the batch back.
-    pub(crate) fn with(error: AgentChannelError, events: Vec<Event>) -> Self {
-        Refused {
-            error,
-            events: Some(events),
-        }
-    }
-
-    /// A refusal without the batch.
-    pub(crate) fn without(error: AgentChannelError) -> Self {
-        Refused {
-            error,
-            events: None,
-        }
-    }
-}
-
 /// A channel as the agent sees it.
 pub trait AgentChannel: Send + Sync + std::fmt::Debug {
     /// Starts a transaction.
@@ -83,11 +54,6 @@ pub trait AgentChannel: Send + Sync + std::fmt::Debug {
     fn close(&self) -> BoxFuture<'_, Result<(), AgentChannelError>>;
     /// The channel's counters.
     fn counters(&self) -> Arc<CounterGroup>;
-
-    /// Whether [`AgentChannel::offer`] always hands a refused batch back.
-    fn hands_back(&self) -> bool {
-        false
-    }
 
     /// Commits `txs` (transactions this channel began) in order as one group, sharing what a
     /// commit costs where the channel can: the file channel writes them all before one
@@ -108,73 +74,31 @@ pub trait AgentChannel: Send + Sync + std::fmt::Debug {
         true
     }
 
-    /// Most events one put transaction may hold (`transactionCapacity`); unbounded by
-    /// default.
-    fn put_capacity(&self) -> usize {
-        usize::MAX
+    /// What the channel promises its putters ([`PutTerms`]): unbounded transactions that
+    /// duplicate a resend by default.
+    fn put_terms(&self) -> PutTerms {
+        PutTerms::default()
     }
 
-    /// Whether the channel recognises a put it committed before by its event id and drops
-    /// it (the file channel's `eventIds`): a source may then send again what it cannot prove
-    /// was committed without duplicating it.
-    fn drops_resends(&self) -> bool {
-        false
-    }
-
-    /// Puts `events` in one transaction and commits it (rolled back when a put fails): begin,
-    /// put all, commit by default. A channel whose every call is a hop of its own (the file
-    /// channel's blocking pool) does the whole in one. [`put_batch`] calls this.
+    /// Puts each of `batches` in a transaction of its own and commits them in order, as one
+    /// group where the channel shares what a commit costs (the file channel: one fdatasync);
+    /// a batch is a group of one. A prefix commits; every other batch comes back whole and in
+    /// order ([`Refused`]), the first with why it was refused, the rest cut
+    /// ([`AgentChannelError::GroupCut`]). One outcome per batch. By default one after another
+    /// ([`put_in_order`]).
     ///
-    /// Cancel safety: as [`ChannelTx`]'s; a cancelled call may have committed.
-    fn put_commit(&self, events: Vec<Event>) -> BoxFuture<'_, Result<(), AgentChannelError>> {
-        Box::pin(async move {
-            let mut tx = self.begin();
-            if let Err(e) = tx.put_all(events).await {
-                tx.rollback().await;
-                return Err(e);
-            }
-            tx.commit().await
-        })
+    /// Cancel safety: not cancel safe; a cancelled call may have committed some batches (the
+    /// file channel's blocking call runs to its end).
+    fn put_group(&self, batches: Vec<Vec<Event>>) -> BoxFuture<'_, GroupOutcome> {
+        Box::pin(put_in_order(self, batches))
     }
 
-    /// [`AgentChannel::put_commit`] for a caller on the runtime's blocking pool (a source that
-    /// decoded a call there puts it without a hop back to the async workers): the file channel
-    /// puts and commits on the calling thread; any other channel runs its `put_commit` there
-    /// (`Handle::block_on`). Never call it on an async worker.
-    fn put_commit_blocking(&self, events: Vec<Event>) -> Result<(), AgentChannelError> {
-        tokio::runtime::Handle::current().block_on(self.put_commit(events))
-    }
-
-    /// Puts each of `batches` in a transaction of its own and commits them in order as one
-    /// group ([`AgentChannel::commit_group`]), on the calling thread (the runtime's blocking
-    /// pool, as [`AgentChannel::put_commit_blocking`]): a prefix of them commits; the outcomes
-    /// in order. A batch after the first refused one is handed back ([`Refused::events`]);
-    /// the refused one too when the channel [`hands_back`](AgentChannel::hands_back). By
-    /// default one after another ([`AgentChannel::offer`]), stopping at the first failure.
-    fn put_commit_group_blocking(&self, batches: Vec<Vec<Event>>) -> Vec<Result<(), Refused>> {
-        let total = batches.len();
-        let mut out = Vec::with_capacity(total);
-        let handle = tokio::runtime::Handle::current();
-        for (i, batch) in batches.into_iter().enumerate() {
-            if out.iter().any(Result::is_err) {
-                let cut = AgentChannelError::GroupCut {
-                    position: i + 1,
-                    total,
-                };
-                out.push(Err(Refused::with(cut, batch)));
-            } else {
-                out.push(handle.block_on(self.offer(batch)));
-            }
-        }
-        out
-    }
-
-    /// Whether [`AgentChannel::put_commit_blocking`] is the channel's own blocking put (the
-    /// file channel), rather than its async one run under `block_on`: only then does a source
-    /// put from the blocking thread that decoded a call (a memory channel's wait for room is
-    /// better spent as an async task than as a parked thread).
-    fn puts_blocking(&self) -> bool {
-        false
+    /// The channel's put on the caller's blocking thread, when it has one of its own (the
+    /// file channel); `None` for a channel whose put waits asynchronously (a memory channel's
+    /// wait for room is better spent as an async task than as a parked thread). Asked once,
+    /// by the router built on the channel.
+    fn blocking_put(&self) -> Option<Arc<dyn BlockingPut>> {
+        None
     }
 
     /// The channel's [`Arrivals`](super::arrivals::Arrivals), when it counts its committed puts
@@ -201,26 +125,6 @@ pub trait AgentChannel: Send + Sync + std::fmt::Debug {
     fn file_stats(&self) -> Option<sluice_core::ChannelStats> {
         None
     }
-
-    /// Puts `events` in one transaction (begin, put all, commit). A channel that
-    /// [`hands_back`](AgentChannel::hands_back) returns a refused batch in [`Refused::events`];
-    /// by default the events are gone with the transaction.
-    fn offer(&self, events: Vec<Event>) -> BoxFuture<'_, Result<(), Refused>> {
-        Box::pin(async move {
-            let mut tx = self.begin();
-            if let Err(e) = tx.put_all(events).await {
-                tx.rollback().await;
-                return Err(Refused::without(e));
-            }
-            tx.commit().await.map_err(Refused::without)
-        })
-    }
-}
-
-/// Puts `events` into `ch` in one transaction: begin, put all, commit (roll back on failure),
-/// as [`AgentChannel::put_commit`] does it.
-pub async fn put_batch(ch: &dyn AgentChannel, events: Vec<Event>) -> Result<(), AgentChannelError> {
-    ch.put_commit(events).await
 }
 
 /// What the runtime needs of a channel's typed configuration: its transaction capacity, for

@@ -65,7 +65,7 @@ impl FileChannelAdapter {
     /// Puts each of `batches` in a transaction of its own and commits them as one group
     /// on the calling thread (the runtime's blocking pool): a prefix of them commits; every
     /// other batch is handed back whole, in order.
-    pub(super) fn put_group_blocking(&self, batches: Vec<Vec<Event>>) -> Vec<Result<(), Refused>> {
+    pub(super) fn put_group_here(&self, batches: Vec<Vec<Event>>) -> Vec<Result<(), Refused>> {
         let total = batches.len();
         let mut txs = Vec::with_capacity(total);
         let mut counts = Vec::with_capacity(total);
@@ -106,7 +106,7 @@ impl FileChannelAdapter {
         out
     }
 
-    fn join_error(&self) -> AgentChannelError {
+    pub(super) fn join_error(&self) -> AgentChannelError {
         AgentChannelError::Join(self.name.clone())
     }
 }
@@ -116,7 +116,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::agent::channel::AgentChannel;
+    use crate::agent::channel::{AgentChannel, BlockingPut};
     use sluice_core::FileChannelConfig;
 
     use super::super::open_for_test as channel;
@@ -140,7 +140,9 @@ mod tests {
     async fn four_take_transactions_commit_as_one_group_with_one_fdatasync() {
         let dir = tempfile::tempdir().unwrap();
         let ch = channel(dir.path()).await;
-        ch.put_commit(batch(0, 40)).await.unwrap();
+        crate::agent::channel::put_batch(ch.as_ref(), batch(0, 40))
+            .await
+            .unwrap();
         let mut txs = Vec::new();
         for _ in 0..4 {
             let mut tx = ch.begin();
@@ -162,10 +164,10 @@ mod tests {
     async fn batches_put_as_one_group_take_one_fdatasync_and_keep_their_order() {
         let dir = tempfile::tempdir().unwrap();
         let ch = channel(dir.path()).await;
-        let c = ch.clone();
+        let c = ch.blocking_put().unwrap();
         let before = fsyncs(&ch);
         let results = tokio::task::spawn_blocking(move || {
-            c.put_commit_group_blocking((0..4).map(|g| batch(g, 25)).collect())
+            c.put_group_blocking((0..4).map(|g| batch(g, 25)).collect())
         })
         .await
         .unwrap();
@@ -189,9 +191,9 @@ mod tests {
         cfg.keep_alive = std::time::Duration::ZERO;
         let ch: Arc<dyn AgentChannel> =
             Arc::new(FileChannelAdapter::open("c1", cfg).await.unwrap());
-        let c = ch.clone();
+        let c = ch.blocking_put().unwrap();
         let results = tokio::task::spawn_blocking(move || {
-            c.put_commit_group_blocking((0..4).map(|g| batch(g, 25)).collect())
+            c.put_group_blocking((0..4).map(|g| batch(g, 25)).collect())
         })
         .await
         .unwrap();
@@ -219,7 +221,7 @@ mod tests {
         // Both come back whole, in order: nothing of them stays in the channel.
         for (r, g) in refused.iter().zip(2..) {
             assert_eq!(
-                r.events.as_deref().map(bodies),
+                Some(bodies(&r.events)),
                 Some(bodies(&batch(g, 25))),
                 "batch {g} handed back"
             );

@@ -14,7 +14,10 @@ mod tx;
 
 use std::sync::Arc;
 
-use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx, Refused};
+use super::{
+    AgentChannel, AgentChannelError, BlockingPut, BoxFuture, ChannelTx, GroupOutcome, PutTerms,
+    Refused,
+};
 use crate::agent::metrics::{ChannelCounter, CounterGroup, Registry};
 use sluice_core::Event;
 use sluice_core::{ChannelError, FileChannel, FileChannelConfig};
@@ -83,10 +86,6 @@ impl AgentChannel for FileChannelAdapter {
         self.group(txs)
     }
 
-    fn put_commit_group_blocking(&self, batches: Vec<Vec<Event>>) -> Vec<Result<(), Refused>> {
-        self.put_group_blocking(batches)
-    }
-
     fn file_stats(&self) -> Option<sluice_core::ChannelStats> {
         Some(self.channel.stats())
     }
@@ -99,57 +98,56 @@ impl AgentChannel for FileChannelAdapter {
         Some(self.channel.backlog())
     }
 
-    fn drops_resends(&self) -> bool {
-        self.channel.config().event_ids
+    fn put_terms(&self) -> PutTerms {
+        let cfg = self.channel.config();
+        PutTerms {
+            capacity: usize::try_from(cfg.transaction_capacity).unwrap_or(usize::MAX),
+            drops_resends: cfg.event_ids,
+        }
     }
 
-    fn put_capacity(&self) -> usize {
-        usize::try_from(self.channel.config().transaction_capacity).unwrap_or(usize::MAX)
-    }
-
-    /// Begin, put all and commit in one blocking call: one hop to the blocking pool and back
-    /// per batch instead of two. The commit is durable (fsynced) when this returns `Ok`.
+    /// The group on one blocking thread ([`BlockingPut::put_group_blocking`]): one hop to the
+    /// blocking pool and back per group, one fdatasync for all of it. The commits are durable
+    /// (fsynced) when their outcomes are `Ok`. Every batch that does not commit comes back
+    /// whole and in order (with `eventIds`, a batch refused at its commit carries the ids it
+    /// was given: free again, and kept by the retry); only a blocking task that panicked loses
+    /// them ([`Refused::lost`]).
     ///
-    /// Cancel safety: the blocking call runs to its end; the batch is committed or rolled back
-    /// whether or not the future is still awaited.
-    fn put_commit(&self, events: Vec<Event>) -> BoxFuture<'_, Result<(), AgentChannelError>> {
-        Box::pin(async move { self.offer(events).await.map_err(|r| r.error) })
-    }
-
-    /// Nothing of a refused batch stays in the channel (its transaction rolled back), so it
-    /// is handed back.
-    fn hands_back(&self) -> bool {
-        true
-    }
-
-    /// [`AgentChannel::put_commit`], handing a refused batch back whole and in order (with
-    /// `eventIds`, a batch refused at its commit carries the ids it was given: free again,
-    /// and kept by the retry). Only a blocking task that panicked loses it.
-    fn offer(&self, events: Vec<Event>) -> BoxFuture<'_, Result<(), Refused>> {
+    /// Cancel safety: the blocking call runs to its end; each batch is committed or rolled
+    /// back whether or not the future is still awaited.
+    fn put_group(&self, batches: Vec<Vec<Event>>) -> BoxFuture<'_, GroupOutcome> {
         Box::pin(async move {
-            let n = events.len() as u64;
-            self.counters.add(ChannelCounter::PutAttempt, n);
-            let ch = self.channel.clone();
-            tokio::task::spawn_blocking(move || put_all_commit(&ch, events))
+            let total = batches.len();
+            let me = self.clone();
+            tokio::task::spawn_blocking(move || me.put_group_blocking(batches))
                 .await
-                .map_err(|_| Refused::without(AgentChannelError::Join(self.name.clone())))?
-                .map_err(|(e, back)| Refused::with(map_err(&self.name, e), back))?;
-            self.counters.add(ChannelCounter::PutSuccess, n);
-            Ok(())
+                .unwrap_or_else(|_| {
+                    (0..total)
+                        .map(|_| Err(Refused::with(self.join_error(), Vec::new())))
+                        .collect()
+                })
         })
     }
 
-    fn puts_blocking(&self) -> bool {
-        true
+    fn blocking_put(&self) -> Option<Arc<dyn BlockingPut>> {
+        Some(Arc::new(self.clone()))
     }
+}
 
-    /// The same on the calling thread (already on the blocking pool).
-    fn put_commit_blocking(&self, events: Vec<Event>) -> Result<(), AgentChannelError> {
+impl BlockingPut for FileChannelAdapter {
+    /// A group of one is begun, put and committed as one transaction; a larger group as one
+    /// group commit (`group.rs`).
+    fn put_group_blocking(&self, mut batches: Vec<Vec<Event>>) -> GroupOutcome {
+        if batches.len() != 1 {
+            return self.put_group_here(batches);
+        }
+        let events = batches.pop().unwrap_or_default();
         let n = events.len() as u64;
         self.counters.add(ChannelCounter::PutAttempt, n);
-        put_all_commit(&self.channel, events).map_err(|(e, _)| map_err(&self.name, e))?;
-        self.counters.add(ChannelCounter::PutSuccess, n);
-        Ok(())
+        let outcome = put_all_commit(&self.channel, events)
+            .map(|()| self.counters.add(ChannelCounter::PutSuccess, n))
+            .map_err(|(e, back)| Refused::with(map_err(&self.name, e), back));
+        vec![outcome]
     }
 }
 

@@ -18,7 +18,9 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-use super::{AgentChannel, AgentChannelError, BoxFuture, ChannelTx, Refused};
+use super::{
+    AgentChannel, AgentChannelError, BoxFuture, ChannelTx, GroupOutcome, PutTerms, Refused,
+};
 use crate::agent::metrics::CounterGroup;
 use crate::agent::metrics::{ChannelCounter, ChannelGauge};
 pub use config::MemoryConfig;
@@ -122,8 +124,11 @@ impl MemoryChannel {
 }
 
 impl AgentChannel for MemoryChannel {
-    fn put_capacity(&self) -> usize {
-        usize::try_from(self.shared.cfg.transaction_capacity).unwrap_or(usize::MAX)
+    fn put_terms(&self) -> PutTerms {
+        PutTerms {
+            capacity: usize::try_from(self.shared.cfg.transaction_capacity).unwrap_or(usize::MAX),
+            drops_resends: false,
+        }
     }
 
     fn begin(&self) -> Box<dyn ChannelTx> {
@@ -142,28 +147,44 @@ impl AgentChannel for MemoryChannel {
         self.shared.counters.clone()
     }
 
-    /// Nothing of a refused batch stays in a memory channel, so it is handed back.
-    fn hands_back(&self) -> bool {
-        true
-    }
-
-    /// Puts and commits `events` in one transaction; a refused batch (more than
-    /// `transactionCapacity`, no room within `keep-alive`, closed) comes back whole.
-    fn offer(&self, events: Vec<Event>) -> BoxFuture<'_, Result<(), Refused>> {
+    /// Each batch put and committed in a transaction of its own, one after another; a refused
+    /// batch (more than `transactionCapacity`, no room within `keep-alive`, closed) comes
+    /// back whole (nothing of it stays in a memory channel), and the rest cut.
+    fn put_group(&self, batches: Vec<Vec<Event>>) -> BoxFuture<'_, GroupOutcome> {
         Box::pin(async move {
-            let mut tx = MemoryTx::new(self.shared.clone());
-            let n = events.len() as u64;
-            self.shared.counters.add(ChannelCounter::PutAttempt, n);
-            if n > self.shared.cfg.transaction_capacity {
-                let error = tx.tx_full();
-                return Err(Refused::with(error, events));
+            let total = batches.len();
+            let mut out: GroupOutcome = Vec::with_capacity(total);
+            for (i, events) in batches.into_iter().enumerate() {
+                if out.iter().any(Result::is_err) {
+                    let cut = AgentChannelError::GroupCut {
+                        position: i + 1,
+                        total,
+                    };
+                    out.push(Err(Refused::with(cut, events)));
+                } else {
+                    out.push(self.put_one(events).await);
+                }
             }
-            tx.puts = events;
-            match tx.settle().await {
-                Ok(()) => Ok(()),
-                Err(error) => Err(Refused::with(error, std::mem::take(&mut tx.puts))),
-            }
+            out
         })
+    }
+}
+
+impl MemoryChannel {
+    /// Puts and commits `events` in one transaction; a refused batch comes back whole.
+    async fn put_one(&self, events: Vec<Event>) -> Result<(), Refused> {
+        let mut tx = MemoryTx::new(self.shared.clone());
+        let n = events.len() as u64;
+        self.shared.counters.add(ChannelCounter::PutAttempt, n);
+        if n > self.shared.cfg.transaction_capacity {
+            let error = tx.tx_full();
+            return Err(Refused::with(error, events));
+        }
+        tx.puts = events;
+        match tx.settle().await {
+            Ok(()) => Ok(()),
+            Err(error) => Err(Refused::with(error, std::mem::take(&mut tx.puts))),
+        }
     }
 }
 

@@ -18,10 +18,9 @@ impl SourceCtx {
     /// Puts a batch, waiting `backoff` after each refusal, until it is committed or the
     /// source is stopped; counts as Flume's sources do. Returns whether it was committed.
     ///
-    /// When the channel processor hands a refused batch back (one channel that keeps nothing
-    /// of it, no interceptors: [`ChannelProcessor::hands_back`]) the batch is moved into each
-    /// attempt and comes back after a refusal, never copied; otherwise each attempt puts a
-    /// copy and the source keeps the original, as Flume's sources resend theirs.
+    /// The batch is moved into each attempt and comes back after a refusal
+    /// ([`ChannelProcessor::put`]: the router keeps a copy only where interceptors or several
+    /// channels need one), as Flume's sources resend theirs.
     ///
     /// Cancel safety: not cancel safe (an attempt may have committed to some channels).
     pub(crate) async fn put_with_backoff(&mut self, events: Vec<Event>, backoff: Backoff) -> bool {
@@ -43,12 +42,10 @@ impl SourceCtx {
 
     /// Puts several batches that are already there, each its own transaction, committed in
     /// order as one group where the channels share what a commit costs
-    /// ([`ChannelProcessor::process_group`]: one fdatasync for a file channel); the batches
-    /// from the first refused one on are retried one by one, in order, with Flume's backoff.
-    /// A refused batch comes back from the channel processor when it
-    /// [`hands_back`](ChannelProcessor::hands_back); only otherwise does the source keep a copy
-    /// of the group. Returns whether all were committed (false: the source was stopped first,
-    /// or a refused batch was lost to a blocking task that panicked).
+    /// ([`ChannelProcessor::put_group`]: one fdatasync for a file channel); the batches
+    /// from the first refused one on come back and are retried one by one, in order, with
+    /// Flume's backoff. Returns whether all were committed (false: the source was stopped
+    /// first, or a refused batch was lost to a blocking task that panicked).
     ///
     /// Cancel safety: not cancel safe (an attempt may have committed to some channels).
     pub(crate) async fn put_group_with_retry(&mut self, batches: Vec<Vec<Event>>) -> bool {
@@ -62,13 +59,9 @@ impl SourceCtx {
             self.received(b);
         }
         let sizes: Vec<u64> = batches.iter().map(|b| b.len() as u64).collect();
-        // A copy only when refused batches do not come back (interceptors, several channels).
-        let kept = (!self.router.hands_back()).then(|| batches.clone());
-        let mut kept = kept.into_iter().flatten();
-        let results = self.router.process_group(batches).await;
+        let results = self.router.put_group(batches).await;
         let mut rest = Vec::new();
         for (r, n) in results.into_iter().zip(sizes) {
-            let copy = kept.next();
             match r {
                 Ok(()) => self.accepted(n),
                 Err(rejected) => {
@@ -76,11 +69,11 @@ impl SourceCtx {
                         self.counters.add(SourceCounter::ChannelWriteFail, 1);
                         tracing::warn!(source = %self.name, error = %rejected.error, "batch not accepted; retrying");
                     }
-                    let Some(back) = rejected.events.or(copy) else {
-                        tracing::error!(source = %self.name, error = %rejected.error, "a refused batch was not handed back; giving up on it");
+                    if rejected.lost() {
+                        tracing::error!(source = %self.name, error = %rejected.error, "a refused batch was lost with its blocking task; giving up on it");
                         return false;
-                    };
-                    rest.push(back);
+                    }
+                    rest.push(rejected.events);
                 }
             }
         }
@@ -124,12 +117,7 @@ impl SourceCtx {
         let n = events.len() as u64;
         let mut batch = events;
         loop {
-            let (attempt, kept) = if self.router.hands_back() {
-                (batch, None)
-            } else {
-                (batch.clone(), Some(batch))
-            };
-            let rejected = match self.router.offer(attempt).await {
+            let rejected = match self.router.put(batch).await {
                 Ok(()) => {
                     self.accepted(n);
                     return Put::Committed;
@@ -140,13 +128,12 @@ impl SourceCtx {
             if give_up_if_never_fits && rejected.error.never_fits() {
                 return Put::NeverFits(rejected.error.to_string());
             }
-            let Some(back) = rejected.events.or(kept) else {
-                // A channel that hands back always does; this is a broken promise, not a
-                // refusal: stop rather than retry with nothing.
-                tracing::error!(source = %self.name, error = %rejected.error, "a refused batch was not handed back; giving up on it");
+            if rejected.lost() {
+                // Lost with a blocking task that panicked: nothing to retry with.
+                tracing::error!(source = %self.name, error = %rejected.error, "a refused batch was lost with its blocking task; giving up on it");
                 return Put::Stopped;
-            };
-            batch = back;
+            }
+            batch = rejected.events;
             let wait = backoff.failed();
             tracing::warn!(source = %self.name, error = %rejected.error, backoff_ms = wait.as_millis() as u64, "batch not accepted; retrying");
             if self.stop.sleep(wait).await {
@@ -161,7 +148,8 @@ impl SourceCtx {
 pub enum Put {
     /// Committed to every required channel.
     Committed,
-    /// The source was stopped first (or the batch was lost to a broken hand-back promise).
+    /// The source was stopped first (or the batch was lost with a blocking task that
+    /// panicked).
     Stopped,
     /// A required channel can never take the batch; why.
     NeverFits(String),

@@ -83,8 +83,7 @@ async fn a_full_channel_hands_the_refused_batch_back_whole() {
     let ch = full_channel().await;
     let chans = BTreeMap::from([("c1".to_owned(), ch.clone())]);
     let router = ChannelProcessor::new(&wiring(Vec::new()), &chans).unwrap();
-    assert!(router.hands_back());
-    let rejected = router.offer(batch()).await.unwrap_err();
+    let rejected = router.put(batch()).await.unwrap_err();
     assert!(
         matches!(
             rejected.error.channel_error(),
@@ -93,7 +92,7 @@ async fn a_full_channel_hands_the_refused_batch_back_whole() {
         "{:?}",
         rejected.error
     );
-    assert_eq!(rejected.events, Some(batch()));
+    assert_eq!(rejected.events, batch());
     assert_eq!(take_all(ch.as_ref()).await, old());
 }
 

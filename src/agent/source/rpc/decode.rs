@@ -179,10 +179,10 @@ struct Pass<P: RpcProtocol> {
 /// first, its decoded budget once the put returns; the payload's buffer goes back to the
 /// frame pool when the last event's body is dropped); anything else as it is.
 fn put_now<P: RpcProtocol>(pass: Pass<P>, putter: &Putter) -> Pass<P> {
-    match pass.first {
-        Ok(First::Put { call, events, held }) if putter.puts_blocking() => {
+    match (pass.first, putter.blocking()) {
+        (Ok(First::Put { call, events, held }), Some(here)) => {
             drop((pass.payload, pass.frame_held));
-            let committed = putter.put_blocking(P::batch(&call), events);
+            let committed = putter.put_blocking(here, P::batch(&call), events);
             drop(held);
             Pass {
                 conn: pass.conn,
@@ -191,7 +191,7 @@ fn put_now<P: RpcProtocol>(pass: Pass<P>, putter: &Putter) -> Pass<P> {
                 first: Ok(First::Done(Decoded::Committed { call, committed })),
             }
         }
-        first => Pass { first, ..pass },
+        (first, _) => Pass { first, ..pass },
     }
 }
 

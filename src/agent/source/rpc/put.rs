@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use crate::agent::metrics::{CounterGroup, SourceCounter};
-use crate::agent::router::{ChannelProcessor, RouteError};
+use crate::agent::router::{BlockingRouter, ChannelProcessor, RouteError};
 use crate::agent::source::peer_origins::{OriginQuotas, PeerOrigins};
 use crate::agent::source::SourceCtx;
 use crate::agent::tap;
@@ -21,6 +21,9 @@ pub(crate) struct Putter {
     protocol: &'static str,
     counters: Arc<CounterGroup>,
     router: Arc<ChannelProcessor>,
+    /// The router's put on the blocking thread that decoded a call, when it has one (taken
+    /// once, as the source starts: [`ChannelProcessor::blocking`]).
+    blocking: Option<BlockingRouter>,
     /// The event-id origins of one connection, when the source takes ids.
     origins: Option<Arc<PeerOrigins>>,
 }
@@ -32,6 +35,7 @@ impl Putter {
             protocol,
             counters: ctx.counters.clone(),
             router: ctx.router.clone(),
+            blocking: ctx.router.blocking(),
             origins: None,
         }
     }
@@ -102,17 +106,23 @@ impl Putter {
         self.router.put_capacity()
     }
 
-    /// Whether a call decoded on the blocking pool is best put from there
-    /// ([`ChannelProcessor::puts_blocking`]).
-    pub(crate) fn puts_blocking(&self) -> bool {
-        self.router.puts_blocking()
+    /// The router's put on the blocking thread, when it handed one out
+    /// ([`ChannelProcessor::blocking`]): a call decoded on the blocking pool is then put there.
+    pub(crate) fn blocking(&self) -> Option<&BlockingRouter> {
+        self.blocking.as_ref()
     }
 
-    /// The same on the runtime's blocking pool (never on an async worker).
-    pub(crate) fn put_blocking(&self, batch: bool, mut events: Vec<Event>) -> bool {
+    /// [`Putter::put`] on the runtime's blocking pool (never on an async worker), through the
+    /// router's blocking put `here` ([`Putter::blocking`]).
+    pub(crate) fn put_blocking(
+        &self,
+        here: &BlockingRouter,
+        batch: bool,
+        mut events: Vec<Event>,
+    ) -> bool {
         self.bound(&mut events);
         let n = self.received(batch, &events);
-        let routed = self.router.process_blocking(events);
+        let routed = here.process(events);
         self.answered(batch, n, routed)
     }
 
