@@ -4,9 +4,10 @@
 //! For every batch: read (positions not moved) → put and commit into every required channel
 //! (retried with Flume's backoff) → move the file's position → replace the position file
 //! (tmp + rename), the last two in the same trip to the blocking pool as the next read. When
-//! the channels take a put on the calling thread (`ChannelProcessor::puts_blocking`: one
-//! file channel), the first attempt of that put is made in the same trip too, so a batch
-//! costs one trip to the blocking pool, not two; a refused batch is retried from the task.
+//! the channels take a put on the calling thread (the router hands out a blocking put,
+//! `ChannelProcessor::blocking`: one file channel), the first attempt of that put is made in
+//! the same trip too, so a batch costs one trip to the blocking pool, not two; a refused batch
+//! is retried from the task.
 //! There the trip also reads up to [`GROUP_BATCHES_MAX`] batches that are already there and
 //! commits them as one group (each its own transaction, one fdatasync for all; a prefix
 //! commits, its positions move, the rest is retried in order). The

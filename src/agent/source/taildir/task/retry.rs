@@ -19,8 +19,8 @@ pub(super) enum Put {
     Dropped,
 }
 
-/// Puts a batch from `inode` as [`SourceCtx::put_with_retry`] does (Flume's backoff; a batch
-/// the channel processor hands back is moved, not copied), and between the retries applies
+/// Puts a batch from `inode` as [`SourceCtx::put_with_retry`] does (Flume's backoff; the batch
+/// is moved into each attempt and handed back when refused), and between the retries applies
 /// the deleted-file limits: a full channel is exactly when a deleted file would be held open.
 /// `refused`: the batch was offered once on the blocking thread and refused (counted there),
 /// so the first attempt here comes after a backoff.
@@ -43,12 +43,7 @@ pub(super) async fn put(
     }
     let mut batch = events;
     loop {
-        let (attempt, kept) = if ctx.router.hands_back() {
-            (batch, None)
-        } else {
-            (batch.clone(), Some(batch))
-        };
-        let rejected = match ctx.router.offer(attempt).await {
+        let rejected = match ctx.router.put(batch).await {
             Ok(()) => {
                 accepted(&ctx.counters, n);
                 return Ok(Put::Committed);
@@ -56,11 +51,11 @@ pub(super) async fn put(
             Err(r) => r,
         };
         ctx.counters.add(SourceCounter::ChannelWriteFail, 1);
-        let Some(back) = rejected.events.or(kept) else {
-            tracing::error!(source = %ctx.name, error = %rejected.error, "a refused batch was not handed back; giving up on it");
+        if rejected.lost() {
+            tracing::error!(source = %ctx.name, error = %rejected.error, "a refused batch was lost with its blocking task; giving up on it");
             return Ok(Put::Stopped);
-        };
-        batch = back;
+        }
+        batch = rejected.events;
         tracing::warn!(source = %ctx.name, error = %rejected.error, "batch not accepted; retrying");
         if let Some(p) = wait_to_retry(slot, ctx, &mut backoff, inode, done).await? {
             return Ok(p);

@@ -40,9 +40,9 @@ pub(super) async fn read_batch(
     scan: bool,
 ) -> Result<Trip, SourceError> {
     let c = cfg.clone();
-    let here = ctx.router.puts_blocking().then(|| Here {
+    let here = ctx.router.blocking().map(|router| Here {
         name: ctx.name.clone(),
-        router: ctx.router.clone(),
+        router,
         counters: ctx.counters.clone(),
     });
     let trip = blocking(slot, ctx, move |s| {
@@ -81,7 +81,7 @@ pub(super) async fn read_batch(
 /// What putting on the blocking thread needs of the source.
 struct Here {
     name: String,
-    router: Arc<crate::agent::router::ChannelProcessor>,
+    router: crate::agent::router::BlockingRouter,
     counters: Arc<CounterGroup>,
 }
 
@@ -95,7 +95,7 @@ fn put_here(h: &Here, group: Vec<Batch>) -> Trip {
         .collect();
     let results = h
         .router
-        .process_blocking_group(group.iter().map(|b| b.events.clone()).collect());
+        .put_group(group.iter().map(|b| b.events.clone()).collect());
     let mut done = Vec::with_capacity(group.len());
     let mut retry = Vec::new();
     for ((batch, r), n) in group.into_iter().zip(results).zip(counts) {
