@@ -17,6 +17,7 @@ use super::limits::{
 use super::proto;
 use super::refusal::CheckpointRefusal;
 use super::window::WINDOW_BYTES;
+use crate::invariant::hot_assert;
 use crate::io::{Fs, FsFile, Links};
 
 /// Longs before the queue ring.
@@ -155,7 +156,7 @@ fn check_ring(path: &Path, meta: &Path, ring: &Ring, queue_max: u64) -> Result<(
 
 /// `n` bytes at `at` of the checkpoint file.
 fn read_at(file: &dyn FsFile, path: &Path, at: u64, n: u64) -> Result<Vec<u8>, FlumeError> {
-    debug_assert!(n <= WINDOW_BYTES as u64, "checkpoint reads are windowed");
+    hot_assert!(n <= WINDOW_BYTES as u64, "checkpoint reads are windowed");
     let mut buf = vec![0u8; usize::try_from(n).unwrap_or(0)];
     file.read_exact_at(&mut buf, at)
         .map_err(io_err("read", path))?;
@@ -167,11 +168,19 @@ fn read_ring(file: &dyn FsFile, path: &Path, ring: &Ring) -> Result<Vec<u64>, Fl
     let mut queue = Vec::new();
     let slots_per_window = (WINDOW_BYTES / 8) as u64;
     // At most two runs of slots: from the head to the ring's end, then from its start.
+    hot_assert!(
+        ring.head < ring.capacity && ring.size <= ring.capacity,
+        "a parsed ring's head and size lie within its capacity"
+    );
     let first = ring.size.min(ring.capacity - ring.head);
     for (start, count) in [(ring.head, first), (0, ring.size - first)] {
         let mut done = 0;
         while done < count {
             let n = (count - done).min(slots_per_window);
+            hot_assert!(
+                start + done + n <= ring.capacity,
+                "a window of slots lies within the ring"
+            );
             let at = HEADER_BYTES + (start + done) * 8;
             let bytes = read_at(file, path, at, n * 8)?;
             queue.extend(
@@ -182,7 +191,10 @@ fn read_ring(file: &dyn FsFile, path: &Path, ring: &Ring) -> Result<Vec<u64>, Fl
             done += n;
         }
     }
-    debug_assert_eq!(queue.len() as u64, ring.size, "every queued slot read once");
+    hot_assert!(
+        queue.len() as u64 == ring.size,
+        "every queued slot read once"
+    );
     Ok(queue)
 }
 
@@ -197,7 +209,7 @@ pub fn parse_header(head: &[u8], len: u64, meta: &[u8]) -> Result<Ring, Checkpoi
         let b = &head[i * 8..i * 8 + 8];
         i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
     };
-    debug_assert_eq!(head.len() as u64, HEADER_BYTES, "a whole header was read");
+    hot_assert!(head.len() as u64 == HEADER_BYTES, "a whole header was read");
     let capacity = len / 8 - HEADER_LONGS as u64;
     if long(VERSION_AT) != VERSION {
         let version = long(VERSION_AT);
@@ -304,5 +316,22 @@ mod tests {
             .contains("capacity"));
         assert!(parse(&file, b"\x02\x08").is_err());
         assert!(parse(&file[..100], &meta(99, 0, 0)).is_err());
+    }
+
+    #[test]
+    fn a_refusal_is_a_value_that_carries_what_was_read() {
+        let file = image(4, 99, 0, &[]);
+        let refused = |m: &[u8]| parse(&file, m).unwrap_err();
+        let write_order = CheckpointRefusal::WriteOrder { meta: 98, file: 99 };
+        assert_eq!(refused(&meta(98, 0, 0)), write_order);
+        let outside = CheckpointRefusal::QueueOutsideRing {
+            size: 5,
+            head: 0,
+            capacity: 4,
+        };
+        assert_eq!(refused(&meta(99, 5, 0)), outside);
+        assert_eq!(refused(&meta(99, -1, 0)), CheckpointRefusal::NegativeQueue);
+        let short = parse(&file[..100], &meta(99, 0, 0)).unwrap_err();
+        assert_eq!(short, CheckpointRefusal::Size { len: 100 });
     }
 }

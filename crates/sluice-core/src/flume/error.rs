@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::invariant::hot_assert;
 use crate::io::{Fs, Links};
 
 /// Why a Flume channel cannot be read.
@@ -131,7 +132,7 @@ pub(crate) fn read_small(fs: &dyn Fs, path: &Path, max: u64) -> Result<Vec<u8>, 
         });
     }
     let mut buf = vec![0u8; usize::try_from(len).unwrap_or(0)];
-    debug_assert_eq!(buf.len() as u64, len, "a size below `max` fits memory");
+    hot_assert!(buf.len() as u64 == len, "a size below `max` fits memory");
     file.read_exact_at(&mut buf, 0)
         .map_err(io_err("read", path))?;
     Ok(buf)

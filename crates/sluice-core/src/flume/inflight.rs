@@ -8,6 +8,7 @@
 use md5::{Digest, Md5};
 
 use super::refusal::InflightDamage;
+use crate::invariant::hot_assert;
 
 /// One open transaction: its id and its event pointers, in the file's order.
 pub type InflightTxn = (i64, Vec<u64>);
@@ -44,7 +45,7 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<InflightTxn>, InflightDamage> {
             .ok()
             .filter(|n| *n <= count.saturating_sub(i + 2))
             .ok_or(InflightDamage::Count { txid, count: n })?;
-        debug_assert!(i + 2 + n <= count, "a checked count stays inside the file");
+        hot_assert!(i + 2 + n <= count, "a checked count stays inside the file");
         let ptrs = (i + 2..i + 2 + n)
             .filter_map(long)
             .map(|p| p as u64)
@@ -54,6 +55,7 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<InflightTxn>, InflightDamage> {
         }
         i += 2 + n;
     }
+    hot_assert!(i == count, "the transactions tile the file's longs");
     Ok(txns)
 }
 

@@ -24,6 +24,7 @@ use super::refusal::RecordDamage;
 use super::window::Window;
 use crate::event::{Bytes, Event};
 use crate::headers::Headers;
+use crate::invariant::hot_assert;
 use crate::io::{Fs, FsFile, Links};
 use record::{decode_op, stop};
 
@@ -145,6 +146,10 @@ impl LogFile {
                 (Some(enc.key_alias.clone()), Some(cipher))
             }
         };
+        hot_assert!(
+            key_alias.is_some() == cipher.is_some(),
+            "a file is deciphered exactly when its meta names a key"
+        );
         Ok(LogFile {
             id,
             path,
@@ -226,10 +231,9 @@ impl LogFile {
             let file_bytes = self.len;
             return Ok(Err(stop(at, RecordDamage::Torn { len: n, file_bytes })));
         };
-        debug_assert_eq!(
-            payload.len() as u64,
-            u64::from(n),
-            "the window gives what was asked"
+        hot_assert!(
+            payload.len() as u64 == u64::from(n) && at + RECORD_PREFIX + u64::from(n) <= self.len,
+            "the window gives what was asked, within the file"
         );
         if let Some(c) = &self.cipher {
             if let Err(why) = c.apply(&mut payload) {
@@ -258,6 +262,10 @@ impl LogFile {
             Err(next) => return Ok((next, at)),
         };
         let after = at + RECORD_PREFIX + payload.len() as u64;
+        hot_assert!(
+            after > at && after <= self.len,
+            "the next record starts after this one, within the file"
+        );
         if op == OP_NOOP {
             return Ok((Next::Voided, after));
         }

@@ -5,6 +5,8 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use crate::invariant::hot_assert;
+
 /// The replayed queue of event pointers.
 #[derive(Debug, Default)]
 pub struct ReplayQueue {
@@ -56,6 +58,10 @@ impl ReplayQueue {
                 _ => out.push(p),
             }
         }
+        hot_assert!(
+            self.dead.values().all(|n| *n == 0),
+            "every removal met a queued occurrence of its pointer"
+        );
         out
     }
 }

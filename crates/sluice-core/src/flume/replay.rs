@@ -15,6 +15,7 @@ use super::checkpoint::FlumeCheckpoint;
 use super::error::FlumeError;
 use super::log::{LogFile, Next, Op, Record};
 use super::queue::ReplayQueue;
+use crate::invariant::hot_assert;
 
 /// What the replay met, as Flume's `ReplayHandler` counts it, and what it did not apply.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -162,6 +163,10 @@ pub fn replay(
         }
     }
     while let Some(Reverse((_, _, _, i))) = heap.pop() {
+        hot_assert!(
+            heads[i].is_some(),
+            "each heap entry is its file's head record"
+        );
         let Some(r) = heads[i].take() else { continue };
         counts.read += 1;
         if woid.is_some_and(|w| r.woid <= w) {
@@ -212,6 +217,7 @@ fn next_record(
 ) -> Result<Option<Record>, FlumeError> {
     loop {
         let (next, after) = logs[i].next_at(pos[i])?;
+        hot_assert!(after >= pos[i], "a file's read position never moves back");
         pos[i] = after;
         match next {
             Next::Record(r) => return Ok(Some(r)),

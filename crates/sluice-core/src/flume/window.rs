@@ -6,6 +6,7 @@
 use std::io;
 
 use super::limits::RECORD_PAYLOAD_BYTES_MAX;
+use crate::invariant::hot_assert;
 use crate::io::FsFile;
 
 /// Bytes read ahead at once.
@@ -41,6 +42,10 @@ impl Window {
         let held_end = self.start + self.bytes.len() as u64;
         if at >= self.start && end <= held_end {
             let from = (at - self.start) as usize;
+            hot_assert!(
+                from + n as usize <= self.bytes.len(),
+                "a read served from the window lies within it"
+            );
             return Ok(Some(self.bytes[from..from + n as usize].to_vec()));
         }
         let want = usize::try_from(n).unwrap_or(usize::MAX);
@@ -53,7 +58,7 @@ impl Window {
         self.bytes.resize(fill, 0);
         file.read_exact_at(&mut self.bytes, at)?;
         self.start = at;
-        debug_assert!(
+        hot_assert!(
             want <= self.bytes.len(),
             "a read within the file fits the window"
         );

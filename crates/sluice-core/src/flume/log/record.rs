@@ -99,3 +99,50 @@ pub(super) fn decode_op(mut buf: Bytes, at: u64) -> Result<Record, RecordDamage>
         op,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(kind: i32) -> Vec<u8> {
+        proto::TransactionEventHeader {
+            r#type: kind,
+            transaction_id: 7,
+            write_order_id: 9,
+        }
+        .encode_length_delimited_to_vec()
+    }
+
+    #[test]
+    fn a_record_flume_does_not_write_is_damage_that_names_what_was_read() {
+        let got = decode_op(Bytes::from(header(9)), 0);
+        assert_eq!(got, Err(RecordDamage::RecordType { kind: 9 }));
+        let mut commit = header(4);
+        commit.extend(proto::Commit { r#type: 5 }.encode_length_delimited_to_vec());
+        let got = decode_op(Bytes::from(commit), 0);
+        assert_eq!(got, Err(RecordDamage::CommitType { kind: 5 }));
+        let Err(damage) = decode_op(Bytes::from(header(2)), 0) else {
+            panic!("a take without its body decoded");
+        };
+        assert!(
+            matches!(damage, RecordDamage::Undecodable { part: "take", .. }),
+            "{damage}"
+        );
+        assert!(damage
+            .to_string()
+            .starts_with("a take that does not decode"));
+    }
+
+    #[test]
+    fn a_commit_of_a_take_transaction_decodes_with_its_place() {
+        let mut commit = header(4);
+        commit.extend(proto::Commit { r#type: 2 }.encode_length_delimited_to_vec());
+        let want = Record {
+            offset: 40,
+            txid: 7,
+            woid: 9,
+            op: Op::Commit(true),
+        };
+        assert_eq!(decode_op(Bytes::from(commit), 40), Ok(want));
+    }
+}
