@@ -10,6 +10,7 @@ use zeroize::Zeroizing;
 
 use super::java_value::{ClassDesc, FieldDesc, Handle, Object, Value};
 use super::reader::{Malformed, Reader};
+use crate::invariant::hot_assert;
 
 /// How deeply contents may nest (objects in fields, superclass chains, annotations).
 pub(crate) const DEPTH_MAX: usize = 24;
@@ -41,7 +42,12 @@ pub(crate) fn read_stream_object(r: &mut Reader<'_>) -> Result<Rc<Value>, Malfor
     if r.u16("serialization version")? != STREAM_VERSION {
         return Err(Malformed::new(at + 2, "unknown serialization version"));
     }
-    Stream::default().content(r, 0)
+    let value = Stream::default().content(r, 0)?;
+    hot_assert!(
+        r.pos() > at + 4,
+        "an object read consumed its type code after the stream header"
+    );
+    Ok(value)
 }
 
 struct Stream {
@@ -138,6 +144,7 @@ impl Stream {
     }
 
     fn fill(&mut self, slot: usize, value: Value) -> Result<Rc<Value>, Malformed> {
+        hot_assert!(slot < self.handles.len(), "a slot filled was handed out");
         let value = Rc::new(value);
         if let Some(h) = self.handles.get_mut(slot) {
             *h = Handle::Value(value.clone());
@@ -184,6 +191,10 @@ impl Stream {
                         name: name.into(),
                     });
                 }
+                hot_assert!(
+                    fields.len() == usize::from(count),
+                    "one field descriptor per count"
+                );
                 self.annotations(r, depth + 1)?;
                 let superclass = self.class_desc(r, depth + 1)?;
                 let desc = Rc::new(ClassDesc {
@@ -243,6 +254,10 @@ impl Stream {
             next = c.superclass.clone();
             chain.push(c);
         }
+        hot_assert!(
+            !chain.is_empty() && chain.len() <= DEPTH_MAX + 1,
+            "a class chain of at least the object's class, within the depth bound"
+        );
         let mut fields = Vec::new();
         for c in chain.iter().rev() {
             if c.flags & SC_SERIALIZABLE == 0 {

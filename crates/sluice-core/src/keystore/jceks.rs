@@ -65,12 +65,22 @@ impl Jceks {
         for _ in 0..count {
             entries.push(entry(&mut r, version)?);
         }
+        assert_eq!(
+            entries.len() as u64,
+            u64::from(count),
+            "one entry per count"
+        );
         let signed = bytes.get(..r.pos()).unwrap_or(&[]).to_vec();
         let mut digest = [0u8; DIGEST_BYTES];
         digest.copy_from_slice(r.take(DIGEST_BYTES, "integrity digest")?);
         if r.remaining() != 0 {
             return Err(r.fault("bytes after the integrity digest"));
         }
+        assert_eq!(
+            signed.len() + DIGEST_BYTES,
+            bytes.len(),
+            "the digest signs every byte before it and ends the store"
+        );
         Ok(Jceks {
             entries,
             signed,
@@ -112,6 +122,7 @@ fn entry(r: &mut Reader<'_>, version: u32) -> Result<JceksEntry, Malformed> {
         TAG_SECRET_KEY if version == 2 => (EntryKind::SecretKey, Some(sealed(r)?)),
         _ => return Err(Malformed::new(at, format!("unknown entry tag {tag}"))),
     };
+    assert!(r.pos() > at, "an entry read consumes its bytes");
     Ok(JceksEntry {
         alias,
         kind,

@@ -85,6 +85,8 @@ impl KeyFiles {
                 .map_err(|e| self.with_files(e, file.as_deref()))?;
             keys.push(key);
         }
+        // `flume::load_keys` pairs the aliases with the keys by position.
+        assert_eq!(keys.len(), self.keys.len(), "one key per configured alias");
         Ok(LoadedKeys { keys, warnings })
     }
 }
@@ -128,6 +130,7 @@ fn password(
     } else {
         usize::from(bytes.ends_with(b"\n"))
     };
+    assert!(ending <= len, "a line ending found lies within the file");
     bytes.truncate(len - ending);
     match std::str::from_utf8(&bytes) {
         Ok(text) => Ok(Zeroizing::new(text.to_owned())),

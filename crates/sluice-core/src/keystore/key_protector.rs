@@ -50,13 +50,23 @@ pub(crate) fn unseal(sealed: &Sealed, password: &str) -> Result<Unsealed, Unseal
         })?;
     let password = password_bytes(password)?;
     let secret = derive(&password, salt, iterations);
+    assert_eq!(
+        secret.len(),
+        KEY_BYTES + IV_BYTES,
+        "two MD5 digests give the 3DES key and its IV"
+    );
     let (key, iv) = secret.split_at(KEY_BYTES);
     let mut buf = Zeroizing::new(sealed.encrypted_content.clone());
     let dec = cbc::Decryptor::<des::TdesEde3>::new_from_slices(key, iv)
         .map_err(|_| UnsealError::Unsupported("3DES key length".into()))?;
+    let sealed_bytes = sealed.encrypted_content.len();
     let plain = dec
         .decrypt_padded::<Pkcs7>(&mut buf)
         .map_err(|_| UnsealError::WrongPassword)?;
+    assert!(
+        plain.len() < sealed_bytes,
+        "PKCS#7 padding removed at least one byte of the sealed contents"
+    );
     read_key(plain)
 }
 

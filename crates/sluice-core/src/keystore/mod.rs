@@ -3,7 +3,8 @@
 //! PKCS#12 stores holding secret keys (keytool's default type). JKS stores cannot hold secret
 //! keys and are refused with a hint.
 //!
-//! [`Keystore::parse`] is pure on bytes and checks structure only; [`Keystore::secret_key`]
+//! [`sniff`] tells a store file's format from its first bytes, for this module and for the
+//! agent's TLS keystores (one sniffer). [`Keystore::parse`] is pure on bytes and checks structure only; [`Keystore::secret_key`]
 //! checks the store's integrity with the store password, then decrypts one key with its key
 //! password. [`KeyFiles`] loads Flume's key configuration through the [`crate::io::Fs`] seam.
 //! Formats, algorithms and errors: docs/keystores.md.
@@ -18,6 +19,7 @@ mod pkcs12;
 mod pkcs12_crypto;
 mod reader;
 mod secret_key;
+mod sniff;
 mod store;
 mod unsealed;
 
@@ -26,4 +28,5 @@ pub use key_files::{
     KeyFiles, KeyWarning, LoadedKeys, KEYSTORE_BYTES_MAX, PASSWORD_FILE_BYTES_MAX,
 };
 pub use secret_key::{SecretKey, AES_KEY_BYTES};
+pub use sniff::{sniff, StoreMagic};
 pub use store::{Keystore, KeystoreFormat, MEMORY_STORE_NAME};

@@ -109,6 +109,11 @@ fn entry(bag: &pkcs12::SafeBag) -> Result<Option<P12Entry>, Malformed> {
     } else {
         return Ok(None);
     };
+    assert_eq!(
+        shrouded.is_some(),
+        kind == EntryKind::SecretKey,
+        "only a secret key entry carries a shrouded key"
+    );
     Ok(Some(P12Entry {
         alias,
         kind,

@@ -65,6 +65,7 @@ where
     let key = Zeroizing::new(
         derive_key_utf8::<D>(password, salt, Pkcs12KeyType::Mac, iterations, len).ok()?,
     );
+    assert_eq!(key.len(), len, "the MAC key is the digest's length");
     let mut hmac = <hmac::SimpleHmac<D> as KeyInit>::new_from_slice(&key).ok()?;
     hmac.update(data);
     hmac.verify_slice(want).ok()
@@ -81,7 +82,13 @@ struct IterationCount {
 /// `iterations` when it is within `1..=ITERATIONS_MAX`.
 fn bounded(iterations: i32) -> Result<i32, IterationCount> {
     match u32::try_from(iterations) {
-        Ok(n) if (1..=ITERATIONS_MAX).contains(&n) => Ok(iterations),
+        Ok(n) if (1..=ITERATIONS_MAX).contains(&n) => {
+            assert!(
+                iterations > 0,
+                "a count within the bound is positive as an i32"
+            );
+            Ok(iterations)
+        }
         _ => Err(IterationCount { iterations }),
     }
 }
@@ -92,6 +99,7 @@ pub(crate) fn open_shrouded(der: &[u8], password: &str) -> Result<Unsealed, Unse
     let info = EncryptedPrivateKeyInfo::from_der(der)
         .map_err(|_| UnsealError::Unsupported("encrypted key structure".into()))?;
     let mut buf = Zeroizing::new(info.encrypted_data.as_bytes().to_vec());
+    let sealed_bytes = buf.len();
     let alg = &info.encryption_algorithm;
     let plain_len = if alg.oid == PBES2 {
         let alg_der = alg
@@ -123,6 +131,10 @@ pub(crate) fn open_shrouded(der: &[u8], password: &str) -> Result<Unsealed, Unse
             alg.oid
         )));
     };
+    assert!(
+        plain_len < sealed_bytes || sealed_bytes == 0,
+        "CBC padding removed at least one byte of the shrouded key"
+    );
     read_key_info(buf.get(..plain_len).unwrap_or(&[])).ok_or(UnsealError::WrongPassword)
 }
 
@@ -147,6 +159,7 @@ fn tdes_pbe1(
     };
     let key = derive(Pkcs12KeyType::EncryptionKey, 24)?;
     let iv = derive(Pkcs12KeyType::Iv, 8)?;
+    assert_eq!((key.len(), iv.len()), (24, 8), "3DES's key and IV lengths");
     let dec = cbc::Decryptor::<des::TdesEde3>::new_from_slices(&key, &iv)
         .map_err(|_| UnsealError::Unsupported("3DES key length".into()))?;
     let plain = dec

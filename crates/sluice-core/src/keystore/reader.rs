@@ -2,6 +2,8 @@
 //! read checks its length against the bytes that remain and fails with a [`Malformed`] that
 //! carries the offset.
 
+use crate::invariant::hot_assert;
+
 /// A structural fault at a byte offset, before it is given the store's name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Malformed {
@@ -57,6 +59,10 @@ impl<'a> Reader<'a> {
         }
         let out = &self.bytes[self.pos..self.pos + n];
         self.pos += n;
+        hot_assert!(
+            out.len() == n && self.pos <= self.bytes.len(),
+            "a take gives what was asked and the cursor stays within its bytes"
+        );
         Ok(out)
     }
 
@@ -116,6 +122,7 @@ impl<'a> Reader<'a> {
         let n = usize::from(self.u16(what)?);
         let at = self.pos;
         let raw = self.take(n, what)?;
+        hot_assert!(self.pos == at + n, "a string consumes its stated length");
         decode_modified_utf8(raw).ok_or_else(|| Malformed::new(at, format!("{what}: bad UTF")))
     }
 }
@@ -147,6 +154,10 @@ pub(crate) fn decode_modified_utf8(raw: &[u8]) -> Option<String> {
         units.push(unit);
         i += used;
     }
+    hot_assert!(
+        i == raw.len() && units.len() <= raw.len(),
+        "every byte decoded once, at most one UTF-16 unit per byte"
+    );
     String::from_utf16(&units).ok()
 }
 

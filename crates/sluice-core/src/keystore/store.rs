@@ -4,18 +4,17 @@
 use zeroize::Zeroizing;
 
 use super::error::{EntryKind, KeystoreError};
-use super::jceks::{self, Jceks};
+use super::jceks::Jceks;
 use super::key_protector;
 use super::pkcs12::{self, Pkcs12};
 use super::pkcs12_crypto::{open_shrouded, verify_mac, MacError};
 use super::reader::Malformed;
 use super::secret_key::{SecretKey, AES_KEY_BYTES};
+use super::sniff::{sniff, StoreMagic};
 use super::unsealed::{UnsealError, Unsealed};
 
 /// The name errors give a store parsed from bytes without a path.
 pub const MEMORY_STORE_NAME: &str = "<memory>";
-/// First byte of a DER SEQUENCE, which a PKCS#12 store is.
-const DER_SEQUENCE: u8 = 0x30;
 
 /// A keystore's format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,14 +47,11 @@ impl Keystore {
     /// As [`Keystore::parse`], with the name (a path) its errors give.
     pub fn parse_named(name: &str, bytes: &[u8]) -> Result<Keystore, KeystoreError> {
         let name = name.to_owned();
-        let magic = bytes
-            .get(..4)
-            .map(|m| u32::from_be_bytes([m[0], m[1], m[2], m[3]]));
-        let inner = match (magic, bytes.first()) {
-            (Some(jceks::MAGIC), _) => Jceks::parse(bytes).map(Inner::Jceks),
-            (Some(jceks::JKS_MAGIC), _) => return Err(KeystoreError::Jks { store: name }),
-            (_, Some(&DER_SEQUENCE)) => pkcs12::parse(bytes).map(Inner::Pkcs12),
-            _ => {
+        let inner = match sniff(bytes) {
+            Some(StoreMagic::Jceks) => Jceks::parse(bytes).map(Inner::Jceks),
+            Some(StoreMagic::Jks) => return Err(KeystoreError::Jks { store: name }),
+            Some(StoreMagic::Pkcs12) => pkcs12::parse(bytes).map(Inner::Pkcs12),
+            Some(StoreMagic::Pem) | None => {
                 let what = "keystore format (neither JCEKS nor PKCS12)".to_owned();
                 return Err(KeystoreError::Unsupported { store: name, what });
             }
@@ -117,6 +113,10 @@ impl Keystore {
                 (&e.alias, open_shrouded(der, key_password))
             }
         };
+        assert!(
+            stored_alias.to_lowercase() == alias.to_lowercase(),
+            "the entry found is the alias asked for, ignoring case"
+        );
         let Unsealed { algorithm, bytes } =
             opened.map_err(|e| self.unseal_error(stored_alias, e, store_password_tried))?;
         check_size(&self.name, stored_alias, &algorithm, &bytes)?;

@@ -8,10 +8,14 @@
 //!   keystore's first private key and the certificate with its local key id lead the chain;
 //! - **JKS / JCEKS** (Java's proprietary formats): refused with the exact `keytool` command
 //!   that converts the file to PKCS12.
+//!
+//! The format is told by the core's one store sniffer, [`sluice_core::keystore::sniff`] (the
+//! same that picks the reader of Flume's secret-key stores).
 
 use std::path::{Path, PathBuf};
 
 use p12_keystore::Pkcs12Archive;
+use sluice_core::keystore::{sniff, StoreMagic};
 
 use crate::agent::key_file::{self, KeyFileError};
 use tokio_rustls::rustls::pki_types::pem::PemObject;
@@ -19,19 +23,6 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs
 
 /// Largest keystore or truststore file read ([`key_file`]: regular files only).
 pub(crate) const STORE_BYTES_MAX: u64 = key_file::KEY_FILE_BYTES_MAX;
-
-/// A store's format, from its first bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum StoreFormat {
-    /// Text with `-----BEGIN` blocks.
-    Pem,
-    /// A DER `PFX` (an ASN.1 SEQUENCE).
-    Pkcs12,
-    /// Java's JKS (`FE ED FE ED`).
-    Jks,
-    /// Java's JCEKS (`CE CE CE CE`).
-    Jceks,
-}
 
 /// A keystore or truststore that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -92,29 +83,18 @@ pub(crate) struct Identity {
     pub key: PrivateKeyDer<'static>,
 }
 
-/// The format of `bytes`, if known.
-pub(crate) fn format_of(bytes: &[u8]) -> Option<StoreFormat> {
-    match bytes {
-        [0xfe, 0xed, 0xfe, 0xed, ..] => Some(StoreFormat::Jks),
-        [0xce, 0xce, 0xce, 0xce, ..] => Some(StoreFormat::Jceks),
-        [0x30, ..] => Some(StoreFormat::Pkcs12),
-        _ if bytes.windows(10).any(|w| w == b"-----BEGIN") => Some(StoreFormat::Pem),
-        _ => None,
-    }
-}
-
-fn read(what: &'static str, path: &Path) -> Result<(Vec<u8>, StoreFormat), StoreError> {
+/// The bytes of a PEM or PKCS12 store and which of the two it is; Java's stores refused.
+fn read(what: &'static str, path: &Path) -> Result<(Vec<u8>, StoreMagic), StoreError> {
     let bytes =
         key_file::read_at_most(path, STORE_BYTES_MAX).map_err(|source| StoreError::Read {
             what,
             path: path.to_owned(),
             source,
         })?;
-    match format_of(&bytes) {
-        Some(StoreFormat::Jks) => Err(java(what, path, "JKS")),
-        Some(StoreFormat::Jceks) => Err(java(what, path, "JCEKS")),
-        Some(f) => Ok((bytes, f)),
-        None => Err(StoreError::Unknown {
+    match sniff(&bytes) {
+        Some(m @ (StoreMagic::Jks | StoreMagic::Jceks)) => Err(java(what, path, m.name())),
+        Some(m @ (StoreMagic::Pem | StoreMagic::Pkcs12)) => Ok((bytes, m)),
+        _ => Err(StoreError::Unknown {
             what,
             path: path.to_owned(),
         }),
@@ -158,7 +138,7 @@ fn pkcs12(
 pub(crate) fn identity(path: &Path, password: Option<&str>) -> Result<Identity, StoreError> {
     const WHAT: &str = "keystore";
     let (bytes, format) = read(WHAT, path)?;
-    if format == StoreFormat::Pem {
+    if format == StoreMagic::Pem {
         let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
             .collect::<Result<_, _>>()
             .map_err(|e| content(WHAT, path, format!("bad certificate: {e}")))?;
@@ -213,7 +193,7 @@ pub(crate) fn trusted(
 ) -> Result<Vec<CertificateDer<'static>>, StoreError> {
     const WHAT: &str = "truststore";
     let (bytes, format) = read(WHAT, path)?;
-    let certs: Vec<CertificateDer<'static>> = if format == StoreFormat::Pem {
+    let certs: Vec<CertificateDer<'static>> = if format == StoreMagic::Pem {
         CertificateDer::pem_slice_iter(&bytes)
             .collect::<Result<_, _>>()
             .map_err(|e| content(WHAT, path, format!("bad certificate: {e}")))?
