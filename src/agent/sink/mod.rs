@@ -42,5 +42,7 @@ pub(crate) mod scripted;
 mod settle;
 pub mod thrift;
 
-pub use contract::{Acks, BuildSink, Delivery, Sink, SinkError, SinkErrorKind, PIPELINE_DEPTH};
+pub use contract::{
+    Acks, BuildSink, Delivery, LoopCtx, Sink, SinkError, SinkErrorKind, PIPELINE_DEPTH,
+};
 pub(crate) use poison::Poisoned;
