@@ -18,7 +18,7 @@ pub(crate) fn cross_checks(
     problems: &mut Vec<Problem>,
 ) {
     empty_agent(raw, agent, problems);
-    java_sinks_alone(raw, cfg, problems);
+    own_loop_sinks_alone(raw, cfg, problems);
     sink_batches(raw, cfg, problems);
     source_batches(raw, cfg, problems);
     dirs::check(raw, cfg, problems);
@@ -53,7 +53,7 @@ fn empty_agent(raw: &raw::RawAgent, agent: &str, problems: &mut Vec<Problem>) {
 
 /// A sink that runs its own loop (a Java sink) in a sink group of more than one sink (such
 /// sinks run alone).
-fn java_sinks_alone(raw: &raw::RawAgent, cfg: &AgentConfig, problems: &mut Vec<Problem>) {
+fn own_loop_sinks_alone(raw: &raw::RawAgent, cfg: &AgentConfig, problems: &mut Vec<Problem>) {
     for (name, g) in &cfg.sinkgroups {
         let own_loop = g.sinks.iter().find(|s| {
             cfg.sinks
