@@ -24,6 +24,7 @@ mod multiline_held_budget;
 mod spooldir;
 mod spooldir_edges;
 mod taildir;
+mod taildir_catch_up;
 mod taildir_deleted;
 mod taildir_edges;
 mod taildir_loss;

@@ -50,7 +50,7 @@ pub(crate) fn write_lines(log: &mut RotatingLog, from: usize, count: usize) -> V
     lines
 }
 
-fn spool_links(root: &Path) -> usize {
+pub(crate) fn spool_links(root: &Path) -> usize {
     std::fs::read_dir(root.join("pos/.taildir-spool")).map_or(0, |rd| rd.count())
 }
 

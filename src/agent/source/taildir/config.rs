@@ -10,6 +10,7 @@ use crate::agent::config::ctx::Ctx;
 use crate::agent::config::limits::DURATION_MS_MAX;
 use crate::agent::source::multiline::{self, MultilineConfig};
 use crate::agent::source::taildir::spool::SPOOL_BYTES_DEFAULT;
+use crate::agent::source::taildir::tailer::CATCH_UP_BYTES_DEFAULT;
 
 /// Most file groups per source.
 pub(crate) const FILEGROUPS_MAX: usize = 1_000;
@@ -83,6 +84,10 @@ pub struct TaildirConfig {
     /// rotated-away files the spool keeps on disk by hard links once their own names are
     /// gone (see [`super::spool`]); past it the oldest are given up and counted.
     pub spool_bytes: u64,
+    /// `catchUpBytes` (Sluice; default [`CATCH_UP_BYTES_DEFAULT`]): past this many unread
+    /// bytes in the files behind the newest of each group, the newest (the live file) gets a
+    /// batch after every batch of that backlog (see `tailer/turns.rs`).
+    pub catch_up_bytes: u64,
     /// `lossAlarm` (Sluice; default true): the built-in alarm `<source>.linesLost` is raised
     /// while lines were given up unread within `lossWindow`.
     pub loss_alarm: bool,
@@ -289,6 +294,7 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<TaildirConfig> {
         close_deleted_after: close_deleted_after(cx),
         max_deleted_open_bytes: cx.u64("maxDeletedOpenBytes", 0, 0, u64::MAX),
         spool_bytes: cx.u64("spoolBytes", SPOOL_BYTES_DEFAULT, 0, u64::MAX),
+        catch_up_bytes: cx.u64("catchUpBytes", CATCH_UP_BYTES_DEFAULT, 0, u64::MAX),
         loss_alarm: cx.bool("lossAlarm", true),
         loss_window: loss_window(cx),
         multiline: multiline::config::parse(cx),

@@ -1,6 +1,7 @@
 //! The synchronous heart of TAILDIR: which files are followed (scans of the file groups'
 //! directories), which have data (scans, change events), and batches read from them in
-//! Flume's order (up to `maxBatchCount` batches from one file, then the next).
+//! Flume's order (up to `maxBatchCount` batches from one file, then the next), with the live
+//! file's turns while the source catches up (`turns.rs`).
 //!
 //! Files are read oldest first: in the order the scans first saw them, and by their mtime
 //! then (a rotated `app.log.1` before the `app.log` that replaced it; after a restart the
@@ -20,6 +21,9 @@ mod events;
 mod forgotten;
 mod give_up;
 mod scan;
+mod turns;
+
+pub(crate) use turns::CATCH_UP_BYTES_DEFAULT;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -72,7 +76,12 @@ pub struct Tailer {
     saved: HashMap<u64, PosEntry>,
     /// Fingerprints of the saved positions, by inode.
     fingerprints: HashMap<u64, Fingerprint>,
-    current: Option<(u64, u64)>,
+    /// The reading cursor: the file read last and batches in a row ([`turns`]; while
+    /// catching up, the backlog's).
+    current: turns::Cursor,
+    /// While catching up, the live files' cursor, and whether a live file reads next.
+    live_cursor: turns::Cursor,
+    live_turn: bool,
     scanned_once: bool,
     /// `multiline.*`, compiled once for every file.
     multiline: Option<Arc<Rules>>,
@@ -130,6 +139,8 @@ impl Tailer {
             saved: saved.into_iter().map(|e| (e.inode, e)).collect(),
             fingerprints: HashMap::new(),
             current: None,
+            live_cursor: None,
+            live_turn: false,
             scanned_once: false,
             origins: Origins::default(),
             order: BTreeSet::new(),
@@ -245,32 +256,9 @@ impl Tailer {
         if self.current.map(|c| c.0) == Some(inode) {
             self.current = None;
         }
-    }
-
-    /// The file to read next: the current one for up to `maxBatchCount` batches, then the
-    /// next with data in reading order (oldest first), from the start again after the last.
-    fn pick(&self) -> Option<u64> {
-        if let Some((inode, count)) = self.current {
-            if count < self.cfg.max_batch_count && self.files.get(&inode).is_some_and(|t| t.pending)
-            {
-                return Some(inode);
-            }
+        if self.live_cursor.map(|c| c.0) == Some(inode) {
+            self.live_cursor = None;
         }
-        let pending = |k: &&(u64, SystemTime, u64)| self.files.get(&k.2).is_some_and(|t| t.pending);
-        let after = self
-            .current
-            .and_then(|(i, _)| self.files.get(&i))
-            .map(|t| (t.age.0, t.age.1, t.inode));
-        let first = match after {
-            Some(a) => self
-                .order
-                .range((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded))
-                .find(pending),
-            None => None,
-        };
-        first
-            .or_else(|| self.order.iter().find(pending))
-            .map(|k| k.2)
     }
 
     /// The compiled `multiline.*` settings, whose [`Rules::held`] counts the held bytes.
@@ -295,9 +283,10 @@ impl Tailer {
                 }
             }
         }
-        while let Some(inode) = self.pick() {
+        while let Some((inode, lane)) = self.pick() {
             let Some(t) = self.files.get_mut(&inode) else {
                 self.current = None;
+                self.live_cursor = None;
                 continue;
             };
             let read = match t.read(max, max_bytes, !t.matched) {
@@ -315,18 +304,15 @@ impl Tailer {
             if read.lines.len() < max || read.at_eof {
                 t.pending = !read.at_eof;
             }
-            let count = match self.current {
-                Some((i, c)) if i == inode => c + 1,
-                _ => 1,
-            };
-            self.current = Some((inode, count));
+            let (matched, vanished) = (t.matched, t.vanished);
+            self.moved(inode, lane);
             if read.lines.is_empty() {
-                if read.at_eof && !t.matched && t.vanished {
+                if read.at_eof && !matched && vanished {
                     self.give_up(
                         inode,
                         "it was deleted before it was opened (not held, not spooled)",
                     );
-                } else if read.at_eof && !t.matched {
+                } else if read.at_eof && !matched {
                     self.forget(inode, false);
                 }
                 continue;
