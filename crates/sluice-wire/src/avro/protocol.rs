@@ -128,4 +128,17 @@ mod tests {
         assert!(check_compatible("not json").is_err());
         assert!(check_compatible(r#"{"protocol":"Mail","messages":{}}"#).is_err());
     }
+
+    #[test]
+    fn a_refused_protocol_is_named_and_text_that_is_not_json_is_told_apart() {
+        let mail = check_compatible(r#"{"protocol":"Mail","messages":{}}"#);
+        let name = "Mail".to_owned();
+        assert_eq!(mail, Err(ProtocolMismatch::Differs { name }));
+        let text = check_compatible("not json").unwrap_err();
+        assert!(matches!(text, ProtocolMismatch::NotJson { .. }), "{text}");
+        assert!(
+            text.to_string().starts_with("not a JSON protocol: "),
+            "{text}"
+        );
+    }
 }
