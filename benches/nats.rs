@@ -8,8 +8,12 @@
 //! 3. `sink`: the `nats` sink (`exactlyOnce`, the default) taking events with ids (one
 //!    origin) from a memory channel through the sink runner, first take to last commit;
 //! 4. `sink plain`: the same with `exactlyOnce = false`;
-//! 5. `client consume`: an async-nats pull consumer reading stream (1) back, acking after
-//!    each batch; `source`: the `nats` source into a memory channel drained by a `null` sink.
+//! 5. `client consume`: an async-nats pull consumer reading stream (1) back, one `AckAll`
+//!    acknowledgement after each batch; `source`: the `nats` source into a memory channel
+//!    drained by a `null` sink (`nats_parts/consume.rs`), 3 rounds each, medians and the ratio.
+//!    `SLUICE_NATS_BENCH_ONLY=source` fills one stream with (1) and runs only these;
+//!    `SLUICE_NATS_BENCH_SOURCE_KEYS="k = v; k2 = v2|k = w"`: source variants run beside the
+//!    default one (default: `ackPolicy = all`).
 //!
 //! Each of (1)-(4) runs `SLUICE_NATS_BENCH_ROUNDS` (3) rounds, the order alternating, each
 //! into a fresh stream; events/s and CPU µs per event (this process's user + system time:
@@ -37,16 +41,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_nats::HeaderMap;
-use futures::StreamExt;
 use sluice::agent::channel::{put_batch, AgentChannel};
 use sluice::agent::metrics::CounterGroup;
 use sluice::agent::processor::SinkPolicy;
-use sluice::agent::router::ChannelProcessor;
 use sluice::agent::sink::runner::{self, SinkUnit};
-use sluice::agent::source::SourceCtx;
 use sluice::agent::topology::{load, AgentConfig};
 use sluice_core::Event;
 use support::nats_support::{cluster, unique, Cluster};
+
+#[path = "nats_parts/consume.rs"]
+mod consume;
 
 const BATCH: usize = 100;
 
@@ -219,34 +223,6 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
-async fn consume(url: &str, stream: &str, n: usize) -> (Duration, Duration) {
-    let nc = async_nats::connect(addrs(url)).await.unwrap();
-    let js = async_nats::jetstream::new(nc.clone());
-    let s = js.get_stream(stream).await.unwrap();
-    let cfg = async_nats::jetstream::consumer::pull::Config {
-        durable_name: Some("bench".into()),
-        ack_policy: async_nats::jetstream::consumer::AckPolicy::All,
-        ..Default::default()
-    };
-    let c = s.get_or_create_consumer("bench", cfg).await.unwrap();
-    let (t, c0) = (Instant::now(), cpu());
-    let mut got = 0;
-    while got < n {
-        let mut b = c.fetch().max_messages(BATCH).messages().await.unwrap();
-        let mut last = None;
-        while let Some(m) = b.next().await {
-            got += 1;
-            last = Some(m.unwrap());
-        }
-        if let Some(m) = last {
-            m.ack_with(async_nats::jetstream::AckKind::Ack)
-                .await
-                .unwrap();
-        }
-    }
-    (t.elapsed(), cpu() - c0)
-}
-
 type Results = BTreeMap<&'static str, (Vec<f64>, Vec<f64>)>;
 
 /// One measurement of run `i` (0 client, 1 client atomic, 2 sink, 3 sink plain) into a
@@ -306,10 +282,77 @@ fn report(r: &Results) {
     );
 }
 
+/// Rounds of the library's consumer and the nats source over `stream`, alternating their
+/// order: the source as configured by default and with each `|`-separated variant of
+/// `SLUICE_NATS_BENCH_SOURCE_KEYS` (`key = value` pairs separated by `;`; default:
+/// `ackPolicy = all`).
+fn consume_rounds(
+    c: &Cluster,
+    rt: &tokio::runtime::Runtime,
+    stream: &str,
+    n: usize,
+    rounds: usize,
+) {
+    let keys = std::env::var("SLUICE_NATS_BENCH_SOURCE_KEYS");
+    let mut variants = vec![String::new()];
+    variants.extend(
+        keys.as_deref()
+            .unwrap_or("ackPolicy = all")
+            .split('|')
+            .map(|v| {
+                v.split(';')
+                    .filter(|kv| !kv.trim().is_empty())
+                    .map(|kv| format!("a.sources.r.{}\n", kv.trim()))
+                    .collect::<String>()
+            }),
+    );
+    let mut r: BTreeMap<String, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    for round in 0..rounds {
+        let mut order: Vec<usize> = (0..=variants.len()).collect();
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for i in order {
+            let (url, s0) = (c.url(), consume::servers_cpu());
+            let (name, m) = if i == 0 {
+                let who = format!("bench{round}");
+                let m = rt.block_on(consume::consume(&url, stream, &who, n));
+                ("client consume".to_owned(), m)
+            } else {
+                let who = format!("benchsrc{round}v{i}");
+                let extra = &variants[i - 1];
+                let m = rt.block_on(consume::source(&url, stream, &who, n, extra));
+                let keys = extra.replace("a.sources.r.", "").replace('\n', " ");
+                (format!("source {}", keys.trim()), m)
+            };
+            let servers = consume::servers_cpu() - s0;
+            let (rate, us) = line(&name, n, m);
+            println!(
+                "  {:<14} servers {:.1} µs CPU/event",
+                "",
+                servers.as_secs_f64() * 1e6 / n as f64
+            );
+            let e = r.entry(name).or_default();
+            e.0.push(rate);
+            e.1.push(us);
+        }
+    }
+    let client = median(r["client consume"].0.clone());
+    for (name, (rates, us)) in &r {
+        println!(
+            " median {name}: {:.0} events/s {:.1} µs CPU/event, {:.2} of client consume",
+            median(rates.clone()),
+            median(us.clone()),
+            median(rates.clone()) / client
+        );
+    }
+}
+
 fn main() {
     let Some(c) = cluster() else { return };
     let n = env_usize("SLUICE_NATS_BENCH_N", 20_000);
     let rounds = env_usize("SLUICE_NATS_BENCH_ROUNDS", 3);
+    let only_source = std::env::var("SLUICE_NATS_BENCH_ONLY").is_ok_and(|v| v == "source");
     let bodies: Vec<usize> = match std::env::var("SLUICE_NATS_BENCH_BODY") {
         Ok(v) => vec![v.parse().unwrap()],
         Err(_) => vec![200, 1024],
@@ -321,6 +364,12 @@ fn main() {
         .unwrap();
     for body in bodies {
         println!("NATS: N = {n}, {body} B bodies, batches of {BATCH}, {rounds} rounds (R3, sync_interval always)");
+        if only_source {
+            let s = stream(c);
+            rt.block_on(client(&c.url(), &format!("{s}.x"), n, body, false));
+            consume_rounds(c, &rt, &s, n, rounds);
+            continue;
+        }
         let mut r = Results::new();
         let mut client_stream = String::new();
         for round in 0..rounds {
@@ -336,64 +385,6 @@ fn main() {
             }
         }
         report(&r);
-        line(
-            "client consume",
-            n,
-            rt.block_on(consume(&c.url(), &client_stream, n)),
-        );
-        line(
-            "source",
-            n,
-            rt.block_on(source(&c.url(), &client_stream, n)),
-        );
+        consume_rounds(c, &rt, &client_stream, n, rounds);
     }
-}
-
-/// The nats source into a memory channel drained by a null sink: first event to last.
-async fn source(url: &str, stream: &str, n: usize) -> (Duration, Duration) {
-    let text = format!(
-        "a.sources = r\na.channels = c\na.sinks = k\n\
-         a.sources.r.type = nats\na.sources.r.channels = c\na.sources.r.url = {url}\n\
-         a.sources.r.stream = {stream}\na.sources.r.consumer = benchsrc\na.sources.r.batchSize = {BATCH}\n\
-         a.channels.c.type = memory\na.channels.c.capacity = {n}\n\
-         a.channels.c.transactionCapacity = 1000\na.channels.c.byteCapacity = 0\n\
-         a.sinks.k.type = null\na.sinks.k.channel = c\na.sinks.k.batchSize = 1000\n"
-    );
-    let l = load(&text, "a", &[]);
-    let cfg = l.config.unwrap_or_else(|| panic!("{:?}", l.problems));
-    let ch: Arc<dyn AgentChannel> = cfg.channels["c"].kind.open("c").await.unwrap();
-    let kind = &cfg.sinks["k"].kind;
-    let counters = CounterGroup::sink();
-    let unit = SinkUnit {
-        sink: kind.build("k"),
-        channel: ch.clone(),
-        batch_size: kind.batch_size(),
-        counters: counters.clone(),
-        poison: sluice::agent::sink::poison::PoisonHandler::new("k", None),
-    };
-    let (stop_tx, stop) = sluice::agent::stop::channel();
-    let (t, c0) = (Instant::now(), cpu());
-    let sinks = tokio::spawn(runner::run(
-        "k".into(),
-        BTreeMap::from([("k".to_owned(), unit)]),
-        SinkPolicy::Default("k".into()),
-        stop.clone(),
-    ));
-    let channels = BTreeMap::from([("c".to_owned(), ch)]);
-    let router = Arc::new(ChannelProcessor::new(&cfg.sources["r"], &channels).unwrap());
-    let ctx = SourceCtx {
-        name: "r".into(),
-        router,
-        counters: CounterGroup::source(),
-        stop,
-        alarms: Default::default(),
-        ready: Default::default(),
-    };
-    let src = tokio::spawn(cfg.sources["r"].kind.clone().run(ctx));
-    wait_count(&counters, "EventDrainSuccessCount", n as u64).await;
-    let out = (t.elapsed(), cpu() - c0);
-    stop_tx.stop();
-    let _ = src.await;
-    let _ = sinks.await;
-    out
 }

@@ -1,6 +1,6 @@
 //! Bad input named within 10 s: a wrong password, a stream that does not exist, a server
 //! without JetStream. Each time the agent's log names the cause and `/health` answers 503
-//! naming the sink.
+//! naming the sink (for a missing stream, also the stream and the servers).
 
 use std::time::{Duration, Instant};
 
@@ -12,16 +12,25 @@ use crate::support::ports::free_port;
 /// Within 10 s of the start: the log says each of `needles` and `/health` is 503 naming
 /// `SINK.k1`.
 fn named_within_10_s(agent: &HttpAgent, needles: &[&str]) {
+    named_in_log_and_health(agent, needles, &["SINK.k1"]);
+}
+
+/// Within 10 s of the start: the log says each of `needles` and `/health` is 503 with each
+/// of `in_health` in its body.
+fn named_in_log_and_health(agent: &HttpAgent, needles: &[&str], in_health: &[&str]) {
     let end = Instant::now() + Duration::from_secs(10);
     loop {
         let (code, body) = health(agent.http);
         let log = agent.proc.log_text();
-        if needles.iter().all(|n| log.contains(n)) && code == 503 && body.contains("SINK.k1") {
+        if needles.iter().all(|n| log.contains(n))
+            && code == 503
+            && in_health.iter().all(|n| body.contains(n))
+        {
             return;
         }
         assert!(
             Instant::now() < end,
-            "not named within 10 s: want {needles:?} in the log and 503 naming SINK.k1; /health {code} {body}\n{log}"
+            "not named within 10 s: want {needles:?} in the log and 503 naming {in_health:?}; /health {code} {body}\n{log}"
         );
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -54,7 +63,12 @@ fn a_missing_stream_is_named_and_the_sink_is_unhealthy() {
     let _turn = shared_turn();
     let missing = unique("NOSUCH");
     let (_tmp, agent) = agent_against(&c.url(), &missing, "");
-    named_within_10_s(&agent, &["does not exist at", &missing]);
+    // `/health` names the sink, the stream and the servers, as the log does.
+    named_in_log_and_health(
+        &agent,
+        &["does not exist at", &missing],
+        &["SINK.k1", &missing, &c.url(), "does not exist at"],
+    );
 }
 
 #[test]

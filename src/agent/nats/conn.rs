@@ -140,37 +140,55 @@ fn auth(cx: &mut Ctx<'_>) -> Option<Auth> {
     }
 }
 
-/// When the connection went down (ms since the epoch), 0 while it is up: the
-/// `ConnectionDownMillis` gauge `/health` reads.
+/// When the connection went down (ms since the epoch), 0 while it is up, and why: the
+/// `ConnectionDownMillis` gauge `/health` reads, and `ConnectionDownReason` (shown while
+/// down, when a reason is known), which `/health` quotes.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct DownSince(Arc<AtomicU64>);
+pub(crate) struct DownSince {
+    since: Arc<AtomicU64>,
+    why: Arc<parking_lot::Mutex<String>>,
+}
 
 impl DownSince {
     /// Marks the connection down (keeps the first moment of an outage).
     pub(crate) fn down(&self) {
-        let _ = self
-            .0
-            .compare_exchange(0, now_ms().max(1), Ordering::Relaxed, Ordering::Relaxed);
+        let _ =
+            self.since
+                .compare_exchange(0, now_ms().max(1), Ordering::Relaxed, Ordering::Relaxed);
+    }
+
+    /// Marks the connection down for `why` (a refusal naming the stream and the servers).
+    pub(crate) fn down_because(&self, why: &dyn std::fmt::Display) {
+        self.down();
+        *self.why.lock() = why.to_string();
     }
 
     /// Marks the connection up.
     pub(crate) fn up(&self) {
-        self.0.store(0, Ordering::Relaxed);
+        self.since.store(0, Ordering::Relaxed);
+        self.why.lock().clear();
     }
 
     /// How long the connection has been down, in ms (0 while up).
     pub(crate) fn down_ms(&self) -> u64 {
-        match self.0.load(Ordering::Relaxed) {
+        match self.since.load(Ordering::Relaxed) {
             0 => 0,
             since => now_ms().saturating_sub(since).max(1),
         }
     }
 
-    /// Shows [`DownSince::down_ms`] as the `ConnectionDownMillis` gauge of `counters`.
+    /// Shows [`DownSince::down_ms`] as the `ConnectionDownMillis` gauge of `counters`, and
+    /// the reason as `ConnectionDownReason` while down.
     pub(crate) fn gauge(&self, counters: &CounterGroup) {
         let me = self.clone();
         counters.set_gauges(Box::new(move || {
-            vec![("ConnectionDownMillis", me.down_ms().to_string())]
+            let ms = me.down_ms();
+            let mut g = vec![("ConnectionDownMillis", ms.to_string())];
+            let why = me.why.lock();
+            if ms > 0 && !why.is_empty() {
+                g.push(("ConnectionDownReason", why.clone()));
+            }
+            g
         }));
     }
 }
@@ -181,10 +199,45 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// Why a nats component has no connection; each names the servers (`url`) or the file.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConnError {
+    /// `credsFile` cannot be read or holds no JWT and seed.
+    #[error("cannot read credsFile {}: {source}; it must hold a user JWT and an NKey seed, as `nsc` writes them", .path.display())]
+    Creds {
+        /// The file.
+        path: PathBuf,
+        /// What reading it said.
+        source: std::io::Error,
+    },
+    /// The TLS keys do not make a client configuration.
+    #[error("TLS settings (ssl, truststore) for NATS at {url}: {source}")]
+    Tls {
+        /// `url`.
+        url: String,
+        /// What is wrong with them.
+        source: crate::agent::rpc::transport::TransportError,
+    },
+    /// No server of `url` took the connection.
+    #[error("cannot connect to NATS at {url}: {source}; {hint}")]
+    Connect {
+        /// `url`.
+        url: String,
+        /// The client's error.
+        source: async_nats::ConnectError,
+        /// What to check (naming `credsFile` when it is set).
+        hint: String,
+    },
+}
+
 /// Connects to one of `keys.servers` (each tried once, in random order) as component `who`
 /// (`sink k1`); the client then reconnects by itself for as long as it lives. The error
 /// names the servers and what to do.
-pub(crate) async fn connect(who: &str, keys: &ConnKeys, down: DownSince) -> Result<Client, String> {
+pub(crate) async fn connect(
+    who: &str,
+    keys: &ConnKeys,
+    down: DownSince,
+) -> Result<Client, ConnError> {
     let opts = options(who, keys, down.clone()).await?;
     let addrs: Vec<ServerAddr> = keys.servers.iter().filter_map(|s| s.parse().ok()).collect();
     match opts.connect(addrs).await {
@@ -196,22 +249,33 @@ pub(crate) async fn connect(who: &str, keys: &ConnKeys, down: DownSince) -> Resu
         }
         Err(e) => {
             down.down();
-            let hint = match e.kind() {
-                ConnectErrorKind::AuthorizationViolation | ConnectErrorKind::Authentication => {
-                    "the servers refused the credentials: check user/password, token or credsFile"
+            let hint = match (e.kind(), &keys.auth) {
+                (
+                    ConnectErrorKind::AuthorizationViolation | ConnectErrorKind::Authentication,
+                    Auth::Creds(p),
+                ) => format!(
+                    "the servers refused the credentials of credsFile {}: is its account known there (the server's resolver) and its user JWT signed by that account?",
+                    p.display()
+                ),
+                (
+                    ConnectErrorKind::AuthorizationViolation | ConnectErrorKind::Authentication,
+                    _,
+                ) => "the servers refused the credentials: check user/password or token".to_owned(),
+                (ConnectErrorKind::Tls, _) => {
+                    "TLS failed: check ssl and the truststore keys".to_owned()
                 }
-                ConnectErrorKind::Tls => "TLS failed: check ssl and the truststore keys",
-                _ => "is a server running there? check url",
+                _ => "is a server running there? check url".to_owned(),
             };
-            Err(format!(
-                "cannot connect to NATS at {}: {e}; {hint}",
-                keys.url()
-            ))
+            Err(ConnError::Connect {
+                url: keys.url(),
+                source: e,
+                hint,
+            })
         }
     }
 }
 
-async fn options(who: &str, keys: &ConnKeys, down: DownSince) -> Result<ConnectOptions, String> {
+async fn options(who: &str, keys: &ConnKeys, down: DownSince) -> Result<ConnectOptions, ConnError> {
     let mut o = match &keys.auth {
         Auth::None => ConnectOptions::new(),
         Auth::UserPassword { user, password } => {
@@ -220,11 +284,18 @@ async fn options(who: &str, keys: &ConnKeys, down: DownSince) -> Result<ConnectO
         Auth::Token(t) => ConnectOptions::with_token(t.0.clone()),
         Auth::Creds(p) => ConnectOptions::with_credentials_file(p)
             .await
-            .map_err(|e| format!("cannot read credsFile {}: {e}", p.display()))?,
+            .map_err(|source| ConnError::Creds {
+                path: p.clone(),
+                source,
+            })?,
     };
     if let Some(tls) = &keys.tls {
-        let cfg = crate::agent::rpc::transport::tls::client_config(tls)
-            .map_err(|e| format!("TLS settings (ssl, truststore): {e}"))?;
+        let cfg = crate::agent::rpc::transport::tls::client_config(tls).map_err(|source| {
+            ConnError::Tls {
+                url: keys.url(),
+                source,
+            }
+        })?;
         o = o.tls_client_config(cfg).require_tls(true);
     }
     let who_cb = who.to_owned();

@@ -3,10 +3,12 @@
 //!
 //! Health is decided from the same gauges the status page and alarm rules read, in one place
 //! ([`problems`]): a channel that is `Unhealthy` (refusing writes after an I/O failure),
-//! closed, full (`ChannelFillPercentage` at 100) or whose data directory is under its
+//! closed, full (`ChannelFillPercentage` at 100, or `ChannelBytesFull` at 1: a file channel
+//! refusing puts at its `capacityBytes`) or whose data directory is under its
 //! `minimumRequiredSpace` (`DataDirBelowMinimum`); a sink whose connection is down
 //! (`ConnectionDownMillis` above 0: the avro and thrift sinks, between failed connection
-//! attempts); a plugin that cannot start (a user's class the registry's plugin host runs:
+//! attempts; the nats sink's `ConnectionDownReason` text, naming the stream and the servers,
+//! is quoted after it); a plugin that cannot start (a user's class the registry's plugin host runs:
 //! its configure or start threw, a class is missing), named with its class and exception. 200 with
 //! `{"status":"ok",...}` when there is none, else 503 naming each component and why.
 //!
@@ -69,11 +71,23 @@ fn channel_problem(value: impl Fn(&str) -> Option<f64>) -> Option<String> {
     if at_least(value("ChannelFillPercentage"), 100.0) {
         return Some("is full (ChannelFillPercentage = 100)".to_owned());
     }
+    if at_least(value("ChannelBytesFull"), 1.0) {
+        let size = value("ChannelSizeBytes").unwrap_or(0.0);
+        let bound = value("ChannelCapacityBytes").unwrap_or(0.0);
+        return Some(format!(
+            "is full at capacityBytes (ChannelBytesFull = 1: its files take {size:.0} of \
+             {bound:.0} bytes; puts are refused until its sinks take events)"
+        ));
+    }
     if at_least(value("DataDirBelowMinimum"), 1.0) {
         return Some("a data directory has less free space than minimumRequiredSpace".to_owned());
     }
     None
 }
+
+/// A sink's text gauge saying why its connection is down (the nats sink: the stream and the
+/// servers), quoted after the reason.
+const DOWN_REASON: &str = "ConnectionDownReason";
 
 /// Why a sink is unhealthy, if it is.
 fn sink_problem(value: impl Fn(&str) -> Option<f64>) -> Option<String> {
@@ -135,7 +149,10 @@ pub(crate) fn problems(registry: &Registry) -> Vec<Problem> {
             let value = |k: &str| group.value(k);
             let reason = match group.kind() {
                 "CHANNEL" => channel_problem(value),
-                "SINK" => sink_problem(value),
+                "SINK" => sink_problem(value).map(|r| match group.snapshot().get(DOWN_REASON) {
+                    Some(why) if !why.is_empty() => format!("{r}: {why}"),
+                    _ => r,
+                }),
                 _ => None,
             }?;
             Some(Problem {
@@ -272,6 +289,27 @@ mod tests {
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v["problems"][1]["component"], "SINK.k1");
+    }
+
+    #[test]
+    fn a_channel_full_at_capacity_bytes_is_named_with_the_byte_bound() {
+        let r = Registry::for_agent("a1");
+        let c = CounterGroup::channel();
+        let gauges = vec![
+            ("ChannelFillPercentage", "40.0"),
+            ("ChannelBytesFull", "1"),
+            ("ChannelSizeBytes", "16000000"),
+            ("ChannelCapacityBytes", "16777216"),
+        ];
+        with_gauges(c.clone(), gauges);
+        r.register("c1", c);
+        let p = problems(&r);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].component, "CHANNEL.c1");
+        assert!(p[0].reason.contains("full at capacityBytes"), "{p:?}");
+        assert!(p[0].reason.contains("16000000 of 16777216"), "{p:?}");
+        let (status, _, _) = answer_health(&r, Vec::new());
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     }
 
     #[test]

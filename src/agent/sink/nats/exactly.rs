@@ -76,7 +76,7 @@ fn plan(sink: &mut NatsSink, events: &[Event]) -> Plan {
             }
             Err(reason) => sink.poisoned.push(Poisoned {
                 event: e.clone(),
-                reason,
+                reason: reason.to_string(),
             }),
         }
     }

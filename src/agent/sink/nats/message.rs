@@ -18,11 +18,33 @@ use crate::agent::sink::kafka::placement::substitute;
 /// The header JetStream deduplicates on within the stream's `duplicate_window`.
 pub(crate) const MSG_ID_HEADER: &str = "Nats-Msg-Id";
 
+/// Why an event cannot be a NATS message (its poison reason).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub(crate) enum MsgError {
+    /// The template gives this event an invalid subject.
+    #[error("subject {subject:?} (from the sink's `subject` template): {why}")]
+    Subject {
+        /// The subject made.
+        subject: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// A header in JetStream's own namespace.
+    #[error("header {0:?} is in NATS's reserved Nats- namespace (JetStream would act on it)")]
+    Reserved(String),
+    /// A header name NATS refuses.
+    #[error("header name {0:?} is not a NATS header name (no space, colon or control character)")]
+    HeaderName(String),
+    /// A header value with a line break.
+    #[error("header {0:?} has a line break in its value")]
+    HeaderValue(String),
+}
+
 /// `e` as a message to the subject `template` gives it, or why it cannot be one.
-pub(crate) fn to_msg(template: &str, e: &Event) -> Result<Msg, String> {
+pub(crate) fn to_msg(template: &str, e: &Event) -> Result<Msg, MsgError> {
     let subject = substitute(template, e).into_owned();
     if let Some(why) = publish_problem(&subject) {
-        return Err(format!("subject {subject:?}: {why}"));
+        return Err(MsgError::Subject { subject, why });
     }
     let mut headers = HeaderMap::new();
     for (k, v) in e.headers.iter() {
@@ -30,14 +52,10 @@ pub(crate) fn to_msg(template: &str, e: &Event) -> Result<Msg, String> {
             continue;
         }
         if k.len() >= 5 && k[..5].eq_ignore_ascii_case("nats-") {
-            return Err(format!(
-                "header {k:?} is in NATS's reserved Nats- namespace (JetStream would act on it)"
-            ));
+            return Err(MsgError::Reserved(k.to_owned()));
         }
-        let name = HeaderName::from_str(k)
-            .map_err(|_| format!("header name {k:?} is not a NATS header name"))?;
-        let value = HeaderValue::from_str(v)
-            .map_err(|_| format!("header {k:?} has a line break in its value"))?;
+        let name = HeaderName::from_str(k).map_err(|_| MsgError::HeaderName(k.to_owned()))?;
+        let value = HeaderValue::from_str(v).map_err(|_| MsgError::HeaderValue(k.to_owned()))?;
         headers.insert(name, value);
     }
     if let Some(id) = e.headers.get(EVENT_ID_HEADER) {
@@ -75,16 +93,22 @@ mod tests {
         let no_svc = Event::new("b");
         assert!(to_msg("logs.%{svc}", &no_svc)
             .unwrap_err()
+            .to_string()
             .contains("empty token"));
         let reserved = Event::new("b").header("Nats-Expected-Stream", "x");
-        assert!(to_msg("logs.a", &reserved)
-            .unwrap_err()
-            .contains("reserved"));
+        assert_eq!(
+            to_msg("logs.a", &reserved).err(),
+            Some(MsgError::Reserved("Nats-Expected-Stream".into()))
+        );
         let bad_name = Event::new("b").header("a b", "x");
-        assert!(to_msg("logs.a", &bad_name).is_err());
+        assert_eq!(
+            to_msg("logs.a", &bad_name).err(),
+            Some(MsgError::HeaderName("a b".into()))
+        );
         let bad_value = Event::new("b").header("k", "x\r\ny");
-        assert!(to_msg("logs.a", &bad_value)
-            .unwrap_err()
-            .contains("line break"));
+        assert_eq!(
+            to_msg("logs.a", &bad_value).err(),
+            Some(MsgError::HeaderValue("k".into()))
+        );
     }
 }

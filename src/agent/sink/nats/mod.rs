@@ -20,6 +20,7 @@
 //! `/health` reports, and each batch fails after `request-timeout` and is retried.
 
 pub(crate) mod batch;
+mod check;
 pub(crate) mod config;
 mod exactly;
 pub(crate) mod message;
@@ -28,9 +29,7 @@ pub(crate) mod progress;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_nats::jetstream::context::GetStreamErrorKind;
 use async_nats::jetstream::stream::Stream;
-use async_nats::jetstream::ErrorCode;
 use async_nats::Client;
 
 pub(crate) use config::NatsSinkConfig;
@@ -39,7 +38,6 @@ use progress::Progress;
 use super::{Delivery, Poisoned, SinkError, SinkErrorKind};
 use crate::agent::channel::BoxFuture;
 use crate::agent::metrics::{CounterGroup, SinkCounter};
-use crate::agent::nats::subject::matches;
 use crate::agent::nats::{connect, DownSince};
 use crate::agent::stop::Stop;
 use sluice_core::Event;
@@ -119,8 +117,12 @@ impl NatsSink {
         }
         if self.stream.is_none() {
             if let (Some(name), Some(client)) = (self.cfg.stream.clone(), self.client.clone()) {
-                match self.check_stream(&client, &name).await {
-                    Ok(s) => self.stream = Some(s),
+                match check::check_stream(&self.cfg, &client, &name).await {
+                    Ok(s) => {
+                        self.down.up();
+                        tracing::info!(sink = %self.name, stream = %name, exactly_once = self.cfg.exactly_once, "stream checked");
+                        self.stream = Some(s);
+                    }
                     Err(why) => {
                         self.down.down();
                         self.refused(&why);
@@ -134,54 +136,18 @@ impl NatsSink {
 
     /// Logs why the sink cannot start: at once when the reason is new, else every
     /// [`REFUSAL_LOG_INTERVAL`].
-    fn refused(&mut self, why: &str) {
+    fn refused(&mut self, why: &dyn std::fmt::Display) {
+        self.down.down_because(why);
+        let why = why.to_string();
         let now = std::time::Instant::now();
         let quiet = self
             .last_refusal
             .as_ref()
-            .is_some_and(|(w, at)| w == why && now.duration_since(*at) < REFUSAL_LOG_INTERVAL);
+            .is_some_and(|(w, at)| *w == why && now.duration_since(*at) < REFUSAL_LOG_INTERVAL);
         if !quiet {
             tracing::error!(sink = %self.name, "cannot deliver: {why}");
-            self.last_refusal = Some((why.to_owned(), now));
+            self.last_refusal = Some((why, now));
         }
-    }
-
-    /// The stream `name`, if it exists and can take what this sink publishes.
-    async fn check_stream(&self, client: &Client, name: &str) -> Result<Stream, String> {
-        let js = async_nats::jetstream::new(client.clone());
-        let url = self.cfg.conn.url();
-        let stream = js.get_stream(name).await.map_err(|e| match e.kind() {
-            GetStreamErrorKind::JetStream(j) if j.error_code() == ErrorCode::STREAM_NOT_FOUND => format!(
-                "stream {name:?} does not exist at {url}: create it (docs/nats.md) or fix `stream`"
-            ),
-            GetStreamErrorKind::Request => format!(
-                "the servers at {url} answer no JetStream request for stream {name:?} ({e}): is JetStream enabled there (`jetstream {{ ... }}` in the server's config) and for this account?"
-            ),
-            _ => format!("cannot read stream {name:?} at {url}: {e}"),
-        })?;
-        let cfg = &stream.cached_info().config;
-        let covered = |s: &str| cfg.subjects.iter().any(|f| matches(f, s));
-        if !self.cfg.subject.contains("%{") && !covered(&self.cfg.subject) {
-            return Err(format!(
-                "stream {name:?} does not take subject {:?} (its subjects: {:?}); fix `subject` or the stream",
-                self.cfg.subject, cfg.subjects
-            ));
-        }
-        if self.cfg.exactly_once {
-            if !cfg.allow_atomic_publish {
-                return Err(format!("stream {name:?} does not allow atomic batch publish, which exactlyOnce needs: set allow_atomic (nats-server 2.12+), or exactlyOnce = false"));
-            }
-            let sample = format!("{}.0000000000000000", self.cfg.progress_subject);
-            if !covered(&sample) {
-                return Err(format!(
-                    "stream {name:?} does not take the progress records' subjects {}.* (its subjects: {:?}): add them to the stream, or set progressSubject",
-                    self.cfg.progress_subject, cfg.subjects
-                ));
-            }
-        }
-        self.down.up();
-        tracing::info!(sink = %self.name, stream = name, exactly_once = self.cfg.exactly_once, "stream checked");
-        Ok(stream)
     }
 
     /// Marks the connection down when the client has no server (the `/health` gauge; the
@@ -210,7 +176,7 @@ impl NatsSink {
                 ),
                 Err(reason) => self.poisoned.push(Poisoned {
                     event: e.clone(),
-                    reason,
+                    reason: reason.to_string(),
                 }),
             }
         }

@@ -86,3 +86,23 @@ fn the_source_needs_a_stream_and_a_consumer_and_takes_the_sinks_connection_keys(
     let l = load(&text.replace("a.sources.r.consumer = coll\n", ""), "a", &[]);
     assert!(mentions(&l.problems, "consumer"), "{:?}", l.problems);
 }
+
+#[test]
+fn the_source_acknowledges_explicitly_unless_ack_policy_says_all() {
+    use async_nats::jetstream::consumer::AckPolicy;
+    let text = "a.sources = r\na.channels = c\na.sinks = k\n\
+        a.sources.r.type = nats\na.sources.r.channels = c\na.sources.r.url = nats://h:4222\n\
+        a.sources.r.stream = S\na.sources.r.consumer = coll\n\
+        a.channels.c.type = memory\na.sinks.k.type = null\na.sinks.k.channel = c\n";
+    let policy = |extra: &str| {
+        let l = load(&format!("{text}{extra}"), "a", &[]);
+        match l.config.as_ref().map(|c| &c.sources["r"].kind) {
+            Some(SourceKind::Nats(s)) => Ok(s.ack_policy),
+            _ => Err(l.problems),
+        }
+    };
+    assert_eq!(policy(""), Ok(AckPolicy::Explicit));
+    assert_eq!(policy("a.sources.r.ackPolicy = All\n"), Ok(AckPolicy::All));
+    let p = policy("a.sources.r.ackPolicy = none\n").unwrap_err();
+    assert!(mentions(&p, "ackPolicy"), "{p:?}");
+}

@@ -6,23 +6,28 @@
 //! the batch. A crash between the two has the server deliver them again after `ackWait`;
 //! each event's id comes from the stream and the message's stream sequence (`record.rs`), so
 //! a file channel that committed the batch drops the redelivery: exactly once from the stream
-//! into the channel. Explicit (not cumulative) acknowledgements let several collectors share
+//! into the channel. Explicit acknowledgements (the default) let several collectors share
 //! one durable consumer (the scale-out of docs/nats.md) without one acknowledging another's
-//! messages.
+//! messages; `ackPolicy = all` acknowledges a batch at once, for a consumer one collector
+//! reads (`acks.rs`). An existing consumer of another policy is refused, naming it.
 //!
 //! Progress records of a nats sink (`Sluice-Progress` header) are acknowledged and not put.
 //! The connection and the consumer are retried every [`RETRY`] while they cannot be had,
 //! the error logged and the `ConnectionDownMillis` gauge growing.
 
+mod acks;
 pub(crate) mod config;
 pub(crate) mod record;
 
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{pull, AckPolicy, Consumer};
+use async_nats::jetstream::context::GetStreamError;
+use async_nats::jetstream::stream::ConsumerError;
 use async_nats::jetstream::Message;
 use futures::StreamExt;
 
+use acks::Acks;
 pub(crate) use config::NatsSourceConfig;
 use record::{origin, to_record, Record};
 
@@ -30,6 +35,7 @@ use super::{SourceCtx, SourceError};
 use crate::agent::backoff::Backoff;
 use crate::agent::failpoint;
 use crate::agent::metrics::SourceCounter;
+use crate::agent::nats::conn::ConnError;
 use crate::agent::nats::{connect, DownSince};
 use crate::agent::source::contract::{BACKOFF_MAX, BACKOFF_STEP};
 use sluice_core::Event;
@@ -62,6 +68,8 @@ pub(crate) async fn run(cfg: NatsSourceConfig, mut ctx: SourceCtx) -> Result<(),
             }
         }
     };
+    let unacked = opened.consumer.cached_info().num_ack_pending;
+    let mut acks = Acks::new(cfg.ack_policy, unacked);
     while !ctx.stop.is_set() {
         let msgs = fetch(&cfg, &opened, &mut ctx).await;
         if msgs.is_empty() {
@@ -77,33 +85,74 @@ pub(crate) async fn run(cfg: NatsSourceConfig, mut ctx: SourceCtx) -> Result<(),
             break;
         }
         failpoint::hold(failpoint::NATS_SOURCE_CHANNEL_COMMITTED).await;
-        for m in &msgs {
-            if let Err(e) = m.ack().await {
-                tracing::warn!(source = %ctx.name, error = %e, "acknowledgement not sent; the message comes again after ackWait and the channel drops it");
-            }
-        }
+        acks.committed(msgs, &opened.consumer, &ctx.name).await;
         let _ = opened.client.flush().await;
     }
     Ok(())
 }
 
+/// Why the source has no consumer yet; each names the stream, the consumer and the servers.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum OpenError {
+    /// No connection.
+    #[error(transparent)]
+    Connect(#[from] ConnError),
+    /// The stream cannot be read.
+    #[error("cannot read stream {stream:?} at {url}: {source}; does it exist, and is JetStream enabled there?")]
+    Stream {
+        /// `stream`.
+        stream: String,
+        /// `url`.
+        url: String,
+        /// The client's error.
+        source: GetStreamError,
+    },
+    /// The durable consumer cannot be had.
+    #[error("cannot get or create consumer {consumer:?} of stream {stream:?} at {url}: {source}")]
+    Consumer {
+        /// `consumer`.
+        consumer: String,
+        /// `stream`.
+        stream: String,
+        /// `url`.
+        url: String,
+        /// The client's error.
+        source: ConsumerError,
+    },
+    /// The existing consumer acknowledges otherwise than `ackPolicy` says.
+    #[error("consumer {consumer:?} of stream {stream:?} at {url} has ack policy {has:?} and ackPolicy says {want:?}: a consumer's policy cannot change; set ackPolicy to match, or delete the consumer (nats consumer rm {stream} {consumer}) to have it made again")]
+    Policy {
+        /// `consumer`.
+        consumer: String,
+        /// `stream`.
+        stream: String,
+        /// `url`.
+        url: String,
+        /// The consumer's policy.
+        has: AckPolicy,
+        /// `ackPolicy`.
+        want: AckPolicy,
+    },
+}
+
 /// Connects, reads the stream's identity and gets (or creates) the durable consumer.
-async fn open(cfg: &NatsSourceConfig, name: &str, down: &DownSince) -> Result<Opened, String> {
+async fn open(cfg: &NatsSourceConfig, name: &str, down: &DownSince) -> Result<Opened, OpenError> {
     let client = connect(&format!("source {name}"), &cfg.conn, down.clone()).await?;
     let js = async_nats::jetstream::new(client.clone());
     let url = cfg.conn.url();
-    let stream = js.get_stream(&cfg.stream).await.map_err(|e| {
+    let stream = js.get_stream(&cfg.stream).await.map_err(|source| {
         down.down();
-        format!(
-            "cannot read stream {:?} at {url}: {e}; does it exist, and is JetStream enabled there?",
-            cfg.stream
-        )
+        OpenError::Stream {
+            stream: cfg.stream.clone(),
+            url: url.clone(),
+            source,
+        }
     })?;
     let info = stream.cached_info();
     let origin = origin(&info.config.name, info.created.unix_timestamp_nanos());
     let config = pull::Config {
         durable_name: Some(cfg.consumer.clone()),
-        ack_policy: AckPolicy::Explicit,
+        ack_policy: cfg.ack_policy,
         ack_wait: cfg.ack_wait,
         max_ack_pending: cfg.max_ack_pending,
         filter_subject: cfg.subject.clone().unwrap_or_default(),
@@ -112,12 +161,22 @@ async fn open(cfg: &NatsSourceConfig, name: &str, down: &DownSince) -> Result<Op
     let consumer = stream
         .get_or_create_consumer(&cfg.consumer, config)
         .await
-        .map_err(|e| {
-            format!(
-                "cannot get or create consumer {:?} of stream {:?} at {url}: {e}",
-                cfg.consumer, cfg.stream
-            )
+        .map_err(|source| OpenError::Consumer {
+            consumer: cfg.consumer.clone(),
+            stream: cfg.stream.clone(),
+            url: url.clone(),
+            source,
         })?;
+    let has = consumer.cached_info().config.ack_policy;
+    if has != cfg.ack_policy {
+        return Err(OpenError::Policy {
+            consumer: cfg.consumer.clone(),
+            stream: cfg.stream.clone(),
+            url,
+            has,
+            want: cfg.ack_policy,
+        });
+    }
     tracing::info!(source = %name, stream = %cfg.stream, consumer = %cfg.consumer, origin = %format!("{origin:016x}"), "nats source consuming");
     Ok(Opened {
         client,
