@@ -109,3 +109,79 @@ pub(crate) fn only(out: GroupOutcome) -> Result<(), Refused> {
 pub async fn put_batch(ch: &dyn AgentChannel, events: Vec<Event>) -> Result<(), AgentChannelError> {
     only(ch.put_group(vec![events]).await).map_err(|r| r.error)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::agent::channel::{BoxFuture, ChannelTx};
+    use crate::agent::metrics::CounterGroup;
+
+    /// A channel whose transactions drop what they are given and refuse every commit: only
+    /// the default put's copy can hand a batch back.
+    #[derive(Debug)]
+    struct Refusing;
+
+    struct Drops;
+
+    impl ChannelTx for Drops {
+        fn put_all(&mut self, _: Vec<Event>) -> BoxFuture<'_, Result<(), AgentChannelError>> {
+            Box::pin(async { Ok(()) })
+        }
+        fn take_up_to(&mut self, _: usize) -> BoxFuture<'_, Result<Vec<Event>, AgentChannelError>> {
+            Box::pin(async { Ok(Vec::new()) })
+        }
+        fn commit(self: Box<Self>) -> BoxFuture<'static, Result<(), AgentChannelError>> {
+            Box::pin(async { Err(AgentChannelError::Closed("c1".into())) })
+        }
+        fn rollback(self: Box<Self>) -> BoxFuture<'static, ()> {
+            Box::pin(async {})
+        }
+    }
+
+    impl AgentChannel for Refusing {
+        fn begin(&self) -> Box<dyn ChannelTx> {
+            Box::new(Drops)
+        }
+        fn close(&self) -> BoxFuture<'_, Result<(), AgentChannelError>> {
+            Box::pin(async { Ok(()) })
+        }
+        fn counters(&self) -> Arc<CounterGroup> {
+            CounterGroup::channel()
+        }
+    }
+
+    fn batch(tag: &str) -> Vec<Event> {
+        vec![Event::new(format!("{tag}1")), Event::new(format!("{tag}2"))]
+    }
+
+    #[tokio::test]
+    async fn the_default_put_hands_back_every_refused_batch_of_a_group_in_order() {
+        let out = Refusing
+            .put_group(vec![batch("a"), batch("b"), batch("c")])
+            .await;
+        let back: Vec<(String, Vec<Event>)> = out
+            .into_iter()
+            .map(|r| {
+                let r = r.unwrap_err();
+                (r.error.to_string(), r.events)
+            })
+            .collect();
+        assert_eq!(back.len(), 3);
+        assert_eq!(back[0], ("channel c1 is closed".to_owned(), batch("a")));
+        assert!(
+            back[1].0.contains("transaction 2 of a group of 3"),
+            "{}",
+            back[1].0
+        );
+        assert_eq!(back[1].1, batch("b"));
+        assert_eq!(back[2].1, batch("c"));
+    }
+
+    #[tokio::test]
+    async fn put_batch_of_a_refused_batch_says_why() {
+        let e = put_batch(&Refusing, batch("a")).await.unwrap_err();
+        assert!(matches!(e, AgentChannelError::Closed(_)), "{e}");
+    }
+}

@@ -116,7 +116,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::agent::channel::{AgentChannel, BlockingPut};
+    use crate::agent::channel::AgentChannel;
     use sluice_core::FileChannelConfig;
 
     use super::super::open_for_test as channel;

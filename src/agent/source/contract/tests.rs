@@ -142,3 +142,24 @@ async fn with_interceptors_the_source_keeps_its_own_copy_and_each_attempt_is_int
     assert_eq!(held, want);
     assert_eq!(accepted, 2);
 }
+
+#[tokio::test]
+async fn with_interceptors_the_router_hands_back_the_batch_as_the_source_gave_it() {
+    let spec = InterceptorSpec {
+        name: "i1".into(),
+        kind: "static".into(),
+        props: props_of(&[("type", "static"), ("key", "k"), ("value", "v")]),
+    };
+    let ch = full_channel().await;
+    let chans = BTreeMap::from([("c1".to_owned(), ch.clone())]);
+    let router = ChannelProcessor::new(&wiring(vec![spec]), &chans).unwrap();
+    let rejected = router.put(batch()).await.unwrap_err();
+    assert!(rejected.error.is_full(), "{:?}", rejected.error);
+    assert!(!rejected.lost());
+    assert_eq!(
+        rejected.events,
+        batch(),
+        "not intercepted: the retry is intercepted afresh"
+    );
+    assert_eq!(take_all(ch.as_ref()).await, old());
+}
