@@ -141,3 +141,33 @@ fn health_is_503_naming_a_sink_that_cannot_deliver() {
     let reason = problems[0]["reason"].as_str().unwrap();
     assert!(reason.contains("connection has been down"), "{reason}");
 }
+
+#[test]
+fn health_is_503_naming_a_file_channel_full_at_its_capacity_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = format!(
+        "a1.sources = r1\na1.channels = c1\n\
+         a1.sources.r1.type = seq\na1.sources.r1.totalEvents = 400000\n\
+         a1.sources.r1.batchSize = 500\na1.sources.r1.channels = c1\n\
+         a1.channels.c1.type = file\na1.channels.c1.checkpointDir = {}\n\
+         a1.channels.c1.dataDirs = {}\na1.channels.c1.capacityBytes = 16m\n\
+         a1.channels.c1.keep-alive = 1\n",
+        tmp.path().join("ckpt").display(),
+        tmp.path().join("data").display()
+    );
+    let agent = start_agent(tmp.path(), &conf);
+    let mut last = String::new();
+    agent.wait_until("/health to name the channel full at capacityBytes", || {
+        let h = get(agent.http, "/health", None).expect("GET /health");
+        last = h.body.clone();
+        h.status == 503 && h.body.contains("capacityBytes")
+    });
+    let v: serde_json::Value = serde_json::from_str(&last).unwrap();
+    assert_eq!(v["status"], "unhealthy");
+    let problems = v["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "only the channel: {v}");
+    assert_eq!(problems[0]["component"], "CHANNEL.c1");
+    let reason = problems[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("full at capacityBytes"), "{reason}");
+    assert!(reason.contains("of 16777216 bytes"), "{reason}");
+}

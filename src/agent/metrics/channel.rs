@@ -32,6 +32,9 @@ pub(crate) enum ChannelGauge {
     CapacityBytes,
     /// Puts refused at `capacityBytes` since the open (file channel).
     FullBytes,
+    /// 1 while full at `capacityBytes`: the last put was refused there and no put fitted nor
+    /// take committed since (file channel).
+    BytesFull,
     /// Failed puts (file channel).
     PutErrors,
     /// Failed takes (file channel).
@@ -86,6 +89,7 @@ impl ChannelGauge {
             ChannelGauge::SizeBytes => "ChannelSizeBytes",
             ChannelGauge::CapacityBytes => "ChannelCapacityBytes",
             ChannelGauge::FullBytes => "ChannelFullBytesCount",
+            ChannelGauge::BytesFull => "ChannelBytesFull",
             ChannelGauge::PutErrors => "EventPutErrorCount",
             ChannelGauge::TakeErrors => "EventTakeErrorCount",
             ChannelGauge::CheckpointWriteErrors => "CheckpointWriteErrorCount",

@@ -84,6 +84,9 @@ fn channel(key: &str) -> Option<&'static str> {
         "ChannelFullBytesCount" => {
             "Puts refused since the open because the files reached capacityBytes."
         }
+        "ChannelBytesFull" => {
+            "1 while the channel is full at capacityBytes (the last put was refused there)."
+        }
         "EventPutErrorCount" => "Puts the file channel failed.",
         "EventTakeErrorCount" => "Takes the file channel failed.",
         "CheckpointWriteErrorCount" => "Checkpoint writes that failed.",

@@ -16,7 +16,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
@@ -52,6 +52,9 @@ pub struct DiskBound {
     /// One measurement at a time: an older listing stored after a newer one would forget
     /// what was appended between them.
     measuring: Mutex<()>,
+    /// The last put was refused at the bound and no put or take committed since (full, as
+    /// the event capacity is full at 100 %).
+    full: AtomicBool,
 }
 
 impl DiskBound {
@@ -68,6 +71,7 @@ impl DiskBound {
             takes_since_reclaim: AtomicU64::new(0),
             room: (Mutex::new(()), Condvar::new()),
             measuring: Mutex::new(()),
+            full: AtomicBool::new(false),
         }
     }
 
@@ -112,10 +116,25 @@ impl DiskBound {
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => return true,
+                Ok(_) => {
+                    self.full.store(false, Ordering::Release);
+                    return true;
+                }
                 Err(now) => cur = now,
             }
         }
+    }
+
+    /// A put was refused at the bound: the channel is full until a put fits or a take
+    /// commits ([`DiskBound::is_full`]).
+    pub fn note_refused(&self) {
+        self.full.store(true, Ordering::Release);
+    }
+
+    /// Whether the last put was refused at the bound and no put fitted nor take committed
+    /// since.
+    pub fn is_full(&self) -> bool {
+        self.full.load(Ordering::Acquire)
     }
 
     /// Returns `n` reserved bytes (a put written or rolled back, a take committed).
@@ -153,6 +172,7 @@ impl DiskBound {
             return;
         }
         self.release(n.saturating_mul(TAKE_RESERVE_BYTES));
+        self.full.store(false, Ordering::Release);
         self.takes_since_reclaim.fetch_add(n, Ordering::AcqRel);
         if self.limit > 0 {
             let _g = self.room.0.lock();

@@ -69,6 +69,9 @@ pub struct ChannelStats {
     pub size_bytes: u64,
     /// Puts refused at `capacityBytes` (after reclaiming and waiting `keep-alive`).
     pub puts_refused_bytes: u64,
+    /// Full at `capacityBytes`: the last put was refused there and no put fitted nor take
+    /// committed since.
+    pub full_bytes: bool,
     /// Puts that failed (EventPutErrorCount).
     pub put_errors: u64,
     /// Takes that failed (EventTakeErrorCount).

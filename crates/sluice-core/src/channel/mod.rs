@@ -142,6 +142,7 @@ impl FileChannel {
                 0
             },
             puts_refused_bytes: c.puts_refused_bytes.load(Ordering::Relaxed),
+            full_bytes: inner.bound.is_full(),
             put_errors: c.put_errors.load(Ordering::Relaxed),
             take_errors: c.take_errors.load(Ordering::Relaxed),
             checkpoint_write_errors: c.checkpoint_write_errors.load(Ordering::Relaxed),

@@ -139,6 +139,7 @@ impl Transaction {
             inner.capacity.release(1);
             let c = &inner.counters;
             c.puts_refused_bytes.fetch_add(1, Ordering::Relaxed);
+            inner.bound.note_refused();
             return Err(ChannelError::FullBytes {
                 event: Some(Box::new(event)),
                 capacity_bytes: inner.bound.limit(),

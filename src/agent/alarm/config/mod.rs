@@ -33,6 +33,7 @@ const CHANNEL_GAUGES: &[&str] = &[
     "ChannelSizeBytes",
     "ChannelCapacityBytes",
     "ChannelFullBytesCount",
+    "ChannelBytesFull",
     "EventPutErrorCount",
     "EventTakeErrorCount",
     "CheckpointWriteErrorCount",

@@ -182,6 +182,7 @@ fn stats_gauges(s: &sluice_core::ChannelStats) -> Vec<(&'static str, String)> {
         ChannelGauge::FillPercentage.with(fill),
         ChannelGauge::CapacityBytes.with(s.capacity_bytes),
         ChannelGauge::FullBytes.with(s.puts_refused_bytes),
+        ChannelGauge::BytesFull.with(u8::from(s.full_bytes)),
         ChannelGauge::PutErrors.with(s.put_errors),
         ChannelGauge::TakeErrors.with(s.take_errors),
         ChannelGauge::CheckpointWriteErrors.with(s.checkpoint_write_errors),
