@@ -36,7 +36,7 @@ impl crate::agent::sink::Sink for FileRollSink {
 
     fn cursor(&mut self) -> Option<Vec<u8>> {
         let (path, len) = self.path.as_ref()?;
-        super::resume::encode(path, *len)
+        crate::agent::sink::rolling::resume::flat::encode(path, *len)
     }
 
     fn restore(

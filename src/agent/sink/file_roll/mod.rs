@@ -23,9 +23,7 @@
 
 pub(crate) mod config;
 mod contract;
-mod group_sync;
 mod java_out;
-pub(crate) mod resume;
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -37,8 +35,9 @@ use tokio::time::Instant;
 
 use super::{Acks, SinkError};
 use crate::agent::sink::rolling::format::{Encoder, Layout};
+use crate::agent::sink::rolling::group_sync::staged::{self as group_sync, LineStyle, OpenFile};
+use crate::agent::sink::rolling::resume::flat::{self as resume, FlatNames};
 pub(crate) use config::{FileRollConfig, PathManager, RollSerializer};
-use group_sync::{LineStyle, OpenFile};
 use sluice_core::Event;
 
 /// The file_roll sink.
@@ -313,11 +312,17 @@ impl FileRollSink {
         }
         let (dir, pm) = (self.cfg.directory.clone(), self.cfg.path_manager.clone());
         let f = file.clone();
-        let done = tokio::task::spawn_blocking(move || resume::cut_back(&dir, &pm, &f, len))
-            .await
-            .map_err(std::io::Error::other)
-            .and_then(|r| r)
-            .map_err(|e| self.err("cutting back to the last committed take", e))?;
+        let done = tokio::task::spawn_blocking(move || {
+            let names = FlatNames {
+                prefix: &pm.prefix,
+                extension: &pm.extension,
+            };
+            resume::cut_back(&dir, &names, &f, len)
+        })
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|r| r)
+        .map_err(|e| self.err("cutting back to the last committed take", e))?;
         if done.truncated > 0 || !done.removed.is_empty() {
             tracing::info!(sink = %self.name, file = %file.display(), length = len, cut_bytes = done.truncated, removed_files = done.removed.len(), "output cut back to the last committed take; its events come again from the channel");
         }

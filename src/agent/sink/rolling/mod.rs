@@ -21,8 +21,10 @@
 //!   `writer::batch` (a batch, all or nothing), `writer::close` (rolls and stop),
 //!   `writer::group` (the batch's shared sync) and `writer::resume` (the cut-back).
 //! - [`group_sync`]: one fdatasync per file for the batches written meanwhile, and
-//!   [`GROUP_SYNC_DEPTH`], the takes a syncing sink keeps open.
+//!   [`GROUP_SYNC_DEPTH`], the takes a syncing sink keeps open; `group_sync::staged`: the
+//!   same contract for `file_roll`, whose batches are written by the trip that syncs them.
 //! - [`resume`]: the exactly-once cursor ([`resume::Snapshot`]) and the cut-back to it;
+//!   `resume::flat`: `file_roll`'s cursor (one file, its length) and cut-back;
 //!   [`recover`]: in-use files left by a crash, closed at their last valid byte.
 //! - [`open_files`]: `hdfs.maxOpenFiles` kept below the process's open-file limit.
 //!
@@ -35,10 +37,12 @@
 //! on a blocking thread against the store it picks from the path, bounded by
 //! `hdfs.callTimeout`; a job that times out keeps running and the next call waits for it).
 //!
-//! `file_roll` ([`super::file_roll`]) keeps Flume's file_roll layout and cursor and its own
-//! staged writer (a batch is rendered at `deliver` and written by the sync trip, one write and
-//! one fdatasync per group, where this engine writes at `deliver` and syncs in the trip); it
-//! takes [`GROUP_SYNC_DEPTH`] from here.
+//! `file_roll` ([`super::file_roll`]) takes its group sync (`group_sync::staged`), its
+//! cut-back (`resume::flat`), its Avro encoder ([`format`]) and [`GROUP_SYNC_DEPTH`] from
+//! here; it keeps Flume's flat file_roll layout and names, its cursor and its own writer
+//! (a batch is rendered at `deliver` and written by the sync trip, one write and one
+//! fdatasync per group, where [`HdfsWriter`] writes at `deliver` and syncs in the trip), on
+//! `std::fs` rather than a [`store::Store`].
 //!
 //! Header values in `hdfs.path` and `hdfs.filePrefix` are confined to their path component;
 //! an event that can never be written (no usable timestamp, a header-made name too long for

@@ -11,10 +11,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::bucket::Naming;
-use super::format::{valid_prefix, Layout};
+use super::format::Layout;
 pub use super::store::Recovered;
 use super::store::{DirEntry, Store, ToRecover};
-use sluice_core::io::{Fs, OpenMode};
 
 /// Deepest directory level searched below the path's literal root.
 pub const WALK_DEPTH_MAX: usize = 16;
@@ -130,56 +129,4 @@ pub fn recover_all(
         }
     }
     Ok(found)
-}
-
-/// Cuts one in-use file after its last whole unit (within its first `limit` bytes when
-/// given), syncs it and renames it to `target`.
-pub fn recover_file(
-    fs: &dyn Fs,
-    in_use: &Path,
-    target: &Path,
-    layout: Layout,
-    limit: Option<u64>,
-) -> io::Result<Recovered> {
-    let dir = in_use.parent().unwrap_or(Path::new("."));
-    let data = sluice_core::io::read_file(fs, in_use)?;
-    let len = data.len() as u64;
-    let within = limit.map_or(data.len(), |l| l.min(len) as usize);
-    let keep = match valid_prefix(layout, &data[..within]) {
-        Some(n) => n as u64,
-        None => {
-            tracing::warn!(path = %in_use.display(), "in-use file does not start like the configured file type; renamed without cutting");
-            within as u64
-        }
-    };
-    if keep == 0 {
-        fs.remove_file(in_use)?;
-        fs.sync_dir(dir)?;
-        tracing::warn!(path = %in_use.display(), cut_bytes = len, "removed an in-use file that held no whole record");
-        return Ok(Recovered::removed(in_use, len));
-    }
-    let file = fs.open(in_use, OpenMode::ReadWrite)?;
-    if keep < len {
-        file.set_len(keep)?;
-        tracing::warn!(path = %in_use.display(), kept_bytes = keep, cut_bytes = len - keep, "cut a torn last record");
-    }
-    file.sync_data()?;
-    drop(file);
-    let mut to = target.to_owned();
-    if in_use != target {
-        if fs.exists(&to) {
-            let mut n = to.into_os_string();
-            n.push(".recovered");
-            to = PathBuf::from(n);
-        }
-        fs.rename(in_use, &to)?;
-    }
-    fs.sync_dir(dir)?;
-    tracing::info!(from = %in_use.display(), to = %to.display(), kept_bytes = keep, "recovered an in-use file");
-    Ok(Recovered {
-        from: in_use.to_owned(),
-        to: Some(to),
-        kept: keep,
-        cut: len - keep,
-    })
 }

@@ -1,8 +1,8 @@
 //! The `hdfs` sink's settings: Flume's `hdfs.*` and `serializer*` keys with Flume's defaults,
 //! read from a component's properties with line-numbered errors. `hdfs.path` is a plain path
 //! or a `file://` URI (a local or mounted file system), an `hdfs://` URI (a real HDFS
-//! cluster; its own keys in [`super::remote::config`]), or an `s3a://`/`s3://` URI (an S3
-//! bucket; its keys in [`super::s3::config`]).
+//! cluster; its own keys in [`remote`]), or an `s3a://`/`s3://` URI (an S3
+//! bucket; its keys in [`s3`]).
 
 pub mod core_site;
 pub mod endpoint;

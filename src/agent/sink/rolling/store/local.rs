@@ -1,6 +1,6 @@
 //! The `hdfs` sink's [`Store`] on a local or mounted file system, through the `io::Fs` seam:
 //! what the sink always did (directories created durably, in-use files recovered by
-//! `recover::recover_file`).
+//! [`recover_file`]).
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::{DirEntry, FileSync, Recovered, Store, StoreFile, ToRecover};
-use crate::agent::sink::rolling::recover::recover_file;
+use crate::agent::sink::rolling::format::{valid_prefix, Layout};
 use sluice_core::io::{Fs, FsFile, OpenMode};
 
 /// A local or mounted file system, through the `io::Fs` seam.
@@ -190,4 +190,56 @@ impl StoreFile for LocalFile {
     fn syncer(&self) -> Option<Arc<dyn FileSync>> {
         Some(self.sync.clone())
     }
+}
+
+/// Cuts one in-use file after its last whole unit (within its first `limit` bytes when
+/// given), syncs it and renames it to `target`.
+pub fn recover_file(
+    fs: &dyn Fs,
+    in_use: &Path,
+    target: &Path,
+    layout: Layout,
+    limit: Option<u64>,
+) -> io::Result<Recovered> {
+    let dir = in_use.parent().unwrap_or(Path::new("."));
+    let data = sluice_core::io::read_file(fs, in_use)?;
+    let len = data.len() as u64;
+    let within = limit.map_or(data.len(), |l| l.min(len) as usize);
+    let keep = match valid_prefix(layout, &data[..within]) {
+        Some(n) => n as u64,
+        None => {
+            tracing::warn!(path = %in_use.display(), "in-use file does not start like the configured file type; renamed without cutting");
+            within as u64
+        }
+    };
+    if keep == 0 {
+        fs.remove_file(in_use)?;
+        fs.sync_dir(dir)?;
+        tracing::warn!(path = %in_use.display(), cut_bytes = len, "removed an in-use file that held no whole record");
+        return Ok(Recovered::removed(in_use, len));
+    }
+    let file = fs.open(in_use, OpenMode::ReadWrite)?;
+    if keep < len {
+        file.set_len(keep)?;
+        tracing::warn!(path = %in_use.display(), kept_bytes = keep, cut_bytes = len - keep, "cut a torn last record");
+    }
+    file.sync_data()?;
+    drop(file);
+    let mut to = target.to_owned();
+    if in_use != target {
+        if fs.exists(&to) {
+            let mut n = to.into_os_string();
+            n.push(".recovered");
+            to = PathBuf::from(n);
+        }
+        fs.rename(in_use, &to)?;
+    }
+    fs.sync_dir(dir)?;
+    tracing::info!(from = %in_use.display(), to = %to.display(), kept_bytes = keep, "recovered an in-use file");
+    Ok(Recovered {
+        from: in_use.to_owned(),
+        to: Some(to),
+        kept: keep,
+        cut: len - keep,
+    })
 }

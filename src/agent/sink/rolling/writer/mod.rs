@@ -60,7 +60,7 @@ pub struct HdfsWriter {
 }
 
 impl HdfsWriter {
-    /// A writer on any [`Store`] (a local file system, [`super::local_store::LocalStore`], or an HDFS cluster);
+    /// A writer on any [`Store`] (a local file system, `store::local::LocalStore`, or an HDFS cluster);
     /// `start_ms` seeds the file counter (Flume starts it at the clock).
     pub fn on_store(
         cfg: HdfsConfig,

@@ -32,7 +32,7 @@ use file::{HdfsCalls, HdfsFile};
 
 use super::{DirEntry, Store, StoreFile, ToRecover};
 pub use crate::agent::sink::rolling::config::remote::RemoteConfig;
-use crate::agent::sink::rolling::recover::Recovered;
+use crate::agent::sink::rolling::store::Recovered;
 
 /// Permission of the directories the sink creates (Hadoop's default before the umask).
 pub const DIR_PERMISSION: u32 = 0o755;

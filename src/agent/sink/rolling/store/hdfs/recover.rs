@@ -17,7 +17,7 @@ use bytes::Bytes;
 
 use super::HdfsStore;
 use crate::agent::sink::rolling::format::{valid_prefix, Layout};
-use crate::agent::sink::rolling::recover::Recovered;
+use crate::agent::sink::rolling::store::Recovered;
 use crate::agent::sink::rolling::store::Store;
 
 /// Pause between `recover_lease` calls while the NameNode recovers the last block.

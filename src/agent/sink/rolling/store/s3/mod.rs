@@ -16,7 +16,7 @@
 //! final key; the cut back and recovery hold the queue while they run.
 //!
 //! The store's methods are synchronous (the sink's file work runs on a blocking thread);
-//! each request runs on the agent's runtime through its handle, as [`super::remote`] does for
+//! each request runs on the agent's runtime through its handle, as [`super::hdfs`] does for
 //! HDFS, bounded by `hdfs.callTimeout` per request and in retries (`object_store` retries
 //! 5xx, 429 and 503 SlowDown with backoff).
 

@@ -1,4 +1,4 @@
-//! Exactly-once output for `file_roll` (docs/exactly-once.md): after each batch the sink hands
+//! Exactly-once output for `file_roll`'s flat layout (docs/exactly-once.md): after each batch the sink hands
 //! its runner a **cursor**, the file and its length, which the take commits with it in the file
 //! channel. At start the sink gets the last committed cursor back and cuts its output to it:
 //! the file is truncated to that length and the files this sink opened after it are removed.
@@ -8,9 +8,23 @@
 //! The cursor is `LENGTH<TAB>PATH` (UTF-8). A cursor naming another directory (the sink was
 //! moved) is ignored. Two sinks must not share a directory and `pathManager.prefix`.
 
+#![allow(
+    clippy::disallowed_types,
+    clippy::disallowed_methods,
+    reason = "file_roll writes its files on the real disk and is tested there (DESIGN.md, the agent's std::fs rule)"
+)]
+
 use std::path::{Path, PathBuf};
 
-use super::PathManager;
+/// How a flat sink names its files: `<prefix><series>-<counter>[.<extension>]` (Flume's
+/// file_roll path managers).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FlatNames<'a> {
+    /// `sink.pathManager.prefix`.
+    pub prefix: &'a str,
+    /// `sink.pathManager.extension`, without the dot; empty for none.
+    pub extension: &'a str,
+}
 
 /// The cursor of `path` at `len` bytes.
 pub(crate) fn encode(path: &Path, len: u64) -> Option<Vec<u8>> {
@@ -24,15 +38,14 @@ pub(crate) fn decode(cursor: &[u8]) -> Option<(PathBuf, u64)> {
     Some((PathBuf::from(path), len.parse().ok()?))
 }
 
-/// The order of a file this path manager named: (series, counter), the series compared as a
-/// number when it is one. `None` for a name it did not make.
-fn order_of(pm: &PathManager, name: &str) -> Option<(u128, String, u64)> {
-    let rest = name.strip_prefix(pm.prefix.as_str())?;
+/// The order of a file these names made: (series, counter), the series compared as a
+/// number when it is one. `None` for a name they did not make.
+fn order_of(pm: &FlatNames<'_>, name: &str) -> Option<(u128, String, u64)> {
+    let rest = name.strip_prefix(pm.prefix)?;
     let rest = if pm.extension.is_empty() {
         rest
     } else {
-        rest.strip_suffix(pm.extension.as_str())?
-            .strip_suffix('.')?
+        rest.strip_suffix(pm.extension)?.strip_suffix('.')?
     };
     let (series, counter) = rest.rsplit_once('-')?;
     let counter = counter.parse().ok()?;
@@ -53,7 +66,7 @@ pub(crate) struct CutBack {
 /// Cuts `dir`'s output back to the cursor `(file, len)`: see the module docs.
 pub(crate) fn cut_back(
     dir: &Path,
-    pm: &PathManager,
+    pm: &FlatNames<'_>,
     file: &Path,
     len: u64,
 ) -> std::io::Result<CutBack> {
@@ -101,13 +114,8 @@ pub(crate) fn cut_back(
 mod tests {
     use super::*;
 
-    fn pm(prefix: &str, extension: &str) -> PathManager {
-        PathManager {
-            roll_time: false,
-            prefix: prefix.into(),
-            extension: extension.into(),
-            pattern: String::new(),
-        }
+    fn pm<'a>(prefix: &'a str, extension: &'a str) -> FlatNames<'a> {
+        FlatNames { prefix, extension }
     }
 
     #[test]
