@@ -20,6 +20,7 @@ mod support;
 
 mod edge;
 mod nats_bad_input;
+mod nats_creds;
 mod nats_fence;
 mod nats_kills;
 mod nats_sink;

@@ -298,7 +298,18 @@ impl Single {
         };
         let end = Instant::now() + START_WAIT;
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < end, "nats-server on {port} did not start");
+            let log = || std::fs::read_to_string(s.dir.join("server.log")).unwrap_or_default();
+            let exited = s.child.lock().unwrap().as_mut().unwrap().try_wait();
+            assert!(
+                matches!(exited, Ok(None)),
+                "nats-server on {port} exited: {exited:?}\n{}",
+                log()
+            );
+            assert!(
+                Instant::now() < end,
+                "nats-server on {port} did not start\n{}",
+                log()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         s

@@ -30,7 +30,7 @@ pub(crate) enum StreamError {
         /// `url`.
         url: String,
         /// The client's error.
-        source: GetStreamError,
+        source: Box<GetStreamError>,
     },
     /// Another failure of the stream's info request.
     #[error("cannot read stream {stream:?} at {url}: {source}")]
@@ -40,7 +40,7 @@ pub(crate) enum StreamError {
         /// `url`.
         url: String,
         /// The client's error.
-        source: GetStreamError,
+        source: Box<GetStreamError>,
     },
     /// The sink's fixed subject is outside the stream's subjects.
     #[error("stream {stream:?} at {url} does not take subject {subject:?} (its subjects: {subjects:?}); fix `subject` or the stream")]
@@ -96,12 +96,12 @@ pub(crate) async fn check_stream(
                 GetStreamErrorKind::Request => StreamError::NoJetStream {
                     stream,
                     url,
-                    source: e,
+                    source: Box::new(e),
                 },
                 _ => StreamError::Read {
                     stream,
                     url,
-                    source: e,
+                    source: Box::new(e),
                 },
             })
         }

@@ -105,7 +105,7 @@ pub(crate) enum OpenError {
         /// `url`.
         url: String,
         /// The client's error.
-        source: GetStreamError,
+        source: Box<GetStreamError>,
     },
     /// The durable consumer cannot be had.
     #[error("cannot get or create consumer {consumer:?} of stream {stream:?} at {url}: {source}")]
@@ -117,7 +117,7 @@ pub(crate) enum OpenError {
         /// `url`.
         url: String,
         /// The client's error.
-        source: ConsumerError,
+        source: Box<ConsumerError>,
     },
     /// The existing consumer acknowledges otherwise than `ackPolicy` says.
     #[error("consumer {consumer:?} of stream {stream:?} at {url} has ack policy {has:?} and ackPolicy says {want:?}: a consumer's policy cannot change; set ackPolicy to match, or delete the consumer (nats consumer rm {stream} {consumer}) to have it made again")]
@@ -145,7 +145,7 @@ async fn open(cfg: &NatsSourceConfig, name: &str, down: &DownSince) -> Result<Op
         OpenError::Stream {
             stream: cfg.stream.clone(),
             url: url.clone(),
-            source,
+            source: Box::new(source),
         }
     })?;
     let info = stream.cached_info();
@@ -165,7 +165,7 @@ async fn open(cfg: &NatsSourceConfig, name: &str, down: &DownSince) -> Result<Op
             consumer: cfg.consumer.clone(),
             stream: cfg.stream.clone(),
             url: url.clone(),
-            source,
+            source: Box::new(source),
         })?;
     let has = consumer.cached_info().config.ack_policy;
     if has != cfg.ack_policy {
