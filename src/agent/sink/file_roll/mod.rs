@@ -37,7 +37,7 @@ use super::{Acks, SinkError};
 use crate::agent::sink::rolling::format::{Encoder, Layout};
 use crate::agent::sink::rolling::group_sync::staged::{self as group_sync, LineStyle, OpenFile};
 use crate::agent::sink::rolling::resume::flat::{self as resume, FlatNames};
-pub(crate) use config::{FileRollConfig, PathManager, RollSerializer};
+pub(crate) use config::{FileRollConfig, RollSerializer};
 use sluice_core::Event;
 
 /// The file_roll sink.

@@ -2,6 +2,7 @@
 //! event id left out unless `keepEventId`) and `AVRO_EVENT` (read back by `apache-avro`, one
 //! block per batch, Flume's schema).
 
+use super::config::PathManager;
 use super::*;
 
 fn cfg(dir: &std::path::Path, serializer: RollSerializer, keep_event_id: bool) -> FileRollConfig {
