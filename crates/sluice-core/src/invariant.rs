@@ -6,7 +6,7 @@
 //! throughput; everything else uses `assert!`. The `sluice` package enables `strict-asserts`
 //! through its dev-dependency on this crate, so `cargo test --release` (CI) and the `sluice`
 //! binary the tests start run with every `hot_assert!` on, while `cargo build --release`
-//! leaves them out (see DESIGN.md, "Assertions").
+//! leaves them out (see docs/testing.md, "Per-event assertions in test builds").
 
 /// `assert!` when debug assertions, `cfg(test)` or the `strict-asserts` feature are on.
 macro_rules! hot_assert {

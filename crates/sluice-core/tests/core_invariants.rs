@@ -1,7 +1,7 @@
 //! The core's per-event assertions are on in every test build: `cargo test --release` (CI)
 //! has no debug assertions, so the core's own tests and the `sluice` package's enable
-//! `sluice-core`'s `strict-asserts` feature through their dev-dependencies (DESIGN.md,
-//! "Assertions").
+//! `sluice-core`'s `strict-asserts` feature through their dev-dependencies (docs/testing.md,
+//! "Per-event assertions in test builds").
 
 use sluice_core::internals::wal::record::{check_event, encode_put, EVENT_HEADERS_MAX};
 use sluice_core::Event;

@@ -32,6 +32,9 @@ pub const CHECKPOINT_INTERVAL_MS_FLOOR: u64 = 1000;
 pub const DURATION_S_MAX: u64 = 86_400;
 /// The largest `capacity` and `transactionCapacity`.
 pub const CAPACITY_MAX: u64 = 1_000_000_000;
+// A Flume channel's queue is read up to the same bound (`flume/` sits below the channel and
+// keeps its own copy of the number).
+const _: () = assert!(crate::flume::limits::QUEUE_EVENTS_MAX == CAPACITY_MAX);
 /// The largest `minimumRequiredSpace` (1 PiB).
 pub const MINIMUM_REQUIRED_SPACE_MAX: u64 = 1 << 50;
 

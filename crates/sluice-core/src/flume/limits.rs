@@ -14,10 +14,11 @@ pub const META_BYTES_MAX: u64 = 1 << 20;
 /// The largest checkpoint capacity (slots) read: Flume's capacity is a Java `int`.
 pub const CHECKPOINT_CAPACITY_MAX: u64 = i32::MAX as u64;
 
-/// The most events a checkpoint's queue may claim: Sluice's own capacity limit
-/// (`CAPACITY_MAX`). A queue also may not claim more events than its logs could hold
-/// ([`PUT_RECORD_BYTES_MIN`] bytes each).
-pub const QUEUE_EVENTS_MAX: u64 = crate::channel::config::CAPACITY_MAX;
+/// The most events a checkpoint's queue may claim: Sluice's own capacity limit (the channel's
+/// `CAPACITY_MAX`, which asserts at compile time that the two are equal: the channel sits
+/// above this reader and names it, never the other way). A queue also may not claim more
+/// events than its logs could hold ([`PUT_RECORD_BYTES_MIN`] bytes each).
+pub const QUEUE_EVENTS_MAX: u64 = 1_000_000_000;
 
 /// The fewest bytes a put record takes in a log: the op byte, the length, and the smallest
 /// header and put Flume encodes. What bounds a queue by the logs' size.

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
+use super::request::{AdoptError, AdoptRequest};
 use super::staging;
-use super::{AdoptError, AdoptRequest};
 use crate::flume::{FlumeDirs, FlumeReport};
 use crate::io::{Fs, LOCK_FILE_NAME};
 

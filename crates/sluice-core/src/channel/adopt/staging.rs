@@ -15,7 +15,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::AdoptError;
+use super::request::AdoptError;
 use crate::io::{read_file, write_file_atomic, EntryKind, Fs, OwnEnd};
 
 /// The state file's name, in the target checkpoint directory.

@@ -10,7 +10,7 @@ use std::path::Path;
 use super::report::{problem, Problem};
 use crate::checkpoint::CheckpointImage;
 use crate::dedup::{DedupTable, IdSpan, EVENT_ID_HEADER};
-use crate::Event;
+use crate::event::Event;
 
 /// One queued event's id and where its record is.
 pub(super) struct QueuedId {
