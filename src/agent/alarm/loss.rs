@@ -152,14 +152,7 @@ impl AlarmBoard {
     /// Drops the loss windows of sources no longer configured as file sources (their
     /// alarms clear).
     pub(crate) fn retain_loss_sources(&self, sources: &BTreeSet<String>) {
-        let gone: Vec<String> = self
-            .losses
-            .lock()
-            .keys()
-            .filter(|k| !sources.contains(*k))
-            .cloned()
-            .collect();
-        for s in gone {
+        for s in super::gone_sources(&self.losses, sources) {
             self.losses.lock().remove(&s);
             self.clear(&loss_id(&s), None, "the source was removed");
         }

@@ -246,14 +246,7 @@ impl AlarmBoard {
 
     /// Drops the tables of sources no longer configured (their alarms clear).
     pub(crate) fn retain_upstream_sources(&self, sources: &BTreeSet<String>) {
-        let gone: Vec<String> = self
-            .upstreams
-            .lock()
-            .keys()
-            .filter(|k| !sources.contains(*k))
-            .cloned()
-            .collect();
-        for s in gone {
+        for s in gone_sources(&self.upstreams, sources) {
             self.forget_upstreams(Some(&s), None, None, None);
             self.upstreams.lock().remove(&s);
         }
@@ -318,4 +311,14 @@ impl AlarmBoard {
 /// The id of the upstream-gone alarm of `key` at `source`.
 pub(crate) fn upstream_id(source: &str, key: &UpstreamKey) -> String {
     format!("{source}.upstreamGone[{}]", key.label())
+}
+
+/// The sources `tables` holds that are not in `sources` (no longer configured), for the
+/// upstream tables and the loss windows alike.
+fn gone_sources<V>(tables: &Mutex<BTreeMap<String, V>>, sources: &BTreeSet<String>) -> Vec<String> {
+    let held = tables.lock();
+    held.keys()
+        .filter(|k| !sources.contains(*k))
+        .cloned()
+        .collect()
 }

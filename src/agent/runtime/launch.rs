@@ -2,7 +2,7 @@
 //! sinks, a sink processor's own loop over them, or a sink that runs its own loop) or a source
 //! with its channel processor. Each registers its counters first and is restarted with
 //! backoff by [`Supervised`]. Which shape a unit has, its configuration says
-//! ([`crate::agent::sink::BuildSink::runs_own_loop`], [`SinkProcessorConfig::OwnLoop`]).
+//! ([`crate::agent::sink::BuildSink::own_loop`], [`SinkProcessorConfig::OwnLoop`]).
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -14,10 +14,9 @@ use crate::agent::channel::AgentChannel;
 use crate::agent::future::BoxFuture;
 use crate::agent::metrics::CounterGroup;
 use crate::agent::processor::SinkProcessorConfig;
-use crate::agent::registry::SinkKind;
 use crate::agent::router::ChannelProcessor;
 use crate::agent::sink::poison::PoisonHandler;
-use crate::agent::sink::{runner, LoopCtx};
+use crate::agent::sink::{runner, LoopCtx, OwnLoop};
 use crate::agent::source::ready::Ready;
 use crate::agent::source::{SourceCtx, SourceError, SourceErrorKind};
 
@@ -44,8 +43,8 @@ impl Agent {
             ));
         }
         if let [(s, kind, ch, counters, _)] = members.as_slice() {
-            if kind.builder().runs_own_loop() {
-                let sup = self.own_loop_runner(key, s, kind, ch, counters);
+            if let Some(own) = kind.builder().own_loop() {
+                let sup = self.own_loop_runner(key, s, own, ch, counters);
                 tracing::info!(runner = %key, "sink runner started (its own loop)");
                 self.runners.insert(key.to_owned(), sup);
                 return;
@@ -94,11 +93,11 @@ impl Agent {
         &self,
         key: &str,
         s: &str,
-        kind: &SinkKind,
+        own: OwnLoop,
         ch: &Arc<dyn AgentChannel>,
         counters: &Arc<CounterGroup>,
     ) -> Supervised {
-        let (s, kind, ch, counters) = (s.to_owned(), kind.clone(), ch.clone(), counters.clone());
+        let (s, ch, counters) = (s.to_owned(), ch.clone(), counters.clone());
         let tx_capacity = self
             .cfg
             .sinks
@@ -113,11 +112,9 @@ impl Agent {
                 counters: counters.clone(),
                 stop,
             };
-            let fut = kind.builder().own_loop(ctx);
+            let fut = own.start(ctx);
             async move {
-                if let Some(fut) = fut {
-                    fut.await;
-                }
+                fut.await;
                 Ok::<(), Infallible>(())
             }
         })

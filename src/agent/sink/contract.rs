@@ -1,6 +1,7 @@
 //! What every sink is to its runner: the running [`Sink`] (prepare, deliver, acknowledgements
 //! to come, tick, stop), [`Delivery`] and [`Acks`], and [`BuildSink`], the trait
-//! each sink's config implements so the runtime builds it without knowing which sink it is.
+//! each sink's config implements so the runtime builds it without knowing which sink it is
+//! (or, for a sink that runs its own loop, starts its [`OwnLoop`]).
 //! A sink only delivers a batch it is handed; the runner takes and commits.
 
 use std::sync::Arc;
@@ -117,16 +118,33 @@ pub trait BuildSink: std::fmt::Debug + Send + Sync {
     /// Builds the running sink named `name` (for a runner to drive).
     fn build(&self, name: &str) -> Box<dyn Sink>;
 
-    /// Whether the sink runs its own loop ([`BuildSink::own_loop`]) instead of being driven
-    /// by a runner; such a sink runs alone, never in a sink group.
-    fn runs_own_loop(&self) -> bool {
-        false
+    /// The loop of a sink that takes in its own transactions instead of being driven by a
+    /// runner (such a sink runs alone, never in a sink group); `None` for a runner-driven
+    /// sink. Whether a sink runs its own loop and what that loop is are one answer.
+    fn own_loop(&self) -> Option<OwnLoop> {
+        None
+    }
+}
+
+/// The loop of a sink that runs its own loop: given a [`LoopCtx`], the future that runs until
+/// `ctx.stop`. The runtime runs it again (with a fresh context) if it ends before the stop.
+pub struct OwnLoop(Box<dyn Fn(LoopCtx) -> BoxFuture<'static, ()> + Send + Sync>);
+
+impl OwnLoop {
+    /// The loop `run` makes for each start.
+    pub fn new(run: impl Fn(LoopCtx) -> BoxFuture<'static, ()> + Send + Sync + 'static) -> Self {
+        OwnLoop(Box::new(run))
     }
 
-    /// The loop of a sink that takes in its own transactions, run until `ctx.stop` (and
-    /// started again by the runtime if it ends); `None` for a runner-driven sink.
-    fn own_loop(&self, _ctx: LoopCtx) -> Option<BoxFuture<'static, ()>> {
-        None
+    /// One start of the loop, within `ctx`.
+    pub fn start(&self, ctx: LoopCtx) -> BoxFuture<'static, ()> {
+        (self.0)(ctx)
+    }
+}
+
+impl std::fmt::Debug for OwnLoop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OwnLoop(..)")
     }
 }
 

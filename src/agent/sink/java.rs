@@ -222,20 +222,19 @@ impl crate::agent::sink::BuildSink for crate::agent::java::config::JavaConfig {
         Box::new(NotRunnerDriven(name.to_owned()))
     }
 
-    fn runs_own_loop(&self) -> bool {
-        true
-    }
-
-    fn own_loop(&self, ctx: crate::agent::sink::LoopCtx) -> Option<BoxFuture<'static, ()>> {
-        Some(Box::pin(run(
-            self.class.clone(),
-            ctx.name,
-            self.props.clone(),
-            ctx.channel,
-            ctx.tx_capacity,
-            ctx.counters,
-            ctx.stop,
-        )))
+    fn own_loop(&self) -> Option<crate::agent::sink::OwnLoop> {
+        let (class, props) = (self.class.clone(), self.props.clone());
+        Some(crate::agent::sink::OwnLoop::new(move |ctx| {
+            Box::pin(run(
+                class.clone(),
+                ctx.name,
+                props.clone(),
+                ctx.channel,
+                ctx.tx_capacity,
+                ctx.counters,
+                ctx.stop,
+            ))
+        }))
     }
 }
 

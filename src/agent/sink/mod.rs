@@ -43,6 +43,6 @@ mod settle;
 pub mod thrift;
 
 pub use contract::{
-    Acks, BuildSink, Delivery, LoopCtx, Sink, SinkError, SinkErrorKind, PIPELINE_DEPTH,
+    Acks, BuildSink, Delivery, LoopCtx, OwnLoop, Sink, SinkError, SinkErrorKind, PIPELINE_DEPTH,
 };
 pub(crate) use poison::Poisoned;

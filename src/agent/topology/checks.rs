@@ -1,4 +1,5 @@
-//! The checks across components: an agent with no channels or nothing to run, a batch size
+//! The checks across components: an agent with no channels or nothing to run, a sink that
+//! runs its own loop in a sink group of several, a batch size
 //! larger than a channel's `transactionCapacity`, colliding file channel directories,
 //! channels nobody uses, and time-escaped hdfs/s3 paths nothing gives a timestamp to
 //! (`timestamps.rs`).
@@ -58,7 +59,7 @@ fn own_loop_sinks_alone(raw: &raw::RawAgent, cfg: &AgentConfig, problems: &mut V
         let own_loop = g.sinks.iter().find(|s| {
             cfg.sinks
                 .get(*s)
-                .is_some_and(|c| c.kind.builder().runs_own_loop())
+                .is_some_and(|c| c.kind.builder().own_loop().is_some())
         });
         if let (Some(first), Some(rc)) = (own_loop, comp(raw, Section::SinkGroups, name)) {
             if g.sinks.len() > 1 {
@@ -164,4 +165,55 @@ fn has_error_at(problems: &[Problem], full_key: &str) -> bool {
     problems
         .iter()
         .any(|p| p.severity == Severity::Error && p.key == full_key)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::agent::topology::load;
+
+    const JAVA_AND_LOGGER: &str = "\
+a1.channels = c1
+a1.channels.c1.type = memory
+a1.sinks = k1 k2
+a1.sinks.k1.type = com.example.MySink
+a1.sinks.k1.channel = c1
+a1.sinks.k2.type = logger
+a1.sinks.k2.channel = c1
+";
+
+    /// The messages of the problems at `key`.
+    fn messages_at(text: &str, key: &str) -> Vec<String> {
+        let loaded = load(text, "a1", &[]);
+        loaded
+            .problems
+            .into_iter()
+            .filter(|p| p.key == key)
+            .map(|p| p.message)
+            .collect()
+    }
+
+    #[test]
+    fn a_sink_that_runs_its_own_loop_in_a_group_of_two_is_refused_at_the_groups_sinks_key() {
+        let text = format!(
+            "{JAVA_AND_LOGGER}a1.sinkgroups = g1\na1.sinkgroups.g1.sinks = k1 k2\n\
+             a1.sinkgroups.g1.processor.type = failover\n"
+        );
+        let got = messages_at(&text, "a1.sinkgroups.g1.sinks");
+        assert_eq!(
+            got,
+            ["sink k1 is a Java plugin; Java sinks run alone, not in a sink group"],
+        );
+    }
+
+    #[test]
+    fn runner_driven_sinks_in_a_group_are_not_refused_for_running_alone() {
+        let text = "a1.channels = c1\na1.channels.c1.type = memory\na1.sinks = k1 k2\n\
+             a1.sinks.k1.type = null\na1.sinks.k1.channel = c1\n\
+             a1.sinks.k2.type = logger\na1.sinks.k2.channel = c1\n\
+             a1.sinkgroups = g1\na1.sinkgroups.g1.sinks = k1 k2\n\
+             a1.sinkgroups.g1.processor.type = failover\n";
+        let loaded = load(text, "a1", &[]);
+        assert!(loaded.config.is_some(), "{:?}", loaded.problems);
+        assert!(messages_at(text, "a1.sinkgroups.g1.sinks").is_empty());
+    }
 }
