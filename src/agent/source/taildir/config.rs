@@ -10,7 +10,6 @@ use crate::agent::config::ctx::Ctx;
 use crate::agent::config::limits::DURATION_MS_MAX;
 use crate::agent::source::multiline::{self, MultilineConfig};
 use crate::agent::source::taildir::spool::SPOOL_BYTES_DEFAULT;
-use crate::agent::source::taildir::tailer::CATCH_UP_BYTES_DEFAULT;
 
 /// Most file groups per source.
 pub(crate) const FILEGROUPS_MAX: usize = 1_000;
@@ -18,6 +17,9 @@ pub(crate) const FILEGROUPS_MAX: usize = 1_000;
 pub(crate) const MAX_BATCH_BYTES_DEFAULT: u64 = 4 * 1024 * 1024;
 /// Largest `maxBatchBytes` accepted.
 pub(crate) const MAX_BATCH_BYTES_LIMIT: u64 = 1 << 30;
+/// Default `catchUpBytes`: 8 MiB, a few seconds of a busy log; a rotated file's usual tail is
+/// far smaller.
+pub(crate) const CATCH_UP_BYTES_DEFAULT: u64 = 8 << 20;
 
 /// One `filegroups.<fg>`: a directory and a regular expression for file names in it.
 #[derive(Clone, Debug, PartialEq, Eq)]

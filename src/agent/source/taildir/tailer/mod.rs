@@ -23,8 +23,6 @@ mod give_up;
 mod scan;
 mod turns;
 
-pub(crate) use turns::CATCH_UP_BYTES_DEFAULT;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;

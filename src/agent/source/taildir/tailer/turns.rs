@@ -24,10 +24,6 @@ use std::time::SystemTime;
 
 use super::Tailer;
 
-/// Default `catchUpBytes`: 8 MiB, a few seconds of a busy log; a rotated file's usual tail is
-/// far smaller.
-pub(crate) const CATCH_UP_BYTES_DEFAULT: u64 = 8 << 20;
-
 /// Share (numerator, denominator) of `spoolBytes` or `maxDeletedOpenBytes` held by deleted
 /// files past which the backlog goes strictly first: 3/4.
 pub(crate) const AT_RISK_SHARE: (u64, u64) = (3, 4);
