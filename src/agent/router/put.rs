@@ -138,17 +138,18 @@ impl ChannelProcessor {
 }
 
 impl BlockingRouter {
+    /// The name of the router's one channel (a router with a blocking put has one).
+    fn channel_name(&self) -> &str {
+        let single = self.router.single.as_ref();
+        single.map(|(n, _)| n.as_str()).unwrap_or_default()
+    }
+
     /// [`ChannelProcessor::put_group`] on this thread (the runtime's blocking pool, never an
     /// async worker): intercepted here, then put and committed as one group by the channel's
     /// blocking put.
     pub fn put_group(&self, batches: Vec<Vec<Event>>) -> Outcomes {
         let total = batches.len();
-        let r = &self.router;
-        let name = r
-            .single
-            .as_ref()
-            .map(|(n, _)| n.as_str())
-            .unwrap_or_default();
+        let (r, name) = (&self.router, self.channel_name());
         let kept = (!r.chain.is_empty()).then(|| batches.clone());
         let mut intercepted = Vec::with_capacity(total);
         for b in batches {
@@ -169,12 +170,7 @@ impl BlockingRouter {
     /// [`ChannelProcessor::process`] on this thread: one batch, nothing kept; the error when
     /// refused.
     pub fn process(&self, events: Vec<Event>) -> Result<(), RouteError> {
-        let r = &self.router;
-        let name = r
-            .single
-            .as_ref()
-            .map(|(n, _)| n.as_str())
-            .unwrap_or_default();
+        let (r, name) = (&self.router, self.channel_name());
         let events = r.intercept_native(events)?;
         if events.is_empty() {
             return Ok(());

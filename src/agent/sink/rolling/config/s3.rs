@@ -70,6 +70,23 @@ impl std::fmt::Debug for S3Config {
 }
 
 impl S3Config {
+    /// Bucket `bucket` over `conn`, path style, staged in `/staging` with the default bound
+    /// and the smallest parts: what the tests of the store and the writer start from.
+    #[cfg(test)]
+    pub(crate) fn for_tests(bucket: &str, conn: Connection) -> S3Config {
+        S3Config {
+            bucket: bucket.into(),
+            conn: Connection {
+                path_style: true,
+                ..conn
+            },
+            staging_dir: "/staging".into(),
+            max_staged_bytes: STAGED_BYTES_DEFAULT,
+            part_bytes: PART_BYTES_MIN,
+            sign_payload: false,
+        }
+    }
+
     /// The bucket and endpoint, for log lines: `bucket logs at http://127.0.0.1:8333
     /// (endpoint from AWS_ENDPOINT_URL_S3, http)`.
     pub fn describe(&self) -> String {

@@ -21,9 +21,9 @@ use super::super::store::s3::staging::{staged_bytes, StagedGauge};
 use super::super::store::s3::transfer::Transfer;
 use super::super::store::s3::{S3Config, S3Store};
 use super::super::store::Store;
-use super::tests::{cfg, events};
+use super::tests::{cfg, events, write_through_a_fault};
 use super::HdfsWriter;
-use sluice_core::io::{Fault, SimFs};
+use sluice_core::io::SimFs;
 
 struct Bucket {
     rt: tokio::runtime::Runtime,
@@ -91,17 +91,7 @@ impl Bucket {
 fn s3_cfg(roll_count: u64) -> HdfsConfig {
     let mut c = cfg("/out/%{app}");
     c.roll_count = Some(roll_count);
-    c.s3 = Some(S3Config {
-        bucket: "b".into(),
-        conn: Connection {
-            path_style: true,
-            ..Connection::default()
-        },
-        staging_dir: "/staging".into(),
-        max_staged_bytes: 1 << 30,
-        part_bytes: 5 << 20,
-        sign_payload: false,
-    });
+    c.s3 = Some(S3Config::for_tests("b", Connection::default()));
     c
 }
 
@@ -188,18 +178,7 @@ fn a_failed_batch_is_cut_back_while_rolled_files_upload_and_the_retry_writes_it_
         let store = bucket.store(&c, &fs);
         let mut w = started(&c, &store, None);
         let t = Instant::now();
-        w.write_batch(&events(0..3), t, 0).unwrap();
-        fs.inject(Fault::Eio {
-            at: fs.op_count() + k,
-        });
-        let batch = events(3..12);
-        let mut tries = 0;
-        while w.write_batch(&batch, t, 0).is_err() {
-            // The runner rolls the take back and the batch comes again.
-            tries += 1;
-            assert!(tries < 5, "fault at +{k}: the batch keeps failing");
-        }
-        fs.clear_faults();
+        write_through_a_fault(&mut w, &fs, k, t);
         w.stop(t, Duration::from_secs(10)).unwrap();
         assert_eq!(bucket.lines(), expected(0..12), "fault at +{k}");
     }

@@ -69,6 +69,23 @@ pub(super) fn events(range: std::ops::Range<u32>) -> Vec<Event> {
 }
 
 /// (name, contents) of every file under `dir`, sorted by name.
+/// Writes events 0..3, then 3..12 with an I/O error injected `k` file operations on, again
+/// until the batch goes through (as the runner rolls the take back and hands it again), and
+/// clears the fault.
+pub(super) fn write_through_a_fault(w: &mut HdfsWriter, fs: &SimFs, k: u64, t: Instant) {
+    w.write_batch(&events(0..3), t, 0).unwrap();
+    fs.inject(sluice_core::io::Fault::Eio {
+        at: fs.op_count() + k,
+    });
+    let batch = events(3..12);
+    let mut tries = 0;
+    while w.write_batch(&batch, t, 0).is_err() {
+        tries += 1;
+        assert!(tries < 5, "fault at +{k}: the batch keeps failing");
+    }
+    fs.clear_faults();
+}
+
 fn files(fs: &dyn Fs, dir: &Path) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for n in fs.list_dir(dir).unwrap_or_default() {

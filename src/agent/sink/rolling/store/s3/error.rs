@@ -204,19 +204,12 @@ mod tests {
     }
 
     fn cfg(endpoint: Option<&str>, from: EndpointFrom) -> S3Config {
-        S3Config {
-            bucket: "logs".into(),
-            conn: Connection {
-                endpoint: endpoint.map(str::to_owned),
-                endpoint_from: from,
-                path_style: true,
-                ..Connection::default()
-            },
-            staging_dir: "/staging".into(),
-            max_staged_bytes: 1 << 30,
-            part_bytes: 5 << 20,
-            sign_payload: false,
-        }
+        let conn = Connection {
+            endpoint: endpoint.map(str::to_owned),
+            endpoint_from: from,
+            ..Connection::default()
+        };
+        S3Config::for_tests("logs", conn)
     }
 
     #[test]

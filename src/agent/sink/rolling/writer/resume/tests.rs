@@ -8,9 +8,9 @@ use std::time::Instant;
 
 use super::super::super::config::HdfsConfig;
 use super::super::super::resume::{decode, Resume};
-use super::super::tests::{cfg, events, on_fs};
+use super::super::tests::{cfg, events, on_fs, write_through_a_fault};
 use super::HdfsWriter;
-use sluice_core::io::{Fault, Fs, SimFs};
+use sluice_core::io::{Fs, SimFs};
 
 fn started(c: HdfsConfig, fs: &SimFs, resume: Option<&Resume>, start_ms: u64) -> HdfsWriter {
     let mut w = on_fs(c, Arc::new(fs.clone()), start_ms);
@@ -81,18 +81,7 @@ fn a_failure_anywhere_in_a_batch_is_cut_back_and_the_retry_writes_it_once() {
         c.roll_count = Some(4);
         let mut w = started(c, &fs, None, 1000);
         let t = Instant::now();
-        w.write_batch(&events(0..3), t, 0).unwrap();
-        fs.inject(Fault::Eio {
-            at: fs.op_count() + k,
-        });
-        let batch = events(3..12);
-        let mut tries = 0;
-        while w.write_batch(&batch, t, 0).is_err() {
-            // The runner rolls the take back and the batch comes again.
-            tries += 1;
-            assert!(tries < 5, "fault at +{k}: the batch keeps failing");
-        }
-        fs.clear_faults();
+        write_through_a_fault(&mut w, &fs, k, t);
         w.close_all(t).unwrap();
         let mut got = lines(&fs, Path::new("/out"));
         got.sort();
