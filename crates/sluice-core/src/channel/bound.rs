@@ -117,7 +117,7 @@ impl DiskBound {
                 Ordering::Acquire,
             ) {
                 Ok(_) => {
-                    self.full.store(false, Ordering::Release);
+                    self.clear_full();
                     return true;
                 }
                 Err(now) => cur = now,
@@ -129,6 +129,14 @@ impl DiskBound {
     /// commits ([`DiskBound::is_full`]).
     pub fn note_refused(&self) {
         self.full.store(true, Ordering::Release);
+    }
+
+    /// Clears the full mark, writing only when it is set: puts and takes call this on every
+    /// commit, and a store each time would bounce the cache line between committers.
+    fn clear_full(&self) {
+        if self.full.load(Ordering::Relaxed) {
+            self.full.store(false, Ordering::Release);
+        }
     }
 
     /// Whether the last put was refused at the bound and no put fitted nor take committed
@@ -172,7 +180,7 @@ impl DiskBound {
             return;
         }
         self.release(n.saturating_mul(TAKE_RESERVE_BYTES));
-        self.full.store(false, Ordering::Release);
+        self.clear_full();
         self.takes_since_reclaim.fetch_add(n, Ordering::AcqRel);
         if self.limit > 0 {
             let _g = self.room.0.lock();
