@@ -162,8 +162,24 @@ fn count_ops(cfg: &FileChannelConfig, w: Workload) -> u64 {
     n
 }
 
+/// A broken durability rule, described with where it was found.
+#[derive(Debug)]
+struct Violation(String);
+
+impl From<String> for Violation {
+    fn from(what: String) -> Self {
+        Self(what)
+    }
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Checks the recovered queue against the log; `Err` describes the first violation.
-fn check(log: &Log, recovered: &[String]) -> Result<(), String> {
+fn check(log: &Log, recovered: &[String]) -> Result<(), Violation> {
     let order: HashMap<&str, usize> = log
         .attempted
         .iter()
@@ -174,34 +190,32 @@ fn check(log: &Log, recovered: &[String]) -> Result<(), String> {
     let mut last = None;
     for r in recovered {
         let Some(&i) = order.get(r.as_str()) else {
-            return Err(format!("recovered {r:?}, which was never put"));
+            return Err(format!("recovered {r:?}, which was never put").into());
         };
         if !seen.insert(r.as_str()) {
-            return Err(format!("{r:?} recovered twice"));
+            return Err(format!("{r:?} recovered twice").into());
         }
         if last.is_some_and(|l| i < l) {
-            return Err(format!("{r:?} recovered out of commit order"));
+            return Err(format!("{r:?} recovered out of commit order").into());
         }
         last = Some(i);
         if log.taken_acked.contains(r) {
-            return Err(format!("{r:?} came back after its take was committed"));
+            return Err(format!("{r:?} came back after its take was committed").into());
         }
         if log.refused.contains(r) {
-            return Err(format!(
-                "{r:?} of a transaction refused by ENOSPC was stored"
-            ));
+            return Err(format!("{r:?} of a transaction refused by ENOSPC was stored").into());
         }
     }
     for a in &log.acked {
         let gone = log.taken_acked.contains(a) || log.taken_maybe.contains(a);
         if !gone && !seen.contains(a.as_str()) {
-            return Err(format!("acknowledged {a:?} was lost"));
+            return Err(format!("acknowledged {a:?} was lost").into());
         }
     }
     Ok(())
 }
 
-fn reopen_and_drain(sim: &SimFs, cfg: &FileChannelConfig) -> Result<Vec<String>, String> {
+fn reopen_and_drain(sim: &SimFs, cfg: &FileChannelConfig) -> Result<Vec<String>, Violation> {
     let ch = FileChannel::open_with_fs(cfg.clone(), Arc::new(sim.clone()))
         .map_err(|e| format!("reopen failed: {e}"))?;
     let got = drain(&ch);
@@ -222,7 +236,7 @@ enum Mode {
 }
 
 /// One point of a sweep: fault at k, then reopen and check.
-fn point(name: &str, dirs: usize, w: Workload, k: u64, mode: Mode) -> Result<(), String> {
+fn point(name: &str, dirs: usize, w: Workload, k: u64, mode: Mode) -> Result<(), Violation> {
     let cfg = config(dirs);
     let sim = SimFs::new(k);
     sim.inject(match mode {
@@ -231,7 +245,7 @@ fn point(name: &str, dirs: usize, w: Workload, k: u64, mode: Mode) -> Result<(),
         Mode::Crash { .. } => Fault::Crash { at: k },
     });
     let (log, ch) = run_workload(&sim, &cfg, w);
-    let fail = |what: String| format!("workload {name}, {mode:?}, k {k}: {what}");
+    let fail = |what: String| Violation(format!("workload {name}, {mode:?}, k {k}: {what}"));
     if let Some(ch) = &ch {
         match mode {
             Mode::Eio => {
@@ -287,9 +301,9 @@ fn point(name: &str, dirs: usize, w: Workload, k: u64, mode: Mode) -> Result<(),
             sim
         }
     };
-    let mut got = reopen_and_drain(&image, &cfg).map_err(fail)?;
+    let mut got = reopen_and_drain(&image, &cfg).map_err(|v| fail(v.0))?;
     got.retain(|b| b != "after-enospc");
-    check(&log, &got).map_err(fail)
+    check(&log, &got).map_err(|v| fail(v.0))
 }
 
 /// Sweeps every k of every workload in `mode_at(k)` modes; returns the points visited.

@@ -115,17 +115,28 @@ fn expand_home(p: &str) -> PathBuf {
     }
 }
 
+/// Why a TAILDIR time key's value was refused.
+#[derive(Debug, thiserror::Error)]
+enum TimeKeyError {
+    /// Plain milliseconds beyond [`DURATION_MS_MAX`].
+    #[error("must be at most {DURATION_MS_MAX} ms, got {0:?}")]
+    TooManyMs(String),
+    /// Not a duration with a unit either.
+    #[error(transparent)]
+    Duration(#[from] crate::agent::config::duration::DurationError),
+}
+
 /// A time in milliseconds as Flume's other TAILDIR times, or with a unit (`10m`).
-fn ms_or_duration(v: &str) -> Result<Duration, String> {
+fn ms_or_duration(v: &str) -> Result<Duration, TimeKeyError> {
     let t = v.trim();
     if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
         t.parse::<u64>()
             .ok()
             .filter(|ms| *ms <= DURATION_MS_MAX)
             .map(Duration::from_millis)
-            .ok_or_else(|| format!("must be at most {DURATION_MS_MAX} ms, got {v:?}"))
+            .ok_or_else(|| TimeKeyError::TooManyMs(v.to_owned()))
     } else {
-        crate::agent::config::duration::parse(t).map_err(|e| e.to_string())
+        Ok(crate::agent::config::duration::parse(t)?)
     }
 }
 
@@ -145,7 +156,7 @@ fn loss_window(cx: &mut Ctx<'_>) -> Duration {
             LOSS_WINDOW_DEFAULT
         }
         Err(e) => {
-            cx.error("lossWindow", e);
+            cx.error("lossWindow", e.to_string());
             LOSS_WINDOW_DEFAULT
         }
     }
@@ -164,7 +175,7 @@ fn close_deleted_after(cx: &mut Ctx<'_>) -> Option<Duration> {
             None
         }
         Err(e) => {
-            cx.error("closeDeletedAfter", e);
+            cx.error("closeDeletedAfter", e.to_string());
             None
         }
     }
