@@ -14,6 +14,6 @@ pub(crate) mod kafka;
 pub mod memory;
 
 pub use contract::{
-    put_batch, AgentChannel, AgentChannelError, BlockingPut, BoxFuture, BuildChannel, ChannelTx,
-    GroupOutcome, PutTerms, Refused,
+    put_batch, put_each, AgentChannel, AgentChannelError, BlockingPut, BoxFuture, BuildChannel,
+    ChannelTx, GroupOutcome, PutTerms, Refused,
 };

@@ -20,7 +20,7 @@ use sluice_core::Event;
 pub use error::AgentChannelError;
 pub(crate) use group::group_of;
 pub use group::{commit_in_order, AnyTx};
-pub use put::{put_batch, put_in_order, BlockingPut, GroupOutcome, PutTerms, Refused};
+pub use put::{put_batch, put_each, put_in_order, BlockingPut, GroupOutcome, PutTerms, Refused};
 
 pub use crate::agent::future::BoxFuture;
 

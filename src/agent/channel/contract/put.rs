@@ -66,15 +66,14 @@ impl Default for PutTerms {
     }
 }
 
-/// The default [`AgentChannel::put_group`]: each batch through a transaction of its own
-/// (begin, put all, commit), one after another, stopping at the first refusal; the rest come
-/// back cut ([`AgentChannelError::GroupCut`]). The channel's transaction keeps nothing to give
-/// back, so each attempt puts a copy and the original is what comes back (the copy a source
-/// kept before the contract handed batches back).
-pub async fn put_in_order<C: AgentChannel + ?Sized>(
-    ch: &C,
-    batches: Vec<Vec<Event>>,
-) -> GroupOutcome {
+/// Each batch through `put` in turn, stopping at the first refusal; the batches after it
+/// come back cut ([`AgentChannelError::GroupCut`]), not offered. The group shape of every
+/// channel whose batches commit one transaction each.
+pub async fn put_each<F, Fut>(batches: Vec<Vec<Event>>, mut put: F) -> GroupOutcome
+where
+    F: FnMut(Vec<Event>) -> Fut,
+    Fut: std::future::Future<Output = Result<(), Refused>>,
+{
     let total = batches.len();
     let mut out: GroupOutcome = Vec::with_capacity(total);
     for (i, batch) in batches.into_iter().enumerate() {
@@ -84,8 +83,22 @@ pub async fn put_in_order<C: AgentChannel + ?Sized>(
                 total,
             };
             out.push(Err(Refused::with(cut, batch)));
-            continue;
+        } else {
+            out.push(put(batch).await);
         }
+    }
+    out
+}
+
+/// The default [`AgentChannel::put_group`]: each batch through a transaction of its own
+/// (begin, put all, commit), one after another ([`put_each`]). The channel's transaction
+/// keeps nothing to give back, so each attempt puts a copy and the original is what comes
+/// back (the copy a source kept before the contract handed batches back).
+pub async fn put_in_order<C: AgentChannel + ?Sized>(
+    ch: &C,
+    batches: Vec<Vec<Event>>,
+) -> GroupOutcome {
+    put_each(batches, |batch| async move {
         let mut tx = ch.begin();
         let outcome = match tx.put_all(batch.clone()).await {
             Ok(()) => tx.commit().await,
@@ -94,9 +107,9 @@ pub async fn put_in_order<C: AgentChannel + ?Sized>(
                 Err(e)
             }
         };
-        out.push(outcome.map_err(|e| Refused::with(e, batch)));
-    }
-    out
+        outcome.map_err(|e| Refused::with(e, batch))
+    })
+    .await
 }
 
 /// The outcome of a group of one.

@@ -19,7 +19,8 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 
 use super::{
-    AgentChannel, AgentChannelError, BoxFuture, ChannelTx, GroupOutcome, PutTerms, Refused,
+    put_each, AgentChannel, AgentChannelError, BoxFuture, ChannelTx, GroupOutcome, PutTerms,
+    Refused,
 };
 use crate::agent::metrics::CounterGroup;
 use crate::agent::metrics::{ChannelCounter, ChannelGauge};
@@ -151,22 +152,7 @@ impl AgentChannel for MemoryChannel {
     /// batch (more than `transactionCapacity`, no room within `keep-alive`, closed) comes
     /// back whole (nothing of it stays in a memory channel), and the rest cut.
     fn put_group(&self, batches: Vec<Vec<Event>>) -> BoxFuture<'_, GroupOutcome> {
-        Box::pin(async move {
-            let total = batches.len();
-            let mut out: GroupOutcome = Vec::with_capacity(total);
-            for (i, events) in batches.into_iter().enumerate() {
-                if out.iter().any(Result::is_err) {
-                    let cut = AgentChannelError::GroupCut {
-                        position: i + 1,
-                        total,
-                    };
-                    out.push(Err(Refused::with(cut, events)));
-                } else {
-                    out.push(self.put_one(events).await);
-                }
-            }
-            out
-        })
+        Box::pin(put_each(batches, |events| self.put_one(events)))
     }
 }
 
