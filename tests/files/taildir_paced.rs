@@ -202,11 +202,7 @@ async fn a_syslog_connection_waits_for_a_slow_taker_and_sends_on_once_it_stops()
         ..FileChannelConfig::with_dirs(tmp.path().join("ck"), vec![tmp.path().join("d")])
     };
     let ch: Arc<dyn AgentChannel> = Arc::new(FileChannelAdapter::open("c1", cfg).await.unwrap());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::support::ports::free_port();
     let props = format!(
         "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n\
          a1.sources.r1.type = syslogtcp\na1.sources.r1.channels = c1\n\

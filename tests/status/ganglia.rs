@@ -5,7 +5,7 @@
 //! component's Flume attributes under Flume's names, numbers as floats, words as strings.
 
 use std::io::Read;
-use std::net::{TcpStream, UdpSocket};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -36,10 +36,7 @@ fn gmond_binary() -> PathBuf {
 }
 
 fn start_gmond(dir: &Path) -> Gmond {
-    let udp_port = UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .expect("a free UDP port")
-        .port();
+    let udp_port = free_port();
     let xml_port = free_port();
     let conf = dir.join("gmond.conf");
     std::fs::write(

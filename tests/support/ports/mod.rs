@@ -5,15 +5,21 @@
 //! agent's own bind, such a connection can take the port, and the agent fails to start. These
 //! ports come from below that range (Linux's starts at 32768), where only explicit binds go.
 //! Each pick starts at a random port of that span and hands out the first that binds (TCP and
-//! UDP) right now, so two picks of one process rarely meet even when several support modules
-//! each include this file. Where the ephemeral range starts too low to leave room, the
-//! kernel's pick is used.
+//! UDP) right now and that this process has not handed out before: two tests of one binary
+//! run at once, and a port picked by one but not yet bound by its agent binds fine for the
+//! other (a CI run failed so: `serving metrics on 127.0.0.1:21608: Address already in use`).
+//! Where the ephemeral range starts too low to leave room, the kernel's pick is used.
 
 #![allow(dead_code)]
 
 use std::collections::hash_map::RandomState;
+use std::collections::HashSet;
 use std::hash::BuildHasher;
 use std::net::{TcpListener, UdpSocket};
+use std::sync::{Mutex, PoisonError};
+
+/// Every port this process handed out: never handed out twice.
+static HANDED_OUT: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
 
 /// The lowest port handed out.
 const LOW: u32 = 20_000;
@@ -36,10 +42,14 @@ pub fn free_port() -> u16 {
     };
     // A fresh RandomState is randomly keyed: its hash of anything is a random number.
     let start = (RandomState::new().hash_one(std::process::id()) % span as u64) as u32;
-    (0..span)
+    let mut handed = HANDED_OUT.lock().unwrap_or_else(PoisonError::into_inner);
+    let handed = handed.get_or_insert_with(HashSet::new);
+    let port = (0..span)
         .map(|i| (LOW + (start + i) % span) as u16)
-        .find(|&port| binds(port))
-        .unwrap_or_else(kernel_pick)
+        .find(|&port| !handed.contains(&port) && binds(port))
+        .unwrap_or_else(kernel_pick);
+    handed.insert(port);
+    port
 }
 
 fn kernel_pick() -> u16 {
