@@ -16,7 +16,7 @@ use crate::agent::channel::memory::MemoryConfig;
 use crate::agent::channel::{AgentChannel, AgentChannelError, BuildChannel};
 use crate::agent::sink::avro::AvroSinkConfig;
 use crate::agent::sink::file_roll::FileRollConfig;
-use crate::agent::sink::hdfs::HdfsConfig;
+use crate::agent::sink::hdfs::RollingConfig;
 use crate::agent::sink::http::HttpConfig as HttpSinkConfig;
 use crate::agent::sink::kafka::KafkaSinkConfig;
 use crate::agent::sink::logger::LoggerConfig;
@@ -174,7 +174,7 @@ pub enum SinkKind {
     /// `file_roll`
     FileRoll(FileRollConfig),
     /// `hdfs` (on an HDFS cluster or a local or mounted file system)
-    Hdfs(Box<HdfsConfig>),
+    Hdfs(Box<RollingConfig>),
     /// `s3` (Sluice's own: the hdfs sink on an S3 bucket, with plain keys)
     S3(Box<S3SinkConfig>),
     /// `http` (one event per take transaction, as in Flume)

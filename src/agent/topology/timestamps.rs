@@ -17,7 +17,7 @@ use crate::agent::interceptor::config::InterceptorSpec;
 use crate::agent::interceptor::CLASS_KIND;
 use crate::agent::registry::{SinkKind, SourceKind};
 use crate::agent::sink::rolling::path::PathTemplate;
-use crate::agent::sink::rolling::HdfsConfig;
+use crate::agent::sink::rolling::RollingConfig;
 
 /// The header the hdfs sink's time escapes read.
 const TIMESTAMP: &str = "timestamp";
@@ -26,7 +26,7 @@ const TIMESTAMP: &str = "timestamp";
 /// timestamp.
 pub(crate) fn check(raw: &raw::RawAgent, cfg: &AgentConfig, problems: &mut Vec<Problem>) {
     for (name, s) in &cfg.sinks {
-        let h: &HdfsConfig = match &s.kind {
+        let h: &RollingConfig = match &s.kind {
             SinkKind::Hdfs(h) => h,
             SinkKind::S3(c) => &c.0,
             _ => continue,
@@ -74,7 +74,7 @@ pub(crate) fn check(raw: &raw::RawAgent, cfg: &AgentConfig, problems: &mut Vec<P
 
 /// The hdfs key (`hdfs.path`, else `hdfs.filePrefix`) whose time escapes need a timestamp
 /// nothing local gives (`useLocalTimeStamp` false).
-fn time_escaped_key(h: &HdfsConfig) -> Option<&'static str> {
+fn time_escaped_key(h: &RollingConfig) -> Option<&'static str> {
     if h.use_local_timestamp {
         return None;
     }

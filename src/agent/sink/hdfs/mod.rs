@@ -1,14 +1,14 @@
 //! `type = hdfs`: Flume's HDFS sink, the rolling-file engine ([`super::rolling`]) on the
 //! path `hdfs.path` names: a local or mounted directory, an `hdfs://` cluster or an
 //! `s3a://` bucket. The keys are Flume's (`hdfs.*`, read by [`rolling::config`]); the sink is
-//! the engine's [`HdfsSink`].
+//! the engine's [`RollingSink`].
 
 use super::rolling;
 use crate::agent::sink::{BuildSink, Sink};
 pub use rolling::config::parse;
-pub use rolling::{HdfsConfig, HdfsSink};
+pub use rolling::{RollingConfig, RollingSink};
 
-impl BuildSink for HdfsConfig {
+impl BuildSink for RollingConfig {
     fn batch_size(&self) -> usize {
         self.batch_size
     }
@@ -18,6 +18,6 @@ impl BuildSink for HdfsConfig {
     }
 
     fn build(&self, name: &str) -> Box<dyn Sink> {
-        Box::new(HdfsSink::new(name, self.clone()))
+        Box::new(RollingSink::new(name, self.clone()))
     }
 }

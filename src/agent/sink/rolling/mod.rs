@@ -8,7 +8,7 @@
 //!
 //! # Map
 //! The engine (store-agnostic, synchronous; it reaches files only through [`store::Store`]):
-//! - [`config`]: the `hdfs.*` keys as [`HdfsConfig`] (`config::remote` and `config::s3` read
+//! - [`config`]: the `hdfs.*` keys as [`RollingConfig`] (`config::remote` and `config::s3` read
 //!   an `hdfs://` or `s3a://` path's connection keys; `type = s3` rewrites its plain keys into
 //!   these, [`keys`]).
 //! - [`path`] (`path::time`: the time escapes and rounding), [`confine`] (header values kept
@@ -33,7 +33,7 @@
 //! cluster through `hdfs-native`, each call bounded by `hdfs.callTimeout`) and [`store::s3`]
 //! (files staged on local disk, uploaded at roll, cut back by key).
 //!
-//! The driver: [`sink`] ([`HdfsSink`], the runner's `Sink`) and `sink::job` (each call as one job
+//! The driver: [`sink`] ([`RollingSink`], the runner's `Sink`) and `sink::job` (each call as one job
 //! on a blocking thread against the store it picks from the path, bounded by
 //! `hdfs.callTimeout`; a job that times out keeps running and the next call waits for it).
 //!
@@ -67,7 +67,7 @@ pub mod sink;
 pub mod store;
 pub mod writer;
 
-pub use config::HdfsConfig;
+pub use config::RollingConfig;
 pub use group_sync::GROUP_SYNC_DEPTH;
-pub use sink::{HdfsSink, REMOTE_JOB_CALLS_MAX, STOP_UPLOAD_WAIT_MAX};
+pub use sink::{RollingSink, REMOTE_JOB_CALLS_MAX, STOP_UPLOAD_WAIT_MAX};
 pub use writer::HdfsWriter;

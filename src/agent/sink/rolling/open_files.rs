@@ -6,7 +6,7 @@
 
 use std::io;
 
-use super::config::HdfsConfig;
+use super::config::RollingConfig;
 
 /// Descriptors kept for everything else in the agent (sockets, channel segments, the
 /// metrics server, the runtime) when the sink's share of the open-file limit is computed.
@@ -26,7 +26,7 @@ pub fn out_of_descriptors(e: &io::Error) -> bool {
 }
 
 /// Clamps `cfg.max_open_files` to the open-file limit in force, less [`FD_HEADROOM`].
-pub(super) fn clamp_to_nofile(name: &str, cfg: &mut HdfsConfig) {
+pub(super) fn clamp_to_nofile(name: &str, cfg: &mut RollingConfig) {
     let limit = match crate::agent::rlimit::nofile_soft_limit() {
         Ok(l) => l,
         Err(e) => {

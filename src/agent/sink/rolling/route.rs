@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::io;
 
-use super::config::HdfsConfig;
+use super::config::RollingConfig;
 use super::confine::{Confined, EventPart, NAME_BYTES_MAX, PATH_BYTES_MAX};
 use super::path::{event_time, HostNames, PathTemplate};
 use sluice_core::Event;
@@ -75,7 +75,7 @@ pub struct Router<'a> {
     /// `hdfs.filePrefix`.
     pub prefix: &'a PathTemplate,
     /// The settings.
-    pub cfg: &'a HdfsConfig,
+    pub cfg: &'a RollingConfig,
     /// The host's names.
     pub host: &'a HostNames,
     /// Bytes a file name adds to its prefix (in-use affixes, `.` counter, suffix).
@@ -163,12 +163,12 @@ impl Router<'_> {
     }
 }
 
-fn event_ts(cfg: &HdfsConfig, e: &Event, now_ms: i64) -> Result<Option<i64>, Unroutable> {
+fn event_ts(cfg: &RollingConfig, e: &Event, now_ms: i64) -> Result<Option<i64>, Unroutable> {
     event_time(&e.headers, cfg.use_local_timestamp, now_ms).map_err(|err| reason(cfg, &err, e))
 }
 
 /// Why `e` cannot be routed, naming the key that fixes it as the user writes it.
-fn reason(cfg: &HdfsConfig, err: &super::path::EscapeError, e: &Event) -> Unroutable {
+fn reason(cfg: &RollingConfig, err: &super::path::EscapeError, e: &Event) -> Unroutable {
     Unroutable::NoTimestamp {
         err: err.clone(),
         key: cfg.keys.of("hdfs.useLocalTimeStamp"),

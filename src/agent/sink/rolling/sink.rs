@@ -1,4 +1,4 @@
-//! [`HdfsSink`]: the async face of the rolling-file engine, shared by `type = hdfs` and
+//! [`RollingSink`]: the async face of the rolling-file engine, shared by `type = hdfs` and
 //! `type = s3`. It owns a [`HdfsWriter`] (synchronous, run on a blocking thread by [`job`])
 //! and the store's client kept across writers, and hands the runner the batch's group-sync
 //! acknowledgement ([`super::group_sync`]), the exactly-once cursor ([`super::resume`]) and
@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::budget;
-use super::config::HdfsConfig;
+use super::config::RollingConfig;
 use super::group_sync::GROUP_SYNC_DEPTH;
 use super::open_files;
 use super::resume;
@@ -31,9 +31,9 @@ pub use job::REMOTE_JOB_CALLS_MAX;
 
 /// The rolling-file sink (`type = hdfs` and `type = s3`).
 #[derive(Debug)]
-pub struct HdfsSink {
+pub struct RollingSink {
     name: String,
-    cfg: HdfsConfig,
+    cfg: RollingConfig,
     fs: Arc<dyn Fs>,
     writer: Option<Box<HdfsWriter>>,
     running: Option<Running>,
@@ -68,23 +68,23 @@ pub(super) fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-impl HdfsSink {
+impl RollingSink {
     /// A sink on the real file system. On a local path, `hdfs.maxOpenFiles` is clamped to
     /// the process's open-file limit less [`open_files::FD_HEADROOM`], with a WARN.
-    pub fn new(name: &str, mut cfg: HdfsConfig) -> HdfsSink {
+    pub fn new(name: &str, mut cfg: RollingConfig) -> RollingSink {
         if cfg.remote.is_none() {
             open_files::clamp_to_nofile(name, &mut cfg);
         }
-        HdfsSink::with_fs(name, cfg, Arc::new(StdFs))
+        RollingSink::with_fs(name, cfg, Arc::new(StdFs))
     }
 
     /// A sink on the given file system (tests use `SimFs`).
-    pub fn with_fs(name: &str, cfg: HdfsConfig, fs: Arc<dyn Fs>) -> HdfsSink {
+    pub fn with_fs(name: &str, cfg: RollingConfig, fs: Arc<dyn Fs>) -> RollingSink {
         let (max_staged, staging) = cfg.s3.as_ref().map_or((u64::MAX, Default::default()), |s| {
             (s.max_staged_bytes, s.staging_dir.clone())
         });
         let staged = StagedGauge::new(max_staged, &staging, cfg.keys.of("hdfs.maxStagedBytes"));
-        HdfsSink {
+        RollingSink {
             name: name.to_owned(),
             cfg,
             fs,
@@ -211,7 +211,7 @@ impl HdfsSink {
     }
 }
 
-impl crate::agent::sink::Sink for HdfsSink {
+impl crate::agent::sink::Sink for RollingSink {
     fn take_acks(&mut self) -> Option<crate::agent::sink::Acks> {
         self.acks.take()
     }
@@ -227,11 +227,11 @@ impl crate::agent::sink::Sink for HdfsSink {
     }
 
     fn take_poisoned(&mut self) -> Vec<crate::agent::sink::Poisoned> {
-        HdfsSink::take_poisoned(self)
+        RollingSink::take_poisoned(self)
     }
 
     fn attach(&mut self, counters: Arc<CounterGroup>, _stop: Stop) {
-        HdfsSink::attach(self, counters);
+        RollingSink::attach(self, counters);
     }
 
     fn deliver(
@@ -239,14 +239,14 @@ impl crate::agent::sink::Sink for HdfsSink {
         events: Vec<Event>,
     ) -> crate::agent::channel::BoxFuture<'_, Result<crate::agent::sink::Delivery, SinkError>> {
         Box::pin(async move {
-            HdfsSink::deliver(self, events)
+            RollingSink::deliver(self, events)
                 .await
                 .map(|()| crate::agent::sink::Delivery::Done)
         })
     }
 
     fn tick(&mut self) -> crate::agent::channel::BoxFuture<'_, Result<(), SinkError>> {
-        Box::pin(HdfsSink::tick(self))
+        Box::pin(RollingSink::tick(self))
     }
 
     fn cursor(&mut self) -> Option<Vec<u8>> {

@@ -15,9 +15,9 @@ use crate::agent::config::ctx::{near_miss, Ctx};
 use crate::agent::config::problem::Problem;
 use crate::agent::config::raw::{RawComponent, RawValue};
 use crate::agent::sink::rolling::config::s3::{endpoint_url, valid_bucket, Connection};
-use crate::agent::sink::rolling::config::{parse_with, HdfsConfig};
+use crate::agent::sink::rolling::config::{parse_with, RollingConfig};
 use crate::agent::sink::rolling::keys::{plain_key, KeyNames, RENAMED};
-use crate::agent::sink::rolling::HdfsSink;
+use crate::agent::sink::rolling::RollingSink;
 use crate::agent::sink::{BuildSink, Sink};
 
 /// The class name a `type` may give instead of `s3` (Sluice's own sink).
@@ -42,7 +42,7 @@ const STAND_IN_BUCKET: &str = "bucket";
 /// The settings of a `type = s3` sink: the hdfs sink's, with its batch size under the plain
 /// key `batchSize`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct S3SinkConfig(pub HdfsConfig);
+pub struct S3SinkConfig(pub RollingConfig);
 
 impl BuildSink for S3SinkConfig {
     fn batch_size(&self) -> usize {
@@ -50,7 +50,7 @@ impl BuildSink for S3SinkConfig {
     }
 
     fn build(&self, name: &str) -> Box<dyn Sink> {
-        Box::new(HdfsSink::new(name, self.0.clone()))
+        Box::new(RollingSink::new(name, self.0.clone()))
     }
 }
 

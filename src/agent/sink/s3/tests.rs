@@ -10,7 +10,7 @@ use crate::agent::topology::load;
 const BASE: &str = "a1.channels = c1\na1.channels.c1.type = memory\na1.sinks = k1\n\
                     a1.sinks.k1.channel = c1\n";
 
-fn s3_sink(keys: &str) -> (Option<HdfsConfig>, Vec<Problem>) {
+fn s3_sink(keys: &str) -> (Option<RollingConfig>, Vec<Problem>) {
     let loaded = load(&format!("{BASE}a1.sinks.k1.type = s3\n{keys}"), "a1", &[]);
     let cfg = loaded.config.map(|c| match &c.sinks["k1"].kind {
         SinkKind::S3(s) => s.0.clone(),

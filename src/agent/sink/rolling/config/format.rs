@@ -85,7 +85,7 @@ pub(super) fn format_keys(cx: &mut Ctx<'_>, file_type: FileType) -> (WriteFormat
         {
             Serializer::AvroEvent
         }
-        // A user's Java EventSerializer.Builder ([`HdfsConfig::java_serializer`]).
+        // A user's Java EventSerializer.Builder ([`RollingConfig::java_serializer`]).
         Some(v) if crate::agent::component::is_class_name(v) => Serializer::Text,
         Some(v) => {
             cx.error(

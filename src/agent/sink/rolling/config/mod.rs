@@ -65,7 +65,7 @@ pub enum Serializer {
 
 /// The `hdfs` sink's typed settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HdfsConfig {
+pub struct RollingConfig {
     /// `hdfs.path` without its `file://` or `hdfs://authority` part; may hold escapes.
     pub path: String,
     /// The HDFS cluster for an `hdfs://` path; `None` for a local file system.
@@ -144,13 +144,13 @@ fn max_buffer_bytes(cx: &mut Ctx<'_>) -> usize {
 
 /// Reads an `hdfs` sink's properties: every key, whatever was refused before it (an error
 /// is reported through `cx`, and the settings then only serve the configuration's checks).
-pub fn parse(cx: &mut Ctx<'_>) -> Option<HdfsConfig> {
+pub fn parse(cx: &mut Ctx<'_>) -> Option<RollingConfig> {
     parse_with(cx, None)
 }
 
 /// [`parse`], with an S3 path's connection given (`type = s3`, [`crate::agent::sink::s3`]) instead
 /// of read from core-site.xml.
-pub fn parse_with(cx: &mut Ctx<'_>, conn: Option<s3::Connection>) -> Option<HdfsConfig> {
+pub fn parse_with(cx: &mut Ctx<'_>, conn: Option<s3::Connection>) -> Option<RollingConfig> {
     let (path, remote, s3) = hdfs_path(cx, conn);
     let file_prefix = file_prefix(cx);
     let (file_type, codec) = file_type_and_codec(cx);
@@ -188,7 +188,7 @@ pub fn parse_with(cx: &mut Ctx<'_>, conn: Option<s3::Connection>) -> Option<Hdfs
     // empty path, which `config::load` uses only for its cross-component checks (the batch
     // size against the channel) because the component has an error.
     let in_use_suffix = in_use_suffix_of(cx, s3.is_some(), empty_in_use_suffix, in_use_suffix);
-    Some(HdfsConfig {
+    Some(RollingConfig {
         path: path.unwrap_or_default(),
         remote,
         s3,

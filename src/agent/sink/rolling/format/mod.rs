@@ -11,7 +11,7 @@
 use std::io;
 
 use super::codec::Codec;
-use super::config::{FileType, HdfsConfig, Serializer, WriteFormat};
+use super::config::{FileType, RollingConfig, Serializer, WriteFormat};
 use crate::agent::out_headers::{flume_order, write_header_text};
 use sluice_core::Event;
 
@@ -58,7 +58,7 @@ pub enum Layout {
 
 impl Layout {
     /// The layout a configuration asks for.
-    pub fn of(cfg: &HdfsConfig) -> Layout {
+    pub fn of(cfg: &RollingConfig) -> Layout {
         if cfg.java_serializer.is_some() {
             // A Java serializer's bytes, opaque: recovery keeps every byte a file has (the
             // last committed take's cursor still cuts what came after it).

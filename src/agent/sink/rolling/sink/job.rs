@@ -16,7 +16,7 @@ use super::super::store::Store;
 use super::super::writer::{HdfsError, HdfsWriter};
 use super::super::{path, recover};
 use super::now_ms;
-use super::HdfsSink;
+use super::RollingSink;
 use crate::agent::java::serializer::JavaSerializer;
 use crate::agent::sink::{SinkError, SinkErrorKind};
 
@@ -30,7 +30,7 @@ pub(super) type Running = JoinHandle<Option<Box<HdfsWriter>>>;
 /// `hdfs.callTimeout`; this only bounds a job that makes many).
 pub const REMOTE_JOB_CALLS_MAX: u32 = 8;
 
-impl HdfsSink {
+impl RollingSink {
     /// The longest one job may take before the sink stops waiting for it.
     fn job_deadline(&self) -> std::time::Duration {
         match self.cfg.remote {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use super::bucket::{BucketWriter, Naming};
 use super::budget::BufferGauge;
-use super::config::HdfsConfig;
+use super::config::RollingConfig;
 use super::error::io_err;
 pub use super::error::HdfsError;
 use super::format::Layout;
@@ -34,7 +34,7 @@ struct Open {
 /// The sink's state: open buckets and files waiting for a retried close.
 #[derive(Debug)]
 pub struct HdfsWriter {
-    cfg: HdfsConfig,
+    cfg: RollingConfig,
     store: Arc<dyn Store>,
     path: PathTemplate,
     prefix: PathTemplate,
@@ -63,7 +63,7 @@ impl HdfsWriter {
     /// A writer on any [`Store`] (a local file system, `store::local::LocalStore`, or an HDFS cluster);
     /// `start_ms` seeds the file counter (Flume starts it at the clock).
     pub fn on_store(
-        cfg: HdfsConfig,
+        cfg: RollingConfig,
         store: Arc<dyn Store>,
         host: HostNames,
         start_ms: u64,

@@ -14,7 +14,7 @@ use object_store::path::Path as ObjPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 
 use super::super::config::s3::Connection;
-use super::super::config::HdfsConfig;
+use super::super::config::RollingConfig;
 use super::super::path::HostNames;
 use super::super::resume::decode;
 use super::super::store::s3::staging::{staged_bytes, StagedGauge};
@@ -42,7 +42,7 @@ impl Bucket {
         }
     }
 
-    fn store(&self, c: &HdfsConfig, fs: &SimFs) -> Arc<S3Store> {
+    fn store(&self, c: &RollingConfig, fs: &SimFs) -> Arc<S3Store> {
         let s3 = c.s3.clone().unwrap();
         let gauge = Arc::new(StagedGauge::new(
             s3.max_staged_bytes,
@@ -88,14 +88,14 @@ impl Bucket {
     }
 }
 
-fn s3_cfg(roll_count: u64) -> HdfsConfig {
+fn s3_cfg(roll_count: u64) -> RollingConfig {
     let mut c = cfg("/out/%{app}");
     c.roll_count = Some(roll_count);
     c.s3 = Some(S3Config::for_tests("b", Connection::default()));
     c
 }
 
-fn started(c: &HdfsConfig, store: &Arc<S3Store>, resume: Option<&[u8]>) -> HdfsWriter {
+fn started(c: &RollingConfig, store: &Arc<S3Store>, resume: Option<&[u8]>) -> HdfsWriter {
     let s: Arc<dyn Store> = store.clone();
     let mut w = HdfsWriter::on_store(c.clone(), s, HostNames::default(), 1000).unwrap();
     w.recover(resume.and_then(decode).as_ref()).unwrap();
@@ -255,12 +255,12 @@ fn a_head_the_store_did_not_answer_fails_the_cut_back_instead_of_reading_as_no_o
 #[test]
 fn an_s3_sinks_runtime_lines_name_its_plain_keys() {
     use super::super::keys::KeyNames;
-    use super::super::HdfsSink;
+    use super::super::RollingSink;
     let mut c = s3_cfg(6);
     c.keys = KeyNames::Plain;
     c.s3.as_mut().unwrap().max_staged_bytes = 1000;
     // The staging bound, as the sink sets it up.
-    let gauge = HdfsSink::with_fs("k1", c.clone(), Arc::new(SimFs::new(1))).staged_gauge();
+    let gauge = RollingSink::with_fs("k1", c.clone(), Arc::new(SimFs::new(1))).staged_gauge();
     gauge.add(1000);
     let e = gauge.admit(1).unwrap_err().to_string();
     assert!(e.contains("would pass maxStagedBytes (1000)"), "{e}");

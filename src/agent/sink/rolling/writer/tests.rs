@@ -17,8 +17,8 @@ use crate::agent::sink::rolling::store::local::LocalStore;
 use sluice_core::io::{Fs, SimFs, StdFs};
 use sluice_core::Event;
 
-pub(super) fn cfg(path: &str) -> HdfsConfig {
-    HdfsConfig {
+pub(super) fn cfg(path: &str) -> RollingConfig {
+    RollingConfig {
         path: path.to_owned(),
         remote: None,
         s3: None,
@@ -52,12 +52,12 @@ pub(super) fn cfg(path: &str) -> HdfsConfig {
     }
 }
 
-fn writer(c: HdfsConfig, fs: Arc<dyn Fs>) -> HdfsWriter {
+fn writer(c: RollingConfig, fs: Arc<dyn Fs>) -> HdfsWriter {
     on_fs(c, fs, 1000)
 }
 
 /// A writer on the local file system `fs`, its file counter seeded with `start_ms`.
-pub(super) fn on_fs(c: HdfsConfig, fs: Arc<dyn Fs>, start_ms: u64) -> HdfsWriter {
+pub(super) fn on_fs(c: RollingConfig, fs: Arc<dyn Fs>, start_ms: u64) -> HdfsWriter {
     let store = Arc::new(LocalStore::new(fs));
     HdfsWriter::on_store(c, store, HostNames::default(), start_ms).unwrap()
 }

@@ -6,13 +6,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::super::super::config::HdfsConfig;
+use super::super::super::config::RollingConfig;
 use super::super::super::resume::{decode, Resume};
 use super::super::tests::{cfg, events, on_fs, write_through_a_fault};
 use super::HdfsWriter;
 use sluice_core::io::{Fs, SimFs};
 
-fn started(c: HdfsConfig, fs: &SimFs, resume: Option<&Resume>, start_ms: u64) -> HdfsWriter {
+fn started(c: RollingConfig, fs: &SimFs, resume: Option<&Resume>, start_ms: u64) -> HdfsWriter {
     let mut w = on_fs(c, Arc::new(fs.clone()), start_ms);
     w.recover(resume).unwrap();
     w
