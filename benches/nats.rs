@@ -8,9 +8,11 @@
 //! 3. `sink`: the `nats` sink (`exactlyOnce`, the default) taking events with ids (one
 //!    origin) from a memory channel through the sink runner, first take to last commit;
 //! 4. `sink plain`: the same with `exactlyOnce = false`;
-//! 5. `client consume`: an async-nats pull consumer reading stream (1) back, one `AckAll`
-//!    acknowledgement after each batch; `source`: the `nats` source into a memory channel
-//!    drained by a `null` sink (`nats_parts/consume.rs`), 3 rounds each, medians and the ratio.
+//! 5. `client consume all` / `client consume explicit`: an async-nats pull consumer reading
+//!    stream (1) back, acknowledging after each batch with one `AckAll` / an explicit ack of
+//!    each message; `source`: the `nats` source into a file channel drained by a `null` sink
+//!    (`nats_parts/consume.rs`), 3 rounds each, medians and the ratio to the consumer that
+//!    acknowledges as the source does.
 //!    `SLUICE_NATS_BENCH_ONLY=source` fills one stream with (1) and runs only these;
 //!    `SLUICE_NATS_BENCH_SOURCE_KEYS="k = v; k2 = v2|k = w"`: source variants run beside the
 //!    default one (default: `ackPolicy = all`).
@@ -282,10 +284,12 @@ fn report(r: &Results) {
     );
 }
 
-/// Rounds of the library's consumer and the nats source over `stream`, alternating their
-/// order: the source as configured by default and with each `|`-separated variant of
-/// `SLUICE_NATS_BENCH_SOURCE_KEYS` (`key = value` pairs separated by `;`; default:
-/// `ackPolicy = all`).
+/// Rounds of the library's two consumers (one `AckAll` per batch; an explicit acknowledgement
+/// of each message after each batch) and the nats source over `stream`, alternating their
+/// order: the source as configured by default (`ackPolicy = explicit`) and with each
+/// `|`-separated variant of `SLUICE_NATS_BENCH_SOURCE_KEYS` (`key = value` pairs separated by
+/// `;`; default: `ackPolicy = all`). Each source is set beside the consumer that acknowledges
+/// as it does.
 fn consume_rounds(
     c: &Cluster,
     rt: &tokio::runtime::Runtime,
@@ -308,20 +312,22 @@ fn consume_rounds(
     );
     let mut r: BTreeMap<String, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
     for round in 0..rounds {
-        let mut order: Vec<usize> = (0..=variants.len()).collect();
+        let mut order: Vec<usize> = (0..variants.len() + 2).collect();
         if round % 2 == 1 {
             order.reverse();
         }
         for i in order {
             let (url, s0) = (c.url(), consume::servers_cpu());
-            let (name, m) = if i == 0 {
-                let who = format!("bench{round}");
-                let m = rt.block_on(consume::consume(&url, stream, &who, n));
-                ("client consume".to_owned(), m)
+            let (name, m) = if i < 2 {
+                let explicit = i == 1;
+                let who = format!("bench{round}e{i}");
+                let m = rt.block_on(consume::consume(&url, stream, &who, n, explicit));
+                (baseline(explicit).to_owned(), m)
             } else {
                 let who = format!("benchsrc{round}v{i}");
-                let extra = &variants[i - 1];
-                let m = rt.block_on(consume::source(&url, stream, &who, n, extra));
+                let extra = &variants[i - 2];
+                let dir = tempfile::tempdir().unwrap();
+                let m = rt.block_on(consume::source(&url, stream, &who, n, extra, dir.path()));
                 let keys = extra.replace("a.sources.r.", "").replace('\n', " ");
                 (format!("source {}", keys.trim()), m)
             };
@@ -337,14 +343,29 @@ fn consume_rounds(
             e.1.push(us);
         }
     }
-    let client = median(r["client consume"].0.clone());
     for (name, (rates, us)) in &r {
+        let all = name.contains("ackPolicy = all");
+        let base = if name.starts_with("source") {
+            baseline(!all)
+        } else {
+            name.as_str()
+        };
+        let of = median(r[base].0.clone());
         println!(
-            " median {name}: {:.0} events/s {:.1} µs CPU/event, {:.2} of client consume",
+            " median {name}: {:.0} events/s {:.1} µs CPU/event, {:.2} of {base}",
             median(rates.clone()),
             median(us.clone()),
-            median(rates.clone()) / client
+            median(rates.clone()) / of
         );
+    }
+}
+
+/// The name of the library's consumer that acknowledges explicitly or with `AckAll`.
+fn baseline(explicit: bool) -> &'static str {
+    if explicit {
+        "client consume explicit"
+    } else {
+        "client consume all"
     }
 }
 

@@ -1,9 +1,11 @@
-//! The consuming half of benches/nats.rs: an async-nats pull consumer that fetches `BATCH`
-//! messages and acknowledges the batch with one `AckAll` acknowledgement of its last message
-//! (the baseline the issue names: the same library's consumer acking after each batch), and
-//! the `nats` source into a memory channel drained by a `null` sink. Both read one stream
-//! filled once by the client publisher; each run gets a consumer of its own, the clock runs
-//! from before the connection to the last event, and the rounds alternate their order.
+//! The consuming half of benches/nats.rs: async-nats pull consumers that fetch `BATCH`
+//! messages and acknowledge after each batch, either with one `AckAll` acknowledgement of its
+//! last message or with an explicit acknowledgement of each message (the baselines the issue
+//! names: the same library's consumer acking after each batch, one per `ackPolicy`), and the
+//! `nats` source into a file channel (`SLUICE_NATS_BENCH_CHANNEL=memory`: a memory channel)
+//! drained by a `null` sink. All read one stream filled once by the client publisher; each run
+//! gets a consumer of its own, the clock runs from before the connection to the last event,
+//! and the rounds alternate their order.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,15 +22,27 @@ use sluice::agent::topology::load;
 
 use super::{addrs, cpu, wait_count, BATCH};
 
-/// The library's consumer: `n` messages of `stream` through durable consumer `name`.
-pub async fn consume(url: &str, stream: &str, name: &str, n: usize) -> (Duration, Duration) {
+/// The library's consumer: `n` messages of `stream` through durable consumer `name`,
+/// acknowledged after each batch: with `explicit` each message, else one `AckAll` of the last.
+pub async fn consume(
+    url: &str,
+    stream: &str,
+    name: &str,
+    n: usize,
+    explicit: bool,
+) -> (Duration, Duration) {
+    use async_nats::jetstream::consumer::AckPolicy;
     let (t, c0) = (Instant::now(), cpu());
     let nc = async_nats::connect(addrs(url)).await.unwrap();
     let js = async_nats::jetstream::new(nc.clone());
     let s = js.get_stream(stream).await.unwrap();
     let cfg = async_nats::jetstream::consumer::pull::Config {
         durable_name: Some(name.into()),
-        ack_policy: async_nats::jetstream::consumer::AckPolicy::All,
+        ack_policy: if explicit {
+            AckPolicy::Explicit
+        } else {
+            AckPolicy::All
+        },
         ..Default::default()
     };
     let c = s.get_or_create_consumer(name, cfg).await.unwrap();
@@ -39,36 +53,50 @@ pub async fn consume(url: &str, stream: &str, name: &str, n: usize) -> (Duration
             tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
         };
-        let mut last = None;
+        let mut batch = Vec::with_capacity(BATCH);
         while let Some(Ok(m)) = b.next().await {
             got += 1;
-            last = Some(m);
+            batch.push(m);
         }
-        if let Some(m) = last {
-            m.ack_with(async_nats::jetstream::AckKind::Ack)
-                .await
-                .unwrap();
+        // Acknowledged once the batch is in, as the source acknowledges after its commit.
+        let acked = if explicit {
+            &batch[..]
+        } else {
+            &batch[batch.len().saturating_sub(1)..]
+        };
+        for m in acked {
+            m.ack().await.unwrap();
         }
     }
     (t.elapsed(), cpu() - c0)
 }
 
-/// The nats source (consumer `name`, `extra` keys) into a memory channel drained by a null
-/// sink: from the start to the `n`-th event taken.
+/// The nats source (consumer `name`, `extra` keys) into a file channel under `dir` (a memory
+/// channel with `SLUICE_NATS_BENCH_CHANNEL=memory`) drained by a null sink: from the start to
+/// the `n`-th event taken.
 pub async fn source(
     url: &str,
     stream: &str,
     name: &str,
     n: usize,
     extra: &str,
+    dir: &std::path::Path,
 ) -> (Duration, Duration) {
+    let channel = if std::env::var("SLUICE_NATS_BENCH_CHANNEL").is_ok_and(|v| v == "memory") {
+        format!("a.channels.c.type = memory\na.channels.c.capacity = {n}\na.channels.c.byteCapacity = 0\n")
+    } else {
+        let d = dir.display();
+        format!(
+            "a.channels.c.type = file\na.channels.c.capacity = {n}\n\
+             a.channels.c.checkpointDir = {d}/ck\na.channels.c.dataDirs = {d}/data\n"
+        )
+    };
     let text = format!(
         "a.sources = r\na.channels = c\na.sinks = k\n\
          a.sources.r.type = nats\na.sources.r.channels = c\na.sources.r.url = {url}\n\
          a.sources.r.stream = {stream}\na.sources.r.consumer = {name}\na.sources.r.batchSize = {BATCH}\n\
          {extra}\
-         a.channels.c.type = memory\na.channels.c.capacity = {n}\n\
-         a.channels.c.transactionCapacity = 1000\na.channels.c.byteCapacity = 0\n\
+         {channel}a.channels.c.transactionCapacity = 1000\n\
          a.sinks.k.type = null\na.sinks.k.channel = c\na.sinks.k.batchSize = 1000\n"
     );
     let l = load(&text, "a", &[]);
@@ -91,7 +119,7 @@ pub async fn source(
         SinkPolicy::Default("k".into()),
         stop.clone(),
     ));
-    let channels = BTreeMap::from([("c".to_owned(), ch)]);
+    let channels = BTreeMap::from([("c".to_owned(), ch.clone())]);
     let router = Arc::new(ChannelProcessor::new(&cfg.sources["r"], &channels).unwrap());
     let ctx = SourceCtx {
         name: "r".into(),
@@ -107,6 +135,7 @@ pub async fn source(
     stop_tx.stop();
     let _ = src.await;
     let _ = sinks.await;
+    let _ = ch.close().await;
     out
 }
 

@@ -1,21 +1,24 @@
 //! Acknowledging a committed batch, by the consumer's policy.
 //!
 //! `Explicit` (`ackPolicy = explicit`, the default): every message of the batch is
-//! acknowledged: each is one replicated update of the consumer's state on the servers,
-//! correct however many collectors share the consumer.
+//! acknowledged as soon as the batch is committed: each is one replicated update of the
+//! consumer's state on the servers, correct however many collectors share the consumer.
 //!
-//! `All` (`ackPolicy = all`): one acknowledgement of the committed message with the highest
-//! stream sequence acknowledges every message at or below it: about a third less of the
-//! servers' work per message (docs/performance.md). It is correct only when every message
-//! the servers hold as delivered and unacknowledged is one this source committed: so a
+//! `All` (`ackPolicy = all`): one acknowledgement of a committed message acknowledges every
+//! message at or below its stream sequence: about a third less of the servers' work per
+//! message (docs/performance.md). It is correct only when every message the servers hold as
+//! delivered and unacknowledged at or below that sequence is one this source committed: so a
 //! consumer read by one collector, and, after a restart, not before the messages the killed
-//! process had taken come again and are committed. [`Acks`] starts "dirty" when the consumer has
-//! unacknowledged messages at open; while dirty it holds its acknowledgement and, after
-//! each commit, asks the servers how many messages are unacknowledged: once no more than
-//! this source committed since its last acknowledgement, it acknowledges them all and is
-//! clean for good (it is the only reader, and commits a batch before it fetches the next).
+//! process had taken come again and are committed. The source fetches the next batch while it
+//! commits one, so that batch (`in_flight`: delivered, not committed) is known when it
+//! acknowledges ([`Acks::release`]): the acknowledgement goes to the highest committed
+//! sequence below every in-flight one. [`Acks`] starts "dirty" when the consumer has
+//! unacknowledged messages at open; while dirty it holds its acknowledgement and, after each
+//! commit, asks the servers how many messages are unacknowledged: once no more than this
+//! source committed since its last acknowledgement plus the batch in flight, it is clean for
+//! good (it is the only reader, and has at most one batch in flight).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use async_nats::jetstream::consumer::{pull, AckPolicy, Consumer};
 use async_nats::jetstream::Message;
@@ -23,12 +26,14 @@ use async_nats::jetstream::Message;
 /// The acknowledgement state of one opened consumer.
 pub(crate) struct Acks {
     policy: AckPolicy,
-    /// `All` only: every unacknowledged message is one this source committed.
+    /// `All` only: every unacknowledged message is one this source committed or has in
+    /// flight.
     clean: bool,
-    /// `All` only: the committed message with the highest stream sequence not yet
-    /// acknowledged, and the stream sequences committed since the last acknowledgement.
-    best: Option<(u64, Message)>,
-    held: HashSet<u64>,
+    /// `All` only: the stream sequences committed and not yet acknowledged.
+    held: BTreeSet<u64>,
+    /// `All` only: the last message of each committed batch not yet acknowledged, by stream
+    /// sequence (what an acknowledgement is sent with).
+    marks: BTreeMap<u64, Message>,
 }
 
 impl Acks {
@@ -38,20 +43,16 @@ impl Acks {
         Acks {
             policy,
             clean: unacked == 0,
-            best: None,
-            held: HashSet::new(),
+            held: BTreeSet::new(),
+            marks: BTreeMap::new(),
         }
     }
 
-    /// Acknowledges `msgs` (just committed to the channels) as the policy says. Errors are
-    /// logged: an unacknowledged message comes again after `ackWait` and the channel drops
-    /// it. Cancel safe (a lost acknowledgement is such a redelivery).
-    pub(crate) async fn committed(
-        &mut self,
-        msgs: Vec<Message>,
-        consumer: &Consumer<pull::Config>,
-        source: &str,
-    ) {
+    /// `msgs` were just committed to the channels: acknowledged now when explicit, else
+    /// held for [`Acks::release`]. Errors are logged: an unacknowledged message comes again
+    /// after `ackWait` and the channel drops it. Cancel safe (a lost acknowledgement is such
+    /// a redelivery).
+    pub(crate) async fn committed(&mut self, msgs: Vec<Message>, source: &str) {
         if self.policy != AckPolicy::All {
             for m in &msgs {
                 if let Err(e) = m.ack().await {
@@ -60,19 +61,37 @@ impl Acks {
             }
             return;
         }
+        let mut last: Option<(u64, Message)> = None;
         for m in msgs {
             let Ok(seq) = m.info().map(|i| i.stream_sequence) else {
                 continue;
             };
             self.held.insert(seq);
-            if self.best.as_ref().is_none_or(|(b, _)| seq > *b) {
-                self.best = Some((seq, m));
+            if last.as_ref().is_none_or(|(b, _)| seq > *b) {
+                last = Some((seq, m));
             }
         }
+        if let Some((seq, m)) = last {
+            self.marks.insert(seq, m);
+        }
+    }
+
+    /// `All` only: acknowledges what is committed below every message of `in_flight` (the
+    /// next batch, delivered and not committed), once the consumer is clean. Cancel safe.
+    pub(crate) async fn release(
+        &mut self,
+        in_flight: &[Message],
+        consumer: &Consumer<pull::Config>,
+        source: &str,
+    ) {
+        if self.policy != AckPolicy::All || self.marks.is_empty() {
+            return;
+        }
         if !self.clean {
+            let ours = self.held.len() + in_flight.len();
             match consumer.get_info().await {
-                Ok(i) if i.num_ack_pending <= self.held.len() => {
-                    tracing::info!(source = %source, committed = self.held.len(), "every unacknowledged message of the consumer is committed here: acknowledging them at once from now on");
+                Ok(i) if i.num_ack_pending <= ours => {
+                    tracing::info!(source = %source, committed = self.held.len(), in_flight = in_flight.len(), "every unacknowledged message of the consumer is committed or taken here: acknowledging them at once from now on");
                     self.clean = true;
                 }
                 Ok(i) => {
@@ -81,12 +100,27 @@ impl Acks {
                 Err(e) => tracing::debug!(source = %source, error = %e, "consumer info"),
             }
         }
-        if self.clean {
-            if let Some((_, m)) = self.best.take() {
-                self.held.clear();
-                if let Err(e) = m.ack().await {
-                    tracing::warn!(source = %source, error = %e, "acknowledgement not sent; the batch comes again after ackWait and the channel drops it");
-                }
+        if !self.clean {
+            return;
+        }
+        let floor = in_flight
+            .iter()
+            .filter_map(|m| m.info().ok().map(|i| i.stream_sequence))
+            .min()
+            .unwrap_or(u64::MAX);
+        let Some((&seq, _)) = self.marks.range(..floor).next_back() else {
+            return;
+        };
+        let m = self.marks.remove(&seq);
+        self.marks = self.marks.split_off(&seq);
+        self.held = self.held.split_off(&(seq + 1));
+        assert!(
+            self.held.first().is_none_or(|&s| s > seq),
+            "invariant: nothing at or below an acknowledged sequence stays held"
+        );
+        if let Some(m) = m {
+            if let Err(e) = m.ack().await {
+                tracing::warn!(source = %source, error = %e, "acknowledgement not sent; the batch comes again after ackWait and the channel drops it");
             }
         }
     }

@@ -3,7 +3,8 @@
 //! into the channels in one transaction per channel.
 //!
 //! Delivery: a batch's messages are acknowledged only after the channel processor committed
-//! the batch. A crash between the two has the server deliver them again after `ackWait`;
+//! the batch; the next batch is fetched while one is put (a fetch's round trip overlaps the
+//! channel's commit). A crash between the two has the server deliver them again after `ackWait`;
 //! each event's id comes from the stream and the message's stream sequence (`record.rs`), so
 //! a file channel that committed the batch drops the redelivery: exactly once from the stream
 //! into the channel. Explicit acknowledgements (the default) let several collectors share
@@ -34,10 +35,11 @@ use record::{origin, to_record, Record};
 use super::{SourceCtx, SourceError};
 use crate::agent::backoff::Backoff;
 use crate::agent::failpoint;
-use crate::agent::metrics::SourceCounter;
+use crate::agent::metrics::{CounterGroup, SourceCounter};
 use crate::agent::nats::conn::ConnError;
 use crate::agent::nats::{connect, DownSince};
 use crate::agent::source::contract::{BACKOFF_MAX, BACKOFF_STEP};
+use crate::agent::stop::Stop;
 use sluice_core::Event;
 
 /// Pause before trying again to connect or to get the consumer.
@@ -70,23 +72,40 @@ pub(crate) async fn run(cfg: NatsSourceConfig, mut ctx: SourceCtx) -> Result<(),
     };
     let unacked = opened.consumer.cached_info().num_ack_pending;
     let mut acks = Acks::new(cfg.ack_policy, unacked);
+    let mut next: Option<Vec<Message>> = None;
     while !ctx.stop.is_set() {
-        let msgs = fetch(&cfg, &opened, &mut ctx).await;
+        let msgs = match next.take() {
+            Some(m) => m,
+            None => fetch(&cfg, &opened, &ctx.name, &ctx.counters, ctx.stop.clone()).await,
+        };
         if msgs.is_empty() {
             continue;
         }
         let events = events(&msgs, opened.origin, &ctx);
-        if !events.is_empty()
-            && !ctx
-                .put_with_backoff(events, Backoff::linear(BACKOFF_STEP, BACKOFF_MAX))
-                .await
-        {
-            // Stopped before the channel took the batch: not acknowledged, delivered again.
+        // The next batch is fetched while this one is put: the fetch's round trip to the
+        // servers overlaps the channel's commit (a file channel's fsync). Its messages are
+        // acknowledged only after their own commit.
+        let (name, counters, stop) = (ctx.name.clone(), ctx.counters.clone(), ctx.stop.clone());
+        let put_and_ack = async {
+            let backoff = Backoff::linear(BACKOFF_STEP, BACKOFF_MAX);
+            if !events.is_empty() && !ctx.put_with_backoff(events, backoff).await {
+                // Stopped before the channel took the batch: not acknowledged, delivered
+                // again.
+                return false;
+            }
+            failpoint::hold(failpoint::NATS_SOURCE_CHANNEL_COMMITTED).await;
+            acks.committed(msgs, &name).await;
+            let _ = opened.client.flush().await;
+            true
+        };
+        let fetch_next = fetch(&cfg, &opened, &name, &counters, stop);
+        let (committed, fetched) = tokio::join!(put_and_ack, fetch_next);
+        if !committed {
             break;
         }
-        failpoint::hold(failpoint::NATS_SOURCE_CHANNEL_COMMITTED).await;
-        acks.committed(msgs, &opened.consumer, &ctx.name).await;
+        acks.release(&fetched, &opened.consumer, &ctx.name).await;
         let _ = opened.client.flush().await;
+        next = Some(fetched);
     }
     Ok(())
 }
@@ -186,7 +205,13 @@ async fn open(cfg: &NatsSourceConfig, name: &str, down: &DownSince) -> Result<Op
 }
 
 /// Up to `batchSize` messages, waiting at most [`FETCH_EXPIRES`] (or until stopped).
-async fn fetch(cfg: &NatsSourceConfig, o: &Opened, ctx: &mut SourceCtx) -> Vec<Message> {
+async fn fetch(
+    cfg: &NatsSourceConfig,
+    o: &Opened,
+    source: &str,
+    counters: &CounterGroup,
+    mut stop: Stop,
+) -> Vec<Message> {
     let mut out = Vec::new();
     let batch = o
         .consumer
@@ -198,13 +223,12 @@ async fn fetch(cfg: &NatsSourceConfig, o: &Opened, ctx: &mut SourceCtx) -> Vec<M
     let mut batch = match batch {
         Ok(b) => b,
         Err(e) => {
-            ctx.counters.add(SourceCounter::GenericProcessingFail, 1);
-            tracing::warn!(source = %ctx.name, error = %e, "fetch failed");
-            let _ = ctx.stop.sleep(RETRY).await;
+            counters.add(SourceCounter::GenericProcessingFail, 1);
+            tracing::warn!(source = %source, error = %e, "fetch failed");
+            let _ = stop.sleep(RETRY).await;
             return out;
         }
     };
-    let mut stop = ctx.stop.clone();
     loop {
         let next = tokio::select! {
             _ = stop.wait() => break,
@@ -213,7 +237,7 @@ async fn fetch(cfg: &NatsSourceConfig, o: &Opened, ctx: &mut SourceCtx) -> Vec<M
         match next {
             Some(Ok(m)) => out.push(m),
             Some(Err(e)) => {
-                tracing::debug!(source = %ctx.name, error = %e, "fetch ended");
+                tracing::debug!(source = %source, error = %e, "fetch ended");
                 break;
             }
             None => break,
