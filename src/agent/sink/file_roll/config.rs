@@ -13,6 +13,8 @@ use std::time::Duration;
 use crate::agent::config::limits::DURATION_S_MAX;
 use crate::agent::config::Ctx;
 use crate::agent::java::serializer::{self, JavaSerializerSpec};
+use crate::agent::sink::rolling::flat::FlatConfig;
+pub use crate::agent::sink::rolling::flat::{PathManager, RollSerializer};
 
 /// `file_roll` sink settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,33 +40,19 @@ pub struct FileRollConfig {
     pub keep_event_id: bool,
 }
 
-/// One of Flume's own serializers for `file_roll` (`EventSerializerType`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RollSerializer {
-    /// `TEXT`: the body, then a newline with `appendNewline`.
-    Text,
-    /// `HEADER_AND_TEXT`: Java's `Map.toString()` of the headers, a space, the body, then a
-    /// newline with `appendNewline`.
-    HeaderAndText,
-    /// `AVRO_EVENT`: an Avro object container of Flume's event schema, a block per batch.
-    AvroEvent {
-        /// `sink.serializer.syncIntervalBytes`: a block at least this often within a batch.
-        sync_interval_bytes: usize,
-    },
-}
-
-/// `file_roll`'s `sink.pathManager`: how files are named.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PathManager {
-    /// `ROLLTIME` (the time the file was opened) instead of `DEFAULT` (the sink's start).
-    pub roll_time: bool,
-    /// `sink.pathManager.prefix` (default empty).
-    pub prefix: String,
-    /// `sink.pathManager.extension` (default empty; a `.` is added before it).
-    pub extension: String,
-    /// `sink.pathManager.pattern` for ROLLTIME as a chrono format (from Java's
-    /// `yyyyMMddHHmmss`, the default).
-    pub pattern: String,
+impl FileRollConfig {
+    /// The engine's flat writer's settings ([`FlatConfig`]).
+    pub(crate) fn flat(&self) -> FlatConfig {
+        FlatConfig {
+            directory: self.directory.clone(),
+            roll_interval: self.roll_interval,
+            append_newline: self.append_newline,
+            path_manager: self.path_manager.clone(),
+            fsync_per_batch: self.fsync_per_batch,
+            serializer: self.serializer,
+            keep_event_id: self.keep_event_id,
+        }
+    }
 }
 
 /// Reads a `file_roll` sink's keys.

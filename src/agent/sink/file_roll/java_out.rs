@@ -4,11 +4,12 @@
 //! length, is finished through `afterReopen()` and `beforeClose()` when the serializer
 //! `supportsReopen()` (a footer cut with the batches after the cursor is written again).
 
-use std::io::Write;
 use std::path::Path;
 
 use crate::agent::java::serializer::{JavaSerializer, JavaSerializerSpec};
+use crate::agent::sink::rolling::flat::FlatSerializer;
 use crate::agent::sink::SinkError;
+use sluice_core::io::{Fs, OpenMode, StdFs};
 use sluice_core::Event;
 
 /// The stream number used to finish the last committed file after a restart (the sink's
@@ -44,9 +45,12 @@ impl JavaOut {
     fn err(&self, what: &str, e: impl std::fmt::Display) -> SinkError {
         SinkError::peer(self.sink.clone(), format!("the serializer's {what}: {e}"))
     }
+}
 
+/// The engine's flat writer asks for each file's bytes here.
+impl FlatSerializer for JavaOut {
     /// File number `counter` was created: its serializer's `afterCreate()` bytes.
-    pub(super) async fn create(&mut self, counter: u64) -> Result<Vec<u8>, SinkError> {
+    async fn create(&mut self, counter: u64) -> Result<Vec<u8>, SinkError> {
         // A u32 stream number: the sink never has two files open, so wrapping is harmless.
         self.stream = (counter % u64::from(u32::MAX)) as u32 + 1;
         let stream = self.stream;
@@ -55,14 +59,14 @@ impl JavaOut {
     }
 
     /// A batch's bytes in the current file.
-    pub(super) async fn write(&mut self, events: &[Event]) -> Result<Vec<u8>, SinkError> {
+    async fn write(&mut self, events: &[Event]) -> Result<Vec<u8>, SinkError> {
         let stream = self.stream;
         let r = self.ser().write(stream, events).await;
         r.map_err(|e| self.err("write()", e))
     }
 
     /// The current file's last bytes (`beforeClose()`).
-    pub(super) async fn close(&mut self) -> Result<Vec<u8>, SinkError> {
+    async fn close(&mut self) -> Result<Vec<u8>, SinkError> {
         let stream = self.stream;
         let r = self.ser().close(stream).await;
         r.map_err(|e| self.err("beforeClose()", e))
@@ -71,7 +75,7 @@ impl JavaOut {
     /// Finishes `path` (cut back to its last committed batch after a restart): its
     /// `afterReopen()` and `beforeClose()` bytes appended and synced. A serializer that does
     /// not support reopen leaves the file as its last committed batch ended it (logged).
-    pub(super) async fn finish(&mut self, path: &Path) -> Result<(), SinkError> {
+    async fn finish(&mut self, path: &Path) -> Result<(), SinkError> {
         let mut bytes = match self.ser().reopen(FINISH_STREAM).await {
             Ok(b) => b,
             Err(e) => {
@@ -86,8 +90,8 @@ impl JavaOut {
         }
         let p = path.to_owned();
         tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            let mut f = std::fs::OpenOptions::new().append(true).open(&p)?;
-            f.write_all(&bytes)?;
+            let f = StdFs.open(&p, OpenMode::ReadWrite)?;
+            f.write_all_at(&bytes, f.len()?)?;
             f.sync_data()
         })
         .await

@@ -2,7 +2,7 @@
 //! event id left out unless `keepEventId`) and `AVRO_EVENT` (read back by `apache-avro`, one
 //! block per batch, Flume's schema).
 
-use super::config::PathManager;
+use super::config::{PathManager, RollSerializer};
 use super::*;
 
 fn cfg(dir: &std::path::Path, serializer: RollSerializer, keep_event_id: bool) -> FileRollConfig {
@@ -35,15 +35,15 @@ fn event(body: &str) -> Event {
 /// of the one file it wrote.
 async fn written(cfg: FileRollConfig, batches: &[&[&str]]) -> Vec<u8> {
     let dir = cfg.directory.clone();
-    let mut sink = FileRollSink::new("k1", cfg);
+    let mut sink = FileRollSink::new("k1", &cfg);
     for b in batches {
         let events: Vec<Event> = b.iter().map(|s| event(s)).collect();
-        sink.deliver(&events).await.unwrap();
-        if let Some(acks) = crate::agent::sink::Sink::take_acks(&mut sink) {
+        sink.deliver(events).await.unwrap();
+        if let Some(acks) = sink.take_acks() {
             acks.0.await.unwrap();
         }
     }
-    sink.close().await;
+    sink.stop().await;
     let files: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
     assert_eq!(files.len(), 1);
     std::fs::read(files[0].as_ref().unwrap().path()).unwrap()

@@ -4,7 +4,8 @@
 //! rename) before its take commits, in-use files left by a crash are recovered at start, and
 //! on a file channel the output is cut back to the last committed take (exactly once).
 //! `type = hdfs` ([`super::hdfs`]) and `type = s3` ([`super::s3`]) are this engine with
-//! their own keys; both import this module and neither imports the other.
+//! their own keys, and `type = file_roll` ([`super::file_roll`]) is its flat local writer
+//! ([`flat`]); each imports this module and none imports another.
 //!
 //! # Map
 //! The engine (store-agnostic, synchronous; it reaches files only through [`store::Store`]):
@@ -22,27 +23,27 @@
 //!   `writer::group` (the batch's shared sync) and `writer::resume` (the cut-back).
 //! - [`group_sync`]: one fdatasync per file for the batches written meanwhile, and
 //!   [`GROUP_SYNC_DEPTH`], the takes a syncing sink keeps open; `group_sync::staged`: the
-//!   same contract for `file_roll`, whose batches are written by the trip that syncs them.
+//!   same contract for [`flat`], whose batches are written by the trip that syncs them.
 //! - [`resume`]: the exactly-once cursor ([`resume::Snapshot`]) and the cut-back to it;
-//!   `resume::flat`: `file_roll`'s cursor (one file, its length) and cut-back;
+//!   `resume::flat`: the flat writer's cursor (one file, its length) and cut-back;
 //!   [`recover`]: in-use files left by a crash, closed at their last valid byte.
+//! - [`flat`]: the flat local writer (`file_roll`'s: Flume's flat layout and path managers,
+//!   one open file, a roll by interval, the cut-back after a failed write or fsync), with
+//!   `group_sync::staged` and `resume::flat`. The one part of the engine that is async and
+//!   local only: it names [`store::local`] (directories, the cut-back) and holds its open
+//!   file as an `io::Fs` file (a [`store::StoreFile`] has no cut). A batch is rendered at
+//!   `deliver` and written by the sync trip (one write and one fdatasync per group), where
+//!   [`HdfsWriter`] writes at `deliver` and syncs in the trip.
 //! - [`open_files`]: `hdfs.maxOpenFiles` kept below the process's open-file limit.
 //!
 //! The stores ([`store`]: the trait; its children are the only store-specific code and the
-//! engine names none of them): [`store::local`] (the `io::Fs` seam), [`store::hdfs`] (a real
+//! engine names none of them but [`flat`], local by definition): [`store::local`] (the `io::Fs` seam), [`store::hdfs`] (a real
 //! cluster through `hdfs-native`, each call bounded by `hdfs.callTimeout`) and [`store::s3`]
 //! (files staged on local disk, uploaded at roll, cut back by key).
 //!
 //! The driver: [`sink`] ([`RollingSink`], the runner's `Sink`) and `sink::job` (each call as one job
 //! on a blocking thread against the store it picks from the path, bounded by
 //! `hdfs.callTimeout`; a job that times out keeps running and the next call waits for it).
-//!
-//! `file_roll` ([`super::file_roll`]) takes its group sync (`group_sync::staged`), its
-//! cut-back (`resume::flat`), its Avro encoder ([`format`]) and [`GROUP_SYNC_DEPTH`] from
-//! here; it keeps Flume's flat file_roll layout and names, its cursor and its own writer
-//! (a batch is rendered at `deliver` and written by the sync trip, one write and one
-//! fdatasync per group, where [`HdfsWriter`] writes at `deliver` and syncs in the trip), on
-//! `std::fs` rather than a [`store::Store`].
 //!
 //! Header values in `hdfs.path` and `hdfs.filePrefix` are confined to their path component;
 //! an event that can never be written (no usable timestamp, a header-made name too long for
@@ -55,6 +56,7 @@ pub mod codec;
 pub mod config;
 pub mod confine;
 pub mod error;
+pub mod flat;
 pub mod format;
 pub mod group_sync;
 pub mod keys;

@@ -7,8 +7,21 @@
 //! rolls those takes back, and before the writer writes again it cuts its output back to the
 //! snapshot of the last synced batch ([`super::writer`]), so no batch is kept twice or half.
 //!
-//! [`staged`] is the other way to the same contract, for `file_roll`: a batch is rendered at
-//! `deliver` and written by the trip that syncs it (one write and one fdatasync per group).
+//! [`staged`] is the other way to the same contract, for the flat writer (`super::flat`,
+//! `file_roll`): a batch is rendered at `deliver` and written by the trip that syncs it (one
+//! write and one fdatasync per group).
+//!
+//! Why two and not one `SyncGroup` with two modes: they share the rule (a take commits after a
+//! sync that covers it; after a failure nothing more is called durable until the writer cut
+//! back) but little state or code. This one counts batches (generations) over any number of
+//! files behind [`FileSync`] handles of any store and syncs on the caller's blocking thread;
+//! the writer learns of a failure through [`SyncGroup::take_failure`] and cuts back to its
+//! snapshot. The staged one holds one file's unwritten bytes and their end offset, writes them
+//! itself (one `pwrite` per group, so the writer does no I/O at `deliver`), runs its own trip
+//! to the blocking pool from an async acknowledgement, and hands the sink the synced length to
+//! cut to. A merged type would carry both sets of fields and branch in each method, and the
+//! staged trip's write cannot go through a `FileSync` without giving it a buffer and an offset
+//! only the local store has.
 
 use std::sync::Arc;
 
@@ -17,7 +30,7 @@ use parking_lot::Mutex;
 use super::store::FileSync;
 
 /// Take transactions a runner keeps open while their batches wait for a shared fsync (the
-/// runner's [`crate::agent::sink::Sink::pipeline_depth`]), for `file_roll` and for this
+/// runner's [`crate::agent::sink::Sink::pipeline_depth`]), for the flat writer and for this
 /// engine on a local path with `hdfs.fsyncPerBatch`. 8, not 4: W2's collector (Flume's
 /// 100-event batches) then kept up with its avro source, at 0.85 of the CPU per event; 16
 /// once the edge sends 16 calls at once and TAILDIR commits 8 batches a group: W2 by hand

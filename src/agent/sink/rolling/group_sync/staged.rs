@@ -12,25 +12,20 @@
 //! `sink.fsyncPerBatch` a batch is written at once ([`OpenFile::write_batch`]) and nothing is
 //! synced.
 
-#![allow(
-    clippy::disallowed_types,
-    clippy::disallowed_methods,
-    reason = "file_roll writes its files on the real disk and is tested there (DESIGN.md, the agent's std::fs rule)"
-)]
-
-use std::fs::File;
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use sluice_core::io::{Fs, FsFile};
 use sluice_core::Event;
 
 /// An open output file shared by the sink (which stages batches) and the acknowledgements
 /// (which write and fsync them).
 #[derive(Debug)]
 pub(crate) struct OpenFile {
-    file: File,
+    /// The file system, for the directory's fsync.
+    fs: Arc<dyn Fs>,
+    file: Arc<dyn FsFile>,
     /// Batches staged and not yet written, and the file's length once they are.
     pending: parking_lot::Mutex<Pending>,
     /// Bytes the last good fsync covered.
@@ -53,10 +48,16 @@ struct Pending {
 }
 
 impl OpenFile {
-    /// A new (empty) file whose entry in `dir` is made durable with its first fsync; a failed
-    /// write or fsync also sets `sink_failed`.
-    pub(crate) fn new(file: File, dir: Option<PathBuf>, sink_failed: Arc<AtomicBool>) -> Arc<Self> {
+    /// A new (empty) file of `fs` whose entry in `dir` is made durable with its first fsync;
+    /// a failed write or fsync also sets `sink_failed`.
+    pub(crate) fn new(
+        fs: Arc<dyn Fs>,
+        file: Arc<dyn FsFile>,
+        dir: Option<PathBuf>,
+        sink_failed: Arc<AtomicBool>,
+    ) -> Arc<Self> {
         Arc::new(OpenFile {
+            fs,
             file,
             pending: parking_lot::Mutex::default(),
             synced: AtomicU64::new(0),
@@ -71,7 +72,7 @@ impl OpenFile {
     /// to `at`, so a retry does not write the batch twice. On the blocking pool; for a sink
     /// that does not sync (a syncing one stages its batches instead).
     pub(crate) fn write_batch(&self, bytes: &[u8], at: u64) -> std::io::Result<()> {
-        let result = (&self.file).write_all(bytes);
+        let result = self.file.write_all_at(bytes, at);
         if result.is_err() {
             if let Err(cut) = self.file.set_len(at) {
                 tracing::warn!(error = %cut, "cutting a failed batch from the file failed; its events will be written again");
@@ -106,8 +107,12 @@ impl OpenFile {
             let mut p = self.pending.lock();
             (std::mem::take(&mut p.bytes), p.end)
         };
-        (&self.file)
-            .write_all(&bytes)
+        // The staged bytes end at `end`: they start where the file's written bytes end.
+        let at = end
+            .checked_sub(bytes.len() as u64)
+            .ok_or_else(|| std::io::Error::other("staged bytes past the staged end"))?;
+        self.file
+            .write_all_at(&bytes, at)
             .map_err(|e| std::io::Error::new(e.kind(), format!("writing: {e}")))?;
         bytes.clear();
         {
@@ -122,7 +127,7 @@ impl OpenFile {
             .map_err(|e| std::io::Error::new(e.kind(), format!("fdatasync: {e}")))?;
         let dir = self.dir.lock().clone();
         if let Some(d) = dir {
-            File::open(&d).and_then(|f| f.sync_all()).map_err(|e| {
+            self.fs.sync_dir(&d).map_err(|e| {
                 std::io::Error::new(e.kind(), format!("fsync of {}: {e}", d.display()))
             })?;
             *self.dir.lock() = None;
@@ -199,8 +204,18 @@ pub(crate) fn render_into(out: &mut Vec<u8>, events: &[Event], style: LineStyle)
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the tests read the written file on the real disk"
+)]
 mod tests {
     use super::*;
+    use sluice_core::io::{OpenMode, StdFs};
+
+    /// `path` opened on the real disk as `mode`, and that file system.
+    fn open(path: &std::path::Path, mode: OpenMode) -> (Arc<dyn Fs>, Arc<dyn FsFile>) {
+        (Arc::new(StdFs), StdFs.open(path, mode).unwrap())
+    }
 
     const LINES: LineStyle = LineStyle {
         newline: true,
@@ -223,11 +238,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out");
         let failures = Arc::new(AtomicBool::new(false));
-        let f = OpenFile::new(
-            File::create(&path).unwrap(),
-            Some(dir.path().to_owned()),
-            failures.clone(),
-        );
+        let (fs, file) = open(&path, OpenMode::CreateNew);
+        let f = OpenFile::new(fs, file, Some(dir.path().to_owned()), failures.clone());
         assert_eq!(f.stage(&batch(&["one"]), LINES), 4);
         assert_eq!(f.stage(&batch(&["two", "2"]), LINES), 10);
         assert_eq!(f.stage(&batch(&["three"]), LINES), 16);
@@ -255,10 +267,11 @@ mod tests {
     async fn a_failed_write_fails_the_acknowledgement_and_marks_the_file_and_the_sink() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out");
-        File::create(&path).unwrap();
+        std::fs::write(&path, b"").unwrap();
         let failures = Arc::new(AtomicBool::new(false));
         // Opened read-only: the write fails (EBADF), as a full disk's would.
-        let f = OpenFile::new(File::open(&path).unwrap(), None, failures.clone());
+        let (fs, file) = open(&path, OpenMode::Read);
+        let f = OpenFile::new(fs, file, None, failures.clone());
         f.stage(&batch(&["lost"]), LINES);
         let e = f.clone().sync_through(5).await.unwrap_err();
         assert!(e.to_string().starts_with("writing: "), "{e}");

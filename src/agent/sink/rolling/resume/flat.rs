@@ -8,13 +8,10 @@
 //! The cursor is `LENGTH<TAB>PATH` (UTF-8). A cursor naming another directory (the sink was
 //! moved) is ignored. Two sinks must not share a directory and `pathManager.prefix`.
 
-#![allow(
-    clippy::disallowed_types,
-    clippy::disallowed_methods,
-    reason = "file_roll writes its files on the real disk and is tested there (DESIGN.md, the agent's std::fs rule)"
-)]
-
 use std::path::{Path, PathBuf};
+
+use crate::agent::sink::rolling::store::local::LocalStore;
+use crate::agent::sink::rolling::store::Store;
 
 /// How a flat sink names its files: `<prefix><series>-<counter>[.<extension>]` (Flume's
 /// file_roll path managers).
@@ -63,8 +60,10 @@ pub(crate) struct CutBack {
     pub missing: u64,
 }
 
-/// Cuts `dir`'s output back to the cursor `(file, len)`: see the module docs.
+/// Cuts `dir`'s output back to the cursor `(file, len)` (see the module docs), through the
+/// local store: the file cut and synced, each later file removed and its directory synced.
 pub(crate) fn cut_back(
+    store: &LocalStore,
     dir: &Path,
     pm: &FlatNames<'_>,
     file: &Path,
@@ -77,42 +76,33 @@ pub(crate) fn cut_back(
     let Some(mark) = order_of(pm, name) else {
         return Ok(done);
     };
-    match std::fs::OpenOptions::new().write(true).open(file) {
-        Ok(f) => {
-            let size = f.metadata()?.len();
-            if size > len {
-                f.set_len(len)?;
-                f.sync_all()?;
-                done.truncated = size - len;
-            } else {
-                done.missing = len - size;
-            }
-        }
+    match store.len(file) {
+        Ok(size) if size > len => done.truncated = store.cut_published(file, len)?,
+        Ok(size) => done.missing = len - size,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => done.missing = len,
         Err(e) => return Err(e),
     }
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let later = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| order_of(pm, n))
-            .is_some_and(|o| o > mark);
-        if later && entry.file_type()?.is_file() {
-            let size = entry.metadata()?.len();
-            std::fs::remove_file(entry.path())?;
-            done.removed.push((entry.path(), size));
+    for entry in store.list_dir(dir)? {
+        let later = order_of(pm, &entry.name).is_some_and(|o| o > mark);
+        if later && !entry.is_dir {
+            let path = dir.join(&entry.name);
+            let size = store.len(&path)?;
+            store.remove(&path)?;
+            done.removed.push((path, size));
         }
-    }
-    if !done.removed.is_empty() {
-        std::fs::File::open(dir)?.sync_all()?;
     }
     Ok(done)
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the tests lay out and read a directory on the real disk"
+)]
 mod tests {
     use super::*;
+    use sluice_core::io::StdFs;
+    use std::sync::Arc;
 
     fn pm<'a>(prefix: &'a str, extension: &'a str) -> FlatNames<'a> {
         FlatNames { prefix, extension }
@@ -143,7 +133,8 @@ mod tests {
         ] {
             std::fs::write(d.join(name), body).unwrap();
         }
-        let done = cut_back(d, &pm, &d.join("ev-1000-2.log"), 10).unwrap();
+        let store = LocalStore::new(Arc::new(StdFs));
+        let done = cut_back(&store, d, &pm, &d.join("ev-1000-2.log"), 10).unwrap();
         assert_eq!(done.truncated, 14);
         assert_eq!(done.removed.len(), 2);
         assert_eq!(
@@ -155,7 +146,7 @@ mod tests {
         assert!(!d.join("ev-2000-1.log").exists());
         assert!(d.join("other-9999-9.log").exists());
         assert!(d.join("notes.txt").exists());
-        let short = cut_back(d, &pm, &d.join("ev-1000-1.log"), 10).unwrap();
+        let short = cut_back(&store, d, &pm, &d.join("ev-1000-1.log"), 10).unwrap();
         assert_eq!(short.missing, 6);
     }
 }

@@ -1,6 +1,6 @@
-//! The `hdfs` sink's [`Store`] on a local or mounted file system, through the `io::Fs` seam:
-//! what the sink always did (directories created durably, in-use files recovered by
-//! [`recover_file`]).
+//! The [`Store`] on a local or mounted file system, through the `io::Fs` seam, for `hdfs` on
+//! a local path and for the flat writer (`super::super::flat`: its directory and cut-back):
+//! directories created durably, in-use files recovered by [`recover_file`].
 
 use std::io;
 use std::path::{Path, PathBuf};

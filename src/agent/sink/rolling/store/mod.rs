@@ -1,7 +1,8 @@
 //! The file-system operations the rolling engine needs, behind one small trait: a [`Store`]
 //! creates, renames, lists and recovers files; a [`StoreFile`] appends, syncs and closes one.
-//! Three implementations, the only store-specific code (the engine names none of them; the
-//! driver, `super::job`, picks one from the path): [`local::LocalStore`] (a local or mounted
+//! Three implementations, the only store-specific code (the engine names none of them but the
+//! flat local writer, `super::flat`, which uses `LocalStore`; the driver, `super::job`, picks
+//! one from the path): [`local::LocalStore`] (a local or mounted
 //! file system through the `io::Fs` seam), [`hdfs::HdfsStore`] (a real HDFS cluster through
 //! `hdfs-native`) and [`s3::S3Store`] (an S3 bucket, open files staged on local disk through
 //! `LocalStore`).

@@ -1,0 +1,112 @@
+//! The engine's flat local writer: Flume's `file_roll` layout (one directory, one open file,
+//! files named by Flume's path managers, `DEFAULT`: `<prefix><start millis>-<n>[.ext]`;
+//! `ROLLTIME`: `<prefix><open time>-<n>[.ext]`), a new file every `rollInterval` (never when
+//! 0). The `file_roll` sink ([`crate::agent::sink::file_roll`]) is this writer behind its keys.
+//!
+//! Each batch is rendered (`TEXT`, `HEADER_AND_TEXT`, `AVRO_EVENT` through [`super::format`],
+//! or a user's serializer, [`FlatSerializer`]) and, with `fsyncPerBatch`, staged in the open
+//! file: its acknowledgement writes and fdatasyncs it with the batches staged meanwhile
+//! ([`super::group_sync::staged`]); without, it is written whole in one call (cut back on a
+//! failed write). After a failed write or fsync the file is cut back to its last synced batch
+//! and abandoned; the next batch starts a new one. Each take commits the writer's cursor (file,
+//! length) and at start the output is cut back to it ([`super::resume::flat`]).
+//!
+//! Every file operation goes through the `io::Fs` seam: directories and the cut-back through
+//! [`super::store::local::LocalStore`], the open file as an `FsFile` shared with the sync trips.
+//!
+//! - [`writer`]: [`FlatWriter`], a batch (`deliver`), its acknowledgement and cursor.
+//! - [`open`]: opening the next file, abandoning a failed one, rolling, the cut-back at start.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::agent::sink::SinkError;
+use sluice_core::Event;
+
+pub mod open;
+pub mod writer;
+
+pub(crate) use writer::FlatWriter;
+
+/// What the flat writer needs to know (file_roll's keys, `FileRollConfig`, without the
+/// runner's and the Java serializer's).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct FlatConfig {
+    /// The directory the files go to.
+    pub directory: PathBuf,
+    /// A new file this often; `None`: never.
+    pub roll_interval: Option<Duration>,
+    /// A newline after each body (`TEXT`, `HEADER_AND_TEXT`).
+    pub append_newline: bool,
+    /// How files are named.
+    pub path_manager: PathManager,
+    /// Each batch fsynced (and a new file's directory entry) before its take commits.
+    pub fsync_per_batch: bool,
+    /// One of Flume's own serializers (when no [`FlatSerializer`] is given).
+    pub serializer: RollSerializer,
+    /// The event id among the headers written.
+    pub keep_event_id: bool,
+}
+
+/// One of Flume's own serializers for `file_roll` (`EventSerializerType`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RollSerializer {
+    /// `TEXT`: the body, then a newline with `appendNewline`.
+    Text,
+    /// `HEADER_AND_TEXT`: Java's `Map.toString()` of the headers, a space, the body, then a
+    /// newline with `appendNewline`.
+    HeaderAndText,
+    /// `AVRO_EVENT`: an Avro object container of Flume's event schema, a block per batch.
+    AvroEvent {
+        /// `sink.serializer.syncIntervalBytes`: a block at least this often within a batch.
+        sync_interval_bytes: usize,
+    },
+}
+
+/// `file_roll`'s `sink.pathManager`: how files are named.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathManager {
+    /// `ROLLTIME` (the time the file was opened) instead of `DEFAULT` (the sink's start).
+    pub roll_time: bool,
+    /// `sink.pathManager.prefix` (default empty).
+    pub prefix: String,
+    /// `sink.pathManager.extension` (default empty; a `.` is added before it).
+    pub extension: String,
+    /// `sink.pathManager.pattern` for ROLLTIME as a chrono format (from Java's
+    /// `yyyyMMddHHmmss`, the default).
+    pub pattern: String,
+}
+
+impl PathManager {
+    /// The name of file number `counter` in the series `series` (the start millis, or the
+    /// open time with `ROLLTIME`).
+    pub(crate) fn file_name(&self, series: &str, counter: u64) -> String {
+        let mut name = format!("{}{series}-{counter}", self.prefix);
+        if !self.extension.is_empty() {
+            name.push('.');
+            name.push_str(&self.extension);
+        }
+        name
+    }
+}
+
+/// A user's serializer (file_roll's Java `EventSerializer`): the bytes of each file, written
+/// under the same rules as the writer's own (staged and synced, cut back, abandoned).
+pub(crate) trait FlatSerializer: Send {
+    /// File number `counter` was created: its first bytes.
+    fn create(&mut self, counter: u64) -> impl Future<Output = Result<Vec<u8>, SinkError>> + Send;
+    /// A batch's bytes in the current file.
+    fn write(
+        &mut self,
+        events: &[Event],
+    ) -> impl Future<Output = Result<Vec<u8>, SinkError>> + Send;
+    /// The current file's last bytes.
+    fn close(&mut self) -> impl Future<Output = Result<Vec<u8>, SinkError>> + Send;
+    /// Finishes `path`, cut back to the last committed take at start (its last bytes written
+    /// again, where the serializer can).
+    fn finish(&mut self, path: &Path) -> impl Future<Output = Result<(), SinkError>> + Send;
+}
+
+#[cfg(test)]
+mod tests;

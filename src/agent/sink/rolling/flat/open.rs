@@ -1,0 +1,177 @@
+//! The flat writer's files: opening the next one (a name no file has yet, its directory
+//! created durably), rolling it by `rollInterval`, abandoning it after a failed write or
+//! fsync (cut back to its last synced batch), closing it (a user serializer's last bytes),
+//! and the cut-back to the last committed take at start ([`resume`]).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+use super::{FlatSerializer, FlatWriter};
+use crate::agent::sink::rolling::group_sync::staged::OpenFile;
+use crate::agent::sink::rolling::resume::flat::{self as resume, FlatNames};
+use crate::agent::sink::rolling::store::Store;
+use crate::agent::sink::SinkError;
+use sluice_core::io::OpenMode;
+
+/// Runs blocking file work on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+}
+
+impl<J: FlatSerializer> FlatWriter<J> {
+    /// Opens the next file: the first name after the last one used that no file has yet,
+    /// then the user serializer's or the Avro header, if any.
+    pub(super) async fn open_next(&mut self) -> Result<(), SinkError> {
+        let store = self.store.clone();
+        let dir = self.cfg.directory.clone();
+        blocking(move || store.mkdirs(&dir))
+            .await
+            .map_err(|e| self.err("creating the directory", e))?;
+        loop {
+            self.counter += 1;
+            let pm = &self.cfg.path_manager;
+            let series = if pm.roll_time {
+                chrono::Local::now().format(&pm.pattern).to_string()
+            } else {
+                self.start_ms.to_string()
+            };
+            let path: PathBuf = self.cfg.directory.join(pm.file_name(&series, self.counter));
+            let (fs, p) = (self.fs.clone(), path.clone());
+            match blocking(move || fs.open(&p, OpenMode::CreateNew)).await {
+                Ok(f) => {
+                    tracing::debug!(sink = %self.name, path = %path.display(), "opened");
+                    let dir = self.cfg.fsync_per_batch.then(|| self.cfg.directory.clone());
+                    let failed = self.sync_failed.clone();
+                    let file = OpenFile::new(self.fs.clone(), f, dir, failed);
+                    self.current = Some(file.clone());
+                    self.path = Some((path, 0));
+                    self.roll_at = self.cfg.roll_interval.map(|d| Instant::now() + d);
+                    return self.write_header(&file).await;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(self.err("opening a file", e)),
+            }
+        }
+    }
+
+    /// A new file's first bytes: the user serializer's, else the Avro header, if any.
+    async fn write_header(&mut self, file: &Arc<OpenFile>) -> Result<(), SinkError> {
+        let header = if let Some(j) = self.user.as_mut() {
+            let counter = self.counter;
+            Some(j.create(counter).await.inspect_err(|_| {
+                self.current = None;
+            })?)
+        } else {
+            self.start_avro()
+        };
+        if let Some(header) = header {
+            let end = self.put_bytes(file, header, 0).await?;
+            if let Some((_, len)) = self.path.as_mut() {
+                *len = end;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the current file when its roll interval has passed.
+    pub(crate) async fn tick(&mut self) -> Result<(), SinkError> {
+        if self.roll_at.is_some_and(|t| Instant::now() >= t) {
+            self.close().await;
+        }
+        Ok(())
+    }
+
+    /// After a failed write or fsync of staged batches (of this file or of one before a
+    /// roll): the runner rolled back the batch and every later one, so the current file is
+    /// cut back to what its last good fsync covered, and abandoned.
+    pub(super) async fn abandon_if_unsynced(&mut self) -> Result<(), SinkError> {
+        if !self
+            .sync_failed
+            .swap(false, std::sync::atomic::Ordering::AcqRel)
+        {
+            return Ok(());
+        }
+        let Some(file) = self.current.take() else {
+            return Ok(());
+        };
+        let keep = file.synced();
+        tracing::warn!(sink = %self.name, length = keep, "a write or fsync failed: the file is cut back to its last synced batch and a new one starts");
+        blocking(move || file.cut(keep))
+            .await
+            .map_err(|e| self.err("cutting back a file whose write or fsync failed", e))
+    }
+
+    /// Cuts the output back to the cursor of the last committed take (see [`resume`]).
+    pub(crate) async fn restore(&mut self, cursor: Vec<u8>) -> Result<(), SinkError> {
+        let Some((file, len)) = resume::decode(&cursor) else {
+            tracing::warn!(sink = %self.name, "unreadable cursor; output not cut back");
+            return Ok(());
+        };
+        if file.parent() != Some(self.cfg.directory.as_path()) {
+            tracing::info!(sink = %self.name, file = %file.display(), "the last committed file is in another directory; output not cut back");
+            return Ok(());
+        }
+        let (dir, pm) = (self.cfg.directory.clone(), self.cfg.path_manager.clone());
+        let (store, f) = (self.store.clone(), file.clone());
+        let done = blocking(move || {
+            let names = FlatNames {
+                prefix: &pm.prefix,
+                extension: &pm.extension,
+            };
+            resume::cut_back(&store, &dir, &names, &f, len)
+        })
+        .await
+        .map_err(|e| self.err("cutting back to the last committed take", e))?;
+        if done.truncated > 0 || !done.removed.is_empty() {
+            tracing::info!(sink = %self.name, file = %file.display(), length = len, cut_bytes = done.truncated, removed_files = done.removed.len(), "output cut back to the last committed take; its events come again from the channel");
+        }
+        if done.missing > 0 {
+            tracing::warn!(sink = %self.name, file = %file.display(), missing_bytes = done.missing, "the file is shorter than its committed length: bytes written without fsync were lost (sink.fsyncPerBatch = false?)");
+        }
+        let exists = self.store.exists(&file).unwrap_or(false);
+        match self.user.as_mut() {
+            Some(j) if exists => j.finish(&file).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Closes the current file: nothing is buffered (each batch is written whole), but a user
+    /// serializer's last bytes are written and synced first.
+    pub(crate) async fn close(&mut self) {
+        self.roll_at = None;
+        let Some(file) = self.current.take() else {
+            return;
+        };
+        let (Some(j), Some((path, len))) = (self.user.as_mut(), self.path.clone()) else {
+            return;
+        };
+        let footer = match j.close().await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(sink = %self.name, path = %path.display(), error = %e, "the serializer's beforeClose() failed; the file ends after its last batch");
+                return;
+            }
+        };
+        if footer.is_empty() {
+            return;
+        }
+        let end = match self.put_bytes(&file, footer, len).await {
+            Ok(end) => end,
+            Err(e) => {
+                tracing::warn!(sink = %self.name, error = %e, "writing the serializer's last bytes failed");
+                return;
+            }
+        };
+        if self.cfg.fsync_per_batch {
+            if let Err(e) = file.sync_through(end).await {
+                tracing::warn!(sink = %self.name, path = %path.display(), error = %e, "syncing the serializer's last bytes failed");
+            }
+        }
+    }
+}

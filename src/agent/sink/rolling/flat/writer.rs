@@ -1,0 +1,230 @@
+//! [`FlatWriter`]: the flat local writer's state and its batches. A batch is rendered at
+//! `deliver` and, with `fsyncPerBatch`, staged in the open file with an acknowledgement that
+//! writes and fsyncs it ([`group_sync::OpenFile::sync_through`]); without, written whole in one
+//! trip to the blocking pool, cut back and the file left on failure.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::time::Instant;
+
+use super::{FlatConfig, FlatSerializer, RollSerializer};
+use crate::agent::sink::rolling::format::{Encoder, Layout};
+use crate::agent::sink::rolling::group_sync::staged::{self as group_sync, LineStyle, OpenFile};
+use crate::agent::sink::rolling::resume::flat as resume;
+use crate::agent::sink::rolling::store::local::LocalStore;
+use crate::agent::sink::rolling::GROUP_SYNC_DEPTH;
+use crate::agent::sink::{Acks, SinkError};
+use sluice_core::io::{Fs, StdFs};
+use sluice_core::Event;
+
+/// The flat local writer of one sink (see [`super`]); `J` is its user serializer's glue.
+#[derive(Debug)]
+pub(crate) struct FlatWriter<J> {
+    pub(super) name: String,
+    pub(super) cfg: FlatConfig,
+    /// The file system (`StdFs` but in tests).
+    pub(super) fs: Arc<dyn Fs>,
+    /// The directory operations: creating it, the cut-back.
+    pub(super) store: LocalStore,
+    /// The `DEFAULT` path manager's series: the writer's start in epoch millis.
+    pub(super) start_ms: u128,
+    /// The last file number used.
+    pub(super) counter: u64,
+    /// The open file, shared with the acknowledgements that fsync it ([`group_sync`]).
+    pub(super) current: Option<Arc<OpenFile>>,
+    /// The last delivered batch's acknowledgement (its fsync), for the runner.
+    pub(super) acks: Option<Acks>,
+    /// Set by a failed fsync ([`group_sync`]): the current file is cut back before the next
+    /// write.
+    pub(super) sync_failed: Arc<AtomicBool>,
+    /// The current file and its bytes after the last whole batch.
+    pub(super) path: Option<(PathBuf, u64)>,
+    pub(super) roll_at: Option<Instant>,
+    /// The user's serializer, when one is configured.
+    pub(super) user: Option<J>,
+    /// The open file's Avro encoder (its sync marker), with `AVRO_EVENT`.
+    pub(super) avro: Option<Encoder>,
+}
+
+impl<J: FlatSerializer> FlatWriter<J> {
+    /// A writer on the real disk that opens its first file on its first batch.
+    pub(crate) fn new(name: &str, cfg: FlatConfig, user: Option<J>) -> Self {
+        Self::with_fs(name, cfg, user, Arc::new(StdFs))
+    }
+
+    /// A writer on `fs`.
+    pub(crate) fn with_fs(name: &str, cfg: FlatConfig, user: Option<J>, fs: Arc<dyn Fs>) -> Self {
+        let start_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        FlatWriter {
+            name: name.to_owned(),
+            cfg,
+            store: LocalStore::new(fs.clone()),
+            fs,
+            start_ms,
+            counter: 0,
+            current: None,
+            acks: None,
+            sync_failed: Arc::default(),
+            path: None,
+            roll_at: None,
+            user,
+            avro: None,
+        }
+    }
+
+    /// How `TEXT` and `HEADER_AND_TEXT` write an event.
+    fn style(&self) -> LineStyle {
+        LineStyle {
+            newline: self.cfg.append_newline,
+            headers: self.cfg.serializer == RollSerializer::HeaderAndText,
+            keep_id: self.cfg.keep_event_id,
+        }
+    }
+
+    /// A new file's Avro encoder and its header bytes, with `AVRO_EVENT`.
+    pub(super) fn start_avro(&mut self) -> Option<Vec<u8>> {
+        let RollSerializer::AvroEvent {
+            sync_interval_bytes,
+        } = self.cfg.serializer
+        else {
+            return None;
+        };
+        let layout = Layout::Avro {
+            sync_interval: sync_interval_bytes,
+            keep_id: self.cfg.keep_event_id,
+        };
+        let enc = Encoder::new(layout, self.counter ^ fastrand::u64(..));
+        let header = enc.header();
+        self.avro = Some(enc);
+        Some(header)
+    }
+
+    /// A batch's bytes through the open file's Avro encoder: whole blocks.
+    fn avro_batch(&mut self, events: &[Event]) -> Result<Vec<u8>, SinkError> {
+        let Some(enc) = self.avro.as_mut() else {
+            return Err(SinkError::disk(
+                self.name.clone(),
+                "no Avro encoder for the open file",
+            ));
+        };
+        let mut encoded = || -> std::io::Result<Vec<u8>> {
+            for e in events {
+                enc.add(e, 0)?;
+            }
+            enc.take_batch()
+        };
+        encoded().map_err(|e| self.err("encoding Avro", e))
+    }
+
+    pub(super) fn err(&self, what: &str, e: std::io::Error) -> SinkError {
+        SinkError::disk(
+            self.name.clone(),
+            format!("{what} in {}: {e}", self.cfg.directory.display()),
+        )
+    }
+
+    /// Delivers a batch. With `fsyncPerBatch` it is staged in the open file, and its
+    /// acknowledgement ([`FlatWriter::take_acks`]) writes and fsyncs it together with the
+    /// batches staged meanwhile ([`group_sync`]); without, its bytes are written (cut back on
+    /// failure) in one trip to the blocking pool.
+    pub(crate) async fn deliver(&mut self, events: &[Event]) -> Result<(), SinkError> {
+        self.tick().await?;
+        self.abandon_if_unsynced().await?;
+        if self.current.is_none() {
+            self.open_next().await?;
+        }
+        let (Some(file), Some(len)) = (self.current.clone(), self.path.as_ref().map(|p| p.1))
+        else {
+            return Err(SinkError::disk(self.name.clone(), "no open file"));
+        };
+        let end = if let Some(j) = self.user.as_mut() {
+            let bytes = match j.write(events).await {
+                Ok(b) => b,
+                Err(e) => {
+                    // The serializer's state for this file is unknown (or gone with its
+                    // JVM): the file is left as its synced batches made it.
+                    self.current = None;
+                    return Err(e);
+                }
+            };
+            self.put_bytes(&file, bytes, len).await?
+        } else if self.avro.is_some() {
+            let bytes = self
+                .avro_batch(events)
+                .inspect_err(|_| self.current = None)?;
+            self.put_bytes(&file, bytes, len).await?
+        } else if self.cfg.fsync_per_batch {
+            file.stage(events, self.style())
+        } else {
+            let mut bytes = Vec::new();
+            group_sync::render_into(&mut bytes, events, self.style());
+            self.put_bytes(&file, bytes, len).await?
+        };
+        if let Some((_, len)) = self.path.as_mut() {
+            *len = end;
+        }
+        if self.cfg.fsync_per_batch {
+            let dir = self.cfg.directory.display().to_string();
+            let sink = self.name.clone();
+            self.acks = Some(Acks(Box::pin(async move {
+                file.sync_through(end)
+                    .await
+                    .map_err(|e| SinkError::disk(sink, format!("{dir}: {e}")))
+            })));
+        }
+        Ok(())
+    }
+
+    /// Puts rendered bytes at byte `at` of the open `file`: staged (written and synced by the
+    /// next acknowledgement) with `fsyncPerBatch`, else written now in one trip to the
+    /// blocking pool (cut back and the file left on failure). The file's length after them.
+    pub(super) async fn put_bytes(
+        &mut self,
+        file: &Arc<OpenFile>,
+        bytes: Vec<u8>,
+        at: u64,
+    ) -> Result<u64, SinkError> {
+        if self.cfg.fsync_per_batch {
+            return Ok(file.stage_bytes(&bytes));
+        }
+        let end = at + bytes.len() as u64;
+        let f = file.clone();
+        let result = tokio::task::spawn_blocking(move || f.write_batch(&bytes, at))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        if let Err(e) = result {
+            // The bytes were cut from the file and the file left: the next batch starts a
+            // new one.
+            self.current = None;
+            return Err(self.err("writing", e));
+        }
+        Ok(end)
+    }
+
+    /// The last delivered batch's acknowledgement (its fsync), once.
+    pub(crate) fn take_acks(&mut self) -> Option<Acks> {
+        self.acks.take()
+    }
+
+    /// The takes the runner keeps open: [`GROUP_SYNC_DEPTH`] while batches wait for a shared
+    /// fsync, else the runner's default.
+    pub(crate) fn pipeline_depth(&self) -> usize {
+        if self.cfg.fsync_per_batch {
+            GROUP_SYNC_DEPTH
+        } else {
+            crate::agent::sink::PIPELINE_DEPTH
+        }
+    }
+
+    /// The cursor after the last delivered batch (file, length; [`resume`]).
+    pub(crate) fn cursor(&self) -> Option<Vec<u8>> {
+        let (path, len) = self.path.as_ref()?;
+        resume::encode(path, *len)
+    }
+}
