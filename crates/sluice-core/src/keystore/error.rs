@@ -129,6 +129,20 @@ pub enum KeystoreError {
         /// What is unsupported, named.
         what: String,
     },
+    /// A key or the store's contents are encrypted with a scheme Sluice does not read.
+    #[error(
+        "keystore {store}: {part} is encrypted with {scheme} (OID {oid}), which Sluice does not read; re-export the store with PBES2 and AES (keytool -importkeystore -deststoretype PKCS12 of JDK 12 or later, or openssl pkcs12 -export without -legacy)"
+    )]
+    UnsupportedScheme {
+        /// The store.
+        store: String,
+        /// What is encrypted with it (`key "alias"`, `a certificate safe`, ...).
+        part: String,
+        /// The scheme's name, as far as known.
+        scheme: &'static str,
+        /// The scheme's OID (a PBE, or PBES2's key derivation or cipher).
+        oid: String,
+    },
     /// The store's bytes do not follow its format.
     #[error("keystore {store}: corrupt or truncated at byte {offset}: {reason}")]
     Corrupt {
@@ -159,6 +173,16 @@ pub fn config_name(key: &str) -> String {
 }
 
 impl KeystoreError {
+    /// [`KeystoreError::UnsupportedScheme`] for `oid`, named.
+    pub(crate) fn scheme(store: String, part: String, oid: &der::asn1::ObjectIdentifier) -> Self {
+        KeystoreError::UnsupportedScheme {
+            store,
+            part,
+            scheme: super::pbe::scheme_name(oid),
+            oid: oid.to_string(),
+        }
+    }
+
     /// The setting (under `encryption.keyProvider.`) to fix: the file that could not be
     /// read, the password file a wrong password came from (or should come from), `keys` for
     /// a missing alias, else `keyStoreFile`.

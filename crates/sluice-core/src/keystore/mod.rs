@@ -7,6 +7,9 @@
 //! agent's TLS keystores (one sniffer). [`Keystore::parse`] is pure on bytes and checks structure only; [`Keystore::secret_key`]
 //! checks the store's integrity with the store password, then decrypts one key with its key
 //! password. [`KeyFiles`] loads Flume's key configuration through the [`crate::io::Fs`] seam.
+//! [`tls::read_pkcs12`] reads a PKCS#12 store's private keys and certificates for the agent's
+//! TLS keystores and truststores, with the same PFX parse, MAC check and decryption: one
+//! PKCS#12 reader for the core and the RPC layer.
 //! Formats, algorithms and errors: docs/keystores.md.
 
 mod error;
@@ -15,12 +18,15 @@ mod java_value;
 mod jceks;
 mod key_files;
 mod key_protector;
+mod pbe;
 mod pkcs12;
 mod pkcs12_crypto;
 mod reader;
 mod secret_key;
 mod sniff;
 mod store;
+pub mod tls;
+mod tls_bags;
 mod unsealed;
 
 pub use error::{config_name, EntryKind, KeystoreError, NameSetting};

@@ -6,6 +6,7 @@
 
 use der::asn1::{BmpString, ObjectIdentifier, OctetString};
 use der::{Decode, Encode};
+use pkcs12::cms::content_info::ContentInfo;
 use pkcs12::pfx::{Pfx, Version};
 use pkcs12::safe_bag::SafeContents;
 use pkcs12::MacData;
@@ -13,7 +14,7 @@ use pkcs12::MacData;
 use super::error::EntryKind;
 use super::reader::Malformed;
 
-const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
+pub(crate) const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
 const FRIENDLY_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.20");
 const ORACLE_TRUSTED_KEY_USAGE: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("2.16.840.1.113894.746875.1.1");
@@ -45,21 +46,49 @@ pub(crate) struct Pkcs12 {
     pub(crate) auth_safe: Vec<u8>,
 }
 
-fn der_fault(e: der::Error, what: &str) -> Malformed {
+pub(crate) fn der_fault(e: der::Error, what: &str) -> Malformed {
     let offset = e.position().map(|p| u32::from(p) as usize).unwrap_or(0);
     Malformed::new(offset, format!("{what}: {e}"))
 }
 
-/// Parses the store's structure; nothing is decrypted or checked against a password.
-pub(crate) fn parse(bytes: &[u8]) -> Result<Pkcs12, Malformed> {
+/// A PFX opened as far as it goes without a password: the authenticated safe's bytes (what the
+/// MAC covers), its `ContentInfo`s and the MAC.
+pub(crate) struct Pfx12 {
+    pub(crate) auth_safe: Vec<u8>,
+    pub(crate) infos: Vec<ContentInfo>,
+    pub(crate) mac: Option<MacData>,
+}
+
+/// Opens a PFX (version 3, a plain `data` authenticated safe) and lists its contents; the
+/// one parse both PKCS#12 readers (secret keys here, TLS material in [`super::tls`]) start
+/// from.
+pub(crate) fn open_pfx(bytes: &[u8]) -> Result<Pfx12, Malformed> {
     let pfx = Pfx::from_der(bytes).map_err(|e| der_fault(e, "PFX"))?;
     if pfx.version != Version::V3 {
         return Err(Malformed::new(0, "PFX version is not 3"));
     }
     let auth_safe = data_content(&pfx.auth_safe.content_type, &pfx.auth_safe.content)
         .ok_or_else(|| Malformed::new(0, "authenticated safe is not plain data"))?;
-    let infos = Vec::<pkcs12::cms::content_info::ContentInfo>::from_der(&auth_safe)
-        .map_err(|e| der_fault(e, "authenticated safe"))?;
+    let infos =
+        Vec::<ContentInfo>::from_der(&auth_safe).map_err(|e| der_fault(e, "authenticated safe"))?;
+    assert!(
+        auth_safe.len() < bytes.len(),
+        "the authenticated safe lies within the PFX"
+    );
+    Ok(Pfx12 {
+        auth_safe,
+        infos,
+        mac: pfx.mac_data,
+    })
+}
+
+/// Parses the store's structure; nothing is decrypted or checked against a password.
+pub(crate) fn parse(bytes: &[u8]) -> Result<Pkcs12, Malformed> {
+    let Pfx12 {
+        auth_safe,
+        infos,
+        mac,
+    } = open_pfx(bytes)?;
     let mut entries = Vec::new();
     for info in infos {
         let Some(contents) = data_content(&info.content_type, &info.content) else {
@@ -74,13 +103,13 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Pkcs12, Malformed> {
     }
     Ok(Pkcs12 {
         entries,
-        mac: pfx.mac_data,
+        mac,
         auth_safe,
     })
 }
 
 /// The octets of a `data` content, `None` for any other content type.
-fn data_content(content_type: &ObjectIdentifier, content: &der::Any) -> Option<Vec<u8>> {
+pub(crate) fn data_content(content_type: &ObjectIdentifier, content: &der::Any) -> Option<Vec<u8>> {
     if *content_type != ID_DATA {
         return None;
     }
@@ -126,7 +155,7 @@ fn has(bag: &pkcs12::SafeBag, oid: ObjectIdentifier) -> bool {
     attrs.is_some_and(|a| a.iter().any(|a| a.oid == oid))
 }
 
-fn friendly_name(bag: &pkcs12::SafeBag) -> Option<String> {
+pub(crate) fn friendly_name(bag: &pkcs12::SafeBag) -> Option<String> {
     let attrs = bag.bag_attributes.as_ref()?;
     let attr = attrs.iter().find(|a| a.oid == FRIENDLY_NAME)?;
     let value = attr.values.iter().next()?;

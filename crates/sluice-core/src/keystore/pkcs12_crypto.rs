@@ -1,30 +1,25 @@
 //! PKCS#12 integrity and key decryption: the MAC (HMAC-SHA-1/-256/-384/-512 keyed by the
-//! PKCS#12 KDF over the BMP password), and a shrouded key's decryption by PBES2 (PBKDF2, AES-CBC:
-//! keytool's default) or by the older `pbeWithSHAAnd3-KeyTripleDES-CBC`. All primitives are
-//! RustCrypto's; every iteration count is bounded by [`ITERATIONS_MAX`].
+//! PKCS#12 KDF over the BMP password, iterations bounded by [`pbe::ITERATIONS_MAX`]), and a
+//! shrouded key's decryption by the schemes of [`pbe`]. All primitives are RustCrypto's.
 
-use cbc::cipher::block_padding::Pkcs7;
-use cbc::cipher::{BlockModeDecrypt, KeyIvInit};
 use der::asn1::ObjectIdentifier;
-use der::{Decode, Encode};
+use der::Decode;
 use hmac::{KeyInit, Mac};
 use pkcs12::kdf::{derive_key_utf8, Pkcs12KeyType};
-use pkcs12::pbe_params::{EncryptedPrivateKeyInfo, Pkcs12PbeParams};
+use pkcs12::pbe_params::EncryptedPrivateKeyInfo;
 use pkcs12::MacData;
 use sha2::{Sha256, Sha384, Sha512};
 use spki::AlgorithmIdentifierRef;
 use zeroize::Zeroizing;
 
+use super::error::KeystoreError;
+use super::pbe::{self, bounded};
 use super::unsealed::{UnsealError, Unsealed};
-
-/// Largest iteration count accepted (MAC, KDF), as the JDK's `PKCS12KeyStore`.
-pub(crate) const ITERATIONS_MAX: u32 = 5_000_000;
 
 const SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.14.3.2.26");
 const SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
 const SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2");
 const SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
-const PBES2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.5.13");
 const AES_ARC: &str = "2.16.840.1.101.3.4.1";
 
 /// Why the MAC did not verify.
@@ -56,6 +51,29 @@ pub(crate) fn verify_mac(mac: &MacData, auth_safe: &[u8], password: &str) -> Res
     ok.ok_or(MacError::Mismatch)
 }
 
+/// Checks a store's MAC, when it has one, as [`verify_mac`]; the errors name the store: a
+/// mismatch is the wrong-password error, an unknown digest or count is unsupported.
+pub(crate) fn check_store_mac(
+    store: &str,
+    mac: Option<&MacData>,
+    auth_safe: &[u8],
+    password: &str,
+) -> Result<(), KeystoreError> {
+    let Some(mac) = mac else {
+        return Ok(());
+    };
+    verify_mac(mac, auth_safe, password).map_err(|e| match e {
+        MacError::Mismatch => KeystoreError::StorePassword {
+            store: store.to_owned(),
+            password_file: None,
+        },
+        MacError::Unsupported(what) => KeystoreError::Unsupported {
+            store: store.to_owned(),
+            what,
+        },
+    })
+}
+
 fn check<D>(password: &str, salt: &[u8], iterations: i32, data: &[u8], want: &[u8]) -> Option<()>
 where
     D: sha2::Digest + sha2::digest::FixedOutputReset + sha2::digest::block_api::BlockSizeUser,
@@ -71,101 +89,31 @@ where
     hmac.verify_slice(want).ok()
 }
 
-/// An iteration count (MAC or KDF) outside `1..=ITERATIONS_MAX`.
-#[derive(Debug, thiserror::Error)]
-#[error("iteration count {iterations}")]
-struct IterationCount {
-    /// The count the store gives.
-    iterations: i32,
-}
-
-/// `iterations` when it is within `1..=ITERATIONS_MAX`.
-fn bounded(iterations: i32) -> Result<i32, IterationCount> {
-    match u32::try_from(iterations) {
-        Ok(n) if (1..=ITERATIONS_MAX).contains(&n) => {
-            assert!(
-                iterations > 0,
-                "a count within the bound is positive as an i32"
-            );
-            Ok(iterations)
-        }
-        _ => Err(IterationCount { iterations }),
+/// Decrypts a shrouded key (`EncryptedPrivateKeyInfo`, DER) with `password`: the PKCS#8
+/// `PrivateKeyInfo`'s DER, checked to parse as one (a wrong password whose padding matched by
+/// chance does not).
+pub(crate) fn decrypt_shrouded(
+    der: &[u8],
+    password: &str,
+) -> Result<Zeroizing<Vec<u8>>, UnsealError> {
+    let info = EncryptedPrivateKeyInfo::from_der(der)
+        .map_err(|_| UnsealError::Unsupported("encrypted key structure".into()))?;
+    let plain = pbe::decrypt(
+        &info.encryption_algorithm,
+        password,
+        info.encrypted_data.as_bytes(),
+    )?;
+    if KeyInfo::from_der(&plain).is_err() {
+        return Err(UnsealError::WrongPassword);
     }
+    Ok(plain)
 }
 
 /// Decrypts a shrouded key (`EncryptedPrivateKeyInfo`, DER) with `password` and reads the
 /// PKCS#8 `PrivateKeyInfo` inside: its algorithm and raw key bytes.
 pub(crate) fn open_shrouded(der: &[u8], password: &str) -> Result<Unsealed, UnsealError> {
-    let info = EncryptedPrivateKeyInfo::from_der(der)
-        .map_err(|_| UnsealError::Unsupported("encrypted key structure".into()))?;
-    let mut buf = Zeroizing::new(info.encrypted_data.as_bytes().to_vec());
-    let sealed_bytes = buf.len();
-    let alg = &info.encryption_algorithm;
-    let plain_len = if alg.oid == PBES2 {
-        let alg_der = alg
-            .to_der()
-            .map_err(|_| UnsealError::Unsupported("PBES2 parameters".into()))?;
-        let scheme = pkcs5::EncryptionScheme::try_from(alg_der.as_slice())
-            .map_err(|e| UnsealError::Unsupported(format!("PBES2 parameters ({e})")))?;
-        let pkcs5::EncryptionScheme::Pbes2(params) = &scheme else {
-            return Err(UnsealError::Unsupported("PBES1 key encryption".into()));
-        };
-        match &params.kdf {
-            pkcs5::pbes2::Kdf::Pbkdf2(p) if p.iteration_count <= ITERATIONS_MAX => {}
-            pkcs5::pbes2::Kdf::Pbkdf2(p) => {
-                let n = p.iteration_count;
-                return Err(UnsealError::Unsupported(format!("iteration count {n}")));
-            }
-            _ => return Err(UnsealError::Unsupported("key derivation scrypt".into())),
-        }
-        // Java's PBKDF2 takes the characters as UTF-8 (keytool allows ASCII only here).
-        let plain = scheme
-            .decrypt_in_place(password.as_bytes(), &mut buf)
-            .map_err(|_| UnsealError::WrongPassword)?;
-        plain.len()
-    } else if alg.oid == pkcs12::PKCS_12_PBE_WITH_SHAAND3_KEY_TRIPLE_DES_CBC {
-        tdes_pbe1(alg, password, &mut buf)?
-    } else {
-        return Err(UnsealError::Unsupported(format!(
-            "key encryption {}",
-            alg.oid
-        )));
-    };
-    assert!(
-        plain_len < sealed_bytes || sealed_bytes == 0,
-        "CBC padding removed at least one byte of the shrouded key"
-    );
-    read_key_info(buf.get(..plain_len).unwrap_or(&[])).ok_or(UnsealError::WrongPassword)
-}
-
-/// `pbeWithSHAAnd3-KeyTripleDES-CBC` (older keytools): PKCS#12 KDF with SHA-1, 3DES-CBC.
-fn tdes_pbe1(
-    alg: &spki::AlgorithmIdentifierOwned,
-    password: &str,
-    buf: &mut [u8],
-) -> Result<usize, UnsealError> {
-    let params = alg
-        .parameters
-        .as_ref()
-        .and_then(|p| p.decode_as::<Pkcs12PbeParams>().ok())
-        .ok_or_else(|| UnsealError::Unsupported("PBE parameters".into()))?;
-    let iterations =
-        bounded(params.iterations).map_err(|e| UnsealError::Unsupported(e.to_string()))?;
-    let salt = params.salt.as_bytes();
-    let derive = |id, len| {
-        derive_key_utf8::<sha1::Sha1>(password, salt, id, iterations, len)
-            .map(Zeroizing::new)
-            .map_err(|_| UnsealError::Unsupported("a password outside Unicode's BMP".into()))
-    };
-    let key = derive(Pkcs12KeyType::EncryptionKey, 24)?;
-    let iv = derive(Pkcs12KeyType::Iv, 8)?;
-    assert_eq!((key.len(), iv.len()), (24, 8), "3DES's key and IV lengths");
-    let dec = cbc::Decryptor::<des::TdesEde3>::new_from_slices(&key, &iv)
-        .map_err(|_| UnsealError::Unsupported("3DES key length".into()))?;
-    let plain = dec
-        .decrypt_padded::<Pkcs7>(buf)
-        .map_err(|_| UnsealError::WrongPassword)?;
-    Ok(plain.len())
+    let plain = decrypt_shrouded(der, password)?;
+    read_key_info(&plain).ok_or(UnsealError::WrongPassword)
 }
 
 /// PKCS#8 `PrivateKeyInfo ::= SEQUENCE { version, AlgorithmIdentifier, OCTET STRING, .. }`.

@@ -7,7 +7,7 @@ use super::error::{EntryKind, KeystoreError};
 use super::jceks::Jceks;
 use super::key_protector;
 use super::pkcs12::{self, Pkcs12};
-use super::pkcs12_crypto::{open_shrouded, verify_mac, MacError};
+use super::pkcs12_crypto::{check_store_mac, open_shrouded};
 use super::reader::Malformed;
 use super::secret_key::{SecretKey, AES_KEY_BYTES};
 use super::sniff::{sniff, StoreMagic};
@@ -131,19 +131,7 @@ impl Keystore {
                 store: store(),
                 password_file: None,
             }),
-            Inner::Pkcs12(p) => match &p.mac {
-                None => Ok(()),
-                Some(mac) => verify_mac(mac, &p.auth_safe, password).map_err(|e| match e {
-                    MacError::Mismatch => KeystoreError::StorePassword {
-                        store: store(),
-                        password_file: None,
-                    },
-                    MacError::Unsupported(what) => KeystoreError::Unsupported {
-                        store: store(),
-                        what,
-                    },
-                }),
-            },
+            Inner::Pkcs12(p) => check_store_mac(&self.name, p.mac.as_ref(), &p.auth_safe, password),
         }
     }
 
@@ -189,6 +177,7 @@ impl Keystore {
                 store,
                 what: format!("a non-ASCII password for key {alias:?} (JCEKS key passwords are printable ASCII in Java)"),
             },
+            UnsealError::Scheme(oid) => KeystoreError::scheme(store, format!("key {alias:?}"), &oid),
             UnsealError::Unsupported(what) => KeystoreError::Unsupported {
                 store,
                 what: format!("{what} (key {alias:?})"),

@@ -8,6 +8,8 @@ use zeroize::Zeroizing;
 pub(crate) enum UnsealError {
     /// The algorithm or its parameters are not supported (named).
     Unsupported(String),
+    /// An encryption scheme (a PBE, or PBES2's KDF or cipher) not read, by its OID.
+    Scheme(der::asn1::ObjectIdentifier),
     /// Padding or contents wrong after decryption: the key password is wrong.
     WrongPassword,
     /// The key password has characters Java's `PBEKey` refuses (JCEKS only).

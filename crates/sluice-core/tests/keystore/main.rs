@@ -14,6 +14,7 @@
 
 mod damage;
 mod java;
+mod tls;
 
 use sluice_core::io::StdFs;
 use sluice_core::keystore::{KeyFiles, Keystore, KeystoreError, KeystoreFormat};

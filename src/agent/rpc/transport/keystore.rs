@@ -4,18 +4,20 @@
 //! - **PEM**: CERTIFICATE blocks and, in a keystore, one unencrypted private key (PKCS#8,
 //!   PKCS#1 or SEC1);
 //! - **PKCS12** (what `keytool` writes since Java 9 and `openssl pkcs12 -export` writes),
-//!   read directly with the password (`keystore-password`, `truststore-password`); the
-//!   keystore's first private key and the certificate with its local key id lead the chain;
+//!   read directly with the password (`keystore-password`, `truststore-password`) by the
+//!   core's PKCS12 reader, [`sluice_core::keystore::tls`]; the keystore's first private key
+//!   and the certificate with its local key id lead the chain;
 //! - **JKS / JCEKS** (Java's proprietary formats): refused with the exact `keytool` command
 //!   that converts the file to PKCS12.
 //!
 //! The format is told by the core's one store sniffer, [`sluice_core::keystore::sniff`] (the
-//! same that picks the reader of Flume's secret-key stores).
+//! same that picks the reader of Flume's secret-key stores); PKCS12 stores are read by the
+//! same PFX parse, MAC check and decryption as those stores.
 
 use std::path::{Path, PathBuf};
 
-use p12_keystore::Pkcs12Archive;
-use sluice_core::keystore::{sniff, StoreMagic};
+use sluice_core::keystore::tls::{read_pkcs12_named, TlsStore};
+use sluice_core::keystore::{sniff, KeystoreError, StoreMagic};
 
 use crate::agent::key_file::{self, KeyFileError};
 use tokio_rustls::rustls::pki_types::pem::PemObject;
@@ -124,14 +126,39 @@ fn pkcs12(
     path: &Path,
     bytes: &[u8],
     password: &str,
-) -> Result<Pkcs12Archive, StoreError> {
-    Pkcs12Archive::from_pkcs12(bytes, password).map_err(|e| {
-        content(
-            what,
-            path,
-            format!("cannot open the PKCS12 file ({e}); is {what}-password right?"),
-        )
+) -> Result<TlsStore, StoreError> {
+    let name = path.display().to_string();
+    read_pkcs12_named(&name, bytes, password).map_err(|e| {
+        let reason = match &e {
+            KeystoreError::UnsupportedScheme {
+                part, scheme, oid, ..
+            } => format!(
+                "cannot open the PKCS12 file ({part} is encrypted with {scheme}, OID {oid}, \
+                 which Sluice does not read); re-export it with PBES2 and AES (openssl pkcs12 \
+                 -export without -legacy, or keytool -importkeystore of JDK 12 or later)"
+            ),
+            _ => format!(
+                "cannot open the PKCS12 file ({}); is {what}-password right?",
+                detail(&e)
+            ),
+        };
+        content(what, path, reason)
     })
+}
+
+/// What the core's reader found wrong, without the store's name (the message names the
+/// file once).
+fn detail(e: &KeystoreError) -> String {
+    match e {
+        KeystoreError::StorePassword { .. } => {
+            "wrong password, or the file is damaged: its integrity check failed".to_owned()
+        }
+        KeystoreError::Corrupt { offset, reason, .. } => {
+            format!("corrupt or truncated at byte {offset}: {reason}")
+        }
+        KeystoreError::Unsupported { what, .. } => format!("unsupported {what}"),
+        other => other.to_string(),
+    }
 }
 
 /// Reads a keystore: the certificate chain and private key a server presents.
@@ -154,35 +181,19 @@ pub(crate) fn identity(path: &Path, password: Option<&str>) -> Result<Identity, 
         })?;
         return Ok(Identity { chain, key });
     }
-    let archive = pkcs12(WHAT, path, &bytes, password.unwrap_or_default())?;
-    let Some(key) = archive.keys.first() else {
+    let store = pkcs12(WHAT, path, &bytes, password.unwrap_or_default())?;
+    let Some(key) = store.keys().first() else {
         return Err(content(WHAT, path, "the PKCS12 file holds no private key"));
     };
-    let leaf_id = key.local_key_id.as_ref().map(|id| id.0.clone());
-    let is_leaf = |c: &p12_keystore::CertificateBag| {
-        leaf_id.is_some() && c.local_key_id.as_deref() == leaf_id.as_deref()
-    };
-    let mut chain: Vec<CertificateDer<'static>> = Vec::new();
-    for bag in archive.certs.iter().filter(|c| is_leaf(c)) {
-        chain.push(CertificateDer::from(bag.cert.as_der().to_vec()));
-    }
-    if chain.is_empty() && archive.certs.len() == 1 {
-        // One key and one certificate without ids: they belong together.
-        chain.extend(
-            archive
-                .certs
-                .iter()
-                .map(|c| CertificateDer::from(c.cert.as_der().to_vec())),
-        );
-    } else {
-        for bag in archive.certs.iter().filter(|c| !is_leaf(c)) {
-            chain.push(CertificateDer::from(bag.cert.as_der().to_vec()));
-        }
-    }
+    let chain: Vec<CertificateDer<'static>> = store
+        .chain(key)
+        .iter()
+        .map(|c| CertificateDer::from(c.der().to_vec()))
+        .collect();
     if chain.is_empty() {
         return Err(content(WHAT, path, "the PKCS12 file holds no certificate"));
     }
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.key.as_der().to_vec()));
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.pkcs8_der().to_vec()));
     Ok(Identity { chain, key })
 }
 
@@ -199,9 +210,9 @@ pub(crate) fn trusted(
             .map_err(|e| content(WHAT, path, format!("bad certificate: {e}")))?
     } else {
         pkcs12(WHAT, path, &bytes, password.unwrap_or_default())?
-            .certs
+            .certs()
             .iter()
-            .map(|c| CertificateDer::from(c.cert.as_der().to_vec()))
+            .map(|c| CertificateDer::from(c.der().to_vec()))
             .collect()
     };
     if certs.is_empty() {
