@@ -1,5 +1,6 @@
 //! The flat writer on `SimFs`: what a batch's acknowledgement makes durable (a crash image
-//! keeps it, the new file's directory entry included), and the cut-back after a failed fsync.
+//! keeps it, the new file's directory entry included), and the cut-back after a failed fsync
+//! and after a torn write.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -107,4 +108,20 @@ async fn a_failed_fsync_cuts_the_file_back_to_its_last_synced_batch_and_a_new_fi
     let (file, len) = crate::agent::sink::rolling::resume::flat::decode(&cursor).unwrap();
     assert!(file.to_string_lossy().ends_with("-2.log"), "{file:?}");
     assert_eq!(len, 5);
+}
+
+#[tokio::test]
+async fn without_fsync_a_torn_write_is_cut_from_its_file_and_the_batch_goes_to_a_new_one() {
+    let fs = SimFs::new(9);
+    let mut c = cfg("/out");
+    c.fsync_per_batch = false;
+    let mut w = FlatWriter::<NoSerializer>::with_fs("k1", c, None, Arc::new(fs.clone()));
+    deliver(&mut w, &["a"]).await.unwrap();
+    // The next file operation is the batch's write: ENOSPC after a random part of it.
+    fs.inject(sluice_core::io::Fault::Enospc { at: fs.op_count() });
+    let e = deliver(&mut w, &["torn", "batch"]).await.unwrap_err();
+    assert!(e.to_string().contains("writing"), "{e}");
+    assert_eq!(contents(&fs), ["a\n"], "the torn bytes are cut");
+    deliver(&mut w, &["torn", "batch"]).await.unwrap();
+    assert_eq!(contents(&fs), ["a\n", "torn\nbatch\n"]);
 }
