@@ -23,5 +23,6 @@ mod nats_bad_input;
 mod nats_creds;
 mod nats_fence;
 mod nats_kills;
+mod nats_shared;
 mod nats_sink;
 mod nats_source;

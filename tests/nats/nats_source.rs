@@ -14,7 +14,7 @@ use crate::support::lines_support::written;
 use crate::support::nats_support::{cluster, shared_turn, unique};
 use crate::support::ports::free_port;
 
-fn collector_conf(root: &Path, url: &str, stream: &str, extra: &str) -> String {
+pub(crate) fn collector_conf(root: &Path, url: &str, stream: &str, extra: &str) -> String {
     format!(
         "c.sources = r1\nc.channels = c1\nc.sinks = k1\n\
          c.sources.r1.type = nats\nc.sources.r1.channels = c1\nc.sources.r1.url = {url}\n\
@@ -29,7 +29,7 @@ fn collector_conf(root: &Path, url: &str, stream: &str, extra: &str) -> String {
     )
 }
 
-fn start(dir: &Path, conf: &str, env: &[(&str, &str)]) -> HttpAgent {
+pub(crate) fn start(dir: &Path, conf: &str, env: &[(&str, &str)]) -> HttpAgent {
     let env = env
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

@@ -15,8 +15,12 @@
 //! sequence below every in-flight one. [`Acks`] starts "dirty" when the consumer has
 //! unacknowledged messages at open; while dirty it holds its acknowledgement and, after each
 //! commit, asks the servers how many messages are unacknowledged: once no more than this
-//! source committed since its last acknowledgement plus the batch in flight, it is clean for
-//! good (it is the only reader, and has at most one batch in flight).
+//! source committed since its last acknowledgement plus the batch in flight, it is clean.
+//! Each delivery to this consumer has the next consumer sequence: a gap in what this source
+//! is handed ([`Acks::delivered`]) means another client reads the consumer (or a fetch lost
+//! a delivery), and makes it dirty again, with a WARN: it then acknowledges only at a moment
+//! when every unacknowledged message is its own, so a shared consumer stalls rather than
+//! losing the other reader's messages.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -34,6 +38,10 @@ pub(crate) struct Acks {
     /// `All` only: the last message of each committed batch not yet acknowledged, by stream
     /// sequence (what an acknowledgement is sent with).
     marks: BTreeMap<u64, Message>,
+    /// `All` only: the consumer sequence the next delivery should have.
+    next_delivery: Option<u64>,
+    /// `All` only: a gap was seen and logged (logged once).
+    gap_seen: bool,
 }
 
 impl Acks {
@@ -45,6 +53,30 @@ impl Acks {
             clean: unacked == 0,
             held: BTreeSet::new(),
             marks: BTreeMap::new(),
+            next_delivery: None,
+            gap_seen: false,
+        }
+    }
+
+    /// `All` only: `msgs` were just fetched, in order. A delivery that skips a consumer
+    /// sequence went to another client (or was lost by a fetch): the consumer is dirty until
+    /// every unacknowledged message is this source's again.
+    pub(crate) fn delivered(&mut self, msgs: &[Message], consumer: &str, source: &str) {
+        if self.policy != AckPolicy::All {
+            return;
+        }
+        for m in msgs {
+            let Ok(seq) = m.info().map(|i| i.consumer_sequence) else {
+                continue;
+            };
+            if let Some(want) = self.next_delivery.filter(|&w| seq > w) {
+                if !self.gap_seen {
+                    self.gap_seen = true;
+                    tracing::warn!(source = %source, consumer = %consumer, expected = want, got = seq, "deliveries skip consumer sequences: another client reads this consumer (or a fetch lost a delivery); ackPolicy = all acknowledges only while every unacknowledged message is this source's; give each collector its own consumer, or use ackPolicy = explicit to share one");
+                }
+                self.clean = false;
+            }
+            self.next_delivery = Some(seq + 1);
         }
     }
 

@@ -76,7 +76,11 @@ pub(crate) async fn run(cfg: NatsSourceConfig, mut ctx: SourceCtx) -> Result<(),
     while !ctx.stop.is_set() {
         let msgs = match next.take() {
             Some(m) => m,
-            None => fetch(&cfg, &opened, &ctx.name, &ctx.counters, ctx.stop.clone()).await,
+            None => {
+                let m = fetch(&cfg, &opened, &ctx.name, &ctx.counters, ctx.stop.clone()).await;
+                acks.delivered(&m, &cfg.consumer, &ctx.name);
+                m
+            }
         };
         if msgs.is_empty() {
             continue;
@@ -100,6 +104,7 @@ pub(crate) async fn run(cfg: NatsSourceConfig, mut ctx: SourceCtx) -> Result<(),
         };
         let fetch_next = fetch(&cfg, &opened, &name, &counters, stop);
         let (committed, fetched) = tokio::join!(put_and_ack, fetch_next);
+        acks.delivered(&fetched, &cfg.consumer, &ctx.name);
         if !committed {
             break;
         }
