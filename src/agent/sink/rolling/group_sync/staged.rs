@@ -1,16 +1,17 @@
-//! The staged group sync (`file_roll`'s): a batch is rendered into the open file's pending bytes and
-//! acknowledged ([`crate::agent::sink::Acks`]) by a trip to the blocking pool that writes
-//! every pending batch and then fsyncs; the runner awaits that before it commits the batch's
-//! take. One trip covers every batch staged before it started, so while one runs the next
-//! batches are taken and staged, and the one after it writes and syncs them all: a take still
-//! commits only after its bytes are durable, with one trip to the blocking pool (one write,
-//! one fsync) per group of batches instead of a write per batch and an fsync per group. A
-//! failed write or fsync marks the file (every later acknowledgement of it fails) and the
-//! sink: the runner rolls back that batch and every later one, so before it writes again the
-//! sink cuts its current file back to what that file's last good fsync covered (a batch
-//! staged after a roll is in the new file), and no batch is kept twice. Without
-//! `sink.fsyncPerBatch` a batch is written at once ([`OpenFile::write_batch`]) and nothing is
-//! synced.
+//! The staged group sync (the flat writer's, `super::super::flat`): a batch is rendered into the
+//! open file's pending bytes and acknowledged ([`crate::agent::sink::Acks`]) by a trip to the
+//! blocking pool that writes every pending batch and then fsyncs; the runner awaits that before it
+//! commits the batch's take. One trip covers every batch staged before it started, so while one
+//! runs the next batches are taken and staged, and the one after it writes and syncs them all: a
+//! take still commits only after its bytes are durable, with one trip to the blocking pool (one
+//! write, one fsync) per group of batches instead of a write per batch and an fsync per group. A
+//! failed write or fsync marks the file (every later acknowledgement of it fails) and the sink: the
+//! runner rolls back that batch and every later one, so before it writes again the sink cuts its
+//! current file back to what that file's last good fsync covered (a batch staged after a roll is in
+//! the new file), and no batch is kept twice. Without `sink.fsyncPerBatch` a batch is written at
+//! once ([`OpenFile::write_batch`]) and nothing is synced. The file is an `io::Fs` file: every
+//! write is positioned (`pwrite` at the staged bytes' offset), so it runs on `SimFs` as on the
+//! disk.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
