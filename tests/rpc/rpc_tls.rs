@@ -106,6 +106,66 @@ fn a_jks_keystore_is_refused_with_the_keytool_command_that_converts_it() {
     assert!(p.message.contains("-deststoretype PKCS12"), "{}", p.message);
 }
 
+/// The problem `load` reports on the source's `keystore` key with `keys` as its TLS keys.
+fn keystore_problem(keys: &str) -> String {
+    let mut text = "a1.sources = r1\na1.channels = c1\na1.sinks = k1\na1.sources.r1.type = avro\n\
+         a1.sources.r1.bind = 127.0.0.1\na1.sources.r1.port = 4141\na1.sources.r1.channels = c1\n\
+         a1.channels.c1.type = memory\na1.sinks.k1.type = null\na1.sinks.k1.channel = c1\n"
+        .to_owned();
+    for l in keys.lines() {
+        text.push_str(&format!("a1.sources.r1.{l}\n"));
+    }
+    let loaded = sluice::agent::topology::load(&text, "a1", &[]);
+    assert!(loaded.config.is_none(), "the keystore was accepted");
+    let p = loaded.problems.iter().find(|p| p.key.ends_with("keystore"));
+    p.expect("a problem names the keystore").message.clone()
+}
+
+#[test]
+fn a_wrong_pkcs12_password_and_an_unread_encryption_scheme_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = Pki::generate(tmp.path());
+    let wrong = pki
+        .source_keys("server.p12")
+        .replace("password = changeit", "password = nope");
+    let message = keystore_problem(&wrong);
+    assert!(message.contains(&pki.path("server.p12")), "{message}");
+    assert!(message.contains("integrity check failed"), "{message}");
+    assert!(message.contains("is keystore-password right?"), "{message}");
+    // Certificates encrypted with 3DES under PBES2: refused by the scheme's OID.
+    let out = std::process::Command::new("openssl")
+        .args([
+            "pkcs12",
+            "-export",
+            "-in",
+            "server.pem",
+            "-inkey",
+            "server.key",
+        ])
+        .args([
+            "-certpbe",
+            "des-ede3-cbc",
+            "-out",
+            "des3.p12",
+            "-passout",
+            "pass:changeit",
+        ])
+        .current_dir(tmp.path())
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let message = keystore_problem(&pki.source_keys("des3.p12"));
+    assert!(
+        message.contains("DES-EDE3-CBC, OID 1.2.840.113549.3.7"),
+        "{message}"
+    );
+    assert!(message.contains("without -legacy"), "{message}");
+}
+
 /// A good sink sending batches until told to stop: (batches delivered, any failure).
 fn good_flow(port: u16, pki: &Pki, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<(u64, u64)> {
     let mut sink = avro_sink(port, &pki.sink_keys("ca.p12")).unwrap();

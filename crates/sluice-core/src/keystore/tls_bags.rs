@@ -60,7 +60,7 @@ pub(crate) fn safe_contents(
     if info.content_type != ID_ENCRYPTED_DATA {
         return Err(BagFault::ContentType(info.content_type));
     }
-    let part = format!("the encrypted content {index} (certificates)");
+    let part = format!("the store's content {index}");
     let data = info
         .content
         .decode_as::<EncryptedData>()
