@@ -183,6 +183,7 @@ pub(crate) fn scheme_name(oid: &ObjectIdentifier) -> &'static str {
         "1.2.840.113549.1.5.10" => "pbeWithSHA1AndDES-CBC (PBES1)",
         "1.2.840.113549.1.5.11" => "pbeWithSHA1AndRC2-CBC (PBES1)",
         "1.3.6.1.4.1.11591.4.11" => "scrypt",
+        "1.2.840.113549.2.7" => "PBKDF2 with HMAC-SHA-1",
         "1.3.14.3.2.7" => "DES-CBC",
         "1.2.840.113549.3.7" => "DES-EDE3-CBC",
         "1.2.840.113549.3.2" => "RC2-CBC",
