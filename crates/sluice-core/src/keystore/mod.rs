@@ -27,6 +27,7 @@ mod sniff;
 mod store;
 pub mod tls;
 mod tls_bags;
+mod tls_store;
 mod unsealed;
 
 pub use error::{config_name, EntryKind, KeystoreError, NameSetting};

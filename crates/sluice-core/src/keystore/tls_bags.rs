@@ -16,7 +16,7 @@ use super::pbe;
 use super::pkcs12::{data_content, der_fault, friendly_name, ID_DATA};
 use super::pkcs12_crypto::decrypt_shrouded;
 use super::reader::Malformed;
-use super::tls::{TlsCert, TlsKey, TlsStore};
+use super::tls_store::{TlsCert, TlsKey, TlsStore};
 use super::unsealed::UnsealError;
 
 /// `encryptedData` (RFC 5652).
