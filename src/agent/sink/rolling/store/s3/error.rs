@@ -125,9 +125,19 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// Whether `text` holds `number` as a number of its own: not inside a longer one (a retry's
+/// `in 3.625004039s` holds the digits 403).
+fn has_number(text: &str, number: &str) -> bool {
+    let part_of_number = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit() || c == '.');
+    text.match_indices(number).any(|(i, _)| {
+        !part_of_number(text[..i].chars().next_back())
+            && !part_of_number(text[i + number.len()..].chars().next())
+    })
+}
+
 fn classify(text: &str) -> Class {
     let lower = text.to_ascii_lowercase();
-    if text.contains("403")
+    if has_number(text, "403")
         || text.contains("SignatureDoesNotMatch")
         || text.contains("InvalidAccessKeyId")
     {
@@ -243,6 +253,19 @@ mod tests {
         assert!(text.contains("AWS S3"), "{text}");
         assert!(text.contains("AWS_ENDPOINT_URL_S3"), "{text}");
         assert!(text.contains("fs.s3a.endpoint"), "{text}");
+    }
+
+    #[test]
+    fn a_refused_connection_whose_retry_time_holds_403_is_unreachable() {
+        let text = "Generic S3 error: Error performing GET http://127.0.0.1:33421/b?list-type=2 \
+            in 3.625004039s, after 10 retries - HTTP error: error sending request: client error \
+            (Connect): tcp connect error: Connection refused (os error 111)";
+        assert_eq!(classify(text), Class::Unreachable);
+        assert_eq!(
+            classify("Client error with status 403 Forbidden: AccessDenied"),
+            Class::Refused
+        );
+        assert!(!has_number("took 1.403s", "403") && !has_number("port 14030", "403"));
     }
 
     #[test]
