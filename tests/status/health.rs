@@ -114,6 +114,23 @@ fn health_is_200_while_every_channel_and_sink_is_healthy() {
     assert_eq!(v["checked"], 2, "one channel and one sink: {v}");
 }
 
+/// Waits until `/health` answers 503 with `needle` in its body; asserts the agent is
+/// unhealthy for one problem only, of `component`; returns its reason.
+fn sole_problem(agent: &status_support::HttpAgent, component: &str, needle: &str) -> String {
+    let mut last = String::new();
+    agent.wait_until(&format!("/health to name {needle}"), || {
+        let h = get(agent.http, "/health", None).expect("GET /health");
+        last = h.body.clone();
+        h.status == 503 && h.body.contains(needle)
+    });
+    let v: serde_json::Value = serde_json::from_str(&last).unwrap();
+    assert_eq!(v["status"], "unhealthy");
+    let problems = v["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "only {component}: {v}");
+    assert_eq!(problems[0]["component"], component);
+    problems[0]["reason"].as_str().unwrap().to_owned()
+}
+
 #[test]
 fn health_is_503_naming_a_sink_that_cannot_deliver() {
     let tmp = tempfile::tempdir().unwrap();
@@ -127,18 +144,7 @@ fn health_is_503_naming_a_sink_that_cannot_deliver() {
         dead.port
     );
     let agent = start_agent(tmp.path(), &conf);
-    let mut last = String::new();
-    agent.wait_until("/health to name the avro sink", || {
-        let h = get(agent.http, "/health", None).expect("GET /health");
-        last = h.body.clone();
-        h.status == 503 && h.body.contains("SINK.k1")
-    });
-    let v: serde_json::Value = serde_json::from_str(&last).unwrap();
-    assert_eq!(v["status"], "unhealthy");
-    let problems = v["problems"].as_array().unwrap();
-    assert_eq!(problems.len(), 1, "only the avro sink: {v}");
-    assert_eq!(problems[0]["component"], "SINK.k1");
-    let reason = problems[0]["reason"].as_str().unwrap();
+    let reason = sole_problem(&agent, "SINK.k1", "SINK.k1");
     assert!(reason.contains("connection has been down"), "{reason}");
 }
 
@@ -156,18 +162,7 @@ fn health_is_503_naming_a_file_channel_full_at_its_capacity_bytes() {
         tmp.path().join("data").display()
     );
     let agent = start_agent(tmp.path(), &conf);
-    let mut last = String::new();
-    agent.wait_until("/health to name the channel full at capacityBytes", || {
-        let h = get(agent.http, "/health", None).expect("GET /health");
-        last = h.body.clone();
-        h.status == 503 && h.body.contains("capacityBytes")
-    });
-    let v: serde_json::Value = serde_json::from_str(&last).unwrap();
-    assert_eq!(v["status"], "unhealthy");
-    let problems = v["problems"].as_array().unwrap();
-    assert_eq!(problems.len(), 1, "only the channel: {v}");
-    assert_eq!(problems[0]["component"], "CHANNEL.c1");
-    let reason = problems[0]["reason"].as_str().unwrap();
+    let reason = sole_problem(&agent, "CHANNEL.c1", "capacityBytes");
     assert!(reason.contains("full at capacityBytes"), "{reason}");
     assert!(reason.contains("of 16777216 bytes"), "{reason}");
 }

@@ -83,15 +83,15 @@ impl Acks {
     /// `msgs` were just committed to the channels: acknowledged now when explicit, else
     /// held for [`Acks::release`]. Errors are logged: an unacknowledged message comes again
     /// after `ackWait` and the channel drops it. Cancel safe (a lost acknowledgement is such
-    /// a redelivery).
-    pub(crate) async fn committed(&mut self, msgs: Vec<Message>, source: &str) {
+    /// a redelivery). Returns whether it sent acknowledgements (to flush).
+    pub(crate) async fn committed(&mut self, msgs: Vec<Message>, source: &str) -> bool {
         if self.policy != AckPolicy::All {
             for m in &msgs {
                 if let Err(e) = m.ack().await {
                     tracing::warn!(source = %source, error = %e, "acknowledgement not sent; the message comes again after ackWait and the channel drops it");
                 }
             }
-            return;
+            return !msgs.is_empty();
         }
         let mut last: Option<(u64, Message)> = None;
         for m in msgs {
@@ -106,18 +106,20 @@ impl Acks {
         if let Some((seq, m)) = last {
             self.marks.insert(seq, m);
         }
+        false
     }
 
     /// `All` only: acknowledges what is committed below every message of `in_flight` (the
     /// next batch, delivered and not committed), once the consumer is clean. Cancel safe.
+    /// Returns whether it sent an acknowledgement (to flush).
     pub(crate) async fn release(
         &mut self,
         in_flight: &[Message],
         consumer: &Consumer<pull::Config>,
         source: &str,
-    ) {
+    ) -> bool {
         if self.policy != AckPolicy::All || self.marks.is_empty() {
-            return;
+            return false;
         }
         if !self.clean {
             let ours = self.held.len() + in_flight.len();
@@ -133,7 +135,7 @@ impl Acks {
             }
         }
         if !self.clean {
-            return;
+            return false;
         }
         let floor = in_flight
             .iter()
@@ -141,19 +143,16 @@ impl Acks {
             .min()
             .unwrap_or(u64::MAX);
         let Some((&seq, _)) = self.marks.range(..floor).next_back() else {
-            return;
+            return false;
         };
         let m = self.marks.remove(&seq);
+        // What stays held is above the acknowledged sequence.
         self.marks = self.marks.split_off(&seq);
         self.held = self.held.split_off(&(seq + 1));
-        assert!(
-            self.held.first().is_none_or(|&s| s > seq),
-            "invariant: nothing at or below an acknowledged sequence stays held"
-        );
-        if let Some(m) = m {
-            if let Err(e) = m.ack().await {
-                tracing::warn!(source = %source, error = %e, "acknowledgement not sent; the batch comes again after ackWait and the channel drops it");
-            }
+        let Some(m) = m else { return false };
+        if let Err(e) = m.ack().await {
+            tracing::warn!(source = %source, error = %e, "acknowledgement not sent; the batch comes again after ackWait and the channel drops it");
         }
+        true
     }
 }

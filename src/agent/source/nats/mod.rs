@@ -98,8 +98,9 @@ pub(crate) async fn run(cfg: NatsSourceConfig, mut ctx: SourceCtx) -> Result<(),
                 return false;
             }
             failpoint::hold(failpoint::NATS_SOURCE_CHANNEL_COMMITTED).await;
-            acks.committed(msgs, &name).await;
-            let _ = opened.client.flush().await;
+            if acks.committed(msgs, &name).await {
+                let _ = opened.client.flush().await;
+            }
             true
         };
         let fetch_next = fetch(&cfg, &opened, &name, &counters, stop);
@@ -108,8 +109,9 @@ pub(crate) async fn run(cfg: NatsSourceConfig, mut ctx: SourceCtx) -> Result<(),
         if !committed {
             break;
         }
-        acks.release(&fetched, &opened.consumer, &ctx.name).await;
-        let _ = opened.client.flush().await;
+        if acks.release(&fetched, &opened.consumer, &ctx.name).await {
+            let _ = opened.client.flush().await;
+        }
         next = Some(fetched);
     }
     Ok(())
