@@ -23,3 +23,4 @@ mod kafka_faults;
 mod kafka_inflight;
 mod kafka_kill_rounds;
 mod kafka_partitions_held;
+mod kafka_too_large;

@@ -41,6 +41,7 @@ mod otlp_kill;
 mod otlp_peers;
 mod otlp_refusals;
 mod otlp_sink;
+mod otlp_sink_too_large;
 mod otlp_sink_untrusted;
 mod otlp_source;
 mod otlp_tls;

@@ -198,6 +198,9 @@ mod tests {
                 // Sluice's own: poison events dropped or dead-lettered.
                 "EventPoisonCount",
                 "EventDeadLetterCount",
+                // Sluice's own: the nats sink's resends dropped, and records refused.
+                "EventAlreadyStoredCount",
+                "ProgressRecordRefusedCount",
             ]
         );
     }

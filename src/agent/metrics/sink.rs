@@ -29,5 +29,11 @@ counters! {
         EventPoison = "EventPoisonCount",
         /// Poison events written to the dead letter.
         EventDeadLetter = "EventDeadLetterCount",
+        /// Events not sent because the destination already held them (the nats sink's
+        /// progress records; a resend after a crash): not counted as drained.
+        EventAlreadyStored = "EventAlreadyStoredCount",
+        /// Progress records read back that did not verify (the nats sink): refused, never
+        /// used to drop an event.
+        ProgressRecordRefused = "ProgressRecordRefusedCount",
     }
 }

@@ -3,7 +3,10 @@
 //! cluster announces), credentials (`user` with `password`, `token`, or a `.creds` file in
 //! `credsFile`: at most one), TLS with the RPC sinks' keys (`ssl`, `truststore`,
 //! `trust-all-certs`, ...: [`crate::agent::rpc::transport::config::client_keys`]), and
-//! `connect-timeout` / `request-timeout` in ms. [`connect`] opens the client, logs the
+//! `connect-timeout` / `request-timeout` in ms. [`connect`] opens the client under one
+//! deadline over the whole handshake of every server it tries (TCP, the server's `INFO`,
+//! TLS, `CONNECT`/`PONG`: `connect-timeout` per server; the client's own timeout covers only
+//! the TCP connect, so a port that accepts and never says `INFO` hung it), logs the
 //! server that answered and keeps [`DownSince`] (the `ConnectionDownMillis` gauge that
 //! `/health` reads) up to date from the client's own connection events.
 
@@ -20,7 +23,8 @@ use crate::agent::rpc::transport::config::client_keys;
 use crate::agent::rpc::transport::settings::{Password, TlsClientSettings};
 use crate::agent::rpc::transport::Compression;
 
-/// `connect-timeout` default, in ms (one server's TCP and TLS handshake and `CONNECT`).
+/// `connect-timeout` default, in ms (one server's whole handshake: TCP, `INFO`, TLS,
+/// `CONNECT`/`PONG`).
 pub(crate) const CONNECT_TIMEOUT_MS_DEFAULT: u64 = 10_000;
 /// `request-timeout` default, in ms (a JetStream API call, a batch's PubAck).
 pub(crate) const REQUEST_TIMEOUT_MS_DEFAULT: u64 = 10_000;
@@ -218,6 +222,14 @@ pub(crate) enum ConnError {
         /// What is wrong with them.
         source: crate::agent::rpc::transport::TransportError,
     },
+    /// No server of `url` finished the handshake in time.
+    #[error("cannot connect to NATS at {url}: no server finished the NATS handshake (TCP, INFO, TLS, CONNECT/PONG) within {ms} ms (connect-timeout per server tried); is a NATS server answering on that port, or something else that accepts connections and says nothing?")]
+    Handshake {
+        /// `url`.
+        url: String,
+        /// The deadline, in ms.
+        ms: u128,
+    },
     /// No server of `url` took the connection.
     #[error("cannot connect to NATS at {url}: {source}; {hint}")]
     Connect {
@@ -231,8 +243,9 @@ pub(crate) enum ConnError {
 }
 
 /// Connects to one of `keys.servers` (each tried once, in random order) as component `who`
-/// (`sink k1`); the client then reconnects by itself for as long as it lives. The error
-/// names the servers and what to do.
+/// (`sink k1`), within `connect-timeout` per server over the whole handshake; the client then
+/// reconnects by itself for as long as it lives. The error names the servers and what to do.
+/// Cancel safe (a connection half made is dropped).
 pub(crate) async fn connect(
     who: &str,
     keys: &ConnKeys,
@@ -240,7 +253,17 @@ pub(crate) async fn connect(
 ) -> Result<Client, ConnError> {
     let opts = options(who, keys, down.clone()).await?;
     let addrs: Vec<ServerAddr> = keys.servers.iter().filter_map(|s| s.parse().ok()).collect();
-    match opts.connect(addrs).await {
+    let deadline = keys
+        .connect_timeout
+        .saturating_mul(u32::try_from(addrs.len().max(1)).unwrap_or(u32::MAX));
+    let Ok(connected) = tokio::time::timeout(deadline, opts.connect(addrs)).await else {
+        down.down();
+        return Err(ConnError::Handshake {
+            url: keys.url(),
+            ms: deadline.as_millis(),
+        });
+    };
+    match connected {
         Ok(client) => {
             let info = client.server_info();
             tracing::info!(component = who, server = %info.server_name, addr = %format!("{}:{}", info.host, info.port), version = %info.version, "connected to NATS");

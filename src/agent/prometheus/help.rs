@@ -137,6 +137,10 @@ fn sink(key: &str) -> Option<&'static str> {
         "ChannelReadFail" => "Takes or commits the channel failed.",
         "EventPoisonCount" => "Events the sink could never deliver, dropped or dead-lettered.",
         "EventDeadLetterCount" => "Poison events written to the dead letter file.",
+        "EventAlreadyStoredCount" => {
+            "Events not sent because the destination already held them (not drained)."
+        }
+        "ProgressRecordRefusedCount" => "Progress records read back that did not verify.",
         "BufferedBytes" => "Batch bytes the sink holds unwritten now (hdfs), in bytes.",
         "BufferedBytesPeak" => "Most batch bytes the sink held unwritten since start, in bytes.",
         "HeldBytes" => "Bytes of open multiline events the source holds now, in bytes.",

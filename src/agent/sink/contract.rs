@@ -93,6 +93,14 @@ pub trait Sink: std::fmt::Debug + Send {
         Vec::new()
     }
 
+    /// How many events of the last `deliver` (answered `Ok`) the sink did not send because
+    /// its destination already holds them (the nats sink's progress records): the runner
+    /// counts them as `EventAlreadyStoredCount`, not as drained. The runner asks right after
+    /// each successful `deliver`.
+    fn take_already_stored(&mut self) -> u64 {
+        0
+    }
+
     /// Periodic work while idle (rolling files).
     fn tick(&mut self) -> BoxFuture<'_, Result<(), SinkError>> {
         Box::pin(std::future::ready(Ok(())))

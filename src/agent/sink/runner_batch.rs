@@ -75,6 +75,8 @@ pub(super) async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
                 tx.set_cursor(name, cursor);
             }
             let acks = u.sink.take_acks();
+            let stored = u.sink.take_already_stored().min(n);
+            c.add(SinkCounter::EventAlreadyStored, stored);
             let bad = poisoned.len() as u64;
             if let Err(e) = u.poison.handle(poisoned, c).await {
                 c.add(SinkCounter::EventWriteFail, 1);
@@ -92,7 +94,7 @@ pub(super) async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
                     sink: name.to_owned(),
                     channel: u.channel.clone(),
                     tx,
-                    events: n - bad,
+                    events: n.saturating_sub(bad + stored),
                     counters: c.clone(),
                     acks,
                     taken: super::super::settle::next_take(),

@@ -253,6 +253,10 @@ fn sink(
         _ => None,
     };
     let dead_letter = dead_letter?.resolve(checkpoint_dir);
+    let mut kind = kind;
+    if let SinkKind::Nats(n) = &mut kind {
+        n.beside_channel(checkpoint_dir);
+    }
     Some(SinkConfig {
         kind,
         channel,

@@ -275,11 +275,16 @@ impl Single {
     /// A server on a free port with `extra` config (e.g. `authorization { ... }`,
     /// `jetstream { ... }`), waited for until it accepts connections.
     pub fn start(tag: &str, extra: &str) -> Single {
+        Single::start_on(tag, extra, free_port())
+    }
+
+    /// [`Single::start`] on `port`.
+    pub fn start_on(tag: &str, extra: &str, port: u16) -> Single {
         let dir = std::env::temp_dir().join(format!("sluice-nats-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         clean_at_exit(&dir);
-        let port = free_port();
+        std::fs::write(dir.join("helper.py"), HELPER).unwrap();
         let extra = extra.replace("STORE", &dir.join("js").display().to_string());
         std::fs::write(
             dir.join("server.conf"),
@@ -318,6 +323,24 @@ impl Single {
     /// `nats://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// The helper's stdout against this server, or a panic with its error text.
+    pub fn py_ok(&self, args: &[&str]) -> String {
+        let out = py(&self.dir, &self.url(), args);
+        assert!(out.status.success(), "helper {args:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// An R1 stream over `subjects` with atomic batches allowed.
+    pub fn create_stream(&self, name: &str, subjects: &[&str]) {
+        let subjects = serde_json::to_string(subjects).unwrap();
+        self.py_ok(&["create", name, &subjects, "120", "1"]);
+    }
+
+    /// Every message of stream `name` under `filter`, in stream order.
+    pub fn dump(&self, name: &str, filter: &str) -> Vec<Stored> {
+        parse_dump(self.py_ok(&["dump", name, filter]).as_bytes())
     }
 }
 

@@ -5,6 +5,7 @@
 # leader NAME                    the server name of the stream's leader
 # dump NAME FILTER               every message under FILTER as JSON lines
 # fill SUBJECT N                 N messages "line-<i>" published with PubAcks
+# pub SUBJECT DATA               one message DATA published with a PubAck (a forger's)
 import asyncio, json, sys
 import nats
 
@@ -80,13 +81,19 @@ async def fill(nc, subject, n):
     print(n)
 
 
+async def pub(nc, subject, data):
+    js = nc.jetstream()
+    ack = await js.publish(subject, data.encode())
+    print(ack.seq)
+
+
 async def main():
     url, cmd, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     nc = await nats.connect(servers=url.split(","), connect_timeout=5,
                             max_reconnect_attempts=3, allow_reconnect=True)
     try:
         await {"ready": ready, "create": create, "leader": leader, "dump": dump,
-               "fill": fill}[cmd](nc, *args)
+               "fill": fill, "pub": pub}[cmd](nc, *args)
     finally:
         await nc.close()
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{DeliveryResult, ProducerContext};
 use tokio::sync::Notify;
@@ -118,6 +118,8 @@ pub(crate) struct Unacknowledged {
 pub(crate) struct SinkContext {
     /// Logs under `sink NAME`.
     pub log: LogContext,
+    /// Where a broker's "too large" answers are kept.
+    pub refused: super::refused_sizes::RefusedSizes,
 }
 
 impl ClientContext for SinkContext {
@@ -136,10 +138,15 @@ impl ProducerContext for SinkContext {
     fn delivery(&self, result: &DeliveryResult<'_>, acks: Arc<BatchAcks>) {
         acks.answer(match result {
             Ok(_) => Ok(()),
-            Err((e, m)) => Err(RecordFailed {
-                topic: m.topic().to_owned(),
-                why: e.to_string(),
-            }),
+            Err((e, m)) => {
+                if let KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge) = e {
+                    self.refused.refused(m.topic(), m.payload_len());
+                }
+                Err(RecordFailed {
+                    topic: m.topic().to_owned(),
+                    why: e.to_string(),
+                })
+            }
         });
     }
 }

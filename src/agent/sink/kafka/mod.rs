@@ -20,7 +20,10 @@
 //!
 //! A record librdkafka refuses at once as larger than `message.max.bytes` is a poison event
 //! ([`super::poison`]): the rest of the batch goes on, and the runner drops or dead-letters it.
-//! (A broker that refuses a record later, in its acknowledgement, still fails the batch.)
+//! A broker that refuses a record later as too large (its acknowledgement says
+//! `MSG_SIZE_TOO_LARGE`: the broker's or the topic's limit is below the producer's) fails the
+//! batch once; the size is remembered per topic ([`refused_sizes`]) and the record is poison
+//! when the batch is produced again.
 //!
 //! librdkafka reconnects by itself, so a broker that went away and came back needs nothing
 //! from the sink: the batch that failed meanwhile is retried by the runner.
@@ -29,6 +32,7 @@ pub(crate) mod acks;
 pub(crate) mod config;
 pub(crate) mod placement;
 mod record;
+pub(crate) mod refused_sizes;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -71,6 +75,8 @@ pub(crate) struct KafkaSink {
     stop_seen: Arc<OnceLock<tokio::time::Instant>>,
     /// Records of the last batch refused as too large (poison).
     poisoned: Vec<Poisoned>,
+    /// What the brokers refused as too large, per topic.
+    refused: refused_sizes::RefusedSizes,
 }
 
 impl std::fmt::Debug for KafkaSink {
@@ -95,6 +101,7 @@ impl KafkaSink {
             acks: None,
             stop_seen: Arc::default(),
             poisoned: Vec::new(),
+            refused: refused_sizes::RefusedSizes::default(),
         }
     }
 
@@ -123,6 +130,7 @@ impl KafkaSink {
         }
         let ctx = SinkContext {
             log: LogContext::new("sink", &self.name),
+            refused: self.refused.clone(),
         };
         match self.cfg.client.client_config(&[]).create_with_context(ctx) {
             Ok(p) => {

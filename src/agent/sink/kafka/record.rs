@@ -38,6 +38,13 @@ impl KafkaSink {
         } else {
             &e.body
         };
+        if let Some(min) = self.refused.too_large(&place.topic, value.len()) {
+            return Err(Sent::TooLarge(format!(
+                "a record of {} bytes to topic {:?}: a broker refused one of {min} bytes there as too large (MSG_SIZE_TOO_LARGE: the broker's message.max.bytes or the topic's max.message.bytes)",
+                value.len(),
+                place.topic
+            )));
+        }
         let mut record: BaseRecord<'_, str, [u8], Arc<BatchAcks>> =
             BaseRecord::with_opaque_to(&place.topic, acks.clone()).payload(value);
         if let Some(k) = e.headers.get("key") {

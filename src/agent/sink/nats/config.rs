@@ -2,7 +2,8 @@
 //! (with Flume's `%{header}` escapes), `stream`, `batchSize` (100), `exactlyOnce` (true:
 //! the atomic-batch protocol of docs/nats.md, which needs `stream`) and `progressSubject`
 //! (`sluice.progress.<stream>`: where the per-origin progress records go; the stream must
-//! take `<progressSubject>.*`).
+//! take `<progressSubject>.*`) and `progressKeyFile` (the secret the records are signed
+//! with; unset: `nats-progress.key` beside the channel, made on first use: `progress_key.rs`).
 
 use crate::agent::config::ctx::Ctx;
 use crate::agent::config::limits::BATCH_SIZE_MAX;
@@ -10,6 +11,7 @@ use crate::agent::nats::conn::{self, ConnKeys};
 use crate::agent::nats::subject::publish_problem;
 
 use super::batch::BATCH_MESSAGES_MAX;
+use super::progress_key::{default_path, KeySource};
 
 /// `batchSize` default.
 pub(crate) const BATCH_SIZE_DEFAULT: u64 = 100;
@@ -32,6 +34,18 @@ pub struct NatsSinkConfig {
     pub exactly_once: bool,
     /// `progressSubject`: records go to `<progressSubject>.<origin>`.
     pub progress_subject: String,
+    /// `progressKeyFile`, or the key file made beside the channel.
+    pub(crate) progress_key: KeySource,
+}
+
+impl NatsSinkConfig {
+    /// Puts the made key file beside the channel whose `checkpointDir` is `checkpoint_dir`
+    /// (unless `progressKeyFile` names one).
+    pub(crate) fn beside_channel(&mut self, checkpoint_dir: Option<&std::path::Path>) {
+        if let KeySource::Made(_) = self.progress_key {
+            self.progress_key = KeySource::Made(default_path(checkpoint_dir));
+        }
+    }
 }
 
 /// Reads a `nats` sink's keys; `None` after an error (reported through `cx`).
@@ -77,8 +91,20 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<NatsSinkConfig> {
     if let Some(why) = publish_problem(&format!("{progress_subject}.0000000000000000")) {
         cx.error("progressSubject", format!("{progress_subject:?}: {why}"));
     }
+    let progress_key = match cx.get("progressKeyFile").map(|s| s.trim().to_owned()) {
+        Some(p) if p.is_empty() => {
+            cx.error(
+                "progressKeyFile",
+                "must not be empty; leave it unset for a key made beside the channel",
+            );
+            None
+        }
+        Some(p) => Some(KeySource::Given(p.into())),
+        None => Some(KeySource::Made(default_path(None))),
+    };
     Some(NatsSinkConfig {
         conn: conn?,
+        progress_key: progress_key?,
         subject: subject?,
         stream,
         batch_size,

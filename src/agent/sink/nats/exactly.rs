@@ -2,8 +2,11 @@
 //!
 //! 1. each event's id (`sluiceId`: origin and span) is parsed; for each origin whose progress
 //!    record the sink does not hold, the record is read back (the last message on
-//!    `<progressSubject>.<origin>`, none: nothing stored yet);
-//! 2. events whose span the record covers are dropped: they are in the stream already;
+//!    `<progressSubject>.<origin>`, none: nothing stored yet) and verified with the sink's
+//!    key; one that does not verify is refused (WARN, `ProgressRecordRefusedCount`): the sink
+//!    fences on it but trusts only what its own acknowledged records said before;
+//! 2. events whose span the record covers are dropped: they are in the stream already
+//!    (counted as `EventAlreadyStoredCount`, not as drained);
 //! 3. the rest go out as one atomic batch that starts with one new record per origin (the old
 //!    ranges plus the new spans), each fenced with `Nats-Expected-Last-Subject-Sequence` =
 //!    the sequence of the record it extends;
@@ -21,10 +24,11 @@ use sluice_core::dedup::{IdSpan, EVENT_ID_HEADER};
 use sluice_core::Event;
 
 use super::batch::{self, BatchError, Msg, ERR_WRONG_LAST_SEQUENCE};
-use super::message::to_msg;
-use super::progress::{Progress, Ranges};
+use super::message::to_msg_within;
+use super::progress::{self as record, Progress, Ranges};
 use super::NatsSink;
 use crate::agent::failpoint;
+use crate::agent::metrics::SinkCounter;
 use crate::agent::sink::{Delivery, Poisoned, SinkError, SinkErrorKind};
 
 /// Most origins whose records the sink holds; past it they are all forgotten and read back
@@ -61,11 +65,13 @@ pub(super) async fn deliver(
     Ok(Delivery::Done)
 }
 
-/// Every event as a message with its id; the ones that cannot be messages go to poison.
+/// Every event as a message with its id; the ones that cannot be messages (or are larger than
+/// the server or the stream takes) go to poison.
 fn plan(sink: &mut NatsSink, events: &[Event]) -> Plan {
     let mut msgs = Vec::with_capacity(events.len());
+    let limit = sink.limit();
     for e in events {
-        match to_msg(&sink.cfg.subject, e) {
+        match to_msg_within(&sink.cfg.subject, e, limit.as_ref()) {
             Ok(m) => {
                 let id = e
                     .headers
@@ -94,6 +100,9 @@ enum Attempt {
 async fn attempt_batch(sink: &mut NatsSink, plan: &Plan) -> Result<(), Attempt> {
     if sink.progress.len() > HELD_RECORDS_MAX {
         sink.progress.clear();
+    }
+    if sink.known.len() > HELD_RECORDS_MAX {
+        sink.known.clear();
     }
     let origins: BTreeSet<u64> = plan
         .msgs
@@ -129,8 +138,9 @@ async fn attempt_batch(sink: &mut NatsSink, plan: &Plan) -> Result<(), Attempt> 
             payload: m.payload.clone(),
         });
     }
+    sink.already_stored = dropped as u64;
     if dropped > 0 {
-        tracing::info!(sink = %sink.name, dropped, "dropped events the stream already holds (their batch was stored before a failure or a restart)");
+        tracing::info!(sink = %sink.name, dropped, "dropped events the stream already holds (their batch was stored before a failure or a restart; counted as EventAlreadyStoredCount)");
     }
     // Only the origins with an event still to send get a record.
     ranges.retain(|o, r| sink.progress.get(o).is_none_or(|p| p.ranges != *r));
@@ -152,6 +162,11 @@ async fn commit(
             sink.err(SinkErrorKind::Connect, "not connected"),
         ));
     };
+    let Some(key) = sink.key.clone() else {
+        return Err(Attempt::Failed(
+            sink.err(SinkErrorKind::Config, "no progress key"),
+        ));
+    };
     let mut msgs = Vec::with_capacity(ranges.len() + events.len());
     for (o, r) in &ranges {
         let expect = sink.progress.get(o).map_or(0, |p| p.seq);
@@ -161,10 +176,12 @@ async fn commit(
             expect.to_string().as_str(),
         );
         headers.insert(PROGRESS_HEADER, format!("{o:016x}").as_str());
+        let subject = record_subject(&sink.cfg.progress_subject, *o);
+        let payload = Bytes::from(record::sign(r, &subject, &key));
         msgs.push(Msg {
-            subject: record_subject(&sink.cfg.progress_subject, *o),
+            subject,
             headers,
-            payload: Bytes::from(r.encode()),
+            payload,
         });
     }
     let n = msgs.len() + events.len();
@@ -176,6 +193,7 @@ async fn commit(
         Ok(ack) if ack.count == n as u64 => {
             let first = ack.seq + 1 - ack.count;
             for (k, (o, r)) in ranges.into_iter().enumerate() {
+                sink.known.remove(&o);
                 sink.progress.insert(
                     o,
                     Progress {
@@ -216,10 +234,13 @@ async fn commit(
     }
 }
 
-/// Forgets the records of `origins`: the next try reads them back.
+/// Forgets the records of `origins`: the next try reads them back. What they said stays
+/// known (it was acknowledged), in case what is read back does not verify.
 fn forget(sink: &mut NatsSink, origins: &[u64]) {
     for o in origins {
-        sink.progress.remove(o);
+        if let Some(p) = sink.progress.remove(o) {
+            sink.known.insert(*o, p.ranges);
+        }
     }
 }
 
@@ -228,24 +249,44 @@ pub(crate) fn record_subject(prefix: &str, origin: u64) -> String {
     format!("{prefix}.{origin:016x}")
 }
 
-/// The last record of `origin` in the stream (none: nothing of it stored yet).
+/// The last record of `origin` in the stream (none: nothing of it stored yet). A message
+/// there that does not verify is refused: its sequence is the fence for the next record, and
+/// its ranges are what this sink itself knew ([`forget`]), or none.
 async fn read_progress(sink: &NatsSink, origin: u64) -> Result<Progress, SinkError> {
     let Some(stream) = &sink.stream else {
         return Err(sink.err(SinkErrorKind::Config, "the stream is not checked yet"));
     };
+    let Some(key) = &sink.key else {
+        return Err(sink.err(SinkErrorKind::Config, "no progress key"));
+    };
     let subject = record_subject(&sink.cfg.progress_subject, origin);
     match stream.get_last_raw_message_by_subject(&subject).await {
-        Ok(m) => match Ranges::decode(&m.payload) {
-            Some(ranges) => Ok(Progress { seq: m.sequence, ranges }),
-            None => Err(sink.err(
-                SinkErrorKind::Config,
-                format!("the progress record at stream sequence {} ({subject}) is not one this sink wrote; remove it or set progressSubject", m.sequence),
-            )),
+        Ok(m) => match record::verify(&m.payload, &subject, key) {
+            Ok(ranges) => Ok(Progress {
+                seq: m.sequence,
+                ranges,
+            }),
+            Err(why) => {
+                sink.count(SinkCounter::ProgressRecordRefused);
+                let known = sink.known.get(&origin).cloned().unwrap_or_default();
+                tracing::warn!(sink = %sink.name, subject = %subject, seq = m.sequence, reason = %why,
+                    "refused the progress record at stream sequence {} on {subject}: it {why}; no event is dropped on its account (the next record is written over it: events this sink cannot prove stored are sent, a duplicate at worst)", m.sequence);
+                Ok(Progress {
+                    seq: m.sequence,
+                    ranges: known,
+                })
+            }
         },
         Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(Progress::default()),
         Err(e) => {
             sink.down_if_disconnected();
-            Err(sink.err(SinkErrorKind::Timeout, format!("cannot read the progress record {subject} (servers {}): {e}", sink.cfg.conn.url())))
+            Err(sink.err(
+                SinkErrorKind::Timeout,
+                format!(
+                    "cannot read the progress record {subject} (servers {}): {e}",
+                    sink.cfg.conn.url()
+                ),
+            ))
         }
     }
 }

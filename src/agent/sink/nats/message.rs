@@ -2,7 +2,9 @@
 //! the event's headers as NATS headers (without `sluiceId`: [`crate::agent::out_headers`]),
 //! and `Nats-Msg-Id` = the event id. An event that cannot be a NATS message (a header name
 //! NATS refuses or one in its reserved `Nats-` namespace, a value with a line break, a
-//! subject the template makes invalid) is a poison event, with the reason.
+//! subject the template makes invalid) is a poison event, with the reason. So is one whose
+//! message would be larger than the server takes ([`Limit`]: `max_payload` from the server's
+//! `INFO`, and the stream's `max_msg_size`): NATS would refuse it every time (issue 87).
 
 use std::str::FromStr;
 
@@ -38,6 +40,62 @@ pub(crate) enum MsgError {
     /// A header value with a line break.
     #[error("header {0:?} has a line break in its value")]
     HeaderValue(String),
+    /// Larger than the server or the stream takes.
+    #[error("the message is {bytes} bytes (body and headers), over {limit}")]
+    TooLarge {
+        /// The message's size as NATS counts it (with the batch's own headers).
+        bytes: usize,
+        /// The limit it passes.
+        limit: Limit,
+    },
+}
+
+/// The largest message the destination takes, and whose limit that is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Limit {
+    /// Bytes (body and headers).
+    pub bytes: usize,
+    /// `max_payload of server n1 (nats://...)`, `max_msg_size of stream "LOGS"`.
+    pub whose: String,
+}
+
+impl std::fmt::Display for Limit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the {} = {} bytes", self.whose, self.bytes)
+    }
+}
+
+/// Bytes kept free in every message for the headers an atomic batch adds (`Nats-Batch-Id`,
+/// `Nats-Batch-Sequence`, `Nats-Batch-Commit`: 98 bytes at most).
+pub(crate) const BATCH_HEADERS_BYTES: usize = 128;
+
+/// `m`'s size as NATS counts it against `max_payload`: the payload and the header block
+/// (`NATS/1.0\r\n`, `name: value\r\n` each, `\r\n`), plus [`BATCH_HEADERS_BYTES`].
+pub(crate) fn wire_bytes(m: &Msg) -> usize {
+    let mut headers = "NATS/1.0\r\n\r\n".len() + BATCH_HEADERS_BYTES;
+    for (name, values) in m.headers.iter() {
+        for v in values {
+            headers += AsRef::<str>::as_ref(name).len() + ": \r\n".len() + v.as_str().len();
+        }
+    }
+    m.payload.len() + headers
+}
+
+/// `to_msg`, and a [`MsgError::TooLarge`] for a message over `limit`.
+pub(crate) fn to_msg_within(
+    template: &str,
+    e: &Event,
+    limit: Option<&Limit>,
+) -> Result<Msg, MsgError> {
+    let m = to_msg(template, e)?;
+    let bytes = wire_bytes(&m);
+    match limit {
+        Some(l) if bytes > l.bytes => Err(MsgError::TooLarge {
+            bytes,
+            limit: l.clone(),
+        }),
+        _ => Ok(m),
+    }
 }
 
 /// `e` as a message to the subject `template` gives it, or why it cannot be one.
@@ -86,6 +144,23 @@ mod tests {
             Some("00000000000000ab:7")
         );
         assert!(m.headers.get(EVENT_ID_HEADER).is_none());
+    }
+
+    #[test]
+    fn an_event_over_the_limit_is_too_large_and_one_under_it_is_not() {
+        let limit = Limit {
+            bytes: 1024,
+            whose: "max_payload of server n1".into(),
+        };
+        let small = Event::new(vec![b'x'; 512]).header("svc", "web");
+        assert!(to_msg_within("logs.a", &small, Some(&limit)).is_ok());
+        let big = Event::new(vec![b'x'; 1000]).header("svc", "web");
+        let e = to_msg_within("logs.a", &big, Some(&limit)).unwrap_err();
+        assert!(matches!(e, MsgError::TooLarge { bytes, .. } if bytes > 1024));
+        assert!(e
+            .to_string()
+            .contains("max_payload of server n1 = 1024 bytes"));
+        assert!(to_msg_within("logs.a", &big, None).is_ok());
     }
 
     #[test]

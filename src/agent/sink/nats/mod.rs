@@ -7,7 +7,10 @@
 //! per origin of its events, a progress record saying which ids of that origin the stream
 //! now holds (`progress.rs`), fenced with `Nats-Expected-Last-Subject-Sequence` on the
 //! record's subject. Before publishing, the sink drops the events the records say are stored
-//! (`exactly.rs`). So a batch whose PubAck was lost, a crash between the server's commit
+//! (`exactly.rs`). The records are signed with the sink's key (`progress_key.rs`); one that
+//! does not verify is refused, named and counted (`ProgressRecordRefusedCount`), never used
+//! to drop an event, and events dropped as stored count as `EventAlreadyStoredCount`, not as
+//! drained. So a batch whose PubAck was lost, a crash between the server's commit
 //! and the channel's, or a restart days later stores nothing twice, however long after the
 //! stream's `duplicate_window` it comes. The argument is docs/nats.md's.
 //!
@@ -25,6 +28,7 @@ pub(crate) mod config;
 mod exactly;
 pub(crate) mod message;
 pub(crate) mod progress;
+pub(crate) mod progress_key;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -33,7 +37,8 @@ use async_nats::jetstream::stream::Stream;
 use async_nats::Client;
 
 pub(crate) use config::NatsSinkConfig;
-use progress::Progress;
+use progress::{Progress, Ranges};
+use progress_key::ProgressKey;
 
 use super::{Delivery, Poisoned, SinkError, SinkErrorKind};
 use crate::agent::channel::BoxFuture;
@@ -49,10 +54,19 @@ pub(crate) struct NatsSink {
     client: Option<Client>,
     /// The checked stream (with `stream` set).
     stream: Option<Stream>,
+    /// The checked stream's `max_msg_size`, when it has one.
+    stream_max: Option<usize>,
     counters: Option<Arc<CounterGroup>>,
     down: DownSince,
     /// Per origin, its progress record as last read or written (none: read it first).
     progress: HashMap<u64, Progress>,
+    /// Per origin, what this sink's own acknowledged records said before it forgot them (a
+    /// record read back that does not verify is replaced by this, not by nothing).
+    known: HashMap<u64, Ranges>,
+    /// The key the records are signed with (read at the first prepare).
+    key: Option<ProgressKey>,
+    /// Events the last delivery dropped as already stored.
+    already_stored: u64,
     poisoned: Vec<Poisoned>,
     /// The last reason `prepare` failed and when it was logged (the runner logs a failed
     /// prepare only at debug).
@@ -80,9 +94,13 @@ impl NatsSink {
             cfg,
             client: None,
             stream: None,
+            stream_max: None,
             counters: None,
             down: DownSince::default(),
             progress: HashMap::new(),
+            known: HashMap::new(),
+            key: None,
+            already_stored: 0,
             poisoned: Vec::new(),
             last_refusal: None,
         }
@@ -101,6 +119,19 @@ impl NatsSink {
     /// Connects if there is no client, and checks the stream if it is not checked yet.
     /// Cancel safe (a connection half made is dropped).
     async fn prepare(&mut self) -> Result<(), SinkError> {
+        if self.key.is_none() && self.cfg.exactly_once {
+            let source = self.cfg.progress_key.clone();
+            let loaded = tokio::task::spawn_blocking(move || progress_key::load(&source))
+                .await
+                .map_err(|e| self.err(SinkErrorKind::Config, e))?;
+            match loaded {
+                Ok(k) => self.key = Some(k),
+                Err(why) => {
+                    self.refused(&why);
+                    return Err(self.err(SinkErrorKind::Config, why));
+                }
+            }
+        }
         if self.client.is_none() {
             let who = format!("sink {}", self.name);
             match connect(&who, &self.cfg.conn, self.down.clone()).await {
@@ -121,6 +152,9 @@ impl NatsSink {
                     Ok(s) => {
                         self.down.up();
                         tracing::info!(sink = %self.name, stream = %name, exactly_once = self.cfg.exactly_once, "stream checked");
+                        self.stream_max = usize::try_from(s.cached_info().config.max_message_size)
+                            .ok()
+                            .filter(|m| *m > 0);
                         self.stream = Some(s);
                     }
                     Err(why) => {
@@ -150,6 +184,33 @@ impl NatsSink {
         }
     }
 
+    /// The largest message the server (its `INFO`'s `max_payload`) and the stream
+    /// (`max_msg_size`) take: a larger event is poison ([`message::to_msg_within`]).
+    fn limit(&self) -> Option<message::Limit> {
+        let server = self.client.as_ref().map(|c| {
+            let info = c.server_info();
+            message::Limit {
+                bytes: info.max_payload,
+                whose: format!(
+                    "max_payload of server {} ({}:{})",
+                    info.server_name, info.host, info.port
+                ),
+            }
+        });
+        let stream = self.stream_max.map(|bytes| message::Limit {
+            bytes,
+            whose: format!(
+                "max_msg_size of stream {:?}",
+                self.cfg.stream.as_deref().unwrap_or("")
+            ),
+        });
+        [server, stream]
+            .into_iter()
+            .flatten()
+            .filter(|l| l.bytes > 0)
+            .min_by_key(|l| l.bytes)
+    }
+
     /// Marks the connection down when the client has no server (the `/health` gauge; the
     /// client's own events mark it up again).
     fn down_if_disconnected(&self) {
@@ -167,8 +228,9 @@ impl NatsSink {
         };
         let js = async_nats::jetstream::new(client);
         let mut acks = Vec::with_capacity(events.len());
+        let limit = self.limit();
         for e in &events {
-            match message::to_msg(&self.cfg.subject, e) {
+            match message::to_msg_within(&self.cfg.subject, e, limit.as_ref()) {
                 Ok(m) => acks.push(
                     js.publish_with_headers(m.subject, m.headers, m.payload)
                         .await
@@ -200,6 +262,7 @@ impl super::Sink for NatsSink {
     fn deliver(&mut self, events: Vec<Event>) -> BoxFuture<'_, Result<Delivery, SinkError>> {
         Box::pin(async move {
             self.poisoned.clear();
+            self.already_stored = 0;
             self.prepare().await?;
             if self.cfg.exactly_once {
                 exactly::deliver(self, events).await
@@ -211,6 +274,10 @@ impl super::Sink for NatsSink {
 
     fn take_poisoned(&mut self) -> Vec<Poisoned> {
         std::mem::take(&mut self.poisoned)
+    }
+
+    fn take_already_stored(&mut self) -> u64 {
+        std::mem::take(&mut self.already_stored)
     }
 
     fn stop(&mut self) -> BoxFuture<'_, ()> {

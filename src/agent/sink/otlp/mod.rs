@@ -8,7 +8,9 @@
 //! dead-lettered with `deadLetter.directory`): exactly those a Sluice source names by index
 //! (partial.rs); every event when as many records were rejected as sent; none (a warning) when
 //! another receiver gives only a smaller count. A batch refused as a whole (gRPC
-//! `INVALID_ARGUMENT`, HTTP 400 or 413) is poison too.
+//! `INVALID_ARGUMENT`, HTTP 400) is poison too. A batch refused as too large (HTTP 413, gRPC
+//! `OUT_OF_RANGE` or "larger than max") is split in halves and sent again, down to the one
+//! event the receiver refuses alone, which is poison: the rest are delivered (issue 87).
 
 pub(crate) mod config;
 pub(crate) mod dial;
@@ -61,7 +63,9 @@ impl OtlpSink {
     }
 
     /// Exports `events`; `Ok` lets the take commit (with the rejected events in
-    /// `self.poisoned`).
+    /// `self.poisoned`). A part refused as too large is split and sent again
+    /// ([`Outcome::TooLarge`]); a failure of any part fails the take (the parts already
+    /// accepted come again: at least once).
     async fn export(&mut self, events: Vec<Event>) -> Result<Delivery, SinkError> {
         self.poisoned.clear();
         if events.is_empty() {
@@ -72,34 +76,41 @@ impl OtlpSink {
             self.client = Some(c);
             self.count(SinkCounter::ConnectionCreated);
         }
-        let batch = Arc::new(ExportBatch::new(events.into()));
-        let outcome = match self.client.as_mut() {
-            Some(c) => c.export(&batch, &self.cfg).await,
-            None => Outcome::Retry("no client".into()),
-        };
-        let events = batch.events();
-        match outcome {
-            Outcome::Retry(why) => {
-                self.count(SinkCounter::ConnectionFailed);
-                Err(self.err(SinkErrorKind::Peer, why))
-            }
-            Outcome::Refused(why) => {
-                self.poisoned = events
-                    .iter()
-                    .map(|event| Poisoned {
+        let mut parts = vec![events];
+        while let Some(part) = parts.pop() {
+            let batch = Arc::new(ExportBatch::new(part.into()));
+            let outcome = match self.client.as_mut() {
+                Some(c) => c.export(&batch, &self.cfg).await,
+                None => Outcome::Retry("no client".into()),
+            };
+            let events = batch.events();
+            match outcome {
+                Outcome::Retry(why) => {
+                    self.poisoned.clear();
+                    self.count(SinkCounter::ConnectionFailed);
+                    return Err(self.err(SinkErrorKind::Peer, why));
+                }
+                Outcome::TooLarge(why) if events.len() > 1 => {
+                    tracing::info!(sink = %self.name, events = events.len(), reason = %why, "the receiver refused a batch as too large; sending it again in halves");
+                    let (a, b) = events.split_at(events.len() / 2);
+                    // Popped last-in first: the first half goes first.
+                    parts.push(b.to_vec());
+                    parts.push(a.to_vec());
+                }
+                Outcome::Refused(why) | Outcome::TooLarge(why) => {
+                    self.poisoned.extend(events.iter().map(|event| Poisoned {
                         event: event.clone(),
                         reason: why.clone(),
-                    })
-                    .collect();
-                Ok(Delivery::Done)
-            }
-            Outcome::Accepted(resp) => {
-                if let Some(p) = resp.partial_success {
-                    self.rejected(&p, batch.order(), events);
+                    }));
                 }
-                Ok(Delivery::Done)
+                Outcome::Accepted(resp) => {
+                    if let Some(p) = resp.partial_success {
+                        self.rejected(&p, batch.order(), events);
+                    }
+                }
             }
         }
+        Ok(Delivery::Done)
     }
 
     /// The events a `partial_success` names, into `self.poisoned`.
@@ -112,7 +123,7 @@ impl OtlpSink {
         let why = crate::agent::log_text::escape(&p.error_message).into_owned();
         match partial::rejected_events(p, order) {
             Some(idx) => {
-                self.poisoned = idx
+                let rejected: Vec<Poisoned> = idx
                     .into_iter()
                     .filter_map(|i| events.get(i))
                     .map(|e| Poisoned {
@@ -122,6 +133,7 @@ impl OtlpSink {
                         ),
                     })
                     .collect();
+                self.poisoned.extend(rejected);
             }
             None => {
                 tracing::warn!(sink = %self.name, rejected = p.rejected_log_records, reason = %why, "the receiver rejected records without naming them; they cannot be dead-lettered");

@@ -2,7 +2,9 @@
 //! (the receiver's response, perhaps with `partial_success`), [`Outcome::Retry`] (a transport
 //! failure, a timeout or a retryable status: the take rolls back and the runner backs off) or
 //! [`Outcome::Refused`] (the receiver refuses the batch itself: gRPC `INVALID_ARGUMENT`, HTTP
-//! 400 or 413; its events are poison). gRPC runs on tonic's channel (it reconnects by itself),
+//! 400; its events are poison) or [`Outcome::TooLarge`] (HTTP 413, gRPC `OUT_OF_RANGE` or a
+//! `RESOURCE_EXHAUSTED` "larger than max": the batch is split, down to the one event, which is
+//! then poison). gRPC runs on tonic's channel (it reconnects by itself),
 //! HTTP/protobuf on hyper's pooled client, both connecting through [`Dialer`] (TCP and TLS,
 //! bounded by `connectTimeout`); each export is bounded by `requestTimeout`, and an answer
 //! body is read up to [`RESPONSE_BYTES_MAX`]. A failure's text is its whole cause chain
@@ -38,6 +40,8 @@ pub(crate) enum Outcome {
     Retry(String),
     /// The receiver refuses the batch itself; why.
     Refused(String),
+    /// The receiver refuses the request as too large; why.
+    TooLarge(String),
 }
 
 type HttpClient = hyper_util::client::legacy::Client<Dialer, Full<Bytes>>;
@@ -139,8 +143,16 @@ async fn grpc_export(
 /// `UNAUTHENTICATED` receiver is a configuration to fix, not records to throw away).
 fn grpc_failure(s: &tonic::Status, endpoint: &str) -> Outcome {
     let text = format!("{:?}: {}", s.code(), causes(s, s.message()));
+    // grpc-go says "received message larger than max"; tonic answers OUT_OF_RANGE "decoded
+    // message length too large". RESOURCE_EXHAUSTED is otherwise OTLP's throttling: retried.
+    let too_large = s.code() == Code::OutOfRange
+        || (s.code() == Code::ResourceExhausted && s.message().contains("larger than max"));
     if s.code() == Code::InvalidArgument {
         Outcome::Refused(format!("the receiver refused the batch ({text})"))
+    } else if too_large {
+        Outcome::TooLarge(format!(
+            "the receiver refused the request as too large ({text})"
+        ))
     } else {
         Outcome::Retry(format!("export to {endpoint} failed ({text})"))
     }
@@ -210,7 +222,8 @@ async fn http_export(c: &HttpClient, batch: &ExportBatch, cfg: &OtlpSinkConfig) 
                 cfg.endpoint
             )),
         },
-        400 | 413 => Outcome::Refused(format!("{} answered {status}: {}", cfg.endpoint, text())),
+        400 => Outcome::Refused(format!("{} answered {status}: {}", cfg.endpoint, text())),
+        413 => Outcome::TooLarge(format!("{} answered {status}: {}", cfg.endpoint, text())),
         _ => Outcome::Retry(format!("{} answered {status}: {}", cfg.endpoint, text())),
     }
 }
