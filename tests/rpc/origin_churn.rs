@@ -5,6 +5,10 @@
 //! upstream's resend after a crash was committed twice). The upstream resends its 500: each is
 //! written once, the churner's ids past its address's share were removed and counted, and the
 //! table turned new origins away rather than forget the upstream's.
+//!
+//! And the same after a collector restart (issue 87, item 16): the sources' quotas live in
+//! memory while the channel's table is durable, so a churner that filled its address's share
+//! first made the upstream's resend lose its ids; an origin the channel holds now keeps them.
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -28,12 +32,21 @@ const UPSTREAM: u64 = 0x5eed_0000_0000_0001;
 const UPSTREAM_EVENTS: u64 = 500;
 
 fn collector_conf(root: &Path, avro: u16) -> String {
+    collector_conf_table(
+        root,
+        avro,
+        &format!("col.channels.c1.dedupOrigins = {TABLE}\n"),
+    )
+}
+
+/// The collector's configuration, `table` its dedup table's line (or none: the default).
+fn collector_conf_table(root: &Path, avro: u16, table: &str) -> String {
     format!(
         "col.sources = r1\ncol.channels = c1\ncol.sinks = k1\n\
          col.sources.r1.type = avro\ncol.sources.r1.bind = 127.0.0.1\n\
          col.sources.r1.port = {avro}\ncol.sources.r1.channels = c1\n\
          col.channels.c1.type = file\ncol.channels.c1.checkpointDir = {r}/ck\n\
-         col.channels.c1.dataDirs = {r}/data\ncol.channels.c1.dedupOrigins = {TABLE}\n\
+         col.channels.c1.dataDirs = {r}/data\n{table}\
          col.channels.c1.minimumRequiredSpace = 1048576\n\
          col.sinks.k1.type = file_roll\ncol.sinks.k1.channel = c1\n\
          col.sinks.k1.sink.directory = {r}/out\ncol.sinks.k1.sink.rollInterval = 0\n",
@@ -139,4 +152,59 @@ fn check_outcome(got: &[String], mon: u16) {
     assert!(counter(mon, "CHANNEL.c1", "DedupOriginTurnedAwayCount") > 0);
     let held = counter(mon, "CHANNEL.c1", "DedupOriginCount");
     assert!(held <= TABLE + 1, "{held} origins in the table");
+}
+
+#[test]
+fn after_a_collector_restart_a_client_filling_its_address_share_cannot_strip_a_real_upstreams_resend(
+) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let (avro, mon) = (free_port(), free_port());
+    std::fs::create_dir_all(root.join("out")).unwrap();
+    let mut col = HttpAgent::spawn(
+        root,
+        "col",
+        &collector_conf_table(root, avro, ""),
+        vec!["--no-reload-conf".into()],
+        mon,
+        Some(avro),
+    );
+    let upstream = upstream_calls();
+    send_calls(avro, &upstream);
+    let out = root.join("out");
+    let mut want = bodies(&upstream);
+    wait_for_all(&[out.clone()], &want, Duration::from_secs(60), || {
+        col.proc.log_text()
+    });
+    // The collector restarts: its table keeps the upstream's origin, its quotas start empty.
+    col.proc.stop();
+    col.proc.restart();
+    // Before the upstream is back, a client from its address names a full share of fresh
+    // origins and more.
+    for c in 0..3 {
+        let calls = churn_calls(c);
+        send_calls(avro, &calls);
+        want.extend(bodies(&calls));
+    }
+    let mut resend = upstream_calls();
+    resend.push(vec![(String::new(), "marker".into())]);
+    send_calls(avro, &resend);
+    want.push("marker".into());
+    let got = wait_for_all(&[out], &want, Duration::from_secs(60), || {
+        col.proc.log_text()
+    });
+    let upstream_written = got.iter().filter(|l| l.starts_with("upstream ")).count();
+    assert_eq!(
+        upstream_written, UPSTREAM_EVENTS as usize,
+        "the upstream's resend lost its ids and was committed again"
+    );
+    assert_eq!(
+        counter(mon, "CHANNEL.c1", "EventDuplicateCount"),
+        UPSTREAM_EVENTS
+    );
+    assert_eq!(
+        counter(mon, "SOURCE.r1", "EventIdStrippedCount"),
+        CHURN_CONNECTIONS * CHURN_PER_CONNECTION - ADDRESS_SHARE,
+        "the churner still gets only its address's share"
+    );
 }

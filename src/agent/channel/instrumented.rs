@@ -97,6 +97,10 @@ impl AgentChannel for Instrumented {
         self.inner.backlog()
     }
 
+    fn holds_event_origin(&self, origin: u64) -> bool {
+        self.inner.holds_event_origin(origin)
+    }
+
     /// The inner channel's group put, each committed batch measured as a put commit of its
     /// own (with the whole group's time).
     fn put_group(&self, batches: Vec<Vec<Event>>) -> BoxFuture<'_, GroupOutcome> {

@@ -69,6 +69,9 @@ pub(crate) enum ChannelGauge {
     /// New origins the full deduplication table did not remember since the open: every
     /// origin it held was committed recently (file channel, `eventIds`).
     DedupOriginsTurnedAway,
+    /// Puts dropped as duplicates whose body differs from the event committed under their
+    /// id (file channel, `eventIds`): two upstreams number events under one origin.
+    DuplicateConflicts,
     /// Segments sealed with a key (file channel, `encryption.*`).
     SealedSegments,
     /// The alias of the oldest key still sealing a segment ("" without encryption): a key
@@ -106,6 +109,7 @@ impl ChannelGauge {
             ChannelGauge::IdsRefused => "EventIdRefusedCount",
             ChannelGauge::DedupOrigins => "DedupOriginCount",
             ChannelGauge::DedupOriginsTurnedAway => "DedupOriginTurnedAwayCount",
+            ChannelGauge::DuplicateConflicts => "EventDuplicateConflictCount",
             ChannelGauge::SealedSegments => "SealedSegmentCount",
             ChannelGauge::OldestKeyInUse => "OldestKeyInUse",
             ChannelGauge::SegmentsByKey => "SegmentsByKey",

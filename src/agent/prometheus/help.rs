@@ -115,6 +115,9 @@ fn channel(key: &str) -> Option<&'static str> {
         "DedupOriginTurnedAwayCount" => {
             "New origins the full deduplication table did not remember (all held were recent)."
         }
+        "EventDuplicateConflictCount" => {
+            "Puts dropped as duplicates whose body differs from the event kept under their id."
+        }
         _ => return None,
     })
 }

@@ -138,6 +138,12 @@ impl ChannelProcessor {
         self.channels.values().filter_map(|c| c.backlog())
     }
 
+    /// Whether one of the source's channels holds ids of event-id `origin`
+    /// ([`AgentChannel::holds_event_origin`]).
+    pub(crate) fn holds_event_origin(&self, origin: u64) -> bool {
+        self.channels.values().any(|c| c.holds_event_origin(origin))
+    }
+
     /// Most events one call of [`ChannelProcessor::process`] may carry: the smallest
     /// `transactionCapacity` of the source's channels.
     pub fn put_capacity(&self) -> usize {

@@ -15,6 +15,14 @@
 //! channel numbers them itself (at least once for them, never a loss), counted in
 //! `EventIdStrippedCount` and said once per connection. The channel's table itself never
 //! forgets a recently committed origin for a new one (`DedupLimits::recent_ms`).
+//!
+//! An origin the source's channel already holds ids of is admitted past every bound, and
+//! takes no place: it costs the table no new origin, and refusing it would strip the ids of
+//! a real upstream's resend, which then commits twice. The quotas live in memory and an origin
+//! idle for [`ORIGIN_IDLE`] gives its place, while the table keeps an origin for its expiry:
+//! after a collector's restart, a reload, or an upstream quiet for 10 minutes, a client that
+//! filled its address's share with fresh origins first made the upstream's resend lose its
+//! ids (issue 87, item 16).
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, SocketAddr};
@@ -100,17 +108,27 @@ impl OriginQuotas {
         self.state.lock().by_age.len()
     }
 
-    /// Whether `origin` from `ip` is admitted at `now`.
+    /// Whether `origin` from `ip` is admitted at `now`, `held` saying which origins the
+    /// channel holds.
     #[cfg(test)]
-    fn admit_at(&self, ip: IpAddr, origin: u64, now: Instant) -> bool {
-        self.state.lock().admit(self, address_key(ip), origin, now)
+    fn admit_at(&self, ip: IpAddr, origin: u64, now: Instant, held: &dyn Fn(u64) -> bool) -> bool {
+        self.state
+            .lock()
+            .admit(self, address_key(ip), origin, now, held)
     }
 }
 
 impl Quotas {
     /// Whether `origin` from `addr` is admitted at `now` (seen again, or new within the
-    /// bounds, or new in the place of an idle one).
-    fn admit(&mut self, q: &OriginQuotas, addr: IpAddr, origin: u64, now: Instant) -> bool {
+    /// bounds, or new in the place of an idle one, or one the channel holds: `held`).
+    fn admit(
+        &mut self,
+        q: &OriginQuotas,
+        addr: IpAddr,
+        origin: u64,
+        now: Instant,
+        held: &dyn Fn(u64) -> bool,
+    ) -> bool {
         let mut idlest_own = None;
         if let Some(entry) = self.addresses.get_mut(&addr) {
             if let Some(at) = entry.seen.get_mut(&origin) {
@@ -133,7 +151,7 @@ impl Quotas {
                 Some((at, old)) if now.saturating_duration_since(at) >= q.idle => {
                     self.forget(addr, old, at);
                 }
-                _ => return false,
+                _ => return held(origin),
             }
         }
         // Past the source's bound: the idlest origin of any address.
@@ -142,7 +160,7 @@ impl Quotas {
                 Some((at, a, old)) if now.saturating_duration_since(at) >= q.idle => {
                     self.forget(a, old, at);
                 }
-                _ => return false,
+                _ => return held(origin),
             }
         }
         let entry = self.addresses.entry(addr).or_default();
@@ -191,9 +209,10 @@ impl PeerOrigins {
         }
     }
 
-    /// Removes the id of each event whose origin its address may not bring. Events of the
-    /// origin just admitted (a batch's common case) cost no lookup.
-    pub(crate) fn admit(&self, events: &mut [Event]) {
+    /// Removes the id of each event whose origin its address may not bring and the channel
+    /// does not hold (`held`). Events of the origin just admitted (a batch's common case)
+    /// cost no lookup.
+    pub(crate) fn admit(&self, events: &mut [Event], held: &dyn Fn(u64) -> bool) {
         // The 16 hex digits of the origin last admitted: a hop's batch is one origin, so
         // most events cost a 16-byte comparison, not a parse and a lookup.
         let mut last: Option<[u8; ORIGIN_HEX]> = None;
@@ -213,7 +232,7 @@ impl PeerOrigins {
             let Some(origin) = IdSpan::parse(text).map(|s| s.origin) else {
                 continue;
             };
-            if quotas.admit(&self.quotas, addr, origin, now) {
+            if quotas.admit(&self.quotas, addr, origin, now, held) {
                 last = hex.and_then(|h| h.try_into().ok());
             } else {
                 e.headers.remove(EVENT_ID_HEADER);

@@ -116,6 +116,12 @@ impl Fs for Metered {
     fn entry_info(&self, path: &Path) -> std::io::Result<sluice_core::io::EntryInfo> {
         self.inner.entry_info(path)
     }
+    fn file_identity(&self, path: &Path) -> std::io::Result<(u64, u64)> {
+        self.inner.file_identity(path)
+    }
+    fn host_identity(&self) -> std::io::Result<String> {
+        self.inner.host_identity()
+    }
     fn open_regular(
         &self,
         path: &Path,

@@ -17,6 +17,7 @@
 //! Lock order: the queue lock → `state` (the commit path takes `state` alone before it
 //! appends).
 
+mod conflicts;
 mod notes;
 mod recovered;
 mod spans;
@@ -27,10 +28,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
+use super::home::Found;
 use crate::checkpoint::format::DedupImage;
 use crate::dedup::{coalesce, DedupTable, IdPrefix, IdSpan, EVENT_ID_HEADER, ID_MAX};
 use crate::event::Event;
 use crate::wal::record::put_record_len;
+use conflicts::{digest, key, Conflict, Recent};
 use spans::{add_sorted, covered, drop_at};
 
 #[derive(Debug)]
@@ -38,13 +41,25 @@ struct State {
     table: DedupTable,
     own: u64,
     own_next: u64,
-    /// Transactions admitted and not yet applied or abandoned: (txid, their spans).
-    pending: Vec<(u64, Vec<IdSpan>)>,
+    /// Transactions admitted and not yet applied or abandoned.
+    pending: Vec<Pending>,
+    /// The body digests of the spans committed last (`conflicts.rs`).
+    recent: Recent,
+}
+
+/// A transaction admitted and not yet applied or abandoned.
+#[derive(Debug)]
+struct Pending {
+    txid: u64,
+    /// Its spans, coalesced.
+    spans: Vec<IdSpan>,
+    /// The window keys and body digests of the puts that carried ids.
+    digests: Vec<(u64, u64)>,
 }
 
 impl State {
     fn seen(&self, span: &IdSpan) -> bool {
-        self.table.contains(span) || self.pending.iter().any(|(_, spans)| covered(spans, span))
+        self.table.contains(span) || self.pending.iter().any(|p| covered(&p.spans, span))
     }
 
     /// Whether `span` names ids of this channel's own origin that it has not given yet: no
@@ -74,18 +89,31 @@ impl State {
 
     /// The lookups of one transaction under the lock: which puts are duplicates, which get
     /// fresh own ids (none, or one this channel refuses), the spans the rest commit.
-    fn plan(&mut self, txid: u64, ids: &[Option<IdSpan>]) -> Plan {
+    /// `ids` are the puts' ids with their bodies' digests.
+    fn plan(&mut self, txid: u64, ids: &[Option<(IdSpan, u64)>]) -> Plan {
         let mut plan = Plan::default();
+        let mut digests = Vec::new();
         for (i, id) in ids.iter().enumerate() {
             match id {
-                Some(span) if self.unissued(span) => {
+                Some((span, _)) if self.unissued(span) => {
                     plan.refused += 1;
                     plan.fresh.push(i);
                 }
-                Some(span) if self.seen(span) || covered(&plan.spans, span) => {
-                    plan.dropped_at.push(i)
+                Some((span, d)) if self.seen(span) || covered(&plan.spans, span) => {
+                    plan.dropped_at.push(i);
+                    match self.recent.get(key(span)) {
+                        Some(kept) if kept != *d => plan.conflicts.push(Conflict {
+                            span: *span,
+                            kept,
+                            dropped: *d,
+                        }),
+                        _ => {}
+                    }
                 }
-                Some(span) => add_sorted(&mut plan.spans, *span),
+                Some((span, d)) => {
+                    add_sorted(&mut plan.spans, *span);
+                    digests.push((key(span), *d));
+                }
                 None => plan.fresh.push(i),
             }
         }
@@ -100,7 +128,11 @@ impl State {
         }
         coalesce(&mut plan.spans);
         if !plan.spans.is_empty() {
-            self.pending.push((txid, plan.spans.clone()));
+            self.pending.push(Pending {
+                txid,
+                spans: plan.spans.clone(),
+                digests,
+            });
         }
         plan
     }
@@ -126,6 +158,8 @@ struct Plan {
     refused: u64,
     /// The ids the transaction commits, coalesced.
     spans: Vec<IdSpan>,
+    /// Of the puts dropped, those whose body differs from the one committed under their id.
+    conflicts: Vec<Conflict>,
     own: u64,
     first: u64,
 }
@@ -151,6 +185,10 @@ pub(super) struct Dedup {
     /// Puts whose id the channel would not take (malformed, implausible, or an own id not
     /// given yet): they got fresh ids.
     refused: AtomicU64,
+    /// Puts dropped as duplicates of a different event (`conflicts.rs`).
+    conflicts: AtomicU64,
+    /// When the next line about conflicts may be logged (ms).
+    conflicts_log_after_ms: AtomicU64,
     /// When the next line about dropped duplicates or refused ids may be logged (ms).
     log_after_ms: AtomicU64,
     /// When the next line about origins the full table turned away may be logged (ms).
@@ -178,15 +216,39 @@ const DEDUP_LOG_INTERVAL_MS: u64 = 10_000;
 
 impl Dedup {
     /// The state an open rebuilt: `image` from its checkpoint (own origin 0: a fresh one),
-    /// then every replayed commit's spans inserted into `table`.
-    pub fn new(enabled: bool, expiry_ms: u64, table: DedupTable, image: &DedupImage) -> Self {
-        let own = if image.own_origin == 0 {
-            fresh_origin()
-        } else {
-            image.own_origin
+    /// then every replayed commit's spans inserted into `table`; `home`, what the open found
+    /// of where the origin was taken (`home.rs`): a channel copied elsewhere numbers its new
+    /// events under a fresh origin.
+    pub fn new(
+        enabled: bool,
+        expiry_ms: u64,
+        table: DedupTable,
+        image: &DedupImage,
+        home: &Found,
+    ) -> Self {
+        let own = match home {
+            Found::Home(o) if *o != 0 => *o,
+            Found::Moved { old, why } => {
+                let new = fresh_origin_besides(&table, *old);
+                if enabled {
+                    tracing::warn!(
+                        old_origin = %format!("{old:016x}"),
+                        new_origin = %format!("{new:016x}"),
+                        why = %why,
+                        "this channel's files were made elsewhere: its new events are numbered under a new event-id origin, so they never share ids with the channel it was copied from; the events it holds keep their ids (a collector that has them drops them once)"
+                    );
+                }
+                new
+            }
+            _ if image.own_origin == 0 => fresh_origin(),
+            _ => image.own_origin,
         };
-        let own_next = image
-            .own_next
+        let image_next = if own == image.own_origin {
+            image.own_next
+        } else {
+            1
+        };
+        let own_next = image_next
             .max(table.max_id(own).map_or(1, |m| m.saturating_add(1)))
             .max(1);
         let mut state = State {
@@ -194,6 +256,7 @@ impl Dedup {
             own,
             own_next,
             pending: Vec::new(),
+            recent: Recent::default(),
         };
         // A state whose own numbers are already past the limit (damaged, or forged before
         // ids were checked) moves to a fresh origin now rather than at the first commit.
@@ -204,9 +267,16 @@ impl Dedup {
             state: Mutex::new(state),
             duplicates: AtomicU64::new(0),
             refused: AtomicU64::new(0),
+            conflicts: AtomicU64::new(0),
+            conflicts_log_after_ms: AtomicU64::new(0),
             log_after_ms: AtomicU64::new(0),
             turned_away_log_after_ms: AtomicU64::new(0),
         }
+    }
+
+    /// The origin the channel numbers its new events under.
+    pub fn own_origin(&self) -> u64 {
+        self.state.lock().own
     }
 
     /// Whether puts get ids.
@@ -221,19 +291,22 @@ impl Dedup {
     pub fn admit(&self, txid: u64, puts: &mut Vec<Event>, put_bytes: usize) -> Admitted {
         // Each put's id, parsed and checked before the lock is taken.
         let mut refused = 0u64;
-        let ids: Vec<Option<IdSpan>> = puts
+        let ids: Vec<Option<(IdSpan, u64)>> = puts
             .iter()
             .map(|ev| {
                 let text = ev.headers.get(EVENT_ID_HEADER)?;
                 let span = IdSpan::parse(text).filter(IdSpan::plausible);
                 refused += u64::from(span.is_none());
-                span
+                span.map(|s| (s, digest(&ev.body)))
             })
             .collect();
         // Under the lock only what must be: the lookups and the own ids' reservation (one
         // span); the headers are written after it, so committers do not queue behind them.
         let plan = self.state.lock().plan(txid, &ids);
         refused += plan.refused;
+        if !plan.conflicts.is_empty() {
+            self.note_conflicts(&plan.conflicts);
+        }
         // The record bytes change by the headers added (less any replaced) and the
         // duplicates dropped: counted here, not summed again over every put.
         let pair = |v: &str| 8 + EVENT_ID_HEADER.len() + v.len();
@@ -267,10 +340,13 @@ impl Dedup {
     /// Transaction `txid` applied: its ids join the table. Call under the queue lock.
     pub fn committed(&self, txid: u64) {
         let mut st = self.state.lock();
-        let Some(i) = st.pending.iter().position(|(t, _)| *t == txid) else {
+        let Some(i) = st.pending.iter().position(|p| p.txid == txid) else {
             return;
         };
-        let (_, spans) = st.pending.swap_remove(i);
+        let Pending { spans, digests, .. } = st.pending.swap_remove(i);
+        for (k, d) in digests {
+            st.recent.insert(k, d);
+        }
         let (now, own) = (now_ms(), st.own);
         let mut turned_away = None;
         for s in &spans {
@@ -287,7 +363,7 @@ impl Dedup {
 
     /// Transaction `txid` failed: its ids are free again.
     pub fn abandon(&self, txid: u64) {
-        self.state.lock().pending.retain(|(t, _)| *t != txid);
+        self.state.lock().pending.retain(|p| p.txid != txid);
     }
 
     /// The image of the committed table plus `pending` (the spans of transactions pending
@@ -320,6 +396,17 @@ impl Dedup {
             turned_away,
         )
     }
+
+    /// Puts dropped as duplicates of a different event since open (`conflicts.rs`).
+    pub fn conflicts(&self) -> u64 {
+        self.conflicts.load(Ordering::Relaxed)
+    }
+
+    /// Whether the table holds ids of `origin` (a source may then take its ids whatever
+    /// its peers' quotas: they cost the table no new origin).
+    pub fn holds_origin(&self, origin: u64) -> bool {
+        self.state.lock().table.origin(origin).is_some()
+    }
 }
 
 #[cfg(test)]
@@ -339,7 +426,7 @@ mod tests {
             own_next: 5,
             origins: Vec::new(),
         };
-        let dedup = Dedup::new(true, u64::MAX, table, &image);
+        let dedup = Dedup::new(true, u64::MAX, table, &image, &Found::None);
         let mut puts: Vec<Event> = (0..3).map(|i| Event::new(format!("e{i}"))).collect();
         let admitted = dedup.admit(1, &mut puts, 0);
         assert_eq!(admitted.dropped, 0);

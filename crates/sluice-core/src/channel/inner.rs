@@ -117,6 +117,9 @@ pub struct ChannelStats {
     /// New origins the full deduplication table did not remember since open: every origin
     /// it held was committed within `recent_ms` (DedupOriginTurnedAwayCount).
     pub dedup_origins_turned_away: u64,
+    /// Puts dropped as duplicates whose body differs from the event committed under their
+    /// id, within the last ids committed (EventDuplicateConflictCount).
+    pub duplicate_conflicts: u64,
 }
 
 #[derive(Debug, Default)]

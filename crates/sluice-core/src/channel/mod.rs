@@ -22,6 +22,7 @@ mod event_cache;
 pub mod examine;
 mod flume_dirs;
 mod gc;
+mod home;
 mod inner;
 mod ledger;
 mod locks;
@@ -120,6 +121,16 @@ impl FileChannel {
         self.inner.cursors.lock().get(key).cloned()
     }
 
+    /// The origin the channel numbers its new events under (`eventIds`).
+    pub fn event_origin(&self) -> u64 {
+        self.inner.dedup.own_origin()
+    }
+
+    /// Whether the channel's deduplication table holds ids of `origin`.
+    pub fn holds_event_origin(&self, origin: u64) -> bool {
+        self.inner.dedup.holds_origin(origin)
+    }
+
     /// Counters and gauges.
     pub fn stats(&self) -> ChannelStats {
         let inner = &self.inner;
@@ -164,6 +175,7 @@ impl FileChannel {
             ids_refused,
             dedup_origins,
             dedup_origins_turned_away,
+            duplicate_conflicts: inner.dedup.conflicts(),
             group_commit: inner.writers.iter().fold(
                 GroupCommitStats {
                     fresh_buffers: inner.table.pool().fresh_buffers(),

@@ -162,6 +162,28 @@ pub trait Fs: Send + Sync + Debug {
             "this file system reports no file kinds or modes",
         ))
     }
+    /// The identity of the file `path` names, a link at its last component not followed:
+    /// its file system's device and its inode (`lstat`'s `st_dev`, `st_ino`). A copy of the
+    /// file (`cp`, `rsync`, a restored backup) is a new file with another identity; a restart
+    /// or a rename keeps it. The default, for file systems with no such notion, fails with
+    /// `Unsupported`.
+    fn file_identity(&self, path: &Path) -> io::Result<(u64, u64)> {
+        let _ = path;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this file system reports no file identities",
+        ))
+    }
+    /// What names the host this file system is mounted on: its machine id
+    /// (`/etc/machine-id`, else `/var/lib/dbus/machine-id`) and its host name, either empty
+    /// when it cannot be read. The default, for file systems with no host, fails with
+    /// `Unsupported`.
+    fn host_identity(&self) -> io::Result<String> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this file system names no host",
+        ))
+    }
     /// The canonical form of an existing `path` (absolute; symlinks, `.` and `..` resolved):
     /// what identifies a directory whatever spelling a configuration uses. The default, for
     /// simulated file systems whose paths are already canonical, returns `path` unchanged.

@@ -109,6 +109,12 @@ impl SimFs {
         self.state.lock().direct_align = align;
     }
 
+    /// Names the host the simulated disk is mounted on from now on ([`Fs::host_identity`]):
+    /// a test moves a channel's disk to another host without copying a file.
+    pub fn set_host(&self, host: &str) {
+        self.state.lock().host = host.to_string();
+    }
+
     /// Installs (or with `None` removes) a hook every `sync_data` calls between noting the
     /// writes it covers and making them durable ([`SyncHook`]).
     pub fn on_sync(&self, hook: Option<SyncHook>) {
@@ -368,6 +374,23 @@ impl Fs for SimFs {
             state: self.state.clone(),
             dir: dir.to_path_buf(),
         }))
+    }
+
+    /// A file's simulated identity: device 0 and its inode number (kept by crash images, as a
+    /// power cut keeps them; a file copied to a new path is a new inode).
+    fn file_identity(&self, path: &Path) -> io::Result<(u64, u64)> {
+        let st = self.state.lock();
+        if st.dirs.contains_key(path) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a directory has no simulated identity",
+            ));
+        }
+        Ok((0, st.lookup(path)?))
+    }
+
+    fn host_identity(&self) -> io::Result<String> {
+        Ok(self.state.lock().host.clone())
     }
 
     fn available_space(&self, _path: &Path) -> io::Result<u64> {

@@ -290,6 +290,15 @@ impl Fs for StdFs {
         fs2::available_space(path)
     }
 
+    fn file_identity(&self, path: &Path) -> io::Result<(u64, u64)> {
+        let meta = std::fs::symlink_metadata(path)?;
+        Ok((meta.dev(), meta.ino()))
+    }
+
+    fn host_identity(&self) -> io::Result<String> {
+        Ok(host_identity())
+    }
+
     fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
         std::fs::canonicalize(path)
     }
@@ -382,4 +391,31 @@ mod tests {
         assert!(f.is_unlinked().unwrap(), "its only name removed");
         assert_eq!(f.len().unwrap(), 1 << 16, "an unlinked file keeps its size");
     }
+}
+
+/// Files that hold the host's machine id, the first one readable wins.
+const MACHINE_ID_PATHS: [&str; 2] = ["/etc/machine-id", "/var/lib/dbus/machine-id"];
+/// Most bytes read of a machine id or a host name.
+const HOST_NAME_BYTES_MAX: usize = 256;
+
+/// `machine id/host name` of this host, either empty when it cannot be read.
+fn host_identity() -> String {
+    let machine = MACHINE_ID_PATHS
+        .iter()
+        .find_map(|p| std::fs::read(p).ok())
+        .map(|b| {
+            let b = &b[..b.len().min(HOST_NAME_BYTES_MAX)];
+            String::from_utf8_lossy(b).trim().to_string()
+        })
+        .unwrap_or_default();
+    let mut name = [0u8; HOST_NAME_BYTES_MAX];
+    // SAFETY: gethostname(2) writes at most `name.len()` bytes into the buffer it is given.
+    let rc = unsafe { libc::gethostname(name.as_mut_ptr().cast(), name.len()) };
+    let host = if rc == 0 {
+        let end = name.iter().position(|&c| c == 0).unwrap_or(name.len());
+        String::from_utf8_lossy(&name[..end]).into_owned()
+    } else {
+        String::new()
+    };
+    format!("{machine}/{host}")
 }

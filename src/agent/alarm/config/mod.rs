@@ -51,6 +51,7 @@ const CHANNEL_GAUGES: &[&str] = &[
     "EventIdRefusedCount",
     "DedupOriginCount",
     "DedupOriginTurnedAwayCount",
+    "EventDuplicateConflictCount",
     "SealedSegmentCount",
 ];
 const SINK_GAUGES: &[&str] = &["ConnectionDownMillis"];

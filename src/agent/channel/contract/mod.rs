@@ -120,6 +120,14 @@ pub trait AgentChannel: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// Whether the channel's deduplication table holds ids of event-id `origin`
+    /// ([`sluice_core::FileChannel::holds_event_origin`]): an RPC source then takes that
+    /// origin's ids past its peer's quota (`source/peer_origins.rs`). `false` for channels
+    /// that keep no ids.
+    fn holds_event_origin(&self, _origin: u64) -> bool {
+        false
+    }
+
     /// The file channel's own counters (fsyncs, commits, group commit's breakdown), read now;
     /// `None` for a channel that is not a Sluice file channel.
     fn file_stats(&self) -> Option<sluice_core::ChannelStats> {

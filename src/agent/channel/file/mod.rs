@@ -98,6 +98,10 @@ impl AgentChannel for FileChannelAdapter {
         Some(self.channel.backlog())
     }
 
+    fn holds_event_origin(&self, origin: u64) -> bool {
+        self.channel.config().event_ids && self.channel.holds_event_origin(origin)
+    }
+
     fn put_terms(&self) -> PutTerms {
         let cfg = self.channel.config();
         PutTerms {

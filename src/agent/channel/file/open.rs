@@ -197,5 +197,6 @@ fn stats_gauges(s: &sluice_core::ChannelStats) -> Vec<(&'static str, String)> {
         ChannelGauge::IdsRefused.with(s.ids_refused),
         ChannelGauge::DedupOrigins.with(s.dedup_origins),
         ChannelGauge::DedupOriginsTurnedAway.with(s.dedup_origins_turned_away),
+        ChannelGauge::DuplicateConflicts.with(s.duplicate_conflicts),
     ]
 }

@@ -61,7 +61,7 @@ impl Putter {
     /// Applies the connection's bound on origins to `events`.
     fn bound(&self, events: &mut [Event]) {
         if let Some(o) = &self.origins {
-            o.admit(events);
+            o.admit(events, &|origin| self.router.holds_event_origin(origin));
         }
     }
 

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::{now_ms, Dedup};
 use crate::channel::config::FileChannelConfig;
+use crate::channel::home::Found;
 use crate::checkpoint::format::{CheckpointImage, DedupImage};
 use crate::dedup::{DedupLimits, DedupTable};
 use crate::wal::assemble::CommittedTxn;
@@ -19,16 +20,17 @@ fn table_from(image: &DedupImage, limits: DedupLimits) -> DedupTable {
 }
 
 /// The state an open recovered: the checkpoint's (if any) and the ids of every transaction
-/// replayed after it.
+/// replayed after it; `home`, what the open found of where its origin was taken.
 pub(in crate::channel) fn recovered(
     config: &FileChannelConfig,
     image: Option<&CheckpointImage>,
     committed: &[CommittedTxn],
+    home: &Found,
 ) -> Dedup {
     let empty = DedupImage::default();
     let img = image.map_or(&empty, |i| &i.dedup);
     let table = recovered_table(config, image, committed);
-    Dedup::new(config.event_ids, config.dedup_expiry_ms, table, img)
+    Dedup::new(config.event_ids, config.dedup_expiry_ms, table, img, home)
 }
 
 /// The table an open rebuilds: the checkpoint's, then every replayed commit's spans.

@@ -14,6 +14,7 @@ use crate::channel::checkpointer;
 use crate::channel::config::FileChannelConfig;
 use crate::channel::error::ChannelError;
 use crate::channel::event_cache::{CacheBudget, EventCache};
+use crate::channel::home;
 use crate::channel::inner::{Counters, FileChannel, Inner, RecoveryInfo};
 use crate::channel::ledger::DirLedger;
 use crate::channel::locks::lock_all;
@@ -87,6 +88,32 @@ fn log_damage(report: &ReplayReport, events_lost: u64) {
     }
 }
 
+/// The deduplication state, its own origin settled against where it was taken
+/// (`channel/home.rs`): a channel copied elsewhere takes a new one, kept in `origin-home`
+/// before anything is committed under it.
+fn settle_origin(
+    fs: &dyn Fs,
+    config: &FileChannelConfig,
+    rec: &super::RecoveredState,
+) -> Result<crate::channel::dedup::Dedup, ChannelError> {
+    let image = rec.image.as_ref();
+    let image_origin = image.map_or(0, |i| i.dedup.own_origin);
+    let (found, at) = if config.event_ids {
+        let at = home::fingerprint(fs, config)?;
+        (home::found(fs, config, at, image_origin), Some(at))
+    } else {
+        (home::Found::None, None)
+    };
+    let dedup = crate::channel::dedup::recovered(config, image, &rec.outcome.committed, &found);
+    if let Some(at) = at {
+        let own = dedup.own_origin();
+        if found != home::Found::Home(own) {
+            home::keep(fs, config, own, at)?;
+        }
+    }
+    Ok(dedup)
+}
+
 pub(in crate::channel) fn open(
     config: FileChannelConfig,
     fs: Arc<dyn Fs>,
@@ -98,8 +125,7 @@ pub(in crate::channel) fn open(
     let rec = recover_state(fs.as_ref(), &config, Repair::OnDisk, progress)?;
     let table = segment_table(fs.as_ref(), &rec.outcome)?;
     let config_tail_cache = config.tail_cache_bytes;
-    let dedup =
-        crate::channel::dedup::recovered(&config, rec.image.as_ref(), &rec.outcome.committed);
+    let dedup = settle_origin(fs.as_ref(), &config, &rec)?;
     let poison = Arc::new(Poison::default());
     let ids = Arc::new(AtomicU32::new(rec.segment_next));
     let shared = (&poison, &ids, &table);

@@ -47,8 +47,8 @@ impl SimFs {
                                 }
                             }
                         }
-                        let n = image.next_inode;
-                        image.next_inode += 1;
+                        // A power cut keeps inode numbers.
+                        let n = *ino;
                         image.inodes.insert(
                             n,
                             Inode {
@@ -67,6 +67,8 @@ impl SimFs {
             image.dirs.insert(dir.clone(), new_entries.clone());
             image.durable_dirs.insert(dir.clone(), new_entries);
         }
+        image.next_inode = st.next_inode;
+        image.host = st.host.clone();
         image.rng = seed ^ 0x5A5A_5A5A;
         image.space_limit = st.space_limit;
         image.refuse_direct = st.refuse_direct;

@@ -71,6 +71,8 @@ pub(super) struct State {
     pub(super) specials: BTreeMap<PathBuf, Special>,
     /// Paths owned by another user than the process's.
     pub(super) foreign: BTreeSet<PathBuf>,
+    /// What [`Fs::host_identity`](crate::io::Fs::host_identity) says (a crash image keeps it).
+    pub(super) host: String,
 }
 
 impl State {

@@ -10,6 +10,7 @@ use crate::common::Bed;
 use sluice_core::dedup::{IdSpan, EVENT_ID_HEADER};
 use sluice_core::{Event, FileChannel};
 
+mod copied;
 mod cursor;
 mod forged;
 mod power_loss;
