@@ -175,19 +175,7 @@ pub(crate) fn append_bounded(
             "a dead-letter file needs a name",
         ))
     })?;
-    let d = match nofollow::open_dir(dir) {
-        Ok(d) => Some(d),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(io(e)),
-    };
-    let existing = match &d {
-        Some(d) => match nofollow::lstat_at(d, name) {
-            Ok(st) => Some(st.size),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(io(e)),
-        },
-        None => None,
-    };
+    let (d, existing) = size_now(dir, name).map_err(io)?;
     let more = bytes.len() as u64;
     let now = existing.unwrap_or(0);
     if now.saturating_add(more) > max_bytes {
@@ -202,20 +190,9 @@ pub(crate) fn append_bounded(
         Some(d) => d,
         None => nofollow::make_dir(dir).map_err(io)?,
     };
-    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND | libc::O_NONBLOCK;
+    let flags = libc::O_RDWR | libc::O_CREAT | libc::O_APPEND | libc::O_NONBLOCK;
     let f = nofollow::open_at(&d, name, flags, 0o666, file).map_err(io)?;
-    let meta = f.metadata().map_err(io)?;
-    if !meta.is_file() {
-        return Err(io(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a regular file",
-        )));
-    }
-    let start = whole_end(&f, meta.len()).map_err(io)?;
-    if start < meta.len() {
-        f.set_len(start).map_err(io)?;
-        tracing::warn!(path = %file.display(), cut_bytes = meta.len() - start, "cut a torn last line from the dead letter");
-    }
+    let start = whole_start(&f, file).map_err(io)?;
     if let Err(e) = (&f).write_all(bytes).and_then(|()| f.sync_data()) {
         // The batch is rolled back and retried: none of its records may stay behind.
         if let Err(cut) = f.set_len(start).and_then(|()| f.sync_data()) {
@@ -229,20 +206,62 @@ pub(crate) fn append_bounded(
     Ok(())
 }
 
+/// The dead-letter directory's handle (`None` when it does not exist yet) and the size of the
+/// entry `name` in it (`None` when there is none), links not followed.
+fn size_now(
+    dir: &Path,
+    name: &std::ffi::OsStr,
+) -> std::io::Result<(Option<std::fs::File>, Option<u64>)> {
+    let d = match nofollow::open_dir(dir) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((None, None)),
+        Err(e) => return Err(e),
+    };
+    let size = match nofollow::lstat_at(&d, name) {
+        Ok(st) => Some(st.size),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    Ok((Some(d), size))
+}
+
+/// Checks the opened dead letter is a regular file and cuts a torn last line (a crash in a
+/// write); where the next batch begins.
+fn whole_start(f: &std::fs::File, file: &Path) -> std::io::Result<u64> {
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let start = whole_end(f, meta.len())?;
+    if start < meta.len() {
+        f.set_len(start)?;
+        tracing::warn!(path = %file.display(), cut_bytes = meta.len() - start, "cut a torn last line from the dead letter");
+    }
+    Ok(start)
+}
+
 /// Where the last whole line of a file of `len` bytes ends: `len` when it ends with a
 /// newline (or is empty), else just after its last newline (0 if it has none).
 fn whole_end(f: &std::fs::File, len: u64) -> std::io::Result<u64> {
     use std::os::unix::fs::FileExt;
     const STEP: u64 = 64 << 10;
+    let mut last = [0u8; 1];
+    if len == 0 {
+        return Ok(0);
+    }
+    f.read_exact_at(&mut last, len - 1)?;
+    if last[0] == b'\n' {
+        return Ok(len);
+    }
     let mut end = len;
     let mut buf = vec![0u8; STEP as usize];
     while end > 0 {
         let from = end.saturating_sub(STEP);
         let chunk = &mut buf[..(end - from) as usize];
         f.read_exact_at(chunk, from)?;
-        if end == len && chunk.last() == Some(&b'\n') {
-            return Ok(len);
-        }
         if let Some(i) = memchr::memrchr(b'\n', chunk) {
             return Ok(from + i as u64 + 1);
         }
