@@ -21,6 +21,7 @@ mod file_sources_kill;
 mod file_sources_multiline;
 mod file_sources_perf;
 mod multiline_held_budget;
+mod planted_links;
 mod spooldir;
 mod spooldir_edges;
 mod taildir;

@@ -165,3 +165,80 @@ fn lines_of_a_file_given_up_over_the_spool_budget_are_counted_exactly_and_named(
     assert!(warn.contains("spoolBytes"), "{warn}");
     assert!(warn.contains(&format!("lines_lost={lost}")), "{warn}");
 }
+
+/// Bytes only the spool keeps on disk: its entries whose file has no other name left.
+fn spool_held(root: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(rd) = std::fs::read_dir(root.join("pos/.taildir-spool")) else {
+        return 0;
+    };
+    rd.filter_map(|e| e.ok()?.metadata().ok())
+        .filter(|m| m.nlink() == 1)
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Issue 87: the spool peaked at 1.83× `spoolBytes` for about 5 s, its budget checked once per
+/// backoff. Rotated files are deleted one by one while the collector is down, past the
+/// budget; sampled every 20 ms, what only the spool keeps passes `spoolBytes` for no more
+/// than the check interval (100 ms) and a sampling step or two, never for a backoff; the file
+/// given up is counted.
+#[test]
+fn the_spool_is_held_to_spool_bytes_between_the_retries_of_a_refused_batch() {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    std::fs::create_dir_all(r.join("logs")).unwrap();
+    let mut log = RotatingLog::open(&r.join("logs"));
+    write_lines(&mut log, 0, LINES_PER_FILE);
+    let per_file = (LINES_PER_FILE * (line(0).len() + 1)) as u64;
+    let budget = per_file * 5 / 2;
+    let port = free_port();
+    let extra = format!("a1.sources.r1.spoolBytes = {budget}\n");
+    let edge = start_agent(r, &edge_conf(r, port, &extra));
+    edge.wait_until("the channel to refuse a batch", || {
+        counter(edge.http, "SOURCE.r1", "ChannelWriteFail") > 0
+    });
+    for k in 1..=4 {
+        log.rotate();
+        write_lines(&mut log, k * LINES_PER_FILE, LINES_PER_FILE);
+        edge.wait_until("the new app.log to be spooled", || spool_links(r) > k);
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let (stop, root) = (stop.clone(), r.to_path_buf());
+        std::thread::spawn(move || {
+            let mut samples = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                samples.push(spool_held(&root));
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            samples
+        })
+    };
+    for k in 2..=4 {
+        std::fs::remove_file(r.join(format!("logs/app.log.{k}"))).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(700));
+    }
+    edge.wait_until("a file given up over spoolBytes", || {
+        counter(edge.http, "SOURCE.r1", "LinesLostUnreadCount") > 0
+    });
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let samples = sampler.join().unwrap();
+    let over: Vec<u64> = samples.iter().copied().filter(|&b| b > budget).collect();
+    let peak = samples.iter().copied().max().unwrap_or(0);
+    eprintln!(
+        "spoolBytes {budget}: peak {peak} ({:.2}x), {} of {} samples over",
+        peak as f64 / budget as f64,
+        over.len(),
+        samples.len()
+    );
+    assert!(
+        over.len() <= 15,
+        "over spoolBytes in {} samples of 20 ms (peak {peak}); log:\n{}",
+        over.len(),
+        edge.log_text()
+    );
+    assert!(spool_held(r) <= budget);
+    assert!(edge.log_text().contains("spoolBytes"));
+}

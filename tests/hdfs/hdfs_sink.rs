@@ -354,3 +354,53 @@ fn config_check_accepts_the_example_and_refuses_hdfs_uris_with_their_line() {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
     }
 }
+
+/// Issue 87: the in-use file swapped for a symbolic link while the agent was down made the
+/// next start cut a 1 MiB victim to its committed length. Now the start refuses the link,
+/// naming it, and the victim stays byte for byte.
+#[test]
+fn an_in_use_file_swapped_for_a_symlink_while_down_is_refused_and_the_victim_is_byte_identical() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let port = free_port();
+    let conf = conf(root, port, "");
+    let out = root.join("out");
+    let mut agent = start_agent(root, &conf, port, 0);
+    let sent = crate::support::lines_support::lines("line", 0..100);
+    assert_eq!(crate::support::lines_support::netcat_send(port, &sent), 100);
+    let mut open = None;
+    agent.wait_until("the 100 lines synced in an in-use file", || {
+        let files = all_files(&out);
+        open = in_use(&files).into_iter().next();
+        files
+            .iter()
+            .any(|(p, b)| Some(p) == open.as_ref() && b.len() >= 100 * 12)
+    });
+    agent.signal(libc::SIGKILL);
+    agent.wait_exit();
+    let open = open.unwrap();
+    let victim = root.join("victim.bin");
+    let bytes: Vec<u8> = (0..1u32 << 20)
+        .map(|i| b"0123456789\n"[i as usize % 11])
+        .collect();
+    std::fs::write(&victim, &bytes).unwrap();
+    std::fs::remove_file(&open).unwrap();
+    std::os::unix::fs::symlink(&victim, &open).unwrap();
+    // Not waited for: whether the source listens while the sink cannot start is not the point.
+    let mut agent = Proc::builder(root)
+        .conf_file(&conf)
+        .log("agent-1.log")
+        .arg("--no-reload-conf")
+        .wait(WAIT)
+        .spawn();
+    let said = format!(
+        "{} is a symbolic link; refusing to follow it",
+        open.display()
+    );
+    let seen = crate::support::wait::poll_until(WAIT, || agent.log_text().contains(&said));
+    let after = std::fs::read(&victim).unwrap();
+    agent.stop();
+    assert!(seen, "the start names the link; log:\n{}", agent.log_text());
+    assert_eq!(after.len(), bytes.len(), "the victim was cut");
+    assert!(after == bytes, "the victim changed");
+}

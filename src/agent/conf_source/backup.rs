@@ -67,7 +67,8 @@ pub fn write(dir: &Path, agent: &str, text: &str) -> Result<PathBuf, BackupError
     std::fs::create_dir_all(dir).map_err(io("creating", dir))?;
     let target = path(dir, agent);
     let tmp = dir.join(format!(".{agent}.properties.tmp"));
-    let mut f = std::fs::File::create(&tmp).map_err(io("creating", &tmp))?;
+    // Made fresh (O_EXCL): a link planted at the temporary's name is removed, never followed.
+    let mut f = crate::agent::nofollow::create_fresh(&tmp).map_err(io("creating", &tmp))?;
     f.write_all(text.as_bytes()).map_err(io("writing", &tmp))?;
     f.sync_all().map_err(io("fsyncing", &tmp))?;
     drop(f);
@@ -80,7 +81,11 @@ pub fn write(dir: &Path, agent: &str, text: &str) -> Result<PathBuf, BackupError
 /// The backup of `agent` in `dir`: `None` when there is none.
 pub fn read(dir: &Path, agent: &str) -> Result<Option<ConfFile>, BackupError> {
     let p = path(dir, agent);
-    match std::fs::read_to_string(&p) {
+    let read = crate::agent::nofollow::open_read(&p).and_then(|mut f| {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut f, &mut text).map(|_| text)
+    });
+    match read {
         Ok(text) => Ok(Some(ConfFile {
             name: p.display().to_string(),
             text,

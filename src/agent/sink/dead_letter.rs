@@ -12,7 +12,8 @@
 //! - `deadLetter.drop = true`: the only way to drop poison events (counted and logged).
 //!
 //! The file is `<directory>/<sink>.deadletter.jsonl`, one JSON object per event, fsynced
-//! before the take commits.
+//! before the take commits. A failed write is cut back (no record twice, no torn line), and a
+//! symbolic link at the directory or the file is refused, naming it ([`append_bounded`]).
 
 #![allow(
     clippy::disallowed_types,
@@ -24,6 +25,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::agent::config::Ctx;
+use crate::agent::nofollow;
 
 /// The default `deadLetter.maxBytes`: 1 GiB.
 pub const DEAD_LETTER_BYTES_DEFAULT: u64 = 1 << 30;
@@ -150,7 +152,13 @@ pub enum DeadLetterError {
 
 /// Appends `bytes` to `file` (created with `dir` if missing) and makes them durable, unless
 /// the file would grow over `max_bytes` (then nothing is written). The size is read from the
-/// disk each time, so a file moved away by the operator frees the bound at once.
+/// file each time, so a file moved away by the operator frees the bound at once.
+///
+/// Neither `dir` nor `file` is followed if it is a symbolic link (refused, naming it: the
+/// directory is opened `O_NOFOLLOW` and the file under it with `openat`), and the file must
+/// be a regular file. A write or fsync that fails (ENOSPC, EIO) cuts the file back to where
+/// the batch began, so the retry writes its records once and no torn line is left; a torn
+/// last line left by a crash is cut before the next batch.
 pub(crate) fn append_bounded(
     dir: &Path,
     file: &Path,
@@ -161,13 +169,15 @@ pub(crate) fn append_bounded(
         path: file.to_owned(),
         source,
     };
-    let used = match std::fs::metadata(file) {
-        Ok(m) => Some(m.len()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(io(e)),
-    };
+    let name = file.file_name().ok_or_else(|| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "a dead-letter file needs a name",
+        ))
+    })?;
+    let (d, existing) = size_now(dir, name).map_err(io)?;
     let more = bytes.len() as u64;
-    let now = used.unwrap_or(0);
+    let now = existing.unwrap_or(0);
     if now.saturating_add(more) > max_bytes {
         return Err(DeadLetterError::Full {
             path: file.to_owned(),
@@ -176,20 +186,88 @@ pub(crate) fn append_bounded(
             max: max_bytes,
         });
     }
-    if used.is_none() {
-        std::fs::create_dir_all(dir).map_err(io)?;
+    let d = match d {
+        Some(d) => d,
+        None => nofollow::make_dir(dir).map_err(io)?,
+    };
+    let flags = libc::O_RDWR | libc::O_CREAT | libc::O_APPEND | libc::O_NONBLOCK;
+    let f = nofollow::open_at(&d, name, flags, 0o666, file).map_err(io)?;
+    let start = whole_start(&f, file).map_err(io)?;
+    if let Err(e) = (&f).write_all(bytes).and_then(|()| f.sync_data()) {
+        // The batch is rolled back and retried: none of its records may stay behind.
+        if let Err(cut) = f.set_len(start).and_then(|()| f.sync_data()) {
+            tracing::error!(path = %file.display(), error = %cut, "cannot cut the dead letter back after a failed write; its last records may be there twice");
+        }
+        return Err(io(e));
     }
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(file)
-        .map_err(io)?;
-    f.write_all(bytes).map_err(io)?;
-    f.sync_data().map_err(io)?;
-    if used.is_none() {
-        crate::agent::atomic_file::sync_parent(file).map_err(io)?;
+    if existing.is_none() {
+        d.sync_all().map_err(io)?;
     }
     Ok(())
+}
+
+/// The dead-letter directory's handle (`None` when it does not exist yet) and the size of the
+/// entry `name` in it (`None` when there is none), links not followed.
+fn size_now(
+    dir: &Path,
+    name: &std::ffi::OsStr,
+) -> std::io::Result<(Option<std::fs::File>, Option<u64>)> {
+    let d = match nofollow::open_dir(dir) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((None, None)),
+        Err(e) => return Err(e),
+    };
+    let size = match nofollow::lstat_at(&d, name) {
+        Ok(st) => Some(st.size),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    Ok((Some(d), size))
+}
+
+/// Checks the opened dead letter is a regular file and cuts a torn last line (a crash in a
+/// write); where the next batch begins.
+fn whole_start(f: &std::fs::File, file: &Path) -> std::io::Result<u64> {
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let start = whole_end(f, meta.len())?;
+    if start < meta.len() {
+        f.set_len(start)?;
+        tracing::warn!(path = %file.display(), cut_bytes = meta.len() - start, "cut a torn last line from the dead letter");
+    }
+    Ok(start)
+}
+
+/// Where the last whole line of a file of `len` bytes ends: `len` when it ends with a
+/// newline (or is empty), else just after its last newline (0 if it has none).
+fn whole_end(f: &std::fs::File, len: u64) -> std::io::Result<u64> {
+    use std::os::unix::fs::FileExt;
+    const STEP: u64 = 64 << 10;
+    let mut last = [0u8; 1];
+    if len == 0 {
+        return Ok(0);
+    }
+    f.read_exact_at(&mut last, len - 1)?;
+    if last[0] == b'\n' {
+        return Ok(len);
+    }
+    let mut end = len;
+    let mut buf = vec![0u8; STEP as usize];
+    while end > 0 {
+        let from = end.saturating_sub(STEP);
+        let chunk = &mut buf[..(end - from) as usize];
+        f.read_exact_at(chunk, from)?;
+        if let Some(i) = memchr::memrchr(b'\n', chunk) {
+            return Ok(from + i as u64 + 1);
+        }
+        end = from;
+    }
+    Ok(0)
 }
 
 #[cfg(test)]
@@ -228,5 +306,54 @@ mod tests {
         // Moved away by the operator: there is room again.
         std::fs::rename(&file, d.path().join("old")).unwrap();
         append_bounded(d.path(), &file, b"0123456789", 15).unwrap();
+    }
+
+    #[test]
+    fn a_symlinked_dead_letter_file_or_directory_is_refused_by_name_and_the_victim_keeps_its_bytes()
+    {
+        let d = tempfile::tempdir().unwrap();
+        let victim = d.path().join("victim");
+        std::fs::write(&victim, b"precious\n").unwrap();
+        let dir = d.path().join("dead");
+        std::fs::create_dir(&dir).unwrap();
+        let file = dir.join("k1.deadletter.jsonl");
+        std::os::unix::fs::symlink(&victim, &file).unwrap();
+        let e = append_bounded(&dir, &file, b"{}\n", 1 << 20).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("is a symbolic link; refusing to follow it"),
+            "{e}"
+        );
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious\n");
+        let elsewhere = d.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        let linked = d.path().join("linked");
+        std::os::unix::fs::symlink(&elsewhere, &linked).unwrap();
+        let e = append_bounded(
+            &linked,
+            &linked.join("k1.deadletter.jsonl"),
+            b"{}\n",
+            1 << 20,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains(&format!("{} is a symbolic link", linked.display())),
+            "{e}"
+        );
+        assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_torn_last_line_is_cut_before_the_next_batch() {
+        let d = tempfile::tempdir().unwrap();
+        let file = d.path().join("k1.deadletter.jsonl");
+        std::fs::write(&file, b"{\"a\":1}\n{\"b\":").unwrap();
+        append_bounded(d.path(), &file, b"{\"c\":3}\n", 1 << 20).unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), b"{\"a\":1}\n{\"c\":3}\n");
+        assert_eq!(
+            whole_end(&std::fs::File::open(&file).unwrap(), 0).unwrap(),
+            0
+        );
     }
 }

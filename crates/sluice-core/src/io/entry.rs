@@ -3,8 +3,12 @@
 //! [`Fs::open_regular`](super::Fs::open_regular)): what the adoption checks before it empties, moves or removes
 //! anything, and what every reader of another program's files (Flume's logs and checkpoints,
 //! keystores, key files) opens through, so a FIFO or a device is refused, never waited on.
+//! And the error of an open that met a symbolic link where a file must be ([`LinkRefused`],
+//! from [`Fs::open`](super::Fs::open)): what the agent's writers name when a planted link
+//! would have sent a write or a truncation elsewhere.
 
 use std::io;
+use std::path::{Path, PathBuf};
 
 /// What a directory entry is, links not followed (`lstat`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,6 +88,35 @@ pub fn not_regular(e: &io::Error) -> Option<NotRegular> {
     e.get_ref()
         .and_then(|inner| inner.downcast_ref::<NotRegular>())
         .copied()
+}
+
+/// A symbolic link met where a file must be: [`Fs::open`](super::Fs::open) never follows one
+/// at the path's last component (`O_NOFOLLOW`), so a link planted in place of a file the
+/// agent writes, truncates or reads back cannot send it to another file. Carried inside an
+/// `io::Error` (`InvalidInput`), found with [`link_refused`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{} is a symbolic link; refusing to follow it", path.display())]
+pub struct LinkRefused {
+    /// The link.
+    pub path: PathBuf,
+}
+
+impl LinkRefused {
+    /// The `io::Error` carrying a refusal of the link `path`.
+    pub fn io(path: &Path) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            LinkRefused {
+                path: path.to_path_buf(),
+            },
+        )
+    }
+}
+
+/// The [`LinkRefused`] an error of [`Fs::open`](super::Fs::open) carries, if it is one.
+pub fn link_refused(e: &io::Error) -> Option<&LinkRefused> {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<LinkRefused>())
 }
 
 /// The seam's kind of a file type.

@@ -12,10 +12,12 @@ mod sim_fs;
 mod statx;
 mod std_fs;
 
-pub use entry::{not_regular, EntryInfo, EntryKind, Links, NotRegular, OwnEnd};
+pub use entry::{
+    link_refused, not_regular, EntryInfo, EntryKind, LinkRefused, Links, NotRegular, OwnEnd,
+};
 pub use seam::{
     read_file, read_regular, write_file_atomic, DirLock, FileInfo, FileKind, Fs, FsFile, OpenMode,
     DIRECT_ALIGN, LOCK_FILE_NAME,
 };
 pub use sim_fs::{Fault, SimFs, SyncHook};
-pub use std_fs::StdFs;
+pub use std_fs::{refuse_link, StdFs};

@@ -119,7 +119,11 @@ pub trait Fs: Send + Sync + Debug {
     fn create_dir_all(&self, path: &Path) -> io::Result<()>;
     /// Names of the entries of a directory (not paths), sorted.
     fn list_dir(&self, path: &Path) -> io::Result<Vec<String>>;
-    /// Opens a file.
+    /// Opens a file. A symbolic link at the path's last component is never followed, in any
+    /// mode: it fails with [`LinkRefused`](super::LinkRefused) naming the path (the real file
+    /// system opens with `O_NOFOLLOW`), so a link planted in place of a file Sluice writes,
+    /// truncates or reads back sends nothing elsewhere. Readers of files that may legitimately
+    /// be links (keystores, key files) use [`Fs::open_regular`] with [`Links::Follow`].
     fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Arc<dyn FsFile>>;
     /// Opens an existing file to write with direct I/O (`O_DIRECT`): writes bypass the page
     /// cache, and their offsets, lengths and buffers must be [`DIRECT_ALIGN`]-aligned. Fails

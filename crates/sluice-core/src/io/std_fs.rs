@@ -1,4 +1,7 @@
 //! [`StdFs`]: the real file system, through `std::fs` with positional I/O and `fs2` locks.
+//! Every [`Fs::open`] (and the lock file) refuses a symbolic link at the path's last component
+//! (`O_NOFOLLOW`, [`refuse_link`]): no write, truncation or read-back of the agent's own files
+//! goes through a link planted in place of one.
 
 #![allow(
     clippy::disallowed_types,
@@ -14,13 +17,25 @@ use std::sync::Arc;
 
 use fs2::FileExt as _;
 
-use super::entry::{entry_kind, EntryInfo, EntryKind, Links, NotRegular, OwnEnd};
+use super::entry::{entry_kind, EntryInfo, EntryKind, LinkRefused, Links, NotRegular, OwnEnd};
 use super::seam::{DirLock, FileInfo, FileKind, Fs, FsFile, OpenMode, LOCK_FILE_NAME};
 use super::statx::statx_only;
 
 /// The most zeros [`FsFile::write_all_at_padded`] writes from a static buffer (a page and a
 /// frame header: what the buffered writer of a recycled segment pads with).
 const PAD_ZEROS_MAX: usize = 8192;
+
+/// What an open of `path` with `O_NOFOLLOW` failing with `e` means: `ELOOP` where `path` is
+/// itself a link (its last component; `lstat` asked, since `ELOOP` also means too many links
+/// in the directories above) becomes a [`LinkRefused`] naming it; anything else stays as it is.
+pub fn refuse_link(path: &Path, e: io::Error) -> io::Error {
+    let is_link = || std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if e.raw_os_error() == Some(libc::ELOOP) && is_link() {
+        LinkRefused::io(path)
+    } else {
+        e
+    }
+}
 
 /// The operating system's file system.
 #[derive(Clone, Copy, Debug, Default)]
@@ -195,14 +210,16 @@ impl Fs for StdFs {
             OpenMode::CreateNew => opts.read(true).write(true).create_new(true),
             OpenMode::CreateTruncate => opts.read(true).write(true).create(true).truncate(true),
         };
-        Ok(Arc::new(StdFile(opts.open(path)?)))
+        opts.custom_flags(libc::O_NOFOLLOW);
+        let file = opts.open(path).map_err(|e| refuse_link(path, e))?;
+        Ok(Arc::new(StdFile(file)))
     }
 
     fn open_direct(&self, path: &Path) -> io::Result<Arc<dyn FsFile>> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
-            .custom_flags(libc::O_DIRECT)
+            .custom_flags(libc::O_DIRECT | libc::O_NOFOLLOW)
             .open(path)
             .map_err(|e| match e.raw_os_error() {
                 // open(2): EINVAL "the filesystem does not support the O_DIRECT flag".
@@ -210,7 +227,7 @@ impl Fs for StdFs {
                     io::ErrorKind::Unsupported,
                     format!("{}: the file system refuses O_DIRECT", path.display()),
                 ),
-                _ => e,
+                _ => refuse_link(path, e),
             })?;
         Ok(Arc::new(StdFile(file)))
     }
@@ -271,7 +288,9 @@ impl Fs for StdFs {
             .write(true)
             .create(true)
             .truncate(false)
-            .open(dir.join(LOCK_FILE_NAME))?;
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(dir.join(LOCK_FILE_NAME))
+            .map_err(|e| refuse_link(&dir.join(LOCK_FILE_NAME), e))?;
         file.try_lock_exclusive().map_err(|e| {
             if e.kind() == io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::EWOULDBLOCK)
             {

@@ -37,6 +37,40 @@ fn the_seam_reports_a_link_as_a_link_and_refuses_to_open_it_where_links_are_not_
 }
 
 #[test]
+fn opening_a_link_in_place_of_a_file_is_refused_by_name_in_every_mode_and_the_victim_is_untouched()
+{
+    use sluice_core::io::OpenMode;
+    let tmp = tempfile::tempdir().unwrap();
+    let victim = tmp.path().join("victim");
+    let bytes: Vec<u8> = (0..1u32 << 20).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&victim, &bytes).unwrap();
+    let link = tmp.path().join("ev-1.log");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    for mode in [
+        OpenMode::Read,
+        OpenMode::ReadWrite,
+        OpenMode::CreateNew,
+        OpenMode::CreateTruncate,
+    ] {
+        let e = StdFs.open(&link, mode).unwrap_err();
+        if mode == OpenMode::CreateNew {
+            // O_EXCL never follows a link either: the name is taken.
+            assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists, "{e}");
+            continue;
+        }
+        let refused = sluice_core::io::link_refused(&e).map(|l| l.path.clone());
+        assert_eq!(refused, Some(link.clone()), "{mode:?}: {e}");
+        assert!(
+            e.to_string()
+                .ends_with("is a symbolic link; refusing to follow it"),
+            "{e}"
+        );
+    }
+    assert!(StdFs.open_direct(&link).is_err());
+    assert!(std::fs::read(&victim).unwrap() == bytes, "victim changed");
+}
+
+#[test]
 fn removing_an_own_directory_refuses_a_link_and_leaves_the_victim_but_empties_a_real_one() {
     let tmp = tempfile::tempdir().unwrap();
     let v = victim(tmp.path());

@@ -125,7 +125,8 @@ impl Tracker {
         if let Some(parent) = m.parent() {
             std::fs::create_dir_all(parent).map_err(err)?;
         }
-        std::fs::File::create(&m)
+        // Made fresh: a link planted under the marker's name is removed, never written through.
+        crate::agent::nofollow::create_fresh(&m)
             .and_then(|f| f.sync_all())
             .map_err(err)?;
         atomic_file::sync_parent(&m).map_err(err)

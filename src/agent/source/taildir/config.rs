@@ -72,6 +72,10 @@ pub struct TaildirConfig {
     /// `watchChanges` (Sluice; default true): change events from inotify; `false` polls
     /// (file systems whose changes inotify does not report: NFS, CIFS, FUSE).
     pub watch_changes: bool,
+    /// `followSymlinks` (Sluice; default false, unlike Flume, which follows them): a symbolic
+    /// link matching a file group's pattern is read through. With false it is skipped and
+    /// named once at WARN, and every followed file is opened without following a link.
+    pub follow_symlinks: bool,
     /// `fileHeader` (default false): the file's absolute path in `fileHeaderKey`.
     pub file_header: bool,
     /// `fileHeaderKey` (default `file`).
@@ -302,6 +306,7 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<TaildirConfig> {
         )),
         cache_pattern_matching: cx.bool("cachePatternMatching", true),
         watch_changes: cx.bool("watchChanges", true),
+        follow_symlinks: cx.bool("followSymlinks", false),
         file_header: cx.bool("fileHeader", false),
         file_header_key: cx.get("fileHeaderKey").unwrap_or_else(|| "file".into()),
         close_deleted_after: close_deleted_after(cx),

@@ -7,9 +7,19 @@
 //! are given up, their unread lines counted (`deleted`, `loss`). Where no link can be made
 //! (another file system: EXDEV; EPERM) the spool turns itself off with one WARN and
 //! deleted files are kept by their open descriptors only, as before.
+//!
+//! The spool takes up only what it made: the directory is opened without following a link
+//! (a `.taildir-spool` that is a symbolic link is refused, named, and the spool is off), its
+//! entries are made, checked and removed relative to that handle, and an entry is taken up
+//! only if it is a regular file whose inode and device are the ones its name records (a
+//! planted link is refused and named). A file followed through a symbolic link
+//! (`followSymlinks = true`) is not spooled: kept by its descriptor only.
 
-use std::os::unix::fs::MetadataExt;
+use std::ffi::OsStr;
+use std::fs::File;
 use std::path::{Path, PathBuf};
+
+use crate::agent::nofollow;
 
 /// The spool directory's name beside the position file.
 pub(crate) const SPOOL_DIR: &str = ".taildir-spool";
@@ -23,6 +33,9 @@ pub(crate) struct Spool {
     dir: PathBuf,
     /// Off: `spoolBytes = 0`, or a link failed (told once at WARN).
     on: bool,
+    /// The spool directory, held once opened (`O_NOFOLLOW | O_DIRECTORY`): every link is
+    /// made, checked and removed relative to it.
+    handle: Option<File>,
 }
 
 /// A link already in the spool at start: its path and the file's inode.
@@ -30,6 +43,12 @@ pub(crate) struct Spool {
 pub(crate) struct Spooled {
     pub link: PathBuf,
     pub inode: u64,
+}
+
+/// The inode and device a spool entry's name `<inode>-<dev>` records.
+fn recorded(name: &str) -> Option<(u64, u64)> {
+    let (i, d) = name.split_once('-')?;
+    Some((i.parse().ok()?, d.parse().ok()?))
 }
 
 impl Spool {
@@ -42,6 +61,7 @@ impl Spool {
         Spool {
             dir,
             on: budget > 0,
+            handle: None,
         }
     }
 
@@ -50,63 +70,119 @@ impl Spool {
         self.on
     }
 
+    /// Turns the spool off, telling why once at WARN.
+    fn off(&mut self, file: &Path, e: &std::io::Error) {
+        self.on = false;
+        self.handle = None;
+        if nofollow::link_refused(e).is_some() {
+            tracing::warn!(spool = %self.dir.display(), file = %file.display(), error = %e, "the TAILDIR spool directory is a symbolic link, not a directory of this source's; spool off (remove the link: the source makes the directory itself); rotated files are kept by open descriptors only, lost at a kill -9");
+            return;
+        }
+        tracing::warn!(
+            spool = %self.dir.display(),
+            file = %file.display(),
+            error = %e,
+            "cannot hard-link a followed file into the TAILDIR spool (put positionFile on the logs' file system, or set spoolBytes = 0); rotated files are kept by open descriptors only, lost at a kill -9"
+        );
+    }
+
     /// Links `path` (the file `inode` on device `dev`) into the spool; the link's path, or
-    /// `None` when the spool is off or the name no longer holds that file.
+    /// `None` when the spool is off or the name no longer holds that file (a symbolic link
+    /// there is never linked: `linkat` links a link itself, which is then removed).
     pub(crate) fn link(&mut self, path: &Path, inode: u64, dev: u64) -> Option<PathBuf> {
         if !self.on {
             return None;
         }
-        let link = self.dir.join(format!("{inode}-{dev}"));
-        if std::fs::metadata(&link).is_ok_and(|m| m.ino() == inode && m.dev() == dev) {
-            return Some(link);
-        }
-        let _ = std::fs::remove_file(&link);
-        let made =
-            std::fs::create_dir_all(&self.dir).and_then(|()| std::fs::hard_link(path, &link));
-        match made {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-            Err(e) => {
-                self.on = false;
-                tracing::warn!(
-                    spool = %self.dir.display(),
-                    file = %path.display(),
-                    error = %e,
-                    "cannot hard-link a followed file into the TAILDIR spool (put positionFile on the logs' file system, or set spoolBytes = 0); rotated files are kept by open descriptors only, lost at a kill -9"
-                );
-                return None;
+        if self.handle.is_none() {
+            match nofollow::make_dir(&self.dir) {
+                Ok(h) => self.handle = Some(h),
+                Err(e) => {
+                    self.off(path, &e);
+                    return None;
+                }
             }
         }
-        // The name may have moved to another file between the stat and the link.
-        if std::fs::metadata(&link).is_ok_and(|m| m.ino() == inode) {
-            Some(link)
-        } else {
-            unlink(&link);
-            None
+        let d = self.handle.take()?;
+        let made = link_into(&d, path, inode, dev);
+        match made {
+            Err(e) => {
+                self.off(path, &e);
+                None
+            }
+            Ok(linked) => {
+                self.handle = Some(d);
+                linked.then(|| self.dir.join(format!("{inode}-{dev}")))
+            }
         }
     }
 
     /// The links in the spool (at start: files a stopped or killed source had not finished).
-    pub(crate) fn list(&self) -> Vec<Spooled> {
+    /// Only entries this source made are taken up: a regular file whose inode and device are
+    /// the ones its name records. A symbolic link, or any other entry, is refused and named
+    /// at WARN (left alone); a spool directory that is itself a link is refused, spool off.
+    pub(crate) fn list(&mut self) -> Vec<Spooled> {
+        let d = match nofollow::open_dir(&self.dir) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+            Err(e) => {
+                let dir = self.dir.clone();
+                self.off(&dir, &e);
+                return Vec::new();
+            }
+        };
         let Ok(rd) = std::fs::read_dir(&self.dir) else {
             return Vec::new();
         };
         let mut out = Vec::new();
         for e in rd.flatten() {
-            let link = e.path();
             let name = e.file_name();
-            let inode = name
-                .to_str()
-                .and_then(|n| n.split_once('-'))
-                .and_then(|(i, _)| i.parse::<u64>().ok());
-            match inode {
-                Some(inode) if std::fs::metadata(&link).is_ok_and(|m| m.ino() == inode) => {
-                    out.push(Spooled { link, inode });
+            let link = self.dir.join(&name);
+            let want = name.to_str().and_then(recorded);
+            let st = nofollow::lstat_at(&d, &name);
+            match (want, st) {
+                (Some((ino, dev)), Ok(st)) if st.is_file() && st.ino == ino && st.dev == dev => {
+                    out.push(Spooled { link, inode: ino });
                 }
-                _ => tracing::warn!(file = %link.display(), "not a TAILDIR spool link; left alone"),
+                (_, Ok(st)) if st.is_link() => {
+                    tracing::warn!(file = %link.display(), "a symbolic link in the TAILDIR spool: not an entry this source made; refused, left alone");
+                }
+                _ => {
+                    tracing::warn!(file = %link.display(), "not a TAILDIR spool entry this source made (its inode and device are not the ones its name records); refused, left alone")
+                }
             }
         }
+        if self.on {
+            self.handle = Some(d);
+        }
         out
+    }
+}
+
+/// Links `path` as `<inode>-<dev>` in the spool directory `d`: `Ok(true)` when the entry is
+/// that file (made now or before), `Ok(false)` when the name no longer holds it, `Err` when
+/// no link can be made (the spool turns off).
+fn link_into(d: &File, path: &Path, inode: u64, dev: u64) -> std::io::Result<bool> {
+    let name = format!("{inode}-{dev}");
+    let name = OsStr::new(&name);
+    let ours =
+        || nofollow::lstat_at(d, name).is_ok_and(|s| s.is_file() && s.ino == inode && s.dev == dev);
+    if ours() {
+        return Ok(true);
+    }
+    // Whatever held the name (a stale or planted entry) goes: the entry itself, never what a
+    // link there points at.
+    let _ = nofollow::unlink_at(d, name);
+    match nofollow::hard_link_at(path, d, name) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    // The name may have moved to another file (or a link) between the stat and the link.
+    if ours() {
+        Ok(true)
+    } else {
+        let _ = nofollow::unlink_at(d, name);
+        Ok(false)
     }
 }
 

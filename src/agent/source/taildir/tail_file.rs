@@ -55,17 +55,32 @@ pub(crate) struct TailFile {
     pub age: (u64, SystemTime),
     /// It could not be opened any more (gone from its name, no spool link, no descriptor).
     pub vanished: bool,
+    /// Its name may be a symbolic link, opened through (`followSymlinks = true`).
+    pub follow_links: bool,
     file: Option<File>,
     lines: LineBuf,
     joiner: Option<Joiner>,
 }
 
 /// `path` opened when it is still the file `inode`; `None` when it is gone or another file.
-fn open_same(path: &std::path::Path, inode: u64) -> std::io::Result<Option<File>> {
-    match File::open(path) {
+/// Opens `path` if it still names the file `inode`: through a symbolic link only with
+/// `follow` (`followSymlinks`; never for a spool link), else a link there names no file of
+/// this source's (`O_NOFOLLOW`, so a link swapped in after the scan is not read either).
+fn open_same(path: &std::path::Path, inode: u64, follow: bool) -> std::io::Result<Option<File>> {
+    let opened = if follow {
+        File::open(path)
+    } else {
+        crate::agent::nofollow::open_read(path)
+    };
+    match opened {
         Ok(f) if f.metadata()?.ino() == inode => Ok(Some(f)),
         Ok(_) => Ok(None),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) if crate::agent::nofollow::link_refused(&e).is_some() => {
+            // The scan names the link once at WARN.
+            tracing::debug!(file = %path.display(), inode, "a followed file's name is a symbolic link now; not read through it (followSymlinks = false)");
+            Ok(None)
+        }
         Err(e) => Err(e),
     }
 }
@@ -110,6 +125,7 @@ impl TailFile {
             size_seen: 0,
             age: (0, mtime),
             vanished: false,
+            follow_links: false,
         }
     }
 
@@ -118,7 +134,7 @@ impl TailFile {
     pub(crate) fn deleted_size(&self) -> Option<u64> {
         let m = match (&self.file, &self.spool) {
             (Some(f), _) => f.metadata().ok()?,
-            (None, Some(l)) => std::fs::metadata(l).ok()?,
+            (None, Some(l)) => std::fs::symlink_metadata(l).ok()?,
             (None, None) => return None,
         };
         (m.nlink() <= u64::from(self.spool.is_some())).then_some(m.len())
@@ -187,10 +203,10 @@ impl TailFile {
     /// gone from both (then [`TailFile::vanished`]).
     pub(crate) fn open(&mut self) -> std::io::Result<Option<&File>> {
         if self.file.is_none() {
-            let mut f = open_same(&self.path, self.inode)?;
+            let mut f = open_same(&self.path, self.inode, self.follow_links)?;
             if f.is_none() {
                 if let Some(link) = &self.spool {
-                    f = open_same(link, self.inode)?;
+                    f = open_same(link, self.inode, false)?;
                 }
             }
             let Some(f) = f else {

@@ -1,6 +1,7 @@
 //! How [`SimFs`](super::SimFs) treats the entries its test helpers make beside files and
-//! directories: a symbolic link is followed by `open` and `exists`, refused by
-//! `open_regular(Links::Refuse)` and reported by `entry_info`; a FIFO makes `open` fail with
+//! directories: a symbolic link is followed by `exists` and `open_regular(Links::Follow)`,
+//! refused by `open` ([`LinkRefused`], as `O_NOFOLLOW` does) and `open_regular(Links::Refuse)`,
+//! and reported by `entry_info`; a FIFO makes `open` fail with
 //! `WouldBlock` (a real open would wait) and `open_regular` refuse it; `remove_file` and
 //! `rename` act on the entry itself, as on Linux.
 
@@ -8,7 +9,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::state::{Special, State};
-use crate::io::entry::{EntryInfo, EntryKind, Links, NotRegular};
+use crate::io::entry::{EntryInfo, EntryKind, LinkRefused, Links, NotRegular};
 
 /// What `open` and `open_regular` do with a special entry at `path`.
 pub(super) enum OpenSpecial {
@@ -38,7 +39,7 @@ pub(super) fn entry_info(st: &State, path: &Path) -> io::Result<EntryInfo> {
 }
 
 /// What opening `path` meets: a FIFO fails (`WouldBlock` for `open`, [`NotRegular`] for
-/// `open_regular`), a link is followed or refused.
+/// `open_regular`), a link is refused by `open` and followed or refused by `open_regular`.
 pub(super) fn on_open(st: &State, path: &Path, regular: Option<Links>) -> io::Result<OpenSpecial> {
     match (st.specials.get(path), regular) {
         (None, _) => Ok(OpenSpecial::Plain),
@@ -53,6 +54,7 @@ pub(super) fn on_open(st: &State, path: &Path, regular: Option<Links>) -> io::Re
             kind: EntryKind::Fifo,
         }
         .into_io()),
+        (Some(Special::Symlink(_)), None) => Err(LinkRefused::io(path)),
         (Some(Special::Symlink(_)), Some(Links::Refuse)) => Err(NotRegular {
             kind: EntryKind::Symlink,
         }

@@ -84,6 +84,22 @@ fn a_simulated_link_or_fifo_is_reported_as_such_and_refused_where_a_regular_file
     assert_eq!(refused("fifo", Links::Follow), Some(EntryKind::Fifo));
     let through = fs.open_regular(&dir.join("link"), Links::Follow).unwrap();
     assert_eq!(through.len().unwrap(), 3);
+    for mode in [
+        OpenMode::Read,
+        OpenMode::ReadWrite,
+        OpenMode::CreateTruncate,
+    ] {
+        let e = fs.open(&dir.join("link"), mode).unwrap_err();
+        let refused = crate::io::link_refused(&e).map(|l| l.path.clone());
+        assert_eq!(refused, Some(dir.join("link")), "{mode:?}: {e}");
+    }
+    assert_eq!(
+        fs.open_regular(&dir.join("real"), Links::Refuse)
+            .unwrap()
+            .len()
+            .unwrap(),
+        3
+    );
     fs.remove_file(&dir.join("link")).unwrap();
     assert!(
         fs.exists(&dir.join("real")),

@@ -7,6 +7,10 @@
 //!
 //! The cursor is `LENGTH<TAB>PATH` (UTF-8). A cursor naming another directory (the sink was
 //! moved) is ignored. Two sinks must not share a directory and `pathManager.prefix`.
+//!
+//! No link is followed (the store's opens are `O_NOFOLLOW`): the cursor's file swapped for a
+//! symbolic link while the agent was down fails the start, naming the link, and cuts nothing;
+//! a link under a later name is not a file this sink wrote and is left as it is.
 
 use std::path::{Path, PathBuf};
 
@@ -88,8 +92,14 @@ pub(crate) fn cut_back(
             let path = dir.join(&entry.name);
             let size = match store.len(&path) {
                 Ok(size) => size,
-                // A dangling symlink under one of this sink's names: not a file it wrote.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                // A symlink under one of this sink's names: not a file it wrote.
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::NotFound
+                        || sluice_core::io::link_refused(&e).is_some() =>
+                {
+                    tracing::warn!(path = %path.display(), error = %e, "a later name of this sink is not a file it wrote; left as it is");
+                    continue;
+                }
                 Err(e) => return Err(e),
             };
             store.remove(&path)?;
@@ -168,5 +178,27 @@ mod tests {
         assert_eq!(done.removed.len(), 1, "{:?}", done.removed);
         assert!(!d.join("ev-1000-3.log").exists());
         assert!(d.join("ev-1000-2.log").symlink_metadata().is_ok());
+    }
+
+    #[test]
+    fn a_cursor_file_swapped_for_a_symlink_is_refused_by_name_and_its_target_is_not_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let victim = d.join("victim");
+        let bytes = vec![b'v'; 1 << 20];
+        std::fs::write(&victim, &bytes).unwrap();
+        std::os::unix::fs::symlink(&victim, d.join("ev-1000-1.log")).unwrap();
+        std::os::unix::fs::symlink(&victim, d.join("ev-1000-2.log")).unwrap();
+        let store = LocalStore::new(Arc::new(StdFs));
+        let e = cut_back(&store, d, &pm("ev-", "log"), &d.join("ev-1000-1.log"), 1600).unwrap_err();
+        let refused = sluice_core::io::link_refused(&e).map(|l| l.path.clone());
+        assert_eq!(refused, Some(d.join("ev-1000-1.log")), "{e}");
+        assert!(std::fs::read(&victim).unwrap() == bytes, "victim cut");
+        // A link under a later name is left, its target untouched.
+        std::fs::remove_file(d.join("ev-1000-1.log")).unwrap();
+        std::fs::write(d.join("ev-1000-1.log"), "committed\n").unwrap();
+        cut_back(&store, d, &pm("ev-", "log"), &d.join("ev-1000-1.log"), 10).unwrap();
+        assert!(d.join("ev-1000-2.log").symlink_metadata().is_ok());
+        assert!(std::fs::read(&victim).unwrap() == bytes, "victim cut");
     }
 }

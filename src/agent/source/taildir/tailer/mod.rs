@@ -104,6 +104,8 @@ pub struct Tailer {
     pub(super) lost: super::loss::Lost,
     /// Files read to their end and forgotten, known again if seen under a new name.
     forgotten: forgotten::ForgottenFiles,
+    /// Symbolic links matching a pattern, skipped (`followSymlinks = false`) and named once.
+    links_skipped: std::collections::HashSet<PathBuf>,
 }
 
 /// A forgotten file whose last batch is still in flight.
@@ -149,6 +151,7 @@ impl Tailer {
             handed: HashMap::new(),
             lost: Default::default(),
             forgotten: Default::default(),
+            links_skipped: Default::default(),
             cfg,
         })
     }

@@ -1,6 +1,10 @@
 //! Which files a TAILDIR source follows and which have data: the file groups' directories
 //! listed (a cached listing while a directory's mtime holds), every matching file stated and
 //! met by inode (see [`Tailer`]'s module docs), change events and idle files closed.
+//!
+//! A symbolic link matching a pattern is followed only with `followSymlinks = true` (unlike
+//! Flume): otherwise it is skipped, named once at WARN, and never read (its file is opened
+//! `O_NOFOLLOW` too, so a link swapped in after the scan is not read either).
 
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
@@ -75,7 +79,7 @@ impl Tailer {
         let mut seen: HashMap<u64, ()> = HashMap::new();
         for gi in 0..self.groups.len() {
             for path in self.list(gi) {
-                let Ok(m) = std::fs::metadata(&path) else {
+                let Some(m) = self.stat_matched(&path) else {
                     continue;
                 };
                 if !m.is_file() || seen.insert(m.ino(), ()).is_some() {
@@ -106,6 +110,29 @@ impl Tailer {
             self.scanned_once = true;
             self.count_saved_gone();
         }
+    }
+
+    /// What a matching `path` names, for following: a symbolic link only with
+    /// `followSymlinks` (its target then), else `None` and the link named once at WARN.
+    fn stat_matched(&mut self, path: &Path) -> Option<std::fs::Metadata> {
+        let m = std::fs::symlink_metadata(path).ok()?;
+        if !m.file_type().is_symlink() {
+            return Some(m);
+        }
+        if self.cfg.follow_symlinks {
+            return std::fs::metadata(path).ok();
+        }
+        let new = self.links_skipped.len() < super::FOLLOWED_FILES_MAX
+            && self.links_skipped.insert(path.to_path_buf());
+        if new {
+            let target = std::fs::read_link(path).map(|t| t.display().to_string());
+            tracing::warn!(
+                file = %path.display(),
+                target = %target.unwrap_or_else(|e| e.to_string()),
+                "a symbolic link matches the file group's pattern; not read (TAILDIR follows links only with followSymlinks = true)"
+            );
+        }
+        None
     }
 
     /// A known file seen again (under `path`): renamed, grown, truncated; false when `m` is
@@ -222,6 +249,7 @@ impl Tailer {
         self.by_path.insert(path.clone(), inode);
         let joiner = self.multiline.clone().map(Joiner::new);
         let mut t = TailFile::new(path, inode, start.read, gi, mtime).with_joiner(joiner);
+        t.follow_links = self.cfg.follow_symlinks;
         t.pos = start.pos;
         t.fingerprint = start.fingerprint;
         t.origin = start.origin;
@@ -256,7 +284,8 @@ impl Tailer {
     /// scan: each from its saved position (0 if none), under its saved name, read first.
     fn restore_spool(&mut self) {
         for s in self.spool.list() {
-            let Ok(m) = std::fs::metadata(&s.link) else {
+            // `list` checked the entry is a regular file; a link is never followed here.
+            let Ok(m) = std::fs::symlink_metadata(&s.link) else {
                 continue;
             };
             if let Some(t) = self.files.get_mut(&s.inode) {
@@ -305,7 +334,14 @@ impl Tailer {
             .values()
             .filter(|t| t.matched && t.is_open())
             .take(ROTATION_CHECK_FILES_MAX)
-            .any(|t| std::fs::metadata(&t.path).map_or(true, |m| m.ino() != t.inode))
+            .any(|t| {
+                let m = if t.follow_links {
+                    std::fs::metadata(&t.path)
+                } else {
+                    std::fs::symlink_metadata(&t.path)
+                };
+                m.map_or(true, |m| m.ino() != t.inode)
+            })
     }
 
     /// Closes descriptors of files unchanged for `idleTimeout` and read to their end.

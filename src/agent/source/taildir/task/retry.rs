@@ -1,7 +1,10 @@
 //! A batch put from the TAILDIR task, retried with Flume's backoff until the channels take it,
-//! the source stops, or a deleted-file limit closes its file meanwhile.
+//! the source stops, or a deleted-file limit closes its file meanwhile. The deleted-file
+//! limits (`spoolBytes` among them) are applied every [`LIMITS_CHECK_INTERVAL`] of the wait,
+//! not once per backoff: a file deleted while the channel refuses is given up (and counted)
+//! within that interval once the spool would pass `spoolBytes`.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::tail::{blocking, Tail};
 use super::trip::{accepted, received};
@@ -10,6 +13,10 @@ use crate::agent::metrics::SourceCounter;
 #[cfg(doc)]
 use crate::agent::source::taildir::tailer::Tailer;
 use crate::agent::source::{SourceCtx, SourceError, BACKOFF_MAX, BACKOFF_STEP};
+
+/// How often the deleted-file limits are applied while a refused batch waits for its retry
+/// (a `fstat` of each file held deleted, on the blocking pool).
+pub(super) const LIMITS_CHECK_INTERVAL: Duration = Duration::from_millis(100);
 
 /// How the put of a batch ended.
 pub(super) enum Put {
@@ -76,8 +83,18 @@ async fn wait_to_retry(
 ) -> Result<Option<Put>, SourceError> {
     let wait = backoff.failed();
     tracing::debug!(source = %ctx.name, backoff_ms = wait.as_millis() as u64, "waiting to retry a batch");
-    if ctx.stop.sleep(wait).await {
-        return Ok(Some(Put::Stopped));
+    let until = Instant::now() + wait;
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if ctx.stop.sleep(left.min(LIMITS_CHECK_INTERVAL)).await {
+            return Ok(Some(Put::Stopped));
+        }
+        if left <= LIMITS_CHECK_INTERVAL {
+            break;
+        }
+        if let Some(p) = apply_limits(slot, ctx, inode, done).await? {
+            return Ok(Some(p));
+        }
     }
     // Following goes on while the channel refuses: new and rotated files are found and kept
     // (spooled or held open), none is read ahead of this batch.
@@ -94,6 +111,31 @@ async fn wait_to_retry(
         let closed = s.tailer.close_deleted(Instant::now(), true);
         let cfg = s.tailer.cfg.clone();
         s.save(false, &cfg);
+        closed
+    })
+    .await?;
+    Ok(closed.contains(&inode).then_some(Put::Dropped))
+}
+
+/// Applies the deleted-file limits during the wait (the positions committed in `done` moved
+/// first, so a file given up counts only what was never committed); `Some` when the refused
+/// batch's own file was closed.
+async fn apply_limits(
+    slot: &mut Option<Tail>,
+    ctx: &mut SourceCtx,
+    inode: u64,
+    done: &mut Vec<(u64, u64)>,
+) -> Result<Option<Put>, SourceError> {
+    let done = std::mem::take(done);
+    let closed = blocking(slot, ctx, move |s| {
+        for (i, end) in done {
+            s.tailer.commit(i, end);
+        }
+        let closed = s.tailer.close_deleted(Instant::now(), true);
+        if !closed.is_empty() {
+            let cfg = s.tailer.cfg.clone();
+            s.save(false, &cfg);
+        }
         closed
     })
     .await?;
