@@ -6,6 +6,7 @@
 //! supervisor restart it.
 
 pub mod avro;
+pub(crate) mod body_pace;
 pub(crate) mod budget;
 pub(crate) mod contract;
 pub(crate) mod decoders;

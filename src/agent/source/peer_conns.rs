@@ -1,19 +1,27 @@
 //! The open connections of one HTTP-served source (http, otlp), against `maxConnections` and
 //! `maxConnectionsPerPeer`. At either limit a new connection is not turned away while an open
-//! one is **idle**: the connection with no request in progress for longest (and for at least
-//! [`EVICT_IDLE_MIN`]) is closed for it; within the peer's share for `maxConnectionsPerPeer`,
-//! among all for `maxConnections`. An idle gRPC connection, a keep-alive connection between
-//! requests and a slowloris sending its headers a byte at a time all have no request in
-//! progress (hyper starts one only once its headers are whole), so connections that hold a
-//! slot without using it cannot keep a new client out, even one behind the same address (a
-//! NAT, a load balancer). Only when every connection at the limit has a request in progress
-//! (or is younger than [`EVICT_IDLE_MIN`]) is the new one closed at once, as before.
+//! one holds its slot without using it: the **worst** one is closed for it (within the
+//! peer's share for `maxConnectionsPerPeer`, among all for `maxConnections`). Worst is, first,
+//! the connection whose request bodies are furthest behind their least pace
+//! (body_pace.rs: [`super::body_pace::BODY_BYTES_PER_S_MIN`] after a grace), then the
+//! connection unused longest: with no request in progress, or with bodies within their pace
+//! that has counted longest (a body in its grace, by its age: a flood of fresh bodies
+//! reopened as they are closed, faster than the grace, could otherwise keep every slot). A slow body (1,024 connections
+//! trickling a byte every 5 s held every slot in issue 87), an idle gRPC connection (no stream
+//! open), a keep-alive connection between requests and a slowloris sending its headers a byte
+//! at a time (hyper starts a request only once its headers are whole) all hold a slot without
+//! using it, so they cannot keep a new client out, even one behind the same address (a NAT, a
+//! load balancer). There is no least age: among idle connections the youngest goes last, so
+//! a flood of new connections closes its own older ones before a client's fresh one, which
+//! is busy after its first round trip. Only when every connection at the limit has a
+//! request in progress whose body is whole, well ahead of its pace or waiting for the source
+//! is the new one closed at once.
 //!
 //! Each connection's [`Activity`] says whether it has a request in progress and since when
-//! it has had none (the idle timers of `http_serve` read it too), and is told when the table
-//! closed it. The table holds only open connections, so it is never larger than
-//! `maxConnections`; choosing whom to close scans it (at most `maxConnections` entries) only
-//! when a limit is reached.
+//! it has had none (the idle timers of `http_serve` read it too), holds its bodies' pace, and
+//! is told when the table closed it. The table holds only open connections, so it is never
+//! larger than `maxConnections`; choosing whom to close scans it (at most `maxConnections`
+//! entries) only when a limit is reached.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -25,9 +33,7 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-/// Least time a connection has had no request in progress before a new connection at the
-/// limit may close it: a client's fresh connection is not closed before its first request.
-pub(crate) const EVICT_IDLE_MIN: Duration = Duration::from_secs(1);
+use super::body_pace::{ConnPace, Pace, Standing};
 
 /// Which limit a new connection reached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,11 +59,35 @@ struct Inner {
     next: u64,
 }
 
-/// A connection closed for a new one: its peer, how long it had been idle, the limit.
+/// Why a connection may be closed for a new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unused {
+    /// No request in progress for this long.
+    Idle(Duration),
+    /// Its request bodies are on their least pace, which has counted for this long (a body
+    /// in its grace: its age).
+    YoungBody(Duration),
+    /// Its request bodies are this far behind their least pace.
+    SlowBody(Duration),
+}
+
+impl Unused {
+    /// The order of closing, worst greatest: slow bodies, most behind first; then idle
+    /// connections and young bodies, the longest unused first (a flood's older connections
+    /// before a client's fresh one).
+    fn rank(self) -> (bool, Duration) {
+        match self {
+            Unused::SlowBody(d) => (true, d),
+            Unused::Idle(d) | Unused::YoungBody(d) => (false, d),
+        }
+    }
+}
+
+/// A connection closed for a new one: its peer, why it could be, the limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Evicted {
     pub(crate) peer: IpAddr,
-    pub(crate) idle: Duration,
+    pub(crate) why: Unused,
     pub(crate) limit: Limit,
 }
 
@@ -94,13 +124,13 @@ impl ConnTable {
         let now = Instant::now();
         let mut evicted = Vec::new();
         if inner.per_peer.get(&peer).copied().unwrap_or(0) >= self.per_peer_max {
-            let victim = inner.idlest(now, |p| p == peer);
-            let e = victim.and_then(|id| inner.evict(id, now, Limit::PerPeer));
+            let victim = inner.worst(now, |p| p == peer);
+            let e = victim.and_then(|v| inner.evict(v, Limit::PerPeer));
             evicted.push(e.ok_or(Limit::PerPeer)?);
         }
         if inner.conns.len() >= self.max {
-            let victim = inner.idlest(now, |_| true);
-            let e = victim.and_then(|id| inner.evict(id, now, Limit::Connections));
+            let victim = inner.worst(now, |_| true);
+            let e = victim.and_then(|v| inner.evict(v, Limit::Connections));
             evicted.push(e.ok_or(Limit::Connections)?);
         }
         let id = inner.next;
@@ -119,25 +149,20 @@ impl ConnTable {
 }
 
 impl Inner {
-    /// The connection of a peer `of` accepts idle longest, for at least [`EVICT_IDLE_MIN`].
-    fn idlest(&self, now: Instant, of: impl Fn(IpAddr) -> bool) -> Option<u64> {
+    /// The worst connection of a peer `of` accepts that holds its slot without using it.
+    fn worst(&self, now: Instant, of: impl Fn(IpAddr) -> bool) -> Option<(u64, Unused)> {
         self.conns
             .iter()
             .filter(|(_, (p, _))| of(*p))
-            .filter_map(|(id, (_, a))| Some((*id, a.idle_since()?)))
-            .filter(|(_, since)| now.saturating_duration_since(*since) >= EVICT_IDLE_MIN)
-            .min_by_key(|(_, since)| *since)
-            .map(|(id, _)| id)
+            .filter_map(|(id, (_, a))| Some((*id, a.unused(now)?)))
+            .max_by_key(|(_, why)| why.rank())
     }
 
     /// Takes connection `id` out and tells it to close.
-    fn evict(&mut self, id: u64, now: Instant, limit: Limit) -> Option<Evicted> {
+    fn evict(&mut self, (id, why): (u64, Unused), limit: Limit) -> Option<Evicted> {
         let (peer, activity) = self.remove(id)?;
         activity.closed.notify_one();
-        let idle = activity
-            .idle_since()
-            .map_or(Duration::ZERO, |s| now.saturating_duration_since(s));
-        Some(Evicted { peer, idle, limit })
+        Some(Evicted { peer, why, limit })
     }
 
     fn remove(&mut self, id: u64) -> Option<(IpAddr, Arc<Activity>)> {
@@ -165,13 +190,14 @@ impl Drop for ConnSlot {
     }
 }
 
-/// Requests in progress on one connection, since when it has had none, and whether the
-/// table closed it.
+/// Requests in progress on one connection, since when it has had none, the pace of its
+/// bodies, and whether the table closed it.
 #[derive(Debug)]
 pub(crate) struct Activity {
     active: AtomicUsize,
     started: AtomicU64,
     idle_since: Mutex<Instant>,
+    pace: Arc<Pace>,
     closed: Notify,
 }
 
@@ -181,6 +207,7 @@ impl Default for Activity {
             active: AtomicUsize::new(0),
             started: AtomicU64::new(0),
             idle_since: Mutex::new(Instant::now()),
+            pace: Arc::default(),
             closed: Notify::new(),
         }
     }
@@ -203,6 +230,24 @@ impl Activity {
     pub(crate) fn idle_since(&self) -> Option<Instant> {
         let since = self.idle_since.lock();
         (self.active.load(Ordering::SeqCst) == 0).then_some(*since)
+    }
+
+    /// Why the connection may be closed for a new one at `now`: idle, or its bodies slow or
+    /// young; `None` while it uses its slot (its bodies whole or well on pace, or waiting for
+    /// the source).
+    pub(crate) fn unused(&self, now: Instant) -> Option<Unused> {
+        if let Some(since) = self.idle_since() {
+            return Some(Unused::Idle(now.saturating_duration_since(since)));
+        }
+        Some(match self.pace.standing(now)? {
+            Standing::Behind(d) => Unused::SlowBody(d),
+            Standing::Within(d) => Unused::YoungBody(d),
+        })
+    }
+
+    /// The pace of the connection's bodies, for its requests' extensions.
+    pub(crate) fn pace(&self) -> ConnPace {
+        ConnPace(self.pace.clone())
     }
 
     /// Whether a request ever started on the connection.

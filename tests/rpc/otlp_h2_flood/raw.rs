@@ -1,6 +1,6 @@
 //! A raw HTTP/2 client for the flood tests, written frame by frame (no client library, whose
 //! own limits would soften the attack): the preface, SETTINGS and their ACK, HEADERS of a gRPC
-//! `LogsService/Export` call that never ends its stream, RST_STREAM; and a reader thread that
+//! `LogsService/Export` call that never ends its stream, DATA, RST_STREAM; and a reader thread that
 //! tallies what the server answers (its `MAX_CONCURRENT_STREAMS`, RST_STREAM codes, GOAWAY,
 //! the close).
 
@@ -12,6 +12,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+const DATA: u8 = 0x0;
 const HEADERS: u8 = 0x1;
 const RST_STREAM: u8 = 0x3;
 const SETTINGS: u8 = 0x4;
@@ -59,6 +60,18 @@ pub fn export_headers(stream: u32) -> Vec<u8> {
         literal(&mut block, n, v);
     }
     frame(HEADERS, END_HEADERS, stream, &block)
+}
+
+/// A DATA frame of `bytes` on `stream`, the stream left open.
+pub fn data(stream: u32, bytes: &[u8]) -> Vec<u8> {
+    frame(DATA, 0, stream, bytes)
+}
+
+/// The preface and empty SETTINGS a client opens a connection with.
+pub fn opening() -> Vec<u8> {
+    let mut o = PREFACE.to_vec();
+    o.extend_from_slice(&frame(SETTINGS, 0, 0, &[]));
+    o
 }
 
 /// RST_STREAM(`code`) of `stream`.

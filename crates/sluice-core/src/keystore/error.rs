@@ -143,6 +143,18 @@ pub enum KeystoreError {
         /// The scheme's OID (a PBE, or PBES2's key derivation or cipher).
         oid: String,
     },
+    /// Opening the store would run more key-derivation iterations than one load may.
+    #[error(
+        "keystore {store}: opening it takes at least {needed} key-derivation iterations, more than the {budget} one store may cost (KDF_ITERATIONS_BUDGET; keytool's and openssl's stores take under 100,000): too many encrypted bags or too high iteration counts; re-export it with the tools' defaults"
+    )]
+    KdfBudget {
+        /// The store.
+        store: String,
+        /// The iterations one load may run.
+        budget: u64,
+        /// The iterations counted when the budget was passed (at least).
+        needed: u64,
+    },
     /// The store's bytes do not follow its format.
     #[error("keystore {store}: corrupt or truncated at byte {offset}: {reason}")]
     Corrupt {

@@ -9,13 +9,15 @@
 //! password. [`KeyFiles`] loads Flume's key configuration through the [`crate::io::Fs`] seam.
 //! [`tls::read_pkcs12`] reads a PKCS#12 store's private keys and certificates for the agent's
 //! TLS keystores and truststores, with the same PFX parse, MAC check and decryption: one
-//! PKCS#12 reader for the core and the RPC layer.
+//! PKCS#12 reader for the core and the RPC layer, whose one load runs at most
+//! [`tls::KDF_ITERATIONS_BUDGET`] key-derivation iterations in all.
 //! Formats, algorithms and errors: docs/keystores.md.
 
 mod error;
 mod java_ser;
 mod java_value;
 mod jceks;
+mod kdf_budget;
 mod key_files;
 mod key_protector;
 mod pbe;

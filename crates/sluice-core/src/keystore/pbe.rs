@@ -3,7 +3,8 @@
 //! and OpenSSL 3's default) through `pkcs5`, and PKCS#12's own PBE (its KDF with SHA-1) with
 //! 3-key 3DES-CBC or 40/128-bit RC2-CBC (`openssl pkcs12 -legacy`, older keytools). Any other
 //! scheme is refused by its OID ([`UnsealError::Scheme`]). All primitives are RustCrypto's;
-//! every iteration count is bounded by [`ITERATIONS_MAX`].
+//! every iteration count is bounded by [`ITERATIONS_MAX`], and [`kdf_iterations`] tells what
+//! a decryption will run, for the load's total budget (kdf_budget.rs).
 
 use cbc::cipher::block_padding::Pkcs7;
 use cbc::cipher::{BlockCipherDecrypt, BlockModeDecrypt, KeyInit, KeyIvInit};
@@ -58,6 +59,34 @@ pub(crate) fn decrypt(
     );
     buf.truncate(plain_len);
     Ok(buf)
+}
+
+/// The key-derivation iterations decrypting with `alg` runs: PBKDF2's count for PBES2, twice
+/// the count for PKCS#12's PBE (a key and an IV); 0 for a scheme that is refused unrun.
+pub(crate) fn kdf_iterations(alg: &AlgorithmIdentifierOwned) -> u64 {
+    if alg.oid == PBES2 {
+        let Ok(der) = alg.to_der() else { return 0 };
+        return match pkcs5::EncryptionScheme::try_from(der.as_slice()) {
+            Ok(pkcs5::EncryptionScheme::Pbes2(p)) => match &p.kdf {
+                pkcs5::pbes2::Kdf::Pbkdf2(k) => u64::from(k.iteration_count),
+                _ => 0,
+            },
+            _ => 0,
+        };
+    }
+    let pkcs12_pbe = [
+        pkcs12::PKCS_12_PBE_WITH_SHAAND3_KEY_TRIPLE_DES_CBC,
+        pkcs12::PKCS_12_PBE_WITH_SHAAND128_BIT_RC2_CBC,
+        pkcs12::PKCS_12_PBEWITH_SHAAND40_BIT_RC2_CBC,
+    ];
+    if !pkcs12_pbe.contains(&alg.oid) {
+        return 0;
+    }
+    alg.parameters
+        .as_ref()
+        .and_then(|p| p.decode_as::<Pkcs12PbeParams>().ok())
+        .and_then(|p| u64::try_from(p.iterations).ok())
+        .map_or(0, |n| 2 * n)
 }
 
 /// PBES2 in place; the plaintext's length.

@@ -89,6 +89,18 @@ where
     hmac.verify_slice(want).ok()
 }
 
+/// The key-derivation iterations checking `mac` runs (0 for a count that is refused unrun).
+pub(crate) fn mac_iterations(mac: &MacData) -> u64 {
+    u64::try_from(mac.iterations).unwrap_or(0)
+}
+
+/// The key-derivation iterations decrypting the shrouded key `der` runs (0 when it does not
+/// parse: refused unrun).
+pub(crate) fn shrouded_iterations(der: &[u8]) -> u64 {
+    EncryptedPrivateKeyInfo::from_der(der)
+        .map_or(0, |i| pbe::kdf_iterations(&i.encryption_algorithm))
+}
+
 /// Decrypts a shrouded key (`EncryptedPrivateKeyInfo`, DER) with `password`: the PKCS#8
 /// `PrivateKeyInfo`'s DER, checked to parse as one (a wrong password whose padding matched by
 /// chance does not).

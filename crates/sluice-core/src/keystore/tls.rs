@@ -7,13 +7,20 @@
 //! PKCS#12's PBE with 3DES or RC2, `-legacy`). Any other scheme is refused naming its OID
 //! ([`KeystoreError::UnsupportedScheme`]). The same PFX parse and MAC check as the secret-key
 //! reader ([`super::Keystore`]).
+//!
+//! One load runs at most [`KDF_ITERATIONS_BUDGET`] key-derivation iterations in all
+//! (kdf_budget.rs): the MAC's and the encrypted contents' are charged before the first runs,
+//! each shrouded key's before it runs; past it the load is refused with
+//! [`KeystoreError::KdfBudget`], naming the store and the budget.
 
 use super::error::KeystoreError;
+pub use super::kdf_budget::KDF_ITERATIONS_BUDGET;
+use super::kdf_budget::{KdfBudget, OverBudget};
 use super::pkcs12::{open_pfx, Pfx12};
-use super::pkcs12_crypto::check_store_mac;
+use super::pkcs12_crypto::{check_store_mac, mac_iterations};
 use super::reader::Malformed;
 use super::store::MEMORY_STORE_NAME;
-use super::tls_bags::{collect, safe_contents, BagFault};
+use super::tls_bags::{collect, content_iterations, safe_contents, BagFault};
 pub use super::tls_store::{TlsCert, TlsKey, TlsStore};
 use super::unsealed::UnsealError;
 
@@ -33,11 +40,28 @@ pub fn read_pkcs12_named(
     bytes: &[u8],
     password: &str,
 ) -> Result<TlsStore, KeystoreError> {
+    read_pkcs12_within(name, bytes, password, KDF_ITERATIONS_BUDGET)
+}
+
+/// As [`read_pkcs12_named`], running at most `budget` key-derivation iterations in all.
+pub fn read_pkcs12_within(
+    name: &str,
+    bytes: &[u8],
+    password: &str,
+    budget: u64,
+) -> Result<TlsStore, KeystoreError> {
     let Pfx12 {
         auth_safe,
         infos,
         mac,
     } = open_pfx(bytes).map_err(|m| corrupt(name, m))?;
+    let mut budget = KdfBudget::new(budget);
+    // What the outer layer declares, before any derivation runs.
+    let declared = infos
+        .iter()
+        .map(content_iterations)
+        .fold(mac.as_ref().map_or(0, mac_iterations), u64::saturating_add);
+    budget.charge(declared).map_err(|o| over_budget(name, o))?;
     check_store_mac(name, mac.as_ref(), &auth_safe, password)?;
     let fault = |f| named(name, f, mac.is_some());
     let mut store = TlsStore::default();
@@ -52,7 +76,7 @@ pub fn read_pkcs12_named(
             });
         }
         for bag in &bags {
-            collect(bag, password, &mut store).map_err(fault)?;
+            collect(bag, password, &mut store, &mut budget).map_err(fault)?;
         }
     }
     assert!(
@@ -60,6 +84,14 @@ pub fn read_pkcs12_named(
         "each key and certificate comes from a bag of its own"
     );
     Ok(store)
+}
+
+fn over_budget(store: &str, o: OverBudget) -> KeystoreError {
+    KeystoreError::KdfBudget {
+        store: store.to_owned(),
+        budget: o.budget,
+        needed: o.needed,
+    }
 }
 
 fn corrupt(store: &str, m: Malformed) -> KeystoreError {
@@ -77,6 +109,7 @@ fn named(store: &str, fault: BagFault, has_mac: bool) -> KeystoreError {
     let store = store.to_owned();
     match fault {
         BagFault::Malformed(m) => corrupt(&store, m),
+        BagFault::OverBudget(o) => over_budget(&store, o),
         BagFault::ContentType(oid) => KeystoreError::Unsupported {
             store,
             what: format!(

@@ -2,7 +2,9 @@
 //! bags as they are, an `encryptedData` content's after decrypting them ([`super::pbe`]); a
 //! `keyBag` or a decrypted `pkcs8ShroudedKeyBag` gives a key, a `certBag` of an X.509
 //! certificate gives a certificate, each with its `localKeyId` and `friendlyName`. Other bags
-//! (secret keys, CRLs, nested safes) are skipped.
+//! (secret keys, CRLs, nested safes) are skipped. Every decryption is charged to the load's
+//! [`KdfBudget`] before it runs ([`content_iterations`] tells an encrypted content's cost
+//! beforehand).
 
 use der::asn1::{ObjectIdentifier, OctetString};
 use der::Decode;
@@ -12,9 +14,10 @@ use pkcs12::safe_bag::{PrivateKeyInfo, SafeContents};
 use pkcs12::{CertBag, SafeBag};
 use zeroize::Zeroizing;
 
+use super::kdf_budget::{KdfBudget, OverBudget};
 use super::pbe;
 use super::pkcs12::{data_content, der_fault, friendly_name, ID_DATA};
-use super::pkcs12_crypto::decrypt_shrouded;
+use super::pkcs12_crypto::{decrypt_shrouded, shrouded_iterations};
 use super::reader::Malformed;
 use super::tls_store::{TlsCert, TlsKey, TlsStore};
 use super::unsealed::UnsealError;
@@ -37,6 +40,26 @@ pub(crate) enum BagFault {
     Unseal { part: String, error: UnsealError },
     /// A content type other than `data` and `encryptedData` (public-key encrypted contents).
     ContentType(ObjectIdentifier),
+    /// Opening it would pass the load's budget of key-derivation iterations.
+    OverBudget(OverBudget),
+}
+
+impl From<OverBudget> for BagFault {
+    fn from(o: OverBudget) -> Self {
+        BagFault::OverBudget(o)
+    }
+}
+
+/// The key-derivation iterations opening the authenticated safe's content `info` runs: its
+/// decryption's when it is `encryptedData`, else none (0 too when it does not parse: it is
+/// refused unrun).
+pub(crate) fn content_iterations(info: &ContentInfo) -> u64 {
+    if info.content_type != ID_ENCRYPTED_DATA {
+        return 0;
+    }
+    info.content.decode_as::<EncryptedData>().map_or(0, |d| {
+        pbe::kdf_iterations(&d.enc_content_info.content_enc_alg)
+    })
 }
 
 impl From<Malformed> for BagFault {
@@ -86,8 +109,14 @@ pub(crate) fn safe_contents(
     })
 }
 
-/// Adds the key or certificate `bag` holds to `store`; other bags are skipped.
-pub(crate) fn collect(bag: &SafeBag, password: &str, store: &mut TlsStore) -> Result<(), BagFault> {
+/// Adds the key or certificate `bag` holds to `store`, a shrouded key's decryption charged to
+/// `budget` first; other bags are skipped.
+pub(crate) fn collect(
+    bag: &SafeBag,
+    password: &str,
+    store: &mut TlsStore,
+    budget: &mut KdfBudget,
+) -> Result<(), BagFault> {
     let value = der::Any::from_der(&bag.bag_value).map_err(|e| der_fault(e, "bag value"))?;
     let inner = value.value();
     let local_key_id = local_key_id(bag)?;
@@ -97,6 +126,7 @@ pub(crate) fn collect(bag: &SafeBag, password: &str, store: &mut TlsStore) -> Re
         let part = name
             .as_ref()
             .map_or_else(|| format!("key {}", keys + 1), |n| format!("key {n:?}"));
+        budget.charge(shrouded_iterations(inner))?;
         let pkcs8_der =
             decrypt_shrouded(inner, password).map_err(|error| BagFault::Unseal { part, error })?;
         store.keys.push(TlsKey {

@@ -1,15 +1,17 @@
 //! The TLS reader (`sluice_core::keystore::tls`) against PKCS#12 stores `openssl pkcs12
 //! -export` (OpenSSL 3's default PBES2/AES-256-CBC, and `-legacy`: RC2-40 and 3DES) and
 //! `keytool -importkeystore` (JDK 17: PBES2/AES-256-CBC) write at test time, checked against
-//! what `openssl` itself reads from the same stores; wrong passwords, truncation and a scheme
-//! Sluice does not read.
+//! what `openssl` itself reads from the same stores; wrong passwords, truncation, a scheme
+//! Sluice does not read, and the budget of key-derivation iterations per load.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
 use base64::Engine;
-use sluice_core::keystore::tls::{read_pkcs12, read_pkcs12_named, TlsStore};
+use sluice_core::keystore::tls::{
+    read_pkcs12, read_pkcs12_named, read_pkcs12_within, TlsStore, KDF_ITERATIONS_BUDGET,
+};
 use sluice_core::keystore::KeystoreError;
 
 const PASSWORD: &str = "changeit";
@@ -377,4 +379,40 @@ proptest::proptest! {
             }
         }
     }
+}
+
+#[test]
+fn a_load_past_its_kdf_budget_is_refused_naming_it_before_or_at_the_derivation_that_passes_it() {
+    // OpenSSL 3's defaults: MAC, certificate content and key at 2,048 iterations each.
+    let path = openssl_store("budget.p12", &[]);
+    let name = path.display().to_string();
+    let bytes = std::fs::read(&path).expect("read");
+    assert!(read_pkcs12_within(&name, &bytes, PASSWORD, 3 * 2048).is_ok());
+    // The MAC and the certificate content are declared in the outer layer: refused unrun.
+    let err = read_pkcs12_within(&name, &bytes, PASSWORD, 4095).unwrap_err();
+    let KeystoreError::KdfBudget { budget, needed, .. } = &err else {
+        panic!("not the budget: {err}");
+    };
+    assert_eq!((*budget, *needed), (4095, 4096), "{err}");
+    // The key is charged when reached, before its derivation.
+    let err = read_pkcs12_within(&name, &bytes, PASSWORD, 3 * 2048 - 1).unwrap_err();
+    assert!(
+        matches!(err, KeystoreError::KdfBudget { needed: 6144, .. }),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains(&name) && text.contains("KDF_ITERATIONS_BUDGET") && text.contains("6143"),
+        "{text}"
+    );
+}
+
+#[test]
+fn stores_of_a_handful_of_bags_at_600000_iterations_load_within_the_default_budget() {
+    let path = openssl_store("iter600k.p12", &["-iter", "600000"]);
+    // A MAC, a certificate content and a key at 600,000: read with the default budget.
+    assert_key_and_chain(&read(&path), &path, &[]);
+    let bytes = std::fs::read(&path).expect("read");
+    let name = path.display().to_string();
+    assert!(read_pkcs12_within(&name, &bytes, PASSWORD, KDF_ITERATIONS_BUDGET).is_ok());
 }

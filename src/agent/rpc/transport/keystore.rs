@@ -12,7 +12,14 @@
 //!
 //! The format is told by the core's one store sniffer, [`sluice_core::keystore::sniff`] (the
 //! same that picks the reader of Flume's secret-key stores); PKCS12 stores are read by the
-//! same PFX parse, MAC check and decryption as those stores.
+//! same PFX parse, MAC check and decryption as those stores, within the core's budget of
+//! key-derivation iterations per load (`KDF_ITERATIONS_BUDGET`: a store past it is refused,
+//! named).
+//!
+//! A store is read off the async workers ([`off_workers`]): its key derivation may take
+//! seconds, and the agent runs one worker per CPU less one (one on 2 CPUs), so a source
+//! loading its keystore at start (or a sink its truststore at connect) would stall every
+//! other source and sink meanwhile (issue 87: a netcat source beside it answered nothing).
 
 use std::path::{Path, PathBuf};
 
@@ -121,6 +128,20 @@ fn content(what: &'static str, path: &Path, reason: impl Into<String>) -> StoreE
     }
 }
 
+/// Runs `load` without holding an async worker: on a worker of the multi-threaded runtime,
+/// tokio's `block_in_place` first hands the worker's queued tasks (the other sources') to a
+/// new worker thread; elsewhere (a blocking-pool thread, `config check`, a current-thread
+/// runtime) it runs as it is.
+fn off_workers<T>(load: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(load)
+        }
+        _ => load(),
+    }
+}
+
 fn pkcs12(
     what: &'static str,
     path: &Path,
@@ -130,6 +151,12 @@ fn pkcs12(
     let name = path.display().to_string();
     read_pkcs12_named(&name, bytes, password).map_err(|e| {
         let reason = match &e {
+            KeystoreError::KdfBudget { budget, needed, .. } => format!(
+                "cannot open the PKCS12 file: it takes at least {needed} key-derivation \
+                 iterations, more than the {budget} one store may cost (KDF_ITERATIONS_BUDGET; \
+                 keytool's and openssl's own stores take under 100,000): too many encrypted \
+                 bags or too high iteration counts; re-export it with the tools' defaults"
+            ),
             KeystoreError::UnsupportedScheme {
                 part, scheme, oid, ..
             } => format!(
@@ -161,8 +188,13 @@ fn detail(e: &KeystoreError) -> String {
     }
 }
 
-/// Reads a keystore: the certificate chain and private key a server presents.
+/// Reads a keystore: the certificate chain and private key a server presents (off the async
+/// workers).
 pub(crate) fn identity(path: &Path, password: Option<&str>) -> Result<Identity, StoreError> {
+    off_workers(|| read_identity(path, password))
+}
+
+fn read_identity(path: &Path, password: Option<&str>) -> Result<Identity, StoreError> {
     const WHAT: &str = "keystore";
     let (bytes, format) = read(WHAT, path)?;
     if format == StoreMagic::Pem {
@@ -197,8 +229,15 @@ pub(crate) fn identity(path: &Path, password: Option<&str>) -> Result<Identity, 
     Ok(Identity { chain, key })
 }
 
-/// Reads a truststore: every certificate in it is a trusted root.
+/// Reads a truststore: every certificate in it is a trusted root (off the async workers).
 pub(crate) fn trusted(
+    path: &Path,
+    password: Option<&str>,
+) -> Result<Vec<CertificateDer<'static>>, StoreError> {
+    off_workers(|| read_trusted(path, password))
+}
+
+fn read_trusted(
     path: &Path,
     password: Option<&str>,
 ) -> Result<Vec<CertificateDer<'static>>, StoreError> {

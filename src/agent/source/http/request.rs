@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use super::config::{HttpConfig, HttpHandler};
 use super::handler;
 use crate::agent::metrics::SourceCounter;
+use crate::agent::source::body_pace::{self, Receiving};
 use crate::agent::source::budget::{self, Budget, Held};
 use crate::agent::source::decoders::Decoders;
 use crate::agent::source::SourceCtx;
@@ -112,7 +113,9 @@ pub(super) async fn answer(
     else {
         return busy("request bodies being received hold the body budget");
     };
-    let bytes = match read_body(req.into_body(), cfg, known, deadline).await {
+    // Counted in the connection's pace from here: the wait for the budget is the source's.
+    let pace = body_pace::receiving(&req);
+    let bytes = match read_body(req.into_body(), cfg, (known, pace), deadline).await {
         Ok(b) => b,
         Err(Some(resp)) => return resp,
         Err(None) => return too_large(cfg, ctx),
@@ -198,12 +201,14 @@ async fn commit(events: Vec<Event>, held: Held, ctx: &SourceCtx) -> Response<Ful
     reply(StatusCode::OK, "")
 }
 
-/// The body, read into one buffer of its declared size (no second copy). `Err(None)`: over
-/// `maxBodyBytes`; `Err(Some(answer))`: another failure.
+/// The body, read into one buffer of its declared size (no second copy), its bytes counted
+/// in the connection's `pace` as they arrive (a trickling body is closed first at
+/// `maxConnections`: `source/body_pace.rs`). `Err(None)`: over `maxBodyBytes`;
+/// `Err(Some(answer))`: another failure.
 async fn read_body(
     body: Incoming,
     cfg: &HttpConfig,
-    declared: Option<u64>,
+    (declared, pace): (Option<u64>, Option<Receiving>),
     deadline: Instant,
 ) -> Result<Bytes, Option<Response<Full<Bytes>>>> {
     let mut body = Limited::new(body, cfg.max_body_bytes);
@@ -222,6 +227,9 @@ async fn read_body(
         match frame {
             Ok(f) => {
                 if let Ok(data) = f.into_data() {
+                    if let Some(p) = &pace {
+                        p.arrived(data.len());
+                    }
                     buf.extend_from_slice(&data);
                 }
             }

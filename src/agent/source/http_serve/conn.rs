@@ -1,10 +1,10 @@
 //! One connection of an HTTP source on hyper: HTTP/1 (its header and keep-alive time, its
 //! buffer) or HTTP/2 (its stream and reset limits, its idle time and first-request deadline,
 //! and the abandoned-call budget of abandon.rs), each request answered by the source's
-//! [`HttpService`] and counted in the connection's [`Activity`] (peer_conns.rs). A connection
-//! the table closed for a new one (it was idle at the limit) ends at once. At a stop the
-//! connection shuts down gracefully: its requests in progress have the source's
-//! `requestTimeout` to finish.
+//! [`HttpService`] and counted in the connection's [`Activity`] (peer_conns.rs), its body
+//! pace in the request's extensions (body_pace.rs). A connection the table closed for a new
+//! one (idle, or its bodies slow, at the limit) ends at once. At a stop the connection shuts
+//! down gracefully: its requests in progress have the source's `requestTimeout` to finish.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -124,7 +124,8 @@ pub(super) async fn serve<S, IO>(
 }
 
 /// Each request answered by `service`, counted in `calls` (answered or abandoned) and
-/// `activity` (in progress).
+/// `activity` (in progress), with the connection's body pace in its extensions
+/// (`body_pace::receiving` reads it).
 fn answering<S: HttpService>(
     service: Arc<S>,
     peer: SocketAddr,
@@ -138,8 +139,9 @@ fn answering<S: HttpService>(
 > + Send
        + 'static {
     let (calls, activity) = (calls.clone(), activity.clone());
-    service_fn(move |req: Request<Incoming>| {
+    service_fn(move |mut req: Request<Incoming>| {
         let (service, call, busy) = (service.clone(), calls.start(), activity.busy());
+        req.extensions_mut().insert(activity.pace());
         async move {
             let Answer {
                 response,

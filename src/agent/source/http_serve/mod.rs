@@ -4,7 +4,8 @@
 //! answer out) and hands [`serve`] its [`Serve`] settings; everything around the requests is
 //! here: listening, `ipFilterRules` (`ip:` rules, decided before a byte is read),
 //! `maxConnections` and `maxConnectionsPerPeer` (peer_conns.rs: at either limit the
-//! connection idle longest is closed for the new one; when none is idle, the new one is
+//! connection whose request body is furthest behind its least pace (body_pace.rs), else the
+//! one idle longest, is closed for the new one; when none is slow or idle, the new one is
 //! closed at once, counted as `ConnectionRefusedCount`; both logged at most every 10 s), the
 //! TLS handshake (`rpc::transport::tls`: a PEM or PKCS12 keystore, ALPN as the source says,
 //! within [`HANDSHAKE_TIMEOUT`], in the connection's task), and each connection on hyper
@@ -31,7 +32,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
-use super::peer_conns::{Activity, ConnSlot, ConnTable, Evicted, Limit};
+use super::body_pace::BODY_BYTES_PER_S_MIN;
+use super::peer_conns::{Activity, ConnSlot, ConnTable, Evicted, Limit, Unused};
 use super::refusals::RefusalLog;
 use super::{SourceCtx, SourceError};
 use crate::agent::metrics::SourceCounter;
@@ -117,14 +119,15 @@ pub(crate) async fn serve<S: HttpService>(
     service: Arc<S>,
     ctx: &SourceCtx,
 ) -> Result<(), SourceError> {
-    let listener = TcpListener::bind((cfg.bind.as_str(), cfg.port))
-        .await
-        .map_err(|e| ctx.error(format!("cannot listen on {}:{}: {e}", cfg.bind, cfg.port)))?;
-    tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, "{} listening", cfg.what);
+    // The keystore first (read off the async workers): the port opens once it can serve.
     let acceptor = match &cfg.tls {
         Some(t) => Some(tls::acceptor(t, cfg.alpn).map_err(|e| ctx.error(e))?),
         None => None,
     };
+    let listener = TcpListener::bind((cfg.bind.as_str(), cfg.port))
+        .await
+        .map_err(|e| ctx.error(format!("cannot listen on {}:{}: {e}", cfg.bind, cfg.port)))?;
+    tracing::info!(source = %ctx.name, bind = %cfg.bind, port = cfg.port, "{} listening", cfg.what);
     let mut gate = Gate::new(&cfg, ctx)?;
     ctx.ready.accepting();
     let cfg = Arc::new(cfg);
@@ -195,7 +198,8 @@ struct Gate {
     table: ConnTable,
     refusals: RefusalLog,
     peer_refusals: RefusalLog,
-    evictions: RefusalLog,
+    slow_evictions: RefusalLog,
+    idle_evictions: RefusalLog,
 }
 
 impl Gate {
@@ -209,11 +213,12 @@ impl Gate {
             table: ConnTable::new(cfg.max_connections, cfg.max_connections_per_peer),
             refusals: RefusalLog::default(),
             peer_refusals: RefusalLog::default(),
-            evictions: RefusalLog::default(),
+            slow_evictions: RefusalLog::default(),
+            idle_evictions: RefusalLog::default(),
         })
     }
 
-    /// The connection's slot (idle connections closed for it at a limit), or `None`: close
+    /// The connection's slot (a slow or idle connection closed for it at a limit), or `None`: close
     /// it (counted and logged here).
     fn admit(&mut self, peer: SocketAddr, ctx: &SourceCtx) -> Option<ConnSlot> {
         // The rules are `ip:` ones only, so no name is looked up.
@@ -239,12 +244,12 @@ impl Gate {
         match limit {
             Limit::Connections => {
                 if let Some(refused) = self.refusals.refused(now) {
-                    tracing::warn!(source = %ctx.name, %peer, max, refused, "too many connections, none of them idle; closing new ones (maxConnections)");
+                    tracing::warn!(source = %ctx.name, %peer, max, refused, "too many connections, none of them idle or slow; closing new ones (maxConnections)");
                 }
             }
             Limit::PerPeer => {
                 if let Some(refused) = self.peer_refusals.refused(now) {
-                    tracing::warn!(source = %ctx.name, %peer, max, refused, "too many connections from one peer address, none of them idle; closing its new ones (maxConnectionsPerPeer)");
+                    tracing::warn!(source = %ctx.name, %peer, max, refused, "too many connections from one peer address, none of them idle or slow; closing its new ones (maxConnectionsPerPeer)");
                 }
             }
         }
@@ -252,14 +257,28 @@ impl Gate {
         None
     }
 
-    /// Logs (at most every 10 s) a connection closed for a new one.
+    /// Logs (at most every 10 s for slow bodies, and for idle connections) a connection
+    /// closed for a new one.
     fn evicted(&mut self, e: Evicted, now: std::time::Instant, ctx: &SourceCtx) {
-        if let Some(closed) = self.evictions.refused(now) {
-            let (key, max) = match e.limit {
-                Limit::Connections => ("maxConnections", self.table.limit(e.limit)),
-                Limit::PerPeer => ("maxConnectionsPerPeer", self.table.limit(e.limit)),
-            };
-            tracing::warn!(source = %ctx.name, peer = %e.peer, idle_ms = e.idle.as_millis() as u64, max, closed, "at {key}: closed the connection idle longest for a new one (idle and slow connections go first)");
+        let (key, max) = match e.limit {
+            Limit::Connections => ("maxConnections", self.table.limit(e.limit)),
+            Limit::PerPeer => ("maxConnectionsPerPeer", self.table.limit(e.limit)),
+        };
+        match e.why {
+            Unused::SlowBody(behind) => {
+                let Some(closed) = self.slow_evictions.refused(now) else {
+                    return;
+                };
+                let behind_ms = behind.as_millis() as u64;
+                tracing::warn!(source = %ctx.name, peer = %e.peer, behind_ms, max, closed, "at {key}: closed the connection whose request body is furthest behind {BODY_BYTES_PER_S_MIN} bytes/s for a new one (slow bodies go first, then idle connections)");
+            }
+            Unused::Idle(unused) | Unused::YoungBody(unused) => {
+                let Some(closed) = self.idle_evictions.refused(now) else {
+                    return;
+                };
+                let unused_ms = unused.as_millis() as u64;
+                tracing::warn!(source = %ctx.name, peer = %e.peer, unused_ms, max, closed, "at {key}: closed the connection idle longest for a new one (slow bodies go first, then idle connections and young bodies, oldest first)");
+            }
         }
     }
 }

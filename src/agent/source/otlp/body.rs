@@ -7,7 +7,9 @@
 //! until the request was answered (its events hold slices of them).
 //!
 //! A body is read within its deadline (`requestTimeout` from the request's headers) and up to
-//! a maximum (`maxRequestBytes`, plus a gRPC message's 5-byte prefix).
+//! a maximum (`maxRequestBytes`, plus a gRPC message's 5-byte prefix). Its bytes count in its
+//! connection's pace as they arrive (`source/body_pace.rs`; the wait for the budget does not),
+//! so a connection whose bodies trickle is the first closed for a new one at a limit.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -18,6 +20,7 @@ use http_body_util::BodyExt;
 use parking_lot::Mutex;
 use tokio::time::Instant;
 
+use crate::agent::source::body_pace::Receiving;
 use crate::agent::source::budget::{self, Budget, Held};
 
 /// One peer address may hold at most 1/this of the body budget.
@@ -85,8 +88,14 @@ pub(super) struct Charged {
 
 impl Charged {
     /// Charges `n` more bytes: at once past the peer's share, else waiting for the budget
-    /// until `deadline`. Cancel safe: bytes counted for the peer are given back on drop.
-    async fn charge(&mut self, n: u64, deadline: Instant) -> Result<(), BodyError> {
+    /// until `deadline` (not held against the body's `pace`). Cancel safe: bytes counted for
+    /// the peer are given back on drop.
+    async fn charge(
+        &mut self,
+        n: u64,
+        deadline: Instant,
+        pace: Option<&Receiving>,
+    ) -> Result<(), BodyError> {
         {
             let mut peers = self.bodies.peers.lock();
             let held = peers.entry(self.peer).or_insert(0);
@@ -100,7 +109,10 @@ impl Charged {
             *held += n;
             self.peer_bytes += n;
         }
-        match tokio::time::timeout_at(deadline, self.bodies.budget.acquire(n)).await {
+        let waiting = pace.map(Receiving::waiting);
+        let acquired = tokio::time::timeout_at(deadline, self.bodies.budget.acquire(n)).await;
+        drop(waiting);
+        match acquired {
             Ok(Some(h)) => {
                 budget::grow(&mut self.held, h);
                 Ok(())
@@ -131,12 +143,12 @@ impl Drop for Charged {
     }
 }
 
-/// The whole of `body`, at most `max` bytes, each frame charged to `charged` before it is
-/// kept, all by `deadline`.
+/// The whole of `body`, at most `max` bytes, each frame counted in `pace` as it arrives and
+/// charged to `charged` before it is kept, all by `deadline`.
 pub(super) async fn read<B>(
     body: B,
     max: usize,
-    charged: &mut Charged,
+    (charged, pace): (&mut Charged, Option<Receiving>),
     deadline: Instant,
 ) -> Result<Bytes, BodyError>
 where
@@ -159,11 +171,16 @@ where
         if data.is_empty() {
             continue;
         }
+        if let Some(p) = &pace {
+            p.arrived(data.len());
+        }
         len += data.len();
         if len > max {
             return Err(BodyError::TooLarge(max));
         }
-        charged.charge(data.len() as u64, deadline).await?;
+        charged
+            .charge(data.len() as u64, deadline, pace.as_ref())
+            .await?;
         frames.push(data);
     }
     Ok(match frames.len() {
@@ -192,13 +209,15 @@ mod tests {
         let deadline = Instant::now() + std::time::Duration::from_secs(5);
         let mut first = bodies.charge_for(peer(2));
         let body = Full::new(Bytes::from(vec![1u8; 500]));
-        let got = read(body, 10_000, &mut first, deadline).await.unwrap();
+        let got = read(body, 10_000, (&mut first, None), deadline)
+            .await
+            .unwrap();
         assert_eq!((got.len(), first.bytes()), (500, 500));
         let mut second = bodies.charge_for(peer(2));
         let more = read(
             Full::new(Bytes::from(vec![1u8; 1])),
             10_000,
-            &mut second,
+            (&mut second, None),
             deadline,
         );
         assert!(matches!(more.await, Err(BodyError::PeerShare(500))));
@@ -206,7 +225,7 @@ mod tests {
         let theirs = read(
             Full::new(Bytes::from(vec![1u8; 500])),
             10_000,
-            &mut other,
+            (&mut other, None),
             deadline,
         );
         assert_eq!(theirs.await.unwrap().len(), 500);
@@ -228,11 +247,11 @@ mod tests {
             StreamBody::new(futures::stream::iter(f.collect::<Vec<_>>()))
         };
         let mut c = bodies.charge_for(peer(2));
-        let got = read(frames(3), 30, &mut c, deadline).await.unwrap();
+        let got = read(frames(3), 30, (&mut c, None), deadline).await.unwrap();
         assert_eq!(&got[..], &[[0u8; 10], [1; 10], [2; 10]].concat()[..]);
         let mut c = bodies.charge_for(peer(2));
         assert!(matches!(
-            read(frames(4), 30, &mut c, deadline).await,
+            read(frames(4), 30, (&mut c, None), deadline).await,
             Err(BodyError::TooLarge(30))
         ));
     }

@@ -33,6 +33,7 @@ use super::inflate::InflateError;
 use super::scan;
 use crate::agent::otlp::borrowed::ExportLogsServiceRequest;
 use crate::agent::otlp::proto::{ExportLogsServiceResponse, GRPC_LOGS_EXPORT};
+use crate::agent::source::body_pace;
 use crate::agent::source::http_serve::Answer;
 
 /// Bytes of a gRPC message's prefix: a compressed flag and a 4-byte big-endian length.
@@ -56,7 +57,9 @@ pub(super) async fn call(
     let deadline = tokio::time::Instant::now() + sh.cfg.request_timeout;
     let max = sh.cfg.max_request_bytes;
     let mut charged = sh.bodies.charge_for(peer.ip());
-    let raw = match body::read(req.into_body(), max + PREFIX_BYTES, &mut charged, deadline).await {
+    let pace = body_pace::receiving(&req);
+    let body = req.into_body();
+    let raw = match body::read(body, max + PREFIX_BYTES, (&mut charged, pace), deadline).await {
         Ok(b) => b,
         Err(e) => {
             return Answer {

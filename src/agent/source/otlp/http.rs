@@ -27,6 +27,7 @@ use super::export::{Refusal, Shared};
 use super::inflate::InflateError;
 use crate::agent::otlp::borrowed::{from_owned, ExportLogsServiceRequest};
 use crate::agent::otlp::proto::{CONTENT_JSON, CONTENT_PROTOBUF, HTTP_LOGS_PATH, HTTP_OTHER_PATHS};
+use crate::agent::source::body_pace;
 
 /// Seconds a client is told to wait after a 503.
 pub const RETRY_AFTER_S: u32 = 2;
@@ -54,7 +55,9 @@ pub(super) async fn answer(
     let deadline = Instant::now() + sh.cfg.request_timeout;
     let max = sh.cfg.max_request_bytes;
     let mut charged = sh.bodies.charge_for(peer.ip());
-    let body = match body::read(req.into_body(), max, &mut charged, deadline.into()).await {
+    let pace = body_pace::receiving(&req);
+    let read = body::read(req.into_body(), max, (&mut charged, pace), deadline.into());
+    let body = match read.await {
         Ok(b) => b,
         Err(e) => return refused_body(&e),
     };
