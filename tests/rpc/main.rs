@@ -27,6 +27,7 @@ mod avro_multihop_headers;
 mod avro_multihop_kill;
 mod avro_read_ahead_memory;
 mod avro_source;
+mod avro_staged_migration;
 mod deflate_bomb;
 mod dns_slow;
 mod forged_ids;
