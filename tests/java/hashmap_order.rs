@@ -147,14 +147,21 @@ fn random_set(rng: &mut fastrand::Rng) -> Pairs {
     let mut keys: Vec<String> = Vec::new();
     match rng.usize(..4) {
         0 => keys.extend((0..rng.usize(0..24)).map(|_| WORDS[rng.usize(..WORDS.len())].to_owned())),
-        1 => keys.extend(bucket_keys(rng, rng.usize(2..40))),
-        2 => keys.extend(equal_hash_keys(rng, rng.usize(2..32))),
+        1 => {
+            let n = rng.usize(2..40);
+            keys.extend(bucket_keys(rng, n));
+        }
+        2 => {
+            let n = rng.usize(2..32);
+            keys.extend(equal_hash_keys(rng, n));
+        }
         _ => {}
     }
     let extra = [rng.usize(0..12), rng.usize(0..60), rng.usize(60..160)][rng.usize(..3)];
     keys.extend((0..extra).map(|_| random_key(rng)));
     if rng.usize(..3) == 0 {
-        keys.extend(bucket_keys(rng, rng.usize(0..20)));
+        let n = rng.usize(0..20);
+        keys.extend(bucket_keys(rng, n));
     }
     let mut seen = std::collections::HashSet::new();
     keys.retain(|k| seen.insert(k.clone()));

@@ -68,7 +68,8 @@ impl Table {
         let mut p = first;
         let mut bin_count = 0;
         loop {
-            match self.node(p).next {
+            let next = self.node(p).next;
+            match next {
                 None => {
                     let x = self.new_node(hash, key, pair, false);
                     self.node_mut(p).next = Some(x);
