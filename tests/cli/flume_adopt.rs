@@ -230,6 +230,37 @@ fn verify_flume_reports_a_flume_channel_without_writing() {
     assert!(!tmp.path().join("checkpoint/.sluice-adopt").exists());
 }
 
+/// Issue 87 (item 15): `channel inspect` on a Flume channel's directories advised
+/// `adoptFlumeChannel = true`, which this tool never reads (the same refusal again); it names
+/// the commands that do read it, and the one it names works.
+#[test]
+fn inspect_of_a_flume_channel_names_a_command_that_reads_it() {
+    let tmp = fixture("two-datadirs");
+    let dirs = [
+        "--checkpoint-dir",
+        "checkpoint",
+        "--data-dirs",
+        "data-1,data-2",
+    ];
+    let out = sluice(tmp.path(), &[&["channel", "inspect"][..], &dirs].concat());
+    let (code, stdout, stderr) = outcome(&out);
+    assert_ne!(code, 0, "{stdout}{stderr}");
+    assert!(
+        !stderr.contains("set adoptFlumeChannel = true on this channel"),
+        "{stderr}"
+    );
+    // The command it names, run as printed, reads the channel.
+    let named = stderr
+        .split('`')
+        .find(|c| c.starts_with("sluice channel adopt --flume-checkpoint-dir "))
+        .unwrap_or_else(|| panic!("no adopt command named: {stderr}"));
+    let args: Vec<&str> = named.split_whitespace().skip(1).collect();
+    let out = sluice(tmp.path(), &args);
+    let (code, stdout, stderr) = outcome(&out);
+    assert_eq!(code, 0, "{named}: {stdout}{stderr}");
+    assert!(stdout.contains("events: "), "{stdout}");
+}
+
 #[test]
 fn a_flume_still_holding_its_lock_is_refused() {
     let tmp = fixture("clean-stop");

@@ -112,6 +112,44 @@ fn a_file_deleted_and_recreated_while_stopped_loses_no_new_line() {
     changed_while_stopped_loses_no_new_line(Change::DeleteAndRecreate, false);
 }
 
+/// Issue 87 (item 15): a plain restart takes its files up from the spool (their links) and
+/// said "resuming a file renamed while the source was down" for each, though none was; a
+/// file really renamed while the agent was stopped is still named so.
+#[test]
+fn a_plain_restart_says_nothing_of_a_rename_and_a_rename_while_stopped_is_named() {
+    const RENAMED: &str = "resuming a file renamed while the source was down";
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let logs = root.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let conf = root.join("agent.properties");
+    let any_app = taildir_conf(root, "").replace("app\\\\.log", "app.*\\\\.log");
+    std::fs::write(&conf, any_app).unwrap();
+    let app = logs.join("app.log");
+    let first = lines("first", 100);
+    std::fs::write(&app, text(&first)).unwrap();
+    run_until_written(root, &conf, 0, &first, false);
+    let second = lines("second", 100);
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&app)
+        .unwrap()
+        .write_all(text(&second).as_bytes())
+        .unwrap();
+    let log = run_until_written(root, &conf, 1, &second, false);
+    assert!(!log.contains(RENAMED), "a plain restart:\n{log}");
+    std::fs::rename(&app, logs.join("app-1.log")).unwrap();
+    let third = lines("third", 100);
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(logs.join("app-1.log"))
+        .unwrap()
+        .write_all(text(&third).as_bytes())
+        .unwrap();
+    let log = run_until_written(root, &conf, 2, &third, false);
+    assert!(log.contains(RENAMED), "renamed while stopped:\n{log}");
+}
+
 /// `VmHWM` (peak resident set) of process `pid`, in KiB.
 fn vm_hwm_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

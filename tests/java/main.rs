@@ -16,6 +16,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod hashmap_order;
 mod java_failing;
 mod java_interceptors;
 mod java_partial_frame;

@@ -28,6 +28,7 @@ mod avro_multihop_kill;
 mod avro_read_ahead_memory;
 mod avro_source;
 mod copied_channel;
+mod avro_staged_migration;
 mod deflate_bomb;
 mod dns_slow;
 mod forged_ids;

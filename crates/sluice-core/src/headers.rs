@@ -1,16 +1,23 @@
-//! An event's headers: string keys and values, unique keys, iterated in key order.
+//! An event's headers: string keys and values, unique keys, iterated in key order, and in
+//! the order they were inserted ([`Headers::iter_inserted`]).
 //!
 //! Flume's events carry a few short headers (a timestamp, a host), and a map of separately
 //! allocated strings cost an allocation and a free per key and per value, plus a tree node:
 //! at 2 headers, more than a third of an RPC receiver's CPU per event. [`Headers`] keeps every
 //! key and value in one text buffer and a sorted index of where each pair lies, so decoding an
 //! event's headers costs one allocation (the text) up to three pairs, whose index is held
-//! inline, and two beyond; a lookup is a binary search. Replacing or removing a pair leaves
-//! its old text unused until the unused part outgrows the used one, then the buffer is rebuilt.
+//! inline, and two beyond; a lookup is a binary search. Removing a pair leaves its old text
+//! unused until the unused part outgrows the used one, then the buffer is rebuilt.
+//!
+//! The text holds the pairs in insertion order (a new key is appended, a replaced value is
+//! rewritten where it is, a rebuild keeps the order): Flume prints headers in the order of a
+//! Java `HashMap`, which keeps the pairs of one bucket in the order they were put
+//! (`sluice_wire::java_map`), so the encoders (the WAL's put records, the RPC clients) write
+//! pairs in insertion order and the next reader rebuilds the same sequence.
 
 mod traits;
 
-pub use traits::Iter;
+pub use traits::{InsertedIter, Iter};
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -158,10 +165,14 @@ impl Headers {
         self.find(key).is_ok()
     }
 
-    /// Sets `key` to `value`, replacing any value it had.
+    /// Sets `key` to `value`, replacing any value it had (the key keeps its place in the
+    /// insertion order).
     pub fn insert(&mut self, key: impl AsRef<str>, value: impl AsRef<str>) {
         let (key, value) = (key.as_ref(), value.as_ref());
-        let slot = self.slot(key);
+        let i = match self.slot(key) {
+            Ok(i) => return self.replace_value(i, value),
+            Err(i) => i,
+        };
         if self.text.capacity() == 0 {
             // The first pair sizes the buffer for as many like it as the index has room for,
             // and one short pair more: the event id a file channel adds to every put, or the
@@ -181,12 +192,27 @@ impl Headers {
             key_len: key.len(),
             value_len: value.len(),
         };
-        match slot {
-            Ok(i) => {
-                let old = std::mem::replace(&mut self.index[i], entry);
-                self.forget(old);
+        self.index.insert(i, entry);
+    }
+
+    /// Rewrites the value of the pair at index `i` where it lies (the text after it moves by
+    /// the difference in length), so the text stays in insertion order.
+    fn replace_value(&mut self, i: usize, value: &str) {
+        let Some(&old) = self.index.get(i) else {
+            return;
+        };
+        let at = old.value_at();
+        self.text.replace_range(at..at + old.value_len, value);
+        if value.len() != old.value_len {
+            let after = at + old.value_len;
+            for e in &mut self.index {
+                if e.key_at >= after {
+                    e.key_at = e.key_at - old.value_len + value.len();
+                }
             }
-            Err(i) => self.index.insert(i, entry),
+        }
+        if let Some(e) = self.index.get_mut(i) {
+            e.value_len = value.len();
         }
     }
 
@@ -243,6 +269,22 @@ impl Headers {
         }
     }
 
+    /// The pairs in the order their keys were first inserted: a replaced value keeps its
+    /// key's place, a key removed and inserted again goes last (as in a Java `HashMap`'s
+    /// bucket). Sorts only when the keys were not inserted in key order.
+    pub fn iter_inserted(&self) -> InsertedIter<'_> {
+        let mut order: SmallVec<[usize; 8]> = (0..self.index.len()).collect();
+        let in_text_order = self.index.windows(2).all(|w| w[0].key_at < w[1].key_at);
+        if !in_text_order {
+            order.sort_unstable_by_key(|&i| self.index.get(i).map_or(0, |e| e.key_at));
+        }
+        InsertedIter {
+            headers: self,
+            order,
+            at: 0,
+        }
+    }
+
     /// The keys in order.
     pub fn keys(&self) -> impl Iterator<Item = &str> + '_ {
         self.iter().map(|(k, _)| k)
@@ -274,12 +316,17 @@ impl Headers {
         if self.index.is_empty() {
             self.clear();
         } else if self.unused > self.text.len() / 2 {
-            // Copy the live pairs into a fresh buffer, in index order; the index moves with them.
+            // Copy the live pairs into a fresh buffer in text (insertion) order; the index
+            // moves with them.
             let mut text = String::with_capacity(self.text.len() - self.unused);
-            for e in &mut self.index {
-                let at = text.len();
-                text.push_str(e.pair(&self.text));
-                e.key_at = at;
+            let mut order: SmallVec<[usize; 8]> = (0..self.index.len()).collect();
+            order.sort_unstable_by_key(|&i| self.index.get(i).map_or(0, |e| e.key_at));
+            for i in order {
+                if let Some(e) = self.index.get_mut(i) {
+                    let at = text.len();
+                    text.push_str(e.pair(&self.text));
+                    e.key_at = at;
+                }
             }
             self.text = text;
             self.unused = 0;

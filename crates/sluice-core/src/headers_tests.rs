@@ -122,3 +122,70 @@ fn headers_sized_up_front_take_pairs_past_their_room() {
     );
     assert_eq!(h.get("host"), Some("h"));
 }
+
+#[test]
+fn insertion_order_survives_replaced_values_of_any_length_removals_and_rebuilds() {
+    let mut h = Headers::new();
+    for (k, v) in [
+        ("headerKey2", "v2"),
+        ("datacenter", "NYC"),
+        ("a", "1"),
+        ("z", "26"),
+    ] {
+        h.insert(k, v);
+    }
+    h.insert("datacenter", "NEW_YORK_CITY");
+    h.insert("headerKey2", "x");
+    h.insert("a", "1");
+    let keys = |h: &Headers| {
+        h.iter_inserted()
+            .map(|(k, _)| k.to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(keys(&h), ["headerKey2", "datacenter", "a", "z"]);
+    assert_eq!(h.get("datacenter"), Some("NEW_YORK_CITY"));
+    assert_eq!(h.get("z"), Some("26"));
+    h.remove("headerKey2");
+    h.insert("headerKey2", "back");
+    assert_eq!(keys(&h), ["datacenter", "a", "z", "headerKey2"]);
+    // Enough removals to rebuild the buffer: the order stays.
+    for i in 0..50 {
+        h.insert(format!("tmp{i}"), "t");
+    }
+    h.retain(|k, _| !k.starts_with("tmp"));
+    assert!(h.unused == 0 || h.unused <= h.text.len() / 2);
+    assert_eq!(keys(&h), ["datacenter", "a", "z", "headerKey2"]);
+    assert_eq!(h.iter_inserted().len(), 4);
+}
+
+proptest::proptest! {
+    /// Whatever the mix of inserts, replacements and removals, `iter_inserted` gives the pairs
+    /// in the order their keys were first inserted since they were last removed.
+    #[test]
+    fn iter_inserted_follows_a_model_of_first_insertions(
+        ops in proptest::collection::vec(
+            (0u8..4, proptest::sample::select(vec!["", "a", "b", "host", "datacenter", "headerKey2", "sluiceId", "timestamp", "ключ", "z"]), "[a-z0-9]{0,9}"),
+            0..60,
+        )
+    ) {
+        let mut h = Headers::new();
+        let mut model: Vec<(String, String)> = Vec::new();
+        for (op, key, value) in ops {
+            if op == 3 {
+                h.remove(key);
+                model.retain(|(k, _)| k != key);
+            } else {
+                h.insert(key, &value);
+                match model.iter_mut().find(|(k, _)| k == key) {
+                    Some(pair) => pair.1 = value,
+                    None => model.push((key.to_owned(), value)),
+                }
+            }
+            let got: Vec<(String, String)> = h
+                .iter_inserted()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            proptest::prop_assert_eq!(&got, &model);
+        }
+    }
+}

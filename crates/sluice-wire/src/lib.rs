@@ -19,6 +19,7 @@ pub mod kafka;
 pub mod lines;
 pub mod otlp;
 pub mod recv_buf;
+pub mod sent_headers;
 pub mod splice;
 pub mod syslog;
 pub mod text;

@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use crate::agent::rpc::clients::{dial, timed};
 pub use crate::agent::rpc::error::RpcError;
 use crate::agent::rpc::transport::{ClientTransport, Conn, LinkError};
-use crate::wire::avro::client::{ClientConn, Reply};
+use crate::wire::avro::client::{ClientConn, IdsPolicy, Reply};
 use crate::wire::avro::{
     encode_frame, encode_frame_head_len, AvroError, FrameLimits, FrameReader, Message, Outcome,
     Status,
@@ -97,11 +97,24 @@ impl AvroClient {
         transport: &ClientTransport,
         cfg: AvroClientConfig,
     ) -> Result<Self, RpcError> {
+        Self::connect_ids(addr, transport, cfg, IdsPolicy::default()).await
+    }
+
+    /// [`AvroClient::connect_with`], sending the events' ids as `ids` says (by default only
+    /// to a server that said in the handshake it takes them: a Sluice avro source).
+    pub async fn connect_ids(
+        addr: &str,
+        transport: &ClientTransport,
+        cfg: AvroClientConfig,
+        ids: IdsPolicy,
+    ) -> Result<Self, RpcError> {
         let (stream, deadline, ms) = dial(transport, addr, cfg.connect_timeout).await?;
+        let mut conn = ClientConn::new();
+        conn.set_ids_policy(ids);
         let mut client = AvroClient {
             addr: addr.to_owned(),
             stream,
-            conn: ClientConn::new(),
+            conn,
             reader: FrameReader::new(cfg.frame_limits),
             out: Vec::new(),
             head: Vec::new(),
@@ -149,6 +162,11 @@ impl AvroClient {
     /// Records the latency of every later call (answered or failed) in `h`.
     pub(crate) fn record_latency(&mut self, h: std::sync::Arc<crate::agent::histogram::Histogram>) {
         self.latency = Some(h);
+    }
+
+    /// Whether calls carry the events' ids (the server said it takes them, or `eventIds`).
+    pub(crate) fn sends_ids(&self) -> bool {
+        self.conn.sends_ids()
     }
 
     /// Sets the metadata sent with every later call (Flume's server ignores it).

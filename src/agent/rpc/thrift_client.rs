@@ -19,6 +19,7 @@ use crate::agent::rpc::transport::{ClientTransport, Conn, LinkError};
 
 use crate::wire::splice::Spliced;
 use crate::wire::thrift::client::encode_call_spliced;
+use crate::wire::thrift::probe::{decode_probe_reply, encode_probe, PROBE_METHOD};
 use crate::wire::thrift::{decode_reply, FrameReader, Method, Protocol, Status, ThriftError};
 use sluice_core::Event;
 
@@ -41,6 +42,9 @@ pub struct ThriftClientConfig {
     pub request_timeout: Duration,
     /// The protocol the server speaks.
     pub protocol: Protocol,
+    /// Whether calls carry the events' ids (`sluiceId`; the thrift sink's `eventIds`):
+    /// `None`, only when the server answers the probe ([`PROBE_METHOD`]) at connect.
+    pub event_ids: Option<bool>,
 }
 
 impl Default for ThriftClientConfig {
@@ -49,6 +53,7 @@ impl Default for ThriftClientConfig {
             connect_timeout: CONNECT_TIMEOUT_DEFAULT,
             request_timeout: REQUEST_TIMEOUT_DEFAULT,
             protocol: Protocol::Compact,
+            event_ids: None,
         }
     }
 }
@@ -95,18 +100,22 @@ pub struct ThriftClient {
     seqid: i32,
     cfg: ThriftClientConfig,
     latency: Option<std::sync::Arc<crate::agent::histogram::Histogram>>,
+    /// Whether calls carry the events' ids (`cfg.event_ids`, or the probe's answer).
+    sends_ids: bool,
 }
 
 impl ThriftClient {
     /// Connects to `host:port` through `transport` (TLS, deflate), all within
-    /// `connect_timeout`.
+    /// `connect_timeout`; unless `event_ids` is set, asks the server whether it takes event
+    /// ids ([`PROBE_METHOD`]: a Sluice thrift source answers, Flume's answers
+    /// `UNKNOWN_METHOD`), within the same time.
     pub async fn connect_with(
         addr: &str,
         transport: &ClientTransport,
         cfg: ThriftClientConfig,
     ) -> Result<Self, ThriftRpcError> {
-        let (stream, _, _) = dial(transport, addr, cfg.connect_timeout).await?;
-        Ok(ThriftClient {
+        let (stream, deadline, ms) = dial(transport, addr, cfg.connect_timeout).await?;
+        let mut client = ThriftClient {
             addr: addr.to_owned(),
             stream,
             reader: FrameReader::new(REPLY_FRAME_BYTES_MAX),
@@ -114,7 +123,58 @@ impl ThriftClient {
             seqid: 0,
             cfg,
             latency: None,
-        })
+            sends_ids: cfg.event_ids.unwrap_or(false),
+        };
+        if cfg.event_ids.is_none() {
+            match client.probe(deadline, ms).await {
+                Ok(takes) => client.sends_ids = takes,
+                Err(ThriftRpcError::Closed { .. }) => {
+                    // A server that closes on a method it does not have is not Sluice: a
+                    // fresh connection, not asked again.
+                    let (stream, _, _) = dial(transport, addr, cfg.connect_timeout).await?;
+                    client.stream = stream;
+                    client.reader = FrameReader::new(REPLY_FRAME_BYTES_MAX);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(client)
+    }
+
+    /// Whether calls carry the events' ids.
+    pub(crate) fn sends_ids(&self) -> bool {
+        self.sends_ids
+    }
+
+    /// Asks whether the server takes event ids, before `deadline`.
+    async fn probe(&mut self, deadline: Instant, ms: u64) -> Result<bool, ThriftRpcError> {
+        self.seqid = self.seqid.wrapping_add(1);
+        let seqid = self.seqid;
+        let mut out = Vec::new();
+        encode_probe(self.cfg.protocol, seqid, &mut out);
+        let round = async {
+            let addr = self.addr.clone();
+            let io = |source| ThriftRpcError::from(LinkError::io(&addr, source));
+            self.stream.write_all(&out).await.map_err(io)?;
+            self.stream.flush().await.map_err(io)?;
+            let payload = self.read_frame().await?;
+            decode_probe_reply(&payload, self.cfg.protocol, seqid).map_err(|source| {
+                ThriftRpcError::Protocol {
+                    addr: self.addr.clone(),
+                    source,
+                }
+            })
+        };
+        let answered = timeout_at(deadline, round).await;
+        match answered {
+            Ok(r) => r,
+            Err(_) => Err(LinkError::Timeout {
+                addr: self.addr.clone(),
+                what: PROBE_METHOD,
+                ms,
+            }
+            .into()),
+        }
     }
 
     /// Records the latency of every later call (answered or failed) in `h`.
@@ -149,7 +209,7 @@ impl ThriftClient {
             (method, seqid),
             events,
             &mut self.call,
-            splice_min,
+            (splice_min, self.sends_ids),
         );
         let addr = self.addr.clone();
         let io = |source| ThriftRpcError::from(LinkError::io(&addr, source));
@@ -185,6 +245,17 @@ impl ThriftClient {
 
     /// Reads frames until the reply to call `seqid` of `method`, decoded.
     async fn read_reply(&mut self, method: Method, seqid: i32) -> Result<Status, ThriftRpcError> {
+        let payload = self.read_frame().await?;
+        decode_reply(&payload, self.cfg.protocol, method, seqid).map_err(|source| {
+            ThriftRpcError::Protocol {
+                addr: self.addr.clone(),
+                source,
+            }
+        })
+    }
+
+    /// Reads until a whole frame is in: its payload.
+    async fn read_frame(&mut self) -> Result<sluice_core::Bytes, ThriftRpcError> {
         let addr = &self.addr;
         let io = |source| ThriftRpcError::from(LinkError::io(addr, source));
         loop {
@@ -196,12 +267,7 @@ impl ThriftClient {
                     source,
                 })?;
             if let Some(payload) = frame {
-                return decode_reply(&payload, self.cfg.protocol, method, seqid).map_err(
-                    |source| ThriftRpcError::Protocol {
-                        addr: addr.clone(),
-                        source,
-                    },
-                );
+                return Ok(payload);
             }
             let mut buf = self
                 .reader

@@ -61,7 +61,13 @@ pub(crate) struct RpcSinkKeys {
     pub timings: RpcSinkTimings,
     /// `ssl`, `truststore*`, `compression-type`, ...
     pub security: ClientSecurity,
+    /// `eventIds`: whether calls carry the events' ids (`sluiceId`); unset, only to a peer
+    /// known to take them (docs/exactly-once.md, "A staged migration").
+    pub event_ids: Option<bool>,
 }
+
+/// The key that says whether an RPC sink sends the events' ids.
+pub(crate) const EVENT_IDS_KEY: &str = "eventIds";
 
 /// Flume's timeouts and Sluice's backoff, unset keys.
 pub(crate) fn default_timings() -> RpcSinkTimings {
@@ -113,6 +119,7 @@ pub(crate) fn read(cx: &mut Ctx<'_>, reset_keys: &[&str]) -> Option<RpcSinkKeys>
         RECONNECT_BACKOFF_MAX_MS_DEFAULT,
     );
     let security = crate::agent::rpc::transport::config::client_keys(cx);
+    let event_ids = cx.get(EVENT_IDS_KEY).map(|_| cx.bool(EVENT_IDS_KEY, false));
     Some(RpcSinkKeys {
         hostname: hostname?.trim().to_owned(),
         port: port?,
@@ -124,6 +131,7 @@ pub(crate) fn read(cx: &mut Ctx<'_>, reset_keys: &[&str]) -> Option<RpcSinkKeys>
             reconnect_backoff_max,
         },
         security,
+        event_ids,
     })
 }
 

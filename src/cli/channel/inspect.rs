@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 use sluice_core::inspect::{check_checkpoint, checkpoint_dirs, CheckpointCheck, CheckpointState};
 use sluice_core::inspect::{examine, Examination};
 use sluice_core::io::{Fs, StdFs};
-use sluice_core::{RecoveryPolicy, RecoverySource};
+use sluice_core::{FileChannelConfig, RecoveryPolicy, RecoverySource};
+use std::path::Path;
 
 use super::verify::{now_ms, refusing, require_dirs};
 use super::ChannelArgs;
@@ -38,6 +39,9 @@ fn inspect(args: InspectArgs) -> anyhow::Result<i32> {
     let (exam, refusal) = match examine(fs.clone(), &config) {
         Ok(exam) => (exam, None),
         Err(e @ sluice_core::ChannelError::Locked { .. }) => return Err(e.into()),
+        Err(sluice_core::ChannelError::FlumeChannel { dir, found }) => {
+            return Err(flume_channel(&config, &dir, &found))
+        }
         Err(e) if config.recovery_policy != RecoveryPolicy::Salvage => {
             let mut salvage = config.clone();
             salvage.recovery_policy = RecoveryPolicy::Salvage;
@@ -62,6 +66,22 @@ fn inspect(args: InspectArgs) -> anyhow::Result<i32> {
         print_text(&view);
     }
     Ok(0)
+}
+
+/// A Flume channel's directories: the commands that read it. The channel's own error
+/// advises `adoptFlumeChannel = true`, which an agent reads at start, never this tool.
+fn flume_channel(config: &FileChannelConfig, dir: &Path, found: &str) -> anyhow::Error {
+    let data: Vec<String> = config
+        .data_dirs
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect();
+    anyhow::anyhow!(
+        "{} holds an Apache Flume file channel ({found}), which `sluice channel inspect` does not read: `sluice channel adopt --flume-checkpoint-dir {} --flume-data-dirs {} --dry-run` shows what it holds without writing; the same without `--dry-run` (with `--in-place`, or a new `--checkpoint-dir` and `--data-dirs`), or an agent whose channel sets adoptFlumeChannel = true, makes it a Sluice channel (docs/coming-from-flume.md, \"Moving a Flume agent\")",
+        dir.display(),
+        config.checkpoint_dir.display(),
+        data.join(","),
+    )
 }
 
 fn source_name(s: RecoverySource) -> &'static str {

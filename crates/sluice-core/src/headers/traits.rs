@@ -1,8 +1,10 @@
-//! What makes [`Headers`] read like a map: iteration in key order ([`Iter`]), indexing by
-//! key, building from pairs and maps, equality by pairs, and `Debug` as a map.
+//! What makes [`Headers`] read like a map: iteration in key order ([`Iter`]) and in
+//! insertion order ([`InsertedIter`]), indexing by key, building from pairs and maps, equality by pairs, and `Debug` as a map.
 
 use std::collections::BTreeMap;
 use std::fmt;
+
+use smallvec::SmallVec;
 
 use super::Headers;
 
@@ -29,6 +31,33 @@ impl<'a> Iterator for Iter<'a> {
 }
 
 impl ExactSizeIterator for Iter<'_> {}
+
+/// The pairs of [`Headers`] in insertion order ([`Headers::iter_inserted`]).
+#[derive(Debug)]
+pub struct InsertedIter<'a> {
+    pub(super) headers: &'a Headers,
+    /// Index positions in insertion order.
+    pub(super) order: SmallVec<[usize; 8]>,
+    pub(super) at: usize,
+}
+
+impl<'a> Iterator for InsertedIter<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let i = *self.order.get(self.at)?;
+        self.at += 1;
+        let e = self.headers.index.get(i)?;
+        Some((self.headers.key_of(e), self.headers.value_of(e)))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.order.len() - self.at;
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for InsertedIter<'_> {}
 
 impl<'a> IntoIterator for &'a Headers {
     type Item = (&'a str, &'a str);

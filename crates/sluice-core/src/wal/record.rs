@@ -214,7 +214,9 @@ pub fn encode_put<B: RecordBuf + ?Sized>(
     // usually behind `dyn RecordBuf`, and four calls per header were most of a header's cost.
     let mut g = Gather::new();
     g.add(buf, &len_u32(event.headers.len()).to_le_bytes());
-    for (k, v) in &event.headers {
+    // In insertion order, which the reader's inserts rebuild (Flume's header order depends
+    // on it: `Headers`).
+    for (k, v) in event.headers.iter_inserted() {
         g.add(buf, &len_u32(k.len()).to_le_bytes());
         g.add(buf, k.as_bytes());
         g.add(buf, &len_u32(v.len()).to_le_bytes());

@@ -11,7 +11,8 @@
 mod events;
 
 pub use events::{
-    params_cost, put_event, put_event_head, put_events, read_event, read_events, read_params,
+    params_cost, put_event, put_event_head, put_event_ids, put_events, read_event, read_events,
+    read_params,
 };
 
 use super::binary::{put_bytes, put_long, Reader};
@@ -143,7 +144,7 @@ pub fn encode_request_meta(
     let mut head = Vec::new();
     encode_request_head(handshake, meta, message, &mut head);
     let mut params = Spliced::default();
-    encode_params_spliced(&mut params, message, events, usize::MAX);
+    encode_params_spliced(&mut params, message, events, (usize::MAX, true));
     [head, params.to_vec()]
 }
 
@@ -164,22 +165,23 @@ pub fn encode_request_head(
 }
 
 /// The parameters of `message` with `events` into `params` (cleared first), bodies of at
-/// least `splice_min` bytes spliced in rather than copied (`usize::MAX`: none is); the bytes
-/// on the wire are [`encode_request`]'s second buffer. Client side.
+/// least `splice_min` bytes spliced in rather than copied (`usize::MAX`: none is), the
+/// events' ids only `with_ids` ([`crate::sent_headers`]); the bytes on the wire are
+/// [`encode_request`]'s second buffer (with ids). Client side.
 pub fn encode_params_spliced(
     params: &mut Spliced,
     message: Message,
     events: &[Event],
-    splice_min: usize,
+    (splice_min, with_ids): (usize, bool),
 ) {
     params.clear();
     let (out, bodies) = params.parts();
     out.reserve(inline_bytes(events, splice_min) + 4);
     let mut put = |out: &mut Vec<u8>, e: &Event| {
         if e.body.len() < splice_min {
-            put_event(out, e);
+            put_event_ids(out, e, with_ids);
         } else {
-            put_event_head(out, e);
+            put_event_head(out, e, with_ids);
             bodies.splice(out.len(), &e.body);
         }
     };

@@ -107,14 +107,14 @@ fn spliced_parameters_are_the_bytes_of_the_copied_encoding() {
         let [_, want] = encode_request(None, message, &events);
         for min in [0, 1, crate::splice::SPLICE_BODY_MIN, 1000, usize::MAX] {
             let mut s = Spliced::default();
-            encode_params_spliced(&mut s, message, &events, min);
+            encode_params_spliced(&mut s, message, &events, (min, true));
             assert_eq!(s.to_vec(), want, "{message:?}, splice_min {min}");
             assert_eq!(s.len(), want.len(), "{message:?}, splice_min {min}");
         }
     }
     for message in [Message::AppendBatch, Message::Append] {
         let mut s = Spliced::default();
-        encode_params_spliced(&mut s, message, &[], 0);
+        encode_params_spliced(&mut s, message, &[], (0, true));
         assert_eq!(s.to_vec(), encode_request(None, message, &[])[1]);
     }
 }
@@ -123,7 +123,7 @@ fn spliced_parameters_are_the_bytes_of_the_copied_encoding() {
 fn large_bodies_are_spliced_from_the_events_own_memory() {
     let events = splice_events();
     let mut s = Spliced::default();
-    encode_params_spliced(&mut s, Message::AppendBatch, &events, 512);
+    encode_params_spliced(&mut s, Message::AppendBatch, &events, (512, true));
     let mut slices = Vec::new();
     s.slices(&mut slices);
     for i in [0, 2, 4] {

@@ -25,6 +25,24 @@ pub const PROTOCOL_TEXT_BYTES_MAX: usize = 64 << 10;
 /// A metadata map (`map<bytes>`), in wire order.
 pub type Meta = Vec<(String, Vec<u8>)>;
 
+/// The handshake metadata key by which a Sluice client asks, and a Sluice server answers,
+/// that the peer takes event ids (`sluiceId`, docs/exactly-once.md). Avro's `Responder`
+/// hands a request's metadata only to RPC plugins (Flume registers none) and answers with
+/// `meta = null`, so a client learns it talks to Sluice only from a server that echoes it.
+pub const EVENT_IDS_META: &str = "sluice.eventIds";
+/// The value sent with [`EVENT_IDS_META`] (the first version of ids across a hop).
+pub const EVENT_IDS_META_VALUE: &[u8] = b"1";
+
+/// Whether `meta` carries [`EVENT_IDS_META`].
+pub fn meta_takes_ids(meta: Option<&Meta>) -> bool {
+    meta.is_some_and(|m| m.iter().any(|(k, _)| k == EVENT_IDS_META))
+}
+
+/// A metadata map holding [`EVENT_IDS_META`] only.
+fn ids_meta() -> Meta {
+    vec![(EVENT_IDS_META.to_owned(), EVENT_IDS_META_VALUE.to_vec())]
+}
+
 /// `HandshakeRequest`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HandshakeRequest {
@@ -80,6 +98,12 @@ impl HandshakeRequest {
             server_hash,
             ..HandshakeRequest::flume()
         }
+    }
+
+    /// This request asking whether the server takes event ids ([`EVENT_IDS_META`]).
+    pub fn asking_for_ids(mut self) -> Self {
+        self.meta = Some(ids_meta());
+        self
     }
 
     /// Appends the encoding.
@@ -206,6 +230,9 @@ pub fn answer(
     Ok(resp)
 }
 
+/// A client whose request asked for event ids ([`EVENT_IDS_META`]) is told so in the
+/// response's metadata once the call may run (`BOTH` or `CLIENT`).
+///
 /// [`answer`] for a caller that keeps the known hashes itself (behind a lock it holds only
 /// to look the hash up and to remember it): `known` says whether the client's hash is known;
 /// the `bool` returned says whether to remember it (its text was found compatible). The
@@ -223,11 +250,15 @@ pub fn answer_with(
             remote = true;
         }
     }
-    let resp = match (remote, req.server_hash == PROTOCOL_MD5) {
+    let mut resp = match (remote, req.server_hash == PROTOCOL_MD5) {
         (true, true) => HandshakeResponse::both(),
         (true, false) => HandshakeResponse::with_protocol(HandshakeMatch::Client),
         (false, _) => HandshakeResponse::with_protocol(HandshakeMatch::None),
     };
+    // Only a client that asked hears it: Flume's clients get Flume's bytes.
+    if remote && meta_takes_ids(req.meta.as_ref()) {
+        resp.meta = Some(ids_meta());
+    }
     Ok((resp, learned))
 }
 
@@ -362,10 +393,36 @@ mod tests {
     }
 
     #[test]
+    fn only_a_client_that_asks_for_event_ids_hears_that_the_server_takes_them() {
+        let mut known = KnownClients::default();
+        let flume = answer(&HandshakeRequest::flume(), &mut known).unwrap();
+        assert_eq!(
+            flume,
+            HandshakeResponse::both(),
+            "Flume's client: Flume's answer"
+        );
+        let mut b = Vec::new();
+        flume.encode(&mut b);
+        assert_eq!(b, [0, 0, 0, 0], "the bytes of Flume's own answer");
+        let sluice = answer(&HandshakeRequest::flume().asking_for_ids(), &mut known).unwrap();
+        assert!(meta_takes_ids(sluice.meta.as_ref()));
+        assert_eq!(sluice.matched, HandshakeMatch::Both);
+        let mut unknown = HandshakeRequest::flume().asking_for_ids();
+        unknown.client_hash = [9; 16];
+        let none = answer(&unknown, &mut known).unwrap();
+        assert_eq!(none.matched, HandshakeMatch::None);
+        assert!(
+            !meta_takes_ids(none.meta.as_ref()),
+            "not before the call may run"
+        );
+    }
+
+    #[test]
     fn requests_and_responses_round_trip() {
         for req in [
             HandshakeRequest::flume(),
             HandshakeRequest::flume_with_text([3; 16]),
+            HandshakeRequest::flume().asking_for_ids(),
         ] {
             let mut b = Vec::new();
             req.encode(&mut b);

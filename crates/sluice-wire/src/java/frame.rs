@@ -85,7 +85,8 @@ impl Out {
         self.u32(events.len());
         for e in events {
             self.u32(e.headers.len());
-            for (k, v) in &e.headers {
+            // In insertion order: the plugin's `HashMap` is filled in it, as Flume's would be.
+            for (k, v) in e.headers.iter_inserted() {
                 self.bytes(k.as_bytes());
                 self.bytes(v.as_bytes());
             }

@@ -22,18 +22,25 @@ pub fn encode_call(
     out: &mut Vec<u8>,
 ) {
     let mut call = Spliced::default();
-    encode_call_spliced(protocol, (method, seqid), events, &mut call, usize::MAX);
+    encode_call_spliced(
+        protocol,
+        (method, seqid),
+        events,
+        &mut call,
+        (usize::MAX, true),
+    );
     call.copy_into(out);
 }
 
 /// [`encode_call`] into `call` (cleared first), bodies of at least `splice_min` bytes spliced
-/// in rather than copied (`usize::MAX`: none is), for a vectored write; the same bytes.
+/// in rather than copied (`usize::MAX`: none is), for a vectored write; the same bytes, the
+/// events' ids only `with_ids` ([`crate::sent_headers`]: a Flume peer would keep them).
 pub fn encode_call_spliced(
     protocol: Protocol,
     (method, seqid): (Method, i32),
     events: &[Event],
     call: &mut Spliced,
-    splice_min: usize,
+    (splice_min, with_ids): (usize, bool),
 ) {
     call.clear();
     let (out, bodies) = call.parts();
@@ -41,9 +48,9 @@ pub fn encode_call_spliced(
     out.reserve(inline_bytes(events, splice_min) + 32);
     let mut put_event = |w: &mut dyn super::proto::ProtoOut, e: &Event| {
         if e.body.len() < splice_min {
-            put_event(w, e);
+            put_event(w, e, with_ids);
         } else {
-            put_event_head(w, e);
+            put_event_head(w, e, with_ids);
             w.bytes_head(e.body.len());
             bodies.splice(w.written(), &e.body);
             w.struct_end();
@@ -162,7 +169,7 @@ mod tests {
                 encode_call(protocol, method, 7, &events, &mut want);
                 for min in [0, 1, 512, 1000, usize::MAX] {
                     let mut call = Spliced::default();
-                    encode_call_spliced(protocol, (method, 7), &events, &mut call, min);
+                    encode_call_spliced(protocol, (method, 7), &events, &mut call, (min, true));
                     assert_eq!(
                         call.to_vec(),
                         want,
@@ -170,7 +177,7 @@ mod tests {
                     );
                 }
                 let mut call = Spliced::default();
-                encode_call_spliced(protocol, (method, 7), &events, &mut call, 512);
+                encode_call_spliced(protocol, (method, 7), &events, &mut call, (512, true));
                 let mut slices = Vec::new();
                 call.slices(&mut slices);
                 // `append` carries the first event only.

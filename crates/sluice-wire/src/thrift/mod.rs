@@ -16,6 +16,7 @@ pub mod compact;
 mod cursor;
 pub mod error;
 pub mod frame;
+pub mod probe;
 pub mod proto;
 pub mod server;
 pub mod service;

@@ -151,18 +151,24 @@ pub(crate) fn write(protocol: Protocol, out: &mut Vec<u8>, f: impl FnOnce(&mut d
     }
 }
 
-pub(crate) fn put_event(w: &mut dyn ProtoOut, e: &Event) {
-    put_event_head(w, e);
+/// A `ThriftFlumeEvent`, its id header only `with_ids` ([`crate::sent_headers`]).
+pub(crate) fn put_event(w: &mut dyn ProtoOut, e: &Event, with_ids: bool) {
+    put_event_head(w, e, with_ids);
     w.bytes(&e.body);
     w.struct_end();
 }
 
 /// A `ThriftFlumeEvent` up to its body's value: then the body (`bytes`) and `struct_end`.
-pub(crate) fn put_event_head(w: &mut dyn ProtoOut, e: &Event) {
+/// The headers in insertion order, the id only `with_ids`.
+pub(crate) fn put_event_head(w: &mut dyn ProtoOut, e: &Event, with_ids: bool) {
     w.struct_begin();
     w.field_begin(TType::Map, 1);
-    w.map_begin(TType::Binary, TType::Binary, e.headers.len());
-    for (k, v) in &e.headers {
+    w.map_begin(
+        TType::Binary,
+        TType::Binary,
+        crate::sent_headers::sent_len(&e.headers, with_ids),
+    );
+    for (k, v) in crate::sent_headers::sent(&e.headers, with_ids) {
         w.bytes(k.as_bytes());
         w.bytes(v.as_bytes());
     }

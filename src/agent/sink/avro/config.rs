@@ -16,6 +16,7 @@ pub use crate::agent::sink::rpc_keys::{
     REQUEST_TIMEOUT_MS_DEFAULT, TIMEOUT_MS_MAX,
 };
 pub use crate::agent::sink::rpc_sink::RECONNECT_BACKOFF_INITIAL;
+use crate::wire::avro::client::IdsPolicy;
 
 /// `avro` sink settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +38,10 @@ pub struct AvroSinkConfig {
     /// `max-calls-in-flight`: `appendBatch` calls sent on the connection before the first
     /// is answered (default [`CALLS_IN_FLIGHT_DEFAULT`]; 1: one at a time, as Flume's sink).
     pub calls_in_flight: usize,
+    /// `eventIds`: unset, calls carry the events' ids (`sluiceId`) only to a downstream that
+    /// said in the handshake it takes them (a Sluice avro source); `true` always, `false`
+    /// never (docs/exactly-once.md, "A staged migration").
+    pub event_ids: IdsPolicy,
 }
 
 /// `max-calls-in-flight` by default: enough for the downstream's group commit to take
@@ -59,6 +64,7 @@ impl AvroSinkConfig {
             timings: default_timings(),
             security: ClientSecurity::default(),
             calls_in_flight: CALLS_IN_FLIGHT_DEFAULT as usize,
+            event_ids: IdsPolicy::IfPeerTakes,
         }
     }
 
@@ -113,5 +119,10 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<AvroSinkConfig> {
         timings: k.timings,
         security: k.security,
         calls_in_flight,
+        event_ids: match k.event_ids {
+            None => IdsPolicy::IfPeerTakes,
+            Some(true) => IdsPolicy::Always,
+            Some(false) => IdsPolicy::Never,
+        },
     })
 }

@@ -51,7 +51,9 @@ impl RpcClient for AvroLink {
             request_timeout: timings.request_timeout,
             ..AvroClientConfig::default()
         };
-        let mut client = AvroClient::connect_with(addr, transport, client_cfg).await?;
+        let mut client =
+            AvroClient::connect_ids(addr, transport, client_cfg, cfg.event_ids).await?;
+        super::rpc_sink::log_event_ids(sink, addr, client.sends_ids());
         client.set_call_meta(vec![
             (META_AGENT.to_owned(), cfg.agent.clone().into_bytes()),
             (META_SINK.to_owned(), sink.to_owned().into_bytes()),

@@ -61,5 +61,15 @@ pub trait RpcClient: std::fmt::Debug + Send + Sized + 'static {
     }
 }
 
+/// Says once per connection whether its calls carry the events' ids (docs/exactly-once.md,
+/// "A staged migration").
+pub(crate) fn log_event_ids(sink: &str, addr: &str, sends: bool) {
+    if sends {
+        tracing::info!(sink = %sink, addr = %addr, "the downstream takes event ids: calls carry them (exactly-once hop)");
+    } else {
+        tracing::info!(sink = %sink, addr = %addr, "the downstream is not known to take event ids (a Flume collector, or eventIds = false): calls carry only the events' own headers (at-least-once hop)");
+    }
+}
+
 /// The answer to a call sent with [`RpcClient::send_batch`]: `Ok` only on the peer's `OK`.
 pub type Answer = crate::agent::channel::BoxFuture<'static, Result<(), RpcError>>;

@@ -43,6 +43,7 @@ mod client;
 mod failure;
 mod send;
 
+pub(crate) use client::log_event_ids;
 pub use client::{Answer, RpcClient};
 pub use failure::sink_kind;
 use failure::ConnectFailed;

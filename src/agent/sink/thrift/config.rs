@@ -39,6 +39,11 @@ pub struct ThriftSinkConfig {
     pub protocol: Protocol,
     /// `ssl`, `truststore*`, `compression-type`, ... ([`crate::agent::rpc::transport`]).
     pub security: ClientSecurity,
+    /// `eventIds`: unset, calls carry the events' ids (`sluiceId`) only to a source that
+    /// answers Sluice's probe at connect (a Sluice thrift source; a Flume collector would
+    /// write the ids out as headers); `true` always, `false` never (docs/exactly-once.md,
+    /// "A staged migration").
+    pub event_ids: Option<bool>,
 }
 
 impl ThriftSinkConfig {
@@ -51,6 +56,7 @@ impl ThriftSinkConfig {
             timings: default_timings(),
             protocol: Protocol::Compact,
             security: ClientSecurity::default(),
+            event_ids: None,
         }
     }
 
@@ -98,5 +104,6 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<ThriftSinkConfig> {
         timings: k.timings,
         protocol: protocol?,
         security: k.security,
+        event_ids: k.event_ids,
     })
 }

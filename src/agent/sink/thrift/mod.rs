@@ -29,14 +29,17 @@ impl RpcClient for ThriftClient {
         transport: &ClientTransport,
         cfg: &ThriftSinkConfig,
         timings: &RpcSinkTimings,
-        _sink: &str,
+        sink: &str,
     ) -> Result<Self, RpcError> {
         let client_cfg = ThriftClientConfig {
             connect_timeout: timings.connect_timeout,
             request_timeout: timings.request_timeout,
             protocol: cfg.protocol,
+            event_ids: cfg.event_ids,
         };
-        Ok(ThriftClient::connect_with(addr, transport, client_cfg).await?)
+        let client = ThriftClient::connect_with(addr, transport, client_cfg).await?;
+        super::rpc_sink::log_event_ids(sink, addr, client.sends_ids());
+        Ok(client)
     }
 
     fn idle_broken(&mut self) -> bool {

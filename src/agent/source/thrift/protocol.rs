@@ -21,6 +21,7 @@ use crate::agent::source::rpc::{
 };
 use crate::agent::source::SourceCtx;
 use crate::wire::bodies::Bodies;
+use crate::wire::thrift::probe::{encode_probe_reply, PROBE_METHOD};
 use crate::wire::thrift::service::HEADERS_PER_EVENT_MAX_DEFAULT;
 use crate::wire::thrift::sniff::{probable_cause, SNIFF_BYTES};
 use crate::wire::thrift::{
@@ -242,8 +243,14 @@ impl RpcProtocol for Shared {
 }
 
 impl Shared {
-    /// `UNKNOWN_METHOD` (nothing for a oneway call); the connection stays.
+    /// `UNKNOWN_METHOD` (nothing for a oneway call); the connection stays. The one method
+    /// beyond Flume's, a sink's event-id probe, is answered ([`PROBE_METHOD`]).
     fn unknown(&self, at: At<'_>, u: Unknown, out: &mut Vec<u8>) -> Then {
+        if u.name == PROBE_METHOD && !u.oneway {
+            // A Sluice thrift sink asking whether this source takes event ids: it does.
+            encode_probe_reply(self.cfg.protocol, u.seqid, out);
+            return Then::Send;
+        }
         let safe = crate::agent::log_text::escape(&u.name);
         let (source, peer) = (&at.ctx.name, at.peer);
         tracing::warn!(source = %source, %peer, method = %safe, "thrift call of an unknown method answered UNKNOWN_METHOD");

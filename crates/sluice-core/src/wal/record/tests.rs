@@ -118,6 +118,24 @@ fn every_record_kind_round_trips() {
     assert_eq!(out[3].seq, 13);
 }
 
+/// Flume's header order depends on the order the headers were put (two keys of one
+/// `HashMap` bucket print in it): a put record keeps it (issue 87).
+#[test]
+fn a_put_record_keeps_the_headers_insertion_order() {
+    let ev = Event::new(b"x".to_vec())
+        .header("headerKey2", "v2")
+        .header("datacenter", "NEW_YORK")
+        .header("a", "1");
+    let mut buf = Vec::new();
+    encode_put(&mut buf, 0, 1, 10, &ev);
+    let (rec, _) = decode(&buf, 0).unwrap();
+    let RecordBody::Put(back) = rec.body else {
+        panic!("not a put")
+    };
+    let keys: Vec<&str> = back.headers.iter_inserted().map(|(k, _)| k).collect();
+    assert_eq!(keys, ["headerKey2", "datacenter", "a"]);
+}
+
 #[test]
 fn a_flipped_bit_anywhere_is_a_checksum_or_frame_error() {
     let mut buf = Vec::new();

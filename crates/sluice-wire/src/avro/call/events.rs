@@ -7,20 +7,28 @@ use crate::avro::binary::{put_bytes, put_long, Reader};
 use crate::avro::error::AvroError;
 use crate::bodies::Bodies;
 use crate::cost::Cost;
+use crate::sent_headers::{sent, sent_len};
 use crate::text::lossy;
 use sluice_core::{Event, Headers};
 
-/// Appends one `AvroFlumeEvent`.
+/// Appends one `AvroFlumeEvent` (its id header included).
 pub fn put_event(out: &mut Vec<u8>, e: &Event) {
-    put_event_head(out, e);
+    put_event_ids(out, e, true);
+}
+
+/// Appends one `AvroFlumeEvent`, its id header only `with_ids` ([`crate::sent_headers`]).
+pub fn put_event_ids(out: &mut Vec<u8>, e: &Event, with_ids: bool) {
+    put_event_head(out, e, with_ids);
     out.extend_from_slice(&e.body);
 }
 
-/// An `AvroFlumeEvent` up to its body's bytes: the headers and the body's length.
-pub fn put_event_head(out: &mut Vec<u8>, e: &Event) {
-    if !e.headers.is_empty() {
-        put_long(out, e.headers.len() as i64);
-        for (k, v) in &e.headers {
+/// An `AvroFlumeEvent` up to its body's bytes: the headers (in insertion order, the id only
+/// `with_ids`) and the body's length.
+pub fn put_event_head(out: &mut Vec<u8>, e: &Event, with_ids: bool) {
+    let n = sent_len(&e.headers, with_ids);
+    if n > 0 {
+        put_long(out, n as i64);
+        for (k, v) in sent(&e.headers, with_ids) {
             put_bytes(out, k.as_bytes());
             put_bytes(out, v.as_bytes());
         }

@@ -205,7 +205,9 @@ impl Tailer {
                 (0, None)
             }
             Some(e) if e.pos <= m.len() => {
-                if Path::new(&e.file) != path {
+                // Taken up from the spool, `path` is its link: renamed only when the saved
+                // name no longer holds the file.
+                if Path::new(&e.file) != path && !still_named(&e.file, inode) {
                     tracing::info!(file = %path.display(), was = %e.file, inode, pos = e.pos, "resuming a file renamed while the source was down");
                 }
                 // The saved origin names the content its fingerprint checked; a file with
@@ -354,4 +356,9 @@ impl Tailer {
             }
         }
     }
+}
+
+/// Whether `file` still names the file `inode` (it was not renamed away).
+fn still_named(file: &str, inode: u64) -> bool {
+    std::fs::metadata(file).is_ok_and(|m| m.ino() == inode)
 }
