@@ -53,7 +53,7 @@ const CHANNEL_GAUGES: &[&str] = &[
     "DedupOriginTurnedAwayCount",
     "SealedSegmentCount",
 ];
-const SINK_GAUGES: &[&str] = &["ConnectionDownMillis"];
+const SINK_GAUGES: &[&str] = &["ConnectionDownMillis", "OutputDownMillis"];
 
 /// Every alarm rule and notifier of an agent.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
