@@ -61,6 +61,28 @@ fn health_is_503_naming_the_sink_and_sink_directory_while_file_roll_cannot_creat
 }
 
 #[test]
+fn health_is_503_naming_hdfs_path_while_a_local_hdfs_sink_cannot_create_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let blocker = tmp.path().join("blocker");
+    std::fs::write(&blocker, b"").unwrap();
+    let out = blocker.join("out");
+    let conf = format!(
+        "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n\
+         a1.sources.r1.type = seq\na1.sources.r1.totalEvents = 10\na1.sources.r1.channels = c1\n\
+         a1.channels.c1.type = memory\na1.channels.c1.capacity = 1000\n\
+         a1.sinks.k1.type = hdfs\na1.sinks.k1.channel = c1\n\
+         a1.sinks.k1.hdfs.path = {}\na1.sinks.k1.hdfs.fileType = DataStream\n",
+        out.display()
+    );
+    let agent = start_agent(tmp.path(), &conf);
+    let path = out.display().to_string();
+    let v = wait_503(&agent, "/health", &["SINK.k1", "hdfs.path"]);
+    let reason = v["problems"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("cannot write its output"), "{reason}");
+    assert!(reason.contains(&format!("hdfs.path {path}")), "{reason}");
+}
+
+#[test]
 fn ready_names_the_source_and_the_address_whose_port_is_taken() {
     let tmp = tempfile::tempdir().unwrap();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -9,8 +9,9 @@
 //! (`ConnectionDownMillis` above 0: the avro and thrift sinks, between failed connection
 //! attempts; the nats sink's `ConnectionDownReason` text, naming the stream and the servers,
 //! is quoted after it); a sink that cannot write its output (`OutputDownMillis` above 0:
-//! file_roll's directory cannot be created, a file opened or written; `OutputDownReason`,
-//! naming `sink.directory`, quoted after it); a plugin that cannot start (a user's class the registry's plugin host runs:
+//! file_roll's directory, a local `hdfs.path` or an S3 sink's staging directory cannot be
+//! created, a file opened or written; `OutputDownReason`, naming the key, quoted after it); a
+//! plugin that cannot start (a user's class the registry's plugin host runs:
 //! its configure or start threw, a class is missing), named with its class and exception. 200 with
 //! `{"status":"ok",...}` when there is none, else 503 naming each component and why.
 //!

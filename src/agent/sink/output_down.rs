@@ -1,6 +1,7 @@
 //! Whether a sink can write its output (a file sink's directory and files): the gauges
 //! `OutputDownMillis` (how long its output has been failing, 0 while it writes) and
-//! `OutputDownReason` (why, naming the key to fix: `sink.directory`), which `/health` reads
+//! `OutputDownReason` (why, naming the key to fix: file_roll's `sink.directory`, hdfs's
+//! `hdfs.path` on a local path, an S3 sink's staging directory), which `/health` reads
 //! (`runtime/health.rs`: 503 while above 0). The sink marks it down when it cannot create its
 //! directory, open a file or write one, and up once a batch is written again.
 
