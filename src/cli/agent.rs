@@ -4,7 +4,8 @@
 //! `POST /reload` (`agent_reload.rs`), and serving metrics over HTTP when
 //! `-Dflume.monitoring.type=http` (on `-Dflume.monitoring.bind`, default loopback, and
 //! `-Dflume.monitoring.port`, default 41414) or sending them to gmond with `type=ganglia`. At
-//! start the soft open-file limit is raised to the hard limit. A stop ends within `SHUTDOWN_BOUND` (10 s) whatever peers do.
+//! start the soft open-file limit is raised to the hard limit. A stop ends within `SHUTDOWN_BOUND`
+//! (10 s) plus the longest memory channel's `drainTimeout` (`Agent::stop_bound`) whatever peers do.
 //! Its arguments: `agent_args.rs`; its reporters and HTTP access: `agent_monitoring.rs`.
 
 use std::path::Path;
@@ -15,7 +16,7 @@ use sluice::agent::config::{ConfFile, Severity};
 use sluice::agent::metrics::CounterGroup;
 use sluice::agent::rlimit;
 use sluice::agent::runtime::reload::{self, Trigger};
-use sluice::agent::runtime::{Agent, Telemetry, SHUTDOWN_BOUND};
+use sluice::agent::runtime::{Agent, Telemetry};
 use sluice::agent::stop;
 use sluice::agent::topology::{self as config, AgentConfig};
 
@@ -149,11 +150,13 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig, provider: Provider) -> any
         .context("starting the agent")?;
     // The readiness line: logged only once every source accepts input (README); `/ready`
     // answers 200 from then on.
-    if report_not_ready(&mut agent).await {
+    let not_ready = report_not_ready(&mut agent).await;
+    if not_ready.is_empty() {
         tracing::info!(agent = %args.name, "agent started");
         ready.set_ready();
     } else {
         tracing::warn!(agent = %args.name, "agent running, but not every source accepts input");
+        ready.set_not_accepting(not_ready.join("; "));
     }
     let signals = Signals {
         sigterm,
@@ -170,7 +173,7 @@ async fn run_agent(args: AgentArgs, cfg: AgentConfig, provider: Provider) -> any
     )
     .await;
     tracing::info!(
-        bound_ms = SHUTDOWN_BOUND.as_millis() as u64,
+        bound_ms = agent.stop_bound().as_millis() as u64,
         "shutting down"
     );
     agent.shutdown().await;

@@ -26,7 +26,7 @@ pub async fn reload(
             tracing::info!(trigger = %trigger, "configuration changed; restarting changed components");
             match agent.apply(new).await {
                 Ok(()) => {
-                    if report_not_ready(agent).await {
+                    if report_not_ready(agent).await.is_empty() {
                         tracing::info!("the new configuration is running");
                     }
                     Outcome::Applied
@@ -62,9 +62,11 @@ pub async fn reload(
     outcome
 }
 
-/// Waits for the sources to accept input; warns about each that does not. Whether all do.
-pub async fn report_not_ready(agent: &mut Agent) -> bool {
+/// Waits for the sources to accept input; warns about each that does not. Why each does not
+/// (`source r1: cannot listen on ...`): empty when all do.
+pub async fn report_not_ready(agent: &mut Agent) -> Vec<String> {
     let not_ready = agent.sources_ready().await;
+    let mut whys = Vec::with_capacity(not_ready.len());
     for (source, why) in &not_ready {
         // `why` is the source's error, which names it ("source r1: cannot listen on ...").
         let why = if why.starts_with(&format!("source {source}:")) {
@@ -75,6 +77,7 @@ pub async fn report_not_ready(agent: &mut Agent) -> bool {
         tracing::warn!(
             "source does not accept input: {why}; it is restarted with backoff, and the rest of the agent runs"
         );
+        whys.push(why);
     }
-    not_ready.is_empty()
+    whys
 }

@@ -18,6 +18,7 @@ fn cfg(capacity: u64, keep_alive: Duration, bytes: Option<u64>, pct: u64) -> Mem
         keep_alive,
         byte_capacity: bytes,
         byte_capacity_buffer_percentage: pct,
+        drain_timeout: Duration::ZERO,
     }
 }
 

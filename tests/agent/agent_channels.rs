@@ -22,6 +22,7 @@ fn mem(capacity: u64, tx: u64, byte_capacity: Option<u64>) -> MemoryChannel {
             keep_alive: Duration::ZERO,
             byte_capacity,
             byte_capacity_buffer_percentage: 0,
+            drain_timeout: Duration::ZERO,
         },
     )
 }
@@ -55,6 +56,24 @@ async fn memory_channel_rollback_puts_taken_events_back_at_the_head_in_order() {
     assert_eq!(bodies(&all), ["e0", "e1", "e2", "e3", "e4"]);
     assert_eq!(ch.counters().get("EventTakeSuccessCount"), 5);
     assert_eq!(ch.counters().get("EventPutSuccessCount"), 5);
+}
+
+#[tokio::test]
+async fn a_memory_channel_says_what_it_holds_and_counts_it_lost_once_at_its_close() {
+    let ch = mem(100, 100, None);
+    put_batch(&ch, events("e", 5)).await.unwrap();
+    let mut tx = ch.begin();
+    assert_eq!(tx.take_up_to(2).await.unwrap().len(), 2);
+    // Queued and taken by an open transaction: both would be lost now.
+    assert_eq!(ch.volatile().map(|v| v.held), Some(5));
+    drop(tx);
+    ch.close().await.unwrap();
+    ch.close().await.unwrap();
+    assert_eq!(ch.counters().get("EventsLostAtStopCount"), 5);
+    let file = tempfile::tempdir().unwrap();
+    let cfg = FileChannelConfig::with_dirs(file.path().join("ck"), vec![file.path().join("d")]);
+    let durable = FileChannelAdapter::open("f", cfg).await.unwrap();
+    assert_eq!(durable.volatile(), None, "a file channel is never drained");
 }
 
 #[tokio::test]

@@ -18,6 +18,7 @@ mod support;
 
 mod ganglia;
 mod health;
+mod health_output;
 mod monitoring_budget;
 mod monitoring_origin;
 mod promtool;

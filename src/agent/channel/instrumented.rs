@@ -101,6 +101,10 @@ impl AgentChannel for Instrumented {
         self.inner.holds_event_origin(origin)
     }
 
+    fn volatile(&self) -> Option<super::Volatile> {
+        self.inner.volatile()
+    }
+
     /// The inner channel's group put, each committed batch measured as a put commit of its
     /// own (with the whole group's time).
     fn put_group(&self, batches: Vec<Vec<Event>>) -> BoxFuture<'_, GroupOutcome> {

@@ -15,5 +15,5 @@ pub mod memory;
 
 pub use contract::{
     put_batch, put_each, AgentChannel, AgentChannelError, BlockingPut, BoxFuture, BuildChannel,
-    ChannelTx, GroupOutcome, PutTerms, Refused,
+    ChannelTx, GroupOutcome, PutTerms, Refused, Volatile,
 };

@@ -14,6 +14,9 @@ counters! {
         TakeAttempt = "EventTakeAttemptCount",
         /// Events taken by committed transactions.
         TakeSuccess = "EventTakeSuccessCount",
+        /// Events a memory channel still held when it closed (a stop or a reload that
+        /// removed or changed it): its sinks did not take them within `drainTimeout`.
+        EventsLostAtStop = "EventsLostAtStopCount",
     }
 }
 

@@ -74,6 +74,9 @@ fn channel(key: &str) -> Option<&'static str> {
         "EventTakeAttemptCount" => "Take calls (batches asked for) on the channel.",
         "EventTakeSuccessCount" => "Events taken by committed transactions.",
         "RollbackCount" => "Take transactions rolled back (kafka channel).",
+        "EventsLostAtStopCount" => {
+            "Events a memory channel still held when it closed: not taken within drainTimeout."
+        }
         "ChannelSize" => "Events queued in the channel now.",
         "ChannelCapacity" => "Events the channel holds at most (capacity).",
         "ChannelFillPercentage" => "Queued events as a percentage (0 to 100) of the capacity.",
@@ -130,6 +133,9 @@ fn sink(key: &str) -> Option<&'static str> {
         "ConnectionFailedCount" => "Connection attempts that failed.",
         "ConnectionDownMillis" => {
             "How long the sink's connection has been down, in seconds (0 while up)."
+        }
+        "OutputDownMillis" => {
+            "How long the sink has been unable to write its output, in seconds (0 while it writes)."
         }
         "BatchEmptyCount" => "Takes that found the channel empty.",
         "BatchUnderflowCount" => "Takes of fewer events than the batch size.",

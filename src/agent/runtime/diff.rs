@@ -34,6 +34,11 @@ impl<'a> Diff<'a> {
         chs.any(|c| self.channels.contains(c))
     }
 
+    /// Whether a sink of the running configuration reads channel `channel`.
+    pub(super) fn read_before(&self, channel: &str) -> bool {
+        self.old.sinks.values().any(|s| s.channel == channel)
+    }
+
     /// Whether the running source `name` must stop: gone, changed, or wired to a changed
     /// channel.
     pub(super) fn source_changed(&self, name: &str) -> bool {

@@ -8,7 +8,10 @@
 //! `minimumRequiredSpace` (`DataDirBelowMinimum`); a sink whose connection is down
 //! (`ConnectionDownMillis` above 0: the avro and thrift sinks, between failed connection
 //! attempts; the nats sink's `ConnectionDownReason` text, naming the stream and the servers,
-//! is quoted after it); a plugin that cannot start (a user's class the registry's plugin host runs:
+//! is quoted after it); a sink that cannot write its output (`OutputDownMillis` above 0:
+//! file_roll's directory, a local `hdfs.path` or an S3 sink's staging directory cannot be
+//! created, a file opened or written; `OutputDownReason`, naming the key, quoted after it); a
+//! plugin that cannot start (a user's class the registry's plugin host runs:
 //! its configure or start threw, a class is missing), named with its class and exception. 200 with
 //! `{"status":"ok",...}` when there is none, else 503 naming each component and why.
 //!
@@ -20,6 +23,8 @@
 //!
 //! Readiness ([`Readiness`]) is set once the agent logs `agent started` (channels replayed,
 //! every component running, every source accepting input) and stays set through reloads;
+//! an agent that started without every source accepting input answers why (the source and
+//! its error: `cannot listen on 127.0.0.1:44444: Address already in use`);
 //! `/ready` answers 503 while a Java plugin's first JVM starts or while it cannot start, and
 //! 200 again once it starts.
 
@@ -31,8 +36,10 @@ use serde_json::json;
 use crate::agent::metrics::Registry;
 
 /// Whether the agent has started; shared by the CLI (which sets it) and the metrics server.
+/// When it started without every source accepting input, the CLI leaves why (each source
+/// and its error: the address whose port is taken), which `/ready` answers with.
 #[derive(Debug, Default)]
-pub struct Readiness(AtomicBool);
+pub struct Readiness(AtomicBool, parking_lot::Mutex<Option<String>>);
 
 impl Readiness {
     /// Marks the agent started (`agent started` was logged).
@@ -40,9 +47,20 @@ impl Readiness {
         self.0.store(true, Ordering::Release);
     }
 
+    /// The agent runs, but not every source accepts input: `why` names each and its error
+    /// (`source r1: cannot listen on 127.0.0.1:44444: Address already in use`).
+    pub fn set_not_accepting(&self, why: String) {
+        *self.1.lock() = Some(why);
+    }
+
     /// Whether the agent has started.
     pub(crate) fn is_ready(&self) -> bool {
         self.0.load(Ordering::Acquire)
+    }
+
+    /// Why the agent runs without every source accepting input, if it does.
+    fn not_accepting(&self) -> Option<String> {
+        self.1.lock().clone()
     }
 }
 
@@ -89,13 +107,19 @@ fn channel_problem(value: impl Fn(&str) -> Option<f64>) -> Option<String> {
 /// servers), quoted after the reason.
 const DOWN_REASON: &str = "ConnectionDownReason";
 
-/// Why a sink is unhealthy, if it is.
-fn sink_problem(value: impl Fn(&str) -> Option<f64>) -> Option<String> {
+/// Why a sink is unhealthy, if it is, and the text gauge that says more (quoted after it).
+fn sink_problem(value: impl Fn(&str) -> Option<f64>) -> Option<(String, &'static str)> {
+    use crate::agent::sink::output_down::{OUTPUT_DOWN_MILLIS, OUTPUT_DOWN_REASON};
+    if let Some(ms) = value(OUTPUT_DOWN_MILLIS).filter(|ms| *ms > 0.0) {
+        let why = format!("cannot write its output for {:.1} s", ms / 1000.0);
+        return Some((why, OUTPUT_DOWN_REASON));
+    }
     let down_ms = value("ConnectionDownMillis").filter(|ms| *ms > 0.0)?;
-    Some(format!(
+    let why = format!(
         "cannot deliver: its connection has been down for {:.1} s",
         down_ms / 1000.0
-    ))
+    );
+    Some((why, DOWN_REASON))
 }
 
 /// Why a source is degraded, if it is: lines given up unread within its `lossWindow`.
@@ -149,7 +173,7 @@ pub(crate) fn problems(registry: &Registry) -> Vec<Problem> {
             let value = |k: &str| group.value(k);
             let reason = match group.kind() {
                 "CHANNEL" => channel_problem(value),
-                "SINK" => sink_problem(value).map(|r| match group.snapshot().get(DOWN_REASON) {
+                "SINK" => sink_problem(value).map(|(r, more)| match group.snapshot().get(more) {
                     Some(why) if !why.is_empty() => format!("{r}: {why}"),
                     _ => r,
                 }),
@@ -235,6 +259,14 @@ fn answer_ready(ready: &Readiness, down: &[Problem]) -> (StatusCode, &'static st
             "application/json",
             "{\"status\":\"ready\"}\n".to_owned(),
         )
+    } else if let Some(why) = ready.not_accepting() {
+        let reason = format!("not every source accepts input: {why}");
+        let body = json!({"status": "starting", "reason": reason});
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "application/json",
+            format!("{body}\n"),
+        )
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -292,6 +324,30 @@ mod tests {
     }
 
     #[test]
+    fn a_sink_that_cannot_write_its_output_is_named_with_the_key_to_fix() {
+        let r = Registry::for_agent("a1");
+        let k = CounterGroup::sink();
+        let why = "sink k1: cannot create sink.directory /x/out: Not a directory (os error 20)";
+        with_gauges(
+            k.clone(),
+            vec![("OutputDownMillis", "1500"), ("OutputDownReason", why)],
+        );
+        r.register("k1", k);
+        let p = problems(&r);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].component, "SINK.k1");
+        assert!(
+            p[0].reason.contains("cannot write its output for 1.5 s"),
+            "{p:?}"
+        );
+        assert!(p[0].reason.contains("sink.directory /x/out"), "{p:?}");
+        assert_eq!(
+            answer_health(&r, Vec::new()).0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+
+    #[test]
     fn a_channel_full_at_capacity_bytes_is_named_with_the_byte_bound() {
         let r = Registry::for_agent("a1");
         let c = CounterGroup::channel();
@@ -342,6 +398,21 @@ mod tests {
         assert_eq!(answer_ready(&r, &[]).0, StatusCode::SERVICE_UNAVAILABLE);
         r.set_ready();
         assert_eq!(answer_ready(&r, &[]).0, StatusCode::OK);
+    }
+
+    #[test]
+    fn ready_names_the_source_that_does_not_accept_input_and_why() {
+        let r = Readiness::default();
+        r.set_not_accepting(
+            "source r1: cannot listen on 127.0.0.1:44444: Address already in use".to_owned(),
+        );
+        let (status, _, body) = answer_ready(&r, &[]);
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            body.contains("source r1: cannot listen on 127.0.0.1:44444"),
+            "{body}"
+        );
+        assert!(!body.contains("replaying"), "{body}");
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! The agent runtime: opens channels, starts sink runners and sources under supervision,
 //! applies a changed configuration by restarting only what changed, and shuts down in
-//! order (sources, then sinks, then channels, which checkpoint and close).
+//! order (sources; then the memory channels drained into their sinks; then sinks; then
+//! channels, which checkpoint and close).
 //!
-//! Every step of a stop has a deadline ([`SOURCE_STOP_GRACE`], [`RUNNER_STOP_GRACE`],
-//! [`CHANNEL_CLOSE_GRACE`]): a component that has not finished by then is aborted, so a
-//! shutdown ends within [`SHUTDOWN_BOUND`] whatever peers do. A reload that fails (a new
-//! channel cannot open) rolls back to the configuration that was running.
+//! Every step of a stop has a deadline ([`SOURCE_STOP_GRACE`], a memory channel's
+//! `drainTimeout`, [`RUNNER_STOP_GRACE`], [`CHANNEL_CLOSE_GRACE`]): a component that has not
+//! finished by then is aborted, so a shutdown ends within [`Agent::stop_bound`]
+//! ([`SHUTDOWN_BOUND`] plus the longest `drainTimeout`) whatever peers do. A reload drains the
+//! memory channels it removes or changes the same way before their sinks stop. A reload that
+//! fails (a new channel cannot open) rolls back to the configuration that was running.
 
 pub(crate) mod alarm_task;
 mod channel_move;
@@ -36,7 +39,7 @@ use crate::agent::source::ready::{self, ReadyWait};
 use crate::agent::topology::{AgentConfig, ChannelConfig};
 use alarm_task::AlarmTask;
 use diff::Diff;
-use stopping::{close_all, stop_all};
+use stopping::{close_all, drain, stop_all};
 use supervise::Supervised;
 pub use telemetry::Telemetry;
 
@@ -47,8 +50,9 @@ pub(crate) const RUNNER_STOP_GRACE: Duration = Duration::from_secs(3);
 /// How long channels get to checkpoint and close (an unfinished close is left to recovery at
 /// the next start: everything committed is already durable).
 pub(crate) const CHANNEL_CLOSE_GRACE: Duration = Duration::from_secs(3);
-/// The longest a shutdown takes (the three graces, then half a second each for the metrics server
-/// and the runtime).
+/// The longest a shutdown takes beside the memory channels' drain (the three graces, then half
+/// a second each for the metrics server and the runtime); [`Agent::stop_bound`] adds the
+/// longest `drainTimeout`.
 pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(10);
 
 /// A running channel and the configuration it was opened with.
@@ -225,10 +229,22 @@ impl Agent {
         Ok(())
     }
 
-    /// Stops the sources, then the sink runners, that must go or restart.
+    /// Stops the sources, then the sink runners, that must go or restart; between them the
+    /// memory channels that change or go are drained into the sinks that read them.
     async fn stop_changed(&mut self, diff: &Diff<'_>) {
         let sources = take_where(&mut self.sources, |n| diff.source_changed(n));
         stop_all("source", sources, SOURCE_STOP_GRACE).await;
+        let draining = diff
+            .channels
+            .iter()
+            .filter(|n| diff.read_before(n))
+            .filter_map(|n| {
+                self.channels
+                    .get(n)
+                    .map(|rc| (n.clone(), rc.channel.clone()))
+            })
+            .collect();
+        drain(draining).await;
         let runners = take_where(&mut self.runners, |k| diff.unit_changed(k));
         stop_all("sink runner", runners, RUNNER_STOP_GRACE).await;
     }
@@ -274,12 +290,37 @@ impl Agent {
         ready::wait_all(&self.ready, ready::READY_WAIT).await
     }
 
-    /// Graceful shutdown: sources stop (finishing the batch they are putting), sink runners
-    /// finish their batch, then every channel checkpoints and closes. Each step has its
-    /// grace; the whole takes at most [`SHUTDOWN_BOUND`] less the metrics server's second.
+    /// The longest a [`Agent::shutdown`] and the process's exit take: [`SHUTDOWN_BOUND`] plus
+    /// the longest `drainTimeout` of a memory channel that a sink reads.
+    pub fn stop_bound(&self) -> Duration {
+        let drain = self
+            .draining()
+            .iter()
+            .filter_map(|(_, ch)| ch.volatile().map(|v| v.drain_timeout))
+            .max()
+            .unwrap_or(Duration::ZERO);
+        SHUTDOWN_BOUND.saturating_add(drain)
+    }
+
+    /// The running channels some sink reads (those a stop drains, when they are memory
+    /// channels).
+    fn draining(&self) -> Vec<(String, Arc<dyn AgentChannel>)> {
+        self.channels
+            .iter()
+            .filter(|(n, _)| self.cfg.sinks.values().any(|s| &s.channel == *n))
+            .map(|(n, rc)| (n.clone(), rc.channel.clone()))
+            .collect()
+    }
+
+    /// Graceful shutdown: sources stop (finishing the batch they are putting), the memory
+    /// channels are drained into their sinks (each for up to its `drainTimeout`), sink
+    /// runners finish their batch, then every channel checkpoints and closes (a memory
+    /// channel counting what it still held as lost). Each step has its grace; the whole takes
+    /// at most [`Agent::stop_bound`] less the metrics server's second.
     pub async fn shutdown(mut self) {
         let sources = std::mem::take(&mut self.sources).into_iter().collect();
         stop_all("source", sources, SOURCE_STOP_GRACE).await;
+        drain(self.draining()).await;
         let runners = std::mem::take(&mut self.runners).into_iter().collect();
         stop_all("sink runner", runners, RUNNER_STOP_GRACE).await;
         close_all(

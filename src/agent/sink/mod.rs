@@ -30,6 +30,7 @@ pub(crate) mod logger;
 pub(crate) mod nats;
 pub(crate) mod null;
 pub(crate) mod otlp;
+pub(crate) mod output_down;
 pub mod poison;
 pub(crate) mod reconnect;
 pub mod rolling;

@@ -61,6 +61,7 @@ pub fn start(source_props: &str, capacity: u64, tx: u64) -> Running {
             keep_alive: Duration::ZERO,
             byte_capacity: None,
             byte_capacity_buffer_percentage: 0,
+            drain_timeout: Duration::ZERO,
         },
     );
     let mut chans: BTreeMap<String, Arc<dyn AgentChannel>> = BTreeMap::new();

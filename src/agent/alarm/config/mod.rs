@@ -54,7 +54,7 @@ const CHANNEL_GAUGES: &[&str] = &[
     "EventDuplicateConflictCount",
     "SealedSegmentCount",
 ];
-const SINK_GAUGES: &[&str] = &["ConnectionDownMillis"];
+const SINK_GAUGES: &[&str] = &["ConnectionDownMillis", "OutputDownMillis"];
 
 /// Every alarm rule and notifier of an agent.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

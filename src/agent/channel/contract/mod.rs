@@ -5,7 +5,8 @@
 //!
 //! [`AgentChannelError`] is in `error.rs`; group commits across transactions in `group.rs`;
 //! the one put contract ([`AgentChannel::put_group`], [`BlockingPut`], [`Refused`]) in
-//! `put.rs`.
+//! `put.rs`. A channel that keeps its events only in the process says so ([`Volatile`]),
+//! so that a stop drains it first.
 
 mod error;
 mod group;
@@ -133,6 +134,24 @@ pub trait AgentChannel: Send + Sync + std::fmt::Debug {
     fn file_stats(&self) -> Option<sluice_core::ChannelStats> {
         None
     }
+
+    /// What the channel would lose at its close, for a channel that keeps its events only in
+    /// the process (memory): the events it holds and how long a stop waits for its sinks to
+    /// take them. `None` for a durable channel (file: everything committed survives; kafka:
+    /// Kafka keeps it), whose stop is never delayed.
+    fn volatile(&self) -> Option<Volatile> {
+        None
+    }
+}
+
+/// What a channel that keeps its events only in the process holds now
+/// ([`AgentChannel::volatile`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Volatile {
+    /// Events queued or taken by open transactions (lost if the channel closed now).
+    pub held: u64,
+    /// How long a stop lets its sinks take them (`drainTimeout`).
+    pub drain_timeout: std::time::Duration,
 }
 
 /// What the runtime needs of a channel's typed configuration: its transaction capacity, for

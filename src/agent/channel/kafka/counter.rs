@@ -1,14 +1,16 @@
-//! The kafka channel's counters: Flume's channel counters and `KafkaChannelCounter`'s
-//! `RollbackCount` and `EventReadFail`.
+//! The kafka channel's counters: every channel's counters (Flume's and
+//! `EventsLostAtStopCount`, always 0 here: Kafka keeps what the channel holds) and
+//! `KafkaChannelCounter`'s `RollbackCount` and `EventReadFail`.
 
 use crate::agent::metrics::{Counter, CHANNEL_COUNTERS};
 
-/// The channel's counters: Flume's channel counters and `RollbackCount`, `EventReadFail`.
+/// The channel's counters: every channel's counters and `RollbackCount`, `EventReadFail`.
 pub(crate) const KAFKA_CHANNEL_COUNTERS: &[&str] = &[
     CHANNEL_COUNTERS[0],
     CHANNEL_COUNTERS[1],
     CHANNEL_COUNTERS[2],
     CHANNEL_COUNTERS[3],
+    CHANNEL_COUNTERS[4],
     KafkaChannelCounter::Rollback.flume_name(),
     KafkaChannelCounter::EventReadFail.flume_name(),
 ];

@@ -1,6 +1,7 @@
 //! The `memory` channel's keys (Flume's `MemoryChannel`): `capacity` (100),
 //! `transactionCapacity` (100), `keep-alive` (3 s), `byteCapacity` (0: a share of physical
-//! memory) and `byteCapacityBufferPercentage` (20).
+//! memory) and `byteCapacityBufferPercentage` (20), and Sluice's `drainTimeout` (30 s: how
+//! long a stop lets the sinks take what the channel holds before it is lost and counted).
 
 use std::time::Duration;
 
@@ -20,7 +21,16 @@ pub struct MemoryConfig {
     pub byte_capacity: Option<u64>,
     /// `byteCapacityBufferPercentage` (default 20).
     pub byte_capacity_buffer_percentage: u64,
+    /// `drainTimeout` (default [`DRAIN_TIMEOUT_DEFAULT`]): how long a stop, or a reload that
+    /// removes or changes the channel, lets its sinks take what it holds (its sources already
+    /// stopped) before the rest is lost and counted (`EventsLostAtStopCount`).
+    pub drain_timeout: Duration,
 }
+
+/// `drainTimeout`'s default (Vector drains its buffers for up to 60 s).
+pub const DRAIN_TIMEOUT_DEFAULT: Duration = Duration::from_secs(30);
+/// The longest `drainTimeout` (a typo of a unit cannot hold a stop for days).
+pub const DRAIN_TIMEOUT_MAX: Duration = Duration::from_secs(3600);
 
 impl MemoryConfig {
     /// `capacity`, `transactionCapacity` and `keep-alive`, with no byte limit and the default
@@ -32,6 +42,7 @@ impl MemoryConfig {
             keep_alive,
             byte_capacity: None,
             byte_capacity_buffer_percentage: 20,
+            drain_timeout: DRAIN_TIMEOUT_DEFAULT,
         }
     }
 }
@@ -54,11 +65,23 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<MemoryConfig> {
         n => Some(n),
     };
     let pct = cx.u64("byteCapacityBufferPercentage", 20, 0, 99);
+    let drain_timeout = cx.duration("drainTimeout", DRAIN_TIMEOUT_DEFAULT);
+    if drain_timeout > DRAIN_TIMEOUT_MAX {
+        cx.error(
+            "drainTimeout",
+            format!(
+                "must be at most {}s, got {}s",
+                DRAIN_TIMEOUT_MAX.as_secs(),
+                drain_timeout.as_secs()
+            ),
+        );
+    }
     Some(MemoryConfig {
         capacity,
         transaction_capacity,
         keep_alive,
         byte_capacity,
         byte_capacity_buffer_percentage: pct,
+        drain_timeout,
     })
 }

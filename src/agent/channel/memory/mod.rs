@@ -7,6 +7,11 @@
 //! Without `byteCapacity` the limit is [`DEFAULT_RAM_DIVISOR`]th of physical memory, as Flume
 //! defaults to 80% of the JVM heap. A commit that does not fit in time fails with
 //! [`AgentChannelError::Full`]; the caller still holds its events and decides to retry.
+//!
+//! What it holds lives only in the process: it is [`Volatile`], so a stop (or a reload that
+//! removes or changes it) lets its sinks take it for up to `drainTimeout` first
+//! (`runtime::stopping::drain`), and its close counts what is left as lost
+//! (`EventsLostAtStopCount`, and a WARN naming the channel and the number).
 
 pub(crate) mod config;
 mod taken;
@@ -20,7 +25,7 @@ use tokio::sync::Notify;
 
 use super::{
     put_each, AgentChannel, AgentChannelError, BoxFuture, ChannelTx, GroupOutcome, PutTerms,
-    Refused,
+    Refused, Volatile,
 };
 use crate::agent::metrics::CounterGroup;
 use crate::agent::metrics::{ChannelCounter, ChannelGauge};
@@ -136,12 +141,43 @@ impl AgentChannel for MemoryChannel {
         Box::new(MemoryTx::new(self.shared.clone()))
     }
 
+    /// Closes the channel: what it still holds (queued, or taken by a transaction still
+    /// open) is lost, counted in `EventsLostAtStopCount` and logged, once.
     fn close(&self) -> BoxFuture<'_, Result<(), AgentChannelError>> {
-        self.shared.queue.lock().closed = true;
+        let lost = {
+            let mut q = self.shared.queue.lock();
+            let lost = if q.closed {
+                0
+            } else {
+                q.events.len() as u64 + q.in_flight
+            };
+            q.closed = true;
+            q.events.clear();
+            lost
+        };
+        if lost > 0 {
+            self.shared
+                .counters
+                .add(ChannelCounter::EventsLostAtStop, lost);
+            tracing::warn!(
+                channel = %self.shared.name,
+                lost,
+                drain_timeout_ms = self.shared.cfg.drain_timeout.as_millis() as u64,
+                "memory channel closed with events its sinks did not take within drainTimeout; they are lost (EventsLostAtStopCount)"
+            );
+        }
         // Commits waiting for room give up now.
         self.shared.room.notify_waiters();
         self.shared.counters.stopped();
         Box::pin(async { Ok(()) })
+    }
+
+    fn volatile(&self) -> Option<Volatile> {
+        let q = self.shared.queue.lock();
+        Some(Volatile {
+            held: q.events.len() as u64 + q.in_flight,
+            drain_timeout: self.shared.cfg.drain_timeout,
+        })
     }
 
     fn counters(&self) -> Arc<CounterGroup> {

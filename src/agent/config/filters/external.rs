@@ -1,9 +1,11 @@
 //! The `external` config filter's command: run without a shell (Flume splits `command` at
-//! whitespace and appends the key as the last argument), bounded in time and output, in a
-//! process group of its own that is killed when the command times out or when, after it
-//! exited, a descendant still holds its output open (a command that daemonizes a child):
-//! a load or a reload waits on the command, never on what it left behind. The first line of
-//! its standard output is the value.
+//! whitespace and appends the key as the last argument), bounded in time and output, under a
+//! reaper ([`super::reaper`]: a subreaper process that kills the command's whole tree, a
+//! descendant that called `setsid` included, when the command ends or times out), in a
+//! process group of its own that is also killed when, after the command exited, a
+//! descendant still holds its output open: a load or a reload waits on the command, never
+//! on what it left behind, and leaves no process, thread or descriptor behind. The first
+//! line of its standard output is the value.
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -22,6 +24,9 @@ pub(crate) const OUTPUT_BYTES_MAX: u64 = 64 * 1024;
 pub(crate) const DESCENDANT_GRACE: Duration = Duration::from_millis(500);
 /// How often a running command is checked for its end.
 const POLL_INTERVAL: Duration = Duration::from_millis(5);
+/// How long past [`COMMAND_TIMEOUT`] the agent waits for the reaper, which kills the
+/// command at its timeout, before it kills the process group itself.
+const REAPER_SLACK: Duration = Duration::from_secs(2);
 
 /// The text encodings a filter command's output may be declared in (`charset`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,37 +110,44 @@ pub(crate) enum OutputError {
     Empty(String),
 }
 
-/// Runs `command` (split at whitespace) with `key` appended, in a process group of its own;
-/// the first line of its output. The command has [`COMMAND_TIMEOUT`]; once it exited, its
-/// pipes have [`DESCENDANT_GRACE`] more to reach their end, after which its group is killed
-/// (a child it left behind holding them open) and what was read is taken: a load or reload
-/// never waits on the command's descendants.
+/// Runs `command` (split at whitespace) with `key` appended, under its reaper and in a
+/// process group of its own; the first line of its output. The command has
+/// [`COMMAND_TIMEOUT`] (its reaper kills it and its tree then); once it exited, its pipes have
+/// [`DESCENDANT_GRACE`] more to reach their end, after which its group is killed (a child
+/// left behind holding them open) and what was read is taken: a load or reload never waits
+/// on the command's descendants.
 pub(crate) fn run(command: &str, key: &str, charset: Charset) -> Result<String, CommandError> {
     let mut words = command.split_whitespace();
     let program = words.next().unwrap_or_default();
-    let mut child = Command::new(program)
-        .args(words)
+    let mut cmd = Command::new(program);
+    cmd.args(words)
         .arg(key)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|source| CommandError::Spawn {
-            command: command.to_owned(),
-            source,
-        })?;
+        .process_group(0);
+    super::reaper::install(&mut cmd, COMMAND_TIMEOUT);
+    let started = Instant::now();
+    let mut child = cmd.spawn().map_err(|source| CommandError::Spawn {
+        command: command.to_owned(),
+        source,
+    })?;
     let out = child.stdout.take().map(reader);
     let err = child.stderr.take().map(reader);
-    let deadline = Instant::now() + COMMAND_TIMEOUT;
-    let Some(status) = wait_until(&mut child, deadline) else {
+    let deadline = started + COMMAND_TIMEOUT;
+    let timed_out = || CommandError::Timeout {
+        command: command.to_owned(),
+    };
+    let Some(status) = wait_until(&mut child, deadline + REAPER_SLACK) else {
         kill_group(&child);
         let _ = child.kill();
         let _ = child.wait();
-        return Err(CommandError::Timeout {
-            command: command.to_owned(),
-        });
+        return Err(timed_out());
     };
+    if status.code().is_none() && started.elapsed() >= COMMAND_TIMEOUT {
+        // The reaper killed the command and its tree at its timeout.
+        return Err(timed_out());
+    }
     let pipes_by = deadline.min(Instant::now() + DESCENDANT_GRACE);
     let pipes = [out, err];
     if !pipes.iter().flatten().all(|p| p.ended_by(pipes_by)) {

@@ -3,12 +3,13 @@
 //! `${f1['key']}` (also `${f1["key"]}` and `${f1[key]}`; keys are `[-_a-zA-Z0-9]+`).
 //!
 //! `env` reads the environment variable `key`; `external` runs `command` with `key` appended
-//! (`external.rs`: no shell, a time-out) and takes the first line of its output in `charset`;
-//! `hadoop` (a JVM keystore read through Hadoop's credential provider API) is refused. Where
+//! (`external.rs`: no shell, a time-out, its whole tree reaped by `reaper.rs`) and takes the
+//! first line of its output in `charset`; `hadoop` (a JVM keystore read through Hadoop's credential provider API) is refused. Where
 //! Flume logs an error and keeps the literal `${f1['key']}`, Sluice reports an error on the
 //! key's line. Filters apply to every key of the agent except the filters' own.
 
 mod external;
+mod reaper;
 #[cfg(test)]
 mod tests;
 

@@ -98,17 +98,21 @@ fn hadoop_is_refused_and_external_needs_a_command() {
     assert_eq!(res.problems[1].key, "a1.configfilters.x.command");
 }
 
-/// A filter script that prints `value`, leaves `sleep 600` running in the background
-/// holding its standard output, writes that child's pid to `pid_file` and exits 0.
+/// A filter script that prints `value`, leaves `child` (`sleep 600`, `setsid sleep 600`)
+/// running in the background holding its standard output, writes that child's pid to
+/// `pid_file` and exits 0.
 #[allow(
     clippy::disallowed_methods,
     reason = "the filter's script and its child's pid are real files, /proc the real one (DESIGN.md, the agent's std::fs rule)"
 )]
-fn daemonizing_script(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+fn daemonizing_script(
+    dir: &std::path::Path,
+    child: &str,
+) -> (std::path::PathBuf, std::path::PathBuf) {
     use std::os::unix::fs::PermissionsExt;
     let (script, pid_file) = (dir.join("get-secret"), dir.join("child.pid"));
     let text = format!(
-        "#!/bin/sh\necho \"value-of-$1\"\nsleep 600 &\necho $! > {}\nexit 0\n",
+        "#!/bin/sh\necho \"value-of-$1\"\n{child} &\necho $! > {}\nexit 0\n",
         pid_file.display()
     );
     std::fs::write(&script, text).unwrap();
@@ -130,13 +134,24 @@ fn dead(pid: &str) -> bool {
 }
 
 #[test]
+fn a_command_that_leaves_a_child_holding_its_output_gives_its_value_and_the_child_is_killed() {
+    value_given_and_child_killed("sleep 600");
+}
+
+#[test]
+fn a_command_whose_child_calls_setsid_gives_its_value_and_the_child_is_killed() {
+    value_given_and_child_killed("setsid sleep 600");
+}
+
+/// Runs a filter command that leaves `child` behind holding its output: its value comes, and
+/// the child is killed.
 #[allow(
     clippy::disallowed_methods,
     reason = "the filter's script and its child's pid are real files, /proc the real one (DESIGN.md, the agent's std::fs rule)"
 )]
-fn a_command_that_leaves_a_child_holding_its_output_gives_its_value_and_the_child_is_killed() {
+fn value_given_and_child_killed(child: &str) {
     let tmp = tempfile::tempdir().unwrap();
-    let (script, pid_file) = daemonizing_script(tmp.path());
+    let (script, pid_file) = daemonizing_script(tmp.path(), child);
     let command = script.display().to_string();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || tx.send(external::run(&command, "db_pass", Charset::Utf8)));

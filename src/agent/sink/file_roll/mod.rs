@@ -8,16 +8,22 @@
 //! write or fsync cuts the file back and abandons it; on a file channel each take commits the
 //! sink's cursor (file and length) and the output is cut back to it at start, so no batch is
 //! written twice. With a Java `sink.serializer` the bytes of a file (its header, each batch,
-//! its footer) are the serializer's ([`java_out`]), under the same rules.
+//! its footer) are the serializer's ([`java_out`]), under the same rules. While its directory
+//! cannot be created or a file opened or written, `OutputDownMillis` grows and `/health` names
+//! the sink and `sink.directory`.
 //!
 //! This module is only the keys, the Java serializer's glue and the runner's [`Sink`].
 
 pub(crate) mod config;
 mod java_out;
 
+use std::sync::Arc;
+
 use super::rolling::flat::FlatWriter;
 use super::{Acks, BuildSink, Delivery, Sink, SinkError};
 use crate::agent::future::BoxFuture;
+use crate::agent::metrics::CounterGroup;
+use crate::agent::stop::Stop;
 pub(crate) use config::FileRollConfig;
 use sluice_core::Event;
 
@@ -37,6 +43,12 @@ impl FileRollSink {
 }
 
 impl Sink for FileRollSink {
+    /// Shows whether the output can be written (`OutputDownMillis`, `/health`).
+    fn attach(&mut self, counters: Arc<CounterGroup>, _stop: Stop) {
+        let output = self.0.output();
+        counters.set_gauges(Box::new(move || output.gauges()));
+    }
+
     fn deliver(&mut self, events: Vec<Event>) -> BoxFuture<'_, Result<Delivery, SinkError>> {
         Box::pin(async move { self.0.deliver(&events).await.map(|()| Delivery::Done) })
     }

@@ -19,6 +19,7 @@ use super::store::s3::S3Store;
 use super::writer::HdfsWriter;
 use crate::agent::metrics::CounterGroup;
 use crate::agent::sink::contract::BoxError;
+use crate::agent::sink::output_down::OutputDown;
 use crate::agent::sink::{Poisoned, SinkError, SinkErrorKind};
 use crate::agent::stop::Stop;
 use sluice_core::io::{Fs, StdFs};
@@ -55,6 +56,9 @@ pub struct RollingSink {
     acks: Option<crate::agent::sink::Acks>,
     /// The user's Java serializer (started with the first writer), kept across writers.
     java: Option<Arc<JavaSerializer>>,
+    /// Whether a local output (`hdfs.path` on a local path, an S3 sink's staging directory)
+    /// can be written (`OutputDownMillis`, read by `/health`).
+    output: OutputDown,
 }
 
 /// The longest an S3 sink's stop waits for its queued uploads (within the runner's stop
@@ -100,6 +104,7 @@ impl RollingSink {
             resume: None,
             acks: None,
             java: None,
+            output: OutputDown::default(),
         }
     }
 
@@ -114,11 +119,13 @@ impl RollingSink {
     pub fn attach(&mut self, counters: Arc<CounterGroup>) {
         let gauge = self.buffered.clone();
         let staged = self.cfg.s3.is_some().then(|| self.staged.clone());
+        let output = self.output.clone();
         counters.set_gauges(Box::new(move || {
             let mut g = vec![
                 ("BufferedBytes", gauge.bytes().to_string()),
                 ("BufferedBytesPeak", gauge.peak_bytes().to_string()),
             ];
+            g.extend(output.gauges());
             if let Some(s) = &staged {
                 g.push(("StagedBytes", s.bytes().to_string()));
                 g.push(("StagingFullRefusals", s.refusals().to_string()));
@@ -141,12 +148,14 @@ impl RollingSink {
     /// Events that can never be written are left out and kept for [`take_poisoned`](Self::take_poisoned).
     pub async fn deliver(&mut self, events: Vec<Event>) -> Result<(), SinkError> {
         self.poisoned.clear();
-        let (events, refused, pending) = self
+        let written = self
             .run(move |w| {
                 let refused = w.write_batch(&events, Instant::now(), now_ms())?;
                 Ok((events, refused, w.take_pending_sync()))
             })
-            .await?;
+            .await;
+        let (events, refused, pending) = written.inspect_err(|e| self.output_failed(e))?;
+        self.output.up();
         if let Some((group, generation)) = pending {
             let (sink, dir) = (self.name.clone(), self.cfg.path.clone());
             self.acks = Some(crate::agent::sink::Acks(Box::pin(async move {
@@ -172,6 +181,22 @@ impl RollingSink {
         }
         crate::agent::failpoint::hold(crate::agent::failpoint::HDFS_SINK_DELIVERED).await;
         Ok(())
+    }
+
+    /// Marks a local output down after a failed batch, naming the key of the directory that
+    /// could not be written: `hdfs.path` on a local path, the staging directory of an S3 sink
+    /// (whose batches go only there). A remote HDFS shows its own failures.
+    fn output_failed(&self, e: &SinkError) {
+        let key = match (&self.cfg.s3, &self.cfg.remote) {
+            (Some(s3), _) => format!(
+                "{} {}",
+                self.cfg.keys.of("hdfs.s3StagingDir"),
+                s3.staging_dir.display()
+            ),
+            (None, None) => format!("{} {}", self.cfg.keys.of("hdfs.path"), self.cfg.path),
+            (None, Some(_)) => return,
+        };
+        self.output.down(&format!("{e} (check {key})"));
     }
 
     /// The events the last `deliver` left out as poison.

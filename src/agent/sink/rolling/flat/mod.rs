@@ -11,6 +11,10 @@
 //! and abandoned; the next batch starts a new one. Each take commits the writer's cursor (file,
 //! length) and at start the output is cut back to it ([`super::resume::flat`]).
 //!
+//! A failure to create the directory, open a file or write one marks the output down
+//! ([`crate::agent::sink::output_down`]: `/health` is 503 naming the sink and `sink.directory`)
+//! until a batch is written again.
+//!
 //! Every file operation goes through the `io::Fs` seam: directories and the cut-back through
 //! [`super::store::local::LocalStore`], the open file as an `FsFile` shared with the sync trips.
 //!
@@ -28,6 +32,10 @@ pub mod open;
 pub mod writer;
 
 pub(crate) use writer::FlatWriter;
+
+/// The key naming the writer's directory (file_roll's), named where the output cannot be
+/// written (the WARN, `/health`'s reason).
+pub(crate) const DIRECTORY_KEY: &str = "sink.directory";
 
 /// What the flat writer needs to know (file_roll's keys, `FileRollConfig`, without the
 /// runner's and the Java serializer's).

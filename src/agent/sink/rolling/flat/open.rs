@@ -32,7 +32,7 @@ impl<J: FlatSerializer> FlatWriter<J> {
         let dir = self.cfg.directory.clone();
         blocking(move || store.mkdirs(&dir))
             .await
-            .map_err(|e| self.err("creating the directory", e))?;
+            .map_err(|e| self.output_err("cannot create", e))?;
         loop {
             self.counter += 1;
             let pm = &self.cfg.path_manager;
@@ -55,7 +55,7 @@ impl<J: FlatSerializer> FlatWriter<J> {
                     return self.write_header(&file).await;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(self.err("opening a file", e)),
+                Err(e) => return Err(self.output_err("cannot open a file in", e)),
             }
         }
     }

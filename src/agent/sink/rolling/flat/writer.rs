@@ -11,6 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
 use super::{FlatConfig, FlatSerializer, RollSerializer};
+use crate::agent::sink::output_down::OutputDown;
 use crate::agent::sink::rolling::format::{Encoder, Layout};
 use crate::agent::sink::rolling::group_sync::staged::{self as group_sync, LineStyle, OpenFile};
 use crate::agent::sink::rolling::resume::flat as resume;
@@ -47,6 +48,8 @@ pub(crate) struct FlatWriter<J> {
     pub(super) user: Option<J>,
     /// The open file's Avro encoder (its sync marker), with `AVRO_EVENT`.
     pub(super) avro: Option<Encoder>,
+    /// Whether the output can be written (`OutputDownMillis`, read by `/health`).
+    pub(super) output: OutputDown,
 }
 
 impl<J: FlatSerializer> FlatWriter<J> {
@@ -75,7 +78,13 @@ impl<J: FlatSerializer> FlatWriter<J> {
             roll_at: None,
             user,
             avro: None,
+            output: OutputDown::default(),
         }
+    }
+
+    /// The writer's output state, for the sink's gauges.
+    pub(crate) fn output(&self) -> OutputDown {
+        self.output.clone()
     }
 
     /// How `TEXT` and `HEADER_AND_TEXT` write an event.
@@ -129,6 +138,21 @@ impl<J: FlatSerializer> FlatWriter<J> {
         )
     }
 
+    /// [`FlatWriter::err`] for a failure to write the output, which marks it down (`/health`
+    /// names the sink and the reason, which names [`super::DIRECTORY_KEY`]).
+    pub(super) fn output_err(&self, what: &str, e: std::io::Error) -> SinkError {
+        let err = SinkError::disk(
+            self.name.clone(),
+            format!(
+                "{what} {} {}: {e}",
+                super::DIRECTORY_KEY,
+                self.cfg.directory.display()
+            ),
+        );
+        self.output.down(&err);
+        err
+    }
+
     /// Delivers a batch. With `fsyncPerBatch` it is staged in the open file, and its
     /// acknowledgement ([`FlatWriter::take_acks`]) writes and fsyncs it together with the
     /// batches staged meanwhile ([`group_sync`]); without, its bytes are written (cut back on
@@ -171,12 +195,20 @@ impl<J: FlatSerializer> FlatWriter<J> {
         }
         if self.cfg.fsync_per_batch {
             let dir = self.cfg.directory.display().to_string();
-            let sink = self.name.clone();
+            let (sink, output) = (self.name.clone(), self.output.clone());
             self.acks = Some(Acks(Box::pin(async move {
-                file.sync_through(end)
-                    .await
-                    .map_err(|e| SinkError::disk(sink, format!("{dir}: {e}")))
+                let synced = file.sync_through(end).await.map_err(|e| {
+                    let key = super::DIRECTORY_KEY;
+                    SinkError::disk(sink, format!("writing in {key} {dir}: {e}"))
+                });
+                match &synced {
+                    Ok(()) => output.up(),
+                    Err(e) => output.down(e),
+                }
+                synced
             })));
+        } else {
+            self.output.up();
         }
         Ok(())
     }
@@ -202,7 +234,7 @@ impl<J: FlatSerializer> FlatWriter<J> {
             // The bytes were cut from the file and the file left: the next batch starts a
             // new one.
             self.current = None;
-            return Err(self.err("writing", e));
+            return Err(self.output_err("writing in", e));
         }
         Ok(end)
     }
