@@ -25,7 +25,9 @@ fn spool_bytes_shows_a_deleted_file_kept_by_the_spool_against_its_limit() {
     edge.wait_until("the channel to refuse a batch", || {
         counter(edge.http, "SOURCE.r1", "ChannelWriteFail") > 0 && spool_links(r) == 1
     });
-    assert_eq!(counter(edge.http, "SOURCE.r1", "SpoolBytesLimit"), 1 << 20);
+    edge.wait_until("SpoolBytesLimit to show spoolBytes", || {
+        counter(edge.http, "SOURCE.r1", "SpoolBytesLimit") == 1 << 20
+    });
     assert_eq!(
         counter(edge.http, "SOURCE.r1", "SpoolBytes"),
         0,

@@ -37,7 +37,7 @@ pub enum AgentChannelError {
     /// Adopting the Flume channel in the file channel's directories failed.
     /// The cause comes first; the data-losing `--skip-damaged` recipe only follows a damaged
     /// record (never a wrong password or a missing key, which a fix of the keys cures).
-    #[error("channel {channel}: adopting the Apache Flume channel in its directories stopped and nothing was started: {cause}; a restart tries again, so first fix what this says{}", skip_damaged_recipe(channel, cause))]
+    #[error("channel {channel}: adopting the Apache Flume channel in its directories stopped and nothing was started: {cause}; a restart tries again, so first fix what this says{}", skip_damaged_recipe(.channel, .cause))]
     Adopt {
         /// Channel name.
         channel: String,
