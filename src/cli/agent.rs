@@ -28,18 +28,24 @@ use crate::cli::conf_provider::{Provider, UriArgs};
 use crate::cli::exit;
 use crate::cli::logging::LogSpec;
 
-/// Loads the configuration read; logs warnings; returns it or the rendered errors.
+/// Loads the configuration read; logs warnings (errors under `--strict`); returns it or the
+/// rendered errors.
 pub(crate) fn load(args: &AgentArgs, files: &[ConfFile]) -> Result<AgentConfig, Vec<String>> {
     let loaded = config::load_files(files, &args.name, &args.defines);
     let names = conf_files::names(files);
     let mut errors = Vec::new();
     for p in &loaded.problems {
         match p.severity {
-            Severity::Warning => tracing::warn!("{}", conf_files::render(p, &names)),
-            Severity::Error => errors.push(conf_files::render(p, &names)),
+            Severity::Warning if !args.strict => {
+                tracing::warn!("{}", conf_files::render(p, &names));
+            }
+            _ => errors.push(conf_files::render(p, &names)),
         }
     }
-    loaded.config.ok_or(errors)
+    match loaded.config {
+        Some(c) if errors.is_empty() => Ok(c),
+        _ => Err(errors),
+    }
 }
 
 /// Where the configuration comes from.
@@ -94,7 +100,14 @@ pub fn run(args: AgentArgs) -> anyhow::Result<i32> {
             for e in errors {
                 crate::cli::pipe::eprint_line(&e);
             }
-            crate::cli::pipe::eprint_line("sluice: the configuration has errors; not starting");
+            let strict = if args.strict {
+                " (--strict: warnings count as errors)"
+            } else {
+                ""
+            };
+            crate::cli::pipe::eprint_line(&format!(
+                "sluice: the configuration has errors{strict}; not starting"
+            ));
             return Ok(exit::FAILED_CHECK);
         }
     };

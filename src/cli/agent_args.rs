@@ -59,6 +59,10 @@ pub struct AgentArgs {
     /// Do not poll the files or URIs for changes (nor watch the ZooKeeper znode).
     #[arg(long = "no-reload-conf")]
     pub no_reload_conf: bool,
+    /// Warnings are errors, as `config check --strict`: an unknown key (a typo) refuses the
+    /// start, and a reload, instead of being logged and ignored (Flume's way, the default).
+    #[arg(long = "strict")]
+    pub strict: bool,
     /// Async worker threads (1 to 1024); default tokio's `TOKIO_WORKER_THREADS` when set,
     /// else one fewer than the CPUs available, at least 1 (commits and file I/O run on
     /// threads of their own beside them).

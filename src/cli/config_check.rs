@@ -1,7 +1,9 @@
 //! `sluice config check`: validates Flume properties files (`-f` repeated: later files
 //! override earlier keys, each override printed as a note) and prints every problem as
 //! `FILE:LINE: key: message`, FILE being the file the key came from; exits 1 when any
-//! problem is an error, 3 when a file cannot be read (see `crate::cli::exit`). With `--verify-channels` a valid configuration's file
+//! problem is an error (or, with `--strict`, a warning), 3 when a file cannot be read (see
+//! `crate::cli::exit`). A TAILDIR spool on another file system than its logs is warned about
+//! (`check_spool.rs`). With `--verify-channels` a valid configuration's file
 //! channels are verified too (`verify_channels.rs`); with `--print` the agent's keys are
 //! printed as read (escapes decoded, `${...}` and config filters resolved), secrets masked.
 
@@ -39,6 +41,11 @@ pub struct CheckArgs {
     /// secrets (passwords, tokens, keys, filter values) masked.
     #[arg(long = "print")]
     pub print: bool,
+    /// Warnings are errors: an unknown key (a typo such as `postionFile`), an override
+    /// ignored, a TAILDIR spool on another file system... each fails the check (exit 1), for
+    /// CI. Without it they are printed and the check passes, as the agent starts with them.
+    #[arg(long = "strict")]
+    pub strict: bool,
 }
 
 /// Runs the subcommand.
@@ -83,26 +90,13 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
         eprintln!("{file}: {} error(s)", java_problems.len());
         return Ok(crate::cli::exit::FAILED_CHECK);
     }
+    let warnings = loaded
+        .problems
+        .iter()
+        .filter(|p| p.severity == Severity::Warning)
+        .count();
     match &loaded.config {
-        Some(c) => {
-            let key_failures = crate::cli::check_keys::run(c, &file);
-            if key_failures > 0 {
-                eprintln!("{file}: {key_failures} error(s)");
-                return Ok(crate::cli::exit::FAILED_CHECK);
-            }
-            println!(
-                "{file}: agent {}: {} sources, {} channels, {} sinks, {} sink groups: OK",
-                c.name,
-                c.sources.len(),
-                c.channels.len(),
-                c.sinks.len(),
-                c.sinkgroups.len()
-            );
-            if args.verify_channels {
-                return Ok(crate::cli::verify_channels::run(c));
-            }
-            Ok(crate::cli::exit::OK)
-        }
+        Some(c) => Ok(checked(c, &file, warnings, &args)),
         None => {
             let n = loaded
                 .problems
@@ -113,6 +107,33 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
             Ok(crate::cli::exit::FAILED_CHECK)
         }
     }
+}
+
+/// The checks of a configuration that loaded: its keystores, its TAILDIR spools, `--strict`,
+/// then the `OK` line and `--verify-channels`. `warnings` were printed already.
+fn checked(c: &config::AgentConfig, file: &str, warnings: usize, args: &CheckArgs) -> i32 {
+    let key_failures = crate::cli::check_keys::run(c, file);
+    if key_failures > 0 {
+        eprintln!("{file}: {key_failures} error(s)");
+        return crate::cli::exit::FAILED_CHECK;
+    }
+    let warnings = warnings + crate::cli::check_spool::run(c, file);
+    if args.strict && warnings > 0 {
+        eprintln!("{file}: {warnings} warning(s), errors under --strict");
+        return crate::cli::exit::FAILED_CHECK;
+    }
+    println!(
+        "{file}: agent {}: {} sources, {} channels, {} sinks, {} sink groups: OK",
+        c.name,
+        c.sources.len(),
+        c.channels.len(),
+        c.sinks.len(),
+        c.sinkgroups.len()
+    );
+    if args.verify_channels {
+        return crate::cli::verify_channels::run(c);
+    }
+    crate::cli::exit::OK
 }
 
 /// Prints `FILE:LINE: key: note: overrides FILE:LINE` for every key of the agent a later file

@@ -15,6 +15,7 @@ pub mod bench;
 pub mod cache_total;
 pub mod channel;
 pub mod check_keys;
+pub mod check_spool;
 pub mod conf_files;
 pub mod conf_provider;
 pub mod config_check;

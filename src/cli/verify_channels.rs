@@ -40,6 +40,9 @@ fn verify_one(name: &str, cfg: &FileChannelConfig) -> i32 {
             for p in &v.problems {
                 println!("channel {name}: {p}");
             }
+            if let Some(why) = &v.open_refusal {
+                println!("channel {name}: open would refuse the channel: {why}");
+            }
             if v.is_sound() {
                 println!(
                     "channel {name}: sound (segments: {}, good records: {}, events after recovery: {})",

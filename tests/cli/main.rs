@@ -16,6 +16,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod adopt_wrong_password;
 mod bench_cli;
 mod cli_broken_pipe;
 mod cli_exit_codes;
@@ -25,6 +26,7 @@ mod cli_readiness;
 mod conf_files;
 mod conf_uri;
 mod conf_zk;
+mod config_check_strict;
 mod config_check_timestamps;
 mod config_check_verify;
 mod config_deep;
@@ -48,3 +50,4 @@ mod tools_fixtures;
 mod tools_readonly;
 mod tools_salvage;
 mod truncated_segment_tools;
+mod verify_open_refusal;

@@ -170,12 +170,7 @@ impl<'a> Ctx<'a> {
             .cloned()
             .collect();
         for k in unknown {
-            let hint = self
-                .used
-                .iter()
-                .find(|u| near_miss(&k, u))
-                .map(|u| format!(" (did you mean `{u}`?)"))
-                .unwrap_or_default();
+            let hint = did_you_mean(&k, self.used.iter().map(String::as_str));
             let p = Problem::warning(
                 self.comp.origin_of(&k),
                 self.comp.full_key(&k),
@@ -185,6 +180,23 @@ impl<'a> Ctx<'a> {
         }
         self.errors == 0
     }
+}
+
+/// ` (did you mean `K`?)` for the first of `known` that `written` looks like a misspelling of
+/// ([`near_miss`]), else nothing. A known `prefix.*` matches a written key whose first segment
+/// is a misspelling of `prefix` (`mappping.CA` -> `mapping.CA`).
+pub(crate) fn did_you_mean<'k>(written: &str, known: impl IntoIterator<Item = &'k str>) -> String {
+    let tail = written.split_once('.');
+    for k in known {
+        match (k.strip_suffix(".*"), tail) {
+            (Some(prefix), Some((head, rest))) if near_miss(head, prefix) => {
+                return format!(" (did you mean `{prefix}.{rest}`?)");
+            }
+            (None, _) if near_miss(written, k) => return format!(" (did you mean `{k}`?)"),
+            _ => {}
+        }
+    }
+    String::new()
 }
 
 /// Whether `written` looks like a misspelling of `known`: another case, a plural `s` added or
@@ -222,6 +234,22 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::near_miss;
+
+    #[test]
+    fn did_you_mean_names_the_known_key_a_typo_is_closest_to() {
+        use super::did_you_mean;
+        let known = ["key", "value", "preserveExisting"];
+        assert_eq!(did_you_mean("vaule", known), " (did you mean `value`?)");
+        assert_eq!(
+            did_you_mean("transactioncapacity", ["capacity", "transactionCapacity"]),
+            " (did you mean `transactionCapacity`?)"
+        );
+        assert_eq!(
+            did_you_mean("mappping.CA", ["header", "mapping.*"]),
+            " (did you mean `mapping.CA`?)"
+        );
+        assert_eq!(did_you_mean("colour", known), "");
+    }
 
     #[test]
     fn near_misses_are_plurals_case_and_small_typos_only() {

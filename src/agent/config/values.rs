@@ -1,6 +1,7 @@
 //! The value parsers every component's key parser shares, as methods of [`Ctx`]: ports,
-//! batch sizes, bounded sizes, milliseconds, durations with a unit, lists and sub-keys. Each
-//! reports a bad value as an error on its key's line and answers the default.
+//! batch sizes, bounded sizes, byte sizes with a suffix (`512m`), milliseconds, durations
+//! with a unit, lists and sub-keys. Each reports a bad value as an error on its key's line and
+//! answers the default.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -35,6 +36,40 @@ impl Ctx<'_> {
     /// A size or count in `min..=max` as a `usize`.
     pub(crate) fn usize(&mut self, key: &str, default: u64, min: u64, max: u64) -> usize {
         self.u64(key, default, min, max) as usize
+    }
+
+    /// A byte size in `min..=max`, or `default` when absent (and after an error, which names
+    /// the range): a whole number, or one with `k`, `m`, `g` or `t` (powers of 1024, any
+    /// case, `kb`/`MiB` alike), the syntax `capacityBytes` takes (`sluice_core::parse_size`).
+    /// Every byte-valued key is read with it.
+    pub(crate) fn bytes(&mut self, key: &str, default: u64, min: u64, max: u64) -> u64 {
+        let Some(v) = self.get(key) else {
+            return default;
+        };
+        match sluice_core::parse_size(key, &v) {
+            Ok(n) if (min..=max).contains(&n) => n,
+            Ok(n) => {
+                let written = if v.trim() == n.to_string() {
+                    String::new()
+                } else {
+                    format!(" ({})", v.trim())
+                };
+                self.error(
+                    key,
+                    format!("must be between {min} and {max}, got {n}{written}"),
+                );
+                default
+            }
+            Err(e) => {
+                self.error(key, e.message);
+                default
+            }
+        }
+    }
+
+    /// [`Ctx::bytes`] as a `usize`.
+    pub(crate) fn bytes_usize(&mut self, key: &str, default: u64, min: u64, max: u64) -> usize {
+        usize::try_from(self.bytes(key, default, min, max)).unwrap_or(usize::MAX)
     }
 
     /// A number of milliseconds in `min..=max` as a duration.

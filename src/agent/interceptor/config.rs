@@ -4,6 +4,7 @@
 
 use super::TYPES;
 use crate::agent::component::{resolve, supported, Props};
+use crate::agent::config::ctx::did_you_mean;
 use crate::agent::config::Ctx;
 
 /// One interceptor of a source's chain.
@@ -56,7 +57,8 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Vec<InterceptorSpec> {
             continue;
         }
         for k in super::unknown_keys(short, &props) {
-            let msg = format!("unknown key for a {short} interceptor; ignored");
+            let hint = did_you_mean(&k, super::fixed_keys(short).iter().copied());
+            let msg = format!("unknown key for a {short} interceptor; ignored{hint}");
             cx.warn(&format!("interceptors.{name}.{k}"), msg);
         }
         props.insert("type".into(), short.into());

@@ -132,6 +132,22 @@ pub(crate) fn build(
     })
 }
 
+/// The plain keys (besides `type` and `serializers.<s>.*`) an interceptor of the short type
+/// `short` reads: what [`unknown_keys`] knows and a typo's did-you-mean is taken from.
+pub(crate) fn fixed_keys(short: &str) -> &'static [&'static str] {
+    match short {
+        "timestamp" => &["headerName", "preserveExisting"],
+        "host" => &["hostHeader", "useIP", "preserveExisting"],
+        "static" => &["key", "value", "preserveExisting"],
+        "remove_header" => &["withName", "fromList", "fromListSeparator", "matching"],
+        "uuid" => &["headerName", "preserveExisting", "prefix"],
+        "regex_filter" => &["regex", "excludeEvents"],
+        "regex_extractor" => &["regex", "serializers"],
+        "search_replace" => &["searchPattern", "replaceString", "charset"],
+        _ => &[],
+    }
+}
+
 /// The keys of `props` that an interceptor of `type_name` does not read (for the config layer's
 /// unknown-key warnings). `type` is always known; an unknown type yields no keys.
 pub(crate) fn unknown_keys(type_name: &str, props: &Props) -> Vec<String> {
@@ -142,17 +158,7 @@ pub(crate) fn unknown_keys(type_name: &str, props: &Props) -> Vec<String> {
     else {
         return Vec::new();
     };
-    let fixed: &[&str] = match *short {
-        "timestamp" => &["headerName", "preserveExisting"],
-        "host" => &["hostHeader", "useIP", "preserveExisting"],
-        "static" => &["key", "value", "preserveExisting"],
-        "remove_header" => &["withName", "fromList", "fromListSeparator", "matching"],
-        "uuid" => &["headerName", "preserveExisting", "prefix"],
-        "regex_filter" => &["regex", "excludeEvents"],
-        "regex_extractor" => &["regex", "serializers"],
-        "search_replace" => &["searchPattern", "replaceString", "charset"],
-        _ => &[],
-    };
+    let fixed = fixed_keys(short);
     let serializers: Vec<&str> = match (*short, props.get("serializers")) {
         ("regex_extractor", Some(list)) => list.split_whitespace().collect(),
         _ => Vec::new(),

@@ -53,6 +53,8 @@ pub(crate) const SOURCE_GAUGES: &[&str] = &[
     taildir::DELETED_OPEN_BYTES,
     taildir::DELETED_FILES_CLOSED,
     taildir::DELETED_BYTES_SKIPPED,
+    taildir::SPOOL_BYTES,
+    taildir::SPOOL_BYTES_LIMIT,
     taildir::LINES_LOST_RECENTLY,
     taildir::BYTES_LOST_RECENTLY,
 ];
@@ -65,6 +67,10 @@ pub(crate) mod taildir {
     pub(crate) const DELETED_FILES_CLOSED: &str = "DeletedFilesClosedCount";
     /// Bytes those files had past their committed position.
     pub(crate) const DELETED_BYTES_SKIPPED: &str = "DeletedBytesSkippedCount";
+    /// Bytes of deleted files kept by the spool's links only, counted against `spoolBytes`.
+    pub(crate) const SPOOL_BYTES: &str = "SpoolBytes";
+    /// `spoolBytes` in force (0 while the spool is off).
+    pub(crate) const SPOOL_BYTES_LIMIT: &str = "SpoolBytesLimit";
     /// Lines given up unread within `lossWindow` (`/health` is degraded while above 0).
     pub(crate) const LINES_LOST_RECENTLY: &str = "LinesLostRecently";
     /// Bytes given up unread within `lossWindow`.

@@ -5,6 +5,7 @@
 
 use super::{OwnLoopSpec, SinkProcessorConfig};
 use crate::agent::component::{resolve, supported, TypeTable};
+use crate::agent::config::ctx::did_you_mean;
 use crate::agent::config::Ctx;
 
 /// Sink processor types.
@@ -52,11 +53,18 @@ pub(crate) fn parse(cx: &mut Ctx<'_>, sinks: &[String]) -> Option<SinkProcessorC
     }
     match SinkProcessorConfig::from_props(&props, sinks) {
         Ok(p) => {
+            let known = [
+                "type",
+                "maxpenalty",
+                "priority.*",
+                "selector",
+                "backoff",
+                "selector.maxTimeOut",
+            ];
             for k in p.unknown_keys(&props) {
-                cx.warn(
-                    &format!("processor.{k}"),
-                    "unknown key for this sink processor; ignored",
-                );
+                let hint = did_you_mean(&k, known);
+                let msg = format!("unknown key for this sink processor; ignored{hint}");
+                cx.warn(&format!("processor.{k}"), msg);
             }
             Some(p)
         }

@@ -59,6 +59,8 @@ fn source(key: &str) -> Option<&'static str> {
         "DeletedOpenBytes" => "Bytes of deleted files the source still holds open.",
         "DeletedFilesClosedCount" => "Deleted files the source closed before reading them all.",
         "DeletedBytesSkippedCount" => "Bytes of deleted files skipped, never read.",
+        "SpoolBytes" => "Bytes of deleted files kept by the TAILDIR spool (against spoolBytes).",
+        "SpoolBytesLimit" => "The TAILDIR source's spoolBytes (0 while its spool is off).",
         "LinesLostRecently" => "Lines given up unread within the source's lossWindow (TAILDIR).",
         "BytesLostRecently" => "Bytes given up unread within the source's lossWindow (TAILDIR).",
         "KafkaPartitionsAssigned" => "Kafka partitions the source holds now (kafka source).",

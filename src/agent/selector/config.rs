@@ -5,6 +5,7 @@
 
 use super::{AsyncSelectorSpec, ChannelSelector};
 use crate::agent::component::{resolve, supported, TypeTable};
+use crate::agent::config::ctx::did_you_mean;
 use crate::agent::config::Ctx;
 
 /// Channel selector types.
@@ -66,11 +67,18 @@ pub(crate) fn parse(cx: &mut Ctx<'_>, channels: &[String]) -> Option<ChannelSele
     }
     match ChannelSelector::from_props(&props, channels) {
         Ok(sel) => {
+            let known = [
+                "type",
+                "optional",
+                "header",
+                "default",
+                "mapping.*",
+                "optional.*",
+            ];
             for k in sel.unknown_keys(&props) {
-                cx.warn(
-                    &format!("selector.{k}"),
-                    "unknown key for this selector; ignored",
-                );
+                let hint = did_you_mean(&k, known);
+                let msg = format!("unknown key for this selector; ignored{hint}");
+                cx.warn(&format!("selector.{k}"), msg);
             }
             Some(sel)
         }

@@ -77,7 +77,7 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> DeadLetterKeys {
             "must not be empty; leave it unset for the default directory beside the channel, or set deadLetter.drop = true to drop poison events",
         );
     }
-    let max_bytes = cx.u64(
+    let max_bytes = cx.bytes(
         "deadLetter.maxBytes",
         DEAD_LETTER_BYTES_DEFAULT,
         DEAD_LETTER_BYTES_MIN,

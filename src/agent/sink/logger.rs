@@ -22,7 +22,7 @@ pub struct LoggerConfig {
 /// Reads a `logger` sink's keys.
 pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<LoggerConfig> {
     Some(LoggerConfig {
-        max_bytes_to_log: cx.usize("maxBytesToLog", 16, 0, LINE_BYTES_MAX),
+        max_bytes_to_log: cx.bytes_usize("maxBytesToLog", 16, 0, LINE_BYTES_MAX),
         keep_event_id: crate::agent::out_headers::keep_event_id(cx),
     })
 }

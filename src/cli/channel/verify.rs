@@ -1,7 +1,8 @@
 //! `sluice channel verify`: reads every record of every segment and both checkpoints, prints
-//! each problem as `file:offset: what`, and exits 0 only when the channel is sound (1 when it
-//! is not, 3 when it cannot be checked at all, e.g. an agent holds it open). Also the small
-//! helpers the integrity tools share.
+//! each problem as `file:offset: what` (and why `open` would refuse the channel, if it would),
+//! and exits 0 only when the channel is sound: no problem, and an open as configured would
+//! take it (1 when it is not, 3 when it cannot be checked at all, e.g. an agent holds it
+//! open). Also the small helpers the integrity tools share.
 
 use anyhow::{bail, Context};
 use sluice_core::inspect::{checkpoint_dirs, verify, CheckpointState};
@@ -79,6 +80,11 @@ fn run_verify(args: VerifyArgs) -> anyhow::Result<i32> {
     for p in &v.problems {
         println!("{p}");
     }
+    // Said even with --quiet: it is the reason the channel is not sound when the scan found
+    // nothing (the agent's own words at its start).
+    if let Some(why) = &v.open_refusal {
+        eprintln!("open would refuse the channel: {why}");
+    }
     if !args.quiet {
         for c in &v.checkpoints {
             let state = match &c.state {
@@ -103,11 +109,10 @@ fn run_verify(args: VerifyArgs) -> anyhow::Result<i32> {
                 by.join(" ")
             );
         }
-        if let Some(why) = &v.open_refusal {
-            eprintln!("open would refuse the channel: {why}");
-        }
         if v.is_sound() {
             eprintln!("sound");
+        } else if v.problems.is_empty() {
+            eprintln!("NOT SOUND: open refuses the channel");
         } else {
             eprintln!("NOT SOUND: {} problems", v.problems.len());
         }

@@ -311,7 +311,9 @@ pub fn commit_record_len(extras: &CommitExtras<'_>) -> usize {
 }
 
 /// Appends a commit record to `buf` with what it carries besides its counts (see
-/// [`commit`](self::commit); the limits the decoder checks are asserted).
+/// [`commit`](self::commit); the limits the decoder checks are asserted). The writer uses
+/// [`encode_commit_flagged`]; this is for tests, fuzz targets and benches (`internals`).
+#[cfg(any(test, feature = "internals"))]
 pub fn encode_commit_with<B: RecordBuf + ?Sized>(
     buf: &mut B,
     salt: impl Into<Framing>,
@@ -323,7 +325,7 @@ pub fn encode_commit_with<B: RecordBuf + ?Sized>(
     encode_commit_flagged(buf, (salt.into(), 0), txid, seq, counts, extras);
 }
 
-/// [`encode_commit_with`] with the header's `flags` byte set: 0, or [`COMMIT_FLAG_COPY`] for
+/// `encode_commit_with` with the header's `flags` byte set: 0, or [`COMMIT_FLAG_COPY`] for
 /// a copy forward's commit.
 pub fn encode_commit_flagged<B: RecordBuf + ?Sized>(
     buf: &mut B,

@@ -137,7 +137,9 @@ impl SegmentHeader {
     }
 
     /// Whether the segment names its channel: in its header (version 4) or its seal block
-    /// (version 3). Versions 1 and 2 name none.
+    /// (version 3). Versions 1 and 2 name none. (Tests and `internals` only: the reader
+    /// matches on the version where it needs this.)
+    #[cfg(any(test, feature = "internals"))]
     pub fn names_channel(&self) -> bool {
         matches!(self.version, SEGMENT_VERSION | SEGMENT_VERSION_SEALED)
     }

@@ -35,7 +35,9 @@ pub enum AgentChannelError {
     #[error("channel {0} is closed")]
     Closed(String),
     /// Adopting the Flume channel in the file channel's directories failed.
-    #[error("channel {channel}: adopting the Apache Flume channel in its directories stopped and nothing was started; a restart tries again, so first do what the cause says (a damaged record: `sluice channel adopt -f FILE -n AGENT -c {channel} --in-place --skip-damaged`, then start the agent): {cause}")]
+    /// The cause comes first; the data-losing `--skip-damaged` recipe only follows a damaged
+    /// record (never a wrong password or a missing key, which a fix of the keys cures).
+    #[error("channel {channel}: adopting the Apache Flume channel in its directories stopped and nothing was started: {cause}; a restart tries again, so first fix what this says{}", skip_damaged_recipe(.channel, .cause))]
     Adopt {
         /// Channel name.
         channel: String,
@@ -113,5 +115,18 @@ impl AgentChannelError {
                 ..
             }
         )
+    }
+}
+
+/// After an adoption's cause: the agent-side recipe for a damaged record (it loses that
+/// record's events, so it is offered for nothing else), or nothing.
+fn skip_damaged_recipe(channel: &str, cause: &sluice_core::adopt::AdoptError) -> String {
+    match cause {
+        sluice_core::adopt::AdoptError::Damaged { .. } => format!(
+            " (for a damaged record, with this agent's configuration: `sluice channel adopt -f \
+             FILE -n AGENT -c {channel} --in-place --skip-damaged`, each damaged event printed \
+             and lost, then start the agent)"
+        ),
+        _ => String::new(),
     }
 }

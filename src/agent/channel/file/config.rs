@@ -18,18 +18,17 @@ use sluice_core::{IGNORED_KEYS, KNOWN_KEYS};
 /// Reads a `file` channel's keys.
 pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<FileChannelConfig> {
     let mut props = BTreeMap::new();
-    let keys: Vec<String> = cx.comp().props.keys().cloned().collect();
-    for k in keys {
-        if k == "type" {
-            continue;
+    // Every known key is read, set or not: an unknown key's did-you-mean is taken from the
+    // keys read (`transactioncapacity` -> `transactionCapacity`).
+    for k in KNOWN_KEYS.iter().chain(IGNORED_KEYS) {
+        if let Some(v) = cx.get(k) {
+            props.insert((*k).to_owned(), v);
         }
-        if KNOWN_KEYS.contains(&k.as_str())
-            || IGNORED_KEYS.contains(&k.as_str())
-            || k.starts_with("encryption.")
-        {
-            if let Some(v) = cx.get(&k) {
-                props.insert(k, v);
-            }
+    }
+    let keys: Vec<String> = cx.comp().props.keys().cloned().collect();
+    for k in keys.into_iter().filter(|k| k.starts_with("encryption.")) {
+        if let Some(v) = cx.get(&k) {
+            props.insert(k, v);
         }
     }
     match FileChannelConfig::from_properties(&props) {

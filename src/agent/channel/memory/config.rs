@@ -60,7 +60,7 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<MemoryConfig> {
     let keep_alive = Duration::from_secs(cx.u64("keep-alive", 3, 0, DURATION_S_MAX));
     // 0 (or absent) means the default share of physical memory, as Flume's 0 means
     // "the JVM's limit".
-    let byte_capacity = match cx.u64("byteCapacity", 0, 0, BYTE_CAPACITY_MAX) {
+    let byte_capacity = match cx.bytes("byteCapacity", 0, 0, BYTE_CAPACITY_MAX) {
         0 => None,
         n => Some(n),
     };

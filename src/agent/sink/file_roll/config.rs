@@ -106,7 +106,7 @@ fn own_serializer(cx: &mut Ctx<'_>, java: bool) -> RollSerializer {
 /// `AVRO_EVENT`'s keys: `syncIntervalBytes` (Flume's default 2048000) and `compressionCodec`
 /// (`null` only: an Avro block codec Sluice does not write is refused, not ignored).
 fn avro_keys(cx: &mut Ctx<'_>) -> RollSerializer {
-    let sync = cx.u64("sink.serializer.syncIntervalBytes", 2_048_000, 32, 1 << 30);
+    let sync = cx.bytes("sink.serializer.syncIntervalBytes", 2_048_000, 32, 1 << 30);
     if let Some(c) = cx.get("sink.serializer.compressionCodec") {
         if !c.trim().eq_ignore_ascii_case("null") {
             cx.error(

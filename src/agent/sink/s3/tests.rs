@@ -132,7 +132,7 @@ fn the_hdfs_parsers_problems_name_the_plain_keys() {
     };
     assert!(has("bucket", "is not a bucket name"), "{errs:?}");
     assert!(has("codeC", "CompressedStream needs codeC"), "{errs:?}");
-    assert!(has("rollSize", "expected a whole number"), "{errs:?}");
+    assert!(has("rollSize", "expected a byte size"), "{errs:?}");
     assert!(has("accessKey", "needs `secretKey`"), "{errs:?}");
     assert!(
         has("endpoint", "not an http:// or https:// URL"),

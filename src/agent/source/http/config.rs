@@ -82,7 +82,7 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<HttpConfig> {
     ] {
         cx.use_prefix(p);
     }
-    let max_body_bytes = cx.usize(
+    let max_body_bytes = cx.bytes_usize(
         "maxBodyBytes",
         HTTP_BODY_BYTES_DEFAULT,
         1,
@@ -132,7 +132,7 @@ fn handler(cx: &mut Ctx<'_>) -> Option<HttpHandler> {
         }
         Some("org.apache.flume.sink.solr.morphline.BlobHandler") | Some("BlobHandler") => {
             Some(HttpHandler::Blob {
-                max_blob_length: cx.usize(
+                max_blob_length: cx.bytes_usize(
                     "handler.maxBlobLength",
                     BLOB_LENGTH_DEFAULT,
                     1,
@@ -160,7 +160,7 @@ fn inflight_bytes(cx: &mut Ctx<'_>, max_body_bytes: u64) -> u64 {
     match cx.get("maxInflightBytes") {
         None => HTTP_INFLIGHT_BYTES_DEFAULT.max(floor),
         Some(_) => {
-            let n = cx.u64(
+            let n = cx.bytes(
                 "maxInflightBytes",
                 HTTP_INFLIGHT_BYTES_DEFAULT,
                 1 << 20,

@@ -71,8 +71,8 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<MultilineConfig> {
     let match_ = match_side(cx);
     let timeout = timeout(cx);
     let max_lines = cx.u64("multiline.maxLines", MAX_LINES_DEFAULT, 1, MAX_LINES_LIMIT) as usize;
-    let max_bytes = cx.u64("multiline.maxBytes", MAX_BYTES_DEFAULT, 1, MAX_BYTES_LIMIT) as usize;
-    let max_held_bytes = cx.u64(
+    let max_bytes = cx.bytes("multiline.maxBytes", MAX_BYTES_DEFAULT, 1, MAX_BYTES_LIMIT) as usize;
+    let max_held_bytes = cx.bytes(
         "multiline.maxHeldBytes",
         MAX_HELD_BYTES_DEFAULT.max(max_bytes as u64),
         1,

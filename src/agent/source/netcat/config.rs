@@ -27,7 +27,7 @@ pub struct NetcatConfig {
 pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<NetcatConfig> {
     let bind = cx.required("bind");
     let port = cx.port("port");
-    let max_line_length = cx.usize("max-line-length", 512, 1, LINE_BYTES_MAX);
+    let max_line_length = cx.bytes_usize("max-line-length", 512, 1, LINE_BYTES_MAX);
     let ack_every_event = cx.bool("ack-every-event", true);
     let max_connections = cx.usize(
         "maxConnections",

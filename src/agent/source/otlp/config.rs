@@ -97,20 +97,20 @@ pub fn parse(cx: &mut Ctx<'_>) -> Option<OtlpSourceConfig> {
     let bind = cx.get("bind").unwrap_or_else(|| "0.0.0.0".into());
     let tls = crate::agent::rpc::transport::config::listener_tls_keys(cx);
     let ip_filter_rules = ip_filter(cx);
-    let max_request_bytes = cx.usize(
+    let max_request_bytes = cx.bytes_usize(
         "maxRequestBytes",
         REQUEST_BYTES_DEFAULT,
         1024,
         REQUEST_BYTES_LIMIT,
     );
-    let max_event_bytes = cx.usize(
+    let max_event_bytes = cx.bytes_usize(
         "maxEventBytes",
         EVENT_BYTES_DEFAULT,
         64,
         REQUEST_BYTES_LIMIT,
     );
     let floor = 4 * max_request_bytes as u64;
-    let max_inflight_bytes = cx.u64(
+    let max_inflight_bytes = cx.bytes(
         "maxInflightBytes",
         INFLIGHT_BYTES_DEFAULT.max(floor),
         floor,

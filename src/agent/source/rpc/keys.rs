@@ -61,7 +61,7 @@ pub(crate) struct Limits {
 /// Reads the limits' keys, in this order; an error is reported through `cx` and the key's
 /// default taken.
 pub(crate) fn limits(cx: &mut Ctx<'_>, codec: Codec) -> Limits {
-    let max_frame_bytes = cx.u64(
+    let max_frame_bytes = cx.bytes(
         "max-frame-size",
         codec.frame_bytes_default as u64,
         1024,
@@ -104,7 +104,7 @@ fn inflight_bytes(cx: &mut Ctx<'_>, max_frame_bytes: u64, codec: Codec) -> u64 {
     match cx.get("max-inflight-bytes") {
         None => INFLIGHT_BYTES_DEFAULT.max(floor),
         Some(_) => {
-            let n = cx.u64(
+            let n = cx.bytes(
                 "max-inflight-bytes",
                 INFLIGHT_BYTES_DEFAULT,
                 INFLIGHT_BYTES_MIN,

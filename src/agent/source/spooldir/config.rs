@@ -276,7 +276,7 @@ fn charsets(cx: &mut Ctx<'_>) -> (Option<InputCharset>, Option<DecodeErrorPolicy
 fn deserializer(cx: &mut Ctx<'_>) -> Option<Deserializer> {
     let kind = cx.get("deserializer").unwrap_or_else(|| "LINE".into());
     if kind.eq_ignore_ascii_case("LINE") {
-        let max = cx.u64("deserializer.maxLineLength", 2048, 1, u64::MAX);
+        let max = cx.bytes("deserializer.maxLineLength", 2048, 1, u64::MAX);
         if max > MAX_LINE_LENGTH_LIMIT {
             cx.error(
                 "deserializer.maxLineLength",
@@ -298,7 +298,7 @@ fn deserializer(cx: &mut Ctx<'_>) -> Option<Deserializer> {
             }
         }
     } else if kind == BLOB_CLASS || kind.eq_ignore_ascii_case("BLOB") {
-        let max = cx.u64("deserializer.maxBlobLength", 100_000_000, 1, u64::MAX);
+        let max = cx.bytes("deserializer.maxBlobLength", 100_000_000, 1, u64::MAX);
         if max > MAX_BLOB_LENGTH_LIMIT {
             cx.error(
                 "deserializer.maxBlobLength",

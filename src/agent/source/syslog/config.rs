@@ -102,7 +102,7 @@ pub(crate) fn parse_multiport(cx: &mut Ctx<'_>) -> Option<SyslogTcpConfig> {
 
 fn syslog_options(cx: &mut Ctx<'_>, keep_default: &str) -> SyslogOptions {
     let event_size = cx
-        .usize("eventSize", EVENT_SIZE_DEFAULT as u64, 0, EVENT_SIZE_LIMIT)
+        .bytes_usize("eventSize", EVENT_SIZE_DEFAULT as u64, 0, EVENT_SIZE_LIMIT)
         .max(EVENT_SIZE_MIN);
     let keep_text = cx.get("keepFields").unwrap_or_else(|| keep_default.into());
     let keep = KeepFields::parse(&keep_text);
@@ -167,7 +167,7 @@ fn syslog_tcp(cx: &mut Ctx<'_>, multi: bool) -> Option<SyslogTcpConfig> {
         syslog,
         port_header,
         batch_size: cx.usize("batchSize", SYSLOG_BATCH_DEFAULT, 1, 100_000),
-        read_buffer_size: cx.usize("readBufferSize", read_default, 16, READ_BUFFER_LIMIT),
+        read_buffer_size: cx.bytes_usize("readBufferSize", read_default, 16, READ_BUFFER_LIMIT),
         max_connections: cx.usize(
             "maxConnections",
             MAX_CONNECTIONS_DEFAULT,
@@ -175,7 +175,7 @@ fn syslog_tcp(cx: &mut Ctx<'_>, multi: bool) -> Option<SyslogTcpConfig> {
             MAX_CONNECTIONS_LIMIT,
         ),
         idle_timeout: cx.millis("idleTimeout", IDLE_TIMEOUT_MS_DEFAULT, 1, DURATION_MS_MAX),
-        max_buffered_bytes: cx.u64(
+        max_buffered_bytes: cx.bytes(
             "maxBufferedBytes",
             BUFFERED_BYTES_DEFAULT,
             BUFFERED_BYTES_MIN,

@@ -105,6 +105,17 @@ pub struct TaildirConfig {
     pub multiline: Option<MultilineConfig>,
 }
 
+impl TaildirConfig {
+    /// The spool's directory: `.taildir-spool` beside the position file (see
+    /// [`super::spool`]; `config check` compares its file system with the file groups').
+    pub fn spool_dir(&self) -> PathBuf {
+        self.position_file
+            .parent()
+            .unwrap_or_else(|| std::path::Path::new("."))
+            .join(super::spool::SPOOL_DIR)
+    }
+}
+
 /// `~/.flume/taildir_position.json` with `~` from `$HOME`.
 pub(crate) fn default_position_file() -> PathBuf {
     let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
@@ -286,7 +297,7 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<TaildirConfig> {
         )),
         batch_size: cx.batch_size("batchSize", 100),
         max_batch_count: cx.u64("maxBatchCount", i64::MAX as u64, 1, i64::MAX as u64),
-        max_batch_bytes: cx.u64(
+        max_batch_bytes: cx.bytes(
             "maxBatchBytes",
             MAX_BATCH_BYTES_DEFAULT,
             1,
@@ -310,9 +321,9 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<TaildirConfig> {
         file_header: cx.bool("fileHeader", false),
         file_header_key: cx.get("fileHeaderKey").unwrap_or_else(|| "file".into()),
         close_deleted_after: close_deleted_after(cx),
-        max_deleted_open_bytes: cx.u64("maxDeletedOpenBytes", 0, 0, u64::MAX),
-        spool_bytes: cx.u64("spoolBytes", SPOOL_BYTES_DEFAULT, 0, u64::MAX),
-        catch_up_bytes: cx.u64("catchUpBytes", CATCH_UP_BYTES_DEFAULT, 0, u64::MAX),
+        max_deleted_open_bytes: cx.bytes("maxDeletedOpenBytes", 0, 0, u64::MAX),
+        spool_bytes: cx.bytes("spoolBytes", SPOOL_BYTES_DEFAULT, 0, u64::MAX),
+        catch_up_bytes: cx.bytes("catchUpBytes", CATCH_UP_BYTES_DEFAULT, 0, u64::MAX),
         loss_alarm: cx.bool("lossAlarm", true),
         loss_window: loss_window(cx),
         multiline: multiline::config::parse(cx),

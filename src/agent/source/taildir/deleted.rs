@@ -53,6 +53,7 @@ impl Tailer {
         } else {
             0
         };
+        let spooled = self.spooled(&held);
         let mut closed = Vec::new();
         for (since, inode, size) in held {
             let limit = if after.is_some_and(|a| now.saturating_duration_since(since) >= a) {
@@ -76,6 +77,23 @@ impl Tailer {
             closed.push(inode);
         }
         self.deleted.open_bytes.store(total, Ordering::Relaxed);
+        let kept: u64 = spooled
+            .iter()
+            .filter(|(inode, _)| !closed.contains(inode))
+            .map(|(_, size)| size)
+            .sum();
+        self.deleted.spool_bytes.store(kept, Ordering::Relaxed);
+        self.deleted
+            .spool_bytes_limit
+            .store(spool, Ordering::Relaxed);
         closed
+    }
+
+    /// The inodes and sizes among `held` that a spool link keeps (the `SpoolBytes` gauge).
+    fn spooled(&self, held: &[(Instant, u64, u64)]) -> Vec<(u64, u64)> {
+        held.iter()
+            .filter(|(_, inode, _)| self.files.get(inode).is_some_and(|t| t.spool.is_some()))
+            .map(|(_, inode, size)| (*inode, *size))
+            .collect()
     }
 }

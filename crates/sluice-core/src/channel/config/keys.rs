@@ -80,7 +80,7 @@ pub(super) const KEY_TABLE: &[(&str, ApplyKey)] = &[
         Ok(())
     }),
     ("tailCacheSize", |c, k, v, _| {
-        c.tail_cache_bytes = non_negative(k, parse_i64(k, v)?, TAIL_CACHE_BYTES_MAX)?;
+        c.tail_cache_bytes = non_negative(k, parse_bytes(k, v)?, TAIL_CACHE_BYTES_MAX)?;
         Ok(())
     }),
     ("groupCommitLeaders", |c, k, v, _| {
@@ -142,8 +142,8 @@ pub(super) const KEY_TABLE: &[(&str, ApplyKey)] = &[
     ("capacity", apply_numeric),
     ("transactionCapacity", apply_numeric),
     ("checkpointInterval", apply_numeric),
-    ("maxFileSize", apply_numeric),
-    ("minimumRequiredSpace", apply_numeric),
+    ("maxFileSize", apply_size),
+    ("minimumRequiredSpace", apply_size),
     ("keep-alive", apply_numeric),
     ("fsyncInterval", apply_numeric),
 ];
@@ -176,6 +176,27 @@ fn apply_numeric(
     warnings: &mut Vec<ConfigWarning>,
 ) -> Result<(), ConfigError> {
     c.apply_number(k, parse_i64(k, v)?, warnings)
+}
+
+/// A byte-valued numeric key: a whole number or a size with a suffix (`1m`, as
+/// `capacityBytes`), then range-checked by `apply_number`.
+fn apply_size(
+    c: &mut FileChannelConfig,
+    k: &str,
+    v: &str,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<(), ConfigError> {
+    c.apply_number(k, parse_bytes(k, v)?, warnings)
+}
+
+/// A byte size (`parse_size`: `1048576`, `512m`, `2g`) as the `i64` the range checks take; a
+/// negative number is still read as one, so its range error names it.
+fn parse_bytes(key: &str, v: &str) -> Result<i64, ConfigError> {
+    if let Ok(n) = v.trim().parse::<i64>() {
+        return Ok(n);
+    }
+    let n = parse_size(key, v)?;
+    i64::try_from(n).map_err(|_| err(key, format!("{v} is too large")))
 }
 
 /// Flume keys accepted for compatibility that change nothing in Sluice.

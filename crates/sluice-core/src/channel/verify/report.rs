@@ -83,9 +83,10 @@ pub struct Verification {
 }
 
 impl Verification {
-    /// Whether nothing at all is wrong.
+    /// Whether nothing at all is wrong: no problem found, and `open` would take the channel
+    /// as configured (a channel the agent refuses is never sound, whatever the scan found).
     pub fn is_sound(&self) -> bool {
-        self.problems.is_empty()
+        self.problems.is_empty() && self.open_refusal.is_none()
     }
 }
 

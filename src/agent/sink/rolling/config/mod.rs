@@ -133,7 +133,7 @@ pub struct RollingConfig {
 
 /// `hdfs.maxBufferBytes`.
 fn max_buffer_bytes(cx: &mut Ctx<'_>) -> usize {
-    let n = cx.u64(
+    let n = cx.bytes(
         "hdfs.maxBufferBytes",
         BUFFER_BYTES_DEFAULT,
         BUFFER_BYTES_MIN,
@@ -170,7 +170,7 @@ pub fn parse_with(cx: &mut Ctx<'_>, conn: Option<s3::Connection>) -> Option<Roll
     };
     let roll_interval = secs(cx, "hdfs.rollInterval", 30);
     let idle_timeout = secs(cx, "hdfs.idleTimeout", 0);
-    let roll_size = Some(cx.u64("hdfs.rollSize", 1024, 0, u64::MAX)).filter(|n| *n > 0);
+    let roll_size = Some(cx.bytes("hdfs.rollSize", 1024, 0, u64::MAX)).filter(|n| *n > 0);
     let roll_count = Some(cx.u64("hdfs.rollCount", 10, 0, u64::MAX)).filter(|n| *n > 0);
     let batch_size = cx.u64("hdfs.batchSize", 100, 1, BATCH_SIZE_LIMIT);
     let max_open_files = cx.u64("hdfs.maxOpenFiles", 5000, 1, MAX_OPEN_FILES_LIMIT);
@@ -215,7 +215,7 @@ pub fn parse_with(cx: &mut Ctx<'_>, conn: Option<s3::Connection>) -> Option<Roll
         serializer,
         java_serializer,
         append_newline: cx.bool("serializer.appendNewline", true),
-        sync_interval_bytes: cx.u64("serializer.syncIntervalBytes", 2_048_000, 32, 1 << 30),
+        sync_interval_bytes: cx.bytes("serializer.syncIntervalBytes", 2_048_000, 32, 1 << 30),
         fsync_per_batch: cx.bool("hdfs.fsyncPerBatch", true),
         keep_event_id: crate::agent::out_headers::keep_event_id(cx),
         keys: KeyNames::Hdfs,

@@ -281,13 +281,13 @@ pub fn parse(cx: &mut Ctx<'_>, bucket: String, conn: Connection) -> S3Config {
         Some(d) => PathBuf::from(d),
         None => default_staging_dir(cx),
     };
-    let max_staged_bytes = cx.u64(
+    let max_staged_bytes = cx.bytes(
         "hdfs.maxStagedBytes",
         STAGED_BYTES_DEFAULT,
         STAGED_BYTES_MIN,
         STAGED_BYTES_LIMIT,
     );
-    let part_bytes = cx.u64(
+    let part_bytes = cx.bytes(
         "hdfs.s3PartBytes",
         PART_BYTES_DEFAULT,
         PART_BYTES_MIN,
