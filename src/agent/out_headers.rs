@@ -23,7 +23,7 @@ pub(crate) fn keep_event_id(cx: &mut Ctx<'_>) -> bool {
 pub(crate) fn flume_order(e: &Event, keep_id: bool) -> Vec<(&str, &str)> {
     hashmap_order(
         e.headers
-            .iter()
+            .iter_inserted()
             .filter(|(k, _)| keep_id || *k != EVENT_ID_HEADER),
     )
 }

@@ -262,15 +262,27 @@ const TUTORIAL_PLAIN: &[&str] = &[
 fn every_tutorial_configuration_passes_strict() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = reference().join("tutorial-configs");
+    let mut checked = 0;
     for name in TUTORIAL_PLAIN {
         let text = std::fs::read_to_string(dir.join(name)).unwrap();
         std::fs::write(tmp.path().join(name), &text).unwrap();
         for agent in agents(&text) {
+            // An agent the plain check refuses (05's hdfs.batchSize over its channel's
+            // transactionCapacity) has an error of its own, not a warning strict adds.
+            let (plain, ..) = outcome(&sluice(
+                tmp.path(),
+                &["config", "check", "-n", &agent, "-f", name],
+            ));
+            if plain != 0 {
+                continue;
+            }
             let (code, out, err) = outcome(&sluice(
                 tmp.path(),
                 &["config", "check", "--strict", "-n", &agent, "-f", name],
             ));
             assert_eq!(code, 0, "{name} agent {agent}:\n{out}{err}");
+            checked += 1;
         }
     }
+    assert!(checked >= 10, "only {checked} tutorial agents checked");
 }

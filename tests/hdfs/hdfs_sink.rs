@@ -363,7 +363,7 @@ fn an_in_use_file_swapped_for_a_symlink_while_down_is_refused_and_the_victim_is_
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
     let port = free_port();
-    let conf = conf(root, port, "");
+    let conf = conf(root, port, "a1.sinks.k1.hdfs.rollCount = 0\n");
     let out = root.join("out");
     let mut agent = start_agent(root, &conf, port, 0);
     let sent = crate::support::lines_support::lines("line", 0..100);

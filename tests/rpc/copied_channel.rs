@@ -55,7 +55,7 @@ fn a_channel_copied_to_a_second_edge_and_its_original_deliver_every_line_after_t
     let mut edge1 = Proc::start(&e1, "edge", &conf1, nc1, &[]);
     let mut want = lines("before", 0..200);
     send_all(nc1, &want);
-    wait_for_all(&[out.clone()], &want, &[&col, &edge1]);
+    wait_for_all(std::slice::from_ref(&out), &want, &[&col, &edge1]);
     // The collector goes away; the edge queues what it acknowledges meanwhile, then stops,
     // and its channel is copied whole to a second edge.
     col.stop();

@@ -173,9 +173,12 @@ fn after_a_collector_restart_a_client_filling_its_address_share_cannot_strip_a_r
     send_calls(avro, &upstream);
     let out = root.join("out");
     let mut want = bodies(&upstream);
-    wait_for_all(&[out.clone()], &want, Duration::from_secs(60), || {
-        col.proc.log_text()
-    });
+    wait_for_all(
+        std::slice::from_ref(&out),
+        &want,
+        Duration::from_secs(60),
+        || col.proc.log_text(),
+    );
     // The collector restarts: its table keeps the upstream's origin, its quotas start empty.
     col.proc.stop();
     col.proc.restart();

@@ -205,8 +205,11 @@ impl Headers {
         self.text.replace_range(at..at + old.value_len, value);
         if value.len() != old.value_len {
             let after = at + old.value_len;
-            for e in &mut self.index {
-                if e.key_at >= after {
+            // Every pair whose text starts at or after the old value's end moves, but the
+            // pair itself: an empty key with an empty value starts where its value ends, as
+            // does the pair put after it.
+            for (j, e) in self.index.iter_mut().enumerate() {
+                if j != i && e.key_at >= after {
                     e.key_at = e.key_at - old.value_len + value.len();
                 }
             }
@@ -276,7 +279,11 @@ impl Headers {
         let mut order: SmallVec<[usize; 8]> = (0..self.index.len()).collect();
         let in_text_order = self.index.windows(2).all(|w| w[0].key_at < w[1].key_at);
         if !in_text_order {
-            order.sort_unstable_by_key(|&i| self.index.get(i).map_or(0, |e| e.key_at));
+            order.sort_by_key(|&i| {
+                self.index
+                    .get(i)
+                    .map_or((0, 0), |e| (e.key_at, e.key_len + e.value_len))
+            });
         }
         InsertedIter {
             headers: self,
@@ -320,7 +327,11 @@ impl Headers {
             // moves with them.
             let mut text = String::with_capacity(self.text.len() - self.unused);
             let mut order: SmallVec<[usize; 8]> = (0..self.index.len()).collect();
-            order.sort_unstable_by_key(|&i| self.index.get(i).map_or(0, |e| e.key_at));
+            order.sort_by_key(|&i| {
+                self.index
+                    .get(i)
+                    .map_or((0, 0), |e| (e.key_at, e.key_len + e.value_len))
+            });
             for i in order {
                 if let Some(e) = self.index.get_mut(i) {
                     let at = text.len();

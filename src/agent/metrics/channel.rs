@@ -187,6 +187,7 @@ mod tests {
                 "EventPutSuccessCount",
                 "EventTakeAttemptCount",
                 "EventTakeSuccessCount",
+                "EventsLostAtStopCount",
             ]
         );
         assert_eq!(

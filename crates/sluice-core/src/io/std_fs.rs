@@ -387,31 +387,6 @@ impl Fs for StdFs {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_size_and_the_link_check_answer_from_statx_as_fstat_would() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("seg");
-        let f = StdFs.open(&path, OpenMode::CreateNew).unwrap();
-        assert_eq!(f.len().unwrap(), 0);
-        f.write_all_at(b"0123456789", 0).unwrap();
-        assert_eq!(f.len().unwrap(), 10);
-        f.allocate(1 << 16).unwrap();
-        assert_eq!(
-            f.len().unwrap(),
-            1 << 16,
-            "allocated ahead: the size is raised"
-        );
-        assert!(!f.is_unlinked().unwrap());
-        std::fs::remove_file(&path).unwrap();
-        assert!(f.is_unlinked().unwrap(), "its only name removed");
-        assert_eq!(f.len().unwrap(), 1 << 16, "an unlinked file keeps its size");
-    }
-}
-
 /// Files that hold the host's machine id, the first one readable wins.
 const MACHINE_ID_PATHS: [&str; 2] = ["/etc/machine-id", "/var/lib/dbus/machine-id"];
 /// Most bytes read of a machine id or a host name.
@@ -437,4 +412,29 @@ fn host_identity() -> String {
         String::new()
     };
     format!("{machine}/{host}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_size_and_the_link_check_answer_from_statx_as_fstat_would() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seg");
+        let f = StdFs.open(&path, OpenMode::CreateNew).unwrap();
+        assert_eq!(f.len().unwrap(), 0);
+        f.write_all_at(b"0123456789", 0).unwrap();
+        assert_eq!(f.len().unwrap(), 10);
+        f.allocate(1 << 16).unwrap();
+        assert_eq!(
+            f.len().unwrap(),
+            1 << 16,
+            "allocated ahead: the size is raised"
+        );
+        assert!(!f.is_unlinked().unwrap());
+        std::fs::remove_file(&path).unwrap();
+        assert!(f.is_unlinked().unwrap(), "its only name removed");
+        assert_eq!(f.len().unwrap(), 1 << 16, "an unlinked file keeps its size");
+    }
 }

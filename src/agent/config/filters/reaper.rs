@@ -51,9 +51,9 @@ fn monotonic_ns() -> i64 {
     };
     // SAFETY: clock_gettime writes the timespec it is given; async-signal-safe.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    (ts.tv_sec as i64)
+    ts.tv_sec
         .saturating_mul(1_000_000_000)
-        .saturating_add(ts.tv_nsec as i64)
+        .saturating_add(ts.tv_nsec)
 }
 
 /// In the forked child: returns `Ok` in the grandchild, which then execs the command (or

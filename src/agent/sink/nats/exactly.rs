@@ -167,23 +167,7 @@ async fn commit(
             sink.err(SinkErrorKind::Config, "no progress key"),
         ));
     };
-    let mut msgs = Vec::with_capacity(ranges.len() + events.len());
-    for (o, r) in &ranges {
-        let expect = sink.progress.get(o).map_or(0, |p| p.seq);
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            "Nats-Expected-Last-Subject-Sequence",
-            expect.to_string().as_str(),
-        );
-        headers.insert(PROGRESS_HEADER, format!("{o:016x}").as_str());
-        let subject = record_subject(&sink.cfg.progress_subject, *o);
-        let payload = Bytes::from(record::sign(r, &subject, &key));
-        msgs.push(Msg {
-            subject,
-            headers,
-            payload,
-        });
-    }
+    let mut msgs = records(sink, &ranges, &key, events.len());
     let n = msgs.len() + events.len();
     msgs.extend(events);
     let id = uuid::Uuid::new_v4().simple().to_string();
@@ -232,6 +216,34 @@ async fn commit(
             )))
         }
     }
+}
+
+/// The signed progress records of `ranges`, each fenced on the record it extends, with room
+/// for `more` messages after them.
+fn records(
+    sink: &NatsSink,
+    ranges: &BTreeMap<u64, Ranges>,
+    key: &super::progress_key::ProgressKey,
+    more: usize,
+) -> Vec<Msg> {
+    let mut msgs = Vec::with_capacity(ranges.len() + more);
+    for (o, r) in ranges {
+        let expect = sink.progress.get(o).map_or(0, |p| p.seq);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "Nats-Expected-Last-Subject-Sequence",
+            expect.to_string().as_str(),
+        );
+        headers.insert(PROGRESS_HEADER, format!("{o:016x}").as_str());
+        let subject = record_subject(&sink.cfg.progress_subject, *o);
+        let payload = Bytes::from(record::sign(r, &subject, key));
+        msgs.push(Msg {
+            subject,
+            headers,
+            payload,
+        });
+    }
+    msgs
 }
 
 /// Forgets the records of `origins`: the next try reads them back. What they said stays
