@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use sluice_core::Event;
 use sluice_wire::avro::call::{decode_response, read_call, CallBody, CallLimits, Outcome};
-use sluice_wire::avro::client::{ClientConn, Reply};
+use sluice_wire::avro::client::{ClientConn, IdsPolicy, Reply};
 use sluice_wire::avro::server::{Action, ServerConn};
 use sluice_wire::avro::{
     binary::Reader, encode_frame, FrameLimits, FrameReader, HandshakeMatch, HandshakeRequest,
@@ -147,7 +147,10 @@ fn the_payload_slices_decode_as_the_readme_says() {
 
 #[test]
 fn sluices_client_sends_the_bytes_flumes_client_sent() {
+    // A client that does not ask whether the server takes event ids (`eventIds = false`)
+    // sends Flume's handshake byte for byte; the asking one adds `sluice.eventIds` to its meta.
     let mut client = ClientConn::new();
+    client.set_ids_policy(IdsPolicy::Never);
     let f1 = framed(1, &client.request(Message::AppendBatch, &flume_events()));
     assert_eq!(f1, fixture("avro-frame1-request.bin"));
     let resp = frames(&fixture("avro-frame1-response.bin"));
@@ -240,7 +243,10 @@ fn a_handshake_with_an_unknown_protocol_is_refused_with_an_error_answer() {
 fn a_ping_gets_only_the_handshake_and_an_unknown_message_an_error() {
     let mut conn = ServerConn::new(CallLimits::default());
     let mut known = KnownClients::default();
+    // A client that does not ask whether the server takes event ids (`eventIds = false`)
+    // sends Flume's handshake byte for byte; the asking one adds `sluice.eventIds` to its meta.
     let mut client = ClientConn::new();
+    client.set_ids_policy(IdsPolicy::Never);
     let ping = client.ping();
     let Action::Reply(bufs) = conn.on_request(&ping, &mut known).unwrap() else {
         panic!("a ping is answered at once");
