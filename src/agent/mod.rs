@@ -22,7 +22,7 @@ pub(crate) mod key_file;
 pub(crate) mod log_text;
 pub mod metrics;
 pub(crate) mod nats;
-pub(crate) mod nofollow;
+pub mod nofollow;
 pub mod otlp;
 pub(crate) mod out_headers;
 pub(crate) mod peer;

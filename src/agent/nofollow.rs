@@ -29,7 +29,7 @@ pub(crate) use sluice_core::io::{link_refused, LinkRefused};
 
 /// Opens `path` with `opts` and `O_NOFOLLOW`: a link at its last component is refused
 /// ([`LinkRefused`]).
-pub(crate) fn open(path: &Path, opts: &mut OpenOptions) -> io::Result<File> {
+pub fn open(path: &Path, opts: &mut OpenOptions) -> io::Result<File> {
     opts.custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
         .map_err(|e| sluice_core::io::refuse_link(path, e))
@@ -44,7 +44,7 @@ pub(crate) fn open_read(path: &Path) -> io::Result<File> {
 /// temporary, or a planted link: the link itself goes, its target is untouched), then the
 /// file is created with `O_EXCL`, which never follows a link; one planted again in between
 /// is refused ([`LinkRefused`]).
-pub(crate) fn create_fresh(path: &Path) -> io::Result<File> {
+pub fn create_fresh(path: &Path) -> io::Result<File> {
     match std::fs::remove_file(path) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}

@@ -114,11 +114,23 @@ fn post_reload_is_refused_when_turned_off() {
 /// running in the background holding its standard output (it daemonizes a child), writes the
 /// child's pid to `child.pid` and exits 0: the filter of `with_daemonizing_filter`.
 fn daemonizing_filter(dir: &std::path::Path) -> String {
+    filter_leaving_a_child(dir, "sleep 600 &", "child.pid", ">")
+}
+
+/// A config filter script under `dir` that prints `value-of-<key>`, runs `background` (a
+/// command ending in `&`), writes (`>`) or appends (`>>`) that child's pid to `pid_file`
+/// and exits 0; the agent keys that read `stage` through it.
+pub(crate) fn filter_leaving_a_child(
+    dir: &std::path::Path,
+    background: &str,
+    pid_file: &str,
+    redirect: &str,
+) -> String {
     use std::os::unix::fs::PermissionsExt;
     let script = dir.join("get-secret");
     let text = format!(
-        "#!/bin/sh\necho \"value-of-$1\"\nsleep 600 &\necho $! > {}\nexit 0\n",
-        dir.join("child.pid").display()
+        "#!/bin/sh\necho \"value-of-$1\"\n{background}\necho $! {redirect} {}\nexit 0\n",
+        dir.join(pid_file).display()
     );
     std::fs::write(&script, text).unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();

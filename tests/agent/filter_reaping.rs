@@ -16,22 +16,7 @@ const SLACK: usize = 6;
 /// the background (a new session, holding the script's standard output), appends that
 /// child's pid to `children.pids` and exits 0; the agent keys that use it.
 fn setsid_filter(dir: &Path) -> String {
-    use std::os::unix::fs::PermissionsExt;
-    let script = dir.join("get-secret");
-    let text = format!(
-        "#!/bin/sh\necho \"value-of-$1\"\nsetsid sleep 600 &\necho $! >> {}\nexit 0\n",
-        dir.join("children.pids").display()
-    );
-    std::fs::write(&script, text).unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    format!(
-        "a1.configfilters = sec\na1.configfilters.sec.type = external\n\
-         a1.configfilters.sec.command = {}\n\
-         a1.sources.r1.interceptors = i1\na1.sources.r1.interceptors.i1.type = static\n\
-         a1.sources.r1.interceptors.i1.key = stage\n\
-         a1.sources.r1.interceptors.i1.value = ${{sec['stage']}}\n",
-        script.display()
-    )
+    super::agent_reload::filter_leaving_a_child(dir, "setsid sleep 600 &", "children.pids", ">>")
 }
 
 /// The agent's threads and open descriptors, from `/proc`.

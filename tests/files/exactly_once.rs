@@ -44,7 +44,8 @@ fn file_conf(root: &Path, ids: bool) -> String {
     )
 }
 
-fn append(root: &Path, from: usize, to: usize) -> Vec<String> {
+/// Appends `line-<from>` .. `line-<to - 1>` to `logs/app.log`; the lines written.
+pub(crate) fn append(root: &Path, from: usize, to: usize) -> Vec<String> {
     let lines: Vec<String> = (from..to).map(|i| format!("line-{i:04}")).collect();
     let mut f = std::fs::OpenOptions::new()
         .create(true)

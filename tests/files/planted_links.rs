@@ -8,10 +8,10 @@
 //!   link: refused and named, nothing read through them, nothing linked into the victim's
 //!   directory.
 
-use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use super::exactly_once::append;
 use crate::support::agent_proc::Proc;
 use crate::support::file_sources_support::{start_agent, wait_for_all, wait_until, written};
 
@@ -40,19 +40,6 @@ fn setup(root: &Path, extra: &str) -> PathBuf {
     let conf_path = root.join("agent.properties");
     std::fs::write(&conf_path, conf(root, extra)).unwrap();
     conf_path
-}
-
-fn append(root: &Path, from: usize, to: usize) -> Vec<String> {
-    let lines: Vec<String> = (from..to).map(|i| format!("line-{i:04}")).collect();
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(root.join("logs/app.log"))
-        .unwrap();
-    for l in &lines {
-        writeln!(f, "{l}").unwrap();
-    }
-    lines
 }
 
 /// A file of `n` secret lines outside every watched directory.

@@ -165,3 +165,62 @@ fn lines_of_a_file_given_up_over_the_spool_budget_are_counted_exactly_and_named(
     assert!(warn.contains("spoolBytes"), "{warn}");
     assert!(warn.contains(&format!("lines_lost={lost}")), "{warn}");
 }
+
+/// Bytes only the spool keeps on disk: its entries whose file has no other name left.
+fn spool_held(root: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(rd) = std::fs::read_dir(root.join("pos/.taildir-spool")) else {
+        return 0;
+    };
+    rd.filter_map(|e| e.ok()?.metadata().ok())
+        .filter(|m| m.nlink() == 1)
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Issue 87: the spool passed `spoolBytes` (1.83×, then 1.2× for over a second) because its
+/// budget was applied only between the retries of a refused batch, while a full channel holds
+/// each put for its `keep-alive`. Here a put is held for 300 s: rotated files are still
+/// found and spooled meanwhile, and once deleted files pass the budget the oldest of them
+/// not in the held batch is given up and counted while the put still waits.
+#[test]
+fn the_spool_is_held_to_spool_bytes_while_a_put_waits_for_the_channels_room() {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    std::fs::create_dir_all(r.join("logs")).unwrap();
+    let mut log = RotatingLog::open(&r.join("logs"));
+    write_lines(&mut log, 0, LINES_PER_FILE);
+    let per_file = (LINES_PER_FILE * (line(0).len() + 1)) as u64;
+    let budget = per_file * 5 / 2;
+    let extra = format!("a1.sources.r1.spoolBytes = {budget}\na1.channels.c1.keep-alive = 300\n");
+    let edge = start_agent(r, &edge_conf(r, free_port(), &extra));
+    // A batch received and not accepted: the channel holds its put.
+    edge.wait_until("a put to wait for the channel's room", || {
+        let received = counter(edge.http, "SOURCE.r1", "EventReceivedCount");
+        received > counter(edge.http, "SOURCE.r1", "EventAcceptedCount")
+    });
+    for k in 1..=4 {
+        log.rotate();
+        write_lines(&mut log, k * LINES_PER_FILE, LINES_PER_FILE);
+        edge.wait_until("the new app.log to be spooled while the put waits", || {
+            spool_links(r) > k
+        });
+    }
+    for k in 2..=4 {
+        std::fs::remove_file(r.join(format!("logs/app.log.{k}"))).unwrap();
+    }
+    edge.wait_until("the spool to be back within spoolBytes", || {
+        spool_held(r) <= budget && counter(edge.http, "SOURCE.r1", "LinesLostUnreadCount") > 0
+    });
+    assert_eq!(
+        counter(edge.http, "SOURCE.r1", "ChannelWriteFail"),
+        0,
+        "the put was still waiting"
+    );
+    assert_eq!(
+        counter(edge.http, "SOURCE.r1", "LinesLostUnreadCount"),
+        LINES_PER_FILE as u64,
+        "one whole file given up, counted to the line"
+    );
+    assert!(edge.log_text().contains("spoolBytes"));
+}

@@ -12,19 +12,17 @@
 //! 24 legitimate exports on new connections over each transport are all answered: the
 //! slowest body, then the connection idle longest, is closed for each.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use prost::Message;
 
 use crate::otlp_h2_flood::raw;
 use crate::support::multihop::Proc;
+use crate::support::otel_support::exports::{export, post, request};
 use crate::support::otel_support::otlp_source;
 use crate::support::ports::free_port;
 
@@ -46,18 +44,6 @@ fn conf(grpc: u16, http: u16) -> String {
           a.channels.c1.transactionCapacity = 1000\n\
           a.sinks.k1.type = null\na.sinks.k1.channel = c1\n";
     c
-}
-
-fn request() -> ExportLogsServiceRequest {
-    ExportLogsServiceRequest {
-        resource_logs: vec![ResourceLogs {
-            scope_logs: vec![ScopeLogs {
-                log_records: vec![LogRecord::default(); 10],
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    }
 }
 
 /// An HTTP POST whose headers are whole and whose 1 MB body has not begun.
@@ -133,42 +119,6 @@ fn hold_grpc(port: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<usize>
         }
         opened
     })
-}
-
-/// One HTTP/1.1 protobuf POST on a new connection: the status.
-fn post(port: u16, body: &[u8]) -> u16 {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return 0;
-    };
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let head = format!(
-        "POST /v1/logs HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    if s.write_all(head.as_bytes())
-        .and_then(|()| s.write_all(body))
-        .is_err()
-    {
-        return 0;
-    }
-    let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw);
-    text.split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
-}
-
-/// One gRPC export on a new connection: answered `OK`.
-async fn export(port: u16) -> bool {
-    let connect = LogsServiceClient::connect(format!("http://127.0.0.1:{port}"));
-    let Ok(Ok(mut client)) = tokio::time::timeout(Duration::from_secs(20), connect).await else {
-        return false;
-    };
-    let call = tokio::time::timeout(Duration::from_secs(20), client.export(request()));
-    matches!(call.await, Ok(Ok(_)))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -125,7 +125,8 @@ fn prepare_outputs(
     std::fs::create_dir_all(&args.output_checkpoint_dir)
         .with_context(|| format!("creating {}", args.output_checkpoint_dir.display()))?;
     let marker = args.output_checkpoint_dir.join(INCOMPLETE_MARKER);
-    File::create(&marker)
+    // Never through a link planted under the marker's name (issue 87: no open by name follows one).
+    sluice::agent::nofollow::create_fresh(&marker)
         .and_then(|f| f.sync_all())
         .with_context(|| format!("creating {}", marker.display()))?;
     sync_dir(&args.output_checkpoint_dir)?;

@@ -68,10 +68,8 @@ pub fn init_spec(spec: &LogSpec) -> anyhow::Result<()> {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("creating the log directory {}", dir.display()))?;
         }
-        let f = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
+        // The log file is appended to, never through a planted link (O_NOFOLLOW).
+        let f = sluice::agent::nofollow::open(path, OpenOptions::new().create(true).append(true))
             .with_context(|| format!("opening the log file {}", path.display()))?;
         layers.push(layer(Mutex::new(f), spec.format, false, false));
     }

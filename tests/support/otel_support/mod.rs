@@ -8,6 +8,8 @@ use std::process::Command;
 
 use crate::support::agent_proc::sluice_bin;
 
+pub mod exports;
+
 /// The Python interpreter of the venv `.ci/install-otel.sh` makes.
 pub fn python() -> PathBuf {
     let venv = std::env::var_os("SLUICE_OTEL_VENV")

@@ -28,8 +28,9 @@ impl Tailer {
     /// with a spool link). Returns the inodes
     /// closed (their unread bytes skipped). Only called while none of the closed files'
     /// events are committed-but-unrecorded: a batch in flight from a closed file is dropped
-    /// by the caller (it was never committed).
-    pub(crate) fn close_deleted(&mut self, now: Instant, all: bool) -> Vec<u64> {
+    /// by the caller (it was never committed). `spare`: the files whose batches a put holds
+    /// right now, never closed (their sizes still count, so the others go first).
+    pub(crate) fn close_deleted(&mut self, now: Instant, all: bool, spare: &[u64]) -> Vec<u64> {
         let after = self.cfg.close_deleted_after;
         let cap = self.cfg.max_deleted_open_bytes;
         // Only files no longer matched can be deleted; a matched name is a live link.
@@ -56,6 +57,9 @@ impl Tailer {
         let spooled = self.spooled(&held);
         let mut closed = Vec::new();
         for (since, inode, size) in held {
+            if spare.contains(&inode) {
+                continue;
+            }
             let limit = if after.is_some_and(|a| now.saturating_duration_since(since) >= a) {
                 "closeDeletedAfter"
             } else if cap > 0 && total > cap {

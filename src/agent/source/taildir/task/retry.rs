@@ -1,8 +1,11 @@
 //! A batch put from the TAILDIR task, retried with Flume's backoff until the channels take it,
 //! the source stops, or a deleted-file limit closes its file meanwhile. The deleted-file
-//! limits (`spoolBytes` among them) are applied every [`LIMITS_CHECK_INTERVAL`] of the wait,
-//! not once per backoff: a file deleted while the channel refuses is given up (and counted)
-//! within that interval once the spool would pass `spoolBytes`.
+//! limits (`spoolBytes` among them) are applied every [`LIMITS_CHECK_INTERVAL`], both while a
+//! refused batch waits for its retry and while a put waits for the channel's room (a full
+//! channel holds a put for its `keepAlive`, 3 s by default): a file deleted while the channel
+//! refuses is given up (and counted) within that interval once the spool would pass
+//! `spoolBytes`. While a put holds a batch its own file is spared (the put may still commit
+//! it); the other files held deleted are closed first.
 
 use std::time::{Duration, Instant};
 
@@ -50,7 +53,7 @@ pub(super) async fn put(
     }
     let mut batch = events;
     loop {
-        let rejected = match ctx.router.put(batch).await {
+        let rejected = match put_watching_limits(slot, ctx, batch, inode, done).await? {
             Ok(()) => {
                 accepted(&ctx.counters, n);
                 return Ok(Put::Committed);
@@ -92,52 +95,82 @@ async fn wait_to_retry(
         if left <= LIMITS_CHECK_INTERVAL {
             break;
         }
-        if let Some(p) = apply_limits(slot, ctx, inode, done).await? {
-            return Ok(Some(p));
+        if keep_and_limit(slot, ctx, done, Limits::Only)
+            .await?
+            .contains(&inode)
+        {
+            return Ok(Some(Put::Dropped));
         }
     }
     // Following goes on while the channel refuses: new and rotated files are found and kept
     // (spooled or held open), none is read ahead of this batch.
-    // The positions of the batches committed before this one move first, so a file given up
-    // now counts only what was never committed; then the position file is written as after
-    // any trip (durably every `writePosInterval`, with the loss state and the sizes of the
-    // files found meanwhile: a file deleted while the agent is down is counted at its start).
-    let done = std::mem::take(done);
-    let closed = blocking(slot, ctx, move |s| {
-        for (i, end) in done {
-            s.tailer.commit(i, end);
-        }
-        s.tailer.scan_while_refused();
-        let closed = s.tailer.close_deleted(Instant::now(), true);
-        let cfg = s.tailer.cfg.clone();
-        s.save(false, &cfg);
-        closed
-    })
-    .await?;
+    let closed = keep_and_limit(slot, ctx, done, Limits::AndScan).await?;
     Ok(closed.contains(&inode).then_some(Put::Dropped))
 }
 
-/// Applies the deleted-file limits during the wait (the positions committed in `done` moved
-/// first, so a file given up counts only what was never committed); `Some` when the refused
-/// batch's own file was closed.
-async fn apply_limits(
+/// What a check between or during puts does besides moving the committed positions.
+#[derive(Clone, PartialEq, Eq)]
+pub(super) enum Limits {
+    /// Applies the deleted-file limits to every file.
+    Only,
+    /// Also scans ([`Tailer::scan_while_refused`]) and writes the position file.
+    AndScan,
+    /// While a put holds batches of these files: scans, and applies the limits sparing them.
+    Sparing(Vec<u64>),
+}
+
+/// One put of `batch`, applying the deleted-file limits every [`LIMITS_CHECK_INTERVAL`] while
+/// the channel holds it (sparing `inode`, whose batch the put holds).
+async fn put_watching_limits(
     slot: &mut Option<Tail>,
-    ctx: &mut SourceCtx,
+    ctx: &SourceCtx,
+    batch: Vec<sluice_core::Event>,
     inode: u64,
     done: &mut Vec<(u64, u64)>,
-) -> Result<Option<Put>, SourceError> {
+) -> Result<Result<(), crate::agent::router::Rejected>, SourceError> {
+    let put = ctx.router.put(batch);
+    tokio::pin!(put);
+    loop {
+        tokio::select! {
+            out = &mut put => return Ok(out),
+            () = tokio::time::sleep(LIMITS_CHECK_INTERVAL) => {
+                keep_and_limit(slot, ctx, done, Limits::Sparing(vec![inode])).await?;
+            }
+        }
+    }
+}
+
+/// Moves the positions committed in `done` first (so a file given up counts only what was
+/// never committed), then scans or not and applies the deleted-file limits as `what` says;
+/// returns the files closed (a batch of theirs is not to be retried). The positions
+/// are written after a scan (durably every `writePosInterval`, with the loss state and the
+/// sizes of the files found meanwhile: a file deleted while the agent is down is counted at
+/// its start) and after any file was closed.
+pub(super) async fn keep_and_limit(
+    slot: &mut Option<Tail>,
+    ctx: &SourceCtx,
+    done: &mut Vec<(u64, u64)>,
+    what: Limits,
+) -> Result<Vec<u64>, SourceError> {
     let done = std::mem::take(done);
-    let closed = blocking(slot, ctx, move |s| {
+    blocking(slot, ctx, move |s| {
         for (i, end) in done {
             s.tailer.commit(i, end);
         }
-        let closed = s.tailer.close_deleted(Instant::now(), true);
-        if !closed.is_empty() {
+        let scan = what != Limits::Only;
+        if scan {
+            s.tailer.scan_while_refused();
+        }
+        let spare = match &what {
+            Limits::Sparing(files) => files.as_slice(),
+            _ => &[],
+        };
+        let closed = s.tailer.close_deleted(Instant::now(), true, spare);
+        if scan || !closed.is_empty() {
             let cfg = s.tailer.cfg.clone();
             s.save(false, &cfg);
         }
         closed
     })
-    .await?;
-    Ok(closed.contains(&inode).then_some(Put::Dropped))
+    .await
 }

@@ -1,16 +1,19 @@
 //! One trip of the TAILDIR task to the blocking pool: move the positions committed last,
 //! write the position file, scan, read the next batches and, when the channels put on the
-//! calling thread, put them there as one group commit.
+//! calling thread, put them on a blocking thread as one group commit. The put holds no
+//! tailer: while a full channel holds it (up to its `keep-alive`) the task still scans and
+//! applies the deleted-file limits ([`super::retry`]), sparing the files of the group.
 
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::retry::{keep_and_limit, Limits, LIMITS_CHECK_INTERVAL};
 use super::tail::{blocking, Tail};
 use super::GROUP_BATCHES_MAX;
 use crate::agent::metrics::{CounterGroup, SourceCounter};
 use crate::agent::source::taildir::config::TaildirConfig;
 use crate::agent::source::taildir::tailer::Batch;
-use crate::agent::source::{SourceCtx, SourceError};
+use crate::agent::source::{SourceCtx, SourceError, SourceErrorKind};
 
 /// What one trip to the blocking pool did.
 pub(super) enum Trip {
@@ -45,37 +48,78 @@ pub(super) async fn read_batch(
         router,
         counters: ctx.counters.clone(),
     });
-    let trip = blocking(slot, ctx, move |s| {
+    let grouped = here.is_some();
+    let read = blocking(slot, ctx, move |s| {
         s.commit_and_save(done, false, &c);
         let t = &mut s.tailer;
         t.touched(&paths);
         if scan {
             t.scan();
-            t.close_deleted(Instant::now(), false);
+            t.close_deleted(Instant::now(), false, &[]);
             t.close_idle();
         }
         let Some(batch) = t.next_batch() else {
             s.save_idle(&c);
-            return Trip::Idle;
+            return Read::Idle;
         };
         s.busy();
         let t = &mut s.tailer;
-        match &here {
-            Some(h) => {
-                let mut group = vec![batch];
-                while group.len() < GROUP_BATCHES_MAX {
-                    match t.next_batch() {
-                        Some(b) => group.push(b),
-                        None => break,
-                    }
-                }
-                put_here(h, group)
-            }
-            None => Trip::Read(batch, false),
+        if !grouped {
+            return Read::One(batch);
         }
+        let mut group = vec![batch];
+        while group.len() < GROUP_BATCHES_MAX {
+            match t.next_batch() {
+                Some(b) => group.push(b),
+                None => break,
+            }
+        }
+        Read::Group(group)
     })
     .await?;
-    Ok(trip)
+    match (read, here) {
+        (Read::Idle, _) => Ok(Trip::Idle),
+        (Read::One(batch), _) => Ok(Trip::Read(batch, false)),
+        (Read::Group(group), Some(h)) => put_group(slot, ctx, h, group).await,
+        (Read::Group(group), None) => Ok(Trip::Put {
+            done: Vec::new(),
+            retry: group,
+        }),
+    }
+}
+
+/// What the blocking part of a trip read.
+enum Read {
+    Idle,
+    /// A batch for the task to put.
+    One(Batch),
+    /// Batches to put on a blocking thread as one group.
+    Group(Vec<Batch>),
+}
+
+/// The first attempt to put `group` ([`put_here`]) on a blocking thread of its own, applying
+/// the deleted-file limits while a full channel holds it (sparing the group's own files).
+async fn put_group(
+    slot: &mut Option<Tail>,
+    ctx: &SourceCtx,
+    h: Here,
+    group: Vec<Batch>,
+) -> Result<Trip, SourceError> {
+    let spare: Vec<u64> = group.iter().map(|b| b.inode).collect();
+    let put = tokio::task::spawn_blocking(move || put_here(&h, group));
+    tokio::pin!(put);
+    loop {
+        tokio::select! {
+            out = &mut put => {
+                return out.map_err(|e| {
+                    ctx.fail(SourceErrorKind::Internal, format!("TAILDIR put failed: {e}"))
+                });
+            }
+            () = tokio::time::sleep(LIMITS_CHECK_INTERVAL) => {
+                keep_and_limit(slot, ctx, &mut Vec::new(), Limits::Sparing(spare.clone())).await?;
+            }
+        }
+    }
 }
 
 /// What putting on the blocking thread needs of the source.
