@@ -22,6 +22,7 @@ pub(crate) mod key_file;
 pub(crate) mod log_text;
 pub mod metrics;
 pub(crate) mod nats;
+pub(crate) mod nice;
 pub mod nofollow;
 pub mod otlp;
 pub(crate) mod out_headers;

@@ -150,4 +150,8 @@ fn a_collector_counts_and_warns_about_a_duplicate_whose_body_differs() {
         .unwrap_or_else(|| panic!("no conflict warning:\n{log}"));
     assert!(line.contains("WARN"), "{line}");
     assert!(line.contains(&format!("{origin:016x}")), "{line}");
+    assert!(
+        line.contains("peer=127.0.0.1:"),
+        "the peer that sent it named: {line}"
+    );
 }

@@ -35,11 +35,12 @@ impl FileChannelAdapter {
                 }
             }
             let staged = core.len();
-            let results =
-                match tokio::task::spawn_blocking(move || Transaction::commit_all(core)).await {
-                    Ok(r) => r,
-                    Err(_) => return (0..total).map(|_| Err(self.join_error())).collect(),
-                };
+            let span = tracing::Span::current();
+            let commit = move || span.in_scope(|| Transaction::commit_all(core));
+            let results = match tokio::task::spawn_blocking(commit).await {
+                Ok(r) => r,
+                Err(_) => return (0..total).map(|_| Err(self.join_error())).collect(),
+            };
             let mut out: Vec<Result<(), AgentChannelError>> = results
                 .into_iter()
                 .zip(&counts)

@@ -123,7 +123,10 @@ impl AgentChannel for FileChannelAdapter {
         Box::pin(async move {
             let total = batches.len();
             let me = self.clone();
-            tokio::task::spawn_blocking(move || me.put_group_blocking(batches))
+            // In the caller's span: the channel's warnings name what it names (an RPC
+            // source's peer).
+            let span = tracing::Span::current();
+            tokio::task::spawn_blocking(move || span.in_scope(|| me.put_group_blocking(batches)))
                 .await
                 .unwrap_or_else(|_| {
                     (0..total)

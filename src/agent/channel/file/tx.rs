@@ -133,7 +133,10 @@ impl ChannelTx for FileTx {
                 .tx
                 .take()
                 .ok_or_else(|| AgentChannelError::Join(self.name.clone()))?;
-            tokio::task::spawn_blocking(move || tx.commit())
+            // In the caller's span: the channel's warnings name what it names (an RPC
+            // source's peer).
+            let span = tracing::Span::current();
+            tokio::task::spawn_blocking(move || span.in_scope(|| tx.commit()))
                 .await
                 .map_err(|_| AgentChannelError::Join(self.name.clone()))?
                 .map_err(|e| map_err(&self.name, e))?;

@@ -23,7 +23,7 @@ pub(crate) const OUTPUT_BYTES_PER_SEC_MAX: usize = 64 << 10;
 const WINDOW: Duration = Duration::from_secs(1);
 /// Bytes read from the pipe at once.
 const READ_BYTES: usize = 64 << 10;
-/// The drain thread's nice value (a lower priority than the agent's threads).
+/// Nice steps the drain thread takes below the agent's threads.
 const DRAIN_NICE: libc::c_int = 10;
 
 /// Starts the thread that drains and logs `pipe`, the stderr of the JVM of component `name`
@@ -32,21 +32,11 @@ pub(super) fn spawn_drain(pipe: std::process::ChildStderr, name: String, class: 
     let thread = std::thread::Builder::new()
         .name(format!("java-out-{name}"))
         .spawn(move || {
-            lower_priority();
+            crate::agent::nice::lower_this_thread(DRAIN_NICE);
             drain(pipe, &name, &class);
         });
     if let Err(e) = thread {
         tracing::warn!(error = %e, "cannot start the thread that logs a Java plugin's output; its output is lost");
-    }
-}
-
-/// Lowers the calling thread's CPU priority to [`DRAIN_NICE`] (best effort).
-fn lower_priority() {
-    // SAFETY: gettid(2) and setpriority(2) on the calling thread have no memory effects; a
-    // failure only leaves the priority as it was.
-    unsafe {
-        let tid = libc::gettid();
-        let _ = libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, DRAIN_NICE);
     }
 }
 

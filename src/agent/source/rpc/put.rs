@@ -6,6 +6,8 @@
 
 use std::sync::Arc;
 
+use tracing::Instrument;
+
 use crate::agent::metrics::{CounterGroup, SourceCounter};
 use crate::agent::router::{BlockingRouter, ChannelProcessor, RouteError};
 use crate::agent::source::peer_origins::{OriginQuotas, PeerOrigins};
@@ -26,6 +28,10 @@ pub(crate) struct Putter {
     blocking: Option<BlockingRouter>,
     /// The event-id origins of one connection, when the source takes ids.
     origins: Option<Arc<PeerOrigins>>,
+    /// The connection's peer, when the source takes ids: a put on the blocking thread runs in
+    /// a span naming it, so the channel's WARN about a duplicate that differs from the event
+    /// it kept (a copied upstream, `channel/dedup/notes.rs`) names the peer that sent it.
+    peer: Option<std::net::SocketAddr>,
 }
 
 impl Putter {
@@ -37,6 +43,7 @@ impl Putter {
             router: ctx.router.clone(),
             blocking: ctx.router.blocking(),
             origins: None,
+            peer: None,
         }
     }
 
@@ -48,6 +55,7 @@ impl Putter {
         quotas: &Arc<OriginQuotas>,
     ) -> Self {
         if self.router.trusts_event_ids() {
+            self.peer = Some(peer);
             self.origins = Some(Arc::new(PeerOrigins::new(
                 self.name.clone(),
                 peer,
@@ -56,6 +64,14 @@ impl Putter {
             )));
         }
         self
+    }
+
+    /// The span a put runs in: `put{peer=...}` when the source takes ids, else none.
+    fn span(&self) -> tracing::Span {
+        match self.peer {
+            Some(peer) => tracing::warn_span!("put", peer = %peer),
+            None => tracing::Span::none(),
+        }
     }
 
     /// Applies the connection's bound on origins to `events`.
@@ -70,7 +86,7 @@ impl Putter {
     pub(crate) async fn put(&self, batch: bool, mut events: Vec<Event>) -> bool {
         self.bound(&mut events);
         let n = self.received(batch, &events);
-        let routed = self.router.process(events).await;
+        let routed = self.router.process(events).instrument(self.span()).await;
         self.answered(batch, n, routed)
     }
 
@@ -85,7 +101,7 @@ impl Putter {
         }
         c.add(SourceCounter::EventReceived, n);
         tap::offer(tap::Point::Source, &self.name, &events);
-        match self.router.process(events).await {
+        match self.router.process(events).instrument(self.span()).await {
             Ok(()) => {
                 for b in batches {
                     c.add(call_counters(*b).1, 1);
@@ -122,6 +138,7 @@ impl Putter {
     ) -> bool {
         self.bound(&mut events);
         let n = self.received(batch, &events);
+        let _in_peer = self.span().entered();
         let routed = here.process(events);
         self.answered(batch, n, routed)
     }

@@ -5,7 +5,8 @@
 //! the channel keeps the body digest ([`digest`]: length and CRC32) of the last
 //! [`RECENT_DIGESTS_MAX`] spans it committed from ids its puts carried (its own fresh ids
 //! never conflict), and a dropped put whose span is among them and whose digest differs is
-//! counted (`EventDuplicateConflictCount`) and said at WARN, naming the origin and the id.
+//! counted (`EventDuplicateConflictCount`) and said at WARN, naming the origin and the id
+//! (the agent's RPC sources put in a span naming the peer, so the line names it too).
 //!
 //! The bound: at most [`RECENT_DIGESTS_MAX`] entries of two `u64`s, about 1.5 MiB per
 //! channel at most (a map and its insertion order), filled only by puts that carry ids (a
