@@ -7,7 +7,7 @@
 set -euo pipefail
 events=${1:-1000000}; rounds=${2:-3}; bin=$(realpath "${BIN:-target/release/sluice}")
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-cargo run -q --release -p sluice-core --example flume_gen -- "$work/flume" "$events" 1024
+cargo run -q --release -p sluice-flume --example flume_gen -- "$work/flume" "$events" 1024
 drop() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; }
 for r in $(seq "$rounds"); do
   rm -rf "$work/bench" "$work/flume/new"; drop

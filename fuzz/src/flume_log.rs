@@ -1,12 +1,12 @@
-//! Fuzz body: Flume's file channel reader (`sluice_core::flume`). The input is one Flume
+//! Fuzz body: Flume's file channel reader (`sluice_flume`). The input is one Flume
 //! `log-1` on the simulated file system, with no checkpoint (so every record is replayed);
 //! opening the channel must succeed or fail with a typed error, and reading each queued event
 //! must return, never panic, loop or allocate beyond the file's size.
 
 use std::path::{Path, PathBuf};
 
-use sluice_core::flume::{FlumeChannel, FlumeDirs, FlumeKeys};
 use sluice_core::io::{Fs, OpenMode, SimFs};
+use sluice_flume::{FlumeChannel, FlumeDirs, FlumeKeys};
 
 /// Queued events read per input.
 const EVENTS_READ_MAX: usize = 256;

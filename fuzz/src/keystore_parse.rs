@@ -1,9 +1,9 @@
-//! Fuzz body: keystore parsing (`sluice_core::keystore`). Any bytes must parse or fail with a
+//! Fuzz body: keystore parsing (`sluice_keystore`). Any bytes must parse or fail with a
 //! typed error, and asking a parsed store for each of its keys (which checks the integrity
 //! digest or MAC first) must return, never panic; so must reading them as a PKCS12 TLS store
 //! (`keystore::tls`).
 
-use sluice_core::keystore::{tls, Keystore};
+use sluice_keystore::{tls, Keystore};
 
 /// Aliases tried per parsed store (each try costs a digest or a MAC).
 const ALIASES_TRIED_MAX: usize = 4;

@@ -6,7 +6,7 @@
 use sluice_core::internals::wal::record::{decode, encode_commit, encode_put};
 use sluice_core::internals::wal::seal::{FrameCodec, SealBlock};
 use sluice_core::internals::wal::segment::{encode_header, SegmentHeader};
-use sluice_core::keystore::SecretKey;
+use sluice_core::keys::SecretKey;
 use sluice_core::{Event, Keyring};
 
 /// Runs one input.

@@ -7,6 +7,7 @@ use sluice::agent::registry::ChannelKind;
 use sluice::agent::topology::AgentConfig;
 use sluice_core::io::StdFs;
 use sluice_core::KeysError;
+use sluice_keystore::KeystoreError;
 
 /// Opens every encrypted file channel's keys; prints each failure as
 /// `FILE: <agent>.channels.<c>.encryption.keyProvider.<key>: message` and returns how many.
@@ -26,11 +27,14 @@ pub fn run(config: &AgentConfig, file: &str) -> usize {
                 enc.key_files.keystore_file.display(),
                 enc.key_files.keys.len()
             ),
-            Err(KeysError::Keystore(e)) => {
+            Err(KeysError::Provider(e)) => {
                 failed += 1;
-                println!("{file}: {prefix}.keyProvider.{}: {e}", e.setting());
+                match e.downcast_ref::<KeystoreError>() {
+                    Some(k) => println!("{file}: {prefix}.keyProvider.{}: {e}", k.setting()),
+                    None => println!("{file}: {prefix}.keyProvider: {e}"),
+                }
             }
-            Err(e @ KeysError::Seal(_)) => {
+            Err(e) => {
                 failed += 1;
                 println!("{file}: {prefix}.activeKey: {e}");
             }

@@ -9,7 +9,8 @@
 //!   the agent-wide memory budget of the channels' event caches ([`CacheBudget`]), the errors and reports ([`ChannelError`], [`ChannelStats`], [`RecoveryInfo`]), [`Event`];
 //! - the file-system seam: [`io`] ([`io::Fs`], [`io::StdFs`], [`io::SimFs`]);
 //! - the integrity tools' API: [`inspect`] (examine, verify, typed reports);
-//! - secret keys from Java keystores (JCEKS, PKCS#12) and Flume's key files: [`keystore`].
+//! - the channel's encryption keys as a [`keys::KeyProvider`] hands them in ([`keys`]); the
+//!   keystore readers are `sluice-keystore`'s, Flume's file-channel reader `sluice-flume`'s.
 //!
 //! The layers inside (`io` < `wal`, `checkpoint` < `channel`) are private; fuzz targets,
 //! benches and white-box tests reach them through [`internals`] with the `internals` feature
@@ -21,18 +22,18 @@ mod channel;
 mod checkpoint;
 pub mod dedup;
 mod event;
-pub mod flume;
 mod headers;
 pub mod inspect;
 mod invariant;
 pub mod io;
-pub mod keystore;
+pub mod keys;
 mod wal;
 
-pub use channel::adopt;
 pub use channel::config::{
-    parse_size, split_aliases, DirectIo, EncryptionConfig, KeysError, IGNORED_KEYS, KNOWN_KEYS,
+    parse_size, split_aliases, DirectIo, EncryptionConfig, KeysError, CAPACITY_MAX, IGNORED_KEYS,
+    KNOWN_KEYS,
 };
+pub use channel::flume_dirs::ADOPT_STATE;
 pub use channel::{
     Backlog, CacheBudget, Cached, ChannelError, ChannelStats, ConfigError, ConfigWarning,
     FileChannel, FileChannelConfig, GroupCommitStats, NotCommitted, RecoveryInfo, RecoverySource,

@@ -59,6 +59,10 @@ pub(crate) const SOURCE_GAUGES: &[&str] = &[
     taildir::BYTES_LOST_RECENTLY,
 ];
 
+/// The loss gauges of a source that reports loss (`BuildSource::reports_loss`: TAILDIR's),
+/// read by `/health`.
+pub(crate) use taildir::{BYTES_LOST_RECENTLY, LINES_LOST_RECENTLY};
+
 /// The names of TAILDIR's own gauges.
 pub(crate) mod taildir {
     /// Bytes of deleted files the source still holds open.

@@ -140,6 +140,15 @@ impl ChannelKind {
         self.builder().transaction_capacity()
     }
 
+    /// The channel's `type`, as configured.
+    pub(crate) fn type_name(&self) -> &'static str {
+        match self {
+            ChannelKind::Memory(_) => "memory",
+            ChannelKind::File(_) => "file",
+            ChannelKind::Kafka(_) => "kafka",
+        }
+    }
+
     /// The directories the channel keeps its data in.
     pub(crate) fn dirs(&self) -> Vec<PathBuf> {
         self.builder().dirs()

@@ -16,11 +16,15 @@
 //! ([`Rejected`]), `process` keeps nothing for a caller that never retries, and
 //! [`ChannelProcessor::blocking`] hands out, once, the put on the caller's blocking thread.
 
+mod channels;
 mod error;
+mod intake;
 mod plugins;
 mod put;
 
+pub use channels::SourceChannels;
 pub use error::RouteError;
+use intake::Intake;
 pub use plugins::PluginHost;
 pub use put::{BlockingRouter, Outcomes, Rejected};
 
@@ -28,7 +32,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::agent::channel::{put_batch, AgentChannel, BlockingPut};
-use crate::agent::id_trust::IdGate;
 use crate::agent::interceptor::config::InterceptorSpec;
 use crate::agent::interceptor::Chain;
 use crate::agent::selector::{AsyncSelector, ChannelSelector, Selection};
@@ -56,20 +59,20 @@ pub trait Wiring {
     }
 }
 
-/// Routes a source's batches into its channels.
+/// Routes a source's batches into its channels: the intake (`intake.rs`: ids, interceptors)
+/// first, then the selector, then the [`SourceChannels`] (each required channel's part in one
+/// transaction).
 #[derive(Debug)]
 pub struct ChannelProcessor {
-    chain: Chain,
+    intake: Intake,
     selector: ChannelSelector,
-    channels: BTreeMap<String, Arc<dyn AgentChannel>>,
+    channels: SourceChannels,
     /// The one channel every event goes to (after the interceptors), when there is one and
     /// nothing optional: [`ChannelProcessor::put_group`] hands it whole groups.
     single: Option<(String, Arc<dyn AgentChannel>)>,
     /// That channel's blocking put, when it has one and no interceptor awaits: decided here,
     /// once ([`ChannelProcessor::blocking`]).
     blocking: Option<Arc<dyn BlockingPut>>,
-    /// Keeps or removes the events' ids before anything else sees them.
-    ids: IdGate,
     /// The selector asked once per batch, when `selector.type` names one.
     async_selector: Option<Box<dyn AsyncSelector>>,
 }
@@ -92,13 +95,12 @@ impl ChannelProcessor {
             })?;
             mine.insert(name.clone(), ch.clone());
         }
-        let chain = Chain::of(built);
+        let channels = SourceChannels::new(mine);
+        let intake = Intake::new(Chain::of(built), cfg.trusts_event_ids());
         let selector = cfg.selector().clone();
-        let single = match (&selector, mine.iter().next()) {
+        let single = match (&selector, channels.only()) {
             (ChannelSelector::Replicating { required, optional }, Some((name, ch)))
-                if mine.len() == 1
-                    && optional.is_empty()
-                    && required.as_slice() == std::slice::from_ref(name) =>
+                if optional.is_empty() && required.as_slice() == std::slice::from_ref(name) =>
             {
                 Some((name.clone(), ch.clone()))
             }
@@ -106,57 +108,33 @@ impl ChannelProcessor {
         };
         let blocking = single
             .as_ref()
-            .filter(|_| !chain.awaits())
+            .filter(|_| !intake.awaits())
             .and_then(|(_, ch)| ch.blocking_put());
         Ok(ChannelProcessor {
-            chain,
+            intake,
             selector,
-            channels: mine,
+            channels,
             single,
             blocking,
-            ids: IdGate::new(cfg.trusts_event_ids()),
             async_selector: plugins::selector(cfg)?,
         })
     }
 
     /// Counts the ids it removes into the source's `counters` (`EventIdStrippedCount`).
     pub fn with_counters(mut self, counters: Arc<crate::agent::metrics::CounterGroup>) -> Self {
-        self.ids.count_into(counters);
+        self.intake.count_into(counters);
         self
     }
 
-    /// Whether every channel of the source drops a put it committed before
-    /// ([`crate::agent::channel::PutTerms::drops_resends`]): a batch sent again after a crash is then not
-    /// duplicated anywhere.
-    pub(crate) fn drops_resends(&self) -> bool {
-        !self.channels.is_empty() && self.channels.values().all(|c| c.put_terms().drops_resends)
-    }
-
-    /// The backlogs of the source's channels that report one
-    /// ([`AgentChannel::backlog`]), read now.
-    pub(crate) fn backlogs(&self) -> impl Iterator<Item = sluice_core::Backlog> + '_ {
-        self.channels.values().filter_map(|c| c.backlog())
-    }
-
-    /// Whether one of the source's channels holds ids of event-id `origin`
-    /// ([`AgentChannel::holds_event_origin`]).
-    pub(crate) fn holds_event_origin(&self, origin: u64) -> bool {
-        self.channels.values().any(|c| c.holds_event_origin(origin))
-    }
-
-    /// Most events one call of [`ChannelProcessor::process`] may carry: the smallest
-    /// `transactionCapacity` of the source's channels.
-    pub fn put_capacity(&self) -> usize {
-        self.channels
-            .values()
-            .map(|c| c.put_terms().capacity)
-            .min()
-            .unwrap_or(usize::MAX)
+    /// The source's channels, as a set: their put capacity, backlogs, resend and origin
+    /// terms ([`SourceChannels`]).
+    pub fn channels(&self) -> &SourceChannels {
+        &self.channels
     }
 
     /// Whether the source's events keep the ids their peers set (`trustEventIds`).
     pub(crate) fn trusts_event_ids(&self) -> bool {
-        self.ids.trusts()
+        self.intake.trusts_ids()
     }
 
     /// Intercepts, selects and puts a batch. Returns once every required channel committed
@@ -166,55 +144,32 @@ impl ChannelProcessor {
     pub async fn process(&self, events: Vec<Event>) -> Result<(), RouteError> {
         if let ChannelSelector::Replicating { required, optional } = &self.selector {
             if distinct(required) && distinct(optional) {
-                let events = self.intercept(events).await?;
-                return self.replicate(events, required, optional).await;
+                let events = self.intake.intercept(events).await?;
+                return self.channels.replicate(events, required, optional).await;
             }
         }
         // Each channel's share is weighed against the whole batch as it arrived.
         let received = body_bytes(&events);
-        let events = self.intercept(events).await?;
+        let events = self.intake.intercept(events).await?;
         let selections: Vec<Selection> = match &self.async_selector {
             Some(s) => s.select_batch(&events).await.map_err(RouteError::Select)?,
             None => events.iter().map(|e| self.selector.select(e)).collect(),
         };
-        let mut required: BTreeMap<&str, Vec<Event>> = BTreeMap::new();
-        let mut optional: BTreeMap<&str, Vec<Event>> = BTreeMap::new();
-        let mut order: Vec<&str> = Vec::new();
+        let mut split = Split::default();
         for (e, sel) in events.into_iter().zip(selections) {
-            for c in &sel.optional {
-                if let Some((k, _)) = self.channels.get_key_value(c.as_str()) {
-                    optional.entry(k.as_str()).or_default().push(e.clone());
-                }
-            }
-            let targets: Vec<&str> = sel
-                .required
-                .iter()
-                .filter_map(|c| self.channels.get_key_value(c.as_str()))
-                .map(|(k, _)| k.as_str())
-                .collect();
-            // The last required channel gets the event itself: no copy in the common case.
-            let Some((last, rest)) = targets.split_last() else {
-                continue;
-            };
-            for &k in rest {
-                if !required.contains_key(k) {
-                    order.push(k);
-                }
-                required.entry(k).or_default().push(e.clone());
-            }
-            if !required.contains_key(last) {
-                order.push(last);
-            }
-            required.entry(last).or_default().push(e);
+            split.add(&self.channels, e, &sel);
         }
+        let Split {
+            mut required,
+            mut optional,
+            order,
+        } = split;
         for batch in required.values_mut().chain(optional.values_mut()) {
             detach_if_sparse(batch, received);
         }
         for name in order {
-            let Some(batch) = required.remove(name) else {
-                continue;
-            };
-            let Some(ch) = self.channels.get(name) else {
+            let (Some(batch), Some((_, ch))) = (required.remove(name), self.channels.named(name))
+            else {
                 continue;
             };
             tap::offer(tap::Point::Channel, name, &batch);
@@ -229,99 +184,48 @@ impl ChannelProcessor {
             required.is_empty(),
             "invariant: a batch is acknowledged only after every required channel took its part"
         );
-        self.put_optional(optional);
+        self.channels.put_optional(optional);
         Ok(())
     }
+}
 
-    /// Runs the interceptor chain; the bodies of what is left get buffers of their own if it
-    /// carries under half of the batch's body bytes (nothing to weigh without interceptors:
-    /// only they drop or shrink events). An async interceptor that refuses (a plugin threw,
-    /// its process ended) refuses the batch: nothing of it is put.
-    async fn intercept(&self, mut events: Vec<Event>) -> Result<Vec<Event>, RouteError> {
-        self.ids.admit(&mut events);
-        if self.chain.is_empty() {
-            return Ok(events);
-        }
-        let received = body_bytes(&events);
-        let mut events = self.chain.apply(events).await?;
-        detach_if_sparse(&mut events, received);
-        Ok(events)
-    }
+/// A batch split per channel by the selector's choices: each required channel's events in
+/// the order the channels were first chosen, each optional channel's.
+#[derive(Default)]
+struct Split<'a> {
+    required: BTreeMap<&'a str, Vec<Event>>,
+    optional: BTreeMap<&'a str, Vec<Event>>,
+    order: Vec<&'a str>,
+}
 
-    /// [`ChannelProcessor::intercept`] on the calling thread, for a chain of Sluice's own
-    /// interceptors only.
-    fn intercept_native(&self, mut events: Vec<Event>) -> Result<Vec<Event>, RouteError> {
-        self.ids.admit(&mut events);
-        if self.chain.is_empty() {
-            return Ok(events);
+impl<'a> Split<'a> {
+    /// Adds `e` to the channels `sel` chose among `channels`; the last required channel gets
+    /// the event itself: no copy in the common case.
+    fn add(&mut self, channels: &'a SourceChannels, e: Event, sel: &Selection) {
+        for c in &sel.optional {
+            if let Some((k, _)) = channels.named(c) {
+                self.optional.entry(k).or_default().push(e.clone());
+            }
         }
-        let received = body_bytes(&events);
-        let mut events = self.chain.apply_native(events)?;
-        detach_if_sparse(&mut events, received);
-        Ok(events)
-    }
-
-    /// [`ChannelProcessor::process`] for a replicating selector, whose choice is the same for
-    /// every event: the batch is split once instead of per event (the same batches, in the
-    /// same order: each optional channel a copy, each required channel but the last a copy,
-    /// the last the events themselves).
-    async fn replicate(
-        &self,
-        events: Vec<Event>,
-        required: &[String],
-        optional: &[String],
-    ) -> Result<(), RouteError> {
-        if events.is_empty() {
-            return Ok(());
-        }
-        let mine = |names: &[String]| -> Vec<&str> {
-            names
-                .iter()
-                .filter_map(|c| self.channels.get_key_value(c.as_str()))
-                .map(|(k, _)| k.as_str())
-                .collect()
-        };
-        let optional: BTreeMap<&str, Vec<Event>> = mine(optional)
-            .into_iter()
-            .map(|k| (k, events.clone()))
+        let targets: Vec<&str> = sel
+            .required
+            .iter()
+            .filter_map(|c| channels.named(c))
+            .map(|(k, _)| k)
             .collect();
-        let targets = mine(required);
-        let mut last = Some(events);
-        for (i, name) in targets.iter().enumerate() {
-            let batch = if i + 1 == targets.len() {
-                last.take().unwrap_or_default()
-            } else {
-                last.as_ref().map(|e| e.to_vec()).unwrap_or_default()
-            };
-            let Some(ch) = self.channels.get(*name) else {
-                continue;
-            };
-            tap::offer(tap::Point::Channel, name, &batch);
-            put_batch(ch.as_ref(), batch)
-                .await
-                .map_err(|source| RouteError::Channel {
-                    channel: (*name).to_owned(),
-                    source,
-                })?;
+        let Some((last, rest)) = targets.split_last() else {
+            return;
+        };
+        for &k in rest {
+            if !self.required.contains_key(k) {
+                self.order.push(k);
+            }
+            self.required.entry(k).or_default().push(e.clone());
         }
-        self.put_optional(optional);
-        Ok(())
-    }
-
-    /// Hands each optional channel its batch in a detached task (failures only logged).
-    fn put_optional(&self, optional: BTreeMap<&str, Vec<Event>>) {
-        for (name, batch) in optional {
-            let Some(ch) = self.channels.get(name).cloned() else {
-                continue;
-            };
-            let name = name.to_owned();
-            tap::offer(tap::Point::Channel, &name, &batch);
-            tokio::spawn(async move {
-                if let Err(e) = put_batch(ch.as_ref(), batch).await {
-                    tracing::warn!(channel = %name, error = %e, "put on optional channel failed");
-                }
-            });
+        if !self.required.contains_key(last) {
+            self.order.push(last);
         }
+        self.required.entry(last).or_default().push(e);
     }
 }
 

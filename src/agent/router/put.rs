@@ -95,10 +95,10 @@ impl ChannelProcessor {
         let total = batches.len();
         let out = match &self.single {
             Some((name, ch)) => {
-                let kept = (!self.chain.is_empty()).then(|| batches.clone());
+                let kept = (!self.intake.passes_through()).then(|| batches.clone());
                 let mut intercepted = Vec::with_capacity(total);
                 for b in batches {
-                    match self.intercept(b).await {
+                    match self.intake.intercept(b).await {
                         Ok(b) => intercepted.push(b),
                         Err(e) => return refuse_all(e, kept.unwrap_or_default(), total),
                     }
@@ -150,10 +150,10 @@ impl BlockingRouter {
     pub fn put_group(&self, batches: Vec<Vec<Event>>) -> Outcomes {
         let total = batches.len();
         let (r, name) = (&self.router, self.channel_name());
-        let kept = (!r.chain.is_empty()).then(|| batches.clone());
+        let kept = (!r.intake.passes_through()).then(|| batches.clone());
         let mut intercepted = Vec::with_capacity(total);
         for b in batches {
-            match r.intercept_native(b) {
+            match r.intake.intercept_native(b) {
                 Ok(b) => intercepted.push(b),
                 Err(e) => {
                     return group_outcomes(refuse_all(e, kept.unwrap_or_default(), total), total)
@@ -171,7 +171,7 @@ impl BlockingRouter {
     /// refused.
     pub fn process(&self, events: Vec<Event>) -> Result<(), RouteError> {
         let (r, name) = (&self.router, self.channel_name());
-        let events = r.intercept_native(events)?;
+        let events = r.intake.intercept_native(events)?;
         if events.is_empty() {
             return Ok(());
         }

@@ -1,5 +1,6 @@
-//! A reload must not strand events: a file channel that holds events (queued or taken by an
-//! open transaction) keeps them in its directories, so a reload that gives it other
+//! A reload must not strand events: a channel that holds events (queued or taken by an open
+//! transaction) in directories (its `BuildChannel::event_home`: the file channel's), so a
+//! reload that gives it other
 //! `dataDirs` or another `checkpointDir` (compared after resolving the paths: relative to
 //! the working directory, symbolic links followed where the directory exists), or makes it
 //! another type, would open an empty channel and leave them behind. Such a reload is
@@ -8,7 +9,6 @@
 use std::path::{Path, PathBuf};
 
 use crate::agent::channel::{AgentChannel, AgentChannelError};
-use crate::agent::registry::ChannelKind;
 use crate::agent::topology::ChannelConfig;
 
 /// Why replacing the running channel `name` (opened with `running`) by `new` would strand
@@ -19,9 +19,7 @@ pub(crate) fn refusal(
     channel: &dyn AgentChannel,
     new: &ChannelConfig,
 ) -> Option<AgentChannelError> {
-    let ChannelKind::File(old) = &running.kind else {
-        return None;
-    };
+    let (old_data, old_checkpoint) = running.kind.builder().event_home()?;
     let events = channel
         .file_stats()
         .map_or(0, |s| s.queued.saturating_add(s.in_flight_takes));
@@ -35,32 +33,24 @@ pub(crate) fn refusal(
         to,
         events,
     };
-    let ChannelKind::File(new_cfg) = &new.kind else {
-        return Some(moved("type", "file".into(), new_type(&new.kind).into()));
+    let (old_type, new_type) = (running.kind.type_name(), new.kind.type_name());
+    let Some((new_data, new_checkpoint)) = new.kind.builder().event_home() else {
+        return Some(moved("type", old_type.into(), new_type.into()));
     };
-    if resolved_set(&old.data_dirs) != resolved_set(&new_cfg.data_dirs) {
-        return Some(moved(
-            "dataDirs",
-            shown(&old.data_dirs),
-            shown(&new_cfg.data_dirs),
-        ));
+    if old_type != new_type {
+        return Some(moved("type", old_type.into(), new_type.into()));
     }
-    if resolve(&old.checkpoint_dir) != resolve(&new_cfg.checkpoint_dir) {
+    if resolved_set(old_data) != resolved_set(new_data) {
+        return Some(moved("dataDirs", shown(old_data), shown(new_data)));
+    }
+    if resolve(old_checkpoint) != resolve(new_checkpoint) {
         return Some(moved(
             "checkpointDir",
-            old.checkpoint_dir.display().to_string(),
-            new_cfg.checkpoint_dir.display().to_string(),
+            old_checkpoint.display().to_string(),
+            new_checkpoint.display().to_string(),
         ));
     }
     None
-}
-
-fn new_type(kind: &ChannelKind) -> &'static str {
-    match kind {
-        ChannelKind::Memory(_) => "memory",
-        ChannelKind::File(_) => "file",
-        ChannelKind::Kafka(_) => "kafka",
-    }
 }
 
 /// `p` made absolute, with symbolic links followed when it exists (else `.` and `..`

@@ -124,7 +124,7 @@ fn sink_problem(value: impl Fn(&str) -> Option<f64>) -> Option<(String, &'static
 
 /// Why a source is degraded, if it is: lines given up unread within its `lossWindow`.
 fn source_degraded(value: impl Fn(&str) -> Option<f64>) -> Option<String> {
-    use crate::agent::metrics::source::taildir::{BYTES_LOST_RECENTLY, LINES_LOST_RECENTLY};
+    use crate::agent::metrics::source::{BYTES_LOST_RECENTLY, LINES_LOST_RECENTLY};
     let lines = value(LINES_LOST_RECENTLY).unwrap_or(0.0);
     let bytes = value(BYTES_LOST_RECENTLY).unwrap_or(0.0);
     if lines <= 0.0 && bytes <= 0.0 {

@@ -20,7 +20,6 @@
     reason = "the poison dead-letter file is on the real disk and tested there (DESIGN.md, the agent's std::fs rule)"
 )]
 
-#[path = "dead_letter.rs"]
 pub mod dead_letter;
 
 use std::path::PathBuf;

@@ -45,9 +45,7 @@ use crate::agent::metrics::CounterGroup;
 use crate::agent::processor::SinkPolicy;
 use crate::agent::stop::Stop;
 
-#[path = "runner_batch.rs"]
 mod batch;
-#[path = "runner_pause.rs"]
 mod pause;
 
 use batch::{take_and_deliver, Batch};

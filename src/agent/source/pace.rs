@@ -33,7 +33,7 @@ pub(crate) fn holds_back(b: &Backlog) -> bool {
 
 /// Whether one of the source's channels holds it back now.
 pub(crate) fn held_back(ctx: &SourceCtx) -> bool {
-    ctx.router.backlogs().any(|b| holds_back(&b))
+    ctx.router.channels().backlogs().any(|b| holds_back(&b))
 }
 
 /// Waits while one of the source's channels holds it back ([`holds_back`]); true when the

@@ -135,5 +135,5 @@ pub fn channel_config(
     for w in warnings {
         tracing::warn!("{w}");
     }
-    Ok(config)
+    Ok(config.with_key_provider(&sluice_keystore::key_source()))
 }

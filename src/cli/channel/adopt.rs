@@ -9,12 +9,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use sluice_core::adopt::{adopt, AdoptRequest};
-use sluice_core::flume::{FlumeDirs, FlumeKeys};
 use sluice_core::io::StdFs;
-use sluice_core::keystore::{config_name, KeyFiles};
+use sluice_core::keys::KeyFiles;
 use sluice_core::split_aliases;
 use sluice_core::FileChannelConfig;
+use sluice_flume::adopt::{adopt, AdoptRequest};
+use sluice_flume::{FlumeDirs, FlumeKeys};
+use sluice_keystore::config_name;
 
 use super::agent_conf::channel_props;
 use super::args::config_of;
@@ -255,7 +256,7 @@ fn finished(target: Option<&FileChannelConfig>) -> anyhow::Result<Option<u64>> {
     let Some(t) = target else {
         return Ok(None);
     };
-    Ok(sluice_core::adopt::read_done(&StdFs, &t.checkpoint_dir)?)
+    Ok(sluice_flume::adopt::read_done(&StdFs, &t.checkpoint_dir)?)
 }
 
 fn names_target(args: &AdoptArgs) -> bool {
@@ -275,7 +276,7 @@ fn run_adopt(args: AdoptArgs) -> anyhow::Result<i32> {
         println!(
             "nothing to adopt: {} holds a finished adoption of {events} events ({}); the channel is ready",
             target.as_ref().map_or(String::new(), |t| t.checkpoint_dir.display().to_string()),
-            sluice_core::adopt::ADOPT_DONE
+            sluice_flume::adopt::ADOPT_DONE
         );
         return Ok(OK);
     }

@@ -6,9 +6,9 @@
 
 use std::path::Path;
 
-use sluice_core::adopt::Survey;
 use sluice_core::io::{Fs, StdFs};
 use sluice_core::FileChannelConfig;
+use sluice_flume::adopt::Survey;
 
 use crate::cli::exit::CANNOT_RUN;
 

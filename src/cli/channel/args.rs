@@ -89,5 +89,5 @@ pub fn config_of(
     for w in warnings {
         tracing::warn!("{w}");
     }
-    Ok(config)
+    Ok(config.with_key_provider(&sluice_keystore::key_source()))
 }

@@ -2,9 +2,9 @@
 //! --dry-run`, `sluice channel verify --flume`, and the report an adoption prints.
 
 use anyhow::Context;
-use sluice_core::adopt::{survey, Survey};
-use sluice_core::flume::{CheckpointUsed, FlumeDirs, FlumeKeys, FlumeReport};
 use sluice_core::io::StdFs;
+use sluice_flume::adopt::{survey, Survey};
+use sluice_flume::{CheckpointUsed, FlumeDirs, FlumeKeys, FlumeReport};
 
 use crate::cli::exit::{FAILED_CHECK, OK};
 

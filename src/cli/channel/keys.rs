@@ -2,10 +2,11 @@
 //! by a channel configuration's `encryption.*`), its warnings printed, its errors naming the
 //! setting to fix.
 
-use sluice_core::flume::{load_keys, FlumeKeys};
 use sluice_core::io::StdFs;
-use sluice_core::keystore::{config_name, KeyFiles, NameSetting};
+use sluice_core::keys::KeyFiles;
 use sluice_core::FileChannelConfig;
+use sluice_flume::{load_keys, FlumeKeys};
+use sluice_keystore::{config_name, NameSetting};
 
 /// Loads `files`; an error names each setting by `name`.
 pub(super) fn load(files: &KeyFiles, name: NameSetting) -> anyhow::Result<FlumeKeys> {

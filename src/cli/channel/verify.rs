@@ -65,7 +65,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<i32> {
 fn run_verify(args: VerifyArgs) -> anyhow::Result<i32> {
     if args.flume {
         let config = args.channel.config()?;
-        let dirs = sluice_core::flume::FlumeDirs {
+        let dirs = sluice_flume::FlumeDirs {
             checkpoint_dir: config.checkpoint_dir.clone(),
             backup_checkpoint_dir: None,
             data_dirs: config.data_dirs.clone(),

@@ -106,8 +106,9 @@ pub(crate) fn encryption_of(set: &[String]) -> anyhow::Result<Option<EncryptionC
         }
         props.insert(k.trim().to_owned(), v.trim().to_owned());
     }
-    EncryptionConfig::from_properties(&props)
-        .map_err(|e| Usage(format!("invalid encryption keys: {e}")).into())
+    let enc = EncryptionConfig::from_properties(&props)
+        .map_err(|e| Usage(format!("invalid encryption keys: {e}")))?;
+    Ok(enc.map(|e| e.with_provider(sluice_keystore::key_source())))
 }
 
 /// Parses a `directIo` value as the config key takes it.

@@ -118,7 +118,7 @@ pub fn run(plan: Plan<'_>) -> anyhow::Result<Ledger> {
 
 /// Copies the keystore and password files onto the simulated disk at the same paths (written
 /// durably, so every crash image keeps them).
-fn copy_key_files(sim: &SimFs, files: &sluice_core::keystore::KeyFiles) -> anyhow::Result<()> {
+fn copy_key_files(sim: &SimFs, files: &sluice_core::keys::KeyFiles) -> anyhow::Result<()> {
     let own = files.keys.iter().filter_map(|(_, p)| p.as_ref());
     for path in [&files.keystore_file, &files.store_password_file]
         .into_iter()

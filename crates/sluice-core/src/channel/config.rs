@@ -32,9 +32,7 @@ pub const CHECKPOINT_INTERVAL_MS_FLOOR: u64 = 1000;
 pub const DURATION_S_MAX: u64 = 86_400;
 /// The largest `capacity` and `transactionCapacity`.
 pub const CAPACITY_MAX: u64 = 1_000_000_000;
-// A Flume channel's queue is read up to the same bound (`flume/` sits below the channel and
-// keeps its own copy of the number).
-const _: () = assert!(crate::flume::limits::QUEUE_EVENTS_MAX == CAPACITY_MAX);
+// A Flume channel's queue is read up to the same bound (`sluice-flume` checks its copy).
 /// The largest `minimumRequiredSpace` (1 PiB).
 pub const MINIMUM_REQUIRED_SPACE_MAX: u64 = 1 << 50;
 
@@ -204,6 +202,15 @@ fn err(key: &str, message: impl Into<String>) -> ConfigError {
 }
 
 impl FileChannelConfig {
+    /// This configuration with its `encryption.*` keys read by `provider` (no change to a
+    /// plain channel): the embedding program's, as the core reads no keystore.
+    pub fn with_key_provider(mut self, provider: &crate::keys::KeySource) -> Self {
+        if let Some(e) = self.encryption.as_mut() {
+            e.provider = provider.clone();
+        }
+        self
+    }
+
     /// Checks relations between keys.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.transaction_capacity > self.capacity {

@@ -13,6 +13,10 @@ use super::config::FileChannelConfig;
 use super::error::ChannelError;
 use crate::io::Fs;
 
+/// The file an unfinished adoption leaves in the target checkpoint directory
+/// (`sluice-flume`'s `adopt`): while it is there, the channel is refused.
+pub const ADOPT_STATE: &str = "adopt.state";
+
 /// Files only Flume writes in a checkpoint directory.
 const FLUME_CHECKPOINT_FILES: [&str; 4] = [
     "checkpoint.meta",
@@ -49,7 +53,7 @@ pub(crate) fn refuse_flume_channel(
     fs: &dyn Fs,
     config: &FileChannelConfig,
 ) -> Result<(), ChannelError> {
-    if fs.exists(&config.checkpoint_dir.join(super::adopt::ADOPT_STATE)) {
+    if fs.exists(&config.checkpoint_dir.join(ADOPT_STATE)) {
         return Err(ChannelError::AdoptionInterrupted {
             dir: config.checkpoint_dir.clone(),
         });

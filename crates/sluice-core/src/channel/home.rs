@@ -28,7 +28,6 @@ use std::io;
 use std::ops::Range;
 
 use byteorder::{ByteOrder, LittleEndian as LE};
-use sha2::{Digest, Sha256};
 
 use super::channel_id::CHANNEL_ID_FILE_NAME;
 use super::config::FileChannelConfig;
@@ -139,8 +138,11 @@ pub(in crate::channel) fn fingerprint(
 ) -> Result<Fingerprint, ChannelError> {
     let host = match fs.host_identity() {
         Ok(name) => {
-            let d = Sha256::digest(format!("sluice-host\0{name}").as_bytes());
-            LE::read_u64(&d[..8])
+            let d = ring::digest::digest(
+                &ring::digest::SHA256,
+                format!("sluice-host\0{name}").as_bytes(),
+            );
+            LE::read_u64(&d.as_ref()[..8])
         }
         Err(e) if e.kind() == io::ErrorKind::Unsupported => 0,
         Err(e) => return Err(io_err("name the host of", &config.checkpoint_dir)(e)),

@@ -7,7 +7,6 @@
 //! load the newest valid checkpoint, replay what was written after it, roll every directory to
 //! a fresh segment. See `DESIGN.md` for the invariants.
 
-pub mod adopt;
 mod apply;
 mod backlog;
 mod bound;
@@ -20,7 +19,7 @@ mod dedup;
 mod error;
 mod event_cache;
 pub mod examine;
-mod flume_dirs;
+pub(crate) mod flume_dirs;
 mod gc;
 mod home;
 mod inner;

@@ -158,7 +158,7 @@ pub fn open(keyring: Option<&Keyring>, bytes: &[u8]) -> Result<Vec<u8>, Checkpoi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keystore::SecretKey;
+    use crate::keys::SecretKey;
 
     fn ring(alias: &str, fill: u8) -> Keyring {
         Keyring::new(

@@ -8,8 +8,33 @@
     reason = "plants links and files on the real disk"
 )]
 
-use crate::flume_hostile::{assert_victim_intact, victim};
+use std::path::{Path, PathBuf};
+
 use sluice_core::io::{EntryKind, Fs, Links, StdFs};
+
+/// A victim directory outside the channel holding three files.
+fn victim(root: &Path) -> PathBuf {
+    let v = root.join("victim");
+    std::fs::create_dir_all(&v).unwrap();
+    for i in 0..3 {
+        std::fs::write(v.join(format!("precious-{i}")), format!("mine {i}")).unwrap();
+    }
+    v
+}
+
+/// Asserts the victim still holds exactly its three files, unchanged.
+fn assert_victim_intact(v: &Path) {
+    let mut names: Vec<String> = std::fs::read_dir(v)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["precious-0", "precious-1", "precious-2"]);
+    for i in 0..3 {
+        let text = std::fs::read_to_string(v.join(format!("precious-{i}"))).unwrap();
+        assert_eq!(text, format!("mine {i}"));
+    }
+}
 
 #[test]
 fn the_seam_reports_a_link_as_a_link_and_refuses_to_open_it_where_links_are_not_expected() {

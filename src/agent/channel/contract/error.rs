@@ -42,7 +42,7 @@ pub enum AgentChannelError {
         /// Channel name.
         channel: String,
         /// Why.
-        cause: Box<sluice_core::adopt::AdoptError>,
+        cause: Box<sluice_flume::adopt::AdoptError>,
     },
     /// The file channel failed. The cause is part of the message and deliberately not a
     /// `source()`, so a printed chain (`{:#}`) does not say it twice.
@@ -120,9 +120,9 @@ impl AgentChannelError {
 
 /// After an adoption's cause: the agent-side recipe for a damaged record (it loses that
 /// record's events, so it is offered for nothing else), or nothing.
-fn skip_damaged_recipe(channel: &str, cause: &sluice_core::adopt::AdoptError) -> String {
+fn skip_damaged_recipe(channel: &str, cause: &sluice_flume::adopt::AdoptError) -> String {
     match cause {
-        sluice_core::adopt::AdoptError::Damaged { .. } => format!(
+        sluice_flume::adopt::AdoptError::Damaged { .. } => format!(
             " (for a damaged record, with this agent's configuration: `sluice channel adopt -f \
              FILE -n AGENT -c {channel} --in-place --skip-damaged`, each damaged event printed \
              and lost, then start the agent)"

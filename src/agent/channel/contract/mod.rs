@@ -166,6 +166,13 @@ pub trait BuildChannel: std::fmt::Debug + Send + Sync {
         Vec::new()
     }
 
+    /// Where the events the channel holds stay across a restart, `(dataDirs, checkpointDir)`
+    /// (none for a channel without files): a reload that changes them while it holds events
+    /// would strand them (`runtime/channel_move.rs`).
+    fn event_home(&self) -> Option<(&[PathBuf], &std::path::Path)> {
+        None
+    }
+
     /// Opens the channel named `name`.
     fn open(
         &self,

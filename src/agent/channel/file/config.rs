@@ -32,7 +32,9 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<FileChannelConfig> {
         }
     }
     match FileChannelConfig::from_properties(&props) {
-        Ok((mut cfg, warnings)) => {
+        Ok((cfg, warnings)) => {
+            // The keystores are read by `sluice-keystore`: the core reads none.
+            let mut cfg = cfg.with_key_provider(&sluice_keystore::key_source());
             if !props.contains_key("adoptFlumeChannel") {
                 cfg.adopt_flume_channel = true;
             }

@@ -199,6 +199,10 @@ impl super::BuildChannel for FileChannelConfig {
             .collect()
     }
 
+    fn event_home(&self) -> Option<(&[std::path::PathBuf], &std::path::Path)> {
+        Some((&self.data_dirs, &self.checkpoint_dir))
+    }
+
     fn open(
         &self,
         name: &str,

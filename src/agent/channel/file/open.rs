@@ -45,11 +45,12 @@ fn adopt_flume(name: &str, cfg: &FileChannelConfig) -> Result<(), AgentChannelEr
         .map_or(0, |d| d.as_millis() as u64);
     let fs = std::sync::Arc::new(sluice_core::io::StdFs);
     let keys = match cfg.encryption.as_ref().filter(|_| cfg.adopt_flume_channel) {
-        None => sluice_core::flume::FlumeKeys::new(),
-        Some(enc) => match sluice_core::flume::load_keys(fs.as_ref(), &enc.key_files) {
+        None => sluice_flume::FlumeKeys::new(),
+        Some(enc) => match sluice_flume::load_keys(fs.as_ref(), &enc.key_files) {
             Ok((keys, _warnings)) => keys,
             Err(e) => {
-                let keys = sluice_core::ChannelError::from(sluice_core::KeysError::from(e));
+                let keys =
+                    sluice_core::ChannelError::from(sluice_core::KeysError::Provider(Box::new(e)));
                 return Err(AgentChannelError::Adopt {
                     channel: name.to_owned(),
                     cause: Box::new(keys.into()),
@@ -57,7 +58,7 @@ fn adopt_flume(name: &str, cfg: &FileChannelConfig) -> Result<(), AgentChannelEr
             }
         },
     };
-    match sluice_core::adopt::adopt_if_flume(fs, cfg, &keys, now) {
+    match sluice_flume::adopt::adopt_if_flume(fs, cfg, &keys, now) {
         Ok(None) => Ok(()),
         Ok(Some(done)) => {
             let c = done

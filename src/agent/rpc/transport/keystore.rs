@@ -5,14 +5,14 @@
 //!   PKCS#1 or SEC1);
 //! - **PKCS12** (what `keytool` writes since Java 9 and `openssl pkcs12 -export` writes),
 //!   read directly with the password (`keystore-password`, `truststore-password`) by the
-//!   core's PKCS12 reader, [`sluice_core::keystore::tls`]; the keystore's first private key
+//!   one PKCS12 reader, [`sluice_keystore::tls`]; the keystore's first private key
 //!   and the certificate with its local key id lead the chain;
 //! - **JKS / JCEKS** (Java's proprietary formats): refused with the exact `keytool` command
 //!   that converts the file to PKCS12.
 //!
-//! The format is told by the core's one store sniffer, [`sluice_core::keystore::sniff`] (the
+//! The format is told by the one store sniffer, [`sluice_keystore::sniff`] (the
 //! same that picks the reader of Flume's secret-key stores); PKCS12 stores are read by the
-//! same PFX parse, MAC check and decryption as those stores, within the core's budget of
+//! same PFX parse, MAC check and decryption as those stores, within the reader's budget of
 //! key-derivation iterations per load (`KDF_ITERATIONS_BUDGET`: a store past it is refused,
 //! named).
 //!
@@ -23,8 +23,8 @@
 
 use std::path::{Path, PathBuf};
 
-use sluice_core::keystore::tls::{read_pkcs12_named, TlsStore};
-use sluice_core::keystore::{sniff, KeystoreError, StoreMagic};
+use sluice_keystore::tls::{read_pkcs12_named, TlsStore};
+use sluice_keystore::{sniff, KeystoreError, StoreMagic};
 
 use crate::agent::key_file::{self, KeyFileError};
 use tokio_rustls::rustls::pki_types::pem::PemObject;

@@ -127,6 +127,12 @@ pub trait BuildSource: std::fmt::Debug + Send + Sync {
         false
     }
 
+    /// Whether the source can give up input unread (TAILDIR's lines lost to rotation within
+    /// its `lossWindow`): its loss gauges then feed the source-degraded alarm.
+    fn reports_loss(&self) -> bool {
+        false
+    }
+
     /// Whether the source listens on sockets: it says it accepts input only once they are
     /// bound (through `SourceCtx::ready`); any other source is ready as it starts.
     fn listens(&self) -> bool {

@@ -77,7 +77,9 @@ impl Putter {
     /// Applies the connection's bound on origins to `events`.
     fn bound(&self, events: &mut [Event]) {
         if let Some(o) = &self.origins {
-            o.admit(events, &|origin| self.router.holds_event_origin(origin));
+            o.admit(events, &|origin| {
+                self.router.channels().holds_event_origin(origin)
+            });
         }
     }
 
@@ -119,7 +121,7 @@ impl Putter {
 
     /// Most events one [`Putter::put_calls`] may carry (the channels' `transactionCapacity`).
     pub(crate) fn put_capacity(&self) -> usize {
-        self.router.put_capacity()
+        self.router.channels().put_capacity()
     }
 
     /// The router's put on the blocking thread, when it handed one out

@@ -48,6 +48,10 @@ impl crate::agent::source::BuildSource for TaildirConfig {
         self.batch_size
     }
 
+    fn reports_loss(&self) -> bool {
+        true
+    }
+
     fn run(&self, ctx: crate::agent::source::SourceCtx) -> crate::agent::source::SourceTask {
         Box::pin(run(self.clone(), ctx))
     }

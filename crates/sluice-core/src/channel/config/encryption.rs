@@ -1,7 +1,8 @@
 //! [`EncryptionConfig`]: Flume's `encryption.*` keys of a file channel, read as Flume reads
 //! them (`activeKey`, `cipherProvider`, `keyProvider = JCEKSFILE` with `keyStoreFile`,
 //! `keyStorePasswordFile`, `keys` and `keys.<alias>.passwordFile`), and the [`Keyring`] they
-//! load. `AESCTRNOPADDING`, Flume's only cipher, is accepted and mapped to Sluice's sealed
+//! load through the embedder's [`KeyProvider`](crate::keys::KeyProvider) (the core reads no
+//! keystore). `AESCTRNOPADDING`, Flume's only cipher, is accepted and mapped to Sluice's sealed
 //! segments (AES-256-GCM, docs/encryption.md): the keys a Flume user made keep working.
 
 use std::collections::BTreeMap;
@@ -9,7 +10,7 @@ use std::path::PathBuf;
 
 use super::{err, ConfigError};
 use crate::io::Fs;
-use crate::keystore::{KeyFiles, KeystoreError};
+use crate::keys::{KeyFiles, KeySource, ProviderError};
 use crate::wal::seal::{Keyring, SealError};
 
 /// `encryption.cipherProvider`'s one value (case-insensitive, as Flume's enum).
@@ -28,14 +29,28 @@ pub struct EncryptionConfig {
     pub cipher_provider: String,
     /// The keystore and password files, and every alias still needed to read old segments.
     pub key_files: KeyFiles,
+    /// What reads `key_files`: none until the embedding program sets one.
+    pub provider: KeySource,
 }
 
 /// Why the configured keys cannot be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum KeysError {
-    /// A keystore, password or key problem (names the file and the config key).
-    #[error(transparent)]
-    Keystore(#[from] KeystoreError),
+    /// A keystore, password or key problem, as the provider reports it (`sluice-keystore`'s
+    /// names the file and the config key).
+    #[error("{0}")]
+    Provider(ProviderError),
+    /// The program opening the channel gave it no key provider.
+    #[error("encryption.keyProvider: this program reads no keystore (it set no key provider on the channel's configuration)")]
+    NoProvider,
+    /// The provider returned another number of keys than the aliases configured.
+    #[error("encryption.keyProvider.keys: {configured} aliases configured, the key provider returned {returned} keys")]
+    KeyCount {
+        /// Aliases in `encryption.keyProvider.keys`.
+        configured: usize,
+        /// Keys the provider returned.
+        returned: usize,
+    },
     /// A key of a size or alias the seal does not take, or an active key not listed.
     #[error(transparent)]
     Seal(#[from] SealError),
@@ -76,6 +91,7 @@ impl EncryptionConfig {
                 store_password_file,
                 keys,
             },
+            provider: KeySource::default(),
         }))
     }
 
@@ -83,11 +99,26 @@ impl EncryptionConfig {
     /// `activeKey` and opens those of every listed alias. Files that group or others may read
     /// are logged as warnings.
     pub fn keyring(&self, fs: &dyn Fs) -> Result<Keyring, KeysError> {
-        let loaded = self.key_files.load(fs)?;
+        let provider = self.provider.provider().ok_or(KeysError::NoProvider)?;
+        let loaded = provider
+            .load(fs, &self.key_files)
+            .map_err(KeysError::Provider)?;
+        if loaded.keys.len() != self.key_files.keys.len() {
+            return Err(KeysError::KeyCount {
+                configured: self.key_files.keys.len(),
+                returned: loaded.keys.len(),
+            });
+        }
         for w in &loaded.warnings {
             tracing::warn!(path = %w.path.display(), "{}", w.message);
         }
         Ok(Keyring::new(loaded.keys, &self.active_key)?)
+    }
+
+    /// This configuration read with `provider`.
+    pub fn with_provider(mut self, provider: KeySource) -> Self {
+        self.provider = provider;
+        self
     }
 
     /// Rebases relative key file paths on `base` (a tool run from another directory).

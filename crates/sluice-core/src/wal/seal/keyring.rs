@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 use super::block::{SealBlock, ALIAS_BYTES_MAX, BOUND_AT, CHANNEL_AT};
 use super::error::SealError;
 use super::frame::{SegmentKey, DATA_KEY_BYTES, PREFIX_BYTES};
-use crate::keystore::SecretKey;
+use crate::keys::SecretKey;
 use crate::wal::segment::{SEGMENT_CRC_AT, SEGMENT_ID_AT};
 
 /// The header bytes a wrap binds: everything before the header's CRC.

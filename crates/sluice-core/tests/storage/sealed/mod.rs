@@ -15,14 +15,26 @@
 use std::path::{Path, PathBuf};
 
 use crate::common::{drain, ev, Bed};
-use crate::flume_fixtures::fixtures;
 use byteorder::{ByteOrder, LittleEndian as LE};
 use sluice_core::internals::wal::record::{frame_len, record_crc, FRAME_CRC_AT, FRAME_LEN_AT};
 use sluice_core::internals::wal::seal::SEALED_RECORDS_START;
 use sluice_core::internals::wal::segment::parse_segment_file_name;
 use sluice_core::io::{write_file_atomic, Fs, OpenMode};
-use sluice_core::keystore::KeyFiles;
+use sluice_core::keys::KeyFiles;
 use sluice_core::{EncryptionConfig, FileChannel, FileChannelConfig};
+
+/// The reference Flume channel's folder (`shared/reference/flume-channel`), whose
+/// `encrypted/keys` holds a JCEKS keystore keytool made.
+fn fixtures() -> PathBuf {
+    if let Some(s) = std::env::var_os("SLUICE_SHARED") {
+        return PathBuf::from(s).join("reference/flume-channel");
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|a| a.join("shared/reference/flume-channel"))
+        .find(|p| p.join("manifest.json").is_file())
+        .expect("no shared/reference/flume-channel beside the repository (set SLUICE_SHARED)")
+}
 
 mod crash;
 mod keys;
@@ -55,6 +67,7 @@ fn keys_on(fs: &dyn Fs, root: &Path, keys: &[&str], active: &str) -> Box<Encrypt
                 })
                 .collect(),
         },
+        provider: sluice_keystore::key_source(),
     })
 }
 

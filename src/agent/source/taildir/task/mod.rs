@@ -56,9 +56,9 @@ use trip::{read_batch, Trip};
 pub(crate) const BUSY_SCAN_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Least time between two position-file replacements that are not fsynced, when every
-/// channel drops resends ([`ChannelProcessor::drops_resends`]); otherwise every batch's.
+/// channel drops resends ([`SourceChannels::drops_resends`]); otherwise every batch's.
 ///
-/// [`ChannelProcessor::drops_resends`]: crate::agent::router::ChannelProcessor::drops_resends
+/// [`SourceChannels::drops_resends`]: crate::agent::router::SourceChannels::drops_resends
 pub(crate) const PLAIN_WRITE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Batches a trip reads while more are already there and puts as one group commit (each

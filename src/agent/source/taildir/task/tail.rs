@@ -50,7 +50,7 @@ pub(super) async fn open_tail(
     }));
     Ok(Tail {
         tailer,
-        pos: PosWriter::new(pos_file, ctx.router.drops_resends()),
+        pos: PosWriter::new(pos_file, ctx.router.channels().drops_resends()),
         idle_since: None,
     })
 }
