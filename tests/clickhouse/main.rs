@@ -20,6 +20,8 @@
 mod support;
 
 mod ch_bad;
+mod ch_bench;
 mod ch_kills;
+mod ch_servers;
 mod ch_sink;
 mod edge;

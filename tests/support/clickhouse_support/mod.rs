@@ -38,7 +38,7 @@ const ZK_JARS: &[&str] = &[
 pub struct Server {
     pub name: String,
     pub http: u16,
-    tcp: u16,
+    pub tcp: u16,
     interserver: u16,
     child: Mutex<Option<Child>>,
 }
@@ -247,6 +247,22 @@ impl Cluster {
         }
     }
 
+    /// Starts ZooKeeper and every server that is not running, and waits for them (a test that
+    /// stops one holds a [`Restore`] that calls this however it ends).
+    pub fn ensure_all(&self) {
+        if self.zk.lock().unwrap().is_none() {
+            self.start_zookeeper();
+        }
+        for s in &self.servers {
+            if s.child.lock().unwrap().is_none() {
+                self.start_server(&s.name);
+            }
+        }
+        for s in &self.servers {
+            self.wait_ready(s);
+        }
+    }
+
     /// Starts server `name` again and waits for it.
     pub fn restart(&self, name: &str) {
         self.kill(name);
@@ -317,6 +333,15 @@ impl Cluster {
                 "CREATE TABLE default.{table} ({columns}) ENGINE = MergeTree ORDER BY {order}"
             ),
         );
+    }
+}
+
+/// Brings every stopped server back when dropped (a failed test leaves none down).
+pub struct Restore(pub &'static Cluster);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        self.0.ensure_all();
     }
 }
 
