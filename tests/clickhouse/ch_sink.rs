@@ -179,3 +179,56 @@ fn a_table_without_sluice_id_is_filled_at_least_once_and_says_so() {
     assert!(ms > 1_600_000_000_000, "ts holds ms: {ms}");
     let _ = query_ok(c.http(), "SELECT 1");
 }
+
+#[test]
+fn config_check_knows_the_sink_and_names_each_bad_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("a.conf");
+    std::fs::write(
+        &f,
+        "a.sources = r1\na.channels = c1\na.sinks = k1\na.sources.r1.type = netcat\n\
+         a.sources.r1.bind = 127.0.0.1\na.sources.r1.port = 44444\na.sources.r1.channels = c1\n\
+         a.channels.c1.type = memory\na.sinks.k1.type = clickhouse\na.sinks.k1.channel = c1\n\
+         a.sinks.k1.url = http://127.0.0.1:8123, ftp://x\na.sinks.k1.tabel = events\n\
+         a.sinks.k1.compression = lz4\na.sinks.k1.columns = body = body, ts = stamp\n\
+         a.channels.c1.capacity = 100000\na.channels.c1.transactionCapacity = 10000\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(crate::support::agent_proc::sluice_bin())
+        .args(["config", "check", "-n", "a", "-f"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{text}");
+    for want in [
+        ":11: a.sinks.k1.url: \"ftp://x\" is not an http:// or https:// URL",
+        ":12: a.sinks.k1.tabel: unknown key; did you mean `table`?",
+        ":13: a.sinks.k1.compression: expected gzip or none, got \"lz4\"",
+        ":14: a.sinks.k1.columns: ts: source \"stamp\" is none of body, timestamp, id, header:<name>",
+    ] {
+        assert!(text.contains(want), "{want}\n{text}");
+    }
+    let good = std::fs::read_to_string(&f)
+        .unwrap()
+        .replace(", ftp://x", "")
+        .replace("tabel", "table")
+        .replace("lz4", "gzip")
+        .replace("stamp", "timestamp");
+    std::fs::write(&f, good).unwrap();
+    let out = std::process::Command::new(crate::support::agent_proc::sluice_bin())
+        .args(["config", "check", "-n", "a", "-f"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
