@@ -6,7 +6,8 @@
 # hdfs_cluster tests, a JDK, MariaDB and its JDBC driver for the Java plugin tests, cargo-deb
 # and systemd-analyze for the packaging test, gmond for the Ganglia reporter test, promtool
 # for the test that lints /metrics, SeaweedFS and boto3 for the object-storage tests, and
-# ZooKeeper's jars for the ZooKeeper configuration source's test.
+# ZooKeeper's jars for the ZooKeeper configuration source's test (and the clickhouse tests),
+# and ClickHouse for the clickhouse sink's tests.
 set -euo pipefail
 cd "$(dirname "$0")"
 bash ./install-build.sh
@@ -23,3 +24,4 @@ bash ./install-promtool.sh
 bash ./install-seaweedfs.sh
 bash ./install-zookeeper.sh
 bash ./install-nats.sh
+bash ./install-clickhouse.sh

@@ -28,6 +28,8 @@ pub const KAFKA_SINK_SENT: &str = "kafka-sink-sent";
 pub const KAFKA_SINK_ACKNOWLEDGED: &str = "kafka-sink-acknowledged";
 /// nats sink: the stream stored a batch (its PubAck came); its take is not committed yet.
 pub const NATS_SINK_STORED: &str = "nats-sink-stored";
+/// clickhouse sink: ClickHouse answered an INSERT of a take; the take is not committed yet.
+pub const CLICKHOUSE_SINK_INSERTED: &str = "clickhouse-sink-inserted";
 /// nats source: the channel committed a batch; its messages are not acknowledged yet.
 pub const NATS_SOURCE_CHANNEL_COMMITTED: &str = "nats-source-channel-committed";
 /// hdfs sink: a batch is durable in its files (an S3 sink's may have rolled and uploaded

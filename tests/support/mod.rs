@@ -5,6 +5,7 @@ pub mod agent_proc;
 pub mod alarm_support;
 pub mod avro_plain;
 pub mod cli_support;
+pub mod clickhouse_support;
 pub mod dead_port;
 pub mod file_sources_support;
 pub mod hdfs_support;

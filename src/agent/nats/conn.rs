@@ -185,15 +185,19 @@ impl DownSince {
     /// the reason as `ConnectionDownReason` while down.
     pub(crate) fn gauge(&self, counters: &CounterGroup) {
         let me = self.clone();
-        counters.set_gauges(Box::new(move || {
-            let ms = me.down_ms();
-            let mut g = vec![("ConnectionDownMillis", ms.to_string())];
-            let why = me.why.lock();
-            if ms > 0 && !why.is_empty() {
-                g.push(("ConnectionDownReason", why.clone()));
-            }
-            g
-        }));
+        counters.set_gauges(Box::new(move || me.gauges()));
+    }
+
+    /// `ConnectionDownMillis`, and `ConnectionDownReason` while down (for a sink that shows
+    /// gauges of its own beside them).
+    pub(crate) fn gauges(&self) -> Vec<(&'static str, String)> {
+        let ms = self.down_ms();
+        let mut g = vec![("ConnectionDownMillis", ms.to_string())];
+        let why = self.why.lock();
+        if ms > 0 && !why.is_empty() {
+            g.push(("ConnectionDownReason", why.clone()));
+        }
+        g
     }
 }
 

@@ -15,6 +15,7 @@ use crate::agent::channel::kafka::KafkaChannelConfig;
 use crate::agent::channel::memory::MemoryConfig;
 use crate::agent::channel::{AgentChannel, AgentChannelError, BuildChannel};
 use crate::agent::sink::avro::AvroSinkConfig;
+use crate::agent::sink::clickhouse::ClickHouseConfig;
 use crate::agent::sink::file_roll::FileRollConfig;
 use crate::agent::sink::hdfs::RollingConfig;
 use crate::agent::sink::http::HttpConfig as HttpSinkConfig;
@@ -198,6 +199,8 @@ pub enum SinkKind {
     Otlp(OtlpSinkConfig),
     /// `nats` (Sluice's own: JetStream)
     Nats(Box<NatsSinkConfig>),
+    /// `clickhouse` (Sluice's own: ClickHouse's HTTP interface)
+    ClickHouse(Box<ClickHouseConfig>),
     /// A user's class (a Flume plugin), run by the plugin host ([`super::plugins`]); it runs
     /// its own loop ([`BuildSink::own_loop`]), never through a sink runner.
     Class(ClassConfig),
@@ -218,6 +221,7 @@ impl SinkKind {
             SinkKind::Kafka(c) => &**c,
             SinkKind::Otlp(c) => c,
             SinkKind::Nats(c) => &**c,
+            SinkKind::ClickHouse(c) => &**c,
             SinkKind::Class(c) => c,
         }
     }

@@ -163,6 +163,11 @@ pub const SINKS: &[Entry<SinkKind>] = &[
         class: "io.sluice.sink.nats.NatsSink",
         parse: |cx| sink::nats::config::parse(cx).map(|c| SinkKind::Nats(Box::new(c))),
     },
+    Entry {
+        name: "clickhouse",
+        class: "io.sluice.sink.clickhouse.ClickHouseSink",
+        parse: |cx| sink::clickhouse::config::parse(cx).map(|c| SinkKind::ClickHouse(Box::new(c))),
+    },
 ];
 
 /// Channel selector types (`selector.type`).

@@ -1,5 +1,5 @@
-//! Sinks: `logger`, `null`, `file_roll`, `hdfs`, `s3`, `http`, `avro`, `thrift`, `otlp` and
-//! `kafka`. A sink only delivers a batch it is handed; the [`runner`] takes the batch from the
+//! Sinks: `logger`, `null`, `file_roll`, `hdfs`, `s3`, `http`, `avro`, `thrift`, `otlp`,
+//! `kafka`, `nats` and `clickhouse`. A sink only delivers a batch it is handed; the [`runner`] takes the batch from the
 //! channel and commits the take only after `deliver` returned `Ok` (for `file_roll` and `hdfs`:
 //! after the bytes were written, flushed and fsynced; for `avro`: after the downstream answered
 //! `OK`; for `kafka`: after the broker acknowledged every record).
@@ -14,10 +14,12 @@
 //! name component made by a header longer than 255 bytes or a path longer than 4095 bytes, a
 //! file name the file system refuses as a name, an event too large for a SequenceFile
 //! record), `http` (status 400 or 413 when no `rollback.CODE` rule names it), `otlp` (records a
-//! receiver rejects through `partial_success`, a batch it refuses as a whole) and `kafka` (a
-//! record librdkafka refuses as larger than `message.max.bytes` when it is produced).
+//! receiver rejects through `partial_success`, a batch it refuses as a whole) `kafka` (a
+//! record librdkafka refuses as larger than `message.max.bytes` when it is produced) and
+//! `clickhouse` (a row ClickHouse refuses for a value that does not parse for its column).
 
 pub mod avro;
+pub(crate) mod clickhouse;
 pub mod contract;
 pub mod error;
 pub(crate) mod file_roll;

@@ -1,0 +1,306 @@
+//! The `clickhouse` sink (Sluice's own): each take's events become rows of one table, sent as
+//! `INSERT INTO db.table FORMAT JSONEachRow` over ClickHouse's HTTP interface (`client.rs`),
+//! which every server version keeps (Debian's 18.16 and today's alike).
+//!
+//! At start (`start.rs`) the sink checks the server, the user, the table and its columns
+//! (`schema.rs`: matched by name or by `columns`), and refuses, naming what is wrong, a table
+//! it cannot fill. Rows (`rows.rs`) are a pure function of the events. With a `sluice_id`
+//! column the sink is exactly once (`exactly.rs`, docs/clickhouse.md): it reads back what the
+//! table holds for ids that may be there and sends none of it again, also long after
+//! ClickHouse's `replicated_deduplication_window`; without one it says at start that it is at
+//! least once. A row ClickHouse refuses for a value is poison (dead-lettered with its column
+//! and ClickHouse's message); every other failure rolls the take back, and `/health` names the
+//! server and ClickHouse's code while it lasts (`ConnectionDownReason`).
+
+mod client;
+pub(crate) mod config;
+mod exactly;
+mod rows;
+mod schema;
+mod start;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+pub(crate) use config::ClickHouseConfig;
+
+use super::{Delivery, Poisoned, SinkError, SinkErrorKind};
+use crate::agent::channel::BoxFuture;
+use crate::agent::metrics::{CounterGroup, SinkCounter};
+use crate::agent::nats::DownSince;
+use crate::agent::stop::Stop;
+use client::{ChClient, ChError};
+use schema::Column;
+use sluice_core::Event;
+
+/// Least time between two log lines of the same reason the sink cannot start.
+const REFUSAL_LOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The sink's own tallies, shown as gauges beside its counters.
+#[derive(Debug, Default)]
+struct Tally {
+    rows: AtomicU64,
+    bytes: AtomicU64,
+    inserts: AtomicU64,
+    already: AtomicU64,
+}
+
+/// One `clickhouse` sink.
+pub(crate) struct ClickHouseSink {
+    name: String,
+    cfg: ClickHouseConfig,
+    client: Option<ChClient>,
+    columns: Vec<Column>,
+    has_id_column: bool,
+    insert_settings: Vec<(&'static str, &'static str)>,
+    dedup_token: bool,
+    /// Every INSERT's `query_id` starts with it (`sluice-<db>.<table>-`).
+    query_prefix: String,
+    /// Per origin, the highest id the table holds as far as the sink knows.
+    ceiling: HashMap<u64, u64>,
+    /// An INSERT's outcome is unknown: read back before the next.
+    uncertain: bool,
+    counters: Option<Arc<CounterGroup>>,
+    tally: Arc<Tally>,
+    down: DownSince,
+    already_stored: u64,
+    poisoned: Vec<Poisoned>,
+    last_refusal: Option<(String, std::time::Instant)>,
+}
+
+impl std::fmt::Debug for ClickHouseSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClickHouseSink")
+            .field("name", &self.name)
+            .field("table", &self.cfg.qualified())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClickHouseSink {
+    /// A sink that checks its server at its first [`prepare`](Self::prepare).
+    pub(crate) fn new(name: &str, cfg: ClickHouseConfig) -> Self {
+        let query_prefix = format!("sluice-{}.{}-", cfg.database, cfg.table);
+        ClickHouseSink {
+            name: name.to_owned(),
+            cfg,
+            client: None,
+            columns: Vec::new(),
+            has_id_column: false,
+            insert_settings: Vec::new(),
+            dedup_token: false,
+            query_prefix,
+            ceiling: HashMap::new(),
+            // A start may follow a crash mid-INSERT: read back first.
+            uncertain: true,
+            counters: None,
+            tally: Arc::default(),
+            down: DownSince::default(),
+            already_stored: 0,
+            poisoned: Vec::new(),
+            last_refusal: None,
+        }
+    }
+
+    fn count(&self, c: SinkCounter) {
+        if let Some(g) = &self.counters {
+            g.add(c, 1);
+        }
+    }
+
+    fn client_url(&self) -> String {
+        self.client
+            .as_ref()
+            .map_or_else(|| self.cfg.url(), |c| c.url().to_owned())
+    }
+
+    fn err_timeout(&self, why: String) -> SinkError {
+        SinkError::new(self.name.clone(), SinkErrorKind::Timeout, why)
+    }
+
+    /// The sink's error for a failed query; marks the connection down with it (`/health`).
+    fn fail(&mut self, e: ChError) -> SinkError {
+        let kind = match &e {
+            ChError::Connect { .. } => {
+                self.count(SinkCounter::ConnectionFailed);
+                SinkErrorKind::Connect
+            }
+            ChError::NoAnswer { .. } => SinkErrorKind::Timeout,
+            _ => SinkErrorKind::Peer,
+        };
+        self.down.down_because(&e);
+        SinkError::new(self.name.clone(), kind, e.to_string())
+    }
+
+    /// Runs a read query; its answer as text.
+    async fn read(&mut self, sql: &str) -> Result<String, SinkError> {
+        let Some(c) = self.client.as_mut() else {
+            return Err(SinkError::new(
+                self.name.clone(),
+                SinkErrorKind::Connect,
+                "not started",
+            ));
+        };
+        match c.query(sql, &[], None).await {
+            Ok(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// INSERTs the rows `idx` as one block.
+    async fn insert(&mut self, rows: &[rows::Row], idx: &[usize]) -> Result<(), ChError> {
+        let mut body = Vec::with_capacity(idx.iter().map(|&i| rows[i].bytes.len()).sum());
+        for &i in idx {
+            body.extend_from_slice(&rows[i].bytes);
+        }
+        let sql = format!("INSERT INTO {} FORMAT JSONEachRow", self.cfg.qualified());
+        let query_id = format!("{}{}", self.query_prefix, uuid::Uuid::new_v4().simple());
+        let mut params: Vec<(&str, &str)> = vec![("query_id", &query_id)];
+        params.extend(self.insert_settings.iter().copied());
+        let token;
+        if self.dedup_token {
+            token = format!(
+                "{:08x}-{}-{}",
+                crc32fast::hash(&body),
+                idx.len(),
+                body.len()
+            );
+            params.push(("insert_deduplication_token", &token));
+        }
+        let Some(c) = self.client.as_mut() else {
+            return Err(ChError::Connect {
+                url: self.cfg.url(),
+                why: "not started".into(),
+            });
+        };
+        c.query(&sql, &params, Some(&body)).await?;
+        self.down.up();
+        self.tally
+            .rows
+            .fetch_add(idx.len() as u64, Ordering::Relaxed);
+        self.tally
+            .bytes
+            .fetch_add(body.len() as u64, Ordering::Relaxed);
+        self.tally.inserts.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Checks the server and the table if not done yet. Cancel safe.
+    async fn prepare(&mut self) -> Result<(), SinkError> {
+        if self.client.is_some() {
+            return Ok(());
+        }
+        match start::start(&self.cfg).await {
+            Ok(s) => {
+                self.count(SinkCounter::ConnectionCreated);
+                let cols: Vec<String> = s
+                    .columns
+                    .iter()
+                    .map(|c| format!("{} <- {}", c.name, c.source))
+                    .collect();
+                tracing::info!(sink = %self.name, server = %s.client.url(), version = %s.version, table = %self.cfg.qualified(), engine = %s.engine, columns = %cols.join(", "), exactly_once = s.has_id_column, "table checked");
+                if !s.has_id_column {
+                    tracing::warn!(sink = %self.name, table = %self.cfg.qualified(), "the table has no sluice_id String column: delivery is at least once (a take sent again after a failure or a restart may be stored twice; docs/clickhouse.md)");
+                }
+                self.columns = s.columns;
+                self.has_id_column = s.has_id_column;
+                self.insert_settings = s.insert_settings;
+                self.dedup_token = s.dedup_token;
+                self.client = Some(s.client);
+                self.down.up();
+                Ok(())
+            }
+            Err(e) => {
+                let kind = if e.is_connect() {
+                    SinkErrorKind::Connect
+                } else {
+                    SinkErrorKind::Config
+                };
+                if kind == SinkErrorKind::Connect {
+                    self.count(SinkCounter::ConnectionFailed);
+                }
+                self.refused(&e);
+                Err(SinkError::new(self.name.clone(), kind, e.to_string()))
+            }
+        }
+    }
+
+    /// Logs why the sink cannot start: at once when the reason is new, else every
+    /// [`REFUSAL_LOG_INTERVAL`].
+    fn refused(&mut self, why: &dyn std::fmt::Display) {
+        self.down.down_because(why);
+        let why = why.to_string();
+        let now = std::time::Instant::now();
+        let quiet = self
+            .last_refusal
+            .as_ref()
+            .is_some_and(|(w, at)| *w == why && now.duration_since(*at) < REFUSAL_LOG_INTERVAL);
+        if !quiet {
+            tracing::error!(sink = %self.name, "cannot deliver: {why}");
+            self.last_refusal = Some((why, now));
+        }
+    }
+}
+
+impl super::Sink for ClickHouseSink {
+    fn attach(&mut self, counters: Arc<CounterGroup>, _stop: Stop) {
+        let down = self.down.clone();
+        let tally = self.tally.clone();
+        counters.set_gauges(Box::new(move || {
+            let mut g = down.gauges();
+            for (k, v) in [
+                ("RowsInsertedCount", &tally.rows),
+                ("BytesInsertedCount", &tally.bytes),
+                ("InsertCount", &tally.inserts),
+                ("RowsAlreadyStoredCount", &tally.already),
+            ] {
+                g.push((k, v.load(Ordering::Relaxed).to_string()));
+            }
+            g
+        }));
+        self.counters = Some(counters);
+    }
+
+    fn prepare(&mut self) -> BoxFuture<'_, Result<(), SinkError>> {
+        Box::pin(ClickHouseSink::prepare(self))
+    }
+
+    fn deliver(&mut self, events: Vec<Event>) -> BoxFuture<'_, Result<Delivery, SinkError>> {
+        Box::pin(async move {
+            self.poisoned.clear();
+            self.already_stored = 0;
+            self.prepare().await?;
+            exactly::deliver(self, &events).await?;
+            self.tally
+                .already
+                .fetch_add(self.already_stored, Ordering::Relaxed);
+            Ok(Delivery::Done)
+        })
+    }
+
+    fn take_poisoned(&mut self) -> Vec<Poisoned> {
+        std::mem::take(&mut self.poisoned)
+    }
+
+    fn take_already_stored(&mut self) -> u64 {
+        std::mem::take(&mut self.already_stored)
+    }
+
+    fn stop(&mut self) -> BoxFuture<'_, ()> {
+        if self.client.take().is_some() {
+            self.count(SinkCounter::ConnectionClosed);
+        }
+        Box::pin(std::future::ready(()))
+    }
+}
+
+impl super::BuildSink for ClickHouseConfig {
+    fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    fn build(&self, name: &str) -> Box<dyn super::Sink> {
+        Box::new(ClickHouseSink::new(name, self.clone()))
+    }
+}

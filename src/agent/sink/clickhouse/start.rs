@@ -1,0 +1,148 @@
+//! What the sink checks before its first take, each refusal a [`StartError`] naming the
+//! server, the user, the table or the column: the server is ClickHouse and takes the user's
+//! password (`SELECT version()`), the table exists (`system.tables`, which also gives its
+//! engine), its columns can be filled (`DESCRIBE TABLE`, [`super::schema::plan`]), and which
+//! newer settings the server has (`insert_deduplication_token` from 22.2,
+//! `input_format_defaults_for_omitted_fields` from 19.x).
+
+use super::client::{ChClient, ChError};
+use super::config::{ClickHouseConfig, Secret};
+use super::schema::{self, Column, SchemaError, ID_COLUMN};
+
+/// ClickHouse's codes for a user it does not let in: UNKNOWN_USER 192, WRONG_PASSWORD 193,
+/// REQUIRED_PASSWORD 194, IP_ADDRESS_NOT_ALLOWED 195, AUTHENTICATION_FAILED 516.
+const AUTH_CODES: [u32; 5] = [192, 193, 194, 195, 516];
+
+/// Why the sink cannot start.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StartError {
+    /// `passwordFile` cannot be read.
+    #[error("cannot read passwordFile {path}: {source}")]
+    PasswordFile {
+        path: String,
+        source: std::io::Error,
+    },
+    /// The server does not let the user in.
+    #[error("ClickHouse at {url} refused user {user:?}: Code {code}: {message}")]
+    Auth {
+        url: String,
+        user: String,
+        code: u32,
+        message: String,
+    },
+    /// No table of that name.
+    #[error("table {table} does not exist at {url}: create it (docs/clickhouse.md has a DDL) or fix `database` / `table`")]
+    NoTable { table: String, url: String },
+    /// The table's columns.
+    #[error("{0} (at {1})")]
+    Schema(SchemaError, String),
+    /// Any other failure of a start query.
+    #[error(transparent)]
+    Query(#[from] ChError),
+}
+
+impl StartError {
+    /// Whether it is the server's or the network's (retried quietly) rather than the config's.
+    pub(crate) fn is_connect(&self) -> bool {
+        matches!(self, StartError::Query(e) if !matches!(e, ChError::NotClickHouse { .. } | ChError::Server { .. }))
+    }
+}
+
+/// What the start found.
+#[derive(Debug)]
+pub(crate) struct Started {
+    pub client: ChClient,
+    pub version: String,
+    pub engine: String,
+    pub columns: Vec<Column>,
+    pub has_id_column: bool,
+    /// URL settings every INSERT carries.
+    pub insert_settings: Vec<(&'static str, &'static str)>,
+    /// Whether INSERTs may carry `insert_deduplication_token`.
+    pub dedup_token: bool,
+}
+
+/// Runs the checks of the module header.
+pub(crate) async fn start(cfg: &ClickHouseConfig) -> Result<Started, StartError> {
+    let password = match &cfg.password {
+        Secret::None => String::new(),
+        Secret::Given(p) => p.0.clone(),
+        Secret::File(f) => tokio::fs::read_to_string(f)
+            .await
+            .map(|s| s.strip_suffix('\n').unwrap_or(&s).to_owned())
+            .map_err(|source| StartError::PasswordFile {
+                path: f.display().to_string(),
+                source,
+            })?,
+    };
+    let mut client = ChClient::new(cfg, password);
+    let version = match client
+        .query("SELECT version() FORMAT TabSeparated", &[], None)
+        .await
+    {
+        Ok(b) => String::from_utf8_lossy(&b).trim().to_owned(),
+        Err(ChError::Server {
+            url, code, message, ..
+        }) if AUTH_CODES.contains(&code) => {
+            return Err(StartError::Auth {
+                url,
+                user: cfg.user.clone(),
+                code,
+                message,
+            })
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let engine = text(
+        &mut client,
+        &format!(
+            "SELECT engine FROM system.tables WHERE database = '{}' AND name = '{}' FORMAT TabSeparated",
+            cfg.database, cfg.table
+        ),
+    )
+    .await?;
+    if engine.is_empty() {
+        return Err(StartError::NoTable {
+            table: format!("{}.{}", cfg.database, cfg.table),
+            url: client.url().to_owned(),
+        });
+    }
+    let described = text(
+        &mut client,
+        &format!("DESCRIBE TABLE {} FORMAT TabSeparated", cfg.qualified()),
+    )
+    .await?;
+    let described = schema::parse_describe(&described);
+    let table = format!("{}.{}", cfg.database, cfg.table);
+    let columns = schema::plan(&table, &described, &cfg.columns)
+        .map_err(|e| StartError::Schema(e, client.url().to_owned()))?;
+    let has_id_column = columns
+        .iter()
+        .any(|c| c.name == ID_COLUMN && c.source == super::config::Source::Id);
+    let settings = text(
+        &mut client,
+        "SELECT name FROM system.settings WHERE name IN ('insert_deduplication_token', 'input_format_defaults_for_omitted_fields') FORMAT TabSeparated",
+    )
+    .await?;
+    let mut insert_settings = Vec::new();
+    if settings
+        .lines()
+        .any(|l| l == "input_format_defaults_for_omitted_fields")
+    {
+        insert_settings.push(("input_format_defaults_for_omitted_fields", "1"));
+    }
+    Ok(Started {
+        client,
+        version,
+        engine,
+        columns,
+        has_id_column,
+        insert_settings,
+        dedup_token: settings.lines().any(|l| l == "insert_deduplication_token"),
+    })
+}
+
+async fn text(client: &mut ChClient, sql: &str) -> Result<String, StartError> {
+    let b = client.query(sql, &[], None).await?;
+    Ok(String::from_utf8_lossy(&b).trim().to_owned())
+}
