@@ -57,6 +57,8 @@ pub(crate) const SOURCE_GAUGES: &[&str] = &[
     taildir::SPOOL_BYTES_LIMIT,
     taildir::LINES_LOST_RECENTLY,
     taildir::BYTES_LOST_RECENTLY,
+    "LinesUnparsedCount",
+    "LinesCutCount",
 ];
 
 /// The names of TAILDIR's own gauges.

@@ -51,7 +51,13 @@ impl AlarmTask {
         let file_sources = new
             .sources
             .iter()
-            .filter(|(_, s)| matches!(s.kind, crate::agent::registry::SourceKind::Taildir(_)))
+            .filter(|(_, s)| {
+                matches!(
+                    s.kind,
+                    crate::agent::registry::SourceKind::Taildir(_)
+                        | crate::agent::registry::SourceKind::Kubernetes(_)
+                )
+            })
             .map(|(n, _)| n.clone())
             .collect();
         board.retain_loss_sources(&file_sources);
