@@ -11,7 +11,9 @@
 //! At start, before the saved positions of files not found are counted as lost: copies left
 //! by an earlier run are taken up again (their saved position is under the copy's inode, or
 //! still under the original's when the kill came before a position was saved), stale ones
-//! removed; then a copy is made for each saved file not found whose content the layout finds.
+//! removed; then a copy is made for each saved file not found whose content the layout finds,
+//! and for each whose inode a new file took meanwhile (found rewritten, or shorter than the
+//! position: the inode was reused).
 //!
 //! [`Layout::uncompress`]: super::super::layout::Layout::uncompress
 
@@ -20,6 +22,8 @@ use std::path::{Path, PathBuf};
 
 use super::Tailer;
 use crate::agent::source::file_id::born_ns;
+use crate::agent::source::taildir::fingerprint::Fingerprint;
+use crate::agent::source::taildir::position::PosEntry;
 
 /// The copies' directory beside the position file.
 pub(crate) const COPIES_DIR: &str = ".taildir-copies";
@@ -48,30 +52,34 @@ impl Tailer {
                 continue;
             }
             let own = m.ino();
-            if self.saved.contains_key(&own) {
-                self.follow_copy(copy, own, own);
-            } else if self.saved.contains_key(&recorded) && !self.files.contains_key(&recorded) {
-                self.follow_copy(copy, recorded, own);
+            let was = if self.saved.contains_key(&own) {
+                Some(own)
+            } else {
+                Some(recorded).filter(|r| self.saved.contains_key(r) && !self.files.contains_key(r))
+            };
+            if let Some(e) = was.and_then(|w| self.saved.remove(&w)) {
+                let fp = self.fingerprints.remove(&e.inode);
+                self.follow_copy(copy, e, fp, own);
             } else {
                 tracing::info!(copy = %copy.display(), "removing a copy of a file read to its end before the stop");
                 super::super::spool::unlink(&copy);
             }
         }
-        let wanted: Vec<_> = self
+        let mut wanted: Vec<_> = self
             .saved
             .values()
             .filter(|e| !self.files.contains_key(&e.inode))
-            .cloned()
+            .map(|e| (e.clone(), self.fingerprints.get(&e.inode).cloned()))
             .collect();
-        for e in wanted {
+        wanted.append(&mut self.displaced);
+        for (e, fp) in wanted {
             let tmp = dir.join(format!("{}.tmp", e.inode));
             let copy = dir.join(e.inode.to_string());
             if let Err(err) = crate::agent::nofollow::make_dir(&dir) {
                 tracing::warn!(dir = %dir.display(), error = %err, "cannot make the directory of copies of compressed files");
                 return;
             }
-            let fp = self.fingerprints.get(&e.inode);
-            if !layout.0.uncompress(&e, fp, &tmp) {
+            if !layout.0.uncompress(&e, fp.as_ref(), &tmp) {
                 continue;
             }
             let placed = std::fs::rename(&tmp, &copy)
@@ -85,26 +93,25 @@ impl Tailer {
                 continue;
             };
             tracing::info!(file = %e.file, inode = e.inode, pos = e.pos, copy = %copy.display(), "a file compressed while the source was down: reading on from its saved position in its uncompressed copy");
-            self.follow_copy(copy, e.inode, m.ino());
+            self.saved.remove(&e.inode);
+            self.follow_copy(copy, e, fp, m.ino());
         }
     }
 
-    /// Follows `copy` (inode `own`) in the place of the saved file `was`: its position,
-    /// fingerprint and origin moved to `own` first.
-    fn follow_copy(&mut self, copy: PathBuf, was: u64, own: u64) {
-        let Some(mut e) = self.saved.remove(&was) else {
-            return;
-        };
+    /// Follows `copy` (inode `own`) in the place of the saved file `e` (whose fingerprint
+    /// was `fp`): its position, fingerprint and origin moved to `own` first.
+    fn follow_copy(&mut self, copy: PathBuf, mut e: PosEntry, fp: Option<Fingerprint>, own: u64) {
         let Ok(m) = std::fs::symlink_metadata(&copy) else {
             return;
         };
+        let was = e.inode;
         if was != own {
             e.inode = own;
-            if let Some(mut fp) = self.fingerprints.remove(&was) {
-                fp.inode = own;
-                self.fingerprints.insert(own, fp);
-            }
             self.origins.moved(was, own, born_ns(&m));
+        }
+        if let Some(mut fp) = fp {
+            fp.inode = own;
+            self.fingerprints.insert(own, fp);
         }
         let name = PathBuf::from(&e.file);
         self.saved.insert(own, e);
@@ -138,4 +145,14 @@ fn list(dir: &Path) -> Vec<(PathBuf, u64)> {
         }
     }
     out
+}
+
+impl Tailer {
+    /// A saved position whose inode now holds another file: kept for [`Tailer::take_up_copies`]
+    /// when there is a layout (whose content may be found elsewhere); nothing otherwise.
+    pub(super) fn displace(&mut self, e: &PosEntry, fp: Option<Fingerprint>) {
+        if self.cfg.layout.is_some() && !self.scanned_once {
+            self.displaced.push((e.clone(), fp));
+        }
+    }
 }

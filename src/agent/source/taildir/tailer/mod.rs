@@ -113,6 +113,9 @@ pub struct Tailer {
     links_skipped: std::collections::HashSet<PathBuf>,
     /// A layout's directories by path: their group's index (`laid.rs`).
     laid: HashMap<PathBuf, usize>,
+    /// Saved positions whose inode now holds another file (reused while the source was
+    /// down), with their fingerprints: their content may be found elsewhere (`copies.rs`).
+    displaced: Vec<(PosEntry, Option<Fingerprint>)>,
 }
 
 /// A forgotten file whose last batch is still in flight.
@@ -164,6 +167,7 @@ impl Tailer {
             forgotten: Default::default(),
             links_skipped: Default::default(),
             laid: HashMap::new(),
+            displaced: Vec::new(),
             cfg,
         })
     }

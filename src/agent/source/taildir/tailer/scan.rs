@@ -203,6 +203,7 @@ impl Tailer {
         let mut origin = None;
         let (pos, fp) = match self.saved.remove(&inode) {
             Some(e) if e.pos <= m.len() && fingerprint::rewritten(&path, inode, fp.as_ref()) => {
+                self.displace(&e, fp.clone());
                 tracing::warn!(file = %path.display(), inode, pos = e.pos, size = m.len(), "file truncated and rewritten, or replaced on the same inode, while the source was down (bytes it had read changed); reading it again from the beginning");
                 // Truncated while running, with a fresh origin anchored on the new bytes,
                 // before its position was saved: those lines keep their ids.
@@ -226,6 +227,7 @@ impl Tailer {
                 (e.pos, fp)
             }
             Some(e) => {
+                self.displace(&e, fp.clone());
                 tracing::warn!(file = %path.display(), inode, pos = e.pos, size = m.len(), "saved position beyond the end of the file (truncated while down); reading from the beginning");
                 origin = self.origins.anchored(inode, born, &path);
                 (0, None)
