@@ -25,7 +25,14 @@ pub const TRUST_KEY: &str = "trustEventIds";
 /// Source types whose event ids are taken by default: Sluice's hops and the sources that
 /// number their own input (the file sources their lines, `nats` its messages by stream
 /// sequence; Flume's short names, as the registry spells them).
-const TRUSTED_BY_DEFAULT: &[&str] = &["avro", "thrift", "TAILDIR", "spooldir", "nats"];
+const TRUSTED_BY_DEFAULT: &[&str] = &[
+    "avro",
+    "thrift",
+    "TAILDIR",
+    "spooldir",
+    "nats",
+    "kubernetes",
+];
 
 /// Least time between two log lines about removed ids, per source.
 const STRIP_LOG_INTERVAL_MS: u64 = 10_000;

@@ -57,6 +57,8 @@ pub(crate) const SOURCE_GAUGES: &[&str] = &[
     taildir::SPOOL_BYTES_LIMIT,
     taildir::LINES_LOST_RECENTLY,
     taildir::BYTES_LOST_RECENTLY,
+    "LinesUnparsedCount",
+    "LinesCutCount",
 ];
 
 /// The loss gauges of a source that reports loss (`BuildSource::reports_loss`: TAILDIR's),

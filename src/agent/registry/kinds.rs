@@ -31,6 +31,7 @@ use crate::agent::source::avro::AvroSourceConfig;
 use crate::agent::source::exec::ExecConfig;
 use crate::agent::source::http::HttpConfig;
 use crate::agent::source::kafka::KafkaSourceConfig;
+use crate::agent::source::kubernetes::KubernetesConfig;
 use crate::agent::source::nats::NatsSourceConfig;
 use crate::agent::source::netcat::NetcatConfig;
 use crate::agent::source::netcat_udp::NetcatUdpConfig;
@@ -69,6 +70,8 @@ pub enum SourceKind {
     SpoolDir(SpoolDirConfig),
     /// `TAILDIR`
     Taildir(TaildirConfig),
+    /// `kubernetes` (Sluice's own: a node's container logs)
+    Kubernetes(Box<KubernetesConfig>),
     /// `kafka`
     Kafka(Box<KafkaSourceConfig>),
     /// `otlp` (Sluice's own)
@@ -94,6 +97,7 @@ impl SourceKind {
             SourceKind::Thrift(c) => c,
             SourceKind::SpoolDir(c) => c,
             SourceKind::Taildir(c) => c,
+            SourceKind::Kubernetes(c) => &**c,
             SourceKind::Kafka(c) => &**c,
             SourceKind::Otlp(c) => c,
             SourceKind::Nats(c) => &**c,

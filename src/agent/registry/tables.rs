@@ -71,6 +71,13 @@ pub const SOURCES: &[Entry<SourceKind>] = &[
         parse: |cx| source::taildir::config::parse(cx).map(SourceKind::Taildir),
     },
     Entry {
+        name: "kubernetes",
+        class: "io.sluice.source.kubernetes.KubernetesSource",
+        parse: |cx| {
+            source::kubernetes::config::parse(cx).map(|c| SourceKind::Kubernetes(Box::new(c)))
+        },
+    },
+    Entry {
         name: "kafka",
         class: "org.apache.flume.source.kafka.KafkaSource",
         parse: |cx| source::kafka::config::parse(cx).map(|c| SourceKind::Kafka(Box::new(c))),

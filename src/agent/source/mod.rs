@@ -18,6 +18,7 @@ pub(crate) mod http;
 pub(crate) mod http_serve;
 pub(crate) mod java;
 pub(crate) mod kafka;
+pub mod kubernetes;
 pub(crate) mod listener;
 pub(crate) mod multiline;
 pub(crate) mod nats;

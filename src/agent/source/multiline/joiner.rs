@@ -8,6 +8,11 @@
 //! by `\n`. Pieces of a line longer than the source's line limit (`complete == false`) are
 //! glued together without a separator; only the first piece is matched.
 //!
+//! A source may instead give its own test of a continuation line ([`Rules::split_by`]: the
+//! `kubernetes` source's runtime partial lines, `match = before`) and ask that an event
+//! reaching `maxBytes` be handed out and the rest continue in the next one, never cut off:
+//! each of those events is marked `truncated`, none is longer than `maxBytes`.
+//!
 //! Architecture Invariant: [`Joiner::safe_offset`] is never past the first byte of a line that
 //! was pushed and not yet handed out, so a source that makes only that offset durable re-reads
 //! a whole event after a crash, never half of one, and never skips one.
@@ -23,6 +28,10 @@ use crate::agent::source::file_lines::Line;
 #[derive(Debug)]
 pub(crate) struct Rules {
     pattern: regex::bytes::Regex,
+    /// A source's own continuation test, used instead of `pattern`.
+    test: Option<fn(&[u8]) -> bool>,
+    /// Events reaching `max_bytes` are handed out and continued, not cut.
+    split: bool,
     negate: bool,
     match_: Match,
     timeout: Duration,
@@ -36,6 +45,8 @@ impl Rules {
     pub(crate) fn new(cfg: &MultilineConfig) -> Result<Arc<Self>, regex::Error> {
         Ok(Arc::new(Rules {
             pattern: regex::bytes::Regex::new(&cfg.pattern)?,
+            test: None,
+            split: false,
             negate: cfg.negate,
             match_: cfg.match_,
             timeout: cfg.timeout,
@@ -50,9 +61,42 @@ impl Rules {
         &self.held
     }
 
-    fn continues(&self, line: &[u8]) -> bool {
-        self.pattern.is_match(line) != self.negate
+    /// Rules with a source's own continuation test (`match = before`: a continuation line
+    /// joins the line after it), no limit on lines, and events split at `max_bytes` rather
+    /// than cut ([`Joiner::push_each`]).
+    pub(crate) fn split_by(
+        test: fn(&[u8]) -> bool,
+        max_bytes: usize,
+        timeout: Duration,
+        max_held_bytes: u64,
+    ) -> Arc<Self> {
+        Arc::new(Rules {
+            pattern: regex::bytes::Regex::new("$^").unwrap_or_else(|_| unreachable_regex()),
+            test: Some(test),
+            split: true,
+            negate: false,
+            match_: Match::Before,
+            timeout,
+            max_lines: usize::MAX,
+            max_bytes: max_bytes.max(1),
+            held: HeldBytes::new(max_held_bytes.max(max_bytes as u64)),
+        })
     }
+
+    fn continues(&self, line: &[u8]) -> bool {
+        match self.test {
+            Some(t) => t(line),
+            None => self.pattern.is_match(line) != self.negate,
+        }
+    }
+}
+
+/// A regex that compiles (the literal `$^` always does; this is never reached).
+#[cold]
+fn unreachable_regex() -> regex::bytes::Regex {
+    regex::bytes::RegexBuilder::new("a^")
+        .build()
+        .unwrap_or_else(|_| unreachable_regex())
 }
 
 /// One whole event.
@@ -71,13 +115,14 @@ pub(crate) struct Joined {
 }
 
 impl Joined {
-    /// As a line of the file sources (offset, bytes consumed, complete).
+    /// As a line of the file sources (offset, bytes consumed; `complete` false when the
+    /// event was cut or split at `maxBytes`).
     pub(crate) fn into_line(self) -> Line {
         Line {
             consumed: self.end - self.offset,
             offset: self.offset,
             bytes: self.bytes,
-            complete: true,
+            complete: !self.truncated,
         }
     }
 }
@@ -102,6 +147,8 @@ pub(crate) struct Joiner {
     last_push: Option<Instant>,
     /// The held event's bytes as counted in `rules.held`.
     held: usize,
+    /// Split mode: the event handed out last reached `maxBytes`; the next one continues it.
+    cut_next: bool,
     /// The source asked for the held event now (the largest when over `maxHeldBytes`).
     release: bool,
 }
@@ -120,6 +167,34 @@ impl Joiner {
             last_push: None,
             held: 0,
             release: false,
+            cut_next: false,
+        }
+    }
+
+    /// Feeds the next line as [`Joiner::push`] does, the events it completed into `out`. With
+    /// [`Rules::split_by`], a line longer than `maxBytes` goes in as pieces of at most that,
+    /// and an event that would grow past it is handed out first (marked `truncated`, as is
+    /// the event that continues it): no byte is cut off.
+    pub(crate) fn push_each(&mut self, line: Line, now: Instant, out: &mut Vec<Joined>) {
+        if !self.rules.split {
+            out.extend(self.push(line, now).into_iter().flatten());
+            return;
+        }
+        let max = self.rules.max_bytes;
+        for piece in pieces(line, max) {
+            let sep = usize::from(!self.mid_line);
+            let over = self
+                .pending
+                .as_ref()
+                .is_some_and(|p| p.ev.bytes.len() + sep + piece.bytes.len() > max);
+            if over {
+                if let Some(mut ev) = self.flush() {
+                    ev.truncated = true;
+                    self.cut_next = true;
+                    out.push(ev);
+                }
+            }
+            out.extend(self.push(piece, now).into_iter().flatten());
         }
     }
 
@@ -245,7 +320,7 @@ impl Joiner {
             offset: line.offset,
             end,
             lines: 1,
-            truncated: false,
+            truncated: std::mem::take(&mut self.cut_next),
         };
         append(&mut ev, &line.bytes, self.rules.max_bytes);
         self.pending = Some(Pending {
@@ -272,6 +347,33 @@ impl Joiner {
         append(&mut p.ev, b"\n", max_bytes);
         append(&mut p.ev, &line.bytes, max_bytes);
     }
+}
+
+/// `line` as pieces of at most `max` bytes (itself when it fits): every piece but the last
+/// is incomplete, and consumes its own bytes.
+fn pieces(line: Line, max: usize) -> Vec<Line> {
+    if line.bytes.len() <= max {
+        return vec![line];
+    }
+    let n = line.bytes.len().div_ceil(max);
+    let mut out = Vec::with_capacity(n);
+    let mut at = 0usize;
+    for (i, chunk) in line.bytes.chunks(max).enumerate() {
+        let last = i + 1 == n;
+        let consumed = if last {
+            line.consumed.saturating_sub(at as u64)
+        } else {
+            chunk.len() as u64
+        };
+        out.push(Line {
+            bytes: chunk.to_vec(),
+            offset: line.offset + at as u64,
+            consumed,
+            complete: last && line.complete,
+        });
+        at += chunk.len();
+    }
+    out
 }
 
 /// Appends `bytes` to the event, cut at `max` bytes in all.

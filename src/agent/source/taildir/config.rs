@@ -103,6 +103,9 @@ pub struct TaildirConfig {
     /// `multiline.*` (Sluice, Beats' keys): lines joined into events; positions move only
     /// past whole events.
     pub multiline: Option<MultilineConfig>,
+    /// A source built on TAILDIR (`kubernetes`): its directories, joining and events
+    /// ([`super::layout`]); `None` for `TAILDIR` itself.
+    pub(crate) layout: Option<super::layout::LayoutRef>,
 }
 
 impl TaildirConfig {
@@ -122,7 +125,7 @@ pub(crate) fn default_position_file() -> PathBuf {
     home.join(".flume").join("taildir_position.json")
 }
 
-fn expand_home(p: &str) -> PathBuf {
+pub(crate) fn expand_home(p: &str) -> PathBuf {
     match p.strip_prefix("~/") {
         Some(rest) => std::env::var_os("HOME")
             .map_or_else(|| PathBuf::from(p), |h| PathBuf::from(h).join(rest)),
@@ -284,9 +287,24 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<TaildirConfig> {
     let position_file = cx
         .get("positionFile")
         .map_or_else(default_position_file, |p| expand_home(&p));
-    let cfg = TaildirConfig {
+    let mut cfg = parse_following(cx, position_file);
+    cfg.filegroups = groups;
+    cfg.byte_offset_header = cx.bool("byteOffsetHeader", false);
+    cfg.file_header = cx.bool("fileHeader", false);
+    cfg.file_header_key = cx.get("fileHeaderKey").unwrap_or_else(|| "file".into());
+    cfg.multiline = multiline::config::parse(cx);
+    if cx.failed() || cfg.filegroups.is_empty() {
+        return None;
+    }
+    Some(cfg)
+}
+
+/// The keys of how files are followed, kept and given up (every TAILDIR key but the file
+/// groups, the headers and multiline), for TAILDIR and the sources built on it.
+pub(crate) fn parse_following(cx: &mut Ctx<'_>, position_file: PathBuf) -> TaildirConfig {
+    TaildirConfig {
         position_file,
-        byte_offset_header: cx.bool("byteOffsetHeader", false),
+        byte_offset_header: false,
         skip_to_end: cx.bool("skipToEnd", false),
         idle_timeout: Duration::from_millis(cx.u64("idleTimeout", 120_000, 1, DURATION_MS_MAX)),
         write_pos_interval: Duration::from_millis(cx.u64(
@@ -318,19 +336,16 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<TaildirConfig> {
         cache_pattern_matching: cx.bool("cachePatternMatching", true),
         watch_changes: cx.bool("watchChanges", true),
         follow_symlinks: cx.bool("followSymlinks", false),
-        file_header: cx.bool("fileHeader", false),
-        file_header_key: cx.get("fileHeaderKey").unwrap_or_else(|| "file".into()),
+        file_header: false,
+        file_header_key: "file".into(),
         close_deleted_after: close_deleted_after(cx),
         max_deleted_open_bytes: cx.bytes("maxDeletedOpenBytes", 0, 0, u64::MAX),
         spool_bytes: cx.bytes("spoolBytes", SPOOL_BYTES_DEFAULT, 0, u64::MAX),
         catch_up_bytes: cx.bytes("catchUpBytes", CATCH_UP_BYTES_DEFAULT, 0, u64::MAX),
         loss_alarm: cx.bool("lossAlarm", true),
         loss_window: loss_window(cx),
-        multiline: multiline::config::parse(cx),
-        filegroups: groups,
-    };
-    if cx.failed() || cfg.filegroups.is_empty() {
-        return None;
+        multiline: None,
+        filegroups: Vec::new(),
+        layout: None,
     }
-    Some(cfg)
 }

@@ -17,7 +17,8 @@
 //! (`closeDeletedAfter`, `maxDeletedOpenBytes`: deleted files are not held open forever),
 //! [`spool`] (hard links keep unfinished rotated files through a full channel and a kill -9),
 //! [`loss`] (a file given up unread is counted to the line), [`loss_file`] (the count kept
-//! through a restart), [`gauges`] (every gauge served).
+//! through a restart), [`gauges`] (every gauge served), [`layout`] (what a source built on
+//! this machinery changes: the `kubernetes` source).
 
 #![allow(
     clippy::disallowed_types,
@@ -30,6 +31,7 @@ pub(crate) mod deleted;
 pub(crate) mod deleted_stats;
 pub(crate) mod fingerprint;
 pub(crate) mod gauges;
+pub(crate) mod layout;
 pub(crate) mod loss;
 pub(crate) mod loss_file;
 pub(crate) mod origins;

@@ -131,6 +131,30 @@ impl Origins {
             anchor,
         };
         self.by_inode.insert(inode, kept);
+        if self.save() {
+            Some(origin)
+        } else {
+            self.by_inode.remove(&inode);
+            None
+        }
+    }
+
+    /// The origin of `was` moved to `own` (born `born_ns`): a copy made at start of a file
+    /// whose content left its name (`tailer/copies.rs`), checked against its fingerprint.
+    /// Saved at once; without a saved origin nothing moves.
+    pub(crate) fn moved(&mut self, was: u64, own: u64, born_ns: u64) {
+        if let Some(mut k) = self.by_inode.remove(&was) {
+            k.born_ns = born_ns;
+            if let Some(a) = k.anchor.as_mut() {
+                a.inode = own;
+            }
+            self.by_inode.insert(own, k);
+            self.save();
+        }
+    }
+
+    /// Writes the origins durably; false (warned once) when they cannot be.
+    fn save(&mut self) -> bool {
         let saved: Vec<Saved> = self
             .by_inode
             .iter()
@@ -143,13 +167,12 @@ impl Origins {
             .collect();
         let bytes = serde_json::to_vec(&saved).unwrap_or_default();
         match atomic_file::replace(&self.path, &bytes, true) {
-            Ok(()) => Some(origin),
+            Ok(()) => true,
             Err(e) => {
-                self.by_inode.remove(&inode);
                 if !std::mem::replace(&mut self.warned, true) {
                     tracing::warn!(file = %self.path.display(), error = %e, "cannot save event origins; lines go without ids (a crash may duplicate them)");
                 }
-                None
+                false
             }
         }
     }

@@ -246,7 +246,9 @@ impl TailFile {
                         out.lines.push(l);
                     }
                     Some(j) => {
-                        for ev in j.push(l, now).into_iter().flatten() {
+                        let mut evs = Vec::new();
+                        j.push_each(l, now, &mut evs);
+                        for ev in evs {
                             bytes += ev.bytes.len();
                             out.lines.push(ev.into_line());
                         }

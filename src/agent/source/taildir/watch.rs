@@ -130,6 +130,23 @@ impl DirWatch {
         }
     }
 
+    /// Watches exactly `dirs`: the ones not watched yet, and no more the ones watched that
+    /// are not in it (a layout's directories gone).
+    pub(crate) fn watch_only(&mut self, dirs: &[PathBuf]) {
+        let keep: HashSet<&PathBuf> = dirs.iter().collect();
+        if let Some(w) = self.watcher.as_mut() {
+            self.watched.retain(|d| {
+                let kept = keep.contains(d);
+                if !kept {
+                    // Gone with its directory, usually: the watch went with it.
+                    let _ = w.unwatch(d);
+                }
+                kept
+            });
+        }
+        self.watch(dirs);
+    }
+
     /// Takes the changes seen so far.
     pub(crate) fn take(&self) -> Changes {
         let mut g = self.dirty.lock();

@@ -33,6 +33,9 @@ impl Tailer {
         let Some(t) = self.files.get(&inode) else {
             return Vec::new();
         };
+        if let Some(layout) = &self.cfg.layout {
+            return laid_events(&*layout.0, &t.path, lines, origin.map(IdPrefix::new));
+        }
         let group_headers = self.groups.get(t.group).map(|g| &g.headers);
         let path = self.cfg.file_header.then(|| t.path.display().to_string());
         // The file's origin written once for the batch, each line's offsets after it.
@@ -58,4 +61,36 @@ impl Tailer {
             })
             .collect()
     }
+}
+
+/// The events a layout makes of `lines` (see [`super::super::layout`]), each with an id: the
+/// events of one line share its byte range `(lo, hi]` without overlapping, the i-th of n
+/// `(lo + i, lo + i + 1]` and the last the rest (a line of n events consumed at least n
+/// bytes: one line ending each), so the same bytes read again get the same ids.
+fn laid_events(
+    layout: &dyn super::super::layout::Layout,
+    path: &std::path::Path,
+    lines: Vec<crate::agent::source::file_lines::Line>,
+    prefix: Option<IdPrefix>,
+) -> Vec<Event> {
+    let mut out = Vec::with_capacity(lines.len());
+    let mut made = Vec::new();
+    for l in lines {
+        let (lo, hi) = (l.offset, l.offset + l.consumed);
+        layout.events(path, l, &mut made);
+        let n = made.len() as u64;
+        for (i, (mut headers, body)) in made.drain(..).enumerate() {
+            let i = i as u64;
+            let (a, b) = if i + 1 == n {
+                (lo + i, hi)
+            } else {
+                (lo + i, lo + i + 1)
+            };
+            if let Some(p) = prefix.as_ref().filter(|_| a < b) {
+                headers.insert(EVENT_ID_HEADER, p.span(a, b));
+            }
+            out.push(Event::with_headers(headers, body));
+        }
+    }
+    out
 }

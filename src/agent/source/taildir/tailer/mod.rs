@@ -17,9 +17,11 @@
 //! Here: the tailer and its batches; `scan.rs` the scans and change events, `events.rs` a
 //! batch's events and their ids.
 
+mod copies;
 mod events;
 mod forgotten;
 mod give_up;
+mod laid;
 mod scan;
 mod turns;
 
@@ -51,6 +53,9 @@ struct Group {
     headers: BTreeMap<String, String>,
     /// Cached listing: (directory mtime, when listed, matching paths).
     cache: Option<(SystemTime, SystemTime, Vec<PathBuf>)>,
+    /// A layout's directory no longer there: not listed, its slot reused once no followed
+    /// file is of it.
+    retired: bool,
 }
 
 /// A batch read from one file.
@@ -106,6 +111,11 @@ pub struct Tailer {
     forgotten: forgotten::ForgottenFiles,
     /// Symbolic links matching a pattern, skipped (`followSymlinks = false`) and named once.
     links_skipped: std::collections::HashSet<PathBuf>,
+    /// A layout's directories by path: their group's index (`laid.rs`).
+    laid: HashMap<PathBuf, usize>,
+    /// Saved positions whose inode now holds another file (reused while the source was
+    /// down), with their fingerprints: their content may be found elsewhere (`copies.rs`).
+    displaced: Vec<(PosEntry, Option<Fingerprint>)>,
 }
 
 /// A forgotten file whose last batch is still in flight.
@@ -127,9 +137,13 @@ impl Tailer {
                 regex: g.regex()?,
                 headers: g.headers.clone(),
                 cache: None,
+                retired: false,
             });
         }
-        let multiline = cfg.multiline.as_ref().map(Rules::new).transpose()?;
+        let mut multiline = cfg.multiline.as_ref().map(Rules::new).transpose()?;
+        if let Some(l) = &cfg.layout {
+            multiline = multiline.or_else(|| l.0.rules());
+        }
         Ok(Tailer {
             deleted: Arc::default(),
             multiline,
@@ -152,6 +166,8 @@ impl Tailer {
             lost: Default::default(),
             forgotten: Default::default(),
             links_skipped: Default::default(),
+            laid: HashMap::new(),
+            displaced: Vec::new(),
             cfg,
         })
     }

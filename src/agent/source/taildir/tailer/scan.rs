@@ -37,6 +37,9 @@ impl Tailer {
     fn list(&mut self, gi: usize) -> Vec<PathBuf> {
         let cache_ok = self.cfg.cache_pattern_matching;
         let g = &mut self.groups[gi];
+        if g.retired {
+            return Vec::new();
+        }
         let dir_mtime = match std::fs::metadata(&g.dir).and_then(|m| m.modified()) {
             Ok(t) => t,
             Err(e) => {
@@ -72,6 +75,7 @@ impl Tailer {
     /// Lists every group and stats every matching file (see the module docs); the first
     /// scan takes up the files left in the spool first.
     pub fn scan(&mut self) {
+        self.lay_out();
         if self.scans == 0 {
             self.restore_spool();
         }
@@ -108,6 +112,7 @@ impl Tailer {
         }
         if !self.scanned_once {
             self.scanned_once = true;
+            self.take_up_copies();
             self.count_saved_gone();
         }
     }
@@ -172,7 +177,7 @@ impl Tailer {
         true
     }
 
-    fn saw(&mut self, path: PathBuf, gi: usize, m: &std::fs::Metadata) {
+    pub(super) fn saw(&mut self, path: PathBuf, gi: usize, m: &std::fs::Metadata) {
         if self.saw_again(&path, m) {
             return;
         }
@@ -198,6 +203,7 @@ impl Tailer {
         let mut origin = None;
         let (pos, fp) = match self.saved.remove(&inode) {
             Some(e) if e.pos <= m.len() && fingerprint::rewritten(&path, inode, fp.as_ref()) => {
+                self.displace(&e, fp.clone());
                 tracing::warn!(file = %path.display(), inode, pos = e.pos, size = m.len(), "file truncated and rewritten, or replaced on the same inode, while the source was down (bytes it had read changed); reading it again from the beginning");
                 // Truncated while running, with a fresh origin anchored on the new bytes,
                 // before its position was saved: those lines keep their ids.
@@ -221,6 +227,7 @@ impl Tailer {
                 (e.pos, fp)
             }
             Some(e) => {
+                self.displace(&e, fp.clone());
                 tracing::warn!(file = %path.display(), inode, pos = e.pos, size = m.len(), "saved position beyond the end of the file (truncated while down); reading from the beginning");
                 origin = self.origins.anchored(inode, born, &path);
                 (0, None)
@@ -310,7 +317,7 @@ impl Tailer {
     }
 
     /// The file group whose directory and pattern `path` matches (the first if none does).
-    fn group_of(&self, path: &Path) -> usize {
+    pub(super) fn group_of(&self, path: &Path) -> usize {
         let (dir, name) = (path.parent(), path.file_name().and_then(|n| n.to_str()));
         self.groups
             .iter()

@@ -80,6 +80,7 @@ pub(crate) async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), So
     let mut watch = DirWatch::new(&ctx.name, cfg.watch_changes);
     let mut backoff = Duration::ZERO;
     let mut last_scan: Option<Instant> = None;
+    let mut laid_generation = 0;
     // The batches the channel committed whose positions are not moved yet (file, end; in
     // order): moved (and the position file written) in the same blocking call that reads the
     // next batches, one trip to the blocking pool per group besides the put.
@@ -95,7 +96,13 @@ pub(crate) async fn run(cfg: TaildirConfig, mut ctx: SourceCtx) -> Result<(), So
                 break;
             }
         }
-        let (paths, scan) = changes(&cfg, &mut watch, backoff, &mut last_scan);
+        let (paths, scan) = changes(
+            &cfg,
+            &mut watch,
+            backoff,
+            &mut last_scan,
+            &mut laid_generation,
+        );
         let done = std::mem::take(&mut committed);
         match read_batch(&mut slot, &ctx, &cfg, done, paths, scan).await? {
             Trip::Put { done, retry } => {
@@ -171,13 +178,22 @@ fn changes(
     watch: &mut DirWatch,
     backoff: Duration,
     last_scan: &mut Option<Instant>,
+    laid_generation: &mut u64,
 ) -> (Vec<std::path::PathBuf>, bool) {
-    watch.watch(
-        &cfg.filegroups
-            .iter()
-            .map(|g| g.dir.clone())
-            .collect::<Vec<_>>(),
-    );
+    match &cfg.layout {
+        // A layout's directories come and go: watched as they are now, only when they changed.
+        Some(l) => {
+            if let Some(dirs) = l.0.watched_since(laid_generation) {
+                watch.watch_only(&dirs);
+            }
+        }
+        None => watch.watch(
+            &cfg.filegroups
+                .iter()
+                .map(|g| g.dir.clone())
+                .collect::<Vec<_>>(),
+        ),
+    }
     let changes = watch.take();
     let interval = if backoff.is_zero() {
         BUSY_SCAN_INTERVAL

@@ -45,8 +45,13 @@ pub(super) async fn open_tail(
     tailer.count_loss_to(ctx.counters.clone(), window.clone());
     let stats = tailer.deleted_stats();
     let rules = tailer.multiline_rules();
+    let layout = cfg.layout.clone();
     ctx.counters.set_gauges(Box::new(move || {
-        gauges::served(&stats, rules.as_ref().map(|r| r.held()), &window)
+        let mut g = gauges::served(&stats, rules.as_ref().map(|r| r.held()), &window);
+        if let Some(l) = &layout {
+            g.extend(l.0.gauges());
+        }
+        g
     }));
     Ok(Tail {
         tailer,

@@ -1,0 +1,296 @@
+//! The node's tree of container logs as a TAILDIR layout (`taildir/layout.rs`): every
+//! `<podLogsDir>/<pod dir>/<container>` directory that `include`/`exclude` let through is
+//! followed (its `<n>.log` and rotated `<n>.log.<time>`), partial lines are joined
+//! ([`super::format::is_partial`], split at `maxLineBytes`), and each joined line becomes its
+//! messages with the path's metadata ([`super::path`]).
+//!
+//! Directories are listed without following links: a symbolic link planted in the tree (a
+//! pod or container directory that is a link) is not entered, only named once at WARN (with
+//! `followSymlinks = true` it is). A pod directory's listing is cached while its mtime holds.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use parking_lot::Mutex;
+use regex::Regex;
+use sluice_core::Headers;
+
+use super::config::NodeConfig;
+use super::format::{self, Message};
+use super::path::{self, names, PodDir};
+use crate::agent::source::file_lines::Line;
+use crate::agent::source::multiline::Rules;
+use crate::agent::source::taildir::layout::{LaidDir, Layout};
+
+/// Most bytes of partial lines all files may hold at once (the joiner's `maxHeldBytes`).
+pub(crate) const HELD_BYTES_MAX: u64 = 64 << 20;
+/// How long the first parts of a line wait for its last before they go out alone (cut).
+pub(crate) const PARTIAL_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The metadata a container directory's path gives.
+#[derive(Debug)]
+struct DirMeta {
+    pod: Option<PodDir>,
+    container: String,
+}
+
+/// The layout of one `kubernetes` source.
+#[derive(Debug)]
+pub(crate) struct NodeLayout {
+    cfg: NodeConfig,
+    regex: Regex,
+    rules: Arc<Rules>,
+    /// Pod directories' container listings, with the mtime they were listed at.
+    pods: Mutex<HashMap<PathBuf, (SystemTime, Vec<String>)>>,
+    /// The container directories followed now, and a generation moved on when they change.
+    followed: Mutex<(u64, Vec<PathBuf>)>,
+    /// The path metadata of the file whose lines were turned into events last.
+    last: Mutex<Option<(PathBuf, Arc<DirMeta>, Option<u32>)>>,
+    /// Links and unparsable names already named at WARN.
+    warned: Mutex<HashSet<PathBuf>>,
+    /// Lines that were neither CRI nor json-file (sent whole).
+    unparsed: AtomicU64,
+    /// Events that hold a cut line's part.
+    cut: AtomicU64,
+}
+
+/// Gauge: lines that were neither format, sent whole with `log.parse_error`.
+pub(crate) const LINES_UNPARSED: &str = "LinesUnparsedCount";
+/// Gauge: events holding part of a line cut at `maxLineBytes` (or left open).
+pub(crate) const LINES_CUT: &str = "LinesCutCount";
+
+impl NodeLayout {
+    /// The layout of `cfg`.
+    pub(crate) fn new(cfg: NodeConfig) -> Result<Self, regex::Error> {
+        let rules = Rules::split_by(
+            format::is_partial,
+            cfg.max_line_bytes,
+            PARTIAL_WAIT,
+            HELD_BYTES_MAX,
+        );
+        Ok(NodeLayout {
+            regex: Regex::new(path::LOG_FILE_PATTERN)?,
+            rules,
+            cfg,
+            pods: Mutex::default(),
+            followed: Mutex::default(),
+            last: Mutex::default(),
+            warned: Mutex::default(),
+            unparsed: AtomicU64::new(0),
+            cut: AtomicU64::new(0),
+        })
+    }
+
+    /// Names `what` at WARN once.
+    fn warn_once(&self, p: &Path, what: &str) {
+        let mut w = self.warned.lock();
+        if w.len() < 10_000 && w.insert(p.to_path_buf()) {
+            tracing::warn!(path = %p.display(), "{what}");
+        }
+    }
+
+    /// The subdirectories of `dir` (not links, unless `followSymlinks`).
+    fn subdirs(&self, dir: &Path) -> Vec<String> {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for e in rd.flatten() {
+            let Ok(ft) = e.file_type() else { continue };
+            let is_dir = if ft.is_symlink() {
+                if !self.cfg.follow_symlinks {
+                    self.warn_once(&e.path(), "a symbolic link in the pod log tree; not followed (followSymlinks = false)");
+                    continue;
+                }
+                e.path().is_dir()
+            } else {
+                ft.is_dir()
+            };
+            if is_dir {
+                if let Some(n) = e.file_name().to_str() {
+                    out.push(n.to_owned());
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The container directories of the pod directory `pod` (cached while its mtime holds),
+    /// its listing kept in `seen`.
+    fn containers(
+        &self,
+        pod: &Path,
+        seen: &mut HashMap<PathBuf, (SystemTime, Vec<String>)>,
+    ) -> Vec<String> {
+        let mtime = std::fs::symlink_metadata(pod)
+            .and_then(|m| m.modified())
+            .ok();
+        let cached = self
+            .pods
+            .lock()
+            .get(pod)
+            .filter(|(cmt, _)| Some(*cmt) == mtime)
+            .map(|(_, l)| l.clone());
+        let list = cached.unwrap_or_else(|| self.subdirs(pod));
+        if let Some(mt) = mtime {
+            seen.insert(pod.to_path_buf(), (mt, list.clone()));
+        }
+        list
+    }
+
+    /// Whether `namespace/pod/container` passes `include` and `exclude`.
+    fn wanted(&self, key: &str) -> bool {
+        let inc = &self.cfg.include;
+        (inc.is_empty() || inc.iter().any(|g| path::glob(g, key)))
+            && !self.cfg.exclude.iter().any(|g| path::glob(g, key))
+    }
+
+    /// The path metadata of the file `p` (cached for the file read last).
+    fn meta_of(&self, p: &Path) -> (Arc<DirMeta>, Option<u32>) {
+        let mut last = self.last.lock();
+        if let Some((lp, m, r)) = last.as_ref() {
+            if lp == p {
+                return (m.clone(), *r);
+            }
+        }
+        let restart = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(path::restart_count);
+        let cdir = p.parent();
+        let container = cdir
+            .and_then(|d| d.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let pod = cdir
+            .and_then(|d| d.parent())
+            .and_then(|d| d.file_name())
+            .and_then(|n| n.to_str())
+            .and_then(path::pod_dir);
+        let m = Arc::new(DirMeta { pod, container });
+        *last = Some((p.to_path_buf(), m.clone(), restart));
+        (m, restart)
+    }
+
+    fn headers(&self, p: &Path, m: &Message) -> Headers {
+        let (meta, restart) = self.meta_of(p);
+        let mut h = Headers::new();
+        if let Some(pd) = &meta.pod {
+            h.insert(names::NAMESPACE, &pd.namespace);
+            h.insert(names::POD, &pd.pod);
+            h.insert(names::POD_UID, &pd.uid);
+        }
+        h.insert(names::CONTAINER, &meta.container);
+        if let Some(r) = restart {
+            h.insert(names::RESTART_COUNT, r.to_string());
+        }
+        if let Some(s) = m.stream {
+            h.insert(names::IOSTREAM, s.as_str());
+        }
+        if let Some(t) = m.time_ms {
+            h.insert("timestamp", t.to_string());
+        }
+        h.insert(names::FILE_PATH, p.to_string_lossy());
+        if m.unparsed {
+            self.unparsed.fetch_add(1, Ordering::Relaxed);
+            h.insert(
+                PARSE_ERROR,
+                "neither a CRI nor a docker json-file line; sent whole",
+            );
+        }
+        if m.cut {
+            self.cut.fetch_add(1, Ordering::Relaxed);
+            h.insert(CUT, "true");
+        }
+        h
+    }
+}
+
+/// Header on a line that was neither format.
+pub(crate) const PARSE_ERROR: &str = "log.parse_error";
+/// Header on an event holding part of a line (cut at `maxLineBytes`, or left open).
+pub(crate) const CUT: &str = "log.cut";
+
+impl Layout for NodeLayout {
+    fn dirs(&self) -> Vec<LaidDir> {
+        let root = &self.cfg.pod_logs_dir;
+        let mut seen = HashMap::new();
+        let mut dirs = Vec::new();
+        for pod_name in self.subdirs(root) {
+            let pod_path = root.join(&pod_name);
+            let pod = path::pod_dir(&pod_name);
+            if pod.is_none() {
+                self.warn_once(&pod_path, "a directory in podLogsDir whose name is not <namespace>_<pod>_<uid>; its logs are read without pod metadata");
+            }
+            for c in self.containers(&pod_path, &mut seen) {
+                let key = match &pod {
+                    Some(p) => format!("{}/{}/{c}", p.namespace, p.pod),
+                    None => format!("/{pod_name}/{c}"),
+                };
+                if self.wanted(&key) {
+                    dirs.push(LaidDir {
+                        dir: pod_path.join(&c),
+                        regex: self.regex.clone(),
+                    });
+                }
+            }
+        }
+        *self.pods.lock() = seen;
+        let mut f = self.followed.lock();
+        let now: Vec<PathBuf> = dirs.iter().map(|d| d.dir.clone()).collect();
+        if f.1 != now {
+            f.0 += 1;
+            f.1 = now;
+        }
+        dirs
+    }
+
+    fn watched_since(&self, generation: &mut u64) -> Option<Vec<PathBuf>> {
+        let f = self.followed.lock();
+        if f.0 == *generation && *generation != 0 {
+            return None;
+        }
+        *generation = f.0.max(1);
+        let mut dirs = vec![self.cfg.pod_logs_dir.clone()];
+        let pods: HashSet<&Path> = f.1.iter().filter_map(|d| d.parent()).collect();
+        dirs.extend(pods.into_iter().map(Path::to_path_buf));
+        dirs.extend(f.1.iter().cloned());
+        Some(dirs)
+    }
+
+    fn rules(&self) -> Option<Arc<Rules>> {
+        Some(self.rules.clone())
+    }
+
+    fn events(&self, path: &Path, line: Line, out: &mut Vec<(Headers, Vec<u8>)>) {
+        let mut msgs = Vec::new();
+        format::messages(&line.bytes, !line.complete, &mut msgs);
+        for m in msgs {
+            let h = self.headers(path, &m);
+            out.push((h, m.body));
+        }
+    }
+
+    fn uncompress(
+        &self,
+        saved: &crate::agent::source::taildir::position::PosEntry,
+        fp: Option<&crate::agent::source::taildir::fingerprint::Fingerprint>,
+        into: &Path,
+    ) -> bool {
+        super::gunzip::uncompress(&self.cfg.pod_logs_dir, saved, fp, into)
+    }
+
+    fn gauges(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                LINES_UNPARSED,
+                self.unparsed.load(Ordering::Relaxed).to_string(),
+            ),
+            (LINES_CUT, self.cut.load(Ordering::Relaxed).to_string()),
+        ]
+    }
+}

@@ -1,0 +1,158 @@
+//! Copies of files whose content left their name while the source was down: kubelet
+//! rotates a container's log and gzips the rotated file, so after a stop or a kill -9 the
+//! saved position's inode may be gone with its bytes now only in a `.gz`. A layout that knows
+//! where such content goes ([`Layout::uncompress`]) writes it whole into
+//! `<positionFile dir>/.taildir-copies/<inode>` (checked against the saved fingerprint,
+//! fsynced, then renamed into place), and the copy is followed in the file's place: from the
+//! saved position, under the saved name, with the origin and fingerprint moved to the copy's
+//! inode, so the lines after the position are read once and the ones read again keep their
+//! ids. The copy is removed once read to its end and committed (as a spool link is).
+//!
+//! At start, before the saved positions of files not found are counted as lost: copies left
+//! by an earlier run are taken up again (their saved position is under the copy's inode, or
+//! still under the original's when the kill came before a position was saved), stale ones
+//! removed; then a copy is made for each saved file not found whose content the layout finds,
+//! and for each whose inode a new file took meanwhile (found rewritten, or shorter than the
+//! position: the inode was reused).
+//!
+//! [`Layout::uncompress`]: super::super::layout::Layout::uncompress
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use super::Tailer;
+use crate::agent::source::file_id::born_ns;
+use crate::agent::source::taildir::fingerprint::Fingerprint;
+use crate::agent::source::taildir::position::PosEntry;
+
+/// The copies' directory beside the position file.
+pub(crate) const COPIES_DIR: &str = ".taildir-copies";
+
+/// The copies' directory of a source whose position file is `position_file`.
+fn copies_dir(position_file: &Path) -> PathBuf {
+    position_file
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join(COPIES_DIR)
+}
+
+impl Tailer {
+    /// Takes up the copies left by an earlier run and makes the ones needed now (see the
+    /// module docs); nothing without a layout.
+    pub(super) fn take_up_copies(&mut self) {
+        let Some(layout) = self.cfg.layout.clone() else {
+            return;
+        };
+        let dir = copies_dir(&self.cfg.position_file);
+        for (copy, recorded) in list(&dir) {
+            let Ok(m) = std::fs::symlink_metadata(&copy) else {
+                continue;
+            };
+            if !m.is_file() {
+                continue;
+            }
+            let own = m.ino();
+            let was = if self.saved.contains_key(&own) {
+                Some(own)
+            } else {
+                Some(recorded).filter(|r| self.saved.contains_key(r) && !self.files.contains_key(r))
+            };
+            if let Some(e) = was.and_then(|w| self.saved.remove(&w)) {
+                let fp = self.fingerprints.remove(&e.inode);
+                self.follow_copy(copy, e, fp, own);
+            } else {
+                tracing::info!(copy = %copy.display(), "removing a copy of a file read to its end before the stop");
+                super::super::spool::unlink(&copy);
+            }
+        }
+        let mut wanted: Vec<_> = self
+            .saved
+            .values()
+            .filter(|e| !self.files.contains_key(&e.inode))
+            .map(|e| (e.clone(), self.fingerprints.get(&e.inode).cloned()))
+            .collect();
+        wanted.append(&mut self.displaced);
+        for (e, fp) in wanted {
+            let tmp = dir.join(format!("{}.tmp", e.inode));
+            let copy = dir.join(e.inode.to_string());
+            if let Err(err) = crate::agent::nofollow::make_dir(&dir) {
+                tracing::warn!(dir = %dir.display(), error = %err, "cannot make the directory of copies of compressed files");
+                return;
+            }
+            if !layout.0.uncompress(&e, fp.as_ref(), &tmp) {
+                continue;
+            }
+            let placed = std::fs::rename(&tmp, &copy)
+                .and_then(|()| crate::agent::atomic_file::sync_parent(&copy));
+            if let Err(err) = placed {
+                tracing::warn!(copy = %copy.display(), error = %err, "cannot place the copy of a compressed file");
+                super::super::spool::unlink(&tmp);
+                continue;
+            }
+            let Ok(m) = std::fs::symlink_metadata(&copy) else {
+                continue;
+            };
+            tracing::info!(file = %e.file, inode = e.inode, pos = e.pos, copy = %copy.display(), "a file compressed while the source was down: reading on from its saved position in its uncompressed copy");
+            self.saved.remove(&e.inode);
+            self.follow_copy(copy, e, fp, m.ino());
+        }
+    }
+
+    /// Follows `copy` (inode `own`) in the place of the saved file `e` (whose fingerprint
+    /// was `fp`): its position, fingerprint and origin moved to `own` first.
+    fn follow_copy(&mut self, copy: PathBuf, mut e: PosEntry, fp: Option<Fingerprint>, own: u64) {
+        let Ok(m) = std::fs::symlink_metadata(&copy) else {
+            return;
+        };
+        let was = e.inode;
+        if was != own {
+            e.inode = own;
+            self.origins.moved(was, own, born_ns(&m));
+        }
+        if let Some(mut fp) = fp {
+            fp.inode = own;
+            self.fingerprints.insert(own, fp);
+        }
+        let name = PathBuf::from(&e.file);
+        self.saved.insert(own, e);
+        let gi = self.group_of(&name);
+        self.saw(copy.clone(), gi, &m);
+        self.by_path.remove(&copy);
+        if let Some(t) = self.files.get_mut(&own) {
+            if let Some(link) = t.spool.replace(copy.clone()).filter(|l| *l != copy) {
+                super::super::spool::unlink(&link);
+            }
+            t.path = name;
+            t.matched = false;
+        }
+    }
+}
+
+/// The copies in `dir`: (path, the inode its name records); `.tmp` leftovers removed.
+fn list(dir: &Path) -> Vec<(PathBuf, u64)> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in rd.flatten() {
+        let path = e.path();
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        match name.parse::<u64>() {
+            Ok(i) => out.push((path, i)),
+            Err(_) if name.ends_with(".tmp") => super::super::spool::unlink(&path),
+            Err(_) => {}
+        }
+    }
+    out
+}
+
+impl Tailer {
+    /// A saved position whose inode now holds another file: kept for [`Tailer::take_up_copies`]
+    /// when there is a layout (whose content may be found elsewhere); nothing otherwise.
+    pub(super) fn displace(&mut self, e: &PosEntry, fp: Option<Fingerprint>) {
+        if self.cfg.layout.is_some() && !self.scanned_once {
+            self.displaced.push((e.clone(), fp));
+        }
+    }
+}

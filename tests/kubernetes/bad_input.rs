@@ -1,0 +1,165 @@
+//! Bad input on a node: garbled and truncated CRI lines, a json-file line with invalid
+//! escapes, a line of 20 MB without a newline, a message longer than `maxLineBytes`, a pod
+//! directory whose name does not parse, and symbolic links planted in the tree pointing
+//! outside it. Nothing is dropped, nothing outside the tree is read, and no event is longer
+//! than `maxLineBytes`.
+
+use std::io::Write;
+
+use crate::node::{message, Container, Format};
+use crate::output::{config, wait_for, written};
+use crate::support::file_sources_support::start_agent;
+
+const MAX_LINE: usize = 64 * 1024;
+
+#[test]
+fn bad_lines_go_whole_marked_long_ones_in_bounded_parts_and_planted_links_are_not_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let pods = root.join("pods");
+    std::fs::create_dir_all(&pods).unwrap();
+    // Garbled lines among good ones.
+    let mut c = Container::new(&pods, "default", "bad-1", "app", Format::Cri);
+    c.write("good before", "stdout");
+    let garbled = [
+        "2024-01-02T03:04:05Z stdout",
+        "2024-01-02T03:04:05Z stdout X not a tag",
+        "2024-01-0",
+        r#"{"log":"bad \q escape\n","stream":"stdout","time":"2024-01-02T03:04:05Z"}"#,
+        "plain words",
+    ];
+    for g in garbled {
+        c.write_raw(format!("{g}\n").as_bytes());
+    }
+    c.write("good after", "stderr");
+    // A message of 200 KiB: 13 partial lines, cut into events of at most MAX_LINE.
+    let long = message("long-message", 200 * 1024);
+    c.write(&long, "stdout");
+    // 20 MB with no newline, then its newline.
+    let huge_dir = pods.join("default_huge-1_uid-huge").join("app");
+    std::fs::create_dir_all(&huge_dir).unwrap();
+    let huge: Vec<u8> = (0..20_000_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    std::fs::write(huge_dir.join("0.log"), &huge).unwrap();
+    // A pod directory whose name does not parse.
+    let odd = pods.join("not-a-pod-dir").join("c1");
+    std::fs::create_dir_all(&odd).unwrap();
+    std::fs::write(
+        odd.join("0.log"),
+        "2024-01-02T03:04:05Z stdout F from an odd dir\n",
+    )
+    .unwrap();
+    // Links planted in the tree, pointing outside it.
+    let outside = root.join("outside");
+    std::fs::create_dir_all(outside.join("c")).unwrap();
+    std::fs::write(
+        outside.join("c/0.log"),
+        "2024-01-02T03:04:05Z stdout F SECRET dir\n",
+    )
+    .unwrap();
+    std::fs::write(
+        outside.join("0.log"),
+        "2024-01-02T03:04:05Z stdout F SECRET file\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&outside, pods.join("default_planted-1_uid-p")).unwrap();
+    std::os::unix::fs::symlink(outside.join("c"), c.dir.parent().unwrap().join("planted")).unwrap();
+    std::os::unix::fs::symlink(outside.join("0.log"), c.dir.join("7.log")).unwrap();
+
+    let conf = root.join("agent.properties");
+    let max = MAX_LINE.to_string();
+    std::fs::write(&conf, config(root, &[("maxLineBytes", max.as_str())])).unwrap();
+    let mut agent = start_agent(root, &conf, 0);
+    // good 2 + garbled 5 + long (4 parts) + odd 1 + huge (at least 16 MB handed out).
+    let got = wait_for(root, 2 + garbled.len() + 4 + 1, &agent);
+    let _ = got;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(huge_dir.join("0.log"))
+        .unwrap()
+        .write_all(b"\n")
+        .unwrap();
+    let huge_bytes = || -> usize {
+        written(root)
+            .iter()
+            .filter(|g| g.headers.get("k8s.pod.name").map(String::as_str) == Some("huge-1"))
+            .map(|g| g.body.len())
+            .sum()
+    };
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while huge_bytes() < huge.len() && std::time::Instant::now() < end {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let got = written(root);
+    agent.terminate();
+    let log = agent.log_text();
+
+    let bodies: Vec<&str> = got.iter().map(|g| g.body.as_str()).collect();
+    let bad1: Vec<String> = got
+        .iter()
+        .filter(|g| g.headers.get("k8s.pod.name").map(String::as_str) == Some("bad-1"))
+        .map(|g| format!("{:.60} {:?}", g.body, g.headers.keys().collect::<Vec<_>>()))
+        .collect();
+    eprintln!("bad-1 events: {bad1:#?}");
+    for g in garbled {
+        let e: Vec<_> = got.iter().filter(|x| x.body == g).collect();
+        assert_eq!(e.len(), 1, "garbled line sent once, whole: {g}");
+        assert!(
+            e[0].headers.contains_key("log.parse_error"),
+            "{:?}",
+            e[0].headers
+        );
+        assert_eq!(
+            e[0].headers.get("k8s.pod.name").map(String::as_str),
+            Some("bad-1")
+        );
+    }
+    assert!(bodies.contains(&"good before") && bodies.contains(&"good after"));
+    // The long message: in order, each part at most MAX_LINE, marked, joined = the message.
+    let parts: Vec<_> = got
+        .iter()
+        .filter(|g| {
+            g.body.starts_with("long-message")
+                || (g.headers.contains_key("log.cut")
+                    && g.headers.get("k8s.pod.name").map(String::as_str) == Some("bad-1"))
+        })
+        .collect();
+    assert!(parts.len() >= 4, "cut into parts: {}", parts.len());
+    assert!(parts
+        .iter()
+        .all(|p| p.body.len() <= MAX_LINE && p.headers.contains_key("log.cut")));
+    let joined: String = parts.iter().map(|p| p.body.as_str()).collect();
+    assert_eq!(joined, long, "the parts joined are the message");
+    // The huge line: every byte, in parts of at most MAX_LINE, each marked unparsed.
+    let huge_parts: Vec<_> = got
+        .iter()
+        .filter(|g| g.headers.get("k8s.pod.name").map(String::as_str) == Some("huge-1"))
+        .collect();
+    assert!(huge_parts.iter().all(|p| p.body.len() <= MAX_LINE));
+    let joined: String = huge_parts.iter().map(|p| p.body.as_str()).collect();
+    assert_eq!(joined.len(), huge.len(), "every byte of the 20 MB line");
+    assert!(joined.as_bytes() == huge.as_slice());
+    // The odd directory: read, with the container's metadata and no pod's.
+    let odd_ev: Vec<_> = got.iter().filter(|g| g.body == "from an odd dir").collect();
+    assert_eq!(odd_ev.len(), 1);
+    assert_eq!(
+        odd_ev[0]
+            .headers
+            .get("k8s.container.name")
+            .map(String::as_str),
+        Some("c1")
+    );
+    assert!(!odd_ev[0].headers.contains_key("k8s.pod.name"));
+    assert!(
+        log.contains("not-a-pod-dir"),
+        "the odd directory is named in the log"
+    );
+    // Nothing through the planted links.
+    assert!(
+        !bodies.iter().any(|b| b.contains("SECRET")),
+        "a planted link was followed"
+    );
+    assert!(
+        log.contains("symbolic link"),
+        "the planted links are named in the log"
+    );
+}

@@ -1,0 +1,126 @@
+//! kill -9 of the agent while kubelet rotates and gzips: while the agent is down each
+//! container's live file is rotated twice, so the file it was reading is renamed and then
+//! compressed (the original removed), and no spool keeps it (`spoolBytes = 0`, as on a node
+//! where `/var/log` is mounted read-only). The agent reads on from the saved position in the
+//! `.gz`'s content: every message once. The writer keeps kubelet's pace in one respect: the
+//! agent has found a new file before it is rotated away (kubelet rotates every 10 s at most; a
+//! file created and gzipped within the agent's scan interval and a kill is not covered).
+
+use std::time::{Duration, Instant};
+
+use crate::node::{message, Container, Format};
+use crate::output::{assert_each_once, config, wait_for, written};
+use crate::support::file_sources_support::start_agent;
+
+/// Messages a container writes per chunk (about a rotation's worth).
+const CHUNK: usize = 150;
+
+fn write_some(cs: &mut [Container], r: usize, n: usize) {
+    for c in cs.iter_mut() {
+        for i in 0..n {
+            let tag = format!("{}-r{r}-m{i}", c.name);
+            let len = if i % 97 == 5 {
+                20_000
+            } else {
+                100 + (i * 53) % 300
+            };
+            c.write(
+                &message(&tag, len),
+                if i % 2 == 0 { "stdout" } else { "stderr" },
+            );
+        }
+    }
+}
+
+/// Waits (bounded) until the agent wrote at least `n` events.
+fn caught_up(root: &std::path::Path, n: usize) {
+    let end = Instant::now() + Duration::from_secs(30);
+    while written(root).len() < n && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn kill_9_while_kubelet_rotates_and_gzips_loses_and_duplicates_no_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let pods = root.join("pods");
+    std::fs::create_dir_all(&pods).unwrap();
+    let mut cs = vec![
+        Container::new(&pods, "default", "api-1", "api", Format::Cri),
+        Container::new(&pods, "default", "api-1", "sidecar", Format::Json),
+    ];
+    let conf = root.join("agent.properties");
+    std::fs::write(
+        &conf,
+        config(root, &[("spoolBytes", "0"), ("writePosInterval", "200")]),
+    )
+    .unwrap();
+    let kills = 4;
+    let mut taken_up = 0;
+    let mut total = 0;
+    for r in 0..kills {
+        let mut agent = start_agent(root, &conf, r);
+        // kubelet rotates every 10 s at most: the restarted agent has read what it finds
+        // (the rest of the file it was killed in, from the .gz) before the next rotation.
+        caught_up(root, total);
+        // Written as kubelet rotates (far slower than the agent reads): chunk by chunk, the
+        // agent caught up with each but the last, killed while it reads that one.
+        let chunks = 4 + fastrand::usize(0..4);
+        for k in 0..chunks {
+            write_some(&mut cs, r * 100 + k, CHUNK);
+            total += CHUNK * cs.len();
+            if k + 1 < chunks {
+                caught_up(root, total);
+            }
+        }
+        // kubelet rotates at most every 10 s: the agent has found the newest files (a scan
+        // within a second) before the last lines, written without a rotation, and the kill.
+        caught_up(root, total);
+        std::thread::sleep(Duration::from_millis(1500));
+        for c in cs.iter_mut() {
+            c.hold = true;
+        }
+        write_some(&mut cs, r * 100 + 40, 40);
+        total += 40 * cs.len();
+        std::thread::sleep(Duration::from_millis(fastrand::u64(0..30)));
+        agent.kill9();
+        for c in cs.iter_mut() {
+            c.hold = false;
+        }
+        taken_up += agent
+            .log_text()
+            .matches("reading on from its saved position")
+            .count();
+        // Down: two rotations each, the second gzipping the file the agent was reading.
+        for c in cs.iter_mut() {
+            c.rotate();
+        }
+        write_some(&mut cs, r * 100 + 50, 30);
+        total += 30 * cs.len();
+        for c in cs.iter_mut() {
+            c.rotate();
+        }
+    }
+    let wants: Vec<_> = cs.iter().flat_map(|c| c.wants.clone()).collect();
+    assert_eq!(wants.len(), total);
+    let mut agent = start_agent(root, &conf, kills);
+    let got = wait_for(root, wants.len(), &agent);
+    std::thread::sleep(Duration::from_millis(500));
+    let got = if written(root).len() > got.len() {
+        written(root)
+    } else {
+        got
+    };
+    taken_up += agent
+        .log_text()
+        .matches("reading on from its saved position")
+        .count();
+    let n = assert_each_once(&got, &wants);
+    agent.terminate();
+    eprintln!("kill -9: {n} messages, {kills} kills, {taken_up} files read on from a .gz, 0 lost, 0 duplicated");
+    assert!(
+        taken_up > 0,
+        "a file gzipped while the agent was down was read on from its .gz"
+    );
+}

@@ -1,0 +1,25 @@
+//! Root test binary `kubernetes`: the `kubernetes` source over a node in a directory (the
+//! files written as containerd, docker and kubelet write them), through the real `sluice
+//! agent`, its rotations, restarts, deleted pods, kill -9 and bad input. A module per topic;
+//! the shared helpers are `tests/support/` and [`node`] (the node's writer).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed unwrap fails the test and names the line"
+)]
+#![allow(
+    clippy::disallowed_types,
+    clippy::disallowed_methods,
+    reason = "tests make and read their fixtures on the real disk (DESIGN.md, the agent's std::fs rule)"
+)]
+
+#[allow(dead_code, unused_imports)]
+#[path = "../support/mod.rs"]
+mod support;
+
+mod bad_input;
+mod kill;
+mod node;
+mod node_tree;
+mod output;
