@@ -40,30 +40,7 @@ fn bad_lines_go_whole_marked_long_ones_in_bounded_parts_and_planted_links_are_no
     std::fs::create_dir_all(&huge_dir).unwrap();
     let huge: Vec<u8> = (0..20_000_000u32).map(|i| b'a' + (i % 26) as u8).collect();
     std::fs::write(huge_dir.join("0.log"), &huge).unwrap();
-    // A pod directory whose name does not parse.
-    let odd = pods.join("not-a-pod-dir").join("c1");
-    std::fs::create_dir_all(&odd).unwrap();
-    std::fs::write(
-        odd.join("0.log"),
-        "2024-01-02T03:04:05Z stdout F from an odd dir\n",
-    )
-    .unwrap();
-    // Links planted in the tree, pointing outside it.
-    let outside = root.join("outside");
-    std::fs::create_dir_all(outside.join("c")).unwrap();
-    std::fs::write(
-        outside.join("c/0.log"),
-        "2024-01-02T03:04:05Z stdout F SECRET dir\n",
-    )
-    .unwrap();
-    std::fs::write(
-        outside.join("0.log"),
-        "2024-01-02T03:04:05Z stdout F SECRET file\n",
-    )
-    .unwrap();
-    std::os::unix::fs::symlink(&outside, pods.join("default_planted-1_uid-p")).unwrap();
-    std::os::unix::fs::symlink(outside.join("c"), c.dir.parent().unwrap().join("planted")).unwrap();
-    std::os::unix::fs::symlink(outside.join("0.log"), c.dir.join("7.log")).unwrap();
+    plant_odd_dir_and_links(root, &pods, &c);
 
     let conf = root.join("agent.properties");
     let max = MAX_LINE.to_string();
@@ -92,28 +69,39 @@ fn bad_lines_go_whole_marked_long_ones_in_bounded_parts_and_planted_links_are_no
     let got = written(root);
     agent.terminate();
     let log = agent.log_text();
+    check_output(&got, &log, &garbled, &long, &huge);
+}
 
-    let bodies: Vec<&str> = got.iter().map(|g| g.body.as_str()).collect();
-    let bad1: Vec<String> = got
-        .iter()
-        .filter(|g| g.headers.get("k8s.pod.name").map(String::as_str) == Some("bad-1"))
-        .map(|g| format!("{:.60} {:?}", g.body, g.headers.keys().collect::<Vec<_>>()))
-        .collect();
-    eprintln!("bad-1 events: {bad1:#?}");
-    for g in garbled {
-        let e: Vec<_> = got.iter().filter(|x| x.body == g).collect();
-        assert_eq!(e.len(), 1, "garbled line sent once, whole: {g}");
-        assert!(
-            e[0].headers.contains_key("log.parse_error"),
-            "{:?}",
-            e[0].headers
-        );
-        assert_eq!(
-            e[0].headers.get("k8s.pod.name").map(String::as_str),
-            Some("bad-1")
-        );
-    }
-    assert!(bodies.contains(&"good before") && bodies.contains(&"good after"));
+/// A pod directory whose name does not parse, and links planted in the tree pointing outside it.
+fn plant_odd_dir_and_links(root: &std::path::Path, pods: &std::path::Path, c: &Container) {
+    // A pod directory whose name does not parse.
+    let odd = pods.join("not-a-pod-dir").join("c1");
+    std::fs::create_dir_all(&odd).unwrap();
+    std::fs::write(
+        odd.join("0.log"),
+        "2024-01-02T03:04:05Z stdout F from an odd dir\n",
+    )
+    .unwrap();
+    // Links planted in the tree, pointing outside it.
+    let outside = root.join("outside");
+    std::fs::create_dir_all(outside.join("c")).unwrap();
+    std::fs::write(
+        outside.join("c/0.log"),
+        "2024-01-02T03:04:05Z stdout F SECRET dir\n",
+    )
+    .unwrap();
+    std::fs::write(
+        outside.join("0.log"),
+        "2024-01-02T03:04:05Z stdout F SECRET file\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&outside, pods.join("default_planted-1_uid-p")).unwrap();
+    std::os::unix::fs::symlink(outside.join("c"), c.dir.parent().unwrap().join("planted")).unwrap();
+    std::os::unix::fs::symlink(outside.join("0.log"), c.dir.join("7.log")).unwrap();
+}
+
+/// The long message and the huge line: every byte, in order, in parts of at most `MAX_LINE`.
+fn check_cut_parts(got: &[crate::output::Got], long: &str, huge: &[u8]) {
     // The long message: in order, each part at most MAX_LINE, marked, joined = the message.
     let parts: Vec<_> = got
         .iter()
@@ -137,7 +125,34 @@ fn bad_lines_go_whole_marked_long_ones_in_bounded_parts_and_planted_links_are_no
     assert!(huge_parts.iter().all(|p| p.body.len() <= MAX_LINE));
     let joined: String = huge_parts.iter().map(|p| p.body.as_str()).collect();
     assert_eq!(joined.len(), huge.len(), "every byte of the 20 MB line");
-    assert!(joined.as_bytes() == huge.as_slice());
+    assert!(joined.as_bytes() == huge);
+}
+
+/// What came out: the garbled lines whole and marked, the cut parts, the odd directory, and
+/// nothing through the planted links.
+fn check_output(got: &[crate::output::Got], log: &str, garbled: &[&str], long: &str, huge: &[u8]) {
+    let bodies: Vec<&str> = got.iter().map(|g| g.body.as_str()).collect();
+    let bad1: Vec<String> = got
+        .iter()
+        .filter(|g| g.headers.get("k8s.pod.name").map(String::as_str) == Some("bad-1"))
+        .map(|g| format!("{:.60} {:?}", g.body, g.headers.keys().collect::<Vec<_>>()))
+        .collect();
+    eprintln!("bad-1 events: {bad1:#?}");
+    for &g in garbled {
+        let e: Vec<_> = got.iter().filter(|x| x.body == g).collect();
+        assert_eq!(e.len(), 1, "garbled line sent once, whole: {g}");
+        assert!(
+            e[0].headers.contains_key("log.parse_error"),
+            "{:?}",
+            e[0].headers
+        );
+        assert_eq!(
+            e[0].headers.get("k8s.pod.name").map(String::as_str),
+            Some("bad-1")
+        );
+    }
+    assert!(bodies.contains(&"good before") && bodies.contains(&"good after"));
+    check_cut_parts(got, long, huge);
     // The odd directory: read, with the container's metadata and no pod's.
     let odd_ev: Vec<_> = got.iter().filter(|g| g.body == "from an odd dir").collect();
     assert_eq!(odd_ev.len(), 1);

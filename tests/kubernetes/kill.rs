@@ -92,15 +92,7 @@ fn kill_9_while_kubelet_rotates_and_gzips_loses_and_duplicates_no_line() {
             .log_text()
             .matches("reading on from its saved position")
             .count();
-        // Down: two rotations each, the second gzipping the file the agent was reading.
-        for c in cs.iter_mut() {
-            c.rotate();
-        }
-        write_some(&mut cs, r * 100 + 50, 30);
-        total += 30 * cs.len();
-        for c in cs.iter_mut() {
-            c.rotate();
-        }
+        total += rotate_twice_while_down(&mut cs, r);
     }
     let wants: Vec<_> = cs.iter().flat_map(|c| c.wants.clone()).collect();
     assert_eq!(wants.len(), total);
@@ -123,4 +115,17 @@ fn kill_9_while_kubelet_rotates_and_gzips_loses_and_duplicates_no_line() {
         taken_up > 0,
         "a file gzipped while the agent was down was read on from its .gz"
     );
+}
+
+/// While the agent is down: two rotations of each container, the second gzipping the file the
+/// agent was reading, with lines between them; the lines written.
+fn rotate_twice_while_down(cs: &mut [Container], round: usize) -> usize {
+    for c in cs.iter_mut() {
+        c.rotate();
+    }
+    write_some(cs, round * 100 + 50, 30);
+    for c in cs.iter_mut() {
+        c.rotate();
+    }
+    30 * cs.len()
 }

@@ -44,7 +44,7 @@ fn every_container_line_of_a_rotating_node_comes_out_once_with_its_metadata() {
     let root = tmp.path();
     let pods = root.join("pods");
     std::fs::create_dir_all(&pods).unwrap();
-    let mut cs = vec![
+    let mut cs = [
         Container::new(&pods, "default", "web-1", "web", Format::Cri),
         Container::new(&pods, "default", "web-1", "istio-proxy", Format::Json),
         Container::new(&pods, "kube-system", "coredns-1", "coredns", Format::Cri),

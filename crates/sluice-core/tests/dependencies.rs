@@ -4,6 +4,11 @@
 //! keystore readers (`sluice-keystore`) and Flume's file-channel reader (`sluice-flume`) live in
 //! crates of their own, above the core.
 
+#![allow(
+    clippy::expect_used,
+    reason = "test code: a failed expect fails the test and names the line"
+)]
+
 use std::process::Command;
 
 const FORBIDDEN: [&str; 4] = ["tokio", "hyper", "regex", "clap"];

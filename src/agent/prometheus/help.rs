@@ -61,6 +61,10 @@ fn source(key: &str) -> Option<&'static str> {
         "DeletedBytesSkippedCount" => "Bytes of deleted files skipped, never read.",
         "SpoolBytes" => "Bytes of deleted files kept by the TAILDIR spool (against spoolBytes).",
         "SpoolBytesLimit" => "The TAILDIR source's spoolBytes (0 while its spool is off).",
+        "LinesUnparsedCount" => {
+            "Lines that were neither CRI nor json-file, sent whole (kubernetes)."
+        }
+        "LinesCutCount" => "Events holding a part of a line cut at maxLineBytes (kubernetes).",
         "LinesLostRecently" => "Lines given up unread within the source's lossWindow (TAILDIR).",
         "BytesLostRecently" => "Bytes given up unread within the source's lossWindow (TAILDIR).",
         "KafkaPartitionsAssigned" => "Kafka partitions the source holds now (kafka source).",
@@ -152,6 +156,10 @@ fn sink(key: &str) -> Option<&'static str> {
             "Events not sent because the destination already held them (not drained)."
         }
         "ProgressRecordRefusedCount" => "Progress records read back that did not verify.",
+        "RowsInsertedCount" => "Rows the sink inserted (clickhouse).",
+        "BytesInsertedCount" => "Bytes of rows the sink inserted (clickhouse).",
+        "InsertCount" => "INSERTs the server answered OK (clickhouse).",
+        "RowsAlreadyStoredCount" => "Rows left out because the table held their id (clickhouse).",
         "BufferedBytes" => "Batch bytes the sink holds unwritten now (hdfs), in bytes.",
         "BufferedBytesPeak" => "Most batch bytes the sink held unwritten since start, in bytes.",
         "HeldBytes" => "Bytes of open multiline events the source holds now, in bytes.",

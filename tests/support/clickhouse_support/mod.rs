@@ -233,7 +233,9 @@ impl Cluster {
         stop_server(&self.server(name).child);
     }
 
-    /// Waits until server `s` answers a query.
+    /// Waits until server `s` answers a query. A server that exits while starting is started
+    /// again: after a SIGKILL its replica stays "active" in ZooKeeper until the old session
+    /// expires (`session_timeout_ms`), and 18.16 gives up loading a replicated table meanwhile.
     pub fn wait_ready(&self, s: &Server) {
         let end = Instant::now() + START_WAIT;
         while query(s.http, "SELECT 1").is_err() {
@@ -243,6 +245,16 @@ impl Cluster {
                 s.name,
                 self.logs()
             );
+            let exited = s
+                .child
+                .lock()
+                .unwrap()
+                .as_mut()
+                .is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))));
+            if exited {
+                std::thread::sleep(Duration::from_secs(1));
+                self.start_server(&s.name);
+            }
             std::thread::sleep(Duration::from_millis(200));
         }
     }

@@ -174,20 +174,11 @@ impl ChClient {
             why: format!("cannot make the request: {e}"),
         })?;
         let exchange = async {
-            let resp = self.client.request(req).await.map_err(|e| {
-                let why = format!("{e}: {}", source_chain(&e));
-                if e.is_connect() {
-                    ChError::Connect {
-                        url: url.to_owned(),
-                        why,
-                    }
-                } else {
-                    ChError::NoAnswer {
-                        url: url.to_owned(),
-                        why,
-                    }
-                }
-            })?;
+            let resp = self
+                .client
+                .request(req)
+                .await
+                .map_err(|e| request_error(url, &e))?;
             let status = resp.status().as_u16();
             let ours = resp
                 .headers()
@@ -312,6 +303,22 @@ pub(crate) fn encode(s: &str) -> String {
         }
     }
     out
+}
+
+/// A request that got no response: refused or cut before (`Connect`), or after it was sent.
+fn request_error(url: &str, e: &hyper_util::client::legacy::Error) -> ChError {
+    let why = format!("{e}: {}", source_chain(e));
+    if e.is_connect() {
+        ChError::Connect {
+            url: url.to_owned(),
+            why,
+        }
+    } else {
+        ChError::NoAnswer {
+            url: url.to_owned(),
+            why,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -64,17 +64,7 @@ pub(crate) struct Started {
 
 /// Runs the checks of the module header.
 pub(crate) async fn start(cfg: &ClickHouseConfig) -> Result<Started, StartError> {
-    let password = match &cfg.password {
-        Secret::None => String::new(),
-        Secret::Given(p) => p.0.clone(),
-        Secret::File(f) => tokio::fs::read_to_string(f)
-            .await
-            .map(|s| s.strip_suffix('\n').unwrap_or(&s).to_owned())
-            .map_err(|source| StartError::PasswordFile {
-                path: f.display().to_string(),
-                source,
-            })?,
-    };
+    let password = password(cfg).await?;
     let mut client = ChClient::new(cfg, password);
     let version = match client
         .query("SELECT version() FORMAT TabSeparated", &[], None)
@@ -139,6 +129,21 @@ pub(crate) async fn start(cfg: &ClickHouseConfig) -> Result<Started, StartError>
         has_id_column,
         insert_settings,
         dedup_token: settings.lines().any(|l| l == "insert_deduplication_token"),
+    })
+}
+
+/// The password: given, read from `passwordFile` (one trailing newline dropped), or none.
+async fn password(cfg: &ClickHouseConfig) -> Result<String, StartError> {
+    Ok(match &cfg.password {
+        Secret::None => String::new(),
+        Secret::Given(p) => p.0.clone(),
+        Secret::File(f) => tokio::fs::read_to_string(f)
+            .await
+            .map(|s| s.strip_suffix('\n').unwrap_or(&s).to_owned())
+            .map_err(|source| StartError::PasswordFile {
+                path: f.display().to_string(),
+                source,
+            })?,
     })
 }
 

@@ -37,6 +37,9 @@ struct DirMeta {
     container: String,
 }
 
+/// A file's path, its directory's metadata and its restart count.
+type LastFile = (PathBuf, Arc<DirMeta>, Option<u32>);
+
 /// The layout of one `kubernetes` source.
 #[derive(Debug)]
 pub(crate) struct NodeLayout {
@@ -48,7 +51,7 @@ pub(crate) struct NodeLayout {
     /// The container directories followed now, and a generation moved on when they change.
     followed: Mutex<(u64, Vec<PathBuf>)>,
     /// The path metadata of the file whose lines were turned into events last.
-    last: Mutex<Option<(PathBuf, Arc<DirMeta>, Option<u32>)>>,
+    last: Mutex<Option<LastFile>>,
     /// Links and unparsable names already named at WARN.
     warned: Mutex<HashSet<PathBuf>>,
     /// Lines that were neither CRI nor json-file (sent whole).
