@@ -74,12 +74,9 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<KubernetesConfig> {
             "podLogsDir",
             format!("must be an absolute directory (kubelet's pod logs, {POD_LOGS_DIR_DEFAULT}), got {dir:?}"),
         );
-    } else if !std::path::Path::new(&dir).is_dir() {
-        cx.warn(
-            "podLogsDir",
-            format!("{dir} is not a directory here (read once it is; in the DaemonSet it is the node's, mounted read-only)"),
-        );
     }
+    // A podLogsDir missing here is no warning (as TAILDIR's directories): `config check` runs
+    // off the node too, and the source reads the directory once it appears.
     let position_file = cx
         .get("positionFile")
         .map_or_else(|| PathBuf::from(POSITION_FILE_DEFAULT), |p| expand_home(&p));
