@@ -21,6 +21,7 @@
 //! Not modelled: a map that had keys removed (`remove_header`): it may keep a larger table
 //! than one filled with what is left.
 
+mod arena;
 mod table;
 mod tree;
 
@@ -55,7 +56,7 @@ pub fn hashmap_order<'a>(
         order.sort_by_key(|&i| pairs.get(i).map_or(0, |(k, _)| spread(string_hash(k)) & 15));
         order
     } else {
-        let mut t = table::Table::default();
+        let mut t = arena::Table::default();
         for (i, (k, _)) in pairs.iter().enumerate() {
             t.put(spread(string_hash(k)) as i32, k.encode_utf16().collect(), i);
         }

@@ -6,6 +6,7 @@
 //! put twice keeps its node, as `putVal` does. Iteration walks the buckets in order and each
 //! bucket along `next` (a tree bin's root first: `moveRootToFront`).
 
+use super::arena::Table;
 use super::tree;
 
 /// A new `HashMap`'s bucket count (`DEFAULT_INITIAL_CAPACITY`).
@@ -16,33 +17,6 @@ const TREEIFY_THRESHOLD: usize = 8;
 const UNTREEIFY_THRESHOLD: usize = 6;
 /// Below this many buckets a long bin doubles the table instead (`MIN_TREEIFY_CAPACITY`).
 const MIN_TREEIFY_CAPACITY: usize = 64;
-
-/// One node: a `Node`, or a `TreeNode` when `tree`.
-#[derive(Debug, Clone, Default)]
-pub(super) struct Node {
-    /// `HashMap.hash(key)`, as Java's signed `int`.
-    pub(super) hash: i32,
-    /// The key's UTF-16 code units.
-    pub(super) key: Vec<u16>,
-    /// The caller's index of the pair.
-    pub(super) pair: usize,
-    pub(super) next: Option<usize>,
-    pub(super) tree: bool,
-    pub(super) prev: Option<usize>,
-    pub(super) parent: Option<usize>,
-    pub(super) left: Option<usize>,
-    pub(super) right: Option<usize>,
-    pub(super) red: bool,
-}
-
-/// A `HashMap<String, ?>` made with `new HashMap<>()`.
-#[derive(Debug, Default)]
-pub(super) struct Table {
-    pub(super) bins: Vec<Option<usize>>,
-    pub(super) nodes: Vec<Node>,
-    size: usize,
-    threshold: usize,
-}
 
 impl Table {
     /// `put(key, ...)` of the pair numbered `pair`.
@@ -104,51 +78,6 @@ impl Table {
         if self.size > self.threshold {
             self.resize();
         }
-    }
-
-    pub(super) fn index_of(&self, hash: i32) -> usize {
-        (hash as u32 as usize) & (self.bins.len().max(1) - 1)
-    }
-
-    pub(super) fn node(&self, i: usize) -> &Node {
-        static EMPTY: Node = Node {
-            hash: 0,
-            key: Vec::new(),
-            pair: 0,
-            next: None,
-            tree: false,
-            prev: None,
-            parent: None,
-            left: None,
-            right: None,
-            red: false,
-        };
-        self.nodes.get(i).unwrap_or(&EMPTY)
-    }
-
-    pub(super) fn node_mut(&mut self, i: usize) -> &mut Node {
-        if i >= self.nodes.len() {
-            // Never: every index comes from `new_node`.
-            self.nodes.resize(i + 1, Node::default());
-        }
-        &mut self.nodes[i]
-    }
-
-    pub(super) fn set_bin(&mut self, i: usize, head: Option<usize>) {
-        if let Some(b) = self.bins.get_mut(i) {
-            *b = head;
-        }
-    }
-
-    pub(super) fn new_node(&mut self, hash: i32, key: Vec<u16>, pair: usize, tree: bool) -> usize {
-        self.nodes.push(Node {
-            hash,
-            key,
-            pair,
-            tree,
-            ..Node::default()
-        });
-        self.nodes.len() - 1
     }
 
     fn same_key(&self, i: usize, hash: i32, key: &[u16]) -> bool {

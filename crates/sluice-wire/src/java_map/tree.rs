@@ -6,7 +6,7 @@
 
 use std::cmp::Ordering;
 
-use super::table::Table;
+use super::arena::Table;
 
 /// Left (`-1` and `0` in Java: `dir <= 0`) or right of `p` for a key of `hash` and `key`:
 /// by hash, then `String.compareTo` (distinct keys never tie).
