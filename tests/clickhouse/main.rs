@@ -24,4 +24,5 @@ mod ch_bench;
 mod ch_kills;
 mod ch_servers;
 mod ch_sink;
+mod ch_tls;
 mod edge;

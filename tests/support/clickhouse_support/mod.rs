@@ -1,7 +1,8 @@
 //! Real ClickHouse for the clickhouse tests: Debian's `clickhouse-server` 18.16 (from
 //! `.ci/install-clickhouse.sh`) as two replicas (`r1`, `r2`) on one ZooKeeper (Debian's 3.8
 //! jars, `.ci/install-zookeeper.sh`), each a plain process with its own config, data path and
-//! free loopback ports (HTTP, native TCP, interserver), started once per test binary
+//! free loopback ports (HTTP, HTTPS with the test certificate of `net_support/tls/`, native
+//! TCP, interserver), started once per test binary
 //! ([`cluster`]). Tables are made and read back over ClickHouse's own HTTP interface (a plain
 //! HTTP/1.0 POST here, never Sluice). The servers are servers of `server_proc`: they die with
 //! the test process however it ends.
@@ -39,6 +40,8 @@ pub struct Server {
     pub name: String,
     pub http: u16,
     pub tcp: u16,
+    /// `https_port`: TLS with `net_support/tls/keystore.pem` (`localhost`, `127.0.0.1`).
+    pub https: u16,
     interserver: u16,
     child: Mutex<Option<Child>>,
 }
@@ -108,6 +111,7 @@ impl Cluster {
                 name: format!("r{i}"),
                 http: free_port(),
                 tcp: free_port(),
+                https: free_port(),
                 interserver: free_port(),
                 child: Mutex::new(None),
             })
@@ -197,6 +201,9 @@ impl Cluster {
             "<?xml version=\"1.0\"?><yandex>\
              <logger><level>warning</level><log>{d}/log/server.log</log><errorlog>{d}/log/err.log</errorlog><size>10M</size><count>1</count></logger>\
              <http_port>{http}</http_port><tcp_port>{tcp}</tcp_port><interserver_http_port>{is}</interserver_http_port>\
+             <https_port>{https}</https_port><openSSL><server><certificateFile>{pem}</certificateFile><privateKeyFile>{pem}</privateKeyFile>\
+             <verificationMode>none</verificationMode><loadDefaultCAFile>false</loadDefaultCAFile><cacheSessions>true</cacheSessions>\
+             <disableProtocols>sslv2,sslv3</disableProtocols><preferServerCiphers>true</preferServerCiphers></server></openSSL>\
              <interserver_http_host>127.0.0.1</interserver_http_host><listen_host>127.0.0.1</listen_host>\
              <path>{d}/data/</path><tmp_path>{d}/tmp/</tmp_path><user_files_path>{d}/user_files/</user_files_path>\
              <format_schema_path>{d}/format_schemas/</format_schema_path>\
@@ -209,6 +216,8 @@ impl Cluster {
             d = d.display(),
             http = s.http,
             tcp = s.tcp,
+            https = s.https,
+            pem = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/net_support/tls/keystore.pem"),
             is = s.interserver,
             users = users.display(),
             zk = self.zk_port,

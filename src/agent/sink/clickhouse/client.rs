@@ -5,11 +5,16 @@
 //! on newer servers, the body's `Code: N` on all). `url`'s servers are tried in turn: a
 //! refused connection or a 5xx moves on to the next, and the one that answered is kept.
 //!
-//! Built on hyper's client with rustls (the project's HTTP stack, as the `http` sink).
+//! Built on hyper's client with rustls (the project's HTTP stack, as the `http` sink); with
+//! `ssl = true` its TLS configuration is the RPC and otlp sinks' own
+//! ([`crate::agent::rpc::transport::tls::client_config`]: the truststore, `trust-all-certs`,
+//! `verify-hostname`, protocols and suites), else Mozilla's roots for an `https://` url.
 //! Connecting is bounded by `connectTimeout`, each exchange by `requestTimeout`, an answer's
 //! body by [`ANSWER_BYTES_MAX`].
 
 use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
@@ -18,6 +23,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use super::config::ClickHouseConfig;
+use crate::agent::rpc::transport::{tls, TransportError};
 
 /// Most bytes of an answer read (a read-back of ids is at most a batch of them).
 pub(crate) const ANSWER_BYTES_MAX: usize = 64 << 20;
@@ -62,11 +68,13 @@ impl ChError {
     }
 }
 
-/// The servers of one sink, and the one that answered last.
+/// The servers of one sink, and the one that answered last (a clone shares the connections).
+#[derive(Clone)]
 pub(crate) struct ChClient {
     client: HttpsClient,
     urls: Vec<String>,
-    current: usize,
+    /// Shared by the clones, so a failover holds for every INSERT in flight.
+    current: Arc<AtomicUsize>,
     user: String,
     key: String,
     gzip: bool,
@@ -84,31 +92,37 @@ impl std::fmt::Debug for ChClient {
 }
 
 impl ChClient {
-    /// A client for `cfg`'s servers, as `cfg.user` with `password`.
-    pub(crate) fn new(cfg: &ClickHouseConfig, password: String) -> ChClient {
+    /// A client for `cfg`'s servers, as `cfg.user` with `password`; an error names the
+    /// truststore it cannot read.
+    pub(crate) fn new(
+        cfg: &ClickHouseConfig,
+        password: String,
+    ) -> Result<ChClient, TransportError> {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_connect_timeout(Some(cfg.connect_timeout));
         http.set_nodelay(true);
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        ChClient {
+        let builder = hyper_rustls::HttpsConnectorBuilder::new();
+        let builder = match &cfg.tls {
+            Some(s) => builder.with_tls_config(tls::client_config(s)?),
+            None => builder.with_webpki_roots(),
+        };
+        let https = builder.https_or_http().enable_http1().wrap_connector(http);
+        Ok(ChClient {
             client: Client::builder(TokioExecutor::new()).build(https),
             urls: cfg.urls.clone(),
-            current: 0,
+            current: Arc::default(),
             user: cfg.user.clone(),
             key: password,
             gzip: cfg.gzip,
             timeout: cfg.request_timeout,
-        }
+        })
     }
 
     /// The server queries go to now.
     pub(crate) fn url(&self) -> &str {
-        self.urls.get(self.current).map_or("", String::as_str)
+        let i = self.current.load(Ordering::Relaxed);
+        self.urls.get(i).map_or("", String::as_str)
     }
 
     /// Runs `sql` (with `params` as settings in the URL and `body` as its data) on the
@@ -128,7 +142,15 @@ impl ChClient {
                 Ok(b) => return Ok(b),
                 Err(e) if fails_over(&e) && self.urls.len() > 1 => {
                     tracing::warn!(server = %url, "{e}; trying the next server of url");
-                    self.current = (self.current + 1) % self.urls.len();
+                    // Only the first to see this server fail moves on (clones share it).
+                    if let Some(i) = self.urls.iter().position(|u| *u == url) {
+                        let _ = self.current.compare_exchange(
+                            i,
+                            (i + 1) % self.urls.len(),
+                            Ordering::Relaxed,
+                            Ordering::Relaxed,
+                        );
+                    }
                     last = Some(e);
                 }
                 Err(e) => return Err(e),
@@ -147,17 +169,7 @@ impl ChClient {
         params: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> Result<Bytes, ChError> {
-        // With data the SQL goes in the URL; without, as the body (a long `IN (...)` list).
-        let mut uri = match body {
-            Some(_) => format!("{url}/?query={}", encode(sql)),
-            None => format!("{url}/?"),
-        };
-        for (k, v) in params {
-            uri.push('&');
-            uri.push_str(k);
-            uri.push('=');
-            uri.push_str(&encode(v));
-        }
+        let uri = uri(url, sql, params, body.is_some());
         let mut req = hyper::Request::post(uri)
             .header("X-ClickHouse-User", &self.user)
             .header("X-ClickHouse-Key", &self.key);
@@ -212,14 +224,34 @@ impl ChClient {
     }
 }
 
+/// The request's URI: with data the SQL goes in the URL, without as the body (a long
+/// `IN (...)` list); `params` as URL settings.
+pub(crate) fn uri(url: &str, sql: &str, params: &[(&str, &str)], with_data: bool) -> String {
+    let mut uri = if with_data {
+        format!("{url}/?query={}", encode(sql))
+    } else {
+        format!("{url}/?")
+    };
+    for (k, v) in params {
+        uri.push('&');
+        uri.push_str(k);
+        uri.push('=');
+        uri.push_str(&encode(v));
+    }
+    uri
+}
+
 /// A refused connection, or a server-side failure that is not about the query's data: the
 /// next server may do better.
 fn fails_over(e: &ChError) -> bool {
     match e {
         ChError::Connect { .. } => true,
-        ChError::Server { status, code, .. } => {
-            *status >= 500 && !super::rows::BAD_VALUE_CODES.contains(code)
-        }
+        ChError::Server {
+            status,
+            code,
+            message,
+            ..
+        } => *status >= 500 && !super::rows::bad_value(*code, message),
         _ => false,
     }
 }

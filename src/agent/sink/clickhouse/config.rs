@@ -4,13 +4,18 @@
 //! INSERT), `maxBatchBytes` (most bytes of rows in one INSERT: a larger take is cut into
 //! several), `compression` (`none` or `gzip`: the request's Content-Encoding),
 //! `connectTimeout` / `requestTimeout` (ms) and `columns` (`col = source, ...`: overrides the
-//! matching by name; a source is `body`, `timestamp`, `id` or `header:<name>`).
+//! matching by name; a source is `body`, `timestamp`, `id` or `header:<name>`). TLS with the
+//! otlp and avro sinks' keys (`ssl`, `truststore`, `truststore-type`, `truststore-password`,
+//! `trust-all-certs`, `verify-hostname`, the protocol and cipher-suite lists), read by the RPC
+//! sinks' own parser ([`crate::agent::rpc::transport::config::client_keys`]): an `https://`
+//! url needs `ssl = true` and `ssl = true` only `https://` urls, so neither is silently ignored.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::agent::config::ctx::Ctx;
-use crate::agent::rpc::transport::settings::Password;
+use crate::agent::rpc::transport::settings::{Password, TlsClientSettings};
+use crate::agent::rpc::transport::Compression;
 
 /// `batchSize` default: ClickHouse wants inserts of thousands of rows, not tens.
 pub(crate) const BATCH_SIZE_DEFAULT: u64 = 10_000;
@@ -86,6 +91,8 @@ pub struct ClickHouseConfig {
     pub request_timeout: Duration,
     /// `columns`, in the order written (empty: match by name).
     pub columns: Vec<(String, Source)>,
+    /// `ssl = true`: TLS as the `truststore*` keys say (every url is `https://`).
+    pub tls: Option<TlsClientSettings>,
 }
 
 impl ClickHouseConfig {
@@ -102,7 +109,16 @@ impl ClickHouseConfig {
 
 /// Reads a `clickhouse` sink's keys; `None` after an error (reported through `cx`).
 pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<ClickHouseConfig> {
-    let urls = urls(cx);
+    let security = crate::agent::rpc::transport::config::client_keys(cx);
+    if security.compression != Compression::None {
+        cx.error(
+            "compression-type",
+            "the clickhouse sink compresses each INSERT (compression = gzip), not the \
+             connection: remove compression-type",
+        );
+    }
+    let tls = security.tls;
+    let urls = urls(cx, tls.is_some());
     let database = name(cx, "database", Some("default"));
     let table = name(cx, "table", None);
     let user = cx
@@ -157,16 +173,28 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<ClickHouseConfig> {
         connect_timeout,
         request_timeout,
         columns,
+        tls,
     })
 }
 
-fn urls(cx: &mut Ctx<'_>) -> Option<Vec<String>> {
+/// `url`'s servers; each `https://` when `ssl` is true, else `http://`.
+fn urls(cx: &mut Ctx<'_>, ssl: bool) -> Option<Vec<String>> {
     let url = cx.required("url")?;
     let mut out = Vec::new();
     for u in url.split(',').map(str::trim).filter(|u| !u.is_empty()) {
         match u.parse::<hyper::Uri>() {
             Ok(p) if matches!(p.scheme_str(), Some("http" | "https")) && p.host().is_some() => {
-                out.push(u.trim_end_matches('/').to_owned());
+                match (p.scheme_str(), ssl) {
+                    (Some("https"), false) => cx.error(
+                        "url",
+                        format!("{u:?} is https:// but ssl is not true: set ssl = true (and truststore = <the CA's file> unless the server's certificate chains to a public root)"),
+                    ),
+                    (Some("http"), true) => cx.error(
+                        "url",
+                        format!("{u:?} is http:// but ssl = true: use https:// (ClickHouse's https_port) or remove ssl"),
+                    ),
+                    _ => out.push(u.trim_end_matches('/').to_owned()),
+                }
             }
             _ => cx.error(
                 "url",

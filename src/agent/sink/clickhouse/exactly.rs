@@ -10,7 +10,8 @@
 //! 3. an id at or below the ceiling may be (a take sent again after a crash, or ids that come
 //!    out of order): those are looked up by their exact text (`WHERE sluice_id IN (...)`), and
 //!    the ones found are not sent (`EventAlreadyStoredCount`);
-//! 4. the rest go as INSERTs of at most `maxBatchBytes`, each a pure function of its events:
+//! 4. the rest go as INSERTs of at most `maxBatchBytes`, each a pure function of its events
+//!    (a take of one INSERT is handed to the runner, `handoff.rs`, which commits it after 200):
 //!    a retried take is the same block byte for byte, which a Replicated*MergeTree drops as a
 //!    duplicate within `replicated_deduplication_window` even when step 3's read went to a
 //!    replica that had not fetched it yet;
@@ -30,7 +31,7 @@ use sluice_core::dedup::IdSpan;
 use sluice_core::Event;
 
 use super::client::ChError;
-use super::rows::{refused_column, refused_row, Row, BAD_VALUE_CODES};
+use super::rows::{bad_value, refused_column, refused_row, Row};
 use super::ClickHouseSink;
 use crate::agent::failpoint;
 use crate::agent::sink::{Poisoned, SinkError};
@@ -63,10 +64,31 @@ pub(super) async fn deliver(sink: &mut ClickHouseSink, events: &[Event]) -> Resu
             tracing::info!(sink = %sink.name, skipped, "left out events the table already holds (their INSERT ran before a failure or a restart; counted as EventAlreadyStoredCount)");
         }
     }
-    for block in blocks(&rows, &send, sink.cfg.batch_bytes_max) {
+    let mut blocks = blocks(&rows, &send, sink.cfg.batch_bytes_max);
+    if blocks.len() == 1 && sink.may_hand_off() {
+        if let Some(block) = blocks.pop() {
+            if sink.hand_off(&rows, &block) {
+                raise_ceilings(sink, &rows, &block);
+                return Ok(());
+            }
+            blocks.push(block);
+        }
+    }
+    for block in blocks {
         insert_splitting(sink, events, &rows, block).await?;
     }
     Ok(())
+}
+
+/// Raises the ceilings to the ids of the rows `idx` (inserted, or on their way: a ceiling too
+/// high only looks up more ids by their exact text).
+fn raise_ceilings(sink: &mut ClickHouseSink, rows: &[Row], idx: &[usize]) {
+    for &i in idx {
+        if let Some(s) = rows[i].id {
+            let c = sink.ceiling.entry(s.origin).or_insert(0);
+            *c = (*c).max(s.hi);
+        }
+    }
 }
 
 /// `send` cut into runs of at most `max` bytes (at least one row each).
@@ -190,15 +212,10 @@ async fn insert_splitting(
         }
         match sink.insert(rows, &part).await {
             Ok(()) => {
-                for &i in &part {
-                    if let Some(s) = rows[i].id {
-                        let c = sink.ceiling.entry(s.origin).or_insert(0);
-                        *c = (*c).max(s.hi);
-                    }
-                }
+                raise_ceilings(sink, rows, &part);
                 failpoint::hold(failpoint::CLICKHOUSE_SINK_INSERTED).await;
             }
-            Err(ChError::Server { code, message, .. }) if BAD_VALUE_CODES.contains(&code) => {
+            Err(ChError::Server { code, message, .. }) if bad_value(code, &message) => {
                 if let [i] = part[..] {
                     sink.poisoned.push(Poisoned {
                         event: events[i].clone(),

@@ -15,6 +15,7 @@
 mod client;
 pub(crate) mod config;
 mod exactly;
+mod handoff;
 mod rows;
 mod schema;
 mod start;
@@ -25,7 +26,7 @@ use std::sync::Arc;
 
 pub(crate) use config::ClickHouseConfig;
 
-use super::{Delivery, Poisoned, SinkError, SinkErrorKind};
+use super::{Acks, Delivery, Poisoned, SinkError, SinkErrorKind};
 use crate::agent::channel::BoxFuture;
 use crate::agent::metrics::{CounterGroup, SinkCounter};
 use crate::agent::nats::DownSince;
@@ -44,6 +45,34 @@ struct Tally {
     bytes: AtomicU64,
     inserts: AtomicU64,
     already: AtomicU64,
+}
+
+impl Tally {
+    /// One INSERT of `rows` rows and `bytes` bytes stored.
+    fn inserted(&self, rows: usize, bytes: usize) {
+        self.rows.fetch_add(rows as u64, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        self.inserts.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// One INSERT, ready to send: its SQL, its URL settings and its rows.
+#[derive(Debug)]
+pub(crate) struct InsertRequest {
+    sql: String,
+    settings: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+    rows: usize,
+}
+
+impl InsertRequest {
+    /// The URL settings, as [`ChClient::query`] takes them.
+    fn params(&self) -> Vec<(&str, &str)> {
+        self.settings
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect()
+    }
 }
 
 /// One `clickhouse` sink.
@@ -67,6 +96,12 @@ pub(crate) struct ClickHouseSink {
     already_stored: u64,
     poisoned: Vec<Poisoned>,
     last_refusal: Option<(String, std::time::Instant)>,
+    /// The INSERT of the last `deliver`, handed to the runner (`handoff.rs`).
+    acks: Option<Acks>,
+    /// How handed-over INSERTs ended.
+    outcome: handoff::Outcome,
+    /// Takes still to send within `deliver` after a refused row (`handoff::SERIAL_AFTER_BAD`).
+    serial_left: u32,
 }
 
 impl std::fmt::Debug for ClickHouseSink {
@@ -100,6 +135,9 @@ impl ClickHouseSink {
             already_stored: 0,
             poisoned: Vec::new(),
             last_refusal: None,
+            acks: None,
+            outcome: handoff::Outcome::default(),
+            serial_left: 0,
         }
     }
 
@@ -148,42 +186,73 @@ impl ClickHouseSink {
         }
     }
 
-    /// INSERTs the rows `idx` as one block.
-    async fn insert(&mut self, rows: &[rows::Row], idx: &[usize]) -> Result<(), ChError> {
+    /// The INSERT of the rows `idx` as one block: a pure function of the rows but for its
+    /// `query_id` (so a retried take is the same block byte for byte).
+    fn insert_request(&self, rows: &[rows::Row], idx: &[usize]) -> InsertRequest {
         let mut body = Vec::with_capacity(idx.iter().map(|&i| rows[i].bytes.len()).sum());
         for &i in idx {
             body.extend_from_slice(&rows[i].bytes);
         }
-        let sql = format!("INSERT INTO {} FORMAT JSONEachRow", self.cfg.qualified());
         let query_id = format!("{}{}", self.query_prefix, uuid::Uuid::new_v4().simple());
-        let mut params: Vec<(&str, &str)> = vec![("query_id", &query_id)];
-        params.extend(self.insert_settings.iter().copied());
-        let token;
+        let mut settings = vec![("query_id", query_id)];
+        settings.extend(
+            self.insert_settings
+                .iter()
+                .map(|(k, v)| (*k, (*v).to_owned())),
+        );
         if self.dedup_token {
-            token = format!(
-                "{:08x}-{}-{}",
-                crc32fast::hash(&body),
-                idx.len(),
-                body.len()
-            );
-            params.push(("insert_deduplication_token", &token));
+            settings.push(("insert_deduplication_token", dedup_token(&body, idx.len())));
         }
+        InsertRequest {
+            sql: format!("INSERT INTO {} FORMAT JSONEachRow", self.cfg.qualified()),
+            settings,
+            body,
+            rows: idx.len(),
+        }
+    }
+
+    /// INSERTs the rows `idx` as one block.
+    async fn insert(&mut self, rows: &[rows::Row], idx: &[usize]) -> Result<(), ChError> {
+        let req = self.insert_request(rows, idx);
         let Some(c) = self.client.as_mut() else {
             return Err(ChError::Connect {
                 url: self.cfg.url(),
                 why: "not started".into(),
             });
         };
-        c.query(&sql, &params, Some(&body)).await?;
+        c.query(&req.sql, &req.params(), Some(&req.body)).await?;
         self.down.up();
-        self.tally
-            .rows
-            .fetch_add(idx.len() as u64, Ordering::Relaxed);
-        self.tally
-            .bytes
-            .fetch_add(body.len() as u64, Ordering::Relaxed);
-        self.tally.inserts.fetch_add(1, Ordering::Relaxed);
+        self.tally.inserted(req.rows, req.body.len());
         Ok(())
+    }
+
+    /// Hands the INSERT of the rows `idx` to the runner (`handoff.rs`); `false` (nothing
+    /// sent) when the sink is not started.
+    fn hand_off(&mut self, rows: &[rows::Row], idx: &[usize]) -> bool {
+        let Some(client) = self.client.clone() else {
+            return false;
+        };
+        let req = self.insert_request(rows, idx);
+        let h = handoff::HandOff {
+            name: self.name.clone(),
+            client,
+            tally: self.tally.clone(),
+            down: self.down.clone(),
+            counters: self.counters.clone(),
+            outcome: self.outcome.clone(),
+        };
+        self.acks = Some(h.send(req));
+        true
+    }
+
+    /// Whether this take's INSERT may be handed to the runner: not while refused rows are
+    /// being split off (`handoff::SERIAL_AFTER_BAD`).
+    fn may_hand_off(&mut self) -> bool {
+        if self.serial_left > 0 {
+            self.serial_left -= 1;
+            return false;
+        }
+        true
     }
 
     /// Checks the server and the table if not done yet. Cancel safe.
@@ -270,6 +339,17 @@ impl super::Sink for ClickHouseSink {
         Box::pin(async move {
             self.poisoned.clear();
             self.already_stored = 0;
+            self.acks = None;
+            match self.outcome.take() {
+                handoff::Ended::Fine => {}
+                // Its take (and every later one) comes again: wait out the sink's running
+                // INSERTs and read back before sending any of it.
+                handoff::Ended::Failed => self.uncertain = true,
+                handoff::Ended::BadRow => {
+                    self.uncertain = true;
+                    self.serial_left = handoff::SERIAL_AFTER_BAD;
+                }
+            }
             self.prepare().await?;
             exactly::deliver(self, &events).await?;
             self.tally
@@ -277,6 +357,10 @@ impl super::Sink for ClickHouseSink {
                 .fetch_add(self.already_stored, Ordering::Relaxed);
             Ok(Delivery::Done)
         })
+    }
+
+    fn take_acks(&mut self) -> Option<Acks> {
+        self.acks.take()
     }
 
     fn take_poisoned(&mut self) -> Vec<Poisoned> {
@@ -295,6 +379,12 @@ impl super::Sink for ClickHouseSink {
     }
 }
 
+/// `insert_deduplication_token` of a block (22.2 and later): its rows' checksum, count and
+/// length, so a retried take carries the same token.
+fn dedup_token(body: &[u8], rows: usize) -> String {
+    format!("{:08x}-{rows}-{}", crc32fast::hash(body), body.len())
+}
+
 impl super::BuildSink for ClickHouseConfig {
     fn batch_size(&self) -> usize {
         self.batch_size
@@ -304,3 +394,6 @@ impl super::BuildSink for ClickHouseConfig {
         Box::new(ClickHouseSink::new(name, self.clone()))
     }
 }
+
+#[cfg(test)]
+mod tests;

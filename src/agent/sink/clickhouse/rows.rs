@@ -1,6 +1,6 @@
 //! Events as JSONEachRow rows: one JSON object per line, the columns in the table's order,
 //! every value a JSON string (ClickHouse parses the text for the column's type; a value that
-//! does not parse refuses the INSERT with one of [`BAD_VALUE_CODES`]). A missing header
+//! does not parse refuses the INSERT: [`bad_value`]). A missing header
 //! leaves its column out (its default). The encoding is a pure function of the event and the
 //! columns, so a take sent again is the same block byte for byte (what Replicated*MergeTree's
 //! block deduplication compares).
@@ -16,7 +16,22 @@ use super::schema::{Column, TsUnit};
 /// CANNOT_PARSE_INPUT_ASSERTION_FAILED 27, CANNOT_PARSE_DATE 38, CANNOT_PARSE_DATETIME 41,
 /// CANNOT_PARSE_NUMBER 72, INCORRECT_DATA 117, TOO_LARGE_STRING_SIZE 131, CANNOT_PARSE_UUID
 /// 376, UNKNOWN_ELEMENT_OF_ENUM 691 (as 18.16 and later answer them).
-pub(crate) const BAD_VALUE_CODES: [u32; 11] = [6, 25, 26, 27, 38, 41, 72, 117, 131, 376, 691];
+const BAD_VALUE_CODES: [u32; 11] = [6, 25, 26, 27, 38, 41, 72, 117, 131, 376, 691];
+
+/// LOGICAL_ERROR: what 18.16 answers for a value no element of an `Enum` column names
+/// (`Unknown element 'x' for type Enum8(...)`); a row error only when the message names it.
+const LOGICAL_ERROR: u32 = 49;
+
+/// Whether ClickHouse's error `code` with `message` refuses a row for its value (poison):
+/// one of [`BAD_VALUE_CODES`], or [`LOGICAL_ERROR`] naming an unknown enum element or the
+/// key or row being read.
+pub(crate) fn bad_value(code: u32, message: &str) -> bool {
+    BAD_VALUE_CODES.contains(&code)
+        || (code == LOGICAL_ERROR
+            && (message.contains("Unknown element")
+                || refused_column(message).is_some()
+                || refused_row(message).is_some()))
+}
 
 /// One event's row and id.
 #[derive(Clone, Debug)]
@@ -143,5 +158,15 @@ mod tests {
         assert_eq!(refused_row(m), Some(2));
         assert_eq!(refused_column(m), Some("n"));
         assert_eq!(refused_row("Code 60"), None);
+    }
+
+    #[test]
+    fn an_unknown_enum_element_is_a_bad_value_and_other_logical_errors_are_not() {
+        let m = "Unknown element 'zzz' for type Enum8('info' = 1, 'warn' = 2): (while read the value of key level)";
+        assert!(bad_value(49, m));
+        assert_eq!(refused_column(m), Some("level"));
+        assert!(!bad_value(49, "Part 20230101_1_1_0 is broken"));
+        assert!(bad_value(27, "anything"));
+        assert!(!bad_value(252, "Too many parts (300)"));
     }
 }

@@ -36,6 +36,12 @@ pub(crate) enum StartError {
     /// The table's columns.
     #[error("{0} (at {1})")]
     Schema(SchemaError, String),
+    /// `ssl = true` and a truststore that cannot be read or used.
+    #[error("clickhouse TLS for {url}: {source}")]
+    Tls {
+        url: String,
+        source: crate::agent::rpc::transport::TransportError,
+    },
     /// Any other failure of a start query.
     #[error(transparent)]
     Query(#[from] ChError),
@@ -65,7 +71,10 @@ pub(crate) struct Started {
 /// Runs the checks of the module header.
 pub(crate) async fn start(cfg: &ClickHouseConfig) -> Result<Started, StartError> {
     let password = password(cfg).await?;
-    let mut client = ChClient::new(cfg, password);
+    let mut client = ChClient::new(cfg, password).map_err(|source| StartError::Tls {
+        url: cfg.url(),
+        source,
+    })?;
     let version = match client
         .query("SELECT version() FORMAT TabSeparated", &[], None)
         .await
@@ -114,13 +123,7 @@ pub(crate) async fn start(cfg: &ClickHouseConfig) -> Result<Started, StartError>
         "SELECT name FROM system.settings WHERE name IN ('insert_deduplication_token', 'input_format_defaults_for_omitted_fields') FORMAT TabSeparated",
     )
     .await?;
-    let mut insert_settings = Vec::new();
-    if settings
-        .lines()
-        .any(|l| l == "input_format_defaults_for_omitted_fields")
-    {
-        insert_settings.push(("input_format_defaults_for_omitted_fields", "1"));
-    }
+    let (insert_settings, dedup_token) = features(&settings);
     Ok(Started {
         client,
         version,
@@ -128,8 +131,19 @@ pub(crate) async fn start(cfg: &ClickHouseConfig) -> Result<Started, StartError>
         columns,
         has_id_column,
         insert_settings,
-        dedup_token: settings.lines().any(|l| l == "insert_deduplication_token"),
+        dedup_token,
     })
+}
+
+/// From the names `system.settings` answered: the settings every INSERT carries, and whether
+/// INSERTs may carry `insert_deduplication_token` (22.2 and later).
+pub(crate) fn features(settings: &str) -> (Vec<(&'static str, &'static str)>, bool) {
+    let has = |name: &str| settings.lines().any(|l| l.trim() == name);
+    let mut insert_settings = Vec::new();
+    if has("input_format_defaults_for_omitted_fields") {
+        insert_settings.push(("input_format_defaults_for_omitted_fields", "1"));
+    }
+    (insert_settings, has("insert_deduplication_token"))
 }
 
 /// The password: given, read from `passwordFile` (one trailing newline dropped), or none.
@@ -150,4 +164,25 @@ async fn password(cfg: &ClickHouseConfig) -> Result<String, StartError> {
 async fn text(client: &mut ChClient, sql: &str) -> Result<String, StartError> {
     let b = client.query(sql, &[], None).await?;
     Ok(String::from_utf8_lossy(&b).trim().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_18_16_server_has_no_deduplication_token_and_a_22_server_has() {
+        // What Debian's 18.16 answers: neither setting.
+        assert_eq!(features(""), (vec![], false));
+        // What 22.2 and later answer: both.
+        let (settings, token) =
+            features("input_format_defaults_for_omitted_fields\ninsert_deduplication_token\n");
+        assert!(token);
+        assert_eq!(
+            settings,
+            vec![("input_format_defaults_for_omitted_fields", "1")]
+        );
+        // 19.x to 22.1: only the defaults.
+        assert!(!features("input_format_defaults_for_omitted_fields").1);
+    }
 }

@@ -1,0 +1,94 @@
+//! The INSERT requests the sink builds: their URL settings with and without the server's
+//! `insert_deduplication_token`, and the same token for a take sent again.
+
+use std::time::Duration;
+
+use sluice_core::dedup::EVENT_ID_HEADER;
+use sluice_core::Event;
+
+use super::client::uri;
+use super::config::{ClickHouseConfig, Secret};
+use super::schema::{parse_describe, plan};
+use super::{rows, ClickHouseSink};
+
+fn sink(dedup_token: bool) -> ClickHouseSink {
+    let cfg = ClickHouseConfig {
+        urls: vec!["http://127.0.0.1:8123".into()],
+        database: "logs".into(),
+        table: "events".into(),
+        user: "default".into(),
+        password: Secret::None,
+        batch_size: 10,
+        batch_bytes_max: 1 << 20,
+        gzip: false,
+        connect_timeout: Duration::from_secs(1),
+        request_timeout: Duration::from_secs(1),
+        columns: Vec::new(),
+        tls: None,
+    };
+    let mut s = ClickHouseSink::new("k1", cfg);
+    let d = parse_describe("body\tString\t\t\t\nsluice_id\tString\t\t\t\n");
+    s.columns = plan("logs.events", &d, &[]).unwrap();
+    s.dedup_token = dedup_token;
+    s
+}
+
+fn take(s: &ClickHouseSink) -> Vec<rows::Row> {
+    (1..=3)
+        .map(|i| {
+            let e = Event::new(format!("line {i}"))
+                .header(EVENT_ID_HEADER, format!("00000000000000ab:{i}"));
+            rows::row(&s.columns, &e)
+        })
+        .collect()
+}
+
+fn token(req: &super::InsertRequest) -> Option<String> {
+    req.params()
+        .iter()
+        .find(|(k, _)| *k == "insert_deduplication_token")
+        .map(|(_, v)| (*v).to_owned())
+}
+
+#[test]
+fn where_the_server_has_it_an_insert_carries_a_deduplication_token_of_its_rows() {
+    let s = sink(true);
+    let rows = take(&s);
+    let req = s.insert_request(&rows, &[0, 1, 2]);
+    let t = token(&req).expect("a token");
+    assert!(t.ends_with(&format!("-3-{}", req.body.len())), "{t}");
+    let again = s.insert_request(&rows, &[0, 1, 2]);
+    assert_eq!(
+        token(&again),
+        Some(t.clone()),
+        "a take sent again, the same token"
+    );
+    assert_ne!(
+        token(&s.insert_request(&rows, &[0, 1])),
+        Some(t.clone()),
+        "other rows, another token"
+    );
+    let u = uri("http://h:8123", &req.sql, &req.params(), true);
+    assert!(
+        u.starts_with("http://h:8123/?query=INSERT%20INTO%20%60logs%60.%60events%60%20FORMAT%20JSONEachRow&query_id=sluice-logs.events-"),
+        "{u}"
+    );
+    assert!(
+        u.contains(&format!("&insert_deduplication_token={t}")),
+        "{u}"
+    );
+}
+
+#[test]
+fn on_18_16_an_insert_carries_no_deduplication_token() {
+    let s = sink(false);
+    let rows = take(&s);
+    let req = s.insert_request(&rows, &[0, 1, 2]);
+    assert_eq!(token(&req), None);
+    let u = uri("http://h:8123", &req.sql, &req.params(), true);
+    assert!(!u.contains("insert_deduplication_token"), "{u}");
+    assert_eq!(
+        req.body,
+        b"{\"body\":\"line 1\",\"sluice_id\":\"00000000000000ab:1\"}\n{\"body\":\"line 2\",\"sluice_id\":\"00000000000000ab:2\"}\n{\"body\":\"line 3\",\"sluice_id\":\"00000000000000ab:3\"}\n"
+    );
+}
