@@ -205,7 +205,8 @@ fn settle(
         let later = mark
             .as_ref()
             .is_some_and(|(m, _)| order(&entry.name).is_some_and(|o| o > *m));
-        if later {
+        // Its staged file's turn may have removed it already.
+        if later && store.exists(&path)? {
             store.remove(&path)?;
             done.removed += 1;
         }

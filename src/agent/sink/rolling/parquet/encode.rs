@@ -152,6 +152,8 @@ impl<W: Write + Send> ParquetWriter<W> {
     /// Adds a row; a row group is written once the rows buffered hold `rowGroupBytes`.
     pub fn add(&mut self, row: Row) -> io::Result<()> {
         let c = &mut self.cols;
+        // Rows of this row group before this one: each lifted column has one level per row.
+        let before = c.body.len();
         let ts = row.headers.iter().find(|(k, _)| k == TIMESTAMP_HEADER);
         match ts.map(|(_, v)| v.trim().parse::<i64>()) {
             Some(Ok(t)) => {
@@ -170,7 +172,7 @@ impl<W: Write + Send> ParquetWriter<W> {
             bytes += k.len() + v.len();
             if let Some(i) = self.spec.columns.iter().position(|c| *c == k) {
                 // The first of a key only (an event's keys are unique).
-                if c.lifted[i].1.len() as u64 == self.rows {
+                if c.lifted[i].1.len() == before {
                     c.lifted[i].0.push(ByteArray::from(v.into_bytes()));
                     c.lifted[i].1.push(1);
                 }
@@ -187,7 +189,7 @@ impl<W: Write + Send> ParquetWriter<W> {
             c.pair_rep.push(0);
         }
         for (_, def) in &mut c.lifted {
-            if def.len() as u64 == self.rows {
+            if def.len() == before {
                 def.push(0);
             }
         }

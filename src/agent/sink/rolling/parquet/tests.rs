@@ -4,6 +4,7 @@
 use super::stage::Row;
 use super::*;
 use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::record::RowAccessor;
 
 fn spec() -> ParquetSpec {
     ParquetSpec {
@@ -27,7 +28,7 @@ fn row(ts: &str, host: Option<&str>, body: &[u8]) -> Row {
 }
 
 #[test]
-fn rows_are_written_in_row_groups_of_the_bound_and_read_back() {
+fn rows_are_written_in_row_groups_of_the_bound_and_read_back_with_their_lifted_columns() {
     let mut w = ParquetWriter::new(&spec(), Vec::new()).unwrap();
     w.add(row("1700000000000", Some("a"), b"one")).unwrap();
     w.add(row("not-a-number", None, b"")).unwrap();
@@ -45,6 +46,12 @@ fn rows_are_written_in_row_groups_of_the_bound_and_read_back() {
         .iter()
         .map(|c| c.path().string())
         .collect();
+    let hosts: Vec<Option<String>> = reader
+        .get_row_iter(None)
+        .unwrap()
+        .map(|r| r.unwrap().get_string(3).ok().cloned())
+        .collect();
+    assert_eq!(hosts, [Some("a".to_owned()), None, Some("c".to_owned())]);
     assert_eq!(
         leaves,
         [
