@@ -7,7 +7,8 @@
 # and systemd-analyze for the packaging test, gmond for the Ganglia reporter test, promtool
 # for the test that lints /metrics, SeaweedFS and boto3 for the object-storage tests, and
 # ZooKeeper's jars for the ZooKeeper configuration source's test (and the clickhouse tests),
-# and ClickHouse for the clickhouse sink's tests.
+# ClickHouse for the clickhouse sink's tests, and pyarrow and DuckDB for the parquet
+# serializer's tests.
 set -euo pipefail
 cd "$(dirname "$0")"
 bash ./install-build.sh
@@ -15,6 +16,7 @@ bash ./install-prom-status.sh
 bash ./install-kafka.sh
 bash ./install-thrift.sh
 bash ./install-otel.sh
+bash ./install-parquet-tools.sh
 bash ./install-rpcsec.sh
 bash ./install-hdfs.sh
 bash ./install-jvm.sh

@@ -1,4 +1,5 @@
-//! Root test binary `files`: the file sources: TAILDIR, spooldir, multiline, their kill rounds.
+//! Root test binary `files`: the file sources: TAILDIR, spooldir, multiline, their kill rounds;
+//! file_roll's parquet serializer read back by pyarrow and DuckDB.
 //! A module per topic; the shared helpers are `tests/support/`.
 
 #![allow(
@@ -21,6 +22,8 @@ mod file_sources_kill;
 mod file_sources_multiline;
 mod file_sources_perf;
 mod multiline_held_budget;
+mod parquet_bench;
+mod parquet_out;
 mod planted_links;
 mod spooldir;
 mod spooldir_edges;

@@ -18,6 +18,7 @@ pub mod multihop;
 pub mod nats_support;
 pub mod net_support;
 pub mod otel_support;
+pub mod parquet_support;
 pub mod ports;
 pub mod rotating_log;
 pub mod rpcsec_support;

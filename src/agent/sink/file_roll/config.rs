@@ -1,6 +1,7 @@
 //! The `file_roll` sink's keys (Flume's `RollingFileSink`): `sink.directory`,
 //! `sink.rollInterval` (30 s; 0 = never), `sink.batchSize` (100), `sink.serializer` (`TEXT`,
-//! `HEADER_AND_TEXT` or `AVRO_EVENT`, any case, or Flume's class names for them) with
+//! `HEADER_AND_TEXT` or `AVRO_EVENT`, any case, or Flume's class names for them; or Sluice's
+//! `parquet` with its `sink.serializer.*` keys, crate::agent::sink::rolling::parquet::config) with
 //! `sink.serializer.appendNewline` (true) and `sink.serializer.syncIntervalBytes` (2048000),
 //! `sink.pathManager` (DEFAULT or ROLLTIME) with its `prefix`, `extension` and `pattern`, plus
 //! Sluice's `sink.fsyncPerBatch` (true) and `keepEventId` (false). A `sink.serializer` that is
@@ -15,6 +16,7 @@ use crate::agent::config::Ctx;
 use crate::agent::java::serializer::{self, JavaSerializerSpec};
 use crate::agent::sink::rolling::flat::FlatConfig;
 pub use crate::agent::sink::rolling::flat::{PathManager, RollSerializer};
+use crate::agent::sink::rolling::parquet;
 
 /// `file_roll` sink settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,7 +51,7 @@ impl FileRollConfig {
             append_newline: self.append_newline,
             path_manager: self.path_manager.clone(),
             fsync_per_batch: self.fsync_per_batch,
-            serializer: self.serializer,
+            serializer: self.serializer.clone(),
             keep_event_id: self.keep_event_id,
         }
     }
@@ -61,7 +63,8 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<FileRollConfig> {
     let secs = cx.u64("sink.rollInterval", 30, 0, DURATION_S_MAX);
     let batch_size = cx.batch_size("sink.batchSize", 100);
     let java_serializer = serializer::parse(cx, "sink.serializer");
-    let own = own_serializer(cx, java_serializer.is_some());
+    let keep_event_id = crate::agent::out_headers::keep_event_id(cx);
+    let own = own_serializer(cx, java_serializer.is_some(), keep_event_id);
     let append_newline = cx.bool("sink.serializer.appendNewline", true);
     let path_manager = path_manager(cx);
     // `directory?` comes last: every key is read (and its problems reported) first.
@@ -73,14 +76,14 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<FileRollConfig> {
         fsync_per_batch: cx.bool("sink.fsyncPerBatch", true),
         serializer: own,
         java_serializer,
-        keep_event_id: crate::agent::out_headers::keep_event_id(cx),
+        keep_event_id,
         directory: directory?,
     })
 }
 
 /// Reads `sink.serializer` as one of Flume's own (TEXT when it is unset or a Java class);
 /// anything else is refused naming what is supported.
-fn own_serializer(cx: &mut Ctx<'_>, java: bool) -> RollSerializer {
+fn own_serializer(cx: &mut Ctx<'_>, java: bool, keep_id: bool) -> RollSerializer {
     let Some(s) = cx.get("sink.serializer").filter(|_| !java) else {
         return RollSerializer::Text;
     };
@@ -91,11 +94,18 @@ fn own_serializer(cx: &mut Ctx<'_>, java: bool) -> RollSerializer {
         RollSerializer::HeaderAndText
     } else if s.eq_ignore_ascii_case("avro_event") || s == serializer::FLUME_AVRO_EVENT {
         avro_keys(cx)
+    } else if s.eq_ignore_ascii_case("parquet") {
+        RollSerializer::Parquet(parquet::config::parse(
+            cx,
+            "sink.serializer.",
+            None,
+            keep_id,
+        ))
     } else {
         cx.error(
             "sink.serializer",
             format!(
-                "unsupported serializer {s:?}; supported: TEXT, HEADER_AND_TEXT, AVRO_EVENT, or \
+                "unsupported serializer {s:?}; supported: TEXT, HEADER_AND_TEXT, AVRO_EVENT, parquet, or \
                  the class name of a Java EventSerializer.Builder (docs/java-plugins.md)"
             ),
         );

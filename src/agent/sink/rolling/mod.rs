@@ -35,6 +35,8 @@
 //!   `deliver` and written by the sync trip (one write and one fdatasync per group), where
 //!   [`HdfsWriter`] writes at `deliver` and syncs in the trip.
 //! - [`open_files`]: `hdfs.maxOpenFiles` kept below the process's open-file limit.
+//! - [`parquet`]: the `parquet` serializer (rows staged in the open file, the Parquet file
+//!   written from them at roll; so far the flat writer's only, `flat::parquet_files`).
 //!
 //! The stores ([`store`]: the trait; its children are the only store-specific code and the
 //! engine names none of them but [`flat`], local by definition): [`store::local`] (the `io::Fs` seam), [`store::hdfs`] (a real
@@ -61,6 +63,7 @@ pub mod format;
 pub mod group_sync;
 pub mod keys;
 pub mod open_files;
+pub mod parquet;
 pub mod path;
 pub mod recover;
 pub mod resume;

@@ -85,6 +85,14 @@ pub(super) fn format_keys(cx: &mut Ctx<'_>, file_type: FileType) -> (WriteFormat
         {
             Serializer::AvroEvent
         }
+        Some(v) if v.trim().eq_ignore_ascii_case("parquet") => {
+            cx.error(
+                "serializer",
+                "parquet is written by file_roll only so far (docs/parquet.md); use \
+                 type = file_roll with sink.serializer = parquet",
+            );
+            Serializer::Text
+        }
         // A user's Java EventSerializer.Builder ([`RollingConfig::java_serializer`]).
         Some(v) if crate::agent::component::is_class_name(v) => Serializer::Text,
         Some(v) => {

@@ -20,6 +20,9 @@
 //!
 //! - [`writer`]: [`FlatWriter`], a batch (`deliver`), its acknowledgement and cursor.
 //! - [`open`]: opening the next file, abandoning a failed one, rolling, the cut-back at start.
+//! - `parquet_files`: with `parquet`, the open file is the staged rows (`<name>.rows`), the
+//!   Parquet file `<name>` is written from them at roll, and the start settles staged files
+//!   against the cursor ([`crate::agent::sink::rolling::parquet`]).
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -29,6 +32,7 @@ use crate::agent::sink::SinkError;
 use sluice_core::Event;
 
 pub mod open;
+mod parquet_files;
 pub mod writer;
 
 pub(crate) use writer::FlatWriter;
@@ -57,8 +61,9 @@ pub(crate) struct FlatConfig {
     pub keep_event_id: bool,
 }
 
-/// One of Flume's own serializers for `file_roll` (`EventSerializerType`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One of Flume's own serializers for `file_roll` (`EventSerializerType`), or Sluice's
+/// `parquet`.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RollSerializer {
     /// `TEXT`: the body, then a newline with `appendNewline`.
     Text,
@@ -70,6 +75,9 @@ pub enum RollSerializer {
         /// `sink.serializer.syncIntervalBytes`: a block at least this often within a batch.
         sync_interval_bytes: usize,
     },
+    /// `parquet`: rows of a Parquet file, staged in `<name>.rows` and written to `<name>` at
+    /// roll ([`crate::agent::sink::rolling::parquet`]).
+    Parquet(crate::agent::sink::rolling::parquet::ParquetSpec),
 }
 
 /// `file_roll`'s `sink.pathManager`: how files are named.
@@ -116,5 +124,7 @@ pub(crate) trait FlatSerializer: Send {
     fn finish(&mut self, path: &Path) -> impl Future<Output = Result<(), SinkError>> + Send;
 }
 
+#[cfg(test)]
+mod parquet_tests;
 #[cfg(test)]
 mod tests;

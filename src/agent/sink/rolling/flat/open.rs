@@ -10,6 +10,7 @@ use tokio::time::Instant;
 
 use super::{FlatSerializer, FlatWriter};
 use crate::agent::sink::rolling::group_sync::staged::OpenFile;
+use crate::agent::sink::rolling::parquet::staged_name;
 use crate::agent::sink::rolling::resume::flat::{self as resume, FlatNames};
 use crate::agent::sink::rolling::store::Store;
 use crate::agent::sink::SinkError;
@@ -28,6 +29,8 @@ impl<J: FlatSerializer> FlatWriter<J> {
     /// Opens the next file: the first name after the last one used that no file has yet,
     /// then the user serializer's or the Avro header, if any.
     pub(super) async fn open_next(&mut self) -> Result<(), SinkError> {
+        self.parquet_settle(None).await?;
+        let parquet = self.parquet_spec().is_some();
         let store = self.store.clone();
         let dir = self.cfg.directory.clone();
         blocking(move || store.mkdirs(&dir))
@@ -41,7 +44,16 @@ impl<J: FlatSerializer> FlatWriter<J> {
             } else {
                 self.start_ms.to_string()
             };
-            let path: PathBuf = self.cfg.directory.join(pm.file_name(&series, self.counter));
+            let name = pm.file_name(&series, self.counter);
+            let path: PathBuf = if parquet {
+                // A Parquet file's rows are staged; its name is taken when it exists.
+                if self.fs.exists(&self.cfg.directory.join(&name)) {
+                    continue;
+                }
+                self.cfg.directory.join(staged_name(&name))
+            } else {
+                self.cfg.directory.join(name)
+            };
             let (fs, p) = (self.fs.clone(), path.clone());
             match blocking(move || fs.open(&p, OpenMode::CreateNew)).await {
                 Ok(f) => {
@@ -104,7 +116,13 @@ impl<J: FlatSerializer> FlatWriter<J> {
         tracing::warn!(sink = %self.name, length = keep, "a write or fsync failed: the file is cut back to its last synced batch and a new one starts");
         blocking(move || file.cut(keep))
             .await
-            .map_err(|e| self.err("cutting back a file whose write or fsync failed", e))
+            .map_err(|e| self.err("cutting back a file whose write or fsync failed", e))?;
+        if self.parquet_spec().is_some() {
+            if let Some((path, _)) = self.path.clone() {
+                self.parquet_publish(path, keep).await;
+            }
+        }
+        Ok(())
     }
 
     /// Cuts the output back to the cursor of the last committed take (see [`resume`]).
@@ -115,7 +133,10 @@ impl<J: FlatSerializer> FlatWriter<J> {
         };
         if file.parent() != Some(self.cfg.directory.as_path()) {
             tracing::info!(sink = %self.name, file = %file.display(), "the last committed file is in another directory; output not cut back");
-            return Ok(());
+            return self.parquet_settle(None).await;
+        }
+        if self.parquet_spec().is_some() {
+            return self.parquet_settle(Some((file, len))).await;
         }
         let (dir, pm) = (self.cfg.directory.clone(), self.cfg.path_manager.clone());
         let (store, f) = (self.store.clone(), file.clone());
@@ -148,6 +169,12 @@ impl<J: FlatSerializer> FlatWriter<J> {
         let Some(file) = self.current.take() else {
             return;
         };
+        if self.parquet_spec().is_some() {
+            if let Some((path, len)) = self.path.clone() {
+                self.parquet_roll(file, path, len).await;
+            }
+            return;
+        }
         let (Some(j), Some((path, len))) = (self.user.as_mut(), self.path.clone()) else {
             return;
         };

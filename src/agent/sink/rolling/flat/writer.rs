@@ -50,6 +50,8 @@ pub(crate) struct FlatWriter<J> {
     pub(super) avro: Option<Encoder>,
     /// Whether the output can be written (`OutputDownMillis`, read by `/health`).
     pub(super) output: OutputDown,
+    /// The `parquet` serializer's staged files.
+    pub(super) pq: super::parquet_files::ParquetFiles,
 }
 
 impl<J: FlatSerializer> FlatWriter<J> {
@@ -79,6 +81,7 @@ impl<J: FlatSerializer> FlatWriter<J> {
             user,
             avro: None,
             output: OutputDown::default(),
+            pq: Default::default(),
         }
     }
 
@@ -100,7 +103,7 @@ impl<J: FlatSerializer> FlatWriter<J> {
     pub(super) fn start_avro(&mut self) -> Option<Vec<u8>> {
         let RollSerializer::AvroEvent {
             sync_interval_bytes,
-        } = self.cfg.serializer
+        } = self.cfg.serializer.clone()
         else {
             return None;
         };
@@ -183,6 +186,9 @@ impl<J: FlatSerializer> FlatWriter<J> {
                 .avro_batch(events)
                 .inspect_err(|_| self.current = None)?;
             self.put_bytes(&file, bytes, len).await?
+        } else if let Some(spec) = self.parquet_spec() {
+            let bytes = self.parquet_batch(events, spec);
+            self.put_bytes(&file, bytes, len).await?
         } else if self.cfg.fsync_per_batch {
             file.stage(events, self.style())
         } else {
@@ -209,6 +215,9 @@ impl<J: FlatSerializer> FlatWriter<J> {
             })));
         } else {
             self.output.up();
+        }
+        if self.parquet_spec().is_some() {
+            self.parquet_delivered().await;
         }
         Ok(())
     }

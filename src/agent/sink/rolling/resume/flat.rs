@@ -41,7 +41,7 @@ pub(crate) fn decode(cursor: &[u8]) -> Option<(PathBuf, u64)> {
 
 /// The order of a file these names made: (series, counter), the series compared as a
 /// number when it is one. `None` for a name they did not make.
-fn order_of(pm: &FlatNames<'_>, name: &str) -> Option<(u128, String, u64)> {
+pub(crate) fn order_of(pm: &FlatNames<'_>, name: &str) -> Option<(u128, String, u64)> {
     let rest = name.strip_prefix(pm.prefix)?;
     let rest = if pm.extension.is_empty() {
         rest

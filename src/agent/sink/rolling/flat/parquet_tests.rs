@@ -1,0 +1,145 @@
+//! The flat writer's `parquet` serializer on `SimFs`: a power loss at every step of a roll
+//! (each file operation of writing, syncing and renaming the Parquet file) leaves, after the
+//! start settles the directory against the committed cursor, every committed row in exactly
+//! one whole final file, and no row whose take did not commit.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::record::RowAccessor;
+
+use super::*;
+use crate::agent::sink::rolling::parquet::{Compression, ParquetSpec, STAGED_SUFFIX};
+use sluice_core::io::{Fault, Fs, SimFs};
+
+/// No user serializer.
+#[derive(Clone, Copy, Debug)]
+enum NoSerializer {}
+
+impl FlatSerializer for NoSerializer {
+    async fn create(&mut self, _counter: u64) -> Result<Vec<u8>, SinkError> {
+        match *self {}
+    }
+    async fn write(&mut self, _events: &[Event]) -> Result<Vec<u8>, SinkError> {
+        match *self {}
+    }
+    async fn close(&mut self) -> Result<Vec<u8>, SinkError> {
+        match *self {}
+    }
+    async fn finish(&mut self, _path: &Path) -> Result<(), SinkError> {
+        match *self {}
+    }
+}
+
+fn writer(fs: &SimFs) -> FlatWriter<NoSerializer> {
+    let cfg = FlatConfig {
+        directory: PathBuf::from("/out"),
+        roll_interval: None,
+        append_newline: true,
+        path_manager: PathManager {
+            roll_time: false,
+            prefix: "ev-".into(),
+            extension: "parquet".into(),
+            pattern: "%Y%m%d%H%M%S".into(),
+        },
+        fsync_per_batch: true,
+        serializer: RollSerializer::Parquet(ParquetSpec {
+            columns: Vec::new(),
+            compression: Compression::Zstd,
+            row_group_bytes: 1 << 20,
+            body_as_string: false,
+            keep_id: false,
+        }),
+        keep_event_id: false,
+    };
+    FlatWriter::with_fs("k1", cfg, None, Arc::new(fs.clone()))
+}
+
+async fn deliver(w: &mut FlatWriter<NoSerializer>, bodies: &[&str]) -> Vec<u8> {
+    let events: Vec<Event> = bodies.iter().map(|b| Event::new(b.to_string())).collect();
+    w.deliver(&events).await.unwrap();
+    if let Some(acks) = w.take_acks() {
+        acks.0.await.unwrap();
+    }
+    w.cursor().unwrap()
+}
+
+/// The bodies of every final Parquet file in `/out` (each must be whole), and the names of
+/// the files that are not final.
+fn finals(fs: &dyn Fs) -> (Vec<String>, Vec<String>) {
+    let mut names = fs.list_dir(Path::new("/out")).unwrap_or_default();
+    names.sort();
+    let (mut bodies, mut other) = (Vec::new(), Vec::new());
+    for n in names {
+        if !n.ends_with(".parquet") {
+            other.push(n);
+            continue;
+        }
+        let bytes = sluice_core::io::read_file(fs, &Path::new("/out").join(&n)).unwrap();
+        let reader = SerializedFileReader::new(bytes::Bytes::from(bytes))
+            .unwrap_or_else(|e| panic!("{n} is not a whole Parquet file: {e}"));
+        for row in reader.get_row_iter(None).unwrap() {
+            let body = row.unwrap().get_bytes(2).unwrap().data().to_vec();
+            bodies.push(String::from_utf8(body).unwrap());
+        }
+    }
+    (bodies, other)
+}
+
+/// A start on `image` with `cursor` committed: what the directory then holds.
+async fn start(image: &SimFs, cursor: &[u8]) -> (Vec<String>, Vec<String>) {
+    let mut w = writer(image);
+    w.restore(cursor.to_vec()).await.unwrap();
+    finals(image)
+}
+
+#[tokio::test]
+async fn a_power_loss_at_every_step_of_a_roll_leaves_each_committed_row_in_one_whole_file() {
+    let mut step = 0;
+    loop {
+        let fs = SimFs::new(step);
+        let mut w = writer(&fs);
+        let first = deliver(&mut w, &["a", "b"]).await;
+        let second = deliver(&mut w, &["c"]).await;
+        fs.inject(Fault::Crash {
+            at: fs.op_count() + step,
+        });
+        w.close().await;
+        let crashed = fs.has_crashed();
+        for seed in 0..4 {
+            let image = fs.crash_image(seed);
+            let (rows, other) = start(&image, &second).await;
+            assert_eq!(rows, ["a", "b", "c"], "step {step} seed {seed}");
+            assert!(other.is_empty(), "step {step} seed {seed}: {other:?}");
+            // The last batch's take had not committed: its row is not kept.
+            let image = fs.crash_image(seed);
+            let (rows, _) = start(&image, &first).await;
+            assert_eq!(rows, ["a", "b"], "step {step} seed {seed}, first cursor");
+        }
+        if !crashed {
+            break;
+        }
+        step += 1;
+        assert!(step < 100, "a roll of a few file operations");
+    }
+    assert!(step > 3, "the roll's steps were crashed at: {step}");
+}
+
+#[tokio::test]
+async fn a_rolled_files_staged_rows_are_removed_once_no_take_of_them_can_be_open() {
+    let fs = SimFs::new(1);
+    let mut w = writer(&fs);
+    deliver(&mut w, &["a"]).await;
+    w.close().await;
+    let staged = |fs: &SimFs| {
+        let names = fs.list_dir(Path::new("/out")).unwrap();
+        names.iter().filter(|n| n.ends_with(STAGED_SUFFIX)).count()
+    };
+    assert_eq!(staged(&fs), 1, "kept while a take of its rows may be open");
+    for _ in 0..=w.pipeline_depth() {
+        deliver(&mut w, &["b"]).await;
+    }
+    assert_eq!(staged(&fs), 1, "only the open file's staged rows are left");
+    assert_eq!(finals(&fs).0, ["a"]);
+}
