@@ -138,8 +138,10 @@ impl<W: Write + Send> ParquetWriter<W> {
     pub fn new(spec: &ParquetSpec, out: W) -> io::Result<ParquetWriter<W>> {
         let writer = SerializedFileWriter::new(out, schema(spec)?, Arc::new(properties(spec)))
             .map_err(pq)?;
-        let mut cols = Columns::default();
-        cols.lifted = spec.columns.iter().map(|_| Default::default()).collect();
+        let cols = Columns {
+            lifted: spec.columns.iter().map(|_| Default::default()).collect(),
+            ..Default::default()
+        };
         Ok(ParquetWriter {
             spec: spec.clone(),
             out: writer,

@@ -155,7 +155,7 @@ mod tests {
             .contains(&("host".to_owned(), "h\u{e9}".to_owned())));
         assert_eq!(rows[2].body, vec![0xff, 0, 0xfe]);
         let whole = buf.len();
-        buf.extend_from_slice(&buf[..10].to_vec());
+        buf.extend_from_within(..10);
         assert_eq!(valid_prefix(&buf), whole);
         buf.truncate(whole);
         buf[whole - 1] ^= 1;
