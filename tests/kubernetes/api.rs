@@ -1,7 +1,8 @@
 //! The API server's metadata, against the test API server (`api_server.rs`, HTTPS with a CA
 //! and a token made at test time): labels, the workload and the listed annotations on every
 //! line; a label change followed; a watch that ends resumed from its resourceVersion (a
-//! bookmark's); `410 Gone` as a status and as an ERROR event answered by a new list. The
+//! bookmark's); a deleted pod's last lines with its metadata; `410 Gone` as a status and as
+//! an ERROR event answered by a new list. The
 //! faults (a stale token, the server down), exclusions and `config check`: `api_faults.rs`.
 
 use std::path::Path;
@@ -220,6 +221,12 @@ fn a_watch_that_ends_resumes_from_its_resource_version_and_410_gone_lists_again(
         assert_eq!(h(&g, "k8s.pod.label.app"), Some("resumed"), "{g:?}");
     }
     assert_eq!(lists(&server), 1, "{:?}", server.requests());
+    // The pod is deleted while its directory is still there: its last lines keep its labels.
+    server.delete(plain(&a, json!({"app": "resumed"})));
+    write(&mut a, "deleted", 20);
+    for g in events(root, "deleted-m", 20, &agent) {
+        assert_eq!(h(&g, "k8s.pod.label.app"), Some("resumed"), "{g:?}");
+    }
     // 410 Gone as an HTTP status, then as an ERROR event: each answered by a new list,
     // which shows a pod no watch event announced.
     for (n, gone) in [(2, GoneAs::Http), (3, GoneAs::Event)] {
