@@ -1,6 +1,7 @@
 //! Root test binary `kubernetes`: the `kubernetes` source over a node in a directory (the
 //! files written as containerd, docker and kubelet write them), through the real `sluice
-//! agent`, its rotations, restarts, deleted pods, kill -9 and bad input. A module per topic;
+//! agent`, its rotations, restarts, deleted pods, kill -9 and bad input, and the pods'
+//! metadata from a test API server (`api_server.rs`). A module per topic;
 //! the shared helpers are `tests/support/` and [`node`] (the node's writer).
 
 #![allow(
@@ -18,6 +19,9 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod api;
+mod api_faults;
+mod api_server;
 mod bad_input;
 mod kill;
 mod node;

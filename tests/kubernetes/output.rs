@@ -15,7 +15,8 @@ pub struct Got {
     pub body: String,
 }
 
-/// The agent's configuration: `extra` are more `a1.sources.r1.*` keys (without the prefix).
+/// The agent's configuration: `extra` are more `a1.sources.r1.*` keys (without the prefix);
+/// without an `apiServer` among them, `apiServer = none` (the path's metadata alone).
 pub fn config(root: &Path, extra: &[(&str, &str)]) -> String {
     let mut s = format!(
         "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n\
@@ -25,6 +26,9 @@ pub fn config(root: &Path, extra: &[(&str, &str)]) -> String {
          a1.sources.r1.batchSize = 200\n",
         r = root.display()
     );
+    if !extra.iter().any(|(k, _)| *k == "apiServer") {
+        s.push_str("a1.sources.r1.apiServer = none\n");
+    }
     for (k, v) in extra {
         s.push_str(&format!("a1.sources.r1.{k} = {v}\n"));
     }

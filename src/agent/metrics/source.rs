@@ -59,6 +59,9 @@ pub(crate) const SOURCE_GAUGES: &[&str] = &[
     taildir::BYTES_LOST_RECENTLY,
     "LinesUnparsedCount",
     "LinesCutCount",
+    "EventsWithoutApiMetadataCount",
+    "ApiServerDownMillis",
+    "PodsWithMetadata",
 ];
 
 /// The loss gauges of a source that reports loss (`BuildSource::reports_loss`: TAILDIR's),

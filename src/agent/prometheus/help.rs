@@ -65,6 +65,13 @@ fn source(key: &str) -> Option<&'static str> {
             "Lines that were neither CRI nor json-file, sent whole (kubernetes)."
         }
         "LinesCutCount" => "Events holding a part of a line cut at maxLineBytes (kubernetes).",
+        "EventsWithoutApiMetadataCount" => {
+            "Events sent with their path's metadata alone: the API server did not know their pod (kubernetes)."
+        }
+        "ApiServerDownMillis" => {
+            "Milliseconds the API server has not answered the pod watch as it should, 0 while it does (kubernetes)."
+        }
+        "PodsWithMetadata" => "Pods whose API metadata the source holds (kubernetes).",
         "LinesLostRecently" => "Lines given up unread within the source's lossWindow (TAILDIR).",
         "BytesLostRecently" => "Bytes given up unread within the source's lossWindow (TAILDIR).",
         "KafkaPartitionsAssigned" => "Kafka partitions the source holds now (kafka source).",

@@ -19,7 +19,9 @@
 //! up lines unread within its `lossWindow` (`LinesLostRecently` or `BytesLostRecently` above
 //! 0). 200 with `{"status":"degraded","degraded":[...]}` naming the source and the count (a
 //! probe that restarts on 503 must not restart an agent for lines it already lost); with a
-//! problem too, the 503 lists both.
+//! problem too, the 503 lists both. A `kubernetes` source whose API server does not answer
+//! (`ApiServerDownMillis` above 0, `ApiServerDownReason` naming it and the HTTP status) is
+//! degraded too: its lines flow without the pods' metadata.
 //!
 //! Readiness ([`Readiness`]) is set once the agent logs `agent started` (channels replayed,
 //! every component running, every source accepting input) and stays set through reloads;
@@ -137,6 +139,23 @@ fn source_degraded(value: impl Fn(&str) -> Option<f64>) -> Option<String> {
     ))
 }
 
+/// Why a `kubernetes` source's pod metadata is missing, if it is: its API server has not
+/// answered as it should for a while (`ApiServerDownMillis`), with the text gauge naming the
+/// server and the HTTP status (`ApiServerDownReason`).
+fn api_degraded(
+    value: impl Fn(&str) -> Option<f64>,
+    text: impl Fn(&str) -> Option<String>,
+) -> Option<String> {
+    use crate::agent::source::kubernetes::api::store::{API_DOWN_MILLIS, API_DOWN_REASON};
+    let ms = value(API_DOWN_MILLIS).filter(|ms| *ms > 0.0)?;
+    let why = text(API_DOWN_REASON).unwrap_or_default();
+    Some(format!(
+        "pod metadata missing for {:.1} s: {why}; lines go on with their path's metadata \
+         (EventsWithoutApiMetadataCount)",
+        ms / 1000.0
+    ))
+}
+
 /// Every degraded source of `registry`, in key order.
 pub(crate) fn degraded(registry: &Registry) -> Vec<Problem> {
     registry
@@ -144,10 +163,15 @@ pub(crate) fn degraded(registry: &Registry) -> Vec<Problem> {
         .into_iter()
         .filter(|(_, g)| g.kind() == "SOURCE")
         .filter_map(|(key, group)| {
-            let reason = source_degraded(|k: &str| group.value(k))?;
-            Some(Problem {
+            let value = |k: &str| group.value(k);
+            let text = |k: &str| group.snapshot().get(k).cloned();
+            let reasons: Vec<String> = source_degraded(value)
+                .into_iter()
+                .chain(api_degraded(value, text))
+                .collect();
+            (!reasons.is_empty()).then(|| Problem {
                 component: key,
-                reason,
+                reason: reasons.join("; "),
             })
         })
         .collect()

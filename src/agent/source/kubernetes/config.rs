@@ -1,11 +1,13 @@
 //! `kubernetes` settings: the node's tree (`podLogsDir`, `include`, `exclude`,
 //! `maxLineBytes`) and every TAILDIR key of how files are followed, kept and given up
 //! (`positionFile`, `spoolBytes`, `catchUpBytes`, `idleTimeout`, `batchSize`, ...: the same
-//! meaning, see docs/components.md), read with line-numbered errors.
+//! meaning, see docs/components.md), read with line-numbered errors; the API server's keys
+//! are [`super::api::config`]'s.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::api::{ApiConfig, Store, StoreRef};
 use super::node::NodeLayout;
 use crate::agent::config::ctx::Ctx;
 use crate::agent::source::taildir::config::{expand_home, parse_following};
@@ -48,6 +50,8 @@ pub struct KubernetesConfig {
     pub(crate) node: NodeConfig,
     /// How files are followed (TAILDIR's machinery), with the node's layout.
     pub(crate) tail: TaildirConfig,
+    /// The API server (`None`: `apiServer = none`), and the store its watch fills.
+    pub(crate) api: Option<(ApiConfig, StoreRef)>,
 }
 
 fn globs(cx: &mut Ctx<'_>, key: &str) -> Vec<String> {
@@ -81,6 +85,7 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<KubernetesConfig> {
         .get("positionFile")
         .map_or_else(|| PathBuf::from(POSITION_FILE_DEFAULT), |p| expand_home(&p));
     let mut tail = parse_following(cx, position_file);
+    let api = super::api::config::parse(cx);
     let node = NodeConfig {
         pod_logs_dir: PathBuf::from(dir.trim()),
         include: globs(cx, "include"),
@@ -96,12 +101,17 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<KubernetesConfig> {
     if cx.failed() {
         return None;
     }
-    match NodeLayout::new(node.clone()) {
+    let api = api.map(|a| {
+        let store = Arc::new(Store::new(a.server.clone(), a.metadata_wait));
+        (a, StoreRef(store))
+    });
+    let store = api.as_ref().map(|(_, s)| s.0.clone());
+    match NodeLayout::new(node.clone(), store) {
         Ok(l) => tail.layout = Some(LayoutRef(Arc::new(l))),
         Err(e) => {
             cx.error("podLogsDir", e.to_string());
             return None;
         }
     }
-    Some(KubernetesConfig { node, tail })
+    Some(KubernetesConfig { node, tail, api })
 }

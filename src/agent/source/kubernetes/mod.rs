@@ -11,7 +11,8 @@
 //!
 //! Pieces: [`config`] (keys), [`path`] (the path's metadata, globs), [`format`] (the two
 //! formats and partial lines), [`node`] (the layout: discovery, events), [`gunzip`] (a rotated
-//! file's content found again in its `.gz`).
+//! file's content found again in its `.gz`), [`api`] (the pods' metadata from the API
+//! server: list and watch of the node's pods).
 
 #![allow(
     clippy::disallowed_types,
@@ -19,9 +20,11 @@
     reason = "the kubernetes source reads the node's log tree on the real disk, as TAILDIR does (DESIGN.md, the agent's std::fs rule)"
 )]
 
+pub(crate) mod api;
 pub(crate) mod config;
 pub(crate) mod format;
 pub(crate) mod gunzip;
+pub(crate) mod join;
 pub(crate) mod node;
 pub(crate) mod path;
 
@@ -37,6 +40,15 @@ impl crate::agent::source::BuildSource for KubernetesConfig {
     }
 
     fn run(&self, ctx: crate::agent::source::SourceCtx) -> crate::agent::source::SourceTask {
-        Box::pin(crate::agent::source::taildir::run(self.tail.clone(), ctx))
+        let watch = self
+            .api
+            .as_ref()
+            .map(|(cfg, store)| (cfg.clone(), store.0.clone()));
+        let tail = self.tail.clone();
+        Box::pin(async move {
+            // The watch runs while the source does (aborted when it ends).
+            let _watch = watch.map(|(cfg, store)| api::WatchTask::spawn(cfg, store));
+            crate::agent::source::taildir::run(tail, ctx).await
+        })
     }
 }

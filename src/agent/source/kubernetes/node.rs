@@ -2,7 +2,9 @@
 //! `<podLogsDir>/<pod dir>/<container>` directory that `include`/`exclude` let through is
 //! followed (its `<n>.log` and rotated `<n>.log.<time>`), partial lines are joined
 //! ([`super::format::is_partial`], split at `maxLineBytes`), and each joined line becomes its
-//! messages with the path's metadata ([`super::path`]).
+//! messages with the path's metadata ([`super::path`]) and, with an API server, the pod's
+//! ([`super::join`]: which pods are followed, the headers added, a deleted pod's metadata kept
+//! while its files are read).
 //!
 //! Directories are listed without following links: a symbolic link planted in the tree (a
 //! pod or container directory that is a link) is not entered, only named once at WARN (with
@@ -20,6 +22,7 @@ use sluice_core::Headers;
 
 use super::config::NodeConfig;
 use super::format::{self, Message};
+use super::join::{Follow, Join};
 use super::path::{self, names, PodDir};
 use crate::agent::source::file_lines::Line;
 use crate::agent::source::multiline::Rules;
@@ -58,6 +61,8 @@ pub(crate) struct NodeLayout {
     unparsed: AtomicU64,
     /// Events that hold a cut line's part.
     cut: AtomicU64,
+    /// The API's metadata (`None`: `apiServer = none`).
+    join: Option<Join>,
 }
 
 /// Gauge: lines that were neither format, sent whole with `log.parse_error`.
@@ -67,7 +72,10 @@ pub(crate) const LINES_CUT: &str = "LinesCutCount";
 
 impl NodeLayout {
     /// The layout of `cfg`.
-    pub(crate) fn new(cfg: NodeConfig) -> Result<Self, regex::Error> {
+    pub(crate) fn new(
+        cfg: NodeConfig,
+        store: Option<Arc<super::api::Store>>,
+    ) -> Result<Self, regex::Error> {
         let rules = Rules::split_by(
             format::is_partial,
             cfg.max_line_bytes,
@@ -84,6 +92,7 @@ impl NodeLayout {
             warned: Mutex::default(),
             unparsed: AtomicU64::new(0),
             cut: AtomicU64::new(0),
+            join: store.map(Join::new),
         })
     }
 
@@ -188,6 +197,9 @@ impl NodeLayout {
             h.insert(names::POD_UID, &pd.uid);
         }
         h.insert(names::CONTAINER, &meta.container);
+        if let Some(j) = &self.join {
+            j.headers(meta.pod.as_ref().map(|p| p.uid.as_str()), &mut h);
+        }
         if let Some(r) = restart {
             h.insert(names::RESTART_COUNT, r.to_string());
         }
@@ -223,13 +235,33 @@ impl Layout for NodeLayout {
         let root = &self.cfg.pod_logs_dir;
         let mut seen = HashMap::new();
         let mut dirs = Vec::new();
+        let now = std::time::Instant::now();
+        let mut uids = HashSet::new();
+        let first = self.join.as_ref().is_some_and(Join::first_scan);
         for pod_name in self.subdirs(root) {
             let pod_path = root.join(&pod_name);
             let pod = path::pod_dir(&pod_name);
             if pod.is_none() {
                 self.warn_once(&pod_path, "a directory in podLogsDir whose name is not <namespace>_<pod>_<uid>; its logs are read without pod metadata");
             }
+            let follow = match (&self.join, &pod) {
+                (Some(j), Some(p)) => {
+                    uids.insert(p.uid.clone());
+                    j.follow(&p.uid, now, first)
+                }
+                _ => Follow::Yes(None),
+            };
+            let meta = match follow {
+                Follow::Wait | Follow::Skip => continue,
+                Follow::Yes(m) => m,
+            };
+            let skip: &[String] = meta
+                .as_ref()
+                .map_or(&[][..], |m| m.excluded_containers.as_slice());
             for c in self.containers(&pod_path, &mut seen) {
+                if skip.contains(&c) {
+                    continue;
+                }
                 let key = match &pod {
                     Some(p) => format!("{}/{}/{c}", p.namespace, p.pod),
                     None => format!("/{pod_name}/{c}"),
@@ -243,6 +275,9 @@ impl Layout for NodeLayout {
             }
         }
         *self.pods.lock() = seen;
+        if let Some(j) = &self.join {
+            j.scanned(&uids);
+        }
         let mut f = self.followed.lock();
         let now: Vec<PathBuf> = dirs.iter().map(|d| d.dir.clone()).collect();
         if f.1 != now {
@@ -287,13 +322,23 @@ impl Layout for NodeLayout {
         super::gunzip::uncompress(&self.cfg.pod_logs_dir, saved, fp, into)
     }
 
+    fn still_read(&self, dirs: &[PathBuf]) {
+        if let Some(j) = &self.join {
+            j.still_read(dirs);
+        }
+    }
+
     fn gauges(&self) -> Vec<(&'static str, String)> {
-        vec![
+        let mut g = vec![
             (
                 LINES_UNPARSED,
                 self.unparsed.load(Ordering::Relaxed).to_string(),
             ),
             (LINES_CUT, self.cut.load(Ordering::Relaxed).to_string()),
-        ]
+        ];
+        if let Some(j) = &self.join {
+            g.extend(j.gauges());
+        }
+        g
     }
 }

@@ -45,6 +45,9 @@ pub(crate) trait Layout: Send + Sync + std::fmt::Debug {
     /// no longer holds it but its content is found elsewhere (kubelet's `.gz`), checked
     /// against `fp` when there is one; whether it did.
     fn uncompress(&self, saved: &PosEntry, fp: Option<&Fingerprint>, into: &Path) -> bool;
+    /// The directories that left the layout's [`Layout::dirs`] whose files are still read
+    /// (through held descriptors), told after every scan.
+    fn still_read(&self, _dirs: &[PathBuf]) {}
     /// The layout's own gauges (name, value).
     fn gauges(&self) -> Vec<(&'static str, String)>;
 }

@@ -25,6 +25,15 @@ impl Tailer {
             }
         }
         let used: HashSet<usize> = self.files.values().map(|t| t.group).collect();
+        let still_read: Vec<std::path::PathBuf> = self
+            .laid
+            .iter()
+            .filter(|(_, gi)| {
+                used.contains(*gi) && self.groups.get(**gi).is_some_and(|g| g.retired)
+            })
+            .map(|(d, _)| d.clone())
+            .collect();
+        layout.0.still_read(&still_read);
         let groups = &self.groups;
         self.laid.retain(|_, gi| {
             !groups
