@@ -357,7 +357,7 @@ fn serve(tcp: TcpStream, tls: Arc<ServerConfig>, state: Arc<Mutex<State>>, stop:
 /// A watch request from the resourceVersion `target` names.
 fn watch(s: &mut Tls, target: &str, mut st: std::sync::MutexGuard<'_, State>, stop: &AtomicBool) {
     let log = |st: &mut State, code: u16| st.requests.push(format!("GET {target} -> {code}"));
-    let from: u64 = param(&target, "resourceVersion")
+    let from: u64 = param(target, "resourceVersion")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     if from < st.oldest {

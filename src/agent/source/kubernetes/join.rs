@@ -39,6 +39,9 @@ pub(crate) enum Follow {
     Yes(Option<Arc<PodMeta>>),
 }
 
+/// The metadata given to the last event: uid, the store's generation, the metadata.
+type LastGiven = Option<(String, u64, Option<Arc<PodMeta>>)>;
+
 /// The API's side of one layout (see the module docs).
 #[derive(Debug)]
 pub(crate) struct Join {
@@ -47,8 +50,8 @@ pub(crate) struct Join {
     first_seen: Mutex<HashMap<String, Instant>>,
     /// Pods whose files are still read though their directory left the tree.
     reading: Mutex<HashSet<String>>,
-    /// The metadata given to the last event: uid, the store's generation, the metadata.
-    last: Mutex<Option<(String, u64, Option<Arc<PodMeta>>)>>,
+    /// The metadata given to the last event (a cache: events come in runs of one pod).
+    last: Mutex<LastGiven>,
     /// Whether the first scan happened.
     started: AtomicBool,
 }
