@@ -2,11 +2,12 @@
 //! it is handed (with when), fails the calls whose numbers are listed, answers "commit but
 //! back off" for others, can set a stop signal during a chosen call, and notes another
 //! sink's committed count at each call. With `acks_after` it hands batches over with their
-//! acknowledgements still to come ([`Acks`], as the kafka sink), failing those of the calls
-//! listed in `unacknowledged`. Events whose body is in `poison` are reported as poison
-//! ([`Poisoned`]) instead of delivered. [`FailingCommits`] is a memory channel whose chosen
-//! take commits fail; [`AckChecked`] one that counts the take commits that came before their
-//! events' acknowledgements, and how many takes began while one commit was under way.
+//! acknowledgements still to come ([`Acks`], as the kafka sink; their time runs from the
+//! call), failing those of the calls listed in `unacknowledged`. Events whose body is in
+//! `poison` are reported as poison ([`Poisoned`]) instead of delivered. [`FailingCommits`] is
+//! a memory channel whose chosen take commits fail; [`AckChecked`] one that counts the take
+//! commits that came before their events' acknowledgements, and how many takes began while
+//! one commit was under way.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -112,8 +113,11 @@ impl ScriptedSink {
                 .map(|e| e.body.to_vec())
                 .collect();
             let log = self.acked.clone();
+            // The answer's time runs from the call, whether or not the runner polls it yet
+            // (as a downstream's answer or a sync under way).
+            let at = tokio::time::Instant::now() + after;
             *self.acks.lock() = Some(Acks(Box::pin(async move {
-                tokio::time::sleep(after).await;
+                tokio::time::sleep_until(at).await;
                 if acked {
                     log.lock().extend(bodies);
                     Ok(())
