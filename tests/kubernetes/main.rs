@@ -19,6 +19,7 @@
 mod support;
 
 mod bad_input;
+mod deploy;
 mod kill;
 mod node;
 mod node_tree;
