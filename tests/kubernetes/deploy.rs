@@ -221,7 +221,7 @@ fn a_template_error_fails_the_render() {
     for e in std::fs::read_dir(chart().join("templates")).unwrap() {
         let p = e.unwrap().path();
         let text = std::fs::read_to_string(&p).unwrap();
-        let text = text.replace("\"sluice.fullname\"", "\"sluice.fulname\"");
+        let text = text.replace("include \"sluice.fullname\"", "include \"sluice.fulname\"");
         std::fs::write(broken.join("templates").join(p.file_name().unwrap()), text).unwrap();
     }
     let out = tmp.path().join("out.yaml");
