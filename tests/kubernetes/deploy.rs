@@ -254,22 +254,59 @@ fn the_rendered_chart_and_the_plain_manifest_pass_the_kubernetes_1_37_schemas() 
 }
 
 #[test]
-fn a_manifest_with_a_wrongly_typed_field_fails_the_schema_check() {
+fn a_manifest_with_a_wrongly_typed_or_unknown_field_fails_the_schema_check() {
     if !available() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(plain()).unwrap();
-    let bad = tmp.path().join("bad.yaml");
-    std::fs::write(
-        &bad,
-        text.replace("containerPort: 41414", "containerPort: http"),
-    )
-    .unwrap();
-    let (ok, v, all) = check(&["validate", KUBE_VERSION, bad.to_str().unwrap()]);
-    assert!(!ok, "{all}");
-    let errors = v["errors"].to_string();
-    assert!(errors.contains("containers.0.ports.0.containerPort"), "{v}");
+    for (from, to, named) in [
+        (
+            "containerPort: 41414",
+            "containerPort: http",
+            "containers.0.ports.0.containerPort",
+        ),
+        (
+            "terminationGracePeriodSeconds: 30",
+            "terminationGracePeriod: 30",
+            "'terminationGracePeriod' was unexpected",
+        ),
+    ] {
+        let bad = tmp.path().join("bad.yaml");
+        std::fs::write(&bad, text.replace(from, to)).unwrap();
+        let (ok, v, all) = check(&["validate", KUBE_VERSION, bad.to_str().unwrap()]);
+        assert!(!ok, "{to}: {all}");
+        assert!(v["errors"].to_string().contains(named), "{to}: {v}");
+    }
+}
+
+#[test]
+fn the_docs_show_the_configmap_properties_as_deployed() {
+    if !available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let props = tmp.path().join("plain.properties");
+    let (ok, _, all) = check(&["props", plain().to_str().unwrap(), props.to_str().unwrap()]);
+    assert!(ok, "{all}");
+    let deployed: Vec<String> = std::fs::read_to_string(&props)
+        .unwrap()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect();
+    let page = std::fs::read_to_string(root().join("docs/kubernetes.md")).unwrap();
+    let block = page
+        .split("The ConfigMap's properties file:\n\n```properties\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("docs/kubernetes.md shows the ConfigMap's properties");
+    let shown: Vec<&str> = block.lines().collect();
+    assert_eq!(
+        shown, deployed,
+        "docs/kubernetes.md and deploy/kubernetes/sluice.yaml differ"
+    );
 }
 
 /// `sluice config check -n node -f FILE` with the environment a pod of the DaemonSet has.
