@@ -420,26 +420,21 @@ fn the_plain_manifest_mounts_probes_and_bounds_the_agent_as_docs_say() {
     let sc = &c["securityContext"];
     assert_eq!(sc["readOnlyRootFilesystem"], true);
     assert_eq!(sc["capabilities"]["drop"], serde_json::json!(["ALL"]));
-    let mount = |name: &str| {
-        c["volumeMounts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["name"] == name)
-            .unwrap()
-            .clone()
-    };
-    let volume = |name: &str| {
-        pod["volumes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|v| v["name"] == name)
-            .unwrap()
-            .clone()
-    };
-    assert_eq!(mount("varlog")["readOnly"], true);
-    assert_eq!(volume("varlog")["hostPath"]["path"], "/var/log");
-    assert_eq!(mount("state")["mountPath"], "/var/lib/sluice");
-    assert_eq!(volume("state")["hostPath"]["path"], "/var/lib/sluice");
+    let (mounts, volumes) = (&c["volumeMounts"], &pod["volumes"]);
+    assert_eq!(named(mounts, "varlog")["readOnly"], true);
+    assert_eq!(named(volumes, "varlog")["hostPath"]["path"], "/var/log");
+    assert_eq!(named(mounts, "state")["mountPath"], "/var/lib/sluice");
+    assert_eq!(
+        named(volumes, "state")["hostPath"]["path"],
+        "/var/lib/sluice"
+    );
+}
+
+/// The element of a JSON list whose `name` is `name`.
+fn named<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {list}"))
 }
