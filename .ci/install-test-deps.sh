@@ -7,8 +7,9 @@
 # and systemd-analyze for the packaging test, gmond for the Ganglia reporter test, promtool
 # for the test that lints /metrics, SeaweedFS and boto3 for the object-storage tests, and
 # ZooKeeper's jars for the ZooKeeper configuration source's test (and the clickhouse tests),
-# ClickHouse for the clickhouse sink's tests, and pyarrow and DuckDB for the parquet
-# serializer's tests.
+# ClickHouse for the clickhouse sink's tests, pyarrow and DuckDB for the parquet serializer's
+# tests, and helm-python-sdk and kubernetes-validate for the tests of the Helm chart and the
+# Kubernetes manifests.
 set -euo pipefail
 cd "$(dirname "$0")"
 bash ./install-build.sh
@@ -27,3 +28,4 @@ bash ./install-seaweedfs.sh
 bash ./install-zookeeper.sh
 bash ./install-nats.sh
 bash ./install-clickhouse.sh
+bash ./install-kubernetes.sh

@@ -23,6 +23,7 @@ mod api;
 mod api_faults;
 mod api_server;
 mod bad_input;
+mod deploy;
 mod kill;
 mod node;
 mod node_tree;
