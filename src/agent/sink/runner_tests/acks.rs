@@ -25,9 +25,22 @@ async fn a_batch_whose_acknowledgements_are_to_come_lets_the_next_go_out_and_com
     .await;
     assert_eq!(sink.delivered(), sent, "every event once, in order");
     let watched: Vec<u64> = sink.calls.lock().iter().map(|c| c.watched).collect();
-    // Batch 1 went out while batch 0 waited for its acknowledgements (300 ms); batch 2 once
-    // batch 0 was acknowledged and committed, while batch 1 waited for its own.
-    assert_eq!(watched, vec![0, 0, 4, 8, 12]);
+    // Batch 1 went out while batch 0 waited for its acknowledgements (300 ms). Later batches
+    // go out while earlier groups commit behind them (how many had committed depends on when
+    // the acknowledgements came: batch 2 saw 4 or 8), never after their own commit.
+    assert_eq!(watched.len(), 5);
+    assert_eq!(
+        &watched[..2],
+        &[0, 0],
+        "batch 1 went out before batch 0 was acknowledged"
+    );
+    for (i, w) in watched.iter().enumerate() {
+        assert!(
+            *w <= 4 * i as u64,
+            "batch {i} went out after its own commit: {watched:?}"
+        );
+    }
+    assert!(watched.windows(2).all(|p| p[0] <= p[1]), "{watched:?}");
     assert_eq!(counters.get("EventDrainSuccessCount"), 20);
     assert_eq!(counters.get("EventWriteFail"), 0);
 }
