@@ -16,6 +16,7 @@ mod client;
 pub(crate) mod config;
 mod exactly;
 mod handoff;
+mod json;
 mod rows;
 mod schema;
 mod start;

@@ -9,6 +9,7 @@ use sluice_core::dedup::{IdSpan, EVENT_ID_HEADER};
 use sluice_core::Event;
 
 use super::config::Source;
+use super::json::json_string;
 use super::schema::{Column, TsUnit};
 
 /// ClickHouse's codes for a value that does not parse for its column (the row is poison):
@@ -82,36 +83,6 @@ fn timestamp(v: &str, unit: TsUnit) -> Vec<u8> {
         (TsUnit::Millis, Ok(ms)) => ms.to_string().into_bytes(),
         _ => v.as_bytes().to_vec(),
     }
-}
-
-/// Appends `v` as a JSON string: `"` and `\` escaped, control bytes as `\u00XX`, every
-/// other byte as it is (ClickHouse stores a String's bytes; a body need not be UTF-8).
-pub(crate) fn json_string(out: &mut Vec<u8>, v: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push(b'"');
-    let mut start = 0;
-    for (i, &c) in v.iter().enumerate() {
-        let esc: &[u8] = match c {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0..=0x1f => &[],
-            _ => continue,
-        };
-        out.extend_from_slice(&v[start..i]);
-        if esc.is_empty() {
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[usize::from(c >> 4)]);
-            out.push(HEX[usize::from(c & 0xf)]);
-        } else {
-            out.extend_from_slice(esc);
-        }
-        start = i + 1;
-    }
-    out.extend_from_slice(&v[start..]);
-    out.push(b'"');
 }
 
 /// The 1-based row ClickHouse's message names (`(at row N)`), if any.

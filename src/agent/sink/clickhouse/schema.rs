@@ -215,7 +215,7 @@ fn column(table: &str, d: &Described, source: Source) -> Result<Column, SchemaEr
         _ => {}
     }
     let mut key = Vec::with_capacity(d.name.len() + 3);
-    super::rows::json_string(&mut key, d.name.as_bytes());
+    super::json::json_string(&mut key, d.name.as_bytes());
     key.push(b':');
     Ok(Column {
         key,

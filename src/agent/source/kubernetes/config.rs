@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::api::{ApiConfig, Store, StoreRef};
-use super::node::NodeLayout;
+use super::node::{NodeConfig, NodeLayout};
 use crate::agent::config::ctx::Ctx;
 use crate::agent::source::taildir::config::{expand_home, parse_following};
 use crate::agent::source::taildir::layout::LayoutRef;
@@ -26,22 +26,6 @@ pub(crate) const MAX_LINE_BYTES_MIN: u64 = 1024;
 pub(crate) const MAX_LINE_BYTES_LIMIT: u64 = 60 << 20;
 /// Most `include` or `exclude` globs.
 pub(crate) const GLOBS_MAX: usize = 1_000;
-
-/// The node's tree, as the layout reads it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct NodeConfig {
-    /// `podLogsDir` (default [`POD_LOGS_DIR_DEFAULT`]).
-    pub pod_logs_dir: PathBuf,
-    /// `include`: globs on `namespace/pod/container`; empty = every container.
-    pub include: Vec<String>,
-    /// `exclude`: globs on `namespace/pod/container`, applied after `include`.
-    pub exclude: Vec<String>,
-    /// `maxLineBytes` (default [`MAX_LINE_BYTES_DEFAULT`]): partial lines are joined up to
-    /// this; a longer line goes out in events of at most this many bytes, each marked.
-    pub max_line_bytes: usize,
-    /// `followSymlinks` (default false): whether links in the tree are entered.
-    pub follow_symlinks: bool,
-}
 
 /// `kubernetes` source settings.
 #[derive(Clone, Debug, PartialEq, Eq)]

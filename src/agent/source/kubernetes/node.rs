@@ -20,13 +20,28 @@ use parking_lot::Mutex;
 use regex::Regex;
 use sluice_core::Headers;
 
-use super::config::NodeConfig;
 use super::format::{self, Message};
 use super::join::{Follow, Join};
 use super::path::{self, names, PodDir};
 use crate::agent::source::file_lines::Line;
 use crate::agent::source::multiline::Rules;
 use crate::agent::source::taildir::layout::{LaidDir, Layout};
+
+/// The node's tree, as the layout reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct NodeConfig {
+    /// `podLogsDir` (default `/var/log/pods`).
+    pub pod_logs_dir: PathBuf,
+    /// `include`: globs on `namespace/pod/container`; empty = every container.
+    pub include: Vec<String>,
+    /// `exclude`: globs on `namespace/pod/container`, applied after `include`.
+    pub exclude: Vec<String>,
+    /// `maxLineBytes` (default 1 MiB): partial lines are joined up to
+    /// this; a longer line goes out in events of at most this many bytes, each marked.
+    pub max_line_bytes: usize,
+    /// `followSymlinks` (default false): whether links in the tree are entered.
+    pub follow_symlinks: bool,
+}
 
 /// Most bytes of partial lines all files may hold at once (the joiner's `maxHeldBytes`).
 pub(crate) const HELD_BYTES_MAX: u64 = 64 << 20;

@@ -33,6 +33,7 @@
 //! Here: the task's loop and its idle wait; `trip.rs` one trip to the blocking pool,
 //! `retry.rs` a refused batch retried, `tail.rs` the tailer with its position-file writer.
 
+mod counts;
 mod idle;
 mod retry;
 mod tail;

@@ -9,8 +9,8 @@
 
 use std::time::{Duration, Instant};
 
+use super::counts::{accepted, received};
 use super::tail::{blocking, Tail};
-use super::trip::{accepted, received};
 use crate::agent::backoff::Backoff;
 use crate::agent::metrics::SourceCounter;
 #[cfg(doc)]

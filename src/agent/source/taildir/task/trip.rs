@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::counts::{accepted, received};
 use super::retry::{keep_and_limit, Limits, LIMITS_CHECK_INTERVAL};
 use super::tail::{blocking, Tail};
 use super::GROUP_BATCHES_MAX;
@@ -159,19 +160,4 @@ fn put_here(h: &Here, group: Vec<Batch>) -> Trip {
         }
     }
     Trip::Put { done, retry }
-}
-
-/// Counts a batch as received and offers it to the tap; its event count.
-pub(super) fn received(c: &CounterGroup, name: &str, events: &[sluice_core::Event]) -> u64 {
-    let n = events.len() as u64;
-    c.add(SourceCounter::EventReceived, n);
-    c.add(SourceCounter::AppendBatchReceived, 1);
-    crate::agent::tap::offer(crate::agent::tap::Point::Source, name, events);
-    n
-}
-
-/// Counts a batch of `n` events as accepted by the channels.
-pub(super) fn accepted(c: &CounterGroup, n: u64) {
-    c.add(SourceCounter::EventAccepted, n);
-    c.add(SourceCounter::AppendBatchAccepted, 1);
 }
