@@ -14,11 +14,6 @@
 //! acknowledged, in order ([`super::settle`]: one fdatasync for the group on a file channel):
 //! `deliver(1..3) → [commit(1..3) ∥ take+deliver(4)] → deliver(5, 6) → [commit(4..6) ∥ …]`.
 //! At most the sink's [`Sink::pipeline_depth`] take transactions of a runner are open at once.
-//! A sink that keeps at least two delivered batches waiting (avro with calls in flight,
-//! file_roll's shared fsync, kafka, null) commits behind its deliveries instead
-//! ([`Behind`]): the acknowledged batches' group commit runs while the next batches are taken
-//! and delivered, so the downstream is not left with one batch per commit; up to depth − 1
-//! batches wait for acknowledgements and as many more commit (at most 2 × depth − 1 open).
 //! - Takes commit strictly in order, each only after its own batch was delivered (for the
 //!   file sinks: durable); what commits of a group is a prefix.
 //! - A failed delivery rolls back only its own batch; batches already delivered still commit.
@@ -41,7 +36,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::poison::PoisonHandler;
-use super::settle::{commit_ready, roll_back_from, wait_oldest, Delivered, Settled};
+use super::settle::{commit_ready, roll_back_from, Delivered, Settled};
 use super::{Delivery, Sink};
 use crate::agent::backoff::Backoff;
 use crate::agent::channel::arrivals::Arrivals;
@@ -51,11 +46,9 @@ use crate::agent::processor::SinkPolicy;
 use crate::agent::stop::Stop;
 
 mod batch;
-mod behind;
 mod pause;
 
 use batch::{take_and_deliver, Batch};
-use behind::Behind;
 use pause::{arrived, distinct_arrivals, pause_after};
 
 /// Backoff step after a failed round (or a "commit but back off" answer).
@@ -109,30 +102,10 @@ pub(crate) enum Outcome {
     Failed,
 }
 
-/// Whether a runner on `u` commits behind its deliveries ([`Behind`]): with at least two
-/// delivered batches waiting, so at least one goes on in flight while a group commits.
-fn commits_behind(u: &SinkUnit) -> bool {
-    delivered_max(u) >= 2
-}
-
-/// Commits every delivered batch, oldest first, in groups (the group in flight first); a
-/// failed commit is reported to the policy as a failure of its sink. Returns false if any
-/// commit failed.
-async fn drain(
-    pending: &mut VecDeque<Delivered>,
-    behind: &mut Behind,
-    policy: &mut SinkPolicy,
-) -> bool {
+/// Commits every delivered batch, oldest first, in groups; a failed commit is reported to
+/// the policy as a failure of its sink. Returns false if any commit failed.
+async fn drain(pending: &mut VecDeque<Delivered>, policy: &mut SinkPolicy) -> bool {
     let mut all = true;
-    let sink = behind
-        .sink()
-        .or_else(|| pending.front().map(|d| d.sink.clone()));
-    if settle(behind.finish().await, pending).await {
-        if let Some(sink) = sink.as_ref() {
-            policy.report_failure(sink, Instant::now());
-        }
-        all = false;
-    }
     while let Some(sink) = pending.front().map(|d| d.sink.clone()) {
         if settle(commit_ready(pending, true).await, pending).await {
             policy.report_failure(&sink, Instant::now());
@@ -161,17 +134,8 @@ async fn settle(settled: Vec<Settled>, pending: &mut VecDeque<Delivered>) -> boo
 
 /// One round on sink `name`: take and deliver a batch while, if the pipeline is full, the
 /// delivered batches commit as one group once acknowledged (in order, up to the first that
-/// is not). The new batch joins `pending`. A sink with a deeper pipeline commits behind its
-/// deliveries instead ([`round_behind`]).
-async fn round(
-    name: &str,
-    u: &mut SinkUnit,
-    pending: &mut VecDeque<Delivered>,
-    behind: &mut Behind,
-) -> Outcome {
-    if commits_behind(u) {
-        return round_behind(name, u, pending, behind).await;
-    }
+/// is not). The new batch joins `pending`.
+async fn round(name: &str, u: &mut SinkUnit, pending: &mut VecDeque<Delivered>) -> Outcome {
     let delivered_max = delivered_max(u);
     let full = pending.len() >= delivered_max;
     let (settled, batch) = tokio::join!(
@@ -208,63 +172,6 @@ async fn round(
     outcome
 }
 
-/// With no commit in flight, starts a group commit of the oldest batches already
-/// acknowledged; true if a batch failed (an unacknowledged one is rolled back with every
-/// batch after it).
-async fn start_behind(pending: &mut VecDeque<Delivered>, behind: &mut Behind) -> bool {
-    if behind.is_running() {
-        return false;
-    }
-    match behind.start_acked(pending).await {
-        Ok(()) => false,
-        Err(unacknowledged) => {
-            roll_back_from(unacknowledged, pending).await;
-            true
-        }
-    }
-}
-
-/// A round of a sink that commits behind its deliveries: once the pipeline is full, the group
-/// in flight is waited for, then the oldest batch's acknowledgements, and the batches
-/// acknowledged by then start committing as one group while the next batches are taken and
-/// delivered. So at most `delivered_max` batches wait for their acknowledgements, as many
-/// more commit, and a group is started only when the pipeline is full (as large as the
-/// acknowledgements allow: a group per acknowledged batch would cost an fdatasync each).
-async fn round_behind(
-    name: &str,
-    u: &mut SinkUnit,
-    pending: &mut VecDeque<Delivered>,
-    behind: &mut Behind,
-) -> Outcome {
-    let delivered_max = delivered_max(u);
-    let mut failed = false;
-    while pending.len() >= delivered_max {
-        failed |= settle(behind.finish().await, pending).await;
-        if let Err(unacknowledged) = wait_oldest(pending).await {
-            roll_back_from(unacknowledged, pending).await;
-            failed = true;
-        }
-        failed |= start_behind(pending, behind).await;
-    }
-    let (batch, settled) = behind.beside(take_and_deliver(name, u)).await;
-    failed |= settle(settled, pending).await;
-    let outcome = match batch {
-        Batch::Delivered(d, delivery) => {
-            pending.push_back(d);
-            match delivery {
-                Delivery::Done => Outcome::Ready,
-                Delivery::CommitAndBackOff => Outcome::BackOff,
-            }
-        }
-        Batch::Empty => Outcome::Empty,
-        Batch::Failed => Outcome::Failed,
-    };
-    if failed {
-        return Outcome::Failed;
-    }
-    outcome
-}
-
 /// One round on sink `name`, its batch committed (or rolled back) before it returns: for a
 /// Java sink processor, whose `process()` on a sink returns only when that sink is done.
 pub(crate) async fn process_once(name: &str, u: &mut SinkUnit) -> Outcome {
@@ -272,11 +179,7 @@ pub(crate) async fn process_once(name: &str, u: &mut SinkUnit) -> Outcome {
         tracing::warn!(sink = %name, error = %e, "periodic work failed");
     }
     let mut pending: VecDeque<Delivered> = VecDeque::with_capacity(1);
-    let mut behind = Behind::default();
-    let mut outcome = round(name, u, &mut pending, &mut behind).await;
-    if settle(behind.finish().await, &mut pending).await {
-        outcome = Outcome::Failed;
-    }
+    let mut outcome = round(name, u, &mut pending).await;
     while !pending.is_empty() {
         if settle(commit_ready(&mut pending, true).await, &mut pending).await {
             outcome = Outcome::Failed;
@@ -308,7 +211,6 @@ pub async fn run(
 ) {
     attach(&mut units, &stop).await;
     let mut pending: VecDeque<Delivered> = VecDeque::with_capacity(PIPELINE_DEPTH);
-    let mut behind = Behind::default();
     let mut fail_backoff = Backoff::linear(FAIL_BACKOFF_STEP, FAIL_BACKOFF_MAX);
     let mut idle_backoff = Backoff::linear(IDLE_BACKOFF_STEP, IDLE_BACKOFF_MAX);
     let arrivals = distinct_arrivals(&units);
@@ -323,10 +225,10 @@ pub async fn run(
             let Some(u) = units.get_mut(&name) else {
                 continue;
             };
-            if pending.front().is_some_and(|d| d.sink != name) || behind.other_than(&name) {
-                drain(&mut pending, &mut behind, &mut policy).await;
+            if pending.front().is_some_and(|d| d.sink != name) {
+                drain(&mut pending, &mut policy).await;
             }
-            outcome = round(&name, u, &mut pending, &mut behind).await;
+            outcome = round(&name, u, &mut pending).await;
             match outcome {
                 Outcome::Ready | Outcome::BackOff => {
                     policy.report_success(&name);
@@ -341,7 +243,7 @@ pub async fn run(
             idle_backoff.reset();
             continue;
         }
-        if !drain(&mut pending, &mut behind, &mut policy).await {
+        if !drain(&mut pending, &mut policy).await {
             outcome = Outcome::Failed;
         }
         let pause = pause_after(outcome, &mut fail_backoff, &mut idle_backoff, &runner);
@@ -364,7 +266,7 @@ pub async fn run(
             break;
         }
     }
-    drain(&mut pending, &mut behind, &mut policy).await;
+    drain(&mut pending, &mut policy).await;
     for u in units.values_mut() {
         u.sink.stop().await;
         u.counters.stopped();

@@ -2,12 +2,10 @@
 //! it is handed (with when), fails the calls whose numbers are listed, answers "commit but
 //! back off" for others, can set a stop signal during a chosen call, and notes another
 //! sink's committed count at each call. With `acks_after` it hands batches over with their
-//! acknowledgements still to come ([`Acks`], as the kafka sink; their time runs from the
-//! call), failing those of the calls listed in `unacknowledged`. Events whose body is in
-//! `poison` are reported as poison ([`Poisoned`]) instead of delivered. [`FailingCommits`] is
-//! a memory channel whose chosen take commits fail; [`AckChecked`] one that counts the take
-//! commits that came before their events' acknowledgements, and how many takes began while
-//! one commit was under way.
+//! acknowledgements still to come ([`Acks`], as the kafka sink), failing those of the calls
+//! listed in `unacknowledged`. Events whose body is in `poison` are reported as poison
+//! ([`Poisoned`]) instead of delivered. [`FailingCommits`] is a memory channel whose chosen
+//! take commits fail.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -53,12 +51,6 @@ pub(crate) struct ScriptedSink {
     pub acks_after: Option<Duration>,
     /// Calls whose acknowledgements answer an error.
     pub unacknowledged: BTreeSet<usize>,
-    /// If not empty, call `n`'s acknowledgements answer after `ack_delays[n % len]` instead
-    /// of `acks_after` (which must still be set).
-    pub ack_delays: Vec<Duration>,
-    /// The bodies of the events whose acknowledgements answered `Ok`, added just before they
-    /// answer (for [`AckChecked`]).
-    pub acked: Arc<Mutex<BTreeSet<Vec<u8>>>>,
     /// The sink's pipeline depth, if not the default.
     pub depth: Option<usize>,
     /// The acknowledgements of the last call, for [`take_acks`](Self::take_acks).
@@ -103,23 +95,9 @@ impl ScriptedSink {
             watched,
         });
         if let (true, Some(after)) = (ok, self.acks_after) {
-            let after = match self.ack_delays.len() {
-                0 => after,
-                len => self.ack_delays[n % len],
-            };
-            let bodies: Vec<Vec<u8>> = self.calls.lock()[n]
-                .events
-                .iter()
-                .map(|e| e.body.to_vec())
-                .collect();
-            let log = self.acked.clone();
-            // The answer's time runs from the call, whether or not the runner polls it yet
-            // (as a downstream's answer or a sync under way).
-            let at = tokio::time::Instant::now() + after;
             *self.acks.lock() = Some(Acks(Box::pin(async move {
-                tokio::time::sleep_until(at).await;
+                tokio::time::sleep(after).await;
                 if acked {
-                    log.lock().extend(bodies);
                     Ok(())
                 } else {
                     Err(SinkError::peer(
@@ -308,90 +286,6 @@ impl ChannelTx for FailingTx {
             Err(AgentChannelError::Closed(
                 "c1 (commit fails as scripted)".into(),
             ))
-        })
-    }
-    fn rollback(self: Box<Self>) -> BoxFuture<'static, ()> {
-        self.inner.rollback()
-    }
-}
-
-/// A memory channel whose take commits take `commit_delay` each and check, as they start,
-/// that every event taken was acknowledged (its body in `acked`, [`ScriptedSink::acked`]):
-/// `overtaken` counts the events committed before their acknowledgement; `beside_max` is the
-/// most takes begun while one commit was under way.
-#[derive(Debug)]
-pub(crate) struct AckChecked {
-    /// The channel.
-    pub inner: Arc<MemoryChannel>,
-    /// How long each take commit takes (a file channel's fdatasync).
-    pub commit_delay: Duration,
-    /// The bodies acknowledged so far.
-    pub acked: Arc<Mutex<BTreeSet<Vec<u8>>>>,
-    /// Events whose take committed before their acknowledgement.
-    pub overtaken: Arc<AtomicUsize>,
-    /// Takes begun during the commit under way, and the most seen.
-    pub beside: Arc<Mutex<(Option<usize>, usize)>>,
-}
-
-struct AckCheckedTx {
-    inner: Box<dyn ChannelTx>,
-    taken: Vec<Vec<u8>>,
-    commit_delay: Duration,
-    acked: Arc<Mutex<BTreeSet<Vec<u8>>>>,
-    overtaken: Arc<AtomicUsize>,
-    beside: Arc<Mutex<(Option<usize>, usize)>>,
-}
-
-impl AgentChannel for AckChecked {
-    fn begin(&self) -> Box<dyn ChannelTx> {
-        Box::new(AckCheckedTx {
-            inner: self.inner.begin(),
-            taken: Vec::new(),
-            commit_delay: self.commit_delay,
-            acked: self.acked.clone(),
-            overtaken: self.overtaken.clone(),
-            beside: self.beside.clone(),
-        })
-    }
-    fn close(&self) -> BoxFuture<'_, Result<(), AgentChannelError>> {
-        self.inner.close()
-    }
-    fn counters(&self) -> Arc<CounterGroup> {
-        self.inner.counters()
-    }
-}
-
-impl ChannelTx for AckCheckedTx {
-    fn put_all(&mut self, events: Vec<Event>) -> BoxFuture<'_, Result<(), AgentChannelError>> {
-        self.inner.put_all(events)
-    }
-    fn take_up_to(&mut self, max: usize) -> BoxFuture<'_, Result<Vec<Event>, AgentChannelError>> {
-        Box::pin(async move {
-            let got = self.inner.take_up_to(max).await?;
-            self.taken.extend(got.iter().map(|e| e.body.to_vec()));
-            let mut b = self.beside.lock();
-            let (during, most) = &mut *b;
-            if let Some(n) = during.as_mut() {
-                *n += usize::from(!got.is_empty());
-                *most = (*most).max(*n);
-            }
-            Ok(got)
-        })
-    }
-    fn commit(self: Box<Self>) -> BoxFuture<'static, Result<(), AgentChannelError>> {
-        let early = {
-            let acked = self.acked.lock();
-            self.taken.iter().filter(|b| !acked.contains(*b)).count()
-        };
-        self.overtaken.fetch_add(early, Ordering::SeqCst);
-        Box::pin(async move {
-            if self.taken.is_empty() {
-                return self.inner.commit().await;
-            }
-            self.beside.lock().0 = Some(0);
-            tokio::time::sleep(self.commit_delay).await;
-            self.beside.lock().0 = None;
-            self.inner.commit().await
         })
     }
     fn rollback(self: Box<Self>) -> BoxFuture<'static, ()> {

@@ -83,12 +83,17 @@ pub(super) async fn commit_ready(
     pending: &mut VecDeque<Delivered>,
     wait_all: bool,
 ) -> Vec<Settled> {
-    if let Err(unacknowledged) = wait_oldest(pending).await {
-        return vec![Settled::Unacknowledged(unacknowledged)];
-    }
-    let Some(first) = pending.pop_front() else {
+    let Some(mut first) = pending.pop_front() else {
         return Vec::new();
     };
+    if let Some(Acks(acks)) = first.acks.take() {
+        if let Err(e) = acks.await {
+            first.counters.add(SinkCounter::EventWriteFail, 1);
+            tracing::warn!(sink = %first.sink, error = %e, events = first.events,
+                "delivery not acknowledged; rolling back");
+            return vec![Settled::Unacknowledged(first)];
+        }
+    }
     let mut group = vec![first];
     while let Some(next) = pending.front_mut() {
         let ready = match acked_now(next) {
@@ -113,46 +118,9 @@ pub(super) async fn commit_ready(
     commit_group(group).await
 }
 
-/// Waits for the oldest pending batch's acknowledgements. If they answered an error, the
-/// batch is taken out, counted and logged, and handed back for [`roll_back_from`].
-pub(super) async fn wait_oldest(pending: &mut VecDeque<Delivered>) -> Result<(), Delivered> {
-    let Some(Acks(acks)) = pending.front_mut().and_then(|d| d.acks.take()) else {
-        return Ok(());
-    };
-    let Err(e) = acks.await else {
-        return Ok(());
-    };
-    let Some(first) = pending.pop_front() else {
-        return Ok(());
-    };
-    first.counters.add(SinkCounter::EventWriteFail, 1);
-    tracing::warn!(sink = %first.sink, error = %e, events = first.events,
-        "delivery not acknowledged; rolling back");
-    Err(first)
-}
-
-/// The oldest pending batches whose acknowledgements answered `Ok` by now, taken out without
-/// waiting (none if the oldest has not answered yet); if the oldest answered an error, that
-/// batch, handed back as [`wait_oldest`] does.
-pub(super) async fn acked_prefix(
-    pending: &mut VecDeque<Delivered>,
-) -> Result<Vec<Delivered>, Delivered> {
-    let mut group = Vec::new();
-    while let Some(next) = pending.front_mut() {
-        match acked_now(next) {
-            Some(true) => group.extend(pending.pop_front()),
-            Some(false) if group.is_empty() => {
-                wait_oldest(pending).await?;
-            }
-            _ => break,
-        }
-    }
-    Ok(group)
-}
-
 /// Commits `group` (pending batches, oldest first, each acknowledged) as one group commit;
 /// each batch's outcome in order.
-pub(super) async fn commit_group(group: Vec<Delivered>) -> Vec<Settled> {
+async fn commit_group(group: Vec<Delivered>) -> Vec<Settled> {
     let Some(channel) = group.first().map(|d| d.channel.clone()) else {
         return Vec::new();
     };

@@ -19,7 +19,7 @@ use crate::agent::channel::memory::MemoryConfig;
 use crate::agent::processor::{
     FailoverConfig, FailoverPolicy, LoadBalanceConfig, LoadBalancePolicy, Selection,
 };
-use crate::agent::sink::scripted::{AckChecked, FailingCommits, OneTaker, ScriptedSink};
+use crate::agent::sink::scripted::{FailingCommits, OneTaker, ScriptedSink};
 use sluice_core::Event;
 
 const BATCH: usize = 4;
