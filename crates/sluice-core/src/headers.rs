@@ -114,6 +114,27 @@ impl Headers {
         }
     }
 
+    /// A copy with room for `pairs` more pairs and `text` more bytes of keys and values
+    /// (and [`TEXT_SPARE_BYTES`] for the event id a file channel adds): a source that makes
+    /// the headers its events share once, then copies them per event, adds the few that
+    /// differ without growing either buffer.
+    pub fn clone_with_room(&self, pairs: usize, text: usize) -> Headers {
+        let mut t = String::with_capacity(
+            self.text
+                .len()
+                .saturating_add(text)
+                .saturating_add(TEXT_SPARE_BYTES),
+        );
+        t.push_str(&self.text);
+        let mut index = SmallVec::with_capacity(self.index.len().saturating_add(pairs));
+        index.extend_from_slice(&self.index);
+        Headers {
+            text: t,
+            index,
+            unused: self.unused,
+        }
+    }
+
     /// Room for `pairs` more pairs in the index (the text buffer sizes itself at the first pair).
     pub fn reserve(&mut self, pairs: usize) {
         self.index.reserve(pairs);
@@ -276,7 +297,7 @@ impl Headers {
     /// key's place, a key removed and inserted again goes last (as in a Java `HashMap`'s
     /// bucket). Sorts only when the keys were not inserted in key order.
     pub fn iter_inserted(&self) -> InsertedIter<'_> {
-        let mut order: SmallVec<[usize; 8]> = (0..self.index.len()).collect();
+        let mut order: SmallVec<[usize; 16]> = (0..self.index.len()).collect();
         let in_text_order = self.index.windows(2).all(|w| w[0].key_at < w[1].key_at);
         if !in_text_order {
             order.sort_by_key(|&i| {
@@ -326,7 +347,7 @@ impl Headers {
             // Copy the live pairs into a fresh buffer in text (insertion) order; the index
             // moves with them.
             let mut text = String::with_capacity(self.text.len() - self.unused);
-            let mut order: SmallVec<[usize; 8]> = (0..self.index.len()).collect();
+            let mut order: SmallVec<[usize; 16]> = (0..self.index.len()).collect();
             order.sort_by_key(|&i| {
                 self.index
                     .get(i)

@@ -189,3 +189,34 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_copy_with_room_is_equal_and_takes_its_extra_pairs_without_growing() {
+    let mut template = Headers::new();
+    for (k, v) in [
+        ("k8s.pod.name", "web-1"),
+        ("k8s.namespace.name", "shop"),
+        ("a", "1"),
+        ("z", "26"),
+        ("k8s.container.name", "app"),
+    ] {
+        template.insert(k, v);
+    }
+    template.remove("a");
+    let mut copy = template.clone_with_room(2, 32);
+    assert_eq!(copy, template);
+    assert!(copy.iter_inserted().eq(template.iter_inserted()));
+    let (text_cap, index_cap) = (copy.text.capacity(), copy.index.capacity());
+    copy.insert("log.iostream", "stdout");
+    copy.insert("timestamp", "1764417600123");
+    copy.insert("sluiceId", "0123456789abcdef:42");
+    assert_eq!(copy.text.capacity(), text_cap);
+    assert!(copy.index.capacity() >= index_cap);
+    let mut by_insert = template.clone();
+    by_insert.insert("log.iostream", "stdout");
+    by_insert.insert("timestamp", "1764417600123");
+    by_insert.insert("sluiceId", "0123456789abcdef:42");
+    assert_eq!(copy, by_insert);
+    assert!(copy.iter_inserted().eq(by_insert.iter_inserted()));
+    assert_eq!(template.len(), 4);
+}

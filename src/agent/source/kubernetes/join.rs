@@ -9,9 +9,9 @@
 //!   blocking pool) for the first list, and follows every pod then in the tree at once, known
 //!   or not: the files of a pod deleted while the agent was down keep their saved positions
 //!   (a scan that does not find a saved file counts it lost).
-//! - **Each event's headers.** The pod's headers ([`PodMeta::headers`]) are added to the
-//!   path's; an event of a pod the watch does not know is counted
-//!   (`EventsWithoutApiMetadataCount`).
+//! - **Each file's headers.** The pod's headers ([`PodMeta::headers`]) are added to the
+//!   path's (once per file and store generation, `node.rs`); an event of a pod the watch does
+//!   not know is counted (`EventsWithoutApiMetadataCount`).
 //! - **How long a deleted pod's metadata is kept**: until its directory is gone from the
 //!   tree and no file of it is still read through a held descriptor ([`Join::still_read`]).
 
@@ -39,9 +39,6 @@ pub(crate) enum Follow {
     Yes(Option<Arc<PodMeta>>),
 }
 
-/// The metadata given to the last event: uid, the store's generation, the metadata.
-type LastGiven = Option<(String, u64, Option<Arc<PodMeta>>)>;
-
 /// The API's side of one layout (see the module docs).
 #[derive(Debug)]
 pub(crate) struct Join {
@@ -50,8 +47,6 @@ pub(crate) struct Join {
     first_seen: Mutex<HashMap<String, Instant>>,
     /// Pods whose files are still read though their directory left the tree.
     reading: Mutex<HashSet<String>>,
-    /// The metadata given to the last event (a cache: events come in runs of one pod).
-    last: Mutex<LastGiven>,
     /// Whether the first scan happened.
     started: AtomicBool,
 }
@@ -63,7 +58,6 @@ impl Join {
             store,
             first_seen: Mutex::default(),
             reading: Mutex::default(),
-            last: Mutex::default(),
             started: AtomicBool::new(false),
         }
     }
@@ -125,32 +119,28 @@ impl Join {
         *self.reading.lock() = uids;
     }
 
-    /// Adds the pod `uid`'s metadata to `h`, or counts an event without it.
-    pub(crate) fn headers(&self, uid: Option<&str>, h: &mut Headers) {
-        let Some(uid) = uid else {
-            self.store.count_without();
-            return;
-        };
-        let generation = self.store.generation();
-        let mut last = self.last.lock();
-        let hit = last
-            .as_ref()
-            .filter(|(u, g, _)| u == uid && *g == generation)
-            .map(|(_, _, m)| m.clone());
-        let meta = hit.unwrap_or_else(|| {
-            let m = self.store.get(uid);
-            *last = Some((uid.to_owned(), generation, m.clone()));
-            m
-        });
-        drop(last);
-        match meta {
+    /// The store's generation: moved on at every change of the pods, so headers made from
+    /// it are made again after one.
+    pub(crate) fn generation(&self) -> u64 {
+        self.store.generation()
+    }
+
+    /// Adds the pod `uid`'s metadata to `h`; false when the watch does not know the pod.
+    pub(crate) fn pod_headers(&self, uid: &str, h: &mut Headers) -> bool {
+        match self.store.get(uid) {
             Some(m) => {
                 for (k, v) in &m.headers {
                     h.insert(k, v);
                 }
+                true
             }
-            None => self.store.count_without(),
+            None => false,
         }
+    }
+
+    /// Counts `n` events that went without the API's metadata.
+    pub(crate) fn count_without(&self, n: u64) {
+        self.store.count_without(n);
     }
 
     /// The store's gauges.

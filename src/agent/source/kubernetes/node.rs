@@ -22,7 +22,7 @@ use sluice_core::Headers;
 
 use super::format::{self, Message};
 use super::join::{Follow, Join};
-use super::path::{self, names, PodDir};
+use super::path::{self, names};
 use crate::agent::source::file_lines::Line;
 use crate::agent::source::multiline::Rules;
 use crate::agent::source::taildir::layout::{LaidDir, Layout};
@@ -48,15 +48,23 @@ pub(crate) const HELD_BYTES_MAX: u64 = 64 << 20;
 /// How long the first parts of a line wait for its last before they go out alone (cut).
 pub(crate) const PARTIAL_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// The metadata a container directory's path gives.
+/// The headers every event of one file carries (the path's metadata, the pod's from the API,
+/// the restart count and the file's path), made once per file and store generation and
+/// copied per event, which adds only its stream, time and marks.
 #[derive(Debug)]
-struct DirMeta {
-    pod: Option<PodDir>,
-    container: String,
+struct FileHeaders {
+    path: PathBuf,
+    /// The store's generation they were made at (0 without an API server).
+    generation: u64,
+    headers: Headers,
+    /// Whether they hold the pod's metadata from the API (else each event is counted).
+    from_api: bool,
 }
 
-/// A file's path, its directory's metadata and its restart count.
-type LastFile = (PathBuf, Arc<DirMeta>, Option<u32>);
+/// Pairs and text bytes an event adds to its file's headers: `log.iostream`, `timestamp`, and
+/// a mark (`log.parse_error` or `log.cut`).
+const EVENT_PAIRS: usize = 3;
+const EVENT_TEXT: usize = 100;
 
 /// The layout of one `kubernetes` source.
 #[derive(Debug)]
@@ -68,8 +76,8 @@ pub(crate) struct NodeLayout {
     pods: Mutex<HashMap<PathBuf, (SystemTime, Vec<String>)>>,
     /// The container directories followed now, and a generation moved on when they change.
     followed: Mutex<(u64, Vec<PathBuf>)>,
-    /// The path metadata of the file whose lines were turned into events last.
-    last: Mutex<Option<LastFile>>,
+    /// The headers of the file whose lines were turned into events last.
+    last: Mutex<Option<Arc<FileHeaders>>>,
     /// Links and unparsable names already named at WARN.
     warned: Mutex<HashSet<PathBuf>>,
     /// Lines that were neither CRI nor json-file (sent whole).
@@ -176,12 +184,14 @@ impl NodeLayout {
             && !self.cfg.exclude.iter().any(|g| path::glob(g, key))
     }
 
-    /// The path metadata of the file `p` (cached for the file read last).
-    fn meta_of(&self, p: &Path) -> (Arc<DirMeta>, Option<u32>) {
+    /// The headers of the file `p`'s events (cached for the file read last, while the
+    /// store's generation holds).
+    fn file_headers(&self, p: &Path) -> Arc<FileHeaders> {
+        let generation = self.join.as_ref().map_or(0, Join::generation);
         let mut last = self.last.lock();
-        if let Some((lp, m, r)) = last.as_ref() {
-            if lp == p {
-                return (m.clone(), *r);
+        if let Some(f) = last.as_ref() {
+            if f.path == p && f.generation == generation {
+                return f.clone();
             }
         }
         let restart = p
@@ -191,40 +201,54 @@ impl NodeLayout {
         let cdir = p.parent();
         let container = cdir
             .and_then(|d| d.file_name())
-            .map(|n| n.to_string_lossy().into_owned())
+            .map(|n| n.to_string_lossy())
             .unwrap_or_default();
         let pod = cdir
             .and_then(|d| d.parent())
             .and_then(|d| d.file_name())
             .and_then(|n| n.to_str())
             .and_then(path::pod_dir);
-        let m = Arc::new(DirMeta { pod, container });
-        *last = Some((p.to_path_buf(), m.clone(), restart));
-        (m, restart)
-    }
-
-    fn headers(&self, p: &Path, m: &Message) -> Headers {
-        let (meta, restart) = self.meta_of(p);
-        let mut h = Headers::new();
-        if let Some(pd) = &meta.pod {
+        let mut h = Headers::with_capacity(16);
+        if let Some(pd) = &pod {
             h.insert(names::NAMESPACE, &pd.namespace);
             h.insert(names::POD, &pd.pod);
             h.insert(names::POD_UID, &pd.uid);
         }
-        h.insert(names::CONTAINER, &meta.container);
-        if let Some(j) = &self.join {
-            j.headers(meta.pod.as_ref().map(|p| p.uid.as_str()), &mut h);
-        }
+        h.insert(names::CONTAINER, container);
+        let from_api = match (&self.join, &pod) {
+            (Some(j), Some(pd)) => j.pod_headers(&pd.uid, &mut h),
+            _ => false,
+        };
         if let Some(r) = restart {
             h.insert(names::RESTART_COUNT, r.to_string());
         }
+        h.insert(names::FILE_PATH, p.to_string_lossy());
+        // Kept in key order, so the pairs each event adds after them (`log.iostream`,
+        // `timestamp`) keep the text in key order too and the WAL's encoder iterates it
+        // without sorting.
+        let mut sorted = Headers::with_capacity(h.len() + EVENT_PAIRS);
+        for (k, v) in h.iter() {
+            sorted.insert(k, v);
+        }
+        let f = Arc::new(FileHeaders {
+            path: p.to_path_buf(),
+            generation,
+            headers: sorted,
+            from_api,
+        });
+        *last = Some(f.clone());
+        f
+    }
+
+    /// An event's headers: its file's, then its stream, time and marks.
+    fn headers(&self, file: &FileHeaders, m: &Message) -> Headers {
+        let mut h = file.headers.clone_with_room(EVENT_PAIRS, EVENT_TEXT);
         if let Some(s) = m.stream {
             h.insert(names::IOSTREAM, s.as_str());
         }
         if let Some(t) = m.time_ms {
             h.insert("timestamp", t.to_string());
         }
-        h.insert(names::FILE_PATH, p.to_string_lossy());
         if m.unparsed {
             self.unparsed.fetch_add(1, Ordering::Relaxed);
             h.insert(
@@ -322,8 +346,12 @@ impl Layout for NodeLayout {
     fn events(&self, path: &Path, line: Line, out: &mut Vec<(Headers, Vec<u8>)>) {
         let mut msgs = Vec::new();
         format::messages(&line.bytes, !line.complete, &mut msgs);
+        let file = self.file_headers(path);
+        if let (Some(j), false) = (&self.join, file.from_api) {
+            j.count_without(msgs.len() as u64);
+        }
         for m in msgs {
-            let h = self.headers(path, &m);
+            let h = self.headers(&file, &m);
             out.push((h, m.body));
         }
     }

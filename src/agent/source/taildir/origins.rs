@@ -124,6 +124,9 @@ impl Origins {
         live: &[u64],
     ) -> Option<u64> {
         let origin = fastrand::u64(1..);
+        // A set: with thousands of files followed, a list searched per kept origin made each
+        // new file's origin quadratic in the files.
+        let live: std::collections::HashSet<u64> = live.iter().copied().collect();
         self.by_inode.retain(|i, _| live.contains(i));
         let kept = Kept {
             origin,

@@ -168,8 +168,8 @@ impl Store {
     }
 
     /// Counts one event sent without the API's metadata.
-    pub(crate) fn count_without(&self) {
-        self.without.fetch_add(1, Ordering::Relaxed);
+    pub(crate) fn count_without(&self, n: u64) {
+        self.without.fetch_add(n, Ordering::Relaxed);
     }
 
     /// The store's gauges.

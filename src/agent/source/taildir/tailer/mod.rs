@@ -192,6 +192,15 @@ impl Tailer {
             .collect()
     }
 
+    /// Whether a followed file has a fingerprint whose inode is not in `saved`.
+    pub fn has_fingerprint_outside(&self, saved: &std::collections::HashSet<u64>) -> bool {
+        self.files.values().any(|t| {
+            t.fingerprint
+                .as_ref()
+                .is_some_and(|f| !saved.contains(&f.inode))
+        })
+    }
+
     /// Number of followed files.
     pub fn len(&self) -> usize {
         self.files.len()

@@ -19,6 +19,7 @@
 //! `catchUpBytes` (the small tail a normal rotation leaves) it is strictly oldest first too, so
 //! lines arrive in the order they were written.
 
+use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
@@ -82,15 +83,15 @@ impl Tailer {
     }
 
     /// The live files: per file group, the newest in reading order still under a matching
-    /// name.
-    pub(super) fn live_files(&self) -> Vec<u64> {
-        let mut groups_seen = Vec::new();
-        let mut live = Vec::new();
+    /// name. Sets, not lists: a node's tree has a group per container, thousands of them, and
+    /// a list searched per file made each pick quadratic in the files.
+    pub(super) fn live_files(&self) -> HashSet<u64> {
+        let mut groups_seen = HashSet::new();
+        let mut live = HashSet::new();
         for k in self.order.iter().rev() {
             if let Some(t) = self.files.get(&k.2) {
-                if t.matched && !groups_seen.contains(&t.group) {
-                    groups_seen.push(t.group);
-                    live.push(k.2);
+                if t.matched && groups_seen.insert(t.group) {
+                    live.insert(k.2);
                 }
             }
             if groups_seen.len() == self.groups.len() {
@@ -102,7 +103,7 @@ impl Tailer {
 
     /// Whether the backlog (the files other than `live`) holds more than `catchUpBytes`
     /// unread and none of it is at risk.
-    fn catching_up(&self, live: &[u64]) -> bool {
+    fn catching_up(&self, live: &HashSet<u64>) -> bool {
         let mut unread: u64 = 0;
         for (inode, t) in &self.files {
             if live.contains(inode) || !t.pending {

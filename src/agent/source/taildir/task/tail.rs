@@ -171,28 +171,39 @@ impl PosWriter {
     /// Writes the position file (Flume's) and, before a durable write, the fingerprints and
     /// the loss state beside it; whether a durable write was made. Runs on the blocking pool.
     fn write(&mut self, t: &Tailer, idle: bool, cfg: &TaildirConfig) -> bool {
-        let bytes = position::render(&t.positions());
-        let changed = bytes != self.last;
-        if changed {
-            self.durable_pending = true;
-        }
-        let due = self
-            .last_durable
-            .is_none_or(|t| t.elapsed() >= cfg.write_pos_interval);
-        let durable = self.durable_pending && (idle || due);
+        let due = idle
+            || self
+                .last_durable
+                .is_none_or(|t| t.elapsed() >= cfg.write_pos_interval);
         // A file without a saved fingerprint would resume with a fresh origin after a kill,
         // so its re-read lines would not be dropped as resends: with resends dropped, its
         // fingerprint is saved (and the positions written) at once, not a second later.
-        let fps = t.fingerprints();
-        let young = self.resends_dropped && fps.iter().any(|f| !self.fp_saved.contains(&f.inode));
+        let young = self.resends_dropped && t.has_fingerprint_outside(&self.fp_saved);
         let plain_due = !self.resends_dropped
             || young
             || self
                 .last_written
                 .is_none_or(|t| t.elapsed() >= PLAIN_WRITE_INTERVAL);
+        // Nothing is written now whatever changed: the positions are not even rendered (with
+        // a node's thousands of files, rendering them per batch was most of the source's CPU).
+        // A change left unwritten shows at the next render, against the bytes last written.
+        if !due && !plain_due {
+            return false;
+        }
+        let bytes = position::render(&t.positions());
+        let changed = bytes != self.last;
+        if changed {
+            self.durable_pending = true;
+        }
+        let durable = self.durable_pending && due;
         if !(durable || changed && plain_due) {
             return false;
         }
+        let fps = if durable || young {
+            t.fingerprints()
+        } else {
+            Vec::new()
+        };
         let res = (|| {
             // With the durable writes (and a new file's first) only: an older fingerprint
             // still checks the bytes it covers (see `fingerprint`), and the batches between
