@@ -283,6 +283,8 @@ class Run:
             text = SLUICE_COMMON.format(**kw)
             if self.name == "sluice-k8s":
                 text += SLUICE_K8S.format(**kw)
+                if self.args.no_api:
+                    text += "a1.sources.r1.apiServer = none\n"
             else:
                 text += taildir_conf(self.pods, self.work)
             conf = os.path.join(self.work, "a1.properties")
@@ -360,6 +362,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--work", default="/tmp/sluice-k8s-bench")
     ap.add_argument("--out", default="")
+    ap.add_argument("--no-api", action="store_true", help="the kubernetes source with apiServer = none (the path's metadata only)")
     ap.add_argument("--perf", action="store_true", help="run each tool under perf record (the figures then include perf's)")
     args = ap.parse_args()
     tools = [t for t in args.tools.split(",") if t and (t != "fluent-bit" or args.fluent_bit)]
