@@ -282,9 +282,10 @@ class Run:
         else:
             text = SLUICE_COMMON.format(**kw)
             if self.name == "sluice-k8s":
-                text += SLUICE_K8S.format(**kw)
+                k8s = SLUICE_K8S.format(**kw)
                 if self.args.no_api:
-                    text += "a1.sources.r1.apiServer = none\n"
+                    k8s = k8s.replace("https://127.0.0.1:%d" % self.api.port, "none")
+                text += k8s
             else:
                 text += taildir_conf(self.pods, self.work)
             conf = os.path.join(self.work, "a1.properties")
