@@ -16,6 +16,9 @@
 //!   inside their path component) and [`route`] (an event's bucket, or why it has none).
 //! - [`format`] (`format::prefix`: a file's valid prefix at recovery) and [`codec`]: the bytes
 //!   of a file (`DataStream`, `CompressedStream`, `SequenceFile`, Avro).
+//! - [`serializer`]: the seam of a serializer the sink is handed (a class; the Java host adapts
+//!   its own to it): each answer a [`serializer::Step`], `Sync` or `Async`; [`bridge`]: the one
+//!   place the blocking writer waits on the runtime (`Async` steps, HDFS and S3 calls).
 //! - [`bucket`]: one open file and its roll rules (size, count, interval, idle);
 //!   [`budget`]: the unwritten bytes of all buckets (`hdfs.maxBufferBytes`).
 //! - [`writer`]: [`HdfsWriter`], the buckets of one sink: `writer::open` (a bucket's file),
@@ -52,6 +55,7 @@
 //! any file system) is left out of its batch before anything is written and reported as a
 //! poison event, so the rest of the batch is written once.
 
+pub mod bridge;
 pub mod bucket;
 pub mod budget;
 pub mod codec;
@@ -68,6 +72,7 @@ pub mod path;
 pub mod recover;
 pub mod resume;
 pub mod route;
+pub mod serializer;
 pub mod sink;
 pub mod store;
 pub mod writer;

@@ -4,7 +4,6 @@
 //! acknowledgement ([`super::group_sync`]), the exactly-once cursor ([`super::resume`]) and
 //! the poison events ([`crate::agent::sink::poison`]).
 
-use crate::agent::java::serializer::JavaSerializer;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -13,6 +12,7 @@ use super::config::RollingConfig;
 use super::group_sync::GROUP_SYNC_DEPTH;
 use super::open_files;
 use super::resume;
+use super::serializer::{StartSerializer, StreamSerializer};
 use super::store::hdfs::HdfsStore;
 use super::store::s3::staging::StagedGauge;
 use super::store::s3::S3Store;
@@ -54,8 +54,12 @@ pub struct RollingSink {
     resume: Option<resume::Resume>,
     /// The last delivered batch's shared sync, for the runner ([`group_sync`]).
     acks: Option<crate::agent::sink::Acks>,
-    /// The user's Java serializer (started with the first writer), kept across writers.
-    java: Option<Arc<JavaSerializer>>,
+    /// Starts the serializer the sink was handed (`serializer` naming a class).
+    start_serializer: Option<StartSerializer>,
+    /// That serializer (started with the first writer), kept across writers.
+    serializer: Option<Arc<dyn StreamSerializer>>,
+    /// The bridge to the agent's runtime (`job`), made with the first call.
+    bridge: Option<super::bridge::Bridge>,
     /// Whether a local output (`hdfs.path` on a local path, an S3 sink's staging directory)
     /// can be written (`OutputDownMillis`, read by `/health`).
     output: OutputDown,
@@ -103,9 +107,18 @@ impl RollingSink {
             buffered: Arc::default(),
             resume: None,
             acks: None,
-            java: None,
+            start_serializer: None,
+            serializer: None,
+            bridge: None,
             output: OutputDown::default(),
         }
+    }
+
+    /// Writes DataStream files through the serializer `start` starts (with the first file):
+    /// `serializer` naming a class, hosted outside the engine ([`super::serializer`]).
+    pub fn with_serializer(mut self, start: StartSerializer) -> RollingSink {
+        self.start_serializer = Some(start);
+        self
     }
 
     /// The unwritten bytes of the open buckets, now and at most since start.

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use tokio::task::JoinHandle;
 
+use super::super::bridge::Bridge;
 use super::super::store::hdfs as remote;
 use super::super::store::hdfs::HdfsStore;
 use super::super::store::local::LocalStore;
@@ -17,7 +18,6 @@ use super::super::writer::{HdfsError, HdfsWriter};
 use super::super::{path, recover};
 use super::now_ms;
 use super::RollingSink;
-use crate::agent::java::serializer::JavaSerializer;
 use crate::agent::sink::{SinkError, SinkErrorKind};
 
 type Job<T> = JoinHandle<(Box<HdfsWriter>, Result<T, HdfsError>)>;
@@ -45,12 +45,20 @@ impl RollingSink {
         }
     }
 
+    /// The sink's one bridge to the runtime it runs on (its remote store's calls and its
+    /// handed serializer's steps), made with the first call.
+    fn bridge(&mut self) -> Bridge {
+        self.bridge
+            .get_or_insert_with(|| Bridge::new(tokio::runtime::Handle::current()))
+            .clone()
+    }
+
     fn store(&mut self) -> Result<Arc<dyn Store>, SinkError> {
+        let bridge = self.bridge();
         if let Some(c) = &self.cfg.s3 {
             if let Some(s) = &self.s3 {
                 return Ok(s.clone());
             }
-            let handle = tokio::runtime::Handle::current();
             let root = recover::search_root(
                 path::PathTemplate::parse(&self.cfg.path)
                     .map(|t| t.literal_prefix().to_owned())
@@ -65,7 +73,7 @@ impl RollingSink {
                     self.fs.clone(),
                     (self.cfg.call_timeout, self.cfg.retry_interval),
                     self.cfg.keys,
-                    handle,
+                    bridge,
                     self.staged.clone(),
                 )
                 .map_err(|e| self.err(SinkErrorKind::Config, e))?,
@@ -79,9 +87,8 @@ impl RollingSink {
         if let Some(s) = &self.remote {
             return Ok(s.clone());
         }
-        let handle = tokio::runtime::Handle::current();
         let s = Arc::new(
-            HdfsStore::connect(r, self.cfg.call_timeout, handle)
+            HdfsStore::connect(r, self.cfg.call_timeout, bridge)
                 .map_err(|e| self.err(SinkErrorKind::Config, e))?,
         );
         self.remote = Some(s.clone());
@@ -119,12 +126,12 @@ impl RollingSink {
         let mut w = HdfsWriter::on_store(self.cfg.clone(), store, host, now_ms().max(0) as u64)
             .map_err(|e| self.err(SinkErrorKind::Store, e))?;
         w.set_buffer_gauge(self.buffered.clone());
-        if let Some(spec) = &self.cfg.java_serializer {
-            let name = &self.name;
-            let ser = self
-                .java
-                .get_or_insert_with(|| Arc::new(JavaSerializer::start(name, spec)));
-            w.set_java(ser.clone());
+        if self.start_serializer.is_some() {
+            let bridge = self.bridge();
+            if let Some(start) = &self.start_serializer {
+                let ser = self.serializer.get_or_insert_with(|| start.start());
+                w.set_serializer(ser.clone(), bridge);
+            }
         }
         Ok(Box::new(w))
     }

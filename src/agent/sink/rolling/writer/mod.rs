@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::bridge::Bridge;
 use super::bucket::{BucketWriter, Naming};
 use super::budget::BufferGauge;
 use super::config::RollingConfig;
@@ -21,8 +22,8 @@ use super::path::{HostNames, PathTemplate};
 use super::recover::{list_files, recover_all, search_root, Recovered};
 use super::resume::{Resume, Snapshot};
 pub use super::route::Refused;
+use super::serializer::StreamSerializer;
 use super::store::{Held, Store};
-use crate::agent::java::serializer::JavaSerializer;
 use close::PendingClose;
 
 #[derive(Debug)]
@@ -55,8 +56,9 @@ pub struct HdfsWriter {
     /// Batches written without a sync, synced by their acknowledgements
     /// ([`super::group_sync`]; [`HdfsWriter::share_syncs`]).
     pub(super) shared: Option<group::Shared>,
-    /// The sink's Java serializer, when `serializer` names one.
-    java: Option<Arc<JavaSerializer>>,
+    /// The serializer the sink was handed (`serializer` naming a class), and the bridge its
+    /// `Async` steps are waited on.
+    handed: Option<(Arc<dyn StreamSerializer>, Bridge)>,
 }
 
 impl HdfsWriter {
@@ -103,13 +105,14 @@ impl HdfsWriter {
             created: Vec::new(),
             rewind_due: false,
             shared: None,
-            java: None,
+            handed: None,
         })
     }
 
-    /// Writes new files through the sink's Java serializer (`serializer` naming a class).
-    pub(crate) fn set_java(&mut self, ser: Arc<JavaSerializer>) {
-        self.java = Some(ser);
+    /// Writes new files through `ser` (`serializer` naming a class), waiting for its
+    /// `Async` steps on `bridge`.
+    pub(crate) fn set_serializer(&mut self, ser: Arc<dyn StreamSerializer>, bridge: Bridge) {
+        self.handed = Some((ser, bridge));
     }
 
     /// Publishes the buffered bytes to `gauge` (the sink's, kept across writers).

@@ -71,9 +71,9 @@ impl HdfsWriter {
             self.layout,
             now,
         )?;
-        if let Some(ser) = &self.java {
+        if let Some((ser, bridge)) = &self.handed {
             // The stream is named by the file's counter (a u32 of it: never two open files).
-            if let Err(e) = w.attach_java(ser.clone(), self.counter as u32) {
+            if let Err(e) = w.attach_serializer(ser.clone(), self.counter as u32, bridge.clone()) {
                 self.abandon(w, now);
                 return Err(e);
             }

@@ -43,7 +43,7 @@ pub(super) fn cfg(path: &str) -> RollingConfig {
         retry_interval: Duration::from_secs(180),
         call_timeout: Duration::from_secs(30),
         serializer: Serializer::Text,
-        java_serializer: None,
+        serializer_class: None,
         append_newline: true,
         sync_interval_bytes: 2_048_000,
         fsync_per_batch: true,
