@@ -34,7 +34,6 @@ pub(crate) mod sources;
 pub(crate) mod status;
 pub(crate) mod supervise;
 
-
 #[cfg(test)]
 mod tests {
     use crate::agent::component::is_class_name;
