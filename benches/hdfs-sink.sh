@@ -5,6 +5,7 @@
 #   cargo build --release && benches/hdfs-sink.sh            # DataStream
 #   CODEC=gzip benches/hdfs-sink.sh                           # CompressedStream gzip
 #   SINK=null benches/hdfs-sink.sh                            # the same flow into a null sink
+#   SINK=file_roll benches/hdfs-sink.sh                       # into file_roll (the flat writer)
 #   SINK=s3 S3_ENDPOINT=http://127.0.0.1:8333 S3_BUCKET=b AWS_ACCESS_KEY_ID=.. \
 #     AWS_SECRET_ACCESS_KEY=.. benches/hdfs-sink.sh           # `type = s3` (staged in BASE)
 # S3_KEYS: more lines for the s3 sink's keys (`a1.sinks.k1.signPayload = true`).
@@ -48,6 +49,13 @@ if [ "${SINK:-hdfs}" = null ]; then
   # The pipeline's ceiling without the hdfs sink: the same flow into a null sink.
   ftype="a1.sinks.k1.type = null
 a1.sinks.k1.batchSize = 1000"
+fi
+if [ "${SINK:-hdfs}" = file_roll ]; then
+  # The rolling engine's flat writer (fsync per batch, one file: no roll while measured).
+  ftype="a1.sinks.k1.type = file_roll
+a1.sinks.k1.sink.directory = $dir/out
+a1.sinks.k1.sink.rollInterval = 0
+a1.sinks.k1.sink.batchSize = 1000"
 fi
 sink_keys="a1.sinks.k1.type = hdfs
 a1.sinks.k1.hdfs.path = $dir/out/%Y%m%d/%H"

@@ -128,7 +128,7 @@ pub fn java_classes(cfg: &AgentConfig) -> Vec<(String, Role, String)> {
                 }
             }
             SinkKind::Hdfs(h) => {
-                if let Some(j) = &h.java_serializer {
+                if let Some(j) = &h.serializer_class {
                     v.push((key("serializer"), Role::Serializer, j.class.clone()));
                 }
             }
@@ -266,7 +266,7 @@ fn sink_components(cfg: &AgentConfig, v: &mut Vec<(String, check::Component)>) {
                 }
             }
             SinkKind::Hdfs(h) => {
-                if let Some(j) = &h.java_serializer {
+                if let Some(j) = &h.serializer_class {
                     v.push((key("serializer"), ser(j)));
                 }
             }

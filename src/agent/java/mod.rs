@@ -34,8 +34,6 @@ pub(crate) mod sources;
 pub(crate) mod status;
 pub(crate) mod supervise;
 
-pub(crate) use crate::agent::component::is_class_name;
-
 #[cfg(test)]
 mod tests {
     use crate::agent::component::is_class_name;

@@ -7,61 +7,62 @@
 //! durability rules: a take commits only once the bytes of its batch are durable. A JVM that
 //! ends loses its streams: the sink then leaves its file (a new one starts with the next batch).
 
+use std::io;
+use std::sync::Arc;
+
 use super::call::{self, frame_runs, CallError, Caller};
 use super::frame::{encode_serialize, FromJvm, Role, SerializeOp};
-use crate::agent::config::Ctx;
+use crate::agent::sink::rolling::serializer::{StartSerializer, Step, StreamSerializer};
 use sluice_core::Event;
 
-/// Flume's TEXT serializer by its class name (Sluice's own TEXT).
-pub(crate) const FLUME_TEXT: &str =
-    "org.apache.flume.serialization.BodyTextEventSerializer$Builder";
-/// Flume's HEADER_AND_TEXT serializer by its class name (Sluice's own).
-pub(crate) const FLUME_HEADER_AND_TEXT: &str =
-    "org.apache.flume.serialization.HeaderAndBodyTextEventSerializer$Builder";
-/// Flume's `avro_event` serializer by its class name (Sluice's own).
-pub(crate) const FLUME_AVRO_EVENT: &str =
-    "org.apache.flume.serialization.FlumeEventAvroEventSerializer$Builder";
-/// Flume's serializers by class name that are Sluice's own, never a user's Java class.
-const FLUME_OWN: &[&str] = &[FLUME_TEXT, FLUME_HEADER_AND_TEXT, FLUME_AVRO_EVENT];
+/// Reads `sink.serializer` or `serializer` as a Java builder class when it is one.
+pub(crate) use crate::agent::sink::rolling::serializer::parse_spec as parse;
+/// A sink's Java serializer: the builder's class and its keys (the engine's
+/// [`SerializerSpec`](crate::agent::sink::rolling::serializer::SerializerSpec)).
+pub use crate::agent::sink::rolling::serializer::SerializerSpec as JavaSerializerSpec;
+pub(crate) use crate::agent::sink::rolling::serializer::{
+    FLUME_AVRO_EVENT, FLUME_HEADER_AND_TEXT, FLUME_TEXT,
+};
 
-/// A sink's Java serializer: the builder's class and its keys.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JavaSerializerSpec {
-    /// The `EventSerializer.Builder` class.
-    pub class: String,
-    /// Its keys without the sink's serializer prefix (Flume's serializer `Context`).
-    pub props: Vec<(String, String)>,
-    /// The sink's `keepEventId`: the serializer sees the event id among the headers.
-    pub keep_event_id: bool,
+/// How the rolling engine starts sink `sink`'s Java serializer (with its first file): its
+/// serializer seam, each answer a [`Step::Async`] the engine waits for.
+pub(crate) fn starter(sink: &str, spec: &JavaSerializerSpec) -> StartSerializer {
+    let (sink, spec) = (sink.to_owned(), spec.clone());
+    StartSerializer(Arc::new(move || {
+        Arc::new(JavaStreams(Arc::new(JavaSerializer::start(&sink, &spec))))
+    }))
 }
 
-/// Reads `key` (`sink.serializer`, `serializer`) as a Java builder class when it is one: the
-/// keys under `key.` become its Context (and are all read). `None` when `key` is unset or
-/// not a class name (one of the sink's own serializers).
-pub(crate) fn parse(cx: &mut Ctx<'_>, key: &str) -> Option<JavaSerializerSpec> {
-    let class = cx.get(key)?;
-    if !super::is_class_name(&class) || FLUME_OWN.contains(&class.trim()) {
-        return None;
+/// A sink's Java serializer on the engine's serializer seam.
+#[derive(Debug)]
+struct JavaStreams(Arc<JavaSerializer>);
+
+/// A failed call, as the engine reports it.
+fn io_err(e: CallError) -> io::Error {
+    io::Error::other(format!("the Java serializer: {e}"))
+}
+
+impl StreamSerializer for JavaStreams {
+    fn create(&self, stream: u32) -> Step<Vec<u8>> {
+        let ser = self.0.clone();
+        Step::Async(Box::pin(
+            async move { ser.create(stream).await.map_err(io_err) },
+        ))
     }
-    let prefix = format!("{key}.");
-    let keys: Vec<String> = cx
-        .comp()
-        .props
-        .keys()
-        .filter(|k| k.starts_with(&prefix))
-        .cloned()
-        .collect();
-    let mut props = Vec::with_capacity(keys.len());
-    for k in keys {
-        if let Some(v) = cx.get(&k) {
-            props.push((k[prefix.len()..].to_owned(), v));
-        }
+
+    fn write(&self, stream: u32, events: Vec<Event>) -> Step<Vec<u8>> {
+        let ser = self.0.clone();
+        Step::Async(Box::pin(async move {
+            ser.write(stream, &events).await.map_err(io_err)
+        }))
     }
-    Some(JavaSerializerSpec {
-        class: class.trim().to_owned(),
-        props,
-        keep_event_id: crate::agent::out_headers::keep_event_id(cx),
-    })
+
+    fn close(&self, stream: u32) -> Step<Vec<u8>> {
+        let ser = self.0.clone();
+        Step::Async(Box::pin(
+            async move { ser.close(stream).await.map_err(io_err) },
+        ))
+    }
 }
 
 /// The serializers of one sink, in their JVM.

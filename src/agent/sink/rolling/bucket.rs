@@ -10,10 +10,10 @@ use std::time::Instant;
 
 use std::sync::Arc;
 
+use super::bridge::Bridge;
 use super::format::{Encoder, Layout};
+use super::serializer::StreamSerializer;
 use super::store::{Store, StoreFile};
-use crate::agent::java::serializer::JavaSerializer;
-use crate::agent::java::CallError;
 use sluice_core::Event;
 
 /// Tries at finding an unused file name before giving up.
@@ -86,31 +86,20 @@ pub struct BucketWriter {
     pub last_write: Instant,
     /// Bytes written to the file (its header included).
     pub written: u64,
-    /// The user's Java serializer of this file, when the sink has one.
-    java: Option<JavaStream>,
+    /// The sink's own serializer's stream for this file, when the sink was handed one.
+    handed: Option<HandedStream>,
 }
 
-/// A file's stream in the sink's Java serializer: the batch's events wait here until
-/// [`BucketWriter::flush`] hands them over and writes the bytes it gets back.
+/// A file's stream in the serializer the sink was handed ([`super::serializer`]): the
+/// batch's events wait here until [`BucketWriter::flush`] hands them over and writes the
+/// bytes it gets back.
 #[derive(Debug)]
-struct JavaStream {
-    ser: Arc<JavaSerializer>,
+struct HandedStream {
+    ser: Arc<dyn StreamSerializer>,
     stream: u32,
     events: Vec<Event>,
     body_bytes: usize,
-    rt: tokio::runtime::Handle,
-}
-
-impl JavaStream {
-    /// Runs a call on the blocking thread the writer runs on.
-    fn wait<T>(
-        &self,
-        call: impl std::future::Future<Output = Result<T, CallError>>,
-    ) -> io::Result<T> {
-        self.rt
-            .block_on(call)
-            .map_err(|e| io::Error::other(format!("the Java serializer: {e}")))
-    }
+    bridge: Bridge,
 }
 
 impl BucketWriter {
@@ -152,7 +141,7 @@ impl BucketWriter {
                 opened_at: now,
                 last_write: now,
                 written: 0,
-                java: None,
+                handed: None,
             });
         }
         Err(io::Error::new(
@@ -164,18 +153,22 @@ impl BucketWriter {
         ))
     }
 
-    /// Writes this new file through the sink's Java serializer, as stream `stream`: its
-    /// `afterCreate()` bytes become the file's header. On the writer's blocking thread.
-    pub(crate) fn attach_java(&mut self, ser: Arc<JavaSerializer>, stream: u32) -> io::Result<()> {
-        let js = JavaStream {
+    /// Writes this new file through the serializer the sink was handed, as stream `stream`:
+    /// its first bytes become the file's header. On the writer's blocking thread.
+    pub(crate) fn attach_serializer(
+        &mut self,
+        ser: Arc<dyn StreamSerializer>,
+        stream: u32,
+        bridge: Bridge,
+    ) -> io::Result<()> {
+        self.header = ser.create(stream).wait(&bridge)?;
+        self.handed = Some(HandedStream {
             ser,
             stream,
             events: Vec::new(),
             body_bytes: 0,
-            rt: tokio::runtime::Handle::try_current().map_err(io::Error::other)?,
-        };
-        self.header = js.wait(js.ser.create(stream))?;
-        self.java = Some(js);
+            bridge,
+        });
         Ok(())
     }
 
@@ -208,7 +201,7 @@ impl BucketWriter {
 
     /// Adds an event to the batch being built.
     pub fn append(&mut self, e: &Event, ts_ms: i64, now: Instant) -> io::Result<()> {
-        match self.java.as_mut() {
+        match self.handed.as_mut() {
             Some(js) => {
                 js.events.push(e.clone());
                 js.body_bytes += e.body.len();
@@ -223,7 +216,7 @@ impl BucketWriter {
 
     /// Bytes appended and not yet written.
     pub fn buffered_bytes(&self) -> usize {
-        match &self.java {
+        match &self.handed {
             Some(js) => js.body_bytes,
             None => self.encoder.buffered_bytes(),
         }
@@ -233,13 +226,13 @@ impl BucketWriter {
     /// entry) durable before returning. The batch buffer is kept for the next batch only up
     /// to `keep_bytes`.
     pub fn flush(&mut self, fsync: bool, keep_bytes: usize) -> io::Result<()> {
-        if let Some(js) = self.java.as_mut() {
+        if let Some(js) = self.handed.as_mut() {
             let events = std::mem::take(&mut js.events);
             js.body_bytes = 0;
             let bytes = if events.is_empty() {
                 Vec::new()
             } else {
-                js.wait(js.ser.write(js.stream, &events))?
+                js.ser.write(js.stream, events).wait(&js.bridge)?
             };
             return self.write_raw(bytes, fsync);
         }
@@ -268,7 +261,7 @@ impl BucketWriter {
         self.publish(store)
     }
 
-    /// Writes bytes already rendered (a Java serializer's) after the header, if it is not
+    /// Writes bytes already rendered (a handed serializer's) after the header, if it is not
     /// written yet; with `fsync`, makes them durable.
     fn write_raw(&mut self, bytes: Vec<u8>, fsync: bool) -> io::Result<()> {
         let bytes = if self.header.is_empty() {
@@ -288,12 +281,12 @@ impl BucketWriter {
         Ok(())
     }
 
-    /// Flushes, syncs and closes the file (everything appended is durable after it); a Java
-    /// serializer's `beforeClose()` bytes come last.
+    /// Flushes, syncs and closes the file (everything appended is durable after it); a
+    /// handed serializer's last bytes come last.
     pub fn finish(&mut self, fsync: bool) -> io::Result<()> {
         self.flush(fsync, 0)?;
-        if let Some(js) = self.java.take() {
-            let footer = js.wait(js.ser.close(js.stream))?;
+        if let Some(js) = self.handed.take() {
+            let footer = js.ser.close(js.stream).wait(&js.bridge)?;
             self.write_raw(footer, fsync)?;
         }
         // Even without per-batch fsync the rename must not publish unsynced bytes.

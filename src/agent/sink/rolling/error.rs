@@ -1,4 +1,4 @@
-//! Why the `hdfs` sink's file work failed: a path escape that cannot be built, or a file
+//! Why the rolling writer's file work failed: a path escape that cannot be built, or a file
 //! operation (local or HDFS) with what it did and on which path.
 
 use std::io;
@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 /// Why a batch could not be written.
 #[derive(Debug, thiserror::Error)]
-pub enum HdfsError {
+pub enum WriteError {
     /// An event's path could not be built.
     #[error("{0}")]
     Escape(#[from] super::path::EscapeError),
@@ -33,8 +33,8 @@ pub enum HdfsError {
 pub(crate) fn io_err<'a>(
     what: &'static str,
     path: &'a Path,
-) -> impl FnOnce(io::Error) -> HdfsError + 'a {
-    move |source| HdfsError::Io {
+) -> impl FnOnce(io::Error) -> WriteError + 'a {
+    move |source| WriteError::Io {
         what,
         path: path.to_owned(),
         source,

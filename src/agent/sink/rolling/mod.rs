@@ -16,9 +16,12 @@
 //!   inside their path component) and [`route`] (an event's bucket, or why it has none).
 //! - [`format`] (`format::prefix`: a file's valid prefix at recovery) and [`codec`]: the bytes
 //!   of a file (`DataStream`, `CompressedStream`, `SequenceFile`, Avro).
+//! - [`serializer`]: the seam of a serializer the sink is handed (a class; the Java host adapts
+//!   its own to it): each answer a [`serializer::Step`], `Sync` or `Async`; [`bridge`]: the one
+//!   place the blocking writer waits on the runtime (`Async` steps, HDFS and S3 calls).
 //! - [`bucket`]: one open file and its roll rules (size, count, interval, idle);
 //!   [`budget`]: the unwritten bytes of all buckets (`hdfs.maxBufferBytes`).
-//! - [`writer`]: [`HdfsWriter`], the buckets of one sink: `writer::open` (a bucket's file),
+//! - [`writer`]: [`RollingWriter`], the buckets of one sink: `writer::open` (a bucket's file),
 //!   `writer::batch` (a batch, all or nothing), `writer::close` (rolls and stop),
 //!   `writer::group` (the batch's shared sync) and `writer::resume` (the cut-back).
 //! - [`group_sync`]: one fdatasync per file for the batches written meanwhile, and
@@ -30,28 +33,30 @@
 //! - [`flat`]: the flat local writer (`file_roll`'s: Flume's flat layout and path managers,
 //!   one open file, a roll by interval, the cut-back after a failed write or fsync), with
 //!   `group_sync::staged` and `resume::flat`. The one part of the engine that is async and
-//!   local only: it names [`store::local`] (directories, the cut-back) and holds its open
+//!   local only: its store is [`store::on_fs`]'s (directories, the cut-back) and it holds its open
 //!   file as an `io::Fs` file (a [`store::StoreFile`] has no cut). A batch is rendered at
 //!   `deliver` and written by the sync trip (one write and one fdatasync per group), where
-//!   [`HdfsWriter`] writes at `deliver` and syncs in the trip.
+//!   [`RollingWriter`] writes at `deliver` and syncs in the trip.
 //! - [`open_files`]: `hdfs.maxOpenFiles` kept below the process's open-file limit.
 //! - [`parquet`]: the `parquet` serializer (rows staged in the open file, the Parquet file
 //!   written from them at roll; so far the flat writer's only, `flat::parquet_files`).
 //!
 //! The stores ([`store`]: the trait; its children are the only store-specific code and the
-//! engine names none of them but [`flat`], local by definition): [`store::local`] (the `io::Fs` seam), [`store::hdfs`] (a real
+//! engine names none of them; [`store::Target`] picks one from the path as one
+//! `Arc<dyn Store>`, [`store::on_fs`] the flat writer's): [`store::local`] (the `io::Fs` seam), [`store::hdfs`] (a real
 //! cluster through `hdfs-native`, each call bounded by `hdfs.callTimeout`) and [`store::s3`]
 //! (files staged on local disk, uploaded at roll, cut back by key).
 //!
 //! The driver: [`sink`] ([`RollingSink`], the runner's `Sink`) and `sink::job` (each call as one job
-//! on a blocking thread against the store it picks from the path, bounded by
-//! `hdfs.callTimeout`; a job that times out keeps running and the next call waits for it).
+//! on a blocking thread against its one store, bounded by [`store::Target`]'s deadline; a job
+//! that times out keeps running and the next call waits for it).
 //!
 //! Header values in `hdfs.path` and `hdfs.filePrefix` are confined to their path component;
 //! an event that can never be written (no usable timestamp, a header-made name too long for
 //! any file system) is left out of its batch before anything is written and reported as a
 //! poison event, so the rest of the batch is written once.
 
+pub mod bridge;
 pub mod bucket;
 pub mod budget;
 pub mod codec;
@@ -68,6 +73,7 @@ pub mod path;
 pub mod recover;
 pub mod resume;
 pub mod route;
+pub mod serializer;
 pub mod sink;
 pub mod store;
 pub mod writer;
@@ -75,4 +81,4 @@ pub mod writer;
 pub use config::RollingConfig;
 pub use group_sync::GROUP_SYNC_DEPTH;
 pub use sink::{RollingSink, REMOTE_JOB_CALLS_MAX, STOP_UPLOAD_WAIT_MAX};
-pub use writer::HdfsWriter;
+pub use writer::RollingWriter;

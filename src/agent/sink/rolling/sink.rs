@@ -1,10 +1,9 @@
 //! [`RollingSink`]: the async face of the rolling-file engine, shared by `type = hdfs` and
-//! `type = s3`. It owns a [`HdfsWriter`] (synchronous, run on a blocking thread by [`job`])
+//! `type = s3`. It owns a [`RollingWriter`] (synchronous, run on a blocking thread by [`job`])
 //! and the store's client kept across writers, and hands the runner the batch's group-sync
 //! acknowledgement ([`super::group_sync`]), the exactly-once cursor ([`super::resume`]) and
 //! the poison events ([`crate::agent::sink::poison`]).
 
-use crate::agent::java::serializer::JavaSerializer;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -13,10 +12,9 @@ use super::config::RollingConfig;
 use super::group_sync::GROUP_SYNC_DEPTH;
 use super::open_files;
 use super::resume;
-use super::store::hdfs::HdfsStore;
-use super::store::s3::staging::StagedGauge;
-use super::store::s3::S3Store;
-use super::writer::HdfsWriter;
+use super::serializer::{StartSerializer, StreamSerializer};
+use super::store::{Store, Target};
+use super::writer::RollingWriter;
 use crate::agent::metrics::CounterGroup;
 use crate::agent::sink::contract::BoxError;
 use crate::agent::sink::output_down::OutputDown;
@@ -27,8 +25,8 @@ use sluice_core::Event;
 
 mod job;
 
+pub use super::store::target::REMOTE_JOB_CALLS_MAX;
 use job::Running;
-pub use job::REMOTE_JOB_CALLS_MAX;
 
 /// The rolling-file sink (`type = hdfs` and `type = s3`).
 #[derive(Debug)]
@@ -36,16 +34,14 @@ pub struct RollingSink {
     name: String,
     cfg: RollingConfig,
     fs: Arc<dyn Fs>,
-    writer: Option<Box<HdfsWriter>>,
+    writer: Option<Box<RollingWriter>>,
     running: Option<Running>,
     started: bool,
     poisoned: Vec<Poisoned>,
-    /// The HDFS client of an `hdfs://` sink, kept across writers.
-    remote: Option<Arc<HdfsStore>>,
-    /// The S3 client of an `s3a://` sink, kept across writers.
-    s3: Option<Arc<S3Store>>,
-    /// The staged bytes of an S3 sink (`hdfs.maxStagedBytes`), kept across writers.
-    staged: Arc<StagedGauge>,
+    /// Which store `hdfs.path` names, and what the driver asks of it.
+    target: Target,
+    /// The store (connected with the first call), kept across writers.
+    store: Option<Arc<dyn Store>>,
     /// Failed calls in a row (a line is logged when they end).
     failures: u32,
     /// The unwritten bytes of the open buckets (`hdfs.maxBufferBytes`), kept across writers.
@@ -54,8 +50,12 @@ pub struct RollingSink {
     resume: Option<resume::Resume>,
     /// The last delivered batch's shared sync, for the runner ([`group_sync`]).
     acks: Option<crate::agent::sink::Acks>,
-    /// The user's Java serializer (started with the first writer), kept across writers.
-    java: Option<Arc<JavaSerializer>>,
+    /// Starts the serializer the sink was handed (`serializer` naming a class).
+    start_serializer: Option<StartSerializer>,
+    /// That serializer (started with the first writer), kept across writers.
+    serializer: Option<Arc<dyn StreamSerializer>>,
+    /// The bridge to the agent's runtime (`job`), made with the first call.
+    bridge: Option<super::bridge::Bridge>,
     /// Whether a local output (`hdfs.path` on a local path, an S3 sink's staging directory)
     /// can be written (`OutputDownMillis`, read by `/health`).
     output: OutputDown,
@@ -76,7 +76,7 @@ impl RollingSink {
     /// A sink on the real file system. On a local path, `hdfs.maxOpenFiles` is clamped to
     /// the process's open-file limit less [`open_files::FD_HEADROOM`], with a WARN.
     pub fn new(name: &str, mut cfg: RollingConfig) -> RollingSink {
-        if cfg.remote.is_none() {
+        if Target::of(&cfg).holds_descriptors() {
             open_files::clamp_to_nofile(name, &mut cfg);
         }
         RollingSink::with_fs(name, cfg, Arc::new(StdFs))
@@ -84,11 +84,9 @@ impl RollingSink {
 
     /// A sink on the given file system (tests use `SimFs`).
     pub fn with_fs(name: &str, cfg: RollingConfig, fs: Arc<dyn Fs>) -> RollingSink {
-        let (max_staged, staging) = cfg.s3.as_ref().map_or((u64::MAX, Default::default()), |s| {
-            (s.max_staged_bytes, s.staging_dir.clone())
-        });
-        let staged = StagedGauge::new(max_staged, &staging, cfg.keys.of("hdfs.maxStagedBytes"));
         RollingSink {
+            target: Target::of(&cfg),
+            store: None,
             name: name.to_owned(),
             cfg,
             fs,
@@ -96,16 +94,22 @@ impl RollingSink {
             running: None,
             started: false,
             poisoned: Vec::new(),
-            remote: None,
-            s3: None,
-            staged: Arc::new(staged),
             failures: 0,
             buffered: Arc::default(),
             resume: None,
             acks: None,
-            java: None,
+            start_serializer: None,
+            serializer: None,
+            bridge: None,
             output: OutputDown::default(),
         }
+    }
+
+    /// Writes DataStream files through the serializer `start` starts (with the first file):
+    /// `serializer` naming a class, hosted outside the engine ([`super::serializer`]).
+    pub fn with_serializer(mut self, start: StartSerializer) -> RollingSink {
+        self.start_serializer = Some(start);
+        self
     }
 
     /// The unwritten bytes of the open buckets, now and at most since start.
@@ -118,7 +122,7 @@ impl RollingSink {
     /// staging space, `hdfs.maxStagedBytes`).
     pub fn attach(&mut self, counters: Arc<CounterGroup>) {
         let gauge = self.buffered.clone();
-        let staged = self.cfg.s3.is_some().then(|| self.staged.clone());
+        let store_gauges = self.target.gauges();
         let output = self.output.clone();
         counters.set_gauges(Box::new(move || {
             let mut g = vec![
@@ -126,17 +130,9 @@ impl RollingSink {
                 ("BufferedBytesPeak", gauge.peak_bytes().to_string()),
             ];
             g.extend(output.gauges());
-            if let Some(s) = &staged {
-                g.push(("StagedBytes", s.bytes().to_string()));
-                g.push(("StagingFullRefusals", s.refusals().to_string()));
-            }
+            g.extend(store_gauges());
             g
         }));
-    }
-
-    /// The staged bytes of an S3 sink.
-    pub fn staged_gauge(&self) -> Arc<StagedGauge> {
-        self.staged.clone()
     }
 
     fn err(&self, kind: SinkErrorKind, e: impl Into<BoxError>) -> SinkError {
@@ -187,14 +183,8 @@ impl RollingSink {
     /// could not be written: `hdfs.path` on a local path, the staging directory of an S3 sink
     /// (whose batches go only there). A remote HDFS shows its own failures.
     fn output_failed(&self, e: &SinkError) {
-        let key = match (&self.cfg.s3, &self.cfg.remote) {
-            (Some(s3), _) => format!(
-                "{} {}",
-                self.cfg.keys.of("hdfs.s3StagingDir"),
-                s3.staging_dir.display()
-            ),
-            (None, None) => format!("{} {}", self.cfg.keys.of("hdfs.path"), self.cfg.path),
-            (None, Some(_)) => return,
+        let Some(key) = self.target.down_key(&self.cfg) else {
+            return;
         };
         self.output.down(&format!("{e} (check {key})"));
     }
@@ -210,7 +200,7 @@ impl RollingSink {
     /// logged at the first failure, and the runner logs every failed delivery.
     pub async fn tick(&mut self) -> Result<(), SinkError> {
         match self.run(|w| w.tick(Instant::now())).await {
-            Err(e) if (self.cfg.remote.is_some() || self.cfg.s3.is_some()) && self.failures > 1 => {
+            Err(e) if self.target.is_remote() && self.failures > 1 => {
                 tracing::debug!(sink = %self.name, error = %e, "periodic work still failing");
                 Ok(())
             }
@@ -244,7 +234,7 @@ impl crate::agent::sink::Sink for RollingSink {
     /// With shared syncs (a local path, `hdfs.fsyncPerBatch`), as many takes open as
     /// file_roll keeps, so one sync covers several batches.
     fn pipeline_depth(&self) -> usize {
-        if self.cfg.fsync_per_batch && self.cfg.remote.is_none() && self.cfg.s3.is_none() {
+        if self.cfg.fsync_per_batch && self.target.shares_syncs() {
             GROUP_SYNC_DEPTH
         } else {
             crate::agent::sink::PIPELINE_DEPTH

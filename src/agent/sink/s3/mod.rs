@@ -17,7 +17,6 @@ use crate::agent::config::raw::{RawComponent, RawValue};
 use crate::agent::sink::rolling::config::s3::{endpoint_url, valid_bucket, Connection};
 use crate::agent::sink::rolling::config::{parse_with, RollingConfig};
 use crate::agent::sink::rolling::keys::{plain_key, KeyNames, RENAMED};
-use crate::agent::sink::rolling::RollingSink;
 use crate::agent::sink::{BuildSink, Sink};
 
 /// The class name a `type` may give instead of `s3` (Sluice's own sink).
@@ -50,7 +49,7 @@ impl BuildSink for S3SinkConfig {
     }
 
     fn build(&self, name: &str) -> Box<dyn Sink> {
-        Box::new(RollingSink::new(name, self.0.clone()))
+        Box::new(crate::agent::sink::hdfs::rolling_sink(name, &self.0))
     }
 }
 

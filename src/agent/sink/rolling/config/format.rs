@@ -3,8 +3,8 @@
 
 use super::{FileType, Serializer, WriteFormat};
 use crate::agent::config::ctx::Ctx;
-use crate::agent::java::serializer as java_serializer;
 use crate::agent::sink::rolling::codec::Codec;
+use crate::agent::sink::rolling::serializer as named;
 
 /// `hdfs.fileType` and `hdfs.codeC`, checked together (the codec as used: none but for
 /// `CompressedStream`).
@@ -70,19 +70,13 @@ pub(super) fn format_keys(cx: &mut Ctx<'_>, file_type: FileType) -> (WriteFormat
     };
     let serializer = match cx.get("serializer").as_deref() {
         None => Serializer::Text,
-        Some(v) if v.eq_ignore_ascii_case("text") || v == java_serializer::FLUME_TEXT => {
-            Serializer::Text
-        }
+        Some(v) if v.eq_ignore_ascii_case("text") || v == named::FLUME_TEXT => Serializer::Text,
         Some(v)
-            if v.eq_ignore_ascii_case("header_and_text")
-                || v == java_serializer::FLUME_HEADER_AND_TEXT =>
+            if v.eq_ignore_ascii_case("header_and_text") || v == named::FLUME_HEADER_AND_TEXT =>
         {
             Serializer::HeaderAndText
         }
-        Some(v)
-            if v.eq_ignore_ascii_case("avro_event")
-                || v == "org.apache.flume.serialization.FlumeEventAvroEventSerializer$Builder" =>
-        {
+        Some(v) if v.eq_ignore_ascii_case("avro_event") || v == named::FLUME_AVRO_EVENT => {
             Serializer::AvroEvent
         }
         Some(v) if v.trim().eq_ignore_ascii_case("parquet") => {
@@ -93,7 +87,7 @@ pub(super) fn format_keys(cx: &mut Ctx<'_>, file_type: FileType) -> (WriteFormat
             );
             Serializer::Text
         }
-        // A user's Java EventSerializer.Builder ([`RollingConfig::java_serializer`]).
+        // A user's EventSerializer.Builder ([`RollingConfig::serializer_class`]).
         Some(v) if crate::agent::component::is_class_name(v) => Serializer::Text,
         Some(v) => {
             cx.error(

@@ -22,9 +22,9 @@ use target::hdfs_path;
 use super::budget::{BUFFER_BYTES_DEFAULT, BUFFER_BYTES_LIMIT, BUFFER_BYTES_MIN};
 use super::codec::Codec;
 use super::path::{PathTemplate, RoundUnit, Rounding, Zone};
+use super::serializer::{parse_spec, SerializerSpec};
 use crate::agent::config::ctx::Ctx;
 use crate::agent::config::limits::{DURATION_MS_MAX, DURATION_S_MAX};
-use crate::agent::java::serializer::{self as java_serializer, JavaSerializerSpec};
 
 /// Largest `hdfs.maxOpenFiles` accepted (a limit on open file handles).
 pub const MAX_OPEN_FILES_LIMIT: u64 = 100_000;
@@ -115,9 +115,10 @@ pub struct RollingConfig {
     pub call_timeout: Duration,
     /// `serializer` (default TEXT).
     pub serializer: Serializer,
-    /// `serializer` naming a user's Java `EventSerializer.Builder` (with the `serializer.*`
-    /// keys as its Context): it writes the bytes of DataStream files.
-    pub java_serializer: Option<JavaSerializerSpec>,
+    /// `serializer` naming a user's `EventSerializer.Builder` class (with the `serializer.*`
+    /// keys as its Context): it writes the bytes of DataStream files, hosted outside the
+    /// engine ([`super::serializer`]).
+    pub serializer_class: Option<SerializerSpec>,
     /// `serializer.appendNewline` (default true).
     pub append_newline: bool,
     /// `serializer.syncIntervalBytes` for avro_event (default 2048000).
@@ -155,8 +156,8 @@ pub fn parse_with(cx: &mut Ctx<'_>, conn: Option<s3::Connection>) -> Option<Roll
     let file_prefix = file_prefix(cx);
     let (file_type, codec) = file_type_and_codec(cx);
     let (write_format, serializer) = format_keys(cx, file_type);
-    let java_serializer = java_serializer::parse(cx, "serializer");
-    if java_serializer.is_some() && file_type != FileType::DataStream {
+    let serializer_class = parse_spec(cx, "serializer");
+    if serializer_class.is_some() && file_type != FileType::DataStream {
         cx.error(
             "hdfs.fileType",
             "a Java serializer writes DataStream files (set hdfs.fileType = DataStream)",
@@ -213,7 +214,7 @@ pub fn parse_with(cx: &mut Ctx<'_>, conn: Option<s3::Connection>) -> Option<Roll
         retry_interval,
         call_timeout,
         serializer,
-        java_serializer,
+        serializer_class,
         append_newline: cx.bool("serializer.appendNewline", true),
         sync_interval_bytes: cx.bytes("serializer.syncIntervalBytes", 2_048_000, 32, 1 << 30),
         fsync_per_batch: cx.bool("hdfs.fsyncPerBatch", true),

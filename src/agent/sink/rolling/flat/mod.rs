@@ -16,7 +16,7 @@
 //! until a batch is written again.
 //!
 //! Every file operation goes through the `io::Fs` seam: directories and the cut-back through
-//! [`super::store::local::LocalStore`], the open file as an `FsFile` shared with the sync trips.
+//! the store on that seam ([`super::store::on_fs`]), the open file as an `FsFile` shared with the sync trips.
 //!
 //! - [`writer`]: [`FlatWriter`], a batch (`deliver`), its acknowledgement and cursor.
 //! - [`open`]: opening the next file, abandoning a failed one, rolling, the cut-back at start.

@@ -12,7 +12,6 @@ use super::{FlatSerializer, FlatWriter};
 use crate::agent::sink::rolling::group_sync::staged::OpenFile;
 use crate::agent::sink::rolling::parquet::staged_name;
 use crate::agent::sink::rolling::resume::flat::{self as resume, FlatNames};
-use crate::agent::sink::rolling::store::Store;
 use crate::agent::sink::SinkError;
 use sluice_core::io::OpenMode;
 
@@ -145,7 +144,7 @@ impl<J: FlatSerializer> FlatWriter<J> {
                 prefix: &pm.prefix,
                 extension: &pm.extension,
             };
-            resume::cut_back(&store, &dir, &names, &f, len)
+            resume::cut_back(store.as_ref(), &dir, &names, &f, len)
         })
         .await
         .map_err(|e| self.err("cutting back to the last committed take", e))?;

@@ -15,7 +15,6 @@ use crate::agent::sink::rolling::parquet::{
     convert, stage, ParquetSpec, STAGED_SUFFIX, TMP_SUFFIX,
 };
 use crate::agent::sink::rolling::resume::flat::{order_of, FlatNames};
-use crate::agent::sink::rolling::store::local::LocalStore;
 use crate::agent::sink::rolling::store::Store;
 use crate::agent::sink::SinkError;
 use sluice_core::io::Fs;
@@ -143,7 +142,7 @@ impl<J: FlatSerializer> FlatWriter<J> {
                 prefix: &pm.prefix,
                 extension: &pm.extension,
             };
-            settle(fs.as_ref(), &store, &spec, &dir, &names, cursor)
+            settle(fs.as_ref(), store.as_ref(), &spec, &dir, &names, cursor)
         })
         .await
         .map_err(|e| self.err("finishing the Parquet files a stop or crash left", e))?;
@@ -170,7 +169,7 @@ fn log_oddities(sink: &str, path: &Path, odd: crate::agent::sink::rolling::parqu
 /// hold no committed row and are removed. Without a cursor every staged file is finished.
 fn settle(
     fs: &dyn Fs,
-    store: &LocalStore,
+    store: &dyn Store,
     spec: &ParquetSpec,
     dir: &Path,
     names: &FlatNames<'_>,
@@ -218,7 +217,7 @@ fn settle(
 /// cursor's length.
 fn settle_staged(
     fs: &dyn Fs,
-    store: &LocalStore,
+    store: &dyn Store,
     spec: &ParquetSpec,
     staged: &Path,
     target: &Path,

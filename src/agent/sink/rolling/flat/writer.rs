@@ -15,7 +15,7 @@ use crate::agent::sink::output_down::OutputDown;
 use crate::agent::sink::rolling::format::{Encoder, Layout};
 use crate::agent::sink::rolling::group_sync::staged::{self as group_sync, LineStyle, OpenFile};
 use crate::agent::sink::rolling::resume::flat as resume;
-use crate::agent::sink::rolling::store::local::LocalStore;
+use crate::agent::sink::rolling::store::{self, Store};
 use crate::agent::sink::rolling::GROUP_SYNC_DEPTH;
 use crate::agent::sink::{Acks, SinkError};
 use sluice_core::io::{Fs, StdFs};
@@ -29,7 +29,7 @@ pub(crate) struct FlatWriter<J> {
     /// The file system (`StdFs` but in tests).
     pub(super) fs: Arc<dyn Fs>,
     /// The directory operations: creating it, the cut-back.
-    pub(super) store: LocalStore,
+    pub(super) store: Arc<dyn Store>,
     /// The `DEFAULT` path manager's series: the writer's start in epoch millis.
     pub(super) start_ms: u128,
     /// The last file number used.
@@ -69,7 +69,7 @@ impl<J: FlatSerializer> FlatWriter<J> {
         FlatWriter {
             name: name.to_owned(),
             cfg,
-            store: LocalStore::new(fs.clone()),
+            store: store::on_fs(fs.clone()),
             fs,
             start_ms,
             counter: 0,

@@ -59,8 +59,8 @@ pub enum Layout {
 impl Layout {
     /// The layout a configuration asks for.
     pub fn of(cfg: &RollingConfig) -> Layout {
-        if cfg.java_serializer.is_some() {
-            // A Java serializer's bytes, opaque: recovery keeps every byte a file has (the
+        if cfg.serializer_class.is_some() {
+            // A handed serializer's bytes, opaque: recovery keeps every byte a file has (the
             // last committed take's cursor still cuts what came after it).
             return Layout::Stream {
                 with_headers: false,

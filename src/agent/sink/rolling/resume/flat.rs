@@ -14,7 +14,6 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::agent::sink::rolling::store::local::LocalStore;
 use crate::agent::sink::rolling::store::Store;
 
 /// How a flat sink names its files: `<prefix><series>-<counter>[.<extension>]` (Flume's
@@ -67,7 +66,7 @@ pub(crate) struct CutBack {
 /// Cuts `dir`'s output back to the cursor `(file, len)` (see the module docs), through the
 /// local store: the file cut and synced, each later file removed and its directory synced.
 pub(crate) fn cut_back(
-    store: &LocalStore,
+    store: &dyn Store,
     dir: &Path,
     pm: &FlatNames<'_>,
     file: &Path,
@@ -148,8 +147,8 @@ mod tests {
         ] {
             std::fs::write(d.join(name), body).unwrap();
         }
-        let store = LocalStore::new(Arc::new(StdFs));
-        let done = cut_back(&store, d, &pm, &d.join("ev-1000-2.log"), 10).unwrap();
+        let store = crate::agent::sink::rolling::store::on_fs(Arc::new(StdFs));
+        let done = cut_back(store.as_ref(), d, &pm, &d.join("ev-1000-2.log"), 10).unwrap();
         assert_eq!(done.truncated, 14);
         assert_eq!(done.removed.len(), 2);
         assert_eq!(
@@ -161,7 +160,7 @@ mod tests {
         assert!(!d.join("ev-2000-1.log").exists());
         assert!(d.join("other-9999-9.log").exists());
         assert!(d.join("notes.txt").exists());
-        let short = cut_back(&store, d, &pm, &d.join("ev-1000-1.log"), 10).unwrap();
+        let short = cut_back(store.as_ref(), d, &pm, &d.join("ev-1000-1.log"), 10).unwrap();
         assert_eq!(short.missing, 6);
     }
 
@@ -172,8 +171,15 @@ mod tests {
         std::fs::write(d.join("ev-1000-1.log"), "committed\nnot\n").unwrap();
         std::fs::write(d.join("ev-1000-3.log"), "later\n").unwrap();
         std::os::unix::fs::symlink(d.join("gone"), d.join("ev-1000-2.log")).unwrap();
-        let store = LocalStore::new(Arc::new(StdFs));
-        let done = cut_back(&store, d, &pm("ev-", "log"), &d.join("ev-1000-1.log"), 10).unwrap();
+        let store = crate::agent::sink::rolling::store::on_fs(Arc::new(StdFs));
+        let done = cut_back(
+            store.as_ref(),
+            d,
+            &pm("ev-", "log"),
+            &d.join("ev-1000-1.log"),
+            10,
+        )
+        .unwrap();
         assert_eq!(done.truncated, 4);
         assert_eq!(done.removed.len(), 1, "{:?}", done.removed);
         assert!(!d.join("ev-1000-3.log").exists());
@@ -189,15 +195,29 @@ mod tests {
         std::fs::write(&victim, &bytes).unwrap();
         std::os::unix::fs::symlink(&victim, d.join("ev-1000-1.log")).unwrap();
         std::os::unix::fs::symlink(&victim, d.join("ev-1000-2.log")).unwrap();
-        let store = LocalStore::new(Arc::new(StdFs));
-        let e = cut_back(&store, d, &pm("ev-", "log"), &d.join("ev-1000-1.log"), 1600).unwrap_err();
+        let store = crate::agent::sink::rolling::store::on_fs(Arc::new(StdFs));
+        let e = cut_back(
+            store.as_ref(),
+            d,
+            &pm("ev-", "log"),
+            &d.join("ev-1000-1.log"),
+            1600,
+        )
+        .unwrap_err();
         let refused = sluice_core::io::link_refused(&e).map(|l| l.path.clone());
         assert_eq!(refused, Some(d.join("ev-1000-1.log")), "{e}");
         assert!(std::fs::read(&victim).unwrap() == bytes, "victim cut");
         // A link under a later name is left, its target untouched.
         std::fs::remove_file(d.join("ev-1000-1.log")).unwrap();
         std::fs::write(d.join("ev-1000-1.log"), "committed\n").unwrap();
-        cut_back(&store, d, &pm("ev-", "log"), &d.join("ev-1000-1.log"), 10).unwrap();
+        cut_back(
+            store.as_ref(),
+            d,
+            &pm("ev-", "log"),
+            &d.join("ev-1000-1.log"),
+            10,
+        )
+        .unwrap();
         assert!(d.join("ev-1000-2.log").symlink_metadata().is_ok());
         assert!(std::fs::read(&victim).unwrap() == bytes, "victim cut");
     }

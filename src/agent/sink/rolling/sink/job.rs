@@ -1,6 +1,7 @@
 //! The `hdfs` sink's file work on a blocking thread: each call runs as one job on the sink's
-//! [`HdfsWriter`] (the first one recovers in-use files, after cutting back to the committed
-//! cursor), against its [`Store`] (local, HDFS or S3, connected once and kept across writers),
+//! [`RollingWriter`] (the first one recovers in-use files, after cutting back to the committed
+//! cursor), against its one [`Store`] (which one, only `store::Target` knows; connected once
+//! and kept across writers),
 //! bounded by `hdfs.callTimeout`; a job that times out keeps running and the next call
 //! waits for it first.
 
@@ -8,87 +9,48 @@ use std::sync::Arc;
 
 use tokio::task::JoinHandle;
 
-use super::super::store::hdfs as remote;
-use super::super::store::hdfs::HdfsStore;
-use super::super::store::local::LocalStore;
-use super::super::store::s3::S3Store;
+use super::super::bridge::Bridge;
+use super::super::path;
 use super::super::store::Store;
-use super::super::writer::{HdfsError, HdfsWriter};
-use super::super::{path, recover};
+use super::super::writer::{RollingWriter, WriteError};
 use super::now_ms;
 use super::RollingSink;
-use crate::agent::java::serializer::JavaSerializer;
 use crate::agent::sink::{SinkError, SinkErrorKind};
 
-type Job<T> = JoinHandle<(Box<HdfsWriter>, Result<T, HdfsError>)>;
+type Job<T> = JoinHandle<(Box<RollingWriter>, Result<T, WriteError>)>;
 /// A call that timed out and still runs (the next call waits for it): its writer, or `None`
 /// if its thread failed.
-pub(super) type Running = JoinHandle<Option<Box<HdfsWriter>>>;
-
-/// How many HDFS calls' deadlines one job of a remote sink may take in all, beyond the wait
-/// for a lease recovery, before the sink stops waiting for it (each call has its own
-/// `hdfs.callTimeout`; this only bounds a job that makes many).
-pub const REMOTE_JOB_CALLS_MAX: u32 = 8;
+pub(super) type Running = JoinHandle<Option<Box<RollingWriter>>>;
 
 impl RollingSink {
     /// The longest one job may take before the sink stops waiting for it.
     fn job_deadline(&self) -> std::time::Duration {
-        match self.cfg.remote {
-            None if self.cfg.s3.is_some() => {
-                self.cfg.call_timeout.saturating_mul(REMOTE_JOB_CALLS_MAX)
-            }
-            None => self.cfg.call_timeout,
-            Some(_) => {
-                self.cfg.call_timeout.saturating_mul(REMOTE_JOB_CALLS_MAX)
-                    + remote::recover::LEASE_WAIT_MAX
-            }
-        }
+        self.target.job_deadline(self.cfg.call_timeout)
     }
 
+    /// The sink's one bridge to the runtime it runs on (its remote store's calls and its
+    /// handed serializer's steps), made with the first call.
+    fn bridge(&mut self) -> Bridge {
+        self.bridge
+            .get_or_insert_with(|| Bridge::new(tokio::runtime::Handle::current()))
+            .clone()
+    }
+
+    /// The sink's store, connected with the first call and kept across writers.
     fn store(&mut self) -> Result<Arc<dyn Store>, SinkError> {
-        if let Some(c) = &self.cfg.s3 {
-            if let Some(s) = &self.s3 {
-                return Ok(s.clone());
-            }
-            let handle = tokio::runtime::Handle::current();
-            let root = recover::search_root(
-                path::PathTemplate::parse(&self.cfg.path)
-                    .map(|t| t.literal_prefix().to_owned())
-                    .unwrap_or_default()
-                    .as_str(),
-                false,
-            );
-            let s = Arc::new(
-                S3Store::connect(
-                    c,
-                    &root.to_string_lossy(),
-                    self.fs.clone(),
-                    (self.cfg.call_timeout, self.cfg.retry_interval),
-                    self.cfg.keys,
-                    handle,
-                    self.staged.clone(),
-                )
-                .map_err(|e| self.err(SinkErrorKind::Config, e))?,
-            );
-            self.s3 = Some(s.clone());
-            return Ok(s);
-        }
-        let Some(r) = &self.cfg.remote else {
-            return Ok(Arc::new(LocalStore::new(self.fs.clone())));
-        };
-        if let Some(s) = &self.remote {
+        if let Some(s) = &self.store {
             return Ok(s.clone());
         }
-        let handle = tokio::runtime::Handle::current();
-        let s = Arc::new(
-            HdfsStore::connect(r, self.cfg.call_timeout, handle)
-                .map_err(|e| self.err(SinkErrorKind::Config, e))?,
-        );
-        self.remote = Some(s.clone());
+        let bridge = self.bridge();
+        let s = self
+            .target
+            .connect(&self.cfg, self.fs.clone(), bridge)
+            .map_err(|e| self.err(SinkErrorKind::Config, e))?;
+        self.store = Some(s.clone());
         Ok(s)
     }
 
-    async fn writer(&mut self) -> Result<Box<HdfsWriter>, SinkError> {
+    async fn writer(&mut self) -> Result<Box<RollingWriter>, SinkError> {
         if let Some(job) = self.running.take() {
             let mut job = job;
             match tokio::time::timeout(self.job_deadline(), &mut job).await {
@@ -116,15 +78,15 @@ impl RollingSink {
         }
         let host = path::HostNames::detect();
         let store = self.store()?;
-        let mut w = HdfsWriter::on_store(self.cfg.clone(), store, host, now_ms().max(0) as u64)
+        let mut w = RollingWriter::on_store(self.cfg.clone(), store, host, now_ms().max(0) as u64)
             .map_err(|e| self.err(SinkErrorKind::Store, e))?;
         w.set_buffer_gauge(self.buffered.clone());
-        if let Some(spec) = &self.cfg.java_serializer {
-            let name = &self.name;
-            let ser = self
-                .java
-                .get_or_insert_with(|| Arc::new(JavaSerializer::start(name, spec)));
-            w.set_java(ser.clone());
+        if self.start_serializer.is_some() {
+            let bridge = self.bridge();
+            if let Some(start) = &self.start_serializer {
+                let ser = self.serializer.get_or_insert_with(|| start.start());
+                w.set_serializer(ser.clone(), bridge);
+            }
         }
         Ok(Box::new(w))
     }
@@ -132,7 +94,7 @@ impl RollingSink {
     pub(super) async fn run<T, F>(&mut self, f: F) -> Result<T, SinkError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut HdfsWriter) -> Result<T, HdfsError> + Send + 'static,
+        F: FnOnce(&mut RollingWriter) -> Result<T, WriteError> + Send + 'static,
     {
         let mut w = self.writer().await?;
         let first = !self.started;

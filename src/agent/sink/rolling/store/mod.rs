@@ -1,8 +1,8 @@
 //! The file-system operations the rolling engine needs, behind one small trait: a [`Store`]
 //! creates, renames, lists and recovers files; a [`StoreFile`] appends, syncs and closes one.
-//! Three implementations, the only store-specific code (the engine names none of them but the
-//! flat local writer, `super::flat`, which uses `LocalStore`; the driver, `super::job`, picks
-//! one from the path): [`local::LocalStore`] (a local or mounted
+//! Three implementations, the only store-specific code (the engine names none of them:
+//! [`target::Target`] picks one from the path and answers what the driver asks of it, and
+//! [`on_fs`] is the flat local writer's): [`local::LocalStore`] (a local or mounted
 //! file system through the `io::Fs` seam), [`hdfs::HdfsStore`] (a real HDFS cluster through
 //! `hdfs-native`) and [`s3::S3Store`] (an S3 bucket, open files staged on local disk through
 //! `LocalStore`).
@@ -20,6 +20,9 @@ use super::format::Layout;
 pub mod hdfs;
 pub mod local;
 pub mod s3;
+pub mod target;
+
+pub use target::Target;
 
 /// One entry of a directory listing.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -147,6 +150,12 @@ pub trait Store: Send + Sync + Debug {
     fn drain(&self, limit: Duration) {
         let _ = limit;
     }
+}
+
+/// The store on a local or mounted file system, through `fs` (the `io::Fs` seam): the flat
+/// writer's, local by definition, and a local `hdfs.path`'s ([`Target::connect`]).
+pub fn on_fs(fs: Arc<dyn sluice_core::io::Fs>) -> Arc<dyn Store> {
+    Arc::new(local::LocalStore::new(fs))
 }
 
 /// The store's background work held while this lives ([`Store::pause_background`]).

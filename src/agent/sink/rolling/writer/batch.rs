@@ -1,4 +1,4 @@
-//! The [`HdfsWriter`]'s batch: every event routed first (a poison event left out with why),
+//! The [`RollingWriter`]'s batch: every event routed first (a poison event left out with why),
 //! each written to its bucket's open file within `hdfs.maxBufferBytes`, files rolled by
 //! `rollCount`/`rollSize` as they fill, and the touched files flushed (synced with
 //! `fsyncPerBatch`) before the batch is reported written.
@@ -11,10 +11,10 @@ use super::super::bucket::NAME_TRIES_MAX;
 use super::super::budget::event_bytes_max;
 use super::super::error::io_err;
 use super::super::route::{Refused, Router};
-use super::{HdfsError, HdfsWriter};
+use super::{RollingWriter, WriteError};
 use sluice_core::Event;
 
-impl HdfsWriter {
+impl RollingWriter {
     /// Writes a batch; returns only after it is durable (with `fsyncPerBatch`). Every event is
     /// routed first ([`super::route`]): those that can never be written (a poison event) are
     /// left out and returned with why, before anything of the batch is written, so the rest
@@ -26,7 +26,7 @@ impl HdfsWriter {
         events: &[Event],
         now: Instant,
         now_ms: i64,
-    ) -> Result<Vec<Refused>, HdfsError> {
+    ) -> Result<Vec<Refused>, WriteError> {
         self.cut_back_unsynced();
         if self.rewind_due {
             self.rewind()?;
@@ -84,7 +84,7 @@ impl HdfsWriter {
     /// Whether the store takes the batch (an S3 sink's staging space): when it refuses, the
     /// open files are closed (uploaded, which frees their staged bytes) and it is asked
     /// once more; a second refusal fails the batch before anything is written.
-    fn admit(&mut self, events: &[Event], now: Instant) -> Result<(), HdfsError> {
+    fn admit(&mut self, events: &[Event], now: Instant) -> Result<(), WriteError> {
         let need: u64 = events.iter().map(|e| event_bytes_max(e) as u64).sum();
         if self.store.admit(need).is_ok() {
             return Ok(());
@@ -102,7 +102,7 @@ impl HdfsWriter {
     /// nothing is buffered: an event larger than the budget alone is still written whole).
     /// Every bucket with buffered bytes was touched by this batch, so a failure here closes
     /// it through recovery and the take is rolled back, as a failure at the batch's end does.
-    fn make_budget_room(&mut self, need: usize) -> Result<(), HdfsError> {
+    fn make_budget_room(&mut self, need: usize) -> Result<(), WriteError> {
         loop {
             let buffered = self.buffered_bytes();
             if buffered.saturating_add(need) <= self.cfg.max_buffer_bytes {
@@ -134,7 +134,7 @@ impl HdfsWriter {
         now_ms: i64,
         touched: &mut Vec<String>,
         refused: &mut Vec<Refused>,
-    ) -> Result<(), HdfsError> {
+    ) -> Result<(), WriteError> {
         let counter_digits = (self.counter.saturating_add(NAME_TRIES_MAX as u64))
             .to_string()
             .len();
@@ -204,7 +204,7 @@ impl HdfsWriter {
         e: &Event,
         ts_ms: i64,
         now: Instant,
-    ) -> Result<Result<(), io::Error>, HdfsError> {
+    ) -> Result<Result<(), io::Error>, WriteError> {
         self.make_budget_room(event_bytes_max(e))?;
         self.use_stamp += 1;
         let stamp = self.use_stamp;
@@ -219,7 +219,7 @@ impl HdfsWriter {
 
     /// Closes the bucket `key` when `rollCount` or `rollSize` says its next event goes to a
     /// new file.
-    fn roll_if_full(&mut self, key: &str, now: Instant) -> Result<(), HdfsError> {
+    fn roll_if_full(&mut self, key: &str, now: Instant) -> Result<(), WriteError> {
         let full = self.open.get(key).is_some_and(|o| {
             o.writer
                 .should_rotate(self.cfg.roll_count, self.cfg.roll_size)

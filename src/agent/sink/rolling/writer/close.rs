@@ -1,4 +1,4 @@
-//! The [`HdfsWriter`]'s closes: a file closed when it rolls, idles or the sink stops, then
+//! The [`RollingWriter`]'s closes: a file closed when it rolls, idles or the sink stops, then
 //! published (renamed to its final name, or left for the store to publish); a file whose
 //! write or close failed is closed through recovery, retried every `hdfs.retryInterval` up
 //! to `hdfs.closeTries`.
@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use super::super::bucket::BucketWriter;
 use super::super::store::ToRecover;
-use super::{HdfsError, HdfsWriter};
+use super::{RollingWriter, WriteError};
 
 #[derive(Debug)]
 pub(super) struct PendingClose {
@@ -18,8 +18,8 @@ pub(super) struct PendingClose {
     next: Instant,
 }
 
-impl HdfsWriter {
-    pub(super) fn close_key(&mut self, key: &str, now: Instant) -> Result<(), HdfsError> {
+impl RollingWriter {
+    pub(super) fn close_key(&mut self, key: &str, now: Instant) -> Result<(), WriteError> {
         let Some(mut o) = self.open.remove(key) else {
             return Ok(());
         };
@@ -45,7 +45,7 @@ impl HdfsWriter {
             Err(e) => {
                 let p = o.writer.in_use_path().to_owned();
                 self.abandon(o.writer, now);
-                Err(HdfsError::Io {
+                Err(WriteError::Io {
                     what: "closing",
                     path: p,
                     source: e,
@@ -105,7 +105,7 @@ impl HdfsWriter {
     }
 
     /// Closes files whose `rollInterval` or `idleTimeout` passed, and retries failed closes.
-    pub fn tick(&mut self, now: Instant) -> Result<(), HdfsError> {
+    pub fn tick(&mut self, now: Instant) -> Result<(), WriteError> {
         let due: Vec<String> = self
             .open
             .iter()
@@ -133,14 +133,14 @@ impl HdfsWriter {
 
     /// Closes every open file and waits up to `limit` for the store's background work (an
     /// S3 store's uploads): the sink's stop.
-    pub fn stop(&mut self, now: Instant, limit: std::time::Duration) -> Result<(), HdfsError> {
+    pub fn stop(&mut self, now: Instant, limit: std::time::Duration) -> Result<(), WriteError> {
         let closed = self.close_all(now);
         self.store.drain(limit);
         closed
     }
 
     /// Closes every open file, and tries once more every close still pending.
-    pub fn close_all(&mut self, now: Instant) -> Result<(), HdfsError> {
+    pub fn close_all(&mut self, now: Instant) -> Result<(), WriteError> {
         let keys: Vec<String> = self.open.keys().cloned().collect();
         let mut first_err = None;
         for key in keys {

@@ -1,5 +1,5 @@
-//! The [`HdfsWriter`]'s side of the shared sync ([`super::super::group_sync`]): with
-//! [`HdfsWriter::share_syncs`] a batch's files are written without a sync and handed to the
+//! The [`RollingWriter`]'s side of the shared sync ([`super::super::group_sync`]): with
+//! [`RollingWriter::share_syncs`] a batch's files are written without a sync and handed to the
 //! sync group, each batch's snapshot is kept until a sync covers it, and after a failed sync
 //! the output is cut back to the snapshot of the last synced batch before anything else is
 //! written.
@@ -11,7 +11,7 @@ use std::sync::Arc;
 use super::super::error::io_err;
 use super::super::group_sync::SyncGroup;
 use super::super::resume::Snapshot;
-use super::{HdfsError, HdfsWriter};
+use super::{RollingWriter, WriteError};
 
 /// A writer's shared-sync state.
 #[derive(Debug)]
@@ -25,10 +25,10 @@ pub(in super::super) struct Shared {
     last: Option<u64>,
 }
 
-impl HdfsWriter {
+impl RollingWriter {
     /// Syncs are shared from now on, when they can be (`hdfs.fsyncPerBatch`, a store whose
     /// files hand out sync handles: a local path, and an output that can be cut back: call
-    /// after [`HdfsWriter::recover`]); whether they are.
+    /// after [`RollingWriter::recover`]); whether they are.
     pub fn share_syncs(&mut self) -> bool {
         if self.shared.is_some() {
             return true;
@@ -48,7 +48,7 @@ impl HdfsWriter {
         true
     }
 
-    /// Whether a batch's files are synced before [`HdfsWriter::write_batch`] returns.
+    /// Whether a batch's files are synced before [`RollingWriter::write_batch`] returns.
     pub(super) fn syncs_each_batch(&self) -> bool {
         self.cfg.fsync_per_batch && self.shared.is_none()
     }
@@ -62,7 +62,7 @@ impl HdfsWriter {
 
     /// Hands the files `touched` wrote to the sync group (a file without a sync handle is
     /// synced now).
-    pub(super) fn stage_sync(&mut self, touched: &[String]) -> Result<(), HdfsError> {
+    pub(super) fn stage_sync(&mut self, touched: &[String]) -> Result<(), WriteError> {
         let Some(shared) = self.shared.as_mut() else {
             return Ok(());
         };
@@ -106,7 +106,7 @@ impl HdfsWriter {
 
     /// After a failed sync: the output is to be cut back to the last synced batch (every
     /// later one fails its acknowledgement and comes again), before anything else is
-    /// written ([`HdfsWriter::rewind`]).
+    /// written ([`RollingWriter::rewind`]).
     pub(super) fn cut_back_unsynced(&mut self) {
         let Some(shared) = self.shared.as_mut() else {
             return;
@@ -135,7 +135,7 @@ impl HdfsWriter {
         self.rewind_due = true;
     }
 
-    /// After a cut back ([`HdfsWriter::rewind`]): every file was closed through recovery,
+    /// After a cut back ([`RollingWriter::rewind`]): every file was closed through recovery,
     /// which syncs what it keeps, so the output now is durable.
     pub(super) fn rewound(&mut self) {
         let (Some(shared), Some(snap)) = (self.shared.as_mut(), self.delivered.as_ref()) else {

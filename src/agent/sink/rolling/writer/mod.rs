@@ -1,28 +1,28 @@
-//! The synchronous core of the `hdfs` sink: routes each event to its bucket (the escaped
+//! The synchronous core of the `hdfs` and `s3` sinks, on any [`Store`]: routes each event to its bucket (the escaped
 //! directory and file prefix), keeps at most `maxOpenFiles` buckets open (the least recently
 //! used is closed first, and also when an open finds no descriptor left, EMFILE/ENFILE),
 //! rolls files by count, size, interval and idleness, keeps the unwritten bytes of all open
 //! buckets within `hdfs.maxBufferBytes` (the largest buffer is written first, [`super::budget`]),
-//! and makes every batch durable before [`HdfsWriter::write_batch`] returns. It runs on a
-//! blocking thread;
-//! all file access goes through the [`sluice_core::io::Fs`] seam.
+//! and makes every batch durable before [`RollingWriter::write_batch`] returns. It runs on a
+//! blocking thread; all file access goes through its store.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::bridge::Bridge;
 use super::bucket::{BucketWriter, Naming};
 use super::budget::BufferGauge;
 use super::config::RollingConfig;
 use super::error::io_err;
-pub use super::error::HdfsError;
+pub use super::error::WriteError;
 use super::format::Layout;
 use super::path::{HostNames, PathTemplate};
 use super::recover::{list_files, recover_all, search_root, Recovered};
 use super::resume::{Resume, Snapshot};
 pub use super::route::Refused;
+use super::serializer::StreamSerializer;
 use super::store::{Held, Store};
-use crate::agent::java::serializer::JavaSerializer;
 use close::PendingClose;
 
 #[derive(Debug)]
@@ -33,7 +33,7 @@ struct Open {
 
 /// The sink's state: open buckets and files waiting for a retried close.
 #[derive(Debug)]
-pub struct HdfsWriter {
+pub struct RollingWriter {
     cfg: RollingConfig,
     store: Arc<dyn Store>,
     path: PathTemplate,
@@ -53,13 +53,14 @@ pub struct HdfsWriter {
     /// A failed batch is not cut back yet: nothing is written until it is.
     rewind_due: bool,
     /// Batches written without a sync, synced by their acknowledgements
-    /// ([`super::group_sync`]; [`HdfsWriter::share_syncs`]).
+    /// ([`super::group_sync`]; [`RollingWriter::share_syncs`]).
     pub(super) shared: Option<group::Shared>,
-    /// The sink's Java serializer, when `serializer` names one.
-    java: Option<Arc<JavaSerializer>>,
+    /// The serializer the sink was handed (`serializer` naming a class), and the bridge its
+    /// `Async` steps are waited on.
+    handed: Option<(Arc<dyn StreamSerializer>, Bridge)>,
 }
 
-impl HdfsWriter {
+impl RollingWriter {
     /// A writer on any [`Store`] (a local file system, `store::local::LocalStore`, or an HDFS cluster);
     /// `start_ms` seeds the file counter (Flume starts it at the clock).
     pub fn on_store(
@@ -67,10 +68,10 @@ impl HdfsWriter {
         store: Arc<dyn Store>,
         host: HostNames,
         start_ms: u64,
-    ) -> Result<HdfsWriter, HdfsError> {
+    ) -> Result<RollingWriter, WriteError> {
         let template = |key: &str| {
             let key = cfg.keys.of(key);
-            move |source| HdfsError::Template { key, source }
+            move |source| WriteError::Template { key, source }
         };
         let path = PathTemplate::parse(&cfg.path).map_err(template("hdfs.path"))?;
         let prefix = PathTemplate::parse(&cfg.file_prefix).map_err(template("hdfs.filePrefix"))?;
@@ -86,7 +87,7 @@ impl HdfsWriter {
             fixed_prefix: (prefix.literal_prefix() == cfg.file_prefix)
                 .then(|| cfg.file_prefix.clone()),
         };
-        Ok(HdfsWriter {
+        Ok(RollingWriter {
             layout: Layout::of(&cfg),
             cfg,
             store,
@@ -103,13 +104,14 @@ impl HdfsWriter {
             created: Vec::new(),
             rewind_due: false,
             shared: None,
-            java: None,
+            handed: None,
         })
     }
 
-    /// Writes new files through the sink's Java serializer (`serializer` naming a class).
-    pub(crate) fn set_java(&mut self, ser: Arc<JavaSerializer>) {
-        self.java = Some(ser);
+    /// Writes new files through `ser` (`serializer` naming a class), waiting for its
+    /// `Async` steps on `bridge`.
+    pub(crate) fn set_serializer(&mut self, ser: Arc<dyn StreamSerializer>, bridge: Bridge) {
+        self.handed = Some((ser, bridge));
     }
 
     /// Publishes the buffered bytes to `gauge` (the sink's, kept across writers).
@@ -132,7 +134,7 @@ impl HdfsWriter {
     /// Recovers in-use files left below the path's literal root by an earlier run, after
     /// cutting the output back to `resume` (the last committed take's cursor) when the store
     /// can ([`resume`]).
-    pub fn recover(&mut self, resume: Option<&Resume>) -> Result<Vec<Recovered>, HdfsError> {
+    pub fn recover(&mut self, resume: Option<&Resume>) -> Result<Vec<Recovered>, WriteError> {
         let root = self.root();
         let store = self.store.clone();
         let _held = Held::new(store.as_ref());

@@ -1,4 +1,4 @@
-//! The [`HdfsWriter`]'s open files: a bucket's file opened on its first event, at most
+//! The [`RollingWriter`]'s open files: a bucket's file opened on its first event, at most
 //! `hdfs.maxOpenFiles` of them (the least recently used closed first, and also when an open
 //! finds no descriptor left, EMFILE/ENFILE).
 
@@ -10,9 +10,9 @@ use super::super::bucket::BucketWriter;
 use super::super::error::io_err;
 use super::super::open_files::out_of_descriptors;
 use super::super::route::{refused_as_name, Bucket};
-use super::{HdfsError, HdfsWriter, Open};
+use super::{Open, RollingWriter, WriteError};
 
-impl HdfsWriter {
+impl RollingWriter {
     /// Opens the file of `bucket` unless it is open (making room among `hdfs.maxOpenFiles`
     /// first); `Some(why)` when the file system refuses the name of a file made from headers
     /// (its events are refused, the batch goes on).
@@ -20,7 +20,7 @@ impl HdfsWriter {
         &mut self,
         bucket: &Bucket,
         now: Instant,
-    ) -> Result<Option<String>, HdfsError> {
+    ) -> Result<Option<String>, WriteError> {
         if self.open.contains_key(bucket.key.as_str()) {
             return Ok(None);
         }
@@ -50,7 +50,7 @@ impl HdfsWriter {
         Ok(None)
     }
 
-    fn make_room(&mut self, now: Instant) -> Result<(), HdfsError> {
+    fn make_room(&mut self, now: Instant) -> Result<(), WriteError> {
         while self.open.len() >= self.cfg.max_open_files {
             tracing::debug!("maxOpenFiles reached; closing the least recently used file");
             if !self.close_least_recent(now)? {
@@ -71,9 +71,9 @@ impl HdfsWriter {
             self.layout,
             now,
         )?;
-        if let Some(ser) = &self.java {
+        if let Some((ser, bridge)) = &self.handed {
             // The stream is named by the file's counter (a u32 of it: never two open files).
-            if let Err(e) = w.attach_java(ser.clone(), self.counter as u32) {
+            if let Err(e) = w.attach_serializer(ser.clone(), self.counter as u32, bridge.clone()) {
                 self.abandon(w, now);
                 return Err(e);
             }
@@ -85,7 +85,7 @@ impl HdfsWriter {
     }
 
     /// Closes the least recently used open file; whether there was one.
-    fn close_least_recent(&mut self, now: Instant) -> Result<bool, HdfsError> {
+    fn close_least_recent(&mut self, now: Instant) -> Result<bool, WriteError> {
         let Some(oldest) = self
             .open
             .iter()

@@ -1,4 +1,4 @@
-//! The [`HdfsWriter`]'s side of exactly-once output ([`super::resume`]): the snapshot it
+//! The [`RollingWriter`]'s side of exactly-once output ([`super::resume`]): the snapshot it
 //! hands out after each delivered batch, the cut back to the committed cursor at start, and
 //! the cut back to its last delivered snapshot after a failed batch.
 
@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use super::super::error::io_err;
 use super::super::resume::{cut_back, CutBack, Newer, Resume, Snapshot};
 use super::super::store::Held;
-use super::{HdfsError, HdfsWriter};
+use super::{RollingWriter, WriteError};
 
-impl HdfsWriter {
+impl RollingWriter {
     /// The output now: the last file number and every open file's length.
     pub(super) fn snapshot(&self) -> Snapshot {
         let mut files: Vec<_> = self
@@ -38,7 +38,7 @@ impl HdfsWriter {
         resume: Option<&Resume>,
         root: &Path,
         files: &[PathBuf],
-    ) -> Result<Vec<PathBuf>, HdfsError> {
+    ) -> Result<Vec<PathBuf>, WriteError> {
         let snap = match resume {
             None => return Ok(Vec::new()),
             Some(_) if !self.store.cuts_back() => {
@@ -73,7 +73,7 @@ impl HdfsWriter {
 
     /// Cuts the output back to the last delivered snapshot after a failed batch: every open
     /// file is closed at its delivered length, and the files opened since are removed.
-    pub(super) fn rewind(&mut self) -> Result<(), HdfsError> {
+    pub(super) fn rewind(&mut self) -> Result<(), WriteError> {
         let Some(snap) = self.delivered.clone() else {
             self.rewind_due = false;
             return Ok(());

@@ -22,7 +22,7 @@ use super::super::store::s3::transfer::Transfer;
 use super::super::store::s3::{S3Config, S3Store};
 use super::super::store::Store;
 use super::tests::{cfg, events, write_through_a_fault};
-use super::HdfsWriter;
+use super::RollingWriter;
 use sluice_core::io::SimFs;
 
 struct Bucket {
@@ -53,7 +53,7 @@ impl Bucket {
             cfg: s3,
             fs: Arc::new(fs.clone()),
             client: self.mem.clone(),
-            handle: self.rt.handle().clone(),
+            bridge: crate::agent::sink::rolling::bridge::Bridge::new(self.rt.handle().clone()),
             call_timeout: Duration::from_secs(5),
             retry_max: Duration::from_secs(1),
             keys: c.keys,
@@ -95,9 +95,9 @@ fn s3_cfg(roll_count: u64) -> RollingConfig {
     c
 }
 
-fn started(c: &RollingConfig, store: &Arc<S3Store>, resume: Option<&[u8]>) -> HdfsWriter {
+fn started(c: &RollingConfig, store: &Arc<S3Store>, resume: Option<&[u8]>) -> RollingWriter {
     let s: Arc<dyn Store> = store.clone();
-    let mut w = HdfsWriter::on_store(c.clone(), s, HostNames::default(), 1000).unwrap();
+    let mut w = RollingWriter::on_store(c.clone(), s, HostNames::default(), 1000).unwrap();
     w.recover(resume.and_then(decode).as_ref()).unwrap();
     w
 }
@@ -215,7 +215,7 @@ fn a_head_the_store_did_not_answer_fails_the_cut_back_instead_of_reading_as_no_o
         cfg: s3.clone(),
         fs: Arc::new(fs.clone()),
         client: connect::client(s3, timeout).unwrap(),
-        handle: bucket.rt.handle().clone(),
+        bridge: crate::agent::sink::rolling::bridge::Bridge::new(bucket.rt.handle().clone()),
         call_timeout: timeout,
         retry_max: timeout,
         keys: c.keys,
@@ -255,12 +255,11 @@ fn a_head_the_store_did_not_answer_fails_the_cut_back_instead_of_reading_as_no_o
 #[test]
 fn an_s3_sinks_runtime_lines_name_its_plain_keys() {
     use super::super::keys::KeyNames;
-    use super::super::RollingSink;
     let mut c = s3_cfg(6);
     c.keys = KeyNames::Plain;
     c.s3.as_mut().unwrap().max_staged_bytes = 1000;
     // The staging bound, as the sink sets it up.
-    let gauge = RollingSink::with_fs("k1", c.clone(), Arc::new(SimFs::new(1))).staged_gauge();
+    let gauge = super::super::store::Target::of(&c).staged_gauge();
     gauge.add(1000);
     let e = gauge.admit(1).unwrap_err().to_string();
     assert!(e.contains("would pass maxStagedBytes (1000)"), "{e}");

@@ -43,7 +43,7 @@ pub(super) fn cfg(path: &str) -> RollingConfig {
         retry_interval: Duration::from_secs(180),
         call_timeout: Duration::from_secs(30),
         serializer: Serializer::Text,
-        java_serializer: None,
+        serializer_class: None,
         append_newline: true,
         sync_interval_bytes: 2_048_000,
         fsync_per_batch: true,
@@ -52,14 +52,14 @@ pub(super) fn cfg(path: &str) -> RollingConfig {
     }
 }
 
-fn writer(c: RollingConfig, fs: Arc<dyn Fs>) -> HdfsWriter {
+fn writer(c: RollingConfig, fs: Arc<dyn Fs>) -> RollingWriter {
     on_fs(c, fs, 1000)
 }
 
 /// A writer on the local file system `fs`, its file counter seeded with `start_ms`.
-pub(super) fn on_fs(c: RollingConfig, fs: Arc<dyn Fs>, start_ms: u64) -> HdfsWriter {
+pub(super) fn on_fs(c: RollingConfig, fs: Arc<dyn Fs>, start_ms: u64) -> RollingWriter {
     let store = Arc::new(LocalStore::new(fs));
-    HdfsWriter::on_store(c, store, HostNames::default(), start_ms).unwrap()
+    RollingWriter::on_store(c, store, HostNames::default(), start_ms).unwrap()
 }
 
 pub(super) fn events(range: std::ops::Range<u32>) -> Vec<Event> {
@@ -72,7 +72,7 @@ pub(super) fn events(range: std::ops::Range<u32>) -> Vec<Event> {
 /// Writes events 0..3, then 3..12 with an I/O error injected `k` file operations on, again
 /// until the batch goes through (as the runner rolls the take back and hands it again), and
 /// clears the fault.
-pub(super) fn write_through_a_fault(w: &mut HdfsWriter, fs: &SimFs, k: u64, t: Instant) {
+pub(super) fn write_through_a_fault(w: &mut RollingWriter, fs: &SimFs, k: u64, t: Instant) {
     w.write_batch(&events(0..3), t, 0).unwrap();
     fs.inject(sluice_core::io::Fault::Eio {
         at: fs.op_count() + k,

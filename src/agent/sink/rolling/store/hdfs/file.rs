@@ -9,15 +9,15 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hdfs_native::HdfsError;
-use tokio::runtime::Handle;
 
 use super::error::hdfs_err;
+use crate::agent::sink::rolling::bridge::Bridge;
 use crate::agent::sink::rolling::store::StoreFile;
 
 /// What the store and each open file need to run their calls under the deadline.
 #[derive(Clone, Debug)]
 pub(super) struct HdfsCalls {
-    pub(super) handle: Handle,
+    pub(super) bridge: Bridge,
     pub(super) call_timeout: Duration,
     pub(super) namenode: String,
 }
@@ -31,10 +31,10 @@ impl HdfsCalls {
         fut: impl Future<Output = Result<T, HdfsError>>,
     ) -> io::Result<T> {
         let limit = self.call_timeout;
-        match self.handle.block_on(tokio::time::timeout(limit, fut)) {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(hdfs_err(&self.namenode, what, path, e)),
-            Err(_) => Err(io::Error::new(
+        match self.bridge.wait_for(limit, fut) {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(e)) => Err(hdfs_err(&self.namenode, what, path, e)),
+            None => Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 format!(
                     "{}: {what} {}: no answer within hdfs.callTimeout ({} ms)",

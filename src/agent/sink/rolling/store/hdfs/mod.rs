@@ -22,9 +22,9 @@ use std::io;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::agent::sink::rolling::bridge::Bridge;
 use bytes::Bytes;
 use hdfs_native::{Client, ClientBuilder, HdfsError, WriteOptions};
-use tokio::runtime::Handle;
 
 use error::path_str;
 pub use error::ClientSetupError;
@@ -49,12 +49,12 @@ pub struct HdfsStore {
 }
 
 impl HdfsStore {
-    /// A store for `remote` whose calls run on `handle` (the agent's runtime) and each take
+    /// A store for `remote` whose calls run on the agent's runtime through `bridge` and each take
     /// at most `call_timeout`. Connects lazily: an unreachable NameNode fails the first call.
     pub fn connect(
         remote: &RemoteConfig,
         call_timeout: Duration,
-        handle: Handle,
+        bridge: Bridge,
     ) -> Result<HdfsStore, ClientSetupError> {
         let namenode = remote.describe();
         let timeout_ms = call_timeout.as_millis().max(1).to_string();
@@ -72,7 +72,7 @@ impl HdfsStore {
         ];
         let mut builder = ClientBuilder::new()
             .with_config(settings)
-            .with_io_runtime(handle.clone());
+            .with_io_runtime(bridge.handle().clone());
         if let Some(url) = remote.url() {
             builder = builder.with_url(url);
         }
@@ -89,7 +89,7 @@ impl HdfsStore {
         Ok(HdfsStore {
             client,
             calls: HdfsCalls {
-                handle,
+                bridge,
                 call_timeout,
                 namenode,
             },

@@ -34,10 +34,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::agent::sink::rolling::bridge::Bridge;
 use futures::StreamExt;
 use object_store::path::Path as ObjPath;
 use object_store::ObjectStore;
-use tokio::runtime::Handle;
 
 use super::local::LocalStore;
 use super::{DirEntry, Recovered, Store, StoreFile, ToRecover};
@@ -83,7 +83,7 @@ pub enum SetupError {
 }
 
 impl S3Store {
-    /// A store for `cfg` whose requests run on `handle` (the agent's runtime), each bounded
+    /// A store for `cfg` whose requests run on the agent's runtime through `bridge`, each bounded
     /// by `call_timeout`; a failed upload is tried again after a backoff of at most
     /// `retry_max`; `gauge` counts the staged bytes (walked now). Connects lazily.
     pub fn connect(
@@ -92,7 +92,7 @@ impl S3Store {
         fs: Arc<dyn Fs>,
         (call_timeout, retry_max): (Duration, Duration),
         keys: KeyNames,
-        handle: Handle,
+        bridge: Bridge,
         gauge: Arc<StagedGauge>,
     ) -> Result<S3Store, SetupError> {
         let client = connect::client(cfg, call_timeout)
@@ -103,7 +103,7 @@ impl S3Store {
                 cfg: cfg.clone(),
                 fs,
                 client,
-                handle,
+                bridge,
                 call_timeout,
                 retry_max,
                 keys,

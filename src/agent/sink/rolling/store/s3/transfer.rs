@@ -17,11 +17,11 @@ use std::time::Duration;
 
 use object_store::path::Path as ObjPath;
 use object_store::ObjectStore;
-use tokio::runtime::Handle;
 
 use super::queue::{retry_after, UploadQueue};
 use super::staging::StagedGauge;
 use super::{s3_err, upload};
+use crate::agent::sink::rolling::bridge::Bridge;
 use crate::agent::sink::rolling::config::s3::S3Config;
 use crate::agent::sink::rolling::keys::KeyNames;
 use sluice_core::io::{Fs, OpenMode};
@@ -35,8 +35,8 @@ pub struct Transfer {
     pub fs: Arc<dyn Fs>,
     /// The S3 client.
     pub client: Arc<dyn ObjectStore>,
-    /// The agent's runtime.
-    pub handle: Handle,
+    /// The agent's runtime, the engine's one bridge to it.
+    pub bridge: Bridge,
     /// `hdfs.callTimeout`.
     pub call_timeout: Duration,
     /// `hdfs.retryInterval`: the longest wait before a failed upload is tried again.
@@ -56,11 +56,9 @@ impl Transfer {
         limit: Duration,
         fut: impl Future<Output = Result<T, io::Error>>,
     ) -> io::Result<T> {
-        // The timer needs the runtime's context, also on an upload worker's own thread.
-        let _in_runtime = self.handle.enter();
-        match self.handle.block_on(tokio::time::timeout(limit, fut)) {
-            Ok(r) => r,
-            Err(_) => Err(io::Error::new(
+        match self.bridge.wait_for(limit, fut) {
+            Some(r) => r,
+            None => Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 format!(
                     "{}: {what} {key}: not finished within {} ms ({})",

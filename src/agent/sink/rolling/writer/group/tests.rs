@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::super::tests::{cfg, events, on_fs};
-use super::HdfsWriter;
+use super::RollingWriter;
 use sluice_core::io::{Fs, SimFs};
 
-fn started(fs: &SimFs) -> HdfsWriter {
+fn started(fs: &SimFs) -> RollingWriter {
     let mut w = on_fs(cfg("/out"), Arc::new(fs.clone()), 1000);
     w.recover(None).unwrap();
     assert!(w.share_syncs());

@@ -9,10 +9,10 @@ use std::time::Instant;
 use super::super::super::config::RollingConfig;
 use super::super::super::resume::{decode, Resume};
 use super::super::tests::{cfg, events, on_fs, write_through_a_fault};
-use super::HdfsWriter;
+use super::RollingWriter;
 use sluice_core::io::{Fs, SimFs};
 
-fn started(c: RollingConfig, fs: &SimFs, resume: Option<&Resume>, start_ms: u64) -> HdfsWriter {
+fn started(c: RollingConfig, fs: &SimFs, resume: Option<&Resume>, start_ms: u64) -> RollingWriter {
     let mut w = on_fs(c, Arc::new(fs.clone()), start_ms);
     w.recover(resume).unwrap();
     w
