@@ -1,10 +1,12 @@
 //! A test API server: HTTPS with a CA and a server certificate made by `openssl` at test time,
 //! a bearer token it checks, and `GET /api/v1/pods` served as the real one serves it to a
-//! node's agent: a `PodList` with `metadata.resourceVersion`, and with `watch=1` a chunked
+//! node's agent: a `PodList` with `metadata.resourceVersion` (in pages of `limit` with a
+//! `continue` token), and with `watch=1` a chunked
 //! stream of `{"type":"ADDED|MODIFIED|DELETED|BOOKMARK|ERROR","object":...}` lines from the
 //! asked resourceVersion on. The test changes pods (each change a new resourceVersion), sends
 //! bookmarks, ends the open watches, forgets old resourceVersions (a watch from one of them
-//! gets `410 Gone`, as an HTTP status or as an ERROR event) and changes the token. Every
+//! gets `410 Gone`, as an HTTP status or as an ERROR event), changes the token, and stops
+//! and restarts the server on its port (the pods kept, as etcd keeps them). Every
 //! request line is kept, so a test can check what the agent asked for.
 
 use std::collections::BTreeMap;
@@ -15,6 +17,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -119,7 +122,29 @@ pub struct ApiServer {
     pub port: u16,
     pub dir: PathBuf,
     state: Arc<Mutex<State>>,
+    tls: Arc<ServerConfig>,
+    /// The running listener's stop flag and thread (`None` while stopped).
+    running: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
+}
+
+/// Accepts connections on `listener` until `stop`, each served on a thread of its own.
+fn listen(
+    listener: TcpListener,
+    tls: Arc<ServerConfig>,
+    state: Arc<Mutex<State>>,
     stop: Arc<AtomicBool>,
+) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            match listener.accept() {
+                Ok((s, _)) => {
+                    let (tls, st, sp) = (tls.clone(), state.clone(), stop.clone());
+                    std::thread::spawn(move || serve(s, tls, st, sp));
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    })
 }
 
 impl ApiServer {
@@ -141,34 +166,55 @@ impl ApiServer {
                 .with_no_client_auth()
                 .with_single_cert(chain, key)
                 .unwrap();
-        let tls = Arc::new(tls);
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
         let state = Arc::new(Mutex::new(State {
             rv: 100,
             token: token.to_owned(),
             ..State::default()
         }));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (st, sp) = (state.clone(), stop.clone());
-        std::thread::spawn(move || {
-            while !sp.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((s, _)) => {
-                        let (tls, st, sp) = (tls.clone(), st.clone(), sp.clone());
-                        std::thread::spawn(move || serve(s, tls, st, sp));
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
-                }
-            }
-        });
-        ApiServer {
+        let mut server = ApiServer {
             port,
             dir: dir.to_owned(),
             state,
-            stop,
+            tls: Arc::new(tls),
+            running: None,
+        };
+        server.serve_on(listener);
+        server
+    }
+
+    fn serve_on(&mut self, listener: TcpListener) {
+        listener.set_nonblocking(true).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let t = listen(listener, self.tls.clone(), self.state.clone(), stop.clone());
+        self.running = Some((stop, t));
+    }
+
+    /// Stops the server as a crashed API server stops: the open watches break off and the
+    /// port refuses connections until [`ApiServer::restart`]. The pods are kept.
+    pub fn stop(&mut self) {
+        if let Some((stop, t)) = self.running.take() {
+            stop.store(true, Ordering::Relaxed);
+            self.end_watches();
+            t.join().unwrap();
         }
+    }
+
+    /// Listens again on the same port, with the pods and resourceVersions it had (and the
+    /// changes made while it was stopped, which a watch from before them is sent).
+    pub fn restart(&mut self) {
+        let end = std::time::Instant::now() + Duration::from_secs(30);
+        let listener = loop {
+            match TcpListener::bind(("127.0.0.1", self.port)) {
+                Ok(l) => break l,
+                Err(e) => {
+                    assert!(std::time::Instant::now() < end, "port {}: {e}", self.port);
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        };
+        self.serve_on(listener);
     }
 
     /// The agent's API keys for this server.
@@ -258,8 +304,7 @@ impl ApiServer {
 
 impl Drop for ApiServer {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        self.end_watches();
+        self.stop();
     }
 }
 
@@ -344,14 +389,33 @@ fn serve(tcp: TcpStream, tls: Arc<ServerConfig>, state: Arc<Mutex<State>>, stop:
     }
     if param(&target, "watch") != Some("1") {
         log(&mut st, 200);
-        let items: Vec<&Value> = st.pods.values().collect();
-        let b = json!({"kind": "PodList", "apiVersion": "v1",
-            "metadata": {"resourceVersion": st.rv.to_string()}, "items": items})
-        .to_string();
+        let b = list_page(&st, &target);
         drop(st);
         return respond(&mut s, "200 OK", &b);
     }
     watch(&mut s, &target, st, &stop);
+}
+
+/// A list answer: the pods from `continue` on (an offset here; opaque to the client), at
+/// most `limit` of them, with a `continue` token while more are left, as the real server
+/// pages a list (every page at the list's resourceVersion).
+fn list_page(st: &State, target: &str) -> String {
+    let from: usize = param(target, "continue")
+        .and_then(|c| c.strip_prefix("o"))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let limit: usize = param(target, "limit")
+        .and_then(|l| l.parse().ok())
+        .filter(|l| *l > 0)
+        .unwrap_or(usize::MAX);
+    let items: Vec<&Value> = st.pods.values().skip(from).take(limit).collect();
+    let next = from.saturating_add(limit);
+    let mut meta = json!({"resourceVersion": st.rv.to_string()});
+    if next < st.pods.len() {
+        meta["continue"] = json!(format!("o{next}"));
+        meta["remainingItemCount"] = json!(st.pods.len() - next);
+    }
+    json!({"kind": "PodList", "apiVersion": "v1", "metadata": meta, "items": items}).to_string()
 }
 
 /// A watch request from the resourceVersion `target` names.

@@ -1,10 +1,8 @@
-//! Bad input on a node: garbled and truncated CRI lines, a json-file line with invalid
-//! escapes, a line of 20 MB without a newline, a message longer than `maxLineBytes`, a pod
+//! Bad input on a node: garbled and truncated CRI and json-file lines, json-file lines with
+//! invalid escapes (`\q`, a lone surrogate), a message longer than `maxLineBytes`, a pod
 //! directory whose name does not parse, and symbolic links planted in the tree pointing
 //! outside it. Nothing is dropped, nothing outside the tree is read, and no event is longer
-//! than `maxLineBytes`.
-
-use std::io::Write;
+//! than `maxLineBytes`. A line of 100 MB without a newline: `huge_line.rs`.
 
 use crate::node::{message, Container, Format};
 use crate::output::{config, wait_for, written};
@@ -26,6 +24,12 @@ fn bad_lines_go_whole_marked_long_ones_in_bounded_parts_and_planted_links_are_no
         "2024-01-02T03:04:05Z stdout X not a tag",
         "2024-01-0",
         r#"{"log":"bad \q escape\n","stream":"stdout","time":"2024-01-02T03:04:05Z"}"#,
+        r#"{"log":"lone \ud800 surrogate\n","stream":"stdout","time":"2024-01-02T03:04:05Z"}"#,
+        // Truncated: a json-file line cut after its log (taken for a partial line), a
+        // json-file line cut inside it, a CRI line cut inside its time.
+        r#"{"log":"cut after the log","stre"#,
+        r#"{"log":"cut inside the lo"#,
+        "2024-01-02T03:04:05.1234",
         "plain words",
     ];
     for g in garbled {
@@ -35,41 +39,24 @@ fn bad_lines_go_whole_marked_long_ones_in_bounded_parts_and_planted_links_are_no
     // A message of 200 KiB: 13 partial lines, cut into events of at most MAX_LINE.
     let long = message("long-message", 200 * 1024);
     c.write(&long, "stdout");
-    // 20 MB with no newline, then its newline.
-    let huge_dir = pods.join("default_huge-1_uid-huge").join("app");
-    std::fs::create_dir_all(&huge_dir).unwrap();
-    let huge: Vec<u8> = (0..20_000_000u32).map(|i| b'a' + (i % 26) as u8).collect();
-    std::fs::write(huge_dir.join("0.log"), &huge).unwrap();
     plant_odd_dir_and_links(root, &pods, &c);
 
     let conf = root.join("agent.properties");
     let max = MAX_LINE.to_string();
     std::fs::write(&conf, config(root, &[("maxLineBytes", max.as_str())])).unwrap();
     let mut agent = start_agent(root, &conf, 0);
-    // good 2 + garbled 5 + long (4 parts) + odd 1 + huge (at least 16 MB handed out).
+    // good 2 + garbled 5 + long (4 parts) + odd 1.
     let got = wait_for(root, 2 + garbled.len() + 4 + 1, &agent);
-    let _ = got;
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(huge_dir.join("0.log"))
-        .unwrap()
-        .write_all(b"\n")
-        .unwrap();
-    let huge_bytes = || -> usize {
+    // A moment for anything more (a planted link read) to show.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let got = if written(root).len() > got.len() {
         written(root)
-            .iter()
-            .filter(|g| g.headers.get("k8s.pod.name").map(String::as_str) == Some("huge-1"))
-            .map(|g| g.body.len())
-            .sum()
+    } else {
+        got
     };
-    let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while huge_bytes() < huge.len() && std::time::Instant::now() < end {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let got = written(root);
     agent.terminate();
     let log = agent.log_text();
-    check_output(&got, &log, &garbled, &long, &huge);
+    check_output(&got, &log, &garbled, &long);
 }
 
 /// A pod directory whose name does not parse, and links planted in the tree pointing outside it.
@@ -100,9 +87,8 @@ fn plant_odd_dir_and_links(root: &std::path::Path, pods: &std::path::Path, c: &C
     std::os::unix::fs::symlink(outside.join("0.log"), c.dir.join("7.log")).unwrap();
 }
 
-/// The long message and the huge line: every byte, in order, in parts of at most `MAX_LINE`.
-fn check_cut_parts(got: &[crate::output::Got], long: &str, huge: &[u8]) {
-    // The long message: in order, each part at most MAX_LINE, marked, joined = the message.
+/// The long message: every byte, in order, in parts of at most `MAX_LINE`, each marked.
+fn check_cut_parts(got: &[crate::output::Got], long: &str) {
     let parts: Vec<_> = got
         .iter()
         .filter(|g| {
@@ -117,20 +103,11 @@ fn check_cut_parts(got: &[crate::output::Got], long: &str, huge: &[u8]) {
         .all(|p| p.body.len() <= MAX_LINE && p.headers.contains_key("log.cut")));
     let joined: String = parts.iter().map(|p| p.body.as_str()).collect();
     assert_eq!(joined, long, "the parts joined are the message");
-    // The huge line: every byte, in parts of at most MAX_LINE, each marked unparsed.
-    let huge_parts: Vec<_> = got
-        .iter()
-        .filter(|g| g.headers.get("k8s.pod.name").map(String::as_str) == Some("huge-1"))
-        .collect();
-    assert!(huge_parts.iter().all(|p| p.body.len() <= MAX_LINE));
-    let joined: String = huge_parts.iter().map(|p| p.body.as_str()).collect();
-    assert_eq!(joined.len(), huge.len(), "every byte of the 20 MB line");
-    assert!(joined.as_bytes() == huge);
 }
 
 /// What came out: the garbled lines whole and marked, the cut parts, the odd directory, and
 /// nothing through the planted links.
-fn check_output(got: &[crate::output::Got], log: &str, garbled: &[&str], long: &str, huge: &[u8]) {
+fn check_output(got: &[crate::output::Got], log: &str, garbled: &[&str], long: &str) {
     let bodies: Vec<&str> = got.iter().map(|g| g.body.as_str()).collect();
     let bad1: Vec<String> = got
         .iter()
@@ -152,7 +129,7 @@ fn check_output(got: &[crate::output::Got], log: &str, garbled: &[&str], long: &
         );
     }
     assert!(bodies.contains(&"good before") && bodies.contains(&"good after"));
-    check_cut_parts(got, long, huge);
+    check_cut_parts(got, long);
     // The odd directory: read, with the container's metadata and no pod's.
     let odd_ev: Vec<_> = got.iter().filter(|g| g.body == "from an odd dir").collect();
     assert_eq!(odd_ev.len(), 1);

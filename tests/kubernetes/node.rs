@@ -30,6 +30,8 @@ pub struct Want {
     pub restart: u32,
     pub stream: &'static str,
     pub time_ms: i64,
+    /// The lines it took in the file (a part per 16 KiB).
+    pub lines: usize,
 }
 
 /// One container's log files.
@@ -91,6 +93,17 @@ impl Container {
         }
     }
 
+    /// kubelet's `containerLogMaxSize` and `containerLogMaxFiles` for this container.
+    pub fn limits(&mut self, max_size: u64, max_files: usize) {
+        self.max_size = max_size;
+        self.max_files = max_files;
+    }
+
+    /// The live file (`<restart>.log`).
+    pub fn live_file(&self) -> PathBuf {
+        self.live()
+    }
+
     /// The pod's directory.
     pub fn pod_dir(&self) -> PathBuf {
         self.dir.parent().unwrap().to_path_buf()
@@ -138,6 +151,7 @@ impl Container {
             restart: self.restart,
             stream,
             time_ms: self.clock_ms,
+            lines: parts.len(),
         });
     }
 
