@@ -70,12 +70,9 @@ fn wait(what: &str, agent: &crate::support::agent_proc::Proc, mut f: impl FnMut(
     }
 }
 
-#[test]
-fn a_100_mb_line_without_a_newline_goes_out_whole_in_marked_parts_in_bounded_memory() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path();
-    let dir = root.join("pods/default_blob-1_uid-blob/app");
-    std::fs::create_dir_all(&dir).unwrap();
+/// Writes the 100 MB line, without its newline, into `dir/0.log`; the file is left open.
+fn write_huge_line(dir: &Path) -> std::fs::File {
+    std::fs::create_dir_all(dir).unwrap();
     let mut f = std::fs::File::create(dir.join("0.log")).unwrap();
     let chunk: Vec<u8> = (0..26 * 40_000).map(byte).collect();
     let mut n = 0;
@@ -84,21 +81,32 @@ fn a_100_mb_line_without_a_newline_goes_out_whole_in_marked_parts_in_bounded_mem
         f.write_all(&chunk[..k]).unwrap();
         n += k;
     }
-    let conf = root.join("agent.properties");
-    // The source's memory, not the channel's: a memory channel of at most 16 MB (a file
-    // channel that takes the line's events faster than file_roll writes them holds far more,
-    // in its own buffers), file_roll taking 4 events a batch (a sink's batch is counted in
-    // events: 200 events of 1 MiB are 200 MiB).
+    f
+}
+
+/// The agent's configuration with a memory channel: the source's memory, not the channel's.
+/// A memory channel of at most 16 MB (a file channel that takes the line's events faster than
+/// file_roll writes them holds far more, in its own buffers), file_roll taking 4 events a
+/// batch (a sink's batch is counted in events: 200 events of 1 MiB are 200 MiB).
+fn memory_channel_config(root: &Path) -> String {
     let text = config(root, &[]).replace("sink.batchSize = 200", "sink.batchSize = 4");
     let channel: String = text
         .lines()
         .filter(|l| !l.starts_with("a1.channels.c1."))
         .map(|l| format!("{l}\n"))
         .collect();
-    let text = channel
+    channel
         + "a1.channels.c1.type = memory\na1.channels.c1.capacity = 100000\n\
-           a1.channels.c1.transactionCapacity = 1000\na1.channels.c1.byteCapacity = 16000000\n";
-    std::fs::write(&conf, text).unwrap();
+           a1.channels.c1.transactionCapacity = 1000\na1.channels.c1.byteCapacity = 16000000\n"
+}
+
+#[test]
+fn a_100_mb_line_without_a_newline_goes_out_whole_in_marked_parts_in_bounded_memory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let mut f = write_huge_line(&root.join("pods/default_blob-1_uid-blob/app"));
+    let conf = root.join("agent.properties");
+    std::fs::write(&conf, memory_channel_config(root)).unwrap();
     let mut agent = start_agent(root, &conf, 0);
     // Without its newline, all but the reader's longest held line goes out.
     wait("the line handed out but its last 8 MiB", &agent, || {
