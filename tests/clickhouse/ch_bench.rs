@@ -3,6 +3,10 @@
 //! ClickHouse's own `clickhouse-client` inserting the same rows as JSONEachRow with
 //! `max_insert_block_size` = the sink's `batchSize`; 200 B and 1 KiB bodies, medians of 3
 //! rounds. Prints a table for docs/performance.md; asserts only that every row arrived.
+//!
+//! The agent takes `svc` from each line with a regex interceptor (what a user runs); the
+//! client's rows carry it ready-made. `SLUICE_BENCH_NO_REGEX=1` leaves the interceptor out
+//! (the `svc` column then keeps its default), to see what that extraction costs.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -56,11 +60,16 @@ fn agent_round(http: u16, url: &str, body: usize, n: usize) -> (f64, f64) {
     let spool = tmp.path().join("spool");
     std::fs::create_dir_all(&spool).unwrap();
     let r = tmp.path().display();
+    let interceptors = if std::env::var_os("SLUICE_BENCH_NO_REGEX").is_some() {
+        "i2"
+    } else {
+        "i1 i2"
+    };
     let conf = format!(
         "e.sources = r1\ne.channels = c1\ne.sinks = k1\n\
          e.sources.r1.type = spooldir\ne.sources.r1.spoolDir = {s}\ne.sources.r1.channels = c1\n\
          e.sources.r1.batchSize = {BATCH}\ne.sources.r1.deserializer.maxLineLength = 4096\ne.sources.r1.pollDelay = 50\n\
-         e.sources.r1.interceptors = i1 i2\ne.sources.r1.interceptors.i1.type = regex_extractor\n\
+         e.sources.r1.interceptors = {interceptors}\ne.sources.r1.interceptors.i1.type = regex_extractor\n\
          e.sources.r1.interceptors.i1.regex = ^([a-z]+)-\n\
          e.sources.r1.interceptors.i1.serializers = s1\n\
          e.sources.r1.interceptors.i1.serializers.s1.name = svc\n\

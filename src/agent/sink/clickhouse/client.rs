@@ -133,7 +133,7 @@ impl ChClient {
         &mut self,
         sql: &str,
         params: &[(&str, &str)],
-        body: Option<&[u8]>,
+        body: Option<&Bytes>,
     ) -> Result<Bytes, ChError> {
         let mut last = None;
         for _ in 0..self.urls.len().max(1) {
@@ -167,7 +167,7 @@ impl ChClient {
         url: &str,
         sql: &str,
         params: &[(&str, &str)],
-        body: Option<&[u8]>,
+        body: Option<&Bytes>,
     ) -> Result<Bytes, ChError> {
         let uri = uri(url, sql, params, body.is_some());
         let mut req = hyper::Request::post(uri)
@@ -178,7 +178,7 @@ impl ChClient {
                 req = req.header(hyper::header::CONTENT_ENCODING, "gzip");
                 gzip(b)
             }
-            Some(b) => Bytes::copy_from_slice(b),
+            Some(b) => b.clone(),
             None => Bytes::copy_from_slice(sql.as_bytes()),
         };
         let req = req.body(Full::new(data)).map_err(|e| ChError::Connect {

@@ -31,7 +31,7 @@ use sluice_core::dedup::IdSpan;
 use sluice_core::Event;
 
 use super::client::ChError;
-use super::rows::{bad_value, refused_column, refused_row, Row};
+use super::rows::{bad_value, refused_column, refused_row, Rows};
 use super::ClickHouseSink;
 use crate::agent::failpoint;
 use crate::agent::sink::{Poisoned, SinkError};
@@ -45,46 +45,54 @@ const QUIESCE_POLL: Duration = Duration::from_millis(200);
 
 /// Delivers `events` (see the module header).
 pub(super) async fn deliver(sink: &mut ClickHouseSink, events: &[Event]) -> Result<(), SinkError> {
-    let rows: Vec<Row> = events
-        .iter()
-        .map(|e| super::rows::row(&sink.columns, e))
-        .collect();
+    let rows = Rows::encode(&sink.columns, events, sink.bufs.get());
+    let sent = deliver_rows(sink, events, &rows).await;
+    sink.bufs.give(rows.into_buf());
+    sent
+}
+
+/// Delivers `events`, encoded as `rows`.
+async fn deliver_rows(
+    sink: &mut ClickHouseSink,
+    events: &[Event],
+    rows: &Rows,
+) -> Result<(), SinkError> {
     let mut send: Vec<usize> = (0..rows.len()).collect();
     if sink.has_id_column {
         if sink.uncertain || sink.ceiling.len() > HELD_CEILINGS_MAX {
             quiesce(sink).await?;
             sink.ceiling.clear();
         }
-        let stored = stored(sink, &rows).await?;
+        let stored = stored(sink, rows).await?;
         sink.uncertain = false;
         if !stored.is_empty() {
-            send.retain(|&i| rows[i].id.is_none_or(|s| !stored.contains(&s)));
+            send.retain(|&i| rows.id(i).is_none_or(|s| !stored.contains(&s)));
             let skipped = rows.len() - send.len();
             sink.already_stored += skipped as u64;
             tracing::info!(sink = %sink.name, skipped, "left out events the table already holds (their INSERT ran before a failure or a restart; counted as EventAlreadyStoredCount)");
         }
     }
-    let mut blocks = blocks(&rows, &send, sink.cfg.batch_bytes_max);
+    let mut blocks = blocks(rows, &send, sink.cfg.batch_bytes_max);
     if blocks.len() == 1 && sink.may_hand_off() {
         if let Some(block) = blocks.pop() {
-            if sink.hand_off(&rows, &block) {
-                raise_ceilings(sink, &rows, &block);
+            if sink.hand_off(rows, &block) {
+                raise_ceilings(sink, rows, &block);
                 return Ok(());
             }
             blocks.push(block);
         }
     }
     for block in blocks {
-        insert_splitting(sink, events, &rows, block).await?;
+        insert_splitting(sink, events, rows, block).await?;
     }
     Ok(())
 }
 
 /// Raises the ceilings to the ids of the rows `idx` (inserted, or on their way: a ceiling too
 /// high only looks up more ids by their exact text).
-fn raise_ceilings(sink: &mut ClickHouseSink, rows: &[Row], idx: &[usize]) {
+fn raise_ceilings(sink: &mut ClickHouseSink, rows: &Rows, idx: &[usize]) {
     for &i in idx {
-        if let Some(s) = rows[i].id {
+        if let Some(s) = rows.id(i) {
             let c = sink.ceiling.entry(s.origin).or_insert(0);
             *c = (*c).max(s.hi);
         }
@@ -92,12 +100,12 @@ fn raise_ceilings(sink: &mut ClickHouseSink, rows: &[Row], idx: &[usize]) {
 }
 
 /// `send` cut into runs of at most `max` bytes (at least one row each).
-fn blocks(rows: &[Row], send: &[usize], max: usize) -> Vec<Vec<usize>> {
+fn blocks(rows: &Rows, send: &[usize], max: usize) -> Vec<Vec<usize>> {
     let mut out = Vec::new();
     let mut cur: Vec<usize> = Vec::new();
     let mut bytes = 0usize;
     for &i in send {
-        let n = rows[i].bytes.len();
+        let n = rows.row(i).len();
         if !cur.is_empty() && bytes + n > max {
             out.push(std::mem::take(&mut cur));
             bytes = 0;
@@ -112,18 +120,17 @@ fn blocks(rows: &[Row], send: &[usize], max: usize) -> Vec<Vec<usize>> {
 }
 
 /// The ids of `rows` the table holds (read only for ids at or below their origin's ceiling).
-async fn stored(sink: &mut ClickHouseSink, rows: &[Row]) -> Result<HashSet<IdSpan>, SinkError> {
+async fn stored(sink: &mut ClickHouseSink, rows: &Rows) -> Result<HashSet<IdSpan>, SinkError> {
     let unknown: BTreeSet<u64> = rows
-        .iter()
-        .filter_map(|r| r.id.map(|s| s.origin))
+        .ids()
+        .map(|s| s.origin)
         .filter(|o| !sink.ceiling.contains_key(o))
         .collect();
     if !unknown.is_empty() {
         read_ceilings(sink, &unknown).await?;
     }
     let doubtful: Vec<IdSpan> = rows
-        .iter()
-        .filter_map(|r| r.id)
+        .ids()
         .filter(|s| sink.ceiling.get(&s.origin).is_some_and(|c| s.hi <= *c))
         .collect();
     let mut found = HashSet::new();
@@ -201,7 +208,7 @@ async fn quiesce(sink: &mut ClickHouseSink) -> Result<(), SinkError> {
 async fn insert_splitting(
     sink: &mut ClickHouseSink,
     events: &[Event],
-    rows: &[Row],
+    rows: &Rows,
     idx: Vec<usize>,
 ) -> Result<(), SinkError> {
     // A stack of parts, the next one to send on top, so rows go in their order.

@@ -68,6 +68,7 @@ pub(super) struct HandOff {
     pub down: DownSince,
     pub counters: Option<Arc<CounterGroup>>,
     pub outcome: Outcome,
+    pub bufs: super::pool::BufPool,
 }
 
 impl HandOff {
@@ -81,12 +82,17 @@ impl HandOff {
                 down,
                 counters,
                 outcome,
+                bufs,
             } = self;
             let params = req.params();
-            match client.query(&req.sql, &params, Some(&req.body)).await {
+            let sent = client.query(&req.sql, &params, Some(&req.body)).await;
+            drop(params);
+            let (rows, bytes) = (req.rows, req.body.len());
+            bufs.give(req.body);
+            match sent {
                 Ok(_) => {
                     down.up();
-                    tally.inserted(req.rows, req.body.len());
+                    tally.inserted(rows, bytes);
                     failpoint::hold(failpoint::CLICKHOUSE_SINK_INSERTED).await;
                     Ok(())
                 }

@@ -17,6 +17,7 @@ pub(crate) mod config;
 mod exactly;
 mod handoff;
 mod json;
+mod pool;
 mod rows;
 mod schema;
 mod start;
@@ -62,7 +63,8 @@ impl Tally {
 pub(crate) struct InsertRequest {
     sql: String,
     settings: Vec<(&'static str, String)>,
-    body: Vec<u8>,
+    /// The rows: a slice of the take's row buffer (`rows.rs`), shared, not copied.
+    body: bytes::Bytes,
     rows: usize,
 }
 
@@ -103,6 +105,8 @@ pub(crate) struct ClickHouseSink {
     outcome: handoff::Outcome,
     /// Takes still to send within `deliver` after a refused row (`handoff::SERIAL_AFTER_BAD`).
     serial_left: u32,
+    /// Row buffers given back after their INSERT, for the next takes.
+    bufs: pool::BufPool,
 }
 
 impl std::fmt::Debug for ClickHouseSink {
@@ -139,6 +143,7 @@ impl ClickHouseSink {
             acks: None,
             outcome: handoff::Outcome::default(),
             serial_left: 0,
+            bufs: pool::BufPool::default(),
         }
     }
 
@@ -189,11 +194,8 @@ impl ClickHouseSink {
 
     /// The INSERT of the rows `idx` as one block: a pure function of the rows but for its
     /// `query_id` (so a retried take is the same block byte for byte).
-    fn insert_request(&self, rows: &[rows::Row], idx: &[usize]) -> InsertRequest {
-        let mut body = Vec::with_capacity(idx.iter().map(|&i| rows[i].bytes.len()).sum());
-        for &i in idx {
-            body.extend_from_slice(&rows[i].bytes);
-        }
+    fn insert_request(&self, rows: &rows::Rows, idx: &[usize]) -> InsertRequest {
+        let body = rows.body(idx);
         let query_id = format!("{}{}", self.query_prefix, uuid::Uuid::new_v4().simple());
         let mut settings = vec![("query_id", query_id)];
         settings.extend(
@@ -213,7 +215,7 @@ impl ClickHouseSink {
     }
 
     /// INSERTs the rows `idx` as one block.
-    async fn insert(&mut self, rows: &[rows::Row], idx: &[usize]) -> Result<(), ChError> {
+    async fn insert(&mut self, rows: &rows::Rows, idx: &[usize]) -> Result<(), ChError> {
         let req = self.insert_request(rows, idx);
         let Some(c) = self.client.as_mut() else {
             return Err(ChError::Connect {
@@ -224,12 +226,13 @@ impl ClickHouseSink {
         c.query(&req.sql, &req.params(), Some(&req.body)).await?;
         self.down.up();
         self.tally.inserted(req.rows, req.body.len());
+        self.bufs.give(req.body);
         Ok(())
     }
 
     /// Hands the INSERT of the rows `idx` to the runner (`handoff.rs`); `false` (nothing
     /// sent) when the sink is not started.
-    fn hand_off(&mut self, rows: &[rows::Row], idx: &[usize]) -> bool {
+    fn hand_off(&mut self, rows: &rows::Rows, idx: &[usize]) -> bool {
         let Some(client) = self.client.clone() else {
             return false;
         };
@@ -241,6 +244,7 @@ impl ClickHouseSink {
             down: self.down.clone(),
             counters: self.counters.clone(),
             outcome: self.outcome.clone(),
+            bufs: self.bufs.clone(),
         };
         self.acks = Some(h.send(req));
         true

@@ -5,6 +5,7 @@
 //! columns, so a take sent again is the same block byte for byte (what Replicated*MergeTree's
 //! block deduplication compares).
 
+use bytes::Bytes;
 use sluice_core::dedup::{IdSpan, EVENT_ID_HEADER};
 use sluice_core::Event;
 
@@ -34,55 +35,146 @@ pub(crate) fn bad_value(code: u32, message: &str) -> bool {
                 || refused_row(message).is_some()))
 }
 
-/// One event's row and id.
-#[derive(Clone, Debug)]
-pub(crate) struct Row {
-    /// The row, with its line break.
-    pub bytes: Vec<u8>,
-    /// The event's id, if it has one Sluice gave.
-    pub id: Option<IdSpan>,
+/// A take's rows, one after another in one buffer, with where each ends and its event's id
+/// (if Sluice gave it one). An INSERT of consecutive rows is a slice of the buffer
+/// ([`Rows::body`]), not a copy.
+#[derive(Debug)]
+pub(crate) struct Rows {
+    buf: Bytes,
+    ends: Vec<usize>,
+    ids: Vec<Option<IdSpan>>,
 }
 
-/// `e`'s row for `columns`.
-pub(crate) fn row(columns: &[Column], e: &Event) -> Row {
+impl Rows {
+    /// The rows of `events` for `columns`, encoded into `buf` (emptied first: a buffer an
+    /// earlier take gave back, `pool.rs`, so its pages are not mapped anew).
+    pub(crate) fn encode(columns: &[Column], events: &[Event], mut buf: Vec<u8>) -> Rows {
+        buf.clear();
+        buf.reserve(
+            events
+                .iter()
+                .map(|e| e.body.len() + 64 * columns.len())
+                .sum(),
+        );
+        let mut ends = Vec::with_capacity(events.len());
+        let mut ids = Vec::with_capacity(events.len());
+        for e in events {
+            ids.push(encode_row(&mut buf, columns, e));
+            ends.push(buf.len());
+        }
+        Rows {
+            buf: Bytes::from(buf),
+            ends,
+            ids,
+        }
+    }
+
+    /// How many rows.
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn start(&self, i: usize) -> usize {
+        i.checked_sub(1).map_or(0, |p| self.ends[p])
+    }
+
+    /// Row `i`, with its line break.
+    pub(crate) fn row(&self, i: usize) -> &[u8] {
+        &self.buf[self.start(i)..self.ends[i]]
+    }
+
+    /// Row `i`'s event's id.
+    pub(crate) fn id(&self, i: usize) -> Option<IdSpan> {
+        self.ids[i]
+    }
+
+    /// Every row's event's id.
+    pub(crate) fn ids(&self) -> impl Iterator<Item = IdSpan> + '_ {
+        self.ids.iter().flatten().copied()
+    }
+
+    /// The rows `idx` (in that order) as one INSERT's body: a slice of the buffer when they
+    /// are consecutive (a take's INSERT but after a read-back left rows out), else a copy.
+    pub(crate) fn body(&self, idx: &[usize]) -> Bytes {
+        let consecutive = idx.windows(2).all(|w| w[1] == w[0] + 1);
+        match (idx.first(), idx.last()) {
+            (Some(&a), Some(&b)) if consecutive => self.buf.slice(self.start(a)..self.ends[b]),
+            _ => {
+                let mut body = Vec::with_capacity(idx.iter().map(|&i| self.row(i).len()).sum());
+                for &i in idx {
+                    body.extend_from_slice(self.row(i));
+                }
+                Bytes::from(body)
+            }
+        }
+    }
+
+    /// The buffer, to give back once no INSERT holds a slice of it.
+    pub(crate) fn into_buf(self) -> Bytes {
+        self.buf
+    }
+}
+
+/// Appends `e`'s row for `columns` to `b`; `e`'s id.
+fn encode_row(b: &mut Vec<u8>, columns: &[Column], e: &Event) -> Option<IdSpan> {
     let id = e
         .headers
         .get(EVENT_ID_HEADER)
         .and_then(IdSpan::parse)
         .filter(IdSpan::plausible);
-    let mut b = Vec::with_capacity(e.body.len() + 64 * columns.len());
+    let id_text = id.map(|s| s.text());
+    let mut digits = [0u8; 20];
     b.push(b'{');
     let mut first = true;
     for c in columns {
-        let value: Option<std::borrow::Cow<'_, [u8]>> = match &c.source {
-            Source::Body => Some(e.body.as_ref().into()),
-            Source::Id => id.map(|s| s.text().as_str().as_bytes().to_vec().into()),
-            Source::Header(h) => e.headers.get(h).map(|v| v.as_bytes().into()),
-            Source::Timestamp => e
-                .headers
-                .get("timestamp")
-                .map(|v| timestamp(v, c.unit).into()),
+        let value: &[u8] = match &c.source {
+            Source::Body => &e.body,
+            Source::Id => match &id_text {
+                Some(t) => t.as_str().as_bytes(),
+                None => continue,
+            },
+            Source::Header(h) => match e.headers.get(h) {
+                Some(v) => v.as_bytes(),
+                None => continue,
+            },
+            Source::Timestamp => match e.headers.get("timestamp") {
+                Some(v) => timestamp(v, c.unit, &mut digits),
+                None => continue,
+            },
         };
-        let Some(v) = value else { continue };
         if !first {
             b.push(b',');
         }
         first = false;
         b.extend_from_slice(&c.key);
-        json_string(&mut b, &v);
+        json_string(b, value);
     }
     b.extend_from_slice(b"}\n");
-    Row { bytes: b, id }
+    id
 }
 
-/// The `timestamp` header (ms) for a column of `unit`; a value that is not a number goes as
-/// it is (ClickHouse refuses it, naming the column).
-fn timestamp(v: &str, unit: TsUnit) -> Vec<u8> {
+/// The `timestamp` header (ms) as a column of `unit` holds it, written into `digits`; a
+/// value that is not a number goes as it is (ClickHouse refuses it, naming the column).
+fn timestamp<'a>(v: &'a str, unit: TsUnit, digits: &'a mut [u8; 20]) -> &'a [u8] {
     match (unit, v.trim().parse::<u64>()) {
-        (TsUnit::Seconds, Ok(ms)) => (ms / 1000).to_string().into_bytes(),
-        (TsUnit::Millis, Ok(ms)) => ms.to_string().into_bytes(),
-        _ => v.as_bytes().to_vec(),
+        (TsUnit::Seconds, Ok(ms)) => decimal(ms / 1000, digits),
+        (TsUnit::Millis, Ok(ms)) => decimal(ms, digits),
+        _ => v.as_bytes(),
     }
+}
+
+/// `n` in decimal, written at the end of `digits` (a `u64` has at most 20).
+fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut i = digits.len();
+    while i > 0 {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &digits[i..]
 }
 
 /// The 1-based row ClickHouse's message names (`(at row N)`), if any.
@@ -110,17 +202,37 @@ mod tests {
             .header("timestamp", "1700000000123")
             .header("host", "h1")
             .header(EVENT_ID_HEADER, "00000000000000ab:7");
-        let r = row(&cols, &e);
-        assert_eq!(
-            String::from_utf8(r.bytes.clone()).unwrap(),
-            "{\"body\":\"a \\\"q\\\"\\n\\u0001é\",\"timestamp\":\"1700000000\",\"sluice_id\":\"00000000000000ab:7\",\"host\":\"h1\"}\n"
+        let one = "{\"body\":\"a \\\"q\\\"\\n\\u0001é\",\"timestamp\":\"1700000000\",\"sluice_id\":\"00000000000000ab:7\",\"host\":\"h1\"}\n";
+        let r = Rows::encode(
+            &cols,
+            &[e.clone(), Event::new("x"), e.clone()],
+            b"old".to_vec(),
         );
-        assert_eq!(r.id, IdSpan::one(0xab, 7));
+        assert_eq!(std::str::from_utf8(r.row(0)).unwrap(), one);
+        assert_eq!(r.row(1), b"{\"body\":\"x\"}\n");
+        assert_eq!(r.id(0), IdSpan::one(0xab, 7));
+        assert_eq!(r.id(1), None);
+        assert_eq!(r.row(2), r.row(0), "the same event, the same bytes");
         assert_eq!(
-            row(&cols, &e).bytes,
-            r.bytes,
-            "the same event, the same bytes"
+            r.body(&[0, 1, 2]),
+            r.into_buf(),
+            "all of them: the whole buffer"
         );
+    }
+
+    #[test]
+    fn a_timestamp_is_written_in_the_column_s_unit_and_a_bad_one_as_it_is() {
+        let mut d = [0u8; 20];
+        assert_eq!(
+            timestamp("1700000000123", TsUnit::Seconds, &mut d),
+            b"1700000000"
+        );
+        assert_eq!(timestamp(" 0042 ", TsUnit::Millis, &mut d), b"42");
+        assert_eq!(timestamp("0", TsUnit::Seconds, &mut d), b"0");
+        let max = u64::MAX.to_string();
+        assert_eq!(timestamp(&max, TsUnit::Millis, &mut d), max.as_bytes());
+        assert_eq!(timestamp("soon", TsUnit::Millis, &mut d), b"soon");
+        assert_eq!(timestamp(" 5", TsUnit::Text, &mut d), b" 5");
     }
 
     #[test]

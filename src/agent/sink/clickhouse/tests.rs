@@ -33,14 +33,13 @@ fn sink(dedup_token: bool) -> ClickHouseSink {
     s
 }
 
-fn take(s: &ClickHouseSink) -> Vec<rows::Row> {
-    (1..=3)
+fn take(s: &ClickHouseSink) -> rows::Rows {
+    let events: Vec<Event> = (1..=3)
         .map(|i| {
-            let e = Event::new(format!("line {i}"))
-                .header(EVENT_ID_HEADER, format!("00000000000000ab:{i}"));
-            rows::row(&s.columns, &e)
+            Event::new(format!("line {i}")).header(EVENT_ID_HEADER, format!("00000000000000ab:{i}"))
         })
-        .collect()
+        .collect();
+    rows::Rows::encode(&s.columns, &events, Vec::new())
 }
 
 fn token(req: &super::InsertRequest) -> Option<String> {
@@ -89,6 +88,12 @@ fn on_18_16_an_insert_carries_no_deduplication_token() {
     assert!(!u.contains("insert_deduplication_token"), "{u}");
     assert_eq!(
         req.body,
-        b"{\"body\":\"line 1\",\"sluice_id\":\"00000000000000ab:1\"}\n{\"body\":\"line 2\",\"sluice_id\":\"00000000000000ab:2\"}\n{\"body\":\"line 3\",\"sluice_id\":\"00000000000000ab:3\"}\n"
+        &b"{\"body\":\"line 1\",\"sluice_id\":\"00000000000000ab:1\"}\n{\"body\":\"line 2\",\"sluice_id\":\"00000000000000ab:2\"}\n{\"body\":\"line 3\",\"sluice_id\":\"00000000000000ab:3\"}\n"[..]
+    );
+    let gaps = s.insert_request(&rows, &[0, 2]);
+    assert_eq!(
+        gaps.body,
+        &b"{\"body\":\"line 1\",\"sluice_id\":\"00000000000000ab:1\"}\n{\"body\":\"line 3\",\"sluice_id\":\"00000000000000ab:3\"}\n"[..],
+        "rows with a gap between them: copied, in their order"
     );
 }
