@@ -202,16 +202,7 @@ fn kill_9_at_random_moments_while_kubelet_rotates_and_gzips_behind_the_agent_los
     };
     let n = assert_each_once(&got, &wants);
     agent.terminate();
-    let gz = std::fs::read_dir(&cs[0].dir)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .ends_with(".gz")
-        })
-        .count();
+    let gz = cs[0].gzipped();
     assert!(gz > 0, "kubelet's rotation gzipped files");
     eprintln!("kill -9 while running: {n} messages, {RUNNING_KILLS} kills, {taken_up} files read on from a .gz, 0 lost, 0 duplicated");
 }

@@ -67,6 +67,20 @@ fn stamp(ms: i64) -> String {
 }
 
 impl Container {
+    /// How many `.gz` files kubelet's rotation left in the container's directory.
+    pub fn gzipped(&self) -> usize {
+        std::fs::read_dir(&self.dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".gz")
+            })
+            .count()
+    }
+
     /// A container of the pod `<namespace>_<pod>_<uid>` under `root`.
     pub fn new(root: &Path, namespace: &str, pod: &str, name: &str, format: Format) -> Self {
         let uid = format!("uid-{pod}-{}", fastrand::u32(..));

@@ -84,16 +84,7 @@ fn every_container_line_of_a_rotating_node_comes_out_once_with_its_metadata() {
     } else {
         got
     };
-    let gz = std::fs::read_dir(&cs[0].dir)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .ends_with(".gz")
-        })
-        .count();
+    let gz = cs[0].gzipped();
     assert!(gz > 0, "kubelet's rotation gzipped files");
     let n = assert_each_once(&got, &wants);
     agent.terminate();

@@ -144,16 +144,7 @@ fn outage(root: &Path, cs: &mut [Container], col: &mut Proc, edge: &HttpAgent, s
         accepted < written_msgs as u64,
         "the source read everything during the outage ({accepted} events): the channel never filled"
     );
-    let gz = std::fs::read_dir(&cs[0].dir)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .ends_with(".gz")
-        })
-        .count();
+    let gz = cs[0].gzipped();
     assert!(gz > 0, "kubelet's rotation gzipped files during the outage");
     col.restart();
 }
