@@ -6,16 +6,6 @@
 set -euo pipefail
 VENV="${SLUICE_OTEL_VENV:-$HOME/.cache/sluice/otel-venv}"
 VERSION=1.45.2
-have() { "$VENV/bin/python" -c "import importlib.metadata as m; print(m.version('opentelemetry-sdk'))" 2>/dev/null; }
-if [ "$(have)" = "$VERSION" ]; then
-    exit 0
-fi
-if ! python3 -c "import ensurepip" 2>/dev/null; then
-    flock /tmp/apt.lock sudo apt-get install -y python3-venv
-fi
-mkdir -p "$(dirname "$VENV")"
-python3 -m venv "$VENV"
-"$VENV/bin/pip" install --quiet "opentelemetry-sdk==$VERSION" \
+exec bash "$(dirname "$0")/venv-pins.sh" "$VENV" "opentelemetry-sdk==$VERSION" \
     "opentelemetry-exporter-otlp-proto-grpc==$VERSION" \
-    "opentelemetry-exporter-otlp-proto-http==$VERSION" grpcio
-echo "opentelemetry-sdk $(have) in $VENV"
+    "opentelemetry-exporter-otlp-proto-http==$VERSION" -- grpcio
