@@ -112,14 +112,17 @@ fn connections_over_the_limit_are_logged_once_per_interval() {
         }
     }
     std::thread::sleep(Duration::from_millis(300));
-    for port in [http, syslog] {
-        for _ in 0..50 {
-            let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-            s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-            let mut b = [0u8; 1];
-            // Closed by the source at once.
-            let _ = s.read(&mut b);
-        }
+    // The http source closes the connection idle longest for each new one, so the new ones
+    // are kept open (a read would wait for its timeout 50 times, and a slow machine would see
+    // the next 10 s interval's line); the syslog source closes each new one at once.
+    for _ in 0..50 {
+        held.push(TcpStream::connect(("127.0.0.1", http)).unwrap());
+    }
+    for _ in 0..50 {
+        let mut s = TcpStream::connect(("127.0.0.1", syslog)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut b = [0u8; 1];
+        let _ = s.read(&mut b);
     }
     let count = |source: &str| {
         agent
