@@ -114,15 +114,16 @@ impl LineBuf {
     pub(crate) fn push(&mut self, data: &[u8]) {
         self.compact();
         self.buf.extend_from_slice(data);
-        self.remember(data);
+        self.remember_tail(data.len());
     }
 
-    fn remember(&mut self, data: &[u8]) {
-        let keep = MARK_BYTES.min(data.len());
-        self.mark.extend_from_slice(&data[data.len() - keep..]);
-        if self.mark.len() > MARK_BYTES {
-            self.mark.drain(..self.mark.len() - MARK_BYTES);
-        }
+    /// Remembers the last `MARK_BYTES` read, of which the buffer's last `fresh` bytes are new.
+    fn remember_tail(&mut self, fresh: usize) {
+        let end = self.buf.len();
+        let tail = end - fresh.min(MARK_BYTES);
+        let keep = MARK_BYTES - (end - tail);
+        self.mark.drain(..self.mark.len().saturating_sub(keep));
+        self.mark.extend_from_slice(&self.buf[tail..]);
     }
 
     fn compact(&mut self) {
@@ -165,9 +166,7 @@ impl LineBuf {
         if got == 0 {
             return Ok(Fill::Eof);
         }
-        let end = self.buf.len();
-        let fresh = self.buf[end - got..].to_vec();
-        self.remember(&fresh[fresh.len().saturating_sub(MARK_BYTES)..]);
+        self.remember_tail(got);
         Ok(Fill::Read(got))
     }
 

@@ -106,17 +106,9 @@ fn json_log_is_partial(line: &[u8]) -> bool {
     false
 }
 
-/// RFC 3339 with nanoseconds to ms since the epoch.
-fn time_ms(s: &[u8]) -> Option<i64> {
-    let s = std::str::from_utf8(s).ok()?;
-    chrono::DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.timestamp_millis())
-}
-
 fn cri(line: &[u8]) -> Option<Part<'_>> {
     let mut it = line.splitn(4, |b| *b == b' ');
-    let time = time_ms(it.next()?)?;
+    let time = super::rfc3339::ms(it.next()?)?;
     let stream = Stream::parse(it.next()?)?;
     let tag = it.next()?;
     let partial = match tag.split(|b| *b == b':').next()? {
@@ -152,7 +144,10 @@ fn json(line: &[u8]) -> Option<Part<'static>> {
     Some(Part {
         stream,
         partial,
-        time_ms: j.time.as_deref().and_then(|t| time_ms(t.as_bytes())),
+        time_ms: j
+            .time
+            .as_deref()
+            .and_then(|t| super::rfc3339::ms(t.as_bytes())),
         msg: std::borrow::Cow::Owned(msg),
     })
 }
@@ -163,6 +158,33 @@ fn parse(line: &[u8]) -> Option<Part<'_>> {
     } else {
         cri(line)
     }
+}
+
+/// A joined line that is one whole CRI line (no parts), as its message, its body the line's
+/// own buffer with the runtime's prefix taken off (no copy to a new one); the line back when
+/// it is anything else, for [`messages`]. The same message `messages` makes of it.
+pub(crate) fn whole_cri_line(mut line: Vec<u8>, cut: bool) -> Result<Message, Vec<u8>> {
+    if line.first() == Some(&b'{') || line.contains(&b'\n') {
+        return Err(line);
+    }
+    let (stream, time_ms, at) = match cri(&line) {
+        Some(p) if !p.partial => {
+            let at = match &p.msg {
+                std::borrow::Cow::Borrowed(m) => line.len() - m.len(),
+                std::borrow::Cow::Owned(_) => return Err(line),
+            };
+            (p.stream, p.time_ms, at)
+        }
+        _ => return Err(line),
+    };
+    line.drain(..at);
+    Ok(Message {
+        body: line,
+        stream: Some(stream),
+        time_ms,
+        unparsed: false,
+        cut,
+    })
 }
 
 /// The messages of one joined line (its physical lines separated by `\n`); `cut` when the
@@ -250,6 +272,30 @@ mod tests {
         assert_eq!(m.len(), 1);
         assert_eq!(m[0].body, b"a \"q\" end");
         assert_eq!(m[0].time_ms, Some(1_704_164_645_500));
+    }
+
+    #[test]
+    fn a_whole_cri_line_keeps_its_buffer_and_is_the_message_messages_makes() {
+        for (line, cut) in [
+            ("2024-01-02T03:04:05.123456789Z stdout F hello world", false),
+            ("2024-01-02T03:04:05Z stderr F:x ", true),
+            ("2024-01-02T03:04:05Z stdout F", false),
+            ("2024-01-02T03:04:05Z stdout P part", false),
+            (
+                "2024-01-02T03:04:05Z stdout F a\n2024-01-02T03:04:05Z stdout F b",
+                false,
+            ),
+            (r#"{"log":"x\n","stream":"stdout"}"#, false),
+            ("not a line", false),
+        ] {
+            let mut want = Vec::new();
+            messages(line.as_bytes(), cut, &mut want);
+            match whole_cri_line(line.as_bytes().to_vec(), cut) {
+                Ok(m) => assert_eq!(vec![m], want, "{line}"),
+                Err(back) => assert_eq!(back, line.as_bytes(), "{line}"),
+            }
+        }
+        assert!(whole_cri_line(b"2024-01-02T03:04:05Z stdout F hi".to_vec(), false).is_ok());
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub(crate) mod gunzip;
 pub(crate) mod join;
 pub(crate) mod node;
 pub(crate) mod path;
+mod rfc3339;
 
 pub use config::KubernetesConfig;
 

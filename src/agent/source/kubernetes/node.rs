@@ -70,7 +70,7 @@ const EVENT_TEXT: usize = 100;
 #[derive(Debug)]
 pub(crate) struct NodeLayout {
     cfg: NodeConfig,
-    regex: Regex,
+    regex: Arc<Regex>,
     rules: Arc<Rules>,
     /// Pod directories' container listings, with the mtime they were listed at.
     pods: Mutex<HashMap<PathBuf, (SystemTime, Vec<String>)>>,
@@ -106,7 +106,7 @@ impl NodeLayout {
             HELD_BYTES_MAX,
         );
         Ok(NodeLayout {
-            regex: Regex::new(path::LOG_FILE_PATTERN)?,
+            regex: Arc::new(Regex::new(path::LOG_FILE_PATTERN)?),
             rules,
             cfg,
             pods: Mutex::default(),
@@ -190,7 +190,8 @@ impl NodeLayout {
         let generation = self.join.as_ref().map_or(0, Join::generation);
         let mut last = self.last.lock();
         if let Some(f) = last.as_ref() {
-            if f.path == p && f.generation == generation {
+            // Bytes, not `Path`'s component-wise `==`: this runs per line.
+            if f.path.as_os_str() == p.as_os_str() && f.generation == generation {
                 return f.clone();
             }
         }
@@ -344,15 +345,20 @@ impl Layout for NodeLayout {
     }
 
     fn events(&self, path: &Path, line: Line, out: &mut Vec<(Headers, Vec<u8>)>) {
-        let mut msgs = Vec::new();
-        format::messages(&line.bytes, !line.complete, &mut msgs);
         let file = self.file_headers(path);
-        if let (Some(j), false) = (&self.join, file.from_api) {
-            j.count_without(msgs.len() as u64);
+        let (cut, before) = (!line.complete, out.len());
+        match format::whole_cri_line(line.bytes, cut) {
+            Ok(m) => out.push((self.headers(&file, &m), m.body)),
+            Err(bytes) => {
+                let mut msgs = Vec::new();
+                format::messages(&bytes, cut, &mut msgs);
+                for m in msgs {
+                    out.push((self.headers(&file, &m), m.body));
+                }
+            }
         }
-        for m in msgs {
-            let h = self.headers(&file, &m);
-            out.push((h, m.body));
+        if let (Some(j), false) = (&self.join, file.from_api) {
+            j.count_without((out.len() - before) as u64);
         }
     }
 

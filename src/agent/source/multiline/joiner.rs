@@ -301,12 +301,13 @@ impl Joiner {
                 }
             }
             Match::Before => {
+                let complete = line.complete;
                 if self.pending.is_none() {
-                    self.start(line.clone(), end, continues);
+                    self.start(line, end, continues);
                 } else {
-                    self.join(line.clone(), end, continues);
+                    self.join(line, end, continues);
                 }
-                if line.complete && !continues {
+                if complete && !continues {
                     out = self.flush();
                 }
             }
@@ -322,7 +323,12 @@ impl Joiner {
             lines: 1,
             truncated: std::mem::take(&mut self.cut_next),
         };
-        append(&mut ev, &line.bytes, self.rules.max_bytes);
+        if line.bytes.len() <= self.rules.max_bytes {
+            // The line's own buffer: a line that is an event alone is not copied.
+            ev.bytes = line.bytes;
+        } else {
+            append(&mut ev, &line.bytes, self.rules.max_bytes);
+        }
         self.pending = Some(Pending {
             ev,
             line_continues: continues,

@@ -25,8 +25,10 @@ use crate::agent::source::multiline::Rules;
 pub(crate) struct LaidDir {
     /// The directory.
     pub dir: PathBuf,
-    /// The file-name pattern (matched against the whole name).
-    pub regex: Regex,
+    /// The file-name pattern (matched against the whole name): one shared by every
+    /// directory, since a clone of a `Regex` has its own pool of match caches and a node's
+    /// thousands of directories each held one.
+    pub regex: std::sync::Arc<Regex>,
 }
 
 /// What a source built on TAILDIR changes in it (see the module docs).

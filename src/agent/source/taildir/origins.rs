@@ -16,7 +16,7 @@
 //!   batch and the file's head). Its lines read again carry the ids they had.
 //!
 //! Origins live in `<positionFile>.origins` (JSON), written durably **before** the first
-//! event of a fresh origin is handed out; a file that cannot be written leaves the lines
+//! event of a fresh origin is handed out (the fresh origins of one trip's batches together); a file that cannot be written leaves the lines
 //! without ids (at-least-once, as before), with one warning.
 
 use std::collections::BTreeMap;
@@ -116,6 +116,7 @@ impl Origins {
     /// the end of the first batch it names) before it is returned; `None` (lines without ids)
     /// when it cannot be saved. `live` are the inodes still followed: the others are dropped
     /// from the file.
+    #[cfg(test)]
     pub(crate) fn fresh(
         &mut self,
         inode: u64,
@@ -123,22 +124,43 @@ impl Origins {
         anchor: Option<Fingerprint>,
         live: &[u64],
     ) -> Option<u64> {
+        let origin = self.assign(inode, born_ns, anchor);
+        if self.save_live(live) {
+            Some(origin)
+        } else {
+            self.forget_unsaved(&[inode]);
+            None
+        }
+    }
+
+    /// A fresh origin for `inode` (born `born_ns`, with its `anchor`), kept in memory only:
+    /// [`Origins::save_live`] must write it before an event with it is handed out (the
+    /// tailer saves the origins of a trip's new files together, one write for them all).
+    pub(crate) fn assign(&mut self, inode: u64, born_ns: u64, anchor: Option<Fingerprint>) -> u64 {
         let origin = fastrand::u64(1..);
-        // A set: with thousands of files followed, a list searched per kept origin made each
-        // new file's origin quadratic in the files.
-        let live: std::collections::HashSet<u64> = live.iter().copied().collect();
-        self.by_inode.retain(|i, _| live.contains(i));
         let kept = Kept {
             origin,
             born_ns,
             anchor,
         };
         self.by_inode.insert(inode, kept);
-        if self.save() {
-            Some(origin)
-        } else {
-            self.by_inode.remove(&inode);
-            None
+        origin
+    }
+
+    /// Writes the origins durably, those of the inodes not in `live` (no longer followed)
+    /// dropped first; false (warned once) when they cannot be written.
+    pub(crate) fn save_live(&mut self, live: &[u64]) -> bool {
+        // A set: with thousands of files followed, a list searched per kept origin made each
+        // save quadratic in the files.
+        let live: std::collections::HashSet<u64> = live.iter().copied().collect();
+        self.by_inode.retain(|i, _| live.contains(i));
+        self.save()
+    }
+
+    /// Drops origins assigned and not saved (their lines go without ids).
+    pub(crate) fn forget_unsaved(&mut self, inodes: &[u64]) {
+        for i in inodes {
+            self.by_inode.remove(i);
         }
     }
 

@@ -238,6 +238,7 @@ impl TailFile {
         }
         let now = Instant::now();
         let mut bytes = 0;
+        let mut evs = Vec::new();
         while out.lines.len() < max && bytes < max_bytes {
             if let Some(l) = self.lines.next_line() {
                 match self.joiner.as_mut() {
@@ -246,9 +247,8 @@ impl TailFile {
                         out.lines.push(l);
                     }
                     Some(j) => {
-                        let mut evs = Vec::new();
                         j.push_each(l, now, &mut evs);
-                        for ev in evs {
+                        for ev in evs.drain(..) {
                             bytes += ev.bytes.len();
                             out.lines.push(ev.into_line());
                         }

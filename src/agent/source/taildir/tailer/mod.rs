@@ -49,7 +49,7 @@ pub(crate) const BYTE_OFFSET_HEADER: &str = "byteoffset";
 #[derive(Debug)]
 struct Group {
     dir: PathBuf,
-    regex: Regex,
+    regex: Arc<Regex>,
     headers: BTreeMap<String, String>,
     /// Cached listing: (directory mtime, when listed, matching paths).
     cache: Option<(SystemTime, SystemTime, Vec<PathBuf>)>,
@@ -116,6 +116,14 @@ pub struct Tailer {
     /// Saved positions whose inode now holds another file (reused while the source was
     /// down), with their fingerprints: their content may be found elsewhere (`copies.rs`).
     displaced: Vec<(PosEntry, Option<Fingerprint>)>,
+    /// The live files and the backlog ([`turns::Lanes`]), kept from one scan or forgotten
+    /// file to the next: with thousands of files, working them out per batch was a quarter
+    /// of the source's CPU.
+    lanes: Option<turns::Lanes>,
+    /// When the held multiline events were last checked for their time-out.
+    expiry_checked: Option<Instant>,
+    /// Files given a fresh origin not saved yet ([`Tailer::seal`] saves them).
+    unsaved: Vec<u64>,
 }
 
 /// A forgotten file whose last batch is still in flight.
@@ -127,6 +135,9 @@ struct Releasing {
     link: Option<PathBuf>,
 }
 
+/// How often the held multiline events are checked for their time-out.
+const EXPIRY_CHECK_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
+
 impl Tailer {
     /// A tailer starting from the saved positions (patterns were validated).
     pub fn new(cfg: Arc<TaildirConfig>, saved: Vec<PosEntry>) -> Result<Self, regex::Error> {
@@ -134,7 +145,7 @@ impl Tailer {
         for g in &cfg.filegroups {
             groups.push(Group {
                 dir: g.dir.clone(),
-                regex: g.regex()?,
+                regex: Arc::new(g.regex()?),
                 headers: g.headers.clone(),
                 cache: None,
                 retired: false,
@@ -168,6 +179,9 @@ impl Tailer {
             links_skipped: Default::default(),
             laid: HashMap::new(),
             displaced: Vec::new(),
+            lanes: None,
+            expiry_checked: None,
+            unsaved: Vec::new(),
             cfg,
         })
     }
@@ -240,6 +254,7 @@ impl Tailer {
     /// is committed (`given_up`: never, the file is not to be read).
     pub(super) fn forget(&mut self, inode: u64, given_up: bool) {
         if let Some(t) = self.files.remove(&inode) {
+            self.lanes = None;
             tracing::info!(file = %t.path.display(), inode, pos = t.pos, "stopped following file");
             if self.by_path.get(&t.path) == Some(&inode) {
                 self.by_path.remove(&t.path);
@@ -292,7 +307,8 @@ impl Tailer {
         self.multiline.clone()
     }
 
-    /// The next batch from a file with data, or `None` when no file has any.
+    /// The next batch from a file with data, or `None` when no file has any. Its ids may name
+    /// a fresh origin not saved yet: [`Tailer::seal`] the batches read before handing them out.
     pub fn next_batch(&mut self) -> Option<Batch> {
         let (max, max_bytes) = (self.cfg.batch_size, self.cfg.max_batch_bytes);
         if let Some(rules) = &self.multiline {
@@ -302,10 +318,18 @@ impl Tailer {
                     t.release_held();
                 }
             }
+            // Held events are looked at every few ms, not per batch (a pass over every
+            // file): a time-out is met at most that much late.
             let now = Instant::now();
-            for t in self.files.values_mut() {
-                if t.multiline_expired(now) {
-                    t.pending = true;
+            let due = self
+                .expiry_checked
+                .is_none_or(|at| now.duration_since(at) >= EXPIRY_CHECK_EVERY);
+            if due {
+                self.expiry_checked = Some(now);
+                for t in self.files.values_mut() {
+                    if t.multiline_expired(now) {
+                        t.pending = true;
+                    }
                 }
             }
         }

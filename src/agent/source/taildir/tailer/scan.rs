@@ -75,6 +75,7 @@ impl Tailer {
     /// Lists every group and stats every matching file (see the module docs); the first
     /// scan takes up the files left in the spool first.
     pub fn scan(&mut self) {
+        self.lanes = None;
         self.lay_out();
         if self.scans == 0 {
             self.restore_spool();
@@ -115,6 +116,7 @@ impl Tailer {
             self.take_up_copies();
             self.count_saved_gone();
         }
+        self.lanes = None;
     }
 
     /// What a matching `path` names, for following: a symbolic link only with

@@ -43,11 +43,30 @@ pub(super) enum Lane {
 /// A reading cursor: the file read last and how many batches in a row.
 pub(super) type Cursor = Option<(u64, u64)>;
 
+/// The live files (a set) and the backlog (every other followed file), worked out again
+/// after each scan and forgotten file only: with a group per container, thousands of them,
+/// doing it per batch cost more than reading the lines.
+#[derive(Debug, Default)]
+pub(super) struct Lanes {
+    live: HashSet<u64>,
+    backlog: Vec<u64>,
+}
+
 impl Tailer {
     /// The file to read next and its lane (see the module docs).
-    pub(super) fn pick(&self) -> Option<(u64, Lane)> {
-        let live = self.live_files();
-        if live.is_empty() || !self.catching_up(&live) {
+    pub(super) fn pick(&mut self) -> Option<(u64, Lane)> {
+        let lanes = match self.lanes.take() {
+            Some(l) => l,
+            None => self.lanes_now(),
+        };
+        let picked = self.pick_with(&lanes);
+        self.lanes = Some(lanes);
+        picked
+    }
+
+    fn pick_with(&self, lanes: &Lanes) -> Option<(u64, Lane)> {
+        let live = &lanes.live;
+        if live.is_empty() || !self.catching_up(&lanes.backlog) {
             return self.pick_in(self.current, |_| true).map(|i| (i, Lane::All));
         }
         let backlog = self
@@ -83,9 +102,8 @@ impl Tailer {
     }
 
     /// The live files: per file group, the newest in reading order still under a matching
-    /// name. Sets, not lists: a node's tree has a group per container, thousands of them, and
-    /// a list searched per file made each pick quadratic in the files.
-    pub(super) fn live_files(&self) -> HashSet<u64> {
+    /// name; the backlog: the others.
+    fn lanes_now(&self) -> Lanes {
         let mut groups_seen = HashSet::new();
         let mut live = HashSet::new();
         for k in self.order.iter().rev() {
@@ -98,17 +116,22 @@ impl Tailer {
                 break;
             }
         }
-        live
+        let backlog = self
+            .files
+            .keys()
+            .copied()
+            .filter(|i| !live.contains(i))
+            .collect();
+        Lanes { live, backlog }
     }
 
-    /// Whether the backlog (the files other than `live`) holds more than `catchUpBytes`
-    /// unread and none of it is at risk.
-    fn catching_up(&self, live: &HashSet<u64>) -> bool {
+    /// Whether the backlog holds more than `catchUpBytes` unread and none of it is at risk.
+    fn catching_up(&self, backlog: &[u64]) -> bool {
         let mut unread: u64 = 0;
-        for (inode, t) in &self.files {
-            if live.contains(inode) || !t.pending {
+        for inode in backlog {
+            let Some(t) = self.files.get(inode).filter(|t| t.pending) else {
                 continue;
-            }
+            };
             let deleted_timed = self.cfg.close_deleted_after.is_some() && t.deleted_since.is_some();
             if t.spool.is_none() || deleted_timed {
                 return false;
