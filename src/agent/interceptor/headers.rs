@@ -9,7 +9,12 @@ use crate::agent::component::{ComponentError, Props};
 use sluice_core::Event;
 
 /// Sets `header` to `value` unless `preserve` is on and the header is already present.
-fn set_header(mut e: Event, preserve: bool, header: &str, value: impl FnOnce() -> String) -> Event {
+fn set_header<V: AsRef<str>>(
+    mut e: Event,
+    preserve: bool,
+    header: &str,
+    value: impl FnOnce() -> V,
+) -> Event {
     if !(preserve && e.headers.contains_key(header)) {
         e.headers.insert(header, value());
     }
@@ -53,9 +58,62 @@ impl TimestampInterceptor {
 
 impl Interceptor for TimestampInterceptor {
     fn intercept(&self, e: Event) -> Option<Event> {
+        let mut text = MillisText::default();
         Some(set_header(e, self.preserve, &self.header, || {
-            (self.clock)().to_string()
+            text.set((self.clock)())
         }))
+    }
+
+    /// As [`TimestampInterceptor::intercept`] on each event (the clock read for each), the
+    /// text written again only when the millisecond changed: no `String` per event.
+    fn intercept_batch(&self, v: Vec<Event>) -> Vec<Event> {
+        let mut text = MillisText::default();
+        let mut last = None;
+        v.into_iter()
+            .map(|e| {
+                set_header(e, self.preserve, &self.header, || {
+                    let ms = (self.clock)();
+                    if last != Some(ms) {
+                        last = Some(ms);
+                        text.set(ms);
+                    }
+                    text.as_str()
+                })
+            })
+            .collect()
+    }
+}
+
+/// Epoch milliseconds as decimal text, on the stack.
+#[derive(Debug, Default)]
+struct MillisText {
+    buf: [u8; 20],
+    at: usize,
+}
+
+impl MillisText {
+    /// Writes `ms` (as `i64::to_string` does); the text.
+    fn set(&mut self, ms: i64) -> &str {
+        let mut n = ms.unsigned_abs();
+        self.at = self.buf.len();
+        loop {
+            self.at -= 1;
+            self.buf[self.at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        if ms < 0 {
+            self.at -= 1;
+            self.buf[self.at] = b'-';
+        }
+        self.as_str()
+    }
+
+    fn as_str(&self) -> &str {
+        // Only ASCII digits and '-' are written.
+        std::str::from_utf8(&self.buf[self.at..]).unwrap_or_default()
     }
 }
 
@@ -108,7 +166,7 @@ fn resolve(name: &str) -> Option<IpAddr> {
 impl Interceptor for HostInterceptor {
     fn intercept(&self, e: Event) -> Option<Event> {
         match &self.host {
-            Some(h) => Some(set_header(e, self.preserve, &self.header, || h.clone())),
+            Some(h) => Some(set_header(e, self.preserve, &self.header, || h.as_str())),
             None => Some(e),
         }
     }
@@ -137,7 +195,7 @@ impl StaticInterceptor {
 impl Interceptor for StaticInterceptor {
     fn intercept(&self, e: Event) -> Option<Event> {
         Some(set_header(e, self.preserve, &self.key, || {
-            self.value.clone()
+            self.value.as_str()
         }))
     }
 }
@@ -187,6 +245,37 @@ mod tests {
             .with_clock(|| 1_700_000_000_123);
         let e = run(&t, Event::new("x").header("timestamp", "old"));
         assert_eq!(&e.headers["timestamp"], "1700000000123");
+    }
+
+    #[test]
+    fn timestamp_text_is_what_to_string_gives() {
+        let mut t = MillisText::default();
+        for ms in [0, 7, 10, 1_700_000_000_123, -1, -45, i64::MAX, i64::MIN] {
+            assert_eq!(t.set(ms), ms.to_string());
+        }
+    }
+
+    #[test]
+    fn timestamp_of_a_batch_sets_each_event_as_one_at_a_time() {
+        let t = TimestampInterceptor::from_props(&Props::new())
+            .unwrap()
+            .with_clock(|| 1_700_000_000_123);
+        let batch = vec![Event::new("a"), Event::new("b").header("timestamp", "1")];
+        let out = t.intercept_batch(batch);
+        assert_eq!(out.len(), 2);
+        for e in &out {
+            assert_eq!(&e.headers["timestamp"], "1700000000123");
+        }
+        let p = props(&[("preserveExisting", "true")]);
+        let t = TimestampInterceptor::from_props(&p)
+            .unwrap()
+            .with_clock(|| 9);
+        let out = t.intercept_batch(vec![
+            Event::new("a").header("timestamp", "1"),
+            Event::new("b"),
+        ]);
+        assert_eq!(&out[0].headers["timestamp"], "1");
+        assert_eq!(&out[1].headers["timestamp"], "9");
     }
 
     #[test]

@@ -106,6 +106,22 @@ impl InputCharset {
     }
 }
 
+impl InputCharset {
+    /// [`InputCharset::decode`] of a line the caller hands over: valid UTF-8 input becomes the
+    /// text without a copy (the line's own buffer), so a UTF-8 line is copied once on its way
+    /// from the file to its event (out of the read buffer), not twice.
+    pub(crate) fn decode_owned(
+        self,
+        bytes: Vec<u8>,
+        policy: DecodeErrorPolicy,
+    ) -> Result<String, usize> {
+        if self != Self::Utf8 {
+            return self.decode(&bytes, policy);
+        }
+        String::from_utf8(bytes).or_else(|e| decode_utf8(e.as_bytes(), policy))
+    }
+}
+
 fn decode_utf8(bytes: &[u8], policy: DecodeErrorPolicy) -> Result<String, usize> {
     match std::str::from_utf8(bytes) {
         Ok(s) => Ok(s.to_owned()),
@@ -204,6 +220,28 @@ mod tests {
     use DecodeErrorPolicy::*;
 
     const BAD: &[u8] = b"ab\xFFcd\xC3";
+
+    #[test]
+    fn a_line_handed_over_decodes_as_a_borrowed_one() {
+        let latin = InputCharset::parse("windows-1252").unwrap();
+        let inputs: [&[u8]; 4] = [BAD, b"plain", "caf\u{e9}".as_bytes(), b""];
+        for cs in [
+            InputCharset::Utf8,
+            InputCharset::Ascii,
+            InputCharset::Latin1,
+            latin,
+        ] {
+            for policy in [Fail, Replace, Ignore] {
+                for input in inputs {
+                    assert_eq!(
+                        cs.decode_owned(input.to_vec(), policy),
+                        cs.decode(input, policy),
+                        "{cs:?} {policy:?} {input:?}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn invalid_utf8_fails_with_its_offset_under_fail() {

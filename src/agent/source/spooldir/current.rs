@@ -158,16 +158,17 @@ pub(super) fn read_lines(
     let mut events = Vec::new();
     let now = std::time::Instant::now();
     while events.len() < cfg.batch_size && !cur.eof {
-        let Some(line) = next_line(cur)? else {
+        let Some(mut line) = next_line(cur)? else {
             break;
         };
         if !line.complete && !cur.eof && !cur.cut_logged {
             cur.cut_logged = true;
             tracing::warn!(file = %cur.cand.path.display(), offset = line.offset, max = cur.lines_max(cfg), "line length exceeds maxLineLength; cut into several events (logged once per file)");
         }
+        let bytes = std::mem::take(&mut line.bytes);
         match cfg
             .input_charset
-            .decode(&line.bytes, cfg.decode_error_policy)
+            .decode_owned(bytes, cfg.decode_error_policy)
         {
             Ok(text) => {
                 let body = output_charset.encode(text);

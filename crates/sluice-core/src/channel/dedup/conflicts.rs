@@ -13,7 +13,9 @@
 //! collector). A conflict whose first event left the window (more ids committed since) is
 //! dropped as a duplicate unnoticed, as before.
 
+use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, Hasher};
 
 use crate::dedup::IdSpan;
 
@@ -36,10 +38,57 @@ pub(super) fn key(span: &IdSpan) -> u64 {
     mix(span.origin ^ mix(span.lo ^ mix(span.hi.wrapping_add(0x9E37_79B9_7F4A_7C15))))
 }
 
+/// How the window hashes its keys. A key is already a 64-bit mix ([`key`]), so one more
+/// splitmix step over it and a seed drawn per window spreads it over the buckets, where
+/// SipHash's rounds (twice per id committed: its insert and an eviction) showed in the
+/// profile of a spooldir's puts (issue 91). The seed is random, so ids an upstream chooses
+/// cannot aim at one bucket.
+#[derive(Clone, Copy, Debug)]
+struct Seeded(u64);
+
+impl Default for Seeded {
+    fn default() -> Self {
+        Seeded(RandomState::new().hash_one(0x5eed_u64))
+    }
+}
+
+impl BuildHasher for Seeded {
+    type Hasher = KeyHasher;
+
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher(self.0)
+    }
+}
+
+/// The hasher of [`Seeded`]: splitmix64's finalizer over the seed and each word written.
+#[derive(Debug)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        let mut z = self.0 ^ n;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        self.0 = z ^ (z >> 31);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// The digests of the spans committed last, at most [`RECENT_DIGESTS_MAX`].
 #[derive(Debug, Default)]
 pub(super) struct Recent {
-    by_key: HashMap<u64, u64>,
+    by_key: HashMap<u64, u64, Seeded>,
     /// Keys in the order they came in: the oldest goes first.
     order: VecDeque<u64>,
 }
@@ -97,5 +146,17 @@ mod tests {
         assert_eq!(r.get(key(&span(20))), Some(20));
         assert_ne!(digest(b"a"), digest(b"b"));
         assert_ne!(digest(b""), digest(b"\0"));
+    }
+
+    #[test]
+    fn two_windows_hash_a_key_apart_and_each_hashes_it_alike() {
+        let (a, b) = (Seeded::default(), Seeded::default());
+        let k = key(&IdSpan::one(7, 1).unwrap());
+        assert_eq!(a.hash_one(k), a.hash_one(k));
+        assert_ne!(a.hash_one(k), b.hash_one(k), "a seed per window");
+        // Bytes hash as the words they make, a short tail padded with zeros.
+        let mut h = a.build_hasher();
+        h.write(&k.to_le_bytes());
+        assert_eq!(h.finish(), a.hash_one(k));
     }
 }
