@@ -1,5 +1,5 @@
 //! A Java event serializer (`sink.serializer = com.example.Lengths$Builder` on a `file_roll`
-//! sink, `serializer = ...` on an `hdfs` sink): its `EventSerializer.Builder` lives in a JVM
+//! sink, `serializer = ...` on an `hdfs` or `s3` sink), on the rolling engine's serializer seam: its `EventSerializer.Builder` lives in a JVM
 //! of its own, which builds one serializer per output file (a stream number the sink picks)
 //! on an output stream that only collects bytes. Each call hands back what the serializer
 //! wrote into it during the call (`afterCreate`'s header, a batch's `write`s then `flush`,
@@ -61,6 +61,13 @@ impl StreamSerializer for JavaStreams {
         let ser = self.0.clone();
         Step::Async(Box::pin(
             async move { ser.close(stream).await.map_err(io_err) },
+        ))
+    }
+
+    fn reopen(&self, stream: u32) -> Step<Vec<u8>> {
+        let ser = self.0.clone();
+        Step::Async(Box::pin(
+            async move { ser.reopen(stream).await.map_err(io_err) },
         ))
     }
 }

@@ -8,14 +8,14 @@
 //! write or fsync cuts the file back and abandons it; on a file channel each take commits the
 //! sink's cursor (file and length) and the output is cut back to it at start, so no batch is
 //! written twice. With a Java `sink.serializer` the bytes of a file (its header, each batch,
-//! its footer) are the serializer's ([`java_out`]), under the same rules. While its directory
+//! its footer) are the serializer's, handed to the writer through the engine's serializer seam
+//! as hdfs's and s3's are (`crate::agent::java::serializer::starter`), under the same rules. While its directory
 //! cannot be created or a file opened or written, `OutputDownMillis` grows and `/health` names
 //! the sink and `sink.directory`.
 //!
-//! This module is only the keys, the Java serializer's glue and the runner's [`Sink`].
+//! This module is only the keys and the runner's [`Sink`].
 
 pub(crate) mod config;
-mod java_out;
 
 use std::sync::Arc;
 
@@ -27,17 +27,17 @@ use crate::agent::stop::Stop;
 pub(crate) use config::FileRollConfig;
 use sluice_core::Event;
 
-/// The file_roll sink: the engine's flat writer with file_roll's Java serializer glue.
+/// The file_roll sink: the engine's flat writer.
 #[derive(Debug)]
-pub(crate) struct FileRollSink(FlatWriter<java_out::JavaOut>);
+pub(crate) struct FileRollSink(FlatWriter);
 
 impl FileRollSink {
     /// A sink that opens its first file on its first batch.
     pub(crate) fn new(name: &str, cfg: &FileRollConfig) -> Self {
         let java = cfg
             .java_serializer
-            .clone()
-            .map(|spec| java_out::JavaOut::new(name, spec));
+            .as_ref()
+            .map(|spec| crate::agent::java::serializer::starter(name, spec));
         FileRollSink(FlatWriter::new(name, cfg.flat(), java))
     }
 }

@@ -17,22 +17,23 @@
 //! - [`format`] (`format::prefix`: a file's valid prefix at recovery) and [`codec`]: the bytes
 //!   of a file (`DataStream`, `CompressedStream`, `SequenceFile`, Avro).
 //! - [`serializer`]: the seam of a serializer the sink is handed (a class; the Java host adapts
-//!   its own to it): each answer a [`serializer::Step`], `Sync` or `Async`; [`bridge`]: the one
-//!   place the blocking writer waits on the runtime (`Async` steps, HDFS and S3 calls).
+//!   its own to it), one for `hdfs`, `s3` and `file_roll`: each answer a [`serializer::Step`],
+//!   `Sync` or `Async`; [`bridge`]: the one place the blocking writer waits on the runtime
+//!   (`Async` steps, HDFS and S3 calls); the flat writer, async, awaits them ([`serializer::Step::run`]).
 //! - [`bucket`]: one open file and its roll rules (size, count, interval, idle);
 //!   [`budget`]: the unwritten bytes of all buckets (`hdfs.maxBufferBytes`).
 //! - [`writer`]: [`RollingWriter`], the buckets of one sink: `writer::open` (a bucket's file),
 //!   `writer::batch` (a batch, all or nothing), `writer::close` (rolls and stop),
 //!   `writer::group` (the batch's shared sync) and `writer::resume` (the cut-back).
 //! - [`group_sync`]: one fdatasync per file for the batches written meanwhile, and
-//!   [`GROUP_SYNC_DEPTH`], the takes a syncing sink keeps open; `group_sync::staged`: the
-//!   same contract for [`flat`], whose batches are written by the trip that syncs them.
-//! - [`resume`]: the exactly-once cursor ([`resume::Snapshot`]) and the cut-back to it;
-//!   `resume::flat`: the flat writer's cursor (one file, its length) and cut-back;
+//!   [`GROUP_SYNC_DEPTH`], the takes a syncing sink keeps open (`flat::staged`: the same
+//!   contract for [`flat`], whose batches are written by the trip that syncs them).
+//! - [`resume`]: the exactly-once cursor ([`resume::Snapshot`]) and the cut-back to it
+//!   (`flat::resume`: the flat writer's, one file and its length);
 //!   [`recover`]: in-use files left by a crash, closed at their last valid byte.
 //! - [`flat`]: the flat local writer (`file_roll`'s: Flume's flat layout and path managers,
-//!   one open file, a roll by interval, the cut-back after a failed write or fsync), with
-//!   `group_sync::staged` and `resume::flat`. The one part of the engine that is async and
+//!   one open file, a roll by interval, the cut-back after a failed write or fsync), its parts
+//!   in it (`flat::staged`, `flat::resume`, `flat::handed`). The one part of the engine that is async and
 //!   local only: its store is [`store::on_fs`]'s (directories, the cut-back) and it holds its open
 //!   file as an `io::Fs` file (a [`store::StoreFile`] has no cut). A batch is rendered at
 //!   `deliver` and written by the sync trip (one write and one fdatasync per group), where

@@ -4,9 +4,10 @@
 //! a new file's header, a batch, a file's footer). Each answer is a [`Step`]: `Sync` when
 //! the serializer answers in the call, `Async` when it answers later (the Java host's, in a
 //! JVM of its own); the writer's blocking thread waits for one through the engine's one
-//! bridge ([`super::bridge::Bridge`]). The engine names no host: the Java host adapts its
-//! serializer to this seam (its `serializer` module's `starter`), and `type = hdfs` and
-//! `type = s3` hand it to the sink ([`super::RollingSink::with_serializer`]).
+//! bridge ([`super::bridge::Bridge`]), and the flat writer (async) awaits it ([`Step::run`]).
+//! The engine names no host: the Java host adapts its serializer to this seam (its
+//! `serializer` module's `starter`), and `type = hdfs`, `type = s3` and `type = file_roll`
+//! hand it to their writer ([`super::RollingSink::with_serializer`], [`super::flat`]).
 
 use std::fmt::Debug;
 use std::io;
@@ -45,6 +46,14 @@ impl<T> Step<T> {
             Step::Async(f) => bridge.wait(f),
         }
     }
+
+    /// The answer, awaited (on the runtime: the flat writer's path, which is async).
+    pub async fn run(self) -> io::Result<T> {
+        match self {
+            Step::Sync(r) => r,
+            Step::Async(f) => f.await,
+        }
+    }
 }
 
 impl<T> Debug for Step<T> {
@@ -65,6 +74,15 @@ pub trait StreamSerializer: Send + Sync + Debug {
     fn write(&self, stream: u32, events: Vec<Event>) -> Step<Vec<u8>>;
     /// The file's last bytes (`beforeClose()`); the stream is forgotten.
     fn close(&self, stream: u32) -> Step<Vec<u8>>;
+    /// An existing file on stream `stream` (cut back to its last committed batch after a
+    /// restart): its bytes on reopening (`afterReopen()`). Refused (`Unsupported`) by a
+    /// serializer that cannot reopen a file, as here.
+    fn reopen(&self, stream: u32) -> Step<Vec<u8>> {
+        Step::Sync(Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("the serializer cannot reopen stream {stream}"),
+        )))
+    }
 }
 
 /// Starts a sink's serializer (its host's process starts then, with the sink's first file).

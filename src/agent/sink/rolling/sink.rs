@@ -3,6 +3,16 @@
 //! and the store's client kept across writers, and hands the runner the batch's group-sync
 //! acknowledgement ([`super::group_sync`]), the exactly-once cursor ([`super::resume`]) and
 //! the poison events ([`crate::agent::sink::poison`]).
+//!
+//! How a batch travels, take to commit: `deliver` runs one job on a blocking thread (`job`)
+//! that routes, encodes and appends it to its buckets' files (a handed serializer's `Async`
+//! answers and each HDFS or S3 request waited on inside it, on the one [`super::bridge`]); on
+//! HDFS the job also hsyncs, so the take commits after that one trip. On a local path with
+//! `hdfs.fsyncPerBatch` the job only writes, and the acknowledgement makes the second trip, an
+//! fdatasync shared by every batch written meanwhile ([`super::group_sync`]). S3 writes the
+//! batch to local staging files in the same one trip (fdatasynced there); uploads run at roll,
+//! off the take's path. The flat writer (`file_roll`) makes one trip per group of batches
+//! instead ([`super::flat`]).
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};

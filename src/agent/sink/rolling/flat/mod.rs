@@ -4,12 +4,19 @@
 //! 0). The `file_roll` sink ([`crate::agent::sink::file_roll`]) is this writer behind its keys.
 //!
 //! Each batch is rendered (`TEXT`, `HEADER_AND_TEXT`, `AVRO_EVENT` through [`super::format`],
-//! or a user's serializer, [`FlatSerializer`]) and, with `fsyncPerBatch`, staged in the open
-//! file: its acknowledgement writes and fdatasyncs it with the batches staged meanwhile
-//! ([`super::group_sync::staged`]); without, it is written whole in one call (cut back on a
-//! failed write). After a failed write or fsync the file is cut back to its last synced batch
-//! and abandoned; the next batch starts a new one. Each take commits the writer's cursor (file,
-//! length) and at start the output is cut back to it ([`super::resume::flat`]).
+//! or the serializer the sink was handed, through the engine's seam, [`handed`]) and, with
+//! `fsyncPerBatch`, staged in the open file: its acknowledgement writes and fdatasyncs it with
+//! the batches staged meanwhile ([`staged`]); without, it is written whole in one call (cut back
+//! on a failed write). After a failed write or fsync the file is cut back to its last synced
+//! batch and abandoned; the next batch starts a new one. Each take commits the writer's cursor
+//! (file, length) and at start the output is cut back to it ([`resume`]).
+//!
+//! How a batch travels, take to commit: the runner's `deliver` renders it on the sink's task
+//! (a handed serializer's `Async` answer awaited there, no blocking thread) and stages it (no
+//! I/O); the acknowledgement makes one trip to the blocking pool that writes and fdatasyncs
+//! every batch staged so far; the runner commits the take after it. Without `fsyncPerBatch`
+//! `deliver`'s one trip writes the batch. A file's open, header and roll are trips of their own,
+//! once per file.
 //!
 //! A failure to create the directory, open a file or write one marks the output down
 //! ([`crate::agent::sink::output_down`]: `/health` is 503 naming the sink and `sink.directory`)
@@ -18,21 +25,22 @@
 //! Every file operation goes through the `io::Fs` seam: directories and the cut-back through
 //! the store on that seam ([`super::store::on_fs`]), the open file as an `FsFile` shared with the sync trips.
 //!
-//! - [`writer`]: [`FlatWriter`], a batch (`deliver`), its acknowledgement and cursor.
+//! - [`writer`]: [`FlatWriter`], a batch (`deliver`), its acknowledgement and cursor;
+//!   [`staged`]: the open file, its staged batches and their shared write-and-fsync;
+//!   [`resume`]: the cursor (one file, its length) and the cut-back to it at start.
 //! - [`open`]: opening the next file, abandoning a failed one, rolling, the cut-back at start.
 //! - `parquet_files`: with `parquet`, the open file is the staged rows (`<name>.rows`), the
 //!   Parquet file `<name>` is written from them at roll, and the start settles staged files
 //!   against the cursor ([`crate::agent::sink::rolling::parquet`]).
 
-use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::agent::sink::SinkError;
-use sluice_core::Event;
-
+mod handed;
 pub mod open;
 mod parquet_files;
+pub(crate) mod resume;
+pub(crate) mod staged;
 pub mod writer;
 
 pub(crate) use writer::FlatWriter;
@@ -55,7 +63,7 @@ pub(crate) struct FlatConfig {
     pub path_manager: PathManager,
     /// Each batch fsynced (and a new file's directory entry) before its take commits.
     pub fsync_per_batch: bool,
-    /// One of Flume's own serializers (when no [`FlatSerializer`] is given).
+    /// One of Flume's own serializers (when the sink was handed none).
     pub serializer: RollSerializer,
     /// The event id among the headers written.
     pub keep_event_id: bool,
@@ -107,23 +115,8 @@ impl PathManager {
     }
 }
 
-/// A user's serializer (file_roll's Java `EventSerializer`): the bytes of each file, written
-/// under the same rules as the writer's own (staged and synced, cut back, abandoned).
-pub(crate) trait FlatSerializer: Send {
-    /// File number `counter` was created: its first bytes.
-    fn create(&mut self, counter: u64) -> impl Future<Output = Result<Vec<u8>, SinkError>> + Send;
-    /// A batch's bytes in the current file.
-    fn write(
-        &mut self,
-        events: &[Event],
-    ) -> impl Future<Output = Result<Vec<u8>, SinkError>> + Send;
-    /// The current file's last bytes.
-    fn close(&mut self) -> impl Future<Output = Result<Vec<u8>, SinkError>> + Send;
-    /// Finishes `path`, cut back to the last committed take at start (its last bytes written
-    /// again, where the serializer can).
-    fn finish(&mut self, path: &Path) -> impl Future<Output = Result<(), SinkError>> + Send;
-}
-
+#[cfg(test)]
+mod handed_tests;
 #[cfg(test)]
 mod parquet_tests;
 #[cfg(test)]

@@ -8,15 +8,15 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use super::{FlatSerializer, FlatWriter};
-use crate::agent::sink::rolling::group_sync::staged::OpenFile;
+use super::resume::{self, FlatNames};
+use super::staged::OpenFile;
+use super::FlatWriter;
 use crate::agent::sink::rolling::parquet::staged_name;
-use crate::agent::sink::rolling::resume::flat::{self as resume, FlatNames};
 use crate::agent::sink::SinkError;
 use sluice_core::io::OpenMode;
 
 /// Runs blocking file work on the blocking pool.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
 ) -> std::io::Result<T> {
     tokio::task::spawn_blocking(f)
@@ -24,7 +24,7 @@ async fn blocking<T: Send + 'static>(
         .unwrap_or_else(|e| Err(std::io::Error::other(e)))
 }
 
-impl<J: FlatSerializer> FlatWriter<J> {
+impl FlatWriter {
     /// Opens the next file: the first name after the last one used that no file has yet,
     /// then the user serializer's or the Avro header, if any.
     pub(super) async fn open_next(&mut self) -> Result<(), SinkError> {
@@ -75,9 +75,13 @@ impl<J: FlatSerializer> FlatWriter<J> {
     async fn write_header(&mut self, file: &Arc<OpenFile>) -> Result<(), SinkError> {
         let header = if let Some(j) = self.user.as_mut() {
             let counter = self.counter;
-            Some(j.create(counter).await.inspect_err(|_| {
-                self.current = None;
-            })?)
+            match j.create(counter).await {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    self.current = None;
+                    return Err(self.peer_err("afterCreate()", e));
+                }
+            }
         } else {
             self.start_avro()
         };
@@ -154,10 +158,10 @@ impl<J: FlatSerializer> FlatWriter<J> {
         if done.missing > 0 {
             tracing::warn!(sink = %self.name, file = %file.display(), missing_bytes = done.missing, "the file is shorter than its committed length: bytes written without fsync were lost (sink.fsyncPerBatch = false?)");
         }
-        let exists = self.store.exists(&file).unwrap_or(false);
-        match self.user.as_mut() {
-            Some(j) if exists => j.finish(&file).await,
-            _ => Ok(()),
+        if self.store.exists(&file).unwrap_or(false) {
+            self.finish(&file).await
+        } else {
+            Ok(())
         }
     }
 

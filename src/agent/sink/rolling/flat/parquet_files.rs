@@ -9,12 +9,12 @@ use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{FlatSerializer, FlatWriter, RollSerializer};
-use crate::agent::sink::rolling::group_sync::staged::OpenFile;
+use super::resume::{order_of, FlatNames};
+use super::staged::OpenFile;
+use super::{FlatWriter, RollSerializer};
 use crate::agent::sink::rolling::parquet::{
     convert, stage, ParquetSpec, STAGED_SUFFIX, TMP_SUFFIX,
 };
-use crate::agent::sink::rolling::resume::flat::{order_of, FlatNames};
 use crate::agent::sink::rolling::store::Store;
 use crate::agent::sink::SinkError;
 use sluice_core::io::Fs;
@@ -53,7 +53,7 @@ fn final_of(staged: &Path) -> Option<PathBuf> {
     Some(staged.with_file_name(name))
 }
 
-impl<J: FlatSerializer> FlatWriter<J> {
+impl FlatWriter {
     /// The Parquet settings, when the serializer is `parquet`.
     pub(super) fn parquet_spec(&self) -> Option<&ParquetSpec> {
         match &self.cfg.serializer {

@@ -12,27 +12,9 @@ use parquet::record::RowAccessor;
 use super::*;
 use crate::agent::sink::rolling::parquet::{Compression, ParquetSpec, STAGED_SUFFIX};
 use sluice_core::io::{Fault, Fs, SimFs};
+use sluice_core::Event;
 
-/// No user serializer.
-#[derive(Clone, Copy, Debug)]
-enum NoSerializer {}
-
-impl FlatSerializer for NoSerializer {
-    async fn create(&mut self, _counter: u64) -> Result<Vec<u8>, SinkError> {
-        match *self {}
-    }
-    async fn write(&mut self, _events: &[Event]) -> Result<Vec<u8>, SinkError> {
-        match *self {}
-    }
-    async fn close(&mut self) -> Result<Vec<u8>, SinkError> {
-        match *self {}
-    }
-    async fn finish(&mut self, _path: &Path) -> Result<(), SinkError> {
-        match *self {}
-    }
-}
-
-fn writer(fs: &SimFs) -> FlatWriter<NoSerializer> {
+fn writer(fs: &SimFs) -> FlatWriter {
     let cfg = FlatConfig {
         directory: PathBuf::from("/out"),
         roll_interval: None,
@@ -56,7 +38,7 @@ fn writer(fs: &SimFs) -> FlatWriter<NoSerializer> {
     FlatWriter::with_fs("k1", cfg, None, Arc::new(fs.clone()))
 }
 
-async fn deliver(w: &mut FlatWriter<NoSerializer>, bodies: &[&str]) -> Vec<u8> {
+async fn deliver(w: &mut FlatWriter, bodies: &[&str]) -> Vec<u8> {
     let events: Vec<Event> = bodies.iter().map(|b| Event::new(b.to_string())).collect();
     w.deliver(&events).await.unwrap();
     if let Some(acks) = w.take_acks() {

@@ -6,26 +6,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::*;
+use crate::agent::sink::SinkError;
 use sluice_core::io::{Fs, SimFs};
-
-/// No user serializer: a writer of Flume's own formats only.
-#[derive(Clone, Copy, Debug)]
-enum NoSerializer {}
-
-impl FlatSerializer for NoSerializer {
-    async fn create(&mut self, _counter: u64) -> Result<Vec<u8>, SinkError> {
-        match *self {}
-    }
-    async fn write(&mut self, _events: &[Event]) -> Result<Vec<u8>, SinkError> {
-        match *self {}
-    }
-    async fn close(&mut self) -> Result<Vec<u8>, SinkError> {
-        match *self {}
-    }
-    async fn finish(&mut self, _path: &Path) -> Result<(), SinkError> {
-        match *self {}
-    }
-}
+use sluice_core::Event;
 
 fn cfg(dir: &str) -> FlatConfig {
     FlatConfig {
@@ -44,7 +27,7 @@ fn cfg(dir: &str) -> FlatConfig {
     }
 }
 
-fn writer(fs: &SimFs) -> FlatWriter<NoSerializer> {
+fn writer(fs: &SimFs) -> FlatWriter {
     FlatWriter::with_fs("k1", cfg("/out"), None, Arc::new(fs.clone()))
 }
 
@@ -53,7 +36,7 @@ fn batch(bodies: &[&str]) -> Vec<Event> {
 }
 
 /// Delivers a batch and awaits its acknowledgement.
-async fn deliver(w: &mut FlatWriter<NoSerializer>, bodies: &[&str]) -> Result<(), SinkError> {
+async fn deliver(w: &mut FlatWriter, bodies: &[&str]) -> Result<(), SinkError> {
     w.deliver(&batch(bodies)).await?;
     match w.take_acks() {
         Some(acks) => acks.0.await,
@@ -105,7 +88,7 @@ async fn a_failed_fsync_cuts_the_file_back_to_its_last_synced_batch_and_a_new_fi
     deliver(&mut w, &["lost"]).await.unwrap();
     assert_eq!(contents(&fs), ["a\nb\n", "lost\n"]);
     let cursor = w.cursor().unwrap();
-    let (file, len) = crate::agent::sink::rolling::resume::flat::decode(&cursor).unwrap();
+    let (file, len) = super::resume::decode(&cursor).unwrap();
     assert!(file.to_string_lossy().ends_with("-2.log"), "{file:?}");
     assert_eq!(len, 5);
 }
@@ -115,7 +98,7 @@ async fn without_fsync_a_torn_write_is_cut_from_its_file_and_the_batch_goes_to_a
     let fs = SimFs::new(9);
     let mut c = cfg("/out");
     c.fsync_per_batch = false;
-    let mut w = FlatWriter::<NoSerializer>::with_fs("k1", c, None, Arc::new(fs.clone()));
+    let mut w = FlatWriter::with_fs("k1", c, None, Arc::new(fs.clone()));
     deliver(&mut w, &["a"]).await.unwrap();
     // The next file operation is the batch's write: ENOSPC after a random part of it.
     fs.inject(sluice_core::io::Fault::Enospc { at: fs.op_count() });

@@ -10,20 +10,22 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::time::Instant;
 
-use super::{FlatConfig, FlatSerializer, RollSerializer};
+use super::handed::Handed;
+use super::resume;
+use super::staged::{self as group_sync, LineStyle, OpenFile};
+use super::{FlatConfig, RollSerializer};
 use crate::agent::sink::output_down::OutputDown;
 use crate::agent::sink::rolling::format::{Encoder, Layout};
-use crate::agent::sink::rolling::group_sync::staged::{self as group_sync, LineStyle, OpenFile};
-use crate::agent::sink::rolling::resume::flat as resume;
+use crate::agent::sink::rolling::serializer::StartSerializer;
 use crate::agent::sink::rolling::store::{self, Store};
 use crate::agent::sink::rolling::GROUP_SYNC_DEPTH;
 use crate::agent::sink::{Acks, SinkError};
 use sluice_core::io::{Fs, StdFs};
 use sluice_core::Event;
 
-/// The flat local writer of one sink (see [`super`]); `J` is its user serializer's glue.
+/// The flat local writer of one sink (see [`super`]).
 #[derive(Debug)]
-pub(crate) struct FlatWriter<J> {
+pub(crate) struct FlatWriter {
     pub(super) name: String,
     pub(super) cfg: FlatConfig,
     /// The file system (`StdFs` but in tests).
@@ -44,8 +46,8 @@ pub(crate) struct FlatWriter<J> {
     /// The current file and its bytes after the last whole batch.
     pub(super) path: Option<(PathBuf, u64)>,
     pub(super) roll_at: Option<Instant>,
-    /// The user's serializer, when one is configured.
-    pub(super) user: Option<J>,
+    /// The serializer the sink was handed (a class), when one is configured.
+    pub(super) user: Option<Handed>,
     /// The open file's Avro encoder (its sync marker), with `AVRO_EVENT`.
     pub(super) avro: Option<Encoder>,
     /// Whether the output can be written (`OutputDownMillis`, read by `/health`).
@@ -54,14 +56,20 @@ pub(crate) struct FlatWriter<J> {
     pub(super) pq: super::parquet_files::ParquetFiles,
 }
 
-impl<J: FlatSerializer> FlatWriter<J> {
+impl FlatWriter {
     /// A writer on the real disk that opens its first file on its first batch.
-    pub(crate) fn new(name: &str, cfg: FlatConfig, user: Option<J>) -> Self {
+    /// `user`: the serializer it was handed (a class), started with the first file.
+    pub(crate) fn new(name: &str, cfg: FlatConfig, user: Option<StartSerializer>) -> Self {
         Self::with_fs(name, cfg, user, Arc::new(StdFs))
     }
 
     /// A writer on `fs`.
-    pub(crate) fn with_fs(name: &str, cfg: FlatConfig, user: Option<J>, fs: Arc<dyn Fs>) -> Self {
+    pub(crate) fn with_fs(
+        name: &str,
+        cfg: FlatConfig,
+        user: Option<StartSerializer>,
+        fs: Arc<dyn Fs>,
+    ) -> Self {
         let start_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis())
@@ -78,7 +86,7 @@ impl<J: FlatSerializer> FlatWriter<J> {
             sync_failed: Arc::default(),
             path: None,
             roll_at: None,
-            user,
+            user: user.map(Handed::new),
             avro: None,
             output: OutputDown::default(),
             pq: Default::default(),
@@ -177,7 +185,7 @@ impl<J: FlatSerializer> FlatWriter<J> {
                     // The serializer's state for this file is unknown (or gone with its
                     // JVM): the file is left as its synced batches made it.
                     self.current = None;
-                    return Err(e);
+                    return Err(self.peer_err("write()", e));
                 }
             };
             self.put_bytes(&file, bytes, len).await?

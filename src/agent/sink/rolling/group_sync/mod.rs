@@ -7,7 +7,7 @@
 //! rolls those takes back, and before the writer writes again it cuts its output back to the
 //! snapshot of the last synced batch ([`super::writer`]), so no batch is kept twice or half.
 //!
-//! [`staged`] is the other way to the same contract, for the flat writer (`super::flat`,
+//! `flat::staged` is the other way to the same contract, for the flat writer (`super::flat`,
 //! `file_roll`): a batch is rendered at `deliver` and written by the trip that syncs it (one
 //! write and one fdatasync per group).
 //!
@@ -37,8 +37,6 @@ use super::store::FileSync;
 /// 452-497k events/s at 2.23-2.48 µs against 343-369k at 2.98-3.19 (both agents), the disk's
 /// fdatasyncs the bound (docs/performance-findings.md).
 pub const GROUP_SYNC_DEPTH: usize = 16;
-
-pub mod staged;
 
 /// The sync state shared by a writer and its batches' acknowledgements.
 #[derive(Debug, Default)]

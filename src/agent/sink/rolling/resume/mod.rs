@@ -14,7 +14,7 @@
 //! a cursor ([`CURSOR_VALUE_BYTES_MAX`], about 60 open files) is committed as `overflow`: the
 //! output is then not cut back (at least once) until a batch with fewer open files commits.
 //!
-//! [`flat`] is `file_roll`'s cursor: one file and its length, in Flume's flat file_roll layout.
+//! `flat::resume` is `file_roll`'s cursor: one file and its length, in Flume's flat layout.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -23,8 +23,6 @@ use super::bucket::Naming;
 use super::format::Layout;
 use super::store::{Store, ToRecover};
 use sluice_core::CURSOR_VALUE_BYTES_MAX;
-
-pub mod flat;
 
 const MAGIC: &str = "sluice-hdfs 1";
 
