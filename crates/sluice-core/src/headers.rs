@@ -297,7 +297,8 @@ impl Headers {
     /// key's place, a key removed and inserted again goes last (as in a Java `HashMap`'s
     /// bucket). Sorts only when the keys were not inserted in key order.
     pub fn iter_inserted(&self) -> InsertedIter<'_> {
-        let mut order: SmallVec<[usize; 16]> = (0..self.index.len()).collect();
+        // Room for 24 on the stack: a Kubernetes container's event has 18 or more.
+        let mut order: SmallVec<[usize; 24]> = (0..self.index.len()).collect();
         let in_text_order = self.index.windows(2).all(|w| w[0].key_at < w[1].key_at);
         if !in_text_order {
             order.sort_by_key(|&i| {
@@ -347,7 +348,7 @@ impl Headers {
             // Copy the live pairs into a fresh buffer in text (insertion) order; the index
             // moves with them.
             let mut text = String::with_capacity(self.text.len() - self.unused);
-            let mut order: SmallVec<[usize; 16]> = (0..self.index.len()).collect();
+            let mut order: SmallVec<[usize; 24]> = (0..self.index.len()).collect();
             order.sort_by_key(|&i| {
                 self.index
                     .get(i)

@@ -37,7 +37,7 @@ impl ExactSizeIterator for Iter<'_> {}
 pub struct InsertedIter<'a> {
     pub(super) headers: &'a Headers,
     /// Index positions in insertion order.
-    pub(super) order: SmallVec<[usize; 16]>,
+    pub(super) order: SmallVec<[usize; 24]>,
     pub(super) at: usize,
 }
 
