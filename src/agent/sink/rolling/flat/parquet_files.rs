@@ -1,6 +1,7 @@
 //! The flat writer's side of the `parquet` serializer ([`crate::agent::sink::rolling::parquet`]):
-//! its open file is the staged file `<name>.rows`; a roll (or an abandoned file) writes the
-//! Parquet file `<name>` from it; the staged file of a rolled file is removed once the
+//! its open file is the staged file `<name>.rows`, whose batches are also written to the
+//! Parquet file beside the deliveries ([`Background`]); a roll (or an abandoned file)
+//! publishes it, or writes it from the staged rows when it does not hold exactly them; the staged file of a rolled file is removed once the
 //! runner can no longer hold a take of its rows open (the writer's pipeline depth of
 //! batches later), else at the next start; and at start every staged file is settled
 //! against the last committed cursor ([`settle`]).
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use super::resume::{order_of, FlatNames};
 use super::staged::OpenFile;
 use super::{FlatWriter, RollSerializer};
+use crate::agent::sink::rolling::parquet::background::Background;
 use crate::agent::sink::rolling::parquet::{
     convert, stage, ParquetSpec, STAGED_SUFFIX, TMP_SUFFIX,
 };
@@ -29,6 +31,8 @@ pub(crate) struct ParquetFiles {
     delivered: u64,
     /// Whether the staged files left in the directory were settled.
     settled: bool,
+    /// The open file's Parquet file, written beside the deliveries.
+    open: Option<Background>,
 }
 
 /// What [`settle`] did.
@@ -62,11 +66,41 @@ impl FlatWriter {
         }
     }
 
-    /// A batch's staged records.
-    pub(super) fn parquet_batch(&self, events: &[Event], spec: &ParquetSpec) -> Vec<u8> {
-        let mut out = Vec::with_capacity(events.iter().map(|e| e.body.len() + 64).sum());
-        stage::encode_batch(&mut out, events, spec.keep_id);
-        out
+    /// Stages a batch's records at byte `at` of the open staged `file`, and hands its events
+    /// to the Parquet file written beside the deliveries ([`Background`], started at the
+    /// file's first batch). The staged file's length after them.
+    pub(super) async fn parquet_stage(
+        &mut self,
+        file: &Arc<OpenFile>,
+        events: &[Event],
+        at: u64,
+    ) -> Result<u64, SinkError> {
+        let (Some(spec), Some(target)) = (
+            self.parquet_spec().cloned(),
+            self.path.as_ref().and_then(|(p, _)| final_of(p)),
+        ) else {
+            return Err(SinkError::disk(self.name.clone(), "no open Parquet file"));
+        };
+        let end = if self.cfg.fsync_per_batch {
+            file.stage_with(|staged| stage::encode_batch(staged, events, spec.keep_id))
+        } else {
+            let mut bytes = Vec::with_capacity(events.iter().map(|e| e.body.len() + 64).sum());
+            stage::encode_batch(&mut bytes, events, spec.keep_id);
+            self.put_bytes(file, bytes, at).await?
+        };
+        if at == 0
+            && self
+                .pq
+                .open
+                .as_ref()
+                .is_none_or(|b| b.target() != target.as_path())
+        {
+            self.pq.open = Some(Background::start(self.fs.clone(), spec, target));
+        }
+        if let Some(b) = self.pq.open.as_mut() {
+            b.feed(events, end).await;
+        }
+        Ok(end)
     }
 
     /// After a delivered batch: removes the staged files of rolled files whose takes the
@@ -110,8 +144,25 @@ impl FlatWriter {
         let (Some(spec), Some(target)) = (self.parquet_spec().cloned(), final_of(&staged)) else {
             return;
         };
+        // The file written beside the deliveries, when it holds exactly these rows; else
+        // from the staged rows.
+        let beside = self
+            .pq
+            .open
+            .take()
+            .filter(|b| b.target() == target.as_path());
+        let done = match beside {
+            Some(b) => b.finish(len).await,
+            None => None,
+        };
         let (fs, s) = (self.fs.clone(), staged.clone());
-        match blocking(move || convert::publish(fs.as_ref(), &spec, &s, &target, Some(len))).await {
+        let done = match done {
+            Some(done) => done,
+            None => {
+                blocking(move || convert::publish(fs.as_ref(), &spec, &s, &target, Some(len))).await
+            }
+        };
+        match done {
             Ok(p) => {
                 log_oddities(&self.name, &staged, p.odd);
                 tracing::debug!(sink = %self.name, path = %staged.display(), rows = p.rows, "Parquet file written");
@@ -189,7 +240,8 @@ fn settle(
     for entry in entries.iter().filter(|e| !e.is_dir) {
         let path = dir.join(&entry.name);
         if let Some(stem) = entry.name.strip_suffix(TMP_SUFFIX) {
-            if order(stem).is_some() {
+            // Its staged file's turn (listed before it) may have written and renamed it.
+            if order(stem).is_some() && store.exists(&path)? {
                 store.remove(&path)?;
             }
             continue;

@@ -92,6 +92,16 @@ impl OpenFile {
         p.end
     }
 
+    /// Stages a batch that `render` appends to the staged bytes (the `parquet` serializer's
+    /// records, encoded in place: no copy of the batch); the file's length once it is written.
+    pub(crate) fn stage_with(&self, render: impl FnOnce(&mut Vec<u8>)) -> u64 {
+        let mut p = self.pending.lock();
+        let before = p.bytes.len();
+        render(&mut p.bytes);
+        p.end += (p.bytes.len() - before) as u64;
+        p.end
+    }
+
     /// Stages bytes already rendered (a Java serializer's) after the staged ones; the file's
     /// length once they are written.
     pub(crate) fn stage_bytes(&self, bytes: &[u8]) -> u64 {

@@ -194,9 +194,8 @@ impl FlatWriter {
                 .avro_batch(events)
                 .inspect_err(|_| self.current = None)?;
             self.put_bytes(&file, bytes, len).await?
-        } else if let Some(spec) = self.parquet_spec() {
-            let bytes = self.parquet_batch(events, spec);
-            self.put_bytes(&file, bytes, len).await?
+        } else if self.parquet_spec().is_some() {
+            self.parquet_stage(&file, events, len).await?
         } else if self.cfg.fsync_per_batch {
             file.stage(events, self.style())
         } else {

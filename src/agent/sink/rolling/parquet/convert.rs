@@ -5,7 +5,7 @@
 //! left for the caller to remove once the rows it holds are committed.
 
 use std::io::{self, BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sluice_core::io::{Fs, FsFile, OpenMode};
@@ -20,7 +20,8 @@ const READ_CHUNK_BYTES: usize = 4 * 1024 * 1024;
 const WRITE_BUFFER_BYTES: usize = 1024 * 1024;
 
 /// A file of the `io::Fs` seam written from its start, as `std::io::Write`.
-struct FsWrite {
+#[derive(Debug)]
+pub struct FsWrite {
     file: Arc<dyn FsFile>,
     at: u64,
 }
@@ -86,10 +87,89 @@ pub struct Published {
 }
 
 /// The path of the Parquet file `target` while it is written.
-pub fn tmp_path(target: &Path) -> std::path::PathBuf {
+pub fn tmp_path(target: &Path) -> PathBuf {
     let mut name = target.as_os_str().to_owned();
     name.push(TMP_SUFFIX);
     name.into()
+}
+
+/// A Parquet file being written as `<target>.tmp`, published under `target` by
+/// [`Output::publish`] once whole.
+pub struct Output {
+    file: Arc<dyn FsFile>,
+    tmp: PathBuf,
+    target: PathBuf,
+    /// The file's rows so far.
+    pub writer: ParquetWriter<BufWriter<FsWrite>>,
+}
+
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Output")
+            .field("tmp", &self.tmp)
+            .field("writer", &self.writer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Output {
+    /// Starts `<target>.tmp` (truncating one a failed attempt left).
+    pub fn create(fs: &dyn Fs, spec: &ParquetSpec, target: &Path) -> io::Result<Output> {
+        let tmp = tmp_path(target);
+        let file = fs.open(&tmp, OpenMode::CreateTruncate)?;
+        let out = BufWriter::with_capacity(
+            WRITE_BUFFER_BYTES,
+            FsWrite {
+                file: file.clone(),
+                at: 0,
+            },
+        );
+        Ok(Output {
+            writer: ParquetWriter::new(spec, out)?,
+            file,
+            tmp,
+            target: target.to_owned(),
+        })
+    }
+
+    /// Writes the last row group and the footer, fsyncs the file, renames it to its final
+    /// name and fsyncs the directory; with no row, removes it instead. `staged_bytes`: the
+    /// staged bytes its rows came from, for [`Published`].
+    pub fn publish(self, fs: &dyn Fs, staged_bytes: u64) -> io::Result<Published> {
+        let Output {
+            file,
+            tmp,
+            target,
+            writer,
+        } = self;
+        let (rows, odd) = (writer.rows, writer.odd);
+        let mut out = writer.finish()?;
+        out.flush()?;
+        drop(out);
+        let dir = target.parent().unwrap_or(Path::new("."));
+        if rows == 0 {
+            drop(file);
+            fs.remove_file(&tmp)?;
+            fs.sync_dir(dir)?;
+            return Ok(Published::default());
+        }
+        file.sync_data()?;
+        drop(file);
+        fs.rename(&tmp, &target)?;
+        fs.sync_dir(dir)?;
+        Ok(Published {
+            rows,
+            staged_bytes,
+            odd,
+        })
+    }
+
+    /// Gives the file up: `<target>.tmp` is removed (a start removes it too).
+    pub fn discard(self, fs: &dyn Fs) -> io::Result<()> {
+        let Output { file, tmp, .. } = self;
+        drop(file);
+        fs.remove_file(&tmp)
+    }
 }
 
 /// Writes the Parquet file `target` from the whole records among the first `limit` bytes of
@@ -102,35 +182,7 @@ pub fn publish(
     target: &Path,
     limit: Option<u64>,
 ) -> io::Result<Published> {
-    let tmp = tmp_path(target);
-    let file = fs.open(&tmp, OpenMode::CreateTruncate)?;
-    let out = BufWriter::with_capacity(
-        WRITE_BUFFER_BYTES,
-        FsWrite {
-            file: file.clone(),
-            at: 0,
-        },
-    );
-    let mut writer = ParquetWriter::new(spec, out)?;
-    let staged_bytes = read_rows(fs, staged, limit, |row| writer.add(row))?;
-    let (rows, odd) = (writer.rows, writer.odd);
-    let mut out = writer.finish()?;
-    out.flush()?;
-    drop(out);
-    let dir = target.parent().unwrap_or(Path::new("."));
-    if rows == 0 {
-        drop(file);
-        fs.remove_file(&tmp)?;
-        fs.sync_dir(dir)?;
-        return Ok(Published::default());
-    }
-    file.sync_data()?;
-    drop(file);
-    fs.rename(&tmp, target)?;
-    fs.sync_dir(dir)?;
-    Ok(Published {
-        rows,
-        staged_bytes,
-        odd,
-    })
+    let mut out = Output::create(fs, spec, target)?;
+    let staged_bytes = read_rows(fs, staged, limit, |row| out.writer.add(row))?;
+    out.publish(fs, staged_bytes)
 }

@@ -1,27 +1,39 @@
-//! Staged rows into one Parquet file through the `parquet` crate's column writers (no Arrow):
-//! the schema of [`super`] (`timestamp`, `headers`, `body`, then the lifted columns), rows
-//! buffered column by column and written as a row group once they hold
-//! `serializer.rowGroupBytes` (so a row group, not the file, bounds the memory), the footer at
+//! Rows (staged, or events) into one Parquet file through the `parquet` crate's column
+//! writers (no Arrow): the schema of [`super`] (`timestamp`, `headers`, `body`, then the
+//! lifted columns). Rows are buffered column by column (strings packed in one buffer per
+//! column, bodies shared with the buffer they came in: no allocation per row) and encoded
+//! into the open row group ([`super::chunk`]) every [`ENCODE_BATCH_BYTES`]; the row group is
+//! appended to the file once it holds `serializer.rowGroupBytes` of rows (so a row group,
+//! held encoded and compressed, not the file, bounds the memory), the footer at
 //! [`ParquetWriter::finish`].
 
 use std::io::{self, Write};
 use std::sync::Arc;
 
+use bytes::Bytes;
 use parquet::basic::{
     Compression as Codec, GzipLevel, LogicalType, Repetition, TimeUnit, Type as Physical, ZstdLevel,
 };
-use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
-use parquet::file::properties::WriterProperties;
+use parquet::column::writer::ColumnWriter;
+use parquet::data_type::ByteArray;
+use parquet::errors::ParquetError;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::{ColumnPath, Type, TypePtr};
 
+use super::chunk::OpenGroup;
 use super::stage::Row;
 use super::{Compression, ParquetSpec, TIMESTAMP_HEADER};
+use sluice_core::Event;
 
 /// A `parquet` error as an I/O error of the file being written.
 fn pq(e: parquet::errors::ParquetError) -> io::Error {
     io::Error::other(format!("writing Parquet: {e}"))
 }
+
+/// Bytes of rows buffered raw before they are encoded into the open row group (or
+/// `rowGroupBytes`, when smaller).
+pub const ENCODE_BATCH_BYTES: usize = 1024 * 1024;
 
 /// Bytes a row costs beyond its headers and body (its timestamp and levels), for the row
 /// group's estimate.
@@ -81,9 +93,40 @@ fn properties(spec: &ParquetSpec) -> WriterProperties {
     WriterProperties::builder()
         .set_created_by(format!("sluice {}", env!("CARGO_PKG_VERSION")))
         .set_compression(codec)
-        // Bodies rarely repeat: a dictionary of them is memory for nothing.
+        // Bodies rarely repeat: a dictionary of them is memory for nothing, and their
+        // minimum and maximum prune no query (a comparison per row for nothing).
         .set_column_dictionary_enabled(ColumnPath::from("body"), false)
+        .set_column_statistics_enabled(ColumnPath::from("body"), EnabledStatistics::None)
         .build()
+}
+
+/// Strings of one column packed in one buffer (no allocation per value), handed to the
+/// column writer as slices of it.
+#[derive(Default)]
+struct Packed {
+    text: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Packed {
+    fn push(&mut self, s: &[u8]) {
+        self.text.extend_from_slice(s);
+        self.ends.push(self.text.len());
+    }
+
+    /// The values as the column writer takes them: slices of one shared buffer.
+    fn arrays(&mut self) -> Vec<ByteArray> {
+        let text = Bytes::from(std::mem::take(&mut self.text));
+        let mut start = 0;
+        std::mem::take(&mut self.ends)
+            .into_iter()
+            .map(|end| {
+                let a = ByteArray::from(text.slice(start..end));
+                start = end;
+                a
+            })
+            .collect()
+    }
 }
 
 /// The rows of one row group, column by column.
@@ -91,12 +134,13 @@ fn properties(spec: &ParquetSpec) -> WriterProperties {
 struct Columns {
     ts: Vec<i64>,
     ts_def: Vec<i16>,
-    keys: Vec<ByteArray>,
-    values: Vec<ByteArray>,
+    keys: Packed,
+    values: Packed,
     pair_def: Vec<i16>,
     pair_rep: Vec<i16>,
+    /// The bodies: each shares the buffer it came in (an event's, a staged file's read).
     body: Vec<ByteArray>,
-    lifted: Vec<(Vec<ByteArray>, Vec<i16>)>,
+    lifted: Vec<(Packed, Vec<i16>)>,
     bytes: usize,
 }
 
@@ -116,7 +160,10 @@ pub struct Oddities {
 pub struct ParquetWriter<W: Write + Send> {
     spec: ParquetSpec,
     out: SerializedFileWriter<W>,
+    /// Rows not yet encoded.
     cols: Columns,
+    /// The row group being encoded, and the bytes of the rows in it.
+    group: Option<(OpenGroup, usize)>,
     /// Rows added.
     pub rows: u64,
     /// What the rows held that the columns could not say as given.
@@ -146,18 +193,62 @@ impl<W: Write + Send> ParquetWriter<W> {
             spec: spec.clone(),
             out: writer,
             cols,
+            group: None,
             rows: 0,
             odd: Oddities::default(),
         })
     }
 
-    /// Adds a row; a row group is written once the rows buffered hold `rowGroupBytes`.
+    /// Adds a staged row; a row group is written once the rows buffered hold
+    /// `rowGroupBytes`.
     pub fn add(&mut self, row: Row) -> io::Result<()> {
+        let headers = row.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        self.add_parts(headers, Bytes::from(row.body))
+    }
+
+    /// Adds an event as its staged row would say it (the same headers, in insertion order,
+    /// the event id only with `keepEventId`): the same row as [`ParquetWriter::add`] of its
+    /// record, without staging it.
+    pub fn add_event(&mut self, event: &Event) -> io::Result<()> {
+        let keep_id = self.spec.keep_id;
+        let headers = event
+            .headers
+            .iter_inserted()
+            .filter(|(k, _)| keep_id || *k != sluice_core::dedup::EVENT_ID_HEADER);
+        self.add_parts(headers, event.body.clone())
+    }
+
+    /// Adds a row of `headers` (in order) and `body`.
+    pub fn add_parts<'a>(
+        &mut self,
+        headers: impl Iterator<Item = (&'a str, &'a str)>,
+        body: Bytes,
+    ) -> io::Result<()> {
         let c = &mut self.cols;
         // Rows of this row group before this one: each lifted column has one level per row.
         let before = c.body.len();
-        let ts = row.headers.iter().find(|(k, _)| k == TIMESTAMP_HEADER);
-        match ts.map(|(_, v)| v.trim().parse::<i64>()) {
+        let mut bytes = ROW_OVERHEAD_BYTES + body.len();
+        let (mut pairs, mut ts) = (0, None);
+        for (k, v) in headers {
+            bytes += k.len() + v.len();
+            if ts.is_none() && k == TIMESTAMP_HEADER {
+                ts = Some(v.trim().parse::<i64>());
+            }
+            if let Some(i) = self.spec.columns.iter().position(|c| c == k) {
+                // The first of a key only (an event's keys are unique).
+                if c.lifted[i].1.len() == before {
+                    c.lifted[i].0.push(v.as_bytes());
+                    c.lifted[i].1.push(1);
+                }
+                continue;
+            }
+            c.keys.push(k.as_bytes());
+            c.values.push(v.as_bytes());
+            c.pair_def.push(1);
+            c.pair_rep.push(i16::from(pairs > 0));
+            pairs += 1;
+        }
+        match ts {
             Some(Ok(t)) => {
                 c.ts.push(t);
                 c.ts_def.push(1);
@@ -168,24 +259,6 @@ impl<W: Write + Send> ParquetWriter<W> {
             }
             None => c.ts_def.push(0),
         }
-        let mut bytes = ROW_OVERHEAD_BYTES + row.body.len();
-        let mut pairs = 0;
-        for (k, v) in row.headers {
-            bytes += k.len() + v.len();
-            if let Some(i) = self.spec.columns.iter().position(|c| *c == k) {
-                // The first of a key only (an event's keys are unique).
-                if c.lifted[i].1.len() == before {
-                    c.lifted[i].0.push(ByteArray::from(v.into_bytes()));
-                    c.lifted[i].1.push(1);
-                }
-                continue;
-            }
-            c.keys.push(ByteArray::from(k.into_bytes()));
-            c.values.push(ByteArray::from(v.into_bytes()));
-            c.pair_def.push(1);
-            c.pair_rep.push(i16::from(pairs > 0));
-            pairs += 1;
-        }
         if pairs == 0 {
             c.pair_def.push(0);
             c.pair_rep.push(0);
@@ -195,77 +268,96 @@ impl<W: Write + Send> ParquetWriter<W> {
                 def.push(0);
             }
         }
-        let body = if self.spec.body_as_string {
-            match String::from_utf8(row.body) {
-                Ok(s) => s.into_bytes(),
-                Err(e) => {
-                    self.odd.lossy_bodies += 1;
-                    String::from_utf8_lossy(e.as_bytes())
-                        .into_owned()
-                        .into_bytes()
-                }
-            }
+        let body = if self.spec.body_as_string && std::str::from_utf8(&body).is_err() {
+            self.odd.lossy_bodies += 1;
+            Bytes::from(String::from_utf8_lossy(&body).into_owned())
         } else {
-            row.body
+            body
         };
         c.body.push(ByteArray::from(body));
         c.bytes += bytes;
         self.rows += 1;
-        if c.bytes >= self.spec.row_group_bytes {
-            self.write_group()?;
+        if c.bytes >= ENCODE_BATCH_BYTES.min(self.spec.row_group_bytes) {
+            self.encode()?;
         }
         Ok(())
     }
 
-    /// Writes the rows buffered as one row group.
-    fn write_group(&mut self) -> io::Result<()> {
-        let c = std::mem::take(&mut self.cols);
-        if c.body.is_empty() {
-            self.cols = c;
-            return Ok(());
-        }
-        let mut group = self.out.next_row_group().map_err(pq)?;
-        let mut leaf = 0;
-        while let Some(mut col) = group.next_column().map_err(pq)? {
-            let (pairs, reps) = (Some(c.pair_def.as_slice()), Some(c.pair_rep.as_slice()));
-            let written = match leaf {
-                0 => col
-                    .typed::<Int64Type>()
-                    .write_batch(&c.ts, Some(c.ts_def.as_slice()), None),
-                1 => col
-                    .typed::<ByteArrayType>()
-                    .write_batch(&c.keys, pairs, reps),
-                2 => col
-                    .typed::<ByteArrayType>()
-                    .write_batch(&c.values, pairs, reps),
-                3 => col
-                    .typed::<ByteArrayType>()
-                    .write_batch(&c.body, None, None),
-                n => {
-                    let (values, def) = c.lifted.get(n - 4).ok_or_else(|| {
-                        io::Error::other("writing Parquet: a column the schema does not have")
-                    })?;
-                    col.typed::<ByteArrayType>()
-                        .write_batch(values, Some(def.as_slice()), None)
-                }
-            };
-            written.map_err(pq)?;
-            col.close().map_err(pq)?;
-            leaf += 1;
-        }
-        group.close().map_err(pq)?;
-        self.cols.lifted = self
+    /// Encodes the rows buffered into the open row group (opened if none is), and appends
+    /// it to the file once it holds `rowGroupBytes` of rows.
+    fn encode(&mut self) -> io::Result<()> {
+        let lifted = self
             .spec
             .columns
             .iter()
             .map(|_| Default::default())
             .collect();
+        let mut c = std::mem::replace(
+            &mut self.cols,
+            Columns {
+                lifted,
+                ..Default::default()
+            },
+        );
+        if c.body.is_empty() {
+            return Ok(());
+        }
+        let (group, bytes) = self.group.get_or_insert_with(|| {
+            (
+                OpenGroup::new(self.out.schema_descr(), self.out.properties()),
+                0,
+            )
+        });
+        let (keys, values) = (c.keys.arrays(), c.values.arrays());
+        let (pairs, reps) = (Some(c.pair_def.as_slice()), Some(c.pair_rep.as_slice()));
+        for leaf in 0..4 + c.lifted.len() {
+            let col = group.column(leaf);
+            let written = match (leaf, col) {
+                (0, Some(ColumnWriter::Int64ColumnWriter(w))) => {
+                    w.write_batch(&c.ts, Some(c.ts_def.as_slice()), None)
+                }
+                (1, Some(ColumnWriter::ByteArrayColumnWriter(w))) => {
+                    w.write_batch(&keys, pairs, reps)
+                }
+                (2, Some(ColumnWriter::ByteArrayColumnWriter(w))) => {
+                    w.write_batch(&values, pairs, reps)
+                }
+                (3, Some(ColumnWriter::ByteArrayColumnWriter(w))) => {
+                    w.write_batch(&c.body, None, None)
+                }
+                (n, Some(ColumnWriter::ByteArrayColumnWriter(w))) => {
+                    match n.checked_sub(4).and_then(|i| c.lifted.get_mut(i)) {
+                        Some((values, def)) => {
+                            w.write_batch(&values.arrays(), Some(def.as_slice()), None)
+                        }
+                        None => Err(ParquetError::General("a lifted column without rows".into())),
+                    }
+                }
+                _ => Err(ParquetError::General(format!(
+                    "column {leaf} is not the schema's"
+                ))),
+            };
+            written.map_err(pq)?;
+        }
+        *bytes += c.bytes;
+        if *bytes >= self.spec.row_group_bytes {
+            self.close_group()?;
+        }
         Ok(())
+    }
+
+    /// Appends the open row group, if any, to the file.
+    fn close_group(&mut self) -> io::Result<()> {
+        match self.group.take() {
+            Some((group, _)) => group.append_to(&mut self.out).map_err(pq),
+            None => Ok(()),
+        }
     }
 
     /// Writes the last row group and the footer; the file is then whole. The output back.
     pub fn finish(mut self) -> io::Result<W> {
-        self.write_group()?;
+        self.encode()?;
+        self.close_group()?;
         self.out.into_inner().map_err(pq)
     }
 }

@@ -9,15 +9,19 @@
 //! A Parquet file is readable only once its footer is written, so its rows are staged: each
 //! batch goes to the file's in-use staged file (`<name>.rows`, [`stage`]) under the writer's
 //! usual rules (written and fsynced before its take commits, cut back to the last committed
-//! take at start), and the Parquet file is written from it when the file rolls ([`convert`]):
-//! `<name>.tmp`, fsynced, renamed to `<name>`, the directory fsynced. So a final name only
-//! ever holds a whole file, and the staged file is what a crash leaves: at start it is cut
-//! back to the committed cursor and its Parquet file written (again) from it. The cost: every
-//! row is written twice (staged, then compressed in the file) and read once at roll; the
-//! staged file of a rolled file is kept until the takes it holds have committed (the writer's
-//! pipeline depth of batches later), so the start can still cut back a file that rolled after
-//! the last commit.
+//! take at start), and the Parquet file is written beside them: each batch's events also go
+//! to a task on the blocking pool that adds them to `<name>.tmp` ([`background`]); at roll
+//! its last row group and footer are written, it is fsynced, renamed to `<name>` and the
+//! directory fsynced (or, when it does not hold exactly the staged rows, it is written from
+//! them, [`convert`]). So a final name only ever holds a whole file, and the staged file is
+//! what a crash leaves: at start it is cut back to the committed cursor and its Parquet file
+//! written (again) from it. The cost: every row is written twice (staged, then compressed in
+//! the file); the staged file of a rolled file is kept until the takes it holds have
+//! committed (the writer's pipeline depth of batches later), so the start can still cut back
+//! a file that rolled after the last commit.
 
+pub mod background;
+pub mod chunk;
 pub mod config;
 pub mod convert;
 pub mod encode;

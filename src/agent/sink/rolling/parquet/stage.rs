@@ -28,18 +28,19 @@ pub fn encode_batch(out: &mut Vec<u8>, events: &[Event], keep_id: bool) {
     for e in events {
         let start = out.len();
         out.extend_from_slice(&[0u8; FRAME_BYTES]);
-        let pairs: Vec<(&str, &str)> = e
-            .headers
-            .iter_inserted()
-            .filter(|(k, _)| keep_id || *k != sluice_core::dedup::EVENT_ID_HEADER)
-            .collect();
-        put_u32(out, pairs.len());
-        for (k, v) in pairs {
+        // The header count, written once the headers are.
+        let count_at = out.len();
+        put_u32(out, 0);
+        let mut count = 0u32;
+        let pairs = e.headers.iter_inserted();
+        for (k, v) in pairs.filter(|(k, _)| keep_id || *k != sluice_core::dedup::EVENT_ID_HEADER) {
             put_u32(out, k.len());
             out.extend_from_slice(k.as_bytes());
             put_u32(out, v.len());
             out.extend_from_slice(v.as_bytes());
+            count += 1;
         }
+        out[count_at..count_at + 4].copy_from_slice(&count.to_le_bytes());
         out.extend_from_slice(&e.body);
         let payload = &out[start + FRAME_BYTES..];
         let len = (payload.len() as u32).to_le_bytes();
