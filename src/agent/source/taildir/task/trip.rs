@@ -65,18 +65,21 @@ pub(super) async fn read_batch(
         };
         s.busy();
         let t = &mut s.tailer;
+        // The fresh origins of the batches' files are saved (`seal`) before they leave.
+        if !grouped {
+            let mut one = [batch];
+            t.seal(&mut one);
+            let [batch] = one;
+            return Read::One(batch);
+        }
         let mut group = vec![batch];
-        while grouped && group.len() < GROUP_BATCHES_MAX {
+        while group.len() < GROUP_BATCHES_MAX {
             match t.next_batch() {
                 Some(b) => group.push(b),
                 None => break,
             }
         }
-        // The fresh origins of these batches' files, saved before they leave.
         t.seal(&mut group);
-        if !grouped {
-            return group.pop().map_or(Read::Idle, Read::One);
-        }
         Read::Group(group)
     })
     .await?;
