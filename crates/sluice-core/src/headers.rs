@@ -17,6 +17,7 @@
 
 mod traits;
 
+use traits::InsertedOrder;
 pub use traits::{InsertedIter, Iter};
 
 use std::cmp::Ordering;
@@ -165,18 +166,34 @@ impl Headers {
     }
 
     /// Where `key` is or goes, trying the end first: decoders meet keys in order (the log and
-    /// Sluice peers write them so), and an event's id header is usually added last.
+    /// Sluice peers write them so), and an event's id header is usually added last, or just
+    /// before a `timestamp` (which sorts after `sluiceId`), so the last two are tried before
+    /// a search.
     fn slot(&self, key: &str) -> Result<usize, usize> {
-        match self.index.last() {
+        let n = self.index.len();
+        let Some(last) = self.index.last() else {
+            return Err(0);
+        };
+        let k = key.as_bytes();
+        match key_cmp(last.key_bytes(&self.text), k) {
+            Ordering::Less => return Err(n),
+            Ordering::Equal => return Ok(n - 1),
+            Ordering::Greater => {}
+        }
+        match n
+            .checked_sub(2)
+            .and_then(|i| self.index.get(i).map(|e| (i, e)))
+        {
+            Some((i, e)) => match key_cmp(e.key_bytes(&self.text), k) {
+                Ordering::Less => Err(i + 1),
+                Ordering::Equal => Ok(i),
+                Ordering::Greater => self.find(key),
+            },
             None => Err(0),
-            Some(e) if key_cmp(e.key_bytes(&self.text), key.as_bytes()) == Ordering::Less => {
-                Err(self.index.len())
-            }
-            Some(_) => self.find(key),
         }
     }
 
-    /// The value of `key`.
+    /// The value of `key` (the last two pairs are tried before a search: [`Self::slot`]).
     pub fn get(&self, key: &str) -> Option<&str> {
         self.slot(key).ok().map(|i| self.value_of(&self.index[i]))
     }
@@ -295,22 +312,59 @@ impl Headers {
 
     /// The pairs in the order their keys were first inserted: a replaced value keeps its
     /// key's place, a key removed and inserted again goes last (as in a Java `HashMap`'s
-    /// bucket). Sorts only when the keys were not inserted in key order.
+    /// bucket). Walks the index as it is when the keys were inserted in key order, or when
+    /// only the pair inserted last is out of it (an event id added after a `timestamp`);
+    /// sorts otherwise.
     pub fn iter_inserted(&self) -> InsertedIter<'_> {
-        // Room for 24 on the stack: a Kubernetes container's event has 18 or more.
-        let mut order: SmallVec<[usize; 24]> = (0..self.index.len()).collect();
-        let in_text_order = self.index.windows(2).all(|w| w[0].key_at < w[1].key_at);
-        if !in_text_order {
-            order.sort_by_key(|&i| {
-                self.index
-                    .get(i)
-                    .map_or((0, 0), |e| (e.key_at, e.key_len + e.value_len))
-            });
-        }
+        let order = match self.late_pair() {
+            Some(late) => InsertedOrder::Walk { late },
+            None => {
+                // Room for 24 on the stack: a Kubernetes container's event has 18 or more.
+                let mut order: SmallVec<[usize; 24]> = (0..self.index.len()).collect();
+                order.sort_by_key(|&i| {
+                    self.index
+                        .get(i)
+                        .map_or((0, 0), |e| (e.key_at, e.key_len + e.value_len))
+                });
+                InsertedOrder::Sorted(order)
+            }
+        };
         InsertedIter {
             headers: self,
             order,
             at: 0,
+        }
+    }
+
+    /// When the index, less at most one pair, is in text (insertion) order and that pair's
+    /// text comes last: `Some(Some(i))` for that pair at `i`, `Some(None)` when the whole index
+    /// is in text order. `None` when the pairs must be sorted.
+    fn late_pair(&self) -> Option<Option<usize>> {
+        let mut late = None;
+        let mut prev_at: Option<usize> = None;
+        for (i, e) in self.index.iter().enumerate() {
+            if prev_at.is_some_and(|p| e.key_at < p) {
+                // Out of order: only the previous pair, whose text is the later of the two,
+                // can be the late one, and only once.
+                let before = i.checked_sub(2).and_then(|j| self.index.get(j));
+                if late.is_some() || before.is_some_and(|b| b.key_at > e.key_at) {
+                    return None;
+                }
+                late = Some(i - 1);
+            }
+            prev_at = Some(e.key_at);
+        }
+        match late {
+            None => Some(None),
+            Some(l) => {
+                let at = self.index.get(l)?.key_at;
+                let last = self
+                    .index
+                    .iter()
+                    .enumerate()
+                    .all(|(i, e)| i == l || e.key_at < at);
+                last.then_some(Some(l))
+            }
         }
     }
 

@@ -220,3 +220,39 @@ fn a_copy_with_room_is_equal_and_takes_its_extra_pairs_without_growing() {
     assert!(copy.iter_inserted().eq(by_insert.iter_inserted()));
     assert_eq!(template.len(), 4);
 }
+
+#[test]
+fn an_id_added_after_a_timestamp_is_walked_last_without_a_sort() {
+    let mut h = Headers::new();
+    let mut model = Vec::new();
+    for k in [
+        "k8s.container.name",
+        "k8s.namespace.name",
+        "k8s.pod.name",
+        "log.iostream",
+    ] {
+        h.insert(k, "v");
+        model.push(k);
+    }
+    h.insert("timestamp", "1700000000000");
+    h.insert("sluiceId", "0123456789abcdef:42");
+    model.extend(["timestamp", "sluiceId"]);
+    let it = h.iter_inserted();
+    assert!(matches!(
+        it.order,
+        super::InsertedOrder::Walk { late: Some(4) }
+    ));
+    assert_eq!(it.map(|(k, _)| k).collect::<Vec<_>>(), model);
+    assert_eq!(h.get("sluiceId"), Some("0123456789abcdef:42"));
+    assert_eq!(h.get("timestamp"), Some("1700000000000"));
+    assert_eq!(h.get("log.iostream"), Some("v"));
+    assert_eq!(h.get("k8s.pod.name"), Some("v"));
+    assert_eq!(h.get("m"), None);
+
+    // Two pairs out of key order: sorted, still in insertion order.
+    h.insert("a", "first of all keys, inserted last");
+    model.push("a");
+    let it = h.iter_inserted();
+    assert!(matches!(it.order, super::InsertedOrder::Sorted(_)));
+    assert_eq!(it.map(|(k, _)| k).collect::<Vec<_>>(), model);
+}

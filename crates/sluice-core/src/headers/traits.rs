@@ -36,23 +36,48 @@ impl ExactSizeIterator for Iter<'_> {}
 #[derive(Debug)]
 pub struct InsertedIter<'a> {
     pub(super) headers: &'a Headers,
-    /// Index positions in insertion order.
-    pub(super) order: SmallVec<[usize; 24]>,
+    pub(super) order: InsertedOrder,
+    /// Pairs yielded so far.
     pub(super) at: usize,
+}
+
+/// How [`InsertedIter`] finds the next pair.
+#[derive(Debug)]
+pub(super) enum InsertedOrder {
+    /// The index's order, but `late` (when some) after every other pair.
+    Walk { late: Option<usize> },
+    /// Index positions in insertion order.
+    Sorted(SmallVec<[usize; 24]>),
 }
 
 impl<'a> Iterator for InsertedIter<'a> {
     type Item = (&'a str, &'a str);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let i = *self.order.get(self.at)?;
+        let n = self.headers.index.len();
+        let i = match &self.order {
+            InsertedOrder::Sorted(order) => *order.get(self.at)?,
+            InsertedOrder::Walk { late: None } => self.at,
+            InsertedOrder::Walk { late: Some(l) } => {
+                if self.at + 1 == n {
+                    *l
+                } else if self.at >= *l {
+                    self.at + 1
+                } else {
+                    self.at
+                }
+            }
+        };
+        if self.at >= n {
+            return None;
+        }
         self.at += 1;
         let e = self.headers.index.get(i)?;
         Some((self.headers.key_of(e), self.headers.value_of(e)))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.order.len() - self.at;
+        let left = self.headers.index.len().saturating_sub(self.at);
         (left, Some(left))
     }
 }

@@ -123,7 +123,7 @@ fn encode_row(b: &mut Vec<u8>, columns: &[Column], e: &Event) -> Option<IdSpan> 
         .and_then(IdSpan::parse)
         .filter(IdSpan::plausible);
     let id_text = id.map(|s| s.text());
-    let mut digits = [0u8; 20];
+    let mut digits = itoa::Buffer::new();
     b.push(b'{');
     let mut first = true;
     for c in columns {
@@ -155,26 +155,12 @@ fn encode_row(b: &mut Vec<u8>, columns: &[Column], e: &Event) -> Option<IdSpan> 
 
 /// The `timestamp` header (ms) as a column of `unit` holds it, written into `digits`; a
 /// value that is not a number goes as it is (ClickHouse refuses it, naming the column).
-fn timestamp<'a>(v: &'a str, unit: TsUnit, digits: &'a mut [u8; 20]) -> &'a [u8] {
+fn timestamp<'a>(v: &'a str, unit: TsUnit, digits: &'a mut itoa::Buffer) -> &'a [u8] {
     match (unit, v.trim().parse::<u64>()) {
-        (TsUnit::Seconds, Ok(ms)) => decimal(ms / 1000, digits),
-        (TsUnit::Millis, Ok(ms)) => decimal(ms, digits),
+        (TsUnit::Seconds, Ok(ms)) => digits.format(ms / 1000).as_bytes(),
+        (TsUnit::Millis, Ok(ms)) => digits.format(ms).as_bytes(),
         _ => v.as_bytes(),
     }
-}
-
-/// `n` in decimal, written at the end of `digits` (a `u64` has at most 20).
-fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
-    let mut i = digits.len();
-    while i > 0 {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    &digits[i..]
 }
 
 /// The 1-based row ClickHouse's message names (`(at row N)`), if any.

@@ -248,7 +248,7 @@ impl NodeLayout {
             h.insert(names::IOSTREAM, s.as_str());
         }
         if let Some(t) = m.time_ms {
-            h.insert("timestamp", t.to_string());
+            h.insert("timestamp", itoa::Buffer::new().format(t));
         }
         if m.unparsed {
             self.unparsed.fetch_add(1, Ordering::Relaxed);
@@ -344,21 +344,31 @@ impl Layout for NodeLayout {
         Some(self.rules.clone())
     }
 
-    fn events(&self, path: &Path, line: Line, out: &mut Vec<(Headers, Vec<u8>)>) {
+    fn events(
+        &self,
+        path: &Path,
+        lines: Vec<Line>,
+        out: &mut Vec<(Headers, Vec<u8>)>,
+        per_line: &mut Vec<usize>,
+    ) {
         let file = self.file_headers(path);
-        let (cut, before) = (!line.complete, out.len());
-        match format::whole_cri_line(line.bytes, cut) {
-            Ok(m) => out.push((self.headers(&file, &m), m.body)),
-            Err(bytes) => {
-                let mut msgs = Vec::new();
-                format::messages(&bytes, cut, &mut msgs);
-                for m in msgs {
-                    out.push((self.headers(&file, &m), m.body));
+        let start = out.len();
+        let mut msgs = Vec::new();
+        for line in lines {
+            let (cut, before) = (!line.complete, out.len());
+            match format::whole_cri_line(line.bytes, cut) {
+                Ok(m) => out.push((self.headers(&file, &m), m.body)),
+                Err(bytes) => {
+                    format::messages(&bytes, cut, &mut msgs);
+                    for m in msgs.drain(..) {
+                        out.push((self.headers(&file, &m), m.body));
+                    }
                 }
             }
+            per_line.push(out.len() - before);
         }
         if let (Some(j), false) = (&self.join, file.from_api) {
-            j.count_without((out.len() - before) as u64);
+            j.count_without((out.len() - start) as u64);
         }
     }
 

@@ -40,9 +40,17 @@ pub(crate) trait Layout: Send + Sync + std::fmt::Debug {
     fn watched_since(&self, generation: &mut u64) -> Option<Vec<PathBuf>>;
     /// The rules joining a file's lines into events, if any.
     fn rules(&self) -> Option<Arc<Rules>>;
-    /// The events of one (joined) line read from the file named `path`: headers and body
-    /// each, in order, at least one.
-    fn events(&self, path: &Path, line: Line, out: &mut Vec<(Headers, Vec<u8>)>);
+    /// The events of (joined) lines read from the file named `path`, one batch of them:
+    /// headers and body each, in order, appended to `out`, at least one per line, with how
+    /// many each line made pushed to `per_line` (a batch, not a line, per call: what a file's
+    /// events share is found once).
+    fn events(
+        &self,
+        path: &Path,
+        lines: Vec<Line>,
+        out: &mut Vec<(Headers, Vec<u8>)>,
+        per_line: &mut Vec<usize>,
+    );
     /// Writes to `into` (fsynced) the whole content of the file `saved` names when that name
     /// no longer holds it but its content is found elsewhere (kubelet's `.gz`), checked
     /// against `fp` when there is one; whether it did.

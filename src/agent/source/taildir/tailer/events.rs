@@ -102,14 +102,17 @@ fn laid_events(
     lines: Vec<crate::agent::source::file_lines::Line>,
     prefix: Option<IdPrefix>,
 ) -> Vec<Event> {
-    let mut out = Vec::with_capacity(lines.len());
-    let mut made = Vec::new();
-    for l in lines {
-        let (lo, hi) = (l.offset, l.offset + l.consumed);
-        layout.events(path, l, &mut made);
-        let n = made.len() as u64;
-        for (i, (mut headers, body)) in made.drain(..).enumerate() {
-            let i = i as u64;
+    let spans: Vec<(u64, u64)> = lines
+        .iter()
+        .map(|l| (l.offset, l.offset + l.consumed))
+        .collect();
+    let (mut made, mut per_line) = (Vec::with_capacity(lines.len()), Vec::new());
+    layout.events(path, lines, &mut made, &mut per_line);
+    let mut out = Vec::with_capacity(made.len());
+    let mut made = made.into_iter();
+    for (&(lo, hi), &n) in spans.iter().zip(&per_line) {
+        for (i, (mut headers, body)) in made.by_ref().take(n).enumerate() {
+            let (i, n) = (i as u64, n as u64);
             let (a, b) = if i + 1 == n {
                 (lo + i, hi)
             } else {
