@@ -26,6 +26,7 @@ mod api_faults;
 mod api_server;
 mod bad_input;
 mod deploy;
+mod downtime_gz;
 mod huge_line;
 mod kill;
 mod many_pods;

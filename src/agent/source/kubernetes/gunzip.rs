@@ -12,6 +12,15 @@
 //! bytes before it; without a fingerprint only the saved name's own `.gz` is taken. Only
 //! files under `podLogsDir` are looked at, never through a symbolic link, and a `.gz` is read
 //! to at most [`UNCOMPRESSED_BYTES_MAX`].
+//!
+//! Files kubelet created, rotated and gzipped entirely while the source was down (a
+//! container that wrote `containerLogMaxSize` twice over meanwhile) were never seen under a
+//! name: [`unseen`] names them, the `.gz` files of the same container and restart rotated
+//! after the newest one that held a saved live file's content, and [`whole`] uncompresses
+//! each into a copy read from its start. Such a copy's events carry ids under an origin
+//! derived from the `.gz`'s name and content ([`whole`]), so the same file uncompressed
+//! again (a kill before its position was saved, or a start that finds it again) gives the
+//! same ids and the file channel drops what it delivered before.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -26,20 +35,20 @@ use crate::agent::source::taildir::position::PosEntry;
 pub(crate) const UNCOMPRESSED_BYTES_MAX: u64 = 4 << 30;
 
 /// Writes the content of the file `saved` names into `into` when a `.gz` under `root` holds
-/// it (see the module docs); whether it did.
+/// it (see the module docs); the `.gz` that did.
 pub(crate) fn uncompress(
     root: &Path,
     saved: &PosEntry,
     fp: Option<&Fingerprint>,
     into: &Path,
-) -> bool {
+) -> Option<PathBuf> {
     let file = PathBuf::from(&saved.file);
-    if !file.starts_with(root) || file.components().any(|c| c.as_os_str() == "..") {
-        return false;
+    if !under(root, &file) {
+        return None;
     }
     for gz in candidates(&file, fp.is_some()) {
         match try_one(&gz, saved, fp, into) {
-            Ok(true) => return true,
+            Ok(true) => return Some(gz),
             Ok(false) => {}
             Err(e) => {
                 tracing::warn!(file = %gz.display(), error = %e, "cannot read a compressed container log");
@@ -47,7 +56,77 @@ pub(crate) fn uncompress(
         }
         crate::agent::source::taildir::spool::unlink(into);
     }
-    false
+    None
+}
+
+/// Whether `file` lies under `root` without a `..` step.
+fn under(root: &Path, file: &Path) -> bool {
+    file.starts_with(root) && !file.components().any(|c| c.as_os_str() == "..")
+}
+
+/// The `.gz` files rotated after those in `held` that held a live file's content (see the
+/// module docs): for each container directory and restart in `held`, the ones whose
+/// rotation time (in the name) is later than the newest held, oldest first.
+pub(crate) fn unseen(root: &Path, held: &[PathBuf]) -> Vec<PathBuf> {
+    let mut newest: std::collections::BTreeMap<(PathBuf, String), String> = Default::default();
+    for gz in held.iter().filter(|g| under(root, g)) {
+        let (Some(dir), Some(name)) = (gz.parent(), gz.file_name().and_then(|n| n.to_str())) else {
+            continue;
+        };
+        let Some(restart) = name.split('.').next() else {
+            continue;
+        };
+        let e = newest
+            .entry((dir.to_path_buf(), format!("{restart}.log.")))
+            .or_default();
+        if name > e.as_str() {
+            *e = name.to_owned();
+        }
+    }
+    let mut out = Vec::new();
+    for ((dir, prefix), after) in newest {
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+            .filter(|n| n.starts_with(&prefix) && n.ends_with(".gz") && *n > after)
+            .collect();
+        names.sort_unstable();
+        out.extend(names.into_iter().map(|n| dir.join(n)));
+    }
+    out
+}
+
+/// Uncompresses all of `gz` (under `root`) into `into` (fsynced); the origin of the copy's
+/// event ids: the first 8 bytes of a SHA-256 of the `.gz`'s path and uncompressed content.
+pub(crate) fn whole(root: &Path, gz: &Path, into: &Path) -> std::io::Result<u64> {
+    if !under(root, gz) {
+        return Err(std::io::Error::other("not under podLogsDir"));
+    }
+    let src = nofollow::open_read(gz)?;
+    let mut out = nofollow::create_fresh(into)?;
+    let mut dec = flate2::read::GzDecoder::new(src).take(UNCOMPRESSED_BYTES_MAX);
+    let mut sha = ring::digest::Context::new(&ring::digest::SHA256);
+    sha.update(b"sluice unseen gz\0");
+    sha.update(gz.as_os_str().as_encoded_bytes());
+    sha.update(b"\0");
+    let mut buf = vec![0u8; 256 << 10];
+    loop {
+        let n = dec.read(&mut buf)?;
+        let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
+            break;
+        };
+        sha.update(chunk);
+        out.write_all(chunk)?;
+    }
+    out.flush()?;
+    out.sync_all()?;
+    let d = sha.finish();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(d.as_ref().get(..8).unwrap_or(&[1; 8]));
+    Ok(u64::from_be_bytes(first).max(1))
 }
 
 /// The `.gz` files that may hold `file`'s content, most likely first.

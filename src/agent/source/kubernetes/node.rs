@@ -377,8 +377,16 @@ impl Layout for NodeLayout {
         saved: &crate::agent::source::taildir::position::PosEntry,
         fp: Option<&crate::agent::source::taildir::fingerprint::Fingerprint>,
         into: &Path,
-    ) -> bool {
+    ) -> Option<PathBuf> {
         super::gunzip::uncompress(&self.cfg.pod_logs_dir, saved, fp, into)
+    }
+
+    fn unseen(&self, held: &[PathBuf]) -> Vec<PathBuf> {
+        super::gunzip::unseen(&self.cfg.pod_logs_dir, held)
+    }
+
+    fn uncompress_whole(&self, found: &Path, into: &Path) -> std::io::Result<u64> {
+        super::gunzip::whole(&self.cfg.pod_logs_dir, found, into)
     }
 
     fn still_read(&self, dirs: &[PathBuf]) {

@@ -53,8 +53,20 @@ pub(crate) trait Layout: Send + Sync + std::fmt::Debug {
     );
     /// Writes to `into` (fsynced) the whole content of the file `saved` names when that name
     /// no longer holds it but its content is found elsewhere (kubelet's `.gz`), checked
-    /// against `fp` when there is one; whether it did.
-    fn uncompress(&self, saved: &PosEntry, fp: Option<&Fingerprint>, into: &Path) -> bool;
+    /// against `fp` when there is one; where it was found.
+    fn uncompress(
+        &self,
+        saved: &PosEntry,
+        fp: Option<&Fingerprint>,
+        into: &Path,
+    ) -> Option<PathBuf>;
+    /// Files never seen under a name that came after those in `held` (where
+    /// [`Layout::uncompress`] found the content of saved live files): kubelet's `.gz` files of
+    /// the same container rotated later, oldest first.
+    fn unseen(&self, held: &[PathBuf]) -> Vec<PathBuf>;
+    /// Writes the whole content of `found` (one of [`Layout::unseen`]) to `into` (fsynced);
+    /// the origin its events' ids take, the same for the same file and content.
+    fn uncompress_whole(&self, found: &Path, into: &Path) -> std::io::Result<u64>;
     /// The directories that left the layout's [`Layout::dirs`] whose files are still read
     /// (through held descriptors), told after every scan.
     fn still_read(&self, _dirs: &[PathBuf]) {}

@@ -147,6 +147,18 @@ impl Origins {
         origin
     }
 
+    /// `origin` for `inode` (born `born_ns`), kept in memory only as [`Origins::assign`]'s: a
+    /// copy of a file never seen, whose origin is derived from its content
+    /// (`tailer/unseen.rs`).
+    pub(crate) fn fixed(&mut self, inode: u64, born_ns: u64, origin: u64) {
+        let kept = Kept {
+            origin,
+            born_ns,
+            anchor: None,
+        };
+        self.by_inode.insert(inode, kept);
+    }
+
     /// Writes the origins durably, those of the inodes not in `live` (no longer followed)
     /// dropped first; false (warned once) when they cannot be written.
     pub(crate) fn save_live(&mut self, live: &[u64]) -> bool {

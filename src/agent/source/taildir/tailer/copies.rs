@@ -15,6 +15,10 @@
 //! and for each whose inode a new file took meanwhile (found rewritten, or shorter than the
 //! position: the inode was reused).
 //!
+//! Files never seen under a name that came after such a live file's content (kubelet
+//! created, rotated and gzipped them while the source was down) are copied whole and read
+//! from their start: `tailer/unseen.rs`.
+//!
 //! [`Layout::uncompress`]: super::super::layout::Layout::uncompress
 
 use std::os::unix::fs::MetadataExt;
@@ -44,7 +48,8 @@ impl Tailer {
             return;
         };
         let dir = copies_dir(&self.cfg.position_file);
-        for (copy, recorded) in list(&dir) {
+        let listed = list(&dir);
+        for (copy, recorded) in listed.numbered {
             let Ok(m) = std::fs::symlink_metadata(&copy) else {
                 continue;
             };
@@ -65,6 +70,9 @@ impl Tailer {
                 super::super::spool::unlink(&copy);
             }
         }
+        for (copy, name) in listed.unseen {
+            self.follow_unseen(copy, name);
+        }
         let mut wanted: Vec<_> = self
             .saved
             .values()
@@ -72,16 +80,32 @@ impl Tailer {
             .map(|e| (e.clone(), self.fingerprints.get(&e.inode).cloned()))
             .collect();
         wanted.append(&mut self.displaced);
+        if wanted.is_empty() {
+            return;
+        }
+        if let Err(err) = crate::agent::nofollow::make_dir(&dir) {
+            tracing::warn!(dir = %dir.display(), error = %err, "cannot make the directory of copies of compressed files");
+            return;
+        }
+        // Every copy is made before any is placed: the files never seen that came after a
+        // live file's content (found through it) are placed first, so a kill leaves either
+        // the live file's copy still to make (and them found again) or all of them.
+        let mut made = Vec::new();
+        let mut held = Vec::new();
         for (e, fp) in wanted {
             let tmp = dir.join(format!("{}.tmp", e.inode));
+            if let Some(gz) = layout.0.uncompress(&e, fp.as_ref(), &tmp) {
+                if e.file.ends_with(".log") {
+                    held.push(gz);
+                }
+                made.push((e, fp, tmp));
+            }
+        }
+        for found in layout.0.unseen(&held) {
+            self.copy_unseen(&*layout.0, &dir, &found);
+        }
+        for (e, fp, tmp) in made {
             let copy = dir.join(e.inode.to_string());
-            if let Err(err) = crate::agent::nofollow::make_dir(&dir) {
-                tracing::warn!(dir = %dir.display(), error = %err, "cannot make the directory of copies of compressed files");
-                return;
-            }
-            if !layout.0.uncompress(&e, fp.as_ref(), &tmp) {
-                continue;
-            }
             let placed = std::fs::rename(&tmp, &copy)
                 .and_then(|()| crate::agent::atomic_file::sync_parent(&copy));
             if let Err(err) = placed {
@@ -100,7 +124,13 @@ impl Tailer {
 
     /// Follows `copy` (inode `own`) in the place of the saved file `e` (whose fingerprint
     /// was `fp`): its position, fingerprint and origin moved to `own` first.
-    fn follow_copy(&mut self, copy: PathBuf, mut e: PosEntry, fp: Option<Fingerprint>, own: u64) {
+    pub(super) fn follow_copy(
+        &mut self,
+        copy: PathBuf,
+        mut e: PosEntry,
+        fp: Option<Fingerprint>,
+        own: u64,
+    ) {
         let Ok(m) = std::fs::symlink_metadata(&copy) else {
             return;
         };
@@ -128,18 +158,36 @@ impl Tailer {
     }
 }
 
-/// The copies in `dir`: (path, the inode its name records); `.tmp` leftovers removed.
-fn list(dir: &Path) -> Vec<(PathBuf, u64)> {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return Vec::new();
+/// What [`list`] found in the copies' directory.
+struct Listed {
+    /// Copies of saved files: (path, the inode its name records).
+    numbered: Vec<(PathBuf, u64)>,
+    /// Copies of files never seen (`super::unseen`): (path, the name it is read under).
+    unseen: Vec<(PathBuf, PathBuf)>,
+}
+
+/// The copies in `dir`; `.tmp` leftovers, and notes of unseen copies without their copy,
+/// removed.
+fn list(dir: &Path) -> Listed {
+    let mut out = Listed {
+        numbered: Vec::new(),
+        unseen: Vec::new(),
     };
-    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return out;
+    };
     for e in rd.flatten() {
         let path = e.path();
         let name = e.file_name();
         let name = name.to_string_lossy();
+        if let Some(named) = super::unseen::listed(&path, &name) {
+            if let Some(found) = named {
+                out.unseen.push(found);
+            }
+            continue;
+        }
         match name.parse::<u64>() {
-            Ok(i) => out.push((path, i)),
+            Ok(i) => out.numbered.push((path, i)),
             Err(_) if name.ends_with(".tmp") => super::super::spool::unlink(&path),
             Err(_) => {}
         }

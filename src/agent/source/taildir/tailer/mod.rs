@@ -24,6 +24,7 @@ mod give_up;
 mod laid;
 mod scan;
 mod turns;
+mod unseen;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;

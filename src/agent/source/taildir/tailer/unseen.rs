@@ -1,0 +1,151 @@
+//! Copies of files never seen under a name: kubelet created, rotated and gzipped them while
+//! the source was down, after the live file whose saved position a `.gz` was found to hold
+//! (`tailer/copies.rs`). The layout names them ([`Layout::unseen`]); each is uncompressed
+//! whole into `<copies dir>/gz-<inode of the .gz>` and read from its start under its rotated
+//! name (the `.gz`'s without the suffix), so its events carry the metadata of its path.
+//!
+//! What makes it exactly once: a note `gz-<inode>.name` (the name and the origin of the
+//! copy's event ids, written durably before the copy is renamed into place) lets a later
+//! start take the copy up where its position was saved, or from its start when none was
+//! (killed before the first save: its origin is the note's, so the lines read again carry
+//! the ids they had and the file channel drops them). The origin is derived from the `.gz`'s
+//! name and content ([`Layout::uncompress_whole`]), so even a copy made again, after the
+//! first was read, committed and removed, gives the same ids. A copy is removed once read to
+//! its end and committed (as a spool link is); its note at the next start.
+//!
+//! [`Layout::unseen`]: super::super::layout::Layout::unseen
+//! [`Layout::uncompress_whole`]: super::super::layout::Layout::uncompress_whole
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::Tailer;
+use crate::agent::source::file_id::born_ns;
+use crate::agent::source::taildir::layout::Layout;
+use crate::agent::source::taildir::position::PosEntry;
+
+/// The prefix of an unseen file's copy in the copies' directory.
+const PREFIX: &str = "gz-";
+/// The suffix of its note.
+const NOTE: &str = ".name";
+
+/// What the note beside an unseen file's copy says.
+#[derive(Debug, Serialize, Deserialize)]
+struct Note {
+    /// The name the copy is read under.
+    file: String,
+    /// The origin of its event ids, 16 hex digits.
+    origin: String,
+}
+
+/// Sorts one entry of the copies' directory: `None` when it is not an unseen file's;
+/// `Some(Some((copy, name)))` for a copy with its note; `Some(None)` for a note, or a copy
+/// without a readable note (removed: a note is written before its copy is placed, so a copy
+/// without one was never placed whole).
+pub(super) fn listed(path: &Path, name: &str) -> Option<Option<(PathBuf, PathBuf)>> {
+    let rest = name.strip_prefix(PREFIX)?;
+    if let Some(n) = rest.strip_suffix(NOTE) {
+        if n.parse::<u64>().is_ok() && !path.with_file_name(format!("{PREFIX}{n}")).exists() {
+            super::super::spool::unlink(path);
+        }
+        return Some(None);
+    }
+    if rest.parse::<u64>().is_err() {
+        // `gz-<n>.tmp`: a copy not finished.
+        if rest.ends_with(".tmp") {
+            super::super::spool::unlink(path);
+        }
+        return Some(None);
+    }
+    match read_note(path) {
+        Some(note) => Some(Some((path.to_path_buf(), PathBuf::from(note.file)))),
+        None => {
+            tracing::warn!(copy = %path.display(), "removing a copy of a compressed file without its note");
+            super::super::spool::unlink(path);
+            Some(None)
+        }
+    }
+}
+
+fn note_of(copy: &Path) -> PathBuf {
+    let mut n = copy.as_os_str().to_os_string();
+    n.push(NOTE);
+    PathBuf::from(n)
+}
+
+fn read_note(copy: &Path) -> Option<Note> {
+    let bytes = crate::agent::atomic_file::read(&note_of(copy)).ok()??;
+    serde_json::from_slice(&bytes).ok()
+}
+
+impl Tailer {
+    /// Copies the unseen `found` into `dir` (unless a copy of it is there, already followed)
+    /// and follows the copy from its start.
+    pub(super) fn copy_unseen(&mut self, layout: &dyn Layout, dir: &Path, found: &Path) {
+        let Ok(gm) = std::fs::symlink_metadata(found) else {
+            return;
+        };
+        let copy = dir.join(format!("{PREFIX}{}", gm.ino()));
+        if let Ok(m) = std::fs::symlink_metadata(&copy) {
+            if self.files.contains_key(&m.ino()) {
+                return;
+            }
+        }
+        let name = found.with_extension("");
+        let tmp = copy.with_extension("tmp");
+        let origin = match layout.uncompress_whole(found, &tmp) {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(file = %found.display(), error = %e, "cannot read a compressed container log that was never read; its lines are not sent");
+                super::super::spool::unlink(&tmp);
+                return;
+            }
+        };
+        let note = Note {
+            file: name.to_string_lossy().into_owned(),
+            origin: format!("{origin:016x}"),
+        };
+        let placed = serde_json::to_vec(&note)
+            .map_err(std::io::Error::other)
+            .and_then(|b| crate::agent::atomic_file::replace(&note_of(&copy), &b, true))
+            .and_then(|()| std::fs::rename(&tmp, &copy))
+            .and_then(|()| crate::agent::atomic_file::sync_parent(&copy));
+        if let Err(e) = placed {
+            tracing::warn!(copy = %copy.display(), error = %e, "cannot place the copy of a compressed container log that was never read; its lines are not sent");
+            super::super::spool::unlink(&tmp);
+            return;
+        }
+        tracing::info!(file = %found.display(), copy = %copy.display(), "a container log created, rotated and compressed while the source was down: reading it from its start in its uncompressed copy");
+        self.follow_unseen(copy, name);
+    }
+
+    /// Follows the copy of an unseen file, read under `name`: from its saved position, or
+    /// from its start, its ids under the origin its note records.
+    pub(super) fn follow_unseen(&mut self, copy: PathBuf, name: PathBuf) {
+        let (Ok(m), Some(note)) = (std::fs::symlink_metadata(&copy), read_note(&copy)) else {
+            return;
+        };
+        let own = m.ino();
+        let e = self.saved.remove(&own).unwrap_or(PosEntry {
+            inode: own,
+            pos: 0,
+            file: name.to_string_lossy().into_owned(),
+        });
+        let fp = self.fingerprints.remove(&own);
+        self.follow_copy(copy, e, fp, own);
+        let Ok(origin) = u64::from_str_radix(&note.origin, 16) else {
+            return;
+        };
+        if let Some(t) = self
+            .files
+            .get_mut(&own)
+            .filter(|t| t.origin != Some(origin))
+        {
+            t.origin = Some(origin);
+            self.origins.fixed(own, born_ns(&m), origin);
+            self.unsaved.push(own);
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Files kubelet created, rotated and gzipped while the agent was down (a container writing
+//! `containerLogMaxSize` twice over during the downtime): after the restart they are read
+//! from their `.gz`, every line once, also when the restarted agent is killed again while it
+//! reads them (its copies are taken up where their positions were saved, or read again under
+//! the same ids). The spool is off, as on a node whose `/var/log` is mounted read-only.
+
+use std::time::{Duration, Instant};
+
+use crate::node::{message, Container, Format};
+use crate::output::{assert_each_once, config, wait_for, written};
+use crate::support::file_sources_support::start_agent;
+
+fn write_some(cs: &mut [Container], tag: &str, n: usize) -> usize {
+    for c in cs.iter_mut() {
+        for i in 0..n {
+            let tag = format!("{}-{tag}-m{i}", c.name);
+            c.write(&message(&tag, 80 + (i * 37) % 200), "stdout");
+        }
+    }
+    n * cs.len()
+}
+
+/// Waits (bounded) until the agent wrote at least `n` events.
+fn caught_up(root: &std::path::Path, n: usize) {
+    let end = Instant::now() + Duration::from_secs(30);
+    while written(root).len() < n && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn files_created_rotated_and_gzipped_while_the_agent_was_down_are_read_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let pods = root.join("pods");
+    std::fs::create_dir_all(&pods).unwrap();
+    let mut cs = vec![
+        Container::new(&pods, "default", "web-1", "web", Format::Cri),
+        Container::new(&pods, "default", "web-1", "proxy", Format::Json),
+    ];
+    for c in cs.iter_mut() {
+        c.limits(1 << 40, 100);
+    }
+    let conf = root.join("agent.properties");
+    std::fs::write(
+        &conf,
+        config(root, &[("spoolBytes", "0"), ("writePosInterval", "200")]),
+    )
+    .unwrap();
+    let (rounds, mut total, mut unseen, mut run) = (3, 0, 0, 0);
+    for r in 0..rounds {
+        let mut agent = start_agent(root, &conf, run);
+        run += 1;
+        caught_up(root, total);
+        total += write_some(&mut cs, &format!("r{r}-live"), 100);
+        caught_up(root, total);
+        std::thread::sleep(Duration::from_millis(500));
+        agent.kill9();
+        unseen += agent
+            .log_text()
+            .matches("created, rotated and compressed")
+            .count();
+        // Down: the file the agent read is rotated and gzipped, and two files after it are
+        // created, filled and rotated, the first of them gzipped too: never seen by name.
+        for k in 0..3 {
+            for c in cs.iter_mut() {
+                c.rotate();
+            }
+            total += write_some(&mut cs, &format!("r{r}-down{k}"), 60);
+        }
+        for c in cs.iter_mut() {
+            c.compress_rotated();
+        }
+        if r > 0 {
+            // Killed again while it reads the copies (or before it made them).
+            let mut early = start_agent(root, &conf, run);
+            run += 1;
+            std::thread::sleep(Duration::from_millis(fastrand::u64(50..400)));
+            early.kill9();
+            unseen += early
+                .log_text()
+                .matches("created, rotated and compressed")
+                .count();
+        }
+    }
+    let wants: Vec<_> = cs.iter().flat_map(|c| c.wants.clone()).collect();
+    assert_eq!(wants.len(), total);
+    let mut agent = start_agent(root, &conf, run);
+    let got = wait_for(root, wants.len(), &agent);
+    std::thread::sleep(Duration::from_millis(500));
+    let got = if written(root).len() > got.len() {
+        written(root)
+    } else {
+        got
+    };
+    unseen += agent
+        .log_text()
+        .matches("created, rotated and compressed")
+        .count();
+    let n = assert_each_once(&got, &wants);
+    agent.terminate();
+    eprintln!("{n} messages over {rounds} downtimes, {unseen} never-seen files read from their .gz, 0 lost, 0 duplicated");
+    assert!(
+        unseen >= 2 * rounds,
+        "the never-seen files were read from their .gz: {unseen}"
+    );
+}
