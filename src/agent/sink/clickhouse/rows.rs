@@ -208,7 +208,7 @@ mod tests {
 
     #[test]
     fn a_timestamp_is_written_in_the_column_s_unit_and_a_bad_one_as_it_is() {
-        let mut d = [0u8; 20];
+        let mut d = itoa::Buffer::new();
         assert_eq!(
             timestamp("1700000000123", TsUnit::Seconds, &mut d),
             b"1700000000"
