@@ -180,3 +180,80 @@ fn try_one(
         None => Ok(true),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::path::Path;
+
+    use super::{unseen, whole};
+
+    fn gz(path: &Path, content: &[u8]) {
+        let f = std::fs::File::create(path).unwrap();
+        let mut enc = flate2::write::GzEncoder::new(f, flate2::Compression::fast());
+        enc.write_all(content).unwrap();
+        enc.finish().unwrap();
+    }
+
+    #[test]
+    fn unseen_files_are_the_later_gz_of_the_same_container_and_restart_oldest_first() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let c = root.join("ns_pod_uid/app");
+        let other = root.join("ns_pod_uid/sidecar");
+        std::fs::create_dir_all(&c).unwrap();
+        std::fs::create_dir_all(&other).unwrap();
+        for n in [
+            "0.log.20240101-000001.gz",
+            "0.log.20240101-000002.gz",
+            "0.log.20240101-000004.gz",
+            "0.log.20240101-000003.gz",
+            "0.log.20240101-000005",
+            "1.log.20240101-000009.gz",
+        ] {
+            std::fs::write(c.join(n), b"x").unwrap();
+        }
+        std::fs::write(other.join("0.log.20240101-000007.gz"), b"x").unwrap();
+        let held = [
+            c.join("0.log.20240101-000002.gz"),
+            c.join("0.log.20240101-000001.gz"),
+        ];
+        assert_eq!(
+            unseen(root, &held),
+            [
+                c.join("0.log.20240101-000003.gz"),
+                c.join("0.log.20240101-000004.gz")
+            ]
+        );
+        assert!(unseen(root, &[]).is_empty());
+        let outside = tempfile::tempdir().unwrap();
+        assert!(
+            unseen(outside.path(), &held).is_empty(),
+            "only under podLogsDir"
+        );
+    }
+
+    #[test]
+    fn a_whole_copy_holds_the_content_and_its_origin_follows_name_and_content() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let (a, b) = (root.join("0.log.1.gz"), root.join("0.log.2.gz"));
+        gz(&a, b"line one\nline two\n");
+        gz(&b, b"line one\nline two\n");
+        let into = root.join("copy");
+        let first = whole(root, &a, &into).unwrap();
+        assert_eq!(std::fs::read(&into).unwrap(), b"line one\nline two\n");
+        std::fs::remove_file(&into).unwrap();
+        assert_eq!(
+            whole(root, &a, &into).unwrap(),
+            first,
+            "the same file again"
+        );
+        std::fs::remove_file(&into).unwrap();
+        assert_ne!(whole(root, &b, &into).unwrap(), first, "another name");
+        std::fs::remove_file(&into).unwrap();
+        gz(&a, b"line one\nline 2\n");
+        assert_ne!(whole(root, &a, &into).unwrap(), first, "other content");
+        assert!(whole(Path::new("/nowhere"), &a, &root.join("c2")).is_err());
+    }
+}
