@@ -53,6 +53,8 @@ pub(super) enum InsertedOrder {
 impl<'a> Iterator for InsertedIter<'a> {
     type Item = (&'a str, &'a str);
 
+    // Inlined into the WAL's encoder, which walks an event's pairs with it.
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let n = self.headers.index.len();
         let i = match &self.order {
