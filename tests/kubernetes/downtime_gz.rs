@@ -44,7 +44,14 @@ fn files_created_rotated_and_gzipped_while_the_agent_was_down_are_read_once() {
     let conf = root.join("agent.properties");
     std::fs::write(
         &conf,
-        config(root, &[("spoolBytes", "0"), ("writePosInterval", "200")]),
+        config(
+            root,
+            &[
+                ("spoolBytes", "0"),
+                ("writePosInterval", "200"),
+                ("fileHeader", "true"),
+            ],
+        ),
     )
     .unwrap();
     let (rounds, mut total, mut unseen, mut run) = (3, 0, 0, 0);
@@ -98,6 +105,16 @@ fn files_created_rotated_and_gzipped_while_the_agent_was_down_are_read_once() {
         .matches("created, rotated and compressed")
         .count();
     let n = assert_each_once(&got, &wants);
+    // Read under their own names, not their copies'.
+    for g in &got {
+        let path = &g.headers["log.file.path"];
+        assert!(path.starts_with(&*pods.to_string_lossy()), "{path}");
+    }
+    assert!(
+        got.iter()
+            .any(|g| g.headers["log.file.path"].ends_with(".log.20240101-000002")),
+        "a file never seen is named as kubelet rotated it"
+    );
     agent.terminate();
     eprintln!("{n} messages over {rounds} downtimes, {unseen} never-seen files read from their .gz, 0 lost, 0 duplicated");
     assert!(

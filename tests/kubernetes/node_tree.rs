@@ -86,6 +86,10 @@ fn every_container_line_of_a_rotating_node_comes_out_once_with_its_metadata() {
     };
     let gz = cs[0].gzipped();
     assert!(gz > 0, "kubelet's rotation gzipped files");
+    assert!(
+        got.iter().all(|g| !g.headers.contains_key("log.file.path")),
+        "no file path without fileHeader"
+    );
     let n = assert_each_once(&got, &wants);
     agent.terminate();
     eprintln!("node tree: {n} messages from 4 containers, each once, metadata exact");

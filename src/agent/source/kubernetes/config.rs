@@ -81,6 +81,7 @@ pub(crate) fn parse(cx: &mut Ctx<'_>) -> Option<KubernetesConfig> {
             MAX_LINE_BYTES_LIMIT,
         ),
         follow_symlinks: tail.follow_symlinks,
+        file_header: cx.bool("fileHeader", false),
     };
     if cx.failed() {
         return None;

@@ -41,6 +41,9 @@ pub(crate) struct NodeConfig {
     pub max_line_bytes: usize,
     /// `followSymlinks` (default false): whether links in the tree are entered.
     pub follow_symlinks: bool,
+    /// `fileHeader` (default false, as TAILDIR's): whether each event carries its file's path
+    /// in `log.file.path` (the pod, container and restart headers already name the file).
+    pub file_header: bool,
 }
 
 /// Most bytes of partial lines all files may hold at once (the joiner's `maxHeldBytes`).
@@ -49,7 +52,7 @@ pub(crate) const HELD_BYTES_MAX: u64 = 64 << 20;
 pub(crate) const PARTIAL_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The headers every event of one file carries (the path's metadata, the pod's from the API,
-/// the restart count and the file's path), made once per file and store generation and
+/// the restart count and, with `fileHeader`, the file's path), made once per file and store generation and
 /// copied per event, which adds only its stream, time and marks.
 #[derive(Debug)]
 struct FileHeaders {
@@ -223,7 +226,9 @@ impl NodeLayout {
         if let Some(r) = restart {
             h.insert(names::RESTART_COUNT, r.to_string());
         }
-        h.insert(names::FILE_PATH, p.to_string_lossy());
+        if self.cfg.file_header {
+            h.insert(names::FILE_PATH, p.to_string_lossy());
+        }
         // Kept in key order, so the pairs each event adds after them (`log.iostream`,
         // `timestamp`) keep the text in key order too and the WAL's encoder iterates it
         // without sorting.
