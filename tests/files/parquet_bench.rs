@@ -54,7 +54,7 @@ fn line(i: usize) -> Vec<u8> {
     s.into_bytes()
 }
 
-fn calls() -> Vec<Vec<super::parquet_out::Ev>> {
+fn calls() -> Vec<Vec<crate::support::parquet_support::events::Ev>> {
     (0..EVENTS / PER_CALL)
         .map(|c| {
             (c * PER_CALL..(c + 1) * PER_CALL)
@@ -76,7 +76,7 @@ fn calls() -> Vec<Vec<super::parquet_out::Ev>> {
 }
 
 /// One run: events/s and the output's bytes.
-fn run(serializer: &str, calls: &[Vec<super::parquet_out::Ev>]) -> (f64, u64) {
+fn run(serializer: &str, calls: &[Vec<crate::support::parquet_support::events::Ev>]) -> (f64, u64) {
     let tmp = tempfile::tempdir().unwrap();
     let (root, port, http) = (tmp.path(), free_port(), free_port());
     let text = format!(
@@ -99,7 +99,10 @@ fn run(serializer: &str, calls: &[Vec<super::parquet_out::Ev>]) -> (f64, u64) {
         Some(port),
     );
     let start = Instant::now();
-    assert_eq!(super::parquet_out::send(port, calls), calls.len());
+    assert_eq!(
+        crate::support::parquet_support::events::send(port, calls),
+        calls.len()
+    );
     let end = Instant::now() + Duration::from_secs(300);
     while counter(http, "SINK.k1", "EventDrainSuccessCount") < EVENTS as u64 {
         assert!(Instant::now() < end, "not drained");
