@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::support::agent_proc::HttpAgent;
 use crate::support::parquet_support::events::{event, numbered, send, seq_of, Ev};
-use crate::support::parquet_support::{python, read};
+use crate::support::parquet_support::{python, read, row};
 use crate::support::ports::free_port;
 
 fn conf(root: &Path, port: u16, channel: &str, extra: &str) -> String {
