@@ -31,5 +31,6 @@ mod s3_exactly_once;
 mod s3_faults;
 mod s3_kill;
 mod s3_parquet;
+mod s3_parquet_bench;
 mod s3_plain;
 mod s3_sink;

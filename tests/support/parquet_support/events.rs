@@ -110,3 +110,66 @@ pub fn numbered(from: u64) -> Vec<Ev> {
         })
         .collect()
 }
+
+/// A log line of about 1 KiB shaped like the peers' (an access log with a JSON tail).
+pub fn log_line(i: usize) -> Vec<u8> {
+    const PATHS: [&str; 6] = [
+        "/api/v1/items",
+        "/api/v1/users",
+        "/login",
+        "/static/app.js",
+        "/api/v2/search",
+        "/health",
+    ];
+    const AGENTS: [&str; 3] = [
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
+        "curl/8.5.0",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
+    ];
+    let h = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let mut s = format!(
+        "2026-11-29T09:{:02}:{:02}.{:03}Z web-{:02} nginx[{}]: 10.{}.{}.{} - - \"GET {}/{} HTTP/1.1\" {} {} \"-\" \"{}\" rt={}.{:03} trace={:016x} ",
+        (i / 60_000) % 60, (i / 1000) % 60, i % 1000, h % 40, 1000 + h % 7, h % 256, (h >> 8) % 256, (h >> 16) % 256,
+        PATHS[(h % 6) as usize], h % 100_000, [200, 200, 200, 304, 404, 500][(h >> 24) as usize % 6],
+        (h >> 32) % 50_000, AGENTS[(h >> 40) as usize % 3], (h >> 44) % 3, (h >> 48) % 1000, h
+    );
+    s.push_str(&format!(
+        "{{\"user\":\"u{}\",\"session\":\"{:x}\",\"items\":[",
+        h % 5000,
+        h >> 20
+    ));
+    let mut k = 0u64;
+    while s.len() < 1000 {
+        s.push_str(&format!(
+            "{{\"id\":{},\"qty\":{}}},",
+            (h >> (k % 40)) % 10_000,
+            k % 9
+        ));
+        k += 1;
+    }
+    s.truncate(1022);
+    s.push_str("]}");
+    s.into_bytes()
+}
+
+/// `events` [`log_line`]s with a `timestamp` and a `host` header, in calls of `per_call`.
+pub fn log_calls(events: usize, per_call: usize) -> Vec<Vec<Ev>> {
+    (0..events / per_call)
+        .map(|c| {
+            (c * per_call..(c + 1) * per_call)
+                .map(|i| {
+                    (
+                        vec![
+                            (
+                                "timestamp".to_owned(),
+                                (1_764_400_000_000u64 + i as u64).to_string(),
+                            ),
+                            ("host".to_owned(), format!("web-{:02}", i % 40)),
+                        ],
+                        log_line(i),
+                    )
+                })
+                .collect()
+        })
+        .collect()
+}
