@@ -191,6 +191,19 @@ pub fn assert_each_once(got: &Read, acked: &[u64]) {
     );
 }
 
+/// The starts after the kills (their log appended) finished files left in use, and no
+/// committed length was found missing.
+pub fn assert_recovered(log: &str) {
+    assert!(
+        log.contains("recovered an in-use file") || log.contains("output cut back"),
+        "no start found a file left in use by a kill; log:\n{log}"
+    );
+    assert!(
+        !log.contains("shorter than it recorded"),
+        "a committed length missing; log:\n{log}"
+    );
+}
+
 #[test]
 fn hdfs_parquet_kill_9_rounds_leave_every_acked_event_in_exactly_one_readable_file() {
     let Some(py) = python() else { return };
@@ -219,6 +232,7 @@ fn hdfs_parquet_kill_9_rounds_leave_every_acked_event_in_exactly_one_readable_fi
     acked.extend(next..next + 50);
     wait_drained(&a, 50);
     assert_eq!(a.proc.terminate(), Some(0), "{}", a.proc.log_text());
+    assert_recovered(&a.proc.log_text());
     let names = c.ls(&dir);
     assert!(
         names.iter().all(|f| f.ends_with(".parquet")),

@@ -11,8 +11,8 @@ use crate::support::parquet_support::{python, read};
 use crate::support::s3_support::{self, server, Weed, SECRET_KEY};
 
 use super::hdfs_parquet::{
-    assert_each_once, assert_exact, file_channel, files_below, killed_round, memory_channel,
-    pq_conf, send_100000, wait_drained, WAIT,
+    assert_each_once, assert_exact, assert_recovered, file_channel, files_below, killed_round,
+    memory_channel, pq_conf, send_100000, wait_drained, WAIT,
 };
 
 /// The sink keys of an S3 path: the store's core-site.xml and the staging directory.
@@ -113,6 +113,7 @@ fn s3_parquet_kill_9_rounds_leave_every_acked_event_in_exactly_one_readable_obje
     acked.extend(next..next + 50);
     wait_drained(&a, 50);
     assert_eq!(a.proc.terminate(), Some(0), "{}", a.proc.log_text());
+    assert_recovered(&a.proc.log_text());
     let local = download(w, root, &bucket, "pq/");
     let objects = w.ls(&bucket, "pq/");
     assert!(

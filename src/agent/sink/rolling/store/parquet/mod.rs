@@ -207,12 +207,13 @@ impl Store for ParquetStore {
 
     fn recover(&self, f: ToRecover<'_>) -> io::Result<Recovered> {
         let open = self.open_of(f.in_use);
-        if self.fs.exists(&open) {
-            return self.finish(&open, f.in_use, f.target, f.limit);
-        }
         let rows = self.rows_of(f.target);
-        if self.fs.exists(&rows) {
-            return self.finish(&rows, f.in_use, f.target, f.limit);
+        for staged in [open, rows] {
+            if self.fs.exists(&staged) {
+                let r = self.finish(&staged, f.in_use, f.target, f.limit)?;
+                tracing::info!(from = %f.in_use.display(), to = %f.target.display(), kept_bytes = r.kept, cut_bytes = r.cut, rows = %staged.display(), "recovered an in-use file: its Parquet file written from the staged rows and handed over");
+                return Ok(r);
+            }
         }
         if self.inner.defers_publish() {
             // A whole Parquet file the store had not uploaded yet.
