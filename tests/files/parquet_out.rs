@@ -5,8 +5,6 @@
 //! (5 here, `SLUICE_PARQUET_ROUNDS=20` for the 20) leave every acknowledged event in
 //! exactly one readable final file.
 
-use std::io::Write;
-use std::net::TcpStream;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -15,53 +13,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::support::agent_proc::HttpAgent;
-use crate::support::avro_plain::{frame, long, read_frame, string, FLUME_MD5};
+use crate::support::parquet_support::events::{event, numbered, send, seq_of, Ev};
 use crate::support::parquet_support::{python, read, row};
 use crate::support::ports::free_port;
-
-pub(crate) type Ev = (Vec<(String, String)>, Vec<u8>);
-
-/// An `appendBatch` request of events with any headers (the handshake on the first call).
-fn append_batch(handshake: bool, events: &[Ev]) -> Vec<u8> {
-    let mut p = Vec::new();
-    if handshake {
-        p.extend_from_slice(&FLUME_MD5);
-        p.push(0);
-        p.extend_from_slice(&FLUME_MD5);
-        p.push(0);
-    }
-    p.push(0);
-    string(&mut p, b"appendBatch");
-    long(&mut p, events.len() as i64);
-    for (headers, body) in events {
-        if !headers.is_empty() {
-            long(&mut p, headers.len() as i64);
-            for (k, v) in headers {
-                string(&mut p, k.as_bytes());
-                string(&mut p, v.as_bytes());
-            }
-        }
-        p.push(0);
-        string(&mut p, body);
-    }
-    p.push(0);
-    p
-}
-
-/// Sends `calls` on one connection; the calls answered (acknowledged).
-pub(crate) fn send(port: u16, calls: &[Vec<Ev>]) -> usize {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return 0;
-    };
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    for (serial, call) in calls.iter().enumerate() {
-        let payload = append_batch(serial == 0, call);
-        if s.write_all(&frame(serial as i32, &payload)).is_err() || read_frame(&mut s).is_err() {
-            return serial;
-        }
-    }
-    calls.len()
-}
 
 fn conf(root: &Path, port: u16, channel: &str, extra: &str) -> String {
     format!(
@@ -90,42 +44,6 @@ fn start(root: &Path, text: &str, port: u16) -> HttpAgent {
         free_port(),
         Some(port),
     )
-}
-
-/// Event `i` of the 100,000: UTF-8 headers (one empty), a timestamp (not a number every
-/// 1000th, missing every 1000th + 1), and a UTF-8 body, an empty one every 100th or a
-/// 1 MiB binary one every 20,000th.
-fn event(i: usize) -> (Ev, Value) {
-    let ts = 1_700_000_000_000i64 + i as i64;
-    let mut headers = vec![("seq".to_owned(), i.to_string())];
-    match i % 1000 {
-        7 => headers.push(("timestamp".to_owned(), "not-a-number".to_owned())),
-        8 => {}
-        _ => headers.push(("timestamp".to_owned(), ts.to_string())),
-    }
-    if i % 3 == 0 {
-        headers.push((
-            "utf".to_owned(),
-            format!("h\u{e9}llo \u{2713} \u{65e5}\u{672c} {i}"),
-        ));
-    }
-    if i % 5 == 0 {
-        headers.push(("empty".to_owned(), String::new()));
-    }
-    let body: Vec<u8> = if i % 20_000 == 0 {
-        (0..1usize << 20).map(|j| (j * 31 + i) as u8).collect()
-    } else if i % 100 == 1 {
-        Vec::new()
-    } else {
-        format!("event {i} \u{fc}n\u{ef}c\u{f6}d\u{e9} \u{2713}").into_bytes()
-    };
-    let pairs: Vec<(&str, &str)> = headers
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let want_ts = (!matches!(i % 1000, 7 | 8)).then_some(ts);
-    let want = row(want_ts, &body, &pairs, &[]);
-    ((headers, body), want)
 }
 
 /// Polls the readers until `done` holds for what they read (or 120 s pass).
@@ -247,26 +165,6 @@ fn rounds() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5)
-}
-
-/// The `seq` header of a row summary.
-fn seq_of(r: &Value) -> Option<u64> {
-    r[3].as_array()?
-        .iter()
-        .find(|p| p[0] == "seq")
-        .and_then(|p| p[1].as_str()?.parse().ok())
-}
-
-/// A call of 50 events numbered from `from` (their `seq` header).
-fn numbered(from: u64) -> Vec<Ev> {
-    (from..from + 50)
-        .map(|k| {
-            (
-                vec![("seq".to_owned(), k.to_string())],
-                format!("k-{k}").into_bytes(),
-            )
-        })
-        .collect()
 }
 
 /// One round: the agent started, calls sent until it is killed 1-3 s later. The events

@@ -4,6 +4,8 @@
 //! `SLUICE_REQUIRE_PARQUET` is set (as `.ci/run` does).
 #![allow(dead_code)]
 
+pub mod events;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -40,7 +40,9 @@
 //!   [`RollingWriter`] writes at `deliver` and syncs in the trip.
 //! - [`open_files`]: `hdfs.maxOpenFiles` kept below the process's open-file limit.
 //! - [`parquet`]: the `parquet` serializer (rows staged in the open file, the Parquet file
-//!   written from them at roll; so far the flat writer's only, `flat::parquet_files`).
+//!   written from them at roll): the flat writer's `flat::parquet_files`, and for
+//!   [`RollingWriter`] [`store::parquet`], a store in front of any other that stages the rows
+//!   locally ([`format::Layout::Rows`]) and hands each file over whole at roll.
 //!
 //! The stores ([`store`]: the trait; its children are the only store-specific code and the
 //! engine names none of them; [`store::Target`] picks one from the path as one

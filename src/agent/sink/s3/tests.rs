@@ -191,3 +191,37 @@ fn hdfs_names_in_messages_become_plain_and_other_words_stay() {
     );
     assert_eq!(plain_text("(`hdfs.batchSize`)."), "(`batchSize`).");
 }
+
+#[test]
+fn serializer_parquet_is_taken_on_data_stream_with_its_keys_and_refused_on_other_file_types() {
+    let (cfg, problems) = s3_sink(
+        "a1.sinks.k1.bucket = logs\na1.sinks.k1.fileType = DataStream\n\
+         a1.sinks.k1.serializer = parquet\na1.sinks.k1.serializer.compression = snappy\n\
+         a1.sinks.k1.serializer.columns = host\na1.sinks.k1.serializer.stagingDir = /var/pq\n",
+    );
+    assert!(errors(&problems).is_empty(), "{problems:?}");
+    let pq = cfg.expect("a good configuration").parquet.expect("parquet");
+    assert_eq!(
+        pq.spec.compression,
+        crate::agent::sink::rolling::parquet::Compression::Snappy
+    );
+    assert_eq!(pq.spec.columns, ["host"]);
+    assert_eq!(pq.staging_dir, std::path::PathBuf::from("/var/pq"));
+    let (_, problems) = s3_sink("a1.sinks.k1.bucket = logs\na1.sinks.k1.serializer = parquet\n");
+    let errs = errors(&problems);
+    assert!(
+        errs.iter()
+            .any(|(k, m)| k.ends_with("fileType") && m.contains("DataStream")),
+        "{errs:?}"
+    );
+    let (_, problems) = s3_sink(
+        "a1.sinks.k1.bucket = logs\na1.sinks.k1.fileType = DataStream\n\
+         a1.sinks.k1.serializer = parquet\na1.sinks.k1.serializer.stagingDir = pq\n",
+    );
+    let errs = errors(&problems);
+    assert!(
+        errs.iter()
+            .any(|(k, m)| k.ends_with("serializer.stagingDir") && m.contains("absolute")),
+        "{errs:?}"
+    );
+}

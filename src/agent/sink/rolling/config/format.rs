@@ -1,7 +1,9 @@
 //! The keys of what the `hdfs` sink writes in a file: `hdfs.fileType` with `hdfs.codeC`, and
 //! `hdfs.writeFormat` with `serializer*`, each checked against the file type.
 
-use super::{FileType, Serializer, WriteFormat};
+use std::path::{Path, PathBuf};
+
+use super::{FileType, ParquetOut, Serializer, WriteFormat};
 use crate::agent::config::ctx::Ctx;
 use crate::agent::sink::rolling::codec::Codec;
 use crate::agent::sink::rolling::serializer as named;
@@ -79,14 +81,8 @@ pub(super) fn format_keys(cx: &mut Ctx<'_>, file_type: FileType) -> (WriteFormat
         Some(v) if v.eq_ignore_ascii_case("avro_event") || v == named::FLUME_AVRO_EVENT => {
             Serializer::AvroEvent
         }
-        Some(v) if v.trim().eq_ignore_ascii_case("parquet") => {
-            cx.error(
-                "serializer",
-                "parquet is written by file_roll only so far (docs/parquet.md); use \
-                 type = file_roll with sink.serializer = parquet",
-            );
-            Serializer::Text
-        }
+        // Read by [`parquet_keys`].
+        Some(v) if v.trim().eq_ignore_ascii_case("parquet") => Serializer::Text,
         // A user's EventSerializer.Builder ([`RollingConfig::serializer_class`]).
         Some(v) if crate::agent::component::is_class_name(v) => Serializer::Text,
         Some(v) => {
@@ -115,4 +111,69 @@ pub(super) fn format_keys(cx: &mut Ctx<'_>, file_type: FileType) -> (WriteFormat
         }
     }
     (write_format, serializer)
+}
+
+/// `serializer = parquet` and its `serializer.*` keys (`serializer.rowGroupBytes` bounded by
+/// `hdfs.maxBufferBytes`, `max_buffer`), with the directory its rows are staged in;
+/// `None` for another serializer. Parquet writes whole files of its own: DataStream only,
+/// and in-use files must be told apart from final ones (the start finishes them).
+pub(super) fn parquet_keys(
+    cx: &mut Ctx<'_>,
+    file_type: FileType,
+    max_buffer: usize,
+    in_use_suffix: &str,
+) -> Option<ParquetOut> {
+    let asked = cx.get("serializer");
+    if !asked.is_some_and(|v| v.trim().eq_ignore_ascii_case("parquet")) {
+        return None;
+    }
+    if file_type != FileType::DataStream {
+        cx.error(
+            "hdfs.fileType",
+            "serializer = parquet writes Parquet files of its own: set hdfs.fileType = DataStream",
+        );
+    }
+    if in_use_suffix.is_empty() && cx.get("hdfs.inUsePrefix").is_none_or(|p| p.is_empty()) {
+        cx.error(
+            "hdfs.emptyInUseSuffix",
+            "serializer = parquet needs in-use names (hdfs.inUseSuffix or hdfs.inUsePrefix): a Parquet file left in use by a crash is finished at start",
+        );
+    }
+    let keep_id = crate::agent::out_headers::keep_event_id(cx);
+    let bound = ("hdfs.maxBufferBytes", max_buffer as u64);
+    let spec = crate::agent::sink::rolling::parquet::config::parse(
+        cx,
+        "serializer.",
+        Some(bound),
+        keep_id,
+    );
+    let staging_dir = match cx
+        .get("serializer.stagingDir")
+        .filter(|d| !d.trim().is_empty())
+    {
+        Some(d) if Path::new(&d).is_relative() => {
+            cx.error(
+                "serializer.stagingDir",
+                format!("{d:?} must be an absolute path"),
+            );
+            PathBuf::from(d)
+        }
+        Some(d) => PathBuf::from(d),
+        None => default_staging_dir(cx),
+    };
+    Some(ParquetOut { spec, staging_dir })
+}
+
+/// The default directory a sink's Parquet rows are staged in:
+/// `~/.flume/parquet-staging/<agent>-<sink>` (as an S3 sink's staging directory).
+fn default_staging_dir(cx: &Ctx<'_>) -> PathBuf {
+    let s3 = super::s3::default_staging_dir(cx);
+    let name = s3.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    s3.parent()
+        .and_then(Path::parent)
+        .map_or_else(
+            || PathBuf::from("parquet-staging"),
+            |p| p.join("parquet-staging"),
+        )
+        .join(name)
 }

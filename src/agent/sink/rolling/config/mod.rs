@@ -63,6 +63,16 @@ pub enum Serializer {
     AvroEvent,
 }
 
+/// `serializer = parquet` on `hdfs` and `s3`: the file's settings, and the local directory
+/// its rows are staged in until the roll writes the file ([`super::store::parquet`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParquetOut {
+    /// The `serializer.*` keys.
+    pub spec: crate::agent::sink::rolling::parquet::ParquetSpec,
+    /// `serializer.stagingDir` (default `~/.flume/parquet-staging/<agent>-<sink>`).
+    pub staging_dir: std::path::PathBuf,
+}
+
 /// The `hdfs` sink's typed settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RollingConfig {
@@ -130,6 +140,8 @@ pub struct RollingConfig {
     pub keep_event_id: bool,
     /// How messages name the keys (`type = s3`: plain).
     pub keys: KeyNames,
+    /// `serializer = parquet`.
+    pub parquet: Option<ParquetOut>,
 }
 
 /// `hdfs.maxBufferBytes`.
@@ -189,6 +201,8 @@ pub fn parse_with(cx: &mut Ctx<'_>, conn: Option<s3::Connection>) -> Option<Roll
     // empty path, which `config::load` uses only for its cross-component checks (the batch
     // size against the channel) because the component has an error.
     let in_use_suffix = in_use_suffix_of(cx, s3.is_some(), empty_in_use_suffix, in_use_suffix);
+    let max_buffer = max_buffer_bytes(cx);
+    let parquet = format::parquet_keys(cx, file_type, max_buffer, &in_use_suffix);
     Some(RollingConfig {
         path: path.unwrap_or_default(),
         remote,
@@ -206,7 +220,7 @@ pub fn parse_with(cx: &mut Ctx<'_>, conn: Option<s3::Connection>) -> Option<Roll
         codec,
         write_format,
         max_open_files: max_open_files.min(MAX_OPEN_FILES_LIMIT) as usize,
-        max_buffer_bytes: max_buffer_bytes(cx),
+        max_buffer_bytes: max_buffer,
         round,
         zone,
         use_local_timestamp: cx.bool("hdfs.useLocalTimeStamp", false),
@@ -220,6 +234,7 @@ pub fn parse_with(cx: &mut Ctx<'_>, conn: Option<s3::Connection>) -> Option<Roll
         fsync_per_batch: cx.bool("hdfs.fsyncPerBatch", true),
         keep_event_id: crate::agent::out_headers::keep_event_id(cx),
         keys: KeyNames::Hdfs,
+        parquet,
     })
 }
 

@@ -54,6 +54,13 @@ pub enum Layout {
         /// `keepEventId`: the event id among the written headers.
         keep_id: bool,
     },
+    /// The staged rows of a Parquet file (`serializer = parquet`,
+    /// [`super::parquet::stage`]): the file itself is written at roll by the store
+    /// ([`super::store::parquet`]).
+    Rows {
+        /// `keepEventId`: the event id among the staged headers.
+        keep_id: bool,
+    },
 }
 
 impl Layout {
@@ -66,6 +73,11 @@ impl Layout {
                 with_headers: false,
                 newline: false,
                 codec: None,
+                keep_id: cfg.keep_event_id,
+            };
+        }
+        if cfg.parquet.is_some() {
+            return Layout::Rows {
                 keep_id: cfg.keep_event_id,
             };
         }
@@ -125,7 +137,7 @@ impl Encoder {
     pub fn header(&self) -> Vec<u8> {
         let mut h = Vec::new();
         match self.layout {
-            Layout::Stream { .. } => {}
+            Layout::Stream { .. } | Layout::Rows { .. } => {}
             Layout::Sequence { text } => {
                 h.extend_from_slice(SEQ_MAGIC);
                 write_text(&mut h, SEQ_KEY_CLASS.as_bytes());
@@ -224,6 +236,13 @@ impl Encoder {
                 if self.pending.len() >= sync_interval {
                     self.seal_avro_block();
                 }
+            }
+            Layout::Rows { keep_id } => {
+                super::parquet::stage::encode_batch(
+                    &mut self.out,
+                    std::slice::from_ref(e),
+                    keep_id,
+                );
             }
         }
         Ok(())

@@ -15,6 +15,9 @@ pub fn valid_prefix(layout: Layout, data: &[u8]) -> Option<usize> {
         Layout::Stream { newline: false, .. } => Some(data.len()),
         Layout::Sequence { .. } => sequence_prefix(data),
         Layout::Avro { .. } => avro_prefix(data),
+        Layout::Rows { .. } => Some(crate::agent::sink::rolling::parquet::stage::valid_prefix(
+            data,
+        )),
     }
 }
 

@@ -19,6 +19,7 @@ use super::format::Layout;
 
 pub mod hdfs;
 pub mod local;
+pub mod parquet;
 pub mod s3;
 pub mod target;
 
@@ -144,6 +145,10 @@ pub trait Store: Send + Sync + Debug {
 
     /// Ends one [`Store::pause_background`].
     fn resume_background(&self) {}
+
+    /// Told after each delivered batch whose snapshot the sink keeps (a store that keeps
+    /// what a cut back may need, [`parquet::ParquetStore`]'s staged rows, counts them).
+    fn delivered(&self) {}
 
     /// Waits up to `limit` for the background work (an S3 store's queued uploads) at stop;
     /// what is left is logged and done at the next start.

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::hdfs::{ClientSetupError, HdfsStore};
+use super::parquet::ParquetStore;
 use super::s3::staging::StagedGauge;
 use super::s3::{S3Store, SetupError};
 use super::Store;
@@ -78,7 +79,8 @@ impl Target {
         fs: Arc<dyn Fs>,
         bridge: Bridge,
     ) -> Result<Arc<dyn Store>, ConnectError> {
-        Ok(match (&cfg.remote, &cfg.s3) {
+        let local_fs = fs.clone();
+        let store: Arc<dyn Store> = match (&cfg.remote, &cfg.s3) {
             (_, Some(c)) => {
                 let root = search_root(
                     PathTemplate::parse(&cfg.path)
@@ -99,6 +101,17 @@ impl Target {
             }
             (Some(r), None) => Arc::new(HdfsStore::connect(r, cfg.call_timeout, bridge)?),
             (None, None) => super::on_fs(fs),
+        };
+        // `serializer = parquet`: rows staged locally, each file handed over whole at roll.
+        Ok(match &cfg.parquet {
+            Some(p) => Arc::new(ParquetStore::new(
+                store,
+                local_fs,
+                p.staging_dir.clone(),
+                p.spec.clone(),
+                (cfg.in_use_prefix.clone(), cfg.in_use_suffix.clone()),
+            )),
+            None => store,
         })
     }
 

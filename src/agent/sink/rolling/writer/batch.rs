@@ -56,6 +56,7 @@ impl RollingWriter {
         match &result {
             Ok(()) if self.delivered.is_some() => {
                 self.delivered = Some(self.snapshot());
+                self.store.delivered();
                 self.note_batch();
                 self.created.clear();
             }

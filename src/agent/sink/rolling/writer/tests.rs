@@ -49,6 +49,7 @@ pub(super) fn cfg(path: &str) -> RollingConfig {
         fsync_per_batch: true,
         keep_event_id: false,
         keys: Default::default(),
+        parquet: None,
     }
 }
 
