@@ -4,10 +4,10 @@
 //! reads them (its copies are taken up where their positions were saved, or read again under
 //! the same ids). The spool is off, as on a node whose `/var/log` is mounted read-only.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::node::{message, Container, Format};
-use crate::output::{assert_each_once, config, wait_for, written};
+use crate::output::{assert_each_once, caught_up, config, wait_for, written};
 use crate::support::file_sources_support::start_agent;
 
 fn write_some(cs: &mut [Container], tag: &str, n: usize) -> usize {
@@ -18,14 +18,6 @@ fn write_some(cs: &mut [Container], tag: &str, n: usize) -> usize {
         }
     }
     n * cs.len()
-}
-
-/// Waits (bounded) until the agent wrote at least `n` events.
-fn caught_up(root: &std::path::Path, n: usize) {
-    let end = Instant::now() + Duration::from_secs(30);
-    while written(root).len() < n && Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]

@@ -9,10 +9,10 @@
 //! gzipping behind the running agent, as kubelet does (a kill may land in a rotation or a
 //! gzip), the spool off as deployed.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::node::{message, Container, Format};
-use crate::output::{assert_each_once, config, wait_for, written};
+use crate::output::{assert_each_once, caught_up, config, wait_for, written};
 use crate::support::file_sources_support::start_agent;
 
 /// Messages a container writes per chunk (about a rotation's worth).
@@ -32,14 +32,6 @@ fn write_some(cs: &mut [Container], r: usize, n: usize) {
                 if i % 2 == 0 { "stdout" } else { "stderr" },
             );
         }
-    }
-}
-
-/// Waits (bounded) until the agent wrote at least `n` events.
-fn caught_up(root: &std::path::Path, n: usize) {
-    let end = Instant::now() + Duration::from_secs(30);
-    while written(root).len() < n && Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

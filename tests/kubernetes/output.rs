@@ -77,6 +77,14 @@ fn parse(line: &str) -> Option<Got> {
     })
 }
 
+/// Waits (bounded) until the agent wrote at least `n` events.
+pub fn caught_up(root: &Path, n: usize) {
+    let end = Instant::now() + Duration::from_secs(30);
+    while written(root).len() < n && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Waits until file_roll wrote at least `n` events (or a minute passed); what it wrote.
 pub fn wait_for(root: &Path, n: usize, agent: &Proc) -> Vec<Got> {
     let end = Instant::now() + Duration::from_secs(60);
