@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use crate::node::{message, Container, Format};
-use crate::output::{assert_each_once, caught_up, config, wait_for, written};
+use crate::output::{assert_each_once, caught_up, config, wait_for, written, Got};
+use crate::support::agent_proc::Proc;
 use crate::support::file_sources_support::start_agent;
 
 fn write_some(cs: &mut [Container], tag: &str, n: usize) -> usize {
@@ -18,6 +19,45 @@ fn write_some(cs: &mut [Container], tag: &str, n: usize) -> usize {
         }
     }
     n * cs.len()
+}
+
+/// While the agent is down: the file it read is rotated and gzipped, and two files after it
+/// are created, filled and rotated, the first of them gzipped too: never seen by name. The
+/// lines written.
+fn rotate_while_down(cs: &mut [Container], r: usize) -> usize {
+    let mut total = 0;
+    for k in 0..3 {
+        for c in cs.iter_mut() {
+            c.rotate();
+        }
+        total += write_some(cs, &format!("r{r}-down{k}"), 60);
+    }
+    for c in cs.iter_mut() {
+        c.compress_rotated();
+    }
+    total
+}
+
+/// Every event is named by the file it was read from, under the pod tree (a copy's under
+/// its rotated name), one of them a file never seen.
+fn assert_named_as_kubelet_named(got: &[Got], pods: &std::path::Path) {
+    for g in got {
+        let path = &g.headers["log.file.path"];
+        assert!(path.starts_with(&*pods.to_string_lossy()), "{path}");
+    }
+    assert!(
+        got.iter()
+            .any(|g| g.headers["log.file.path"].ends_with(".log.20240101-000002")),
+        "a file never seen is named as kubelet rotated it"
+    );
+}
+
+/// The files never seen an agent's log says it read from their `.gz`.
+fn unseen_in(agent: &Proc) -> usize {
+    agent
+        .log_text()
+        .matches("created, rotated and compressed")
+        .count()
 }
 
 #[test]
@@ -55,31 +95,15 @@ fn files_created_rotated_and_gzipped_while_the_agent_was_down_are_read_once() {
         caught_up(root, total);
         std::thread::sleep(Duration::from_millis(500));
         agent.kill9();
-        unseen += agent
-            .log_text()
-            .matches("created, rotated and compressed")
-            .count();
-        // Down: the file the agent read is rotated and gzipped, and two files after it are
-        // created, filled and rotated, the first of them gzipped too: never seen by name.
-        for k in 0..3 {
-            for c in cs.iter_mut() {
-                c.rotate();
-            }
-            total += write_some(&mut cs, &format!("r{r}-down{k}"), 60);
-        }
-        for c in cs.iter_mut() {
-            c.compress_rotated();
-        }
+        unseen += unseen_in(&agent);
+        total += rotate_while_down(&mut cs, r);
         if r > 0 {
             // Killed again while it reads the copies (or before it made them).
             let mut early = start_agent(root, &conf, run);
             run += 1;
             std::thread::sleep(Duration::from_millis(fastrand::u64(50..400)));
             early.kill9();
-            unseen += early
-                .log_text()
-                .matches("created, rotated and compressed")
-                .count();
+            unseen += unseen_in(&early);
         }
     }
     let wants: Vec<_> = cs.iter().flat_map(|c| c.wants.clone()).collect();
@@ -92,21 +116,9 @@ fn files_created_rotated_and_gzipped_while_the_agent_was_down_are_read_once() {
     } else {
         got
     };
-    unseen += agent
-        .log_text()
-        .matches("created, rotated and compressed")
-        .count();
+    unseen += unseen_in(&agent);
     let n = assert_each_once(&got, &wants);
-    // Read under their own names, not their copies'.
-    for g in &got {
-        let path = &g.headers["log.file.path"];
-        assert!(path.starts_with(&*pods.to_string_lossy()), "{path}");
-    }
-    assert!(
-        got.iter()
-            .any(|g| g.headers["log.file.path"].ends_with(".log.20240101-000002")),
-        "a file never seen is named as kubelet rotated it"
-    );
+    assert_named_as_kubelet_named(&got, &pods);
     agent.terminate();
     eprintln!("{n} messages over {rounds} downtimes, {unseen} never-seen files read from their .gz, 0 lost, 0 duplicated");
     assert!(

@@ -168,6 +168,36 @@ impl Encoder {
         h
     }
 
+    /// Adds one SequenceFile record (a sync marker first when one is due): key `ts_ms`, the
+    /// body as `Text` (`text`) or `BytesWritable`.
+    fn add_sequence(&mut self, e: &Event, ts_ms: i64, text: bool) -> io::Result<()> {
+        if self.since_sync >= SEQ_SYNC_INTERVAL {
+            self.out.extend_from_slice(&(-1i32).to_be_bytes());
+            self.out.extend_from_slice(&self.sync);
+            self.since_sync = 0;
+        }
+        let mut value = Vec::with_capacity(e.body.len() + 5);
+        if text {
+            write_text(&mut value, &e.body);
+        } else {
+            value.extend_from_slice(&(e.body.len() as u32).to_be_bytes());
+            value.extend_from_slice(&e.body);
+        }
+        let record_len = u32::try_from(8 + value.len()).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "event too large for a SequenceFile record",
+            )
+        })?;
+        let start = self.out.len();
+        self.out.extend_from_slice(&record_len.to_be_bytes());
+        self.out.extend_from_slice(&8u32.to_be_bytes());
+        self.out.extend_from_slice(&ts_ms.to_be_bytes());
+        self.out.extend_from_slice(&value);
+        self.since_sync += self.out.len() - start;
+        Ok(())
+    }
+
     /// Adds one event; `ts_ms` is its timestamp (the SequenceFile key).
     pub fn add(&mut self, e: &Event, ts_ms: i64) -> io::Result<()> {
         match self.layout {
@@ -191,32 +221,7 @@ impl Encoder {
                     to.push(b'\n');
                 }
             }
-            Layout::Sequence { text } => {
-                if self.since_sync >= SEQ_SYNC_INTERVAL {
-                    self.out.extend_from_slice(&(-1i32).to_be_bytes());
-                    self.out.extend_from_slice(&self.sync);
-                    self.since_sync = 0;
-                }
-                let mut value = Vec::with_capacity(e.body.len() + 5);
-                if text {
-                    write_text(&mut value, &e.body);
-                } else {
-                    value.extend_from_slice(&(e.body.len() as u32).to_be_bytes());
-                    value.extend_from_slice(&e.body);
-                }
-                let record_len = u32::try_from(8 + value.len()).map_err(|_| {
-                    io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        "event too large for a SequenceFile record",
-                    )
-                })?;
-                let start = self.out.len();
-                self.out.extend_from_slice(&record_len.to_be_bytes());
-                self.out.extend_from_slice(&8u32.to_be_bytes());
-                self.out.extend_from_slice(&ts_ms.to_be_bytes());
-                self.out.extend_from_slice(&value);
-                self.since_sync += self.out.len() - start;
-            }
+            Layout::Sequence { text } => self.add_sequence(e, ts_ms, text)?,
             Layout::Avro {
                 sync_interval,
                 keep_id,

@@ -49,27 +49,7 @@ impl Tailer {
         };
         let dir = copies_dir(&self.cfg.position_file);
         let listed = list(&dir);
-        for (copy, recorded) in listed.numbered {
-            let Ok(m) = std::fs::symlink_metadata(&copy) else {
-                continue;
-            };
-            if !m.is_file() {
-                continue;
-            }
-            let own = m.ino();
-            let was = if self.saved.contains_key(&own) {
-                Some(own)
-            } else {
-                Some(recorded).filter(|r| self.saved.contains_key(r) && !self.files.contains_key(r))
-            };
-            if let Some(e) = was.and_then(|w| self.saved.remove(&w)) {
-                let fp = self.fingerprints.remove(&e.inode);
-                self.follow_copy(copy, e, fp, own);
-            } else {
-                tracing::info!(copy = %copy.display(), "removing a copy of a file read to its end before the stop");
-                super::super::spool::unlink(&copy);
-            }
-        }
+        self.take_up_numbered(listed.numbered);
         for (copy, name) in listed.unseen {
             self.follow_unseen(copy, name);
         }
@@ -119,6 +99,32 @@ impl Tailer {
             tracing::info!(file = %e.file, inode = e.inode, pos = e.pos, copy = %copy.display(), "a file compressed while the source was down: reading on from its saved position in its uncompressed copy");
             self.saved.remove(&e.inode);
             self.follow_copy(copy, e, fp, m.ino());
+        }
+    }
+
+    /// Follows the copies of saved files an earlier run left (path, the inode its name
+    /// records) in their files' places; removes the ones whose file was read to its end.
+    fn take_up_numbered(&mut self, numbered: Vec<(PathBuf, u64)>) {
+        for (copy, recorded) in numbered {
+            let Ok(m) = std::fs::symlink_metadata(&copy) else {
+                continue;
+            };
+            if !m.is_file() {
+                continue;
+            }
+            let own = m.ino();
+            let was = if self.saved.contains_key(&own) {
+                Some(own)
+            } else {
+                Some(recorded).filter(|r| self.saved.contains_key(r) && !self.files.contains_key(r))
+            };
+            if let Some(e) = was.and_then(|w| self.saved.remove(&w)) {
+                let fp = self.fingerprints.remove(&e.inode);
+                self.follow_copy(copy, e, fp, own);
+            } else {
+                tracing::info!(copy = %copy.display(), "removing a copy of a file read to its end before the stop");
+                super::super::spool::unlink(&copy);
+            }
         }
     }
 
