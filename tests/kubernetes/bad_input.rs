@@ -5,7 +5,7 @@
 //! than `maxLineBytes`. A line of 100 MB without a newline: `huge_line.rs`.
 
 use crate::node::{message, Container, Format};
-use crate::output::{config, wait_for, written};
+use crate::output::{config, settled};
 use crate::support::file_sources_support::start_agent;
 
 const MAX_LINE: usize = 64 * 1024;
@@ -46,14 +46,7 @@ fn bad_lines_go_whole_marked_long_ones_in_bounded_parts_and_planted_links_are_no
     std::fs::write(&conf, config(root, &[("maxLineBytes", max.as_str())])).unwrap();
     let mut agent = start_agent(root, &conf, 0);
     // good 2 + garbled 5 + long (4 parts) + odd 1.
-    let got = wait_for(root, 2 + garbled.len() + 4 + 1, &agent);
-    // A moment for anything more (a planted link read) to show.
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    let got = if written(root).len() > got.len() {
-        written(root)
-    } else {
-        got
-    };
+    let got = settled(root, 2 + garbled.len() + 4 + 1, &agent);
     agent.terminate();
     let log = agent.log_text();
     check_output(&got, &log, &garbled, &long);

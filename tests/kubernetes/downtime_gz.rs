@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::node::{message, Container, Format};
-use crate::output::{assert_each_once, caught_up, config, wait_for, written, Got};
+use crate::output::{assert_each_once, caught_up, config, settled, Got};
 use crate::support::agent_proc::Proc;
 use crate::support::file_sources_support::start_agent;
 
@@ -109,13 +109,7 @@ fn files_created_rotated_and_gzipped_while_the_agent_was_down_are_read_once() {
     let wants: Vec<_> = cs.iter().flat_map(|c| c.wants.clone()).collect();
     assert_eq!(wants.len(), total);
     let mut agent = start_agent(root, &conf, run);
-    let got = wait_for(root, wants.len(), &agent);
-    std::thread::sleep(Duration::from_millis(500));
-    let got = if written(root).len() > got.len() {
-        written(root)
-    } else {
-        got
-    };
+    let got = settled(root, wants.len(), &agent);
     unseen += unseen_in(&agent);
     let n = assert_each_once(&got, &wants);
     assert_named_as_kubelet_named(&got, &pods);

@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use crate::node::{message, Container, Format};
-use crate::output::{assert_each_once, caught_up, config, wait_for, written};
+use crate::output::{assert_each_once, caught_up, config, settled};
 use crate::support::file_sources_support::start_agent;
 
 /// Messages a container writes per chunk (about a rotation's worth).
@@ -92,13 +92,7 @@ fn kill_9_while_kubelet_rotates_and_gzips_loses_and_duplicates_no_line() {
     let wants: Vec<_> = cs.iter().flat_map(|c| c.wants.clone()).collect();
     assert_eq!(wants.len(), total);
     let mut agent = start_agent(root, &conf, kills);
-    let got = wait_for(root, wants.len(), &agent);
-    std::thread::sleep(Duration::from_millis(500));
-    let got = if written(root).len() > got.len() {
-        written(root)
-    } else {
-        got
-    };
+    let got = settled(root, wants.len(), &agent);
     taken_up += agent
         .log_text()
         .matches("reading on from its saved position")
@@ -185,13 +179,7 @@ fn kill_9_at_random_moments_while_kubelet_rotates_and_gzips_behind_the_agent_los
     });
     let wants: Vec<_> = cs.iter().flat_map(|c| c.wants.clone()).collect();
     let mut agent = start_agent(root, &conf, RUNNING_KILLS);
-    let got = wait_for(root, wants.len(), &agent);
-    std::thread::sleep(Duration::from_millis(500));
-    let got = if written(root).len() > got.len() {
-        written(root)
-    } else {
-        got
-    };
+    let got = settled(root, wants.len(), &agent);
     let n = assert_each_once(&got, &wants);
     agent.terminate();
     let gz = cs[0].gzipped();

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use crate::node::{message, Container, Format};
-use crate::output::{assert_each_once, config, wait_for, written};
+use crate::output::{assert_each_once, config, settled, wait_for, written};
 use crate::support::file_sources_support::start_agent;
 
 /// Messages each container writes per round.
@@ -76,14 +76,7 @@ fn every_container_line_of_a_rotating_node_comes_out_once_with_its_metadata() {
     std::fs::remove_dir_all(job.pod_dir()).unwrap();
     let mut wants: Vec<_> = cs.iter().flat_map(|c| c.wants.clone()).collect();
     wants.extend(job.wants.clone());
-    let got = wait_for(root, wants.len(), &agent);
-    // A moment for anything sent twice to show.
-    std::thread::sleep(Duration::from_millis(500));
-    let got = if written(root).len() > got.len() {
-        written(root)
-    } else {
-        got
-    };
+    let got = settled(root, wants.len(), &agent);
     let gz = cs[0].gzipped();
     assert!(gz > 0, "kubelet's rotation gzipped files");
     assert!(

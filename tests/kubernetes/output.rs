@@ -77,6 +77,19 @@ fn parse(line: &str) -> Option<Got> {
     })
 }
 
+/// [`wait_for`] `n` events, then half a second more for anything sent twice (or more) to
+/// show: every event written by then.
+pub fn settled(root: &Path, n: usize, agent: &Proc) -> Vec<Got> {
+    let got = wait_for(root, n, agent);
+    std::thread::sleep(Duration::from_millis(500));
+    let again = written(root);
+    if again.len() > got.len() {
+        again
+    } else {
+        got
+    }
+}
+
 /// Waits (bounded) until the agent wrote at least `n` events.
 pub fn caught_up(root: &Path, n: usize) {
     let end = Instant::now() + Duration::from_secs(30);
