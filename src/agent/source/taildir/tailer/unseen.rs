@@ -124,7 +124,9 @@ impl Tailer {
     /// Follows the copy of an unseen file, read under `name`: from its saved position, or
     /// from its start, its ids under the origin its note records.
     pub(super) fn follow_unseen(&mut self, copy: PathBuf, name: PathBuf) {
-        let (Ok(m), Some(note)) = (std::fs::symlink_metadata(&copy), read_note(&copy)) else {
+        // Not through a link planted in the copies' directory.
+        let m = std::fs::symlink_metadata(&copy).ok().filter(|m| m.is_file());
+        let (Some(m), Some(note)) = (m, read_note(&copy)) else {
             return;
         };
         let own = m.ino();
