@@ -125,7 +125,9 @@ impl Tailer {
     /// from its start, its ids under the origin its note records.
     pub(super) fn follow_unseen(&mut self, copy: PathBuf, name: PathBuf) {
         // Not through a link planted in the copies' directory.
-        let m = std::fs::symlink_metadata(&copy).ok().filter(|m| m.is_file());
+        let m = std::fs::symlink_metadata(&copy)
+            .ok()
+            .filter(|m| m.is_file());
         let (Some(m), Some(note)) = (m, read_note(&copy)) else {
             return;
         };
