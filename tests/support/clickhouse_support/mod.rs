@@ -245,6 +245,10 @@ impl Cluster {
     /// Waits until server `s` answers a query. A server that exits while starting is started
     /// again: after a SIGKILL its replica stays "active" in ZooKeeper until the old session
     /// expires (`session_timeout_ms`), and 18.16 gives up loading a replicated table meanwhile.
+    /// It is started again with the `force_restore_data` flag, as an operator would: a SIGKILL
+    /// between a part written on disk and its entry in ZooKeeper leaves parts ZooKeeper does
+    /// not know, and past a few of them 18.16 refuses to load the table ("doesn't look like the
+    /// set of parts in ZooKeeper") at every start until the flag is there.
     pub fn wait_ready(&self, s: &Server) {
         let end = Instant::now() + START_WAIT;
         while query(s.http, "SELECT 1").is_err() {
@@ -262,6 +266,9 @@ impl Cluster {
                 .is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))));
             if exited {
                 std::thread::sleep(Duration::from_secs(1));
+                let flags = self.dir.join(&s.name).join("data/flags");
+                std::fs::create_dir_all(&flags).unwrap();
+                std::fs::write(flags.join("force_restore_data"), b"").unwrap();
                 self.start_server(&s.name);
             }
             std::thread::sleep(Duration::from_millis(200));
@@ -357,12 +364,22 @@ impl Cluster {
     }
 }
 
-/// Brings every stopped server back when dropped (a failed test leaves none down).
+/// Brings every stopped server back when dropped (a failed test leaves none down). Dropped
+/// while the test unwinds from a panic, a server that does not come back is reported and the
+/// panic is not raised again: a panic out of a destructor during unwinding aborts the whole
+/// test binary, every other test's result with it.
 pub struct Restore(pub &'static Cluster);
 
 impl Drop for Restore {
     fn drop(&mut self) {
-        self.0.ensure_all();
+        if !std::thread::panicking() {
+            self.0.ensure_all();
+            return;
+        }
+        let cluster = self.0;
+        if std::panic::catch_unwind(|| cluster.ensure_all()).is_err() {
+            eprintln!("the servers stopped by a failed test did not all come back");
+        }
     }
 }
 
