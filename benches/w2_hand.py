@@ -9,6 +9,7 @@ usage: benches/w2_hand.py BIN INPUT [N]     (INPUT: the harness's w2-input-10000
 env: EXTRA_E / EXTRA_C = "key = value; ..." appended to the edge's / collector's config
      (without the agent prefix), MON=1 saves both agents' /prometheus text at the end,
      STRACE=1 counts their fdatasync/fsync calls (strace -c) into WORK/strace-*,
+     ARGS="-Dkey=value ..." appended to both agents' command lines,
      WORK (default /tmp/sluice-w2-hand)."""
 import os, sys, time, subprocess, shutil, socket, glob
 BIN = sys.argv[1]; SRC = sys.argv[2]; N = int(sys.argv[3]) if len(sys.argv) > 3 else 1000000
@@ -31,7 +32,7 @@ def conf(name):
     t += "\n"
     p = w + "/a.properties"; open(p, "w").write(t); return p
 def start(name, agent):
-    cmd = [BIN, "agent", "-f", conf(name), "-n", agent]
+    cmd = [BIN, "agent", "-f", conf(name), "-n", agent] + os.environ.get("ARGS", "").split()
     if os.environ.get("MON"):
         cmd += ["-Dflume.monitoring.type=http", "-Dflume.monitoring.port=%d" % (34545 if agent == "e" else 34546)]
     if STRACE: cmd = ["strace", "-f", "-c", "--seccomp-bpf", "-e", "trace=fdatasync,fsync", "-o", base + "/strace-" + name] + cmd

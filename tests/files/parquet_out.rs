@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::support::agent_proc::HttpAgent;
 use crate::support::parquet_support::events::{event, numbered, send, seq_of, Ev};
-use crate::support::parquet_support::{python, read, row};
+use crate::support::parquet_support::{kill_rounds, python, read, row};
 use crate::support::ports::free_port;
 
 fn conf(root: &Path, port: u16, channel: &str, extra: &str) -> String {
@@ -160,13 +160,6 @@ fn lifted_columns_and_a_string_body_are_columns_of_their_own() {
     assert_eq!(got.duckdb["svc"], "VARCHAR");
 }
 
-fn rounds() -> usize {
-    std::env::var("SLUICE_PARQUET_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5)
-}
-
 /// One round: the agent started, calls sent until it is killed 1-3 s later. The events
 /// acknowledged, and the next number.
 fn killed_round(root: &Path, text: &str, port: u16, from: u64) -> (Vec<u64>, u64) {
@@ -209,7 +202,7 @@ fn every_acknowledged_event_is_in_exactly_one_readable_file_across_kill_9_rounds
     );
     let out = root.join("out");
     let (mut next, mut acked) = (0u64, Vec::new());
-    for _ in 0..rounds() {
+    for _ in 0..kill_rounds(5) {
         let (done, id) = killed_round(root, &text, port, next);
         acked.extend(done);
         next = id;

@@ -16,12 +16,12 @@ use serde_json::Value;
 use crate::support::agent_proc::counter;
 use crate::support::hdfs_support::{self, cluster, drained, free_port, HttpAgent};
 use crate::support::parquet_support::events::{event, numbered, send, seq_of, Ev};
-use crate::support::parquet_support::{python, read, Read};
+use crate::support::parquet_support::{kill_rounds, python, read, Read};
 
 /// Longest wait for anything here.
 pub const WAIT: Duration = Duration::from_secs(120);
 
-/// Kill -9 rounds.
+/// Kill -9 rounds in CI (`SLUICE_PARQUET_ROUNDS` sets another count).
 const ROUNDS: usize = 4;
 
 /// avro on `port` -> `channel` -> hdfs sink `k1` writing Parquet to `path` (rows staged in
@@ -222,7 +222,7 @@ fn hdfs_parquet_kill_9_rounds_leave_every_acked_event_in_exactly_one_readable_fi
          a1.sinks.k1.hdfs.batchSize = 100\n",
     );
     let (mut next, mut acked) = (0u64, Vec::new());
-    for _ in 0..ROUNDS {
+    for _ in 0..kill_rounds(ROUNDS) {
         let (done, id) = killed_round(root, &text, port, next);
         acked.extend(done);
         next = id;

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::support::hdfs_support::{free_port, HttpAgent};
 use crate::support::parquet_support::events::{numbered, send};
-use crate::support::parquet_support::{python, read};
+use crate::support::parquet_support::{kill_rounds, python, read};
 use crate::support::s3_support::{self, server, Weed, SECRET_KEY};
 
 use super::hdfs_parquet::{
@@ -103,7 +103,7 @@ fn s3_parquet_kill_9_rounds_leave_every_acked_event_in_exactly_one_readable_obje
         &extra,
     );
     let (mut next, mut acked) = (0u64, Vec::new());
-    for _ in 0..3 {
+    for _ in 0..kill_rounds(3) {
         let (done, id) = killed_round(root, &text, port, next);
         acked.extend(done);
         next = id;

@@ -6,6 +6,15 @@
 
 pub mod events;
 
+/// Kill -9 rounds of a Parquet kill test: `ci` (a bounded run, as `.ci/run` runs it), or
+/// `SLUICE_PARQUET_ROUNDS` (the 20: `SLUICE_PARQUET_ROUNDS=20`).
+pub fn kill_rounds(ci: usize) -> usize {
+    std::env::var("SLUICE_PARQUET_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(ci)
+}
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
