@@ -20,11 +20,14 @@
 //! each into a copy read from its start. Such a copy's events carry ids under an origin
 //! derived from the `.gz`'s name and content ([`whole`]), so the same file uncompressed
 //! again (a kill before its position was saved, or a start that finds it again) gives the
-//! same ids and the file channel drops what it delivered before.
+//! same ids and the file channel drops what it delivered before. So are the `.gz` files of a
+//! pod or container directory made while the source was down ([`of_new_dirs`]: made after
+//! the source last gave a file an origin), with no saved position to start from.
 
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use crate::agent::nofollow;
 use crate::agent::source::taildir::fingerprint::{self, Fingerprint};
@@ -95,6 +98,40 @@ pub(crate) fn unseen(root: &Path, held: &[PathBuf]) -> Vec<PathBuf> {
             .collect();
         names.sort_unstable();
         out.extend(names.into_iter().map(|n| dir.join(n)));
+    }
+    out
+}
+
+/// The `.gz` files (`<restart>.log.<time>.gz`) of the container directories in `dirs`
+/// (under `root`) that were made after `since`, when the source gave its last origin before
+/// this start: a pod, or a container, that came and was rotated and gzipped while the source
+/// was down, none of whose lines was sent (every batch's origin is saved before it leaves).
+/// Ordered by restart, then by rotation time. A directory whose birth time the file system
+/// does not tell is left out.
+pub(crate) fn of_new_dirs(root: &Path, dirs: &[PathBuf], since: SystemTime) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for dir in dirs.iter().filter(|d| under(root, d)) {
+        let born = std::fs::symlink_metadata(dir)
+            .ok()
+            .filter(std::fs::Metadata::is_dir)
+            .and_then(|m| m.created().ok());
+        if born.is_none_or(|b| b <= since) {
+            continue;
+        }
+        let mut names: Vec<(u64, String)> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+            .filter_map(|n| {
+                let (restart, rest) = n.split_once('.')?;
+                let restart = restart.parse().ok()?;
+                (rest.starts_with("log.") && rest.ends_with(".gz")).then_some((restart, n))
+            })
+            .collect();
+        names.sort_unstable();
+        out.extend(names.into_iter().map(|(_, n)| dir.join(n)));
     }
     out
 }
@@ -186,7 +223,9 @@ mod tests {
     use std::io::Write;
     use std::path::Path;
 
-    use super::{unseen, whole};
+    use std::time::SystemTime;
+
+    use super::{of_new_dirs, unseen, whole};
 
     fn gz(path: &Path, content: &[u8]) {
         let f = std::fs::File::create(path).unwrap();
@@ -229,6 +268,54 @@ mod tests {
         let outside = tempfile::tempdir().unwrap();
         assert!(
             unseen(outside.path(), &held).is_empty(),
+            "only under podLogsDir"
+        );
+    }
+
+    #[test]
+    fn the_gz_of_directories_made_after_the_last_origin_are_named_by_restart_then_time() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let old = root.join("ns_old_uid/app");
+        std::fs::create_dir_all(&old).unwrap();
+        std::fs::write(old.join("0.log.20240101-000001.gz"), b"x").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let since = SystemTime::now();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let new = root.join("ns_new_uid/app");
+        std::fs::create_dir_all(&new).unwrap();
+        for n in [
+            "10.log.20240101-000001.gz",
+            "2.log.20240101-000003.gz",
+            "2.log.20240101-000002.gz",
+            "2.log.20240101-000004",
+            "2.log",
+            "x.log.20240101-000005.gz",
+        ] {
+            std::fs::write(new.join(n), b"x").unwrap();
+        }
+        if std::fs::symlink_metadata(&new)
+            .and_then(|m| m.created())
+            .is_err()
+        {
+            return; // no birth times on this file system: nothing is named
+        }
+        let dirs = [old.clone(), new.clone()];
+        assert_eq!(
+            of_new_dirs(root, &dirs, since),
+            [
+                new.join("2.log.20240101-000002.gz"),
+                new.join("2.log.20240101-000003.gz"),
+                new.join("10.log.20240101-000001.gz"),
+            ]
+        );
+        assert!(
+            of_new_dirs(root, &dirs, SystemTime::now()).is_empty(),
+            "nothing made after"
+        );
+        let outside = tempfile::tempdir().unwrap();
+        assert!(
+            of_new_dirs(outside.path(), &dirs, since).is_empty(),
             "only under podLogsDir"
         );
     }

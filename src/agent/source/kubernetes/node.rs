@@ -386,8 +386,18 @@ impl Layout for NodeLayout {
         super::gunzip::uncompress(&self.cfg.pod_logs_dir, saved, fp, into)
     }
 
-    fn unseen(&self, held: &[PathBuf]) -> Vec<PathBuf> {
-        super::gunzip::unseen(&self.cfg.pod_logs_dir, held)
+    fn unseen(&self, held: &[PathBuf], since: Option<SystemTime>) -> Vec<PathBuf> {
+        let root = &self.cfg.pod_logs_dir;
+        let mut out = super::gunzip::unseen(root, held);
+        if let Some(since) = since {
+            let dirs = self.followed.lock().1.clone();
+            for gz in super::gunzip::of_new_dirs(root, &dirs, since) {
+                if !out.contains(&gz) {
+                    out.push(gz);
+                }
+            }
+        }
+        out
     }
 
     fn uncompress_whole(&self, found: &Path, into: &Path) -> std::io::Result<u64> {

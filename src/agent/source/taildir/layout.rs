@@ -62,8 +62,10 @@ pub(crate) trait Layout: Send + Sync + std::fmt::Debug {
     ) -> Option<PathBuf>;
     /// Files never seen under a name that came after those in `held` (where
     /// [`Layout::uncompress`] found the content of saved live files): kubelet's `.gz` files of
-    /// the same container rotated later, oldest first.
-    fn unseen(&self, held: &[PathBuf]) -> Vec<PathBuf>;
+    /// the same container rotated later, oldest first; and, when the source gave its last
+    /// origin at `since` (before this start), the `.gz` files of the directories it reads
+    /// that were made after that, none of whose lines can have been sent.
+    fn unseen(&self, held: &[PathBuf], since: Option<std::time::SystemTime>) -> Vec<PathBuf>;
     /// Writes the whole content of `found` (one of [`Layout::unseen`]) to `into` (fsynced);
     /// the origin its events' ids take, the same for the same file and content.
     fn uncompress_whole(&self, found: &Path, into: &Path) -> std::io::Result<u64>;

@@ -55,6 +55,9 @@ pub(crate) struct Origins {
     path: PathBuf,
     by_inode: BTreeMap<u64, Kept>,
     warned: bool,
+    /// When the origin file was last written before this start (its mtime at
+    /// [`Origins::load`]); `None` without one.
+    loaded_at: Option<std::time::SystemTime>,
 }
 
 /// `<positionFile>.origins`.
@@ -68,6 +71,9 @@ impl Origins {
     /// The origins saved beside `position_file`; none when missing or unreadable (logged).
     pub(crate) fn load(position_file: &Path) -> Self {
         let path = path_of(position_file);
+        let loaded_at = std::fs::symlink_metadata(&path)
+            .and_then(|m| m.modified())
+            .ok();
         let parsed = match atomic_file::read(&path) {
             Ok(None) => Ok(Vec::new()),
             Ok(Some(b)) => serde_json::from_slice::<Vec<Saved>>(&b).map_err(|e| e.to_string()),
@@ -92,7 +98,15 @@ impl Origins {
             path,
             by_inode,
             warned: false,
+            loaded_at,
         }
+    }
+
+    /// When the source last gave a file an origin before this start (every batch's origin
+    /// is saved before the batch leaves): no line of a file made after it was sent. `None`
+    /// on a first start.
+    pub(crate) fn loaded_at(&self) -> Option<std::time::SystemTime> {
+        self.loaded_at
     }
 
     /// The origin saved for a file resumed at its saved position, if it is the same file.

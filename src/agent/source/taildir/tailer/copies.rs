@@ -16,8 +16,8 @@
 //! position: the inode was reused).
 //!
 //! Files never seen under a name that came after such a live file's content (kubelet
-//! created, rotated and gzipped them while the source was down) are copied whole and read
-//! from their start: `tailer/unseen.rs`.
+//! created, rotated and gzipped them while the source was down), and those of directories
+//! made while it was down, are copied whole and read from their start: `tailer/unseen.rs`.
 //!
 //! [`Layout::uncompress`]: super::super::layout::Layout::uncompress
 
@@ -31,6 +31,17 @@ use crate::agent::source::taildir::position::PosEntry;
 
 /// The copies' directory beside the position file.
 pub(crate) const COPIES_DIR: &str = ".taildir-copies";
+
+/// Makes the copies' directory `dir` (not through a link); whether it is there.
+fn make_dir(dir: &Path) -> bool {
+    match crate::agent::nofollow::make_dir(dir) {
+        Ok(_) => true,
+        Err(err) => {
+            tracing::warn!(dir = %dir.display(), error = %err, "cannot make the directory of copies of compressed files");
+            false
+        }
+    }
+}
 
 /// The copies' directory of a source whose position file is `position_file`.
 fn copies_dir(position_file: &Path) -> PathBuf {
@@ -60,11 +71,17 @@ impl Tailer {
             .map(|e| (e.clone(), self.fingerprints.get(&e.inode).cloned()))
             .collect();
         wanted.append(&mut self.displaced);
+        let since = self.origins.loaded_at();
         if wanted.is_empty() {
+            let found = layout.0.unseen(&[], since);
+            if !found.is_empty() && make_dir(&dir) {
+                for f in found {
+                    self.copy_unseen(&*layout.0, &dir, &f);
+                }
+            }
             return;
         }
-        if let Err(err) = crate::agent::nofollow::make_dir(&dir) {
-            tracing::warn!(dir = %dir.display(), error = %err, "cannot make the directory of copies of compressed files");
+        if !make_dir(&dir) {
             return;
         }
         // Every copy is made before any is placed: the files never seen that came after a
@@ -81,7 +98,7 @@ impl Tailer {
                 made.push((e, fp, tmp));
             }
         }
-        for found in layout.0.unseen(&held) {
+        for found in layout.0.unseen(&held, since) {
             self.copy_unseen(&*layout.0, &dir, &found);
         }
         for (e, fp, tmp) in made {
