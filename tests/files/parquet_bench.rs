@@ -5,9 +5,7 @@
 //! `rollInterval = 0`, is in it). Text and parquet alternate over 3 rounds; medians printed.
 //! `nice -n -10 cargo test --release --test files parquet_bench -- --ignored --nocapture`
 
-use std::time::{Duration, Instant};
-
-use crate::support::agent_proc::{counter, HttpAgent};
+use crate::support::parquet_support::bench::{median, send_until_drained};
 use crate::support::parquet_support::events::{log_calls, Ev};
 use crate::support::ports::free_port;
 
@@ -29,24 +27,7 @@ fn run(serializer: &str, calls: &[Vec<Ev>]) -> (f64, u64) {
          a1.sinks.k1.sink.batchSize = 1000\na1.sinks.k1.sink.serializer = {serializer}\n",
         r = root.display()
     );
-    let mut agent = HttpAgent::spawn(
-        root,
-        "a1",
-        &text,
-        vec!["--no-reload-conf".into()],
-        http,
-        Some(port),
-    );
-    let start = Instant::now();
-    assert_eq!(
-        crate::support::parquet_support::events::send(port, calls),
-        calls.len()
-    );
-    let end = Instant::now() + Duration::from_secs(300);
-    while counter(http, "SINK.k1", "EventDrainSuccessCount") < EVENTS as u64 {
-        assert!(Instant::now() < end, "not drained");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let (mut agent, start) = send_until_drained(root, &text, (port, http), calls, EVENTS);
     agent.proc.terminate();
     let secs = start.elapsed().as_secs_f64();
     let bytes = std::fs::read_dir(root.join("out"))
@@ -56,11 +37,6 @@ fn run(serializer: &str, calls: &[Vec<Ev>]) -> (f64, u64) {
         .map(|e| e.metadata().unwrap().len())
         .sum();
     (EVENTS as f64 / secs, bytes)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 #[test]

@@ -10,8 +10,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::agent_proc::{counter, HttpAgent};
-use crate::support::parquet_support::events::{log_calls, send, Ev};
+use crate::support::parquet_support::bench::{median, send_until_drained};
+use crate::support::parquet_support::events::{log_calls, Ev};
 use crate::support::ports::free_port;
 use crate::support::s3_support::{self, server, Weed, SECRET_KEY};
 
@@ -53,22 +53,9 @@ fn run(w: &Weed, serializer: &str, round: usize, calls: &[Vec<Ev>]) -> (f64, f64
         r = root.display(),
         c = conf_dir.display()
     );
-    let mut agent = HttpAgent::spawn(
-        root,
-        "a1",
-        &text,
-        vec!["--no-reload-conf".into()],
-        http,
-        Some(port),
-    );
-    let start = Instant::now();
-    assert_eq!(send(port, calls), calls.len());
-    let end = Instant::now() + Duration::from_secs(300);
-    while counter(http, "SINK.k1", "EventDrainSuccessCount") < EVENTS as u64 {
-        assert!(Instant::now() < end, "not drained");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let (mut agent, start) = send_until_drained(root, &text, (port, http), calls, EVENTS);
     let secs = start.elapsed().as_secs_f64();
+    let end = Instant::now() + Duration::from_secs(300);
     while !staged_files(&root.join("staging")).is_empty()
         || !staged_files(&root.join("pq/open")).is_empty()
     {
@@ -79,11 +66,6 @@ fn run(w: &Weed, serializer: &str, round: usize, calls: &[Vec<Ev>]) -> (f64, f64
     assert_eq!(agent.proc.terminate(), Some(0), "{}", agent.proc.log_text());
     assert!(w.ls(&bucket, "b/").len() >= 2, "no rolled objects");
     (EVENTS as f64 / secs, cpu * 1e6 / EVENTS as f64)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! `SLUICE_REQUIRE_PARQUET` is set (as `.ci/run` does).
 #![allow(dead_code)]
 
+pub mod bench;
 pub mod events;
 
 /// Kill -9 rounds of a Parquet kill test: `ci` (a bounded run, as `.ci/run` runs it), or
