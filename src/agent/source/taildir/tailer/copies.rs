@@ -71,17 +71,7 @@ impl Tailer {
             .map(|e| (e.clone(), self.fingerprints.get(&e.inode).cloned()))
             .collect();
         wanted.append(&mut self.displaced);
-        let since = self.origins.loaded_at();
-        if wanted.is_empty() {
-            let found = layout.0.unseen(&[], since);
-            if !found.is_empty() && make_dir(&dir) {
-                for f in found {
-                    self.copy_unseen(&*layout.0, &dir, &f);
-                }
-            }
-            return;
-        }
-        if !make_dir(&dir) {
+        if !wanted.is_empty() && !make_dir(&dir) {
             return;
         }
         // Every copy is made before any is placed: the files never seen that came after a
@@ -98,8 +88,12 @@ impl Tailer {
                 made.push((e, fp, tmp));
             }
         }
-        for found in layout.0.unseen(&held, since) {
-            self.copy_unseen(&*layout.0, &dir, &found);
+        // The directory is made only when a copy is wanted.
+        let found = layout.0.unseen(&held, self.origins.loaded_at());
+        if !found.is_empty() && make_dir(&dir) {
+            for f in found {
+                self.copy_unseen(&*layout.0, &dir, &f);
+            }
         }
         for (e, fp, tmp) in made {
             let copy = dir.join(e.inode.to_string());
