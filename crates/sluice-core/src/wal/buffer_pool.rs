@@ -14,6 +14,10 @@ use super::aligned::AlignedBuf;
 const POOL_MAX: usize = 16;
 /// Buffers smaller than this are not worth keeping for reuse.
 const POOL_MIN_BYTES: usize = 64 << 10;
+/// The capacity the pool keeps at most, all its buffers together (16 MiB): a steady stream's
+/// buffers (128 KiB to 2 MiB) all fit, while the 16 MiB buffers of 8 MiB events are freed
+/// at once instead of sixteen of them (256 MiB) staying with an idle channel.
+const POOL_MAX_TOTAL: usize = 16 << 20;
 
 /// The buffer pool of one channel (shared by its directories' writers).
 #[derive(Debug, Default)]
@@ -50,18 +54,25 @@ impl BufferPool {
         }
     }
 
-    /// Returns a buffer to the pool (dropped when it is small). A full pool drops its oldest
-    /// buffer instead, so the pool follows the sizes the writers ask for now: keeping the
-    /// first sixteen once filled the pool with buffers one size class too small for every
-    /// later request, and each cut zero-filled a fresh one.
+    /// Returns a buffer to the pool (dropped when it is small, or larger than the whole
+    /// pool may hold). A full pool drops its oldest buffers instead, so the pool follows the
+    /// sizes the writers ask for now: keeping the first sixteen once filled the pool with
+    /// buffers one size class too small for every later request, and each cut zero-filled a
+    /// fresh one.
     pub fn recycle(&self, buf: AlignedBuf) {
-        if buf.capacity() < POOL_MIN_BYTES {
+        if buf.capacity() < POOL_MIN_BYTES || buf.capacity() > POOL_MAX_TOTAL {
             return;
         }
-        let old = {
+        let old: Vec<AlignedBuf> = {
             let mut pool = self.pool.lock();
             pool.push(buf);
-            (pool.len() > POOL_MAX).then(|| pool.remove(0))
+            let mut total: usize = pool.iter().map(AlignedBuf::capacity).sum();
+            let mut cut = 0;
+            while pool.len() - cut > POOL_MAX || total > POOL_MAX_TOTAL {
+                total -= pool[cut].capacity();
+                cut += 1;
+            }
+            pool.drain(..cut).collect()
         };
         // Freed outside the lock.
         drop(old);
@@ -121,5 +132,21 @@ mod tests {
         );
         assert_eq!(cache.fresh_buffers(), before + 1);
         assert_eq!(cache.pool.lock().len(), POOL_MAX - 3, "three taken out");
+    }
+
+    #[test]
+    fn the_pool_keeps_no_more_than_its_total_and_no_buffer_larger_than_that() {
+        let cache = BufferPool::default();
+        cache.recycle(AlignedBuf::with_capacity(2 * POOL_MAX_TOTAL));
+        assert!(cache.pool.lock().is_empty(), "a buffer over the total kept");
+        // Events of 8 MiB: buffers of 16 MiB, one at a time.
+        for _ in 0..4 {
+            cache.recycle(AlignedBuf::with_capacity(POOL_MAX_TOTAL));
+        }
+        assert_eq!(cache.pool.lock().len(), 1);
+        // A smaller buffer in pushes the large one out, the oldest first.
+        cache.recycle(AlignedBuf::with_capacity(POOL_MIN_BYTES));
+        let kept: Vec<usize> = cache.pool.lock().iter().map(|b| b.capacity()).collect();
+        assert_eq!(kept, vec![POOL_MIN_BYTES]);
     }
 }

@@ -72,10 +72,17 @@ pub(super) async fn read_batch(
             let [batch] = one;
             return Read::One(batch);
         }
+        // Up to GROUP_BATCHES_MAX batches, and no more bytes than one batch may hold: eight
+        // 8 MiB pieces of an unterminated line in one group had the channel's writer grow its
+        // tail to 128 MiB (and cut into another), 360 MiB at the peak.
+        let mut bytes = batch_bytes(&batch);
         let mut group = vec![batch];
-        while group.len() < GROUP_BATCHES_MAX {
+        while group.len() < GROUP_BATCHES_MAX && bytes < c.max_batch_bytes {
             match t.next_batch() {
-                Some(b) => group.push(b),
+                Some(b) => {
+                    bytes += batch_bytes(&b);
+                    group.push(b);
+                }
                 None => break,
             }
         }
@@ -92,6 +99,11 @@ pub(super) async fn read_batch(
             retry: group,
         }),
     }
+}
+
+/// The bytes of a batch's events (headers and bodies).
+fn batch_bytes(b: &Batch) -> usize {
+    b.events.iter().map(|e| e.payload_bytes()).sum()
 }
 
 /// What the blocking part of a trip read.
