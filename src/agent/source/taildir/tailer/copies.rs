@@ -18,6 +18,8 @@
 //! Files never seen under a name that came after such a live file's content (kubelet
 //! created, rotated and gzipped them while the source was down), and those of directories
 //! made while it was down, are copied whole and read from their start: `tailer/unseen.rs`.
+//! They are followed last: one may have taken the inode of a saved file gone meanwhile, whose
+//! position and origin move to that file's own copy first.
 //!
 //! [`Layout::uncompress`]: super::super::layout::Layout::uncompress
 
@@ -61,17 +63,28 @@ impl Tailer {
         let dir = copies_dir(&self.cfg.position_file);
         let listed = list(&dir);
         self.take_up_numbered(listed.numbered);
-        for (copy, name) in listed.unseen {
-            self.follow_unseen(copy, name);
-        }
+        // The unseen copies are followed last, after the saved files' copies: a copy may have
+        // taken the inode of a saved file gone meanwhile, whose position and origin must move
+        // to that file's own copy first, never be read from this one.
+        let unseen = listed.unseen;
+        let own: std::collections::HashSet<u64> = unseen
+            .iter()
+            .filter_map(|(copy, name)| {
+                let ino = std::fs::symlink_metadata(copy).ok()?.ino();
+                self.saved_as(ino, name).then_some(ino)
+            })
+            .collect();
         let mut wanted: Vec<_> = self
             .saved
             .values()
-            .filter(|e| !self.files.contains_key(&e.inode))
+            .filter(|e| !self.files.contains_key(&e.inode) && !own.contains(&e.inode))
             .map(|e| (e.clone(), self.fingerprints.get(&e.inode).cloned()))
             .collect();
         wanted.append(&mut self.displaced);
         if !wanted.is_empty() && !make_dir(&dir) {
+            for (copy, name) in unseen {
+                self.follow_unseen(copy, name);
+            }
             return;
         }
         // Every copy is made before any is placed: the files never seen that came after a
@@ -90,9 +103,10 @@ impl Tailer {
         }
         // The directory is made only when a copy is wanted.
         let found = layout.0.unseen(&held, self.origins.loaded_at());
+        let mut unseen_made = Vec::new();
         if !found.is_empty() && make_dir(&dir) {
             for f in found {
-                self.copy_unseen(&*layout.0, &dir, &f);
+                unseen_made.extend(self.copy_unseen(&*layout.0, &dir, &f, &unseen));
             }
         }
         for (e, fp, tmp) in made {
@@ -110,6 +124,9 @@ impl Tailer {
             tracing::info!(file = %e.file, inode = e.inode, pos = e.pos, copy = %copy.display(), "a file compressed while the source was down: reading on from its saved position in its uncompressed copy");
             self.saved.remove(&e.inode);
             self.follow_copy(copy, e, fp, m.ino());
+        }
+        for (copy, name) in unseen.into_iter().chain(unseen_made) {
+            self.follow_unseen(copy, name);
         }
     }
 

@@ -81,16 +81,24 @@ fn read_note(copy: &Path) -> Option<Note> {
 }
 
 impl Tailer {
-    /// Copies the unseen `found` into `dir` (unless a copy of it is there, already followed)
-    /// and follows the copy from its start.
-    pub(super) fn copy_unseen(&mut self, layout: &dyn Layout, dir: &Path, found: &Path) {
-        let Ok(gm) = std::fs::symlink_metadata(found) else {
-            return;
-        };
+    /// Copies the unseen `found` into `dir` (unless a copy of it is there: one followed, or
+    /// one of `listed`, left by an earlier run) and returns the copy and the name it is read
+    /// under, for [`Tailer::follow_unseen`] once the saved files' copies are followed.
+    pub(super) fn copy_unseen(
+        &mut self,
+        layout: &dyn Layout,
+        dir: &Path,
+        found: &Path,
+        listed: &[(PathBuf, PathBuf)],
+    ) -> Option<(PathBuf, PathBuf)> {
+        let gm = std::fs::symlink_metadata(found).ok()?;
         let copy = dir.join(format!("{PREFIX}{}", gm.ino()));
+        if listed.iter().any(|(c, _)| *c == copy) {
+            return None;
+        }
         if let Ok(m) = std::fs::symlink_metadata(&copy) {
             if self.files.contains_key(&m.ino()) {
-                return;
+                return None;
             }
         }
         let name = found.with_extension("");
@@ -100,7 +108,7 @@ impl Tailer {
             Err(e) => {
                 tracing::warn!(file = %found.display(), error = %e, "cannot read a compressed container log that was never read; its lines are not sent");
                 super::super::spool::unlink(&tmp);
-                return;
+                return None;
             }
         };
         let note = Note {
@@ -115,10 +123,18 @@ impl Tailer {
         if let Err(e) = placed {
             tracing::warn!(copy = %copy.display(), error = %e, "cannot place the copy of a compressed container log that was never read; its lines are not sent");
             super::super::spool::unlink(&tmp);
-            return;
+            return None;
         }
         tracing::info!(file = %found.display(), copy = %copy.display(), "a container log created, rotated and compressed while the source was down: reading it from its start in its uncompressed copy");
-        self.follow_unseen(copy, name);
+        Some((copy, name))
+    }
+
+    /// Whether the position saved under `inode` is the unseen copy's own (saved under the
+    /// name its note gives), not that of a file gone before the copy took its inode.
+    pub(super) fn saved_as(&self, inode: u64, name: &Path) -> bool {
+        self.saved
+            .get(&inode)
+            .is_some_and(|e| Path::new(&e.file) == name)
     }
 
     /// Follows the copy of an unseen file, read under `name`: from its saved position, or
@@ -132,12 +148,28 @@ impl Tailer {
             return;
         };
         let own = m.ino();
-        let e = self.saved.remove(&own).unwrap_or(PosEntry {
+        let fresh = PosEntry {
             inode: own,
             pos: 0,
             file: name.to_string_lossy().into_owned(),
-        });
-        let fp = self.fingerprints.remove(&own);
+        };
+        // The copy's own saved position carries its note's name. A position saved under the
+        // same inode for another name is a file that was gone when the copy took its inode,
+        // and whose content no `.gz` held (one that did was copied and followed before):
+        // never read from this copy.
+        let (e, fp) = match self.saved.remove(&own) {
+            Some(e) if Path::new(&e.file) == name => (e, self.fingerprints.remove(&own)),
+            Some(other) => {
+                tracing::warn!(copy = %copy.display(), inode = own, file = %other.file, pos = other.pos, "a copy took the inode of a saved file that is gone and whose content was not found; that file's position is dropped");
+                self.fingerprints.remove(&own);
+                (fresh, None)
+            }
+            None => {
+                // A fingerprint without a position is another file's (moved with it).
+                self.fingerprints.remove(&own);
+                (fresh, None)
+            }
+        };
         self.follow_copy(copy, e, fp, own);
         let Ok(origin) = u64::from_str_radix(&note.origin, 16) else {
             return;
