@@ -196,3 +196,100 @@ fn a_pod_created_rotated_and_gzipped_while_the_agent_was_down_is_read_once() {
     );
     assert!(unseen >= 2, "the new pod's .gz files were read: {unseen}");
 }
+
+/// Rewrites the entry of inode `from` to `to` in a JSON array of objects with an `inode`
+/// (the position, fingerprint and origin files); whether one was there.
+fn move_inode(path: &std::path::Path, from: u64, to: u64) -> bool {
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let mut moved = false;
+    for e in v.as_array_mut().unwrap() {
+        if e["inode"].as_u64() == Some(from) {
+            e["inode"] = to.into();
+            moved = true;
+        }
+    }
+    std::fs::write(path, serde_json::to_vec(&v).unwrap()).unwrap();
+    moved
+}
+
+/// A copy of a file never seen, left by a run killed after it placed it, that took the inode
+/// of a saved file gone meanwhile (another pod's live file, rotated and gzipped: its inode
+/// freed): the copy is read under its own name from its start, and the other file's rest
+/// from its `.gz` under that file's name, every line once. The inode reuse is made
+/// deterministic by moving the gone file's saved position, fingerprint and origin to the
+/// copy's inode, as the file system did once in a gate (a line of one pod was sent under
+/// the other's name).
+#[test]
+fn a_copy_that_took_the_inode_of_a_gone_file_is_read_under_its_own_name_only() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let pods = root.join("pods");
+    std::fs::create_dir_all(&pods).unwrap();
+    let mut a = Container::new(&pods, "default", "web-1", "web", Format::Cri);
+    let mut b = Container::new(&pods, "default", "web-2", "proxy", Format::Json);
+    a.limits(1 << 40, 100);
+    b.limits(1 << 40, 100);
+    let conf = downtime_config(root);
+    let mut agent = start_agent(root, &conf, 0);
+    let mut total = write_some(std::slice::from_mut(&mut a), "live", 50);
+    total += write_some(std::slice::from_mut(&mut b), "live", 50);
+    caught_up(root, total);
+    std::thread::sleep(Duration::from_millis(500));
+    agent.kill9();
+    let state = root.join("state");
+    let positions = state.join("positions.json");
+    let b_live = b.live_file();
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&positions).unwrap()).unwrap();
+    let b_inode = saved
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["file"].as_str() == Some(&*b_live.to_string_lossy()))
+        .and_then(|e| e["inode"].as_u64())
+        .expect("B's live file saved");
+    // Down: B's saved file is rotated, written on and gzipped (gone from its inode); A's is
+    // rotated, then two files after it are made and rotated, all but the newest gzipped.
+    total += write_some(std::slice::from_mut(&mut b), "down", 30);
+    b.rotate();
+    total += write_some(std::slice::from_mut(&mut b), "after", 30);
+    b.rotate();
+    b.compress_rotated();
+    total += rotate_while_down(std::slice::from_mut(&mut a), 0);
+    // The copy an earlier run placed for A's second rotated file (never seen by name).
+    let gz = a.dir.join("0.log.20240101-000002.gz");
+    let gz_ino = std::fs::metadata(&gz).unwrap().ino();
+    let copies = state.join(".taildir-copies");
+    std::fs::create_dir_all(&copies).unwrap();
+    let copy = copies.join(format!("gz-{gz_ino}"));
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(&gz).unwrap()),
+        &mut plain,
+    )
+    .unwrap();
+    std::fs::write(&copy, &plain).unwrap();
+    let note = serde_json::json!({
+        "file": a.dir.join("0.log.20240101-000002").to_string_lossy(),
+        "origin": "00000000000000ab",
+    });
+    std::fs::write(
+        copies.join(format!("gz-{gz_ino}.name")),
+        serde_json::to_vec(&note).unwrap(),
+    )
+    .unwrap();
+    let copy_ino = std::fs::metadata(&copy).unwrap().ino();
+    // B's saved file "was" at the copy's inode.
+    assert!(move_inode(&positions, b_inode, copy_ino));
+    for side in ["positions.json.fingerprints", "positions.json.origins"] {
+        move_inode(&state.join(side), b_inode, copy_ino);
+    }
+    let wants: Vec<_> = a.wants.iter().chain(&b.wants).cloned().collect();
+    assert_eq!(wants.len(), total);
+    let mut agent = start_agent(root, &conf, 1);
+    let got = settled(root, wants.len(), &agent);
+    let n = assert_each_once(&got, &wants);
+    agent.terminate();
+    eprintln!("{n} messages, each once under its own file's name");
+}
