@@ -7,6 +7,11 @@
 //! are packed (`-z pack-relative-relocs`, DT_RELR): the loader reads about 40 KB of them at
 //! start instead of 2 MB, which is 2 MB less resident for every agent (docs/performance.md,
 //! Memory).
+//! Where rustc links with its own LLD (the default for x86_64 Linux since Rust 1.90), the
+//! functions an agent runs (`build/hot-symbols.txt`, made by `benches/hot_symbols.py`) are laid
+//! out first and together (`--symbol-ordering-file`): a running agent's code is then a few
+//! contiguous MiB of `.text`, not 64 KiB fault-around windows over all of it. Names the file
+//! lists and the build lacks are skipped; `SLUICE_NO_SYMBOL_ORDER=1` turns it off.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -39,12 +44,24 @@ fn civil_date(secs: u64) -> String {
 /// (an ld that does not know the option only warns; a C library without DT_RELR support makes
 /// the linker leave them unpacked, which is still a working binary).
 fn links_packed_relocs(out_dir: &str) -> bool {
+    probe_link(
+        out_dir,
+        "relr-probe",
+        &[
+            "-Wl,-z,pack-relative-relocs".into(),
+            "-Wl,--fatal-warnings".into(),
+        ],
+    )
+}
+
+/// Whether the C toolchain links an empty program into `out_dir/name` with `args`.
+fn probe_link(out_dir: &str, name: &str, args: &[std::ffi::OsString]) -> bool {
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
-    let exe = std::path::Path::new(out_dir).join("relr-probe");
+    let exe = std::path::Path::new(out_dir).join(name);
     let child = Command::new(cc)
         .args(["-x", "c", "-", "-o"])
         .arg(&exe)
-        .args(["-Wl,-z,pack-relative-relocs", "-Wl,--fatal-warnings"])
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -59,6 +76,53 @@ fn links_packed_relocs(out_dir: &str) -> bool {
     // The probe stays in OUT_DIR, the build script's own directory.
     let ok = child.wait().is_ok_and(|s| s.success());
     wrote && ok
+}
+
+/// Whether rustc will link the binary with its own LLD and that LLD takes `order` as a
+/// symbol-ordering file: rustc's default on x86_64 Linux, unless the flags pick another linker.
+fn links_with_symbol_order(out_dir: &str, target: &str, order: &std::path::Path) -> bool {
+    if target != "x86_64-unknown-linux-gnu" || std::env::var_os("SLUICE_NO_SYMBOL_ORDER").is_some()
+    {
+        return false;
+    }
+    let flags = std::env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+    let picked = ["linker", "link-self-contained", "fuse-ld"];
+    if picked.iter().any(|p| flags.contains(p))
+        || std::env::var_os("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER").is_some()
+    {
+        return false;
+    }
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
+    let Some(sysroot) = Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+    else {
+        return false;
+    };
+    let gcc_ld = std::path::Path::new(sysroot.trim())
+        .join("lib/rustlib")
+        .join(target)
+        .join("bin/gcc-ld");
+    if !gcc_ld.join("ld.lld").is_file() {
+        return false;
+    }
+    let mut b = std::ffi::OsString::from("-B");
+    b.push(&gcc_ld);
+    let mut file = std::ffi::OsString::from("-Wl,--symbol-ordering-file=");
+    file.push(order);
+    probe_link(
+        out_dir,
+        "order-probe",
+        &[
+            b,
+            "-fuse-ld=lld".into(),
+            file,
+            "-Wl,--no-warn-symbol-ordering".into(),
+        ],
+    )
 }
 
 fn main() {
@@ -100,5 +164,16 @@ fn main() {
     let out_dir = std::env::var("OUT_DIR").unwrap_or_else(|_| ".".to_owned());
     if target.contains("-linux-gnu") && links_packed_relocs(&out_dir) {
         println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
+    }
+    println!("cargo:rerun-if-env-changed=SLUICE_NO_SYMBOL_ORDER");
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".to_owned());
+    let order = std::path::Path::new(&manifest).join("build/hot-symbols.txt");
+    println!("cargo:rerun-if-changed={}", order.display());
+    if order.is_file() && links_with_symbol_order(&out_dir, &target, &order) {
+        println!(
+            "cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
+            order.display()
+        );
+        println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
     }
 }

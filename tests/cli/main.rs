@@ -18,6 +18,7 @@ mod support;
 
 mod adopt_wrong_password;
 mod bench_cli;
+mod binary_layout;
 mod cli_broken_pipe;
 mod cli_exit_codes;
 mod cli_first_contact;
