@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""The functions an agent runs, hottest first, for the linker's symbol-ordering file
+"""The functions an agent runs, for the linker's symbol-ordering file
 (`build/hot-symbols.txt`, read by build.rs): the code a running agent touches is then a few
 contiguous MiB of `.text` instead of pages spread over all of it, each mapping a 64 KiB
 fault-around window (docs/performance.md, "Memory").
 
 Runs each workload's agents under `valgrind --tool=callgrind` (which records every function that
-ran, however rarely: start, configuration, stop), then sums each function's own instructions
-over every run:
+ran, however rarely: start, configuration, stop), and lists first what every run ran (an idle
+agent's code), then what fewer runs ran, the most instructions first within each. W1's and
+W2's agents start as the peers' harness starts them (monitoring server on and read, log at WARN):
   - the README's example (netcat -> file channel -> file_roll), 2,000 lines, stopped by SIGTERM;
   - the peers' W1 (syslog TCP -> file channel -> null), 20,000 lines;
   - the peers' W2 (TAILDIR -> file channel -> avro, avro -> file channel -> file_roll), 20,000 lines;
@@ -15,7 +16,7 @@ over every run:
 usage: benches/hot_symbols.py BIN [BIN ...]     (writes build/hot-symbols.txt; OUT=path elsewhere)
 Give it each build whose names differ: a `cargo build --release` binary, a `cargo test --release`
 one (its sluice-core has test features, so other symbol hashes) and a `dist` one; their lists
-are interleaved, hottest first. A name a build lacks is skipped by the linker. A minute per build.
+are interleaved. A name a build lacks is skipped by the linker. A minute per build.
 """
 import collections
 import glob
@@ -26,7 +27,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..")
@@ -51,16 +54,37 @@ def wait_port(port, timeout=120.0):
 
 
 class Agent:
-    """One agent under callgrind, its profile written to OUT/cg.LABEL.PID at exit."""
+    """One agent under callgrind, its profile written to OUT/cg.LABEL.PID at exit. With
+    `monitored`, as the peers' harness starts it: the HTTP monitoring server on (its JSON, its
+    Prometheus text and its health read every half second) and the log at WARN."""
 
-    def __init__(self, binary, out, label, conf, name, cwd):
+    def __init__(self, binary, out, label, conf, name, cwd, monitored=True):
         cmd = ["valgrind", "--tool=callgrind", "--demangle=no", "--compress-strings=no",
                "--compress-pos=no", "--callgrind-out-file=%s/cg.%s.%%p" % (out, label),
                binary, "agent", "-n", name, "-f", conf]
+        self.port = free_port() if monitored else None
+        if monitored:
+            cmd += ["-Dflume.monitoring.type=http", "-Dflume.monitoring.port=%d" % self.port,
+                    "-Dflume.root.logger=WARN,console"]
         self.log = open(os.path.join(out, "%s.log" % label), "w")
         self.proc = subprocess.Popen(cmd, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT)
+        self.done = threading.Event()
+        self.poller = threading.Thread(target=self.poll, daemon=True)
+        if monitored:
+            self.poller.start()
+
+    def poll(self):
+        while not self.done.wait(0.5):
+            for path in ("/metrics", "/prometheus", "/health"):
+                try:
+                    urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.port, path), timeout=5).read()
+                except OSError:
+                    pass
 
     def stop(self):
+        self.done.set()
+        if self.poller.is_alive():
+            self.poller.join()
         self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(timeout=180)
@@ -83,7 +107,7 @@ def readme_example(binary, out, work):
     conf = os.path.join(work, "a1.properties")
     t = open(os.path.join(ROOT, "examples", "netcat-file-roll.properties")).read()
     open(conf, "w").write(t.replace("port = 44444", "port = %d" % port))
-    a = Agent(binary, out, "readme", conf, "a1", work)
+    a = Agent(binary, out, "readme", conf, "a1", work, monitored=False)
     try:
         if not wait_port(port):
             raise SystemExit("the README's example did not listen")
@@ -177,7 +201,7 @@ def self_costs(path, binary, costs):
 
 
 def hot_functions(binary):
-    """The functions `binary` ran in the workloads, hottest first."""
+    """The functions `binary` ran in the workloads: those more runs ran first, then the hottest."""
     out = tempfile.mkdtemp(prefix="sluice-hot-")
     try:
         for label, run in (("readme", readme_example), ("w1", w1), ("w2", w2)):
@@ -190,15 +214,23 @@ def hot_functions(binary):
                 shutil.rmtree(work, ignore_errors=True)
         config_checks(binary, out)
         costs = collections.Counter()
+        runs = collections.defaultdict(set)
         for p in glob.glob(out + "/cg.*"):
-            self_costs(p, binary, costs)
+            one = collections.Counter()
+            self_costs(p, binary, one)
+            costs.update(one)
+            label = os.path.basename(p).split(".")[1]
+            for name in one:
+                runs[name].add(label)
     finally:
         shutil.rmtree(out, ignore_errors=True)
     # Only names the binary's symbol table holds (callgrind also names PLT stubs and such).
     nm = subprocess.run(["nm", "--defined-only", binary], capture_output=True, text=True,
                         check=True).stdout
     known = {l.split(" ", 2)[2] for l in nm.splitlines() if l.count(" ") >= 2}
-    names = [n for n in sorted(costs, key=lambda k: (-costs[k], k)) if n in known]
+    # What every run ran first (start, configuration, the channel: an idle agent's code), then
+    # what fewer runs ran; the hottest first within each.
+    names = [n for n in sorted(costs, key=lambda k: (-len(runs[k]), -costs[k], k)) if n in known]
     print("%s: %d functions" % (binary, len(names)), file=sys.stderr)
     return names
 
