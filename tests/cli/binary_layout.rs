@@ -18,9 +18,10 @@ fn functions(bin: &str) -> HashMap<String, u64> {
         .filter_map(|l| {
             let mut p = l.splitn(3, ' ');
             let (addr, kind, name) = (p.next()?, p.next()?, p.next()?);
-            matches!(kind, "t" | "T" | "w" | "W")
-                .then(|| Some((name.to_owned(), u64::from_str_radix(addr, 16).ok()?)))
-                .flatten()
+            if !matches!(kind, "t" | "T" | "w" | "W") {
+                return None;
+            }
+            Some((name.to_owned(), u64::from_str_radix(addr, 16).ok()?))
         })
         .collect()
 }
