@@ -12,7 +12,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use crate::edge::COLUMNS;
-use crate::support::agent_proc::HttpAgent;
+use crate::support::agent_proc::{children_cpu_s, HttpAgent};
 use crate::support::clickhouse_support::{cluster, exclusive_turn, number, query_ok, unique};
 use crate::support::ports::free_port;
 
@@ -38,15 +38,6 @@ fn cpu_s(pid: u32) -> f64 {
     let f: Vec<&str> = after.split_whitespace().collect();
     let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
     ticks / 100.0
-}
-
-/// CPU seconds of waited-for children so far.
-fn children_cpu_s() -> f64 {
-    // SAFETY: getrusage with a valid out pointer.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) };
-    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
-    t(u.ru_utime) + t(u.ru_stime)
 }
 
 /// (rows/s, CPU µs per row) of the agent.

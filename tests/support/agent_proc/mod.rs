@@ -24,6 +24,16 @@ pub fn sluice_bin() -> std::ffi::OsString {
     std::env::var_os("SLUICE_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_sluice").into())
 }
 
+/// CPU seconds (user and system) of the children waited for so far: an agent's, read before
+/// it starts and after it was waited for.
+pub fn children_cpu_s() -> f64 {
+    // SAFETY: getrusage with a valid out pointer.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) };
+    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
+    t(u.ru_utime) + t(u.ru_stime)
+}
+
 /// The logs of `procs`, each under its name (for a failed wait's message).
 pub fn logs_of<'a>(procs: impl IntoIterator<Item = &'a Proc>) -> String {
     procs
