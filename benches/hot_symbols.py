@@ -10,7 +10,10 @@ agent's code), then what fewer runs ran, the most instructions first within each
 W2's agents start as the peers' harness starts them (monitoring server on and read, log at WARN):
   - the README's example (netcat -> file channel -> file_roll), 2,000 lines, stopped by SIGTERM;
   - the peers' W1 (syslog TCP -> file channel -> null), 20,000 lines;
-  - the peers' W2 (TAILDIR -> file channel -> avro, avro -> file channel -> file_roll), 20,000 lines;
+  - the peers' W2 (TAILDIR -> file channel -> avro, avro -> file channel -> file_roll), 20,000 lines,
+    twice: as configured, and with no event cache (`-Dsluice.tailCacheTotal=0`), so every take
+    reads its events back from the log, as a sink that lags the cache does under full load
+    (serialized under valgrind, the agents keep up, and the cache hides that path);
   - `config check` of every example configuration.
 
 usage: benches/hot_symbols.py BIN [BIN ...]     (writes build/hot-symbols.txt; OUT=path elsewhere)
@@ -58,10 +61,10 @@ class Agent:
     `monitored`, as the peers' harness starts it: the HTTP monitoring server on (its JSON, its
     Prometheus text and its health read every half second) and the log at WARN."""
 
-    def __init__(self, binary, out, label, conf, name, cwd, monitored=True):
+    def __init__(self, binary, out, label, conf, name, cwd, monitored=True, extra=()):
         cmd = ["valgrind", "--tool=callgrind", "--demangle=no", "--compress-strings=no",
                "--compress-pos=no", "--callgrind-out-file=%s/cg.%s.%%p" % (out, label),
-               binary, "agent", "-n", name, "-f", conf]
+               binary, "agent", "-n", name, "-f", conf] + list(extra)
         self.port = free_port() if monitored else None
         if monitored:
             cmd += ["-Dflume.monitoring.type=http", "-Dflume.monitoring.port=%d" % self.port,
@@ -137,7 +140,7 @@ def w1(binary, out, work, n=20000):
         a.stop()
 
 
-def w2(binary, out, work, n=20000):
+def w2(binary, out, work, n=20000, label="w2", extra=()):
     port = free_port()
     indir, outdir = os.path.join(work, "in"), os.path.join(work, "out")
     os.makedirs(indir)
@@ -149,12 +152,12 @@ def w2(binary, out, work, n=20000):
                WORK=os.path.join(work, "c"), FWDPORT=port, OUTDIR=outdir)
     e = render(os.path.join(PEERS, "sluice-w2-edge.properties"), os.path.join(work, "e.properties"),
                WORK=os.path.join(work, "e"), FWDPORT=port, INDIR=indir)
-    col = Agent(binary, out, "w2c", c, "c", work)
+    col = Agent(binary, out, label + "c", c, "c", work, extra=extra)
     edge = None
     try:
         if not wait_port(port):
             raise SystemExit("W2's collector did not listen")
-        edge = Agent(binary, out, "w2e", e, "e", work)
+        edge = Agent(binary, out, label + "e", e, "e", work, extra=extra)
         want = os.path.getsize(os.path.join(indir, "in.log"))
         end = time.time() + 300
         while time.time() < end:
@@ -204,7 +207,11 @@ def hot_functions(binary):
     """The functions `binary` ran in the workloads: those more runs ran first, then the hottest."""
     out = tempfile.mkdtemp(prefix="sluice-hot-")
     try:
-        for label, run in (("readme", readme_example), ("w1", w1), ("w2", w2)):
+        def w2_uncached(binary, out, work):
+            w2(binary, out, work, label="w2u", extra=["-Dsluice.tailCacheTotal=0"])
+
+        for label, run in (("readme", readme_example), ("w1", w1), ("w2", w2),
+                           ("w2u", w2_uncached)):
             work = tempfile.mkdtemp(prefix="sluice-hot-%s-" % label)
             try:
                 t0 = time.time()
