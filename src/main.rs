@@ -13,32 +13,6 @@ mod cli;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc's `mi_option_purge_delay` (its index in `mi_option_t`, v3's `mimalloc.h`).
-const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
-
-/// How long mimalloc keeps freed pages before it gives them back: 10 ms, mimalloc v2's default.
-/// v3 (the one the crate builds) raised it to 1,000 ms, so an agent held the pages of every burst
-/// for a second: W2's peak was 38-40 MiB per agent at 1,000 ms and 33/30 MiB at 10 ms, for a few
-/// per cent of CPU (docs/performance.md, "Memory"). `MIMALLOC_PURGE_DELAY` still wins.
-const PURGE_DELAY_MS: std::ffi::c_long = 10;
-
-extern "C" {
-    /// mimalloc's own setter, compiled into the binary with the allocator (declared here rather
-    /// than through libmimalloc-sys's `extended` feature, which would rename every symbol the
-    /// binary's hot list names, build/hot-symbols.txt).
-    fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
-}
-
-/// The allocator's options that differ from mimalloc's defaults (above), unless the environment
-/// sets them.
-fn tune_allocator() {
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-        // SAFETY: `mi_option_set` stores a value in mimalloc's option table; the index is in
-        // range, and the option is read afresh at each purge.
-        unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) };
-    }
-}
-
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// `sluice -V`: the version, the commit and the day it was built (build.rs).
@@ -184,7 +158,6 @@ Exit codes: 0 no errors (warnings may be printed), 1 the configuration has error
 }
 
 fn main() {
-    tune_allocator();
     // A closed stdout or stderr: the agent runs on, every other command (and `--help`) ends
     // quietly (cli::pipe).
     if std::env::args_os().nth(1).is_none_or(|a| a != "agent") {
