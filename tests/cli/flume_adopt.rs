@@ -208,6 +208,59 @@ fn an_in_place_adoption_killed_at_a_random_moment_and_rerun_gives_the_same_chann
     }
 }
 
+/// A kill after `adopt.done` was written and before `adopt.state` was removed (the window the
+/// random kills above can hit): the rerun finishes the adoption instead of reading it as done.
+#[test]
+fn a_rerun_after_a_kill_between_done_and_state_removal_finishes_the_adoption() {
+    let want = truth("two-datadirs");
+    let tmp = fixture("two-datadirs");
+    let args = [
+        "channel",
+        "adopt",
+        "--in-place",
+        "--flume-checkpoint-dir",
+        "checkpoint",
+        "--flume-data-dirs",
+        "data-1,data-2",
+    ];
+    let (code, stdout, stderr) = outcome(&sluice(tmp.path(), &args));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let ckpt = tmp.path().join("checkpoint");
+    let done = std::fs::read_to_string(ckpt.join("adopt.done")).unwrap();
+    let events = done.split_whitespace().nth(1).unwrap().to_owned();
+    let folder = std::fs::read_dir(tmp.path().join("data-1"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .find(|n| n.starts_with("flume-adopted-"))
+        .unwrap();
+    std::fs::write(
+        ckpt.join("adopt.state"),
+        format!("raising {folder} {events}\n"),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = outcome(&sluice(tmp.path(), &args));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("finished an interrupted adoption"),
+        "{stdout}"
+    );
+    assert!(!ckpt.join("adopt.state").exists());
+    let take = [
+        "channel",
+        "take",
+        "--checkpoint-dir",
+        "checkpoint",
+        "--data-dirs",
+        "data-1,data-2",
+        "--max",
+        "100000",
+    ];
+    let (code, got, stderr) = outcome(&sluice(tmp.path(), &take));
+    assert_eq!(code, 0, "{stderr}");
+    let got: Vec<String> = got.lines().map(str::to_owned).collect();
+    same(&got, &want).unwrap();
+}
+
 #[test]
 fn verify_flume_reports_a_flume_channel_without_writing() {
     let tmp = fixture("two-datadirs");
