@@ -180,32 +180,40 @@ fn an_adoption_killed_at_a_random_moment_and_rerun_queues_every_event_once() {
 #[test]
 fn an_in_place_adoption_killed_at_a_random_moment_and_rerun_gives_the_same_channel() {
     let want = truth("two-datadirs");
-    let flume = [
-        "--flume-checkpoint-dir",
-        "checkpoint",
-        "--flume-data-dirs",
-        "data-1,data-2",
-    ];
+    for (round, delay_ms) in [2u64, 10, 25, 60, 150].into_iter().enumerate() {
+        let tmp = fixture("two-datadirs");
+        kill_then_rerun(tmp.path(), &ADOPT_TWO_DIRS, delay_ms, round);
+        same(&take_two_dirs(tmp.path()), &want)
+            .unwrap_or_else(|e| panic!("round {round} (kill after {delay_ms} ms): {e}"));
+    }
+}
+
+/// `channel adopt --in-place` of the `two-datadirs` fixture.
+const ADOPT_TWO_DIRS: [&str; 7] = [
+    "channel",
+    "adopt",
+    "--in-place",
+    "--flume-checkpoint-dir",
+    "checkpoint",
+    "--flume-data-dirs",
+    "data-1,data-2",
+];
+
+/// Every event the adopted `two-datadirs` channel gives back (`channel take`).
+fn take_two_dirs(dir: &Path) -> Vec<String> {
     let take = [
+        "channel",
+        "take",
         "--checkpoint-dir",
         "checkpoint",
         "--data-dirs",
         "data-1,data-2",
+        "--max",
+        "100000",
     ];
-    for (round, delay_ms) in [2u64, 10, 25, 60, 150].into_iter().enumerate() {
-        let tmp = fixture("two-datadirs");
-        let args = [&["channel", "adopt", "--in-place"][..], &flume].concat();
-        kill_then_rerun(tmp.path(), &args, delay_ms, round);
-        let out = sluice(
-            tmp.path(),
-            &[&["channel", "take"][..], &take, &["--max", "100000"]].concat(),
-        );
-        let (code, got, stderr) = outcome(&out);
-        assert_eq!(code, 0, "round {round}: {stderr}");
-        let got: Vec<String> = got.lines().map(str::to_owned).collect();
-        same(&got, &want)
-            .unwrap_or_else(|e| panic!("round {round} (kill after {delay_ms} ms): {e}"));
-    }
+    let (code, got, stderr) = outcome(&sluice(dir, &take));
+    assert_eq!(code, 0, "{stderr}");
+    got.lines().map(str::to_owned).collect()
 }
 
 /// A kill after `adopt.done` was written and before `adopt.state` was removed (the window the
@@ -214,16 +222,7 @@ fn an_in_place_adoption_killed_at_a_random_moment_and_rerun_gives_the_same_chann
 fn a_rerun_after_a_kill_between_done_and_state_removal_finishes_the_adoption() {
     let want = truth("two-datadirs");
     let tmp = fixture("two-datadirs");
-    let args = [
-        "channel",
-        "adopt",
-        "--in-place",
-        "--flume-checkpoint-dir",
-        "checkpoint",
-        "--flume-data-dirs",
-        "data-1,data-2",
-    ];
-    let (code, stdout, stderr) = outcome(&sluice(tmp.path(), &args));
+    let (code, stdout, stderr) = outcome(&sluice(tmp.path(), &ADOPT_TWO_DIRS));
     assert_eq!(code, 0, "{stdout}{stderr}");
     let ckpt = tmp.path().join("checkpoint");
     let done = std::fs::read_to_string(ckpt.join("adopt.done")).unwrap();
@@ -238,27 +237,14 @@ fn a_rerun_after_a_kill_between_done_and_state_removal_finishes_the_adoption() {
         format!("raising {folder} {events}\n"),
     )
     .unwrap();
-    let (code, stdout, stderr) = outcome(&sluice(tmp.path(), &args));
+    let (code, stdout, stderr) = outcome(&sluice(tmp.path(), &ADOPT_TWO_DIRS));
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(
         stdout.contains("finished an interrupted adoption"),
         "{stdout}"
     );
     assert!(!ckpt.join("adopt.state").exists());
-    let take = [
-        "channel",
-        "take",
-        "--checkpoint-dir",
-        "checkpoint",
-        "--data-dirs",
-        "data-1,data-2",
-        "--max",
-        "100000",
-    ];
-    let (code, got, stderr) = outcome(&sluice(tmp.path(), &take));
-    assert_eq!(code, 0, "{stderr}");
-    let got: Vec<String> = got.lines().map(str::to_owned).collect();
-    same(&got, &want).unwrap();
+    same(&take_two_dirs(tmp.path()), &want).unwrap();
 }
 
 #[test]
