@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use sluice_core::io::{Fs, StdFs};
+use sluice_core::io::StdFs;
 use sluice_core::keys::KeyFiles;
 use sluice_core::split_aliases;
 use sluice_core::FileChannelConfig;
@@ -252,16 +252,11 @@ fn target_props(
 /// Whether a target was named (its directories, `--in-place`): a dry run then checks it.
 /// The events of a finished adoption the target holds (`adopt.done`): a rerun, dry or real,
 /// has nothing to adopt, and must not read the new channel's files as Flume's.
-/// A kill between writing `adopt.done` and removing `adopt.state` leaves both: that adoption
-/// still has its last step to take, so it is not finished (`adopt` takes the step).
 fn finished(target: Option<&FileChannelConfig>) -> anyhow::Result<Option<u64>> {
     let Some(t) = target else {
         return Ok(None);
     };
-    if StdFs.exists(&t.checkpoint_dir.join(sluice_flume::adopt::ADOPT_STATE)) {
-        return Ok(None);
-    }
-    Ok(sluice_flume::adopt::read_done(&StdFs, &t.checkpoint_dir)?)
+    Ok(sluice_flume::adopt::finished(&StdFs, &t.checkpoint_dir)?)
 }
 
 fn names_target(args: &AdoptArgs) -> bool {

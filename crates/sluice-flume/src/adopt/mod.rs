@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use self::refuse::{refuse_downgrade, refuse_live_flume, refuse_non_empty};
 pub use self::request::{AdoptError, AdoptRequest};
-pub use self::staging::{read_done, ADOPTED_PREFIX, ADOPT_DONE, ADOPT_STATE, STAGING};
+pub use self::staging::{finished, read_done, ADOPTED_PREFIX, ADOPT_DONE, ADOPT_STATE, STAGING};
 use self::staging::{Phase, *};
 use crate::{FlumeChannel, FlumeDirs, FlumeKeys, FlumeReport};
 use sluice_core::io::Fs;

@@ -119,6 +119,16 @@ pub fn read_done(fs: &dyn Fs, checkpoint_dir: &Path) -> Result<Option<u64>, Adop
     }
 }
 
+/// The events of the adoption `checkpoint_dir` holds finished: `adopt.done` without
+/// `adopt.state` (both at once: a kill came between writing the one and removing the other,
+/// so the adoption still has its last step to take).
+pub fn finished(fs: &dyn Fs, checkpoint_dir: &Path) -> Result<Option<u64>, AdoptError> {
+    if read_phase(fs, checkpoint_dir)? != Phase::Idle {
+        return Ok(None);
+    }
+    read_done(fs, checkpoint_dir)
+}
+
 /// Records a finished adoption of `events` durably, then removes the state file.
 pub fn write_done(fs: &dyn Fs, checkpoint_dir: &Path, events: u64) -> Result<(), AdoptError> {
     let path = checkpoint_dir.join(ADOPT_DONE);
