@@ -40,6 +40,13 @@ pub trait FsFile: Send + Sync + Debug {
         whole.resize(buf.len() + zeros, 0);
         self.write_all_at(&whole, offset)
     }
+    /// Writes `len` zero bytes at `offset`. The real file system writes them from one static
+    /// block that is never written, so they cost no memory of the process (the zeroing ahead
+    /// of a direct-I/O segment, `wal/writer/zero_ahead.rs`); aligned for direct I/O when
+    /// `len` and `offset` are. The default builds one buffer.
+    fn write_zeros_at(&self, len: usize, offset: u64) -> io::Result<()> {
+        self.write_all_at(&vec![0; len], offset)
+    }
     /// Makes the file's data durable (fdatasync).
     fn sync_data(&self) -> io::Result<()>;
     /// The file's current length.

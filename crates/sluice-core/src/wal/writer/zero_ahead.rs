@@ -22,33 +22,17 @@
 //! use's bytes either way, which the scanner reads as the end. A failed zero write loses
 //! nothing: it is logged and zeroing stops until the allocation grows.
 
-use super::super::aligned::AlignedBuf;
-
 /// Bytes zeroed ahead at a time (1 MiB).
 pub(super) const ZERO_AHEAD: u64 = 1 << 20;
 
 /// A group that wrote this much or more does not zero ahead (256 KiB).
 pub(super) const ZERO_AHEAD_MAX_CUT: u64 = 256 << 10;
 
-/// What the `io` lock guards besides the order of writes: the zeros a leader writes ahead.
+/// What the `io` lock guards besides the order of writes.
 #[derive(Debug, Default)]
 pub(super) struct IoScratch {
-    zeros: Option<AlignedBuf>,
     /// Running average of the cuts written, across segments ([`ZeroPlan::cut_avg`]).
     pub cut_avg: u64,
-}
-
-impl IoScratch {
-    /// `len` bytes of zeros, aligned for direct I/O (`len` a multiple of the block size, at
-    /// most [`ZERO_AHEAD`]).
-    pub(super) fn zeros(&mut self, len: usize) -> &[u8] {
-        let buf = self.zeros.get_or_insert_with(|| {
-            let mut b = AlignedBuf::with_capacity(ZERO_AHEAD as usize);
-            b.extend(&vec![0u8; ZERO_AHEAD as usize]);
-            b
-        });
-        &buf.as_slice()[..len.min(ZERO_AHEAD as usize)]
-    }
 }
 
 /// A direct segment's state for zeroing, read at a leader's cut (under `active`).

@@ -91,7 +91,7 @@ impl DirWriter {
         if let Some((from, to)) = plan.range(start, end) {
             let t = &self.timers;
             let began = t.now_ns();
-            match file.write_all_at(io.zeros((to - from) as usize), from) {
+            match file.write_zeros_at((to - from) as usize, from) {
                 Ok(()) => known = to,
                 Err(e) => {
                     tracing::warn!(path = %self.segment_path(id).display(), error = %e, "cannot zero ahead; this segment's later writes go into unwritten blocks");
