@@ -20,6 +20,9 @@ usage: benches/hot_symbols.py BIN [BIN ...]     (writes build/hot-symbols.txt; O
 Give it each build whose names differ: a `cargo build --release` binary, a `cargo test --release`
 one (its sluice-core has test features, so other symbol hashes) and a `dist` one; their lists
 are interleaved. A name a build lacks is skipped by the linker. A minute per build.
+`cargo test --release` writes its variant over target/release/sluice: copy the `cargo build
+--release` binary aside before building the tests (the test variant is the
+target/release/deps/sluice-<hash> that answers --version).
 """
 import collections
 import glob
