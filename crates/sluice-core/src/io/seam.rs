@@ -25,6 +25,31 @@ pub enum OpenMode {
 /// [`Fs::open_direct`] (the largest logical block size in common use).
 pub const DIRECT_ALIGN: usize = 4096;
 
+/// Bytes of the static zero block ([`zero_block`]).
+const ZERO_BLOCK: usize = 1 << 20;
+
+/// The zeros [`FsFile::write_zeros_at`] writes from: writable (so in `.bss`, not among the
+/// binary's read-only data) but never written, and aligned for direct I/O. Only ever read, its
+/// pages stay the kernel's shared zero page: the zeroing ahead of a direct-I/O segment held a
+/// MiB of each channel's heap resident when it had a buffer of zeros of its own
+/// (docs/performance.md, "Memory").
+#[repr(C, align(4096))]
+struct ZeroBlock(std::cell::UnsafeCell<[u8; ZERO_BLOCK]>);
+
+// SAFETY: nothing writes the block: no `&mut` to it is ever made, only the shared slices of
+// `zero_block`.
+unsafe impl Sync for ZeroBlock {}
+
+static ZEROS: ZeroBlock = ZeroBlock(std::cell::UnsafeCell::new([0; ZERO_BLOCK]));
+
+/// The first `len` bytes (at most a MiB) of the static zero block, aligned to
+/// [`DIRECT_ALIGN`].
+fn zero_block(len: usize) -> &'static [u8] {
+    // SAFETY: the block is never written (see `ZeroBlock`), so shared reads of it are sound.
+    let all: &'static [u8; ZERO_BLOCK] = unsafe { &*ZEROS.0.get() };
+    &all[..len.min(ZERO_BLOCK)]
+}
+
 /// An open file. All I/O is positional, so one handle can be shared by threads.
 pub trait FsFile: Send + Sync + Debug {
     /// Reads up to `buf.len()` bytes at `offset`; returns how many were read (0 at end of file).
@@ -40,12 +65,18 @@ pub trait FsFile: Send + Sync + Debug {
         whole.resize(buf.len() + zeros, 0);
         self.write_all_at(&whole, offset)
     }
-    /// Writes `len` zero bytes at `offset`. The real file system writes them from one static
-    /// block that is never written, so they cost no memory of the process (the zeroing ahead
-    /// of a direct-I/O segment, `wal/writer/zero_ahead.rs`); aligned for direct I/O when
-    /// `len` and `offset` are. The default builds one buffer.
+    /// Writes `len` zero bytes at `offset`, a MiB per write, from one static block that is
+    /// never written ([`zero_block`]): aligned for direct I/O (where `len` and `offset` are
+    /// too) and resident nowhere (the zeroing ahead of a direct-I/O segment,
+    /// `wal/writer/zero_ahead.rs`).
     fn write_zeros_at(&self, len: usize, offset: u64) -> io::Result<()> {
-        self.write_all_at(&vec![0; len], offset)
+        let mut done = 0;
+        while done < len {
+            let chunk = zero_block(len - done);
+            self.write_all_at(chunk, offset + done as u64)?;
+            done += chunk.len();
+        }
+        Ok(())
     }
     /// Makes the file's data durable (fdatasync).
     fn sync_data(&self) -> io::Result<()>;

@@ -25,24 +25,6 @@ use super::statx::statx_only;
 /// frame header: what the buffered writer of a recycled segment pads with).
 const PAD_ZEROS_MAX: usize = 8192;
 
-/// The bytes of [`ZEROS`], and how many of them one `pwritev` of
-/// [`FsFile::write_zeros_at`] sends at most ([`ZERO_IOVECS`] times).
-const ZERO_BLOCK: usize = 64 << 10;
-const ZERO_IOVECS: usize = 16;
-
-/// The zeros [`FsFile::write_zeros_at`] writes from: writable (so in `.bss`, not among the
-/// binary's read-only data) but never written, and aligned for direct I/O. Read only by the
-/// kernel, its pages stay the shared zero page: the zeroing ahead of a direct-I/O segment
-/// (a MiB at a time) held a MiB of each channel's heap resident when it had a buffer of its
-/// own (docs/performance.md, "Memory").
-#[repr(C, align(4096))]
-struct ZeroBlock(std::cell::UnsafeCell<[u8; ZERO_BLOCK]>);
-
-// SAFETY: nothing ever writes the block (no `&mut` to it is made); the kernel reads it.
-unsafe impl Sync for ZeroBlock {}
-
-static ZEROS: ZeroBlock = ZeroBlock(std::cell::UnsafeCell::new([0; ZERO_BLOCK]));
-
 /// What an open of `path` with `O_NOFOLLOW` failing with `e` means: `ELOOP` where `path` is
 /// itself a link (its last component; `lstat` asked, since `ELOOP` also means too many links
 /// in the directories above) becomes a [`LinkRefused`] naming it; anything else stays as it is.
@@ -110,45 +92,6 @@ impl FsFile for StdFile {
             // SAFETY: both iovecs point into live slices of the given lengths, only read by
             // the kernel for the duration of the call.
             let n = unsafe { libc::pwritev(self.0.as_raw_fd(), iov.as_ptr(), 2, at) };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(e);
-            }
-            if n == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::WriteZero,
-                    "pwritev wrote nothing",
-                ));
-            }
-            done += n as usize;
-        }
-        Ok(())
-    }
-
-    fn write_zeros_at(&self, len: usize, offset: u64) -> io::Result<()> {
-        use std::os::fd::AsRawFd;
-        let block = libc::iovec {
-            iov_base: ZEROS.0.get().cast::<libc::c_void>(),
-            iov_len: ZERO_BLOCK,
-        };
-        let mut done = 0;
-        // Each round writes up to ZERO_IOVECS blocks; a short write goes on from where it
-        // stopped.
-        while done < len {
-            let round = (len - done).min(ZERO_BLOCK * ZERO_IOVECS);
-            let mut iov = [block; ZERO_IOVECS];
-            let count = round.div_ceil(ZERO_BLOCK);
-            if let Some(last) = iov.get_mut(count - 1) {
-                last.iov_len = round - (count - 1) * ZERO_BLOCK;
-            }
-            let at = libc::off_t::try_from(offset + done as u64)
-                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "offset too large"))?;
-            // SAFETY: every iovec points into the static block within its length; the kernel
-            // only reads it for the duration of the call.
-            let n = unsafe { libc::pwritev(self.0.as_raw_fd(), iov.as_ptr(), count as i32, at) };
             if n < 0 {
                 let e = io::Error::last_os_error();
                 if e.kind() == io::ErrorKind::Interrupted {
@@ -501,7 +444,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("seg");
         let f = StdFs.open(&path, OpenMode::CreateNew).unwrap();
-        let len = ZERO_BLOCK * ZERO_IOVECS * 2 + 12_345;
+        let len = (1 << 20) * 2 + 12_345;
         f.write_all_at(&vec![7; len + 20], 0).unwrap();
         f.write_zeros_at(len, 10).unwrap();
         let back = std::fs::read(&path).unwrap();
@@ -513,7 +456,7 @@ mod tests {
         let Ok(d) = StdFs.open_direct(&path) else {
             return;
         };
-        let direct = ZERO_BLOCK * 3 + DIRECT_ALIGN;
+        let direct = (1 << 20) + 3 * DIRECT_ALIGN;
         std::fs::write(&path, vec![9; direct + DIRECT_ALIGN]).unwrap();
         d.write_zeros_at(direct, DIRECT_ALIGN as u64).unwrap();
         let back = std::fs::read(&path).unwrap();
