@@ -236,22 +236,51 @@ impl BucketWriter {
             };
             return self.write_raw(bytes, fsync);
         }
-        // One write per batch, from the encoder's reused buffer (with the file's header
-        // in front on its first write).
-        let batch = self.encoder.batch()?;
-        if self.header.is_empty() {
-            self.file.append(batch)?;
-            self.written += batch.len() as u64;
-        } else {
-            let mut bytes = std::mem::take(&mut self.header);
-            bytes.extend_from_slice(batch);
-            self.file.append(&bytes)?;
-            self.written += bytes.len() as u64;
-        }
-        self.encoder.clear_batch(keep_bytes);
+        self.put_batch(false, keep_bytes)?;
         if fsync {
             self.file.sync()?;
         }
+        Ok(())
+    }
+
+    /// Stages the batch built so far in the file ([`StoreFile::stage`]: on a local file no
+    /// I/O, the next sync writes it). Not for a file written through a handed serializer,
+    /// whose bytes need a trip to its host.
+    pub fn stage(&mut self, keep_bytes: usize) -> io::Result<()> {
+        if self.handed.is_some() {
+            return Err(io::Error::other(
+                "a handed serializer's file cannot be staged",
+            ));
+        }
+        self.put_batch(true, keep_bytes)
+    }
+
+    /// Writes the file's staged bytes now.
+    pub fn write_staged(&mut self) -> io::Result<()> {
+        self.file.write_staged()
+    }
+
+    /// One write (or stage) per batch, from the encoder's reused buffer (with the file's
+    /// header in front on its first write).
+    fn put_batch(&mut self, staged: bool, keep_bytes: usize) -> io::Result<()> {
+        let batch = self.encoder.batch()?;
+        let header = std::mem::take(&mut self.header);
+        let joined;
+        let bytes = if header.is_empty() {
+            batch
+        } else {
+            let mut all = header;
+            all.extend_from_slice(batch);
+            joined = all;
+            &joined[..]
+        };
+        if staged {
+            self.file.stage(bytes)?;
+        } else {
+            self.file.append(bytes)?;
+        }
+        self.written += bytes.len() as u64;
+        self.encoder.clear_batch(keep_bytes);
         Ok(())
     }
 

@@ -24,7 +24,9 @@
 //!   [`budget`]: the unwritten bytes of all buckets (`hdfs.maxBufferBytes`).
 //! - [`writer`]: [`RollingWriter`], the buckets of one sink: `writer::open` (a bucket's file),
 //!   `writer::batch` (a batch, all or nothing), `writer::close` (rolls and stop),
-//!   `writer::group` (the batch's shared sync) and `writer::resume` (the cut-back).
+//!   `writer::group` (the batch's shared sync), `writer::stage` (a batch staged in memory on
+//!   the sink's task, written by that sync, where it opens, rolls and closes nothing) and
+//!   `writer::resume` (the cut-back).
 //! - [`group_sync`]: one fdatasync per file for the batches written meanwhile, and
 //!   [`GROUP_SYNC_DEPTH`], the takes a syncing sink keeps open (`flat::staged`: the same
 //!   contract for [`flat`], whose batches are written by the trip that syncs them).

@@ -8,8 +8,11 @@
 //! that routes, encodes and appends it to its buckets' files (a handed serializer's `Async`
 //! answers and each HDFS or S3 request waited on inside it, on the one [`super::bridge`]); on
 //! HDFS the job also hsyncs, so the take commits after that one trip. On a local path with
-//! `hdfs.fsyncPerBatch` the job only writes, and the acknowledgement makes the second trip, an
-//! fdatasync shared by every batch written meanwhile ([`super::group_sync`]). S3 writes the
+//! `hdfs.fsyncPerBatch` a batch that opens, rolls and closes no file makes no trip at
+//! `deliver`: it is routed, encoded and staged in its files' memory on the sink's task
+//! (`RollingWriter::stage_batch`), and its acknowledgement's one trip writes every batch
+//! staged meanwhile and fdatasyncs each file once ([`super::group_sync`]); an acknowledgement
+//! an earlier trip covered makes none. Other batches go to the job, which only writes. S3 writes the
 //! batch to local staging files in the same one trip (fdatasynced there); uploads run at roll,
 //! off the take's path. The flat writer (`file_roll`) makes one trip per group of batches
 //! instead ([`super::flat`]).
@@ -154,26 +157,24 @@ impl RollingSink {
     /// Events that can never be written are left out and kept for [`take_poisoned`](Self::take_poisoned).
     pub async fn deliver(&mut self, events: Vec<Event>) -> Result<(), SinkError> {
         self.poisoned.clear();
-        let written = self
-            .run(move |w| {
-                let refused = w.write_batch(&events, Instant::now(), now_ms())?;
-                Ok((events, refused, w.take_pending_sync()))
-            })
-            .await;
+        let written = match self.stage(&events) {
+            Some(staged) => staged.map(|(refused, pending)| (events, refused, pending)),
+            None => {
+                self.run(move |w| {
+                    let refused = w.write_batch(&events, Instant::now(), now_ms())?;
+                    Ok((events, refused, w.take_pending_sync()))
+                })
+                .await
+            }
+        };
         let (events, refused, pending) = written.inspect_err(|e| self.output_failed(e))?;
         self.output.up();
         if let Some((group, generation)) = pending {
             let (sink, dir) = (self.name.clone(), self.cfg.path.clone());
             self.acks = Some(crate::agent::sink::Acks(Box::pin(async move {
-                tokio::task::spawn_blocking(move || group.sync_through(generation))
-                    .await
-                    .unwrap_or_else(|e| Err(std::io::Error::other(e)))
-                    .map_err(|e| {
-                        SinkError::store(
-                            sink,
-                            format!("syncing the batch's files under {dir}: {e}"),
-                        )
-                    })
+                group.sync_async(generation).await.map_err(|e| {
+                    SinkError::store(sink, format!("syncing the batch's files under {dir}: {e}"))
+                })
             })));
         }
         let mut events: Vec<Option<Event>> = events.into_iter().map(Some).collect();

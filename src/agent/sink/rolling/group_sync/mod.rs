@@ -1,6 +1,7 @@
 //! The hdfs sink's shared sync on a local `hdfs.path` (with `hdfs.fsyncPerBatch`): a batch is
-//! written to its files without a sync, and its acknowledgement ([`crate::agent::sink::Acks`])
-//! syncs every file written since the last sync, so one fdatasync per file covers the
+//! written to its files without a sync, or staged in their memory (`writer::stage`; the
+//! file's sync writes it first), and its acknowledgement ([`crate::agent::sink::Acks`],
+//! [`SyncGroup::sync_async`]) syncs every file written since the last sync, so one fdatasync per file covers the
 //! batches written meanwhile, as file_roll's does. Each batch gets a generation; a sync
 //! covers every generation handed out when it began. A failed sync fails its batch's
 //! acknowledgement and every one not yet synced until the writer has cut back: the runner
@@ -44,6 +45,9 @@ pub struct SyncGroup {
     state: Mutex<State>,
     /// One sync at a time, so a waiter finds whether the one before covered it.
     turn: Mutex<()>,
+    /// The same for acknowledgements awaiting ([`SyncGroup::sync_async`]): one covered by
+    /// the trip before it returns without a trip of its own.
+    async_turn: tokio::sync::Mutex<()>,
 }
 
 #[derive(Debug, Default)]
@@ -59,6 +63,24 @@ struct State {
     failure: bool,
     /// Files written since the last sync began, each once.
     dirty: Vec<Arc<dyn FileSync>>,
+}
+
+impl State {
+    /// Whether `generation` is durable already; an error when it never will be.
+    fn covers(&self, generation: u64) -> std::io::Result<bool> {
+        if self.synced >= generation {
+            return Ok(true);
+        }
+        // After a failed sync nothing more is called durable until the writer has cut its
+        // output back: the failed files' unsynced pages may be gone even if a later
+        // fdatasync of them succeeds.
+        if self.failure || generation <= self.failed_through {
+            return Err(std::io::Error::other(
+                "an earlier sync of this sink's files failed",
+            ));
+        }
+        Ok(false)
+    }
 }
 
 impl SyncGroup {
@@ -80,30 +102,46 @@ impl SyncGroup {
         let _turn = self.turn.lock();
         let (files, upto) = {
             let mut s = self.state.lock();
-            if s.synced >= generation {
+            if s.covers(generation)? {
                 return Ok(());
-            }
-            // After a failed sync nothing more is called durable until the writer has cut
-            // its output back: the failed files' unsynced pages may be gone even if a later
-            // fdatasync of them succeeds.
-            if s.failure || generation <= s.failed_through {
-                return Err(std::io::Error::other(
-                    "an earlier sync of this sink's files failed",
-                ));
             }
             (std::mem::take(&mut s.dirty), s.last)
         };
         for f in &files {
             if let Err(e) = f.sync() {
-                let mut s = self.state.lock();
-                s.failed_through = s.last;
-                s.failure = true;
+                self.fail();
                 return Err(e);
             }
         }
         let mut s = self.state.lock();
         s.synced = s.synced.max(upto);
         Ok(())
+    }
+
+    /// [`SyncGroup::sync_through`] for an acknowledgement on the runtime: one covered by an
+    /// earlier sync (or failed by one) returns without a trip to the blocking pool.
+    pub async fn sync_async(self: Arc<Self>, generation: u64) -> std::io::Result<()> {
+        let _turn = self.async_turn.lock().await;
+        if self.state.lock().covers(generation)? {
+            return Ok(());
+        }
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || me.sync_through(generation))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+
+    /// Fails every generation handed out so far, as a failed sync does, until the writer has
+    /// cut back ([`SyncGroup::take_failure`]).
+    pub fn fail(&self) {
+        let mut s = self.state.lock();
+        s.failed_through = s.last;
+        s.failure = true;
+    }
+
+    /// A sync failed and the writer has not cut back yet.
+    pub fn failing(&self) -> bool {
+        self.state.lock().failure
     }
 
     /// Every generation up to this one is durable.

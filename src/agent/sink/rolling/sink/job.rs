@@ -6,16 +6,23 @@
 //! waits for it first.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::task::JoinHandle;
 
 use super::super::bridge::Bridge;
+use super::super::group_sync::SyncGroup;
 use super::super::path;
+use super::super::route::Refused;
 use super::super::store::Store;
 use super::super::writer::{RollingWriter, WriteError};
 use super::now_ms;
 use super::RollingSink;
 use crate::agent::sink::{SinkError, SinkErrorKind};
+use sluice_core::Event;
+
+/// A staged batch: its refused events and the sync its acknowledgement awaits.
+pub(super) type Staged = (Vec<Refused>, Option<(Arc<SyncGroup>, u64)>);
 
 type Job<T> = JoinHandle<(Box<RollingWriter>, Result<T, WriteError>)>;
 /// A call that timed out and still runs (the next call waits for it): its writer, or `None`
@@ -91,6 +98,33 @@ impl RollingSink {
         Ok(Box::new(w))
     }
 
+    /// A batch staged on the sink's task, when the writer takes it without I/O
+    /// ([`RollingWriter::stage_batch`]): its refused events and its pending sync; `None`
+    /// when it goes to the blocking pool ([`RollingSink::run`]).
+    pub(super) fn stage(&mut self, events: &[Event]) -> Option<Result<Staged, SinkError>> {
+        if !self.started || self.running.is_some() {
+            return None;
+        }
+        let w = self.writer.as_mut()?;
+        let staged = w
+            .stage_batch(events, Instant::now(), now_ms())?
+            .map(|refused| (refused, w.take_pending_sync()));
+        Some(self.settled(staged))
+    }
+
+    /// A call's result, its failure counted (a line is logged when failures end).
+    fn settled<T>(&mut self, r: Result<T, WriteError>) -> Result<T, SinkError> {
+        match &r {
+            Ok(_) if self.failures > 0 => {
+                tracing::info!(sink = %self.name, failed_calls = self.failures, "file work succeeds again");
+                self.failures = 0;
+            }
+            Ok(_) => {}
+            Err(_) => self.failures = self.failures.saturating_add(1),
+        }
+        r.map_err(|e| self.err(SinkErrorKind::Store, e))
+    }
+
     pub(super) async fn run<T, F>(&mut self, f: F) -> Result<T, SinkError>
     where
         T: Send + 'static,
@@ -106,6 +140,7 @@ impl RollingSink {
                 }
                 w.share_syncs();
             }
+            w.write_staged();
             let r = f(&mut w);
             (w, r)
         });
@@ -117,15 +152,7 @@ impl RollingSink {
                     self.started = true;
                     self.resume = None;
                 }
-                match &r {
-                    Ok(_) if self.failures > 0 => {
-                        tracing::info!(sink = %self.name, failed_calls = self.failures, "file work succeeds again");
-                        self.failures = 0;
-                    }
-                    Ok(_) => {}
-                    Err(_) => self.failures = self.failures.saturating_add(1),
-                }
-                r.map_err(|e| self.err(SinkErrorKind::Store, e))
+                self.settled(r)
             }
             Ok(Err(e)) => {
                 self.started = false;

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use parking_lot::Mutex;
+
 use super::{DirEntry, FileSync, Recovered, Store, StoreFile, ToRecover};
 use crate::agent::sink::rolling::format::{valid_prefix, Layout};
 use sluice_core::io::{Fs, FsFile, OpenMode};
@@ -59,6 +61,10 @@ impl Store for LocalStore {
         true
     }
 
+    fn stages_batches(&self) -> bool {
+        true
+    }
+
     fn exists(&self, path: &Path) -> io::Result<bool> {
         Ok(self.fs.exists(path))
     }
@@ -71,6 +77,8 @@ impl Store for LocalStore {
                 dir: parent_of(path),
                 file: file.clone(),
                 new_entry: AtomicBool::new(true),
+                staged: Mutex::default(),
+                failed: AtomicBool::new(false),
             }),
             file,
             offset: 0,
@@ -129,11 +137,14 @@ impl Store for LocalStore {
     }
 }
 
-/// An open local file: positioned writes at its end, fdatasync on sync.
+/// An open local file: positioned writes at its end, fdatasync on sync. Bytes may be staged
+/// (kept in memory, [`StoreFile::stage`]) and written by the next sync from any thread, so a
+/// batch written from the sink's task makes no trip to the blocking pool of its own.
 #[derive(Debug)]
 struct LocalFile {
     file: Arc<dyn FsFile>,
     sync: Arc<LocalSync>,
+    /// The file's length once its staged bytes are written.
     offset: u64,
     dirty: bool,
 }
@@ -146,10 +157,49 @@ struct LocalSync {
     file: Arc<dyn FsFile>,
     /// The file's directory entry is not durable yet.
     new_entry: AtomicBool,
+    /// Bytes staged and not yet written. The lock is held through their write, so a writer
+    /// that finds the buffer empty knows every staged byte is in the file.
+    staged: Mutex<Staged>,
+    /// A write of staged bytes failed: the file holds a hole or a torn batch, and no sync of
+    /// it may succeed again (the writer cuts its output back; [`super::super::group_sync`]).
+    failed: AtomicBool,
+}
+
+/// Staged bytes, which start at byte `at` of the file.
+#[derive(Debug, Default)]
+struct Staged {
+    bytes: Vec<u8>,
+    at: u64,
+}
+
+impl LocalSync {
+    /// Writes the staged bytes at their offset. Blocking.
+    fn write_staged(&self) -> io::Result<()> {
+        let mut staged = self.staged.lock();
+        if self.failed.load(Ordering::Acquire) {
+            staged.bytes.clear();
+            return Err(io::Error::other(
+                "an earlier write of this file's staged bytes failed",
+            ));
+        }
+        if staged.bytes.is_empty() {
+            return Ok(());
+        }
+        let at = staged.at;
+        if let Err(e) = self.file.write_all_at(&staged.bytes, at) {
+            self.failed.store(true, Ordering::Release);
+            staged.bytes.clear();
+            return Err(e);
+        }
+        staged.at = at + staged.bytes.len() as u64;
+        staged.bytes.clear();
+        Ok(())
+    }
 }
 
 impl FileSync for LocalSync {
     fn sync(&self) -> io::Result<()> {
+        self.write_staged()?;
         self.file.sync_data()?;
         if self.new_entry.swap(false, Ordering::AcqRel) {
             if let Err(e) = self.fs.sync_dir(&self.dir) {
@@ -163,13 +213,33 @@ impl FileSync for LocalSync {
 
 impl StoreFile for LocalFile {
     fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.sync.write_staged()?;
         if bytes.is_empty() {
             return Ok(());
         }
         self.file.write_all_at(bytes, self.offset)?;
         self.offset += bytes.len() as u64;
+        self.sync.staged.lock().at = self.offset;
         self.dirty = true;
         Ok(())
+    }
+
+    fn stage(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let mut staged = self.sync.staged.lock();
+        if staged.bytes.is_empty() {
+            staged.at = self.offset;
+        }
+        staged.bytes.extend_from_slice(bytes);
+        self.offset += bytes.len() as u64;
+        self.dirty = true;
+        Ok(())
+    }
+
+    fn write_staged(&mut self) -> io::Result<()> {
+        self.sync.write_staged()
     }
 
     fn sync(&mut self) -> io::Result<()> {
@@ -179,6 +249,7 @@ impl StoreFile for LocalFile {
     }
 
     fn close(&mut self) -> io::Result<()> {
+        self.sync.write_staged()?;
         // The rename must never publish unsynced bytes; `publish` syncs the directory.
         if self.dirty {
             self.file.sync_data()?;

@@ -43,6 +43,11 @@ pub trait Store: Send + Sync + Debug {
     fn shares_syncs(&self) -> bool {
         false
     }
+    /// Whether a batch may be staged in its open files with no call to the store at all
+    /// (`writer::stage`: no [`Store::admit`] or [`Store::delivered`]): a plain local path.
+    fn stages_batches(&self) -> bool {
+        false
+    }
     /// Whether `path` exists; an error when the store cannot tell (never "absent" for a
     /// store that did not answer: the cut back removes and cuts by it).
     fn exists(&self, path: &Path) -> io::Result<bool>;
@@ -197,12 +202,24 @@ pub trait StoreFile: Send + Debug {
     fn syncer(&self) -> Option<Arc<dyn FileSync>> {
         None
     }
+    /// Appends `bytes` without I/O where the store can (a local file: they wait in memory,
+    /// and the next [`FileSync::sync`], [`StoreFile::write_staged`], append, sync or close
+    /// writes them first, in order); elsewhere the same as [`StoreFile::append`].
+    fn stage(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.append(bytes)
+    }
+    /// Writes the staged bytes now (no sync). A failure is kept: every later sync of the
+    /// file fails too, so no batch staged in it is ever called durable.
+    fn write_staged(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Makes a file's appended bytes (and, for a new file, its directory entry) durable; shared
 /// by the acknowledgements of the batches written to it ([`super::group_sync`]).
 pub trait FileSync: Send + Sync + Debug {
-    /// fdatasync, and the directory the first time for a new file.
+    /// Writes the file's staged bytes ([`StoreFile::stage`]), then fdatasync, and the
+    /// directory the first time for a new file.
     fn sync(&self) -> io::Result<()>;
 }
 

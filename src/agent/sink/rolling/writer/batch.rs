@@ -10,7 +10,7 @@ use std::time::Instant;
 use super::super::bucket::NAME_TRIES_MAX;
 use super::super::budget::event_bytes_max;
 use super::super::error::io_err;
-use super::super::route::{Refused, Router};
+use super::super::route::{Refused, Router, Routes};
 use super::{RollingWriter, WriteError};
 use sluice_core::Event;
 
@@ -136,21 +136,7 @@ impl RollingWriter {
         touched: &mut Vec<String>,
         refused: &mut Vec<Refused>,
     ) -> Result<(), WriteError> {
-        let counter_digits = (self.counter.saturating_add(NAME_TRIES_MAX as u64))
-            .to_string()
-            .len();
-        let routes = Router {
-            path: &self.path,
-            prefix: &self.prefix,
-            cfg: &self.cfg,
-            host: &self.host,
-            name_extra_bytes: self.naming.in_use_prefix.len()
-                + 1
-                + counter_digits
-                + self.naming.suffix.len()
-                + self.naming.in_use_suffix.len(),
-        }
-        .route(events, now_ms);
+        let routes = self.routes(events, now_ms);
         // Buckets whose file the file system refused by name (with header escapes only).
         let mut bad: Vec<(usize, String)> = Vec::new();
         for (index, (e, route)) in events.iter().zip(routes.events).enumerate() {
@@ -195,6 +181,25 @@ impl RollingWriter {
             self.roll_if_full(key, now)?;
         }
         Ok(())
+    }
+
+    /// Where each event of a batch goes (no I/O).
+    pub(super) fn routes(&self, events: &[Event], now_ms: i64) -> Routes {
+        let counter_digits = (self.counter.saturating_add(NAME_TRIES_MAX as u64))
+            .to_string()
+            .len();
+        Router {
+            path: &self.path,
+            prefix: &self.prefix,
+            cfg: &self.cfg,
+            host: &self.host,
+            name_extra_bytes: self.naming.in_use_prefix.len()
+                + 1
+                + counter_digits
+                + self.naming.suffix.len()
+                + self.naming.in_use_suffix.len(),
+        }
+        .route(events, now_ms)
     }
 
     /// Adds `e` to the open bucket `key`, first making room for it in `hdfs.maxBufferBytes`.

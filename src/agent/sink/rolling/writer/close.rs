@@ -109,16 +109,7 @@ impl RollingWriter {
         let due: Vec<String> = self
             .open
             .iter()
-            .filter(|(_, o)| {
-                let w = &o.writer;
-                self.cfg
-                    .roll_interval
-                    .is_some_and(|d| now.duration_since(w.opened_at) >= d)
-                    || self
-                        .cfg
-                        .idle_timeout
-                        .is_some_and(|d| now.duration_since(w.last_write) >= d)
-            })
+            .filter(|(_, o)| self.roll_due(&o.writer, now))
             .map(|(k, _)| k.clone())
             .collect();
         let mut first_err = None;
@@ -137,6 +128,17 @@ impl RollingWriter {
         let closed = self.close_all(now);
         self.store.drain(limit);
         closed
+    }
+
+    /// Whether `rollInterval` or `idleTimeout` says the open file `w` is closed now.
+    pub(super) fn roll_due(&self, w: &BucketWriter, now: Instant) -> bool {
+        self.cfg
+            .roll_interval
+            .is_some_and(|d| now.duration_since(w.opened_at) >= d)
+            || self
+                .cfg
+                .idle_timeout
+                .is_some_and(|d| now.duration_since(w.last_write) >= d)
     }
 
     /// Closes every open file, and tries once more every close still pending.

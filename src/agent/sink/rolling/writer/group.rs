@@ -25,6 +25,18 @@ pub(in super::super) struct Shared {
     last: Option<u64>,
 }
 
+impl Shared {
+    /// A sync failed and the writer has not cut back yet.
+    pub(super) fn failing(&self) -> bool {
+        self.group.failing()
+    }
+
+    /// Fails the group as a failed sync does (a staged write failed).
+    pub(super) fn fail(&self) {
+        self.group.fail();
+    }
+}
+
 impl RollingWriter {
     /// Syncs are shared from now on, when they can be (`hdfs.fsyncPerBatch`, a store whose
     /// files hand out sync handles: a local path, and an output that can be cut back: call

@@ -173,6 +173,7 @@ mod close;
 pub(super) mod group;
 mod open;
 mod resume;
+mod stage;
 
 #[cfg(test)]
 mod tests;

@@ -124,3 +124,146 @@ fn after_a_failed_sync_the_output_is_cut_back_to_the_last_synced_batch() {
     w.close_all(t).unwrap();
     assert_eq!(lines(&fs, Path::new("/out")), expected(0..15));
 }
+
+#[test]
+fn a_staged_batch_is_written_by_the_sync_that_makes_it_durable() {
+    let fs = SimFs::new(9);
+    let mut w = started(&fs);
+    let (syncs, _) = hook(&fs);
+    let t = Instant::now();
+    // The first batch opens the file: that needs the blocking way.
+    assert!(w.stage_batch(&events(0..5), t, 0).is_none());
+    w.write_batch(&events(0..5), t, 0).unwrap();
+    let (group, first) = w.take_pending_sync().unwrap();
+    group.sync_through(first).unwrap();
+    let ops = fs.op_count();
+    let mut gens = Vec::new();
+    for b in 1..4u32 {
+        let refused = w
+            .stage_batch(&events(b * 5..b * 5 + 5), t, 0)
+            .unwrap()
+            .unwrap();
+        assert!(refused.is_empty());
+        gens.push(w.take_pending_sync().unwrap().1);
+    }
+    assert_eq!(fs.op_count(), ops, "staging does no file operation");
+    assert_eq!(lines(&fs, Path::new("/out")), expected(0..5));
+    // The second staged batch's acknowledgement writes all three and syncs once.
+    group.sync_through(gens[1]).unwrap();
+    assert_eq!(syncs.load(Ordering::SeqCst), 2);
+    assert_eq!(durable_lines(&fs, Path::new("/out")), expected(0..20));
+    group.sync_through(gens[2]).unwrap();
+    assert_eq!(syncs.load(Ordering::SeqCst), 2, "already covered");
+    // A trip (here the close) writes what is staged first.
+    w.stage_batch(&events(20..25), t, 0).unwrap().unwrap();
+    w.write_staged();
+    w.close_all(t).unwrap();
+    assert_eq!(lines(&fs, Path::new("/out")), expected(0..25));
+}
+
+#[test]
+fn a_batch_that_would_open_or_roll_a_file_is_not_staged() {
+    let fs = SimFs::new(10);
+    let mut c = cfg("/out");
+    c.roll_count = Some(12);
+    let mut w = on_fs(c, Arc::new(fs.clone()), 1000);
+    w.recover(None).unwrap();
+    assert!(w.share_syncs());
+    let t = Instant::now();
+    w.write_batch(&events(0..5), t, 0).unwrap();
+    assert!(w.stage_batch(&events(5..10), t, 0).is_some());
+    // 10 events in the file: 2 more reach rollCount, so the batch closes the file.
+    assert!(w.stage_batch(&events(10..12), t, 0).is_none());
+    // An event bound for another directory opens a file.
+    let other = vec![sluice_core::Event::new("x").header("app", "b")];
+    let mut c = cfg("/out/%{app}");
+    c.roll_count = None;
+    let mut w = on_fs(c, Arc::new(fs.clone()), 2000);
+    w.recover(None).unwrap();
+    assert!(w.share_syncs());
+    w.write_batch(&events(0..5), t, 0).unwrap();
+    assert!(w.stage_batch(&events(5..6), t, 0).is_some());
+    assert!(w.stage_batch(&other, t, 0).is_none());
+}
+
+#[test]
+fn a_failed_write_of_staged_batches_fails_them_and_the_output_is_cut_back() {
+    let fs = SimFs::new(11);
+    let mut w = started(&fs);
+    let t = Instant::now();
+    w.write_batch(&events(0..5), t, 0).unwrap();
+    let (group, first) = w.take_pending_sync().unwrap();
+    group.sync_through(first).unwrap();
+    w.stage_batch(&events(5..10), t, 0).unwrap().unwrap();
+    let (_, second) = w.take_pending_sync().unwrap();
+    w.stage_batch(&events(10..15), t, 0).unwrap().unwrap();
+    let (_, third) = w.take_pending_sync().unwrap();
+    // The staged write is the sync's first file operation.
+    fs.inject(sluice_core::io::Fault::Eio { at: fs.op_count() });
+    assert!(group.sync_through(second).is_err());
+    fs.clear_faults();
+    assert!(
+        group.sync_through(third).is_err(),
+        "a later batch fails too"
+    );
+    assert!(
+        w.stage_batch(&events(5..15), t, 0).is_none(),
+        "nothing is staged before the cut back"
+    );
+    // The runner rolled both back; the channel gives them again.
+    w.write_staged();
+    w.write_batch(&events(5..15), t, 0).unwrap();
+    let (group, again) = w.take_pending_sync().unwrap();
+    group.sync_through(again).unwrap();
+    assert_eq!(durable_lines(&fs, Path::new("/out")), expected(0..15));
+    w.close_all(t).unwrap();
+    assert_eq!(lines(&fs, Path::new("/out")), expected(0..15));
+}
+
+#[test]
+fn a_power_loss_at_every_step_of_a_staged_groups_sync_keeps_each_committed_batch_once() {
+    use crate::agent::sink::rolling::resume;
+    use sluice_core::io::Fault;
+    let mut step = 0;
+    loop {
+        let fs = SimFs::new(step);
+        let mut w = started(&fs);
+        let t = Instant::now();
+        w.write_batch(&events(0..5), t, 0).unwrap();
+        let (group, first) = w.take_pending_sync().unwrap();
+        group.sync_through(first).unwrap();
+        let committed_first = w.cursor().unwrap();
+        w.stage_batch(&events(5..10), t, 0).unwrap().unwrap();
+        w.stage_batch(&events(10..15), t, 0).unwrap().unwrap();
+        let (_, last) = w.take_pending_sync().unwrap();
+        let committed_last = w.cursor().unwrap();
+        fs.inject(Fault::Crash {
+            at: fs.op_count() + step,
+        });
+        // The runner commits the takes (and their cursor) only if the sync returns.
+        let acked = group.sync_through(last).is_ok();
+        let crashed = fs.has_crashed();
+        assert_eq!(acked, !crashed, "step {step}");
+        let (committed, kept) = if acked {
+            (committed_last, 0..15)
+        } else {
+            (committed_first, 0..5)
+        };
+        for seed in 0..4 {
+            let image = fs.crash_image(seed);
+            let mut again = on_fs(cfg("/out"), Arc::new(image.clone()), 1000);
+            again.recover(resume::decode(&committed).as_ref()).unwrap();
+            assert_eq!(
+                lines(&image, Path::new("/out")),
+                expected(kept.clone()),
+                "step {step} seed {seed}"
+            );
+        }
+        if !crashed {
+            break;
+        }
+        step += 1;
+        assert!(step < 20, "a staged sync is a write and an fdatasync");
+    }
+    assert!(step >= 2, "the sync's steps were crashed at: {step}");
+}
