@@ -46,6 +46,17 @@ fn expected(range: std::ops::Range<u32>) -> Vec<String> {
     range.map(|i| format!("line-{i:04}")).collect()
 }
 
+/// Writes events 5..15 again (the batches the runner rolled back) and checks that lines 0..15
+/// are each durable once, before and after the close.
+fn rewrite_and_check(w: &mut RollingWriter, fs: &SimFs, t: Instant) {
+    w.write_batch(&events(5..15), t, 0).unwrap();
+    let (group, again) = w.take_pending_sync().unwrap();
+    group.sync_through(again).unwrap();
+    assert_eq!(durable_lines(fs, Path::new("/out")), expected(0..15));
+    w.close_all(t).unwrap();
+    assert_eq!(lines(fs, Path::new("/out")), expected(0..15));
+}
+
 /// Counts the fdatasyncs, and fails them while `fail` is set.
 fn hook(fs: &SimFs) -> (Arc<AtomicU64>, Arc<AtomicBool>) {
     let (count, fail) = (
@@ -117,12 +128,7 @@ fn after_a_failed_sync_the_output_is_cut_back_to_the_last_synced_batch() {
     assert_eq!(group.synced(), first);
     // The runner rolled both back; the channel gives them again. The writer cuts the
     // output back to the first batch before it writes them.
-    w.write_batch(&events(5..15), t, 0).unwrap();
-    let (group, again) = w.take_pending_sync().unwrap();
-    group.sync_through(again).unwrap();
-    assert_eq!(durable_lines(&fs, Path::new("/out")), expected(0..15));
-    w.close_all(t).unwrap();
-    assert_eq!(lines(&fs, Path::new("/out")), expected(0..15));
+    rewrite_and_check(&mut w, &fs, t);
 }
 
 #[test]
@@ -212,12 +218,7 @@ fn a_failed_write_of_staged_batches_fails_them_and_the_output_is_cut_back() {
     );
     // The runner rolled both back; the channel gives them again.
     w.write_staged();
-    w.write_batch(&events(5..15), t, 0).unwrap();
-    let (group, again) = w.take_pending_sync().unwrap();
-    group.sync_through(again).unwrap();
-    assert_eq!(durable_lines(&fs, Path::new("/out")), expected(0..15));
-    w.close_all(t).unwrap();
-    assert_eq!(lines(&fs, Path::new("/out")), expected(0..15));
+    rewrite_and_check(&mut w, &fs, t);
 }
 
 #[test]
