@@ -165,7 +165,8 @@ struct LocalSync {
     failed: AtomicBool,
 }
 
-/// Staged bytes, which start at byte `at` of the file.
+/// Staged bytes, which start at byte `at` of the file (set by the first byte staged after
+/// the buffer was written).
 #[derive(Debug, Default)]
 struct Staged {
     bytes: Vec<u8>,
@@ -185,15 +186,12 @@ impl LocalSync {
         if staged.bytes.is_empty() {
             return Ok(());
         }
-        let at = staged.at;
-        if let Err(e) = self.file.write_all_at(&staged.bytes, at) {
-            self.failed.store(true, Ordering::Release);
-            staged.bytes.clear();
-            return Err(e);
-        }
-        staged.at = at + staged.bytes.len() as u64;
+        let written = self.file.write_all_at(&staged.bytes, staged.at);
         staged.bytes.clear();
-        Ok(())
+        if written.is_err() {
+            self.failed.store(true, Ordering::Release);
+        }
+        written
     }
 }
 
@@ -219,7 +217,6 @@ impl StoreFile for LocalFile {
         }
         self.file.write_all_at(bytes, self.offset)?;
         self.offset += bytes.len() as u64;
-        self.sync.staged.lock().at = self.offset;
         self.dirty = true;
         Ok(())
     }
