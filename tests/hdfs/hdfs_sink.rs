@@ -152,11 +152,22 @@ fn kill_round(root: &Path, conf: &Path, port: u16, round: usize, acked: usize) -
     }
     // The in-use files of the previous run were recovered at start.
     let now = in_use(&all_files(&out));
-    assert!(
-        left_in_use.is_disjoint(&now),
-        "round {round}: in-use files not recovered: {:?}",
-        left_in_use.intersection(&now).collect::<Vec<_>>()
-    );
+    if !left_in_use.is_disjoint(&now) {
+        let before =
+            std::fs::read_to_string(root.join(format!("agent-{}.log", round.saturating_sub(1))))
+                .unwrap_or_default();
+        let _ = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(root)
+            .arg(format!("/tmp/keep-{}", std::process::id()))
+            .status();
+        panic!(
+            "round {round}: in-use files not recovered: {:?}\nfiles now: {:?}\nlog of the run before:\n{before}\nlog:\n{}",
+            left_in_use.intersection(&now).collect::<Vec<_>>(),
+            all_files(&out).iter().map(|(p, b)| (p, b.len())).collect::<Vec<_>>(),
+            agent.log_text()
+        );
+    }
     agent.signal(libc::SIGKILL);
     agent.wait_exit();
     senders

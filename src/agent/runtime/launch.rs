@@ -56,13 +56,13 @@ impl Agent {
             let units = members
                 .iter()
                 .map(|(s, kind, ch, counters, dead_letter)| {
-                    let unit = runner::SinkUnit {
-                        sink: kind.build(s),
-                        channel: ch.clone(),
-                        batch_size: kind.batch_size(),
-                        counters: counters.clone(),
-                        poison: PoisonHandler::with(s, dead_letter.clone()),
-                    };
+                    let unit = runner::SinkUnit::new(
+                        kind.build(s),
+                        ch.clone(),
+                        kind.batch_size(),
+                        counters.clone(),
+                        PoisonHandler::with(s, dead_letter.clone()),
+                    );
                     (s.clone(), unit)
                 })
                 .collect();

@@ -72,6 +72,16 @@ pub trait Sink: std::fmt::Debug + Send {
         Box::pin(std::future::ready(Ok(())))
     }
 
+    /// When the channel holds no cursor for the sink (a first start, or a channel that
+    /// never committed one): readies the output (a file sink recovers its files) and returns
+    /// where it stands before any batch, as a cursor. The runner commits it, in a take of no
+    /// events, before the sink's first take, so output written by takes that never commit is
+    /// cut back at the next start even when the crash comes before the first commit. `None`
+    /// for sinks that keep no cursor; an error is a failed round (nothing is taken).
+    fn baseline(&mut self) -> BoxFuture<'_, Result<Option<Vec<u8>>, SinkError>> {
+        Box::pin(std::future::ready(Ok(None)))
+    }
+
     /// Most take transactions a runner keeps open on this sink at once: [`PIPELINE_DEPTH`],
     /// or more for a sink whose batches wait on acknowledgements (kafka: the broker's round
     /// trip and the producer's batching overlap several batches).

@@ -87,6 +87,29 @@ pub struct SinkUnit {
     pub counters: Arc<CounterGroup>,
     /// What becomes of its poison events (`deadLetter.directory`).
     pub poison: PoisonHandler,
+    /// The channel holds no cursor for the sink: its baseline ([`Sink::baseline`]) is to be
+    /// committed before its first take.
+    baseline_due: bool,
+}
+
+impl SinkUnit {
+    /// A sink on `channel`, taking `batch_size` events per transaction.
+    pub fn new(
+        sink: Box<dyn Sink>,
+        channel: Arc<dyn AgentChannel>,
+        batch_size: usize,
+        counters: Arc<CounterGroup>,
+        poison: PoisonHandler,
+    ) -> Self {
+        SinkUnit {
+            sink,
+            channel,
+            batch_size,
+            counters,
+            poison,
+            baseline_due: false,
+        }
+    }
 }
 
 /// How one round on a sink ended.
@@ -189,14 +212,18 @@ pub(crate) async fn process_once(name: &str, u: &mut SinkUnit) -> Outcome {
 }
 
 /// Gives each sink its counters and the stop signal, and the cursor its channel committed
-/// with its last take (the sink cuts its output back to it).
+/// with its last take (the sink cuts its output back to it); a sink whose channel holds none
+/// has its baseline committed before its first take ([`batch::commit_baseline`]).
 pub(crate) async fn attach(units: &mut BTreeMap<String, SinkUnit>, stop: &Stop) {
     for (name, u) in units.iter_mut() {
         u.sink.attach(u.counters.clone(), stop.clone());
-        if let Some(cursor) = u.channel.cursor(name) {
-            if let Err(e) = u.sink.restore(cursor).await {
-                tracing::error!(sink = %name, error = %e, "output not cut back to the last committed take; batches taken again may be written twice");
+        match u.channel.cursor(name) {
+            Some(cursor) => {
+                if let Err(e) = u.sink.restore(cursor).await {
+                    tracing::error!(sink = %name, error = %e, "output not cut back to the last committed take; batches taken again may be written twice");
+                }
             }
+            None => u.baseline_due = true,
         }
     }
 }

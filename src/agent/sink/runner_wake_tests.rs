@@ -19,13 +19,13 @@ async fn a_put_wakes_a_sink_runner_parked_on_an_empty_channel_at_once() {
         MemoryConfig::sized(100, 10, Duration::from_secs(1)),
     ))));
     let sink = ScriptedSink::default();
-    let unit = SinkUnit {
-        sink: Box::new(sink.clone()),
-        channel: ch.clone(),
-        batch_size: 10,
-        counters: CounterGroup::sink(),
-        poison: crate::agent::sink::poison::PoisonHandler::new("k", None),
-    };
+    let unit = SinkUnit::new(
+        Box::new(sink.clone()),
+        ch.clone(),
+        10,
+        CounterGroup::sink(),
+        crate::agent::sink::poison::PoisonHandler::new("k", None),
+    );
     let (h, stop) = crate::agent::stop::channel();
     let task = tokio::spawn(run(
         "r".into(),

@@ -42,13 +42,13 @@ async fn stop_abandons_a_call_the_downstream_never_answers_and_keeps_the_batch()
     let mut units = std::collections::BTreeMap::new();
     units.insert(
         "k1".to_owned(),
-        SinkUnit {
-            sink: Box::new(AvroSink::new("k1", cfg)),
-            channel: ch.clone(),
-            batch_size: 4,
-            counters: CounterGroup::sink(),
-            poison: crate::agent::sink::poison::PoisonHandler::new("k1", None),
-        },
+        SinkUnit::new(
+            Box::new(AvroSink::new("k1", cfg)),
+            ch.clone(),
+            4,
+            CounterGroup::sink(),
+            crate::agent::sink::poison::PoisonHandler::new("k1", None),
+        ),
     );
     let (h, stop) = crate::agent::stop::channel();
     let task = tokio::spawn(runner::run(

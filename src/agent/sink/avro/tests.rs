@@ -150,13 +150,13 @@ async fn run_until_drained(
     let mut units = std::collections::BTreeMap::new();
     units.insert(
         "k1".to_owned(),
-        SinkUnit {
-            sink: Box::new(AvroSink::new("k1", cfg)),
-            channel: ch.clone(),
-            batch_size: 4,
-            counters: counters.clone(),
-            poison: crate::agent::sink::poison::PoisonHandler::new("k1", None),
-        },
+        SinkUnit::new(
+            Box::new(AvroSink::new("k1", cfg)),
+            ch.clone(),
+            4,
+            counters.clone(),
+            crate::agent::sink::poison::PoisonHandler::new("k1", None),
+        ),
     );
     let (h, stop) = crate::agent::stop::channel();
     let task = tokio::spawn(runner::run(

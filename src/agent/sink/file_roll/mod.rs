@@ -69,6 +69,10 @@ impl Sink for FileRollSink {
         self.0.cursor()
     }
 
+    fn baseline(&mut self) -> BoxFuture<'_, Result<Option<Vec<u8>>, SinkError>> {
+        Box::pin(self.0.baseline())
+    }
+
     fn restore(&mut self, cursor: Vec<u8>) -> BoxFuture<'_, Result<(), SinkError>> {
         Box::pin(self.0.restore(cursor))
     }

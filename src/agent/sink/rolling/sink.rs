@@ -49,7 +49,6 @@ pub struct RollingSink {
     fs: Arc<dyn Fs>,
     writer: Option<Box<RollingWriter>>,
     running: Option<Running>,
-    started: bool,
     poisoned: Vec<Poisoned>,
     /// Which store `hdfs.path` names, and what the driver asks of it.
     target: Target,
@@ -105,7 +104,6 @@ impl RollingSink {
             fs,
             writer: None,
             running: None,
-            started: false,
             poisoned: Vec::new(),
             failures: 0,
             buffered: Arc::default(),
@@ -235,6 +233,14 @@ impl RollingSink {
     pub async fn start(&mut self) -> Result<(), SinkError> {
         self.run(|_| Ok(())).await
     }
+
+    /// The output's cursor before any batch (the runner commits it when the channel holds
+    /// none): files recovered, none open, the last file number seen. `None` when the store
+    /// cannot be cut back.
+    pub async fn baseline(&mut self) -> Result<Option<Vec<u8>>, SinkError> {
+        self.start().await?;
+        Ok(self.writer.as_ref().and_then(|w| w.cursor()))
+    }
 }
 
 impl crate::agent::sink::Sink for RollingSink {
@@ -277,6 +283,12 @@ impl crate::agent::sink::Sink for RollingSink {
 
     fn cursor(&mut self) -> Option<Vec<u8>> {
         self.writer.as_ref()?.cursor()
+    }
+
+    fn baseline(
+        &mut self,
+    ) -> crate::agent::channel::BoxFuture<'_, Result<Option<Vec<u8>>, SinkError>> {
+        Box::pin(RollingSink::baseline(self))
     }
 
     fn restore(

@@ -39,11 +39,14 @@ pub(super) enum Batch {
 /// Takes a batch and delivers it; a failure rolls this batch back. Not cancel safe (see
 /// [`Sink::deliver`]); dropping it rolls the batch back.
 pub(super) async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
-    let c = &u.counters;
     if let Err(e) = u.sink.prepare().await {
         tracing::debug!(sink = name, error = %e, "sink not ready");
         return Batch::Failed;
     }
+    if u.baseline_due && !commit_baseline(name, u).await {
+        return Batch::Failed;
+    }
+    let c = &u.counters;
     let mut tx = u.channel.begin();
     let events = match tx.take_up_to(u.batch_size).await {
         Ok(e) => e,
@@ -106,6 +109,40 @@ pub(super) async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
             count_failure(name, &e, c);
             tx.rollback().await;
             Batch::Failed
+        }
+    }
+}
+
+/// Commits the sink's baseline cursor ([`Sink::baseline`](super::super::Sink::baseline)) in a
+/// take of no events, before its first take; whether the sink may take now (a failure is
+/// counted as a failed round and tried again before the next take).
+pub(super) async fn commit_baseline(name: &str, u: &mut SinkUnit) -> bool {
+    let cursor = match u.sink.baseline().await {
+        Ok(Some(cursor)) => cursor,
+        Ok(None) => {
+            u.baseline_due = false;
+            return true;
+        }
+        Err(e) => {
+            count_failure(name, &e, &u.counters);
+            return false;
+        }
+    };
+    let mut tx = u.channel.begin();
+    if !tx.set_cursor(name, cursor) {
+        // A channel that keeps no cursors: nothing to cut back to after a crash.
+        tx.rollback().await;
+        u.baseline_due = false;
+        return true;
+    }
+    match tx.commit().await {
+        Ok(()) => {
+            u.baseline_due = false;
+            true
+        }
+        Err(e) => {
+            tracing::warn!(sink = name, error = %e, "committing the sink's starting cursor failed; tried again before its first take");
+            false
         }
     }
 }

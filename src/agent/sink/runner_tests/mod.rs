@@ -2,7 +2,8 @@
 //! committed, rolled back and delivered again when a delivery or a take commit fails, for
 //! "commit but back off", for stop in the middle of the pipeline and for sink groups.
 //! Here: the helpers and the plain pipelined rounds (poison events too); the rest by
-//! behaviour beside: `failure.rs`, `stop.rs`, `policy.rs` (sink groups), `acks.rs`.
+//! behaviour beside: `failure.rs`, `stop.rs`, `policy.rs` (sink groups), `acks.rs`,
+//! `baseline.rs` (the cursor committed before a sink's first take).
 
 #![allow(
     clippy::disallowed_methods,
@@ -45,13 +46,13 @@ pub(super) fn unit(
 ) -> (SinkUnit, Arc<CounterGroup>) {
     let counters = CounterGroup::sink();
     (
-        SinkUnit {
-            sink: Box::new(sink.clone()),
-            channel: ch,
-            batch_size: BATCH,
-            counters: counters.clone(),
-            poison: crate::agent::sink::poison::PoisonHandler::new("k", None),
-        },
+        SinkUnit::new(
+            Box::new(sink.clone()),
+            ch,
+            BATCH,
+            counters.clone(),
+            crate::agent::sink::poison::PoisonHandler::new("k", None),
+        ),
         counters,
     )
 }
@@ -137,6 +138,7 @@ async fn poison_events_are_counted_and_dead_lettered_and_their_batch_delivered_o
 }
 
 mod acks;
+mod baseline;
 mod failure;
 mod policy;
 mod stop;

@@ -128,6 +128,35 @@ impl FlatWriter {
         Ok(())
     }
 
+    /// The cursor before the first file (the runner commits it when the channel holds
+    /// none): `<prefix><start millis>-0` at length 0, so a crash before the first commit is cut
+    /// back too. `None` with `ROLLTIME` names or Parquet files (their order is not the
+    /// writer's start), or when a file already in the directory comes after it.
+    pub(crate) async fn baseline(&mut self) -> Result<Option<Vec<u8>>, SinkError> {
+        let pm = self.cfg.path_manager.clone();
+        if pm.roll_time || self.parquet_spec().is_some() || self.current.is_some() {
+            return Ok(None);
+        }
+        let first = pm.file_name(&self.start_ms.to_string(), 0);
+        let (store, dir) = (self.store.clone(), self.cfg.directory.clone());
+        let found = blocking(move || {
+            let names = FlatNames {
+                prefix: &pm.prefix,
+                extension: &pm.extension,
+            };
+            resume::baseline(store.as_ref(), &dir, &names, &first)
+        })
+        .await
+        .map_err(|e| self.output_err("cannot list", e))?;
+        match found {
+            Some(path) => Ok(resume::encode(&path, 0)),
+            None => {
+                tracing::warn!(sink = %self.name, directory = %self.cfg.directory.display(), "a file in the directory is named after this start (a clock set back?): batches taken again after a crash before the first commit may be written twice");
+                Ok(None)
+            }
+        }
+    }
+
     /// Cuts the output back to the cursor of the last committed take (see [`resume`]).
     pub(crate) async fn restore(&mut self, cursor: Vec<u8>) -> Result<(), SinkError> {
         let Some((file, len)) = resume::decode(&cursor) else {

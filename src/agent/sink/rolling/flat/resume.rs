@@ -108,6 +108,33 @@ pub(crate) fn cut_back(
     Ok(done)
 }
 
+/// The file a baseline cursor names (`<prefix><series>-0[.ext]`, length 0: before every
+/// file of the series), so a cut back to it removes every file this sink opens after it; `None`
+/// when a file of these names in `dir` already comes after it (a clock set back), which that
+/// cut back would remove too.
+pub(crate) fn baseline(
+    store: &dyn Store,
+    dir: &Path,
+    pm: &FlatNames<'_>,
+    first: &str,
+) -> std::io::Result<Option<PathBuf>> {
+    let Some(mark) = order_of(pm, first) else {
+        return Ok(None);
+    };
+    let entries = match store.list_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    if entries
+        .iter()
+        .any(|entry| order_of(pm, &entry.name).is_some_and(|o| o >= mark))
+    {
+        return Ok(None);
+    }
+    Ok(Some(dir.join(first)))
+}
+
 #[cfg(test)]
 #[allow(
     clippy::disallowed_methods,

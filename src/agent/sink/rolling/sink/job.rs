@@ -64,7 +64,6 @@ impl RollingSink {
                 Ok(Ok(Some(w))) => self.writer = Some(w),
                 Ok(_) => {
                     // The writer is gone with the thread; a new one recovers its files.
-                    self.started = false;
                     return Err(self.err(SinkErrorKind::Store, "file worker failed"));
                 }
                 Err(_) => {
@@ -102,10 +101,10 @@ impl RollingSink {
     /// ([`RollingWriter::stage_batch`]): its refused events and its pending sync; `None`
     /// when it goes to the blocking pool ([`RollingSink::run`]).
     pub(super) fn stage(&mut self, events: &[Event]) -> Option<Result<Staged, SinkError>> {
-        if !self.started || self.running.is_some() {
+        if self.running.is_some() {
             return None;
         }
-        let w = self.writer.as_mut()?;
+        let w = self.writer.as_mut().filter(|w| w.recovered())?;
         let staged = w
             .stage_batch(events, Instant::now(), now_ms())?
             .map(|refused| (refused, w.take_pending_sync()));
@@ -131,10 +130,11 @@ impl RollingSink {
         F: FnOnce(&mut RollingWriter) -> Result<T, WriteError> + Send + 'static,
     {
         let mut w = self.writer().await?;
-        let first = !self.started;
-        let resume = self.resume.clone().filter(|_| first);
+        // A writer recovers its files once, before its first work: a later job on it (after
+        // a failed or timed-out first one) must not take its own open files for a crash's.
+        let resume = self.resume.clone().filter(|_| !w.recovered());
         let job: Job<T> = tokio::task::spawn_blocking(move || {
-            if first {
+            if !w.recovered() {
                 if let Err(e) = w.recover(resume.as_ref()) {
                     return (w, Err(e));
                 }
@@ -147,17 +147,13 @@ impl RollingSink {
         let mut job = job;
         match tokio::time::timeout(self.job_deadline(), &mut job).await {
             Ok(Ok((w, r))) => {
-                self.writer = Some(w);
-                if first && r.is_ok() {
-                    self.started = true;
+                if w.recovered() {
                     self.resume = None;
                 }
+                self.writer = Some(w);
                 self.settled(r)
             }
-            Ok(Err(e)) => {
-                self.started = false;
-                Err(self.err(SinkErrorKind::Store, format!("file worker failed: {e}")))
-            }
+            Ok(Err(e)) => Err(self.err(SinkErrorKind::Store, format!("file worker failed: {e}"))),
             Err(_) => {
                 self.running = Some(tokio::spawn(async move { job.await.ok().map(|(w, _)| w) }));
                 Err(self.err(

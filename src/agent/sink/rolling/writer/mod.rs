@@ -58,6 +58,8 @@ pub struct RollingWriter {
     /// The serializer the sink was handed (`serializer` naming a class), and the bridge its
     /// `Async` steps are waited on.
     handed: Option<(Arc<dyn StreamSerializer>, Bridge)>,
+    /// [`RollingWriter::recover`] has run: the in-use files below the root are this writer's.
+    recovered: bool,
 }
 
 impl RollingWriter {
@@ -105,6 +107,7 @@ impl RollingWriter {
             rewind_due: false,
             shared: None,
             handed: None,
+            recovered: false,
         })
     }
 
@@ -159,7 +162,13 @@ impl RollingWriter {
         if self.store.cuts_back() {
             self.delivered = Some(self.snapshot());
         }
+        self.recovered = true;
         Ok(found.recovered)
+    }
+
+    /// Whether [`RollingWriter::recover`] has run on this writer.
+    pub fn recovered(&self) -> bool {
+        self.recovered
     }
 
     /// Files open now.

@@ -1,0 +1,141 @@
+//! The baseline cursor ([`Sink::baseline`]) on a real file channel: committed before the
+//! sink's first take when the channel holds no cursor, tried again while it fails (nothing
+//! taken meanwhile), and not asked for when the channel holds one (the sink restores it).
+
+use std::sync::{Arc, Mutex};
+
+use super::*;
+use crate::agent::future::BoxFuture;
+use crate::agent::sink::SinkError;
+
+/// What the test sink saw: the channel's cursor at each delivery, the baselines asked for,
+/// the cursor it was restored to.
+#[derive(Debug, Default)]
+struct Seen {
+    cursor_at_delivery: Vec<Option<Vec<u8>>>,
+    baselines: usize,
+    restored: Option<Vec<u8>>,
+    delivered: usize,
+}
+
+/// A sink with a cursor: `after-N` after N events; its baseline fails `fail_first` times.
+#[derive(Debug)]
+struct CursorSink {
+    channel: Arc<dyn AgentChannel>,
+    seen: Arc<Mutex<Seen>>,
+    fail_first: usize,
+}
+
+impl Sink for CursorSink {
+    fn baseline(&mut self) -> BoxFuture<'_, Result<Option<Vec<u8>>, SinkError>> {
+        let mut seen = self.seen.lock().unwrap();
+        seen.baselines += 1;
+        let r = if seen.baselines <= self.fail_first {
+            Err(SinkError::disk("k", "the output is not ready"))
+        } else {
+            Ok(Some(b"base".to_vec()))
+        };
+        Box::pin(std::future::ready(r))
+    }
+
+    fn restore(&mut self, cursor: Vec<u8>) -> BoxFuture<'_, Result<(), SinkError>> {
+        self.seen.lock().unwrap().restored = Some(cursor);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn deliver(&mut self, events: Vec<Event>) -> BoxFuture<'_, Result<Delivery, SinkError>> {
+        let mut seen = self.seen.lock().unwrap();
+        seen.cursor_at_delivery.push(self.channel.cursor("k"));
+        seen.delivered += events.len();
+        Box::pin(std::future::ready(Ok(Delivery::Done)))
+    }
+
+    fn cursor(&mut self) -> Option<Vec<u8>> {
+        Some(format!("after-{}", self.seen.lock().unwrap().delivered).into_bytes())
+    }
+}
+
+async fn file_channel(dir: &std::path::Path, n: usize) -> Arc<dyn AgentChannel> {
+    let ch = crate::agent::channel::file::open_for_test(dir).await;
+    let mut tx = ch.begin();
+    tx.put_all(events(n)).await.unwrap();
+    tx.commit().await.unwrap();
+    ch
+}
+
+/// Runs a [`CursorSink`] named `k` until it has delivered `n` events.
+async fn run_sink(ch: &Arc<dyn AgentChannel>, fail_first: usize, n: usize) -> Arc<Mutex<Seen>> {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let sink = CursorSink {
+        channel: ch.clone(),
+        seen: seen.clone(),
+        fail_first,
+    };
+    let unit = SinkUnit::new(
+        Box::new(sink),
+        ch.clone(),
+        BATCH,
+        CounterGroup::sink(),
+        crate::agent::sink::poison::PoisonHandler::new("k", None),
+    );
+    let units = BTreeMap::from([("k".to_owned(), unit)]);
+    let s = seen.clone();
+    run_until(units, SinkPolicy::Default("k".into()), move || {
+        s.lock().unwrap().delivered >= n
+    })
+    .await;
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_baseline_is_committed_before_the_first_take_of_a_channel_without_a_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let ch = file_channel(dir.path(), 10).await;
+    assert_eq!(ch.cursor("k"), None);
+    let seen = run_sink(&ch, 0, 10).await;
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.baselines, 1);
+    assert_eq!(seen.restored, None);
+    assert_eq!(
+        seen.cursor_at_delivery.first(),
+        Some(&Some(b"base".to_vec())),
+        "the first batch was delivered before the baseline was committed"
+    );
+    assert_eq!(seen.delivered, 10);
+    // Every take committed its own cursor after the baseline.
+    assert_eq!(ch.cursor("k"), Some(b"after-10".to_vec()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_baseline_takes_nothing_and_is_tried_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let ch = file_channel(dir.path(), 6).await;
+    let seen = run_sink(&ch, 2, 6).await;
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.baselines, 3, "two failures, then the baseline");
+    assert_eq!(
+        seen.cursor_at_delivery.first(),
+        Some(&Some(b"base".to_vec()))
+    );
+    assert_eq!(
+        seen.delivered, 6,
+        "every event once, none while the baseline failed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_holding_a_cursor_restores_it_and_asks_no_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let ch = file_channel(dir.path(), 4).await;
+    let mut tx = ch.begin();
+    assert!(tx.set_cursor("k", b"committed".to_vec()));
+    tx.commit().await.unwrap();
+    let seen = run_sink(&ch, 0, 4).await;
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.baselines, 0);
+    assert_eq!(seen.restored, Some(b"committed".to_vec()));
+    assert_eq!(
+        seen.cursor_at_delivery.first(),
+        Some(&Some(b"committed".to_vec()))
+    );
+}
