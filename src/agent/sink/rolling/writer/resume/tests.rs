@@ -109,3 +109,38 @@ fn a_cursor_for_another_directory_or_an_overflow_cuts_nothing() {
     started(c, &fs, Some(&Resume::Overflow), 3000);
     assert_eq!(lines(&fs, Path::new("/out/a")), expected(4));
 }
+
+#[test]
+fn a_crash_before_the_first_commit_is_cut_back_to_the_baseline() {
+    // A first start: the runner commits the recovered writer's cursor before any take (the
+    // baseline). Batches delivered after it and never committed, across rolls and a file
+    // an earlier run left, are cut away at the next start; the earlier run's file stays.
+    for delivered in 1..4u32 {
+        let fs = SimFs::new(u64::from(delivered));
+        fs.create_dir_all(Path::new("/out/a")).unwrap();
+        let old = Path::new("/out/a/FlumeData.900");
+        sluice_core::io::write_file_atomic(&fs, old, b"line-0000\n").unwrap();
+        let mut c = cfg("/out/%{app}");
+        c.roll_count = Some(7);
+        let mut w = started(c.clone(), &fs, None, 1000);
+        let baseline = w.cursor().expect("a local store keeps a cursor");
+        let t = Instant::now();
+        for b in 0..delivered {
+            w.write_batch(&events(1 + b * 5..6 + b * 5), t, 0).unwrap();
+        }
+        drop(w);
+        let resume = decode(&baseline).unwrap();
+        let mut w = started(c, &fs, Some(&resume), 500);
+        assert_eq!(
+            lines(&fs, Path::new("/out")),
+            expected(1),
+            "{delivered} delivered"
+        );
+        // The channel gives every batch again: each line once.
+        w.write_batch(&events(1..16), t, 0).unwrap();
+        w.close_all(t).unwrap();
+        let mut got = lines(&fs, Path::new("/out"));
+        got.sort();
+        assert_eq!(got, expected(16));
+    }
+}
