@@ -192,13 +192,13 @@ async fn sluice_sink(cfg: &AgentConfig, n: usize) -> Duration {
     }
     let kind = &cfg.sinks["k"].kind;
     let counters = CounterGroup::sink();
-    let unit = SinkUnit {
-        sink: kind.build("k"),
-        channel: ch,
-        batch_size: kind.batch_size(),
-        counters: counters.clone(),
-        poison: sluice::agent::sink::poison::PoisonHandler::new("k", None),
-    };
+    let unit = SinkUnit::new(
+        kind.build("k"),
+        ch,
+        kind.batch_size(),
+        counters.clone(),
+        sluice::agent::sink::poison::PoisonHandler::new("k", None),
+    );
     let (stop_tx, stop) = sluice::agent::stop::channel();
     let t = Instant::now();
     let task = tokio::spawn(runner::run(
@@ -235,13 +235,13 @@ async fn sluice_source(cfg: &AgentConfig, n: usize) -> Duration {
     let src = tokio::spawn(cfg.sources["r"].kind.clone().run(ctx));
     let kind = &cfg.sinks["n"].kind;
     let sink_counters = CounterGroup::sink();
-    let unit = SinkUnit {
-        sink: kind.build("n"),
-        channel: ch,
-        batch_size: kind.batch_size(),
-        counters: sink_counters.clone(),
-        poison: sluice::agent::sink::poison::PoisonHandler::new("n", None),
-    };
+    let unit = SinkUnit::new(
+        kind.build("n"),
+        ch,
+        kind.batch_size(),
+        sink_counters.clone(),
+        sluice::agent::sink::poison::PoisonHandler::new("n", None),
+    );
     let sink = tokio::spawn(runner::run(
         "n".into(),
         BTreeMap::from([("n".to_owned(), unit)]),

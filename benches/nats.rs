@@ -179,13 +179,13 @@ async fn sink(cfg: &AgentConfig, n: usize, body: usize) -> (Duration, Duration) 
     }
     let kind = &cfg.sinks["k"].kind;
     let counters = CounterGroup::sink();
-    let unit = SinkUnit {
-        sink: kind.build("k"),
-        channel: ch,
-        batch_size: kind.batch_size(),
-        counters: counters.clone(),
-        poison: sluice::agent::sink::poison::PoisonHandler::new("k", None),
-    };
+    let unit = SinkUnit::new(
+        kind.build("k"),
+        ch,
+        kind.batch_size(),
+        counters.clone(),
+        sluice::agent::sink::poison::PoisonHandler::new("k", None),
+    );
     let (stop_tx, stop) = sluice::agent::stop::channel();
     let (t, c0) = (Instant::now(), cpu());
     let task = tokio::spawn(runner::run(

@@ -105,13 +105,13 @@ pub async fn source(
     let ch: Arc<dyn AgentChannel> = cfg.channels["c"].kind.open("c").await.unwrap();
     let kind = &cfg.sinks["k"].kind;
     let counters = CounterGroup::sink();
-    let unit = SinkUnit {
-        sink: kind.build("k"),
-        channel: ch.clone(),
-        batch_size: kind.batch_size(),
-        counters: counters.clone(),
-        poison: sluice::agent::sink::poison::PoisonHandler::new("k", None),
-    };
+    let unit = SinkUnit::new(
+        kind.build("k"),
+        ch.clone(),
+        kind.batch_size(),
+        counters.clone(),
+        sluice::agent::sink::poison::PoisonHandler::new("k", None),
+    );
     let (stop_tx, stop) = sluice::agent::stop::channel();
     let sinks = tokio::spawn(runner::run(
         "k".into(),

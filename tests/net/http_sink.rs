@@ -185,13 +185,13 @@ async fn the_runner_commits_a_503_without_rollback_then_backs_off_before_the_nex
     let sink = HttpSink::new("k1", cfg(&url, &[("rollback", "503", false)]));
     let units = BTreeMap::from([(
         "k1".to_owned(),
-        SinkUnit {
-            sink: Box::new(sink),
-            channel: ch.clone(),
-            batch_size: 1,
-            counters: counters.clone(),
-            poison: sluice::agent::sink::poison::PoisonHandler::new("k1", None),
-        },
+        SinkUnit::new(
+            Box::new(sink),
+            ch.clone(),
+            1,
+            counters.clone(),
+            sluice::agent::sink::poison::PoisonHandler::new("k1", None),
+        ),
     )]);
     let (h, stop) = sluice::agent::stop::channel();
     let start = Instant::now();

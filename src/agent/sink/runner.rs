@@ -213,7 +213,7 @@ pub(crate) async fn process_once(name: &str, u: &mut SinkUnit) -> Outcome {
 
 /// Gives each sink its counters and the stop signal, and the cursor its channel committed
 /// with its last take (the sink cuts its output back to it); a sink whose channel holds none
-/// has its baseline committed before its first take ([`batch::commit_baseline`]).
+/// has its baseline committed before its first take ([`Sink::baseline`]).
 pub(crate) async fn attach(units: &mut BTreeMap<String, SinkUnit>, stop: &Stop) {
     for (name, u) in units.iter_mut() {
         u.sink.attach(u.counters.clone(), stop.clone());

@@ -39,11 +39,7 @@ pub(super) enum Batch {
 /// Takes a batch and delivers it; a failure rolls this batch back. Not cancel safe (see
 /// [`Sink::deliver`]); dropping it rolls the batch back.
 pub(super) async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
-    if let Err(e) = u.sink.prepare().await {
-        tracing::debug!(sink = name, error = %e, "sink not ready");
-        return Batch::Failed;
-    }
-    if u.baseline_due && !commit_baseline(name, u).await {
+    if !ready(name, u).await {
         return Batch::Failed;
     }
     let c = &u.counters;
@@ -113,10 +109,20 @@ pub(super) async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
     }
 }
 
+/// Readies the sink for a take: [`Sink::prepare`](super::super::Sink::prepare), then its
+/// baseline while one is due; whether it may take now.
+async fn ready(name: &str, u: &mut SinkUnit) -> bool {
+    if let Err(e) = u.sink.prepare().await {
+        tracing::debug!(sink = name, error = %e, "sink not ready");
+        return false;
+    }
+    !u.baseline_due || commit_baseline(name, u).await
+}
+
 /// Commits the sink's baseline cursor ([`Sink::baseline`](super::super::Sink::baseline)) in a
 /// take of no events, before its first take; whether the sink may take now (a failure is
 /// counted as a failed round and tried again before the next take).
-pub(super) async fn commit_baseline(name: &str, u: &mut SinkUnit) -> bool {
+async fn commit_baseline(name: &str, u: &mut SinkUnit) -> bool {
     let cursor = match u.sink.baseline().await {
         Ok(Some(cursor)) => cursor,
         Ok(None) => {

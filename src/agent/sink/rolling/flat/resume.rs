@@ -248,4 +248,47 @@ mod tests {
         assert!(d.join("ev-1000-2.log").symlink_metadata().is_ok());
         assert!(std::fs::read(&victim).unwrap() == bytes, "victim cut");
     }
+
+    #[test]
+    fn a_cut_back_to_the_baseline_removes_every_file_of_the_run_and_nothing_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let pm = pm("ev-", "log");
+        let store = crate::agent::sink::rolling::store::on_fs(Arc::new(StdFs));
+        std::fs::write(d.join("ev-1000-7.log"), "an earlier run\n").unwrap();
+        std::fs::write(d.join("other-3000-1.log"), "another sink\n").unwrap();
+        let base = baseline(store.as_ref(), d, &pm, "ev-2000-0.log")
+            .unwrap()
+            .expect("nothing comes after the start");
+        // The run writes two files, and crashes before its first take commits.
+        std::fs::write(d.join("ev-2000-1.log"), "uncommitted\n").unwrap();
+        std::fs::write(d.join("ev-2000-2.log"), "uncommitted\n").unwrap();
+        let (file, len) = decode(&encode(&base, 0).unwrap()).unwrap();
+        let done = cut_back(store.as_ref(), d, &pm, &file, len).unwrap();
+        assert_eq!((done.removed.len(), done.missing), (2, 0));
+        let mut left: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["ev-1000-7.log", "other-3000-1.log"]);
+    }
+
+    #[test]
+    fn no_baseline_when_a_file_already_comes_after_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("ev-5000-1.log"), "a run whose clock was ahead\n").unwrap();
+        let store = crate::agent::sink::rolling::store::on_fs(Arc::new(StdFs));
+        let pm = pm("ev-", "log");
+        assert_eq!(
+            baseline(store.as_ref(), d, &pm, "ev-2000-0.log").unwrap(),
+            None
+        );
+        let missing = d.join("not-yet");
+        assert_eq!(
+            baseline(store.as_ref(), &missing, &pm, "ev-2000-0.log").unwrap(),
+            Some(missing.join("ev-2000-0.log"))
+        );
+    }
 }
