@@ -93,6 +93,10 @@ impl AgentChannel for Instrumented {
         self.inner.cursor(key)
     }
 
+    fn keeps_cursors(&self) -> bool {
+        self.inner.keeps_cursors()
+    }
+
     fn backlog(&self) -> Option<sluice_core::Backlog> {
         self.inner.backlog()
     }

@@ -72,8 +72,8 @@ pub trait Sink: std::fmt::Debug + Send {
         Box::pin(std::future::ready(Ok(())))
     }
 
-    /// When the channel holds no cursor for the sink (a first start, or a channel that
-    /// never committed one): readies the output (a file sink recovers its files) and returns
+    /// When the channel keeps cursors but holds none for the sink (a first start, or a full
+    /// replay, which trusts none): readies the output (a file sink recovers its files) and returns
     /// where it stands before any batch, as a cursor. The runner commits it, in a take of no
     /// events, before the sink's first take, so output written by takes that never commit is
     /// cut back at the next start even when the crash comes before the first commit. `None`

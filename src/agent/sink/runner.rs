@@ -212,8 +212,8 @@ pub(crate) async fn process_once(name: &str, u: &mut SinkUnit) -> Outcome {
 }
 
 /// Gives each sink its counters and the stop signal, and the cursor its channel committed
-/// with its last take (the sink cuts its output back to it); a sink whose channel holds none
-/// has its baseline committed before its first take ([`Sink::baseline`]).
+/// with its last take (the sink cuts its output back to it); a sink whose channel keeps cursors
+/// but holds none for it has its baseline committed before its first take ([`Sink::baseline`]).
 pub(crate) async fn attach(units: &mut BTreeMap<String, SinkUnit>, stop: &Stop) {
     for (name, u) in units.iter_mut() {
         u.sink.attach(u.counters.clone(), stop.clone());
@@ -223,7 +223,7 @@ pub(crate) async fn attach(units: &mut BTreeMap<String, SinkUnit>, stop: &Stop) 
                     tracing::error!(sink = %name, error = %e, "output not cut back to the last committed take; batches taken again may be written twice");
                 }
             }
-            None => u.baseline_due = true,
+            None => u.baseline_due = u.channel.keeps_cursors(),
         }
     }
 }

@@ -114,6 +114,11 @@ pub trait AgentChannel: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// Whether the channel keeps the cursors its takes commit ([`ChannelTx::set_cursor`]).
+    fn keeps_cursors(&self) -> bool {
+        false
+    }
+
     /// The file channel's queue against its event cache, read now
     /// ([`sluice_core::FileChannel::backlog`]): a file source paces its reads to it
     /// (`source::pace`). `None` for a channel without an event cache.

@@ -94,6 +94,10 @@ impl AgentChannel for FileChannelAdapter {
         self.channel.cursor(key)
     }
 
+    fn keeps_cursors(&self) -> bool {
+        true
+    }
+
     fn backlog(&self) -> Option<sluice_core::Backlog> {
         Some(self.channel.backlog())
     }

@@ -120,8 +120,8 @@ async fn ready(name: &str, u: &mut SinkUnit) -> bool {
 }
 
 /// Commits the sink's baseline cursor ([`Sink::baseline`](super::super::Sink::baseline)) in a
-/// take of no events, before its first take; whether the sink may take now (a failure is
-/// counted as a failed round and tried again before the next take).
+/// take of no events, before its first take; whether the sink may take now (a failure fails
+/// the round, so the runner backs off, and is tried again before the next take).
 async fn commit_baseline(name: &str, u: &mut SinkUnit) -> bool {
     let cursor = match u.sink.baseline().await {
         Ok(Some(cursor)) => cursor,
@@ -130,7 +130,9 @@ async fn commit_baseline(name: &str, u: &mut SinkUnit) -> bool {
             return true;
         }
         Err(e) => {
-            count_failure(name, &e, &u.counters);
+            if on_failure(&e) != OnFailure::Stopping {
+                tracing::warn!(sink = name, error = %e, kind = ?e.kind(), "the sink's output is not ready; nothing is taken until its starting cursor is committed");
+            }
             return false;
         }
     };

@@ -1,6 +1,7 @@
 //! The baseline cursor ([`Sink::baseline`]) on a real file channel: committed before the
 //! sink's first take when the channel holds no cursor, tried again while it fails (nothing
-//! taken meanwhile), and not asked for when the channel holds one (the sink restores it).
+//! taken meanwhile), and not asked for when the channel holds one (the sink restores it) or
+//! keeps none (a memory channel).
 
 use std::sync::{Arc, Mutex};
 
@@ -138,4 +139,12 @@ async fn a_channel_holding_a_cursor_restores_it_and_asks_no_baseline() {
         seen.cursor_at_delivery.first(),
         Some(&Some(b"committed".to_vec()))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_that_keeps_no_cursors_asks_no_baseline() {
+    let ch: Arc<dyn AgentChannel> = memory_channel(events(4)).await;
+    let seen = run_sink(&ch, 0, 4).await;
+    let seen = seen.lock().unwrap();
+    assert_eq!((seen.baselines, seen.delivered), (0, 4));
 }
