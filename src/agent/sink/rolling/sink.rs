@@ -238,7 +238,8 @@ impl RollingSink {
     /// none): files recovered, none open, the last file number seen. `None` when the store
     /// cannot be cut back.
     pub async fn baseline(&mut self) -> Result<Option<Vec<u8>>, SinkError> {
-        self.start().await?;
+        self.start().await.inspect_err(|e| self.output_failed(e))?;
+        self.output.up();
         Ok(self.writer.as_ref().and_then(|w| w.cursor()))
     }
 }
