@@ -73,7 +73,7 @@ pub trait Sink: std::fmt::Debug + Send {
     }
 
     /// When the channel keeps cursors but holds none for the sink (a first start, or a full
-    /// replay, which trusts none): readies the output (a file sink recovers its files) and returns
+    /// replay, which trusts none), once it holds events: readies the output (a file sink recovers its files) and returns
     /// where it stands before any batch, as a cursor. The runner commits it, in a take of no
     /// events, before the sink's first take, so output written by takes that never commit is
     /// cut back at the next start even when the crash comes before the first commit. `None`

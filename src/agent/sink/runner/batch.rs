@@ -39,8 +39,8 @@ pub(super) enum Batch {
 /// Takes a batch and delivers it; a failure rolls this batch back. Not cancel safe (see
 /// [`Sink::deliver`]); dropping it rolls the batch back.
 pub(super) async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
-    if !ready(name, u).await {
-        return Batch::Failed;
+    if let Some(not_now) = ready(name, u).await {
+        return not_now;
     }
     let c = &u.counters;
     let mut tx = u.channel.begin();
@@ -110,13 +110,22 @@ pub(super) async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
 }
 
 /// Readies the sink for a take: [`Sink::prepare`](super::super::Sink::prepare), then its
-/// baseline while one is due; whether it may take now.
-async fn ready(name: &str, u: &mut SinkUnit) -> bool {
+/// baseline while one is due, once the channel holds events (as before, a sink touches its
+/// output only when there is something to write). `None` when it may take now, else the
+/// round's end: failed, or empty while the baseline waits for events.
+async fn ready(name: &str, u: &mut SinkUnit) -> Option<Batch> {
     if let Err(e) = u.sink.prepare().await {
         tracing::debug!(sink = name, error = %e, "sink not ready");
-        return false;
+        return Some(Batch::Failed);
     }
-    !u.baseline_due || commit_baseline(name, u).await
+    if !u.baseline_due {
+        return None;
+    }
+    if u.channel.file_stats().is_some_and(|s| s.queued == 0) {
+        u.counters.add(SinkCounter::BatchEmpty, 1);
+        return Some(Batch::Empty);
+    }
+    (!commit_baseline(name, u).await).then_some(Batch::Failed)
 }
 
 /// Commits the sink's baseline cursor ([`Sink::baseline`](super::super::Sink::baseline)) in a
@@ -130,9 +139,8 @@ async fn commit_baseline(name: &str, u: &mut SinkUnit) -> bool {
             return true;
         }
         Err(e) => {
-            if on_failure(&e) != OnFailure::Stopping {
-                tracing::warn!(sink = name, error = %e, kind = ?e.kind(), "the sink's output is not ready; nothing is taken until its starting cursor is committed");
-            }
+            // A delivery that fails before its take: counted and logged as one.
+            count_failure(name, &e, &u.counters);
             return false;
         }
     };

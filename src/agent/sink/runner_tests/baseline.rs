@@ -148,3 +148,56 @@ async fn a_channel_that_keeps_no_cursors_asks_no_baseline() {
     let seen = seen.lock().unwrap();
     assert_eq!((seen.baselines, seen.delivered), (0, 4));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_channel_asks_no_baseline_until_its_first_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let ch = file_channel(dir.path(), 0).await;
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let sink = CursorSink {
+        channel: ch.clone(),
+        seen: seen.clone(),
+        fail_first: 0,
+    };
+    let unit = SinkUnit::new(
+        Box::new(sink),
+        ch.clone(),
+        BATCH,
+        CounterGroup::sink(),
+        crate::agent::sink::poison::PoisonHandler::new("k", None),
+    );
+    let (h, stop) = crate::agent::stop::channel();
+    let units = BTreeMap::from([("k".to_owned(), unit)]);
+    let task = tokio::spawn(run(
+        "r".into(),
+        units,
+        SinkPolicy::Default("k".into()),
+        stop,
+    ));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        seen.lock().unwrap().baselines,
+        0,
+        "asked while the channel was empty"
+    );
+    let mut tx = ch.begin();
+    tx.put_all(events(3)).await.unwrap();
+    tx.commit().await.unwrap();
+    for _ in 0..500 {
+        if seen.lock().unwrap().delivered >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    h.stop();
+    tokio::time::timeout(std::time::Duration::from_secs(10), task)
+        .await
+        .expect("the runner stops")
+        .unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!((seen.baselines, seen.delivered), (1, 3));
+    assert_eq!(
+        seen.cursor_at_delivery.first(),
+        Some(&Some(b"base".to_vec()))
+    );
+}
