@@ -64,8 +64,11 @@ async fn file_channel(dir: &std::path::Path, n: usize) -> Arc<dyn AgentChannel> 
     ch
 }
 
-/// Runs a [`CursorSink`] named `k` until it has delivered `n` events.
-async fn run_sink(ch: &Arc<dyn AgentChannel>, fail_first: usize, n: usize) -> Arc<Mutex<Seen>> {
+/// A [`CursorSink`] named `k` on `ch`, and what it sees.
+fn cursor_unit(
+    ch: &Arc<dyn AgentChannel>,
+    fail_first: usize,
+) -> (BTreeMap<String, SinkUnit>, Arc<Mutex<Seen>>) {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let sink = CursorSink {
         channel: ch.clone(),
@@ -79,7 +82,12 @@ async fn run_sink(ch: &Arc<dyn AgentChannel>, fail_first: usize, n: usize) -> Ar
         CounterGroup::sink(),
         crate::agent::sink::poison::PoisonHandler::new("k", None),
     );
-    let units = BTreeMap::from([("k".to_owned(), unit)]);
+    (BTreeMap::from([("k".to_owned(), unit)]), seen)
+}
+
+/// Runs a [`CursorSink`] named `k` until it has delivered `n` events.
+async fn run_sink(ch: &Arc<dyn AgentChannel>, fail_first: usize, n: usize) -> Arc<Mutex<Seen>> {
+    let (units, seen) = cursor_unit(ch, fail_first);
     let s = seen.clone();
     run_until(units, SinkPolicy::Default("k".into()), move || {
         s.lock().unwrap().delivered >= n
@@ -153,21 +161,8 @@ async fn a_channel_that_keeps_no_cursors_asks_no_baseline() {
 async fn an_empty_channel_asks_no_baseline_until_its_first_event() {
     let dir = tempfile::tempdir().unwrap();
     let ch = file_channel(dir.path(), 0).await;
-    let seen = Arc::new(Mutex::new(Seen::default()));
-    let sink = CursorSink {
-        channel: ch.clone(),
-        seen: seen.clone(),
-        fail_first: 0,
-    };
-    let unit = SinkUnit::new(
-        Box::new(sink),
-        ch.clone(),
-        BATCH,
-        CounterGroup::sink(),
-        crate::agent::sink::poison::PoisonHandler::new("k", None),
-    );
+    let (units, seen) = cursor_unit(&ch, 0);
     let (h, stop) = crate::agent::stop::channel();
-    let units = BTreeMap::from([("k".to_owned(), unit)]);
     let task = tokio::spawn(run(
         "r".into(),
         units,
