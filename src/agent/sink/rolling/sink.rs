@@ -37,6 +37,8 @@ use sluice_core::io::{Fs, StdFs};
 use sluice_core::Event;
 
 mod job;
+#[cfg(test)]
+mod timeout_tests;
 
 pub use super::store::target::REMOTE_JOB_CALLS_MAX;
 use job::Running;

@@ -2,8 +2,9 @@
 //! [`RollingWriter`] (the first one recovers in-use files, after cutting back to the committed
 //! cursor), against its one [`Store`] (which one, only `store::Target` knows; connected once
 //! and kept across writers),
-//! bounded by `hdfs.callTimeout`; a job that times out keeps running and the next call
-//! waits for it first.
+//! bounded by `hdfs.callTimeout`; a job that times out keeps running, the next call waits
+//! for it first, and what it wrote is cut back before its writer writes again (its take was
+//! rolled back, so the batch comes again).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,6 +14,7 @@ use tokio::task::JoinHandle;
 use super::super::bridge::Bridge;
 use super::super::group_sync::SyncGroup;
 use super::super::path;
+use super::super::resume::Snapshot;
 use super::super::route::Refused;
 use super::super::store::Store;
 use super::super::writer::{RollingWriter, WriteError};
@@ -24,7 +26,8 @@ use sluice_core::Event;
 /// A staged batch: its refused events and the sync its acknowledgement awaits.
 pub(super) type Staged = (Vec<Refused>, Option<(Arc<SyncGroup>, u64)>);
 
-type Job<T> = JoinHandle<(Box<RollingWriter>, Result<T, WriteError>)>;
+/// A job's writer, the mark its work started from ([`RollingWriter::mark`]) and its result.
+type Job<T> = JoinHandle<(Box<RollingWriter>, Option<Snapshot>, Result<T, WriteError>)>;
 /// A call that timed out and still runs (the next call waits for it): its writer, or `None`
 /// if its thread failed.
 pub(super) type Running = JoinHandle<Option<Box<RollingWriter>>>;
@@ -136,17 +139,18 @@ impl RollingSink {
         let job: Job<T> = tokio::task::spawn_blocking(move || {
             if !w.recovered() {
                 if let Err(e) = w.recover(resume.as_ref()) {
-                    return (w, Err(e));
+                    return (w, None, Err(e));
                 }
                 w.share_syncs();
             }
             w.write_staged();
+            let mark = w.mark();
             let r = f(&mut w);
-            (w, r)
+            (w, mark, r)
         });
         let mut job = job;
         match tokio::time::timeout(self.job_deadline(), &mut job).await {
-            Ok(Ok((w, r))) => {
+            Ok(Ok((w, _, r))) => {
                 if w.recovered() {
                     self.resume = None;
                 }
@@ -155,7 +159,14 @@ impl RollingSink {
             }
             Ok(Err(e)) => Err(self.err(SinkErrorKind::Store, format!("file worker failed: {e}"))),
             Err(_) => {
-                self.running = Some(tokio::spawn(async move { job.await.ok().map(|(w, _)| w) }));
+                // Its take is rolled back and its batch comes again: what it wrote is cut
+                // away before the writer writes anything else.
+                self.running = Some(tokio::spawn(async move {
+                    job.await.ok().map(|(mut w, mark, _)| {
+                        w.give_up_since(mark);
+                        w
+                    })
+                }));
                 Err(self.err(
                     SinkErrorKind::Timeout,
                     format!(

@@ -27,11 +27,7 @@ impl RollingWriter {
         now: Instant,
         now_ms: i64,
     ) -> Result<Vec<Refused>, WriteError> {
-        self.cut_back_unsynced();
-        if self.rewind_due {
-            self.rewind()?;
-            self.rewound();
-        }
+        self.settle()?;
         // A busy sink is never idle, so the interval rolls are checked here too.
         if let Err(e) = self.tick(now) {
             tracing::warn!(error = %e, "closing a file due to roll failed; it is recovered and the batch goes to a new file");

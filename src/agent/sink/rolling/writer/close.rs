@@ -104,8 +104,10 @@ impl RollingWriter {
         self.closing = keep;
     }
 
-    /// Closes files whose `rollInterval` or `idleTimeout` passed, and retries failed closes.
+    /// Closes files whose `rollInterval` or `idleTimeout` passed, and retries failed closes,
+    /// after any cut back that is due ([`RollingWriter::settle`]).
     pub fn tick(&mut self, now: Instant) -> Result<(), WriteError> {
+        self.settle()?;
         let due: Vec<String> = self
             .open
             .iter()
@@ -123,8 +125,10 @@ impl RollingWriter {
     }
 
     /// Closes every open file and waits up to `limit` for the store's background work (an
-    /// S3 store's uploads): the sink's stop.
+    /// S3 store's uploads): the sink's stop, after any cut back that is due (if that fails,
+    /// the files are left in use for the next start's recovery).
     pub fn stop(&mut self, now: Instant, limit: std::time::Duration) -> Result<(), WriteError> {
+        self.settle()?;
         let closed = self.close_all(now);
         self.store.drain(limit);
         closed

@@ -52,6 +52,10 @@ pub struct RollingWriter {
     created: Vec<PathBuf>,
     /// A failed batch is not cut back yet: nothing is written until it is.
     rewind_due: bool,
+    /// That cut back looks for newer files by listing the root, as at start: what the sink
+    /// gave up was written by a call whose opened files the writer no longer tracks
+    /// ([`RollingWriter::give_up_since`]).
+    rewind_lists: bool,
     /// Batches written without a sync, synced by their acknowledgements
     /// ([`super::group_sync`]; [`RollingWriter::share_syncs`]).
     pub(super) shared: Option<group::Shared>,
@@ -105,6 +109,7 @@ impl RollingWriter {
             delivered: None,
             created: Vec::new(),
             rewind_due: false,
+            rewind_lists: false,
             shared: None,
             handed: None,
             recovered: false,
@@ -185,7 +190,7 @@ mod resume;
 mod stage;
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;
 
 #[cfg(test)]
 mod s3_tests;

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::super::error::io_err;
+use super::super::recover::list_files;
 use super::super::resume::{cut_back, CutBack, Newer, Resume, Snapshot};
 use super::super::store::Held;
 use super::{RollingWriter, WriteError};
@@ -28,6 +29,26 @@ impl RollingWriter {
     /// The cursor of the last delivered batch, when the store can be cut back to it.
     pub fn cursor(&self) -> Option<Vec<u8>> {
         self.delivered.as_ref().map(Snapshot::encode)
+    }
+
+    /// The output as the last delivered batch left it, when the store can be cut back: the
+    /// mark a call's work is given up to ([`RollingWriter::give_up_since`]).
+    pub fn mark(&self) -> Option<Snapshot> {
+        self.delivered.clone()
+    }
+
+    /// Gives up what was written since `mark`: the call that wrote it timed out, so its take
+    /// was rolled back and its batch comes again. Before anything else is written (or rolled)
+    /// the output is cut back to `mark` and every newer file of the sink's below the root is
+    /// removed, as at start. With no mark (a store that cannot be cut back) nothing changes,
+    /// and that batch may be written twice.
+    pub fn give_up_since(&mut self, mark: Option<Snapshot>) {
+        let Some(mark) = mark else {
+            return;
+        };
+        self.delivered = Some(mark);
+        self.rewind_due = true;
+        self.rewind_lists = true;
     }
 
     /// Cuts the output back to the last committed take's snapshot (at start); `files` are
@@ -71,6 +92,17 @@ impl RollingWriter {
             .collect())
     }
 
+    /// Before the writer writes or rolls anything: the cut back a failed sync, a failed batch
+    /// or a given-up call left due.
+    pub(super) fn settle(&mut self) -> Result<(), WriteError> {
+        self.cut_back_unsynced();
+        if self.rewind_due {
+            self.rewind()?;
+            self.rewound();
+        }
+        Ok(())
+    }
+
     /// Cuts the output back to the last delivered snapshot after a failed batch: every open
     /// file is closed at its delivered length, and the files opened since are removed.
     pub(super) fn rewind(&mut self) -> Result<(), WriteError> {
@@ -83,22 +115,36 @@ impl RollingWriter {
         let root = snap.root.clone();
         let store = self.store.clone();
         let _held = Held::new(store.as_ref());
-        let done = cut_back(
-            self.store.as_ref(),
-            &self.naming,
-            self.layout,
-            &snap,
-            Newer::Listed(&self.created),
-        )
-        .map_err(io_err("cutting the output back under", &root))?;
-        report(&done, "after a failed batch");
+        let listed = match self.rewind_lists {
+            true => list_files(self.store.as_ref(), &root)
+                .map_err(io_err("looking for the sink's files under", &root))?,
+            false => Vec::new(),
+        };
+        let newer = match self.rewind_lists {
+            true => Newer::Among(&listed),
+            false => Newer::Listed(&self.created),
+        };
+        let done = cut_back(self.store.as_ref(), &self.naming, self.layout, &snap, newer)
+            .map_err(io_err("cutting the output back under", &root))?;
+        report(
+            &done,
+            match self.rewind_lists {
+                true => "after a call that timed out",
+                false => "after a failed batch",
+            },
+        );
         // Closes still pending for these files are done: each was cut back and published,
         // or removed.
         let handled: Vec<&PathBuf> = snap.files.iter().map(|(p, _)| p).collect();
-        self.closing
-            .retain(|p| !handled.contains(&&p.in_use) && !self.created.contains(&p.in_use));
+        let removed: Vec<&PathBuf> = done.removed.iter().map(|(p, _)| p).collect();
+        self.closing.retain(|p| {
+            !handled.contains(&&p.in_use)
+                && !self.created.contains(&p.in_use)
+                && !removed.contains(&&p.in_use)
+        });
         self.created.clear();
         self.rewind_due = false;
+        self.rewind_lists = false;
         // Every file is closed now: later failures cut back to this.
         self.delivered = Some(self.snapshot());
         self.buffered.set(self.buffered_bytes());

@@ -17,7 +17,7 @@ use crate::agent::sink::rolling::store::local::LocalStore;
 use sluice_core::io::{Fs, SimFs, StdFs};
 use sluice_core::Event;
 
-pub(super) fn cfg(path: &str) -> RollingConfig {
+pub(in crate::agent::sink::rolling) fn cfg(path: &str) -> RollingConfig {
     RollingConfig {
         path: path.to_owned(),
         remote: None,
@@ -63,10 +63,25 @@ pub(super) fn on_fs(c: RollingConfig, fs: Arc<dyn Fs>, start_ms: u64) -> Rolling
     RollingWriter::on_store(c, store, HostNames::default(), start_ms).unwrap()
 }
 
-pub(super) fn events(range: std::ops::Range<u32>) -> Vec<Event> {
+pub(in crate::agent::sink::rolling) fn events(range: std::ops::Range<u32>) -> Vec<Event> {
     range
         .map(|i| Event::new(format!("line-{i:04}")).header("app", "a"))
         .collect()
+}
+
+/// Every line of every file below `dir` (one level of bucket directories).
+pub(in crate::agent::sink::rolling) fn lines(fs: &dyn Fs, dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut names = fs.list_dir(dir).unwrap_or_default();
+    names.sort();
+    for n in names {
+        let p = dir.join(&n);
+        match sluice_core::io::read_file(fs, &p) {
+            Ok(b) => out.extend(String::from_utf8_lossy(&b).lines().map(str::to_owned)),
+            Err(_) => out.extend(lines(fs, &p)),
+        }
+    }
+    out
 }
 
 /// (name, contents) of every file under `dir`, sorted by name.

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use super::super::super::config::RollingConfig;
 use super::super::super::resume::{decode, Resume};
-use super::super::tests::{cfg, events, on_fs, write_through_a_fault};
+use super::super::tests::{cfg, events, lines, on_fs, write_through_a_fault};
 use super::RollingWriter;
 use sluice_core::io::{Fs, SimFs};
 
@@ -16,21 +16,6 @@ fn started(c: RollingConfig, fs: &SimFs, resume: Option<&Resume>, start_ms: u64)
     let mut w = on_fs(c, Arc::new(fs.clone()), start_ms);
     w.recover(resume).unwrap();
     w
-}
-
-/// Every line of every file below `dir` (one level of bucket directories).
-fn lines(fs: &dyn Fs, dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut names = fs.list_dir(dir).unwrap_or_default();
-    names.sort();
-    for n in names {
-        let p = dir.join(&n);
-        match sluice_core::io::read_file(fs, &p) {
-            Ok(b) => out.extend(String::from_utf8_lossy(&b).lines().map(str::to_owned)),
-            Err(_) => out.extend(lines(fs, &p)),
-        }
-    }
-    out
 }
 
 fn expected(n: u32) -> Vec<String> {

@@ -1,0 +1,83 @@
+//! A call that outlives `hdfs.callTimeout`: its take is rolled back and its batch comes again,
+//! so what the call wrote once it finished is cut away before the writer writes again, and
+//! every line is in the output once (on the simulated file system, a sync held past the
+//! deadline).
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::super::writer::tests::{cfg, events, lines};
+use super::RollingSink;
+use crate::agent::sink::SinkErrorKind;
+use sluice_core::io::{Fs, SimFs};
+
+/// A file system whose syncs take `HELD` while `slow` is set.
+fn slow_syncs() -> (SimFs, Arc<AtomicBool>) {
+    let fs = SimFs::new(7);
+    let slow = Arc::new(AtomicBool::new(false));
+    let flag = slow.clone();
+    fs.on_sync(Some(Arc::new(move || {
+        if flag.load(Ordering::SeqCst) {
+            std::thread::sleep(HELD);
+        }
+        Ok(())
+    })));
+    (fs, slow)
+}
+
+const DEADLINE: Duration = Duration::from_millis(200);
+const HELD: Duration = Duration::from_millis(800);
+
+#[tokio::test]
+async fn a_batch_whose_call_timed_out_is_cut_away_and_written_once_when_it_comes_again() {
+    // One bucket or two, rolled every 5 events: the timed-out call closes a file (its sync is
+    // held) and opens another.
+    for path in ["/out", "/out/%{app}"] {
+        let (fs, slow) = slow_syncs();
+        let mut c = cfg(path);
+        c.roll_count = Some(5);
+        c.call_timeout = DEADLINE;
+        let mut sink = RollingSink::with_fs("k1", c, Arc::new(fs.clone()));
+        sink.start().await.unwrap();
+        sink.deliver(events(0..5)).await.unwrap();
+        slow.store(true, Ordering::SeqCst);
+        let e = sink.deliver(events(5..10)).await.unwrap_err();
+        assert_eq!(e.kind(), SinkErrorKind::Timeout, "{path}: {e}");
+        slow.store(false, Ordering::SeqCst);
+        // The runner rolled the take back; the same batch comes again once the call is done.
+        tokio::time::sleep(HELD + DEADLINE).await;
+        sink.deliver(events(5..10)).await.unwrap();
+        sink.deliver(events(10..17)).await.unwrap();
+        sink.close().await;
+        let mut got = lines(&fs as &dyn Fs, Path::new("/out"));
+        got.sort();
+        let want: Vec<String> = (0..17).map(|i| format!("line-{i:04}")).collect();
+        assert_eq!(got, want, "{path}: every line once");
+    }
+}
+
+#[tokio::test]
+async fn a_stop_after_a_call_timed_out_publishes_only_what_was_delivered_before_it() {
+    let (fs, slow) = slow_syncs();
+    let mut c = cfg("/out");
+    c.roll_count = Some(5);
+    c.call_timeout = DEADLINE;
+    let mut sink = RollingSink::with_fs("k1", c, Arc::new(fs.clone()));
+    sink.deliver(events(0..7)).await.unwrap();
+    slow.store(true, Ordering::SeqCst);
+    assert!(sink.deliver(events(7..12)).await.is_err());
+    slow.store(false, Ordering::SeqCst);
+    tokio::time::sleep(HELD + DEADLINE).await;
+    sink.close().await;
+    let mut got = lines(&fs as &dyn Fs, Path::new("/out"));
+    got.sort();
+    let want: Vec<String> = (0..7).map(|i| format!("line-{i:04}")).collect();
+    assert_eq!(got, want);
+    let names = fs.list_dir(Path::new("/out")).unwrap();
+    assert!(
+        names.iter().all(|n| !n.ends_with(".tmp")),
+        "every file closed: {names:?}"
+    );
+}
