@@ -103,6 +103,34 @@ pub struct PathManager {
 }
 
 impl PathManager {
+    /// Whether `ROLLTIME` names sort in the order their files were opened: the pattern's
+    /// fields are `%Y`, then `%m`, `%d`, `%H`, `%M`, `%S`, `%3f` in that order (any leading
+    /// part of it, e.g. Flume's default `yyyyMMddHHmmss`), between literals with no digit.
+    /// (Local time going back, at the end of summer time, breaks even that; the baseline's
+    /// check of the directory then refuses one, and a cut back removes nothing it should
+    /// keep.)
+    pub(crate) fn sorts_by_time(&self) -> bool {
+        const ORDER: [&str; 7] = ["%Y", "%m", "%d", "%H", "%M", "%S", "%3f"];
+        let mut next = 0;
+        let mut rest = self.pattern.as_str();
+        while let Some(c) = rest.chars().next() {
+            if c == '%' {
+                match ORDER.get(next).filter(|f| rest.starts_with(**f)) {
+                    Some(f) => {
+                        rest = &rest[f.len()..];
+                        next += 1;
+                    }
+                    None => return false,
+                }
+            } else if c.is_ascii_digit() {
+                return false;
+            } else {
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+        next > 0
+    }
+
     /// The name of file number `counter` in the series `series` (the start millis, or the
     /// open time with `ROLLTIME`).
     pub(crate) fn file_name(&self, series: &str, counter: u64) -> String {
@@ -115,6 +143,8 @@ impl PathManager {
     }
 }
 
+#[cfg(test)]
+mod baseline_tests;
 #[cfg(test)]
 mod handed_tests;
 #[cfg(test)]

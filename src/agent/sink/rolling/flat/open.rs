@@ -129,15 +129,26 @@ impl FlatWriter {
     }
 
     /// The cursor before the first file (the runner commits it when the channel holds
-    /// none): `<prefix><start millis>-0` at length 0, so a crash before the first commit is cut
-    /// back too. `None` with `ROLLTIME` names or Parquet files (their order is not the
-    /// writer's start), or when a file already in the directory comes after it.
+    /// none), so a crash before the first commit is cut back too: number 0 of the series at
+    /// length 0, `<prefix><start millis>-0` (with `ROLLTIME`, `<prefix><now>-0`; with
+    /// `parquet`, its staged rows, `<name>.rows`). `None` with `ROLLTIME` names whose pattern
+    /// does not sort by time ([`super::PathManager::sorts_by_time`]), or when a file already in
+    /// the directory comes after it.
     pub(crate) async fn baseline(&mut self) -> Result<Option<Vec<u8>>, SinkError> {
         let pm = self.cfg.path_manager.clone();
-        if pm.roll_time || self.parquet_spec().is_some() || self.current.is_some() {
+        if self.current.is_some() {
             return Ok(None);
         }
-        let first = pm.file_name(&self.start_ms.to_string(), 0);
+        let series = match pm.roll_time {
+            false => self.start_ms.to_string(),
+            true if pm.sorts_by_time() => chrono::Local::now().format(&pm.pattern).to_string(),
+            true => {
+                tracing::warn!(sink = %self.name, "sink.pathManager.pattern does not sort by time (yyyy first, then MM, dd, HH, mm, ss, SSS in that order): batches taken again after a crash before the first commit may be written twice");
+                return Ok(None);
+            }
+        };
+        let first = pm.file_name(&series, 0);
+        let staged = self.parquet_spec().is_some().then(|| staged_name(&first));
         let (store, dir) = (self.store.clone(), self.cfg.directory.clone());
         let found = blocking(move || {
             let names = FlatNames {
@@ -149,7 +160,10 @@ impl FlatWriter {
         .await
         .map_err(|e| self.output_err("cannot list", e))?;
         match found {
-            Some(path) => Ok(resume::encode(&path, 0)),
+            Some(path) => match staged {
+                Some(rows) => Ok(resume::encode(&path.with_file_name(rows), 0)),
+                None => Ok(resume::encode(&path, 0)),
+            },
             None => {
                 tracing::warn!(sink = %self.name, directory = %self.cfg.directory.display(), "a file in the directory is named after this start (a clock set back?): batches taken again after a crash before the first commit may be written twice");
                 Ok(None)

@@ -14,6 +14,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::agent::sink::rolling::parquet::{STAGED_SUFFIX, TMP_SUFFIX};
 use crate::agent::sink::rolling::store::Store;
 
 /// How a flat sink names its files: `<prefix><series>-<counter>[.<extension>]` (Flume's
@@ -110,8 +111,8 @@ pub(crate) fn cut_back(
 
 /// The file a baseline cursor names (`<prefix><series>-0[.ext]`, length 0: before every
 /// file of the series), so a cut back to it removes every file this sink opens after it; `None`
-/// when a file of these names in `dir` already comes after it (a clock set back), which that
-/// cut back would remove too.
+/// when a file of these names in `dir` (or a Parquet file's staged rows or half-written file)
+/// already comes after it (a clock set back), which that cut back would remove too.
 pub(crate) fn baseline(
     store: &dyn Store,
     dir: &Path,
@@ -126,9 +127,14 @@ pub(crate) fn baseline(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(e),
     };
+    // A Parquet file's staged rows and half-written file count under its final name.
+    let final_name = |name: &'_ str| -> String {
+        let name = name.strip_suffix(TMP_SUFFIX).unwrap_or(name);
+        name.strip_suffix(STAGED_SUFFIX).unwrap_or(name).to_owned()
+    };
     if entries
         .iter()
-        .any(|entry| order_of(pm, &entry.name).is_some_and(|o| o >= mark))
+        .any(|entry| order_of(pm, &final_name(&entry.name)).is_some_and(|o| o >= mark))
     {
         return Ok(None);
     }
