@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use super::super::bridge::Bridge;
 use super::super::group_sync::SyncGroup;
 use super::super::path;
-use super::super::resume::Snapshot;
+use super::super::resume::{Resume, Snapshot};
 use super::super::route::Refused;
 use super::super::store::Store;
 use super::super::writer::{RollingWriter, WriteError};
@@ -28,9 +28,9 @@ pub(super) type Staged = (Vec<Refused>, Option<(Arc<SyncGroup>, u64)>);
 
 /// A job's writer, the mark its work started from ([`RollingWriter::mark`]) and its result.
 type Job<T> = JoinHandle<(Box<RollingWriter>, Option<Snapshot>, Result<T, WriteError>)>;
-/// A call that timed out and still runs (the next call waits for it): its writer, or `None`
-/// if its thread failed.
-pub(super) type Running = JoinHandle<Option<Box<RollingWriter>>>;
+/// A call that timed out and still runs (the next call waits for it): its writer, or, if its
+/// thread failed, the mark to cut back to ([`RollingSink::writer_lost`]).
+pub(super) type Running = JoinHandle<Result<Box<RollingWriter>, Option<Snapshot>>>;
 
 impl RollingSink {
     /// The longest one job may take before the sink stops waiting for it.
@@ -64,9 +64,9 @@ impl RollingSink {
         if let Some(job) = self.running.take() {
             let mut job = job;
             match tokio::time::timeout(self.job_deadline(), &mut job).await {
-                Ok(Ok(Some(w))) => self.writer = Some(w),
-                Ok(_) => {
-                    // The writer is gone with the thread; a new one recovers its files.
+                Ok(Ok(Ok(w))) => self.writer = Some(w),
+                Ok(lost) => {
+                    self.writer_lost(lost.ok().and_then(Result::err).flatten());
                     return Err(self.err(SinkErrorKind::Store, "file worker failed"));
                 }
                 Err(_) => {
@@ -127,6 +127,15 @@ impl RollingSink {
         r.map_err(|e| self.err(SinkErrorKind::Store, e))
     }
 
+    /// The writer is gone with its job's thread (a bug: it panicked). Its take was rolled
+    /// back; the next writer cuts the output back to `mark`, the output before that job, as
+    /// at start (with none, to the committed cursor `resume` still holds, or not at all).
+    fn writer_lost(&mut self, mark: Option<Snapshot>) {
+        if let Some(m) = mark {
+            self.resume = Some(Resume::At(m));
+        }
+    }
+
     pub(super) async fn run<T, F>(&mut self, f: F) -> Result<T, SinkError>
     where
         T: Send + 'static,
@@ -136,6 +145,9 @@ impl RollingSink {
         // A writer recovers its files once, before its first work: a later job on it (after
         // a failed or timed-out first one) must not take its own open files for a crash's.
         let resume = self.resume.clone().filter(|_| !w.recovered());
+        // Where to cut back to if the job's thread fails and takes the writer with it (a
+        // writer not recovered yet: the committed cursor, kept in `resume`).
+        let lost = w.recovered().then(|| w.mark()).flatten();
         let job: Job<T> = tokio::task::spawn_blocking(move || {
             if !w.recovered() {
                 if let Err(e) = w.recover(resume.as_ref()) {
@@ -157,15 +169,21 @@ impl RollingSink {
                 self.writer = Some(w);
                 self.settled(r)
             }
-            Ok(Err(e)) => Err(self.err(SinkErrorKind::Store, format!("file worker failed: {e}"))),
+            Ok(Err(e)) => {
+                self.writer_lost(lost);
+                Err(self.err(SinkErrorKind::Store, format!("file worker failed: {e}")))
+            }
             Err(_) => {
                 // Its take is rolled back and its batch comes again: what it wrote is cut
                 // away before the writer writes anything else.
                 self.running = Some(tokio::spawn(async move {
-                    job.await.ok().map(|(mut w, mark, _)| {
-                        w.give_up_since(mark);
-                        w
-                    })
+                    match job.await {
+                        Ok((mut w, mark, _)) => {
+                            w.give_up_since(mark);
+                            Ok(w)
+                        }
+                        Err(_) => Err(lost),
+                    }
                 }));
                 Err(self.err(
                     SinkErrorKind::Timeout,

@@ -1,7 +1,7 @@
 //! A call that outlives `hdfs.callTimeout`: its take is rolled back and its batch comes again,
 //! so what the call wrote once it finished is cut away before the writer writes again, and
 //! every line is in the output once (on the simulated file system, a sync held past the
-//! deadline).
+//! deadline); and a call whose thread panics, whose writer is gone with it.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -80,4 +80,31 @@ async fn a_stop_after_a_call_timed_out_publishes_only_what_was_delivered_before_
         names.iter().all(|n| !n.ends_with(".tmp")),
         "every file closed: {names:?}"
     );
+}
+
+#[tokio::test]
+async fn a_job_whose_thread_panics_takes_its_writer_and_the_next_one_cuts_back_what_it_wrote() {
+    let fs = SimFs::new(9);
+    let mut c = cfg("/out");
+    c.roll_count = Some(5);
+    let mut sink = RollingSink::with_fs("k1", c, Arc::new(fs.clone()));
+    sink.deliver(events(0..7)).await.unwrap();
+    // A bug: the job writes the batch, then its thread panics, and the writer is gone.
+    let e = sink
+        .run(|w| {
+            w.write_batch(&events(7..12), std::time::Instant::now(), 0)?;
+            panic!("a bug in the job, after its batch was written");
+        })
+        .await
+        .map(|()| ())
+        .unwrap_err();
+    assert_eq!(e.kind(), SinkErrorKind::Store, "{e}");
+    // The runner rolled the take back; the batch comes again, to a new writer.
+    sink.deliver(events(7..12)).await.unwrap();
+    sink.deliver(events(12..15)).await.unwrap();
+    sink.close().await;
+    let mut got = lines(&fs as &dyn Fs, Path::new("/out"));
+    got.sort();
+    let want: Vec<String> = (0..15).map(|i| format!("line-{i:04}")).collect();
+    assert_eq!(got, want, "every line once");
 }
