@@ -91,12 +91,11 @@ async fn a_job_whose_thread_panics_takes_its_writer_and_the_next_one_cuts_back_w
     sink.deliver(events(0..7)).await.unwrap();
     // A bug: the job writes the batch, then its thread panics, and the writer is gone.
     let e = sink
-        .run(|w| {
+        .run::<(), _>(|w| {
             w.write_batch(&events(7..12), std::time::Instant::now(), 0)?;
             panic!("a bug in the job, after its batch was written");
         })
         .await
-        .map(|()| ())
         .unwrap_err();
     assert_eq!(e.kind(), SinkErrorKind::Store, "{e}");
     // The runner rolled the take back; the batch comes again, to a new writer.
