@@ -27,6 +27,14 @@ fn slow_syncs() -> (SimFs, Arc<AtomicBool>) {
     (fs, slow)
 }
 
+/// Asserts that the lines below `/out` are `line-0000` up to `line-{n-1}`, each once.
+fn assert_lines_once(fs: &SimFs, n: u32, case: &str) {
+    let mut got = lines(fs as &dyn Fs, Path::new("/out"));
+    got.sort();
+    let want: Vec<String> = (0..n).map(|i| format!("line-{i:04}")).collect();
+    assert_eq!(got, want, "{case}: every line once");
+}
+
 const DEADLINE: Duration = Duration::from_millis(200);
 const HELD: Duration = Duration::from_millis(800);
 
@@ -51,10 +59,7 @@ async fn a_batch_whose_call_timed_out_is_cut_away_and_written_once_when_it_comes
         sink.deliver(events(5..10)).await.unwrap();
         sink.deliver(events(10..17)).await.unwrap();
         sink.close().await;
-        let mut got = lines(&fs as &dyn Fs, Path::new("/out"));
-        got.sort();
-        let want: Vec<String> = (0..17).map(|i| format!("line-{i:04}")).collect();
-        assert_eq!(got, want, "{path}: every line once");
+        assert_lines_once(&fs, 17, path);
     }
 }
 
@@ -71,10 +76,7 @@ async fn a_stop_after_a_call_timed_out_publishes_only_what_was_delivered_before_
     slow.store(false, Ordering::SeqCst);
     tokio::time::sleep(HELD + DEADLINE).await;
     sink.close().await;
-    let mut got = lines(&fs as &dyn Fs, Path::new("/out"));
-    got.sort();
-    let want: Vec<String> = (0..7).map(|i| format!("line-{i:04}")).collect();
-    assert_eq!(got, want);
+    assert_lines_once(&fs, 7, "a stop");
     let names = fs.list_dir(Path::new("/out")).unwrap();
     assert!(
         names.iter().all(|n| !n.ends_with(".tmp")),
@@ -102,8 +104,5 @@ async fn a_job_whose_thread_panics_takes_its_writer_and_the_next_one_cuts_back_w
     sink.deliver(events(7..12)).await.unwrap();
     sink.deliver(events(12..15)).await.unwrap();
     sink.close().await;
-    let mut got = lines(&fs as &dyn Fs, Path::new("/out"));
-    got.sort();
-    let want: Vec<String> = (0..15).map(|i| format!("line-{i:04}")).collect();
-    assert_eq!(got, want, "every line once");
+    assert_lines_once(&fs, 15, "a lost writer");
 }
