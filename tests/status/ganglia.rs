@@ -105,17 +105,21 @@ fn a_real_gmond_receives_every_component_metric_under_flumes_names() {
             "-Dflume.monitoring.pollFrequency=1",
         ],
     );
-    let mut last = String::new();
-    agent.wait_until("gmond reports the source's 7 accepted events", || {
-        last = xml(&g).unwrap_or_default();
-        metric(&last, "flume.SOURCE.r1.EventAcceptedCount").is_some_and(|l| l.contains("VAL=\"7\""))
-    });
-    for (name, ty) in [
+    let wanted = [
         ("flume.SOURCE.r1.EventAcceptedCount", "float"),
         ("flume.SOURCE.r1.Type", "string"),
         ("flume.CHANNEL.c1.ChannelCapacity", "float"),
         ("flume.SINK.k1.EventDrainSuccessCount", "float"),
-    ] {
+    ];
+    let mut last = String::new();
+    // One packet per metric: a report read mid-poll can hold the count of 7 and not yet a
+    // metric sent after it, so the wait is for all of them (the next poll sends each again).
+    agent.wait_until("gmond reports the source's 7 accepted events", || {
+        last = xml(&g).unwrap_or_default();
+        metric(&last, "flume.SOURCE.r1.EventAcceptedCount").is_some_and(|l| l.contains("VAL=\"7\""))
+            && wanted.iter().all(|(name, _)| metric(&last, name).is_some())
+    });
+    for (name, ty) in wanted {
         let line = metric(&last, name).unwrap_or_else(|| panic!("{name} missing:\n{last}"));
         assert!(line.contains(&format!("TYPE=\"{ty}\"")), "{name}: {line}");
     }
