@@ -232,3 +232,32 @@ fn config_check_knows_the_sink_and_names_each_bad_key() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A sink at least once (its `columns` leave `sluice_id` out) on a ReplicatedMergeTree: the
+/// same line in five takes of its own is five blocks of the same bytes. ClickHouse's block
+/// deduplication would keep the first only; the sink sends such blocks with it off.
+#[test]
+fn the_same_line_in_takes_of_its_own_is_stored_each_time_when_rows_carry_no_id() {
+    let Some(c) = cluster() else { return };
+    let _turn = shared_turn();
+    let tmp = tempfile::tempdir().unwrap();
+    let table = unique("same");
+    c.create_replicated(&table, "body String, sluice_id String DEFAULT ''", "");
+    let port = free_port();
+    let conf = edge_conf(tmp.path(), &c.url(), port, &table, "columns = body = body");
+    let agent = start_edge(tmp.path(), &conf, port, &[]);
+    let end = Instant::now() + DELIVERY_WAIT;
+    for i in 1..=5u64 {
+        send(port, &["the same line".to_owned()]);
+        while counter(agent.http, "SINK.k1", "EventDrainSuccessCount") < i {
+            assert!(Instant::now() < end, "take {i} not drained");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    assert_eq!(wait_rows(c.http(), &table, 5, &[&agent]), 5);
+    let t = format!("default.{table}");
+    assert_eq!(
+        query_ok(c.http(), &format!("SELECT count(), any(body) FROM {t}")).trim(),
+        "5\tthe same line"
+    );
+}

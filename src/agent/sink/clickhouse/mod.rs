@@ -85,8 +85,8 @@ pub(crate) struct ClickHouseSink {
     client: Option<ChClient>,
     columns: Vec<Column>,
     has_id_column: bool,
-    insert_settings: Vec<(&'static str, &'static str)>,
-    dedup_token: bool,
+    /// What the server's INSERTs may carry.
+    features: start::Features,
     /// Every INSERT's `query_id` starts with it (`sluice-<db>.<table>-`).
     query_prefix: String,
     /// Per origin, the highest id the table holds as far as the sink knows.
@@ -128,8 +128,7 @@ impl ClickHouseSink {
             client: None,
             columns: Vec::new(),
             has_id_column: false,
-            insert_settings: Vec::new(),
-            dedup_token: false,
+            features: start::Features::default(),
             query_prefix,
             ceiling: HashMap::new(),
             // A start may follow a crash mid-INSERT: read back first.
@@ -194,16 +193,29 @@ impl ClickHouseSink {
 
     /// The INSERT of the rows `idx` as one block: a pure function of the rows but for its
     /// `query_id` (so a retried take is the same block byte for byte).
+    ///
+    /// A block whose rows carry no event id (a table without `sluice_id`, events without
+    /// ids) is sent with the replicas' block deduplication off (`insert_deduplicate = 0`): two
+    /// such blocks can be the same bytes and still be different events (the same line twice,
+    /// one take each), and ClickHouse would store only the first. Such a sink is at least
+    /// once, as it says at start. A block with an id in it is the same bytes only when it is
+    /// the same events sent again: ClickHouse may drop that one.
     fn insert_request(&self, rows: &rows::Rows, idx: &[usize]) -> InsertRequest {
         let body = rows.body(idx);
         let query_id = format!("{}{}", self.query_prefix, uuid::Uuid::new_v4().simple());
         let mut settings = vec![("query_id", query_id)];
         settings.extend(
-            self.insert_settings
+            self.features
+                .insert_settings
                 .iter()
                 .map(|(k, v)| (*k, (*v).to_owned())),
         );
-        if self.dedup_token {
+        let anonymous = !self.has_id_column || idx.iter().all(|&i| rows.id(i).is_none());
+        if anonymous {
+            if self.features.skip_dedup {
+                settings.push(("insert_deduplicate", "0".to_owned()));
+            }
+        } else if self.features.dedup_token {
             settings.push(("insert_deduplication_token", dedup_token(&body, idx.len())));
         }
         InsertRequest {
@@ -279,8 +291,7 @@ impl ClickHouseSink {
                 }
                 self.columns = s.columns;
                 self.has_id_column = s.has_id_column;
-                self.insert_settings = s.insert_settings;
-                self.dedup_token = s.dedup_token;
+                self.features = s.features;
                 self.client = Some(s.client);
                 self.down.up();
                 Ok(())
@@ -384,10 +395,17 @@ impl super::Sink for ClickHouseSink {
     }
 }
 
-/// `insert_deduplication_token` of a block (22.2 and later): its rows' checksum, count and
-/// length, so a retried take carries the same token.
+/// `insert_deduplication_token` of a block (22.2 and later): the first 128 bits of its rows'
+/// SHA-256, their count and length, so a retried take carries the same token. With a token
+/// ClickHouse drops a block by the token alone, so it must not be shared by two blocks that
+/// differ (a 32-bit checksum would be, now and then, and drop one of them).
 fn dedup_token(body: &[u8], rows: usize) -> String {
-    format!("{:08x}-{rows}-{}", crc32fast::hash(body), body.len())
+    let digest = ring::digest::digest(&ring::digest::SHA256, body);
+    let hex: String = digest.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{hex}-{rows}-{}", body.len())
 }
 
 impl super::BuildSink for ClickHouseConfig {

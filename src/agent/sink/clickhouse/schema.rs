@@ -194,8 +194,10 @@ fn column(table: &str, d: &Described, source: Source) -> Result<Column, SchemaEr
     };
     let mut unit = TsUnit::Text;
     match &source {
-        Source::Body | Source::Id if !is_string(&d.ty) => {
-            return Err(refuse("it is text: use a String column"))
+        Source::Body if !is_string(&d.ty) => return Err(refuse("it is text: use a String column")),
+        // Read back by its exact text: a FixedString pads it with NULs (or cuts it).
+        Source::Id if inner(&d.ty) != "String" => {
+            return Err(refuse("it is read back by its text: use a String column"))
         }
         Source::Timestamp => {
             let t = inner(&d.ty);
@@ -249,6 +251,26 @@ mod tests {
             ]
         );
         assert_eq!(p[1].unit, TsUnit::Seconds);
+    }
+
+    #[test]
+    fn an_id_column_that_is_not_a_string_is_refused_by_name_and_type() {
+        // A FixedString pads an id with NULs or cuts it: the read-back would never find it.
+        for ty in ["FixedString(40)", "FixedString(8)", "UInt64"] {
+            let d = parse_describe(&format!("body\tString\t\t\t\nsluice_id\t{ty}\t\t\t\n"));
+            let e = plan("d.t", &d, &[]).unwrap_err();
+            assert!(
+                e.to_string().contains(&format!("column sluice_id {ty}")),
+                "{ty}: {e}"
+            );
+        }
+        for ty in ["String", "Nullable(String)", "LowCardinality(String)"] {
+            let d = parse_describe(&format!("body\tString\t\t\t\nsluice_id\t{ty}\t\t\t\n"));
+            assert!(plan("d.t", &d, &[]).is_ok(), "{ty}");
+        }
+        // A FixedString body is still text.
+        let d = parse_describe("body\tFixedString(16)\t\t\t\n");
+        assert!(plan("d.t", &d, &[]).is_ok());
     }
 
     #[test]

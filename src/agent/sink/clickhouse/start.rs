@@ -62,10 +62,20 @@ pub(crate) struct Started {
     pub engine: String,
     pub columns: Vec<Column>,
     pub has_id_column: bool,
+    /// What the server's INSERTs may carry.
+    pub features: Features,
+}
+
+/// What the server's INSERTs may carry, from the settings it has.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Features {
     /// URL settings every INSERT carries.
     pub insert_settings: Vec<(&'static str, &'static str)>,
-    /// Whether INSERTs may carry `insert_deduplication_token`.
+    /// `insert_deduplication_token` (22.2 and later).
     pub dedup_token: bool,
+    /// `insert_deduplicate` (every server the sink knows, 18.16 included): a block may be
+    /// sent with the replicas' block deduplication off.
+    pub skip_dedup: bool,
 }
 
 /// Runs the checks of the module header.
@@ -120,30 +130,32 @@ pub(crate) async fn start(cfg: &ClickHouseConfig) -> Result<Started, StartError>
         .any(|c| c.name == ID_COLUMN && c.source == super::config::Source::Id);
     let settings = text(
         &mut client,
-        "SELECT name FROM system.settings WHERE name IN ('insert_deduplication_token', 'input_format_defaults_for_omitted_fields') FORMAT TabSeparated",
+        "SELECT name FROM system.settings WHERE name IN ('insert_deduplication_token', 'insert_deduplicate', 'input_format_defaults_for_omitted_fields') FORMAT TabSeparated",
     )
     .await?;
-    let (insert_settings, dedup_token) = features(&settings);
+    let features = features(&settings);
     Ok(Started {
         client,
         version,
         engine,
         columns,
         has_id_column,
-        insert_settings,
-        dedup_token,
+        features,
     })
 }
 
-/// From the names `system.settings` answered: the settings every INSERT carries, and whether
-/// INSERTs may carry `insert_deduplication_token` (22.2 and later).
-pub(crate) fn features(settings: &str) -> (Vec<(&'static str, &'static str)>, bool) {
+/// From the names `system.settings` answered: what INSERTs may carry.
+pub(crate) fn features(settings: &str) -> Features {
     let has = |name: &str| settings.lines().any(|l| l.trim() == name);
     let mut insert_settings = Vec::new();
     if has("input_format_defaults_for_omitted_fields") {
         insert_settings.push(("input_format_defaults_for_omitted_fields", "1"));
     }
-    (insert_settings, has("insert_deduplication_token"))
+    Features {
+        insert_settings,
+        dedup_token: has("insert_deduplication_token"),
+        skip_dedup: has("insert_deduplicate"),
+    }
 }
 
 /// The password: given, read from `passwordFile` (one trailing newline dropped), or none.
@@ -172,17 +184,27 @@ mod tests {
 
     #[test]
     fn an_18_16_server_has_no_deduplication_token_and_a_22_server_has() {
-        // What Debian's 18.16 answers: neither setting.
-        assert_eq!(features(""), (vec![], false));
-        // What 22.2 and later answer: both.
-        let (settings, token) =
-            features("input_format_defaults_for_omitted_fields\ninsert_deduplication_token\n");
-        assert!(token);
+        // What Debian's 18.16 answers: only `insert_deduplicate`.
+        let old = features("insert_deduplicate\n");
         assert_eq!(
-            settings,
+            old,
+            Features {
+                insert_settings: vec![],
+                dedup_token: false,
+                skip_dedup: true
+            }
+        );
+        // What 22.2 and later answer: all three.
+        let new = features(
+            "input_format_defaults_for_omitted_fields\ninsert_deduplication_token\ninsert_deduplicate\n",
+        );
+        assert!(new.dedup_token && new.skip_dedup);
+        assert_eq!(
+            new.insert_settings,
             vec![("input_format_defaults_for_omitted_fields", "1")]
         );
-        // 19.x to 22.1: only the defaults.
-        assert!(!features("input_format_defaults_for_omitted_fields").1);
+        // 19.x to 22.1: no token.
+        assert!(!features("input_format_defaults_for_omitted_fields").dedup_token);
+        assert_eq!(features(""), Features::default());
     }
 }

@@ -29,7 +29,9 @@ fn sink(dedup_token: bool) -> ClickHouseSink {
     let mut s = ClickHouseSink::new("k1", cfg);
     let d = parse_describe("body\tString\t\t\t\nsluice_id\tString\t\t\t\n");
     s.columns = plan("logs.events", &d, &[]).unwrap();
-    s.dedup_token = dedup_token;
+    s.has_id_column = true;
+    s.features.dedup_token = dedup_token;
+    s.features.skip_dedup = true;
     s
 }
 
@@ -42,11 +44,15 @@ fn take(s: &ClickHouseSink) -> rows::Rows {
     rows::Rows::encode(&s.columns, &events, Vec::new())
 }
 
-fn token(req: &super::InsertRequest) -> Option<String> {
+fn setting(req: &super::InsertRequest, name: &str) -> Option<String> {
     req.params()
         .iter()
-        .find(|(k, _)| *k == "insert_deduplication_token")
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| (*v).to_owned())
+}
+
+fn token(req: &super::InsertRequest) -> Option<String> {
+    setting(req, "insert_deduplication_token")
 }
 
 #[test]
@@ -56,6 +62,7 @@ fn where_the_server_has_it_an_insert_carries_a_deduplication_token_of_its_rows()
     let req = s.insert_request(&rows, &[0, 1, 2]);
     let t = token(&req).expect("a token");
     assert!(t.ends_with(&format!("-3-{}", req.body.len())), "{t}");
+    assert_eq!(t.split('-').next().map(str::len), Some(32), "128 bits of SHA-256: {t}");
     let again = s.insert_request(&rows, &[0, 1, 2]);
     assert_eq!(
         token(&again),
@@ -96,4 +103,28 @@ fn on_18_16_an_insert_carries_no_deduplication_token() {
         &b"{\"body\":\"line 1\",\"sluice_id\":\"00000000000000ab:1\"}\n{\"body\":\"line 3\",\"sluice_id\":\"00000000000000ab:3\"}\n"[..],
         "rows with a gap between them: copied, in their order"
     );
+}
+
+#[test]
+fn a_block_without_event_ids_is_sent_with_block_deduplication_off() {
+    // The same line twice, one take each, without ids: the same bytes, two events.
+    let mut s = sink(true);
+    let plain: Vec<Event> = vec![Event::new("same line")];
+    let rows = rows::Rows::encode(&s.columns, &plain, Vec::new());
+    let req = s.insert_request(&rows, &[0]);
+    assert_eq!(setting(&req, "insert_deduplicate").as_deref(), Some("0"));
+    assert_eq!(token(&req), None, "no token that would drop the second");
+    // With ids, ClickHouse may drop a block sent again.
+    let ided = take(&s);
+    let req = s.insert_request(&ided, &[0, 1, 2]);
+    assert_eq!(setting(&req, "insert_deduplicate"), None);
+    assert!(token(&req).is_some());
+    // A table without `sluice_id`: no row's bytes hold its id.
+    s.has_id_column = false;
+    let req = s.insert_request(&ided, &[0, 1, 2]);
+    assert_eq!(setting(&req, "insert_deduplicate").as_deref(), Some("0"));
+    assert_eq!(token(&req), None);
+    // A server without the setting: nothing the server would refuse.
+    s.features.skip_dedup = false;
+    assert_eq!(setting(&s.insert_request(&rows, &[0]), "insert_deduplicate"), None);
 }
