@@ -62,7 +62,11 @@ fn where_the_server_has_it_an_insert_carries_a_deduplication_token_of_its_rows()
     let req = s.insert_request(&rows, &[0, 1, 2]);
     let t = token(&req).expect("a token");
     assert!(t.ends_with(&format!("-3-{}", req.body.len())), "{t}");
-    assert_eq!(t.split('-').next().map(str::len), Some(32), "128 bits of SHA-256: {t}");
+    assert_eq!(
+        t.split('-').next().map(str::len),
+        Some(32),
+        "128 bits of SHA-256: {t}"
+    );
     let again = s.insert_request(&rows, &[0, 1, 2]);
     assert_eq!(
         token(&again),
@@ -126,5 +130,8 @@ fn a_block_without_event_ids_is_sent_with_block_deduplication_off() {
     assert_eq!(token(&req), None);
     // A server without the setting: nothing the server would refuse.
     s.features.skip_dedup = false;
-    assert_eq!(setting(&s.insert_request(&rows, &[0]), "insert_deduplicate"), None);
+    assert_eq!(
+        setting(&s.insert_request(&rows, &[0]), "insert_deduplicate"),
+        None
+    );
 }

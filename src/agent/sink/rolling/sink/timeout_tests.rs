@@ -106,3 +106,33 @@ async fn a_job_whose_thread_panics_takes_its_writer_and_the_next_one_cuts_back_w
     sink.close().await;
     assert_lines_once(&fs, 15, "a lost writer");
 }
+
+#[tokio::test]
+async fn a_timed_out_call_cuts_back_only_its_own_files_not_another_writers_in_the_directory() {
+    // Two sinks write one directory with one prefix (two collectors of a Flume tier): k2,
+    // started later, numbers its files above k1's.
+    let (fs, slow) = slow_syncs();
+    let mut c = cfg("/out");
+    c.roll_count = Some(5);
+    c.call_timeout = DEADLINE;
+    let mut k1 = RollingSink::with_fs("k1", c.clone(), Arc::new(fs.clone()));
+    k1.deliver(events(0..5)).await.unwrap();
+    let mut k2 = RollingSink::with_fs("k2", c, Arc::new(fs.clone()));
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    k2.deliver(events(100..110)).await.unwrap();
+    k2.close().await;
+    // k1's call times out; its batch comes again.
+    slow.store(true, Ordering::SeqCst);
+    assert!(k1.deliver(events(5..10)).await.is_err());
+    slow.store(false, Ordering::SeqCst);
+    tokio::time::sleep(HELD + DEADLINE).await;
+    k1.deliver(events(5..10)).await.unwrap();
+    k1.close().await;
+    let mut got = lines(&fs as &dyn Fs, Path::new("/out"));
+    got.sort();
+    let want: Vec<String> = (0..10)
+        .chain(100..110)
+        .map(|i| format!("line-{i:04}"))
+        .collect();
+    assert_eq!(got, want, "k2's committed files are kept, k1's lines once");
+}

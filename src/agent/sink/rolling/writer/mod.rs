@@ -52,10 +52,13 @@ pub struct RollingWriter {
     created: Vec<PathBuf>,
     /// A failed batch is not cut back yet: nothing is written until it is.
     rewind_due: bool,
-    /// That cut back looks for newer files by listing the root, as at start: what the sink
-    /// gave up was written by a call whose opened files the writer no longer tracks
-    /// ([`RollingWriter::give_up_since`]).
-    rewind_lists: bool,
+    /// Files (in-use paths) opened since the last [`RollingWriter::mark`]: what a call that
+    /// times out opened.
+    since_mark: Vec<PathBuf>,
+    /// Files a given-up call opened ([`RollingWriter::give_up_since`]), removed by the next
+    /// cut back with `created`: only files this writer opened, never another writer's in a
+    /// shared directory.
+    given_up: Vec<PathBuf>,
     /// Batches written without a sync, synced by their acknowledgements
     /// ([`super::group_sync`]; [`RollingWriter::share_syncs`]).
     pub(super) shared: Option<group::Shared>,
@@ -109,7 +112,8 @@ impl RollingWriter {
             delivered: None,
             created: Vec::new(),
             rewind_due: false,
-            rewind_lists: false,
+            since_mark: Vec::new(),
+            given_up: Vec::new(),
             shared: None,
             handed: None,
             recovered: false,

@@ -80,6 +80,7 @@ impl RollingWriter {
         }
         if self.delivered.is_some() {
             self.created.push(w.in_use_path().to_owned());
+            self.since_mark.push(w.in_use_path().to_owned());
         }
         Ok(w)
     }

@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 
 use super::super::error::io_err;
-use super::super::recover::list_files;
 use super::super::resume::{cut_back, CutBack, Newer, Resume, Snapshot};
 use super::super::store::Held;
 use super::{RollingWriter, WriteError};
@@ -32,23 +31,25 @@ impl RollingWriter {
     }
 
     /// The output as the last delivered batch left it, when the store can be cut back: the
-    /// mark a call's work is given up to ([`RollingWriter::give_up_since`]).
-    pub fn mark(&self) -> Option<Snapshot> {
+    /// mark a call's work is given up to ([`RollingWriter::give_up_since`]). The files opened
+    /// from now on are what that call opened.
+    pub fn mark(&mut self) -> Option<Snapshot> {
+        self.since_mark.clear();
         self.delivered.clone()
     }
 
     /// Gives up what was written since `mark`: the call that wrote it timed out, so its take
     /// was rolled back and its batch comes again. Before anything else is written (or rolled)
-    /// the output is cut back to `mark` and every newer file of the sink's below the root is
-    /// removed, as at start. With no mark (a store that cannot be cut back) nothing changes,
-    /// and that batch may be written twice.
+    /// the output is cut back to `mark` and the files opened since are removed (those this
+    /// writer opened, whatever else is in the directory). With no mark (a store that cannot
+    /// be cut back) nothing changes, and that batch may be written twice.
     pub fn give_up_since(&mut self, mark: Option<Snapshot>) {
         let Some(mark) = mark else {
             return;
         };
         self.delivered = Some(mark);
         self.rewind_due = true;
-        self.rewind_lists = true;
+        self.given_up.append(&mut self.since_mark);
     }
 
     /// Cuts the output back to the last committed take's snapshot (at start); `files` are
@@ -115,20 +116,24 @@ impl RollingWriter {
         let root = snap.root.clone();
         let store = self.store.clone();
         let _held = Held::new(store.as_ref());
-        let listed = match self.rewind_lists {
-            true => list_files(self.store.as_ref(), &root)
-                .map_err(io_err("looking for the sink's files under", &root))?,
-            false => Vec::new(),
-        };
-        let newer = match self.rewind_lists {
-            true => Newer::Among(&listed),
-            false => Newer::Listed(&self.created),
-        };
-        let done = cut_back(self.store.as_ref(), &self.naming, self.layout, &snap, newer)
-            .map_err(io_err("cutting the output back under", &root))?;
+        let given_up = !self.given_up.is_empty();
+        let mut opened = std::mem::take(&mut self.given_up);
+        for p in &self.created {
+            if !opened.contains(p) {
+                opened.push(p.clone());
+            }
+        }
+        let done = cut_back(
+            self.store.as_ref(),
+            &self.naming,
+            self.layout,
+            &snap,
+            Newer::Listed(&opened),
+        )
+        .map_err(io_err("cutting the output back under", &root))?;
         report(
             &done,
-            match self.rewind_lists {
+            match given_up {
                 true => "after a call that timed out",
                 false => "after a failed batch",
             },
@@ -139,12 +144,11 @@ impl RollingWriter {
         let removed: Vec<&PathBuf> = done.removed.iter().map(|(p, _)| p).collect();
         self.closing.retain(|p| {
             !handled.contains(&&p.in_use)
-                && !self.created.contains(&p.in_use)
+                && !opened.contains(&p.in_use)
                 && !removed.contains(&&p.in_use)
         });
         self.created.clear();
         self.rewind_due = false;
-        self.rewind_lists = false;
         // Every file is closed now: later failures cut back to this.
         self.delivered = Some(self.snapshot());
         self.buffered.set(self.buffered_bytes());
