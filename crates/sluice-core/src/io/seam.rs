@@ -204,6 +204,18 @@ pub trait Fs: Send + Sync + Debug {
             "this file system reports no file kinds or modes",
         ))
     }
+    /// When the file `path` names (a link at its last component not followed) was last
+    /// written (`lstat`'s `st_mtime`; the simulated file system: its operation count then).
+    /// Ordered as the writes were, by the kernel's clock (not the local time of day, so a
+    /// change of daylight saving time does not reorder it). The default fails with
+    /// `Unsupported`.
+    fn modified(&self, path: &Path) -> io::Result<std::time::SystemTime> {
+        let _ = path;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this file system reports no modification times",
+        ))
+    }
     /// The identity of the file `path` names, a link at its last component not followed:
     /// its file system's device and its inode (`lstat`'s `st_dev`, `st_ino`). A copy of the
     /// file (`cp`, `rsync`, a restored backup) is a new file with another identity; a restart

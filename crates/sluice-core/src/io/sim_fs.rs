@@ -192,16 +192,25 @@ impl Fs for SimFs {
                 ))
             }
             (OpenMode::CreateTruncate, Some(ino)) => {
+                let now = st.stamp();
                 if let Some(i) = st.inodes.get_mut(&ino) {
                     i.current.clear();
                     i.pending.push(Pending::SetLen(0));
+                    i.modified = now;
                 }
                 ino
             }
             (OpenMode::CreateNew | OpenMode::CreateTruncate, None) => {
                 let ino = st.next_inode;
                 st.next_inode += 1;
-                st.inodes.insert(ino, Inode::default());
+                let modified = st.stamp();
+                st.inodes.insert(
+                    ino,
+                    Inode {
+                        modified,
+                        ..Inode::default()
+                    },
+                );
                 if let Some(d) = st.dirs.get_mut(&dir) {
                     d.insert(name, ino);
                 }
@@ -385,6 +394,19 @@ impl Fs for SimFs {
             ));
         }
         Ok((0, st.lookup(path)?))
+    }
+
+    fn modified(&self, path: &Path) -> io::Result<std::time::SystemTime> {
+        let st = self.state.lock();
+        if st.dirs.contains_key(path) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a directory has no simulated modification time",
+            ));
+        }
+        let ino = st.lookup(path)?;
+        let ops = st.inodes.get(&ino).map_or(0, |i| i.modified);
+        Ok(std::time::UNIX_EPOCH + std::time::Duration::from_micros(ops))
     }
 
     fn host_identity(&self) -> io::Result<String> {

@@ -314,6 +314,10 @@ impl Fs for StdFs {
         Ok((meta.dev(), meta.ino()))
     }
 
+    fn modified(&self, path: &Path) -> io::Result<std::time::SystemTime> {
+        std::fs::symlink_metadata(path)?.modified()
+    }
+
     fn host_identity(&self) -> io::Result<String> {
         Ok(host_identity())
     }

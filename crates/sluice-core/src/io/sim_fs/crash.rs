@@ -56,6 +56,7 @@ impl SimFs {
                                 durable: bytes,
                                 pending: Vec::new(),
                                 applied: 0,
+                                modified: src.modified,
                             },
                         );
                         inode_map.insert(*ino, n);
@@ -69,6 +70,7 @@ impl SimFs {
         }
         image.next_inode = st.next_inode;
         image.host = st.host.clone();
+        image.clock = st.clock;
         image.rng = seed ^ 0x5A5A_5A5A;
         image.space_limit = st.space_limit;
         image.refuse_direct = st.refuse_direct;

@@ -24,6 +24,7 @@ pub(super) struct SimFile {
 impl SimFile {
     /// Sets the current length to `len` (zeros when growing), pending until `sync_data`.
     fn resize(&self, st: &mut State, len: u64) -> io::Result<()> {
+        let now = st.stamp();
         let inode = st
             .inodes
             .get_mut(&self.inode)
@@ -31,6 +32,7 @@ impl SimFile {
         let p = Pending::SetLen(len);
         apply(&mut inode.current, &p);
         inode.pending.push(p);
+        inode.modified = now;
         Ok(())
     }
 
@@ -95,12 +97,14 @@ impl FsFile for SimFile {
                 offset,
                 bytes: buf[..allowed].to_vec(),
             };
+            let now = st.stamp();
             let inode = st
                 .inodes
                 .get_mut(&self.inode)
                 .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "file was removed"))?;
             apply(&mut inode.current, &p);
             inode.pending.push(p);
+            inode.modified = now;
         }
         if enospc {
             return Err(io::Error::from_raw_os_error(libc::ENOSPC));

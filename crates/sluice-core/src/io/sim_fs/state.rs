@@ -21,6 +21,9 @@ pub(super) struct Inode {
     pub(super) pending: Vec<Pending>,
     /// Pending entries made durable so far (so a sync applies only those issued before it).
     pub(super) applied: u64,
+    /// The file system's clock ([`State::stamp`]) at its creation or last write or resize:
+    /// its modification time.
+    pub(super) modified: u64,
 }
 
 pub(super) fn apply(target: &mut Vec<u8>, p: &Pending) {
@@ -73,6 +76,9 @@ pub(super) struct State {
     pub(super) foreign: BTreeSet<PathBuf>,
     /// What [`Fs::host_identity`](crate::io::Fs::host_identity) says (a crash image keeps it).
     pub(super) host: String,
+    /// The clock of modification times: one tick per write, resize or creation (a crash
+    /// image goes on from it).
+    pub(super) clock: u64,
 }
 
 impl State {
@@ -100,6 +106,12 @@ impl State {
     }
 
     /// Counts one operation and returns the fault it must suffer, if any.
+    /// The next tick of the modification clock.
+    pub(super) fn stamp(&mut self) -> u64 {
+        self.clock += 1;
+        self.clock
+    }
+
     pub(super) fn tick(&mut self) -> io::Result<Option<Fault>> {
         if self.crashed {
             return Err(crashed_error());

@@ -128,3 +128,28 @@ fn zeros_go_to_a_direct_file_aligned_in_one_write_per_mib() {
     assert!(back[..crate::io::DIRECT_ALIGN].iter().all(|b| *b == 7));
     assert!(back[crate::io::DIRECT_ALIGN..].iter().all(|b| *b == 0));
 }
+
+#[test]
+fn modification_times_follow_the_writes_and_a_crash_image_goes_on_from_them() {
+    let fs = SimFs::new(3);
+    let dir = Path::new("/d");
+    fs.create_dir_all(dir).unwrap();
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    let fa = fs.open(&a, OpenMode::CreateNew).unwrap();
+    fa.write_all_at(b"one", 0).unwrap();
+    fs.open(&b, OpenMode::CreateNew).unwrap();
+    assert!(fs.modified(&a).unwrap() < fs.modified(&b).unwrap());
+    fa.write_all_at(b"two", 3).unwrap();
+    assert!(fs.modified(&a).unwrap() > fs.modified(&b).unwrap());
+    fa.sync_data().unwrap();
+    fs.sync_dir(dir).unwrap();
+    let image = fs.crash_image(1);
+    let was = image.modified(&a).unwrap();
+    let c = dir.join("c");
+    image.open(&c, OpenMode::CreateNew).unwrap();
+    assert!(
+        image.modified(&c).unwrap() > was,
+        "the image's clock goes on"
+    );
+    assert!(fs.modified(Path::new("/d/none")).is_err());
+}

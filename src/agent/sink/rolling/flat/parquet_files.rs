@@ -10,7 +10,7 @@ use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::resume::{order_of, FlatNames};
+use super::resume::{order_of, After, FlatNames};
 use super::staged::OpenFile;
 use super::{FlatWriter, RollSerializer};
 use crate::agent::sink::rolling::parquet::background::Background;
@@ -228,10 +228,14 @@ fn settle(
 ) -> std::io::Result<Settled> {
     let mut done = Settled::default();
     let order = |name: &str| order_of(names, name);
-    let mark = cursor.as_ref().and_then(|(p, len)| {
+    // The cursor's order, and when its staged rows were last written (read before any cut).
+    let mark = match cursor.as_ref().and_then(|(p, len)| {
         let name = final_of(p)?.file_name()?.to_str()?.to_owned();
-        Some((order(&name)?, *len))
-    });
+        Some((p, name, *len))
+    }) {
+        Some((p, name, len)) => After::of(store, names, p, &name)?.map(|a| (a, len)),
+        None => None,
+    };
     let entries = match store.list_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(done),
@@ -249,13 +253,24 @@ fn settle(
         if let Some(stem) = entry.name.strip_suffix(STAGED_SUFFIX) {
             let Some(o) = order(stem) else { continue };
             let target = dir.join(stem);
-            let versus = mark.as_ref().map(|(m, len)| (o.cmp(m), *len));
+            let versus = match mark.as_ref() {
+                Some((a, len)) => {
+                    let v = match o.cmp(a.mark()) {
+                        Ordering::Equal => Ordering::Equal,
+                        _ if a.holds(store, names, stem, &path)? => Ordering::Greater,
+                        _ => Ordering::Less,
+                    };
+                    Some((v, *len))
+                }
+                None => None,
+            };
             settle_staged(fs, store, spec, &path, &target, versus, &mut done)?;
             continue;
         }
-        let later = mark
-            .as_ref()
-            .is_some_and(|(m, _)| order(&entry.name).is_some_and(|o| o > *m));
+        let later = match mark.as_ref() {
+            Some((a, _)) => a.holds(store, names, &entry.name, &path)?,
+            None => false,
+        };
         // Its staged file's turn may have removed it already.
         if later && store.exists(&path)? {
             store.remove(&path)?;

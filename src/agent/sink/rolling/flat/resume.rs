@@ -8,11 +8,21 @@
 //! The cursor is `LENGTH<TAB>PATH` (UTF-8). A cursor naming another directory (the sink was
 //! moved) is ignored. Two sinks must not share a directory and `pathManager.prefix`.
 //!
+//! Which files come after the cursor's ([`After`]): a name of the cursor's series with a
+//! higher counter (the same run's later file); a name of another series only when its name
+//! sorts after the cursor's **and** it was last written after the cursor's file (the kernel's
+//! clock, read before the cut). Names alone are not time: `ROLLTIME` names are the local time
+//! of day, which a change of daylight saving time sets back an hour, and an older pattern, a
+//! prefix whose series is not a number or one of another length sorts anywhere. A file such a
+//! name would put after the cursor but that was written before it is committed output, and is
+//! kept.
+//!
 //! No link is followed (the store's opens are `O_NOFOLLOW`): the cursor's file swapped for a
 //! symbolic link while the agent was down fails the start, naming the link, and cuts nothing;
 //! a link under a later name is not a file this sink wrote and is left as it is.
 
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use crate::agent::sink::rolling::parquet::{STAGED_SUFFIX, TMP_SUFFIX};
 use crate::agent::sink::rolling::store::Store;
@@ -53,6 +63,75 @@ pub(crate) fn order_of(pm: &FlatNames<'_>, name: &str) -> Option<(u128, String, 
     Some((series.parse().unwrap_or(0), series.to_owned(), counter))
 }
 
+/// Which files come after a cursor's file (see the module docs).
+#[derive(Debug)]
+pub(crate) struct After {
+    mark: (u128, String, u64),
+    /// When the cursor's file was last written, read before any cut; `None` where the
+    /// store does not say (or the file is gone): then names alone decide.
+    written: Option<SystemTime>,
+}
+
+impl After {
+    /// The order of the cursor's file `path` (named `name`); `None` for a name these names
+    /// did not make.
+    pub(crate) fn of(
+        store: &dyn Store,
+        pm: &FlatNames<'_>,
+        path: &Path,
+        name: &str,
+    ) -> std::io::Result<Option<After>> {
+        let Some(mark) = order_of(pm, name) else {
+            return Ok(None);
+        };
+        let written = match store.modified(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        Ok(Some(After { mark, written }))
+    }
+
+    /// The cursor file's order by name.
+    pub(crate) fn mark(&self) -> &(u128, String, u64) {
+        &self.mark
+    }
+
+    /// Whether the file `name` at `path` comes after the cursor's.
+    pub(crate) fn holds(
+        &self,
+        store: &dyn Store,
+        pm: &FlatNames<'_>,
+        name: &str,
+        path: &Path,
+    ) -> std::io::Result<bool> {
+        let Some(o) = order_of(pm, name) else {
+            return Ok(false);
+        };
+        if o <= self.mark {
+            return Ok(false);
+        }
+        if o.1 == self.mark.1 {
+            // The cursor's series: the same run's later file.
+            return Ok(true);
+        }
+        let Some(cursor) = self.written else {
+            return Ok(true);
+        };
+        // Strictly before: a file system's clock ticks coarsely (a few ms), and a file opened
+        // and written in the tick of the cursor file's last write came after it.
+        match store.modified(path) {
+            Ok(Some(t)) if t < cursor => {
+                tracing::warn!(path = %path.display(), "a file whose name sorts after the last committed one was written before it (local time set back, or another naming): kept as committed output");
+                Ok(false)
+            }
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// What [`cut_back`] did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct CutBack {
@@ -77,7 +156,7 @@ pub(crate) fn cut_back(
     let Some(name) = file.file_name().and_then(|n| n.to_str()) else {
         return Ok(done);
     };
-    let Some(mark) = order_of(pm, name) else {
+    let Some(after) = After::of(store, pm, file, name)? else {
         return Ok(done);
     };
     match store.len(file) {
@@ -87,9 +166,8 @@ pub(crate) fn cut_back(
         Err(e) => return Err(e),
     }
     for entry in store.list_dir(dir)? {
-        let later = order_of(pm, &entry.name).is_some_and(|o| o > mark);
-        if later && !entry.is_dir {
-            let path = dir.join(&entry.name);
+        let path = dir.join(&entry.name);
+        if !entry.is_dir && after.holds(store, pm, &entry.name, &path)? {
             let size = match store.len(&path) {
                 Ok(size) => size,
                 // A symlink under one of this sink's names: not a file it wrote.
@@ -296,5 +374,123 @@ mod tests {
             baseline(store.as_ref(), &missing, &pm, "ev-2000-0.log").unwrap(),
             Some(missing.join("ev-2000-0.log"))
         );
+    }
+
+    /// Writes `body` to a new file `name` in `/out` of `fs` (its modification time: now).
+    fn put(fs: &sluice_core::io::SimFs, name: &str, body: &str) {
+        use sluice_core::io::{Fs, OpenMode};
+        let f = fs
+            .open(&Path::new("/out").join(name), OpenMode::CreateNew)
+            .unwrap();
+        f.write_all_at(body.as_bytes(), 0).unwrap();
+    }
+
+    #[test]
+    fn a_file_whose_name_sorts_after_the_cursor_but_was_written_before_it_is_kept() {
+        use sluice_core::io::{Fs, OpenMode, SimFs};
+        // ROLLTIME names (`yyyyMMddHHmm`, local time) through the autumn change of daylight
+        // saving time: 01:59 comes, then 01:00 again. Before that, a run with DEFAULT names.
+        let fs = SimFs::new(5);
+        fs.create_dir_all(Path::new("/out")).unwrap();
+        let pm = pm("ev-", "log");
+        put(
+            &fs,
+            "ev-1764000000000-5.log",
+            "an older run, DEFAULT names\n",
+        );
+        put(
+            &fs,
+            "ev-202611010159-1.log",
+            "committed at 01:59 summer time\n",
+        );
+        put(
+            &fs,
+            "ev-202611010100-1.log",
+            "committed at 01:00 winter time\n",
+        );
+        put(&fs, "ev-202611010100-2.log", "committed\n");
+        // The cursor: 10 bytes of -2. Then the run goes on, and is killed.
+        let f = fs
+            .open(Path::new("/out/ev-202611010100-2.log"), OpenMode::ReadWrite)
+            .unwrap();
+        f.write_all_at(b"not committed\n", 10).unwrap();
+        put(&fs, "ev-202611010105-1.log", "not committed\n");
+        let store = crate::agent::sink::rolling::store::on_fs(Arc::new(fs.clone()));
+        let cursor = Path::new("/out/ev-202611010100-2.log");
+        let done = cut_back(store.as_ref(), Path::new("/out"), &pm, cursor, 10).unwrap();
+        assert_eq!(done.truncated, 14);
+        let removed: Vec<_> = done.removed.iter().map(|(p, _)| p.clone()).collect();
+        assert_eq!(removed, [PathBuf::from("/out/ev-202611010105-1.log")]);
+        let left = fs.list_dir(Path::new("/out")).unwrap();
+        assert_eq!(
+            left,
+            [
+                "ev-1764000000000-5.log",
+                "ev-202611010100-1.log",
+                "ev-202611010100-2.log",
+                "ev-202611010159-1.log"
+            ],
+            "the files written before the cursor's are committed output, whatever their names"
+        );
+    }
+
+    #[test]
+    fn without_modification_times_names_alone_decide_as_before() {
+        // A store that reports none (HDFS, S3): later by name is later.
+        #[derive(Debug)]
+        struct NoTimes(Arc<dyn Store>);
+        impl Store for NoTimes {
+            fn mkdirs(&self, d: &Path) -> std::io::Result<()> {
+                self.0.mkdirs(d)
+            }
+            fn exists(&self, p: &Path) -> std::io::Result<bool> {
+                self.0.exists(p)
+            }
+            fn create(
+                &self,
+                p: &Path,
+            ) -> std::io::Result<Box<dyn crate::agent::sink::rolling::store::StoreFile>>
+            {
+                self.0.create(p)
+            }
+            fn publish(&self, a: &Path, b: &Path) -> std::io::Result<()> {
+                self.0.publish(a, b)
+            }
+            fn list_dir(
+                &self,
+                d: &Path,
+            ) -> std::io::Result<Vec<crate::agent::sink::rolling::store::DirEntry>> {
+                self.0.list_dir(d)
+            }
+            fn recover(
+                &self,
+                f: crate::agent::sink::rolling::store::ToRecover<'_>,
+            ) -> std::io::Result<crate::agent::sink::rolling::store::Recovered> {
+                self.0.recover(f)
+            }
+            fn describe(&self) -> String {
+                self.0.describe()
+            }
+            fn len(&self, p: &Path) -> std::io::Result<u64> {
+                self.0.len(p)
+            }
+            fn remove(&self, p: &Path) -> std::io::Result<()> {
+                self.0.remove(p)
+            }
+            fn cut_published(&self, p: &Path, len: u64) -> std::io::Result<u64> {
+                self.0.cut_published(p, len)
+            }
+        }
+        let fs = sluice_core::io::SimFs::new(6);
+        use sluice_core::io::Fs;
+        fs.create_dir_all(Path::new("/out")).unwrap();
+        put(&fs, "ev-202611010159-1.log", "sorts after\n");
+        put(&fs, "ev-202611010100-2.log", "committed\n");
+        let store = NoTimes(crate::agent::sink::rolling::store::on_fs(Arc::new(
+            fs.clone(),
+        )));
+        let cursor = Path::new("/out/ev-202611010100-2.log");
+        let done = cut_back(&store, Path::new("/out"), &pm("ev-", "log"), cursor, 10).unwrap();
+        assert_eq!(done.removed.len(), 1);
     }
 }

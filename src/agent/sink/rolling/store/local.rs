@@ -69,6 +69,14 @@ impl Store for LocalStore {
         Ok(self.fs.exists(path))
     }
 
+    fn modified(&self, path: &Path) -> io::Result<Option<std::time::SystemTime>> {
+        match self.fs.modified(path) {
+            Ok(t) => Ok(Some(t)),
+            Err(e) if e.kind() == io::ErrorKind::Unsupported => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     fn create(&self, path: &Path) -> io::Result<Box<dyn StoreFile>> {
         let file = self.fs.open(path, OpenMode::CreateNew)?;
         Ok(Box::new(LocalFile {

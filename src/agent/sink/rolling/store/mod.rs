@@ -64,6 +64,13 @@ pub trait Store: Send + Sync + Debug {
     fn publish(&self, from: &Path, to: &Path) -> io::Result<()>;
     /// The entries of a directory; `NotFound` if it does not exist.
     fn list_dir(&self, dir: &Path) -> io::Result<Vec<DirEntry>>;
+    /// When `path` was last written (the kernel's clock), where the store says: the order
+    /// `file_roll`'s cut back trusts over its names' (`flat::resume`). `None` where it does
+    /// not.
+    fn modified(&self, path: &Path) -> io::Result<Option<std::time::SystemTime>> {
+        let _ = path;
+        Ok(None)
+    }
     /// Closes a file a crash or a failed write left in use (its torn tail cut after the last
     /// whole unit, within its first `limit` bytes when given: the length its last committed
     /// take covered) and publishes it under `target` (or `target.recovered` when that exists).
