@@ -115,7 +115,15 @@ impl BucketWriter {
     ) -> io::Result<BucketWriter> {
         store.mkdirs(dir)?;
         for _ in 0..NAME_TRIES_MAX {
-            *counter += 1;
+            // A file planted under the largest number must not wrap the numbering round to
+            // names below the committed ones (a cut back removes by number).
+            *counter = counter.checked_add(1).ok_or_else(|| {
+                io::Error::other(format!(
+                    "no file number is left above {} under {}: a file of the sink's names holds it; remove or rename it",
+                    u64::MAX,
+                    dir.display()
+                ))
+            })?;
             let name = naming.final_name(prefix, *counter);
             let target = dir.join(&name);
             let in_use = dir.join(naming.in_use_name(&name));

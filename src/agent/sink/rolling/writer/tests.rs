@@ -212,6 +212,28 @@ fn max_open_files_closes_the_least_recently_used_bucket() {
     assert_eq!(names("/logs/c"), ["FlumeData.1003.tmp"]);
 }
 
+#[test]
+fn a_file_planted_under_the_largest_number_stops_the_writer_without_wrapping_its_numbers() {
+    let fs = SimFs::new(5);
+    fs.create_dir_all(Path::new("/logs")).unwrap();
+    let planted = Path::new("/logs/FlumeData.18446744073709551615");
+    fs.open(planted, sluice_core::io::OpenMode::CreateNew)
+        .unwrap()
+        .write_all_at(b"planted\n", 0)
+        .unwrap();
+    let mut w = writer(cfg("/logs"), Arc::new(fs.clone()));
+    w.recover(None).unwrap();
+    let e = w
+        .write_batch(&events(0..3), Instant::now(), 0)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no file number is left"), "{e}");
+    assert_eq!(
+        files(&fs, Path::new("/logs")),
+        [("FlumeData.18446744073709551615".into(), "planted\n".into())]
+    );
+}
+
 mod crash;
 
 mod poison;
