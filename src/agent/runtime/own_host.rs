@@ -158,7 +158,7 @@ fn normalize(name: &str) -> String {
 }
 
 /// This machine's host name, if it has one.
-fn hostname() -> Option<String> {
+pub(crate) fn hostname() -> Option<String> {
     let mut buf = [0u8; 256];
     // SAFETY: gethostname(2) writes at most `buf.len()` bytes into a buffer this frame owns.
     let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };

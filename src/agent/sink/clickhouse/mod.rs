@@ -87,7 +87,7 @@ pub(crate) struct ClickHouseSink {
     has_id_column: bool,
     /// What the server's INSERTs may carry.
     features: start::Features,
-    /// Every INSERT's `query_id` starts with it (`sluice-<db>.<table>-`).
+    /// Every INSERT's `query_id` starts with it ([`query_prefix`]).
     query_prefix: String,
     /// Per origin, the highest id the table holds as far as the sink knows.
     ceiling: HashMap<u64, u64>,
@@ -121,7 +121,7 @@ impl std::fmt::Debug for ClickHouseSink {
 impl ClickHouseSink {
     /// A sink that checks its server at its first [`prepare`](Self::prepare).
     pub(crate) fn new(name: &str, cfg: ClickHouseConfig) -> Self {
-        let query_prefix = format!("sluice-{}.{}-", cfg.database, cfg.table);
+        let query_prefix = query_prefix(&cfg, name, crate::agent::runtime::own_host::hostname());
         ClickHouseSink {
             name: name.to_owned(),
             cfg,
@@ -285,13 +285,19 @@ impl ClickHouseSink {
                     .iter()
                     .map(|c| format!("{} <- {}", c.name, c.source))
                     .collect();
-                tracing::info!(sink = %self.name, server = %s.client.url(), version = %s.version, table = %self.cfg.qualified(), engine = %s.engine, columns = %cols.join(", "), exactly_once = s.has_id_column, "table checked");
+                let (engine_settings, engine_warning) = start::engine_terms(&s.engine, &s.features);
+                let exactly_once = s.has_id_column && engine_warning.is_none();
+                tracing::info!(sink = %self.name, server = %s.client.url(), version = %s.version, table = %self.cfg.qualified(), engine = %s.engine, columns = %cols.join(", "), exactly_once, "table checked");
                 if !s.has_id_column {
                     tracing::warn!(sink = %self.name, table = %self.cfg.qualified(), "the table has no sluice_id String column: delivery is at least once (a take sent again after a failure or a restart may be stored twice; docs/clickhouse.md)");
+                }
+                if let Some(w) = engine_warning {
+                    tracing::warn!(sink = %self.name, table = %self.cfg.qualified(), "{w}");
                 }
                 self.columns = s.columns;
                 self.has_id_column = s.has_id_column;
                 self.features = s.features;
+                self.features.insert_settings.extend(engine_settings);
                 self.client = Some(s.client);
                 self.down.up();
                 Ok(())
@@ -393,6 +399,30 @@ impl super::Sink for ClickHouseSink {
         }
         Box::pin(std::future::ready(()))
     }
+}
+
+/// The start of every `query_id` of this sink's INSERTs, `sluice-<db>.<table>-<host>-<sink>-`:
+/// the same across its restarts (the wait before a read-back must see INSERTs a killed run
+/// left running), another for another agent's sink into the same table (whose INSERTs it
+/// need not wait for). Characters other than letters, digits, `.`, `_` and `-` become `_`
+/// (it is quoted in SQL).
+fn query_prefix(cfg: &ClickHouseConfig, sink: &str, host: Option<String>) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| match c {
+                'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '_' | '-' => c,
+                _ => '_',
+            })
+            .collect()
+    };
+    let host = host.unwrap_or_default();
+    format!(
+        "sluice-{}.{}-{}-{}-",
+        clean(&cfg.database),
+        clean(&cfg.table),
+        clean(&host),
+        clean(sink)
+    )
 }
 
 /// `insert_deduplication_token` of a block (22.2 and later): the first 128 bits of its rows'

@@ -76,6 +76,31 @@ pub(crate) struct Features {
     /// `insert_deduplicate` (every server the sink knows, 18.16 included): a block may be
     /// sent with the replicas' block deduplication off.
     pub skip_dedup: bool,
+    /// `insert_distributed_sync`: an INSERT into a `Distributed` table may return only once
+    /// the shards hold its rows.
+    pub distributed_sync: bool,
+}
+
+/// What the table's engine asks of the INSERTs: settings to add, and a warning when the
+/// engine keeps the sink from its promise.
+pub(crate) fn engine_terms(
+    engine: &str,
+    f: &Features,
+) -> (Vec<(&'static str, &'static str)>, Option<String>) {
+    match engine {
+        // Asynchronous by default: the rows wait on the node the INSERT reached, where a
+        // read-back through the table does not see them (and sends them again).
+        "Distributed" if f.distributed_sync => (vec![("insert_distributed_sync", "1")], None),
+        "Distributed" => (
+            Vec::new(),
+            Some("a Distributed table without insert_distributed_sync on this server: rows still queued for the shards are not read back, so a take sent again may be stored twice (point the sink at the shards' table)".to_owned()),
+        ),
+        "Buffer" | "Memory" | "Null" | "Set" | "Join" => (
+            Vec::new(),
+            Some(format!("a {engine} table does not keep rows durably (or at all): rows whose take committed can be lost by the server; point the sink at a MergeTree table")),
+        ),
+        _ => (Vec::new(), None),
+    }
 }
 
 /// Runs the checks of the module header.
@@ -130,7 +155,7 @@ pub(crate) async fn start(cfg: &ClickHouseConfig) -> Result<Started, StartError>
         .any(|c| c.name == ID_COLUMN && c.source == super::config::Source::Id);
     let settings = text(
         &mut client,
-        "SELECT name FROM system.settings WHERE name IN ('insert_deduplication_token', 'insert_deduplicate', 'input_format_defaults_for_omitted_fields') FORMAT TabSeparated",
+        "SELECT name FROM system.settings WHERE name IN ('insert_deduplication_token', 'insert_deduplicate', 'insert_distributed_sync', 'input_format_defaults_for_omitted_fields') FORMAT TabSeparated",
     )
     .await?;
     let features = features(&settings);
@@ -155,6 +180,7 @@ pub(crate) fn features(settings: &str) -> Features {
         insert_settings,
         dedup_token: has("insert_deduplication_token"),
         skip_dedup: has("insert_deduplicate"),
+        distributed_sync: has("insert_distributed_sync"),
     }
 }
 
@@ -191,7 +217,8 @@ mod tests {
             Features {
                 insert_settings: vec![],
                 dedup_token: false,
-                skip_dedup: true
+                skip_dedup: true,
+                distributed_sync: false
             }
         );
         // What 22.2 and later answer: all three.
@@ -206,5 +233,26 @@ mod tests {
         // 19.x to 22.1: no token.
         assert!(!features("input_format_defaults_for_omitted_fields").dedup_token);
         assert_eq!(features(""), Features::default());
+    }
+
+    #[test]
+    fn a_distributed_table_is_written_synchronously_and_a_buffer_table_is_warned_of() {
+        let with = features("insert_distributed_sync\n");
+        assert_eq!(
+            engine_terms("Distributed", &with),
+            (vec![("insert_distributed_sync", "1")], None)
+        );
+        let (set, warn) = engine_terms("Distributed", &Features::default());
+        assert!(set.is_empty() && warn.is_some_and(|w| w.contains("stored twice")));
+        let (set, warn) = engine_terms("Buffer", &with);
+        assert!(set.is_empty() && warn.is_some_and(|w| w.contains("a Buffer table")));
+        for e in [
+            "MergeTree",
+            "ReplicatedMergeTree",
+            "ReplacingMergeTree",
+            "Log",
+        ] {
+            assert_eq!(engine_terms(e, &with), (vec![], None), "{e}");
+        }
     }
 }

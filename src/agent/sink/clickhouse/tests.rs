@@ -84,6 +84,10 @@ fn where_the_server_has_it_an_insert_carries_a_deduplication_token_of_its_rows()
         "{u}"
     );
     assert!(
+        req.settings[0].1.starts_with(&s.query_prefix) && s.query_prefix.ends_with("-k1-"),
+        "{u}"
+    );
+    assert!(
         u.contains(&format!("&insert_deduplication_token={t}")),
         "{u}"
     );
@@ -133,5 +137,18 @@ fn a_block_without_event_ids_is_sent_with_block_deduplication_off() {
     assert_eq!(
         setting(&s.insert_request(&rows, &[0]), "insert_deduplicate"),
         None
+    );
+}
+
+#[test]
+fn the_query_id_prefix_names_the_host_and_the_sink_and_is_safe_in_sql() {
+    let s = sink(false);
+    assert_eq!(
+        super::query_prefix(&s.cfg, "k1", Some("edge-7.dc".into())),
+        "sluice-logs.events-edge-7.dc-k1-"
+    );
+    assert_eq!(
+        super::query_prefix(&s.cfg, "k'1 x", None),
+        "sluice-logs.events--k_1_x-"
     );
 }
