@@ -59,12 +59,19 @@ async fn deliver_rows(
 ) -> Result<(), SinkError> {
     let mut send: Vec<usize> = (0..rows.len()).collect();
     if sink.has_id_column {
-        if sink.uncertain || sink.ceiling.len() > HELD_CEILINGS_MAX {
+        // Another sink of the agent into this table may have lost an answer (its take may be
+        // this one): then read back too.
+        let unknowns = sink.unknowns.now();
+        if sink.uncertain
+            || unknowns != sink.unknowns_seen
+            || sink.ceiling.len() > HELD_CEILINGS_MAX
+        {
             quiesce(sink).await?;
             sink.ceiling.clear();
         }
         let stored = stored(sink, rows).await?;
         sink.uncertain = false;
+        sink.unknowns_seen = unknowns;
         if !stored.is_empty() {
             send.retain(|&i| rows.id(i).is_none_or(|s| !stored.contains(&s)));
             let skipped = rows.len() - send.len();
@@ -247,7 +254,7 @@ async fn insert_splitting(
             }
             Err(e) => {
                 if !e.certainly_not_run() {
-                    sink.uncertain = true;
+                    sink.unknown_outcome();
                 }
                 return Err(sink.fail(e));
             }

@@ -20,6 +20,7 @@ mod json;
 mod pool;
 mod rows;
 mod schema;
+mod shared;
 mod start;
 
 use std::collections::HashMap;
@@ -93,6 +94,10 @@ pub(crate) struct ClickHouseSink {
     ceiling: HashMap<u64, u64>,
     /// An INSERT's outcome is unknown: read back before the next.
     uncertain: bool,
+    /// Unknown outcomes of the agent's sinks into this table ([`shared`]), and the count
+    /// when this sink last read back.
+    unknowns: shared::Unknowns,
+    unknowns_seen: u64,
     counters: Option<Arc<CounterGroup>>,
     tally: Arc<Tally>,
     down: DownSince,
@@ -121,7 +126,8 @@ impl std::fmt::Debug for ClickHouseSink {
 impl ClickHouseSink {
     /// A sink that checks its server at its first [`prepare`](Self::prepare).
     pub(crate) fn new(name: &str, cfg: ClickHouseConfig) -> Self {
-        let query_prefix = query_prefix(&cfg, name, crate::agent::runtime::own_host::hostname());
+        let query_prefix = query_prefix(&cfg, crate::agent::runtime::own_host::hostname());
+        let unknowns = shared::Unknowns::of(&cfg.urls, &cfg.qualified());
         ClickHouseSink {
             name: name.to_owned(),
             cfg,
@@ -133,6 +139,8 @@ impl ClickHouseSink {
             ceiling: HashMap::new(),
             // A start may follow a crash mid-INSERT: read back first.
             uncertain: true,
+            unknowns,
+            unknowns_seen: 0,
             counters: None,
             tally: Arc::default(),
             down: DownSince::default(),
@@ -150,6 +158,13 @@ impl ClickHouseSink {
         if let Some(g) = &self.counters {
             g.add(c, 1);
         }
+    }
+
+    /// An INSERT's outcome is unknown: this sink, and the agent's other sinks into the same
+    /// table, read back before they send again.
+    fn unknown_outcome(&mut self) {
+        self.uncertain = true;
+        self.unknowns.add();
     }
 
     fn client_url(&self) -> String {
@@ -366,9 +381,9 @@ impl super::Sink for ClickHouseSink {
                 handoff::Ended::Fine => {}
                 // Its take (and every later one) comes again: wait out the sink's running
                 // INSERTs and read back before sending any of it.
-                handoff::Ended::Failed => self.uncertain = true,
+                handoff::Ended::Failed => self.unknown_outcome(),
                 handoff::Ended::BadRow => {
-                    self.uncertain = true;
+                    self.unknown_outcome();
                     self.serial_left = handoff::SERIAL_AFTER_BAD;
                 }
             }
@@ -401,12 +416,13 @@ impl super::Sink for ClickHouseSink {
     }
 }
 
-/// The start of every `query_id` of this sink's INSERTs, `sluice-<db>.<table>-<host>-<sink>-`:
-/// the same across its restarts (the wait before a read-back must see INSERTs a killed run
-/// left running), another for another agent's sink into the same table (whose INSERTs it
-/// need not wait for). Characters other than letters, digits, `.`, `_` and `-` become `_`
-/// (it is quoted in SQL).
-fn query_prefix(cfg: &ClickHouseConfig, sink: &str, host: Option<String>) -> String {
+/// The start of every `query_id` of this agent's INSERTs into the table,
+/// `sluice-<db>.<table>-<host>-`: the same across restarts (the wait before a read-back must
+/// see INSERTs a killed run left running) and for every sink of the agent (they take each
+/// other's rolled-back takes, [`shared`]), another for another host's agents (whose INSERTs
+/// a sink need not wait for). Characters other than letters, digits, `.`, `_` and `-` become
+/// `_` (it is quoted in SQL).
+fn query_prefix(cfg: &ClickHouseConfig, host: Option<String>) -> String {
     let clean = |s: &str| -> String {
         s.chars()
             .map(|c| match c {
@@ -417,11 +433,10 @@ fn query_prefix(cfg: &ClickHouseConfig, sink: &str, host: Option<String>) -> Str
     };
     let host = host.unwrap_or_default();
     format!(
-        "sluice-{}.{}-{}-{}-",
+        "sluice-{}.{}-{}-",
         clean(&cfg.database),
         clean(&cfg.table),
-        clean(&host),
-        clean(sink)
+        clean(&host)
     )
 }
 

@@ -84,7 +84,7 @@ fn where_the_server_has_it_an_insert_carries_a_deduplication_token_of_its_rows()
         "{u}"
     );
     assert!(
-        req.settings[0].1.starts_with(&s.query_prefix) && s.query_prefix.ends_with("-k1-"),
+        req.settings[0].1.starts_with(&s.query_prefix) && s.query_prefix.ends_with('-'),
         "{u}"
     );
     assert!(
@@ -141,14 +141,36 @@ fn a_block_without_event_ids_is_sent_with_block_deduplication_off() {
 }
 
 #[test]
-fn the_query_id_prefix_names_the_host_and_the_sink_and_is_safe_in_sql() {
-    let s = sink(false);
+fn the_query_id_prefix_names_the_host_and_is_safe_in_sql() {
+    let mut s = sink(false);
     assert_eq!(
-        super::query_prefix(&s.cfg, "k1", Some("edge-7.dc".into())),
-        "sluice-logs.events-edge-7.dc-k1-"
+        super::query_prefix(&s.cfg, Some("edge-7.dc".into())),
+        "sluice-logs.events-edge-7.dc-"
     );
-    assert_eq!(
-        super::query_prefix(&s.cfg, "k'1 x", None),
-        "sluice-logs.events--k_1_x-"
+    s.cfg.table = "ev'ents x".into();
+    assert_eq!(super::query_prefix(&s.cfg, None), "sluice-logs.ev_ents_x--");
+}
+
+#[test]
+fn an_unknown_outcome_on_one_sink_makes_every_sink_of_the_table_read_back() {
+    // k1 and k2 take from one channel into one table; k2 loses an INSERT's answer.
+    let (mut k1, mut k2) = (sink(false), sink(false));
+    k1.cfg.table = "shared_unknowns".into();
+    k2.cfg.table = "shared_unknowns".into();
+    k1.unknowns = super::shared::Unknowns::of(&k1.cfg.urls, &k1.cfg.qualified());
+    k2.unknowns = super::shared::Unknowns::of(&k2.cfg.urls, &k2.cfg.qualified());
+    k1.unknowns_seen = k1.unknowns.now();
+    let before = k1.unknowns.now();
+    k2.unknown_outcome();
+    assert!(k2.uncertain);
+    assert_ne!(
+        k1.unknowns.now(),
+        before,
+        "k1 sees it: its next take reads back first"
     );
+    // Another table's count does not move.
+    let other = super::shared::Unknowns::of(&k1.cfg.urls, "logs.elsewhere");
+    let o = other.now();
+    k2.unknown_outcome();
+    assert_eq!(other.now(), o);
 }
