@@ -162,6 +162,24 @@ impl ChClient {
         }))
     }
 
+    /// Runs `sql` on the current server and then on every other server of `url` (a read
+    /// the failover's servers must all answer for: what an earlier INSERT left on one that
+    /// the current one, a replica still fetching it, does not show yet). The current
+    /// server's error fails the read; another's is logged and that server left out.
+    pub(crate) async fn query_each(&mut self, sql: &str) -> Result<Vec<Bytes>, ChError> {
+        let mut answers = vec![self.query(sql, &[], None).await?];
+        let current = self.url().to_owned();
+        for url in self.urls.clone().iter().filter(|u| **u != current) {
+            match self.once(url, sql, &[], None).await {
+                Ok(b) => answers.push(b),
+                Err(e) => {
+                    tracing::warn!(server = %url, "{e}; reading back without this server's rows (a replica fetches what it missed)");
+                }
+            }
+        }
+        Ok(answers)
+    }
+
     async fn once(
         &self,
         url: &str,

@@ -155,7 +155,7 @@ async fn stored(sink: &mut ClickHouseSink, rows: &Rows) -> Result<HashSet<IdSpan
             sql.push('\'');
         }
         sql.push_str(") FORMAT TabSeparated");
-        let text = sink.read(&sql).await?;
+        let text = sink.read_all(&sql).await?;
         found.extend(text.lines().filter_map(IdSpan::parse));
     }
     Ok(found)
@@ -172,23 +172,26 @@ async fn read_ceilings(
         sink.cfg.qualified(),
         list.join(",")
     );
-    let text = sink.read(&sql).await?;
+    let text = sink.read_all(&sql).await?;
     for o in origins {
         sink.ceiling.insert(*o, 0);
     }
+    // One line per origin per server: the highest.
     for line in text.lines() {
         let Some((o, hi)) = line.split_once('\t') else {
             continue;
         };
         if let (Ok(o), Ok(hi)) = (u64::from_str_radix(o, 16), hi.trim().parse::<u64>()) {
-            sink.ceiling.insert(o, hi);
+            let c = sink.ceiling.entry(o).or_insert(0);
+            *c = (*c).max(hi);
         }
     }
     Ok(())
 }
 
-/// Waits until no INSERT of this sink into its table runs on the server (one that lost its
-/// answer may still be writing), for at most `requestTimeout`.
+/// Waits until no INSERT of this agent into its table runs on any server of `url` that
+/// answers (one that lost its answer may still be writing, on the server the sink failed over
+/// from too), for at most `requestTimeout`.
 async fn quiesce(sink: &mut ClickHouseSink) -> Result<(), SinkError> {
     let sql = format!(
         "SELECT count() FROM system.processes WHERE startsWith(query_id, '{}') FORMAT TabSeparated",
@@ -196,8 +199,8 @@ async fn quiesce(sink: &mut ClickHouseSink) -> Result<(), SinkError> {
     );
     let end = Instant::now() + sink.cfg.request_timeout;
     loop {
-        let n = sink.read(&sql).await?;
-        if n.trim() == "0" {
+        let n = sink.read_all(&sql).await?;
+        if n.lines().all(|l| l.trim() == "0") {
             return Ok(());
         }
         if Instant::now() >= end {

@@ -191,8 +191,9 @@ impl ClickHouseSink {
         SinkError::new(self.name.clone(), kind, e.to_string())
     }
 
-    /// Runs a read query; its answer as text.
-    async fn read(&mut self, sql: &str) -> Result<String, SinkError> {
+    /// Runs a read query on every server of `url` that answers ([`ChClient::query_each`]);
+    /// their answers as text, one after another.
+    async fn read_all(&mut self, sql: &str) -> Result<String, SinkError> {
         let Some(c) = self.client.as_mut() else {
             return Err(SinkError::new(
                 self.name.clone(),
@@ -200,8 +201,17 @@ impl ClickHouseSink {
                 "not started",
             ));
         };
-        match c.query(sql, &[], None).await {
-            Ok(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
+        match c.query_each(sql).await {
+            Ok(answers) => {
+                let mut text = String::new();
+                for b in answers {
+                    text.push_str(&String::from_utf8_lossy(&b));
+                    if !text.ends_with('\n') {
+                        text.push('\n');
+                    }
+                }
+                Ok(text)
+            }
             Err(e) => Err(self.fail(e)),
         }
     }
