@@ -57,12 +57,20 @@ pub(crate) enum ChError {
 }
 
 impl ChError {
-    /// Whether the query certainly did not run (nothing was sent, or the server refused it).
+    /// Whether the query certainly did not run: nothing was sent, or the server refused it
+    /// before reading its data (who sent it, which table, its SQL). Any other error may come
+    /// after a part was written: `UNKNOWN_STATUS_OF_INSERT` (319, a replica lost ZooKeeper
+    /// after writing), and an INSERT whose table wrote its part before a materialized view
+    /// on it failed (`TOO_MANY_PARTS` and the like from the view's table), so those are
+    /// read back before the take goes again.
     pub(crate) fn certainly_not_run(&self) -> bool {
         match self {
             ChError::Connect { .. } => true,
-            // Unknown status of an insert (a replica lost ZooKeeper after writing).
-            ChError::Server { code, .. } => *code != 319,
+            // SYNTAX_ERROR, UNKNOWN_TABLE, UNKNOWN_DATABASE, READONLY, UNKNOWN_USER,
+            // WRONG_PASSWORD, REQUIRED_PASSWORD, AUTHENTICATION_FAILED.
+            ChError::Server { code, .. } => {
+                matches!(code, 62 | 60 | 81 | 164 | 192 | 193 | 194 | 516)
+            }
             _ => false,
         }
     }
@@ -151,9 +159,18 @@ impl ChClient {
                             Ordering::Relaxed,
                         );
                     }
-                    last = Some(e);
+                    // The error to give is one that may have run, if any server's was:
+                    // a later refused connection must not make it look certainly not run.
+                    if last.as_ref().is_none_or(ChError::certainly_not_run) {
+                        last = Some(e);
+                    }
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    return Err(match last {
+                        Some(l) if !l.certainly_not_run() && e.certainly_not_run() => l,
+                        _ => e,
+                    })
+                }
             }
         }
         Err(last.unwrap_or_else(|| ChError::Connect {
@@ -388,6 +405,34 @@ mod tests {
         let e = answer("u", 404, false, None, Bytes::from("<html>")).unwrap_err();
         assert!(matches!(e, ChError::NotClickHouse { status: 404, .. }));
         assert!(answer("u", 200, false, None, Bytes::from("1")).is_err());
+    }
+
+    #[test]
+    fn only_a_refusal_before_the_data_is_certainly_not_run() {
+        let server = |code| ChError::Server {
+            url: "u".into(),
+            status: 500,
+            code,
+            message: String::new(),
+        };
+        let connect = ChError::Connect {
+            url: "u".into(),
+            why: "refused".into(),
+        };
+        assert!(connect.certainly_not_run());
+        for code in [60, 81, 193, 516] {
+            assert!(server(code).certainly_not_run(), "{code}");
+        }
+        // Unknown status; too many parts (from a materialized view's table after the
+        // table's part was written); a read-only replica; ZooKeeper.
+        for code in [319, 252, 242, 999] {
+            assert!(!server(code).certainly_not_run(), "{code}");
+        }
+        let lost = ChError::NoAnswer {
+            url: "u".into(),
+            why: "reset".into(),
+        };
+        assert!(!lost.certainly_not_run());
     }
 
     #[test]
