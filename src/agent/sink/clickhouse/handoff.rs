@@ -69,6 +69,9 @@ pub(super) struct HandOff {
     pub counters: Option<Arc<CounterGroup>>,
     pub outcome: Outcome,
     pub bufs: super::pool::BufPool,
+    /// The agent's count of unknown outcomes into this table ([`super::shared`]), raised
+    /// before the runner rolls the take back, so another sink that takes it reads back.
+    pub unknowns: super::shared::Unknowns,
 }
 
 impl HandOff {
@@ -83,6 +86,7 @@ impl HandOff {
                 counters,
                 outcome,
                 bufs,
+                unknowns,
             } = self;
             let params = req.params();
             let sent = client.query(&req.sql, &params, Some(&req.body)).await;
@@ -103,6 +107,7 @@ impl HandOff {
                     } else {
                         Ended::Failed
                     });
+                    unknowns.add();
                     let kind = match &e {
                         ChError::Connect { .. } => {
                             if let Some(c) = &counters {

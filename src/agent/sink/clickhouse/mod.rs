@@ -282,6 +282,7 @@ impl ClickHouseSink {
             counters: self.counters.clone(),
             outcome: self.outcome.clone(),
             bufs: self.bufs.clone(),
+            unknowns: self.unknowns.clone(),
         };
         self.acks = Some(h.send(req));
         true
