@@ -13,6 +13,7 @@ pub mod failpoint;
 pub mod future;
 pub mod harness;
 pub(crate) mod histogram;
+pub(crate) mod host_name;
 pub mod id_trust;
 pub mod interceptor;
 pub(crate) mod invariant;

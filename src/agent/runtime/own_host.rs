@@ -23,6 +23,8 @@ use std::net::IpAddr;
 use hyper::header::{HOST, ORIGIN};
 use hyper::{HeaderMap, Method};
 
+use crate::agent::host_name::hostname;
+
 /// Most names `flume.monitoring.hosts` may list.
 pub(crate) const HOSTS_MAX: usize = 64;
 
@@ -155,19 +157,6 @@ fn split_authority(authority: &str) -> Option<(&str, Option<u16>)> {
 
 fn normalize(name: &str) -> String {
     name.trim().trim_end_matches('.').to_ascii_lowercase()
-}
-
-/// This machine's host name, if it has one.
-pub(crate) fn hostname() -> Option<String> {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname(2) writes at most `buf.len()` bytes into a buffer this frame owns.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return None;
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    let name = std::str::from_utf8(buf.get(..end)?).ok()?;
-    (!name.is_empty()).then(|| name.to_owned())
 }
 
 #[cfg(test)]

@@ -126,7 +126,7 @@ impl std::fmt::Debug for ClickHouseSink {
 impl ClickHouseSink {
     /// A sink that checks its server at its first [`prepare`](Self::prepare).
     pub(crate) fn new(name: &str, cfg: ClickHouseConfig) -> Self {
-        let query_prefix = query_prefix(&cfg, crate::agent::runtime::own_host::hostname());
+        let query_prefix = query_prefix(&cfg, crate::agent::host_name::hostname());
         let unknowns = shared::Unknowns::of(&cfg.urls, &cfg.qualified());
         ClickHouseSink {
             name: name.to_owned(),
