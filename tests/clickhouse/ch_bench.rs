@@ -4,6 +4,10 @@
 //! `max_insert_block_size` = the sink's `batchSize`; 200 B and 1 KiB bodies, medians of 3
 //! rounds. Prints a table for docs/performance.md; asserts only that every row arrived.
 //!
+//! Each round also runs the same agent with a `null` sink in place of the clickhouse sink: the
+//! agent's floor (source, interceptors, file channel with its fsync, a take), which no work in
+//! the sink can go below.
+//!
 //! The agent takes `svc` from each line with a regex interceptor (what a user runs); the
 //! client's rows carry it ready-made. `SLUICE_BENCH_NO_REGEX=1` leaves the interceptor out
 //! (the `svc` column then keeps its default), to see what that extraction costs.
@@ -12,7 +16,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use crate::edge::COLUMNS;
-use crate::support::agent_proc::{children_cpu_s, HttpAgent};
+use crate::support::agent_proc::{children_cpu_s, counter, HttpAgent};
 use crate::support::clickhouse_support::{cluster, exclusive_turn, number, query_ok, unique};
 use crate::support::ports::free_port;
 
@@ -40,8 +44,8 @@ fn cpu_s(pid: u32) -> f64 {
     ticks / 100.0
 }
 
-/// (rows/s, CPU µs per row) of the agent.
-fn agent_round(http: u16, url: &str, body: usize, n: usize) -> (f64, f64) {
+/// (rows/s, CPU µs per row) of the agent, into the table, or with `null` into a null sink.
+fn agent_round(http: u16, url: &str, body: usize, n: usize, null: bool) -> (f64, f64) {
     let tmp = tempfile::tempdir().unwrap();
     let table = unique("bench_sluice");
     query_ok(
@@ -68,9 +72,13 @@ fn agent_round(http: u16, url: &str, body: usize, n: usize) -> (f64, f64) {
          e.channels.c1.type = file\ne.channels.c1.checkpointDir = {r}/ck\n\
          e.channels.c1.dataDirs = {r}/data\ne.channels.c1.minimumRequiredSpace = 1048576\n\
          e.channels.c1.capacity = 2000000\ne.channels.c1.transactionCapacity = {BATCH}\n\
-         e.sinks.k1.type = clickhouse\ne.sinks.k1.channel = c1\ne.sinks.k1.url = {url}\n\
-         e.sinks.k1.table = {table}\ne.sinks.k1.batchSize = {BATCH}\n",
-        s = spool.display()
+         e.sinks.k1.channel = c1\ne.sinks.k1.batchSize = {BATCH}\n{sink}",
+        s = spool.display(),
+        sink = if null {
+            "e.sinks.k1.type = null\n".to_owned()
+        } else {
+            format!("e.sinks.k1.type = clickhouse\ne.sinks.k1.url = {url}\ne.sinks.k1.table = {table}\n")
+        }
     );
     let agent = HttpAgent::spawn(
         tmp.path(),
@@ -80,6 +88,13 @@ fn agent_round(http: u16, url: &str, body: usize, n: usize) -> (f64, f64) {
         free_port(),
         None,
     );
+    let done = |n: u64| {
+        if null {
+            counter(agent.http, "SINK.k1", "EventDrainSuccessCount") >= n
+        } else {
+            number(http, &format!("SELECT count() FROM default.{table}")) >= n
+        }
+    };
     agent.proc.wait_log("agent started");
     let cpu0 = cpu_s(agent.proc.pid());
     let staged = tmp.path().join("lines.txt");
@@ -91,7 +106,7 @@ fn agent_round(http: u16, url: &str, body: usize, n: usize) -> (f64, f64) {
     let start = Instant::now();
     std::fs::rename(&staged, spool.join("lines.txt")).unwrap();
     let end = start + Duration::from_secs(300);
-    while number(http, &format!("SELECT count() FROM default.{table}")) < n as u64 {
+    while !done(n as u64) {
         assert!(Instant::now() < end, "{table}: not all rows in 300 s");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -157,23 +172,29 @@ fn bench_rows_per_second_against_clickhouse_client() {
     let _turn = exclusive_turn();
     let http = c.http();
     let url = format!("http://127.0.0.1:{http}");
-    println!("| body | rows | sluice rows/s | client rows/s | ratio | sluice CPU µs/row | client CPU µs/row | CPU ratio |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("| body | rows | sluice rows/s | client rows/s | ratio | sluice CPU µs/row | client CPU µs/row | CPU ratio | floor (null sink) rows/s | floor CPU µs/row | floor ÷ client CPU |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for (body, n) in [(200usize, 200_000usize), (1024, 100_000)] {
         let (mut sr, mut sc, mut cr, mut cc) = (vec![], vec![], vec![], vec![]);
+        let (mut fr, mut fc) = (vec![], vec![]);
         for _ in 0..3 {
-            let (r, cpu) = agent_round(http, &url, body, n);
+            let (r, cpu) = agent_round(http, &url, body, n, false);
             sr.push(r);
             sc.push(cpu);
+            let (r, cpu) = agent_round(http, &url, body, n, true);
+            fr.push(r);
+            fc.push(cpu);
             let (r, cpu) = client_round(http, c.servers[0].tcp, body, n);
             cr.push(r);
             cc.push(cpu);
         }
         let (sr, sc, cr, cc) = (median(sr), median(sc), median(cr), median(cc));
+        let (fr, fc) = (median(fr), median(fc));
         println!(
-            "| {body} B | {n} | {sr:.0} | {cr:.0} | {:.2} | {sc:.2} | {cc:.2} | {:.2} |",
+            "| {body} B | {n} | {sr:.0} | {cr:.0} | {:.2} | {sc:.2} | {cc:.2} | {:.2} | {fr:.0} | {fc:.2} | {:.2} |",
             sr / cr,
-            sc / cc
+            sc / cc,
+            fc / cc
         );
     }
 }

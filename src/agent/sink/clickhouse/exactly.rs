@@ -24,7 +24,7 @@
 //! (another writer of the same origin, or a replica behind), and then a Replicated table
 //! drops the identical block within its window.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use sluice_core::dedup::IdSpan;
@@ -161,32 +161,43 @@ async fn stored(sink: &mut ClickHouseSink, rows: &Rows) -> Result<HashSet<IdSpan
     Ok(found)
 }
 
-/// Reads the ceilings of `origins` (0 for an origin the table does not hold).
+/// Reads the ceilings of `origins` (0 for an origin the table does not hold), at most
+/// [`LOOKUP_IDS_MAX`] origins per query (a query stays far below the server's
+/// `max_query_size`, 256 KiB by default).
 async fn read_ceilings(
     sink: &mut ClickHouseSink,
     origins: &BTreeSet<u64>,
 ) -> Result<(), SinkError> {
-    let list: Vec<String> = origins.iter().map(|o| format!("'{o:016x}'")).collect();
-    let sql = format!(
-        "SELECT substring(sluice_id, 1, 16) AS o, max(toUInt64OrZero(arrayElement(splitByChar('-', substring(sluice_id, 18)), -1))) FROM {} WHERE substring(sluice_id, 1, 16) IN ({}) GROUP BY o FORMAT TabSeparated",
-        sink.cfg.qualified(),
-        list.join(",")
-    );
-    let text = sink.read_all(&sql).await?;
-    for o in origins {
-        sink.ceiling.insert(*o, 0);
+    let all: Vec<u64> = origins.iter().copied().collect();
+    let mut read = HashMap::new();
+    for chunk in all.chunks(LOOKUP_IDS_MAX) {
+        let list: Vec<String> = chunk.iter().map(|o| format!("'{o:016x}'")).collect();
+        let sql = format!(
+            "SELECT substring(sluice_id, 1, 16) AS o, max(toUInt64OrZero(arrayElement(splitByChar('-', substring(sluice_id, 18)), -1))) FROM {} WHERE substring(sluice_id, 1, 16) IN ({}) GROUP BY o FORMAT TabSeparated",
+            sink.cfg.qualified(),
+            list.join(",")
+        );
+        let text = sink.read_all(&sql).await?;
+        highest(&text, &mut read);
     }
-    // One line per origin per server: the highest.
+    // Every origin asked for is known only once every query answered.
+    for o in origins {
+        sink.ceiling.insert(*o, read.get(o).copied().unwrap_or(0));
+    }
+    Ok(())
+}
+
+/// Folds a ceilings answer (one line per origin per server) into `into`: the highest.
+fn highest(text: &str, into: &mut HashMap<u64, u64>) {
     for line in text.lines() {
         let Some((o, hi)) = line.split_once('\t') else {
             continue;
         };
         if let (Ok(o), Ok(hi)) = (u64::from_str_radix(o, 16), hi.trim().parse::<u64>()) {
-            let c = sink.ceiling.entry(o).or_insert(0);
+            let c = into.entry(o).or_insert(0);
             *c = (*c).max(hi);
         }
     }
-    Ok(())
 }
 
 /// Waits until no INSERT of this agent into its table runs on any server of `url` that
@@ -285,4 +296,20 @@ fn poison_reason(sink: &ClickHouseSink, code: u32, message: &str) -> String {
         column,
         sink.cfg.qualified()
     )
+}
+
+#[cfg(test)]
+mod ceiling_tests {
+    use super::highest;
+    use std::collections::HashMap;
+
+    #[test]
+    fn the_ceiling_of_an_origin_is_the_highest_any_server_or_query_answered() {
+        let mut got = HashMap::new();
+        highest("00000000000000aa\t7\n00000000000000bb\t3\n", &mut got);
+        highest("00000000000000aa\t5\nnot a line\n00000000000000bb\t9\n", &mut got);
+        assert_eq!(got.get(&0xaa), Some(&7));
+        assert_eq!(got.get(&0xbb), Some(&9));
+        assert_eq!(got.len(), 2);
+    }
 }
