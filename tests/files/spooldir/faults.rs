@@ -1,6 +1,6 @@
 //! The spooldir reader when the files or the disk misbehave: a file that grows or shrinks
 //! after it was dropped in, a spool directory that does not exist yet, a damaged tracker and
-//! a full disk under the tracker.
+//! a full disk under the tracker; a file rewritten in place.
 
 use super::{bodies, config, drain, spooler};
 use sluice::agent::source::spooldir::spooler::Step;
@@ -132,4 +132,55 @@ fn a_full_disk_under_the_tracker_is_an_error_to_retry_and_loses_nothing() {
     drop(s);
     let ev = drain(&mut spooler(cfg));
     assert_eq!(bodies(&ev), ["line4", "line5"]);
+}
+
+/// Whether `e` carries a Sluice event id.
+fn has_id(e: &sluice_core::Event) -> bool {
+    e.headers.get(sluice_core::dedup::EVENT_ID_HEADER).is_some()
+}
+
+#[test]
+fn a_file_rewritten_in_place_is_read_again_from_its_start_without_the_ids_of_its_first_version() {
+    // Ids derive from the inode and the offsets: v2's lines at offsets v1 committed would
+    // repeat v1's ids, and the file channel would drop them as resends.
+    for restart in [false, true] {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a.log");
+        std::fs::write(&p, "v1-line-1\nv1-line-2\nv1-line-3\n").unwrap();
+        let cfg = config(d.path(), "a1.sources.r1.batchSize = 1\n");
+        let mut s = spooler(cfg.clone());
+        let ino = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&p).unwrap());
+        for _ in 0..2 {
+            let Step::Events { events, pos } = s.next_step().unwrap() else {
+                panic!()
+            };
+            // ext4 here keeps birth times, so v1's lines carry ids.
+            assert!(events.iter().all(has_id), "v1 without ids");
+            s.committed(pos).unwrap();
+        }
+        // Rewritten in place: first shorter than what was read (set aside), then v2.
+        std::fs::write(&p, "x\n").unwrap();
+        // What was read before (v1's lines in the read buffer) may still come; then the
+        // shrunk file is set aside.
+        let before = bodies(&drain(&mut s));
+        assert!(before.iter().all(|b| b.starts_with("v1-")), "{before:?}");
+        std::fs::write(&p, "v2-line-1\nv2-line-2\nv2-line-3\nv2-line-4\n").unwrap();
+        assert_eq!(
+            std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&p).unwrap()),
+            ino,
+            "rewritten in place"
+        );
+        if restart {
+            drop(s);
+            s = spooler(cfg);
+        }
+        let ev = drain(&mut s);
+        assert_eq!(
+            bodies(&ev),
+            ["v2-line-1", "v2-line-2", "v2-line-3", "v2-line-4"],
+            "restart = {restart}"
+        );
+        assert!(!ev.iter().any(has_id), "restart = {restart}: v2 with ids");
+        assert!(d.path().join("a.log.COMPLETED").exists());
+    }
 }

@@ -229,6 +229,37 @@ fn a_reused_name_is_set_aside_and_the_other_files_go_on() {
 }
 
 #[test]
+fn nothing_is_read_renamed_or_deleted_through_a_link_in_the_spool() {
+    let d = tempfile::tempdir().unwrap();
+    let spool = d.path().join("spool");
+    let outside = d.path().join("outside");
+    std::fs::create_dir_all(&spool).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("victim"), "SECRET\n").unwrap();
+    std::fs::write(spool.join("a.log"), "a\n").unwrap();
+    std::os::unix::fs::symlink(outside.join("victim"), spool.join("x.log")).unwrap();
+    std::os::unix::fs::symlink(&outside, spool.join("d")).unwrap();
+    for extra in [
+        "",
+        "a1.sources.r1.recursiveDirectorySearch = true\na1.sources.r1.deletePolicy = immediate\n",
+    ] {
+        std::fs::write(spool.join("a.log"), "a\n").unwrap();
+        let ev = drain(&mut spooler(config(&spool, extra)));
+        assert_eq!(bodies(&ev), ["a"], "{extra}");
+        assert_eq!(
+            std::fs::read_to_string(outside.join("victim")).unwrap(),
+            "SECRET\n",
+            "{extra}"
+        );
+        assert!(!outside.join("victim.COMPLETED").exists(), "{extra}");
+        assert!(
+            std::fs::symlink_metadata(spool.join("x.log")).is_ok(),
+            "{extra}"
+        );
+    }
+}
+
+#[test]
 fn bad_settings_are_reported_with_their_key() {
     let d = tempfile::tempdir().unwrap();
     let cases = [

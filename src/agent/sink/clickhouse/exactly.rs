@@ -307,7 +307,10 @@ mod ceiling_tests {
     fn the_ceiling_of_an_origin_is_the_highest_any_server_or_query_answered() {
         let mut got = HashMap::new();
         highest("00000000000000aa\t7\n00000000000000bb\t3\n", &mut got);
-        highest("00000000000000aa\t5\nnot a line\n00000000000000bb\t9\n", &mut got);
+        highest(
+            "00000000000000aa\t5\nnot a line\n00000000000000bb\t9\n",
+            &mut got,
+        );
         assert_eq!(got.get(&0xaa), Some(&7));
         assert_eq!(got.get(&0xbb), Some(&9));
         assert_eq!(got.len(), 2);

@@ -3,9 +3,16 @@
 //! `includePattern` and does not match `ignorePattern`; sub-directories too with
 //! `recursiveDirectorySearch` (hidden ones and `trackerDir` skipped); then `consumeOrder`
 //! (oldest or youngest modification time, ties by name; or random).
+//!
+//! A symbolic link in the spool (to a file or a directory) is never read, entered, renamed or
+//! deleted through: whoever may drop files into `spoolDir` could otherwise make the agent ship
+//! any file it can read, and with `recursiveDirectorySearch` and `deletePolicy = immediate`
+//! delete files outside the spool. It is skipped with one WARN naming it.
 
+use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::SystemTime;
 
 use regex::Regex;
@@ -14,6 +21,9 @@ use super::config::{ConsumeOrder, SpoolDirConfig};
 
 /// Most directory entries looked at per scan (a limit on one scan's memory and time).
 pub(crate) const SCAN_ENTRIES_MAX: usize = 1_000_000;
+
+/// Most skipped links remembered so that each is named once (past it, no more WARNs).
+const WARNED_LINKS_MAX: usize = 10_000;
 
 /// A file that may be read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,6 +48,8 @@ pub(crate) struct Filter {
     suffix: String,
     tracker_dir: PathBuf,
     recursive: bool,
+    /// Links already named in a WARN.
+    warned: Mutex<HashSet<PathBuf>>,
 }
 
 impl Filter {
@@ -49,6 +61,7 @@ impl Filter {
             suffix: cfg.file_suffix.clone(),
             tracker_dir: cfg.tracker_dir.clone(),
             recursive: cfg.recursive,
+            warned: Mutex::new(HashSet::new()),
         })
     }
 
@@ -58,6 +71,16 @@ impl Filter {
             && !name.ends_with(&self.suffix)
             && self.include.is_match(name)
             && !self.ignore.is_match(name)
+    }
+
+    /// Names a skipped link once.
+    fn warn_link(&self, path: &Path) {
+        let Ok(mut warned) = self.warned.lock() else {
+            return;
+        };
+        if warned.len() < WARNED_LINKS_MAX && warned.insert(path.to_path_buf()) {
+            tracing::warn!(path = %path.display(), "a symbolic link in the spool directory: skipped (nothing is read, renamed or deleted through a link)");
+        }
     }
 
     /// Every file to read under `root`; an unreadable `root` is an error, an unreadable
@@ -89,9 +112,14 @@ impl Filter {
                 let Ok(entry) = entry else { continue };
                 let name = entry.file_name().to_string_lossy().into_owned();
                 let path = entry.path();
-                let Ok(meta) = std::fs::metadata(&path) else {
+                // Never through a link: its own metadata, not its target's.
+                let Ok(meta) = std::fs::symlink_metadata(&path) else {
                     continue;
                 };
+                if meta.file_type().is_symlink() {
+                    self.warn_link(&path);
+                    continue;
+                }
                 if meta.is_dir() {
                     if self.recursive && !name.starts_with('.') && path != self.tracker_dir {
                         dirs.push((path, format!("{prefix}{name}/")));
@@ -137,6 +165,7 @@ mod tests {
             suffix: ".COMPLETED".into(),
             tracker_dir: PathBuf::from("/none/.flumespool"),
             recursive,
+            warned: Mutex::new(HashSet::new()),
         }
     }
 
@@ -165,6 +194,24 @@ mod tests {
         let rels: Vec<&str> = deep.iter().map(|c| c.rel.as_str()).collect();
         assert_eq!(rels, ["a", "sub/b"]);
         assert_eq!(deep[1].size, 2);
+    }
+
+    #[test]
+    fn links_to_files_and_directories_are_skipped_even_when_recursive() {
+        let d = tempfile::tempdir().unwrap();
+        let spool = d.path().join("spool");
+        let outside = d.path().join("outside");
+        std::fs::create_dir_all(&spool).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("victim"), b"secret").unwrap();
+        std::fs::write(spool.join("real"), b"1").unwrap();
+        std::os::unix::fs::symlink(outside.join("victim"), spool.join("file-link")).unwrap();
+        std::os::unix::fs::symlink(&outside, spool.join("dir-link")).unwrap();
+        for recursive in [false, true] {
+            let found = filter(recursive, ".*", "^$").scan(&spool).unwrap();
+            let rels: Vec<&str> = found.iter().map(|c| c.rel.as_str()).collect();
+            assert_eq!(rels, ["real"], "recursive = {recursive}");
+        }
     }
 
     #[test]

@@ -7,9 +7,16 @@
 //! for [`Step::Done`], [`Spooler::complete`]. A file that cannot be read on (malformed input
 //! under FAIL, a name already completed, a file that shrank) is set aside: it keeps its name,
 //! an error names it and the offset, and the other files go on; it is tried again when it
-//! changes or after a restart.
+//! changes or after a restart. A file that shrank was rewritten in place (same inode): read
+//! again, its lines get no event ids, since ids derive from the inode and the offsets and
+//! its new lines at offsets already committed would repeat them (the file channel would drop
+//! them as resends).
+//!
+//! Nothing is read, renamed or deleted through a symbolic link ([`super::scan`]): a file is
+//! opened with `O_NOFOLLOW` and must still be the inode the scan found, and is completed only
+//! while its name still names that inode.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
@@ -17,10 +24,11 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::config::{DeletePolicy, Deserializer, SpoolDirConfig, TrackingPolicy};
-use super::current::{check_size, origin_of, read_blobs, read_lines, Current};
+use super::current::{check_size, origin_of, read_blobs, read_lines, Current, FileError};
 use super::scan::{order, Candidate, Filter};
 use super::tracker::{Position, Tracker, TrackerError};
 use crate::agent::atomic_file;
+use crate::agent::nofollow;
 use crate::agent::source::file_lines::LineBuf;
 use crate::agent::source::multiline::{Joiner, Rules};
 use sluice_core::Event;
@@ -78,6 +86,8 @@ pub struct Spooler {
     /// The rest of the last scan, in consume order.
     queue: Vec<Candidate>,
     set_aside: HashMap<PathBuf, (u64, u64, SystemTime)>,
+    /// Files (path, inode) that shrank: rewritten in place, so read again without ids.
+    rewritten: HashSet<(PathBuf, u64)>,
     /// `multiline.*`, compiled once.
     multiline: Option<std::sync::Arc<Rules>>,
 }
@@ -103,6 +113,7 @@ impl Spooler {
             current: None,
             queue: Vec::new(),
             set_aside: HashMap::new(),
+            rewritten: HashSet::new(),
             multiline,
         })
     }
@@ -147,7 +158,7 @@ impl Spooler {
         Ok(rest
             .into_iter()
             .filter_map(|mut c| {
-                let m = std::fs::metadata(&c.path).ok()?;
+                let m = std::fs::symlink_metadata(&c.path).ok()?;
                 c.inode = m.ino();
                 c.size = m.len();
                 c.mtime = m.modified().unwrap_or(SystemTime::UNIX_EPOCH);
@@ -182,14 +193,25 @@ impl Spooler {
                 self.aside(&c, &why);
                 continue;
             }
-            let file = match File::open(&c.path) {
-                Ok(f) => f,
+            let file = match nofollow::open_read(&c.path) {
+                Ok(f) if f.metadata().is_ok_and(|m| m.ino() == c.inode) => f,
+                Ok(_) => {
+                    self.aside(
+                        &c,
+                        "replaced by another file since the directory was listed",
+                    );
+                    continue;
+                }
                 Err(e) => {
                     self.aside(&c, &format!("cannot open: {e}"));
                     continue;
                 }
             };
-            let (start, origin) = start_of(&c, &file, resume.as_ref());
+            let (mut start, mut origin) = start_of(&c, &file, resume.as_ref());
+            if self.rewritten.contains(&(c.path.clone(), c.inode)) {
+                tracing::warn!(file = %c.path.display(), "reading a spool file that was rewritten in place from its beginning, its lines without event ids (at least once)");
+                (start, origin) = (0, None);
+            }
             self.current = Some(self.current_at(c, file, start, origin));
             self.queue = files.collect();
             return Ok(true);
@@ -267,6 +289,16 @@ impl Spooler {
                 Err(why) => {
                     let c = cur.cand.clone();
                     self.current = None;
+                    if matches!(why, FileError::Shrank { .. }) {
+                        self.rewritten.insert((c.path.clone(), c.inode));
+                        // After a restart too: a position past any size reads it from 0
+                        // without ids (`start_of`), until another file's commit replaces it.
+                        self.tracker.save(&Position {
+                            file: c.rel.clone(),
+                            inode: c.inode,
+                            pos: u64::MAX,
+                        })?;
+                    }
                     self.aside(&c, &why.to_string());
                 }
             }
@@ -306,6 +338,16 @@ impl Spooler {
             path: c.path.clone(),
             source,
         };
+        // Only the file that was read: not a link or another file put in its place since.
+        let same = std::fs::symlink_metadata(&c.path)
+            .map(|m| m.file_type().is_file() && m.ino() == c.inode);
+        if let Ok(false) = same {
+            tracing::warn!(file = %c.path.display(), "spool file replaced while it was read: its events were sent; what its name names now is left as it is");
+            self.rewritten.remove(&(c.path.clone(), c.inode));
+            self.current = None;
+            self.tracker.clear()?;
+            return Ok(());
+        }
         match (self.cfg.delete_policy, self.cfg.tracking_policy) {
             (DeletePolicy::Immediate, _) => {
                 match std::fs::remove_file(&c.path) {
@@ -334,6 +376,7 @@ impl Spooler {
                 tracing::info!(file = %c.path.display(), "spool file completed (marked in trackerDir)");
             }
         }
+        self.rewritten.remove(&(c.path.clone(), c.inode));
         self.current = None;
         self.tracker.clear()?;
         Ok(())
