@@ -255,3 +255,49 @@ fn a_file_missed_by_one_scan_and_forgotten_is_not_read_again_when_it_shows_up_re
         "the file was read again from its start"
     );
 }
+
+#[test]
+fn a_truncation_noticed_while_a_batch_is_in_flight_waits_for_its_commit_before_reading_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = tmp.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let old: String = (0..100).map(|i| format!("old-{i:04}\n")).collect();
+    std::fs::write(logs.join("app.log"), &old).unwrap();
+    let mut t = tailer(tmp.path());
+    t.scan();
+    // A batch of the old content handed out, not committed yet (several batches of one trip).
+    let mut first = Vec::new();
+    while let Some(b) = t.next_batch() {
+        first.push(b);
+        if first.iter().map(|b| b.events.len()).sum::<usize>() == 100 {
+            break;
+        }
+    }
+    assert_eq!(first.iter().map(|b| b.events.len()).sum::<usize>(), 100);
+    // copytruncate, then new lines, before the old batches commit.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(logs.join("app.log"))
+        .unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(logs.join("app.log"))
+        .unwrap();
+    f.write_all(b"n1\nn2\nn3\n").unwrap();
+    // In the same trip: nothing of the new content while the old is in flight.
+    let during = t.next_batch();
+    for b in first {
+        t.commit(b.inode, b.end);
+    }
+    let mut got: Vec<String> = during
+        .into_iter()
+        .flat_map(|b| {
+            t.commit(b.inode, b.end);
+            b.events
+        })
+        .map(|e| String::from_utf8_lossy(&e.body).into_owned())
+        .collect();
+    got.extend(drain(&mut t));
+    assert_eq!(got, ["n1", "n2", "n3"]);
+}

@@ -57,6 +57,9 @@ pub(crate) struct TailFile {
     pub vanished: bool,
     /// Its name may be a symbolic link, opened through (`followSymlinks = true`).
     pub follow_links: bool,
+    /// A truncation was noticed while batches of it were in flight: it is read again from
+    /// its start once they committed ([`TailFile::commit`] makes it pending then).
+    replaced_waiting: bool,
     file: Option<File>,
     lines: LineBuf,
     joiner: Option<Joiner>,
@@ -94,6 +97,8 @@ pub(crate) struct Read {
     pub end: u64,
     /// The file has no more data for now.
     pub at_eof: bool,
+    /// Nothing can be read until the batches in flight commit (a truncation was noticed).
+    pub waiting: bool,
 }
 
 impl TailFile {
@@ -126,6 +131,7 @@ impl TailFile {
             age: (0, mtime),
             vanished: false,
             follow_links: false,
+            replaced_waiting: false,
         }
     }
 
@@ -192,6 +198,7 @@ impl TailFile {
         self.fingerprint = None;
         // Other bytes at the same offsets: their lines must not share the old ids.
         self.origin = None;
+        self.replaced_waiting = false;
         self.lines.reset(0);
         if let Some(j) = self.joiner.as_mut() {
             j.reset();
@@ -271,10 +278,19 @@ impl TailFile {
                     out.lines.extend(self.flush_joiner());
                     break;
                 }
-                Fill::Replaced if out.lines.is_empty() => {
+                // Only with none of its batches in flight (every one handed out committed):
+                // a batch of the new content committed before an earlier one of the old
+                // would set the position back.
+                Fill::Replaced if out.lines.is_empty() && self.end() == self.pos => {
                     self.restart_from_zero("file truncated or rewritten under us");
                 }
-                // Hand out what was read first; the next read notices again and restarts.
+                Fill::Replaced if out.lines.is_empty() => {
+                    self.replaced_waiting = true;
+                    out.waiting = true;
+                    break;
+                }
+                // Hand out what was read first, or wait for the batches in flight to commit;
+                // the next read notices again and restarts.
                 Fill::Replaced => break,
             }
         }
@@ -318,6 +334,10 @@ impl TailFile {
                 .and_then(|f| fingerprint::take_after(prev.as_ref(), f, self.inode, end).ok());
         }
         self.pos = end;
+        if self.replaced_waiting && self.end() == self.pos {
+            // The last batch of the old content committed: read the new one.
+            self.pending = true;
+        }
     }
 }
 

@@ -353,7 +353,7 @@ impl Tailer {
                 }
             };
             if read.lines.len() < max || read.at_eof {
-                t.pending = !read.at_eof;
+                t.pending = !read.at_eof && !read.waiting;
             }
             let (matched, vanished) = (t.matched, t.vanished);
             self.moved(inode, lane);
