@@ -171,7 +171,10 @@ impl FlatWriter {
         }
     }
 
-    /// Cuts the output back to the cursor of the last committed take (see [`resume`]).
+    /// Cuts the output back to the cursor of the last committed take (see [`resume`]). A cut
+    /// that fails (a full or failing disk at start) is done again before the next batch: no
+    /// batch is written before the output is back at the cursor, or a take given again would
+    /// be written twice.
     pub(crate) async fn restore(&mut self, cursor: Vec<u8>) -> Result<(), SinkError> {
         let Some((file, len)) = resume::decode(&cursor) else {
             tracing::warn!(sink = %self.name, "unreadable cursor; output not cut back");
@@ -181,8 +184,19 @@ impl FlatWriter {
             tracing::info!(sink = %self.name, file = %file.display(), "the last committed file is in another directory; output not cut back");
             return self.parquet_settle(None).await;
         }
+        self.cut_due = Some((file, len));
+        self.cut_back_due().await
+    }
+
+    /// The cut back [`FlatWriter::restore`] could not finish, if any, done now.
+    pub(super) async fn cut_back_due(&mut self) -> Result<(), SinkError> {
+        let Some((file, len)) = self.cut_due.clone() else {
+            return Ok(());
+        };
         if self.parquet_spec().is_some() {
-            return self.parquet_settle(Some((file, len))).await;
+            self.parquet_settle(Some((file, len))).await?;
+            self.cut_due = None;
+            return Ok(());
         }
         let (dir, pm) = (self.cfg.directory.clone(), self.cfg.path_manager.clone());
         let (store, f) = (self.store.clone(), file.clone());
@@ -202,10 +216,10 @@ impl FlatWriter {
             tracing::warn!(sink = %self.name, file = %file.display(), missing_bytes = done.missing, "the file is shorter than its committed length: bytes written without fsync were lost (sink.fsyncPerBatch = false?)");
         }
         if self.store.exists(&file).unwrap_or(false) {
-            self.finish(&file).await
-        } else {
-            Ok(())
+            self.finish(&file).await?;
         }
+        self.cut_due = None;
+        Ok(())
     }
 
     /// Closes the current file: nothing is buffered (each batch is written whole), but a user

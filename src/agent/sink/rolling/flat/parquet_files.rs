@@ -175,7 +175,7 @@ impl FlatWriter {
     }
 
     /// Settles the staged files left in the directory against the last committed cursor
-    /// (once; `cursor` is `None` when the channel keeps none).
+    /// (once it succeeded; `cursor` is `None` when the channel keeps none).
     pub(super) async fn parquet_settle(
         &mut self,
         cursor: Option<(PathBuf, u64)>,
@@ -183,7 +183,7 @@ impl FlatWriter {
         let Some(spec) = self.parquet_spec().cloned() else {
             return Ok(());
         };
-        if std::mem::replace(&mut self.pq.settled, true) {
+        if self.pq.settled {
             return Ok(());
         }
         let (fs, store) = (self.fs.clone(), self.store.clone());
@@ -197,6 +197,8 @@ impl FlatWriter {
         })
         .await
         .map_err(|e| self.err("finishing the Parquet files a stop or crash left", e))?;
+        // Only once it succeeded: a settle that failed is done again before the next batch.
+        self.pq.settled = true;
         if done.published + done.removed + done.cut_bytes > 0 {
             tracing::info!(sink = %self.name, published = done.published, removed_files = done.removed, cut_bytes = done.cut_bytes, "Parquet files settled against the last committed take");
         }

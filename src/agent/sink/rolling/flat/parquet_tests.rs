@@ -125,3 +125,49 @@ async fn a_rolled_files_staged_rows_are_removed_once_no_take_of_them_can_be_open
     assert_eq!(staged(&fs), 1, "only the open file's staged rows are left");
     assert_eq!(finals(&fs).0, ["a"]);
 }
+
+#[tokio::test]
+async fn a_second_start_without_a_commit_keeps_an_older_file_whose_name_sorts_after_the_cursor() {
+    use sluice_core::io::OpenMode;
+    let fs = SimFs::new(3);
+    fs.create_dir_all(Path::new("/out")).unwrap();
+    // Written before this sink's files, under a name that sorts after them (an older
+    // ROLLTIME pattern, or local time set back): committed output of an earlier run.
+    let old = Path::new("/out/ev-20261101015900-1.parquet");
+    fs.open(old, OpenMode::CreateNew)
+        .unwrap()
+        .write_all_at(b"older output", 0)
+        .unwrap();
+    let mut w = writer(&fs);
+    let cursor = deliver(&mut w, &["a"]).await;
+    w.close().await;
+    // Two starts with no take committed between: the first writes the cursor's Parquet file
+    // and removes its staged rows, the second has only that file's time to go by.
+    for n in 1..=2 {
+        let mut w = writer(&fs);
+        w.restore(cursor.clone()).await.unwrap();
+        assert!(fs.exists(old), "start {n} removed the older committed file");
+    }
+}
+
+#[tokio::test]
+async fn a_settle_that_fails_at_start_is_done_before_the_next_batch_not_skipped() {
+    let fs = SimFs::new(4);
+    let mut w = writer(&fs);
+    let committed = deliver(&mut w, &["a"]).await;
+    // Staged and synced, but its take never commits: the agent is killed.
+    deliver(&mut w, &["b"]).await;
+    let image = fs.crash_image(0);
+    drop(w);
+    let mut w = writer(&image);
+    // A failing disk at start: the first operation of the settle fails.
+    image.inject(Fault::Eio {
+        at: image.op_count(),
+    });
+    assert!(w.restore(committed).await.is_err());
+    // The next batch settles first: "b" cut, "a" in its file, then "c".
+    deliver(&mut w, &["c"]).await;
+    w.close().await;
+    let (rows, _) = finals(&image);
+    assert_eq!(rows, ["a", "c"]);
+}

@@ -84,11 +84,27 @@ impl After {
         let Some(mark) = order_of(pm, name) else {
             return Ok(None);
         };
-        let written = match store.modified(path) {
+        let mut written = match store.modified(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(e),
         };
+        if written.is_none() {
+            // A Parquet cursor names the staged rows, removed once its file was written (at a
+            // roll, or by an earlier start): that file was written after the rows' last
+            // batch, so files written before it are committed output too.
+            if let Some(done) = path
+                .to_str()
+                .and_then(|p| p.strip_suffix(STAGED_SUFFIX))
+                .map(Path::new)
+            {
+                written = match store.modified(done) {
+                    Ok(t) => t,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                    Err(e) => return Err(e),
+                };
+            }
+        }
         Ok(Some(After { mark, written }))
     }
 

@@ -54,6 +54,9 @@ pub(crate) struct FlatWriter {
     pub(super) output: OutputDown,
     /// The `parquet` serializer's staged files.
     pub(super) pq: super::parquet_files::ParquetFiles,
+    /// The committed cursor a cut back at start failed to reach: reached before the next
+    /// batch is written ([`FlatWriter::restore`]).
+    pub(super) cut_due: Option<(PathBuf, u64)>,
 }
 
 impl FlatWriter {
@@ -90,6 +93,7 @@ impl FlatWriter {
             avro: None,
             output: OutputDown::default(),
             pq: Default::default(),
+            cut_due: None,
         }
     }
 
@@ -169,6 +173,7 @@ impl FlatWriter {
     /// batches staged meanwhile ([`group_sync`]); without, its bytes are written (cut back on
     /// failure) in one trip to the blocking pool.
     pub(crate) async fn deliver(&mut self, events: &[Event]) -> Result<(), SinkError> {
+        self.cut_back_due().await?;
         self.tick().await?;
         self.abandon_if_unsynced().await?;
         if self.current.is_none() {
