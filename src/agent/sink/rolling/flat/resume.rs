@@ -8,10 +8,12 @@
 //! The cursor is `LENGTH<TAB>PATH` (UTF-8). A cursor naming another directory (the sink was
 //! moved) is ignored. Two sinks must not share a directory and `pathManager.prefix`.
 //!
-//! Which files come after the cursor's ([`After`]): a name of the cursor's series with a
-//! higher counter (the same run's later file); a name of another series only when its name
-//! sorts after the cursor's **and** it was last written after the cursor's file (the kernel's
-//! clock, read before the cut). Names alone are not time: `ROLLTIME` names are the local time
+//! Which files come after the cursor's ([`After`]): a name that sorts after the cursor's
+//! (a higher counter in its series, or a later series) **and** that was last written after the
+//! cursor's file (the kernel's clock, read before the cut). The same run's later files always
+//! are; a coarse `ROLLTIME` pattern (`yyyyMMdd`) shares one series among the runs of a day,
+//! each numbering its files from 1 again where names are free, so a higher number there is
+//! not enough either. Names alone are not time: `ROLLTIME` names are the local time
 //! of day, which a change of daylight saving time sets back an hour, and an older pattern, a
 //! prefix whose series is not a number or one of another length sorts anywhere. A file such a
 //! name would put after the cursor but that was written before it is committed output, and is
@@ -127,10 +129,9 @@ impl After {
         if o <= self.mark {
             return Ok(false);
         }
-        if o.1 == self.mark.1 {
-            // The cursor's series: the same run's later file.
-            return Ok(true);
-        }
+        // Even in the cursor's series: a coarse `ROLLTIME` pattern (`yyyyMMdd`) gives every run
+        // of a day one series, and a run numbers its files from 1 again, skipping only the
+        // names still there; a higher number there may be an earlier run's committed file.
         let Some(cursor) = self.written else {
             return Ok(true);
         };
@@ -447,6 +448,38 @@ mod tests {
                 "ev-202611010159-1.log"
             ],
             "the files written before the cursor's are committed output, whatever their names"
+        );
+    }
+
+    #[test]
+    fn a_higher_number_of_the_cursors_series_written_before_it_is_kept() {
+        use sluice_core::io::{Fs, OpenMode, SimFs};
+        // `ROLLTIME` with `yyyyMMdd`: one series per day. Run 1 wrote -1 to -5 and a consumer
+        // took -1 to -4 away; run 2 of the same day numbers from 1 again and commits in -1.
+        let fs = SimFs::new(7);
+        fs.create_dir_all(Path::new("/out")).unwrap();
+        put(&fs, "ev-20261101-5.log", "run 1, committed\n");
+        put(&fs, "ev-20261101-1.log", "run 2, committed\n");
+        let f = fs
+            .open(Path::new("/out/ev-20261101-1.log"), OpenMode::ReadWrite)
+            .unwrap();
+        f.write_all_at(b"not committed\n", 17).unwrap();
+        put(&fs, "ev-20261101-2.log", "run 2, not committed\n");
+        let store = crate::agent::sink::rolling::store::on_fs(Arc::new(fs.clone()));
+        let cursor = Path::new("/out/ev-20261101-1.log");
+        let done = cut_back(
+            store.as_ref(),
+            Path::new("/out"),
+            &pm("ev-", "log"),
+            cursor,
+            17,
+        )
+        .unwrap();
+        let removed: Vec<_> = done.removed.iter().map(|(p, _)| p.clone()).collect();
+        assert_eq!(removed, [PathBuf::from("/out/ev-20261101-2.log")]);
+        assert_eq!(
+            fs.list_dir(Path::new("/out")).unwrap(),
+            ["ev-20261101-1.log", "ev-20261101-5.log"]
         );
     }
 
