@@ -151,10 +151,7 @@ impl FlatWriter {
         let staged = self.parquet_spec().is_some().then(|| staged_name(&first));
         let (store, dir) = (self.store.clone(), self.cfg.directory.clone());
         let found = blocking(move || {
-            let names = FlatNames {
-                prefix: &pm.prefix,
-                extension: &pm.extension,
-            };
+            let names = FlatNames::of(&pm);
             resume::baseline(store.as_ref(), &dir, &names, &first)
         })
         .await
@@ -201,10 +198,7 @@ impl FlatWriter {
         let (dir, pm) = (self.cfg.directory.clone(), self.cfg.path_manager.clone());
         let (store, f) = (self.store.clone(), file.clone());
         let done = blocking(move || {
-            let names = FlatNames {
-                prefix: &pm.prefix,
-                extension: &pm.extension,
-            };
+            let names = FlatNames::of(&pm);
             resume::cut_back(store.as_ref(), &dir, &names, &f, len)
         })
         .await

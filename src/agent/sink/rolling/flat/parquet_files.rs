@@ -189,10 +189,7 @@ impl FlatWriter {
         let (fs, store) = (self.fs.clone(), self.store.clone());
         let (dir, pm) = (self.cfg.directory.clone(), self.cfg.path_manager.clone());
         let done = blocking(move || {
-            let names = FlatNames {
-                prefix: &pm.prefix,
-                extension: &pm.extension,
-            };
+            let names = FlatNames::of(&pm);
             settle(fs.as_ref(), store.as_ref(), &spec, &dir, &names, cursor)
         })
         .await

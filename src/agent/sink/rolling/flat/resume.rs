@@ -6,7 +6,9 @@
 //! those events again and they are written once.
 //!
 //! The cursor is `LENGTH<TAB>PATH` (UTF-8). A cursor naming another directory (the sink was
-//! moved) is ignored. Two sinks must not share a directory and `pathManager.prefix`.
+//! moved) is ignored. Two sinks must not share a directory and `pathManager.prefix`; a file
+//! is this sink's only when the rest of its name has the shape of its series ([`Series`]), so
+//! a prefix that begins another's does not take the other's files.
 //!
 //! Which files come after the cursor's ([`After`]): a name that sorts after the cursor's
 //! (a higher counter in its series, or a later series) **and** that was last written after the
@@ -37,6 +39,55 @@ pub(crate) struct FlatNames<'a> {
     pub prefix: &'a str,
     /// `sink.pathManager.extension`, without the dot; empty for none.
     pub extension: &'a str,
+    /// What its series looks like.
+    pub series: Series<'a>,
+}
+
+/// The series part of a flat sink's names: what tells its files from those of a sink whose
+/// prefix starts with this one's (an empty prefix beside `web-`: `web-1764...-1` is not
+/// this sink's series `web-1764...`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Series<'a> {
+    /// `DEFAULT`: the start in epoch millis, 13 digits (from 2001 to 2286; a sink with prefix
+    /// `ev` beside one with `ev2` sees `ev21764...-1` as the 14 digits `21764...`).
+    Millis,
+    /// `ROLLTIME`: a time in this chrono format; a series is this sink's when it has the
+    /// shape of one (digits where the format writes digits, letters where it writes letters,
+    /// the same other characters).
+    Pattern(&'a str),
+}
+
+impl Series<'_> {
+    /// Whether `series` could be one of these.
+    fn admits(&self, series: &str) -> bool {
+        match self {
+            Series::Millis => series.len() == 13 && series.bytes().all(|b| b.is_ascii_digit()),
+            Series::Pattern(p) => {
+                let like = chrono::Local::now().format(p).to_string();
+                like.len() == series.len()
+                    && like.bytes().zip(series.bytes()).all(|(l, s)| {
+                        (l.is_ascii_digit() && s.is_ascii_digit())
+                            || (l.is_ascii_alphabetic() && s.is_ascii_alphabetic())
+                            || l == s
+                    })
+            }
+        }
+    }
+}
+
+impl<'a> FlatNames<'a> {
+    /// The names `pm` makes.
+    pub(crate) fn of(pm: &'a super::PathManager) -> Self {
+        FlatNames {
+            prefix: &pm.prefix,
+            extension: &pm.extension,
+            series: if pm.roll_time {
+                Series::Pattern(&pm.pattern)
+            } else {
+                Series::Millis
+            },
+        }
+    }
 }
 
 /// The cursor of `path` at `len` bytes.
@@ -61,6 +112,9 @@ pub(crate) fn order_of(pm: &FlatNames<'_>, name: &str) -> Option<(u128, String, 
         rest.strip_suffix(pm.extension)?.strip_suffix('.')?
     };
     let (series, counter) = rest.rsplit_once('-')?;
+    if !pm.series.admits(series) {
+        return None;
+    }
     let counter = counter.parse().ok()?;
     Some((series.parse().unwrap_or(0), series.to_owned(), counter))
 }
@@ -247,7 +301,38 @@ mod tests {
     use std::sync::Arc;
 
     fn pm<'a>(prefix: &'a str, extension: &'a str) -> FlatNames<'a> {
-        FlatNames { prefix, extension }
+        FlatNames {
+            prefix,
+            extension,
+            series: Series::Millis,
+        }
+    }
+
+    /// `ROLLTIME` names of `pattern`.
+    fn rolltime<'a>(prefix: &'a str, extension: &'a str, pattern: &'a str) -> FlatNames<'a> {
+        FlatNames {
+            prefix,
+            extension,
+            series: Series::Pattern(pattern),
+        }
+    }
+
+    #[test]
+    fn a_sink_does_not_take_the_files_of_a_sink_whose_prefix_starts_with_its_own() {
+        // `web-1764...-1` is not the empty prefix's series `web-1764...`, nor is `ev21764...`
+        // the series `21764...` of prefix `ev`.
+        assert_eq!(order_of(&pm("", "log"), "web-1764000000001-1.log"), None);
+        assert_eq!(order_of(&pm("ev", "log"), "ev21764000000001-1.log"), None);
+        assert_eq!(
+            order_of(&pm("app", "log"), "app2-1764000000001-1.log"),
+            None
+        );
+        assert!(order_of(&pm("", "log"), "1764000000001-1.log").is_some());
+        assert!(order_of(&pm("ev", "log"), "ev1764000000001-1.log").is_some());
+        let day = rolltime("", "parquet", "%Y-%m-%d");
+        assert_eq!(order_of(&day, "web-2026-11-01-1.parquet"), None);
+        assert_eq!(order_of(&day, "2026-11-01x-1.parquet"), None);
+        assert!(order_of(&day, "2026-11-01-3.parquet").is_some());
     }
 
     #[test]
@@ -266,29 +351,43 @@ mod tests {
         let d = dir.path();
         let pm = pm("ev-", "log");
         for (name, body) in [
-            ("ev-1000-1.log", "old\n"),
-            ("ev-1000-2.log", "committed\nnot committed\n"),
-            ("ev-1000-3.log", "later\n"),
-            ("ev-2000-1.log", "a later run\n"),
-            ("other-9999-9.log", "another sink\n"),
+            ("ev-1764000001000-1.log", "old\n"),
+            ("ev-1764000001000-2.log", "committed\nnot committed\n"),
+            ("ev-1764000001000-3.log", "later\n"),
+            ("ev-1764000002000-1.log", "a later run\n"),
+            ("other-1764000009999-9.log", "another sink\n"),
             ("notes.txt", "a user's file\n"),
         ] {
             std::fs::write(d.join(name), body).unwrap();
         }
         let store = crate::agent::sink::rolling::store::on_fs(Arc::new(StdFs));
-        let done = cut_back(store.as_ref(), d, &pm, &d.join("ev-1000-2.log"), 10).unwrap();
+        let done = cut_back(
+            store.as_ref(),
+            d,
+            &pm,
+            &d.join("ev-1764000001000-2.log"),
+            10,
+        )
+        .unwrap();
         assert_eq!(done.truncated, 14);
         assert_eq!(done.removed.len(), 2);
         assert_eq!(
-            std::fs::read_to_string(d.join("ev-1000-2.log")).unwrap(),
+            std::fs::read_to_string(d.join("ev-1764000001000-2.log")).unwrap(),
             "committed\n"
         );
-        assert!(d.join("ev-1000-1.log").exists());
-        assert!(!d.join("ev-1000-3.log").exists());
-        assert!(!d.join("ev-2000-1.log").exists());
-        assert!(d.join("other-9999-9.log").exists());
+        assert!(d.join("ev-1764000001000-1.log").exists());
+        assert!(!d.join("ev-1764000001000-3.log").exists());
+        assert!(!d.join("ev-1764000002000-1.log").exists());
+        assert!(d.join("other-1764000009999-9.log").exists());
         assert!(d.join("notes.txt").exists());
-        let short = cut_back(store.as_ref(), d, &pm, &d.join("ev-1000-1.log"), 10).unwrap();
+        let short = cut_back(
+            store.as_ref(),
+            d,
+            &pm,
+            &d.join("ev-1764000001000-1.log"),
+            10,
+        )
+        .unwrap();
         assert_eq!(short.missing, 6);
     }
 
@@ -296,22 +395,22 @@ mod tests {
     fn a_dangling_symlink_under_a_later_name_is_left_and_does_not_stop_the_cut_back() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        std::fs::write(d.join("ev-1000-1.log"), "committed\nnot\n").unwrap();
-        std::fs::write(d.join("ev-1000-3.log"), "later\n").unwrap();
-        std::os::unix::fs::symlink(d.join("gone"), d.join("ev-1000-2.log")).unwrap();
+        std::fs::write(d.join("ev-1764000001000-1.log"), "committed\nnot\n").unwrap();
+        std::fs::write(d.join("ev-1764000001000-3.log"), "later\n").unwrap();
+        std::os::unix::fs::symlink(d.join("gone"), d.join("ev-1764000001000-2.log")).unwrap();
         let store = crate::agent::sink::rolling::store::on_fs(Arc::new(StdFs));
         let done = cut_back(
             store.as_ref(),
             d,
             &pm("ev-", "log"),
-            &d.join("ev-1000-1.log"),
+            &d.join("ev-1764000001000-1.log"),
             10,
         )
         .unwrap();
         assert_eq!(done.truncated, 4);
         assert_eq!(done.removed.len(), 1, "{:?}", done.removed);
-        assert!(!d.join("ev-1000-3.log").exists());
-        assert!(d.join("ev-1000-2.log").symlink_metadata().is_ok());
+        assert!(!d.join("ev-1764000001000-3.log").exists());
+        assert!(d.join("ev-1764000001000-2.log").symlink_metadata().is_ok());
     }
 
     #[test]
@@ -321,32 +420,32 @@ mod tests {
         let victim = d.join("victim");
         let bytes = vec![b'v'; 1 << 20];
         std::fs::write(&victim, &bytes).unwrap();
-        std::os::unix::fs::symlink(&victim, d.join("ev-1000-1.log")).unwrap();
-        std::os::unix::fs::symlink(&victim, d.join("ev-1000-2.log")).unwrap();
+        std::os::unix::fs::symlink(&victim, d.join("ev-1764000001000-1.log")).unwrap();
+        std::os::unix::fs::symlink(&victim, d.join("ev-1764000001000-2.log")).unwrap();
         let store = crate::agent::sink::rolling::store::on_fs(Arc::new(StdFs));
         let e = cut_back(
             store.as_ref(),
             d,
             &pm("ev-", "log"),
-            &d.join("ev-1000-1.log"),
+            &d.join("ev-1764000001000-1.log"),
             1600,
         )
         .unwrap_err();
         let refused = sluice_core::io::link_refused(&e).map(|l| l.path.clone());
-        assert_eq!(refused, Some(d.join("ev-1000-1.log")), "{e}");
+        assert_eq!(refused, Some(d.join("ev-1764000001000-1.log")), "{e}");
         assert!(std::fs::read(&victim).unwrap() == bytes, "victim cut");
         // A link under a later name is left, its target untouched.
-        std::fs::remove_file(d.join("ev-1000-1.log")).unwrap();
-        std::fs::write(d.join("ev-1000-1.log"), "committed\n").unwrap();
+        std::fs::remove_file(d.join("ev-1764000001000-1.log")).unwrap();
+        std::fs::write(d.join("ev-1764000001000-1.log"), "committed\n").unwrap();
         cut_back(
             store.as_ref(),
             d,
             &pm("ev-", "log"),
-            &d.join("ev-1000-1.log"),
+            &d.join("ev-1764000001000-1.log"),
             10,
         )
         .unwrap();
-        assert!(d.join("ev-1000-2.log").symlink_metadata().is_ok());
+        assert!(d.join("ev-1764000001000-2.log").symlink_metadata().is_ok());
         assert!(std::fs::read(&victim).unwrap() == bytes, "victim cut");
     }
 
@@ -356,14 +455,14 @@ mod tests {
         let d = dir.path();
         let pm = pm("ev-", "log");
         let store = crate::agent::sink::rolling::store::on_fs(Arc::new(StdFs));
-        std::fs::write(d.join("ev-1000-7.log"), "an earlier run\n").unwrap();
+        std::fs::write(d.join("ev-1764000001000-7.log"), "an earlier run\n").unwrap();
         std::fs::write(d.join("other-3000-1.log"), "another sink\n").unwrap();
-        let base = baseline(store.as_ref(), d, &pm, "ev-2000-0.log")
+        let base = baseline(store.as_ref(), d, &pm, "ev-1764000002000-0.log")
             .unwrap()
             .expect("nothing comes after the start");
         // The run writes two files, and crashes before its first take commits.
-        std::fs::write(d.join("ev-2000-1.log"), "uncommitted\n").unwrap();
-        std::fs::write(d.join("ev-2000-2.log"), "uncommitted\n").unwrap();
+        std::fs::write(d.join("ev-1764000002000-1.log"), "uncommitted\n").unwrap();
+        std::fs::write(d.join("ev-1764000002000-2.log"), "uncommitted\n").unwrap();
         let (file, len) = decode(&encode(&base, 0).unwrap()).unwrap();
         let done = cut_back(store.as_ref(), d, &pm, &file, len).unwrap();
         assert_eq!((done.removed.len(), done.missing), (2, 0));
@@ -372,24 +471,28 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         left.sort();
-        assert_eq!(left, ["ev-1000-7.log", "other-3000-1.log"]);
+        assert_eq!(left, ["ev-1764000001000-7.log", "other-3000-1.log"]);
     }
 
     #[test]
     fn no_baseline_when_a_file_already_comes_after_the_start() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        std::fs::write(d.join("ev-5000-1.log"), "a run whose clock was ahead\n").unwrap();
+        std::fs::write(
+            d.join("ev-1764000005000-1.log"),
+            "a run whose clock was ahead\n",
+        )
+        .unwrap();
         let store = crate::agent::sink::rolling::store::on_fs(Arc::new(StdFs));
         let pm = pm("ev-", "log");
         assert_eq!(
-            baseline(store.as_ref(), d, &pm, "ev-2000-0.log").unwrap(),
+            baseline(store.as_ref(), d, &pm, "ev-1764000002000-0.log").unwrap(),
             None
         );
         let missing = d.join("not-yet");
         assert_eq!(
-            baseline(store.as_ref(), &missing, &pm, "ev-2000-0.log").unwrap(),
-            Some(missing.join("ev-2000-0.log"))
+            baseline(store.as_ref(), &missing, &pm, "ev-1764000002000-0.log").unwrap(),
+            Some(missing.join("ev-1764000002000-0.log"))
         );
     }
 
@@ -409,7 +512,7 @@ mod tests {
         // saving time: 01:59 comes, then 01:00 again. Before that, a run with DEFAULT names.
         let fs = SimFs::new(5);
         fs.create_dir_all(Path::new("/out")).unwrap();
-        let pm = pm("ev-", "log");
+        let pm = rolltime("ev-", "log", "%Y%m%d%H%M");
         put(
             &fs,
             "ev-1764000000000-5.log",
@@ -470,7 +573,7 @@ mod tests {
         let done = cut_back(
             store.as_ref(),
             Path::new("/out"),
-            &pm("ev-", "log"),
+            &rolltime("ev-", "log", "%Y%m%d"),
             cursor,
             17,
         )
@@ -539,7 +642,8 @@ mod tests {
             fs.clone(),
         )));
         let cursor = Path::new("/out/ev-202611010100-2.log");
-        let done = cut_back(&store, Path::new("/out"), &pm("ev-", "log"), cursor, 10).unwrap();
+        let names = rolltime("ev-", "log", "%Y%m%d%H%M");
+        let done = cut_back(&store, Path::new("/out"), &names, cursor, 10).unwrap();
         assert_eq!(done.removed.len(), 1);
     }
 }
