@@ -50,7 +50,15 @@ impl Sink for FileRollSink {
     }
 
     fn deliver(&mut self, events: Vec<Event>) -> BoxFuture<'_, Result<Delivery, SinkError>> {
-        Box::pin(async move { self.0.deliver(&events).await.map(|()| Delivery::Done) })
+        // Read now, not when the future first runs: whether the acknowledgements handed out
+        // before this batch had all resolved when the runner asked for it.
+        let settled = self.0.acks_settled();
+        Box::pin(async move {
+            self.0
+                .deliver_after(&events, settled)
+                .await
+                .map(|()| Delivery::Done)
+        })
     }
 
     fn tick(&mut self) -> BoxFuture<'_, Result<(), SinkError>> {

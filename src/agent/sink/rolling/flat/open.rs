@@ -105,15 +105,29 @@ impl FlatWriter {
     /// After a failed write or fsync of staged batches (of this file or of one before a
     /// roll): the runner rolled back the batch and every later one, so the current file is
     /// cut back to what its last good fsync covered, and abandoned.
-    pub(super) async fn abandon_if_unsynced(&mut self) -> Result<(), SinkError> {
+    ///
+    /// `settled`: every acknowledgement handed out had resolved when this batch was asked
+    /// for, so the runner saw the failure and this batch is one it hands again. Otherwise
+    /// the failed batches are still pending, and the runner rolls this batch back with them:
+    /// it is failed here, not staged in a new file (where it would be written again behind
+    /// their retries).
+    pub(super) async fn abandon_if_unsynced(&mut self, settled: bool) -> Result<(), SinkError> {
         if !self
             .sync_failed
             .swap(false, std::sync::atomic::Ordering::AcqRel)
         {
             return Ok(());
         }
+        let outcome = if settled {
+            Ok(())
+        } else {
+            Err(SinkError::disk(
+                self.name.clone(),
+                "a write or fsync of an earlier batch failed; this batch is taken again after it",
+            ))
+        };
         let Some(file) = self.current.take() else {
-            return Ok(());
+            return outcome;
         };
         let keep = file.synced();
         tracing::warn!(sink = %self.name, length = keep, "a write or fsync failed: the file is cut back to its last synced batch and a new one starts");
@@ -125,7 +139,7 @@ impl FlatWriter {
                 self.parquet_publish(path, keep).await;
             }
         }
-        Ok(())
+        outcome
     }
 
     /// The cursor before the first file (the runner commits it when the channel holds

@@ -171,3 +171,41 @@ async fn a_settle_that_fails_at_start_is_done_before_the_next_batch_not_skipped(
     let (rows, _) = finals(&image);
     assert_eq!(rows, ["a", "c"]);
 }
+
+#[tokio::test]
+async fn a_batch_asked_for_while_a_failed_sync_is_pending_is_not_written_behind_the_retries() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let fs = SimFs::new(5);
+    let mut w = writer(&fs);
+    deliver(&mut w, &["a"]).await;
+    // b is staged; its acknowledgement is pending when the runner asks for c.
+    let b = [Event::new("b".to_string())];
+    w.deliver(&b).await.unwrap();
+    let ack_b = w.take_acks().unwrap();
+    // The roll that c's delivery starts with syncs b, and that sync fails.
+    let failed = Arc::new(AtomicBool::new(false));
+    let once = failed.clone();
+    fs.on_sync(Some(Arc::new(move || {
+        if once.swap(true, Ordering::SeqCst) {
+            Ok(())
+        } else {
+            Err(std::io::Error::other("injected EIO"))
+        }
+    })));
+    w.roll_at = Some(tokio::time::Instant::now());
+    let settled = w.acks_settled();
+    let c = [Event::new("c".to_string())];
+    let c_outcome = w.deliver_after(&c, settled).await;
+    if let Some(acks) = w.take_acks() {
+        let _ = acks.0.await;
+    }
+    assert!(failed.load(Ordering::SeqCst), "the roll synced");
+    assert!(ack_b.0.await.is_err(), "b's sync failed");
+    // The runner rolls back b and c, and hands both again.
+    assert!(c_outcome.is_err(), "c was staged behind the failure");
+    fs.on_sync(None);
+    deliver(&mut w, &["b"]).await;
+    deliver(&mut w, &["c"]).await;
+    w.close().await;
+    assert_eq!(finals(&fs).0, ["a", "b", "c"]);
+}

@@ -57,6 +57,9 @@ pub(crate) struct FlatWriter {
     /// The committed cursor a cut back at start failed to reach: reached before the next
     /// batch is written ([`FlatWriter::restore`]).
     pub(super) cut_due: Option<(PathBuf, u64)>,
+    /// Acknowledgements handed out, and how many of them resolved (either way).
+    acks_handed: u64,
+    acks_resolved: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl FlatWriter {
@@ -94,6 +97,8 @@ impl FlatWriter {
             output: OutputDown::default(),
             pq: Default::default(),
             cut_due: None,
+            acks_handed: 0,
+            acks_resolved: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         }
     }
 
@@ -172,10 +177,34 @@ impl FlatWriter {
     /// acknowledgement ([`FlatWriter::take_acks`]) writes and fsyncs it together with the
     /// batches staged meanwhile ([`group_sync`]); without, its bytes are written (cut back on
     /// failure) in one trip to the blocking pool.
-    pub(crate) async fn deliver(&mut self, events: &[Event]) -> Result<(), SinkError> {
+    ///
+    /// Whether every acknowledgement handed out so far had resolved is read when this is
+    /// called, before the returned future runs: the runner asks for a batch while the earlier
+    /// ones' acknowledgements are pending, and rolls it back with them if one of them fails.
+    #[cfg(test)]
+    pub(crate) fn deliver<'a>(
+        &'a mut self,
+        events: &'a [Event],
+    ) -> impl std::future::Future<Output = Result<(), SinkError>> + Send + 'a {
+        let settled = self.acks_settled();
+        self.deliver_after(events, settled)
+    }
+
+    /// Whether every acknowledgement handed out has resolved (the runner saw each outcome).
+    pub(crate) fn acks_settled(&self) -> bool {
+        self.acks_resolved
+            .load(std::sync::atomic::Ordering::Acquire)
+            == self.acks_handed
+    }
+
+    pub(crate) async fn deliver_after(
+        &mut self,
+        events: &[Event],
+        settled: bool,
+    ) -> Result<(), SinkError> {
         self.cut_back_due().await?;
         self.tick().await?;
-        self.abandon_if_unsynced().await?;
+        self.abandon_if_unsynced(settled).await?;
         if self.current.is_none() {
             self.open_next().await?;
         }
@@ -214,6 +243,8 @@ impl FlatWriter {
         if self.cfg.fsync_per_batch {
             let dir = self.cfg.directory.display().to_string();
             let (sink, output) = (self.name.clone(), self.output.clone());
+            self.acks_handed += 1;
+            let resolved = self.acks_resolved.clone();
             self.acks = Some(Acks(Box::pin(async move {
                 let synced = file.sync_through(end).await.map_err(|e| {
                     let key = super::DIRECTORY_KEY;
@@ -223,6 +254,7 @@ impl FlatWriter {
                     Ok(()) => output.up(),
                     Err(e) => output.down(e),
                 }
+                resolved.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
                 synced
             })));
         } else {
