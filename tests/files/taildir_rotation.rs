@@ -205,7 +205,12 @@ fn quick_renames_and_creates_never_make_a_file_read_again() {
 
 /// A tailer of `<root>/logs/app\.log.*` (in-process).
 fn tailer(root: &Path) -> Tailer {
-    let loaded = load(&conf(root, "app\\\\.log.*", ""), "a1", &[]);
+    tailer_with(root, "")
+}
+
+/// [`tailer`] with `extra` keys.
+fn tailer_with(root: &Path, extra: &str) -> Tailer {
+    let loaded = load(&conf(root, "app\\\\.log.*", extra), "a1", &[]);
     let cfg = loaded
         .config
         .unwrap_or_else(|| panic!("config rejected: {:?}", loaded.problems));
@@ -300,4 +305,28 @@ fn a_truncation_noticed_while_a_batch_is_in_flight_waits_for_its_commit_before_r
         .collect();
     got.extend(drain(&mut t));
     assert_eq!(got, ["n1", "n2", "n3"]);
+}
+
+#[test]
+fn a_file_closed_as_idle_that_is_rotated_away_between_scans_is_read_to_its_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = tmp.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::write(logs.join("app.log"), "one\n").unwrap();
+    let mut t = tailer_with(tmp.path(), "a1.sources.r1.idleTimeout = 1\n");
+    assert_eq!(drain(&mut t), ["one"]);
+    std::thread::sleep(Duration::from_millis(20));
+    t.close_idle();
+    // Written, then rotated to a name the group does not match, before the next scan.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(logs.join("app.log"))
+        .unwrap();
+    writeln!(f, "last").unwrap();
+    drop(f);
+    std::fs::rename(logs.join("app.log"), logs.join("rotated")).unwrap();
+    std::fs::write(logs.join("app.log"), "new\n").unwrap();
+    let mut got = drain(&mut t);
+    got.sort();
+    assert_eq!(got, ["last", "new"]);
 }

@@ -358,7 +358,7 @@ impl Tailer {
     }
 
     /// Closes descriptors of files unchanged for `idleTimeout` and read to their end.
-    pub(crate) fn close_idle(&mut self) {
+    pub fn close_idle(&mut self) {
         let idle = self.cfg.idle_timeout;
         for t in self.files.values_mut() {
             if t.is_open() && !t.pending && !t.holds_lines() && t.last_change.elapsed() >= idle {
@@ -372,79 +372,4 @@ impl Tailer {
 /// Whether `file` still names the file `inode` (it was not renamed away).
 fn still_named(file: &str, inode: u64) -> bool {
     std::fs::metadata(file).is_ok_and(|m| m.ino() == inode)
-}
-
-#[cfg(test)]
-#[allow(
-    clippy::disallowed_methods,
-    reason = "the test lays out a watched directory on the real disk"
-)]
-mod tests {
-    use std::io::Write;
-    use std::path::Path;
-    use std::sync::Arc;
-
-    use super::Tailer;
-    use crate::agent::registry::SourceKind;
-    use crate::agent::topology::load;
-
-    fn tailer(root: &Path) -> Tailer {
-        let text = format!(
-            "a1.sources = r1\na1.channels = c1\na1.sinks = k1\n\
-             a1.sources.r1.type = TAILDIR\na1.sources.r1.channels = c1\n\
-             a1.sources.r1.positionFile = {r}/pos/taildir_position.json\n\
-             a1.sources.r1.filegroups = f1\na1.sources.r1.filegroups.f1 = {r}/logs/app\\\\.log\n\
-             a1.sources.r1.idleTimeout = 1\n\
-             a1.channels.c1.type = memory\n\
-             a1.sinks.k1.type = null\na1.sinks.k1.channel = c1\n",
-            r = root.display()
-        );
-        let loaded = load(&text, "a1", &[]);
-        let cfg = loaded
-            .config
-            .unwrap_or_else(|| panic!("config rejected: {:?}", loaded.problems));
-        match cfg.sources["r1"].kind.clone() {
-            SourceKind::Taildir(c) => Tailer::new(Arc::new(c), Vec::new()).unwrap(),
-            other => panic!("not TAILDIR: {other:?}"),
-        }
-    }
-
-    fn drain(t: &mut Tailer) -> Vec<String> {
-        t.scan();
-        let mut out = Vec::new();
-        while let Some(b) = t.next_batch() {
-            out.extend(
-                b.events
-                    .iter()
-                    .map(|e| String::from_utf8_lossy(&e.body).into_owned()),
-            );
-            t.commit(b.inode, b.end);
-        }
-        out
-    }
-
-    #[test]
-    fn a_file_closed_as_idle_that_is_rotated_away_between_scans_is_read_to_its_end() {
-        let tmp = tempfile::tempdir().unwrap();
-        let logs = tmp.path().join("logs");
-        std::fs::create_dir_all(&logs).unwrap();
-        std::fs::write(logs.join("app.log"), "one\n").unwrap();
-        let mut t = tailer(tmp.path());
-        assert_eq!(drain(&mut t), ["one"]);
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        t.close_idle();
-        assert!(t.files.values().all(|f| !f.is_open()), "closed as idle");
-        // Written, then rotated to a name the group does not match, before the next scan.
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(logs.join("app.log"))
-            .unwrap();
-        writeln!(f, "last").unwrap();
-        drop(f);
-        std::fs::rename(logs.join("app.log"), logs.join("rotated")).unwrap();
-        std::fs::write(logs.join("app.log"), "new\n").unwrap();
-        let mut got = drain(&mut t);
-        got.sort();
-        assert_eq!(got, ["last", "new"]);
-    }
 }
