@@ -202,6 +202,32 @@ pub(crate) fn hard_link_at(from: &Path, dir: &File, name: &OsStr) -> io::Result<
     Ok(())
 }
 
+/// Makes the directory `name` in `dir` if missing and opens it as a handle: a link there is
+/// refused ([`LinkRefused`] naming `shown`), never followed.
+pub(crate) fn make_dir_at(dir: &File, name: &OsStr, shown: &Path) -> io::Result<File> {
+    let c = c_name(name)?;
+    // SAFETY: a valid directory descriptor and a NUL-terminated name.
+    if unsafe { libc::mkdirat(dir.as_raw_fd(), c.as_ptr(), 0o755) } != 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::AlreadyExists {
+            return Err(e);
+        }
+    }
+    open_at(dir, name, libc::O_RDONLY | libc::O_DIRECTORY, 0, shown)
+}
+
+/// Renames the entry `name` of `from` to the same name in `to` (both handles from
+/// [`open_dir`]): the entry itself moves, a link never followed.
+pub(crate) fn rename_at(from: &File, name: &OsStr, to: &File) -> io::Result<()> {
+    let c = c_name(name)?;
+    // SAFETY: valid directory descriptors and NUL-terminated names.
+    let rc = unsafe { libc::renameat(from.as_raw_fd(), c.as_ptr(), to.as_raw_fd(), c.as_ptr()) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Creates the directory `path` if missing (its parents too) and opens it as a handle: a
 /// link there, at its last component, is refused ([`LinkRefused`]).
 pub(crate) fn make_dir(path: &Path) -> io::Result<File> {

@@ -36,6 +36,7 @@ mod taildir_order;
 mod taildir_outage;
 mod taildir_paced;
 mod taildir_rotation;
+mod taildir_shared_pos_dir;
 mod taildir_spool_gauge;
 mod taildir_trickle;
 mod tutorial_logs;

@@ -4,7 +4,7 @@
 //!   down: the start refuses the link by name and the victim stays byte for byte;
 //! - `app.log.9 -> secret` in the watched directory: not one secret line shipped by default,
 //!   all of them with `followSymlinks = true`;
-//! - a planted `.taildir-spool/<ino>-<dev>` link, and a `.taildir-spool` that is itself a
+//! - a planted `.taildir-spool/<positionFile name>/<ino>-<dev>` link, and a `.taildir-spool` that is itself a
 //!   link: refused and named, nothing read through them, nothing linked into the victim's
 //!   directory.
 
@@ -175,7 +175,9 @@ fn a_link_planted_in_the_spool_while_stopped_is_refused_and_nothing_is_read_thro
     assert!(spool.is_dir(), "the spool holds app.log's link");
     let s = secret(root, "secret-s", 50);
     let m = std::fs::metadata(&s).unwrap();
-    let entry = spool.join(format!("{}-{}", m.ino(), m.dev()));
+    let entry = spool
+        .join("taildir_position.json")
+        .join(format!("{}-{}", m.ino(), m.dev()));
     std::os::unix::fs::symlink(&s, &entry).unwrap();
     let mut agent = start_agent(root, &conf_path, 1);
     wait_refused_or_shipped(&agent, root, "a symbolic link in the TAILDIR spool");

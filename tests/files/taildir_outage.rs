@@ -51,7 +51,8 @@ pub(crate) fn write_lines(log: &mut RotatingLog, from: usize, count: usize) -> V
 }
 
 pub(crate) fn spool_links(root: &Path) -> usize {
-    std::fs::read_dir(root.join("pos/.taildir-spool")).map_or(0, |rd| rd.count())
+    std::fs::read_dir(root.join("pos/.taildir-spool/taildir_position.json"))
+        .map_or(0, |rd| rd.count())
 }
 
 /// Starts the edge and fills its channel from `app.log` until a batch is refused; then
@@ -169,7 +170,7 @@ fn lines_of_a_file_given_up_over_the_spool_budget_are_counted_exactly_and_named(
 /// Bytes only the spool keeps on disk: its entries whose file has no other name left.
 fn spool_held(root: &Path) -> u64 {
     use std::os::unix::fs::MetadataExt;
-    let Ok(rd) = std::fs::read_dir(root.join("pos/.taildir-spool")) else {
+    let Ok(rd) = std::fs::read_dir(root.join("pos/.taildir-spool/taildir_position.json")) else {
         return 0;
     };
     rd.filter_map(|e| e.ok()?.metadata().ok())

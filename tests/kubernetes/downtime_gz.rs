@@ -260,7 +260,7 @@ fn a_copy_that_took_the_inode_of_a_gone_file_is_read_under_its_own_name_only() {
     // The copy an earlier run placed for A's second rotated file (never seen by name).
     let gz = a.dir.join("0.log.20240101-000002.gz");
     let gz_ino = std::fs::metadata(&gz).unwrap().ino();
-    let copies = state.join(".taildir-copies");
+    let copies = state.join(".taildir-copies/positions.json");
     std::fs::create_dir_all(&copies).unwrap();
     let copy = copies.join(format!("gz-{gz_ino}"));
     let mut plain = Vec::new();

@@ -113,7 +113,7 @@ fn spooled(root: &Path, p: &Path) -> bool {
         return false;
     };
     let prefix = format!("{}-", m.ino());
-    std::fs::read_dir(root.join("state/.taildir-spool")).is_ok_and(|rd| {
+    std::fs::read_dir(root.join("state/.taildir-spool/positions.json")).is_ok_and(|rd| {
         rd.flatten()
             .any(|e| e.file_name().to_string_lossy().starts_with(&prefix))
     })

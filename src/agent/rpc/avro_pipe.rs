@@ -8,7 +8,11 @@
 //! Sluice's avro sources); matching by serial does not rely on it. Any failure (an answer
 //! that is not `OK`, a bad frame, the connection closed or timed out) breaks the pipe: every
 //! call still waiting fails, and the owner must drop the pipe and connect again
-//! ([`AvroPipe::broken`]). Dropping the pipe stops its reader task.
+//! ([`AvroPipe::broken`]). Dropping the pipe with calls waiting (`reset-connection-interval`
+//! between two batches while earlier ones are in flight) keeps its reader task until their
+//! answers are read or `request-timeout` passed, so those calls still commit rather than time
+//! out and go again (duplicates at a downstream without event ids); otherwise dropping it
+//! stops the task.
 
 use std::collections::HashMap;
 use std::io::IoSlice;
@@ -44,6 +48,8 @@ struct Waiting {
     calls: HashMap<i32, oneshot::Sender<Answered>>,
     broken: Option<Arc<RpcError>>,
     failed: bool,
+    /// The pipe was dropped with calls waiting: the reader ends after their last answer.
+    retired: bool,
 }
 
 impl Waiting {
@@ -71,7 +77,8 @@ pub struct AvroPipe {
     serial: i32,
     request_timeout: Duration,
     waiting: Arc<Mutex<Waiting>>,
-    reader: JoinHandle<()>,
+    /// The reader task (taken at drop).
+    reader: Option<JoinHandle<()>>,
     latency: Option<Arc<Histogram>>,
 }
 
@@ -82,8 +89,31 @@ impl std::fmt::Debug for AvroPipe {
 }
 
 impl Drop for AvroPipe {
+    /// Stops the reader task, unless calls the server may have taken still wait: then it
+    /// reads their answers (so their takes commit) and ends after the last, or is stopped
+    /// `request-timeout` from now, when every one of them has timed out anyway.
     fn drop(&mut self) {
-        self.reader.abort();
+        let Some(reader) = self.reader.take() else {
+            return;
+        };
+        {
+            let mut w = self.waiting.lock();
+            if w.calls.is_empty() || w.broken.is_some() {
+                reader.abort();
+                return;
+            }
+            w.retired = true;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                let (abort, after) = (reader.abort_handle(), self.request_timeout);
+                rt.spawn(async move {
+                    tokio::time::sleep(after).await;
+                    abort.abort();
+                });
+            }
+            Err(_) => reader.abort(),
+        }
     }
 }
 
@@ -152,7 +182,7 @@ impl AvroPipe {
             serial: parts.serial,
             request_timeout,
             waiting,
-            reader,
+            reader: Some(reader),
             latency: parts.latency,
         })
     }
@@ -320,6 +350,10 @@ async fn read_answers(
         match answered {
             Ok(()) => {
                 let _ = tx.send(Ok(()));
+                if w.retired && w.calls.is_empty() {
+                    // The pipe was dropped and this was the last call waiting.
+                    return;
+                }
             }
             Err(why) => {
                 let why = w.break_with(why, true);

@@ -129,3 +129,41 @@ async fn a_refused_call_rolls_back_its_batch_and_the_later_ones_nothing_is_lost(
     let first = accepted.iter().position(|e| e == &sent[0]).unwrap();
     assert_eq!(&accepted[first..first + 4], &sent[..4]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_reset_between_batches_lets_the_calls_in_flight_commit_none_is_sent_twice() {
+    let (l, port) = listener().await;
+    let fake = Fake::default();
+    fake.serve(l, vec![Answer::Slow; 1000]);
+    let sent = events(96);
+    let ch = memory_channel(sent.clone()).await;
+    let counters = CounterGroup::sink();
+    let mut cfg = AvroSinkConfig {
+        calls_in_flight: 4,
+        ..sink_config(port)
+    };
+    // Every 40 ms, with each answer 15 ms away and 4 calls in flight: the reset always
+    // comes while calls wait.
+    cfg.timings.reset_connection_interval = Some(Duration::from_millis(40));
+    run_until_drained(
+        ch.clone(),
+        cfg,
+        counters.clone(),
+        96,
+        Duration::from_secs(30),
+    )
+    .await;
+    assert!(ch.is_empty());
+    assert_eq!(counters.get("EventDrainSuccessCount"), 96);
+    assert!(
+        counters.get("ConnectionClosedCount") >= 2,
+        "the connection was reset"
+    );
+    let accepted = fake.accepted.lock().clone();
+    assert_eq!(
+        accepted.len(),
+        sent.len(),
+        "each event reached the source once (a reset sent none again)"
+    );
+    assert_eq!(counters.get("EventWriteFail"), 0);
+}

@@ -31,7 +31,12 @@ enum Answer {
     Silent,
     /// Writes half of an `OK` answer, then closes.
     CloseMidResponse,
+    /// `OK` after [`SLOW_ANSWER`].
+    Slow,
 }
+
+/// How long an [`Answer::Slow`] call waits for its answer.
+const SLOW_ANSWER: Duration = Duration::from_millis(15);
 
 #[derive(Clone, Default)]
 struct Fake {
@@ -77,6 +82,11 @@ impl Fake {
                                             return;
                                         }
                                         Answer::CloseMidResponse => Status::Ok,
+                                        Answer::Slow => {
+                                            tokio::time::sleep(SLOW_ANSWER).await;
+                                            fake.accepted.lock().extend(events);
+                                            Status::Ok
+                                        }
                                     };
                                     encode_frame(
                                         f.serial,

@@ -109,13 +109,10 @@ pub struct TaildirConfig {
 }
 
 impl TaildirConfig {
-    /// The spool's directory: `.taildir-spool` beside the position file (see
-    /// [`super::spool`]; `config check` compares its file system with the file groups').
+    /// The spool's directory: `.taildir-spool/<positionFile name>` beside the position file
+    /// (see [`super::spool`]; `config check` compares its file system with the file groups').
     pub fn spool_dir(&self) -> PathBuf {
-        self.position_file
-            .parent()
-            .unwrap_or_else(|| std::path::Path::new("."))
-            .join(super::spool::SPOOL_DIR)
+        super::spool::own_dir(&self.position_file, super::spool::SPOOL_DIR)
     }
 }
 

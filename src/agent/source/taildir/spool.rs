@@ -1,14 +1,20 @@
 //! TAILDIR's spool: a hard link to every followed file the source has not finished, in
-//! `<positionFile dir>/.taildir-spool/<inode>-<dev>`, so a file rotated away and deleted
-//! while the channel refuses stays readable, through a restart and a kill -9 too, at no copy
-//! (a link costs no bytes while the file's own name lives). The link goes once the file's
-//! last line is committed and the file left its followed name (or was given up). The bytes
-//! of spooled files whose own names are gone count against `spoolBytes`; past it the oldest
-//! are given up, their unread lines counted (`deleted`, `loss`). Where no link can be made
-//! (another file system: EXDEV; EPERM) the spool turns itself off with one WARN and
+//! `<positionFile dir>/.taildir-spool/<positionFile name>/<inode>-<dev>`, so a file rotated
+//! away and deleted while the channel refuses stays readable, through a restart and a kill -9
+//! too, at no copy (a link costs no bytes while the file's own name lives). The link goes once
+//! the file's last line is committed and the file left its followed name (or was given up).
+//! The bytes of spooled files whose own names are gone count against `spoolBytes`; past it the
+//! oldest are given up, their unread lines counted (`deleted`, `loss`). Where no link can be
+//! made (another file system: EXDEV; EPERM) the spool turns itself off with one WARN and
 //! deleted files are kept by their open descriptors only, as before.
 //!
-//! The spool takes up only what it made: the directory is opened without following a link
+//! Each source has a spool of its own, named by its position file ([`own_dir`]): sources whose
+//! position files share a directory never take up one another's links (one would read the
+//! other's files again, then remove their links: duplicates, and the other's loss). Entries of
+//! the shared spool earlier versions made (`.taildir-spool/<inode>-<dev>`) move into the spool
+//! of the source whose saved positions name their inode; the others are left alone, named.
+//!
+//! The spool takes up only what it made: the directories are opened without following a link
 //! (a `.taildir-spool` that is a symbolic link is refused, named, and the spool is off), its
 //! entries are made, checked and removed relative to that handle, and an entry is taken up
 //! only if it is a regular file whose inode and device are the ones its name records (a
@@ -27,9 +33,37 @@ pub(crate) const SPOOL_DIR: &str = ".taildir-spool";
 /// Default `spoolBytes`: 1 GiB, a few rotated files of an edge host's busiest log.
 pub(crate) const SPOOL_BYTES_DEFAULT: u64 = 1 << 30;
 
+/// `<positionFile dir>/<kind>/<positionFile name>`: the directory of one source's own
+/// entries of `kind` (the spool, the copies), named by its position file.
+pub(crate) fn own_dir(position_file: &Path, kind: &str) -> PathBuf {
+    position_file
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join(kind)
+        .join(own_name(position_file))
+}
+
+/// The name of a source's own directory: its position file's name.
+pub(crate) fn own_name(position_file: &Path) -> &OsStr {
+    position_file
+        .file_name()
+        .unwrap_or_else(|| OsStr::new("positions"))
+}
+
+/// Opens (making it when missing) `<root>/<name>` without following a link at either.
+pub(crate) fn make_own_dir(root: &Path, name: &OsStr) -> std::io::Result<File> {
+    let r = nofollow::make_dir(root)?;
+    nofollow::make_dir_at(&r, name, &root.join(name))
+}
+
 /// The spool of one source.
 #[derive(Debug)]
 pub(crate) struct Spool {
+    /// `.taildir-spool` beside the position file (earlier versions' shared spool).
+    root: PathBuf,
+    /// The position file's name: this source's own spool in `root`.
+    own: std::ffi::OsString,
+    /// `root/own`.
     dir: PathBuf,
     /// Off: `spoolBytes = 0`, or a link failed (told once at WARN).
     on: bool,
@@ -54,11 +88,11 @@ fn recorded(name: &str) -> Option<(u64, u64)> {
 impl Spool {
     /// The spool beside `position_file`; off when `budget` is 0.
     pub(crate) fn new(position_file: &Path, budget: u64) -> Self {
-        let dir = position_file
-            .parent()
-            .unwrap_or_else(|| Path::new("."))
-            .join(SPOOL_DIR);
+        let dir = own_dir(position_file, SPOOL_DIR);
+        let root = dir.parent().map_or_else(PathBuf::new, Path::to_path_buf);
         Spool {
+            root,
+            own: own_name(position_file).to_os_string(),
             dir,
             on: budget > 0,
             handle: None,
@@ -94,7 +128,7 @@ impl Spool {
             return None;
         }
         if self.handle.is_none() {
-            match nofollow::make_dir(&self.dir) {
+            match make_own_dir(&self.root, &self.own) {
                 Ok(h) => self.handle = Some(h),
                 Err(e) => {
                     self.off(path, &e);
@@ -120,8 +154,26 @@ impl Spool {
     /// Only entries this source made are taken up: a regular file whose inode and device are
     /// the ones its name records. A symbolic link, or any other entry, is refused and named
     /// at WARN (left alone); a spool directory that is itself a link is refused, spool off.
-    pub(crate) fn list(&mut self) -> Vec<Spooled> {
-        let d = match nofollow::open_dir(&self.dir) {
+    /// Entries an earlier version left in the shared spool move into this source's own first
+    /// when `claimed` (its saved positions name the inode).
+    pub(crate) fn list(&mut self, claimed: impl Fn(u64) -> bool) -> Vec<Spooled> {
+        let root = match nofollow::open_dir(&self.root) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+            Err(e) => {
+                let dir = self.root.clone();
+                self.off(&dir, &e);
+                return Vec::new();
+            }
+        };
+        self.move_shared(&root, &claimed);
+        let d = match nofollow::open_at(
+            &root,
+            &self.own,
+            libc::O_RDONLY | libc::O_DIRECTORY,
+            0,
+            &self.dir,
+        ) {
             Ok(d) => d,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
             Err(e) => {
@@ -137,16 +189,12 @@ impl Spool {
         for e in rd.flatten() {
             let name = e.file_name();
             let link = self.dir.join(&name);
-            let want = name.to_str().and_then(recorded);
-            let st = nofollow::lstat_at(&d, &name);
-            match (want, st) {
-                (Some((ino, dev)), Ok(st)) if st.is_file() && st.ino == ino && st.dev == dev => {
-                    out.push(Spooled { link, inode: ino });
-                }
-                (_, Ok(st)) if st.is_link() => {
+            match entry_of(&d, &name) {
+                Entry::Ours(ino) => out.push(Spooled { link, inode: ino }),
+                Entry::Link => {
                     tracing::warn!(file = %link.display(), "a symbolic link in the TAILDIR spool: not an entry this source made; refused, left alone");
                 }
-                _ => {
+                Entry::Other => {
                     tracing::warn!(file = %link.display(), "not a TAILDIR spool entry this source made (its inode and device are not the ones its name records); refused, left alone")
                 }
             }
@@ -155,6 +203,77 @@ impl Spool {
             self.handle = Some(d);
         }
         out
+    }
+
+    /// Moves the entries an earlier version left in the shared spool `root` whose inode
+    /// `claimed` says this source's saved positions name into this source's own spool; the
+    /// others (another source's, or a link) are left alone, named once.
+    fn move_shared(&mut self, root: &File, claimed: &impl Fn(u64) -> bool) {
+        let Ok(rd) = std::fs::read_dir(&self.root) else {
+            return;
+        };
+        let (mut own, mut left) = (None, 0usize);
+        for e in rd.flatten() {
+            let name = e.file_name();
+            match entry_of(root, &name) {
+                Entry::Ours(ino) if claimed(ino) => {
+                    if own.is_none() {
+                        match nofollow::make_dir_at(root, &self.own, &self.dir) {
+                            Ok(h) => own = Some(h),
+                            Err(e) => {
+                                let dir = self.dir.clone();
+                                self.off(&dir, &e);
+                                return;
+                            }
+                        }
+                    }
+                    let Some(to) = own.as_ref() else { return };
+                    match nofollow::rename_at(root, &name, to) {
+                        Ok(()) => {
+                            tracing::info!(entry = ?name, spool = %self.dir.display(), "moved a spool entry of an earlier version's shared spool into this source's own")
+                        }
+                        Err(e) => {
+                            tracing::warn!(entry = ?name, spool = %self.dir.display(), error = %e, "cannot move a spool entry of the shared spool into this source's own; left where it is")
+                        }
+                    }
+                }
+                Entry::Ours(_) => left += 1,
+                Entry::Link => {
+                    tracing::warn!(file = %self.root.join(&name).display(), "a symbolic link in the TAILDIR spool: not an entry this source made; refused, left alone");
+                }
+                // Another source's own spool, or not a spool entry.
+                Entry::Other => {}
+            }
+        }
+        if let Some(to) = own {
+            if let Err(e) = to.sync_all().and_then(|()| root.sync_all()) {
+                tracing::warn!(spool = %self.dir.display(), error = %e, "cannot fsync the spool after moving entries of the shared spool");
+            }
+        }
+        if left > 0 {
+            tracing::warn!(spool = %self.root.display(), entries = left, "entries an earlier version left in the shared TAILDIR spool that no saved position of this source names: left for the source whose they are (each source now spools in .taildir-spool/<its position file's name>); remove them by hand once no source needs them");
+        }
+    }
+}
+
+/// What an entry of a spool directory is.
+enum Entry {
+    /// A spool entry: a regular file whose inode (this) and device its name records.
+    Ours(u64),
+    /// A symbolic link.
+    Link,
+    /// Anything else (a directory, a file whose name records another inode).
+    Other,
+}
+
+fn entry_of(d: &File, name: &OsStr) -> Entry {
+    let want = name.to_str().and_then(recorded);
+    match (want, nofollow::lstat_at(d, name)) {
+        (Some((ino, dev)), Ok(st)) if st.is_file() && st.ino == ino && st.dev == dev => {
+            Entry::Ours(ino)
+        }
+        (_, Ok(st)) if st.is_link() => Entry::Link,
+        _ => Entry::Other,
     }
 }
 

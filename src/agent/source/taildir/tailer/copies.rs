@@ -34,9 +34,14 @@ use crate::agent::source::taildir::position::PosEntry;
 /// The copies' directory beside the position file.
 pub(crate) const COPIES_DIR: &str = ".taildir-copies";
 
-/// Makes the copies' directory `dir` (not through a link); whether it is there.
+/// Makes this source's copies' directory `dir` (`<root>/<own>`; neither through a link);
+/// whether it is there.
 fn make_dir(dir: &Path) -> bool {
-    match crate::agent::nofollow::make_dir(dir) {
+    let made = match (dir.parent(), dir.file_name()) {
+        (Some(root), Some(own)) => super::super::spool::make_own_dir(root, own),
+        _ => crate::agent::nofollow::make_dir(dir),
+    };
+    match made {
         Ok(_) => true,
         Err(err) => {
             tracing::warn!(dir = %dir.display(), error = %err, "cannot make the directory of copies of compressed files");
@@ -45,12 +50,11 @@ fn make_dir(dir: &Path) -> bool {
     }
 }
 
-/// The copies' directory of a source whose position file is `position_file`.
+/// The copies' directory of a source whose position file is `position_file`: its own
+/// (`.taildir-copies/<positionFile name>`), so sources whose position files share a
+/// directory never take up or remove one another's copies.
 fn copies_dir(position_file: &Path) -> PathBuf {
-    position_file
-        .parent()
-        .unwrap_or_else(|| Path::new("."))
-        .join(COPIES_DIR)
+    super::super::spool::own_dir(position_file, COPIES_DIR)
 }
 
 impl Tailer {
@@ -61,6 +65,7 @@ impl Tailer {
             return;
         };
         let dir = copies_dir(&self.cfg.position_file);
+        self.move_shared_copies(&dir);
         let listed = list(&dir);
         self.take_up_numbered(listed.numbered);
         // The unseen copies are followed last, after the saved files' copies: a copy may have
@@ -230,6 +235,77 @@ fn list(dir: &Path) -> Listed {
 }
 
 impl Tailer {
+    /// Moves the copies an earlier version left in the shared copies' directory (the parent
+    /// of this source's own, `dir`) that are this source's into `dir`: a copy of a saved
+    /// file (its inode, or the one its name records, saved) or of a file never seen that its
+    /// note names under one of this source's file groups (the note moves with it). The others
+    /// (another source's) are left alone, named once.
+    fn move_shared_copies(&self, dir: &Path) {
+        let Some(root) = dir.parent() else { return };
+        let Ok(rd) = std::fs::read_dir(root) else {
+            return;
+        };
+        let (mut left, mut moved_any) = (0usize, false);
+        for e in rd.flatten() {
+            let path = e.path();
+            let Ok(m) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if !m.is_file() {
+                continue;
+            }
+            let name = e.file_name().to_string_lossy().into_owned();
+            let ours = if let Ok(recorded) = name.parse::<u64>() {
+                self.saved.contains_key(&m.ino()) || self.saved.contains_key(&recorded)
+            } else if let Some(Some((_, file))) = super::unseen::peek(&path, &name) {
+                self.saved.contains_key(&m.ino()) || self.follows(&file)
+            } else {
+                continue;
+            };
+            if !ours {
+                left += 1;
+                continue;
+            }
+            if !make_dir(dir) {
+                return;
+            }
+            let note = super::unseen::note_of(&path);
+            let moved =
+                std::fs::rename(&path, dir.join(&name)).and_then(|()| match note.file_name() {
+                    Some(n) if note.exists() && name.parse::<u64>().is_err() => {
+                        std::fs::rename(&note, dir.join(n))
+                    }
+                    _ => Ok(()),
+                });
+            match moved {
+                Ok(()) => {
+                    moved_any = true;
+                    tracing::info!(copy = %path.display(), dir = %dir.display(), "moved a copy of an earlier version's shared copies' directory into this source's own");
+                }
+                Err(err) => {
+                    tracing::warn!(copy = %path.display(), dir = %dir.display(), error = %err, "cannot move a copy into this source's own copies' directory; left where it is");
+                }
+            }
+        }
+        let synced = [dir, root]
+            .into_iter()
+            .filter(|_| moved_any)
+            .try_for_each(|d| std::fs::File::open(d).and_then(|f| f.sync_all()));
+        if let Err(err) = synced {
+            tracing::warn!(dir = %dir.display(), error = %err, "cannot fsync the copies' directories after moving copies");
+        }
+        if left > 0 {
+            tracing::warn!(dir = %root.display(), copies = left, "copies an earlier version left in the shared copies' directory that are not this source's: left for the source whose they are (each source now keeps its copies in .taildir-copies/<its position file's name>)");
+        }
+    }
+
+    /// Whether `file` is in a directory of one of this source's file groups (a rotated
+    /// name need not match the group's pattern).
+    fn follows(&self, file: &Path) -> bool {
+        let dir = file.parent();
+        self.groups.iter().any(|g| Some(g.dir.as_path()) == dir)
+    }
+
     /// A saved position whose inode now holds another file: kept for [`Tailer::take_up_copies`]
     /// when there is a layout (whose content may be found elsewhere); nothing otherwise.
     pub(super) fn displace(&mut self, e: &PosEntry, fp: Option<Fingerprint>) {

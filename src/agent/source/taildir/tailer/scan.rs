@@ -296,7 +296,9 @@ impl Tailer {
     /// Takes up the files a stopped or killed source left in the spool, before the first
     /// scan: each from its saved position (0 if none), under its saved name, read first.
     fn restore_spool(&mut self) {
-        for s in self.spool.list() {
+        let saved = &self.saved;
+        let listed = self.spool.list(|ino| saved.contains_key(&ino));
+        for s in listed {
             // `list` checked the entry is a regular file; a link is never followed here.
             let Ok(m) = std::fs::symlink_metadata(&s.link) else {
                 continue;

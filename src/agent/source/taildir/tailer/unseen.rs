@@ -69,7 +69,18 @@ pub(super) fn listed(path: &Path, name: &str) -> Option<Option<(PathBuf, PathBuf
     }
 }
 
-fn note_of(copy: &Path) -> PathBuf {
+/// What [`listed`] would say of an entry, without removing anything: `Some(Some((copy,
+/// name)))` for an unseen file's copy with a readable note.
+pub(super) fn peek(path: &Path, name: &str) -> Option<Option<(PathBuf, PathBuf)>> {
+    let rest = name.strip_prefix(PREFIX)?;
+    if rest.parse::<u64>().is_err() {
+        return Some(None);
+    }
+    Some(read_note(path).map(|note| (path.to_path_buf(), PathBuf::from(note.file))))
+}
+
+/// The note beside an unseen file's copy.
+pub(super) fn note_of(copy: &Path) -> PathBuf {
     let mut n = copy.as_os_str().to_os_string();
     n.push(NOTE);
     PathBuf::from(n)
