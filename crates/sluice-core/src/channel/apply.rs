@@ -64,7 +64,7 @@ impl Inner {
         if !effects.cursors.is_empty() {
             let mut map = self.cursors.lock();
             for c in &effects.cursors {
-                map.insert(c.key.clone(), c.value.clone());
+                set_if_later(&mut map, &c.key, effects.commit_seq, &c.value);
             }
         }
     }
@@ -76,5 +76,39 @@ impl Inner {
         let p = self.ledgers[t.dir].take(t.appended.end);
         // Registered by `append_registered`, removed only here or by `discard`.
         p.unwrap_or_else(|| panic!("ticket {t:?} applied twice or never registered"))
+    }
+}
+
+/// The channel's cursors: each key's last committed value and the sequence number of the
+/// commit record that set it.
+pub(super) type Cursors = std::collections::BTreeMap<String, (u64, Vec<u8>)>;
+
+/// Sets `key` to `value` as of the commit `commit_seq`, unless a later commit set it: two
+/// commits of one sink may apply (and replay) out of their order when they went to different
+/// data directories, and the cursor must be the later one's.
+pub(super) fn set_if_later(map: &mut Cursors, key: &str, commit_seq: u64, value: &[u8]) {
+    match map.get_mut(key) {
+        Some((seq, _)) if *seq > commit_seq => {}
+        Some(slot) => *slot = (commit_seq, value.to_vec()),
+        None => {
+            map.insert(key.to_owned(), (commit_seq, value.to_vec()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two commits of one sink applied out of their order (different data directories): the
+    /// later commit's value stays.
+    #[test]
+    fn a_cursor_set_by_an_earlier_commit_applied_later_is_not_taken() {
+        let mut map = Cursors::new();
+        set_if_later(&mut map, "k1", 20, b"second");
+        set_if_later(&mut map, "k1", 10, b"first");
+        assert_eq!(map["k1"], (20, b"second".to_vec()));
+        set_if_later(&mut map, "k1", 30, b"third");
+        assert_eq!(map["k1"], (30, b"third".to_vec()));
     }
 }

@@ -17,7 +17,7 @@ use super::error::ChannelError;
 use super::inner::{Inner, Shutdown};
 use super::ledger::Pending;
 use super::state::{QueueState, ReadyQueue};
-use crate::checkpoint::format::{encode, CheckpointImage, DirPosition};
+use crate::checkpoint::format::{encode, CheckpointImage, DirPosition, SavedCursor};
 use crate::checkpoint::{sealed, store};
 use crate::wal::EventPtr;
 
@@ -84,7 +84,7 @@ struct Captured {
     view: QueueView,
     positions: Vec<(u32, u64)>,
     dedup: crate::checkpoint::format::DedupImage,
-    cursors: Vec<(String, Vec<u8>)>,
+    cursors: Vec<SavedCursor>,
     pending: Vec<Pending>,
     seq_next: u64,
     txid_next: u64,
@@ -174,13 +174,22 @@ fn snapshot(inner: &Inner) -> Result<(CheckpointImage, Vec<u32>), ChannelError> 
 }
 
 /// The cursors as of the positions: the applied ones, then those of the transactions pending
-/// before the positions, in ledger order. Call under the queue lock.
-fn cursors_with(inner: &Inner, pending: &[Pending]) -> Vec<(String, Vec<u8>)> {
+/// before the positions, each key at its latest commit (the ledgers are read directory by
+/// directory, not in commit order). Call under the queue lock.
+fn cursors_with(inner: &Inner, pending: &[Pending]) -> Vec<SavedCursor> {
     let mut map = inner.cursors.lock().clone();
-    for c in pending.iter().flat_map(|p| &p.cursors) {
-        map.insert(c.key.clone(), c.value.clone());
+    for p in pending {
+        for c in &p.cursors {
+            super::apply::set_if_later(&mut map, &c.key, p.commit_seq, &c.value);
+        }
     }
-    map.into_iter().collect()
+    map.into_iter()
+        .map(|(key, (commit_seq, value))| SavedCursor {
+            key,
+            value,
+            commit_seq,
+        })
+        .collect()
 }
 
 /// What a checkpoint stores of the queue: the queued and the in-flight entries, and the

@@ -2,7 +2,6 @@
 //! channel's parts (`checkpointer`, `recovery`, `transaction`, `gc`, `compact`, `ledger`) import them
 //! from here and never from `channel/mod.rs`, which imports those parts.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -174,7 +173,7 @@ pub(super) struct Inner {
     /// Event ids and the committed-id table (`eventIds`).
     pub(super) dedup: Dedup,
     /// The last committed value of each cursor key (`Transaction::set_cursor`).
-    pub(super) cursors: Mutex<BTreeMap<String, Vec<u8>>>,
+    pub(super) cursors: Mutex<super::apply::Cursors>,
 }
 
 /// A durable, transactional event queue over one or more data directories.

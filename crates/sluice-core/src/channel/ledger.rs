@@ -46,16 +46,20 @@ pub(super) struct Pending {
     pub ids: Vec<IdSpan>,
     /// The cursors it sets.
     pub cursors: Vec<Cursor>,
+    /// The sequence number of its commit record: which of two commits setting one cursor
+    /// came later (0 for a copy forward, which sets none).
+    pub commit_seq: u64,
 }
 
 impl Pending {
     /// The effects of a commit written to segment `written_to`: its `takes` (seq, pointer)
-    /// finish, its `puts` (seq, pointer) join the queue.
+    /// finish, its `puts` (seq, pointer) join the queue, its `cursors` are set as of its
+    /// commit record's `commit_seq`.
     pub fn commit(
         takes: &[(u64, EventPtr)],
         puts: Vec<(u64, EventPtr)>,
         written_to: u32,
-        (ids, cursors): (Vec<IdSpan>, Vec<Cursor>),
+        (ids, cursors, commit_seq): (Vec<IdSpan>, Vec<Cursor>, u64),
     ) -> Self {
         let mut deps: Vec<(u32, u32)> = Vec::new();
         for (_, ptr) in takes {
@@ -72,6 +76,7 @@ impl Pending {
             deps,
             ids,
             cursors,
+            commit_seq,
         }
     }
 
@@ -83,6 +88,7 @@ impl Pending {
             deps: Vec::new(),
             ids: Vec::new(),
             cursors: Vec::new(),
+            commit_seq: 0,
         }
     }
 }

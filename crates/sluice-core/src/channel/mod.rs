@@ -117,7 +117,7 @@ impl FileChannel {
 
     /// The last committed value of cursor `key` ([`Transaction::set_cursor`]), if any.
     pub fn cursor(&self, key: &str) -> Option<Vec<u8>> {
-        self.inner.cursors.lock().get(key).cloned()
+        self.inner.cursors.lock().get(key).map(|(_, v)| v.clone())
     }
 
     /// The origin the channel numbers its new events under (`eventIds`).

@@ -12,14 +12,18 @@ mod cursors;
 mod decode;
 mod dedup;
 
+pub use cursors::SavedCursor;
 pub use decode::decode;
 use decode::Reader;
 pub use dedup::{DedupImage, DEDUP_FIXED_BYTES};
 
 /// First bytes of every checkpoint file.
 pub const CHECKPOINT_MAGIC: [u8; 8] = *b"SLUICECP";
-/// The checkpoint format this code writes (it reads version 1 too: no deduplication section).
-pub const CHECKPOINT_VERSION: u32 = 2;
+/// The checkpoint format this code writes (it reads versions 1 and 2 too: version 1 has no
+/// deduplication or cursor section, version 2's cursors carry no commit sequence number).
+pub const CHECKPOINT_VERSION: u32 = 3;
+/// The second version: cursors without their commit's sequence number.
+pub const CHECKPOINT_VERSION_2: u32 = 2;
 /// The first version, without the deduplication section.
 pub const CHECKPOINT_VERSION_1: u32 = 1;
 /// Bytes of one queue entry.
@@ -134,8 +138,9 @@ pub struct CheckpointImage {
     pub deps: Vec<(u32, u32)>,
     /// The deduplication state (version 2; empty when read from version 1).
     pub dedup: DedupImage,
-    /// The last committed value of each cursor key, by key (version 2).
-    pub cursors: Vec<(String, Vec<u8>)>,
+    /// The last committed value of each cursor key, by key (version 2 on), with the
+    /// sequence number of the commit that set it (version 3).
+    pub cursors: Vec<SavedCursor>,
     /// Every event queued or taken-but-uncommitted, as (put seq, pointer), sorted by seq.
     pub entries: Vec<(u64, EventPtr)>,
 }

@@ -183,7 +183,11 @@ fn checkpoint_decoding_survives_random_and_mutated_images() {
                 },
             )],
         },
-        cursors: vec![("k1".into(), b"file:9".to_vec())],
+        cursors: vec![sluice_core::internals::checkpoint::format::SavedCursor {
+            key: "k1".into(),
+            value: b"file:9".to_vec(),
+            commit_seq: 3,
+        }],
         ..CheckpointImage::default()
     };
     let seed = encode(&img);

@@ -145,9 +145,11 @@ impl Transaction {
         let min_free = (np > 0).then_some(inner.config.minimum_required_space_bytes);
         // No gate: the ledger lets a checkpoint see this commit as pending (see `ledger`).
         let (taken, cursors) = (&self.takes, &self.cursors);
+        let commit_seq = base + (np + nt) as u64;
         let appended = inner.append_registered(&mut txn, min_free, |txn, a| {
             let puts = (base..).zip(txn.put_pointers(a)).collect();
-            Pending::commit(taken, puts, a.segment_id, (ids.clone(), cursors.clone()))
+            let extras = (ids.clone(), cursors.clone(), commit_seq);
+            Pending::commit(taken, puts, a.segment_id, extras)
         });
         drop(txn);
         match appended {

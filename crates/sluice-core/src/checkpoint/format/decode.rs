@@ -8,8 +8,8 @@ use super::{cursors, dedup, CheckpointError, CheckpointImage, DedupImage, DirPos
 use super::{
     CHECKPOINT_CRC_BYTES, CHECKPOINT_CREATED_MS_AT, CHECKPOINT_FLAGS_AT, CHECKPOINT_MAGIC,
     CHECKPOINT_MAGIC_AT, CHECKPOINT_N_DIRS_AT, CHECKPOINT_VERSION, CHECKPOINT_VERSION_1,
-    CHECKPOINT_VERSION_AT, DEPS_MAX, DIRS_MAX, DIR_PATH_BYTES_MAX, ENTRY_BYTES, ENTRY_OFFSET_AT,
-    ENTRY_SEGMENT_AT, ENTRY_SEQ_AT,
+    CHECKPOINT_VERSION_2, CHECKPOINT_VERSION_AT, DEPS_MAX, DIRS_MAX, DIR_PATH_BYTES_MAX,
+    ENTRY_BYTES, ENTRY_OFFSET_AT, ENTRY_SEGMENT_AT, ENTRY_SEQ_AT,
 };
 use crate::wal::EventPtr;
 
@@ -65,10 +65,12 @@ pub fn decode(bytes: &[u8]) -> Result<CheckpointImage, CheckpointError> {
     assert_eq!(r.pos, CHECKPOINT_N_DIRS_AT.start);
     let positions = decode_positions(&mut r)?;
     let deps = decode_deps(&mut r)?;
-    let (dedup, cursors) = if version_of(bytes) == CHECKPOINT_VERSION_1 {
+    let version = version_of(bytes);
+    let (dedup, cursors) = if version == CHECKPOINT_VERSION_1 {
         (DedupImage::default(), Vec::new())
     } else {
-        (dedup::decode(&mut r)?, cursors::decode(&mut r)?)
+        let with_seq = version != CHECKPOINT_VERSION_2;
+        (dedup::decode(&mut r)?, cursors::decode(&mut r, with_seq)?)
     };
     let entries = decode_entries(&mut r, seq_next)?;
     Ok(CheckpointImage {
@@ -104,7 +106,13 @@ fn checked_body(bytes: &[u8]) -> Result<&[u8], CheckpointError> {
         return Err(CheckpointError::Checksum { stored, computed });
     }
     let version = LE::read_u32(&bytes[CHECKPOINT_VERSION_AT]);
-    if version != CHECKPOINT_VERSION && version != CHECKPOINT_VERSION_1 {
+    if ![
+        CHECKPOINT_VERSION,
+        CHECKPOINT_VERSION_2,
+        CHECKPOINT_VERSION_1,
+    ]
+    .contains(&version)
+    {
         return Err(CheckpointError::BadVersion(version));
     }
     if body.len() >= CHECKPOINT_FLAGS_AT.end && LE::read_u32(&body[CHECKPOINT_FLAGS_AT]) != 0 {

@@ -27,7 +27,11 @@ fn sample() -> CheckpointImage {
                 },
             )],
         },
-        cursors: vec![("sink-a".into(), b"file-1:42".to_vec())],
+        cursors: vec![SavedCursor {
+            key: "sink-a".into(),
+            value: b"file-1:42".to_vec(),
+            commit_seq: 77,
+        }],
         entries: vec![
             (
                 10,
@@ -54,7 +58,13 @@ fn image_round_trips_with_the_documented_layout() {
     assert_eq!(&b[0..8], b"SLUICECP");
     assert_eq!(
         b.len(),
-        48 + (4 + 2 + 4 + 8) + (4 + 2 * 8) + (20 + 20 + 16) + (4 + 4 + 6 + 4 + 9) + 8 + 2 * 16 + 4
+        48 + (4 + 2 + 4 + 8)
+            + (4 + 2 * 8)
+            + (20 + 20 + 16)
+            + (4 + 4 + 6 + 4 + 9 + 8)
+            + 8
+            + 2 * 16
+            + 4
     );
     assert_eq!(decode(&b).unwrap(), img);
 }
@@ -105,7 +115,7 @@ fn the_layout_constants_match_the_encoded_bytes() {
     assert_eq!(LE::read_u32(&b[CHECKPOINT_N_DIRS_AT]), 1);
     assert_eq!(
         b.len(),
-        CHECKPOINT_BYTES_MIN + (4 + 2 + 12) + 2 * DEP_BYTES + 36 + 23 + 2 * ENTRY_BYTES
+        CHECKPOINT_BYTES_MIN + (4 + 2 + 12) + 2 * DEP_BYTES + 36 + 23 + 8 + 2 * ENTRY_BYTES
     );
 }
 
@@ -139,4 +149,22 @@ fn malformed_deduplication_ranges_are_refused() {
     img.dedup.origins[0].1.ranges = vec![(0, 10), (10, 20)];
     let b = std::panic::catch_unwind(|| encode(&img));
     assert!(b.is_err(), "the encoder wrote touching ranges");
+}
+
+#[test]
+fn a_version_2_images_cursors_read_with_commit_seq_0() {
+    let img = sample();
+    let b = encode(&img);
+    // Version 2: the same bytes without each cursor's trailing commit_seq (the one cursor's
+    // sits just before n_entries).
+    let seq_at = b.len() - CHECKPOINT_CRC_BYTES - img.entries.len() * ENTRY_BYTES - 8 - 8;
+    assert_eq!(LE::read_u64(&b[seq_at..seq_at + 8]), 77);
+    let mut v2 = [&b[..seq_at], &b[seq_at + 8..b.len() - CHECKPOINT_CRC_BYTES]].concat();
+    v2[CHECKPOINT_VERSION_AT].copy_from_slice(&CHECKPOINT_VERSION_2.to_le_bytes());
+    let crc = crc32fast::hash(&v2);
+    v2.extend_from_slice(&crc.to_le_bytes());
+    let read = decode(&v2).unwrap();
+    assert_eq!(read.cursors[0].value, b"file-1:42");
+    assert_eq!(read.cursors[0].commit_seq, 0);
+    assert_eq!(read.entries, img.entries);
 }
