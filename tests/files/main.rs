@@ -25,6 +25,7 @@ mod multiline_held_budget;
 mod parquet_bench;
 mod parquet_out;
 mod planted_links;
+mod sink_renamed;
 mod spooldir;
 mod spooldir_edges;
 mod taildir;

@@ -93,6 +93,10 @@ impl AgentChannel for Instrumented {
         self.inner.cursor(key)
     }
 
+    fn cursor_keys(&self) -> Vec<String> {
+        self.inner.cursor_keys()
+    }
+
     fn keeps_cursors(&self) -> bool {
         self.inner.keeps_cursors()
     }

@@ -215,6 +215,7 @@ impl Agent {
         }
         self.close_channels(&diff.channels).await;
         self.open_channels(new).await?;
+        self.forget_stale_cursors(new).await;
         for (key, proc_cfg) in &diff.new_units {
             if !self.runners.contains_key(key) {
                 self.start_runner(key, proc_cfg);
@@ -259,6 +260,40 @@ impl Agent {
             self.registry.remove("CHANNEL", n);
         }
         close_all(closing).await;
+    }
+
+    /// Forgets, in each channel that keeps cursors, those of sinks that do not read it in `new`
+    /// (renamed, removed, moved to another channel), before any sink starts: a sink of that
+    /// name that reads it later starts afresh (a baseline) instead of cutting the output back
+    /// to a cursor older than what another sink wrote there since (committed output removed).
+    async fn forget_stale_cursors(&self, new: &AgentConfig) {
+        for (n, rc) in &self.channels {
+            if !rc.channel.keeps_cursors() {
+                continue;
+            }
+            let stale: Vec<String> = rc
+                .channel
+                .cursor_keys()
+                .into_iter()
+                .filter(|k| new.sinks.get(k).is_none_or(|sc| sc.channel != *n))
+                .collect();
+            if stale.is_empty() {
+                continue;
+            }
+            let mut tx = rc.channel.begin();
+            if !stale.iter().all(|k| tx.set_cursor(k, Vec::new())) {
+                tx.rollback().await;
+                continue;
+            }
+            match tx.commit().await {
+                Ok(()) => {
+                    tracing::info!(channel = %n, sinks = ?stale, "forgot the cursors of sinks that no longer read the channel (a sink of that name that reads it again starts afresh, not cut back to its old cursor)");
+                }
+                Err(e) => {
+                    tracing::warn!(channel = %n, sinks = ?stale, error = %e, "cannot forget the cursors of sinks that no longer read the channel");
+                }
+            }
+        }
     }
 
     /// Opens every channel of `new` that is not running.

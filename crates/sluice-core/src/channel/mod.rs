@@ -115,9 +115,22 @@ impl FileChannel {
         &self.inner.config
     }
 
-    /// The last committed value of cursor `key` ([`Transaction::set_cursor`]), if any.
+    /// The last committed value of cursor `key` ([`Transaction::set_cursor`]), if any: an
+    /// empty value is a cursor forgotten ([`Transaction::forget_cursor`]).
     pub fn cursor(&self, key: &str) -> Option<Vec<u8>> {
-        self.inner.cursors.lock().get(key).map(|(_, v)| v.clone())
+        let map = self.inner.cursors.lock();
+        map.get(key)
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(_, v)| v.clone())
+    }
+
+    /// The keys that hold a cursor (not forgotten).
+    pub fn cursor_keys(&self) -> Vec<String> {
+        let map = self.inner.cursors.lock();
+        map.iter()
+            .filter(|(_, (_, v))| !v.is_empty())
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 
     /// The origin the channel numbers its new events under (`eventIds`).

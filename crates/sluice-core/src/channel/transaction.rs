@@ -225,6 +225,13 @@ impl Transaction {
         Ok(())
     }
 
+    /// Forgets cursor `key` when the transaction commits: an empty value, which
+    /// [`FileChannel::cursor`](super::FileChannel::cursor) reads as none. It stays in the
+    /// checkpoint as such, so an older commit replayed later cannot bring the value back.
+    pub fn forget_cursor(&mut self, key: &str) -> Result<(), ChannelError> {
+        self.set_cursor(key, Vec::new())
+    }
+
     /// Number of puts in the transaction.
     pub fn put_count(&self) -> usize {
         self.puts.len()

@@ -114,6 +114,12 @@ pub trait AgentChannel: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// The keys that hold a cursor: a sink's name each (an empty value set with
+    /// [`ChannelTx::set_cursor`] forgets one).
+    fn cursor_keys(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Whether the channel keeps the cursors its takes commit ([`ChannelTx::set_cursor`]).
     fn keeps_cursors(&self) -> bool {
         false

@@ -94,6 +94,10 @@ impl AgentChannel for FileChannelAdapter {
         self.channel.cursor(key)
     }
 
+    fn cursor_keys(&self) -> Vec<String> {
+        self.channel.cursor_keys()
+    }
+
     fn keeps_cursors(&self) -> bool {
         true
     }
