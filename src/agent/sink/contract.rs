@@ -67,9 +67,10 @@ pub trait Sink: std::fmt::Debug + Send {
 
     /// Before the first batch: the cursor committed with the sink's last take, if its channel
     /// keeps one. A sink cuts its output back to it, so the batches taken again after a crash
-    /// are not written twice.
-    fn restore(&mut self, _cursor: Vec<u8>) -> BoxFuture<'_, Result<(), SinkError>> {
-        Box::pin(std::future::ready(Ok(())))
+    /// are not written twice. `Ok(false)` when the cursor is not this output's (unreadable,
+    /// or naming another directory): the runner then commits a baseline as for none.
+    fn restore(&mut self, _cursor: Vec<u8>) -> BoxFuture<'_, Result<bool, SinkError>> {
+        Box::pin(std::future::ready(Ok(true)))
     }
 
     /// When the channel keeps cursors but holds none for the sink (a first start, or a full

@@ -218,11 +218,14 @@ pub(crate) async fn attach(units: &mut BTreeMap<String, SinkUnit>, stop: &Stop) 
     for (name, u) in units.iter_mut() {
         u.sink.attach(u.counters.clone(), stop.clone());
         match u.channel.cursor(name) {
-            Some(cursor) => {
-                if let Err(e) = u.sink.restore(cursor).await {
+            Some(cursor) => match u.sink.restore(cursor).await {
+                Ok(true) => {}
+                // Not this output's (another directory): as with none, a baseline first.
+                Ok(false) => u.baseline_due = u.channel.keeps_cursors(),
+                Err(e) => {
                     tracing::error!(sink = %name, error = %e, "output not cut back to the last committed take; batches taken again may be written twice");
                 }
-            }
+            },
             None => u.baseline_due = u.channel.keeps_cursors(),
         }
     }

@@ -81,7 +81,7 @@ impl Sink for FileRollSink {
         Box::pin(self.0.baseline())
     }
 
-    fn restore(&mut self, cursor: Vec<u8>) -> BoxFuture<'_, Result<(), SinkError>> {
+    fn restore(&mut self, cursor: Vec<u8>) -> BoxFuture<'_, Result<bool, SinkError>> {
         Box::pin(self.0.restore(cursor))
     }
 

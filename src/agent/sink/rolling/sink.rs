@@ -297,12 +297,12 @@ impl crate::agent::sink::Sink for RollingSink {
     fn restore(
         &mut self,
         cursor: Vec<u8>,
-    ) -> crate::agent::channel::BoxFuture<'_, Result<(), SinkError>> {
+    ) -> crate::agent::channel::BoxFuture<'_, Result<bool, SinkError>> {
         Box::pin(async move {
             match resume::decode(&cursor) {
                 Some(r) => {
                     self.resume = Some(r);
-                    Ok(())
+                    Ok(true)
                 }
                 None => Err(self.err(
                     SinkErrorKind::Store,

@@ -6,6 +6,7 @@ use super::super::poison::DeadLetterError;
 use super::super::settle::Delivered;
 use super::super::{Delivery, SinkError, SinkErrorKind};
 use super::SinkUnit;
+use crate::agent::channel::ChannelTx;
 use crate::agent::metrics::{CounterGroup, SinkCounter};
 
 /// What the runner makes of a failed delivery, by the error's kind (the batch is rolled back
@@ -70,9 +71,8 @@ pub(super) async fn take_and_deliver(name: &str, u: &mut SinkUnit) -> Batch {
     let poisoned = u.sink.take_poisoned();
     match delivered {
         Ok(d) => {
-            if let Some(cursor) = u.sink.cursor() {
-                tx.set_cursor(name, cursor);
-            }
+            let keeps = u.channel.keeps_cursors();
+            set_cursor(name, u.sink.cursor(), keeps, tx.as_mut());
             let acks = u.sink.take_acks();
             let stored = u.sink.take_already_stored().min(n);
             c.add(SinkCounter::EventAlreadyStored, stored);
@@ -177,6 +177,17 @@ pub(super) fn count_failure(name: &str, e: &SinkError, c: &CounterGroup) {
             c.add(SinkCounter::EventWriteFail, 1);
             tracing::error!(sink = name, error = %e, kind = ?e.kind(),
                 "delivery failed, and retrying cannot help until the configuration or the peer changes; rolling back");
+        }
+    }
+}
+
+/// Sets the sink's cursor in the take that commits its batch. A cursor the channel refuses
+/// (past its limits, warned) forgets the older one instead: a restart would cut back to it
+/// what this take commits. Forgotten, the sink starts afresh after a crash (at least once).
+fn set_cursor(name: &str, cursor: Option<Vec<u8>>, keeps: bool, tx: &mut dyn ChannelTx) {
+    if let Some(cursor) = cursor {
+        if !tx.set_cursor(name, cursor) && keeps {
+            tx.set_cursor(name, Vec::new());
         }
     }
 }

@@ -25,6 +25,8 @@ struct CursorSink {
     channel: Arc<dyn AgentChannel>,
     seen: Arc<Mutex<Seen>>,
     fail_first: usize,
+    /// Each cursor padded to this many bytes (0: not).
+    pad: usize,
 }
 
 impl Sink for CursorSink {
@@ -39,9 +41,11 @@ impl Sink for CursorSink {
         Box::pin(std::future::ready(r))
     }
 
-    fn restore(&mut self, cursor: Vec<u8>) -> BoxFuture<'_, Result<(), SinkError>> {
+    fn restore(&mut self, cursor: Vec<u8>) -> BoxFuture<'_, Result<bool, SinkError>> {
+        // A cursor of another output ("elsewhere") is not this sink's.
+        let ours = cursor != b"elsewhere";
         self.seen.lock().unwrap().restored = Some(cursor);
-        Box::pin(std::future::ready(Ok(())))
+        Box::pin(std::future::ready(Ok(ours)))
     }
 
     fn deliver(&mut self, events: Vec<Event>) -> BoxFuture<'_, Result<Delivery, SinkError>> {
@@ -52,7 +56,8 @@ impl Sink for CursorSink {
     }
 
     fn cursor(&mut self) -> Option<Vec<u8>> {
-        Some(format!("after-{}", self.seen.lock().unwrap().delivered).into_bytes())
+        let c = format!("after-{}", self.seen.lock().unwrap().delivered);
+        Some(format!("{c:<width$}", width = self.pad).into_bytes())
     }
 }
 
@@ -68,12 +73,14 @@ async fn file_channel(dir: &std::path::Path, n: usize) -> Arc<dyn AgentChannel> 
 fn cursor_unit(
     ch: &Arc<dyn AgentChannel>,
     fail_first: usize,
+    pad: usize,
 ) -> (BTreeMap<String, SinkUnit>, Arc<Mutex<Seen>>) {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let sink = CursorSink {
         channel: ch.clone(),
         seen: seen.clone(),
         fail_first,
+        pad,
     };
     let unit = SinkUnit::new(
         Box::new(sink),
@@ -87,7 +94,17 @@ fn cursor_unit(
 
 /// Runs a [`CursorSink`] named `k` until it has delivered `n` events.
 async fn run_sink(ch: &Arc<dyn AgentChannel>, fail_first: usize, n: usize) -> Arc<Mutex<Seen>> {
-    let (units, seen) = cursor_unit(ch, fail_first);
+    run_padded(ch, fail_first, n, 0).await
+}
+
+/// [`run_sink`] with each cursor padded to `pad` bytes.
+async fn run_padded(
+    ch: &Arc<dyn AgentChannel>,
+    fail_first: usize,
+    n: usize,
+    pad: usize,
+) -> Arc<Mutex<Seen>> {
+    let (units, seen) = cursor_unit(ch, fail_first, pad);
     let s = seen.clone();
     run_until(units, SinkPolicy::Default("k".into()), move || {
         s.lock().unwrap().delivered >= n
@@ -161,7 +178,7 @@ async fn a_channel_that_keeps_no_cursors_asks_no_baseline() {
 async fn an_empty_channel_asks_no_baseline_until_its_first_event() {
     let dir = tempfile::tempdir().unwrap();
     let ch = file_channel(dir.path(), 0).await;
-    let (units, seen) = cursor_unit(&ch, 0);
+    let (units, seen) = cursor_unit(&ch, 0, 0);
     let (h, stop) = crate::agent::stop::channel();
     let task = tokio::spawn(run(
         "r".into(),
@@ -191,6 +208,40 @@ async fn an_empty_channel_asks_no_baseline_until_its_first_event() {
         .unwrap();
     let seen = seen.lock().unwrap();
     assert_eq!((seen.baselines, seen.delivered), (1, 3));
+    assert_eq!(
+        seen.cursor_at_delivery.first(),
+        Some(&Some(b"base".to_vec()))
+    );
+}
+
+/// A cursor the channel refuses (past its 4 KiB) must not leave the older one in place: a
+/// restart would cut the output back to it, removing what the takes since committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cursor_the_channel_refuses_forgets_the_older_one_instead_of_keeping_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let ch = file_channel(dir.path(), 4).await;
+    let mut tx = ch.begin();
+    assert!(tx.set_cursor("k", b"committed".to_vec()));
+    tx.commit().await.unwrap();
+    let seen = run_padded(&ch, 0, 4, 5000).await;
+    assert_eq!(seen.lock().unwrap().delivered, 4);
+    assert_eq!(ch.cursor("k"), None, "the older cursor was kept");
+}
+
+/// A cursor of another output (the sink's directory changed) asks for a baseline before the
+/// first take, as no cursor does: else a crash before the first commit leaves the takes in
+/// flight written twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cursor_of_another_output_is_replaced_by_a_baseline_before_the_first_take() {
+    let dir = tempfile::tempdir().unwrap();
+    let ch = file_channel(dir.path(), 4).await;
+    let mut tx = ch.begin();
+    assert!(tx.set_cursor("k", b"elsewhere".to_vec()));
+    tx.commit().await.unwrap();
+    let seen = run_sink(&ch, 0, 4).await;
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.restored, Some(b"elsewhere".to_vec()));
+    assert_eq!(seen.baselines, 1);
     assert_eq!(
         seen.cursor_at_delivery.first(),
         Some(&Some(b"base".to_vec()))

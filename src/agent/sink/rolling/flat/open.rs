@@ -185,18 +185,18 @@ impl FlatWriter {
     /// Cuts the output back to the cursor of the last committed take (see [`resume`]). A cut
     /// that fails (a full or failing disk at start) is done again before the next batch: no
     /// batch is written before the output is back at the cursor, or a take given again would
-    /// be written twice.
-    pub(crate) async fn restore(&mut self, cursor: Vec<u8>) -> Result<(), SinkError> {
+    /// be written twice. `Ok(false)`: the cursor is not this directory's (a baseline is due).
+    pub(crate) async fn restore(&mut self, cursor: Vec<u8>) -> Result<bool, SinkError> {
         let Some((file, len)) = resume::decode(&cursor) else {
             tracing::warn!(sink = %self.name, "unreadable cursor; output not cut back");
-            return Ok(());
+            return Ok(false);
         };
         if file.parent() != Some(self.cfg.directory.as_path()) {
             tracing::info!(sink = %self.name, file = %file.display(), "the last committed file is in another directory; output not cut back");
-            return self.parquet_settle(None).await;
+            return self.parquet_settle(None).await.map(|()| false);
         }
         self.cut_due = Some((file, len));
-        self.cut_back_due().await
+        self.cut_back_due().await.map(|()| true)
     }
 
     /// The cut back [`FlatWriter::restore`] could not finish, if any, done now.
