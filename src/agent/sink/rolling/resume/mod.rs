@@ -83,13 +83,27 @@ pub fn decode(cursor: &[u8]) -> Option<Resume> {
     let mut files = Vec::new();
     for line in lines {
         let (len, path) = line.split_once('\t')?;
-        files.push((PathBuf::from(path), len.parse().ok()?));
+        let path = PathBuf::from(path);
+        // A file the sink wrote is below its root: a listed path elsewhere (a forged or
+        // damaged cursor) is not this sink's cursor, and nothing is cut by it.
+        if !below(&path, &root) {
+            return None;
+        }
+        files.push((path, len.parse().ok()?));
     }
     Some(Resume::At(Snapshot {
         root,
         counter,
         files,
     }))
+}
+
+/// Whether `path` is strictly below `root`, without a `..` that could climb out of it.
+fn below(path: &Path, root: &Path) -> bool {
+    use std::path::Component;
+    path != root
+        && path.starts_with(root)
+        && !path.components().any(|c| matches!(c, Component::ParentDir))
 }
 
 /// What [`cut_back`] did.
@@ -225,6 +239,17 @@ mod tests {
         let mut s = snap(1);
         s.files[0].0 = PathBuf::from("/data/a\tb");
         assert_eq!(decode(&s.encode()), Some(Resume::Overflow));
+    }
+
+    #[test]
+    fn a_listed_file_outside_the_root_makes_the_cursor_not_this_sinks() {
+        let mut s = snap(1);
+        s.files = vec![(PathBuf::from("/var/lib/x"), 0)];
+        assert_eq!(decode(&s.encode()), None);
+        s.files = vec![(s.root.join("../../var/lib/x"), 0)];
+        assert_eq!(decode(&s.encode()), None);
+        let s = snap(1);
+        assert!(decode(&s.encode()).is_some());
     }
 
     #[test]
