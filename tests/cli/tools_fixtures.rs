@@ -81,7 +81,8 @@ fn checkpoint_as_version_1(bytes: Vec<u8>) -> Vec<u8> {
             .get(at..at + 4)
             .map(|b| u32::from_le_bytes(b.try_into().unwrap()) as usize)
     };
-    if bytes.get(8..12) != Some(&[2, 0, 0, 0][..]) {
+    // Versions 2 and 3 differ only in a cursor's commit seq: with no cursor, only here.
+    if !matches!(u32_at(8), Some(2 | 3)) {
         return bytes;
     }
     let mut at = 48;

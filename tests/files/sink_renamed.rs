@@ -4,9 +4,9 @@
 //! committed since sorted after the cursor and was removed (committed lines lost). Now a
 //! start forgets the cursors of sinks that no longer read the channel, so `a` starts afresh.
 
-use std::io::Write;
 use std::path::Path;
 
+use super::exactly_once::append;
 use crate::support::file_sources_support::{duplicates, start_agent, wait_for_all};
 
 fn conf(root: &Path, sink: &str) -> String {
@@ -25,19 +25,6 @@ fn conf(root: &Path, sink: &str) -> String {
     )
 }
 
-fn append(root: &Path, from: usize, n: usize) -> Vec<String> {
-    let lines: Vec<String> = (from..from + n).map(|i| format!("line-{i:04}")).collect();
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(root.join("logs/app.log"))
-        .unwrap();
-    for l in &lines {
-        writeln!(f, "{l}").unwrap();
-    }
-    lines
-}
-
 #[test]
 fn a_sink_renamed_and_renamed_back_does_not_cut_away_what_the_other_name_committed() {
     let tmp = tempfile::tempdir().unwrap();
@@ -50,14 +37,14 @@ fn a_sink_renamed_and_renamed_back_does_not_cut_away_what_the_other_name_committ
         std::fs::write(&conf_path, conf(root, sink)).unwrap();
         let mut agent = start_agent(root, &conf_path, run);
         // file_roll opens a new file at each start: each run's lines in files of their own.
-        want.extend(append(root, want.len(), n));
+        want.extend(append(root, want.len(), want.len() + n));
         let counts = wait_for_all(&out, &want, &agent);
         assert_eq!(duplicates(&counts), 0, "run {run}: {counts:?}");
         assert_eq!(agent.terminate(), Some(0));
     }
     // One more start of `a`, with a few more lines (so it runs before it is stopped).
     let mut agent = start_agent(root, &conf_path, 3);
-    want.extend(append(root, want.len(), 5));
+    want.extend(append(root, want.len(), want.len() + 5));
     let counts = wait_for_all(&out, &want, &agent);
     assert_eq!(agent.terminate(), Some(0));
     assert_eq!(counts.len(), want.len());

@@ -124,7 +124,7 @@ fn flip_checkpoint(path: &Path) {
     let version = std::fs::read(path).unwrap()[8];
     flip(
         path,
-        if version == 2 {
+        if version >= 2 {
             100 + CHECKPOINT_V2_EXTRA
         } else {
             100
