@@ -157,30 +157,16 @@ impl Spool {
     /// Entries an earlier version left in the shared spool move into this source's own first
     /// when `claimed` (its saved positions name the inode).
     pub(crate) fn list(&mut self, claimed: impl Fn(u64) -> bool) -> Vec<Spooled> {
-        let root = match nofollow::open_dir(&self.root) {
-            Ok(d) => d,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
-            Err(e) => {
-                let dir = self.root.clone();
-                self.off(&dir, &e);
-                return Vec::new();
-            }
+        let root_dir = self.root.clone();
+        let Some(root) = self.opened(nofollow::open_dir(&root_dir), &root_dir) else {
+            return Vec::new();
         };
         self.move_shared(&root, &claimed);
-        let d = match nofollow::open_at(
-            &root,
-            &self.own,
-            libc::O_RDONLY | libc::O_DIRECTORY,
-            0,
-            &self.dir,
-        ) {
-            Ok(d) => d,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
-            Err(e) => {
-                let dir = self.dir.clone();
-                self.off(&dir, &e);
-                return Vec::new();
-            }
+        let flags = libc::O_RDONLY | libc::O_DIRECTORY;
+        let own = nofollow::open_at(&root, &self.own, flags, 0, &self.dir);
+        let own_dir = self.dir.clone();
+        let Some(d) = self.opened(own, &own_dir) else {
+            return Vec::new();
         };
         let Ok(rd) = std::fs::read_dir(&self.dir) else {
             return Vec::new();
@@ -203,6 +189,19 @@ impl Spool {
             self.handle = Some(d);
         }
         out
+    }
+
+    /// The directory `dir` as opened: `None` when it is not there yet, or could not be opened
+    /// (a link there: refused, the spool off, said once).
+    fn opened(&mut self, r: std::io::Result<File>, dir: &Path) -> Option<File> {
+        match r {
+            Ok(d) => Some(d),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                self.off(dir, &e);
+                None
+            }
+        }
     }
 
     /// Moves the entries an earlier version left in the shared spool `root` whose inode
